@@ -1,0 +1,57 @@
+/**
+ * Stable error codes shared by server and client. An expected failure travels as an `err` frame
+ * carrying one of these codes and a one-sentence message; clients branch on the code, never on
+ * the text. `ProtocolError` is thrown by the pure codec for malformed input.
+ */
+
+export const ErrorCode = {
+  // codec / validation
+  FrameTooLarge: "frame_too_large",
+  BadFrame: "bad_frame",
+  BadJson: "bad_json",
+  TooDeep: "too_deep",
+  ForbiddenKey: "forbidden_key",
+  UnknownKind: "unknown_kind",
+  Invalid: "invalid",
+  BadVersion: "bad_version",
+  // session
+  HelloFirst: "hello_first",
+  NotAuthenticated: "not_authenticated",
+  AlreadyAuthenticated: "already_authenticated",
+  Forbidden: "forbidden",
+  RateLimited: "rate_limited",
+  TooManyConnections: "too_many_connections",
+  Timeout: "timeout",
+  TooSlow: "too_slow",
+  Shutdown: "shutdown",
+  Kicked: "kicked",
+  Banned: "banned",
+  // accounts
+  BadCredentials: "bad_credentials",
+  Locked: "locked",
+  Throttled: "throttled",
+  NameTaken: "name_taken",
+  BadName: "bad_name",
+  WeakPassword: "weak_password",
+  LastAdmin: "last_admin",
+  // messaging
+  NoSuchUser: "no_such_user",
+  NoSuchRoom: "no_such_room",
+  RoomExists: "room_exists",
+  NotMember: "not_member",
+  AlreadyMember: "already_member",
+  Duplicate: "duplicate",
+  NoKeys: "no_keys",
+  Unavailable: "unavailable",
+  Internal: "internal",
+} as const;
+
+export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode];
+
+/** Malformed bytes or messages. `code` is one of `ErrorCode`; `id` is the request id if known. */
+export class ProtocolError extends Error {
+  constructor(readonly code: ErrorCodeValue, message: string, readonly id?: number) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Pure frame codec: bytes in, frames out; no I/O.
+ *
+ * Wire format of one frame (all integers big-endian):
+ *   u32 len   — number of bytes that follow (4 + header length + body length)
+ *   u32 hlen  — header length in bytes
+ *   header    — UTF-8 JSON object, `hlen` bytes
+ *   body      — raw bytes, `len - 4 - hlen` bytes (may be empty; never base64)
+ * The frame cap applies to `len` and is checked from the prefix alone, before any allocation.
+ * The header is capped at `MAX_HEADER` bytes and at `MAX_DEPTH` levels of nesting.
+ */
+import { utf8, utf8Strict } from "../common/bytes.ts";
+import { ErrorCode, ProtocolError } from "./errors.ts";
+
+export const DEFAULT_MAX_FRAME = 1024 * 1024;
+export const MAX_HEADER = 64 * 1024;
+export const MAX_DEPTH = 8;
+const EMPTY = new Uint8Array(0);
+
+export interface Frame {
+  header: Record<string, unknown>;
+  body: Uint8Array;
+}
+
+/** Encodes a header object and an optional body into one frame. */
+export function encodeFrame(header: object, body: Uint8Array = EMPTY): Uint8Array {
+  const h = utf8.encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + body.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 4 + h.length + body.length);
+  dv.setUint32(4, h.length);
+  out.set(h, 8);
+  out.set(body, 8 + h.length);
+  return out;
+}
+
+/** Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. */
+export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = utf8Strict.decode(bytes);
+  } catch {
+    throw new ProtocolError(ErrorCode.BadJson, "Header is not valid UTF-8");
+  }
+  // Cheap structural pre-scan: refuse deep nesting before JSON.parse builds it.
+  let depth = 0, inStr = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inStr) {
+      if (c === 92) i++; // backslash: skip escaped char
+      else if (c === 34) inStr = false;
+    } else if (c === 34) inStr = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > MAX_DEPTH) throw new ProtocolError(ErrorCode.TooDeep, "Header is nested too deeply");
+    } else if (c === 125 || c === 93) depth--;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v) => {
+      if (key === "__proto__" || key === "constructor" || key === "prototype") {
+        throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${key}" is not allowed`);
+      }
+      return v;
+    });
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw new ProtocolError(ErrorCode.BadJson, "Header is not valid JSON");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ProtocolError(ErrorCode.BadJson, "Header must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Incremental decoder. `push(chunk)` returns every frame completed by the chunk. After an error
+ * the decoder is poisoned (the connection must be closed) and holds no buffered data.
+ */
+export class FrameDecoder {
+  readonly #max: number;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #need = -1; // total bytes of the current frame incl. prefix, or -1 when unknown
+  #dead = false;
+
+  constructor(maxFrame = DEFAULT_MAX_FRAME) {
+    this.#max = maxFrame;
+  }
+
+  /** Bytes held while waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  push(chunk: Uint8Array): Frame[] {
+    if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
+    const out: Frame[] = [];
+    if (chunk.length === 0) return out;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    try {
+      for (;;) {
+        if (this.#need < 0) {
+          if (this.#buffered < 4) break;
+          const len = this.#peekU32();
+          if (len > this.#max) {
+            throw new ProtocolError(ErrorCode.FrameTooLarge, `Frame of ${len} bytes exceeds the ${this.#max}-byte cap`);
+          }
+          if (len < 4) throw new ProtocolError(ErrorCode.BadFrame, "Frame length is too small");
+          this.#need = 4 + len;
+        }
+        if (this.#buffered < this.#need) break;
+        const bytes = this.#take(this.#need);
+        this.#need = -1;
+        out.push(decodeFrameBytes(bytes));
+      }
+    } catch (e) {
+      this.#dead = true;
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw e;
+    }
+    return out;
+  }
+
+  /** Call at end of stream: throws if a partial frame is pending. */
+  end(): void {
+    if (this.#buffered > 0 && !this.#dead) {
+      this.#dead = true;
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw new ProtocolError(ErrorCode.BadFrame, "Connection ended in the middle of a frame");
+    }
+  }
+
+  #peekU32(): number {
+    const first = this.#chunks[0]!;
+    if (first.length >= 4) return new DataView(first.buffer, first.byteOffset, 4).getUint32(0);
+    const b = new Uint8Array(4);
+    let o = 0;
+    for (const c of this.#chunks) {
+      for (let i = 0; i < c.length && o < 4; i++) b[o++] = c[i]!;
+      if (o === 4) break;
+    }
+    return new DataView(b.buffer).getUint32(0);
+  }
+
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    let out: Uint8Array;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+    } else {
+      out = new Uint8Array(n);
+      let o = 0;
+      while (o < n) {
+        const c = this.#chunks[0]!;
+        const k = Math.min(c.length, n - o);
+        out.set(c.subarray(0, k), o);
+        o += k;
+        if (k === c.length) this.#chunks.shift();
+        else this.#chunks[0] = c.subarray(k);
+      }
+    }
+    this.#buffered -= n;
+    return out;
+  }
+}
+
+function decodeFrameBytes(bytes: Uint8Array): Frame {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const hlen = dv.getUint32(4);
+  if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
+  if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
+  if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
+  const header = parseHeader(bytes.subarray(8, 8 + hlen));
+  return { header, body: bytes.subarray(8 + hlen) };
+}

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { concatBytes, utf8 } from "../common/bytes.ts";
+import { encodeFrame, FrameDecoder, MAX_DEPTH, parseHeader } from "./frame.ts";
+import { ProtocolError } from "./errors.ts";
+
+const sample = () => [
+  encodeFrame({ t: "hello", id: 1, v: 1, client: "x" }),
+  encodeFrame({ t: "send", id: 2 }, new Uint8Array([0, 1, 2, 255])),
+  encodeFrame({ t: "ping", id: 3 }, new Uint8Array(5000).fill(7)),
+];
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ProtocolError) return e.code;
+    throw e;
+  }
+  return "none";
+}
+
+Deno.test("FrameDecoder.push() decodes whole frames in one chunk", () => {
+  const frames = new FrameDecoder().push(concatBytes(sample()));
+  assert.equal(frames.length, 3);
+  assert.deepEqual(frames[0]!.header, { t: "hello", id: 1, v: 1, client: "x" });
+  assert.deepEqual([...frames[1]!.body], [0, 1, 2, 255]);
+  assert.equal(frames[2]!.body.length, 5000);
+});
+
+Deno.test("FrameDecoder.push() decodes byte-at-a-time input", () => {
+  const all = concatBytes(sample());
+  const d = new FrameDecoder();
+  const got = [];
+  for (let i = 0; i < all.length; i++) got.push(...d.push(all.subarray(i, i + 1)));
+  assert.equal(got.length, 3);
+  assert.equal(got[2]!.body.every((b) => b === 7), true);
+  assert.equal(d.buffered, 0);
+});
+
+Deno.test("FrameDecoder.push() decodes any split of the stream", () => {
+  const all = concatBytes(sample());
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: all.length }), { maxLength: 20 }), (cuts) => {
+    const points = [0, ...cuts.sort((a, b) => a - b), all.length];
+    const d = new FrameDecoder();
+    const got = [];
+    for (let i = 1; i < points.length; i++) got.push(...d.push(all.slice(points[i - 1], points[i])));
+    assert.equal(got.length, 3);
+    assert.deepEqual(got[1]!.header, { t: "send", id: 2 });
+  }));
+});
+
+Deno.test("FrameDecoder.push() rejects a length over the cap from the prefix alone", () => {
+  const d = new FrameDecoder(1024);
+  assert.equal(code(() => d.push(new Uint8Array([0, 0, 4, 1]))), "frame_too_large");
+  const d2 = new FrameDecoder();
+  assert.equal(code(() => d2.push(new Uint8Array([255, 255, 255, 255]))), "frame_too_large");
+  assert.equal(d2.buffered, 0);
+});
+
+Deno.test("FrameDecoder.push() rejects zero and tiny lengths and a header longer than the frame", () => {
+  assert.equal(code(() => new FrameDecoder().push(new Uint8Array([0, 0, 0, 0]))), "bad_frame");
+  assert.equal(code(() => new FrameDecoder().push(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 9]))), "bad_frame");
+  assert.equal(code(() => new FrameDecoder().push(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0]))), "bad_frame");
+});
+
+Deno.test("FrameDecoder.end() reports a truncated frame and frees the buffer", () => {
+  const d = new FrameDecoder();
+  const f = sample()[2]!;
+  d.push(f.subarray(0, 100));
+  assert.equal(d.buffered, 100);
+  assert.equal(code(() => d.end()), "bad_frame");
+  assert.equal(d.buffered, 0);
+  const d2 = new FrameDecoder();
+  d2.push(new Uint8Array([0, 0]));
+  assert.equal(code(() => d2.end()), "bad_frame");
+});
+
+Deno.test("parseHeader() rejects bad JSON, deep nesting, __proto__ and non-objects", () => {
+  assert.equal(code(() => parseHeader(utf8.encode("{nope"))), "bad_json");
+  assert.equal(code(() => parseHeader(new Uint8Array([0x7b, 0xff, 0x7d]))), "bad_json");
+  assert.equal(code(() => parseHeader(utf8.encode("[1]"))), "bad_json");
+  assert.equal(code(() => parseHeader(utf8.encode("null"))), "bad_json");
+  const deep = "[".repeat(MAX_DEPTH + 1) + "]".repeat(MAX_DEPTH + 1);
+  assert.equal(code(() => parseHeader(utf8.encode(`{"a":${deep}}`))), "too_deep");
+  assert.equal(code(() => parseHeader(utf8.encode("[".repeat(100000)))), "too_deep");
+  assert.equal(code(() => parseHeader(utf8.encode('{"t":"x","__proto__":{"admin":true}}'))), "forbidden_key");
+  assert.equal(code(() => parseHeader(utf8.encode('{"a":{"constructor":1}}'))), "forbidden_key");
+  // brackets inside strings do not count as nesting
+  assert.deepEqual(parseHeader(utf8.encode('{"t":"[[[[[[[[[[[[\\"{{{{{{{{{{"}')).t, '[[[[[[[[[[[["{{{{{{{{{{');
+});
+
+Deno.test("FrameDecoder.push() never throws anything but ProtocolError on random bytes", () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
+    const d = new FrameDecoder(4096);
+    try {
+      for (const c of chunks) d.push(c);
+      d.end();
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, String(e));
+    }
+  }), { numRuns: 2000 });
+});
+
+Deno.test("FrameDecoder.push() never throws anything but ProtocolError on mutated valid frames", () => {
+  const all = concatBytes(sample());
+  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(all.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), (muts) => {
+    const b = all.slice();
+    for (const [i, x] of muts) b[i] = x;
+    try {
+      new FrameDecoder().push(b);
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, String(e));
+    }
+  }), { numRuns: 2000 });
+});

@@ -1,0 +1,116 @@
+/**
+ * Message kinds and their schemas (valibot). Every inbound header is checked against the schema
+ * of its kind before any handler sees it: unknown kinds, wrong types and unexpected keys are
+ * rejected with a stable code. Requests carry an integer `id` that the reply (`ok`/`err`) echoes.
+ *
+ * Client → server: the `Requests` table. Server → client: `ok`, `err`, `msg`, `presence`,
+ * `room`, `notice`, `ping`, `bye`, plus the data frames of later features.
+ */
+import * as v from "valibot";
+import { ErrorCode, ProtocolError } from "./errors.ts";
+
+export const PROTOCOL_VERSION = 1;
+
+const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31));
+const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+const Time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
+const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
+
+export const TargetSchema = v.union([
+  v.strictObject({ kind: v.literal("user"), name: Name }),
+  v.strictObject({ kind: v.literal("room"), name: Name }),
+  v.strictObject({ kind: v.literal("broadcast") }),
+]);
+
+const IdentitySchema = v.strictObject({ sign: B64(64), dh: B64(64), sig: B64(128) });
+const SpkSchema = v.strictObject({ id: Id, pub: B64(64), sig: B64(128) });
+const OpkSchema = v.strictObject({ id: Id, pub: B64(64) });
+
+const req = <T extends v.ObjectEntries>(kind: string, entries: T) =>
+  v.strictObject({ t: v.literal(kind), id: Id, ...entries });
+
+/** Every request kind a client may send, with its schema. */
+export const Requests = {
+  hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
+  register: req("register", { user: Name, password: Text(4096) }),
+  login: req("login", { user: Name, password: Text(4096) }),
+  ping: req("ping", {}),
+  who: req("who", {}),
+  whois: req("whois", { user: Name }),
+  users: req("users", {}),
+  status: req("status", { status: v.picklist(["busy", "free"]) }),
+  send: req("send", { to: TargetSchema, mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)) }),
+  sync: req("sync", {}),
+  ack: req("ack", {
+    acks: v.pipe(v.array(v.strictObject({ conv: Text(140), seq: Seq })), v.maxLength(1000)),
+  }),
+  history: req("history", {
+    to: TargetSchema,
+    since: v.optional(Time),
+    limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10000))),
+  }),
+  "room.create": req("room.create", { room: Name, members: v.pipe(v.array(Name), v.maxLength(1000)) }),
+  "room.invite": req("room.invite", { room: Name, user: Name }),
+  "room.leave": req("room.leave", { room: Name }),
+  "room.list": req("room.list", {}),
+  "admin.kick": req("admin.kick", {
+    user: Name,
+    ban: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10 * 365 * 86400))),
+    reason: v.optional(Text(200)),
+  }),
+  "admin.kicked": req("admin.kicked", {}),
+  "admin.grant": req("admin.grant", { user: Name }),
+  "admin.revoke": req("admin.revoke", { user: Name }),
+  "admin.unlock": req("admin.unlock", { user: Name }),
+  "admin.unban": req("admin.unban", { user: Name }),
+  "keys.publish": req("keys.publish", {
+    identity: IdentitySchema,
+    spk: SpkSchema,
+    opks: v.pipe(v.array(OpkSchema), v.maxLength(200)),
+  }),
+  "keys.fetch": req("keys.fetch", { user: Name }),
+  "keys.count": req("keys.count", {}),
+} as const;
+
+export type RequestKind = keyof typeof Requests;
+export type Request<K extends RequestKind = RequestKind> = K extends RequestKind ? v.InferOutput<typeof Requests[K]>
+  : never;
+export type Target = v.InferOutput<typeof TargetSchema>;
+
+/** Client-sent frames that are not requests (no id, no reply). */
+export const Notes = {
+  pong: v.strictObject({ t: v.literal("pong") }),
+} as const;
+
+export type Inbound = Request | v.InferOutput<typeof Notes.pong>;
+
+/** Validates a decoded header as an inbound (client → server) message. Throws `ProtocolError`. */
+export function parseInbound(header: Record<string, unknown>): Inbound {
+  const t = header.t;
+  const id = typeof header.id === "number" && Number.isInteger(header.id) ? header.id : undefined;
+  if (typeof t !== "string") throw new ProtocolError(ErrorCode.Invalid, "Message has no kind", id);
+  if (t === "pong") return parse(Notes.pong, header, id) as Inbound;
+  if (!Object.hasOwn(Requests, t)) throw new ProtocolError(ErrorCode.UnknownKind, `Unknown message kind "${t.slice(0, 40)}"`, id);
+  return parse(Requests[t as RequestKind], header, id) as Inbound;
+}
+
+function parse<S extends v.GenericSchema>(schema: S, value: unknown, id?: number): v.InferOutput<S> {
+  const r = v.safeParse(schema, value);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const path = issue.path?.map((p) => String(p.key)).join(".") ?? "";
+  throw new ProtocolError(ErrorCode.Invalid, `Invalid field ${path ? `"${path}"` : ""}: ${issue.message}`.slice(0, 200), id);
+}
+
+/** Server → client frames (validated loosely by the client: kind and the fields it uses). */
+export type Outbound =
+  | { t: "ok"; id: number; [k: string]: unknown }
+  | { t: "err"; id?: number; code: string; msg: string; until?: number }
+  | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
+  | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
+  | { t: "room"; room: string; members: string[]; admins: string[]; change: string; by?: string }
+  | { t: "notice"; text: string; level: "info" | "warn" | "error" }
+  | { t: "ping" }
+  | { t: "bye"; code: string; reason: string; until?: number };

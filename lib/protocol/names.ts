@@ -1,0 +1,24 @@
+/**
+ * Name rules for users and rooms. Names are normalised with NFKC and lower-cased, then must match
+ * `NAME_RE`: ASCII letters, digits, `_`, `-` and `.`, 1–32 characters, starting with a letter or
+ * digit. Restricting to ASCII after NFKC makes look-alike names (full-width, Cyrillic) collide or
+ * fail instead of impersonating someone.
+ */
+
+export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+
+/** Returns the canonical form of a user or room name, or null if it is not acceptable. */
+export function normalizeName(raw: string): string | null {
+  if (typeof raw !== "string" || raw.length > 128) return null;
+  let n = raw.normalize("NFKC").toLowerCase();
+  if (n.startsWith("#")) n = n.slice(1);
+  return NAME_RE.test(n) ? n : null;
+}
+
+/** Conversation key: one string per conversation, the same for both sides of a DM. */
+export function convKey(kind: "user" | "room" | "broadcast", a: string, b?: string): string {
+  if (kind === "broadcast") return "b";
+  if (kind === "room") return `r:${a}`;
+  const [x, y] = [a, b ?? ""].sort();
+  return `d:${x}:${y}`;
+}
