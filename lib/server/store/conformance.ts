@@ -1,0 +1,142 @@
+/**
+ * Shared conformance suite for `Store`: every implementation registers it with a factory that
+ * returns a fresh, empty store, e.g. `storeConformance("SqliteStore", () => new SqliteStore(":memory:"))`.
+ */
+import assert from "node:assert/strict";
+import type { NewMessage, Store } from "./store.ts";
+
+const msg = (p: Partial<NewMessage> & { mid: string; sender: string }): NewMessage => ({
+  kind: "user",
+  target: "bob",
+  conv: "d:alice:bob",
+  ts: 1000,
+  body: new Uint8Array([1, 2, 3]),
+  ...p,
+});
+
+export function storeConformance(name: string, make: () => Promise<Store> | Store): void {
+  const t = (what: string, fn: (s: Store) => Promise<void>) =>
+    Deno.test(`${name} ${what}`, async () => {
+      const s = await make();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    });
+
+  t("createUser() is unique per name and getUser() returns the row", async (s) => {
+    assert.equal(await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 5 }), true);
+    assert.equal(await s.createUser({ name: "alice", hash: "h2", role: "user", createdAt: 6 }), false);
+    const u = await s.getUser("alice");
+    assert.equal(u?.hash, "h");
+    assert.equal(u?.failed, 0);
+    assert.equal(await s.getUser("nobody"), null);
+  });
+
+  t("setLoginState(), setRole() and countAdmins() persist", async (s) => {
+    await s.createUser({ name: "a", hash: "h", role: "user", createdAt: 1 });
+    await s.setLoginState("a", { failed: 3, lockedUntil: 99, lockouts: 1 });
+    await s.setRole("a", "admin");
+    const u = await s.getUser("a");
+    assert.deepEqual([u?.failed, u?.lockedUntil, u?.lockouts, u?.role], [3, 99, 1, "admin"]);
+    assert.equal(await s.countAdmins(), 1);
+    assert.equal((await s.listUsers()).length, 1);
+  });
+
+  t("appendMessages() assigns increasing seqs and drops a duplicate (sender, mid)", async (s) => {
+    const r = await s.appendMessages([msg({ mid: "m1", sender: "alice" }), msg({ mid: "m2", sender: "alice" })]);
+    assert.ok(r[0] && r[1] && r[1].seq > r[0].seq);
+    const d = await s.appendMessages([msg({ mid: "m1", sender: "alice" }), msg({ mid: "m1", sender: "carol" })]);
+    assert.equal(d[0], null);
+    assert.ok(d[1]);
+    assert.equal(await s.lastSeq(), d[1]!.seq);
+    assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
+  });
+
+  t("pending() returns DMs, room and broadcast messages in order until acked per conversation", async (s) => {
+    await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
+    await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+    await s.createRoom({
+      name: "dev",
+      createdBy: "alice",
+      createdAt: 1,
+      members: [{ user: "alice", sinceSeq: 0, admin: true }, { user: "bob", sinceSeq: 0, admin: false }],
+    });
+    await s.appendMessages([
+      msg({ mid: "d1", sender: "alice" }),
+      msg({ mid: "r1", sender: "alice", kind: "room", target: "dev", conv: "r:dev" }),
+      msg({ mid: "b1", sender: "alice", kind: "broadcast", target: "", conv: "b" }),
+      msg({ mid: "x1", sender: "alice", target: "carol", conv: "d:alice:carol" }),
+      msg({ mid: "d2", sender: "alice" }),
+    ]);
+    const p = await s.pending("bob", 100);
+    assert.deepEqual(p.map((m) => m.mid), ["d1", "r1", "b1", "d2"]);
+    assert.deepEqual((await s.pending("alice", 100)).map((m) => m.mid), []);
+    await s.ack("bob", "d:alice:bob", p[0]!.seq);
+    assert.deepEqual((await s.pending("bob", 100)).map((m) => m.mid), ["r1", "b1", "d2"]);
+    await s.ack("bob", "d:alice:bob", p[3]!.seq);
+    await s.ack("bob", "d:alice:bob", p[0]!.seq); // an older ack never moves the cursor back
+    assert.deepEqual((await s.pending("bob", 2)).map((m) => m.mid), ["r1", "b1"]);
+  });
+
+  t("pending() skips room messages from before joining and after leaving", async (s) => {
+    await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+    await s.createRoom({ name: "r", createdBy: "a", createdAt: 1, members: [{ user: "a", sinceSeq: 0, admin: true }] });
+    const [m1] = await s.appendMessages([msg({ mid: "r1", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
+    await s.addMember("r", { user: "bob", sinceSeq: m1!.seq, admin: false });
+    await s.appendMessages([msg({ mid: "r2", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
+    assert.deepEqual((await s.pending("bob", 10)).map((m) => m.mid), ["r2"]);
+    await s.removeMember("r", "bob");
+    assert.deepEqual((await s.pending("bob", 10)).map((m) => m.mid), []);
+    assert.deepEqual((await s.getRoom("r"))?.members.map((m) => m.user), ["a"]);
+  });
+
+  t("history() filters by time and seq and keeps the newest within the limit", async (s) => {
+    const rows = await s.appendMessages(
+      [1, 2, 3, 4].map((i) => msg({ mid: `h${i}`, sender: "a", kind: "room", target: "r", conv: "r:r", ts: i * 100 })),
+    );
+    assert.deepEqual((await s.history("r:r", 200, 0, 10)).map((m) => m.mid), ["h2", "h3", "h4"]);
+    assert.deepEqual((await s.history("r:r", 0, 0, 2)).map((m) => m.mid), ["h3", "h4"]);
+    assert.deepEqual((await s.history("r:r", 0, rows[2]!.seq, 10)).map((m) => m.mid), ["h4"]);
+  });
+
+  t("rooms: createRoom() is unique, roomsOf() lists memberships", async (s) => {
+    const mk = (n: string) =>
+      s.createRoom({ name: n, createdBy: "a", createdAt: 1, members: [{ user: "a", sinceSeq: 0, admin: true }] });
+    assert.equal(await mk("x"), true);
+    assert.equal(await mk("x"), false);
+    await mk("y");
+    assert.deepEqual((await s.roomsOf("a")).map((r) => r.name), ["x", "y"]);
+    assert.equal((await s.getRoom("x"))?.members[0]?.admin, true);
+    assert.equal(await s.getRoom("zz"), null);
+  });
+
+  t("kicks, bans and audit rows", async (s) => {
+    await s.addKick({ user: "m", by: "a", at: 10, bannedUntil: null, reason: null });
+    await s.addKick({ user: "m", by: "a", at: 20, bannedUntil: 100, reason: "spam" });
+    assert.equal((await s.activeBan("m", 50))?.reason, "spam");
+    assert.equal(await s.activeBan("m", 100), null);
+    assert.equal((await s.listKicks(10)).length, 2);
+    assert.equal(await s.liftBans("m", 60), 1);
+    assert.equal(await s.activeBan("m", 61), null);
+    await s.audit({ at: 1, actor: "a", action: "kick", target: "m", detail: "" });
+    assert.equal((await s.listAudit(5))[0]?.action, "kick");
+  });
+
+  t("key directory hands out each one-time prekey once", async (s) => {
+    await s.putIdentity("bob", "ID", "SPK");
+    await s.addPrekeys("bob", [{ id: 1, pub: "p1" }, { id: 2, pub: "p2" }]);
+    assert.equal(await s.countPrekeys("bob"), 2);
+    const b1 = await s.takeBundle("bob");
+    const b2 = await s.takeBundle("bob");
+    const b3 = await s.takeBundle("bob");
+    assert.equal(b1?.identity, "ID");
+    assert.notEqual(b1?.opk, b2?.opk);
+    assert.equal(b3?.opk, null);
+    assert.equal(await s.takeBundle("nobody"), null);
+    await s.addPrekeys("bob", [{ id: 3, pub: "p3" }]);
+    await s.putIdentity("bob", "ID2", "SPK2");
+    assert.equal(await s.countPrekeys("bob"), 0);
+  });
+}

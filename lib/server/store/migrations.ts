@@ -1,0 +1,43 @@
+/**
+ * Schema migrations for the SQLite store, applied in order; `PRAGMA user_version` records how
+ * many have run. Append new steps; never edit a released one.
+ */
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'user',
+    created_at INTEGER NOT NULL, created_seq INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, lockouts INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT NOT NULL, sender TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, conv TEXT NOT NULL, ts INTEGER NOT NULL, body BLOB NOT NULL,
+    UNIQUE (sender, mid)
+  );
+  CREATE INDEX messages_conv ON messages (conv, seq);
+  CREATE INDEX messages_target ON messages (kind, target, seq);
+  CREATE TABLE cursors (
+    user TEXT NOT NULL, conv TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, conv)
+  ) WITHOUT ROWID;
+  CREATE TABLE rooms (name TEXT PRIMARY KEY, created_by TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE room_members (
+    room TEXT NOT NULL, user TEXT NOT NULL, since_seq INTEGER NOT NULL, admin INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room, user)
+  ) WITHOUT ROWID;
+  CREATE INDEX room_members_user ON room_members (user);
+  CREATE TABLE kicks (
+    id INTEGER PRIMARY KEY, user TEXT NOT NULL, by_user TEXT NOT NULL, at INTEGER NOT NULL,
+    banned_until INTEGER, reason TEXT
+  );
+  CREATE INDEX kicks_user ON kicks (user, banned_until);
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL
+  );
+  CREATE TABLE key_identity (user TEXT PRIMARY KEY, identity TEXT NOT NULL, spk TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE key_prekeys (
+    user TEXT NOT NULL, id INTEGER NOT NULL, pub TEXT NOT NULL, PRIMARY KEY (user, id)
+  ) WITHOUT ROWID;
+  `,
+];

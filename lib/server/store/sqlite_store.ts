@@ -1,0 +1,280 @@
+/**
+ * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL` so that a message
+ * acknowledged to its sender survives `kill -9`. Opens a file path or ":memory:". This file and
+ * the migrations are the only places that speak SQL.
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { MIGRATIONS } from "./migrations.ts";
+import type {
+  AuditRow,
+  KeyBundleRow,
+  KickRow,
+  NewMessage,
+  Role,
+  RoomMember,
+  RoomRow,
+  Store,
+  StoredMessage,
+  UserRow,
+} from "./store.ts";
+
+type Row = Record<string, unknown>;
+
+const toUser = (r: Row): UserRow => ({
+  name: r.name as string,
+  hash: r.hash as string,
+  role: r.role as Role,
+  createdAt: r.created_at as number,
+  createdSeq: r.created_seq as number,
+  failed: r.failed as number,
+  lockedUntil: r.locked_until as number,
+  lockouts: r.lockouts as number,
+});
+
+const toMsg = (r: Row): StoredMessage => ({
+  seq: r.seq as number,
+  mid: r.mid as string,
+  sender: r.sender as string,
+  kind: r.kind as StoredMessage["kind"],
+  target: r.target as string,
+  conv: r.conv as string,
+  ts: r.ts as number,
+  body: r.body as Uint8Array,
+});
+
+const toKick = (r: Row): KickRow => ({
+  user: r.user as string,
+  by: r.by_user as string,
+  at: r.at as number,
+  bannedUntil: (r.banned_until as number | null) ?? null,
+  reason: (r.reason as string | null) ?? null,
+});
+
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #st = new Map<string, StatementSync>();
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const v = (this.#db.prepare("PRAGMA user_version").get() as Row).user_version as number;
+    for (let i = v; i < MIGRATIONS.length; i++) {
+      this.#db.exec("BEGIN");
+      try {
+        this.#db.exec(MIGRATIONS[i]!);
+        this.#db.exec(`PRAGMA user_version = ${i + 1}`);
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    }
+  }
+
+  #q(sql: string): StatementSync {
+    let s = this.#st.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#st.set(sql, s);
+    }
+    return s;
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      this.#db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean> {
+    const r = this.#q(
+      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq)
+       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages))`,
+    ).run(u.name, u.hash, u.role, u.createdAt);
+    return Promise.resolve(Number(r.changes) === 1);
+  }
+  getUser(name: string): Promise<UserRow | null> {
+    const r = this.#q("SELECT * FROM users WHERE name = ?").get(name) as Row | undefined;
+    return Promise.resolve(r ? toUser(r) : null);
+  }
+  listUsers(): Promise<UserRow[]> {
+    return Promise.resolve((this.#q("SELECT * FROM users ORDER BY name").all() as Row[]).map(toUser));
+  }
+  setLoginState(name: string, s: { failed: number; lockedUntil: number; lockouts: number }): Promise<void> {
+    this.#q("UPDATE users SET failed = ?, locked_until = ?, lockouts = ? WHERE name = ?")
+      .run(s.failed, s.lockedUntil, s.lockouts, name);
+    return Promise.resolve();
+  }
+  setRole(name: string, role: Role): Promise<void> {
+    this.#q("UPDATE users SET role = ? WHERE name = ?").run(role, name);
+    return Promise.resolve();
+  }
+  countAdmins(): Promise<number> {
+    return Promise.resolve((this.#q("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").get() as Row).n as number);
+  }
+
+  addKick(k: KickRow): Promise<void> {
+    this.#q("INSERT INTO kicks (user, by_user, at, banned_until, reason) VALUES (?, ?, ?, ?, ?)")
+      .run(k.user, k.by, k.at, k.bannedUntil, k.reason);
+    return Promise.resolve();
+  }
+  listKicks(limit: number): Promise<KickRow[]> {
+    return Promise.resolve((this.#q("SELECT * FROM kicks ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toKick));
+  }
+  activeBan(user: string, now: number): Promise<KickRow | null> {
+    const r = this.#q(
+      "SELECT * FROM kicks WHERE user = ? AND banned_until > ? ORDER BY banned_until DESC LIMIT 1",
+    ).get(user, now) as Row | undefined;
+    return Promise.resolve(r ? toKick(r) : null);
+  }
+  liftBans(user: string, now: number): Promise<number> {
+    const r = this.#q("UPDATE kicks SET banned_until = ? WHERE user = ? AND banned_until > ?").run(now, user, now);
+    return Promise.resolve(Number(r.changes));
+  }
+  audit(a: AuditRow): Promise<void> {
+    this.#q("INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)")
+      .run(a.at, a.actor, a.action, a.target, a.detail);
+    return Promise.resolve();
+  }
+  listAudit(limit: number): Promise<AuditRow[]> {
+    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(limit);
+    return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
+  }
+
+  appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]> {
+    if (batch.length === 0) return Promise.resolve([]);
+    const ins = this.#q(
+      "INSERT OR IGNORE INTO messages (mid, sender, kind, target, conv, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    return Promise.resolve(this.#tx(() =>
+      batch.map((m) => {
+        const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body);
+        return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
+      })
+    ));
+  }
+  lastSeq(): Promise<number> {
+    return Promise.resolve((this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number);
+  }
+  pending(user: string, limit: number): Promise<StoredMessage[]> {
+    const rows = this.#q(
+      `SELECT m.* FROM messages m, users u
+       WHERE u.name = :u AND m.seq > u.created_seq AND m.sender <> :u AND (
+         (m.kind = 'user' AND m.target = :u)
+         OR (m.kind = 'room' AND m.seq > (SELECT since_seq FROM room_members rm WHERE rm.room = m.target AND rm.user = :u))
+         OR m.kind = 'broadcast')
+       AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :u AND c.conv = m.conv), 0)
+       ORDER BY m.seq LIMIT :lim`,
+    ).all({ u: user, lim: limit }) as Row[];
+    return Promise.resolve(rows.map(toMsg));
+  }
+  ack(user: string, conv: string, seq: number): Promise<void> {
+    this.#q(
+      `INSERT INTO cursors (user, conv, seq) VALUES (?, ?, ?)
+       ON CONFLICT (user, conv) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
+    ).run(user, conv, seq);
+    return Promise.resolve();
+  }
+  history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    const rows = this.#q(
+      "SELECT * FROM messages WHERE conv = ? AND ts >= ? AND seq > ? ORDER BY seq DESC LIMIT ?",
+    ).all(conv, since, afterSeq, limit) as Row[];
+    return Promise.resolve(rows.map(toMsg).reverse());
+  }
+
+  createRoom(r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] }): Promise<boolean> {
+    return Promise.resolve(this.#tx(() => {
+      const c = this.#q("INSERT OR IGNORE INTO rooms (name, created_by, created_at) VALUES (?, ?, ?)")
+        .run(r.name, r.createdBy, r.createdAt);
+      if (Number(c.changes) !== 1) return false;
+      for (const m of r.members) this.#insertMember(r.name, m);
+      return true;
+    }));
+  }
+  #insertMember(room: string, m: RoomMember): void {
+    this.#q(
+      `INSERT INTO room_members (room, user, since_seq, admin) VALUES (?, ?, ?, ?)
+       ON CONFLICT (room, user) DO UPDATE SET admin = MAX(admin, excluded.admin)`,
+    ).run(room, m.user, m.sinceSeq, m.admin ? 1 : 0);
+  }
+  getRoom(name: string): Promise<RoomRow | null> {
+    const r = this.#q("SELECT * FROM rooms WHERE name = ?").get(name) as Row | undefined;
+    if (!r) return Promise.resolve(null);
+    return Promise.resolve(this.#roomRow(r));
+  }
+  #roomRow(r: Row): RoomRow {
+    const members = (this.#q("SELECT user, since_seq, admin FROM room_members WHERE room = ? ORDER BY user")
+      .all(r.name as string) as Row[]).map((m) => ({
+        user: m.user as string,
+        sinceSeq: m.since_seq as number,
+        admin: m.admin === 1,
+      }));
+    return { name: r.name as string, createdBy: r.created_by as string, createdAt: r.created_at as number, members };
+  }
+  addMember(room: string, m: RoomMember): Promise<void> {
+    this.#insertMember(room, m);
+    return Promise.resolve();
+  }
+  removeMember(room: string, user: string): Promise<void> {
+    this.#q("DELETE FROM room_members WHERE room = ? AND user = ?").run(room, user);
+    return Promise.resolve();
+  }
+  roomsOf(user: string): Promise<RoomRow[]> {
+    const rows = this.#q(
+      "SELECT r.* FROM rooms r JOIN room_members m ON m.room = r.name WHERE m.user = ? ORDER BY r.name",
+    ).all(user) as Row[];
+    return Promise.resolve(rows.map((r) => this.#roomRow(r)));
+  }
+
+  putIdentity(user: string, identity: string, spk: string): Promise<void> {
+    this.#tx(() => {
+      const old = this.#q("SELECT identity FROM key_identity WHERE user = ?").get(user) as Row | undefined;
+      // A new identity invalidates the one-time prekeys made for the old one.
+      if (old && old.identity !== identity) this.#q("DELETE FROM key_prekeys WHERE user = ?").run(user);
+      this.#q(
+        `INSERT INTO key_identity (user, identity, spk) VALUES (?, ?, ?)
+         ON CONFLICT (user) DO UPDATE SET identity = excluded.identity, spk = excluded.spk`,
+      ).run(user, identity, spk);
+    });
+    return Promise.resolve();
+  }
+  addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void> {
+    const ins = this.#q("INSERT OR REPLACE INTO key_prekeys (user, id, pub) VALUES (?, ?, ?)");
+    this.#tx(() => {
+      for (const k of opks) ins.run(user, k.id, JSON.stringify(k));
+    });
+    return Promise.resolve();
+  }
+  takeBundle(user: string): Promise<KeyBundleRow | null> {
+    return Promise.resolve(this.#tx(() => {
+      const r = this.#q("SELECT identity, spk FROM key_identity WHERE user = ?").get(user) as Row | undefined;
+      if (!r) return null;
+      const k = this.#q("SELECT id, pub FROM key_prekeys WHERE user = ? ORDER BY id LIMIT 1").get(user) as
+        | Row
+        | undefined;
+      if (k) this.#q("DELETE FROM key_prekeys WHERE user = ? AND id = ?").run(user, k.id as number);
+      return { identity: r.identity as string, spk: r.spk as string, opk: k ? k.pub as string : null };
+    }));
+  }
+  countPrekeys(user: string): Promise<number> {
+    return Promise.resolve((this.#q("SELECT COUNT(*) AS n FROM key_prekeys WHERE user = ?").get(user) as Row).n as number);
+  }
+
+  close(): Promise<void> {
+    if (this.#db.isOpen) {
+      this.#st.clear();
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The server's persistence contract. Every implementation (SQLite now, Postgres later) passes
+ * the shared suite in `conformance.ts`. Message bodies are opaque bytes: a store saves and returns
+ * them, never interprets them. Methods are async so that network-backed stores fit; the SQLite
+ * one answers synchronously inside the promise.
+ */
+
+export type Role = "user" | "admin";
+export type TargetKind = "user" | "room" | "broadcast";
+
+export interface UserRow {
+  name: string;
+  hash: string;
+  role: Role;
+  createdAt: number;
+  /** Highest message seq at registration: broadcasts after it are delivered. */
+  createdSeq: number;
+  failed: number;
+  lockedUntil: number;
+  lockouts: number;
+}
+
+export interface NewMessage {
+  mid: string;
+  sender: string;
+  kind: TargetKind;
+  /** User or room name; "" for broadcast. */
+  target: string;
+  conv: string;
+  ts: number;
+  body: Uint8Array;
+}
+
+export interface StoredMessage extends NewMessage {
+  seq: number;
+}
+
+export interface RoomMember {
+  user: string;
+  sinceSeq: number;
+  admin: boolean;
+}
+
+export interface RoomRow {
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  members: RoomMember[];
+}
+
+export interface KickRow {
+  user: string;
+  by: string;
+  at: number;
+  bannedUntil: number | null;
+  reason: string | null;
+}
+
+export interface AuditRow {
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+}
+
+export interface KeyBundleRow {
+  identity: string;
+  spk: string;
+  opk: string | null;
+}
+
+export interface Store {
+  // accounts
+  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean>;
+  getUser(name: string): Promise<UserRow | null>;
+  listUsers(): Promise<UserRow[]>;
+  setLoginState(name: string, s: { failed: number; lockedUntil: number; lockouts: number }): Promise<void>;
+  setRole(name: string, role: Role): Promise<void>;
+  countAdmins(): Promise<number>;
+  // moderation
+  addKick(k: KickRow): Promise<void>;
+  listKicks(limit: number): Promise<KickRow[]>;
+  /** The latest ban of `user` still running at `now`, or null. */
+  activeBan(user: string, now: number): Promise<KickRow | null>;
+  liftBans(user: string, now: number): Promise<number>;
+  audit(a: AuditRow): Promise<void>;
+  listAudit(limit: number): Promise<AuditRow[]>;
+  // messages
+  /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
+  appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
+  lastSeq(): Promise<number>;
+  /** Messages for `user` not yet acknowledged, oldest first. */
+  pending(user: string, limit: number): Promise<StoredMessage[]>;
+  ack(user: string, conv: string, seq: number): Promise<void>;
+  /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
+  history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  // rooms
+  createRoom(r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] }): Promise<boolean>;
+  getRoom(name: string): Promise<RoomRow | null>;
+  addMember(room: string, m: RoomMember): Promise<void>;
+  removeMember(room: string, user: string): Promise<void>;
+  roomsOf(user: string): Promise<RoomRow[]>;
+  // key directory (public keys only)
+  putIdentity(user: string, identity: string, spk: string): Promise<void>;
+  addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void>;
+  /** Identity + signed prekey + one one-time prekey, which is removed so it is handed out once. */
+  takeBundle(user: string): Promise<KeyBundleRow | null>;
+  countPrekeys(user: string): Promise<number>;
+  close(): Promise<void>;
+}
