@@ -28,7 +28,7 @@ const IdentitySchema = v.strictObject({ sign: B64(64), dh: B64(64), sig: B64(128
 const SpkSchema = v.strictObject({ id: Id, pub: B64(64), sig: B64(128) });
 const OpkSchema = v.strictObject({ id: Id, pub: B64(64) });
 
-const req = <T extends v.ObjectEntries>(kind: string, entries: T) =>
+const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =>
   v.strictObject({ t: v.literal(kind), id: Id, ...entries });
 
 /** Every request kind a client may send, with its schema. */

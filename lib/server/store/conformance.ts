@@ -70,14 +70,15 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       msg({ mid: "x1", sender: "alice", target: "carol", conv: "d:alice:carol" }),
       msg({ mid: "d2", sender: "alice" }),
     ]);
-    const p = await s.pending("bob", 100);
+    const p = await s.pending("bob", 0, 100);
     assert.deepEqual(p.map((m) => m.mid), ["d1", "r1", "b1", "d2"]);
-    assert.deepEqual((await s.pending("alice", 100)).map((m) => m.mid), []);
+    assert.deepEqual((await s.pending("alice", 0, 100)).map((m) => m.mid), []);
     await s.ack("bob", "d:alice:bob", p[0]!.seq);
-    assert.deepEqual((await s.pending("bob", 100)).map((m) => m.mid), ["r1", "b1", "d2"]);
+    assert.deepEqual((await s.pending("bob", 0, 100)).map((m) => m.mid), ["r1", "b1", "d2"]);
     await s.ack("bob", "d:alice:bob", p[3]!.seq);
     await s.ack("bob", "d:alice:bob", p[0]!.seq); // an older ack never moves the cursor back
-    assert.deepEqual((await s.pending("bob", 2)).map((m) => m.mid), ["r1", "b1"]);
+    assert.deepEqual((await s.pending("bob", 0, 2)).map((m) => m.mid), ["r1", "b1"]);
+    assert.deepEqual((await s.pending("bob", p[1]!.seq, 10)).map((m) => m.mid), ["b1"]);
   });
 
   t("pending() skips room messages from before joining and after leaving", async (s) => {
@@ -86,9 +87,9 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     const [m1] = await s.appendMessages([msg({ mid: "r1", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
     await s.addMember("r", { user: "bob", sinceSeq: m1!.seq, admin: false });
     await s.appendMessages([msg({ mid: "r2", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
-    assert.deepEqual((await s.pending("bob", 10)).map((m) => m.mid), ["r2"]);
+    assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), ["r2"]);
     await s.removeMember("r", "bob");
-    assert.deepEqual((await s.pending("bob", 10)).map((m) => m.mid), []);
+    assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
     assert.deepEqual((await s.getRoom("r"))?.members.map((m) => m.user), ["a"]);
   });
 

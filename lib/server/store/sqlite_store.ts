@@ -166,16 +166,16 @@ export class SqliteStore implements Store {
   lastSeq(): Promise<number> {
     return Promise.resolve((this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number);
   }
-  pending(user: string, limit: number): Promise<StoredMessage[]> {
+  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const rows = this.#q(
       `SELECT m.* FROM messages m, users u
-       WHERE u.name = :u AND m.seq > u.created_seq AND m.sender <> :u AND (
+       WHERE u.name = :u AND m.seq > u.created_seq AND m.seq > :after AND m.sender <> :u AND (
          (m.kind = 'user' AND m.target = :u)
          OR (m.kind = 'room' AND m.seq > (SELECT since_seq FROM room_members rm WHERE rm.room = m.target AND rm.user = :u))
          OR m.kind = 'broadcast')
        AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :u AND c.conv = m.conv), 0)
        ORDER BY m.seq LIMIT :lim`,
-    ).all({ u: user, lim: limit }) as Row[];
+    ).all({ u: user, lim: limit, after: afterSeq }) as Row[];
     return Promise.resolve(rows.map(toMsg));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {

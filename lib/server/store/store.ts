@@ -90,8 +90,8 @@ export interface Store {
   /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
   appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
   lastSeq(): Promise<number>;
-  /** Messages for `user` not yet acknowledged, oldest first. */
-  pending(user: string, limit: number): Promise<StoredMessage[]>;
+  /** Messages for `user` with seq > afterSeq not yet acknowledged, oldest first. */
+  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   ack(user: string, conv: string, seq: number): Promise<void>;
   /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
   history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]>;

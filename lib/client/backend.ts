@@ -1,0 +1,130 @@
+/**
+ * The contract between the chat state (network session, encryption, local store) and any user
+ * interface (the full-screen TUI, tests with a fake). The UI calls these methods and listens to
+ * `BackendEvent`s; it never sees frames or sockets. Every method either resolves or rejects with a
+ * `BackendError` whose `code` is stable and whose `message` is one clear sentence for the user.
+ */
+
+export type TargetKind = "user" | "room" | "broadcast";
+
+/** Where a message goes: a user (DM), a room by name (no leading `#`), or everyone. */
+export interface Target {
+  kind: TargetKind;
+  /** User or room name; absent for broadcast. */
+  name?: string;
+}
+
+export interface ChatMessage {
+  /** Server sequence number, unique and increasing across the server. */
+  seq: number;
+  /** Unique message id chosen by the sender. */
+  mid: string;
+  /** Milliseconds since the epoch, server time. */
+  ts: number;
+  from: string;
+  to: Target;
+  /** Decrypted text (untrusted: may hold escape sequences; the UI must neutralise them). */
+  text: string;
+  /** True when it came from the offline queue or history rather than live. */
+  replay?: boolean;
+}
+
+export type Status = "busy" | "free";
+export type Role = "user" | "admin";
+
+export interface Presence {
+  user: string;
+  /** Peer address as the server saw it, `host:port`. */
+  addr: string;
+  /** When the user's current session started (ms since epoch). */
+  since: number;
+  status: Status;
+  role: Role;
+}
+
+export interface RoomInfo {
+  name: string;
+  members: string[];
+  admins: string[];
+}
+
+export interface KickedEntry {
+  user: string;
+  by: string;
+  at: number;
+  /** End of the ban in ms since epoch; absent for a plain kick. */
+  bannedUntil?: number;
+  reason?: string;
+}
+
+export interface Fingerprint {
+  user: string;
+  /** 60-digit safety number in groups of five, or null when unknown. */
+  safetyNumber: string | null;
+  verified: boolean;
+  /** True when the contact's key changed since first use and sending is blocked. */
+  changed: boolean;
+}
+
+export type BackendEvent =
+  | { type: "message"; message: ChatMessage }
+  | { type: "presence"; user: string; online: boolean; presence?: Presence }
+  | { type: "room"; room: RoomInfo; change: "created" | "joined" | "left" | "updated"; by?: string }
+  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
+  /** The connection ended: kicked, banned, server shutdown or network loss. */
+  | { type: "disconnected"; reason: string; code: string }
+  | { type: "connection"; state: "connecting" | "online" | "offline" }
+  | { type: "encryption"; state: "on" | "off" | "warning"; detail?: string }
+  /** Optional (TUI status line): someone is typing in a conversation; `active: false` when they stop. */
+  | { type: "typing"; from: string; to: Target; active: boolean }
+  /** Optional (TUI status line): progress of a file transfer; `state` ends at "done" or "failed". */
+  | {
+    type: "transfer";
+    id: string;
+    name: string;
+    peer: string;
+    direction: "up" | "down";
+    done: number;
+    total: number;
+    state: "active" | "done" | "failed";
+  };
+
+export class BackendError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
+export interface ChatBackend {
+  readonly user: string;
+  /** `host:port` of the server. */
+  readonly server: string;
+  readonly role: Role;
+  /** Subscribes to events; returns an unsubscribe function. */
+  on(listener: (e: BackendEvent) => void): () => void;
+
+  send(target: Target, text: string): Promise<ChatMessage>;
+  who(): Promise<Presence[]>;
+  whois(user: string): Promise<Presence | null>;
+  setStatus(status: Status): Promise<void>;
+  /** History of one conversation since a time (ms since epoch), oldest first. */
+  history(target: Target, since?: number): Promise<ChatMessage[]>;
+  rooms(): Promise<RoomInfo[]>;
+  createRoom(name: string, members: string[]): Promise<RoomInfo>;
+  invite(room: string, user: string): Promise<void>;
+  leave(room: string): Promise<void>;
+  kick(user: string, banSeconds?: number): Promise<void>;
+  kicked(): Promise<KickedEntry[]>;
+  grant(user: string): Promise<void>;
+  revoke(user: string): Promise<void>;
+  fingerprint(user?: string): Promise<Fingerprint>;
+  verify(user: string): Promise<void>;
+  close(): Promise<void>;
+  /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
+  join?(room: string): Promise<RoomInfo>;
+  /** Optional: messages queued while offline, all or from one user (`/inbox`). */
+  inbox?(user?: string): Promise<ChatMessage[]>;
+  /** Optional: tells the peer(s) of a conversation that the user is (or stopped) typing. */
+  typing?(target: Target, active: boolean): void;
+}

@@ -1,0 +1,265 @@
+/**
+ * The buffer list and each buffer's scrollback. Plain data, no terminal.
+ *
+ * Contract:
+ * - `BufferList` holds the status buffer (always first) then rooms and queries in opening order;
+ *   exactly one is active. Switching away sets that buffer's read marker after its last line;
+ *   switching to a buffer clears its unread and highlight counts.
+ * - `ChatBuffer.add` appends a line (dropping a message whose `mid` is already there), counts it as
+ *   unread (and highlight) when the buffer is not active, and keeps at most `MAX_LINES` lines.
+ *   `addHistory` merges older messages in time order.
+ * - The scroll position is a reference to the line at the bottom of the view plus how many of its
+ *   rows are hidden below, so new lines arriving never move what the user is reading; `null` means
+ *   "follow the newest line". Row counts come from a `measure` callback (wrapping is the renderer's).
+ * - `search` finds the newest line before a given one whose nick or text contains the query.
+ */
+import type { Target } from "../backend.ts";
+import { LineEditor } from "./editor.ts";
+
+export const MAX_LINES = 20000;
+
+export type LineKind = "msg" | "own" | "info" | "error" | "broadcast";
+
+export interface Line {
+  ts: number;
+  from: string;
+  /** Sanitised text (may hold `\n`). */
+  text: string;
+  kind: LineKind;
+  highlight: boolean;
+  mid?: string;
+  seq?: number;
+  /** Render cache: width the rows were wrapped for, and the rows. */
+  cacheWidth?: number;
+  cacheRows?: string[];
+}
+
+export interface ScrollPos {
+  line: Line;
+  skip: number;
+}
+
+export type BufferKind = "status" | "room" | "dm";
+
+/** Rows a line takes in the message pane. */
+export type Measure = (line: Line) => number;
+
+export function bufferKey(kind: BufferKind, name: string): string {
+  return kind === "status" ? "status" : (kind === "room" ? "#" : "@") + name;
+}
+
+export class ChatBuffer {
+  readonly key: string;
+  lines: Line[] = [];
+  unread = 0;
+  highlights = 0;
+  markerAfter: Line | null = null;
+  scroll: ScrollPos | null = null;
+  readonly editor = new LineEditor();
+  /** Nicks that spoke here, most recent first. */
+  speakers: string[] = [];
+  #mids = new Set<string>();
+
+  constructor(readonly kind: BufferKind, readonly name: string) {
+    this.key = bufferKey(kind, name);
+  }
+
+  get target(): Target | null {
+    if (this.kind === "status") return null;
+    return { kind: this.kind === "room" ? "room" : "user", name: this.name };
+  }
+
+  get label(): string {
+    return this.kind === "room" ? "#" + this.name : this.name;
+  }
+
+  #note(line: Line): boolean {
+    if (line.mid !== undefined) {
+      if (this.#mids.has(line.mid)) return false;
+      this.#mids.add(line.mid);
+    }
+    if (line.kind === "msg" || line.kind === "own") {
+      const i = this.speakers.indexOf(line.from);
+      if (i >= 0) this.speakers.splice(i, 1);
+      this.speakers.unshift(line.from);
+      if (this.speakers.length > 200) this.speakers.length = 200;
+    }
+    return true;
+  }
+
+  /** Appends a line; returns false for a duplicate message. */
+  add(line: Line, active: boolean): boolean {
+    if (!this.#note(line)) return false;
+    this.lines.push(line);
+    if (!active && (line.kind === "msg" || line.kind === "broadcast")) {
+      this.unread++;
+      if (line.highlight) this.highlights++;
+    }
+    this.#trim();
+    return true;
+  }
+
+  /** Merges history lines (any order) by time; returns how many were new. */
+  addHistory(lines: Line[]): number {
+    const fresh = lines.filter((l) => this.#note(l));
+    if (!fresh.length) return 0;
+    const key = (l: Line) => l.ts;
+    this.lines = this.lines.concat(fresh);
+    this.lines.sort((a, b) => key(a) - key(b) || (a.seq ?? 0) - (b.seq ?? 0));
+    this.#trim();
+    return fresh.length;
+  }
+
+  #trim(): void {
+    if (this.lines.length <= MAX_LINES + 1000) return;
+    const gone = this.lines.splice(0, this.lines.length - MAX_LINES);
+    for (const l of gone) if (l.mid) this.#mids.delete(l.mid);
+  }
+
+  /** Index of the line at the bottom of the view. */
+  #bottom(): { idx: number; skip: number } {
+    if (!this.scroll) return { idx: this.lines.length - 1, skip: 0 };
+    const idx = this.lines.indexOf(this.scroll.line);
+    return idx < 0 ? { idx: 0, skip: 0 } : { idx, skip: this.scroll.skip };
+  }
+
+  /** Moves the view `n` rows towards older lines; `height` is the pane height. */
+  scrollUp(n: number, height: number, measure: Measure): void {
+    if (!this.lines.length) return;
+    let { idx, skip } = this.#bottom();
+    skip += n;
+    while (idx > 0 && skip >= measure(this.lines[idx]!)) {
+      skip -= measure(this.lines[idx]!);
+      idx--;
+    }
+    // Never past the point where the first line is at the top of the view.
+    let total = 0;
+    let b = 0;
+    for (; b < this.lines.length; b++) {
+      total += measure(this.lines[b]!);
+      if (total >= height) break;
+    }
+    if (total < height) {
+      this.scroll = null;
+      return;
+    }
+    const minSkip = total - height;
+    if (idx < b || (idx === b && skip > minSkip)) {
+      idx = b;
+      skip = minSkip;
+    }
+    this.scroll = { line: this.lines[idx]!, skip };
+  }
+
+  /** Moves the view `n` rows towards newer lines; reaching the end follows new lines again. */
+  scrollDown(n: number, measure: Measure): void {
+    if (!this.scroll) return;
+    let { idx, skip } = this.#bottom();
+    skip -= n;
+    while (skip < 0) {
+      idx++;
+      if (idx >= this.lines.length) {
+        this.scroll = null;
+        return;
+      }
+      skip += measure(this.lines[idx]!);
+    }
+    this.scroll = idx === this.lines.length - 1 && skip === 0 ? null : { line: this.lines[idx]!, skip };
+  }
+
+  /** Puts `line` at the bottom of the view. */
+  scrollTo(line: Line): void {
+    this.scroll = line === this.lines[this.lines.length - 1] ? null : { line, skip: 0 };
+  }
+
+  /** Lines below the view (for the -MORE- indicator). */
+  linesBelow(): number {
+    if (!this.scroll) return 0;
+    const idx = this.lines.indexOf(this.scroll.line);
+    return idx < 0 ? this.lines.length : this.lines.length - 1 - idx;
+  }
+
+  /** Newest line older than `before` (or anywhere, when null) that matches `query`. */
+  search(query: string, before: Line | null): Line | null {
+    const q = query.toLowerCase();
+    if (!q) return null;
+    let i = before ? this.lines.indexOf(before) - 1 : this.lines.length - 1;
+    for (; i >= 0; i--) {
+      const l = this.lines[i]!;
+      if (l.text.toLowerCase().includes(q) || l.from.toLowerCase().includes(q)) return l;
+    }
+    return null;
+  }
+}
+
+export class BufferList {
+  readonly buffers: ChatBuffer[] = [new ChatBuffer("status", "status")];
+  #active = 0;
+
+  get active(): number {
+    return this.#active;
+  }
+  get current(): ChatBuffer {
+    return this.buffers[this.#active]!;
+  }
+  get status(): ChatBuffer {
+    return this.buffers[0]!;
+  }
+
+  find(kind: BufferKind, name: string): ChatBuffer | undefined {
+    const k = bufferKey(kind, name);
+    return this.buffers.find((b) => b.key === k);
+  }
+
+  /** Returns the buffer, creating it at the end of the list when needed. */
+  ensure(kind: BufferKind, name: string): ChatBuffer {
+    let b = this.find(kind, name);
+    if (!b) {
+      b = new ChatBuffer(kind, name);
+      this.buffers.push(b);
+    }
+    return b;
+  }
+
+  switchTo(i: number): boolean {
+    if (i < 0 || i >= this.buffers.length || i === this.#active) return false;
+    const old = this.current;
+    old.markerAfter = old.lines[old.lines.length - 1] ?? null;
+    this.#active = i;
+    this.current.unread = 0;
+    this.current.highlights = 0;
+    return true;
+  }
+
+  focus(b: ChatBuffer): void {
+    this.switchTo(this.buffers.indexOf(b));
+  }
+
+  next(): void {
+    this.switchTo((this.#active + 1) % this.buffers.length);
+  }
+  prev(): void {
+    this.switchTo((this.#active - 1 + this.buffers.length) % this.buffers.length);
+  }
+
+  /** Goes to the next buffer with highlights, else with unread lines; false when none. */
+  nextUnread(): boolean {
+    const n = this.buffers.length;
+    for (const want of ["hl", "unread"] as const) {
+      for (let k = 1; k < n; k++) {
+        const i = (this.#active + k) % n;
+        const b = this.buffers[i]!;
+        if (want === "hl" ? b.highlights > 0 : b.unread > 0) return this.switchTo(i);
+      }
+    }
+    return false;
+  }
+
+  close(b: ChatBuffer): void {
+    const i = this.buffers.indexOf(b);
+    if (i <= 0) return;
+    if (i === this.#active) this.switchTo(i - 1);
+    this.buffers.splice(i, 1);
+    if (this.#active > i) this.#active--;
+  }
+}

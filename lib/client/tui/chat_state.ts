@@ -1,0 +1,208 @@
+/**
+ * The UI's model of the chat: buffers, who is online, rooms, connection and encryption state,
+ * typing and transfers; fed by `BackendEvent`s. Plain data, no terminal, time injected.
+ *
+ * Contract: `handle(event)` updates the model and returns the notifications to raise (a DM or a
+ * mention of the user that arrived live, not from the offline queue, and not sent by the user).
+ * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
+ * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
+ */
+import type { BackendEvent, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
+import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
+import type { MemberEntry } from "./render.ts";
+import { sanitize, sanitizeName } from "./sanitize.ts";
+
+export interface Notice {
+  title: string;
+  body: string;
+}
+
+export interface TransferView {
+  name: string;
+  direction: "up" | "down";
+  done: number;
+  total: number;
+  state: "active" | "done" | "failed";
+  until?: number;
+}
+
+export const TYPING_TTL = 6000;
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export class ChatState {
+  readonly buffers = new BufferList();
+  readonly presence = new Map<string, Presence>();
+  readonly rooms = new Map<string, RoomInfo>();
+  connection: "connecting" | "online" | "offline" = "online";
+  encryption: { state: "on" | "off" | "warning"; detail?: string } = { state: "on" };
+  myStatus: Status = "free";
+  /** `bufferKey|user` → expiry time. */
+  readonly typing = new Map<string, number>();
+  readonly transfers = new Map<string, TransferView>();
+  #mention: RegExp;
+
+  constructor(readonly me: string, readonly now: () => number) {
+    this.#mention = new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(me)}($|[^\\p{L}\\p{N}_])`, "iu");
+  }
+
+  info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
+    buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
+  }
+
+  isUser(name: string): boolean {
+    if (this.presence.has(name) || this.buffers.find("dm", name)) return true;
+    for (const r of this.rooms.values()) if (r.members.includes(name)) return true;
+    return false;
+  }
+
+  bufferFor(m: ChatMessage): ChatBuffer {
+    if (m.to.kind === "room") return this.buffers.ensure("room", sanitizeName(m.to.name ?? ""));
+    if (m.to.kind === "user") {
+      const other = m.from === this.me ? m.to.name ?? "" : m.from;
+      return this.buffers.ensure("dm", sanitizeName(other));
+    }
+    return this.buffers.status;
+  }
+
+  toLine(m: ChatMessage): Line {
+    const own = m.from === this.me;
+    const text = sanitize(m.text, true);
+    const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
+    const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
+    return { ts: m.ts, from: sanitizeName(m.from), text, kind, highlight, mid: m.mid, seq: m.seq };
+  }
+
+  /** Adds a message; returns a notification when one should be raised. */
+  addMessage(m: ChatMessage, live: boolean): Notice | null {
+    const buf = this.bufferFor(m);
+    const line = this.toLine(m);
+    const added = buf.add(line, buf === this.buffers.current);
+    if (!added || !live || m.replay || !line.highlight) return null;
+    const where = m.to.kind === "room" ? ` in #${sanitizeName(m.to.name ?? "")}` : "";
+    return { title: `${line.from}${where}`, body: line.text };
+  }
+
+  /** Adds fetched (history/inbox) messages to their buffers. */
+  addHistory(msgs: ChatMessage[]): void {
+    const groups = new Map<ChatBuffer, Line[]>();
+    for (const m of msgs) {
+      const b = this.bufferFor(m);
+      groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
+    }
+    for (const [b, lines] of groups) b.addHistory(lines);
+  }
+
+  setRoom(r: RoomInfo): ChatBuffer {
+    const name = sanitizeName(r.name);
+    this.rooms.set(name, r);
+    return this.buffers.ensure("room", name);
+  }
+
+  handle(e: BackendEvent): Notice | null {
+    const status = this.buffers.status;
+    switch (e.type) {
+      case "message":
+        return this.addMessage(e.message, true);
+      case "presence": {
+        const u = sanitizeName(e.user);
+        if (e.online) {
+          if (e.presence) this.presence.set(u, e.presence);
+          if (u === this.me && e.presence) this.myStatus = e.presence.status;
+        } else this.presence.delete(u);
+        this.info(status, `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`);
+        return null;
+      }
+      case "room": {
+        const name = sanitizeName(e.room.name);
+        if (e.change === "left" && !e.room.members.includes(this.me)) {
+          this.rooms.delete(name);
+          const b = this.buffers.find("room", name);
+          if (b) this.buffers.close(b);
+          this.info(status, `You left #${name}${e.by && e.by !== this.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`);
+          return null;
+        }
+        const b = this.setRoom(e.room);
+        if (e.change === "created" || e.change === "joined") {
+          this.info(b, `You are in #${name}: ${e.room.members.map(sanitizeName).join(", ")}`);
+        } else if (e.by) this.info(b, `Members: ${e.room.members.map(sanitizeName).join(", ")}`);
+        return null;
+      }
+      case "notice": {
+        this.info(status, e.text, e.level === "error" ? "error" : "info");
+        const cur = this.buffers.current;
+        if (e.level !== "info" && cur !== status) this.info(cur, e.text, e.level === "error" ? "error" : "info");
+        return null;
+      }
+      case "disconnected": {
+        this.connection = "offline";
+        const text = `Disconnected: ${e.reason}`;
+        this.info(status, text, "error");
+        if (this.buffers.current !== status) this.info(this.buffers.current, text, "error");
+        return { title: "Parley", body: text };
+      }
+      case "connection":
+        this.connection = e.state;
+        return null;
+      case "encryption":
+        this.encryption = { state: e.state, ...(e.detail ? { detail: sanitize(e.detail) } : {}) };
+        if (e.state !== "on") this.info(this.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
+        return null;
+      case "typing": {
+        const b = this.bufferFor({ seq: 0, mid: "", ts: 0, from: e.from, to: e.to, text: "" });
+        const key = `${b.key}|${sanitizeName(e.from)}`;
+        if (e.active) this.typing.set(key, this.now() + TYPING_TTL);
+        else this.typing.delete(key);
+        return null;
+      }
+      case "transfer": {
+        const until = e.state === "active" ? undefined : this.now() + 5000;
+        this.transfers.set(e.id, { ...e, name: sanitize(e.name), ...(until ? { until } : {}) });
+        return null;
+      }
+    }
+    return null;
+  }
+
+  /** Status-line items: who types in the current buffer, transfers in progress. */
+  extras(): string[] {
+    const now = this.now();
+    const cur = this.buffers.current.key + "|";
+    const typers: string[] = [];
+    for (const [k, until] of this.typing) {
+      if (until < now) this.typing.delete(k);
+      else if (k.startsWith(cur)) typers.push(k.slice(cur.length));
+    }
+    const out = typers.length ? [`${typers.join(", ")} ${typers.length > 1 ? "are" : "is"} typing…`] : [];
+    for (const [id, t] of this.transfers) {
+      if (t.until !== undefined && t.until < now) {
+        this.transfers.delete(id);
+        continue;
+      }
+      const pct = t.total ? Math.floor((t.done / t.total) * 100) : 0;
+      const st = t.state === "active" ? `${pct}%` : t.state;
+      out.push(`${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`);
+    }
+    return out;
+  }
+
+  /** The member list of the current buffer. */
+  members(): MemberEntry[] {
+    const cur = this.buffers.current;
+    let names: string[];
+    let admins: string[] = [];
+    if (cur.kind === "room") {
+      const r = this.rooms.get(cur.name);
+      names = r?.members.map(sanitizeName) ?? [];
+      admins = r?.admins.map(sanitizeName) ?? [];
+    } else if (cur.kind === "dm") names = [this.me, cur.name];
+    else names = [...this.presence.keys()];
+    return names.sort((a, b) => a.localeCompare(b)).map((n) => {
+      const p = this.presence.get(n);
+      const status: MemberEntry["status"] = n === this.me ? this.myStatus : p ? p.status : "offline";
+      return { name: n, status, admin: admins.includes(n) || p?.role === "admin", ...(p ? { since: p.since } : {}) };
+    });
+  }
+}

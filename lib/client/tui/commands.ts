@@ -1,0 +1,320 @@
+/**
+ * The command table: one row per slash command with its arguments, help text, permission and
+ * handler. Handlers never touch the terminal; they call the `ChatBackend` and print through the
+ * `CommandContext` the app gives them. Argument counts and permissions are checked by `parse.ts`
+ * from this table before a handler runs, so a handler can trust `args`.
+ *
+ * Usage strings: UPPER words are parameters, `[X]` is optional, a last `TEXT` or `X…` takes the rest
+ * of the line.
+ */
+import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
+import { parseDuration, parseSince } from "./parse_time.ts";
+
+export interface CommandContext {
+  backend: ChatBackend;
+  /** Conversation of the current buffer; null in the status buffer. */
+  target: Target | null;
+  print(text: string, level?: "info" | "error"): void;
+  /** Opens (and with `focus`, switches to) the buffer of a conversation. */
+  open(target: Target, focus: boolean): void;
+  /** Closes the current buffer (not the status buffer). */
+  closeCurrent(): void;
+  send(target: Target, text: string): Promise<void>;
+  /** Adds fetched messages (history, inbox) to their buffers. */
+  addMessages(messages: ChatMessage[]): void;
+  quit(): Promise<void>;
+  now(): number;
+  formatTime(ts: number): string;
+  /** Text that lists commands for `/help`. */
+  helpLines(cmd?: string): string[];
+  /** Records the user's own status after `/busy` or `/free` succeeded. */
+  setOwnStatus(status: "busy" | "free"): void;
+}
+
+export interface CommandSpec {
+  name: string;
+  aliases?: string[];
+  usage: string;
+  help: string;
+  permission: "user" | "admin";
+  run(ctx: CommandContext, args: string[]): Promise<void> | void;
+}
+
+const room = (s: string) => s.replace(/^#/, "");
+const user = (s: string) => s.replace(/^@/, "");
+
+export function ago(now: number, since: number): string {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function presenceLine(ctx: CommandContext, p: Presence): string {
+  return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status} — ${p.addr} — active since ${
+    ctx.formatTime(p.since)
+  } (${ago(ctx.now(), p.since)})`;
+}
+
+function needTarget(ctx: CommandContext): Target {
+  if (!ctx.target) throw new Error("This is the status buffer: switch to a room or a query first");
+  return ctx.target;
+}
+
+function needRoom(ctx: CommandContext, arg?: string): string {
+  if (arg) return room(arg);
+  const t = ctx.target;
+  if (t?.kind !== "room" || !t.name) throw new Error("Not in a room: give the room name");
+  return t.name;
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "help",
+    usage: "[COMMAND]",
+    help: "List commands, or show how to use one",
+    permission: "user",
+    run: (ctx, [cmd]) => ctx.helpLines(cmd).forEach((l) => ctx.print(l)),
+  },
+  {
+    name: "msg",
+    usage: "USER TEXT",
+    help: "Send a private message without switching buffer",
+    permission: "user",
+    run: async (ctx, [u, text]) => {
+      const t: Target = { kind: "user", name: user(u!) };
+      ctx.open(t, false);
+      await ctx.send(t, text!);
+    },
+  },
+  {
+    name: "query",
+    usage: "USER [TEXT]",
+    help: "Open a private conversation (and send TEXT)",
+    permission: "user",
+    run: async (ctx, [u, text]) => {
+      const t: Target = { kind: "user", name: user(u!) };
+      ctx.open(t, true);
+      if (text) await ctx.send(t, text);
+    },
+  },
+  {
+    name: "join",
+    usage: "#ROOM",
+    help: "Join a room you belong to and switch to it",
+    permission: "user",
+    run: async (ctx, [r]) => {
+      const name = room(r!);
+      if (ctx.backend.join) await ctx.backend.join(name);
+      else if (!(await ctx.backend.rooms()).some((x) => x.name === name)) {
+        throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
+      }
+      ctx.open({ kind: "room", name }, true);
+    },
+  },
+  {
+    name: "part",
+    aliases: ["leave", "close"],
+    usage: "[#ROOM]",
+    help: "Leave a room (or close a private conversation)",
+    permission: "user",
+    run: async (ctx, [r]) => {
+      if (!r && ctx.target?.kind === "user") return ctx.closeCurrent();
+      const name = needRoom(ctx, r);
+      await ctx.backend.leave(name);
+      if (!r || ctx.target?.name === name) ctx.closeCurrent();
+    },
+  },
+  {
+    name: "room",
+    usage: "create NAME USER…",
+    help: "Create a room with the given members",
+    permission: "user",
+    run: async (ctx, [sub, name, rest]) => {
+      if (sub !== "create") throw new Error("Usage: /room create NAME USER…");
+      const members = rest!.split(/\s+/).filter(Boolean).map(user);
+      const info = await ctx.backend.createRoom(room(name!), members);
+      ctx.open({ kind: "room", name: info.name }, true);
+      ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
+    },
+  },
+  {
+    name: "invite",
+    usage: "USER [#ROOM]",
+    help: "Invite a user into the current room",
+    permission: "user",
+    run: async (ctx, [u, r]) => {
+      const name = needRoom(ctx, r);
+      await ctx.backend.invite(name, user(u!));
+      ctx.print(`Invited ${user(u!)} to #${name}`);
+    },
+  },
+  {
+    name: "who",
+    usage: "",
+    help: "Everyone online, with address and active since",
+    permission: "user",
+    run: async (ctx) => {
+      const list = await ctx.backend.who();
+      ctx.print(`${list.length} online:`);
+      for (const p of list) ctx.print("  " + presenceLine(ctx, p));
+    },
+  },
+  {
+    name: "whois",
+    usage: "USER",
+    help: "Details about one user",
+    permission: "user",
+    run: async (ctx, [u]) => {
+      const p = await ctx.backend.whois(user(u!));
+      ctx.print(p ? presenceLine(ctx, p) : `${user(u!)} is offline`);
+    },
+  },
+  {
+    name: "busy",
+    aliases: ["away"],
+    usage: "",
+    help: "Mark yourself busy",
+    permission: "user",
+    run: async (ctx) => {
+      await ctx.backend.setStatus("busy");
+      ctx.setOwnStatus("busy");
+      ctx.print("You are now busy");
+    },
+  },
+  {
+    name: "free",
+    aliases: ["back"],
+    usage: "",
+    help: "Mark yourself free",
+    permission: "user",
+    run: async (ctx) => {
+      await ctx.backend.setStatus("free");
+      ctx.setOwnStatus("free");
+      ctx.print("You are now free");
+    },
+  },
+  {
+    name: "broadcast",
+    usage: "TEXT",
+    help: "Send a message to everyone online",
+    permission: "user",
+    run: (ctx, [text]) => ctx.send({ kind: "broadcast" }, text!),
+  },
+  {
+    name: "history",
+    usage: "[SINCE]",
+    help: "Load older messages of this conversation (SINCE: 2h, 3d, 2026-01-31)",
+    permission: "user",
+    run: async (ctx, [since]) => {
+      const t = needTarget(ctx);
+      const from = since ? parseSince(since, ctx.now()) : undefined;
+      const msgs = await ctx.backend.history(t, from);
+      ctx.addMessages(msgs);
+      ctx.print(`${msgs.length} message${msgs.length === 1 ? "" : "s"} loaded`);
+    },
+  },
+  {
+    name: "inbox",
+    usage: "[USER]",
+    help: "Messages that arrived while you were offline",
+    permission: "user",
+    run: async (ctx, [u]) => {
+      const who = u ? user(u) : undefined;
+      const msgs = ctx.backend.inbox
+        ? await ctx.backend.inbox(who)
+        : who
+        ? await ctx.backend.history({ kind: "user", name: who })
+        : [];
+      ctx.addMessages(msgs);
+      const n = new Map<string, number>();
+      for (const m of msgs) n.set(m.from, (n.get(m.from) ?? 0) + 1);
+      ctx.print(msgs.length ? `Inbox: ${[...n].map(([k, v]) => `${k} (${v})`).join(", ")}` : "Inbox is empty");
+    },
+  },
+  {
+    name: "kick",
+    usage: "USER [SECONDS]",
+    help: "Disconnect a user; with SECONDS (or 10m, 2h) also ban them that long",
+    permission: "admin",
+    run: async (ctx, [u, secs]) => {
+      const s = secs ? parseDuration(secs) / 1000 : undefined;
+      await ctx.backend.kick(user(u!), s);
+      ctx.print(s ? `${user(u!)} kicked and banned for ${secs}` : `${user(u!)} kicked`);
+    },
+  },
+  {
+    name: "ban",
+    usage: "USER SECONDS",
+    help: "Kick a user and ban them for SECONDS (or 10m, 2h, 1d)",
+    permission: "admin",
+    run: async (ctx, [u, secs]) => {
+      await ctx.backend.kick(user(u!), parseDuration(secs!) / 1000);
+      ctx.print(`${user(u!)} banned for ${secs}`);
+    },
+  },
+  {
+    name: "kicked",
+    usage: "",
+    help: "List kicked and banned users",
+    permission: "admin",
+    run: async (ctx) => {
+      const list = await ctx.backend.kicked();
+      if (!list.length) return ctx.print("Nobody is kicked or banned");
+      for (const k of list) {
+        const ban = k.bannedUntil ? `banned until ${ctx.formatTime(k.bannedUntil)}` : "kicked";
+        ctx.print(`${k.user} — ${ban} by ${k.by} at ${ctx.formatTime(k.at)}${k.reason ? ` (${k.reason})` : ""}`);
+      }
+    },
+  },
+  {
+    name: "grant",
+    usage: "USER",
+    help: "Make a user an admin",
+    permission: "admin",
+    run: async (ctx, [u]) => {
+      await ctx.backend.grant(user(u!));
+      ctx.print(`${user(u!)} is now an admin`);
+    },
+  },
+  {
+    name: "revoke",
+    usage: "USER",
+    help: "Remove a user's admin rights",
+    permission: "admin",
+    run: async (ctx, [u]) => {
+      await ctx.backend.revoke(user(u!));
+      ctx.print(`${user(u!)} is no longer an admin`);
+    },
+  },
+  {
+    name: "fingerprint",
+    usage: "[USER]",
+    help: "Show the safety number you share with a user (or your own key)",
+    permission: "user",
+    run: async (ctx, [u]) => {
+      const f = await ctx.backend.fingerprint(u ? user(u) : undefined);
+      const state = f.changed ? "KEY CHANGED — sending blocked" : f.verified ? "verified" : "not verified";
+      ctx.print(`${f.user}: ${f.safetyNumber ?? "unknown"} (${state})`, f.changed ? "error" : "info");
+    },
+  },
+  {
+    name: "verify",
+    usage: "USER",
+    help: "Mark a user's safety number as checked in person",
+    permission: "user",
+    run: async (ctx, [u]) => {
+      await ctx.backend.verify(user(u!));
+      ctx.print(`${user(u!)} is verified`);
+    },
+  },
+  {
+    name: "quit",
+    aliases: ["exit"],
+    usage: "",
+    help: "Leave Parley",
+    permission: "user",
+    run: (ctx) => ctx.quit(),
+  },
+];

@@ -1,0 +1,93 @@
+/**
+ * Tab completion of the word before the cursor. Pure.
+ *
+ * Contract: `Completer.complete(text, cursor, sources)` (cursor in UTF-16 units) returns the new
+ * text and cursor, or null when nothing matches. Kinds, chosen by the word: `/cmd` at line start →
+ * command names; `#room` → rooms; `:em` (two or more characters after the colon) → `:emoji:` names;
+ * anything else → nicks, most recent speakers first (the order of `sources.nicks`), case-insensitive,
+ * with `: ` appended at line start and a space elsewhere. Pressing Tab again right after a
+ * completion (text and cursor unchanged) cycles to the next candidate; `backwards` cycles back.
+ * Any other edit should call `reset()`.
+ */
+import { emojiNames } from "./emoji.ts";
+
+export interface CompletionSources {
+  /** Nicks, most relevant first (recent speakers, then others). */
+  nicks: readonly string[];
+  commands: readonly string[];
+  rooms: readonly string[];
+}
+
+export interface Completed {
+  text: string;
+  cursor: number;
+}
+
+interface CycleState {
+  start: number;
+  tail: string;
+  head: string;
+  items: string[];
+  index: number;
+  last: Completed;
+}
+
+function candidates(word: string, atStart: boolean, src: CompletionSources): string[] {
+  const lw = word.toLowerCase();
+  const pick = (list: readonly string[], p: string) => {
+    const seen = new Set<string>();
+    return list.filter((x) => {
+      const ok = x.toLowerCase().startsWith(p) && !seen.has(x);
+      seen.add(x);
+      return ok;
+    });
+  };
+  if (atStart && word.startsWith("/")) return pick(src.commands, lw.slice(1)).map((c) => `/${c} `);
+  if (word.startsWith("#")) return pick(src.rooms, lw.slice(1)).map((r) => `#${r} `);
+  if (word.startsWith(":") && word.length >= 3 && !word.slice(1).includes(":")) {
+    return emojiNames(lw.slice(1)).map((n) => `:${n}: `);
+  }
+  if (word === "") return [];
+  return pick(src.nicks, lw).map((n) => (atStart ? `${n}: ` : `${n} `));
+}
+
+export class Completer {
+  #state: CycleState | null = null;
+
+  reset(): void {
+    this.#state = null;
+  }
+
+  complete(text: string, cursor: number, src: CompletionSources, backwards = false): Completed | null {
+    const st = this.#state;
+    if (st && st.last.text === text && st.last.cursor === cursor && st.items.length > 0) {
+      st.index = (st.index + (backwards ? -1 : 1) + st.items.length) % st.items.length;
+      return this.#apply(st);
+    }
+    const before = text.slice(0, cursor);
+    const start = before.search(/\S*$/);
+    const word = before.slice(start);
+    const items = candidates(word, start === 0, src);
+    if (items.length === 0) {
+      this.#state = null;
+      return null;
+    }
+    const next: CycleState = {
+      start,
+      head: text.slice(0, start),
+      tail: text.slice(cursor).replace(/^ /, ""),
+      items,
+      index: backwards ? items.length - 1 : 0,
+      last: { text, cursor },
+    };
+    this.#state = next;
+    return this.#apply(next);
+  }
+
+  #apply(st: CycleState): Completed {
+    const item = st.items[st.index]!;
+    const text = st.head + item + st.tail;
+    st.last = { text, cursor: st.head.length + item.length };
+    return st.last;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * An in-memory `ChatBackend` for tests and benches: records every call, answers from plain data
+ * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers.
+ */
+import {
+  BackendError,
+  type BackendEvent,
+  type ChatBackend,
+  type ChatMessage,
+  type Fingerprint,
+  type KickedEntry,
+  type Presence,
+  type Role,
+  type RoomInfo,
+  type Status,
+  type Target,
+} from "../backend.ts";
+
+export interface FakeCall {
+  method: string;
+  args: unknown[];
+}
+
+export class FakeBackend implements ChatBackend {
+  readonly calls: FakeCall[] = [];
+  online: Presence[] = [];
+  roomList: RoomInfo[] = [];
+  kickedList: KickedEntry[] = [];
+  historyMessages: ChatMessage[] = [];
+  /** When true, `send` also emits the sent message as an event (like a server echo). */
+  echo = false;
+  /** Makes the next calls of these methods reject with this error. */
+  failures = new Map<string, BackendError>();
+  #listeners = new Set<(e: BackendEvent) => void>();
+  #seq = 100;
+  now = () => Date.UTC(2026, 0, 1, 12, 0);
+
+  constructor(readonly user = "alice", readonly server = "chat.example:7000", readonly role: Role = "user") {}
+
+  on(listener: (e: BackendEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(e: BackendEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  /** Emits an incoming message and returns it. */
+  receive(from: string, to: Target, text: string, extra: Partial<ChatMessage> = {}): ChatMessage {
+    const m: ChatMessage = { seq: ++this.#seq, mid: `m${this.#seq}`, ts: this.now(), from, to, text, ...extra };
+    this.emit({ type: "message", message: m });
+    return m;
+  }
+
+  #call(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+    const f = this.failures.get(method);
+    if (f) throw f;
+  }
+
+  callsOf(method: string): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  send(target: Target, text: string): Promise<ChatMessage> {
+    try {
+      this.#call("send", target, text);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const m: ChatMessage = { seq: ++this.#seq, mid: `s${this.#seq}`, ts: this.now(), from: this.user, to: target, text };
+    if (this.echo) this.emit({ type: "message", message: m });
+    return Promise.resolve(m);
+  }
+  #ok<T>(method: string, args: unknown[], value: T): Promise<T> {
+    try {
+      this.#call(method, ...args);
+      return Promise.resolve(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  who(): Promise<Presence[]> {
+    return this.#ok("who", [], this.online);
+  }
+  whois(user: string): Promise<Presence | null> {
+    return this.#ok("whois", [user], this.online.find((p) => p.user === user) ?? null);
+  }
+  setStatus(status: Status): Promise<void> {
+    return this.#ok("setStatus", [status], undefined);
+  }
+  history(target: Target, since?: number): Promise<ChatMessage[]> {
+    return this.#ok("history", [target, since], this.historyMessages);
+  }
+  rooms(): Promise<RoomInfo[]> {
+    return this.#ok("rooms", [], this.roomList);
+  }
+  createRoom(name: string, members: string[]): Promise<RoomInfo> {
+    const r = { name, members: [this.user, ...members], admins: [this.user] };
+    this.roomList.push(r);
+    return this.#ok("createRoom", [name, members], r);
+  }
+  invite(room: string, user: string): Promise<void> {
+    return this.#ok("invite", [room, user], undefined);
+  }
+  leave(room: string): Promise<void> {
+    return this.#ok("leave", [room], undefined);
+  }
+  kick(user: string, banSeconds?: number): Promise<void> {
+    return this.#ok("kick", [user, banSeconds], undefined);
+  }
+  kicked(): Promise<KickedEntry[]> {
+    return this.#ok("kicked", [], this.kickedList);
+  }
+  grant(user: string): Promise<void> {
+    return this.#ok("grant", [user], undefined);
+  }
+  revoke(user: string): Promise<void> {
+    return this.#ok("revoke", [user], undefined);
+  }
+  fingerprint(user?: string): Promise<Fingerprint> {
+    const f = { user: user ?? this.user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
+    return this.#ok("fingerprint", [user], f);
+  }
+  verify(user: string): Promise<void> {
+    return this.#ok("verify", [user], undefined);
+  }
+  close(): Promise<void> {
+    return this.#ok("close", [], undefined);
+  }
+  typing(target: Target, active: boolean): void {
+    this.calls.push({ method: "typing", args: [target, active] });
+  }
+}
+
+export { BackendError };

@@ -1,0 +1,66 @@
+/**
+ * Where each part of the screen goes for a terminal size. Pure.
+ *
+ * Contract: row 0 is the title bar, the last row the input line, the row above it the status line;
+ * between them the buffer list (left), the message pane and the member list (right), each side list
+ * followed/preceded by a one-column separator. Side lists can be turned off and are dropped
+ * automatically below `SIDE_MIN_COLS` columns. The message pane's text column starts after a time
+ * column, a right-aligned nick column and ` │ `.
+ */
+
+export interface Rect {
+  row: number;
+  col: number;
+  width: number;
+  height: number;
+}
+
+export interface Layout {
+  cols: number;
+  rows: number;
+  title: Rect;
+  buffers: Rect | null;
+  messages: Rect;
+  members: Rect | null;
+  status: Rect;
+  input: Rect;
+  timeWidth: number;
+  nickWidth: number;
+  /** Width of wrapped message text. */
+  textWidth: number;
+  /** True when the terminal is too small to draw anything useful. */
+  tooSmall: boolean;
+}
+
+export const SIDE_MIN_COLS = 60;
+export const MIN_COLS = 20;
+export const MIN_ROWS = 5;
+
+const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
+
+export function layout(cols: number, rows: number, showBuffers: boolean, showMembers: boolean, timeWidth = 5): Layout {
+  const tooSmall = cols < MIN_COLS || rows < MIN_ROWS;
+  const midH = Math.max(1, rows - 3);
+  const side = cols >= SIDE_MIN_COLS;
+  const sideW = clamp(Math.floor(cols * 0.12), 12, 24);
+  const bw = showBuffers && side ? sideW : 0;
+  const mw = showMembers && side ? sideW : 0;
+  const msgCol = bw ? bw + 1 : 0;
+  const msgW = Math.max(1, cols - msgCol - (mw ? mw + 1 : 0));
+  const nickWidth = msgW >= 100 ? 12 : msgW >= 50 ? 9 : 6;
+  const prefix = timeWidth + 1 + nickWidth + 3;
+  return {
+    cols,
+    rows,
+    title: { row: 0, col: 0, width: cols, height: 1 },
+    buffers: bw ? { row: 1, col: 0, width: bw, height: midH } : null,
+    messages: { row: 1, col: msgCol, width: msgW, height: midH },
+    members: mw ? { row: 1, col: cols - mw, width: mw, height: midH } : null,
+    status: { row: rows - 2, col: 0, width: cols, height: 1 },
+    input: { row: rows - 1, col: 0, width: cols, height: 1 },
+    timeWidth,
+    nickWidth,
+    textWidth: Math.max(1, msgW - prefix),
+    tooSmall,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * What an input line means. Pure.
+ *
+ * Contract: `parseLine` classifies one submitted line as
+ * - `empty` (blank),
+ * - `text` to the current conversation (also `//text`, which sends `/text`),
+ * - `dm` for the shorthand `USER: text` or `USER:text` — only when USER is a known user (someone
+ *   online, a room member or an open query, as told by `isUser`) and text is not empty, so
+ *   "note: buy milk" stays ordinary text,
+ * - `command` with arguments already split and checked against the table's usage and permission,
+ * - `error` for an unknown command, a wrong argument count or a missing permission; such a line is
+ *   never sent as text.
+ */
+import type { Role } from "../backend.ts";
+import { COMMANDS, type CommandSpec } from "./commands.ts";
+
+export type Parsed =
+  | { kind: "empty" }
+  | { kind: "text"; text: string }
+  | { kind: "dm"; user: string; text: string }
+  | { kind: "command"; spec: CommandSpec; args: string[] }
+  | { kind: "error"; message: string };
+
+export interface ParseOptions {
+  role: Role;
+  isUser(name: string): boolean;
+  commands?: readonly CommandSpec[];
+}
+
+interface Arity {
+  min: number;
+  max: number;
+  rest: boolean;
+}
+
+/** Reads the argument counts from a usage string (`USER [SECONDS]`, `USER TEXT`, `NAME USER…`). */
+export function arity(usage: string): Arity {
+  const toks = usage.split(/\s+/).filter(Boolean);
+  const min = toks.filter((t) => !t.startsWith("[")).length;
+  const last = toks[toks.length - 1] ?? "";
+  const rest = /^\[?TEXT\]?$/.test(last) || last.endsWith("…") || last.endsWith("…]");
+  return { min, max: toks.length, rest };
+}
+
+/** Finds a command by name or alias, case-insensitively. */
+export function findCommand(name: string, commands: readonly CommandSpec[] = COMMANDS): CommandSpec | undefined {
+  const n = name.toLowerCase();
+  return commands.find((c) => c.name === n || c.aliases?.includes(n));
+}
+
+function splitArgs(text: string, max: number, rest: boolean): string[] {
+  const out: string[] = [];
+  let s = text.trim();
+  while (s !== "") {
+    if (rest && out.length === max - 1) {
+      out.push(s);
+      break;
+    }
+    const m = /^(\S+)\s*/.exec(s)!;
+    out.push(m[1]!);
+    s = s.slice(m[0].length);
+  }
+  return out;
+}
+
+const USER_NAME = /^([A-Za-z0-9_.-]{1,32}):\s?([\s\S]*)$/;
+
+export function parseLine(line: string, opts: ParseOptions): Parsed {
+  const commands = opts.commands ?? COMMANDS;
+  if (line.trim() === "") return { kind: "empty" };
+  if (line.startsWith("//")) return { kind: "text", text: line.slice(1) };
+  if (line.startsWith("/")) {
+    const m = /^\/(\S*)\s*([\s\S]*)$/.exec(line)!;
+    const spec = findCommand(m[1]!, commands);
+    if (!spec) {
+      return { kind: "error", message: `Unknown command /${m[1]} (type /help for the list, //text to send text)` };
+    }
+    if (spec.permission === "admin" && opts.role !== "admin") {
+      return { kind: "error", message: `/${spec.name} needs admin rights` };
+    }
+    const a = arity(spec.usage);
+    const args = splitArgs(m[2]!, a.max, a.rest);
+    if (args.length < a.min || (!a.rest && args.length > a.max)) {
+      return { kind: "error", message: `Usage: /${spec.name} ${spec.usage}`.trimEnd() };
+    }
+    return { kind: "command", spec, args };
+  }
+  const dm = USER_NAME.exec(line);
+  if (dm && dm[2]!.trim() !== "" && opts.isUser(dm[1]!)) {
+    return { kind: "dm", user: dm[1]!, text: dm[2]! };
+  }
+  return { kind: "text", text: line };
+}
+
+/** `/help` text: the whole table, or one command. */
+export function helpLines(role: Role, cmd?: string, commands: readonly CommandSpec[] = COMMANDS): string[] {
+  if (cmd) {
+    const spec = findCommand(cmd.replace(/^\//, ""), commands);
+    if (!spec) return [`Unknown command /${cmd.replace(/^\//, "")}`];
+    const al = spec.aliases?.length ? ` (also ${spec.aliases.map((a) => "/" + a).join(", ")})` : "";
+    const adm = spec.permission === "admin" ? " [admin]" : "";
+    return [`/${spec.name} ${spec.usage}`.trimEnd() + al + adm, "  " + spec.help];
+  }
+  const lines = ["Commands (/help COMMAND for details; USER: text sends a private message):"];
+  for (const c of commands) {
+    if (c.permission === "admin" && role !== "admin") continue;
+    const head = `/${c.name} ${c.usage}`.trimEnd();
+    lines.push(`  ${head.padEnd(24)} ${c.help}`);
+  }
+  return lines;
+}

@@ -1,0 +1,131 @@
+/**
+ * The message pane: wrapped lines with time, aligned coloured nicks, the read marker and the search
+ * hit, drawn bottom-anchored at the buffer's scroll position. Pure (writes into a `Screen`).
+ *
+ * Contract: `paneMeasure` gives the rows a line takes (the read-marker row counts with the first
+ * unread line) and is what the buffer's scroll functions must use; `drawMessages` draws the rows
+ * that end at the scroll position, top-aligned when the buffer is shorter than the pane. Wrapped
+ * rows are cached on the line per text width, so only visible lines are ever wrapped.
+ */
+import type { ChatBuffer, Line, Measure } from "./buffers.ts";
+import type { Layout } from "./layout.ts";
+import { BOLD, REVERSE, Screen, style } from "./screen.ts";
+import { fit, wrap } from "./width.ts";
+
+const NICK_COLOURS = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14];
+export const TIME_STYLE = style(8);
+export const SEP_STYLE = style(8);
+const MARKER_STYLE = style(1);
+
+/** A stable colour for a nick. */
+export function nickColour(nick: string): number {
+  let h = 0;
+  for (let i = 0; i < nick.length; i++) h = (h * 31 + nick.charCodeAt(i)) >>> 0;
+  return NICK_COLOURS[h % NICK_COLOURS.length]!;
+}
+
+export function lineRows(line: Line, width: number): string[] {
+  if (line.cacheWidth !== width || !line.cacheRows) {
+    line.cacheRows = wrap(line.text, width);
+    line.cacheWidth = width;
+  }
+  return line.cacheRows;
+}
+
+/** The first line after the read marker, when the marker is to be shown. */
+export function markerLine(buf: ChatBuffer): Line | null {
+  if (!buf.markerAfter) return null;
+  const last = buf.lines[buf.lines.length - 1];
+  if (last === buf.markerAfter) return null;
+  const i = buf.lines.lastIndexOf(buf.markerAfter);
+  return i >= 0 ? buf.lines[i + 1] ?? null : null;
+}
+
+export function paneMeasure(buf: ChatBuffer, width: number): Measure {
+  const marker = markerLine(buf);
+  return (l) => lineRows(l, width).length + (l === marker ? 1 : 0);
+}
+
+interface Row {
+  line: Line;
+  /** Row of the wrapped line, or -1 for the read marker. */
+  index: number;
+}
+
+export interface MessageView {
+  me: string;
+  formatTime(ts: number): string;
+  /** Line to show as the current search hit. */
+  searchHit: Line | null;
+}
+
+function nickCell(line: Line, me: string): { text: string; st: number } {
+  switch (line.kind) {
+    case "info":
+      return { text: "--", st: style(6) };
+    case "error":
+      return { text: "!!", st: style(1, -1, BOLD) };
+    default: {
+      const st = line.from === me
+        ? style(15, -1, BOLD)
+        : line.highlight
+        ? style(0, 3, BOLD)
+        : style(nickColour(line.from));
+      return { text: line.from, st };
+    }
+  }
+}
+
+function textStyle(line: Line): number {
+  if (line.kind === "error") return style(1);
+  if (line.kind === "broadcast") return style(11, -1, BOLD);
+  if (line.kind === "info") return style(6);
+  return 0;
+}
+
+export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view: MessageView): void {
+  const r = lay.messages;
+  for (let y = 0; y < r.height; y++) screen.fill(r.row + y, r.col, r.width);
+  const lines = buf.lines;
+  if (!lines.length) return;
+  const W = lay.textWidth;
+  const marker = markerLine(buf);
+  let idx = lines.length - 1;
+  let skip = 0;
+  if (buf.scroll) {
+    const i = lines.indexOf(buf.scroll.line);
+    idx = i < 0 ? 0 : i;
+    skip = i < 0 ? 0 : buf.scroll.skip;
+  }
+  const rows: Row[] = [];
+  for (; idx >= 0 && rows.length < r.height; idx--) {
+    const line = lines[idx]!;
+    const own: Row[] = [];
+    if (line === marker) own.push({ line, index: -1 });
+    const n = lineRows(line, W).length;
+    for (let k = 0; k < n; k++) own.push({ line, index: k });
+    if (skip) own.splice(Math.max(0, own.length - skip));
+    skip = 0;
+    rows.unshift(...own);
+  }
+  const shown = rows.slice(Math.max(0, rows.length - r.height));
+  const textCol = r.col + lay.timeWidth + 1 + lay.nickWidth + 3;
+  shown.forEach((row, y) => {
+    const sr = r.row + y;
+    const { line } = row;
+    if (row.index === -1) {
+      const label = " new messages ";
+      const side = Math.max(0, Math.floor((r.width - label.length) / 2));
+      screen.put(sr, r.col, "─".repeat(side) + label + "─".repeat(r.width), MARKER_STYLE, r.width);
+      return;
+    }
+    if (row.index === 0) {
+      screen.put(sr, r.col, fit(view.formatTime(line.ts), lay.timeWidth), TIME_STYLE);
+      const nick = nickCell(line, view.me);
+      screen.put(sr, r.col + lay.timeWidth + 1, fit(nick.text, lay.nickWidth, true, "+"), nick.st);
+    }
+    screen.put(sr, r.col + lay.timeWidth + 1 + lay.nickWidth + 1, "│", SEP_STYLE, 1);
+    const st = line === view.searchHit ? REVERSE : textStyle(line);
+    screen.put(sr, textCol, lineRows(line, W)[row.index]!, st, W);
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Display width of text in terminal cells, built on `string-width` per grapheme cluster. Pure.
+ *
+ * Contract: `graphemes` splits text into user-perceived characters; `graphemeWidth` is 0, 1 or 2
+ * cells; `wrap` breaks text into rows no wider than `width` (at spaces when it can, never inside a
+ * grapheme, honouring `\n`); `truncate` and `fit` cut to a width with an ellipsis or padding.
+ * Input must already be sanitised (no control characters).
+ */
+import stringWidth from "string-width";
+
+const segmenter = new Intl.Segmenter();
+const widthCache = new Map<string, number>();
+
+/** Splits text into grapheme clusters. */
+export function graphemes(text: string): string[] {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text.split("");
+  const out: string[] = [];
+  for (const s of segmenter.segment(text)) out.push(s.segment);
+  return out;
+}
+
+/** Cells taken by one grapheme cluster. */
+export function graphemeWidth(g: string): number {
+  if (g.length === 1) {
+    const c = g.charCodeAt(0);
+    if (c >= 0x20 && c < 0x7f) return 1;
+  }
+  let w = widthCache.get(g);
+  if (w === undefined) {
+    w = Math.min(2, stringWidth(g));
+    if (widthCache.size > 10000) widthCache.clear();
+    widthCache.set(g, w);
+  }
+  return w;
+}
+
+/** Cells taken by a whole string. */
+export function textWidth(text: string): number {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  let w = 0;
+  for (const g of graphemes(text)) w += graphemeWidth(g);
+  return w;
+}
+
+/** Word-wraps `text` into rows of at most `width` cells. Always returns at least one row. */
+export function wrap(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const rows: string[] = [];
+  for (const para of text.split("\n")) wrapParagraph(para, w, rows);
+  return rows;
+}
+
+function wrapParagraph(text: string, width: number, rows: string[]): void {
+  if (text.length <= width && textWidth(text) <= width) {
+    rows.push(text);
+    return;
+  }
+  const gs = graphemes(text);
+  let line: string[] = [];
+  let lineW = 0;
+  let lastSpace = -1; // index in `line` of the last space
+  for (const g of gs) {
+    const gw = graphemeWidth(g);
+    if (lineW + gw > width && line.length > 0) {
+      if (g === " ") {
+        rows.push(line.join(""));
+        line = [];
+        lineW = 0;
+        lastSpace = -1;
+        continue;
+      }
+      if (lastSpace > 0) {
+        rows.push(line.slice(0, lastSpace).join(""));
+        line = line.slice(lastSpace + 1);
+        lineW = textWidth(line.join(""));
+      } else {
+        rows.push(line.join(""));
+        line = [];
+        lineW = 0;
+      }
+      lastSpace = -1;
+      for (let i = 0; i < line.length; i++) if (line[i] === " ") lastSpace = i;
+    }
+    if (g === " ") lastSpace = line.length;
+    line.push(g);
+    lineW += gw;
+  }
+  rows.push(line.join(""));
+}
+
+/** Cuts `text` to at most `width` cells, ending with `ellipsis` when something was cut. */
+export function truncate(text: string, width: number, ellipsis = "…"): string {
+  if (width <= 0) return "";
+  if (textWidth(text) <= width) return text;
+  const ew = textWidth(ellipsis);
+  let out = "";
+  let w = 0;
+  for (const g of graphemes(text)) {
+    const gw = graphemeWidth(g);
+    if (w + gw > width - ew) break;
+    out += g;
+    w += gw;
+  }
+  return out + ellipsis;
+}
+
+/** Truncates then pads with spaces to exactly `width` cells; `right` aligns to the right. */
+export function fit(text: string, width: number, right = false, ellipsis = "…"): string {
+  const t = truncate(text, width, ellipsis);
+  const pad = " ".repeat(Math.max(0, width - textWidth(t)));
+  return right ? pad + t : t + pad;
+}

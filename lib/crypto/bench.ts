@@ -1,0 +1,83 @@
+/**
+ * Crypto micro-benchmarks for `deno task bench`: `benchCrypto()` returns rows
+ * `{ name, value, unit }` measured in-process (no I/O).
+ */
+
+import { utf8 } from "../common/bytes.ts";
+import { generateIdentity } from "./identity.ts";
+import { buildBundle, generateOneTimePrekeys, generateSignedPrekey } from "./prekeys.ts";
+import { decryptRoom, encryptRoom, type RoomReceiverState, createSenderKey, processDistribution, senderKeyDistribution } from "./sender_keys.ts";
+import { acceptSession, initiateSession, sessionDecrypt, sessionEncrypt } from "./session.ts";
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** Runs the benchmarks; `scale` < 1 shortens them (tests use a small scale). */
+export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const alice = await generateIdentity();
+  const bob = await generateIdentity();
+  const spk = await generateSignedPrekey(bob, 1, 0);
+  const nSetup = Math.max(2, Math.round(50 * scale));
+  const opks = await generateOneTimePrekeys(1, nSetup);
+  const lookup = { spk: () => spk, opk: (id: number) => opks.find((o) => o.id === id) };
+  const hello = utf8.encode("hello");
+
+  // X3DH session setup: initiate + first message + accept.
+  let t = performance.now();
+  let last: Awaited<ReturnType<typeof acceptSession>> | undefined;
+  let aState;
+  for (let i = 0; i < nSetup; i++) {
+    const a = await initiateSession(alice, buildBundle(bob, spk, opks[i]));
+    const m = await sessionEncrypt(a.state, hello);
+    aState = m.state;
+    last = await acceptSession(bob, lookup, m.message);
+  }
+  rows.push({ name: "X3DH session setup", value: round((performance.now() - t) / nSetup), unit: "ms" });
+
+  // DM encrypt + decrypt, alternating directions now and then as a conversation does.
+  let a = aState!;
+  let b = last!.state;
+  const nDm = Math.max(10, Math.round(1000 * scale));
+  const text = utf8.encode("a typical chat message of some sixty bytes, give or take..");
+  t = performance.now();
+  for (let i = 0; i < nDm; i++) {
+    const e = await sessionEncrypt(a, text);
+    a = e.state;
+    const d = await sessionDecrypt(b, e.message);
+    b = d.state;
+    if (i % 10 === 9) [a, b] = [b, a];
+  }
+  rows.push({ name: "DM encrypt+decrypt per message", value: round(((performance.now() - t) / nDm) * 1000), unit: "µs" });
+
+  // Room of 100: one sender encrypts once; each of 99 receivers decrypts.
+  let sender = await createSenderKey("bench", 0);
+  const receivers: RoomReceiverState[] = [];
+  for (let i = 0; i < 99; i++) receivers.push(processDistribution(null, "alice", senderKeyDistribution(sender)));
+  const nRoom = Math.max(2, Math.round(20 * scale));
+  let tSend = 0;
+  let tRecv = 0;
+  for (let m = 0; m < nRoom; m++) {
+    t = performance.now();
+    const e = await encryptRoom(sender, text);
+    tSend += performance.now() - t;
+    sender = e.state;
+    t = performance.now();
+    for (let i = 0; i < receivers.length; i++) receivers[i] = (await decryptRoom(receivers[i]!, e.message)).state;
+    tRecv += performance.now() - t;
+  }
+  rows.push({ name: "room send to 100 members (sender)", value: round((tSend / nRoom) * 1000), unit: "µs" });
+  rows.push({ name: "room send to 100 members (per receiver)", value: round((tRecv / nRoom / 99) * 1000), unit: "µs" });
+  return rows;
+}
+
+if (import.meta.main) {
+  for (const r of await benchCrypto()) console.log(`${r.name.padEnd(42)} ${String(r.value).padStart(10)} ${r.unit}`);
+}

@@ -1,0 +1,113 @@
+/**
+ * Password hashing with argon2id (hash-wasm) at OWASP parameters: m=19 MiB, t=2, p=1, 16-byte
+ * salt, 32-byte tag, PHC string output. The only crypto module the server imports.
+ * `PasswordHasher` runs hashes on a small pool of workers so the event loop never blocks for the
+ * ~90 ms a hash costs, with bounded concurrency and a bounded queue; if workers cannot start
+ * (e.g. a single-file bundle) it falls back to hashing in-thread, one at a time.
+ */
+import { argon2id, argon2Verify } from "hash-wasm";
+import { cryptoRandom, type RandomBytes } from "../common/random.ts";
+
+export const MAX_PASSWORD_BYTES = 1024;
+export const ARGON2 = { memorySize: 19456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
+
+export function hashPasswordInline(password: string, salt: Uint8Array): Promise<string> {
+  return argon2id({ ...ARGON2, password, salt, outputType: "encoded" });
+}
+
+export function verifyPasswordInline(password: string, hash: string): Promise<boolean> {
+  return argon2Verify({ password, hash }).catch(() => false);
+}
+
+type Job = { op: "hash"; password: string; salt: Uint8Array } | { op: "verify"; password: string; hash: string };
+
+interface Slot {
+  worker: Worker | null;
+  busy: boolean;
+}
+
+export class PasswordHasher {
+  readonly #slots: Slot[] = [];
+  readonly #queue: { job: Job; resolve: (v: string | boolean) => void; reject: (e: unknown) => void }[] = [];
+  readonly #maxQueue: number;
+  readonly #rand: RandomBytes;
+  #seq = 0;
+  readonly #waiting = new Map<number, { resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }>();
+
+  constructor(opts: { workers?: number; maxQueue?: number; rand?: RandomBytes } = {}) {
+    this.#maxQueue = opts.maxQueue ?? 256;
+    this.#rand = opts.rand ?? cryptoRandom;
+    const n = opts.workers ?? 2;
+    for (let i = 0; i < n; i++) {
+      let worker: Worker | null = null;
+      try {
+        worker = new Worker(new URL("./password_worker.ts", import.meta.url).href, { type: "module" });
+        worker.onmessage = (e: MessageEvent) => this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
+      } catch {
+        worker = null;
+      }
+      this.#slots.push({ worker, busy: false });
+    }
+    if (this.#slots.length === 0) this.#slots.push({ worker: null, busy: false });
+  }
+
+  /** Hashes being computed or waiting. */
+  get load(): number {
+    return this.#queue.length + this.#slots.filter((s) => s.busy).length;
+  }
+
+  hash(password: string): Promise<string> {
+    return this.#submit({ op: "hash", password, salt: this.#rand(16) }) as Promise<string>;
+  }
+
+  verify(password: string, hash: string): Promise<boolean> {
+    return this.#submit({ op: "verify", password, hash }) as Promise<boolean>;
+  }
+
+  #submit(job: Job): Promise<string | boolean> {
+    if (this.#queue.length >= this.#maxQueue) return Promise.reject(new Error("Password hashing queue is full"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    for (const slot of this.#slots) {
+      if (slot.busy || this.#queue.length === 0) continue;
+      const item = this.#queue.shift()!;
+      slot.busy = true;
+      if (slot.worker) {
+        const id = ++this.#seq;
+        this.#waiting.set(id, { resolve: item.resolve, reject: item.reject, slot });
+        slot.worker.postMessage({ id, ...item.job });
+      } else {
+        const p = item.job.op === "hash"
+          ? hashPasswordInline(item.job.password, item.job.salt)
+          : verifyPasswordInline(item.job.password, item.job.hash);
+        p.then(item.resolve, item.reject).finally(() => {
+          slot.busy = false;
+          this.#pump();
+        });
+      }
+    }
+  }
+
+  #done(r: { id: number; ok: boolean; value: string | boolean }): void {
+    const w = this.#waiting.get(r.id);
+    if (!w) return;
+    this.#waiting.delete(r.id);
+    w.slot.busy = false;
+    if (r.ok) w.resolve(r.value);
+    else w.reject(new Error(String(r.value)));
+    this.#pump();
+  }
+
+  close(): void {
+    for (const s of this.#slots) s.worker?.terminate();
+    for (const w of this.#waiting.values()) w.reject(new Error("Password hasher closed"));
+    for (const q of this.#queue) q.reject(new Error("Password hasher closed"));
+    this.#waiting.clear();
+    this.#queue.length = 0;
+  }
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { hashPasswordInline, PasswordHasher, verifyPasswordInline } from "./password.ts";
+
+Deno.test("hashPasswordInline() produces an argon2id PHC string at OWASP parameters", async () => {
+  const h = await hashPasswordInline("correct horse", new Uint8Array(16));
+  assert.match(h, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.equal(await verifyPasswordInline("correct horse", h), true);
+  assert.equal(await verifyPasswordInline("wrong", h), false);
+  assert.equal(await verifyPasswordInline("x", "not a hash"), false);
+});
+
+Deno.test("PasswordHasher hashes and verifies on workers, in parallel", async () => {
+  const ph = new PasswordHasher({ workers: 2 });
+  try {
+    const [a, b] = await Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);
+    assert.notEqual(a, b);
+    assert.deepEqual(await Promise.all([ph.verify("pw-one-1", a), ph.verify("pw-one-1", b)]), [true, false]);
+  } finally {
+    ph.close();
+  }
+});
+
+Deno.test("PasswordHasher refuses work past its queue bound", async () => {
+  const ph = new PasswordHasher({ workers: 1, maxQueue: 1 });
+  try {
+    const first = ph.hash("a-password"); // taken by the worker
+    const second = ph.hash("b-password"); // queued
+    await assert.rejects(ph.hash("c-password"), /queue is full/);
+    await Promise.all([first, second]);
+  } finally {
+    ph.close();
+  }
+});

@@ -1,0 +1,227 @@
+/**
+ * Thin, typed wrappers over WebCrypto: X25519, Ed25519, AES-256-GCM, HKDF-SHA256, HMAC-SHA256,
+ * SHA-512 and HKDF-Expand-SHA512 (RFC 5869 §2.3, composed from HMAC). Every other module in
+ * lib/crypto goes through these; nothing here invents a primitive.
+ *
+ * Contract: private keys are carried as raw 32-byte scalars/seeds and wrapped into PKCS#8 on
+ * import; public keys are raw 32 bytes. `x25519()` rejects an all-zero shared secret
+ * (RFC 7748 §6.1). Failures to authenticate raise `DecryptError`.
+ */
+
+import { concatBytes, fromHex } from "../common/bytes.ts";
+
+/** A ciphertext, tag or signature failed to authenticate. */
+export class DecryptError extends Error {
+  constructor(message = "Message failed to authenticate") {
+    super(message);
+    this.name = "DecryptError";
+  }
+}
+
+export const KEY_LEN = 32;
+export const GCM_NONCE_LEN = 12;
+export const GCM_TAG_LEN = 16;
+export const SIG_LEN = 64;
+
+const subtle = crypto.subtle;
+// RFC 8410 PKCS#8 prefixes: SEQUENCE { version 0, AlgorithmIdentifier { OID }, OCTET STRING { OCTET STRING(32) } }.
+const X25519_PKCS8 = fromHex("302e020100300506032b656e04220420");
+const ED25519_PKCS8 = fromHex("302e020100300506032b657004220420");
+
+/** Copies into a fresh ArrayBuffer-backed array (WebCrypto wants `BufferSource` without shared memory). */
+export function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(b) as Uint8Array<ArrayBuffer>;
+}
+
+function check32(b: Uint8Array, what: string): void {
+  if (b.length !== KEY_LEN) throw new RangeError(`${what} must be 32 bytes`);
+}
+
+export interface RawKeyPair {
+  pub: Uint8Array;
+  priv: Uint8Array;
+}
+
+async function exportPair(kp: CryptoKeyPair): Promise<RawKeyPair> {
+  const pub = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
+  const pk8 = new Uint8Array(await subtle.exportKey("pkcs8", kp.privateKey));
+  return { pub, priv: pk8.slice(pk8.length - KEY_LEN) };
+}
+
+/** A fresh X25519 key pair (raw bytes). */
+export async function x25519Generate(): Promise<RawKeyPair> {
+  return exportPair(await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]) as CryptoKeyPair);
+}
+
+/** The X25519 public key for a raw private scalar. */
+export async function x25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
+  check32(priv, "X25519 private key");
+  const k = await subtle.importKey("pkcs8", buf(concatBytes([X25519_PKCS8, priv])), { name: "X25519" }, true, [
+    "deriveBits",
+  ]);
+  const jwk = await subtle.exportKey("jwk", k);
+  return b64urlDecode(jwk.x!);
+}
+
+/** X25519(priv, pub) — throws on an all-zero output (small-order peer key). */
+export async function x25519(priv: Uint8Array, pub: Uint8Array): Promise<Uint8Array> {
+  check32(priv, "X25519 private key");
+  check32(pub, "X25519 public key");
+  const sk = await subtle.importKey("pkcs8", buf(concatBytes([X25519_PKCS8, priv])), { name: "X25519" }, false, [
+    "deriveBits",
+  ]);
+  const pk = await subtle.importKey("raw", buf(pub), { name: "X25519" }, false, []);
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: pk }, sk, 256));
+  } catch {
+    throw new DecryptError("X25519 produced an invalid shared secret");
+  }
+  let acc = 0;
+  for (const x of out) acc |= x;
+  if (acc === 0) throw new DecryptError("X25519 produced an all-zero shared secret");
+  return out;
+}
+
+/** A fresh Ed25519 key pair (raw public key, raw 32-byte seed). */
+export async function ed25519Generate(): Promise<RawKeyPair> {
+  return exportPair(await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair);
+}
+
+/** The Ed25519 public key for a raw seed. */
+export async function ed25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
+  check32(priv, "Ed25519 private key");
+  const k = await subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, true, [
+    "sign",
+  ]);
+  const jwk = await subtle.exportKey("jwk", k);
+  return b64urlDecode(jwk.x!);
+}
+
+export async function ed25519Sign(priv: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
+  check32(priv, "Ed25519 private key");
+  const k = await subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(await subtle.sign({ name: "Ed25519" }, k, buf(msg)));
+}
+
+/** Ed25519 verification; any malformed key or signature is simply `false`. */
+export async function ed25519Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  if (pub.length !== KEY_LEN || sig.length !== SIG_LEN) return false;
+  try {
+    const k = await subtle.importKey("raw", buf(pub), { name: "Ed25519" }, false, ["verify"]);
+    return await subtle.verify({ name: "Ed25519" }, k, buf(sig), buf(msg));
+  } catch {
+    return false;
+  }
+}
+
+/** AES-256-GCM with a 12-byte nonce and 16-byte tag; returns ciphertext‖tag. */
+export async function aesGcmEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array = new Uint8Array(0),
+): Promise<Uint8Array> {
+  check32(key, "AES-256 key");
+  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
+  return new Uint8Array(
+    await subtle.encrypt({ name: "AES-GCM", iv: buf(nonce), additionalData: buf(ad), tagLength: 128 }, k, buf(plaintext)),
+  );
+}
+
+/** Inverse of `aesGcmEncrypt`; throws `DecryptError` when the tag does not verify. */
+export async function aesGcmDecrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  ad: Uint8Array = new Uint8Array(0),
+): Promise<Uint8Array> {
+  check32(key, "AES-256 key");
+  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
+  const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
+  try {
+    return new Uint8Array(
+      await subtle.decrypt(
+        { name: "AES-GCM", iv: buf(nonce), additionalData: buf(ad), tagLength: 128 },
+        k,
+        buf(ciphertext),
+      ),
+    );
+  } catch {
+    throw new DecryptError();
+  }
+}
+
+/** HKDF-SHA256 (RFC 5869 extract-then-expand); `length` in bytes, at most 255·32. */
+export async function hkdfSha256(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Promise<Uint8Array> {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("Invalid HKDF length");
+  const k = await subtle.importKey("raw", buf(ikm), "HKDF", false, ["deriveBits"]);
+  return new Uint8Array(
+    await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) }, k, length * 8),
+  );
+}
+
+async function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
+  const k = await subtle.importKey("raw", buf(key), { name: "HMAC", hash }, false, ["sign"]);
+  return new Uint8Array(await subtle.sign("HMAC", k, buf(msg)));
+}
+
+export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
+  return hmac("SHA-256", key, msg);
+}
+
+export function hmacSha512(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
+  return hmac("SHA-512", key, msg);
+}
+
+/** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
+export async function hkdfExpandSha512(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 64) throw new RangeError("Invalid HKDF length");
+  const k = await subtle.importKey("raw", buf(prk), { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
+  const out = new Uint8Array(length);
+  let t = new Uint8Array(0);
+  let off = 0;
+  for (let i = 1; off < length; i++) {
+    t = new Uint8Array(await subtle.sign("HMAC", k, buf(concatBytes([t, info, Uint8Array.of(i)]))));
+    out.set(t.subarray(0, Math.min(t.length, length - off)), off);
+    off += t.length;
+  }
+  return out;
+}
+
+export async function sha512(data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle.digest("SHA-512", buf(data)));
+}
+
+export async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle.digest("SHA-256", buf(data)));
+}
+
+function b64urlDecode(s: string): Uint8Array {
+  const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+/** Big-endian u32 encoding. */
+export function u32be(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError("u32 out of range");
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+/** Length-prefixed (u32 BE) concatenation: an unambiguous encoding of a list of byte strings. */
+export function lp(parts: readonly Uint8Array[]): Uint8Array {
+  const out: Uint8Array[] = [];
+  for (const p of parts) out.push(u32be(p.length), p);
+  return concatBytes(out);
+}

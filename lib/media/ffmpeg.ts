@@ -1,0 +1,260 @@
+/**
+ * ffmpeg — the only module here that starts processes. Finds the binary (`PARLEY_FFMPEG`, then
+ * `PATH`, then the npm package `@ffmpeg-installer/linux-x64`; the caller passes the environment
+ * in, nothing here reads `Deno.env`), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
+ * makes H.264 renditions, and streams MJPEG frames from `image2pipe`. Every spawned ffmpeg is
+ * killed and awaited when its consumer stops, aborts, returns early or hits an error.
+ */
+
+import { MjpegSplitter } from "./mjpeg_splitter.ts";
+
+/** A failure of ffmpeg itself (missing binary, bad input, non-zero exit). */
+export class FfmpegError extends Error {
+  override name = "FfmpegError";
+}
+
+export interface ProbeInfo {
+  /** Seconds. */
+  duration: number;
+  fps: number;
+  width: number;
+  height: number;
+}
+
+function isFile(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);
+  } catch {
+    return false;
+  }
+}
+
+/** The binary shipped in the npm package, if installed for this platform. */
+export function npmFfmpegPath(): string | null {
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return null;
+  try {
+    const url = import.meta.resolve("@ffmpeg-installer/linux-x64/package.json");
+    if (!url.startsWith("file:")) return null;
+    return decodeURIComponent(new URL("ffmpeg", url).pathname);
+  } catch {
+    return null;
+  }
+}
+
+export interface LocateOptions {
+  /** Value of PARLEY_FFMPEG, if set. */
+  envPath?: string;
+  /** PATH split into directories. */
+  pathDirs: string[];
+  /** Try the npm package last (default true). */
+  npmFallback?: boolean;
+  /** Replaceable for tests. */
+  exists?: (path: string) => boolean;
+}
+
+/** Finds an ffmpeg binary; null when there is none. */
+export function locateFfmpeg(opts: LocateOptions): string | null {
+  const exists = opts.exists ?? isFile;
+  if (opts.envPath && exists(opts.envPath)) return opts.envPath;
+  const exe = Deno.build.os === "windows" ? "ffmpeg.exe" : "ffmpeg";
+  const sep = Deno.build.os === "windows" ? "\\" : "/";
+  for (const dir of opts.pathDirs) {
+    if (!dir) continue;
+    const p = dir.endsWith(sep) ? dir + exe : dir + sep + exe;
+    if (exists(p)) return p;
+  }
+  if (opts.npmFallback ?? true) {
+    const p = npmFfmpegPath();
+    if (p && exists(p)) return p;
+  }
+  return null;
+}
+
+/** Parses the stderr of `ffmpeg -i FILE`: duration, and size and fps of the first video stream. */
+export function parseProbe(stderr: string): ProbeInfo {
+  const d = /Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(stderr);
+  const line = stderr.split("\n").find((l) => /Stream #.*Video:/.test(l));
+  if (!line) throw new FfmpegError("No video stream found");
+  const size = /[\s,](\d{2,5})x(\d{2,5})[\s,\[]/.exec(line);
+  const fps = /([\d.]+)(k?) fps/.exec(line) ?? /([\d.]+)(k?) tbr/.exec(line);
+  if (!size) throw new FfmpegError("Video stream has no size");
+  const duration = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : 0;
+  const rate = fps ? Number(fps[1]) * (fps[2] === "k" ? 1000 : 1) : 25;
+  return { duration, fps: rate, width: Number(size[1]), height: Number(size[2]) };
+}
+
+function spawnError(ffmpeg: string, e: unknown): FfmpegError {
+  return new FfmpegError(`Cannot run ffmpeg at ${ffmpeg}: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+/** Probes a video file with `ffmpeg -i` (which exits 1 without an output: expected). */
+export async function probe(ffmpeg: string, input: string): Promise<ProbeInfo> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(ffmpeg, {
+      args: ["-hide_banner", "-nostdin", "-i", input],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    throw spawnError(ffmpeg, e);
+  }
+  const text = new TextDecoder().decode(out.stderr);
+  try {
+    return parseProbe(text);
+  } catch (e) {
+    const last = text.trim().split("\n").at(-1) ?? "";
+    throw new FfmpegError(`${(e as Error).message} in ${input}: ${last}`);
+  }
+}
+
+export interface RenditionOptions {
+  /** Keyframe interval in frames (short keeps seeks cheap). Default 48. */
+  gop?: number;
+  crf?: number;
+  signal?: AbortSignal;
+}
+
+/** Encodes `src` to an H.264 MP4 `dst` of the given height (width keeps the aspect, even). */
+export async function makeRendition(
+  ffmpeg: string,
+  src: string,
+  dst: string,
+  height: number,
+  opts: RenditionOptions = {},
+): Promise<void> {
+  const args = [
+    ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", src, "-an", "-sn"],
+    ...["-vf", `scale=-2:${height}`, "-c:v", "libx264", "-preset", "veryfast"],
+    ...["-crf", String(opts.crf ?? 23), "-pix_fmt", "yuv420p", "-g", String(opts.gop ?? 48)],
+    ...["-movflags", "+faststart", "-f", "mp4", dst],
+  ];
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(ffmpeg, { args, stdin: "null", stdout: "null", stderr: "piped", signal: opts.signal })
+      .output();
+  } catch (e) {
+    throw spawnError(ffmpeg, e);
+  }
+  if (!out.success) {
+    const msg = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
+    throw new FfmpegError(`Making ${height}p of ${src} failed (exit ${out.code}): ${msg}`);
+  }
+}
+
+export interface MjpegOptions {
+  ffmpeg: string;
+  input: string;
+  /** Where to start, in seconds. */
+  startSec?: number;
+  /** Output frame rate. */
+  fps: number;
+  /** Scale to this size (both or neither). */
+  width?: number;
+  height?: number;
+  /** JPEG quality scale 2 (best) … 31 (worst); default 5. */
+  quality?: number;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  signal?: AbortSignal;
+}
+
+/** A running ffmpeg that yields JPEG frames; iterate once. */
+export interface MjpegSource extends AsyncIterable<Uint8Array> {
+  readonly pid: number;
+  /** Kills ffmpeg (if still running) and waits for it and its pipes. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The ffmpeg arguments for an MJPEG stream (exported for tests). */
+export function mjpegArgs(o: MjpegOptions): string[] {
+  const vf = [`fps=${o.fps}`];
+  if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=bilinear`);
+  return [
+    ...["-hide_banner", "-loglevel", "error", "-nostdin"],
+    ...(o.startSec && o.startSec > 0 ? ["-ss", o.startSec.toFixed(3)] : []),
+    ...["-i", o.input, "-an", "-sn", "-vf", vf.join(",")],
+    ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),
+    ...["-pix_fmt", "yuvj420p", "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", String(o.quality ?? 5), "pipe:1"],
+  ];
+}
+
+/** Starts ffmpeg streaming MJPEG; throws FfmpegError if it cannot be started. */
+export function spawnMjpeg(opts: MjpegOptions): MjpegSource {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(opts.ffmpeg, {
+      args: mjpegArgs(opts),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    throw spawnError(opts.ffmpeg, e);
+  }
+  let stopping = false;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const errText = (async () => {
+    const dec = new TextDecoder();
+    let s = "";
+    for await (const c of child.stderr) if (s.length < 8192) s += dec.decode(c, { stream: true });
+    return s;
+  })();
+  const reader = child.stdout.getReader();
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      stopping = true;
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+      await reader.cancel().catch(() => {});
+      await status;
+      await errText.catch(() => "");
+    })();
+    return stopped;
+  };
+  const onAbort = () => void stop();
+  if (opts.signal?.aborted) void stop();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  async function* frames(): AsyncGenerator<Uint8Array> {
+    const splitter = new MjpegSplitter();
+    try {
+      for (;;) {
+        const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+        if (r.done) break;
+        for (const f of splitter.push(r.value)) {
+          if (stopping) return;
+          yield f;
+        }
+      }
+      const st = await status;
+      if (!stopping && !st.success) {
+        const msg = (await errText).trim().split("\n").at(-1) ?? "";
+        throw new FfmpegError(`ffmpeg exited with ${st.code} on ${opts.input}: ${msg}`);
+      }
+    } finally {
+      await stop();
+    }
+  }
+  let used = false;
+  return {
+    pid: child.pid,
+    stop,
+    [Symbol.asyncIterator]() {
+      if (used) throw new Error("An MjpegSource can be iterated once");
+      used = true;
+      return frames();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { FfmpegError, locateFfmpeg, mjpegArgs, parseProbe, probe, spawnMjpeg } from "./ffmpeg.ts";
+import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
+
+const ff = TEST_FFMPEG ?? "";
+const noFfmpeg = TEST_FFMPEG === null;
+
+const STDERR = `Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'videos/sample.mp4':
+  Duration: 00:01:04.50, start: 0.000000, bitrate: 1342 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 1338 kb/s, 29.97 fps, 29.97 tbr, 12288 tbn (default)
+At least one output file must be specified`;
+
+Deno.test("parseProbe() reads duration, size and fps from ffmpeg -i stderr", () => {
+  assert.deepEqual(parseProbe(STDERR), { duration: 64.5, fps: 29.97, width: 1920, height: 1080 });
+});
+
+Deno.test("parseProbe() falls back to tbr and rejects input without video", () => {
+  const s = "  Duration: 00:00:02.00\n  Stream #0:0: Video: vp9, yuv420p, 640x360, 25 tbr, 1k tbn";
+  assert.deepEqual(parseProbe(s), { duration: 2, fps: 25, width: 640, height: 360 });
+  assert.throws(() => parseProbe("  Stream #0:0: Audio: aac"), FfmpegError);
+});
+
+Deno.test("locateFfmpeg() prefers PARLEY_FFMPEG, then PATH, then the npm package", () => {
+  const have = new Set(["/opt/ff/ffmpeg", "/usr/bin/ffmpeg"]);
+  const exists = (p: string) => have.has(p);
+  assert.equal(locateFfmpeg({ envPath: "/opt/ff/ffmpeg", pathDirs: ["/usr/bin"], exists }), "/opt/ff/ffmpeg");
+  assert.equal(locateFfmpeg({ envPath: "/nope", pathDirs: ["/bin", "/usr/bin/"], exists }), "/usr/bin/ffmpeg");
+  assert.equal(locateFfmpeg({ pathDirs: ["/bin"], exists, npmFallback: false }), null);
+  const npm = locateFfmpeg({ pathDirs: [], exists: (p) => p.includes("@ffmpeg-installer") });
+  if (Deno.build.os === "linux") assert.match(npm ?? "", /@ffmpeg-installer.*ffmpeg$/);
+});
+
+Deno.test("mjpegArgs() seeks before the input and scales when a size is given", () => {
+  const a = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", startSec: 1.5, fps: 24, width: 320, height: 180 });
+  assert.deepEqual(a.slice(a.indexOf("-ss"), a.indexOf("-ss") + 4), ["-ss", "1.500", "-i", "in.mp4"]);
+  assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=bilinear");
+  assert.equal(a.at(-1), "pipe:1");
+});
+
+Deno.test("spawnMjpeg() throws FfmpegError when the binary is missing", () => {
+  assert.throws(() => spawnMjpeg({ ffmpeg: "/nonexistent/ffmpeg", input: "x", fps: 1 }), FfmpegError);
+});
+
+Deno.test({
+  name: "probe() reads the sample video",
+  ignore: noFfmpeg,
+  fn: async () => {
+    assert.deepEqual(await probe(ff, SAMPLE_VIDEO), { duration: 4, fps: 24, width: 1920, height: 1080 });
+    await assert.rejects(probe(ff, "/nonexistent.mp4"), FfmpegError);
+  },
+});
+
+Deno.test({
+  name: "spawnMjpeg() yields exactly maxFrames JPEGs at the asked size",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const src = spawnMjpeg({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 320, height: 180, maxFrames: 5 });
+    const frames: Uint8Array[] = [];
+    for await (const f of src) frames.push(f);
+    assert.equal(frames.length, 5);
+    for (const f of frames) assert.deepEqual([f[0], f[1], f.at(-2), f.at(-1)], [0xff, 0xd8, 0xff, 0xd9]);
+    assert.equal(processAlive(src.pid), false);
+  },
+});
+
+Deno.test({
+  name: "spawnMjpeg() kills ffmpeg when the consumer breaks out early (no orphan)",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const src = spawnMjpeg({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24 });
+    let n = 0;
+    for await (const _ of src) if (++n === 2) break;
+    assert.equal(processAlive(src.pid), false);
+  },
+});
+
+Deno.test({
+  name: "spawnMjpeg() kills ffmpeg on abort, also while the consumer is idle",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const ac = new AbortController();
+    const src = spawnMjpeg({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, signal: ac.signal });
+    const it = src[Symbol.asyncIterator]();
+    assert.equal((await it.next()).done, false);
+    assert.equal(processAlive(src.pid), true);
+    ac.abort();
+    await src.stop();
+    assert.equal(processAlive(src.pid), false);
+    await it.return?.();
+  },
+});
+
+Deno.test({
+  name: "spawnMjpeg() reports a failing input as FfmpegError",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const src = spawnMjpeg({ ffmpeg: ff, input: "/nonexistent.mp4", fps: 24 });
+    await assert.rejects(async () => {
+      for await (const _ of src) { /* none */ }
+    }, FfmpegError);
+  },
+});

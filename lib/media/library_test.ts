@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { FfmpegMissingError, renditionHeight, renditionsFor, VideoLibrary } from "./library.ts";
+import { SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
+
+const ff = TEST_FFMPEG ?? "";
+const noFfmpeg = TEST_FFMPEG === null;
+
+Deno.test("renditionsFor() never upscales", () => {
+  assert.deepEqual(renditionsFor(1080), ["240p", "720p", "1080p"]);
+  assert.deepEqual(renditionsFor(2160), ["240p", "720p", "1080p"]);
+  assert.deepEqual(renditionsFor(720), ["240p", "720p"]);
+  assert.deepEqual(renditionsFor(480), ["240p"]);
+  assert.deepEqual(renditionsFor(120), ["240p"]);
+  assert.equal(renditionHeight("240p", 120), 120);
+  assert.equal(renditionHeight("720p", 1080), 720);
+});
+
+Deno.test("VideoLibrary.scan() throws FfmpegMissingError without ffmpeg", async () => {
+  const lib = new VideoLibrary({ videosDir: "/nonexistent", dataDir: "/nonexistent", ffmpeg: null });
+  assert.equal(lib.available, false);
+  await assert.rejects(lib.scan(), FfmpegMissingError);
+  assert.deepEqual(lib.list(), []);
+});
+
+Deno.test({
+  name: "VideoLibrary.scan() lists an empty or missing folder as empty",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const lib = new VideoLibrary({ videosDir: "/nonexistent-videos", dataDir: "/tmp/x", ffmpeg: ff });
+    assert.deepEqual(await lib.scan(), []);
+  },
+});
+
+Deno.test({
+  name: "VideoLibrary.scan() makes 240p/720p/1080p for the 1080p sample and reuses the cache",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "parley_media_" });
+    try {
+      const videosDir = `${root}/videos`;
+      await Deno.mkdir(videosDir);
+      await Deno.copyFile(SAMPLE_VIDEO, `${videosDir}/sample.mp4`);
+      await Deno.writeTextFile(`${videosDir}/notes.txt`, "not a video");
+      // A small 320×240 source: only 240p, no upscaling.
+      const small = await new Deno.Command(ff, {
+        args: ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=1"]
+          .concat(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", `${videosDir}/small.mkv`]),
+      }).output();
+      assert.ok(small.success);
+      const logs: string[] = [];
+      const lib = new VideoLibrary({ videosDir, dataDir: `${root}/data`, ffmpeg: ff, onLog: (m) => logs.push(m) });
+      const list = await lib.scan();
+      assert.deepEqual(list, [
+        { name: "sample", duration: 4, fps: 24, width: 1920, height: 1080, renditions: ["240p", "720p", "1080p"] },
+        { name: "small", duration: 1, fps: 10, width: 320, height: 240, renditions: ["240p"] },
+      ]);
+      assert.equal(logs.filter((l) => l.startsWith("making")).length, 4);
+      for (const r of ["240", "720", "1080"]) {
+        assert.ok((await Deno.stat(`${root}/data/renditions/sample/${r}.mp4`)).size > 0);
+      }
+      assert.equal(lib.renditionPath("sample", "720p"), `${root}/data/renditions/sample/720.mp4`);
+      assert.equal(lib.sourcePath("small"), `${videosDir}/small.mkv`);
+      // Second library over the same data folder: nothing is remade.
+      logs.length = 0;
+      const again = new VideoLibrary({ videosDir, dataDir: `${root}/data`, ffmpeg: ff, onLog: (m) => logs.push(m) });
+      assert.deepEqual(await again.scan(), list);
+      assert.deepEqual(logs, []);
+      assert.deepEqual(again.get("sample")?.renditions, ["240p", "720p", "1080p"]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,414 @@
+/**
+ * VideoStream — one viewer's playback. Runs ffmpeg (through an injectable `spawn`) for the
+ * rendition the mode picks, stamps each JPEG with its presentation time, paces it at the source
+ * rate (Pacer + injected clock) and puts it in a latest-frame slot that the consumer pulls with
+ * `nextFrame()`. A slow consumer gets fewer frames (drops are counted), never a queue, and never
+ * slows anyone else. play/pause/seek/stop; modes "adaptive" (default), "thirds" or a fixed
+ * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it.
+ */
+
+import { type Clock, systemClock } from "../common/clock.ts";
+import { adaptiveStep, type AdaptiveState, initialAdaptive, sizeChanged, targetSize } from "./adaptive.ts";
+import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import { spawnMjpeg } from "./ffmpeg.ts";
+import { LatestSlot } from "./frame_slot.ts";
+import type { VideoInfo } from "./library.ts";
+import { Pacer } from "./pacer.ts";
+import { planThirds, type Rendition, segmentForFrame } from "./thirds.ts";
+
+export type StreamMode = "adaptive" | "thirds" | Rendition;
+export type StreamState = "playing" | "paused" | "ended" | "stopped";
+
+export interface Frame {
+  /** Presentation time, ms from the start of the video. */
+  pts: number;
+  rendition: Rendition;
+  jpeg: Uint8Array;
+  /** Frame number at the source rate. */
+  index: number;
+  width: number;
+  height: number;
+}
+
+export interface StreamStats {
+  state: StreamState;
+  mode: StreamMode;
+  rendition: Rendition | null;
+  width: number;
+  height: number;
+  delivered: number;
+  dropped: number;
+  /** Frames the viewer took per second, last ~2 s. */
+  fps: number;
+  /** Kilobits per second of JPEG the viewer took, last ~2 s. */
+  kbps: number;
+  /** Current position, ms. */
+  position: number;
+  error: string | null;
+}
+
+export interface VideoStreamOptions {
+  ffmpeg: string;
+  video: VideoInfo;
+  /** File of each rendition. */
+  path: (r: Rendition) => string;
+  mode?: StreamMode;
+  /** The viewer's pane in pixels; frames are scaled to fit (never above the rendition). */
+  pane?: { width: number; height: number };
+  /** ffmpeg -q:v (2 best … 31 worst). */
+  quality?: number;
+  /** Start paused at 0 instead of playing. */
+  paused?: boolean;
+  clock?: Clock;
+  /** Sleeps `ms` or until the signal aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  spawn?: (o: MjpegOptions) => MjpegSource;
+  /** Wait for the consumer instead of dropping (tests and exports). */
+  lossless?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A setTimeout sleep that ends early (and clears its timer) when the signal aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
+    signal.addEventListener("abort", done);
+  });
+}
+
+interface Segment {
+  rendition: Rendition;
+  startMs: number;
+  /** Frames to take, or undefined for "to the end". */
+  frames?: number;
+  width: number;
+  height: number;
+}
+
+const WINDOW_MS = 2000;
+
+export class VideoStream {
+  readonly #o: VideoStreamOptions;
+  readonly #clock: Clock;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #pacer: Pacer;
+  readonly #slot = new LatestSlot<Frame>();
+  readonly #frameMs: number;
+  readonly #durationMs: number;
+  #mode: StreamMode;
+  #pane: { width: number; height: number } | undefined;
+  #state: StreamState;
+  #pos = 0;
+  #seg: Segment | null = null;
+  #segAbort: AbortController | null = null;
+  #wake: AbortController = new AbortController();
+  #adaptive: AdaptiveState | null = null;
+  #throughput: number | undefined;
+  #taken: { t: number; bytes: number }[] = [];
+  #measureFrom = 0;
+  #preview = false;
+  #lastCheck = 0;
+  #bytesSum = 0;
+  #bytesCount = 0;
+  #error: string | null = null;
+  readonly #done: Promise<void>;
+  #started = false;
+
+  constructor(opts: VideoStreamOptions) {
+    this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#sleep = opts.sleep ?? abortableSleep;
+    this.#mode = opts.mode ?? "adaptive";
+    this.#pane = opts.pane;
+    this.#frameMs = 1000 / opts.video.fps;
+    this.#durationMs = opts.video.duration * 1000;
+    this.#pacer = new Pacer(opts.video.fps, this.#clock, 0);
+    this.#state = opts.paused ? "paused" : "playing";
+    if (opts.paused) this.#pacer.pause();
+    opts.signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    this.#done = this.#run();
+  }
+
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** Resolves when the stream has stopped and its ffmpeg is gone. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** The next frame (latest available); null when ended or stopped. */
+  nextFrame(): Promise<Frame | null> {
+    return this.#slot.take().then((f) => {
+      if (f) this.#recordTaken(f);
+      return f;
+    });
+  }
+
+  play(): void {
+    if (this.#state === "stopped") return;
+    if (this.#state === "ended") return this.seek(0);
+    this.#state = "playing";
+    this.#pacer.resume();
+    this.#measureFrom = this.#clock.now();
+    this.#kick();
+  }
+
+  pause(): void {
+    if (this.#state !== "playing") return;
+    this.#state = "paused";
+    this.#pacer.pause();
+    this.#kick();
+  }
+
+  /** Jumps to `ms` (clamped to the video); a stale held frame is discarded. */
+  seek(ms: number): void {
+    if (this.#state === "stopped") return;
+    const last = Math.max(0, this.#durationMs - this.#frameMs);
+    this.#pos = Math.min(Math.max(0, ms), last);
+    this.#pacer.seek(this.#pos);
+    if (this.#state === "ended") {
+      this.#state = "playing";
+      this.#pacer.resume();
+      this.#slot.reopen();
+    }
+    this.#slot.clear();
+    this.#preview = this.#state === "paused"; // a paused viewer still sees the new position
+    this.#restart();
+  }
+
+  setMode(mode: StreamMode): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    this.#adaptive = null;
+    this.#restart();
+  }
+
+  /** The viewer's pane changed (pixels). Restarts ffmpeg only if the frame size really changes. */
+  setPane(width: number, height: number): void {
+    this.#pane = { width, height };
+    const seg = this.#seg;
+    if (!seg) return;
+    const want = this.#planSegment(this.#pos);
+    if (!want || want.rendition !== seg.rendition || sizeChanged(seg, want)) this.#restart();
+  }
+
+  /** Bytes per second the transport achieved for this viewer (feeds adaptive mode). */
+  reportThroughput(bytesPerSecond: number): void {
+    this.#throughput = bytesPerSecond;
+  }
+
+  stats(): StreamStats {
+    const now = this.#clock.now();
+    const from = Math.max(now - WINDOW_MS, this.#measureFrom);
+    const recent = this.#taken.filter((x) => x.t >= from);
+    const span = Math.max(1, now - from);
+    const bytes = recent.reduce((a, x) => a + x.bytes, 0);
+    return {
+      state: this.#state,
+      mode: this.#mode,
+      rendition: this.#seg?.rendition ?? null,
+      width: this.#seg?.width ?? 0,
+      height: this.#seg?.height ?? 0,
+      delivered: this.#slot.delivered,
+      dropped: this.#slot.dropped,
+      fps: (recent.length * 1000) / span,
+      kbps: (bytes * 8) / span,
+      position: this.#pacer.position(),
+      error: this.#error,
+    };
+  }
+
+  /** Stops playback, kills ffmpeg and waits for it. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state !== "stopped") {
+      this.#state = "stopped";
+      this.#segAbort?.abort();
+      this.#slot.close();
+      this.#kick();
+    }
+    await this.#done;
+  }
+
+  #kick(): void {
+    this.#wake.abort();
+    this.#wake = new AbortController();
+  }
+
+  #restart(): void {
+    this.#segAbort?.abort();
+    this.#kick();
+  }
+
+  #recordTaken(f: Frame): void {
+    const now = this.#clock.now();
+    this.#taken.push({ t: now, bytes: f.jpeg.length });
+    while (this.#taken.length > 0 && now - this.#taken[0]!.t > WINDOW_MS) this.#taken.shift();
+  }
+
+  #planSegment(pos: number): Segment | null {
+    const v = this.#o.video;
+    if (v.renditions.length === 0) return null;
+    const pane = this.#pane ?? { width: v.width, height: v.height };
+    let rendition: Rendition;
+    let frames: number | undefined;
+    if (this.#mode === "thirds") {
+      const plan = planThirds(Math.round(v.duration * v.fps), v.renditions);
+      const idx = Math.round(pos / this.#frameMs);
+      const seg = segmentForFrame(plan, idx);
+      if (!seg) return null;
+      rendition = seg.rendition;
+      frames = Math.max(0, seg.endFrame - idx);
+    } else if (this.#mode === "adaptive") {
+      this.#adaptive ??= initialAdaptive({
+        now: this.#clock.now(),
+        paneHeight: pane.height,
+        available: v.renditions,
+        throughputBps: this.#throughput,
+        sourceFps: v.fps,
+      });
+      rendition = this.#adaptive.rendition;
+    } else {
+      rendition = v.renditions.includes(this.#mode) ? this.#mode : v.renditions.at(-1)!;
+    }
+    const size = targetSize(v.width, v.height, rendition, pane.width, pane.height);
+    return { rendition, startMs: pos, frames, ...size };
+  }
+
+  /** Adaptive check after each frame; true when ffmpeg should restart with another choice. */
+  #adaptiveWantsRestart(seg: Segment): boolean {
+    if (this.#mode !== "adaptive" || !this.#adaptive || this.#state !== "playing") return false;
+    const now = this.#clock.now();
+    if (now - this.#lastCheck < 500 || now - this.#measureFrom < 1000) return false;
+    this.#lastCheck = now;
+    const s = this.stats();
+    const pane = this.#pane ?? { width: this.#o.video.width, height: this.#o.video.height };
+    const next = adaptiveStep(this.#adaptive, {
+      now,
+      paneWidth: pane.width,
+      paneHeight: pane.height,
+      available: this.#o.video.renditions,
+      sourceFps: this.#o.video.fps,
+      deliveredFps: s.fps,
+      bytesPerFrame: this.#bytesCount > 0 ? this.#bytesSum / this.#bytesCount : 0,
+      throughputBps: this.#throughput,
+    });
+    this.#adaptive = next;
+    return next.rendition !== seg.rendition;
+  }
+
+  /** Waits until `pts` is due; false if the segment was aborted meanwhile. */
+  async #waitDue(pts: number, seg: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (seg.aborted) return false;
+      const d = this.#pacer.delayFor(pts);
+      if (d <= 0) return true;
+      if (this.#preview) {
+        this.#preview = false;
+        return true;
+      }
+      const wake = this.#wake.signal;
+      await this.#sleep(d, wake);
+    }
+  }
+
+  async #run(): Promise<void> {
+    await Promise.resolve(); // let the constructor finish
+    while (this.#state !== "stopped") {
+      if (this.#state === "ended") {
+        await this.#sleep(Infinity, this.#wake.signal);
+        continue;
+      }
+      const seg = this.#planSegment(this.#pos);
+      if (!seg || seg.frames === 0 || this.#pos >= this.#durationMs - this.#frameMs / 2) {
+        this.#end();
+        continue;
+      }
+      const ac = new AbortController();
+      this.#segAbort = ac;
+      this.#seg = seg;
+      this.#measureFrom = this.#clock.now();
+      this.#bytesSum = this.#bytesCount = 0;
+      let src: MjpegSource;
+      try {
+        src = (this.#o.spawn ?? spawnMjpeg)({
+          ffmpeg: this.#o.ffmpeg,
+          input: this.#o.path(seg.rendition),
+          startSec: seg.startMs / 1000,
+          fps: this.#o.video.fps,
+          width: seg.width,
+          height: seg.height,
+          quality: this.#o.quality,
+          maxFrames: seg.frames,
+          signal: ac.signal,
+        });
+      } catch (e) {
+        this.#fail(e);
+        continue;
+      }
+      let count = 0;
+      let interrupted = false;
+      try {
+        for await (const jpeg of src) {
+          const pts = seg.startMs + count * this.#frameMs;
+          // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
+          const late = -this.#pacer.delayFor(pts);
+          if (late > 250 || (count === 0 && late > this.#frameMs)) this.#pacer.seek(pts);
+          count++;
+          if (!(await this.#waitDue(pts, ac.signal))) {
+            interrupted = true;
+            break;
+          }
+          this.#bytesSum += jpeg.length;
+          this.#bytesCount++;
+          const index = Math.round(pts / this.#frameMs);
+          this.#slot.offer({ pts, rendition: seg.rendition, jpeg, index, width: seg.width, height: seg.height });
+          this.#pos = pts + this.#frameMs;
+          if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
+          if (ac.signal.aborted || this.#adaptiveWantsRestart(seg)) {
+            interrupted = true;
+            break;
+          }
+        }
+      } catch (e) {
+        if (!ac.signal.aborted) this.#fail(e);
+        interrupted = true;
+      } finally {
+        ac.abort();
+        await src.stop();
+      }
+      const st = this.#state as StreamState; // may have changed while awaiting
+      if (interrupted || st === "stopped" || st === "ended") continue;
+      if (seg.frames !== undefined && count > 0) {
+        this.#pos = seg.startMs + seg.frames * this.#frameMs; // next third
+        continue;
+      }
+      this.#end();
+    }
+  }
+
+  #end(): void {
+    if (this.#state === "stopped") return;
+    this.#state = "ended";
+    this.#slot.close();
+  }
+
+  #fail(e: unknown): void {
+    this.#error = e instanceof Error ? e.message : String(e);
+    this.#end();
+  }
+}
+
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

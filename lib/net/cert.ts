@@ -1,0 +1,73 @@
+/**
+ * Self-signed TLS certificates (ECDSA P-256, SANs localhost/127.0.0.1/::1 plus extra names) made
+ * with @peculiar/x509, and certificate fingerprints (`SHA256:` + colon-separated upper-case hex
+ * of the SHA-256 of the DER, the form `openssl x509 -fingerprint -sha256` prints). No file I/O.
+ */
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+
+x509.cryptoProvider.set(crypto);
+
+export interface CertPair {
+  cert: string;
+  key: string;
+}
+
+export async function makeSelfSignedCert(names: string[] = [], days = 3650): Promise<CertPair> {
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+  const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const dns = ["localhost", ...names.filter((n) => !/^[\d.:]+$/.test(n))];
+  const ips = ["127.0.0.1", "::1", ...names.filter((n) => /^[\d.:]+$/.test(n))];
+  const now = new Date();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join(""),
+    name: "CN=Parley server",
+    notBefore: new Date(now.getTime() - 86400_000),
+    notAfter: new Date(now.getTime() + days * 86400_000),
+    signingAlgorithm: alg,
+    keys,
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([
+        ...dns.map((value) => ({ type: "dns" as const, value })),
+        ...ips.map((value) => ({ type: "ip" as const, value })),
+      ]),
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  return { cert: cert.toString("pem"), key: pemEncode("PRIVATE KEY", pkcs8) };
+}
+
+function pemEncode(label: string, der: Uint8Array): string {
+  const b64 = btoa(String.fromCharCode(...der)).replace(/(.{64})/g, "$1\n").trimEnd();
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/** DER bytes of the first certificate in a PEM text. */
+export function pemToDer(pem: string): Uint8Array {
+  const m = pem.match(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/);
+  if (!m) throw new SyntaxError("No certificate in PEM text");
+  const bin = atob(m[1]!.replace(/\s+/g, ""));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+export function derToPem(der: Uint8Array): string {
+  return pemEncode("CERTIFICATE", der);
+}
+
+export async function fingerprintDer(der: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>));
+  return "SHA256:" + Array.from(d, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
+}
+
+export function fingerprintPem(pem: string): Promise<string> {
+  return fingerprintDer(pemToDer(pem));
+}
+
+/** Normalises a user-typed fingerprint (any case, with or without `SHA256:` and colons). */
+export function normalizeFingerprint(fp: string): string | null {
+  const hex = fp.trim().replace(/^sha-?256:?/i, "").replace(/[:\s]/g, "").toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) return null;
+  return "SHA256:" + hex.match(/../g)!.join(":");
+}

@@ -1,0 +1,137 @@
+/**
+ * Registration and login: name rules, argon2id via the injected hasher, lockout after N failures
+ * for a period that doubles per repeat up to a cap and ends by itself, a dummy hash for unknown
+ * users so both failures look and cost the same, and per-user serialisation so parallel attempts
+ * are counted exactly. Returns results with stable codes; never throws for expected failures.
+ */
+import type { Clock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
+import { utf8 } from "../common/bytes.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { MAX_PASSWORD_BYTES } from "../crypto/password.ts";
+import type { Role, Store } from "./store/store.ts";
+
+export interface Hasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+}
+
+export type AuthResult =
+  | { ok: true; user: string; role: Role }
+  | { ok: false; code: string; msg: string; until?: number };
+
+export interface AccountPolicy {
+  maxAttempts: number;
+  lockoutSeconds: number;
+  lockoutCapSeconds: number;
+}
+
+export const MIN_PASSWORD_CHARS = 8;
+
+export class Accounts {
+  #dummy: Promise<string> | null = null;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly store: Store,
+    readonly hasher: Hasher,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly policy: AccountPolicy,
+  ) {}
+
+  async register(rawName: string, password: string, addr: string): Promise<AuthResult> {
+    const name = normalizeName(rawName);
+    if (!name) {
+      return { ok: false, code: ErrorCode.BadName, msg: "Names are 1–32 letters, digits, '_', '-' or '.', starting with a letter or digit" };
+    }
+    const pw = checkPassword(password);
+    if (pw) return pw;
+    if (await this.store.getUser(name)) return taken(name);
+    const hash = await this.hasher.hash(password);
+    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now() })) return taken(name);
+    this.log.info("register", { user: name, addr });
+    return { ok: true, user: name, role: "user" };
+  }
+
+  login(rawName: string, password: string, addr: string): Promise<AuthResult> {
+    const name = normalizeName(rawName) ?? "";
+    // Serialise attempts per account so that failures are counted exactly.
+    const prev = this.#locks.get(name) ?? Promise.resolve();
+    const next = prev.then(() => this.#login(name, password, addr));
+    const tail = next.catch(() => {});
+    this.#locks.set(name, tail);
+    tail.then(() => {
+      if (this.#locks.get(name) === tail) this.#locks.delete(name);
+    });
+    return next;
+  }
+
+  async #login(name: string, password: string, addr: string): Promise<AuthResult> {
+    const bad: AuthResult = { ok: false, code: ErrorCode.BadCredentials, msg: "Wrong user name or password" };
+    if (utf8.encode(password).length > MAX_PASSWORD_BYTES) return bad;
+    const u = name ? await this.store.getUser(name) : null;
+    if (!u) {
+      await this.hasher.verify(password, await this.#dummyHash());
+      return bad;
+    }
+    const now = this.clock.now();
+    if (u.lockedUntil > now) {
+      this.log.warn("login.locked", { user: name, addr });
+      return lockedResult(name, u.lockedUntil);
+    }
+    if (await this.hasher.verify(password, u.hash)) {
+      if (u.failed > 0 || u.lockedUntil > 0) await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: u.lockouts });
+      return { ok: true, user: name, role: u.role };
+    }
+    const failed = u.failed + 1;
+    if (failed >= this.policy.maxAttempts) {
+      const secs = Math.min(this.policy.lockoutCapSeconds, this.policy.lockoutSeconds * 2 ** Math.min(u.lockouts, 30));
+      const until = this.clock.now() + secs * 1000;
+      await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: u.lockouts + 1 });
+      this.log.warn("lockout", { user: name, addr, seconds: secs, until: new Date(until).toISOString() });
+      await this.store.audit({ at: now, actor: "server", action: "lockout", target: name, detail: `${secs}s from ${addr}` });
+      return lockedResult(name, until);
+    }
+    await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts: u.lockouts });
+    this.log.info("login.failed", { user: name, addr, failed });
+    return bad;
+  }
+
+  /** Lifts a lockout (admin action). */
+  async unlock(name: string): Promise<boolean> {
+    const u = await this.store.getUser(name);
+    if (!u) return false;
+    await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
+    return true;
+  }
+
+  #dummyHash(): Promise<string> {
+    this.#dummy ??= this.hasher.hash("parley-dummy-password-for-timing");
+    return this.#dummy;
+  }
+}
+
+export function lockedResult(name: string, until: number): AuthResult {
+  return {
+    ok: false,
+    code: ErrorCode.Locked,
+    msg: `Account ${name} is blocked until ${new Date(until).toISOString()} after too many failed logins`,
+    until,
+  };
+}
+
+function taken(name: string): AuthResult {
+  return { ok: false, code: ErrorCode.NameTaken, msg: `The name ${name} is already taken` };
+}
+
+function checkPassword(pw: string): AuthResult | null {
+  if (utf8.encode(pw).length > MAX_PASSWORD_BYTES) {
+    return { ok: false, code: ErrorCode.WeakPassword, msg: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes` };
+  }
+  if ([...pw].length < MIN_PASSWORD_CHARS) {
+    return { ok: false, code: ErrorCode.WeakPassword, msg: `Passwords need at least ${MIN_PASSWORD_CHARS} characters` };
+  }
+  return null;
+}

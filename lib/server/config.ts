@@ -1,0 +1,73 @@
+/**
+ * Server configuration: `ServerOptions` is what a caller may set, `ServerConfig` has every default
+ * filled in, resolved once by `resolveConfig`. Nothing here reads flags or the environment.
+ */
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Data folder: database, certificate, log, renditions. */
+  dataDir: string;
+  videosDir: string;
+  maxAttempts: number;
+  lockoutSeconds: number;
+  lockoutCapSeconds: number;
+  maxFrame: number;
+  loginTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  /** Bytes a connection may have waiting to be written before it is dropped as too slow. */
+  maxQueueBytes: number;
+  maxConns: number;
+  maxConnsPerAddr: number;
+  /** Requests per second per connection after login (token bucket; 0 = unlimited). */
+  msgRate: number;
+  msgBurst: number;
+  /** Password attempts (login/register) per minute per address (0 = unlimited). */
+  loginRate: number;
+  hashWorkers: number;
+  historyLimit: number;
+  shutdownGraceMs: number;
+}
+
+export type ServerOptions = Partial<ServerConfig>;
+
+export const DEFAULTS: ServerConfig = {
+  host: "127.0.0.1",
+  port: 9797,
+  dataDir: "./data",
+  videosDir: "./videos",
+  maxAttempts: 3,
+  lockoutSeconds: 10,
+  lockoutCapSeconds: 3600,
+  maxFrame: 1024 * 1024,
+  loginTimeoutMs: 10_000,
+  pingIntervalMs: 30_000,
+  pingTimeoutMs: 20_000,
+  maxQueueBytes: 8 * 1024 * 1024,
+  maxConns: 10_000,
+  maxConnsPerAddr: 64,
+  msgRate: 50,
+  msgBurst: 200,
+  loginRate: 30,
+  hashWorkers: 2,
+  historyLimit: 1000,
+  shutdownGraceMs: 5_000,
+};
+
+export function resolveConfig(o: ServerOptions = {}): ServerConfig {
+  const c = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (c as Record<string, unknown>)[k] = v;
+  const ints: (keyof ServerConfig)[] = [
+    "port", "maxAttempts", "lockoutSeconds", "lockoutCapSeconds", "maxFrame", "maxQueueBytes", "maxConns",
+    "maxConnsPerAddr", "msgRate", "msgBurst", "loginRate", "hashWorkers", "historyLimit",
+  ];
+  for (const k of ints) {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new RangeError(`Option ${k} must be a whole number ≥ 0, got ${v}`);
+  }
+  if (c.port > 65535) throw new RangeError(`Port must be at most 65535, got ${c.port}`);
+  if (c.maxAttempts < 1) throw new RangeError("Option maxAttempts must be at least 1");
+  if (c.maxFrame < 1024) throw new RangeError("Option maxFrame must be at least 1024");
+  return c;
+}

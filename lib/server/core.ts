@@ -1,0 +1,130 @@
+/**
+ * The server's shared state and the actions both the wire commands and the console use (kick,
+ * grant, revoke, broadcast, shutdown notices). Holds the store, hub, accounts, message log,
+ * config, clock and logger; does no socket I/O of its own.
+ */
+import type { Clock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { normalizeName } from "../protocol/names.ts";
+import type { Accounts } from "./accounts.ts";
+import type { ServerConfig } from "./config.ts";
+import type { Hub } from "./hub.ts";
+import type { MessageLog } from "./message_log.ts";
+import type { KickRow, Store } from "./store/store.ts";
+
+export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
+
+const ok = (text: string): ActionResult => ({ ok: true, text });
+const fail = (code: string, msg: string): ActionResult => ({ ok: false, code, msg });
+
+export class Core {
+  readonly startedAt: number;
+  constructor(
+    readonly config: ServerConfig,
+    readonly store: Store,
+    readonly hub: Hub,
+    readonly accounts: Accounts,
+    readonly messages: MessageLog,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  async loadCaches(): Promise<void> {
+    for (const u of await this.store.listUsers()) this.hub.users.add(u.name);
+  }
+
+  async roomMembers(room: string): Promise<Set<string> | null> {
+    const c = this.hub.rooms.get(room);
+    if (c) return c;
+    const r = await this.store.getRoom(room);
+    if (!r) return null;
+    const set = new Set(r.members.map((m) => m.user));
+    this.hub.rooms.set(room, set);
+    return set;
+  }
+
+  async kick(actor: string, rawUser: string, banSeconds?: number, reason?: string): Promise<ActionResult> {
+    const user = normalizeName(rawUser);
+    if (!user || !this.hub.users.has(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    if (user === actor) return fail(ErrorCode.Forbidden, "You cannot kick yourself");
+    const now = this.clock.now();
+    const until = banSeconds ? now + banSeconds * 1000 : null;
+    const row: KickRow = { user, by: actor, at: now, bannedUntil: until, reason: reason ?? null };
+    await this.store.addKick(row);
+    const action = until ? "ban" : "kick";
+    await this.store.audit({ at: now, actor, action, target: user, detail: until ? `${banSeconds}s` : "" });
+    this.log.info(`admin.${action}`, { actor, target: user, seconds: banSeconds });
+    let n = 0;
+    for (const s of [...this.hub.sessionsOf(user)]) {
+      n++;
+      const why = until
+        ? `You were banned by ${actor} until ${new Date(until).toISOString()}${reason ? `: ${reason}` : ""}`
+        : `You were kicked by ${actor}${reason ? `: ${reason}` : ""}`;
+      s.bye(until ? ErrorCode.Banned : ErrorCode.Kicked, why, until ?? undefined);
+    }
+    return ok(
+      `${until ? "Banned" : "Kicked"} ${user}${until ? ` until ${new Date(until).toISOString()}` : ""} (${n} session${n === 1 ? "" : "s"} closed)`,
+    );
+  }
+
+  async unban(actor: string, rawUser: string): Promise<ActionResult> {
+    const user = normalizeName(rawUser);
+    if (!user || !this.hub.users.has(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    const n = await this.store.liftBans(user, this.clock.now());
+    await this.store.audit({ at: this.clock.now(), actor, action: "unban", target: user, detail: "" });
+    this.log.info("admin.unban", { actor, target: user });
+    return ok(n ? `Lifted the ban on ${user}` : `${user} was not banned`);
+  }
+
+  async unlock(actor: string, rawUser: string): Promise<ActionResult> {
+    const user = normalizeName(rawUser);
+    if (!user || !await this.accounts.unlock(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    await this.store.audit({ at: this.clock.now(), actor, action: "unlock", target: user, detail: "" });
+    this.log.info("admin.unlock", { actor, target: user });
+    return ok(`Unlocked ${user}`);
+  }
+
+  async setRole(actor: string, rawUser: string, role: "admin" | "user"): Promise<ActionResult> {
+    const user = normalizeName(rawUser);
+    const u = user ? await this.store.getUser(user) : null;
+    if (!user || !u) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    if (u.role === role) return ok(`${user} is already ${role === "admin" ? "an admin" : "not an admin"}`);
+    if (role === "user" && await this.store.countAdmins() <= 1) {
+      return fail(ErrorCode.LastAdmin, `${user} is the last admin and cannot be demoted`);
+    }
+    await this.store.setRole(user, role);
+    await this.store.audit({ at: this.clock.now(), actor, action: role === "admin" ? "grant" : "revoke", target: user, detail: "" });
+    this.log.info(role === "admin" ? "admin.grant" : "admin.revoke", { actor, target: user });
+    for (const s of this.hub.sessionsOf(user)) {
+      s.role = role;
+      s.send({ t: "notice", level: "info", text: role === "admin" ? `${actor} made you an admin` : `${actor} revoked your admin role` });
+    }
+    return ok(role === "admin" ? `${user} is now an admin` : `${user} is no longer an admin`);
+  }
+
+  /** A server notice to every logged-in session (not a stored chat message). */
+  announce(actor: string, text: string): ActionResult {
+    this.hub.toAll({ t: "notice", level: "info", text: `[${actor}] ${text}` });
+    this.log.info("announce", { actor });
+    return ok(`Announced to ${this.hub.sessions.size} connection(s)`);
+  }
+
+  async listKicks(): Promise<KickRow[]> {
+    return await this.store.listKicks(200);
+  }
+
+  presence(): { user: string; addr: string; since: number; status: string; role: string }[] {
+    const out = [];
+    for (const [user, set] of this.hub.byUser) {
+      let first = null;
+      for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;
+      if (!first) continue;
+      const busy = [...set].some((s) => s.status === "busy");
+      out.push({ user, addr: first.addr, since: first.loginAt, status: busy ? "busy" : "free", role: first.role });
+    }
+    return out.sort((a, b) => a.user.localeCompare(b.user));
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The server's data folder: creates it, loads or makes the TLS certificate (reused across
+ * starts), and opens the log file. The only server module besides the SQLite store that touches
+ * the file system.
+ */
+import { makeSelfSignedCert } from "../net/cert.ts";
+
+export interface DataDir {
+  dbPath: string;
+  tls: { cert: string; key: string };
+  /** True when the certificate was created by this start. */
+  createdCert: boolean;
+  logSink: (line: string) => void;
+  close(): void;
+}
+
+export async function openDataDir(
+  dir: string,
+  o: { certFile?: string; keyFile?: string; certNames?: string[] } = {},
+): Promise<DataDir> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  let tls: { cert: string; key: string };
+  let createdCert = false;
+  if (o.certFile || o.keyFile) {
+    if (!o.certFile || !o.keyFile) throw new Error("Pass both --tls-cert and --tls-key");
+    tls = { cert: await Deno.readTextFile(o.certFile), key: await Deno.readTextFile(o.keyFile) };
+  } else {
+    const certPath = `${dir}/cert.pem`, keyPath = `${dir}/key.pem`;
+    try {
+      tls = { cert: await Deno.readTextFile(certPath), key: await Deno.readTextFile(keyPath) };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      tls = await makeSelfSignedCert(o.certNames ?? []);
+      await Deno.writeTextFile(keyPath, tls.key, { mode: 0o600 });
+      await Deno.writeTextFile(certPath, tls.cert, { mode: 0o644 });
+      createdCert = true;
+    }
+  }
+  const file = await Deno.open(`${dir}/parley.log`, { append: true, create: true, mode: 0o600 });
+  const enc = new TextEncoder();
+  let open = true;
+  return {
+    dbPath: `${dir}/parley.db`,
+    tls,
+    createdCert,
+    logSink: (line) => {
+      if (open) file.writeSync(enc.encode(line + "\n"));
+    },
+    close: () => {
+      if (open) file.close();
+      open = false;
+    },
+  };
+}

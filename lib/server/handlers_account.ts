@@ -1,0 +1,91 @@
+/** Handlers for hello, register, login, ping, presence and status requests. */
+import { ErrorCode } from "../protocol/errors.ts";
+import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
+import type { Core } from "./core.ts";
+import type { Session } from "./session.ts";
+import type { KeyedBuckets } from "./rate.ts";
+
+export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
+  if (m.v !== PROTOCOL_VERSION) {
+    s.fail(m.id, ErrorCode.BadVersion, `This server speaks protocol version ${PROTOCOL_VERSION}, not ${m.v}`);
+    return;
+  }
+  s.state = "auth";
+  s.reply(m.id, { v: PROTOCOL_VERSION, server: "parley", time: c.clock.now() });
+  await Promise.resolve();
+}
+
+export function makeAuth(loginBuckets: KeyedBuckets) {
+  async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
+    if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
+    if (!loginBuckets.take(s.addr.slice(0, s.addr.lastIndexOf(":")))) {
+      c.log.warn("login.throttled", { addr: s.addr });
+      return s.fail(m.id, ErrorCode.Throttled, "Too many login attempts from your address; wait a minute and try again");
+    }
+    let r;
+    try {
+      r = m.t === "register"
+        ? await c.accounts.register(m.user, m.password, s.addr)
+        : await c.accounts.login(m.user, m.password, s.addr);
+    } catch (e) {
+      c.log.error("auth.error", { addr: s.addr, error: String(e) });
+      return s.fail(m.id, ErrorCode.Unavailable, "The server is too busy to check passwords right now; try again");
+    }
+    if (s.state === "closed") return;
+    if (!r.ok) return s.fail(m.id, r.code, r.msg, r.until);
+    const ban = await c.store.activeBan(r.user, c.clock.now());
+    if (ban?.bannedUntil) {
+      c.log.info("login.banned", { user: r.user, addr: s.addr });
+      return s.fail(m.id, ErrorCode.Banned, `You are banned until ${new Date(ban.bannedUntil).toISOString()}`, ban.bannedUntil);
+    }
+    c.hub.users.add(r.user);
+    s.user = r.user;
+    s.role = r.role;
+    s.state = "ready";
+    s.loginAt = c.clock.now();
+    const first = c.hub.login(s);
+    c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
+    s.reply(m.id, { user: r.user, role: r.role });
+    if (first) {
+      c.hub.toAll({ t: "presence", user: s.user, online: true, status: s.status, since: s.loginAt, addr: s.addr }, s);
+    }
+  }
+  return authenticate;
+}
+
+export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<void> {
+  s.reply(m.id, {});
+  await Promise.resolve();
+}
+
+export async function who(c: Core, s: Session, m: Request<"who">): Promise<void> {
+  s.reply(m.id, { users: c.presence() });
+  await Promise.resolve();
+}
+
+export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<void> {
+  const name = m.user.normalize("NFKC").toLowerCase().replace(/^#/, "");
+  const u = await c.store.getUser(name);
+  if (!u) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  const p = c.presence().find((x) => x.user === name) ?? null;
+  s.reply(m.id, { user: name, role: u.role, registered: u.createdAt, presence: p });
+}
+
+export async function users(c: Core, s: Session, m: Request<"users">): Promise<void> {
+  const online = new Set(c.hub.byUser.keys());
+  const list = (await c.store.listUsers()).map((u) => ({
+    user: u.name,
+    role: u.role,
+    registered: u.createdAt,
+    online: online.has(u.name),
+    lockedUntil: u.lockedUntil > c.clock.now() ? u.lockedUntil : undefined,
+  }));
+  s.reply(m.id, { users: list });
+}
+
+export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
+  for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
+  c.hub.toAll({ t: "presence", user: s.user, online: true, status: m.status, since: s.loginAt, addr: s.addr });
+  s.reply(m.id, { status: m.status });
+  await Promise.resolve();
+}

@@ -1,0 +1,88 @@
+/**
+ * Handlers for send, sync (offline queue), ack and history. Bodies are opaque bytes: stored and
+ * relayed, never parsed or logged.
+ */
+import { encodeFrame } from "../protocol/frame.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import type { Request, Target } from "../protocol/messages.ts";
+import { convKey, normalizeName } from "../protocol/names.ts";
+import type { Core } from "./core.ts";
+import { msgHeader } from "./hub.ts";
+import type { Session } from "./session.ts";
+import type { TargetKind } from "./store/store.ts";
+
+const SYNC_PAGE = 500;
+
+type Resolved = { kind: TargetKind; name: string; conv: string; afterSeq: number } | { err: string; msg: string };
+
+/** Checks a target and the sender's right to it. */
+async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved> {
+  if (to.kind === "broadcast") return { kind: "broadcast", name: "", conv: "b", afterSeq: 0 };
+  const name = normalizeName(to.name);
+  if (to.kind === "user") {
+    if (!name || !c.hub.users.has(name)) return { err: ErrorCode.NoSuchUser, msg: `There is no user named ${to.name}` };
+    return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
+  }
+  const members = name ? await c.roomMembers(name) : null;
+  if (!name || !members) return { err: ErrorCode.NoSuchRoom, msg: `There is no room named #${to.name}` };
+  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
+  const room = await c.store.getRoom(name);
+  const since = room?.members.find((m) => m.user === s.user)?.sinceSeq ?? 0;
+  return { kind: "room", name, conv: convKey("room", name), afterSeq: since };
+}
+
+export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
+  const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
+  if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  const ts = c.clock.now();
+  s.inflight++;
+  // Not awaited: the sender's next request is handled while this one waits for group commit.
+  c.messages.append({ mid: m.mid, sender: s.user, kind: t.kind, target: t.name, conv: t.conv, ts, body: body.slice() }, s)
+    .then((r) => s.reply(m.id, r ? { seq: r.seq, ts: r.ts } : { dup: true }))
+    .catch((e) => {
+      c.log.error("store.append", { error: String(e) });
+      s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
+    })
+    .finally(() => s.inflight--);
+}
+
+/** Room sends skip the history lookup: membership from the cache is enough. */
+async function resolveRoomFast(c: Core, s: Session, raw: string): Promise<Resolved> {
+  const name = normalizeName(raw);
+  const members = name ? await c.roomMembers(name) : null;
+  if (!name || !members) return { err: ErrorCode.NoSuchRoom, msg: `There is no room named #${raw}` };
+  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
+  return { kind: "room", name, conv: convKey("room", name), afterSeq: 0 };
+}
+
+export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<void> {
+  await c.messages.flush();
+  s.beginSync();
+  let after = 0, count = 0;
+  for (;;) {
+    const page = await c.store.pending(s.user, after, SYNC_PAGE);
+    for (const row of page) {
+      s.outbox.push(encodeFrame(msgHeader(row), row.body));
+      after = row.seq;
+      count++;
+    }
+    if (page.length < SYNC_PAGE || s.state === "closed") break;
+    await s.outbox.drained();
+  }
+  s.endSync(after);
+  s.reply(m.id, { count, lastSeq: after });
+}
+
+export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void> {
+  for (const a of m.acks) await c.store.ack(s.user, a.conv, a.seq);
+  s.reply(m.id, { acked: m.acks.length });
+}
+
+export async function history(c: Core, s: Session, m: Request<"history">): Promise<void> {
+  const t = await resolveTarget(c, s, m.to);
+  if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  const limit = Math.min(m.limit ?? c.config.historyLimit, c.config.historyLimit);
+  const rows = await c.store.history(t.conv, m.since ?? 0, t.afterSeq, limit);
+  for (const row of rows) s.outbox.push(encodeFrame(msgHeader(row, m.id), row.body));
+  s.reply(m.id, { count: rows.length });
+}

@@ -1,0 +1,82 @@
+/** Handlers for room.create, room.invite, room.leave and room.list. Room admins invite. */
+import { ErrorCode } from "../protocol/errors.ts";
+import type { Request } from "../protocol/messages.ts";
+import { normalizeName } from "../protocol/names.ts";
+import type { Core } from "./core.ts";
+import type { Session } from "./session.ts";
+import type { RoomRow } from "./store/store.ts";
+
+const view = (r: RoomRow) => ({
+  name: r.name,
+  members: r.members.map((m) => m.user),
+  admins: r.members.filter((m) => m.admin).map((m) => m.user),
+});
+
+async function notify(c: Core, room: string, change: string, by: string, extra: string[] = []): Promise<void> {
+  const r = await c.store.getRoom(room);
+  if (!r) return;
+  c.hub.rooms.set(room, new Set(r.members.map((m) => m.user)));
+  const v = view(r);
+  c.hub.toUsers(new Set([...v.members, ...extra]), { t: "room", room, members: v.members, admins: v.admins, change, by });
+}
+
+export async function create(c: Core, s: Session, m: Request<"room.create">): Promise<void> {
+  const name = normalizeName(m.room);
+  if (!name) return s.fail(m.id, ErrorCode.BadName, `"${m.room}" is not a valid room name`);
+  const members = new Set<string>([s.user]);
+  for (const raw of m.members) {
+    const u = normalizeName(raw);
+    if (!u || !c.hub.users.has(u)) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${raw}`);
+    members.add(u);
+  }
+  const since = await c.store.lastSeq();
+  const created = await c.store.createRoom({
+    name,
+    createdBy: s.user,
+    createdAt: c.clock.now(),
+    members: [...members].map((user) => ({ user, sinceSeq: since, admin: user === s.user })),
+  });
+  if (!created) return s.fail(m.id, ErrorCode.RoomExists, `A room named #${name} already exists`);
+  c.log.info("room.create", { room: name, by: s.user, members: members.size });
+  await notify(c, name, "created", s.user);
+  s.reply(m.id, view((await c.store.getRoom(name))!));
+}
+
+export async function invite(c: Core, s: Session, m: Request<"room.invite">): Promise<void> {
+  const name = normalizeName(m.room);
+  const r = name ? await c.store.getRoom(name) : null;
+  if (!name || !r) return s.fail(m.id, ErrorCode.NoSuchRoom, `There is no room named #${m.room}`);
+  const me = r.members.find((x) => x.user === s.user);
+  if (!me) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  if (!me.admin) return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can invite`);
+  const u = normalizeName(m.user);
+  if (!u || !c.hub.users.has(u)) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  if (r.members.some((x) => x.user === u)) return s.fail(m.id, ErrorCode.AlreadyMember, `${u} is already in #${name}`);
+  await c.messages.flush();
+  await c.store.addMember(name, { user: u, sinceSeq: await c.store.lastSeq(), admin: false });
+  c.log.info("room.invite", { room: name, by: s.user, user: u });
+  await notify(c, name, "joined", s.user);
+  s.reply(m.id, { room: name, user: u });
+}
+
+export async function leave(c: Core, s: Session, m: Request<"room.leave">): Promise<void> {
+  const name = normalizeName(m.room);
+  const r = name ? await c.store.getRoom(name) : null;
+  if (!name || !r) return s.fail(m.id, ErrorCode.NoSuchRoom, `There is no room named #${m.room}`);
+  if (!r.members.some((x) => x.user === s.user)) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  await c.messages.flush();
+  await c.store.removeMember(name, s.user);
+  const rest = r.members.filter((x) => x.user !== s.user);
+  if (rest.length > 0 && !rest.some((x) => x.admin)) {
+    // Keep the room manageable: the longest-standing member becomes its admin.
+    const heir = rest.reduce((a, b) => (a.sinceSeq <= b.sinceSeq ? a : b));
+    await c.store.addMember(name, { ...heir, admin: true });
+  }
+  c.log.info("room.leave", { room: name, user: s.user });
+  await notify(c, name, "left", s.user, [s.user]);
+  s.reply(m.id, { room: name });
+}
+
+export async function list(c: Core, s: Session, m: Request<"room.list">): Promise<void> {
+  s.reply(m.id, { rooms: (await c.store.roomsOf(s.user)).map(view) });
+}

@@ -1,0 +1,112 @@
+/**
+ * Who is connected and where messages go. Keeps sessions by user, the room-membership cache and
+ * the set of registered names; fans one encoded frame out to every recipient session (the bytes
+ * are shared, never re-encoded per recipient). No I/O besides pushing into outboxes.
+ */
+import { encodeFrame } from "../protocol/frame.ts";
+import type { Outbound, Target } from "../protocol/messages.ts";
+import type { Session } from "./session.ts";
+import type { StoredMessage } from "./store/store.ts";
+
+export class Hub {
+  readonly sessions = new Set<Session>();
+  readonly byUser = new Map<string, Set<Session>>();
+  readonly byAddr = new Map<string, number>();
+  /** Registered user names. */
+  readonly users = new Set<string>();
+  /** Room name → member names (cache of the store). */
+  readonly rooms = new Map<string, Set<string>>();
+
+  add(s: Session): void {
+    this.sessions.add(s);
+    this.byAddr.set(hostOf(s.addr), (this.byAddr.get(hostOf(s.addr)) ?? 0) + 1);
+  }
+
+  /** Returns true when `s` is the user's first session. */
+  login(s: Session): boolean {
+    let set = this.byUser.get(s.user);
+    const first = !set;
+    if (!set) this.byUser.set(s.user, set = new Set());
+    set.add(s);
+    return first;
+  }
+
+  /** Removes a session; returns true when it was the user's last one. */
+  remove(s: Session): boolean {
+    if (!this.sessions.delete(s)) return false;
+    const h = hostOf(s.addr);
+    const n = (this.byAddr.get(h) ?? 1) - 1;
+    if (n <= 0) this.byAddr.delete(h);
+    else this.byAddr.set(h, n);
+    const set = this.byUser.get(s.user);
+    if (!set || !set.delete(s)) return false;
+    if (set.size > 0) return false;
+    this.byUser.delete(s.user);
+    return true;
+  }
+
+  connectionsFrom(addr: string): number {
+    return this.byAddr.get(hostOf(addr)) ?? 0;
+  }
+
+  sessionsOf(user: string): Iterable<Session> {
+    return this.byUser.get(user) ?? [];
+  }
+
+  /** Sends a header-only frame to every logged-in session (encoded once). */
+  toAll(h: Outbound, except?: Session): void {
+    const f = encodeFrame(h);
+    for (const s of this.sessions) if (s.state === "ready" && s !== except) s.outbox.push(f);
+  }
+
+  toUsers(users: Iterable<string>, h: Outbound): void {
+    const f = encodeFrame(h);
+    for (const u of users) for (const s of this.sessionsOf(u)) s.outbox.push(f);
+  }
+
+  /** Fans a stored message out to its recipients' sessions (not the sending session). */
+  fanOut(m: StoredMessage, from: Session | null): number {
+    const frame = encodeFrame(
+      { t: "msg", seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv },
+      m.body,
+    );
+    let n = 0;
+    const each = (s: Session) => {
+      if (s !== from) {
+        s.deliver(m.seq, frame);
+        n++;
+      }
+    };
+    if (m.kind === "broadcast") {
+      for (const s of this.sessions) if (s.state === "ready") each(s);
+    } else if (m.kind === "room") {
+      for (const u of this.rooms.get(m.target) ?? []) for (const s of this.sessionsOf(u)) each(s);
+    } else {
+      for (const s of this.sessionsOf(m.target)) each(s);
+      if (m.target !== m.sender) for (const s of this.sessionsOf(m.sender)) each(s);
+    }
+    return n;
+  }
+
+  /** Total bytes waiting in all outboxes. */
+  queuedBytes(): number {
+    let n = 0;
+    for (const s of this.sessions) n += s.outbox.bytes;
+    return n;
+  }
+}
+
+export function wireTarget(m: { kind: string; target: string }): Target {
+  return m.kind === "broadcast" ? { kind: "broadcast" } : { kind: m.kind as "user" | "room", name: m.target };
+}
+
+export function hostOf(addr: string): string {
+  const i = addr.lastIndexOf(":");
+  return i > 0 ? addr.slice(0, i) : addr;
+}
+
+export function msgHeader(m: StoredMessage, req?: number): Outbound {
+  const h: Outbound = { t: "msg", seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv };
+  if (req !== undefined) h.req = req;
+  return h;
+}

@@ -1,0 +1,272 @@
+/**
+ * `ParleyServer`: accepts TLS connections, runs each through the frame decoder and the command
+ * table, enforces login deadlines, pings, connection caps and rate limits, and shuts down
+ * gracefully (tell every client, drain queues, close the store). Sockets come from lib/net.
+ */
+import { type Clock, systemClock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
+import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
+import { ErrorCode, ProtocolError } from "../protocol/errors.ts";
+import { type Inbound, parseInbound, type RequestKind } from "../protocol/messages.ts";
+import { listenTls } from "../net/tls.ts";
+import { PasswordHasher } from "../crypto/password.ts";
+import { Accounts, type Hasher } from "./accounts.ts";
+import { type CommandTable, commandTable } from "./commands.ts";
+import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
+import { Core } from "./core.ts";
+import { Hub } from "./hub.ts";
+import { MessageLog } from "./message_log.ts";
+import { Outbox } from "./outbox.ts";
+import { KeyedBuckets, TokenBucket } from "./rate.ts";
+import { Session } from "./session.ts";
+import type { Store } from "./store/store.ts";
+
+const MAX_VIOLATIONS = 20;
+const MAX_INFLIGHT = 1024;
+
+export interface ServerDeps {
+  store: Store;
+  log: Logger;
+  tls: { cert: string; key: string };
+  clock?: Clock;
+  hasher?: Hasher & { close?: () => void };
+}
+
+export class ParleyServer {
+  readonly config: ServerConfig;
+  readonly core: Core;
+  readonly hub = new Hub();
+  readonly #table: CommandTable;
+  readonly #hasher: Hasher & { close?: () => void };
+  readonly #conns = new Map<Session, Deno.Conn>();
+  #listener: Deno.TlsListener | null = null;
+  #ticker: ReturnType<typeof setInterval> | null = null;
+  #acceptLoop: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+  readonly #readers = new Set<Promise<void>>();
+
+  constructor(opts: ServerOptions, readonly deps: ServerDeps) {
+    this.config = resolveConfig(opts);
+    const clock = deps.clock ?? systemClock;
+    this.#hasher = deps.hasher ?? new PasswordHasher({ workers: this.config.hashWorkers });
+    const accounts = new Accounts(deps.store, this.#hasher, clock, deps.log, this.config);
+    const messages = new MessageLog(deps.store, this.hub);
+    this.core = new Core(this.config, deps.store, this.hub, accounts, messages, clock, deps.log);
+    this.#table = commandTable(new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock));
+  }
+
+  get clock(): Clock {
+    return this.core.clock;
+  }
+
+  get port(): number {
+    return (this.#listener?.addr as Deno.NetAddr | undefined)?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    await this.core.loadCaches();
+    this.#listener = listenTls({ host: this.config.host, port: this.config.port, ...this.deps.tls });
+    const tick = Math.max(20, Math.min(1000, this.config.loginTimeoutMs / 4, this.config.pingTimeoutMs / 4));
+    this.#ticker = setInterval(() => this.#tick(), tick);
+    this.#acceptLoop = this.#accept(this.#listener);
+  }
+
+  async #accept(l: Deno.TlsListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TlsConn;
+      try {
+        conn = await l.accept();
+      } catch {
+        if (this.#closing) return;
+        continue; // a failed handshake or transient error; keep serving
+      }
+      this.#open(conn);
+    }
+  }
+
+  #open(conn: Deno.Conn): void {
+    const ra = conn.remoteAddr as Deno.NetAddr;
+    const addr = `${ra.hostname}:${ra.port}`;
+    const log = this.core.log;
+    let session: Session;
+    const close = (code: string, reason: string, until?: number) => this.#close(session, code, reason, until);
+    const outbox = new Outbox(
+      conn,
+      this.config.maxQueueBytes,
+      () => {
+        log.warn("drop.slow", { user: session.user || undefined, addr });
+        this.#close(session, ErrorCode.TooSlow, "Dropped: you were not reading fast enough", undefined, false);
+      },
+      () => this.#close(session, "io", "Connection lost", undefined, false),
+    );
+    session = new Session(addr, this.clock.now(), outbox, new TokenBucket(this.config.msgRate, this.config.msgBurst, this.clock), close);
+    if (this.hub.sessions.size >= this.config.maxConns || this.hub.connectionsFrom(addr) >= this.config.maxConnsPerAddr) {
+      log.warn("conn.refused", { addr, reason: "too many connections" });
+      const f = encodeFrame({ t: "bye", code: ErrorCode.TooManyConnections, reason: "Too many connections; try again later" });
+      conn.write(f).catch(() => {}).finally(() => conn.close());
+      return;
+    }
+    this.hub.add(session);
+    this.#conns.set(session, conn);
+    log.info("conn.open", { addr });
+    const p = this.#read(session, conn).finally(() => this.#readers.delete(p));
+    this.#readers.add(p);
+  }
+
+  async #read(s: Session, conn: Deno.Conn): Promise<void> {
+    const decoder = new FrameDecoder(this.config.maxFrame);
+    let size = 1024;
+    let chain: Promise<void> = Promise.resolve();
+    try {
+      while (s.state !== "closed") {
+        const buf = new Uint8Array(size);
+        const n = await conn.read(buf);
+        if (n === null) {
+          decoder.end();
+          break;
+        }
+        size = n === size ? Math.min(size * 4, 256 * 1024) : Math.max(1024, size >> (n < size >> 2 ? 1 : 0));
+        s.lastIn = this.clock.now();
+        s.pingAt = 0;
+        for (const f of decoder.push(buf.subarray(0, n))) {
+          let msg: Inbound;
+          try {
+            msg = parseInbound(f.header);
+          } catch (e) {
+            if (!(e instanceof ProtocolError)) throw e;
+            s.fail(e.id, e.code, e.message);
+            if (++s.violations > MAX_VIOLATIONS) s.bye(ErrorCode.Invalid, "Too many invalid messages");
+            continue;
+          }
+          if (msg.t === "pong") continue;
+          const m = msg;
+          chain = chain.then(() => this.#dispatch(s, m, f.body));
+        }
+        if (s.inflight > MAX_INFLIGHT) await chain;
+        if (s.inflight > MAX_INFLIGHT) await this.core.messages.flush();
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        this.core.log.warn("conn.protocol", { addr: s.addr, code: e.code });
+        s.fail(undefined, e.code, e.message);
+        this.#close(s, e.code, e.message);
+      } else if (s.state !== "closed") this.core.log.debug("conn.error", { addr: s.addr, error: String(e) });
+    }
+    await chain.catch(() => {});
+    this.#close(s, "closed", "Connection closed", undefined, false);
+  }
+
+  async #dispatch(s: Session, m: Exclude<Inbound, { t: "pong" }>, body: Uint8Array): Promise<void> {
+    if (s.state === "closed") return;
+    const cmd = this.#table[m.t as RequestKind];
+    if (s.state === "hello" && cmd.auth !== "hello") {
+      return s.fail(m.id, ErrorCode.HelloFirst, "Send hello first");
+    }
+    if (cmd.auth === "hello" && s.state !== "hello") return s.fail(m.id, ErrorCode.Invalid, "Hello was already sent");
+    if ((cmd.auth === "user" || cmd.auth === "admin") && s.state !== "ready") {
+      return s.fail(m.id, ErrorCode.NotAuthenticated, "Log in first");
+    }
+    if (cmd.auth === "admin" && s.role !== "admin") {
+      this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
+      await this.core.store.audit({ at: this.clock.now(), actor: s.user, action: "denied", target: m.t, detail: s.addr });
+      return s.fail(m.id, ErrorCode.Forbidden, "Only admins can do that");
+    }
+    if (cmd.limited && !s.bucket.take()) {
+      return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
+    }
+    try {
+      // deno-lint-ignore no-explicit-any
+      await cmd.run(this.core, s, m as any, body);
+    } catch (e) {
+      this.core.log.error("handler", { command: m.t, error: String(e) });
+      s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
+    }
+  }
+
+  #tick(): void {
+    const now = this.clock.now();
+    const c = this.config;
+    for (const s of this.hub.sessions) {
+      if (s.state !== "ready") {
+        if (now - s.connectedAt > c.loginTimeoutMs) s.bye(ErrorCode.Timeout, "Login took too long");
+      } else if (s.pingAt && now - s.pingAt > c.pingTimeoutMs) {
+        s.bye(ErrorCode.Timeout, "No answer to ping");
+      } else if (!s.pingAt && now - s.lastIn > c.pingIntervalMs) {
+        s.pingAt = now;
+        s.send({ t: "ping" });
+      }
+    }
+  }
+
+  /** Sends `bye` (unless the link is gone), closes the socket and updates presence. */
+  #close(s: Session, code: string, reason: string, until?: number, sayBye = true): void {
+    if (s.state === "closed") return;
+    const wasReady = s.state === "ready";
+    s.state = "closed";
+    const conn = this.#conns.get(s);
+    this.#conns.delete(s);
+    const last = this.hub.remove(s);
+    if (sayBye && !s.outbox.closed) {
+      s.send(until === undefined ? { t: "bye", code, reason } : { t: "bye", code, reason, until });
+      const t = setTimeout(() => s.outbox.close(), 2000);
+      s.outbox.drained().finally(() => {
+        clearTimeout(t);
+        s.outbox.close();
+        try {
+          conn?.close();
+        } catch { /* already closed */ }
+      });
+    } else {
+      s.outbox.close();
+      try {
+        conn?.close();
+      } catch { /* already closed */ }
+    }
+    this.core.log.info("conn.close", { user: s.user || undefined, addr: s.addr, code });
+    if (wasReady && last) this.hub.toAll({ t: "presence", user: s.user, online: false });
+  }
+
+  /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
+  shutdown(reason = "The server is shutting down"): Promise<void> {
+    this.#closing ??= (async () => {
+      this.core.log.info("shutdown", { sessions: this.hub.sessions.size });
+      try {
+        this.#listener?.close();
+      } catch { /* already closed */ }
+      if (this.#ticker !== null) clearInterval(this.#ticker);
+      await this.#acceptLoop;
+      await this.core.messages.close();
+      const drains = [...this.hub.sessions].map((s) => s.outbox.drained());
+      for (const s of [...this.hub.sessions]) this.#close(s, ErrorCode.Shutdown, reason);
+      await Promise.race([Promise.all(drains), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs))]);
+      for (const [s, c] of this.#conns) {
+        s.outbox.close();
+        try {
+          c.close();
+        } catch { /* gone */ }
+      }
+      await Promise.allSettled([...this.#readers]);
+      this.#hasher.close?.();
+      await this.deps.store.close();
+      this.core.log.info("shutdown.done", {});
+    })();
+    return this.#closing;
+  }
+
+  /** Numbers for the console's /info. */
+  info(): Record<string, number> {
+    const mem = Deno.memoryUsage();
+    return {
+      connections: this.hub.sessions.size,
+      users_online: this.hub.byUser.size,
+      uptime_s: Math.round((this.clock.now() - this.core.startedAt) / 1000),
+      rss_mb: Math.round(mem.rss / 1048576),
+      heap_mb: Math.round(mem.heapUsed / 1048576),
+      queued_bytes: this.hub.queuedBytes(),
+      max_queue_bytes: Math.max(0, ...[...this.hub.sessions].map((s) => s.outbox.bytes)),
+      store_queue: this.core.messages.queued,
+      messages_stored: this.core.messages.stored,
+      deliveries: this.core.messages.deliveries,
+    };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * One client connection's state: lifecycle (hello → auth → ready → closed), identity, presence
+ * status, liveness timers and the delivery mode for messages ("none" until the client syncs,
+ * "syncing" while the offline queue is sent — live frames are held back meanwhile — then "live").
+ * A session never touches the socket: it pushes encoded frames into its `Outbox`.
+ */
+import { encodeFrame } from "../protocol/frame.ts";
+import type { Outbound } from "../protocol/messages.ts";
+import type { Outbox } from "./outbox.ts";
+import type { TokenBucket } from "./rate.ts";
+import type { Role } from "./store/store.ts";
+
+export type SessionState = "hello" | "auth" | "ready" | "closed";
+export type Status = "busy" | "free";
+
+let nextId = 1;
+
+export class Session {
+  readonly id = nextId++;
+  state: SessionState = "hello";
+  user = "";
+  role: Role = "user";
+  status: Status = "free";
+  loginAt = 0;
+  lastIn: number;
+  pingAt = 0;
+  violations = 0;
+  delivery: "none" | "syncing" | "live" = "none";
+  #held: { seq: number; frame: Uint8Array }[] = [];
+  /** Requests accepted but not yet answered (for read backpressure). */
+  inflight = 0;
+
+  constructor(
+    readonly addr: string,
+    readonly connectedAt: number,
+    readonly outbox: Outbox,
+    readonly bucket: TokenBucket,
+    readonly closeConn: (code: string, reason: string, until?: number) => void,
+  ) {
+    this.lastIn = connectedAt;
+  }
+
+  send(h: Outbound, body?: Uint8Array): boolean {
+    return this.outbox.push(encodeFrame(h, body));
+  }
+
+  reply(id: number, data: Record<string, unknown> = {}): void {
+    this.send({ ...data, t: "ok", id });
+  }
+
+  fail(id: number | undefined, code: string, msg: string, until?: number): void {
+    this.send(until === undefined ? { t: "err", id, code, msg } : { t: "err", id, code, msg, until });
+  }
+
+  /** Delivers an already-encoded `msg` frame according to the delivery mode. */
+  deliver(seq: number, frame: Uint8Array): void {
+    if (this.delivery === "live") this.outbox.push(frame);
+    else if (this.delivery === "syncing") this.#held.push({ seq, frame });
+  }
+
+  beginSync(): void {
+    this.delivery = "syncing";
+    this.#held = [];
+  }
+
+  /** Ends a sync: frames held back with seq > `lastSent` go out, then delivery is live. */
+  endSync(lastSent: number): void {
+    for (const h of this.#held) if (h.seq > lastSent) this.outbox.push(h.frame);
+    this.#held = [];
+    this.delivery = "live";
+  }
+
+  /** Sends a `bye` and closes the connection once it is written. */
+  bye(code: string, reason: string, until?: number): void {
+    if (this.state === "closed") return;
+    this.closeConn(code, reason, until);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Parley server entry: parse flags → resolve config → open the data folder and store → listen →
+ * serve; console on stdin when it is a terminal (or with --console); SIGINT/SIGTERM shut down
+ * gracefully. `server.ts admin grant|revoke|unlock NAME` edits accounts offline.
+ */
+import { parseArgs } from "node:util";
+import { systemClock } from "./lib/common/clock.ts";
+import { type Level, Logger } from "./lib/common/logger.ts";
+import { fingerprintPem } from "./lib/net/cert.ts";
+import { normalizeName } from "./lib/protocol/names.ts";
+import { DEFAULTS } from "./lib/server/config.ts";
+import { runConsoleLine } from "./lib/server/console.ts";
+import { openDataDir } from "./lib/server/data_dir.ts";
+import { ParleyServer } from "./lib/server/server.ts";
+import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
+
+export const VERSION = "0.1.0";
+
+const HELP = `Parley server ${VERSION}
+
+Usage:
+  parley-server [options]                 start the server
+  parley-server admin grant|revoke NAME   make NAME an admin, or take it back (offline)
+  parley-server admin unlock NAME         lift a login lockout (offline)
+
+Options:
+  --host HOST              address to listen on (default ${DEFAULTS.host})
+  --port N                 port (default ${DEFAULTS.port}; 0 picks a free one)
+  --data DIR               data folder: database, certificate, log (default ${DEFAULTS.dataDir})
+  --videos DIR             video folder (default ${DEFAULTS.videosDir})
+  --max-attempts N         failed logins before a lockout (default ${DEFAULTS.maxAttempts})
+  --lockout SECONDS        first lockout length, doubling per repeat (default ${DEFAULTS.lockoutSeconds})
+  --lockout-cap SECONDS    longest lockout (default ${DEFAULTS.lockoutCapSeconds})
+  --tls-cert FILE          PEM certificate (default: self-signed one made in the data folder)
+  --tls-key FILE           PEM private key for --tls-cert
+  --max-frame BYTES        largest frame accepted (default ${DEFAULTS.maxFrame})
+  --max-conns N            connections in total (default ${DEFAULTS.maxConns})
+  --max-conns-per-addr N   connections per address (default ${DEFAULTS.maxConnsPerAddr})
+  --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
+  --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
+  --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
+  --log-level LEVEL        debug, info, warn or error (default info)
+  --console                read console commands from stdin even when it is not a terminal
+  --version, --help
+
+Examples:
+  parley-server --port 9797 --data ./data
+  parley-server admin grant alice`;
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`--${name} takes a whole number, got "${v}"`);
+  return Number(v);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      data: { type: "string" },
+      videos: { type: "string" },
+      "max-attempts": { type: "string" },
+      lockout: { type: "string" },
+      "lockout-cap": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "max-frame": { type: "string" },
+      "max-conns": { type: "string" },
+      "max-conns-per-addr": { type: "string" },
+      "msg-rate": { type: "string" },
+      "login-rate": { type: "string" },
+      "login-timeout": { type: "string" },
+      "log-level": { type: "string" },
+      console: { type: "boolean" },
+      version: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (f.help) return console.log(HELP), 0;
+  if (f.version) return console.log(`parley-server ${VERSION}`), 0;
+  const dataDir = f.data ?? DEFAULTS.dataDir;
+  const level = (f["log-level"] ?? "info") as Level;
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level must be debug, info, warn or error`);
+
+  if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
+  if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
+
+  const dd = await openDataDir(dataDir, { certFile: f["tls-cert"], keyFile: f["tls-key"], certNames: f.host ? [f.host] : [] });
+  const enc = new TextEncoder();
+  const log = new Logger([(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink], systemClock, level);
+  const store = new SqliteStore(dd.dbPath);
+  const loginTimeout = num(f["login-timeout"], "login-timeout");
+  const srv = new ParleyServer({
+    host: f.host,
+    port: num(f.port, "port"),
+    dataDir,
+    videosDir: f.videos,
+    maxAttempts: num(f["max-attempts"], "max-attempts"),
+    lockoutSeconds: num(f.lockout, "lockout"),
+    lockoutCapSeconds: num(f["lockout-cap"], "lockout-cap"),
+    maxFrame: num(f["max-frame"], "max-frame"),
+    maxConns: num(f["max-conns"], "max-conns"),
+    maxConnsPerAddr: num(f["max-conns-per-addr"], "max-conns-per-addr"),
+    msgRate: num(f["msg-rate"], "msg-rate"),
+    loginRate: num(f["login-rate"], "login-rate"),
+    loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
+  }, { store, log, tls: dd.tls });
+  await srv.start();
+  const fp = await fingerprintPem(dd.tls.cert);
+  console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
+  log.info("listen", { host: srv.config.host, port: srv.port, fingerprint: fp, cert: dd.createdCert ? "created" : "reused" });
+
+  let exiting = false;
+  const stop = async (why: string) => {
+    if (exiting) return;
+    exiting = true;
+    log.info("signal", { why });
+    await srv.shutdown();
+    dd.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+  if (f.console || Deno.stdin.isTerminal()) {
+    (async () => {
+      const dec = new TextDecoderStream();
+      let buf = "";
+      for await (const chunk of Deno.stdin.readable.pipeThrough(dec)) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const out = await runConsoleLine(srv, line);
+          if (out) console.log(out);
+          if (/^\/?shutdown\b/.test(line.trim())) return stop("console");
+        }
+      }
+    })();
+  }
+  return -1; // keep running
+}
+
+async function adminCommand(dataDir: string, args: string[]): Promise<number> {
+  const [action, raw] = args;
+  if (!action || !["grant", "revoke", "unlock"].includes(action) || !raw) {
+    throw new Error("Usage: admin grant|revoke|unlock NAME");
+  }
+  const name = normalizeName(raw);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const store = new SqliteStore(`${dataDir}/parley.db`);
+  try {
+    const u = name ? await store.getUser(name) : null;
+    if (!u || !name) throw new Error(`There is no user named ${raw}; they must register first`);
+    const now = Date.now();
+    if (action === "unlock") {
+      await store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
+    } else {
+      if (action === "revoke" && u.role === "admin" && await store.countAdmins() <= 1) {
+        throw new Error(`${name} is the last admin and cannot be demoted`);
+      }
+      await store.setRole(name, action === "grant" ? "admin" : "user");
+    }
+    await store.audit({ at: now, actor: "cli", action, target: name, detail: "" });
+    console.log(action === "grant" ? `${name} is now an admin` : action === "revoke" ? `${name} is no longer an admin` : `Unlocked ${name}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const code = await main(Deno.args);
+    if (code >= 0) Deno.exit(code);
+  } catch (e) {
+    console.error(`parley-server: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
