@@ -17,7 +17,7 @@
 
 import { concatBytes, equalBytes, utf8 } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
-import { aesGcmDecrypt, aesGcmEncrypt, DecryptError, GCM_TAG_LEN, hkdfExpandSha512, lp } from "./primitives.ts";
+import { buf, DecryptError, GCM_NONCE_LEN, GCM_TAG_LEN, hkdfExpandSha512, lp } from "./primitives.ts";
 
 export const CHUNK_SIZE = 16384;
 export const ENC_CHUNK_SIZE = CHUNK_SIZE + GCM_TAG_LEN;
@@ -59,18 +59,28 @@ function chunkNonce(base: Uint8Array, index: number): Uint8Array {
 
 /** Per-chunk AEAD with known key and base nonce (the C2SP "raw mode"; also the engine below). */
 export class ChunkCipher {
-  constructor(readonly key: Uint8Array, readonly baseNonce: Uint8Array) {}
-
-  encryptChunk(index: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    if (plaintext.length > CHUNK_SIZE) throw new RangeError("Chunk too large");
-    return aesGcmEncrypt(this.key, chunkNonce(this.baseNonce, index), plaintext);
+  #key: Promise<CryptoKey>;
+  constructor(key: Uint8Array, readonly baseNonce: Uint8Array) {
+    if (key.length !== 32 || baseNonce.length !== GCM_NONCE_LEN) throw new RangeError("Bad chunk key or nonce size");
+    this.#key = crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt", "decrypt"]);
   }
 
-  decryptChunk(index: number, ciphertext: Uint8Array): Promise<Uint8Array> {
+  async encryptChunk(index: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    if (plaintext.length > CHUNK_SIZE) throw new RangeError("Chunk too large");
+    const iv = buf(chunkNonce(this.baseNonce, index));
+    return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.#key, buf(plaintext)));
+  }
+
+  async decryptChunk(index: number, ciphertext: Uint8Array): Promise<Uint8Array> {
     if (ciphertext.length < GCM_TAG_LEN || ciphertext.length > ENC_CHUNK_SIZE) {
-      return Promise.reject(new DecryptError("Invalid chunk length"));
+      throw new DecryptError("Invalid chunk length");
     }
-    return aesGcmDecrypt(this.key, chunkNonce(this.baseNonce, index), ciphertext);
+    const iv = buf(chunkNonce(this.baseNonce, index));
+    try {
+      return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await this.#key, buf(ciphertext)));
+    } catch {
+      throw new DecryptError("Chunk failed to authenticate");
+    }
   }
 }
 
@@ -93,10 +103,12 @@ export class ChunkedEncryptor {
     this.#buf = concatBytes([this.#buf, data]);
     const out: Uint8Array[] = [];
     // Keep a full chunk back only if nothing follows it: a full chunk is never final.
-    while (this.#buf.length > CHUNK_SIZE) {
-      out.push(await this.cipher.encryptChunk(this.#index++, this.#buf.subarray(0, CHUNK_SIZE)));
-      this.#buf = this.#buf.slice(CHUNK_SIZE);
+    let off = 0;
+    while (this.#buf.length - off > CHUNK_SIZE) {
+      out.push(await this.cipher.encryptChunk(this.#index++, this.#buf.subarray(off, off + CHUNK_SIZE)));
+      off += CHUNK_SIZE;
     }
+    this.#buf = this.#buf.slice(off);
     return concatBytes(out);
   }
 
@@ -179,9 +191,14 @@ export class StreamDecryptor {
         this.#buf = this.#buf.slice(FILE_HEADER_LEN);
       }
       const out: Uint8Array[] = [];
-      while (this.#buf.length > ENC_CHUNK_SIZE) {
-        out.push((await this.#dec.decryptNext(this.#buf.subarray(0, ENC_CHUNK_SIZE))).plaintext);
-        this.#buf = this.#buf.slice(ENC_CHUNK_SIZE);
+      let off = 0;
+      try {
+        while (this.#buf.length - off > ENC_CHUNK_SIZE) {
+          out.push((await this.#dec.decryptNext(this.#buf.subarray(off, off + ENC_CHUNK_SIZE))).plaintext);
+          off += ENC_CHUNK_SIZE;
+        }
+      } finally {
+        this.#buf = this.#buf.slice(off);
       }
       return concatBytes(out);
     });

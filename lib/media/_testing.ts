@@ -25,3 +25,32 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The fixed 48×32 test image of the golden files: smooth gradients and a white square. */
+export function goldenImage(): { width: number; height: number; data: Uint8Array } {
+  const width = 48, height = 32;
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const square = x >= 20 && x < 28 && y >= 12 && y < 20;
+      data[i] = square ? 255 : x * 5;
+      data[i + 1] = square ? 255 : y * 8;
+      data[i + 2] = square ? 255 : ((x + y) * 3) & 255;
+      data[i + 3] = 255;
+    }
+  }
+  return { width, height, data };
+}
+
+/** Compares `actual` with a golden file; PARLEY_UPDATE_GOLDEN=1 rewrites the file instead. */
+export function matchesGolden(name: string, actual: Uint8Array): boolean {
+  const path = TESTDATA + name;
+  if (Deno.env.get("PARLEY_UPDATE_GOLDEN") === "1") {
+    Deno.mkdirSync(TESTDATA, { recursive: true });
+    Deno.writeFileSync(path, actual);
+    return true;
+  }
+  const want = Deno.readFileSync(path);
+  return want.length === actual.length && want.every((b, i) => b === actual[i]);
+}

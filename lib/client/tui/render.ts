@@ -70,7 +70,8 @@ function drawBufferList(s: Screen, lay: Layout, st: ViewState): void {
   for (let i = first; i < list.buffers.length && i - first < r.height; i++) {
     const b = list.buffers[i]!;
     const y = r.row + i - first;
-    const count = b.unread ? (b.highlights ? `${b.unread}(${b.highlights}!)` : `${b.unread}`) : "";
+    // "5" unread; "2!" all highlights; "5,2!" five unread of which two highlight.
+    const count = !b.unread ? "" : !b.highlights ? `${b.unread}` : b.highlights === b.unread ? `${b.unread}!` : `${b.unread},${b.highlights}!`;
     const active = i === list.active;
     const nameSt = active ? REVERSE : b.highlights ? style(13, -1, BOLD) : b.unread ? style(11) : 0;
     const name = fit(`${i + 1}.${b.label}`, r.width - (count ? textWidth(count) + 1 : 0));
@@ -126,11 +127,9 @@ function drawStatus(s: Screen, lay: Layout, st: ViewState): void {
     act.length ? `[Act: ${act.join(",")}]` : "",
     ...st.extras,
   ].filter(Boolean);
-  let col = s.put(row, 0, items.join(" "), BAR, lay.cols);
-  const below = cur.linesBelow();
+  s.put(row, 0, items.join(" "), BAR, lay.cols);
   if (cur.scroll) {
-    const more = ` -MORE(${below})-`;
-    col = Math.min(col, lay.cols - more.length);
+    const more = ` -MORE(${cur.linesBelow()})-`;
     s.put(row, Math.max(0, lay.cols - more.length), more, BAR_BOLD);
   }
 }

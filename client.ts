@@ -1,0 +1,39 @@
+/**
+ * Parley client entry: parse flags → resolve config → connect → run a scripted subcommand, or the
+ * full-screen chat when no subcommand is given.
+ */
+import * as clack from "@clack/prompts";
+import { runCli } from "./lib/client/cli.ts";
+import type { Prompts } from "./lib/client/session_setup.ts";
+
+export const VERSION = "0.1.0";
+
+const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+
+const prompts: Prompts = interactive
+  ? {
+    password: async (message) => {
+      const r = await clack.password({ message, mask: "•" });
+      return clack.isCancel(r) ? null : r;
+    },
+    confirm: async (message) => {
+      const r = await clack.confirm({ message, initialValue: false });
+      return r === true;
+    },
+    text: async (message) => {
+      const r = await clack.text({ message });
+      return clack.isCancel(r) ? null : r;
+    },
+  }
+  : {};
+
+if (import.meta.main) {
+  const code = await runCli(Deno.args, {
+    env: { get: (n) => Deno.env.get(n) },
+    out: (l) => console.log(l),
+    err: (l) => console.error(l),
+    prompts,
+    version: VERSION,
+  });
+  Deno.exit(code);
+}

@@ -1,0 +1,253 @@
+/**
+ * `ChatClient`: the real `ChatBackend` over a `Connection`. Logs in, turns server frames into
+ * `BackendEvent`s, seals and opens message bodies through a `BodyCodec`, keeps received history
+ * in the `LocalStore`, and acknowledges what the caller has consumed.
+ */
+import { randomId } from "../common/random.ts";
+import type { Frame } from "../protocol/frame.ts";
+import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { normalizeName } from "../protocol/names.ts";
+import {
+  type BackendEvent,
+  BackendError,
+  type ChatBackend,
+  type ChatMessage,
+  type Fingerprint,
+  type KickedEntry,
+  type Presence,
+  type Role,
+  type RoomInfo,
+  type Status,
+  type Target,
+} from "./backend.ts";
+import { type BodyCodec, PlainCodec } from "./body_codec.ts";
+import { Connection } from "./connection.ts";
+import type { LocalStore } from "./local_store.ts";
+
+export interface LoginOptions {
+  conn: Connection;
+  server: string;
+  user: string;
+  password: string;
+  register?: boolean;
+  clientName?: string;
+  store?: LocalStore;
+  codec?: BodyCodec;
+}
+
+export class ChatClient implements ChatBackend {
+  readonly #listeners = new Set<(e: BackendEvent) => void>();
+  #codec: BodyCodec;
+  #opening: Promise<unknown> = Promise.resolve();
+  #syncing = false;
+
+  private constructor(
+    readonly conn: Connection,
+    readonly server: string,
+    readonly user: string,
+    public role: Role,
+    readonly store: LocalStore | null,
+    codec: BodyCodec,
+  ) {
+    this.#codec = codec;
+    conn.onPush((f) => this.#onPush(f));
+    conn.done.then(() => {
+      const r = conn.closeReason;
+      this.#emit({ type: "disconnected", code: r?.code ?? "closed", reason: r?.message ?? "Disconnected" });
+    });
+  }
+
+  /** Says hello, registers or logs in; rejects with the server's reason. */
+  static async login(o: LoginOptions): Promise<ChatClient> {
+    await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
+    const r = await o.conn.request(o.register ? "register" : "login", { user: o.user, password: o.password });
+    return new ChatClient(o.conn, o.server, String(r.header.user), r.header.role as Role, o.store ?? null, o.codec ?? PlainCodec);
+  }
+
+  set codec(c: BodyCodec) {
+    this.#codec = c;
+  }
+
+  on(l: (e: BackendEvent) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  #emit(e: BackendEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  #onPush(f: Frame): void {
+    const h = f.header;
+    switch (h.t) {
+      case "msg": {
+        if (this.#syncing) break;
+        // Keep decryption in arrival order.
+        this.#opening = this.#opening.then(() => this.#open(f)).then((m) => {
+          this.store?.save([m]);
+          this.#emit({ type: "message", message: m });
+        }).catch((e) => this.#emit({ type: "notice", level: "warn", text: `Could not read a message: ${e.message ?? e}` }));
+        break;
+      }
+      case "presence":
+        this.#emit({
+          type: "presence",
+          user: String(h.user),
+          online: h.online === true,
+          presence: h.online
+            ? { user: String(h.user), addr: String(h.addr ?? ""), since: Number(h.since ?? 0), status: h.status as Status, role: "user" }
+            : undefined,
+        });
+        break;
+      case "room":
+        this.#emit({
+          type: "room",
+          room: { name: String(h.room), members: h.members as string[], admins: h.admins as string[] },
+          change: h.change as "created",
+          by: h.by as string | undefined,
+        });
+        break;
+      case "notice":
+        this.#emit({ type: "notice", text: String(h.text), level: (h.level as "info") ?? "info" });
+        break;
+      case "bye":
+        this.#emit({ type: "notice", level: "error", text: String(h.reason) });
+        break;
+    }
+  }
+
+  async #open(f: Frame, replay = false): Promise<ChatMessage> {
+    const h = f.header;
+    const to = h.to as Target;
+    const text = await this.#codec.open(String(h.from), to, String(h.mid), f.body);
+    const m: ChatMessage = { seq: h.seq as number, mid: String(h.mid), ts: h.ts as number, from: String(h.from), to, text };
+    if (replay) m.replay = true;
+    return m;
+  }
+
+  /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
+  async sync(): Promise<ChatMessage[]> {
+    const got: Frame[] = [];
+    const off = this.conn.onPush((f) => {
+      if (f.header.t === "msg") got.push(f);
+    });
+    // Frames that arrive before the reply are the queue: the live path skips them meanwhile.
+    this.#syncing = true;
+    try {
+      await this.conn.request("sync");
+    } finally {
+      off();
+      this.#syncing = false;
+    }
+    await this.#opening;
+    const out: ChatMessage[] = [];
+    for (const f of got) out.push(await this.#open(f, true));
+    this.store?.save(out);
+    return out;
+  }
+
+  /** Acknowledges messages: the server drops them from this user's queue. */
+  async ack(ms: ChatMessage[]): Promise<void> {
+    const max = new Map<string, number>();
+    for (const m of ms) {
+      const conv = convOf(this.user, m);
+      max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
+    }
+    if (max.size === 0) return;
+    await this.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
+  }
+
+  async send(target: Target, text: string): Promise<ChatMessage> {
+    const to = wire(target);
+    const mid = randomId(undefined, 12);
+    const body = await this.#codec.seal(to, mid, text);
+    const r = await this.conn.request("send", { to, mid }, body);
+    const m: ChatMessage = { seq: Number(r.header.seq ?? 0), mid, ts: Number(r.header.ts ?? Date.now()), from: this.user, to, text };
+    if (m.seq) this.store?.save([m]);
+    return m;
+  }
+
+  async who(): Promise<Presence[]> {
+    return (await this.conn.request("who")).header.users as Presence[];
+  }
+  async whois(user: string): Promise<Presence | null> {
+    const r = await this.conn.request("whois", { user });
+    return (r.header.presence as Presence | null) ?? null;
+  }
+  async setStatus(status: Status): Promise<void> {
+    await this.conn.request("status", { status });
+  }
+  async history(target: Target, since?: number): Promise<ChatMessage[]> {
+    const r = await this.conn.request("history", { to: wire(target), ...(since !== undefined ? { since } : {}) });
+    const out: ChatMessage[] = [];
+    for (const f of r.items) out.push(await this.#open(f, true));
+    this.store?.save(out);
+    return out;
+  }
+  async rooms(): Promise<RoomInfo[]> {
+    return (await this.conn.request("room.list")).header.rooms as RoomInfo[];
+  }
+  async createRoom(name: string, members: string[]): Promise<RoomInfo> {
+    const h = (await this.conn.request("room.create", { room: name, members })).header;
+    return { name: String(h.name), members: h.members as string[], admins: h.admins as string[] };
+  }
+  async invite(room: string, user: string): Promise<void> {
+    await this.conn.request("room.invite", { room, user });
+  }
+  async leave(room: string): Promise<void> {
+    await this.conn.request("room.leave", { room });
+  }
+  async kick(user: string, banSeconds?: number): Promise<void> {
+    await this.conn.request("admin.kick", { user, ...(banSeconds ? { ban: banSeconds } : {}) });
+  }
+  async kicked(): Promise<KickedEntry[]> {
+    const ks = (await this.conn.request("admin.kicked")).header.kicks as {
+      user: string;
+      by: string;
+      at: number;
+      bannedUntil: number | null;
+      reason: string | null;
+    }[];
+    return ks.map((k) => ({
+      user: k.user,
+      by: k.by,
+      at: k.at,
+      ...(k.bannedUntil ? { bannedUntil: k.bannedUntil } : {}),
+      ...(k.reason ? { reason: k.reason } : {}),
+    }));
+  }
+  async grant(user: string): Promise<void> {
+    await this.conn.request("admin.grant", { user });
+  }
+  async revoke(user: string): Promise<void> {
+    await this.conn.request("admin.revoke", { user });
+  }
+  fingerprint(user?: string): Promise<Fingerprint> {
+    return Promise.reject(
+      new BackendError("no_keys", `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`),
+    );
+  }
+  verify(user: string): Promise<void> {
+    return Promise.reject(new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`));
+  }
+  async close(): Promise<void> {
+    await this.conn.close();
+    await this.#opening.catch(() => {});
+    this.store?.close();
+  }
+}
+
+function wire(t: Target): Target {
+  if (t.kind === "broadcast") return { kind: "broadcast" };
+  const name = normalizeName(t.name ?? "");
+  if (!name) throw new BackendError("bad_name", `"${t.name ?? ""}" is not a valid ${t.kind === "room" ? "room" : "user"} name`);
+  return { kind: t.kind, name };
+}
+
+export function convOf(me: string, m: ChatMessage): string {
+  if (m.to.kind === "broadcast") return "b";
+  if (m.to.kind === "room") return `r:${m.to.name}`;
+  const other = m.from === me ? m.to.name ?? "" : m.from;
+  const [a, b] = [me, other].sort();
+  return `d:${a}:${b}`;
+}

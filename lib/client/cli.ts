@@ -1,0 +1,223 @@
+/**
+ * The scripted client (fixed contract): `register`, `login`, `send`, `read`, `who`, `status`,
+ * `room …`, `admin …`. Connection flags are accepted before or after the subcommand's name.
+ * Results go to `out`, errors to `err` as one sentence; the returned number is the exit code.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { BackendError, type ChatMessage, type Target } from "./backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import { type ClientEnv, type ConnectFlags, connectAndLogin, type Prompts } from "./session_setup.ts";
+
+export interface CliIo {
+  env: ClientEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  prompts: Prompts;
+  /** Runs the full-screen client (no subcommand). */
+  tui?: (flags: ConnectFlags) => Promise<number>;
+  version: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export function formatTarget(t: Target): string {
+  return t.kind === "broadcast" ? "*" : t.kind === "room" ? `#${t.name}` : String(t.name);
+}
+
+/** One line per message: time, sender, target, text (control characters shown escaped). */
+export function formatMessage(m: ChatMessage): string {
+  return `${iso(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${escapeControls(m.text)}`;
+}
+
+export function escapeControls(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x20 ? `^${String.fromCharCode(n + 64)}` : `\\u{${n.toString(16)}}`;
+  }).replace(/\n/g, "\n    ");
+}
+
+function parseSince(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) throw new BackendError("bad_time", `"${s}" is not an ISO time such as 2026-01-31T12:00:00Z`);
+  return t;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let code = 0;
+  const program = new Command("parley")
+    .description("Parley: end-to-end encrypted terminal chat")
+    .version(io.version, "-V, --version")
+    .option("--server <host:port>", "server address (env PARLEY_SERVER, default 127.0.0.1:9797)")
+    .option("--user <name>", "user name (env PARLEY_USER)")
+    .option("--home <dir>", "client folder: known servers, keys, history (env PARLEY_HOME, default ~/.parley)")
+    .option("--password-file <file>", "read the password from a file (or set PARLEY_PASSWORD)")
+    .option("--trust-on-first-use", "trust the server's certificate on first contact without asking")
+    .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError(false);
+
+  const flags = (cmd: Command) => cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
+  const withClient = (fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void>, register = false) =>
+  async (...a: unknown[]) => {
+    const cmd = a[a.length - 1] as Command;
+    const o = flags(cmd);
+    const c = await connectAndLogin(o, io.env, io.prompts, { register });
+    try {
+      await fn(c, o, cmd.args);
+    } finally {
+      await c.close();
+    }
+  };
+
+  program.command("register").description("create an account").addHelpText("after", "\nExample:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use")
+    .action(withClient(async (c) => io.out(`Registered ${c.user} on ${c.server}`), true));
+  program.command("login").description("check credentials (exit 0 when they work)")
+    .action(withClient(async (c) => io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`)));
+
+  program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
+    .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
+    .option("--broadcast", "send to everyone")
+    .addHelpText("after", "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon")
+    .action(withClient(async (c, o, args) => {
+      let target: Target, words: string[];
+      if (o.broadcast) [target, words] = [{ kind: "broadcast" }, args];
+      else {
+        const [t, ...rest] = args;
+        if (!t) throw new BackendError("usage", "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT");
+        target = t.startsWith("#") ? { kind: "room", name: t.slice(1) } : { kind: "user", name: t };
+        words = rest;
+      }
+      const text = words.join(" ");
+      if (!text) throw new BackendError("usage", "There is no text to send");
+      const m = await c.send(target, text);
+      io.out(`Sent to ${formatTarget(m.to)} at ${iso(m.ts)}`);
+    }));
+
+  program.command("read").description("print new messages and acknowledge them")
+    .option("--from <user>", "only direct messages with USER")
+    .option("--room <room>", "only messages in ROOM")
+    .option("--broadcast", "only broadcasts")
+    .option("--since <iso-time>", "also print history since this time")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json")
+    .action(withClient(async (c, o) => {
+      const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
+      if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
+      const filter: Target | undefined = o.from
+        ? { kind: "user", name: String(o.from).toLowerCase() }
+        : o.room
+        ? { kind: "room", name: String(o.room).replace(/^#/, "").toLowerCase() }
+        : o.broadcast
+        ? { kind: "broadcast" }
+        : undefined;
+      const since = parseSince(o.since as string | undefined);
+      const fresh = (await c.sync()).filter((m) => matches(c.user, m, filter));
+      let shown = fresh;
+      if (since !== undefined) {
+        const seen = new Map<number, ChatMessage>();
+        if (filter) for (const m of await c.history(filter, since)) seen.set(m.seq, m);
+        for (const m of c.store?.list(c.user, since, filter) ?? []) seen.set(m.seq, m);
+        for (const m of fresh) seen.set(m.seq, m);
+        shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
+      }
+      if (o.json) {
+        io.out(JSON.stringify(shown.map((m) => ({ seq: m.seq, id: m.mid, time: iso(m.ts), from: m.from, to: formatTarget(m.to), text: m.text }))));
+      } else if (shown.length === 0) io.err("No new messages");
+      else for (const m of shown) io.out(formatMessage(m));
+      await c.ack(fresh);
+    }));
+
+  program.command("who").description("who is online, from where, since when").option("--json", "print JSON")
+    .action(withClient(async (c, o) => {
+      const list = await c.who();
+      if (o.json) return io.out(JSON.stringify(list));
+      for (const p of list) io.out(`${p.user.padEnd(16)} ${p.status.padEnd(4)} ${p.addr.padEnd(22)} active since ${iso(p.since)}${p.role === "admin" ? " admin" : ""}`);
+    }));
+
+  program.command("status").description("set your status").argument("<busy|free>")
+    .action(withClient(async (c, _o, args) => {
+      const s = args[0];
+      if (s !== "busy" && s !== "free") throw new BackendError("usage", `Status is busy or free, not "${s}"`);
+      await c.setStatus(s);
+      io.out(`Status: ${s}`);
+    }));
+
+  const room = program.command("room").description("rooms: create, invite, leave, list");
+  room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
+    .action(withClient(async (c, _o, a) => {
+      const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
+      io.out(`Created #${r.name} with ${r.members.join(", ")}`);
+    }));
+  room.command("invite").argument("<name>").argument("<user>").description("add a user to a room (room admins)")
+    .action(withClient(async (c, _o, a) => {
+      await c.invite(a[0]!.replace(/^#/, ""), a[1]!);
+      io.out(`Invited ${a[1]} to #${a[0]!.replace(/^#/, "")}`);
+    }));
+  room.command("leave").argument("<name>").description("leave a room")
+    .action(withClient(async (c, _o, a) => {
+      await c.leave(a[0]!.replace(/^#/, ""));
+      io.out(`Left #${a[0]!.replace(/^#/, "")}`);
+    }));
+  room.command("list").description("rooms you are in").option("--json", "print JSON")
+    .action(withClient(async (c, o) => {
+      const rs = await c.rooms();
+      if (o.json) return io.out(JSON.stringify(rs));
+      if (!rs.length) io.err("You are in no rooms");
+      for (const r of rs) io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
+    }));
+
+  const admin = program.command("admin").description("moderation (admins only)");
+  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description("disconnect a user")
+    .action(withClient(async (c, o, a) => {
+      const ban = o.ban === undefined ? undefined : Number(o.ban);
+      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) throw new BackendError("usage", "--ban takes a whole number of seconds");
+      await c.kick(a[0]!, ban);
+      io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
+    }));
+  admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")
+    .action(withClient(async (c, o) => {
+      const ks = await c.kicked();
+      if (o.json) return io.out(JSON.stringify(ks));
+      if (!ks.length) io.err("Nobody has been kicked");
+      for (const k of ks) {
+        io.out(`${iso(k.at)} ${k.user} by ${k.by}${k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"}${k.reason ? ` — ${k.reason}` : ""}`);
+      }
+    }));
+  for (const [name, verb] of [["grant", "is now an admin"], ["revoke", "is no longer an admin"]] as const) {
+    admin.command(name).argument("<user>").description(name === "grant" ? "make a user an admin" : "take a user's admin role")
+      .action(withClient(async (c, _o, a) => {
+        await (name === "grant" ? c.grant(a[0]!) : c.revoke(a[0]!));
+        io.out(`${a[0]} ${verb}`);
+      }));
+  }
+
+  program.action(async () => {
+    if (!io.tui) throw new BackendError("usage", "Give a command; see --help");
+    code = await io.tui(program.opts() as ConnectFlags);
+  });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof BackendError) {
+      io.err(`parley: ${e.message}`);
+      return e.code === "usage" ? 2 : 1;
+    }
+    io.err(`parley: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+function matches(me: string, m: ChatMessage, f?: Target): boolean {
+  if (!f) return true;
+  if (f.kind !== m.to.kind) return false;
+  if (f.kind === "broadcast") return true;
+  if (f.kind === "room") return m.to.name === f.name;
+  return m.from === f.name || (m.from === me && m.to.name === f.name);
+}
+
+export { Option };

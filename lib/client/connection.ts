@@ -1,0 +1,139 @@
+/**
+ * A client connection: frames over a pinned TLS socket, requests matched to replies by id,
+ * `msg` frames tagged with a request id collected into that request's result (history), every
+ * other server frame delivered to the push listener. Answers server pings. Failures reject
+ * with `BackendError` carrying the server's stable code.
+ */
+import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { connectTls } from "../net/tls.ts";
+import { BackendError } from "./backend.ts";
+
+export interface Reply {
+  header: Record<string, unknown>;
+  items: Frame[];
+}
+
+interface Waiter {
+  resolve: (r: Reply) => void;
+  reject: (e: unknown) => void;
+  items: Frame[];
+}
+
+export type PushListener = (f: Frame) => void;
+
+export class Connection {
+  #nextId = 1;
+  readonly #waiting = new Map<number, Waiter>();
+  #closed = false;
+  #closeReason: BackendError | null = null;
+  readonly #listeners = new Set<PushListener>();
+  readonly done: Promise<void>;
+  #writeChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly conn: Deno.Conn, maxFrame: number) {
+    this.done = this.#readLoop(new FrameDecoder(maxFrame));
+  }
+
+  static async open(o: { host: string; port: number; caPem: string; maxFrame?: number }): Promise<Connection> {
+    const conn = await connectTls({ host: o.host, port: o.port, caPem: o.caPem });
+    return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024);
+  }
+
+  onPush(l: PushListener): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends a request and resolves with the `ok` reply; rejects with `BackendError` on `err`. */
+  request(t: string, fields: Record<string, unknown> = {}, body?: Uint8Array): Promise<Reply> {
+    if (this.#closed) return Promise.reject(this.#closeReason ?? new BackendError("closed", "Not connected"));
+    const id = this.#nextId++;
+    const p = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject, items: [] }));
+    this.#write(encodeFrame({ ...fields, t, id }, body));
+    return p;
+  }
+
+  /** Sends a frame that expects no reply. */
+  note(h: Record<string, unknown>): void {
+    if (!this.#closed) this.#write(encodeFrame(h));
+  }
+
+  /** Raw bytes, for tests of hostile input. */
+  writeRaw(b: Uint8Array): Promise<void> {
+    return this.#write(b);
+  }
+
+  #write(b: Uint8Array): Promise<void> {
+    const p = this.#writeChain.then(async () => {
+      let o = 0;
+      while (o < b.length) o += await this.conn.write(b.subarray(o));
+    });
+    this.#writeChain = p.catch(() => {});
+    return p.catch((e) => this.#fail(new BackendError("io", `Connection lost: ${e instanceof Error ? e.message : e}`)));
+  }
+
+  async #readLoop(decoder: FrameDecoder): Promise<void> {
+    try {
+      for (;;) {
+        const buf = new Uint8Array(64 * 1024);
+        const n = await this.conn.read(buf);
+        if (n === null) break;
+        for (const f of decoder.push(buf.subarray(0, n))) this.#onFrame(f);
+      }
+      this.#fail(new BackendError("closed", "The server closed the connection"));
+    } catch (e) {
+      if (e instanceof ProtocolError) this.#fail(new BackendError(e.code, `Bad data from the server: ${e.message}`));
+      else this.#fail(new BackendError("io", "The connection to the server was lost"));
+    }
+  }
+
+  #onFrame(f: Frame): void {
+    const h = f.header;
+    if (h.t === "ok" || h.t === "err") {
+      const id = h.id as number;
+      const w = this.#waiting.get(id);
+      if (w) {
+        this.#waiting.delete(id);
+        if (h.t === "ok") w.resolve({ header: h, items: w.items });
+        else w.reject(new BackendError(String(h.code), String(h.msg)));
+        return;
+      }
+    } else if (h.t === "msg" && typeof h.req === "number") {
+      const w = this.#waiting.get(h.req);
+      if (w) return void w.items.push(f);
+    } else if (h.t === "ping") {
+      this.note({ t: "pong" });
+      return;
+    } else if (h.t === "bye") {
+      this.#closeReason = new BackendError(String(h.code), String(h.reason));
+    }
+    for (const l of this.#listeners) l(f);
+  }
+
+  #fail(e: BackendError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason = this.#closeReason ?? e;
+    this.#closeReason = reason;
+    for (const w of this.#waiting.values()) w.reject(reason);
+    this.#waiting.clear();
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** The reason the connection ended (a server `bye` wins over a plain close). */
+  get closeReason(): BackendError | null {
+    return this.#closeReason;
+  }
+
+  async close(): Promise<void> {
+    this.#fail(new BackendError("closed", "Connection closed"));
+    await this.done;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Resolves where and as whom to connect (flags, then environment, then defaults), establishes
+ * trust in the server, opens the pinned connection and logs in. Shared by the scripted commands
+ * and the full-screen client.
+ */
+import { BackendError } from "./backend.ts";
+import { ChatClient } from "./chat_client.ts";
+import { Connection } from "./connection.ts";
+import { LocalStore } from "./local_store.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { explainTlsFailure, trustedCertificate } from "./trust.ts";
+
+export interface ConnectFlags {
+  server?: string;
+  user?: string;
+  home?: string;
+  passwordFile?: string;
+  trustOnFirstUse?: boolean;
+  fingerprint?: string;
+}
+
+export interface ClientEnv {
+  get(name: string): string | undefined;
+}
+
+export interface Prompts {
+  password?: (message: string) => Promise<string | null>;
+  confirm?: (message: string) => Promise<boolean>;
+  text?: (message: string) => Promise<string | null>;
+}
+
+export interface Resolved {
+  host: string;
+  port: number;
+  server: string;
+  user: string;
+  home: string;
+}
+
+export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "user"> & { user?: string } {
+  const server = f.server ?? env.get("PARLEY_SERVER") ?? "127.0.0.1:9797";
+  const m = server.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/) ?? server.match(/^()([^:]+)()$/);
+  if (!m) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
+  const host = m[1] || m[2]!;
+  const port = m[3] ? Number(m[3]) : 9797;
+  if (port < 1 || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
+  const home = f.home ?? env.get("PARLEY_HOME") ?? `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;
+  const user = f.user ?? env.get("PARLEY_USER");
+  return { host, port, server: `${host}:${port}`, home, ...(user ? { user } : {}) };
+}
+
+export async function readPassword(f: ConnectFlags, env: ClientEnv, prompts: Prompts, user: string): Promise<string> {
+  if (f.passwordFile) {
+    try {
+      return (await Deno.readTextFile(f.passwordFile)).replace(/\r?\n$/, "");
+    } catch (e) {
+      throw new BackendError("bad_password_file", `Cannot read the password file ${f.passwordFile}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  const fromEnv = env.get("PARLEY_PASSWORD");
+  if (fromEnv !== undefined) return fromEnv;
+  if (prompts.password) {
+    const p = await prompts.password(`Password for ${user}`);
+    if (p !== null) return p;
+  }
+  throw new BackendError("no_password", "No password: set PARLEY_PASSWORD, pass --password-file, or run on a terminal");
+}
+
+/** Trusts the server (asking if allowed) and opens a pinned connection. */
+export async function openConnection(r: Omit<Resolved, "user">, f: ConnectFlags, prompts: Prompts): Promise<Connection> {
+  const trust = {
+    home: r.home,
+    host: r.host,
+    port: r.port,
+    trustOnFirstUse: f.trustOnFirstUse,
+    fingerprint: f.fingerprint,
+    ask: prompts.confirm,
+  };
+  const pem = await trustedCertificate(trust);
+  try {
+    return await Connection.open({ host: r.host, port: r.port, caPem: pem });
+  } catch (e) {
+    throw await explainTlsFailure(trust, pem, e);
+  }
+}
+
+export async function connectAndLogin(
+  f: ConnectFlags,
+  env: ClientEnv,
+  prompts: Prompts,
+  o: { register?: boolean; keepHistory?: boolean } = {},
+): Promise<ChatClient> {
+  const t = resolveTarget(f, env);
+  let user = t.user;
+  if (!user && prompts.text) user = (await prompts.text("User name")) ?? undefined;
+  if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
+  const password = await readPassword(f, env, prompts, user);
+  const conn = await openConnection(t, f, prompts);
+  let store: LocalStore | undefined;
+  try {
+    const canonical = normalizeName(user);
+    if (o.keepHistory !== false && canonical) {
+      await Deno.mkdir(t.home, { recursive: true, mode: 0o700 });
+      store = new LocalStore(LocalStore.pathFor(t.home, canonical, t.server));
+    }
+    return await ChatClient.login({ conn, server: t.server, user, password, register: o.register, clientName: "parley-cli", store });
+  } catch (e) {
+    store?.close();
+    await conn.close();
+    throw e;
+  }
+}

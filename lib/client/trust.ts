@@ -1,0 +1,86 @@
+/**
+ * Server trust, SSH style: the known-servers file in the client's home maps `host:port` to the
+ * pinned certificate. First contact shows the fingerprint and asks (or takes a flag); a changed
+ * certificate is refused naming both fingerprints. File I/O for the known-servers file lives here.
+ */
+import { fingerprintPem, normalizeFingerprint } from "../net/cert.ts";
+import { probeCertificate } from "../net/tls.ts";
+import { BackendError } from "./backend.ts";
+
+export interface TrustOptions {
+  home: string;
+  host: string;
+  port: number;
+  trustOnFirstUse?: boolean;
+  fingerprint?: string;
+  /** Asked on a terminal at first contact; absent in scripts. */
+  ask?: (question: string) => Promise<boolean>;
+}
+
+type Known = Record<string, { fingerprint: string; pem: string; added: string }>;
+
+const file = (home: string) => `${home}/known_servers.json`;
+
+async function readKnown(home: string): Promise<Known> {
+  try {
+    return JSON.parse(await Deno.readTextFile(file(home))) as Known;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw new BackendError("bad_home", `Cannot read ${file(home)}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** Returns the pinned certificate PEM for the server, establishing trust if needed. */
+export async function trustedCertificate(o: TrustOptions): Promise<string> {
+  const key = `${o.host}:${o.port}`;
+  const known = await readKnown(o.home);
+  const entry = Object.hasOwn(known, key) ? known[key] : undefined;
+  if (entry) return entry.pem;
+  let pem: string;
+  try {
+    pem = await probeCertificate(o.host, o.port);
+  } catch (e) {
+    throw new BackendError("unreachable", `Cannot reach the server at ${key}: ${e instanceof Error ? e.message : e}`);
+  }
+  const fp = await fingerprintPem(pem);
+  if (o.fingerprint !== undefined) {
+    const want = normalizeFingerprint(o.fingerprint);
+    if (!want) throw new BackendError("bad_fingerprint", `"${o.fingerprint}" is not a SHA-256 fingerprint`);
+    if (want !== fp) {
+      throw new BackendError("fingerprint_mismatch", `The server at ${key} has fingerprint ${fp}, not the expected ${want}; refusing to connect`);
+    }
+  } else if (!o.trustOnFirstUse) {
+    const q = `First contact with ${key}. Its certificate fingerprint is\n  ${fp}\nTrust it?`;
+    if (!o.ask || !await o.ask(q)) {
+      throw new BackendError(
+        "untrusted",
+        `The server at ${key} is not known yet (fingerprint ${fp}); run again with --trust-on-first-use or --fingerprint ${fp}`,
+      );
+    }
+  }
+  known[key] = { fingerprint: fp, pem, added: new Date().toISOString() };
+  await Deno.mkdir(o.home, { recursive: true, mode: 0o700 });
+  const tmp = `${file(o.home)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(known, null, 2), { mode: 0o600 });
+  await Deno.rename(tmp, file(o.home));
+  return pem;
+}
+
+/** Explains a failed pinned handshake: if the certificate changed, says so with both fingerprints. */
+export async function explainTlsFailure(o: TrustOptions, pinnedPem: string, err: unknown): Promise<BackendError> {
+  const key = `${o.host}:${o.port}`;
+  let now: string;
+  try {
+    now = await fingerprintPem(await probeCertificate(o.host, o.port));
+  } catch {
+    return new BackendError("unreachable", `Cannot reach the server at ${key}: ${err instanceof Error ? err.message : err}`);
+  }
+  const was = await fingerprintPem(pinnedPem);
+  if (now !== was) {
+    return new BackendError(
+      "certificate_changed",
+      `WARNING: the certificate of ${key} has CHANGED (known ${was}, now ${now}); refusing to connect — if the operator replaced it, remove the entry from ${file(o.home)}`,
+    );
+  }
+  return new BackendError("tls", `TLS with ${key} failed: ${err instanceof Error ? err.message : err}`);
+}

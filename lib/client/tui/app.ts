@@ -1,0 +1,307 @@
+/**
+ * The TUI event loop. Everything arrives through one queue — terminal input, backend events,
+ * resizes, results of commands — and each pass drains the queue, then draws once: redraws are
+ * coalesced and only changed cells are written (see `screen.ts`).
+ *
+ * Contract: `TuiApp` does no I/O of its own: it writes to the injected `output`, takes input bytes
+ * from `feed`, sizes from `resize`, time from the injected `Clock`, and talks to the chat only via
+ * the `ChatBackend`. `idle()` resolves when the queue is empty and no command is pending (tests
+ * and benches await it). `done` resolves after `/quit`.
+ */
+import type { ChatBackend, ChatMessage, Target } from "../backend.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
+import { ChatState } from "./chat_state.ts";
+import { type CommandContext, COMMANDS } from "./commands.ts";
+import { convertEmoji } from "./emoji.ts";
+import { KeyDecoder, type KeyEvent } from "./keys.ts";
+import { bindKey } from "./app_keys.ts";
+import { notification, type NotifyMode } from "./notify.ts";
+import { helpLines, parseLine } from "./parse.ts";
+import { render, type ViewState } from "./render.ts";
+import { diff, type Screen } from "./screen.ts";
+import { sanitize } from "./sanitize.ts";
+import { Completer } from "./completion.ts";
+import type { Line } from "./buffers.ts";
+
+export interface TuiOptions {
+  output: { write(s: string): void };
+  cols: number;
+  rows: number;
+  clock?: Clock;
+  /** Formats a timestamp for the message pane (default: local `HH:MM`). */
+  formatTime?: (ts: number) => string;
+  notify?: NotifyMode;
+}
+
+type Item =
+  | { t: "input"; events: KeyEvent[] }
+  | { t: "event"; e: Parameters<Parameters<ChatBackend["on"]>[0]>[0] }
+  | { t: "resize"; cols: number; rows: number }
+  | { t: "run"; fn: () => void };
+
+export function localTime(ts: number): string {
+  const d = new Date(ts);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+export interface SearchState {
+  query: string;
+  hit: Line | null;
+  failed: boolean;
+  saved: { line: Line; skip: number } | null;
+}
+
+export class TuiApp {
+  readonly state: ChatState;
+  readonly completer = new Completer();
+  cols: number;
+  rows: number;
+  showBuffers = true;
+  showMembers = true;
+  search: SearchState | null = null;
+  /** How many frames were drawn (tests check coalescing). */
+  draws = 0;
+  readonly clock: Clock;
+  readonly formatTime: (ts: number) => string;
+  #queue: Item[] = [];
+  #scheduled = false;
+  #pending = new Set<Promise<void>>();
+  #prev: Screen | null = null;
+  #decoder = new KeyDecoder();
+  #bells: string[] = [];
+  #unsubscribe: (() => void) | null = null;
+  #quit!: () => void;
+  #typingSent = 0;
+  readonly done: Promise<void>;
+
+  constructor(readonly backend: ChatBackend, readonly opts: TuiOptions) {
+    this.cols = opts.cols;
+    this.rows = opts.rows;
+    this.clock = opts.clock ?? systemClock;
+    this.formatTime = opts.formatTime ?? localTime;
+    this.state = new ChatState(backend.user, () => this.clock.now());
+    this.done = new Promise((r) => (this.#quit = r));
+  }
+
+  /** Subscribes to the backend, loads rooms and who is online, draws the first frame. */
+  start(): void {
+    this.#unsubscribe = this.backend.on((e) => this.#enqueue({ t: "event", e }));
+    this.state.info(this.state.buffers.status, `Welcome to Parley, ${this.backend.user}. Type /help for commands.`);
+    this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
+    this.track(this.backend.who(), (ps) => {
+      for (const p of ps) this.state.presence.set(p.user, p);
+      const me = this.state.presence.get(this.backend.user);
+      if (me) this.state.myStatus = me.status;
+    });
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+  }
+
+  /** Terminal input bytes. */
+  feed(bytes: Uint8Array): void {
+    this.#enqueue({ t: "input", events: this.#decoder.push(bytes) });
+  }
+  /** Terminal input as text (tests). */
+  feedText(text: string): void {
+    this.#enqueue({ t: "input", events: this.#decoder.pushText(text) });
+  }
+  /** True when an escape sequence is incomplete; call `flushInput` after a short pause. */
+  get inputPending(): boolean {
+    return this.#decoder.pending;
+  }
+  flushInput(): void {
+    this.#enqueue({ t: "input", events: this.#decoder.flush() });
+  }
+  resize(cols: number, rows: number): void {
+    this.#enqueue({ t: "resize", cols, rows });
+  }
+  /** Redraws (the clock in the status line, typing expiry); runTui calls it every few seconds. */
+  tick(): void {
+    this.#enqueue({ t: "run", fn: () => {} });
+  }
+  /** Forces a full repaint on the next pass (Ctrl-L). */
+  invalidate(): void {
+    this.#prev = null;
+  }
+
+  /** Resolves when the queue is drained and no command is running. */
+  async idle(): Promise<void> {
+    while (this.#scheduled || this.#pending.size) {
+      if (this.#pending.size) await Promise.allSettled([...this.#pending]);
+      else await new Promise<void>((r) => queueMicrotask(r));
+    }
+  }
+
+  /** Runs a backend call; `ok` runs in a later pass with the result, an error is printed. */
+  track<T>(p: Promise<T>, ok: (v: T) => void, buf = this.state.buffers.current): void {
+    const w: Promise<void> = p.then(
+      (v) => this.#enqueue({ t: "run", fn: () => ok(v) }),
+      (err) => this.#enqueue({ t: "run", fn: () => this.state.info(buf, (err as Error).message ?? String(err), "error") }),
+    ).finally(() => this.#pending.delete(w));
+    this.#pending.add(w);
+  }
+
+  #enqueue(it: Item): void {
+    this.#queue.push(it);
+    this.#schedule();
+  }
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#pass());
+  }
+
+  #pass(): void {
+    while (this.#queue.length) {
+      const it = this.#queue.shift()!;
+      try {
+        this.#handle(it);
+      } catch (err) {
+        this.state.info(this.state.buffers.current, `Internal error: ${(err as Error).message}`, "error");
+      }
+    }
+    this.#scheduled = false;
+    this.#draw();
+  }
+
+  #handle(it: Item): void {
+    switch (it.t) {
+      case "input":
+        for (const ev of it.events) bindKey(this, ev);
+        break;
+      case "event": {
+        const n = this.state.handle(it.e);
+        if (n) this.#notify(n.title, n.body);
+        break;
+      }
+      case "resize":
+        this.cols = it.cols;
+        this.rows = it.rows;
+        this.#prev = null;
+        break;
+      case "run":
+        it.fn();
+        break;
+    }
+  }
+
+  #notify(title: string, body: string): void {
+    this.#bells.push(notification(this.opts.notify ?? "bell", title, body));
+  }
+
+  view(): ViewState {
+    return {
+      server: sanitize(this.backend.server),
+      user: this.backend.user,
+      role: this.backend.role,
+      myStatus: this.state.myStatus,
+      connection: this.state.connection,
+      encryption: this.state.encryption,
+      buffers: this.state.buffers,
+      showBuffers: this.showBuffers,
+      showMembers: this.showMembers,
+      members: this.state.members(),
+      now: this.clock.now(),
+      formatTime: this.formatTime,
+      extras: this.state.extras(),
+      search: this.search,
+    };
+  }
+
+  #draw(): void {
+    const screen = render(this.view(), this.cols, this.rows);
+    const out = diff(this.#prev, screen) + this.#bells.join("");
+    this.#bells = [];
+    this.#prev = screen;
+    this.draws++;
+    if (out) this.opts.output.write(out);
+  }
+
+  /** Sends text to a conversation; the sent message shows when the backend confirms it. */
+  sendText(target: Target, text: string): Promise<void> {
+    const buf = this.state.buffers.current;
+    this.#typing(false);
+    return this.backend.send(target, convertEmoji(text)).then(
+      (m) => this.#enqueue({ t: "run", fn: () => this.state.addMessage(m, false) }),
+      (err) => {
+        this.#enqueue({ t: "run", fn: () => this.state.info(buf, `Not sent: ${(err as Error).message}`, "error") });
+      },
+    );
+  }
+
+  /** Tells the backend the user is typing (at most every 3 s) or stopped. */
+  #typing(active: boolean): void {
+    const t = this.state.buffers.current.target;
+    if (!t || !this.backend.typing) return;
+    const now = this.clock.now();
+    if (active && now - this.#typingSent < 3000) return;
+    if (!active && this.#typingSent === 0) return;
+    this.#typingSent = active ? now : 0;
+    this.backend.typing(t, active);
+  }
+
+  /** Called by the key bindings after the input line changed. */
+  edited(): void {
+    const ed = this.state.buffers.current.editor;
+    this.#typing(ed.text !== "" && !ed.text.startsWith("/"));
+  }
+
+  /** Handles a submitted input line. */
+  submit(line: string): void {
+    const st = this.state;
+    const buf = st.buffers.current;
+    const p = parseLine(line, { role: this.backend.role, isUser: (n) => st.isUser(n) });
+    switch (p.kind) {
+      case "empty":
+        return;
+      case "error":
+        return st.info(buf, p.message, "error");
+      case "text": {
+        const t = buf.target;
+        if (!t) return st.info(buf, "This is the status buffer: use /msg USER TEXT, /query USER or /join #ROOM", "error");
+        return this.track(this.sendText(t, p.text), () => {});
+      }
+      case "dm": {
+        const t: Target = { kind: "user", name: p.user };
+        st.buffers.ensure("dm", p.user);
+        return this.track(this.sendText(t, p.text), () => {});
+      }
+      case "command": {
+        const ctx = this.#context(buf);
+        const run = Promise.resolve().then(() => p.spec.run(ctx, p.args));
+        return this.track(run, () => {}, buf);
+      }
+    }
+  }
+
+  #context(buf: ReturnType<ChatState["buffers"]["ensure"]>): CommandContext {
+    const st = this.state;
+    const later = (fn: () => void) => this.#enqueue({ t: "run", fn });
+    return {
+      backend: this.backend,
+      target: buf.target,
+      print: (text, level = "info") => later(() => st.info(buf, text, level === "error" ? "error" : "info")),
+      open: (t, focus) =>
+        later(() => {
+          const b = t.kind === "room" ? st.buffers.ensure("room", t.name!) : st.buffers.ensure("dm", t.name!);
+          if (focus) st.buffers.focus(b);
+        }),
+      closeCurrent: () => later(() => st.buffers.close(buf)),
+      send: (t, text) => this.sendText(t, text),
+      addMessages: (msgs: ChatMessage[]) => later(() => st.addHistory(msgs)),
+      quit: async () => {
+        this.stop();
+        await this.backend.close().catch(() => {});
+        this.#quit();
+      },
+      now: () => this.clock.now(),
+      formatTime: this.formatTime,
+      helpLines: (cmd) => helpLines(this.backend.role, cmd, COMMANDS),
+      setOwnStatus: (s) => later(() => (st.myStatus = s)),
+    };
+  }
+}

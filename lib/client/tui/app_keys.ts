@@ -1,0 +1,139 @@
+/**
+ * Key bindings of the TUI: what each key event does to the app (buffer switching, scrolling,
+ * search, completion, toggles) and, for the rest, to the input line editor.
+ *
+ * Bindings: Alt+1…9/0 buffer 1…10, Ctrl-N/Ctrl-P next/previous buffer, Alt+A next unread (highlights
+ * first), PgUp/PgDn scroll half… a page minus one row, Ctrl-F search the scrollback (type to search,
+ * Ctrl-F/Up older hit, Enter keep the place, Esc/Ctrl-G back), Ctrl-L full redraw, Tab/Shift-Tab
+ * completion, F7/Alt+Shift+B toggle the buffer list, F8/Alt+Shift+M the member list, Ctrl-C clear the
+ * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).
+ */
+import type { TuiApp } from "./app.ts";
+import { findCommand } from "./parse.ts";
+import { COMMANDS } from "./commands.ts";
+import type { KeyEvent } from "./keys.ts";
+import { layout } from "./layout.ts";
+import { paneMeasure } from "./render_messages.ts";
+import { stripControls } from "./sanitize.ts";
+import { textWidth } from "./width.ts";
+
+function pane(app: TuiApp) {
+  const lay = layout(app.cols, app.rows, app.showBuffers, app.showMembers, textWidth(app.formatTime(app.clock.now())));
+  const buf = app.state.buffers.current;
+  return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth) };
+}
+
+function runSearch(app: TuiApp, older: boolean): void {
+  const s = app.search!;
+  const { buf } = pane(app);
+  const hit = buf.search(s.query, older ? s.hit : null);
+  s.failed = s.query !== "" && !hit;
+  if (hit) {
+    s.hit = hit;
+    buf.scrollTo(hit);
+  } else if (!older) s.hit = null;
+}
+
+function searchKey(app: TuiApp, ev: KeyEvent): void {
+  const s = app.search!;
+  const buf = app.state.buffers.current;
+  if (ev.type !== "key") {
+    s.query += stripControls(ev.text);
+    return runSearch(app, false);
+  }
+  switch (ev.key) {
+    case "Backspace":
+      s.query = [...s.query].slice(0, -1).join("");
+      return runSearch(app, false);
+    case "C-f":
+    case "Up":
+      return runSearch(app, true);
+    case "Enter":
+      app.search = null;
+      return;
+    case "Escape":
+    case "C-g":
+    case "C-c":
+      buf.scroll = s.saved;
+      app.search = null;
+      return;
+  }
+}
+
+export function bindKey(app: TuiApp, ev: KeyEvent): void {
+  if (app.search) return searchKey(app, ev);
+  const st = app.state;
+  const list = st.buffers;
+  const ed = list.current.editor;
+  if (ev.type === "text" || ev.type === "paste") {
+    const text = ev.type === "paste" ? stripControls(ev.text.replace(/\r\n?|\n/g, " ")) : ev.text;
+    ed.insert(text);
+    app.completer.reset();
+    return app.edited();
+  }
+  const k = ev.key;
+  const alt = /^M-(\d)$/.exec(k);
+  if (alt) {
+    list.switchTo(alt[1] === "0" ? 9 : Number(alt[1]) - 1);
+    return;
+  }
+  if (k !== "Tab" && k !== "S-Tab") app.completer.reset();
+  switch (k) {
+    case "C-n":
+      return list.next();
+    case "C-p":
+      return list.prev();
+    case "M-a":
+      list.nextUnread();
+      return;
+    case "PageUp":
+    case "PageDown": {
+      const { buf, height, measure } = pane(app);
+      const n = Math.max(1, height - 1);
+      if (k === "PageUp") buf.scrollUp(n, height, measure);
+      else buf.scrollDown(n, measure);
+      return;
+    }
+    case "C-f": {
+      const buf = list.current;
+      app.search = { query: "", hit: null, failed: false, saved: buf.scroll };
+      return;
+    }
+    case "C-l":
+      return app.invalidate();
+    case "F7":
+    case "M-B":
+      app.showBuffers = !app.showBuffers;
+      return;
+    case "F8":
+    case "M-M":
+      app.showMembers = !app.showMembers;
+      return;
+    case "C-c":
+      if (ed.text) ed.set("");
+      else st.info(list.current, "Type /quit to leave Parley");
+      return;
+    case "Enter": {
+      const line = ed.submit();
+      list.current.scroll = null;
+      return app.submit(line);
+    }
+    case "Tab":
+    case "S-Tab": {
+      const cur = list.current;
+      const members = st.members().map((m) => m.name);
+      const nicks = [...cur.speakers, ...members, ...st.presence.keys()].filter((n) => n !== st.me);
+      const commands = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])])
+        .filter((n) => findCommand(n)?.permission !== "admin" || app.backend.role === "admin");
+      const before = ed.before;
+      const r = app.completer.complete(ed.text, before.length, {
+        nicks,
+        commands,
+        rooms: [...st.rooms.keys()],
+      }, k === "S-Tab");
+      if (r) ed.set(r.text, [...new Intl.Segmenter().segment(r.text.slice(0, r.cursor))].length);
+      return;
+    }
+  }
+  if (ed.key(k)) app.edited();
+}

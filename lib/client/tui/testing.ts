@@ -1,0 +1,99 @@
+/**
+ * Test harness for screen tests: a `TuiApp` on a `FakeBackend` whose output goes into a real
+ * terminal emulator (`@xterm/headless`), with a manual clock and UTC times. `lines()` returns what
+ * a person would see, one string per row.
+ */
+import xt from "@xterm/headless";
+import { ManualClock } from "../../common/clock.ts";
+import type { Role } from "../backend.ts";
+import { TuiApp } from "./app.ts";
+import { FakeBackend } from "./fake_backend.ts";
+import type { NotifyMode } from "./notify.ts";
+
+const { Terminal } = xt;
+
+export const utcTime = (ts: number) => new Date(ts).toISOString().slice(11, 16);
+
+export interface Harness {
+  app: TuiApp;
+  backend: FakeBackend;
+  clock: ManualClock;
+  term: InstanceType<typeof Terminal>;
+  /** Every string written to the terminal. */
+  writes: string[];
+  /** Feeds input, waits for the app and the emulator, returns the screen. */
+  type(text: string): Promise<string[]>;
+  settle(): Promise<string[]>;
+  lines(): string[];
+  resize(cols: number, rows: number): Promise<string[]>;
+  close(): void;
+}
+
+export interface HarnessOptions {
+  cols?: number;
+  rows?: number;
+  user?: string;
+  role?: Role;
+  notify?: NotifyMode;
+  setup?: (b: FakeBackend) => void;
+}
+
+export async function harness(o: HarnessOptions = {}): Promise<Harness> {
+  const cols = o.cols ?? 80;
+  const rows = o.rows ?? 24;
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0));
+  const backend = new FakeBackend(o.user ?? "alice", "chat.example:7000", o.role ?? "user");
+  backend.now = () => clock.now();
+  o.setup?.(backend);
+  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const writes: string[] = [];
+  let chain = Promise.resolve();
+  const app = new TuiApp(backend, {
+    output: {
+      write: (s) => {
+        writes.push(s);
+        chain = chain.then(() => new Promise<void>((r) => term.write(s, r)));
+      },
+    },
+    cols,
+    rows,
+    clock,
+    formatTime: utcTime,
+    notify: o.notify ?? "bell",
+  });
+  const lines = () => {
+    const out: string[] = [];
+    const b = term.buffer.active;
+    for (let i = 0; i < term.rows; i++) out.push(b.getLine(i)?.translateToString(true) ?? "");
+    return out;
+  };
+  const settle = async () => {
+    await app.idle();
+    await chain;
+    return lines();
+  };
+  app.start();
+  await settle();
+  return {
+    app,
+    backend,
+    clock,
+    term,
+    writes,
+    lines,
+    settle,
+    type: (text) => {
+      app.feedText(text);
+      return settle();
+    },
+    resize: (c, r) => {
+      term.resize(c, r);
+      app.resize(c, r);
+      return settle();
+    },
+    close: () => {
+      app.stop();
+      term.dispose();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { fromHex } from "../common/bytes.ts";
+import { generateIdentity, publicIdentity } from "./identity.ts";
+import { formatSafetyNumber, identitySafetyNumber, safetyNumber } from "./safety_number.ts";
+
+const ALICE_KEY = fromHex("0506863bc66d02b40d27b8d49ca7c09e9239236f9d7d25d6fcca5ce13c7064d868");
+const BOB_KEY = fromHex("05f781b6fb32fed9ba1cf2de978d4d5da28dc34046ae814402b5c0dbd96fda907b");
+const EXPECTED = "300354477692869396892869876765458257569162576843440918079131";
+
+Deno.test("safetyNumber() matches libsignal's displayable fingerprint answer from both sides", async () => {
+  assert.equal(await safetyNumber("+14152222222", ALICE_KEY, "+14153333333", BOB_KEY), EXPECTED);
+  assert.equal(await safetyNumber("+14153333333", BOB_KEY, "+14152222222", ALICE_KEY), EXPECTED);
+});
+
+Deno.test("identitySafetyNumber() is symmetric, 60 digits, and changes with the key", async () => {
+  const a = publicIdentity(await generateIdentity());
+  const b = publicIdentity(await generateIdentity());
+  const m = publicIdentity(await generateIdentity());
+  const ab = await identitySafetyNumber("alice", a, "bob", b);
+  assert.match(ab, /^\d{60}$/);
+  assert.equal(await identitySafetyNumber("bob", b, "alice", a), ab);
+  assert.notEqual(await identitySafetyNumber("alice", a, "bob", m), ab);
+});
+
+Deno.test("formatSafetyNumber() groups digits by five, four groups a line", () => {
+  assert.equal(
+    formatSafetyNumber(EXPECTED),
+    "30035 44776 92869 39689\n28698 76765 45825 75691\n62576 84344 09180 79131",
+  );
+});

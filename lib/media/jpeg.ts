@@ -1,0 +1,119 @@
+/**
+ * JPEG decoding and scaling — pure (no I/O). `decodeJpeg` uses @jsquash/jpeg (mozjpeg in WASM,
+ * initialised on first use; it works under Deno without permissions) and falls back to jpeg-js if
+ * the WASM module cannot start. Scalers resize RGBA to the pixel size a renderer needs:
+ * `scaleNearest` (fastest) and `scaleBox` (area average, for large reductions).
+ */
+
+import jsquashDecode from "@jsquash/jpeg/decode.js";
+import jpegJs from "jpeg-js";
+
+/** RGBA pixels, row-major, 4 bytes per pixel. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+let wasmBroken = false;
+
+/** Which decoder the last `decodeJpeg` used. */
+export let lastDecoder: "jsquash" | "jpeg-js" = "jsquash";
+
+/** Decodes a baseline or progressive JPEG to RGBA; throws SyntaxError for undecodable input. */
+export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
+  if (!wasmBroken) {
+    try {
+      const ab = jpeg.buffer.slice(jpeg.byteOffset, jpeg.byteOffset + jpeg.byteLength) as ArrayBuffer;
+      const img = await jsquashDecode(ab);
+      lastDecoder = "jsquash";
+      return { width: img.width, height: img.height, data: img.data as Uint8ClampedArray };
+    } catch (e) {
+      if (!(e instanceof Error && e.message === "Decoding error")) wasmBroken = true;
+      else throw new SyntaxError("Invalid JPEG data");
+    }
+  }
+  try {
+    const img = jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true });
+    lastDecoder = "jpeg-js";
+    return { width: img.width, height: img.height, data: img.data };
+  } catch {
+    throw new SyntaxError("Invalid JPEG data");
+  }
+}
+
+/** The largest size with the source's aspect ratio inside maxW×maxH (at least 1×1). */
+export function fitInto(srcW: number, srcH: number, maxW: number, maxH: number): { width: number; height: number } {
+  const k = Math.min(maxW / srcW, maxH / srcH);
+  return { width: Math.max(1, Math.round(srcW * k)), height: Math.max(1, Math.round(srcH * k)) };
+}
+
+function words(d: Uint8Array | Uint8ClampedArray): Uint32Array {
+  return new Uint32Array(d.buffer, d.byteOffset, d.byteLength >> 2);
+}
+
+function aligned(img: RgbaImage): RgbaImage {
+  return img.data.byteOffset % 4 === 0 ? img : { ...img, data: img.data.slice() };
+}
+
+/** Nearest-neighbour resize; reuses `out` when it has the right size. */
+export function scaleNearest(src: RgbaImage, width: number, height: number, out?: RgbaImage): RgbaImage {
+  if (src.width === width && src.height === height) return src;
+  const dst = out && out.width === width && out.height === height ? out : {
+    width,
+    height,
+    data: new Uint8Array(width * height * 4),
+  };
+  const s = words(aligned(src).data), d = words(dst.data);
+  const xs = new Uint32Array(width);
+  for (let x = 0; x < width; x++) xs[x] = Math.min(src.width - 1, Math.floor(((x + 0.5) * src.width) / width));
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(src.height - 1, Math.floor(((y + 0.5) * src.height) / height));
+    const row = sy * src.width;
+    const o = y * width;
+    for (let x = 0; x < width; x++) d[o + x] = s[row + xs[x]!]!;
+  }
+  return dst;
+}
+
+/** Area-average downscale (each output pixel is the mean of its source box); upscales use nearest. */
+export function scaleBox(src: RgbaImage, width: number, height: number): RgbaImage {
+  if (width >= src.width || height >= src.height) return scaleNearest(src, width, height);
+  const out = new Uint8Array(width * height * 4);
+  const sd = src.data, sw = src.width;
+  const x0 = new Uint32Array(width + 1);
+  for (let x = 0; x <= width; x++) x0[x] = Math.floor((x * sw) / width);
+  const acc = new Uint32Array(width * 4);
+  for (let y = 0; y < height; y++) {
+    const ya = Math.floor((y * src.height) / height), yb = Math.max(ya + 1, Math.floor(((y + 1) * src.height) / height));
+    acc.fill(0);
+    for (let sy = ya; sy < yb; sy++) {
+      const row = sy * sw * 4;
+      for (let x = 0; x < width; x++) {
+        let r = 0, g = 0, b = 0, a = 0;
+        for (let sx = x0[x]!, e = Math.max(x0[x]! + 1, x0[x + 1]!); sx < e; sx++) {
+          const i = row + sx * 4;
+          r += sd[i]!;
+          g += sd[i + 1]!;
+          b += sd[i + 2]!;
+          a += sd[i + 3]!;
+        }
+        const j = x * 4;
+        acc[j] += r;
+        acc[j + 1] += g;
+        acc[j + 2] += b;
+        acc[j + 3] += a;
+      }
+    }
+    const rows = yb - ya;
+    for (let x = 0; x < width; x++) {
+      const n = rows * (Math.max(x0[x]! + 1, x0[x + 1]!) - x0[x]!);
+      const j = x * 4, o = (y * width + x) * 4;
+      out[o] = (acc[j]! + (n >> 1)) / n;
+      out[o + 1] = (acc[j + 1]! + (n >> 1)) / n;
+      out[o + 2] = (acc[j + 2]! + (n >> 1)) / n;
+      out[o + 3] = (acc[j + 3]! + (n >> 1)) / n;
+    }
+  }
+  return { width, height, data: out };
+}

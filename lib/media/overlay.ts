@@ -1,0 +1,81 @@
+/**
+ * Player overlay — pure. `PlaybackMeter` measures what the viewer actually shows (frames and
+ * bytes per second over a sliding window, from an injected clock) and `formatOverlay` makes the
+ * one status line: fps, dropped frames, rendition and kbit/s, cut to the pane width.
+ */
+
+import type { Clock } from "../common/clock.ts";
+
+export interface OverlayInfo {
+  fps: number;
+  dropped: number;
+  rendition: string;
+  kbps: number;
+  /** Optional extras shown after the rest. */
+  mode?: string;
+  renderer?: string;
+  paused?: boolean;
+}
+
+/** One status line, at most `width` columns. */
+export function formatOverlay(info: OverlayInfo, width = Infinity): string {
+  const parts = [
+    `${info.paused ? "⏸" : "▶"} ${info.fps.toFixed(1)} fps`,
+    `${info.dropped} dropped`,
+    info.rendition,
+    `${Math.round(info.kbps)} kbit/s`,
+  ];
+  if (info.mode) parts.push(info.mode);
+  if (info.renderer) parts.push(info.renderer);
+  const line = parts.join(" · ");
+  return [...line].length <= width ? line : [...line].slice(0, Math.max(0, width - 1)).join("") + "…";
+}
+
+/** Sliding-window rate meter for shown frames. */
+export class PlaybackMeter {
+  #clock: Clock;
+  #windowMs: number;
+  #events: { t: number; bytes: number }[] = [];
+  #start: number;
+  shown = 0;
+  dropped = 0;
+
+  constructor(clock: Clock, windowMs = 1000) {
+    this.#clock = clock;
+    this.#windowMs = windowMs;
+    this.#start = clock.now();
+  }
+
+  /** A frame of `bytes` (as received) was shown. */
+  frame(bytes: number): void {
+    this.shown++;
+    this.#events.push({ t: this.#clock.now(), bytes });
+    this.#trim();
+  }
+
+  /** `n` frames were skipped (by the server's slot or by the player). */
+  drop(n = 1): void {
+    this.dropped += n;
+  }
+
+  fps(): number {
+    this.#trim();
+    return (this.#events.length * 1000) / this.#span();
+  }
+
+  kbps(): number {
+    this.#trim();
+    let b = 0;
+    for (const e of this.#events) b += e.bytes;
+    return (b * 8) / this.#span();
+  }
+
+  #span(): number {
+    return Math.max(1, Math.min(this.#windowMs, this.#clock.now() - this.#start));
+  }
+
+  #trim(): void {
+    const from = this.#clock.now() - this.#windowMs;
+    while (this.#events.length > 0 && this.#events[0]!.t <= from) this.#events.shift();
+  }
+}

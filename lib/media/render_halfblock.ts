@@ -1,0 +1,63 @@
+/**
+ * Half-block renderer — pure. Draws RGBA as cols×rows terminal cells, each cell "▀" with the
+ * upper pixel as 24-bit foreground and the lower as background (a cell whose two pixels match
+ * becomes a space with only a background). SGR is written only when a colour changes. The image
+ * is sampled nearest-neighbour to cols × 2·rows pixels (callers fit the aspect ratio beforehand).
+ */
+
+import type { RgbaImage } from "./jpeg.ts";
+
+const NUM: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+export interface HalfblockOptions {
+  /** 1-based screen position of the top-left cell; when set each row starts with a cursor move. */
+  at?: { row: number; col: number };
+}
+
+/** Renders `img` into exactly cols×rows cells; ends with an SGR reset. */
+export function renderHalfblock(img: RgbaImage, cols: number, rows: number, opts: HalfblockOptions = {}): string {
+  if (cols <= 0 || rows <= 0) return "";
+  const d = img.data, w = img.width, h = img.height;
+  const xs = new Int32Array(cols);
+  for (let x = 0; x < cols; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / cols)) * 4;
+  const parts: string[] = [];
+  let fg = -1, bg = -1; // colours in effect (-1: unknown)
+  for (let r = 0; r < rows; r++) {
+    let line: string;
+    if (opts.at) line = `\x1b[${opts.at.row + r};${opts.at.col}H`; // colours survive a cursor move
+    else if (r === 0) line = "";
+    else {
+      line = "\x1b[0m\r\n"; // reset first: a scroll must not paint the new line
+      fg = bg = -1;
+    }
+    const top = Math.min(h - 1, Math.floor(((2 * r + 0.5) * h) / (2 * rows))) * w * 4;
+    const bot = Math.min(h - 1, Math.floor(((2 * r + 1.5) * h) / (2 * rows))) * w * 4;
+    for (let c = 0; c < cols; c++) {
+      const i = top + xs[c]!, j = bot + xs[c]!;
+      const t = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
+      const b = (d[j]! << 16) | (d[j + 1]! << 8) | d[j + 2]!;
+      if (t === b) {
+        if (b !== bg) {
+          line += `\x1b[48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${NUM[d[j + 2]!]}m`;
+          bg = b;
+        }
+        line += " ";
+        continue;
+      }
+      if (t !== fg && b !== bg) {
+        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]};48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${
+          NUM[d[j + 2]!]
+        }m`;
+      } else if (t !== fg) {
+        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]}m`;
+      } else if (b !== bg) {
+        line += `\x1b[48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${NUM[d[j + 2]!]}m`;
+      }
+      fg = t;
+      bg = b;
+      line += "▀";
+    }
+    parts.push(line);
+  }
+  return parts.join("") + "\x1b[0m";
+}

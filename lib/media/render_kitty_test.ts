@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { fromBase64 } from "../common/bytes.ts";
+import { KITTY_CHUNK, kittyDelete, renderKitty } from "./render_kitty.ts";
+import { goldenImage, matchesGolden } from "./_testing.ts";
+
+const td = new TextDecoder();
+
+/** Splits kitty output into APC commands: [keys, payload]. */
+function commands(bytes: Uint8Array): [string, string][] {
+  const s = td.decode(bytes);
+  return [...s.matchAll(/\x1b_G([^;\x1b]*);([^\x1b]*)\x1b\\/g)].map((m) => [m[1]!, m[2]!]);
+}
+
+Deno.test("renderKitty() matches the golden file byte for byte (48×32, f=24)", () => {
+  const out = renderKitty(goldenImage(), { id: 7 });
+  assert.ok(matchesGolden("kitty_48x32_f24.bin", out), "differs from tests/testdata/media/kitty_48x32_f24.bin");
+});
+
+Deno.test("renderKitty() chunks base64 ≤4096 per APC with m=1 … m=0 and the keys first", () => {
+  const img = goldenImage();
+  const cmds = commands(renderKitty(img, { id: 7, cols: 10, rows: 4 }));
+  assert.equal(cmds.length, 2); // 1536 px × 4 chars = 6144 chars
+  assert.equal(cmds[0]![0], "a=T,f=24,s=48,v=32,i=7,q=2,C=1,c=10,r=4,m=1");
+  assert.equal(cmds[1]![0], "m=0");
+  assert.equal(cmds[0]![1].length, KITTY_CHUNK);
+  const raw = fromBase64(cmds.map((c) => c[1]).join(""));
+  assert.equal(raw.length, 48 * 32 * 3);
+  for (let p = 0; p < 48 * 32; p++) {
+    for (let k = 0; k < 3; k++) assert.equal(raw[p * 3 + k], img.data[p * 4 + k]);
+  }
+});
+
+Deno.test("renderKitty() round-trips RGB and RGBA of any size (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 70 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.constantFrom(24 as const, 32 as const),
+      fc.integer({ min: 0, max: 1000 }),
+      (w, h, format, seed) => {
+        const data = new Uint8Array(w * h * 4).map((_, i) => (i * 7 + seed) & 255);
+        const cmds = commands(renderKitty({ width: w, height: h, data }, { id: 1, format }));
+        cmds.forEach(([keys, payload], i) => {
+          assert.ok(payload.length <= KITTY_CHUNK && payload.length % 4 === 0);
+          assert.ok(keys.endsWith(i === cmds.length - 1 ? "m=0" : "m=1"));
+          if (i > 0) assert.ok(keys.startsWith("m="));
+        });
+        const raw = fromBase64(cmds.map((c) => c[1]).join(""));
+        const want = format === 32 ? data : data.filter((_, i) => i % 4 !== 3);
+        assert.deepEqual(raw, want);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("renderKitty() moves the cursor first when a position is given; kittyDelete() deletes by id", () => {
+  const out = td.decode(renderKitty({ width: 1, height: 1, data: new Uint8Array(4) }, { id: 3, at: { row: 2, col: 5 } }));
+  assert.ok(out.startsWith("\x1b[2;5H\x1b_Ga=T,f=24,s=1,v=1,i=3,q=2,C=1,m=0;AAAA\x1b\\"));
+  assert.equal(td.decode(kittyDelete(3)), "\x1b_Ga=d,d=I,i=3,q=2\x1b\\");
+});

@@ -1,0 +1,134 @@
+/**
+ * Sixel renderer — pure. Quantizes RGBA to a fixed RGB-cube palette (default 4×4×4 = 64 colours,
+ * sized for speed: fewer colours means fewer passes per six-pixel band) with optional 4×4 ordered
+ * dithering, then writes DCS `ESC P 0;1;0 q`, raster attributes, the palette, the bands with
+ * run-length encoding, and ST `ESC \`. Returns bytes ready to write.
+ */
+
+import type { RgbaImage } from "./jpeg.ts";
+
+export interface SixelOptions {
+  /** Levels per channel of the palette cube (2…6); default 4 (64 colours). */
+  levels?: number;
+  /** 4×4 ordered dithering; default true. */
+  dither?: boolean;
+  /** 1-based screen position; a cursor move is written first. */
+  at?: { row: number; col: number };
+}
+
+const BAYER4 = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5];
+const enc = new TextEncoder();
+const tables = new Map<string, Uint8Array>();
+
+/** For each (threshold 0..15, value 0..255): the channel level 0..levels-1. */
+function levelTable(levels: number, dither: boolean): Uint8Array {
+  const key = `${levels}/${dither}`;
+  let t = tables.get(key);
+  if (t) return t;
+  t = new Uint8Array(16 * 256);
+  const step = 255 / (levels - 1);
+  for (let k = 0; k < 16; k++) {
+    const bias = dither ? ((BAYER4[k]! + 0.5) / 16 - 0.5) * step : 0;
+    for (let v = 0; v < 256; v++) t[k * 256 + v] = Math.max(0, Math.min(levels - 1, Math.round((v + bias) / step)));
+  }
+  tables.set(key, t);
+  return t;
+}
+
+/** The palette as `#i;2;r;g;b` (percent) definitions. */
+function paletteBytes(levels: number): string {
+  let s = "";
+  const pct = (l: number) => Math.round((l * 100) / (levels - 1));
+  for (let r = 0, i = 0; r < levels; r++) {
+    for (let g = 0; g < levels; g++) {
+      for (let b = 0; b < levels; b++, i++) s += `#${i};2;${pct(r)};${pct(g)};${pct(b)}`;
+    }
+  }
+  return s;
+}
+
+/** Encodes `img` as a sixel image. */
+export function renderSixel(img: RgbaImage, opts: SixelOptions = {}): Uint8Array {
+  const levels = Math.max(2, Math.min(6, opts.levels ?? 4));
+  const nColors = levels ** 3;
+  const table = levelTable(levels, opts.dither ?? true);
+  const w = img.width, h = img.height, d = img.data;
+  const head = enc.encode(
+    (opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` + paletteBytes(levels),
+  );
+  let out = new Uint8Array(head.length + w * h + 4096);
+  out.set(head);
+  let o = head.length;
+  const ensure = (n: number) => {
+    if (o + n <= out.length) return;
+    const bigger = new Uint8Array(Math.max(out.length * 2, o + n));
+    bigger.set(out.subarray(0, o));
+    out = bigger;
+  };
+  const bits = new Uint8Array(nColors * w);
+  const minX = new Int32Array(nColors), maxX = new Int32Array(nColors);
+  const used: number[] = [];
+  const l2 = levels * levels;
+  for (let y0 = 0; y0 < h; y0 += 6) {
+    const bandH = Math.min(6, h - y0);
+    used.length = 0;
+    minX.fill(-1);
+    for (let dy = 0; dy < bandH; dy++) {
+      const y = y0 + dy, row = y * w * 4, ty = (y & 3) * 4, bit = 1 << dy;
+      for (let x = 0; x < w; x++) {
+        const i = row + x * 4, k = (ty + (x & 3)) * 256;
+        const c = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
+        if (minX[c] === -1) {
+          minX[c] = x;
+          maxX[c] = x;
+          used.push(c);
+        } else if (x < minX[c]!) minX[c] = x;
+        else if (x > maxX[c]!) maxX[c] = x;
+        bits[c * w + x]! |= bit;
+      }
+    }
+    used.sort((a, b) => a - b);
+    for (let u = 0; u < used.length; u++) {
+      const c = used[u]!, base = c * w, x1 = maxX[c]!;
+      ensure(8 + (x1 + 1) * 5);
+      if (u > 0) out[o++] = 0x24; // $ : back to the band's start
+      out[o++] = 0x23; // #
+      o = writeNum(out, o, c);
+      // Leading blanks and every run of equal sixels: RLE when it saves bytes.
+      let x = 0;
+      while (x <= x1) {
+        const v = bits[base + x]!;
+        let run = 1;
+        while (x + run <= x1 && bits[base + x + run] === v) run++;
+        const ch = 63 + v;
+        if (run > 3) {
+          out[o++] = 0x21; // !
+          o = writeNum(out, o, run);
+          out[o++] = ch;
+        } else for (let r = 0; r < run; r++) out[o++] = ch;
+        x += run;
+      }
+      bits.fill(0, base + minX[c]!, base + x1 + 1);
+    }
+    if (y0 + 6 < h) {
+      ensure(1);
+      out[o++] = 0x2d; // - : next band
+    }
+  }
+  ensure(2);
+  out[o++] = 0x1b;
+  out[o++] = 0x5c;
+  return out.subarray(0, o);
+}
+
+function writeNum(out: Uint8Array, o: number, n: number): number {
+  if (n >= 10000) {
+    for (const ch of String(n)) out[o++] = ch.charCodeAt(0);
+    return o;
+  }
+  if (n >= 1000) out[o++] = 48 + Math.floor(n / 1000) % 10;
+  if (n >= 100) out[o++] = 48 + Math.floor(n / 100) % 10;
+  if (n >= 10) out[o++] = 48 + Math.floor(n / 10) % 10;
+  out[o++] = 48 + n % 10;
+  return o;
+}

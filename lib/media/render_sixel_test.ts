@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { decode } from "sixel";
+import { renderSixel } from "./render_sixel.ts";
+import { goldenImage, matchesGolden } from "./_testing.ts";
+
+const td = new TextDecoder();
+
+Deno.test("renderSixel() matches the golden file byte for byte (48×32, 64 colours, dithered)", () => {
+  const out = renderSixel(goldenImage());
+  assert.ok(matchesGolden("sixel_48x32_l4.six", out), "differs from tests/testdata/media/sixel_48x32_l4.six");
+});
+
+Deno.test("renderSixel() wraps the image in DCS … ST with raster attributes and palette", () => {
+  const s = td.decode(renderSixel(goldenImage(), { levels: 2 }));
+  assert.ok(s.startsWith('\x1bP0;1;0q"1;1;48;32#0;2;0;0;0#1;2;0;0;100'));
+  assert.ok(s.endsWith("\x1b\\"));
+  assert.equal(s.split("-").length, Math.ceil(32 / 6)); // bands separated by "-"
+});
+
+Deno.test("renderSixel() output decodes back to the quantized image (sixel decoder)", () => {
+  const img = goldenImage();
+  const out = renderSixel(img, { dither: false, levels: 4 });
+  const body = out.subarray(out.indexOf(0x71) + 1, out.length - 2); // after "q", before ST
+  const res = decode(body);
+  assert.equal(res.width, 48);
+  assert.equal(res.height, 32);
+  for (let p = 0; p < 48 * 32; p++) {
+    for (let k = 0; k < 3; k++) {
+      const level = Math.round(img.data[p * 4 + k]! / 85);
+      assert.ok(Math.abs(res.data8[p * 4 + k]! - level * 85) <= 3, `pixel ${p} channel ${k}`);
+    }
+  }
+});
+
+Deno.test("renderSixel() handles heights that are not a multiple of six and 1×1 images", () => {
+  const one = renderSixel({ width: 1, height: 1, data: new Uint8Array([255, 0, 0, 255]) }, { dither: false });
+  assert.match(td.decode(one), /#48@\x1b\\$/); // red = level 3 → index 48, bit 0 → "@"
+  const out = renderSixel({ width: 5, height: 7, data: new Uint8Array(140).fill(255) });
+  assert.ok(td.decode(out).includes('"1;1;5;7'));
+  const res = decode(out.subarray(out.indexOf(0x71) + 1, out.length - 2));
+  assert.equal(res.width, 5);
+  assert.ok(res.data8[6 * 5 * 4]! > 250); // the seventh row (second band) is white
+});

@@ -1,0 +1,62 @@
+/**
+ * Terminal graphics detection by query, not by name — pure. `DETECT_QUERY` asks for kitty
+ * graphics support (a 1×1 query image, id 31), the cell size in pixels (CSI 16 t) and the primary
+ * device attributes (DA1, CSI c). Terminals answer in order, and every terminal answers DA1, so
+ * the DA1 reply ends detection. `parseDetectReplies` reads whatever arrived (possibly mixed with
+ * keystrokes, which it hands back) and `chooseGraphics` picks kitty, then sixel (attribute 4 in
+ * DA1), else truecolor half-blocks.
+ */
+
+export type GraphicsKind = "kitty" | "sixel" | "halfblock";
+
+export const DETECT_QUERY: string = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + "\x1b[16t" + "\x1b[c";
+
+export interface DetectResult {
+  /** A kitty graphics OK reply for id 31 was seen. */
+  kitty: boolean;
+  /** DA1 listed attribute 4. */
+  sixel: boolean;
+  /** The DA1 reply arrived: nothing more will come. */
+  complete: boolean;
+  /** Cell size in pixels, if the terminal answered CSI 16 t. */
+  cell?: { width: number; height: number };
+  /** Bytes that were not replies (user input typed meanwhile). */
+  rest: string;
+}
+
+// deno-lint-ignore no-control-regex
+const KITTY_RE = /\x1b_G([^\x1b]*)\x1b\\/g;
+// deno-lint-ignore no-control-regex
+const DA1_RE = /\x1b\[\?([\d;]*)c/;
+// deno-lint-ignore no-control-regex
+const CELL_RE = /\x1b\[6;(\d+);(\d+)t/;
+
+/** Parses the replies received so far. */
+export function parseDetectReplies(input: string): DetectResult {
+  let kitty = false;
+  let rest = input.replace(KITTY_RE, (_m, body: string) => {
+    const [keys = "", msg = ""] = body.split(";");
+    if (/(^|,)i=31(,|$)/.test(keys) && msg.startsWith("OK")) kitty = true;
+    return "";
+  });
+  let cell: DetectResult["cell"];
+  const c = CELL_RE.exec(rest);
+  if (c) {
+    cell = { height: Number(c[1]), width: Number(c[2]) };
+    rest = rest.replace(CELL_RE, "");
+  }
+  const da = DA1_RE.exec(rest);
+  let sixel = false;
+  if (da) {
+    sixel = da[1]!.split(";").includes("4");
+    rest = rest.replace(DA1_RE, "");
+  }
+  const out: DetectResult = { kitty, sixel, complete: da !== null, rest };
+  if (cell && cell.width > 0 && cell.height > 0) out.cell = cell;
+  return out;
+}
+
+/** The renderer to use for these replies. */
+export function chooseGraphics(r: Pick<DetectResult, "kitty" | "sixel">): GraphicsKind {
+  return r.kitty ? "kitty" : r.sixel ? "sixel" : "halfblock";
+}
