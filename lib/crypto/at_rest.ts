@@ -74,7 +74,11 @@ export async function openWithPassword(password: string, sealed: Uint8Array): Pr
     throw new SyntaxError("Not a Parley sealed key file");
   }
   const dv = new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const p: Argon2Params = { memoryKiB: dv.getUint32(1), iterations: dv.getUint32(5), parallelism: sealed[9]! };
+  const p: Argon2Params = {
+    memoryKiB: dv.getUint32(1),
+    iterations: dv.getUint32(5),
+    parallelism: sealed[9]!,
+  };
   if (
     p.memoryKiB < 8 * p.parallelism || p.memoryKiB > 1 << 20 || p.iterations < 1 || p.iterations > 16 ||
     p.parallelism < 1 || p.parallelism > 8
@@ -90,7 +94,11 @@ export async function openWithPassword(password: string, sealed: Uint8Array): Pr
 }
 
 /** Seals a JSON-serializable value (e.g. the keystore). */
-export function sealJson(password: string, value: unknown, opts?: { params?: Argon2Params; rand?: RandomBytes }) {
+export function sealJson(
+  password: string,
+  value: unknown,
+  opts?: { params?: Argon2Params; rand?: RandomBytes },
+) {
   return sealWithPassword(password, utf8.encode(JSON.stringify(value)), opts);
 }
 

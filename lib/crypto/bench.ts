@@ -6,7 +6,14 @@
 import { utf8 } from "../common/bytes.ts";
 import { generateIdentity } from "./identity.ts";
 import { buildBundle, generateOneTimePrekeys, generateSignedPrekey } from "./prekeys.ts";
-import { decryptRoom, encryptRoom, type RoomReceiverState, createSenderKey, processDistribution, senderKeyDistribution } from "./sender_keys.ts";
+import {
+  createSenderKey,
+  decryptRoom,
+  encryptRoom,
+  processDistribution,
+  type RoomReceiverState,
+  senderKeyDistribution,
+} from "./sender_keys.ts";
 import { acceptSession, initiateSession, sessionDecrypt, sessionEncrypt } from "./session.ts";
 
 export interface BenchRow {
@@ -55,12 +62,18 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
     b = d.state;
     if (i % 10 === 9) [a, b] = [b, a];
   }
-  rows.push({ name: "DM encrypt+decrypt per message", value: round(((performance.now() - t) / nDm) * 1000), unit: "µs" });
+  rows.push({
+    name: "DM encrypt+decrypt per message",
+    value: round(((performance.now() - t) / nDm) * 1000),
+    unit: "µs",
+  });
 
   // Room of 100: one sender encrypts once; each of 99 receivers decrypts.
   let sender = await createSenderKey("bench", 0);
   const receivers: RoomReceiverState[] = [];
-  for (let i = 0; i < 99; i++) receivers.push(processDistribution(null, "alice", senderKeyDistribution(sender)));
+  for (let i = 0; i < 99; i++) {
+    receivers.push(processDistribution(null, "alice", senderKeyDistribution(sender)));
+  }
   const nRoom = Math.max(2, Math.round(20 * scale));
   let tSend = 0;
   let tRecv = 0;
@@ -70,14 +83,22 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
     tSend += performance.now() - t;
     sender = e.state;
     t = performance.now();
-    for (let i = 0; i < receivers.length; i++) receivers[i] = (await decryptRoom(receivers[i]!, e.message)).state;
+    for (let i = 0; i < receivers.length; i++) {
+      receivers[i] = (await decryptRoom(receivers[i]!, e.message)).state;
+    }
     tRecv += performance.now() - t;
   }
   rows.push({ name: "room send to 100 members (sender)", value: round((tSend / nRoom) * 1000), unit: "µs" });
-  rows.push({ name: "room send to 100 members (per receiver)", value: round((tRecv / nRoom / 99) * 1000), unit: "µs" });
+  rows.push({
+    name: "room send to 100 members (per receiver)",
+    value: round((tRecv / nRoom / 99) * 1000),
+    unit: "µs",
+  });
   return rows;
 }
 
 if (import.meta.main) {
-  for (const r of await benchCrypto()) console.log(`${r.name.padEnd(42)} ${String(r.value).padStart(10)} ${r.unit}`);
+  for (const r of await benchCrypto()) {
+    console.log(`${r.name.padEnd(42)} ${String(r.value).padStart(10)} ${r.unit}`);
+  }
 }

@@ -20,7 +20,14 @@ import { type OneTimePrekey, type PrekeyBundle, type SignedPrekey, verifyBundle 
 import { DecryptError, lp } from "./primitives.ts";
 import { ReplayError } from "./ratchet.ts";
 import { identitySafetyNumber } from "./safety_number.ts";
-import { acceptSession, initiateSession, parseSessionMessage, sessionDecrypt, sessionEncrypt, type SessionState } from "./session.ts";
+import {
+  acceptSession,
+  initiateSession,
+  parseSessionMessage,
+  sessionDecrypt,
+  sessionEncrypt,
+  type SessionState,
+} from "./session.ts";
 import type { CryptoStateStore, StoreWrites } from "./state_store.ts";
 import { BadBundleError } from "./x3dh.ts";
 
@@ -120,7 +127,12 @@ export class DmManager {
   }
 
   #ad(sender: string, recipient: string, msgId: Uint8Array): Uint8Array {
-    return concatBytes([utf8.encode("parley-dm-v1\0"), lp([utf8.encode(sender), utf8.encode(recipient)]), Uint8Array.of(DM_VERSION), msgId]);
+    return concatBytes([
+      utf8.encode("parley-dm-v1\0"),
+      lp([utf8.encode(sender), utf8.encode(recipient)]),
+      Uint8Array.of(DM_VERSION),
+      msgId,
+    ]);
   }
 
   /** Encrypts a DM; `bundle` is needed only when there is no session yet. */
@@ -132,7 +144,9 @@ export class DmManager {
     if (!rec) {
       if (!bundle) throw new NoSessionError(user);
       if (!(await verifyBundle(bundle))) throw new BadBundleError();
-      if (c && !sameIdentity(c.identity, bundle.identity)) throw await this.#keyChanged(user, c, bundle.identity);
+      if (c && !sameIdentity(c.identity, bundle.identity)) {
+        throw await this.#keyChanged(user, c, bundle.identity);
+      }
       if (!c) put[`contact:${user}`] = { identity: bundle.identity, verified: false } satisfies ContactRecord;
       const me = await loadIdentity(this.store);
       rec = { current: (await initiateSession(me, bundle)).state, archived: [] };
@@ -157,7 +171,9 @@ export class DmManager {
    * nothing is written on failure except the pending key of a `KeyChangedError`.
    */
   async openDm(user: string, envelope: Uint8Array): Promise<OpenedDm> {
-    if (envelope.length < 18 || envelope[0] !== DM_VERSION) throw new SyntaxError("Unknown DM envelope version");
+    if (envelope.length < 18 || envelope[0] !== DM_VERSION) {
+      throw new SyntaxError("Unknown DM envelope version");
+    }
     const msgIdBytes = envelope.slice(1, 17);
     const msgId = toHex(msgIdBytes);
     const seen = ((await this.store.get(`seen:${user}`)) as string[] | undefined) ?? [];
@@ -181,8 +197,13 @@ export class DmManager {
         const me = await loadIdentity(this.store);
         const spk = (await this.store.get(`spk:${parsed.x3dh.spkId}`)) as SignedPrekey | undefined;
         const opkId = parsed.x3dh.opkId;
-        const opk = opkId === undefined ? undefined : (await this.store.get(`opk:${opkId}`)) as OneTimePrekey | undefined;
-        const lookup = { spk: (id: number) => (id === spk?.id ? spk : undefined), opk: (id: number) => (id === opk?.id ? opk : undefined) };
+        const opk = opkId === undefined
+          ? undefined
+          : (await this.store.get(`opk:${opkId}`)) as OneTimePrekey | undefined;
+        const lookup = {
+          spk: (id: number) => (id === spk?.id ? spk : undefined),
+          opk: (id: number) => (id === opk?.id ? opk : undefined),
+        };
         const a = await acceptSession(me, lookup, body, ad, now);
         result = a;
         if (a.usedOpkId !== undefined) w.del.push(`opk:${a.usedOpkId}`);
@@ -202,7 +223,10 @@ export class DmManager {
       if (!result) throw lastErr instanceof Error ? lastErr : new DecryptError();
     }
     const others = sessions.filter((_, i) => i !== index);
-    w.put[`session:${user}`] = { current: result.state, archived: others.slice(0, ARCHIVED_SESSIONS) } satisfies SessionRecord;
+    w.put[`session:${user}`] = {
+      current: result.state,
+      archived: others.slice(0, ARCHIVED_SESSIONS),
+    } satisfies SessionRecord;
     w.put[`seen:${user}`] = [...seen, msgId].slice(-SEEN_IDS_KEPT);
     return { plaintext: result.plaintext, msgId, writes: w };
   }

@@ -47,7 +47,9 @@ async function derive(inputKey: Uint8Array, salt: Uint8Array, ctx: Uint8Array): 
 }
 
 function chunkNonce(base: Uint8Array, index: number): Uint8Array {
-  if (!Number.isInteger(index) || index < 0 || index >= MAX_CHUNKS) throw new RangeError("Chunk index out of range");
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_CHUNKS) {
+    throw new RangeError("Chunk index out of range");
+  }
   const n = base.slice();
   let x = index;
   for (let i = 11; i >= 7; i--) {
@@ -61,14 +63,18 @@ function chunkNonce(base: Uint8Array, index: number): Uint8Array {
 export class ChunkCipher {
   #key: Promise<CryptoKey>;
   constructor(key: Uint8Array, readonly baseNonce: Uint8Array) {
-    if (key.length !== 32 || baseNonce.length !== GCM_NONCE_LEN) throw new RangeError("Bad chunk key or nonce size");
+    if (key.length !== 32 || baseNonce.length !== GCM_NONCE_LEN) {
+      throw new RangeError("Bad chunk key or nonce size");
+    }
     this.#key = crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt", "decrypt"]);
   }
 
   async encryptChunk(index: number, plaintext: Uint8Array): Promise<Uint8Array> {
     if (plaintext.length > CHUNK_SIZE) throw new RangeError("Chunk too large");
     const iv = buf(chunkNonce(this.baseNonce, index));
-    return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.#key, buf(plaintext)));
+    return new Uint8Array(
+      await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.#key, buf(plaintext)),
+    );
   }
 
   async decryptChunk(index: number, ciphertext: Uint8Array): Promise<Uint8Array> {
@@ -77,7 +83,9 @@ export class ChunkCipher {
     }
     const iv = buf(chunkNonce(this.baseNonce, index));
     try {
-      return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await this.#key, buf(ciphertext)));
+      return new Uint8Array(
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await this.#key, buf(ciphertext)),
+      );
     } catch {
       throw new DecryptError("Chunk failed to authenticate");
     }
@@ -91,7 +99,11 @@ export class ChunkedEncryptor {
   #done = false;
   private constructor(readonly header: Uint8Array, private readonly cipher: ChunkCipher) {}
 
-  static async create(inputKey: Uint8Array, ctx: Uint8Array, rand: RandomBytes = cryptoRandom): Promise<ChunkedEncryptor> {
+  static async create(
+    inputKey: Uint8Array,
+    ctx: Uint8Array,
+    rand: RandomBytes = cryptoRandom,
+  ): Promise<ChunkedEncryptor> {
     const salt = rand(SALT_LEN);
     const d = await derive(inputKey, salt, ctx);
     return new ChunkedEncryptor(concatBytes([salt, d.commitment]), new ChunkCipher(d.key, d.baseNonce));
@@ -127,10 +139,16 @@ export class ChunkedEncryptor {
 }
 
 /** Checks the header (salt ‖ commitment) and returns the chunk cipher; `DecryptError` on mismatch. */
-export async function openFileHeader(inputKey: Uint8Array, ctx: Uint8Array, header: Uint8Array): Promise<ChunkCipher> {
+export async function openFileHeader(
+  inputKey: Uint8Array,
+  ctx: Uint8Array,
+  header: Uint8Array,
+): Promise<ChunkCipher> {
   if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
   const d = await derive(inputKey, header.subarray(0, SALT_LEN), ctx);
-  if (!equalBytes(d.commitment, header.subarray(SALT_LEN))) throw new DecryptError("File key commitment mismatch");
+  if (!equalBytes(d.commitment, header.subarray(SALT_LEN))) {
+    throw new DecryptError("File key commitment mismatch");
+  }
   return new ChunkCipher(d.key, d.baseNonce);
 }
 
@@ -187,7 +205,11 @@ export class StreamDecryptor {
       this.#buf = concatBytes([this.#buf, data]);
       if (!this.#dec) {
         if (this.#buf.length < FILE_HEADER_LEN) return new Uint8Array(0);
-        this.#dec = await ChunkDecryptor.create(this.inputKey, this.ctx, this.#buf.subarray(0, FILE_HEADER_LEN));
+        this.#dec = await ChunkDecryptor.create(
+          this.inputKey,
+          this.ctx,
+          this.#buf.subarray(0, FILE_HEADER_LEN),
+        );
         this.#buf = this.#buf.slice(FILE_HEADER_LEN);
       }
       const out: Uint8Array[] = [];
@@ -231,7 +253,11 @@ export async function encryptFile(
 }
 
 /** One-shot decryption; throws `DecryptError` on any tampering, truncation or wrong key/context. */
-export async function decryptFile(inputKey: Uint8Array, ctx: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+export async function decryptFile(
+  inputKey: Uint8Array,
+  ctx: Uint8Array,
+  ciphertext: Uint8Array,
+): Promise<Uint8Array> {
   const d = new StreamDecryptor(inputKey, ctx);
   const body = await d.push(ciphertext);
   return concatBytes([body, await d.finish()]);

@@ -17,7 +17,9 @@ import {
 import { DecryptError, sha512 } from "./primitives.ts";
 
 async function inflate(hex: string): Promise<Uint8Array> {
-  const stream = new Blob([fromHex(hex) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const stream = new Blob([fromHex(hex) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new DecompressionStream("deflate"),
+  );
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
@@ -39,7 +41,9 @@ Deno.test("decryptFile() passes Wycheproof c2sp_chunked_encryption_aes_256_gcm",
         const raw = new ChunkCipher(fromHex(t.aeadKey), fromHex(t.baseNonce));
         const chunks: Uint8Array[] = [];
         for (let i = 0; i * CHUNK_SIZE <= pt.length; i++) {
-          chunks.push(await raw.encryptChunk(i, pt.subarray(i * CHUNK_SIZE, Math.min(pt.length, (i + 1) * CHUNK_SIZE))));
+          chunks.push(
+            await raw.encryptChunk(i, pt.subarray(i * CHUNK_SIZE, Math.min(pt.length, (i + 1) * CHUNK_SIZE))),
+          );
         }
         assert.ok(equalBytes(concatBytes(chunks), ct.subarray(FILE_HEADER_LEN)), `tc ${t.tcId} raw`);
       } else if ((t.flags as string[]).includes("InvalidKeySize")) {
@@ -70,7 +74,10 @@ Deno.test("encryptFile()/decryptFile() round-trip sizes around chunk boundaries"
   for (const len of [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE + 5]) {
     const pt = crypto.getRandomValues(new Uint8Array(len));
     const ct = await encryptFile(KEY, CTX, pt);
-    assert.equal(ct.length, FILE_HEADER_LEN + Math.floor(len / CHUNK_SIZE) * ENC_CHUNK_SIZE + (len % CHUNK_SIZE) + 16);
+    assert.equal(
+      ct.length,
+      FILE_HEADER_LEN + Math.floor(len / CHUNK_SIZE) * ENC_CHUNK_SIZE + (len % CHUNK_SIZE) + 16,
+    );
     assert.deepEqual(await decryptFile(KEY, CTX, ct), pt);
     await assert.rejects(decryptFile(KEY, fileContext("t-1", "alice", "carol"), ct), DecryptError);
     if (len > 0) await assert.rejects(decryptFile(KEY, CTX, ct.subarray(0, ct.length - 1)), DecryptError);
@@ -112,10 +119,16 @@ Deno.test("ChunkDecryptor.decryptNext() rejects replayed, bit-flipped, reordered
   const pt = crypto.getRandomValues(new Uint8Array(2 * CHUNK_SIZE + 10));
   const ct = await encryptFile(KEY, CTX, pt);
   const other = await encryptFile(KEY, CTX, pt);
-  const chunk = (c: Uint8Array, i: number) => c.subarray(FILE_HEADER_LEN + i * ENC_CHUNK_SIZE, Math.min(c.length, FILE_HEADER_LEN + (i + 1) * ENC_CHUNK_SIZE));
+  const chunk = (c: Uint8Array, i: number) =>
+    c.subarray(
+      FILE_HEADER_LEN + i * ENC_CHUNK_SIZE,
+      Math.min(c.length, FILE_HEADER_LEN + (i + 1) * ENC_CHUNK_SIZE),
+    );
   const d = await ChunkDecryptor.create(KEY, CTX, ct.subarray(0, FILE_HEADER_LEN));
   assert.deepEqual((await d.decryptNext(chunk(ct, 0))).plaintext, pt.subarray(0, CHUNK_SIZE));
-  for (const bad of [chunk(ct, 0), flipBit(chunk(ct, 1), 77), chunk(ct, 2), chunk(other, 1), new Uint8Array(3)]) {
+  for (
+    const bad of [chunk(ct, 0), flipBit(chunk(ct, 1), 77), chunk(ct, 2), chunk(other, 1), new Uint8Array(3)]
+  ) {
     await assert.rejects(d.decryptNext(bad), DecryptError);
     assert.equal(d.nextIndex, 1);
     assert.equal(d.done, false);
@@ -126,5 +139,8 @@ Deno.test("ChunkDecryptor.decryptNext() rejects replayed, bit-flipped, reordered
   assert.deepEqual(last.plaintext, pt.subarray(2 * CHUNK_SIZE));
   await assert.rejects(d.decryptNext(chunk(ct, 2)), DecryptError);
   await assert.rejects(ChunkDecryptor.create(KEY, CTX, other.subarray(0, FILE_HEADER_LEN - 1)), DecryptError);
-  await assert.rejects(ChunkDecryptor.create(KEY, fileContext("t-2", "alice", "bob"), ct.subarray(0, FILE_HEADER_LEN)), DecryptError);
+  await assert.rejects(
+    ChunkDecryptor.create(KEY, fileContext("t-2", "alice", "bob"), ct.subarray(0, FILE_HEADER_LEN)),
+    DecryptError,
+  );
 });

@@ -7,7 +7,14 @@
  */
 
 import { concatBytes, fromBase64, toBase64, utf8 } from "../common/bytes.ts";
-import { ed25519Generate, ed25519Sign, ed25519Verify, KEY_LEN, SIG_LEN, x25519Generate } from "./primitives.ts";
+import {
+  ed25519Generate,
+  ed25519Sign,
+  ed25519Verify,
+  KEY_LEN,
+  SIG_LEN,
+  x25519Generate,
+} from "./primitives.ts";
 
 /** The public half of a device identity, as published in prekey bundles. */
 export interface PublicIdentity {
@@ -30,7 +37,9 @@ const DH_SIG_CONTEXT = utf8.encode("parley-identity-dh-v1\0");
 
 /** Decodes strict base64 of exactly `len` bytes, or throws `SyntaxError`. */
 export function decodeB64(s: unknown, len: number, what = "key"): Uint8Array {
-  if (typeof s !== "string" || s.length > 4 * Math.ceil(len / 3) + 4) throw new SyntaxError(`Invalid ${what}`);
+  if (typeof s !== "string" || s.length > 4 * Math.ceil(len / 3) + 4) {
+    throw new SyntaxError(`Invalid ${what}`);
+  }
   let b: Uint8Array;
   try {
     b = fromBase64(s);

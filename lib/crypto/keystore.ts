@@ -4,7 +4,7 @@
  * server (public halves only).
  */
 
-import { type IdentityKeyPair, generateIdentity, publicIdentity, type PublicIdentity } from "./identity.ts";
+import { generateIdentity, type IdentityKeyPair, type PublicIdentity, publicIdentity } from "./identity.ts";
 import {
   generateOneTimePrekeys,
   generateSignedPrekey,
@@ -39,7 +39,11 @@ function opkPublic(o: OneTimePrekey) {
 }
 
 /** Creates identity, signed prekey 1 and a batch of one-time prekeys if absent; returns the upload or null. */
-export async function ensureDeviceKeys(store: CryptoStateStore, now: number, opks = OPK_BATCH): Promise<PrekeyUpload | null> {
+export async function ensureDeviceKeys(
+  store: CryptoStateStore,
+  now: number,
+  opks = OPK_BATCH,
+): Promise<PrekeyUpload | null> {
   if (await store.get("identity")) return null;
   const identity = await generateIdentity();
   const spk = await generateSignedPrekey(identity, 1, now);
@@ -80,7 +84,10 @@ export async function rotateSignedPrekeyIfDue(
 }
 
 /** Makes `n` more one-time prekeys; returns their public halves for upload. */
-export async function replenishOneTimePrekeys(store: CryptoStateStore, n: number): Promise<{ id: number; pub: string }[]> {
+export async function replenishOneTimePrekeys(
+  store: CryptoStateStore,
+  n: number,
+): Promise<{ id: number; pub: string }[]> {
   const start = ((await store.get("opk:next")) as number | undefined) ?? 1;
   const list = await generateOneTimePrekeys(start, n);
   const put: Record<string, unknown> = { "opk:next": start + n };

@@ -52,13 +52,19 @@ export function changeRequiresRotation(c: MembershipChange): boolean {
   return c.action === "leave" || c.action === "kick";
 }
 
-export async function signMembershipChange(admin: IdentityKeyPair, change: MembershipChange): Promise<SignedMembershipChange> {
+export async function signMembershipChange(
+  admin: IdentityKeyPair,
+  change: MembershipChange,
+): Promise<SignedMembershipChange> {
   const sig = await ed25519Sign(fromBase64(admin.sign.priv), encodeChange(change));
   return { change: { ...change }, signer: admin.sign.pub, sig: toBase64(sig) };
 }
 
 /** Verifies shape, that the signer is one of `adminKeys` (base64 Ed25519), and the signature. */
-export async function verifyMembershipChange(s: SignedMembershipChange, adminKeys: readonly string[]): Promise<boolean> {
+export async function verifyMembershipChange(
+  s: SignedMembershipChange,
+  adminKeys: readonly string[],
+): Promise<boolean> {
   try {
     const c = s.change;
     if (

@@ -19,7 +19,11 @@ export function verifyPasswordInline(password: string, hash: string): Promise<bo
   return argon2Verify({ password, hash }).catch(() => false);
 }
 
-type Job = { op: "hash"; password: string; salt: Uint8Array } | { op: "verify"; password: string; hash: string };
+type Job = { op: "hash"; password: string; salt: Uint8Array } | {
+  op: "verify";
+  password: string;
+  hash: string;
+};
 
 interface Slot {
   worker: Worker | null;
@@ -32,7 +36,10 @@ export class PasswordHasher {
   readonly #maxQueue: number;
   readonly #rand: RandomBytes;
   #seq = 0;
-  readonly #waiting = new Map<number, { resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }>();
+  readonly #waiting = new Map<
+    number,
+    { resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }
+  >();
 
   constructor(opts: { workers?: number; maxQueue?: number; rand?: RandomBytes } = {}) {
     this.#maxQueue = opts.maxQueue ?? 256;
@@ -42,7 +49,8 @@ export class PasswordHasher {
       let worker: Worker | null = null;
       try {
         worker = new Worker(new URL("./password_worker.ts", import.meta.url).href, { type: "module" });
-        worker.onmessage = (e: MessageEvent) => this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
+        worker.onmessage = (e: MessageEvent) =>
+          this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
       } catch {
         worker = null;
       }
@@ -65,7 +73,9 @@ export class PasswordHasher {
   }
 
   #submit(job: Job): Promise<string | boolean> {
-    if (this.#queue.length >= this.#maxQueue) return Promise.reject(new Error("Password hashing queue is full"));
+    if (this.#queue.length >= this.#maxQueue) {
+      return Promise.reject(new Error("Password hashing queue is full"));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject });
       this.#pump();

@@ -49,7 +49,11 @@ function isId(n: unknown): n is number {
 }
 
 /** Makes a signed prekey `id`, signed by the identity's Ed25519 key. */
-export async function generateSignedPrekey(identity: IdentityKeyPair, id: number, now: number): Promise<SignedPrekey> {
+export async function generateSignedPrekey(
+  identity: IdentityKeyPair,
+  id: number,
+  now: number,
+): Promise<SignedPrekey> {
   if (!isId(id)) throw new RangeError("Prekey id must be a u32");
   const kp = await x25519Generate();
   const sig = await ed25519Sign(fromBase64(identity.sign.priv), spkSigned(id, kp.pub));
@@ -73,7 +77,11 @@ export function signedPrekeyNeedsRotation(spk: SignedPrekey, now: number): boole
 }
 
 /** Drops signed prekeys older than the keep period, always keeping `currentId`. */
-export function pruneSignedPrekeys(spks: readonly SignedPrekey[], currentId: number, now: number): SignedPrekey[] {
+export function pruneSignedPrekeys(
+  spks: readonly SignedPrekey[],
+  currentId: number,
+  now: number,
+): SignedPrekey[] {
   return spks.filter((s) => s.id === currentId || now - s.createdAt < SPK_KEEP_MS);
 }
 
@@ -106,7 +114,10 @@ export function isPrekeyBundleShape(x: unknown): x is PrekeyBundle {
   if (typeof id !== "object" || id === null || typeof spk !== "object" || spk === null) return false;
   if (!isB64(id.sign, KEY_LEN) || !isB64(id.dh, KEY_LEN) || !isB64(id.sig, SIG_LEN)) return false;
   if (!isId(spk.id) || !isB64(spk.pub, KEY_LEN) || !isB64(spk.sig, SIG_LEN)) return false;
-  if (opk !== undefined && (typeof opk !== "object" || opk === null || !isId(opk.id) || !isB64(opk.pub, KEY_LEN))) {
+  if (
+    opk !== undefined &&
+    (typeof opk !== "object" || opk === null || !isId(opk.id) || !isB64(opk.pub, KEY_LEN))
+  ) {
     return false;
   }
   return true;

@@ -56,9 +56,15 @@ export async function x25519Generate(): Promise<RawKeyPair> {
 /** The X25519 public key for a raw private scalar. */
 export async function x25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
   check32(priv, "X25519 private key");
-  const k = await subtle.importKey("pkcs8", buf(concatBytes([X25519_PKCS8, priv])), { name: "X25519" }, true, [
-    "deriveBits",
-  ]);
+  const k = await subtle.importKey(
+    "pkcs8",
+    buf(concatBytes([X25519_PKCS8, priv])),
+    { name: "X25519" },
+    true,
+    [
+      "deriveBits",
+    ],
+  );
   const jwk = await subtle.exportKey("jwk", k);
   return b64urlDecode(jwk.x!);
 }
@@ -67,9 +73,15 @@ export async function x25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Ar
 export async function x25519(priv: Uint8Array, pub: Uint8Array): Promise<Uint8Array> {
   check32(priv, "X25519 private key");
   check32(pub, "X25519 public key");
-  const sk = await subtle.importKey("pkcs8", buf(concatBytes([X25519_PKCS8, priv])), { name: "X25519" }, false, [
-    "deriveBits",
-  ]);
+  const sk = await subtle.importKey(
+    "pkcs8",
+    buf(concatBytes([X25519_PKCS8, priv])),
+    { name: "X25519" },
+    false,
+    [
+      "deriveBits",
+    ],
+  );
   const pk = await subtle.importKey("raw", buf(pub), { name: "X25519" }, false, []);
   let out: Uint8Array;
   try {
@@ -91,18 +103,30 @@ export async function ed25519Generate(): Promise<RawKeyPair> {
 /** The Ed25519 public key for a raw seed. */
 export async function ed25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
   check32(priv, "Ed25519 private key");
-  const k = await subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, true, [
-    "sign",
-  ]);
+  const k = await subtle.importKey(
+    "pkcs8",
+    buf(concatBytes([ED25519_PKCS8, priv])),
+    { name: "Ed25519" },
+    true,
+    [
+      "sign",
+    ],
+  );
   const jwk = await subtle.exportKey("jwk", k);
   return b64urlDecode(jwk.x!);
 }
 
 export async function ed25519Sign(priv: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
   check32(priv, "Ed25519 private key");
-  const k = await subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, false, [
-    "sign",
-  ]);
+  const k = await subtle.importKey(
+    "pkcs8",
+    buf(concatBytes([ED25519_PKCS8, priv])),
+    { name: "Ed25519" },
+    false,
+    [
+      "sign",
+    ],
+  );
   return new Uint8Array(await subtle.sign({ name: "Ed25519" }, k, buf(msg)));
 }
 
@@ -128,7 +152,11 @@ export async function aesGcmEncrypt(
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
   return new Uint8Array(
-    await subtle.encrypt({ name: "AES-GCM", iv: buf(nonce), additionalData: buf(ad), tagLength: 128 }, k, buf(plaintext)),
+    await subtle.encrypt(
+      { name: "AES-GCM", iv: buf(nonce), additionalData: buf(ad), tagLength: 128 },
+      k,
+      buf(plaintext),
+    ),
   );
 }
 
@@ -163,10 +191,16 @@ export async function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) throw new RangeError("Invalid HKDF length");
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+    throw new RangeError("Invalid HKDF length");
+  }
   const k = await subtle.importKey("raw", buf(ikm), "HKDF", false, ["deriveBits"]);
   return new Uint8Array(
-    await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) }, k, length * 8),
+    await subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) },
+      k,
+      length * 8,
+    ),
   );
 }
 
@@ -184,8 +218,14 @@ export function hmacSha512(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array
 }
 
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
-export async function hkdfExpandSha512(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 64) throw new RangeError("Invalid HKDF length");
+export async function hkdfExpandSha512(
+  prk: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Promise<Uint8Array> {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 64) {
+    throw new RangeError("Invalid HKDF length");
+  }
   const k = await subtle.importKey("raw", buf(prk), { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
   const out = new Uint8Array(length);
   let t = new Uint8Array(0);

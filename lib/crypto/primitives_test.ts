@@ -127,7 +127,11 @@ Deno.test("aesGcmEncrypt()/aesGcmDecrypt() pass Wycheproof aes_gcm (96-bit IV, 1
       } else await assert.rejects(aesGcmDecrypt(key, iv, ctTag, aad), DecryptError, `tc ${t.tcId}`);
     } else {
       const k = await crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
-      const p = crypto.subtle.decrypt({ name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, k, buf(ctTag));
+      const p = crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) },
+        k,
+        buf(ctTag),
+      );
       if (t.result === "valid") assert.equal(toHex(new Uint8Array(await p)), t.msg);
       else await assert.rejects(p);
     }

@@ -22,10 +22,10 @@ import { concatBytes, equalBytes, fromBase64, toBase64, utf8 } from "../common/b
 import {
   aesGcmDecrypt,
   aesGcmEncrypt,
+  buf,
   DecryptError,
   GCM_TAG_LEN,
   hkdfSha256,
-  buf,
   KEY_LEN,
   x25519,
   x25519Generate,
@@ -111,7 +111,11 @@ export async function kdfCk(ck: Uint8Array): Promise<{ mk: Uint8Array; ck: Uint8
 }
 
 /** Expands a message key: HKDF-SHA256(mk, zero salt, info, length). */
-export function expandMessageKey(mk: Uint8Array, info: Uint8Array = MK_INFO, length = 44): Promise<Uint8Array> {
+export function expandMessageKey(
+  mk: Uint8Array,
+  info: Uint8Array = MK_INFO,
+  length = 44,
+): Promise<Uint8Array> {
   return hkdfSha256(mk, ZERO32, info, length);
 }
 
@@ -136,7 +140,9 @@ export function encodeHeader(h: RatchetHeader): Uint8Array {
 }
 
 /** Parses a ratchet message into header and ciphertext; throws `SyntaxError` when malformed. */
-export function decodeRatchetMessage(msg: Uint8Array): { header: RatchetHeader; headerBytes: Uint8Array; ct: Uint8Array } {
+export function decodeRatchetMessage(
+  msg: Uint8Array,
+): { header: RatchetHeader; headerBytes: Uint8Array; ct: Uint8Array } {
   if (msg.length < HEADER_LEN + GCM_TAG_LEN) throw new SyntaxError("Ratchet message too short");
   if (msg[0] !== RATCHET_VERSION) throw new SyntaxError("Unknown ratchet message version");
   const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);

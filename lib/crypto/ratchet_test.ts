@@ -40,8 +40,14 @@ Deno.test("kdfCk() and expandMessageKey() reproduce libsignal's chain-key answer
   const { mk, ck } = await kdfCk(fromHex("8ab72d6f4cc5ac0d387eaf463378ddb28edd07385b1cb01250c715982e7ad48f"));
   assert.equal(toHex(ck), "28e8f8fee54b801eef7c5cfb2f17f32c7b334485bbb70fac6ec10342a246d15d");
   const keys = await expandMessageKey(mk, utf8.encode("WhisperMessageKeys"), 80);
-  assert.equal(toHex(keys.subarray(0, 32)), "bf51e9d75e0e31031051f82a2491ffc084fa298b7793bd9db620056febf45217");
-  assert.equal(toHex(keys.subarray(32, 64)), "c6c77d6a73a354337a56435e34607dfe48e3ace14e77314dc6abc172e7a7030b");
+  assert.equal(
+    toHex(keys.subarray(0, 32)),
+    "bf51e9d75e0e31031051f82a2491ffc084fa298b7793bd9db620056febf45217",
+  );
+  assert.equal(
+    toHex(keys.subarray(32, 64)),
+    "c6c77d6a73a354337a56435e34607dfe48e3ace14e77314dc6abc172e7a7030b",
+  );
 });
 
 Deno.test("ratchetEncrypt()/ratchetDecrypt() round-trip a conversation both ways without mutating inputs", async () => {

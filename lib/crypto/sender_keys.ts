@@ -111,8 +111,14 @@ function chainIdFrom(rand: RandomBytes): number {
 }
 
 /** A fresh sending chain for `room` at membership `epoch`. */
-export async function createSenderKey(room: string, epoch: number, rand: RandomBytes = cryptoRandom): Promise<SenderKeyState> {
-  if (utf8.encode(room).length > 255 || room.length === 0) throw new RangeError("Room name must be 1..255 bytes");
+export async function createSenderKey(
+  room: string,
+  epoch: number,
+  rand: RandomBytes = cryptoRandom,
+): Promise<SenderKeyState> {
+  if (utf8.encode(room).length > 255 || room.length === 0) {
+    throw new RangeError("Room name must be 1..255 bytes");
+  }
   const sig = await ed25519Generate();
   return {
     v: 1,
@@ -138,12 +144,24 @@ export function needsRotation(s: SenderKeyState): boolean {
 }
 
 /** A new chain replacing `s`; pass the new membership epoch after a leave/kick. */
-export function rotateSenderKey(s: SenderKeyState, epoch = s.epoch, rand: RandomBytes = cryptoRandom): Promise<SenderKeyState> {
+export function rotateSenderKey(
+  s: SenderKeyState,
+  epoch = s.epoch,
+  rand: RandomBytes = cryptoRandom,
+): Promise<SenderKeyState> {
   return createSenderKey(s.room, epoch, rand);
 }
 
 export function senderKeyDistribution(s: SenderKeyState): SenderKeyDistribution {
-  return { v: 1, room: s.room, epoch: s.epoch, chainId: s.chainId, iteration: s.iteration, ck: s.ck, sigPub: s.sigPub };
+  return {
+    v: 1,
+    room: s.room,
+    epoch: s.epoch,
+    chainId: s.chainId,
+    iteration: s.iteration,
+    ck: s.ck,
+    sigPub: s.sigPub,
+  };
 }
 
 /** Validates a distribution's shape (it arrives as JSON inside a DM). */
@@ -168,11 +186,20 @@ export function processDistribution(
   dist: SenderKeyDistribution,
 ): RoomReceiverState {
   if (!isSenderKeyDistribution(dist)) throw new SyntaxError("Invalid sender key distribution");
-  if (prev && (prev.room !== dist.room || prev.sender !== sender)) throw new Error("Distribution for another room");
+  if (prev && (prev.room !== dist.room || prev.sender !== sender)) {
+    throw new Error("Distribution for another room");
+  }
   const chains = (prev?.chains ?? []).filter((c) => c.chainId !== dist.chainId);
   const existing = prev?.chains.find((c) => c.chainId === dist.chainId);
   if (existing) return prev!; // already known: never rewind a chain (that would re-enable replays)
-  chains.unshift({ epoch: dist.epoch, chainId: dist.chainId, ck: dist.ck, iteration: dist.iteration, sigPub: dist.sigPub, skipped: [] });
+  chains.unshift({
+    epoch: dist.epoch,
+    chainId: dist.chainId,
+    ck: dist.ck,
+    iteration: dist.iteration,
+    sigPub: dist.sigPub,
+    skipped: [],
+  });
   return { v: 1, room: dist.room, sender, chains: chains.slice(0, ROOM_CHAINS_KEPT) };
 }
 
@@ -195,7 +222,9 @@ function encodeRoomHeader(h: RoomHeader): Uint8Array {
 }
 
 /** Parses a room message; throws `SyntaxError` when malformed. */
-export function parseRoomMessage(msg: Uint8Array): { header: RoomHeader; headerBytes: Uint8Array; ct: Uint8Array; sig: Uint8Array } {
+export function parseRoomMessage(
+  msg: Uint8Array,
+): { header: RoomHeader; headerBytes: Uint8Array; ct: Uint8Array; sig: Uint8Array } {
   if (msg.length < 2 || msg[0] !== ROOM_VERSION) throw new SyntaxError("Unknown room message version");
   const rl = msg[1]!;
   const hl = 2 + rl + 12;
@@ -208,14 +237,19 @@ export function parseRoomMessage(msg: Uint8Array): { header: RoomHeader; headerB
   }
   const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   return {
-    header: { room, epoch: dv.getUint32(2 + rl), chainId: dv.getUint32(6 + rl), iteration: dv.getUint32(10 + rl) },
+    header: {
+      room,
+      epoch: dv.getUint32(2 + rl),
+      chainId: dv.getUint32(6 + rl),
+      iteration: dv.getUint32(10 + rl),
+    },
     headerBytes: msg.slice(0, hl),
     ct: msg.subarray(hl, msg.length - SIG_LEN),
     sig: msg.subarray(msg.length - SIG_LEN),
   };
 }
 
-async function messageKeys(mk: Uint8Array): Promise<Uint8Array> {
+function messageKeys(mk: Uint8Array): Promise<Uint8Array> {
   return hkdfSha256(mk, new Uint8Array(32), MK_INFO, 44);
 }
 
@@ -227,7 +261,12 @@ export async function encryptRoom(
 ): Promise<{ state: SenderKeyState; message: Uint8Array }> {
   if (needsRotation(s)) throw new RotationRequiredError();
   const { mk, ck } = await kdfCk(fromBase64(s.ck));
-  const header = encodeRoomHeader({ room: s.room, epoch: s.epoch, chainId: s.chainId, iteration: s.iteration });
+  const header = encodeRoomHeader({
+    room: s.room,
+    epoch: s.epoch,
+    chainId: s.chainId,
+    iteration: s.iteration,
+  });
   const km = await messageKeys(mk);
   const ct = await aesGcmEncrypt(km.subarray(0, 32), km.subarray(32), plaintext, concatBytes([header, ad]));
   const body = concatBytes([header, ct]);
@@ -258,7 +297,10 @@ export async function decryptRoom(
   if (!(await ed25519Verify(fromBase64(chain.sigPub), concatBytes([SIG_CONTEXT, body, ad]), sig))) {
     throw new DecryptError("Room message signature is invalid");
   }
-  const c: ReceiverChain = { ...chain, skipped: chain.skipped.filter((k) => now - k.at < ROOM_SKIPPED_TTL_MS) };
+  const c: ReceiverChain = {
+    ...chain,
+    skipped: chain.skipped.filter((k) => now - k.at < ROOM_SKIPPED_TTL_MS),
+  };
   let mk: Uint8Array;
   if (header.iteration < c.iteration) {
     const si = c.skipped.findIndex((k) => k.i === header.iteration);
@@ -281,7 +323,12 @@ export async function decryptRoom(
     if (c.skipped.length > ROOM_MAX_STORED) c.skipped.splice(0, c.skipped.length - ROOM_MAX_STORED);
   }
   const km = await messageKeys(mk);
-  const plaintext = await aesGcmDecrypt(km.subarray(0, 32), km.subarray(32), ct, concatBytes([headerBytes, ad]));
+  const plaintext = await aesGcmDecrypt(
+    km.subarray(0, 32),
+    km.subarray(32),
+    ct,
+    concatBytes([headerBytes, ad]),
+  );
   const chains = r.chains.slice();
   chains[ci] = c;
   return { state: { ...r, chains }, plaintext, header };

@@ -16,8 +16,8 @@ import {
   type RoomReceiverState,
   rotateSenderKey,
   RotationRequiredError,
-  type SenderKeyState,
   senderKeyDistribution,
+  type SenderKeyState,
 } from "./sender_keys.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -40,22 +40,27 @@ async function sendN(s: SenderKeyState, n: number, ad = new Uint8Array(0)) {
 
 Deno.test("decryptRoom() decrypts each message exactly once in any delivery order (property)", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 12 }).chain((n) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n })), async (order) => {
-      const { s, r } = await room();
-      const { msgs } = await sendN(s, order.length);
-      let st = r;
-      for (const i of order) {
-        const d = await decryptRoom(st, msgs[i]!, undefined, T0);
-        st = d.state;
-        assert.equal(dec(d.plaintext), `m${i}`);
-        assert.equal(d.header.iteration, i);
-      }
-      for (const m of msgs) {
-        const before = JSON.stringify(st);
-        await assert.rejects(decryptRoom(st, m, undefined, T0), ReplayError);
-        assert.equal(JSON.stringify(st), before);
-      }
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 12 }).chain((n) =>
+        fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n })
+      ),
+      async (order) => {
+        const { s, r } = await room();
+        const { msgs } = await sendN(s, order.length);
+        let st = r;
+        for (const i of order) {
+          const d = await decryptRoom(st, msgs[i]!, undefined, T0);
+          st = d.state;
+          assert.equal(dec(d.plaintext), `m${i}`);
+          assert.equal(d.header.iteration, i);
+        }
+        for (const m of msgs) {
+          const before = JSON.stringify(st);
+          await assert.rejects(decryptRoom(st, m, undefined, T0), ReplayError);
+          assert.equal(JSON.stringify(st), before);
+        }
+      },
+    ),
     { numRuns: 25 },
   );
 });
@@ -68,7 +73,9 @@ Deno.test("decryptRoom() rejects bit flips in header, ciphertext, signature or A
   await fc.assert(
     fc.asyncProperty(fc.nat(), fc.boolean(), async (bit, inAd) => {
       const m = msgs[1]!;
-      const p = inAd ? decryptRoom(r, m, flipBit(ad, bit), T0) : decryptRoom(r, flipBit(m, bit % (m.length * 8)), ad, T0);
+      const p = inAd
+        ? decryptRoom(r, m, flipBit(ad, bit), T0)
+        : decryptRoom(r, flipBit(m, bit % (m.length * 8)), ad, T0);
       await assert.rejects(p);
       assert.equal(JSON.stringify(r), snapshot);
     }),

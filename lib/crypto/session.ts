@@ -90,7 +90,10 @@ export function parseSessionMessage(msg: Uint8Array): ParsedSessionMessage {
 }
 
 /** Starts a session from the peer's bundle (throws `BadBundleError` on a bad signature). */
-export async function initiateSession(me: IdentityKeyPair, bundle: PrekeyBundle): Promise<{ state: SessionState }> {
+export async function initiateSession(
+  me: IdentityKeyPair,
+  bundle: PrekeyBundle,
+): Promise<{ state: SessionState }> {
   const { sk, ad, header } = await x3dhInitiate(me, bundle);
   const ratchet = await ratchetInitInitiator(sk, ad, fromBase64(bundle.spk.pub));
   return { state: { v: 1, peer: bundle.identity, base: header.ek, ratchet, pending: header } };
@@ -115,7 +118,9 @@ export async function sessionDecrypt(
   now: number = Date.now(),
 ): Promise<{ state: SessionState; plaintext: Uint8Array }> {
   const p = parseSessionMessage(message);
-  if (p.type === "prekey" && p.x3dh.ek !== state.base) throw new DecryptError("Prekey message for another session");
+  if (p.type === "prekey" && p.x3dh.ek !== state.base) {
+    throw new DecryptError("Prekey message for another session");
+  }
   const r = await ratchetDecrypt(state.ratchet, p.ratchet, concatBytes([p.prefix, ad]), now);
   const next: SessionState = { ...state, ratchet: r.state };
   delete next.pending;
@@ -135,7 +140,9 @@ export async function acceptSession(
 ): Promise<{ state: SessionState; plaintext: Uint8Array; peer: PublicIdentity; usedOpkId?: number }> {
   const p = parseSessionMessage(message);
   if (p.type !== "prekey") throw new DecryptError("No session with this peer");
-  if (!(await verifyPublicIdentity(p.x3dh.identity))) throw new DecryptError("Sender identity signature is invalid");
+  if (!(await verifyPublicIdentity(p.x3dh.identity))) {
+    throw new DecryptError("Sender identity signature is invalid");
+  }
   const spk = prekeys.spk(p.x3dh.spkId);
   if (!spk) throw new DecryptError("Unknown signed prekey");
   const opk = p.x3dh.opkId === undefined ? undefined : prekeys.opk(p.x3dh.opkId);

@@ -21,7 +21,10 @@ async function bob(): Promise<{ id: IdentityKeyPair; spk: SignedPrekey; opks: On
 }
 
 function lookup(b: { spk: SignedPrekey; opks: OneTimePrekey[] }) {
-  return { spk: (i: number) => (i === b.spk.id ? b.spk : undefined), opk: (i: number) => b.opks.find((o) => o.id === i) };
+  return {
+    spk: (i: number) => (i === b.spk.id ? b.spk : undefined),
+    opk: (i: number) => b.opks.find((o) => o.id === i),
+  };
 }
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -93,7 +96,10 @@ Deno.test("acceptSession() refuses a tampered sender identity, unknown prekeys a
   await assert.rejects(acceptSession(b.id, lookup(b), flipBit(e.message, 70 * 8)), DecryptError);
   // sender DH key swapped (bytes 34..66)
   await assert.rejects(acceptSession(b.id, lookup(b), flipBit(e.message, 40 * 8)), DecryptError);
-  await assert.rejects(acceptSession(b.id, { spk: () => undefined, opk: () => undefined }, e.message), DecryptError);
+  await assert.rejects(
+    acceptSession(b.id, { spk: () => undefined, opk: () => undefined }, e.message),
+    DecryptError,
+  );
   await assert.rejects(acceptSession(b.id, { ...lookup(b), opk: () => undefined }, e.message), DecryptError);
   for (const bit of [131 * 8, 200 * 8, (e.message.length - 3) * 8]) {
     await assert.rejects(acceptSession(b.id, lookup(b), flipBit(e.message, bit)));

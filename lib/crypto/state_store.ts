@@ -6,7 +6,7 @@
  * together with the message themselves.
  *
  * Keys used: "identity", "spk:current", "spk:ids", "spk:<id>", "opk:next", "opk:<id>",
- * "session:<user>", "contact:<user>", "seen:<user>", "room:<room>:me", "room:<room>:from:<user>".
+ * "session:<user>", "contact:<user>", "seen:<user>".
  */
 
 export interface StoreWrites {

@@ -10,7 +10,7 @@
  */
 
 import { concatBytes, fromBase64, toBase64, utf8 } from "../common/bytes.ts";
-import { identityBytes, type IdentityKeyPair, publicIdentity, type PublicIdentity } from "./identity.ts";
+import { identityBytes, type IdentityKeyPair, type PublicIdentity, publicIdentity } from "./identity.ts";
 import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
 import { verifyBundle } from "./prekeys.ts";
 import { hkdfSha256, x25519, x25519Generate } from "./primitives.ts";
@@ -35,7 +35,7 @@ export interface X3dhHeader {
 const F = new Uint8Array(32).fill(0xff);
 const INFO = utf8.encode("Parley_X3DH_v1");
 
-async function kdf(dhs: Uint8Array[]): Promise<Uint8Array> {
+function kdf(dhs: Uint8Array[]): Promise<Uint8Array> {
   return hkdfSha256(concatBytes([F, ...dhs]), new Uint8Array(32), INFO, 32);
 }
 

@@ -7,7 +7,9 @@ export const TEST_FFMPEG: string | null = locateFfmpeg({
   pathDirs: (Deno.env.get("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
 });
 
-export const SAMPLE_VIDEO: string = decodeURIComponent(new URL("../../videos/sample.mp4", import.meta.url).pathname);
+export const SAMPLE_VIDEO: string = decodeURIComponent(
+  new URL("../../videos/sample.mp4", import.meta.url).pathname,
+);
 
 export const TESTDATA: string = decodeURIComponent(
   new URL("../../tests/testdata/media/", import.meta.url).pathname,

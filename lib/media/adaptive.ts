@@ -6,7 +6,7 @@
  * changes for `cooldownMs`. A pane that shrinks switches down at once (no wasted pixels).
  */
 
-import { RENDITION_HEIGHT, type Rendition, RENDITIONS } from "./thirds.ts";
+import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
 
 export interface AdaptiveInput {
   /** Milliseconds, from the stream's clock. */
@@ -96,7 +96,9 @@ export function initialAdaptive(
   const av = sorted(input.available);
   let r = wantedRendition(input.paneHeight, av) ?? "240p";
   if (input.throughputBps !== undefined) {
-    while (av.indexOf(r) > 0 && estimateNeed(r, "240p", bytesPerFrameAt240, input.sourceFps) > input.throughputBps) {
+    while (
+      av.indexOf(r) > 0 && estimateNeed(r, "240p", bytesPerFrameAt240, input.sourceFps) > input.throughputBps
+    ) {
       r = av[av.indexOf(r) - 1]!;
     }
   }
@@ -117,7 +119,9 @@ export function adaptiveStep(
 ): AdaptiveState {
   const av = sorted(input.available);
   if (av.length === 0) return state;
-  const cur = av.includes(state.rendition) ? state.rendition : (wantedRendition(input.paneHeight, av) ?? av[0]!);
+  const cur = av.includes(state.rendition)
+    ? state.rendition
+    : (wantedRendition(input.paneHeight, av) ?? av[0]!);
   const idx = av.indexOf(cur);
   const wanted = wantedRendition(input.paneHeight, av)!;
   const switchTo = (r: Rendition): AdaptiveState => ({

@@ -133,7 +133,13 @@ export async function makeRendition(
   ];
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(ffmpeg, { args, stdin: "null", stdout: "null", stderr: "piped", signal: opts.signal })
+    out = await new Deno.Command(ffmpeg, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: opts.signal,
+    })
       .output();
   } catch (e) {
     throw spawnError(ffmpeg, e);
@@ -177,7 +183,17 @@ export function mjpegArgs(o: MjpegOptions): string[] {
     ...(o.startSec && o.startSec > 0 ? ["-ss", o.startSec.toFixed(3)] : []),
     ...["-i", o.input, "-an", "-sn", "-vf", vf.join(",")],
     ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),
-    ...["-pix_fmt", "yuvj420p", "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", String(o.quality ?? 5), "pipe:1"],
+    ...[
+      "-pix_fmt",
+      "yuvj420p",
+      "-f",
+      "image2pipe",
+      "-c:v",
+      "mjpeg",
+      "-q:v",
+      String(o.quality ?? 5),
+      "pipe:1",
+    ],
   ];
 }
 

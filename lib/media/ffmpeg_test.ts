@@ -24,7 +24,10 @@ Deno.test("locateFfmpeg() prefers PARLEY_FFMPEG, then PATH, then the npm package
   const have = new Set(["/opt/ff/ffmpeg", "/usr/bin/ffmpeg"]);
   const exists = (p: string) => have.has(p);
   assert.equal(locateFfmpeg({ envPath: "/opt/ff/ffmpeg", pathDirs: ["/usr/bin"], exists }), "/opt/ff/ffmpeg");
-  assert.equal(locateFfmpeg({ envPath: "/nope", pathDirs: ["/bin", "/usr/bin/"], exists }), "/usr/bin/ffmpeg");
+  assert.equal(
+    locateFfmpeg({ envPath: "/nope", pathDirs: ["/bin", "/usr/bin/"], exists }),
+    "/usr/bin/ffmpeg",
+  );
   assert.equal(locateFfmpeg({ pathDirs: ["/bin"], exists, npmFallback: false }), null);
   const npm = locateFfmpeg({ pathDirs: [], exists: (p) => p.includes("@ffmpeg-installer") });
   if (Deno.build.os === "linux") assert.match(npm ?? "", /@ffmpeg-installer.*ffmpeg$/);
@@ -54,7 +57,14 @@ Deno.test({
   name: "spawnMjpeg() yields exactly maxFrames JPEGs at the asked size",
   ignore: noFfmpeg,
   fn: async () => {
-    const src = spawnMjpeg({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 320, height: 180, maxFrames: 5 });
+    const src = spawnMjpeg({
+      ffmpeg: ff,
+      input: SAMPLE_VIDEO,
+      fps: 24,
+      width: 320,
+      height: 180,
+      maxFrames: 5,
+    });
     const frames: Uint8Array[] = [];
     for await (const f of src) frames.push(f);
     assert.equal(frames.length, 5);

@@ -43,7 +43,12 @@ export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
 }
 
 /** The largest size with the source's aspect ratio inside maxW×maxH (at least 1×1). */
-export function fitInto(srcW: number, srcH: number, maxW: number, maxH: number): { width: number; height: number } {
+export function fitInto(
+  srcW: number,
+  srcH: number,
+  maxW: number,
+  maxH: number,
+): { width: number; height: number } {
   const k = Math.min(maxW / srcW, maxH / srcH);
   return { width: Math.max(1, Math.round(srcW * k)), height: Math.max(1, Math.round(srcH * k)) };
 }
@@ -66,7 +71,9 @@ export function scaleNearest(src: RgbaImage, width: number, height: number, out?
   };
   const s = words(aligned(src).data), d = words(dst.data);
   const xs = new Uint32Array(width);
-  for (let x = 0; x < width; x++) xs[x] = Math.min(src.width - 1, Math.floor(((x + 0.5) * src.width) / width));
+  for (let x = 0; x < width; x++) {
+    xs[x] = Math.min(src.width - 1, Math.floor(((x + 0.5) * src.width) / width));
+  }
   for (let y = 0; y < height; y++) {
     const sy = Math.min(src.height - 1, Math.floor(((y + 0.5) * src.height) / height));
     const row = sy * src.width;
@@ -85,7 +92,8 @@ export function scaleBox(src: RgbaImage, width: number, height: number): RgbaIma
   for (let x = 0; x <= width; x++) x0[x] = Math.floor((x * sw) / width);
   const acc = new Uint32Array(width * 4);
   for (let y = 0; y < height; y++) {
-    const ya = Math.floor((y * src.height) / height), yb = Math.max(ya + 1, Math.floor(((y + 1) * src.height) / height));
+    const ya = Math.floor((y * src.height) / height),
+      yb = Math.max(ya + 1, Math.floor(((y + 1) * src.height) / height));
     acc.fill(0);
     for (let sy = ya; sy < yb; sy++) {
       const row = sy * sw * 4;

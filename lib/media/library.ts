@@ -7,7 +7,7 @@
  */
 
 import { makeRendition, probe, type ProbeInfo } from "./ffmpeg.ts";
-import { RENDITION_HEIGHT, type Rendition, RENDITIONS } from "./thirds.ts";
+import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
 
 export const VIDEO_EXTENSIONS: readonly string[] = [".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"];
 

@@ -43,15 +43,43 @@ Deno.test({
       await Deno.writeTextFile(`${videosDir}/notes.txt`, "not a video");
       // A small 320×240 source: only 240p, no upscaling.
       const small = await new Deno.Command(ff, {
-        args: ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=1"]
-          .concat(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", `${videosDir}/small.mkv`]),
+        args: [
+          "-hide_banner",
+          "-loglevel",
+          "error",
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc=size=320x240:rate=10:duration=1",
+        ]
+          .concat([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            `${videosDir}/small.mkv`,
+          ]),
       }).output();
       assert.ok(small.success);
       const logs: string[] = [];
-      const lib = new VideoLibrary({ videosDir, dataDir: `${root}/data`, ffmpeg: ff, onLog: (m) => logs.push(m) });
+      const lib = new VideoLibrary({
+        videosDir,
+        dataDir: `${root}/data`,
+        ffmpeg: ff,
+        onLog: (m) => logs.push(m),
+      });
       const list = await lib.scan();
       assert.deepEqual(list, [
-        { name: "sample", duration: 4, fps: 24, width: 1920, height: 1080, renditions: ["240p", "720p", "1080p"] },
+        {
+          name: "sample",
+          duration: 4,
+          fps: 24,
+          width: 1920,
+          height: 1080,
+          renditions: ["240p", "720p", "1080p"],
+        },
         { name: "small", duration: 1, fps: 10, width: 320, height: 240, renditions: ["240p"] },
       ]);
       assert.equal(logs.filter((l) => l.startsWith("making")).length, 4);
@@ -62,7 +90,12 @@ Deno.test({
       assert.equal(lib.sourcePath("small"), `${videosDir}/small.mkv`);
       // Second library over the same data folder: nothing is remade.
       logs.length = 0;
-      const again = new VideoLibrary({ videosDir, dataDir: `${root}/data`, ffmpeg: ff, onLog: (m) => logs.push(m) });
+      const again = new VideoLibrary({
+        videosDir,
+        dataDir: `${root}/data`,
+        ffmpeg: ff,
+        onLog: (m) => logs.push(m),
+      });
       assert.deepEqual(await again.scan(), list);
       assert.deepEqual(logs, []);
       assert.deepEqual(again.get("sample")?.renditions, ["240p", "720p", "1080p"]);

@@ -15,7 +15,12 @@ export interface HalfblockOptions {
 }
 
 /** Renders `img` into exactly cols×rows cells; ends with an SGR reset. */
-export function renderHalfblock(img: RgbaImage, cols: number, rows: number, opts: HalfblockOptions = {}): string {
+export function renderHalfblock(
+  img: RgbaImage,
+  cols: number,
+  rows: number,
+  opts: HalfblockOptions = {},
+): string {
   if (cols <= 0 || rows <= 0) return "";
   const d = img.data, w = img.width, h = img.height;
   const xs = new Int32Array(cols);
@@ -45,9 +50,9 @@ export function renderHalfblock(img: RgbaImage, cols: number, rows: number, opts
         continue;
       }
       if (t !== fg && b !== bg) {
-        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]};48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${
-          NUM[d[j + 2]!]
-        }m`;
+        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]};48;2;${NUM[d[j]!]};${
+          NUM[d[j + 1]!]
+        };${NUM[d[j + 2]!]}m`;
       } else if (t !== fg) {
         line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]}m`;
       } else if (b !== bg) {

@@ -14,7 +14,10 @@ function commands(bytes: Uint8Array): [string, string][] {
 
 Deno.test("renderKitty() matches the golden file byte for byte (48×32, f=24)", () => {
   const out = renderKitty(goldenImage(), { id: 7 });
-  assert.ok(matchesGolden("kitty_48x32_f24.bin", out), "differs from tests/testdata/media/kitty_48x32_f24.bin");
+  assert.ok(
+    matchesGolden("kitty_48x32_f24.bin", out),
+    "differs from tests/testdata/media/kitty_48x32_f24.bin",
+  );
 });
 
 Deno.test("renderKitty() chunks base64 ≤4096 per APC with m=1 … m=0 and the keys first", () => {
@@ -56,7 +59,9 @@ Deno.test("renderKitty() round-trips RGB and RGBA of any size (fast-check)", () 
 });
 
 Deno.test("renderKitty() moves the cursor first when a position is given; kittyDelete() deletes by id", () => {
-  const out = td.decode(renderKitty({ width: 1, height: 1, data: new Uint8Array(4) }, { id: 3, at: { row: 2, col: 5 } }));
+  const out = td.decode(
+    renderKitty({ width: 1, height: 1, data: new Uint8Array(4) }, { id: 3, at: { row: 2, col: 5 } }),
+  );
   assert.ok(out.startsWith("\x1b[2;5H\x1b_Ga=T,f=24,s=1,v=1,i=3,q=2,C=1,m=0;AAAA\x1b\\"));
   assert.equal(td.decode(kittyDelete(3)), "\x1b_Ga=d,d=I,i=3,q=2\x1b\\");
 });

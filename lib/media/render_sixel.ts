@@ -29,7 +29,9 @@ function levelTable(levels: number, dither: boolean): Uint8Array {
   const step = 255 / (levels - 1);
   for (let k = 0; k < 16; k++) {
     const bias = dither ? ((BAYER4[k]! + 0.5) / 16 - 0.5) * step : 0;
-    for (let v = 0; v < 256; v++) t[k * 256 + v] = Math.max(0, Math.min(levels - 1, Math.round((v + bias) / step)));
+    for (let v = 0; v < 256; v++) {
+      t[k * 256 + v] = Math.max(0, Math.min(levels - 1, Math.round((v + bias) / step)));
+    }
   }
   tables.set(key, t);
   return t;
@@ -54,7 +56,8 @@ export function renderSixel(img: RgbaImage, opts: SixelOptions = {}): Uint8Array
   const table = levelTable(levels, opts.dither ?? true);
   const w = img.width, h = img.height, d = img.data;
   const head = enc.encode(
-    (opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` + paletteBytes(levels),
+    (opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` +
+      paletteBytes(levels),
   );
   let out = new Uint8Array(head.length + w * h + 4096);
   out.set(head);

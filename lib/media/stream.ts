@@ -8,7 +8,7 @@
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
-import { adaptiveStep, type AdaptiveState, initialAdaptive, sizeChanged, targetSize } from "./adaptive.ts";
+import { type AdaptiveState, adaptiveStep, initialAdaptive, sizeChanged, targetSize } from "./adaptive.ts";
 import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
 import { spawnMjpeg } from "./ffmpeg.ts";
 import { LatestSlot } from "./frame_slot.ts";
@@ -369,7 +369,14 @@ export class VideoStream {
           this.#bytesSum += jpeg.length;
           this.#bytesCount++;
           const index = Math.round(pts / this.#frameMs);
-          this.#slot.offer({ pts, rendition: seg.rendition, jpeg, index, width: seg.width, height: seg.height });
+          this.#slot.offer({
+            pts,
+            rendition: seg.rendition,
+            jpeg,
+            index,
+            width: seg.width,
+            height: seg.height,
+          });
           this.#pos = pts + this.#frameMs;
           if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
           if (ac.signal.aborted || this.#adaptiveWantsRestart(seg)) {

@@ -50,7 +50,9 @@ function instantSleep(clock: ManualClock) {
       clock.advance(ms);
       return Promise.resolve();
     }
-    return new Promise((r) => signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true }));
+    return new Promise((r) =>
+      signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true })
+    );
   };
 }
 
@@ -112,7 +114,10 @@ Deno.test("VideoStream thirds mode serves a third of the frames from each rendit
   }
   assert.deepEqual(runs, [["240p", 32], ["720p", 32], ["1080p", 32]]);
   assert.deepEqual(frames.map((f) => f.index), [...Array(96).keys()]);
-  assert.deepEqual(fake.calls.map((c) => [c.opts.startSec, c.opts.maxFrames]), [[0, 32], [32 / 24, 32], [64 / 24, 32]]);
+  assert.deepEqual(fake.calls.map((c) => [c.opts.startSec, c.opts.maxFrames]), [[0, 32], [32 / 24, 32], [
+    64 / 24,
+    32,
+  ]]);
   await s.stop();
 });
 

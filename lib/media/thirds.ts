@@ -7,7 +7,11 @@
 
 export type Rendition = "240p" | "720p" | "1080p";
 export const RENDITIONS: readonly Rendition[] = ["240p", "720p", "1080p"];
-export const RENDITION_HEIGHT: Readonly<Record<Rendition, number>> = { "240p": 240, "720p": 720, "1080p": 1080 };
+export const RENDITION_HEIGHT: Readonly<Record<Rendition, number>> = {
+  "240p": 240,
+  "720p": 720,
+  "1080p": 1080,
+};
 
 /** Frames [startFrame, endFrame) come from `rendition`. */
 export interface ThirdsSegment {

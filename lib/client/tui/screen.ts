@@ -96,11 +96,8 @@ export function diff(prev: Screen | null, next: Screen): string {
   const out: string[] = [];
   let curR = -1;
   let curC = -1;
-  let curStyle = -1;
-  if (full) {
-    out.push("\x1b[0m\x1b[H\x1b[2J");
-    curStyle = 0;
-  }
+  let curStyle = 0; // every diff leaves the terminal with the default style
+  if (full) out.push("\x1b[0m\x1b[H\x1b[2J");
   const { cols, rows, chars, styles } = next;
   for (let r = 0; r < rows; r++) {
     let forceRest = false;

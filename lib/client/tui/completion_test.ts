@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { Completer, type CompletionSources } from "./completion.ts";
+
+const src: CompletionSources = {
+  nicks: ["bobby", "carol", "bob", "Bea"],
+  commands: ["help", "history", "msg", "who", "whois"],
+  rooms: ["general", "games"],
+};
+
+Deno.test("Completer.complete() puts ': ' after a nick at line start, most recent first", () => {
+  const c = new Completer();
+  assert.deepEqual(c.complete("bo", 2, src), { text: "bobby: ", cursor: 7 });
+});
+
+Deno.test("Completer.complete() cycles on repeated Tab and back with Shift-Tab", () => {
+  const c = new Completer();
+  let r = c.complete("b", 1, src)!;
+  assert.equal(r.text, "bobby: ");
+  r = c.complete(r.text, r.cursor, src)!;
+  assert.equal(r.text, "bob: ");
+  r = c.complete(r.text, r.cursor, src)!;
+  assert.equal(r.text, "Bea: ");
+  r = c.complete(r.text, r.cursor, src)!;
+  assert.equal(r.text, "bobby: ");
+  r = c.complete(r.text, r.cursor, src, true)!;
+  assert.equal(r.text, "Bea: ");
+});
+
+Deno.test("Completer.complete() adds a space after a nick in mid-line and keeps the rest", () => {
+  const c = new Completer();
+  assert.deepEqual(c.complete("hi car and", 6, src), { text: "hi carol and", cursor: 9 });
+});
+
+Deno.test("Completer.complete() completes commands, rooms and emoji", () => {
+  assert.equal(new Completer().complete("/wh", 3, src)!.text, "/who ");
+  assert.equal(new Completer().complete("go to #ge", 9, src)!.text, "go to #general ");
+  assert.match(new Completer().complete("nice :smil", 10, src)!.text, /^nice :smile[a-z_]*: $/);
+  assert.equal(new Completer().complete("nice :rocke", 11, src)!.text, "nice :rocket: ");
+  assert.equal(new Completer().complete("x /wh", 5, src), null);
+  assert.equal(new Completer().complete("zz", 2, src), null);
+});
+
+Deno.test("Completer.reset() starts a fresh completion", () => {
+  const c = new Completer();
+  const r = c.complete("b", 1, src)!;
+  c.reset();
+  assert.equal(c.complete(r.text, r.cursor, src), null);
+});

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { arity, helpLines, parseLine } from "./parse.ts";
+import { COMMANDS } from "./commands.ts";
+import { parseDuration, parseSince } from "./parse_time.ts";
+
+const known = new Set(["bob", "carol"]);
+const opts = { role: "user" as const, isUser: (n: string) => known.has(n) };
+const admin = { ...opts, role: "admin" as const };
+
+Deno.test("parseLine() sends plain text and //text as text", () => {
+  assert.deepEqual(parseLine("hello", opts), { kind: "text", text: "hello" });
+  assert.deepEqual(parseLine("//etc/hosts is a path", opts), { kind: "text", text: "/etc/hosts is a path" });
+  assert.deepEqual(parseLine("   ", opts), { kind: "empty" });
+});
+
+Deno.test("parseLine() never sends an unknown command as text", () => {
+  const p = parseLine("/frobnicate now", opts);
+  assert.equal(p.kind, "error");
+  assert.match((p as { message: string }).message, /Unknown command \/frobnicate/);
+});
+
+Deno.test("parseLine() reads USER: text as a DM only for known users", () => {
+  assert.deepEqual(parseLine("bob: hi there", opts), { kind: "dm", user: "bob", text: "hi there" });
+  assert.deepEqual(parseLine("bob:hi", opts), { kind: "dm", user: "bob", text: "hi" });
+  assert.deepEqual(parseLine("note: buy milk", opts), { kind: "text", text: "note: buy milk" });
+  assert.deepEqual(parseLine("bob:", opts), { kind: "text", text: "bob:" });
+  assert.deepEqual(parseLine("https://x.org", opts), { kind: "text", text: "https://x.org" });
+});
+
+Deno.test("parseLine() splits command arguments by the table's usage", () => {
+  const msg = parseLine("/msg bob hello   world", opts);
+  assert.equal(msg.kind, "command");
+  assert.deepEqual((msg as { args: string[] }).args, ["bob", "hello   world"]);
+  const room = parseLine("/room create team bob carol", opts);
+  assert.deepEqual((room as { args: string[] }).args, ["create", "team", "bob carol"]);
+  const kick = parseLine("/kick bob 600", admin);
+  assert.deepEqual((kick as { args: string[] }).args, ["bob", "600"]);
+  assert.equal(parseLine("/AWAY", opts).kind, "command");
+});
+
+Deno.test("parseLine() reports usage for wrong argument counts", () => {
+  assert.deepEqual(parseLine("/msg bob", opts), { kind: "error", message: "Usage: /msg USER TEXT" });
+  assert.deepEqual(parseLine("/whois", opts), { kind: "error", message: "Usage: /whois USER" });
+  assert.deepEqual(parseLine("/who extra", opts), { kind: "error", message: "Usage: /who" });
+  assert.deepEqual(parseLine("/ban bob", admin), { kind: "error", message: "Usage: /ban USER SECONDS" });
+});
+
+Deno.test("parseLine() refuses admin commands to users", () => {
+  for (const c of ["/kick bob", "/ban bob 60", "/kicked", "/grant bob", "/revoke bob"]) {
+    assert.equal(parseLine(c, opts).kind, "error", c);
+    assert.equal(parseLine(c, admin).kind, "command", c);
+  }
+});
+
+Deno.test("COMMANDS has one row per required command with usage, help and permission", () => {
+  const want = "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify quit";
+  assert.deepEqual(COMMANDS.map((c) => c.name), want.split(" "));
+  for (const c of COMMANDS) assert.ok(c.help && (c.permission === "user" || c.permission === "admin"));
+  assert.deepEqual(arity("USER [SECONDS]"), { min: 1, max: 2, rest: false });
+  assert.deepEqual(arity("create NAME USER…"), { min: 3, max: 3, rest: true });
+});
+
+Deno.test("helpLines() lists commands for the role and explains one", () => {
+  const user = helpLines("user").join("\n");
+  assert.match(user, /\/msg USER TEXT/);
+  assert.doesNotMatch(user, /\/grant/);
+  assert.match(helpLines("admin").join("\n"), /\/grant USER/);
+  assert.deepEqual(helpLines("user", "away"), ["/busy (also /away)", "  Mark yourself busy"]);
+});
+
+Deno.test("parseDuration() and parseSince() read seconds, units and dates", () => {
+  assert.equal(parseDuration("600"), 600_000);
+  assert.equal(parseDuration("10m"), 600_000);
+  assert.equal(parseDuration("2h"), 7_200_000);
+  assert.throws(() => parseDuration("soon"), /not a duration/);
+  const now = Date.UTC(2026, 0, 2);
+  assert.equal(parseSince("1d", now), Date.UTC(2026, 0, 1));
+  assert.equal(parseSince("2026-01-01", now), Date.UTC(2026, 0, 1));
+  assert.equal(parseSince("2026-01-01T10:30", now), Date.UTC(2026, 0, 1, 10, 30));
+  assert.throws(() => parseSince("yesterday", now), /not a time/);
+});

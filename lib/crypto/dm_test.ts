@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { utf8 } from "../common/bytes.ts";
+import { ManualClock } from "../common/clock.ts";
+import { flipBit } from "./_test_util.ts";
+import { DmManager, KeyChangedError, NoSessionError } from "./dm.ts";
+import { ensureDeviceKeys, type PrekeyUpload, rotateSignedPrekeyIfDue } from "./keystore.ts";
+import type { PrekeyBundle } from "./prekeys.ts";
+import { DecryptError } from "./primitives.ts";
+import { ReplayError } from "./ratchet.ts";
+import { MemoryCryptoStore } from "./state_store.ts";
+import { BadBundleError } from "./x3dh.ts";
+
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const clock = new ManualClock();
+
+/** A fake server: hands out each one-time prekey once. */
+function bundleFrom(up: PrekeyUpload): PrekeyBundle {
+  const opk = up.opks.shift();
+  return opk ? { identity: up.identity, spk: up.spk, opk } : { identity: up.identity, spk: up.spk };
+}
+
+async function user(name: string) {
+  const store = new MemoryCryptoStore();
+  const up = (await ensureDeviceKeys(store, clock.now(), 3))!;
+  return { name, store, up, dm: new DmManager({ store, me: name, clock }) };
+}
+
+Deno.test("DmManager first contact, reply and TOFU pinning", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  await assert.rejects(alice.dm.encryptDm("bob", null, utf8.encode("x")), NoSessionError);
+  const e1 = await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("hello bob"));
+  const e2 = await alice.dm.encryptDm("bob", null, utf8.encode("still there?"));
+  assert.equal(dec(await bob.dm.decryptDm("alice", e2)), "still there?");
+  assert.equal(dec(await bob.dm.decryptDm("alice", e1)), "hello bob");
+  assert.equal(bob.store.get("opk:1"), undefined);
+  const r = await bob.dm.encryptDm("alice", null, utf8.encode("hi alice"));
+  assert.equal(dec(await alice.dm.decryptDm("bob", r)), "hi alice");
+  assert.equal((await alice.dm.contact("bob"))!.identity.sign, bob.up.identity.sign);
+  assert.equal((await bob.dm.contact("alice"))!.identity.sign, alice.up.identity.sign);
+  assert.equal(await alice.dm.safetyNumber("bob"), await bob.dm.safetyNumber("alice"));
+});
+
+Deno.test("DmManager.decryptDm() rejects replays, bit flips and re-addressed envelopes with state unchanged", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  const carol = await user("carol");
+  const e1 = await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("one"));
+  await bob.dm.decryptDm("alice", e1);
+  const e2 = await alice.dm.encryptDm("bob", null, utf8.encode("two"));
+  const snap = bob.store.snapshot();
+  await assert.rejects(bob.dm.decryptDm("alice", e1), ReplayError);
+  for (const bit of [5, 20 * 8, (e2.length - 2) * 8]) {
+    await assert.rejects(bob.dm.decryptDm("alice", flipBit(e2, bit)));
+  }
+  await assert.rejects(bob.dm.decryptDm("carol", e2), DecryptError);
+  // an envelope from another conversation spliced in
+  const c1 = await carol.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("carol"));
+  await assert.rejects(bob.dm.decryptDm("alice", c1), KeyChangedError);
+  bob.store.commit({ put: {}, del: [] });
+  const contact = (await bob.dm.contact("alice"))!;
+  delete contact.pending;
+  bob.store.commit({ put: { "contact:alice": contact }, del: [] });
+  assert.equal(bob.store.snapshot(), snap);
+  assert.equal(dec(await bob.dm.decryptDm("alice", e2)), "two");
+  await assert.rejects(bob.dm.decryptDm("alice", e2), ReplayError);
+});
+
+Deno.test("DmManager blocks a changed identity key until trust() and reports both safety numbers", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  await bob.dm.decryptDm("alice", await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("hi")));
+  const oldNumber = await alice.dm.safetyNumber("bob");
+  // Bob reinstalls: new identity, new prekeys.
+  const bob2 = await user("bob");
+  const e = await alice.dm.encryptDm("bob", null, utf8.encode("on the old session")); // old session still used
+  await assert.rejects(bob2.dm.decryptDm("alice", e), DecryptError);
+  const fresh = await bob2.dm.encryptDm("alice", bundleFrom(alice.up), utf8.encode("new me"));
+  const err = await alice.dm.decryptDm("bob", fresh).catch((x) => x);
+  assert.ok(err instanceof KeyChangedError);
+  assert.equal(err.oldSafetyNumber, oldNumber);
+  assert.notEqual(err.newSafetyNumber, oldNumber);
+  await assert.rejects(alice.dm.encryptDm("bob", null, utf8.encode("blocked")), KeyChangedError);
+  await alice.dm.trust("bob");
+  assert.equal(dec(await alice.dm.decryptDm("bob", fresh)), "new me");
+  const back = await alice.dm.encryptDm("bob", null, utf8.encode("welcome back"));
+  assert.equal(dec(await bob2.dm.decryptDm("alice", back)), "welcome back");
+  await alice.dm.verify("bob");
+  assert.equal((await alice.dm.contact("bob"))!.verified, true);
+});
+
+Deno.test("DmManager.encryptDm() refuses a bad bundle and a bundle with a different pinned identity", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  const mallory = await user("mallory");
+  const b = bundleFrom(bob.up);
+  await assert.rejects(
+    alice.dm.encryptDm("bob", { ...b, spk: { ...b.spk, sig: mallory.up.spk.sig } }, utf8.encode("x")),
+    BadBundleError,
+  );
+  await alice.dm.encryptDm("bob", b, utf8.encode("x"));
+  alice.store.commit({ put: {}, del: ["session:bob"] });
+  await assert.rejects(alice.dm.encryptDm("bob", bundleFrom(mallory.up), utf8.encode("x")), KeyChangedError);
+});
+
+Deno.test("DmManager converges when both sides start a session at once", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  const fromA = await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("a1"));
+  const fromB = await bob.dm.encryptDm("alice", bundleFrom(alice.up), utf8.encode("b1"));
+  assert.equal(dec(await bob.dm.decryptDm("alice", fromA)), "a1");
+  assert.equal(dec(await alice.dm.decryptDm("bob", fromB)), "b1");
+  for (let i = 0; i < 3; i++) {
+    assert.equal(
+      dec(await bob.dm.decryptDm("alice", await alice.dm.encryptDm("bob", null, utf8.encode(`a${i}`)))),
+      `a${i}`,
+    );
+    assert.equal(
+      dec(await alice.dm.decryptDm("bob", await bob.dm.encryptDm("alice", null, utf8.encode(`b${i}`)))),
+      `b${i}`,
+    );
+  }
+});
+
+Deno.test("rotateSignedPrekeyIfDue() rotates weekly and old prekeys still open late first messages", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  const oldBundle = bundleFrom(bob.up);
+  assert.equal(await rotateSignedPrekeyIfDue(bob.store, clock.now()), null);
+  const next = await rotateSignedPrekeyIfDue(bob.store, clock.now() + 8 * 24 * 3600 * 1000);
+  assert.equal(next!.id, 2);
+  const e = await alice.dm.encryptDm("bob", oldBundle, utf8.encode("late"));
+  assert.equal(dec(await bob.dm.decryptDm("alice", e)), "late");
+  await assert.rejects(bob.dm.decryptDm("alice", flipBit(e, 8 * 40)), DecryptError);
+});

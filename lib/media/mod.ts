@@ -1,0 +1,56 @@
+/**
+ * lib/media — video for Parley: ffmpeg process control, the MJPEG splitter, renditions and the
+ * video library, pacing, thirds and adaptive planning, per-viewer streams with a latest-frame
+ * slot, and terminal image encoders (kitty, sixel, half-block) with detection and an overlay.
+ * Depends only on lib/common.
+ */
+
+export {
+  ADAPTIVE_DEFAULTS,
+  adaptiveStep,
+  initialAdaptive,
+  sizeChanged,
+  targetSize,
+  wantedRendition,
+} from "./adaptive.ts";
+export type { AdaptiveInput, AdaptiveOptions, AdaptiveState } from "./adaptive.ts";
+export { benchMedia } from "./bench.ts";
+export type { BenchOptions, BenchRow } from "./bench.ts";
+export {
+  FfmpegError,
+  locateFfmpeg,
+  makeRendition,
+  mjpegArgs,
+  npmFfmpegPath,
+  parseProbe,
+  probe,
+  spawnMjpeg,
+} from "./ffmpeg.ts";
+export type { LocateOptions, MjpegOptions, MjpegSource, ProbeInfo, RenditionOptions } from "./ffmpeg.ts";
+export { LatestSlot } from "./frame_slot.ts";
+export { decodeJpeg, fitInto, scaleBox, scaleNearest } from "./jpeg.ts";
+export type { RgbaImage } from "./jpeg.ts";
+export {
+  FfmpegMissingError,
+  renditionHeight,
+  renditionsFor,
+  VIDEO_EXTENSIONS,
+  VideoLibrary,
+} from "./library.ts";
+export type { LibraryOptions, VideoInfo } from "./library.ts";
+export { MAX_FRAME_BYTES, MjpegSplitter, splitMjpeg } from "./mjpeg_splitter.ts";
+export { formatOverlay, PlaybackMeter } from "./overlay.ts";
+export type { OverlayInfo } from "./overlay.ts";
+export { Pacer } from "./pacer.ts";
+export { renderHalfblock } from "./render_halfblock.ts";
+export type { HalfblockOptions } from "./render_halfblock.ts";
+export { KITTY_CHUNK, kittyDelete, renderKitty } from "./render_kitty.ts";
+export type { KittyOptions } from "./render_kitty.ts";
+export { renderSixel } from "./render_sixel.ts";
+export type { SixelOptions } from "./render_sixel.ts";
+export { abortableSleep, VideoStream } from "./stream.ts";
+export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
+export { chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
+export type { DetectResult, GraphicsKind } from "./term_detect.ts";
+export { nearestRendition, planThirds, RENDITION_HEIGHT, RENDITIONS, segmentForFrame } from "./thirds.ts";
+export type { Rendition, ThirdsSegment } from "./thirds.ts";
