@@ -47,6 +47,7 @@ Deno.test("renderHalfblock() fills exactly cols×rows and resets at the end", as
 Deno.test("renderHalfblock() does not repeat SGR when colours are unchanged", () => {
   const flat = { width: 4, height: 4, data: new Uint8Array(64).fill(200) };
   const s = renderHalfblock(flat, 40, 3, { at: { row: 1, col: 1 } });
+  // deno-lint-ignore no-control-regex
   assert.equal(s.match(/\x1b\[[\d;]*m/g)!.length, 2); // one colour set, one final reset
   assert.ok(s.includes(" ".repeat(40))); // equal halves: spaces on the background colour
 });

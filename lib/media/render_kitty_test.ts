@@ -9,6 +9,7 @@ const td = new TextDecoder();
 /** Splits kitty output into APC commands: [keys, payload]. */
 function commands(bytes: Uint8Array): [string, string][] {
   const s = td.decode(bytes);
+  // deno-lint-ignore no-control-regex
   return [...s.matchAll(/\x1b_G([^;\x1b]*);([^\x1b]*)\x1b\\/g)].map((m) => [m[1]!, m[2]!]);
 }
 

@@ -34,7 +34,7 @@ Deno.test("renderSixel() output decodes back to the quantized image (sixel decod
 
 Deno.test("renderSixel() handles heights that are not a multiple of six and 1×1 images", () => {
   const one = renderSixel({ width: 1, height: 1, data: new Uint8Array([255, 0, 0, 255]) }, { dither: false });
-  assert.match(td.decode(one), /#48@\x1b\\$/); // red = level 3 → index 48, bit 0 → "@"
+  assert.ok(td.decode(one).endsWith("#48@\x1b\\")); // red = level 3 → index 48, bit 0 → "@"
   const out = renderSixel({ width: 5, height: 7, data: new Uint8Array(140).fill(255) });
   assert.ok(td.decode(out).includes('"1;1;5;7'));
   const res = decode(out.subarray(out.indexOf(0x71) + 1, out.length - 2));

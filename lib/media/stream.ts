@@ -9,78 +9,23 @@
 
 import { type Clock, systemClock } from "../common/clock.ts";
 import { type AdaptiveState, adaptiveStep, initialAdaptive, sizeChanged, targetSize } from "./adaptive.ts";
-import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import type { MjpegSource } from "./ffmpeg.ts";
 import { spawnMjpeg } from "./ffmpeg.ts";
 import { LatestSlot } from "./frame_slot.ts";
-import type { VideoInfo } from "./library.ts";
 import { Pacer } from "./pacer.ts";
 import { planThirds, type Rendition, segmentForFrame } from "./thirds.ts";
+import {
+  abortableSleep,
+  abortedPromise,
+  type Frame,
+  type StreamMode,
+  type StreamState,
+  type StreamStats,
+  type VideoStreamOptions,
+} from "./stream_types.ts";
 
-export type StreamMode = "adaptive" | "thirds" | Rendition;
-export type StreamState = "playing" | "paused" | "ended" | "stopped";
-
-export interface Frame {
-  /** Presentation time, ms from the start of the video. */
-  pts: number;
-  rendition: Rendition;
-  jpeg: Uint8Array;
-  /** Frame number at the source rate. */
-  index: number;
-  width: number;
-  height: number;
-}
-
-export interface StreamStats {
-  state: StreamState;
-  mode: StreamMode;
-  rendition: Rendition | null;
-  width: number;
-  height: number;
-  delivered: number;
-  dropped: number;
-  /** Frames the viewer took per second, last ~2 s. */
-  fps: number;
-  /** Kilobits per second of JPEG the viewer took, last ~2 s. */
-  kbps: number;
-  /** Current position, ms. */
-  position: number;
-  error: string | null;
-}
-
-export interface VideoStreamOptions {
-  ffmpeg: string;
-  video: VideoInfo;
-  /** File of each rendition. */
-  path: (r: Rendition) => string;
-  mode?: StreamMode;
-  /** The viewer's pane in pixels; frames are scaled to fit (never above the rendition). */
-  pane?: { width: number; height: number };
-  /** ffmpeg -q:v (2 best … 31 worst). */
-  quality?: number;
-  /** Start paused at 0 instead of playing. */
-  paused?: boolean;
-  clock?: Clock;
-  /** Sleeps `ms` or until the signal aborts. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  spawn?: (o: MjpegOptions) => MjpegSource;
-  /** Wait for the consumer instead of dropping (tests and exports). */
-  lossless?: boolean;
-  signal?: AbortSignal;
-}
-
-/** A setTimeout sleep that ends early (and clears its timer) when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
-    signal.addEventListener("abort", done);
-  });
-}
+export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream_types.ts";
+export { abortableSleep } from "./stream_types.ts";
 
 interface Segment {
   rendition: Rendition;
@@ -411,11 +356,4 @@ export class VideoStream {
     this.#error = e instanceof Error ? e.message : String(e);
     this.#end();
   }
-}
-
-function abortedPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }

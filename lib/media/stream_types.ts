@@ -1,0 +1,79 @@
+/** Types of VideoStream (see stream.ts) and the abortable sleep it uses by default. */
+
+import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import type { VideoInfo } from "./library.ts";
+import type { Rendition } from "./thirds.ts";
+
+export type StreamMode = "adaptive" | "thirds" | Rendition;
+export type StreamState = "playing" | "paused" | "ended" | "stopped";
+
+export interface Frame {
+  /** Presentation time, ms from the start of the video. */
+  pts: number;
+  rendition: Rendition;
+  jpeg: Uint8Array;
+  /** Frame number at the source rate. */
+  index: number;
+  width: number;
+  height: number;
+}
+
+export interface StreamStats {
+  state: StreamState;
+  mode: StreamMode;
+  rendition: Rendition | null;
+  width: number;
+  height: number;
+  delivered: number;
+  dropped: number;
+  /** Frames the viewer took per second, last ~2 s. */
+  fps: number;
+  /** Kilobits per second of JPEG the viewer took, last ~2 s. */
+  kbps: number;
+  /** Current position, ms. */
+  position: number;
+  error: string | null;
+}
+
+export interface VideoStreamOptions {
+  ffmpeg: string;
+  video: VideoInfo;
+  /** File of each rendition. */
+  path: (r: Rendition) => string;
+  mode?: StreamMode;
+  /** The viewer's pane in pixels; frames are scaled to fit (never above the rendition). */
+  pane?: { width: number; height: number };
+  /** ffmpeg -q:v (2 best … 31 worst). */
+  quality?: number;
+  /** Start paused at 0 instead of playing. */
+  paused?: boolean;
+  clock?: Clock;
+  /** Sleeps `ms` or until the signal aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  spawn?: (o: MjpegOptions) => MjpegSource;
+  /** Wait for the consumer instead of dropping (tests and exports). */
+  lossless?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A setTimeout sleep that ends early (and clears its timer) when the signal aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** Resolves when the signal aborts. */
+export function abortedPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
