@@ -40,6 +40,8 @@ export {
 export type { LibraryOptions, VideoInfo } from "./library.ts";
 export { MAX_FRAME_BYTES, MjpegSplitter, splitMjpeg } from "./mjpeg_splitter.ts";
 export { formatOverlay, PlaybackMeter } from "./overlay.ts";
+export { FramePainter, panePixels } from "./player.ts";
+export type { PaneGeometry } from "./player.ts";
 export type { OverlayInfo } from "./overlay.ts";
 export { Pacer } from "./pacer.ts";
 export { renderHalfblock } from "./render_halfblock.ts";

@@ -1,5 +1,6 @@
 /** Types of VideoStream (see stream.ts) and the abortable sleep it uses by default. */
 
+import type { Clock } from "../common/clock.ts";
 import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
 import type { VideoInfo } from "./library.ts";
 import type { Rendition } from "./thirds.ts";

@@ -157,11 +157,14 @@ export class TuiApp {
 
   #pass(): void {
     while (this.#queue.length) {
-      const it = this.#queue.shift()!;
-      try {
-        this.#handle(it);
-      } catch (err) {
-        this.state.info(this.state.buffers.current, `Internal error: ${(err as Error).message}`, "error");
+      const items = this.#queue;
+      this.#queue = [];
+      for (const it of items) {
+        try {
+          this.#handle(it);
+        } catch (err) {
+          this.state.info(this.state.buffers.current, `Internal error: ${(err as Error).message}`, "error");
+        }
       }
     }
     this.#scheduled = false;

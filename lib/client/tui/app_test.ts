@@ -1,0 +1,337 @@
+import assert from "node:assert/strict";
+import { harness, type HarnessOptions } from "./testing.ts";
+import type { FakeBackend } from "./fake_backend.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0);
+const general = { kind: "room" as const, name: "general" };
+
+function world(b: FakeBackend): void {
+  b.roomList = [
+    { name: "general", members: ["alice", "bob", "carol", "dave"], admins: ["alice"] },
+    { name: "random", members: ["alice", "bob"], admins: ["bob"] },
+  ];
+  b.online = [
+    { user: "alice", addr: "10.0.0.1:5000", since: T0 - 2 * 3600e3, status: "free", role: "user" },
+    { user: "bob", addr: "10.0.0.2:5000", since: T0 - 15 * 60e3, status: "free", role: "admin" },
+    { user: "carol", addr: "10.0.0.3:5000", since: T0 - 3 * 86400e3, status: "busy", role: "user" },
+  ];
+}
+
+const open = (o: HarnessOptions = {}) => harness({ setup: world, ...o });
+
+Deno.test("TuiApp draws title, buffer list, messages, members, status and input at 80x24", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "hello alice, welcome back");
+  h.clock.advance(60e3);
+  h.backend.receive("carol", general, "hi");
+  const s = await h.settle();
+  assert.equal(s[0], " Parley │ chat.example:7000 │ alice │ online │ E2E on");
+  assert.match(s[1]!, /^1\.status +│12:00       bob │ hello alice, welcome back +│Free \(2\)$/);
+  assert.match(s[2]!, /^2\.#general +│12:01     carol │ hi +│ @alice +2h$/);
+  assert.match(s[3]!, /^3\.#random +│ +│ @bob +16m$/);
+  assert.match(s[4]!, /│Busy \(1\)$/);
+  assert.match(s[5]!, /│ carol +3d$/);
+  assert.match(s[6]!, /│Offline \(1\)$/);
+  assert.match(s[7]!, /│ dave$/);
+  assert.equal(s[22], "[12:01] [alice] [2:#general]");
+  assert.equal(s[23], "[#general]");
+  const golden = await Deno.readTextFile(new URL("../../../tests/testdata/tui/layout_80x24.txt", import.meta.url));
+  assert.equal(s.join("\n") + "\n", golden);
+  h.close();
+});
+
+Deno.test("TuiApp uses wider side lists and nick column at 200x60", async () => {
+  const h = await open({ cols: 200, rows: 60 });
+  await h.type("\x1b2");
+  h.backend.receive("bartholomew_the_great", general, "a long nick is cut with a plus sign");
+  const s = await h.settle();
+  assert.equal(s.length, 60);
+  assert.equal(s[1]!.indexOf("│"), 24);
+  assert.equal(s[1]!.lastIndexOf("│"), 200 - 24 - 1);
+  assert.match(s[1]!, /^1\.status {16}│12:00 bartholomew\+ │ a long nick/);
+  assert.equal(s[58], "[12:00] [alice] [2:#general]");
+  h.close();
+});
+
+Deno.test("TuiApp aligns rows holding CJK and emoji", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "你好世界 😀 ok");
+  h.backend.receive("李雷", general, "中文名字");
+  const s = await h.settle();
+  assert.match(s[1]!, /│12:00       bob │ 你好世界 😀 +ok +│Free \(2\)$/);
+  assert.match(s[2]!, /│12:00      李雷 │ 中文名字 +│ @alice/);
+  // The member list separator stays in the same column on every row.
+  for (const row of [1, 2]) assert.equal(h.term.buffer.active.getLine(row)!.getCell(67)!.getChars(), "│");
+  h.close();
+});
+
+Deno.test("TuiApp wraps long lines under the text column", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "one two three four five six seven eight nine ten eleven twelve thirteen");
+  const s = await h.settle();
+  assert.match(s[1]!, /│12:00       bob │ one two three four five six seven +│/);
+  assert.match(s[2]!, /^2\.#general +│ {16}│ eight nine ten eleven twelve +│/);
+  assert.match(s[3]!, /^3\.#random +│ {16}│ thirteen +│/);
+  h.close();
+});
+
+Deno.test("TuiApp shows a hostile message's escape sequences inert", async () => {
+  const h = await open({ cols: 200 });
+  let title = "";
+  h.term.onTitleChange((t) => (title = t));
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b[31mred\u202Egnp.exe\x9b1m");
+  h.backend.receive("evil\x1b[5m", general, "x");
+  const s = await h.settle();
+  assert.equal(title, "");
+  assert.equal(s[0], " Parley │ chat.example:7000 │ alice │ online │ E2E on");
+  const text = s.join("\n");
+  assert.match(text, /\^\[\[2J\^\[\[H\^\[\]0;pwned\^G/);
+  assert.match(text, /\^\[\[31mred<U\+202E>gnp\.exe/);
+  assert.match(text, /evil\^\[\[5m|evil\^\[\+/);
+  const cell = h.term.buffer.active.getLine(1)!.getCell(30)!;
+  assert.equal(cell.isBlink(), 0);
+  assert.equal(cell.getFgColorMode(), 0);
+  h.close();
+});
+
+Deno.test("TuiApp counts unread and highlights per buffer and Alt+A goes there", async () => {
+  const h = await open();
+  h.backend.receive("bob", general, "just chatting");
+  h.backend.receive("bob", general, "alice: look at this");
+  h.backend.receive("bob", { kind: "user", name: "alice" }, "psst");
+  let s = await h.settle();
+  assert.match(s[2]!, /^2\.#gen… 2,1!│/);
+  assert.match(s[4]!, /^4\.bob +1!│/);
+  assert.match(s[22]!, /\[Act: 2!,4!\]/);
+  s = await h.type("\x1ba");
+  assert.match(s[22]!, /\[2:#general\]/);
+  assert.match(s[2]!, /^2\.#general +│/);
+  s = await h.type("\x1ba");
+  assert.match(s[22]!, /\[4:bob\]/);
+  assert.match(s[1]!, /bob │ psst/);
+  h.close();
+});
+
+Deno.test("TuiApp shows a read marker before lines that arrived while away", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "old news");
+  await h.type("\x1b1");
+  h.backend.receive("carol", general, "fresh");
+  const s = await h.type("\x1b2");
+  assert.match(s[1]!, /bob │ old news/);
+  assert.match(s[2]!, /─+ new messages ─+/);
+  assert.match(s[3]!, /carol │ fresh/);
+  h.close();
+});
+
+Deno.test("TuiApp completes nicks, commands and rooms with Tab and cycles", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("carol", general, "hey");
+  let s = await h.type("c\t");
+  assert.equal(s[23], "[#general] carol:");
+  s = await h.type("\t"); // the only candidate stays
+  assert.equal(s[23], "[#general] carol:");
+  await h.type("\x15/inv\t");
+  s = await h.type("b\t");
+  assert.equal(s[23], "[#general] /invite bob");
+  await h.type("\x15see #ra\t:smil");
+  s = await h.type("\t");
+  assert.match(s[23]!, /^\[#general\] see #random :smile[a-z_]*:$/);
+  h.close();
+});
+
+Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("hi :) (Y) :rocket:\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, "hi 🙂 👍 🚀"]]);
+  let s = await h.settle();
+  assert.match(s[1]!, /alice │ hi 🙂 +👍 +🚀/);
+  s = await h.type("/bogus thing\r");
+  assert.match(s.join("\n"), /!! │ Unknown command \/bogus/);
+  assert.equal(h.backend.callsOf("send").length, 1);
+  await h.type("//slash start\r");
+  assert.deepEqual(h.backend.callsOf("send")[1], [general, "/slash start"]);
+  h.close();
+});
+
+Deno.test("TuiApp sends USER: text as a DM to a known user only", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("bob: secret\r");
+  await h.type("note: public\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"], [general, "note: public"]]);
+  const s = await h.settle();
+  assert.match(s[4]!, /^4\.bob/);
+  h.close();
+});
+
+Deno.test("TuiApp runs commands through the backend and prints results", async () => {
+  const h = await open({ role: "admin" });
+  let s = await h.type("/who\r");
+  assert.match(s.join("\n"), /bob \(admin\) — free — 10\.0\.0\.2:5000/);
+  await h.type("/busy\r");
+  s = await h.settle();
+  assert.deepEqual(h.backend.callsOf("setStatus"), [["busy"]]);
+  assert.match(s[22]!, /\[alice \(busy\)\]/);
+  await h.type("/kick bob 10m\r");
+  await h.type("/ban carol 60\r");
+  assert.deepEqual(h.backend.callsOf("kick"), [["bob", 600], ["carol", 60]]);
+  await h.type("/query dave\r");
+  s = await h.settle();
+  assert.equal(s[23], "[dave]");
+  await h.type("/part\r");
+  s = await h.settle();
+  assert.equal(s[23], "[random]".replace("random", "#random"));
+  h.close();
+});
+
+Deno.test("TuiApp prints backend errors and permission errors in the buffer", async () => {
+  const h = await open();
+  const { BackendError } = await import("./fake_backend.ts");
+  h.backend.failures.set("whois", new BackendError("not_found", "No such user"));
+  let s = await h.type("/whois zed\r");
+  assert.match(s.join("\n"), /!! │ No such user/);
+  s = await h.type("/grant bob\r");
+  assert.match(s.join("\n"), /\/grant needs admin rights/);
+  s = await h.type("in status\r");
+  assert.match(s.join("\n"), /This is the status buffer/);
+  h.close();
+});
+
+Deno.test("TuiApp keeps the view still while reading history and shows -MORE-", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  for (let i = 0; i < 60; i++) h.backend.receive("bob", general, `message ${i}`);
+  let s = await h.type("\x1b[5~");
+  const view = s.slice(1, 22);
+  assert.match(s[22]!, /-MORE\(\d+\)-$/);
+  for (let i = 60; i < 70; i++) h.backend.receive("carol", general, `later ${i}`);
+  s = await h.settle();
+  assert.deepEqual(s.slice(1, 22), view);
+  s = await h.type("\x1b[6~\x1b[6~\x1b[6~\x1b[6~");
+  assert.match(s[21]!, /later 69/);
+  assert.doesNotMatch(s[22]!, /MORE/);
+  h.close();
+});
+
+Deno.test("TuiApp searches the scrollback with Ctrl-F", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "the needle is here");
+  for (let i = 0; i < 40; i++) h.backend.receive("bob", general, `hay ${i}`);
+  let s = await h.type("\x06needle");
+  assert.equal(s[23], "(search) needle");
+  assert.ok(s.some((l) => l.includes("the needle is here")));
+  s = await h.type("\x1b");
+  h.app.flushInput();
+  s = await h.settle();
+  assert.ok(!s.some((l) => l.includes("the needle")));
+  assert.equal(s[23], "[#general]");
+  h.close();
+});
+
+Deno.test("TuiApp edits with readline keys and keeps input history per buffer", async () => {
+  const h = await open();
+  await h.type("\x1b2hello world\x01\x1b[C\x17X\x05!");
+  let s = await h.settle();
+  assert.equal(s[23], "[#general] Xello world!");
+  await h.type("\x15first in general\r\x1b3second in random\r\x1b2");
+  s = await h.type("\x1b[A");
+  assert.equal(s[23], "[#general] first in general");
+  s = await h.type("\x1b[B\x1b3\x1b[A");
+  assert.equal(s[23], "[#random] second in random");
+  h.close();
+});
+
+Deno.test("TuiApp switches buffers with Alt+digit and Ctrl-N/Ctrl-P and toggles side lists", async () => {
+  const h = await open();
+  let s = await h.type("\x0e");
+  assert.equal(s[23], "[#general]");
+  s = await h.type("\x10\x10");
+  assert.equal(s[23], "[#random]");
+  s = await h.type("\x1b[18~\x1b[19~");
+  assert.ok(!s[1]!.includes("│"));
+  s = await h.type("\x1b[18~");
+  assert.match(s[1]!, /^1\.status/);
+  h.close();
+});
+
+Deno.test("TuiApp redraws everything after a resize", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "before resize");
+  await h.settle();
+  let s = await h.resize(100, 30);
+  assert.equal(s.length, 30);
+  assert.match(s[1]!, /bob │ before resize/);
+  assert.equal(s[29], "[#general]");
+  s = await h.resize(40, 10);
+  assert.equal(s[0], " Parley │ chat.example:7000 │ alice │ on");
+  assert.match(s[1]!, /^12:00    bob │ before resize$/);
+  h.close();
+});
+
+Deno.test("TuiApp coalesces many events into one draw and writes few bytes per key", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  const before = h.app.draws;
+  for (let i = 0; i < 100; i++) h.backend.receive("bob", general, `burst ${i}`);
+  await h.settle();
+  assert.equal(h.app.draws, before + 1);
+  const n = h.writes.length;
+  await h.type("x");
+  assert.equal(h.writes.length, n + 1);
+  assert.ok(h.writes[n]!.length < 60, JSON.stringify(h.writes[n]));
+  h.close();
+});
+
+Deno.test("TuiApp rings the bell on a DM or mention, with OSC 9 when configured", async () => {
+  const h = await open({ notify: "osc9" });
+  await h.type("\x1b2");
+  let n = h.writes.length;
+  h.backend.receive("bob", general, "no mention here");
+  await h.settle();
+  assert.ok(!h.writes.slice(n).join("").includes("\x07"));
+  n = h.writes.length;
+  h.backend.receive("bob", general, "hey Alice!");
+  await h.settle();
+  assert.match(h.writes.slice(n).join(""), /\x07\x1b\]9;bob in #general: hey Alice!\x1b\\/);
+  n = h.writes.length;
+  h.backend.receive("carol", { kind: "user", name: "alice" }, "dm\x1b]0;x\x07", { replay: true });
+  h.backend.receive("carol", { kind: "user", name: "alice" }, "live dm");
+  await h.settle();
+  assert.equal(h.writes.slice(n).join("").match(/\x1b\]9;/g)?.length, 1);
+  h.close();
+});
+
+Deno.test("TuiApp shows typing, transfers, connection and encryption state", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.emit({ type: "typing", from: "bob", to: general, active: true });
+  h.backend.emit({ type: "transfer", id: "t1", name: "cat.jpg", peer: "bob", direction: "down", done: 50, total: 200, state: "active" });
+  h.backend.emit({ type: "encryption", state: "warning", detail: "bob's key changed" });
+  h.backend.emit({ type: "connection", state: "offline" });
+  let s = await h.settle();
+  assert.match(s[22]!, /bob is typing… ↓ cat\.jpg 25%/);
+  assert.match(s[0]!, /│ offline │ E2E warning: bob's key changed/);
+  h.clock.advance(7000);
+  h.app.tick();
+  s = await h.settle();
+  assert.doesNotMatch(s[22]!, /typing/);
+  h.close();
+});
+
+Deno.test("TuiApp /quit closes the backend and resolves done", async () => {
+  const h = await open();
+  await h.type("/quit\r");
+  await h.app.done;
+  assert.equal(h.backend.callsOf("close").length, 1);
+  h.close();
+});

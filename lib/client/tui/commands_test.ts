@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import type { ChatMessage, Target } from "../backend.ts";
+import { COMMANDS, type CommandContext } from "./commands.ts";
+import { FakeBackend } from "./fake_backend.ts";
+import { parseLine } from "./parse.ts";
+import { utcTime } from "./testing.ts";
+
+const NOW = Date.UTC(2026, 0, 2, 12, 0);
+
+function ctx(target: Target | null, role: "user" | "admin" = "user") {
+  const backend = new FakeBackend("alice", "srv:1", role);
+  const printed: string[] = [];
+  const opened: [Target, boolean][] = [];
+  const added: ChatMessage[] = [];
+  let closed = 0;
+  const sent: [Target, string][] = [];
+  const c: CommandContext = {
+    backend,
+    target,
+    print: (t, level = "info") => printed.push(level === "error" ? `!${t}` : t),
+    open: (t, f) => opened.push([t, f]),
+    closeCurrent: () => void closed++,
+    send: (t, text) => Promise.resolve(void sent.push([t, text])),
+    addMessages: (m) => void added.push(...m),
+    quit: () => Promise.resolve(),
+    now: () => NOW,
+    formatTime: utcTime,
+    helpLines: () => ["help"],
+    setOwnStatus: () => {},
+  };
+  const run = async (line: string) => {
+    const p = parseLine(line, { role, isUser: () => true });
+    assert.equal(p.kind, "command", line);
+    if (p.kind === "command") await p.spec.run(c, p.args);
+  };
+  return { c, backend, printed, opened, added, sent, run, closed: () => closed };
+}
+
+Deno.test("COMMANDS /msg opens the query without focus and /query focuses it", async () => {
+  const t = ctx(null);
+  await t.run("/msg @bob hi there");
+  await t.run("/query carol");
+  assert.deepEqual(t.opened, [[{ kind: "user", name: "bob" }, false], [{ kind: "user", name: "carol" }, true]]);
+  assert.deepEqual(t.sent, [[{ kind: "user", name: "bob" }, "hi there"]]);
+});
+
+Deno.test("COMMANDS /room create makes a room and /invite and /part use the current room", async () => {
+  const t = ctx({ kind: "room", name: "team" });
+  await t.run("/room create team bob carol");
+  await t.run("/invite dave");
+  await t.run("/part");
+  assert.deepEqual(t.backend.callsOf("createRoom"), [["team", ["bob", "carol"]]]);
+  assert.deepEqual(t.backend.callsOf("invite"), [["team", "dave"]]);
+  assert.deepEqual(t.backend.callsOf("leave"), [["team"]]);
+  assert.equal(t.closed(), 1);
+  const s = ctx(null);
+  await assert.rejects(() => s.run("/invite dave"), /Not in a room/);
+});
+
+Deno.test("COMMANDS /join switches to a room the user belongs to and explains otherwise", async () => {
+  const t = ctx(null);
+  t.backend.roomList = [{ name: "general", members: ["alice"], admins: [] }];
+  await t.run("/join #general");
+  assert.deepEqual(t.opened, [[{ kind: "room", name: "general" }, true]]);
+  await assert.rejects(() => t.run("/join #secret"), /not a member of #secret/);
+});
+
+Deno.test("COMMANDS /history loads messages since a time into the buffers", async () => {
+  const t = ctx({ kind: "room", name: "general" });
+  t.backend.historyMessages = [{ seq: 1, mid: "h1", ts: NOW - 1000, from: "bob", to: { kind: "room", name: "general" }, text: "old" }];
+  await t.run("/history 2h");
+  assert.deepEqual(t.backend.callsOf("history"), [[{ kind: "room", name: "general" }, NOW - 7200e3]]);
+  assert.equal(t.added.length, 1);
+  assert.deepEqual(t.printed, ["1 message loaded"]);
+  await assert.rejects(() => ctx(null).run("/history"), /status buffer/);
+});
+
+Deno.test("COMMANDS /inbox summarises queued messages by sender", async () => {
+  const t = ctx(null);
+  t.backend.inbox = (u?: string) => {
+    t.backend.calls.push({ method: "inbox", args: [u] });
+    const m = (from: string, mid: string): ChatMessage => ({ seq: 1, mid, ts: NOW, from, to: { kind: "user", name: "alice" }, text: "x" });
+    return Promise.resolve([m("bob", "1"), m("bob", "2"), m("carol", "3")]);
+  };
+  await t.run("/inbox");
+  assert.deepEqual(t.printed, ["Inbox: bob (2), carol (1)"]);
+  assert.equal(t.added.length, 3);
+});
+
+Deno.test("COMMANDS /who, /whois and /fingerprint print what the backend says", async () => {
+  const t = ctx(null);
+  t.backend.online = [{ user: "bob", addr: "10.0.0.2:5000", since: NOW - 3600e3, status: "busy", role: "user" }];
+  await t.run("/who");
+  await t.run("/whois nobody");
+  await t.run("/fingerprint bob");
+  assert.deepEqual(t.printed, [
+    "1 online:",
+    "  bob — busy — 10.0.0.2:5000 — active since 11:00 (1h)",
+    "nobody is offline",
+    `bob: ${"12345 ".repeat(12).trim()} (not verified)`,
+  ]);
+});
+
+Deno.test("COMMANDS admin rows kick, ban, list, grant and revoke", async () => {
+  const t = ctx(null, "admin");
+  t.backend.kickedList = [{ user: "eve", by: "alice", at: NOW - 60e3, bannedUntil: NOW + 3600e3 }];
+  await t.run("/kick bob");
+  await t.run("/kick carol 2h");
+  await t.run("/ban dave 1d");
+  await t.run("/kicked");
+  await t.run("/grant bob");
+  await t.run("/revoke bob");
+  assert.deepEqual(t.backend.callsOf("kick"), [["bob", undefined], ["carol", 7200], ["dave", 86400]]);
+  assert.ok(t.printed.includes("eve — banned until 13:00 by alice at 11:59"));
+  assert.deepEqual(t.backend.callsOf("grant"), [["bob"]]);
+  assert.deepEqual(t.backend.callsOf("revoke"), [["bob"]]);
+  await assert.rejects(() => t.run("/ban bob soon"), /not a duration/);
+});
+
+Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", async () => {
+  const t = ctx(null);
+  await t.run("/away");
+  await t.run("/back");
+  await t.run("/verify bob");
+  await t.run("/broadcast server restarts at noon");
+  assert.deepEqual(t.backend.callsOf("setStatus"), [["busy"], ["free"]]);
+  assert.deepEqual(t.backend.callsOf("verify"), [["bob"]]);
+  assert.deepEqual(t.sent, [[{ kind: "broadcast" }, "server restarts at noon"]]);
+  assert.equal(COMMANDS.length, 22);
+});

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { FakeBackend, runTui } from "./mod.ts";
+import type { TerminalIo } from "./terminal.ts";
+import { benchTui } from "./bench.ts";
+
+function fakeTerminal(chunks: string[]) {
+  const out: string[] = [];
+  let restored = 0;
+  const enc = new TextEncoder();
+  const io: TerminalIo = {
+    size: () => ({ cols: 80, rows: 24 }),
+    write: (s) => void out.push(s),
+    read: async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      const c = chunks.shift();
+      return c === undefined ? null : enc.encode(c);
+    },
+    onResize: () => {},
+    pollSize: () => {},
+    restore: () => void restored++,
+  };
+  return { io, out, restored: () => restored };
+}
+
+Deno.test("runTui() runs until /quit and restores the terminal", async () => {
+  const t = fakeTerminal(["/qu", "it\r"]);
+  const backend = new FakeBackend();
+  await runTui(backend, { terminal: t.io });
+  assert.equal(t.restored(), 1);
+  assert.equal(backend.callsOf("close").length, 1);
+  assert.match(t.out.join(""), /Welcome to Parley, alice/);
+});
+
+Deno.test("runTui() returns at end of input and restores the terminal", async () => {
+  const t = fakeTerminal(["hello"]);
+  await runTui(new FakeBackend(), { terminal: t.io });
+  assert.equal(t.restored(), 1);
+});
+
+Deno.test("benchTui() keeps 10,000 messages under 80 MB and a keystroke under 16 ms", async () => {
+  const rows = await benchTui(10000, 60);
+  const get = (p: string) => rows.find((r) => r.name.startsWith(p))!.value;
+  assert.ok(get("tui scrollback heap") < 80, JSON.stringify(rows));
+  assert.ok(get("tui keystroke-to-screen mean") < 16, JSON.stringify(rows));
+});

@@ -1,0 +1,67 @@
+/**
+ * FramePainter — the client player's drawing step, pure apart from the async JPEG decode. Fits a
+ * frame inside the pane (aspect kept, centred) and encodes it for the detected terminal: kitty,
+ * sixel or truecolor half-blocks. `panePixels` tells the server which frame size to stream so the
+ * client never has to shrink big frames.
+ */
+
+import { decodeJpeg, fitInto, type RgbaImage, scaleNearest } from "./jpeg.ts";
+import { renderHalfblock } from "./render_halfblock.ts";
+import { renderKitty } from "./render_kitty.ts";
+import { renderSixel } from "./render_sixel.ts";
+import type { GraphicsKind } from "./term_detect.ts";
+
+export interface PaneGeometry {
+  /** 1-based top-left cell on the screen. */
+  row: number;
+  col: number;
+  cols: number;
+  rows: number;
+  /** Cell size in pixels (from CSI 16 t; default 10×20). */
+  cellWidth?: number;
+  cellHeight?: number;
+}
+
+/** The pixel size worth streaming to this pane for this renderer. */
+export function panePixels(kind: GraphicsKind, pane: PaneGeometry): { width: number; height: number } {
+  if (kind === "halfblock") return { width: pane.cols, height: pane.rows * 2 };
+  return { width: pane.cols * (pane.cellWidth ?? 10), height: pane.rows * (pane.cellHeight ?? 20) };
+}
+
+export class FramePainter {
+  readonly kind: GraphicsKind;
+  readonly #id: number;
+  readonly #levels: number;
+
+  constructor(kind: GraphicsKind, opts: { imageId?: number; sixelLevels?: number } = {}) {
+    this.kind = kind;
+    this.#id = opts.imageId ?? 4242;
+    this.#levels = opts.sixelLevels ?? 4;
+  }
+
+  /** Decodes `jpeg` and returns what to write to draw it in `pane`. */
+  async paint(jpeg: Uint8Array, pane: PaneGeometry): Promise<string | Uint8Array> {
+    return this.paintImage(await decodeJpeg(jpeg), pane);
+  }
+
+  /** Same as `paint` for an already decoded image. */
+  paintImage(img: RgbaImage, pane: PaneGeometry): string | Uint8Array {
+    const cw = pane.cellWidth ?? 10, ch = pane.cellHeight ?? 20;
+    if (this.kind === "halfblock") {
+      // A half-block pixel is cw × ch/2: fit in those units so the picture keeps its shape.
+      const k = (ch / 2) / cw;
+      const fit = fitInto(img.width, img.height * k, pane.cols, pane.rows * 2);
+      const cols = Math.min(pane.cols, fit.width),
+        rows = Math.min(pane.rows, Math.max(1, Math.round(fit.height / 2)));
+      const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
+      return renderHalfblock(img, cols, rows, { at });
+    }
+    const px = fitInto(img.width, img.height, pane.cols * cw, pane.rows * ch);
+    const cols = Math.min(pane.cols, Math.max(1, Math.round(px.width / cw)));
+    const rows = Math.min(pane.rows, Math.max(1, Math.round(px.height / ch)));
+    const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
+    if (this.kind === "kitty") return renderKitty(img, { id: this.#id, cols, rows, at });
+    const scaled = img.width > px.width ? scaleNearest(img, px.width, px.height) : img;
+    return renderSixel(scaled, { levels: this.#levels, at });
+  }
+}

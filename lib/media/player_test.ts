@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import jpegJs from "jpeg-js";
+import { FramePainter, panePixels } from "./player.ts";
+import { goldenImage } from "./_testing.ts";
+
+const td = new TextDecoder();
+const wide = { width: 160, height: 90, data: new Uint8Array(160 * 90 * 4).fill(128) };
+
+Deno.test("panePixels() gives cols×2rows for half-blocks and the cell pixels otherwise", () => {
+  const pane = { row: 1, col: 1, cols: 80, rows: 24, cellWidth: 9, cellHeight: 18 };
+  assert.deepEqual(panePixels("halfblock", pane), { width: 80, height: 48 });
+  assert.deepEqual(panePixels("kitty", pane), { width: 720, height: 432 });
+});
+
+Deno.test("FramePainter.paintImage() centres a 16:9 frame in the pane for each renderer", () => {
+  const pane = { row: 3, col: 5, cols: 40, rows: 20 };
+  const hb = new FramePainter("halfblock").paintImage(wide, pane) as string;
+  // 40 cols of 10×10-pixel half-cells: 16:9 → 40×22.5 half-rows → 11 rows, centred at row 3+4.
+  assert.ok(hb.startsWith("\x1b[7;5H"), JSON.stringify(hb.slice(0, 12)));
+  const k = td.decode(new FramePainter("kitty", { imageId: 9 }).paintImage(wide, pane) as Uint8Array);
+  assert.ok(
+    k.startsWith("\x1b[7;5H\x1b_Ga=T,f=24,s=160,v=90,i=9,q=2,C=1,c=40,r=11,"),
+    JSON.stringify(k.slice(0, 60)),
+  );
+  const s = td.decode(new FramePainter("sixel").paintImage(wide, pane) as Uint8Array);
+  assert.ok(s.startsWith('\x1b[7;5H\x1bP0;1;0q"1;1;160;90'));
+});
+
+Deno.test("FramePainter.paint() decodes the JPEG first", async () => {
+  const src = goldenImage();
+  const jpeg = new Uint8Array(jpegJs.encode(src, 90).data);
+  const out = await new FramePainter("kitty").paint(jpeg, { row: 1, col: 1, cols: 10, rows: 5 });
+  assert.ok(td.decode(out as Uint8Array).includes("s=48,v=32"));
+});

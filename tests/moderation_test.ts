@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { runConsoleLine } from "../lib/server/console.ts";
+import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import type { BackendEvent } from "../lib/client/backend.ts";
+import { eventually, startTestServer } from "./helpers.ts";
+
+function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type: string) {
+  const box: { e: BackendEvent | null } = { e: null };
+  c.on((e) => {
+    if (e.type === type) box.e = e;
+  });
+  return box;
+}
+
+Deno.test("non-admins are refused admin commands and the refusal is logged and audited", async () => {
+  const t = await startTestServer();
+  try {
+    const mallory = await t.client("mallory");
+    await t.client("bob");
+    await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
+    await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
+    await assert.rejects(mallory.kicked(), { code: "forbidden" });
+    assert.ok(t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")));
+    assert.ok((await t.srv.core.store.listAudit(10)).some((a) => a.actor === "mallory" && a.action === "denied"));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("admin kick disconnects with a reason; ban refuses login until it ends; kicked list shows both", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
+    const bob = await t.client("bob");
+    const bye = lastEvent(bob, "disconnected");
+    await alice.kick("bob");
+    await eventually(() => bye.e, 3000, "kick");
+    assert.deepEqual(bye.e, { type: "disconnected", code: "kicked", reason: "You were kicked by alice" });
+    const bob2 = await t.client("bob", { register: false });
+    const bye2 = lastEvent(bob2, "disconnected");
+    await alice.kick("bob", 60);
+    await eventually(() => bye2.e, 3000, "ban");
+    assert.equal((bye2.e as { code: string }).code, "banned");
+    const refused = await t.client("bob", { register: false }).catch((e) => e);
+    assert.equal(refused.code, "banned");
+    assert.match(refused.message, /^You are banned until \d{4}-\d\d-\d\dT/);
+    const ks = await alice.kicked();
+    assert.equal(ks.length, 2);
+    assert.ok(ks[0]!.bannedUntil && !ks[1]!.bannedUntil);
+    assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), ["ban", "kick"]);
+    assert.match(await runConsoleLine(t.srv, "/unban bob"), /Lifted the ban on bob/);
+    (await t.client("bob", { register: false })).close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("grant and revoke; the last admin cannot be demoted", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    await runConsoleLine(t.srv, "/grant alice");
+    const bob = await t.client("bob");
+    await alice.grant("bob");
+    await bob.revoke("alice");
+    await assert.rejects(bob.revoke("bob"), { code: "last_admin" });
+    await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+    assert.match(await runConsoleLine(t.srv, "/revoke bob"), /last admin/);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("console: /users /active /info /kick /broadcast /kicked /help and unknown commands", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    const bob = await t.client("bob");
+    await bob.sync();
+    const notice = lastEvent(bob, "notice");
+    assert.match(await runConsoleLine(t.srv, "/users"), /alice\s+user\s+online/);
+    assert.match(await runConsoleLine(t.srv, "/active"), /bob\s+127\.0\.0\.1:\d+\s+since \d{4}-/);
+    const info = await runConsoleLine(t.srv, "/info");
+    for (const k of ["connections: 2", "uptime_s:", "rss_mb:", "queued_bytes:", "store_queue:"]) assert.ok(info.includes(k), k);
+    assert.match(await runConsoleLine(t.srv, "/broadcast maintenance at noon"), /Announced/);
+    await eventually(() => notice.e, 3000, "notice");
+    assert.equal((notice.e as { text: string }).text, "[console] maintenance at noon");
+    assert.match(await runConsoleLine(t.srv, "/kick alice 30 spamming"), /Banned alice until/);
+    assert.match(await runConsoleLine(t.srv, "/kicked"), /alice by console banned until .* — spamming/);
+    await eventually(() => alice.conn.closed, 3000, "alice gone");
+    assert.match(await runConsoleLine(t.srv, "/help"), /\/shutdown/);
+    assert.equal(await runConsoleLine(t.srv, "/nope"), "Unknown command /nope; type /help");
+    assert.equal(await runConsoleLine(t.srv, "/kick"), "Usage: /kick USER [BAN_SECONDS] [REASON…]");
+    assert.equal(await runConsoleLine(t.srv, "/kick ghost"), "Error: There is no user named ghost");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("graceful shutdown tells every client, flushes queued messages and closes the store", async () => {
+  const t = await startTestServer();
+  const alice = await t.client("alice");
+  const bob = await t.client("bob");
+  await bob.sync();
+  const bye = lastEvent(bob, "disconnected");
+  const got: string[] = [];
+  bob.on((e) => e.type === "message" && got.push(e.message.text));
+  const sends = Array.from({ length: 50 }, (_, i) => alice.send({ kind: "user", name: "bob" }, `s${i}`).catch(() => null));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(await runConsoleLine(t.srv, "/shutdown"), "Shut down");
+  const accepted = (await Promise.all(sends)).filter((m) => m && m.seq > 0).length;
+  assert.ok(accepted > 0);
+  await eventually(() => bye.e, 3000, "bye");
+  assert.equal((bye.e as { code: string }).code, "shutdown");
+  assert.ok(t.lines.some((l) => l.includes("shutdown.done")));
+  const reopened = new SqliteStore(`${t.dir}/parley.db`);
+  assert.equal((await reopened.history("d:alice:bob", 0, 0, 1000)).length, accepted, "every acknowledged message is stored");
+  await reopened.close();
+  await t.stop();
+});
