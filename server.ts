@@ -83,14 +83,24 @@ async function main(argv: string[]): Promise<number> {
   if (f.version) return console.log(`parley-server ${VERSION}`), 0;
   const dataDir = f.data ?? DEFAULTS.dataDir;
   const level = (f["log-level"] ?? "info") as Level;
-  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level must be debug, info, warn or error`);
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    throw new Error(`--log-level must be debug, info, warn or error`);
+  }
 
   if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
   if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
 
-  const dd = await openDataDir(dataDir, { certFile: f["tls-cert"], keyFile: f["tls-key"], certNames: f.host ? [f.host] : [] });
+  const dd = await openDataDir(dataDir, {
+    certFile: f["tls-cert"],
+    keyFile: f["tls-key"],
+    certNames: f.host ? [f.host] : [],
+  });
   const enc = new TextEncoder();
-  const log = new Logger([(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink], systemClock, level);
+  const log = new Logger(
+    [(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink],
+    systemClock,
+    level,
+  );
   const store = new SqliteStore(dd.dbPath);
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const srv = new ParleyServer({
@@ -111,7 +121,12 @@ async function main(argv: string[]): Promise<number> {
   await srv.start();
   const fp = await fingerprintPem(dd.tls.cert);
   console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
-  log.info("listen", { host: srv.config.host, port: srv.port, fingerprint: fp, cert: dd.createdCert ? "created" : "reused" });
+  log.info("listen", {
+    host: srv.config.host,
+    port: srv.port,
+    fingerprint: fp,
+    cert: dd.createdCert ? "created" : "reused",
+  });
 
   let exiting = false;
   const stop = async (why: string) => {
@@ -166,7 +181,13 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
       await store.setRole(name, action === "grant" ? "admin" : "user");
     }
     await store.audit({ at: now, actor: "cli", action, target: name, detail: "" });
-    console.log(action === "grant" ? `${name} is now an admin` : action === "revoke" ? `${name} is no longer an admin` : `Unlocked ${name}`);
+    console.log(
+      action === "grant"
+        ? `${name} is now an admin`
+        : action === "revoke"
+        ? `${name} is no longer an admin`
+        : `Unlocked ${name}`,
+    );
     return 0;
   } finally {
     await store.close();

@@ -46,12 +46,16 @@ Deno.test("N wrong passwords lock the account with the time; the right one is re
   const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 10 }, { clock });
   try {
     (await t.client("alice", { password: "right password" })).close();
-    const tryLogin = (pw: string) => t.client("alice", { register: false, password: pw }).then((c) => (c.close(), "ok"), (e) => e);
+    const tryLogin = (pw: string) =>
+      t.client("alice", { register: false, password: pw }).then((c) => (c.close(), "ok"), (e) => e);
     assert.equal((await tryLogin("nope nope 1")).code, "bad_credentials");
     assert.equal((await tryLogin("nope nope 2")).code, "bad_credentials");
     const locked = await tryLogin("nope nope 3");
     assert.equal(locked.code, "locked");
-    assert.equal(locked.message, "Account alice is blocked until 2026-11-21T12:00:10.000Z after too many failed logins");
+    assert.equal(
+      locked.message,
+      "Account alice is blocked until 2026-11-21T12:00:10.000Z after too many failed logins",
+    );
     assert.equal((await tryLogin("right password")).code, "locked");
     clock.advance(10_001);
     assert.equal(await tryLogin("right password"), "ok");
@@ -87,7 +91,10 @@ Deno.test("100 parallel wrong logins: exactly N counted failures, then locked; h
     const conns = await Promise.all(Array.from({ length: 100 }, () => t.connect()));
     const rs = await Promise.all(conns.map(async (c) => {
       await c.request("hello", { v: 1, client: "t" });
-      return c.request("login", { user: "alice", password: "wrong password" }).then(() => "ok", (e) => e.code);
+      return c.request("login", { user: "alice", password: "wrong password" }).then(
+        () => "ok",
+        (e) => e.code,
+      );
     }));
     assert.equal(rs.filter((r) => r === "bad_credentials").length, 2);
     assert.equal(rs.filter((r) => r === "locked").length, 98);
@@ -105,7 +112,9 @@ Deno.test("per-address login throttle answers with a clear error", async () => {
     const c = await t.connect();
     await c.request("hello", { v: 1, client: "t" });
     const codes = [];
-    for (let i = 0; i < 8; i++) codes.push(await c.request("login", { user: "x", password: "whatever1" }).catch((e) => e.code));
+    for (let i = 0; i < 8; i++) {
+      codes.push(await c.request("login", { user: "x", password: "whatever1" }).catch((e) => e.code));
+    }
     assert.equal(codes.filter((x) => x === "throttled").length, 3);
   } finally {
     await t.stop();

@@ -48,7 +48,8 @@ class Raw {
   }
 }
 
-const isBye = (code: string) => (f: Frame) => f.header.t === "bye" && f.header.code === code || f.header.code === code;
+const isBye = (code: string) => (f: Frame) =>
+  f.header.t === "bye" && f.header.code === code || f.header.code === code;
 
 Deno.test("item 1: a length prefix over the cap (or 4 GiB) closes the connection before allocating", async () => {
   const t = await startTestServer({ maxFrame: 64 * 1024 });
@@ -114,11 +115,13 @@ Deno.test("item 3: invalid JSON, deep nesting, huge numbers, __proto__, unknown 
       b.set(h, 8);
       return b;
     };
-    for (const [json, code] of [
-      ["{nope", "bad_json"],
-      [`{"t":"hello","id":1,"x":${"[".repeat(50)}${"]".repeat(50)}}`, "too_deep"],
-      ['{"t":"hello","id":1,"__proto__":{"role":"admin"}}', "forbidden_key"],
-    ]) {
+    for (
+      const [json, code] of [
+        ["{nope", "bad_json"],
+        [`{"t":"hello","id":1,"x":${"[".repeat(50)}${"]".repeat(50)}}`, "too_deep"],
+        ['{"t":"hello","id":1,"__proto__":{"role":"admin"}}', "forbidden_key"],
+      ]
+    ) {
       const r = await Raw.open(t);
       await r.write(headerFrame(json!));
       assert.ok(await r.until((f) => f.header.code === code), code);
@@ -136,7 +139,10 @@ Deno.test("item 3: invalid JSON, deep nesting, huge numbers, __proto__, unknown 
     await r.send({ t: "hello", id: 4, v: 1, client: "x", extra: 1 });
     assert.ok(await r.until((f) => f.header.id === 4 && f.header.code === "invalid"));
     await r.send({ t: "hello", id: 5, v: 1, client: "x" });
-    assert.ok(await r.until((f) => f.header.id === 5 && f.header.t === "ok"), "the connection survives schema errors");
+    assert.ok(
+      await r.until((f) => f.header.id === 5 && f.header.t === "ok"),
+      "the connection survives schema errors",
+    );
     r.close();
   } finally {
     await t.stop();
@@ -150,7 +156,12 @@ Deno.test("item 4: any command before hello or login is refused", async () => {
     await r.send({ t: "login", id: 1, user: "a", password: "password1" });
     assert.ok(await r.until((f) => f.header.id === 1 && f.header.code === "hello_first"));
     await r.send({ t: "hello", id: 2, v: 1, client: "x" });
-    for (const [i, h] of [{ t: "who" }, { t: "send", to: { kind: "broadcast" }, mid: "abcdefgh" }, { t: "admin.kick", user: "x" }].entries()) {
+    for (
+      const [i, h] of [{ t: "who" }, { t: "send", to: { kind: "broadcast" }, mid: "abcdefgh" }, {
+        t: "admin.kick",
+        user: "x",
+      }].entries()
+    ) {
       await r.send({ ...h, id: 10 + i });
       assert.ok(await r.until((f) => f.header.id === 10 + i && f.header.code === "not_authenticated"), h.t);
     }
@@ -232,7 +243,10 @@ Deno.test("item 8: connection flood and message flood from one address are cappe
     await eventually(() => t.srv.hub.sessions.size === 0, 3000);
     const alice = await t.client("alice");
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => alice.send({ kind: "broadcast" }, `f${i}`).then(() => "ok", (e) => e.message)),
+      Array.from(
+        { length: 50 },
+        (_, i) => alice.send({ kind: "broadcast" }, `f${i}`).then(() => "ok", (e) => e.message),
+      ),
     );
     assert.ok(results.filter((x) => x === "ok").length <= 22);
     assert.ok(results.includes("You are sending too fast; slow down"));

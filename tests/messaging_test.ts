@@ -122,7 +122,11 @@ Deno.test("rooms: members get messages, non-members are refused, history since a
     assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" }, cut)), ["two"]);
     assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" })), ["one", "two"]);
     await alice.invite("dev", "dave");
-    assert.deepEqual(texts(await dave.history({ kind: "room", name: "dev" })), [], "no history from before joining");
+    assert.deepEqual(
+      texts(await dave.history({ kind: "room", name: "dev" })),
+      [],
+      "no history from before joining",
+    );
     await bob.leave("dev");
     await assert.rejects(bob.send({ kind: "room", name: "dev" }, "bye"), { code: "not_member" });
     assert.deepEqual((await bob.rooms()).map((r) => r.name), []);

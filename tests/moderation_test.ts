@@ -20,8 +20,12 @@ Deno.test("non-admins are refused admin commands and the refusal is logged and a
     await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
     await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
     await assert.rejects(mallory.kicked(), { code: "forbidden" });
-    assert.ok(t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")));
-    assert.ok((await t.srv.core.store.listAudit(10)).some((a) => a.actor === "mallory" && a.action === "denied"));
+    assert.ok(
+      t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")),
+    );
+    assert.ok(
+      (await t.srv.core.store.listAudit(10)).some((a) => a.actor === "mallory" && a.action === "denied"),
+    );
   } finally {
     await t.stop();
   }
@@ -48,7 +52,10 @@ Deno.test("admin kick disconnects with a reason; ban refuses login until it ends
     const ks = await alice.kicked();
     assert.equal(ks.length, 2);
     assert.ok(ks[0]!.bannedUntil && !ks[1]!.bannedUntil);
-    assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), ["ban", "kick"]);
+    assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), [
+      "ban",
+      "kick",
+    ]);
     assert.match(await runConsoleLine(t.srv, "/unban bob"), /Lifted the ban on bob/);
     (await t.client("bob", { register: false })).close();
   } finally {
@@ -82,7 +89,9 @@ Deno.test("console: /users /active /info /kick /broadcast /kicked /help and unkn
     assert.match(await runConsoleLine(t.srv, "/users"), /alice\s+user\s+online/);
     assert.match(await runConsoleLine(t.srv, "/active"), /bob\s+127\.0\.0\.1:\d+\s+since \d{4}-/);
     const info = await runConsoleLine(t.srv, "/info");
-    for (const k of ["connections: 2", "uptime_s:", "rss_mb:", "queued_bytes:", "store_queue:"]) assert.ok(info.includes(k), k);
+    for (const k of ["connections: 2", "uptime_s:", "rss_mb:", "queued_bytes:", "store_queue:"]) {
+      assert.ok(info.includes(k), k);
+    }
     assert.match(await runConsoleLine(t.srv, "/broadcast maintenance at noon"), /Announced/);
     await eventually(() => notice.e, 3000, "notice");
     assert.equal((notice.e as { text: string }).text, "[console] maintenance at noon");
@@ -106,7 +115,10 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
   const bye = lastEvent(bob, "disconnected");
   const got: string[] = [];
   bob.on((e) => e.type === "message" && got.push(e.message.text));
-  const sends = Array.from({ length: 50 }, (_, i) => alice.send({ kind: "user", name: "bob" }, `s${i}`).catch(() => null));
+  const sends = Array.from(
+    { length: 50 },
+    (_, i) => alice.send({ kind: "user", name: "bob" }, `s${i}`).catch(() => null),
+  );
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(await runConsoleLine(t.srv, "/shutdown"), "Shut down");
   const accepted = (await Promise.all(sends)).filter((m) => m && m.seq > 0).length;
@@ -115,7 +127,11 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
   assert.equal((bye.e as { code: string }).code, "shutdown");
   assert.ok(t.lines.some((l) => l.includes("shutdown.done")));
   const reopened = new SqliteStore(`${t.dir}/parley.db`);
-  assert.equal((await reopened.history("d:alice:bob", 0, 0, 1000)).length, accepted, "every acknowledged message is stored");
+  assert.equal(
+    (await reopened.history("d:alice:bob", 0, 0, 1000)).length,
+    accepted,
+    "every acknowledged message is stored",
+  );
   await reopened.close();
   await t.stop();
 });

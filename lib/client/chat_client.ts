@@ -8,8 +8,8 @@ import type { Frame } from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import {
-  type BackendEvent,
   BackendError,
+  type BackendEvent,
   type ChatBackend,
   type ChatMessage,
   type Fingerprint,
@@ -61,7 +61,14 @@ export class ChatClient implements ChatBackend {
   static async login(o: LoginOptions): Promise<ChatClient> {
     await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
     const r = await o.conn.request(o.register ? "register" : "login", { user: o.user, password: o.password });
-    return new ChatClient(o.conn, o.server, String(r.header.user), r.header.role as Role, o.store ?? null, o.codec ?? PlainCodec);
+    return new ChatClient(
+      o.conn,
+      o.server,
+      String(r.header.user),
+      r.header.role as Role,
+      o.store ?? null,
+      o.codec ?? PlainCodec,
+    );
   }
 
   set codec(c: BodyCodec) {
@@ -86,7 +93,9 @@ export class ChatClient implements ChatBackend {
         this.#opening = this.#opening.then(() => this.#open(f)).then((m) => {
           this.store?.save([m]);
           this.#emit({ type: "message", message: m });
-        }).catch((e) => this.#emit({ type: "notice", level: "warn", text: `Could not read a message: ${e.message ?? e}` }));
+        }).catch((e) =>
+          this.#emit({ type: "notice", level: "warn", text: `Could not read a message: ${e.message ?? e}` })
+        );
         break;
       }
       case "presence":
@@ -95,7 +104,13 @@ export class ChatClient implements ChatBackend {
           user: String(h.user),
           online: h.online === true,
           presence: h.online
-            ? { user: String(h.user), addr: String(h.addr ?? ""), since: Number(h.since ?? 0), status: h.status as Status, role: "user" }
+            ? {
+              user: String(h.user),
+              addr: String(h.addr ?? ""),
+              since: Number(h.since ?? 0),
+              status: h.status as Status,
+              role: "user",
+            }
             : undefined,
         });
         break;
@@ -120,7 +135,14 @@ export class ChatClient implements ChatBackend {
     const h = f.header;
     const to = h.to as Target;
     const text = await this.#codec.open(String(h.from), to, String(h.mid), f.body);
-    const m: ChatMessage = { seq: h.seq as number, mid: String(h.mid), ts: h.ts as number, from: String(h.from), to, text };
+    const m: ChatMessage = {
+      seq: h.seq as number,
+      mid: String(h.mid),
+      ts: h.ts as number,
+      from: String(h.from),
+      to,
+      text,
+    };
     if (replay) m.replay = true;
     return m;
   }
@@ -162,7 +184,14 @@ export class ChatClient implements ChatBackend {
     const mid = randomId(undefined, 12);
     const body = await this.#codec.seal(to, mid, text);
     const r = await this.conn.request("send", { to, mid }, body);
-    const m: ChatMessage = { seq: Number(r.header.seq ?? 0), mid, ts: Number(r.header.ts ?? Date.now()), from: this.user, to, text };
+    const m: ChatMessage = {
+      seq: Number(r.header.seq ?? 0),
+      mid,
+      ts: Number(r.header.ts ?? Date.now()),
+      from: this.user,
+      to,
+      text,
+    };
     if (m.seq) this.store?.save([m]);
     return m;
   }
@@ -178,7 +207,10 @@ export class ChatClient implements ChatBackend {
     await this.conn.request("status", { status });
   }
   async history(target: Target, since?: number): Promise<ChatMessage[]> {
-    const r = await this.conn.request("history", { to: wire(target), ...(since !== undefined ? { since } : {}) });
+    const r = await this.conn.request("history", {
+      to: wire(target),
+      ...(since !== undefined ? { since } : {}),
+    });
     const out: ChatMessage[] = [];
     for (const f of r.items) out.push(await this.#open(f, true));
     this.store?.save(out);
@@ -224,11 +256,16 @@ export class ChatClient implements ChatBackend {
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     return Promise.reject(
-      new BackendError("no_keys", `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`),
+      new BackendError(
+        "no_keys",
+        `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`,
+      ),
     );
   }
   verify(user: string): Promise<void> {
-    return Promise.reject(new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`));
+    return Promise.reject(
+      new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`),
+    );
   }
   async close(): Promise<void> {
     await this.conn.close();
@@ -240,7 +277,12 @@ export class ChatClient implements ChatBackend {
 function wire(t: Target): Target {
   if (t.kind === "broadcast") return { kind: "broadcast" };
   const name = normalizeName(t.name ?? "");
-  if (!name) throw new BackendError("bad_name", `"${t.name ?? ""}" is not a valid ${t.kind === "room" ? "room" : "user"} name`);
+  if (!name) {
+    throw new BackendError(
+      "bad_name",
+      `"${t.name ?? ""}" is not a valid ${t.kind === "room" ? "room" : "user"} name`,
+    );
+  }
   return { kind: t.kind, name };
 }
 

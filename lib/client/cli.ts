@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
-import { type ClientEnv, type ConnectFlags, connectAndLogin, type Prompts } from "./session_setup.ts";
+import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 
 export interface CliIo {
   env: ClientEnv;
@@ -30,6 +30,7 @@ export function formatMessage(m: ChatMessage): string {
 }
 
 export function escapeControls(s: string): string {
+  // deno-lint-ignore no-control-regex
   return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const n = c.charCodeAt(0);
     return n < 0x20 ? `^${String.fromCharCode(n + 64)}` : `\\u{${n.toString(16)}}`;
@@ -39,7 +40,9 @@ export function escapeControls(s: string): string {
 function parseSince(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const t = Date.parse(s);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) throw new BackendError("bad_time", `"${s}" is not an ISO time such as 2026-01-31T12:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) {
+    throw new BackendError("bad_time", `"${s}" is not an ISO time such as 2026-01-31T12:00:00Z`);
+  }
   return t;
 }
 
@@ -50,7 +53,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .version(io.version, "-V, --version")
     .option("--server <host:port>", "server address (env PARLEY_SERVER, default 127.0.0.1:9797)")
     .option("--user <name>", "user name (env PARLEY_USER)")
-    .option("--home <dir>", "client folder: known servers, keys, history (env PARLEY_HOME, default ~/.parley)")
+    .option(
+      "--home <dir>",
+      "client folder: known servers, keys, history (env PARLEY_HOME, default ~/.parley)",
+    )
     .option("--password-file <file>", "read the password from a file (or set PARLEY_PASSWORD)")
     .option("--trust-on-first-use", "trust the server's certificate on first contact without asking")
     .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
@@ -59,7 +65,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .showHelpAfterError(false);
 
   const flags = (cmd: Command) => cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
-  const withClient = (fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void>, register = false) =>
+  const withClient = (
+    fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
+    register = false,
+  ) =>
   async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
@@ -71,21 +80,36 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   };
 
-  program.command("register").description("create an account").addHelpText("after", "\nExample:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use")
-    .action(withClient(async (c) => io.out(`Registered ${c.user} on ${c.server}`), true));
+  program.command("register").description("create an account").addHelpText(
+    "after",
+    "\nExample:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use",
+  )
+    .action(withClient((c) => io.out(`Registered ${c.user} on ${c.server}`), true));
   program.command("login").description("check credentials (exit 0 when they work)")
-    .action(withClient(async (c) => io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`)));
+    .action(
+      withClient((c) =>
+        io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`)
+      ),
+    );
 
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
     .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
     .option("--broadcast", "send to everyone")
-    .addHelpText("after", "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon",
+    )
     .action(withClient(async (c, o, args) => {
       let target: Target, words: string[];
       if (o.broadcast) [target, words] = [{ kind: "broadcast" }, args];
       else {
         const [t, ...rest] = args;
-        if (!t) throw new BackendError("usage", "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT");
+        if (!t) {
+          throw new BackendError(
+            "usage",
+            "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT",
+          );
+        }
         target = t.startsWith("#") ? { kind: "room", name: t.slice(1) } : { kind: "user", name: t };
         words = rest;
       }
@@ -101,7 +125,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option("--broadcast", "only broadcasts")
     .option("--since <iso-time>", "also print history since this time")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json",
+    )
     .action(withClient(async (c, o) => {
       const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
       if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
@@ -117,13 +144,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       let shown = fresh;
       if (since !== undefined) {
         const seen = new Map<number, ChatMessage>();
-        if (filter) for (const m of await c.history(filter, since)) seen.set(m.seq, m);
+        if (filter) { for (const m of await c.history(filter, since)) seen.set(m.seq, m); }
         for (const m of c.store?.list(c.user, since, filter) ?? []) seen.set(m.seq, m);
         for (const m of fresh) seen.set(m.seq, m);
         shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
       }
       if (o.json) {
-        io.out(JSON.stringify(shown.map((m) => ({ seq: m.seq, id: m.mid, time: iso(m.ts), from: m.from, to: formatTarget(m.to), text: m.text }))));
+        io.out(
+          JSON.stringify(
+            shown.map((m) => ({
+              seq: m.seq,
+              id: m.mid,
+              time: iso(m.ts),
+              from: m.from,
+              to: formatTarget(m.to),
+              text: m.text,
+            })),
+          ),
+        );
       } else if (shown.length === 0) io.err("No new messages");
       else for (const m of shown) io.out(formatMessage(m));
       await c.ack(fresh);
@@ -133,7 +171,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(withClient(async (c, o) => {
       const list = await c.who();
       if (o.json) return io.out(JSON.stringify(list));
-      for (const p of list) io.out(`${p.user.padEnd(16)} ${p.status.padEnd(4)} ${p.addr.padEnd(22)} active since ${iso(p.since)}${p.role === "admin" ? " admin" : ""}`);
+      for (const p of list) {
+        io.out(
+          `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${p.addr.padEnd(22)} active since ${iso(p.since)}${
+            p.role === "admin" ? " admin" : ""
+          }`,
+        );
+      }
     }));
 
   program.command("status").description("set your status").argument("<busy|free>")
@@ -150,7 +194,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
     }));
-  room.command("invite").argument("<name>").argument("<user>").description("add a user to a room (room admins)")
+  room.command("invite").argument("<name>").argument("<user>").description(
+    "add a user to a room (room admins)",
+  )
     .action(withClient(async (c, _o, a) => {
       await c.invite(a[0]!.replace(/^#/, ""), a[1]!);
       io.out(`Invited ${a[1]} to #${a[0]!.replace(/^#/, "")}`);
@@ -165,14 +211,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const rs = await c.rooms();
       if (o.json) return io.out(JSON.stringify(rs));
       if (!rs.length) io.err("You are in no rooms");
-      for (const r of rs) io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
+      for (const r of rs) {
+        io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
+      }
     }));
 
   const admin = program.command("admin").description("moderation (admins only)");
-  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description("disconnect a user")
+  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description(
+    "disconnect a user",
+  )
     .action(withClient(async (c, o, a) => {
       const ban = o.ban === undefined ? undefined : Number(o.ban);
-      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) throw new BackendError("usage", "--ban takes a whole number of seconds");
+      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) {
+        throw new BackendError("usage", "--ban takes a whole number of seconds");
+      }
       await c.kick(a[0]!, ban);
       io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
     }));
@@ -182,11 +234,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (o.json) return io.out(JSON.stringify(ks));
       if (!ks.length) io.err("Nobody has been kicked");
       for (const k of ks) {
-        io.out(`${iso(k.at)} ${k.user} by ${k.by}${k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"}${k.reason ? ` — ${k.reason}` : ""}`);
+        io.out(
+          `${iso(k.at)} ${k.user} by ${k.by}${
+            k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"
+          }${k.reason ? ` — ${k.reason}` : ""}`,
+        );
       }
     }));
   for (const [name, verb] of [["grant", "is now an admin"], ["revoke", "is no longer an admin"]] as const) {
-    admin.command(name).argument("<user>").description(name === "grant" ? "make a user an admin" : "take a user's admin role")
+    admin.command(name).argument("<user>").description(
+      name === "grant" ? "make a user an admin" : "take a user's admin role",
+    )
       .action(withClient(async (c, _o, a) => {
         await (name === "grant" ? c.grant(a[0]!) : c.revoke(a[0]!));
         io.out(`${a[0]} ${verb}`);

@@ -35,7 +35,9 @@ export class Connection {
     this.done = this.#readLoop(new FrameDecoder(maxFrame));
   }
 
-  static async open(o: { host: string; port: number; caPem: string; maxFrame?: number }): Promise<Connection> {
+  static async open(
+    o: { host: string; port: number; caPem: string; maxFrame?: number },
+  ): Promise<Connection> {
     const conn = await connectTls({ host: o.host, port: o.port, caPem: o.caPem });
     return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024);
   }
@@ -74,7 +76,9 @@ export class Connection {
       while (o < b.length) o += await this.conn.write(b.subarray(o));
     });
     this.#writeChain = p.catch(() => {});
-    return p.catch((e) => this.#fail(new BackendError("io", `Connection lost: ${e instanceof Error ? e.message : e}`)));
+    return p.catch((e) =>
+      this.#fail(new BackendError("io", `Connection lost: ${e instanceof Error ? e.message : e}`))
+    );
   }
 
   async #readLoop(decoder: FrameDecoder): Promise<void> {
@@ -87,8 +91,9 @@ export class Connection {
       }
       this.#fail(new BackendError("closed", "The server closed the connection"));
     } catch (e) {
-      if (e instanceof ProtocolError) this.#fail(new BackendError(e.code, `Bad data from the server: ${e.message}`));
-      else this.#fail(new BackendError("io", "The connection to the server was lost"));
+      if (e instanceof ProtocolError) {
+        this.#fail(new BackendError(e.code, `Bad data from the server: ${e.message}`));
+      } else this.#fail(new BackendError("io", "The connection to the server was lost"));
     }
   }
 

@@ -57,7 +57,9 @@ export class LocalStore {
       mid: r.mid as string,
       ts: r.ts as number,
       from: r.sender as string,
-      to: r.kind === "broadcast" ? { kind: "broadcast" } : { kind: r.kind as "user" | "room", name: r.target as string },
+      to: r.kind === "broadcast"
+        ? { kind: "broadcast" }
+        : { kind: r.kind as "user" | "room", name: r.target as string },
       text: r.text as string,
     }));
   }

@@ -44,17 +44,26 @@ export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "
   const host = m[1] || m[2]!;
   const port = m[3] ? Number(m[3]) : 9797;
   if (port < 1 || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
-  const home = f.home ?? env.get("PARLEY_HOME") ?? `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;
+  const home = f.home ?? env.get("PARLEY_HOME") ??
+    `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;
   const user = f.user ?? env.get("PARLEY_USER");
   return { host, port, server: `${host}:${port}`, home, ...(user ? { user } : {}) };
 }
 
-export async function readPassword(f: ConnectFlags, env: ClientEnv, prompts: Prompts, user: string): Promise<string> {
+export async function readPassword(
+  f: ConnectFlags,
+  env: ClientEnv,
+  prompts: Prompts,
+  user: string,
+): Promise<string> {
   if (f.passwordFile) {
     try {
       return (await Deno.readTextFile(f.passwordFile)).replace(/\r?\n$/, "");
     } catch (e) {
-      throw new BackendError("bad_password_file", `Cannot read the password file ${f.passwordFile}: ${e instanceof Error ? e.message : e}`);
+      throw new BackendError(
+        "bad_password_file",
+        `Cannot read the password file ${f.passwordFile}: ${e instanceof Error ? e.message : e}`,
+      );
     }
   }
   const fromEnv = env.get("PARLEY_PASSWORD");
@@ -63,11 +72,18 @@ export async function readPassword(f: ConnectFlags, env: ClientEnv, prompts: Pro
     const p = await prompts.password(`Password for ${user}`);
     if (p !== null) return p;
   }
-  throw new BackendError("no_password", "No password: set PARLEY_PASSWORD, pass --password-file, or run on a terminal");
+  throw new BackendError(
+    "no_password",
+    "No password: set PARLEY_PASSWORD, pass --password-file, or run on a terminal",
+  );
 }
 
 /** Trusts the server (asking if allowed) and opens a pinned connection. */
-export async function openConnection(r: Omit<Resolved, "user">, f: ConnectFlags, prompts: Prompts): Promise<Connection> {
+export async function openConnection(
+  r: Omit<Resolved, "user">,
+  f: ConnectFlags,
+  prompts: Prompts,
+): Promise<Connection> {
   const trust = {
     home: r.home,
     host: r.host,
@@ -103,7 +119,15 @@ export async function connectAndLogin(
       await Deno.mkdir(t.home, { recursive: true, mode: 0o700 });
       store = new LocalStore(LocalStore.pathFor(t.home, canonical, t.server));
     }
-    return await ChatClient.login({ conn, server: t.server, user, password, register: o.register, clientName: "parley-cli", store });
+    return await ChatClient.login({
+      conn,
+      server: t.server,
+      user,
+      password,
+      register: o.register,
+      clientName: "parley-cli",
+      store,
+    });
   } catch (e) {
     store?.close();
     await conn.close();

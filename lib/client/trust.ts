@@ -40,14 +40,20 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
   try {
     pem = await probeCertificate(o.host, o.port);
   } catch (e) {
-    throw new BackendError("unreachable", `Cannot reach the server at ${key}: ${e instanceof Error ? e.message : e}`);
+    throw new BackendError(
+      "unreachable",
+      `Cannot reach the server at ${key}: ${e instanceof Error ? e.message : e}`,
+    );
   }
   const fp = await fingerprintPem(pem);
   if (o.fingerprint !== undefined) {
     const want = normalizeFingerprint(o.fingerprint);
     if (!want) throw new BackendError("bad_fingerprint", `"${o.fingerprint}" is not a SHA-256 fingerprint`);
     if (want !== fp) {
-      throw new BackendError("fingerprint_mismatch", `The server at ${key} has fingerprint ${fp}, not the expected ${want}; refusing to connect`);
+      throw new BackendError(
+        "fingerprint_mismatch",
+        `The server at ${key} has fingerprint ${fp}, not the expected ${want}; refusing to connect`,
+      );
     }
   } else if (!o.trustOnFirstUse) {
     const q = `First contact with ${key}. Its certificate fingerprint is\n  ${fp}\nTrust it?`;
@@ -67,19 +73,28 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
 }
 
 /** Explains a failed pinned handshake: if the certificate changed, says so with both fingerprints. */
-export async function explainTlsFailure(o: TrustOptions, pinnedPem: string, err: unknown): Promise<BackendError> {
+export async function explainTlsFailure(
+  o: TrustOptions,
+  pinnedPem: string,
+  err: unknown,
+): Promise<BackendError> {
   const key = `${o.host}:${o.port}`;
   let now: string;
   try {
     now = await fingerprintPem(await probeCertificate(o.host, o.port));
   } catch {
-    return new BackendError("unreachable", `Cannot reach the server at ${key}: ${err instanceof Error ? err.message : err}`);
+    return new BackendError(
+      "unreachable",
+      `Cannot reach the server at ${key}: ${err instanceof Error ? err.message : err}`,
+    );
   }
   const was = await fingerprintPem(pinnedPem);
   if (now !== was) {
     return new BackendError(
       "certificate_changed",
-      `WARNING: the certificate of ${key} has CHANGED (known ${was}, now ${now}); refusing to connect — if the operator replaced it, remove the entry from ${file(o.home)}`,
+      `WARNING: the certificate of ${key} has CHANGED (known ${was}, now ${now}); refusing to connect — if the operator replaced it, remove the entry from ${
+        file(o.home)
+      }`,
     );
   }
   return new BackendError("tls", `TLS with ${key} failed: ${err instanceof Error ? err.message : err}`);

@@ -8,6 +8,9 @@ import type { Clock } from "./clock.ts";
 export type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+
 export type LogSink = (line: string) => void;
 
 export class Logger {
@@ -22,7 +25,10 @@ export class Logger {
     let line = `${new Date(this.clock.now()).toISOString()} ${level.toUpperCase()} ${event}`;
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
-      const s = String(v).replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+      const s = String(v).replace(
+        CONTROL,
+        (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+      );
       line += ` ${k}=${/[\s"]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
     }
     for (const sink of this.sinks) sink(line);

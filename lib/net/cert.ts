@@ -20,7 +20,10 @@ export async function makeSelfSignedCert(names: string[] = [], days = 3650): Pro
   const ips = ["127.0.0.1", "::1", ...names.filter((n) => /^[\d.:]+$/.test(n))];
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join(""),
+    serialNumber: Array.from(
+      crypto.getRandomValues(new Uint8Array(8)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join(""),
     name: "CN=Parley server",
     notBefore: new Date(now.getTime() - 86400_000),
     notAfter: new Date(now.getTime() + days * 86400_000),

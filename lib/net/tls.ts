@@ -13,7 +13,9 @@ export function listenTls(o: { host: string; port: number; cert: string; key: st
 }
 
 /** Connects trusting only `caPem` (the pinned certificate). */
-export async function connectTls(o: { host: string; port: number; caPem: string; serverName?: string }): Promise<Deno.TlsConn> {
+export async function connectTls(
+  o: { host: string; port: number; caPem: string; serverName?: string },
+): Promise<Deno.TlsConn> {
   const c = await Deno.connectTls({ hostname: o.host, port: o.port, caCerts: [o.caPem] });
   await c.handshake();
   return c;
@@ -22,7 +24,12 @@ export async function connectTls(o: { host: string; port: number; caPem: string;
 /** Reads the server's certificate without verifying it. Returns its PEM. */
 export function probeCertificate(host: string, port: number, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host, port, rejectUnauthorized: false, servername: /^[\d.:]+$/.test(host) ? undefined : host });
+    const s = tls.connect({
+      host,
+      port,
+      rejectUnauthorized: false,
+      servername: /^[\d.:]+$/.test(host) ? undefined : host,
+    });
     const t = setTimeout(() => {
       s.destroy();
       reject(new Error(`Timed out reaching ${host}:${port}`));

@@ -104,7 +104,10 @@ export class FrameDecoder {
           if (this.#buffered < 4) break;
           const len = this.#peekU32();
           if (len > this.#max) {
-            throw new ProtocolError(ErrorCode.FrameTooLarge, `Frame of ${len} bytes exceeds the ${this.#max}-byte cap`);
+            throw new ProtocolError(
+              ErrorCode.FrameTooLarge,
+              `Frame of ${len} bytes exceeds the ${this.#max}-byte cap`,
+            );
           }
           if (len < 4) throw new ProtocolError(ErrorCode.BadFrame, "Frame length is too small");
           this.#need = 4 + len;

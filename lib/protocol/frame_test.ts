@@ -87,30 +87,42 @@ Deno.test("parseHeader() rejects bad JSON, deep nesting, __proto__ and non-objec
   assert.equal(code(() => parseHeader(utf8.encode('{"t":"x","__proto__":{"admin":true}}'))), "forbidden_key");
   assert.equal(code(() => parseHeader(utf8.encode('{"a":{"constructor":1}}'))), "forbidden_key");
   // brackets inside strings do not count as nesting
-  assert.deepEqual(parseHeader(utf8.encode('{"t":"[[[[[[[[[[[[\\"{{{{{{{{{{"}')).t, '[[[[[[[[[[[["{{{{{{{{{{');
+  assert.deepEqual(
+    parseHeader(utf8.encode('{"t":"[[[[[[[[[[[[\\"{{{{{{{{{{"}')).t,
+    '[[[[[[[[[[[["{{{{{{{{{{',
+  );
 });
 
 Deno.test("FrameDecoder.push() never throws anything but ProtocolError on random bytes", () => {
-  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
-    const d = new FrameDecoder(4096);
-    try {
-      for (const c of chunks) d.push(c);
-      d.end();
-    } catch (e) {
-      assert.ok(e instanceof ProtocolError, String(e));
-    }
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
+      const d = new FrameDecoder(4096);
+      try {
+        for (const c of chunks) d.push(c);
+        d.end();
+      } catch (e) {
+        assert.ok(e instanceof ProtocolError, String(e));
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 Deno.test("FrameDecoder.push() never throws anything but ProtocolError on mutated valid frames", () => {
   const all = concatBytes(sample());
-  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(all.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), (muts) => {
-    const b = all.slice();
-    for (const [i, x] of muts) b[i] = x;
-    try {
-      new FrameDecoder().push(b);
-    } catch (e) {
-      assert.ok(e instanceof ProtocolError, String(e));
-    }
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(all.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+      (muts) => {
+        const b = all.slice();
+        for (const [i, x] of muts) b[i] = x;
+        try {
+          new FrameDecoder().push(b);
+        } catch (e) {
+          assert.ok(e instanceof ProtocolError, String(e));
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });

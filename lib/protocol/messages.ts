@@ -75,7 +75,8 @@ export const Requests = {
 } as const;
 
 export type RequestKind = keyof typeof Requests;
-export type Request<K extends RequestKind = RequestKind> = K extends RequestKind ? v.InferOutput<typeof Requests[K]>
+export type Request<K extends RequestKind = RequestKind> = K extends RequestKind
+  ? v.InferOutput<typeof Requests[K]>
   : never;
 export type Target = v.InferOutput<typeof TargetSchema>;
 
@@ -92,7 +93,9 @@ export function parseInbound(header: Record<string, unknown>): Inbound {
   const id = typeof header.id === "number" && Number.isInteger(header.id) ? header.id : undefined;
   if (typeof t !== "string") throw new ProtocolError(ErrorCode.Invalid, "Message has no kind", id);
   if (t === "pong") return parse(Notes.pong, header, id) as Inbound;
-  if (!Object.hasOwn(Requests, t)) throw new ProtocolError(ErrorCode.UnknownKind, `Unknown message kind "${t.slice(0, 40)}"`, id);
+  if (!Object.hasOwn(Requests, t)) {
+    throw new ProtocolError(ErrorCode.UnknownKind, `Unknown message kind "${t.slice(0, 40)}"`, id);
+  }
   return parse(Requests[t as RequestKind], header, id) as Inbound;
 }
 
@@ -101,7 +104,11 @@ function parse<S extends v.GenericSchema>(schema: S, value: unknown, id?: number
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = issue.path?.map((p) => String(p.key)).join(".") ?? "";
-  throw new ProtocolError(ErrorCode.Invalid, `Invalid field ${path ? `"${path}"` : ""}: ${issue.message}`.slice(0, 200), id);
+  throw new ProtocolError(
+    ErrorCode.Invalid,
+    `Invalid field ${path ? `"${path}"` : ""}: ${issue.message}`.slice(0, 200),
+    id,
+  );
 }
 
 /** Server → client frames (validated loosely by the client: kind and the fields it uses). */

@@ -28,7 +28,10 @@ Deno.test("parseInbound() rejects unknown kinds, wrong types and extra keys with
   assert.equal(code({ t: "login", id: "1", user: "a", password: "x" }), "invalid");
   assert.equal(code({ t: "login", id: 1, user: "a", password: "x", admin: true }), "invalid");
   assert.equal(code({ t: "who", id: 1e300 }), "invalid");
-  assert.equal(code({ t: "send", id: 2, to: { kind: "broadcast", name: "x" }, mid: "abcdefgh12" }), "invalid");
+  assert.equal(
+    code({ t: "send", id: 2, to: { kind: "broadcast", name: "x" }, mid: "abcdefgh12" }),
+    "invalid",
+  );
   assert.equal(code({ t: "history", id: 2, to: { kind: "room", name: "x" }, since: -1 }), "invalid");
 });
 

@@ -44,13 +44,19 @@ export class Accounts {
   async register(rawName: string, password: string, addr: string): Promise<AuthResult> {
     const name = normalizeName(rawName);
     if (!name) {
-      return { ok: false, code: ErrorCode.BadName, msg: "Names are 1–32 letters, digits, '_', '-' or '.', starting with a letter or digit" };
+      return {
+        ok: false,
+        code: ErrorCode.BadName,
+        msg: "Names are 1–32 letters, digits, '_', '-' or '.', starting with a letter or digit",
+      };
     }
     const pw = checkPassword(password);
     if (pw) return pw;
     if (await this.store.getUser(name)) return taken(name);
     const hash = await this.hasher.hash(password);
-    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now() })) return taken(name);
+    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now() })) {
+      return taken(name);
+    }
     this.log.info("register", { user: name, addr });
     return { ok: true, user: name, role: "user" };
   }
@@ -82,16 +88,27 @@ export class Accounts {
       return lockedResult(name, u.lockedUntil);
     }
     if (await this.hasher.verify(password, u.hash)) {
-      if (u.failed > 0 || u.lockedUntil > 0) await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: u.lockouts });
+      if (u.failed > 0 || u.lockedUntil > 0) {
+        await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: u.lockouts });
+      }
       return { ok: true, user: name, role: u.role };
     }
     const failed = u.failed + 1;
     if (failed >= this.policy.maxAttempts) {
-      const secs = Math.min(this.policy.lockoutCapSeconds, this.policy.lockoutSeconds * 2 ** Math.min(u.lockouts, 30));
+      const secs = Math.min(
+        this.policy.lockoutCapSeconds,
+        this.policy.lockoutSeconds * 2 ** Math.min(u.lockouts, 30),
+      );
       const until = this.clock.now() + secs * 1000;
       await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: u.lockouts + 1 });
       this.log.warn("lockout", { user: name, addr, seconds: secs, until: new Date(until).toISOString() });
-      await this.store.audit({ at: now, actor: "server", action: "lockout", target: name, detail: `${secs}s from ${addr}` });
+      await this.store.audit({
+        at: now,
+        actor: "server",
+        action: "lockout",
+        target: name,
+        detail: `${secs}s from ${addr}`,
+      });
       return lockedResult(name, until);
     }
     await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts: u.lockouts });
@@ -128,10 +145,18 @@ function taken(name: string): AuthResult {
 
 function checkPassword(pw: string): AuthResult | null {
   if (utf8.encode(pw).length > MAX_PASSWORD_BYTES) {
-    return { ok: false, code: ErrorCode.WeakPassword, msg: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes` };
+    return {
+      ok: false,
+      code: ErrorCode.WeakPassword,
+      msg: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes`,
+    };
   }
   if ([...pw].length < MIN_PASSWORD_CHARS) {
-    return { ok: false, code: ErrorCode.WeakPassword, msg: `Passwords need at least ${MIN_PASSWORD_CHARS} characters` };
+    return {
+      ok: false,
+      code: ErrorCode.WeakPassword,
+      msg: `Passwords need at least ${MIN_PASSWORD_CHARS} characters`,
+    };
   }
   return null;
 }

@@ -59,12 +59,25 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
   const c = { ...DEFAULTS };
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (c as Record<string, unknown>)[k] = v;
   const ints: (keyof ServerConfig)[] = [
-    "port", "maxAttempts", "lockoutSeconds", "lockoutCapSeconds", "maxFrame", "maxQueueBytes", "maxConns",
-    "maxConnsPerAddr", "msgRate", "msgBurst", "loginRate", "hashWorkers", "historyLimit",
+    "port",
+    "maxAttempts",
+    "lockoutSeconds",
+    "lockoutCapSeconds",
+    "maxFrame",
+    "maxQueueBytes",
+    "maxConns",
+    "maxConnsPerAddr",
+    "msgRate",
+    "msgBurst",
+    "loginRate",
+    "hashWorkers",
+    "historyLimit",
   ];
   for (const k of ints) {
     const v = c[k];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new RangeError(`Option ${k} must be a whole number ≥ 0, got ${v}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      throw new RangeError(`Option ${k} must be a whole number ≥ 0, got ${v}`);
+    }
   }
   if (c.port > 65535) throw new RangeError(`Port must be at most 65535, got ${c.port}`);
   if (c.maxAttempts < 1) throw new RangeError("Option maxAttempts must be at least 1");

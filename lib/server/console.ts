@@ -16,7 +16,10 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
   help: {
     args: "",
     help: "list console commands",
-    run: () => Object.entries(CONSOLE_COMMANDS).map(([n, c]) => `/${n}${c.args ? " " + c.args : ""} — ${c.help}`).join("\n"),
+    run: () =>
+      Object.entries(CONSOLE_COMMANDS).map(([n, c]) => `/${n}${c.args ? " " + c.args : ""} — ${c.help}`).join(
+        "\n",
+      ),
   },
   users: {
     args: "",
@@ -37,7 +40,11 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     run: (srv) => {
       const p = srv.core.presence();
       if (!p.length) return "Nobody is online";
-      return p.map((x) => `${x.user.padEnd(20)} ${x.addr.padEnd(22)} since ${fmtTime(x.since)} ${x.status}${x.role === "admin" ? " admin" : ""}`)
+      return p.map((x) =>
+        `${x.user.padEnd(20)} ${x.addr.padEnd(22)} since ${fmtTime(x.since)} ${x.status}${
+          x.role === "admin" ? " admin" : ""
+        }`
+      )
         .join("\n");
     },
   },
@@ -102,7 +109,9 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       if (!k.length) return "Nobody has been kicked";
       return k.map((x) =>
         `${fmtTime(x.at)} ${x.user} by ${x.by}` +
-        (x.bannedUntil ? (x.bannedUntil > now ? ` banned until ${fmtTime(x.bannedUntil)}` : " (ban over)") : " kicked") +
+        (x.bannedUntil
+          ? (x.bannedUntil > now ? ` banned until ${fmtTime(x.bannedUntil)}` : " (ban over)")
+          : " kicked") +
         (x.reason ? ` — ${x.reason}` : "")
       ).join("\n");
     },

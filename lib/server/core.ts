@@ -48,7 +48,9 @@ export class Core {
 
   async kick(actor: string, rawUser: string, banSeconds?: number, reason?: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    if (!user || !this.hub.users.has(user)) {
+      return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    }
     if (user === actor) return fail(ErrorCode.Forbidden, "You cannot kick yourself");
     const now = this.clock.now();
     const until = banSeconds ? now + banSeconds * 1000 : null;
@@ -66,13 +68,17 @@ export class Core {
       s.bye(until ? ErrorCode.Banned : ErrorCode.Kicked, why, until ?? undefined);
     }
     return ok(
-      `${until ? "Banned" : "Kicked"} ${user}${until ? ` until ${new Date(until).toISOString()}` : ""} (${n} session${n === 1 ? "" : "s"} closed)`,
+      `${until ? "Banned" : "Kicked"} ${user}${
+        until ? ` until ${new Date(until).toISOString()}` : ""
+      } (${n} session${n === 1 ? "" : "s"} closed)`,
     );
   }
 
   async unban(actor: string, rawUser: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    if (!user || !this.hub.users.has(user)) {
+      return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    }
     const n = await this.store.liftBans(user, this.clock.now());
     await this.store.audit({ at: this.clock.now(), actor, action: "unban", target: user, detail: "" });
     this.log.info("admin.unban", { actor, target: user });
@@ -81,7 +87,9 @@ export class Core {
 
   async unlock(actor: string, rawUser: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !await this.accounts.unlock(user)) return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    if (!user || !await this.accounts.unlock(user)) {
+      return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
+    }
     await this.store.audit({ at: this.clock.now(), actor, action: "unlock", target: user, detail: "" });
     this.log.info("admin.unlock", { actor, target: user });
     return ok(`Unlocked ${user}`);
@@ -96,11 +104,21 @@ export class Core {
       return fail(ErrorCode.LastAdmin, `${user} is the last admin and cannot be demoted`);
     }
     await this.store.setRole(user, role);
-    await this.store.audit({ at: this.clock.now(), actor, action: role === "admin" ? "grant" : "revoke", target: user, detail: "" });
+    await this.store.audit({
+      at: this.clock.now(),
+      actor,
+      action: role === "admin" ? "grant" : "revoke",
+      target: user,
+      detail: "",
+    });
     this.log.info(role === "admin" ? "admin.grant" : "admin.revoke", { actor, target: user });
     for (const s of this.hub.sessionsOf(user)) {
       s.role = role;
-      s.send({ t: "notice", level: "info", text: role === "admin" ? `${actor} made you an admin` : `${actor} revoked your admin role` });
+      s.send({
+        t: "notice",
+        level: "info",
+        text: role === "admin" ? `${actor} made you an admin` : `${actor} revoked your admin role`,
+      });
     }
     return ok(role === "admin" ? `${user} is now an admin` : `${user} is no longer an admin`);
   }
@@ -123,7 +141,13 @@ export class Core {
       for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;
       if (!first) continue;
       const busy = [...set].some((s) => s.status === "busy");
-      out.push({ user, addr: first.addr, since: first.loginAt, status: busy ? "busy" : "free", role: first.role });
+      out.push({
+        user,
+        addr: first.addr,
+        since: first.loginAt,
+        status: busy ? "busy" : "free",
+        role: first.role,
+      });
     }
     return out.sort((a, b) => a.user.localeCompare(b.user));
   }

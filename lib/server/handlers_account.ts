@@ -20,7 +20,11 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
     if (!loginBuckets.take(s.addr.slice(0, s.addr.lastIndexOf(":")))) {
       c.log.warn("login.throttled", { addr: s.addr });
-      return s.fail(m.id, ErrorCode.Throttled, "Too many login attempts from your address; wait a minute and try again");
+      return s.fail(
+        m.id,
+        ErrorCode.Throttled,
+        "Too many login attempts from your address; wait a minute and try again",
+      );
     }
     let r;
     try {
@@ -29,14 +33,23 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
         : await c.accounts.login(m.user, m.password, s.addr);
     } catch (e) {
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
-      return s.fail(m.id, ErrorCode.Unavailable, "The server is too busy to check passwords right now; try again");
+      return s.fail(
+        m.id,
+        ErrorCode.Unavailable,
+        "The server is too busy to check passwords right now; try again",
+      );
     }
     if (s.state === "closed") return;
     if (!r.ok) return s.fail(m.id, r.code, r.msg, r.until);
     const ban = await c.store.activeBan(r.user, c.clock.now());
     if (ban?.bannedUntil) {
       c.log.info("login.banned", { user: r.user, addr: s.addr });
-      return s.fail(m.id, ErrorCode.Banned, `You are banned until ${new Date(ban.bannedUntil).toISOString()}`, ban.bannedUntil);
+      return s.fail(
+        m.id,
+        ErrorCode.Banned,
+        `You are banned until ${new Date(ban.bannedUntil).toISOString()}`,
+        ban.bannedUntil,
+      );
     }
     c.hub.users.add(r.user);
     s.user = r.user;
@@ -47,7 +60,14 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
     s.reply(m.id, { user: r.user, role: r.role });
     if (first) {
-      c.hub.toAll({ t: "presence", user: s.user, online: true, status: s.status, since: s.loginAt, addr: s.addr }, s);
+      c.hub.toAll({
+        t: "presence",
+        user: s.user,
+        online: true,
+        status: s.status,
+        since: s.loginAt,
+        addr: s.addr,
+      }, s);
     }
   }
   return authenticate;
@@ -85,7 +105,14 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
 
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
   for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
-  c.hub.toAll({ t: "presence", user: s.user, online: true, status: m.status, since: s.loginAt, addr: s.addr });
+  c.hub.toAll({
+    t: "presence",
+    user: s.user,
+    online: true,
+    status: m.status,
+    since: s.loginAt,
+    addr: s.addr,
+  });
   s.reply(m.id, { status: m.status });
   await Promise.resolve();
 }

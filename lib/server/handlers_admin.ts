@@ -38,14 +38,20 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
 
 export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): Promise<void> {
   const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  if (!u || !c.hub.users.has(u)) {
+    return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  }
   const b = await c.store.takeBundle(u);
   if (!b) return s.fail(m.id, ErrorCode.NoKeys, `${u} has not published encryption keys yet`);
   const low = (await c.store.countPrekeys(u)) < 10;
-  if (low) for (const x of c.hub.sessionsOf(u)) x.send({ t: "notice", level: "info", text: "keys.low" });
+  if (low) { for (const x of c.hub.sessionsOf(u)) x.send({ t: "notice", level: "info", text: "keys.low" }); }
   s.reply(m.id, {
     user: u,
-    bundle: { identity: JSON.parse(b.identity), spk: JSON.parse(b.spk), ...(b.opk ? { opk: JSON.parse(b.opk) } : {}) },
+    bundle: {
+      identity: JSON.parse(b.identity),
+      spk: JSON.parse(b.spk),
+      ...(b.opk ? { opk: JSON.parse(b.opk) } : {}),
+    },
   });
 }
 

@@ -13,14 +13,19 @@ import type { TargetKind } from "./store/store.ts";
 
 const SYNC_PAGE = 500;
 
-type Resolved = { kind: TargetKind; name: string; conv: string; afterSeq: number } | { err: string; msg: string };
+type Resolved = { kind: TargetKind; name: string; conv: string; afterSeq: number } | {
+  err: string;
+  msg: string;
+};
 
 /** Checks a target and the sender's right to it. */
 async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved> {
   if (to.kind === "broadcast") return { kind: "broadcast", name: "", conv: "b", afterSeq: 0 };
   const name = normalizeName(to.name);
   if (to.kind === "user") {
-    if (!name || !c.hub.users.has(name)) return { err: ErrorCode.NoSuchUser, msg: `There is no user named ${to.name}` };
+    if (!name || !c.hub.users.has(name)) {
+      return { err: ErrorCode.NoSuchUser, msg: `There is no user named ${to.name}` };
+    }
     return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
   }
   const members = name ? await c.roomMembers(name) : null;
@@ -37,7 +42,15 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
   const ts = c.clock.now();
   s.inflight++;
   // Not awaited: the sender's next request is handled while this one waits for group commit.
-  c.messages.append({ mid: m.mid, sender: s.user, kind: t.kind, target: t.name, conv: t.conv, ts, body: body.slice() }, s)
+  c.messages.append({
+    mid: m.mid,
+    sender: s.user,
+    kind: t.kind,
+    target: t.name,
+    conv: t.conv,
+    ts,
+    body: body.slice(),
+  }, s)
     .then((r) => s.reply(m.id, r ? { seq: r.seq, ts: r.ts } : { dup: true }))
     .catch((e) => {
       c.log.error("store.append", { error: String(e) });

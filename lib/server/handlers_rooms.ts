@@ -12,12 +12,25 @@ const view = (r: RoomRow) => ({
   admins: r.members.filter((m) => m.admin).map((m) => m.user),
 });
 
-async function notify(c: Core, room: string, change: string, by: string, extra: string[] = []): Promise<void> {
+async function notify(
+  c: Core,
+  room: string,
+  change: string,
+  by: string,
+  extra: string[] = [],
+): Promise<void> {
   const r = await c.store.getRoom(room);
   if (!r) return;
   c.hub.rooms.set(room, new Set(r.members.map((m) => m.user)));
   const v = view(r);
-  c.hub.toUsers(new Set([...v.members, ...extra]), { t: "room", room, members: v.members, admins: v.admins, change, by });
+  c.hub.toUsers(new Set([...v.members, ...extra]), {
+    t: "room",
+    room,
+    members: v.members,
+    admins: v.admins,
+    change,
+    by,
+  });
 }
 
 export async function create(c: Core, s: Session, m: Request<"room.create">): Promise<void> {
@@ -50,8 +63,12 @@ export async function invite(c: Core, s: Session, m: Request<"room.invite">): Pr
   if (!me) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
   if (!me.admin) return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can invite`);
   const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
-  if (r.members.some((x) => x.user === u)) return s.fail(m.id, ErrorCode.AlreadyMember, `${u} is already in #${name}`);
+  if (!u || !c.hub.users.has(u)) {
+    return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  }
+  if (r.members.some((x) => x.user === u)) {
+    return s.fail(m.id, ErrorCode.AlreadyMember, `${u} is already in #${name}`);
+  }
   await c.messages.flush();
   await c.store.addMember(name, { user: u, sinceSeq: await c.store.lastSeq(), admin: false });
   c.log.info("room.invite", { room: name, by: s.user, user: u });
@@ -63,7 +80,9 @@ export async function leave(c: Core, s: Session, m: Request<"room.leave">): Prom
   const name = normalizeName(m.room);
   const r = name ? await c.store.getRoom(name) : null;
   if (!name || !r) return s.fail(m.id, ErrorCode.NoSuchRoom, `There is no room named #${m.room}`);
-  if (!r.members.some((x) => x.user === s.user)) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  if (!r.members.some((x) => x.user === s.user)) {
+    return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  }
   await c.messages.flush();
   await c.store.removeMember(name, s.user);
   const rest = r.members.filter((x) => x.user !== s.user);

@@ -83,7 +83,7 @@ export class Hub {
       for (const u of this.rooms.get(m.target) ?? []) for (const s of this.sessionsOf(u)) each(s);
     } else {
       for (const s of this.sessionsOf(m.target)) each(s);
-      if (m.target !== m.sender) for (const s of this.sessionsOf(m.sender)) each(s);
+      if (m.target !== m.sender) { for (const s of this.sessionsOf(m.sender)) each(s); }
     }
     return n;
   }
@@ -106,7 +106,15 @@ export function hostOf(addr: string): string {
 }
 
 export function msgHeader(m: StoredMessage, req?: number): Outbound {
-  const h: Outbound = { t: "msg", seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv };
+  const h: Outbound = {
+    t: "msg",
+    seq: m.seq,
+    mid: m.mid,
+    from: m.sender,
+    to: wireTarget(m),
+    ts: m.ts,
+    conv: m.conv,
+  };
   if (req !== undefined) h.req = req;
   return h;
 }

@@ -68,7 +68,9 @@ export class Outbox {
     try {
       while (this.#q.length > 0 && !this.#closed) {
         let n = 0, k = 0;
-        while (k < this.#q.length && (k === 0 || n + this.#q[k]!.length <= MAX_WRITE)) n += this.#q[k++]!.length;
+        while (k < this.#q.length && (k === 0 || n + this.#q[k]!.length <= MAX_WRITE)) {
+          n += this.#q[k++]!.length;
+        }
         let buf: Uint8Array;
         if (k === 1) buf = this.#q[0]!;
         else {

@@ -52,7 +52,9 @@ export class ParleyServer {
     const accounts = new Accounts(deps.store, this.#hasher, clock, deps.log, this.config);
     const messages = new MessageLog(deps.store, this.hub);
     this.core = new Core(this.config, deps.store, this.hub, accounts, messages, clock, deps.log);
-    this.#table = commandTable(new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock));
+    this.#table = commandTable(
+      new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock),
+    );
   }
 
   get clock(): Clock {
@@ -88,6 +90,7 @@ export class ParleyServer {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const addr = `${ra.hostname}:${ra.port}`;
     const log = this.core.log;
+    // deno-lint-ignore prefer-const
     let session: Session;
     const close = (code: string, reason: string, until?: number) => this.#close(session, code, reason, until);
     const outbox = new Outbox(
@@ -95,14 +98,33 @@ export class ParleyServer {
       this.config.maxQueueBytes,
       () => {
         log.warn("drop.slow", { user: session.user || undefined, addr });
-        this.#close(session, ErrorCode.TooSlow, "Dropped: you were not reading fast enough", undefined, false);
+        this.#close(
+          session,
+          ErrorCode.TooSlow,
+          "Dropped: you were not reading fast enough",
+          undefined,
+          false,
+        );
       },
       () => this.#close(session, "io", "Connection lost", undefined, false),
     );
-    session = new Session(addr, this.clock.now(), outbox, new TokenBucket(this.config.msgRate, this.config.msgBurst, this.clock), close);
-    if (this.hub.sessions.size >= this.config.maxConns || this.hub.connectionsFrom(addr) >= this.config.maxConnsPerAddr) {
+    session = new Session(
+      addr,
+      this.clock.now(),
+      outbox,
+      new TokenBucket(this.config.msgRate, this.config.msgBurst, this.clock),
+      close,
+    );
+    if (
+      this.hub.sessions.size >= this.config.maxConns ||
+      this.hub.connectionsFrom(addr) >= this.config.maxConnsPerAddr
+    ) {
       log.warn("conn.refused", { addr, reason: "too many connections" });
-      const f = encodeFrame({ t: "bye", code: ErrorCode.TooManyConnections, reason: "Too many connections; try again later" });
+      const f = encodeFrame({
+        t: "bye",
+        code: ErrorCode.TooManyConnections,
+        reason: "Too many connections; try again later",
+      });
       conn.write(f).catch(() => {}).finally(() => conn.close());
       return;
     }
@@ -162,13 +184,21 @@ export class ParleyServer {
     if (s.state === "hello" && cmd.auth !== "hello") {
       return s.fail(m.id, ErrorCode.HelloFirst, "Send hello first");
     }
-    if (cmd.auth === "hello" && s.state !== "hello") return s.fail(m.id, ErrorCode.Invalid, "Hello was already sent");
+    if (cmd.auth === "hello" && s.state !== "hello") {
+      return s.fail(m.id, ErrorCode.Invalid, "Hello was already sent");
+    }
     if ((cmd.auth === "user" || cmd.auth === "admin") && s.state !== "ready") {
       return s.fail(m.id, ErrorCode.NotAuthenticated, "Log in first");
     }
     if (cmd.auth === "admin" && s.role !== "admin") {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
-      await this.core.store.audit({ at: this.clock.now(), actor: s.user, action: "denied", target: m.t, detail: s.addr });
+      await this.core.store.audit({
+        at: this.clock.now(),
+        actor: s.user,
+        action: "denied",
+        target: m.t,
+        detail: s.addr,
+      });
       return s.fail(m.id, ErrorCode.Forbidden, "Only admins can do that");
     }
     if (cmd.limited && !s.bucket.take()) {
@@ -238,7 +268,10 @@ export class ParleyServer {
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());
       for (const s of [...this.hub.sessions]) this.#close(s, ErrorCode.Shutdown, reason);
-      await Promise.race([Promise.all(drains), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs))]);
+      await Promise.race([
+        Promise.all(drains),
+        new Promise((r) => setTimeout(r, this.config.shutdownGraceMs)),
+      ]);
       for (const [s, c] of this.#conns) {
         s.outbox.close();
         try {

@@ -8,15 +8,14 @@
  * the `ChatBackend`. `idle()` resolves when the queue is empty and no command is pending (tests
  * and benches await it). `done` resolves after `/quit`.
  */
-import type { ChatBackend, ChatMessage, Target } from "../backend.ts";
+import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
-import { type CommandContext, COMMANDS } from "./commands.ts";
+import { submitLine } from "./app_commands.ts";
 import { convertEmoji } from "./emoji.ts";
 import { KeyDecoder, type KeyEvent } from "./keys.ts";
 import { bindKey } from "./app_keys.ts";
 import { notification, type NotifyMode } from "./notify.ts";
-import { helpLines, parseLine } from "./parse.ts";
 import { render, type ViewState } from "./render.ts";
 import { diff, type Screen } from "./screen.ts";
 import { sanitize } from "./sanitize.ts";
@@ -86,7 +85,10 @@ export class TuiApp {
   /** Subscribes to the backend, loads rooms and who is online, draws the first frame. */
   start(): void {
     this.#unsubscribe = this.backend.on((e) => this.#enqueue({ t: "event", e }));
-    this.state.info(this.state.buffers.status, `Welcome to Parley, ${this.backend.user}. Type /help for commands.`);
+    this.state.info(
+      this.state.buffers.status,
+      `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
+    );
     this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
     this.track(this.backend.who(), (ps) => {
       for (const p of ps) this.state.presence.set(p.user, p);
@@ -140,7 +142,11 @@ export class TuiApp {
   track<T>(p: Promise<T>, ok: (v: T) => void, buf = this.state.buffers.current): void {
     const w: Promise<void> = p.then(
       (v) => this.#enqueue({ t: "run", fn: () => ok(v) }),
-      (err) => this.#enqueue({ t: "run", fn: () => this.state.info(buf, (err as Error).message ?? String(err), "error") }),
+      (err) =>
+        this.#enqueue({
+          t: "run",
+          fn: () => this.state.info(buf, (err as Error).message ?? String(err), "error"),
+        }),
     ).finally(() => this.#pending.delete(w));
     this.#pending.add(w);
   }
@@ -231,7 +237,10 @@ export class TuiApp {
     return this.backend.send(target, convertEmoji(text)).then(
       (m) => this.#enqueue({ t: "run", fn: () => this.state.addMessage(m, false) }),
       (err) => {
-        this.#enqueue({ t: "run", fn: () => this.state.info(buf, `Not sent: ${(err as Error).message}`, "error") });
+        this.#enqueue({
+          t: "run",
+          fn: () => this.state.info(buf, `Not sent: ${(err as Error).message}`, "error"),
+        });
       },
     );
   }
@@ -253,58 +262,20 @@ export class TuiApp {
     this.#typing(ed.text !== "" && !ed.text.startsWith("/"));
   }
 
-  /** Handles a submitted input line. */
+  /** Handles a submitted input line (see `app_commands.ts`). */
   submit(line: string): void {
-    const st = this.state;
-    const buf = st.buffers.current;
-    const p = parseLine(line, { role: this.backend.role, isUser: (n) => st.isUser(n) });
-    switch (p.kind) {
-      case "empty":
-        return;
-      case "error":
-        return st.info(buf, p.message, "error");
-      case "text": {
-        const t = buf.target;
-        if (!t) return st.info(buf, "This is the status buffer: use /msg USER TEXT, /query USER or /join #ROOM", "error");
-        return this.track(this.sendText(t, p.text), () => {});
-      }
-      case "dm": {
-        const t: Target = { kind: "user", name: p.user };
-        st.buffers.ensure("dm", p.user);
-        return this.track(this.sendText(t, p.text), () => {});
-      }
-      case "command": {
-        const ctx = this.#context(buf);
-        const run = Promise.resolve().then(() => p.spec.run(ctx, p.args));
-        return this.track(run, () => {}, buf);
-      }
-    }
+    submitLine(this, line);
   }
 
-  #context(buf: ReturnType<ChatState["buffers"]["ensure"]>): CommandContext {
-    const st = this.state;
-    const later = (fn: () => void) => this.#enqueue({ t: "run", fn });
-    return {
-      backend: this.backend,
-      target: buf.target,
-      print: (text, level = "info") => later(() => st.info(buf, text, level === "error" ? "error" : "info")),
-      open: (t, focus) =>
-        later(() => {
-          const b = t.kind === "room" ? st.buffers.ensure("room", t.name!) : st.buffers.ensure("dm", t.name!);
-          if (focus) st.buffers.focus(b);
-        }),
-      closeCurrent: () => later(() => st.buffers.close(buf)),
-      send: (t, text) => this.sendText(t, text),
-      addMessages: (msgs: ChatMessage[]) => later(() => st.addHistory(msgs)),
-      quit: async () => {
-        this.stop();
-        await this.backend.close().catch(() => {});
-        this.#quit();
-      },
-      now: () => this.clock.now(),
-      formatTime: this.formatTime,
-      helpLines: (cmd) => helpLines(this.backend.role, cmd, COMMANDS),
-      setOwnStatus: (s) => later(() => (st.myStatus = s)),
-    };
+  /** Runs `fn` in the next pass (results of async work). */
+  later(fn: () => void): void {
+    this.#enqueue({ t: "run", fn });
+  }
+
+  /** Stops listening, closes the backend and resolves `done`. */
+  async quit(): Promise<void> {
+    this.stop();
+    await this.backend.close().catch(() => {});
+    this.#quit();
   }
 }

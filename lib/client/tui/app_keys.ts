@@ -18,7 +18,13 @@ import { stripControls } from "./sanitize.ts";
 import { textWidth } from "./width.ts";
 
 function pane(app: TuiApp) {
-  const lay = layout(app.cols, app.rows, app.showBuffers, app.showMembers, textWidth(app.formatTime(app.clock.now())));
+  const lay = layout(
+    app.cols,
+    app.rows,
+    app.showBuffers,
+    app.showMembers,
+    textWidth(app.formatTime(app.clock.now())),
+  );
   const buf = app.state.buffers.current;
   return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth) };
 }

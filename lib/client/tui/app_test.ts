@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex no-regex-spaces
 import assert from "node:assert/strict";
 import { harness, type HarnessOptions } from "./testing.ts";
 import type { FakeBackend } from "./fake_backend.ts";
@@ -36,7 +37,9 @@ Deno.test("TuiApp draws title, buffer list, messages, members, status and input 
   assert.match(s[7]!, /│ dave$/);
   assert.equal(s[22], "[12:01] [alice] [2:#general]");
   assert.equal(s[23], "[#general]");
-  const golden = await Deno.readTextFile(new URL("../../../tests/testdata/tui/layout_80x24.txt", import.meta.url));
+  const golden = await Deno.readTextFile(
+    new URL("../../../tests/testdata/tui/layout_80x24.txt", import.meta.url),
+  );
   assert.equal(s.join("\n") + "\n", golden);
   h.close();
 });
@@ -70,7 +73,11 @@ Deno.test("TuiApp aligns rows holding CJK and emoji", async () => {
 Deno.test("TuiApp wraps long lines under the text column", async () => {
   const h = await open();
   await h.type("\x1b2");
-  h.backend.receive("bob", general, "one two three four five six seven eight nine ten eleven twelve thirteen");
+  h.backend.receive(
+    "bob",
+    general,
+    "one two three four five six seven eight nine ten eleven twelve thirteen",
+  );
   const s = await h.settle();
   assert.match(s[1]!, /│12:00       bob │ one two three four five six seven +│/);
   assert.match(s[2]!, /^2\.#general +│ {16}│ eight nine ten eleven twelve +│/);
@@ -166,7 +173,10 @@ Deno.test("TuiApp sends USER: text as a DM to a known user only", async () => {
   await h.type("\x1b2");
   await h.type("bob: secret\r");
   await h.type("note: public\r");
-  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"], [general, "note: public"]]);
+  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"], [
+    general,
+    "note: public",
+  ]]);
   const s = await h.settle();
   assert.match(s[4]!, /^4\.bob/);
   h.close();
@@ -315,7 +325,16 @@ Deno.test("TuiApp shows typing, transfers, connection and encryption state", asy
   const h = await open();
   await h.type("\x1b2");
   h.backend.emit({ type: "typing", from: "bob", to: general, active: true });
-  h.backend.emit({ type: "transfer", id: "t1", name: "cat.jpg", peer: "bob", direction: "down", done: 50, total: 200, state: "active" });
+  h.backend.emit({
+    type: "transfer",
+    id: "t1",
+    name: "cat.jpg",
+    peer: "bob",
+    direction: "down",
+    done: 50,
+    total: 200,
+    state: "active",
+  });
   h.backend.emit({ type: "encryption", state: "warning", detail: "bob's key changed" });
   h.backend.emit({ type: "connection", state: "offline" });
   let s = await h.settle();

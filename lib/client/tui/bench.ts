@@ -63,7 +63,11 @@ export async function benchTui(messages = 10000, keystrokes = 300): Promise<Benc
   const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
   const round = (v: number) => Math.round(v * 1000) / 1000;
   return [
-    { name: `tui scrollback heap (${messages} messages)`, value: round(Math.max(0, after - before)), unit: "MB" },
+    {
+      name: `tui scrollback heap (${messages} messages)`,
+      value: round(Math.max(0, after - before)),
+      unit: "MB",
+    },
     { name: "tui keystroke-to-screen mean (200x60)", value: round(mean), unit: "ms" },
     { name: "tui keystroke-to-screen p99 (200x60)", value: round(p99), unit: "ms" },
     { name: "tui output per keystroke", value: Math.round(written / (keystrokes + 1)), unit: "bytes" },

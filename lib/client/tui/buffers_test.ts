@@ -31,7 +31,14 @@ Deno.test("ChatBuffer.add() drops a message whose mid it already has", () => {
 Deno.test("ChatBuffer.addHistory() merges older messages in time order", () => {
   const b = new ChatBuffer("room", "general");
   b.add(line("new", { ts: 30, mid: "c" }), true);
-  assert.equal(b.addHistory([line("old", { ts: 10, mid: "a" }), line("mid", { ts: 20, mid: "b" }), line("dup", { ts: 30, mid: "c" })]), 2);
+  assert.equal(
+    b.addHistory([
+      line("old", { ts: 10, mid: "a" }),
+      line("mid", { ts: 20, mid: "b" }),
+      line("dup", { ts: 30, mid: "c" }),
+    ]),
+    2,
+  );
   assert.deepEqual(b.lines.map((l) => l.text), ["old", "mid", "new"]);
 });
 

@@ -112,7 +112,10 @@ export class ChatState {
           if (e.presence) this.presence.set(u, e.presence);
           if (u === this.me && e.presence) this.myStatus = e.presence.status;
         } else this.presence.delete(u);
-        this.info(status, `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`);
+        this.info(
+          status,
+          `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`,
+        );
         return null;
       }
       case "room": {
@@ -121,7 +124,10 @@ export class ChatState {
           this.rooms.delete(name);
           const b = this.buffers.find("room", name);
           if (b) this.buffers.close(b);
-          this.info(status, `You left #${name}${e.by && e.by !== this.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`);
+          this.info(
+            status,
+            `You left #${name}${e.by && e.by !== this.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`,
+          );
           return null;
         }
         const b = this.setRoom(e.room);
@@ -133,7 +139,9 @@ export class ChatState {
       case "notice": {
         this.info(status, e.text, e.level === "error" ? "error" : "info");
         const cur = this.buffers.current;
-        if (e.level !== "info" && cur !== status) this.info(cur, e.text, e.level === "error" ? "error" : "info");
+        if (e.level !== "info" && cur !== status) {
+          this.info(cur, e.text, e.level === "error" ? "error" : "info");
+        }
         return null;
       }
       case "disconnected": {
@@ -148,7 +156,9 @@ export class ChatState {
         return null;
       case "encryption":
         this.encryption = { state: e.state, ...(e.detail ? { detail: sanitize(e.detail) } : {}) };
-        if (e.state !== "on") this.info(this.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
+        if (e.state !== "on") {
+          this.info(this.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
+        }
         return null;
       case "typing": {
         const b = this.bufferFor({ seq: 0, mid: "", ts: 0, from: e.from, to: e.to, text: "" });
@@ -202,7 +212,12 @@ export class ChatState {
     return names.sort((a, b) => a.localeCompare(b)).map((n) => {
       const p = this.presence.get(n);
       const status: MemberEntry["status"] = n === this.me ? this.myStatus : p ? p.status : "offline";
-      return { name: n, status, admin: admins.includes(n) || p?.role === "admin", ...(p ? { since: p.since } : {}) };
+      return {
+        name: n,
+        status,
+        admin: admins.includes(n) || p?.role === "admin",
+        ...(p ? { since: p.since } : {}),
+      };
     });
   }
 }

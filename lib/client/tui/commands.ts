@@ -7,67 +7,12 @@
  * Usage strings: UPPER words are parameters, `[X]` is optional, a last `TEXT` or `X…` takes the rest
  * of the line.
  */
-import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
+import type { Target } from "../backend.ts";
+import { type CommandContext, needRoom, needTarget, presenceLine, room, user } from "./command_context.ts";
 import { parseDuration, parseSince } from "./parse_time.ts";
 
-export interface CommandContext {
-  backend: ChatBackend;
-  /** Conversation of the current buffer; null in the status buffer. */
-  target: Target | null;
-  print(text: string, level?: "info" | "error"): void;
-  /** Opens (and with `focus`, switches to) the buffer of a conversation. */
-  open(target: Target, focus: boolean): void;
-  /** Closes the current buffer (not the status buffer). */
-  closeCurrent(): void;
-  send(target: Target, text: string): Promise<void>;
-  /** Adds fetched messages (history, inbox) to their buffers. */
-  addMessages(messages: ChatMessage[]): void;
-  quit(): Promise<void>;
-  now(): number;
-  formatTime(ts: number): string;
-  /** Text that lists commands for `/help`. */
-  helpLines(cmd?: string): string[];
-  /** Records the user's own status after `/busy` or `/free` succeeded. */
-  setOwnStatus(status: "busy" | "free"): void;
-}
-
-export interface CommandSpec {
-  name: string;
-  aliases?: string[];
-  usage: string;
-  help: string;
-  permission: "user" | "admin";
-  run(ctx: CommandContext, args: string[]): Promise<void> | void;
-}
-
-const room = (s: string) => s.replace(/^#/, "");
-const user = (s: string) => s.replace(/^@/, "");
-
-export function ago(now: number, since: number): string {
-  const s = Math.max(0, Math.floor((now - since) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
-}
-
-function presenceLine(ctx: CommandContext, p: Presence): string {
-  return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status} — ${p.addr} — active since ${
-    ctx.formatTime(p.since)
-  } (${ago(ctx.now(), p.since)})`;
-}
-
-function needTarget(ctx: CommandContext): Target {
-  if (!ctx.target) throw new Error("This is the status buffer: switch to a room or a query first");
-  return ctx.target;
-}
-
-function needRoom(ctx: CommandContext, arg?: string): string {
-  if (arg) return room(arg);
-  const t = ctx.target;
-  if (t?.kind !== "room" || !t.name) throw new Error("Not in a room: give the room name");
-  return t.name;
-}
+export type { CommandContext };
+export { ago } from "./command_context.ts";
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -230,7 +175,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       ctx.addMessages(msgs);
       const n = new Map<string, number>();
       for (const m of msgs) n.set(m.from, (n.get(m.from) ?? 0) + 1);
-      ctx.print(msgs.length ? `Inbox: ${[...n].map(([k, v]) => `${k} (${v})`).join(", ")}` : "Inbox is empty");
+      ctx.print(
+        msgs.length ? `Inbox: ${[...n].map(([k, v]) => `${k} (${v})`).join(", ")}` : "Inbox is empty",
+      );
     },
   },
   {
@@ -264,7 +211,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       if (!list.length) return ctx.print("Nobody is kicked or banned");
       for (const k of list) {
         const ban = k.bannedUntil ? `banned until ${ctx.formatTime(k.bannedUntil)}` : "kicked";
-        ctx.print(`${k.user} — ${ban} by ${k.by} at ${ctx.formatTime(k.at)}${k.reason ? ` (${k.reason})` : ""}`);
+        ctx.print(
+          `${k.user} — ${ban} by ${k.by} at ${ctx.formatTime(k.at)}${k.reason ? ` (${k.reason})` : ""}`,
+        );
       }
     },
   },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChatMessage, Target } from "../backend.ts";
-import { COMMANDS, type CommandContext } from "./commands.ts";
+import { type CommandContext, COMMANDS } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
@@ -40,7 +40,10 @@ Deno.test("COMMANDS /msg opens the query without focus and /query focuses it", a
   const t = ctx(null);
   await t.run("/msg @bob hi there");
   await t.run("/query carol");
-  assert.deepEqual(t.opened, [[{ kind: "user", name: "bob" }, false], [{ kind: "user", name: "carol" }, true]]);
+  assert.deepEqual(t.opened, [[{ kind: "user", name: "bob" }, false], [
+    { kind: "user", name: "carol" },
+    true,
+  ]]);
   assert.deepEqual(t.sent, [[{ kind: "user", name: "bob" }, "hi there"]]);
 });
 
@@ -67,7 +70,14 @@ Deno.test("COMMANDS /join switches to a room the user belongs to and explains ot
 
 Deno.test("COMMANDS /history loads messages since a time into the buffers", async () => {
   const t = ctx({ kind: "room", name: "general" });
-  t.backend.historyMessages = [{ seq: 1, mid: "h1", ts: NOW - 1000, from: "bob", to: { kind: "room", name: "general" }, text: "old" }];
+  t.backend.historyMessages = [{
+    seq: 1,
+    mid: "h1",
+    ts: NOW - 1000,
+    from: "bob",
+    to: { kind: "room", name: "general" },
+    text: "old",
+  }];
   await t.run("/history 2h");
   assert.deepEqual(t.backend.callsOf("history"), [[{ kind: "room", name: "general" }, NOW - 7200e3]]);
   assert.equal(t.added.length, 1);
@@ -79,7 +89,14 @@ Deno.test("COMMANDS /inbox summarises queued messages by sender", async () => {
   const t = ctx(null);
   t.backend.inbox = (u?: string) => {
     t.backend.calls.push({ method: "inbox", args: [u] });
-    const m = (from: string, mid: string): ChatMessage => ({ seq: 1, mid, ts: NOW, from, to: { kind: "user", name: "alice" }, text: "x" });
+    const m = (from: string, mid: string): ChatMessage => ({
+      seq: 1,
+      mid,
+      ts: NOW,
+      from,
+      to: { kind: "user", name: "alice" },
+      text: "x",
+    });
     return Promise.resolve([m("bob", "1"), m("bob", "2"), m("carol", "3")]);
   };
   await t.run("/inbox");
@@ -89,7 +106,13 @@ Deno.test("COMMANDS /inbox summarises queued messages by sender", async () => {
 
 Deno.test("COMMANDS /who, /whois and /fingerprint print what the backend says", async () => {
   const t = ctx(null);
-  t.backend.online = [{ user: "bob", addr: "10.0.0.2:5000", since: NOW - 3600e3, status: "busy", role: "user" }];
+  t.backend.online = [{
+    user: "bob",
+    addr: "10.0.0.2:5000",
+    since: NOW - 3600e3,
+    status: "busy",
+    role: "user",
+  }];
   await t.run("/who");
   await t.run("/whois nobody");
   await t.run("/fingerprint bob");

@@ -43,7 +43,9 @@ let allNames: string[] | null = null;
 /** Known shortcode names starting with `prefix` (no colons), shortest first, at most `limit`. */
 export function emojiNames(prefix: string, limit = 50): string[] {
   if (!allNames) {
-    allNames = nodeEmoji.search("").map((e) => e.name).sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+    allNames = nodeEmoji.search("").map((e) => e.name).sort((a, b) =>
+      a.length - b.length || (a < b ? -1 : 1)
+    );
   }
   const p = prefix.toLowerCase();
   const out: string[] = [];

@@ -29,7 +29,10 @@ export class FakeBackend implements ChatBackend {
   historyMessages: ChatMessage[] = [];
   /** When true, `send` also emits the sent message as an event (like a server echo). */
   echo = false;
-  /** Makes the next calls of these methods reject with this error. */
+  /** Optional members: tests set them to exercise `/inbox` and `/join` with server support. */
+  inbox?: ChatBackend["inbox"];
+  join?: ChatBackend["join"];
+  /** Makes the calls of these methods reject with this error. */
   failures = new Map<string, BackendError>();
   #listeners = new Set<(e: BackendEvent) => void>();
   #seq = 100;
@@ -48,7 +51,15 @@ export class FakeBackend implements ChatBackend {
 
   /** Emits an incoming message and returns it. */
   receive(from: string, to: Target, text: string, extra: Partial<ChatMessage> = {}): ChatMessage {
-    const m: ChatMessage = { seq: ++this.#seq, mid: `m${this.#seq}`, ts: this.now(), from, to, text, ...extra };
+    const m: ChatMessage = {
+      seq: ++this.#seq,
+      mid: `m${this.#seq}`,
+      ts: this.now(),
+      from,
+      to,
+      text,
+      ...extra,
+    };
     this.emit({ type: "message", message: m });
     return m;
   }
@@ -69,7 +80,14 @@ export class FakeBackend implements ChatBackend {
     } catch (e) {
       return Promise.reject(e);
     }
-    const m: ChatMessage = { seq: ++this.#seq, mid: `s${this.#seq}`, ts: this.now(), from: this.user, to: target, text };
+    const m: ChatMessage = {
+      seq: ++this.#seq,
+      mid: `s${this.#seq}`,
+      ts: this.now(),
+      from: this.user,
+      to: target,
+      text,
+    };
     if (this.echo) this.emit({ type: "message", message: m });
     return Promise.resolve(m);
   }
@@ -120,7 +138,12 @@ export class FakeBackend implements ChatBackend {
     return this.#ok("revoke", [user], undefined);
   }
   fingerprint(user?: string): Promise<Fingerprint> {
-    const f = { user: user ?? this.user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
+    const f = {
+      user: user ?? this.user,
+      safetyNumber: "12345 ".repeat(12).trim(),
+      verified: false,
+      changed: false,
+    };
     return this.#ok("fingerprint", [user], f);
   }
   verify(user: string): Promise<void> {

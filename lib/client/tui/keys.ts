@@ -16,7 +16,6 @@ export type KeyEvent =
   | { type: "text"; text: string }
   | { type: "paste"; text: string };
 
-const PASTE_START = "\x1b[200~";
 const PASTE_END = "\x1b[201~";
 
 const CSI_LETTER: Record<string, string> = {

@@ -11,7 +11,13 @@ const keys = (s: string) => decode(s).map((e) => (e.type === "key" ? e.key : `${
 
 Deno.test("KeyDecoder.push() decodes arrows, paging, editing keys and modifiers", () => {
   assert.deepEqual(keys("\x1b[A\x1b[B\x1bOC\x1b[D"), ["Up", "Down", "Right", "Left"]);
-  assert.deepEqual(keys("\x1b[5~\x1b[6~\x1b[3~\x1b[H\x1b[4~"), ["PageUp", "PageDown", "Delete", "Home", "End"]);
+  assert.deepEqual(keys("\x1b[5~\x1b[6~\x1b[3~\x1b[H\x1b[4~"), [
+    "PageUp",
+    "PageDown",
+    "Delete",
+    "Home",
+    "End",
+  ]);
   assert.deepEqual(keys("\x1b[1;5C\x1b[1;3D\x1b[Z\x1b[18~"), ["C-Right", "M-Left", "S-Tab", "F7"]);
 });
 
@@ -72,7 +78,19 @@ Deno.test("KeyDecoder.push() returns a bracketed paste as one event, even split"
 });
 
 Deno.test("KeyDecoder.push() gives the same events however the input is split (property)", () => {
-  const pieces = fc.constantFrom("a", "é", "你", "😀", "\x1b[A", "\x1b[1;5C", "\x1b1", "\r", "\x01", "\x1b[5~", "\x1b[200~p\x1b[201~");
+  const pieces = fc.constantFrom(
+    "a",
+    "é",
+    "你",
+    "😀",
+    "\x1b[A",
+    "\x1b[1;5C",
+    "\x1b1",
+    "\r",
+    "\x01",
+    "\x1b[5~",
+    "\x1b[200~p\x1b[201~",
+  );
   fc.assert(
     fc.property(fc.array(pieces, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 8 }), (ps, cuts) => {
       const bytes = enc.encode(ps.join(""));

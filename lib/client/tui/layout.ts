@@ -38,7 +38,13 @@ export const MIN_ROWS = 5;
 
 const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
 
-export function layout(cols: number, rows: number, showBuffers: boolean, showMembers: boolean, timeWidth = 5): Layout {
+export function layout(
+  cols: number,
+  rows: number,
+  showBuffers: boolean,
+  showMembers: boolean,
+  timeWidth = 5,
+): Layout {
   const tooSmall = cols < MIN_COLS || rows < MIN_ROWS;
   const midH = Math.max(1, rows - 3);
   const side = cols >= SIDE_MIN_COLS;

@@ -31,7 +31,11 @@ export function detectNotifyMode(env: Record<string, string | undefined>): Notif
   }
   if (env.TMUX || env.STY) return "bell"; // multiplexers swallow OSC notifications
   const prog = env.TERM_PROGRAM ?? "";
-  if (["iTerm.app", "WezTerm", "ghostty"].includes(prog) || env.WT_SESSION || env.KITTY_WINDOW_ID) return "osc9";
-  if (env.VTE_VERSION || (env.TERM ?? "").startsWith("rxvt") || (env.TERM ?? "").startsWith("foot")) return "osc777";
+  if (["iTerm.app", "WezTerm", "ghostty"].includes(prog) || env.WT_SESSION || env.KITTY_WINDOW_ID) {
+    return "osc9";
+  }
+  if (env.VTE_VERSION || (env.TERM ?? "").startsWith("rxvt") || (env.TERM ?? "").startsWith("foot")) {
+    return "osc777";
+  }
   return "bell";
 }

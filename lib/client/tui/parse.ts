@@ -43,7 +43,10 @@ export function arity(usage: string): Arity {
 }
 
 /** Finds a command by name or alias, case-insensitively. */
-export function findCommand(name: string, commands: readonly CommandSpec[] = COMMANDS): CommandSpec | undefined {
+export function findCommand(
+  name: string,
+  commands: readonly CommandSpec[] = COMMANDS,
+): CommandSpec | undefined {
   const n = name.toLowerCase();
   return commands.find((c) => c.name === n || c.aliases?.includes(n));
 }
@@ -73,7 +76,10 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
     const m = /^\/(\S*)\s*([\s\S]*)$/.exec(line)!;
     const spec = findCommand(m[1]!, commands);
     if (!spec) {
-      return { kind: "error", message: `Unknown command /${m[1]} (type /help for the list, //text to send text)` };
+      return {
+        kind: "error",
+        message: `Unknown command /${m[1]} (type /help for the list, //text to send text)`,
+      };
     }
     if (spec.permission === "admin" && opts.role !== "admin") {
       return { kind: "error", message: `/${spec.name} needs admin rights` };

@@ -53,7 +53,8 @@ Deno.test("parseLine() refuses admin commands to users", () => {
 });
 
 Deno.test("COMMANDS has one row per required command with usage, help and permission", () => {
-  const want = "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify quit";
+  const want =
+    "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify quit";
   assert.deepEqual(COMMANDS.map((c) => c.name), want.split(" "));
   for (const c of COMMANDS) assert.ok(c.help && (c.permission === "user" || c.permission === "admin"));
   assert.deepEqual(arity("USER [SECONDS]"), { min: 1, max: 2, rest: false });

@@ -8,7 +8,7 @@
 import type { Role, Status } from "../backend.ts";
 import type { BufferList, Line } from "./buffers.ts";
 import { ago } from "./commands.ts";
-import { layout, type Layout } from "./layout.ts";
+import { type Layout, layout } from "./layout.ts";
 import { drawMessages, nickColour, SEP_STYLE } from "./render_messages.ts";
 import { BOLD, DIM, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, graphemeWidth, textWidth, truncate } from "./width.ts";
@@ -71,7 +71,13 @@ function drawBufferList(s: Screen, lay: Layout, st: ViewState): void {
     const b = list.buffers[i]!;
     const y = r.row + i - first;
     // "5" unread; "2!" all highlights; "5,2!" five unread of which two highlight.
-    const count = !b.unread ? "" : !b.highlights ? `${b.unread}` : b.highlights === b.unread ? `${b.unread}!` : `${b.unread},${b.highlights}!`;
+    const count = !b.unread
+      ? ""
+      : !b.highlights
+      ? `${b.unread}`
+      : b.highlights === b.unread
+      ? `${b.unread}!`
+      : `${b.unread},${b.highlights}!`;
     const active = i === list.active;
     const nameSt = active ? REVERSE : b.highlights ? style(13, -1, BOLD) : b.unread ? style(11) : 0;
     const name = fit(`${i + 1}.${b.label}`, r.width - (count ? textWidth(count) + 1 : 0));

@@ -88,7 +88,8 @@ export class Screen {
   }
 }
 
-const isComposed = (g: string) => g.length > 2 || (g.length === 2 && !/^[\ud800-\udbff][\udc00-\udfff]$/.test(g));
+const isComposed = (g: string) =>
+  g.length > 2 || (g.length === 2 && !/^[\ud800-\udbff][\udc00-\udfff]$/.test(g));
 
 /** Escape output that turns `prev` into `next`; see the module contract. */
 export function diff(prev: Screen | null, next: Screen): string {

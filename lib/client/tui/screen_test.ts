@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex
 import assert from "node:assert/strict";
 import xt from "@xterm/headless";
 import { BOLD, diff, Screen, sgr, style } from "./screen.ts";

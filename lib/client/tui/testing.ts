@@ -64,7 +64,9 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const lines = () => {
     const out: string[] = [];
     const b = term.buffer.active;
-    for (let i = 0; i < term.rows; i++) out.push((b.getLine(b.baseY + i)?.translateToString(true) ?? "").trimEnd());
+    for (let i = 0; i < term.rows; i++) {
+      out.push((b.getLine(b.baseY + i)?.translateToString(true) ?? "").trimEnd());
+    }
     return out;
   };
   const settle = async () => {

@@ -37,8 +37,7 @@ export function graphemeWidth(g: string): number {
 
 /** Cells taken by a whole string. */
 export function textWidth(text: string): number {
-  // deno-lint-ignore no-control-regex
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  if (/^[ -~]*$/.test(text)) return text.length;
   let w = 0;
   for (const g of graphemes(text)) w += graphemeWidth(g);
   return w;

@@ -45,9 +45,15 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
   });
 
   t("appendMessages() assigns increasing seqs and drops a duplicate (sender, mid)", async (s) => {
-    const r = await s.appendMessages([msg({ mid: "m1", sender: "alice" }), msg({ mid: "m2", sender: "alice" })]);
+    const r = await s.appendMessages([
+      msg({ mid: "m1", sender: "alice" }),
+      msg({ mid: "m2", sender: "alice" }),
+    ]);
     assert.ok(r[0] && r[1] && r[1].seq > r[0].seq);
-    const d = await s.appendMessages([msg({ mid: "m1", sender: "alice" }), msg({ mid: "m1", sender: "carol" })]);
+    const d = await s.appendMessages([
+      msg({ mid: "m1", sender: "alice" }),
+      msg({ mid: "m1", sender: "carol" }),
+    ]);
     assert.equal(d[0], null);
     assert.ok(d[1]);
     assert.equal(await s.lastSeq(), d[1]!.seq);
@@ -83,8 +89,15 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
 
   t("pending() skips room messages from before joining and after leaving", async (s) => {
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
-    await s.createRoom({ name: "r", createdBy: "a", createdAt: 1, members: [{ user: "a", sinceSeq: 0, admin: true }] });
-    const [m1] = await s.appendMessages([msg({ mid: "r1", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
+    await s.createRoom({
+      name: "r",
+      createdBy: "a",
+      createdAt: 1,
+      members: [{ user: "a", sinceSeq: 0, admin: true }],
+    });
+    const [m1] = await s.appendMessages([
+      msg({ mid: "r1", sender: "a", kind: "room", target: "r", conv: "r:r" }),
+    ]);
     await s.addMember("r", { user: "bob", sinceSeq: m1!.seq, admin: false });
     await s.appendMessages([msg({ mid: "r2", sender: "a", kind: "room", target: "r", conv: "r:r" })]);
     assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), ["r2"]);
@@ -95,7 +108,9 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
 
   t("history() filters by time and seq and keeps the newest within the limit", async (s) => {
     const rows = await s.appendMessages(
-      [1, 2, 3, 4].map((i) => msg({ mid: `h${i}`, sender: "a", kind: "room", target: "r", conv: "r:r", ts: i * 100 })),
+      [1, 2, 3, 4].map((i) =>
+        msg({ mid: `h${i}`, sender: "a", kind: "room", target: "r", conv: "r:r", ts: i * 100 })
+      ),
     );
     assert.deepEqual((await s.history("r:r", 200, 0, 10)).map((m) => m.mid), ["h2", "h3", "h4"]);
     assert.deepEqual((await s.history("r:r", 0, 0, 2)).map((m) => m.mid), ["h3", "h4"]);
@@ -104,7 +119,12 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
 
   t("rooms: createRoom() is unique, roomsOf() lists memberships", async (s) => {
     const mk = (n: string) =>
-      s.createRoom({ name: n, createdBy: "a", createdAt: 1, members: [{ user: "a", sinceSeq: 0, admin: true }] });
+      s.createRoom({
+        name: n,
+        createdBy: "a",
+        createdAt: 1,
+        members: [{ user: "a", sinceSeq: 0, admin: true }],
+      });
     assert.equal(await mk("x"), true);
     assert.equal(await mk("x"), false);
     await mk("y");

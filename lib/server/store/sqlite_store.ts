@@ -56,7 +56,9 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
+    this.#db.exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+    );
     this.#migrate();
   }
 
@@ -120,7 +122,9 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
   countAdmins(): Promise<number> {
-    return Promise.resolve((this.#q("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").get() as Row).n as number);
+    return Promise.resolve(
+      (this.#q("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").get() as Row).n as number,
+    );
   }
 
   addKick(k: KickRow): Promise<void> {
@@ -129,7 +133,9 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
   listKicks(limit: number): Promise<KickRow[]> {
-    return Promise.resolve((this.#q("SELECT * FROM kicks ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toKick));
+    return Promise.resolve(
+      (this.#q("SELECT * FROM kicks ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(toKick),
+    );
   }
   activeBan(user: string, now: number): Promise<KickRow | null> {
     const r = this.#q(
@@ -138,7 +144,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(r ? toKick(r) : null);
   }
   liftBans(user: string, now: number): Promise<number> {
-    const r = this.#q("UPDATE kicks SET banned_until = ? WHERE user = ? AND banned_until > ?").run(now, user, now);
+    const r = this.#q("UPDATE kicks SET banned_until = ? WHERE user = ? AND banned_until > ?").run(
+      now,
+      user,
+      now,
+    );
     return Promise.resolve(Number(r.changes));
   }
   audit(a: AuditRow): Promise<void> {
@@ -147,7 +157,9 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
   listAudit(limit: number): Promise<AuditRow[]> {
-    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(limit);
+    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(
+      limit,
+    );
     return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
   }
 
@@ -164,7 +176,9 @@ export class SqliteStore implements Store {
     ));
   }
   lastSeq(): Promise<number> {
-    return Promise.resolve((this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number);
+    return Promise.resolve(
+      (this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
+    );
   }
   pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const rows = this.#q(
@@ -192,7 +206,9 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map(toMsg).reverse());
   }
 
-  createRoom(r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] }): Promise<boolean> {
+  createRoom(
+    r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] },
+  ): Promise<boolean> {
     return Promise.resolve(this.#tx(() => {
       const c = this.#q("INSERT OR IGNORE INTO rooms (name, created_by, created_at) VALUES (?, ?, ?)")
         .run(r.name, r.createdBy, r.createdAt);
@@ -219,7 +235,12 @@ export class SqliteStore implements Store {
         sinceSeq: m.since_seq as number,
         admin: m.admin === 1,
       }));
-    return { name: r.name as string, createdBy: r.created_by as string, createdAt: r.created_at as number, members };
+    return {
+      name: r.name as string,
+      createdBy: r.created_by as string,
+      createdAt: r.created_at as number,
+      members,
+    };
   }
   addMember(room: string, m: RoomMember): Promise<void> {
     this.#insertMember(room, m);
@@ -267,7 +288,9 @@ export class SqliteStore implements Store {
     }));
   }
   countPrekeys(user: string): Promise<number> {
-    return Promise.resolve((this.#q("SELECT COUNT(*) AS n FROM key_prekeys WHERE user = ?").get(user) as Row).n as number);
+    return Promise.resolve(
+      (this.#q("SELECT COUNT(*) AS n FROM key_prekeys WHERE user = ?").get(user) as Row).n as number,
+    );
   }
 
   close(): Promise<void> {

@@ -96,7 +96,9 @@ export interface Store {
   /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
   history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   // rooms
-  createRoom(r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] }): Promise<boolean>;
+  createRoom(
+    r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] },
+  ): Promise<boolean>;
   getRoom(name: string): Promise<RoomRow | null>;
   addMember(room: string, m: RoomMember): Promise<void>;
   removeMember(room: string, user: string): Promise<void>;

@@ -1,0 +1,67 @@
+/**
+ * What happens to a submitted input line: text goes to the current conversation, `USER: text`
+ * to a DM, a command runs from the table with a `CommandContext` bound to the buffer it was typed
+ * in (its output and errors land there, even if the user switched away meanwhile), and an error
+ * (unknown command, usage, permission) is printed and never sent.
+ */
+import type { Target } from "../backend.ts";
+import type { TuiApp } from "./app.ts";
+import type { ChatBuffer } from "./buffers.ts";
+import { type CommandContext, COMMANDS } from "./commands.ts";
+import { helpLines, parseLine } from "./parse.ts";
+
+export function submitLine(app: TuiApp, line: string): void {
+  const st = app.state;
+  const buf = st.buffers.current;
+  const p = parseLine(line, { role: app.backend.role, isUser: (n) => st.isUser(n) });
+  switch (p.kind) {
+    case "empty":
+      return;
+    case "error":
+      return st.info(buf, p.message, "error");
+    case "text": {
+      const t = buf.target;
+      if (!t) {
+        return st.info(
+          buf,
+          "This is the status buffer: use /msg USER TEXT, /query USER or /join #ROOM",
+          "error",
+        );
+      }
+      return app.track(app.sendText(t, p.text), () => {});
+    }
+    case "dm": {
+      const t: Target = { kind: "user", name: p.user };
+      st.buffers.ensure("dm", p.user);
+      return app.track(app.sendText(t, p.text), () => {});
+    }
+    case "command": {
+      const ctx = commandContext(app, buf);
+      const run = Promise.resolve().then(() => p.spec.run(ctx, p.args));
+      return app.track(run, () => {}, buf);
+    }
+  }
+}
+
+export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
+  const st = app.state;
+  const later = (fn: () => void) => app.later(fn);
+  return {
+    backend: app.backend,
+    target: buf.target,
+    print: (text, level = "info") => later(() => st.info(buf, text, level === "error" ? "error" : "info")),
+    open: (t, focus) =>
+      later(() => {
+        const b = st.buffers.ensure(t.kind === "room" ? "room" : "dm", t.name ?? "");
+        if (focus) st.buffers.focus(b);
+      }),
+    closeCurrent: () => later(() => st.buffers.close(buf)),
+    send: (t, text) => app.sendText(t, text),
+    addMessages: (msgs) => later(() => st.addHistory(msgs)),
+    quit: () => app.quit(),
+    now: () => app.clock.now(),
+    formatTime: app.formatTime,
+    helpLines: (cmd) => helpLines(app.backend.role, cmd, COMMANDS),
+    setOwnStatus: (s) => later(() => (st.myStatus = s)),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * What a command handler may use (`CommandContext`, provided by the app) and small helpers shared by
+ * the handlers in `commands.ts`. Handlers never touch the terminal.
+ */
+import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
+
+export interface CommandContext {
+  backend: ChatBackend;
+  /** Conversation of the current buffer; null in the status buffer. */
+  target: Target | null;
+  print(text: string, level?: "info" | "error"): void;
+  /** Opens (and with `focus`, switches to) the buffer of a conversation. */
+  open(target: Target, focus: boolean): void;
+  /** Closes the current buffer (not the status buffer). */
+  closeCurrent(): void;
+  send(target: Target, text: string): Promise<void>;
+  /** Adds fetched messages (history, inbox) to their buffers. */
+  addMessages(messages: ChatMessage[]): void;
+  quit(): Promise<void>;
+  now(): number;
+  formatTime(ts: number): string;
+  /** Text that lists commands for `/help`. */
+  helpLines(cmd?: string): string[];
+  /** Records the user's own status after `/busy` or `/free` succeeded. */
+  setOwnStatus(status: "busy" | "free"): void;
+}
+
+export interface CommandSpec {
+  name: string;
+  aliases?: string[];
+  usage: string;
+  help: string;
+  permission: "user" | "admin";
+  run(ctx: CommandContext, args: string[]): Promise<void> | void;
+}
+
+export const room = (s: string) => s.replace(/^#/, "");
+export const user = (s: string) => s.replace(/^@/, "");
+
+export function ago(now: number, since: number): string {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function presenceLine(ctx: CommandContext, p: Presence): string {
+  return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status} — ${p.addr} — active since ${
+    ctx.formatTime(p.since)
+  } (${ago(ctx.now(), p.since)})`;
+}
+
+export function needTarget(ctx: CommandContext): Target {
+  if (!ctx.target) throw new Error("This is the status buffer: switch to a room or a query first");
+  return ctx.target;
+}
+
+export function needRoom(ctx: CommandContext, arg?: string): string {
+  if (arg) return room(arg);
+  const t = ctx.target;
+  if (t?.kind !== "room" || !t.name) throw new Error("Not in a room: give the room name");
+  return t.name;
+}
