@@ -1,0 +1,190 @@
+/**
+ * End to end: spawns the real `server.ts` and drives the scripted `client.ts` as a user would.
+ * Also: kill -9 between store and ack loses nothing acknowledged; SIGTERM tells clients and
+ * exits 0; a changed server certificate is refused naming both fingerprints.
+ */
+import assert from "node:assert/strict";
+import { Connection } from "../lib/client/connection.ts";
+
+const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+const ROOT = new URL("..", import.meta.url).pathname;
+
+interface Spawned {
+  child: Deno.ChildProcess;
+  port: number;
+  fingerprint: string;
+  stderr: () => string;
+}
+
+async function spawnServer(data: string, port = 0, extra: string[] = []): Promise<Spawned> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, `${ROOT}server.ts`, "--port", String(port), "--data", data, "--msg-rate", "0", ...extra],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  let err = "";
+  (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const deadline = Date.now() + 15_000;
+  while (!out.includes("\n")) {
+    if (Date.now() > deadline) throw new Error(`server did not start: ${err}`);
+    const r = await reader.read();
+    if (r.done) throw new Error(`server exited: ${err}`);
+    out += r.value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const m = out.match(/^Parley listening on 127\.0\.0\.1:(\d+) \(TLS\) fingerprint (SHA256:[0-9A-F:]{95})$/m);
+  assert.ok(m, `listening line: ${out}`);
+  return { child, port: Number(m[1]), fingerprint: m[2]!, stderr: () => err };
+}
+
+async function cli(home: string, port: number, args: string[], password = "pw-secret-123") {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, `${ROOT}client.ts`, ...args],
+    env: {
+      RUST_BACKTRACE: "0",
+      NO_COLOR: "1",
+      PARLEY_SERVER: `127.0.0.1:${port}`,
+      PARLEY_HOME: home,
+      PARLEY_PASSWORD: password,
+    },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout).trimEnd(), err: dec.decode(r.stderr).trimEnd() };
+}
+
+async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number> {
+  try {
+    s.child.kill(signal);
+  } catch { /* gone */ }
+  return (await s.child.status).code;
+}
+
+Deno.test("e2e: users register, chat, use rooms and moderation through the scripted client", async () => {
+  const data = await Deno.makeTempDir();
+  const [ha, hb, hc] = await Promise.all([Deno.makeTempDir(), Deno.makeTempDir(), Deno.makeTempDir()]);
+  const s = await spawnServer(data);
+  try {
+    const first = await cli(ha, s.port, ["register", "--user", "alice"]);
+    assert.equal(first.code, 1);
+    assert.match(first.err, /not known yet \(fingerprint SHA256:.*\); run again with --trust-on-first-use or --fingerprint/);
+    assert.equal((await cli(ha, s.port, ["register", "--user", "alice", "--fingerprint", s.fingerprint.toLowerCase()])).code, 0);
+    const bob = await cli(hb, s.port, ["register", "--trust-on-first-use", "--user", "bob"]);
+    assert.deepEqual([bob.code, bob.out], [0, `Registered bob on 127.0.0.1:${s.port}`]);
+    assert.equal((await cli(hc, s.port, ["register", "--user", "carol", "--trust-on-first-use"])).code, 0);
+    assert.equal((await cli(hb, s.port, ["login", "--user", "bob"])).code, 0);
+    const bad = await cli(hb, s.port, ["login", "--user", "bob"], "wrong-password");
+    assert.deepEqual([bad.code, bad.err], [1, "parley: Wrong user name or password"]);
+
+    const sent = await cli(ha, s.port, ["send", "--user", "alice", "bob", "hello", "bob"]);
+    assert.match(sent.out, /^Sent to bob at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await cli(ha, s.port, ["send", "--user", "alice", "--broadcast", "hi all"]);
+    const read = await cli(hb, s.port, ["read", "--user", "bob"]);
+    assert.equal(read.code, 0);
+    const lines = read.out.split("\n");
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ alice -> bob: hello bob$/);
+    assert.match(lines[1]!, /alice -> \*: hi all$/);
+    const again = await cli(hb, s.port, ["read", "--user", "bob"]);
+    assert.deepEqual([again.code, again.out, again.err], [0, "", "No new messages"]);
+    const since = await cli(hb, s.port, ["read", "--user", "bob", "--from", "alice", "--since", "2020-01-01T00:00:00Z", "--json"]);
+    const js = JSON.parse(since.out);
+    assert.deepEqual(js.map((m: { text: string }) => m.text), ["hello bob"]);
+
+    const room = await cli(ha, s.port, ["room", "create", "--user", "alice", "dev", "bob", "carol"]);
+    assert.equal(room.out, "Created #dev with alice, bob, carol");
+    await cli(hc, s.port, ["send", "--user", "carol", "#dev", "build", "is", "green"]);
+    const rr = await cli(hb, s.port, ["read", "--user", "bob", "--room", "dev"]);
+    assert.match(rr.out, /carol -> #dev: build is green$/);
+    assert.match((await cli(hb, s.port, ["room", "list", "--user", "bob"])).out, /^#dev: @alice bob carol$/);
+    const who = JSON.parse((await cli(ha, s.port, ["who", "--user", "alice", "--json"])).out);
+    assert.deepEqual(who.map((p: { user: string }) => p.user), ["alice"]);
+    assert.equal((await cli(hb, s.port, ["status", "--user", "bob", "busy"])).out, "Status: busy");
+
+    const denied = await cli(hb, s.port, ["admin", "kick", "--user", "bob", "carol"]);
+    assert.deepEqual([denied.code, denied.err], [1, "parley: Only admins can do that"]);
+    const grant = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMS, `${ROOT}server.ts`, "admin", "grant", "alice", "--data", data],
+      env: { RUST_BACKTRACE: "0" },
+    }).output();
+    assert.equal(new TextDecoder().decode(grant.stdout).trim(), "alice is now an admin");
+    assert.equal((await cli(ha, s.port, ["admin", "kick", "--user", "alice", "carol", "--ban", "60"])).out, "Banned carol for 60 s");
+    const banned = await cli(hc, s.port, ["login", "--user", "carol"]);
+    assert.match(banned.err, /^parley: You are banned until \d{4}-/);
+    assert.match((await cli(ha, s.port, ["admin", "kicked", "--user", "alice"])).out, /carol by alice banned until/);
+    assert.equal((await cli(ha, s.port, ["admin", "grant", "--user", "alice", "bob"])).out, "bob is now an admin");
+    assert.equal((await cli(ha, s.port, ["admin", "revoke", "--user", "alice", "bob"])).out, "bob is no longer an admin");
+    const unknown = await cli(ha, s.port, ["send", "--user", "alice", "ghost", "boo"]);
+    assert.deepEqual([unknown.code, unknown.err], [1, "parley: There is no user named ghost"]);
+    assert.equal(await stop(s), 0);
+    assert.ok(!s.stderr().includes("hello bob"), "bodies never logged");
+  } finally {
+    await stop(s).catch(() => 0);
+    for (const d of [data, ha, hb, hc]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server delivers it", async () => {
+  const data = await Deno.makeTempDir();
+  const home = await Deno.makeTempDir();
+  let s = await spawnServer(data);
+  try {
+    const port = s.port;
+    await cli(home, port, ["register", "--user", "bob", "--trust-on-first-use"]);
+    const conn = await Connection.open({ host: "127.0.0.1", port, caPem: await Deno.readTextFile(`${data}/cert.pem`) });
+    await conn.request("hello", { v: 1, client: "t" });
+    await conn.request("register", { user: "alice", password: "pw-secret-123" });
+    const body = new TextEncoder().encode("durable");
+    const acks = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => conn.request("send", { to: { kind: "user", name: "bob" }, mid: `durable-${i}` }, body)),
+    );
+    assert.equal(acks.length, 200);
+    await stop(s, "SIGKILL");
+    await conn.close();
+    s = await spawnServer(data, port);
+    const r = await cli(home, port, ["read", "--user", "bob", "--json"]);
+    assert.equal(JSON.parse(r.out).length, 200);
+  } finally {
+    await stop(s).catch(() => 0);
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certificate is then refused", async () => {
+  const data = await Deno.makeTempDir();
+  const home = await Deno.makeTempDir();
+  const s = await spawnServer(data);
+  let s2: Spawned | null = null;
+  try {
+    await cli(home, s.port, ["register", "--user", "dana", "--trust-on-first-use"]);
+    const conn = await Connection.open({ host: "127.0.0.1", port: s.port, caPem: await Deno.readTextFile(`${data}/cert.pem`) });
+    const byes: unknown[] = [];
+    conn.onPush((f) => f.header.t === "bye" && byes.push(f.header));
+    await conn.request("hello", { v: 1, client: "t" });
+    await conn.request("login", { user: "dana", password: "pw-secret-123" });
+    const t0 = Date.now();
+    assert.equal(await stop(s, "SIGTERM"), 0);
+    assert.ok(Date.now() - t0 < 10_000);
+    await conn.done;
+    assert.deepEqual(byes, [{ t: "bye", code: "shutdown", reason: "The server is shutting down" }]);
+    const other = await Deno.makeTempDir();
+    s2 = await spawnServer(other, s.port);
+    const r = await cli(home, s.port, ["login", "--user", "dana"]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /certificate of 127\.0\.0\.1:\d+ has CHANGED \(known SHA256:[0-9A-F:]+, now SHA256:[0-9A-F:]+\)/);
+    await stop(s2);
+    await Deno.remove(other, { recursive: true });
+  } finally {
+    if (s2) await stop(s2).catch(() => 0);
+    await stop(s).catch(() => 0);
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(home, { recursive: true });
+  }
+});
