@@ -120,3 +120,25 @@ Deno.test("per-address login throttle answers with a clear error", async () => {
     await t.stop();
   }
 });
+
+Deno.test("login with remember returns a resume token that logs in without the password", async () => {
+  const t = await startTestServer();
+  try {
+    (await t.client("alice", { password: "right password" })).close();
+    const c = await t.connect();
+    await c.request("hello", { v: 1, client: "t" });
+    const r = await c.request("login", { user: "alice", password: "right password", remember: true });
+    const token = String(r.header.token);
+    assert.match(token, /^[0-9a-f]{64}$/);
+    const c2 = await t.connect();
+    await c2.request("hello", { v: 1, client: "t" });
+    assert.equal((await c2.request("login", { user: "ALICE", token })).header.user, "alice");
+    const c3 = await t.connect();
+    await c3.request("hello", { v: 1, client: "t" });
+    await assert.rejects(c3.request("login", { user: "bob", token }), { code: "bad_credentials" });
+    await assert.rejects(c3.request("login", { user: "alice", token: "0".repeat(64) }), { code: "bad_credentials" });
+    await assert.rejects(c3.request("login", { user: "alice" }), { code: "invalid" });
+  } finally {
+    await t.stop();
+  }
+});

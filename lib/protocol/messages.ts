@@ -35,7 +35,13 @@ const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =
 export const Requests = {
   hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
   register: req("register", { user: Name, password: Text(4096) }),
-  login: req("login", { user: Name, password: Text(4096) }),
+  login: req("login", {
+    user: Name,
+    password: v.optional(Text(4096)),
+    /** A resume token from an earlier login with `remember` (64 hex digits). */
+    token: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+    remember: v.optional(v.boolean()),
+  }),
   ping: req("ping", {}),
   who: req("who", {}),
   whois: req("whois", { user: Name }),

@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
-import { utf8 } from "../common/bytes.ts";
+import { toHex, utf8 } from "../common/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MAX_PASSWORD_BYTES } from "../crypto/password.ts";
@@ -28,6 +28,11 @@ export interface AccountPolicy {
 }
 
 export const MIN_PASSWORD_CHARS = 8;
+export const TOKEN_DAYS = 30;
+
+async function sha256Hex(s: string): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s))));
+}
 
 export class Accounts {
   #dummy: Promise<string> | null = null;
@@ -114,6 +119,30 @@ export class Accounts {
     await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts: u.lockouts });
     this.log.info("login.failed", { user: name, addr, failed });
     return bad;
+  }
+
+  /** Issues a resume token (64 hex digits) valid for `TOKEN_DAYS`; only its hash is stored. */
+  async issueToken(user: string): Promise<string> {
+    const raw = crypto.getRandomValues(new Uint8Array(32));
+    const token = toHex(raw);
+    await this.store.addToken(user, await sha256Hex(token), this.clock.now() + TOKEN_DAYS * 86400_000);
+    return token;
+  }
+
+  /** Logs in with a resume token: no password hash, but lockouts still apply. */
+  async loginToken(rawName: string, token: string): Promise<AuthResult> {
+    const name = normalizeName(rawName) ?? "";
+    const owner = await this.store.tokenUser(await sha256Hex(token), this.clock.now());
+    const u = owner === name ? await this.store.getUser(name) : null;
+    if (!u) {
+      return {
+        ok: false,
+        code: ErrorCode.BadCredentials,
+        msg: "That login token is not valid; log in with your password",
+      };
+    }
+    if (u.lockedUntil > this.clock.now()) return lockedResult(name, u.lockedUntil);
+    return { ok: true, user: name, role: u.role };
   }
 
   /** Lifts a lockout (admin action). */

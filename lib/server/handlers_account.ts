@@ -18,7 +18,7 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
 export function makeAuth(loginBuckets: KeyedBuckets) {
   async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
-    if (!loginBuckets.take(s.addr.slice(0, s.addr.lastIndexOf(":")))) {
+    if (!(m.t === "login" && m.token) && !loginBuckets.take(s.addr.slice(0, s.addr.lastIndexOf(":")))) {
       c.log.warn("login.throttled", { addr: s.addr });
       return s.fail(
         m.id,
@@ -28,9 +28,10 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     }
     let r;
     try {
-      r = m.t === "register"
-        ? await c.accounts.register(m.user, m.password, s.addr)
-        : await c.accounts.login(m.user, m.password, s.addr);
+      if (m.t === "register") r = await c.accounts.register(m.user, m.password, s.addr);
+      else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
+      else if (m.password !== undefined) r = await c.accounts.login(m.user, m.password, s.addr);
+      else return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
     } catch (e) {
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
       return s.fail(
@@ -58,7 +59,8 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     s.loginAt = c.clock.now();
     const first = c.hub.login(s);
     c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
-    s.reply(m.id, { user: r.user, role: r.role });
+    const token = m.t === "login" && m.remember ? await c.accounts.issueToken(r.user) : undefined;
+    s.reply(m.id, token ? { user: r.user, role: r.role, token } : { user: r.user, role: r.role });
     if (first) {
       c.hub.toAll({
         t: "presence",

@@ -145,6 +145,16 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal((await s.listAudit(5))[0]?.action, "kick");
   });
 
+  t("resume tokens: live ones name their user; expired and dropped ones do not", async (s) => {
+    await s.addToken("alice", "h1", 100);
+    await s.addToken("alice", "h2", 300);
+    assert.equal(await s.tokenUser("h1", 50), "alice");
+    assert.equal(await s.tokenUser("h1", 100), null);
+    assert.equal(await s.tokenUser("nope", 0), null);
+    await s.dropTokens("alice");
+    assert.equal(await s.tokenUser("h2", 50), null);
+  });
+
   t("key directory hands out each one-time prekey once", async (s) => {
     await s.putIdentity("bob", "ID", "SPK");
     await s.addPrekeys("bob", [{ id: 1, pub: "p1" }, { id: 2, pub: "p2" }]);

@@ -40,4 +40,8 @@ export const MIGRATIONS: readonly string[] = [
     user TEXT NOT NULL, id INTEGER NOT NULL, pub TEXT NOT NULL, PRIMARY KEY (user, id)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX tokens_user ON tokens (user);
+  `,
 ];

@@ -293,6 +293,21 @@ export class SqliteStore implements Store {
     );
   }
 
+  addToken(user: string, hash: string, expires: number): Promise<void> {
+    this.#q("INSERT OR REPLACE INTO tokens (hash, user, expires) VALUES (?, ?, ?)").run(hash, user, expires);
+    return Promise.resolve();
+  }
+  tokenUser(hash: string, now: number): Promise<string | null> {
+    const r = this.#q("SELECT user FROM tokens WHERE hash = ? AND expires > ?").get(hash, now) as
+      | Row
+      | undefined;
+    return Promise.resolve(r ? r.user as string : null);
+  }
+  dropTokens(user: string): Promise<void> {
+    this.#q("DELETE FROM tokens WHERE user = ?").run(user);
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     if (this.#db.isOpen) {
       this.#st.clear();

@@ -109,5 +109,10 @@ export interface Store {
   /** Identity + signed prekey + one one-time prekey, which is removed so it is handed out once. */
   takeBundle(user: string): Promise<KeyBundleRow | null>;
   countPrekeys(user: string): Promise<number>;
+  // resume tokens (stored as SHA-256 hashes)
+  addToken(user: string, hash: string, expires: number): Promise<void>;
+  /** The user a live token belongs to, or null. */
+  tokenUser(hash: string, now: number): Promise<string | null>;
+  dropTokens(user: string): Promise<void>;
   close(): Promise<void>;
 }
