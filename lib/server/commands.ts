@@ -10,6 +10,7 @@ import * as acc from "./handlers_account.ts";
 import * as msg from "./handlers_messages.ts";
 import * as rooms from "./handlers_rooms.ts";
 import * as adm from "./handlers_admin.ts";
+import { videoHandlers, type VideoParts } from "./video/handlers.ts";
 
 export type Auth = "hello" | "anon" | "user" | "admin";
 
@@ -22,8 +23,9 @@ export interface Command<K extends RequestKind = RequestKind> {
 
 export type CommandTable = { [K in RequestKind]: Command<K> };
 
-export function commandTable(loginBuckets: KeyedBuckets): CommandTable {
+export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): CommandTable {
   const auth = acc.makeAuth(loginBuckets);
+  const vid = videoHandlers(video);
   return {
     hello: { auth: "hello", run: acc.hello },
     register: { auth: "anon", run: auth },
@@ -31,7 +33,7 @@ export function commandTable(loginBuckets: KeyedBuckets): CommandTable {
     ping: { auth: "anon", run: acc.ping },
     who: { auth: "user", run: acc.who },
     whois: { auth: "user", run: acc.whois },
-    users: { auth: "admin", run: acc.users },
+    users: { auth: "user", run: acc.users },
     status: { auth: "user", limited: true, run: acc.status },
     send: { auth: "user", limited: true, run: msg.send },
     sync: { auth: "user", run: msg.sync },
@@ -40,6 +42,7 @@ export function commandTable(loginBuckets: KeyedBuckets): CommandTable {
     "room.create": { auth: "user", limited: true, run: rooms.create },
     "room.invite": { auth: "user", limited: true, run: rooms.invite },
     "room.leave": { auth: "user", limited: true, run: rooms.leave },
+    "room.kick": { auth: "user", limited: true, run: rooms.kick },
     "room.list": { auth: "user", run: rooms.list },
     "admin.kick": { auth: "admin", run: adm.kick },
     "admin.kicked": { auth: "admin", run: adm.kicked },
@@ -50,5 +53,13 @@ export function commandTable(loginBuckets: KeyedBuckets): CommandTable {
     "keys.publish": { auth: "user", limited: true, run: adm.keysPublish },
     "keys.fetch": { auth: "user", limited: true, run: adm.keysFetch },
     "keys.count": { auth: "user", run: adm.keysCount },
+    "video.list": { auth: "user", limited: true, run: vid["video.list"] },
+    "video.play": { auth: "user", limited: true, run: vid["video.play"] },
+    "video.ctl": { auth: "user", limited: true, run: vid["video.ctl"] },
+    "stream.offer": { auth: "user", limited: true, run: vid["stream.offer"] },
+    "stream.answer": { auth: "user", limited: true, run: vid["stream.answer"] },
+    // Paced by the relay itself (token bucket at the offered fps), not the chat message rate.
+    "stream.frame": { auth: "user", run: vid["stream.frame"] },
+    "stream.stop": { auth: "user", limited: true, run: vid["stream.stop"] },
   };
 }

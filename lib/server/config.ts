@@ -9,6 +9,14 @@ export interface ServerConfig {
   /** Data folder: database, certificate, log, renditions. */
   dataDir: string;
   videosDir: string;
+  /** ffmpeg binary (the entry point finds it); null: video commands answer `unavailable`. */
+  ffmpeg: string | null;
+  /** Library videos playing at once: per session, and for the whole server. */
+  maxVideoStreamsPerSession: number;
+  maxVideoStreams: number;
+  /** User-to-user streams relayed at once: offered per session, and for the whole server. */
+  maxRelayStreamsPerSession: number;
+  maxRelayStreams: number;
   maxAttempts: number;
   lockoutSeconds: number;
   lockoutCapSeconds: number;
@@ -37,6 +45,11 @@ export const DEFAULTS: ServerConfig = {
   port: 9797,
   dataDir: "./data",
   videosDir: "./videos",
+  ffmpeg: null,
+  maxVideoStreamsPerSession: 2,
+  maxVideoStreams: 64,
+  maxRelayStreamsPerSession: 2,
+  maxRelayStreams: 256,
   maxAttempts: 3,
   lockoutSeconds: 10,
   lockoutCapSeconds: 3600,
@@ -72,6 +85,10 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "loginRate",
     "hashWorkers",
     "historyLimit",
+    "maxVideoStreamsPerSession",
+    "maxVideoStreams",
+    "maxRelayStreamsPerSession",
+    "maxRelayStreams",
   ];
   for (const k of ints) {
     const v = c[k];

@@ -62,7 +62,7 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     const token = m.t === "login" && m.remember ? await c.accounts.issueToken(r.user) : undefined;
     s.reply(m.id, token ? { user: r.user, role: r.role, token } : { user: r.user, role: r.role });
     if (first) {
-      c.hub.toAll({
+      c.hub.toLive({
         t: "presence",
         user: s.user,
         online: true,
@@ -93,7 +93,12 @@ export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<v
   s.reply(m.id, { user: name, role: u.role, registered: u.createdAt, presence: p });
 }
 
+/** Every registered user: names and roles for anyone (encrypted broadcast needs them), details for admins. */
 export async function users(c: Core, s: Session, m: Request<"users">): Promise<void> {
+  if (s.role !== "admin") {
+    s.reply(m.id, { users: (await c.store.listUsers()).map((u) => ({ user: u.name, role: u.role })) });
+    return;
+  }
   const online = new Set(c.hub.byUser.keys());
   const list = (await c.store.listUsers()).map((u) => ({
     user: u.name,
@@ -107,7 +112,7 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
 
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
   for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
-  c.hub.toAll({
+  c.hub.toLive({
     t: "presence",
     user: s.user,
     online: true,

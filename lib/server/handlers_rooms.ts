@@ -1,4 +1,8 @@
-/** Handlers for room.create, room.invite, room.leave and room.list. Room admins invite. */
+/**
+ * Handlers for room.create, room.invite, room.leave, room.kick and room.list. Room admins invite
+ * and kick. A membership change signed by the client (`change`, opaque here) is relayed to every
+ * member in the `room` event as `signed`; clients verify it against the signer's identity key.
+ */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
@@ -18,6 +22,7 @@ async function notify(
   change: string,
   by: string,
   extra: string[] = [],
+  more: { user?: string; signed?: unknown } = {},
 ): Promise<void> {
   const r = await c.store.getRoom(room);
   if (!r) return;
@@ -30,6 +35,8 @@ async function notify(
     admins: v.admins,
     change,
     by,
+    ...(more.user ? { user: more.user } : {}),
+    ...(more.signed ? { signed: more.signed } : {}),
   });
 }
 
@@ -51,7 +58,7 @@ export async function create(c: Core, s: Session, m: Request<"room.create">): Pr
   });
   if (!created) return s.fail(m.id, ErrorCode.RoomExists, `A room named #${name} already exists`);
   c.log.info("room.create", { room: name, by: s.user, members: members.size });
-  await notify(c, name, "created", s.user);
+  await notify(c, name, "created", s.user, [], { signed: m.change });
   s.reply(m.id, view((await c.store.getRoom(name))!));
 }
 
@@ -72,7 +79,7 @@ export async function invite(c: Core, s: Session, m: Request<"room.invite">): Pr
   await c.messages.flush();
   await c.store.addMember(name, { user: u, sinceSeq: await c.store.lastSeq(), admin: false });
   c.log.info("room.invite", { room: name, by: s.user, user: u });
-  await notify(c, name, "joined", s.user);
+  await notify(c, name, "joined", s.user, [], { user: u, signed: m.change });
   s.reply(m.id, { room: name, user: u });
 }
 
@@ -92,8 +99,28 @@ export async function leave(c: Core, s: Session, m: Request<"room.leave">): Prom
     await c.store.addMember(name, { ...heir, admin: true });
   }
   c.log.info("room.leave", { room: name, user: s.user });
-  await notify(c, name, "left", s.user, [s.user]);
+  await notify(c, name, "left", s.user, [s.user], { user: s.user, signed: m.change });
   s.reply(m.id, { room: name });
+}
+
+/** A room admin removes a member; the member and everyone left are told (clients rotate their keys). */
+export async function kick(c: Core, s: Session, m: Request<"room.kick">): Promise<void> {
+  const name = normalizeName(m.room);
+  const r = name ? await c.store.getRoom(name) : null;
+  if (!name || !r) return s.fail(m.id, ErrorCode.NoSuchRoom, `There is no room named #${m.room}`);
+  const me = r.members.find((x) => x.user === s.user);
+  if (!me) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  if (!me.admin) return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can remove members`);
+  const u = normalizeName(m.user);
+  if (!u || !r.members.some((x) => x.user === u)) {
+    return s.fail(m.id, ErrorCode.NotMember, `${m.user} is not a member of #${name}`);
+  }
+  if (u === s.user) return s.fail(m.id, ErrorCode.Invalid, `Use room.leave to leave #${name}`);
+  await c.messages.flush();
+  await c.store.removeMember(name, u);
+  c.log.info("room.kick", { room: name, by: s.user, user: u });
+  await notify(c, name, "kicked", s.user, [u], { user: u, signed: m.change });
+  s.reply(m.id, { room: name, user: u });
 }
 
 export async function list(c: Core, s: Session, m: Request<"room.list">): Promise<void> {

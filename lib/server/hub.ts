@@ -59,6 +59,15 @@ export class Hub {
     for (const s of this.sessions) if (s.state === "ready" && s !== except) s.outbox.push(f);
   }
 
+  /**
+   * Presence changes go to sessions following the live feed (after `sync`) only: one-shot
+   * scripted sessions do not need them, and a login storm then costs O(live) instead of O(all).
+   */
+  toLive(h: Outbound, except?: Session): void {
+    const f = encodeFrame(h);
+    for (const s of this.sessions) if (s.delivery === "live" && s !== except) s.outbox.push(f);
+  }
+
   toUsers(users: Iterable<string>, h: Outbound): void {
     const f = encodeFrame(h);
     for (const u of users) for (const s of this.sessionsOf(u)) s.outbox.push(f);

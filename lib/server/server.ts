@@ -20,6 +20,8 @@ import { Outbox } from "./outbox.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
+import { StreamRelay } from "./video/relay.ts";
+import { VideoService } from "./video/service.ts";
 
 const MAX_VIOLATIONS = 20;
 const MAX_INFLIGHT = 1024;
@@ -36,6 +38,8 @@ export class ParleyServer {
   readonly config: ServerConfig;
   readonly core: Core;
   readonly hub = new Hub();
+  readonly video: VideoService;
+  readonly relay: StreamRelay;
   readonly #table: CommandTable;
   readonly #hasher: Hasher & { close?: () => void };
   readonly #conns = new Map<Session, Deno.Conn>();
@@ -52,8 +56,22 @@ export class ParleyServer {
     const accounts = new Accounts(deps.store, this.#hasher, clock, deps.log, this.config);
     const messages = new MessageLog(deps.store, this.hub);
     this.core = new Core(this.config, deps.store, this.hub, accounts, messages, clock, deps.log);
+    this.video = new VideoService({
+      videosDir: this.config.videosDir,
+      dataDir: this.config.dataDir,
+      ffmpeg: this.config.ffmpeg,
+      log: deps.log,
+      maxStreams: this.config.maxVideoStreams,
+      maxStreamsPerSession: this.config.maxVideoStreamsPerSession,
+      clock,
+    });
+    this.relay = new StreamRelay(this.hub, {
+      perSession: this.config.maxRelayStreamsPerSession,
+      total: this.config.maxRelayStreams,
+    }, () => clock.now());
     this.#table = commandTable(
       new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock),
+      { service: this.video, relay: this.relay },
     );
   }
 
@@ -71,6 +89,7 @@ export class ParleyServer {
     const tick = Math.max(20, Math.min(1000, this.config.loginTimeoutMs / 4, this.config.pingTimeoutMs / 4));
     this.#ticker = setInterval(() => this.#tick(), tick);
     this.#acceptLoop = this.#accept(this.#listener);
+    this.video.start();
   }
 
   async #accept(l: Deno.TlsListener): Promise<void> {
@@ -137,7 +156,7 @@ export class ParleyServer {
 
   async #read(s: Session, conn: Deno.Conn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame);
-    let size = 1024;
+    let size = 256;
     let chain: Promise<void> = Promise.resolve();
     try {
       while (s.state !== "closed") {
@@ -147,7 +166,7 @@ export class ParleyServer {
           decoder.end();
           break;
         }
-        size = n === size ? Math.min(size * 4, 256 * 1024) : Math.max(1024, size >> (n < size >> 2 ? 1 : 0));
+        size = n === size ? Math.min(size * 4, 256 * 1024) : Math.max(256, size >> (n < size >> 2 ? 1 : 0));
         s.lastIn = this.clock.now();
         s.pingAt = 0;
         for (const f of decoder.push(buf.subarray(0, n))) {
@@ -236,6 +255,8 @@ export class ParleyServer {
     const conn = this.#conns.get(s);
     this.#conns.delete(s);
     const last = this.hub.remove(s);
+    this.relay.closeSession(s);
+    void this.video.closeSession(s); // kills its ffmpeg now; close() awaits any still stopping
     if (sayBye && !s.outbox.closed) {
       s.send(until === undefined ? { t: "bye", code, reason } : { t: "bye", code, reason, until });
       const t = setTimeout(() => s.outbox.close(), 2000);
@@ -253,7 +274,7 @@ export class ParleyServer {
       } catch { /* already closed */ }
     }
     this.core.log.info("conn.close", { user: s.user || undefined, addr: s.addr, code });
-    if (wasReady && last) this.hub.toAll({ t: "presence", user: s.user, online: false });
+    if (wasReady && last) this.hub.toLive({ t: "presence", user: s.user, online: false });
   }
 
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
@@ -265,6 +286,7 @@ export class ParleyServer {
       } catch { /* already closed */ }
       if (this.#ticker !== null) clearInterval(this.#ticker);
       await this.#acceptLoop;
+      await this.video.close();
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());
       for (const s of [...this.hub.sessions]) this.#close(s, ErrorCode.Shutdown, reason);

@@ -1,0 +1,267 @@
+/**
+ * VideoService — the server's video library and playback. At `start()` it scans the videos folder
+ * in the background (renditions made by ffmpeg when missing, never upscaled, cached under the data
+ * folder and reused). `play` starts a `Viewer` for a session (limits per session and per server),
+ * `ctl` pauses, resumes, seeks, stops or resizes it, and `closeSession` ends every stream of a
+ * session that went away, killing its ffmpeg. Without ffmpeg every operation fails with
+ * `unavailable` and one clear sentence; nothing else in the server depends on this.
+ */
+import { type Clock, systemClock } from "../../common/clock.ts";
+import type { Logger } from "../../common/logger.ts";
+import {
+  FfmpegMissingError,
+  type MjpegOptions,
+  type MjpegSource,
+  spawnMjpeg,
+  type StreamMode,
+  type VideoInfo,
+  VideoLibrary,
+  VideoStream,
+} from "../../media/mod.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { Request } from "../../protocol/messages.ts";
+import { type EndReason, Viewer, type ViewerEnd, type ViewerSink } from "./viewer.ts";
+
+/** An expected failure of a video request: a stable code and one sentence. */
+export class VideoError extends Error {
+  override name = "VideoError";
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface VideoServiceOptions {
+  videosDir: string;
+  dataDir: string;
+  /** From `locateFfmpeg`; null disables video. */
+  ffmpeg: string | null;
+  log: Logger;
+  maxStreams: number;
+  maxStreamsPerSession: number;
+  clock?: Clock;
+  /** How long `play`/`list` wait for a scan in progress before answering. */
+  scanWaitMs?: number;
+  /** JPEG quality for ffmpeg (2 best … 31 worst). */
+  quality?: number;
+}
+
+export const NO_FFMPEG_MESSAGE = new FfmpegMissingError().message;
+
+export class VideoService {
+  readonly #o: VideoServiceOptions;
+  readonly #clock: Clock;
+  readonly #lib: VideoLibrary;
+  readonly #abort = new AbortController();
+  readonly #viewers = new Map<ViewerSink, Map<number, Viewer>>();
+  readonly #pids = new Set<number>();
+  #scan: Promise<void> | null = null;
+  #scanned = false;
+  #nextId = 1;
+  #count = 0;
+  #closed = false;
+
+  constructor(o: VideoServiceOptions) {
+    this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+    this.#lib = new VideoLibrary({
+      videosDir: o.videosDir,
+      dataDir: o.dataDir,
+      ffmpeg: o.ffmpeg,
+      signal: this.#abort.signal,
+      onLog: (m) => o.log.info("video.scan", { msg: m }),
+    });
+  }
+
+  get available(): boolean {
+    return this.#o.ffmpeg !== null;
+  }
+
+  /** Streams playing now (all sessions). */
+  get streams(): number {
+    return this.#count;
+  }
+
+  /** Process ids of the ffmpeg streams running now (for tests and the console). */
+  ffmpegPids(): number[] {
+    return [...this.#pids];
+  }
+
+  /** Every playing stream: frames sent and dropped so far, and its session's queued bytes. */
+  viewerStats(): {
+    stream: number;
+    sent: number;
+    dropped: number;
+    queued: number;
+    rendition: string | null;
+  }[] {
+    const out = [];
+    for (const [sink, map] of this.#viewers) {
+      for (const v of map.values()) {
+        const st = v.stream.stats();
+        out.push({
+          stream: v.id,
+          sent: v.sent,
+          dropped: st.dropped,
+          queued: sink.outbox.bytes,
+          rendition: st.rendition,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Starts the background scan (no-op without ffmpeg). */
+  start(): void {
+    if (this.available) this.rescan();
+  }
+
+  /** Scans again (shared with a scan in progress); resolves when done, never rejects. */
+  rescan(): Promise<void> {
+    if (!this.available || this.#closed) return Promise.resolve();
+    this.#scan ??= this.#lib.scan().then((list) => {
+      this.#scanned = true;
+      this.#o.log.info("video.ready", { videos: list.length });
+    }, (e) => {
+      if (!this.#abort.signal.aborted) this.#o.log.warn("video.scan_failed", { error: String(e) });
+    }).finally(() => (this.#scan = null));
+    return this.#scan;
+  }
+
+  #require(): void {
+    if (!this.available) throw new VideoError(ErrorCode.Unavailable, NO_FFMPEG_MESSAGE);
+    if (this.#closed) throw new VideoError(ErrorCode.Shutdown, "The server is shutting down");
+  }
+
+  async #waitScan(): Promise<void> {
+    if (this.#scanned || !this.#scan) return;
+    let t: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#scan,
+      new Promise((r) => (t = setTimeout(r, this.#o.scanWaitMs ?? 10_000))),
+    ]);
+    clearTimeout(t);
+  }
+
+  async list(): Promise<{ videos: VideoInfo[]; available: boolean; preparing: boolean }> {
+    this.#require();
+    await this.#waitScan();
+    return { videos: this.#lib.list(), available: true, preparing: this.#scan !== null };
+  }
+
+  async play(s: ViewerSink, m: Request<"video.play">): Promise<Viewer> {
+    this.#require();
+    await this.#waitScan();
+    const video = this.#lib.get(m.name);
+    if (!video) {
+      const why = this.#scan && !this.#scanned
+        ? "The video library is still being prepared; try again in a moment"
+        : `There is no video named ${m.name}`;
+      throw new VideoError(this.#scan && !this.#scanned ? ErrorCode.Unavailable : "no_such_video", why);
+    }
+    if (video.renditions.length === 0) {
+      throw new VideoError(ErrorCode.Unavailable, `No rendition of ${m.name} could be made`);
+    }
+    const mine = this.#viewers.get(s);
+    if ((mine?.size ?? 0) >= this.#o.maxStreamsPerSession) {
+      throw new VideoError(
+        ErrorCode.RateLimited,
+        `You can play at most ${this.#o.maxStreamsPerSession} videos at once; stop one first`,
+      );
+    }
+    if (this.#count >= this.#o.maxStreams) {
+      throw new VideoError(
+        ErrorCode.Unavailable,
+        "The server is playing as many videos as it can; try later",
+      );
+    }
+    const id = this.#nextId++;
+    const stream = new VideoStream({
+      ffmpeg: this.#lib.ffmpeg,
+      video,
+      path: (r) => this.#lib.renditionPath(video.name, r),
+      mode: (m.mode ?? "adaptive") as StreamMode,
+      pane: m.width && m.height ? { width: m.width, height: m.height } : undefined,
+      quality: this.#o.quality,
+      clock: this.#clock,
+      spawn: (o) => this.#spawn(o),
+    });
+    if (m.start) stream.seek(m.start);
+    const v = new Viewer(id, video, stream, s, this.#clock);
+    const map = mine ?? new Map<number, Viewer>();
+    map.set(id, v);
+    this.#viewers.set(s, map);
+    this.#count++;
+    v.done.then((end) => this.#ended(s, v, end));
+    return v;
+  }
+
+  #spawn(o: MjpegOptions): MjpegSource {
+    const src = spawnMjpeg(o);
+    this.#pids.add(src.pid);
+    const stop = src.stop;
+    let gone: Promise<void> | null = null;
+    // Forget the pid only once the process has been awaited.
+    const wrapped: MjpegSource = {
+      pid: src.pid,
+      stop: () => gone ??= stop().finally(() => this.#pids.delete(src.pid)),
+      [Symbol.asyncIterator]: () => src[Symbol.asyncIterator](),
+    };
+    return wrapped;
+  }
+
+  #ended(s: ViewerSink, v: Viewer, end: ViewerEnd): void {
+    const map = this.#viewers.get(s);
+    if (map?.delete(v.id)) this.#count--;
+    if (map && map.size === 0) this.#viewers.delete(s);
+    this.#o.log.info("video.end", {
+      stream: v.id,
+      reason: end.reason,
+      sent: end.sent,
+      dropped: end.dropped,
+      error: end.error ?? undefined,
+    });
+  }
+
+  /** pause | resume | seek | stop | pane on one of the session's streams. */
+  async ctl(s: ViewerSink, m: Request<"video.ctl">): Promise<Record<string, unknown>> {
+    this.#require();
+    const v = this.#viewers.get(s)?.get(m.stream);
+    if (!v) throw new VideoError("no_such_stream", `There is no stream ${m.stream} playing for you`);
+    const st = v.stream;
+    switch (m.op) {
+      case "pause":
+        st.pause();
+        break;
+      case "resume":
+        st.play();
+        break;
+      case "seek":
+        if (m.pts === undefined) throw new VideoError(ErrorCode.Invalid, "Seek needs a position (pts, ms)");
+        st.seek(m.pts);
+        break;
+      case "pane":
+        if (!m.width || !m.height) throw new VideoError(ErrorCode.Invalid, "Pane needs width and height");
+        st.setPane(m.width, m.height);
+        break;
+      case "stop":
+        return { ...(await v.stop("stopped")) };
+    }
+    const x = st.stats();
+    return { state: x.state, position: Math.round(x.position), rendition: x.rendition };
+  }
+
+  /** Ends every stream of a session (it closed); resolves when their ffmpeg are gone. */
+  async closeSession(s: ViewerSink, reason: EndReason = "closed"): Promise<void> {
+    const map = this.#viewers.get(s);
+    if (!map) return;
+    await Promise.all([...map.values()].map((v) => v.stop(reason)));
+  }
+
+  /** Stops the scan and every stream; resolves when no ffmpeg of ours is left. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort();
+    await Promise.all([...this.#viewers.keys()].map((s) => this.closeSession(s, "shutdown")));
+    await this.#scan;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Viewer — one `video.play` of one session. Owns a `VideoStream` (ffmpeg, pacing, latest-frame
+ * slot) and a sender loop that takes the newest frame only when the session's outbox is nearly
+ * empty, then pushes it as a `video.frame` with the JPEG as raw body. A client that reads slowly
+ * therefore gets fewer frames (the slot counts the drops), never a growing queue, and never slows
+ * other sessions. The loop also measures the throughput the connection achieves and feeds it to
+ * the stream's adaptive mode. When the stream ends or is stopped, ffmpeg is killed and awaited and
+ * a `video.end` carries the reason and the counts.
+ */
+import type { Clock } from "../../common/clock.ts";
+import type { Rendition, StreamStats, VideoInfo, VideoStream } from "../../media/mod.ts";
+import type { Outbound } from "../../protocol/messages.ts";
+
+/** What a viewer needs from a session: send frames and look at its outbox. */
+export interface ViewerSink {
+  send(h: Outbound, body?: Uint8Array): boolean;
+  readonly outbox: { readonly bytes: number; readonly closed: boolean; drained(): Promise<void> };
+}
+
+/** Push the next frame only when fewer bytes than this are still waiting to be written. */
+export const LOW_WATER = 64 * 1024;
+const TPUT_WINDOW_MS = 1000;
+
+export type EndReason = "end" | "stopped" | "closed" | "error" | "shutdown";
+
+export interface ViewerEnd {
+  reason: EndReason;
+  sent: number;
+  dropped: number;
+  byRendition: Record<Rendition, number>;
+  error: string | null;
+}
+
+export class Viewer {
+  readonly done: Promise<ViewerEnd>;
+  readonly #sink: ViewerSink;
+  readonly #clock: Clock;
+  #reason: EndReason | null = null;
+  #sent = 0;
+  #skipped = 0;
+  readonly #by: Record<Rendition, number> = { "240p": 0, "720p": 0, "1080p": 0 };
+  #winStart: number;
+  #winBytes = 0;
+  #winWaited = false;
+  #wakeStop: () => void = () => {};
+  readonly #stopped = new Promise<void>((r) => (this.#wakeStop = r));
+  #begin: () => void = () => {};
+  readonly #begun = new Promise<void>((r) => (this.#begin = r));
+
+  constructor(
+    readonly id: number,
+    readonly video: VideoInfo,
+    readonly stream: VideoStream,
+    sink: ViewerSink,
+    clock: Clock,
+  ) {
+    this.#sink = sink;
+    this.#clock = clock;
+    this.#winStart = clock.now();
+    this.done = this.#pump();
+  }
+
+  /** Lets frames flow (call after the `video.play` reply was queued, so it comes first). */
+  begin(): void {
+    this.#begin();
+  }
+
+  /** Frames pushed to the client so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  stats(): StreamStats & { sent: number } {
+    return { ...this.stream.stats(), sent: this.#sent };
+  }
+
+  /** Ends playback (idempotent); resolves when ffmpeg is gone and `video.end` was queued. */
+  async stop(reason: EndReason = "stopped"): Promise<ViewerEnd> {
+    this.#reason ??= reason;
+    this.#wakeStop();
+    this.#begin();
+    await this.stream.stop();
+    return await this.done;
+  }
+
+  async #waitRoom(): Promise<void> {
+    const ob = this.#sink.outbox;
+    while (ob.bytes > LOW_WATER && !ob.closed && this.#reason === null) {
+      this.#winWaited = true;
+      await Promise.race([ob.drained(), this.#stopped]);
+    }
+  }
+
+  #measure(bytes: number): void {
+    this.#winBytes += bytes;
+    const now = this.#clock.now();
+    const span = now - this.#winStart;
+    if (span < TPUT_WINDOW_MS) return;
+    const rate = (this.#winBytes * 1000) / span;
+    // Link-limited windows tell the real throughput; otherwise the link kept up with room to spare.
+    this.stream.reportThroughput(this.#winWaited ? rate : rate * 2 + 1_000_000);
+    this.#winStart = now;
+    this.#winBytes = 0;
+    this.#winWaited = false;
+  }
+
+  async #pump(): Promise<ViewerEnd> {
+    await this.#begun;
+    try {
+      for (;;) {
+        await this.#waitRoom();
+        if (this.#sink.outbox.closed) {
+          this.#reason ??= "closed";
+          break;
+        }
+        const f = await this.stream.nextFrame();
+        if (!f) break;
+        if (this.#sink.outbox.closed || this.#reason !== null) {
+          this.#skipped++;
+          continue;
+        }
+        const ok = this.#sink.send({
+          t: "video.frame",
+          stream: this.id,
+          pts: Math.round(f.pts),
+          rendition: f.rendition,
+          index: f.index,
+          width: f.width,
+          height: f.height,
+        }, f.jpeg);
+        if (!ok) continue;
+        this.#sent++;
+        this.#by[f.rendition]++;
+        this.#measure(f.jpeg.length + 128);
+      }
+    } finally {
+      await this.stream.stop();
+    }
+    const st = this.stream.stats();
+    const end: ViewerEnd = {
+      reason: this.#reason ?? (st.error ? "error" : "end"),
+      sent: this.#sent,
+      dropped: st.dropped + this.#skipped,
+      byRendition: { ...this.#by },
+      error: st.error,
+    };
+    if (!this.#sink.outbox.closed) {
+      this.#sink.send({ t: "video.end", stream: this.id, reason: end.reason, stats: { ...end } });
+    }
+    return end;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Chat workloads A, A-paced, B and C against a real `server.ts` in its own process (so its CPU
+ * time can be read from /proc): fan-out in a 100-member room, DMs between 100 pairs, and 2,000
+ * idle logged-in connections. Users and resume tokens are seeded into the store before the
+ * server starts so that argon2id logins do not dominate set-up.
+ */
+import { toHex, utf8 } from "../../lib/common/bytes.ts";
+import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
+import { LoadConn, percentile } from "./load_client.ts";
+
+export interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+}
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+async function sha256Hex(s: string) {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s))));
+}
+
+const tokenOf = (u: string) =>
+  (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
+
+async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
+  const store = new SqliteStore(`${dir}/parley.db`);
+  for (const u of users) {
+    await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
+    await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);
+  }
+  if (room) {
+    await store.createRoom({
+      name: room.name,
+      createdBy: room.members[0]!,
+      createdAt: Date.now(),
+      members: room.members.map((user, i) => ({ user, sinceSeq: 0, admin: i === 0 })),
+    });
+  }
+  await store.close();
+}
+
+interface Srv {
+  child: Deno.ChildProcess;
+  pid: number;
+  port: number;
+  cert: string;
+}
+
+async function startServer(dir: string): Promise<Srv> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      `${ROOT}server.ts`,
+      "--port",
+      "0",
+      "--data",
+      dir,
+      "--msg-rate",
+      "0",
+      "--login-rate",
+      "0",
+      "--max-conns",
+      "10000",
+      "--max-conns-per-addr",
+      "10000",
+      "--log-level",
+      "warn",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+    env: { RUST_BACKTRACE: "0" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) throw new Error("server exited");
+    out += r.value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const port = Number(out.match(/127\.0\.0\.1:(\d+)/)![1]);
+  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`) };
+}
+
+async function stopServer(s: Srv): Promise<void> {
+  s.child.kill("SIGTERM");
+  await s.child.status;
+}
+
+/** Server CPU time (user + system) in microseconds. */
+/** Reads a /proc file through `cat` (Deno grants /proc reads only with --allow-all). */
+async function proc(path: string): Promise<string> {
+  const r = await new Deno.Command("cat", { args: [path], stdout: "piped" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await proc(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000; // fields 14 and 15, clock ticks of 10 ms
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const s = await proc(`/proc/${pid}/status`);
+  return Number(s.match(/VmRSS:\s+(\d+)/)![1]);
+}
+
+function body100(): Uint8Array {
+  const b = new Uint8Array(100);
+  new DataView(b.buffer).setFloat64(0, performance.now());
+  return b;
+}
+
+const sentAt = (f: { body: Uint8Array }) => new DataView(f.body.buffer, f.body.byteOffset, 8).getFloat64(0);
+
+async function connectAll(s: Srv, users: string[], parallel = 50): Promise<LoadConn[]> {
+  const out: LoadConn[] = new Array(users.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < users.length) {
+      const i = next++;
+      const c = await LoadConn.open(s.port, s.cert);
+      await c.login(users[i]!, tokenOf(users[i]!));
+      out[i] = c;
+    }
+  }));
+  return out;
+}
+
+/** Sends `count` messages from `sender` with at most `window` unanswered, optionally paced. */
+async function pump(
+  sender: LoadConn,
+  to: Record<string, unknown>,
+  count: number,
+  window: number,
+  perSec = 0,
+  tag = "m",
+) {
+  let inflight = 0, sent = 0;
+  const t0 = performance.now();
+  await new Promise<void>((done) => {
+    const step = () => {
+      while (sent < count && inflight < window) {
+        if (perSec && performance.now() - t0 < (sent / perSec) * 1000) {
+          setTimeout(step, 1);
+          return;
+        }
+        inflight++;
+        const mid = `${tag}${sent++}`.padEnd(8, "_");
+        sender.request("send", { to, mid }, body100()).then(() => {
+          inflight--;
+          if (sent === count && inflight === 0) done();
+          else step();
+        });
+      }
+    };
+    step();
+  });
+}
+
+async function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
+  await seed(dir, members, { name: "bench", members });
+  const s = await startServer(dir);
+  try {
+    const conns = await connectAll(s, members);
+    const receivers = conns.slice(1);
+    const lat = new Float64Array(count * receivers.length);
+    let got = 0;
+    let finish!: () => void;
+    const all = new Promise<void>((r) => finish = r);
+    for (const r of receivers) {
+      await r.ok("sync");
+      r.onMsg = (f) => {
+        lat[got++] = performance.now() - sentAt(f);
+        if (got === lat.length) finish();
+      };
+    }
+    const cpu0 = await cpuMicros(s.pid);
+    const t0 = performance.now();
+    await pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, perSec, "f");
+    await all;
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = (await cpuMicros(s.pid)) - cpu0;
+    lat.sort();
+    for (const c of conns) c.close();
+    return [
+      { name: `${name} deliveries/s`, value: got / secs, unit: "1/s" },
+      { name: `${name} latency p50`, value: percentile(lat, 50), unit: "ms" },
+      { name: `${name} latency p99`, value: percentile(lat, 99), unit: "ms" },
+      { name: `${name} server CPU per delivery`, value: cpu / got, unit: "µs", target: "≤ 1" },
+    ];
+  } finally {
+    await stopServer(s);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function pairs(): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+  await seed(dir, users);
+  const s = await startServer(dir);
+  try {
+    const conns = await connectAll(s, users);
+    const per = 1000;
+    const lat = new Float64Array(per * users.length);
+    let got = 0;
+    let finish!: () => void;
+    const all = new Promise<void>((r) => finish = r);
+    for (const c of conns) {
+      await c.ok("sync");
+      c.onMsg = (f) => {
+        lat[got++] = performance.now() - sentAt(f);
+        if (got === lat.length) finish();
+      };
+    }
+    const cpu0 = await cpuMicros(s.pid);
+    const t0 = performance.now();
+    await Promise.all(
+      conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
+    );
+    await all;
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = (await cpuMicros(s.pid)) - cpu0;
+    lat.sort();
+    for (const c of conns) c.close();
+    return [
+      { name: "B 100 pairs DMs msgs/s", value: got / secs, unit: "1/s" },
+      { name: "B latency p99", value: percentile(lat, 99), unit: "ms" },
+      { name: "B server CPU per delivery", value: cpu / got, unit: "µs" },
+    ];
+  } finally {
+    await stopServer(s);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+export async function idle(n = 2000): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const users = Array.from({ length: n }, (_, i) => `i${String(i).padStart(4, "0")}`);
+  await seed(dir, users);
+  const s = await startServer(dir);
+  try {
+    const warm = await connectAll(s, users.slice(0, 20), 10);
+    for (const c of warm) c.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    const rss0 = await rssKb(s.pid);
+    const t0 = performance.now();
+    const conns = await connectAll(s, users, 100);
+    const secs = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss1 = await rssKb(s.pid);
+    for (const c of conns) c.close();
+    return [
+      {
+        name: `C ${n} idle connections: memory per connection`,
+        value: ((rss1 - rss0) * 1024) / n / 1000,
+        unit: "KB",
+        target: "≤ 10",
+      },
+      { name: `C time to connect and log in ${n}`, value: secs, unit: "s" },
+    ];
+  } finally {
+    await stopServer(s);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+export async function benchChat(o: { fanoutCount?: number } = {}): Promise<Row[]> {
+  return [
+    ...await fanout("A 1 room x 100 members, 20k msgs:", o.fanoutCount ?? 20_000, 0),
+    ...await fanout("A-paced 600 msgs at 200/s:", 600, 200),
+    ...await pairs(),
+    ...await idle(),
+  ];
+}
