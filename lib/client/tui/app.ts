@@ -66,6 +66,8 @@ export class TuiApp {
   #scheduled = false;
   #pending = new Set<Promise<void>>();
   #prev: Screen | null = null;
+  /** The screen before `#prev`, reused for the next frame (two buffers, no per-frame allocation). */
+  #spare: Screen | null = null;
   #decoder = new KeyDecoder();
   #bells: string[] = [];
   #unsubscribe: (() => void) | null = null;
@@ -222,9 +224,10 @@ export class TuiApp {
   }
 
   #draw(): void {
-    const screen = render(this.view(), this.cols, this.rows);
+    const screen = render(this.view(), this.cols, this.rows, this.#spare);
     const out = diff(this.#prev, screen) + this.#bells.join("");
     this.#bells = [];
+    this.#spare = this.#prev;
     this.#prev = screen;
     this.draws++;
     if (out) this.opts.output.write(out);

@@ -3,7 +3,7 @@
  * search, completion, toggles) and, for the rest, to the input line editor.
  *
  * Bindings: Alt+1…9/0 buffer 1…10, Ctrl-N/Ctrl-P next/previous buffer, Alt+A next unread (highlights
- * first), PgUp/PgDn scroll half… a page minus one row, Ctrl-F search the scrollback (type to search,
+ * first), PgUp/PgDn scroll a page minus one row, Ctrl-F search the scrollback (type to search,
  * Ctrl-F/Up older hit, Enter keep the place, Esc/Ctrl-G back), Ctrl-L full redraw, Tab/Shift-Tab
  * completion, F7/Alt+Shift+B toggle the buffer list, F8/Alt+Shift+M the member list, Ctrl-C clear the
  * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).

@@ -8,10 +8,18 @@
  * of the line.
  */
 import type { Target } from "../backend.ts";
-import { type CommandContext, needRoom, needTarget, presenceLine, room, user } from "./command_context.ts";
+import {
+  type CommandContext,
+  type CommandSpec,
+  needRoom,
+  needTarget,
+  presenceLine,
+  room,
+  user,
+} from "./command_context.ts";
 import { parseDuration, parseSince } from "./parse_time.ts";
 
-export type { CommandContext };
+export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
 
 export const COMMANDS: readonly CommandSpec[] = [

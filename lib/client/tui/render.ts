@@ -175,9 +175,11 @@ function drawInput(s: Screen, lay: Layout, st: ViewState): void {
   s.cursorCol = Math.min(lay.cols - 1, p + win.cursorCol);
 }
 
-export function render(st: ViewState, cols: number, rows: number): Screen {
+/** Draws the state; `reuse` (a screen no longer needed, same size) avoids allocating a new one. */
+export function render(st: ViewState, cols: number, rows: number, reuse?: Screen | null): Screen {
   const lay = layout(cols, rows, st.showBuffers, st.showMembers, textWidth(st.formatTime(st.now)));
-  const s = new Screen(cols, rows);
+  const s = reuse && reuse.cols === cols && reuse.rows === rows ? reuse : new Screen(cols, rows);
+  if (s === reuse) s.clear();
   if (lay.tooSmall) {
     s.put(0, 0, "Terminal too small");
     s.cursorVisible = false;

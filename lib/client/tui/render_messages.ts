@@ -10,7 +10,7 @@
 import type { ChatBuffer, Line, Measure } from "./buffers.ts";
 import type { Layout } from "./layout.ts";
 import { BOLD, REVERSE, Screen, style } from "./screen.ts";
-import { fit, wrap } from "./width.ts";
+import { fit, graphemes, wrap } from "./width.ts";
 
 const NICK_COLOURS = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14];
 export const TIME_STYLE = style(8);
@@ -30,6 +30,20 @@ export function lineRows(line: Line, width: number): string[] {
     line.cacheWidth = width;
   }
   return line.cacheRows;
+}
+
+/** Grapheme-split rows of the lines drawn in the last frame (splitting is the costly part). */
+let frameCache = new Map<Line, { width: number; rows: string[][] }>();
+
+function rowGraphemes(
+  line: Line,
+  width: number,
+  next: Map<Line, { width: number; rows: string[][] }>,
+): string[][] {
+  let c = frameCache.get(line);
+  if (!c || c.width !== width) c = { width, rows: lineRows(line, width).map(graphemes) };
+  next.set(line, c);
+  return c.rows;
 }
 
 /** The first line after the read marker, when the marker is to be shown. */
@@ -109,6 +123,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     rows.unshift(...own);
   }
   const shown = rows.slice(Math.max(0, rows.length - r.height));
+  const nextCache = new Map<Line, { width: number; rows: string[][] }>();
   const textCol = r.col + lay.timeWidth + 1 + lay.nickWidth + 3;
   shown.forEach((row, y) => {
     const sr = r.row + y;
@@ -126,6 +141,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     }
     screen.put(sr, r.col + lay.timeWidth + 1 + lay.nickWidth + 1, "│", SEP_STYLE, 1);
     const st = line === view.searchHit ? REVERSE : textStyle(line);
-    screen.put(sr, textCol, lineRows(line, W)[row.index]!, st, W);
+    screen.putGraphemes(sr, textCol, rowGraphemes(line, W, nextCache)[row.index]!, st, W);
   });
+  frameCache = nextCache;
 }

@@ -60,9 +60,24 @@ export class Screen {
   /** Writes text at (row, col) within `width` cells; returns the cells used. */
   put(row: number, col: number, text: string, st = 0, width = this.cols - col): number {
     if (row < 0 || row >= this.rows) return 0;
+    if (/^[ -~]*$/.test(text)) { // printable ASCII: one cell per character, no splitting needed
+      const n = Math.max(0, Math.min(text.length, this.cols - col, width));
+      const base = row * this.cols + col;
+      for (let k = 0; k < n; k++) {
+        this.chars[base + k] = text[k]!;
+        this.styles[base + k] = st;
+      }
+      return n;
+    }
+    return this.putGraphemes(row, col, graphemes(text), st, width);
+  }
+
+  /** Like `put` for text already split into grapheme clusters. */
+  putGraphemes(row: number, col: number, gs: readonly string[], st = 0, width = this.cols - col): number {
+    if (row < 0 || row >= this.rows) return 0;
     const limit = Math.min(this.cols, col + width);
     let c = col;
-    for (const g of graphemes(text)) {
+    for (const g of gs) {
       const w = graphemeWidth(g);
       if (w === 0) continue; // zero-width leftovers (e.g. U+200B) are dropped to keep columns exact
       if (c + w > limit) {
@@ -80,6 +95,15 @@ export class Screen {
       c += w;
     }
     return Math.min(c, limit) - col;
+  }
+
+  /** Blanks the whole screen so it can be drawn again (reuse instead of allocating). */
+  clear(): void {
+    this.chars.fill(" ");
+    this.styles.fill(0);
+    this.cursorRow = 0;
+    this.cursorCol = 0;
+    this.cursorVisible = true;
   }
 
   /** The text of one row (for tests and debugging). */

@@ -12,6 +12,21 @@ import type { NotifyMode } from "./notify.ts";
 
 const { Terminal } = xt;
 
+export const T0 = Date.UTC(2026, 0, 1, 12, 0);
+
+/** Two rooms, three users online (one busy), one offline room member. */
+export function demoWorld(b: FakeBackend): void {
+  b.roomList = [
+    { name: "general", members: ["alice", "bob", "carol", "dave"], admins: ["alice"] },
+    { name: "random", members: ["alice", "bob"], admins: ["bob"] },
+  ];
+  b.online = [
+    { user: "alice", addr: "10.0.0.1:5000", since: T0 - 2 * 3600e3, status: "free", role: "user" },
+    { user: "bob", addr: "10.0.0.2:5000", since: T0 - 15 * 60e3, status: "free", role: "admin" },
+    { user: "carol", addr: "10.0.0.3:5000", since: T0 - 3 * 86400e3, status: "busy", role: "user" },
+  ];
+}
+
 export const utcTime = (ts: number) => new Date(ts).toISOString().slice(11, 16);
 
 export interface Harness {

@@ -11,10 +11,16 @@ import stringWidth from "string-width";
 const segmenter = new Intl.Segmenter();
 const widthCache = new Map<string, number>();
 
+/**
+ * Characters that always stand alone as one grapheme (no combining marks, joiners, variation
+ * selectors, jamo or surrogates): text made only of them is split without `Intl.Segmenter`.
+ */
+const SIMPLE =
+  /^[\x20-\u02ff\u2010-\u2027\u2030-\u205e\u2070-\u20cf\u2100-\u2bff\u3000-\u3098\u309b-\u9fff\uac00-\ud7a3\uff00-\uffef]*$/;
+
 /** Splits text into grapheme clusters. */
 export function graphemes(text: string): string[] {
-  // deno-lint-ignore no-control-regex
-  if (/^[\x00-\x7f]*$/.test(text)) return text.split("");
+  if (text.length <= 1 || SIMPLE.test(text)) return text.split("");
   const out: string[] = [];
   for (const s of segmenter.segment(text)) out.push(s.segment);
   return out;

@@ -1,0 +1,111 @@
+// deno-lint-ignore-file no-control-regex
+import assert from "node:assert/strict";
+import { demoWorld, harness, type HarnessOptions } from "./testing.ts";
+
+const general = { kind: "room" as const, name: "general" };
+
+const open = (o: HarnessOptions = {}) => harness({ setup: demoWorld, ...o });
+
+Deno.test("TuiApp completes nicks, commands and rooms with Tab and cycles", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("carol", general, "hey");
+  let s = await h.type("c\t");
+  assert.equal(s[23], "[#general] carol:");
+  s = await h.type("\t"); // the only candidate stays
+  assert.equal(s[23], "[#general] carol:");
+  await h.type("\x15/inv\t");
+  s = await h.type("b\t");
+  assert.equal(s[23], "[#general] /invite bob");
+  await h.type("\x15see #ra\t:smil");
+  s = await h.type("\t");
+  assert.match(s[23]!, /^\[#general\] see #random :smile[a-z_]*:$/);
+  h.close();
+});
+
+Deno.test("TuiApp keeps the view still while reading history and shows -MORE-", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  for (let i = 0; i < 60; i++) h.backend.receive("bob", general, `message ${i}`);
+  let s = await h.type("\x1b[5~");
+  const view = s.slice(1, 22);
+  assert.match(s[22]!, /-MORE\(\d+\)-$/);
+  for (let i = 60; i < 70; i++) h.backend.receive("carol", general, `later ${i}`);
+  s = await h.settle();
+  assert.deepEqual(s.slice(1, 22), view);
+  s = await h.type("\x1b[6~\x1b[6~\x1b[6~\x1b[6~");
+  assert.match(s[21]!, /later 69/);
+  assert.doesNotMatch(s[22]!, /MORE/);
+  h.close();
+});
+
+Deno.test("TuiApp searches the scrollback with Ctrl-F", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "the needle is here");
+  for (let i = 0; i < 40; i++) h.backend.receive("bob", general, `hay ${i}`);
+  let s = await h.type("\x06needle");
+  assert.equal(s[23], "(search) needle");
+  assert.ok(s.some((l) => l.includes("the needle is here")));
+  s = await h.type("\x1b");
+  h.app.flushInput();
+  s = await h.settle();
+  assert.ok(!s.some((l) => l.includes("the needle")));
+  assert.equal(s[23], "[#general]");
+  h.close();
+});
+
+Deno.test("TuiApp edits with readline keys and keeps input history per buffer", async () => {
+  const h = await open();
+  await h.type("\x1b2hello world\x01\x1b[C\x17X\x05!");
+  let s = await h.settle();
+  assert.equal(s[23], "[#general] Xello world!");
+  await h.type("\x15first in general\r\x1b3second in random\r\x1b2");
+  s = await h.type("\x1b[A");
+  assert.equal(s[23], "[#general] first in general");
+  s = await h.type("\x1b[B\x1b3\x1b[A");
+  assert.equal(s[23], "[#random] second in random");
+  h.close();
+});
+
+Deno.test("TuiApp switches buffers with Alt+digit and Ctrl-N/Ctrl-P and toggles side lists", async () => {
+  const h = await open();
+  let s = await h.type("\x0e");
+  assert.equal(s[23], "[#general]");
+  s = await h.type("\x10\x10");
+  assert.equal(s[23], "[#random]");
+  s = await h.type("\x1b[18~\x1b[19~");
+  assert.ok(!s[1]!.includes("│"));
+  s = await h.type("\x1b[18~");
+  assert.match(s[1]!, /^1\.status/);
+  h.close();
+});
+
+Deno.test("TuiApp repaints the whole screen on Ctrl-L", async () => {
+  const h = await open();
+  const n = h.writes.length;
+  await h.type("\x0c");
+  assert.match(h.writes[n]!, /\x1b\[2J/);
+  assert.match(h.writes[n]!, /Welcome to Parley/);
+  h.close();
+});
+
+Deno.test("TuiApp inserts a bracketed paste as one line without sending it", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  const s = await h.type("\x1b[200~line one\nline two\x1b[31m\x1b[201~");
+  assert.equal(s[23], "[#general] line one line two [31m");
+  assert.equal(h.backend.callsOf("send").length, 0);
+  h.close();
+});
+
+Deno.test("TuiApp tells the backend when the user types and stops", async () => {
+  const h = await open();
+  await h.type("\x1b2h");
+  await h.type("i");
+  h.clock.advance(4000);
+  await h.type("!");
+  await h.type("\r");
+  assert.deepEqual(h.backend.callsOf("typing"), [[general, true], [general, true], [general, false]]);
+  h.close();
+});

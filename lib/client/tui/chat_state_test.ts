@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { ChatState } from "./chat_state.ts";
+
+const now = () => Date.UTC(2026, 0, 1, 12, 0);
+const msg = (
+  from: string,
+  to: { kind: "user" | "room" | "broadcast"; name?: string },
+  text: string,
+  mid = text,
+) => ({
+  seq: 1,
+  mid,
+  ts: now(),
+  from,
+  to,
+  text,
+});
+
+Deno.test("ChatState.addMessage() routes rooms, DMs both ways and broadcasts", () => {
+  const s = new ChatState("alice", now);
+  s.addMessage(msg("bob", { kind: "room", name: "general" }, "r"), true);
+  s.addMessage(msg("bob", { kind: "user", name: "alice" }, "in"), true);
+  s.addMessage(msg("alice", { kind: "user", name: "bob" }, "out"), true);
+  s.addMessage(msg("root", { kind: "broadcast" }, "all"), true);
+  assert.deepEqual(s.buffers.buffers.map((b) => b.key), ["status", "#general", "@bob"]);
+  assert.deepEqual(s.buffers.find("dm", "bob")!.lines.map((l) => l.text), ["in", "out"]);
+  assert.equal(s.buffers.status.lines.at(-1)!.kind, "broadcast");
+});
+
+Deno.test("ChatState.addMessage() notifies for DMs and word mentions only, live and not own", () => {
+  const s = new ChatState("al", now);
+  const room = { kind: "room" as const, name: "g" };
+  assert.equal(s.addMessage(msg("bob", room, "totally unrelated: also, alpha"), true), null);
+  assert.deepEqual(s.addMessage(msg("bob", room, "hey AL, look"), true), {
+    title: "bob in #g",
+    body: "hey AL, look",
+  });
+  assert.equal(s.addMessage(msg("al", { kind: "user", name: "bob" }, "mine"), true), null);
+  assert.equal(
+    s.addMessage({ ...msg("bob", { kind: "user", name: "al" }, "queued"), replay: true }, true),
+    null,
+  );
+  assert.notEqual(s.addMessage(msg("bob", { kind: "user", name: "al" }, "live"), true), null);
+  assert.equal(s.addMessage(msg("bob", { kind: "user", name: "al" }, "live"), true), null); // same mid
+});
+
+Deno.test("ChatState.handle() closes a room the user left and tracks presence", () => {
+  const s = new ChatState("alice", now);
+  s.handle({ type: "room", change: "joined", room: { name: "g", members: ["alice", "bob"], admins: [] } });
+  assert.ok(s.isUser("bob"));
+  s.handle({ type: "room", change: "left", room: { name: "g", members: ["bob"], admins: [] }, by: "bob" });
+  assert.equal(s.buffers.find("room", "g"), undefined);
+  assert.match(s.buffers.status.lines.at(-1)!.text, /You left #g \(removed by bob\)/);
+  s.handle({
+    type: "presence",
+    user: "carol",
+    online: true,
+    presence: { user: "carol", addr: "a:1", since: 0, status: "busy", role: "user" },
+  });
+  assert.deepEqual(s.members().map((m) => [m.name, m.status]), [["carol", "busy"]]);
+  s.handle({ type: "presence", user: "carol", online: false });
+  assert.equal(s.isUser("carol"), false);
+});
+
+Deno.test("ChatState.extras() lists typers of the current buffer and transfers until they expire", () => {
+  let t = now();
+  const s = new ChatState("alice", () => t);
+  s.handle({ type: "typing", from: "bob", to: { kind: "user", name: "alice" }, active: true });
+  s.buffers.focus(s.buffers.find("dm", "bob")!);
+  s.handle({
+    type: "transfer",
+    id: "1",
+    name: "a.txt",
+    peer: "bob",
+    direction: "up",
+    done: 10,
+    total: 10,
+    state: "done",
+  });
+  assert.deepEqual(s.extras(), ["bob is typing…", "↑ a.txt done"]);
+  t += 10_000;
+  assert.deepEqual(s.extras(), []);
+});
