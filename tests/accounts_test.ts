@@ -136,7 +136,9 @@ Deno.test("login with remember returns a resume token that logs in without the p
     const c3 = await t.connect();
     await c3.request("hello", { v: 1, client: "t" });
     await assert.rejects(c3.request("login", { user: "bob", token }), { code: "bad_credentials" });
-    await assert.rejects(c3.request("login", { user: "alice", token: "0".repeat(64) }), { code: "bad_credentials" });
+    await assert.rejects(c3.request("login", { user: "alice", token: "0".repeat(64) }), {
+      code: "bad_credentials",
+    });
     await assert.rejects(c3.request("login", { user: "alice" }), { code: "invalid" });
   } finally {
     await t.stop();

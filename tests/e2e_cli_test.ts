@@ -4,7 +4,11 @@
  * exits 0; a changed server certificate is refused naming both fingerprints.
  */
 import assert from "node:assert/strict";
+import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
+import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import { LocalStore } from "../lib/client/local_store.ts";
+import { testArgon } from "./helpers.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -18,7 +22,18 @@ interface Spawned {
 
 async function spawnServer(data: string, port = 0, extra: string[] = []): Promise<Spawned> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, `${ROOT}server.ts`, "--port", String(port), "--data", data, "--msg-rate", "0", ...extra],
+    args: [
+      "run",
+      ...PERMS,
+      `${ROOT}server.ts`,
+      "--port",
+      String(port),
+      "--data",
+      data,
+      "--msg-rate",
+      "0",
+      ...extra,
+    ],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -74,8 +89,15 @@ Deno.test("e2e: users register, chat, use rooms and moderation through the scrip
   try {
     const first = await cli(ha, s.port, ["register", "--user", "alice"]);
     assert.equal(first.code, 1);
-    assert.match(first.err, /not known yet \(fingerprint SHA256:.*\); run again with --trust-on-first-use or --fingerprint/);
-    assert.equal((await cli(ha, s.port, ["register", "--user", "alice", "--fingerprint", s.fingerprint.toLowerCase()])).code, 0);
+    assert.match(
+      first.err,
+      /not known yet \(fingerprint SHA256:.*\); run again with --trust-on-first-use or --fingerprint/,
+    );
+    assert.equal(
+      (await cli(ha, s.port, ["register", "--user", "alice", "--fingerprint", s.fingerprint.toLowerCase()]))
+        .code,
+      0,
+    );
     const bob = await cli(hb, s.port, ["register", "--trust-on-first-use", "--user", "bob"]);
     assert.deepEqual([bob.code, bob.out], [0, `Registered bob on 127.0.0.1:${s.port}`]);
     assert.equal((await cli(hc, s.port, ["register", "--user", "carol", "--trust-on-first-use"])).code, 0);
@@ -93,7 +115,16 @@ Deno.test("e2e: users register, chat, use rooms and moderation through the scrip
     assert.match(lines[1]!, /alice -> \*: hi all$/);
     const again = await cli(hb, s.port, ["read", "--user", "bob"]);
     assert.deepEqual([again.code, again.out, again.err], [0, "", "No new messages"]);
-    const since = await cli(hb, s.port, ["read", "--user", "bob", "--from", "alice", "--since", "2020-01-01T00:00:00Z", "--json"]);
+    const since = await cli(hb, s.port, [
+      "read",
+      "--user",
+      "bob",
+      "--from",
+      "alice",
+      "--since",
+      "2020-01-01T00:00:00Z",
+      "--json",
+    ]);
     const js = JSON.parse(since.out);
     assert.deepEqual(js.map((m: { text: string }) => m.text), ["hello bob"]);
 
@@ -114,12 +145,24 @@ Deno.test("e2e: users register, chat, use rooms and moderation through the scrip
       env: { RUST_BACKTRACE: "0" },
     }).output();
     assert.equal(new TextDecoder().decode(grant.stdout).trim(), "alice is now an admin");
-    assert.equal((await cli(ha, s.port, ["admin", "kick", "--user", "alice", "carol", "--ban", "60"])).out, "Banned carol for 60 s");
+    assert.equal(
+      (await cli(ha, s.port, ["admin", "kick", "--user", "alice", "carol", "--ban", "60"])).out,
+      "Banned carol for 60 s",
+    );
     const banned = await cli(hc, s.port, ["login", "--user", "carol"]);
     assert.match(banned.err, /^parley: You are banned until \d{4}-/);
-    assert.match((await cli(ha, s.port, ["admin", "kicked", "--user", "alice"])).out, /carol by alice banned until/);
-    assert.equal((await cli(ha, s.port, ["admin", "grant", "--user", "alice", "bob"])).out, "bob is now an admin");
-    assert.equal((await cli(ha, s.port, ["admin", "revoke", "--user", "alice", "bob"])).out, "bob is no longer an admin");
+    assert.match(
+      (await cli(ha, s.port, ["admin", "kicked", "--user", "alice"])).out,
+      /carol by alice banned until/,
+    );
+    assert.equal(
+      (await cli(ha, s.port, ["admin", "grant", "--user", "alice", "bob"])).out,
+      "bob is now an admin",
+    );
+    assert.equal(
+      (await cli(ha, s.port, ["admin", "revoke", "--user", "alice", "bob"])).out,
+      "bob is no longer an admin",
+    );
     const unknown = await cli(ha, s.port, ["send", "--user", "alice", "ghost", "boo"]);
     assert.deepEqual([unknown.code, unknown.err], [1, "parley: There is no user named ghost"]);
     assert.equal(await stop(s), 0);
@@ -137,16 +180,29 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
   try {
     const port = s.port;
     await cli(home, port, ["register", "--user", "bob", "--trust-on-first-use"]);
-    const conn = await Connection.open({ host: "127.0.0.1", port, caPem: await Deno.readTextFile(`${data}/cert.pem`) });
-    await conn.request("hello", { v: 1, client: "t" });
-    await conn.request("register", { user: "alice", password: "pw-secret-123" });
-    const body = new TextEncoder().encode("durable");
+    const conn = await Connection.open({
+      host: "127.0.0.1",
+      port,
+      caPem: await Deno.readTextFile(`${data}/cert.pem`),
+    });
+    // Bob's client decrypts everything, so the sender encrypts too (plaintext bodies are refused).
+    const server = `127.0.0.1:${port}`;
+    const store = new LocalStore(LocalStore.pathFor(home, "alice", server));
+    const alice = await ChatClient.login({
+      conn,
+      server,
+      user: "alice",
+      password: "pw-secret-123",
+      register: true,
+      store,
+    });
+    await E2eCodec.attach(alice, "pw-secret-123", { params: testArgon });
     const acks = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => conn.request("send", { to: { kind: "user", name: "bob" }, mid: `durable-${i}` }, body)),
+      Array.from({ length: 200 }, () => alice.send({ kind: "user", name: "bob" }, "durable")),
     );
-    assert.equal(acks.length, 200);
+    assert.equal(acks.filter((m) => m.seq > 0).length, 200);
     await stop(s, "SIGKILL");
-    await conn.close();
+    await alice.close();
     s = await spawnServer(data, port);
     const r = await cli(home, port, ["read", "--user", "bob", "--json"]);
     assert.equal(JSON.parse(r.out).length, 200);
@@ -164,7 +220,11 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
   let s2: Spawned | null = null;
   try {
     await cli(home, s.port, ["register", "--user", "dana", "--trust-on-first-use"]);
-    const conn = await Connection.open({ host: "127.0.0.1", port: s.port, caPem: await Deno.readTextFile(`${data}/cert.pem`) });
+    const conn = await Connection.open({
+      host: "127.0.0.1",
+      port: s.port,
+      caPem: await Deno.readTextFile(`${data}/cert.pem`),
+    });
     const byes: unknown[] = [];
     conn.onPush((f) => f.header.t === "bye" && byes.push(f.header));
     await conn.request("hello", { v: 1, client: "t" });
@@ -178,7 +238,10 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
     s2 = await spawnServer(other, s.port);
     const r = await cli(home, s.port, ["login", "--user", "dana"]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /certificate of 127\.0\.0\.1:\d+ has CHANGED \(known SHA256:[0-9A-F:]+, now SHA256:[0-9A-F:]+\)/);
+    assert.match(
+      r.err,
+      /certificate of 127\.0\.0\.1:\d+ has CHANGED \(known SHA256:[0-9A-F:]+, now SHA256:[0-9A-F:]+\)/,
+    );
     await stop(s2);
     await Deno.remove(other, { recursive: true });
   } finally {

@@ -11,6 +11,14 @@ import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
+import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import { LocalStore } from "../lib/client/local_store.ts";
+import type { Argon2Params } from "../lib/crypto/at_rest.ts";
+
+/** Light argon2id parameters for test keystores (the real client uses OWASP's). */
+export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
+import { locateFfmpeg } from "../lib/media/ffmpeg.ts";
+import { VideoLibrary } from "../lib/media/library.ts";
 
 let certCache: Promise<{ cert: string; key: string }> | null = null;
 export const testCert = () => certCache ??= makeSelfSignedCert();
@@ -29,6 +37,11 @@ export interface TestServer {
   lines: string[];
   connect(): Promise<Connection>;
   client(user: string, o?: { register?: boolean; password?: string }): Promise<ChatClient>;
+  /** An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`). */
+  e2eClient(
+    user: string,
+    o?: { register?: boolean; password?: string; home?: string },
+  ): Promise<{ client: ChatClient; codec: E2eCodec; store: LocalStore }>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +87,25 @@ export async function startTestServer(
       clients.push(c);
       return c;
     },
+    async e2eClient(user, co = {}) {
+      const home = co.home ?? `${dir}/home-${user}`;
+      await Deno.mkdir(home, { recursive: true });
+      const server = `127.0.0.1:${srv.port}`;
+      const store = new LocalStore(LocalStore.pathFor(home, user, server));
+      const password = co.password ?? `pw-${user}-secret`;
+      const conn = await connect();
+      const c = await ChatClient.login({
+        conn,
+        server,
+        user,
+        password,
+        register: co.register ?? true,
+        store,
+      });
+      clients.push(c);
+      const codec = await E2eCodec.attach(c, password, { params: testArgon });
+      return { client: c, codec, store };
+    },
     async stop() {
       for (const c of clients) await c.close().catch(() => {});
       await srv.shutdown();
@@ -100,4 +132,41 @@ export function collect<T extends string>(c: ChatClient, type: T): { items: unkn
     if (e.type === type) items.push(e);
   });
   return { items, stop };
+}
+
+// ── Video (issue 6) ──────────────────────────────────────────────────────────────────────────────
+
+/** The ffmpeg tests use (PARLEY_FFMPEG, then PATH), or null. */
+export function testFfmpeg(): string | null {
+  const env = (n: string) => Deno.env.get(n);
+  return locateFfmpeg({
+    envPath: env("PARLEY_FFMPEG"),
+    pathDirs: (env("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
+    npmFallback: false,
+  });
+}
+
+export const VIDEOS_DIR: string = decodeURIComponent(new URL("../videos", import.meta.url).pathname);
+
+let renditionCache: Promise<string> | null = null;
+
+/**
+ * A fresh data folder whose `renditions/` already holds the sample's renditions (made once per
+ * test process and copied), so a test server's scan only probes. Pass it as `startTestServer`'s `dir`.
+ */
+export async function videoDataDir(ffmpeg: string): Promise<string> {
+  renditionCache ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-renditions-" });
+    await new VideoLibrary({ videosDir: VIDEOS_DIR, dataDir: dir, ffmpeg }).scan();
+    return dir;
+  })();
+  const cache = await renditionCache;
+  const dir = await Deno.makeTempDir({ prefix: "parley-video-test-" });
+  for await (const v of Deno.readDir(`${cache}/renditions`)) {
+    await Deno.mkdir(`${dir}/renditions/${v.name}`, { recursive: true });
+    for await (const f of Deno.readDir(`${cache}/renditions/${v.name}`)) {
+      await Deno.copyFile(`${cache}/renditions/${v.name}/${f.name}`, `${dir}/renditions/${v.name}/${f.name}`);
+    }
+  }
+  return dir;
 }

@@ -127,4 +127,8 @@ export interface ChatBackend {
   inbox?(user?: string): Promise<ChatMessage[]>;
   /** Optional: tells the peer(s) of a conversation that the user is (or stopped) typing. */
   typing?(target: Target, active: boolean): void;
+  /** Optional: accepts a contact's changed identity key without verifying it (`/trust`). */
+  trust?(user: string): Promise<Fingerprint>;
+  /** Optional: a room admin removes a member (`/kick` in a room); the room's keys rotate. */
+  roomKick?(room: string, user: string): Promise<void>;
 }

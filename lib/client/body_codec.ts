@@ -1,14 +1,34 @@
 /**
  * How message text becomes the opaque body the server relays, and back. `PlainCodec` is UTF-8
- * (used until a session has end-to-end keys); the encryption layer provides another `BodyCodec`.
+ * (tests and clients without a local keystore); `E2eCodec` (e2e_codec.ts) encrypts end to end.
+ *
+ * Optional members, used by encrypting codecs:
+ * - `receive()` opens a message and saves it together with the codec's state in one transaction
+ *   (so a message is decrypted once); it returns null for a control message it consumed (e.g. a
+ *   room key), and throws an `Error` with a readable message when the body cannot be read.
+ * - `onPush()` sees every other pushed frame header (room changes, notices) in order with messages.
+ * - `keys` answers fingerprint / verify / trust and signs room membership changes.
  */
 import { utf8, utf8d } from "../common/bytes.ts";
-import type { Target } from "./backend.ts";
+import type { ChatMessage, Fingerprint, Target } from "./backend.ts";
+
+export type MembershipVerb = "create" | "join" | "leave" | "kick";
+
+export interface KeyOps {
+  fingerprint(user?: string): Promise<Fingerprint>;
+  verify(user: string): Promise<Fingerprint>;
+  trust(user: string): Promise<Fingerprint>;
+  /** A signed membership record to send with room.create/invite/leave/kick. */
+  signChange(room: string, action: MembershipVerb, target: string): Promise<unknown>;
+}
 
 export interface BodyCodec {
   readonly encrypted: boolean;
   seal(to: Target, mid: string, text: string): Promise<Uint8Array>;
   open(from: string, to: Target, mid: string, body: Uint8Array): Promise<string>;
+  receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
+  onPush?(header: Record<string, unknown>): Promise<void>;
+  keys?: KeyOps;
 }
 
 export const PlainCodec: BodyCodec = {

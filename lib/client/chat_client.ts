@@ -20,7 +20,7 @@ import {
   type Status,
   type Target,
 } from "./backend.ts";
-import { type BodyCodec, PlainCodec } from "./body_codec.ts";
+import { type BodyCodec, type MembershipVerb, PlainCodec } from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
 
@@ -40,6 +40,10 @@ export class ChatClient implements ChatBackend {
   #codec: BodyCodec;
   #opening: Promise<unknown> = Promise.resolve();
   #syncing = false;
+  /** Chat messages handed out and not acknowledged yet, by conversation. */
+  readonly #unacked = new Map<string, number[]>();
+  /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
+  #control: { conv: string; seq: number }[] = [];
 
   private constructor(
     readonly conn: Connection,
@@ -90,13 +94,10 @@ export class ChatClient implements ChatBackend {
       case "msg": {
         if (this.#syncing) break;
         // Keep decryption in arrival order.
-        this.#opening = this.#opening.then(() => this.#open(f)).then((m) => {
-          this.store?.save([m]);
-          this.#emit({ type: "message", message: m });
-        }).catch((e) =>
-          this.#emit({ type: "notice", level: "warn", text: `Could not read a message: ${e.message ?? e}` })
-        );
-        break;
+        this.#opening = this.#opening.then(() => this.#receive(f)).then((m) => {
+          if (m) this.#emit({ type: "message", message: m });
+        }).catch(() => {});
+        return;
       }
       case "presence":
         this.#emit({
@@ -129,6 +130,69 @@ export class ChatClient implements ChatBackend {
         this.#emit({ type: "notice", level: "error", text: String(h.reason) });
         break;
     }
+    const codec = this.#codec;
+    if (codec.onPush) {
+      this.#opening = this.#opening.then(() => codec.onPush!(h)).catch((e) =>
+        this.#emit({
+          type: "notice",
+          level: "warn",
+          text: `Encryption: ${e instanceof Error ? e.message : e}`,
+        })
+      );
+    }
+  }
+
+  /** Emits an event to the listeners (used by the encryption layer for its notices). */
+  notify(e: BackendEvent): void {
+    this.#emit(e);
+  }
+
+  /**
+   * Opens, saves and returns a message; null for a control message the codec consumed or for one
+   * that could not be read (reported as an error notice naming sender and seq, never dropped silently).
+   */
+  async #receive(f: Frame, replay = false): Promise<ChatMessage | null> {
+    const h = f.header;
+    try {
+      if (this.#codec.receive) {
+        const m = await this.#codec.receive(this.#header(f, replay), String(h.conv ?? ""), f.body);
+        if (m === null) this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });
+        else this.#track(m);
+        return m;
+      }
+      const m = await this.#open(f, replay);
+      this.store?.save([m]);
+      this.#track(m);
+      return m;
+    } catch (e) {
+      this.#emit({
+        type: "notice",
+        level: "error",
+        text: `Could not read message ${h.seq} from ${h.from}: ${e instanceof Error ? e.message : e}`,
+      });
+      return null;
+    }
+  }
+
+  #track(m: ChatMessage): void {
+    const conv = convOf(this.user, m);
+    const l = this.#unacked.get(conv) ?? [];
+    l.push(m.seq);
+    this.#unacked.set(conv, l);
+  }
+
+  #header(f: Frame, replay: boolean): ChatMessage {
+    const h = f.header;
+    const m: ChatMessage = {
+      seq: h.seq as number,
+      mid: String(h.mid),
+      ts: h.ts as number,
+      from: String(h.from),
+      to: h.to as Target,
+      text: "",
+    };
+    if (replay) m.replay = true;
+    return m;
   }
 
   async #open(f: Frame, replay = false): Promise<ChatMessage> {
@@ -163,8 +227,10 @@ export class ChatClient implements ChatBackend {
     }
     await this.#opening;
     const out: ChatMessage[] = [];
-    for (const f of got) out.push(await this.#open(f, true));
-    this.store?.save(out);
+    for (const f of got) {
+      const m = await this.#receive(f, true);
+      if (m) out.push(m);
+    }
     return out;
   }
 
@@ -175,6 +241,17 @@ export class ChatClient implements ChatBackend {
       const conv = convOf(this.user, m);
       max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
     }
+    for (const [conv, seq] of max) {
+      this.#unacked.set(conv, (this.#unacked.get(conv) ?? []).filter((x) => x > seq));
+    }
+    // Consumed control messages (room keys) are acknowledged once no unread message precedes them.
+    const keep: { conv: string; seq: number }[] = [];
+    for (const c of this.#control) {
+      const first = Math.min(...(this.#unacked.get(c.conv) ?? []));
+      if (c.seq < first) max.set(c.conv, Math.max(max.get(c.conv) ?? 0, c.seq));
+      else keep.push(c);
+    }
+    this.#control = keep;
     if (max.size === 0) return;
     await this.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
   }
@@ -182,6 +259,7 @@ export class ChatClient implements ChatBackend {
   async send(target: Target, text: string): Promise<ChatMessage> {
     const to = wire(target);
     const mid = randomId(undefined, 12);
+    if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
     const body = await this.#codec.seal(to, mid, text);
     const r = await this.conn.request("send", { to, mid }, body);
     const m: ChatMessage = {
@@ -212,22 +290,40 @@ export class ChatClient implements ChatBackend {
       ...(since !== undefined ? { since } : {}),
     });
     const out: ChatMessage[] = [];
-    for (const f of r.items) out.push(await this.#open(f, true));
-    this.store?.save(out);
+    for (const f of r.items) {
+      const m = await this.#receive(f, true);
+      if (m) out.push(m);
+    }
     return out;
   }
   async rooms(): Promise<RoomInfo[]> {
     return (await this.conn.request("room.list")).header.rooms as RoomInfo[];
   }
+  async #signed(room: string, action: MembershipVerb, target: string): Promise<Record<string, unknown>> {
+    const r = normalizeName(room);
+    const t = action === "create" ? target : normalizeName(target);
+    if (!this.#codec.keys || !r || t === null) return {};
+    return { change: await this.#codec.keys.signChange(r, action, t) };
+  }
   async createRoom(name: string, members: string[]): Promise<RoomInfo> {
-    const h = (await this.conn.request("room.create", { room: name, members })).header;
+    const all = [...new Set([this.user, ...members.map((m) => normalizeName(m) ?? m)])].sort().join(",");
+    const change = await this.#signed(name, "create", all);
+    const h = (await this.conn.request("room.create", { room: name, members, ...change })).header;
     return { name: String(h.name), members: h.members as string[], admins: h.admins as string[] };
   }
   async invite(room: string, user: string): Promise<void> {
-    await this.conn.request("room.invite", { room, user });
+    await this.conn.request("room.invite", { room, user, ...(await this.#signed(room, "join", user)) });
   }
   async leave(room: string): Promise<void> {
-    await this.conn.request("room.leave", { room });
+    await this.conn.request("room.leave", { room, ...(await this.#signed(room, "leave", this.user)) });
+  }
+  /** Removes a member from a room (room admins); everyone's room keys rotate. */
+  async roomKick(room: string, user: string): Promise<void> {
+    await this.conn.request("room.kick", { room, user, ...(await this.#signed(room, "kick", user)) });
+  }
+  /** All registered user names (and roles). */
+  async users(): Promise<{ user: string; role: Role }[]> {
+    return (await this.conn.request("users")).header.users as { user: string; role: Role }[];
   }
   async kick(user: string, banSeconds?: number): Promise<void> {
     await this.conn.request("admin.kick", { user, ...(banSeconds ? { ban: banSeconds } : {}) });
@@ -255,6 +351,7 @@ export class ChatClient implements ChatBackend {
     await this.conn.request("admin.revoke", { user });
   }
   fingerprint(user?: string): Promise<Fingerprint> {
+    if (this.#codec.keys) return this.#codec.keys.fingerprint(user ? this.#name(user) : undefined);
     return Promise.reject(
       new BackendError(
         "no_keys",
@@ -262,8 +359,19 @@ export class ChatClient implements ChatBackend {
       ),
     );
   }
-  verify(user: string): Promise<void> {
-    return Promise.reject(
+  async trust(user: string): Promise<Fingerprint> {
+    if (!this.#codec.keys) throw new BackendError("no_keys", "End-to-end keys are not set up on this client");
+    return await this.#codec.keys.trust(this.#name(user));
+  }
+  #name(user: string): string {
+    return wire({ kind: "user", name: user }).name!;
+  }
+  async verify(user: string): Promise<void> {
+    if (this.#codec.keys) {
+      await this.#codec.keys.verify(this.#name(user));
+      return;
+    }
+    return await Promise.reject(
       new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`),
     );
   }

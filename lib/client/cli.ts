@@ -1,12 +1,15 @@
 /**
  * The scripted client (fixed contract): `register`, `login`, `send`, `read`, `who`, `status`,
- * `room …`, `admin …`. Connection flags are accepted before or after the subcommand's name.
+ * `room …` (incl. `room kick`), `admin …`, and the key commands `fingerprint [USER]`, `verify USER`,
+ * `trust USER`. Warnings and errors from the encryption layer (a message that could not be
+ * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
  * Results go to `out`, errors to `err` as one sentence; the returned number is the exit code.
  */
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
+import { registerVideoCommands } from "./cli_video.ts";
 
 export interface CliIo {
   env: ClientEnv;
@@ -73,9 +76,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
     const c = await connectAndLogin(o, io.env, io.prompts, { register });
+    const off = c.on((e) => {
+      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${escapeControls(e.text)}`);
+    });
     try {
       await fn(c, o, cmd.args);
     } finally {
+      off();
       await c.close();
     }
   };
@@ -206,6 +213,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await c.leave(a[0]!.replace(/^#/, ""));
       io.out(`Left #${a[0]!.replace(/^#/, "")}`);
     }));
+  room.command("kick").argument("<name>").argument("<user>").description(
+    "remove a member from a room (room admins); the room's keys change",
+  )
+    .action(withClient(async (c, _o, a) => {
+      await c.roomKick(a[0]!.replace(/^#/, ""), a[1]!);
+      io.out(`Removed ${a[1]} from #${a[0]!.replace(/^#/, "")}`);
+    }));
   room.command("list").description("rooms you are in").option("--json", "print JSON")
     .action(withClient(async (c, o) => {
       const rs = await c.rooms();
@@ -214,6 +228,33 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       for (const r of rs) {
         io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
       }
+    }));
+
+  program.command("fingerprint").argument("[user]").description(
+    "your key's fingerprint, or the safety number you share with USER",
+  )
+    .action(withClient(async (c, _o, a) => {
+      const f = await c.fingerprint(a[0]);
+      if (!a[0]) return io.out(`Your fingerprint (${f.user}): ${f.safetyNumber}`);
+      const state = f.changed
+        ? `KEY CHANGED: sending is blocked; compare, then run "trust ${f.user}" or "verify ${f.user}"`
+        : f.verified
+        ? "verified"
+        : "not verified";
+      io.out(`Safety number with ${f.user}: ${f.safetyNumber} (${state})`);
+    }));
+  program.command("verify").argument("<user>").description(
+    "mark USER's key as checked (compare safety numbers first); accepts a changed key",
+  )
+    .action(withClient(async (c, _o, a) => {
+      await c.verify(a[0]!);
+      const f = await c.fingerprint(a[0]);
+      io.out(`Verified ${f.user}: ${f.safetyNumber}`);
+    }));
+  program.command("trust").argument("<user>").description("accept USER's changed key without verifying it")
+    .action(withClient(async (c, _o, a) => {
+      const f = await c.trust(a[0]!);
+      io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
     }));
 
   const admin = program.command("admin").description("moderation (admins only)");
@@ -250,6 +291,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         io.out(`${a[0]} ${verb}`);
       }));
   }
+
+  registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

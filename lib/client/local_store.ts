@@ -26,17 +26,28 @@ export class LocalStore {
   }
 
   save(ms: ChatMessage[]): void {
-    const st = this.db.prepare(
-      "INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
     this.db.exec("BEGIN");
     try {
-      for (const m of ms) st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", m.text);
+      LocalStore.insert(this.db, ms);
       this.db.exec("COMMIT");
     } catch (e) {
       this.db.exec("ROLLBACK");
       throw e;
     }
+  }
+
+  /** Inserts messages without a transaction of its own (callers wrap it, e.g. with crypto state). */
+  static insert(db: DatabaseSync, ms: ChatMessage[]): void {
+    const st = db.prepare(
+      "INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const m of ms) st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", m.text);
+  }
+
+  /** The saved message with server sequence number `seq`, if any. */
+  get(seq: number): ChatMessage | undefined {
+    const r = this.db.prepare("SELECT * FROM messages WHERE seq = ?").get(seq) as Row | undefined;
+    return r ? toMessage(r) : undefined;
   }
 
   /** Messages since `since` (ms), optionally of one conversation seen from `me`. Oldest first. */
@@ -52,19 +63,23 @@ export class LocalStore {
       args.push(filter.name ?? "", me, me, filter.name ?? "");
     }
     const rows = this.db.prepare(sql + " ORDER BY seq").all(...args) as Row[];
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      mid: r.mid as string,
-      ts: r.ts as number,
-      from: r.sender as string,
-      to: r.kind === "broadcast"
-        ? { kind: "broadcast" }
-        : { kind: r.kind as "user" | "room", name: r.target as string },
-      text: r.text as string,
-    }));
+    return rows.map(toMessage);
   }
 
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+function toMessage(r: Row): ChatMessage {
+  return {
+    seq: r.seq as number,
+    mid: r.mid as string,
+    ts: r.ts as number,
+    from: r.sender as string,
+    to: r.kind === "broadcast"
+      ? { kind: "broadcast" }
+      : { kind: r.kind as "user" | "room", name: r.target as string },
+    text: r.text as string,
+  };
 }

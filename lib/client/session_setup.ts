@@ -1,12 +1,15 @@
 /**
  * Resolves where and as whom to connect (flags, then environment, then defaults), establishes
  * trust in the server, opens the pinned connection and logs in. Shared by the scripted commands
- * and the full-screen client.
+ * and the full-screen client. With a client folder, the session is end-to-end encrypted: the
+ * keystore in the local database is opened with a key derived from the password (argon2id) and
+ * the client's bodies go through `E2eCodec`.
  */
 import { BackendError } from "./backend.ts";
 import { ChatClient } from "./chat_client.ts";
 import { Connection } from "./connection.ts";
 import { LocalStore } from "./local_store.ts";
+import { E2eCodec } from "./e2e_codec.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
 
@@ -119,7 +122,7 @@ export async function connectAndLogin(
       await Deno.mkdir(t.home, { recursive: true, mode: 0o700 });
       store = new LocalStore(LocalStore.pathFor(t.home, canonical, t.server));
     }
-    return await ChatClient.login({
+    const client = await ChatClient.login({
       conn,
       server: t.server,
       user,
@@ -128,6 +131,15 @@ export async function connectAndLogin(
       clientName: "parley-cli",
       store,
     });
+    if (store) {
+      try {
+        await E2eCodec.attach(client, password);
+      } catch (e) {
+        await client.close();
+        throw e;
+      }
+    }
+    return client;
   } catch (e) {
     store?.close();
     await conn.close();

@@ -8,6 +8,11 @@
  *   AES-GCM ciphertext ‖ tag (16)
  * AEAD AD = every byte before the ciphertext, so the parameters cannot be downgraded silently.
  * Parameters read from a file are bounded (≤ 1 GiB, ≤ 16 passes, ≤ 8 lanes) before any hashing.
+ *
+ * Per-record sealing (a database of many rows): derive the key once per process with
+ * `deriveAtRestKey()` (argon2id, salt stored beside the rows), then `sealRecord()` / `openRecord()`:
+ *   u8 version = 1 | nonce (12, random) | AES-256-GCM ciphertext ‖ tag (16), AD = caller's (e.g. the row key),
+ * so a row cannot be moved to another key unnoticed.
  */
 
 import { argon2id } from "hash-wasm";
@@ -34,7 +39,12 @@ export interface Argon2Params {
 export const OWASP_ARGON2: Argon2Params = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
 const HEADER_LEN = 1 + 4 + 4 + 1 + 16 + 12;
 
-async function deriveKey(password: string, salt: Uint8Array, p: Argon2Params): Promise<Uint8Array> {
+/** argon2id(password NFKC, salt) → 32-byte key (OWASP parameters unless given). */
+export async function deriveAtRestKey(
+  password: string,
+  salt: Uint8Array,
+  p: Argon2Params,
+): Promise<Uint8Array> {
   return await argon2id({
     password: utf8.encode(password.normalize("NFKC")),
     salt,
@@ -64,7 +74,7 @@ export async function sealWithPassword(
     salt,
     nonce,
   ]);
-  const key = await deriveKey(password, salt, p);
+  const key = await deriveAtRestKey(password, salt, p);
   return concatBytes([header, await aesGcmEncrypt(key, nonce, plaintext, header)]);
 }
 
@@ -84,7 +94,7 @@ export async function openWithPassword(password: string, sealed: Uint8Array): Pr
     p.parallelism < 1 || p.parallelism > 8
   ) throw new SyntaxError("Unsupported key file parameters");
   const header = sealed.subarray(0, HEADER_LEN);
-  const key = await deriveKey(password, sealed.subarray(10, 26), p);
+  const key = await deriveAtRestKey(password, sealed.subarray(10, 26), p);
   try {
     return await aesGcmDecrypt(key, sealed.subarray(26, 38), sealed.subarray(HEADER_LEN), header);
   } catch (e) {
@@ -105,4 +115,28 @@ export function sealJson(
 /** Opens a value sealed with `sealJson`. */
 export async function openJson<T = unknown>(password: string, sealed: Uint8Array): Promise<T> {
   return JSON.parse(utf8Strict.decode(await openWithPassword(password, sealed))) as T;
+}
+
+/** Seals one record under a key from `deriveAtRestKey()`; `ad` binds it to its place (e.g. the row key). */
+export async function sealRecord(
+  key: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+  rand: RandomBytes = cryptoRandom,
+): Promise<Uint8Array> {
+  const nonce = rand(12);
+  return concatBytes([Uint8Array.of(AT_REST_VERSION), nonce, await aesGcmEncrypt(key, nonce, plaintext, ad)]);
+}
+
+/** Opens a record sealed by `sealRecord()`; `WrongPasswordError` when the key or `ad` do not match. */
+export async function openRecord(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Promise<Uint8Array> {
+  if (sealed.length < 1 + 12 + 16 || sealed[0] !== AT_REST_VERSION) {
+    throw new SyntaxError("Not a Parley sealed record");
+  }
+  try {
+    return await aesGcmDecrypt(key, sealed.subarray(1, 13), sealed.subarray(13), ad);
+  } catch (e) {
+    if (e instanceof DecryptError) throw new WrongPasswordError();
+    throw e;
+  }
 }

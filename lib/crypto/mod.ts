@@ -2,6 +2,7 @@
  * lib/crypto — Parley's end-to-end encryption library (client side). Pure: no I/O, randomness
  * and time injected where used, all state plain JSON. Entry points:
  * - `DmManager` (dm.ts) over a `CryptoStateStore`: encryptDm / decryptDm / openDm / trust / verify.
+ * - `RoomManager` (room_manager.ts): planSend / markDistributed / encrypt / open / memberLeft.
  * - keystore.ts: ensureDeviceKeys, rotateSignedPrekeyIfDue, replenishOneTimePrekeys.
  * - sender_keys.ts + membership.ts: room encryption, rotation, signed membership changes.
  * - file_aead.ts: C2SP chunked file encryption; at_rest.ts: password-sealed keystore.
@@ -25,3 +26,4 @@ export * from "./state_store.ts";
 export * from "./keystore.ts";
 export * from "./dm.ts";
 export { benchCrypto, type BenchRow } from "./bench.ts";
+export * from "./room_manager.ts";

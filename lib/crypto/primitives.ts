@@ -8,7 +8,7 @@
  * (RFC 7748 §6.1). Failures to authenticate raise `DecryptError`.
  */
 
-import { concatBytes, fromHex } from "../common/bytes.ts";
+import { concatBytes, fromHex, toHex as toHexString } from "../common/bytes.ts";
 
 /** A ciphertext, tag or signature failed to authenticate. */
 export class DecryptError extends Error {
@@ -116,16 +116,30 @@ export async function ed25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8A
   return b64urlDecode(jwk.x!);
 }
 
+// Imported (non-extractable) Ed25519 keys, reused across calls: room chains sign and verify
+// with the same key for up to ROOM_ROTATE_EVERY messages. Bounded; cleared when full.
+const KEY_CACHE_MAX = 512;
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function cachedKey(id: string, make: () => Promise<CryptoKey>): Promise<CryptoKey> {
+  let k = keyCache.get(id);
+  if (!k) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    k = make();
+    keyCache.set(id, k);
+    k.catch(() => keyCache.delete(id));
+  }
+  return k;
+}
+
 export async function ed25519Sign(priv: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
   check32(priv, "Ed25519 private key");
-  const k = await subtle.importKey(
-    "pkcs8",
-    buf(concatBytes([ED25519_PKCS8, priv])),
-    { name: "Ed25519" },
-    false,
-    [
-      "sign",
-    ],
+  const k = await cachedKey(
+    `s:${toHexString(priv)}`,
+    () =>
+      subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, false, [
+        "sign",
+      ]),
   );
   return new Uint8Array(await subtle.sign({ name: "Ed25519" }, k, buf(msg)));
 }
@@ -134,7 +148,10 @@ export async function ed25519Sign(priv: Uint8Array, msg: Uint8Array): Promise<Ui
 export async function ed25519Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
   if (pub.length !== KEY_LEN || sig.length !== SIG_LEN) return false;
   try {
-    const k = await subtle.importKey("raw", buf(pub), { name: "Ed25519" }, false, ["verify"]);
+    const k = await cachedKey(
+      `v:${toHexString(pub)}`,
+      () => subtle.importKey("raw", buf(pub), { name: "Ed25519" }, false, ["verify"]),
+    );
     return await subtle.verify({ name: "Ed25519" }, k, buf(sig), buf(msg));
   } catch {
     return false;

@@ -36,6 +36,8 @@ export interface LibraryOptions {
   ffmpeg: string | null;
   /** Progress messages ("making 720p of sample"). */
   onLog?: (message: string) => void;
+  /** Aborting ends a scan early and kills a rendition encode in progress. */
+  signal?: AbortSignal;
 }
 
 /** The renditions made for a source of this height: never an upscale. */
@@ -117,6 +119,7 @@ export class VideoLibrary {
     const sources = await this.#sources();
     const next = new Map<string, Entry>();
     for (const [name, source] of sources) {
+      if (this.#opts.signal?.aborted) throw new Error("The video scan was stopped");
       let info: ProbeInfo;
       try {
         info = await probe(ffmpeg, source);
@@ -156,6 +159,7 @@ export class VideoLibrary {
     await Deno.mkdir(dir, { recursive: true });
     const made: Rendition[] = [];
     for (const r of renditionsFor(info.height)) {
+      if (this.#opts.signal?.aborted) break;
       const dst = this.renditionPath(name, r);
       const t = await mtime(dst);
       if (t !== null && t >= srcTime) {
@@ -167,6 +171,7 @@ export class VideoLibrary {
       try {
         await makeRendition(this.ffmpeg, source, tmp, renditionHeight(r, info.height), {
           gop: Math.max(1, Math.round(info.fps * 2)),
+          signal: this.#opts.signal,
         });
         await Deno.rename(tmp, dst);
         made.push(r);

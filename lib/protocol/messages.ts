@@ -27,6 +27,25 @@ export const TargetSchema = v.union([
 const IdentitySchema = v.strictObject({ sign: B64(64), dh: B64(64), sig: B64(128) });
 const SpkSchema = v.strictObject({ id: Id, pub: B64(64), sig: B64(128) });
 const OpkSchema = v.strictObject({ id: Id, pub: B64(64) });
+/** A room membership change signed by the acting member's identity key (lib/crypto/membership.ts); relayed as is. */
+const SignedChangeSchema = v.strictObject({
+  change: v.strictObject({
+    room: Name,
+    action: v.picklist(["create", "join", "leave", "kick", "grant", "revoke"]),
+    target: Text(34000),
+    by: Name,
+    epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+    at: v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15)),
+  }),
+  signer: B64(64),
+  sig: B64(128),
+});
+const Change = { change: v.optional(SignedChangeSchema) };
+
+const VideoName = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
+const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
+const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 
 const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =>
   v.strictObject({ t: v.literal(kind), id: Id, ...entries });
@@ -57,9 +76,14 @@ export const Requests = {
     since: v.optional(Time),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10000))),
   }),
-  "room.create": req("room.create", { room: Name, members: v.pipe(v.array(Name), v.maxLength(1000)) }),
-  "room.invite": req("room.invite", { room: Name, user: Name }),
-  "room.leave": req("room.leave", { room: Name }),
+  "room.create": req("room.create", {
+    room: Name,
+    members: v.pipe(v.array(Name), v.maxLength(1000)),
+    ...Change,
+  }),
+  "room.invite": req("room.invite", { room: Name, user: Name, ...Change }),
+  "room.leave": req("room.leave", { room: Name, ...Change }),
+  "room.kick": req("room.kick", { room: Name, user: Name, ...Change }),
   "room.list": req("room.list", {}),
   "admin.kick": req("admin.kick", {
     user: Name,
@@ -78,6 +102,40 @@ export const Requests = {
   }),
   "keys.fetch": req("keys.fetch", { user: Name }),
   "keys.count": req("keys.count", {}),
+  // Video (issue 6): server library playback, and user-to-user streams relayed by the server.
+  "video.list": req("video.list", {}),
+  "video.play": req("video.play", {
+    name: VideoName,
+    mode: v.optional(v.picklist(["adaptive", "thirds", "240p", "720p", "1080p"])),
+    width: v.optional(Px),
+    height: v.optional(Px),
+    /** Start position, ms. */
+    start: v.optional(Time),
+  }),
+  "video.ctl": req("video.ctl", {
+    stream: StreamNo,
+    op: v.picklist(["pause", "resume", "seek", "stop", "pane"]),
+    pts: v.optional(Time),
+    width: v.optional(Px),
+    height: v.optional(Px),
+  }),
+  "stream.offer": req("stream.offer", {
+    to: Name,
+    name: VideoName,
+    sid: Sid,
+    fps: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(120))),
+    width: v.optional(Px),
+    height: v.optional(Px),
+    /** Frame key (base64, 32 bytes) when it travels in the offer rather than over an E2E DM. */
+    key: v.optional(B64(64)),
+  }),
+  "stream.answer": req("stream.answer", { sid: Sid, accept: v.boolean() }),
+  "stream.frame": req("stream.frame", {
+    sid: Sid,
+    pts: Time,
+    index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31)),
+  }),
+  "stream.stop": req("stream.stop", { sid: Sid }),
 } as const;
 
 export type RequestKind = keyof typeof Requests;
@@ -123,7 +181,40 @@ export type Outbound =
   | { t: "err"; id?: number; code: string; msg: string; until?: number }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
-  | { t: "room"; room: string; members: string[]; admins: string[]; change: string; by?: string }
+  | {
+    t: "room";
+    room: string;
+    members: string[];
+    admins: string[];
+    change: string;
+    by?: string;
+    user?: string;
+    signed?: unknown;
+  }
   | { t: "notice"; text: string; level: "info" | "warn" | "error" }
   | { t: "ping" }
-  | { t: "bye"; code: string; reason: string; until?: number };
+  | { t: "bye"; code: string; reason: string; until?: number }
+  // Video (body: one JPEG, or for stream.frame the sealed JPEG).
+  | {
+    t: "video.frame";
+    stream: number;
+    pts: number;
+    rendition: string;
+    index: number;
+    width: number;
+    height: number;
+  }
+  | { t: "video.end"; stream: number; reason: string; stats: Record<string, unknown> }
+  | {
+    t: "stream.offer";
+    from: string;
+    name: string;
+    sid: string;
+    fps?: number;
+    width?: number;
+    height?: number;
+    key?: string;
+  }
+  | { t: "stream.answer"; sid: string; from: string; accept: boolean }
+  | { t: "stream.frame"; sid: string; from: string; pts: number; index: number }
+  | { t: "stream.stop"; sid: string; by: string; reason: string };

@@ -1,0 +1,237 @@
+/**
+ * Scripted video commands (fixed contract, registered on the `parley` program by cli.ts):
+ *   videos [--json]                                   list the server's videos
+ *   play NAME [--thirds] [--frames N] [--renderer kitty|sixel|halfblock]
+ *                                                     draw to stdout, then ONE summary line
+ *                                                     `240p: A 720p: B 1080p: C` (frames received)
+ *   stream USER FILE [--height PX] [--frames N] [--wait S]   offer a local video, stream once accepted
+ *   watch [--accept-from USER] [--frames N] [--renderer …] [--wait S]   accept an offer and draw it
+ * The renderer is found by querying the terminal unless `--renderer` is given; a stdout that is
+ * not a terminal gets half-blocks at 80×24. Drawing bytes go to `io.write` (default: stdout).
+ */
+import type { Command } from "commander";
+import { type GraphicsKind, locateFfmpeg, RENDITIONS } from "../media/mod.ts";
+import { BackendError } from "./backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import type { CliIo } from "./cli.ts";
+import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
+import { PeerStreams } from "./video/peer_stream.ts";
+import { VideoPlayer } from "./video/player.ts";
+import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
+import type { FrameSource, VideoFrame } from "./video/video_client.ts";
+import { VideoClient } from "./video/video_client.ts";
+
+export interface VideoCliIo extends CliIo {
+  /** The terminal to query and draw on (default: the process's stdin/stdout). */
+  terminal?: TerminalIo;
+}
+
+const enc = new TextEncoder();
+type Opts = ConnectFlags & Record<string, unknown>;
+
+function positiveInt(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new BackendError("usage", `${flag} takes a whole number ≥ 1`);
+  return n;
+}
+
+function renderer(v: unknown): GraphicsKind | undefined {
+  if (v === undefined) return undefined;
+  if (v === "kitty" || v === "sixel" || v === "halfblock") return v;
+  throw new BackendError("usage", `--renderer is kitty, sixel or halfblock, not "${v}"`);
+}
+
+/** Sets up the screen, runs `body` with a draw function, and always restores the terminal. */
+async function onScreen<T>(
+  tio: TerminalIo,
+  term: TerminalInfo,
+  body: (draw: (b: string | Uint8Array) => void) => Promise<T>,
+): Promise<T> {
+  const draw = (b: string | Uint8Array) => tio.write(typeof b === "string" ? enc.encode(b) : b);
+  if (term.isTerminal) draw("\x1b[?25l\x1b[2J");
+  try {
+    return await body(draw);
+  } finally {
+    draw(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
+  }
+}
+
+/** Stops `src` on Ctrl-C while `fn` runs. */
+async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promise<T> {
+  const h = () => stop();
+  try {
+    Deno.addSignalListener("SIGINT", h);
+  } catch { /* no signals here (e.g. Windows without a console) */ }
+  try {
+    return await fn();
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", h);
+    } catch { /* as above */ }
+  }
+}
+
+export function registerVideoCommands(program: Command, io: VideoCliIo): void {
+  const tio = () => io.terminal ?? denoTerminalIo();
+  const run = (fn: (c: ChatClient, o: Opts, args: string[]) => Promise<void>) => async (...a: unknown[]) => {
+    const cmd = a[a.length - 1] as Command;
+    const o = cmd.optsWithGlobals() as Opts;
+    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: false });
+    try {
+      await fn(c, o, cmd.args);
+    } finally {
+      await c.close();
+    }
+  };
+
+  program.command("videos").description("list the server's videos").option("--json", "print JSON")
+    .action(run(async (c, o) => {
+      const r = await new VideoClient(c.conn).list();
+      if (o.json) return io.out(JSON.stringify(r.videos));
+      if (r.preparing) io.err("The server is still preparing its videos; more may appear");
+      if (!r.videos.length) io.err("There are no videos on the server");
+      for (const v of r.videos) {
+        io.out(
+          `${v.name}  ${v.duration.toFixed(1)} s  ${v.fps} fps  ${v.width}×${v.height}  ${
+            v.renditions.join(" ")
+          }`,
+        );
+      }
+    }));
+
+  program.command("play").description("play a server video in this terminal").argument("<name>")
+    .option("--thirds", "first third at 240p, middle at 720p, last at 1080p")
+    .option("--frames <n>", "stop after N frames")
+    .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
+    .addHelpText("after", "\nExample:\n  parley play sample --thirds --frames 90 --renderer halfblock")
+    .action(run(async (c, o, args) => {
+      const max = positiveInt(o.frames, "--frames");
+      const t = tio();
+      const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+      const pane = {
+        row: 1,
+        col: 1,
+        cols: term.cols,
+        rows: term.rows,
+        cellWidth: term.cellWidth,
+        cellHeight: term.cellHeight,
+      };
+      const px = VideoPlayer.pixelsFor(term.kind, pane);
+      const vc = new VideoClient(c.conn);
+      const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
+      const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
+      let total = 0;
+      pb.onFrame((f) => {
+        if (max !== undefined && total >= max) return;
+        counts[f.rendition]!++;
+        if (++total === max) void pb.stop();
+      });
+      await onScreen(t, term, (draw) =>
+        stopOnInterrupt(() => void pb.stop(), async () => {
+          const player = new VideoPlayer(pb, {
+            kind: term.kind,
+            pane,
+            draw,
+            label: o.thirds ? "thirds" : "adaptive",
+          });
+          await player.done;
+          await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
+        }));
+      const end = await Promise.race([pb.ended, Promise.resolve(null)]);
+      if (end?.reason === "error") {
+        io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);
+      }
+      io.out(RENDITIONS.map((r) => `${r}: ${counts[r]}`).join(" "));
+    }));
+
+  program.command("stream").description("offer a local video to a user and stream it once accepted")
+    .argument("<user>").argument("<file>")
+    .option("--height <px>", "largest frame height to send (default 720)")
+    .option("--frames <n>", "stop after N frames")
+    .option("--wait <seconds>", "how long to wait for the answer (default 60)")
+    .action(run(async (c, o, args) => {
+      const [user, file] = [args[0]!, args[1]!];
+      const ffmpeg = locateFfmpeg({
+        envPath: io.env.get("PARLEY_FFMPEG"),
+        pathDirs: (io.env.get("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
+      });
+      if (!ffmpeg) {
+        throw new BackendError("unavailable", "Streaming needs ffmpeg: set PARLEY_FFMPEG or put it on PATH");
+      }
+      try {
+        await Deno.stat(file);
+      } catch {
+        throw new BackendError("usage", `Cannot read the video file ${file}`);
+      }
+      const peers = new PeerStreams(c.conn, c.user);
+      const ac = new AbortController();
+      io.err(`Offered ${file} to ${user}; waiting for them to accept…`);
+      const r = await stopOnInterrupt(() => ac.abort(), () =>
+        peers.send(user, file, {
+          ffmpeg,
+          maxHeight: positiveInt(o.height, "--height"),
+          maxFrames: positiveInt(o.frames, "--frames"),
+          waitMs: (positiveInt(o.wait, "--wait") ?? 60) * 1000,
+          onAccepted: () => io.err(`${user} accepted; streaming`),
+          signal: ac.signal,
+        }));
+      peers.close();
+      if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);
+      const how = r.reason === "end" ? "" : r.by && r.by !== c.user ? ` (stopped by ${r.by})` : " (stopped)";
+      io.out(`Streamed ${r.sent} frames to ${user}, ${r.relayed} relayed${how}`);
+    }));
+
+  program.command("watch").description("accept a user's video stream and draw it")
+    .option("--accept-from <user>", "only accept a stream from USER")
+    .option("--frames <n>", "stop after N frames")
+    .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
+    .option("--wait <seconds>", "how long to wait for an offer (default 60)")
+    .action(run(async (c, o) => {
+      const max = positiveInt(o.frames, "--frames");
+      const peers = new PeerStreams(c.conn, c.user);
+      const from = o.acceptFrom as string | undefined;
+      io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
+      const offer = await peers.waitOffer(from, (positiveInt(o.wait, "--wait") ?? 60) * 1000);
+      const incoming = await peers.accept(offer);
+      io.err(`Accepted ${offer.name} from ${offer.from}`);
+      const t = tio();
+      const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+      const pane = {
+        row: 1,
+        col: 1,
+        cols: term.cols,
+        rows: term.rows,
+        cellWidth: term.cellWidth,
+        cellHeight: term.cellHeight,
+      };
+      let taken = 0;
+      const counted: FrameSource = {
+        get dropped() {
+          return incoming.dropped;
+        },
+        next: async (): Promise<VideoFrame | null> => {
+          if (max !== undefined && taken >= max) return null;
+          const f = await incoming.next();
+          if (f) taken++;
+          return f;
+        },
+        stop: () => incoming.stop(),
+      };
+      const sum = await onScreen(t, term, (draw) =>
+        stopOnInterrupt(() => void incoming.stop(), async () => {
+          const s = await new VideoPlayer(counted, {
+            kind: term.kind,
+            pane,
+            draw,
+            label: `from ${offer.from}`,
+          }).done;
+          await incoming.stop();
+          return s;
+        }));
+      const end = await incoming.ended;
+      peers.close();
+      const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
+      io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${who}`);
+    }));
+}

@@ -1,0 +1,327 @@
+/**
+ * `E2eCodec`: the end-to-end encrypting `BodyCodec`. DMs go through `DmManager` (X3DH on first
+ * contact with a bundle from `keys.fetch`, then the Double Ratchet); rooms and broadcasts (a room
+ * named "*" of every registered user) through `RoomManager` sender keys, handed to members as DM
+ * control messages that the receiving codec consumes silently. Rotation happens after any leave
+ * or kick and every 100 messages. Room membership changes are signed with the acting member's
+ * identity key and verified (and shown) by every member.
+ *
+ * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
+ * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
+ * already is served from the database instead of being decrypted again. Every operation runs
+ * under one lock, in arrival order.
+ */
+import { randomId } from "../common/random.ts";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
+import type { PrekeyBundle } from "../crypto/prekeys.ts";
+import { verifyBundle } from "../crypto/prekeys.ts";
+import { sameIdentity } from "../crypto/identity.ts";
+import { loadIdentity } from "../crypto/keystore.ts";
+import {
+  type SignedMembershipChange,
+  signMembershipChange,
+  verifyMembershipChange,
+} from "../crypto/membership.ts";
+import { ReplayError } from "../crypto/ratchet.ts";
+import { RoomManager } from "../crypto/room_manager.ts";
+import { mergeWrites } from "../crypto/state_store.ts";
+import type { Argon2Params } from "../crypto/at_rest.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
+import type { BodyCodec, KeyOps, MembershipVerb } from "./body_codec.ts";
+import type { ChatClient } from "./chat_client.ts";
+import { SqliteCryptoStore } from "./crypto_store.ts";
+import { LocalStore } from "./local_store.ts";
+import {
+  decodePayload,
+  encodePayload,
+  groups,
+  keyChangedError,
+  ownFingerprint,
+  publishKeys,
+  refillPrekeys,
+  type Request,
+} from "./e2e_keys.ts";
+
+/** The sender-key "room" that carries broadcasts. */
+export const BROADCAST_ROOM = "*";
+const VERBS: Record<string, MembershipVerb> = {
+  created: "create",
+  joined: "join",
+  left: "leave",
+  kicked: "kick",
+};
+
+type Host = Pick<ChatClient, "user" | "conn" | "notify">;
+
+export class E2eCodec implements BodyCodec {
+  readonly encrypted = true;
+  readonly dm: DmManager;
+  readonly rooms: RoomManager;
+  readonly keys: KeyOps;
+  #lock: Promise<unknown> = Promise.resolve();
+  readonly #members = new Map<string, { members: string[]; admins: string[] }>();
+  readonly #bundles = new Map<string, PrekeyBundle>();
+  readonly #request: Request;
+
+  private constructor(
+    readonly host: Host,
+    readonly cs: SqliteCryptoStore,
+    readonly local: LocalStore,
+    readonly clock: Clock,
+  ) {
+    const me = host.user;
+    this.dm = new DmManager({ store: cs, me, clock });
+    this.rooms = new RoomManager({ store: cs, me, clock });
+    this.#request = (k, f) => host.conn.request(k, f);
+    this.keys = {
+      fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
+      verify: (u) =>
+        this.#serial(async () => (await this.#pin(u), await this.dm.verify(u), this.#fingerprint(u))),
+      trust: (u) =>
+        this.#serial(async () => (await this.#pin(u), await this.dm.trust(u), this.#fingerprint(u))),
+      signChange: (room, action, target) =>
+        this.#serial(async () =>
+          signMembershipChange(await loadIdentity(cs), {
+            room,
+            action,
+            target,
+            by: me,
+            epoch: 0,
+            at: this.clock.now(),
+          })
+        ),
+    };
+  }
+
+  /**
+   * Opens the keystore in the client's local database with the user's password, publishes keys
+   * and switches `client` to encrypted bodies.
+   */
+  static async attach(
+    client: ChatClient,
+    password: string,
+    o: { params?: Argon2Params; clock?: Clock } = {},
+  ): Promise<E2eCodec> {
+    if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
+    const cs = await SqliteCryptoStore.open(client.store.db, password, o.params);
+    const codec = new E2eCodec(client, cs, client.store, o.clock ?? systemClock);
+    await publishKeys(cs, codec.#request, codec.clock.now());
+    client.codec = codec;
+    return codec;
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#lock.then(fn);
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  get #me(): string {
+    return this.host.user;
+  }
+
+  seal(to: Target, mid: string, text: string): Promise<Uint8Array> {
+    return this.#serial(async () => {
+      const payload = encodePayload({ v: 1, k: "text", mid, text });
+      if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
+      const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
+      const members = to.kind === "room" ? await this.#roomMembers(room) : await this.#everyone();
+      const plan = await this.rooms.planSend(room, members);
+      const got: string[] = [];
+      for (const u of plan.missing) {
+        try {
+          const cmid = randomId(undefined, 12);
+          const body = await this.#dmEncrypt(
+            u,
+            encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }),
+          );
+          await this.host.conn.request("send", { to: { kind: "user", name: u }, mid: cmid }, body);
+          got.push(u);
+        } catch (e) {
+          const where = to.kind === "room" ? `#${room}` : "broadcasts";
+          this.#notice("warn", `${u} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+      await this.rooms.markDistributed(room, plan.dist.chainId, got);
+      return await this.rooms.encrypt(room, payload);
+    });
+  }
+
+  open(): Promise<string> {
+    return Promise.reject(new Error("E2eCodec opens messages with receive()"));
+  }
+
+  receive(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null> {
+    return this.#serial(async () => {
+      const saved = this.local.get(m.seq);
+      if (saved) return m.replay ? { ...saved, replay: true } : saved;
+      if (this.cs.consumed(m.seq)) return null;
+      if (m.from === this.#me) {
+        throw new Error("you sent it from another device; only its recipients can decrypt it");
+      }
+      try {
+        if (m.to.kind === "user") {
+          const o = await this.dm.openDm(m.from, body);
+          const p = decodePayload(o.plaintext, m.mid);
+          if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
+          const w = await this.rooms.acceptDistribution(m.from, p.dist);
+          await this.cs.commit(
+            mergeWrites(o.writes, w),
+            (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+          );
+          return null;
+        }
+        const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
+        const o = await this.rooms.open(room, m.from, body);
+        const p = decodePayload(o.plaintext, m.mid);
+        if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
+        return await this.#save(o.writes, { ...m, text: p.text });
+      } catch (e) {
+        if (e instanceof KeyChangedError) throw keyChangedError(e);
+        if (e instanceof ReplayError) throw new Error("it was already received once (replay rejected)");
+        throw e;
+      }
+    });
+  }
+
+  async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
+    await this.cs.commit(w, (db) => LocalStore.insert(db, [m]));
+    return m;
+  }
+
+  onPush(h: Record<string, unknown>): Promise<void> {
+    if (h.t === "notice" && h.text === "keys.low") {
+      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request)));
+    }
+    if (h.t !== "room") return Promise.resolve();
+    return this.#serial(async () => {
+      const room = String(h.room);
+      const members = (h.members as string[]) ?? [];
+      const admins = (h.admins as string[]) ?? [];
+      const change = String(h.change);
+      const by = String(h.by ?? "");
+      const user = String(h.user ?? (change === "left" ? by : ""));
+      if (members.includes(this.#me)) this.#members.set(room, { members, admins });
+      else this.#members.delete(room);
+      if ((change === "left" || change === "kicked") && user) await this.rooms.memberLeft(room, user);
+      if (by && by !== this.#me && VERBS[change]) await this.#showChange(h, room, VERBS[change]!, by, user);
+    });
+  }
+
+  async #showChange(
+    h: Record<string, unknown>,
+    room: string,
+    verb: MembershipVerb,
+    by: string,
+    user: string,
+  ) {
+    const members = (h.members as string[]) ?? [];
+    const admins = (h.admins as string[]) ?? [];
+    const what = verb === "create"
+      ? `${by} created #${room} with ${members.join(", ")}`
+      : verb === "join"
+      ? `${by} added ${user} to #${room}`
+      : verb === "leave"
+      ? `${by} left #${room}`
+      : `${by} removed ${user} from #${room}`;
+    const s = h.signed as SignedMembershipChange | undefined;
+    if (!s || typeof s !== "object" || !s.change) {
+      return this.#notice("warn", `${what} (not signed: this change may not come from ${by})`);
+    }
+    const c = s.change;
+    const target = verb === "create" ? [...members].sort().join(",") : user;
+    let ok = c.room === room && c.action === verb && c.by === by && c.target === target &&
+      (verb === "leave" || admins.includes(by));
+    if (ok) ok = await verifyMembershipChange(s, [await this.#signKeyOf(by)]);
+    if (ok) this.#notice("info", `${what} (signed by ${by}, verified)`);
+    else this.#notice("error", `${what}, but its signature does not match ${by}'s identity key`);
+  }
+
+  #notice(level: "info" | "warn" | "error", text: string): void {
+    this.host.notify({ type: "notice", level, text });
+  }
+
+  async #roomMembers(room: string): Promise<string[]> {
+    if (!this.#members.has(room)) {
+      const rs = (await this.#request("room.list")).header.rooms as {
+        name: string;
+        members: string[];
+        admins: string[];
+      }[];
+      for (const r of rs) this.#members.set(r.name, { members: r.members, admins: r.admins });
+    }
+    const r = this.#members.get(room);
+    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
+    return r.members;
+  }
+
+  async #everyone(): Promise<string[]> {
+    return ((await this.#request("users")).header.users as { user: string }[]).map((u) => u.user);
+  }
+
+  async #fetchBundle(user: string): Promise<PrekeyBundle> {
+    const b = (await this.#request("keys.fetch", { user })).header.bundle as PrekeyBundle;
+    if (!(await verifyBundle(b))) {
+      throw new BackendError("bad_bundle", `The keys the server gave for ${user} are not validly signed`);
+    }
+    this.#bundles.set(user, b);
+    return b;
+  }
+
+  async #dmEncrypt(user: string, payload: Uint8Array): Promise<Uint8Array> {
+    try {
+      try {
+        return await this.dm.encryptDm(user, this.#bundles.get(user) ?? null, payload);
+      } catch (e) {
+        if (!(e instanceof NoSessionError)) throw e;
+      }
+      return await this.dm.encryptDm(user, await this.#fetchBundle(user), payload);
+    } catch (e) {
+      if (e instanceof KeyChangedError) throw keyChangedError(e);
+      throw e;
+    } finally {
+      if (await this.cs.get(`session:${user}`)) this.#bundles.delete(user);
+    }
+  }
+
+  /** Pins `user`'s directory key on first use; a different key is recorded as pending (blocks sending). */
+  async #pin(user: string, recheck = false): Promise<void> {
+    const c = await this.dm.contact(user);
+    if (c && !recheck) return;
+    const b = await this.#fetchBundle(user);
+    if (!c) {
+      await this.cs.commit({
+        put: { [`contact:${user}`]: { identity: b.identity, verified: false } },
+        del: [],
+      });
+    } else if (!sameIdentity(c.identity, b.identity)) {
+      await this.cs.commit({ put: { [`contact:${user}`]: { ...c, pending: b.identity } }, del: [] });
+    }
+  }
+
+  async #signKeyOf(user: string): Promise<string> {
+    await this.#pin(user);
+    return (await this.dm.contact(user))!.identity.sign;
+  }
+
+  async #fingerprint(user?: string, recheck = false): Promise<Fingerprint> {
+    if (!user || user === this.#me) {
+      return {
+        user: this.#me,
+        safetyNumber: await ownFingerprint(this.cs, this.#me),
+        verified: true,
+        changed: false,
+      };
+    }
+    const known = await this.dm.contact(user);
+    await this.#pin(user, recheck && !known?.pending); // compare with what the directory holds now
+    const c = (await this.dm.contact(user))!;
+    return {
+      user,
+      safetyNumber: groups((await this.dm.safetyNumber(user))!),
+      verified: c.verified,
+      changed: c.pending !== undefined,
+    };
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Key chores of the encrypting client, separate from message handling (e2e_codec.ts):
+ * - `publishKeys()`: on login, create device keys if absent and publish identity + signed prekey
+ *   + one-time prekeys (`keys.publish`); rotate the signed prekey when due; refill one-time
+ *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
+ * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
+ * - readable errors: `keyChangedError()` names both safety numbers and the way out.
+ */
+import { utf8, utf8Strict } from "../common/bytes.ts";
+import {
+  currentUpload,
+  ensureDeviceKeys,
+  loadIdentity,
+  OPK_BATCH,
+  replenishOneTimePrekeys,
+  rotateSignedPrekeyIfDue,
+} from "../crypto/keystore.ts";
+import { identityBytes, publicIdentity } from "../crypto/identity.ts";
+import type { KeyChangedError } from "../crypto/dm.ts";
+import { fingerprintHalf, formatSafetyNumber } from "../crypto/safety_number.ts";
+import { isSenderKeyDistribution, type SenderKeyDistribution } from "../crypto/sender_keys.ts";
+import type { CryptoStateStore } from "../crypto/state_store.ts";
+import { BackendError } from "./backend.ts";
+
+export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
+  header: Record<string, unknown>;
+}>;
+
+/** Refill one-time prekeys when the server holds fewer than this. */
+export const OPK_LOW = 10;
+
+/** Publishes what the server lacks; returns the number of one-time prekeys it holds afterwards. */
+export async function publishKeys(store: CryptoStateStore, request: Request, now: number): Promise<number> {
+  const fresh = await ensureDeviceKeys(store, now, OPK_BATCH);
+  if (fresh) {
+    const r = await request("keys.publish", { ...fresh });
+    await store.commit({ put: { "e2e:published": true }, del: [] });
+    return Number(r.header.prekeys ?? 0);
+  }
+  if (!(await store.get("e2e:published"))) {
+    // Keys were made but never reached this server (or the upload failed): send them again.
+    const r = await request("keys.publish", {
+      ...(await currentUpload(store)),
+      opks: await replenishOneTimePrekeys(store, OPK_BATCH),
+    });
+    await store.commit({ put: { "e2e:published": true }, del: [] });
+    return Number(r.header.prekeys ?? 0);
+  }
+  const spk = await rotateSignedPrekeyIfDue(store, now);
+  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [] });
+  const n = Number((await request("keys.count")).header.prekeys ?? 0);
+  return n < OPK_LOW ? await refillPrekeys(store, request) : n;
+}
+
+/** Makes and publishes a batch of one-time prekeys. */
+export async function refillPrekeys(store: CryptoStateStore, request: Request): Promise<number> {
+  const opks = await replenishOneTimePrekeys(store, OPK_BATCH);
+  const r = await request("keys.publish", { ...(await currentUpload(store)), opks });
+  return Number(r.header.prekeys ?? 0);
+}
+
+/** My own fingerprint: the 30-digit half of every safety number that is mine, in groups of five. */
+export async function ownFingerprint(store: CryptoStateStore, me: string): Promise<string> {
+  const id = publicIdentity(await loadIdentity(store));
+  return formatSafetyNumber(await fingerprintHalf(utf8.encode(me), identityBytes(id)), 6);
+}
+
+export const groups = (digits: string) => formatSafetyNumber(digits, 12);
+
+export function keyChangedError(e: KeyChangedError): BackendError {
+  return new BackendError(
+    "key_changed",
+    `The identity key of ${e.user} changed, so messages to ${e.user} are blocked. ` +
+      `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
+      `Compare the new number with ${e.user}, then run "trust ${e.user}" or "verify ${e.user}"`,
+  );
+}
+
+/** What an encrypted body carries once opened. */
+export type Payload =
+  | { v: 1; k: "text"; mid: string; text: string }
+  | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution };
+
+export function encodePayload(p: Payload): Uint8Array {
+  return utf8.encode(JSON.stringify(p));
+}
+
+/** Parses an opened body and checks it belongs to the message id it arrived under. */
+export function decodePayload(b: Uint8Array, mid: string): Payload {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    throw new SyntaxError("The decrypted message is not a Parley payload");
+  }
+  if (typeof p !== "object" || p === null || p.v !== 1) throw new SyntaxError("Unknown payload version");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  if (p.k === "text" && typeof p.text === "string") return p as Payload;
+  if (p.k === "skd" && isSenderKeyDistribution(p.dist)) return p as Payload;
+  throw new SyntaxError("Unknown payload kind");
+}

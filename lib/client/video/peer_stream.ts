@@ -1,0 +1,304 @@
+/**
+ * User-to-user video streams (client side). The sender offers a local file (`stream.offer`) and
+ * starts its own ffmpeg only after the recipient accepted (`stream.answer`); each JPEG is sealed
+ * with the chunked file AEAD (lib/crypto/file_aead.ts) under a random 32-byte key, bound to the
+ * stream id, frame index, sender and recipient, and sent as `stream.frame` with one frame in
+ * flight (the server's reply says whether it was relayed). The recipient opens each frame and keeps
+ * the newest in a latest-frame slot (an `IncomingStream` is a `FrameSource` for `VideoPlayer`).
+ * Either side may stop. Key delivery: today the key travels inside the offer, so only TLS hides it
+ * from the network and the server could read it; `keyVia` is the hook for sending it over an
+ * end-to-end encrypted DM once ChatClient has one.
+ */
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { randomId } from "../../common/random.ts";
+import { decryptFile, encryptFile, fileContext } from "../../crypto/file_aead.ts";
+import { LatestSlot, probe, type Rendition, VideoStream } from "../../media/mod.ts";
+import type { Frame } from "../../protocol/frame.ts";
+import { BackendError } from "../backend.ts";
+import type { Connection } from "../connection.ts";
+import type { FrameSource, VideoFrame } from "./video_client.ts";
+
+export interface StreamOffer {
+  sid: string;
+  from: string;
+  name: string;
+  fps?: number;
+  width?: number;
+  height?: number;
+  key?: string;
+}
+
+export interface SendOptions {
+  ffmpeg: string;
+  /** Largest frame height sent (default 720; never above the source). */
+  maxHeight?: number;
+  /** Stop after this many frames (default: the whole file). */
+  maxFrames?: number;
+}
+
+export interface SendResult {
+  sent: number;
+  relayed: number;
+  reason: "end" | "stopped" | "refused" | "disconnected";
+  by?: string;
+}
+
+const frameCtx = (sid: string, index: number, from: string, to: string) =>
+  fileContext(`video:${sid}:${index}`, from, to);
+
+function basename(path: string): string {
+  return path.replace(/\\/g, "/").split("/").pop() || path;
+}
+
+export class PeerStreams {
+  readonly #pending = new Map<string, StreamOffer>();
+  readonly #offerListeners = new Set<(o: StreamOffer) => void>();
+  readonly #answers = new Map<string, (accept: boolean) => void>();
+  readonly #stops = new Map<string, (by: string, reason: string) => void>();
+  readonly #incoming = new Map<string, IncomingStream>();
+  readonly #off: () => void;
+
+  constructor(readonly conn: Connection, readonly me: string) {
+    this.#off = conn.onPush((f) => this.#onPush(f));
+    conn.done.then(() => {
+      for (const s of this.#incoming.values()) s.finish("disconnected", me);
+      for (const stop of this.#stops.values()) stop(me, "disconnected");
+    });
+  }
+
+  close(): void {
+    this.#off();
+  }
+
+  /** Offers waiting for an answer. */
+  get pending(): StreamOffer[] {
+    return [...this.#pending.values()];
+  }
+
+  onOffer(l: (o: StreamOffer) => void): () => void {
+    this.#offerListeners.add(l);
+    return () => this.#offerListeners.delete(l);
+  }
+
+  /** The first offer (from `from`, if given) already pending or arriving within `timeoutMs`. */
+  waitOffer(from?: string, timeoutMs = 60_000): Promise<StreamOffer> {
+    const fits = (o: StreamOffer) => !from || o.from === from.toLowerCase();
+    const have = this.pending.find(fits);
+    if (have) return Promise.resolve(have);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        off();
+        reject(new BackendError("timeout", `No stream was offered${from ? ` by ${from}` : ""} in time`));
+      }, timeoutMs);
+      const off = this.onOffer((o) => {
+        if (!fits(o)) return;
+        clearTimeout(t);
+        off();
+        resolve(o);
+      });
+    });
+  }
+
+  async accept(o: StreamOffer): Promise<IncomingStream> {
+    if (!o.key) throw new BackendError("no_keys", "The offer carries no frame key");
+    const s = new IncomingStream(this.conn, o, this.me, fromBase64(o.key));
+    this.#incoming.set(o.sid, s);
+    s.ended.then(() => this.#incoming.delete(o.sid));
+    await this.conn.request("stream.answer", { sid: o.sid, accept: true });
+    this.#pending.delete(o.sid);
+    return s;
+  }
+
+  async refuse(o: StreamOffer): Promise<void> {
+    this.#pending.delete(o.sid);
+    await this.conn.request("stream.answer", { sid: o.sid, accept: false });
+  }
+
+  /**
+   * Offers `file` to `to`, waits up to `waitMs` for the answer, then streams it; resolves when the
+   * file ended, either side stopped, or the offer was refused. `onAccepted` runs once accepted.
+   */
+  async send(
+    to: string,
+    file: string,
+    o: SendOptions & { waitMs?: number; onAccepted?: () => void; signal?: AbortSignal },
+  ): Promise<SendResult> {
+    const info = await probe(o.ffmpeg, file);
+    const sid = randomId(undefined, 12);
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
+    const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
+    const answered = new Promise<boolean>((r) => this.#answers.set(sid, r));
+    let stopBy: { by: string; reason: string } | null = null;
+    const stopped = new Promise<void>((r) =>
+      this.#stops.set(sid, (by, reason) => (stopBy = { by, reason }, r()))
+    );
+    const peer = to.toLowerCase();
+    await this.conn.request("stream.offer", {
+      to: peer,
+      name: basename(file).slice(0, 200),
+      sid,
+      fps: info.fps,
+      width,
+      height,
+      key: toBase64(key),
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const accepted = await Promise.race([
+      answered,
+      stopped.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.waitMs ?? 60_000))),
+      new Promise<boolean>((r) => o.signal?.addEventListener("abort", () => r(false), { once: true })),
+    ]);
+    clearTimeout(timer);
+    this.#answers.delete(sid);
+    if (!accepted) {
+      this.#stops.delete(sid);
+      if (!stopBy) await this.conn.request("stream.stop", { sid }).catch(() => {});
+      return { sent: 0, relayed: 0, reason: "refused" };
+    }
+    o.onAccepted?.();
+    const r: Rendition = "1080p";
+    const stream = new VideoStream({
+      ffmpeg: o.ffmpeg,
+      video: { name: basename(file), ...info, renditions: [r] },
+      path: () => file,
+      mode: r,
+      pane: { width, height },
+      signal: o.signal,
+    });
+    const res: SendResult = { sent: 0, relayed: 0, reason: "end" };
+    stopped.then(() => stream.stop());
+    try {
+      for (;;) {
+        const f = await stream.nextFrame();
+        if (!f || stopBy) break;
+        const body = await encryptFile(key, frameCtx(sid, f.index, this.me, peer), f.jpeg);
+        const rep = await this.conn.request(
+          "stream.frame",
+          { sid, pts: Math.round(f.pts), index: f.index },
+          body,
+        )
+          .catch((e) => {
+            if (e instanceof BackendError && e.code === "no_such_stream") return null; // stopped meanwhile
+            throw e;
+          });
+        if (!rep) break;
+        res.sent++;
+        if (rep.header.delivered) res.relayed++;
+        if (o.maxFrames !== undefined && res.sent >= o.maxFrames) break;
+      }
+    } finally {
+      await stream.stop();
+      this.#stops.delete(sid);
+    }
+    if (stopBy) {
+      const sb = stopBy as { by: string; reason: string };
+      res.reason = sb.reason === "disconnected" ? "disconnected" : "stopped";
+      res.by = sb.by;
+    } else {
+      if (o.signal?.aborted) res.reason = "stopped";
+      await this.conn.request("stream.stop", { sid }).catch(() => {});
+    }
+    return res;
+  }
+
+  #onPush(f: Frame): void {
+    const h = f.header;
+    switch (h.t) {
+      case "stream.offer": {
+        const o: StreamOffer = { sid: String(h.sid), from: String(h.from), name: String(h.name) };
+        for (const k of ["fps", "width", "height"] as const) {
+          if (typeof h[k] === "number") o[k] = h[k] as number;
+        }
+        if (typeof h.key === "string") o.key = h.key;
+        this.#pending.set(o.sid, o);
+        for (const l of this.#offerListeners) l(o);
+        break;
+      }
+      case "stream.answer":
+        this.#answers.get(String(h.sid))?.(h.accept === true);
+        break;
+      case "stream.frame":
+        this.#incoming.get(String(h.sid))?.push(h, f.body);
+        break;
+      case "stream.stop": {
+        const sid = String(h.sid);
+        this.#pending.delete(sid);
+        this.#stops.get(sid)?.(String(h.by), String(h.reason));
+        this.#incoming.get(sid)?.finish(String(h.reason), String(h.by));
+        break;
+      }
+    }
+  }
+}
+
+/** A stream this client accepted: frames decrypted in order of arrival, newest kept for drawing. */
+export class IncomingStream implements FrameSource {
+  received = 0;
+  rejected = 0;
+  readonly ended: Promise<{ reason: string; by: string }>;
+  #end!: (e: { reason: string; by: string }) => void;
+  readonly #slot = new LatestSlot<VideoFrame>();
+  #opening: Promise<void> = Promise.resolve();
+  #done = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly offer: StreamOffer,
+    readonly me: string,
+    readonly key: Uint8Array,
+  ) {
+    this.ended = new Promise((r) => (this.#end = r));
+  }
+
+  get dropped(): number {
+    return this.#slot.dropped;
+  }
+
+  /** @internal */
+  push(h: Record<string, unknown>, body: Uint8Array): void {
+    if (this.#done) return;
+    const index = Number(h.index), pts = Number(h.pts);
+    this.#opening = this.#opening.then(async () => {
+      let jpeg: Uint8Array;
+      try {
+        jpeg = await decryptFile(this.key, frameCtx(this.offer.sid, index, this.offer.from, this.me), body);
+      } catch {
+        this.rejected++;
+        return;
+      }
+      if (this.#done) return;
+      this.received++;
+      this.#slot.offer({
+        pts,
+        index,
+        rendition: "1080p",
+        width: this.offer.width ?? 0,
+        height: this.offer.height ?? 0,
+        jpeg,
+      });
+    });
+  }
+
+  /** @internal the other side stopped */
+  finish(reason: string, by: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#opening.then(() => {
+      this.#slot.close();
+      this.#end({ reason, by });
+    });
+  }
+
+  next(): Promise<VideoFrame | null> {
+    return this.#slot.take();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#done) return;
+    await this.conn.request("stream.stop", { sid: this.offer.sid }).catch(() => {});
+    this.finish("stopped", this.me);
+    await this.ended;
+  }
+}

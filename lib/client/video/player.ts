@@ -1,0 +1,166 @@
+/**
+ * VideoPlayer — draws a `FrameSource` (a server playback or a user-to-user stream) into a pane
+ * rectangle of the terminal. It is the API the full-screen client and the scripted `play` share:
+ * the caller gives the pane (cells, 1-based position, cell size in pixels), the renderer kind and a
+ * `draw` callback that receives bytes already positioned inside the pane; the player decodes one
+ * frame at a time (newest first: frames that arrive while it paints are skipped, never queued),
+ * and, unless `overlay: false`, writes one status line (fps, dropped, rendition, kbit/s) on the
+ * pane's last row. pause/resume/toggle/seek/stop/resize forward to the source.
+ */
+import { type Clock, systemClock } from "../../common/clock.ts";
+import {
+  formatOverlay,
+  FramePainter,
+  type GraphicsKind,
+  kittyDelete,
+  type PaneGeometry,
+  panePixels,
+  PlaybackMeter,
+} from "../../media/mod.ts";
+import type { FrameSource, VideoFrame } from "./video_client.ts";
+
+export interface PlayerOptions {
+  kind: GraphicsKind;
+  pane: PaneGeometry;
+  /** Receives escape sequences to write to the terminal as they are. */
+  draw: (out: string | Uint8Array) => void;
+  /** Reserve the pane's last row for the status line (default true). */
+  overlay?: boolean;
+  /** Called after each drawn frame with the status line (for a UI that draws it elsewhere). */
+  onStatus?: (line: string) => void;
+  /** Extra text for the status line (e.g. the mode). */
+  label?: string;
+  clock?: Clock;
+}
+
+export interface PlayerSummary {
+  shown: number;
+  dropped: number;
+  lastRendition: string;
+}
+
+export class VideoPlayer {
+  readonly done: Promise<PlayerSummary>;
+  readonly #src: FrameSource;
+  readonly #o: PlayerOptions;
+  readonly #painter: FramePainter;
+  readonly #meter: PlaybackMeter;
+  #pane: PaneGeometry;
+  #paused = false;
+  #skipped = 0;
+  #rendition = "";
+  #lastPts = 0;
+  #stopping = false;
+
+  constructor(source: FrameSource, o: PlayerOptions) {
+    this.#src = source;
+    this.#o = o;
+    this.#pane = o.pane;
+    this.#painter = new FramePainter(o.kind);
+    this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
+    this.done = this.#loop();
+  }
+
+  /** The pane size in pixels worth asking the server for (image area only). */
+  static pixelsFor(
+    kind: GraphicsKind,
+    pane: PaneGeometry,
+    overlay = true,
+  ): { width: number; height: number } {
+    return panePixels(kind, { ...pane, rows: Math.max(1, pane.rows - (overlay ? 1 : 0)) });
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Position of the last drawn frame, ms. */
+  get position(): number {
+    return this.#lastPts;
+  }
+
+  async pause(): Promise<void> {
+    this.#paused = true;
+    await this.#src.pause?.();
+    this.#status();
+  }
+
+  async resume(): Promise<void> {
+    this.#paused = false;
+    await this.#src.resume?.();
+  }
+
+  togglePause(): Promise<void> {
+    return this.#paused ? this.resume() : this.pause();
+  }
+
+  /** Seeks relative to the last drawn frame (arrow keys: ±5000). */
+  seekBy(deltaMs: number): Promise<void> {
+    return this.seekTo(this.#lastPts + deltaMs);
+  }
+
+  async seekTo(ms: number): Promise<void> {
+    await this.#src.seek?.(Math.max(0, ms));
+  }
+
+  /** The pane moved or changed size: later frames are drawn there, the server rescales. */
+  async resize(pane: PaneGeometry): Promise<void> {
+    this.#pane = pane;
+    const px = VideoPlayer.pixelsFor(this.#o.kind, pane, this.#o.overlay !== false);
+    await this.#src.setPane?.(px.width, px.height);
+  }
+
+  /** Stops the source; resolves with the summary once the loop ended. */
+  async stop(): Promise<PlayerSummary> {
+    this.#stopping = true;
+    await this.#src.stop();
+    return await this.done;
+  }
+
+  #imagePane(): PaneGeometry {
+    const p = this.#pane;
+    return this.#o.overlay === false ? p : { ...p, rows: Math.max(1, p.rows - 1) };
+  }
+
+  async #loop(): Promise<PlayerSummary> {
+    for (;;) {
+      const f: VideoFrame | null = await this.#src.next();
+      if (!f || this.#stopping) break;
+      let out: string | Uint8Array;
+      try {
+        out = await this.#painter.paint(f.jpeg, this.#imagePane());
+      } catch {
+        this.#skipped++; // an undecodable frame: skip it
+        continue;
+      }
+      if (this.#stopping) break;
+      this.#o.draw(out);
+      this.#meter.frame(f.jpeg.length);
+      this.#rendition = f.rendition;
+      this.#lastPts = f.pts;
+      this.#status();
+    }
+    if (this.#o.kind === "kitty") this.#o.draw(kittyDelete(4242));
+    return { shown: this.#meter.shown, dropped: this.#dropped(), lastRendition: this.#rendition };
+  }
+
+  #dropped(): number {
+    return this.#src.dropped + this.#skipped;
+  }
+
+  #status(): void {
+    const line = formatOverlay({
+      fps: this.#meter.fps(),
+      dropped: this.#dropped(),
+      rendition: this.#rendition || "…",
+      kbps: this.#meter.kbps(),
+      paused: this.#paused,
+      ...(this.#o.label ? { mode: this.#o.label } : {}),
+      renderer: this.#o.kind,
+    }, this.#pane.cols);
+    this.#o.onStatus?.(line);
+    if (this.#o.overlay === false) return;
+    const p = this.#pane;
+    this.#o.draw(`\x1b[${p.row + p.rows - 1};${p.col}H\x1b[0m${line}\x1b[K`);
+  }
+}

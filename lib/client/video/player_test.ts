@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { LatestSlot } from "../../media/mod.ts";
+import { VideoPlayer } from "./player.ts";
+import type { FrameSource, VideoFrame } from "./video_client.ts";
+
+/** A 16×16 grey JPEG: `ffmpeg -f lavfi -i color=gray:s=16x16 -frames:v 1 -c:v mjpeg -q:v 31`. */
+const JPEG = Uint8Array.from(
+  atob(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAg+Pkk+SVVVVVVVVWRdZGhoaGRkZGRoaGhwcHCDg4NwcHBoaHBwfHyDg4+Tj4eHg4eTk5ubm7q6srLZ2eD/////xABKAAEAAAAAAAAAAAAAAAAAAAAAAQEAAAAAAAAAAAAAAAAAAAAAEAEAAAAAAAAAAAAAAAAAAAAAEQEAAAAAAAAAAAAAAAAAAAAA/8AAEQgAEAAQAwEiAAIRAAMRAP/aAAwDAQACEQMRAD8AAA//2Q==",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+function source(frames: number): FrameSource & { stops: number } {
+  const slot = new LatestSlot<VideoFrame>();
+  let n = 0;
+  const src = {
+    stops: 0,
+    dropped: 0,
+    next: async () => {
+      if (n >= frames) return null;
+      slot.offer({ pts: n * 40, index: n, rendition: "240p" as const, width: 16, height: 16, jpeg: JPEG });
+      n++;
+      return await slot.take();
+    },
+    stop: () => {
+      src.stops++;
+      return Promise.resolve();
+    },
+  };
+  return src;
+}
+
+Deno.test("VideoPlayer draws each frame inside its pane and an overlay on the pane's last row", async () => {
+  const out: string[] = [];
+  const pane = { row: 3, col: 5, cols: 60, rows: 6 };
+  const p = new VideoPlayer(source(3), {
+    kind: "halfblock",
+    pane,
+    draw: (b) => out.push(typeof b === "string" ? b : new TextDecoder().decode(b)),
+  });
+  const sum = await p.done;
+  assert.equal(sum.shown, 3);
+  assert.equal(sum.lastRendition, "240p");
+  assert.equal(p.position, 80);
+  const frames = out.filter((s) => s.includes("▀") || s.includes(" "));
+  assert.ok(frames.length >= 3);
+  const overlay = out.filter((s) => s.startsWith("\x1b[8;5H"));
+  assert.equal(overlay.length, 3, "status line on row 3+6-1");
+  assert.match(overlay[2]!, /fps · 0 dropped · 240p · \d+ kbit\/s · halfblock/);
+  // Image rows stay above the overlay row.
+  // deno-lint-ignore no-control-regex
+  for (const s of out) for (const m of s.matchAll(/\x1b\[(\d+);\d+H/g)) assert.ok(Number(m[1]) <= 8);
+});
+
+Deno.test("VideoPlayer.pixelsFor() asks for the image area only (overlay row excluded)", () => {
+  const pane = { row: 1, col: 1, cols: 80, rows: 24, cellWidth: 10, cellHeight: 20 };
+  assert.deepEqual(VideoPlayer.pixelsFor("halfblock", pane), { width: 80, height: 46 });
+  assert.deepEqual(VideoPlayer.pixelsFor("kitty", pane), { width: 800, height: 460 });
+  assert.deepEqual(VideoPlayer.pixelsFor("kitty", pane, false), { width: 800, height: 480 });
+});

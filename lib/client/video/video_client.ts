@@ -1,0 +1,214 @@
+/**
+ * VideoClient — the client side of `video.*` over a `Connection`: list the server's library and
+ * play a video. A `Playback` counts every `video.frame` it receives (per rendition, in order) and
+ * keeps only the newest undrawn one in a latest-frame slot, so a slow painter skips frames instead
+ * of queueing them. Frames that arrive before the `video.play` reply are held for their stream.
+ * Controls (pause, resume, seek, pane, stop) are `video.ctl` requests; `ended` resolves with the
+ * server's `video.end` (or when the connection closes).
+ */
+import { LatestSlot, type Rendition } from "../../media/mod.ts";
+import type { Frame } from "../../protocol/frame.ts";
+import type { Connection } from "../connection.ts";
+
+export interface VideoEntry {
+  name: string;
+  /** Seconds. */
+  duration: number;
+  fps: number;
+  width: number;
+  height: number;
+  renditions: Rendition[];
+}
+
+export interface VideoFrame {
+  pts: number;
+  index: number;
+  rendition: Rendition;
+  width: number;
+  height: number;
+  jpeg: Uint8Array;
+}
+
+export interface PlaybackEnd {
+  reason: string;
+  stats: Record<string, unknown>;
+}
+
+export interface PlayOptions {
+  mode?: "adaptive" | "thirds" | Rendition;
+  /** Pane size in pixels (the server scales frames to fit). */
+  width?: number;
+  height?: number;
+  /** Start position, ms. */
+  start?: number;
+}
+
+/** Where a player takes frames from: a server playback or a user-to-user stream. */
+export interface FrameSource {
+  next(): Promise<VideoFrame | null>;
+  /** Frames skipped before anyone drew them. */
+  readonly dropped: number;
+  stop(): Promise<void>;
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
+  seek?(ms: number): Promise<void>;
+  setPane?(width: number, height: number): Promise<void>;
+}
+
+const EARLY_MAX = 16;
+
+export class Playback implements FrameSource {
+  readonly received: Record<Rendition, number> = { "240p": 0, "720p": 0, "1080p": 0 };
+  /** Every frame's (rendition, index) in arrival order, for checks and summaries. */
+  readonly order: { rendition: Rendition; index: number }[] = [];
+  bytes = 0;
+  lastPts = 0;
+  readonly ended: Promise<PlaybackEnd>;
+  #end!: (e: PlaybackEnd) => void;
+  readonly #slot = new LatestSlot<VideoFrame>();
+  readonly #listeners = new Set<(f: VideoFrame) => void>();
+  #stopped = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly stream: number,
+    readonly info: { fps: number; duration: number; renditions: Rendition[]; width: number; height: number },
+  ) {
+    this.ended = new Promise((r) => (this.#end = r));
+  }
+
+  get dropped(): number {
+    return this.#slot.dropped;
+  }
+
+  /** Called for every frame received (before the slot), e.g. to count or to stop at N. */
+  onFrame(l: (f: VideoFrame) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  /** @internal fed by VideoClient */
+  push(f: VideoFrame): void {
+    if (this.#stopped) return;
+    this.received[f.rendition] = (this.received[f.rendition] ?? 0) + 1;
+    this.order.push({ rendition: f.rendition, index: f.index });
+    this.bytes += f.jpeg.length;
+    this.lastPts = f.pts;
+    for (const l of this.#listeners) l(f);
+    if (!this.#stopped) this.#slot.offer(f);
+  }
+
+  /** @internal */
+  finish(e: PlaybackEnd): void {
+    this.#slot.close();
+    this.#end(e);
+  }
+
+  next(): Promise<VideoFrame | null> {
+    return this.#slot.take();
+  }
+
+  #ctl(op: string, extra: Record<string, unknown> = {}): Promise<void> {
+    return this.conn.request("video.ctl", { stream: this.stream, op, ...extra }).then(() => {});
+  }
+  pause(): Promise<void> {
+    return this.#ctl("pause");
+  }
+  resume(): Promise<void> {
+    return this.#ctl("resume");
+  }
+  seek(ms: number): Promise<void> {
+    return this.#ctl("seek", { pts: Math.max(0, Math.round(ms)) });
+  }
+  setPane(width: number, height: number): Promise<void> {
+    return this.#ctl("pane", { width: Math.max(2, width), height: Math.max(2, height) });
+  }
+
+  /** Stops playback (frames still in flight are ignored); resolves when the server confirmed. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#slot.close();
+    if (this.conn.closed) return;
+    await this.#ctl("stop").catch(() => {}); // already ended: fine
+  }
+}
+
+export class VideoClient {
+  readonly #plays = new Map<number, Playback>();
+  readonly #early = new Map<number, Frame[]>();
+  readonly #off: () => void;
+
+  constructor(readonly conn: Connection) {
+    this.#off = conn.onPush((f) => this.#onPush(f));
+    conn.done.then(() => {
+      for (const p of this.#plays.values()) p.finish({ reason: "disconnected", stats: {} });
+      this.#plays.clear();
+    });
+  }
+
+  async list(): Promise<{ videos: VideoEntry[]; available: boolean; preparing: boolean }> {
+    const h = (await this.conn.request("video.list")).header;
+    return {
+      videos: h.videos as VideoEntry[],
+      available: h.available === true,
+      preparing: h.preparing === true,
+    };
+  }
+
+  async play(name: string, o: PlayOptions = {}): Promise<Playback> {
+    const fields: Record<string, unknown> = { name };
+    if (o.mode) fields.mode = o.mode;
+    if (o.width && o.height) {
+      fields.width = Math.max(2, Math.round(o.width));
+      fields.height = Math.max(2, Math.round(o.height));
+    }
+    if (o.start) fields.start = Math.round(o.start);
+    const h = (await this.conn.request("video.play", fields)).header;
+    const p = new Playback(this.conn, h.stream as number, {
+      fps: Number(h.fps),
+      duration: Number(h.duration),
+      renditions: h.renditions as Rendition[],
+      width: Number(h.width ?? 0),
+      height: Number(h.height ?? 0),
+    });
+    this.#plays.set(p.stream, p);
+    p.ended.then(() => this.#plays.delete(p.stream));
+    for (const f of this.#early.get(p.stream) ?? []) this.#onPush(f);
+    this.#early.delete(p.stream);
+    return p;
+  }
+
+  /** Stops listening (does not close the connection). */
+  close(): void {
+    this.#off();
+  }
+
+  #onPush(f: Frame): void {
+    const h = f.header;
+    if (h.t !== "video.frame" && h.t !== "video.end") return;
+    const id = h.stream as number;
+    const p = this.#plays.get(id);
+    if (!p) {
+      // Before the play reply was handled: keep a few for the stream about to be known.
+      const q = this.#early.get(id) ?? [];
+      if (q.length < EARLY_MAX || h.t === "video.end") q.push(f);
+      this.#early.set(id, q);
+      if (this.#early.size > 8) this.#early.delete(this.#early.keys().next().value!);
+      return;
+    }
+    if (h.t === "video.end") {
+      this.#plays.delete(id);
+      p.finish({ reason: String(h.reason), stats: (h.stats ?? {}) as Record<string, unknown> });
+      return;
+    }
+    p.push({
+      pts: Number(h.pts),
+      index: Number(h.index),
+      rendition: h.rendition as Rendition,
+      width: Number(h.width),
+      height: Number(h.height),
+      jpeg: f.body,
+    });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The scripted video commands as a user runs them: `client.ts` in a child process against an
+ * in-process server. `play --frames N --renderer halfblock` draws and prints the one summary line;
+ * `videos --json` lists; `stream` and `watch` hand a file from one user to another after acceptance.
+ */
+import assert from "node:assert/strict";
+import { startTestServer, testFfmpeg, type TestServer, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+
+const ffmpeg = testFfmpeg();
+const CLIENT = decodeURIComponent(new URL("../client.ts", import.meta.url).pathname);
+
+function client(t: TestServer, home: string, user: string, args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLIENT,
+      ...args,
+      "--server",
+      `127.0.0.1:${t.port}`,
+      "--user",
+      user,
+      "--trust-on-first-use",
+    ],
+    env: {
+      PARLEY_PASSWORD: `pw-${user}-secret`,
+      PARLEY_HOME: home,
+      PARLEY_FFMPEG: ffmpeg ?? "",
+      NO_COLOR: "1",
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output().then((o) => ({
+    code: o.code,
+    out: new TextDecoder().decode(o.stdout),
+    err: new TextDecoder().decode(o.stderr),
+  }));
+}
+
+Deno.test({
+  name: "client play --frames N --renderer halfblock draws and prints one summary line; videos --json lists",
+  ignore: ffmpeg === null,
+  async fn() {
+    const dir = await videoDataDir(ffmpeg!);
+    const home = await Deno.makeTempDir({ prefix: "parley-home-" });
+    const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
+    try {
+      await (await t.client("viewer")).close();
+      const list = await client(t, home, "viewer", ["videos", "--json"]);
+      assert.equal(list.code, 0, list.err);
+      const videos = JSON.parse(list.out.trim());
+      assert.deepEqual(videos.map((v: { name: string }) => v.name), ["sample"]);
+
+      const r = await client(t, home, "viewer", [
+        "play",
+        "sample",
+        "--frames",
+        "12",
+        "--renderer",
+        "halfblock",
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const lines = r.out.trimEnd().split("\n");
+      const last = lines.at(-1)!;
+      assert.match(last, /^240p: \d+ 720p: \d+ 1080p: \d+$/);
+      const total = [...last.matchAll(/: (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      assert.equal(total, 12);
+      assert.ok(r.out.includes("▀"), "half-blocks were drawn");
+      assert.match(r.out, /fps · \d+ dropped · (240p|720p|1080p) · \d+ kbit\/s/, "overlay line");
+
+      const thirds = await client(t, home, "viewer", [
+        "play",
+        "sample",
+        "--thirds",
+        "--renderer",
+        "halfblock",
+      ]);
+      assert.equal(thirds.code, 0, thirds.err);
+      const m = thirds.out.trimEnd().split("\n").at(-1)!.match(/^240p: (\d+) 720p: (\d+) 1080p: (\d+)$/);
+      assert.ok(m, thirds.out.slice(-200));
+      for (const n of m.slice(1)) assert.ok(Number(n) >= 28 && Number(n) <= 32, `thirds counts ${m[0]}`);
+      assert.equal(t.srv.video.ffmpegPids().length, 0, "no ffmpeg left");
+    } finally {
+      await t.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "client stream USER FILE waits for watch to accept, then frames flow and both exit",
+  ignore: ffmpeg === null,
+  async fn() {
+    const home = await Deno.makeTempDir({ prefix: "parley-home-" });
+    const t = await startTestServer();
+    try {
+      await (await t.client("alice")).close();
+      await (await t.client("bob")).close();
+      const watching = client(t, home, "bob", [
+        "watch",
+        "--accept-from",
+        "alice",
+        "--frames",
+        "8",
+        "--renderer",
+        "halfblock",
+        "--wait",
+        "20",
+      ]);
+      await new Promise((r) => setTimeout(r, 1500)); // bob is online and waiting
+      const streaming = client(t, home, "alice", [
+        "stream",
+        "bob",
+        `${VIDEOS_DIR}/sample.mp4`,
+        "--height",
+        "240",
+      ]);
+      const [w, s] = await Promise.all([watching, streaming]);
+      assert.equal(w.code, 0, w.err);
+      assert.equal(s.code, 0, s.err);
+      assert.match(w.out.trimEnd().split("\n").at(-1)!, /^frames: 8 dropped: \d+$/);
+      assert.match(s.err, /waiting for them to accept/);
+      assert.match(s.err, /bob accepted/);
+      assert.match(s.out, /Streamed \d+ frames to bob, \d+ relayed \(stopped by bob\)/);
+    } finally {
+      await t.stop();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,166 @@
+/**
+ * End-to-end video playback against an in-process server (real TLS, real ffmpeg, videos/sample.mp4):
+ * listing, thirds mode, pause/seek/stop, stream limits, and that closing the client ends its ffmpeg.
+ */
+import assert from "node:assert/strict";
+import { VideoClient } from "../lib/client/video/video_client.ts";
+import { planThirds } from "../lib/media/thirds.ts";
+import { eventually, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+
+const ffmpeg = testFfmpeg();
+const ignore = ffmpeg === null;
+
+async function videoServer(opts: Record<string, unknown> = {}) {
+  const dir = await videoDataDir(ffmpeg!);
+  const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, ...opts }, { dir });
+  return {
+    ...t,
+    async stop() {
+      await t.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "video.list gives the sample with its three renditions",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const r = await new VideoClient(c.conn).list();
+      assert.equal(r.available, true);
+      const s = r.videos.find((v) => v.name === "sample");
+      assert.ok(s, "sample listed");
+      assert.deepEqual(s.renditions, ["240p", "720p", "1080p"]);
+      assert.equal(s.fps, 24);
+      assert.equal(s.width, 1920);
+      assert.equal(s.height, 1080);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "video.play thirds: frames from 240p, then 720p, then 1080p, each within its third, in order",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const vc = new VideoClient(c.conn);
+      const pb = await vc.play("sample", { mode: "thirds" });
+      assert.equal(pb.info.fps, 24);
+      const end = await pb.ended;
+      assert.equal(end.reason, "end");
+      const plan = planThirds(Math.round(pb.info.duration * pb.info.fps));
+      assert.deepEqual(plan.map((p) => p.rendition), ["240p", "720p", "1080p"]);
+      // Order: renditions never go back, indices strictly increase, each frame in its third.
+      for (let i = 0; i < pb.order.length; i++) {
+        const f = pb.order[i]!;
+        const seg = plan.find((p) => f.index >= p.startFrame && f.index < p.endFrame)!;
+        assert.equal(f.rendition, seg.rendition, `frame ${f.index} from ${f.rendition}`);
+        if (i > 0) assert.ok(f.index > pb.order[i - 1]!.index, "indices increase");
+      }
+      const dropped = Number(end.stats.dropped);
+      for (const seg of plan) {
+        const n = pb.received[seg.rendition];
+        const size = seg.endFrame - seg.startFrame;
+        // ffmpeg may end a segment one frame short at the very end of the file; a fast reader drops none.
+        assert.ok(n >= size - 1 - dropped && n <= size, `${seg.rendition}: ${n} of ${size}`);
+      }
+      assert.equal(Number(end.stats.sent), pb.order.length);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "video.ctl pause holds frames, seek jumps, stop ends with video.end and kills ffmpeg",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const pb = await new VideoClient(c.conn).play("sample", { mode: "240p", width: 320, height: 180 });
+      await eventually(() => pb.order.length >= 3, 3000, "first frames");
+      await pb.pause();
+      await new Promise((r) => setTimeout(r, 150)); // a frame already in flight may still land
+      const held = pb.order.length;
+      await new Promise((r) => setTimeout(r, 400));
+      assert.ok(pb.order.length <= held + 1, "no frames while paused");
+      await pb.seek(3000);
+      await pb.resume();
+      await eventually(() => pb.order.some((f) => f.index >= 72), 3000, "frames after the seek");
+      const pids = t.srv.video.ffmpegPids();
+      if (pb.order.at(-1)!.index < 90) {
+        assert.ok(pids.length >= 1, "ffmpeg running");
+        await pb.stop();
+        const end = await pb.ended;
+        assert.equal(end.reason, "stopped");
+      } else await pb.ended;
+      await eventually(() => pids.every((p) => !alive(p)), 3000, "ffmpeg gone");
+      assert.deepEqual(t.srv.video.ffmpegPids(), []);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "closing the client kills the server's ffmpeg for its stream (no orphan)",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const pb = await new VideoClient(c.conn).play("sample", { mode: "1080p" });
+      await eventually(() => pb.order.length >= 2, 3000, "frames");
+      const pids = t.srv.video.ffmpegPids();
+      assert.equal(pids.length, 1);
+      assert.ok(alive(pids[0]!), "ffmpeg alive while playing");
+      await c.close();
+      await eventually(() => !alive(pids[0]!), 3000, "ffmpeg killed after the client closed");
+      await eventually(() => t.srv.video.streams === 0, 3000, "stream count back to 0");
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "video.play is limited per session",
+  ignore,
+  async fn() {
+    const t = await videoServer({ maxVideoStreamsPerSession: 1 });
+    try {
+      const c = await t.client("alice");
+      const vc = new VideoClient(c.conn);
+      const pb = await vc.play("sample", { mode: "240p", width: 64, height: 36 });
+      await assert.rejects(
+        () => vc.play("sample"),
+        (e: Error & { code?: string }) => e.code === "rate_limited",
+      );
+      await assert.rejects(
+        () => vc.play("nope"),
+        (e: Error & { code?: string }) => e.code === "no_such_video",
+      );
+      await pb.stop();
+      await pb.ended;
+    } finally {
+      await t.stop();
+    }
+  },
+});
