@@ -4,14 +4,20 @@
  */
 import * as clack from "@clack/prompts";
 import { runCli } from "./lib/client/cli.ts";
-import type { Prompts } from "./lib/client/session_setup.ts";
+import { type LaunchPrompts, launchTui } from "./lib/client/launch.ts";
+import { detectNotifyMode, runTui } from "./lib/client/tui/mod.ts";
 
 export const VERSION = "0.1.0";
 
 const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
 
-const prompts: Prompts = interactive
+const prompts: LaunchPrompts = interactive
   ? {
+    choose: async (message, options) => {
+      const r = await clack.select({ message, options });
+      return clack.isCancel(r) ? null : String(r);
+    },
+    error: (message) => clack.log.error(message),
     password: async (message) => {
       const r = await clack.password({ message, mask: "•" });
       return clack.isCancel(r) ? null : r;
@@ -34,6 +40,10 @@ if (import.meta.main) {
     err: (l) => console.error(l),
     prompts,
     version: VERSION,
+    tui: (flags) =>
+      launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
+        await runTui(backend, { notify: detectNotifyMode(Deno.env.toObject()) });
+      }),
   });
   Deno.exit(code);
 }

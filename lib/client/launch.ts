@@ -1,0 +1,77 @@
+/**
+ * Before full screen: who and where (flags, environment or a prompt), trust in the server (the
+ * fingerprint prompt), log in or register, a masked password, and clear errors (wrong password,
+ * blocked until a time, banned, unreachable) with a way to retry. Then hands a `LiveBackend` that
+ * reconnects by itself to the UI runner.
+ */
+import { BackendError, type ChatBackend } from "./backend.ts";
+import { LiveBackend } from "./live_backend.ts";
+import {
+  type ClientEnv,
+  connectAndLogin,
+  type ConnectFlags,
+  type Prompts,
+  readPassword,
+  resolveTarget,
+} from "./session_setup.ts";
+
+export interface LaunchPrompts extends Prompts {
+  choose?: (message: string, options: { value: string; label: string }[]) => Promise<string | null>;
+  error?: (message: string) => void;
+}
+
+/** Errors a person can fix by trying again (another password, later, after starting the server). */
+const RETRYABLE = new Set([
+  "bad_credentials",
+  "locked",
+  "name_taken",
+  "weak_password",
+  "bad_name",
+  "unreachable",
+  "throttled",
+]);
+
+export async function launchTui(
+  flags: ConnectFlags & { register?: boolean },
+  env: ClientEnv,
+  prompts: LaunchPrompts,
+  run: (backend: ChatBackend) => Promise<void>,
+): Promise<number> {
+  const t = resolveTarget(flags, env);
+  let user = t.user;
+  if (!user && prompts.text) user = (await prompts.text(`User name on ${t.server}`)) ?? undefined;
+  if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
+  const scripted = env.get("PARLEY_PASSWORD") !== undefined || flags.passwordFile !== undefined;
+  let register = flags.register === true || env.get("PARLEY_REGISTER") === "1";
+  if (!scripted && !register && prompts.choose) {
+    const c = await prompts.choose(`${user} on ${t.server}`, [
+      { value: "login", label: "Log in" },
+      { value: "register", label: "Create this account" },
+    ]);
+    if (c === null) return 1;
+    register = c === "register";
+  }
+  for (;;) {
+    let password: string;
+    try {
+      password = await readPassword(flags, env, prompts, user);
+      const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
+      const client = await connectAndLogin({ ...flags, user }, withPw, prompts, { register });
+      const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
+      await backend.start();
+      try {
+        await run(backend);
+      } finally {
+        await backend.close();
+      }
+      return 0;
+    } catch (e) {
+      if (!(e instanceof BackendError)) throw e;
+      const canRetry = !scripted && RETRYABLE.has(e.code) && prompts.confirm;
+      if (!canRetry) throw e;
+      prompts.error?.(e.message);
+      if (!await prompts.confirm!("Try again?")) return 1;
+      if (e.code === "name_taken") register = false;
+    }
+  }
+}
