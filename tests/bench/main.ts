@@ -3,11 +3,36 @@
  * A/B/C), crypto, media, tui, video. `deno task bench chat crypto` runs only those groups.
  */
 import { benchChat, type Row } from "./chat_load.ts";
+import { benchVideoServer } from "./video.ts";
+import { benchCrypto } from "../../lib/crypto/bench.ts";
+import { benchMedia } from "../../lib/media/bench.ts";
+import { benchTui } from "../../lib/client/tui/bench.ts";
+import { testFfmpeg, videoDataDir, VIDEOS_DIR } from "../helpers.ts";
+
+async function media(): Promise<Row[]> {
+  const ffmpeg = testFfmpeg();
+  if (!ffmpeg) return [{ name: "media: skipped (no ffmpeg)", value: NaN, unit: "" }];
+  const dir = await videoDataDir(ffmpeg);
+  try {
+    const r = (h: number) => `${dir}/renditions/sample/${h}.mp4`;
+    return await benchMedia({
+      ffmpeg,
+      video: `${VIDEOS_DIR}/sample.mp4`,
+      renditions: { "240p": r(240), "720p": r(720), "1080p": r(1080) },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 type Group = () => Promise<Row[]>;
 
 const groups: Record<string, Group> = {
   chat: () => benchChat(),
+  crypto: () => benchCrypto(),
+  tui: () => benchTui(),
+  media,
+  video: () => benchVideoServer(),
 };
 
 function fmt(v: number): string {
