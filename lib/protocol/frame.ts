@@ -34,6 +34,15 @@ export function encodeFrame(header: object, body: Uint8Array = EMPTY): Uint8Arra
   return out;
 }
 
+const FORBIDDEN_KEY = /"(__proto__|constructor|prototype)"\s*:/;
+
+function checkKey(key: string, v: unknown): unknown {
+  if (key === "__proto__" || key === "constructor" || key === "prototype") {
+    throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${key}" is not allowed`);
+  }
+  return v;
+}
+
 /** Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. */
 export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
   let text: string;
@@ -54,14 +63,16 @@ export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
       if (++depth > MAX_DEPTH) throw new ProtocolError(ErrorCode.TooDeep, "Header is nested too deeply");
     } else if (c === 125 || c === 93) depth--;
   }
+  // Forbidden keys: a fast scan of the text; escaped text (`\u…`, which could spell a key) takes
+  // the slower parse that checks every key.
+  const escaped = text.includes("\\u");
+  if (!escaped) {
+    const m = FORBIDDEN_KEY.exec(text);
+    if (m) throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${m[1]}" is not allowed`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, v) => {
-      if (key === "__proto__" || key === "constructor" || key === "prototype") {
-        throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${key}" is not allowed`);
-      }
-      return v;
-    });
+    value = escaped ? JSON.parse(text, checkKey) : JSON.parse(text);
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
     throw new ProtocolError(ErrorCode.BadJson, "Header is not valid JSON");

@@ -86,6 +86,13 @@ Deno.test("parseHeader() rejects bad JSON, deep nesting, __proto__ and non-objec
   assert.equal(code(() => parseHeader(utf8.encode("[".repeat(100000)))), "too_deep");
   assert.equal(code(() => parseHeader(utf8.encode('{"t":"x","__proto__":{"admin":true}}'))), "forbidden_key");
   assert.equal(code(() => parseHeader(utf8.encode('{"a":{"constructor":1}}'))), "forbidden_key");
+  assert.equal(code(() => parseHeader(utf8.encode('{"a":{"\\u005f_proto__":1}}'))), "forbidden_key");
+  assert.equal(code(() => parseHeader(utf8.encode('{"a" : {"prototype" :1}}'))), "forbidden_key");
+  // the words as values are fine
+  assert.deepEqual(
+    parseHeader(utf8.encode('{"user":"constructor","x":"\\"prototype\\":"}')).user,
+    "constructor",
+  );
   // brackets inside strings do not count as nesting
   assert.deepEqual(
     parseHeader(utf8.encode('{"t":"[[[[[[[[[[[[\\"{{{{{{{{{{"}')).t,

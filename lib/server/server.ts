@@ -156,20 +156,23 @@ export class ParleyServer {
 
   async #read(s: Session, conn: Deno.Conn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame);
-    let size = 256;
+    // One read buffer per connection, small while idle, grown while busy; the decoder gets a
+    // copy of just the bytes read (it may keep them until a frame completes).
+    let buf = new Uint8Array(256);
     let chain: Promise<void> = Promise.resolve();
     try {
       while (s.state !== "closed") {
-        const buf = new Uint8Array(size);
         const n = await conn.read(buf);
         if (n === null) {
           decoder.end();
           break;
         }
-        size = n === size ? Math.min(size * 4, 256 * 1024) : Math.max(256, size >> (n < size >> 2 ? 1 : 0));
+        const chunk = buf.slice(0, n);
+        if (n === buf.length && buf.length < 256 * 1024) buf = new Uint8Array(buf.length * 4);
+        else if (n < buf.length >> 3 && buf.length > 256) buf = new Uint8Array(buf.length >> 1);
         s.lastIn = this.clock.now();
         s.pingAt = 0;
-        for (const f of decoder.push(buf.subarray(0, n))) {
+        for (const f of decoder.push(chunk)) {
           let msg: Inbound;
           try {
             msg = parseInbound(f.header);

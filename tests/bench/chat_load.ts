@@ -206,7 +206,7 @@ async function fanout(name: string, count: number, perSec: number): Promise<Row[
   }
 }
 
-async function pairs(): Promise<Row[]> {
+export async function pairs(): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
   const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
   await seed(dir, users);
