@@ -30,6 +30,8 @@ async function spawnServer(data: string, port = 0, extra: string[] = []): Promis
       String(port),
       "--data",
       data,
+      "--videos",
+      `${data}/no-videos`,
       "--msg-rate",
       "0",
       ...extra,

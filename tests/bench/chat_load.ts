@@ -62,6 +62,8 @@ async function startServer(dir: string): Promise<Srv> {
       "0",
       "--data",
       dir,
+      "--videos",
+      `${dir}/no-videos`,
       "--msg-rate",
       "0",
       "--login-rate",
