@@ -169,91 +169,109 @@ async function pump(
   });
 }
 
-async function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
+/** Seeds users (and a room), starts a server, runs `fn`, and always cleans up. */
+async function withServer<T>(
+  users: string[],
+  room: { name: string; members: string[] } | undefined,
+  fn: (s: Srv) => Promise<T>,
+): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
-  const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
-  await seed(dir, members, { name: "bench", members });
+  await seed(dir, users, room);
   const s = await startServer(dir);
   try {
+    return await fn(s);
+  } finally {
+    await stopServer(s);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+interface Measured {
+  lat: Float64Array;
+  got: number;
+  secs: number;
+  cpuMicros: number;
+}
+
+/**
+ * Makes `receivers` live, runs `load`, and waits for `expected` deliveries; measures latency per
+ * delivery, wall time and the server's CPU time over the load phase only.
+ */
+async function measure(
+  s: Srv,
+  receivers: LoadConn[],
+  expected: number,
+  load: () => Promise<void>,
+): Promise<Measured> {
+  const lat = new Float64Array(expected);
+  let got = 0;
+  let finish!: () => void;
+  const all = new Promise<void>((r) => finish = r);
+  for (const r of receivers) {
+    await r.ok("sync");
+    r.onMsg = (f) => {
+      lat[got++] = performance.now() - sentAt(f);
+      if (got === expected) finish();
+    };
+  }
+  const cpu0 = await cpuMicros(s.pid);
+  const t0 = performance.now();
+  await load();
+  await all;
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = (await cpuMicros(s.pid)) - cpu0;
+  lat.sort();
+  return { lat, got, secs, cpuMicros: cpu };
+}
+
+function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
+  const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
+  return withServer(members, { name: "bench", members }, async (s) => {
     const conns = await connectAll(s, members);
     const receivers = conns.slice(1);
-    const lat = new Float64Array(count * receivers.length);
-    let got = 0;
-    let finish!: () => void;
-    const all = new Promise<void>((r) => finish = r);
-    for (const r of receivers) {
-      await r.ok("sync");
-      r.onMsg = (f) => {
-        lat[got++] = performance.now() - sentAt(f);
-        if (got === lat.length) finish();
-      };
-    }
-    const cpu0 = await cpuMicros(s.pid);
-    const t0 = performance.now();
-    await pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, perSec, "f");
-    await all;
-    const secs = (performance.now() - t0) / 1000;
-    const cpu = (await cpuMicros(s.pid)) - cpu0;
-    lat.sort();
+    const m = await measure(
+      s,
+      receivers,
+      count * receivers.length,
+      () => pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, perSec, "f"),
+    );
     for (const c of conns) c.close();
     return [
-      { name: `${name} deliveries/s`, value: got / secs, unit: "1/s" },
-      { name: `${name} latency p50`, value: percentile(lat, 50), unit: "ms" },
-      { name: `${name} latency p99`, value: percentile(lat, 99), unit: "ms" },
-      { name: `${name} server CPU per delivery`, value: cpu / got, unit: "µs", target: "≤ 1" },
+      { name: `${name} deliveries/s`, value: m.got / m.secs, unit: "1/s" },
+      { name: `${name} latency p50`, value: percentile(m.lat, 50), unit: "ms" },
+      { name: `${name} latency p99`, value: percentile(m.lat, 99), unit: "ms" },
+      {
+        name: `${name} server CPU per delivery`,
+        value: m.cpuMicros / m.got,
+        unit: "µs",
+        ...(perSec ? {} : { target: "≤ 1" }),
+      },
     ];
-  } finally {
-    await stopServer(s);
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
-export async function pairs(): Promise<Row[]> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+export function pairs(): Promise<Row[]> {
   const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
-  await seed(dir, users);
-  const s = await startServer(dir);
-  try {
+  return withServer(users, undefined, async (s) => {
     const conns = await connectAll(s, users);
     const per = 1000;
-    const lat = new Float64Array(per * users.length);
-    let got = 0;
-    let finish!: () => void;
-    const all = new Promise<void>((r) => finish = r);
-    for (const c of conns) {
-      await c.ok("sync");
-      c.onMsg = (f) => {
-        lat[got++] = performance.now() - sentAt(f);
-        if (got === lat.length) finish();
-      };
-    }
-    const cpu0 = await cpuMicros(s.pid);
-    const t0 = performance.now();
-    await Promise.all(
-      conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
-    );
-    await all;
-    const secs = (performance.now() - t0) / 1000;
-    const cpu = (await cpuMicros(s.pid)) - cpu0;
-    lat.sort();
+    const m = await measure(s, conns, per * users.length, async () => {
+      await Promise.all(
+        conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
+      );
+    });
     for (const c of conns) c.close();
     return [
-      { name: "B 100 pairs DMs msgs/s", value: got / secs, unit: "1/s" },
-      { name: "B latency p99", value: percentile(lat, 99), unit: "ms" },
-      { name: "B server CPU per delivery", value: cpu / got, unit: "µs" },
+      { name: "B 100 pairs DMs msgs/s", value: m.got / m.secs, unit: "1/s" },
+      { name: "B latency p99", value: percentile(m.lat, 99), unit: "ms" },
+      { name: "B server CPU per delivery", value: m.cpuMicros / m.got, unit: "µs" },
     ];
-  } finally {
-    await stopServer(s);
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
-export async function idle(n = 2000): Promise<Row[]> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+export function idle(n = 2000): Promise<Row[]> {
   const users = Array.from({ length: n }, (_, i) => `i${String(i).padStart(4, "0")}`);
-  await seed(dir, users);
-  const s = await startServer(dir);
-  try {
+  return withServer(users, undefined, async (s) => {
     const warm = await connectAll(s, users.slice(0, 20), 10);
     for (const c of warm) c.close();
     await new Promise((r) => setTimeout(r, 1500));
@@ -273,10 +291,7 @@ export async function idle(n = 2000): Promise<Row[]> {
       },
       { name: `C time to connect and log in ${n}`, value: secs, unit: "s" },
     ];
-  } finally {
-    await stopServer(s);
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 export async function benchChat(o: { fanoutCount?: number } = {}): Promise<Row[]> {
