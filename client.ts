@@ -7,7 +7,8 @@ import { runCli } from "./lib/client/cli.ts";
 import { type LaunchPrompts, launchTui } from "./lib/client/launch.ts";
 import { detectNotifyMode, runTui } from "./lib/client/tui/mod.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./lib/common/version.ts";
+import { VERSION } from "./lib/common/version.ts";
 
 const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
 

@@ -14,8 +14,9 @@ import { runConsoleLine } from "./lib/server/console.ts";
 import { openDataDir } from "./lib/server/data_dir.ts";
 import { ParleyServer } from "./lib/server/server.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
+import { VERSION } from "./lib/common/version.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 const HELP = `Parley server ${VERSION}
 

@@ -253,3 +253,39 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("e2e: the console on stdin answers /info and /shutdown exits 0", async () => {
+  const data = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PERMS,
+      `${ROOT}server.ts`,
+      "--port",
+      "0",
+      "--data",
+      data,
+      "--videos",
+      `${data}/none`,
+      "--console",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  try {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode("/info\n/nope\n/shutdown\n"));
+    await w.close();
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assert.match(out, /^Parley listening on /m);
+    assert.match(out, /^connections: 0$/m);
+    assert.match(out, /^uptime_s: \d+$/m);
+    assert.match(out, /^Unknown command \/nope; type \/help$/m);
+    assert.match(out, /^Shut down$/m);
+    assert.equal((await child.status).code, 0);
+  } finally {
+    await Deno.remove(data, { recursive: true });
+  }
+});

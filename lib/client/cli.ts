@@ -89,10 +89,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   program.command("register").description("create an account").addHelpText(
     "after",
-    "\nExample:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use",
+    "\nExamples:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use\n  parley register --server chat.example.org:9797 --user alice --fingerprint SHA256:AB:CD:…",
   )
     .action(withClient((c) => io.out(`Registered ${c.user} on ${c.server}`), true));
   program.command("login").description("check credentials (exit 0 when they work)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  PARLEY_PASSWORD=… parley login --user alice\n  parley login --user alice --password-file ~/.parley-pw && echo ok",
+    )
     .action(
       withClient((c) =>
         io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`)
@@ -175,6 +179,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }));
 
   program.command("who").description("who is online, from where, since when").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley who\n  parley who --json")
     .action(withClient(async (c, o) => {
       const list = await c.who();
       if (o.json) return io.out(JSON.stringify(list));
@@ -188,6 +193,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }));
 
   program.command("status").description("set your status").argument("<busy|free>")
+    .addHelpText("after", "\nExamples:\n  parley status busy\n  parley status free")
     .action(withClient(async (c, _o, args) => {
       const s = args[0];
       if (s !== "busy" && s !== "free") throw new BackendError("usage", `Status is busy or free, not "${s}"`);
@@ -195,8 +201,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(`Status: ${s}`);
     }));
 
-  const room = program.command("room").description("rooms: create, invite, leave, list");
+  const room = program.command("room").description("rooms: create, invite, leave, list")
+    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
   room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
+    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave")
     .action(withClient(async (c, _o, a) => {
       const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
@@ -204,11 +212,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   room.command("invite").argument("<name>").argument("<user>").description(
     "add a user to a room (room admins)",
   )
+    .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
     .action(withClient(async (c, _o, a) => {
       await c.invite(a[0]!.replace(/^#/, ""), a[1]!);
       io.out(`Invited ${a[1]} to #${a[0]!.replace(/^#/, "")}`);
     }));
   room.command("leave").argument("<name>").description("leave a room")
+    .addHelpText("after", "\nExamples:\n  parley room leave dev")
     .action(withClient(async (c, _o, a) => {
       await c.leave(a[0]!.replace(/^#/, ""));
       io.out(`Left #${a[0]!.replace(/^#/, "")}`);
@@ -216,11 +226,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   room.command("kick").argument("<name>").argument("<user>").description(
     "remove a member from a room (room admins); the room's keys change",
   )
+    .addHelpText("after", "\nExamples:\n  parley room kick dev erin")
     .action(withClient(async (c, _o, a) => {
       await c.roomKick(a[0]!.replace(/^#/, ""), a[1]!);
       io.out(`Removed ${a[1]} from #${a[0]!.replace(/^#/, "")}`);
     }));
   room.command("list").description("rooms you are in").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
     .action(withClient(async (c, o) => {
       const rs = await c.rooms();
       if (o.json) return io.out(JSON.stringify(rs));
@@ -233,6 +245,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program.command("fingerprint").argument("[user]").description(
     "your key's fingerprint, or the safety number you share with USER",
   )
+    .addHelpText("after", "\nExamples:\n  parley fingerprint\n  parley fingerprint bob")
     .action(withClient(async (c, _o, a) => {
       const f = await c.fingerprint(a[0]);
       if (!a[0]) return io.out(`Your fingerprint (${f.user}): ${f.safetyNumber}`);
@@ -246,21 +259,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program.command("verify").argument("<user>").description(
     "mark USER's key as checked (compare safety numbers first); accepts a changed key",
   )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley fingerprint bob   # compare the number with bob, in person or by phone\n  parley verify bob",
+    )
     .action(withClient(async (c, _o, a) => {
       await c.verify(a[0]!);
       const f = await c.fingerprint(a[0]);
       io.out(`Verified ${f.user}: ${f.safetyNumber}`);
     }));
   program.command("trust").argument("<user>").description("accept USER's changed key without verifying it")
+    .addHelpText("after", "\nExamples:\n  parley trust bob")
     .action(withClient(async (c, _o, a) => {
       const f = await c.trust(a[0]!);
       io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
     }));
 
-  const admin = program.command("admin").description("moderation (admins only)");
+  const admin = program.command("admin").description("moderation (admins only)")
+    .addHelpText("after", "\nExamples:\n  parley admin kick mallory --ban 600\n  parley admin grant bob");
   admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description(
     "disconnect a user",
   )
+    .addHelpText("after", "\nExamples:\n  parley admin kick mallory\n  parley admin kick mallory --ban 3600")
     .action(withClient(async (c, o, a) => {
       const ban = o.ban === undefined ? undefined : Number(o.ban);
       if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) {
@@ -270,6 +290,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
     }));
   admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley admin kicked\n  parley admin kicked --json")
     .action(withClient(async (c, o) => {
       const ks = await c.kicked();
       if (o.json) return io.out(JSON.stringify(ks));
@@ -286,6 +307,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     admin.command(name).argument("<user>").description(
       name === "grant" ? "make a user an admin" : "take a user's admin role",
     )
+      .addHelpText(
+        "after",
+        name === "grant" ? "\nExamples:\n  parley admin grant bob" : "\nExamples:\n  parley admin revoke bob",
+      )
       .action(withClient(async (c, _o, a) => {
         await (name === "grant" ? c.grant(a[0]!) : c.revoke(a[0]!));
         io.out(`${a[0]} ${verb}`);

@@ -2,8 +2,10 @@
  * Password hashing with argon2id (hash-wasm) at OWASP parameters: m=19 MiB, t=2, p=1, 16-byte
  * salt, 32-byte tag, PHC string output. The only crypto module the server imports.
  * `PasswordHasher` runs hashes on a small pool of workers so the event loop never blocks for the
- * ~90 ms a hash costs, with bounded concurrency and a bounded queue; if workers cannot start
- * (e.g. a single-file bundle) it falls back to hashing in-thread, one at a time.
+ * ~90 ms a hash costs, with bounded concurrency and a bounded queue; if a worker cannot start
+ * (e.g. a single-file bundle without `password_worker.ts` beside it: the module load fails
+ * asynchronously, as an error event) its slot falls back to hashing in-thread, and the job it
+ * held is run again there.
  */
 import { argon2id, argon2Verify } from "hash-wasm";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
@@ -38,25 +40,47 @@ export class PasswordHasher {
   #seq = 0;
   readonly #waiting = new Map<
     number,
-    { resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }
+    { job: Job; resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }
   >();
 
-  constructor(opts: { workers?: number; maxQueue?: number; rand?: RandomBytes } = {}) {
+  /** `workerUrl` replaces the worker module (tests point it at a missing file). */
+  constructor(
+    opts: { workers?: number; maxQueue?: number; rand?: RandomBytes; workerUrl?: string } = {},
+  ) {
     this.#maxQueue = opts.maxQueue ?? 256;
     this.#rand = opts.rand ?? cryptoRandom;
     const n = opts.workers ?? 2;
+    const url = opts.workerUrl ?? new URL("./password_worker.ts", import.meta.url).href;
     for (let i = 0; i < n; i++) {
-      let worker: Worker | null = null;
+      const slot: Slot = { worker: null, busy: false };
       try {
-        worker = new Worker(new URL("./password_worker.ts", import.meta.url).href, { type: "module" });
+        const worker = new Worker(url, { type: "module" });
         worker.onmessage = (e: MessageEvent) =>
           this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
+        worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault(); // otherwise the error ends the whole process
+          this.#lost(slot);
+        };
+        slot.worker = worker;
       } catch {
-        worker = null;
+        slot.worker = null;
       }
-      this.#slots.push({ worker, busy: false });
+      this.#slots.push(slot);
     }
     if (this.#slots.length === 0) this.#slots.push({ worker: null, busy: false });
+  }
+
+  /** A worker failed (e.g. its module is missing): hash in-thread from now on, redo its job. */
+  #lost(slot: Slot): void {
+    slot.worker?.terminate();
+    slot.worker = null;
+    for (const [id, w] of this.#waiting) {
+      if (w.slot !== slot) continue;
+      this.#waiting.delete(id);
+      this.#queue.unshift({ job: w.job, resolve: w.resolve, reject: w.reject });
+    }
+    slot.busy = false;
+    this.#pump();
   }
 
   /** Hashes being computed or waiting. */
@@ -89,7 +113,7 @@ export class PasswordHasher {
       slot.busy = true;
       if (slot.worker) {
         const id = ++this.#seq;
-        this.#waiting.set(id, { resolve: item.resolve, reject: item.reject, slot });
+        this.#waiting.set(id, { job: item.job, resolve: item.resolve, reject: item.reject, slot });
         slot.worker.postMessage({ id, ...item.job });
       } else {
         const p = item.job.op === "hash"

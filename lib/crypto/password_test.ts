@@ -31,3 +31,16 @@ Deno.test("PasswordHasher refuses work past its queue bound", async () => {
     ph.close();
   }
 });
+
+Deno.test("PasswordHasher falls back to in-thread hashing when its worker module is missing", async () => {
+  // A module that fails to load, as a missing password_worker.ts does beside a single-file bundle.
+  const broken = "data:application/javascript,throw new Error('no worker here')";
+  const ph = new PasswordHasher({ workers: 1, workerUrl: broken });
+  try {
+    const [a, b] = await Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);
+    assert.match(a, /^\$argon2id\$/);
+    assert.deepEqual(await Promise.all([ph.verify("pw-one-1", a), ph.verify("pw-one-1", b)]), [true, false]);
+  } finally {
+    ph.close();
+  }
+});

@@ -1,0 +1,116 @@
+/**
+ * `--help` and `--version`: every scripted client subcommand answers `--help` with exit 0 and an
+ * "Examples:" section (checked in-process through runCli, and once through a real client.ts);
+ * server.ts `--help` and `--version`; one version everywhere (lib/common/version.ts, deno.json).
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../lib/client/cli.ts";
+import { VERSION } from "../lib/common/version.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+/** The scripted commands of the fixed contract (lib/client/cli.ts, lib/client/cli_video.ts). */
+const COMMANDS = [
+  ["register"],
+  ["login"],
+  ["send"],
+  ["read"],
+  ["who"],
+  ["status"],
+  ["room"],
+  ["room", "create"],
+  ["room", "invite"],
+  ["room", "leave"],
+  ["room", "kick"],
+  ["room", "list"],
+  ["admin"],
+  ["admin", "kick"],
+  ["admin", "kicked"],
+  ["admin", "grant"],
+  ["admin", "revoke"],
+  ["fingerprint"],
+  ["verify"],
+  ["trust"],
+  ["videos"],
+  ["play"],
+  ["stream"],
+  ["watch"],
+];
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    env: { get: () => undefined },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+async function run(file: string, args: string[]) {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      file,
+      ...args,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: o.code, out: d.decode(o.stdout).trim(), err: d.decode(o.stderr).trim() };
+}
+
+Deno.test("runCli(): every subcommand's --help exits 0 and shows examples", async () => {
+  for (const c of COMMANDS) {
+    const r = await cli([...c, "--help"]);
+    assert.equal(r.code, 0, `${c.join(" ")}: ${r.err}`);
+    assert.match(r.out, /^Usage: parley /m, c.join(" "));
+    assert.match(r.out, /\nExamples:\n {2}\S/, `${c.join(" ")} --help has no examples`);
+  }
+});
+
+Deno.test("runCli(): the top-level help lists exactly the known commands", async () => {
+  const r = await cli(["--help"]);
+  assert.equal(r.code, 0);
+  const section = r.out.split(/\nCommands:\n/)[1] ?? "";
+  const listed = [...section.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((n) => n !== "help");
+  const top = [...new Set(COMMANDS.map((c) => c[0]!))];
+  assert.deepEqual(listed.sort(), top.sort());
+});
+
+Deno.test("client.ts prints its version and a subcommand's help", async () => {
+  const v = await run("client.ts", ["--version"]);
+  assert.equal(v.code, 0, v.err);
+  assert.equal(v.out, VERSION);
+  const h = await run("client.ts", ["room", "invite", "--help"]);
+  assert.equal(h.code, 0, h.err);
+  assert.match(h.out, /Examples:\n {2}parley room invite /);
+});
+
+Deno.test("server.ts prints --help with examples and --version", async () => {
+  const h = await run("server.ts", ["--help"]);
+  assert.equal(h.code, 0, h.err);
+  assert.match(h.out, new RegExp(`^Parley server ${VERSION.replaceAll(".", "\\.")}\n`));
+  assert.match(h.out, /\nExamples:\n {2}parley-server /);
+  const v = await run("server.ts", ["--version"]);
+  assert.equal(v.code, 0, v.err);
+  assert.equal(v.out, `parley-server ${VERSION}`);
+});
+
+Deno.test("one version: lib/common/version.ts matches deno.json", async () => {
+  const cfg = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as { version: string };
+  assert.equal(cfg.version, VERSION);
+  assert.match(VERSION, /^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
+});
