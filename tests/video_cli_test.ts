@@ -1,7 +1,8 @@
 /**
  * The scripted video commands as a user runs them: `client.ts` in a child process against an
  * in-process server. `play --frames N --renderer halfblock` draws and prints the one summary line;
- * `videos --json` lists; `stream` and `watch` hand a file from one user to another after acceptance.
+ * `videos --json` lists; `stream` and `watch` hand a file from one user to another after acceptance,
+ * with the frame key sent end to end (the offer the server parsed holds none).
  */
 import assert from "node:assert/strict";
 import { startTestServer, testFfmpeg, type TestServer, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
@@ -98,6 +99,9 @@ Deno.test({
     try {
       await (await t.client("alice")).close();
       await (await t.client("bob")).close();
+      const offers: Record<string, unknown>[] = [];
+      const relayOffer = t.srv.relay.offer.bind(t.srv.relay);
+      t.srv.relay.offer = (s, m) => (offers.push({ ...m }), relayOffer(s, m));
       const watching = client(t, home, "bob", [
         "watch",
         "--accept-from",
@@ -124,6 +128,8 @@ Deno.test({
       assert.match(s.err, /waiting for them to accept/);
       assert.match(s.err, /bob accepted/);
       assert.match(s.out, /Streamed \d+ frames to bob, \d+ relayed \(stopped by bob\)/);
+      assert.equal(offers.length, 1);
+      assert.ok(!("key" in offers[0]!), `the server saw no key: ${JSON.stringify(offers[0])}`);
     } finally {
       await t.stop();
       await Deno.remove(home, { recursive: true }).catch(() => {});

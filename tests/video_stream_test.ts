@@ -1,10 +1,16 @@
 /**
  * User-to-user streams through an in-process server: no frame flows before the recipient accepts,
- * frames arrive sealed and open only with the offer's key, a refusal ends the offer, and either
- * side can stop (the sender's ffmpeg ends either way).
+ * frames arrive sealed and open only with the stream's key, a refusal ends the offer, and either
+ * side can stop (the sender's ffmpeg ends either way). Between clients with end-to-end keys the
+ * key travels in an encrypted DM: the server never sees it (checked on everything the sender sent
+ * and on the offer the server's relay parsed), the recipient still decrypts, a tampered frame is
+ * rejected.
  */
 import assert from "node:assert/strict";
+import { toBase64 } from "../lib/common/bytes.ts";
+import type { Connection } from "../lib/client/connection.ts";
 import { PeerStreams } from "../lib/client/video/peer_stream.ts";
+import type { StreamKeyChannel } from "../lib/client/video/stream_key.ts";
 import { eventually, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
@@ -118,6 +124,92 @@ Deno.test({
       const end = await incoming.ended;
       assert.deepEqual(end, { reason: "stopped", by: "alice" });
       assert.equal(await incoming.next(), null);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+/** Records everything a client sends to the server (headers as JSON, bodies as bytes). */
+function observe(conn: Connection): { headers: string[]; bodies: Uint8Array[] } {
+  const seen = { headers: [] as string[], bodies: [] as Uint8Array[] };
+  const request = conn.request.bind(conn);
+  conn.request = (t, fields = {}, body) => {
+    seen.headers.push(JSON.stringify({ t, ...fields }));
+    if (body) seen.bodies.push(body.slice());
+    return request(t, fields, body);
+  };
+  return seen;
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+Deno.test({
+  name: "PeerStreams with E2E keys: the frame key goes in an encrypted DM, never to the server in clear",
+  ignore: ffmpeg === null,
+  async fn() {
+    const t = await startTestServer();
+    try {
+      const alice = await t.e2eClient("alice");
+      const bob = await t.e2eClient("bob");
+      await bob.client.sync(); // live delivery: the key arrives as a DM
+      // The server's view of every offer, as its relay parsed it.
+      const offers: Record<string, unknown>[] = [];
+      const relayOffer = t.srv.relay.offer.bind(t.srv.relay);
+      t.srv.relay.offer = (s, m) => (offers.push({ ...m }), relayOffer(s, m));
+      const sent = observe(alice.client.conn);
+      // Alice's channel is the codec's own, wrapped only to learn the key for the checks below.
+      let key: Uint8Array | null = null;
+      const channel: StreamKeyChannel = {
+        send: (to, sid, k) => ((key = k.slice()), alice.codec.streamKeys.send(to, sid, k)),
+        receive: (from, sid, ms) => alice.codec.streamKeys.receive(from, sid, ms),
+      };
+      const sender = new PeerStreams(alice.client.conn, "alice", { keyVia: () => channel });
+      const receiver = bob.client.video.peers;
+      const bodies: Uint8Array[] = [];
+      const tampered = { done: false };
+      bob.client.conn.onPush((f) => {
+        if (f.header.t !== "stream.frame") return;
+        bodies.push(f.body.slice());
+        // The first relayed frame is flipped in place (bob's PeerStreams opens it afterwards, async).
+        if (!tampered.done) {
+          tampered.done = true;
+          f.body[f.body.length - 5]! ^= 1;
+        }
+      });
+      const sending = sender.send("bob", SAMPLE, { ffmpeg: ffmpeg!, maxHeight: 240 });
+      const offer = await receiver.waitOffer("alice", 5000);
+      assert.equal(offer.key, undefined, "the relayed offer carries no key");
+      const incoming = await receiver.accept(offer);
+      for (let i = 0; i < 5; i++) {
+        const f = await incoming.next();
+        assert.ok(f, "frame");
+        assert.deepEqual([...f.jpeg.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
+      }
+      await eventually(() => incoming.rejected === 1, 3000, "the tampered frame rejected");
+      await incoming.stop();
+      const r = await sending;
+      assert.equal(r.reason, "stopped");
+
+      assert.equal(offers.length, 1);
+      assert.ok(!("key" in offers[0]!), `the server saw no key in the offer: ${JSON.stringify(offers[0])}`);
+      assert.ok(key, "a key was sent through the E2E channel");
+      const k = key as Uint8Array;
+      const b64 = toBase64(k);
+      assert.ok(sent.headers.every((h) => !h.includes(b64)), "no header sent to the server holds the key");
+      assert.ok(sent.headers.some((h) => h.includes('"t":"send"')), "the key went as a DM");
+      for (const b of [...sent.bodies, ...bodies]) {
+        assert.ok(!contains(b, k), "no body holds the raw key");
+        assert.ok(!contains(b, new TextEncoder().encode(b64)), "no body holds the key in base64");
+      }
+      // The key message was consumed silently: bob's chat saw no message.
+      assert.equal(bob.store.list("bob", 0).length, 0);
     } finally {
       await t.stop();
     }

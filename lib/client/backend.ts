@@ -66,6 +66,78 @@ export interface Fingerprint {
   changed: boolean;
 }
 
+export type VideoRendition = "240p" | "720p" | "1080p";
+
+/** A video in the server's library. */
+export interface VideoListing {
+  name: string;
+  /** Seconds. */
+  duration: number;
+  fps: number;
+  width: number;
+  height: number;
+  renditions: VideoRendition[];
+}
+
+/** One JPEG frame to draw (from the server's library or a user's stream, already decrypted). */
+export interface VideoFrameData {
+  /** Presentation time, ms. */
+  pts: number;
+  index: number;
+  rendition: VideoRendition;
+  width: number;
+  height: number;
+  jpeg: Uint8Array;
+}
+
+/**
+ * A playing video as the UI sees it: frames to draw (newest first; `next()` resolves null at the
+ * end) and controls. Optional controls exist only where they make sense (a stream cannot seek).
+ */
+export interface VideoHandle {
+  next(): Promise<VideoFrameData | null>;
+  /** Frames skipped before anyone drew them. */
+  readonly dropped: number;
+  stop(): Promise<void>;
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
+  seek?(ms: number): Promise<void>;
+  /** The drawing area changed size (pixels): the server rescales. */
+  setPane?(width: number, height: number): Promise<void>;
+}
+
+export interface PlayVideoOptions {
+  mode?: "adaptive" | "thirds";
+  /** Drawing area in pixels (the server scales frames to fit). */
+  width?: number;
+  height?: number;
+}
+
+/** A user's offer to stream a video to this user. */
+export interface StreamOfferInfo {
+  sid: string;
+  from: string;
+  name: string;
+  fps?: number;
+  width?: number;
+  height?: number;
+}
+
+/** How an outgoing stream ended. */
+export interface StreamSendResult {
+  sent: number;
+  relayed: number;
+  reason: "end" | "stopped" | "refused" | "disconnected";
+  by?: string;
+}
+
+/** An outgoing stream: `accepted` resolves when the recipient answers, `done` at the end. */
+export interface OutgoingStream {
+  readonly accepted: Promise<boolean>;
+  readonly done: Promise<StreamSendResult>;
+  stop(): void;
+}
+
 export type BackendEvent =
   | { type: "message"; message: ChatMessage }
   | { type: "presence"; user: string; online: boolean; presence?: Presence }
@@ -87,7 +159,11 @@ export type BackendEvent =
     done: number;
     total: number;
     state: "active" | "done" | "failed";
-  };
+  }
+  /** Optional (video): a user offers to stream a video to this user; answer with `acceptStream`. */
+  | { type: "stream.offer"; offer: StreamOfferInfo }
+  /** Optional (video): a pending offer was withdrawn before it was answered. */
+  | { type: "stream.withdrawn"; sid: string; from: string; by: string };
 
 export class BackendError extends Error {
   constructor(readonly code: string, message: string) {
@@ -131,4 +207,16 @@ export interface ChatBackend {
   trust?(user: string): Promise<Fingerprint>;
   /** Optional: a room admin removes a member (`/kick` in a room); the room's keys rotate. */
   roomKick?(room: string, user: string): Promise<void>;
+  /** Optional (video): the server's video library (`/videos`). */
+  videos?(): Promise<VideoListing[]>;
+  /** Optional (video): plays a library video (`/play`); frames come through the handle. */
+  playVideo?(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
+  /** Optional (video): offers a local video file to a user (`/stream`); frames flow once accepted. */
+  offerStream?(user: string, file: string): OutgoingStream;
+  /** Optional (video): accepts an offered stream; its frames are decrypted end to end. */
+  acceptStream?(
+    sid: string,
+  ): Promise<VideoHandle & { readonly ended: Promise<{ reason: string; by: string }> }>;
+  /** Optional (video): refuses an offered stream. */
+  refuseStream?(sid: string): Promise<void>;
 }

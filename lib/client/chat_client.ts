@@ -14,15 +14,20 @@ import {
   type ChatMessage,
   type Fingerprint,
   type KickedEntry,
+  type OutgoingStream,
+  type PlayVideoOptions,
   type Presence,
   type Role,
   type RoomInfo,
   type Status,
   type Target,
+  type VideoHandle,
+  type VideoListing,
 } from "./backend.ts";
 import { type BodyCodec, type MembershipVerb, PlainCodec } from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
+import { ClientVideo } from "./video/client_video.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -44,6 +49,8 @@ export class ChatClient implements ChatBackend {
   readonly #unacked = new Map<string, number[]>();
   /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
   #control: { conv: string; seq: number }[] = [];
+  /** Video: the server's library and user-to-user streams (see video/client_video.ts). */
+  readonly video: ClientVideo;
 
   private constructor(
     readonly conn: Connection,
@@ -55,6 +62,7 @@ export class ChatClient implements ChatBackend {
   ) {
     this.#codec = codec;
     conn.onPush((f) => this.#onPush(f));
+    this.video = new ClientVideo(this);
     conn.done.then(() => {
       const r = conn.closeReason;
       this.#emit({ type: "disconnected", code: r?.code ?? "closed", reason: r?.message ?? "Disconnected" });
@@ -75,6 +83,9 @@ export class ChatClient implements ChatBackend {
     );
   }
 
+  get codec(): BodyCodec {
+    return this.#codec;
+  }
   set codec(c: BodyCodec) {
     this.#codec = c;
   }
@@ -374,6 +385,21 @@ export class ChatClient implements ChatBackend {
     return await Promise.reject(
       new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`),
     );
+  }
+  videos(): Promise<VideoListing[]> {
+    return this.video.videos();
+  }
+  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
+    return this.video.play(name, opts);
+  }
+  offerStream(user: string, file: string): OutgoingStream {
+    return this.video.offer(user, file);
+  }
+  acceptStream(sid: string) {
+    return this.video.accept(sid);
+  }
+  refuseStream(sid: string): Promise<void> {
+    return this.video.refuse(sid);
   }
   async close(): Promise<void> {
     await this.conn.close();

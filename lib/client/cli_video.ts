@@ -8,6 +8,8 @@
  *   watch [--accept-from USER] [--frames N] [--renderer …] [--wait S]   accept an offer and draw it
  * The renderer is found by querying the terminal unless `--renderer` is given; a stdout that is
  * not a terminal gets half-blocks at 80×24. Drawing bytes go to `io.write` (default: stdout).
+ * `stream` and `watch` log in with the client folder's keystore, so the frame key travels end to
+ * end (an encrypted DM control message), never inside the offer the server relays.
  */
 import type { Command } from "commander";
 import { type GraphicsKind, locateFfmpeg, RENDITIONS } from "../media/mod.ts";
@@ -15,7 +17,6 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
-import { PeerStreams } from "./video/peer_stream.ts";
 import { VideoPlayer } from "./video/player.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
 import type { FrameSource, VideoFrame } from "./video/video_client.ts";
@@ -74,10 +75,14 @@ async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promi
 
 export function registerVideoCommands(program: Command, io: VideoCliIo): void {
   const tio = () => io.terminal ?? denoTerminalIo();
-  const run = (fn: (c: ChatClient, o: Opts, args: string[]) => Promise<void>) => async (...a: unknown[]) => {
+  const run = (fn: (c: ChatClient, o: Opts, args: string[]) => Promise<void>, e2e = false) =>
+  async (
+    ...a: unknown[]
+  ) => {
     const cmd = a[a.length - 1] as Command;
     const o = cmd.optsWithGlobals() as Opts;
-    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: false });
+    // With the client folder (keepHistory) the session has its end-to-end keys.
+    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: e2e });
     try {
       await fn(c, o, cmd.args);
     } finally {
@@ -86,6 +91,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
   };
 
   program.command("videos").description("list the server's videos").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley videos\n  parley videos --json")
     .action(run(async (c, o) => {
       const r = await new VideoClient(c.conn).list();
       if (o.json) return io.out(JSON.stringify(r.videos));
@@ -104,7 +110,10 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     .option("--thirds", "first third at 240p, middle at 720p, last at 1080p")
     .option("--frames <n>", "stop after N frames")
     .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
-    .addHelpText("after", "\nExample:\n  parley play sample --thirds --frames 90 --renderer halfblock")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley play sample\n  parley play sample --thirds --frames 90 --renderer halfblock",
+    )
     .action(run(async (c, o, args) => {
       const max = positiveInt(o.frames, "--frames");
       const t = tio();
@@ -150,6 +159,10 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     .option("--height <px>", "largest frame height to send (default 720)")
     .option("--frames <n>", "stop after N frames")
     .option("--wait <seconds>", "how long to wait for the answer (default 60)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley stream bob ./holiday.mp4\n  parley stream bob ./talk.mkv --height 480 --frames 600 --wait 120",
+    )
     .action(run(async (c, o, args) => {
       const [user, file] = [args[0]!, args[1]!];
       const ffmpeg = locateFfmpeg({
@@ -164,7 +177,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       } catch {
         throw new BackendError("usage", `Cannot read the video file ${file}`);
       }
-      const peers = new PeerStreams(c.conn, c.user);
+      const peers = c.video.peers;
       const ac = new AbortController();
       io.err(`Offered ${file} to ${user}; waiting for them to accept…`);
       const r = await stopOnInterrupt(() => ac.abort(), () =>
@@ -176,24 +189,29 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
           onAccepted: () => io.err(`${user} accepted; streaming`),
           signal: ac.signal,
         }));
-      peers.close();
       if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);
       const how = r.reason === "end" ? "" : r.by && r.by !== c.user ? ` (stopped by ${r.by})` : " (stopped)";
       io.out(`Streamed ${r.sent} frames to ${user}, ${r.relayed} relayed${how}`);
-    }));
+    }, true));
 
   program.command("watch").description("accept a user's video stream and draw it")
     .option("--accept-from <user>", "only accept a stream from USER")
     .option("--frames <n>", "stop after N frames")
     .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
     .option("--wait <seconds>", "how long to wait for an offer (default 60)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley watch\n  parley watch --accept-from alice --renderer halfblock",
+    )
     .action(run(async (c, o) => {
       const max = positiveInt(o.frames, "--frames");
-      const peers = new PeerStreams(c.conn, c.user);
+      const peers = c.video.peers;
       const from = o.acceptFrom as string | undefined;
+      await c.sync(); // live delivery of DMs: the frame key arrives as one
       io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
       const offer = await peers.waitOffer(from, (positiveInt(o.wait, "--wait") ?? 60) * 1000);
       const incoming = await peers.accept(offer);
+      await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
       io.err(`Accepted ${offer.name} from ${offer.from}`);
       const t = tio();
       const term = await detectTerminal(t, { forced: renderer(o.renderer) });
@@ -230,8 +248,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
           return s;
         }));
       const end = await incoming.ended;
-      peers.close();
       const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
       io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${who}`);
-    }));
+    }, true));
 }

@@ -3,8 +3,9 @@
  * contact with a bundle from `keys.fetch`, then the Double Ratchet); rooms and broadcasts (a room
  * named "*" of every registered user) through `RoomManager` sender keys, handed to members as DM
  * control messages that the receiving codec consumes silently. Rotation happens after any leave
- * or kick and every 100 messages. Room membership changes are signed with the acting member's
- * identity key and verified (and shown) by every member.
+ * or kick and every 100 messages. The frame key of a user-to-user video stream travels the same
+ * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
+ * signed with the acting member's identity key and verified (and shown) by every member.
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
@@ -32,6 +33,7 @@ import type { BodyCodec, KeyOps, MembershipVerb } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { SqliteCryptoStore } from "./crypto_store.ts";
 import { LocalStore } from "./local_store.ts";
+import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
   decodePayload,
   encodePayload,
@@ -63,6 +65,12 @@ export class E2eCodec implements BodyCodec {
   readonly #members = new Map<string, { members: string[]; admins: string[] }>();
   readonly #bundles = new Map<string, PrekeyBundle>();
   readonly #request: Request;
+  readonly #streamKeyBox = new StreamKeyBox();
+  /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
+  readonly streamKeys: StreamKeyChannel = {
+    send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
+    receive: (from, sid, timeoutMs) => this.#streamKeyBox.take(from, sid, timeoutMs),
+  };
 
   private constructor(
     readonly host: Host,
@@ -163,6 +171,12 @@ export class E2eCodec implements BodyCodec {
       try {
         if (m.to.kind === "user") {
           const o = await this.dm.openDm(m.from, body);
+          const sk = decodeStreamKey(o.plaintext, m.mid);
+          if (sk) {
+            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+            this.#streamKeyBox.put(m.from, sk.sid, sk.key);
+            return null;
+          }
           const p = decodePayload(o.plaintext, m.mid);
           if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
           const w = await this.rooms.acceptDistribution(m.from, p.dist);
@@ -182,6 +196,14 @@ export class E2eCodec implements BodyCodec {
         if (e instanceof ReplayError) throw new Error("it was already received once (replay rejected)");
         throw e;
       }
+    });
+  }
+
+  #sendStreamKey(user: string, sid: string, key: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      const mid = randomId(undefined, 12);
+      const body = await this.#dmEncrypt(user, encodeStreamKey(mid, sid, key));
+      await this.host.conn.request("send", { to: { kind: "user", name: user }, mid }, body);
     });
   }
 

@@ -10,11 +10,15 @@ import type {
   ChatMessage,
   Fingerprint,
   KickedEntry,
+  OutgoingStream,
+  PlayVideoOptions,
   Presence,
   Role,
   RoomInfo,
   Status,
   Target,
+  VideoHandle,
+  VideoListing,
 } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 
@@ -170,6 +174,22 @@ export class LiveBackend implements ChatBackend {
     return user
       ? this.#client.history({ kind: "user", name: user })
       : Promise.resolve(this.#client.store?.list(this.user, 0) ?? []);
+  }
+
+  videos(): Promise<VideoListing[]> {
+    return this.#client.videos();
+  }
+  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
+    return this.#client.playVideo(name, opts);
+  }
+  offerStream(user: string, file: string): OutgoingStream {
+    return this.#client.offerStream(user, file);
+  }
+  acceptStream(sid: string): ReturnType<ChatClient["acceptStream"]> {
+    return this.#client.acceptStream(sid);
+  }
+  refuseStream(sid: string): Promise<void> {
+    return this.#client.refuseStream(sid);
   }
 
   async close(): Promise<void> {

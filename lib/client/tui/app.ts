@@ -21,6 +21,7 @@ import { diff, type Screen } from "./screen.ts";
 import { sanitize } from "./sanitize.ts";
 import { Completer } from "./completion.ts";
 import type { Line } from "./buffers.ts";
+import { type GraphicsInfo, TuiVideo } from "./video_view.ts";
 
 export interface TuiOptions {
   output: { write(s: string): void };
@@ -30,6 +31,8 @@ export interface TuiOptions {
   /** Formats a timestamp for the message pane (default: local `HH:MM`). */
   formatTime?: (ts: number) => string;
   notify?: NotifyMode;
+  /** How videos are drawn (detected by `runTui`; default half-blocks). */
+  graphics?: GraphicsInfo;
 }
 
 type Item =
@@ -53,6 +56,8 @@ export interface SearchState {
 export class TuiApp {
   readonly state: ChatState;
   readonly completer = new Completer();
+  /** `/play`, `/stream`, `/accept`, `/stop` and the video keys (video_view.ts). */
+  readonly video: TuiVideo = new TuiVideo(this);
   cols: number;
   rows: number;
   showBuffers = true;
@@ -82,6 +87,7 @@ export class TuiApp {
     this.formatTime = opts.formatTime ?? localTime;
     this.state = new ChatState(backend.user, () => this.clock.now());
     this.done = new Promise((r) => (this.#quit = r));
+    if (opts.graphics) this.video.graphics = opts.graphics;
   }
 
   /** Subscribes to the backend, loads rooms and who is online, draws the first frame. */
@@ -185,6 +191,8 @@ export class TuiApp {
         for (const ev of it.events) bindKey(this, ev);
         break;
       case "event": {
+        if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
+        if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from);
         const n = this.state.handle(it.e);
         if (n) this.#notify(n.title, n.body);
         break;
@@ -218,12 +226,14 @@ export class TuiApp {
       members: this.state.members(),
       now: this.clock.now(),
       formatTime: this.formatTime,
-      extras: this.state.extras(),
+      extras: [...this.state.extras(), ...this.video.extras()],
       search: this.search,
+      video: this.video.playing ? { status: this.video.status } : null,
     };
   }
 
   #draw(): void {
+    if (this.video.syncPane()) this.#prev = null; // the pane moved: repaint everything
     const screen = render(this.view(), this.cols, this.rows, this.#spare);
     const out = diff(this.#prev, screen) + this.#bells.join("");
     this.#bells = [];
@@ -278,6 +288,7 @@ export class TuiApp {
   /** Stops listening, closes the backend and resolves `done`. */
   async quit(): Promise<void> {
     this.stop();
+    if (this.video.playing) await this.video.stop().catch(() => {});
     await this.backend.close().catch(() => {});
     this.#quit();
   }

@@ -63,5 +63,6 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
     formatTime: app.formatTime,
     helpLines: (cmd) => helpLines(app.backend.role, cmd, COMMANDS),
     setOwnStatus: (s) => later(() => (st.myStatus = s)),
+    video: app.video,
   };
 }

@@ -7,6 +7,8 @@
  * Ctrl-F/Up older hit, Enter keep the place, Esc/Ctrl-G back), Ctrl-L full redraw, Tab/Shift-Tab
  * completion, F7/Alt+Shift+B toggle the buffer list, F8/Alt+Shift+M the member list, Ctrl-C clear the
  * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).
+ * With an empty input line, video keys come first (video_view.ts): q stop, space pause, ←/→ seek,
+ * y/n answer a stream offer.
  */
 import type { TuiApp } from "./app.ts";
 import { findCommand } from "./parse.ts";
@@ -68,6 +70,7 @@ function searchKey(app: TuiApp, ev: KeyEvent): void {
 
 export function bindKey(app: TuiApp, ev: KeyEvent): void {
   if (app.search) return searchKey(app, ev);
+  if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
   const st = app.state;
   const list = st.buffers;
   const ed = list.current.editor;

@@ -4,6 +4,14 @@
  */
 import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
 
+/** The app's video controls (video_view.ts), for the video commands. */
+export interface VideoControls {
+  play(name: string, thirds: boolean): Promise<void>;
+  stream(user: string, file: string): void;
+  accept(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface CommandContext {
   backend: ChatBackend;
   /** Conversation of the current buffer; null in the status buffer. */
@@ -23,6 +31,7 @@ export interface CommandContext {
   helpLines(cmd?: string): string[];
   /** Records the user's own status after `/busy` or `/free` succeeded. */
   setOwnStatus(status: "busy" | "free"): void;
+  video: VideoControls;
 }
 
 export interface CommandSpec {

@@ -18,6 +18,7 @@ import {
   user,
 } from "./command_context.ts";
 import { parseDuration, parseSince } from "./parse_time.ts";
+import { VIDEO_COMMANDS } from "./commands_video.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -266,6 +267,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ctx.print(`${user(u!)} is verified`);
     },
   },
+  ...VIDEO_COMMANDS,
   {
     name: "quit",
     aliases: ["exit"],

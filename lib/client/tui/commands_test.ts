@@ -27,6 +27,12 @@ function ctx(target: Target | null, role: "user" | "admin" = "user") {
     formatTime: utcTime,
     helpLines: () => ["help"],
     setOwnStatus: () => {},
+    video: {
+      play: (name, thirds) => Promise.resolve(void printed.push(`play ${name} ${thirds}`)),
+      stream: (u, file) => void printed.push(`stream ${u} ${file}`),
+      accept: () => Promise.resolve(void printed.push("accept")),
+      stop: () => Promise.resolve(void printed.push("stop")),
+    },
   };
   const run = async (line: string) => {
     const p = parseLine(line, { role, isUser: () => true });
@@ -149,5 +155,5 @@ Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", asyn
   assert.deepEqual(t.backend.callsOf("setStatus"), [["busy"], ["free"]]);
   assert.deepEqual(t.backend.callsOf("verify"), [["bob"]]);
   assert.deepEqual(t.sent, [[{ kind: "broadcast" }, "server restarts at noon"]]);
-  assert.equal(COMMANDS.length, 22);
+  assert.equal(COMMANDS.length, 27);
 });

@@ -1,6 +1,8 @@
 /**
  * An in-memory `ChatBackend` for tests and benches: records every call, answers from plain data
- * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers.
+ * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers. Video: `videoList` and
+ * `videoFrames` (JPEGs, see `syntheticJpeg`) back `videos`, `playVideo` and `acceptStream`; the
+ * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
 import {
   BackendError,
@@ -14,6 +16,9 @@ import {
   type RoomInfo,
   type Status,
   type Target,
+  type VideoFrameData,
+  type VideoHandle,
+  type VideoListing,
 } from "../backend.ts";
 
 export interface FakeCall {
@@ -154,6 +159,71 @@ export class FakeBackend implements ChatBackend {
   }
   typing(target: Target, active: boolean): void {
     this.calls.push({ method: "typing", args: [target, active] });
+  }
+
+  videoList: VideoListing[] = [];
+  /** Frames every played or accepted video yields, in order. */
+  videoFrames: Uint8Array[] = [];
+  /** The handles given out, newest last. */
+  readonly handles: FakeVideoHandle[] = [];
+
+  videos(): Promise<VideoListing[]> {
+    return this.#ok("videos", [], this.videoList);
+  }
+  playVideo(name: string, opts?: unknown): Promise<VideoHandle> {
+    const h = new FakeVideoHandle(this.videoFrames, this.user);
+    this.handles.push(h);
+    return this.#ok("playVideo", [name, opts], h);
+  }
+  acceptStream(sid: string): Promise<FakeVideoHandle> {
+    const h = new FakeVideoHandle(this.videoFrames, this.user);
+    this.handles.push(h);
+    return this.#ok("acceptStream", [sid], h);
+  }
+  refuseStream(sid: string): Promise<void> {
+    return this.#ok("refuseStream", [sid], undefined);
+  }
+}
+
+/** Frames from a list, one per `next()`; after the last, `next()` waits for `stop()` (or `end()`). */
+export class FakeVideoHandle implements VideoHandle {
+  readonly dropped = 0;
+  readonly ops: string[] = [];
+  readonly ended: Promise<{ reason: string; by: string }>;
+  #i = 0;
+  #end!: (e: { reason: string; by: string }) => void;
+  #stopped = false;
+
+  constructor(readonly frames: Uint8Array[], readonly me = "me") {
+    this.ended = new Promise((r) => (this.#end = r));
+  }
+
+  next(): Promise<VideoFrameData | null> {
+    if (this.#stopped) return Promise.resolve(null);
+    const jpeg = this.frames[this.#i];
+    if (!jpeg) return this.ended.then(() => null);
+    const index = this.#i++;
+    return Promise.resolve({ pts: index * 40, index, rendition: "240p", width: 32, height: 16, jpeg });
+  }
+  /** The other side ends it. */
+  end(by: string): void {
+    this.#stopped = true;
+    this.#end({ reason: "stopped", by });
+  }
+  stop(): Promise<void> {
+    this.ops.push("stop");
+    this.#stopped = true;
+    this.#end({ reason: "stopped", by: this.me });
+    return Promise.resolve();
+  }
+  pause(): Promise<void> {
+    return Promise.resolve(void this.ops.push("pause"));
+  }
+  resume(): Promise<void> {
+    return Promise.resolve(void this.ops.push("resume"));
+  }
+  seek(ms: number): Promise<void> {
+    return Promise.resolve(void this.ops.push(`seek ${ms}`));
   }
 }
 

@@ -2,12 +2,16 @@
  * Entry of the full-screen chat UI: `runTui(backend, opts)` opens the terminal, runs `TuiApp` until
  * `/quit` (or end of input) and restores the terminal. The caller (client.ts) resolves options —
  * e.g. `notify: detectNotifyMode(Deno.env.toObject())` — nothing here reads flags or environment.
+ * Video graphics: unless `renderer` is given, the terminal is asked at start (kitty graphics query,
+ * cell size, DA1 — lib/media's DETECT_QUERY) and its replies are taken out of the first input;
+ * no answer within `detectMs` means half-blocks. Keys typed meanwhile still reach the app.
  */
 import type { ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import { openTerminal, type TerminalIo } from "./terminal.ts";
+import { chooseGraphics, DETECT_QUERY, type GraphicsKind, parseDetectReplies } from "../../media/mod.ts";
 
 export { TuiApp, type TuiOptions } from "./app.ts";
 export { detectNotifyMode, type NotifyMode } from "./notify.ts";
@@ -22,6 +26,10 @@ export interface RunTuiOptions {
   terminal?: TerminalIo;
   /** Milliseconds a lone ESC waits before it counts as the Escape key. */
   escapeDelay?: number;
+  /** Draw videos with this renderer instead of asking the terminal. */
+  renderer?: GraphicsKind;
+  /** How long to wait for the terminal's graphics replies (default 300 ms). */
+  detectMs?: number;
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -48,9 +56,20 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
       term.pollSize();
       app.tick();
     }, 1000);
+    // One read in flight at a time; a read the detection gave up on is the loop's next chunk.
+    let inflight: Promise<Uint8Array | null> | null = null;
+    const input = { read: () => (inflight ??= term.read()), taken: () => void (inflight = null) };
     const reading = (async () => {
+      if (opts.renderer) app.video.graphics = { kind: opts.renderer };
+      else {
+        const found = await detectGraphics(term, input, opts.detectMs ?? 300);
+        app.video.graphics = found.graphics;
+        if (found.rest) app.feedText(found.rest);
+        if (found.eof) return;
+      }
       for (;;) {
-        const chunk = await term.read();
+        const chunk = await input.read();
+        input.taken();
         if (chunk === null) return;
         app.feed(chunk);
         clearTimeout(escTimer);
@@ -64,4 +83,39 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
     clearInterval(ticker);
     term.restore();
   }
+}
+
+/** Asks the terminal for graphics support and reads its replies from the first input. */
+async function detectGraphics(
+  term: TerminalIo,
+  input: { read(): Promise<Uint8Array | null>; taken(): void },
+  ms: number,
+): Promise<
+  { graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number }; rest: string; eof: boolean }
+> {
+  term.write(DETECT_QUERY);
+  const dec = new TextDecoder();
+  let text = "", eof = false, timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
+  try {
+    for (;;) {
+      const chunk = await Promise.race([input.read(), deadline]);
+      if (chunk === "timeout") break; // the read in flight stays for the input loop
+      input.taken();
+      if (chunk === null) {
+        eof = true;
+        break;
+      }
+      text += dec.decode(chunk, { stream: true });
+      if (parseDetectReplies(text).complete) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const r = parseDetectReplies(text);
+  const graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number } = {
+    kind: chooseGraphics(r),
+  };
+  if (r.cell) [graphics.cellWidth, graphics.cellHeight] = [r.cell.width, r.cell.height];
+  return { graphics, rest: r.rest, eof };
 }

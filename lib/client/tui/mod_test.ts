@@ -43,3 +43,12 @@ Deno.test("benchTui() keeps 10,000 messages under 80 MB and a keystroke under 16
   assert.ok(get("tui scrollback heap") < 80, JSON.stringify(rows));
   assert.ok(get("tui keystroke-to-screen mean") < 16, JSON.stringify(rows));
 });
+
+Deno.test("runTui() asks the terminal for graphics and keeps keys typed with the replies", async () => {
+  const t = fakeTerminal(["\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t/qu", "\x1b[?62;4;22c", "it\r"]);
+  const backend = new FakeBackend();
+  await runTui(backend, { terminal: t.io, detectMs: 2000 });
+  assert.ok(t.out.join("").includes("\x1b_Gi=31,s=1,v=1,a=q"), "the detection query was written");
+  assert.equal(backend.callsOf("close").length, 1, "/quit typed around the replies still quit");
+  assert.equal(t.restored(), 1);
+});

@@ -54,7 +54,7 @@ Deno.test("parseLine() refuses admin commands to users", () => {
 
 Deno.test("COMMANDS has one row per required command with usage, help and permission", () => {
   const want =
-    "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify quit";
+    "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify videos play stream accept stop quit";
   assert.deepEqual(COMMANDS.map((c) => c.name), want.split(" "));
   for (const c of COMMANDS) assert.ok(c.help && (c.permission === "user" || c.permission === "admin"));
   assert.deepEqual(arity("USER [SECONDS]"), { min: 1, max: 2, rest: false });

@@ -36,6 +36,8 @@ export interface ViewState {
   /** Extra status-line items: typing, transfers. */
   extras: string[];
   search: { query: string; hit: Line | null; failed: boolean } | null;
+  /** While a video plays: the pane is left blank for it, its overlay line on the pane's last row. */
+  video?: { status: string } | null;
 }
 
 const BAR = style(15, 4);
@@ -188,11 +190,16 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
   drawTitle(s, lay, st);
   if (lay.buffers) drawBufferList(s, lay, st);
   if (lay.members) drawMembers(s, lay, st);
-  drawMessages(s, lay, st.buffers.current, {
-    me: st.user,
-    formatTime: st.formatTime,
-    searchHit: st.search?.hit ?? null,
-  });
+  if (st.video) {
+    const m = lay.messages;
+    s.put(m.row + m.height - 1, m.col, st.video.status, style(15, 0), m.width);
+  } else {
+    drawMessages(s, lay, st.buffers.current, {
+      me: st.user,
+      formatTime: st.formatTime,
+      searchHit: st.search?.hit ?? null,
+    });
+  }
   drawStatus(s, lay, st);
   drawInput(s, lay, st);
   return s;

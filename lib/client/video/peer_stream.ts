@@ -5,9 +5,11 @@
  * stream id, frame index, sender and recipient, and sent as `stream.frame` with one frame in
  * flight (the server's reply says whether it was relayed). The recipient opens each frame and keeps
  * the newest in a latest-frame slot (an `IncomingStream` is a `FrameSource` for `VideoPlayer`).
- * Either side may stop. Key delivery: today the key travels inside the offer, so only TLS hides it
- * from the network and the server could read it; `keyVia` is the hook for sending it over an
- * end-to-end encrypted DM once ChatClient has one.
+ * Either side may stop. Key delivery: with a `keyVia` channel (an end-to-end encrypting codec,
+ * see stream_key.ts) the key goes to the recipient in an encrypted DM control message and the
+ * offer carries none; the recipient then takes the key only from that channel (a key in an offer
+ * could come from the server). Without a channel (a client with no keys) the key travels in the
+ * offer, hidden only by TLS.
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { randomId } from "../../common/random.ts";
@@ -16,6 +18,7 @@ import { LatestSlot, probe, type Rendition, VideoStream } from "../../media/mod.
 import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../connection.ts";
+import type { StreamKeyChannel } from "./stream_key.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
 export interface StreamOffer {
@@ -50,15 +53,23 @@ function basename(path: string): string {
   return path.replace(/\\/g, "/").split("/").pop() || path;
 }
 
+export interface PeerStreamsOptions {
+  /** The end-to-end channel for frame keys, looked up when needed (null: key in the offer). */
+  keyVia?: () => StreamKeyChannel | null;
+  /** How long `accept()` waits for the key to arrive end to end (default 10 s). */
+  keyWaitMs?: number;
+}
+
 export class PeerStreams {
   readonly #pending = new Map<string, StreamOffer>();
   readonly #offerListeners = new Set<(o: StreamOffer) => void>();
+  readonly #withdrawListeners = new Set<(o: StreamOffer, by: string) => void>();
   readonly #answers = new Map<string, (accept: boolean) => void>();
   readonly #stops = new Map<string, (by: string, reason: string) => void>();
   readonly #incoming = new Map<string, IncomingStream>();
   readonly #off: () => void;
 
-  constructor(readonly conn: Connection, readonly me: string) {
+  constructor(readonly conn: Connection, readonly me: string, readonly opts: PeerStreamsOptions = {}) {
     this.#off = conn.onPush((f) => this.#onPush(f));
     conn.done.then(() => {
       for (const s of this.#incoming.values()) s.finish("disconnected", me);
@@ -78,6 +89,12 @@ export class PeerStreams {
   onOffer(l: (o: StreamOffer) => void): () => void {
     this.#offerListeners.add(l);
     return () => this.#offerListeners.delete(l);
+  }
+
+  /** Called when a pending offer is withdrawn (the sender stopped or left before an answer). */
+  onWithdrawn(l: (o: StreamOffer, by: string) => void): () => void {
+    this.#withdrawListeners.add(l);
+    return () => this.#withdrawListeners.delete(l);
   }
 
   /** The first offer (from `from`, if given) already pending or arriving within `timeoutMs`. */
@@ -100,8 +117,15 @@ export class PeerStreams {
   }
 
   async accept(o: StreamOffer): Promise<IncomingStream> {
-    if (!o.key) throw new BackendError("no_keys", "The offer carries no frame key");
-    const s = new IncomingStream(this.conn, o, this.me, fromBase64(o.key));
+    const channel = this.opts.keyVia?.() ?? null;
+    let key: Uint8Array;
+    if (channel) key = await channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
+    else if (o.key) key = fromBase64(o.key);
+    else {throw new BackendError(
+        "no_keys",
+        "The offer carries no frame key and this client has no end-to-end keys",
+      );}
+    const s = new IncomingStream(this.conn, o, this.me, key);
     this.#incoming.set(o.sid, s);
     s.ended.then(() => this.#incoming.delete(o.sid));
     await this.conn.request("stream.answer", { sid: o.sid, accept: true });
@@ -134,6 +158,7 @@ export class PeerStreams {
       this.#stops.set(sid, (by, reason) => (stopBy = { by, reason }, r()))
     );
     const peer = to.toLowerCase();
+    const channel = this.opts.keyVia?.() ?? null;
     await this.conn.request("stream.offer", {
       to: peer,
       name: basename(file).slice(0, 200),
@@ -141,8 +166,18 @@ export class PeerStreams {
       fps: info.fps,
       width,
       height,
-      key: toBase64(key),
+      ...(channel ? {} : { key: toBase64(key) }),
     });
+    if (channel) {
+      try {
+        await channel.send(peer, sid, key);
+      } catch (e) {
+        this.#answers.delete(sid);
+        this.#stops.delete(sid);
+        await this.conn.request("stream.stop", { sid }).catch(() => {});
+        throw e;
+      }
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
       answered,
@@ -224,7 +259,9 @@ export class PeerStreams {
         break;
       case "stream.stop": {
         const sid = String(h.sid);
+        const was = this.#pending.get(sid);
         this.#pending.delete(sid);
+        if (was) { for (const l of this.#withdrawListeners) l(was, String(h.by)); }
         this.#stops.get(sid)?.(String(h.by), String(h.reason));
         this.#incoming.get(sid)?.finish(String(h.reason), String(h.by));
         break;

@@ -1,0 +1,60 @@
+/**
+ * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
+ * `/play NAME [--thirds]`, `/stream USER FILE`, `/accept`, `/stop`. Handlers use the backend's
+ * optional video members and the app's video controls (`ctx.video`); they never touch the terminal.
+ */
+import type { CommandSpec } from "./command_context.ts";
+import { user } from "./command_context.ts";
+
+export const VIDEO_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "videos",
+    usage: "",
+    help: "List the server's videos",
+    permission: "user",
+    run: async (ctx) => {
+      if (!ctx.backend.videos) throw new Error("This client cannot play videos");
+      const list = await ctx.backend.videos();
+      if (!list.length) return ctx.print("There are no videos on the server");
+      ctx.print(`${list.length} video${list.length === 1 ? "" : "s"} (/play NAME [--thirds]):`);
+      for (const v of list) {
+        ctx.print(
+          `  ${v.name}  ${v.duration.toFixed(1)} s  ${v.fps} fps  ${v.width}×${v.height}  ${
+            v.renditions.join(" ")
+          }`,
+        );
+      }
+    },
+  },
+  {
+    name: "play",
+    usage: "NAME [--thirds]",
+    help: "Play a server video here (q stops, space pauses, ←/→ seek 5 s)",
+    permission: "user",
+    run: async (ctx, [name, flag]) => {
+      if (flag !== undefined && flag !== "--thirds") throw new Error("Usage: /play NAME [--thirds]");
+      await ctx.video.play(name!, flag === "--thirds");
+    },
+  },
+  {
+    name: "stream",
+    usage: "USER FILE",
+    help: "Offer a local video to a user; it streams, encrypted end to end, once they accept",
+    permission: "user",
+    run: (ctx, [u, file]) => ctx.video.stream(user(u!), file!),
+  },
+  {
+    name: "accept",
+    usage: "",
+    help: "Accept the stream a user offers you (or press y at the prompt)",
+    permission: "user",
+    run: (ctx) => ctx.video.accept(),
+  },
+  {
+    name: "stop",
+    usage: "",
+    help: "Stop the video playing here and any stream you send",
+    permission: "user",
+    run: (ctx) => ctx.video.stop(),
+  },
+];

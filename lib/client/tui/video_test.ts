@@ -1,0 +1,144 @@
+/**
+ * Screen tests of video in the full-screen client (FakeBackend with synthetic JPEG frames, drawn
+ * by half-blocks into @xterm/headless): /play draws in the message pane with the overlay line,
+ * space pauses, ←/→ seek, q stops and the chat returns; a stream offer prompts and y accepts, n
+ * refuses; /videos lists.
+ */
+import assert from "node:assert/strict";
+import jpegJs from "jpeg-js";
+import { demoWorld, type Harness, harness } from "./testing.ts";
+
+/** A 32×16 JPEG of horizontal stripes (red over blue), so half-blocks show "▀". */
+function stripes(shift = 0): Uint8Array {
+  const width = 32, height = 16;
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const red = (y + shift) % 2 === 0;
+      data.set(red ? [230, 30, 30, 255] : [30, 30, 230, 255], i);
+    }
+  }
+  return new Uint8Array(jpegJs.encode({ width, height, data }, 95).data);
+}
+
+async function until(h: Harness, what: string, ok: (lines: string[]) => boolean): Promise<string[]> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const s = await h.settle();
+    if (ok(s)) return s;
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}:\n${s.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const PANE_ROWS = [1, 20]; // rows of the picture at 80×24 (the pane is rows 1–21, 21 the overlay)
+const paneText = (s: string[]) => s.slice(PANE_ROWS[0], PANE_ROWS[1]! + 1).join("\n");
+const OVERLAY = /fps · \d+ dropped · 240p · \d+ kbit\/s/;
+
+function video(b: Parameters<typeof demoWorld>[0]) {
+  demoWorld(b);
+  b.videoFrames = [stripes(0), stripes(1), stripes(0)];
+  b.videoList = [{
+    name: "sample",
+    duration: 3,
+    fps: 24,
+    width: 1920,
+    height: 1080,
+    renditions: ["240p", "720p", "1080p"],
+  }];
+}
+
+Deno.test("TuiApp /play draws half-blocks in the message pane with the overlay; space pauses; q stops", async () => {
+  const h = await harness({ setup: video });
+  await h.type("\x1b2"); // #general
+  h.backend.receive("bob", { kind: "room", name: "general" }, "before the video");
+  await h.settle();
+  await h.type("/play sample\r");
+  let s = await until(h, "frames and overlay", (l) => paneText(l).includes("▀") && OVERLAY.test(l[21]!));
+  assert.deepEqual(h.backend.callsOf("playVideo")[0]![0], "sample");
+  assert.ok(!paneText(s).includes("before the video"), "the chat text is hidden under the video");
+  assert.match(s[21]!, /· adaptive/);
+  assert.match(s[0]!, /Parley/, "the title bar stays");
+  assert.match(s[1]!, /1\.status/, "the buffer list stays");
+  // The picture stays inside the pane: the member list column is untouched.
+  assert.match(s[1]!, /│Free \(2\)$/);
+  const handle = h.backend.handles[0]!;
+  s = await h.type(" ");
+  assert.deepEqual(handle.ops, ["pause"]);
+  s = await until(h, "paused overlay", (l) => l[21]!.includes("⏸"));
+  await h.type("\x1b[C");
+  await h.type("\x1b[D");
+  assert.deepEqual(handle.ops.slice(1, 3), ["seek 5080", "seek 0"]);
+  await h.type(" ");
+  assert.equal(handle.ops[3], "resume");
+  await h.type("q");
+  s = await until(h, "the chat pane back", (l) => paneText(l).includes("before the video"));
+  assert.equal(handle.ops.at(-1), "stop");
+  assert.ok(!s.join("\n").includes("▀"), "no picture left on screen");
+  assert.match(paneText(s), /Played sample: 3 frames shown, 0/);
+  h.close();
+});
+
+Deno.test("TuiApp /play --thirds asks for thirds mode; typing goes to the input line, not the player", async () => {
+  const h = await harness({ setup: video });
+  await h.type("/play sample --thirds\r");
+  await until(h, "frames", (l) => paneText(l).includes("▀"));
+  const opts = h.backend.callsOf("playVideo")[0]![1] as { mode: string; width: number; height: number };
+  assert.equal(opts.mode, "thirds");
+  assert.deepEqual([opts.width, opts.height], [54, 40], "pane size in half-block pixels");
+  let s = await h.type("hi q");
+  assert.equal(s[23], "[status] hi q");
+  assert.deepEqual(h.backend.handles[0]!.ops, [], "keys went to the editor");
+  await h.type("\x15/stop\r");
+  s = await until(h, "stopped", (l) => !l.join("\n").includes("▀"));
+  assert.deepEqual(h.backend.handles[0]!.ops, ["stop"]);
+  h.close();
+});
+
+Deno.test("TuiApp shows a stream offer; y accepts and the stream plays, the sender's stop ends it", async () => {
+  const h = await harness({ setup: video, cols: 200 });
+  h.backend.emit({
+    type: "stream.offer",
+    offer: { sid: "sid-1", from: "bob", name: "clip.mp4", width: 640, height: 360 },
+  });
+  let s = await h.settle();
+  assert.match(s[22]!, /\[bob offers clip\.mp4: y\/n\]/);
+  assert.match(s.join("\n"), /bob offers to stream clip\.mp4 \(640×360\): press y to accept, n to refuse/);
+  await h.type("y");
+  assert.deepEqual(h.backend.callsOf("acceptStream"), [["sid-1"]]);
+  s = await until(h, "the stream drawn", (l) => paneText(l).includes("▀") && l[21]!.includes("from bob"));
+  assert.ok(!/offers clip/.test(s[22]!), "the prompt is gone");
+  h.backend.handles[0]!.end("bob");
+  s = await until(h, "the chat back", (l) => !l.join("\n").includes("▀"));
+  assert.match(s.join("\n"), /bob stopped the stream/);
+  h.close();
+});
+
+Deno.test("TuiApp: n refuses a stream offer, /accept without an offer is an error, a withdrawn offer goes", async () => {
+  const h = await harness({ setup: video, cols: 200 });
+  h.backend.emit({ type: "stream.offer", offer: { sid: "sid-2", from: "carol", name: "x.mp4" } });
+  await h.settle();
+  let s = await h.type("n");
+  assert.deepEqual(h.backend.callsOf("refuseStream"), [["sid-2"]]);
+  s = await h.settle();
+  assert.match(s.join("\n"), /Refused the stream from carol/);
+  assert.ok(!s[22]!.includes("offers"));
+  assert.equal(s[23], "[status]", "n did not reach the input line");
+  s = await h.type("/accept\r");
+  assert.match(s.join("\n"), /No stream is being offered to you/);
+  h.backend.emit({ type: "stream.offer", offer: { sid: "sid-3", from: "carol", name: "y.mp4" } });
+  h.backend.emit({ type: "stream.withdrawn", sid: "sid-3", from: "carol", by: "carol" });
+  s = await h.settle();
+  assert.match(s.join("\n"), /carol withdrew the stream offer/);
+  assert.ok(!s[22]!.includes("offers"));
+  h.close();
+});
+
+Deno.test("TuiApp /videos lists the server's videos", async () => {
+  const h = await harness({ setup: video, cols: 200 });
+  const s = await h.type("/videos\r");
+  assert.match(s.join("\n"), /1 video \(\/play NAME \[--thirds\]\):/);
+  assert.match(s.join("\n"), /sample {2}3\.0 s {2}24 fps {2}1920×1080 {2}240p 720p 1080p/);
+  h.close();
+});

@@ -1,0 +1,235 @@
+/**
+ * Video inside the full-screen client: `/play` of a server video, `/stream` of a local file to a
+ * user, accepting an offered stream (`/accept`, or `y` at the prompt; `n` refuses) and `/stop`.
+ *
+ * Contract: a playing video owns the message pane. While it plays, `render` leaves the pane blank
+ * (so the screen diff never writes over the picture) except its last row, where the overlay line
+ * (fps, dropped, rendition, kbit/s) is drawn like any other text; the `VideoPlayer` draws frames
+ * straight to the output inside the pane, cursor saved and restored around each frame. When the
+ * video ends the screen is repainted in full and the chat pane returns. With an empty input line,
+ * `q` stops, space pauses, ←/→ seek 5 s; otherwise keys go to the input line. Talks to the chat
+ * only through the optional video members of `ChatBackend`; never sees frames or sockets.
+ */
+import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
+import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
+import { VideoPlayer } from "../video/player.ts";
+import type { TuiApp } from "./app.ts";
+import type { KeyEvent } from "./keys.ts";
+import { layout, type Rect } from "./layout.ts";
+import { sanitize, sanitizeName } from "./sanitize.ts";
+import { textWidth } from "./width.ts";
+
+export interface GraphicsInfo {
+  kind: GraphicsKind;
+  cellWidth?: number;
+  cellHeight?: number;
+}
+
+const SEEK_MS = 5000;
+const utf8d = new TextDecoder();
+
+export class TuiVideo {
+  graphics: GraphicsInfo = { kind: "halfblock" };
+  /** The overlay line shown on the pane's last row while a video plays. */
+  status = "";
+  /** An offer waiting for y/n. */
+  offer: StreamOfferInfo | null = null;
+  #player: VideoPlayer | null = null;
+  #label = "";
+  #pane: PaneGeometry | null = null;
+  #outgoing: { user: string; accepted: boolean; stop(): void } | null = null;
+
+  constructor(readonly app: TuiApp) {}
+
+  /** True while a video occupies the message pane. */
+  get playing(): boolean {
+    return this.#player !== null;
+  }
+
+  /** The message pane rectangle for the current size and toggles. */
+  paneRect(): Rect {
+    const a = this.app;
+    return layout(a.cols, a.rows, a.showBuffers, a.showMembers, textWidth(a.formatTime(a.clock.now())))
+      .messages;
+  }
+
+  /** The picture area: the message pane minus its last row (the overlay), 1-based. */
+  #geometry(): PaneGeometry {
+    const r = this.paneRect();
+    const g = this.graphics;
+    return {
+      row: r.row + 1,
+      col: r.col + 1,
+      cols: r.width,
+      rows: Math.max(1, r.height - 1),
+      ...(g.cellWidth ? { cellWidth: g.cellWidth } : {}),
+      ...(g.cellHeight ? { cellHeight: g.cellHeight } : {}),
+    };
+  }
+
+  /** Status-line items: an open offer, an outgoing stream. */
+  extras(): string[] {
+    const out: string[] = [];
+    if (this.offer) {
+      out.push(`[${sanitizeName(this.offer.from)} offers ${sanitize(this.offer.name)}: y/n]`);
+    }
+    if (this.#outgoing) {
+      out.push(
+        this.#outgoing.accepted ? `[▶ to ${this.#outgoing.user}]` : `[waiting for ${this.#outgoing.user}]`,
+      );
+    }
+    return out;
+  }
+
+  /** Called before each draw: follows pane moves; true when the screen must be repainted. */
+  syncPane(): boolean {
+    if (!this.#player || !this.#pane) return false;
+    const g = this.#geometry();
+    const p = this.#pane;
+    if (g.row === p.row && g.col === p.col && g.cols === p.cols && g.rows === p.rows) return false;
+    this.#pane = g;
+    this.#player.resize(g).catch(() => {});
+    return true;
+  }
+
+  async play(name: string, thirds: boolean): Promise<void> {
+    const b = this.app.backend;
+    if (!b.playVideo) throw new Error("This client cannot play videos");
+    const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
+    const handle = await b.playVideo(name, { mode: thirds ? "thirds" : "adaptive", ...px });
+    this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
+  }
+
+  /** Shows a stream offer and waits for y/n (or /accept). */
+  offered(o: StreamOfferInfo): void {
+    this.offer = o;
+    const st = this.app.state;
+    const size = o.width && o.height ? ` (${o.width}×${o.height})` : "";
+    st.info(
+      st.buffers.current,
+      `${sanitizeName(o.from)} offers to stream ${
+        sanitize(o.name)
+      }${size}: press y to accept, n to refuse (or /accept)`,
+    );
+  }
+
+  withdrawn(sid: string, from: string): void {
+    if (this.offer?.sid !== sid) return;
+    this.offer = null;
+    this.app.state.info(this.app.state.buffers.current, `${sanitizeName(from)} withdrew the stream offer`);
+  }
+
+  async accept(): Promise<void> {
+    const o = this.offer;
+    if (!o) throw new Error("No stream is being offered to you");
+    const b = this.app.backend;
+    if (!b.acceptStream) throw new Error("This client cannot receive streams");
+    this.offer = null;
+    const s = await b.acceptStream(o.sid);
+    this.#begin(s, `from ${sanitizeName(o.from)}`, `Stream ${sanitize(o.name)} from ${sanitizeName(o.from)}`);
+    s.ended.then((e) => {
+      if (e.by !== this.app.backend.user) this.#say(`${sanitizeName(e.by)} stopped the stream`);
+    });
+  }
+
+  async refuse(): Promise<void> {
+    const o = this.offer;
+    if (!o) return;
+    this.offer = null;
+    await this.app.backend.refuseStream?.(o.sid);
+    this.#say(`Refused the stream from ${sanitizeName(o.from)}`);
+  }
+
+  /** Offers a local file to `user`; progress and the end are printed in the current buffer. */
+  stream(user: string, file: string): void {
+    const b = this.app.backend;
+    if (!b.offerStream) throw new Error("This client cannot stream videos");
+    if (this.#outgoing) throw new Error(`You are already streaming to ${this.#outgoing.user}; /stop first`);
+    const out = b.offerStream(user, file);
+    const o = { user: sanitizeName(user), accepted: false, stop: () => out.stop() };
+    this.#outgoing = o;
+    this.#say(`Offered ${sanitize(file)} to ${o.user}; waiting for them to accept (/stop cancels)`);
+    out.accepted.then((a) => {
+      if (!a) return;
+      this.app.later(() => (o.accepted = true));
+      this.#say(`${o.user} accepted; streaming`);
+    });
+    out.done.then(
+      (r) => {
+        const how = r.reason === "refused"
+          ? `${o.user} did not accept the stream`
+          : `Streamed ${r.sent} frames to ${o.user}${r.by && r.by !== b.user ? ` (stopped by ${r.by})` : ""}`;
+        this.#say(how);
+      },
+      (e) => this.#say(`Stream to ${o.user} failed: ${(e as Error).message}`, "error"),
+    ).finally(() => this.app.later(() => (this.#outgoing = null)));
+  }
+
+  /** Stops the playing video and any outgoing stream. */
+  async stop(): Promise<void> {
+    const out = this.#outgoing;
+    if (!this.#player && !out) throw new Error("Nothing is playing");
+    out?.stop();
+    await this.#player?.stop();
+  }
+
+  /** Video keys; true when the key was used. */
+  key(ev: KeyEvent): boolean {
+    if (this.app.state.buffers.current.editor.text !== "") return false;
+    const text = ev.type === "text" ? ev.text : null;
+    if (this.offer && (text === "y" || text === "n")) {
+      this.app.track(text === "y" ? this.accept() : this.refuse(), () => {});
+      return true;
+    }
+    const p = this.#player;
+    if (!p) return false;
+    if (text === "q") this.app.track(p.stop(), () => {});
+    else if (text === " ") this.app.track(p.togglePause(), () => {});
+    else if (ev.type === "key" && (ev.key === "Left" || ev.key === "Right")) {
+      this.app.track(p.seekBy(ev.key === "Left" ? -SEEK_MS : SEEK_MS), () => {});
+    } else return false;
+    return true;
+  }
+
+  #say(text: string, level: "info" | "error" = "info"): void {
+    this.app.later(() => this.app.state.info(this.app.state.buffers.current, text, level));
+  }
+
+  #begin(src: VideoHandle, label: string, what: string): void {
+    const old = this.#player;
+    old?.stop().catch(() => {});
+    // Constructed inside a pass: that pass blanks the pane before the first frame is painted.
+    this.app.later(() => {
+      this.#label = label;
+      this.status = "";
+      this.#pane = this.#geometry();
+      const out = this.app.opts.output;
+      const player: VideoPlayer = new VideoPlayer(src, {
+        kind: this.graphics.kind,
+        pane: this.#pane,
+        overlay: false,
+        label: this.#label,
+        draw: (b) => {
+          if (this.#player !== player) return;
+          const s = typeof b === "string" ? b : utf8d.decode(b);
+          out.write(`\x1b[?2026h\x1b7${s}\x1b8\x1b[?2026l`);
+        },
+        onStatus: (line) => this.app.later(() => (this.status = line)),
+      });
+      this.#player = player;
+      player.done.then((sum) =>
+        this.app.later(() => {
+          if (this.#player !== player) return;
+          this.#player = null;
+          this.#pane = null;
+          this.status = "";
+          this.app.invalidate();
+          this.app.state.info(
+            this.app.state.buffers.current,
+            `${what}: ${sum.shown} frames shown, ${sum.dropped} dropped`,
+          );
+        })
+      );
+    });
+  }
+}

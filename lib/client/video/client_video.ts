@@ -1,0 +1,123 @@
+/**
+ * `ClientVideo` — the video half of `ChatClient` (which only delegates here): the server's library
+ * through `VideoClient`, user-to-user streams through `PeerStreams` with frame keys sent end to end
+ * whenever the client's codec can (stream_key.ts). Offers and withdrawn offers become
+ * `BackendEvent`s through the host's `notify`, so a UI hears of them like of any chat event.
+ */
+import { locateFfmpeg } from "../../media/mod.ts";
+import {
+  BackendError,
+  type BackendEvent,
+  type OutgoingStream,
+  type PlayVideoOptions,
+  type StreamSendResult,
+  type VideoHandle,
+  type VideoListing,
+} from "../backend.ts";
+import type { Connection } from "../connection.ts";
+import { type IncomingStream, PeerStreams, type StreamOffer } from "./peer_stream.ts";
+import { streamKeysOf } from "./stream_key.ts";
+import { VideoClient } from "./video_client.ts";
+
+export interface ClientVideoHost {
+  readonly conn: Connection;
+  readonly user: string;
+  /** The current body codec (an encrypting one carries `streamKeys`). */
+  readonly codec: unknown;
+  notify(e: BackendEvent): void;
+}
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** ffmpeg for sending streams: PARLEY_FFMPEG, then PATH (null when there is none). */
+export function clientFfmpeg(): string | null {
+  return locateFfmpeg({
+    envPath: env("PARLEY_FFMPEG"),
+    pathDirs: (env("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
+  });
+}
+
+export class ClientVideo {
+  readonly peers: PeerStreams;
+  #library: VideoClient | null = null;
+  /** The ffmpeg used to send streams; found on first use unless set. */
+  ffmpeg: string | null | undefined;
+
+  constructor(readonly host: ClientVideoHost) {
+    this.peers = new PeerStreams(host.conn, host.user, { keyVia: () => streamKeysOf(host.codec) });
+    this.peers.onOffer((o) => host.notify({ type: "stream.offer", offer: publicOffer(o) }));
+    this.peers.onWithdrawn((o, by) =>
+      host.notify({ type: "stream.withdrawn", sid: o.sid, from: o.from, by })
+    );
+  }
+
+  get library(): VideoClient {
+    return this.#library ??= new VideoClient(this.host.conn);
+  }
+
+  async videos(): Promise<VideoListing[]> {
+    const r = await this.library.list();
+    if (!r.available) {
+      throw new BackendError("unavailable", "The server cannot play videos (no ffmpeg there)");
+    }
+    return r.videos;
+  }
+
+  play(name: string, o: PlayVideoOptions = {}): Promise<VideoHandle> {
+    return this.library.play(name, o);
+  }
+
+  offer(user: string, file: string): OutgoingStream {
+    const ac = new AbortController();
+    let answered!: (a: boolean) => void;
+    const accepted = new Promise<boolean>((r) => (answered = r));
+    const done = (async (): Promise<StreamSendResult> => {
+      this.ffmpeg ??= clientFfmpeg();
+      if (!this.ffmpeg) {
+        throw new BackendError("unavailable", "Streaming needs ffmpeg: set PARLEY_FFMPEG or put it on PATH");
+      }
+      try {
+        await Deno.stat(file);
+      } catch {
+        throw new BackendError("usage", `Cannot read the video file ${file}`);
+      }
+      return await this.peers.send(user, file, {
+        ffmpeg: this.ffmpeg,
+        onAccepted: () => answered(true),
+        signal: ac.signal,
+      });
+    })();
+    done.then(() => answered(false), () => answered(false));
+    return { accepted, done, stop: () => ac.abort() };
+  }
+
+  #find(sid: string): StreamOffer {
+    const o = this.peers.pending.find((p) => p.sid === sid);
+    if (!o) throw new BackendError("no_such_stream", "That stream offer is no longer open");
+    return o;
+  }
+
+  accept(sid: string): Promise<IncomingStream> {
+    return this.peers.accept(this.#find(sid));
+  }
+
+  async refuse(sid: string): Promise<void> {
+    await this.peers.refuse(this.#find(sid));
+  }
+
+  close(): void {
+    this.peers.close();
+    this.#library?.close();
+  }
+}
+
+function publicOffer(o: StreamOffer) {
+  const { key: _key, ...rest } = o;
+  return rest;
+}

@@ -1,0 +1,108 @@
+/**
+ * End-to-end delivery of a user-to-user stream's frame key. The sender's client puts the random
+ * 32-byte key in an encrypted DM control message (`{v: 1, k: "stream-key", mid, sid, key}`,
+ * sealed by the Double Ratchet like any DM, bound to its message id); the recipient's codec opens
+ * it, consumes it silently (it never shows as a chat line) and files the key here under
+ * (sender, stream id) until `PeerStreams.accept()` asks for it. The server relays only ciphertext,
+ * so it can neither read the key nor forge one: the sender is proven by the DM session.
+ *
+ * `StreamKeyChannel` is what `PeerStreams` uses (`keyVia`); `StreamKeyBox` is the recipient-side
+ * store with waiters (bounded: the oldest keys are forgotten first).
+ */
+import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
+import { BackendError } from "../backend.ts";
+
+export interface StreamKeyChannel {
+  /** Sends the frame key of stream `sid` to `to` end to end (an encrypted DM control message). */
+  send(to: string, sid: string, key: Uint8Array): Promise<void>;
+  /** The key `from` sent for `sid`, waiting up to `timeoutMs` for it to arrive. */
+  receive(from: string, sid: string, timeoutMs?: number): Promise<Uint8Array>;
+}
+
+export interface StreamKeyPayload {
+  v: 1;
+  k: "stream-key";
+  mid: string;
+  sid: string;
+  key: string;
+}
+
+const MAX_KEPT = 64;
+
+export function encodeStreamKey(mid: string, sid: string, key: Uint8Array): Uint8Array {
+  const p: StreamKeyPayload = { v: 1, k: "stream-key", mid, sid, key: toBase64(key) };
+  return utf8.encode(JSON.stringify(p));
+}
+
+/**
+ * The stream key in an opened DM body, or null when the body is another kind of payload. Throws
+ * SyntaxError for a stream-key payload that is malformed or was re-sent under another message id.
+ */
+export function decodeStreamKey(b: Uint8Array, mid: string): { sid: string; key: Uint8Array } | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  if (typeof p !== "object" || p === null || p.k !== "stream-key") return null;
+  if (p.v !== 1 || typeof p.sid !== "string" || typeof p.key !== "string" || p.sid.length > 64) {
+    throw new SyntaxError("Malformed stream key");
+  }
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  let key: Uint8Array;
+  try {
+    key = fromBase64(p.key);
+  } catch {
+    throw new SyntaxError("Malformed stream key");
+  }
+  if (key.length !== 32) throw new SyntaxError("A stream key must be 32 bytes");
+  return { sid: p.sid, key };
+}
+
+/** Received stream keys by (sender, stream id), with waiters for keys not arrived yet. */
+export class StreamKeyBox {
+  readonly #keys = new Map<string, Uint8Array>();
+  readonly #waiters = new Map<string, (k: Uint8Array) => void>();
+
+  put(from: string, sid: string, key: Uint8Array): void {
+    const id = `${from}\n${sid}`;
+    const w = this.#waiters.get(id);
+    if (w) {
+      this.#waiters.delete(id);
+      return w(key);
+    }
+    this.#keys.set(id, key);
+    if (this.#keys.size > MAX_KEPT) this.#keys.delete(this.#keys.keys().next().value!);
+  }
+
+  take(from: string, sid: string, timeoutMs = 10_000): Promise<Uint8Array> {
+    const id = `${from}\n${sid}`;
+    const have = this.#keys.get(id);
+    if (have) {
+      this.#keys.delete(id);
+      return Promise.resolve(have);
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.#waiters.delete(id);
+        reject(
+          new BackendError(
+            "no_stream_key",
+            `${from}'s key for this stream did not arrive end to end in time`,
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.set(id, (k) => {
+        clearTimeout(t);
+        resolve(k);
+      });
+    });
+  }
+}
+
+/** The stream-key channel of a body codec, if it has one (an end-to-end encrypting codec). */
+export function streamKeysOf(codec: unknown): StreamKeyChannel | null {
+  const k = (codec as { streamKeys?: StreamKeyChannel } | null)?.streamKeys;
+  return k ?? null;
+}
