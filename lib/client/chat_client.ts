@@ -40,6 +40,8 @@ export interface LoginOptions {
   codec?: BodyCodec;
 }
 
+import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
+
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #codec: BodyCodec;
@@ -110,36 +112,10 @@ export class ChatClient implements ChatBackend {
         }).catch(() => {});
         return;
       }
-      case "presence":
-        this.#emit({
-          type: "presence",
-          user: String(h.user),
-          online: h.online === true,
-          presence: h.online
-            ? {
-              user: String(h.user),
-              addr: String(h.addr ?? ""),
-              since: Number(h.since ?? 0),
-              status: h.status as Status,
-              role: "user",
-            }
-            : undefined,
-        });
-        break;
-      case "room":
-        this.#emit({
-          type: "room",
-          room: { name: String(h.room), members: h.members as string[], admins: h.admins as string[] },
-          change: h.change as "created",
-          by: h.by as string | undefined,
-        });
-        break;
-      case "notice":
-        this.#emit({ type: "notice", text: String(h.text), level: (h.level as "info") ?? "info" });
-        break;
-      case "bye":
-        this.#emit({ type: "notice", level: "error", text: String(h.reason) });
-        break;
+      default: {
+        const e = pushEvent(h);
+        if (e) this.#emit(e);
+      }
     }
     const codec = this.#codec;
     if (codec.onPush) {
@@ -340,20 +316,7 @@ export class ChatClient implements ChatBackend {
     await this.conn.request("admin.kick", { user, ...(banSeconds ? { ban: banSeconds } : {}) });
   }
   async kicked(): Promise<KickedEntry[]> {
-    const ks = (await this.conn.request("admin.kicked")).header.kicks as {
-      user: string;
-      by: string;
-      at: number;
-      bannedUntil: number | null;
-      reason: string | null;
-    }[];
-    return ks.map((k) => ({
-      user: k.user,
-      by: k.by,
-      at: k.at,
-      ...(k.bannedUntil ? { bannedUntil: k.bannedUntil } : {}),
-      ...(k.reason ? { reason: k.reason } : {}),
-    }));
+    return kickedEntries((await this.conn.request("admin.kicked")).header.kicks);
   }
   async grant(user: string): Promise<void> {
     await this.conn.request("admin.grant", { user });
@@ -406,24 +369,4 @@ export class ChatClient implements ChatBackend {
     await this.#opening.catch(() => {});
     this.store?.close();
   }
-}
-
-function wire(t: Target): Target {
-  if (t.kind === "broadcast") return { kind: "broadcast" };
-  const name = normalizeName(t.name ?? "");
-  if (!name) {
-    throw new BackendError(
-      "bad_name",
-      `"${t.name ?? ""}" is not a valid ${t.kind === "room" ? "room" : "user"} name`,
-    );
-  }
-  return { kind: t.kind, name };
-}
-
-export function convOf(me: string, m: ChatMessage): string {
-  if (m.to.kind === "broadcast") return "b";
-  if (m.to.kind === "room") return `r:${m.to.name}`;
-  const other = m.from === me ? m.to.name ?? "" : m.from;
-  const [a, b] = [me, other].sort();
-  return `d:${a}:${b}`;
 }

@@ -58,7 +58,11 @@ Deno.test("TuiApp /play draws half-blocks in the message pane with the overlay; 
   let s = await until(h, "frames and overlay", (l) => paneText(l).includes("▀") && OVERLAY.test(l[21]!));
   assert.deepEqual(h.backend.callsOf("playVideo")[0]![0], "sample");
   assert.ok(!paneText(s).includes("before the video"), "the chat text is hidden under the video");
-  assert.match(s[21]!, /· adaptive/);
+  assert.match(
+    s[21]!,
+    /· 240p · \d+ kbit\/s · adaptiv/,
+    "mode shown (cut with … when the fps figure is long)",
+  );
   assert.match(s[0]!, /Parley/, "the title bar stays");
   assert.match(s[1]!, /1\.status/, "the buffer list stays");
   // The picture stays inside the pane: the member list column is untouched.

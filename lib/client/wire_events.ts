@@ -1,0 +1,86 @@
+/**
+ * Pure translations between server frames and the `ChatBackend` vocabulary: push headers
+ * (presence, room, notice, bye) → `BackendEvent`s, the kicked list, a user-typed target → its
+ * wire form, and a message → its conversation key (the server's `convKey`).
+ */
+import { convKey, normalizeName } from "../protocol/names.ts";
+import {
+  BackendError,
+  type BackendEvent,
+  type ChatMessage,
+  type KickedEntry,
+  type Status,
+  type Target,
+} from "./backend.ts";
+
+/** The event for a pushed header other than `msg`, or null when it carries none. */
+export function pushEvent(h: Record<string, unknown>): BackendEvent | null {
+  switch (h.t) {
+    case "presence":
+      return {
+        type: "presence",
+        user: String(h.user),
+        online: h.online === true,
+        presence: h.online
+          ? {
+            user: String(h.user),
+            addr: String(h.addr ?? ""),
+            since: Number(h.since ?? 0),
+            status: h.status as Status,
+            role: "user",
+          }
+          : undefined,
+      };
+    case "room":
+      return {
+        type: "room",
+        room: { name: String(h.room), members: h.members as string[], admins: h.admins as string[] },
+        change: h.change as "created",
+        by: h.by as string | undefined,
+      };
+    case "notice":
+      return { type: "notice", text: String(h.text), level: (h.level as "info") ?? "info" };
+    case "bye":
+      return { type: "notice", level: "error", text: String(h.reason) };
+    default:
+      return null;
+  }
+}
+
+interface WireKick {
+  user: string;
+  by: string;
+  at: number;
+  bannedUntil: number | null;
+  reason: string | null;
+}
+
+export function kickedEntries(raw: unknown): KickedEntry[] {
+  return (raw as WireKick[]).map((k) => ({
+    user: k.user,
+    by: k.by,
+    at: k.at,
+    ...(k.bannedUntil ? { bannedUntil: k.bannedUntil } : {}),
+    ...(k.reason ? { reason: k.reason } : {}),
+  }));
+}
+
+/** A target with its name normalised; a name that cannot be valid is an error before any request. */
+export function wire(t: Target): Target {
+  if (t.kind === "broadcast") return { kind: "broadcast" };
+  const name = normalizeName(t.name ?? "");
+  if (!name) {
+    throw new BackendError(
+      "bad_name",
+      `"${t.name ?? ""}" is not a valid ${t.kind === "room" ? "room" : "user"} name`,
+    );
+  }
+  return { kind: t.kind, name };
+}
+
+/** The conversation a message belongs to, as `me` sees it (the key the server's cursors use). */
+export function convOf(me: string, m: ChatMessage): string {
+  if (m.to.kind === "broadcast") return convKey("broadcast", "");
+  if (m.to.kind === "room") return convKey("room", m.to.name ?? "");
+  return convKey("user", me, m.from === me ? m.to.name ?? "" : m.from);
+}
