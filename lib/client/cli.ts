@@ -10,6 +10,13 @@ import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
+import { registerManageCommands } from "./cli_manage.ts";
+
+/** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
+export type WithClient = (
+  fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
+  register?: boolean,
+) => (...a: unknown[]) => Promise<void>;
 
 export interface CliIo {
   env: ClientEnv;
@@ -68,11 +75,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .showHelpAfterError(false);
 
   const flags = (cmd: Command) => cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
-  const withClient = (
-    fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
-    register = false,
-  ) =>
-  async (...a: unknown[]) => {
+  const withClient: WithClient = (fn, register = false) => async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
     const c = await connectAndLogin(o, io.env, io.prompts, { register });
@@ -201,122 +204,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(`Status: ${s}`);
     }));
 
-  const room = program.command("room").description("rooms: create, invite, leave, list")
-    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
-  room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
-    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave")
-    .action(withClient(async (c, _o, a) => {
-      const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
-      io.out(`Created #${r.name} with ${r.members.join(", ")}`);
-    }));
-  room.command("invite").argument("<name>").argument("<user>").description(
-    "add a user to a room (room admins)",
-  )
-    .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
-    .action(withClient(async (c, _o, a) => {
-      await c.invite(a[0]!.replace(/^#/, ""), a[1]!);
-      io.out(`Invited ${a[1]} to #${a[0]!.replace(/^#/, "")}`);
-    }));
-  room.command("leave").argument("<name>").description("leave a room")
-    .addHelpText("after", "\nExamples:\n  parley room leave dev")
-    .action(withClient(async (c, _o, a) => {
-      await c.leave(a[0]!.replace(/^#/, ""));
-      io.out(`Left #${a[0]!.replace(/^#/, "")}`);
-    }));
-  room.command("kick").argument("<name>").argument("<user>").description(
-    "remove a member from a room (room admins); the room's keys change",
-  )
-    .addHelpText("after", "\nExamples:\n  parley room kick dev erin")
-    .action(withClient(async (c, _o, a) => {
-      await c.roomKick(a[0]!.replace(/^#/, ""), a[1]!);
-      io.out(`Removed ${a[1]} from #${a[0]!.replace(/^#/, "")}`);
-    }));
-  room.command("list").description("rooms you are in").option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
-    .action(withClient(async (c, o) => {
-      const rs = await c.rooms();
-      if (o.json) return io.out(JSON.stringify(rs));
-      if (!rs.length) io.err("You are in no rooms");
-      for (const r of rs) {
-        io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
-      }
-    }));
-
-  program.command("fingerprint").argument("[user]").description(
-    "your key's fingerprint, or the safety number you share with USER",
-  )
-    .addHelpText("after", "\nExamples:\n  parley fingerprint\n  parley fingerprint bob")
-    .action(withClient(async (c, _o, a) => {
-      const f = await c.fingerprint(a[0]);
-      if (!a[0]) return io.out(`Your fingerprint (${f.user}): ${f.safetyNumber}`);
-      const state = f.changed
-        ? `KEY CHANGED: sending is blocked; compare, then run "trust ${f.user}" or "verify ${f.user}"`
-        : f.verified
-        ? "verified"
-        : "not verified";
-      io.out(`Safety number with ${f.user}: ${f.safetyNumber} (${state})`);
-    }));
-  program.command("verify").argument("<user>").description(
-    "mark USER's key as checked (compare safety numbers first); accepts a changed key",
-  )
-    .addHelpText(
-      "after",
-      "\nExamples:\n  parley fingerprint bob   # compare the number with bob, in person or by phone\n  parley verify bob",
-    )
-    .action(withClient(async (c, _o, a) => {
-      await c.verify(a[0]!);
-      const f = await c.fingerprint(a[0]);
-      io.out(`Verified ${f.user}: ${f.safetyNumber}`);
-    }));
-  program.command("trust").argument("<user>").description("accept USER's changed key without verifying it")
-    .addHelpText("after", "\nExamples:\n  parley trust bob")
-    .action(withClient(async (c, _o, a) => {
-      const f = await c.trust(a[0]!);
-      io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
-    }));
-
-  const admin = program.command("admin").description("moderation (admins only)")
-    .addHelpText("after", "\nExamples:\n  parley admin kick mallory --ban 600\n  parley admin grant bob");
-  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description(
-    "disconnect a user",
-  )
-    .addHelpText("after", "\nExamples:\n  parley admin kick mallory\n  parley admin kick mallory --ban 3600")
-    .action(withClient(async (c, o, a) => {
-      const ban = o.ban === undefined ? undefined : Number(o.ban);
-      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) {
-        throw new BackendError("usage", "--ban takes a whole number of seconds");
-      }
-      await c.kick(a[0]!, ban);
-      io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
-    }));
-  admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  parley admin kicked\n  parley admin kicked --json")
-    .action(withClient(async (c, o) => {
-      const ks = await c.kicked();
-      if (o.json) return io.out(JSON.stringify(ks));
-      if (!ks.length) io.err("Nobody has been kicked");
-      for (const k of ks) {
-        io.out(
-          `${iso(k.at)} ${k.user} by ${k.by}${
-            k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"
-          }${k.reason ? ` — ${k.reason}` : ""}`,
-        );
-      }
-    }));
-  for (const [name, verb] of [["grant", "is now an admin"], ["revoke", "is no longer an admin"]] as const) {
-    admin.command(name).argument("<user>").description(
-      name === "grant" ? "make a user an admin" : "take a user's admin role",
-    )
-      .addHelpText(
-        "after",
-        name === "grant" ? "\nExamples:\n  parley admin grant bob" : "\nExamples:\n  parley admin revoke bob",
-      )
-      .action(withClient(async (c, _o, a) => {
-        await (name === "grant" ? c.grant(a[0]!) : c.revoke(a[0]!));
-        io.out(`${a[0]} ${verb}`);
-      }));
-  }
-
+  registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
 
   program.action(async () => {
