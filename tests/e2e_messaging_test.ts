@@ -6,21 +6,11 @@
  * signature) are rejected by the receiver with its state unchanged.
  */
 import assert from "node:assert/strict";
-import { BackendError, type BackendEvent, type ChatMessage } from "../lib/client/backend.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
+import { BackendError } from "../lib/client/backend.ts";
 import type { LocalStore } from "../lib/client/local_store.ts";
 import { ensureDeviceKeys } from "../lib/crypto/keystore.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
-import { eventually, startTestServer, type TestServer } from "./helpers.ts";
-
-function inbox(c: ChatClient): { msgs: ChatMessage[]; notices: string[] } {
-  const r = { msgs: [] as ChatMessage[], notices: [] as string[] };
-  c.on((e: BackendEvent) => {
-    if (e.type === "message") r.msgs.push(e.message);
-    if (e.type === "notice") r.notices.push(e.text);
-  });
-  return r;
-}
+import { eventually, inbox, startTestServer, type TestServer } from "./helpers.ts";
 
 /** The client's sealed crypto rows, to compare before and after a rejected message. */
 export function cryptoSnapshot(s: LocalStore): string {

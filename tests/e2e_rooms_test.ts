@@ -4,18 +4,8 @@
  * broadcast is a sender-key room of every registered user.
  */
 import assert from "node:assert/strict";
-import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
-import { eventually, startTestServer } from "./helpers.ts";
-
-function inbox(c: ChatClient): { msgs: ChatMessage[]; notices: string[] } {
-  const r = { msgs: [] as ChatMessage[], notices: [] as string[] };
-  c.on((e: BackendEvent) => {
-    if (e.type === "message") r.msgs.push(e.message);
-    if (e.type === "notice") r.notices.push(e.text);
-  });
-  return r;
-}
+import type { ChatMessage } from "../lib/client/backend.ts";
+import { eventually, inbox, startTestServer } from "./helpers.ts";
 
 Deno.test("E2E rooms: a kicked member cannot decrypt room messages sent after the kick; the kick is signed", async () => {
   const t = await startTestServer();

@@ -10,6 +10,7 @@ import type { ServerOptions } from "../lib/server/config.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
+import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
@@ -123,6 +124,16 @@ export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000, what = 
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Records a client's message events and notice texts. */
+export function inbox(c: ChatClient): { msgs: ChatMessage[]; notices: string[] } {
+  const r = { msgs: [] as ChatMessage[], notices: [] as string[] };
+  c.on((e: BackendEvent) => {
+    if (e.type === "message") r.msgs.push(e.message);
+    if (e.type === "notice") r.notices.push(e.text);
+  });
+  return r;
 }
 
 /** Collects events of one type from a client. */

@@ -118,14 +118,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const max = positiveInt(o.frames, "--frames");
       const t = tio();
       const term = await detectTerminal(t, { forced: renderer(o.renderer) });
-      const pane = {
-        row: 1,
-        col: 1,
-        cols: term.cols,
-        rows: term.rows,
-        cellWidth: term.cellWidth,
-        cellHeight: term.cellHeight,
-      };
+      const pane = fullPane(term);
       const px = VideoPlayer.pixelsFor(term.kind, pane);
       const vc = new VideoClient(c.conn);
       const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
@@ -215,14 +208,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       io.err(`Accepted ${offer.name} from ${offer.from}`);
       const t = tio();
       const term = await detectTerminal(t, { forced: renderer(o.renderer) });
-      const pane = {
-        row: 1,
-        col: 1,
-        cols: term.cols,
-        rows: term.rows,
-        cellWidth: term.cellWidth,
-        cellHeight: term.cellHeight,
-      };
+      const pane = fullPane(term);
       let taken = 0;
       const counted: FrameSource = {
         get dropped() {
@@ -251,4 +237,16 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
       io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${who}`);
     }, true));
+}
+
+/** The whole terminal as the drawing pane. */
+function fullPane(term: { cols: number; rows: number; cellWidth?: number; cellHeight?: number }) {
+  return {
+    row: 1,
+    col: 1,
+    cols: term.cols,
+    rows: term.rows,
+    cellWidth: term.cellWidth,
+    cellHeight: term.cellHeight,
+  };
 }

@@ -22,10 +22,10 @@ async function sha256Hex(s: string) {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s))));
 }
 
-const tokenOf = (u: string) =>
+export const tokenOf = (u: string) =>
   (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
 
-async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
+export async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
   const store = new SqliteStore(`${dir}/parley.db`);
   for (const u of users) {
     await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
@@ -42,14 +42,14 @@ async function seed(dir: string, users: string[], room?: { name: string; members
   await store.close();
 }
 
-interface Srv {
+export interface Srv {
   child: Deno.ChildProcess;
   pid: number;
   port: number;
   cert: string;
 }
 
-async function startServer(dir: string): Promise<Srv> {
+export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -75,6 +75,7 @@ async function startServer(dir: string): Promise<Srv> {
       "10000",
       "--log-level",
       "warn",
+      ...extra,
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -94,7 +95,7 @@ async function startServer(dir: string): Promise<Srv> {
   return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`) };
 }
 
-async function stopServer(s: Srv): Promise<void> {
+export async function stopServer(s: Srv): Promise<void> {
   s.child.kill("SIGTERM");
   await s.child.status;
 }

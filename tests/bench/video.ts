@@ -1,11 +1,13 @@
 /**
- * Video server benchmark for `deno task bench` (group "video"): an in-process server with real TLS
+ * Video server benchmark for `deno task bench` (group "video"): a `server.ts` process with real TLS
  * and ffmpeg plays videos/sample.mp4 (24 fps) to clients over loopback. Rows: first-frame latency
  * over the network (play request → first `video.frame`, median of 5), and delivered fps against
  * the source fps for 1 and for 10 simultaneous viewers at 720p (1280×720 JPEGs). Prints nothing.
  */
 import { VideoClient } from "../../lib/client/video/video_client.ts";
-import { startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "../helpers.ts";
+import { Connection } from "../../lib/client/connection.ts";
+import { testFfmpeg, videoDataDir, VIDEOS_DIR } from "../helpers.ts";
+import { seed, type Srv, startServer, stopServer, tokenOf } from "./chat_load.ts";
 
 export interface VideoBenchRow {
   name: string;
@@ -21,16 +23,32 @@ function fpsOf(times: number[]): number {
   return times.length < 2 ? 0 : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
 }
 
+/** A logged-in connection to the bench server (token login: no password hashing). */
+async function viewer(srv: Srv, user: string): Promise<Connection> {
+  const conn = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: srv.cert });
+  await conn.request("hello", { v: 1, client: "bench" });
+  await conn.request("login", { user, token: tokenOf(user) });
+  return conn;
+}
+
 export async function benchVideoServer(o: { ffmpeg?: string } = {}): Promise<VideoBenchRow[]> {
   const ffmpeg = o.ffmpeg ?? testFfmpeg();
   if (!ffmpeg) return [{ name: "video: skipped (no ffmpeg)", value: NaN, unit: "" }];
+  // The server runs in its own process (as in production); renditions are made beforehand.
   const dir = await videoDataDir(ffmpeg);
-  const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, maxVideoStreams: 64 }, { dir });
+  const users = ["v0", ...Array.from({ length: 11 }, (_, i) => `v${i + 1}`)];
+  await seed(dir, users);
+  const srv = await startServer(dir, ["--videos", VIDEOS_DIR]);
   const rows: VideoBenchRow[] = [];
+  const conns: Connection[] = [];
   try {
+    const first = await viewer(srv, "v0");
+    conns.push(first);
+    const vc = new VideoClient(first);
+    for (let i = 0; i < 100 && !(await vc.list()).videos.some((v) => v.name === "sample"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // First frame over the network.
-    const c = await t.client("bench0");
-    const vc = new VideoClient(c.conn);
     const lat: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
@@ -43,10 +61,11 @@ export async function benchVideoServer(o: { ffmpeg?: string } = {}): Promise<Vid
     rows.push({ name: "video first frame over TLS (720p)", value: median(lat), unit: "ms", target: "≤ 250" });
 
     for (const n of [1, 10]) {
-      const clients = await Promise.all(Array.from({ length: n }, (_, i) => t.client(`bench${n}-${i}`)));
+      const clients = await Promise.all(Array.from({ length: n }, (_, i) => viewer(srv, `v${i + 1}`)));
+      conns.push(...clients);
       const times = clients.map(() => [] as number[]);
       const pbs = await Promise.all(
-        clients.map((cl) => new VideoClient(cl.conn).play("sample", { mode: "720p" })),
+        clients.map((cl) => new VideoClient(cl).play("sample", { mode: "720p" })),
       );
       pbs.forEach((pb, i) => pb.onFrame(() => times[i]!.push(performance.now())));
       await Promise.all(pbs.map((pb) => pb.ended));
@@ -70,11 +89,11 @@ export async function benchVideoServer(o: { ffmpeg?: string } = {}): Promise<Vid
         value: Math.min(...frames),
         unit: "frames",
       });
-      await Promise.all(clients.map((cl) => cl.close()));
     }
     rows.push({ name: "video source fps (sample)", value: 24, unit: "fps" });
   } finally {
-    await t.stop();
+    for (const c of conns) await c.close();
+    await stopServer(srv);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   return rows;

@@ -18,16 +18,12 @@ import { LatestSlot, probe, type Rendition, VideoStream } from "../../media/mod.
 import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../connection.ts";
+import type { StreamOfferInfo } from "../backend.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
-export interface StreamOffer {
-  sid: string;
-  from: string;
-  name: string;
-  fps?: number;
-  width?: number;
-  height?: number;
+export interface StreamOffer extends StreamOfferInfo {
+  /** Frame key sent in the offer by clients without end-to-end keys (the server can read it). */
   key?: string;
 }
 

@@ -7,6 +7,7 @@
  * server's `video.end` (or when the connection closes).
  */
 import { LatestSlot, type Rendition } from "../../media/mod.ts";
+import type { VideoFrameData, VideoHandle } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import type { Connection } from "../connection.ts";
 
@@ -20,14 +21,8 @@ export interface VideoEntry {
   renditions: Rendition[];
 }
 
-export interface VideoFrame {
-  pts: number;
-  index: number;
-  rendition: Rendition;
-  width: number;
-  height: number;
-  jpeg: Uint8Array;
-}
+/** A frame as the UI draws it (the backend's `VideoFrameData`). */
+export type VideoFrame = VideoFrameData;
 
 export interface PlaybackEnd {
   reason: string;
@@ -44,16 +39,7 @@ export interface PlayOptions {
 }
 
 /** Where a player takes frames from: a server playback or a user-to-user stream. */
-export interface FrameSource {
-  next(): Promise<VideoFrame | null>;
-  /** Frames skipped before anyone drew them. */
-  readonly dropped: number;
-  stop(): Promise<void>;
-  pause?(): Promise<void>;
-  resume?(): Promise<void>;
-  seek?(ms: number): Promise<void>;
-  setPane?(width: number, height: number): Promise<void>;
-}
+export type FrameSource = VideoHandle;
 
 const EARLY_MAX = 16;
 
