@@ -149,7 +149,8 @@ async function main(argv: string[]): Promise<number> {
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
   if (f.console || Deno.stdin.isTerminal()) {
     (async () => {

@@ -51,7 +51,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
   info: {
     args: "",
     help: "connections, memory, uptime, queue depths",
-    run: (srv) => Object.entries(srv.info()).map(([k, v]) => `${k}: ${v}`).join("\n"),
+    run: (srv) => Object.entries(serverInfo(srv)).map(([k, v]) => `${k}: ${v}`).join("\n"),
   },
   kick: {
     args: "USER [BAN_SECONDS] [REASON…]",
@@ -134,6 +134,29 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     },
   },
 };
+
+/** Numbers for /info: connections, memory, uptime, queue depths. */
+export function serverInfo(srv: ParleyServer): Record<string, number> {
+  const mem = Deno.memoryUsage();
+  let queued = 0, deepest = 0;
+  for (const s of srv.hub.sessions) {
+    queued += s.outbox.bytes;
+    deepest = Math.max(deepest, s.outbox.bytes);
+  }
+  const m = srv.core.messages;
+  return {
+    connections: srv.hub.sessions.size,
+    users_online: srv.hub.byUser.size,
+    uptime_s: Math.round((srv.clock.now() - srv.core.startedAt) / 1000),
+    rss_mb: Math.round(mem.rss / 1048576),
+    heap_mb: Math.round(mem.heapUsed / 1048576),
+    queued_bytes: queued,
+    max_queue_bytes: deepest,
+    store_queue: m.queued,
+    messages_stored: m.stored,
+    deliveries: m.deliveries,
+  };
+}
 
 export async function runConsoleLine(srv: ParleyServer, line: string): Promise<string> {
   const t = line.trim();

@@ -75,10 +75,7 @@ export class Hub {
 
   /** Fans a stored message out to its recipients' sessions (not the sending session). */
   fanOut(m: StoredMessage, from: Session | null): number {
-    const frame = encodeFrame(
-      { t: "msg", seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv },
-      m.body,
-    );
+    const frame = encodeFrame(msgHeader(m), m.body);
     let n = 0;
     const each = (s: Session) => {
       if (s !== from) {
@@ -94,13 +91,6 @@ export class Hub {
       for (const s of this.sessionsOf(m.target)) each(s);
       if (m.target !== m.sender) { for (const s of this.sessionsOf(m.sender)) each(s); }
     }
-    return n;
-  }
-
-  /** Total bytes waiting in all outboxes. */
-  queuedBytes(): number {
-    let n = 0;
-    for (const s of this.sessions) n += s.outbox.bytes;
     return n;
   }
 }

@@ -237,17 +237,7 @@ export class ParleyServer {
 
   #tick(): void {
     const now = this.clock.now();
-    const c = this.config;
-    for (const s of this.hub.sessions) {
-      if (s.state !== "ready") {
-        if (now - s.connectedAt > c.loginTimeoutMs) s.bye(ErrorCode.Timeout, "Login took too long");
-      } else if (s.pingAt && now - s.pingAt > c.pingTimeoutMs) {
-        s.bye(ErrorCode.Timeout, "No answer to ping");
-      } else if (!s.pingAt && now - s.lastIn > c.pingIntervalMs) {
-        s.pingAt = now;
-        s.send({ t: "ping" });
-      }
-    }
+    for (const s of this.hub.sessions) s.checkLiveness(now, this.config);
   }
 
   /** Sends `bye` (unless the link is gone), closes the socket and updates presence. */
@@ -309,22 +299,5 @@ export class ParleyServer {
       this.core.log.info("shutdown.done", {});
     })();
     return this.#closing;
-  }
-
-  /** Numbers for the console's /info. */
-  info(): Record<string, number> {
-    const mem = Deno.memoryUsage();
-    return {
-      connections: this.hub.sessions.size,
-      users_online: this.hub.byUser.size,
-      uptime_s: Math.round((this.clock.now() - this.core.startedAt) / 1000),
-      rss_mb: Math.round(mem.rss / 1048576),
-      heap_mb: Math.round(mem.heapUsed / 1048576),
-      queued_bytes: this.hub.queuedBytes(),
-      max_queue_bytes: Math.max(0, ...[...this.hub.sessions].map((s) => s.outbox.bytes)),
-      store_queue: this.core.messages.queued,
-      messages_stored: this.core.messages.stored,
-      deliveries: this.core.messages.deliveries,
-    };
   }
 }

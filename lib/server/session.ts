@@ -5,6 +5,7 @@
  * A session never touches the socket: it pushes encoded frames into its `Outbox`.
  */
 import { encodeFrame } from "../protocol/frame.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Outbox } from "./outbox.ts";
 import type { TokenBucket } from "./rate.ts";
@@ -68,6 +69,25 @@ export class Session {
     for (const h of this.#held) if (h.seq > lastSent) this.outbox.push(h.frame);
     this.#held = [];
     this.delivery = "live";
+  }
+
+  /**
+   * Called on every timer tick: a session not logged in within the deadline is dropped; a quiet
+   * one is pinged, and dropped if the ping goes unanswered.
+   */
+  checkLiveness(
+    now: number,
+    c: { loginTimeoutMs: number; pingIntervalMs: number; pingTimeoutMs: number },
+  ): void {
+    if (this.state === "closed") return;
+    if (this.state !== "ready") {
+      if (now - this.connectedAt > c.loginTimeoutMs) this.bye(ErrorCode.Timeout, "Login took too long");
+    } else if (this.pingAt && now - this.pingAt > c.pingTimeoutMs) {
+      this.bye(ErrorCode.Timeout, "No answer to ping");
+    } else if (!this.pingAt && now - this.lastIn > c.pingIntervalMs) {
+      this.pingAt = now;
+      this.send({ t: "ping" });
+    }
   }
 
   /** Sends a `bye` and closes the connection once it is written. */
