@@ -43,7 +43,14 @@ if (import.meta.main) {
     version: VERSION,
     tui: (flags) =>
       launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
-        await runTui(backend, { notify: detectNotifyMode(Deno.env.toObject()) });
+        const r = Deno.env.get("PARLEY_RENDERER");
+        if (r !== undefined && r !== "kitty" && r !== "sixel" && r !== "halfblock") {
+          throw new Error(`PARLEY_RENDERER must be kitty, sixel or halfblock, not "${r}"`);
+        }
+        await runTui(backend, {
+          notify: detectNotifyMode(Deno.env.toObject()),
+          ...(r ? { renderer: r } : {}),
+        });
       }),
   });
   Deno.exit(code);
