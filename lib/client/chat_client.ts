@@ -24,10 +24,11 @@ import {
   type VideoHandle,
   type VideoListing,
 } from "./backend.ts";
-import { type BodyCodec, type MembershipVerb, PlainCodec } from "./body_codec.ts";
+import { type BodyCodec, type KeyOps, type MembershipVerb, PlainCodec } from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
 import { ClientVideo } from "./video/client_video.ts";
+import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -39,8 +40,6 @@ export interface LoginOptions {
   store?: LocalStore;
   codec?: BodyCodec;
 }
-
-import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
 
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
@@ -324,30 +323,24 @@ export class ChatClient implements ChatBackend {
   async revoke(user: string): Promise<void> {
     await this.conn.request("admin.revoke", { user });
   }
-  fingerprint(user?: string): Promise<Fingerprint> {
-    if (this.#codec.keys) return this.#codec.keys.fingerprint(user ? this.#name(user) : undefined);
-    return Promise.reject(
-      new BackendError(
-        "no_keys",
-        `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`,
-      ),
-    );
+  async fingerprint(user?: string): Promise<Fingerprint> {
+    return await this.#keys(user).fingerprint(user === undefined ? undefined : this.#name(user));
   }
   async trust(user: string): Promise<Fingerprint> {
-    if (!this.#codec.keys) throw new BackendError("no_keys", "End-to-end keys are not set up on this client");
-    return await this.#codec.keys.trust(this.#name(user));
+    return await this.#keys(user).trust(this.#name(user));
+  }
+  async verify(user: string): Promise<void> {
+    await this.#keys(user).verify(this.#name(user));
+  }
+  #keys(user?: string): KeyOps {
+    if (this.#codec.keys) return this.#codec.keys;
+    throw new BackendError(
+      "no_keys",
+      `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`,
+    );
   }
   #name(user: string): string {
     return wire({ kind: "user", name: user }).name!;
-  }
-  async verify(user: string): Promise<void> {
-    if (this.#codec.keys) {
-      await this.#codec.keys.verify(this.#name(user));
-      return;
-    }
-    return await Promise.reject(
-      new BackendError("no_keys", `End-to-end keys are not set up for ${user} on this client yet`),
-    );
   }
   videos(): Promise<VideoListing[]> {
     return this.video.videos();
