@@ -5,7 +5,8 @@
  * control messages that the receiving codec consumes silently. Rotation happens after any leave
  * or kick and every 100 messages. The frame key of a user-to-user video stream travels the same
  * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
- * signed with the acting member's identity key and verified (and shown) by every member.
+ * signed with the acting member's identity key and verified (and shown) by every member. Member
+ * lists, bundle fetching, identity pinning and that check live in `E2eDirectory` (e2e_directory.ts).
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
@@ -15,24 +16,18 @@
 import { randomId } from "../common/random.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
-import type { PrekeyBundle } from "../crypto/prekeys.ts";
-import { verifyBundle } from "../crypto/prekeys.ts";
-import { sameIdentity } from "../crypto/identity.ts";
 import { loadIdentity } from "../crypto/keystore.ts";
-import {
-  type SignedMembershipChange,
-  signMembershipChange,
-  verifyMembershipChange,
-} from "../crypto/membership.ts";
+import { signMembershipChange } from "../crypto/membership.ts";
 import { ReplayError } from "../crypto/ratchet.ts";
 import { RoomManager } from "../crypto/room_manager.ts";
 import { mergeWrites } from "../crypto/state_store.ts";
 import type { Argon2Params } from "../crypto/at_rest.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
-import type { BodyCodec, KeyOps, MembershipVerb } from "./body_codec.ts";
+import type { BodyCodec, KeyOps } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { SqliteCryptoStore } from "./crypto_store.ts";
 import { LocalStore } from "./local_store.ts";
+import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
   decodePayload,
@@ -47,12 +42,6 @@ import {
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
-const VERBS: Record<string, MembershipVerb> = {
-  created: "create",
-  joined: "join",
-  left: "leave",
-  kicked: "kick",
-};
 
 type Host = Pick<ChatClient, "user" | "conn" | "notify">;
 
@@ -62,9 +51,8 @@ export class E2eCodec implements BodyCodec {
   readonly rooms: RoomManager;
   readonly keys: KeyOps;
   #lock: Promise<unknown> = Promise.resolve();
-  readonly #members = new Map<string, { members: string[]; admins: string[] }>();
-  readonly #bundles = new Map<string, PrekeyBundle>();
   readonly #request: Request;
+  readonly #dir: E2eDirectory;
   readonly #streamKeyBox = new StreamKeyBox();
   /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
   readonly streamKeys: StreamKeyChannel = {
@@ -82,12 +70,13 @@ export class E2eCodec implements BodyCodec {
     this.dm = new DmManager({ store: cs, me, clock });
     this.rooms = new RoomManager({ store: cs, me, clock });
     this.#request = (k, f) => host.conn.request(k, f);
+    this.#dir = new E2eDirectory(this.#request, this.dm, cs);
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
       verify: (u) =>
-        this.#serial(async () => (await this.#pin(u), await this.dm.verify(u), this.#fingerprint(u))),
+        this.#serial(async () => (await this.#dir.pin(u), await this.dm.verify(u), this.#fingerprint(u))),
       trust: (u) =>
-        this.#serial(async () => (await this.#pin(u), await this.dm.trust(u), this.#fingerprint(u))),
+        this.#serial(async () => (await this.#dir.pin(u), await this.dm.trust(u), this.#fingerprint(u))),
       signChange: (room, action, target) =>
         this.#serial(async () =>
           signMembershipChange(await loadIdentity(cs), {
@@ -134,7 +123,7 @@ export class E2eCodec implements BodyCodec {
       const payload = encodePayload({ v: 1, k: "text", mid, text });
       if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
       const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
-      const members = to.kind === "room" ? await this.#roomMembers(room) : await this.#everyone();
+      const members = to.kind === "room" ? await this.#dir.roomMembers(room) : await this.#dir.everyone();
       const plan = await this.rooms.planSend(room, members);
       const got: string[] = [];
       for (const u of plan.missing) {
@@ -224,107 +213,34 @@ export class E2eCodec implements BodyCodec {
       const change = String(h.change);
       const by = String(h.by ?? "");
       const user = String(h.user ?? (change === "left" ? by : ""));
-      if (members.includes(this.#me)) this.#members.set(room, { members, admins });
-      else this.#members.delete(room);
+      this.#dir.setRoom(room, members, admins, members.includes(this.#me));
       if ((change === "left" || change === "kicked") && user) await this.rooms.memberLeft(room, user);
-      if (by && by !== this.#me && VERBS[change]) await this.#showChange(h, room, VERBS[change]!, by, user);
+      const verb = MEMBERSHIP_VERBS[change];
+      if (by && by !== this.#me && verb) {
+        const n = await this.#dir.describeChange(h, room, verb, by, user);
+        this.#notice(n.level, n.text);
+      }
     });
-  }
-
-  async #showChange(
-    h: Record<string, unknown>,
-    room: string,
-    verb: MembershipVerb,
-    by: string,
-    user: string,
-  ) {
-    const members = (h.members as string[]) ?? [];
-    const admins = (h.admins as string[]) ?? [];
-    const what = verb === "create"
-      ? `${by} created #${room} with ${members.join(", ")}`
-      : verb === "join"
-      ? `${by} added ${user} to #${room}`
-      : verb === "leave"
-      ? `${by} left #${room}`
-      : `${by} removed ${user} from #${room}`;
-    const s = h.signed as SignedMembershipChange | undefined;
-    if (!s || typeof s !== "object" || !s.change) {
-      return this.#notice("warn", `${what} (not signed: this change may not come from ${by})`);
-    }
-    const c = s.change;
-    const target = verb === "create" ? [...members].sort().join(",") : user;
-    let ok = c.room === room && c.action === verb && c.by === by && c.target === target &&
-      (verb === "leave" || admins.includes(by));
-    if (ok) ok = await verifyMembershipChange(s, [await this.#signKeyOf(by)]);
-    if (ok) this.#notice("info", `${what} (signed by ${by}, verified)`);
-    else this.#notice("error", `${what}, but its signature does not match ${by}'s identity key`);
   }
 
   #notice(level: "info" | "warn" | "error", text: string): void {
     this.host.notify({ type: "notice", level, text });
   }
 
-  async #roomMembers(room: string): Promise<string[]> {
-    if (!this.#members.has(room)) {
-      const rs = (await this.#request("room.list")).header.rooms as {
-        name: string;
-        members: string[];
-        admins: string[];
-      }[];
-      for (const r of rs) this.#members.set(r.name, { members: r.members, admins: r.admins });
-    }
-    const r = this.#members.get(room);
-    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
-    return r.members;
-  }
-
-  async #everyone(): Promise<string[]> {
-    return ((await this.#request("users")).header.users as { user: string }[]).map((u) => u.user);
-  }
-
-  async #fetchBundle(user: string): Promise<PrekeyBundle> {
-    const b = (await this.#request("keys.fetch", { user })).header.bundle as PrekeyBundle;
-    if (!(await verifyBundle(b))) {
-      throw new BackendError("bad_bundle", `The keys the server gave for ${user} are not validly signed`);
-    }
-    this.#bundles.set(user, b);
-    return b;
-  }
-
   async #dmEncrypt(user: string, payload: Uint8Array): Promise<Uint8Array> {
     try {
       try {
-        return await this.dm.encryptDm(user, this.#bundles.get(user) ?? null, payload);
+        return await this.dm.encryptDm(user, this.#dir.bundles.get(user) ?? null, payload);
       } catch (e) {
         if (!(e instanceof NoSessionError)) throw e;
       }
-      return await this.dm.encryptDm(user, await this.#fetchBundle(user), payload);
+      return await this.dm.encryptDm(user, await this.#dir.fetchBundle(user), payload);
     } catch (e) {
       if (e instanceof KeyChangedError) throw keyChangedError(e);
       throw e;
     } finally {
-      if (await this.cs.get(`session:${user}`)) this.#bundles.delete(user);
+      if (await this.cs.get(`session:${user}`)) this.#dir.bundles.delete(user);
     }
-  }
-
-  /** Pins `user`'s directory key on first use; a different key is recorded as pending (blocks sending). */
-  async #pin(user: string, recheck = false): Promise<void> {
-    const c = await this.dm.contact(user);
-    if (c && !recheck) return;
-    const b = await this.#fetchBundle(user);
-    if (!c) {
-      await this.cs.commit({
-        put: { [`contact:${user}`]: { identity: b.identity, verified: false } },
-        del: [],
-      });
-    } else if (!sameIdentity(c.identity, b.identity)) {
-      await this.cs.commit({ put: { [`contact:${user}`]: { ...c, pending: b.identity } }, del: [] });
-    }
-  }
-
-  async #signKeyOf(user: string): Promise<string> {
-    await this.#pin(user);
-    return (await this.dm.contact(user))!.identity.sign;
   }
 
   async #fingerprint(user?: string, recheck = false): Promise<Fingerprint> {
@@ -337,7 +253,7 @@ export class E2eCodec implements BodyCodec {
       };
     }
     const known = await this.dm.contact(user);
-    await this.#pin(user, recheck && !known?.pending); // compare with what the directory holds now
+    await this.#dir.pin(user, recheck && !known?.pending); // compare with what the directory holds now
     const c = (await this.dm.contact(user))!;
     return {
       user,

@@ -4,16 +4,16 @@
  * rate (Pacer + injected clock) and puts it in a latest-frame slot that the consumer pulls with
  * `nextFrame()`. A slow consumer gets fewer frames (drops are counted), never a queue, and never
  * slows anyone else. play/pause/seek/stop; modes "adaptive" (default), "thirds" or a fixed
- * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it.
+ * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it. Which rendition
+ * and frame size each ffmpeg segment gets is decided by `SegmentPlanner` (stream_plan.ts).
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
-import { type AdaptiveState, adaptiveStep, initialAdaptive, sizeChanged, targetSize } from "./adaptive.ts";
-import type { MjpegSource } from "./ffmpeg.ts";
-import { spawnMjpeg } from "./ffmpeg.ts";
+import { sizeChanged } from "./adaptive.ts";
+import { type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
-import { planThirds, type Rendition, segmentForFrame } from "./thirds.ts";
+import { type Segment, SegmentPlanner } from "./stream_plan.ts";
 import {
   abortableSleep,
   abortedPromise,
@@ -27,15 +27,6 @@ import {
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream_types.ts";
 export { abortableSleep } from "./stream_types.ts";
 
-interface Segment {
-  rendition: Rendition;
-  startMs: number;
-  /** Frames to take, or undefined for "to the end". */
-  frames?: number;
-  width: number;
-  height: number;
-}
-
 const WINDOW_MS = 2000;
 
 export class VideoStream {
@@ -46,31 +37,25 @@ export class VideoStream {
   readonly #slot = new LatestSlot<Frame>();
   readonly #frameMs: number;
   readonly #durationMs: number;
-  #mode: StreamMode;
-  #pane: { width: number; height: number } | undefined;
+  readonly #plan: SegmentPlanner;
   #state: StreamState;
   #pos = 0;
   #seg: Segment | null = null;
   #segAbort: AbortController | null = null;
   #wake: AbortController = new AbortController();
-  #adaptive: AdaptiveState | null = null;
-  #throughput: number | undefined;
   #taken: { t: number; bytes: number }[] = [];
   #measureFrom = 0;
   #preview = false;
-  #lastCheck = 0;
   #bytesSum = 0;
   #bytesCount = 0;
   #error: string | null = null;
   readonly #done: Promise<void>;
-  #started = false;
 
   constructor(opts: VideoStreamOptions) {
     this.#o = opts;
     this.#clock = opts.clock ?? systemClock;
     this.#sleep = opts.sleep ?? abortableSleep;
-    this.#mode = opts.mode ?? "adaptive";
-    this.#pane = opts.pane;
+    this.#plan = new SegmentPlanner(opts.video, this.#clock, opts.mode ?? "adaptive", opts.pane);
     this.#frameMs = 1000 / opts.video.fps;
     this.#durationMs = opts.video.duration * 1000;
     this.#pacer = new Pacer(opts.video.fps, this.#clock, 0);
@@ -130,24 +115,23 @@ export class VideoStream {
   }
 
   setMode(mode: StreamMode): void {
-    if (mode === this.#mode) return;
-    this.#mode = mode;
-    this.#adaptive = null;
+    if (mode === this.#plan.mode) return;
+    this.#plan.setMode(mode);
     this.#restart();
   }
 
   /** The viewer's pane changed (pixels). Restarts ffmpeg only if the frame size really changes. */
   setPane(width: number, height: number): void {
-    this.#pane = { width, height };
+    this.#plan.pane = { width, height };
     const seg = this.#seg;
     if (!seg) return;
-    const want = this.#planSegment(this.#pos);
+    const want = this.#plan.plan(this.#pos);
     if (!want || want.rendition !== seg.rendition || sizeChanged(seg, want)) this.#restart();
   }
 
   /** Bytes per second the transport achieved for this viewer (feeds adaptive mode). */
   reportThroughput(bytesPerSecond: number): void {
-    this.#throughput = bytesPerSecond;
+    this.#plan.throughput = bytesPerSecond;
   }
 
   stats(): StreamStats {
@@ -158,7 +142,7 @@ export class VideoStream {
     const bytes = recent.reduce((a, x) => a + x.bytes, 0);
     return {
       state: this.#state,
-      mode: this.#mode,
+      mode: this.#plan.mode,
       rendition: this.#seg?.rendition ?? null,
       width: this.#seg?.width ?? 0,
       height: this.#seg?.height ?? 0,
@@ -198,55 +182,11 @@ export class VideoStream {
     while (this.#taken.length > 0 && now - this.#taken[0]!.t > WINDOW_MS) this.#taken.shift();
   }
 
-  #planSegment(pos: number): Segment | null {
-    const v = this.#o.video;
-    if (v.renditions.length === 0) return null;
-    const pane = this.#pane ?? { width: v.width, height: v.height };
-    let rendition: Rendition;
-    let frames: number | undefined;
-    if (this.#mode === "thirds") {
-      const plan = planThirds(Math.round(v.duration * v.fps), v.renditions);
-      const idx = Math.round(pos / this.#frameMs);
-      const seg = segmentForFrame(plan, idx);
-      if (!seg) return null;
-      rendition = seg.rendition;
-      frames = Math.max(0, seg.endFrame - idx);
-    } else if (this.#mode === "adaptive") {
-      this.#adaptive ??= initialAdaptive({
-        now: this.#clock.now(),
-        paneHeight: pane.height,
-        available: v.renditions,
-        throughputBps: this.#throughput,
-        sourceFps: v.fps,
-      });
-      rendition = this.#adaptive.rendition;
-    } else {
-      rendition = v.renditions.includes(this.#mode) ? this.#mode : v.renditions.at(-1)!;
-    }
-    const size = targetSize(v.width, v.height, rendition, pane.width, pane.height);
-    return { rendition, startMs: pos, frames, ...size };
-  }
-
   /** Adaptive check after each frame; true when ffmpeg should restart with another choice. */
   #adaptiveWantsRestart(seg: Segment): boolean {
-    if (this.#mode !== "adaptive" || !this.#adaptive || this.#state !== "playing") return false;
-    const now = this.#clock.now();
-    if (now - this.#lastCheck < 500 || now - this.#measureFrom < 1000) return false;
-    this.#lastCheck = now;
-    const s = this.stats();
-    const pane = this.#pane ?? { width: this.#o.video.width, height: this.#o.video.height };
-    const next = adaptiveStep(this.#adaptive, {
-      now,
-      paneWidth: pane.width,
-      paneHeight: pane.height,
-      available: this.#o.video.renditions,
-      sourceFps: this.#o.video.fps,
-      deliveredFps: s.fps,
-      bytesPerFrame: this.#bytesCount > 0 ? this.#bytesSum / this.#bytesCount : 0,
-      throughputBps: this.#throughput,
-    });
-    this.#adaptive = next;
-    return next.rendition !== seg.rendition;
+    const bytesPerFrame = () => (this.#bytesCount > 0 ? this.#bytesSum / this.#bytesCount : 0);
+    const measure = () => ({ fps: this.stats().fps, bytesPerFrame: bytesPerFrame() });
+    return this.#plan.wantsRestart(seg, this.#state === "playing", this.#measureFrom, measure);
   }
 
   /** Waits until `pts` is due; false if the segment was aborted meanwhile. */
@@ -271,7 +211,7 @@ export class VideoStream {
         await this.#sleep(Infinity, this.#wake.signal);
         continue;
       }
-      const seg = this.#planSegment(this.#pos);
+      const seg = this.#plan.plan(this.#pos);
       if (!seg || seg.frames === 0 || this.#pos >= this.#durationMs - this.#frameMs / 2) {
         this.#end();
         continue;

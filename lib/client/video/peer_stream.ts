@@ -9,23 +9,21 @@
  * see stream_key.ts) the key goes to the recipient in an encrypted DM control message and the
  * offer carries none; the recipient then takes the key only from that channel (a key in an offer
  * could come from the server). Without a channel (a client with no keys) the key travels in the
- * offer, hidden only by TLS.
+ * offer, hidden only by TLS. The receiving half (`IncomingStream`, the offer type and the frame
+ * context) lives in incoming_stream.ts and is re-exported here.
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { randomId } from "../../common/random.ts";
-import { decryptFile, encryptFile, fileContext } from "../../crypto/file_aead.ts";
-import { LatestSlot, probe, type Rendition, VideoStream } from "../../media/mod.ts";
+import { encryptFile } from "../../crypto/file_aead.ts";
+import { probe, type Rendition, VideoStream } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../connection.ts";
-import type { StreamOfferInfo } from "../backend.ts";
+import { frameCtx, IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
-import type { FrameSource, VideoFrame } from "./video_client.ts";
 
-export interface StreamOffer extends StreamOfferInfo {
-  /** Frame key sent in the offer by clients without end-to-end keys (the server can read it). */
-  key?: string;
-}
+export { IncomingStream } from "./incoming_stream.ts";
+export type { StreamOffer } from "./incoming_stream.ts";
 
 export interface SendOptions {
   ffmpeg: string;
@@ -41,9 +39,6 @@ export interface SendResult {
   reason: "end" | "stopped" | "refused" | "disconnected";
   by?: string;
 }
-
-const frameCtx = (sid: string, index: number, from: string, to: string) =>
-  fileContext(`video:${sid}:${index}`, from, to);
 
 function basename(path: string): string {
   return path.replace(/\\/g, "/").split("/").pop() || path;
@@ -263,75 +258,5 @@ export class PeerStreams {
         break;
       }
     }
-  }
-}
-
-/** A stream this client accepted: frames decrypted in order of arrival, newest kept for drawing. */
-export class IncomingStream implements FrameSource {
-  received = 0;
-  rejected = 0;
-  readonly ended: Promise<{ reason: string; by: string }>;
-  #end!: (e: { reason: string; by: string }) => void;
-  readonly #slot = new LatestSlot<VideoFrame>();
-  #opening: Promise<void> = Promise.resolve();
-  #done = false;
-
-  constructor(
-    readonly conn: Connection,
-    readonly offer: StreamOffer,
-    readonly me: string,
-    readonly key: Uint8Array,
-  ) {
-    this.ended = new Promise((r) => (this.#end = r));
-  }
-
-  get dropped(): number {
-    return this.#slot.dropped;
-  }
-
-  /** @internal */
-  push(h: Record<string, unknown>, body: Uint8Array): void {
-    if (this.#done) return;
-    const index = Number(h.index), pts = Number(h.pts);
-    this.#opening = this.#opening.then(async () => {
-      let jpeg: Uint8Array;
-      try {
-        jpeg = await decryptFile(this.key, frameCtx(this.offer.sid, index, this.offer.from, this.me), body);
-      } catch {
-        this.rejected++;
-        return;
-      }
-      if (this.#done) return;
-      this.received++;
-      this.#slot.offer({
-        pts,
-        index,
-        rendition: "1080p",
-        width: this.offer.width ?? 0,
-        height: this.offer.height ?? 0,
-        jpeg,
-      });
-    });
-  }
-
-  /** @internal the other side stopped */
-  finish(reason: string, by: string): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#opening.then(() => {
-      this.#slot.close();
-      this.#end({ reason, by });
-    });
-  }
-
-  next(): Promise<VideoFrame | null> {
-    return this.#slot.take();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#done) return;
-    await this.conn.request("stream.stop", { sid: this.offer.sid }).catch(() => {});
-    this.finish("stopped", this.me);
-    await this.ended;
   }
 }

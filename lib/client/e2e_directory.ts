@@ -1,0 +1,122 @@
+/**
+ * `E2eDirectory`: what the server's directory says about users and rooms, as `E2eCodec` needs
+ * it: room member lists (kept from room pushes, else read with `room.list`), every registered
+ * user, prekey bundles from `keys.fetch` (refused unless validly signed; kept until a session
+ * exists), pinning a user's identity key on first use (a different key later is recorded as
+ * pending), and checking a signed room membership change against the acting member's pinned
+ * identity key. It holds no lock: `E2eCodec` calls it under its own.
+ */
+import type { DmManager } from "../crypto/dm.ts";
+import { sameIdentity } from "../crypto/identity.ts";
+import { type SignedMembershipChange, verifyMembershipChange } from "../crypto/membership.ts";
+import type { PrekeyBundle } from "../crypto/prekeys.ts";
+import { verifyBundle } from "../crypto/prekeys.ts";
+import { BackendError } from "./backend.ts";
+import type { MembershipVerb } from "./body_codec.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
+import type { Request } from "./e2e_keys.ts";
+
+/** The membership verb of a room push's `change`. */
+export const MEMBERSHIP_VERBS: Record<string, MembershipVerb> = {
+  created: "create",
+  joined: "join",
+  left: "leave",
+  kicked: "kick",
+};
+
+/** A notice for the user about a room membership change. */
+export interface ChangeNotice {
+  level: "info" | "warn" | "error";
+  text: string;
+}
+
+export class E2eDirectory {
+  readonly #members = new Map<string, { members: string[]; admins: string[] }>();
+  /** Bundles fetched for users without a session yet. */
+  readonly bundles = new Map<string, PrekeyBundle>();
+
+  constructor(readonly request: Request, readonly dm: DmManager, readonly cs: SqliteCryptoStore) {}
+
+  /** Records a room's members and admins from a push (`mine`: this user is among them). */
+  setRoom(room: string, members: string[], admins: string[], mine: boolean): void {
+    if (mine) this.#members.set(room, { members, admins });
+    else this.#members.delete(room);
+  }
+
+  async roomMembers(room: string): Promise<string[]> {
+    if (!this.#members.has(room)) {
+      const rs = (await this.request("room.list")).header.rooms as {
+        name: string;
+        members: string[];
+        admins: string[];
+      }[];
+      for (const r of rs) this.#members.set(r.name, { members: r.members, admins: r.admins });
+    }
+    const r = this.#members.get(room);
+    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
+    return r.members;
+  }
+
+  async everyone(): Promise<string[]> {
+    return ((await this.request("users")).header.users as { user: string }[]).map((u) => u.user);
+  }
+
+  async fetchBundle(user: string): Promise<PrekeyBundle> {
+    const b = (await this.request("keys.fetch", { user })).header.bundle as PrekeyBundle;
+    if (!(await verifyBundle(b))) {
+      throw new BackendError("bad_bundle", `The keys the server gave for ${user} are not validly signed`);
+    }
+    this.bundles.set(user, b);
+    return b;
+  }
+
+  /** Pins `user`'s directory key on first use; a different key is recorded as pending (blocks sending). */
+  async pin(user: string, recheck = false): Promise<void> {
+    const c = await this.dm.contact(user);
+    if (c && !recheck) return;
+    const b = await this.fetchBundle(user);
+    if (!c) {
+      await this.cs.commit({
+        put: { [`contact:${user}`]: { identity: b.identity, verified: false } },
+        del: [],
+      });
+    } else if (!sameIdentity(c.identity, b.identity)) {
+      await this.cs.commit({ put: { [`contact:${user}`]: { ...c, pending: b.identity } }, del: [] });
+    }
+  }
+
+  async signKeyOf(user: string): Promise<string> {
+    await this.pin(user);
+    return (await this.dm.contact(user))!.identity.sign;
+  }
+
+  /** What to tell the user about a membership change by `by` in push `h`, its signature checked. */
+  async describeChange(
+    h: Record<string, unknown>,
+    room: string,
+    verb: MembershipVerb,
+    by: string,
+    user: string,
+  ): Promise<ChangeNotice> {
+    const members = (h.members as string[]) ?? [];
+    const admins = (h.admins as string[]) ?? [];
+    const what = verb === "create"
+      ? `${by} created #${room} with ${members.join(", ")}`
+      : verb === "join"
+      ? `${by} added ${user} to #${room}`
+      : verb === "leave"
+      ? `${by} left #${room}`
+      : `${by} removed ${user} from #${room}`;
+    const s = h.signed as SignedMembershipChange | undefined;
+    if (!s || typeof s !== "object" || !s.change) {
+      return { level: "warn", text: `${what} (not signed: this change may not come from ${by})` };
+    }
+    const c = s.change;
+    const target = verb === "create" ? [...members].sort().join(",") : user;
+    let ok = c.room === room && c.action === verb && c.by === by && c.target === target &&
+      (verb === "leave" || admins.includes(by));
+    if (ok) ok = await verifyMembershipChange(s, [await this.signKeyOf(by)]);
+    if (ok) return { level: "info", text: `${what} (signed by ${by}, verified)` };
+    return { level: "error", text: `${what}, but its signature does not match ${by}'s identity key` };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The receiving half of a user-to-user video stream (see peer_stream.ts): `StreamOffer` (what an
+ * offer says), `frameCtx` (the AEAD context that binds each frame to the stream id, frame index,
+ * sender and recipient) and `IncomingStream`, a stream this client accepted. Its frames are
+ * opened in order of arrival (a frame that fails to open is counted as rejected and skipped) and
+ * the newest is kept in a latest-frame slot, so it is a `FrameSource` for `VideoPlayer`.
+ */
+import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
+import { LatestSlot } from "../../media/mod.ts";
+import type { StreamOfferInfo } from "../backend.ts";
+import type { Connection } from "../connection.ts";
+import type { FrameSource, VideoFrame } from "./video_client.ts";
+
+export interface StreamOffer extends StreamOfferInfo {
+  /** Frame key sent in the offer by clients without end-to-end keys (the server can read it). */
+  key?: string;
+}
+
+/** The AEAD context of frame `index` of stream `sid` from `from` to `to`. */
+export const frameCtx = (sid: string, index: number, from: string, to: string): Uint8Array =>
+  fileContext(`video:${sid}:${index}`, from, to);
+
+/** A stream this client accepted: frames decrypted in order of arrival, newest kept for drawing. */
+export class IncomingStream implements FrameSource {
+  received = 0;
+  rejected = 0;
+  readonly ended: Promise<{ reason: string; by: string }>;
+  #end!: (e: { reason: string; by: string }) => void;
+  readonly #slot = new LatestSlot<VideoFrame>();
+  #opening: Promise<void> = Promise.resolve();
+  #done = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly offer: StreamOffer,
+    readonly me: string,
+    readonly key: Uint8Array,
+  ) {
+    this.ended = new Promise((r) => (this.#end = r));
+  }
+
+  get dropped(): number {
+    return this.#slot.dropped;
+  }
+
+  /** @internal */
+  push(h: Record<string, unknown>, body: Uint8Array): void {
+    if (this.#done) return;
+    const index = Number(h.index), pts = Number(h.pts);
+    this.#opening = this.#opening.then(async () => {
+      let jpeg: Uint8Array;
+      try {
+        jpeg = await decryptFile(this.key, frameCtx(this.offer.sid, index, this.offer.from, this.me), body);
+      } catch {
+        this.rejected++;
+        return;
+      }
+      if (this.#done) return;
+      this.received++;
+      this.#slot.offer({
+        pts,
+        index,
+        rendition: "1080p",
+        width: this.offer.width ?? 0,
+        height: this.offer.height ?? 0,
+        jpeg,
+      });
+    });
+  }
+
+  /** @internal the other side stopped */
+  finish(reason: string, by: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#opening.then(() => {
+      this.#slot.close();
+      this.#end({ reason, by });
+    });
+  }
+
+  next(): Promise<VideoFrame | null> {
+    return this.#slot.take();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#done) return;
+    await this.conn.request("stream.stop", { sid: this.offer.sid }).catch(() => {});
+    this.finish("stopped", this.me);
+    await this.ended;
+  }
+}
