@@ -7,19 +7,12 @@
  * server's `video.end` (or when the connection closes).
  */
 import { LatestSlot, type Rendition } from "../../media/mod.ts";
-import type { VideoFrameData, VideoHandle } from "../backend.ts";
+import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import type { Connection } from "../connection.ts";
 
-export interface VideoEntry {
-  name: string;
-  /** Seconds. */
-  duration: number;
-  fps: number;
-  width: number;
-  height: number;
-  renditions: Rendition[];
-}
+/** A video in the server's library (the backend's `VideoListing`). */
+export type VideoEntry = VideoListing;
 
 /** A frame as the UI draws it (the backend's `VideoFrameData`). */
 export type VideoFrame = VideoFrameData;
