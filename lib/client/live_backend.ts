@@ -23,7 +23,8 @@ import type {
 import type { ChatClient } from "./chat_client.ts";
 
 const ACK_EVERY_MS = 500;
-const FINAL = new Set(["kicked", "banned", "too_slow_final"]);
+/** Disconnects after which reconnecting would be wrong. */
+const FINAL = new Set(["kicked", "banned"]);
 
 export class LiveBackend implements ChatBackend {
   #client: ChatClient;
