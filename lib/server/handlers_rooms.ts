@@ -119,7 +119,13 @@ export async function kick(c: Core, s: Session, m: Request<"room.kick">): Promis
   await c.messages.flush();
   await c.store.removeMember(name, u);
   c.log.info("room.kick", { room: name, by: s.user, user: u });
-  await c.store.audit({ at: c.clock.now(), actor: s.user, action: "room.kick", target: u, detail: `#${name}` });
+  await c.store.audit({
+    at: c.clock.now(),
+    actor: s.user,
+    action: "room.kick",
+    target: u,
+    detail: `#${name}`,
+  });
   await notify(c, name, "kicked", s.user, [u], { user: u, signed: m.change });
   s.reply(m.id, { room: name, user: u });
 }
