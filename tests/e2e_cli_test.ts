@@ -8,7 +8,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { testArgon } from "./helpers.ts";
+import { runProgram, testArgon } from "./helpers.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -62,19 +62,12 @@ async function spawnServer(data: string, port = 0, extra: string[] = []): Promis
 }
 
 async function cli(home: string, port: number, args: string[], password = "pw-secret-123") {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, `${ROOT}client.ts`, ...args],
-    env: {
-      RUST_BACKTRACE: "0",
-      NO_COLOR: "1",
-      PARLEY_SERVER: `127.0.0.1:${port}`,
-      PARLEY_HOME: home,
-      PARLEY_PASSWORD: password,
-    },
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout).trimEnd(), err: dec.decode(r.stderr).trimEnd() };
+  const r = await runProgram("client.ts", args, {
+    PARLEY_SERVER: `127.0.0.1:${port}`,
+    PARLEY_HOME: home,
+    PARLEY_PASSWORD: password,
+  });
+  return { code: r.code, out: r.out.trimEnd(), err: r.err.trimEnd() };
 }
 
 async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number> {
@@ -142,11 +135,8 @@ Deno.test("e2e: users register, chat, use rooms and moderation through the scrip
 
     const denied = await cli(hb, s.port, ["admin", "kick", "--user", "bob", "carol"]);
     assert.deepEqual([denied.code, denied.err], [1, "parley: Only admins can do that"]);
-    const grant = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMS, `${ROOT}server.ts`, "admin", "grant", "alice", "--data", data],
-      env: { RUST_BACKTRACE: "0" },
-    }).output();
-    assert.equal(new TextDecoder().decode(grant.stdout).trim(), "alice is now an admin");
+    const grant = await runProgram("server.ts", ["admin", "grant", "alice", "--data", data]);
+    assert.equal(grant.out.trim(), "alice is now an admin");
     assert.equal(
       (await cli(ha, s.port, ["admin", "kick", "--user", "alice", "carol", "--ban", "60"])).out,
       "Banned carol for 60 s",

@@ -4,36 +4,17 @@
  * send/read (and read --since after the ack), fingerprint / verify / trust output, room kick.
  */
 import assert from "node:assert/strict";
-import { startTestServer } from "./helpers.ts";
+import { runProgram, startTestServer } from "./helpers.ts";
 
-const CLIENT = new URL("../client.ts", import.meta.url).pathname;
 const SN = /^(\d{5} ){11}\d{5}$/;
 
 async function cli(home: string, port: number, user: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      CLIENT,
-      ...args,
-      "--server",
-      `127.0.0.1:${port}`,
-      "--user",
-      user,
-      "--home",
-      home,
-      "--trust-on-first-use",
-    ],
-    env: { PARLEY_PASSWORD: `pw-${user}-secret`, NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout).trim(), err: dec.decode(out.stderr).trim() };
+  const r = await runProgram(
+    "client.ts",
+    [...args, "--server", `127.0.0.1:${port}`, "--user", user, "--home", home, "--trust-on-first-use"],
+    { PARLEY_PASSWORD: `pw-${user}-secret` },
+  );
+  return { code: r.code, out: r.out.trim(), err: r.err.trim() };
 }
 
 Deno.test("scripted client: encrypted send/read, read --since after ack, fingerprint, verify, trust, room kick", async () => {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../lib/client/cli.ts";
 import { VERSION } from "../lib/common/version.ts";
+import { runProgram } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -51,25 +52,8 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 async function run(file: string, args: string[]) {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      file,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: o.code, out: d.decode(o.stdout).trim(), err: d.decode(o.stderr).trim() };
+  const r = await runProgram(file, args);
+  return { code: r.code, out: r.out.trim(), err: r.err.trim() };
 }
 
 Deno.test("runCli(): every subcommand's --help exits 0 and shows examples", async () => {

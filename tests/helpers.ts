@@ -115,6 +115,33 @@ export async function startTestServer(
   };
 }
 
+/** The permissions the deno.json `server` and `client` tasks grant. */
+export const PROGRAM_PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+
+/** Path of a file at the repository root (server.ts, client.ts). */
+export const rootFile = (name: string): string =>
+  decodeURIComponent(new URL(`../${name}`, import.meta.url).pathname);
+
+/**
+ * Runs a program of this repository (`server.ts`, `client.ts`) as the tasks do, with the same
+ * permissions, no stdin, and the given extra environment; returns its exit code and output.
+ */
+export async function runProgram(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PROGRAM_PERMS, rootFile(name), ...args],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
+}
+
 /** Waits until `fn` returns a truthy value, polling; fails after `ms`. */
 export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000, what = "condition"): Promise<T> {
   const end = Date.now() + ms;

@@ -5,38 +5,23 @@
  * with the frame key sent end to end (the offer the server parsed holds none).
  */
 import assert from "node:assert/strict";
-import { startTestServer, testFfmpeg, type TestServer, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+import {
+  runProgram,
+  startTestServer,
+  testFfmpeg,
+  type TestServer,
+  videoDataDir,
+  VIDEOS_DIR,
+} from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
-const CLIENT = decodeURIComponent(new URL("../client.ts", import.meta.url).pathname);
 
 function client(t: TestServer, home: string, user: string, args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      CLIENT,
-      ...args,
-      "--server",
-      `127.0.0.1:${t.port}`,
-      "--user",
-      user,
-      "--trust-on-first-use",
-    ],
-    env: {
-      PARLEY_PASSWORD: `pw-${user}-secret`,
-      PARLEY_HOME: home,
-      PARLEY_FFMPEG: ffmpeg ?? "",
-      NO_COLOR: "1",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output().then((o) => ({
-    code: o.code,
-    out: new TextDecoder().decode(o.stdout),
-    err: new TextDecoder().decode(o.stderr),
-  }));
+  return runProgram(
+    "client.ts",
+    [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--trust-on-first-use"],
+    { PARLEY_PASSWORD: `pw-${user}-secret`, PARLEY_HOME: home, PARLEY_FFMPEG: ffmpeg ?? "" },
+  );
 }
 
 Deno.test({
