@@ -9,6 +9,7 @@
 import { spawnMjpeg } from "./ffmpeg.ts";
 import { decodeJpeg, fitInto, type RgbaImage } from "./jpeg.ts";
 import { renderHalfblock } from "./render_halfblock.ts";
+import { HalfblockCanvas } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { renderSixel } from "./render_sixel.ts";
 import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
@@ -133,6 +134,7 @@ export async function benchMedia(o: BenchOptions): Promise<BenchRow[]> {
       ),
       unit: "ms/frame",
     });
+    rows.push(...await halfblockSequence(o, hb.width + (hb.width % 2), hb.height + (hb.height % 2), label));
     // Pixel renderers: the pane's pixel size.
     const px = fitInto(sw, sh, Math.min(sw, cols * cw), Math.min(sh, rowsN * ch)); // never above the source
     const w = px.width - (px.width % 2), h = px.height - (px.height % 2);
@@ -155,6 +157,50 @@ export async function benchMedia(o: BenchOptions): Promise<BenchRow[]> {
     });
   }
   return rows;
+}
+
+/**
+ * Half-blocks over a run of consecutive frames, as the player draws them: bytes written per frame
+ * (UTF-8) by the diffing canvas and by a full redraw, and the canvas's time per frame.
+ */
+async function halfblockSequence(o: BenchOptions, w: number, h: number, label: string): Promise<BenchRow[]> {
+  const src = spawnMjpeg({
+    ffmpeg: o.ffmpeg,
+    input: o.video,
+    fps: o.fps ?? 24,
+    width: w,
+    height: h,
+    maxFrames: 96,
+  });
+  const imgs: RgbaImage[] = [];
+  for await (const f of src) imgs.push(await decodeJpeg(f));
+  if (!imgs.length) throw new Error("No frame from ffmpeg");
+  const cols = w, rowsN = Math.ceil(h / 2), at = { row: 1, col: 1 };
+  const enc = new TextEncoder();
+  const canvas = new HalfblockCanvas();
+  let diffBytes = 0, fullBytes = 0;
+  const t0 = performance.now();
+  for (const img of imgs) diffBytes += enc.encode(canvas.render(img, cols, rowsN, at)).length;
+  const diffMs = (performance.now() - t0) / imgs.length;
+  for (const img of imgs) fullBytes += enc.encode(renderHalfblock(img, cols, rowsN, { at })).length;
+  const size = label.replace("×", "x");
+  return [
+    {
+      name: `video bytes/frame halfblock ${size} (parley)`,
+      value: Math.round(diffBytes / imgs.length),
+      unit: "B",
+    },
+    {
+      name: `video bytes/frame halfblock ${size} (full redraw, for reference)`,
+      value: Math.round(fullBytes / imgs.length),
+      unit: "B",
+    },
+    {
+      name: `render halfblock diffed ${label} (${imgs.length} frames)`,
+      value: round(diffMs, 3),
+      unit: "ms/frame",
+    },
+  ];
 }
 
 async function asyncTime(repeat: number, fn: () => Promise<unknown>): Promise<number> {

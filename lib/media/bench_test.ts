@@ -19,9 +19,13 @@ Deno.test({
     ) {
       assert.ok(names.includes(want), want);
     }
-    for (const k of ["kitty", "sixel", "halfblock"]) {
+    for (const k of ["kitty", "sixel"]) {
       assert.equal(rows.filter((r) => r.name.includes(k)).length, 2);
     }
+    for (const size of ["80x24", "200x60"]) {
+      assert.ok(names.includes(`video bytes/frame halfblock ${size} (parley)`), size);
+    }
+    assert.equal(rows.filter((r) => r.name.includes("halfblock")).length, 8);
     for (const r of rows) assert.ok(Number.isFinite(r.value) && r.value > 0, `${r.name}: ${r.value}`);
   },
 });

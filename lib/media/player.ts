@@ -1,12 +1,13 @@
 /**
  * FramePainter — the client player's drawing step, pure apart from the async JPEG decode. Fits a
  * frame inside the pane (aspect kept, centred) and encodes it for the detected terminal: kitty,
- * sixel or truecolor half-blocks. `panePixels` tells the server which frame size to stream so the
+ * sixel or truecolor half-blocks. Half-blocks are diffed against the previous frame (only changed cells
+ * are written; `reset()` after anything else painted the pane). `panePixels` tells the server which frame size to stream so the
  * client never has to shrink big frames.
  */
 
 import { decodeJpeg, fitInto, type RgbaImage, scaleNearest } from "./jpeg.ts";
-import { renderHalfblock } from "./render_halfblock.ts";
+import { HalfblockCanvas } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { renderSixel } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
@@ -32,11 +33,20 @@ export class FramePainter {
   readonly kind: GraphicsKind;
   readonly #id: number;
   readonly #levels: number;
+  readonly #canvas = new HalfblockCanvas();
 
   constructor(kind: GraphicsKind, opts: { imageId?: number; sixelLevels?: number } = {}) {
     this.kind = kind;
     this.#id = opts.imageId ?? 4242;
     this.#levels = opts.sixelLevels ?? 4;
+  }
+
+  /**
+   * Something else painted over the picture (a full screen repaint): the next half-block frame is
+   * drawn whole instead of only its changed cells.
+   */
+  reset(): void {
+    this.#canvas.reset();
   }
 
   /** Decodes `jpeg` and returns what to write to draw it in `pane`. */
@@ -54,7 +64,7 @@ export class FramePainter {
       const cols = Math.min(pane.cols, fit.width),
         rows = Math.min(pane.rows, Math.max(1, Math.round(fit.height / 2)));
       const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
-      return renderHalfblock(img, cols, rows, { at });
+      return this.#canvas.render(img, cols, rows, at);
     }
     const px = fitInto(img.width, img.height, pane.cols * cw, pane.rows * ch);
     const cols = Math.min(pane.cols, Math.max(1, Math.round(px.width / cw)));

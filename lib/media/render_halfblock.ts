@@ -14,6 +14,37 @@ export interface HalfblockOptions {
   at?: { row: number; col: number };
 }
 
+/**
+ * Samples `img` nearest-neighbour into cols×rows cells: `top[i]` and `bot[i]` receive the 0xRRGGBB
+ * colours of the upper and lower half of cell i (row-major). The one sampling rule of both renderers.
+ */
+export function sampleCells(
+  img: RgbaImage,
+  cols: number,
+  rows: number,
+  top: Int32Array,
+  bot: Int32Array,
+): void {
+  const d = img.data, w = img.width, h = img.height;
+  const xs = new Int32Array(cols);
+  for (let x = 0; x < cols; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / cols)) * 4;
+  for (let r = 0; r < rows; r++) {
+    const ti = Math.min(h - 1, Math.floor(((2 * r + 0.5) * h) / (2 * rows))) * w * 4;
+    const bi = Math.min(h - 1, Math.floor(((2 * r + 1.5) * h) / (2 * rows))) * w * 4;
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const i = ti + xs[c]!, j = bi + xs[c]!;
+      top[base + c] = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
+      bot[base + c] = (d[j]! << 16) | (d[j + 1]! << 8) | d[j + 2]!;
+    }
+  }
+}
+
+/** "R;G;B" decimal parameters of a 0xRRGGBB colour, for SGR 38;2 and 48;2. */
+export function rgb(c: number): string {
+  return `${NUM[(c >> 16) & 255]};${NUM[(c >> 8) & 255]};${NUM[c & 255]}`;
+}
+
 /** Renders `img` into exactly cols×rows cells; ends with an SGR reset. */
 export function renderHalfblock(
   img: RgbaImage,
@@ -22,9 +53,8 @@ export function renderHalfblock(
   opts: HalfblockOptions = {},
 ): string {
   if (cols <= 0 || rows <= 0) return "";
-  const d = img.data, w = img.width, h = img.height;
-  const xs = new Int32Array(cols);
-  for (let x = 0; x < cols; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / cols)) * 4;
+  const top = new Int32Array(cols * rows), bot = new Int32Array(cols * rows);
+  sampleCells(img, cols, rows, top, bot);
   const parts: string[] = [];
   let fg = -1, bg = -1; // colours in effect (-1: unknown)
   for (let r = 0; r < rows; r++) {
@@ -35,29 +65,20 @@ export function renderHalfblock(
       line = "\x1b[0m\r\n"; // reset first: a scroll must not paint the new line
       fg = bg = -1;
     }
-    const top = Math.min(h - 1, Math.floor(((2 * r + 0.5) * h) / (2 * rows))) * w * 4;
-    const bot = Math.min(h - 1, Math.floor(((2 * r + 1.5) * h) / (2 * rows))) * w * 4;
+    const base = r * cols;
     for (let c = 0; c < cols; c++) {
-      const i = top + xs[c]!, j = bot + xs[c]!;
-      const t = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
-      const b = (d[j]! << 16) | (d[j + 1]! << 8) | d[j + 2]!;
+      const t = top[base + c]!, b = bot[base + c]!;
       if (t === b) {
         if (b !== bg) {
-          line += `\x1b[48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${NUM[d[j + 2]!]}m`;
+          line += `\x1b[48;2;${rgb(b)}m`;
           bg = b;
         }
         line += " ";
         continue;
       }
-      if (t !== fg && b !== bg) {
-        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]};48;2;${NUM[d[j]!]};${
-          NUM[d[j + 1]!]
-        };${NUM[d[j + 2]!]}m`;
-      } else if (t !== fg) {
-        line += `\x1b[38;2;${NUM[d[i]!]};${NUM[d[i + 1]!]};${NUM[d[i + 2]!]}m`;
-      } else if (b !== bg) {
-        line += `\x1b[48;2;${NUM[d[j]!]};${NUM[d[j + 1]!]};${NUM[d[j + 2]!]}m`;
-      }
+      if (t !== fg && b !== bg) line += `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
+      else if (t !== fg) line += `\x1b[38;2;${rgb(t)}m`;
+      else if (b !== bg) line += `\x1b[48;2;${rgb(b)}m`;
       fg = t;
       bg = b;
       line += "▀";

@@ -235,6 +235,7 @@ export class TuiApp {
   #draw(): void {
     if (this.video.syncPane()) this.#prev = null; // the pane moved: repaint everything
     const screen = render(this.view(), this.cols, this.rows, this.#spare);
+    if (!this.#prev) this.video.repainted(); // the picture was cleared: its next frame is drawn whole
     const out = diff(this.#prev, screen) + this.#bells.join("");
     this.#bells = [];
     this.#spare = this.#prev;

@@ -46,6 +46,11 @@ export class TuiVideo {
     return this.#player !== null;
   }
 
+  /** The screen is being repainted in full (cleared): the playing video redraws its whole picture. */
+  repainted(): void {
+    this.#player?.invalidate();
+  }
+
   /** The message pane rectangle for the current size and toggles. */
   paneRect(): Rect {
     const a = this.app;

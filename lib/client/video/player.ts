@@ -9,6 +9,7 @@
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
 import {
+  decodeJpeg,
   formatOverlay,
   FramePainter,
   type GraphicsKind,
@@ -16,6 +17,7 @@ import {
   type PaneGeometry,
   panePixels,
   PlaybackMeter,
+  type RgbaImage,
 } from "../../media/mod.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
@@ -110,6 +112,11 @@ export class VideoPlayer {
     await this.#src.setPane?.(px.width, px.height);
   }
 
+  /** The screen was repainted under the picture: the next frame is drawn whole. */
+  invalidate(): void {
+    this.#painter.reset();
+  }
+
   /** Stops the source; resolves with the summary once the loop ended. */
   async stop(): Promise<PlayerSummary> {
     this.#stopping = true;
@@ -126,15 +133,17 @@ export class VideoPlayer {
     for (;;) {
       const f: VideoFrame | null = await this.#src.next();
       if (!f || this.#stopping) break;
-      let out: string | Uint8Array;
+      let img: RgbaImage;
       try {
-        out = await this.#painter.paint(f.jpeg, this.#imagePane());
+        img = await decodeJpeg(f.jpeg);
       } catch {
         this.#skipped++; // an undecodable frame: skip it
         continue;
       }
       if (this.#stopping) break;
-      this.#o.draw(out);
+      // Painting and drawing in one synchronous step: an `invalidate()` cannot fall between them.
+      const out = this.#painter.paintImage(img, this.#imagePane());
+      if (out.length) this.#o.draw(out); // "": the same picture as the last frame
       this.#meter.frame(f.jpeg.length);
       this.#rendition = f.rendition;
       this.#lastPts = f.pts;

@@ -59,3 +59,27 @@ Deno.test("VideoPlayer.pixelsFor() asks for the image area only (overlay row exc
   assert.deepEqual(VideoPlayer.pixelsFor("kitty", pane), { width: 800, height: 460 });
   assert.deepEqual(VideoPlayer.pixelsFor("kitty", pane, false), { width: 800, height: 480 });
 });
+
+Deno.test("VideoPlayer (half-block) writes nothing for a repeated frame and the whole picture after invalidate()", async () => {
+  const out: string[] = [];
+  const src = source(4);
+  const next = src.next;
+  let k = 0;
+  // deno-lint-ignore prefer-const
+  let p: VideoPlayer;
+  src.next = () => {
+    if (k++ === 2) p.invalidate(); // the screen was repainted before the third frame
+    return next();
+  };
+  p = new VideoPlayer(src, {
+    kind: "halfblock",
+    pane: { row: 2, col: 3, cols: 20, rows: 4 },
+    overlay: false,
+    draw: (b) => out.push(typeof b === "string" ? b : new TextDecoder().decode(b)),
+  });
+  const sum = await p.done;
+  assert.equal(sum.shown, 4);
+  assert.equal(out.length, 2, "frames 2 and 4 repeat the picture on screen: nothing written");
+  assert.equal(out[1], out[0]);
+  assert.ok(out[0]!.startsWith("\x1b[2;"));
+});

@@ -1,0 +1,80 @@
+/**
+ * HalfblockCanvas — the half-block renderer for a sequence of frames drawn at one screen position.
+ * Pure. It remembers the two colours of every cell it last wrote and, for the next frame, writes
+ * only the cells whose colours changed: a cursor move (CUP between rows, CUF within a row) to the
+ * next changed cell, SGR only when a colour changes, "▀" (or a space when both halves match).
+ * A frame identical to the last one writes nothing. The first frame, a frame at another position or
+ * size, and the first frame after `reset()` are drawn in full. Callers call `reset()` whenever
+ * something else may have painted over the picture (a full screen repaint, a cleared screen).
+ * Sampling is shared with `renderHalfblock` (`sampleCells`), so both draw the same picture.
+ */
+
+import type { RgbaImage } from "./jpeg.ts";
+import { rgb, sampleCells } from "./render_halfblock.ts";
+
+export class HalfblockCanvas {
+  #top = new Int32Array(0);
+  #bot = new Int32Array(0);
+  #nextTop = new Int32Array(0);
+  #nextBot = new Int32Array(0);
+  #key = "";
+
+  /** Forgets what is on the screen: the next frame is drawn in full. */
+  reset(): void {
+    this.#key = "";
+  }
+
+  /**
+   * Draws `img` as cols×rows cells with the top-left cell at `at` (1-based), writing only what
+   * changed since the last call. Returns "" when nothing changed; otherwise ends with an SGR reset.
+   */
+  render(img: RgbaImage, cols: number, rows: number, at: { row: number; col: number }): string {
+    if (cols <= 0 || rows <= 0) return "";
+    const n = cols * rows;
+    if (this.#nextTop.length !== n) {
+      this.#nextTop = new Int32Array(n);
+      this.#nextBot = new Int32Array(n);
+    }
+    const top = this.#nextTop, bot = this.#nextBot;
+    sampleCells(img, cols, rows, top, bot);
+    const key = `${cols}x${rows}@${at.row},${at.col}`;
+    const full = key !== this.#key || this.#top.length !== n;
+    const pt = this.#top, pb = this.#bot;
+    let out = "";
+    let fg = -1, bg = -1; // colours in effect (-1: unknown)
+    let cr = -1, cc = -1; // the cell the cursor is on (-1: unknown)
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) {
+        const i = base + c;
+        const t = top[i]!, b = bot[i]!;
+        if (!full && t === pt[i] && b === pb[i]) continue;
+        if (cr !== r) out += `\x1b[${at.row + r};${at.col + c}H`;
+        else if (cc !== c) out += c - cc === 1 ? "\x1b[C" : `\x1b[${c - cc}C`;
+        if (t === b) {
+          if (b !== bg) {
+            out += `\x1b[48;2;${rgb(b)}m`;
+            bg = b;
+          }
+          out += " ";
+        } else {
+          if (t !== fg && b !== bg) out += `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
+          else if (t !== fg) out += `\x1b[38;2;${rgb(t)}m`;
+          else if (b !== bg) out += `\x1b[48;2;${rgb(b)}m`;
+          fg = t;
+          bg = b;
+          out += "▀";
+        }
+        cr = r;
+        cc = c + 1;
+      }
+    }
+    // The arrays just drawn become the state the next frame is compared with.
+    this.#nextTop = pt.length === n ? pt : new Int32Array(n);
+    this.#nextBot = pb.length === n ? pb : new Int32Array(n);
+    this.#top = top;
+    this.#bot = bot;
+    this.#key = key;
+    return out ? out + "\x1b[0m" : "";
+  }
+}
