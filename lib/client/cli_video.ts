@@ -17,7 +17,7 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
-import { VideoPlayer } from "./video/player.ts";
+import { type PlayerSummary, VideoPlayer } from "./video/player.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
 import type { FrameSource, VideoFrame } from "./video/video_client.ts";
 import { VideoClient } from "./video/video_client.ts";
@@ -124,6 +124,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
       const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
       let total = 0;
+      let shown = null as PlayerSummary | null; // set inside the callback below
       pb.onFrame((f) => {
         if (max !== undefined && total >= max) return;
         counts[f.rendition]!++;
@@ -137,9 +138,10 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
             draw,
             label: o.thirds ? "thirds" : "adaptive",
           });
-          await player.done;
+          shown = await player.done;
           await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
         }));
+      if (shown) io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped`);
       const end = await Promise.race([pb.ended, Promise.resolve(null)]);
       if (end?.reason === "error") {
         io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);

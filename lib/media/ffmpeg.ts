@@ -174,10 +174,17 @@ export interface MjpegSource extends AsyncIterable<Uint8Array> {
   stop(): Promise<void>;
 }
 
+/** Frames of at most this many pixels (a 200×60-cell half-block pane is 200×120) are "small". */
+export const SMALL_FRAME_PIXELS = 320 * 240;
+
 /** The ffmpeg arguments for an MJPEG stream (exported for tests). */
 export function mjpegArgs(o: MjpegOptions): string[] {
   const vf = [`fps=${o.fps}`];
-  if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=bilinear`);
+  // Small frames are half-block pictures, one pixel per half cell: area averaging and full-resolution
+  // chroma keep a still part of the picture the same from frame to frame (so the diffing renderer
+  // rewrites fewer cells) and keep thin colour edges. Larger frames keep the cheaper settings.
+  const small = !!(o.width && o.height && o.width * o.height <= SMALL_FRAME_PIXELS);
+  if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=${small ? "area" : "bilinear"}`);
   return [
     ...["-hide_banner", "-loglevel", "error", "-nostdin"],
     ...(o.startSec && o.startSec > 0 ? ["-ss", o.startSec.toFixed(3)] : []),
@@ -185,7 +192,7 @@ export function mjpegArgs(o: MjpegOptions): string[] {
     ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),
     ...[
       "-pix_fmt",
-      "yuvj420p",
+      small ? "yuvj444p" : "yuvj420p",
       "-f",
       "image2pipe",
       "-c:v",

@@ -36,8 +36,20 @@ Deno.test("locateFfmpeg() prefers PARLEY_FFMPEG, then PATH, then the npm package
 Deno.test("mjpegArgs() seeks before the input and scales when a size is given", () => {
   const a = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", startSec: 1.5, fps: 24, width: 320, height: 180 });
   assert.deepEqual(a.slice(a.indexOf("-ss"), a.indexOf("-ss") + 4), ["-ss", "1.500", "-i", "in.mp4"]);
-  assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=bilinear");
+  assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=area");
+  assert.equal(a[a.indexOf("-pix_fmt") + 1], "yuvj444p");
   assert.equal(a.at(-1), "pipe:1");
+});
+
+Deno.test("mjpegArgs(): small (half-block) frames average areas with full chroma; larger ones do not", () => {
+  const small = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 200, height: 120 });
+  assert.equal(small[small.indexOf("-vf") + 1], "fps=24,scale=200:120:flags=area");
+  assert.equal(small[small.indexOf("-pix_fmt") + 1], "yuvj444p");
+  const big = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 800, height: 450 });
+  assert.equal(big[big.indexOf("-vf") + 1], "fps=24,scale=800:450:flags=bilinear");
+  assert.equal(big[big.indexOf("-pix_fmt") + 1], "yuvj420p");
+  const unscaled = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24 });
+  assert.equal(unscaled[unscaled.indexOf("-pix_fmt") + 1], "yuvj420p");
 });
 
 Deno.test("spawnMjpeg() throws FfmpegError when the binary is missing", () => {

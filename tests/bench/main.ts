@@ -1,9 +1,10 @@
 /**
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
- * A/B/C), crypto, media, tui, video. `deno task bench chat crypto` runs only those groups.
+ * A/B/C), crypto, media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs only those groups.
  */
 import { benchChat, type Row } from "./chat_load.ts";
 import { benchVideoServer } from "./video.ts";
+import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
 import { benchCrypto } from "../../lib/crypto/bench.ts";
 import { benchMedia } from "../../lib/media/bench.ts";
 import { benchTui } from "../../lib/client/tui/bench.ts";
@@ -33,6 +34,15 @@ const groups: Record<string, Group> = {
   tui: () => benchTui(),
   media,
   video: () => benchVideoServer(),
+  // PARLEY_BENCH_CLIP_SECONDS (default 20), PARLEY_BENCH_RENDERERS=halfblock,kitty, PARLEY_BENCH_TIMG=0.
+  terminal: () =>
+    benchTerminalVideo({
+      seconds: Number(Deno.env.get("PARLEY_BENCH_CLIP_SECONDS") ?? 20),
+      ...(Deno.env.get("PARLEY_BENCH_RENDERERS")
+        ? { renderers: Deno.env.get("PARLEY_BENCH_RENDERERS")!.split(",") as Kind[] }
+        : {}),
+      timg: Deno.env.get("PARLEY_BENCH_TIMG") !== "0",
+    }),
 };
 
 function fmt(v: number): string {

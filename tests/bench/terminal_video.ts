@@ -1,0 +1,250 @@
+/**
+ * Terminal video benchmark for `deno task bench` (group "terminal"): a 1080p 24 fps clip made with
+ * ffmpeg's test source is played by the scripted client (`client.ts play --renderer R`) inside a
+ * tmux pane of 80×24 and 200×60 cells, against a `server.ts` process; the same clip is played by
+ * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
+ * frame (Parley: client + server + the server's ffmpeg; timg: its whole process), bytes written to
+ * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. Needs
+ * ffmpeg and tmux; a missing one skips the group with a row saying so.
+ */
+import { testFfmpeg } from "../helpers.ts";
+import { type Row, startServer, stopServer } from "./chat_load.ts";
+
+/** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
+const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
+  new URL("../..", import.meta.url).pathname;
+const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+const TICKS = Number(
+  new TextDecoder().decode(
+    (await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output())
+      .stdout,
+  ).trim(),
+) || 100;
+
+export type Kind = "halfblock" | "kitty" | "sixel";
+const TIMG_P: Record<Kind, string> = { halfblock: "h", kitty: "k", sixel: "s" };
+
+async function has(cmd: string): Promise<boolean> {
+  try {
+    return (await new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const o = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped", stdin: "null" })
+    .output();
+  const d = new TextDecoder();
+  if (!o.success) throw new Error(`${cmd} ${args.join(" ")}: ${d.decode(o.stderr).slice(-400)}`);
+  return d.decode(o.stdout);
+}
+
+/** user+system CPU seconds of a process and its reaped children (from /proc, via cat). */
+async function cpuOf(pid: number): Promise<number> {
+  const stat = await run("cat", [`/proc/${pid}/stat`]);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+}
+
+const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs `command` in a fresh tmux server with one cols×rows pane, capturing what it writes to the
+ * terminal; returns the captured bytes and the command's CPU seconds (GNU time).
+ */
+async function inTmux(
+  dir: string,
+  tag: string,
+  cols: number,
+  rows: number,
+  command: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ bytes: number; cpu: number }> {
+  const sock = `pb-${tag}-${Deno.pid}`;
+  const go = `${dir}/${tag}.go`, done = `${dir}/${tag}.done`, cpuFile = `${dir}/${tag}.cpu`;
+  const capture = `${dir}/${tag}.out`;
+  await Deno.writeTextFile(`${dir}/tmux.conf`, "set -g status off\nset -g default-terminal tmux-256color\n");
+  const envs = Object.entries(env).map(([k, v]) => `${k}=${sq(v)}`).join(" ");
+  const script = [
+    `i=0; while [ ! -e ${sq(go)} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`,
+    `env ${envs} /usr/bin/time -f '%U %S' -o ${sq(cpuFile)} ${command.map(sq).join(" ")} 2>${
+      sq(dir + "/" + tag + ".err")
+    }`,
+    `touch ${sq(done)}`,
+  ].join("; ");
+  await run("tmux", [
+    "-L",
+    sock,
+    "-f",
+    `${dir}/tmux.conf`,
+    "new-session",
+    "-d",
+    "-x",
+    String(cols),
+    "-y",
+    String(rows),
+    "bash",
+    "-c",
+    script,
+  ]);
+  try {
+    await run("tmux", ["-L", sock, "pipe-pane", "-o", `cat > ${sq(capture)}`]);
+    await Deno.writeTextFile(go, "");
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await Deno.stat(done);
+        break;
+      } catch { /* still playing */ }
+      if (Date.now() > end) throw new Error(`${tag}: no end within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 200)); // let pipe-pane flush
+    const [u, s] = (await Deno.readTextFile(cpuFile)).trim().split("\n").at(-1)!.split(" ").map(Number);
+    return { bytes: (await Deno.stat(capture)).size, cpu: u! + s! };
+  } finally {
+    await new Deno.Command("tmux", { args: ["-L", sock, "kill-server"], stderr: "null" }).output();
+  }
+}
+
+export async function benchTerminalVideo(
+  o: { seconds?: number; renderers?: Kind[]; timg?: boolean } = {},
+): Promise<Row[]> {
+  const ffmpeg = testFfmpeg();
+  if (!ffmpeg) return [{ name: "terminal video: skipped (no ffmpeg)", value: NaN, unit: "" }];
+  if (!(await has("tmux"))) return [{ name: "terminal video: skipped (no tmux)", value: NaN, unit: "" }];
+  const timg = o.timg !== false && await has("timg");
+  const seconds = o.seconds ?? 20, fps = 24, sourceFrames = seconds * fps;
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
+  const rows: Row[] = [];
+  if (!timg) rows.push({ name: "timg rows: skipped (timg not installed)", value: NaN, unit: "" });
+  try {
+    await Deno.mkdir(`${dir}/videos`);
+    const clip = `${dir}/videos/clip.mp4`;
+    await run(ffmpeg, [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=1920x1080:rate=${fps}`,
+      "-t",
+      String(seconds),
+      "-pix_fmt",
+      "yuv420p",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      clip,
+    ]);
+    const data = `${dir}/data`;
+    await Deno.mkdir(data);
+    const srv = await startServer(data, ["--videos", `${dir}/videos`]);
+    const home = `${dir}/home`;
+    const env = {
+      PARLEY_PASSWORD: "bench-password-1",
+      PARLEY_HOME: home,
+      PARLEY_FFMPEG: ffmpeg,
+      NO_COLOR: "1",
+      RUST_BACKTRACE: "0",
+      COLORTERM: "truecolor",
+    };
+    const cli = (args: string[]) => [
+      Deno.execPath(),
+      "run",
+      ...PERMS,
+      `${ROOT}client.ts`,
+      ...args,
+      "--server",
+      `127.0.0.1:${srv.port}`,
+      "--user",
+      "viewer",
+    ];
+    try {
+      const [c0, ...rest] = cli(["register", "--trust-on-first-use"]);
+      await run(c0!, rest, env);
+      // Renditions are made on the server's first start: wait until the clip is listed with them.
+      for (let i = 0;; i++) {
+        const [c, ...a] = cli(["videos", "--json"]);
+        const list = JSON.parse(await run(c!, a, env)) as { name: string; renditions: string[] }[];
+        if (list.some((v) => v.name === "clip" && v.renditions.length === 3)) break;
+        if (i > 600) throw new Error("the clip's renditions were not ready in 5 minutes");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      for (const kind of o.renderers ?? ["halfblock", "kitty", "sixel"]) {
+        for (const [cols, rowsN] of [[80, 24], [200, 60]] as const) {
+          const size = `${cols}x${rowsN}`, tag = `${kind}-${size}`;
+          const before = await cpuOf(srv.pid);
+          const r = await inTmux(
+            dir,
+            tag,
+            cols,
+            rowsN,
+            cli(["play", "clip", "--renderer", kind]),
+            env,
+            120_000,
+          );
+          const server = (await cpuOf(srv.pid)) - before;
+          const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
+          const m = err.match(/(\d+) frames shown/);
+          const shown = m ? Number(m[1]) : NaN;
+          rows.push(
+            {
+              name: `video cpu/frame ${kind} ${size} (parley total)`,
+              value: ((r.cpu + server) * 1000) / shown,
+              unit: "ms",
+            },
+            {
+              name: `video bytes/frame ${kind} ${size} (parley)`,
+              value: Math.round(r.bytes / shown),
+              unit: "B",
+            },
+            { name: `video frames shown ${kind} ${size}`, value: shown, unit: `of ${sourceFrames}` },
+            {
+              name: `  of which client cpu/frame ${kind} ${size}`,
+              value: (r.cpu * 1000) / shown,
+              unit: "ms",
+            },
+            {
+              name: `  of which server+ffmpeg cpu/frame ${kind} ${size}`,
+              value: (server * 1000) / shown,
+              unit: "ms",
+            },
+          );
+          if (!timg) continue;
+          const t = await inTmux(
+            dir,
+            `timg-${tag}`,
+            cols,
+            rowsN,
+            ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
+            env,
+            120_000,
+          );
+          rows.push(
+            {
+              name: `video cpu/frame ${kind} ${size} (timg)`,
+              value: (t.cpu * 1000) / sourceFrames,
+              unit: "ms",
+            },
+            {
+              name: `video bytes/frame ${kind} ${size} (timg)`,
+              value: Math.round(t.bytes / sourceFrames),
+              unit: "B",
+            },
+          );
+        }
+      }
+    } finally {
+      await stopServer(srv);
+    }
+  } finally {
+    if (!Deno.env.get("PARLEY_BENCH_KEEP")) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    else console.error(`kept ${dir}`);
+  }
+  return rows;
+}
