@@ -4,7 +4,8 @@
  */
 
 import { utf8 } from "../common/bytes.ts";
-import { generateIdentity } from "./identity.ts";
+import { generateIdentity, publicIdentity } from "./identity.ts";
+import { identitySafetyNumber } from "./safety_number.ts";
 import { buildBundle, generateOneTimePrekeys, generateSignedPrekey } from "./prekeys.ts";
 import {
   createSenderKey,
@@ -94,6 +95,17 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
     value: round((tRecv / nRoom / 99) * 1000),
     unit: "µs",
   });
+
+  // Safety number (both halves: 2 × 5,200 SHA-512), median of a few.
+  const times: number[] = [];
+  const pa = publicIdentity(alice), pb = publicIdentity(bob);
+  for (let i = 0; i < Math.max(3, Math.round(9 * scale)); i++) {
+    t = performance.now();
+    await identitySafetyNumber("alice", pa, "bob", pb);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  rows.push({ name: "safety number", value: round(times[times.length >> 1]!), unit: "ms" });
   return rows;
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { fromHex } from "../common/bytes.ts";
+import { fromHex, toHex } from "../common/bytes.ts";
+import { sha512, sha512Sync } from "./primitives.ts";
 import { generateIdentity, publicIdentity } from "./identity.ts";
 import { formatSafetyNumber, identitySafetyNumber, safetyNumber } from "./safety_number.ts";
 
@@ -27,4 +28,15 @@ Deno.test("formatSafetyNumber() groups digits by five, four groups a line", () =
     formatSafetyNumber(EXPECTED),
     "30035 44776 92869 39689\n28698 76765 45825 75691\n62576 84344 09180 79131",
   );
+});
+
+Deno.test("sha512Sync() gives FIPS 180-2's answer for 'abc' and equals WebCrypto's SHA-512 on split input", async () => {
+  const abc = new TextEncoder().encode("abc");
+  assert.equal(
+    toHex(sha512Sync(abc)),
+    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" +
+      "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+  );
+  const a = crypto.getRandomValues(new Uint8Array(77)), b = crypto.getRandomValues(new Uint8Array(200));
+  assert.deepEqual(sha512Sync(a, b), await sha512(new Uint8Array([...a, ...b])));
 });
