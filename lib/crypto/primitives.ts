@@ -1,15 +1,30 @@
 /**
- * Thin, typed wrappers over WebCrypto: X25519, Ed25519, AES-256-GCM, HKDF-SHA256, HMAC-SHA256,
- * SHA-512 and HKDF-Expand-SHA512 (RFC 5869 §2.3, composed from HMAC); and a synchronous SHA-512
- * from node:crypto for hash loops. Every other module in
- * lib/crypto goes through these; nothing here invents a primitive.
+ * Thin, typed wrappers over the platform's crypto: X25519, Ed25519, AES-256-GCM, HKDF-SHA256,
+ * HMAC-SHA256/512, SHA-512 and HKDF-Expand-SHA512 (RFC 5869 §2.3, composed from HMAC). Every other
+ * module in lib/crypto goes through these; nothing here invents a primitive.
+ *
+ * Implementation per operation, by measurement: node:crypto (synchronous, no promise per call) for
+ * HMAC, HKDF, SHA-512 loops, X25519 and chat-sized AES-GCM; WebCrypto for Ed25519 and bulk AES-GCM
+ * (several times faster on large input). The vectors in primitives_test.ts run through these
+ * functions, whichever path they take.
  *
  * Contract: private keys are carried as raw 32-byte scalars/seeds and wrapped into PKCS#8 on
  * import; public keys are raw 32 bytes. `x25519()` rejects an all-zero shared secret
  * (RFC 7748 §6.1). Failures to authenticate raise `DecryptError`.
  */
 
-import { createHash } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+} from "node:crypto";
+import { Buffer } from "node:buffer";
 import { concatBytes, fromHex, toHex as toHexString } from "../common/bytes.ts";
 
 /** A ciphertext, tag or signature failed to authenticate. */
@@ -29,6 +44,7 @@ const subtle = crypto.subtle;
 // RFC 8410 PKCS#8 prefixes: SEQUENCE { version 0, AlgorithmIdentifier { OID }, OCTET STRING { OCTET STRING(32) } }.
 const X25519_PKCS8 = fromHex("302e020100300506032b656e04220420");
 const ED25519_PKCS8 = fromHex("302e020100300506032b657004220420");
+const X25519_SPKI = fromHex("302a300506032b656e032100");
 
 /** Copies into a fresh ArrayBuffer-backed array (WebCrypto wants `BufferSource` without shared memory). */
 export function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -50,9 +66,12 @@ async function exportPair(kp: CryptoKeyPair): Promise<RawKeyPair> {
   return { pub, priv: pk8.slice(pk8.length - KEY_LEN) };
 }
 
-/** A fresh X25519 key pair (raw bytes). */
-export async function x25519Generate(): Promise<RawKeyPair> {
-  return exportPair(await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]) as CryptoKeyPair);
+/** A fresh X25519 key pair (raw bytes); node:crypto, synchronous inside. */
+export function x25519Generate(): Promise<RawKeyPair> {
+  const kp = generateKeyPairSync("x25519");
+  const pk8 = new Uint8Array(kp.privateKey.export({ format: "der", type: "pkcs8" }));
+  const spki = new Uint8Array(kp.publicKey.export({ format: "der", type: "spki" }));
+  return Promise.resolve({ pub: spki.slice(spki.length - KEY_LEN), priv: pk8.slice(pk8.length - KEY_LEN) });
 }
 
 /** The X25519 public key for a raw private scalar. */
@@ -72,22 +91,24 @@ export async function x25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Ar
 }
 
 /** X25519(priv, pub) — throws on an all-zero output (small-order peer key). */
+// deno-lint-ignore require-await
 export async function x25519(priv: Uint8Array, pub: Uint8Array): Promise<Uint8Array> {
   check32(priv, "X25519 private key");
   check32(pub, "X25519 public key");
-  const sk = await subtle.importKey(
-    "pkcs8",
-    buf(concatBytes([X25519_PKCS8, priv])),
-    { name: "X25519" },
-    false,
-    [
-      "deriveBits",
-    ],
-  );
-  const pk = await subtle.importKey("raw", buf(pub), { name: "X25519" }, false, []);
+  // node:crypto, synchronously: WebCrypto's import + derive promises cost more than the curve.
   let out: Uint8Array;
   try {
-    out = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: pk }, sk, 256));
+    const privateKey = createPrivateKey({
+      key: Buffer.from(concatBytes([X25519_PKCS8, priv])),
+      format: "der",
+      type: "pkcs8",
+    });
+    const publicKey = createPublicKey({
+      key: Buffer.from(concatBytes([X25519_SPKI, pub])),
+      format: "der",
+      type: "spki",
+    });
+    out = new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
     throw new DecryptError("X25519 produced an invalid shared secret");
   }
@@ -160,6 +181,13 @@ export async function ed25519Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8
   }
 }
 
+/**
+ * Messages up to this size go through node:crypto's AES-GCM, synchronously: for chat-sized input
+ * WebCrypto's promise per call costs more than the cipher; larger input (file and video chunks)
+ * uses WebCrypto, whose bulk AES is several times faster here. Both are the same AES-256-GCM.
+ */
+const SMALL_AES = 16 * 1024;
+
 /** AES-256-GCM with a 12-byte nonce and 16-byte tag; returns ciphertext‖tag. */
 export async function aesGcmEncrypt(
   key: Uint8Array,
@@ -169,6 +197,11 @@ export async function aesGcmEncrypt(
 ): Promise<Uint8Array> {
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  if (plaintext.length <= SMALL_AES) {
+    const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+    c.setAAD(ad);
+    return concatBytes([c.update(plaintext), c.final(), c.getAuthTag()]);
+  }
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
   return new Uint8Array(
     await subtle.encrypt(
@@ -189,6 +222,17 @@ export async function aesGcmDecrypt(
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
   if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
+  if (ciphertext.length <= SMALL_AES + GCM_TAG_LEN) {
+    const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_LEN);
+    const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+    d.setAAD(ad);
+    d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_LEN));
+    try {
+      return concatBytes([d.update(body), d.final()]);
+    } catch {
+      throw new DecryptError();
+    }
+  }
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
   try {
     return new Uint8Array(
@@ -204,6 +248,7 @@ export async function aesGcmDecrypt(
 }
 
 /** HKDF-SHA256 (RFC 5869 extract-then-expand); `length` in bytes, at most 255·32. */
+// deno-lint-ignore require-await
 export async function hkdfSha256(
   ikm: Uint8Array,
   salt: Uint8Array,
@@ -213,19 +258,16 @@ export async function hkdfSha256(
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new RangeError("Invalid HKDF length");
   }
-  const k = await subtle.importKey("raw", buf(ikm), "HKDF", false, ["deriveBits"]);
-  return new Uint8Array(
-    await subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info) },
-      k,
-      length * 8,
-    ),
-  );
+  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
 }
 
-async function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  const k = await subtle.importKey("raw", buf(key), { name: "HMAC", hash }, false, ["sign"]);
-  return new Uint8Array(await subtle.sign("HMAC", k, buf(msg)));
+/** HMAC, synchronously (node:crypto): the one HMAC path of lib/crypto. */
+export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac(hash, key).update(msg).digest());
+}
+
+function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
+  return Promise.resolve(hmacSync(hash === "SHA-256" ? "sha256" : "sha512", key, msg));
 }
 
 export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
@@ -237,6 +279,7 @@ export function hmacSha512(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array
 }
 
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
+// deno-lint-ignore require-await
 export async function hkdfExpandSha512(
   prk: Uint8Array,
   info: Uint8Array,
@@ -245,12 +288,11 @@ export async function hkdfExpandSha512(
   if (!Number.isInteger(length) || length < 1 || length > 255 * 64) {
     throw new RangeError("Invalid HKDF length");
   }
-  const k = await subtle.importKey("raw", buf(prk), { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
   const out = new Uint8Array(length);
-  let t = new Uint8Array(0);
+  let t: Uint8Array = new Uint8Array(0);
   let off = 0;
   for (let i = 1; off < length; i++) {
-    t = new Uint8Array(await subtle.sign("HMAC", k, buf(concatBytes([t, info, Uint8Array.of(i)]))));
+    t = hmacSync("sha512", prk, concatBytes([t, info, Uint8Array.of(i)])); // T(i) = HMAC(PRK, T(i-1) | info | i)
     out.set(t.subarray(0, Math.min(t.length, length - off)), off);
     off += t.length;
   }

@@ -22,10 +22,10 @@ import { concatBytes, equalBytes, fromBase64, toBase64, utf8 } from "../common/b
 import {
   aesGcmDecrypt,
   aesGcmEncrypt,
-  buf,
   DecryptError,
   GCM_TAG_LEN,
   hkdfSha256,
+  hmacSync,
   KEY_LEN,
   x25519,
   x25519Generate,
@@ -100,14 +100,9 @@ async function kdfRk(rk: Uint8Array, dhOut: Uint8Array): Promise<[Uint8Array, Ui
 }
 
 /** KDF_CK: the message key and the next chain key. */
-export async function kdfCk(ck: Uint8Array): Promise<{ mk: Uint8Array; ck: Uint8Array }> {
+export function kdfCk(ck: Uint8Array): Promise<{ mk: Uint8Array; ck: Uint8Array }> {
   ratchetCounters.chainSteps++;
-  const k = await crypto.subtle.importKey("raw", buf(ck), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const [mk, next] = await Promise.all([
-    crypto.subtle.sign("HMAC", k, ONE),
-    crypto.subtle.sign("HMAC", k, TWO),
-  ]);
-  return { mk: new Uint8Array(mk), ck: new Uint8Array(next) };
+  return Promise.resolve({ mk: hmacSync("sha256", ck, ONE), ck: hmacSync("sha256", ck, TWO) });
 }
 
 /** Expands a message key: HKDF-SHA256(mk, zero salt, info, length). */
