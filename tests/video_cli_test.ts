@@ -54,6 +54,7 @@ Deno.test({
       assert.equal(total, 12);
       assert.ok(r.out.includes("▀"), "half-blocks were drawn");
       assert.match(r.out, /fps · \d+ dropped · (240p|720p|1080p) · \d+ kbit\/s/, "overlay line");
+      assert.match(r.err, /parley: \d+ frames shown, \d+ dropped, first frame after \d+ ms/, r.err);
 
       const thirds = await client(t, home, "viewer", [
         "play",

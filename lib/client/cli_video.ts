@@ -121,6 +121,8 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const pane = fullPane(term);
       const px = VideoPlayer.pixelsFor(term.kind, pane);
       const vc = new VideoClient(c.conn);
+      const asked = performance.now();
+      let firstMs = -1; // play request → first picture written
       const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
       const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
       let total = 0;
@@ -135,13 +137,19 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
           const player = new VideoPlayer(pb, {
             kind: term.kind,
             pane,
-            draw,
+            draw: (b) => {
+              draw(b);
+              if (firstMs < 0) firstMs = performance.now() - asked; // the first draw is a picture
+            },
             label: o.thirds ? "thirds" : "adaptive",
           });
           shown = await player.done;
           await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
         }));
-      if (shown) io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped`);
+      if (shown) {
+        const first = firstMs >= 0 ? `, first frame after ${Math.round(firstMs)} ms` : "";
+        io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped${first}`);
+      }
       const end = await Promise.race([pb.ended, Promise.resolve(null)]);
       if (end?.reason === "error") {
         io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);

@@ -192,6 +192,7 @@ export async function benchTerminalVideo(
           const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
           const m = err.match(/(\d+) frames shown/);
           const shown = m ? Number(m[1]) : NaN;
+          const first = err.match(/first frame after (\d+) ms/);
           rows.push(
             {
               name: `video cpu/frame ${kind} ${size} (parley total)`,
@@ -204,6 +205,7 @@ export async function benchTerminalVideo(
               unit: "B",
             },
             { name: `video frames shown ${kind} ${size}`, value: shown, unit: `of ${sourceFrames}` },
+            { name: `video first frame ${kind} ${size}`, value: first ? Number(first[1]) : NaN, unit: "ms" },
             {
               name: `  of which client cpu/frame ${kind} ${size}`,
               value: (r.cpu * 1000) / shown,
