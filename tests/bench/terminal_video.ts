@@ -218,15 +218,25 @@ export async function benchTerminalVideo(
             },
           );
           if (!timg) continue;
-          const t = await inTmux(
-            dir,
-            `timg-${tag}`,
-            cols,
-            rowsN,
-            ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
-            env,
-            120_000,
-          );
+          let t;
+          try {
+            t = await inTmux(
+              dir,
+              `timg-${tag}`,
+              cols,
+              rowsN,
+              ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
+              env,
+              seconds * 8_000,
+            );
+          } catch (e) {
+            rows.push({
+              name: `video cpu/frame ${kind} ${size} (timg)`,
+              value: NaN,
+              unit: (e as Error).message,
+            });
+            continue;
+          }
           rows.push(
             {
               name: `video cpu/frame ${kind} ${size} (timg)`,
