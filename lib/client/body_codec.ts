@@ -20,6 +20,8 @@ export interface KeyOps {
   trust(user: string): Promise<Fingerprint>;
   /** A signed membership record to send with room.create/invite/leave/kick. */
   signChange(room: string, action: MembershipVerb, target: string): Promise<unknown>;
+  /** The signed room membership log entry for that change (lib/client/room_log.ts). */
+  logEntry?(room: string, action: MembershipVerb, target: string): Promise<unknown>;
 }
 
 export interface BodyCodec {

@@ -289,7 +289,8 @@ export class ChatClient implements ChatBackend {
     const r = normalizeName(room);
     const t = action === "create" ? target : normalizeName(target);
     if (!this.#codec.keys || !r || t === null) return {};
-    return { change: await this.#codec.keys.signChange(r, action, t) };
+    const log = await this.#codec.keys.logEntry?.(r, action, t);
+    return { change: await this.#codec.keys.signChange(r, action, t), ...(log ? { log } : {}) };
   }
   async createRoom(name: string, members: string[]): Promise<RoomInfo> {
     const all = [...new Set([this.user, ...members.map((m) => normalizeName(m) ?? m)])].sort().join(",");

@@ -5,7 +5,9 @@
  * control messages that the receiving codec consumes silently. Rotation happens after any leave
  * or kick and every 100 messages. The frame key of a user-to-user video stream travels the same
  * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
- * signed with the acting member's identity key and verified (and shown) by every member. Member
+ * signed with the acting member's identity key and verified (and shown) by every member; who is in
+ * a room is decided by its signed membership log (`RoomLogs`, room_log.ts): sender keys go only
+ * to the log's members and are accepted only from them, and a disagreeing server sends nothing. Member
  * lists, bundle fetching, identity pinning and that check live in `E2eDirectory` (e2e_directory.ts).
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
@@ -28,6 +30,7 @@ import type { ChatClient } from "./chat_client.ts";
 import { SqliteCryptoStore } from "./crypto_store.ts";
 import { LocalStore } from "./local_store.ts";
 import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
+import { RoomLogs } from "./room_log.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
   decodePayload,
@@ -53,6 +56,7 @@ export class E2eCodec implements BodyCodec {
   #lock: Promise<unknown> = Promise.resolve();
   readonly #request: Request;
   readonly #dir: E2eDirectory;
+  readonly #logs: RoomLogs;
   readonly #streamKeyBox = new StreamKeyBox();
   /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
   readonly streamKeys: StreamKeyChannel = {
@@ -71,6 +75,7 @@ export class E2eCodec implements BodyCodec {
     this.rooms = new RoomManager({ store: cs, me, clock });
     this.#request = (k, f) => host.conn.request(k, f);
     this.#dir = new E2eDirectory(this.#request, this.dm, cs);
+    this.#logs = new RoomLogs(this.#request, cs, (u) => this.#dir.signKeyOf(u), clock);
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
       verify: (u) =>
@@ -88,6 +93,7 @@ export class E2eCodec implements BodyCodec {
             at: this.clock.now(),
           })
         ),
+      logEntry: (room, action, target) => this.#serial(() => this.#logs.entry(me, room, action, target)),
     };
   }
 
@@ -123,7 +129,7 @@ export class E2eCodec implements BodyCodec {
       const payload = encodePayload({ v: 1, k: "text", mid, text });
       if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
       const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
-      const members = to.kind === "room" ? await this.#dir.roomMembers(room) : await this.#dir.everyone();
+      const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
       const plan = await this.rooms.planSend(room, members);
       const got: string[] = [];
       for (const u of plan.missing) {
@@ -168,6 +174,11 @@ export class E2eCodec implements BodyCodec {
           }
           const p = decodePayload(o.plaintext, m.mid);
           if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
+          if (p.dist.room !== BROADCAST_ROOM && !(await this.#logs.isMember(p.dist.room, m.from))) {
+            throw new Error(
+              `a room key from ${m.from} for #${p.dist.room} was refused: not a member by its log`,
+            );
+          }
           const w = await this.rooms.acceptDistribution(m.from, p.dist);
           await this.cs.commit(
             mergeWrites(o.writes, w),
@@ -209,11 +220,15 @@ export class E2eCodec implements BodyCodec {
     return this.#serial(async () => {
       const room = String(h.room);
       const members = (h.members as string[]) ?? [];
-      const admins = (h.admins as string[]) ?? [];
       const change = String(h.change);
       const by = String(h.by ?? "");
       const user = String(h.user ?? (change === "left" ? by : ""));
-      this.#dir.setRoom(room, members, admins, members.includes(this.#me));
+      this.#logs.invalidate(room);
+      if (members.includes(this.#me)) {
+        await this.#logs.state(room).catch((e) =>
+          this.#notice("error", e instanceof Error ? e.message : String(e))
+        );
+      }
       if ((change === "left" || change === "kicked") && user) await this.rooms.memberLeft(room, user);
       const verb = MEMBERSHIP_VERBS[change];
       if (by && by !== this.#me && verb) {

@@ -1,8 +1,7 @@
 /**
- * `E2eDirectory`: what the server's directory says about users and rooms, as `E2eCodec` needs
- * it: room member lists (kept from room pushes, else read with `room.list`), every registered
- * user, prekey bundles from `keys.fetch` (refused unless validly signed; kept until a session
- * exists), pinning a user's identity key on first use (a different key later is recorded as
+ * `E2eDirectory`: what the server's directory says about users, as `E2eCodec` needs it (room
+ * members are decided by the signed membership log, room_log.ts): every registered user, prekey
+ * bundles from `keys.fetch` (refused unless validly signed; kept until a session exists), pinning a user's identity key on first use (a different key later is recorded as
  * pending), and checking a signed room membership change against the acting member's pinned
  * identity key. It holds no lock: `E2eCodec` calls it under its own.
  */
@@ -31,31 +30,10 @@ export interface ChangeNotice {
 }
 
 export class E2eDirectory {
-  readonly #members = new Map<string, { members: string[]; admins: string[] }>();
   /** Bundles fetched for users without a session yet. */
   readonly bundles = new Map<string, PrekeyBundle>();
 
   constructor(readonly request: Request, readonly dm: DmManager, readonly cs: SqliteCryptoStore) {}
-
-  /** Records a room's members and admins from a push (`mine`: this user is among them). */
-  setRoom(room: string, members: string[], admins: string[], mine: boolean): void {
-    if (mine) this.#members.set(room, { members, admins });
-    else this.#members.delete(room);
-  }
-
-  async roomMembers(room: string): Promise<string[]> {
-    if (!this.#members.has(room)) {
-      const rs = (await this.request("room.list")).header.rooms as {
-        name: string;
-        members: string[];
-        admins: string[];
-      }[];
-      for (const r of rs) this.#members.set(r.name, { members: r.members, admins: r.admins });
-    }
-    const r = this.#members.get(room);
-    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
-    return r.members;
-  }
 
   async everyone(): Promise<string[]> {
     return ((await this.request("users")).header.users as { user: string }[]).map((u) => u.user);

@@ -40,7 +40,19 @@ const SignedChangeSchema = v.strictObject({
   signer: B64(64),
   sig: B64(128),
 });
-const Change = { change: v.optional(SignedChangeSchema) };
+/** One entry of a room's membership log (lib/crypto/membership_log.ts); the server stores and relays it. */
+const LogEntrySchema = v.strictObject({
+  room: Name,
+  epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  prev: B64(44),
+  action: v.picklist(["create", "add", "remove", "leave", "grant", "revoke"]),
+  target: Text(34000),
+  by: Name,
+  at: v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15)),
+  signer: B64(44),
+  sig: B64(88),
+});
+const Change = { change: v.optional(SignedChangeSchema), log: v.optional(LogEntrySchema) };
 
 const VideoName = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
@@ -190,6 +202,8 @@ export type Outbound =
     by?: string;
     user?: string;
     signed?: unknown;
+    /** the new membership log entry, when the change carried one */
+    entry?: unknown;
   }
   | { t: "notice"; text: string; level: "info" | "warn" | "error" }
   | { t: "ping" }

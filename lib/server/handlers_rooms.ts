@@ -2,6 +2,10 @@
  * Handlers for room.create, room.invite, room.leave, room.kick and room.list. Room admins invite
  * and kick. A membership change signed by the client (`change`, opaque here) is relayed to every
  * member in the `room` event as `signed`; clients verify it against the signer's identity key.
+ * The room's membership log (lib/crypto/membership_log.ts) is stored and relayed here but decided
+ * on clients: a request's `log` entry (shape checked by the protocol) is appended only when its
+ * epoch is the next one, sent in the `room` event as `entry`, and `room.list` gives every room's
+ * whole log so a new member gets the chain from its creation.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/messages.ts";
@@ -22,7 +26,7 @@ async function notify(
   change: string,
   by: string,
   extra: string[] = [],
-  more: { user?: string; signed?: unknown } = {},
+  more: { user?: string; signed?: unknown; entry?: unknown } = {},
 ): Promise<void> {
   const r = await c.store.getRoom(room);
   if (!r) return;
@@ -37,7 +41,17 @@ async function notify(
     by,
     ...(more.user ? { user: more.user } : {}),
     ...(more.signed ? { signed: more.signed } : {}),
+    ...(more.entry ? { entry: more.entry } : {}),
   });
+}
+
+/** Appends a request's log entry; false (and a failure sent) when it is not the room's next epoch. */
+async function appendLog(c: Core, s: Session, id: number, room: string, entry: unknown): Promise<boolean> {
+  if (!entry) return true;
+  const e = entry as { room: string; epoch: number };
+  if (e.room === room && await c.store.appendRoomLog(room, e.epoch, JSON.stringify(entry))) return true;
+  s.fail(id, ErrorCode.Invalid, `That membership change of #${room} is not the next one; reload and retry`);
+  return false;
 }
 
 export async function create(c: Core, s: Session, m: Request<"room.create">): Promise<void> {
@@ -58,7 +72,8 @@ export async function create(c: Core, s: Session, m: Request<"room.create">): Pr
   });
   if (!created) return s.fail(m.id, ErrorCode.RoomExists, `A room named #${name} already exists`);
   c.log.info("room.create", { room: name, by: s.user, members: members.size });
-  await notify(c, name, "created", s.user, [], { signed: m.change });
+  if (!(await appendLog(c, s, m.id, name, m.log))) return;
+  await notify(c, name, "created", s.user, [], { signed: m.change, entry: m.log });
   s.reply(m.id, view((await c.store.getRoom(name))!));
 }
 
@@ -76,10 +91,11 @@ export async function invite(c: Core, s: Session, m: Request<"room.invite">): Pr
   if (r.members.some((x) => x.user === u)) {
     return s.fail(m.id, ErrorCode.AlreadyMember, `${u} is already in #${name}`);
   }
+  if (!(await appendLog(c, s, m.id, name, m.log))) return;
   await c.messages.flush();
   await c.store.addMember(name, { user: u, sinceSeq: await c.store.lastSeq(), admin: false });
   c.log.info("room.invite", { room: name, by: s.user, user: u });
-  await notify(c, name, "joined", s.user, [], { user: u, signed: m.change });
+  await notify(c, name, "joined", s.user, [], { user: u, signed: m.change, entry: m.log });
   s.reply(m.id, { room: name, user: u });
 }
 
@@ -90,6 +106,7 @@ export async function leave(c: Core, s: Session, m: Request<"room.leave">): Prom
   if (!r.members.some((x) => x.user === s.user)) {
     return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
   }
+  if (!(await appendLog(c, s, m.id, name, m.log))) return;
   await c.messages.flush();
   await c.store.removeMember(name, s.user);
   const rest = r.members.filter((x) => x.user !== s.user);
@@ -99,7 +116,7 @@ export async function leave(c: Core, s: Session, m: Request<"room.leave">): Prom
     await c.store.addMember(name, { ...heir, admin: true });
   }
   c.log.info("room.leave", { room: name, user: s.user });
-  await notify(c, name, "left", s.user, [s.user], { user: s.user, signed: m.change });
+  await notify(c, name, "left", s.user, [s.user], { user: s.user, signed: m.change, entry: m.log });
   s.reply(m.id, { room: name });
 }
 
@@ -116,6 +133,7 @@ export async function kick(c: Core, s: Session, m: Request<"room.kick">): Promis
     return s.fail(m.id, ErrorCode.NotMember, `${m.user} is not a member of #${name}`);
   }
   if (u === s.user) return s.fail(m.id, ErrorCode.Invalid, `Use room.leave to leave #${name}`);
+  if (!(await appendLog(c, s, m.id, name, m.log))) return;
   await c.messages.flush();
   await c.store.removeMember(name, u);
   c.log.info("room.kick", { room: name, by: s.user, user: u });
@@ -126,10 +144,15 @@ export async function kick(c: Core, s: Session, m: Request<"room.kick">): Promis
     target: u,
     detail: `#${name}`,
   });
-  await notify(c, name, "kicked", s.user, [u], { user: u, signed: m.change });
+  await notify(c, name, "kicked", s.user, [u], { user: u, signed: m.change, entry: m.log });
   s.reply(m.id, { room: name, user: u });
 }
 
 export async function list(c: Core, s: Session, m: Request<"room.list">): Promise<void> {
-  s.reply(m.id, { rooms: (await c.store.roomsOf(s.user)).map(view) });
+  const rooms = await c.store.roomsOf(s.user);
+  const out = [];
+  for (const r of rooms) {
+    out.push({ ...view(r), log: (await c.store.roomLog(r.name)).map((e) => JSON.parse(e) as unknown) });
+  }
+  s.reply(m.id, { rooms: out });
 }

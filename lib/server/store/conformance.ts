@@ -133,6 +133,15 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(await s.getRoom("zz"), null);
   });
 
+  t("rooms: the membership log appends only the next epoch and lists in order", async (s) => {
+    assert.equal(await s.appendRoomLog("x", 1, "e1"), false);
+    assert.equal(await s.appendRoomLog("x", 0, "e0"), true);
+    assert.equal(await s.appendRoomLog("x", 0, "again"), false);
+    assert.equal(await s.appendRoomLog("x", 1, "e1"), true);
+    assert.deepEqual(await s.roomLog("x"), ["e0", "e1"]);
+    assert.deepEqual(await s.roomLog("y"), []);
+  });
+
   t("kicks, bans and audit rows", async (s) => {
     await s.addKick({ user: "m", by: "a", at: 10, bannedUntil: null, reason: null });
     await s.addKick({ user: "m", by: "a", at: 20, bannedUntil: 100, reason: "spam" });

@@ -44,4 +44,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
   CREATE INDEX tokens_user ON tokens (user);
   `,
+  `
+  CREATE TABLE room_log (
+    room TEXT NOT NULL, epoch INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (room, epoch)
+  ) WITHOUT ROWID;
+  `,
 ];

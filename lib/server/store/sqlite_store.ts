@@ -257,6 +257,19 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map((r) => this.#roomRow(r)));
   }
 
+  appendRoomLog(room: string, epoch: number, entry: string): Promise<boolean> {
+    return Promise.resolve(this.#tx(() => {
+      const n = this.#q("SELECT COUNT(*) AS n FROM room_log WHERE room = ?").get(room) as Row;
+      if (Number(n.n) !== epoch) return false;
+      this.#q("INSERT INTO room_log (room, epoch, entry) VALUES (?, ?, ?)").run(room, epoch, entry);
+      return true;
+    }));
+  }
+  roomLog(room: string): Promise<string[]> {
+    const rows = this.#q("SELECT entry FROM room_log WHERE room = ? ORDER BY epoch").all(room) as Row[];
+    return Promise.resolve(rows.map((r) => r.entry as string));
+  }
+
   putIdentity(user: string, identity: string, spk: string): Promise<void> {
     this.#tx(() => {
       const old = this.#q("SELECT identity FROM key_identity WHERE user = ?").get(user) as Row | undefined;

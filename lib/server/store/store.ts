@@ -103,6 +103,10 @@ export interface Store {
   addMember(room: string, m: RoomMember): Promise<void>;
   removeMember(room: string, user: string): Promise<void>;
   roomsOf(user: string): Promise<RoomRow[]>;
+  /** Appends a room membership log entry (opaque JSON); false unless `epoch` is the next one. */
+  appendRoomLog(room: string, epoch: number, entry: string): Promise<boolean>;
+  /** A room's membership log entries (JSON), in epoch order. */
+  roomLog(room: string): Promise<string[]>;
   // key directory (public keys only)
   putIdentity(user: string, identity: string, spk: string): Promise<void>;
   addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void>;

@@ -1,0 +1,110 @@
+/**
+ * `RoomLogs`: the client side of the room membership log (lib/crypto/membership_log.ts). Before
+ * a room message is sealed or a room key accepted, the room's whole log from `room.list` is
+ * verified from its creation (signatures against pinned identity keys, admins from the log, the
+ * hash chain, epochs, dates) and must extend the last log this client accepted (stored as
+ * "mlog:<room>" = {epoch, head}); the server's member list must equal the log's members. Any
+ * failure is a `BackendError("membership", …)` with one sentence, and the caller sends nothing.
+ * `recipients()` is the one function that turns a room into sender-key recipients.
+ * No lock of its own: `E2eCodec` calls it under its lock.
+ */
+import type { Clock } from "../common/clock.ts";
+import { loadIdentity } from "../crypto/keystore.ts";
+import {
+  type LogAction,
+  type LogEntry,
+  type LogState,
+  recipientsOf,
+  sameMembers,
+  signEntry,
+  type SignKeyOf,
+  verifyLog,
+} from "../crypto/membership_log.ts";
+import type { CryptoStateStore } from "../crypto/state_store.ts";
+import { BackendError } from "./backend.ts";
+import type { MembershipVerb } from "./body_codec.ts";
+import type { Request } from "./e2e_keys.ts";
+
+const ACTION: Record<MembershipVerb, LogAction> = {
+  create: "create",
+  join: "add",
+  leave: "leave",
+  kick: "remove",
+};
+
+interface Listed {
+  name: string;
+  members: string[];
+  log?: unknown;
+}
+
+export class RoomLogs {
+  readonly #listed = new Map<string, Listed>();
+
+  constructor(
+    readonly request: Request,
+    readonly cs: CryptoStateStore,
+    readonly signKeyOf: SignKeyOf,
+    readonly clock: Clock,
+  ) {}
+
+  /** Forgets what `room.list` said about `room` (after any room push). */
+  invalidate(room: string): void {
+    this.#listed.delete(room);
+  }
+
+  async #list(room: string, fresh: boolean): Promise<Listed> {
+    if (fresh || !this.#listed.has(room)) {
+      const rs = (await this.request("room.list")).header.rooms;
+      if (!Array.isArray(rs)) throw new BackendError("membership", "The server's room list is malformed");
+      for (const r of rs as Listed[]) if (r && typeof r.name === "string") this.#listed.set(r.name, r);
+    }
+    const r = this.#listed.get(room);
+    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
+    return r;
+  }
+
+  /** The verified state of `room`; throws `BackendError` when the log or the server's list is wrong. */
+  async state(room: string, fresh = false): Promise<LogState> {
+    const r = await this.#list(room, fresh);
+    const key = `mlog:${room}`;
+    const known = (await this.cs.get(key)) as { epoch: number; head: string } | undefined;
+    const v = await verifyLog(room, r.log, this.signKeyOf, this.clock.now(), known);
+    if (!v.ok) throw new BackendError("membership", `Not sent: ${v.error}`);
+    const members = Array.isArray(r.members) ? r.members : [];
+    if (!sameMembers(members, v.state.members)) {
+      throw new BackendError(
+        "membership",
+        `Not sent: the server lists #${room}'s members as ${members.join(", ")}, ` +
+          `but its signed membership log says ${v.state.members.join(", ")}`,
+      );
+    }
+    if (!known || known.epoch !== v.state.epoch) {
+      await this.cs.commit({ put: { [key]: { epoch: v.state.epoch, head: v.state.head } }, del: [] });
+    }
+    return v.state;
+  }
+
+  /** Who gets my sender key for `room`: the log's members (later, their devices). */
+  async recipients(room: string): Promise<string[]> {
+    return recipientsOf(await this.state(room));
+  }
+
+  /** True when `user` is a member of `room` by its verified log (re-reads the log once if not). */
+  async isMember(room: string, user: string): Promise<boolean> {
+    if ((await this.state(room)).members.includes(user)) return true;
+    return (await this.state(room, true)).members.includes(user);
+  }
+
+  /** The signed log entry for a change I make (`target` for "create": the sorted members, comma-separated). */
+  async entry(me: string, room: string, verb: MembershipVerb, target: string): Promise<LogEntry> {
+    const state = verb === "create" ? null : await this.state(room, true);
+    return await signEntry(await loadIdentity(this.cs), state, {
+      room,
+      action: ACTION[verb],
+      target,
+      by: me,
+      at: this.clock.now(),
+    });
+  }
+}
