@@ -1,0 +1,164 @@
+/**
+ * A malicious server cannot decide room membership (issue 10 item 1): with the server's SQLite
+ * database edited directly — a ghost member row, a replayed, an unsigned or a non-admin log
+ * entry — the sender's client refuses to send (an error naming the problem), no sender key goes
+ * to the ghost, and the ghost reads nothing. A room key from someone outside the log is refused.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { randomId } from "../lib/common/random.ts";
+import { encodePayload } from "../lib/client/e2e_keys.ts";
+import type { PrekeyBundle } from "../lib/crypto/prekeys.ts";
+import { eventually, inbox, startTestServer } from "./helpers.ts";
+
+type T = Awaited<ReturnType<typeof startTestServer>>;
+
+function db(t: T): DatabaseSync {
+  return new DatabaseSync(`${t.dir}/parley.db`);
+}
+
+function count(t: T, sql: string, ...args: string[]): number {
+  const d = db(t);
+  try {
+    return Number((d.prepare(sql).get(...args) as { n: number }).n);
+  } finally {
+    d.close();
+  }
+}
+
+async function room(t: T) {
+  const a = await t.e2eClient("alice");
+  const b = await t.e2eClient("bob");
+  const m = await t.e2eClient("mallory");
+  const [bi, mi] = [inbox(b.client), inbox(m.client)];
+  for (const x of [a, b, m]) await x.client.sync();
+  await a.client.createRoom("team", ["bob"]);
+  await a.client.send({ kind: "room", name: "team" }, "first");
+  await eventually(() => bi.msgs.some((x) => x.text === "first"), 5000, "bob reads");
+  return { a, b, m, bi, mi };
+}
+
+const dmsTo = (t: T, user: string) =>
+  count(t, "SELECT COUNT(*) AS n FROM messages WHERE kind = 'user' AND target = ?", user);
+const roomMsgs = (t: T) => count(t, "SELECT COUNT(*) AS n FROM messages WHERE conv = 'r:team'");
+
+Deno.test("room log: (a) a member row inserted into the server's database → nothing is sent, the ghost gets no key", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, m, mi } = await room(t);
+    const d = db(t);
+    d.prepare("INSERT INTO room_members (room, user, since_seq, admin) VALUES ('team', 'mallory', 0, 0)")
+      .run();
+    d.close();
+    const [dms, msgs] = [dmsTo(t, "mallory"), roomMsgs(t)];
+    // a fresh session of alice reads the room list from the server: it disagrees with the log
+    const a2 = await t.e2eClient("alice", { register: false });
+    await assert.rejects(
+      () => a2.client.send({ kind: "room", name: "team" }, "secret after the ghost"),
+      /Not sent: the server lists #team's members as alice, bob, mallory, but its signed membership log says alice, bob/,
+    );
+    // and a room push carrying the ghost (the server announcing it) makes the old session refuse too
+    t.srv.core.hub.toUsers(new Set(["alice"]), {
+      t: "room",
+      room: "team",
+      members: ["alice", "bob", "mallory"],
+      admins: ["alice"],
+      change: "joined",
+      by: "alice",
+      user: "mallory",
+    });
+    const ai = inbox(a.client);
+    await eventually(
+      () => ai.notices.some((n) => n.includes("signed membership log says")),
+      5000,
+      "error notice",
+    );
+    await assert.rejects(() => a.client.send({ kind: "room", name: "team" }, "second secret"), /Not sent/);
+    assert.equal(dmsTo(t, "mallory"), dms, "no sender key was sent to the ghost");
+    assert.equal(roomMsgs(t), msgs, "no room message was stored");
+    assert.equal(await m.codec.rooms.knows("team", "alice"), false);
+    // even with every stored room ciphertext in hand, the ghost decrypts nothing
+    for (const row of await t.srv.core.store.history("r:team", 0, 0, 100)) {
+      const msg = {
+        seq: 10_000 + row.seq,
+        mid: row.mid,
+        ts: row.ts,
+        from: row.sender,
+        to: { kind: "room" as const, name: "team" },
+        text: "",
+      };
+      await assert.rejects(() => m.codec.receive(msg, "r:team", row.body), /No sender key/);
+    }
+    assert.equal(mi.msgs.some((x) => x.text.includes("secret") || x.text === "first"), false);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("room log: (b) replayed, (c) unsigned, (d) non-admin entries put in the server's log → nothing is sent", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b } = await room(t);
+    const d = db(t);
+    const log = (d.prepare("SELECT entry FROM room_log WHERE room = 'team' ORDER BY epoch").all() as {
+      entry: string;
+    }[]).map((r) => JSON.parse(r.entry));
+    assert.equal(log.length, 1);
+    // a legitimate add of carol (epoch 1), then each forged epoch 2 adding mallory
+    await t.e2eClient("carol");
+    await a.client.invite("team", "carol");
+    const e1 = JSON.parse(
+      (d.prepare("SELECT entry FROM room_log WHERE room = 'team' AND epoch = 1").get() as { entry: string })
+        .entry,
+    );
+    const byBob = await b.codec.keys!.logEntry!("team", "join", "mallory"); // bob is no admin
+    const { sig: _s, signer: _k, ...unsigned } = { ...e1, epoch: 2, target: "mallory" };
+    const forged: [string, unknown, RegExp][] = [
+      ["replayed", { ...e1, epoch: 2 }, /does not follow|out of order/],
+      ["replayed same epoch", e1, /out of order/],
+      ["unsigned", unsigned, /malformed/],
+      ["non-admin", byBob, /not an admin/],
+    ];
+    const before = roomMsgs(t);
+    for (const [what, entry, why] of forged) {
+      const epoch = (entry as { epoch: number }).epoch;
+      d.prepare("INSERT OR REPLACE INTO room_log (room, epoch, entry) VALUES ('team', ?, ?)").run(
+        epoch + (epoch === 1 ? 1 : 0),
+        JSON.stringify(entry),
+      );
+      d.prepare(
+        "INSERT OR IGNORE INTO room_members (room, user, since_seq, admin) VALUES ('team', 'mallory', 0, 0)",
+      )
+        .run();
+      const a2 = await t.e2eClient("alice", { register: false });
+      await assert.rejects(() => a2.client.send({ kind: "room", name: "team" }, `secret ${what}`), why, what);
+      d.prepare("DELETE FROM room_log WHERE room = 'team' AND epoch = 2").run();
+      await a2.client.close();
+    }
+    d.close();
+    assert.equal(roomMsgs(t), before);
+    assert.equal(dmsTo(t, "mallory"), 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("room log: a room key from someone outside the log is refused", async () => {
+  const t = await startTestServer();
+  try {
+    const { b, m, bi } = await room(t);
+    const plan = await m.codec.rooms.planSend("team", ["bob"]);
+    const bundle = (await m.client.conn.request("keys.fetch", { user: "bob" })).header.bundle as PrekeyBundle;
+    const mid = randomId(undefined, 12);
+    const body = await m.codec.dm.encryptDm(
+      "bob",
+      bundle,
+      encodePayload({ v: 1, k: "skd", mid, dist: plan.dist }),
+    );
+    await m.client.conn.request("send", { to: { kind: "user", name: "bob" }, mid }, body);
+    await eventually(() => bi.notices.some((n) => n.includes("was refused")), 5000, "refusal");
+    assert.equal(await b.codec.rooms.knows("team", "mallory"), false);
+  } finally {
+    await t.stop();
+  }
+});
