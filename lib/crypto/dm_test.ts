@@ -66,6 +66,19 @@ Deno.test("DmManager.decryptDm() rejects replays, bit flips and re-addressed env
   await assert.rejects(bob.dm.decryptDm("alice", e2), ReplayError);
 });
 
+Deno.test("DmManager: the recipient is bound into the DM's associated data", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  const e1 = await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("for bob"));
+  const e2 = await alice.dm.encryptDm("bob", null, utf8.encode("still for bob"));
+  // Bob's keys under another name: an envelope addressed to bob does not open as someone else's.
+  const notBob = new DmManager({ store: bob.store, me: "bobby", clock });
+  await assert.rejects(notBob.decryptDm("alice", e1), DecryptError);
+  assert.equal(dec(await bob.dm.decryptDm("alice", e1)), "for bob");
+  await assert.rejects(notBob.decryptDm("alice", e2), DecryptError);
+  assert.equal(dec(await bob.dm.decryptDm("alice", e2)), "still for bob");
+});
+
 Deno.test("DmManager blocks a changed identity key until trust() and reports both safety numbers", async () => {
   const alice = await user("alice");
   const bob = await user("bob");

@@ -112,6 +112,11 @@ export async function x25519(priv: Uint8Array, pub: Uint8Array): Promise<Uint8Ar
   } catch {
     throw new DecryptError("X25519 produced an invalid shared secret");
   }
+  return rejectAllZero(out);
+}
+
+/** Throws `DecryptError` when an X25519 output is all zero (RFC 7748 §6.1); else returns it. */
+export function rejectAllZero(out: Uint8Array): Uint8Array {
   let acc = 0;
   for (const x of out) acc |= x;
   if (acc === 0) throw new DecryptError("X25519 produced an all-zero shared secret");

@@ -12,6 +12,7 @@ import {
   hkdfExpandSha512,
   hkdfSha256,
   hmacSha256,
+  rejectAllZero,
   x25519,
   x25519PublicFromPrivate,
 } from "./primitives.ts";
@@ -77,6 +78,15 @@ Deno.test("x25519() passes Wycheproof x25519 and rejects all-zero outputs", asyn
     else if (typeof got === "string") assert.equal(got, t.shared, `tc ${t.tcId}`);
   }
   assert.ok(zero > 0);
+});
+
+Deno.test("rejectAllZero(): Parley's own all-zero X25519 output check (WebCrypto may throw before it)", () => {
+  assert.throws(() => rejectAllZero(new Uint8Array(32)), DecryptError);
+  for (const i of [0, 17, 31]) {
+    const b = new Uint8Array(32);
+    b[i] = 1;
+    assert.equal(rejectAllZero(b), b);
+  }
 });
 
 Deno.test("ed25519Sign() matches RFC 8032 §7.1 tests 1-3", async () => {
