@@ -1,7 +1,9 @@
 /**
  * Pure translations between server frames and the `ChatBackend` vocabulary: push headers
  * (presence, room, notice, bye) → `BackendEvent`s, the kicked list, a user-typed target → its
- * wire form, and a message → its conversation key (the server's `convKey`).
+ * wire form, and a message → its conversation key (the server's `convKey`). Server-supplied
+ * fields are coerced to the types the events promise (a malformed frame gives a well-typed
+ * event, never a crash later); a malformed reply is a `BackendError`.
  */
 import { convKey, normalizeName } from "../protocol/names.ts";
 import {
@@ -34,12 +36,16 @@ export function pushEvent(h: Record<string, unknown>): BackendEvent | null {
     case "room":
       return {
         type: "room",
-        room: { name: String(h.room), members: h.members as string[], admins: h.admins as string[] },
+        room: { name: String(h.room), members: strings(h.members), admins: strings(h.admins) },
         change: h.change as "created",
-        by: h.by as string | undefined,
+        ...(h.by === undefined ? {} : { by: String(h.by) }),
       };
     case "notice":
-      return { type: "notice", text: String(h.text), level: (h.level as "info") ?? "info" };
+      return {
+        type: "notice",
+        text: String(h.text),
+        level: h.level === "warn" || h.level === "error" ? h.level : "info",
+      };
     case "bye":
       return { type: "notice", level: "error", text: String(h.reason) };
     default:
@@ -55,11 +61,20 @@ interface WireKick {
   reason: string | null;
 }
 
+/** Only the string items of a server-supplied list (none when it is not a list). */
+function strings(x: unknown): string[] {
+  return Array.isArray(x) ? x.filter((u): u is string => typeof u === "string") : [];
+}
+
 export function kickedEntries(raw: unknown): KickedEntry[] {
-  return (raw as WireKick[]).map((k) => ({
-    user: k.user,
-    by: k.by,
-    at: k.at,
+  const ok = (k: unknown): k is WireKick => typeof k === "object" && k !== null;
+  if (!Array.isArray(raw) || !raw.every(ok)) {
+    throw new BackendError("bad_reply", "The server's list of kicks is malformed");
+  }
+  return raw.map((k) => ({
+    user: String(k.user),
+    by: String(k.by),
+    at: Number(k.at),
     ...(k.bannedUntil ? { bannedUntil: k.bannedUntil } : {}),
     ...(k.reason ? { reason: k.reason } : {}),
   }));
