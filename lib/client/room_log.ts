@@ -40,6 +40,8 @@ interface Listed {
 
 export class RoomLogs {
   readonly #listed = new Map<string, Listed>();
+  /** Verified states of the listings in `#listed` (a listing is verified once). */
+  readonly #verified = new Map<string, LogState>();
 
   constructor(
     readonly request: Request,
@@ -51,12 +53,15 @@ export class RoomLogs {
   /** Forgets what `room.list` said about `room` (after any room push). */
   invalidate(room: string): void {
     this.#listed.delete(room);
+    this.#verified.delete(room);
   }
 
   async #list(room: string, fresh: boolean): Promise<Listed> {
     if (fresh || !this.#listed.has(room)) {
       const rs = (await this.request("room.list")).header.rooms;
       if (!Array.isArray(rs)) throw new BackendError("membership", "The server's room list is malformed");
+      this.#listed.clear();
+      this.#verified.clear();
       for (const r of rs as Listed[]) if (r && typeof r.name === "string") this.#listed.set(r.name, r);
     }
     const r = this.#listed.get(room);
@@ -67,6 +72,8 @@ export class RoomLogs {
   /** The verified state of `room`; throws `BackendError` when the log or the server's list is wrong. */
   async state(room: string, fresh = false): Promise<LogState> {
     const r = await this.#list(room, fresh);
+    const done = this.#verified.get(room);
+    if (done) return done;
     const key = `mlog:${room}`;
     const known = (await this.cs.get(key)) as { epoch: number; head: string } | undefined;
     const v = await verifyLog(room, r.log, this.signKeyOf, this.clock.now(), known);
@@ -82,6 +89,7 @@ export class RoomLogs {
     if (!known || known.epoch !== v.state.epoch) {
       await this.cs.commit({ put: { [key]: { epoch: v.state.epoch, head: v.state.head } }, del: [] });
     }
+    this.#verified.set(room, v.state);
     return v.state;
   }
 
