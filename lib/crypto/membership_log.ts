@@ -5,7 +5,8 @@
  * members in `target`, comma-separated); every later entry has epoch = previous + 1, `prev` =
  * SHA-256 of the previous entry's signed bytes, `at` not earlier than the previous entry's and
  * not more than MAX_SKEW_MS in the future, and is signed by a room admin of the state before it
- * ("add", "remove", "grant", "revoke") or, for "leave", by the member who leaves.
+ * ("add", "remove", "grant", "revoke") or, for "leave", by the member who leaves. When the last
+ * admin leaves, the longest-standing member becomes admin.
  *
  * Signed bytes: "parley-room-log-v1\0" ‖ lp(room, action, target, by, prev) ‖ u32be(epoch) ‖ f64be(at)
  *
@@ -39,7 +40,10 @@ export interface LogEntry {
   sig: string;
 }
 
-/** A verified room state. `head` is the base64 hash of the last entry's signed bytes. */
+/**
+ * A verified room state. `head` is the base64 hash of the last entry's signed bytes; `members`
+ * are in joining order (creation members sorted, then each add).
+ */
 export interface LogState {
   room: string;
   epoch: number;
@@ -126,12 +130,14 @@ export async function applyEntry(
     if (e.target !== e.by || !members.includes(e.by)) return fail(`${where} is a leave by a non-member`);
     members = members.filter((m) => m !== e.by);
     admins = admins.filter((m) => m !== e.by);
+    // The last admin left: the longest-standing member becomes admin (as the server does).
+    if (admins.length === 0 && members.length > 0) admins = [members[0]!];
   } else {
     if (!isAdmin) return fail(`${where} is signed by ${e.by}, who is not an admin of #${e.room}`);
     const has = members.includes(e.target);
     if (e.action === "add") {
       if (has || !e.target || e.target.includes(",")) return fail(`${where} adds a bad member`);
-      members = [...members, e.target].sort();
+      members = [...members, e.target];
     } else if (e.action === "remove") {
       if (!has || e.target === e.by) return fail(`${where} removes a non-member`);
       members = members.filter((m) => m !== e.target);

@@ -156,6 +156,24 @@ Deno.test("membership log: (d) a change signed by a non-admin is refused; admins
     at: T0,
   });
   assert.equal((await verifyLog("team", [g, kick], keyOf, T0)).ok, false);
+  // the last admin leaves: the longest-standing member (bob) becomes admin and may add
+  const aLeaves = await signEntry(ids.alice!, s0, {
+    room: "team",
+    action: "leave",
+    target: "alice",
+    by: "alice",
+    at: T0,
+  });
+  const s2 = ((await applyEntry(s0, aLeaves, keyOf, T0)) as { state: LogState }).state;
+  assert.deepEqual(s2.admins, ["bob"]);
+  const bobAdds = await signEntry(ids.bob!, s2, {
+    room: "team",
+    action: "add",
+    target: "carol",
+    by: "bob",
+    at: T0,
+  });
+  assert.ok((await verifyLog("team", [g, aLeaves, bobAdds], keyOf, T0)).ok);
 });
 
 Deno.test("membership log: a rollback or fork of an accepted log is refused", async () => {
