@@ -98,7 +98,7 @@ Deno.test("room log: (a) a member row inserted into the server's database → no
 Deno.test("room log: (b) replayed, (c) unsigned, (d) non-admin entries put in the server's log → nothing is sent", async () => {
   const t = await startTestServer();
   try {
-    const { a, b } = await room(t);
+    const { a, b, bi } = await room(t);
     const d = db(t);
     const log = (d.prepare("SELECT entry FROM room_log WHERE room = 'team' ORDER BY epoch").all() as {
       entry: string;
@@ -110,6 +110,21 @@ Deno.test("room log: (b) replayed, (c) unsigned, (d) non-admin entries put in th
     const e1 = JSON.parse(
       (d.prepare("SELECT entry FROM room_log WHERE room = 'team' AND epoch = 1").get() as { entry: string })
         .entry,
+    );
+    // a change replayed in a room push (an older entry than the log's latest) is flagged, not shown as valid
+    await b.codec.onPush({
+      t: "room",
+      room: "team",
+      members: ["alice", "bob", "carol"],
+      admins: ["alice"],
+      change: "joined",
+      by: "alice",
+      user: "carol",
+      entry: log[0],
+    });
+    assert.ok(
+      bi.notices.includes("alice added carol to #team (not in #team's signed membership log: ignored)"),
+      bi.notices.join("\n"),
     );
     const byBob = await b.codec.keys!.logEntry!("team", "join", "mallory"); // bob is no admin
     const { sig: _s, signer: _k, ...unsigned } = { ...e1, epoch: 2, target: "mallory" };

@@ -219,20 +219,29 @@ export class E2eCodec implements BodyCodec {
     if (h.t !== "room") return Promise.resolve();
     return this.#serial(async () => {
       const room = String(h.room);
-      const members = (h.members as string[]) ?? [];
+      const members = Array.isArray(h.members) ? h.members : [];
       const change = String(h.change);
       const by = String(h.by ?? "");
       const user = String(h.user ?? (change === "left" ? by : ""));
       this.#logs.invalidate(room);
+      let inLog = false; // the change is the latest entry of the room's verified membership log
       if (members.includes(this.#me)) {
-        await this.#logs.state(room).catch((e) =>
-          this.#notice("error", e instanceof Error ? e.message : String(e))
-        );
+        inLog = await this.#logs.isLatest(room, h.entry).catch((e) => {
+          this.#notice("error", e instanceof Error ? e.message : String(e));
+          return false;
+        });
       }
       if ((change === "left" || change === "kicked") && user) await this.rooms.memberLeft(room, user);
       const verb = MEMBERSHIP_VERBS[change];
       if (by && by !== this.#me && verb) {
-        const n = await this.#dir.describeChange(h, room, verb, by, user);
+        const n = await this.#dir.describeChange(
+          h,
+          room,
+          verb,
+          by,
+          user,
+          inLog || !members.includes(this.#me),
+        );
         this.#notice(n.level, n.text);
       }
     });

@@ -68,13 +68,18 @@ export class E2eDirectory {
     return (await this.dm.contact(user))!.identity.sign;
   }
 
-  /** What to tell the user about a membership change by `by` in push `h`, its signature checked. */
+  /**
+   * What to tell the user about a membership change by `by` in push `h`, its signature checked;
+   * `inLog`: the change is the latest entry of the room's verified membership log (else it is a
+   * change the log does not hold, e.g. one the server invented or replayed, and is flagged).
+   */
   async describeChange(
     h: Record<string, unknown>,
     room: string,
     verb: MembershipVerb,
     by: string,
     user: string,
+    inLog: boolean,
   ): Promise<ChangeNotice> {
     const members = (h.members as string[]) ?? [];
     const admins = (h.admins as string[]) ?? [];
@@ -85,6 +90,7 @@ export class E2eDirectory {
       : verb === "leave"
       ? `${by} left #${room}`
       : `${by} removed ${user} from #${room}`;
+    if (!inLog) return { level: "warn", text: `${what} (not in #${room}'s signed membership log: ignored)` };
     const s = h.signed as SignedMembershipChange | undefined;
     if (!s || typeof s !== "object" || !s.change) {
       return { level: "warn", text: `${what} (not signed: this change may not come from ${by})` };

@@ -93,6 +93,14 @@ export class RoomLogs {
     return v.state;
   }
 
+  /** True when `entry` (from a room push) is the last entry of `room`'s verified log. */
+  async isLatest(room: string, entry: unknown): Promise<boolean> {
+    await this.state(room);
+    if (typeof entry !== "object" || entry === null) return false;
+    const log = this.#listed.get(room)?.log as { sig?: unknown }[];
+    return log.at(-1)?.sig === (entry as { sig?: unknown }).sig;
+  }
+
   /** Who gets my sender key for `room`: the log's members (later, their devices). */
   async recipients(room: string): Promise<string[]> {
     return recipientsOf(await this.state(room));
