@@ -283,7 +283,8 @@ export class ChatClient implements ChatBackend {
     return out;
   }
   async rooms(): Promise<RoomInfo[]> {
-    return (await this.conn.request("room.list")).header.rooms as RoomInfo[];
+    const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
+    return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log
   }
   async #signed(room: string, action: MembershipVerb, target: string): Promise<Record<string, unknown>> {
     const r = normalizeName(room);
