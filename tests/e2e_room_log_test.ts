@@ -173,6 +173,9 @@ Deno.test("room log: a room key from someone outside the log is refused", async 
     await m.client.conn.request("send", { to: { kind: "user", name: "bob" }, mid }, body);
     await eventually(() => bi.notices.some((n) => n.includes("was refused")), 5000, "refusal");
     assert.equal(await b.codec.rooms.knows("team", "mallory"), false);
+    await b.client.sync(); // consumed once: not retried, not shown again
+    assert.equal(bi.notices.filter((n) => n.includes("was refused")).length, 1, bi.notices.join("\n"));
+    assert.equal(await b.codec.rooms.knows("team", "mallory"), false);
   } finally {
     await t.stop();
   }

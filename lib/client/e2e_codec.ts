@@ -174,10 +174,16 @@ export class E2eCodec implements BodyCodec {
           }
           const p = decodePayload(o.plaintext, m.mid);
           if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
-          if (p.dist.room !== BROADCAST_ROOM && !(await this.#logs.isMember(p.dist.room, m.from))) {
-            throw new Error(
-              `a room key from ${m.from} for #${p.dist.room} was refused: not a member by its log`,
-            );
+          const refused = p.dist.room === BROADCAST_ROOM
+            ? null
+            : await this.#logs.refusal(p.dist.room, m.from);
+          if (refused !== null) {
+            // consumed (never retried), the key not installed
+            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+            if (refused) {
+              this.#notice("warn", `A room key from ${m.from} for #${p.dist.room} was refused: ${refused}`);
+            }
+            return null;
           }
           const w = await this.rooms.acceptDistribution(m.from, p.dist);
           await this.cs.commit(

@@ -5,7 +5,8 @@
  * hash chain, epochs, dates) and must extend the last log this client accepted (stored as
  * "mlog:<room>" = {epoch, head}); the server's member list must equal the log's members. Any
  * failure is a `BackendError("membership", …)` with one sentence, and the caller sends nothing.
- * `recipients()` is the one function that turns a room into sender-key recipients.
+ * `recipients()` is the one function that turns a room into sender-key recipients; `refusal()`
+ * says why a room key from someone must not be installed.
  * No lock of its own: `E2eCodec` calls it under its lock.
  */
 import type { Clock } from "../common/clock.ts";
@@ -106,10 +107,19 @@ export class RoomLogs {
     return recipientsOf(await this.state(room));
   }
 
-  /** True when `user` is a member of `room` by its verified log (re-reads the log once if not). */
-  async isMember(room: string, user: string): Promise<boolean> {
-    if ((await this.state(room)).members.includes(user)) return true;
-    return (await this.state(room, true)).members.includes(user);
+  /**
+   * Null when `user` is a member of `room` by its verified log (re-read once if not), else why
+   * not: a sentence, or "" when I am not in the room myself (nothing to tell).
+   */
+  async refusal(room: string, user: string): Promise<string | null> {
+    try {
+      if ((await this.state(room)).members.includes(user)) return null;
+      if ((await this.state(room, true)).members.includes(user)) return null;
+      return `${user} is not a member by #${room}'s signed membership log`;
+    } catch (e) {
+      if (e instanceof BackendError && e.code === "not_member") return "";
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   /** The signed log entry for a change I make (`target` for "create": the sorted members, comma-separated). */

@@ -22,7 +22,7 @@ export type LogAction = "create" | "add" | "remove" | "leave" | "grant" | "revok
 const ACTIONS: readonly string[] = ["create", "add", "remove", "leave", "grant", "revoke"];
 /** How far in the future an entry's `at` may be (clock skew between clients). */
 export const MAX_SKEW_MS = 5 * 60_000;
-const MAX_MEMBERS = 1000;
+const MAX_MEMBERS = 1001; // room.create's 1000 plus the creator
 
 export interface LogEntry {
   room: string;
