@@ -106,6 +106,11 @@ Deno.test("room log: (b) replayed, (c) unsigned, (d) non-admin entries put in th
     assert.equal(log.length, 1);
     // a legitimate add of carol (epoch 1), then each forged epoch 2 adding mallory
     await t.e2eClient("carol");
+    // the server appends only the next epoch (it checks shape and order, never signatures)
+    await assert.rejects(
+      () => a.client.conn.request("room.invite", { room: "team", user: "carol", log: log[0] }),
+      /not the next one/,
+    );
     await a.client.invite("team", "carol");
     const e1 = JSON.parse(
       (d.prepare("SELECT entry FROM room_log WHERE room = 'team' AND epoch = 1").get() as { entry: string })
