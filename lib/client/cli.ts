@@ -11,6 +11,7 @@ import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
+import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 
 /** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
 export type WithClient = (
@@ -36,15 +37,7 @@ export function formatTarget(t: Target): string {
 
 /** One line per message: time, sender, target, text (control characters shown escaped). */
 export function formatMessage(m: ChatMessage): string {
-  return `${iso(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${escapeControls(m.text)}`;
-}
-
-export function escapeControls(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n < 0x20 ? `^${String.fromCharCode(n + 64)}` : `\\u{${n.toString(16)}}`;
-  }).replace(/\n/g, "\n    ");
+  return `${iso(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
 }
 
 function parseSince(s: string | undefined): number | undefined {
@@ -56,7 +49,14 @@ function parseSince(s: string | undefined): number | undefined {
   return t;
 }
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
+  // Every line leaves through the one escaping rule: server-supplied strings (names, offers, kick
+  // reasons, notices) can never reach the caller's terminal as control sequences.
+  const io: CliIo = {
+    ...rawIo,
+    out: (l) => rawIo.out(sanitize(l, true)),
+    err: (l) => rawIo.err(sanitize(l, true)),
+  };
   let code = 0;
   const program = new Command("parley")
     .description("Parley: end-to-end encrypted terminal chat")
@@ -80,7 +80,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const o = flags(cmd);
     const c = await connectAndLogin(o, io.env, io.prompts, { register });
     const off = c.on((e) => {
-      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${escapeControls(e.text)}`);
+      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
     try {
       await fn(c, o, cmd.args);
@@ -165,7 +165,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       if (o.json) {
         io.out(
-          JSON.stringify(
+          safeJson(
             shown.map((m) => ({
               seq: m.seq,
               id: m.mid,
@@ -185,7 +185,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addHelpText("after", "\nExamples:\n  parley who\n  parley who --json")
     .action(withClient(async (c, o) => {
       const list = await c.who();
-      if (o.json) return io.out(JSON.stringify(list));
+      if (o.json) return io.out(safeJson(list));
       for (const p of list) {
         io.out(
           `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${p.addr.padEnd(22)} active since ${iso(p.since)}${

@@ -3,6 +3,7 @@
  * lib/client/cli.ts): `room create|invite|leave|kick|list`, `fingerprint`, `verify`, `trust`,
  * `admin kick|kicked|grant|revoke`.
  */
+import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
 import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
@@ -44,7 +45,7 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
     .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
     .action(withClient(async (c, o) => {
       const rs = await c.rooms();
-      if (o.json) return io.out(JSON.stringify(rs));
+      if (o.json) return io.out(safeJson(rs));
       if (!rs.length) io.err("You are in no rooms");
       for (const r of rs) {
         io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
@@ -102,7 +103,7 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
     .addHelpText("after", "\nExamples:\n  parley admin kicked\n  parley admin kicked --json")
     .action(withClient(async (c, o) => {
       const ks = await c.kicked();
-      if (o.json) return io.out(JSON.stringify(ks));
+      if (o.json) return io.out(safeJson(ks));
       if (!ks.length) io.err("Nobody has been kicked");
       for (const k of ks) {
         io.out(

@@ -11,6 +11,7 @@
  * `stream` and `watch` log in with the client folder's keystore, so the frame key travels end to
  * end (an encrypted DM control message), never inside the offer the server relays.
  */
+import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
 import { type GraphicsKind, locateFfmpeg, RENDITIONS } from "../media/mod.ts";
 import { BackendError } from "./backend.ts";
@@ -94,7 +95,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     .addHelpText("after", "\nExamples:\n  parley videos\n  parley videos --json")
     .action(run(async (c, o) => {
       const r = await new VideoClient(c.conn).list();
-      if (o.json) return io.out(JSON.stringify(r.videos));
+      if (o.json) return io.out(safeJson(r.videos));
       if (r.preparing) io.err("The server is still preparing its videos; more may appear");
       if (!r.videos.length) io.err("There are no videos on the server");
       for (const v of r.videos) {

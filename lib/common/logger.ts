@@ -4,12 +4,10 @@
  * values are single-line and control characters are escaped so a log line cannot be forged.
  */
 import type { Clock } from "./clock.ts";
+import { sanitize } from "./sanitize.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
 
 export type LogSink = (line: string) => void;
 
@@ -25,10 +23,7 @@ export class Logger {
     let line = `${new Date(this.clock.now()).toISOString()} ${level.toUpperCase()} ${event}`;
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
-      const s = String(v).replace(
-        CONTROL,
-        (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-      );
+      const s = sanitize(String(v)); // one line, no control/bidi characters (lib/common/sanitize.ts)
       line += ` ${k}=${/[\s"]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
     }
     for (const sink of this.sinks) sink(line);

@@ -8,6 +8,7 @@
  */
 import * as v from "valibot";
 import { ErrorCode, ProtocolError } from "./errors.ts";
+import { UNSAFE } from "../common/sanitize.ts";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -54,7 +55,14 @@ const LogEntrySchema = v.strictObject({
 });
 const Change = { change: v.optional(SignedChangeSchema), log: v.optional(LogEntrySchema) };
 
-const VideoName = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+/** Text shown to other users (stream names, kick reasons): no control, bidi or separator characters. */
+const ShownText = (max: number, what: string) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(max, `${what} is longer than ${max} characters`),
+    v.check((s) => !UNSAFE.test(s), `${what} may not contain control, bidi or line-separator characters`),
+  );
+const VideoName = v.pipe(ShownText(200, "A video name"), v.minLength(1, "A video name is empty"));
 const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
@@ -100,7 +108,7 @@ export const Requests = {
   "admin.kick": req("admin.kick", {
     user: Name,
     ban: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10 * 365 * 86400))),
-    reason: v.optional(Text(200)),
+    reason: v.optional(ShownText(200, "A kick reason")),
   }),
   "admin.kicked": req("admin.kicked", {}),
   "admin.grant": req("admin.grant", { user: Name }),

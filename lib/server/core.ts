@@ -7,6 +7,7 @@ import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { UNSAFE } from "../common/sanitize.ts";
 import type { Accounts } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
@@ -52,6 +53,12 @@ export class Core {
       return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
     }
     if (user === actor) return fail(ErrorCode.Forbidden, "You cannot kick yourself");
+    if (reason !== undefined && (reason.length > 200 || UNSAFE.test(reason))) {
+      return fail(
+        ErrorCode.Invalid,
+        "A kick reason is at most 200 characters, without control or bidi characters",
+      );
+    }
     const now = this.clock.now();
     const until = banSeconds ? now + banSeconds * 1000 : null;
     const row: KickRow = { user, by: actor, at: now, bannedUntil: until, reason: reason ?? null };

@@ -18,7 +18,7 @@ import { bindKey } from "./app_keys.ts";
 import { notification, type NotifyMode } from "./notify.ts";
 import { render, type ViewState } from "./render.ts";
 import { diff, type Screen } from "./screen.ts";
-import { sanitize } from "./sanitize.ts";
+import { sanitize } from "../../common/sanitize.ts";
 import { Completer } from "./completion.ts";
 import type { Line } from "./buffers.ts";
 import { type GraphicsInfo, TuiVideo } from "./video_view.ts";

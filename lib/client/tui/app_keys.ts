@@ -16,7 +16,7 @@ import { COMMANDS } from "./commands.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout } from "./layout.ts";
 import { paneMeasure } from "./render_messages.ts";
-import { stripControls } from "./sanitize.ts";
+import { stripControls } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 
 function pane(app: TuiApp) {

@@ -10,7 +10,7 @@
 import type { BackendEvent, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
 import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
 import type { MemberEntry } from "./render.ts";
-import { sanitize, sanitizeName } from "./sanitize.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 
 export interface Notice {
   title: string;

@@ -8,7 +8,7 @@
  * the sequence early. `detectNotifyMode(env)` picks a mode from terminal environment variables; the
  * caller passes them in (nothing here reads the environment).
  */
-import { stripControls } from "./sanitize.ts";
+import { stripControls } from "../../common/sanitize.ts";
 import { truncate } from "./width.ts";
 
 export type NotifyMode = "none" | "bell" | "osc9" | "osc777";

@@ -16,7 +16,7 @@ import { VideoPlayer } from "../video/player.ts";
 import type { TuiApp } from "./app.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout, type Rect } from "./layout.ts";
-import { sanitize, sanitizeName } from "./sanitize.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 
 export interface GraphicsInfo {

@@ -1,17 +1,20 @@
 /**
- * Neutralises untrusted text before it reaches the terminal. Pure.
+ * Neutralises untrusted text before it reaches a terminal, a script or a log: the one home of the
+ * "unsafe character" rule (TUI, scripted CLI output incl. --json, server log). Pure.
  *
  * Contract: the result holds no C0/C1 control character, no DEL, no bidi override or isolate and no
  * lone surrogate, so it can never move the cursor, change colours, set the title or reorder text.
  * Each removed character is replaced by a visible stand-in: C0 and DEL in caret notation (`ESC` →
  * `^[`, `DEL` → `^?`), C1 and invisible format characters as `<U+XXXX>`. A tab becomes spaces.
  * Newlines are kept only when `keepNewlines` is set (message bodies); `\r\n` and `\r` count as `\n`.
+ * The set: C0, DEL, C1, U+061C, U+200E/F, U+2028/9, U+202A-202E, U+2066-2069, U+FFF9-FFFB.
  */
 
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufff9-\ufffb]/;
-// deno-lint-ignore no-control-regex
-const UNSAFE_G = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufff9-\ufffb]/g;
+const UNSAFE_SET =
+  "\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2028\\u2029\\u2066-\\u2069\\ufff9-\\ufffb";
+/** Matches one unsafe character (see the module contract). */
+export const UNSAFE: RegExp = new RegExp(`[${UNSAFE_SET}]`);
+const UNSAFE_G = new RegExp(`[${UNSAFE_SET}]`, "g");
 
 export const TAB_SPACES = "    ";
 
@@ -41,4 +44,17 @@ export function sanitizeName(name: string): string {
 export function stripControls(text: string): string {
   const s = text.isWellFormed() ? text : text.toWellFormed();
   return s.replace(UNSAFE_G, " ");
+}
+
+/** For scripted output: like `sanitize` with newlines kept, continuation lines indented by `indent`. */
+export function sanitizeLines(text: string, indent = "    "): string {
+  return sanitize(text, true).replace(/\n/g, "\n" + indent);
+}
+
+/**
+ * `JSON.stringify` whose output holds no unsafe character: C0 is escaped by JSON already, and C1,
+ * DEL, bidi and line/paragraph separators become `\uXXXX` escapes, so the data parses back exact.
+ */
+export function safeJson(v: unknown): string {
+  return JSON.stringify(v).replace(UNSAFE_G, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { sanitize, sanitizeName, stripControls } from "./sanitize.ts";
+import { safeJson, sanitize, sanitizeName, stripControls, UNSAFE } from "./sanitize.ts";
+import { memoryLogger } from "./logger.ts";
+import { ManualClock } from "./clock.ts";
 
 Deno.test("sanitize() shows ESC, CSI and OSC sequences in caret notation", () => {
   assert.equal(sanitize("\x1b[31mred\x1b]0;pwned\x07"), "^[[31mred^[]0;pwned^G");
@@ -36,4 +38,15 @@ Deno.test("sanitize() output never holds a control character (property)", () => 
 Deno.test("sanitizeName() and stripControls() remove what could break a name or an OSC", () => {
   assert.equal(sanitizeName(" bob\n "), "bob^J");
   assert.equal(stripControls("hi\x07\x1b\\there"), "hi  \\there");
+});
+
+Deno.test("the logger, the CLI's --json and the TUI share the one unsafe set (bidi, separators, C1)", () => {
+  const hostile = "x\n2026 INFO forged\u202e\u2028\u061c\u200f\ufff9\x85";
+  const { logger, lines } = memoryLogger(new ManualClock(0));
+  logger.info("evt", { v: hostile });
+  assert.equal(lines.length, 1);
+  assert.ok(!UNSAFE.test(lines[0]!), JSON.stringify(lines[0]));
+  assert.ok(!UNSAFE.test(safeJson({ [hostile]: [hostile] })));
+  assert.deepEqual(JSON.parse(safeJson({ k: hostile })), { k: hostile });
+  assert.ok(!UNSAFE.test(sanitize(hostile, true).replace(/\n/g, "")));
 });

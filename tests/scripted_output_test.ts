@@ -1,0 +1,96 @@
+/**
+ * Issue 10 item 7: server-supplied strings in scripted output (`parley read`, `read --json`,
+ * `admin kicked`) never reach the caller's terminal as control sequences, and the server refuses
+ * stream names and kick reasons holding them. Runs `runCli` in-process against a real server.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../lib/client/cli.ts";
+import { fingerprintPem } from "../lib/net/cert.ts";
+import { runConsoleLine } from "../lib/server/console.ts";
+import { VERSION } from "../lib/common/version.ts";
+import { startTestServer, type TestServer } from "./helpers.ts";
+
+// ESC sequences (clear screen, title, OSC 52 clipboard write), C1 CSI, bidi override and isolate,
+// line separator, Arabic letter mark.
+const HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x9b31m\u202eevil\u2066\u2028\u061c";
+// deno-lint-ignore no-control-regex
+const RAW =
+  /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufff9-\ufffb]/;
+
+async function cli(t: TestServer, user: string, argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const env: Record<string, string> = {
+    PARLEY_SERVER: `127.0.0.1:${t.port}`,
+    PARLEY_USER: user,
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+    PARLEY_HOME: `${t.dir}/cli-${user}`,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+    env: { get: (n) => env[n] },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+Deno.test("scripted read, read --json and admin kicked print hostile server strings escaped", async () => {
+  const t = await startTestServer();
+  try {
+    assert.equal((await cli(t, "alice", ["register"])).code, 0);
+    assert.equal((await cli(t, "bob", ["register"])).code, 0);
+    assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
+    // A kick reason stored by an older or hostile server (today's server refuses it, see below).
+    await t.srv.core.store.addKick({ user: "bob", by: "alice", at: 1, bannedUntil: null, reason: HOSTILE });
+    assert.equal((await cli(t, "alice", ["send", "bob", HOSTILE])).code, 0);
+
+    const plain = await cli(t, "bob", ["read", "--since", "2000-01-01T00:00:00Z"]);
+    assert.equal(plain.code, 0, plain.err);
+    assert.match(plain.out, /alice -> bob: \^\[\[2J/);
+    assert.ok(!RAW.test(plain.out), JSON.stringify(plain.out));
+
+    const json = await cli(t, "bob", ["read", "--since", "2000-01-01T00:00:00Z", "--json"]);
+    assert.equal(json.code, 0, json.err);
+    assert.ok(!RAW.test(json.out), JSON.stringify(json.out));
+    assert.equal(JSON.parse(json.out)[0].text, HOSTILE, "the data parses back exact");
+
+    const kicked = await cli(t, "alice", ["admin", "kicked"]);
+    assert.equal(kicked.code, 0, kicked.err);
+    assert.match(kicked.out, /— \^\[\[2J\^\[\]0;pwned\^G\^\[\]52;c;/);
+    assert.ok(!RAW.test(kicked.out), JSON.stringify(kicked.out));
+    const kickedJson = await cli(t, "alice", ["admin", "kicked", "--json"]);
+    assert.ok(!RAW.test(kickedJson.out), JSON.stringify(kickedJson.out));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("the server refuses stream names and kick reasons with control or bidi characters", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    await t.client("bob");
+    assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
+    for (const name of ["clip\x1b]52;c;cm0=\x07.mp4", "a\u202egnp.exe", "x\x9b2J", "y".repeat(201)]) {
+      await assert.rejects(
+        alice.conn.request("stream.offer", { to: "bob", name, sid: "sid-12345678" }),
+        (e: Error & { code?: string }) =>
+          e.code === "invalid" && /video name (may not contain control|is longer than 200)/.test(e.message),
+      );
+    }
+    await assert.rejects(
+      alice.conn.request("admin.kick", { user: "bob", reason: "bye\x1b[2J" }),
+      (e: Error & { code?: string }) =>
+        e.code === "invalid" && /kick reason may not contain control/.test(e.message),
+    );
+    // The console goes through Core.kick, which holds the same rule.
+    assert.match(
+      await runConsoleLine(t.srv, "/kick bob 0 bye\u202e"),
+      /kick reason is at most 200 characters/,
+    );
+  } finally {
+    await t.stop();
+  }
+});
