@@ -13,8 +13,8 @@ import { startTestServer, type TestServer } from "./helpers.ts";
 // ESC sequences (clear screen, title, OSC 52 clipboard write), C1 CSI, bidi override and isolate,
 // line separator, Arabic letter mark.
 const HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x9b31m\u202eevil\u2066\u2028\u061c";
-// deno-lint-ignore no-control-regex
 const RAW =
+  // deno-lint-ignore no-control-regex
   /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufff9-\ufffb]/;
 
 async function cli(t: TestServer, user: string, argv: string[]) {
