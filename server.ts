@@ -8,7 +8,7 @@ import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { normalizeName } from "./lib/protocol/names.ts";
-import { locateFfmpeg } from "./lib/media/ffmpeg.ts";
+import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
 import { DEFAULTS } from "./lib/server/config.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { openDataDir } from "./lib/server/data_dir.ts";
@@ -30,7 +30,7 @@ Options:
   --port N                 port (default ${DEFAULTS.port}; 0 picks a free one)
   --data DIR               data folder: database, certificate, log (default ${DEFAULTS.dataDir})
   --videos DIR             video folder (default ${DEFAULTS.videosDir}); ffmpeg from PARLEY_FFMPEG,
-                           then PATH, then the npm package @ffmpeg-installer/linux-x64
+                           then PATH
   --max-attempts N         failed logins before a lockout (default ${DEFAULTS.maxAttempts})
   --lockout SECONDS        first lockout length, doubling per repeat (default ${DEFAULTS.lockoutSeconds})
   --lockout-cap SECONDS    longest lockout (default ${DEFAULTS.lockoutCapSeconds})
@@ -105,13 +105,10 @@ async function main(argv: string[]): Promise<number> {
     level,
   );
   const store = new SqliteStore(dd.dbPath);
-  // Video: PARLEY_FFMPEG, then PATH, then the npm package; none → video answers "unavailable".
-  const ffmpeg = locateFfmpeg({
-    envPath: Deno.env.get("PARLEY_FFMPEG"),
-    pathDirs: (Deno.env.get("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
-  });
+  // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
+  const ffmpeg = findFfmpeg(Deno.env);
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });
-  else log.warn("video.unavailable", { reason: "ffmpeg not found (set PARLEY_FFMPEG or put it on PATH)" });
+  else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const srv = new ParleyServer({
     host: f.host,

@@ -18,7 +18,7 @@ import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */
 export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
-import { locateFfmpeg } from "../lib/media/ffmpeg.ts";
+import { findFfmpeg } from "../lib/media/ffmpeg.ts";
 import { VideoLibrary } from "../lib/media/library.ts";
 
 let certCache: Promise<{ cert: string; key: string }> | null = null;
@@ -176,12 +176,7 @@ export function collect<T extends string>(c: ChatClient, type: T): { items: unkn
 
 /** The ffmpeg tests use (PARLEY_FFMPEG, then PATH), or null. */
 export function testFfmpeg(): string | null {
-  const env = (n: string) => Deno.env.get(n);
-  return locateFfmpeg({
-    envPath: env("PARLEY_FFMPEG"),
-    pathDirs: (env("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
-    npmFallback: false,
-  });
+  return findFfmpeg(Deno.env);
 }
 
 export const VIDEOS_DIR: string = decodeURIComponent(new URL("../videos", import.meta.url).pathname);

@@ -8,7 +8,6 @@ import {
   checksumLines,
   compileArgs,
   explainCompileFailure,
-  ffmpegExcludes,
   isReleaseFile,
   outputPath,
   parseCompileArgs,
@@ -98,22 +97,6 @@ Deno.test("compileArgs() bakes in permissions, includes the worker and sample, n
     "server.ts",
   ]);
   assert.equal(outputPath("client", "aarch64-apple-darwin"), "dist/parley-aarch64-apple-darwin");
-});
-
-Deno.test("ffmpegExcludes() names the npm ffmpeg binaries, and nothing without node_modules", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.deepEqual(await ffmpegExcludes(`${dir}/node_modules`), []);
-    await Deno.mkdir(`${dir}/node_modules/.deno/@ffmpeg-installer+linux-x64@4.1.0`, { recursive: true });
-    const ex = await ffmpegExcludes(`${dir}/node_modules`);
-    assert.ok(
-      ex.includes(
-        `${dir}/node_modules/.deno/@ffmpeg-installer+linux-x64@4.1.0/node_modules/@ffmpeg-installer/linux-x64/ffmpeg`,
-      ),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 // What deno 2.9.6 printed here, offline (colours on, as a terminal would show them).

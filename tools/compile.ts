@@ -174,23 +174,6 @@ export async function writeChecksums(dir: string): Promise<number> {
   return entries.length;
 }
 
-/**
- * The ffmpeg binaries of the @ffmpeg-installer npm packages in node_modules (65 MB): compile would
- * embed them, yet a program cannot run a file from inside its executable, so they are left out.
- */
-export async function ffmpegExcludes(nodeModules = "node_modules"): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(`${nodeModules}/.deno`)) {
-      const m = /^@ffmpeg-installer\+([^@]+)@/.exec(e.name);
-      if (!m) continue;
-      const pkg = `${nodeModules}/.deno/${e.name}/node_modules/@ffmpeg-installer/${m[1]}`;
-      out.push(`${pkg}/ffmpeg`, `${pkg}/ffmpeg.exe`);
-    }
-  } catch { /* no node_modules folder: nothing to leave out */ }
-  return out;
-}
-
 /** Reads the permission flags of a deno.json task. */
 export async function taskPermissions(configPath: string, task: string): Promise<string[]> {
   const cfg = JSON.parse(await Deno.readTextFile(configPath)) as { tasks?: Record<string, string> };
@@ -203,7 +186,7 @@ export async function taskPermissions(configPath: string, task: string): Promise
 export async function compileOne(program: Program, target: Target, perms: string[]): Promise<string | null> {
   const denortBin = Deno.env.get("DENORT_BIN") || undefined;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: compileArgs(program, target, perms, await ffmpegExcludes()),
+    args: compileArgs(program, target, perms),
     stdout: "piped",
     stderr: "piped",
     // The child inherits the environment, DENORT_BIN included; no colours to parse.

@@ -39,6 +39,8 @@ export interface LoginOptions {
   clientName?: string;
   store?: LocalStore;
   codec?: BodyCodec;
+  /** Finds ffmpeg for sending streams (the entry point injects the environment). */
+  findFfmpeg?: () => string | null;
 }
 
 export class ChatClient implements ChatBackend {
@@ -52,6 +54,8 @@ export class ChatClient implements ChatBackend {
   #control: { conv: string; seq: number }[] = [];
   /** Video: the server's library and user-to-user streams (see video/client_video.ts). */
   readonly video: ClientVideo;
+  /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
+  findFfmpeg?: () => string | null;
 
   private constructor(
     readonly conn: Connection,
@@ -74,7 +78,7 @@ export class ChatClient implements ChatBackend {
   static async login(o: LoginOptions): Promise<ChatClient> {
     await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
     const r = await o.conn.request(o.register ? "register" : "login", { user: o.user, password: o.password });
-    return new ChatClient(
+    const c = new ChatClient(
       o.conn,
       o.server,
       String(r.header.user),
@@ -82,6 +86,8 @@ export class ChatClient implements ChatBackend {
       o.store ?? null,
       o.codec ?? PlainCodec,
     );
+    if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
+    return c;
   }
 
   get codec(): BodyCodec {

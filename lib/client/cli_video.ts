@@ -13,7 +13,7 @@
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
-import { type GraphicsKind, locateFfmpeg, RENDITIONS } from "../media/mod.ts";
+import { FFMPEG_HINT, findFfmpeg, type GraphicsKind, RENDITIONS } from "../media/mod.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
@@ -169,13 +169,8 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     )
     .action(run(async (c, o, args) => {
       const [user, file] = [args[0]!, args[1]!];
-      const ffmpeg = locateFfmpeg({
-        envPath: io.env.get("PARLEY_FFMPEG"),
-        pathDirs: (io.env.get("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
-      });
-      if (!ffmpeg) {
-        throw new BackendError("unavailable", "Streaming needs ffmpeg: set PARLEY_FFMPEG or put it on PATH");
-      }
+      const ffmpeg = findFfmpeg(io.env);
+      if (!ffmpeg) throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
       try {
         await Deno.stat(file);
       } catch {

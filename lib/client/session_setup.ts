@@ -11,6 +11,7 @@ import { Connection } from "./connection.ts";
 import { LocalStore } from "./local_store.ts";
 import { E2eCodec } from "./e2e_codec.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { findFfmpeg } from "../media/ffmpeg.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
 
 export interface ConnectFlags {
@@ -130,6 +131,7 @@ export async function connectAndLogin(
       register: o.register,
       clientName: "parley-cli",
       store,
+      findFfmpeg: () => findFfmpeg(env),
     });
     if (store) {
       try {

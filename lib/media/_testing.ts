@@ -1,6 +1,6 @@
 /** Test helpers for lib/media (folder-internal): the ffmpeg to use and the sample video path. */
 
-import { locateFfmpeg } from "./ffmpeg.ts";
+import { findFfmpeg } from "./ffmpeg.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -10,10 +10,7 @@ function env(name: string): string | undefined {
   }
 }
 
-export const TEST_FFMPEG: string | null = env("PATH") === undefined ? null : locateFfmpeg({
-  envPath: env("PARLEY_FFMPEG"),
-  pathDirs: (env("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
-});
+export const TEST_FFMPEG: string | null = env("PATH") === undefined ? null : findFfmpeg({ get: env });
 
 export const SAMPLE_VIDEO: string = decodeURIComponent(
   new URL("../../videos/sample.mp4", import.meta.url).pathname,

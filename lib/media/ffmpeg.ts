@@ -1,7 +1,7 @@
 /**
- * ffmpeg — the only module here that starts processes. Finds the binary (`PARLEY_FFMPEG`, then
- * `PATH`, then the npm package `@ffmpeg-installer/linux-x64`; the caller passes the environment
- * in, nothing here reads `Deno.env`), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
+ * ffmpeg — the only module here that starts processes. Finds the binary (`findFfmpeg`: the one home
+ * of that rule — `PARLEY_FFMPEG`, then `PATH`; the caller passes the environment in, nothing here
+ * reads `Deno.env`; a system ffmpeg is expected, see README), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
  * makes H.264 renditions, and streams MJPEG frames from `image2pipe`. Every spawned ffmpeg is
  * killed and awaited when its consumer stops, aborts, returns early or hits an error.
  */
@@ -30,31 +30,17 @@ function isFile(path: string): boolean {
   }
 }
 
-/** The binary shipped in the npm package, if installed for this platform. */
-export function npmFfmpegPath(): string | null {
-  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return null;
-  try {
-    const url = import.meta.resolve("@ffmpeg-installer/linux-x64/package.json");
-    if (!url.startsWith("file:")) return null;
-    return decodeURIComponent(new URL("ffmpeg", url).pathname);
-  } catch {
-    return null;
-  }
-}
-
-export interface LocateOptions {
+interface LocateOptions {
   /** Value of PARLEY_FFMPEG, if set. */
   envPath?: string;
   /** PATH split into directories. */
   pathDirs: string[];
-  /** Try the npm package last (default true). */
-  npmFallback?: boolean;
   /** Replaceable for tests. */
   exists?: (path: string) => boolean;
 }
 
 /** Finds an ffmpeg binary; null when there is none. */
-export function locateFfmpeg(opts: LocateOptions): string | null {
+function locateFfmpeg(opts: LocateOptions): string | null {
   const exists = opts.exists ?? isFile;
   if (opts.envPath && exists(opts.envPath)) return opts.envPath;
   const exe = Deno.build.os === "windows" ? "ffmpeg.exe" : "ffmpeg";
@@ -64,12 +50,25 @@ export function locateFfmpeg(opts: LocateOptions): string | null {
     const p = dir.endsWith(sep) ? dir + exe : dir + sep + exe;
     if (exists(p)) return p;
   }
-  if (opts.npmFallback ?? true) {
-    const p = npmFfmpegPath();
-    if (p && exists(p)) return p;
-  }
   return null;
 }
+
+/** Reads environment variables; the entry points pass `Deno.env`, tests a table. */
+export interface EnvReader {
+  get(name: string): string | undefined;
+}
+
+/** The ffmpeg to use given an environment: `PARLEY_FFMPEG`, then `PATH`; null when there is none. */
+export function findFfmpeg(env: EnvReader, exists?: (path: string) => boolean): string | null {
+  return locateFfmpeg({
+    envPath: env.get("PARLEY_FFMPEG") || undefined,
+    pathDirs: (env.get("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
+    ...(exists ? { exists } : {}),
+  });
+}
+
+/** The sentence shown when no ffmpeg was found. */
+export const FFMPEG_HINT = "set PARLEY_FFMPEG or put ffmpeg on PATH";
 
 /** Parses the stderr of `ffmpeg -i FILE`: duration, and size and fps of the first video stream. */
 export function parseProbe(stderr: string): ProbeInfo {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FfmpegError, locateFfmpeg, mjpegArgs, parseProbe, probe, spawnMjpeg } from "./ffmpeg.ts";
+import { FfmpegError, findFfmpeg, mjpegArgs, parseProbe, probe, spawnMjpeg } from "./ffmpeg.ts";
 import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
 
 const ff = TEST_FFMPEG ?? "";
@@ -20,17 +20,21 @@ Deno.test("parseProbe() falls back to tbr and rejects input without video", () =
   assert.throws(() => parseProbe("  Stream #0:0: Audio: aac"), FfmpegError);
 });
 
-Deno.test("locateFfmpeg() prefers PARLEY_FFMPEG, then PATH, then the npm package", () => {
+Deno.test("findFfmpeg() reads PARLEY_FFMPEG, then PATH, from the environment it is given; no npm copy", () => {
   const have = new Set(["/opt/ff/ffmpeg", "/usr/bin/ffmpeg"]);
   const exists = (p: string) => have.has(p);
-  assert.equal(locateFfmpeg({ envPath: "/opt/ff/ffmpeg", pathDirs: ["/usr/bin"], exists }), "/opt/ff/ffmpeg");
+  const env = (o: Record<string, string>) => ({ get: (n: string) => o[n] });
+  if (Deno.build.os === "windows") return;
   assert.equal(
-    locateFfmpeg({ envPath: "/nope", pathDirs: ["/bin", "/usr/bin/"], exists }),
+    findFfmpeg(env({ PARLEY_FFMPEG: "/opt/ff/ffmpeg", PATH: "/usr/bin" }), exists),
+    "/opt/ff/ffmpeg",
+  );
+  assert.equal(
+    findFfmpeg(env({ PARLEY_FFMPEG: "/nope", PATH: "/bin:/usr/bin/" }), exists),
     "/usr/bin/ffmpeg",
   );
-  assert.equal(locateFfmpeg({ pathDirs: ["/bin"], exists, npmFallback: false }), null);
-  const npm = locateFfmpeg({ pathDirs: [], exists: (p) => p.includes("@ffmpeg-installer") });
-  if (Deno.build.os === "linux") assert.match(npm ?? "", /@ffmpeg-installer.*ffmpeg$/);
+  assert.equal(findFfmpeg(env({ PATH: "/bin" }), exists), null);
+  assert.equal(findFfmpeg(env({}), (p) => p.includes("node_modules")), null);
 });
 
 Deno.test("mjpegArgs() seeks before the input and scales when a size is given", () => {

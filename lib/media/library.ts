@@ -32,7 +32,7 @@ export interface VideoInfo {
 export interface LibraryOptions {
   videosDir: string;
   dataDir: string;
-  /** Path from `locateFfmpeg`, or null when there is none. */
+  /** Path from `findFfmpeg`, or null when there is none. */
   ffmpeg: string | null;
   /** Progress messages ("making 720p of sample"). */
   onLog?: (message: string) => void;

@@ -17,16 +17,16 @@ export type { AdaptiveInput, AdaptiveOptions, AdaptiveState } from "./adaptive.t
 export { benchMedia } from "./bench.ts";
 export type { BenchOptions, BenchRow } from "./bench.ts";
 export {
+  FFMPEG_HINT,
   FfmpegError,
-  locateFfmpeg,
+  findFfmpeg,
   makeRendition,
   mjpegArgs,
-  npmFfmpegPath,
   parseProbe,
   probe,
   spawnMjpeg,
 } from "./ffmpeg.ts";
-export type { LocateOptions, MjpegOptions, MjpegSource, ProbeInfo, RenditionOptions } from "./ffmpeg.ts";
+export type { EnvReader, MjpegOptions, MjpegSource, ProbeInfo, RenditionOptions } from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
 export { decodeJpeg, fitInto, scaleBox, scaleNearest } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";

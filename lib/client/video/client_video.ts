@@ -4,7 +4,7 @@
  * whenever the client's codec can (stream_key.ts). Offers and withdrawn offers become
  * `BackendEvent`s through the host's `notify`, so a UI hears of them like of any chat event.
  */
-import { locateFfmpeg } from "../../media/mod.ts";
+import { FFMPEG_HINT } from "../../media/mod.ts";
 import {
   BackendError,
   type BackendEvent,
@@ -25,22 +25,8 @@ export interface ClientVideoHost {
   /** The current body codec (an encrypting one carries `streamKeys`). */
   readonly codec: unknown;
   notify(e: BackendEvent): void;
-}
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
-/** ffmpeg for sending streams: PARLEY_FFMPEG, then PATH (null when there is none). */
-export function clientFfmpeg(): string | null {
-  return locateFfmpeg({
-    envPath: env("PARLEY_FFMPEG"),
-    pathDirs: (env("PATH") ?? "").split(Deno.build.os === "windows" ? ";" : ":"),
-  });
+  /** Finds ffmpeg for sending streams (injected: lib/ never reads the environment); none → null. */
+  readonly findFfmpeg?: () => string | null;
 }
 
 export class ClientVideo {
@@ -78,9 +64,9 @@ export class ClientVideo {
     let answered!: (a: boolean) => void;
     const accepted = new Promise<boolean>((r) => (answered = r));
     const done = (async (): Promise<StreamSendResult> => {
-      this.ffmpeg ??= clientFfmpeg();
+      this.ffmpeg ??= this.host.findFfmpeg?.() ?? null;
       if (!this.ffmpeg) {
-        throw new BackendError("unavailable", "Streaming needs ffmpeg: set PARLEY_FFMPEG or put it on PATH");
+        throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
       }
       try {
         await Deno.stat(file);

@@ -33,7 +33,7 @@ export class VideoError extends Error {
 export interface VideoServiceOptions {
   videosDir: string;
   dataDir: string;
-  /** From `locateFfmpeg`; null disables video. */
+  /** From `findFfmpeg`; null disables video. */
   ffmpeg: string | null;
   log: Logger;
   maxStreams: number;
