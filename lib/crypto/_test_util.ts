@@ -3,9 +3,9 @@
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
-/** Loads a Wycheproof vector file copied into tests/testdata/crypto/. */
+/** Loads a Wycheproof vector file copied into lib/crypto/testdata/. */
 export async function loadVectors(name: string): Promise<Json> {
-  const url = new URL(`../../tests/testdata/crypto/${name}`, import.meta.url);
+  const url = new URL(`./testdata/${name}`, import.meta.url);
   return JSON.parse(await Deno.readTextFile(url));
 }
 

@@ -17,7 +17,7 @@ export const SAMPLE_VIDEO: string = decodeURIComponent(
 );
 
 export const TESTDATA: string = decodeURIComponent(
-  new URL("../../tests/testdata/media/", import.meta.url).pathname,
+  new URL("./testdata/", import.meta.url).pathname,
 );
 
 /**

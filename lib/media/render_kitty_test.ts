@@ -17,7 +17,7 @@ Deno.test("renderKitty() matches the golden file byte for byte (48×32, f=24)", 
   const out = renderKitty(goldenImage(), { id: 7 });
   assert.ok(
     matchesGolden("kitty_48x32_f24.bin", out),
-    "differs from tests/testdata/media/kitty_48x32_f24.bin",
+    "differs from lib/media/testdata/kitty_48x32_f24.bin",
   );
 });
 

@@ -7,7 +7,7 @@ const td = new TextDecoder();
 
 Deno.test("renderSixel() matches the golden file byte for byte (48×32, 64 colours, dithered)", () => {
   const out = renderSixel(goldenImage());
-  assert.ok(matchesGolden("sixel_48x32_l4.six", out), "differs from tests/testdata/media/sixel_48x32_l4.six");
+  assert.ok(matchesGolden("sixel_48x32_l4.six", out), "differs from lib/media/testdata/sixel_48x32_l4.six");
 });
 
 Deno.test("renderSixel() wraps the image in DCS … ST with raster attributes and palette", () => {

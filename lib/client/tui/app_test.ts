@@ -24,7 +24,7 @@ Deno.test("TuiApp draws title, buffer list, messages, members, status and input 
   assert.equal(s[22], "[12:01] [alice] [2:#general]");
   assert.equal(s[23], "[#general]");
   const golden = await Deno.readTextFile(
-    new URL("../../../tests/testdata/tui/layout_80x24.txt", import.meta.url),
+    new URL("./testdata/layout_80x24.txt", import.meta.url),
   );
   assert.equal(s.join("\n") + "\n", golden);
   h.close();
