@@ -2,6 +2,9 @@
  * The dependency rules of ARCHITECTURE.md, read from the import statements of every .ts file
  * under lib/ and the two entry files (regex over `import … from "…"`, `export … from "…"` and
  * dynamic `import("…")`). A forbidden edge fails the test with the file and the import.
+ * Also rule 2 (only the named files touch sockets, the terminal, processes and the file system),
+ * rule 6 (nothing in lib/ reads Deno.args or Deno.env) and "lib/ never reaches into tests/" for
+ * every file, tests included (a path such as `../../tests/testdata` counts, not only imports).
  */
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
@@ -41,6 +44,69 @@ export async function importGraph(): Promise<Edge[]> {
   return edges;
 }
 
+/** Every .ts file under lib/ with its source (comments removed), repo-relative. */
+export async function libSources(): Promise<{ file: string; src: string }[]> {
+  const out: { file: string; src: string }[] = [];
+  for await (const f of tsFiles(join(ROOT, "lib"))) {
+    const src = (await Deno.readTextFile(f)).replace(/\/\*[\s\S]*?\*\//g, "").replace(
+      /(^|[^:"'`\w])\/\/.*$/gm,
+      "$1",
+    );
+    out.push({ file: relative(ROOT, f), src });
+  }
+  return out;
+}
+
+const isTestCode = (f: string) => /(_test|_testing|_test_util)\.ts$/.test(f);
+
+/** Rule 2: which files may touch what. Test code is exempt (it reads fixtures, spawns programs). */
+export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
+  {
+    what: "sockets",
+    re:
+      /\bDeno\.(connect|listen|connectTls|listenTls|startTls|serve|resolveDns)\b|["']node:(net|tls|dgram|http|https|http2)["']|\bfetch\(|\bnew WebSocket\b/,
+    files: ["lib/net/tls.ts"],
+  },
+  {
+    what: "the terminal",
+    re:
+      /\bDeno\.(stdin|stdout|stderr|consoleSize)\b|["']node:(tty|readline|process)["']|\bconsole\.(log|error|warn|info)\(/,
+    files: ["lib/client/tui/terminal.ts", "lib/client/video/terminal.ts"],
+  },
+  {
+    what: "processes",
+    re: /\bDeno\.(Command|run|kill)\b|["']node:child_process["']/,
+    files: ["lib/media/ffmpeg.ts"],
+  },
+  {
+    what: "the file system",
+    re:
+      /\bDeno\.(readFile|readTextFile|writeFile|writeTextFile|open|create|mkdir|remove|rename|stat|lstat|readDir|makeTempDir|makeTempFile|chmod|chown|truncate|copyFile|realPath|link|symlink|readLink|utime|watchFs)(Sync)?\b|["']node:(fs|fs\/promises|sqlite)["']/,
+    files: [
+      "lib/server/data_dir.ts",
+      "lib/server/store/sqlite_store.ts",
+      "lib/client/local_store.ts",
+      "lib/client/crypto_store.ts",
+      "lib/client/trust.ts",
+      "lib/client/home_dir.ts",
+      "lib/media/library.ts",
+      "lib/media/ffmpeg.ts",
+    ],
+  },
+];
+
+/** Rule 2, 6 and lib→tests for one file's source: the broken rules, as sentences. */
+export function sourceViolations(file: string, src: string): string[] {
+  const out: string[] = [];
+  if (/["'`](?:\.\.\/)+tests\//.test(src)) out.push("lib never reaches into tests/ (imports or paths)");
+  if (isTestCode(file)) return out;
+  for (const r of IO_RULES) {
+    if (r.re.test(src) && !r.files.includes(file)) out.push(`only ${r.files.join(", ")} touch ${r.what}`);
+  }
+  if (/\bDeno\.(args|env)\b/.test(src)) out.push("nothing in lib/ reads Deno.args or Deno.env (rule 6)");
+  return out;
+}
+
 const area = (p: string) => {
   const parts = p.split("/");
   if (parts[0] !== "lib") return parts[0]!;
@@ -58,6 +124,9 @@ export function violation(e: Edge): string | null {
   if (e.from.endsWith("_test.ts")) return null; // a test may reach for what it tests
   if (["protocol", "crypto", "media", "common"].includes(a) && b !== a && b !== "common") {
     return `${a} depends only on common`;
+  }
+  if (a === "net" && !["net", "protocol", "common"].includes(b)) {
+    return "net depends only on protocol and common";
   }
   if (a === "server" && b === "crypto" && !/^password[\w]*\.ts$/.test(file)) {
     return "the server never imports message encryption (only crypto/password*.ts)";
@@ -97,8 +166,55 @@ Deno.test("architecture: violation() catches each forbidden kind of edge", () =>
     ["lib/client/chat_client.ts", "lib/server/hub.ts", true],
     ["lib/server/core.ts", "lib/client/backend.ts", true],
     ["lib/common/bytes.ts", "tests/helpers.ts", true],
+    ["lib/common/bytes_test.ts", "tests/helpers.ts", true],
+    ["lib/net/tls.ts", "lib/protocol/frame.ts", false],
+    ["lib/net/tls.ts", "lib/common/bytes.ts", false],
+    ["lib/net/tls.ts", "lib/crypto/dm.ts", true],
+    ["lib/net/cert.ts", "lib/server/hub.ts", true],
+    ["lib/net/cert.ts", "lib/client/trust.ts", true],
   ];
   for (const [from, to, bad] of cases) {
     assert.equal(violation({ from, to, spec: to }) !== null, bad, `${from} → ${to}`);
+  }
+});
+
+Deno.test("architecture: rules 2 and 6 and lib→tests hold in every lib/ source file", async () => {
+  const files = await libSources();
+  assert.ok(files.length > 100, `only ${files.length} files found`);
+  const bad = files.flatMap(({ file, src }) => sourceViolations(file, src).map((w) => `${file}: ${w}`));
+  assert.deepEqual(bad, []);
+  // Every named file exists (a rename would silently widen the rule).
+  const names = new Set(files.map((f) => f.file));
+  for (const r of IO_RULES) {
+    for (const f of r.files) assert.ok(names.has(f), `${f} named by rule 2 is missing`);
+  }
+});
+
+Deno.test("architecture: sourceViolations() catches each kind (mutations of real files)", () => {
+  const cases: [string, string, RegExp | null][] = [
+    ["lib/server/hub.ts", "const c = await Deno.connect({ port: 1 });", /touch sockets/],
+    ["lib/client/chat_client.ts", 'import * as net from "node:net";', /touch sockets/],
+    ["lib/client/tui/app.ts", "Deno.stdout.writeSync(x);", /touch the terminal/],
+    ["lib/server/server.ts", 'new Deno.Command("sh");', /touch processes/],
+    ["lib/client/session_setup.ts", "await Deno.readTextFile(p);", /touch the file system/],
+    ["lib/server/core.ts", "Deno.writeFileSync(p, b);", /touch the file system/],
+    ["lib/crypto/keystore.ts", 'import { readFileSync } from "node:fs";', /touch the file system/],
+    ["lib/client/video/client_video.ts", 'Deno.env.get("PARLEY_FFMPEG")', /rule 6/],
+    ["lib/server/config.ts", "const a = Deno.args;", /rule 6/],
+    [
+      "lib/media/render_kitty_test.ts",
+      'new URL("../../tests/testdata/x", import.meta.url)',
+      /reaches into tests/,
+    ],
+    ["lib/crypto/_test_util.ts", "`../../tests/testdata/crypto/${name}`", /reaches into tests/],
+    ["lib/net/tls.ts", "Deno.connectTls({})", null],
+    ["lib/media/ffmpeg.ts", 'new Deno.Command("ffmpeg")', null],
+    ["lib/client/tui/terminal.ts", "Deno.stdin.setRaw(true)", null],
+    ["lib/media/ffmpeg_test.ts", "Deno.env.get('PATH'); await Deno.readFile(x)", null],
+  ];
+  for (const [file, src, want] of cases) {
+    const got = sourceViolations(file, src);
+    if (want) assert.ok(got.some((g) => want.test(g)), `${file}: ${src} → ${JSON.stringify(got)}`);
+    else assert.deepEqual(got, [], `${file}: ${src}`);
   }
 });

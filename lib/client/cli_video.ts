@@ -13,7 +13,7 @@
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
-import { FFMPEG_HINT, findFfmpeg, type GraphicsKind, RENDITIONS } from "../media/mod.ts";
+import { FFMPEG_HINT, findFfmpeg, type GraphicsKind, isVideoFile, RENDITIONS } from "../media/mod.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
@@ -171,11 +171,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const [user, file] = [args[0]!, args[1]!];
       const ffmpeg = findFfmpeg(io.env);
       if (!ffmpeg) throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
-      try {
-        await Deno.stat(file);
-      } catch {
-        throw new BackendError("usage", `Cannot read the video file ${file}`);
-      }
+      if (!(await isVideoFile(file))) throw new BackendError("usage", `Cannot read the video file ${file}`);
       const peers = c.video.peers;
       const ac = new AbortController();
       io.err(`Offered ${file} to ${user}; waiting for them to accept…`);

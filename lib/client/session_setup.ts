@@ -12,6 +12,7 @@ import { LocalStore } from "./local_store.ts";
 import { E2eCodec } from "./e2e_codec.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
+import { ensureHome, readPasswordFile } from "./home_dir.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
 
 export interface ConnectFlags {
@@ -62,7 +63,7 @@ export async function readPassword(
 ): Promise<string> {
   if (f.passwordFile) {
     try {
-      return (await Deno.readTextFile(f.passwordFile)).replace(/\r?\n$/, "");
+      return await readPasswordFile(f.passwordFile);
     } catch (e) {
       throw new BackendError(
         "bad_password_file",
@@ -120,7 +121,7 @@ export async function connectAndLogin(
   try {
     const canonical = normalizeName(user);
     if (o.keepHistory !== false && canonical) {
-      await Deno.mkdir(t.home, { recursive: true, mode: 0o700 });
+      await ensureHome(t.home);
       store = new LocalStore(LocalStore.pathFor(t.home, canonical, t.server));
     }
     const client = await ChatClient.login({

@@ -108,9 +108,3 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
   rows.push({ name: "safety number", value: round(times[times.length >> 1]!), unit: "ms" });
   return rows;
 }
-
-if (import.meta.main) {
-  for (const r of await benchCrypto()) {
-    console.log(`${r.name.padEnd(42)} ${String(r.value).padStart(10)} ${r.unit}`);
-  }
-}

@@ -67,6 +67,15 @@ export function findFfmpeg(env: EnvReader, exists?: (path: string) => boolean): 
   });
 }
 
+/** True when `path` names a file ffmpeg could read (checked before offering a local video). */
+export async function isVideoFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** The sentence shown when no ffmpeg was found. */
 export const FFMPEG_HINT = "set PARLEY_FFMPEG or put ffmpeg on PATH";
 

@@ -20,6 +20,7 @@ export {
   FFMPEG_HINT,
   FfmpegError,
   findFfmpeg,
+  isVideoFile,
   makeRendition,
   mjpegArgs,
   parseProbe,

@@ -73,7 +73,3 @@ export async function benchTui(messages = 10000, keystrokes = 300): Promise<Benc
     { name: "tui output per keystroke", value: Math.round(written / (keystrokes + 1)), unit: "bytes" },
   ];
 }
-
-if (import.meta.main) {
-  for (const r of await benchTui()) console.log(`${r.name}: ${r.value} ${r.unit}`);
-}

@@ -4,7 +4,7 @@
  * whenever the client's codec can (stream_key.ts). Offers and withdrawn offers become
  * `BackendEvent`s through the host's `notify`, so a UI hears of them like of any chat event.
  */
-import { FFMPEG_HINT } from "../../media/mod.ts";
+import { FFMPEG_HINT, isVideoFile } from "../../media/mod.ts";
 import {
   BackendError,
   type BackendEvent,
@@ -68,11 +68,7 @@ export class ClientVideo {
       if (!this.ffmpeg) {
         throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
       }
-      try {
-        await Deno.stat(file);
-      } catch {
-        throw new BackendError("usage", `Cannot read the video file ${file}`);
-      }
+      if (!(await isVideoFile(file))) throw new BackendError("usage", `Cannot read the video file ${file}`);
       return await this.peers.send(user, file, {
         ffmpeg: this.ffmpeg,
         onAccepted: () => answered(true),

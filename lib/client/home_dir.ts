@@ -1,0 +1,14 @@
+/**
+ * The client's own files outside the stores (the counterpart of the server's data_dir.ts): the
+ * client folder (created 0700) and a password file. One of the files named by rule 2.
+ */
+
+/** Creates the client folder (and parents) if needed, private to the user. */
+export async function ensureHome(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** The password in `path`, without one trailing newline; throws the file system's error. */
+export async function readPasswordFile(path: string): Promise<string> {
+  return (await Deno.readTextFile(path)).replace(/\r?\n$/, "");
+}
