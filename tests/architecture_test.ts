@@ -218,3 +218,54 @@ Deno.test("architecture: sourceViolations() catches each kind (mutations of real
     else assert.deepEqual(got, [], `${file}: ${src}`);
   }
 });
+
+/**
+ * Rule 7, one home per rule: a pattern that only the rule's home may contain (outside test code).
+ * Adding a second copy (another NFKC, another control-character class, another ffmpeg lookup …)
+ * fails here.
+ */
+export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
+  {
+    rule: "name normalisation",
+    re: /\.normalize\(\s*["']NFKC["']\s*\)/,
+    files: ["lib/protocol/names.ts", "lib/crypto/at_rest.ts" /* passwords, not names */],
+  },
+  {
+    rule: "unsafe-character escaping",
+    re: /\\x7f|\\x9f|\\u202[aAeE]|\\u2066/,
+    files: ["lib/common/sanitize.ts"],
+  },
+  { rule: "finding ffmpeg", re: /PARLEY_FFMPEG|\bPATH\b["']|["']PATH["']/, files: ["lib/media/ffmpeg.ts"] },
+  { rule: "sha256Hex", re: /digest\(\s*["']SHA-256["']/, files: ["lib/common/bytes.ts"] },
+  {
+    rule: "parsing a peer address's host",
+    re: /lastIndexOf\(\s*["']:["']\s*\)/,
+    files: ["lib/server/hub.ts"],
+  },
+  { rule: "parsing a time typed by a user", re: /\bDate\.parse\(/, files: ["lib/common/parse_time.ts"] },
+  { rule: "parsing HOST:PORT", re: /65535/, files: ["lib/client/session_setup.ts", "lib/server/config.ts"] },
+];
+
+export function oneHomeViolations(file: string, src: string): string[] {
+  if (isTestCode(file)) return [];
+  return ONE_HOME.filter((h) => h.re.test(src) && !h.files.includes(file)).map((h) =>
+    `a second copy of ${h.rule} (its home: ${h.files[0]})`
+  );
+}
+
+Deno.test("architecture: each rule has one home (rule 7)", async () => {
+  const files = await libSources();
+  const bad = files.flatMap(({ file, src }) => oneHomeViolations(file, src).map((w) => `${file}: ${w}`));
+  assert.deepEqual(bad, []);
+  // Mutations: the copies this test replaced.
+  const copies: [string, string][] = [
+    ["lib/server/handlers_account.ts", 'm.user.normalize("NFKC").toLowerCase()'],
+    ["lib/client/cli.ts", "s.replace(/[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e]/g, f)"],
+    ["lib/common/logger.ts", "const CONTROL = /[\\x00-\\x1f\\x7f-\\x9f]/g;"],
+    ["lib/client/video/client_video.ts", 'env("PARLEY_FFMPEG")'],
+    ["lib/server/accounts.ts", 'crypto.subtle.digest("SHA-256", utf8.encode(s))'],
+    ["lib/server/handlers_account.ts", 's.addr.slice(0, s.addr.lastIndexOf(":"))'],
+    ["lib/client/cli.ts", "const t = Date.parse(s);"],
+  ];
+  for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
+});

@@ -46,6 +46,10 @@ Deno.test("scripted read, read --json and admin kicked print hostile server stri
     await t.srv.core.store.addKick({ user: "bob", by: "alice", at: 1, bannedUntil: null, reason: HOSTILE });
     assert.equal((await cli(t, "alice", ["send", "bob", HOSTILE])).code, 0);
 
+    // `read --since` takes the TUI's grammar (durations too): lib/common/parse_time.ts.
+    const dur = await cli(t, "bob", ["read", "--since", "1d", "--json"]);
+    assert.equal(dur.code, 0, dur.err);
+    assert.equal(JSON.parse(dur.out).length, 1);
     const plain = await cli(t, "bob", ["read", "--since", "2000-01-01T00:00:00Z"]);
     assert.equal(plain.code, 0, plain.err);
     assert.match(plain.out, /alice -> bob: \^\[\[2J/);

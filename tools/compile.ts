@@ -12,6 +12,7 @@
  * downloading. Everything but `main` is a small function so tests can call it without compiling.
  */
 import { VERSION } from "../lib/common/version.ts";
+import { sha256Hex } from "../lib/common/bytes.ts";
 
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -146,10 +147,7 @@ export function stripAnsi(s: string): string {
   return s.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { sha256Hex };
 
 /** True for the file names of release executables (`parley-<target>`, `parley-server-<target>`). */
 export function isReleaseFile(name: string): boolean {

@@ -12,6 +12,8 @@ import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { parseSince } from "../common/parse_time.ts";
 
 /** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
 export type WithClient = (
@@ -27,6 +29,8 @@ export interface CliIo {
   /** Runs the full-screen client (no subcommand). */
   tui?: (flags: ConnectFlags) => Promise<number>;
   version: string;
+  /** The clock (tests inject one); default the system's. */
+  now?: () => number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -40,13 +44,14 @@ export function formatMessage(m: ChatMessage): string {
   return `${iso(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
 }
 
-function parseSince(s: string | undefined): number | undefined {
+/** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */
+function sinceFlag(s: string | undefined, now: number): number | undefined {
   if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) {
-    throw new BackendError("bad_time", `"${s}" is not an ISO time such as 2026-01-31T12:00:00Z`);
+  try {
+    return parseSince(s, now);
+  } catch (e) {
+    throw new BackendError("bad_time", (e as Error).message);
   }
-  return t;
 }
 
 export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
@@ -137,7 +142,7 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     .option("--from <user>", "only direct messages with USER")
     .option("--room <room>", "only messages in ROOM")
     .option("--broadcast", "only broadcasts")
-    .option("--since <iso-time>", "also print history since this time")
+    .option("--since <time>", "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z)")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -147,13 +152,13 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
       const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
       if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
       const filter: Target | undefined = o.from
-        ? { kind: "user", name: String(o.from).toLowerCase() }
+        ? { kind: "user", name: canonical(String(o.from), "--from") }
         : o.room
-        ? { kind: "room", name: String(o.room).replace(/^#/, "").toLowerCase() }
+        ? { kind: "room", name: canonical(String(o.room), "--room") }
         : o.broadcast
         ? { kind: "broadcast" }
         : undefined;
-      const since = parseSince(o.since as string | undefined);
+      const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
       const fresh = (await c.sync()).filter((m) => matches(c.user, m, filter));
       let shown = fresh;
       if (since !== undefined) {
@@ -224,6 +229,13 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     io.err(`parley: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+}
+
+/** The one name rule (lib/protocol/names.ts), as a usage error for a flag. */
+function canonical(raw: string, flag: string): string {
+  const n = normalizeName(raw);
+  if (!n) throw new BackendError("usage", `${flag}: "${raw}" is not a valid name`);
+  return n;
 }
 
 function matches(me: string, m: ChatMessage, f?: Target): boolean {

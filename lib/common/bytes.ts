@@ -24,6 +24,12 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
+/** SHA-256 of bytes or UTF-8 text as lower-case hex: the one home (resume tokens, fingerprints, checksums). */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? utf8.encode(data) : data;
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+}
+
 export function fromHex(h: string): Uint8Array {
   if (h.length % 2 !== 0 || /[^0-9a-fA-F]/.test(h)) throw new SyntaxError("Invalid hex string");
   const out = new Uint8Array(h.length / 2);

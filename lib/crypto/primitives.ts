@@ -319,10 +319,6 @@ export function sha512Sync(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-export async function sha256(data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle.digest("SHA-256", buf(data)));
-}
-
 function b64urlDecode(s: string): Uint8Array {
   const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
   return Uint8Array.from(b, (c) => c.charCodeAt(0));

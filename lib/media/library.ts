@@ -6,7 +6,7 @@
  * (the rest of the program keeps working).
  */
 
-import { makeRendition, probe, type ProbeInfo } from "./ffmpeg.ts";
+import { FFMPEG_HINT, makeRendition, probe, type ProbeInfo } from "./ffmpeg.ts";
 import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
 
 export const VIDEO_EXTENSIONS: readonly string[] = [".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"];
@@ -15,7 +15,7 @@ export const VIDEO_EXTENSIONS: readonly string[] = [".mp4", ".mkv", ".webm", ".m
 export class FfmpegMissingError extends Error {
   override name = "FfmpegMissingError";
   constructor() {
-    super("Video is unavailable: ffmpeg was not found (set PARLEY_FFMPEG or put ffmpeg on PATH)");
+    super(`Video is unavailable: ffmpeg was not found (${FFMPEG_HINT})`);
   }
 }
 

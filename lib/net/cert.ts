@@ -3,6 +3,7 @@
  * with @peculiar/x509, and certificate fingerprints (`SHA256:` + colon-separated upper-case hex
  * of the SHA-256 of the DER, the form `openssl x509 -fingerprint -sha256` prints). No file I/O.
  */
+import { sha256Hex } from "../common/bytes.ts";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
@@ -60,8 +61,7 @@ export function derToPem(der: Uint8Array): string {
 }
 
 export async function fingerprintDer(der: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>));
-  return "SHA256:" + Array.from(d, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
+  return "SHA256:" + (await sha256Hex(der)).toUpperCase().match(/../g)!.join(":");
 }
 
 export function fingerprintPem(pem: string): Promise<string> {

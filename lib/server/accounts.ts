@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
-import { toHex, utf8 } from "../common/bytes.ts";
+import { sha256Hex, toHex, utf8 } from "../common/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MAX_PASSWORD_BYTES } from "../crypto/password.ts";
@@ -29,10 +29,6 @@ export interface AccountPolicy {
 
 export const MIN_PASSWORD_CHARS = 8;
 export const TOKEN_DAYS = 30;
-
-async function sha256Hex(s: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s))));
-}
 
 export class Accounts {
   #dummy: Promise<string> | null = null;

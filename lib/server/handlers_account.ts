@@ -1,9 +1,11 @@
 /** Handlers for hello, register, login, ping, presence and status requests. */
+import { normalizeName } from "../protocol/names.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets } from "./rate.ts";
+import { hostOf } from "./hub.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
   if (m.v !== PROTOCOL_VERSION) {
@@ -18,7 +20,7 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
 export function makeAuth(loginBuckets: KeyedBuckets) {
   async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
-    if (!(m.t === "login" && m.token) && !loginBuckets.take(s.addr.slice(0, s.addr.lastIndexOf(":")))) {
+    if (!(m.t === "login" && m.token) && !loginBuckets.take(hostOf(s.addr))) {
       c.log.warn("login.throttled", { addr: s.addr });
       return s.fail(
         m.id,
@@ -86,8 +88,8 @@ export async function who(c: Core, s: Session, m: Request<"who">): Promise<void>
 }
 
 export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<void> {
-  const name = m.user.normalize("NFKC").toLowerCase().replace(/^#/, "");
-  const u = await c.store.getUser(name);
+  const name = normalizeName(m.user);
+  const u = name ? await c.store.getUser(name) : null;
   if (!u) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
   const p = c.presence().find((x) => x.user === name) ?? null;
   s.reply(m.id, { user: name, role: u.role, registered: u.createdAt, presence: p });

@@ -4,7 +4,7 @@
  * idle logged-in connections. Users and resume tokens are seeded into the store before the
  * server starts so that argon2id logins do not dominate set-up.
  */
-import { toHex, utf8 } from "../../lib/common/bytes.ts";
+import { sha256Hex, toHex, utf8 } from "../../lib/common/bytes.ts";
 import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
 import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 import { LoadConn, percentile } from "./load_client.ts";
@@ -17,10 +17,6 @@ export interface Row {
 }
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-
-async function sha256Hex(s: string) {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s))));
-}
 
 export const tokenOf = (u: string) =>
   (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);

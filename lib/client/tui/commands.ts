@@ -17,7 +17,7 @@ import {
   room,
   user,
 } from "./command_context.ts";
-import { parseDuration, parseSince } from "./parse_time.ts";
+import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 
 export type { CommandContext, CommandSpec };

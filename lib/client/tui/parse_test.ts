@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { arity, helpLines, parseLine } from "./parse.ts";
 import { COMMANDS } from "./commands.ts";
-import { parseDuration, parseSince } from "./parse_time.ts";
+import { parseDuration, parseSince } from "../../common/parse_time.ts";
 
 const known = new Set(["bob", "carol"]);
 const opts = { role: "user" as const, isUser: (n: string) => known.has(n) };
@@ -79,4 +79,15 @@ Deno.test("parseDuration() and parseSince() read seconds, units and dates", () =
   assert.equal(parseSince("2026-01-01", now), Date.UTC(2026, 0, 1));
   assert.equal(parseSince("2026-01-01T10:30", now), Date.UTC(2026, 0, 1, 10, 30));
   assert.throws(() => parseSince("yesterday", now), /not a time/);
+});
+
+Deno.test("parseSince() is the one grammar of /history and `read --since`: zones and seconds too", () => {
+  const now = Date.UTC(2026, 0, 2);
+  assert.equal(parseSince("2026-01-31T12:00:00Z", now), Date.UTC(2026, 0, 31, 12));
+  assert.equal(parseSince("2026-01-31T12:00:00.250Z", now), Date.UTC(2026, 0, 31, 12, 0, 0, 250));
+  assert.equal(parseSince("2026-01-31T14:00:00+02:00", now), Date.UTC(2026, 0, 31, 12));
+  assert.equal(parseSince("2026-01-31T12:00:07", now), Date.UTC(2026, 0, 31, 12, 0, 7));
+  for (const bad of ["2026-01-31 junk", "2026-13-45", "2026-01-31T12:00:00Q"]) {
+    assert.throws(() => parseSince(bad, now), /not a time/, bad);
+  }
 });

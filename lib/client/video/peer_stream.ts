@@ -17,6 +17,7 @@ import { randomId } from "../../common/random.ts";
 import { encryptFile } from "../../crypto/file_aead.ts";
 import { probe, type Rendition, VideoStream } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../connection.ts";
 import { frameCtx, IncomingStream, type StreamOffer } from "./incoming_stream.ts";
@@ -90,7 +91,8 @@ export class PeerStreams {
 
   /** The first offer (from `from`, if given) already pending or arriving within `timeoutMs`. */
   waitOffer(from?: string, timeoutMs = 60_000): Promise<StreamOffer> {
-    const fits = (o: StreamOffer) => !from || o.from === from.toLowerCase();
+    const want = from === undefined ? null : normalizeName(from) ?? from;
+    const fits = (o: StreamOffer) => want === null || o.from === want;
     const have = this.pending.find(fits);
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
@@ -148,7 +150,8 @@ export class PeerStreams {
     const stopped = new Promise<void>((r) =>
       this.#stops.set(sid, (by, reason) => (stopBy = { by, reason }, r()))
     );
-    const peer = to.toLowerCase();
+    const peer = normalizeName(to);
+    if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
     const channel = this.opts.keyVia?.() ?? null;
     await this.conn.request("stream.offer", {
       to: peer,

@@ -1,10 +1,11 @@
 /**
- * Durations and points in time typed by the user. Pure.
+ * Durations and points in time typed by the user: the one home of that grammar, used by the TUI
+ * (`/history SINCE`) and the scripted client (`read --since`). Pure.
  *
  * Contract: `parseDuration` accepts plain seconds (`600`) or a number with a unit `s m h d w`
  * (`10m`, `2h`) and returns milliseconds; `parseSince` accepts a duration meaning "that long ago"
- * or a date `YYYY-MM-DD[THH:MM]` (UTC) and returns ms since the epoch. Both throw an `Error` with a
- * sentence for the user on anything else.
+ * or a date `YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|±HH:MM]` (UTC when no zone is given) and returns ms
+ * since the epoch. Both throw an `Error` with a sentence for the user on anything else.
  */
 
 const UNIT: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
@@ -15,9 +16,12 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNIT[(m[2] || "s").toLowerCase()]!;
 }
 
+const DATE_RE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
 export function parseSince(text: string, now: number): number {
-  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(text)) {
-    const t = Date.parse(text.length === 10 ? text + "T00:00:00Z" : text + "Z");
+  const d = DATE_RE.exec(text);
+  if (d) {
+    const t = Date.parse(text + (d[1] ? "" : d[0].length === 10 ? "T00:00:00Z" : "Z"));
     if (!Number.isNaN(t)) return t;
   }
   try {
