@@ -26,6 +26,7 @@ import {
 } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { concatBytes, fromHex, toHex as toHexString } from "../common/bytes.ts";
+import { LruMap } from "../common/lru.ts";
 
 /** A ciphertext, tag or signature failed to authenticate. */
 export class DecryptError extends Error {
@@ -145,17 +146,17 @@ export async function ed25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8A
 }
 
 // Imported (non-extractable) Ed25519 keys, reused across calls: room chains sign and verify
-// with the same key for up to ROOM_ROTATE_EVERY messages. Bounded; cleared when full.
+// with the same key for up to ROOM_ROTATE_EVERY messages. Bounded: the least recently used goes.
 const KEY_CACHE_MAX = 512;
-const keyCache = new Map<string, Promise<CryptoKey>>();
+const keyCache = new LruMap<string, Promise<CryptoKey>>(KEY_CACHE_MAX);
 
 function cachedKey(id: string, make: () => Promise<CryptoKey>): Promise<CryptoKey> {
   let k = keyCache.get(id);
   if (!k) {
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-    k = make();
-    keyCache.set(id, k);
-    k.catch(() => keyCache.delete(id));
+    const made = make();
+    k = made;
+    keyCache.set(id, made);
+    made.catch(() => keyCache.has(id) && keyCache.get(id) === made && keyCache.delete(id));
   }
   return k;
 }

@@ -1,5 +1,6 @@
 /** Token buckets with an injected clock, one per key, for flood control. Pure. */
 import type { Clock } from "../common/clock.ts";
+import { LruMap } from "../common/lru.ts";
 
 export class TokenBucket {
   #tokens: number;
@@ -20,15 +21,28 @@ export class TokenBucket {
   }
 }
 
-/** Buckets keyed by a string (e.g. an address), forgotten when full again to bound memory. */
+/**
+ * Buckets keyed by a string (e.g. an address), at most `maxKeys` of them. When full, the bucket
+ * used longest ago is forgotten (least recently used; the map keeps use order), never all of them:
+ * a sweep of fresh keys cannot reset a throttle that is still being hit.
+ */
 export class KeyedBuckets {
-  readonly #m = new Map<string, TokenBucket>();
-  constructor(readonly ratePerSec: number, readonly burst: number, readonly clock: Clock) {}
+  readonly #m: LruMap<string, TokenBucket>;
+  constructor(
+    readonly ratePerSec: number,
+    readonly burst: number,
+    readonly clock: Clock,
+    maxKeys = 100_000,
+  ) {
+    this.#m = new LruMap(maxKeys);
+  }
+  get size(): number {
+    return this.#m.size;
+  }
   take(key: string): boolean {
     if (this.ratePerSec === 0) return true;
     let b = this.#m.get(key);
     if (!b) {
-      if (this.#m.size > 100_000) this.#m.clear();
       b = new TokenBucket(this.ratePerSec, this.burst, this.clock);
       this.#m.set(key, b);
     }
