@@ -65,10 +65,12 @@ Deno.test({
   async fn() {
     const t = await startTestServer();
     try {
-      const alice = await t.client("alice");
-      const bob = await t.client("bob");
-      const sender = new PeerStreams(alice.conn, "alice");
-      const receiver = new PeerStreams(bob.conn, "bob");
+      // Streams are end to end only: both sides need keys (the frame key travels in an E2E DM).
+      const { client: alice } = await t.e2eClient("alice");
+      const { client: bob } = await t.e2eClient("bob");
+      await bob.sync(); // live delivery: the key arrives as a DM
+      const sender = alice.video.peers;
+      const receiver = bob.video.peers;
       // The server only ever sees sealed bodies: no JPEG marker at the start of a relayed frame.
       const bodies: Uint8Array[] = [];
       bob.conn.onPush((f) => f.header.t === "stream.frame" && bodies.push(f.body));
@@ -110,10 +112,11 @@ Deno.test({
   async fn() {
     const t = await startTestServer();
     try {
-      const alice = await t.client("alice");
-      const bob = await t.client("bob");
-      const sender = new PeerStreams(alice.conn, "alice");
-      const receiver = new PeerStreams(bob.conn, "bob");
+      const { client: alice } = await t.e2eClient("alice");
+      const { client: bob } = await t.e2eClient("bob");
+      await bob.sync();
+      const sender = alice.video.peers;
+      const receiver = bob.video.peers;
       const ac = new AbortController();
       const sending = sender.send("bob", SAMPLE, { ffmpeg: ffmpeg!, maxHeight: 240, signal: ac.signal });
       const incoming = await receiver.accept(await receiver.waitOffer("alice", 5000));
@@ -128,6 +131,45 @@ Deno.test({
       await t.stop();
     }
   },
+});
+
+Deno.test("streams are end to end only: no clear-text frame key in the protocol or the client", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    const bob = await t.client("bob");
+    // The server refuses an offer that carries a key (the protocol has no such field).
+    await assert.rejects(
+      () =>
+        alice.conn.request("stream.offer", {
+          to: "bob",
+          name: "clip.mp4",
+          sid: "sid-clear-key-1",
+          key: toBase64(new Uint8Array(32)),
+        }),
+      (e: Error & { code?: string }) => e.code === "invalid" && /key/.test(e.message),
+    );
+    // A client without end-to-end keys can neither offer (before starting ffmpeg) nor accept.
+    const plain = new PeerStreams(alice.conn, "alice");
+    await assert.rejects(
+      () => plain.send("bob", SAMPLE, { ffmpeg: "/nonexistent/ffmpeg" }),
+      (e: Error & { code?: string }) => e.code === "no_keys",
+    );
+    const receiver = new PeerStreams(bob.conn, "bob");
+    await alice.conn.request("stream.offer", { to: "bob", name: "clip.mp4", sid: "sid-no-keys-2" });
+    const offer = await receiver.waitOffer("alice", 5000);
+    await assert.rejects(
+      () => receiver.accept(offer),
+      (e: Error & { code?: string }) => e.code === "no_keys",
+    );
+    // A key smuggled into the pushed offer (a hostile server) is not used either.
+    await assert.rejects(
+      () => receiver.accept({ ...offer, key: toBase64(new Uint8Array(32)) } as typeof offer),
+      (e: Error & { code?: string }) => e.code === "no_keys",
+    );
+  } finally {
+    await t.stop();
+  }
 });
 
 /** Records everything a client sends to the server (headers as JSON, bodies as bytes). */
@@ -185,7 +227,7 @@ Deno.test({
       });
       const sending = sender.send("bob", SAMPLE, { ffmpeg: ffmpeg!, maxHeight: 240 });
       const offer = await receiver.waitOffer("alice", 5000);
-      assert.equal(offer.key, undefined, "the relayed offer carries no key");
+      assert.equal((offer as { key?: unknown }).key, undefined, "the relayed offer carries no key");
       const incoming = await receiver.accept(offer);
       for (let i = 0; i < 5; i++) {
         const f = await incoming.next();

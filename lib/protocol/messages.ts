@@ -146,8 +146,7 @@ export const Requests = {
     fps: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(120))),
     width: v.optional(Px),
     height: v.optional(Px),
-    /** Frame key (base64, 32 bytes) when it travels in the offer rather than over an E2E DM. */
-    key: v.optional(B64(64)),
+    // No frame key here: user-to-user streams are end to end only (the key travels in an E2E DM).
   }),
   "stream.answer": req("stream.answer", { sid: Sid, accept: v.boolean() }),
   "stream.frame": req("stream.frame", {
@@ -235,7 +234,6 @@ export type Outbound =
     fps?: number;
     width?: number;
     height?: number;
-    key?: string;
   }
   | { t: "stream.answer"; sid: string; from: string; accept: boolean }
   | { t: "stream.frame"; sid: string; from: string; pts: number; index: number }

@@ -99,7 +99,6 @@ export class ClientVideo {
   }
 }
 
-function publicOffer(o: StreamOffer) {
-  const { key: _key, ...rest } = o;
-  return rest;
+function publicOffer(o: StreamOffer): StreamOffer {
+  return { ...o };
 }

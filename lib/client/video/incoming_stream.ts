@@ -12,8 +12,6 @@ import type { Connection } from "../connection.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
 export interface StreamOffer extends StreamOfferInfo {
-  /** Frame key sent in the offer by clients without end-to-end keys (the server can read it). */
-  key?: string;
 }
 
 /** The AEAD context of frame `index` of stream `sid` from `from` to `to`. */

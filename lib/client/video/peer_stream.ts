@@ -5,14 +5,12 @@
  * stream id, frame index, sender and recipient, and sent as `stream.frame` with one frame in
  * flight (the server's reply says whether it was relayed). The recipient opens each frame and keeps
  * the newest in a latest-frame slot (an `IncomingStream` is a `FrameSource` for `VideoPlayer`).
- * Either side may stop. Key delivery: with a `keyVia` channel (an end-to-end encrypting codec,
- * see stream_key.ts) the key goes to the recipient in an encrypted DM control message and the
- * offer carries none; the recipient then takes the key only from that channel (a key in an offer
- * could come from the server). Without a channel (a client with no keys) the key travels in the
- * offer, hidden only by TLS. The receiving half (`IncomingStream`, the offer type and the frame
+ * Either side may stop. Key delivery is end to end only: the `keyVia` channel (an end-to-end
+ * encrypting codec, see stream_key.ts) carries the key in an encrypted DM control message and the
+ * offer carries none (the protocol has no field for it); a client without a channel can neither
+ * send nor accept a stream ("no_keys"). The receiving half (`IncomingStream`, the offer type and the frame
  * context) lives in incoming_stream.ts and is re-exported here.
  */
-import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { randomId } from "../../common/random.ts";
 import { encryptFile } from "../../crypto/file_aead.ts";
 import { probe, type Rendition, VideoStream } from "../../media/mod.ts";
@@ -46,10 +44,18 @@ function basename(path: string): string {
 }
 
 export interface PeerStreamsOptions {
-  /** The end-to-end channel for frame keys, looked up when needed (null: key in the offer). */
+  /** The end-to-end channel for frame keys, looked up when needed (null: streams are refused). */
   keyVia?: () => StreamKeyChannel | null;
   /** How long `accept()` waits for the key to arrive end to end (default 10 s). */
   keyWaitMs?: number;
+}
+
+/** Streams between users are end to end only; a client without E2E keys can neither send nor accept. */
+function noKeys(): BackendError {
+  return new BackendError(
+    "no_keys",
+    "Streams are end-to-end encrypted only, and this client has no end-to-end keys",
+  );
 }
 
 export class PeerStreams {
@@ -111,13 +117,8 @@ export class PeerStreams {
 
   async accept(o: StreamOffer): Promise<IncomingStream> {
     const channel = this.opts.keyVia?.() ?? null;
-    let key: Uint8Array;
-    if (channel) key = await channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
-    else if (o.key) key = fromBase64(o.key);
-    else {throw new BackendError(
-        "no_keys",
-        "The offer carries no frame key and this client has no end-to-end keys",
-      );}
+    if (!channel) throw noKeys();
+    const key = await channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
     const s = new IncomingStream(this.conn, o, this.me, key);
     this.#incoming.set(o.sid, s);
     s.ended.then(() => this.#incoming.delete(o.sid));
@@ -140,6 +141,8 @@ export class PeerStreams {
     file: string,
     o: SendOptions & { waitMs?: number; onAccepted?: () => void; signal?: AbortSignal },
   ): Promise<SendResult> {
+    const channel = this.opts.keyVia?.() ?? null;
+    if (!channel) throw noKeys(); // end to end only: the frame key never travels in clear
     const info = await probe(o.ffmpeg, file);
     const sid = randomId(undefined, 12);
     const key = crypto.getRandomValues(new Uint8Array(32));
@@ -152,7 +155,6 @@ export class PeerStreams {
     );
     const peer = normalizeName(to);
     if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
-    const channel = this.opts.keyVia?.() ?? null;
     await this.conn.request("stream.offer", {
       to: peer,
       name: basename(file).slice(0, 200),
@@ -160,17 +162,14 @@ export class PeerStreams {
       fps: info.fps,
       width,
       height,
-      ...(channel ? {} : { key: toBase64(key) }),
     });
-    if (channel) {
-      try {
-        await channel.send(peer, sid, key);
-      } catch (e) {
-        this.#answers.delete(sid);
-        this.#stops.delete(sid);
-        await this.conn.request("stream.stop", { sid }).catch(() => {});
-        throw e;
-      }
+    try {
+      await channel.send(peer, sid, key);
+    } catch (e) {
+      this.#answers.delete(sid);
+      this.#stops.delete(sid);
+      await this.conn.request("stream.stop", { sid }).catch(() => {});
+      throw e;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
@@ -240,7 +239,6 @@ export class PeerStreams {
         for (const k of ["fps", "width", "height"] as const) {
           if (typeof h[k] === "number") o[k] = h[k] as number;
         }
-        if (typeof h.key === "string") o.key = h.key;
         this.#pending.set(o.sid, o);
         for (const l of this.#offerListeners) l(o);
         break;

@@ -86,7 +86,6 @@ export class StreamRelay {
     if (m.fps !== undefined) h.fps = m.fps;
     if (m.width !== undefined) h.width = m.width;
     if (m.height !== undefined) h.height = m.height;
-    if (m.key !== undefined) h.key = m.key;
     for (const x of online) x.send(h);
     return { sid: m.sid };
   }
