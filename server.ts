@@ -7,11 +7,11 @@ import { parseArgs } from "node:util";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
-import { normalizeName } from "./lib/protocol/names.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
 import { DEFAULTS } from "./lib/server/config.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
-import { openDataDir } from "./lib/server/data_dir.ts";
+import { dbPathIn, ensureDataDir, openDataDir } from "./lib/server/data_dir.ts";
+import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -169,34 +169,19 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
+/** `admin grant|revoke|unlock NAME` with the server stopped: Core's own actions (lib/server/offline_admin.ts). */
 async function adminCommand(dataDir: string, args: string[]): Promise<number> {
   const [action, raw] = args;
-  if (!action || !["grant", "revoke", "unlock"].includes(action) || !raw) {
-    throw new Error("Usage: admin grant|revoke|unlock NAME");
+  if (!action || !(OFFLINE_ACTIONS as readonly string[]).includes(action) || !raw) {
+    throw new Error(`Usage: admin ${OFFLINE_ACTIONS.join("|")} NAME`);
   }
-  const name = normalizeName(raw);
-  await Deno.mkdir(dataDir, { recursive: true });
-  const store = new SqliteStore(`${dataDir}/parley.db`);
+  await ensureDataDir(dataDir);
+  const store = new SqliteStore(dbPathIn(dataDir));
   try {
-    const u = name ? await store.getUser(name) : null;
-    if (!u || !name) throw new Error(`There is no user named ${raw}; they must register first`);
-    const now = Date.now();
-    if (action === "unlock") {
-      await store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
-    } else {
-      if (action === "revoke" && u.role === "admin" && await store.countAdmins() <= 1) {
-        throw new Error(`${name} is the last admin and cannot be demoted`);
-      }
-      await store.setRole(name, action === "grant" ? "admin" : "user");
-    }
-    await store.audit({ at: now, actor: "cli", action, target: name, detail: "" });
-    console.log(
-      action === "grant"
-        ? `${name} is now an admin`
-        : action === "revoke"
-        ? `${name} is no longer an admin`
-        : `Unlocked ${name}`,
-    );
+    const log = new Logger([], systemClock);
+    const r = await offlineAdmin(store, action as OfflineAction, raw, { clock: systemClock, log, dataDir });
+    if (!r.ok) throw new Error(r.code === "no_such_user" ? `${r.msg}; they must register first` : r.msg);
+    console.log(r.text);
     return 0;
   } finally {
     await store.close();

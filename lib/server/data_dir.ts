@@ -14,11 +14,21 @@ export interface DataDir {
   close(): void;
 }
 
+/** The store's file inside a data folder: the one place that names it. */
+export function dbPathIn(dir: string): string {
+  return `${dir}/parley.db`;
+}
+
+/** Creates the data folder if needed (private to the server's user). */
+export async function ensureDataDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
 export async function openDataDir(
   dir: string,
   o: { certFile?: string; keyFile?: string; certNames?: string[] } = {},
 ): Promise<DataDir> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureDataDir(dir);
   let tls: { cert: string; key: string };
   let createdCert = false;
   if (o.certFile || o.keyFile) {
@@ -40,7 +50,7 @@ export async function openDataDir(
   const enc = new TextEncoder();
   let open = true;
   return {
-    dbPath: `${dir}/parley.db`,
+    dbPath: dbPathIn(dir),
     tls,
     createdCert,
     logSink: (line) => {
