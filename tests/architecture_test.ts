@@ -269,3 +269,56 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
   ];
   for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
 });
+
+const EXPORT_RE =
+  /^export\s+(?:async\s+)?(?:function\*?|const|let|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm;
+/** Exports kept although nothing uses them yet, with the reason. */
+const UNUSED_OK = new Map<string, string>([
+  [
+    "lib/crypto/primitives.ts:hmacSha512",
+    "issue 11's one-HMAC-path work (tests-honest) decides which wrapper stays",
+  ],
+]);
+
+/** Exports of lib/ production modules that no other file (tests included) and not their own file use. */
+export function deadExports(files: { file: string; src: string }[]): string[] {
+  const out: string[] = [];
+  // A re-export (`export { x } from "./x.ts"`, as in mod.ts) is not a use.
+  const uses = files.map((o) => ({
+    file: o.file,
+    src: o.src.replace(/export\s+(?:type\s+)?\{[^}]*\}\s*from\s*["'][^"']+["'];?/g, ""),
+  }));
+  for (const { file, src } of files) {
+    if (isTestCode(file) || file.startsWith("~")) continue;
+    for (const m of src.matchAll(EXPORT_RE)) {
+      const name = m[1]!;
+      const word = new RegExp(`\\b${name.replace(/\$/g, "\\$")}\\b`);
+      if ((src.match(new RegExp(word.source, "g")) ?? []).length > 1) continue; // used in its own module
+      if (uses.some((o) => o.file !== file && word.test(o.src))) continue;
+      if (!UNUSED_OK.has(`${file}:${name}`)) out.push(`${file}: ${name}`);
+    }
+  }
+  return out;
+}
+
+Deno.test("architecture: no dead exports in lib/ (nothing, not even a test, uses them)", async () => {
+  const others: { file: string; src: string }[] = [];
+  for (const dir of ["tests", "tools"]) {
+    for await (const f of tsFiles(join(ROOT, dir))) {
+      if (f.endsWith("architecture_test.ts")) continue; // names the mutations below
+      others.push({ file: relative(ROOT, f), src: await Deno.readTextFile(f) });
+    }
+  }
+  for (const f of ["server.ts", "client.ts"]) {
+    others.push({ file: f, src: await Deno.readTextFile(join(ROOT, f)) });
+  }
+  const lib = await libSources();
+  const all = [...lib, ...others.map((o) => ({ ...o, file: `~${o.file}` }))]; // ~: never a lib module
+  assert.deepEqual(deadExports(all), []);
+  // Mutation: the dead exports this test replaced.
+  const mutated = [...all, {
+    file: "lib/crypto/state_store_extra.ts",
+    src: "export function emptyWrites(): StoreWrites {\n  return { put: {}, del: [] };\n}\n",
+  }];
+  assert.deepEqual(deadExports(mutated), ["lib/crypto/state_store_extra.ts: emptyWrites"]);
+});

@@ -168,8 +168,3 @@ export function processDistribution(
   });
   return { v: 1, room: dist.room, sender, chains: chains.slice(0, ROOM_CHAINS_KEPT) };
 }
-
-/** Drops chains from epochs older than `minEpoch` (e.g. after a kick, once in-flight messages arrived). */
-export function dropChainsBefore(s: RoomReceiverState, minEpoch: number): RoomReceiverState {
-  return { ...s, chains: s.chains.filter((c) => c.epoch >= minEpoch) };
-}

@@ -21,10 +21,6 @@ export interface CryptoStateStore {
   commit(writes: StoreWrites): void | Promise<void>;
 }
 
-export function emptyWrites(): StoreWrites {
-  return { put: {}, del: [] };
-}
-
 /** Merges `b` into `a` (later writes win). */
 export function mergeWrites(a: StoreWrites, b: StoreWrites): StoreWrites {
   const put = { ...a.put, ...b.put };

@@ -14,7 +14,7 @@ export function listenTls(o: { host: string; port: number; cert: string; key: st
 
 /** Connects trusting only `caPem` (the pinned certificate). */
 export async function connectTls(
-  o: { host: string; port: number; caPem: string; serverName?: string },
+  o: { host: string; port: number; caPem: string },
 ): Promise<Deno.TlsConn> {
   const c = await Deno.connectTls({ hostname: o.host, port: o.port, caCerts: [o.caPem] });
   await c.handshake();
