@@ -63,6 +63,27 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     err: (l) => rawIo.err(sanitize(l, true)),
   };
   let code = 0;
+  const program = cliProgram(io, (n) => (code = n));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof BackendError) {
+      io.err(`parley: ${e.message}`);
+      return e.code === "usage" ? 2 : 1;
+    }
+    io.err(`parley: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+/**
+ * The scripted client's commands: the one description (name, arguments, options, help, examples)
+ * that `--help` prints and README's table of scripted commands is checked against
+ * (tests/command_docs_test.ts). `setCode` receives the full-screen client's exit code.
+ */
+export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}): Command {
   const program = new Command("parley")
     .description("Parley: end-to-end encrypted terminal chat")
     .version(io.version, "-V, --version")
@@ -214,21 +235,9 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");
-    code = await io.tui(program.opts() as ConnectFlags);
+    setCode(await io.tui(program.opts() as ConnectFlags));
   });
-
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof BackendError) {
-      io.err(`parley: ${e.message}`);
-      return e.code === "usage" ? 2 : 1;
-    }
-    io.err(`parley: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  return program;
 }
 
 /** The one name rule (lib/protocol/names.ts), as a usage error for a flag. */

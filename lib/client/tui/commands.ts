@@ -82,12 +82,18 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "room",
-    usage: "create NAME USER…",
-    help: "Create a room with the given members",
+    usage: "create|kick NAME USER…",
+    help: "Create a room with the given members, or remove one member (room admins; the room's keys change)",
     permission: "user",
     run: async (ctx, [sub, name, rest]) => {
-      if (sub !== "create") throw new Error("Usage: /room create NAME USER…");
       const members = rest!.split(/\s+/).filter(Boolean).map(user);
+      if (sub === "kick") {
+        if (!ctx.backend.roomKick) throw new Error("This client cannot remove room members");
+        if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
+        await ctx.backend.roomKick(room(name!), members[0]!);
+        return ctx.print(`Removed ${members[0]} from #${room(name!)}`);
+      }
+      if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
       const info = await ctx.backend.createRoom(room(name!), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
@@ -265,6 +271,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       await ctx.backend.verify(user(u!));
       ctx.print(`${user(u!)} is verified`);
+    },
+  },
+  {
+    name: "trust",
+    usage: "USER",
+    help: "Accept a user's changed key without verifying it (sending resumes)",
+    permission: "user",
+    run: async (ctx, [u]) => {
+      if (!ctx.backend.trust) throw new Error("This client has no end-to-end keys");
+      const f = await ctx.backend.trust(user(u!));
+      ctx.print(`Trusted ${f.user}: ${f.safetyNumber ?? "unknown"} (not verified)`);
     },
   },
   ...VIDEO_COMMANDS,

@@ -154,6 +154,13 @@ export class FakeBackend implements ChatBackend {
   verify(user: string): Promise<void> {
     return this.#ok("verify", [user], undefined);
   }
+  trust(user: string): Promise<Fingerprint> {
+    const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
+    return this.#ok("trust", [user], f);
+  }
+  roomKick(room: string, user: string): Promise<void> {
+    return this.#ok("roomKick", [room, user], undefined);
+  }
   close(): Promise<void> {
     return this.#ok("close", [], undefined);
   }

@@ -53,9 +53,13 @@ Deno.test("parseLine() refuses admin commands to users", () => {
 });
 
 Deno.test("COMMANDS has one row per required command with usage, help and permission", () => {
+  // Every existing name stays (adding a command is one new row; names are never renamed).
   const want =
-    "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify videos play stream accept stop quit";
-  assert.deepEqual(COMMANDS.map((c) => c.name), want.split(" "));
+    "help msg query join part room invite who whois busy free broadcast history inbox kick ban kicked grant revoke fingerprint verify trust videos play stream accept stop quit";
+  const names = COMMANDS.map((c) => c.name);
+  for (const n of want.split(" ")) assert.ok(names.includes(n), `/${n} is missing`);
+  const all = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  assert.equal(new Set(all).size, all.length, "names and aliases are unique");
   for (const c of COMMANDS) assert.ok(c.help && (c.permission === "user" || c.permission === "admin"));
   assert.deepEqual(arity("USER [SECONDS]"), { min: 1, max: 2, rest: false });
   assert.deepEqual(arity("create NAME USER…"), { min: 3, max: 3, rest: true });

@@ -1,0 +1,137 @@
+/**
+ * Rule 3, one description per command: README's three command tables are rendered here from the
+ * tables the programs run — the TUI's `COMMANDS` (which also drive `/help` and Tab completion), the
+ * scripted client's commander program (`cliProgram`, which prints `--help`) and the server console's
+ * `CONSOLE_COMMANDS` — and must equal README's rows. Adding a command is one row in its table; this
+ * test then prints the README table to paste (or run with PARLEY_WRITE_README=1 to write it).
+ */
+import assert from "node:assert/strict";
+import type { Command } from "commander";
+import { cliProgram } from "../lib/client/cli.ts";
+import { COMMANDS } from "../lib/client/tui/commands.ts";
+import { helpLines } from "../lib/client/tui/parse.ts";
+import { CONSOLE_COMMANDS } from "../lib/server/console.ts";
+
+const README = new URL("../README.md", import.meta.url);
+type Row = string[];
+
+const code = (s: string) => "`" + s + "`";
+const cell = (s: string) => s.replace(/\|/g, "\\|");
+
+export function tuiRows(): Row[] {
+  return COMMANDS.map((c) => {
+    const also = c.aliases?.length ? ` (also ${c.aliases.map((a) => "/" + a).join(", ")})` : "";
+    return [
+      code(`/${c.name}${c.usage ? " " + c.usage : ""}`),
+      `${c.help}${also}${c.permission === "admin" ? " (admins)" : ""}`,
+    ];
+  });
+}
+
+function argText(a: { name(): string; required: boolean; variadic: boolean }): string {
+  const n = a.name().includes("|") ? a.name() : a.name().toUpperCase();
+  const v = n + (a.variadic ? "…" : "");
+  return a.required ? v : `[${v}]`;
+}
+
+function optText(o: { long?: string; flags: string; hidden?: boolean }): string {
+  const m = /<([^>]+)>/.exec(o.flags);
+  return `[${o.long}${m ? " " + m[1]!.toUpperCase() : ""}]`;
+}
+
+/** The first example line of a command's `--help`. */
+function firstExample(c: Command, help: () => string): string {
+  const lines = help().split("\n");
+  const i = lines.findIndex((l) => l.trim() === "Examples:");
+  assert.ok(i >= 0, `parley ${c.name()} --help has no examples`);
+  return lines[i + 1]!.trim();
+}
+
+export function cliRows(): Row[] {
+  let captured = "";
+  const program = cliProgram({
+    env: { get: () => undefined },
+    out: (l) => (captured += l + "\n"),
+    err: (l) => (captured += l + "\n"),
+    prompts: {},
+    version: "0",
+  });
+  const rows: Row[] = [];
+  const walk = (cmd: Command, prefix: string) => {
+    for (const s of cmd.commands) {
+      if (s.commands.length) {
+        walk(s, `${prefix}${s.name()} `);
+        continue;
+      }
+      const usage = [
+        prefix + s.name(),
+        ...s.registeredArguments.map(argText),
+        ...s.options.filter((o) => !o.hidden).map(optText),
+      ].join(" ");
+      const example = firstExample(s, () => {
+        captured = "";
+        s.outputHelp();
+        return captured;
+      });
+      rows.push([`${code(usage)} — ${s.description()}`, code(example)]);
+    }
+  };
+  walk(program, "");
+  return rows;
+}
+
+export function consoleRows(): Row[] {
+  return Object.entries(CONSOLE_COMMANDS).map((
+    [n, c],
+  ) => [code(`/${n}${c.args ? " " + c.args : ""}`), c.help]);
+}
+
+const TABLES: { id: string; head: Row; rows: () => Row[] }[] = [
+  { id: "console", head: ["Command", "Does"], rows: consoleRows },
+  { id: "tui", head: ["Command", "Does"], rows: tuiRows },
+  { id: "cli", head: ["Command", "Example"], rows: cliRows },
+];
+
+function markdown(head: Row, rows: Row[]): string {
+  const all = [head, ...rows.map((r) => r.map(cell))];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
+  return [line(head), `| ${w.map((n) => "-".repeat(n)).join(" | ")} |`, ...all.slice(1).map(line)].join("\n");
+}
+
+/** The rows of README's table between `<!-- commands:ID -->` and `<!-- /commands:ID -->`. */
+function readmeRows(text: string, id: string): Row[] {
+  const m = new RegExp(`<!-- commands:${id} -->\\n([\\s\\S]*?)\\n<!-- /commands:${id} -->`).exec(text);
+  assert.ok(m, `README has no <!-- commands:${id} --> section`);
+  return m[1]!.split("\n").filter((l) => l.startsWith("|")).slice(2).map((l) =>
+    l.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"))
+  );
+}
+
+Deno.test("README's command tables are the ones the console, the TUI and the CLI run", async () => {
+  let text = await Deno.readTextFile(README);
+  if (Deno.env.get("PARLEY_WRITE_README") === "1") {
+    for (const t of TABLES) {
+      text = text.replace(
+        new RegExp(`(<!-- commands:${t.id} -->\\n)[\\s\\S]*?(\\n<!-- /commands:${t.id} -->)`),
+        (_, a, b) => `${a}\n${markdown(t.head, t.rows())}\n${b}`,
+      );
+    }
+    await Deno.writeTextFile(README, text);
+  }
+  for (const t of TABLES) {
+    assert.deepEqual(
+      readmeRows(text, t.id),
+      t.rows(),
+      `README's ${t.id} table differs; it should read:\n${markdown(t.head, t.rows())}`,
+    );
+  }
+});
+
+Deno.test("the TUI's /help and completion come from the same COMMANDS rows as README", () => {
+  const help = helpLines("admin").join("\n");
+  for (const c of COMMANDS) assert.ok(help.includes(`/${c.name}`), `/help lacks /${c.name}`);
+  // The two commands errors tell users to run exist in the TUI (issue 11).
+  assert.ok(COMMANDS.some((c) => c.name === "trust"));
+  assert.ok(COMMANDS.some((c) => c.name === "room" && c.usage.includes("kick")));
+});
