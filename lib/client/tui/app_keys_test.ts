@@ -101,6 +101,7 @@ Deno.test("TuiApp inserts a bracketed paste as one line without sending it", asy
 
 Deno.test("TuiApp tells the backend when the user types and stops", async () => {
   const h = await open();
+  h.backend.withTyping();
   await h.type("\x1b2h");
   await h.type("i");
   h.clock.advance(4000);

@@ -1,6 +1,9 @@
 /**
  * An in-memory `ChatBackend` for tests and benches: records every call, answers from plain data
- * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers. Video: `videoList` and
+ * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers. It passes the same
+ * `ChatBackend` conformance suite as the live backend (lib/client/backend_conformance.ts): sent
+ * messages appear in `history`, `leave` leaves, admin actions refuse a non-admin, and it offers no
+ * optional member a real backend lacks (`typing` is opt-in, like `inbox` and `join`). Video: `videoList` and
  * `videoFrames` (JPEGs, see `syntheticJpeg`) back `videos`, `playVideo` and `acceptStream`; the
  * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
@@ -34,9 +37,14 @@ export class FakeBackend implements ChatBackend {
   historyMessages: ChatMessage[] = [];
   /** When true, `send` also emits the sent message as an event (like a server echo). */
   echo = false;
-  /** Optional members: tests set them to exercise `/inbox` and `/join` with server support. */
+  /** Optional members: tests set them to exercise `/inbox`, `/join` and typing with server support. */
   inbox?: ChatBackend["inbox"];
   join?: ChatBackend["join"];
+  typing?: ChatBackend["typing"];
+  /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
+  registered?: Set<string>;
+  /** Messages this backend sent, for `history`. */
+  readonly sent: ChatMessage[] = [];
   /** Makes the calls of these methods reject with this error. */
   failures = new Map<string, BackendError>();
   #listeners = new Set<(e: BackendEvent) => void>();
@@ -93,6 +101,7 @@ export class FakeBackend implements ChatBackend {
       to: target,
       text,
     };
+    this.sent.push(m);
     if (this.echo) this.emit({ type: "message", message: m });
     return Promise.resolve(m);
   }
@@ -108,13 +117,20 @@ export class FakeBackend implements ChatBackend {
     return this.#ok("who", [], this.online);
   }
   whois(user: string): Promise<Presence | null> {
+    if (this.registered && !this.registered.has(user)) {
+      this.calls.push({ method: "whois", args: [user] });
+      return Promise.reject(new BackendError("no_such_user", `There is no user named ${user}`));
+    }
     return this.#ok("whois", [user], this.online.find((p) => p.user === user) ?? null);
   }
   setStatus(status: Status): Promise<void> {
     return this.#ok("setStatus", [status], undefined);
   }
   history(target: Target, since?: number): Promise<ChatMessage[]> {
-    return this.#ok("history", [target, since], this.historyMessages);
+    const same = (m: ChatMessage) =>
+      m.to.kind === target.kind && (target.kind === "broadcast" || m.to.name === target.name);
+    const mine = this.sent.filter((m) => same(m) && (since === undefined || m.ts >= since));
+    return this.#ok("history", [target, since], [...this.historyMessages, ...mine]);
   }
   rooms(): Promise<RoomInfo[]> {
     return this.#ok("rooms", [], this.roomList);
@@ -128,19 +144,28 @@ export class FakeBackend implements ChatBackend {
     return this.#ok("invite", [room, user], undefined);
   }
   leave(room: string): Promise<void> {
+    this.roomList = this.roomList.filter((r) => r.name !== room);
     return this.#ok("leave", [room], undefined);
   }
+  /** Like the server: moderation is for admins. */
+  #admin<T>(method: string, args: unknown[], value: T): Promise<T> {
+    if (this.role !== "admin") {
+      this.calls.push({ method, args });
+      return Promise.reject(new BackendError("forbidden", "Only admins can do that"));
+    }
+    return this.#ok(method, args, value);
+  }
   kick(user: string, banSeconds?: number): Promise<void> {
-    return this.#ok("kick", [user, banSeconds], undefined);
+    return this.#admin("kick", [user, banSeconds], undefined);
   }
   kicked(): Promise<KickedEntry[]> {
-    return this.#ok("kicked", [], this.kickedList);
+    return this.#admin("kicked", [], this.kickedList);
   }
   grant(user: string): Promise<void> {
-    return this.#ok("grant", [user], undefined);
+    return this.#admin("grant", [user], undefined);
   }
   revoke(user: string): Promise<void> {
-    return this.#ok("revoke", [user], undefined);
+    return this.#admin("revoke", [user], undefined);
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     const f = {
@@ -164,8 +189,10 @@ export class FakeBackend implements ChatBackend {
   close(): Promise<void> {
     return this.#ok("close", [], undefined);
   }
-  typing(target: Target, active: boolean): void {
-    this.calls.push({ method: "typing", args: [target, active] });
+  /** Turns on the optional `typing` member (recorded as a call), for tests of the typing indicator. */
+  withTyping(): this {
+    this.typing = (target, active) => void this.calls.push({ method: "typing", args: [target, active] });
+    return this;
   }
 
   videoList: VideoListing[] = [];

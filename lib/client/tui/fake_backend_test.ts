@@ -1,0 +1,18 @@
+import assert from "node:assert/strict";
+import { backendConformance, optionalMembers } from "../backend_conformance.ts";
+import { LiveBackend } from "../live_backend.ts";
+import type { ChatBackend } from "../backend.ts";
+import { FakeBackend } from "./fake_backend.ts";
+
+backendConformance("FakeBackend", () => {
+  const backend = new FakeBackend("alice");
+  backend.registered = new Set(["alice", "bob"]);
+  return Promise.resolve({ backend, peer: "bob", done: () => Promise.resolve() });
+});
+
+Deno.test("FakeBackend offers no optional member the live backend lacks (typing only when a test opts in)", () => {
+  const live = optionalMembers(LiveBackend.prototype as unknown as ChatBackend);
+  const fake = optionalMembers(new FakeBackend());
+  assert.deepEqual(fake.filter((m) => !live.includes(m)), []);
+  assert.ok(optionalMembers(new FakeBackend().withTyping()).includes("typing"));
+});

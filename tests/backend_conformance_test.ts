@@ -1,0 +1,19 @@
+/** The ChatBackend conformance suite against the real thing: LiveBackend over ChatClient on an in-process server. */
+import { backendConformance } from "../lib/client/backend_conformance.ts";
+import { LiveBackend } from "../lib/client/live_backend.ts";
+import { startTestServer } from "./helpers.ts";
+
+backendConformance("LiveBackend on a real server", async () => {
+  const t = await startTestServer();
+  await t.client("bob");
+  const live = new LiveBackend(await t.client("alice"), null);
+  await live.start();
+  return {
+    backend: live,
+    peer: "bob",
+    done: async () => {
+      await live.close();
+      await t.stop();
+    },
+  };
+});
