@@ -5,12 +5,13 @@ import { startTestServer } from "./helpers.ts";
 
 backendConformance("LiveBackend on a real server", async () => {
   const t = await startTestServer();
-  await t.client("bob");
+  const bob = await t.client("bob");
   const live = new LiveBackend(await t.client("alice"), null);
   await live.start();
   return {
     backend: live,
     peer: "bob",
+    peerSends: async (text) => void await bob.send({ kind: "user", name: "alice" }, text),
     done: async () => {
       await live.close();
       await t.stop();

@@ -13,6 +13,8 @@ export interface BackendHarness {
   backend: ChatBackend;
   /** Another registered user the backend may message and put in rooms. */
   peer: string;
+  /** Makes the peer send a direct message to the backend's user. */
+  peerSends(text: string): Promise<void>;
   done(): Promise<void>;
 }
 
@@ -103,10 +105,32 @@ export function backendConformance(name: string, make: () => Promise<BackendHarn
     await refusedAsNonAdmin(h.backend.revoke(h.peer), "revoke");
   });
 
-  test("on() returns an unsubscribe; setStatus resolves", async (h) => {
-    const off = h.backend.on(() => {});
-    assert.equal(typeof off, "function");
+  test("a message from the peer arrives as one event; after unsubscribing none do", async (h) => {
+    const got: string[] = [];
+    const off = h.backend.on((e) => {
+      if (e.type === "message") got.push(`${e.message.from}>${e.message.to.kind}:${e.message.text}`);
+    });
+    await h.peerSends("conformance ping");
+    const want = `${h.peer}>user:conformance ping`;
+    const deadline = Date.now() + 5000;
+    while (!got.includes(want) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, [want]);
     off();
+    // A second listener sees the next message; the unsubscribed one must not.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const seen = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 5000);
+      const off2 = h.backend.on((e) => {
+        if (e.type === "message" && e.message.text === "after unsubscribe") (off2(), resolve(true));
+      });
+    });
+    await h.peerSends("after unsubscribe");
+    assert.ok(await seen, "the second listener got the message");
+    clearTimeout(timer);
+    assert.deepEqual(got, [want], "no event after unsubscribe");
+  });
+
+  test("setStatus resolves for busy and free", async (h) => {
     await h.backend.setStatus("busy");
     await h.backend.setStatus("free");
   });

@@ -7,7 +7,13 @@ import { FakeBackend } from "./fake_backend.ts";
 backendConformance("FakeBackend", () => {
   const backend = new FakeBackend("alice");
   backend.registered = new Set(["alice", "bob"]);
-  return Promise.resolve({ backend, peer: "bob", done: () => Promise.resolve() });
+  return Promise.resolve({
+    backend,
+    peer: "bob",
+    peerSends: (text: string) =>
+      Promise.resolve(void backend.receive("bob", { kind: "user", name: "alice" }, text)),
+    done: () => Promise.resolve(),
+  });
 });
 
 Deno.test("FakeBackend offers no optional member the live backend lacks (typing only when a test opts in)", () => {
