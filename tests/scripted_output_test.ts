@@ -50,6 +50,17 @@ Deno.test("scripted read, read --json and admin kicked print hostile server stri
     const dur = await cli(t, "bob", ["read", "--since", "1d", "--json"]);
     assert.equal(dur.code, 0, dur.err);
     assert.equal(JSON.parse(dur.out).length, 1);
+    // --from goes through the one name rule (NFKC + case): full-width ＡＬＩＣＥ is alice.
+    const from = await cli(t, "bob", [
+      "read",
+      "--from",
+      "\uff21\uff2c\uff29\uff23\uff25",
+      "--since",
+      "1d",
+      "--json",
+    ]);
+    assert.equal(from.code, 0, from.err);
+    assert.equal(JSON.parse(from.out).length, 1, from.out);
     const plain = await cli(t, "bob", ["read", "--since", "2000-01-01T00:00:00Z"]);
     assert.equal(plain.code, 0, plain.err);
     assert.match(plain.out, /alice -> bob: \^\[\[2J/);
