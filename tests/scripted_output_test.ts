@@ -8,7 +8,9 @@ import { runCli } from "../lib/client/cli.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 import { VERSION } from "../lib/common/version.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, startTestServer, type TestServer } from "./helpers.ts";
+import type { VideoCliIo } from "../lib/client/cli_video.ts";
+import type { TerminalIo } from "../lib/client/video/terminal.ts";
 
 // ESC sequences (clear screen, title, OSC 52 clipboard write), C1 CSI, bidi override and isolate,
 // line separator, Arabic letter mark.
@@ -17,22 +19,32 @@ const RAW =
   // deno-lint-ignore no-control-regex
   /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufff9-\ufffb]/;
 
-async function cli(t: TestServer, user: string, argv: string[]) {
+async function cli(t: TestServer, user: string, argv: string[], err: string[] = []) {
   const out: string[] = [];
-  const err: string[] = [];
   const env: Record<string, string> = {
     PARLEY_SERVER: `127.0.0.1:${t.port}`,
     PARLEY_USER: user,
     PARLEY_PASSWORD: `pw-${user}-secret`,
     PARLEY_HOME: `${t.dir}/cli-${user}`,
   };
-  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+  const drawn: Uint8Array[] = [];
+  const terminal: TerminalIo = {
+    stdinIsTerminal: () => false,
+    stdoutIsTerminal: () => false,
+    size: () => ({ columns: 80, rows: 24 }),
+    setRaw: () => {},
+    write: (b) => void drawn.push(b),
+    read: () => Promise.resolve(null),
+  };
+  const io: VideoCliIo = {
     env: { get: (n) => env[n] },
     out: (l) => out.push(l),
     err: (l) => err.push(l),
     prompts: {},
     version: VERSION,
-  });
+    terminal,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], io);
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -77,6 +89,43 @@ Deno.test("scripted read, read --json and admin kicked print hostile server stri
     assert.ok(!RAW.test(kicked.out), JSON.stringify(kicked.out));
     const kickedJson = await cli(t, "alice", ["admin", "kicked", "--json"]);
     assert.ok(!RAW.test(kickedJson.out), JSON.stringify(kickedJson.out));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("parley watch prints a hostile stream offer's name escaped (offer from a hostile server)", async () => {
+  const t = await startTestServer();
+  try {
+    assert.equal((await cli(t, "bob", ["register"])).code, 0);
+    const alice = await t.e2eClient("alice");
+    const err: string[] = [];
+    const watching = cli(t, "bob", [
+      "watch",
+      "--accept-from",
+      "alice",
+      "--wait",
+      "20",
+      "--renderer",
+      "halfblock",
+    ], err);
+    await eventually(() => err.some((l) => l.startsWith("Waiting for a stream")), 10_000, "watch waiting");
+    // Today's server refuses this name (see below); a hostile one relays it: go around the schema.
+    const sid = "sid-hostile-name";
+    const name = "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07clip\x9b2J\u202egnp.mp4";
+    const session = [...t.srv.hub.sessionsOf("alice")][0]!;
+    t.srv.relay.offer(session, { t: "stream.offer", id: 0, to: "bob", name, sid });
+    await alice.codec.streamKeys.send("bob", sid, crypto.getRandomValues(new Uint8Array(32)));
+    await eventually(() => err.some((l) => l.startsWith("Accepted")), 15_000, "accepted");
+    await alice.client.conn.request("stream.stop", { sid });
+    const r = await watching;
+    assert.equal(r.code, 0, r.err);
+    const accepted = err.find((l) => l.startsWith("Accepted"))!;
+    assert.equal(
+      accepted,
+      "Accepted ^[]0;pwned^G^[]52;c;cm0gLXJmIH4=^Gclip<U+009B>2J<U+202E>gnp.mp4 from alice",
+    );
+    assert.ok(!RAW.test(err.join("\n")), JSON.stringify(err));
   } finally {
     await t.stop();
   }
