@@ -312,7 +312,6 @@ export function deadExports(files: { file: string; src: string }[]): string[] {
  * The list may only shrink: a new test-only export belongs in a `_testing.ts` file.
  */
 const TEST_ONLY_KNOWN = new Set([
-  "lib/media/mjpeg_splitter.ts:splitMjpeg",
   "lib/common/logger.ts:memoryLogger",
   "lib/crypto/state_store.ts:MemoryCryptoStore",
   "lib/crypto/at_rest.ts:openJson",
@@ -322,7 +321,6 @@ const TEST_ONLY_KNOWN = new Set([
   "lib/crypto/primitives.ts:x25519PublicFromPrivate",
   "lib/crypto/primitives.ts:ed25519PublicFromPrivate",
   "lib/crypto/primitives.ts:hmacSha256",
-  "lib/client/tui/testing.ts:demoWorld",
 ]);
 
 const isTestUser = (f: string) => isTestCode(f) || f.startsWith("~tests/");

@@ -1,6 +1,12 @@
 /** Test helpers for lib/media (folder-internal): the ffmpeg to use and the sample video path. */
 
 import { findFfmpeg } from "./ffmpeg.ts";
+import { MjpegSplitter } from "./mjpeg_splitter.ts";
+
+/** Splits a complete buffer in one call. */
+export function splitMjpeg(bytes: Uint8Array): Uint8Array[] {
+  return new MjpegSplitter().push(bytes);
+}
 
 function env(name: string): string | undefined {
   try {

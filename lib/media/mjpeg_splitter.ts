@@ -183,8 +183,3 @@ export class MjpegSplitter {
     this.#state = State.Seek;
   }
 }
-
-/** Splits a complete buffer in one call; convenient for tests and files. */
-export function splitMjpeg(bytes: Uint8Array): Uint8Array[] {
-  return new MjpegSplitter().push(bytes);
-}

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes } from "../common/bytes.ts";
-import { MjpegSplitter, splitMjpeg } from "./mjpeg_splitter.ts";
+import { MjpegSplitter } from "./mjpeg_splitter.ts";
+import { splitMjpeg } from "./_testing.ts";
 
 /** A JPEG-shaped frame: SOI, an APP0 (optionally holding FF D9), DQT-like segment, SOS, data, EOI. */
 function fakeJpeg(seed: number, dataLen: number, thumbEoi = false): Uint8Array {

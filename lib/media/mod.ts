@@ -39,7 +39,7 @@ export {
   VideoLibrary,
 } from "./library.ts";
 export type { LibraryOptions, VideoInfo } from "./library.ts";
-export { MAX_FRAME_BYTES, MjpegSplitter, splitMjpeg } from "./mjpeg_splitter.ts";
+export { MAX_FRAME_BYTES, MjpegSplitter } from "./mjpeg_splitter.ts";
 export { formatOverlay, PlaybackMeter } from "./overlay.ts";
 export { FramePainter, panePixels } from "./player.ts";
 export type { PaneGeometry } from "./player.ts";
