@@ -293,12 +293,7 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
 const EXPORT_RE =
   /^export\s+(?:async\s+)?(?:function\*?|const|let|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm;
 /** Exports kept although nothing uses them yet, with the reason. */
-const UNUSED_OK = new Map<string, string>([
-  [
-    "lib/crypto/primitives.ts:hmacSha512",
-    "issue 11's one-HMAC-path work (tests-honest) decides which wrapper stays",
-  ],
-]);
+const UNUSED_OK = new Map<string, string>([]);
 
 /** Exports of lib/ production modules that no other file (tests included) and not their own file use. */
 export function deadExports(files: { file: string; src: string }[]): string[] {

@@ -280,10 +280,6 @@ export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array
   return hmac("SHA-256", key, msg);
 }
 
-export function hmacSha512(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return hmac("SHA-512", key, msg);
-}
-
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
 // deno-lint-ignore require-await
 export async function hkdfExpandSha512(
