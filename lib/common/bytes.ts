@@ -24,10 +24,15 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
-/** SHA-256 of bytes or UTF-8 text as lower-case hex: the one home (resume tokens, fingerprints, checksums). */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+/** SHA-256 of bytes or UTF-8 text: the one home (resume tokens, fingerprints, checksums, room logs). */
+export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
   const bytes = typeof data === "string" ? utf8.encode(data) : data;
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+/** `sha256` as lower-case hex. */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  return toHex(await sha256(data));
 }
 
 export function fromHex(h: string): Uint8Array {

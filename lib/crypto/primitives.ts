@@ -26,6 +26,7 @@ import {
 } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { concatBytes, fromHex, toHex as toHexString } from "../common/bytes.ts";
+export { sha256 } from "../common/bytes.ts";
 import { LruMap } from "../common/lru.ts";
 
 /** A ciphertext, tag or signature failed to authenticate. */
