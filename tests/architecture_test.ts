@@ -386,3 +386,11 @@ Deno.test("architecture: no dead exports in lib/ (nothing, not even a test, uses
   }];
   assert.equal(testOnlyExports(helper).length, 1);
 });
+
+Deno.test("architecture: type checking stays strict, indexed access included (deno.json)", async () => {
+  const cfg = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as {
+    compilerOptions?: Record<string, unknown>;
+  };
+  assert.equal(cfg.compilerOptions?.strict, true);
+  assert.equal(cfg.compilerOptions?.noUncheckedIndexedAccess, true);
+});

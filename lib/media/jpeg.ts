@@ -106,11 +106,11 @@ export function scaleBox(src: RgbaImage, width: number, height: number): RgbaIma
           b += sd[i + 2]!;
           a += sd[i + 3]!;
         }
-        const j = x * 4;
-        acc[j] += r;
-        acc[j + 1] += g;
-        acc[j + 2] += b;
-        acc[j + 3] += a;
+        const j = x * 4; // j + 3 < width * 4 = acc.length: in range by construction
+        acc[j] = acc[j]! + r;
+        acc[j + 1] = acc[j + 1]! + g;
+        acc[j + 2] = acc[j + 2]! + b;
+        acc[j + 3] = acc[j + 3]! + a;
       }
     }
     const rows = yb - ya;
