@@ -37,7 +37,8 @@ Options:
   --tls-cert FILE          PEM certificate (default: self-signed one made in the data folder)
   --tls-key FILE           PEM private key for --tls-cert
   --max-frame BYTES        largest frame accepted (default ${DEFAULTS.maxFrame})
-  --max-conns N            connections in total (default ${DEFAULTS.maxConns})
+  --max-conns N            connections in total (default ${DEFAULTS.maxConns}; lowered, with a
+                           warning, when the open-files limit (ulimit -n) is too small)
   --max-conns-per-addr N   connections per address (default ${DEFAULTS.maxConnsPerAddr})
   --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
   --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
@@ -110,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
+  const maxConns = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, log);
   const srv = new ParleyServer({
     host: f.host,
     port: num(f.port, "port"),
@@ -120,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     lockoutSeconds: num(f.lockout, "lockout"),
     lockoutCapSeconds: num(f["lockout-cap"], "lockout-cap"),
     maxFrame: num(f["max-frame"], "max-frame"),
-    maxConns: num(f["max-conns"], "max-conns"),
+    maxConns,
     maxConnsPerAddr: num(f["max-conns-per-addr"], "max-conns-per-addr"),
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
@@ -196,4 +198,58 @@ if (import.meta.main) {
     console.error(`parley-server: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   }
+}
+
+/** The open-files limit of this process (soft, hard) read with util-linux prlimit; null if unknown. */
+async function fdLimit(): Promise<{ soft: number; hard: number } | null> {
+  try {
+    const o = await new Deno.Command("prlimit", {
+      args: ["--pid", String(Deno.pid), "--nofile", "--output", "SOFT,HARD", "--noheadings"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const m = new TextDecoder().decode(o.stdout).trim().match(/^(\d+|unlimited)\s+(\d+|unlimited)$/);
+    if (!o.success || !m) return null;
+    const n = (x: string) => (x === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(x));
+    return { soft: n(m[1]!), hard: n(m[2]!) };
+  } catch {
+    return null; // no prlimit here (not Linux, or a minimal system): nothing to check against
+  }
+}
+
+/**
+ * `--max-conns` must fit the open-files limit, or accept() fails with EMFILE under load. Raises
+ * the soft limit towards the hard one when it is short; if it is still short, serves fewer
+ * connections and says so in one sentence.
+ */
+async function fitConnsToFdLimit(want: number, log: Logger): Promise<number> {
+  // Descriptors the server needs besides its connections: store, log, certificate, ffmpeg pipes, workers.
+  const FD_RESERVE = 64;
+  const need = want + FD_RESERVE;
+  let lim = await fdLimit();
+  if (!lim || lim.soft >= need) return want;
+  if (lim.hard > lim.soft) {
+    const soft = Math.min(lim.hard, need);
+    await new Deno.Command("prlimit", {
+      args: [
+        "--pid",
+        String(Deno.pid),
+        `--nofile=${soft}:${lim.hard === Number.MAX_SAFE_INTEGER ? "unlimited" : lim.hard}`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => null);
+    lim = await fdLimit() ?? lim;
+    if (lim.soft >= need) {
+      log.info("limits.fds", { raised: lim.soft });
+      return want;
+    }
+  }
+  const fit = Math.max(1, lim.soft - FD_RESERVE);
+  console.error(
+    `parley-server: --max-conns ${want} needs ${need} open files but the limit is ${lim.soft}; ` +
+      `serving at most ${fit} connections (raise it with ulimit -n)`,
+  );
+  log.warn("limits.fds", { maxConns: fit, limit: lim.soft });
+  return fit;
 }

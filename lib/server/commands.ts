@@ -16,8 +16,13 @@ export type Auth = "hello" | "anon" | "user" | "admin";
 
 export interface Command<K extends RequestKind = RequestKind> {
   auth: Auth;
-  /** Counts against the per-connection message rate. */
-  limited?: boolean;
+  /**
+   * Every command costs tokens from the per-connection rate (one by default; `cost` weighs big
+   * requests), checked before the handler and before any audit row. `free`: not counted (hello,
+   * once per connection; stream frames, paced by the relay).
+   */
+  free?: boolean;
+  cost?: (m: Request<K>) => number;
   run(c: Core, s: Session, m: Request<K>, body: Uint8Array): Promise<void>;
 }
 
@@ -27,22 +32,23 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
   const auth = acc.makeAuth(loginBuckets);
   const vid = videoHandlers(video);
   return {
-    hello: { auth: "hello", run: acc.hello },
+    hello: { auth: "hello", free: true, run: acc.hello },
     register: { auth: "anon", run: auth },
     login: { auth: "anon", run: auth },
     ping: { auth: "anon", run: acc.ping },
     who: { auth: "user", run: acc.who },
     whois: { auth: "user", run: acc.whois },
     users: { auth: "user", run: acc.users },
-    status: { auth: "user", limited: true, run: acc.status },
-    send: { auth: "user", limited: true, run: msg.send },
+    status: { auth: "user", run: acc.status },
+    send: { auth: "user", run: msg.send },
     sync: { auth: "user", run: msg.sync },
-    ack: { auth: "user", run: msg.ack },
-    history: { auth: "user", limited: true, run: msg.history },
-    "room.create": { auth: "user", limited: true, run: rooms.create },
-    "room.invite": { auth: "user", limited: true, run: rooms.invite },
-    "room.leave": { auth: "user", limited: true, run: rooms.leave },
-    "room.kick": { auth: "user", limited: true, run: rooms.kick },
+    // Weighted: up to 1,000 cursor writes in one request.
+    ack: { auth: "user", cost: (m) => 1 + Math.floor(m.acks.length / 50), run: msg.ack },
+    history: { auth: "user", run: msg.history },
+    "room.create": { auth: "user", run: rooms.create },
+    "room.invite": { auth: "user", run: rooms.invite },
+    "room.leave": { auth: "user", run: rooms.leave },
+    "room.kick": { auth: "user", run: rooms.kick },
     "room.list": { auth: "user", run: rooms.list },
     "admin.kick": { auth: "admin", run: adm.kick },
     "admin.kicked": { auth: "admin", run: adm.kicked },
@@ -50,16 +56,16 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     "admin.revoke": { auth: "admin", run: adm.revoke },
     "admin.unlock": { auth: "admin", run: adm.unlock },
     "admin.unban": { auth: "admin", run: adm.unban },
-    "keys.publish": { auth: "user", limited: true, run: adm.keysPublish },
-    "keys.fetch": { auth: "user", limited: true, run: adm.keysFetch },
+    "keys.publish": { auth: "user", run: adm.keysPublish },
+    "keys.fetch": { auth: "user", run: adm.keysFetch },
     "keys.count": { auth: "user", run: adm.keysCount },
-    "video.list": { auth: "user", limited: true, run: vid["video.list"] },
-    "video.play": { auth: "user", limited: true, run: vid["video.play"] },
-    "video.ctl": { auth: "user", limited: true, run: vid["video.ctl"] },
-    "stream.offer": { auth: "user", limited: true, run: vid["stream.offer"] },
-    "stream.answer": { auth: "user", limited: true, run: vid["stream.answer"] },
+    "video.list": { auth: "user", run: vid["video.list"] },
+    "video.play": { auth: "user", run: vid["video.play"] },
+    "video.ctl": { auth: "user", run: vid["video.ctl"] },
+    "stream.offer": { auth: "user", run: vid["stream.offer"] },
+    "stream.answer": { auth: "user", run: vid["stream.answer"] },
     // Paced by the relay itself (token bucket at the offered fps), not the chat message rate.
-    "stream.frame": { auth: "user", run: vid["stream.frame"] },
-    "stream.stop": { auth: "user", limited: true, run: vid["stream.stop"] },
+    "stream.frame": { auth: "user", free: true, run: vid["stream.frame"] },
+    "stream.stop": { auth: "user", run: vid["stream.stop"] },
   };
 }

@@ -86,9 +86,39 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.reply(m.id, { count, lastSeq: after });
 }
 
+/**
+ * Acknowledges in one transaction. Only the user's own conversations (their DMs, broadcasts,
+ * rooms they are in) and only up to the last stored seq count; other entries are skipped and the
+ * reply says how many were taken.
+ */
 export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void> {
-  for (const a of m.acks) await c.store.ack(s.user, a.conv, a.seq);
-  s.reply(m.id, { acked: m.acks.length });
+  const last = await c.store.lastSeq();
+  const ok: { conv: string; seq: number }[] = [];
+  const rooms = new Map<string, boolean>();
+  for (const a of m.acks) {
+    if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
+    ok.push(a);
+  }
+  await c.store.ackMany(s.user, ok);
+  s.reply(m.id, { acked: ok.length, skipped: m.acks.length - ok.length });
+}
+
+async function ownConversation(
+  c: Core,
+  user: string,
+  conv: string,
+  rooms: Map<string, boolean>,
+): Promise<boolean> {
+  if (conv === "b") return true;
+  if (conv.startsWith("d:")) return conv.slice(2).split(":").includes(user);
+  if (!conv.startsWith("r:")) return false;
+  const name = conv.slice(2);
+  let member = rooms.get(name);
+  if (member === undefined) {
+    member = (await c.roomMembers(name))?.has(user) ?? false;
+    rooms.set(name, member);
+  }
+  return member;
 }
 
 export async function history(c: Core, s: Session, m: Request<"history">): Promise<void> {

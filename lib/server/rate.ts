@@ -9,14 +9,14 @@ export class TokenBucket {
     this.#tokens = burst;
     this.#at = clock.now();
   }
-  /** Takes one token; false when empty. A rate of 0 means unlimited. */
-  take(): boolean {
+  /** Takes `cost` tokens (default one); false when there are fewer. A rate of 0 means unlimited. */
+  take(cost = 1): boolean {
     if (this.ratePerSec === 0) return true;
     const now = this.clock.now();
     this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSec);
     this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < cost) return false;
+    this.#tokens -= cost;
     return true;
   }
 }

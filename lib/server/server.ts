@@ -8,7 +8,8 @@ import type { Logger } from "../common/logger.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { ErrorCode, ProtocolError } from "../protocol/errors.ts";
 import { type Inbound, parseInbound, type RequestKind } from "../protocol/messages.ts";
-import { listenTls } from "../net/tls.ts";
+import { hostOf } from "./hub.ts";
+import { listenTlsServer, type ServerConn, type TlsServer } from "../net/tls_server.ts";
 import { PasswordHasher } from "../crypto/password.ts";
 import { Accounts, type Hasher } from "./accounts.ts";
 import { type CommandTable, commandTable } from "./commands.ts";
@@ -25,6 +26,10 @@ import { VideoService } from "./video/service.ts";
 
 const MAX_VIOLATIONS = 20;
 const MAX_INFLIGHT = 1024;
+/** Connections refused with a frame (after their handshake) beyond the total cap before they are dropped. */
+const REFUSE_MARGIN = 64;
+/** Longest run of one connection's requests before other work gets a turn, ms. */
+const SLICE_MS = 4;
 
 export interface ServerDeps {
   store: Store;
@@ -42,12 +47,12 @@ export class ParleyServer {
   readonly relay: StreamRelay;
   readonly #table: CommandTable;
   readonly #hasher: Hasher & { close?: () => void };
-  readonly #conns = new Map<Session, Deno.Conn>();
-  #listener: Deno.TlsListener | null = null;
+  readonly #conns = new Map<Session, ServerConn>();
+  #listener: TlsServer | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
-  #acceptLoop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
+  #sliceStart = 0;
 
   constructor(opts: ServerOptions, readonly deps: ServerDeps) {
     this.config = resolveConfig(opts);
@@ -80,32 +85,56 @@ export class ParleyServer {
   }
 
   get port(): number {
-    return (this.#listener?.addr as Deno.NetAddr | undefined)?.port ?? 0;
+    return this.#listener?.port ?? 0;
   }
 
   async start(): Promise<void> {
     await this.core.loadCaches();
-    this.#listener = listenTls({ host: this.config.host, port: this.config.port, ...this.deps.tls });
+    this.#listener = await listenTlsServer({
+      host: this.config.host,
+      port: this.config.port,
+      ...this.deps.tls,
+      // The TLS handshake must finish well within the login deadline.
+      handshakeMs: Math.max(50, Math.min(5000, this.config.loginTimeoutMs)),
+      admit: (addr) => this.#admit(addr),
+      onConn: (c) => this.#open(c),
+      onRefused: (c) => this.#refuse(c),
+      onError: (what, e) => this.core.log.warn("listen.error", { what, error: String(e) }),
+    });
     const tick = Math.max(20, Math.min(1000, this.config.loginTimeoutMs / 4, this.config.pingTimeoutMs / 4));
     this.#ticker = setInterval(() => this.#tick(), tick);
-    this.#acceptLoop = this.#accept(this.#listener);
     this.video.start();
   }
 
-  async #accept(l: Deno.TlsListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TlsConn;
-      try {
-        conn = await l.accept();
-      } catch {
-        if (this.#closing) return;
-        continue; // a failed handshake or transient error; keep serving
-      }
-      this.#open(conn);
-    }
+  /**
+   * At TCP accept, before any TLS: connections (sessions plus handshakes in progress) are counted
+   * against the total and per-address caps. Just over a cap a connection is refused with a clear
+   * frame after its handshake; far over (twice the per-address cap, or the total cap plus
+   * `REFUSE_MARGIN`) it is closed at once, so a flood cannot hold descriptors.
+   */
+  #admit(addr: string): "accept" | "refuse" | "drop" {
+    if (this.#closing) return "drop";
+    const l = this.#listener;
+    const all = this.hub.sessions.size + (l?.pending ?? 0);
+    const here = this.hub.connectionsFrom(addr) + (l?.pendingFrom(hostOf(addr)) ?? 0);
+    const { maxConns, maxConnsPerAddr } = this.config;
+    if (all < maxConns && here < maxConnsPerAddr) return "accept";
+    this.core.log.warn("conn.refused", { addr, reason: "too many connections" });
+    return all >= maxConns + REFUSE_MARGIN || here >= 2 * maxConnsPerAddr ? "drop" : "refuse";
   }
 
-  #open(conn: Deno.Conn): void {
+  /** Tells a connection over a cap why, then closes it. */
+  #refuse(conn: ServerConn): void {
+    const f = encodeFrame({
+      t: "bye",
+      code: ErrorCode.TooManyConnections,
+      reason: "Too many connections; try again later",
+    });
+    conn.write(f).catch(() => {}).finally(() => conn.close());
+  }
+
+  #open(conn: ServerConn): void {
+    if (this.#closing) return conn.close();
     const ra = conn.remoteAddr as Deno.NetAddr;
     const addr = `${ra.hostname}:${ra.port}`;
     const log = this.core.log;
@@ -139,13 +168,7 @@ export class ParleyServer {
       this.hub.connectionsFrom(addr) >= this.config.maxConnsPerAddr
     ) {
       log.warn("conn.refused", { addr, reason: "too many connections" });
-      const f = encodeFrame({
-        t: "bye",
-        code: ErrorCode.TooManyConnections,
-        reason: "Too many connections; try again later",
-      });
-      conn.write(f).catch(() => {}).finally(() => conn.close());
-      return;
+      return this.#refuse(conn);
     }
     this.hub.add(session);
     this.#conns.set(session, conn);
@@ -154,7 +177,7 @@ export class ParleyServer {
     this.#readers.add(p);
   }
 
-  async #read(s: Session, conn: Deno.Conn): Promise<void> {
+  async #read(s: Session, conn: ServerConn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame);
     // One read buffer per connection, small while idle, grown while busy; the decoder gets a
     // copy of just the bytes read (it may keep them until a frame completes).
@@ -163,6 +186,7 @@ export class ParleyServer {
     try {
       while (s.state !== "closed") {
         const n = await conn.read(buf);
+        this.#sliceStart = performance.now(); // a read resumes in a fresh turn of the event loop
         if (n === null) {
           decoder.end();
           break;
@@ -184,7 +208,7 @@ export class ParleyServer {
           }
           if (msg.t === "pong") continue;
           const m = msg;
-          chain = chain.then(() => this.#dispatch(s, m, f.body));
+          chain = chain.then(() => this.#dispatch(s, m, f.body)).then(() => this.#yieldIfLong());
         }
         if (s.inflight > MAX_INFLIGHT) await chain;
         if (s.inflight > MAX_INFLIGHT) await this.core.messages.flush();
@@ -200,6 +224,18 @@ export class ParleyServer {
     this.#close(s, "closed", "Connection closed", undefined, false);
   }
 
+  /**
+   * Requests of one connection run one after another in microtasks; after `SLICE_MS` of that the
+   * chain waits for a macrotask, so other sockets' reads and timers run between one connection's
+   * pipelined requests (a flood from one user cannot freeze everyone).
+   */
+  #yieldIfLong(): Promise<void> | void {
+    if (performance.now() - this.#sliceStart < SLICE_MS) return;
+    return new Promise<void>((r) => setTimeout(r, 0)).then(() => {
+      this.#sliceStart = performance.now();
+    });
+  }
+
   async #dispatch(s: Session, m: Exclude<Inbound, { t: "pong" }>, body: Uint8Array): Promise<void> {
     if (s.state === "closed") return;
     const cmd = this.#table[m.t as RequestKind];
@@ -212,6 +248,10 @@ export class ParleyServer {
     if ((cmd.auth === "user" || cmd.auth === "admin") && s.state !== "ready") {
       return s.fail(m.id, ErrorCode.NotAuthenticated, "Log in first");
     }
+    // deno-lint-ignore no-explicit-any
+    if (!cmd.free && !s.bucket.take(cmd.cost?.(m as any) ?? 1)) {
+      return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
+    }
     if (cmd.auth === "admin" && s.role !== "admin") {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
       await this.core.store.audit({
@@ -222,9 +262,6 @@ export class ParleyServer {
         detail: s.addr,
       });
       return s.fail(m.id, ErrorCode.Forbidden, "Only admins can do that");
-    }
-    if (cmd.limited && !s.bucket.take()) {
-      return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
     }
     try {
       // deno-lint-ignore no-explicit-any
@@ -278,7 +315,6 @@ export class ParleyServer {
         this.#listener?.close();
       } catch { /* already closed */ }
       if (this.#ticker !== null) clearInterval(this.#ticker);
-      await this.#acceptLoop;
       await this.video.close();
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());

@@ -85,6 +85,12 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     await s.ack("bob", "d:alice:bob", p[0]!.seq); // an older ack never moves the cursor back
     assert.deepEqual((await s.pending("bob", 0, 2)).map((m) => m.mid), ["r1", "b1"]);
     assert.deepEqual((await s.pending("bob", p[1]!.seq, 10)).map((m) => m.mid), ["b1"]);
+    // Several conversations in one call; an older seq in the same call never moves a cursor back.
+    await s.ackMany("bob", [{ conv: "r:dev", seq: p[1]!.seq }, { conv: "b", seq: p[2]!.seq }, {
+      conv: "r:dev",
+      seq: 0,
+    }]);
+    assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
   });
 
   t("pending() skips room messages from before joining and after leaving", async (s) => {

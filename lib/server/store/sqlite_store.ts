@@ -193,10 +193,17 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map(toMsg));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
-    this.#q(
+    return this.ackMany(user, [{ conv, seq }]);
+  }
+  ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
+    if (!acks.length) return Promise.resolve();
+    const st = this.#q(
       `INSERT INTO cursors (user, conv, seq) VALUES (?, ?, ?)
        ON CONFLICT (user, conv) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
-    ).run(user, conv, seq);
+    );
+    this.#tx(() => {
+      for (const a of acks) st.run(user, a.conv, a.seq);
+    });
     return Promise.resolve();
   }
   history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]> {

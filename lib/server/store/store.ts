@@ -93,6 +93,8 @@ export interface Store {
   /** Messages for `user` with seq > afterSeq not yet acknowledged, oldest first. */
   pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   ack(user: string, conv: string, seq: number): Promise<void>;
+  /** Several acks of one user in one transaction (a cursor never moves back). */
+  ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void>;
   /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
   history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   // rooms

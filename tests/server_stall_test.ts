@@ -1,0 +1,160 @@
+/**
+ * Issue 10 items 2 and 3 against a spawned `server.ts` with a low open-files limit (ulimit -n 256):
+ * bare TCP connections that never start TLS are closed at the handshake deadline and their
+ * descriptors released (4 rounds of 64 from one address); the total cap is fitted to the limit at
+ * start with one sentence; a pipelined ack flood from one user does not freeze another user's ping.
+ */
+import assert from "node:assert/strict";
+import { LoadConn } from "./bench/load_client.ts";
+import { seed, tokenOf } from "./bench/chat_load.ts";
+import { PROGRAM_PERMS, rootFile, startTestServer } from "./helpers.ts";
+
+const LIMIT = 256;
+
+async function sh(cmd: string): Promise<string> {
+  const o = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "null" }).output();
+  return new TextDecoder().decode(o.stdout).trim();
+}
+const fdCount = async (pid: number) => Number(await sh(`ls /proc/${pid}/fd | wc -l`));
+
+async function spawnServer(dir: string) {
+  const args = [
+    "run",
+    ...PROGRAM_PERMS,
+    rootFile("server.ts"),
+    ...["--port", "0", "--data", dir, "--videos", `${dir}/none`, "--login-timeout", "1", "--login-rate", "0"],
+    // No per-connection rate: the flood below must be survived by scheduling, not by the limiter.
+    ...["--msg-rate", "0"],
+  ];
+  const quoted = [Deno.execPath(), ...args].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("bash", {
+    args: ["-c", `ulimit -n ${LIMIT}; exec ${quoted}`],
+    stdout: "piped",
+    stderr: "piped",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = Date.now() + 20_000;
+  while (!text.includes("listening")) {
+    const r = await Promise.race([out.read(), new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+    if (r?.done) throw new Error("server exited");
+    if (r) text += r.value;
+    if (Date.now() > deadline) throw new Error("server did not start");
+  }
+  out.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const errText = (async () => {
+    let s = "";
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) s += c;
+    return s;
+  })();
+  const port = Number(text.match(/127\.0\.0\.1:(\d+)/)![1]);
+  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`), errText };
+}
+
+Deno.test("bare TCP connections are released at the handshake deadline, caps fit the fd limit, and an ack flood does not freeze others", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-stall-" });
+  await seed(dir, ["alice", "bob"]);
+  const srv = await spawnServer(dir);
+  const conns: LoadConn[] = [];
+  try {
+    const bob = await LoadConn.open(srv.port, srv.cert);
+    conns.push(bob);
+    await bob.ok("hello", { v: 1, client: "test" });
+    await bob.ok("login", { user: "bob", token: tokenOf("bob") });
+    const base = await fdCount(srv.pid);
+
+    // Item 2: four rounds of 64 bare connects from one address, each left without a handshake.
+    for (let round = 0; round < 4; round++) {
+      const bare: Deno.Conn[] = [];
+      for (let i = 0; i < 64; i++) bare.push(await Deno.connect({ hostname: "127.0.0.1", port: srv.port }));
+      // Closed by the server at its handshake deadline (1 s here): every bare socket sees EOF.
+      const buf = new Uint8Array(16);
+      const ends = await Promise.all(bare.map((c) =>
+        Promise.race([
+          c.read(buf).then((n) => n === null, () => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+        ])
+      ));
+      assert.equal(
+        ends.filter(Boolean).length,
+        64,
+        `round ${round}: every bare socket was closed by the server`,
+      );
+      for (const c of bare) c.close();
+      const t0 = performance.now();
+      await bob.ok("ping");
+      assert.ok(performance.now() - t0 < 200, `round ${round}: bob's ping answered in time`);
+    }
+    // The server's descriptors are back where they were (a few for timers and the store at most).
+    let fds = await fdCount(srv.pid);
+    for (let i = 0; i < 20 && fds > base + 8; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      fds = await fdCount(srv.pid);
+    }
+    assert.ok(fds <= base + 8, `descriptors after 4 rounds: ${fds}, before: ${base}`);
+
+    // Item 3: alice pipelines 50 acks of 1,000 entries each (her own conversations, real seqs:
+    // every entry is written); bob's pings during the flood still answer fast.
+    const alice = await LoadConn.open(srv.port, srv.cert);
+    conns.push(alice);
+    await alice.ok("hello", { v: 1, client: "test" });
+    await alice.ok("login", { user: "alice", token: tokenOf("alice") });
+    const sent = await alice.ok("send", { to: { kind: "user", name: "bob" }, mid: "stall-test-1" });
+    const seq = sent.header.seq as number;
+    const acks = Array.from({ length: 1000 }, (_, i) => ({ conv: `d:alice:u${i}`, seq }));
+    const flood = Array.from({ length: 50 }, () => alice.request("ack", { acks }));
+    const pings: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      await bob.ok("ping");
+      pings.push(performance.now() - t0);
+    }
+    const replies = await Promise.all(flood);
+    assert.ok(replies.every((f) => f.header.acked === 1000), "the flood was served");
+    assert.ok(
+      Math.max(...pings) < 200,
+      `bob's pings during the flood: ${pings.map(Math.round).join(", ")} ms`,
+    );
+    // Entries beyond the last seq or for other people's conversations are skipped.
+    const odd = await alice.ok("ack", {
+      acks: [{ conv: "d:bob:carol", seq }, { conv: "d:alice:bob", seq: seq + 1000 }, { conv: "r:nope", seq }],
+    });
+    assert.deepEqual([odd.header.acked, odd.header.skipped], [0, 3]);
+
+    // The total cap was fitted to the open-files limit at start, with one sentence saying so.
+    srv.child.kill("SIGTERM");
+    await srv.child.status;
+    assert.match(
+      await srv.errText,
+      /--max-conns 10000 needs \d+ open files but the limit is 256; serving at most 192/,
+    );
+  } finally {
+    for (const c of conns) c.c.close();
+    try {
+      srv.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await srv.child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("acks are weighted by their entries against the per-connection rate", async () => {
+  const t = await startTestServer({ msgRate: 10, msgBurst: 20 });
+  try {
+    const conn = await t.connect();
+    await conn.request("hello", { v: 1, client: "test" });
+    await conn.request("register", { user: "alice", password: "pw-alice-secret" });
+    const acks = Array.from({ length: 1000 }, () => ({ conv: "b", seq: 0 }));
+    await assert.rejects(
+      conn.request("ack", { acks }),
+      /too fast/,
+      "1,000 entries cost more than a burst of 20",
+    );
+    await conn.request("ack", { acks: acks.slice(0, 10) }); // a small ack still goes through
+    conn.close();
+  } finally {
+    await t.stop();
+  }
+});
