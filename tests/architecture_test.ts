@@ -65,7 +65,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
     what: "sockets",
     re:
       /\bDeno\.(connect|listen|connectTls|listenTls|startTls|serve|resolveDns)\b|["']node:(net|tls|dgram|http|https|http2)["']|\bfetch\(|\bnew WebSocket\b/,
-    files: ["lib/net/tls.ts"],
+    files: ["lib/net/tls.ts", "lib/net/tls_server.ts"],
   },
   {
     what: "the terminal",
