@@ -106,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
     level,
   );
   const store = new SqliteStore(dd.dbPath);
+  await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
   const ffmpeg = findFfmpeg(Deno.env);
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });

@@ -214,9 +214,9 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       if (o.json) return io.out(safeJson(list));
       for (const p of list) {
         io.out(
-          `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${p.addr.padEnd(22)} active since ${iso(p.since)}${
-            p.role === "admin" ? " admin" : ""
-          }`,
+          `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${(p.addr || "-").padEnd(22)} active since ${
+            iso(p.since)
+          }${p.role === "admin" ? " admin" : ""}`,
         );
       }
     }));

@@ -141,7 +141,8 @@ export class Core {
     return await this.store.listKicks(200);
   }
 
-  presence(): { user: string; addr: string; since: number; status: string; role: string }[] {
+  /** Who is online. Addresses only for admins (and the console): others get "" (issue 10 item 13). */
+  presence(withAddr = true): { user: string; addr: string; since: number; status: string; role: string }[] {
     const out = [];
     for (const [user, set] of this.hub.byUser) {
       let first = null;
@@ -150,7 +151,7 @@ export class Core {
       const busy = [...set].some((s) => s.status === "busy");
       out.push({
         user,
-        addr: first.addr,
+        addr: withAddr ? first.addr : "",
         since: first.loginAt,
         status: busy ? "busy" : "free",
         role: first.role,

@@ -1,7 +1,8 @@
 /**
  * The server's data folder: creates it, loads or makes the TLS certificate (reused across
  * starts), and opens the log file. The only server module besides the SQLite store that touches
- * the file system.
+ * the file system. The folder is private (0700) and its files 0600, also when the folder already
+ * existed with looser modes: `secure()` sets them once the store has created its files.
  */
 import { makeSelfSignedCert } from "../net/cert.ts";
 
@@ -11,6 +12,8 @@ export interface DataDir {
   /** True when the certificate was created by this start. */
   createdCert: boolean;
   logSink: (line: string) => void;
+  /** Sets the folder to 0700 and the database (with -wal, -shm), log, key and certificate to 0600. */
+  secure(): Promise<void>;
   close(): void;
 }
 
@@ -53,6 +56,7 @@ export async function openDataDir(
     dbPath: dbPathIn(dir),
     tls,
     createdCert,
+    secure: () => securePerms(dir),
     logSink: (line) => {
       if (open) file.writeSync(enc.encode(line + "\n"));
     },
@@ -61,4 +65,18 @@ export async function openDataDir(
       open = false;
     },
   };
+}
+
+const PRIVATE_FILES = ["parley.db", "parley.db-wal", "parley.db-shm", "parley.log", "key.pem", "cert.pem"];
+
+async function securePerms(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return; // no POSIX modes there
+  await Deno.chmod(dir, 0o700);
+  for (const f of PRIVATE_FILES) {
+    try {
+      await Deno.chmod(`${dir}/${f}`, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
 }

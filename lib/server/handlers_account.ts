@@ -70,7 +70,6 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
         online: true,
         status: s.status,
         since: s.loginAt,
-        addr: s.addr,
       }, s);
     }
   }
@@ -83,7 +82,7 @@ export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<vo
 }
 
 export async function who(c: Core, s: Session, m: Request<"who">): Promise<void> {
-  s.reply(m.id, { users: c.presence() });
+  s.reply(m.id, { users: c.presence(s.role === "admin") });
   await Promise.resolve();
 }
 
@@ -91,7 +90,7 @@ export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<v
   const name = normalizeName(m.user);
   const u = name ? await c.store.getUser(name) : null;
   if (!u) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
-  const p = c.presence().find((x) => x.user === name) ?? null;
+  const p = c.presence(s.role === "admin").find((x) => x.user === name) ?? null;
   s.reply(m.id, { user: name, role: u.role, registered: u.createdAt, presence: p });
 }
 
@@ -120,7 +119,6 @@ export async function status(c: Core, s: Session, m: Request<"status">): Promise
     online: true,
     status: m.status,
     since: s.loginAt,
-    addr: s.addr,
   });
   s.reply(m.id, { status: m.status });
   await Promise.resolve();

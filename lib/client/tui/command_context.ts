@@ -55,9 +55,10 @@ export function ago(now: number, since: number): string {
 }
 
 export function presenceLine(ctx: CommandContext, p: Presence): string {
-  return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status} — ${p.addr} — active since ${
-    ctx.formatTime(p.since)
-  } (${ago(ctx.now(), p.since)})`;
+  // The address is shown to admins only (the server sends "" to others).
+  return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
+    p.addr ? ` — ${p.addr}` : ""
+  } — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})`;
 }
 
 export function needTarget(ctx: CommandContext): Target {

@@ -1,13 +1,15 @@
 /**
- * Issue 10 items 2 and 3 against a spawned `server.ts` with a low open-files limit (ulimit -n 256):
+ * Issue 10 items 2, 3 and 15 against a spawned `server.ts`. With a low open-files limit (ulimit -n 256):
  * bare TCP connections that never start TLS are closed at the handshake deadline and their
  * descriptors released (4 rounds of 64 from one address); the total cap is fitted to the limit at
  * start with one sentence; a pipelined ack flood from one user does not freeze another user's ping.
+ * A data folder that already existed with loose modes ends up 0700 with 0600 files.
  */
 import assert from "node:assert/strict";
 import { LoadConn } from "./bench/load_client.ts";
 import { seed, tokenOf } from "./bench/chat_load.ts";
-import { PROGRAM_PERMS, rootFile, startTestServer } from "./helpers.ts";
+import { eventually, PROGRAM_PERMS, rootFile, startTestServer } from "./helpers.ts";
+import { runConsoleLine } from "../lib/server/console.ts";
 
 const LIMIT = 256;
 
@@ -154,6 +156,50 @@ Deno.test("acks are weighted by their entries against the per-connection rate", 
     );
     await conn.request("ack", { acks: acks.slice(0, 10) }); // a small ack still goes through
     conn.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("a data folder that already existed with loose modes becomes 0700, its files 0600", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-perms-" });
+  await Deno.chmod(dir, 0o755);
+  await Deno.writeTextFile(`${dir}/parley.log`, "", { mode: 0o644 });
+  await Deno.chmod(`${dir}/parley.log`, 0o644);
+  const srv = await spawnServer(dir);
+  try {
+    const mode = async (f: string) => ((await Deno.stat(f)).mode ?? 0) & 0o777;
+    assert.equal(await mode(dir), 0o700);
+    for (const f of ["parley.db", "parley.db-wal", "parley.db-shm", "parley.log", "key.pem", "cert.pem"]) {
+      assert.equal((await mode(`${dir}/${f}`)).toString(8), "600", f);
+    }
+  } finally {
+    srv.child.kill("SIGTERM");
+    await srv.child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("addresses of online users are shown to admins only (who, whois, presence pushes)", async () => {
+  const t = await startTestServer();
+  try {
+    const bob = await t.client("bob");
+    assert.equal(await runConsoleLine(t.srv, "/grant bob"), "bob is now an admin");
+    await bob.close();
+    const admin = await t.client("bob", { register: false });
+    const alice = await t.client("alice");
+    await alice.sync();
+    const pushed: unknown[] = [];
+    alice.on((e) => e.type === "presence" && pushed.push(e));
+    const carol = await t.client("carol");
+    await eventually(() => pushed.length > 0, 3000, "carol's presence");
+    for (const p of await alice.who()) assert.equal(p.addr, "", `alice sees no address for ${p.user}`);
+    assert.equal((await alice.whois("bob"))?.addr ?? "", "");
+    for (const p of await admin.who()) {
+      assert.match(p.addr, /^127\.0\.0\.1:\d+$/, `admin sees ${p.user}'s address`);
+    }
+    assert.ok(!JSON.stringify(pushed).includes("127.0.0.1"), "presence pushes carry no address");
+    await carol.close();
   } finally {
     await t.stop();
   }
