@@ -45,6 +45,33 @@ export function rgb(c: number): string {
   return `${NUM[(c >> 16) & 255]};${NUM[(c >> 8) & 255]};${NUM[c & 255]}`;
 }
 
+/** The colours in effect on the terminal (-1: unknown). */
+export interface Pen {
+  fg: number;
+  bg: number;
+}
+
+export const newPen = (): Pen => ({ fg: -1, bg: -1 });
+
+/**
+ * One cell with upper colour `t` and lower colour `b`: "▀" (or a space on the background when
+ * both match), preceded by SGR only for the colours that differ from `pen`, which it updates.
+ */
+export function cell(t: number, b: number, pen: Pen): string {
+  if (t === b) {
+    if (b === pen.bg) return " ";
+    pen.bg = b;
+    return `\x1b[48;2;${rgb(b)}m `;
+  }
+  let sgr = "";
+  if (t !== pen.fg && b !== pen.bg) sgr = `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
+  else if (t !== pen.fg) sgr = `\x1b[38;2;${rgb(t)}m`;
+  else if (b !== pen.bg) sgr = `\x1b[48;2;${rgb(b)}m`;
+  pen.fg = t;
+  pen.bg = b;
+  return sgr + "▀";
+}
+
 /** Renders `img` into exactly cols×rows cells; ends with an SGR reset. */
 export function renderHalfblock(
   img: RgbaImage,
@@ -56,33 +83,17 @@ export function renderHalfblock(
   const top = new Int32Array(cols * rows), bot = new Int32Array(cols * rows);
   sampleCells(img, cols, rows, top, bot);
   const parts: string[] = [];
-  let fg = -1, bg = -1; // colours in effect (-1: unknown)
+  const pen = newPen();
   for (let r = 0; r < rows; r++) {
     let line: string;
     if (opts.at) line = `\x1b[${opts.at.row + r};${opts.at.col}H`; // colours survive a cursor move
     else if (r === 0) line = "";
     else {
       line = "\x1b[0m\r\n"; // reset first: a scroll must not paint the new line
-      fg = bg = -1;
+      pen.fg = pen.bg = -1;
     }
     const base = r * cols;
-    for (let c = 0; c < cols; c++) {
-      const t = top[base + c]!, b = bot[base + c]!;
-      if (t === b) {
-        if (b !== bg) {
-          line += `\x1b[48;2;${rgb(b)}m`;
-          bg = b;
-        }
-        line += " ";
-        continue;
-      }
-      if (t !== fg && b !== bg) line += `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
-      else if (t !== fg) line += `\x1b[38;2;${rgb(t)}m`;
-      else if (b !== bg) line += `\x1b[48;2;${rgb(b)}m`;
-      fg = t;
-      bg = b;
-      line += "▀";
-    }
+    for (let c = 0; c < cols; c++) line += cell(top[base + c]!, bot[base + c]!, pen);
     parts.push(line);
   }
   return parts.join("") + "\x1b[0m";

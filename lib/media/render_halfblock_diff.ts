@@ -10,7 +10,7 @@
  */
 
 import type { RgbaImage } from "./jpeg.ts";
-import { rgb, sampleCells } from "./render_halfblock.ts";
+import { cell, newPen, sampleCells } from "./render_halfblock.ts";
 
 export class HalfblockCanvas {
   #top = new Int32Array(0);
@@ -41,7 +41,7 @@ export class HalfblockCanvas {
     const full = key !== this.#key || this.#top.length !== n;
     const pt = this.#top, pb = this.#bot;
     let out = "";
-    let fg = -1, bg = -1; // colours in effect (-1: unknown)
+    const pen = newPen();
     let cr = -1, cc = -1; // the cell the cursor is on (-1: unknown)
     for (let r = 0; r < rows; r++) {
       const base = r * cols;
@@ -51,20 +51,7 @@ export class HalfblockCanvas {
         if (!full && t === pt[i] && b === pb[i]) continue;
         if (cr !== r) out += `\x1b[${at.row + r};${at.col + c}H`;
         else if (cc !== c) out += c - cc === 1 ? "\x1b[C" : `\x1b[${c - cc}C`;
-        if (t === b) {
-          if (b !== bg) {
-            out += `\x1b[48;2;${rgb(b)}m`;
-            bg = b;
-          }
-          out += " ";
-        } else {
-          if (t !== fg && b !== bg) out += `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
-          else if (t !== fg) out += `\x1b[38;2;${rgb(t)}m`;
-          else if (b !== bg) out += `\x1b[48;2;${rgb(b)}m`;
-          fg = t;
-          bg = b;
-          out += "▀";
-        }
+        out += cell(t, b, pen);
         cr = r;
         cc = c + 1;
       }
