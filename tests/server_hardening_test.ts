@@ -204,3 +204,27 @@ Deno.test("addresses of online users are shown to admins only (who, whois, prese
     await t.stop();
   }
 });
+
+Deno.test("one requester cannot drain another user's one-time prekeys (item 12)", async () => {
+  const t = await startTestServer();
+  try {
+    const bob = await t.e2eClient("bob");
+    const count = async () => (await bob.client.conn.request("keys.count", {})).header.prekeys as number;
+    const before = await count();
+    assert.ok(before > 20, `bob published ${before} one-time prekeys`);
+    const mallory = await t.client("mallory");
+    let withOpk = 0;
+    for (let i = 0; i < 130; i++) {
+      const r = await mallory.conn.request("keys.fetch", { user: "bob" });
+      const bundle = r.header.bundle as { opk?: unknown };
+      if (bundle.opk) withOpk++;
+    }
+    assert.equal(withOpk, 5, "five one-time prekeys for mallory, then bundles without one");
+    assert.equal(await count(), before - 5);
+    const carol = await t.client("carol");
+    const r = await carol.conn.request("keys.fetch", { user: "bob" });
+    assert.ok((r.header.bundle as { opk?: unknown }).opk, "another requester still gets one");
+  } finally {
+    await t.stop();
+  }
+});

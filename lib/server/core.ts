@@ -9,6 +9,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { UNSAFE } from "../common/sanitize.ts";
 import type { Accounts } from "./accounts.ts";
+import { KeyedBuckets } from "./rate.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
 import type { MessageLog } from "./message_log.ts";
@@ -19,8 +20,17 @@ export type ActionResult = { ok: true; text: string } | { ok: false; code: strin
 const ok = (text: string): ActionResult => ({ ok: true, text });
 const fail = (code: string, msg: string): ActionResult => ({ ok: false, code, msg });
 
+/** One-time prekeys one requester may take from one user: a burst of 5, then one every 12 minutes. */
+const OPK_BURST = 5, OPK_PER_HOUR = 5;
+
 export class Core {
   readonly startedAt: number;
+  /**
+   * Per (requester, user) budget of one-time prekeys (issue 10 item 12): past it, `keys.fetch`
+   * still answers with the identity and signed prekey (X3DH works without a one-time key) but
+   * leaves the user's one-time prekeys for others.
+   */
+  readonly opkBudget: KeyedBuckets;
   constructor(
     readonly config: ServerConfig,
     readonly store: Store,
@@ -31,6 +41,7 @@ export class Core {
     readonly log: Logger,
   ) {
     this.startedAt = clock.now();
+    this.opkBudget = new KeyedBuckets(OPK_PER_HOUR / 3600, OPK_BURST, clock);
   }
 
   async loadCaches(): Promise<void> {

@@ -41,7 +41,7 @@ export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): 
   if (!u || !c.hub.users.has(u)) {
     return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
   }
-  const b = await c.store.takeBundle(u);
+  const b = await c.store.takeBundle(u, u === s.user || c.opkBudget.take(`${s.user}>${u}`));
   if (!b) return s.fail(m.id, ErrorCode.NoKeys, `${u} has not published encryption keys yet`);
   const low = (await c.store.countPrekeys(u)) < 10;
   if (low) { for (const x of c.hub.sessionsOf(u)) x.send({ t: "notice", level: "info", text: "keys.low" }); }

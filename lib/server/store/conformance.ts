@@ -174,6 +174,9 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     await s.putIdentity("bob", "ID", "SPK");
     await s.addPrekeys("bob", [{ id: 1, pub: "p1" }, { id: 2, pub: "p2" }]);
     assert.equal(await s.countPrekeys("bob"), 2);
+    const b0 = await s.takeBundle("bob", false);
+    assert.deepEqual([b0?.identity, b0?.spk, b0?.opk], ["ID", "SPK", null]);
+    assert.equal(await s.countPrekeys("bob"), 2, "a bundle without a one-time prekey takes none");
     const b1 = await s.takeBundle("bob");
     const b2 = await s.takeBundle("bob");
     const b3 = await s.takeBundle("bob");

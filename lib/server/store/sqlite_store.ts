@@ -296,13 +296,15 @@ export class SqliteStore implements Store {
     });
     return Promise.resolve();
   }
-  takeBundle(user: string): Promise<KeyBundleRow | null> {
+  takeBundle(user: string, withOpk = true): Promise<KeyBundleRow | null> {
     return Promise.resolve(this.#tx(() => {
       const r = this.#q("SELECT identity, spk FROM key_identity WHERE user = ?").get(user) as Row | undefined;
       if (!r) return null;
-      const k = this.#q("SELECT id, pub FROM key_prekeys WHERE user = ? ORDER BY id LIMIT 1").get(user) as
-        | Row
-        | undefined;
+      const k = withOpk
+        ? this.#q("SELECT id, pub FROM key_prekeys WHERE user = ? ORDER BY id LIMIT 1").get(user) as
+          | Row
+          | undefined
+        : undefined;
       if (k) this.#q("DELETE FROM key_prekeys WHERE user = ? AND id = ?").run(user, k.id as number);
       return { identity: r.identity as string, spk: r.spk as string, opk: k ? k.pub as string : null };
     }));

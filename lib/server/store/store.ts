@@ -113,7 +113,8 @@ export interface Store {
   putIdentity(user: string, identity: string, spk: string): Promise<void>;
   addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void>;
   /** Identity + signed prekey + one one-time prekey, which is removed so it is handed out once. */
-  takeBundle(user: string): Promise<KeyBundleRow | null>;
+  /** The identity and signed prekey, and (when `withOpk`, the default) one one-time prekey, removed. */
+  takeBundle(user: string, withOpk?: boolean): Promise<KeyBundleRow | null>;
   countPrekeys(user: string): Promise<number>;
   // resume tokens (stored as SHA-256 hashes)
   addToken(user: string, hash: string, expires: number): Promise<void>;
