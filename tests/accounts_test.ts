@@ -144,3 +144,35 @@ Deno.test("login with remember returns a resume token that logs in without the p
     await t.stop();
   }
 });
+
+Deno.test("failed logins decay after 15 minutes; a locked account answers as slowly as a wrong password", async () => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
+  let verifies = 0;
+  const hasher = {
+    hash: (p: string) => Promise.resolve(`fake$${p}`),
+    verify: async (p: string, h: string) => {
+      verifies++;
+      await new Promise((r) => setTimeout(r, 60)); // a hash that takes 60 ms
+      return h === `fake$${p}`;
+    },
+  };
+  const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 60 }, { clock, hasher });
+  try {
+    (await t.client("alice", { password: "right password" })).close();
+    const tryLogin = (pw: string) =>
+      t.client("alice", { register: false, password: pw }).then((c) => (c.close(), "ok"), (e) => e.code);
+    assert.equal(await tryLogin("nope nope 1"), "bad_credentials");
+    assert.equal(await tryLogin("nope nope 2"), "bad_credentials");
+    clock.advance(15 * 60_000 + 1); // the two old failures no longer count
+    assert.equal(await tryLogin("nope nope 3"), "bad_credentials");
+    assert.equal(await tryLogin("nope nope 4"), "bad_credentials");
+    assert.equal(await tryLogin("nope nope 5"), "locked", "three failures within the window lock");
+    const before = verifies, t0 = performance.now();
+    assert.equal(await tryLogin("nope nope 6"), "locked");
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 50, `the locked answer took ${Math.round(ms)} ms, like a 60 ms hash`);
+    assert.equal(verifies, before, "without spending a hash");
+  } finally {
+    await t.stop();
+  }
+});

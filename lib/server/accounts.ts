@@ -29,9 +29,13 @@ export interface AccountPolicy {
 
 export const MIN_PASSWORD_CHARS = 8;
 export const TOKEN_DAYS = 30;
+/** A failed login older than this no longer counts towards a lockout (15 minutes). */
+export const FAIL_WINDOW_MS = 15 * 60_000;
 
 export class Accounts {
   #dummy: Promise<string> | null = null;
+  /** Moving average of one password verification, ms (0 until the first). */
+  #verifyMs = 0;
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -85,16 +89,20 @@ export class Accounts {
     }
     const now = this.clock.now();
     if (u.lockedUntil > now) {
+      // As slow as an attempt that hashes (its time says nothing more than its words), without
+      // spending a hash: a storm on a locked account stays cheap.
+      await new Promise((r) => setTimeout(r, this.#verifyMs));
       this.log.warn("login.locked", { user: name, addr });
       return lockedResult(name, u.lockedUntil);
     }
-    if (await this.hasher.verify(password, u.hash)) {
+    if (await this.#timedVerify(password, u.hash)) {
       if (u.failed > 0 || u.lockedUntil > 0) {
         await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: u.lockouts });
       }
       return { ok: true, user: name, role: u.role };
     }
-    const failed = u.failed + 1;
+    // Failures decay: one older than FAIL_WINDOW_MS no longer counts towards a lockout.
+    const failed = (now - u.failedAt > FAIL_WINDOW_MS ? 0 : u.failed) + 1;
     if (failed >= this.policy.maxAttempts) {
       const secs = Math.min(
         this.policy.lockoutCapSeconds,
@@ -112,7 +120,12 @@ export class Accounts {
       });
       return lockedResult(name, until);
     }
-    await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts: u.lockouts });
+    await this.store.setLoginState(name, {
+      failed,
+      lockedUntil: u.lockedUntil,
+      lockouts: u.lockouts,
+      failedAt: now,
+    });
     this.log.info("login.failed", { user: name, addr, failed });
     return bad;
   }
@@ -147,6 +160,15 @@ export class Accounts {
     if (!u) return false;
     await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
     return true;
+  }
+
+  /** Verifies and keeps a moving average of how long a verification takes (for locked answers). */
+  async #timedVerify(password: string, hash: string): Promise<boolean> {
+    const t0 = performance.now();
+    const ok = await this.hasher.verify(password, hash);
+    const ms = performance.now() - t0;
+    this.#verifyMs = this.#verifyMs === 0 ? ms : this.#verifyMs * 0.8 + ms * 0.2;
+    return ok;
   }
 
   #dummyHash(): Promise<string> {

@@ -49,4 +49,7 @@ export const MIGRATIONS: readonly string[] = [
     room TEXT NOT NULL, epoch INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (room, epoch)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE users ADD COLUMN failed_at INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -29,6 +29,7 @@ const toUser = (r: Row): UserRow => ({
   failed: r.failed as number,
   lockedUntil: r.locked_until as number,
   lockouts: r.lockouts as number,
+  failedAt: (r.failed_at as number | undefined) ?? 0,
 });
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -112,9 +113,12 @@ export class SqliteStore implements Store {
   listUsers(): Promise<UserRow[]> {
     return Promise.resolve((this.#q("SELECT * FROM users ORDER BY name").all() as Row[]).map(toUser));
   }
-  setLoginState(name: string, s: { failed: number; lockedUntil: number; lockouts: number }): Promise<void> {
-    this.#q("UPDATE users SET failed = ?, locked_until = ?, lockouts = ? WHERE name = ?")
-      .run(s.failed, s.lockedUntil, s.lockouts, name);
+  setLoginState(
+    name: string,
+    s: { failed: number; lockedUntil: number; lockouts: number; failedAt?: number },
+  ): Promise<void> {
+    this.#q("UPDATE users SET failed = ?, locked_until = ?, lockouts = ?, failed_at = ? WHERE name = ?")
+      .run(s.failed, s.lockedUntil, s.lockouts, s.failedAt ?? 0, name);
     return Promise.resolve();
   }
   setRole(name: string, role: Role): Promise<void> {

@@ -18,6 +18,8 @@ export interface UserRow {
   failed: number;
   lockedUntil: number;
   lockouts: number;
+  /** When the last failed login was counted (ms; 0: never). */
+  failedAt: number;
 }
 
 export interface NewMessage {
@@ -75,7 +77,10 @@ export interface Store {
   createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean>;
   getUser(name: string): Promise<UserRow | null>;
   listUsers(): Promise<UserRow[]>;
-  setLoginState(name: string, s: { failed: number; lockedUntil: number; lockouts: number }): Promise<void>;
+  setLoginState(
+    name: string,
+    s: { failed: number; lockedUntil: number; lockouts: number; failedAt?: number },
+  ): Promise<void>;
   setRole(name: string, role: Role): Promise<void>;
   countAdmins(): Promise<number>;
   // moderation
