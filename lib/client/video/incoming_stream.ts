@@ -2,8 +2,9 @@
  * The receiving half of a user-to-user video stream (see peer_stream.ts): `StreamOffer` (what an
  * offer says), `frameCtx` (the AEAD context that binds each frame to the stream id, frame index,
  * sender and recipient) and `IncomingStream`, a stream this client accepted. Its frames are
- * opened in order of arrival (a frame that fails to open is counted as rejected and skipped) and
- * the newest is kept in a latest-frame slot, so it is a `FrameSource` for `VideoPlayer`.
+ * opened in order of arrival (a frame that fails to open is counted as rejected and skipped; a
+ * frame whose index is not above the highest one opened is a replay, counted and skipped) and the
+ * newest is kept in a latest-frame slot, so it is a `FrameSource` for `VideoPlayer`.
  */
 import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
 import { LatestSlot } from "../../media/mod.ts";
@@ -22,6 +23,9 @@ export const frameCtx = (sid: string, index: number, from: string, to: string): 
 export class IncomingStream implements FrameSource {
   received = 0;
   rejected = 0;
+  /** Frames whose index was not above the highest opened (replayed or reordered by a relay). */
+  replayed = 0;
+  #highest = -1;
   readonly ended: Promise<{ reason: string; by: string }>;
   #end!: (e: { reason: string; by: string }) => void;
   readonly #slot = new LatestSlot<VideoFrame>();
@@ -46,6 +50,10 @@ export class IncomingStream implements FrameSource {
     if (this.#done) return;
     const index = Number(h.index), pts = Number(h.pts);
     this.#opening = this.#opening.then(async () => {
+      if (!Number.isSafeInteger(index) || index <= this.#highest) {
+        this.replayed++;
+        return;
+      }
       let jpeg: Uint8Array;
       try {
         jpeg = await decryptFile(this.key, frameCtx(this.offer.sid, index, this.offer.from, this.me), body);
@@ -54,6 +62,7 @@ export class IncomingStream implements FrameSource {
         return;
       }
       if (this.#done) return;
+      this.#highest = index; // only an authentic frame moves the mark
       this.received++;
       this.#slot.offer({
         pts,

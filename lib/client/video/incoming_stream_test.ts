@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { encryptFile } from "../../crypto/file_aead.ts";
+import type { Connection } from "../connection.ts";
+import { frameCtx, IncomingStream } from "./incoming_stream.ts";
+
+const offer = { sid: "s1", from: "alice", name: "clip.mp4", width: 16, height: 16 } as const;
+
+Deno.test("IncomingStream drops a replayed or older frame index and keeps a forged one from moving the mark", async () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const s = new IncomingStream({} as Connection, offer as never, "bob", key);
+  const frame = async (i: number) =>
+    await encryptFile(key, frameCtx("s1", i, "alice", "bob"), Uint8Array.of(i));
+  const f = [await frame(0), await frame(1), await frame(2)];
+  s.push({ index: 0, pts: 0 }, f[0]!);
+  assert.equal((await s.next())?.index, 0);
+  s.push({ index: 1, pts: 40 }, f[1]!);
+  assert.equal((await s.next())?.index, 1);
+  s.push({ index: 1, pts: 40 }, f[1]!); // replayed by the relay
+  s.push({ index: 0, pts: 0 }, f[0]!); // an older one again
+  s.push({ index: 99, pts: 0 }, crypto.getRandomValues(new Uint8Array(64))); // forged: does not open
+  s.push({ index: 2, pts: 80 }, f[2]!); // still accepted: the forgery did not move the mark
+  assert.equal((await s.next())?.index, 2, "frames are opened in arrival order: 2 comes after the others");
+  assert.deepEqual([s.received, s.replayed, s.rejected], [3, 2, 1]);
+});
