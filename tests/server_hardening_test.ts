@@ -228,3 +228,58 @@ Deno.test("one requester cannot drain another user's one-time prekeys (item 12)"
     await t.stop();
   }
 });
+
+Deno.test("resume tokens: logout revokes, a ban revokes all, at most 10 per user (item 9)", async () => {
+  const t = await startTestServer();
+  try {
+    (await t.client("alice")).close();
+    (await t.client("root")).close();
+    assert.equal(await runConsoleLine(t.srv, "/grant root"), "root is now an admin");
+    const open = async () => {
+      const c = await t.connect();
+      await c.request("hello", { v: 1, client: "t" });
+      return c;
+    };
+    const remember = async () => {
+      const c = await open();
+      const r = await c.request("login", { user: "alice", password: "pw-alice-secret", remember: true });
+      c.close();
+      return r.header.token as string;
+    };
+    const works = async (token: string) => {
+      const c = await open();
+      try {
+        await c.request("login", { user: "alice", token });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.close();
+      }
+    };
+    // logout revokes the token the session logged in with
+    const tok = await remember();
+    const c = await open();
+    await c.request("login", { user: "alice", token: tok });
+    assert.deepEqual((await c.request("logout", {})).header.revoked, 1);
+    c.close();
+    assert.equal(await works(tok), false, "a logged-out token no longer logs in");
+    // at most 10 live tokens: the oldest go
+    const toks: string[] = [];
+    for (let i = 0; i < 12; i++) toks.push(await remember());
+    const live = await Promise.all(toks.map(works));
+    assert.deepEqual(live, [false, false, ...Array(10).fill(true)]);
+    // a ban revokes them all
+    const root = await t.client("root", { register: false });
+    await root.kick("alice", 1);
+    await new Promise((r) => setTimeout(r, 1100)); // wait for the 1 s ban to end, then try the tokens
+    assert.deepEqual(await Promise.all(toks.slice(2).map(works)), Array(10).fill(false));
+    assert.equal(
+      await t.client("alice", { register: false }).then(() => true),
+      true,
+      "the password still works",
+    );
+  } finally {
+    await t.stop();
+  }
+});

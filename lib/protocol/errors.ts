@@ -26,6 +26,7 @@ export const ErrorCode = {
   Shutdown: "shutdown",
   Kicked: "kicked",
   Banned: "banned",
+  LoggedOut: "logged_out",
   // accounts
   BadCredentials: "bad_credentials",
   Locked: "locked",

@@ -82,6 +82,7 @@ export const Requests = {
     remember: v.optional(v.boolean()),
   }),
   ping: req("ping", {}),
+  logout: req("logout", { all: v.optional(v.boolean()) }),
   who: req("who", {}),
   whois: req("whois", { user: Name }),
   users: req("users", {}),

@@ -29,6 +29,8 @@ export interface AccountPolicy {
 
 export const MIN_PASSWORD_CHARS = 8;
 export const TOKEN_DAYS = 30;
+/** Resume tokens kept per user (the oldest are revoked beyond this). */
+export const MAX_TOKENS_PER_USER = 10;
 /** A failed login older than this no longer counts towards a lockout (15 minutes). */
 export const FAIL_WINDOW_MS = 15 * 60_000;
 
@@ -134,7 +136,9 @@ export class Accounts {
   async issueToken(user: string): Promise<string> {
     const raw = crypto.getRandomValues(new Uint8Array(32));
     const token = toHex(raw);
-    await this.store.addToken(user, await sha256Hex(token), this.clock.now() + TOKEN_DAYS * 86400_000);
+    const now = this.clock.now();
+    await this.store.addToken(user, await sha256Hex(token), now + TOKEN_DAYS * 86400_000);
+    await this.store.pruneTokens(user, MAX_TOKENS_PER_USER, now); // expired ones go; the newest 10 stay
     return token;
   }
 

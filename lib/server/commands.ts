@@ -36,6 +36,7 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     register: { auth: "anon", run: auth },
     login: { auth: "anon", run: auth },
     ping: { auth: "anon", run: acc.ping },
+    logout: { auth: "user", run: acc.logout },
     who: { auth: "user", run: acc.who },
     whois: { auth: "user", run: acc.whois },
     users: { auth: "user", run: acc.users },

@@ -74,6 +74,7 @@ export class Core {
     const until = banSeconds ? now + banSeconds * 1000 : null;
     const row: KickRow = { user, by: actor, at: now, bannedUntil: until, reason: reason ?? null };
     await this.store.addKick(row);
+    if (until) await this.store.dropTokens(user); // a ban revokes every resume token
     const action = until ? "ban" : "kick";
     await this.store.audit({ at: now, actor, action, target: user, detail: until ? `${banSeconds}s` : "" });
     this.log.info(`admin.${action}`, { actor, target: user, seconds: banSeconds });

@@ -6,6 +6,7 @@ import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets } from "./rate.ts";
 import { hostOf } from "./hub.ts";
+import { sha256Hex } from "../common/bytes.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
   if (m.v !== PROTOCOL_VERSION) {
@@ -59,6 +60,7 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     s.role = r.role;
     s.state = "ready";
     s.loginAt = c.clock.now();
+    if (m.t === "login" && m.token !== undefined) s.tokenHash = await sha256Hex(m.token);
     const first = c.hub.login(s);
     c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
     const token = m.t === "login" && m.remember ? await c.accounts.issueToken(r.user) : undefined;
@@ -122,4 +124,19 @@ export async function status(c: Core, s: Session, m: Request<"status">): Promise
   });
   s.reply(m.id, { status: m.status });
   await Promise.resolve();
+}
+
+/**
+ * Ends this session and revokes the resume token it logged in with; `all: true` revokes every
+ * token of the user (a lost device), so only a password login works again.
+ */
+export async function logout(c: Core, s: Session, m: Request<"logout">): Promise<void> {
+  let revoked = 0;
+  if (m.all) {
+    await c.store.dropTokens(s.user);
+    revoked = -1;
+  } else if (s.tokenHash && await c.store.dropToken(s.tokenHash)) revoked = 1;
+  c.log.info("logout", { user: s.user, all: m.all === true });
+  s.reply(m.id, { revoked: revoked < 0 ? "all" : revoked });
+  s.bye(ErrorCode.LoggedOut, "Logged out");
 }

@@ -22,6 +22,8 @@ export class Session {
   user = "";
   role: Role = "user";
   status: Status = "free";
+  /** SHA-256 (hex) of the resume token this session logged in with, if any (for `logout`). */
+  tokenHash = "";
   loginAt = 0;
   lastIn: number;
   pingAt = 0;

@@ -168,6 +168,15 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(await s.tokenUser("nope", 0), null);
     await s.dropTokens("alice");
     assert.equal(await s.tokenUser("h2", 50), null);
+    for (let i = 0; i < 5; i++) await s.addToken("bob", `b${i}`, 1000 + i);
+    await s.addToken("bob", "old", 10);
+    assert.equal(await s.dropToken("b0"), true);
+    assert.equal(await s.dropToken("b0"), false);
+    await s.pruneTokens("bob", 2, 100); // "old" has expired; of b1..b4 the two newest stay
+    assert.deepEqual(
+      await Promise.all(["old", "b1", "b2", "b3", "b4"].map((h) => s.tokenUser(h, 0))),
+      [null, null, null, "bob", "bob"],
+    );
   });
 
   t("key directory hands out each one-time prekey once", async (s) => {

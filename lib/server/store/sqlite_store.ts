@@ -333,6 +333,19 @@ export class SqliteStore implements Store {
     this.#q("DELETE FROM tokens WHERE user = ?").run(user);
     return Promise.resolve();
   }
+  dropToken(hash: string): Promise<boolean> {
+    return Promise.resolve(Number(this.#q("DELETE FROM tokens WHERE hash = ?").run(hash).changes) > 0);
+  }
+  pruneTokens(user: string, keep: number, now: number): Promise<void> {
+    this.#tx(() => {
+      this.#q("DELETE FROM tokens WHERE expires <= ?").run(now);
+      this.#q(
+        `DELETE FROM tokens WHERE user = ? AND hash NOT IN
+         (SELECT hash FROM tokens WHERE user = ? ORDER BY expires DESC LIMIT ?)`,
+      ).run(user, user, keep);
+    });
+    return Promise.resolve();
+  }
 
   close(): Promise<void> {
     if (this.#db.isOpen) {

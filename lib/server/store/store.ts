@@ -117,7 +117,6 @@ export interface Store {
   // key directory (public keys only)
   putIdentity(user: string, identity: string, spk: string): Promise<void>;
   addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void>;
-  /** Identity + signed prekey + one one-time prekey, which is removed so it is handed out once. */
   /** The identity and signed prekey, and (when `withOpk`, the default) one one-time prekey, removed. */
   takeBundle(user: string, withOpk?: boolean): Promise<KeyBundleRow | null>;
   countPrekeys(user: string): Promise<number>;
@@ -126,5 +125,9 @@ export interface Store {
   /** The user a live token belongs to, or null. */
   tokenUser(hash: string, now: number): Promise<string | null>;
   dropTokens(user: string): Promise<void>;
+  /** Revokes one token; true when it existed. */
+  dropToken(hash: string): Promise<boolean>;
+  /** Deletes expired tokens, and all but the `keep` newest (by expiry) of `user`. */
+  pruneTokens(user: string, keep: number, now: number): Promise<void>;
   close(): Promise<void>;
 }
