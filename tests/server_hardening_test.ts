@@ -283,3 +283,21 @@ Deno.test("resume tokens: logout revokes, a ban revokes all, at most 10 per user
     await t.stop();
   }
 });
+
+Deno.test("a sync larger than the send queue is fed as the reader drains it, not dropped (item 4)", async () => {
+  const t = await startTestServer({ maxQueueBytes: 4 * 1024 * 1024 });
+  try {
+    (await t.client("bob")).close();
+    const alice = await t.client("alice");
+    const body = new Uint8Array(512 * 1024).fill(7);
+    for (let i = 0; i < 24; i++) {
+      await alice.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `big-message-${i}` }, body);
+    }
+    const bob = await t.client("bob", { register: false });
+    const got = await bob.sync(); // 12 MiB queued for bob, three times the 4 MiB send queue
+    assert.equal(got.length, 24);
+    assert.ok(!t.lines.some((l) => l.includes("drop.slow")), "bob was not dropped as too slow");
+  } finally {
+    await t.stop();
+  }
+});

@@ -11,7 +11,8 @@ import { msgHeader } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { TargetKind } from "./store/store.ts";
 
-const SYNC_PAGE = 500;
+/** Rows read per page of a sync (at most this many bodies in memory at once). */
+const SYNC_PAGE = 64;
 
 type Resolved = { kind: TargetKind; name: string; conv: string; afterSeq: number } | {
   err: string;
@@ -75,6 +76,10 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   for (;;) {
     const page = await c.store.pending(s.user, after, SYNC_PAGE);
     for (const row of page) {
+      // Never more than half the send queue waiting: a reader slower than the queue is fed gently
+      // instead of overflowing it (and being dropped as too slow).
+      if (s.outbox.bytes + row.body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
+      if (s.state === "closed") break;
       s.outbox.push(encodeFrame(msgHeader(row), row.body));
       after = row.seq;
       count++;
