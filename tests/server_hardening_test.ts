@@ -301,3 +301,19 @@ Deno.test("a sync larger than the send queue is fed as the reader drains it, not
     await t.stop();
   }
 });
+
+Deno.test("history answers at most half a send queue of bodies per request, newest first (item 4)", async () => {
+  const t = await startTestServer({ maxQueueBytes: 4 * 1024 * 1024 });
+  try {
+    (await t.client("bob")).close();
+    const alice = await t.client("alice");
+    const body = new Uint8Array(512 * 1024).fill(1);
+    for (let i = 0; i < 24; i++) {
+      await alice.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `hist-message-${i}` }, body);
+    }
+    const r = await alice.conn.request("history", { to: { kind: "user", name: "bob" }, limit: 1000 });
+    assert.equal(r.header.count, 4, "2 MiB of 512 KiB bodies: the 4 newest");
+  } finally {
+    await t.stop();
+  }
+});

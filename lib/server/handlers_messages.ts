@@ -130,7 +130,13 @@ export async function history(c: Core, s: Session, m: Request<"history">): Promi
   const t = await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);
   const limit = Math.min(m.limit ?? c.config.historyLimit, c.config.historyLimit);
-  const rows = await c.store.history(t.conv, m.since ?? 0, t.afterSeq, limit);
-  for (const row of rows) s.outbox.push(encodeFrame(msgHeader(row, m.id), row.body));
+  // At most half the send queue of bodies per answer (the newest that fit), read only as far as that.
+  const budget = Math.max(1, Math.floor(c.config.maxQueueBytes / 2));
+  const rows = await c.store.history(t.conv, m.since ?? 0, t.afterSeq, limit, budget);
+  for (const row of rows) {
+    if (s.outbox.bytes + row.body.length > budget) await s.outbox.drained();
+    if (s.state === "closed") return;
+    s.outbox.push(encodeFrame(msgHeader(row, m.id), row.body));
+  }
   s.reply(m.id, { count: rows.length });
 }

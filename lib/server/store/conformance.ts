@@ -60,6 +60,19 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 
+  t("history() with a byte budget gives the newest that fit, oldest first, and always one", async (s) => {
+    await s.appendMessages(
+      [10, 20, 30, 40].map((n, i) => msg({ mid: `h${i}`, sender: "alice", body: new Uint8Array(n) })),
+    );
+    const sizes = async (max?: number) =>
+      (await s.history("d:alice:bob", 0, 0, 10, max)).map((m) => m.body.length);
+    assert.deepEqual(await sizes(), [10, 20, 30, 40]);
+    assert.deepEqual(await sizes(70), [30, 40]);
+    assert.deepEqual(await sizes(69), [40]);
+    assert.deepEqual(await sizes(5), [40], "the newest even when alone it is over the budget");
+    assert.deepEqual((await s.history("d:alice:bob", 0, 0, 3, 1000)).map((m) => m.body.length), [20, 30, 40]);
+  });
+
   t("pending() returns DMs, room and broadcast messages in order until acked per conversation", async (s) => {
     await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });

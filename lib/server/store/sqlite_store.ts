@@ -210,10 +210,22 @@ export class SqliteStore implements Store {
     });
     return Promise.resolve();
   }
-  history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+  history(
+    conv: string,
+    since: number,
+    afterSeq: number,
+    limit: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<StoredMessage[]> {
+    // The running size is computed from the row headers (length() of a blob does not read it), so
+    // only the rows that fit are loaded.
     const rows = this.#q(
-      "SELECT * FROM messages WHERE conv = ? AND ts >= ? AND seq > ? ORDER BY seq DESC LIMIT ?",
-    ).all(conv, since, afterSeq, limit) as Row[];
+      `SELECT m.* FROM messages m JOIN (
+         SELECT seq, SUM(LENGTH(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS upto,
+                ROW_NUMBER() OVER (ORDER BY seq DESC) AS n
+         FROM messages WHERE conv = :c AND ts >= :since AND seq > :after ORDER BY seq DESC LIMIT :lim
+       ) w ON w.seq = m.seq WHERE w.n = 1 OR w.upto <= :max ORDER BY m.seq DESC`,
+    ).all({ c: conv, since, after: afterSeq, lim: limit, max: maxBytes }) as Row[];
     return Promise.resolve(rows.map(toMsg).reverse());
   }
 

@@ -101,7 +101,14 @@ export interface Store {
   /** Several acks of one user in one transaction (a cursor never moves back). */
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void>;
   /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
-  history(conv: string, since: number, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** …and, with `maxBytes`, only as many of the newest as fit in that many body bytes (at least one). */
+  history(
+    conv: string,
+    since: number,
+    afterSeq: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<StoredMessage[]>;
   // rooms
   createRoom(
     r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] },
