@@ -48,9 +48,14 @@ export interface TestServer {
 
 export async function startTestServer(
   opts: ServerOptions = {},
-  o: { clock?: Clock; hasher?: Hasher & { close?: () => void }; dir?: string } = {},
+  o: {
+    clock?: Clock;
+    hasher?: Hasher & { close?: () => void };
+    dir?: string;
+    tls?: { cert: string; key: string };
+  } = {},
 ): Promise<TestServer> {
-  const tls = await testCert();
+  const tls = o.tls ?? await testCert();
   const dir = o.dir ?? await Deno.makeTempDir({ prefix: "parley-test-" });
   const clock = o.clock ?? systemClock;
   const { logger, lines } = memoryLogger(clock);

@@ -6,7 +6,7 @@
  */
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import { connectTls } from "../net/tls.ts";
+import { connectTls, type ServerConn } from "../net/tls.ts";
 import { BackendError } from "./backend.ts";
 
 export interface Reply {
@@ -31,7 +31,7 @@ export class Connection {
   readonly done: Promise<void>;
   #writeChain: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly conn: Deno.Conn, maxFrame: number) {
+  private constructor(readonly conn: ServerConn, maxFrame: number) {
     this.done = this.#readLoop(new FrameDecoder(maxFrame));
   }
 

@@ -1,24 +1,39 @@
 /**
- * The only file that opens sockets: TLS listen, pinned TLS connect, and a first-contact probe
- * that reads the server's certificate without trusting it (node:tls) so the user can decide.
+ * Client sockets (with tls_server.ts, the only files that open sockets): the pinned TLS 1.3 connect,
+ * a first-contact probe that reads the server's certificate without trusting it (node:tls) so the
+ * user can decide, and `NodeConn`, the pull-read byte stream over a node:tls socket both sides use.
  */
+import { X509Certificate } from "node:crypto";
 import * as tls from "node:tls";
 import { derToPem } from "./cert.ts";
 
-export type Conn = Deno.Conn;
-export type Listener = Deno.Listener;
-
-export function listenTls(o: { host: string; port: number; cert: string; key: string }): Deno.TlsListener {
-  return Deno.listenTls({ hostname: o.host, port: o.port, cert: o.cert, key: o.key, transport: "tcp" });
-}
-
-/** Connects trusting only `caPem` (the pinned certificate). */
-export async function connectTls(
-  o: { host: string; port: number; caPem: string },
-): Promise<Deno.TlsConn> {
-  const c = await Deno.connectTls({ hostname: o.host, port: o.port, caCerts: [o.caPem] });
-  await c.handshake();
-  return c;
+/**
+ * Connects over TLS 1.3 trusting only `caPem`, the pinned certificate: node:tls's `ca` replaces the
+ * default roots (Deno.connectTls's `caCerts` only adds to them, so any publicly trusted certificate
+ * for the host would pass), and the leaf's SHA-256 must equal the pin's before anything is sent.
+ */
+export function connectTls(o: { host: string; port: number; caPem: string }): Promise<ServerConn> {
+  const pinned = new X509Certificate(o.caPem).fingerprint256;
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({
+      host: o.host,
+      port: o.port,
+      ca: [o.caPem],
+      minVersion: "TLSv1.3",
+      servername: /^[\d.:]+$/.test(o.host) ? undefined : o.host,
+      // The pin replaces the host name check: the leaf must be the pinned certificate itself.
+      checkServerIdentity: (_host, cert) =>
+        cert.fingerprint256 === pinned ? undefined : new Error("the certificate is not the pinned one"),
+    });
+    s.once("secureConnect", () => {
+      s.off("error", reject);
+      resolve(new NodeConn(s, s));
+    });
+    s.once("error", (e) => {
+      s.destroy();
+      reject(e);
+    });
+  });
 }
 
 /** Reads the server's certificate without verifying it. Returns its PEM. */
@@ -48,4 +63,77 @@ export function probeCertificate(host: string, port: number, timeoutMs = 10_000)
       reject(e);
     });
   });
+}
+
+/** A connected byte stream (the part of Deno.Conn Parley uses), over a node:tls socket. */
+export interface ServerConn {
+  readonly remoteAddr: { hostname: string; port: number };
+  /** Reads into `buf`; null at end of stream. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Resolves when the bytes were handed to the socket. */
+  write(b: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Reading side of a node socket as pull reads, paused while `HIGH` bytes wait unread. */
+export class NodeConn implements ServerConn {
+  static readonly HIGH = 256 * 1024;
+  readonly remoteAddr: { hostname: string; port: number };
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #wake: (() => void) | null = null;
+
+  constructor(readonly s: tls.TLSSocket, raw: { remoteAddress?: string; remotePort?: number }) {
+    this.remoteAddr = { hostname: raw.remoteAddress ?? "?", port: raw.remotePort ?? 0 };
+    s.on("data", (d: Uint8Array) => {
+      this.#chunks.push(d);
+      this.#buffered += d.length;
+      if (this.#buffered >= NodeConn.HIGH) s.pause();
+      this.#notify();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#notify();
+    };
+    s.on("end", end);
+    s.on("close", end);
+    s.on("error", end);
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async read(buf: Uint8Array): Promise<number | null> {
+    while (!this.#chunks.length) {
+      if (this.#ended) return null;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+    let n = 0;
+    while (n < buf.length && this.#chunks.length) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, buf.length - n);
+      buf.set(k === c.length ? c : c.subarray(0, k), n);
+      n += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#buffered -= n;
+    if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
+    return n;
+  }
+
+  write(b: Uint8Array): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.s.destroyed) return reject(new Error("Connection closed"));
+      this.s.write(b, (err) => (err ? reject(err) : resolve(b.length)));
+    });
+  }
+
+  close(): void {
+    this.s.destroy();
+  }
 }

@@ -14,15 +14,9 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { NodeConn, type ServerConn } from "./tls.ts";
 
-export interface ServerConn {
-  readonly remoteAddr: { hostname: string; port: number };
-  /** Reads into `buf`; null at end of stream. */
-  read(buf: Uint8Array): Promise<number | null>;
-  /** Resolves when the bytes were handed to the socket. */
-  write(b: Uint8Array): Promise<number>;
-  close(): void;
-}
+export type { ServerConn };
 
 export interface TlsServerOptions {
   host: string;
@@ -49,69 +43,6 @@ export interface TlsServer {
   /** Handshakes in progress in all. */
   readonly pending: number;
   close(): Promise<void>;
-}
-
-/** Reading side of a node socket as pull reads, paused while `HIGH` bytes wait unread. */
-class NodeConn implements ServerConn {
-  static readonly HIGH = 256 * 1024;
-  readonly remoteAddr: { hostname: string; port: number };
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
-  #ended = false;
-  #wake: (() => void) | null = null;
-
-  constructor(readonly s: tls.TLSSocket, raw: net.Socket) {
-    this.remoteAddr = { hostname: raw.remoteAddress ?? "?", port: raw.remotePort ?? 0 };
-    s.on("data", (d: Uint8Array) => {
-      this.#chunks.push(d);
-      this.#buffered += d.length;
-      if (this.#buffered >= NodeConn.HIGH) s.pause();
-      this.#notify();
-    });
-    const end = () => {
-      this.#ended = true;
-      this.#notify();
-    };
-    s.on("end", end);
-    s.on("close", end);
-    s.on("error", end);
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  async read(buf: Uint8Array): Promise<number | null> {
-    while (!this.#chunks.length) {
-      if (this.#ended) return null;
-      await new Promise<void>((r) => (this.#wake = r));
-    }
-    let n = 0;
-    while (n < buf.length && this.#chunks.length) {
-      const c = this.#chunks[0]!;
-      const k = Math.min(c.length, buf.length - n);
-      buf.set(k === c.length ? c : c.subarray(0, k), n);
-      n += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
-    }
-    this.#buffered -= n;
-    if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
-    return n;
-  }
-
-  write(b: Uint8Array): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.s.destroyed) return reject(new Error("Connection closed"));
-      this.s.write(b, (err) => (err ? reject(err) : resolve(b.length)));
-    });
-  }
-
-  close(): void {
-    this.s.destroy();
-  }
 }
 
 /** Starts listening; resolves once the port is bound. */

@@ -1,0 +1,54 @@
+/**
+ * Issue 10 item 6: the certificate pin is exclusive. A server at a pinned address that presents a
+ * different certificate, one the client's trust store accepts (a CA given with DENO_CERT, as a
+ * publicly trusted certificate would be), is refused with the CHANGED warning before any password
+ * is sent.
+ */
+import assert from "node:assert/strict";
+import { makeSelfSignedCert } from "../lib/net/cert.ts";
+import { runProgram, startTestServer } from "./helpers.ts";
+
+async function sh(cmd: string, cwd: string): Promise<void> {
+  const o = await new Deno.Command("bash", { args: ["-c", cmd], cwd, stdout: "null", stderr: "piped" })
+    .output();
+  if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
+}
+
+Deno.test("a certificate trusted by the system but not the pinned one is refused as CHANGED", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-pin-" });
+  // A test CA and a leaf it signs for 127.0.0.1.
+  await sh(
+    [
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem " +
+      "-subj /CN=ParleyTestCA -days 2 -addext basicConstraints=critical,CA:TRUE " +
+      "-addext keyUsage=critical,keyCertSign",
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1",
+      "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf",
+      "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext.cnf",
+    ].join(" && "),
+    dir,
+  );
+  const cert = await Deno.readTextFile(`${dir}/leaf.pem`), key = await Deno.readTextFile(`${dir}/leaf.key`);
+  const t = await startTestServer({}, { tls: { cert, key } });
+  const pinned = await makeSelfSignedCert(); // the certificate the client pinned for this address
+  try {
+    const home = `${dir}/home`;
+    await Deno.mkdir(home);
+    const entry = { fingerprint: "pinned", pem: pinned.cert, added: new Date().toISOString() };
+    await Deno.writeTextFile(
+      `${home}/known_servers.json`,
+      JSON.stringify({ [`127.0.0.1:${t.port}`]: entry }),
+    );
+    const r = await runProgram(
+      "client.ts",
+      ["login", "--server", `127.0.0.1:${t.port}`, "--user", "alice"],
+      { PARLEY_PASSWORD: "a-secret-password-1", PARLEY_HOME: home, DENO_CERT: `${dir}/ca.pem` },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.err + r.out, /has CHANGED/);
+    assert.ok(!t.lines.some((l) => l.includes("login")), "no login reached the impostor");
+  } finally {
+    await t.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
