@@ -204,3 +204,34 @@ Deno.test("E2E bad input 12–14: replay under a new mid, bit flips, a header 10
     await t.stop();
   }
 });
+
+Deno.test("E2E: forged DMs are reported once, acknowledged, and cost nothing on the next read (issue 10 item 8)", async () => {
+  const t = await startTestServer();
+  try {
+    const home = await Deno.makeTempDir({ prefix: "parley-forged-" });
+    const b1 = await t.e2eClient("bob", { home });
+    await b1.client.close();
+    const mallory = await t.client("mallory");
+    for (let i = 0; i < 30; i++) {
+      const junk = crypto.getRandomValues(new Uint8Array(200));
+      await mallory.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `forged-msg-${i}` }, junk);
+    }
+    const alice = await t.e2eClient("alice");
+    await alice.client.send({ kind: "user", name: "bob" }, "a real one after the junk");
+    // First read: every forged message is reported, the real one is read, and all are acknowledged.
+    const b2 = await t.e2eClient("bob", { home, register: false });
+    const notes = inbox(b2.client);
+    const first = await b2.client.sync();
+    await b2.client.ack(first);
+    assert.deepEqual(first.map((m) => m.text), ["a real one after the junk"]);
+    assert.equal(notes.notices.filter((n) => n.startsWith("Could not read message")).length, 30);
+    await b2.client.close();
+    // Next read: nothing comes back.
+    const b3 = await t.e2eClient("bob", { home, register: false });
+    const again = inbox(b3.client);
+    assert.deepEqual(await b3.client.sync(), []);
+    assert.equal(again.notices.filter((n) => n.startsWith("Could not read")).length, 0, "not redelivered");
+  } finally {
+    await t.stop();
+  }
+});

@@ -12,6 +12,17 @@
 import { utf8, utf8d } from "../common/bytes.ts";
 import type { ChatMessage, Fingerprint, Target } from "./backend.ts";
 
+/**
+ * A message that can never be read here (forged, malformed, replayed, or this device's own): the
+ * codec has recorded it as consumed, and the client acknowledges it so it is not delivered again.
+ */
+export class UnreadableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnreadableError";
+  }
+}
+
 export type MembershipVerb = "create" | "join" | "leave" | "kick";
 
 export interface KeyOps {

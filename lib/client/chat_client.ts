@@ -24,7 +24,13 @@ import {
   type VideoHandle,
   type VideoListing,
 } from "./backend.ts";
-import { type BodyCodec, type KeyOps, type MembershipVerb, PlainCodec } from "./body_codec.ts";
+import {
+  type BodyCodec,
+  type KeyOps,
+  type MembershipVerb,
+  PlainCodec,
+  UnreadableError,
+} from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
 import { ClientVideo } from "./video/client_video.ts";
@@ -157,6 +163,10 @@ export class ChatClient implements ChatBackend {
       this.#track(m);
       return m;
     } catch (e) {
+      // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
+      if (e instanceof UnreadableError) {
+        this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });
+      }
       this.#emit({
         type: "notice",
         level: "error",

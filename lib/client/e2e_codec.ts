@@ -21,11 +21,14 @@ import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
 import { loadIdentity } from "../crypto/keystore.ts";
 import { signMembershipChange } from "../crypto/membership.ts";
 import { ReplayError } from "../crypto/ratchet.ts";
+import { DecryptError } from "../crypto/primitives.ts";
 import { RoomManager } from "../crypto/room_manager.ts";
-import { mergeWrites } from "../crypto/state_store.ts";
+import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
+
+const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import type { Argon2Params } from "../crypto/at_rest.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
-import type { BodyCodec, KeyOps } from "./body_codec.ts";
+import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { SqliteCryptoStore } from "./crypto_store.ts";
 import { LocalStore } from "./local_store.ts";
@@ -167,10 +170,10 @@ export class E2eCodec implements BodyCodec {
       const saved = this.local.get(m.seq);
       if (saved) return m.replay ? { ...saved, replay: true } : saved;
       if (this.cs.consumed(m.seq)) return null;
-      if (m.from === this.#me) {
-        throw new Error("you sent it from another device; only its recipients can decrypt it");
-      }
       try {
+        if (m.from === this.#me) {
+          throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+        }
         if (m.to.kind === "user") {
           const o = await this.dm.openDm(m.from, body);
           const sk = decodeStreamKey(o.plaintext, m.mid);
@@ -206,8 +209,16 @@ export class E2eCodec implements BodyCodec {
         return await this.#save(o.writes, { ...m, text: p.text });
       } catch (e) {
         if (e instanceof KeyChangedError) throw keyChangedError(e);
-        if (e instanceof ReplayError) throw new Error("it was already received once (replay rejected)");
-        throw e;
+        // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).
+        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError;
+        if (!never) throw e;
+        await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+        if (e instanceof ReplayError) {
+          throw new UnreadableError("it was already received once (replay rejected)");
+        }
+        throw e instanceof UnreadableError
+          ? e
+          : new UnreadableError(e instanceof Error ? e.message : String(e));
       }
     });
   }
