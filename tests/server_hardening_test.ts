@@ -284,15 +284,21 @@ Deno.test("resume tokens: logout revokes, a ban revokes all, at most 10 per user
   }
 });
 
-Deno.test("a sync larger than the send queue is fed as the reader drains it, not dropped (item 4)", async () => {
+/** A server with a 4 MiB send queue where alice has sent bob 24 messages of 512 KiB (12 MiB). */
+async function bigQueue() {
   const t = await startTestServer({ maxQueueBytes: 4 * 1024 * 1024 });
+  (await t.client("bob")).close();
+  const alice = await t.client("alice");
+  const body = new Uint8Array(512 * 1024).fill(7);
+  for (let i = 0; i < 24; i++) {
+    await alice.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `big-message-${i}` }, body);
+  }
+  return { t, alice };
+}
+
+Deno.test("a sync larger than the send queue is fed as the reader drains it, not dropped (item 4)", async () => {
+  const { t } = await bigQueue();
   try {
-    (await t.client("bob")).close();
-    const alice = await t.client("alice");
-    const body = new Uint8Array(512 * 1024).fill(7);
-    for (let i = 0; i < 24; i++) {
-      await alice.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `big-message-${i}` }, body);
-    }
     const bob = await t.client("bob", { register: false });
     const got = await bob.sync(); // 12 MiB queued for bob, three times the 4 MiB send queue
     assert.equal(got.length, 24);
@@ -303,14 +309,8 @@ Deno.test("a sync larger than the send queue is fed as the reader drains it, not
 });
 
 Deno.test("history answers at most half a send queue of bodies per request, newest first (item 4)", async () => {
-  const t = await startTestServer({ maxQueueBytes: 4 * 1024 * 1024 });
+  const { t, alice } = await bigQueue();
   try {
-    (await t.client("bob")).close();
-    const alice = await t.client("alice");
-    const body = new Uint8Array(512 * 1024).fill(1);
-    for (let i = 0; i < 24; i++) {
-      await alice.conn.request("send", { to: { kind: "user", name: "bob" }, mid: `hist-message-${i}` }, body);
-    }
     const r = await alice.conn.request("history", { to: { kind: "user", name: "bob" }, limit: 1000 });
     assert.equal(r.header.count, 4, "2 MiB of 512 KiB bodies: the 4 newest");
   } finally {
