@@ -55,7 +55,11 @@ async function spawnServer(dir: string) {
   return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`), errText };
 }
 
-Deno.test("bare TCP connections are released at the handshake deadline, caps fit the fd limit, and an ack flood does not freeze others", async () => {
+Deno.test({
+  name:
+    "bare TCP connections are released at the handshake deadline, caps fit the fd limit, and an ack flood does not freeze others",
+  ignore: Deno.build.os !== "linux", // ulimit, /proc and prlimit
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-stall-" });
   await seed(dir, ["alice", "bob"]);
   const srv = await spawnServer(dir);
@@ -161,7 +165,10 @@ Deno.test("acks are weighted by their entries against the per-connection rate", 
   }
 });
 
-Deno.test("a data folder that already existed with loose modes becomes 0700, its files 0600", async () => {
+Deno.test({
+  name: "a data folder that already existed with loose modes becomes 0700, its files 0600",
+  ignore: Deno.build.os !== "linux", // spawned with ulimit; POSIX modes
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-perms-" });
   await Deno.chmod(dir, 0o755);
   await Deno.writeTextFile(`${dir}/parley.log`, "", { mode: 0o644 });

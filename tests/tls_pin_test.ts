@@ -14,7 +14,10 @@ async function sh(cmd: string, cwd: string): Promise<void> {
   if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
 }
 
-Deno.test("a certificate trusted by the system but not the pinned one is refused as CHANGED", async () => {
+Deno.test({
+  name: "a certificate trusted by the system but not the pinned one is refused as CHANGED",
+  ignore: Deno.build.os === "windows", // the test CA is made with the openssl command
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-pin-" });
   // A test CA and a leaf it signs for 127.0.0.1.
   await sh(
