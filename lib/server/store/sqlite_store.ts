@@ -205,9 +205,17 @@ export class SqliteStore implements Store {
       `INSERT INTO cursors (user, conv, seq) VALUES (?, ?, ?)
        ON CONFLICT (user, conv) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
     );
-    this.#tx(() => {
-      for (const a of acks) st.run(user, a.conv, a.seq);
-    });
+    // An ack is a hint: one lost in a crash only means a redelivery, which clients dedupe by seq.
+    // So its commit does not wait for fsync (WAL, synchronous=NORMAL), and a flood of acks cannot
+    // hold the event loop on the disk.
+    this.#db.exec("PRAGMA synchronous=NORMAL");
+    try {
+      this.#tx(() => {
+        for (const a of acks) st.run(user, a.conv, a.seq);
+      });
+    } finally {
+      this.#db.exec("PRAGMA synchronous=FULL");
+    }
     return Promise.resolve();
   }
   history(
