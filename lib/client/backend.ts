@@ -98,6 +98,8 @@ export interface VideoHandle {
   next(): Promise<VideoFrameData | null>;
   /** Frames skipped before anyone drew them. */
   readonly dropped: number;
+  /** Frames received per rendition (server playback), for the end line. */
+  readonly received?: Readonly<Record<string, number>>;
   stop(): Promise<void>;
   pause?(): Promise<void>;
   resume?(): Promise<void>;

@@ -185,9 +185,28 @@ export interface MjpegSource extends AsyncIterable<Uint8Array> {
 /** Frames of at most this many pixels (a 200×60-cell half-block pane is 200×120) are "small". */
 export const SMALL_FRAME_PIXELS = 320 * 240;
 
+/** ffmpeg's rate for `fps`: the NTSC rates ffmpeg prints rounded (29.97, 23.98, 59.94) as exact ratios. */
+export function fpsArg(fps: number): string {
+  for (const base of [24, 30, 60, 120]) {
+    if (Math.abs(fps - (base * 1000) / 1001) < 0.006) return `${base * 1000}/1001`;
+  }
+  return String(fps);
+}
+
+/**
+ * The `-ss` for a segment starting at `startSec`: half a frame early, so the frame due exactly at
+ * the start (whose time a rounded `-ss` may pass, e.g. frame 64 at 24 fps is 2.6666… s) is kept
+ * and the one before it is not.
+ */
+export function seekArg(startSec: number, fps: number): string | null {
+  const t = startSec - 0.5 / fps;
+  return t > 0 ? t.toFixed(6) : null;
+}
+
 /** The ffmpeg arguments for an MJPEG stream (exported for tests). */
 export function mjpegArgs(o: MjpegOptions): string[] {
-  const vf = [`fps=${o.fps}`];
+  const vf = [`fps=${fpsArg(o.fps)}`];
+  const ss = o.startSec ? seekArg(o.startSec, o.fps) : null;
   // Small frames are half-block pictures, one pixel per half cell: area averaging and full-resolution
   // chroma keep a still part of the picture the same from frame to frame (so the diffing renderer
   // rewrites fewer cells) and keep thin colour edges. Larger frames keep the cheaper settings.
@@ -195,7 +214,7 @@ export function mjpegArgs(o: MjpegOptions): string[] {
   if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=${small ? "area" : "bilinear"}`);
   return [
     ...["-hide_banner", "-loglevel", "error", "-nostdin"],
-    ...(o.startSec && o.startSec > 0 ? ["-ss", o.startSec.toFixed(3)] : []),
+    ...(ss !== null ? ["-ss", ss] : []),
     ...["-i", o.input, "-an", "-sn", "-vf", vf.join(",")],
     ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),
     ...[

@@ -39,7 +39,7 @@ Deno.test("findFfmpeg() reads PARLEY_FFMPEG, then PATH, from the environment it 
 
 Deno.test("mjpegArgs() seeks before the input and scales when a size is given", () => {
   const a = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", startSec: 1.5, fps: 24, width: 320, height: 180 });
-  assert.deepEqual(a.slice(a.indexOf("-ss"), a.indexOf("-ss") + 4), ["-ss", "1.500", "-i", "in.mp4"]);
+  assert.deepEqual(a.slice(a.indexOf("-ss"), a.indexOf("-ss") + 4), ["-ss", "1.479167", "-i", "in.mp4"]);
   assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=area");
   assert.equal(a[a.indexOf("-pix_fmt") + 1], "yuvj444p");
   assert.equal(a.at(-1), "pipe:1");

@@ -231,10 +231,17 @@ export class TuiVideo {
           this.app.invalidate();
           this.app.state.info(
             this.app.state.buffers.current,
-            `${what}: ${sum.shown} frames shown, ${sum.dropped} dropped`,
+            `${what}: ${sum.shown} frames shown, ${sum.dropped} dropped${renditionCounts(src)}`,
           );
         })
       );
     });
   }
+}
+
+/** " (240p: A 720p: B 1080p: C)" — frames received per rendition, as `parley play` prints them. */
+function renditionCounts(src: VideoHandle): string {
+  const r = src.received;
+  if (!r) return "";
+  return ` (${["240p", "720p", "1080p"].map((k) => `${k}: ${r[k] ?? 0}`).join(" ")})`;
 }
