@@ -51,7 +51,10 @@ Deno.test({
       assert.equal(t.srv.video.ffmpegPids().length > 0, true, "the server streams with ffmpeg");
       app.feedText("q");
       await eventually(async () => !(await screen()).join("\n").includes("▀"), 5000, "the chat back");
-      assert.match((await screen()).join("\n"), /Played sample: \d+ frames shown/);
+      assert.match(
+        (await screen()).join("\n"),
+        /Played sample: \d+ frames shown, \d+ dropped \(240p: \d+ 720p: \d+ 1080p: \d+\)/,
+      );
       await eventually(() => t.srv.video.ffmpegPids().length === 0, 5000, "ffmpeg ended");
     } finally {
       app.stop();

@@ -99,7 +99,7 @@ export interface VideoHandle {
   /** Frames skipped before anyone drew them. */
   readonly dropped: number;
   /** Frames received per rendition (server playback), for the end line. */
-  readonly received?: Readonly<Record<string, number>>;
+  readonly perRendition?: Readonly<Record<string, number>>;
   stop(): Promise<void>;
   pause?(): Promise<void>;
   resume?(): Promise<void>;

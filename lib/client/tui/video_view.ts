@@ -241,7 +241,7 @@ export class TuiVideo {
 
 /** " (240p: A 720p: B 1080p: C)" — frames received per rendition, as `parley play` prints them. */
 function renditionCounts(src: VideoHandle): string {
-  const r = src.received;
+  const r = src.perRendition;
   if (!r) return "";
   return ` (${["240p", "720p", "1080p"].map((k) => `${k}: ${r[k] ?? 0}`).join(" ")})`;
 }

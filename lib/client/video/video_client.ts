@@ -56,6 +56,11 @@ export class Playback implements FrameSource {
     this.ended = new Promise((r) => (this.#end = r));
   }
 
+  /** Frames received per rendition (the backend's name for `received`). */
+  get perRendition(): Readonly<Record<string, number>> {
+    return this.received;
+  }
+
   get dropped(): number {
     return this.#slot.dropped;
   }
