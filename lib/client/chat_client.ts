@@ -76,7 +76,12 @@ export class ChatClient implements ChatBackend {
     this.video = new ClientVideo(this);
     conn.done.then(() => {
       const r = conn.closeReason;
-      this.#emit({ type: "disconnected", code: r?.code ?? "closed", reason: r?.message ?? "Disconnected" });
+      this.#emit({
+        type: "disconnected",
+        code: r?.code ?? "closed",
+        reason: r?.message ?? "Disconnected",
+        ...(r?.until !== undefined ? { until: r.until } : {}),
+      });
     });
   }
 
@@ -123,6 +128,12 @@ export class ChatClient implements ChatBackend {
         }).catch(() => {});
         return;
       }
+      case "role":
+        if (h.role === "admin" || h.role === "user") {
+          this.role = h.role;
+          this.#emit({ type: "role", role: h.role });
+        }
+        return;
       default: {
         const e = pushEvent(h);
         if (e) this.#emit(e);
@@ -258,22 +269,54 @@ export class ChatClient implements ChatBackend {
     await this.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
   }
 
-  async send(target: Target, text: string): Promise<ChatMessage> {
+  /**
+   * Seals and sends; the text waits in the local outbox until the server confirms it. With
+   * `keep`, a send cut off by a lost connection stays in the outbox (`resendPending` sends it
+   * again with the same `mid`); otherwise, and after any answer from the server, it is dropped.
+   */
+  async send(target: Target, text: string, o: { keep?: boolean; mid?: string } = {}): Promise<ChatMessage> {
     const to = wire(target);
-    const mid = randomId(undefined, 12);
-    if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-    const body = await this.#codec.seal(to, mid, text);
-    const r = await this.conn.request("send", { to, mid }, body);
-    const m: ChatMessage = {
-      seq: Number(r.header.seq ?? 0),
-      mid,
-      ts: Number(r.header.ts ?? Date.now()),
-      from: this.user,
-      to,
-      text,
-    };
-    if (m.seq) this.store?.save([m]);
-    return m;
+    const mid = o.mid ?? randomId(undefined, 12);
+    if (!o.mid) this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+    try {
+      if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
+      const body = await this.#codec.seal(to, mid, text);
+      const r = await this.conn.request("send", { to, mid }, body);
+      const m: ChatMessage = {
+        seq: Number(r.header.seq ?? 0),
+        mid,
+        ts: Number(r.header.ts ?? Date.now()),
+        from: this.user,
+        to,
+        text,
+      };
+      if (m.seq) this.store?.confirm(m);
+      else this.store?.dropPending(mid);
+      return m;
+    } catch (e) {
+      if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      throw e;
+    }
+  }
+
+  /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */
+  async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = [];
+    for (const p of this.store?.pendingAll() ?? []) {
+      try {
+        const m = await this.send(p.to, p.text, { keep: true, mid: p.mid });
+        out.push(m);
+        each(m);
+      } catch (e) {
+        if (this.conn.closed) throw e;
+        this.#emit({
+          type: "notice",
+          level: "error",
+          text: `Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`,
+        });
+      }
+    }
+    return out;
   }
 
   async who(): Promise<Presence[]> {

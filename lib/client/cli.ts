@@ -180,7 +180,16 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         ? { kind: "broadcast" }
         : undefined;
       const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
-      const fresh = (await c.sync()).filter((m) => matches(c.user, m, filter));
+      const queued = await c.sync();
+      // New = never shown by any client on this folder: what the queue brought and the screen
+      // did not show, plus what was saved while no one showed it (a client killed mid-way).
+      const store = c.store;
+      const news = new Map<number, ChatMessage>();
+      for (const m of queued) if (!store?.isSeen(m.seq)) news.set(m.seq, m);
+      for (const m of store?.unseen() ?? []) news.set(m.seq, m);
+      const fresh = [...news.values()].filter((m) => matches(c.user, m, filter)).sort((a, b) =>
+        a.seq - b.seq
+      );
       let shown = fresh;
       if (since !== undefined) {
         const seen = new Map<number, ChatMessage>();
@@ -204,7 +213,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         );
       } else if (shown.length === 0) io.err("No new messages");
       else for (const m of shown) io.out(formatMessage(m));
-      await c.ack(fresh);
+      store?.markSeen(shown.map((m) => m.seq));
+      await c.ack(queued.filter((m) => matches(c.user, m, filter)));
     }));
 
   program.command("who").description("who is online, from where, since when").option("--json", "print JSON")

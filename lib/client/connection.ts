@@ -105,7 +105,7 @@ export class Connection {
       if (w) {
         this.#waiting.delete(id);
         if (h.t === "ok") w.resolve({ header: h, items: w.items });
-        else w.reject(new BackendError(String(h.code), String(h.msg)));
+        else w.reject(new BackendError(String(h.code), String(h.msg), untilOf(h.until)));
         return;
       }
     } else if (h.t === "msg" && typeof h.req === "number") {
@@ -115,7 +115,7 @@ export class Connection {
       this.note({ t: "pong" });
       return;
     } else if (h.t === "bye") {
-      this.#closeReason = new BackendError(String(h.code), String(h.reason));
+      this.#closeReason = new BackendError(String(h.code), String(h.reason), untilOf(h.until));
     }
     for (const l of this.#listeners) l(f);
   }
@@ -141,4 +141,8 @@ export class Connection {
     this.#fail(new BackendError("closed", "Connection closed"));
     await this.done;
   }
+}
+
+function untilOf(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }

@@ -7,7 +7,8 @@
  *
  * `commit(writes, also)` seals first, then applies every put/delete and runs `also(db)` (e.g.
  * saving the decrypted message) in ONE transaction. Reads are served from an in-process cache of
- * opened values, so a value is decrypted once per process.
+ * opened values, dropped (`dropCache`) whenever another process on the folder committed: the
+ * codec runs every operation inside `LocalStore.exclusive`, which checks that first.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { utf8, utf8Strict } from "../common/bytes.ts";
@@ -21,6 +22,7 @@ import {
 } from "../crypto/at_rest.ts";
 import type { CryptoStateStore, StoreWrites } from "../crypto/state_store.ts";
 import { BackendError } from "./backend.ts";
+import { LocalStore } from "./local_store.ts";
 
 type Row = Record<string, unknown>;
 const CHECK = "parley-keystore-check";
@@ -49,18 +51,16 @@ export class SqliteCryptoStore implements CryptoStateStore {
       salt = crypto.getRandomValues(new Uint8Array(16));
       const key = await deriveAtRestKey(password, salt, params);
       const check = await sealRecord(key, utf8.encode(CHECK), utf8.encode("check"));
-      const ins = db.prepare("INSERT OR REPLACE INTO e2e_meta (k, v) VALUES (?, ?)");
-      db.exec("BEGIN");
-      try {
-        ins.run("salt", salt);
+      const ins = db.prepare("INSERT OR IGNORE INTO e2e_meta (k, v) VALUES (?, ?)");
+      // Another process on the folder may have created the keystore meanwhile: the first one wins.
+      const won = LocalStore.tx(db, () => {
+        ins.run("salt", salt!);
         ins.run("params", utf8.encode(JSON.stringify(params)));
         ins.run("check", check);
-        db.exec("COMMIT");
-      } catch (e) {
-        db.exec("ROLLBACK");
-        throw e;
-      }
-      return new SqliteCryptoStore(db, key);
+        return get("salt")!.every((b, i) => b === salt![i]);
+      });
+      if (won) return new SqliteCryptoStore(db, key);
+      return await SqliteCryptoStore.open(db, password, params);
     }
     const p = JSON.parse(utf8Strict.decode(stored)) as Argon2Params;
     const key = await deriveAtRestKey(password, salt, p);
@@ -99,18 +99,18 @@ export class SqliteCryptoStore implements CryptoStateStore {
     }
     const put = this.db.prepare("INSERT OR REPLACE INTO e2e_state (k, v) VALUES (?, ?)");
     const del = this.db.prepare("DELETE FROM e2e_state WHERE k = ?");
-    this.db.exec("BEGIN IMMEDIATE");
-    try {
+    LocalStore.tx(this.db, () => {
       for (const [k, , v] of sealed) put.run(k, v);
       for (const k of w.del) del.run(k);
       also?.(this.db);
-      this.db.exec("COMMIT");
-    } catch (e) {
-      this.db.exec("ROLLBACK");
-      throw e;
-    }
+    });
     for (const [k, json] of sealed) this.#cache.set(k, json);
     for (const k of w.del) this.#cache.set(k, null);
+  }
+
+  /** Forgets every opened value: another process on the folder changed the state. */
+  dropCache(): void {
+    this.#cache.clear();
   }
 
   /** Records a consumed control message (inside a `commit`'s `also`). */

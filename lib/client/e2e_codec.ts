@@ -56,7 +56,6 @@ export class E2eCodec implements BodyCodec {
   readonly dm: DmManager;
   readonly rooms: RoomManager;
   readonly keys: KeyOps;
-  #lock: Promise<unknown> = Promise.resolve();
   readonly #request: Request;
   readonly #dir: E2eDirectory;
   readonly #logs: RoomLogs;
@@ -79,6 +78,7 @@ export class E2eCodec implements BodyCodec {
     this.#request = (k, f) => host.conn.request(k, f);
     this.#dir = new E2eDirectory(this.#request, this.dm, cs);
     this.#logs = new RoomLogs(this.#request, cs, (u) => this.#dir.signKeyOf(u), clock);
+    local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
       verify: (u) =>
@@ -119,15 +119,14 @@ export class E2eCodec implements BodyCodec {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
     const cs = await SqliteCryptoStore.open(client.store.db, password, o.params);
     const codec = new E2eCodec(client, cs, client.store, o.clock ?? systemClock);
-    await publishKeys(cs, codec.#request, codec.clock.now());
+    await codec.#serial(() => publishKeys(cs, codec.#request, codec.clock.now()));
     client.codec = codec;
     return codec;
   }
 
+  /** One operation at a time, holding the folder's write lock (other processes may share it). */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#lock.then(fn);
-    this.#lock = p.catch(() => {});
-    return p;
+    return this.local.exclusive(fn);
   }
 
   get #me(): string {
@@ -172,6 +171,13 @@ export class E2eCodec implements BodyCodec {
       if (this.cs.consumed(m.seq)) return null;
       try {
         if (m.from === this.#me) {
+          // Sent from this folder by another process (or this one): its text is in the outbox or history.
+          const own = this.local.pending(m.mid) ?? this.local.byMid(this.#me, m.mid);
+          if (own) {
+            const mine: ChatMessage = { ...m, text: own.text };
+            this.local.confirm(mine);
+            return mine;
+          }
           throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
         }
         if (m.to.kind === "user") {

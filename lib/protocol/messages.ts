@@ -4,7 +4,7 @@
  * rejected with a stable code. Requests carry an integer `id` that the reply (`ok`/`err`) echoes.
  *
  * Client → server: the `Requests` table. Server → client: `ok`, `err`, `msg`, `presence`,
- * `room`, `notice`, `ping`, `bye`, plus the data frames of later features.
+ * `room`, `notice`, `role` (one's own role changed), `ping`, `bye`, plus the data frames of later features.
  */
 import * as v from "valibot";
 import { ErrorCode, ProtocolError } from "./errors.ts";
@@ -201,6 +201,7 @@ export type Outbound =
   | { t: "err"; id?: number; code: string; msg: string; until?: number }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
+  | { t: "role"; role: "admin" | "user" }
   | {
     t: "room";
     room: string;

@@ -133,6 +133,7 @@ export class Core {
     this.log.info(role === "admin" ? "admin.grant" : "admin.revoke", { actor, target: user });
     for (const s of this.hub.sessionsOf(user)) {
       s.role = role;
+      s.send({ t: "role", role }); // running clients lock or unlock admin commands at once
       s.send({
         t: "notice",
         level: "info",

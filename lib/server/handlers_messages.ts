@@ -52,7 +52,11 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
     ts,
     body: body.slice(),
   }, s)
-    .then((r) => s.reply(m.id, r ? { seq: r.seq, ts: r.ts } : { dup: true }))
+    .then(async (r) => {
+      // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
+      const first = r ?? await c.store.seqOf(s.user, m.mid);
+      s.reply(m.id, first ? { seq: first.seq, ts: first.ts, ...(r ? {} : { dup: true }) } : { dup: true });
+    })
     .catch((e) => {
       c.log.error("store.append", { error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");

@@ -57,6 +57,9 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(d[0], null);
     assert.ok(d[1]);
     assert.equal(await s.lastSeq(), d[1]!.seq);
+    // A resend learns the first copy's seq and time (outbox resends after a lost reply).
+    assert.deepEqual(await s.seqOf("alice", "m1"), { seq: r[0]!.seq, ts: r[0]!.ts });
+    assert.equal(await s.seqOf("bob", "m1"), null);
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 

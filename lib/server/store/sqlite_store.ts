@@ -184,6 +184,12 @@ export class SqliteStore implements Store {
       (this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
     );
   }
+  seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
+    const r = this.#q("SELECT seq, ts FROM messages WHERE sender = ? AND mid = ?").get(sender, mid) as
+      | Row
+      | undefined;
+    return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
+  }
   pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const rows = this.#q(
       `SELECT m.* FROM messages m, users u
