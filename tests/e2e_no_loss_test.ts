@@ -294,3 +294,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "reconnect: a banned client says why and comes back by itself when the ban ends; notices go to status",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["bob"]);
+    const { t, tm, homes } = w;
+    try {
+      await tm.start("bob", "bob", homes.bob!);
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
+      await t.srv.core.kick("console", "bob", 3, "cool down");
+      const banned = await tm.waitFor(
+        "bob",
+        (s) => /reconnects by itself when the ban ends/.test(s),
+        "the ban notice",
+      );
+      assert.match(banned, /banned by console/);
+      const back = await tm.waitFor(
+        "bob",
+        (s) => s.includes("Reconnected"),
+        "the reconnect after the ban",
+        15_000,
+      );
+      assert.match(back, /│ bob │ online/);
+      // A plain network loss is said in the status buffer only.
+      await tm.type("bob", "/query carol");
+      await tm.type("bob", "/reconnect");
+      await tm.waitFor("bob", (s) => /Reconnecting…/.test(s), "the /reconnect answer");
+      await new Promise((r) => setTimeout(r, 1500));
+      const current = await tm.screen("bob");
+      assert.doesNotMatch(current, /Reconnected|Disconnected/, "not in the current buffer");
+      await tm.keys("bob", "M-1");
+      await tm.waitFor(
+        "bob",
+        (s) => (s.match(/Reconnected/g) ?? []).length >= 2,
+        "both reconnects in status",
+      );
+    } finally {
+      await cleanup(w);
+    }
+  },
+});

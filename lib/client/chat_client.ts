@@ -280,8 +280,7 @@ export class ChatClient implements ChatBackend {
     if (!o.mid) this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-      const body = await this.#codec.seal(to, mid, text);
-      const r = await this.conn.request("send", { to, mid }, body);
+      const r = await this.#sealAndSend(to, mid, text);
       const m: ChatMessage = {
         seq: Number(r.header.seq ?? 0),
         mid,
@@ -296,6 +295,20 @@ export class ChatClient implements ChatBackend {
     } catch (e) {
       if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
       throw e;
+    }
+  }
+
+  /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
+  async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
+    for (let attempt = 0;; attempt++) {
+      const body = await this.#codec.seal(to, mid, text);
+      const fields = this.#codec.sendFields?.(mid) ?? {};
+      try {
+        return await this.conn.request("send", { to, mid, ...fields }, body);
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.#codec.devicesChanged?.(e.detail?.devices);
+      }
     }
   }
 
