@@ -136,6 +136,7 @@ export class E2eCodec implements BodyCodec {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
     const store = client.store;
     const cs = await SqliteCryptoStore.open(store.db, password, o.params);
+    store.unlock(cs.key); // history and outbox text sealed at rest from now on
     const clock = o.clock ?? systemClock;
     const request: Request = (k, f) => client.conn.request(k, f);
     const device = await store.exclusive(async () => {
@@ -293,7 +294,7 @@ export class E2eCodec implements BodyCodec {
   }
 
   async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
-    await this.cs.commit(w, (db) => LocalStore.insert(db, [m]));
+    await this.cs.commit(w, () => this.local.insert([m]));
     return m;
   }
 

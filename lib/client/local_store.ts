@@ -13,8 +13,14 @@
  * - `seen` marks messages a screen or `parley read` has shown; the rest are "new" at next start.
  * - `outbox` holds text the user sent that the server has not confirmed (typed while offline, or
  *   in flight); it is sent again with the same id, which the server deduplicates.
+ * - At rest (issue 10 item 10): once `unlock(keystoreKey)` has run (the encryption layer calls it
+ *   when the keystore opens), message and outbox text is sealed with AES-256-GCM under a key derived
+ *   from the keystore key (HKDF label "parley-local-history-v1"), bound to its row (seq and mid);
+ *   rows written before are sealed then. The database and its -wal/-shm are 0600.
  */
 import { DatabaseSync } from "node:sqlite";
+import { utf8, utf8Strict } from "../common/bytes.ts";
+import { aesGcmOpenSync, aesGcmSealSync, hkdfSha256Sync } from "../crypto/primitives.ts";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 
 type Row = Record<string, unknown>;
@@ -47,18 +53,61 @@ const LOCK_WAIT_MS = 30_000;
 export class LocalStore {
   readonly db: DatabaseSync;
   readonly #foreign = new Set<() => void>();
+  /** Seals text at rest; null until the keystore is open. */
+  #key: Uint8Array | null = null;
   #dataVersion: number;
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
-    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;");
+    // secure_delete: text replaced by its sealed form (or deleted) is overwritten, not left in free pages.
+    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;");
     LocalStore.tx(this.db, () => {
       const v = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
       for (let i = v; i < SCHEMA.length; i++) this.db.exec(SCHEMA[i]!);
       if (v < SCHEMA.length) this.db.exec(`PRAGMA user_version=${SCHEMA.length}`);
     });
     this.#dataVersion = this.#version();
+    LocalStore.#private(path);
+  }
+
+  /** The database and its companions are for the user only. */
+  static #private(path: string): void {
+    if (path === ":memory:" || Deno.build.os === "windows") return;
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        Deno.chmodSync(f, 0o600);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+  }
+
+  /** From now on text is sealed under a key derived from `keystoreKey`; older plaintext rows are sealed now. */
+  unlock(keystoreKey: Uint8Array): void {
+    this.#key = hkdfSha256Sync(keystoreKey, new Uint8Array(0), utf8.encode("parley-local-history-v1"), 32);
+    const sealed = LocalStore.tx(this.db, () => {
+      const rows = this.db.prepare("SELECT seq, mid, text FROM messages WHERE typeof(text) = 'text'")
+        .all() as Row[];
+      const up = this.db.prepare("UPDATE messages SET text = ? WHERE seq = ?");
+      for (const r of rows) up.run(this.#seal(String(r.text), msgAd(r.seq, r.mid)), r.seq as number);
+      const out = this.db.prepare("SELECT mid, text FROM outbox WHERE typeof(text) = 'text'").all() as Row[];
+      const upo = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
+      for (const r of out) upo.run(this.#seal(String(r.text), outAd(r.mid)), r.mid as string);
+      return rows.length + out.length;
+    });
+    // The old page images in the WAL go too (when no other process is reading it at this moment).
+    if (sealed && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  #seal(text: string, ad: Uint8Array): Uint8Array | string {
+    return this.#key ? aesGcmSealSync(this.#key, utf8.encode(text), ad) : text;
+  }
+
+  #open(v: unknown, ad: Uint8Array): string {
+    if (typeof v === "string") return v;
+    if (!this.#key) throw new BackendError("locked", "The local history is sealed: open the keystore first");
+    return utf8Strict.decode(aesGcmOpenSync(this.#key, v as Uint8Array, ad));
   }
 
   static pathFor(home: string, user: string, server: string): string {
@@ -132,21 +181,24 @@ export class LocalStore {
   }
 
   save(ms: ChatMessage[], seen = true): void {
-    LocalStore.tx(this.db, () => LocalStore.insert(this.db, ms, seen));
+    LocalStore.tx(this.db, () => this.insert(ms, seen));
   }
 
   /** Inserts messages inside the caller's transaction (e.g. with crypto state). */
-  static insert(db: DatabaseSync, ms: ChatMessage[], seen = false): void {
-    const st = db.prepare(
+  insert(ms: ChatMessage[], seen = false): void {
+    const st = this.db.prepare(
       "INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    for (const m of ms) st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", m.text, seen ? 1 : 0);
+    for (const m of ms) {
+      const text = this.#seal(m.text, msgAd(m.seq, m.mid));
+      st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", text, seen ? 1 : 0);
+    }
   }
 
   /** The saved message with server sequence number `seq`, if any. */
   get(seq: number): ChatMessage | undefined {
     const r = this.db.prepare("SELECT * FROM messages WHERE seq = ?").get(seq) as Row | undefined;
-    return r ? toMessage(r) : undefined;
+    return r ? this.#toMessage(r) : undefined;
   }
 
   /** The saved message with id `mid` sent by `from`, if any. */
@@ -154,7 +206,7 @@ export class LocalStore {
     const r = this.db.prepare("SELECT * FROM messages WHERE mid = ? AND sender = ?").get(mid, from) as
       | Row
       | undefined;
-    return r ? toMessage(r) : undefined;
+    return r ? this.#toMessage(r) : undefined;
   }
 
   /** Messages since `since` (ms), optionally of one conversation seen from `me`. Oldest first. */
@@ -170,7 +222,7 @@ export class LocalStore {
       args.push(filter.name ?? "", me, me, filter.name ?? "");
     }
     const rows = this.db.prepare(sql + " ORDER BY seq").all(...args) as Row[];
-    return rows.map(toMessage);
+    return rows.map((r) => this.#toMessage(r));
   }
 
   /** The last `perConversation` shown messages of each conversation, oldest first. */
@@ -183,13 +235,13 @@ export class LocalStore {
          FROM messages WHERE seen = 1)
        WHERE r <= ? ORDER BY seq`,
     ).all(me, perConversation) as Row[];
-    return rows.map(toMessage);
+    return rows.map((r) => this.#toMessage(r));
   }
 
   /** Messages saved but never shown, oldest first. */
   unseen(): ChatMessage[] {
-    return (this.db.prepare("SELECT * FROM messages WHERE seen = 0 ORDER BY seq").all() as Row[]).map(
-      toMessage,
+    return (this.db.prepare("SELECT * FROM messages WHERE seen = 0 ORDER BY seq").all() as Row[]).map((r) =>
+      this.#toMessage(r)
     );
   }
 
@@ -214,20 +266,20 @@ export class LocalStore {
     LocalStore.tx(this.db, () => {
       this.db.prepare(
         "INSERT OR IGNORE INTO outbox (mid, ts, kind, target, text, resend) VALUES (?, ?, ?, ?, ?, ?)",
-      ).run(p.mid, p.ts, p.to.kind, p.to.name ?? "", p.text, resend ? 1 : 0);
+      ).run(p.mid, p.ts, p.to.kind, p.to.name ?? "", this.#seal(p.text, outAd(p.mid)), resend ? 1 : 0);
     });
   }
 
   /** The outbox entry `mid`, if it is still there. */
   pending(mid: string): PendingMessage | undefined {
     const r = this.db.prepare("SELECT * FROM outbox WHERE mid = ?").get(mid) as Row | undefined;
-    return r ? toPending(r) : undefined;
+    return r ? this.#toPending(r) : undefined;
   }
 
   /** Every unconfirmed message to send again, in the order they were written. */
   pendingAll(): PendingMessage[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[]).map(
-      toPending,
+    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[]).map((r) =>
+      this.#toPending(r)
     );
   }
 
@@ -235,7 +287,7 @@ export class LocalStore {
   confirm(m: ChatMessage): void {
     LocalStore.tx(this.db, () => {
       this.db.prepare("DELETE FROM outbox WHERE mid = ?").run(m.mid);
-      LocalStore.insert(this.db, [m], true);
+      this.insert([m], true);
     });
   }
 
@@ -244,28 +296,36 @@ export class LocalStore {
     LocalStore.tx(this.db, () => void this.db.prepare("DELETE FROM outbox WHERE mid = ?").run(mid));
   }
 
+  #toMessage(r: Row): ChatMessage {
+    return {
+      seq: r.seq as number,
+      mid: r.mid as string,
+      ts: r.ts as number,
+      from: r.sender as string,
+      to: target(r.kind, r.target),
+      text: this.#open(r.text, msgAd(r.seq, r.mid)),
+    };
+  }
+
+  #toPending(r: Row): PendingMessage {
+    return {
+      mid: r.mid as string,
+      ts: r.ts as number,
+      to: target(r.kind, r.target),
+      text: this.#open(r.text, outAd(r.mid)),
+    };
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
 }
 
+const msgAd = (seq: unknown, mid: unknown) => utf8.encode(`parley-msg\0${seq}\0${mid}`);
+const outAd = (mid: unknown) => utf8.encode(`parley-outbox\0${mid}`);
+
 function target(kind: unknown, name: unknown): Target {
   return kind === "broadcast"
     ? { kind: "broadcast" }
     : { kind: kind as "user" | "room", name: name as string };
-}
-
-function toMessage(r: Row): ChatMessage {
-  return {
-    seq: r.seq as number,
-    mid: r.mid as string,
-    ts: r.ts as number,
-    from: r.sender as string,
-    to: target(r.kind, r.target),
-    text: r.text as string,
-  };
-}
-
-function toPending(r: Row): PendingMessage {
-  return { mid: r.mid as string, ts: r.ts as number, to: target(r.kind, r.target), text: r.text as string };
 }
