@@ -219,8 +219,10 @@ export class DmManager {
     if (parsed.type === "prekey") {
       const sender = parsed.x3dh.identity;
       if (own) await this.#checkOwn(sender);
-      else if (c && !sameIdentity(c.identity, sender)) throw await this.#keyChanged(name, c, sender);
-      index = sessions.findIndex((s) => s.base === parsed.x3dh.ek);
+      // A different key counts only once the message decrypts under it: a forged or damaged header
+      // must not mark the contact as changed (which blocks sending to them).
+      const changed = !own && c !== undefined && !sameIdentity(c.identity, sender);
+      index = changed ? -1 : sessions.findIndex((s) => s.base === parsed.x3dh.ek);
       if (index >= 0) result = await sessionDecrypt(sessions[index]!, body, ad, now);
       else {
         const me = await loadIdentity(this.store);
@@ -234,6 +236,7 @@ export class DmManager {
           opk: (id: number) => (id === opk?.id ? opk : undefined),
         };
         const a = await acceptSession(me, lookup, body, ad, now);
+        if (changed) throw await this.#keyChanged(name, c!, sender); // genuine: signed by the new key's holder
         result = a;
         if (a.usedOpkId !== undefined) w.del.push(`opk:${a.usedOpkId}`);
         if (!c && !own) {
