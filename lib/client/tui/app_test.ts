@@ -137,17 +137,29 @@ Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", asyn
   h.close();
 });
 
-Deno.test("TuiApp sends USER: text as a DM to a known user only", async () => {
+Deno.test("TuiApp sends USER: text as a DM from the status buffer only; in a room it addresses the nick", async () => {
   const h = await open();
-  await h.type("\x1b2");
   await h.type("bob: secret\r");
   await h.type("note: public\r");
-  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"], [
-    general,
-    "note: public",
-  ]]);
-  const s = await h.settle();
+  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"]]);
+  let s = await h.settle();
+  assert.match(s.join("\n"), /This is the status buffer/);
   assert.match(s[4]!, /^4\.bob/);
+  // In #general, completing "car" gives "carol: " and the line goes to the room (issue 14).
+  await h.type("\x1b2");
+  await h.type("car\t");
+  s = await h.settle();
+  assert.match(s[23]!, /\] carol:$/);
+  await h.type("see you at noon\r");
+  await h.type("bob: in the room\r");
+  // In a query with bob, "carol: ..." stays in the query.
+  await h.type("\x1b4");
+  await h.type("carol: ask her\r");
+  assert.deepEqual(h.backend.callsOf("send").slice(1), [
+    [general, "carol: see you at noon"],
+    [general, "bob: in the room"],
+    [{ kind: "user", name: "bob" }, "carol: ask her"],
+  ]);
   h.close();
 });
 
