@@ -13,6 +13,7 @@ import {
   type CommandSpec,
   needRoom,
   needTarget,
+  needUser,
   presenceLine,
   room,
   user,
@@ -37,7 +38,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Send a private message without switching buffer",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: user(u!) };
+      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
       ctx.open(t, false);
       await ctx.send(t, text!);
     },
@@ -48,7 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Open a private conversation (and send TEXT)",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: user(u!) };
+      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
       ctx.open(t, true);
       if (text) await ctx.send(t, text);
     },
