@@ -2,12 +2,18 @@
  * A client connection: frames over a pinned TLS socket, requests matched to replies by id,
  * `msg` frames tagged with a request id collected into that request's result (history), every
  * other server frame delivered to the push listener. Answers server pings. Failures reject
- * with `BackendError` carrying the server's stable code.
+ * with `BackendError` carrying the server's stable code; a ban's or lockout's end in the server's
+ * sentence is shown as local time and how long until it.
  */
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../net/tls.ts";
 import { BackendError } from "./backend.ts";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { localizeUntil } from "../common/parse_time.ts";
+
+/** The `until` of an `err` or `bye` (a ban's or lockout's end), when the server gave one. */
+const untilOf = (h: Record<string, unknown>) => typeof h.until === "number" ? h.until : undefined;
 
 export interface Reply {
   header: Record<string, unknown>;
@@ -31,15 +37,18 @@ export class Connection {
   readonly done: Promise<void>;
   #writeChain: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly conn: ServerConn, maxFrame: number) {
+  readonly #now: () => number;
+
+  private constructor(readonly conn: ServerConn, maxFrame: number, clock: Clock) {
+    this.#now = () => clock.now();
     this.done = this.#readLoop(new FrameDecoder(maxFrame));
   }
 
   static async open(
-    o: { host: string; port: number; caPem: string; maxFrame?: number },
+    o: { host: string; port: number; caPem: string; maxFrame?: number; clock?: Clock },
   ): Promise<Connection> {
     const conn = await connectTls({ host: o.host, port: o.port, caPem: o.caPem });
-    return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024);
+    return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024, o.clock ?? systemClock);
   }
 
   onPush(l: PushListener): () => void {
@@ -105,7 +114,9 @@ export class Connection {
       if (w) {
         this.#waiting.delete(id);
         if (h.t === "ok") w.resolve({ header: h, items: w.items });
-        else w.reject(new BackendError(String(h.code), String(h.msg)));
+        else {w.reject(
+            new BackendError(String(h.code), localizeUntil(String(h.msg), untilOf(h), this.#now())),
+          );}
         return;
       }
     } else if (h.t === "msg" && typeof h.req === "number") {
@@ -115,7 +126,10 @@ export class Connection {
       this.note({ t: "pong" });
       return;
     } else if (h.t === "bye") {
-      this.#closeReason = new BackendError(String(h.code), String(h.reason));
+      this.#closeReason = new BackendError(
+        String(h.code),
+        localizeUntil(String(h.reason), untilOf(h), this.#now()),
+      );
     }
     for (const l of this.#listeners) l(f);
   }

@@ -6,6 +6,9 @@
  * (`10m`, `2h`) and returns milliseconds; `parseSince` accepts a duration meaning "that long ago"
  * or a date `YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|±HH:MM]` (UTC when no zone is given) and returns ms
  * since the epoch. Both throw an `Error` with a sentence for the user on anything else.
+ * `untilText` shows a coming time (a ban's or a lockout's end) as local time plus how long until it
+ * ("19:09 (in 9 min)", with the day when it is not today); `localizeUntil` puts that in place of the
+ * UTC ISO time in a server's sentence ("You are banned until 2026-01-01T12:09:00.000Z").
  */
 
 const UNIT: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
@@ -29,4 +32,32 @@ export function parseSince(text: string, now: number): number {
   } catch {
     throw new Error(`"${text}" is not a time (try 2h, 3d or 2026-01-31)`);
   }
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** How long until `until`, in words: "in 40 s", "in 9 min", "in 5 h", "in 3 days". */
+export function relativeText(until: number, now: number): string {
+  const s = Math.max(0, Math.round((until - now) / 1000));
+  if (s < 60) return `in ${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `in ${min} min`;
+  const h = Math.round(s / 3600);
+  if (h < 48) return `in ${h} h`;
+  return `in ${Math.round(s / 86400)} days`;
+}
+
+/** Local time of `until` (with the day when not today) and how long until it. */
+export function untilText(until: number, now: number): string {
+  const d = new Date(until);
+  const today = new Date(now).toDateString() === d.toDateString();
+  const day = today ? "" : `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} `;
+  return `${day}${two(d.getHours())}:${two(d.getMinutes())} (${relativeText(until, now)})`;
+}
+
+/** Replaces the UTC ISO time in a server's sentence with `untilText`. */
+export function localizeUntil(text: string, until: number | undefined, now: number): string {
+  if (until === undefined || !Number.isFinite(until)) return text;
+  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/, untilText(until, now));
 }
