@@ -159,7 +159,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "broadcast",
     usage: "TEXT",
-    help: "Send a message to everyone online",
+    help: "Send a message to every user (those offline get it when they next connect)",
     permission: "user",
     run: (ctx, [text]) => ctx.send({ kind: "broadcast" }, text!),
   },
