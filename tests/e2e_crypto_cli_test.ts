@@ -71,6 +71,12 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
     assert.match(r.out, /room news\n.*alice -> #dev: carol must not see this$/);
     r = await run(hc, "carol", "read", "--room", "dev");
     assert.equal(r.out, "");
+    // The room keys alice sent bob are control messages: her history with bob shows only the text
+    // (issue 14: no "Could not read … you sent it from another device").
+    r = await run(ha, "alice", "read", "--from", "bob", "--since", start);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^\S+Z alice -> bob: top secret plan$/);
+    assert.doesNotMatch(r.out + r.err, /Could not read|another device/);
   } finally {
     await t.stop();
   }

@@ -13,9 +13,11 @@
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
  * already is served from the database instead of being decrypted again. Every operation runs
- * under one lock, in arrival order.
+ * under one lock, in arrival order. A control message this client sends (a sender key, a stream
+ * key) is recorded as consumed under the seq the server gave it, so history never shows it (issue 14).
  */
 import { randomId } from "../common/random.ts";
+import { convKey } from "../protocol/names.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
 import { loadIdentity } from "../crypto/keystore.ts";
@@ -149,7 +151,7 @@ export class E2eCodec implements BodyCodec {
             u,
             encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }),
           );
-          await this.host.conn.request("send", { to: { kind: "user", name: u }, mid: cmid }, body);
+          await this.#sendControl(u, cmid, body);
           got.push(u);
         } catch (e) {
           const where = to.kind === "room" ? `#${room}` : "broadcasts";
@@ -227,8 +229,18 @@ export class E2eCodec implements BodyCodec {
     return this.#serial(async () => {
       const mid = randomId(undefined, 12);
       const body = await this.#dmEncrypt(user, encodeStreamKey(mid, sid, key));
-      await this.host.conn.request("send", { to: { kind: "user", name: user }, mid }, body);
+      await this.#sendControl(user, mid, body);
     });
+  }
+
+  /** Sends a DM control message and records it as consumed, so this client's history skips it. */
+  async #sendControl(user: string, mid: string, body: Uint8Array): Promise<void> {
+    const r = await this.host.conn.request("send", { to: { kind: "user", name: user }, mid }, body);
+    const seq = Number(r.header.seq ?? 0);
+    if (seq > 0) {
+      const conv = convKey("user", this.#me, user);
+      await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
+    }
   }
 
   async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
