@@ -77,6 +77,13 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^\S+Z alice -> bob: top secret plan$/);
     assert.doesNotMatch(r.out + r.err, /Could not read|another device/);
+    // The scripted send converts emoji like the full-screen client; --raw keeps the text as typed.
+    r = await run(ha, "alice", "send", "bob", "ok :thumbsup: :-) <3");
+    assert.equal(r.code, 0, r.err);
+    r = await run(ha, "alice", "send", "--raw", "bob", "as typed :-) <3");
+    assert.equal(r.code, 0, r.err);
+    r = await run(hb, "bob", "read", "--from", "alice");
+    assert.match(r.out, /alice -> bob: ok 👍 🙂 ❤️\n.*alice -> bob: as typed :-\) <3$/);
   } finally {
     await t.stop();
   }

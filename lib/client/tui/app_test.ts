@@ -137,6 +137,17 @@ Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", asyn
   h.close();
 });
 
+Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("ok :thu\t");
+  const s = await h.settle();
+  assert.match(s[23]!, /\] ok :thumbsup:$/);
+  await h.type(":-)\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, "ok 👍 🙂"]]);
+  h.close();
+});
+
 Deno.test("TuiApp sends USER: text as a DM from the status buffer only; in a room it addresses the nick", async () => {
   const h = await open();
   await h.type("bob: secret\r");

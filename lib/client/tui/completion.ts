@@ -9,7 +9,7 @@
  * completion (text and cursor unchanged) cycles to the next candidate; `backwards` cycles back.
  * Any other edit should call `reset()`.
  */
-import { emojiNames } from "./emoji.ts";
+import { emojiNames } from "../emoji.ts";
 
 export interface CompletionSources {
   /** Nicks, most relevant first (recent speakers, then others). */
