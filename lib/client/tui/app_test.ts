@@ -304,3 +304,41 @@ Deno.test("TuiApp neutralises hostile room and user names in every pane", async 
   assert.match(s[23]!, /^\[#x\^\[\[2Jy\]/);
   h.close();
 });
+
+Deno.test("TuiApp gives each nick a stable palette colour and the own nick a distinct one (issue 14)", async () => {
+  const { nickColour } = await import("./render_messages.ts");
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "one");
+  h.backend.receive("carol", general, "two");
+  await h.type("three\r");
+  const s = await h.settle();
+  const buf = h.term.buffer.active;
+  /** Colour and boldness of the first cell of `name` on the screen row that holds `text`. */
+  const cellOf = (text: string, name: string) => {
+    const y = s.findIndex((l) => l.includes(text));
+    const x = s[y]!.indexOf(name);
+    const c = buf.getLine(buf.baseY + y)!.getCell(x)!;
+    return { fg: c.isFgDefault() ? -1 : c.getFgColor(), bold: c.isBold() !== 0 };
+  };
+  const bob = cellOf("│ one", "bob"), carol = cellOf("│ two", "carol"), me = cellOf("│ three", "alice");
+  assert.equal(bob.fg, nickColour("bob"));
+  assert.equal(carol.fg, nickColour("carol"));
+  assert.deepEqual(me, { fg: 15, bold: true });
+  // The member list uses the same colours; the own nick is distinct there too.
+  const inList = (name: string) => {
+    const y = s.findIndex((l) => new RegExp(`│ @?${name}\\s+\\d+[smhd]$`).test(l));
+    const x = s[y]!.lastIndexOf(name);
+    const c = buf.getLine(buf.baseY + y)!.getCell(x)!;
+    return { fg: c.isFgDefault() ? -1 : c.getFgColor(), bold: c.isBold() !== 0 };
+  };
+  assert.deepEqual(inList("alice"), { fg: 15, bold: true });
+  assert.equal(inList("bob").fg, nickColour("bob"));
+  // Stable, never the own colour nor the error red, and spread over the palette.
+  const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
+  const colours = names.map(nickColour);
+  assert.deepEqual(colours, names.map(nickColour));
+  assert.ok(colours.every((c) => c !== 15 && c !== 1 && c !== 9 && c !== 8), String(colours));
+  assert.ok(new Set(colours).size >= 5, String(colours));
+  h.close();
+});
