@@ -342,3 +342,19 @@ Deno.test("TuiApp gives each nick a stable palette colour and the own nick a dis
   assert.ok(new Set(colours).size >= 5, String(colours));
   h.close();
 });
+
+Deno.test("TuiApp: Tab after /msg lists the users and cycles; after /join the rooms (issue 14)", async () => {
+  const h = await open();
+  let s = await h.type("/msg \t");
+  assert.match(s.join("\n"), /Choices: bob carol dave/);
+  assert.match(s[23]!, /\] \/msg bob$/);
+  s = await h.type("\t");
+  assert.match(s[23]!, /\] \/msg carol$/);
+  await h.type("\x15"); // Ctrl-U clears the line
+  s = await h.type("/join \t");
+  assert.match(s.join("\n"), /Choices: #general #random/);
+  assert.match(s[23]!, /\] \/join #general$/);
+  s = await h.type("\t");
+  assert.match(s[23]!, /\] \/join #random$/);
+  h.close();
+});

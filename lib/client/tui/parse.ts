@@ -46,6 +46,15 @@ export function arity(usage: string): Arity {
   return { min, max: toks.length, rest };
 }
 
+/** What argument `index` of a command takes, from its usage: USER → "user", #ROOM → "room". */
+export function argKind(spec: CommandSpec, index: number): "user" | "room" | null {
+  const toks = spec.usage.split(/\s+/).filter(Boolean);
+  const last = toks[toks.length - 1] ?? "";
+  const tok = toks[index] ?? (last.endsWith("…") || last.endsWith("…]") ? last : "");
+  const bare = tok.replace(/[\[\]…]/g, "");
+  return bare === "USER" ? "user" : bare === "#ROOM" ? "room" : null;
+}
+
 /** Finds a command by name or alias, case-insensitively. */
 export function findCommand(
   name: string,
