@@ -167,7 +167,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--from <user>", "only direct messages with USER")
     .option("--room <room>", "only messages in ROOM")
     .option("--broadcast", "only broadcasts")
-    .option("--since <time>", "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z)")
+    .option(
+      "--since <time>",
+      "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z, '1 Jun 2026 16:00')",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",

@@ -358,3 +358,13 @@ Deno.test("TuiApp: Tab after /msg lists the users and cycles; after /join the ro
   assert.match(s[23]!, /\] \/join #random$/);
   h.close();
 });
+
+Deno.test("TuiApp /history takes 2h or a written date with spaces (issue 14)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("/history 1 Jun 2022 16:00:00\r");
+  await h.type("/history 2h\r");
+  const since = h.backend.callsOf("history").map((c) => c[1]);
+  assert.deepEqual(since, [new Date(2022, 5, 1, 16).getTime(), h.clock.now() - 2 * 3600e3]);
+  h.close();
+});

@@ -165,8 +165,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "history",
-    usage: "[SINCE]",
-    help: "Load older messages of this conversation (SINCE: 2h, 3d, 2026-01-31)",
+    usage: "[SINCE…]",
+    help: "Load older messages of this conversation (SINCE: 2h, 3d, 2026-01-31, 1 Jun 2026 16:00)",
     permission: "user",
     run: async (ctx, [since]) => {
       const t = needTarget(ctx);
