@@ -58,6 +58,12 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
 
     r = await run(ha, "alice", "room", "create", "dev", "bob", "carol");
     assert.equal(r.out, "Created #dev with alice, bob, carol");
+    // A second room for the same people is refused, naming the first, unless --new (issue 14).
+    r = await run(ha, "alice", "room", "create", "team", "carol", "bob");
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /#dev already has exactly these members .*--new/);
+    r = await run(ha, "alice", "room", "create", "team", "carol", "bob", "--new");
+    assert.equal(r.out, "Created #team with alice, bob, carol");
     r = await run(ha, "alice", "send", "#dev", "room news");
     assert.equal(r.code, 0, r.err);
     r = await run(hc, "carol", "read", "--room", "dev");

@@ -368,3 +368,14 @@ Deno.test("TuiApp /history takes 2h or a written date with spaces (issue 14)", a
   assert.deepEqual(since, [new Date(2022, 5, 1, 16).getTime(), h.clock.now() - 2 * 3600e3]);
   h.close();
 });
+
+Deno.test("TuiApp /room create for the same people names the existing room; --new makes another (issue 14)", async () => {
+  const h = await open();
+  let s = await h.type("/room create pair bob\r");
+  assert.match(s.join("\n"), /#random already has exactly these/);
+  assert.deepEqual(h.backend.callsOf("createRoom"), []);
+  s = await h.type("/room create pair bob --new\r");
+  assert.deepEqual(h.backend.callsOf("createRoom"), [["pair", ["bob"]]]);
+  assert.match(s.join("\n"), /4\.#pair/);
+  h.close();
+});

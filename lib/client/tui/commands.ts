@@ -20,6 +20,7 @@ import {
 } from "./command_context.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
+import { refuseTwinRoom } from "../room_twin.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -84,10 +85,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "room",
     usage: "create|kick NAME USER…",
-    help: "Create a room with the given members, or remove one member (room admins; the room's keys change)",
+    help:
+      "Create a room with the given members (add --new when a room for the same people exists), or remove one member (room admins; the room's keys change)",
     permission: "user",
     run: async (ctx, [sub, name, rest]) => {
-      const members = rest!.split(/\s+/).filter(Boolean).map(user);
+      const words = rest!.split(/\s+/).filter(Boolean);
+      const members = words.filter((w) => w !== "--new").map(user);
       if (sub === "kick") {
         if (!ctx.backend.roomKick) throw new Error("This client cannot remove room members");
         if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
@@ -95,6 +98,9 @@ export const COMMANDS: readonly CommandSpec[] = [
         return ctx.print(`Removed ${members[0]} from #${room(name!)}`);
       }
       if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
+      if (!words.includes("--new")) {
+        refuseTwinRoom(await ctx.backend.rooms(), ctx.backend.user, members, "add --new");
+      }
       const info = await ctx.backend.createRoom(room(name!), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
