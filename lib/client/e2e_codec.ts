@@ -26,7 +26,7 @@ import { RoomManager } from "../crypto/room_manager.ts";
 import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
-import type { Argon2Params } from "../crypto/at_rest.ts";
+import { type Argon2Params, subkey } from "../crypto/at_rest.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
 import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -118,6 +118,7 @@ export class E2eCodec implements BodyCodec {
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
     const cs = await SqliteCryptoStore.open(client.store.db, password, o.params);
+    client.store.unlock(subkey(cs.key, "parley local history v1"));
     const codec = new E2eCodec(client, cs, client.store, o.clock ?? systemClock);
     await codec.#serial(() => publishKeys(cs, codec.#request, codec.clock.now()));
     client.codec = codec;

@@ -204,11 +204,7 @@ export async function aesGcmEncrypt(
 ): Promise<Uint8Array> {
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
-  if (plaintext.length <= SMALL_AES) {
-    const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
-    c.setAAD(ad);
-    return concatBytes([c.update(plaintext), c.final(), c.getAuthTag()]);
-  }
+  if (plaintext.length <= SMALL_AES) return aesGcmEncryptSync(key, nonce, plaintext, ad);
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
   return new Uint8Array(
     await subtle.encrypt(
@@ -229,17 +225,7 @@ export async function aesGcmDecrypt(
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
   if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
-  if (ciphertext.length <= SMALL_AES + GCM_TAG_LEN) {
-    const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_LEN);
-    const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
-    d.setAAD(ad);
-    d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_LEN));
-    try {
-      return concatBytes([d.update(body), d.final()]);
-    } catch {
-      throw new DecryptError();
-    }
-  }
+  if (ciphertext.length <= SMALL_AES + GCM_TAG_LEN) return aesGcmDecryptSync(key, nonce, ciphertext, ad);
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
   try {
     return new Uint8Array(
@@ -254,6 +240,43 @@ export async function aesGcmDecrypt(
   }
 }
 
+/** `aesGcmEncrypt`, synchronously (node:crypto), for callers that cannot await (e.g. local history reads). */
+export function aesGcmEncryptSync(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array) {
+  check32(key, "AES-256 key");
+  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+  c.setAAD(ad);
+  return concatBytes([c.update(plaintext), c.final(), c.getAuthTag()]);
+}
+
+/** `aesGcmDecrypt`, synchronously; throws `DecryptError` when the tag does not verify. */
+export function aesGcmDecryptSync(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  ad: Uint8Array,
+) {
+  check32(key, "AES-256 key");
+  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
+  const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+  d.setAAD(ad);
+  d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_LEN));
+  try {
+    return concatBytes([d.update(ciphertext.subarray(0, ciphertext.length - GCM_TAG_LEN)), d.final()]);
+  } catch {
+    throw new DecryptError();
+  }
+}
+
+/** HKDF-SHA256, synchronously (node:crypto); `length` in bytes, at most 255·32. */
+export function hkdfSha256Sync(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+    throw new RangeError("Invalid HKDF length");
+  }
+  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+}
+
 /** HKDF-SHA256 (RFC 5869 extract-then-expand); `length` in bytes, at most 255·32. */
 // deno-lint-ignore require-await
 export async function hkdfSha256(
@@ -262,10 +285,7 @@ export async function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
-    throw new RangeError("Invalid HKDF length");
-  }
-  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+  return hkdfSha256Sync(ikm, salt, info, length);
 }
 
 /** HMAC, synchronously (node:crypto): the one HMAC path of lib/crypto. */
