@@ -8,7 +8,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { runProgram, testArgon } from "./helpers.ts";
+import { runProgram, testArgon, testKdf } from "./helpers.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -187,6 +187,7 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
       password: "pw-secret-123",
       register: true,
       store,
+      kdf: testKdf,
     });
     await E2eCodec.attach(alice, "pw-secret-123", { params: testArgon });
     const acks = await Promise.all(

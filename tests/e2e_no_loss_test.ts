@@ -5,9 +5,11 @@
  * `kill -9` while receiving; text typed while the server is down; live role and status.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
+import { LocalStore } from "../lib/client/local_store.ts";
+import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
+import { subkey } from "../lib/crypto/at_rest.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
-import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
 interface World {
   t: TestServer;
@@ -34,17 +36,20 @@ async function cleanup(w: World): Promise<void> {
   for (const h of Object.values(w.homes)) await Deno.remove(h, { recursive: true }).catch(() => {});
 }
 
-/** Rows of one user's local history (the client folder's database). */
-function localRows(home: string, user: string, port: number): { seq: number; mid: string; text: string }[] {
-  const db = new DatabaseSync(`${home}/${user}@127.0.0.1_${port}.db`, { readOnly: true });
+/** Rows of one user's local history (the client folder's database, text opened with the keystore key). */
+async function localRows(
+  home: string,
+  user: string,
+  port: number,
+): Promise<{ seq: number; mid: string; text: string }[]> {
+  const store = new LocalStore(`${home}/${user}@127.0.0.1_${port}.db`);
   try {
-    return db.prepare("SELECT seq, mid, text FROM messages WHERE sender <> ? ORDER BY seq").all(user) as {
-      seq: number;
-      mid: string;
-      text: string;
-    }[];
+    const meta = store.db.prepare("SELECT v FROM e2e_meta WHERE k = 'kdf'").get() as { v: Uint8Array };
+    const kdf = checkAccountKdf(JSON.parse(new TextDecoder().decode(meta.v)));
+    store.unlock(subkey((await accountSecrets(PASSWORD, kdf)).keystoreKey, "parley local history v1"));
+    return store.list(user, 0).filter((m) => m.from !== user);
   } finally {
-    db.close();
+    store.close();
   }
 }
 
@@ -144,7 +149,7 @@ Deno.test({
         const st = await tm.screen(who);
         assert.doesNotMatch(st, ERROR_LINE, `${who}'s screen has an error line`);
       }
-      const rows = localRows(homes.bob!, "bob", w.t.port);
+      const rows = await localRows(homes.bob!, "bob", w.t.port);
       const texts = rows.map((r) => r.text);
       assert.equal(new Set(texts).size, 40, `bob has 40 distinct messages, got ${texts.length}`);
       for (const kind of ["typed", "scripted"]) {
@@ -180,7 +185,7 @@ Deno.test({
       await tm.waitFor("bob", (s) => /2\.alice\s+\d{2}/.test(s), "a few dozen to arrive", 30_000);
       await tm.kill9("bob", homes.bob!);
       await sending;
-      const before = localRows(homes.bob!, "bob", t.port).length;
+      const before = (await localRows(homes.bob!, "bob", t.port)).length;
       assert.ok(before > 0 && before < 200, `killed part-way (${before} stored)`);
       await tm.run("kill-session", "-t", "bob").catch(() => "");
       await tm.start("bob2", "bob", homes.bob!);
@@ -188,7 +193,7 @@ Deno.test({
       await tm.type("bob2", "/query alice");
       const screen = await tm.waitFor("bob2", (s) => s.includes("burst 200"), "the last message");
       assert.equal(screen.split("burst 200").length, 2, "the last message is shown once");
-      const rows = localRows(homes.bob!, "bob", t.port);
+      const rows = await localRows(homes.bob!, "bob", t.port);
       assert.equal(rows.length, 200);
       assert.equal(new Set(rows.map((r) => r.mid)).size, 200);
       assert.deepEqual(rows.map((r) => r.text), Array.from({ length: 200 }, (_, i) => `burst ${i + 1}`));

@@ -18,6 +18,8 @@ import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */
 export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
+/** Client-side password hashing for in-process test clients: fast, and accepted as a floor. */
+export const testKdf = { params: testArgon, floor: testArgon };
 import { findFfmpeg } from "../lib/media/ffmpeg.ts";
 import { VideoLibrary } from "../lib/media/library.ts";
 
@@ -89,6 +91,7 @@ export async function startTestServer(
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
+        kdf: testKdf,
       });
       clients.push(c);
       return c;
@@ -107,6 +110,7 @@ export async function startTestServer(
         password,
         register: co.register ?? true,
         store,
+        kdf: testKdf,
       });
       clients.push(c);
       const codec = await E2eCodec.attach(c, password, { params: testArgon });

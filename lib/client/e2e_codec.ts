@@ -27,6 +27,7 @@ import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import { type Argon2Params, subkey } from "../crypto/at_rest.ts";
+import { accountSecrets, newAccountKdf } from "../crypto/account_kdf.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
 import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -114,10 +115,12 @@ export class E2eCodec implements BodyCodec {
   static async attach(
     client: ChatClient,
     password: string,
-    o: { params?: Argon2Params; clock?: Clock } = {},
+    o: { params?: Argon2Params; floor?: Argon2Params; clock?: Clock } = {},
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
-    const cs = await SqliteCryptoStore.open(client.store.db, password, o.params);
+    const account = client.account ??
+      await accountSecrets(password, newAccountKdf(o.params)); // a client that did not log in by password
+    const cs = await SqliteCryptoStore.open(client.store.db, password, account, o.floor ?? o.params);
     client.store.unlock(subkey(cs.key, "parley local history v1"));
     const codec = new E2eCodec(client, cs, client.store, o.clock ?? systemClock);
     await codec.#serial(() => publishKeys(cs, codec.#request, codec.clock.now()));

@@ -52,4 +52,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN failed_at INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  ALTER TABLE users ADD COLUMN kdf TEXT;
+  CREATE TABLE server_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO server_meta (k, v) VALUES ('secret', lower(hex(randomblob(32))));
+  `,
 ];

@@ -30,6 +30,7 @@ const toUser = (r: Row): UserRow => ({
   lockedUntil: r.locked_until as number,
   lockouts: r.lockouts as number,
   failedAt: (r.failed_at as number | undefined) ?? 0,
+  kdf: (r.kdf as string | null | undefined) ?? null,
 });
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -99,12 +100,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean> {
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean> {
     const r = this.#q(
-      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq)
-       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages))`,
-    ).run(u.name, u.hash, u.role, u.createdAt);
+      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq, kdf)
+       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages), ?)`,
+    ).run(u.name, u.hash, u.role, u.createdAt, u.kdf ?? null);
     return Promise.resolve(Number(r.changes) === 1);
+  }
+  setCredential(name: string, hash: string, kdf: string): Promise<void> {
+    this.#q("UPDATE users SET hash = ?, kdf = ? WHERE name = ?").run(hash, kdf, name);
+    return Promise.resolve();
+  }
+  serverSecret(): Promise<string> {
+    return Promise.resolve(
+      (this.#q("SELECT v FROM server_meta WHERE k = 'secret'").get() as Row).v as string,
+    );
   }
   getUser(name: string): Promise<UserRow | null> {
     const r = this.#q("SELECT * FROM users WHERE name = ?").get(name) as Row | undefined;

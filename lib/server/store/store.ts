@@ -20,6 +20,8 @@ export interface UserRow {
   lockouts: number;
   /** When the last failed login was counted (ms; 0: never). */
   failedAt: number;
+  /** The client-side password hashing (JSON, lib/crypto/account_kdf.ts); null: an account from before it. */
+  kdf: string | null;
 }
 
 export interface NewMessage {
@@ -74,7 +76,13 @@ export interface KeyBundleRow {
 
 export interface Store {
   // accounts
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean>;
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean>;
+  /** Replaces a user's password hash and client-side hashing record. */
+  setCredential(name: string, hash: string, kdf: string): Promise<void>;
+  /** A random secret made once per data folder (stand-in salts for unknown accounts). */
+  serverSecret(): Promise<string>;
   getUser(name: string): Promise<UserRow | null>;
   listUsers(): Promise<UserRow[]>;
   setLoginState(
