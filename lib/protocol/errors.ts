@@ -43,6 +43,8 @@ export const ErrorCode = {
   AlreadyMember: "already_member",
   Duplicate: "duplicate",
   NoKeys: "no_keys",
+  BadKeys: "bad_keys",
+  Quota: "quota",
   Unavailable: "unavailable",
   Internal: "internal",
 } as const;

@@ -172,10 +172,20 @@ export class SqliteStore implements Store {
       .run(a.at, a.actor, a.action, a.target, a.detail);
     return Promise.resolve();
   }
+  auditRepeat(a: AuditRow, since: number): Promise<void> {
+    this.#tx(() => {
+      const r = this.#q(
+        "UPDATE audit SET count = count + 1 WHERE actor = ? AND action = ? AND target = ? AND at >= ?",
+      ).run(a.actor, a.action, a.target, since);
+      if (Number(r.changes) === 0) void this.audit(a);
+    });
+    return Promise.resolve();
+  }
   listAudit(limit: number): Promise<AuditRow[]> {
-    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(
-      limit,
-    );
+    const rows = this.#q(
+      "SELECT at, actor, action, target, detail, count FROM audit ORDER BY id DESC LIMIT ?",
+    )
+      .all(limit);
     return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
   }
 
@@ -190,6 +200,32 @@ export class SqliteStore implements Store {
         return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
       })
     ));
+  }
+  storedBytes(sender: string): Promise<number> {
+    // length() of a blob reads its size from the row header, not the blob.
+    const r = this.#q("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages WHERE sender = ?").get(
+      sender,
+    );
+    return Promise.resolve(Number((r as Row).n));
+  }
+  sweepMessages(before: number, limit: number): Promise<number> {
+    // Acknowledged by every recipient: the DM's target (a note to self has none other), every
+    // room member who joined before it, every user registered before a broadcast.
+    const acked = (who: string) =>
+      `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
+    const r = this.#q(
+      `DELETE FROM messages WHERE seq IN (
+         SELECT m.seq FROM messages m WHERE m.ts < :before AND (
+           (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
+           OR (m.kind = 'room' AND NOT EXISTS (SELECT 1 FROM room_members rm
+             WHERE rm.room = m.target AND rm.user <> m.sender AND rm.since_seq < m.seq AND NOT (${
+        acked("rm.user")
+      })))
+           OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
+             WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
+         ORDER BY m.ts LIMIT :lim)`,
+    ).run({ before, lim: limit });
+    return Promise.resolve(Number(r.changes));
   }
   lastSeq(): Promise<number> {
     return Promise.resolve(

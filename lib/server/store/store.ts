@@ -66,6 +66,8 @@ export interface AuditRow {
   action: string;
   target: string;
   detail: string;
+  /** How many times it happened (repeated denials share one row per window). */
+  count?: number;
 }
 
 export interface KeyBundleRow {
@@ -98,10 +100,19 @@ export interface Store {
   activeBan(user: string, now: number): Promise<KickRow | null>;
   liftBans(user: string, now: number): Promise<number>;
   audit(a: AuditRow): Promise<void>;
+  /** Counts `a` on the row of the same actor, action and target since `since`, or adds a row (count 1). */
+  auditRepeat(a: AuditRow, since: number): Promise<void>;
   listAudit(limit: number): Promise<AuditRow[]>;
   // messages
   /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
   appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
+  /** Bytes of message bodies `sender` has stored (the per-user quota). */
+  storedBytes(sender: string): Promise<number>;
+  /**
+   * Deletes up to `limit` messages older than `before` that every recipient has acknowledged
+   * (retention); returns how many went.
+   */
+  sweepMessages(before: number, limit: number): Promise<number>;
   lastSeq(): Promise<number>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
