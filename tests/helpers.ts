@@ -13,6 +13,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import type { KdfPolicy } from "../lib/client/account_login.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
 import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
@@ -39,7 +40,8 @@ export interface TestServer {
   dir: string;
   lines: string[];
   connect(): Promise<Connection>;
-  client(user: string, o?: { register?: boolean; password?: string }): Promise<ChatClient>;
+  /** `kdf`: the client-side hashing (default fast `testKdf`; `{}` for the real one, when a spawned client logs in later). */
+  client(user: string, o?: { register?: boolean; password?: string; kdf?: KdfPolicy }): Promise<ChatClient>;
   /** An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`). */
   e2eClient(
     user: string,
@@ -91,7 +93,7 @@ export async function startTestServer(
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
-        kdf: testKdf,
+        kdf: co.kdf ?? testKdf,
       });
       clients.push(c);
       return c;

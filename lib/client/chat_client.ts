@@ -181,6 +181,8 @@ export class ChatClient implements ChatBackend {
       this.#track(m);
       return m;
     } catch (e) {
+      // Arrived between login and opening the keystore: not saved nor acknowledged, so sync brings it again.
+      if (e instanceof BackendError && e.code === "locked") return null;
       // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
       if (e instanceof UnreadableError) {
         this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });

@@ -62,7 +62,8 @@ export class LocalStore {
   constructor(path: string) {
     privateFile(path);
     this.db = new DatabaseSync(path);
-    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;");
+    // secure_delete: text replaced or deleted is overwritten, not left in free space.
+    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;");
     LocalStore.tx(this.db, () => {
       const v = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
       for (let i = v; i < SCHEMA.length; i++) this.db.exec(SCHEMA[i]!);
@@ -74,14 +75,17 @@ export class LocalStore {
   /** Sets the key that seals message text, and seals any text an older version left in clear. */
   unlock(key: Uint8Array): void {
     KEYS.set(this.db, key);
-    LocalStore.tx(this.db, () => {
+    const n = LocalStore.tx(this.db, () => {
       const old = this.db.prepare("SELECT * FROM messages WHERE typeof(text) = 'text'").all() as Row[];
       const upM = this.db.prepare("UPDATE messages SET text = ? WHERE seq = ?");
       for (const r of old) upM.run(seal(this.db, messageAd(r), r.text as string), r.seq as number);
       const pend = this.db.prepare("SELECT * FROM outbox WHERE typeof(text) = 'text'").all() as Row[];
       const upO = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
       for (const r of pend) upO.run(seal(this.db, outboxAd(r), r.text as string), r.mid as string);
+      return old.length + pend.length;
     });
+    // The clear text is still in the WAL's older page images until a checkpoint copies the new ones back.
+    if (n && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   static pathFor(home: string, user: string, server: string): string {

@@ -101,7 +101,6 @@ Deno.test("local history: text in clear from an older version is sealed on unloc
     s.unlock(key());
     assert.equal(s.get(7)?.text, "legacy-clear-durian");
     assert.equal(s.pending("p9")?.text, "legacy-clear-elder");
-    s.db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM");
     const raw = await fileText(path);
     assert.ok(!raw.includes("durian") && !raw.includes("elder"), "old rows are sealed now");
     s.close();
