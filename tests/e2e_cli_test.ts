@@ -50,8 +50,13 @@ async function spawnServer(data: string, port = 0, extra: string[] = []): Promis
   let out = "";
   const deadline = Date.now() + 15_000;
   while (!out.includes("\n")) {
-    if (Date.now() > deadline) throw new Error(`server did not start: ${err}`);
-    const r = await reader.read();
+    // A real deadline: a read that never returns cannot hold the test past it.
+    const left = deadline - Date.now();
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (id = setTimeout(() => r("late"), Math.max(0, left))));
+    const r = await Promise.race([reader.read(), late]);
+    clearTimeout(id);
+    if (r === "late") throw new Error(`server did not start: ${err}`);
     if (r.done) throw new Error(`server exited: ${err}`);
     out += r.value;
   }

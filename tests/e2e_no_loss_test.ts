@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { LocalStore } from "../lib/client/local_store.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
-import { subkey } from "../lib/crypto/at_rest.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
@@ -36,18 +35,23 @@ async function cleanup(w: World): Promise<void> {
   for (const h of Object.values(w.homes)) await Deno.remove(h, { recursive: true }).catch(() => {});
 }
 
-/** Rows of one user's local history (the client folder's database, text opened with the keystore key). */
+/** Messages from others in one user's local history (the client folder's database, opened with the password). */
 async function localRows(
   home: string,
   user: string,
   port: number,
 ): Promise<{ seq: number; mid: string; text: string }[]> {
-  const store = new LocalStore(`${home}/${user}@127.0.0.1_${port}.db`);
+  const store = new LocalStore(LocalStore.pathFor(home, user, `127.0.0.1:${port}`));
   try {
+    // The keystore key comes from the password through the account's hashing record (account_kdf.ts).
     const meta = store.db.prepare("SELECT v FROM e2e_meta WHERE k = 'kdf'").get() as { v: Uint8Array };
     const kdf = checkAccountKdf(JSON.parse(new TextDecoder().decode(meta.v)));
-    store.unlock(subkey((await accountSecrets(PASSWORD, kdf)).keystoreKey, "parley local history v1"));
-    return store.list(user, 0).filter((m) => m.from !== user);
+    store.unlock((await accountSecrets(PASSWORD, kdf)).keystoreKey);
+    return store.list(user, 0).filter((m) => m.from !== user).map((m) => ({
+      seq: m.seq,
+      mid: m.mid,
+      text: m.text,
+    }));
   } finally {
     store.close();
   }
@@ -296,6 +300,49 @@ Deno.test({
     } finally {
       await cleanup(w);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "reconnect: a banned client says why and comes back by itself when the ban ends; notices go to status",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["bob"]);
+    const { t, tm, homes } = w;
+    try {
+      await tm.start("bob", "bob", homes.bob!);
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
+      await t.srv.core.kick("console", "bob", 3, "cool down");
+      const banned = await tm.waitFor(
+        "bob",
+        (s) => /reconnects by itself when the ban ends/.test(s),
+        "the ban notice",
+      );
+      assert.match(banned, /banned by console/);
+      const back = await tm.waitFor(
+        "bob",
+        (s) => s.includes("Reconnected"),
+        "the reconnect after the ban",
+        15_000,
+      );
+      assert.match(back, /│ bob │ online/);
+      // A plain network loss is said in the status buffer only.
+      await tm.type("bob", "/query carol");
+      await tm.type("bob", "/reconnect");
+      await tm.waitFor("bob", (s) => /Reconnecting…/.test(s), "the /reconnect answer");
+      await new Promise((r) => setTimeout(r, 1500));
+      const current = await tm.screen("bob");
+      assert.doesNotMatch(current, /Reconnected|Disconnected/, "not in the current buffer");
+      await tm.keys("bob", "M-1");
+      await tm.waitFor(
+        "bob",
+        (s) => (s.match(/Reconnected/g) ?? []).length >= 2,
+        "both reconnects in status",
+      );
+    } finally {
+      await cleanup(w);
     }
   },
 });

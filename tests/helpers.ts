@@ -190,6 +190,14 @@ export function testFfmpeg(): string | null {
   return findFfmpeg(Deno.env);
 }
 
+/**
+ * Whether a test that needs a tool may skip itself: only off CI. On CI (`CI=true`) a missing tool
+ * fails the run (tests/tools_present_test.ts names it) instead of silently shrinking the suite.
+ */
+export function skipWithout(present: boolean): boolean {
+  return !present && Deno.env.get("CI") !== "true";
+}
+
 export const VIDEOS_DIR: string = decodeURIComponent(new URL("../videos", import.meta.url).pathname);
 
 let renditionCache: Promise<string> | null = null;
@@ -213,4 +221,51 @@ export async function videoDataDir(ffmpeg: string): Promise<string> {
     }
   }
   return dir;
+}
+
+/**
+ * A real `server.ts` process on a free port with data folder `dir` (and, on Linux, an optional
+ * open-files limit); resolves once it listens. Read its memory from outside with `rssKiB(pid)`.
+ */
+export async function spawnServerProcess(dir: string, o: { args?: string[]; ulimit?: number } = {}) {
+  const args = [
+    "run",
+    ...PROGRAM_PERMS,
+    rootFile("server.ts"),
+    ...["--port", "0", "--data", dir, "--videos", `${dir}/none`],
+    ...(o.args ?? []),
+  ];
+  const quoted = [Deno.execPath(), ...args].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("bash", {
+    args: ["-c", `${o.ulimit ? `ulimit -n ${o.ulimit}; ` : ""}exec ${quoted}`],
+    stdout: "piped",
+    stderr: "piped",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = Date.now() + 20_000;
+  while (!text.includes("listening")) {
+    const r = await Promise.race([out.read(), new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+    if (r?.done) throw new Error("server exited");
+    if (r) text += r.value;
+    if (Date.now() > deadline) throw new Error("server did not start");
+  }
+  out.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const errText = (async () => {
+    let s = "";
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) s += c;
+    return s;
+  })();
+  const port = Number(text.match(/127\.0\.0\.1:(\d+)/)![1]);
+  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`), errText };
+}
+
+/** Resident memory of a process, KiB (Linux /proc), read from outside the process. */
+export async function rssKiB(pid: number): Promise<number> {
+  // Read by a child process: Deno lets only --allow-all read /proc directly.
+  const o = await new Deno.Command("sh", { args: ["-c", `grep VmRSS /proc/${pid}/status`], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/)![1]);
 }

@@ -52,7 +52,12 @@ Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after 
     await kicked.start();
     await t.srv.core.kick("console", "alice");
     await eventually(() => kev.some((e) => e.type === "disconnected"), 3000, "kick seen");
-    await new Promise((r) => setTimeout(r, 800));
+    // The backend's decision is an event: after a plain kick it says how to come back, and does not.
+    await eventually(
+      () => kev.some((e) => e.type === "notice" && /\/reconnect/.test(e.text)),
+      3000,
+      "the no-reconnect notice",
+    );
     assert.ok(!kev.some((e) => e.type === "connection"), "no reconnect after a kick");
     await kicked.close();
     await live.close();

@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import {
+  eventually,
   runProgram,
+  skipWithout,
   startTestServer,
   testFfmpeg,
   type TestServer,
@@ -26,7 +28,7 @@ function client(t: TestServer, home: string, user: string, args: string[]) {
 
 Deno.test({
   name: "client play --frames N --renderer halfblock draws and prints one summary line; videos --json lists",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const dir = await videoDataDir(ffmpeg!);
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
@@ -78,7 +80,7 @@ Deno.test({
 
 Deno.test({
   name: "client stream USER FILE waits for watch to accept, then frames flow and both exit",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer();
@@ -99,7 +101,12 @@ Deno.test({
         "--wait",
         "20",
       ]);
-      await new Promise((r) => setTimeout(r, 1500)); // bob is online and waiting
+      // bob is online with his keys published (his session knows its device): an event, not a sleep.
+      await eventually(
+        () => [...t.srv.hub.sessionsOf("bob")].some((x) => x.queue !== null),
+        20_000,
+        "bob watching",
+      );
       const streaming = client(t, home, "alice", [
         "stream",
         "bob",

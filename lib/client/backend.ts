@@ -182,8 +182,16 @@ export type BackendEvent =
   | { type: "stream.withdrawn"; sid: string; from: string; by: string };
 
 export class BackendError extends Error {
-  /** `until`: the end of a ban or lockout (ms since epoch) when the server gave one. */
-  constructor(readonly code: string, message: string, readonly until?: number) {
+  /**
+   * `until`: the end of a ban or lockout (ms since epoch) when the server gave one; `detail`: other
+   * fields of the server's answer (e.g. `devices` of a `devices_changed` refusal).
+   */
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly until?: number,
+    readonly detail?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = "BackendError";
   }

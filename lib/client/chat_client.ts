@@ -181,8 +181,6 @@ export class ChatClient implements ChatBackend {
       this.#track(m);
       return m;
     } catch (e) {
-      // Arrived between login and opening the keystore: not saved nor acknowledged, so sync brings it again.
-      if (e instanceof BackendError && e.code === "locked") return null;
       // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
       if (e instanceof UnreadableError) {
         this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });
@@ -289,8 +287,7 @@ export class ChatClient implements ChatBackend {
     if (!o.mid) this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-      const body = await this.#codec.seal(to, mid, text);
-      const r = await this.conn.request("send", { to, mid }, body);
+      const r = await this.#sealAndSend(to, mid, text);
       const m: ChatMessage = {
         seq: Number(r.header.seq ?? 0),
         mid,
@@ -305,6 +302,20 @@ export class ChatClient implements ChatBackend {
     } catch (e) {
       if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
       throw e;
+    }
+  }
+
+  /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
+  async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
+    for (let attempt = 0;; attempt++) {
+      const body = await this.#codec.seal(to, mid, text);
+      const fields = this.#codec.sendFields?.(mid) ?? {};
+      try {
+        return await this.conn.request("send", { to, mid, ...fields }, body);
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.#codec.devicesChanged?.(e.detail?.devices);
+      }
     }
   }
 

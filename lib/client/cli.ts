@@ -11,6 +11,8 @@ import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
+import { registerDeviceCommands } from "./cli_devices.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
@@ -19,6 +21,13 @@ import { parseSince } from "../common/parse_time.ts";
 export type WithClient = (
   fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
   register?: boolean,
+  /** Runs on the folder's keystore before its keys are published (device add, keys reset). */
+  prepare?: (
+    cs: SqliteCryptoStore,
+    c: ChatClient,
+    o: Record<string, unknown>,
+    args: string[],
+  ) => Promise<void>,
 ) => (...a: unknown[]) => Promise<void>;
 
 export interface CliIo {
@@ -101,10 +110,15 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .showHelpAfterError(false);
 
   const flags = (cmd: Command) => cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
-  const withClient: WithClient = (fn, register = false) => async (...a: unknown[]) => {
+  const withClient: WithClient = (fn, register = false, prepare) => async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
-    const c = await connectAndLogin(o, io.env, io.prompts, { register });
+    const c = await connectAndLogin(o, io.env, io.prompts, {
+      register,
+      ...(prepare
+        ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
+        : {}),
+    });
     const off = c.on((e) => {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
@@ -241,6 +255,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     }));
 
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
+  registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
 
   program.action(async () => {

@@ -105,7 +105,10 @@ export class Connection {
       if (w) {
         this.#waiting.delete(id);
         if (h.t === "ok") w.resolve({ header: h, items: w.items });
-        else w.reject(new BackendError(String(h.code), String(h.msg), untilOf(h.until)));
+        else {
+          const { t: _t, id: _id, code, msg, until, ...detail } = h;
+          w.reject(new BackendError(String(code), String(msg), untilOf(until), detail));
+        }
         return;
       }
     } else if (h.t === "msg" && typeof h.req === "number") {

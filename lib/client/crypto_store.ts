@@ -163,6 +163,13 @@ export class SqliteCryptoStore implements CryptoStateStore {
     for (const k of w.del) this.#cache.set(k, null);
   }
 
+  /** Every stored key that starts with `prefix` (e.g. "contact:"), sorted. */
+  keysWith(prefix: string): string[] {
+    const rows = this.db.prepare("SELECT k FROM e2e_state WHERE substr(k, 1, ?) = ? ORDER BY k")
+      .all(prefix.length, prefix) as Row[];
+    return rows.map((r) => r.k as string);
+  }
+
   /** Forgets every opened value: another process on the folder changed the state. */
   dropCache(): void {
     this.#cache.clear();

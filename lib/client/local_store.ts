@@ -13,15 +13,14 @@
  * - `seen` marks messages a screen or `parley read` has shown; the rest are "new" at next start.
  * - `outbox` holds text the user sent that the server has not confirmed (typed while offline, or
  *   in flight); it is sent again with the same id, which the server deduplicates.
- *
- * Message and outbox text is sealed at rest (AES-256-GCM, random nonce per row, AD = the row's
- * other columns, so a text cannot be moved to another row) under a key the encryption layer hands
- * to `unlock()` (derived from the keystore key). Until then text can be neither read nor written
- * (`locked`); `unlock()` seals rows written in clear by older versions. The file is created 0600.
+ * - At rest (issue 10 item 10): once `unlock(keystoreKey)` has run (the encryption layer calls it
+ *   when the keystore opens), message and outbox text is sealed with AES-256-GCM under a key derived
+ *   from the keystore key (HKDF label "parley-local-history-v1"), bound to its row (seq and mid);
+ *   rows written before are sealed then. The database and its -wal/-shm are 0600.
  */
 import { DatabaseSync } from "node:sqlite";
 import { utf8, utf8Strict } from "../common/bytes.ts";
-import { openRecordSync, sealRecordSync } from "../crypto/at_rest.ts";
+import { aesGcmOpenSync, aesGcmSealSync, hkdfSha256Sync } from "../crypto/primitives.ts";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 
 type Row = Record<string, unknown>;
@@ -50,19 +49,18 @@ const SCHEMA = [
 ];
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
-/** The history key of each open database (static `insert` gets only the database). */
-const KEYS = new WeakMap<DatabaseSync, Uint8Array>();
 
 export class LocalStore {
   readonly db: DatabaseSync;
   readonly #foreign = new Set<() => void>();
+  /** Seals text at rest; null until the keystore is open. */
+  #key: Uint8Array | null = null;
   #dataVersion: number;
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
-    privateFile(path);
     this.db = new DatabaseSync(path);
-    // secure_delete: text replaced or deleted is overwritten, not left in free space.
+    // secure_delete: text replaced by its sealed form (or deleted) is overwritten, not left in free pages.
     this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;");
     LocalStore.tx(this.db, () => {
       const v = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
@@ -70,22 +68,46 @@ export class LocalStore {
       if (v < SCHEMA.length) this.db.exec(`PRAGMA user_version=${SCHEMA.length}`);
     });
     this.#dataVersion = this.#version();
+    LocalStore.#private(path);
   }
 
-  /** Sets the key that seals message text, and seals any text an older version left in clear. */
-  unlock(key: Uint8Array): void {
-    KEYS.set(this.db, key);
-    const n = LocalStore.tx(this.db, () => {
-      const old = this.db.prepare("SELECT * FROM messages WHERE typeof(text) = 'text'").all() as Row[];
-      const upM = this.db.prepare("UPDATE messages SET text = ? WHERE seq = ?");
-      for (const r of old) upM.run(seal(this.db, messageAd(r), r.text as string), r.seq as number);
-      const pend = this.db.prepare("SELECT * FROM outbox WHERE typeof(text) = 'text'").all() as Row[];
-      const upO = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
-      for (const r of pend) upO.run(seal(this.db, outboxAd(r), r.text as string), r.mid as string);
-      return old.length + pend.length;
+  /** The database and its companions are for the user only. */
+  static #private(path: string): void {
+    if (path === ":memory:" || Deno.build.os === "windows") return;
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        Deno.chmodSync(f, 0o600);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+  }
+
+  /** From now on text is sealed under a key derived from `keystoreKey`; older plaintext rows are sealed now. */
+  unlock(keystoreKey: Uint8Array): void {
+    this.#key = hkdfSha256Sync(keystoreKey, new Uint8Array(0), utf8.encode("parley-local-history-v1"), 32);
+    const sealed = LocalStore.tx(this.db, () => {
+      const rows = this.db.prepare("SELECT seq, mid, text FROM messages WHERE typeof(text) = 'text'")
+        .all() as Row[];
+      const up = this.db.prepare("UPDATE messages SET text = ? WHERE seq = ?");
+      for (const r of rows) up.run(this.#seal(String(r.text), msgAd(r.seq, r.mid)), r.seq as number);
+      const out = this.db.prepare("SELECT mid, text FROM outbox WHERE typeof(text) = 'text'").all() as Row[];
+      const upo = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
+      for (const r of out) upo.run(this.#seal(String(r.text), outAd(r.mid)), r.mid as string);
+      return rows.length + out.length;
     });
-    // The clear text is still in the WAL's older page images until a checkpoint copies the new ones back.
-    if (n && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    // The old page images in the WAL go too (when no other process is reading it at this moment).
+    if (sealed && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  #seal(text: string, ad: Uint8Array): Uint8Array | string {
+    return this.#key ? aesGcmSealSync(this.#key, utf8.encode(text), ad) : text;
+  }
+
+  #open(v: unknown, ad: Uint8Array): string {
+    if (typeof v === "string") return v;
+    if (!this.#key) throw new BackendError("locked", "The local history is sealed: open the keystore first");
+    return utf8Strict.decode(aesGcmOpenSync(this.#key, v as Uint8Array, ad));
   }
 
   static pathFor(home: string, user: string, server: string): string {
@@ -159,40 +181,24 @@ export class LocalStore {
   }
 
   save(ms: ChatMessage[], seen = true): void {
-    LocalStore.tx(this.db, () => LocalStore.insert(this.db, ms, seen));
+    LocalStore.tx(this.db, () => this.insert(ms, seen));
   }
 
   /** Inserts messages inside the caller's transaction (e.g. with crypto state). */
-  static insert(db: DatabaseSync, ms: ChatMessage[], seen = false): void {
-    const st = db.prepare(
+  insert(ms: ChatMessage[], seen = false): void {
+    const st = this.db.prepare(
       "INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     for (const m of ms) {
-      const row = {
-        seq: m.seq,
-        mid: m.mid,
-        ts: m.ts,
-        sender: m.from,
-        kind: m.to.kind,
-        target: m.to.name ?? "",
-      };
-      st.run(
-        row.seq,
-        row.mid,
-        row.ts,
-        row.sender,
-        row.kind,
-        row.target,
-        seal(db, messageAd(row), m.text),
-        seen ? 1 : 0,
-      );
+      const text = this.#seal(m.text, msgAd(m.seq, m.mid));
+      st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", text, seen ? 1 : 0);
     }
   }
 
   /** The saved message with server sequence number `seq`, if any. */
   get(seq: number): ChatMessage | undefined {
     const r = this.db.prepare("SELECT * FROM messages WHERE seq = ?").get(seq) as Row | undefined;
-    return r ? this.#message(r) : undefined;
+    return r ? this.#toMessage(r) : undefined;
   }
 
   /** The saved message with id `mid` sent by `from`, if any. */
@@ -200,7 +206,7 @@ export class LocalStore {
     const r = this.db.prepare("SELECT * FROM messages WHERE mid = ? AND sender = ?").get(mid, from) as
       | Row
       | undefined;
-    return r ? this.#message(r) : undefined;
+    return r ? this.#toMessage(r) : undefined;
   }
 
   /** Messages since `since` (ms), optionally of one conversation seen from `me`. Oldest first. */
@@ -216,7 +222,7 @@ export class LocalStore {
       args.push(filter.name ?? "", me, me, filter.name ?? "");
     }
     const rows = this.db.prepare(sql + " ORDER BY seq").all(...args) as Row[];
-    return rows.map(this.#message);
+    return rows.map((r) => this.#toMessage(r));
   }
 
   /** The last `perConversation` shown messages of each conversation, oldest first. */
@@ -229,13 +235,13 @@ export class LocalStore {
          FROM messages WHERE seen = 1)
        WHERE r <= ? ORDER BY seq`,
     ).all(me, perConversation) as Row[];
-    return rows.map(this.#message);
+    return rows.map((r) => this.#toMessage(r));
   }
 
   /** Messages saved but never shown, oldest first. */
   unseen(): ChatMessage[] {
-    return (this.db.prepare("SELECT * FROM messages WHERE seen = 0 ORDER BY seq").all() as Row[]).map(
-      this.#message,
+    return (this.db.prepare("SELECT * FROM messages WHERE seen = 0 ORDER BY seq").all() as Row[]).map((r) =>
+      this.#toMessage(r)
     );
   }
 
@@ -260,20 +266,20 @@ export class LocalStore {
     LocalStore.tx(this.db, () => {
       this.db.prepare(
         "INSERT OR IGNORE INTO outbox (mid, ts, kind, target, text, resend) VALUES (?, ?, ?, ?, ?, ?)",
-      ).run(p.mid, p.ts, p.to.kind, p.to.name ?? "", this.#sealPending(p), resend ? 1 : 0);
+      ).run(p.mid, p.ts, p.to.kind, p.to.name ?? "", this.#seal(p.text, outAd(p.mid)), resend ? 1 : 0);
     });
   }
 
   /** The outbox entry `mid`, if it is still there. */
   pending(mid: string): PendingMessage | undefined {
     const r = this.db.prepare("SELECT * FROM outbox WHERE mid = ?").get(mid) as Row | undefined;
-    return r ? this.#pending(r) : undefined;
+    return r ? this.#toPending(r) : undefined;
   }
 
   /** Every unconfirmed message to send again, in the order they were written. */
   pendingAll(): PendingMessage[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[]).map(
-      this.#pending,
+    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[]).map((r) =>
+      this.#toPending(r)
     );
   }
 
@@ -281,7 +287,7 @@ export class LocalStore {
   confirm(m: ChatMessage): void {
     LocalStore.tx(this.db, () => {
       this.db.prepare("DELETE FROM outbox WHERE mid = ?").run(m.mid);
-      LocalStore.insert(this.db, [m], true);
+      this.insert([m], true);
     });
   }
 
@@ -290,73 +296,36 @@ export class LocalStore {
     LocalStore.tx(this.db, () => void this.db.prepare("DELETE FROM outbox WHERE mid = ?").run(mid));
   }
 
-  #sealPending(p: PendingMessage): Uint8Array {
-    return seal(
-      this.db,
-      outboxAd({ mid: p.mid, ts: p.ts, kind: p.to.kind, target: p.to.name ?? "" }),
-      p.text,
-    );
+  #toMessage(r: Row): ChatMessage {
+    return {
+      seq: r.seq as number,
+      mid: r.mid as string,
+      ts: r.ts as number,
+      from: r.sender as string,
+      to: target(r.kind, r.target),
+      text: this.#open(r.text, msgAd(r.seq, r.mid)),
+    };
   }
 
-  #message = (r: Row): ChatMessage => ({ ...toMessage(r), text: open(this.db, messageAd(r), r.text) });
-  #pending = (r: Row): PendingMessage => ({ ...toPending(r), text: open(this.db, outboxAd(r), r.text) });
+  #toPending(r: Row): PendingMessage {
+    return {
+      mid: r.mid as string,
+      ts: r.ts as number,
+      to: target(r.kind, r.target),
+      text: this.#open(r.text, outAd(r.mid)),
+    };
+  }
 
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
 }
 
+const msgAd = (seq: unknown, mid: unknown) => utf8.encode(`parley-msg\0${seq}\0${mid}`);
+const outAd = (mid: unknown) => utf8.encode(`parley-outbox\0${mid}`);
+
 function target(kind: unknown, name: unknown): Target {
   return kind === "broadcast"
     ? { kind: "broadcast" }
     : { kind: kind as "user" | "room", name: name as string };
-}
-
-function toMessage(r: Row): Omit<ChatMessage, "text"> {
-  return {
-    seq: r.seq as number,
-    mid: r.mid as string,
-    ts: r.ts as number,
-    from: r.sender as string,
-    to: target(r.kind, r.target),
-  };
-}
-
-function toPending(r: Row): Omit<PendingMessage, "text"> {
-  return { mid: r.mid as string, ts: r.ts as number, to: target(r.kind, r.target) };
-}
-
-/** AD of a history row: every column but the text and the seen mark. */
-const messageAd = (r: Row) =>
-  utf8.encode(JSON.stringify(["parley-history-v1", r.seq, r.mid, r.ts, r.sender, r.kind, r.target]));
-/** AD of an outbox row. */
-const outboxAd = (r: Row) => utf8.encode(JSON.stringify(["parley-outbox-v1", r.mid, r.ts, r.kind, r.target]));
-
-function keyOf(db: DatabaseSync): Uint8Array {
-  const k = KEYS.get(db);
-  if (!k) throw new BackendError("locked", "The local history is not unlocked yet (no keystore key)");
-  return k;
-}
-
-function seal(db: DatabaseSync, ad: Uint8Array, text: string): Uint8Array {
-  return sealRecordSync(keyOf(db), utf8.encode(text), ad);
-}
-
-/** Opens a sealed text; a text still in clear (written by an older version, not unlocked yet) as is. */
-function open(db: DatabaseSync, ad: Uint8Array, text: unknown): string {
-  if (typeof text === "string") return text;
-  return utf8Strict.decode(openRecordSync(keyOf(db), text as Uint8Array, ad));
-}
-
-/** Creates the database file private to the user (0600), and makes an existing one and its WAL so. */
-function privateFile(path: string): void {
-  Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
-  if (Deno.build.os === "windows") return;
-  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
-    try {
-      Deno.chmodSync(f, 0o600);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
 }

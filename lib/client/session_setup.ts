@@ -10,6 +10,7 @@ import { ChatClient } from "./chat_client.ts";
 import { Connection } from "./connection.ts";
 import { LocalStore } from "./local_store.ts";
 import { E2eCodec } from "./e2e_codec.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
 import { ensureHome, readPasswordFile } from "./home_dir.ts";
@@ -109,7 +110,12 @@ export async function connectAndLogin(
   f: ConnectFlags,
   env: ClientEnv,
   prompts: Prompts,
-  o: { register?: boolean; keepHistory?: boolean } = {},
+  o: {
+    register?: boolean;
+    keepHistory?: boolean;
+    /** Runs on the keystore before keys are published (device add, keys reset). */
+    prepare?: (cs: SqliteCryptoStore, c: ChatClient) => Promise<void>;
+  } = {},
 ): Promise<ChatClient> {
   const t = resolveTarget(f, env);
   let user = t.user;
@@ -136,7 +142,7 @@ export async function connectAndLogin(
     });
     if (store) {
       try {
-        await E2eCodec.attach(client, password);
+        await E2eCodec.attach(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
       } catch (e) {
         await client.close();
         throw e;

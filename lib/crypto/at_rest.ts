@@ -12,22 +12,13 @@
  * Per-record sealing (a database of many rows): derive the key once per process with
  * `deriveAtRestKey()` (argon2id, salt stored beside the rows), then `sealRecord()` / `openRecord()`:
  *   u8 version = 1 | nonce (12, random) | AES-256-GCM ciphertext ‖ tag (16), AD = caller's (e.g. the row key),
- * so a row cannot be moved to another key unnoticed. `sealRecordSync()` / `openRecordSync()` are the
- * same format, synchronous (local history is read synchronously), under a subkey from `subkey()`.
+ * so a row cannot be moved to another key unnoticed.
  */
 
 import { argon2id } from "hash-wasm";
 import { concatBytes, utf8, utf8Strict } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
-import {
-  aesGcmDecrypt,
-  aesGcmDecryptSync,
-  aesGcmEncrypt,
-  aesGcmEncryptSync,
-  DecryptError,
-  hkdfSha256Sync,
-  u32be,
-} from "./primitives.ts";
+import { aesGcmDecrypt, aesGcmEncrypt, DecryptError, u32be } from "./primitives.ts";
 
 export const AT_REST_VERSION = 1;
 
@@ -144,35 +135,6 @@ export async function openRecord(key: Uint8Array, sealed: Uint8Array, ad: Uint8A
   }
   try {
     return await aesGcmDecrypt(key, sealed.subarray(1, 13), sealed.subarray(13), ad);
-  } catch (e) {
-    if (e instanceof DecryptError) throw new WrongPasswordError();
-    throw e;
-  }
-}
-
-/** A 32-byte subkey of an at-rest key for one purpose (HKDF-SHA256, `label` as info, no salt). */
-export function subkey(key: Uint8Array, label: string): Uint8Array {
-  return hkdfSha256Sync(key, new Uint8Array(0), utf8.encode(label), 32);
-}
-
-/** `sealRecord()`, synchronously. */
-export function sealRecordSync(
-  key: Uint8Array,
-  plaintext: Uint8Array,
-  ad: Uint8Array,
-  rand: RandomBytes = cryptoRandom,
-): Uint8Array {
-  const nonce = rand(12);
-  return concatBytes([Uint8Array.of(AT_REST_VERSION), nonce, aesGcmEncryptSync(key, nonce, plaintext, ad)]);
-}
-
-/** `openRecord()`, synchronously; `WrongPasswordError` when the key or `ad` do not match. */
-export function openRecordSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
-  if (sealed.length < 1 + 12 + 16 || sealed[0] !== AT_REST_VERSION) {
-    throw new SyntaxError("Not a Parley sealed record");
-  }
-  try {
-    return aesGcmDecryptSync(key, sealed.subarray(1, 13), sealed.subarray(13), ad);
   } catch (e) {
     if (e instanceof DecryptError) throw new WrongPasswordError();
     throw e;

@@ -85,6 +85,9 @@ export class PasswordHasher {
     this.#pump();
   }
 
+  /** Jobs handed to a worker, and the most worker jobs ever running at once (tests check both). */
+  readonly stats = { onWorkers: 0, inline: 0, maxParallel: 0 };
+
   /** Hashes being computed or waiting. */
   get load(): number {
     return this.#queue.length + this.#slots.filter((s) => s.busy).length;
@@ -117,7 +120,10 @@ export class PasswordHasher {
         const id = ++this.#seq;
         this.#waiting.set(id, { job: item.job, resolve: item.resolve, reject: item.reject, slot });
         slot.worker.postMessage({ id, ...item.job });
+        this.stats.onWorkers++;
+        this.stats.maxParallel = Math.max(this.stats.maxParallel, this.#waiting.size);
       } else {
+        this.stats.inline++;
         const p = item.job.op === "hash"
           ? hashPasswordInline(item.job.password, item.job.salt)
           : verifyPasswordInline(item.job.password, item.job.hash);

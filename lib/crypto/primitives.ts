@@ -204,7 +204,11 @@ export async function aesGcmEncrypt(
 ): Promise<Uint8Array> {
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
-  if (plaintext.length <= SMALL_AES) return aesGcmEncryptSync(key, nonce, plaintext, ad);
+  if (plaintext.length <= SMALL_AES) {
+    const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+    c.setAAD(ad);
+    return concatBytes([c.update(plaintext), c.final(), c.getAuthTag()]);
+  }
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt"]);
   return new Uint8Array(
     await subtle.encrypt(
@@ -225,7 +229,17 @@ export async function aesGcmDecrypt(
   check32(key, "AES-256 key");
   if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
   if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
-  if (ciphertext.length <= SMALL_AES + GCM_TAG_LEN) return aesGcmDecryptSync(key, nonce, ciphertext, ad);
+  if (ciphertext.length <= SMALL_AES + GCM_TAG_LEN) {
+    const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_LEN);
+    const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+    d.setAAD(ad);
+    d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_LEN));
+    try {
+      return concatBytes([d.update(body), d.final()]);
+    } catch {
+      throw new DecryptError();
+    }
+  }
   const k = await subtle.importKey("raw", buf(key), "AES-GCM", false, ["decrypt"]);
   try {
     return new Uint8Array(
@@ -240,37 +254,42 @@ export async function aesGcmDecrypt(
   }
 }
 
-/** `aesGcmEncrypt`, synchronously (node:crypto), for callers that cannot await (e.g. local history reads). */
-export function aesGcmEncryptSync(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array) {
+/**
+ * AES-256-GCM for values sealed at rest in synchronous code paths (the client's local history):
+ * a fresh random 12-byte nonce, returned as nonce ‖ ciphertext ‖ tag. `openSync` throws
+ * `DecryptError` when the tag (key, nonce, AD or data) does not verify.
+ */
+export function aesGcmSealSync(key: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
   check32(key, "AES-256 key");
-  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
+  const nonce = new Uint8Array(GCM_NONCE_LEN);
+  crypto.getRandomValues(nonce);
   const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
   c.setAAD(ad);
-  return concatBytes([c.update(plaintext), c.final(), c.getAuthTag()]);
+  return concatBytes([nonce, c.update(plaintext), c.final(), c.getAuthTag()]);
 }
 
-/** `aesGcmDecrypt`, synchronously; throws `DecryptError` when the tag does not verify. */
-export function aesGcmDecryptSync(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ciphertext: Uint8Array,
-  ad: Uint8Array,
-) {
+export function aesGcmOpenSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
   check32(key, "AES-256 key");
-  if (nonce.length !== GCM_NONCE_LEN) throw new RangeError("AES-GCM nonce must be 12 bytes");
-  if (ciphertext.length < GCM_TAG_LEN) throw new DecryptError("Ciphertext shorter than the tag");
-  const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+  if (sealed.length < GCM_NONCE_LEN + GCM_TAG_LEN) throw new DecryptError("Sealed value too short");
+  const d = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, GCM_NONCE_LEN), {
+    authTagLength: GCM_TAG_LEN,
+  });
   d.setAAD(ad);
-  d.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_LEN));
+  d.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LEN));
   try {
-    return concatBytes([d.update(ciphertext.subarray(0, ciphertext.length - GCM_TAG_LEN)), d.final()]);
+    return concatBytes([d.update(sealed.subarray(GCM_NONCE_LEN, sealed.length - GCM_TAG_LEN)), d.final()]);
   } catch {
     throw new DecryptError();
   }
 }
 
-/** HKDF-SHA256, synchronously (node:crypto); `length` in bytes, at most 255·32. */
-export function hkdfSha256Sync(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
+/** HKDF-SHA256, synchronous (node:crypto), for keys derived in synchronous code. */
+export function hkdfSha256Sync(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new RangeError("Invalid HKDF length");
   }
@@ -291,14 +310,6 @@ export async function hkdfSha256(
 /** HMAC, synchronously (node:crypto): the one HMAC path of lib/crypto. */
 export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac(hash, key).update(msg).digest());
-}
-
-function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return Promise.resolve(hmacSync(hash === "SHA-256" ? "sha256" : "sha512", key, msg));
-}
-
-export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return hmac("SHA-256", key, msg);
 }
 
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */

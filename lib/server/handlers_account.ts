@@ -3,6 +3,7 @@ import { normalizeName } from "../protocol/names.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
+import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets } from "./rate.ts";
 import { hostOf } from "./hub.ts";
@@ -111,14 +112,19 @@ export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<v
 
 /** Every registered user: names and roles for anyone (encrypted broadcast needs them), details for admins. */
 export async function users(c: Core, s: Session, m: Request<"users">): Promise<void> {
+  // Device ids too: encrypting clients address every device of every member (issue 9).
+  const all = await c.store.listUsers();
+  const devices = new Map<string, number[]>();
+  for (const u of all) devices.set(u.name, await activeDevices(c, u.name));
   if (s.role !== "admin") {
-    s.reply(m.id, { users: (await c.store.listUsers()).map((u) => ({ user: u.name, role: u.role })) });
+    s.reply(m.id, { users: all.map((u) => ({ user: u.name, role: u.role, devices: devices.get(u.name) })) });
     return;
   }
   const online = new Set(c.hub.byUser.keys());
-  const list = (await c.store.listUsers()).map((u) => ({
+  const list = all.map((u) => ({
     user: u.name,
     role: u.role,
+    devices: devices.get(u.name),
     registered: u.createdAt,
     online: online.has(u.name),
     lockedUntil: u.lockedUntil > c.clock.now() ? u.lockedUntil : undefined,

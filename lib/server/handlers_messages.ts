@@ -7,6 +7,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { Request, Target } from "../protocol/messages.ts";
 import { convKey, normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
+import { devicesChanged } from "./handlers_devices.ts";
 import { msgHeader } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { TargetKind } from "./store/store.ts";
@@ -40,6 +41,19 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
 export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
   const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  if (t.kind === "user" && m.devices) {
+    const want = await devicesChanged(c, s, t.name, m.devices);
+    if (want) {
+      s.send({
+        t: "err",
+        id: m.id,
+        code: ErrorCode.DevicesChanged,
+        msg: "The recipient's or your devices changed: encrypt again for these",
+        devices: want,
+      });
+      return;
+    }
+  }
   if (!await c.reserveQuota(s.user, body.length)) {
     const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
     return s.fail(
@@ -88,7 +102,7 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.beginSync();
   let after = 0, count = 0;
   for (;;) {
-    const page = await c.store.pending(s.user, after, SYNC_PAGE);
+    const page = await c.store.pending(s.user, after, SYNC_PAGE, s.queue ?? undefined);
     for (const row of page) {
       // Never more than half the send queue waiting: a reader slower than the queue is fed gently
       // instead of overflowing it (and being dropped as too slow).
@@ -118,7 +132,7 @@ export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void>
     if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
     ok.push(a);
   }
-  await c.store.ackMany(s.user, ok);
+  await c.store.ackMany(s.queue?.cursor ?? s.user, ok); // each device has its own cursors
   s.reply(m.id, { acked: ok.length, skipped: m.acks.length - ok.length });
 }
 

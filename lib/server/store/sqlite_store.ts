@@ -5,11 +5,14 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
+import { deviceAddress } from "../../common/device_address.ts";
 import type {
   AuditRow,
+  DeviceRow,
   KeyBundleRow,
   KickRow,
   NewMessage,
+  QueueOwner,
   Role,
   RoomMember,
   RoomRow,
@@ -238,16 +241,24 @@ export class SqliteStore implements Store {
       | undefined;
     return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
   }
-  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+  pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
     const rows = this.#q(
       `SELECT m.* FROM messages m, users u
-       WHERE u.name = :u AND m.seq > u.created_seq AND m.seq > :after AND m.sender <> :u AND (
-         (m.kind = 'user' AND m.target = :u)
+       WHERE u.name = :u AND m.seq > u.created_seq AND m.seq > :after AND m.seq > :since
+       AND (m.sender <> :u OR :own = 1) AND (
+         (m.kind = 'user' AND (m.target = :u OR m.sender = :u))
          OR (m.kind = 'room' AND m.seq > (SELECT since_seq FROM room_members rm WHERE rm.room = m.target AND rm.user = :u))
          OR m.kind = 'broadcast')
-       AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :u AND c.conv = m.conv), 0)
+       AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :cur AND c.conv = m.conv), 0)
        ORDER BY m.seq LIMIT :lim`,
-    ).all({ u: user, lim: limit, after: afterSeq }) as Row[];
+    ).all({
+      u: user,
+      lim: limit,
+      after: afterSeq,
+      cur: device?.cursor ?? user,
+      since: device?.sinceSeq ?? 0,
+      own: device?.own ? 1 : 0,
+    }) as Row[];
     return Promise.resolve(rows.map(toMsg));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
@@ -391,6 +402,50 @@ export class SqliteStore implements Store {
     return Promise.resolve(
       (this.#q("SELECT COUNT(*) AS n FROM key_prekeys WHERE user = ?").get(user) as Row).n as number,
     );
+  }
+
+  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number> {
+    return Promise.resolve(this.#tx(() => {
+      const n = this.#q("SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user = ?").get(user) as Row;
+      const id = Number(n.n) + 1;
+      this.#q("INSERT INTO devices (user, device, name, created, since_seq) VALUES (?, ?, ?, ?, ?)")
+        .run(user, id, name, created, sinceSeq);
+      return id;
+    }));
+  }
+  devices(user: string): Promise<DeviceRow[]> {
+    const rows = this.#q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[];
+    return Promise.resolve(rows.map((r) => ({
+      device: Number(r.device),
+      name: String(r.name),
+      created: Number(r.created),
+      sinceSeq: Number(r.since_seq),
+      removed: r.removed === null ? null : Number(r.removed),
+    })));
+  }
+  removeDevice(user: string, device: number, now: number): Promise<boolean> {
+    return Promise.resolve(this.#tx(() => {
+      const r = this.#q("UPDATE devices SET removed = ? WHERE user = ? AND device = ? AND removed IS NULL")
+        .run(now, user, device);
+      if (Number(r.changes) !== 1) return false;
+      const key = deviceAddress(user, device);
+      this.#q("DELETE FROM key_identity WHERE user = ?").run(key);
+      this.#q("DELETE FROM key_prekeys WHERE user = ?").run(key);
+      return true;
+    }));
+  }
+  resetDevices(user: string, now: number): Promise<void> {
+    this.#tx(() => {
+      this.#q("UPDATE devices SET removed = ? WHERE user = ? AND removed IS NULL").run(now, user);
+      for (const t of ["key_identity", "key_prekeys"]) {
+        this.#q(`DELETE FROM ${t} WHERE user = ? OR substr(user, 1, ?) = ?`).run(
+          user,
+          user.length + 1,
+          `${user}/`,
+        );
+      }
+    });
+    return Promise.resolve();
   }
 
   addToken(user: string, hash: string, expires: number): Promise<void> {

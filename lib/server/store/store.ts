@@ -70,6 +70,24 @@ export interface AuditRow {
   count?: number;
 }
 
+export interface DeviceRow {
+  device: number;
+  name: string;
+  created: number;
+  /** Messages with seq ≤ this were stored before the device existed (not in its queue). */
+  sinceSeq: number;
+  /** When it was removed (ms), or null while active. */
+  removed: number | null;
+}
+
+/** Whose queue: a device's own cursors (key "user" for device 1, "user/N" otherwise) and start. */
+export interface QueueOwner {
+  cursor: string;
+  sinceSeq: number;
+  /** Also one's own messages (sent from one's other devices; the sending one knows them by id). */
+  own?: boolean;
+}
+
 export interface KeyBundleRow {
   identity: string;
   spk: string;
@@ -116,8 +134,11 @@ export interface Store {
   lastSeq(): Promise<number>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
-  /** Messages for `user` with seq > afterSeq not yet acknowledged, oldest first. */
-  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Messages for `user` with seq > afterSeq not yet acknowledged, oldest first; with `device`,
+   * acknowledged by that device's cursor and only those stored after the device was added.
+   */
+  pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]>;
   ack(user: string, conv: string, seq: number): Promise<void>;
   /** Several acks of one user in one transaction (a cursor never moves back). */
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void>;
@@ -148,6 +169,15 @@ export interface Store {
   /** The identity and signed prekey, and (when `withOpk`, the default) one one-time prekey, removed. */
   takeBundle(user: string, withOpk?: boolean): Promise<KeyBundleRow | null>;
   countPrekeys(user: string): Promise<number>;
+  // linked devices
+  /** Adds a device (ids start at 1 and are never reused); returns its id. */
+  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number>;
+  /** Every device of `user`, removed ones included (see `removed`), by id. */
+  devices(user: string): Promise<DeviceRow[]>;
+  /** Marks a device removed and deletes its keys; false when it was not active. */
+  removeDevice(user: string, device: number, now: number): Promise<boolean>;
+  /** Removes every device of `user` and its keys (a `keys reset`). */
+  resetDevices(user: string, now: number): Promise<void>;
   // resume tokens (stored as SHA-256 hashes)
   addToken(user: string, hash: string, expires: number): Promise<void>;
   /** The user a live token belongs to, or null. */
