@@ -8,7 +8,8 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { runProgram, testArgon } from "./helpers.ts";
+import { runProgram, testArgon, testKdf } from "./helpers.ts";
+import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -192,6 +193,7 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
       password: "pw-secret-123",
       register: true,
       store,
+      kdf: testKdf,
     });
     await E2eCodec.attach(alice, "pw-secret-123", { params: testArgon });
     const acks = await Promise.all(
@@ -225,7 +227,10 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
     const byes: unknown[] = [];
     conn.onPush((f) => f.header.t === "bye" && byes.push(f.header));
     await conn.request("hello", { v: 1, client: "t" });
-    await conn.request("login", { user: "dana", password: "pw-secret-123" });
+    // The client sends a credential derived from the password with the account's record.
+    const kdf = checkAccountKdf((await conn.request("kdf", { user: "dana" })).header.kdf);
+    const { credential } = await accountSecrets("pw-secret-123", kdf);
+    await conn.request("login", { user: "dana", password: credential });
     const t0 = Date.now();
     assert.equal(await stop(s, "SIGTERM"), 0);
     assert.ok(Date.now() - t0 < 10_000);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { SqliteCryptoStore } from "../lib/client/crypto_store.ts";
+import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
@@ -43,7 +43,10 @@ async function localRows(
 ): Promise<{ seq: number; mid: string; text: string }[]> {
   const store = new LocalStore(LocalStore.pathFor(home, user, `127.0.0.1:${port}`));
   try {
-    store.unlock((await SqliteCryptoStore.open(store.db, PASSWORD)).key);
+    // The keystore key comes from the password through the account's hashing record (account_kdf.ts).
+    const meta = store.db.prepare("SELECT v FROM e2e_meta WHERE k = 'kdf'").get() as { v: Uint8Array };
+    const kdf = checkAccountKdf(JSON.parse(new TextDecoder().decode(meta.v)));
+    store.unlock((await accountSecrets(PASSWORD, kdf)).keystoreKey);
     return store.list(user, 0).filter((m) => m.from !== user).map((m) => ({
       seq: m.seq,
       mid: m.mid,

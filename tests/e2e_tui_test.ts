@@ -53,7 +53,9 @@ Deno.test({
     const t = await startTestServer();
     const homes: string[] = [];
     try {
-      for (const u of ["alice", "bob", "carol"]) (await t.client(u, { password: "pw-secret-123" })).close();
+      for (const u of ["alice", "bob", "carol"]) {
+        (await t.client(u, { password: "pw-secret-123", kdf: {} })).close();
+      }
       for (const u of ["alice", "bob", "carol"]) {
         const home = await Deno.makeTempDir();
         homes.push(home);

@@ -13,11 +13,14 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import type { KdfPolicy } from "../lib/client/account_login.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
 import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */
 export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
+/** Client-side password hashing for in-process test clients: fast, and accepted as a floor. */
+export const testKdf = { params: testArgon, floor: testArgon };
 import { findFfmpeg } from "../lib/media/ffmpeg.ts";
 import { VideoLibrary } from "../lib/media/library.ts";
 
@@ -37,7 +40,8 @@ export interface TestServer {
   dir: string;
   lines: string[];
   connect(): Promise<Connection>;
-  client(user: string, o?: { register?: boolean; password?: string }): Promise<ChatClient>;
+  /** `kdf`: the client-side hashing (default fast `testKdf`; `{}` for the real one, when a spawned client logs in later). */
+  client(user: string, o?: { register?: boolean; password?: string; kdf?: KdfPolicy }): Promise<ChatClient>;
   /** An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`). */
   e2eClient(
     user: string,
@@ -89,6 +93,7 @@ export async function startTestServer(
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
+        kdf: co.kdf ?? testKdf,
       });
       clients.push(c);
       return c;
@@ -107,6 +112,7 @@ export async function startTestServer(
         password,
         register: co.register ?? true,
         store,
+        kdf: testKdf,
       });
       clients.push(c);
       const codec = await E2eCodec.attach(c, password, { params: testArgon });

@@ -7,11 +7,17 @@ import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import { LiveBackend } from "../lib/client/live_backend.ts";
-import { eventually, startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 async function login(t: TestServer, user: string): Promise<ChatClient> {
   const conn = await t.connect();
-  return await ChatClient.login({ conn, server: `127.0.0.1:${t.port}`, user, password: `pw-${user}-secret` });
+  return await ChatClient.login({
+    conn,
+    server: `127.0.0.1:${t.port}`,
+    user,
+    password: `pw-${user}-secret`,
+    kdf: testKdf,
+  });
 }
 
 Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after a dropped link", async () => {

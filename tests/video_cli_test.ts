@@ -34,7 +34,7 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
     try {
-      await (await t.client("viewer")).close();
+      await (await t.client("viewer", { kdf: {} })).close();
       const list = await client(t, home, "viewer", ["videos", "--json"]);
       assert.equal(list.code, 0, list.err);
       const videos = JSON.parse(list.out.trim());
@@ -85,8 +85,8 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer();
     try {
-      await (await t.client("alice")).close();
-      await (await t.client("bob")).close();
+      await (await t.client("alice", { kdf: {} })).close();
+      await (await t.client("bob", { kdf: {} })).close();
       const offers: Record<string, unknown>[] = [];
       const relayOffer = t.srv.relay.offer.bind(t.srv.relay);
       t.srv.relay.offer = (s, m) => (offers.push({ ...m }), relayOffer(s, m));

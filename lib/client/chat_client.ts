@@ -33,6 +33,8 @@ import {
 } from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
+import { authenticate, type KdfPolicy } from "./account_login.ts";
+import type { AccountSecrets } from "../crypto/account_kdf.ts";
 import { ClientVideo } from "./video/client_video.ts";
 import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
 
@@ -45,6 +47,8 @@ export interface LoginOptions {
   clientName?: string;
   store?: LocalStore;
   codec?: BodyCodec;
+  /** Client-side password hashing (tests use fast parameters). */
+  kdf?: KdfPolicy;
   /** Finds ffmpeg for sending streams (the entry point injects the environment). */
   findFfmpeg?: () => string | null;
 }
@@ -62,6 +66,8 @@ export class ChatClient implements ChatBackend {
   readonly video: ClientVideo;
   /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
   findFfmpeg?: () => string | null;
+  /** What the password gave at login: the keystore key and the account's hashing record. */
+  account?: AccountSecrets;
 
   private constructor(
     readonly conn: Connection,
@@ -88,7 +94,7 @@ export class ChatClient implements ChatBackend {
   /** Says hello, registers or logs in; rejects with the server's reason. */
   static async login(o: LoginOptions): Promise<ChatClient> {
     await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
-    const r = await o.conn.request(o.register ? "register" : "login", { user: o.user, password: o.password });
+    const r = await authenticate(o.conn, o);
     const c = new ChatClient(
       o.conn,
       o.server,
@@ -98,6 +104,7 @@ export class ChatClient implements ChatBackend {
       o.codec ?? PlainCodec,
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
+    c.account = r.secrets;
     return c;
   }
 

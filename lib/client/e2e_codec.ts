@@ -29,6 +29,7 @@ import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import type { Argon2Params } from "../crypto/at_rest.ts";
+import { accountSecrets, newAccountKdf } from "../crypto/account_kdf.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
 import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -133,11 +134,18 @@ export class E2eCodec implements BodyCodec {
   static async attach(
     client: ChatClient,
     password: string,
-    o: { params?: Argon2Params; clock?: Clock; prepare?: (cs: SqliteCryptoStore) => Promise<void> } = {},
+    o: {
+      params?: Argon2Params;
+      floor?: Argon2Params;
+      clock?: Clock;
+      prepare?: (cs: SqliteCryptoStore) => Promise<void>;
+    } = {},
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
     const store = client.store;
-    const cs = await SqliteCryptoStore.open(store.db, password, o.params);
+    const account = client.account ??
+      await accountSecrets(password, newAccountKdf(o.params)); // a client that did not log in by password
+    const cs = await SqliteCryptoStore.open(store.db, password, account, o.floor ?? o.params);
     store.unlock(cs.key); // history and outbox text sealed at rest from now on
     const clock = o.clock ?? systemClock;
     const request: Request = (k, f) => client.conn.request(k, f);

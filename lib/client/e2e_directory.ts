@@ -9,7 +9,7 @@ import type { DmManager } from "../crypto/dm.ts";
 import { sameIdentity } from "../crypto/identity.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../crypto/membership.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
-import { verifyBundle } from "../crypto/prekeys.ts";
+import { verifyBundle } from "../crypto/prekey_verify.ts";
 import { BackendError } from "./backend.ts";
 import { deviceAddress } from "../common/device_address.ts";
 import type { MembershipVerb } from "./body_codec.ts";

@@ -11,6 +11,8 @@ import { argon2id, argon2Verify } from "hash-wasm";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 
 export const MAX_PASSWORD_BYTES = 1024;
+/** The shortest password a client registers (the server sees only a derived credential). */
+export const MIN_PASSWORD_CHARS = 8;
 export const ARGON2 = { memorySize: 19456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
 
 export function hashPasswordInline(password: string, salt: Uint8Array): Promise<string> {

@@ -67,6 +67,13 @@ const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 
+/** An account's client-side password hashing (lib/crypto/account_kdf.ts): the server stores and returns it. */
+const KdfSchema = v.strictObject({
+  salt: v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{2}){16,32}$/)),
+  memoryKiB: v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(1 << 20)),
+  iterations: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16)),
+  parallelism: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)),
+});
 const DeviceNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
 const DeviceNo0 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
 const DeviceAddress = v.pipe(v.string(), v.maxLength(80), v.regex(/^[^/\s]+(\/[1-9][0-9]{0,6})?$/));
@@ -78,7 +85,12 @@ const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =
 /** Every request kind a client may send, with its schema. */
 export const Requests = {
   hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
-  register: req("register", { user: Name, password: Text(4096) }),
+  /** With `kdf`, `password` is the credential derived from it; without, a password (older clients). */
+  register: req("register", { user: Name, password: Text(4096), kdf: v.optional(KdfSchema) }),
+  /** The account's `kdf` before login (a stand-in for unknown or not yet upgraded accounts). */
+  kdf: req("kdf", { user: Name }),
+  /** Replaces the logged-in account's credential and kdf (upgrading an account that logged in with its password). */
+  "account.rekey": req("account.rekey", { old: Text(4096), password: Text(4096), kdf: KdfSchema }),
   login: req("login", {
     user: Name,
     password: v.optional(Text(4096)),

@@ -36,6 +36,8 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     hello: { auth: "hello", free: true, run: acc.hello },
     register: { auth: "anon", run: auth },
     login: { auth: "anon", run: auth },
+    kdf: { auth: "anon", run: acc.kdf },
+    "account.rekey": { auth: "user", run: acc.rekey },
     ping: { auth: "anon", run: acc.ping },
     logout: { auth: "user", run: acc.logout },
     who: { auth: "user", run: acc.who },

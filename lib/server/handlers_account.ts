@@ -32,8 +32,9 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     }
     let r;
     try {
-      if (m.t === "register") r = await c.accounts.register(m.user, m.password, s.addr);
-      else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
+      if (m.t === "register") {
+        r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf));
+      } else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
       else if (m.password !== undefined) r = await c.accounts.login(m.user, m.password, s.addr);
       else return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
     } catch (e) {
@@ -77,6 +78,18 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     }
   }
   return authenticate;
+}
+
+/** The account's client-side hashing record, asked before logging in (see Accounts.kdfOf). */
+export async function kdf(c: Core, s: Session, m: Request<"kdf">): Promise<void> {
+  s.reply(m.id, { kdf: await c.accounts.kdfOf(m.user) });
+}
+
+/** Replaces the session user's credential and hashing record, given the current one. */
+export async function rekey(c: Core, s: Session, m: Request<"account.rekey">): Promise<void> {
+  const r = await c.accounts.rekey(s.user, m.old, m.password, JSON.stringify(m.kdf));
+  if (!r.ok) return s.fail(m.id, r.code, r.msg);
+  s.reply(m.id, {});
 }
 
 export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<void> {

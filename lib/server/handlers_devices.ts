@@ -24,6 +24,7 @@ import { deviceAddress } from "../common/device_address.ts";
 import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { DeviceRow } from "./store/store.ts";
+import { prekeysToKeep, unsignedUpload } from "./key_checks.ts";
 
 /** Key rows and queue cursors of a device: its address ("user" for device 1, "user/N" otherwise). */
 const deviceKey = deviceAddress;
@@ -49,6 +50,8 @@ function pushDevices(c: Core, user: string, devices: number[]): void {
 }
 
 export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
+  const unsigned = await unsignedUpload(m);
+  if (unsigned) return s.fail(m.id, unsigned.code, unsigned.msg);
   const identity = JSON.stringify(m.identity);
   const now = c.clock.now();
   const rows = await c.store.devices(s.user);
@@ -95,11 +98,12 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
   }
   const key = deviceKey(s.user, device);
   await c.store.putIdentity(key, identity, JSON.stringify(m.spk));
-  if (m.opks.length) await c.store.addPrekeys(key, m.opks);
+  const { keep, extra } = await prekeysToKeep(c, key, m);
+  if (keep) await c.store.addPrekeys(key, m.opks.slice(0, keep));
   await bindDevice(c, s, device);
-  c.log.info("keys.publish", { user: s.user, device, prekeys: m.opks.length });
+  c.log.info("keys.publish", { user: s.user, device, prekeys: keep, ...extra });
   if (added) pushDevices(c, s.user, await activeDevices(c, s.user));
-  s.reply(m.id, { prekeys: await c.store.countPrekeys(key), device });
+  s.reply(m.id, { prekeys: await c.store.countPrekeys(key), device, ...extra });
 }
 
 /** Ties the session to its device: its queue cursors and where its queue starts. */

@@ -54,6 +54,14 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       return;
     }
   }
+  if (!await c.reserveQuota(s.user, body.length)) {
+    const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
+    return s.fail(
+      m.id,
+      ErrorCode.Quota,
+      `Your stored messages would exceed your quota of ${mib} MiB; nothing was stored`,
+    );
+  }
   const ts = c.clock.now();
   s.inflight++;
   // Not awaited: the sender's next request is handled while this one waits for group commit.
@@ -68,10 +76,12 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
   }, s)
     .then(async (r) => {
       // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
+      if (!r) c.releaseQuota(s.user, body.length);
       const first = r ?? await c.store.seqOf(s.user, m.mid);
       s.reply(m.id, first ? { seq: first.seq, ts: first.ts, ...(r ? {} : { dup: true }) } : { dup: true });
     })
     .catch((e) => {
+      c.releaseQuota(s.user, body.length);
       c.log.error("store.append", { error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
     })

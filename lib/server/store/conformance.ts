@@ -34,6 +34,21 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(await s.getUser("nobody"), null);
   });
 
+  t(
+    "createUser() keeps a kdf, setCredential() replaces hash and kdf, serverSecret() is stable",
+    async (s) => {
+      await s.createUser({ name: "old", hash: "h", role: "user", createdAt: 1 });
+      await s.createUser({ name: "new", hash: "h", role: "user", createdAt: 1, kdf: "{}" });
+      assert.deepEqual([(await s.getUser("old"))?.kdf, (await s.getUser("new"))?.kdf], [null, "{}"]);
+      await s.setCredential("old", "h2", '{"salt":"00"}');
+      const u = await s.getUser("old");
+      assert.deepEqual([u?.hash, u?.kdf], ["h2", '{"salt":"00"}']);
+      const secret = await s.serverSecret();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      assert.equal(await s.serverSecret(), secret);
+    },
+  );
+
   t("setLoginState(), setRole() and countAdmins() persist", async (s) => {
     await s.createUser({ name: "a", hash: "h", role: "user", createdAt: 1 });
     await s.setLoginState("a", { failed: 3, lockedUntil: 99, lockouts: 1 });

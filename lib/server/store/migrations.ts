@@ -60,4 +60,14 @@ export const MIGRATIONS: readonly string[] = [
     since_seq INTEGER NOT NULL, removed INTEGER, PRIMARY KEY (user, device)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE users ADD COLUMN kdf TEXT;
+  CREATE TABLE server_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO server_meta (k, v) VALUES ('secret', lower(hex(randomblob(32))));
+  `,
+  `
+  ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX audit_repeat ON audit (actor, action, target, at);
+  CREATE INDEX messages_ts ON messages (ts);
+  `,
 ];

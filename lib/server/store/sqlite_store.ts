@@ -33,6 +33,7 @@ const toUser = (r: Row): UserRow => ({
   lockedUntil: r.locked_until as number,
   lockouts: r.lockouts as number,
   failedAt: (r.failed_at as number | undefined) ?? 0,
+  kdf: (r.kdf as string | null | undefined) ?? null,
 });
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -102,12 +103,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean> {
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean> {
     const r = this.#q(
-      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq)
-       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages))`,
-    ).run(u.name, u.hash, u.role, u.createdAt);
+      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq, kdf)
+       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages), ?)`,
+    ).run(u.name, u.hash, u.role, u.createdAt, u.kdf ?? null);
     return Promise.resolve(Number(r.changes) === 1);
+  }
+  setCredential(name: string, hash: string, kdf: string): Promise<void> {
+    this.#q("UPDATE users SET hash = ?, kdf = ? WHERE name = ?").run(hash, kdf, name);
+    return Promise.resolve();
+  }
+  serverSecret(): Promise<string> {
+    return Promise.resolve(
+      (this.#q("SELECT v FROM server_meta WHERE k = 'secret'").get() as Row).v as string,
+    );
   }
   getUser(name: string): Promise<UserRow | null> {
     const r = this.#q("SELECT * FROM users WHERE name = ?").get(name) as Row | undefined;
@@ -163,10 +175,20 @@ export class SqliteStore implements Store {
       .run(a.at, a.actor, a.action, a.target, a.detail);
     return Promise.resolve();
   }
+  auditRepeat(a: AuditRow, since: number): Promise<void> {
+    this.#tx(() => {
+      const r = this.#q(
+        "UPDATE audit SET count = count + 1 WHERE actor = ? AND action = ? AND target = ? AND at >= ?",
+      ).run(a.actor, a.action, a.target, since);
+      if (Number(r.changes) === 0) void this.audit(a);
+    });
+    return Promise.resolve();
+  }
   listAudit(limit: number): Promise<AuditRow[]> {
-    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(
-      limit,
-    );
+    const rows = this.#q(
+      "SELECT at, actor, action, target, detail, count FROM audit ORDER BY id DESC LIMIT ?",
+    )
+      .all(limit);
     return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
   }
 
@@ -181,6 +203,32 @@ export class SqliteStore implements Store {
         return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
       })
     ));
+  }
+  storedBytes(sender: string): Promise<number> {
+    // length() of a blob reads its size from the row header, not the blob.
+    const r = this.#q("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages WHERE sender = ?").get(
+      sender,
+    );
+    return Promise.resolve(Number((r as Row).n));
+  }
+  sweepMessages(before: number, limit: number): Promise<number> {
+    // Acknowledged by every recipient: the DM's target (a note to self has none other), every
+    // room member who joined before it, every user registered before a broadcast.
+    const acked = (who: string) =>
+      `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
+    const r = this.#q(
+      `DELETE FROM messages WHERE seq IN (
+         SELECT m.seq FROM messages m WHERE m.ts < :before AND (
+           (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
+           OR (m.kind = 'room' AND NOT EXISTS (SELECT 1 FROM room_members rm
+             WHERE rm.room = m.target AND rm.user <> m.sender AND rm.since_seq < m.seq AND NOT (${
+        acked("rm.user")
+      })))
+           OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
+             WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
+         ORDER BY m.ts LIMIT :lim)`,
+    ).run({ before, lim: limit });
+    return Promise.resolve(Number(r.changes));
   }
   lastSeq(): Promise<number> {
     return Promise.resolve(

@@ -20,6 +20,8 @@ export interface UserRow {
   lockouts: number;
   /** When the last failed login was counted (ms; 0: never). */
   failedAt: number;
+  /** The client-side password hashing (JSON, lib/crypto/account_kdf.ts); null: an account from before it. */
+  kdf: string | null;
 }
 
 export interface NewMessage {
@@ -64,6 +66,8 @@ export interface AuditRow {
   action: string;
   target: string;
   detail: string;
+  /** How many times it happened (repeated denials share one row per window). */
+  count?: number;
 }
 
 export interface DeviceRow {
@@ -92,7 +96,13 @@ export interface KeyBundleRow {
 
 export interface Store {
   // accounts
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean>;
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean>;
+  /** Replaces a user's password hash and client-side hashing record. */
+  setCredential(name: string, hash: string, kdf: string): Promise<void>;
+  /** A random secret made once per data folder (stand-in salts for unknown accounts). */
+  serverSecret(): Promise<string>;
   getUser(name: string): Promise<UserRow | null>;
   listUsers(): Promise<UserRow[]>;
   setLoginState(
@@ -108,10 +118,19 @@ export interface Store {
   activeBan(user: string, now: number): Promise<KickRow | null>;
   liftBans(user: string, now: number): Promise<number>;
   audit(a: AuditRow): Promise<void>;
+  /** Counts `a` on the row of the same actor, action and target since `since`, or adds a row (count 1). */
+  auditRepeat(a: AuditRow, since: number): Promise<void>;
   listAudit(limit: number): Promise<AuditRow[]>;
   // messages
   /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
   appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
+  /** Bytes of message bodies `sender` has stored (the per-user quota). */
+  storedBytes(sender: string): Promise<number>;
+  /**
+   * Deletes up to `limit` messages older than `before` that every recipient has acknowledged
+   * (retention); returns how many went.
+   */
+  sweepMessages(before: number, limit: number): Promise<number>;
   lastSeq(): Promise<number>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
