@@ -39,6 +39,7 @@ if (import.meta.main) {
     env: { get: (n) => Deno.env.get(n) },
     out: (l) => console.log(l),
     err: (l) => console.error(l),
+    ...(Deno.stderr.isTerminal() ? { errTerminal: { columns: Deno.consoleSize().columns } } : {}),
     prompts,
     version: VERSION,
     tui: (flags) =>

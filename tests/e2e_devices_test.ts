@@ -81,7 +81,8 @@ Deno.test("devices: a linked second folder gets DMs, shares its sends, keeps the
     assert.match(add.out, /linked: this folder is device 2 of alice/);
     assert.equal((await link.p.status).code, 0, await link.err);
     await link.reading;
-    assert.ok(link.lines.some((l) => /^linked device 2 \(laptop\)$/.test(l)), link.lines.join("\n"));
+    // The fixed contract on standard output: exactly these two lines (a QR goes to a terminal's stderr only).
+    assert.deepEqual(link.lines.filter((l) => l.trim()), [`code: ${code}`, "linked device 2 (laptop)"]);
     const list = await tm.cli("alice", a2, "device", "list");
     assert.match(list.out, /^1 .*\n2 +laptop .*\(this device\)/m);
 

@@ -6,16 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
+import { skipWithoutTmux } from "./tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOCKET = `parley-everyday-${Deno.pid}`;
-const hasTmux = (() => {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 async function tmux(...args: string[]): Promise<string> {
   const r = await new Deno.Command("tmux", {
@@ -61,13 +55,13 @@ async function type(name: string, text: string): Promise<void> {
 Deno.test({
   name:
     "TUI e2e (issue 14): room replies stay in the room, /msg to nobody leaves no buffer, ZWJ emoji keep the border",
-  ignore: !hasTmux,
+  ignore: skipWithoutTmux,
   fn: async () => {
     const t = await startTestServer();
     const homes: string[] = [];
     const users = ["alice", "bob", "carol"];
     try {
-      for (const u of users) (await t.client(u, { password: "pw-secret-123" })).close();
+      for (const u of users) (await t.client(u, { password: "pw-secret-123", kdf: {} })).close();
       for (const u of users) {
         const home = await Deno.makeTempDir();
         homes.push(home);

@@ -132,13 +132,13 @@ Deno.test({
 
 Deno.test({
   name: "client stream USER notavideo.txt fails before saying it offered anything (issue 14)",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer();
     try {
-      await (await t.client("alice")).close();
-      await (await t.client("bob")).close();
+      await (await t.client("alice", { kdf: {} })).close();
+      await (await t.client("bob", { kdf: {} })).close();
       const file = `${home}/notavideo.txt`;
       await Deno.writeTextFile(file, "just some words\n");
       const s = await client(t, home, "alice", ["stream", "bob", file, "--wait", "5"]);

@@ -44,7 +44,7 @@ export function bundleArgs(job: BundleJob): string[] {
 }
 
 /** `from "x"`, `import "x"`, `import("x")` after a statement boundary (not inside a string). */
-const IMPORT_SPEC = /(^|[;\s{}])(from\s*|import\s*\(?\s*)"([^"]+)"/gm;
+const IMPORT_SPEC = /(^|[;\s{}])(from\s*|import\s*\(?\s*)"([^"\s,]+)"/gm; // a specifier has no blanks or commas
 
 /** Rewrites `from "name"` / `import("name")` of the given bare names to their mapped specifiers. */
 export function rewriteImports(code: string, map: Record<string, string>): string {

@@ -41,6 +41,8 @@ export interface CliIo {
   version: string;
   /** The clock (tests inject one); default the system's. */
   now?: () => number;
+  /** Set when standard error is a terminal: its width (the link code's QR is drawn there if it fits). */
+  errTerminal?: { columns: number };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -1,6 +1,7 @@
 /**
  * Scripted commands for linked devices (fixed contract, issue 9):
- * - `device link [--timeout S]` prints `code: CODE`, waits until the new device has joined (exit 0,
+ * - `device link [--timeout S]` prints `code: CODE` (and its QR on standard error when that is a
+ *   terminal wide enough), waits until the new device has joined (exit 0,
  *   then `linked device N (NAME)`) or the timeout passes (exit 1);
  * - `device add CODE [--name NAME]` on a new folder: receives the account's identity over the
  *   sealed link channel and publishes this device's own prekeys; exits 0 once linked;
@@ -14,6 +15,7 @@ import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
 import { joinLink, offerLink, prepareReset } from "./device_link_flow.ts";
+import { qrLines } from "./qr.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -47,7 +49,12 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       const codec = codecOf(c);
       const r = await offerLink(c, codec.cs, {
         timeoutMs: seconds(o.timeout, "--timeout") * 1000,
-        onCode: (code) => io.out(`code: ${code}`),
+        onCode: (code) => {
+          io.out(`code: ${code}`);
+          // For a phone or a camera: the same code as a QR, when standard error is a wide enough terminal.
+          const qr = io.errTerminal ? qrLines(code, io.errTerminal.columns) : null;
+          for (const l of qr ?? []) io.err(l);
+        },
       });
       io.out(`linked device ${r.device}${r.name ? ` (${r.name})` : ""}`);
     }));

@@ -9,7 +9,7 @@
 import { spawnMjpeg } from "./ffmpeg.ts";
 import { decodeJpeg, fitInto, type RgbaImage } from "./jpeg.ts";
 import { renderHalfblock } from "./render_halfblock.ts";
-import { HalfblockCanvas } from "./render_halfblock_diff.ts";
+import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { renderSixel } from "./render_sixel.ts";
 import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
@@ -177,7 +177,7 @@ async function halfblockSequence(o: BenchOptions, w: number, h: number, label: s
   if (!imgs.length) throw new Error("No frame from ffmpeg");
   const cols = w, rowsN = Math.ceil(h / 2), at = { row: 1, col: 1 };
   const enc = new TextEncoder();
-  const canvas = new HalfblockCanvas();
+  const canvas = new HalfblockCanvas(PLAYER_TOLERANCE); // as the player draws
   let diffBytes = 0, fullBytes = 0;
   const t0 = performance.now();
   for (const img of imgs) diffBytes += enc.encode(canvas.render(img, cols, rowsN, at)).length;

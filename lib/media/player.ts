@@ -7,7 +7,7 @@
  */
 
 import { decodeJpeg, fitInto, type RgbaImage, scaleNearest } from "./jpeg.ts";
-import { HalfblockCanvas } from "./render_halfblock_diff.ts";
+import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { renderSixel } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
@@ -33,7 +33,7 @@ export class FramePainter {
   readonly kind: GraphicsKind;
   readonly #id: number;
   readonly #levels: number;
-  readonly #canvas = new HalfblockCanvas();
+  readonly #canvas = new HalfblockCanvas(PLAYER_TOLERANCE);
 
   constructor(kind: GraphicsKind, opts: { imageId?: number; sixelLevels?: number } = {}) {
     this.kind = kind;

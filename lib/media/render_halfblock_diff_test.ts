@@ -125,3 +125,18 @@ Deno.test("HalfblockCanvas: after 100 diffed frames the screen equals a full red
   diffed.dispose();
   whole.dispose();
 });
+
+Deno.test("HalfblockCanvas(tolerance): small changes wait until they add up past it; the screen stays the reference", () => {
+  const c = new HalfblockCanvas(8);
+  const shade = (v: number) => flat(4, 2, [v, v, v]);
+  assert.ok(c.render(shade(100), 4, 1, AT).length > 0);
+  assert.equal(c.render(shade(103), 4, 1, AT), "", "3/255: within the tolerance, nothing written");
+  assert.equal(c.render(shade(106), 4, 1, AT), "", "6/255 from what is shown: still nothing");
+  // 9/255 from what the screen shows (100), though only 3 from the last frame: drawn now.
+  assert.equal(c.render(shade(109), 4, 1, AT), `\x1b[2;3H\x1b[48;2;109;109;109m    \x1b[0m`);
+  assert.equal(c.render(shade(104), 4, 1, AT), "", "5/255 back from the new reference");
+  assert.equal(new HalfblockCanvas(0).render(shade(1), 4, 1, AT).length > 0, true);
+  const exact = new HalfblockCanvas(0);
+  exact.render(shade(100), 4, 1, AT);
+  assert.ok(exact.render(shade(101), 4, 1, AT).length > 0, "tolerance 0 draws every change");
+});

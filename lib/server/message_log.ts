@@ -2,7 +2,7 @@
  * Group commit for messages. `append` queues a message; once per event-loop turn the queue is
  * written in one durable transaction, then each stored message is fanned out and its promise
  * resolves (so the sender's `ok` is sent only after the message is on disk). Duplicates of
- * (sender, mid) resolve to null.
+ * (sender, mid) resolve to null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
  */
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
@@ -14,6 +14,10 @@ interface Pending {
   resolve: (r: StoredMessage | null) => void;
   reject: (e: unknown) => void;
 }
+
+/** Bounds of one group commit. */
+export const MAX_BATCH = 1000;
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class MessageLog {
   #q: Pending[] = [];
@@ -38,11 +42,21 @@ export class MessageLog {
     });
   }
 
-  /** Writes everything queued now; resolves when written and fanned out. */
+  /**
+   * Writes everything queued now, in transactions of at most MAX_BATCH messages and MAX_BATCH_BYTES
+   * of bodies (a flood cannot build one huge transaction that stalls the server); resolves when
+   * all of it is written and fanned out.
+   */
   flush(): Promise<void> {
     if (this.#flushing) return this.#flushing.then(() => this.#q.length ? this.flush() : undefined);
-    const batch = this.#q;
-    this.#q = [];
+    let n = 0, bytes = 0;
+    while (
+      n < this.#q.length && n < MAX_BATCH && (n === 0 || bytes + this.#q[n]!.m.body.length <= MAX_BATCH_BYTES)
+    ) {
+      bytes += this.#q[n]!.m.body.length;
+      n++;
+    }
+    const batch = this.#q.splice(0, n);
     if (batch.length === 0) return Promise.resolve();
     this.#flushing = (async () => {
       try {
@@ -61,7 +75,8 @@ export class MessageLog {
         this.#flushing = null;
       }
     })();
-    return this.#flushing;
+    const done = this.#flushing;
+    return this.#q.length ? done.then(() => this.flush()) : done;
   }
 
   /** Flushes and stops the timer (shutdown). */
