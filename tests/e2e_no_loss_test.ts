@@ -291,7 +291,7 @@ Deno.test({
       );
 
       await tm.type("bob", "/busy");
-      await tm.waitFor("bob", (s) => /\(busy\)|busy/.test(s), "busy");
+      await tm.waitFor("bob", (s) => s.includes("You are now busy"), "the server confirmed busy");
       await w.t.stop();
       w = { ...w, t: await startTestServer({ port }, { dir }) };
       await tm.waitFor("bob", (s) => s.includes("Reconnected"), "the reconnect", 30_000);
