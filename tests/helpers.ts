@@ -227,39 +227,73 @@ export async function videoDataDir(ffmpeg: string): Promise<string> {
  * A real `server.ts` process on a free port with data folder `dir` (and, on Linux, an optional
  * open-files limit); resolves once it listens. Read its memory from outside with `rssKiB(pid)`.
  */
-export async function spawnServerProcess(dir: string, o: { args?: string[]; ulimit?: number } = {}) {
+export async function spawnServerProcess(
+  dir: string,
+  o: { args?: string[]; ulimit?: number; port?: number; console?: boolean } = {},
+) {
   const args = [
     "run",
     ...PROGRAM_PERMS,
     rootFile("server.ts"),
-    ...["--port", "0", "--data", dir, "--videos", `${dir}/none`],
+    ...["--port", String(o.port ?? 0), "--data", dir, "--videos", `${dir}/none`],
+    ...(o.console ? ["--console"] : []),
     ...(o.args ?? []),
   ];
   const quoted = [Deno.execPath(), ...args].map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("bash", {
     args: ["-c", `${o.ulimit ? `ulimit -n ${o.ulimit}; ` : ""}exec ${quoted}`],
+    stdin: o.console ? "piped" : "inherit",
     stdout: "piped",
     stderr: "piped",
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
   }).spawn();
+  let errSoFar = "";
+  const errText = (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errSoFar += c;
+    return errSoFar;
+  })();
   const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const deadline = Date.now() + 20_000;
+  // One read in flight at a time: a read that lost the race to the timer still holds the next chunk.
+  let reading: Promise<ReadableStreamReadResult<string>> | null = null;
   while (!text.includes("listening")) {
-    const r = await Promise.race([out.read(), new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
-    if (r?.done) throw new Error("server exited");
+    reading ??= out.read();
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([reading, new Promise<null>((r) => (id = setTimeout(() => r(null), 1000)))]);
+    clearTimeout(id);
+    if (r) reading = null;
+    if (r?.done) throw new Error(`server exited: ${errSoFar}`);
     if (r) text += r.value;
-    if (Date.now() > deadline) throw new Error("server did not start");
+    if (Date.now() > deadline) throw new Error(`server did not start: ${text} ${errSoFar}`);
   }
   out.releaseLock();
   child.stdout.cancel().catch(() => {});
-  const errText = (async () => {
-    let s = "";
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) s += c;
-    return s;
-  })();
   const port = Number(text.match(/127\.0\.0\.1:(\d+)/)![1]);
-  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`), errText };
+  const stdin = o.console ? child.stdin.getWriter() : null;
+  /** Types a line at the server console (`console: true`). */
+  const consoleLine = async (line: string) => {
+    if (!stdin) throw new Error("spawned without console: true");
+    await stdin.write(new TextEncoder().encode(line + "\n"));
+  };
+  /** SIGTERM (or SIGKILL), then waits for the exit. */
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    await stdin?.close().catch(() => {});
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+    await child.status;
+    await errText;
+  };
+  return {
+    child,
+    pid: child.pid,
+    port,
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    errText,
+    consoleLine,
+    stop,
+  };
 }
 
 /** Resident memory of a process, KiB (Linux /proc), read from outside the process. */
