@@ -33,6 +33,8 @@ export class MessageLog {
   }
 
   append(m: NewMessage, from: Session | null): Promise<StoredMessage | null> {
+    // After close (shutdown) nothing more is stored: a message accepted now could not be confirmed.
+    if (this.#closed) return Promise.reject(new Error("The message log is closed"));
     return new Promise((resolve, reject) => {
       this.#q.push({ m, from, resolve, reject });
       this.#timer ??= setTimeout(() => {
@@ -79,8 +81,11 @@ export class MessageLog {
     return this.#q.length ? done.then(() => this.flush()) : done;
   }
 
-  /** Flushes and stops the timer (shutdown). */
+  #closed = false;
+
+  /** Stops taking messages, flushes what is queued and stops the timer (shutdown). */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.flush();
