@@ -254,6 +254,11 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
   },
   { rule: "parsing a time typed by a user", re: /\bDate\.parse\(/, files: ["lib/common/parse_time.ts"] },
   {
+    rule: "converting emoji in outgoing text",
+    re: /from\s+["']node-emoji["']/,
+    files: ["lib/client/emoji.ts"],
+  },
+  {
     rule: "parsing HOST:PORT ([v6]:port)",
     re: /\\\[\(\[\^\\\]\]\+\)\\\]/,
     files: ["lib/client/session_setup.ts"],
@@ -289,6 +294,7 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
     ["tools/compile.ts", 'await crypto.subtle.digest("SHA-256", bytes)'],
     ["tests/bench/chat_load.ts", 'crypto.subtle.digest("SHA-256", utf8.encode(s))'],
     ["lib/client/launch.ts", "const m = s.match(/^(?:\\[([^\\]]+)\\]|([^:]+)):(\\d{1,5})$/);"],
+    ["lib/client/cli.ts", 'import * as nodeEmoji from "node-emoji";'],
   ];
   for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
 });

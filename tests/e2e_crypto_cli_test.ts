@@ -58,6 +58,12 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
 
     r = await run(ha, "alice", "room", "create", "dev", "bob", "carol");
     assert.equal(r.out, "Created #dev with alice, bob, carol");
+    // A second room for the same people is refused, naming the first, unless --new (issue 14).
+    r = await run(ha, "alice", "room", "create", "team", "carol", "bob");
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /#dev already has exactly these members .*--new/);
+    r = await run(ha, "alice", "room", "create", "team", "carol", "bob", "--new");
+    assert.equal(r.out, "Created #team with alice, bob, carol");
     r = await run(ha, "alice", "send", "#dev", "room news");
     assert.equal(r.code, 0, r.err);
     r = await run(hc, "carol", "read", "--room", "dev");
@@ -72,6 +78,19 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
     assert.match(r.out, /room news\n.*alice -> #dev: carol must not see this$/);
     r = await run(hc, "carol", "read", "--room", "dev");
     assert.equal(r.out, "");
+    // The room keys alice sent bob are control messages: her history with bob shows only the text
+    // (issue 14: no "Could not read … you sent it from another device").
+    r = await run(ha, "alice", "read", "--from", "bob", "--since", start);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^\S+Z alice -> bob: top secret plan$/);
+    assert.doesNotMatch(r.out + r.err, /Could not read|another device/);
+    // The scripted send converts emoji like the full-screen client; --raw keeps the text as typed.
+    r = await run(ha, "alice", "send", "bob", "ok :thumbsup: :-) <3");
+    assert.equal(r.code, 0, r.err);
+    r = await run(ha, "alice", "send", "--raw", "bob", "as typed :-) <3");
+    assert.equal(r.code, 0, r.err);
+    r = await run(hb, "bob", "read", "--from", "alice");
+    assert.match(r.out, /alice -> bob: ok 👍 🙂 ❤️\n.*alice -> bob: as typed :-\) <3$/);
   } finally {
     await t.stop();
   }

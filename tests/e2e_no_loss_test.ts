@@ -309,7 +309,7 @@ Deno.test({
     "reconnect: a banned client says why and comes back by itself when the ban ends; notices go to status",
   ignore: skipWithoutTmux,
   fn: async () => {
-    const w = await world(["bob"]);
+    const w = await world(["bob", "carol"]);
     const { t, tm, homes } = w;
     try {
       await tm.start("bob", "bob", homes.bob!);

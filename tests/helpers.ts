@@ -74,7 +74,7 @@ export async function startTestServer(
   await srv.start();
   const clients: (ChatClient | Connection)[] = [];
   const connect = async () => {
-    const c = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: tls.cert });
+    const c = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: tls.cert, clock });
     clients.push(c);
     return c;
   };

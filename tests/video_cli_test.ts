@@ -129,3 +129,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "client stream USER notavideo.txt fails before saying it offered anything (issue 14)",
+  ignore: ffmpeg === null,
+  async fn() {
+    const home = await Deno.makeTempDir({ prefix: "parley-home-" });
+    const t = await startTestServer();
+    try {
+      await (await t.client("alice")).close();
+      await (await t.client("bob")).close();
+      const file = `${home}/notavideo.txt`;
+      await Deno.writeTextFile(file, "just some words\n");
+      const s = await client(t, home, "alice", ["stream", "bob", file, "--wait", "5"]);
+      assert.notEqual(s.code, 0);
+      assert.doesNotMatch(s.err, /Offered/);
+      assert.match(s.err, /No video stream/);
+    } finally {
+      await t.stop();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});

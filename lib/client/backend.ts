@@ -145,8 +145,12 @@ export interface StreamSendResult {
   by?: string;
 }
 
-/** An outgoing stream: `accepted` resolves when the recipient answers, `done` at the end. */
+/**
+ * An outgoing stream: `offered` resolves once the file was read as a video and offered (it never
+ * resolves when that failed: `done` rejects), `accepted` when the recipient answers, `done` at the end.
+ */
 export interface OutgoingStream {
+  readonly offered?: Promise<void>;
   readonly accepted: Promise<boolean>;
   readonly done: Promise<StreamSendResult>;
   stop(): void;

@@ -5,6 +5,7 @@
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
  * Results go to `out`, errors to `err` as one sentence; the returned number is the exit code.
  */
+import { convertEmoji } from "./emoji.ts";
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -149,9 +150,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
     .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
     .option("--broadcast", "send to everyone")
+    .option("--raw", "send the text exactly as typed (no emoji conversion)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'",
     )
     .action(withClient(async (c, o, args) => {
       let target: Target, words: string[];
@@ -167,8 +169,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         target = t.startsWith("#") ? { kind: "room", name: t.slice(1) } : { kind: "user", name: t };
         words = rest;
       }
-      const text = words.join(" ");
-      if (!text) throw new BackendError("usage", "There is no text to send");
+      const typed = words.join(" ");
+      if (!typed) throw new BackendError("usage", "There is no text to send");
+      const text = o.raw ? typed : convertEmoji(typed); // the same rule as the full-screen client
+
       const m = await c.send(target, text);
       io.out(`Sent to ${formatTarget(m.to)} at ${iso(m.ts)}`);
     }));
@@ -177,7 +181,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--from <user>", "only direct messages with USER")
     .option("--room <room>", "only messages in ROOM")
     .option("--broadcast", "only broadcasts")
-    .option("--since <time>", "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z)")
+    .option(
+      "--since <time>",
+      "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z, '1 Jun 2026 16:00')",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",

@@ -1,12 +1,14 @@
 /**
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
- * lib/client/cli.ts): `room create|invite|leave|kick|list`, `fingerprint`, `verify`, `trust`,
+ * lib/client/cli.ts): `room create|invite|leave|kick|list` (create refuses a second room for the same
+ * people without `--new`, see room_twin.ts), `fingerprint`, `verify`, `trust`,
  * `admin kick|kicked|grant|revoke`.
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
 import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
+import { refuseTwinRoom } from "./room_twin.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -14,8 +16,13 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
   const room = program.command("room").description("rooms: create, invite, leave, list")
     .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
   room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
-    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave")
-    .action(withClient(async (c, _o, a) => {
+    .option("--new", "create it even when a room with exactly these members exists")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave\n  parley room create standup bob carol --new",
+    )
+    .action(withClient(async (c, o, a) => {
+      if (!o.new) refuseTwinRoom(await c.rooms(), c.user, a.slice(1), "add --new");
       const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
     }));

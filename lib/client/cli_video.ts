@@ -174,7 +174,6 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       if (!(await isVideoFile(file))) throw new BackendError("usage", `Cannot read the video file ${file}`);
       const peers = c.video.peers;
       const ac = new AbortController();
-      io.err(`Offered ${file} to ${user}; waiting for them to accept…`);
       const r = await stopOnInterrupt(() => ac.abort(), () =>
         peers.send(user, file, {
           ffmpeg,
@@ -182,6 +181,8 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
           maxFrames: positiveInt(o.frames, "--frames"),
           waitMs: (positiveInt(o.wait, "--wait") ?? 60) * 1000,
           onAccepted: () => io.err(`${user} accepted; streaming`),
+          // Only once the file was read as a video and the offer is out (issue 14).
+          onOffered: () => io.err(`Offered ${file} to ${user}; waiting for them to accept…`),
           signal: ac.signal,
         }));
       if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);

@@ -2,12 +2,18 @@
  * A client connection: frames over a pinned TLS socket, requests matched to replies by id,
  * `msg` frames tagged with a request id collected into that request's result (history), every
  * other server frame delivered to the push listener. Answers server pings. Failures reject
- * with `BackendError` carrying the server's stable code.
+ * with `BackendError` carrying the server's stable code; a ban's or lockout's end in the server's
+ * sentence is shown as local time and how long until it.
  */
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../net/tls.ts";
 import { BackendError } from "./backend.ts";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { localizeUntil } from "../common/parse_time.ts";
+
+/** The `until` of an `err` or `bye` (a ban's or lockout's end), when the server gave one. */
+const untilOf = (h: Record<string, unknown>) => typeof h.until === "number" ? h.until : undefined;
 
 export interface Reply {
   header: Record<string, unknown>;
@@ -31,15 +37,18 @@ export class Connection {
   readonly done: Promise<void>;
   #writeChain: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly conn: ServerConn, maxFrame: number) {
+  readonly #now: () => number;
+
+  private constructor(readonly conn: ServerConn, maxFrame: number, clock: Clock) {
+    this.#now = () => clock.now();
     this.done = this.#readLoop(new FrameDecoder(maxFrame));
   }
 
   static async open(
-    o: { host: string; port: number; caPem: string; maxFrame?: number },
+    o: { host: string; port: number; caPem: string; maxFrame?: number; clock?: Clock },
   ): Promise<Connection> {
     const conn = await connectTls({ host: o.host, port: o.port, caPem: o.caPem });
-    return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024);
+    return new Connection(conn, o.maxFrame ?? 16 * 1024 * 1024, o.clock ?? systemClock);
   }
 
   onPush(l: PushListener): () => void {
@@ -106,8 +115,11 @@ export class Connection {
         this.#waiting.delete(id);
         if (h.t === "ok") w.resolve({ header: h, items: w.items });
         else {
-          const { t: _t, id: _id, code, msg, until, ...detail } = h;
-          w.reject(new BackendError(String(code), String(msg), untilOf(until), detail));
+          const { t: _t, id: _id, code, msg, until: _until, ...detail } = h;
+          const until = untilOf(h);
+          w.reject(
+            new BackendError(String(code), localizeUntil(String(msg), until, this.#now()), until, detail),
+          );
         }
         return;
       }
@@ -118,7 +130,12 @@ export class Connection {
       this.note({ t: "pong" });
       return;
     } else if (h.t === "bye") {
-      this.#closeReason = new BackendError(String(h.code), String(h.reason), untilOf(h.until));
+      const until = untilOf(h);
+      this.#closeReason = new BackendError(
+        String(h.code),
+        localizeUntil(String(h.reason), until, this.#now()),
+        until,
+      );
     }
     for (const l of this.#listeners) l(f);
   }
@@ -144,8 +161,4 @@ export class Connection {
     this.#fail(new BackendError("closed", "Connection closed"));
     await this.done;
   }
-}
-
-function untilOf(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }

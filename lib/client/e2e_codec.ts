@@ -13,9 +13,11 @@
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
  * already is served from the database instead of being decrypted again. Every operation runs
- * under one lock, in arrival order.
+ * under one lock, in arrival order. A control message this client sends (a sender key, a stream
+ * key) is recorded as consumed under the seq the server gave it, so history never shows it (issue 14).
  */
 import { randomId } from "../common/random.ts";
+import { convKey } from "../protocol/names.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
 import { loadIdentity } from "../crypto/keystore.ts";
@@ -384,11 +386,17 @@ export class E2eCodec implements BodyCodec {
     for (let attempt = 0;; attempt++) {
       const r = await this.#dmEncrypt(user, payload);
       try {
-        await this.host.conn.request(
+        const sent = await this.host.conn.request(
           "send",
           { to: { kind: "user", name: user }, mid, devices: r.devices },
           r.body,
         );
+        // Recorded as consumed: this client's history (and its other processes) never shows it.
+        const seq = Number(sent.header.seq ?? 0);
+        if (seq > 0) {
+          const conv = convKey("user", this.#me, user);
+          await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
+        }
         return;
       } catch (e) {
         if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;

@@ -6,6 +6,8 @@
  * event, never a crash later); a malformed reply is a `BackendError`.
  */
 import { convKey, normalizeName } from "../protocol/names.ts";
+import { systemClock } from "../common/clock.ts";
+import { localizeUntil } from "../common/parse_time.ts";
 import {
   BackendError,
   type BackendEvent,
@@ -16,7 +18,7 @@ import {
 } from "./backend.ts";
 
 /** The event for a pushed header other than `msg`, or null when it carries none. */
-export function pushEvent(h: Record<string, unknown>): BackendEvent | null {
+export function pushEvent(h: Record<string, unknown>, now = systemClock.now()): BackendEvent | null {
   switch (h.t) {
     case "presence":
       return {
@@ -47,7 +49,11 @@ export function pushEvent(h: Record<string, unknown>): BackendEvent | null {
         level: h.level === "warn" || h.level === "error" ? h.level : "info",
       };
     case "bye":
-      return { type: "notice", level: "error", text: String(h.reason) };
+      return {
+        type: "notice",
+        level: "error",
+        text: localizeUntil(String(h.reason), typeof h.until === "number" ? h.until : undefined, now),
+      };
     default:
       return null;
   }

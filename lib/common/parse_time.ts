@@ -4,8 +4,12 @@
  *
  * Contract: `parseDuration` accepts plain seconds (`600`) or a number with a unit `s m h d w`
  * (`10m`, `2h`) and returns milliseconds; `parseSince` accepts a duration meaning "that long ago"
- * or a date `YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|±HH:MM]` (UTC when no zone is given) and returns ms
- * since the epoch. Both throw an `Error` with a sentence for the user on anything else.
+ * or a date `YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|±HH:MM]` (UTC when no zone is given), or a written
+ * date `D Mon YYYY [HH:MM[:SS]]` (`1 Jun 2022 16:00:00`, month names in English, local time as the
+ * screen shows it), and returns ms since the epoch. Both throw an `Error` with a sentence for the user on anything else.
+ * `untilText` shows a coming time (a ban's or a lockout's end) as local time plus how long until it
+ * ("19:09 (in 9 min)", with the day when it is not today); `localizeUntil` puts that in place of the
+ * UTC ISO time in a server's sentence ("You are banned until 2026-01-01T12:09:00.000Z").
  */
 
 const UNIT: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
@@ -18,7 +22,40 @@ export function parseDuration(text: string): number {
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
+const MONTH_NAMES = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
+const WRITTEN_RE = /^(\d{1,2})\s+([a-z]{3,9})\.?,?\s+(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/i;
+
+/** `1 Jun 2022 16:00:00` in local time, or null when `text` is not written that way. */
+function writtenDate(text: string): number | null {
+  const m = WRITTEN_RE.exec(text.trim());
+  if (!m) return null;
+  const name = m[2]!.toLowerCase();
+  const month = MONTH_NAMES.findIndex((n) => n.startsWith(name)); // "Jun", "June", "Sept"
+  if (month < 0) return null;
+  const [day, year, h, min, sec] = [m[1], m[3], m[4] ?? "0", m[5] ?? "0", m[6] ?? "0"].map(
+    Number,
+  ) as number[];
+  const d = new Date(year!, month, day!, h!, min!, sec!);
+  if (d.getMonth() !== month || d.getDate() !== day || h! > 23 || min! > 59 || sec! > 59) return null;
+  return d.getTime();
+}
+
 export function parseSince(text: string, now: number): number {
+  const w = writtenDate(text);
+  if (w !== null) return w;
   const d = DATE_RE.exec(text);
   if (d) {
     const t = Date.parse(text + (d[1] ? "" : d[0].length === 10 ? "T00:00:00Z" : "Z"));
@@ -27,6 +64,34 @@ export function parseSince(text: string, now: number): number {
   try {
     return now - parseDuration(text);
   } catch {
-    throw new Error(`"${text}" is not a time (try 2h, 3d or 2026-01-31)`);
+    throw new Error(`"${text}" is not a time (try 2h, 3d, 2026-01-31 or 1 Jun 2026 16:00)`);
   }
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** How long until `until`, in words: "in 40 s", "in 9 min", "in 5 h", "in 3 days". */
+export function relativeText(until: number, now: number): string {
+  const s = Math.max(0, Math.round((until - now) / 1000));
+  if (s < 60) return `in ${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `in ${min} min`;
+  const h = Math.round(s / 3600);
+  if (h < 48) return `in ${h} h`;
+  return `in ${Math.round(s / 86400)} days`;
+}
+
+/** Local time of `until` (with the day when not today) and how long until it. */
+export function untilText(until: number, now: number): string {
+  const d = new Date(until);
+  const today = new Date(now).toDateString() === d.toDateString();
+  const day = today ? "" : `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} `;
+  return `${day}${two(d.getHours())}:${two(d.getMinutes())} (${relativeText(until, now)})`;
+}
+
+/** Replaces the UTC ISO time in a server's sentence with `untilText`. */
+export function localizeUntil(text: string, until: number | undefined, now: number): string {
+  if (until === undefined || !Number.isFinite(until)) return text;
+  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/, untilText(until, now));
 }

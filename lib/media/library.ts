@@ -11,6 +11,12 @@ import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
 
 export const VIDEO_EXTENSIONS: readonly string[] = [".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"];
 
+/** `name` without a trailing video extension (`sample.MP4` → `sample`); other names unchanged. */
+function withoutVideoExtension(name: string): string {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && VIDEO_EXTENSIONS.includes(name.slice(dot).toLowerCase()) ? name.slice(0, dot) : name;
+}
+
 /** Raised by video operations when no ffmpeg was found. */
 export class FfmpegMissingError extends Error {
   override name = "FfmpegMissingError";
@@ -94,8 +100,9 @@ export class VideoLibrary {
     return [...this.#entries.values()].map((e) => ({ ...e.info, renditions: [...e.info.renditions] }));
   }
 
+  /** The video called `name`; `sample.mp4` finds `sample` (any video extension may be given). */
   get(name: string): VideoInfo | undefined {
-    const e = this.#entries.get(name);
+    const e = this.#entries.get(name) ?? this.#entries.get(withoutVideoExtension(name));
     return e && { ...e.info, renditions: [...e.info.renditions] };
   }
 

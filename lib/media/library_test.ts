@@ -99,6 +99,10 @@ Deno.test({
       assert.deepEqual(await again.scan(), list);
       assert.deepEqual(logs, []);
       assert.deepEqual(again.get("sample")?.renditions, ["240p", "720p", "1080p"]);
+      // Names may be given with their extension (issue 14).
+      assert.equal(again.get("sample.mp4")?.name, "sample");
+      assert.equal(again.get("small.MKV")?.name, "small");
+      assert.equal(again.get("sample.txt"), undefined);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -12,7 +12,7 @@ import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
 import { submitLine } from "./app_commands.ts";
-import { convertEmoji } from "./emoji.ts";
+import { convertEmoji } from "../emoji.ts";
 import { KeyDecoder, type KeyEvent } from "./keys.ts";
 import { bindKey } from "./app_keys.ts";
 import { notification, type NotifyMode } from "./notify.ts";

@@ -1,6 +1,6 @@
 /**
  * What happens to a submitted input line: text goes to the current conversation, `USER: text`
- * to a DM, a command runs from the table with a `CommandContext` bound to the buffer it was typed
+ * typed in the status buffer to a DM (in a room or query it is text addressing USER), a command runs from the table with a `CommandContext` bound to the buffer it was typed
  * in (its output and errors land there, even if the user switched away meanwhile), and an error
  * (unknown command, usage, permission) is printed and never sent.
  */
@@ -13,7 +13,11 @@ import { helpLines, parseLine } from "./parse.ts";
 export function submitLine(app: TuiApp, line: string): void {
   const st = app.state;
   const buf = st.buffers.current;
-  const p = parseLine(line, { role: app.backend.role, isUser: (n) => st.isUser(n) });
+  const p = parseLine(line, {
+    role: app.backend.role,
+    isUser: (n) => st.isUser(n),
+    inConversation: buf.target !== null,
+  });
   switch (p.kind) {
     case "empty":
       return;

@@ -11,12 +11,12 @@
  * y/n answer a stream offer.
  */
 import type { TuiApp } from "./app.ts";
-import { findCommand } from "./parse.ts";
+import { argKind, findCommand } from "./parse.ts";
 import { COMMANDS } from "./commands.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout } from "./layout.ts";
 import { paneMeasure } from "./render_messages.ts";
-import { stripControls } from "../../common/sanitize.ts";
+import { sanitizeName, stripControls } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 
 function pane(app: TuiApp) {
@@ -131,7 +131,8 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
     case "S-Tab": {
       const cur = list.current;
       const members = st.members().map((m) => m.name);
-      const nicks = [...cur.speakers, ...members, ...st.presence.keys()].filter((n) => n !== st.me);
+      const known = [...st.rooms.values()].flatMap((r) => r.members.map(sanitizeName)); // offline people too
+      const nicks = [...cur.speakers, ...members, ...st.presence.keys(), ...known].filter((n) => n !== st.me);
       const commands = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])])
         .filter((n) => findCommand(n)?.permission !== "admin" || app.backend.role === "admin");
       const before = ed.before;
@@ -139,8 +140,13 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
         nicks,
         commands,
         rooms: [...st.rooms.keys()],
+        argKind: (name, i) => {
+          const spec = findCommand(name);
+          return spec ? argKind(spec, i) : null;
+        },
       }, k === "S-Tab");
       if (r) ed.set(r.text, [...new Intl.Segmenter().segment(r.text.slice(0, r.cursor))].length);
+      if (r?.choices) st.info(cur, `Choices: ${r.choices.join(" ")} (Tab cycles)`);
       return;
     }
   }

@@ -137,17 +137,40 @@ Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", asyn
   h.close();
 });
 
-Deno.test("TuiApp sends USER: text as a DM to a known user only", async () => {
+Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
   const h = await open();
   await h.type("\x1b2");
+  await h.type("ok :thu\t");
+  const s = await h.settle();
+  assert.match(s[23]!, /\] ok :thumbsup:$/);
+  await h.type(":-)\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, "ok 👍 🙂"]]);
+  h.close();
+});
+
+Deno.test("TuiApp sends USER: text as a DM from the status buffer only; in a room it addresses the nick", async () => {
+  const h = await open();
   await h.type("bob: secret\r");
   await h.type("note: public\r");
-  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"], [
-    general,
-    "note: public",
-  ]]);
-  const s = await h.settle();
+  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "bob" }, "secret"]]);
+  let s = await h.settle();
+  assert.match(s.join("\n"), /This is the status buffer/);
   assert.match(s[4]!, /^4\.bob/);
+  // In #general, completing "car" gives "carol: " and the line goes to the room (issue 14).
+  await h.type("\x1b2");
+  await h.type("car\t");
+  s = await h.settle();
+  assert.match(s[23]!, /\] carol:$/);
+  await h.type("see you at noon\r");
+  await h.type("bob: in the room\r");
+  // In a query with bob, "carol: ..." stays in the query.
+  await h.type("\x1b4");
+  await h.type("carol: ask her\r");
+  assert.deepEqual(h.backend.callsOf("send").slice(1), [
+    [general, "carol: see you at noon"],
+    [general, "bob: in the room"],
+    [{ kind: "user", name: "bob" }, "carol: ask her"],
+  ]);
   h.close();
 });
 
@@ -279,5 +302,80 @@ Deno.test("TuiApp neutralises hostile room and user names in every pane", async 
   assert.match(all, /4\.#x\^\[\[2/);
   assert.match(all, /5\.e<U\+20/);
   assert.match(s[23]!, /^\[#x\^\[\[2Jy\]/);
+  h.close();
+});
+
+Deno.test("TuiApp gives each nick a stable palette colour and the own nick a distinct one (issue 14)", async () => {
+  const { nickColour } = await import("./render_messages.ts");
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "one");
+  h.backend.receive("carol", general, "two");
+  await h.type("three\r");
+  const s = await h.settle();
+  const buf = h.term.buffer.active;
+  /** Colour and boldness of the first cell of `name` on the screen row that holds `text`. */
+  const cellOf = (text: string, name: string) => {
+    const y = s.findIndex((l) => l.includes(text));
+    const x = s[y]!.indexOf(name);
+    const c = buf.getLine(buf.baseY + y)!.getCell(x)!;
+    return { fg: c.isFgDefault() ? -1 : c.getFgColor(), bold: c.isBold() !== 0 };
+  };
+  const bob = cellOf("│ one", "bob"), carol = cellOf("│ two", "carol"), me = cellOf("│ three", "alice");
+  assert.equal(bob.fg, nickColour("bob"));
+  assert.equal(carol.fg, nickColour("carol"));
+  assert.deepEqual(me, { fg: 15, bold: true });
+  // The member list uses the same colours; the own nick is distinct there too.
+  const inList = (name: string) => {
+    const y = s.findIndex((l) => new RegExp(`│ @?${name}\\s+\\d+[smhd]$`).test(l));
+    const x = s[y]!.lastIndexOf(name);
+    const c = buf.getLine(buf.baseY + y)!.getCell(x)!;
+    return { fg: c.isFgDefault() ? -1 : c.getFgColor(), bold: c.isBold() !== 0 };
+  };
+  assert.deepEqual(inList("alice"), { fg: 15, bold: true });
+  assert.equal(inList("bob").fg, nickColour("bob"));
+  // Stable, never the own colour nor the error red, and spread over the palette.
+  const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
+  const colours = names.map(nickColour);
+  assert.deepEqual(colours, names.map(nickColour));
+  assert.ok(colours.every((c) => c !== 15 && c !== 1 && c !== 9 && c !== 8), String(colours));
+  assert.ok(new Set(colours).size >= 5, String(colours));
+  h.close();
+});
+
+Deno.test("TuiApp: Tab after /msg lists the users and cycles; after /join the rooms (issue 14)", async () => {
+  const h = await open();
+  let s = await h.type("/msg \t");
+  assert.match(s.join("\n"), /Choices: bob carol dave/);
+  assert.match(s[23]!, /\] \/msg bob$/);
+  s = await h.type("\t");
+  assert.match(s[23]!, /\] \/msg carol$/);
+  await h.type("\x15"); // Ctrl-U clears the line
+  s = await h.type("/join \t");
+  assert.match(s.join("\n"), /Choices: #general #random/);
+  assert.match(s[23]!, /\] \/join #general$/);
+  s = await h.type("\t");
+  assert.match(s[23]!, /\] \/join #random$/);
+  h.close();
+});
+
+Deno.test("TuiApp /history takes 2h or a written date with spaces (issue 14)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("/history 1 Jun 2022 16:00:00\r");
+  await h.type("/history 2h\r");
+  const since = h.backend.callsOf("history").map((c) => c[1]);
+  assert.deepEqual(since, [new Date(2022, 5, 1, 16).getTime(), h.clock.now() - 2 * 3600e3]);
+  h.close();
+});
+
+Deno.test("TuiApp /room create for the same people names the existing room; --new makes another (issue 14)", async () => {
+  const h = await open();
+  let s = await h.type("/room create pair bob\r");
+  assert.match(s.join("\n"), /#random already has exactly these/);
+  assert.deepEqual(h.backend.callsOf("createRoom"), []);
+  s = await h.type("/room create pair bob --new\r");
+  assert.deepEqual(h.backend.callsOf("createRoom"), [["pair", ["bob"]]]);
+  assert.match(s.join("\n"), /4\.#pair/);
   h.close();
 });

@@ -63,6 +63,20 @@ export function presenceLine(ctx: CommandContext, p: Presence): string {
   } — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})`;
 }
 
+/**
+ * Checks that a user exists before a query buffer is opened for them (`/msg`, `/query`): a name the
+ * server does not know is an error and leaves no buffer behind. Other failures (offline) let it pass.
+ */
+export async function needUser(ctx: CommandContext, name: string): Promise<string> {
+  const u = user(name);
+  try {
+    await ctx.backend.whois(u);
+  } catch (err) {
+    if ((err as { code?: string }).code === "no_such_user") throw err;
+  }
+  return u;
+}
+
 export function needTarget(ctx: CommandContext): Target {
   if (!ctx.target) throw new Error("This is the status buffer: switch to a room or a query first");
   return ctx.target;

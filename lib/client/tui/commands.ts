@@ -13,12 +13,14 @@ import {
   type CommandSpec,
   needRoom,
   needTarget,
+  needUser,
   presenceLine,
   room,
   user,
 } from "./command_context.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
+import { refuseTwinRoom } from "../room_twin.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -37,7 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Send a private message without switching buffer",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: user(u!) };
+      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
       ctx.open(t, false);
       await ctx.send(t, text!);
     },
@@ -48,7 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Open a private conversation (and send TEXT)",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: user(u!) };
+      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
       ctx.open(t, true);
       if (text) await ctx.send(t, text);
     },
@@ -83,10 +85,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "room",
     usage: "create|kick NAME USER…",
-    help: "Create a room with the given members, or remove one member (room admins; the room's keys change)",
+    help:
+      "Create a room with the given members (add --new when a room for the same people exists), or remove one member (room admins; the room's keys change)",
     permission: "user",
     run: async (ctx, [sub, name, rest]) => {
-      const members = rest!.split(/\s+/).filter(Boolean).map(user);
+      const words = rest!.split(/\s+/).filter(Boolean);
+      const members = words.filter((w) => w !== "--new").map(user);
       if (sub === "kick") {
         if (!ctx.backend.roomKick) throw new Error("This client cannot remove room members");
         if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
@@ -94,6 +98,9 @@ export const COMMANDS: readonly CommandSpec[] = [
         return ctx.print(`Removed ${members[0]} from #${room(name!)}`);
       }
       if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
+      if (!words.includes("--new")) {
+        refuseTwinRoom(await ctx.backend.rooms(), ctx.backend.user, members, "add --new");
+      }
       const info = await ctx.backend.createRoom(room(name!), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
@@ -158,14 +165,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "broadcast",
     usage: "TEXT",
-    help: "Send a message to everyone online",
+    help: "Send a message to every user (those offline get it when they next connect)",
     permission: "user",
     run: (ctx, [text]) => ctx.send({ kind: "broadcast" }, text!),
   },
   {
     name: "history",
-    usage: "[SINCE]",
-    help: "Load older messages of this conversation (SINCE: 2h, 3d, 2026-01-31)",
+    usage: "[SINCE…]",
+    help: "Load older messages of this conversation (SINCE: 2h, 3d, 2026-01-31, 1 Jun 2026 16:00)",
     permission: "user",
     run: async (ctx, [since]) => {
       const t = needTarget(ctx);

@@ -169,3 +169,10 @@ Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", asyn
   assert.deepEqual(t.backend.callsOf("verify"), [["bob"]]);
   assert.deepEqual(t.sent, [[{ kind: "broadcast" }, "server restarts at noon"]]);
 });
+
+Deno.test("/broadcast help says offline users get it later, not 'everyone online' (issue 14)", async () => {
+  const { COMMANDS } = await import("./commands.ts");
+  const help = COMMANDS.find((c) => c.name === "broadcast")!.help;
+  assert.doesNotMatch(help, /everyone online/);
+  assert.match(help, /offline/);
+});

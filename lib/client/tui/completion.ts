@@ -5,22 +5,28 @@
  * text and cursor, or null when nothing matches. Kinds, chosen by the word: `/cmd` at line start →
  * command names; `#room` → rooms; `:em` (two or more characters after the colon) → `:emoji:` names;
  * anything else → nicks, most recent speakers first (the order of `sources.nicks`), case-insensitive,
- * with `: ` appended at line start and a space elsewhere. Pressing Tab again right after a
- * completion (text and cursor unchanged) cycles to the next candidate; `backwards` cycles back.
- * Any other edit should call `reset()`.
+ * with `: ` appended at line start and a space elsewhere. In a command's argument the kind comes
+ * from `sources.argKind` (USER → nicks, #ROOM → `#room`), so Tab on an empty argument (`/msg `,
+ * `/join `) offers every choice: the first is inserted and `choices` lists them all. Pressing Tab
+ * again right after a completion (text and cursor unchanged) cycles to the next candidate;
+ * `backwards` cycles back. Any other edit should call `reset()`.
  */
-import { emojiNames } from "./emoji.ts";
+import { emojiNames } from "../emoji.ts";
 
 export interface CompletionSources {
   /** Nicks, most relevant first (recent speakers, then others). */
   nicks: readonly string[];
   commands: readonly string[];
   rooms: readonly string[];
+  /** What argument `index` (0-based) of command `name` (no slash) is, when the line is a command. */
+  argKind?(name: string, index: number): "user" | "room" | null;
 }
 
 export interface Completed {
   text: string;
   cursor: number;
+  /** Every candidate, on a fresh completion of an empty argument with more than one choice. */
+  choices?: string[];
 }
 
 interface CycleState {
@@ -32,7 +38,8 @@ interface CycleState {
   last: Completed;
 }
 
-function candidates(word: string, atStart: boolean, src: CompletionSources): string[] {
+function candidates(word: string, head: string, src: CompletionSources): string[] {
+  const atStart = head === "";
   const lw = word.toLowerCase();
   const pick = (list: readonly string[], p: string) => {
     const seen = new Set<string>();
@@ -43,6 +50,10 @@ function candidates(word: string, atStart: boolean, src: CompletionSources): str
     });
   };
   if (atStart && word.startsWith("/")) return pick(src.commands, lw.slice(1)).map((c) => `/${c} `);
+  const cmd = /^\/(\S+)\s+/.exec(head);
+  const kind = cmd ? src.argKind?.(cmd[1]!, head.trim().split(/\s+/).length - 1) ?? null : null;
+  if (kind === "user") return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `${n} `);
+  if (kind === "room") return pick(src.rooms, lw.replace(/^#/, "")).map((r) => `#${r} `);
   if (word.startsWith("#")) return pick(src.rooms, lw.slice(1)).map((r) => `#${r} `);
   if (word.startsWith(":") && word.length >= 3 && !word.slice(1).includes(":")) {
     return emojiNames(lw.slice(1)).map((n) => `:${n}: `);
@@ -67,7 +78,7 @@ export class Completer {
     const before = text.slice(0, cursor);
     const start = before.search(/\S*$/);
     const word = before.slice(start);
-    const items = candidates(word, start === 0, src);
+    const items = candidates(word, before.slice(0, start), src);
     if (items.length === 0) {
       this.#state = null;
       return null;
@@ -81,7 +92,8 @@ export class Completer {
       last: { text, cursor },
     };
     this.#state = next;
-    return this.#apply(next);
+    const done = this.#apply(next);
+    return word === "" && items.length > 1 ? { ...done, choices: items.map((i) => i.trim()) } : done;
   }
 
   #apply(st: CycleState): Completed {

@@ -46,3 +46,22 @@ Deno.test("Completer.reset() starts a fresh completion", () => {
   c.reset();
   assert.equal(c.complete(r.text, r.cursor, src), null);
 });
+
+Deno.test("Completer.complete() on an empty command argument offers users or rooms and cycles (issue 14)", () => {
+  const withArgs: CompletionSources = {
+    ...src,
+    argKind: (name, i) => (name === "msg" && i === 0 ? "user" : name === "join" && i === 0 ? "room" : null),
+  };
+  const c = new Completer();
+  let r = c.complete("/msg ", 5, withArgs)!;
+  assert.deepEqual(r, { text: "/msg bobby ", cursor: 11, choices: ["bobby", "carol", "bob", "Bea"] });
+  r = c.complete(r.text, r.cursor, withArgs)!;
+  assert.deepEqual(r, { text: "/msg carol ", cursor: 11 });
+  const j = new Completer();
+  r = j.complete("/join ", 6, withArgs)!;
+  assert.deepEqual(r.choices, ["#general", "#games"]);
+  assert.equal(r.text, "/join #general ");
+  assert.equal(j.complete(r.text, r.cursor, withArgs)!.text, "/join #games ");
+  assert.equal(new Completer().complete("/join ga", 8, withArgs)!.text, "/join #games ");
+  assert.equal(new Completer().complete("/help ", 6, withArgs), null);
+});

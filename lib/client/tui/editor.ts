@@ -7,7 +7,7 @@
  * Up/Down history) and returns false for keys it does not know. `submit()` returns the line, adds it
  * to the history (no consecutive duplicates, at most `HISTORY_MAX` entries) and clears the editor.
  */
-import { graphemes, textWidth } from "./width.ts";
+import { clusters, textWidth } from "./width.ts";
 
 export const HISTORY_MAX = 200;
 
@@ -42,13 +42,13 @@ export class LineEditor {
 
   /** Replaces the text; the cursor goes to `cursor` graphemes (default: the end). */
   set(text: string, cursor?: number): void {
-    this.#g = graphemes(text);
+    this.#g = clusters(text);
     this.#cursor = Math.max(0, Math.min(cursor ?? this.#g.length, this.#g.length));
   }
 
   /** Inserts text at the cursor. */
   insert(text: string): void {
-    const gs = graphemes(text);
+    const gs = clusters(text);
     this.#g.splice(this.#cursor, 0, ...gs);
     this.#cursor += gs.length;
   }

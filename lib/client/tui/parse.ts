@@ -4,9 +4,11 @@
  * Contract: `parseLine` classifies one submitted line as
  * - `empty` (blank),
  * - `text` to the current conversation (also `//text`, which sends `/text`),
- * - `dm` for the shorthand `USER: text` or `USER:text` — only when USER is a known user (someone
- *   online, a room member or an open query, as told by `isUser`) and text is not empty, so
- *   "note: buy milk" stays ordinary text,
+ * - `dm` for the shorthand `USER: text` or `USER:text` — only in the status buffer (not `inConversation`),
+ *   only when USER is a known user (someone online, a room member or an open query, as told by
+ *   `isUser`) and text is not empty, so "note: buy milk" stays ordinary text; in a room or query
+ *   `nick: text` is text to that conversation addressing the nick (the IRC habit, and what nick
+ *   completion at line start produces),
  * - `command` with arguments already split and checked against the table's usage and permission,
  * - `error` for an unknown command, a wrong argument count or a missing permission; such a line is
  *   never sent as text.
@@ -24,6 +26,8 @@ export type Parsed =
 export interface ParseOptions {
   role: Role;
   isUser(name: string): boolean;
+  /** True when the line was typed in a room or query buffer: `nick: text` then stays text. */
+  inConversation?: boolean;
   commands?: readonly CommandSpec[];
 }
 
@@ -40,6 +44,15 @@ export function arity(usage: string): Arity {
   const last = toks[toks.length - 1] ?? "";
   const rest = /^\[?TEXT\]?$/.test(last) || last.endsWith("…") || last.endsWith("…]");
   return { min, max: toks.length, rest };
+}
+
+/** What argument `index` of a command takes, from its usage: USER → "user", #ROOM → "room". */
+export function argKind(spec: CommandSpec, index: number): "user" | "room" | null {
+  const toks = spec.usage.split(/\s+/).filter(Boolean);
+  const last = toks[toks.length - 1] ?? "";
+  const tok = toks[index] ?? (last.endsWith("…") || last.endsWith("…]") ? last : "");
+  const bare = tok.replace(/[\[\]…]/g, "");
+  return bare === "USER" ? "user" : bare === "#ROOM" ? "room" : null;
 }
 
 /** Finds a command by name or alias, case-insensitively. */
@@ -91,7 +104,7 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
     }
     return { kind: "command", spec, args };
   }
-  const dm = USER_NAME.exec(line);
+  const dm = opts.inConversation ? null : USER_NAME.exec(line);
   if (dm && dm[2]!.trim() !== "" && opts.isUser(dm[1]!)) {
     return { kind: "dm", user: dm[1]!, text: dm[2]! };
   }

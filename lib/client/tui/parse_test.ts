@@ -25,6 +25,8 @@ Deno.test("parseLine() reads USER: text as a DM only for known users", () => {
   assert.deepEqual(parseLine("note: buy milk", opts), { kind: "text", text: "note: buy milk" });
   assert.deepEqual(parseLine("bob:", opts), { kind: "text", text: "bob:" });
   assert.deepEqual(parseLine("https://x.org", opts), { kind: "text", text: "https://x.org" });
+  const inRoom = { ...opts, inConversation: true };
+  assert.deepEqual(parseLine("bob: hi there", inRoom), { kind: "text", text: "bob: hi there" });
 });
 
 Deno.test("parseLine() splits command arguments by the table's usage", () => {

@@ -9,7 +9,7 @@ import type { Role, Status } from "../backend.ts";
 import type { BufferList, Line } from "./buffers.ts";
 import { ago } from "./commands.ts";
 import { type Layout, layout } from "./layout.ts";
-import { drawMessages, nickColour, SEP_STYLE } from "./render_messages.ts";
+import { drawMessages, nickColour, OWN_NICK_STYLE, SEP_STYLE } from "./render_messages.ts";
 import { BOLD, DIM, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, graphemeWidth, textWidth, truncate } from "./width.ts";
 
@@ -113,7 +113,11 @@ function drawMembers(s: Screen, lay: Layout, st: ViewState): void {
       const age = m.since !== undefined && status !== "offline" ? ago(st.now, m.since) : "";
       const nameW = r.width - 1 - (age ? age.length + 1 : 0);
       const nm = fit((m.admin ? "@" : "") + m.name, nameW);
-      const nst = status === "offline" ? style(8, -1, DIM) : style(nickColour(m.name));
+      const nst = status === "offline"
+        ? style(8, -1, DIM)
+        : m.name === st.user
+        ? OWN_NICK_STYLE
+        : style(nickColour(m.name));
       s.put(y, r.col + 1, nm, nst, nameW);
       if (age) s.put(y, r.col + r.width - age.length, age, style(8), age.length);
       y++;

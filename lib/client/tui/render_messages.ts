@@ -12,12 +12,17 @@ import type { Layout } from "./layout.ts";
 import { BOLD, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, wrap } from "./width.ts";
 
-const NICK_COLOURS = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14];
+/**
+ * Nick colours (the WeeChat habit): greens, yellows, blues, magentas and cyans. Red is kept for
+ * errors, grey for times and offline people, and bold bright white (`OWN_NICK_STYLE`) for the user.
+ */
+const NICK_COLOURS = [2, 3, 4, 5, 6, 10, 11, 12, 13, 14];
+export const OWN_NICK_STYLE = style(15, -1, BOLD);
 export const TIME_STYLE = style(8);
 export const SEP_STYLE = style(8);
 const MARKER_STYLE = style(1);
 
-/** A stable colour for a nick. */
+/** A stable colour for a nick (the same in every session: a hash of the name). */
 export function nickColour(nick: string): number {
   let h = 0;
   for (let i = 0; i < nick.length; i++) h = (h * 31 + nick.charCodeAt(i)) >>> 0;
@@ -82,7 +87,7 @@ function nickCell(line: Line, me: string): { text: string; st: number } {
       return { text: "!!", st: style(1, -1, BOLD) };
     default: {
       const st = line.from === me
-        ? style(15, -1, BOLD)
+        ? OWN_NICK_STYLE
         : line.highlight
         ? style(0, 3, BOLD)
         : style(nickColour(line.from));

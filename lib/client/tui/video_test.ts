@@ -146,3 +146,24 @@ Deno.test("TuiApp /videos lists the server's videos", async () => {
   assert.match(s.join("\n"), /sample {2}3\.0 s {2}24 fps {2}1920×1080 {2}240p 720p 1080p/);
   h.close();
 });
+
+Deno.test("/stream of a file that is not a video says why, never 'Offered' (issue 14)", async () => {
+  const { BackendError } = await import("./fake_backend.ts");
+  const h = await harness({
+    cols: 160,
+    setup: (b) => {
+      demoWorld(b);
+      (b as { offerStream?: unknown }).offerStream = () => ({
+        offered: new Promise<void>(() => {}), // never offered: the file was not a video
+        accepted: Promise.resolve(false),
+        done: Promise.reject(new BackendError("ffmpeg", "No video stream found in notavideo.txt")),
+        stop: () => {},
+      });
+    },
+  });
+  const s = await h.type("/stream bob notavideo.txt\r");
+  const text = (await h.settle()).join("\n") + s.join("\n");
+  assert.match(text, /No video stream found/);
+  assert.doesNotMatch(text, /Offered/);
+  h.close();
+});

@@ -153,7 +153,11 @@ export class TuiVideo {
     const out = b.offerStream(user, file);
     const o = { user: sanitizeName(user), accepted: false, stop: () => out.stop() };
     this.#outgoing = o;
-    this.#say(`Offered ${sanitize(file)} to ${o.user}; waiting for them to accept (/stop cancels)`);
+    // Said only once the file was read as a video and offered; a bad file fails without it.
+    const said = () =>
+      this.#say(`Offered ${sanitize(file)} to ${o.user}; waiting for them to accept (/stop cancels)`);
+    if (out.offered) out.offered.then(said);
+    else said();
     out.accepted.then((a) => {
       if (!a) return;
       this.app.later(() => (o.accepted = true));

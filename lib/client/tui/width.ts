@@ -1,10 +1,15 @@
 /**
  * Display width of text in terminal cells, built on `string-width` per grapheme cluster. Pure.
  *
- * Contract: `graphemes` splits text into user-perceived characters; `graphemeWidth` is 0, 1 or 2
- * cells; `wrap` breaks text into rows no wider than `width` (at spaces when it can, never inside a
+ * Contract: `clusters` splits text into user-perceived characters, `graphemes` into the units
+ * drawn; `graphemeWidth` is 0, 1 or 2 cells; `wrap` breaks text into rows no wider than `width` (at spaces when it can, never inside a
  * grapheme, honouring `\n`); `truncate` and `fit` cut to a width with an ellipsis or padding.
  * Input must already be sanitised (no control characters).
+ *
+ * Emoji joined with U+200D (families, "woman technologist", rainbow flag) and emoji with a skin-tone
+ * modifier are drawn as their parts, two cells each, without the joiner: terminals disagree on
+ * whether (and up to how many parts) they join such a sequence, so a joined one would push the rest
+ * of the row out of line; the parts take the same cells in every terminal.
  */
 import stringWidth from "string-width";
 
@@ -18,12 +23,34 @@ const widthCache = new Map<string, number>();
 const SIMPLE =
   /^[\x20-\u02ff\u2010-\u2027\u2030-\u205e\u2070-\u20cf\u2100-\u2bff\u3000-\u3098\u309b-\u9fff\uac00-\ud7a3\uff00-\uffef]*$/;
 
-/** Splits text into grapheme clusters. */
-export function graphemes(text: string): string[] {
+/** Splits text into grapheme clusters (the units the line editor moves over and deletes). */
+export function clusters(text: string): string[] {
   if (text.length <= 1 || SIMPLE.test(text)) return text.split("");
   const out: string[] = [];
   for (const s of segmenter.segment(text)) out.push(s.segment);
   return out;
+}
+
+/** Splits text into the units drawn in cells: clusters, with joined emoji split into their parts. */
+export function graphemes(text: string): string[] {
+  if (text.length <= 1 || SIMPLE.test(text)) return text.split("");
+  const out: string[] = [];
+  for (const s of segmenter.segment(text)) {
+    const g = s.segment;
+    if (g.length > 2 && EMOJI_JOINED.test(g)) splitEmoji(g, out);
+    else out.push(g);
+  }
+  return out;
+}
+
+/** A grapheme holding a zero-width joiner or a skin-tone modifier after an emoji. */
+const EMOJI_JOINED = /\p{Extended_Pictographic}.*(\u200d|[\u{1f3fb}-\u{1f3ff}])/u;
+const SKIN_TONE = /([\u{1f3fb}-\u{1f3ff}])/u;
+
+function splitEmoji(g: string, out: string[]): void {
+  for (const part of g.split("\u200d")) {
+    for (const p of part.split(SKIN_TONE)) if (p !== "") out.push(p);
+  }
 }
 
 /** Cells taken by one grapheme cluster. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { fit, graphemes, graphemeWidth, textWidth, truncate, wrap } from "./width.ts";
+import { clusters, fit, graphemes, graphemeWidth, textWidth, truncate, wrap } from "./width.ts";
 
 Deno.test("textWidth() counts CJK and emoji as two cells and combining marks as none", () => {
   assert.equal(textWidth("abc"), 3);
@@ -8,7 +8,15 @@ Deno.test("textWidth() counts CJK and emoji as two cells and combining marks as 
   assert.equal(textWidth("😀"), 2);
   assert.equal(textWidth("e\u0301"), 1);
   assert.equal(graphemeWidth("👨‍👩‍👧"), 2);
-  assert.deepEqual(graphemes("a👨‍👩‍👧b"), ["a", "👨‍👩‍👧", "b"]);
+});
+
+Deno.test("graphemes() draws joined emoji and skin tones as their parts, without the joiner", () => {
+  assert.deepEqual(graphemes("a👨‍👩‍👧b"), ["a", "👨", "👩", "👧", "b"]);
+  assert.deepEqual(clusters("a👨‍👩‍👧b"), ["a", "👨‍👩‍👧", "b"]); // the editor keeps the sequence whole
+  assert.equal(textWidth("👨‍👩‍👧‍👦"), 8);
+  assert.equal(textWidth("👍🏽"), 4);
+  assert.deepEqual(graphemes("🏳️‍🌈"), ["🏳️", "🌈"]);
+  assert.ok(!graphemes("x 👩‍💻 y").join("").includes("\u200d"));
 });
 
 Deno.test("wrap() breaks at spaces and hard-breaks long words", () => {

@@ -63,6 +63,8 @@ export class ClientVideo {
     const ac = new AbortController();
     let answered!: (a: boolean) => void;
     const accepted = new Promise<boolean>((r) => (answered = r));
+    let offeredOk!: () => void;
+    const offered = new Promise<void>((r) => (offeredOk = r));
     const done = (async (): Promise<StreamSendResult> => {
       this.ffmpeg ??= this.host.findFfmpeg?.() ?? null;
       if (!this.ffmpeg) {
@@ -72,11 +74,12 @@ export class ClientVideo {
       return await this.peers.send(user, file, {
         ffmpeg: this.ffmpeg,
         onAccepted: () => answered(true),
+        onOffered: offeredOk,
         signal: ac.signal,
       });
     })();
     done.then(() => answered(false), () => answered(false));
-    return { accepted, done, stop: () => ac.abort() };
+    return { accepted, offered, done, stop: () => ac.abort() };
   }
 
   #find(sid: string): StreamOffer {

@@ -139,7 +139,13 @@ export class PeerStreams {
   async send(
     to: string,
     file: string,
-    o: SendOptions & { waitMs?: number; onAccepted?: () => void; signal?: AbortSignal },
+    o: SendOptions & {
+      waitMs?: number;
+      onAccepted?: () => void;
+      /** Runs once the file was read as a video and the offer reached the server. */
+      onOffered?: () => void;
+      signal?: AbortSignal;
+    },
   ): Promise<SendResult> {
     const channel = this.opts.keyVia?.() ?? null;
     if (!channel) throw noKeys(); // end to end only: the frame key never travels in clear
@@ -163,6 +169,7 @@ export class PeerStreams {
       width,
       height,
     });
+    o.onOffered?.();
     try {
       await channel.send(peer, sid, key);
     } catch (e) {

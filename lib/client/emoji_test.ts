@@ -22,3 +22,9 @@ Deno.test("emojiNames() lists names by prefix, shortest first", () => {
   assert.ok(names.every((n) => n.startsWith("rock")));
   assert.deepEqual(emojiNames("zzzz_nothing"), []);
 });
+
+Deno.test("convertEmoji() converts :thumbsup:, :-) :-( ;-) and <3 (issue 14)", () => {
+  assert.equal(convertEmoji("ok :thumbsup: :-) :-( ;-) <3"), "ok 👍 🙂 🙁 😉 ❤️");
+  assert.equal(convertEmoji("a<3 b:-) x<3y"), "a<3 b:-) x<3y");
+  assert.deepEqual(emojiNames("thu").slice(0, 2), ["thumbsup", "thumbsdown"]);
+});

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { localizeUntil, parseSince, relativeText, untilText } from "./parse_time.ts";
+
+const T = new Date(2026, 0, 5, 12, 0, 0).getTime(); // local noon
+
+Deno.test("untilText() shows local time and how long until it (issue 14)", () => {
+  assert.equal(untilText(T + 9 * 60e3, T), "12:09 (in 9 min)");
+  assert.equal(untilText(T + 40e3, T), "12:00 (in 40 s)");
+  assert.equal(untilText(T + 3 * 86400e3, T), "8 Jan 2026 12:00 (in 3 days)");
+  assert.equal(relativeText(T + 5 * 3600e3, T), "in 5 h");
+});
+
+Deno.test("localizeUntil() replaces the server's UTC ISO time, never leaving milliseconds", () => {
+  const until = T + 9 * 60e3;
+  const text = `You are banned until ${new Date(until).toISOString()}`;
+  assert.equal(localizeUntil(text, until, T), "You are banned until 12:09 (in 9 min)");
+  assert.equal(localizeUntil("You were kicked", undefined, T), "You were kicked");
+});
+
+Deno.test("parseSince() reads ISO, 2h/3d and written dates like 1 Jun 2022 16:00:00 (issue 14)", () => {
+  const now = Date.UTC(2026, 0, 2, 12, 0);
+  assert.equal(parseSince("2h", now), now - 2 * 3600e3);
+  assert.equal(parseSince("3d", now), now - 3 * 86400e3);
+  assert.equal(parseSince("2022-06-01T16:00:00Z", now), Date.UTC(2022, 5, 1, 16));
+  assert.equal(parseSince("1 Jun 2022 16:00:00", now), new Date(2022, 5, 1, 16).getTime());
+  assert.equal(parseSince("1 June 2022 16:00", now), new Date(2022, 5, 1, 16).getTime());
+  assert.equal(parseSince("12 dec 2025", now), new Date(2025, 11, 12).getTime());
+  assert.throws(() => parseSince("31 Feb 2022", now), /not a time/);
+  assert.throws(() => parseSince("1 Jux 2022", now), /not a time/);
+  assert.throws(() => parseSince("1 Jun 2022 25:00", now), /not a time/);
+});
