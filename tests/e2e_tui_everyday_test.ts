@@ -67,7 +67,7 @@ Deno.test({
     const homes: string[] = [];
     const users = ["alice", "bob", "carol"];
     try {
-      for (const u of users) (await t.client(u, { password: "pw-secret-123" })).close();
+      for (const u of users) (await t.client(u, { password: "pw-secret-123", kdf: {} })).close();
       for (const u of users) {
         const home = await Deno.makeTempDir();
         homes.push(home);
