@@ -51,10 +51,17 @@ export class Core {
 
   /**
    * Reserves `bytes` of `user`'s storage quota for a message; false (nothing reserved) when it
-   * would go over. Usage is read from the store once per user, then kept here.
+   * would go over. Usage is read from the store once per user, then kept here, so the answer is
+   * synchronous after the first (a send is appended in the same turn it arrives).
    */
-  async reserveQuota(user: string, bytes: number): Promise<boolean> {
-    const used = this.#usage.get(user) ?? await this.store.storedBytes(user);
+  reserveQuota(user: string, bytes: number): boolean | Promise<boolean> {
+    const used = this.#usage.get(user);
+    if (used === undefined) {
+      return this.store.storedBytes(user).then((n) => {
+        if (!this.#usage.has(user)) this.#usage.set(user, n);
+        return this.reserveQuota(user, bytes);
+      });
+    }
     if (used + bytes > this.config.quotaBytes) return false;
     this.#usage.set(user, used + bytes);
     return true;

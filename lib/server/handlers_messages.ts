@@ -54,7 +54,8 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       return;
     }
   }
-  if (!await c.reserveQuota(s.user, body.length)) {
+  const room = c.reserveQuota(s.user, body.length);
+  if (!(typeof room === "boolean" ? room : await room)) {
     const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
     return s.fail(
       m.id,
