@@ -142,7 +142,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "busy",
     aliases: ["away"],
     usage: "",
-    help: "Mark yourself busy",
+    help: "Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
     permission: "user",
     run: async (ctx) => {
       await ctx.backend.setStatus("busy");
@@ -158,8 +158,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx) => {
       await ctx.backend.setStatus("free");
-      ctx.setOwnStatus("free");
       ctx.print("You are now free");
+      ctx.setOwnStatus("free"); // then how many messages arrived while busy
     },
   },
   {
