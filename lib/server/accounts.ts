@@ -8,7 +8,7 @@ import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { sha256Hex, toHex, utf8 } from "../common/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { normalizeName } from "../protocol/names.ts";
+import { MIN_PASSWORD_CHARS, normalizeName } from "../protocol/names.ts";
 import { MAX_PASSWORD_BYTES } from "../crypto/password.ts";
 import type { Role, Store } from "./store/store.ts";
 
@@ -27,7 +27,6 @@ export interface AccountPolicy {
   lockoutCapSeconds: number;
 }
 
-export const MIN_PASSWORD_CHARS = 8;
 export const TOKEN_DAYS = 30;
 /** Resume tokens kept per user (the oldest are revoked beyond this). */
 export const MAX_TOKENS_PER_USER = 10;
