@@ -44,6 +44,8 @@ Options:
   --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
   --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
   --log-level LEVEL        debug, info, warn or error (default info)
+  --log-messages           log each stored message's metadata (time, sender, target, size, seq;
+                           never the body) to parley.log; off by default
   --console                read console commands from stdin even when it is not a terminal
   --version, --help
 
@@ -78,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       "login-rate": { type: "string" },
       "login-timeout": { type: "string" },
       "log-level": { type: "string" },
+      "log-messages": { type: "boolean" },
       console: { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -128,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
     loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
+    logMessages: f["log-messages"] === true,
   }, { store, log, tls: dd.tls });
   await srv.start();
   const fp = await fingerprintPem(dd.tls.cert);

@@ -36,6 +36,11 @@ export interface ServerConfig {
   hashWorkers: number;
   historyLimit: number;
   shutdownGraceMs: number;
+  /**
+   * Opt-in (`--log-messages`): one log line per stored message with metadata only — sender, target,
+   * body size and seq (the log line has the time). Never the body: it is end-to-end encrypted anyway.
+   */
+  logMessages: boolean;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -66,6 +71,7 @@ export const DEFAULTS: ServerConfig = {
   hashWorkers: 2,
   historyLimit: 1000,
   shutdownGraceMs: 5_000,
+  logMessages: false,
 };
 
 export function resolveConfig(o: ServerOptions = {}): ServerConfig {
