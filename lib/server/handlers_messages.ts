@@ -1,6 +1,6 @@
 /**
  * Handlers for send, sync (offline queue), ack and history. Bodies are opaque bytes: stored and
- *  relayed, never parsed or logged (`--log-messages` logs sender, target, size and seq only).
+ * relayed, never parsed or logged (`--log-messages` logs sender, target, size and seq only).
  */
 import { encodeFrame } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/errors.ts";
