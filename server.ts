@@ -43,6 +43,10 @@ Options:
   --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
   --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
   --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
+  --quota MIB              message bytes each user may have stored, in MiB (default
+                           ${DEFAULTS.quotaBytes / 1048576}); past it a send is refused
+  --retention DAYS         delete messages every recipient acknowledged once older than DAYS
+                           (default ${DEFAULTS.retentionDays}: keep forever)
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-messages           log each stored message's metadata (time, sender, target, size, seq;
                            never the body) to parley.log; off by default
@@ -79,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       "msg-rate": { type: "string" },
       "login-rate": { type: "string" },
       "login-timeout": { type: "string" },
+      quota: { type: "string" },
+      retention: { type: "string" },
       "log-level": { type: "string" },
       "log-messages": { type: "boolean" },
       console: { type: "boolean" },
@@ -115,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
+  const quota = num(f.quota, "quota");
   const maxConns = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, log);
   const srv = new ParleyServer({
     host: f.host,
@@ -131,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
     loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
+    quotaBytes: quota === undefined ? undefined : quota * 1048576,
+    retentionDays: num(f.retention, "retention"),
     logMessages: f["log-messages"] === true,
   }, { store, log, tls: dd.tls });
   await srv.start();

@@ -8,7 +8,8 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { runProgram, testArgon } from "./helpers.ts";
+import { runProgram, testArgon, testKdf } from "./helpers.ts";
+import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -49,8 +50,13 @@ async function spawnServer(data: string, port = 0, extra: string[] = []): Promis
   let out = "";
   const deadline = Date.now() + 15_000;
   while (!out.includes("\n")) {
-    if (Date.now() > deadline) throw new Error(`server did not start: ${err}`);
-    const r = await reader.read();
+    // A real deadline: a read that never returns cannot hold the test past it.
+    const left = deadline - Date.now();
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (id = setTimeout(() => r("late"), Math.max(0, left))));
+    const r = await Promise.race([reader.read(), late]);
+    clearTimeout(id);
+    if (r === "late") throw new Error(`server did not start: ${err}`);
     if (r.done) throw new Error(`server exited: ${err}`);
     out += r.value;
   }
@@ -187,6 +193,7 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
       password: "pw-secret-123",
       register: true,
       store,
+      kdf: testKdf,
     });
     await E2eCodec.attach(alice, "pw-secret-123", { params: testArgon });
     const acks = await Promise.all(
@@ -220,7 +227,10 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
     const byes: unknown[] = [];
     conn.onPush((f) => f.header.t === "bye" && byes.push(f.header));
     await conn.request("hello", { v: 1, client: "t" });
-    await conn.request("login", { user: "dana", password: "pw-secret-123" });
+    // The client sends a credential derived from the password with the account's record.
+    const kdf = checkAccountKdf((await conn.request("kdf", { user: "dana" })).header.kdf);
+    const { credential } = await accountSecrets("pw-secret-123", kdf);
+    await conn.request("login", { user: "dana", password: credential });
     const t0 = Date.now();
     assert.equal(await stop(s, "SIGTERM"), 0);
     assert.ok(Date.now() - t0 < 10_000);

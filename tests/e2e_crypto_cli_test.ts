@@ -68,7 +68,8 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
     assert.equal(r.code, 0, r.err);
     r = await run(hc, "carol", "read", "--room", "dev");
     assert.match(r.out, /alice -> #dev: room news$/);
-    assert.match(r.err, /alice created #dev with alice, bob, carol \(signed by alice, verified\)|^$/);
+    // Offline at the change, carol learns the room from its log: no notice is required, no error allowed.
+    assert.doesNotMatch(r.err, /Could not read|not signed|does not match|membership/);
     r = await run(ha, "alice", "room", "kick", "dev", "carol");
     assert.equal(r.out, "Removed carol from #dev");
     r = await run(ha, "alice", "send", "#dev", "carol must not see this");

@@ -6,16 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
+import { skipWithoutTmux } from "./tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOCKET = `parley-test-${Deno.pid}`;
-const hasTmux = (() => {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 async function tmux(...args: string[]): Promise<string> {
   const r = await new Deno.Command("tmux", {
@@ -54,12 +48,14 @@ async function type(name: string, text: string): Promise<void> {
 
 Deno.test({
   name: "TUI e2e: DM between two screens, /who, and a room conversation among three",
-  ignore: !hasTmux,
+  ignore: skipWithoutTmux,
   fn: async () => {
     const t = await startTestServer();
     const homes: string[] = [];
     try {
-      for (const u of ["alice", "bob", "carol"]) (await t.client(u, { password: "pw-secret-123" })).close();
+      for (const u of ["alice", "bob", "carol"]) {
+        (await t.client(u, { password: "pw-secret-123", kdf: {} })).close();
+      }
       for (const u of ["alice", "bob", "carol"]) {
         const home = await Deno.makeTempDir();
         homes.push(home);

@@ -36,6 +36,13 @@ const COMMANDS = [
   ["play"],
   ["stream"],
   ["watch"],
+  ["device"],
+  ["device", "link"],
+  ["device", "add"],
+  ["device", "list"],
+  ["device", "remove"],
+  ["keys"],
+  ["keys", "reset"],
 ];
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

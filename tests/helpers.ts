@@ -13,11 +13,14 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import type { KdfPolicy } from "../lib/client/account_login.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
 import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */
 export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
+/** Client-side password hashing for in-process test clients: fast, and accepted as a floor. */
+export const testKdf = { params: testArgon, floor: testArgon };
 import { findFfmpeg } from "../lib/media/ffmpeg.ts";
 import { VideoLibrary } from "../lib/media/library.ts";
 
@@ -37,7 +40,8 @@ export interface TestServer {
   dir: string;
   lines: string[];
   connect(): Promise<Connection>;
-  client(user: string, o?: { register?: boolean; password?: string }): Promise<ChatClient>;
+  /** `kdf`: the client-side hashing (default fast `testKdf`; `{}` for the real one, when a spawned client logs in later). */
+  client(user: string, o?: { register?: boolean; password?: string; kdf?: KdfPolicy }): Promise<ChatClient>;
   /** An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`). */
   e2eClient(
     user: string,
@@ -89,6 +93,7 @@ export async function startTestServer(
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
+        kdf: co.kdf ?? testKdf,
       });
       clients.push(c);
       return c;
@@ -107,6 +112,7 @@ export async function startTestServer(
         password,
         register: co.register ?? true,
         store,
+        kdf: testKdf,
       });
       clients.push(c);
       const codec = await E2eCodec.attach(c, password, { params: testArgon });
@@ -184,6 +190,14 @@ export function testFfmpeg(): string | null {
   return findFfmpeg(Deno.env);
 }
 
+/**
+ * Whether a test that needs a tool may skip itself: only off CI. On CI (`CI=true`) a missing tool
+ * fails the run (tests/tools_present_test.ts names it) instead of silently shrinking the suite.
+ */
+export function skipWithout(present: boolean): boolean {
+  return !present && Deno.env.get("CI") !== "true";
+}
+
 export const VIDEOS_DIR: string = decodeURIComponent(new URL("../videos", import.meta.url).pathname);
 
 let renditionCache: Promise<string> | null = null;
@@ -207,4 +221,51 @@ export async function videoDataDir(ffmpeg: string): Promise<string> {
     }
   }
   return dir;
+}
+
+/**
+ * A real `server.ts` process on a free port with data folder `dir` (and, on Linux, an optional
+ * open-files limit); resolves once it listens. Read its memory from outside with `rssKiB(pid)`.
+ */
+export async function spawnServerProcess(dir: string, o: { args?: string[]; ulimit?: number } = {}) {
+  const args = [
+    "run",
+    ...PROGRAM_PERMS,
+    rootFile("server.ts"),
+    ...["--port", "0", "--data", dir, "--videos", `${dir}/none`],
+    ...(o.args ?? []),
+  ];
+  const quoted = [Deno.execPath(), ...args].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("bash", {
+    args: ["-c", `${o.ulimit ? `ulimit -n ${o.ulimit}; ` : ""}exec ${quoted}`],
+    stdout: "piped",
+    stderr: "piped",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = Date.now() + 20_000;
+  while (!text.includes("listening")) {
+    const r = await Promise.race([out.read(), new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+    if (r?.done) throw new Error("server exited");
+    if (r) text += r.value;
+    if (Date.now() > deadline) throw new Error("server did not start");
+  }
+  out.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const errText = (async () => {
+    let s = "";
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) s += c;
+    return s;
+  })();
+  const port = Number(text.match(/127\.0\.0\.1:(\d+)/)![1]);
+  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`), errText };
+}
+
+/** Resident memory of a process, KiB (Linux /proc), read from outside the process. */
+export async function rssKiB(pid: number): Promise<number> {
+  // Read by a child process: Deno lets only --allow-all read /proc directly.
+  const o = await new Deno.Command("sh", { args: ["-c", `grep VmRSS /proc/${pid}/status`], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/)![1]);
 }

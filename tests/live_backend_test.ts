@@ -7,11 +7,17 @@ import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import { LiveBackend } from "../lib/client/live_backend.ts";
-import { eventually, startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 async function login(t: TestServer, user: string): Promise<ChatClient> {
   const conn = await t.connect();
-  return await ChatClient.login({ conn, server: `127.0.0.1:${t.port}`, user, password: `pw-${user}-secret` });
+  return await ChatClient.login({
+    conn,
+    server: `127.0.0.1:${t.port}`,
+    user,
+    password: `pw-${user}-secret`,
+    kdf: testKdf,
+  });
 }
 
 Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after a dropped link", async () => {
@@ -46,7 +52,12 @@ Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after 
     await kicked.start();
     await t.srv.core.kick("console", "alice");
     await eventually(() => kev.some((e) => e.type === "disconnected"), 3000, "kick seen");
-    await new Promise((r) => setTimeout(r, 800));
+    // The backend's decision is an event: after a plain kick it says how to come back, and does not.
+    await eventually(
+      () => kev.some((e) => e.type === "notice" && /\/reconnect/.test(e.text)),
+      3000,
+      "the no-reconnect notice",
+    );
     assert.ok(!kev.some((e) => e.type === "connection"), "no reconnect after a kick");
     await kicked.close();
     await live.close();

@@ -9,13 +9,13 @@ import { VideoClient } from "../lib/client/video/video_client.ts";
 import { encodeFrame } from "../lib/protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { LOW_WATER } from "../lib/server/video/viewer.ts";
-import { eventually, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
 
 Deno.test({
   name: "a client that never reads gets frames dropped, not queued; server memory and outbox stay bounded",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const dir = await videoDataDir(ffmpeg!);
     const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });

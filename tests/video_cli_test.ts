@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import {
+  eventually,
   runProgram,
+  skipWithout,
   startTestServer,
   testFfmpeg,
   type TestServer,
@@ -26,13 +28,13 @@ function client(t: TestServer, home: string, user: string, args: string[]) {
 
 Deno.test({
   name: "client play --frames N --renderer halfblock draws and prints one summary line; videos --json lists",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const dir = await videoDataDir(ffmpeg!);
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
     try {
-      await (await t.client("viewer")).close();
+      await (await t.client("viewer", { kdf: {} })).close();
       const list = await client(t, home, "viewer", ["videos", "--json"]);
       assert.equal(list.code, 0, list.err);
       const videos = JSON.parse(list.out.trim());
@@ -78,13 +80,13 @@ Deno.test({
 
 Deno.test({
   name: "client stream USER FILE waits for watch to accept, then frames flow and both exit",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer();
     try {
-      await (await t.client("alice")).close();
-      await (await t.client("bob")).close();
+      await (await t.client("alice", { kdf: {} })).close();
+      await (await t.client("bob", { kdf: {} })).close();
       const offers: Record<string, unknown>[] = [];
       const relayOffer = t.srv.relay.offer.bind(t.srv.relay);
       t.srv.relay.offer = (s, m) => (offers.push({ ...m }), relayOffer(s, m));
@@ -99,7 +101,12 @@ Deno.test({
         "--wait",
         "20",
       ]);
-      await new Promise((r) => setTimeout(r, 1500)); // bob is online and waiting
+      // bob is online with his keys published (his session knows its device): an event, not a sleep.
+      await eventually(
+        () => [...t.srv.hub.sessionsOf("bob")].some((x) => x.queue !== null),
+        20_000,
+        "bob watching",
+      );
       const streaming = client(t, home, "alice", [
         "stream",
         "bob",

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { VideoClient } from "../lib/client/video/video_client.ts";
 import { planThirds } from "../lib/media/thirds.ts";
-import { eventually, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
-const ignore = ffmpeg === null;
+const ignore = skipWithout(ffmpeg !== null);
 
 async function videoServer(opts: Record<string, unknown> = {}) {
   const dir = await videoDataDir(ffmpeg!);
@@ -104,13 +104,14 @@ Deno.test({
       await pb.seek(3000);
       await pb.resume();
       await eventually(() => pb.order.some((f) => f.index >= 72), 3000, "frames after the seek");
+      // The stop path, every time: back to the start and paused, so the video cannot end first.
+      await pb.seek(0);
+      await pb.pause();
       const pids = t.srv.video.ffmpegPids();
-      if (pb.order.at(-1)!.index < 90) {
-        assert.ok(pids.length >= 1, "ffmpeg running");
-        await pb.stop();
-        const end = await pb.ended;
-        assert.equal(end.reason, "stopped");
-      } else await pb.ended;
+      assert.ok(pids.length >= 1, "ffmpeg running");
+      await pb.stop();
+      const end = await pb.ended;
+      assert.equal(end.reason, "stopped");
       await eventually(() => pids.every((p) => !alive(p)), 3000, "ffmpeg gone");
       assert.deepEqual(t.srv.video.ffmpegPids(), []);
     } finally {

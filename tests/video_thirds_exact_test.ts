@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { VideoClient } from "../lib/client/video/video_client.ts";
 import { probe } from "../lib/media/ffmpeg.ts";
 import { VideoLibrary } from "../lib/media/library.ts";
-import { startTestServer, testFfmpeg } from "./helpers.ts";
+import { skipWithout, startTestServer, testFfmpeg } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
 
@@ -79,7 +79,7 @@ async function framesAtRate(path: string, fps: string): Promise<number> {
 
 Deno.test({
   name: "thirds: every frame once, a third (±1) from each rendition, for several lengths and rates",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const videos = await Deno.makeTempDir({ prefix: "parley-thirds-videos-" });
     const data = await Deno.makeTempDir({ prefix: "parley-thirds-data-" });

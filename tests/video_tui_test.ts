@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import xt from "@xterm/headless";
 import { TuiApp } from "../lib/client/tui/app.ts";
-import { eventually, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
 
 Deno.test({
   name: "TuiApp on a real ChatClient: /play sample --thirds shows frames and the overlay; q stops",
-  ignore: ffmpeg === null,
+  ignore: skipWithout(ffmpeg !== null),
   async fn() {
     const dir = await videoDataDir(ffmpeg!);
     const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });

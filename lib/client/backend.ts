@@ -27,6 +27,18 @@ export interface ChatMessage {
   text: string;
   /** True when it came from the offline queue or history rather than live. */
   replay?: boolean;
+  /** True for one's own text kept in the local outbox, not confirmed by the server yet (seq is 0). */
+  pending?: boolean;
+}
+
+/** What the full-screen client shows at start: history, what arrived while away, the outbox. */
+export interface CatchUp {
+  /** The latest shown messages of each conversation (local history), oldest first. */
+  recent: ChatMessage[];
+  /** Messages that arrived while no screen showed them, oldest first. */
+  unseen: ChatMessage[];
+  /** One's own messages still waiting to be sent. */
+  pending: ChatMessage[];
 }
 
 export type Status = "busy" | "free";
@@ -150,7 +162,9 @@ export type BackendEvent =
   | { type: "room"; room: RoomInfo; change: "created" | "joined" | "left" | "updated"; by?: string }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" }
   /** The connection ended: kicked, banned, server shutdown or network loss. */
-  | { type: "disconnected"; reason: string; code: string }
+  | { type: "disconnected"; reason: string; code: string; until?: number }
+  /** Live state from the server: one's role changed (commands lock or unlock at once). */
+  | { type: "role"; role: Role }
   | { type: "connection"; state: "connecting" | "online" | "offline" }
   | { type: "encryption"; state: "on" | "off" | "warning"; detail?: string }
   /** Optional (TUI status line): someone is typing in a conversation; `active: false` when they stop. */
@@ -172,7 +186,16 @@ export type BackendEvent =
   | { type: "stream.withdrawn"; sid: string; from: string; by: string };
 
 export class BackendError extends Error {
-  constructor(readonly code: string, message: string) {
+  /**
+   * `until`: the end of a ban or lockout (ms since epoch) when the server gave one; `detail`: other
+   * fields of the server's answer (e.g. `devices` of a `devices_changed` refusal).
+   */
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly until?: number,
+    readonly detail?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = "BackendError";
   }
@@ -203,6 +226,17 @@ export interface ChatBackend {
   fingerprint(user?: string): Promise<Fingerprint>;
   verify(user: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: starts the live feed once the UI listens, and resolves with what to show first.
+   * Without it the UI shows only what arrives live.
+   */
+  catchUp?(): Promise<CatchUp>;
+  /** Optional: the UI has shown these messages (at the next start they are history, not new). */
+  markSeen?(messages: ChatMessage[]): void;
+  /** Optional: how many of one's messages wait in the outbox. */
+  pendingCount?(): number;
+  /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
+  reconnectNow?(): void;
   /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
   join?(room: string): Promise<RoomInfo>;
   /** Optional: messages queued while offline, all or from one user (`/inbox`). */

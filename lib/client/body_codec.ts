@@ -8,6 +8,8 @@
  *   room key), and throws an `Error` with a readable message when the body cannot be read.
  * - `onPush()` sees every other pushed frame header (room changes, notices) in order with messages.
  * - `keys` answers fingerprint / verify / trust and signs room membership changes.
+ * - `sendFields()` / `devicesChanged()`: a DM names the devices it is encrypted to; when the
+ *   server says they changed, the codec learns the new lists and the client seals once more.
  */
 import { utf8, utf8d } from "../common/bytes.ts";
 import type { ChatMessage, Fingerprint, Target } from "./backend.ts";
@@ -42,6 +44,10 @@ export interface BodyCodec {
   receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
   onPush?(header: Record<string, unknown>): Promise<void>;
   keys?: KeyOps;
+  /** Extra `send` header fields for the message just sealed under `mid` (the devices a DM is for). */
+  sendFields?(mid: string): Record<string, unknown>;
+  /** The server refused a send because devices changed (`detail`: their lists); seal again after. */
+  devicesChanged?(detail: unknown): Promise<void>;
 }
 
 export const PlainCodec: BodyCodec = {

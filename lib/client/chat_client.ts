@@ -33,6 +33,8 @@ import {
 } from "./body_codec.ts";
 import { Connection } from "./connection.ts";
 import type { LocalStore } from "./local_store.ts";
+import { authenticate, type KdfPolicy } from "./account_login.ts";
+import type { AccountSecrets } from "../crypto/account_kdf.ts";
 import { ClientVideo } from "./video/client_video.ts";
 import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
 
@@ -45,6 +47,8 @@ export interface LoginOptions {
   clientName?: string;
   store?: LocalStore;
   codec?: BodyCodec;
+  /** Client-side password hashing (tests use fast parameters). */
+  kdf?: KdfPolicy;
   /** Finds ffmpeg for sending streams (the entry point injects the environment). */
   findFfmpeg?: () => string | null;
 }
@@ -62,6 +66,8 @@ export class ChatClient implements ChatBackend {
   readonly video: ClientVideo;
   /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
   findFfmpeg?: () => string | null;
+  /** What the password gave at login: the keystore key and the account's hashing record. */
+  account?: AccountSecrets;
 
   private constructor(
     readonly conn: Connection,
@@ -76,14 +82,19 @@ export class ChatClient implements ChatBackend {
     this.video = new ClientVideo(this);
     conn.done.then(() => {
       const r = conn.closeReason;
-      this.#emit({ type: "disconnected", code: r?.code ?? "closed", reason: r?.message ?? "Disconnected" });
+      this.#emit({
+        type: "disconnected",
+        code: r?.code ?? "closed",
+        reason: r?.message ?? "Disconnected",
+        ...(r?.until !== undefined ? { until: r.until } : {}),
+      });
     });
   }
 
   /** Says hello, registers or logs in; rejects with the server's reason. */
   static async login(o: LoginOptions): Promise<ChatClient> {
     await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
-    const r = await o.conn.request(o.register ? "register" : "login", { user: o.user, password: o.password });
+    const r = await authenticate(o.conn, o);
     const c = new ChatClient(
       o.conn,
       o.server,
@@ -93,6 +104,7 @@ export class ChatClient implements ChatBackend {
       o.codec ?? PlainCodec,
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
+    c.account = r.secrets;
     return c;
   }
 
@@ -123,6 +135,12 @@ export class ChatClient implements ChatBackend {
         }).catch(() => {});
         return;
       }
+      case "role":
+        if (h.role === "admin" || h.role === "user") {
+          this.role = h.role;
+          this.#emit({ type: "role", role: h.role });
+        }
+        return;
       default: {
         const e = pushEvent(h);
         if (e) this.#emit(e);
@@ -258,22 +276,67 @@ export class ChatClient implements ChatBackend {
     await this.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
   }
 
-  async send(target: Target, text: string): Promise<ChatMessage> {
+  /**
+   * Seals and sends; the text waits in the local outbox until the server confirms it. With
+   * `keep`, a send cut off by a lost connection stays in the outbox (`resendPending` sends it
+   * again with the same `mid`); otherwise, and after any answer from the server, it is dropped.
+   */
+  async send(target: Target, text: string, o: { keep?: boolean; mid?: string } = {}): Promise<ChatMessage> {
     const to = wire(target);
-    const mid = randomId(undefined, 12);
-    if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-    const body = await this.#codec.seal(to, mid, text);
-    const r = await this.conn.request("send", { to, mid }, body);
-    const m: ChatMessage = {
-      seq: Number(r.header.seq ?? 0),
-      mid,
-      ts: Number(r.header.ts ?? Date.now()),
-      from: this.user,
-      to,
-      text,
-    };
-    if (m.seq) this.store?.save([m]);
-    return m;
+    const mid = o.mid ?? randomId(undefined, 12);
+    if (!o.mid) this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+    try {
+      if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
+      const r = await this.#sealAndSend(to, mid, text);
+      const m: ChatMessage = {
+        seq: Number(r.header.seq ?? 0),
+        mid,
+        ts: Number(r.header.ts ?? Date.now()),
+        from: this.user,
+        to,
+        text,
+      };
+      if (m.seq) this.store?.confirm(m);
+      else this.store?.dropPending(mid);
+      return m;
+    } catch (e) {
+      if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      throw e;
+    }
+  }
+
+  /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
+  async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
+    for (let attempt = 0;; attempt++) {
+      const body = await this.#codec.seal(to, mid, text);
+      const fields = this.#codec.sendFields?.(mid) ?? {};
+      try {
+        return await this.conn.request("send", { to, mid, ...fields }, body);
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.#codec.devicesChanged?.(e.detail?.devices);
+      }
+    }
+  }
+
+  /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */
+  async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = [];
+    for (const p of this.store?.pendingAll() ?? []) {
+      try {
+        const m = await this.send(p.to, p.text, { keep: true, mid: p.mid });
+        out.push(m);
+        each(m);
+      } catch (e) {
+        if (this.conn.closed) throw e;
+        this.#emit({
+          type: "notice",
+          level: "error",
+          text: `Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`,
+        });
+      }
+    }
+    return out;
   }
 
   async who(): Promise<Presence[]> {

@@ -12,6 +12,8 @@ import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
+import { registerDeviceCommands } from "./cli_devices.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
@@ -20,6 +22,13 @@ import { parseSince } from "../common/parse_time.ts";
 export type WithClient = (
   fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
   register?: boolean,
+  /** Runs on the folder's keystore before its keys are published (device add, keys reset). */
+  prepare?: (
+    cs: SqliteCryptoStore,
+    c: ChatClient,
+    o: Record<string, unknown>,
+    args: string[],
+  ) => Promise<void>,
 ) => (...a: unknown[]) => Promise<void>;
 
 export interface CliIo {
@@ -102,10 +111,15 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .showHelpAfterError(false);
 
   const flags = (cmd: Command) => cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
-  const withClient: WithClient = (fn, register = false) => async (...a: unknown[]) => {
+  const withClient: WithClient = (fn, register = false, prepare) => async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
-    const c = await connectAndLogin(o, io.env, io.prompts, { register });
+    const c = await connectAndLogin(o, io.env, io.prompts, {
+      register,
+      ...(prepare
+        ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
+        : {}),
+    });
     const off = c.on((e) => {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
@@ -187,7 +201,16 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         ? { kind: "broadcast" }
         : undefined;
       const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
-      const fresh = (await c.sync()).filter((m) => matches(c.user, m, filter));
+      const queued = await c.sync();
+      // New = never shown by any client on this folder: what the queue brought and the screen
+      // did not show, plus what was saved while no one showed it (a client killed mid-way).
+      const store = c.store;
+      const news = new Map<number, ChatMessage>();
+      for (const m of queued) if (!store?.isSeen(m.seq)) news.set(m.seq, m);
+      for (const m of store?.unseen() ?? []) news.set(m.seq, m);
+      const fresh = [...news.values()].filter((m) => matches(c.user, m, filter)).sort((a, b) =>
+        a.seq - b.seq
+      );
       let shown = fresh;
       if (since !== undefined) {
         const seen = new Map<number, ChatMessage>();
@@ -211,7 +234,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         );
       } else if (shown.length === 0) io.err("No new messages");
       else for (const m of shown) io.out(formatMessage(m));
-      await c.ack(fresh);
+      store?.markSeen(shown.map((m) => m.seq));
+      await c.ack(queued.filter((m) => matches(c.user, m, filter)));
     }));
 
   program.command("who").description("who is online, from where, since when").option("--json", "print JSON")
@@ -238,6 +262,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     }));
 
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
+  registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
 
   program.action(async () => {

@@ -114,9 +114,13 @@ export class Connection {
       if (w) {
         this.#waiting.delete(id);
         if (h.t === "ok") w.resolve({ header: h, items: w.items });
-        else {w.reject(
-            new BackendError(String(h.code), localizeUntil(String(h.msg), untilOf(h), this.#now())),
-          );}
+        else {
+          const { t: _t, id: _id, code, msg, until: _until, ...detail } = h;
+          const until = untilOf(h);
+          w.reject(
+            new BackendError(String(code), localizeUntil(String(msg), until, this.#now()), until, detail),
+          );
+        }
         return;
       }
     } else if (h.t === "msg" && typeof h.req === "number") {
@@ -126,9 +130,11 @@ export class Connection {
       this.note({ t: "pong" });
       return;
     } else if (h.t === "bye") {
+      const until = untilOf(h);
       this.#closeReason = new BackendError(
         String(h.code),
-        localizeUntil(String(h.reason), untilOf(h), this.#now()),
+        localizeUntil(String(h.reason), until, this.#now()),
+        until,
       );
     }
     for (const l of this.#listeners) l(f);

@@ -29,16 +29,20 @@ import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import type { Argon2Params } from "../crypto/at_rest.ts";
+import { accountSecrets, newAccountKdf } from "../crypto/account_kdf.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "./backend.ts";
 import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { SqliteCryptoStore } from "./crypto_store.ts";
 import { LocalStore } from "./local_store.ts";
 import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
+import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts";
+import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
   decodePayload,
+  deviceOf,
   encodePayload,
   groups,
   keyChangedError,
@@ -58,7 +62,6 @@ export class E2eCodec implements BodyCodec {
   readonly dm: DmManager;
   readonly rooms: RoomManager;
   readonly keys: KeyOps;
-  #lock: Promise<unknown> = Promise.resolve();
   readonly #request: Request;
   readonly #dir: E2eDirectory;
   readonly #logs: RoomLogs;
@@ -69,24 +72,39 @@ export class E2eCodec implements BodyCodec {
     receive: (from, sid, timeoutMs) => this.#streamKeyBox.take(from, sid, timeoutMs),
   };
 
+  /** Device lists of every user and where a DM goes (e2e_devices.ts). */
+  readonly devices: DeviceLists;
+  /** Device addresses each sealed DM (by mid) was encrypted to: the `send` request names them. */
+  readonly #sealedFor = new Map<string, string[]>();
+
   private constructor(
     readonly host: Host,
     readonly cs: SqliteCryptoStore,
     readonly local: LocalStore,
     readonly clock: Clock,
+    readonly device: number,
   ) {
     const me = host.user;
-    this.dm = new DmManager({ store: cs, me, clock });
+    this.dm = new DmManager({ store: cs, me, device, clock });
+    this.devices = new DeviceLists((k, f) => host.conn.request(k, f), cs, me, device);
     this.rooms = new RoomManager({ store: cs, me, clock });
     this.#request = (k, f) => host.conn.request(k, f);
     this.#dir = new E2eDirectory(this.#request, this.dm, cs);
     this.#logs = new RoomLogs(this.#request, cs, (u) => this.#dir.signKeyOf(u), clock);
+    local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
       verify: (u) =>
-        this.#serial(async () => (await this.#dir.pin(u), await this.dm.verify(u), this.#fingerprint(u))),
+        this.#serial(async () => (
+          await this.#dir.pin(u),
+            await this.dm.trust(u, await this.devices.of(u)),
+            await this.dm.verify(u),
+            this.#fingerprint(u)
+        )),
       trust: (u) =>
-        this.#serial(async () => (await this.#dir.pin(u), await this.dm.trust(u), this.#fingerprint(u))),
+        this.#serial(async () => (
+          await this.#dir.pin(u), await this.dm.trust(u, await this.devices.of(u)), this.#fingerprint(u)
+        )),
       signChange: (room, action, target) =>
         this.#serial(async () =>
           signMembershipChange(await loadIdentity(cs), {
@@ -116,20 +134,34 @@ export class E2eCodec implements BodyCodec {
   static async attach(
     client: ChatClient,
     password: string,
-    o: { params?: Argon2Params; clock?: Clock } = {},
+    o: {
+      params?: Argon2Params;
+      floor?: Argon2Params;
+      clock?: Clock;
+      prepare?: (cs: SqliteCryptoStore) => Promise<void>;
+    } = {},
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
-    const cs = await SqliteCryptoStore.open(client.store.db, password, o.params);
-    const codec = new E2eCodec(client, cs, client.store, o.clock ?? systemClock);
-    await publishKeys(cs, codec.#request, codec.clock.now());
+    const store = client.store;
+    const account = client.account ??
+      await accountSecrets(password, newAccountKdf(o.params)); // a client that did not log in by password
+    const cs = await SqliteCryptoStore.open(store.db, password, account, o.floor ?? o.params);
+    store.unlock(cs.key); // history and outbox text sealed at rest from now on
+    const clock = o.clock ?? systemClock;
+    const request: Request = (k, f) => client.conn.request(k, f);
+    const device = await store.exclusive(async () => {
+      await o.prepare?.(cs);
+      await publishKeys(cs, request, clock.now());
+      return await deviceOf(cs);
+    });
+    const codec = new E2eCodec(client, cs, store, clock, device);
     client.codec = codec;
     return codec;
   }
 
+  /** One operation at a time, holding the folder's write lock (other processes may share it). */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#lock.then(fn);
-    this.#lock = p.catch(() => {});
-    return p;
+    return this.local.exclusive(fn);
   }
 
   get #me(): string {
@@ -139,28 +171,46 @@ export class E2eCodec implements BodyCodec {
   seal(to: Target, mid: string, text: string): Promise<Uint8Array> {
     return this.#serial(async () => {
       const payload = encodePayload({ v: 1, k: "text", mid, text });
-      if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
+      if (to.kind === "user") {
+        const r = await this.#dmEncrypt(to.name!, payload);
+        this.#sealedFor.set(mid, r.devices);
+        return r.body;
+      }
       const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
       const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
-      const plan = await this.rooms.planSend(room, members);
+      // Every device of every member (and my other devices) holds my chain.
+      const byUser = new Map<string, string[]>();
+      for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
+      const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
+      const plan = await this.rooms.planSend(room, addrs);
       const got: string[] = [];
-      for (const u of plan.missing) {
+      const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
+      for (const [u] of users) {
         try {
           const cmid = randomId(undefined, 12);
-          const body = await this.#dmEncrypt(
-            u,
-            encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }),
-          );
-          await this.#sendControl(u, cmid, body);
-          got.push(u);
+          await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
+          got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
         } catch (e) {
           const where = to.kind === "room" ? `#${room}` : "broadcasts";
-          this.#notice("warn", `${u} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
+          const who = u === this.#me ? "Your other devices" : u;
+          this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
         }
       }
       await this.rooms.markDistributed(room, plan.dist.chainId, got);
       return await this.rooms.encrypt(room, payload);
     });
+  }
+
+  /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
+  sendFields(mid: string): Record<string, unknown> {
+    const devices = this.#sealedFor.get(mid);
+    this.#sealedFor.delete(mid);
+    return devices ? { devices } : {};
+  }
+
+  /** The server refused a DM because devices changed: learn them (then seal again). */
+  devicesChanged(detail: unknown): Promise<void> {
+    return this.#serial(() => this.devices.apply(detail));
   }
 
   open(): Promise<string> {
@@ -174,10 +224,31 @@ export class E2eCodec implements BodyCodec {
       if (this.cs.consumed(m.seq)) return null;
       try {
         if (m.from === this.#me) {
-          throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+          // Sent from this folder by another process (or this one): its text is in the outbox or history.
+          const own = this.local.pending(m.mid) ?? this.local.byMid(this.#me, m.mid);
+          if (own) {
+            const mine: ChatMessage = { ...m, text: own.text };
+            this.local.confirm(mine);
+            return mine;
+          }
+          // From one of my other devices: a DM has a part for this device, a room message my chain.
+          if (m.to.kind === "user" && !decodeMultiBody(body)) {
+            throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+          }
         }
         if (m.to.kind === "user") {
-          const o = await this.dm.openDm(m.from, body);
+          // One part per device (v2), or one envelope between two first devices (v1).
+          const multi = decodeMultiBody(body);
+          let from = m.from, envelope = body;
+          if (multi) {
+            const part = multi.to[this.dm.self];
+            if (!part) {
+              throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
+            }
+            from = deviceAddress(m.from, multi.d);
+            envelope = part;
+          }
+          const o = await this.dm.openDm(from, envelope);
           const sk = decodeStreamKey(o.plaintext, m.mid);
           if (sk) {
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
@@ -197,7 +268,7 @@ export class E2eCodec implements BodyCodec {
             }
             return null;
           }
-          const w = await this.rooms.acceptDistribution(m.from, p.dist);
+          const w = await this.rooms.acceptDistribution(from, p.dist);
           await this.cs.commit(
             mergeWrites(o.writes, w),
             (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
@@ -205,7 +276,7 @@ export class E2eCodec implements BodyCodec {
           return null;
         }
         const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
-        const o = await this.rooms.open(room, m.from, body);
+        const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
         const p = decodePayload(o.plaintext, m.mid);
         if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
         return await this.#save(o.writes, { ...m, text: p.text });
@@ -228,29 +299,22 @@ export class E2eCodec implements BodyCodec {
   #sendStreamKey(user: string, sid: string, key: Uint8Array): Promise<void> {
     return this.#serial(async () => {
       const mid = randomId(undefined, 12);
-      const body = await this.#dmEncrypt(user, encodeStreamKey(mid, sid, key));
-      await this.#sendControl(user, mid, body);
+      await this.#sendDm(user, mid, encodeStreamKey(mid, sid, key));
     });
   }
 
-  /** Sends a DM control message and records it as consumed, so this client's history skips it. */
-  async #sendControl(user: string, mid: string, body: Uint8Array): Promise<void> {
-    const r = await this.host.conn.request("send", { to: { kind: "user", name: user }, mid }, body);
-    const seq = Number(r.header.seq ?? 0);
-    if (seq > 0) {
-      const conv = convKey("user", this.#me, user);
-      await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
-    }
-  }
-
   async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
-    await this.cs.commit(w, (db) => LocalStore.insert(db, [m]));
+    await this.cs.commit(w, () => this.local.insert([m]));
     return m;
   }
 
   onPush(h: Record<string, unknown>): Promise<void> {
     if (h.t === "notice" && h.text === "keys.low") {
       return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request)));
+    }
+    if (h.t === "devices" && typeof h.user === "string" && Array.isArray(h.devices)) {
+      const [user, list] = [h.user, h.devices];
+      return this.#serial(() => this.devices.set(user, list));
     }
     if (h.t !== "room") return Promise.resolve();
     return this.#serial(async () => {
@@ -267,7 +331,9 @@ export class E2eCodec implements BodyCodec {
           return false;
         });
       }
-      if ((change === "left" || change === "kicked") && user) await this.rooms.memberLeft(room, user);
+      if ((change === "left" || change === "kicked") && user) {
+        await this.rooms.memberLeft(room, user, await this.devices.addresses(user));
+      }
       const verb = MEMBERSHIP_VERBS[change];
       if (by && by !== this.#me && verb) {
         const n = await this.#dir.describeChange(
@@ -287,19 +353,55 @@ export class E2eCodec implements BodyCodec {
     this.host.notify({ type: "notice", level, text });
   }
 
-  async #dmEncrypt(user: string, payload: Uint8Array): Promise<Uint8Array> {
+  /** Encrypts a DM payload to every device of `user` and my other devices (e2e_devices.ts). */
+  async #dmEncrypt(user: string, payload: Uint8Array): Promise<{ body: Uint8Array; devices: string[] }> {
+    const to = await this.devices.targets(user);
+    if (to.length === 0 || (to.length === 1 && to[0] === user && this.dm.self === this.#me)) {
+      return { body: await this.#encryptTo(user, payload), devices: [user] }; // v1: first device to first device
+    }
+    const parts = new Map<string, Uint8Array>();
+    for (const a of to) parts.set(a, await this.#encryptTo(a, payload));
+    return { body: encodeMultiBody(this.device, parts), devices: to };
+  }
+
+  async #encryptTo(address: string, payload: Uint8Array): Promise<Uint8Array> {
     try {
       try {
-        return await this.dm.encryptDm(user, this.#dir.bundles.get(user) ?? null, payload);
+        return await this.dm.encryptDm(address, this.#dir.bundles.get(address) ?? null, payload);
       } catch (e) {
         if (!(e instanceof NoSessionError)) throw e;
       }
-      return await this.dm.encryptDm(user, await this.#dir.fetchBundle(user), payload);
+      const { user, device } = parseDeviceAddress(address);
+      return await this.dm.encryptDm(address, await this.#dir.fetchBundle(user, device), payload);
     } catch (e) {
       if (e instanceof KeyChangedError) throw keyChangedError(e);
       throw e;
     } finally {
-      if (await this.cs.get(`session:${user}`)) this.#dir.bundles.delete(user);
+      if (await this.cs.get(`session:${address}`)) this.#dir.bundles.delete(address);
+    }
+  }
+
+  /** Sends a DM control payload (room key, stream key), sealing again once if devices changed. */
+  async #sendDm(user: string, mid: string, payload: Uint8Array): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const r = await this.#dmEncrypt(user, payload);
+      try {
+        const sent = await this.host.conn.request(
+          "send",
+          { to: { kind: "user", name: user }, mid, devices: r.devices },
+          r.body,
+        );
+        // Recorded as consumed: this client's history (and its other processes) never shows it.
+        const seq = Number(sent.header.seq ?? 0);
+        if (seq > 0) {
+          const conv = convKey("user", this.#me, user);
+          await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
+        }
+        return;
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.devices.apply(e.detail?.devices);
+      }
     }
   }
 

@@ -9,8 +9,9 @@ import type { DmManager } from "../crypto/dm.ts";
 import { sameIdentity } from "../crypto/identity.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../crypto/membership.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
-import { verifyBundle } from "../crypto/prekeys.ts";
+import { verifyBundle } from "../crypto/prekey_verify.ts";
 import { BackendError } from "./backend.ts";
+import { deviceAddress } from "../common/device_address.ts";
 import type { MembershipVerb } from "./body_codec.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import type { Request } from "./e2e_keys.ts";
@@ -39,13 +40,17 @@ export class E2eDirectory {
     return ((await this.request("users")).header.users as { user: string }[]).map((u) => u.user);
   }
 
-  async fetchBundle(user: string): Promise<PrekeyBundle> {
-    const b = (await this.request("keys.fetch", { user })).header.bundle as PrekeyBundle;
-    if (!(await verifyBundle(b))) {
+  /** The bundle of one device of `user` (device 1 unless given), kept by its device address. */
+  async fetchBundle(user: string, device?: number): Promise<PrekeyBundle> {
+    const h = (await this.request("keys.fetch", { user, ...(device ? { device } : {}) })).header;
+    const list = Array.isArray(h.bundles) ? h.bundles as (PrekeyBundle & { device?: number })[] : [];
+    const found = list.find((x) => x.device === (device ?? x.device)) ?? h.bundle;
+    const { device: d, ...b } = (found ?? {}) as PrekeyBundle & { device?: number };
+    if (!found || !(await verifyBundle(b as PrekeyBundle))) {
       throw new BackendError("bad_bundle", `The keys the server gave for ${user} are not validly signed`);
     }
-    this.bundles.set(user, b);
-    return b;
+    this.bundles.set(deviceAddress(user, d ?? device ?? 1), b as PrekeyBundle);
+    return b as PrekeyBundle;
   }
 
   /** Pins `user`'s directory key on first use; a different key is recorded as pending (blocks sending). */

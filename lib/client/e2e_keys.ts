@@ -29,33 +29,57 @@ export type Request = (kind: string, fields?: Record<string, unknown>) => Promis
 /** Refill one-time prekeys when the server holds fewer than this. */
 export const OPK_LOW = 10;
 
-/** Publishes what the server lacks; returns the number of one-time prekeys it holds afterwards. */
+/** This folder's device id (1 for a folder made before devices existed; 0 until the server assigns one). */
+export async function deviceOf(store: CryptoStateStore): Promise<number> {
+  return ((await store.get("e2e:device")) as number | undefined) ?? 1;
+}
+
+/**
+ * Publishes what the server lacks; returns the number of one-time prekeys it holds afterwards.
+ * A new linked device (`e2e:device` 0) learns its id from the answer; `e2e:reset` asks the server
+ * to make this folder's identity the account's (every other device is removed).
+ */
 export async function publishKeys(store: CryptoStateStore, request: Request, now: number): Promise<number> {
-  const fresh = await ensureDeviceKeys(store, now, OPK_BATCH);
-  if (fresh) {
-    const r = await request("keys.publish", { ...fresh });
-    await store.commit({ put: { "e2e:published": true }, del: [] });
-    return Number(r.header.prekeys ?? 0);
-  }
-  if (!(await store.get("e2e:published"))) {
-    // Keys were made but never reached this server (or the upload failed): send them again.
+  const device = await deviceOf(store);
+  const reset = (await store.get("e2e:reset")) === true;
+  const name = await store.get("e2e:name");
+  const publish = async (fields: Record<string, unknown>) => {
     const r = await request("keys.publish", {
+      ...fields,
+      device,
+      ...(reset ? { reset: true } : {}),
+      ...(typeof name === "string" && name ? { name } : {}),
+    });
+    const got = Number(r.header.device ?? device);
+    await store.commit({
+      put: { "e2e:published": true, "e2e:device": got },
+      del: reset ? ["e2e:reset"] : [],
+    });
+    return Number(r.header.prekeys ?? 0);
+  };
+  const fresh = await ensureDeviceKeys(store, now, OPK_BATCH);
+  if (fresh) return await publish({ ...fresh });
+  if (!(await store.get("e2e:published")) || reset) {
+    // Keys were made but never reached this server (or the upload failed): send them again.
+    return await publish({
       ...(await currentUpload(store)),
       opks: await replenishOneTimePrekeys(store, OPK_BATCH),
     });
-    await store.commit({ put: { "e2e:published": true }, del: [] });
-    return Number(r.header.prekeys ?? 0);
   }
   const spk = await rotateSignedPrekeyIfDue(store, now);
-  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [] });
-  const n = Number((await request("keys.count")).header.prekeys ?? 0);
+  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [], device });
+  const n = Number((await request("keys.count", { device })).header.prekeys ?? 0);
   return n < OPK_LOW ? await refillPrekeys(store, request) : n;
 }
 
 /** Makes and publishes a batch of one-time prekeys. */
 export async function refillPrekeys(store: CryptoStateStore, request: Request): Promise<number> {
   const opks = await replenishOneTimePrekeys(store, OPK_BATCH);
-  const r = await request("keys.publish", { ...(await currentUpload(store)), opks });
+  const r = await request("keys.publish", {
+    ...(await currentUpload(store)),
+    opks,
+    device: await deviceOf(store),
+  });
   return Number(r.header.prekeys ?? 0);
 }
 

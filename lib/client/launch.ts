@@ -59,7 +59,7 @@ export async function launchTui(
       const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
       const client = await connectAndLogin({ ...flags, user }, withPw, prompts, { register });
       const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
-      await backend.start();
+      // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
       try {
         await run(backend);
       } finally {

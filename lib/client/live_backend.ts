@@ -1,29 +1,41 @@
 /**
- * `LiveBackend`: the backend the full-screen client uses. Wraps a logged-in `ChatClient`, follows
- * the live feed (sync at start: queued messages are replayed as events), acknowledges what was
- * shown in batches, and reconnects with backoff after a network loss or server restart (not after
- * a kick or ban). Delegates every command to the current client.
+ * `LiveBackend`: the backend the full-screen client uses. Wraps a logged-in `ChatClient`:
+ * - `catchUp()` (called once the UI listens) syncs the offline queue into the local store, then
+ *   answers with recent history, what arrived while away (never shown) and the outbox;
+ * - acknowledges in batches only what the local store holds (the client saves before it emits);
+ * - text sent while disconnected waits in the local outbox and goes out, in order and once, after
+ *   the next connect;
+ * - reconnects with backoff after a network loss or server restart, at once on `reconnectNow()`
+ *   (`/reconnect`), and by itself when a ban ends (not after a plain kick); restores the status
+ *   the user chose (busy) after every reconnect.
+ * Delegates every other command to the current client.
  */
-import type {
-  BackendEvent,
-  ChatBackend,
-  ChatMessage,
-  Fingerprint,
-  KickedEntry,
-  OutgoingStream,
-  PlayVideoOptions,
-  Presence,
-  Role,
-  RoomInfo,
-  Status,
-  Target,
-  VideoHandle,
-  VideoListing,
+import {
+  BackendError,
+  type BackendEvent,
+  type CatchUp,
+  type ChatBackend,
+  type ChatMessage,
+  type Fingerprint,
+  type KickedEntry,
+  type OutgoingStream,
+  type PlayVideoOptions,
+  type Presence,
+  type Role,
+  type RoomInfo,
+  type Status,
+  type Target,
+  type VideoHandle,
+  type VideoListing,
 } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
+import { randomId } from "../common/random.ts";
+import { wire } from "./wire_events.ts";
 
 const ACK_EVERY_MS = 500;
-/** Disconnects after which reconnecting would be wrong. */
+/** Messages of each conversation restored from the local store at start. */
+const RECENT_PER_CONVERSATION = 100;
+/** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
 const FINAL = new Set(["kicked", "banned"]);
 
 export class LiveBackend implements ChatBackend {
@@ -34,8 +46,18 @@ export class LiveBackend implements ChatBackend {
   #ackTimer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   #reconnecting = false;
+  /** Set by `reconnectNow` or a ban's end: the backoff wait ends early. */
+  #wake: (() => void) | null = null;
+  #banTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The status the user chose; sent again after every reconnect. */
+  #status: Status | null = null;
+  #flushing: Promise<void> = Promise.resolve();
 
-  constructor(client: ChatClient, readonly reconnect: (() => Promise<ChatClient>) | null = null) {
+  constructor(
+    client: ChatClient,
+    readonly reconnect: (() => Promise<ChatClient>) | null = null,
+    readonly now: () => number = Date.now,
+  ) {
     this.#client = client;
   }
 
@@ -48,21 +70,61 @@ export class LiveBackend implements ChatBackend {
   get role(): Role {
     return this.#client.role;
   }
+  get #online(): boolean {
+    return !this.#client.conn.closed && !this.#reconnecting;
+  }
 
-  /** Starts following the feed; replays the offline queue as message events. */
+  /** Starts following the feed; replays the offline queue as message events (without `catchUp`). */
   async start(): Promise<void> {
+    for (const m of await this.#begin()) this.#emit({ type: "message", message: m });
+    this.#flushOutbox();
+  }
+
+  /** Starts following the feed and answers with what the screen shows first. */
+  async catchUp(): Promise<CatchUp> {
+    const store = this.#client.store;
+    const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
+    const queued = await this.#begin();
+    const unseen = store ? store.unseen() : queued;
+    const pending = this.#pendingMessages();
+    this.#flushOutbox();
+    return { recent, unseen, pending };
+  }
+
+  /** Subscribes, syncs; the queue is saved by the client before it is returned (then acknowledged). */
+  async #begin(): Promise<ChatMessage[]> {
     this.#attach();
     this.#ackTimer ??= setInterval(() => this.#flushAcks(), ACK_EVERY_MS);
     const queued = await this.#client.sync();
-    for (const m of queued) this.#emit({ type: "message", message: m });
     this.#toAck.push(...queued);
+    return queued;
+  }
+
+  #pendingMessages(): ChatMessage[] {
+    return (this.#client.store?.pendingAll() ?? []).map((p) => ({
+      seq: 0,
+      mid: p.mid,
+      ts: p.ts,
+      from: this.user,
+      to: p.to,
+      text: p.text,
+      pending: true,
+    }));
+  }
+
+  /** Sends the outbox in order; each confirmed message is emitted (the screen drops its marker). */
+  #flushOutbox(): void {
+    const c = this.#client;
+    this.#flushing = this.#flushing.then(() =>
+      c.resendPending((m) => this.#emit({ type: "message", message: m })).then(() => {}, () => {})
+    );
   }
 
   #attach(): void {
     this.#unsub();
     this.#unsub = this.#client.on((e) => {
       if (e.type === "message") this.#toAck.push(e.message);
-      if (e.type === "disconnected") return this.#lost(e);
+      if (e.type === "disconnected") return void this.#lost(e);
       this.#emit(e);
     });
   }
@@ -78,37 +140,103 @@ export class LiveBackend implements ChatBackend {
     this.#client.ack(batch).catch(() => this.#toAck.unshift(...batch));
   }
 
+  markSeen(ms: ChatMessage[]): void {
+    const seqs = ms.filter((m) => m.seq > 0).map((m) => m.seq);
+    if (seqs.length) this.#client.store?.markSeen(seqs);
+  }
+
+  pendingCount(): number {
+    return this.#client.store?.pendingAll().length ?? 0;
+  }
+
+  reconnectNow(): void {
+    if (this.#closed) return;
+    if (this.#reconnecting) return this.#wake?.();
+    if (this.#client.conn.closed) return void this.#reconnectLoop(true); // after a kick or ban
+    this.#manual = true;
+    void this.#client.conn.close(); // the "disconnected" event starts the loop
+  }
+  #manual = false;
+
   async #lost(e: Extract<BackendEvent, { type: "disconnected" }>): Promise<void> {
-    this.#emit(e);
-    if (this.#closed || !this.reconnect || FINAL.has(e.code) || this.#reconnecting) return;
+    const manual = this.#manual;
+    this.#manual = false;
+    if (!manual) this.#emit(e);
+    if (this.#closed || !this.reconnect || this.#reconnecting) return;
+    if (FINAL.has(e.code) && !manual) {
+      if (e.code === "banned" && e.until !== undefined && e.until > this.now()) {
+        const at = new Date(e.until);
+        const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+        this.#emit({
+          type: "notice",
+          level: "info",
+          text:
+            `Parley reconnects by itself when the ban ends at ${hhmm} (${
+              inMinutes(e.until - this.now())
+            }); ` +
+            "/reconnect tries now",
+        });
+        this.#banTimer = setTimeout(() => this.reconnectNow(), e.until - this.now() + 1000);
+      } else this.#emit({ type: "notice", level: "info", text: "Type /reconnect to connect again" });
+      return;
+    }
+    await this.#reconnectLoop(manual);
+  }
+
+  async #reconnectLoop(now: boolean): Promise<void> {
     this.#reconnecting = true;
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    this.#banTimer = null;
     this.#emit({ type: "connection", state: "offline" });
-    for (let attempt = 0; !this.#closed; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))));
+    for (let attempt = now ? -1 : 0; !this.#closed; attempt++) {
+      if (attempt >= 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+          this.#wake = () => (clearTimeout(t), r());
+        });
+        this.#wake = null;
+      }
       if (this.#closed) break;
       this.#emit({ type: "connection", state: "connecting" });
       try {
-        const c = await this.reconnect();
+        const c = await this.reconnect!();
         if (this.#closed) {
           await c.close();
           break;
         }
         this.#client = c;
         this.#toAck = [];
+        if (this.#status) await c.setStatus(this.#status);
+        this.#reconnecting = false;
         await this.start();
         this.#emit({ type: "connection", state: "online" });
         this.#emit({ type: "notice", level: "info", text: "Reconnected" });
+        if (this.#status === "busy") {
+          this.#emit({ type: "presence", user: this.user, online: true, presence: await this.#me() });
+        }
         break;
       } catch (err) {
+        this.#reconnecting = true;
         this.#emit({ type: "connection", state: "offline" });
         this.#emit({
           type: "notice",
           level: "warn",
           text: `Reconnect failed: ${err instanceof Error ? err.message : err}`,
         });
+        if (err instanceof BackendError && FINAL.has(err.code)) {
+          this.#reconnecting = false;
+          if (err.until !== undefined && err.until > this.now()) {
+            this.#banTimer = setTimeout(() => this.reconnectNow(), err.until - this.now() + 1000);
+          }
+          break;
+        }
       }
     }
     this.#reconnecting = false;
+  }
+
+  async #me(): Promise<Presence | undefined> {
+    return (await this.#client.whois(this.user).catch(() => null)) ?? undefined;
   }
 
   on(l: (e: BackendEvent) => void): () => void {
@@ -116,8 +244,31 @@ export class LiveBackend implements ChatBackend {
     return () => this.#listeners.delete(l);
   }
 
-  send(target: Target, text: string): Promise<ChatMessage> {
-    return this.#client.send(target, text);
+  /** Sends now, or keeps the text in the outbox (returned as pending) while disconnected. */
+  async send(target: Target, text: string): Promise<ChatMessage> {
+    const c = this.#client;
+    if (!c.store) return await c.send(target, text);
+    const to = wire(target);
+    const m: ChatMessage = {
+      seq: 0,
+      mid: randomId(undefined, 12),
+      ts: this.now(),
+      from: this.user,
+      to,
+      text,
+    };
+    c.store.addPending({ mid: m.mid, ts: m.ts, to, text });
+    const queued = { ...m, pending: true };
+    if (!this.#online) return queued;
+    // Behind whatever the outbox still holds, so the order is kept.
+    const sent = this.#flushing.then(() => c.send(to, text, { keep: true, mid: m.mid }));
+    this.#flushing = sent.then(() => {}, () => {});
+    try {
+      return await sent;
+    } catch (e) {
+      if (!c.conn.closed) throw e;
+      return queued; // the connection went while sending: it waits in the outbox for the next connect
+    }
   }
   who(): Promise<Presence[]> {
     return this.#client.who();
@@ -125,8 +276,9 @@ export class LiveBackend implements ChatBackend {
   whois(user: string): Promise<Presence | null> {
     return this.#client.whois(user);
   }
-  setStatus(status: Status): Promise<void> {
-    return this.#client.setStatus(status);
+  async setStatus(status: Status): Promise<void> {
+    await this.#client.setStatus(status);
+    this.#status = status;
   }
   history(target: Target, since?: number): Promise<ChatMessage[]> {
     return this.#client.history(target, since);
@@ -195,6 +347,8 @@ export class LiveBackend implements ChatBackend {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#wake?.();
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
     if (this.#ackTimer !== null) clearInterval(this.#ackTimer);
     this.#ackTimer = null;
     this.#flushAcks();
@@ -202,4 +356,9 @@ export class LiveBackend implements ChatBackend {
     await new Promise((r) => setTimeout(r, 50));
     await this.#client.close();
   }
+}
+
+function inMinutes(ms: number): string {
+  const min = Math.ceil(ms / 60_000);
+  return min < 60 ? `in ${min} min` : `in ${Math.floor(min / 60)} h ${min % 60} min`;
 }

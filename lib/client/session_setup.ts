@@ -10,7 +10,9 @@ import { ChatClient } from "./chat_client.ts";
 import { Connection } from "./connection.ts";
 import { LocalStore } from "./local_store.ts";
 import { E2eCodec } from "./e2e_codec.ts";
-import { MIN_PASSWORD_CHARS, normalizeName } from "../protocol/names.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
 import { ensureHome, readPasswordFile } from "./home_dir.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
@@ -127,7 +129,12 @@ export async function connectAndLogin(
   f: ConnectFlags,
   env: ClientEnv,
   prompts: Prompts,
-  o: { register?: boolean; keepHistory?: boolean } = {},
+  o: {
+    register?: boolean;
+    keepHistory?: boolean;
+    /** Runs on the keystore before keys are published (device add, keys reset). */
+    prepare?: (cs: SqliteCryptoStore, c: ChatClient) => Promise<void>;
+  } = {},
 ): Promise<ChatClient> {
   const t = resolveTarget(f, env);
   let user = t.user;
@@ -154,7 +161,7 @@ export async function connectAndLogin(
     });
     if (store) {
       try {
-        await E2eCodec.attach(client, password);
+        await E2eCodec.attach(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
       } catch (e) {
         await client.close();
         throw e;

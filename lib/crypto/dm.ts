@@ -9,6 +9,10 @@
  *   u8 version = 1 | message id (16 random bytes) | session message (see session.ts)
  * Session AD = "parley-dm-v1\0" ‖ lp(sender, recipient) ‖ version ‖ message id, so an envelope
  * cannot be replayed, re-addressed or spliced into another conversation.
+ *
+ * Linked devices: sessions, replay records and the AD are per device ADDRESS ("bob" is device 1,
+ * "bob/2" device 2: `deviceAddress`); the identity pin is per user (every device of an account
+ * shares its identity key). My own other devices are checked against my own identity key.
  */
 
 import { concatBytes, toHex, utf8 } from "../common/bytes.ts";
@@ -16,7 +20,8 @@ import { type Clock, systemClock } from "../common/clock.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { type PublicIdentity, publicIdentity, sameIdentity } from "./identity.ts";
 import { loadIdentity } from "./keystore.ts";
-import { type OneTimePrekey, type PrekeyBundle, type SignedPrekey, verifyBundle } from "./prekeys.ts";
+import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
+import { verifyBundle } from "./prekey_verify.ts";
 import { DecryptError, lp } from "./primitives.ts";
 import { ReplayError } from "./ratchet.ts";
 import { identitySafetyNumber } from "./safety_number.ts";
@@ -30,6 +35,7 @@ import {
 } from "./session.ts";
 import type { CryptoStateStore, StoreWrites } from "./state_store.ts";
 import { BadBundleError } from "./x3dh.ts";
+import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 
 export const DM_VERSION = 1;
 export const SEEN_IDS_KEPT = 1000;
@@ -80,15 +86,31 @@ export class DmManager {
   readonly clock: Clock;
   readonly rand: RandomBytes;
 
-  constructor(opts: { store: CryptoStateStore; me: string; clock?: Clock; rand?: RandomBytes }) {
+  /** My device address (AD and the sessions my other devices keep with me). */
+  readonly self: string;
+
+  constructor(
+    opts: { store: CryptoStateStore; me: string; device?: number; clock?: Clock; rand?: RandomBytes },
+  ) {
     this.store = opts.store;
     this.me = opts.me;
+    this.self = deviceAddress(opts.me, opts.device ?? 1);
     this.clock = opts.clock ?? systemClock;
     this.rand = opts.rand ?? cryptoRandom;
   }
 
+  /** The pinned identity of `user` (an address names its user). */
   async contact(user: string): Promise<ContactRecord | undefined> {
-    return (await this.store.get(`contact:${user}`)) as ContactRecord | undefined;
+    return (await this.store.get(`contact:${parseDeviceAddress(user).user}`)) as ContactRecord | undefined;
+  }
+
+  /** A key claimed by one of my own devices must be my own identity key. */
+  async #checkOwn(seen: PublicIdentity): Promise<void> {
+    if (!sameIdentity(publicIdentity(await loadIdentity(this.store)), seen)) {
+      throw new BadBundleError(
+        "A device of your account has another identity key: remove it (device remove)",
+      );
+    }
   }
 
   /** Safety number between me and `user` (pending key if one is waiting, else the pinned one). */
@@ -109,13 +131,13 @@ export class DmManager {
     );
   }
 
-  /** Accepts a changed key (pinning it) and drops sessions made with the old one. */
-  async trust(user: string): Promise<void> {
+  /** Accepts a changed key (pinning it) and drops sessions made with the old one (with each of `devices`). */
+  async trust(user: string, devices: readonly number[] = [1]): Promise<void> {
     const c = await this.contact(user);
     if (!c?.pending) return;
     await this.store.commit({
       put: { [`contact:${user}`]: { identity: c.pending, verified: false } },
-      del: [`session:${user}`],
+      del: [...new Set([1, ...devices])].map((d) => `session:${deviceAddress(user, d)}`),
     });
   }
 
@@ -137,22 +159,27 @@ export class DmManager {
 
   /** Encrypts a DM; `bundle` is needed only when there is no session yet. */
   async encryptDm(user: string, bundle: PrekeyBundle | null, plaintext: Uint8Array): Promise<Uint8Array> {
-    const c = await this.contact(user);
-    if (c?.pending) throw await this.#keyChanged(user, c, c.pending);
+    const name = parseDeviceAddress(user).user;
+    const own = name === this.me;
+    const c = own ? undefined : await this.contact(user);
+    if (c?.pending) throw await this.#keyChanged(name, c, c.pending);
     let rec = (await this.store.get(`session:${user}`)) as SessionRecord | undefined;
     const put: Record<string, unknown> = {};
     if (!rec) {
       if (!bundle) throw new NoSessionError(user);
       if (!(await verifyBundle(bundle))) throw new BadBundleError();
-      if (c && !sameIdentity(c.identity, bundle.identity)) {
-        throw await this.#keyChanged(user, c, bundle.identity);
+      if (own) await this.#checkOwn(bundle.identity);
+      else if (c && !sameIdentity(c.identity, bundle.identity)) {
+        throw await this.#keyChanged(name, c, bundle.identity);
       }
-      if (!c) put[`contact:${user}`] = { identity: bundle.identity, verified: false } satisfies ContactRecord;
+      if (!c && !own) {
+        put[`contact:${name}`] = { identity: bundle.identity, verified: false } satisfies ContactRecord;
+      }
       const me = await loadIdentity(this.store);
       rec = { current: (await initiateSession(me, bundle)).state, archived: [] };
     }
     const msgId = this.rand(16);
-    const r = await sessionEncrypt(rec.current, plaintext, this.#ad(this.me, user, msgId));
+    const r = await sessionEncrypt(rec.current, plaintext, this.#ad(this.self, user, msgId));
     put[`session:${user}`] = { ...rec, current: r.state } satisfies SessionRecord;
     await this.store.commit({ put, del: [] });
     return concatBytes([Uint8Array.of(DM_VERSION), msgId, r.message]);
@@ -180,9 +207,11 @@ export class DmManager {
     if (seen.includes(msgId)) throw new ReplayError();
     const body = envelope.subarray(17);
     const parsed = parseSessionMessage(body);
-    const ad = this.#ad(user, this.me, msgIdBytes);
+    const ad = this.#ad(user, this.self, msgIdBytes);
     const now = this.clock.now();
-    const c = await this.contact(user);
+    const name = parseDeviceAddress(user).user;
+    const own = name === this.me;
+    const c = own ? undefined : await this.contact(user);
     const rec = (await this.store.get(`session:${user}`)) as SessionRecord | undefined;
     const sessions = rec ? [rec.current, ...rec.archived] : [];
     const w: StoreWrites = { put: {}, del: [] };
@@ -190,8 +219,11 @@ export class DmManager {
     let index = -1;
     if (parsed.type === "prekey") {
       const sender = parsed.x3dh.identity;
-      if (c && !sameIdentity(c.identity, sender)) throw await this.#keyChanged(user, c, sender);
-      index = sessions.findIndex((s) => s.base === parsed.x3dh.ek);
+      if (own) await this.#checkOwn(sender);
+      // A different key counts only once the message decrypts under it: a forged or damaged header
+      // must not mark the contact as changed (which blocks sending to them).
+      const changed = !own && c !== undefined && !sameIdentity(c.identity, sender);
+      index = changed ? -1 : sessions.findIndex((s) => s.base === parsed.x3dh.ek);
       if (index >= 0) result = await sessionDecrypt(sessions[index]!, body, ad, now);
       else {
         const me = await loadIdentity(this.store);
@@ -205,9 +237,12 @@ export class DmManager {
           opk: (id: number) => (id === opk?.id ? opk : undefined),
         };
         const a = await acceptSession(me, lookup, body, ad, now);
+        if (changed) throw await this.#keyChanged(name, c!, sender); // genuine: signed by the new key's holder
         result = a;
         if (a.usedOpkId !== undefined) w.del.push(`opk:${a.usedOpkId}`);
-        if (!c) w.put[`contact:${user}`] = { identity: sender, verified: false } satisfies ContactRecord;
+        if (!c && !own) {
+          w.put[`contact:${name}`] = { identity: sender, verified: false } satisfies ContactRecord;
+        }
       }
     } else {
       if (sessions.length === 0) throw new NoSessionError(user);

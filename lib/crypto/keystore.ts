@@ -38,14 +38,18 @@ function opkPublic(o: OneTimePrekey) {
   return { id: o.id, pub: o.pub };
 }
 
-/** Creates identity, signed prekey 1 and a batch of one-time prekeys if absent; returns the upload or null. */
+/**
+ * Creates the identity (unless the folder holds one, e.g. moved in from a linked device), signed
+ * prekey 1 and a batch of one-time prekeys when absent; returns the upload or null.
+ */
 export async function ensureDeviceKeys(
   store: CryptoStateStore,
   now: number,
   opks = OPK_BATCH,
 ): Promise<PrekeyUpload | null> {
-  if (await store.get("identity")) return null;
-  const identity = await generateIdentity();
+  const had = (await store.get("identity")) as IdentityKeyPair | undefined;
+  if (had && (await store.get("spk:current")) !== undefined) return null;
+  const identity = had ?? await generateIdentity();
   const spk = await generateSignedPrekey(identity, 1, now);
   const list = await generateOneTimePrekeys(1, opks);
   const put: Record<string, unknown> = {

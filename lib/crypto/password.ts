@@ -11,6 +11,8 @@ import { argon2id, argon2Verify } from "hash-wasm";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 
 export const MAX_PASSWORD_BYTES = 1024;
+/** The shortest password a client registers (the server sees only a derived credential). */
+export const MIN_PASSWORD_CHARS = 8;
 export const ARGON2 = { memorySize: 19456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
 
 export function hashPasswordInline(password: string, salt: Uint8Array): Promise<string> {
@@ -83,6 +85,9 @@ export class PasswordHasher {
     this.#pump();
   }
 
+  /** Jobs handed to a worker, and the most worker jobs ever running at once (tests check both). */
+  readonly stats = { onWorkers: 0, inline: 0, maxParallel: 0 };
+
   /** Hashes being computed or waiting. */
   get load(): number {
     return this.#queue.length + this.#slots.filter((s) => s.busy).length;
@@ -115,7 +120,10 @@ export class PasswordHasher {
         const id = ++this.#seq;
         this.#waiting.set(id, { job: item.job, resolve: item.resolve, reject: item.reject, slot });
         slot.worker.postMessage({ id, ...item.job });
+        this.stats.onWorkers++;
+        this.stats.maxParallel = Math.max(this.stats.maxParallel, this.#waiting.size);
       } else {
+        this.stats.inline++;
         const p = item.job.op === "hash"
           ? hashPasswordInline(item.job.password, item.job.salt)
           : verifyPasswordInline(item.job.password, item.job.hash);

@@ -15,6 +15,9 @@ Deno.test("PasswordHasher hashes and verifies on workers, in parallel", async ()
     const [a, b] = await Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);
     assert.notEqual(a, b);
     assert.deepEqual(await Promise.all([ph.verify("pw-one-1", a), ph.verify("pw-one-1", b)]), [true, false]);
+    assert.equal(ph.stats.onWorkers, 4, "every job ran on a worker");
+    assert.equal(ph.stats.inline, 0, "none in the calling thread");
+    assert.equal(ph.stats.maxParallel, 2, "two at once, one per worker");
   } finally {
     ph.close();
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { toBase64 } from "../common/bytes.ts";
 import { generateIdentity } from "./identity.ts";
-import { buildBundle, generateSignedPrekey, verifyBundle } from "./prekeys.ts";
+import { buildBundle, generateSignedPrekey } from "./prekeys.ts";
+import { verifyBundle } from "./prekey_verify.ts";
 import { x25519Generate } from "./primitives.ts";
 
 Deno.test("verifyBundle() checks the identity self-signature, not only the signed prekey", async () => {

@@ -254,6 +254,48 @@ export async function aesGcmDecrypt(
   }
 }
 
+/**
+ * AES-256-GCM for values sealed at rest in synchronous code paths (the client's local history):
+ * a fresh random 12-byte nonce, returned as nonce ‖ ciphertext ‖ tag. `openSync` throws
+ * `DecryptError` when the tag (key, nonce, AD or data) does not verify.
+ */
+export function aesGcmSealSync(key: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+  check32(key, "AES-256 key");
+  const nonce = new Uint8Array(GCM_NONCE_LEN);
+  crypto.getRandomValues(nonce);
+  const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LEN });
+  c.setAAD(ad);
+  return concatBytes([nonce, c.update(plaintext), c.final(), c.getAuthTag()]);
+}
+
+export function aesGcmOpenSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
+  check32(key, "AES-256 key");
+  if (sealed.length < GCM_NONCE_LEN + GCM_TAG_LEN) throw new DecryptError("Sealed value too short");
+  const d = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, GCM_NONCE_LEN), {
+    authTagLength: GCM_TAG_LEN,
+  });
+  d.setAAD(ad);
+  d.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LEN));
+  try {
+    return concatBytes([d.update(sealed.subarray(GCM_NONCE_LEN, sealed.length - GCM_TAG_LEN)), d.final()]);
+  } catch {
+    throw new DecryptError();
+  }
+}
+
+/** HKDF-SHA256, synchronous (node:crypto), for keys derived in synchronous code. */
+export function hkdfSha256Sync(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+    throw new RangeError("Invalid HKDF length");
+  }
+  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+}
+
 /** HKDF-SHA256 (RFC 5869 extract-then-expand); `length` in bytes, at most 255·32. */
 // deno-lint-ignore require-await
 export async function hkdfSha256(
@@ -262,23 +304,12 @@ export async function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
-    throw new RangeError("Invalid HKDF length");
-  }
-  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+  return hkdfSha256Sync(ikm, salt, info, length);
 }
 
 /** HMAC, synchronously (node:crypto): the one HMAC path of lib/crypto. */
 export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac(hash, key).update(msg).digest());
-}
-
-function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return Promise.resolve(hmacSync(hash === "SHA-256" ? "sha256" : "sha512", key, msg));
-}
-
-export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return hmac("SHA-256", key, msg);
 }
 
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */

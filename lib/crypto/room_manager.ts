@@ -12,6 +12,11 @@
  *
  * Store keys: "sk:<room>" (my SenderKeyState), "skto:<room>" ({chainId, users}), "rk:<room>:<sender>".
  * Room messages are bound to their sender: AD = "parley-room-sender\0" ‖ sender.
+ *
+ * Linked devices: each device of a member has its own chain, so receiver state is kept per device
+ * address ("rk:<room>:bob/2"; `acceptDistribution` is given the address the distribution came
+ * from) and `open` looks for the message's chain among the sender's devices. `planSend`'s members
+ * are device addresses (every device of every member, my other devices included).
  */
 
 import { concatBytes, utf8 } from "../common/bytes.ts";
@@ -23,6 +28,7 @@ import {
   encryptRoom,
   markRotate,
   needsRotation,
+  parseRoomMessage,
   processDistribution,
   type RoomHeader,
   type RoomReceiverState,
@@ -126,12 +132,12 @@ export class RoomManager {
     return r.message;
   }
 
-  /** A member left or was kicked: my chain must rotate and their chain is forgotten. */
-  async memberLeft(room: string, user: string): Promise<void> {
+  /** A member left or was kicked: my chain must rotate and their chains (of `addresses`) are forgotten. */
+  async memberLeft(room: string, user: string, addresses: readonly string[] = []): Promise<void> {
     const put: Record<string, unknown> = {};
     const sk = await this.#mine(room);
     if (sk && user !== this.me) put[`sk:${room}`] = markRotate(sk);
-    const del = [`rk:${room}:${user}`];
+    const del = [...new Set([user, ...addresses])].map((a) => `rk:${room}:${a}`);
     if (user === this.me) del.push(`sk:${room}`, `skto:${room}`);
     await this.store.commit({ put, del });
   }
@@ -153,9 +159,23 @@ export class RoomManager {
    * Throws `DecryptError` (no chain of this sender, bad signature or tag), `ReplayError`,
    * `TooFarAheadError` or `SyntaxError`.
    */
-  async open(room: string, sender: string, message: Uint8Array): Promise<OpenedRoomMessage> {
-    const key = `rk:${room}:${sender}`;
-    const r = (await this.store.get(key)) as RoomReceiverState | undefined;
+  async open(
+    room: string,
+    sender: string,
+    message: Uint8Array,
+    addresses: readonly string[] = [],
+  ): Promise<OpenedRoomMessage> {
+    const { header } = parseRoomMessage(message);
+    let key = `rk:${room}:${sender}`;
+    let r = (await this.store.get(key)) as RoomReceiverState | undefined;
+    const has = (x: RoomReceiverState | undefined) =>
+      x?.chains.some((c) => c.chainId === header.chainId && c.epoch === header.epoch) ?? false;
+    for (const a of addresses) {
+      if (has(r)) break;
+      const k = `rk:${room}:${a}`;
+      const x = (await this.store.get(k)) as RoomReceiverState | undefined;
+      if (has(x)) [key, r] = [k, x];
+    }
     if (!r) throw new DecryptError(`No sender key from ${sender} in ${room}`);
     const d = await decryptRoom(r, message, this.#ad(sender), this.clock.now());
     return { plaintext: d.plaintext, header: d.header, writes: { put: { [key]: d.state }, del: [] } };

@@ -85,6 +85,10 @@ Deno.test("RoomManager.open() rejects replays, bit flips, another sender and ano
   const msg = await send(a, "dev", [a, b, c], "once");
   await send(a, "ops", [a, b, c], "other room");
   assert.equal(await read(b, "dev", a, msg), "once");
+  // open() hands back writes and never commits itself: count commits to show a rejection writes nothing.
+  let commits = 0;
+  const commit = b.store.commit.bind(b.store);
+  b.store.commit = (w) => (commits++, commit(w));
   const before = b.store.snapshot();
   await assert.rejects(() => b.rm.open("dev", "alice", msg), ReplayError);
   await assert.rejects(() => b.rm.open("ops", "alice", msg), DecryptError);
@@ -99,5 +103,6 @@ Deno.test("RoomManager.open() rejects replays, bit flips, another sender and ano
     { numRuns: 40 },
   );
   assert.equal(before, before2); // the rejected replay and splices wrote nothing
+  assert.equal(commits, 0, "rejected messages commit nothing on the receiving side");
   assert.equal(await read(b, "dev", a, fresh), "fresh");
 });

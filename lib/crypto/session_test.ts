@@ -6,11 +6,10 @@ import {
   buildBundle,
   generateOneTimePrekeys,
   generateSignedPrekey,
-  isPrekeyBundleShape,
   type OneTimePrekey,
   type SignedPrekey,
-  verifyBundle,
 } from "./prekeys.ts";
+import { isPrekeyBundleShape, verifyBundle } from "./prekey_verify.ts";
 import { DecryptError } from "./primitives.ts";
 import { acceptSession, initiateSession, sessionDecrypt, sessionEncrypt } from "./session.ts";
 import { BadBundleError } from "./x3dh.ts";

@@ -12,7 +12,7 @@
 import { concatBytes, fromBase64, toBase64, utf8 } from "../common/bytes.ts";
 import { identityBytes, type IdentityKeyPair, type PublicIdentity, publicIdentity } from "./identity.ts";
 import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
-import { verifyBundle } from "./prekeys.ts";
+import { verifyBundle } from "./prekey_verify.ts";
 import { hkdfSha256, x25519, x25519Generate } from "./primitives.ts";
 
 /** A prekey bundle failed verification (bad signature or malformed). */

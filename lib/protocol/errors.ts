@@ -43,6 +43,14 @@ export const ErrorCode = {
   AlreadyMember: "already_member",
   Duplicate: "duplicate",
   NoKeys: "no_keys",
+  BadKeys: "bad_keys",
+  Quota: "quota",
+  // devices (issue 9)
+  NotLinked: "not_linked",
+  NoSuchDevice: "no_such_device",
+  DeviceRemoved: "device_removed",
+  DevicesChanged: "devices_changed",
+  NoSuchLink: "no_such_link",
   Unavailable: "unavailable",
   Internal: "internal",
 } as const;

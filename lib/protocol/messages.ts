@@ -4,7 +4,7 @@
  * rejected with a stable code. Requests carry an integer `id` that the reply (`ok`/`err`) echoes.
  *
  * Client → server: the `Requests` table. Server → client: `ok`, `err`, `msg`, `presence`,
- * `room`, `notice`, `ping`, `bye`, plus the data frames of later features.
+ * `room`, `notice`, `role` (one's own role changed), `ping`, `bye`, plus the data frames of later features.
  */
 import * as v from "valibot";
 import { ErrorCode, ProtocolError } from "./errors.ts";
@@ -67,13 +67,30 @@ const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 
+/** An account's client-side password hashing (lib/crypto/account_kdf.ts): the server stores and returns it. */
+const KdfSchema = v.strictObject({
+  salt: v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{2}){16,32}$/)),
+  memoryKiB: v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(1 << 20)),
+  iterations: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16)),
+  parallelism: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)),
+});
+const DeviceNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
+const DeviceNo0 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+const DeviceAddress = v.pipe(v.string(), v.maxLength(80), v.regex(/^[^/\s]+(\/[1-9][0-9]{0,6})?$/));
+const LinkChannel = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
+
 const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =>
   v.strictObject({ t: v.literal(kind), id: Id, ...entries });
 
 /** Every request kind a client may send, with its schema. */
 export const Requests = {
   hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
-  register: req("register", { user: Name, password: Text(4096) }),
+  /** With `kdf`, `password` is the credential derived from it; without, a password (older clients). */
+  register: req("register", { user: Name, password: Text(4096), kdf: v.optional(KdfSchema) }),
+  /** The account's `kdf` before login (a stand-in for unknown or not yet upgraded accounts). */
+  kdf: req("kdf", { user: Name }),
+  /** Replaces the logged-in account's credential and kdf (upgrading an account that logged in with its password). */
+  "account.rekey": req("account.rekey", { old: Text(4096), password: Text(4096), kdf: KdfSchema }),
   login: req("login", {
     user: Name,
     password: v.optional(Text(4096)),
@@ -87,7 +104,12 @@ export const Requests = {
   whois: req("whois", { user: Name }),
   users: req("users", {}),
   status: req("status", { status: v.picklist(["busy", "free"]) }),
-  send: req("send", { to: TargetSchema, mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)) }),
+  send: req("send", {
+    to: TargetSchema,
+    mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
+    /** E2E DMs: the device addresses the body is encrypted to ("bob", "bob/2", "alice/3"). */
+    devices: v.optional(v.pipe(v.array(DeviceAddress), v.maxLength(64))),
+  }),
   sync: req("sync", {}),
   ack: req("ack", {
     acks: v.pipe(v.array(v.strictObject({ conv: Text(140), seq: Seq })), v.maxLength(1000)),
@@ -120,9 +142,20 @@ export const Requests = {
     identity: IdentitySchema,
     spk: SpkSchema,
     opks: v.pipe(v.array(OpkSchema), v.maxLength(200)),
+    /** This folder's device id; 0 = a newly linked device (the server assigns one); absent = 1. */
+    device: v.optional(DeviceNo0),
+    /** Start over: every device is removed and this identity becomes the account's (`keys reset`). */
+    reset: v.optional(v.boolean()),
+    name: v.optional(ShownText(64, "A device name")),
   }),
-  "keys.fetch": req("keys.fetch", { user: Name }),
-  "keys.count": req("keys.count", {}),
+  "keys.fetch": req("keys.fetch", { user: Name, device: v.optional(DeviceNo) }),
+  "keys.count": req("keys.count", { device: v.optional(DeviceNo) }),
+  "device.list": req("device.list", {}),
+  "device.remove": req("device.remove", { device: DeviceNo }),
+  /** Linking: the old device opens a channel, the new one joins it; `link.msg` bodies are relayed. */
+  "link.open": req("link.open", { channel: LinkChannel }),
+  "link.join": req("link.join", { channel: LinkChannel }),
+  "link.msg": req("link.msg", { channel: LinkChannel }),
   // Video (issue 6): server library playback, and user-to-user streams relayed by the server.
   "video.list": req("video.list", {}),
   "video.play": req("video.play", {
@@ -198,9 +231,12 @@ function parse<S extends v.GenericSchema>(schema: S, value: unknown, id?: number
 /** Server → client frames (validated loosely by the client: kind and the fields it uses). */
 export type Outbound =
   | { t: "ok"; id: number; [k: string]: unknown }
-  | { t: "err"; id?: number; code: string; msg: string; until?: number }
+  | { t: "err"; id?: number; code: string; msg: string; until?: number; devices?: Record<string, number[]> }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
+  | { t: "role"; role: "admin" | "user" }
+  | { t: "devices"; user: string; devices: number[] }
+  | { t: "link"; channel: string; event?: "joined" }
   | {
     t: "room";
     room: string;

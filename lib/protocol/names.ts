@@ -2,11 +2,8 @@
  * Name rules for users and rooms. Names are normalised with NFKC and lower-cased, then must match
  * `NAME_RE`: ASCII letters, digits, `_`, `-` and `.`, 1–32 characters, starting with a letter or
  * digit. Restricting to ASCII after NFKC makes look-alike names (full-width, Cyrillic) collide or
- * fail instead of impersonating someone. `MIN_PASSWORD_CHARS` is the shortest password an account
- * may have: the server enforces it, the client checks it before asking anything else.
+ * fail instead of impersonating someone.
  */
-
-export const MIN_PASSWORD_CHARS = 8;
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 

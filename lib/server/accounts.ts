@@ -8,8 +8,8 @@ import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { sha256Hex, toHex, utf8 } from "../common/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { MIN_PASSWORD_CHARS, normalizeName } from "../protocol/names.ts";
-import { MAX_PASSWORD_BYTES } from "../crypto/password.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import type { Role, Store } from "./store/store.ts";
 
 export interface Hasher {
@@ -27,6 +27,8 @@ export interface AccountPolicy {
   lockoutCapSeconds: number;
 }
 
+/** Parameters of the stand-in hashing record (what clients choose by default: OWASP). */
+const STAND_IN_KDF = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
 export const TOKEN_DAYS = 30;
 /** Resume tokens kept per user (the oldest are revoked beyond this). */
 export const MAX_TOKENS_PER_USER = 10;
@@ -47,7 +49,7 @@ export class Accounts {
     readonly policy: AccountPolicy,
   ) {}
 
-  async register(rawName: string, password: string, addr: string): Promise<AuthResult> {
+  async register(rawName: string, password: string, addr: string, kdf?: string): Promise<AuthResult> {
     const name = normalizeName(rawName);
     if (!name) {
       return {
@@ -60,7 +62,7 @@ export class Accounts {
     if (pw) return pw;
     if (await this.store.getUser(name)) return taken(name);
     const hash = await this.hasher.hash(password);
-    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now() })) {
+    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now(), kdf })) {
       return taken(name);
     }
     this.log.info("register", { user: name, addr });
@@ -154,6 +156,34 @@ export class Accounts {
       };
     }
     if (u.lockedUntil > this.clock.now()) return lockedResult(name, u.lockedUntil);
+    return { ok: true, user: name, role: u.role };
+  }
+
+  /**
+   * The client-side hashing record of `rawName`; for an unknown account, or one from before the
+   * records, a stand-in that looks the same (salt from the data folder's secret, default parameters).
+   */
+  async kdfOf(rawName: string): Promise<Record<string, unknown>> {
+    const name = normalizeName(rawName) ?? rawName;
+    const u = await this.store.getUser(name);
+    if (u?.kdf) return JSON.parse(u.kdf);
+    const salt = (await sha256Hex(`${await this.store.serverSecret()}\0kdf-salt\0${name}`)).slice(0, 32);
+    return { salt, ...STAND_IN_KDF };
+  }
+
+  /**
+   * Replaces `name`'s credential and hashing record, given the current password or credential
+   * (an account logging in with its password upgrades itself this way).
+   */
+  async rekey(name: string, old: string, credential: string, kdf: string): Promise<AuthResult> {
+    const u = await this.store.getUser(name);
+    const pw = checkPassword(credential);
+    if (pw) return pw;
+    if (!u || utf8.encode(old).length > MAX_PASSWORD_BYTES || !await this.hasher.verify(old, u.hash)) {
+      return { ok: false, code: ErrorCode.BadCredentials, msg: "The current password is wrong" };
+    }
+    await this.store.setCredential(name, await this.hasher.hash(credential), kdf);
+    this.log.info("account.rekey", { user: name });
     return { ok: true, user: name, role: u.role };
   }
 

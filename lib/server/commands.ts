@@ -10,6 +10,7 @@ import * as acc from "./handlers_account.ts";
 import * as msg from "./handlers_messages.ts";
 import * as rooms from "./handlers_rooms.ts";
 import * as adm from "./handlers_admin.ts";
+import * as dev from "./handlers_devices.ts";
 import { videoHandlers, type VideoParts } from "./video/handlers.ts";
 
 export type Auth = "hello" | "anon" | "user" | "admin";
@@ -35,6 +36,8 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     hello: { auth: "hello", free: true, run: acc.hello },
     register: { auth: "anon", run: auth },
     login: { auth: "anon", run: auth },
+    kdf: { auth: "anon", run: acc.kdf },
+    "account.rekey": { auth: "user", run: acc.rekey },
     ping: { auth: "anon", run: acc.ping },
     logout: { auth: "user", run: acc.logout },
     who: { auth: "user", run: acc.who },
@@ -57,9 +60,14 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     "admin.revoke": { auth: "admin", run: adm.revoke },
     "admin.unlock": { auth: "admin", run: adm.unlock },
     "admin.unban": { auth: "admin", run: adm.unban },
-    "keys.publish": { auth: "user", run: adm.keysPublish },
-    "keys.fetch": { auth: "user", run: adm.keysFetch },
-    "keys.count": { auth: "user", run: adm.keysCount },
+    "keys.publish": { auth: "user", run: dev.keysPublish },
+    "keys.fetch": { auth: "user", run: dev.keysFetch },
+    "keys.count": { auth: "user", run: dev.keysCount },
+    "device.list": { auth: "user", run: dev.deviceList },
+    "device.remove": { auth: "user", run: dev.deviceRemove },
+    "link.open": { auth: "user", run: dev.linkOpen },
+    "link.join": { auth: "user", run: dev.linkJoin },
+    "link.msg": { auth: "user", run: dev.linkMsg },
     "video.list": { auth: "user", run: vid["video.list"] },
     "video.play": { auth: "user", run: vid["video.play"] },
     "video.ctl": { auth: "user", run: vid["video.ctl"] },

@@ -36,6 +36,12 @@ export interface ServerConfig {
   hashWorkers: number;
   historyLimit: number;
   shutdownGraceMs: number;
+  /** Bytes of message bodies a user may have stored (issue 10 item 5); over it, `send` answers `quota`. */
+  quotaBytes: number;
+  /** Messages acknowledged by every recipient and older than this many days are deleted (0 = never). */
+  retentionDays: number;
+  /** One-time prekeys kept per user; ones uploaded past it are ignored (the reply says how many). */
+  maxPrekeys: number;
   /**
    * Opt-in (`--log-messages`): one log line per stored message with metadata only — sender, target,
    * body size and seq (the log line has the time). Never the body: it is end-to-end encrypted anyway.
@@ -71,6 +77,9 @@ export const DEFAULTS: ServerConfig = {
   hashWorkers: 2,
   historyLimit: 1000,
   shutdownGraceMs: 5_000,
+  quotaBytes: 256 * 1024 * 1024,
+  retentionDays: 0,
+  maxPrekeys: 200,
   logMessages: false,
 };
 
@@ -95,6 +104,9 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "maxVideoStreams",
     "maxRelayStreamsPerSession",
     "maxRelayStreams",
+    "quotaBytes",
+    "retentionDays",
+    "maxPrekeys",
   ];
   for (const k of ints) {
     const v = c[k];

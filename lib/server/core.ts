@@ -10,6 +10,7 @@ import { normalizeName } from "../protocol/names.ts";
 import { UNSAFE } from "../common/sanitize.ts";
 import type { Accounts } from "./accounts.ts";
 import { KeyedBuckets } from "./rate.ts";
+import { LruMap } from "../common/lru.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
 import type { MessageLog } from "./message_log.ts";
@@ -22,6 +23,8 @@ const fail = (code: string, msg: string): ActionResult => ({ ok: false, code, ms
 
 /** One-time prekeys one requester may take from one user: a burst of 5, then one every 12 minutes. */
 const OPK_BURST = 5, OPK_PER_HOUR = 5;
+/** Messages deleted per statement of a retention sweep (the event loop runs between batches). */
+const SWEEP_BATCH = 5_000;
 
 export class Core {
   readonly startedAt: number;
@@ -31,6 +34,8 @@ export class Core {
    * leaves the user's one-time prekeys for others.
    */
   readonly opkBudget: KeyedBuckets;
+  /** Stored message bytes per user (quota), cached after the first read. */
+  #usage = new LruMap<string, number>(10_000);
   constructor(
     readonly config: ServerConfig,
     readonly store: Store,
@@ -42,6 +47,39 @@ export class Core {
   ) {
     this.startedAt = clock.now();
     this.opkBudget = new KeyedBuckets(OPK_PER_HOUR / 3600, OPK_BURST, clock);
+  }
+
+  /**
+   * Reserves `bytes` of `user`'s storage quota for a message; false (nothing reserved) when it
+   * would go over. Usage is read from the store once per user, then kept here.
+   */
+  async reserveQuota(user: string, bytes: number): Promise<boolean> {
+    const used = this.#usage.get(user) ?? await this.store.storedBytes(user);
+    if (used + bytes > this.config.quotaBytes) return false;
+    this.#usage.set(user, used + bytes);
+    return true;
+  }
+
+  /** Gives back a reservation whose message was not stored (duplicate or failure). */
+  releaseQuota(user: string, bytes: number): void {
+    const used = this.#usage.get(user);
+    if (used !== undefined) this.#usage.set(user, Math.max(0, used - bytes));
+  }
+
+  /** The retention sweep: deletes old messages every recipient acknowledged (`retentionDays`). */
+  async sweepRetention(): Promise<number> {
+    if (!this.config.retentionDays) return 0;
+    const before = this.clock.now() - this.config.retentionDays * 86_400_000;
+    let total = 0;
+    for (let n = SWEEP_BATCH; n === SWEEP_BATCH; total += n) {
+      n = await this.store.sweepMessages(before, SWEEP_BATCH);
+      await new Promise((r) => setTimeout(r, 0)); // other sockets between batches
+    }
+    if (total) {
+      this.#usage = new LruMap(10_000);
+      this.log.info("retention.sweep", { deleted: total, days: this.config.retentionDays });
+    }
+    return total;
   }
 
   async loadCaches(): Promise<void> {
@@ -133,6 +171,7 @@ export class Core {
     this.log.info(role === "admin" ? "admin.grant" : "admin.revoke", { actor, target: user });
     for (const s of this.hub.sessionsOf(user)) {
       s.role = role;
+      s.send({ t: "role", role }); // running clients lock or unlock admin commands at once
       s.send({
         t: "notice",
         level: "info",

@@ -3,6 +3,7 @@ import { normalizeName } from "../protocol/names.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
+import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets } from "./rate.ts";
 import { hostOf } from "./hub.ts";
@@ -31,8 +32,9 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     }
     let r;
     try {
-      if (m.t === "register") r = await c.accounts.register(m.user, m.password, s.addr);
-      else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
+      if (m.t === "register") {
+        r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf));
+      } else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
       else if (m.password !== undefined) r = await c.accounts.login(m.user, m.password, s.addr);
       else return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
     } catch (e) {
@@ -78,6 +80,18 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
   return authenticate;
 }
 
+/** The account's client-side hashing record, asked before logging in (see Accounts.kdfOf). */
+export async function kdf(c: Core, s: Session, m: Request<"kdf">): Promise<void> {
+  s.reply(m.id, { kdf: await c.accounts.kdfOf(m.user) });
+}
+
+/** Replaces the session user's credential and hashing record, given the current one. */
+export async function rekey(c: Core, s: Session, m: Request<"account.rekey">): Promise<void> {
+  const r = await c.accounts.rekey(s.user, m.old, m.password, JSON.stringify(m.kdf));
+  if (!r.ok) return s.fail(m.id, r.code, r.msg);
+  s.reply(m.id, {});
+}
+
 export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<void> {
   s.reply(m.id, {});
   await Promise.resolve();
@@ -98,14 +112,19 @@ export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<v
 
 /** Every registered user: names and roles for anyone (encrypted broadcast needs them), details for admins. */
 export async function users(c: Core, s: Session, m: Request<"users">): Promise<void> {
+  // Device ids too: encrypting clients address every device of every member (issue 9).
+  const all = await c.store.listUsers();
+  const devices = new Map<string, number[]>();
+  for (const u of all) devices.set(u.name, await activeDevices(c, u.name));
   if (s.role !== "admin") {
-    s.reply(m.id, { users: (await c.store.listUsers()).map((u) => ({ user: u.name, role: u.role })) });
+    s.reply(m.id, { users: all.map((u) => ({ user: u.name, role: u.role, devices: devices.get(u.name) })) });
     return;
   }
   const online = new Set(c.hub.byUser.keys());
-  const list = (await c.store.listUsers()).map((u) => ({
+  const list = all.map((u) => ({
     user: u.name,
     role: u.role,
+    devices: devices.get(u.name),
     registered: u.createdAt,
     online: online.has(u.name),
     lockedUntil: u.lockedUntil > c.clock.now() ? u.lockedUntil : undefined,

@@ -1,7 +1,5 @@
-/** Admin handlers (the command table already checked the admin role) and the key directory. */
-import { ErrorCode } from "../protocol/errors.ts";
+/** Admin handlers (the command table already checked the admin role); keys are in handlers_devices.ts. */
 import type { Request } from "../protocol/messages.ts";
-import { normalizeName } from "../protocol/names.ts";
 import type { ActionResult, Core } from "./core.ts";
 import type { Session } from "./session.ts";
 
@@ -27,34 +25,4 @@ export async function unlock(c: Core, s: Session, m: Request<"admin.unlock">): P
 }
 export async function unban(c: Core, s: Session, m: Request<"admin.unban">): Promise<void> {
   answer(s, m.id, await c.unban(s.user, m.user));
-}
-
-export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
-  await c.store.putIdentity(s.user, JSON.stringify(m.identity), JSON.stringify(m.spk));
-  if (m.opks.length) await c.store.addPrekeys(s.user, m.opks);
-  c.log.info("keys.publish", { user: s.user, prekeys: m.opks.length });
-  s.reply(m.id, { prekeys: await c.store.countPrekeys(s.user) });
-}
-
-export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): Promise<void> {
-  const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) {
-    return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
-  }
-  const b = await c.store.takeBundle(u, u === s.user || c.opkBudget.take(`${s.user}>${u}`));
-  if (!b) return s.fail(m.id, ErrorCode.NoKeys, `${u} has not published encryption keys yet`);
-  const low = (await c.store.countPrekeys(u)) < 10;
-  if (low) { for (const x of c.hub.sessionsOf(u)) x.send({ t: "notice", level: "info", text: "keys.low" }); }
-  s.reply(m.id, {
-    user: u,
-    bundle: {
-      identity: JSON.parse(b.identity),
-      spk: JSON.parse(b.spk),
-      ...(b.opk ? { opk: JSON.parse(b.opk) } : {}),
-    },
-  });
-}
-
-export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): Promise<void> {
-  s.reply(m.id, { prekeys: await c.store.countPrekeys(s.user) });
 }

@@ -7,6 +7,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { Request, Target } from "../protocol/messages.ts";
 import { convKey, normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
+import { devicesChanged } from "./handlers_devices.ts";
 import { msgHeader } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { TargetKind } from "./store/store.ts";
@@ -40,6 +41,27 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
 export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
   const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  if (t.kind === "user" && m.devices) {
+    const want = await devicesChanged(c, s, t.name, m.devices);
+    if (want) {
+      s.send({
+        t: "err",
+        id: m.id,
+        code: ErrorCode.DevicesChanged,
+        msg: "The recipient's or your devices changed: encrypt again for these",
+        devices: want,
+      });
+      return;
+    }
+  }
+  if (!await c.reserveQuota(s.user, body.length)) {
+    const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
+    return s.fail(
+      m.id,
+      ErrorCode.Quota,
+      `Your stored messages would exceed your quota of ${mib} MiB; nothing was stored`,
+    );
+  }
   const ts = c.clock.now();
   s.inflight++;
   // Not awaited: the sender's next request is handled while this one waits for group commit.
@@ -52,14 +74,18 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
     ts,
     body: body.slice(),
   }, s)
-    .then((r) => {
+    .then(async (r) => {
       if (r && c.config.logMessages) {
         // Metadata only (opt-in): never the body.
         c.log.info("message", { from: s.user, to: targetText(t), bytes: body.length, seq: r.seq });
       }
-      s.reply(m.id, r ? { seq: r.seq, ts: r.ts } : { dup: true });
+      // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
+      if (!r) c.releaseQuota(s.user, body.length);
+      const first = r ?? await c.store.seqOf(s.user, m.mid);
+      s.reply(m.id, first ? { seq: first.seq, ts: first.ts, ...(r ? {} : { dup: true }) } : { dup: true });
     })
     .catch((e) => {
+      c.releaseQuota(s.user, body.length);
       c.log.error("store.append", { error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
     })
@@ -85,7 +111,7 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.beginSync();
   let after = 0, count = 0;
   for (;;) {
-    const page = await c.store.pending(s.user, after, SYNC_PAGE);
+    const page = await c.store.pending(s.user, after, SYNC_PAGE, s.queue ?? undefined);
     for (const row of page) {
       // Never more than half the send queue waiting: a reader slower than the queue is fed gently
       // instead of overflowing it (and being dropped as too slow).
@@ -115,7 +141,7 @@ export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void>
     if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
     ok.push(a);
   }
-  await c.store.ackMany(s.user, ok);
+  await c.store.ackMany(s.queue?.cursor ?? s.user, ok); // each device has its own cursors
   s.reply(m.id, { acked: ok.length, skipped: m.acks.length - ok.length });
 }
 

@@ -30,6 +30,10 @@ const MAX_INFLIGHT = 1024;
 const REFUSE_MARGIN = 64;
 /** Longest run of one connection's requests before other work gets a turn, ms. */
 const SLICE_MS = 4;
+/** Repeated denials of one command to one user share an audit row per window of this length. */
+const DENIED_WINDOW_MS = 10 * 60_000;
+/** How often the retention sweep runs (when `--retention` is set). */
+const SWEEP_EVERY_MS = 3600_000;
 
 export interface ServerDeps {
   store: Store;
@@ -50,6 +54,7 @@ export class ParleyServer {
   readonly #conns = new Map<Session, ServerConn>();
   #listener: TlsServer | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
+  #sweeper: ReturnType<typeof setInterval> | null = null;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
@@ -103,6 +108,12 @@ export class ParleyServer {
     });
     const tick = Math.max(20, Math.min(1000, this.config.loginTimeoutMs / 4, this.config.pingTimeoutMs / 4));
     this.#ticker = setInterval(() => this.#tick(), tick);
+    if (this.config.retentionDays) {
+      const sweep = () =>
+        void this.core.sweepRetention().catch((e) => this.core.log.error("retention", { error: String(e) }));
+      this.#sweeper = setInterval(sweep, SWEEP_EVERY_MS);
+      sweep();
+    }
     this.video.start();
   }
 
@@ -254,13 +265,10 @@ export class ParleyServer {
     }
     if (cmd.auth === "admin" && s.role !== "admin") {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
-      await this.core.store.audit({
-        at: this.clock.now(),
-        actor: s.user,
-        action: "denied",
-        target: m.t,
-        detail: s.addr,
-      });
+      // One audit row per (user, command, window), counting the repeats.
+      const now = this.clock.now();
+      const a = { at: now, actor: s.user, action: "denied", target: m.t, detail: s.addr };
+      await this.core.store.auditRepeat(a, now - now % DENIED_WINDOW_MS);
       return s.fail(m.id, ErrorCode.Forbidden, "Only admins can do that");
     }
     try {
@@ -315,6 +323,7 @@ export class ParleyServer {
         this.#listener?.close();
       } catch { /* already closed */ }
       if (this.#ticker !== null) clearInterval(this.#ticker);
+      if (this.#sweeper !== null) clearInterval(this.#sweeper);
       await this.video.close();
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());

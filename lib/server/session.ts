@@ -13,6 +13,7 @@ import type { Role } from "./store/store.ts";
 
 export type SessionState = "hello" | "auth" | "ready" | "closed";
 export type Status = "busy" | "free";
+import type { QueueOwner } from "./store/store.ts";
 
 let nextId = 1;
 
@@ -22,6 +23,10 @@ export class Session {
   user = "";
   role: Role = "user";
   status: Status = "free";
+  /** The device this session is (learnt from keys.publish/keys.count; 1 until then). */
+  device = 1;
+  /** Its device's queue (cursors, start); null: the user's own, as for device 1. */
+  queue: QueueOwner | null = null;
   /** SHA-256 (hex) of the resume token this session logged in with, if any (for `logout`). */
   tokenHash = "";
   loginAt = 0;

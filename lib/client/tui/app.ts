@@ -63,6 +63,8 @@ export class TuiApp {
   showBuffers = true;
   showMembers = true;
   search: SearchState | null = null;
+  /** `/quit` warned once about unsent messages. */
+  quitWarned = false;
   /** How many frames were drawn (tests check coalescing). */
   draws = 0;
   readonly clock: Clock;
@@ -103,6 +105,14 @@ export class TuiApp {
       const me = this.state.presence.get(this.backend.user);
       if (me) this.state.myStatus = me.status;
     });
+    // Subscribed first, then the queue: nothing that arrived while away can pass unseen.
+    const b = this.backend;
+    if (b.catchUp) {
+      this.track(b.catchUp(), (c) => {
+        this.state.catchUp(c);
+        b.markSeen?.(c.unseen);
+      }, this.state.buffers.status);
+    }
     this.#schedule();
   }
 
@@ -195,6 +205,7 @@ export class TuiApp {
         if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from);
         const n = this.state.handle(it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
+        if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now
         break;
       }
       case "resize":

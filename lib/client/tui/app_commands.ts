@@ -63,6 +63,12 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
     send: (t, text) => app.sendText(t, text),
     addMessages: (msgs) => later(() => st.addHistory(msgs)),
     quit: () => app.quit(),
+    get quitWarned() {
+      return app.quitWarned;
+    },
+    set quitWarned(v: boolean) {
+      app.quitWarned = v;
+    },
     now: () => app.clock.now(),
     formatTime: app.formatTime,
     helpLines: (cmd) => helpLines(app.backend.role, cmd, COMMANDS),

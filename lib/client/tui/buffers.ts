@@ -5,9 +5,10 @@
  * - `BufferList` holds the status buffer (always first) then rooms and queries in opening order;
  *   exactly one is active. Switching away sets that buffer's read marker after its last line;
  *   switching to a buffer clears its unread and highlight counts.
- * - `ChatBuffer.add` appends a line (dropping a message whose `mid` is already there), counts it as
- *   unread (and highlight) when the buffer is not active, and keeps at most `MAX_LINES` lines.
- *   `addHistory` merges older messages in time order.
+ * - `ChatBuffer.add` appends a line (dropping a message whose `mid` is already there; a pending
+ *   one of the same `mid` is marked sent instead), counts it as unread (and highlight) when the
+ *   buffer is not active, and keeps at most `MAX_LINES` lines. `addHistory` merges older messages
+ *   in time order; `addUnseen` adds what arrived while away behind the read marker.
  * - The scroll position is a reference to the line at the bottom of the view plus how many of its
  *   rows are hidden below, so new lines arriving never move what the user is reading; `null` means
  *   "follow the newest line". Row counts come from a `measure` callback (wrapping is the renderer's).
@@ -29,6 +30,8 @@ export interface Line {
   highlight: boolean;
   mid?: string;
   seq?: number;
+  /** One's own text waiting in the outbox (drawn with a marker until the server confirms it). */
+  pending?: boolean;
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];
@@ -54,6 +57,8 @@ export class ChatBuffer {
   unread = 0;
   highlights = 0;
   markerAfter: Line | null = null;
+  /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
+  markerBefore: Line | null = null;
   scroll: ScrollPos | null = null;
   readonly editor = new LineEditor();
   /** Nicks that spoke here, most recent first. */
@@ -75,7 +80,10 @@ export class ChatBuffer {
 
   #note(line: Line): boolean {
     if (line.mid !== undefined) {
-      if (this.#mids.has(line.mid)) return false;
+      if (this.#mids.has(line.mid)) {
+        if (!line.pending) this.#confirm(line);
+        return false;
+      }
       this.#mids.add(line.mid);
     }
     if (line.kind === "msg" || line.kind === "own") {
@@ -87,7 +95,21 @@ export class ChatBuffer {
     return true;
   }
 
-  /** Appends a line; returns false for a duplicate message. */
+  /** A pending line was sent: the same line, without its marker. */
+  #confirm(sent: Line): void {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const l = this.lines[i]!;
+      if (l.mid !== sent.mid) continue;
+      if (l.pending) {
+        l.pending = false;
+        if (sent.seq !== undefined) l.seq = sent.seq;
+        l.cacheWidth = undefined;
+      }
+      return;
+    }
+  }
+
+  /** Appends a line; returns false for a duplicate message (a pending one is marked sent). */
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;
     this.lines.push(line);
@@ -108,6 +130,22 @@ export class ChatBuffer {
     this.lines.sort((a, b) => key(a) - key(b) || (a.seq ?? 0) - (b.seq ?? 0));
     this.#trim();
     return fresh.length;
+  }
+
+  /** Adds messages that arrived while away: the read marker goes before them, all count as unread. */
+  addUnseen(lines: Line[], active: boolean): number {
+    const before = this.lines[this.lines.length - 1] ?? null;
+    const n = this.addHistory(lines);
+    if (!n) return 0;
+    const first = lines.reduce((a, l) => (l.ts < a.ts ? l : a));
+    const i = this.lines.indexOf(first);
+    this.markerAfter = i > 0 ? this.lines[i - 1]! : before;
+    this.markerBefore = i === 0 ? first : null;
+    if (!active) {
+      this.unread += n;
+      this.highlights += lines.filter((l) => l.highlight).length;
+    }
+    return n;
   }
 
   #trim(): void {
@@ -225,6 +263,7 @@ export class BufferList {
     if (i < 0 || i >= this.buffers.length || i === this.#active) return false;
     const old = this.current;
     old.markerAfter = old.lines[old.lines.length - 1] ?? null;
+    old.markerBefore = null;
     this.#active = i;
     this.current.unread = 0;
     this.current.highlights = 0;

@@ -9,7 +9,7 @@
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
-import type { BackendEvent, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
+import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
 import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
@@ -59,13 +59,15 @@ export class ChatState {
 
   /** Records the user's own status; going free returns how many messages arrived while busy. */
   setMyStatus(status: Status): number | null {
+    const was = this.myStatus;
     this.myStatus = status;
     if (status === "busy") {
-      if (!this.#busy) this.arrivedWhileBusy = 0;
+      if (!this.#busy && was !== "busy") this.arrivedWhileBusy = 0;
       this.#busy = true;
       return null;
     }
-    if (!this.#busy) return null; // (the server's echo of the change may have come first)
+    // Busy by `/busy`, or from the start (status restored): the server's echo may have come first.
+    if (!this.#busy && was !== "busy") return null;
     this.#busy = false;
     const n = this.arrivedWhileBusy;
     this.arrivedWhileBusy = 0;
@@ -92,7 +94,17 @@ export class ChatState {
     const text = sanitize(m.text, true);
     const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
     const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
-    return { ts: m.ts, from: sanitizeName(m.from), text, kind, highlight, mid: m.mid, seq: m.seq };
+    const line: Line = {
+      ts: m.ts,
+      from: sanitizeName(m.from),
+      text,
+      kind,
+      highlight,
+      mid: m.mid,
+      seq: m.seq,
+    };
+    if (m.pending) line.pending = true;
+    return line;
   }
 
   /** Adds a message; returns a notification when one should be raised (never while busy). */
@@ -118,6 +130,37 @@ export class ChatState {
       groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
     }
     for (const [b, lines] of groups) b.addHistory(lines);
+  }
+
+  /**
+   * What the backend had at start: history, then what arrived while away behind each buffer's read
+   * marker, then one's own unsent text; says in the status buffer how much is new.
+   */
+  catchUp(c: CatchUp): void {
+    this.addHistory(c.recent);
+    const groups = new Map<ChatBuffer, Line[]>();
+    for (const m of c.unseen) {
+      const b = this.bufferFor(m);
+      groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
+    }
+    let n = 0;
+    for (const [b, lines] of groups) n += b.addUnseen(lines, b === this.buffers.current);
+    this.addHistory(c.pending);
+    if (n > 0) {
+      const k = groups.size;
+      this.info(
+        this.buffers.status,
+        `${n} new message${n === 1 ? "" : "s"} in ${k} conversation${k === 1 ? "" : "s"} while you were away`,
+      );
+    }
+    if (c.pending.length) {
+      this.info(
+        this.buffers.status,
+        `${c.pending.length} message${
+          c.pending.length === 1 ? "" : "s"
+        } from last time not sent yet: sending now`,
+      );
+    }
   }
 
   setRoom(r: RoomInfo): ChatBuffer {
@@ -173,9 +216,13 @@ export class ChatState {
         this.connection = "offline";
         const text = `Disconnected: ${e.reason}`;
         this.info(status, text, "error");
-        if (this.buffers.current !== status) this.info(this.buffers.current, text, "error");
+        // A kick or ban is said where the user is looking; a network loss only in the status buffer.
+        const personal = e.code === "kicked" || e.code === "banned";
+        if (personal && this.buffers.current !== status) this.info(this.buffers.current, text, "error");
         return { title: "Parley", body: text };
       }
+      case "role":
+        return null; // the status line and the command checks read the role from the backend
       case "connection":
         this.connection = e.state;
         return null;

@@ -25,6 +25,8 @@ export interface CommandContext {
   /** Adds fetched messages (history, inbox) to their buffers. */
   addMessages(messages: ChatMessage[]): void;
   quit(): Promise<void>;
+  /** Set once `/quit` warned about unsent messages (a second `/quit` leaves). */
+  quitWarned: boolean;
   now(): number;
   formatTime(ts: number): string;
   /** Text that lists commands for `/help`. */

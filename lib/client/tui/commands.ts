@@ -293,11 +293,36 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   ...VIDEO_COMMANDS,
   {
+    name: "reconnect",
+    aliases: ["restart"],
+    usage: "",
+    help: "Connect to the server again now (after a kick, a ban or a lost connection)",
+    permission: "user",
+    run: (ctx) => {
+      if (!ctx.backend.reconnectNow) throw new Error("This client cannot reconnect");
+      ctx.backend.reconnectNow();
+      ctx.print("Reconnecting…");
+    },
+  },
+  {
     name: "quit",
     aliases: ["exit"],
     usage: "",
-    help: "Leave Parley",
+    help: "Leave Parley (warns once when messages are not sent yet)",
     permission: "user",
-    run: (ctx) => ctx.quit(),
+    run: (ctx) => {
+      const n = ctx.backend.pendingCount?.() ?? 0;
+      if (n > 0 && !ctx.quitWarned) {
+        ctx.quitWarned = true;
+        ctx.print(
+          `${n} message${
+            n === 1 ? " is" : "s are"
+          } not sent yet: they go out the next time Parley connects. ` +
+            "/quit again to leave now",
+        );
+        return;
+      }
+      return ctx.quit();
+    },
   },
 ];

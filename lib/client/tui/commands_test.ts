@@ -23,6 +23,7 @@ function ctx(target: Target | null, role: "user" | "admin" = "user") {
     send: (t, text) => Promise.resolve(void sent.push([t, text])),
     addMessages: (m) => void added.push(...m),
     quit: () => Promise.resolve(),
+    quitWarned: false,
     now: () => NOW,
     formatTime: utcTime,
     helpLines: () => ["help"],

@@ -37,11 +37,14 @@ Deno.test("runTui() returns at end of input and restores the terminal", async ()
   assert.equal(t.restored(), 1);
 });
 
-Deno.test("benchTui() keeps 10,000 messages under 80 MB and a keystroke under 16 ms", async () => {
-  const rows = await benchTui(10000, 60);
-  const get = (p: string) => rows.find((r) => r.name.startsWith(p))!.value;
-  assert.ok(get("tui scrollback heap") < 80, JSON.stringify(rows));
-  assert.ok(get("tui keystroke-to-screen mean") < 16, JSON.stringify(rows));
+// Speed and memory targets live in `deno task bench` (issue 11: no performance bound in unit tests);
+// here only that the bench runs and reports what it says it measures.
+Deno.test("benchTui() runs and reports its heap and keystroke rows", async () => {
+  const rows = await benchTui(500, 20);
+  for (const p of ["tui scrollback heap", "tui keystroke-to-screen mean"]) {
+    const r = rows.find((x) => x.name.startsWith(p));
+    assert.ok(r && Number.isFinite(r.value), `${p} in ${JSON.stringify(rows)}`);
+  }
 });
 
 Deno.test("runTui() asks the terminal for graphics and keeps keys typed with the replies", async () => {

@@ -53,6 +53,7 @@ function rowGraphemes(
 
 /** The first line after the read marker, when the marker is to be shown. */
 export function markerLine(buf: ChatBuffer): Line | null {
+  if (buf.markerBefore) return buf.lines[0] === buf.markerBefore ? buf.markerBefore : null;
   if (!buf.markerAfter) return null;
   const last = buf.lines[buf.lines.length - 1];
   if (last === buf.markerAfter) return null;
@@ -94,6 +95,8 @@ function nickCell(line: Line, me: string): { text: string; st: number } {
     }
   }
 }
+
+const PENDING_STYLE = style(8);
 
 function textStyle(line: Line): number {
   if (line.kind === "error") return style(1);
@@ -144,8 +147,9 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
       const nick = nickCell(line, view.me);
       screen.put(sr, r.col + lay.timeWidth + 1, fit(nick.text, lay.nickWidth, true, "+"), nick.st);
     }
-    screen.put(sr, r.col + lay.timeWidth + 1 + lay.nickWidth + 1, "│", SEP_STYLE, 1);
-    const st = line === view.searchHit ? REVERSE : textStyle(line);
+    // A pending line (in the outbox, not confirmed by the server) has "⋯" for its separator.
+    screen.put(sr, r.col + lay.timeWidth + 1 + lay.nickWidth + 1, line.pending ? "⋯" : "│", SEP_STYLE, 1);
+    const st = line === view.searchHit ? REVERSE : line.pending ? PENDING_STYLE : textStyle(line);
     screen.putGraphemes(sr, textCol, rowGraphemes(line, W, nextCache)[row.index]!, st, W);
   });
   frameCache = nextCache;

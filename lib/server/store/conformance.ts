@@ -34,6 +34,21 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(await s.getUser("nobody"), null);
   });
 
+  t(
+    "createUser() keeps a kdf, setCredential() replaces hash and kdf, serverSecret() is stable",
+    async (s) => {
+      await s.createUser({ name: "old", hash: "h", role: "user", createdAt: 1 });
+      await s.createUser({ name: "new", hash: "h", role: "user", createdAt: 1, kdf: "{}" });
+      assert.deepEqual([(await s.getUser("old"))?.kdf, (await s.getUser("new"))?.kdf], [null, "{}"]);
+      await s.setCredential("old", "h2", '{"salt":"00"}');
+      const u = await s.getUser("old");
+      assert.deepEqual([u?.hash, u?.kdf], ["h2", '{"salt":"00"}']);
+      const secret = await s.serverSecret();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      assert.equal(await s.serverSecret(), secret);
+    },
+  );
+
   t("setLoginState(), setRole() and countAdmins() persist", async (s) => {
     await s.createUser({ name: "a", hash: "h", role: "user", createdAt: 1 });
     await s.setLoginState("a", { failed: 3, lockedUntil: 99, lockouts: 1 });
@@ -57,6 +72,9 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.equal(d[0], null);
     assert.ok(d[1]);
     assert.equal(await s.lastSeq(), d[1]!.seq);
+    // A resend learns the first copy's seq and time (outbox resends after a lost reply).
+    assert.deepEqual(await s.seqOf("alice", "m1"), { seq: r[0]!.seq, ts: r[0]!.ts });
+    assert.equal(await s.seqOf("bob", "m1"), null);
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 
@@ -124,6 +142,53 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
     assert.deepEqual((await s.getRoom("r"))?.members.map((m) => m.user), ["a"]);
   });
+
+  t(
+    "devices: ids never reused, each with its own queue cursor and start, removal drops its keys",
+    async (s) => {
+      await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+      const [m1] = await s.appendMessages([msg({ mid: "d1", sender: "alice", target: "bob" })]);
+      assert.equal(await s.addDevice("bob", "laptop", 10, 0), 1);
+      const two = await s.addDevice("bob", "desk", 11, m1!.seq);
+      assert.equal(two, 2);
+      await s.appendMessages([msg({ mid: "d2", sender: "alice", target: "bob" })]);
+      const one = { cursor: "bob", sinceSeq: 0 };
+      const dev2 = { cursor: "bob/2", sinceSeq: m1!.seq };
+      assert.deepEqual((await s.pending("bob", 0, 10, one)).map((m) => m.mid), ["d1", "d2"]);
+      assert.deepEqual(
+        (await s.pending("bob", 0, 10, dev2)).map((m) => m.mid),
+        ["d2"],
+        "only after it was added",
+      );
+      const last = await s.lastSeq();
+      await s.ackMany("bob", [{ conv: "d:alice:bob", seq: last }]);
+      assert.deepEqual((await s.pending("bob", 0, 10, one)).map((m) => m.mid), []);
+      assert.deepEqual(
+        (await s.pending("bob", 0, 10, dev2)).map((m) => m.mid),
+        ["d2"],
+        "device 1's ack is not device 2's",
+      );
+      await s.ackMany("bob/2", [{ conv: "d:alice:bob", seq: last }]);
+      assert.deepEqual((await s.pending("bob", 0, 10, dev2)).map((m) => m.mid), []);
+      await s.putIdentity("bob/2", "{}", "{}");
+      await s.addPrekeys("bob/2", [{ id: 1, pub: "p" }]);
+      assert.equal(await s.removeDevice("bob", 2, 20), true);
+      assert.equal(await s.removeDevice("bob", 2, 21), false);
+      assert.equal(await s.takeBundle("bob/2"), null);
+      assert.equal(await s.countPrekeys("bob/2"), 0);
+      assert.equal(await s.addDevice("bob", "new", 30, 0), 3, "a removed id is not reused");
+      assert.deepEqual((await s.devices("bob")).map((d) => [d.device, d.removed]), [[1, null], [2, 20], [
+        3,
+        null,
+      ]]);
+      await s.putIdentity("bob", "{}", "{}");
+      await s.putIdentity("bobby", "{}", "{}");
+      await s.resetDevices("bob", 40);
+      assert.ok((await s.devices("bob")).every((d) => d.removed === 40 || d.removed === 20));
+      assert.equal(await s.takeBundle("bob"), null);
+      assert.ok(await s.takeBundle("bobby"), "another user's keys stay");
+    },
+  );
 
   t("history() filters by time and seq and keeps the newest within the limit", async (s) => {
     const rows = await s.appendMessages(

@@ -52,4 +52,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN failed_at INTEGER NOT NULL DEFAULT 0;
   `,
+  // Linked devices (issue 9): device 1 is the account's first folder; others get their own keys
+  // (rows of key_identity/key_prekeys under "user/N") and their own queue cursors (since_seq on).
+  `
+  CREATE TABLE devices (
+    user TEXT NOT NULL, device INTEGER NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL,
+    since_seq INTEGER NOT NULL, removed INTEGER, PRIMARY KEY (user, device)
+  ) WITHOUT ROWID;
+  `,
+  `
+  ALTER TABLE users ADD COLUMN kdf TEXT;
+  CREATE TABLE server_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO server_meta (k, v) VALUES ('secret', lower(hex(randomblob(32))));
+  `,
+  `
+  ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX audit_repeat ON audit (actor, action, target, at);
+  CREATE INDEX messages_ts ON messages (ts);
+  `,
 ];

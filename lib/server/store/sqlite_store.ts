@@ -5,11 +5,14 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
+import { deviceAddress } from "../../common/device_address.ts";
 import type {
   AuditRow,
+  DeviceRow,
   KeyBundleRow,
   KickRow,
   NewMessage,
+  QueueOwner,
   Role,
   RoomMember,
   RoomRow,
@@ -30,6 +33,7 @@ const toUser = (r: Row): UserRow => ({
   lockedUntil: r.locked_until as number,
   lockouts: r.lockouts as number,
   failedAt: (r.failed_at as number | undefined) ?? 0,
+  kdf: (r.kdf as string | null | undefined) ?? null,
 });
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -99,12 +103,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean> {
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean> {
     const r = this.#q(
-      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq)
-       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages))`,
-    ).run(u.name, u.hash, u.role, u.createdAt);
+      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq, kdf)
+       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages), ?)`,
+    ).run(u.name, u.hash, u.role, u.createdAt, u.kdf ?? null);
     return Promise.resolve(Number(r.changes) === 1);
+  }
+  setCredential(name: string, hash: string, kdf: string): Promise<void> {
+    this.#q("UPDATE users SET hash = ?, kdf = ? WHERE name = ?").run(hash, kdf, name);
+    return Promise.resolve();
+  }
+  serverSecret(): Promise<string> {
+    return Promise.resolve(
+      (this.#q("SELECT v FROM server_meta WHERE k = 'secret'").get() as Row).v as string,
+    );
   }
   getUser(name: string): Promise<UserRow | null> {
     const r = this.#q("SELECT * FROM users WHERE name = ?").get(name) as Row | undefined;
@@ -160,10 +175,20 @@ export class SqliteStore implements Store {
       .run(a.at, a.actor, a.action, a.target, a.detail);
     return Promise.resolve();
   }
+  auditRepeat(a: AuditRow, since: number): Promise<void> {
+    this.#tx(() => {
+      const r = this.#q(
+        "UPDATE audit SET count = count + 1 WHERE actor = ? AND action = ? AND target = ? AND at >= ?",
+      ).run(a.actor, a.action, a.target, since);
+      if (Number(r.changes) === 0) void this.audit(a);
+    });
+    return Promise.resolve();
+  }
   listAudit(limit: number): Promise<AuditRow[]> {
-    const rows = this.#q("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?").all(
-      limit,
-    );
+    const rows = this.#q(
+      "SELECT at, actor, action, target, detail, count FROM audit ORDER BY id DESC LIMIT ?",
+    )
+      .all(limit);
     return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
   }
 
@@ -179,21 +204,61 @@ export class SqliteStore implements Store {
       })
     ));
   }
+  storedBytes(sender: string): Promise<number> {
+    // length() of a blob reads its size from the row header, not the blob.
+    const r = this.#q("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages WHERE sender = ?").get(
+      sender,
+    );
+    return Promise.resolve(Number((r as Row).n));
+  }
+  sweepMessages(before: number, limit: number): Promise<number> {
+    // Acknowledged by every recipient: the DM's target (a note to self has none other), every
+    // room member who joined before it, every user registered before a broadcast.
+    const acked = (who: string) =>
+      `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
+    const r = this.#q(
+      `DELETE FROM messages WHERE seq IN (
+         SELECT m.seq FROM messages m WHERE m.ts < :before AND (
+           (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
+           OR (m.kind = 'room' AND NOT EXISTS (SELECT 1 FROM room_members rm
+             WHERE rm.room = m.target AND rm.user <> m.sender AND rm.since_seq < m.seq AND NOT (${
+        acked("rm.user")
+      })))
+           OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
+             WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
+         ORDER BY m.ts LIMIT :lim)`,
+    ).run({ before, lim: limit });
+    return Promise.resolve(Number(r.changes));
+  }
   lastSeq(): Promise<number> {
     return Promise.resolve(
       (this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
     );
   }
-  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+  seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
+    const r = this.#q("SELECT seq, ts FROM messages WHERE sender = ? AND mid = ?").get(sender, mid) as
+      | Row
+      | undefined;
+    return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
+  }
+  pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
     const rows = this.#q(
       `SELECT m.* FROM messages m, users u
-       WHERE u.name = :u AND m.seq > u.created_seq AND m.seq > :after AND m.sender <> :u AND (
-         (m.kind = 'user' AND m.target = :u)
+       WHERE u.name = :u AND m.seq > u.created_seq AND m.seq > :after AND m.seq > :since
+       AND (m.sender <> :u OR :own = 1) AND (
+         (m.kind = 'user' AND (m.target = :u OR m.sender = :u))
          OR (m.kind = 'room' AND m.seq > (SELECT since_seq FROM room_members rm WHERE rm.room = m.target AND rm.user = :u))
          OR m.kind = 'broadcast')
-       AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :u AND c.conv = m.conv), 0)
+       AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :cur AND c.conv = m.conv), 0)
        ORDER BY m.seq LIMIT :lim`,
-    ).all({ u: user, lim: limit, after: afterSeq }) as Row[];
+    ).all({
+      u: user,
+      lim: limit,
+      after: afterSeq,
+      cur: device?.cursor ?? user,
+      since: device?.sinceSeq ?? 0,
+      own: device?.own ? 1 : 0,
+    }) as Row[];
     return Promise.resolve(rows.map(toMsg));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
@@ -337,6 +402,50 @@ export class SqliteStore implements Store {
     return Promise.resolve(
       (this.#q("SELECT COUNT(*) AS n FROM key_prekeys WHERE user = ?").get(user) as Row).n as number,
     );
+  }
+
+  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number> {
+    return Promise.resolve(this.#tx(() => {
+      const n = this.#q("SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user = ?").get(user) as Row;
+      const id = Number(n.n) + 1;
+      this.#q("INSERT INTO devices (user, device, name, created, since_seq) VALUES (?, ?, ?, ?, ?)")
+        .run(user, id, name, created, sinceSeq);
+      return id;
+    }));
+  }
+  devices(user: string): Promise<DeviceRow[]> {
+    const rows = this.#q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[];
+    return Promise.resolve(rows.map((r) => ({
+      device: Number(r.device),
+      name: String(r.name),
+      created: Number(r.created),
+      sinceSeq: Number(r.since_seq),
+      removed: r.removed === null ? null : Number(r.removed),
+    })));
+  }
+  removeDevice(user: string, device: number, now: number): Promise<boolean> {
+    return Promise.resolve(this.#tx(() => {
+      const r = this.#q("UPDATE devices SET removed = ? WHERE user = ? AND device = ? AND removed IS NULL")
+        .run(now, user, device);
+      if (Number(r.changes) !== 1) return false;
+      const key = deviceAddress(user, device);
+      this.#q("DELETE FROM key_identity WHERE user = ?").run(key);
+      this.#q("DELETE FROM key_prekeys WHERE user = ?").run(key);
+      return true;
+    }));
+  }
+  resetDevices(user: string, now: number): Promise<void> {
+    this.#tx(() => {
+      this.#q("UPDATE devices SET removed = ? WHERE user = ? AND removed IS NULL").run(now, user);
+      for (const t of ["key_identity", "key_prekeys"]) {
+        this.#q(`DELETE FROM ${t} WHERE user = ? OR substr(user, 1, ?) = ?`).run(
+          user,
+          user.length + 1,
+          `${user}/`,
+        );
+      }
+    });
+    return Promise.resolve();
   }
 
   addToken(user: string, hash: string, expires: number): Promise<void> {

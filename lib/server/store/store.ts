@@ -20,6 +20,8 @@ export interface UserRow {
   lockouts: number;
   /** When the last failed login was counted (ms; 0: never). */
   failedAt: number;
+  /** The client-side password hashing (JSON, lib/crypto/account_kdf.ts); null: an account from before it. */
+  kdf: string | null;
 }
 
 export interface NewMessage {
@@ -64,6 +66,26 @@ export interface AuditRow {
   action: string;
   target: string;
   detail: string;
+  /** How many times it happened (repeated denials share one row per window). */
+  count?: number;
+}
+
+export interface DeviceRow {
+  device: number;
+  name: string;
+  created: number;
+  /** Messages with seq ≤ this were stored before the device existed (not in its queue). */
+  sinceSeq: number;
+  /** When it was removed (ms), or null while active. */
+  removed: number | null;
+}
+
+/** Whose queue: a device's own cursors (key "user" for device 1, "user/N" otherwise) and start. */
+export interface QueueOwner {
+  cursor: string;
+  sinceSeq: number;
+  /** Also one's own messages (sent from one's other devices; the sending one knows them by id). */
+  own?: boolean;
 }
 
 export interface KeyBundleRow {
@@ -74,7 +96,13 @@ export interface KeyBundleRow {
 
 export interface Store {
   // accounts
-  createUser(u: { name: string; hash: string; role: Role; createdAt: number }): Promise<boolean>;
+  createUser(
+    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
+  ): Promise<boolean>;
+  /** Replaces a user's password hash and client-side hashing record. */
+  setCredential(name: string, hash: string, kdf: string): Promise<void>;
+  /** A random secret made once per data folder (stand-in salts for unknown accounts). */
+  serverSecret(): Promise<string>;
   getUser(name: string): Promise<UserRow | null>;
   listUsers(): Promise<UserRow[]>;
   setLoginState(
@@ -90,13 +118,27 @@ export interface Store {
   activeBan(user: string, now: number): Promise<KickRow | null>;
   liftBans(user: string, now: number): Promise<number>;
   audit(a: AuditRow): Promise<void>;
+  /** Counts `a` on the row of the same actor, action and target since `since`, or adds a row (count 1). */
+  auditRepeat(a: AuditRow, since: number): Promise<void>;
   listAudit(limit: number): Promise<AuditRow[]>;
   // messages
   /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
   appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
+  /** Bytes of message bodies `sender` has stored (the per-user quota). */
+  storedBytes(sender: string): Promise<number>;
+  /**
+   * Deletes up to `limit` messages older than `before` that every recipient has acknowledged
+   * (retention); returns how many went.
+   */
+  sweepMessages(before: number, limit: number): Promise<number>;
   lastSeq(): Promise<number>;
-  /** Messages for `user` with seq > afterSeq not yet acknowledged, oldest first. */
-  pending(user: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Seq and time of the message `mid` that `sender` stored, or null. */
+  seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
+  /**
+   * Messages for `user` with seq > afterSeq not yet acknowledged, oldest first; with `device`,
+   * acknowledged by that device's cursor and only those stored after the device was added.
+   */
+  pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]>;
   ack(user: string, conv: string, seq: number): Promise<void>;
   /** Several acks of one user in one transaction (a cursor never moves back). */
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void>;
@@ -127,6 +169,15 @@ export interface Store {
   /** The identity and signed prekey, and (when `withOpk`, the default) one one-time prekey, removed. */
   takeBundle(user: string, withOpk?: boolean): Promise<KeyBundleRow | null>;
   countPrekeys(user: string): Promise<number>;
+  // linked devices
+  /** Adds a device (ids start at 1 and are never reused); returns its id. */
+  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number>;
+  /** Every device of `user`, removed ones included (see `removed`), by id. */
+  devices(user: string): Promise<DeviceRow[]>;
+  /** Marks a device removed and deletes its keys; false when it was not active. */
+  removeDevice(user: string, device: number, now: number): Promise<boolean>;
+  /** Removes every device of `user` and its keys (a `keys reset`). */
+  resetDevices(user: string, now: number): Promise<void>;
   // resume tokens (stored as SHA-256 hashes)
   addToken(user: string, hash: string, expires: number): Promise<void>;
   /** The user a live token belongs to, or null. */

@@ -1,0 +1,152 @@
+/**
+ * Linking a new device to an account (issue 9), over the server's link relay and the sealed
+ * channel of crypto/device_link.ts:
+ *
+ *   old device (`device link`)            server               new device (`device add CODE`)
+ *   link.open(channel), shows CODE   ─────────────────────   link.join(channel)
+ *                                    ←── sealed {name} ────
+ *   ──── sealed {identity, contacts, room logs, device lists} ───→  imports them, makes its own
+ *                                                                   prekeys, keys.publish(device 0)
+ *                                    ←── sealed {device} ──  (the id the server gave it)
+ *
+ * The identity key moves, so contacts' safety numbers do not change; pinned contacts and
+ * verification marks move with it. Nothing readable passes the server: it relays sealed bytes.
+ */
+import { BackendError } from "./backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import type { SqliteCryptoStore } from "./crypto_store.ts";
+import {
+  type LinkKeys,
+  linkKeys,
+  newLinkCode,
+  openLink,
+  parseLinkCode,
+  sealLink,
+} from "../crypto/device_link.ts";
+import type { RandomBytes } from "../common/random.ts";
+
+/** State that moves to a new device with the identity. */
+const MOVED = ["contact:", "mlog:", "devices:"];
+
+interface Transfer {
+  identity: unknown;
+  state: Record<string, unknown>;
+}
+
+/** Bodies pushed on one link channel, in order. */
+function linkInbox(c: ChatClient, channel: string) {
+  const queue: Uint8Array[] = [];
+  let wake: (() => void) | null = null;
+  const off = c.conn.onPush((f) => {
+    if (f.header.t !== "link" || f.header.channel !== channel || f.header.event) return;
+    queue.push(f.body);
+    wake?.();
+  });
+  return {
+    async next(deadline: number, what: string): Promise<Uint8Array> {
+      while (!queue.length) {
+        const left = deadline - Date.now();
+        if (left <= 0 || c.conn.closed) throw new BackendError("timeout", what);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(left, 1000));
+          wake = () => (clearTimeout(t), r());
+        });
+        wake = null;
+      }
+      return queue.shift()!;
+    },
+    close: () => off(),
+  };
+}
+
+async function send(c: ChatClient, k: LinkKeys, value: unknown, dir: "old→new" | "new→old"): Promise<void> {
+  await c.conn.request("link.msg", { channel: k.channel }, await sealLink(k, dir, value));
+}
+
+/** On a device one has: shows a code (`onCode`), waits for the new device, hands it the account's keys. */
+export async function offerLink(
+  c: ChatClient,
+  cs: SqliteCryptoStore,
+  o: { timeoutMs: number; onCode: (code: string) => void; rand?: RandomBytes },
+): Promise<{ device: number; name: string }> {
+  const code = newLinkCode(o.rand);
+  const k = await linkKeys(parseLinkCode(code)!);
+  const inbox = linkInbox(c, k.channel);
+  const deadline = Date.now() + o.timeoutMs;
+  const late = `No new device joined within ${Math.round(o.timeoutMs / 1000)} s`;
+  try {
+    await c.conn.request("link.open", { channel: k.channel });
+    o.onCode(code);
+    const hello = await openLink<{ name?: unknown }>(k, "new→old", await inbox.next(deadline, late));
+    const state: Record<string, unknown> = {};
+    for (const p of MOVED) for (const key of cs.keysWith(p)) state[key] = await cs.get(key);
+    await send(c, k, { identity: await cs.get("identity"), state } satisfies Transfer, "old→new");
+    const done = await openLink<{ device?: unknown }>(k, "new→old", await inbox.next(deadline, late));
+    if (!Number.isInteger(done.device)) {
+      throw new BackendError("link", "The new device did not say which it is");
+    }
+    return { device: done.device as number, name: typeof hello.name === "string" ? hello.name : "" };
+  } finally {
+    inbox.close();
+  }
+}
+
+/**
+ * On the new device, before its keys are published: joins the channel of `code` and imports the
+ * account's keys into `cs` (marked as a device still to be numbered). Returns the last step: tell
+ * the old device the number the server gave this one.
+ */
+export async function joinLink(
+  c: ChatClient,
+  cs: SqliteCryptoStore,
+  code: string,
+  o: { name: string; timeoutMs: number },
+): Promise<(device: number) => Promise<void>> {
+  if (await cs.get("identity")) {
+    throw new BackendError(
+      "has_keys",
+      `This folder already has keys for ${c.user}: link a new folder (--home) instead`,
+    );
+  }
+  const bytes = parseLinkCode(code);
+  if (!bytes) throw new BackendError("usage", "That is not a link code (8 groups of 4 letters and digits)");
+  const k = await linkKeys(bytes);
+  const inbox = linkInbox(c, k.channel);
+  try {
+    await c.conn.request("link.join", { channel: k.channel });
+    await send(c, k, { name: o.name }, "new→old");
+    const got = await openLink<Transfer>(
+      k,
+      "old→new",
+      await inbox.next(Date.now() + o.timeoutMs, "The other device did not answer"),
+    );
+    const id = got.identity as { dh?: unknown; sign?: unknown } | null;
+    if (!id || typeof id !== "object" || !id.dh || !id.sign) {
+      throw new BackendError("link", "The other device sent no identity key");
+    }
+    const state = Object.fromEntries(
+      Object.entries(got.state ?? {}).filter(([key]) => MOVED.some((p) => key.startsWith(p))),
+    );
+    await cs.commit({
+      put: { ...state, identity: got.identity, "e2e:device": 0, "e2e:published": false, "e2e:name": o.name },
+      del: [],
+    });
+  } catch (e) {
+    inbox.close();
+    throw e;
+  }
+  return async (device) => {
+    try {
+      await send(c, k, { device }, "new→old");
+    } finally {
+      inbox.close();
+    }
+  };
+}
+
+/** Marks the folder to start over: a new identity replaces the account's, every device is removed. */
+export async function prepareReset(cs: SqliteCryptoStore): Promise<void> {
+  const keep = ["contact:", "mlog:"];
+  const del = cs.keysWith("").filter((k) => !keep.some((p) => k.startsWith(p)));
+  await cs.commit({ put: { "e2e:reset": true }, del: del.filter((k) => k !== "e2e:reset") });
+}

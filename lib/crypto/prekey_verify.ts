@@ -1,0 +1,62 @@
+/**
+ * Checking a prekey bundle without any private key: its shape and sizes, the identity's
+ * self-signature and the signed prekey's signature. The one part of lib/crypto the server imports
+ * besides password hashing (it refuses unsigned uploads); clients check fetched bundles with it.
+ *
+ * Signed-prekey signature: Ed25519(identity.sign.priv, "parley-spk-v1\0" ‖ u32be(id) ‖ spk.pub).
+ */
+import { concatBytes, fromBase64, utf8 } from "../common/bytes.ts";
+import { decodeB64, verifyPublicIdentity } from "./identity.ts";
+import type { PrekeyBundle } from "./prekeys.ts";
+import { ed25519Verify, KEY_LEN, SIG_LEN, u32be } from "./primitives.ts";
+
+const SPK_CONTEXT = utf8.encode("parley-spk-v1\0");
+
+/** The bytes a signed prekey's signature covers. */
+export function spkSigned(id: number, pub: Uint8Array): Uint8Array {
+  return concatBytes([SPK_CONTEXT, u32be(id), pub]);
+}
+
+/** A u32 prekey id. */
+export function isId(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}
+
+function isB64(s: unknown, len: number): boolean {
+  try {
+    decodeB64(s, len);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Shape and size check only (for the server): no signature verification. */
+export function isPrekeyBundleShape(x: unknown): x is PrekeyBundle {
+  if (typeof x !== "object" || x === null) return false;
+  const b = x as Record<string, unknown>;
+  const id = b.identity as Record<string, unknown> | undefined;
+  const spk = b.spk as Record<string, unknown> | undefined;
+  const opk = b.opk as Record<string, unknown> | undefined;
+  if (typeof id !== "object" || id === null || typeof spk !== "object" || spk === null) return false;
+  if (!isB64(id.sign, KEY_LEN) || !isB64(id.dh, KEY_LEN) || !isB64(id.sig, SIG_LEN)) return false;
+  if (!isId(spk.id) || !isB64(spk.pub, KEY_LEN) || !isB64(spk.sig, SIG_LEN)) return false;
+  if (
+    opk !== undefined &&
+    (typeof opk !== "object" || opk === null || !isId(opk.id) || !isB64(opk.pub, KEY_LEN))
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** Full check: shape, identity self-signature and signed-prekey signature. */
+export async function verifyBundle(bundle: unknown): Promise<boolean> {
+  if (!isPrekeyBundleShape(bundle)) return false;
+  if (!(await verifyPublicIdentity(bundle.identity))) return false;
+  return ed25519Verify(
+    fromBase64(bundle.identity.sign),
+    spkSigned(bundle.spk.id, fromBase64(bundle.spk.pub)),
+    fromBase64(bundle.spk.sig),
+  );
+}

@@ -1,0 +1,274 @@
+/**
+ * Linked devices (issue 9). A client folder is one device; every device of an account shares the
+ * account's identity key (moved to a new device over an end-to-end encrypted link channel, so
+ * contacts' safety numbers stay) and has its own signed and one-time prekeys, its own queue
+ * cursors and its own id (1 = the first folder; ids are never reused).
+ *
+ * - `keys.publish`: device 1 of an account is made by its first publish; a later publish with
+ *   another identity is refused (`not_linked`: link the folder, or `reset` to start over, which
+ *   removes every device); `device: 0` adds a linked device, which must carry the account's
+ *   identity; a removed device is refused (`device_removed`). The session learns its device here
+ *   (or from `keys.count`), and with it its queue (cursors, start).
+ * - `keys.fetch`: one bundle per active device.
+ * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
+ * - `link.open/join/msg`: a rendezvous between two sessions of one user; bodies are relayed as is
+ *   (sealed by the clients under a key from the one-time code the server never sees).
+ * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
+ *   active device of the recipient and to the sender's other devices.
+ * Every active device change is pushed as `devices` to every logged-in session.
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+import type { Request } from "../protocol/messages.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { deviceAddress } from "../common/device_address.ts";
+import type { Core } from "./core.ts";
+import type { Session } from "./session.ts";
+import type { DeviceRow } from "./store/store.ts";
+import { prekeysToKeep, unsignedUpload } from "./key_checks.ts";
+
+/** Key rows and queue cursors of a device: its address ("user" for device 1, "user/N" otherwise). */
+const deviceKey = deviceAddress;
+
+/** Active device ids of `user`; an account that published keys before devices existed has device 1. */
+export async function activeDevices(c: Core, user: string): Promise<number[]> {
+  const rows = await c.store.devices(user);
+  if (rows.length) return rows.filter((d) => d.removed === null).map((d) => d.device);
+  return (await c.store.takeBundle(user, false)) ? [1] : [];
+}
+
+async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promise<string | null> {
+  const active = rows.filter((d) => d.removed === null).map((d) => d.device);
+  for (const d of rows.length ? active : [1]) {
+    const b = await c.store.takeBundle(deviceKey(user, d), false);
+    if (b) return b.identity;
+  }
+  return null;
+}
+
+function pushDevices(c: Core, user: string, devices: number[]): void {
+  for (const x of c.hub.sessions) if (x.state === "ready") x.send({ t: "devices", user, devices });
+}
+
+export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
+  const unsigned = await unsignedUpload(m);
+  if (unsigned) return s.fail(m.id, unsigned.code, unsigned.msg);
+  const identity = JSON.stringify(m.identity);
+  const now = c.clock.now();
+  const rows = await c.store.devices(s.user);
+  const current = await accountIdentity(c, s.user, rows);
+  let device = m.device ?? 1;
+  let added = false;
+  if (m.reset) {
+    await c.store.resetDevices(s.user, now);
+    for (const x of [...c.hub.sessionsOf(s.user)]) {
+      if (x !== s) x.bye(ErrorCode.DeviceRemoved, "The account's keys were reset from another folder");
+    }
+    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
+    added = true;
+  } else if (device === 0) {
+    if (current === null || current !== identity) {
+      return s.fail(
+        m.id,
+        ErrorCode.NotLinked,
+        "This device does not hold the account's identity key: link it",
+      );
+    }
+    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
+    added = true;
+  } else {
+    const row = rows.find((d) => d.device === device);
+    if (row?.removed != null) {
+      return s.fail(m.id, ErrorCode.DeviceRemoved, "This device was removed from the account");
+    }
+    if (current !== null && current !== identity) {
+      return s.fail(
+        m.id,
+        ErrorCode.NotLinked,
+        `${s.user} already has keys from another folder: link this one from a device you have ` +
+          '("parley device link" there, "parley device add CODE" here), or run "parley keys reset" to start over',
+      );
+    }
+    if (!row) {
+      if (device !== 1 || rows.length) {
+        return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${device}`);
+      }
+      await c.store.addDevice(s.user, m.name ?? "", now, 0);
+      added = true;
+    }
+  }
+  const key = deviceKey(s.user, device);
+  await c.store.putIdentity(key, identity, JSON.stringify(m.spk));
+  const { keep, extra } = await prekeysToKeep(c, key, m);
+  if (keep) await c.store.addPrekeys(key, m.opks.slice(0, keep));
+  await bindDevice(c, s, device);
+  c.log.info("keys.publish", { user: s.user, device, prekeys: keep, ...extra });
+  if (added) pushDevices(c, s.user, await activeDevices(c, s.user));
+  s.reply(m.id, { prekeys: await c.store.countPrekeys(key), device, ...extra });
+}
+
+/** Ties the session to its device: its queue cursors and where its queue starts. */
+async function bindDevice(c: Core, s: Session, device: number): Promise<void> {
+  const rows = await c.store.devices(s.user);
+  const row = rows.find((d) => d.device === device);
+  s.device = device;
+  s.queue = {
+    cursor: deviceKey(s.user, device),
+    sinceSeq: row?.sinceSeq ?? 0,
+    own: rows.filter((d) => d.removed === null).length > 1, // what one's other devices sent
+  };
+}
+
+export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): Promise<void> {
+  const device = m.device ?? 1;
+  const rows = await c.store.devices(s.user);
+  const row = rows.find((d) => d.device === device);
+  if (row?.removed != null) {
+    return s.fail(m.id, ErrorCode.DeviceRemoved, "This device was removed from the account");
+  }
+  if (!row && (device !== 1 || rows.length)) {
+    return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${device}`);
+  }
+  await bindDevice(c, s, device);
+  s.reply(m.id, { prekeys: await c.store.countPrekeys(deviceKey(s.user, device)), device });
+}
+
+export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): Promise<void> {
+  const u = normalizeName(m.user);
+  if (!u || !c.hub.users.has(u)) {
+    return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
+  }
+  const all = await activeDevices(c, u);
+  const wanted = m.device === undefined ? all : all.filter((d) => d === m.device);
+  const bundles: Record<string, unknown>[] = [];
+  for (const d of wanted) {
+    const key = deviceKey(u, d);
+    const mine = u === s.user;
+    const b = await c.store.takeBundle(key, mine || c.opkBudget.take(`${s.user}>${key}`));
+    if (!b) continue;
+    if ((await c.store.countPrekeys(key)) < 10) {
+      for (const x of c.hub.sessionsOf(u)) {
+        if (x.device === d) x.send({ t: "notice", level: "info", text: "keys.low" });
+      }
+    }
+    bundles.push({
+      device: d,
+      identity: JSON.parse(b.identity),
+      spk: JSON.parse(b.spk),
+      ...(b.opk ? { opk: JSON.parse(b.opk) } : {}),
+    });
+  }
+  if (!bundles.length) return s.fail(m.id, ErrorCode.NoKeys, `${u} has not published encryption keys yet`);
+  const { device: _d, ...first } = bundles[0]!;
+  s.reply(m.id, { user: u, bundle: first, bundles, devices: all });
+}
+
+export async function deviceList(c: Core, s: Session, m: Request<"device.list">): Promise<void> {
+  const rows = (await c.store.devices(s.user)).filter((d) => d.removed === null);
+  s.reply(m.id, {
+    devices: rows.map((d) => ({
+      device: d.device,
+      name: d.name,
+      created: d.created,
+      current: d.device === s.device,
+    })),
+  });
+}
+
+export async function deviceRemove(c: Core, s: Session, m: Request<"device.remove">): Promise<void> {
+  if (!(await c.store.removeDevice(s.user, m.device, c.clock.now()))) {
+    return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${m.device}`);
+  }
+  c.log.info("device.remove", { user: s.user, device: m.device });
+  await c.store.audit({
+    at: c.clock.now(),
+    actor: s.user,
+    action: "device.remove",
+    target: s.user,
+    detail: `${m.device}`,
+  });
+  s.reply(m.id, { removed: m.device });
+  for (const x of [...c.hub.sessionsOf(s.user)]) {
+    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, "This device was removed from the account");
+  }
+  pushDevices(c, s.user, await activeDevices(c, s.user));
+}
+
+/**
+ * For an E2E DM: null when `devices` (the addresses the body is encrypted to) are exactly the
+ * recipient's active devices and the sender's other ones; else the lists the sender should use.
+ */
+export async function devicesChanged(
+  c: Core,
+  s: Session,
+  to: string,
+  devices: readonly string[],
+): Promise<Record<string, number[]> | null> {
+  const theirs = await activeDevices(c, to);
+  const mine = to === s.user ? theirs : await activeDevices(c, s.user);
+  const want = new Set([
+    ...theirs.map((d) => deviceKey(to, d)),
+    ...mine.filter((d) => d !== s.device).map((d) => deviceKey(s.user, d)),
+  ]);
+  want.delete(deviceKey(s.user, s.device));
+  const got = new Set(devices);
+  if (got.size === want.size && [...want].every((k) => got.has(k))) return null;
+  return { [to]: theirs, [s.user]: mine };
+}
+
+// ── link channels ──────────────────────────────────────────────────────────────────────────────
+
+interface Link {
+  user: string;
+  a: Session;
+  b: Session | null;
+  expires: number;
+}
+const LINK_TTL_MS = 10 * 60_000;
+const links = new WeakMap<Core, Map<string, Link>>();
+
+function linksOf(c: Core): Map<string, Link> {
+  let m = links.get(c);
+  if (!m) links.set(c, m = new Map());
+  const now = c.clock.now();
+  for (const [k, l] of m) if (l.expires < now || l.a.state === "closed") m.delete(k);
+  return m;
+}
+
+export function linkOpen(c: Core, s: Session, m: Request<"link.open">): Promise<void> {
+  const all = linksOf(c);
+  for (const [k, l] of all) if (l.a === s) all.delete(k); // one open channel per session
+  if (all.has(m.channel)) {
+    return Promise.resolve(s.fail(m.id, ErrorCode.Duplicate, "That link code is in use"));
+  }
+  all.set(m.channel, { user: s.user, a: s, b: null, expires: c.clock.now() + LINK_TTL_MS });
+  s.reply(m.id, { expires: c.clock.now() + LINK_TTL_MS });
+  return Promise.resolve();
+}
+
+export function linkJoin(c: Core, s: Session, m: Request<"link.join">): Promise<void> {
+  const l = linksOf(c).get(m.channel);
+  if (!l || l.user !== s.user || l.b || l.a === s) {
+    s.fail(
+      m.id,
+      ErrorCode.NoSuchLink,
+      "No device of this account is waiting for that code (it may have expired)",
+    );
+    return Promise.resolve();
+  }
+  l.b = s;
+  l.a.send({ t: "link", channel: m.channel, event: "joined" });
+  s.reply(m.id, {});
+  return Promise.resolve();
+}
+
+export function linkMsg(c: Core, s: Session, m: Request<"link.msg">, body: Uint8Array): Promise<void> {
+  const l = linksOf(c).get(m.channel);
+  const peer = l && l.b ? (s === l.a ? l.b : s === l.b ? l.a : null) : null;
+  if (!peer || peer.state === "closed") {
+    s.fail(m.id, ErrorCode.NoSuchLink, "The other device is not on this link any more");
+    return Promise.resolve();
+  }
+  peer.send({ t: "link", channel: m.channel }, body.slice());
+  s.reply(m.id, {});
+  return Promise.resolve();
+}

@@ -1,0 +1,127 @@
+/**
+ * Issue 9, linked devices, end to end with real `client.ts` processes: alice links a second
+ * folder with `device link` / `device add CODE`; bob's DM shows on both; alice's reply from one
+ * shows as hers on the other; bob's safety number for alice does not change; `device remove`
+ * stops delivery to the removed one. A second folder that logs in unlinked never replaces the
+ * account's key silently; `keys reset` is the explicit way.
+ */
+import assert from "node:assert/strict";
+import { PROGRAM_PERMS, rootFile, startTestServer } from "./helpers.ts";
+import { PASSWORD, Tmux } from "./tmux.ts";
+
+function spawnCli(port: number, user: string, home: string, ...args: string[]) {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PROGRAM_PERMS,
+      rootFile("client.ts"),
+      ...args,
+      "--user",
+      user,
+      "--server",
+      `127.0.0.1:${port}`,
+      "--home",
+      home,
+      "--trust-on-first-use",
+    ],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: PASSWORD },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    let buf = "";
+    for await (const chunk of p.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (buf) lines.push(buf);
+  })();
+  const err = new Response(p.stderr).text();
+  return { p, lines, reading, err };
+}
+
+async function waitLine(lines: string[], re: RegExp, ms = 20_000): Promise<string> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const l = lines.find((x) => re.test(x));
+    if (l) return l;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no line like ${re} in:\n${lines.join("\n")}`);
+}
+
+Deno.test("devices: a linked second folder gets DMs, shares its sends, keeps the safety number; remove stops it", async () => {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes = await Promise.all(
+    ["a1", "a2", "b", "x"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })),
+  );
+  const [a1, a2, hb, hx] = homes as [string, string, string, string];
+  try {
+    assert.equal((await tm.cli("alice", a1, "register")).code, 0);
+    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
+    assert.equal((await tm.cli("bob", hb, "send", "alice", "hello first device")).code, 0);
+    const before = (await tm.cli("bob", hb, "fingerprint", "alice")).out;
+    assert.match(before, /\d{5}/);
+
+    // An unlinked folder never replaces alice's key: it is told how to link.
+    const stray = await tm.cli("alice", hx, "login");
+    assert.equal(stray.code, 1);
+    assert.match(stray.err, /already has keys from another folder.*device link.*device add.*keys reset/s);
+
+    const link = spawnCli(t.port, "alice", a1, "device", "link", "--timeout", "30");
+    const code = (await waitLine(link.lines, /^code: /)).slice("code: ".length);
+    assert.match(code, /^([A-Z2-9]{4}-){7}[A-Z2-9]{4}$/);
+    const add = await tm.cli("alice", a2, "device", "add", code, "--name", "laptop");
+    assert.equal(add.code, 0, add.err);
+    assert.match(add.out, /linked: this folder is device 2 of alice/);
+    assert.equal((await link.p.status).code, 0, await link.err);
+    await link.reading;
+    assert.ok(link.lines.some((l) => /^linked device 2 \(laptop\)$/.test(l)), link.lines.join("\n"));
+    const list = await tm.cli("alice", a2, "device", "list");
+    assert.match(list.out, /^1 .*\n2 +laptop .*\(this device\)/m);
+
+    // bob's next DM reaches both folders; his safety number for alice is unchanged.
+    const b1 = await tm.cli("bob", hb, "send", "alice", "to every device");
+    assert.equal(b1.code, 0, b1.err);
+    const r1 = await tm.cli("alice", a1, "read");
+    const r2 = await tm.cli("alice", a2, "read");
+    assert.match(r1.out, /to every device/, r1.err);
+    assert.match(r2.out, /to every device/, r2.err);
+    assert.doesNotMatch(r2.err, /Could not read/);
+    assert.equal((await tm.cli("bob", hb, "fingerprint", "alice")).out, before);
+
+    // alice answers from the laptop: bob reads it, and her first folder shows it as hers.
+    assert.equal((await tm.cli("alice", a2, "send", "bob", "reply from the laptop")).code, 0);
+    assert.match((await tm.cli("bob", hb, "read")).out, /alice.*reply from the laptop/);
+    const mine = await tm.cli("alice", a1, "read", "--from", "bob", "--since", "1h");
+    assert.match(
+      mine.out,
+      /alice → bob.*reply from the laptop|alice.*bob.*reply from the laptop/,
+      mine.out + mine.err,
+    );
+    assert.doesNotMatch(mine.err, /Could not read|another device/);
+
+    // Removed: the laptop's sessions end and it gets nothing more.
+    assert.equal((await tm.cli("alice", a1, "device", "remove", "2")).code, 0);
+    assert.equal((await tm.cli("bob", hb, "send", "alice", "after the removal")).code, 0);
+    assert.match((await tm.cli("alice", a1, "read")).out, /after the removal/);
+    const gone = await tm.cli("alice", a2, "read");
+    assert.equal(gone.code, 1);
+    assert.match(gone.err, /removed/);
+
+    // Starting over is explicit: keys reset makes a new identity; bob sees KEY CHANGED.
+    const reset = await tm.cli("alice", hx, "keys", "reset");
+    assert.equal(reset.code, 0, reset.err);
+    const changed = await tm.cli("bob", hb, "send", "alice", "to the new key");
+    assert.equal(changed.code, 1);
+    assert.match(changed.err, /identity key of alice changed/i);
+  } finally {
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+});

@@ -1,0 +1,348 @@
+/**
+ * Issue 9, "no message lost or unseen", end to end with real processes: a spawned-in-tmux
+ * full-screen client and scripted `client.ts` commands against a real server (in process, real
+ * TLS). Offline catch-up on screen; one folder shared by the full-screen client and scripted sends;
+ * `kill -9` while receiving; text typed while the server is down; live role and status.
+ */
+import assert from "node:assert/strict";
+import { LocalStore } from "../lib/client/local_store.ts";
+import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
+import { startTestServer, type TestServer } from "./helpers.ts";
+import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+
+interface World {
+  t: TestServer;
+  tm: Tmux;
+  homes: Record<string, string>;
+}
+
+/** A server, a tmux, and for each user a folder whose keys are published (scripted `register`). */
+async function world(users: string[], port = 0, dir?: string): Promise<World> {
+  const t = await startTestServer({ port }, dir ? { dir } : {});
+  const tm = new Tmux(t.port);
+  const homes: Record<string, string> = {};
+  await Promise.all(users.map(async (u) => {
+    homes[u] = await Deno.makeTempDir({ prefix: `parley-${u}-` });
+    const r = await tm.cli(u, homes[u]!, "register");
+    assert.equal(r.code, 0, r.err);
+  }));
+  return { t, tm, homes };
+}
+
+async function cleanup(w: World): Promise<void> {
+  await w.tm.stop();
+  await w.t.stop();
+  for (const h of Object.values(w.homes)) await Deno.remove(h, { recursive: true }).catch(() => {});
+}
+
+/** Messages from others in one user's local history (the client folder's database, opened with the password). */
+async function localRows(
+  home: string,
+  user: string,
+  port: number,
+): Promise<{ seq: number; mid: string; text: string }[]> {
+  const store = new LocalStore(LocalStore.pathFor(home, user, `127.0.0.1:${port}`));
+  try {
+    // The keystore key comes from the password through the account's hashing record (account_kdf.ts).
+    const meta = store.db.prepare("SELECT v FROM e2e_meta WHERE k = 'kdf'").get() as { v: Uint8Array };
+    const kdf = checkAccountKdf(JSON.parse(new TextDecoder().decode(meta.v)));
+    store.unlock((await accountSecrets(PASSWORD, kdf)).keystoreKey);
+    return store.list(user, 0).filter((m) => m.from !== user).map((m) => ({
+      seq: m.seq,
+      mid: m.mid,
+      text: m.text,
+    }));
+  } finally {
+    store.close();
+  }
+}
+
+const ERROR_LINE = /Could not read|replay rejected|another device|Not sent/;
+
+Deno.test({
+  name: "no loss: what arrived while away is on screen behind the separator, and `read` finds nothing new",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["alice", "bob"]);
+    const { tm, homes } = w;
+    try {
+      const a = (...args: string[]) => tm.cli("alice", homes.alice!, ...args);
+      assert.equal((await a("room", "create", "team", "bob")).code, 0);
+      for (const n of [1, 2, 3]) assert.equal((await a("send", "bob", `dm number ${n}`)).code, 0);
+      for (const n of [1, 2]) assert.equal((await a("send", "#team", `room line ${n}`)).code, 0);
+
+      await tm.start("bob", "bob", homes.bob!);
+      const status = await tm.waitFor(
+        "bob",
+        (s) => s.includes("5 new messages in 2 conversations while you were away"),
+        "the while-you-were-away line",
+      );
+      assert.match(status, /alice\s+3/, "alice's buffer counts 3 unread");
+      assert.match(status, /#team\s+2/, "the room's buffer counts 2 unread");
+      await tm.type("bob", "/query alice");
+      const dm = await tm.waitFor("bob", (s) => s.includes("dm number 3"), "the DMs in alice's buffer");
+      assert.match(dm, /new messages[\s\S]*dm number 1[\s\S]*dm number 2[\s\S]*dm number 3/);
+      await tm.type("bob", "/join #team");
+      const room = await tm.waitFor("bob", (s) => s.includes("room line 2"), "the room lines");
+      assert.match(room, /new messages[\s\S]*room line 1[\s\S]*room line 2/);
+      assert.doesNotMatch(room, ERROR_LINE);
+      await tm.type("bob", "/quit");
+      await tm.waitFor("bob", (s) => !s.includes("Parley"), "bob's client to end").catch(() => "");
+      await new Promise((r) => setTimeout(r, 600));
+
+      const r = await tm.cli("bob", homes.bob!, "read");
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, "", "nothing new after the screen showed it");
+      assert.match(r.err, /No new messages/);
+
+      // Started again: the same messages are history now (no separator, no "new" line).
+      await tm.run("kill-session", "-t", "bob").catch(() => "");
+      await tm.start("bob2", "bob", homes.bob!);
+      await tm.waitFor("bob2", (s) => s.includes("Welcome to Parley"), "welcome");
+      await tm.type("bob2", "/query alice");
+      const again = await tm.waitFor("bob2", (s) => s.includes("dm number 3"), "history restored");
+      assert.doesNotMatch(again, /while you were away|new messages/);
+      assert.equal(again.split("dm number 3").length, 2, "shown once");
+    } finally {
+      await cleanup(w);
+    }
+  },
+});
+
+Deno.test({
+  name: "no loss: a full-screen client and 20 scripted sends share one folder; bob gets all 40 in order",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["alice", "bob"]);
+    const { tm, homes } = w;
+    try {
+      await tm.start("alice", "alice", homes.alice!, { cols: 100, rows: 60 });
+      await tm.start("bob", "bob", homes.bob!, { cols: 100, rows: 60 });
+      await tm.waitFor("alice", (s) => s.includes("Welcome to Parley"), "alice's welcome");
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "bob's welcome");
+      await tm.type("alice", "/query bob");
+      const scripted = (async () => {
+        for (let i = 1; i <= 20; i++) {
+          const r = await tm.cli("alice", homes.alice!, "send", "bob", `scripted ${i}`);
+          assert.equal(r.code, 0, r.err);
+        }
+      })();
+      for (let i = 1; i <= 20; i++) {
+        await tm.type("alice", `typed ${i}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await scripted;
+      const aliceScreen = await tm.waitFor(
+        "alice",
+        (s) =>
+          s.includes("scripted 20") && s.includes("typed 20") &&
+          (s.match(/(typed|scripted) \d+/g) ?? []).length >= 40,
+        "all 40 on alice's screen",
+        30_000,
+      );
+      assert.doesNotMatch(aliceScreen, ERROR_LINE);
+      await tm.keys("bob", "M-2");
+      const bobScreen = await tm.waitFor(
+        "bob",
+        (s) => (s.match(/(typed|scripted) \d+/g) ?? []).length >= 40,
+        "all 40 on bob's screen",
+        30_000,
+      );
+      assert.doesNotMatch(bobScreen, ERROR_LINE);
+      for (const who of ["alice", "bob"]) {
+        const st = await tm.screen(who);
+        assert.doesNotMatch(st, ERROR_LINE, `${who}'s screen has an error line`);
+      }
+      const rows = await localRows(homes.bob!, "bob", w.t.port);
+      const texts = rows.map((r) => r.text);
+      assert.equal(new Set(texts).size, 40, `bob has 40 distinct messages, got ${texts.length}`);
+      for (const kind of ["typed", "scripted"]) {
+        const seq = texts.filter((x) => x.startsWith(kind)).map((x) => Number(x.split(" ")[1]));
+        assert.deepEqual(seq, Array.from({ length: 20 }, (_, i) => i + 1), `${kind} lines in order`);
+      }
+      // The server's queue is empty for bob: everything was acknowledged after it was stored.
+      await tm.type("bob", "/quit");
+      await new Promise((r) => setTimeout(r, 800));
+      const r = await tm.cli("bob", homes.bob!, "read");
+      assert.equal(r.out, "");
+    } finally {
+      await cleanup(w);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "no loss: a full-screen client killed with kill -9 while receiving 200 messages, restarted → 200, none twice",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["bob"]);
+    const { t, tm, homes } = w;
+    try {
+      const { client: alice } = await t.e2eClient("alice");
+      await tm.start("bob", "bob", homes.bob!);
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
+      const sending = (async () => {
+        for (let i = 1; i <= 200; i++) await alice.send({ kind: "user", name: "bob" }, `burst ${i}`);
+      })();
+      // Killed part-way: some stored, some acknowledged, some in flight.
+      await tm.waitFor("bob", (s) => /2\.alice\s+\d{2}/.test(s), "a few dozen to arrive", 30_000);
+      await tm.kill9("bob", homes.bob!);
+      await sending;
+      const before = (await localRows(homes.bob!, "bob", t.port)).length;
+      assert.ok(before > 0 && before < 200, `killed part-way (${before} stored)`);
+      await tm.run("kill-session", "-t", "bob").catch(() => "");
+      await tm.start("bob2", "bob", homes.bob!);
+      await tm.waitFor("bob2", (s) => /while you were away/.test(s), "the catch-up line", 30_000);
+      await tm.type("bob2", "/query alice");
+      const screen = await tm.waitFor("bob2", (s) => s.includes("burst 200"), "the last message");
+      assert.equal(screen.split("burst 200").length, 2, "the last message is shown once");
+      const rows = await localRows(homes.bob!, "bob", t.port);
+      assert.equal(rows.length, 200);
+      assert.equal(new Set(rows.map((r) => r.mid)).size, 200);
+      assert.deepEqual(rows.map((r) => r.text), Array.from({ length: 200 }, (_, i) => `burst ${i + 1}`));
+      await tm.type("bob2", "/quit");
+      await new Promise((r) => setTimeout(r, 800));
+      const r = await tm.cli("bob", homes.bob!, "read");
+      assert.equal(r.out, "", "nothing redelivered as new");
+    } finally {
+      await cleanup(w);
+    }
+  },
+});
+
+Deno.test({
+  name: "no loss: lines typed while the server is down are kept, marked pending and sent once, in order",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-restart-" });
+    let w = await world(["alice", "bob"], 0, dir);
+    const port = w.t.port;
+    const { tm, homes } = w;
+    try {
+      await tm.start("alice", "alice", homes.alice!);
+      await tm.waitFor("alice", (s) => s.includes("Welcome to Parley"), "welcome");
+      await tm.type("alice", "/query bob");
+      await tm.type("alice", "before the outage");
+      await tm.waitFor("alice", (s) => /alice\s+│ before the outage/.test(s), "the first line sent");
+      await w.t.stop();
+      await tm.waitFor(
+        "alice",
+        (s) => /Disconnected|Offline|offline|connecting/i.test(s),
+        "the client to notice",
+      );
+      for (const n of [1, 2, 3]) await tm.type("alice", `typed offline ${n}`);
+      const pending = await tm.waitFor("alice", (s) => s.includes("typed offline 3"), "the pending lines");
+      assert.match(pending, /alice\s+⋯ typed offline 1/, "drawn as pending");
+      await tm.type("alice", "/quit");
+      const warned = await tm.waitFor(
+        "alice",
+        (s) => /3 messages are not sent yet/.test(s),
+        "the /quit warning",
+      );
+      assert.match(warned, /\/quit again/);
+      w = { ...w, t: await startTestServer({ port }, { dir }) };
+      await tm.type("alice", "/reconnect");
+      const after = await tm.waitFor(
+        "alice",
+        (s) => /alice\s+│ typed offline 3/.test(s) && !s.includes("⋯"),
+        "the pending lines sent",
+        30_000,
+      );
+      assert.doesNotMatch(after, ERROR_LINE);
+      const r = await tm.cli("bob", homes.bob!, "read");
+      assert.equal(r.code, 0, r.err);
+      const got = r.out.split("\n").filter((l) => /typed offline|before the outage/.test(l));
+      assert.equal(got.length, 4, r.out);
+      assert.match(
+        got.join("\n"),
+        /before the outage[\s\S]*typed offline 1[\s\S]*typed offline 2[\s\S]*typed offline 3/,
+      );
+    } finally {
+      await cleanup(w);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "live state: /grant from the console unlocks /kick at once; busy survives a reconnect",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-live-" });
+    let w = await world(["bob", "carol"], 0, dir);
+    const port = w.t.port;
+    const { tm, homes } = w;
+    try {
+      await tm.start("bob", "bob", homes.bob!);
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
+      await tm.type("bob", "/kick carol");
+      await tm.waitFor("bob", (s) => s.includes("/kick needs admin rights"), "the refusal");
+      const r = await w.t.srv.core.setRole("console", "bob", "admin");
+      assert.ok(r.ok);
+      const t0 = Date.now();
+      await tm.waitFor("bob", (s) => /bob \(admin\)/.test(s), "the role on bob's status line", 1000);
+      assert.ok(Date.now() - t0 <= 1000);
+      await tm.type("bob", "/kick nosuchuser");
+      await tm.waitFor(
+        "bob",
+        (s) => /There is no user named nosuchuser/.test(s),
+        "the server's answer (not a refusal)",
+      );
+
+      await tm.type("bob", "/busy");
+      await tm.waitFor("bob", (s) => /\(busy\)|busy/.test(s), "busy");
+      await w.t.stop();
+      w = { ...w, t: await startTestServer({ port }, { dir }) };
+      await tm.waitFor("bob", (s) => s.includes("Reconnected"), "the reconnect", 30_000);
+      const who = await tm.cli("carol", homes.carol!, "who");
+      assert.match(who.out, /^bob\s+busy/m, who.out);
+    } finally {
+      await cleanup(w);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "reconnect: a banned client says why and comes back by itself when the ban ends; notices go to status",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const w = await world(["bob", "carol"]);
+    const { t, tm, homes } = w;
+    try {
+      await tm.start("bob", "bob", homes.bob!);
+      await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
+      await t.srv.core.kick("console", "bob", 3, "cool down");
+      const banned = await tm.waitFor(
+        "bob",
+        (s) => /reconnects by itself when the ban ends/.test(s),
+        "the ban notice",
+      );
+      assert.match(banned, /banned by console/);
+      const back = await tm.waitFor(
+        "bob",
+        (s) => s.includes("Reconnected"),
+        "the reconnect after the ban",
+        15_000,
+      );
+      assert.match(back, /│ bob │ online/);
+      // A plain network loss is said in the status buffer only.
+      await tm.type("bob", "/query carol");
+      await tm.type("bob", "/reconnect");
+      await tm.waitFor("bob", (s) => /Reconnecting…/.test(s), "the /reconnect answer");
+      await new Promise((r) => setTimeout(r, 1500));
+      const current = await tm.screen("bob");
+      assert.doesNotMatch(current, /Reconnected|Disconnected/, "not in the current buffer");
+      await tm.keys("bob", "M-1");
+      await tm.waitFor(
+        "bob",
+        (s) => (s.match(/Reconnected/g) ?? []).length >= 2,
+        "both reconnects in status",
+      );
+    } finally {
+      await cleanup(w);
+    }
+  },
+});

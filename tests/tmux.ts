@@ -1,0 +1,113 @@
+/**
+ * Drives full-screen clients in tmux for end-to-end tests: each test gets its own tmux server
+ * (socket), starts real `client.ts` processes in detached sessions, types into them and reads their
+ * screens back with `capture-pane`. Also runs scripted `client.ts` commands against the same server.
+ */
+import { PROGRAM_PERMS, rootFile, runProgram, skipWithout } from "./helpers.ts";
+
+export const hasTmux: boolean = (() => {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** On CI a missing tmux fails the test instead of skipping it (there is no tmux on Windows). */
+export const skipWithoutTmux: boolean = Deno.build.os === "windows" || skipWithout(hasTmux);
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+export const PASSWORD = "pw-secret-123";
+
+export class Tmux {
+  readonly socket = `parley-test-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+  constructor(readonly port: number) {}
+
+  async run(...args: string[]): Promise<string> {
+    const r = await new Deno.Command("tmux", {
+      args: ["-L", this.socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!r.success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+    return new TextDecoder().decode(r.stdout);
+  }
+
+  /** Starts the full-screen client for `user` with folder `home` in a session named `name`. */
+  async start(
+    name: string,
+    user: string,
+    home: string,
+    o: { cols?: number; rows?: number } = {},
+  ): Promise<void> {
+    const cmd =
+      `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 PARLEY_PASSWORD=${PASSWORD} ${Deno.execPath()} run ` +
+      `${PROGRAM_PERMS.join(" ")} client.ts --user ${user} ` +
+      `--server 127.0.0.1:${this.port} --home ${home} --trust-on-first-use 2>>${home}/stderr-${name}`;
+    await this.run(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      String(o.cols ?? 100),
+      "-y",
+      String(o.rows ?? 30),
+      cmd,
+    );
+  }
+
+  screen(name: string): Promise<string> {
+    return this.run("capture-pane", "-p", "-t", name);
+  }
+
+  /** The whole scrollback-free screen, waited for until `pred` holds. */
+  async waitFor(name: string, pred: (s: string) => boolean, what: string, ms = 20_000): Promise<string> {
+    const end = Date.now() + ms;
+    let last = "";
+    while (Date.now() < end) {
+      last = await this.screen(name).catch(() => last);
+      if (pred(last)) return last;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`${name}: timed out waiting for ${what}; screen was:\n${last}`);
+  }
+
+  /** Types a line: the text, then Enter in a separate call (one chunk would look like a paste). */
+  async type(name: string, text: string): Promise<void> {
+    await this.run("send-keys", "-t", name, "-l", text);
+    await new Promise((r) => setTimeout(r, 80));
+    await this.run("send-keys", "-t", name, "Enter");
+  }
+
+  keys(name: string, ...keys: string[]): Promise<string> {
+    return this.run("send-keys", "-t", name, ...keys);
+  }
+
+  /** Kills the client running in session `name` with SIGKILL (the session stays, the pane dies). */
+  async kill9(user: string, home: string): Promise<void> {
+    await new Deno.Command("pkill", { args: ["-9", "-f", `client.ts --user ${user} .*--home ${home} `] })
+      .output();
+  }
+
+  async stop(): Promise<void> {
+    await this.run("kill-server").catch(() => "");
+  }
+
+  /** A scripted `client.ts` command as `user` with folder `home`. */
+  cli(user: string, home: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    return runProgram("client.ts", [
+      ...args,
+      "--user",
+      user,
+      "--server",
+      `127.0.0.1:${this.port}`,
+      "--home",
+      home,
+      "--trust-on-first-use",
+    ], { PARLEY_PASSWORD: PASSWORD });
+  }
+}
+
+export { rootFile };
