@@ -137,8 +137,8 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "parley-home-" });
     const t = await startTestServer();
     try {
-      await (await t.client("alice")).close();
-      await (await t.client("bob")).close();
+      await (await t.client("alice", { kdf: {} })).close();
+      await (await t.client("bob", { kdf: {} })).close();
       const file = `${home}/notavideo.txt`;
       await Deno.writeTextFile(file, "just some words\n");
       const s = await client(t, home, "alice", ["stream", "bob", file, "--wait", "5"]);

@@ -78,5 +78,6 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
         if (n !== null) st.info(buf, `${n} message${n === 1 ? "" : "s"} arrived while you were busy`);
       }),
     video: app.video,
+    isUser: (n) => st.isUser(n),
   };
 }

@@ -34,6 +34,8 @@ export interface CommandContext {
   /** Records the user's own status after `/busy` or `/free` succeeded. */
   setOwnStatus(status: "busy" | "free"): void;
   video: VideoControls;
+  /** True for a user the client already knows (online, a room member or an open query). */
+  isUser?(name: string): boolean;
 }
 
 export interface CommandSpec {
@@ -69,6 +71,7 @@ export function presenceLine(ctx: CommandContext, p: Presence): string {
  */
 export async function needUser(ctx: CommandContext, name: string): Promise<string> {
   const u = user(name);
+  if (ctx.isUser?.(u)) return u; // known here (online, a room member, an open query): no round trip
   try {
     await ctx.backend.whois(u);
   } catch (err) {
