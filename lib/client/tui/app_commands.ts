@@ -79,5 +79,10 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
       }),
     video: app.video,
     isUser: (n) => st.isUser(n),
+    closeTarget: (t) =>
+      later(() => {
+        const b = st.buffers.find(t.kind === "room" ? "room" : "dm", t.name ?? "");
+        if (b) st.buffers.close(b);
+      }),
   };
 }

@@ -401,3 +401,19 @@ Deno.test("TuiApp while busy: no bell, messages still arrive as unread; /free te
   assert.match(h.writes.slice(m).join(""), /\x07/);
   h.close();
 });
+
+Deno.test("TuiApp /msg and /query to a name the server does not know: an error and no buffer (issue 14)", async () => {
+  const h = await open({
+    setup: (b) => (demoWorld(b), (b.registered = new Set(["alice", "bob", "carol", "dave", "erin"]))),
+  });
+  let s = await h.type("/msg nosuchuser hello\r");
+  assert.match(s.join("\n"), /There is no user named nosuchuser/);
+  s = await h.type("/query nosuchuser\r");
+  assert.doesNotMatch(s.join("\n"), /\d\.nosuchuser/);
+  assert.deepEqual(h.backend.callsOf("send"), []);
+  s = await h.type("/query erin\r"); // registered, offline, unknown here: asked, then kept
+  assert.match(s.join("\n"), /4\.erin/);
+  await h.type("/msg bob hi\r"); // known here: no round trip
+  assert.deepEqual(h.backend.callsOf("whois"), [["nosuchuser"], ["nosuchuser"], ["erin"]]);
+  h.close();
+});
