@@ -48,6 +48,8 @@ Options:
   --retention DAYS         delete messages every recipient acknowledged once older than DAYS
                            (default ${DEFAULTS.retentionDays}: keep forever)
   --log-level LEVEL        debug, info, warn or error (default info)
+  --log-messages           log each stored message's metadata (time, sender, target, size, seq;
+                           never the body) to parley.log; off by default
   --console                read console commands from stdin even when it is not a terminal
   --version, --help
 
@@ -84,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       quota: { type: "string" },
       retention: { type: "string" },
       "log-level": { type: "string" },
+      "log-messages": { type: "boolean" },
       console: { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -137,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
     loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
     quotaBytes: quota === undefined ? undefined : quota * 1048576,
     retentionDays: num(f.retention, "retention"),
+    logMessages: f["log-messages"] === true,
   }, { store, log, tls: dd.tls });
   await srv.start();
   const fp = await fingerprintPem(dd.tls.cert);

@@ -289,3 +289,33 @@ Deno.test("e2e: the console on stdin answers /info and /shutdown exits 0", async
     await Deno.remove(data, { recursive: true });
   }
 });
+
+Deno.test("e2e: server.ts --log-messages writes message metadata, never bodies, to parley.log (issue 14)", async () => {
+  const data = await Deno.makeTempDir();
+  const [ha, hb] = await Promise.all([Deno.makeTempDir(), Deno.makeTempDir()]);
+  const s = await spawnServer(data, 0, ["--log-messages"]);
+  try {
+    for (const [h, u] of [[ha, "alice"], [hb, "bob"]] as const) {
+      assert.equal((await cli(h, s.port, ["register", "--user", u, "--trust-on-first-use"])).code, 0);
+    }
+    const sent = await cli(ha, s.port, [
+      "send",
+      "--user",
+      "alice",
+      "bob",
+      "meet",
+      "at",
+      "the",
+      "old",
+      "mill",
+    ]);
+    assert.equal(sent.code, 0, sent.err);
+    assert.equal(await stop(s), 0);
+    const log = await Deno.readTextFile(`${data}/parley.log`);
+    assert.match(log, /^\S+Z INFO message from=alice to=bob bytes=\d+ seq=\d+$/m);
+    assert.ok(!log.includes("old mill") && !s.stderr().includes("old mill"), "bodies never logged");
+  } finally {
+    await stop(s).catch(() => 0);
+    for (const d of [data, ha, hb]) await Deno.remove(d, { recursive: true });
+  }
+});

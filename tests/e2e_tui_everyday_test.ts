@@ -6,33 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
-import { skipWithoutTmux } from "./tmux.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const SOCKET = `parley-everyday-${Deno.pid}`;
-
-async function tmux(...args: string[]): Promise<string> {
-  const r = await new Deno.Command("tmux", {
-    args: ["-L", SOCKET, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout);
-}
-
-const screen = (name: string) => tmux("capture-pane", "-p", "-t", name);
-
-async function waitFor(name: string, pred: (s: string) => boolean, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  let last = "";
-  while (Date.now() < end) {
-    last = await screen(name);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${name}: timed out waiting for ${what}; screen was:\n${last}`);
-}
+import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
 /** Cells a captured row takes: emoji and CJK two, joiners none, the rest one. */
 function cells(row: string): number {
@@ -44,32 +18,23 @@ function cells(row: string): number {
   return n;
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function type(name: string, text: string): Promise<void> {
-  await tmux("send-keys", "-t", name, "-l", text);
-  await pause(100);
-  await tmux("send-keys", "-t", name, "Enter");
-}
-
 Deno.test({
   name:
     "TUI e2e (issue 14): room replies stay in the room, /msg to nobody leaves no buffer, ZWJ emoji keep the border",
   ignore: skipWithoutTmux,
   fn: async () => {
     const t = await startTestServer();
+    const tm = new Tmux(t.port);
     const homes: string[] = [];
     const users = ["alice", "bob", "carol"];
+    const type = (u: string, text: string) => tm.type(u, text);
+    const waitFor = (u: string, pred: (s: string) => boolean, what: string) => tm.waitFor(u, pred, what);
     try {
-      for (const u of users) (await t.client(u, { password: "pw-secret-123", kdf: {} })).close();
+      for (const u of users) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
       for (const u of users) {
         const home = await Deno.makeTempDir();
         homes.push(home);
-        const cmd =
-          `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 PARLEY_PASSWORD=pw-secret-123 ${Deno.execPath()} run ` +
-          `--allow-net --allow-read --allow-write --allow-env --allow-run client.ts --user ${u} ` +
-          `--server 127.0.0.1:${t.port} --home ${home} --trust-on-first-use 2>${home}/stderr`;
-        await tmux("new-session", "-d", "-s", u, "-x", "100", "-y", "30", cmd);
+        await tm.start(u, u, home);
       }
       for (const u of users) await waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
       await type("alice", "/room create dev bob carol");
@@ -77,8 +42,8 @@ Deno.test({
       await waitFor("bob", (s) => /#dev/.test(s), "room buffer on bob");
       await type("alice", "/join #dev");
       await waitFor("alice", (s) => /\[#dev\]/.test(s), "in #dev");
-      await tmux("send-keys", "-t", "alice", "-l", "car");
-      await tmux("send-keys", "-t", "alice", "Tab");
+      await tm.keys("alice", "-l", "car");
+      await tm.keys("alice", "Tab");
       await waitFor("alice", (s) => /\[#dev\] carol:/.test(s), "completed nick");
       await type("alice", "see you at noon");
       await type("bob", "/join #dev");
@@ -98,7 +63,7 @@ Deno.test({
       assert.equal(borders.size, 1, `the member list's border moved:\n${f}`);
       for (const u of users) await type(u, "/quit");
     } finally {
-      await tmux("kill-server").catch(() => "");
+      await tm.stop();
       await t.stop();
       for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
     }

@@ -29,14 +29,30 @@ Deno.test("launchTui() asks about the fingerprint, registers, then retries a wro
   const env = { get: (_: string) => undefined };
   const flags = { server: `127.0.0.1:${t.port}`, user: "alice", home };
   try {
-    const reg = scriptedPrompts(["pw-secret-123"], { confirm: [true], choose: "register" });
+    // Registering asks for the password twice and checks its length before the certificate
+    // question (issue 14): a short one, then two that differ, then a good pair.
+    const reg = scriptedPrompts(
+      ["short", "pw-secret-123", "pw-secret-999", "pw-secret-123", "pw-secret-123"],
+      { confirm: [true, true, true], choose: "register" },
+    );
     let seen = "";
     assert.equal(await launchTui(flags, env, reg.prompts, (b) => Promise.resolve(void (seen = b.user))), 0);
     assert.equal(seen, "alice");
-    assert.equal(reg.asked[0], "alice on 127.0.0.1:" + t.port);
-    assert.equal(reg.asked[1], "Password for alice");
+    const choose = "Choose a password for alice (at least 8 characters)";
+    const repeat = "Repeat the password for alice";
+    assert.deepEqual(reg.asked.slice(0, 8), [
+      "alice on 127.0.0.1:" + t.port,
+      choose,
+      "Try again?",
+      choose,
+      repeat,
+      "Try again?",
+      choose,
+      repeat,
+    ]);
+    assert.deepEqual(reg.errors, ["Passwords need at least 8 characters", "The two passwords differ"]);
     assert.match(
-      reg.asked[2]!,
+      reg.asked[8]!,
       /^First contact with 127\.0\.0\.1:\d+\. Its certificate fingerprint is\n {2}SHA256:/,
     );
 
@@ -75,6 +91,34 @@ Deno.test("launchTui() reports a blocked account with its time and fails without
       launchTui(flags, scripted, {}, () => Promise.resolve()),
       (e) => e instanceof BackendError && e.code === "locked",
     );
+  } finally {
+    await t.stop();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("register at a terminal (connectAndLogin) asks twice and checks the length before the certificate (issue 14)", async () => {
+  const { connectAndLogin } = await import("../lib/client/session_setup.ts");
+  const t = await startTestServer();
+  const home = await Deno.makeTempDir();
+  const env = { get: (_: string) => undefined };
+  const flags = { server: `127.0.0.1:${t.port}`, user: "carol", home };
+  try {
+    const short = scriptedPrompts(["short"], { confirm: [true] });
+    await assert.rejects(connectAndLogin(flags, env, short.prompts, { register: true }), {
+      code: "weak_password",
+    });
+    assert.deepEqual(short.asked, ["Choose a password for carol (at least 8 characters)"]);
+    const differ = scriptedPrompts(["pw-secret-123", "pw-secret-124"], { confirm: [true] });
+    await assert.rejects(connectAndLogin(flags, env, differ.prompts, { register: true }), {
+      code: "password_mismatch",
+    });
+    assert.equal(differ.asked.length, 2, "no certificate question yet");
+    const good = scriptedPrompts(["pw-secret-123", "pw-secret-123"], { confirm: [true] });
+    const c = await connectAndLogin(flags, env, good.prompts, { register: true });
+    assert.equal(c.user, "carol");
+    assert.match(good.asked[2]!, /^First contact with/);
+    await c.close();
   } finally {
     await t.stop();
     await Deno.remove(home, { recursive: true });

@@ -26,6 +26,7 @@ const RETRYABLE = new Set([
   "locked",
   "name_taken",
   "weak_password",
+  "password_mismatch",
   "bad_name",
   "unreachable",
   "throttled",
@@ -54,7 +55,7 @@ export async function launchTui(
   for (;;) {
     let password: string;
     try {
-      password = await readPassword(flags, env, prompts, user);
+      password = await readPassword(flags, env, prompts, user, register); // twice when registering
       const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
       const client = await connectAndLogin({ ...flags, user }, withPw, prompts, { register });
       const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));

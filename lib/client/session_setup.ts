@@ -12,6 +12,7 @@ import { LocalStore } from "./local_store.ts";
 import { E2eCodec } from "./e2e_codec.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
 import { ensureHome, readPasswordFile } from "./home_dir.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
@@ -56,11 +57,17 @@ export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "
   return { host, port, server: `${host}:${port}`, home, ...(user ? { user } : {}) };
 }
 
+/**
+ * The password: from `--password-file`, `PARLEY_PASSWORD`, or a prompt. Registering at a prompt
+ * asks twice and checks the minimum length first, before the server (and its certificate question)
+ * is reached: `weak_password` or `password_mismatch` otherwise.
+ */
 export async function readPassword(
   f: ConnectFlags,
   env: ClientEnv,
   prompts: Prompts,
   user: string,
+  register = false,
 ): Promise<string> {
   if (f.passwordFile) {
     try {
@@ -74,7 +81,19 @@ export async function readPassword(
   }
   const fromEnv = env.get("PARLEY_PASSWORD");
   if (fromEnv !== undefined) return fromEnv;
-  if (prompts.password) {
+  if (prompts.password && register) {
+    const p = await prompts.password(
+      `Choose a password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`,
+    );
+    if (p !== null) {
+      if ([...p].length < MIN_PASSWORD_CHARS) {
+        throw new BackendError("weak_password", `Passwords need at least ${MIN_PASSWORD_CHARS} characters`);
+      }
+      const again = await prompts.password(`Repeat the password for ${user}`);
+      if (again !== p) throw new BackendError("password_mismatch", "The two passwords differ");
+      return p;
+    }
+  } else if (prompts.password) {
     const p = await prompts.password(`Password for ${user}`);
     if (p !== null) return p;
   }
@@ -121,7 +140,7 @@ export async function connectAndLogin(
   let user = t.user;
   if (!user && prompts.text) user = (await prompts.text("User name")) ?? undefined;
   if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
-  const password = await readPassword(f, env, prompts, user);
+  const password = await readPassword(f, env, prompts, user, o.register === true);
   const conn = await openConnection(t, f, prompts);
   let store: LocalStore | undefined;
   try {

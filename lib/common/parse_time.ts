@@ -74,8 +74,8 @@ const two = (n: number) => String(n).padStart(2, "0");
 /** How long until `until`, in words: "in 40 s", "in 9 min", "in 5 h", "in 3 days". */
 export function relativeText(until: number, now: number): string {
   const s = Math.max(0, Math.round((until - now) / 1000));
-  if (s < 60) return `in ${s} s`;
-  const min = Math.round(s / 60);
+  if (s < 45) return `in ${s} s`;
+  const min = Math.max(1, Math.round(s / 60)); // a one-minute ban read a moment later is still "in 1 min"
   if (min < 60) return `in ${min} min`;
   const h = Math.round(s / 3600);
   if (h < 48) return `in ${h} h`;

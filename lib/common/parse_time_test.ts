@@ -6,6 +6,7 @@ const T = new Date(2026, 0, 5, 12, 0, 0).getTime(); // local noon
 Deno.test("untilText() shows local time and how long until it (issue 14)", () => {
   assert.equal(untilText(T + 9 * 60e3, T), "12:09 (in 9 min)");
   assert.equal(untilText(T + 40e3, T), "12:00 (in 40 s)");
+  assert.equal(relativeText(T + 59e3, T), "in 1 min");
   assert.equal(untilText(T + 3 * 86400e3, T), "8 Jan 2026 12:00 (in 3 days)");
   assert.equal(relativeText(T + 5 * 3600e3, T), "in 5 h");
 });

@@ -42,6 +42,11 @@ export interface ServerConfig {
   retentionDays: number;
   /** One-time prekeys kept per user; ones uploaded past it are ignored (the reply says how many). */
   maxPrekeys: number;
+  /**
+   * Opt-in (`--log-messages`): one log line per stored message with metadata only — sender, target,
+   * body size and seq (the log line has the time). Never the body: it is end-to-end encrypted anyway.
+   */
+  logMessages: boolean;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -75,6 +80,7 @@ export const DEFAULTS: ServerConfig = {
   quotaBytes: 256 * 1024 * 1024,
   retentionDays: 0,
   maxPrekeys: 200,
+  logMessages: false,
 };
 
 export function resolveConfig(o: ServerOptions = {}): ServerConfig {

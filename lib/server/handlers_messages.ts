@@ -1,6 +1,6 @@
 /**
  * Handlers for send, sync (offline queue), ack and history. Bodies are opaque bytes: stored and
- * relayed, never parsed or logged.
+ * relayed, never parsed or logged (`--log-messages` logs sender, target, size and seq only).
  */
 import { encodeFrame } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -76,6 +76,10 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
     body: body.slice(),
   }, s)
     .then(async (r) => {
+      if (r && c.config.logMessages) {
+        // Metadata only (opt-in): never the body.
+        c.log.info("message", { from: s.user, to: targetText(t), bytes: body.length, seq: r.seq });
+      }
       // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
       if (!r) c.releaseQuota(s.user, body.length);
       const first = r ?? await c.store.seqOf(s.user, m.mid);
@@ -87,6 +91,11 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
     })
     .finally(() => s.inflight--);
+}
+
+/** How `--log-messages` names a target: `bob`, `#dev`, `*` for broadcasts. */
+function targetText(t: { kind: string; name?: string | null }): string {
+  return t.kind === "room" ? `#${t.name}` : t.kind === "broadcast" ? "*" : String(t.name);
 }
 
 /** Room sends skip the history lookup: membership from the cache is enough. */

@@ -204,7 +204,7 @@ export class TuiApp {
         if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
         if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from);
         const n = this.state.handle(it.e);
-        if (n) this.#notify(n.title, n.body);
+        if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
         if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now
         break;
       }

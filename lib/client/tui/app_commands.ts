@@ -72,7 +72,17 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
     now: () => app.clock.now(),
     formatTime: app.formatTime,
     helpLines: (cmd) => helpLines(app.backend.role, cmd, COMMANDS),
-    setOwnStatus: (s) => later(() => (st.myStatus = s)),
+    setOwnStatus: (s) =>
+      later(() => {
+        const n = st.setMyStatus(s);
+        if (n !== null) st.info(buf, `${n} message${n === 1 ? "" : "s"} arrived while you were busy`);
+      }),
     video: app.video,
+    isUser: (n) => st.isUser(n),
+    closeTarget: (t) =>
+      later(() => {
+        const b = st.buffers.find(t.kind === "room" ? "room" : "dm", t.name ?? "");
+        if (b) st.buffers.close(b);
+      }),
   };
 }

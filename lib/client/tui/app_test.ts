@@ -379,3 +379,41 @@ Deno.test("TuiApp /room create for the same people names the existing room; --ne
   assert.match(s.join("\n"), /4\.#pair/);
   h.close();
 });
+
+Deno.test("TuiApp while busy: no bell, messages still arrive as unread; /free tells how many (issue 14)", async () => {
+  const h = await open({ notify: "osc9", cols: 140 });
+  await h.type("/busy\r");
+  const n = h.writes.length;
+  h.backend.receive("bob", { kind: "user", name: "alice" }, "are you there?");
+  h.backend.receive("carol", general, "hey alice, lunch?");
+  h.backend.receive("bob", general, "no mention");
+  let s = await h.settle();
+  const out = h.writes.slice(n).join("");
+  assert.ok(!out.includes("\x07") && !out.includes("\x1b]9;"), JSON.stringify(out));
+  assert.match(s.join("\n"), /2\.#general +2,1!/); // unread 2, one of them mentions alice
+  assert.match(s.join("\n"), /4\.bob\s+1!/);
+  s = await h.type("/free\r");
+  assert.match(s.join("\n"), /You are now free/);
+  assert.match(s.join("\n"), /3 messages arrived while you were busy/);
+  const m = h.writes.length;
+  h.backend.receive("bob", { kind: "user", name: "alice" }, "now?");
+  await h.settle();
+  assert.match(h.writes.slice(m).join(""), /\x07/);
+  h.close();
+});
+
+Deno.test("TuiApp /msg and /query to a name the server does not know: an error and no buffer (issue 14)", async () => {
+  const h = await open({
+    setup: (b) => (demoWorld(b), (b.registered = new Set(["alice", "bob", "carol", "dave", "erin"]))),
+  });
+  let s = await h.type("/msg nosuchuser hello\r");
+  assert.match(s.join("\n"), /There is no user named nosuchuser/);
+  s = await h.type("/query nosuchuser\r");
+  assert.doesNotMatch(s.join("\n"), /\d\.nosuchuser/);
+  assert.deepEqual(h.backend.callsOf("send"), []);
+  s = await h.type("/query erin\r"); // registered, offline, unknown here: asked, then kept
+  assert.match(s.join("\n"), /4\.erin/);
+  await h.type("/msg bob hi\r"); // known here: no round trip
+  assert.deepEqual(h.backend.callsOf("whois"), [["nosuchuser"], ["nosuchuser"], ["erin"]]);
+  h.close();
+});

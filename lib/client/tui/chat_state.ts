@@ -4,6 +4,8 @@
  *
  * Contract: `handle(event)` updates the model and returns the notifications to raise (a DM or a
  * mention of the user that arrived live, not from the offline queue, and not sent by the user).
+ * While the user is busy nothing is raised (do not disturb): messages still arrive and count as
+ * unread, and `setMyStatus("free")` tells how many came meanwhile.
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
@@ -39,6 +41,9 @@ export class ChatState {
   connection: "connecting" | "online" | "offline" = "online";
   encryption: { state: "on" | "off" | "warning"; detail?: string } = { state: "on" };
   myStatus: Status = "free";
+  /** Messages from others that arrived live while the user was busy (told on `/free`). */
+  arrivedWhileBusy = 0;
+  #busy = false;
   /** `bufferKey|user` → expiry time. */
   readonly typing = new Map<string, number>();
   readonly transfers = new Map<string, TransferView>();
@@ -50,6 +55,23 @@ export class ChatState {
 
   info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
     buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
+  }
+
+  /** Records the user's own status; going free returns how many messages arrived while busy. */
+  setMyStatus(status: Status): number | null {
+    const was = this.myStatus;
+    this.myStatus = status;
+    if (status === "busy") {
+      if (!this.#busy && was !== "busy") this.arrivedWhileBusy = 0;
+      this.#busy = true;
+      return null;
+    }
+    // Busy by `/busy`, or from the start (status restored): the server's echo may have come first.
+    if (!this.#busy && was !== "busy") return null;
+    this.#busy = false;
+    const n = this.arrivedWhileBusy;
+    this.arrivedWhileBusy = 0;
+    return n;
   }
 
   isUser(name: string): boolean {
@@ -85,12 +107,17 @@ export class ChatState {
     return line;
   }
 
-  /** Adds a message; returns a notification when one should be raised. */
+  /** Adds a message; returns a notification when one should be raised (never while busy). */
   addMessage(m: ChatMessage, live: boolean): Notice | null {
     const buf = this.bufferFor(m);
     const line = this.toLine(m);
     const added = buf.add(line, buf === this.buffers.current);
-    if (!added || !live || m.replay || !line.highlight) return null;
+    if (!added || !live || m.replay || line.kind === "own") return null;
+    if (this.myStatus === "busy" || this.#busy) {
+      this.arrivedWhileBusy++; // do not disturb: it arrives and counts as unread, silently
+      return null;
+    }
+    if (!line.highlight) return null;
     const where = m.to.kind === "room" ? ` in #${sanitizeName(m.to.name ?? "")}` : "";
     return { title: `${line.from}${where}`, body: line.text };
   }

@@ -34,6 +34,10 @@ export interface CommandContext {
   /** Records the user's own status after `/busy` or `/free` succeeded. */
   setOwnStatus(status: "busy" | "free"): void;
   video: VideoControls;
+  /** True for a user the client already knows (online, a room member or an open query). */
+  isUser?(name: string): boolean;
+  /** Closes the buffer of a conversation, if open. */
+  closeTarget?(target: Target): void;
 }
 
 export interface CommandSpec {
@@ -64,17 +68,23 @@ export function presenceLine(ctx: CommandContext, p: Presence): string {
 }
 
 /**
- * Checks that a user exists before a query buffer is opened for them (`/msg`, `/query`): a name the
- * server does not know is an error and leaves no buffer behind. Other failures (offline) let it pass.
+ * Opens the query buffer of `name` at once (so the next line typed lands there) and, unless the
+ * client already knows the user, asks the server: a name it does not know is an error and the
+ * buffer is closed again, so `/msg nosuchuser` leaves nothing behind. Other failures (offline) pass.
  */
-export async function needUser(ctx: CommandContext, name: string): Promise<string> {
-  const u = user(name);
+export async function openQuery(ctx: CommandContext, name: string, focus: boolean): Promise<Target> {
+  const t: Target = { kind: "user", name: user(name) };
+  ctx.open(t, focus);
+  if (ctx.isUser?.(t.name!)) return t; // online, a room member or an open query: no round trip
   try {
-    await ctx.backend.whois(u);
+    await ctx.backend.whois(t.name!);
   } catch (err) {
-    if ((err as { code?: string }).code === "no_such_user") throw err;
+    if ((err as { code?: string }).code === "no_such_user") {
+      ctx.closeTarget?.(t);
+      throw err;
+    }
   }
-  return u;
+  return t;
 }
 
 export function needTarget(ctx: CommandContext): Target {

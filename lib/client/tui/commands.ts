@@ -7,13 +7,12 @@
  * Usage strings: UPPER words are parameters, `[X]` is optional, a last `TEXT` or `X…` takes the rest
  * of the line.
  */
-import type { Target } from "../backend.ts";
 import {
   type CommandContext,
   type CommandSpec,
   needRoom,
   needTarget,
-  needUser,
+  openQuery,
   presenceLine,
   room,
   user,
@@ -39,8 +38,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Send a private message without switching buffer",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
-      ctx.open(t, false);
+      const t = await openQuery(ctx, u!, false);
       await ctx.send(t, text!);
     },
   },
@@ -50,8 +48,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Open a private conversation (and send TEXT)",
     permission: "user",
     run: async (ctx, [u, text]) => {
-      const t: Target = { kind: "user", name: await needUser(ctx, u!) };
-      ctx.open(t, true);
+      const t = await openQuery(ctx, u!, true);
       if (text) await ctx.send(t, text);
     },
   },
@@ -142,7 +139,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "busy",
     aliases: ["away"],
     usage: "",
-    help: "Mark yourself busy",
+    help: "Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
     permission: "user",
     run: async (ctx) => {
       await ctx.backend.setStatus("busy");
@@ -158,8 +155,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx) => {
       await ctx.backend.setStatus("free");
-      ctx.setOwnStatus("free");
       ctx.print("You are now free");
+      ctx.setOwnStatus("free"); // then how many messages arrived while busy
     },
   },
   {

@@ -72,7 +72,10 @@ Deno.test("helpLines() lists commands for the role and explains one", () => {
   assert.match(user, /\/msg USER TEXT/);
   assert.doesNotMatch(user, /\/grant/);
   assert.match(helpLines("admin").join("\n"), /\/grant USER/);
-  assert.deepEqual(helpLines("user", "away"), ["/busy (also /away)", "  Mark yourself busy"]);
+  assert.deepEqual(helpLines("user", "away"), [
+    "/busy (also /away)",
+    "  Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
+  ]);
 });
 
 Deno.test("parseDuration() and parseSince() read seconds, units and dates", () => {
