@@ -43,6 +43,8 @@ Options:
   --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
   --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
   --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
+  --file-quota BYTES       relayed file bytes one user may have waiting (default ${DEFAULTS.fileQuota})
+  --file-ttl SECONDS       how long a relayed file is kept (default ${DEFAULTS.fileTtlSeconds})
   --log-level LEVEL        debug, info, warn or error (default info)
   --console                read console commands from stdin even when it is not a terminal
   --version, --help
@@ -78,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
       "login-rate": { type: "string" },
       "login-timeout": { type: "string" },
       "log-level": { type: "string" },
+      "file-quota": { type: "string" },
+      "file-ttl": { type: "string" },
       console: { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -128,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
     loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
+    fileQuota: num(f["file-quota"], "file-quota"),
+    fileTtlSeconds: num(f["file-ttl"], "file-ttl"),
   }, { store, log, tls: dd.tls });
   await srv.start();
   const fp = await fingerprintPem(dd.tls.cert);

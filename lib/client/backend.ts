@@ -137,6 +137,15 @@ export interface StreamOfferInfo {
   height?: number;
 }
 
+/** A file offered to this user (issue 12); the file key stays in the keystore. */
+export interface FileOfferInfo {
+  fid: string;
+  from: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
 /** How an outgoing stream ended. */
 export interface StreamSendResult {
   sent: number;
@@ -176,6 +185,8 @@ export type BackendEvent =
     total: number;
     state: "active" | "done" | "failed";
   }
+  /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
+  | { type: "file.offer"; offer: FileOfferInfo }
   /** Optional (video): a user offers to stream a video to this user; answer with `acceptStream`. */
   | { type: "stream.offer"; offer: StreamOfferInfo }
   /** Optional (video): a pending offer was withdrawn before it was answered. */

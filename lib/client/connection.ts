@@ -12,6 +12,8 @@ import { BackendError } from "./backend.ts";
 export interface Reply {
   header: Record<string, unknown>;
   items: Frame[];
+  /** The reply frame's body (file data for `file.get`; empty otherwise). */
+  body: Uint8Array;
 }
 
 interface Waiter {
@@ -104,7 +106,7 @@ export class Connection {
       const w = this.#waiting.get(id);
       if (w) {
         this.#waiting.delete(id);
-        if (h.t === "ok") w.resolve({ header: h, items: w.items });
+        if (h.t === "ok") w.resolve({ header: h, items: w.items, body: f.body });
         else w.reject(new BackendError(String(h.code), String(h.msg), untilOf(h.until)));
         return;
       }

@@ -35,6 +35,7 @@ import { LocalStore } from "./local_store.ts";
 import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { RoomLogs } from "./room_log.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
+import { decodeFileOffer, encodeFileOffer, type FileOffer, offerWrites } from "./file_offer.ts";
 import {
   decodePayload,
   encodePayload,
@@ -64,6 +65,26 @@ export class E2eCodec implements BodyCodec {
   readonly streamKeys: StreamKeyChannel = {
     send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
     receive: (from, sid, timeoutMs) => this.#streamKeyBox.take(from, sid, timeoutMs),
+  };
+
+  /** File transfers (files.ts): offers sent as DM control messages, records in the keystore. */
+  readonly files = {
+    offer: (to: string, o: FileOffer): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        const body = await this.#dmEncrypt(to, encodeFileOffer(mid, o));
+        await this.host.conn.request("send", { to: { kind: "user", name: to }, mid }, body);
+      }),
+    get: (key: string): Promise<unknown> => this.#serial(() => this.cs.get(key)),
+    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
+    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+      this.#serial(async () => {
+        const v = fn((await this.cs.get(key)) as T | undefined);
+        await this.cs.commit({ put: { [key]: v }, del: [] });
+        return v;
+      }),
+    verified: (user: string): Promise<boolean> =>
+      this.#serial(async () => (await this.dm.contact(user))?.verified === true),
   };
 
   private constructor(
@@ -186,6 +207,19 @@ export class E2eCodec implements BodyCodec {
           if (sk) {
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
             this.#streamKeyBox.put(m.from, sk.sid, sk.key);
+            return null;
+          }
+          const fo = decodeFileOffer(o.plaintext, m.mid);
+          if (fo) {
+            const w = await offerWrites(this.cs, m.from, fo, m.ts);
+            await this.cs.commit(
+              mergeWrites(o.writes, w),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            const { key: _key, ...offer } = fo;
+            if (Object.keys(w.put).length) {
+              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from } });
+            }
             return null;
           }
           const p = decodePayload(o.plaintext, m.mid);

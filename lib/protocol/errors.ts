@@ -44,6 +44,11 @@ export const ErrorCode = {
   Duplicate: "duplicate",
   NoKeys: "no_keys",
   Unavailable: "unavailable",
+  // files
+  NoSuchFile: "no_such_file",
+  OverQuota: "over_quota",
+  FileTooLarge: "file_too_large",
+  Busy: "busy",
   Internal: "internal",
 } as const;
 

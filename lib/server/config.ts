@@ -36,6 +36,10 @@ export interface ServerConfig {
   hashWorkers: number;
   historyLimit: number;
   shutdownGraceMs: number;
+  /** Bytes of relayed files one user may have waiting on the server (issue 12). */
+  fileQuota: number;
+  /** Seconds a relayed file is kept after its upload started. */
+  fileTtlSeconds: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -66,6 +70,8 @@ export const DEFAULTS: ServerConfig = {
   hashWorkers: 2,
   historyLimit: 1000,
   shutdownGraceMs: 5_000,
+  fileQuota: 1024 * 1024 * 1024,
+  fileTtlSeconds: 7 * 86400,
 };
 
 export function resolveConfig(o: ServerOptions = {}): ServerConfig {
@@ -89,6 +95,8 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "maxVideoStreams",
     "maxRelayStreamsPerSession",
     "maxRelayStreams",
+    "fileQuota",
+    "fileTtlSeconds",
   ];
   for (const k of ints) {
     const v = c[k];
