@@ -11,6 +11,7 @@ import type { ChatClient } from "./chat_client.ts";
 import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
+import { registerFileCommands } from "./cli_files.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
@@ -242,6 +243,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
 
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
+  registerFileCommands(program, io); // files, send-file, receive (lib/client/cli_files.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

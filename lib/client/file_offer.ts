@@ -89,7 +89,7 @@ export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
   }
   if (typeof p !== "object" || p === null || p.k !== "file") return null;
   const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
-    typeof p.name === "string" && p.name.length <= 4096 && typeof p.size === "number" &&
+    typeof p.name === "string" && p.name.length <= 32768 && typeof p.size === "number" &&
     Number.isInteger(p.size) && p.size >= 0 && p.size <= MAX_FILE_SIZE && typeof p.key === "string" &&
     typeof p.sha256 === "string" && /^[0-9a-f]{64}$/.test(p.sha256);
   if (!ok) throw new SyntaxError("Malformed file offer");
@@ -182,8 +182,12 @@ export function safeFileName(raw: string): string {
   if (utf8.encode(s).length > MAX_NAME_BYTES) {
     const dot = s.lastIndexOf(".");
     const ext = dot > 0 && s.length - dot <= 16 ? s.slice(dot) : "";
-    let stem = s.slice(0, s.length - ext.length);
-    while (utf8.encode(stem + ext).length > MAX_NAME_BYTES) stem = [...stem].slice(0, -1).join("");
+    let stem = "", room = MAX_NAME_BYTES - utf8.encode(ext).length;
+    for (const ch of s.slice(0, s.length - ext.length)) {
+      room -= utf8.encode(ch).length;
+      if (room < 0) break;
+      stem += ch;
+    }
     s = stem + ext;
   }
   return s || "file";
