@@ -97,6 +97,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--password-file <file>", "read the password from a file (or set PARLEY_PASSWORD)")
     .option("--trust-on-first-use", "trust the server's certificate on first contact without asking")
     .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
+    .option(
+      "--outbox <dir>",
+      "full-screen client: the folder /ls lists and /send ID sends from (default <home>/outbox)",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError(false);

@@ -217,8 +217,9 @@ export class E2eCodec implements BodyCodec {
               (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
             );
             const { key: _key, ...offer } = fo;
+            const verified = (await this.dm.contact(m.from))?.verified === true;
             if (Object.keys(w.put).length) {
-              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from } });
+              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from, verified } });
             }
             return null;
           }

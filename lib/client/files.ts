@@ -386,3 +386,18 @@ async function freeName(dir: string, name: string): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Regular files directly inside `dir` (none when it does not exist): the outbox for `/ls`. */
+export async function listFolder(dir: string): Promise<{ name: string; size: number; path: string }[]> {
+  const out: { name: string; size: number; path: string }[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      const path = `${dir}/${e.name}`;
+      out.push({ name: e.name, size: (await Deno.stat(path)).size, path });
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}

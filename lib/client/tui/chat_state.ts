@@ -212,6 +212,17 @@ export class ChatState {
         else this.typing.delete(key);
         return null;
       }
+      case "file.offer": {
+        const o = e.offer;
+        const from = sanitizeName(o.from);
+        const b = this.buffers.ensure("dm", from);
+        const key = o.verified ? "verified key" : "key NOT verified (/verify " + from + ")";
+        this.info(
+          b,
+          `${from} offers the file ${sanitize(o.name)} (${o.size} bytes; ${key}): /accept or /reject`,
+        );
+        return { title: `File from ${from}`, body: sanitize(o.name) };
+      }
       case "transfer": {
         const until = e.state === "active" ? undefined : this.now() + 5000;
         this.transfers.set(e.id, { ...e, name: sanitize(e.name), ...(until ? { until } : {}) });

@@ -19,6 +19,7 @@ import {
 } from "./command_context.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
+import { FILE_COMMANDS } from "./commands_files.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -285,6 +286,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   ...VIDEO_COMMANDS,
+  ...FILE_COMMANDS,
   {
     name: "reconnect",
     aliases: ["restart"],
