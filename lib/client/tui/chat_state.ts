@@ -7,6 +7,7 @@
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
+import { sizeText } from "./commands_files.ts";
 import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
 import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
 import type { MemberEntry } from "./render.ts";
@@ -216,11 +217,8 @@ export class ChatState {
         const o = e.offer;
         const from = sanitizeName(o.from);
         const b = this.buffers.ensure("dm", from);
-        const key = o.verified ? "verified key" : "key NOT verified (/verify " + from + ")";
-        this.info(
-          b,
-          `${from} offers the file ${sanitize(o.name)} (${o.size} bytes; ${key}): /accept or /reject`,
-        );
+        const key = o.verified ? "verified key" : "key not verified";
+        this.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
         return { title: `File from ${from}`, body: sanitize(o.name) };
       }
       case "transfer": {
