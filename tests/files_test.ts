@@ -229,3 +229,46 @@ Deno.test("files: resume after the sender's and then the receiver's connection d
     await t.stop();
   }
 });
+
+Deno.test("files: the server lets only the sender write, only the recipient read, and never past the declared size", async () => {
+  const t = await startTestServer();
+  try {
+    const [a, b, c] = [await t.client("alice"), await t.client("bob"), await t.client("carol")];
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: Error & { code?: string }) => e.code);
+    const fid = "fid-0000001";
+    const put = (who: typeof a, off: number, body: Uint8Array, to = "bob", size = 100) =>
+      who.conn.request("file.put", { fid, to, size, off }, body);
+    assert.equal(await code(put(a, 0, new Uint8Array(60))), "ok");
+    assert.equal(
+      await code(put(c, 60, new Uint8Array(10))),
+      "no_such_file",
+      "carol cannot write alice's file",
+    );
+    assert.equal(await code(put(a, 60, new Uint8Array(41))), "file_too_large");
+    assert.equal(await code(put(a, 60, new Uint8Array(10), "bob", 200)), "no_such_file", "size is fixed");
+    // A put at a stale offset writes nothing and tells where the file is.
+    assert.equal((await put(a, 10, new Uint8Array(5))).header.have, 60);
+    assert.equal(await code(b.conn.request("file.done", { fid })), "invalid", "not complete yet");
+    assert.equal(await code(c.conn.request("file.get", { fid, off: 0, len: 10 })), "no_such_file");
+    assert.equal(await code(a.conn.request("file.get", { fid, off: 0, len: 10 })), "no_such_file");
+    const r = await b.conn.request("file.get", { fid, off: 50, len: 100 });
+    assert.equal(r.body.length, 10);
+    assert.deepEqual([r.header.have, r.header.size, r.header.state], [60, 100, "uploading"]);
+    assert.equal(((await c.conn.request("file.list")).header.files as unknown[]).length, 0);
+    assert.equal(((await b.conn.request("file.list")).header.files as unknown[]).length, 1);
+    assert.equal(await code(c.conn.request("file.abort", { fid })), "no_such_file");
+    assert.equal(await code(b.conn.request("file.abort", { fid })), "ok");
+    assert.equal(t.srv.files.get(fid), undefined);
+    assert.equal(
+      await code(a.conn.request("file.put", { fid: "../../etc", to: "bob", size: 1, off: 0 })),
+      "invalid",
+    );
+    assert.equal(
+      await code(a.conn.request("file.put", { fid, to: "bob", size: 1, off: 0 }, new Uint8Array(600 * 1024))),
+      "invalid",
+      "a body over FILE_BODY_MAX",
+    );
+  } finally {
+    await t.stop();
+  }
+});

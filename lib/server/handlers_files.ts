@@ -6,7 +6,7 @@
  * bytes stay under `--file-quota`, and each body is at most `FILE_BODY_MAX`.
  */
 import { ErrorCode } from "../protocol/errors.ts";
-import type { Request } from "../protocol/messages.ts";
+import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
 import { type FileEntry, type FileStore, MAX_FILES_PER_USER } from "./file_store.ts";
@@ -36,6 +36,9 @@ export function fileHandlers(store: FileStore): FileHandlers {
 
   return {
     "file.put": async (c, s, m, body) => {
+      if (body.length > FILE_BODY_MAX) {
+        return s.fail(m.id, ErrorCode.Invalid, `A file body is at most ${FILE_BODY_MAX} bytes`);
+      }
       let f = store.get(m.fid);
       if (!f) {
         if (m.off !== 0) return missing(s, m.id);
