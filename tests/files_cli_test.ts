@@ -180,3 +180,38 @@ Deno.test("files: names with traversal, separators, control characters and reser
     await t.stop();
   }
 });
+
+Deno.test("files: a file whose chunks verify but whose SHA-256 differs from the offer is not saved", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    await a.client.sync();
+    await b.client.sync();
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const src = `${t.dir}/doc.txt`;
+    await Deno.writeTextFile(src, "real content");
+    const st = await Deno.stat(src);
+    const rec: OutRecord = {
+      fid: "lyingsender01",
+      to: "bob",
+      path: await Deno.realPath(src),
+      name: "doc.txt",
+      size: st.size,
+      mtime: st.mtime!.getTime(),
+      sha256: await sha256Hex("other content"),
+      key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
+      salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+      at: 0,
+      state: "uploading",
+    };
+    await fa.ops.update<OutRecord[]>(OUT_KEY, () => [rec]);
+    await fa.send("bob", src);
+    const offer = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === rec.fid)))!;
+    await assert.rejects(fb.accept(offer, `${t.dir}/down`), /does not match the SHA-256/);
+    assert.deepEqual([...Deno.readDirSync(`${t.dir}/down`)], [], "neither the file nor its .part is left");
+    assert.equal((await fb.incoming())[0]!.state, "failed");
+  } finally {
+    await t.stop();
+  }
+});
