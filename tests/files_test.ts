@@ -272,3 +272,36 @@ Deno.test("files: the server lets only the sender write, only the recipient read
     await t.stop();
   }
 });
+
+Deno.test("files: a server restart mid-upload keeps what reached its disk; the upload and the download continue", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-files-restart-" });
+  let t = await startTestServer({}, { dir });
+  try {
+    const { a } = await pair(t, { bobOnline: false });
+    const data = bytes(3 * 1024 * 1024 + 11);
+    const p = await writeFile(t, "db.dump", data);
+    let n = 0;
+    const fa = new FileTransfers(a.client, FileTransfers.of(a.client).ops, (pr) => {
+      if (pr.state === "active" && ++n === 3) void t.srv.shutdown();
+    });
+    await assert.rejects(fa.send("bob", p));
+    await t.stop();
+    t = await startTestServer({ port: t.port }, { dir });
+    const [entry] = t.srv.files.list("alice");
+    assert.ok(
+      entry && entry.have > 0 && entry.have < entry.size,
+      "a part of the upload survived the restart",
+    );
+    const a2 = await t.e2eClient("alice", { register: false });
+    const sent = await FileTransfers.of(a2.client).send("bob", p);
+    assert.equal(sent.fid, entry.fid);
+    const b = await t.e2eClient("bob", { register: false });
+    await b.client.sync();
+    const fb = FileTransfers.of(b.client);
+    const got = await fb.accept(await offerFor(fb, sent.fid), `${t.dir}/down`);
+    assert.deepEqual(await Deno.readFile(got.path), data);
+  } finally {
+    await t.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
