@@ -286,7 +286,9 @@ Deno.test("files: a server restart mid-upload keeps what reached its disk; the u
     });
     await assert.rejects(fa.send("bob", p));
     await t.stop();
+    await Deno.writeFile(`${dir}/files/orphan0001.bin`, new Uint8Array(10)); // killed between data and metadata
     t = await startTestServer({ port: t.port }, { dir });
+    await assert.rejects(Deno.stat(`${dir}/files/orphan0001.bin`));
     const [entry] = t.srv.files.list("alice");
     assert.ok(
       entry && entry.have > 0 && entry.have < entry.size,

@@ -56,6 +56,11 @@ export class FileStore {
         await this.#unlink(`${this.dir}/${e.name}`);
       }
     }
+    // Data without metadata (killed between the two writes of `create`) belongs to no transfer.
+    for await (const e of Deno.readDir(this.dir)) {
+      const fid = e.name.replace(/\.(bin|json\.tmp)$/, "");
+      if (e.isFile && fid !== e.name && !this.#files.has(fid)) await this.#unlink(`${this.dir}/${e.name}`);
+    }
     await this.sweep();
   }
 
