@@ -177,6 +177,7 @@ Deno.test("files: quota refusal and TTL expiry", async () => {
       fb.accept(rec, `${t.dir}/down`),
       (e: Error & { code?: string }) => e.code === "no_such_file",
     );
+    assert.equal((await fb.incoming()).find((r) => r.fid === s.fid)?.state, "failed", "not retried forever");
     assert.equal(await t.srv.files.sweep(), 1);
     assert.deepEqual([...Deno.readDirSync(`${t.dir}/files`)].map((e) => e.name), []);
   } finally {

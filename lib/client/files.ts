@@ -258,7 +258,8 @@ export class FileTransfers {
       p(total, "done");
       return { path: final, rec: { ...rec, state: "done", path: final } };
     } catch (e) {
-      const refused = e instanceof DecryptError || (e instanceof BackendError && e.code.startsWith("file_"));
+      const refused = e instanceof DecryptError ||
+        (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
       if (refused) {
         await Deno.remove(part).catch(() => {});
         await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
