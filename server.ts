@@ -47,6 +47,8 @@ Options:
                            ${DEFAULTS.quotaBytes / 1048576}); past it a send is refused
   --retention DAYS         delete messages every recipient acknowledged once older than DAYS
                            (default ${DEFAULTS.retentionDays}: keep forever)
+  --file-quota BYTES       relayed file bytes one user may have waiting (default ${DEFAULTS.fileQuota})
+  --file-ttl SECONDS       how long a relayed file is kept (default ${DEFAULTS.fileTtlSeconds})
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-messages           log each stored message's metadata (time, sender, target, size, seq;
                            never the body) to parley.log; off by default
@@ -87,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       retention: { type: "string" },
       "log-level": { type: "string" },
       "log-messages": { type: "boolean" },
+      "file-quota": { type: "string" },
+      "file-ttl": { type: "string" },
       console: { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -141,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
     quotaBytes: quota === undefined ? undefined : quota * 1048576,
     retentionDays: num(f.retention, "retention"),
     logMessages: f["log-messages"] === true,
+    fileQuota: num(f["file-quota"], "file-quota"),
+    fileTtlSeconds: num(f["file-ttl"], "file-ttl"),
   }, { store, log, tls: dd.tls });
   await srv.start();
   const fp = await fingerprintPem(dd.tls.cert);

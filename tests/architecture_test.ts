@@ -84,6 +84,8 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       /\bDeno\.(readFile|readTextFile|writeFile|writeTextFile|open|create|mkdir|remove|rename|stat|lstat|readDir|makeTempDir|makeTempFile|chmod|chown|truncate|copyFile|realPath|link|symlink|readLink|utime|watchFs)(Sync)?\b|["']node:(fs|fs\/promises|sqlite)["']/,
     files: [
       "lib/server/data_dir.ts",
+      "lib/server/file_store.ts",
+      "lib/client/files.ts",
       "lib/server/store/sqlite_store.ts",
       "lib/client/local_store.ts",
       "lib/client/crypto_store.ts",

@@ -43,6 +43,9 @@ const COMMANDS = [
   ["device", "remove"],
   ["keys"],
   ["keys", "reset"],
+  ["files"],
+  ["send-file"],
+  ["receive"],
 ];
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -76,7 +79,9 @@ Deno.test("runCli(): the top-level help lists exactly the known commands", async
   const r = await cli(["--help"]);
   assert.equal(r.code, 0);
   const section = r.out.split(/\nCommands:\n/)[1] ?? "";
-  const listed = [...section.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((n) => n !== "help");
+  const listed = [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((n) =>
+    n !== "help"
+  );
   const top = [...new Set(COMMANDS.map((c) => c[0]!))];
   assert.deepEqual(listed.sort(), top.sort());
 });

@@ -137,6 +137,43 @@ export interface StreamOfferInfo {
   height?: number;
 }
 
+/** A file offered to this user (issue 12); the file key stays in the keystore. */
+export interface FileOfferInfo {
+  fid: string;
+  from: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** The sender's identity key is verified (`/verify`); an unverified or changed key says so. */
+  verified?: boolean;
+}
+
+/** An offer or a transfer as `/files` lists it; offers waiting are numbered from 1 (`/accept N`). */
+export interface FileEntryInfo {
+  n?: number;
+  fid: string;
+  direction: "in" | "out";
+  peer: string;
+  name: string;
+  size: number;
+  state: string;
+  path?: string;
+}
+
+/** Optional (files): the full-screen client's file commands (`/ls`, `/send`, `/accept`, `/reject`, `/files`). */
+export interface FileControls {
+  /** The outbox folder's files, numbered from 1 (`/send USER ID`). */
+  outbox(): Promise<{ id: number; name: string; size: number }[]>;
+  /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
+  send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
+  list(): Promise<FileEntryInfo[]>;
+  /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */
+  accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }>;
+  reject(n?: number): Promise<FileEntryInfo>;
+  /** The offer `/accept` without N would take, if any. */
+  waiting(): Promise<number>;
+}
+
 /** How an outgoing stream ended. */
 export interface StreamSendResult {
   sent: number;
@@ -180,6 +217,8 @@ export type BackendEvent =
     total: number;
     state: "active" | "done" | "failed";
   }
+  /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
+  | { type: "file.offer"; offer: FileOfferInfo }
   /** Optional (video): a user offers to stream a video to this user; answer with `acceptStream`. */
   | { type: "stream.offer"; offer: StreamOfferInfo }
   /** Optional (video): a pending offer was withdrawn before it was answered. */
@@ -247,6 +286,8 @@ export interface ChatBackend {
   trust?(user: string): Promise<Fingerprint>;
   /** Optional: a room admin removes a member (`/kick` in a room); the room's keys rotate. */
   roomKick?(room: string, user: string): Promise<void>;
+  /** Optional (files): the file commands; set when the client has end-to-end keys. */
+  files?: FileControls;
   /** Optional (video): the server's video library (`/videos`). */
   videos?(): Promise<VideoListing[]>;
   /** Optional (video): plays a library video (`/play`); frames come through the handle. */

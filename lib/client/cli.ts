@@ -14,6 +14,7 @@ import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
 import { registerDeviceCommands } from "./cli_devices.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
+import { registerFileCommands } from "./cli_files.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
@@ -108,6 +109,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--password-file <file>", "read the password from a file (or set PARLEY_PASSWORD)")
     .option("--trust-on-first-use", "trust the server's certificate on first contact without asking")
     .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
+    .option(
+      "--outbox <dir>",
+      "full-screen client: the folder /ls lists and /send ID sends from (default <home>/outbox)",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError(false);
@@ -266,6 +271,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
+  registerFileCommands(program, io); // files, send-file, receive (lib/client/cli_files.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

@@ -18,6 +18,8 @@ const untilOf = (h: Record<string, unknown>) => typeof h.until === "number" ? h.
 export interface Reply {
   header: Record<string, unknown>;
   items: Frame[];
+  /** The reply frame's body (file data for `file.get`; empty otherwise). */
+  body: Uint8Array;
 }
 
 interface Waiter {
@@ -113,7 +115,7 @@ export class Connection {
       const w = this.#waiting.get(id);
       if (w) {
         this.#waiting.delete(id);
-        if (h.t === "ok") w.resolve({ header: h, items: w.items });
+        if (h.t === "ok") w.resolve({ header: h, items: w.items, body: f.body });
         else {
           const { t: _t, id: _id, code, msg, until: _until, ...detail } = h;
           const until = untilOf(h);

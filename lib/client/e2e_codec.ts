@@ -40,6 +40,7 @@ import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts"
 import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
+import { decodeFileOffer, encodeFileOffer, type FileOffer, offerWrites } from "./file_offer.ts";
 import {
   decodePayload,
   deviceOf,
@@ -76,6 +77,24 @@ export class E2eCodec implements BodyCodec {
   readonly devices: DeviceLists;
   /** Device addresses each sealed DM (by mid) was encrypted to: the `send` request names them. */
   readonly #sealedFor = new Map<string, string[]>();
+  /** File transfers (files.ts): offers sent as DM control messages, records in the keystore. */
+  readonly files = {
+    offer: (to: string, o: FileOffer): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileOffer(mid, o)); // to every device, recorded as consumed
+      }),
+    get: (key: string): Promise<unknown> => this.#serial(() => this.cs.get(key)),
+    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
+    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+      this.#serial(async () => {
+        const v = fn((await this.cs.get(key)) as T | undefined);
+        await this.cs.commit({ put: { [key]: v }, del: [] });
+        return v;
+      }),
+    verified: (user: string): Promise<boolean> =>
+      this.#serial(async () => (await this.dm.contact(user))?.verified === true),
+  };
 
   private constructor(
     readonly host: Host,
@@ -253,6 +272,20 @@ export class E2eCodec implements BodyCodec {
           if (sk) {
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
             this.#streamKeyBox.put(m.from, sk.sid, sk.key);
+            return null;
+          }
+          const fo = decodeFileOffer(o.plaintext, m.mid);
+          if (fo) {
+            const w = await offerWrites(this.cs, m.from, fo, m.ts);
+            await this.cs.commit(
+              mergeWrites(o.writes, w),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            const { key: _key, ...offer } = fo;
+            const verified = (await this.dm.contact(m.from))?.verified === true;
+            if (Object.keys(w.put).length) {
+              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from, verified } });
+            }
             return null;
           }
           const p = decodePayload(o.plaintext, m.mid);

@@ -6,6 +6,7 @@
  */
 import { BackendError, type ChatBackend } from "./backend.ts";
 import { LiveBackend } from "./live_backend.ts";
+import { FileDesk } from "./file_desk.ts";
 import {
   type ClientEnv,
   connectAndLogin,
@@ -33,7 +34,7 @@ const RETRYABLE = new Set([
 ]);
 
 export async function launchTui(
-  flags: ConnectFlags & { register?: boolean },
+  flags: ConnectFlags & { register?: boolean; outbox?: string },
   env: ClientEnv,
   prompts: LaunchPrompts,
   run: (backend: ChatBackend) => Promise<void>,
@@ -59,6 +60,9 @@ export async function launchTui(
       const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
       const client = await connectAndLogin({ ...flags, user }, withPw, prompts, { register });
       const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
+      if (client.codec.encrypted) {
+        attachFiles(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
+      }
       // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
       try {
         await run(backend);
@@ -75,4 +79,15 @@ export async function launchTui(
       if (e.code === "name_taken") register = false;
     }
   }
+}
+
+/** Files (issue 12): the desk, resumed at start and after every reconnect. */
+function attachFiles(backend: LiveBackend, outbox: string, downloads: string): void {
+  const desk = new FileDesk(() => backend.client, { outbox, downloads });
+  backend.files = desk;
+  const resume = () => void desk.resume().catch(() => {});
+  backend.on((e) => {
+    if (e.type === "connection" && e.state === "online") resume();
+  });
+  resume();
 }

@@ -16,6 +16,7 @@ import {
   type CatchUp,
   type ChatBackend,
   type ChatMessage,
+  type FileControls,
   type Fingerprint,
   type KickedEntry,
   type OutgoingStream,
@@ -52,6 +53,8 @@ export class LiveBackend implements ChatBackend {
   /** The status the user chose; sent again after every reconnect. */
   #status: Status | null = null;
   #flushing: Promise<void> = Promise.resolve();
+  /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
+  files?: FileControls;
 
   constructor(
     client: ChatClient,
@@ -63,6 +66,10 @@ export class LiveBackend implements ChatBackend {
 
   get user(): string {
     return this.#client.user;
+  }
+  /** The client of the current connection (a new one after each reconnect). */
+  get client(): ChatClient {
+    return this.#client;
   }
   get server(): string {
     return this.#client.server;

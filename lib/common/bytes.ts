@@ -1,4 +1,5 @@
 /** Small byte helpers shared by every layer; pure, no I/O. */
+import { createHash } from "node:crypto";
 
 export const utf8 = new TextEncoder();
 export const utf8d = new TextDecoder();
@@ -28,6 +29,12 @@ export function toHex(b: Uint8Array): string {
 export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
   const bytes = typeof data === "string" ? utf8.encode(data) : data;
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+/** Incremental SHA-256 (files hashed while streaming, never read whole). */
+export function sha256Stream(): { update(b: Uint8Array): void; hex(): string } {
+  const h = createHash("sha256");
+  return { update: (b) => void h.update(b), hex: () => h.digest("hex") };
 }
 
 /** `sha256` as lower-case hex. */

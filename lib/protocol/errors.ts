@@ -52,6 +52,11 @@ export const ErrorCode = {
   DevicesChanged: "devices_changed",
   NoSuchLink: "no_such_link",
   Unavailable: "unavailable",
+  // files
+  NoSuchFile: "no_such_file",
+  OverQuota: "over_quota",
+  FileTooLarge: "file_too_large",
+  Busy: "busy",
   Internal: "internal",
 } as const;
 

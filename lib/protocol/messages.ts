@@ -66,6 +66,10 @@ const VideoName = v.pipe(ShownText(200, "A video name"), v.minLength(1, "A video
 const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
+/** Largest file body in one `file.put` or `file.get`, bytes. */
+export const FILE_BODY_MAX = 512 * 1024;
+/** Largest relayed file (ciphertext), bytes: 1 TiB. */
+const FileSize = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 40));
 
 /** An account's client-side password hashing (lib/crypto/account_kdf.ts): the server stores and returns it. */
 const KdfSchema = v.strictObject({
@@ -189,6 +193,20 @@ export const Requests = {
     index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31)),
   }),
   "stream.stop": req("stream.stop", { sid: Sid }),
+  // Files (issue 12): end-to-end encrypted ciphertext relayed through the server's disk.
+  /** Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. */
+  "file.put": req("file.put", { fid: Sid, to: Name, size: FileSize, off: FileSize }),
+  /** Reads up to `len` bytes from `off` (the reply's body). */
+  "file.get": req("file.get", {
+    fid: Sid,
+    off: FileSize,
+    len: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(FILE_BODY_MAX)),
+  }),
+  "file.list": req("file.list", {}),
+  /** The recipient has every byte and verified it: the server drops the ciphertext. */
+  "file.done": req("file.done", { fid: Sid }),
+  /** Sender or recipient cancels: the server forgets the file. */
+  "file.abort": req("file.abort", { fid: Sid }),
 } as const;
 
 export type RequestKind = keyof typeof Requests;

@@ -12,6 +12,8 @@ import * as rooms from "./handlers_rooms.ts";
 import * as adm from "./handlers_admin.ts";
 import * as dev from "./handlers_devices.ts";
 import { videoHandlers, type VideoParts } from "./video/handlers.ts";
+import { fileHandlers } from "./handlers_files.ts";
+import type { FileStore } from "./file_store.ts";
 
 export type Auth = "hello" | "anon" | "user" | "admin";
 
@@ -29,9 +31,10 @@ export interface Command<K extends RequestKind = RequestKind> {
 
 export type CommandTable = { [K in RequestKind]: Command<K> };
 
-export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): CommandTable {
+export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts, files: FileStore): CommandTable {
   const auth = acc.makeAuth(loginBuckets);
   const vid = videoHandlers(video);
+  const fil = fileHandlers(files);
   return {
     hello: { auth: "hello", free: true, run: acc.hello },
     register: { auth: "anon", run: auth },
@@ -76,5 +79,12 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts): Com
     // Paced by the relay itself (token bucket at the offered fps), not the chat message rate.
     "stream.frame": { auth: "user", free: true, run: vid["stream.frame"] },
     "stream.stop": { auth: "user", run: vid["stream.stop"] },
+    // Bounded by the frame cap, the declared size and the quota (writes) and by the send queue
+    // (reads), not by the chat message rate.
+    "file.put": { auth: "user", free: true, run: fil["file.put"] },
+    "file.get": { auth: "user", free: true, run: fil["file.get"] },
+    "file.list": { auth: "user", run: fil["file.list"] },
+    "file.done": { auth: "user", run: fil["file.done"] },
+    "file.abort": { auth: "user", run: fil["file.abort"] },
   };
 }

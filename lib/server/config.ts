@@ -47,6 +47,10 @@ export interface ServerConfig {
    * body size and seq (the log line has the time). Never the body: it is end-to-end encrypted anyway.
    */
   logMessages: boolean;
+  /** Bytes of relayed files one user may have waiting on the server (issue 12). */
+  fileQuota: number;
+  /** Seconds a relayed file is kept after its upload started. */
+  fileTtlSeconds: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -81,6 +85,8 @@ export const DEFAULTS: ServerConfig = {
   retentionDays: 0,
   maxPrekeys: 200,
   logMessages: false,
+  fileQuota: 1024 * 1024 * 1024,
+  fileTtlSeconds: 7 * 86400,
 };
 
 export function resolveConfig(o: ServerOptions = {}): ServerConfig {
@@ -107,6 +113,8 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "quotaBytes",
     "retentionDays",
     "maxPrekeys",
+    "fileQuota",
+    "fileTtlSeconds",
   ];
   for (const k of ints) {
     const v = c[k];

@@ -22,6 +22,7 @@ import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
 import { StreamRelay } from "./video/relay.ts";
+import { FileStore } from "./file_store.ts";
 import { VideoService } from "./video/service.ts";
 
 const MAX_VIOLATIONS = 20;
@@ -34,6 +35,8 @@ const SLICE_MS = 4;
 const DENIED_WINDOW_MS = 10 * 60_000;
 /** How often the retention sweep runs (when `--retention` is set). */
 const SWEEP_EVERY_MS = 3600_000;
+/** How often expired relayed files are removed, ms. */
+const SWEEP_MS = 10_000;
 
 export interface ServerDeps {
   store: Store;
@@ -49,6 +52,7 @@ export class ParleyServer {
   readonly hub = new Hub();
   readonly video: VideoService;
   readonly relay: StreamRelay;
+  readonly files: FileStore;
   readonly #table: CommandTable;
   readonly #hasher: Hasher & { close?: () => void };
   readonly #conns = new Map<Session, ServerConn>();
@@ -79,9 +83,16 @@ export class ParleyServer {
       perSession: this.config.maxRelayStreamsPerSession,
       total: this.config.maxRelayStreams,
     }, () => clock.now());
+    this.files = new FileStore(
+      this.config.dataDir,
+      this.config.fileQuota,
+      this.config.fileTtlSeconds * 1000,
+      clock,
+    );
     this.#table = commandTable(
       new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock),
       { service: this.video, relay: this.relay },
+      this.files,
     );
   }
 
@@ -95,6 +106,7 @@ export class ParleyServer {
 
   async start(): Promise<void> {
     await this.core.loadCaches();
+    await this.files.load();
     this.#listener = await listenTlsServer({
       host: this.config.host,
       port: this.config.port,
@@ -283,7 +295,12 @@ export class ParleyServer {
   #tick(): void {
     const now = this.clock.now();
     for (const s of this.hub.sessions) s.checkLiveness(now, this.config);
+    if (now - this.#sweptAt >= SWEEP_MS) {
+      this.#sweptAt = now;
+      this.files.sweep().catch((e) => this.core.log.warn("files.sweep", { error: String(e) }));
+    }
   }
+  #sweptAt = 0;
 
   /** Sends `bye` (unless the link is gone), closes the socket and updates presence. */
   #close(s: Session, code: string, reason: string, until?: number, sayBye = true): void {

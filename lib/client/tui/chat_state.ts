@@ -9,6 +9,7 @@
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
+import { sizeText } from "./commands_files.ts";
 import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
 import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
 import type { MemberEntry } from "./render.ts";
@@ -238,6 +239,14 @@ export class ChatState {
         if (e.active) this.typing.set(key, this.now() + TYPING_TTL);
         else this.typing.delete(key);
         return null;
+      }
+      case "file.offer": {
+        const o = e.offer;
+        const from = sanitizeName(o.from);
+        const b = this.buffers.ensure("dm", from);
+        const key = o.verified ? "verified key" : "key not verified";
+        this.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
+        return { title: `File from ${from}`, body: sanitize(o.name) };
       }
       case "transfer": {
         const until = e.state === "active" ? undefined : this.now() + 5000;

@@ -20,6 +20,7 @@ import {
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../room_twin.ts";
+import { FILE_COMMANDS } from "./commands_files.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -289,6 +290,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   ...VIDEO_COMMANDS,
+  ...FILE_COMMANDS,
   {
     name: "reconnect",
     aliases: ["restart"],

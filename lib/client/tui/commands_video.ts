@@ -1,6 +1,6 @@
 /**
  * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
- * `/play NAME [--thirds]`, `/stream USER FILE`, `/accept`, `/stop`. Handlers use the backend's
+ * `/play NAME [--thirds]`, `/stream USER FILE`, `/stop` (`/accept` of a stream is in commands_files.ts). Handlers use the backend's
  * optional video members and the app's video controls (`ctx.video`); they never touch the terminal.
  */
 import type { CommandSpec } from "./command_context.ts";
@@ -42,13 +42,6 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
     help: "Offer a local video to a user; it streams, encrypted end to end, once they accept",
     permission: "user",
     run: (ctx, [u, file]) => ctx.video.stream(user(u!), file!),
-  },
-  {
-    name: "accept",
-    usage: "",
-    help: "Accept the stream a user offers you (or press y at the prompt)",
-    permission: "user",
-    run: (ctx) => ctx.video.accept(),
   },
   {
     name: "stop",

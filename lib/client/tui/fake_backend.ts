@@ -12,6 +12,7 @@ import {
   type BackendEvent,
   type ChatBackend,
   type ChatMessage,
+  type FileControls,
   type Fingerprint,
   type KickedEntry,
   type Presence,
@@ -37,6 +38,8 @@ export class FakeBackend implements ChatBackend {
   historyMessages: ChatMessage[] = [];
   /** When true, `send` also emits the sent message as an event (like a server echo). */
   echo = false;
+  /** File commands, when a test gives some (none by default, like a client without keys). */
+  files?: FileControls;
   /** Optional members: tests set them to exercise `/inbox`, `/join` and typing with server support. */
   inbox?: ChatBackend["inbox"];
   join?: ChatBackend["join"];

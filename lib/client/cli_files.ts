@@ -1,0 +1,136 @@
+/**
+ * Scripted file commands (fixed contract, registered on the `parley` program by cli.ts; issue 12):
+ *   files [--json]                                        offers received and files sent, with state
+ *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
+ *   receive [--from USER] [--out DIR] [--timeout S]       accept waiting offers; one `saved PATH SIZE SHA256`
+ *                                                         line per file (default folder <home>/downloads)
+ * Every command logs in with the client folder's keystore: the file key travels end to end inside
+ * the offer, and an interrupted send or receive run again continues where it stopped.
+ */
+import type { Command } from "commander";
+import { safeJson } from "../common/sanitize.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { BackendError } from "./backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import type { CliIo } from "./cli.ts";
+import type { InRecord } from "./file_offer.ts";
+import { FileTransfers } from "./files.ts";
+import { connectAndLogin, type ConnectFlags, resolveTarget } from "./session_setup.ts";
+
+type Opts = ConnectFlags & Record<string, unknown>;
+
+function seconds(v: unknown, flag: string): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new BackendError("usage", `${flag} takes a number of seconds ≥ 0`);
+  return n;
+}
+
+const waiting = (r: InRecord) => r.state === "offered" || r.state === "accepted";
+
+export function registerFileCommands(program: Command, io: CliIo): void {
+  const run = (fn: (c: ChatClient, ft: FileTransfers, o: Opts, args: string[]) => Promise<void>) =>
+  async (
+    ...a: unknown[]
+  ) => {
+    const cmd = a[a.length - 1] as Command;
+    const o = cmd.optsWithGlobals() as Opts;
+    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: true });
+    const off = c.on((e) => {
+      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
+    });
+    try {
+      await fn(c, FileTransfers.of(c), o, cmd.args);
+    } finally {
+      off();
+      await c.close();
+    }
+  };
+  /** Takes in offers that arrived while away (control messages of the offline queue). */
+  const syncOffers = async (c: ChatClient) => {
+    await c.sync();
+    await c.ack([]); // only the consumed control messages; chat messages stay for `read`
+  };
+
+  program.command("files").description("list files offered to you and files you sent")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley files\n  parley files --json")
+    .action(run(async (c, ft, o) => {
+      await syncOffers(c);
+      const server = new Map((await ft.serverFiles()).map((f) => [f.fid, f]));
+      const incoming = (await ft.incoming()).map(({ key: _k, ...r }) => r);
+      const outgoing = (await ft.outgoing()).map(({ key: _k, salt: _s, ...r }) => ({
+        ...r,
+        delivered: server.get(r.fid)?.state === "done",
+      }));
+      if (o.json) return io.out(safeJson({ incoming, outgoing }));
+      if (!incoming.length && !outgoing.length) io.err("No files");
+      for (const r of incoming) io.out(`in  ${r.fid}  from ${r.from}  ${r.size}  ${r.state}  ${r.name}`);
+      for (const r of outgoing) {
+        io.out(`out ${r.fid}  to ${r.to}  ${r.size}  ${r.delivered ? "delivered" : r.state}  ${r.name}`);
+      }
+    }));
+
+  program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
+    .argument("<target>", "user")
+    .argument("<path>", "file to send")
+    .option("--direct", "only straight to the recipient's client (not available yet)")
+    .option("--relay", "through the server (the default)")
+    .option("--wait <s>", "then wait up to S seconds until the recipient has it")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --relay --wait 600",
+    )
+    .action(run(async (_c, ft, o, [target, path]) => {
+      if (o.direct && o.relay) throw new BackendError("usage", "Use only one of --direct and --relay");
+      if (o.direct) {
+        throw new BackendError("unavailable", "Direct transfers are not available yet; leave out --direct");
+      }
+      if (target!.startsWith("#")) throw new BackendError("usage", "Files go to one user, not a room");
+      const wait = seconds(o.wait, "--wait");
+      const s = await ft.send(target!, path!);
+      io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
+      if (wait > 0 && !(await ft.delivered(s.fid, wait * 1000))) {
+        throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
+      }
+    }));
+
+  program.command("receive").description("accept files offered to you and save them")
+    .option("--from <user>", "only files from USER")
+    .option("--out <dir>", "folder to save into (default <home>/downloads)")
+    .option("--timeout <s>", "wait up to S seconds for an offer when none is waiting")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60",
+    )
+    .action(run(async (c, ft, o) => {
+      const from = o.from === undefined ? undefined : normalizeName(String(o.from));
+      if (from === null) throw new BackendError("usage", `--from: "${o.from}" is not a valid name`);
+      const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
+      const end = Date.now() + seconds(o.timeout, "--timeout") * 1000;
+      await syncOffers(c);
+      const mine = async () => (await ft.incoming()).filter((r) => waiting(r) && (!from || r.from === from));
+      let todo = await mine();
+      while (!todo.length && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, Math.min(200, end - Date.now())));
+        todo = await mine();
+      }
+      if (!todo.length) return io.err("No files offered");
+      let failed = 0;
+      while (todo.length) {
+        for (const r of todo) {
+          try {
+            const got = await ft.accept(r, dir);
+            io.out(`saved ${got.path} ${r.size} ${r.sha256}`);
+          } catch (e) {
+            if (c.conn.closed) throw e;
+            failed++;
+            io.err(`parley: ${e instanceof Error ? e.message : e}`);
+          }
+        }
+        await c.ack([]);
+        todo = (await mine()).filter((r) => r.state === "offered");
+      }
+      if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
+    }));
+}

@@ -1,0 +1,201 @@
+/**
+ * Pure parts of file transfers (issue 12), no I/O:
+ * - the offer: an end-to-end encrypted DM control payload `{v: 1, k: "file", mid, fid, name, size,
+ *   key, sha256}` (file id, plaintext name and size, the random 32-byte file key, the plaintext
+ *   SHA-256), bound to its message id like every payload; the receiving codec files it in the
+ *   keystore (`offerWrites`) and it is never shown as a chat line;
+ * - the ciphertext layout of a C2SP chunked file (header, then 16 KiB chunks + tag, the last short);
+ * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
+ *   received) and "files:out" (uploads), each a bounded list;
+ * - `safeFileName`: what a received name becomes on disk (no separators, `..`, control or
+ *   Windows-reserved names), and `withNumber` for " (1)" on clashes.
+ */
+import { fromBase64, toBase64, utf8, utf8Strict } from "../common/bytes.ts";
+import { UNSAFE } from "../common/sanitize.ts";
+import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import type { CryptoStateStore, StoreWrites } from "../crypto/state_store.ts";
+
+export interface FileOffer {
+  fid: string;
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  key: Uint8Array;
+  /** Plaintext SHA-256, lower-case hex. */
+  sha256: string;
+}
+
+export type InState = "offered" | "accepted" | "done" | "rejected" | "failed";
+export type OutState = "uploading" | "sent" | "failed";
+
+export interface InRecord {
+  fid: string;
+  from: string;
+  name: string;
+  size: number;
+  key: string;
+  sha256: string;
+  at: number;
+  state: InState;
+  /** Final path chosen when accepted (its `.part` beside it), then the saved path. */
+  path?: string;
+  error?: string;
+}
+
+export interface OutRecord {
+  fid: string;
+  to: string;
+  /** Local path as given, and the name offered. */
+  path: string;
+  name: string;
+  size: number;
+  mtime: number;
+  sha256: string;
+  key: string;
+  salt: string;
+  at: number;
+  state: OutState;
+  /** The offer reached the server (a restarted sender offers again until it did). */
+  offered?: boolean;
+}
+
+export const IN_KEY = "files:in";
+export const OUT_KEY = "files:out";
+/** Records kept per list; the oldest finished ones go first. */
+const MAX_RECORDS = 200;
+/** Largest file offered or accepted (plaintext): 1 TiB. */
+export const MAX_FILE_SIZE = 2 ** 40 - 2 ** 30;
+
+export function encodeFileOffer(mid: string, o: FileOffer): Uint8Array {
+  return utf8.encode(JSON.stringify({
+    v: 1,
+    k: "file",
+    mid,
+    fid: o.fid,
+    name: o.name,
+    size: o.size,
+    key: toBase64(o.key),
+    sha256: o.sha256,
+  }));
+}
+
+/** The offer in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  if (typeof p !== "object" || p === null || p.k !== "file") return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.name === "string" && p.name.length <= 32768 && typeof p.size === "number" &&
+    Number.isInteger(p.size) && p.size >= 0 && p.size <= MAX_FILE_SIZE && typeof p.key === "string" &&
+    typeof p.sha256 === "string" && /^[0-9a-f]{64}$/.test(p.sha256);
+  if (!ok) throw new SyntaxError("Malformed file offer");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  let key: Uint8Array;
+  try {
+    key = fromBase64(p.key as string);
+  } catch {
+    throw new SyntaxError("Malformed file offer");
+  }
+  if (key.length !== 32) throw new SyntaxError("A file key must be 32 bytes");
+  return {
+    fid: p.fid as string,
+    name: p.name as string,
+    size: p.size as number,
+    key,
+    sha256: p.sha256 as string,
+  };
+}
+
+/** Keystore writes that file a received offer (a repeated offer of the same file id is ignored). */
+export async function offerWrites(
+  cs: CryptoStateStore,
+  from: string,
+  o: FileOffer,
+  at: number,
+): Promise<StoreWrites> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  if (list.some((r) => r.fid === o.fid && r.from === from)) return { put: {}, del: [] };
+  const rec: InRecord = {
+    fid: o.fid,
+    from,
+    name: o.name,
+    size: o.size,
+    key: toBase64(o.key),
+    sha256: o.sha256,
+    at,
+    state: "offered",
+  };
+  return {
+    put: { [IN_KEY]: bounded([...list, rec], (r) => r.state === "offered" || r.state === "accepted") },
+    del: [],
+  };
+}
+
+/** Drops the oldest finished records past the cap. */
+export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
+  const out = [...list];
+  for (let i = 0; out.length > MAX_RECORDS && i < out.length;) {
+    if (!live(out[i]!)) out.splice(i, 1);
+    else i++;
+  }
+  return out;
+}
+
+/** Ciphertext bytes of a `size`-byte plaintext: header, full chunks, the short final chunk. */
+export function cipherSize(size: number): number {
+  const full = Math.floor(size / CHUNK_SIZE);
+  return FILE_HEADER_LEN + full * ENC_CHUNK_SIZE + (size - full * CHUNK_SIZE) + (ENC_CHUNK_SIZE - CHUNK_SIZE);
+}
+
+/** Number of chunks (the final short one included). */
+export function chunkCount(size: number): number {
+  return Math.floor(size / CHUNK_SIZE) + 1;
+}
+
+/** Ciphertext offset of chunk `i`. */
+export function chunkOffset(i: number): number {
+  return FILE_HEADER_LEN + i * ENC_CHUNK_SIZE;
+}
+
+/** Ciphertext length of chunk `i` of a `size`-byte file. */
+export function chunkLength(size: number, i: number): number {
+  const full = Math.floor(size / CHUNK_SIZE);
+  return i < full ? ENC_CHUNK_SIZE : size - full * CHUNK_SIZE + (ENC_CHUNK_SIZE - CHUNK_SIZE);
+}
+
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+const FORBIDDEN = /[<>:"|?*\\/]/g;
+const MAX_NAME_BYTES = 200;
+
+/** A received name made safe to create inside the download folder; never empty, never a path. */
+export function safeFileName(raw: string): string {
+  const wellFormed = raw.isWellFormed() ? raw : raw.toWellFormed();
+  // The last path component only: "../../x" and "/etc/x" become "x".
+  const parts = wellFormed.split(/[\\/]+/).filter((p) => p !== "");
+  let s = [...(parts.pop() ?? "")].map((ch) => (UNSAFE.test(ch) ? "_" : ch)).join("");
+  s = s.replace(FORBIDDEN, "_").replace(/^[\s.]+|[\s.]+$/g, "");
+  if (RESERVED.test(s)) s = `_${s}`;
+  if (utf8.encode(s).length > MAX_NAME_BYTES) {
+    const dot = s.lastIndexOf(".");
+    const ext = dot > 0 && s.length - dot <= 16 ? s.slice(dot) : "";
+    let stem = "", room = MAX_NAME_BYTES - utf8.encode(ext).length;
+    for (const ch of s.slice(0, s.length - ext.length)) {
+      room -= utf8.encode(ch).length;
+      if (room < 0) break;
+      stem += ch;
+    }
+    s = stem + ext;
+  }
+  return s || "file";
+}
+
+/** `name` with " (n)" before its extension. */
+export function withNumber(name: string, n: number): string {
+  if (n === 0) return name;
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}

@@ -1,0 +1,102 @@
+/**
+ * The pure parts of file transfers (issue 12): `decodeFileOffer` fuzzed (a well-formed offer, null
+ * for another payload kind, or SyntaxError — nothing else), and `safeFileName` for any string:
+ * one path component, no separator, no control/bidi character, never "." or "..", no Windows
+ * reserved name, at most 200 UTF-8 bytes. Also the ciphertext layout against `encryptFile`.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { utf8 } from "../common/bytes.ts";
+import { UNSAFE } from "../common/sanitize.ts";
+import { CHUNK_SIZE, encryptFile } from "../crypto/file_aead.ts";
+import {
+  chunkCount,
+  chunkLength,
+  chunkOffset,
+  cipherSize,
+  decodeFileOffer,
+  encodeFileOffer,
+  safeFileName,
+  withNumber,
+} from "./file_offer.ts";
+
+const offer = {
+  fid: "abcdefgh12",
+  name: "a.txt",
+  size: 5,
+  key: new Uint8Array(32).fill(1),
+  sha256: "0".repeat(64),
+};
+
+Deno.test("decodeFileOffer: round trip, replay under another id refused, fuzzed input throws only SyntaxError", () => {
+  const b = encodeFileOffer("mid1", offer);
+  assert.deepEqual(decodeFileOffer(b, "mid1"), offer);
+  assert.throws(() => decodeFileOffer(b, "mid2"), SyntaxError);
+  assert.equal(decodeFileOffer(utf8.encode('{"v":1,"k":"text","mid":"m","text":"hi"}'), "m"), null);
+  const json = JSON.parse(new TextDecoder().decode(b));
+  const field = fc.oneof(
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.constant(null),
+    fc.boolean(),
+    fc.object(),
+  );
+  fc.assert(
+    fc.property(fc.constantFrom(...Object.keys(json)), field, (k, v) => {
+      try {
+        const r = decodeFileOffer(utf8.encode(JSON.stringify({ ...json, [k]: v })), "mid1");
+        if (r) assert.equal(r.key.length, 32);
+      } catch (e) {
+        assert.ok(e instanceof SyntaxError, String(e));
+      }
+    }),
+    { numRuns: 400 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (raw) => {
+      try {
+        decodeFileOffer(raw, "mid1");
+      } catch (e) {
+        assert.ok(e instanceof SyntaxError, String(e));
+      }
+    }),
+  );
+});
+
+const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+
+Deno.test("safeFileName: any received name becomes one safe path component", () => {
+  assert.equal(safeFileName("../../x"), "x");
+  assert.equal(safeFileName("/etc/passwd"), "passwd");
+  assert.equal(safeFileName("C:\\Windows\\win.ini"), "win.ini");
+  assert.equal(safeFileName(".."), "file");
+  assert.equal(safeFileName("nul"), "_nul");
+  assert.equal(safeFileName("LPT1.txt"), "_LPT1.txt");
+  assert.equal(safeFileName("a\u0000b\u001b[2Jc"), "a_b_[2Jc");
+  assert.equal(withNumber("a.tar.gz", 1), "a.tar (1).gz");
+  assert.equal(withNumber("README", 2), "README (2)");
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 600 }), (raw) => {
+      const s = safeFileName(raw);
+      assert.ok(s.length > 0);
+      assert.ok(!/[\\/]/.test(s), s);
+      assert.ok(!UNSAFE.test(s), s);
+      assert.ok(s !== "." && s !== ".." && !s.startsWith("."), s);
+      assert.ok(!RESERVED.test(s), s);
+      assert.ok(utf8.encode(s).length <= 200, s);
+      assert.equal(safeFileName(s), s, "idempotent");
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("file layout: cipherSize and chunk offsets match encryptFile at the chunk edges", async () => {
+  const key = new Uint8Array(32).fill(3);
+  for (const n of [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]) {
+    const ct = await encryptFile(key, new Uint8Array(0), new Uint8Array(n));
+    assert.equal(cipherSize(n), ct.length, `size ${n}`);
+    const last = chunkCount(n) - 1;
+    assert.equal(chunkOffset(last) + chunkLength(n, last), ct.length, `last chunk of ${n}`);
+  }
+});

@@ -1,0 +1,404 @@
+/**
+ * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers relayed by the server.
+ * The one client file touching the user's files (besides the stores).
+ *
+ * Send: hash the file (streamed), pick a random file id, key and salt, remember them in the
+ * keystore ("files:out"), create the file on the server, send the offer as an encrypted DM control
+ * message (file_offer.ts), then upload the C2SP ciphertext (file_aead.ts; context = file id, sender,
+ * recipient) in bounded bodies from the offset the server reports. Chunks are encrypted by index,
+ * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
+ *
+ * Receive: an accepted offer downloads into `<name>.part` beside its final name; every chunk is
+ * authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
+ * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
+ * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
+ * renamed; a failure removes it. The server then drops its copy (`file.done`).
+ */
+import { concatBytes, fromBase64, sha256Stream, toBase64 } from "../common/bytes.ts";
+import { cryptoRandom, randomId } from "../common/random.ts";
+import {
+  CHUNK_SIZE,
+  type ChunkCipher,
+  ChunkedEncryptor,
+  FILE_HEADER_LEN,
+  fileContext,
+  openFileHeader,
+  SALT_LEN,
+} from "../crypto/file_aead.ts";
+import { DecryptError } from "../crypto/primitives.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { BackendError, type FileOfferInfo } from "./backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import type { E2eCodec } from "./e2e_codec.ts";
+import {
+  bounded,
+  chunkCount,
+  chunkLength,
+  chunkOffset,
+  cipherSize,
+  IN_KEY,
+  type InRecord,
+  MAX_FILE_SIZE,
+  OUT_KEY,
+  type OutRecord,
+  safeFileName,
+  withNumber,
+} from "./file_offer.ts";
+
+export type FileOps = E2eCodec["files"];
+
+export interface TransferProgress {
+  fid: string;
+  name: string;
+  peer: string;
+  direction: "up" | "down";
+  done: number;
+  total: number;
+  state: "active" | "done" | "failed";
+}
+
+/** A server's view of a file (`file.list`). */
+export interface ServerFile {
+  fid: string;
+  from: string;
+  to: string;
+  size: number;
+  have: number;
+  state: "uploading" | "ready" | "done";
+  expires: number;
+}
+
+/** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
+const BATCH = 16;
+const EMPTY = new Uint8Array(0);
+const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
+
+export class FileTransfers {
+  constructor(
+    readonly client: ChatClient,
+    readonly ops: FileOps,
+    readonly progress: (p: TransferProgress) => void = () => {},
+    readonly pollMs = 200,
+  ) {}
+
+  /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
+  static of(client: ChatClient, progress?: (p: TransferProgress) => void): FileTransfers {
+    const ops = (client.codec as Partial<E2eCodec>).files;
+    if (!ops) throw new BackendError("no_keys", "Files need end-to-end keys (a client folder)");
+    return new FileTransfers(client, ops, progress);
+  }
+
+  async incoming(): Promise<InRecord[]> {
+    return ((await this.ops.get(IN_KEY)) ?? []) as InRecord[];
+  }
+  async outgoing(): Promise<OutRecord[]> {
+    return ((await this.ops.get(OUT_KEY)) ?? []) as OutRecord[];
+  }
+  async serverFiles(): Promise<ServerFile[]> {
+    return (await this.client.conn.request("file.list")).header.files as ServerFile[];
+  }
+
+  /** Offers `path` to `target` and uploads it (resuming an unfinished upload of the same file). */
+  async send(
+    target: string,
+    path: string,
+  ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
+    const to = normalizeName(target);
+    if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
+    const real = await Deno.realPath(path).catch(() => {
+      throw new BackendError("no_file", `There is no file ${path}`);
+    });
+    const st = await Deno.stat(real);
+    if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
+    if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
+    const mtime = st.mtime?.getTime() ?? 0;
+    let rec = (await this.outgoing()).find((r) =>
+      r.state === "uploading" && r.to === to && r.path === real && r.size === st.size && r.mtime === mtime
+    );
+    if (!rec) {
+      rec = {
+        fid: randomId(undefined, 16),
+        to,
+        path: real,
+        name: real.split(/[\\/]/).pop() || "file",
+        size: st.size,
+        mtime,
+        sha256: await hashFile(real),
+        key: toBase64(cryptoRandom(32)),
+        salt: toBase64(cryptoRandom(SALT_LEN)),
+        at: Date.now(),
+        state: "uploading",
+      };
+      const r = rec;
+      await this.ops.update<OutRecord[]>(
+        OUT_KEY,
+        (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
+      );
+    }
+    await this.#upload(rec);
+    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256 };
+  }
+
+  async #setOut(fid: string, patch: Partial<OutRecord>): Promise<void> {
+    await this.ops.update<OutRecord[]>(
+      OUT_KEY,
+      (l) => (l ?? []).map((r) => (r.fid === fid ? { ...r, ...patch } : r)),
+    );
+  }
+
+  async #put(rec: OutRecord, off: number, body: Uint8Array): Promise<number> {
+    const size = cipherSize(rec.size);
+    const r = await this.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
+    return Number(r.header.have);
+  }
+
+  async #upload(rec: OutRecord): Promise<void> {
+    const key = fromBase64(rec.key);
+    const ctx = fileContext(rec.fid, this.client.user, rec.to);
+    const salt = fromBase64(rec.salt);
+    const header = (await ChunkedEncryptor.create(key, ctx, () => salt)).header;
+    const cipher = await openFileHeader(key, ctx, header);
+    const total = cipherSize(rec.size);
+    const p = (done: number, state: TransferProgress["state"]) =>
+      this.progress({ fid: rec.fid, name: rec.name, peer: rec.to, direction: "up", done, total, state });
+    const file = await Deno.open(rec.path, { read: true });
+    try {
+      let have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
+      if (!rec.offered) {
+        await this.ops.offer(rec.to, {
+          fid: rec.fid,
+          name: rec.name,
+          size: rec.size,
+          key,
+          sha256: rec.sha256,
+        });
+        await this.#setOut(rec.fid, { offered: true });
+      }
+      while (have < total) {
+        p(have, "active");
+        const body = await cipherFrom(file, cipher, header, rec.size, have);
+        const next = await this.#put(rec, have, body);
+        if (next <= have) {
+          throw new BackendError("file_stalled", "The server did not take the file's data");
+        }
+        have = next;
+      }
+      const st = await Deno.stat(rec.path);
+      if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
+        throw new BackendError("file_changed", `${rec.path} changed while it was being sent`);
+      }
+    } catch (e) {
+      if (e instanceof BackendError && e.code === "file_changed") {
+        await this.#setOut(rec.fid, { state: "failed" });
+      }
+      p(0, "failed");
+      throw e;
+    } finally {
+      file.close();
+    }
+    await this.#setOut(rec.fid, { state: "sent" });
+    p(total, "done");
+  }
+
+  /** Waits up to `ms` for the recipient to have the file; true when they do. */
+  async delivered(fid: string, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const f = (await this.serverFiles()).find((x) => x.fid === fid);
+      if (!f || f.state === "done") return f?.state === "done";
+      if (Date.now() >= end) return false;
+      await sleep(Math.min(this.pollMs, end - Date.now()));
+    }
+  }
+
+  async #setIn(fid: string, from: string, patch: Partial<InRecord>): Promise<void> {
+    await this.ops.update<InRecord[]>(
+      IN_KEY,
+      (l) =>
+        bounded((l ?? []).map((r) => (r.fid === fid && r.from === from ? { ...r, ...patch } : r)), liveIn),
+    );
+  }
+
+  /** Refuses an offer: the server forgets the file. */
+  async reject(offer: Pick<FileOfferInfo, "fid" | "from">): Promise<void> {
+    await this.#setIn(offer.fid, offer.from, { state: "rejected" });
+    await this.client.conn.request("file.abort", { fid: offer.fid }).catch(() => {});
+  }
+
+  /**
+   * Downloads an accepted offer into `dir` (resuming a `.part` left by an earlier run); resolves
+   * with the saved path once the size and SHA-256 match the offer.
+   */
+  async accept(
+    offer: Pick<FileOfferInfo, "fid" | "from">,
+    dir: string,
+  ): Promise<{ path: string; rec: InRecord }> {
+    const rec = (await this.incoming()).find((r) => r.fid === offer.fid && r.from === offer.from);
+    if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
+    let target = rec.path;
+    if (!target) {
+      await Deno.mkdir(dir, { recursive: true });
+      target = await freeName(dir, safeFileName(rec.name));
+      await this.#setIn(rec.fid, rec.from, { state: "accepted", path: target });
+    }
+    const part = `${target}.part`;
+    const total = rec.size;
+    const p = (done: number, state: TransferProgress["state"]) =>
+      this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
+    try {
+      await this.#download(rec, part, (d) => p(d, "active"));
+      const sum = await hashFile(part);
+      if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
+        throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
+      }
+      const final = (await exists(target)) ? await freeName(dir, safeFileName(rec.name)) : target;
+      await Deno.rename(part, final);
+      await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
+      await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
+      p(total, "done");
+      return { path: final, rec: { ...rec, state: "done", path: final } };
+    } catch (e) {
+      const refused = e instanceof DecryptError ||
+        (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
+      if (refused) {
+        await Deno.remove(part).catch(() => {});
+        await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
+      }
+      p(0, "failed");
+      if (e instanceof DecryptError) {
+        throw new BackendError("file_tampered", `${rec.name} from ${rec.from} was refused: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
+    const ctx = fileContext(rec.fid, rec.from, this.client.user);
+    const get = async (off: number, len: number) => {
+      for (;;) {
+        const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
+        if (Number(r.header.size) !== cipherSize(rec.size)) {
+          throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
+        }
+        if (r.body.length) return r.body;
+        await sleep(this.pollMs); // the sender has not uploaded that far yet
+      }
+    };
+    const header = await get(0, FILE_HEADER_LEN);
+    if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
+    const cipher = await openFileHeader(fromBase64(rec.key), ctx, header);
+    const out = await Deno.open(part, { read: true, write: true, create: true });
+    try {
+      // Whole chunks in the .part were verified before they were written; a torn tail is dropped.
+      let i = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(rec.size) - 1);
+      await out.truncate(i * CHUNK_SIZE);
+      await out.seek(i * CHUNK_SIZE, Deno.SeekMode.Start);
+      const n = chunkCount(rec.size);
+      let pending: Uint8Array = EMPTY;
+      let pos = chunkOffset(i);
+      while (i < n) {
+        onDone(i * CHUNK_SIZE);
+        let len = 0;
+        for (let j = i; j < Math.min(n, i + BATCH); j++) len += chunkLength(rec.size, j);
+        const body = await get(pos, len - pending.length);
+        pos += body.length;
+        pending = pending.length ? concat(pending, body) : body;
+        while (i < n && pending.length >= chunkLength(rec.size, i)) {
+          const cl = chunkLength(rec.size, i);
+          const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
+          for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
+          pending = pending.subarray(cl);
+          i++;
+        }
+      }
+    } finally {
+      out.close();
+    }
+  }
+}
+
+/** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
+async function cipherFrom(
+  file: Deno.FsFile,
+  cipher: ChunkCipher,
+  header: Uint8Array,
+  size: number,
+  pos: number,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  if (pos < FILE_HEADER_LEN) parts.push(header.subarray(pos));
+  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
+  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
+  const skip = start - (chunkOffset(first) - FILE_HEADER_LEN);
+  const last = Math.min(chunkCount(size), first + BATCH);
+  const from = first * CHUNK_SIZE, to = Math.min(size, last * CHUNK_SIZE);
+  const pt = new Uint8Array(to - from);
+  await file.seek(from, Deno.SeekMode.Start);
+  for (let o = 0; o < pt.length;) {
+    const r = await file.read(pt.subarray(o));
+    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
+    o += r;
+  }
+  const enc = await Promise.all(
+    Array.from(
+      { length: last - first },
+      (_, k) =>
+        cipher.encryptChunk(
+          first + k,
+          pt.subarray(k * CHUNK_SIZE, Math.min(pt.length, (k + 1) * CHUNK_SIZE)),
+        ),
+    ),
+  );
+  enc.forEach((c, k) => parts.push(k === 0 ? c.subarray(skip) : c));
+  return concat(...parts);
+}
+
+const concat = (...parts: Uint8Array[]) => concatBytes(parts);
+
+/** SHA-256 of a file, read in bounded pieces. */
+async function hashFile(path: string): Promise<string> {
+  const h = sha256Stream();
+  const f = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(1024 * 1024);
+    for (let n; (n = await f.read(buf)) !== null;) h.update(buf.subarray(0, n));
+  } finally {
+    f.close();
+  }
+  return h.hex();
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** `dir/name`, or `name (1)`, `(2)`… when that or its `.part` is taken. */
+async function freeName(dir: string, name: string): Promise<string> {
+  for (let n = 0;; n++) {
+    const p = `${dir}/${withNumber(name, n)}`;
+    if (!(await exists(p)) && !(await exists(`${p}.part`))) return p;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Regular files directly inside `dir` (none when it does not exist): the outbox for `/ls`. */
+export async function listFolder(dir: string): Promise<{ name: string; size: number; path: string }[]> {
+  const out: { name: string; size: number; path: string }[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      const path = `${dir}/${e.name}`;
+      out.push({ name: e.name, size: (await Deno.stat(path)).size, path });
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}

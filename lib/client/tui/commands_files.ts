@@ -1,0 +1,115 @@
+/**
+ * The file rows of the command table (`COMMANDS` in commands.ts appends them; issue 12): `/ls`
+ * (the outbox folder, numbered), `/send USER ID|PATH`, `/accept [N]` (a file offer; with no file
+ * offered it accepts a video stream), `/reject [N]`, `/files`. Transfers run in the background:
+ * their progress is the "transfer" event in the status line and the end is a line in the buffer.
+ * Handlers use the backend's optional `files` member; they never touch the terminal or the disk.
+ */
+import type { FileControls } from "../backend.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { user } from "./command_context.ts";
+
+function files(ctx: CommandContext): FileControls {
+  if (!ctx.backend.files) throw new Error("This client cannot send files (it needs end-to-end keys)");
+  return ctx.backend.files;
+}
+
+/** Bytes in a short human form: 999 B, 12.3 KiB, 4.0 MiB, 1.2 GiB. */
+export function sizeText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024, i++);
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+function number(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s) || Number(s) < 1) throw new Error(`"${s}" is not an offer number (see /files)`);
+  return Number(s);
+}
+
+/** Runs a transfer after the command returns; its end (or failure) is printed then. */
+function background(ctx: CommandContext, p: Promise<string>): void {
+  p.then((text) => ctx.print(text), (e) => ctx.print(e instanceof Error ? e.message : String(e), "error"));
+}
+
+export const FILE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "ls",
+    usage: "",
+    help: "List the outbox folder (--outbox, default <home>/outbox) with ids for /send",
+    permission: "user",
+    run: async (ctx) => {
+      const list = await files(ctx).outbox();
+      if (!list.length) return ctx.print("The outbox folder is empty");
+      for (const f of list) ctx.print(`  ${f.id}  ${sanitize(f.name)}  ${sizeText(f.size)}`);
+    },
+  },
+  {
+    name: "send",
+    usage: "USER ID|PATH…",
+    help: "Send a file (an outbox id from /ls, or a path) to a user, encrypted end to end",
+    permission: "user",
+    run: (ctx, [u, what]) => {
+      const to = user(u!);
+      const f = files(ctx);
+      ctx.print(`Sending ${sanitize(what!)} to ${sanitizeName(to)}…`);
+      background(
+        ctx,
+        f.send(to, what!).then((s) =>
+          `Sent ${sanitize(s.name)} (${sizeText(s.size)}) to ${sanitizeName(to)}; SHA-256 ${s.sha256}`
+        ),
+      );
+    },
+  },
+  {
+    name: "accept",
+    usage: "[N]",
+    help: "Accept file offer N (default the oldest) and save it; with no file offered, accept a stream",
+    permission: "user",
+    run: async (ctx, [n]) => {
+      const f = ctx.backend.files;
+      if (!f || (n === undefined && (await f.waiting()) === 0)) return await ctx.video.accept();
+      const list = await f.list();
+      const offer = list.find((e) => e.n === (number(n) ?? 1));
+      if (!offer) throw new Error("No such file offer (see /files)");
+      ctx.print(`Receiving ${sanitize(offer.name)} from ${sanitizeName(offer.peer)}…`);
+      background(
+        ctx,
+        f.accept(number(n)).then((r) =>
+          `Saved ${sanitize(r.path)} (${sizeText(r.size)}) from ${sanitizeName(r.from)}`
+        ),
+      );
+    },
+  },
+  {
+    name: "reject",
+    usage: "[N]",
+    help: "Refuse file offer N (default the oldest)",
+    permission: "user",
+    run: async (ctx, [n]) => {
+      const r = await files(ctx).reject(number(n));
+      ctx.print(`Refused ${sanitize(r.name)} from ${sanitizeName(r.peer)}`);
+    },
+  },
+  {
+    name: "files",
+    usage: "",
+    help: "List file offers and transfers with their state",
+    permission: "user",
+    run: async (ctx) => {
+      const list = await files(ctx).list();
+      if (!list.length) return ctx.print("No file offers or transfers");
+      for (const e of list) {
+        const who = e.direction === "in" ? `from ${sanitizeName(e.peer)}` : `to ${sanitizeName(e.peer)}`;
+        ctx.print(
+          `  ${e.n !== undefined ? String(e.n).padStart(2) : " -"}  ${e.direction === "in" ? "↓" : "↑"} ${
+            sanitize(e.name)
+          }  ${sizeText(e.size)}  ${who}  ${e.state}`,
+        );
+      }
+    },
+  },
+];

@@ -1,0 +1,188 @@
+/**
+ * Relayed file transfers on disk (issue 12): `<data>/files/<fid>.bin` holds the ciphertext exactly
+ * as uploaded (C2SP chunked AEAD; the server cannot read it), `<fid>.json` its metadata (sender,
+ * recipient, declared size, expiry, state). The only server module besides data_dir.ts and the
+ * SQLite store that touches the file system. Streaming both ways: a put appends one bounded body
+ * at the stored offset, a get reads one bounded range; no file is ever held whole in memory.
+ *
+ * The stored length is the file's length on disk (re-read at start), so after a crash or kill
+ * the upload resumes from what reached the disk. Quota: the declared sizes of a sender's files
+ * not yet fetched; expiry: `ttlMs` after creation (swept, and checked on every lookup).
+ */
+import type { Clock } from "../common/clock.ts";
+
+export type FileState = "uploading" | "ready" | "done";
+
+export interface FileMeta {
+  fid: string;
+  from: string;
+  to: string;
+  /** Declared ciphertext size, bytes. */
+  size: number;
+  created: number;
+  expires: number;
+  state: FileState;
+}
+
+export interface FileEntry extends FileMeta {
+  /** Bytes stored so far. */
+  have: number;
+}
+
+/** Files one user may have waiting at once (bounds the metadata kept in memory). */
+export const MAX_FILES_PER_USER = 256;
+
+export class FileStore {
+  readonly #files = new Map<string, FileEntry>();
+  /** Files with a write in progress (a second writer is told to retry). */
+  readonly writing = new Set<string>();
+  readonly dir: string;
+
+  constructor(dataDir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
+    this.dir = `${dataDir}/files`;
+  }
+
+  /** Creates the folder and loads what an earlier run left (lengths from the disk). */
+  async load(): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for await (const e of Deno.readDir(this.dir)) {
+      if (!e.isFile || !e.name.endsWith(".json")) continue;
+      try {
+        const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
+        if (!/^[A-Za-z0-9_-]{8,64}$/.test(m.fid) || `${m.fid}.json` !== e.name) continue;
+        this.#files.set(m.fid, { ...m, have: m.state === "done" ? m.size : await this.#length(m.fid) });
+      } catch {
+        // A half-written sidecar (killed while writing): the upload starts again.
+        await this.#unlink(`${this.dir}/${e.name}`);
+      }
+    }
+    // Data without metadata (killed between the two writes of `create`) belongs to no transfer.
+    for await (const e of Deno.readDir(this.dir)) {
+      const fid = e.name.replace(/\.(bin|json\.tmp)$/, "");
+      if (e.isFile && fid !== e.name && !this.#files.has(fid)) await this.#unlink(`${this.dir}/${e.name}`);
+    }
+    await this.sweep();
+  }
+
+  async #length(fid: string): Promise<number> {
+    try {
+      return (await Deno.stat(this.#bin(fid))).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  }
+
+  #bin(fid: string): string {
+    return `${this.dir}/${fid}.bin`;
+  }
+
+  async #saveMeta(f: FileEntry): Promise<void> {
+    const { have: _have, ...m } = f;
+    const tmp = `${this.dir}/${f.fid}.json.tmp`;
+    await Deno.writeTextFile(tmp, JSON.stringify(m), { mode: 0o600 });
+    await Deno.rename(tmp, `${this.dir}/${f.fid}.json`);
+  }
+
+  async #unlink(p: string): Promise<void> {
+    try {
+      await Deno.remove(p);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
+  /** The live entry, or undefined when unknown or expired. */
+  get(fid: string): FileEntry | undefined {
+    const f = this.#files.get(fid);
+    return f && f.expires > this.clock.now() ? f : undefined;
+  }
+
+  /** Bytes a sender holds on the server (files not yet fetched). */
+  used(user: string): number {
+    let n = 0;
+    for (const f of this.#files.values()) if (f.from === user && f.state !== "done") n += f.size;
+    return n;
+  }
+
+  count(user: string): number {
+    let n = 0;
+    for (const f of this.#files.values()) if (f.from === user) n++;
+    return n;
+  }
+
+  async create(m: Omit<FileMeta, "created" | "expires" | "state">): Promise<FileEntry> {
+    const now = this.clock.now();
+    const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
+    await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
+    await this.#saveMeta(f);
+    this.#files.set(f.fid, f);
+    return f;
+  }
+
+  /** Writes `body` at the stored length (the caller checked `off === have`). */
+  async append(f: FileEntry, body: Uint8Array): Promise<void> {
+    if (body.length) {
+      const file = await Deno.open(this.#bin(f.fid), { write: true });
+      try {
+        await file.seek(f.have, Deno.SeekMode.Start);
+        let o = 0;
+        while (o < body.length) o += await file.write(body.subarray(o));
+      } finally {
+        file.close();
+      }
+      f.have += body.length;
+    }
+    if (f.have === f.size && f.state === "uploading") {
+      f.state = "ready";
+      await this.#saveMeta(f);
+    }
+  }
+
+  /** Reads up to `len` stored bytes from `off`. */
+  async read(f: FileEntry, off: number, len: number): Promise<Uint8Array> {
+    const n = Math.max(0, Math.min(len, f.have - off));
+    const out = new Uint8Array(n);
+    if (n === 0) return out;
+    const file = await Deno.open(this.#bin(f.fid), { read: true });
+    try {
+      await file.seek(off, Deno.SeekMode.Start);
+      let o = 0;
+      while (o < n) {
+        const r = await file.read(out.subarray(o));
+        if (r === null) break;
+        o += r;
+      }
+      return o === n ? out : out.subarray(0, o);
+    } finally {
+      file.close();
+    }
+  }
+
+  /** The recipient has it: the ciphertext goes, the entry stays (as "done") until it expires. */
+  async done(f: FileEntry): Promise<void> {
+    f.state = "done";
+    await this.#saveMeta(f);
+    await this.#unlink(this.#bin(f.fid));
+  }
+
+  async remove(fid: string): Promise<void> {
+    this.#files.delete(fid);
+    await this.#unlink(this.#bin(fid));
+    await this.#unlink(`${this.dir}/${fid}.json`);
+  }
+
+  /** Entries sent by or to `user`. */
+  list(user: string): FileEntry[] {
+    const now = this.clock.now();
+    return [...this.#files.values()].filter((f) => f.expires > now && (f.from === user || f.to === user));
+  }
+
+  /** Removes expired entries; returns how many. */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    const old = [...this.#files.values()].filter((f) => f.expires <= now);
+    for (const f of old) await this.remove(f.fid);
+    return old.length;
+  }
+}

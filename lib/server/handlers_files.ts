@@ -1,0 +1,118 @@
+/**
+ * Handlers for `file.*` (issue 12): relayed, end-to-end encrypted file transfers. The server
+ * stores and returns opaque ciphertext (it never parses it) through `FileStore`; only the sender
+ * writes a file, only the recipient reads it or marks it done, either may abort it. Bounds: the
+ * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
+ * bytes stay under `--file-quota`, and each body is at most `FILE_BODY_MAX`.
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
+import { normalizeName } from "../protocol/names.ts";
+import type { Core } from "./core.ts";
+import { type FileEntry, type FileStore, MAX_FILES_PER_USER } from "./file_store.ts";
+import type { Session } from "./session.ts";
+
+const show = (f: FileEntry) => ({
+  fid: f.fid,
+  from: f.from,
+  to: f.to,
+  size: f.size,
+  have: f.have,
+  state: f.state,
+  expires: f.expires,
+});
+
+export interface FileHandlers {
+  "file.put": (c: Core, s: Session, m: Request<"file.put">, body: Uint8Array) => Promise<void>;
+  "file.get": (c: Core, s: Session, m: Request<"file.get">) => Promise<void>;
+  "file.list": (c: Core, s: Session, m: Request<"file.list">) => Promise<void>;
+  "file.done": (c: Core, s: Session, m: Request<"file.done">) => Promise<void>;
+  "file.abort": (c: Core, s: Session, m: Request<"file.abort">) => Promise<void>;
+}
+
+export function fileHandlers(store: FileStore): FileHandlers {
+  const missing = (s: Session, id: number) =>
+    s.fail(id, ErrorCode.NoSuchFile, "There is no such file on the server (it may have expired)");
+
+  return {
+    "file.put": async (c, s, m, body) => {
+      if (body.length > FILE_BODY_MAX) {
+        return s.fail(m.id, ErrorCode.Invalid, `A file body is at most ${FILE_BODY_MAX} bytes`);
+      }
+      let f = store.get(m.fid);
+      if (!f) {
+        if (m.off !== 0) return missing(s, m.id);
+        const to = normalizeName(m.to);
+        if (!to || !c.hub.users.has(to)) {
+          return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
+        }
+        if (store.count(s.user) >= MAX_FILES_PER_USER) {
+          return s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
+        }
+        const used = store.used(s.user);
+        if (used + m.size > store.quota) {
+          return s.fail(
+            m.id,
+            ErrorCode.OverQuota,
+            `That file needs ${m.size} bytes and the server keeps at most ${store.quota} for you ` +
+              `(${used} in use)`,
+          );
+        }
+        c.log.info("file.create", { fid: m.fid, from: s.user, to, size: m.size });
+        f = await store.create({ fid: m.fid, from: s.user, to, size: m.size });
+      }
+      if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size) return missing(s, m.id);
+      if (m.off + body.length > f.size) {
+        return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
+      }
+      if (f.state !== "uploading" || m.off !== f.have || !body.length) {
+        return s.reply(m.id, { have: f.have, state: f.state });
+      }
+      if (store.writing.has(f.fid)) return s.fail(m.id, ErrorCode.Busy, "This file is being written; retry");
+      store.writing.add(f.fid);
+      try {
+        await store.append(f, body);
+      } finally {
+        store.writing.delete(f.fid);
+      }
+      s.reply(m.id, { have: f.have, state: f.state });
+    },
+
+    "file.get": async (c, s, m) => {
+      const f = store.get(m.fid);
+      if (!f || f.to !== s.user || f.state === "done") return missing(s, m.id);
+      if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+      const body = await store.read(f, m.off, m.len);
+      // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
+      if (s.outbox.bytes + body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
+      if (s.state === "closed") return;
+      s.send({ t: "ok", id: m.id, have: f.have, size: f.size, state: f.state }, body);
+    },
+
+    "file.list": (_c, s, m) => {
+      s.reply(m.id, { files: store.list(s.user).map(show) });
+      return Promise.resolve();
+    },
+
+    "file.done": async (c, s, m) => {
+      const f = store.get(m.fid);
+      if (!f || f.to !== s.user) return missing(s, m.id);
+      if (f.state === "uploading") {
+        return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
+      }
+      if (f.state !== "done") {
+        await store.done(f);
+        c.log.info("file.done", { fid: f.fid, from: f.from, to: f.to });
+      }
+      s.reply(m.id, {});
+    },
+
+    "file.abort": async (c, s, m) => {
+      const f = store.get(m.fid);
+      if (!f || (f.to !== s.user && f.from !== s.user)) return missing(s, m.id);
+      await store.remove(f.fid);
+      c.log.info("file.abort", { fid: f.fid, by: s.user });
+      s.reply(m.id, {});
+    },
+  };
+}

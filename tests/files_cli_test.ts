@@ -1,0 +1,223 @@
+/**
+ * The scripted file commands as real processes (`deno run client.ts …`) against an in-process
+ * server (issue 12): send-file / receive / files output; `kill -9` of the sender and then of the
+ * receiver mid-transfer, each run again → the transfer continues and the SHA-256 matches; names
+ * with path traversal and control characters saved under a safe name inside the download folder.
+ * The server's disk is slowed down in-process so that the kill lands mid-transfer.
+ */
+import assert from "node:assert/strict";
+import { sha256Hex, toBase64 } from "../lib/common/bytes.ts";
+import { FileTransfers } from "../lib/client/files.ts";
+import { OUT_KEY, type OutRecord } from "../lib/client/file_offer.ts";
+import {
+  eventually,
+  PROGRAM_PERMS,
+  rootFile,
+  runProgram,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
+
+function cliArgs(t: TestServer, home: string, user: string, args: string[]) {
+  return [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--home", home, "--trust-on-first-use"];
+}
+
+async function cli(t: TestServer, home: string, user: string, ...args: string[]) {
+  const r = await runProgram("client.ts", cliArgs(t, home, user, args), {
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+  });
+  return { code: r.code, out: r.out.trim(), err: r.err.trim() };
+}
+
+function spawnCli(t: TestServer, home: string, user: string, ...args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PROGRAM_PERMS, rootFile("client.ts"), ...cliArgs(t, home, user, args)],
+    env: { NO_COLOR: "1", PARLEY_PASSWORD: `pw-${user}-secret` },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function kill9(p: Deno.ChildProcess): Promise<void> {
+  p.kill("SIGKILL");
+  await p.status;
+}
+
+const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("scripted files: send-file, files, receive; kill -9 of sender and receiver mid-transfer resume", async () => {
+  const t = await startTestServer();
+  const ha = `${t.dir}/home-a`, hb = `${t.dir}/home-b`, down = `${t.dir}/down`;
+  try {
+    for (const [h, u] of [[ha, "alice"], [hb, "bob"]] as const) {
+      assert.equal((await cli(t, h, u, "register")).code, 0);
+    }
+    // A small file first: the whole contract.
+    await Deno.writeTextFile(`${t.dir}/note.txt`, "hello file\n");
+    let r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/note.txt`);
+    const sum = await sha256Hex("hello file\n");
+    assert.equal(r.out, `sent note.txt 11 ${sum}`, r.err);
+    r = await cli(t, hb, "bob", "files");
+    assert.match(r.out, new RegExp(`^in  \\S+  from alice  11  offered  note\\.txt$`));
+    r = await cli(t, hb, "bob", "read");
+    assert.equal(r.out, "", "the offer is not a chat message");
+    r = await cli(t, hb, "bob", "receive", "--out", down);
+    assert.equal(r.out, `saved ${down}/note.txt 11 ${sum}`, r.err);
+    assert.equal(await Deno.readTextFile(`${down}/note.txt`), "hello file\n");
+    r = await cli(t, ha, "alice", "files", "--json");
+    assert.equal(JSON.parse(r.out).outgoing[0].delivered, true);
+    r = await cli(t, hb, "bob", "receive", "--out", down);
+    assert.equal(r.err, "No files offered");
+    r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/note.txt`, "--direct");
+    assert.equal(r.code, 1);
+
+    // kill -9 the sender mid-upload (the server's disk made slow), run it again.
+    const big = new Uint8Array(6 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+    await Deno.writeFile(`${t.dir}/big.bin`, big);
+    const bigSum = await sha256Hex(big);
+    const files = t.srv.files;
+    const append = files.append.bind(files);
+    files.append = async (f, body) => (await slow(40), await append(f, body));
+    const sender = spawnCli(t, ha, "alice", "send-file", "bob", `${t.dir}/big.bin`);
+    const entry = (await eventually(
+      () => files.list("alice").find((f) => f.have > 1024 * 1024),
+      20_000,
+      "upload",
+    ))!;
+    await kill9(sender);
+    const cut = entry.have;
+    assert.ok(cut < entry.size, "killed mid-upload");
+    files.append = append;
+    r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/big.bin`);
+    assert.equal(r.out, `sent big.bin ${big.length} ${bigSum}`, r.err);
+    assert.equal(
+      files.list("alice").filter((f) => f.state !== "done").length,
+      1,
+      "the same transfer continued",
+    );
+    assert.ok(t.lines.filter((l) => l.includes("file.create")).length === 2, "no second upload was created");
+
+    // kill -9 the receiver mid-download (reads made slow), run it again.
+    const read = files.read.bind(files);
+    files.read = async (f, off, len) => (await slow(40), await read(f, off, len));
+    const receiver = spawnCli(t, hb, "bob", "receive", "--out", down);
+    await eventually(
+      async () => {
+        try {
+          return (await Deno.stat(`${down}/big.bin.part`)).size > 1024 * 1024;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      "download",
+    );
+    await kill9(receiver);
+    const part = (await Deno.stat(`${down}/big.bin.part`)).size;
+    assert.ok(part < big.length, "killed mid-download");
+    let fetched = 0; // what the second run downloads: only what the .part lacks
+    files.read = async (f, off, len) => {
+      const got = await read(f, off, len);
+      fetched += got.length;
+      return got;
+    };
+    r = await cli(t, hb, "bob", "receive", "--out", down);
+    assert.ok(fetched < big.length - part + 512 * 1024, `fetched ${fetched} with ${part} already saved`);
+    assert.equal(r.out, `saved ${down}/big.bin ${big.length} ${bigSum}`, r.err);
+    assert.equal(await sha256Hex(await Deno.readFile(`${down}/big.bin`)), bigSum);
+    await assert.rejects(Deno.stat(`${down}/big.bin.part`));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: names with traversal, separators, control characters and reserved names are saved safely", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    await a.client.sync();
+    await b.client.sync();
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const src = `${t.dir}/payload.txt`;
+    await Deno.writeTextFile(src, "x");
+    const st = await Deno.stat(src);
+    const evil: [string, string][] = [
+      ["../../x", "x"],
+      ["/etc/passwd", "passwd"],
+      ["..\\..\\win.ini", "win.ini"],
+      ["..", "file"],
+      ["a\x00b\x1b[31mc\u202e.txt", "a_b_[31mc_.txt"],
+      ["CON.txt", "_CON.txt"],
+      ["x".repeat(10_000) + ".txt", "x".repeat(196) + ".txt"],
+    ];
+    const down = `${t.dir}/down`;
+    for (const [name, want] of evil) {
+      // A hostile sender offers any name: forge it in alice's own record before she sends.
+      const rec: OutRecord = {
+        fid: crypto.randomUUID().replaceAll("-", ""),
+        to: "bob",
+        path: await Deno.realPath(src),
+        name,
+        size: 1,
+        mtime: st.mtime!.getTime(),
+        sha256: await sha256Hex("x"),
+        key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
+        salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+        at: 0,
+        state: "uploading",
+      };
+      await fa.ops.update<OutRecord[]>(OUT_KEY, () => [rec]);
+      const s = await fa.send("bob", src);
+      assert.equal(s.fid, rec.fid);
+      const offer = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === s.fid)))!;
+      assert.equal(offer.name, name);
+      const got = await fb.accept(offer, down);
+      assert.equal(got.path, `${down}/${want}`, JSON.stringify(name));
+      await Deno.remove(got.path);
+    }
+    for (const p of [`${down}/../../x`, `${down}/../x`, `${t.dir}/win.ini`]) {
+      await assert.rejects(Deno.lstat(p));
+    }
+    assert.deepEqual([...Deno.readDirSync(down)], []);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: a file whose chunks verify but whose SHA-256 differs from the offer is not saved", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    await a.client.sync();
+    await b.client.sync();
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const src = `${t.dir}/doc.txt`;
+    await Deno.writeTextFile(src, "real content");
+    const st = await Deno.stat(src);
+    const rec: OutRecord = {
+      fid: "lyingsender01",
+      to: "bob",
+      path: await Deno.realPath(src),
+      name: "doc.txt",
+      size: st.size,
+      mtime: st.mtime!.getTime(),
+      sha256: await sha256Hex("other content"),
+      key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
+      salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+      at: 0,
+      state: "uploading",
+    };
+    await fa.ops.update<OutRecord[]>(OUT_KEY, () => [rec]);
+    await fa.send("bob", src);
+    const offer = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === rec.fid)))!;
+    await assert.rejects(fb.accept(offer, `${t.dir}/down`), /does not match the SHA-256/);
+    assert.deepEqual([...Deno.readDirSync(`${t.dir}/down`)], [], "neither the file nor its .part is left");
+    assert.equal((await fb.incoming())[0]!.state, "failed");
+  } finally {
+    await t.stop();
+  }
+});
