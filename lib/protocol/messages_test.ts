@@ -36,12 +36,10 @@ Deno.test("parseInbound() rejects unknown kinds, wrong types and extra keys with
 });
 
 Deno.test("parseInbound() keeps the request id in the error so the reply can echo it", () => {
-  try {
-    parseInbound({ t: "login", id: 42, user: 1 });
-  } catch (e) {
-    assert.ok(e instanceof ProtocolError);
-    assert.equal(e.id, 42);
-  }
+  assert.throws(
+    () => parseInbound({ t: "login", id: 42, user: 1 }),
+    (e) => e instanceof ProtocolError && e.code === "invalid" && e.id === 42,
+  );
 });
 
 Deno.test("normalizeName() folds case and width and refuses look-alikes and controls", () => {
