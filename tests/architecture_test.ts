@@ -330,7 +330,6 @@ const TEST_ONLY_KNOWN = new Set([
   "lib/crypto/membership.ts:changeRequiresRotation",
   "lib/crypto/primitives.ts:x25519PublicFromPrivate",
   "lib/crypto/primitives.ts:ed25519PublicFromPrivate",
-  "lib/crypto/primitives.ts:hmacSha256",
 ]);
 
 const isTestUser = (f: string) => isTestCode(f) || f.startsWith("~tests/");

@@ -273,14 +273,6 @@ export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8A
   return new Uint8Array(createHmac(hash, key).update(msg).digest());
 }
 
-function hmac(hash: "SHA-256" | "SHA-512", key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return Promise.resolve(hmacSync(hash === "SHA-256" ? "sha256" : "sha512", key, msg));
-}
-
-export function hmacSha256(key: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
-  return hmac("SHA-256", key, msg);
-}
-
 /** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
 // deno-lint-ignore require-await
 export async function hkdfExpandSha512(
