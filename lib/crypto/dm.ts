@@ -168,7 +168,8 @@ export class DmManager {
   /**
    * Decrypts without committing: the caller commits `writes` (with the message, atomically).
    * Throws `ReplayError`, `KeyChangedError`, `NoSessionError`, `DecryptError` or `SyntaxError`;
-   * nothing is written on failure except the pending key of a `KeyChangedError`.
+   * nothing is written on failure except the pending key of a `KeyChangedError` (written only for
+   * an envelope that authenticates under the new key).
    */
   async openDm(user: string, envelope: Uint8Array): Promise<OpenedDm> {
     if (envelope.length < 18 || envelope[0] !== DM_VERSION) {
@@ -190,8 +191,10 @@ export class DmManager {
     let index = -1;
     if (parsed.type === "prekey") {
       const sender = parsed.x3dh.identity;
-      if (c && !sameIdentity(c.identity, sender)) throw await this.#keyChanged(user, c, sender);
-      index = sessions.findIndex((s) => s.base === parsed.x3dh.ek);
+      // A changed key is recorded as pending only once the envelope authenticates under it: a
+      // tampered first message must not plant a key for trust() to accept.
+      const changed = c !== undefined && !sameIdentity(c.identity, sender);
+      index = changed ? -1 : sessions.findIndex((s) => s.base === parsed.x3dh.ek);
       if (index >= 0) result = await sessionDecrypt(sessions[index]!, body, ad, now);
       else {
         const me = await loadIdentity(this.store);
@@ -205,6 +208,7 @@ export class DmManager {
           opk: (id: number) => (id === opk?.id ? opk : undefined),
         };
         const a = await acceptSession(me, lookup, body, ad, now);
+        if (changed) throw await this.#keyChanged(user, c, sender);
         result = a;
         if (a.usedOpkId !== undefined) w.del.push(`opk:${a.usedOpkId}`);
         if (!c) w.put[`contact:${user}`] = { identity: sender, verified: false } satisfies ContactRecord;
