@@ -182,9 +182,24 @@ export function collect<T extends string>(c: ChatClient, type: T): { items: unkn
 
 // ── Video (issue 6) ──────────────────────────────────────────────────────────────────────────────
 
-/** The ffmpeg tests use (PARLEY_FFMPEG, then PATH), or null. */
+/**
+ * Whether a tool tests need was found. When it was not and this is CI (`CI=true`), a failing test is
+ * registered too: on CI the tests that need it may not be skipped silently.
+ */
+export function requiredOnCi(tool: string, found: boolean): boolean {
+  if (!found && Deno.env.get("CI") === "true") {
+    Deno.test(`${tool} is installed (CI=true: the tests that need it may not be skipped)`, () => {
+      throw new Error(`${tool} was not found; the CI workflow must install it`);
+    });
+  }
+  return found;
+}
+
+/** The ffmpeg tests use (PARLEY_FFMPEG, then PATH), or null (on CI: a failing test, see requiredOnCi). */
 export function testFfmpeg(): string | null {
-  return findFfmpeg(Deno.env);
+  const ff = findFfmpeg(Deno.env);
+  requiredOnCi("ffmpeg", ff !== null);
+  return ff;
 }
 
 export const VIDEOS_DIR: string = decodeURIComponent(new URL("../videos", import.meta.url).pathname);
