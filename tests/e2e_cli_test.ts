@@ -8,7 +8,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { runProgram, testArgon } from "./helpers.ts";
+import { runProgram, testArgon, withDeadline } from "./helpers.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -48,11 +48,16 @@ async function spawnServer(data: string, port = 0, extra: string[] = []): Promis
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   const deadline = Date.now() + 15_000;
-  while (!out.includes("\n")) {
-    if (Date.now() > deadline) throw new Error(`server did not start: ${err}`);
-    const r = await reader.read();
-    if (r.done) throw new Error(`server exited: ${err}`);
-    out += r.value;
+  try {
+    while (!out.includes("\n")) {
+      const r = await withDeadline(reader.read(), Math.max(0, deadline - Date.now()), `server start: ${err}`);
+      if (r.done) throw new Error(`server exited: ${err}`);
+      out += r.value;
+    }
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
   }
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});

@@ -272,3 +272,16 @@ export async function assertNoPlaintext(
   assert.ok(bytes.includes(marker), "the plaintext check cannot see the server's database");
   for (const s of secrets) assert.equal(bytes.includes(s), false, `"${s}" is stored in the clear`);
 }
+
+/** `p`, or a rejection naming `what` after `ms` (the timer is cleared either way). */
+export async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

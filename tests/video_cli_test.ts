@@ -99,7 +99,12 @@ Deno.test({
         "--wait",
         "20",
       ]);
-      await new Promise((r) => setTimeout(r, 1500)); // bob is online and waiting
+      // bob is logged in and synced (the watch command syncs, then waits for an offer)
+      await eventually(
+        () => [...t.srv.hub.sessionsOf("bob")].some((x) => x.delivery === "live"),
+        15_000,
+        "bob's watch to log in and sync",
+      );
       const streaming = client(t, home, "alice", [
         "stream",
         "bob",
