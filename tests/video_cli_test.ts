@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  eventually,
   runProgram,
   startTestServer,
   testFfmpeg,
