@@ -8,63 +8,10 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
-import { runProgram, testArgon, withDeadline } from "./helpers.ts";
+import { runProgram, type Spawned, spawnServer, stop, testArgon } from "./helpers.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
-
-interface Spawned {
-  child: Deno.ChildProcess;
-  port: number;
-  fingerprint: string;
-  stderr: () => string;
-}
-
-async function spawnServer(data: string, port = 0, extra: string[] = []): Promise<Spawned> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...PERMS,
-      `${ROOT}server.ts`,
-      "--port",
-      String(port),
-      "--data",
-      data,
-      "--videos",
-      `${data}/no-videos`,
-      "--msg-rate",
-      "0",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-  }).spawn();
-  let err = "";
-  (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
-  })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const deadline = Date.now() + 15_000;
-  try {
-    while (!out.includes("\n")) {
-      const r = await withDeadline(reader.read(), Math.max(0, deadline - Date.now()), `server start: ${err}`);
-      if (r.done) throw new Error(`server exited: ${err}`);
-      out += r.value;
-    }
-  } catch (e) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw e;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const m = out.match(/^Parley listening on 127\.0\.0\.1:(\d+) \(TLS\) fingerprint (SHA256:[0-9A-F:]{95})$/m);
-  assert.ok(m, `listening line: ${out}`);
-  return { child, port: Number(m[1]), fingerprint: m[2]!, stderr: () => err };
-}
 
 async function cli(home: string, port: number, args: string[], password = "pw-secret-123") {
   const r = await runProgram("client.ts", args, {
@@ -73,13 +20,6 @@ async function cli(home: string, port: number, args: string[], password = "pw-se
     PARLEY_PASSWORD: password,
   });
   return { code: r.code, out: r.out.trimEnd(), err: r.err.trimEnd() };
-}
-
-async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number> {
-  try {
-    s.child.kill(signal);
-  } catch { /* gone */ }
-  return (await s.child.status).code;
 }
 
 Deno.test("e2e: users register, chat, use rooms and moderation through the scripted client", async () => {

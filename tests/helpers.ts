@@ -285,3 +285,84 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+// ── Spawned server ───────────────────────────────────────────────────────────────────────────────
+
+/** A spawned `server.ts` (port 0 by default, its own data folder) and the port it printed. */
+export interface Spawned {
+  child: Deno.ChildProcess;
+  port: number;
+  fingerprint: string;
+  /** The certificate it made in its data folder (PEM), for clients that pin it. */
+  cert: string;
+  stderr: () => string;
+}
+
+/** Starts the real `server.ts` as a process and waits (15 s at most) for its listening line. */
+export async function spawnServer(data: string, port = 0, extra: string[] = []): Promise<Spawned> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PROGRAM_PERMS,
+      rootFile("server.ts"),
+      "--port",
+      String(port),
+      "--data",
+      data,
+      "--videos",
+      `${data}/no-videos`,
+      "--msg-rate",
+      "0",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+  let err = "";
+  (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const deadline = Date.now() + 15_000;
+  try {
+    while (!out.includes("\n")) {
+      const r = await withDeadline(reader.read(), Math.max(0, deadline - Date.now()), `server start: ${err}`);
+      if (r.done) throw new Error(`server exited: ${err}`);
+      out += r.value;
+    }
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const m = out.match(/^Parley listening on 127\.0\.0\.1:(\d+) \(TLS\) fingerprint (SHA256:[0-9A-F:]{95})$/m);
+  assert.ok(m, `listening line: ${out}`);
+  const cert = await Deno.readTextFile(`${data}/cert.pem`);
+  return { child, port: Number(m[1]), fingerprint: m[2]!, cert, stderr: () => err };
+}
+
+/** Signals a spawned server and returns its exit code. */
+export async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number> {
+  try {
+    s.child.kill(signal);
+  } catch { /* gone */ }
+  return (await s.child.status).code;
+}
+
+/** A process's resident set size in bytes, read from outside (Linux /proc, else `ps`); null on Windows. */
+export async function rssOf(pid: number): Promise<number | null> {
+  if (Deno.build.os === "linux") {
+    const m = (await Deno.readTextFile(`/proc/${pid}/status`)).match(/^VmRSS:\s+(\d+) kB$/m);
+    assert.ok(m, `no VmRSS for ${pid}`);
+    return Number(m[1]) * 1024;
+  }
+  if (Deno.build.os === "windows") return null;
+  const r = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(r.stdout).trim()) * 1024;
+}
