@@ -9,7 +9,7 @@
 import { VideoClient } from "../../lib/client/video/video_client.ts";
 import { Connection } from "../../lib/client/connection.ts";
 import { testFfmpeg, videoDataDir, VIDEOS_DIR } from "../helpers.ts";
-import { seed, type Srv, startServer, stopServer, tokenOf } from "./chat_load.ts";
+import { seed, type Srv, startServer, stopServer, tokenOf } from "./bench_server.ts";
 
 export interface VideoBenchRow {
   name: string;
