@@ -2,6 +2,8 @@
  * Test helpers: an in-process server on port 0 with real TLS and a temporary SQLite store, test
  * clients that trust its certificate, and a fast stand-in hasher for tests not about passwords.
  */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { type Clock, systemClock } from "../lib/common/clock.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
@@ -302,4 +304,49 @@ export async function rssKiB(pid: number): Promise<number> {
   const o = await new Deno.Command("sh", { args: ["-c", `grep VmRSS /proc/${pid}/status`], stdout: "piped" })
     .output();
   return Number(new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/)![1]);
+}
+// ── No plaintext on the server ───────────────────────────────────────────────────────────────────
+
+/**
+ * Every byte the server keeps about messages: `parley.db` (which must exist), `-wal` and `-shm` when
+ * present, and the log lines, as one latin1 string.
+ */
+export async function serverBytes(dir: string, log: readonly string[]): Promise<string> {
+  const dec = new TextDecoder("latin1");
+  let all = dec.decode(await Deno.readFile(`${dir}/parley.db`)) + log.join("\n");
+  for (const f of ["parley.db-wal", "parley.db-shm"]) {
+    try {
+      all += dec.decode(await Deno.readFile(`${dir}/${f}`));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return all;
+}
+
+/**
+ * Asserts that none of `secrets` is anywhere in the server's database files or log. First a known
+ * marker is written into the server's database in the clear (a room row, through a second SQLite
+ * connection, then checkpointed into parley.db) and must be found: the check is shown to see what
+ * the server stored.
+ */
+export async function assertNoPlaintext(
+  dir: string,
+  log: readonly string[],
+  secrets: string[],
+): Promise<void> {
+  const marker = `plaintext-marker-${crypto.randomUUID().slice(0, 8)}`;
+  const db = new DatabaseSync(`${dir}/parley.db`);
+  try {
+    db.exec("PRAGMA busy_timeout=5000");
+    db.prepare("INSERT INTO rooms (name, created_by, created_at) VALUES (?, 'test', 0)").run(marker);
+    // move everything into parley.db, so a check that reads only the WAL finds no marker
+    const cp = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+    assert.equal(cp.busy, 0, "checkpoint blocked");
+  } finally {
+    db.close();
+  }
+  const bytes = await serverBytes(dir, log);
+  assert.ok(bytes.includes(marker), "the plaintext check cannot see the server's database");
+  for (const s of secrets) assert.equal(bytes.includes(s), false, `"${s}" is stored in the clear`);
 }

@@ -170,3 +170,22 @@ Deno.test("message bodies are opaque: binary bodies relay byte-exact and never r
     await t.stop();
   }
 });
+
+Deno.test("/info deliveries counts frames queued to sessions, not frames dropped before a sync", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    const bob = await t.client("bob"); // logged in, not synced: delivery mode "none"
+    const m = t.srv.core.messages;
+    await alice.send({ kind: "user", name: "bob" }, "while bob has not synced");
+    assert.equal(m.stored, 1);
+    assert.equal(m.deliveries, 0, "a frame dropped for a session in mode none is no delivery");
+    const bi = inbox(bob);
+    await bob.sync(); // from the offline queue, not a live push
+    await alice.send({ kind: "user", name: "bob" }, "live");
+    await eventually(() => bi.some((x) => x.text === "live"), 3000, "bob's live message");
+    assert.equal(m.deliveries, 1);
+  } finally {
+    await t.stop();
+  }
+});

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { LoadConn } from "./bench/load_client.ts";
-import { seed, tokenOf } from "./bench/chat_load.ts";
+import { seed, tokenOf } from "./bench/bench_server.ts";
 import { eventually, spawnServerProcess, startTestServer } from "./helpers.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 

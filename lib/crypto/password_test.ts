@@ -9,16 +9,66 @@ Deno.test("hashPasswordInline() produces an argon2id PHC string at OWASP paramet
   assert.equal(await verifyPasswordInline("x", "not a hash"), false);
 });
 
-Deno.test("PasswordHasher hashes and verifies on workers, in parallel", async () => {
+Deno.test("PasswordHasher hashes and verifies with its argon2id worker", async () => {
   const ph = new PasswordHasher({ workers: 2 });
   try {
     const [a, b] = await Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);
     assert.notEqual(a, b);
+    assert.equal(await verifyPasswordInline("pw-one-1", a), true);
     assert.deepEqual(await Promise.all([ph.verify("pw-one-1", a), ph.verify("pw-one-1", b)]), [true, false]);
     assert.equal(ph.stats.onWorkers, 4, "every job ran on a worker");
     assert.equal(ph.stats.inline, 0, "none in the calling thread");
     assert.equal(ph.stats.maxParallel, 2, "two at once, one per worker");
   } finally {
+    ph.close();
+  }
+});
+
+/**
+ * A stand-in worker module: it answers a job only after another worker has also received one (they
+ * meet on a BroadcastChannel), and answers with its own id. Two jobs finish only if they run on two
+ * workers at the same time; on one worker, in turn, or on the main thread they never finish.
+ */
+const RENDEZVOUS_WORKER = `data:application/javascript,${
+  encodeURIComponent(`
+const me = crypto.randomUUID();
+const bc = new BroadcastChannel("parley-password-rendezvous");
+const peers = new Set();
+let jobs = [];
+const flush = () => {
+  if (peers.size === 0) return;
+  for (const j of jobs) self.postMessage({ id: j.id, ok: true, value: j.op === "hash" ? "worker:" + me : true });
+  jobs = [];
+};
+bc.onmessage = (e) => {
+  if (!peers.has(e.data)) {
+    peers.add(e.data);
+    if (jobs.length > 0) bc.postMessage(me);
+  }
+  flush();
+};
+self.onmessage = (e) => {
+  jobs.push(e.data);
+  bc.postMessage(me);
+  flush();
+};
+`)
+}`;
+
+Deno.test("PasswordHasher runs jobs on its workers, two at a time", async () => {
+  const ph = new PasswordHasher({ workers: 2, workerUrl: RENDEZVOUS_WORKER });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const both = Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the two jobs did not run on two workers at once")), 10_000);
+    });
+    const [a, b] = await Promise.race([both, deadline]);
+    assert.match(a, /^worker:/);
+    assert.match(b, /^worker:/);
+    assert.notEqual(a, b, "both jobs answered by the same worker");
+  } finally {
+    clearTimeout(timer);
     ph.close();
   }
 });

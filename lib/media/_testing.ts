@@ -18,6 +18,13 @@ function env(name: string): string | undefined {
 
 export const TEST_FFMPEG: string | null = env("PATH") === undefined ? null : findFfmpeg({ get: env });
 
+// On CI (CI=true) the ffmpeg tests may not be skipped: a missing ffmpeg is a failing test.
+if (TEST_FFMPEG === null && env("CI") === "true") {
+  Deno.test("ffmpeg is installed (CI=true: the tests that need it may not be skipped)", () => {
+    throw new Error("ffmpeg was not found; the CI workflow must install it");
+  });
+}
+
 export const SAMPLE_VIDEO: string = decodeURIComponent(
   new URL("../../videos/sample.mp4", import.meta.url).pathname,
 );

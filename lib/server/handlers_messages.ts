@@ -125,7 +125,7 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
     if (page.length < SYNC_PAGE || s.state === "closed") break;
     await s.outbox.drained();
   }
-  s.endSync(after);
+  c.messages.deliveries += s.endSync(after);
   s.reply(m.id, { count, lastSeq: after });
 }
 

@@ -73,15 +73,12 @@ export class Hub {
     for (const u of users) for (const s of this.sessionsOf(u)) s.outbox.push(f);
   }
 
-  /** Fans a stored message out to its recipients' sessions (not the sending session). */
+  /** Fans a stored message out to its recipients' sessions (not the sending session); returns how many frames were queued. */
   fanOut(m: StoredMessage, from: Session | null): number {
     const frame = encodeFrame(msgHeader(m), m.body);
     let n = 0;
     const each = (s: Session) => {
-      if (s !== from) {
-        s.deliver(m.seq, frame);
-        n++;
-      }
+      if (s !== from) n += s.deliver(m.seq, frame);
     };
     if (m.kind === "broadcast") {
       for (const s of this.sessions) if (s.state === "ready") each(s);

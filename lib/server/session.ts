@@ -60,10 +60,15 @@ export class Session {
     this.send(until === undefined ? { t: "err", id, code, msg } : { t: "err", id, code, msg, until });
   }
 
-  /** Delivers an already-encoded `msg` frame according to the delivery mode. */
-  deliver(seq: number, frame: Uint8Array): void {
-    if (this.delivery === "live") this.outbox.push(frame);
-    else if (this.delivery === "syncing") this.#held.push({ seq, frame });
+  /**
+   * Delivers an already-encoded `msg` frame according to the delivery mode; returns 1 when it was
+   * queued to the socket now, 0 when it was held (counted by `endSync`) or dropped (mode "none": the
+   * client has not synced and gets it from its offline queue).
+   */
+  deliver(seq: number, frame: Uint8Array): number {
+    if (this.delivery === "live") return this.outbox.push(frame) ? 1 : 0;
+    if (this.delivery === "syncing") this.#held.push({ seq, frame });
+    return 0;
   }
 
   beginSync(): void {
@@ -71,11 +76,16 @@ export class Session {
     this.#held = [];
   }
 
-  /** Ends a sync: frames held back with seq > `lastSent` go out, then delivery is live. */
-  endSync(lastSent: number): void {
-    for (const h of this.#held) if (h.seq > lastSent) this.outbox.push(h.frame);
+  /**
+   * Ends a sync: frames held back with seq > `lastSent` go out, then delivery is live. Returns how
+   * many held frames were queued.
+   */
+  endSync(lastSent: number): number {
+    let n = 0;
+    for (const h of this.#held) if (h.seq > lastSent && this.outbox.push(h.frame)) n++;
     this.#held = [];
     this.delivery = "live";
+    return n;
   }
 
   /**

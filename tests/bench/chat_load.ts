@@ -1,118 +1,20 @@
 /**
  * Chat workloads A, A-paced, B and C against a real `server.ts` in its own process (so its CPU
  * time can be read from /proc): fan-out in a 100-member room, DMs between 100 pairs, and 2,000
- * idle logged-in connections. Users and resume tokens are seeded into the store before the
- * server starts so that argon2id logins do not dominate set-up.
+ * idle logged-in connections, with a bare Deno TLS server measured the same way as C's floor.
+ * Users and resume tokens are seeded into the store before the server starts so that argon2id
+ * logins do not dominate set-up. Every workload runs `repeat` times (median and range printed);
+ * every phase has a deadline; the load generator's own CPU is reported beside the server's.
  */
-import { sha256Hex, toHex, utf8 } from "../../lib/common/bytes.ts";
-import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
 import { makeSelfSignedCert } from "../../lib/net/cert.ts";
+import { ROOT, type Srv, tokenOf, withServer } from "./bench_server.ts";
 import { LoadConn, percentile } from "./load_client.ts";
+import { cpuMicros, phase, repeated, type Row, rssKb } from "./proc.ts";
 
-export interface Row {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-}
+export type { Row };
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-export const tokenOf = (u: string) =>
-  (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
-
-export async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
-  const store = new SqliteStore(`${dir}/parley.db`);
-  for (const u of users) {
-    await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
-    await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);
-  }
-  if (room) {
-    await store.createRoom({
-      name: room.name,
-      createdBy: room.members[0]!,
-      createdAt: Date.now(),
-      members: room.members.map((user, i) => ({ user, sinceSeq: 0, admin: i === 0 })),
-    });
-  }
-  await store.close();
-}
-
-export interface Srv {
-  child: Deno.ChildProcess;
-  pid: number;
-  port: number;
-  cert: string;
-}
-
-export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      `${ROOT}server.ts`,
-      "--port",
-      "0",
-      "--data",
-      dir,
-      "--videos",
-      `${dir}/no-videos`,
-      "--msg-rate",
-      "0",
-      "--login-rate",
-      "0",
-      "--max-conns",
-      "10000",
-      "--max-conns-per-addr",
-      "10000",
-      "--log-level",
-      "warn",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-    env: { RUST_BACKTRACE: "0" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) throw new Error("server exited");
-    out += r.value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const port = Number(out.match(/127\.0\.0\.1:(\d+)/)![1]);
-  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`) };
-}
-
-export async function stopServer(s: Srv): Promise<void> {
-  s.child.kill("SIGTERM");
-  await s.child.status;
-}
-
-/** Server CPU time (user + system) in microseconds. */
-/** Reads a /proc file through `cat` (Deno grants /proc reads only with --allow-all). */
-async function proc(path: string): Promise<string> {
-  const r = await new Deno.Command("cat", { args: [path], stdout: "piped" }).output();
-  return new TextDecoder().decode(r.stdout);
-}
-
-async function cpuMicros(pid: number): Promise<number> {
-  const stat = await proc(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000; // fields 14 and 15, clock ticks of 10 ms
-}
-
-async function rssKb(pid: number): Promise<number> {
-  const s = await proc(`/proc/${pid}/status`);
-  return Number(s.match(/VmRSS:\s+(\d+)/)![1]);
-}
+/** Deadlines per phase (generous: they catch a hang, not a slow run). */
+const CONNECT_MS = 180_000, LOAD_MS = 300_000, START_MS = 30_000; // START_MS: the bare TLS server
 
 function body100(): Uint8Array {
   const b = new Uint8Array(100);
@@ -122,18 +24,29 @@ function body100(): Uint8Array {
 
 const sentAt = (f: { body: Uint8Array }) => new DataView(f.body.buffer, f.body.byteOffset, 8).getFloat64(0);
 
-async function connectAll(s: Srv, users: string[], parallel = 50): Promise<LoadConn[]> {
-  const out: LoadConn[] = new Array(users.length);
+/** Opens `n` connections with `parallel` at a time (the one connect pattern of every bench row). */
+async function openMany<T>(n: number, parallel: number, open: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < users.length) {
-      const i = next++;
-      const c = await LoadConn.open(s.port, s.cert);
-      await c.login(users[i]!, tokenOf(users[i]!));
-      out[i] = c;
-    }
-  }));
+  await phase(
+    `connect ${n}`,
+    CONNECT_MS,
+    Promise.all(Array.from({ length: parallel }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await open(i);
+      }
+    })),
+  );
   return out;
+}
+
+function connectAll(s: Srv, users: string[], parallel = 50): Promise<LoadConn[]> {
+  return openMany(users.length, parallel, async (i) => {
+    const c = await LoadConn.open(s.port, s.cert);
+    await c.login(users[i]!, tokenOf(users[i]!));
+    return c;
+  });
 }
 
 /** Sends `count` messages from `sender` with at most `window` unanswered, optionally paced. */
@@ -167,28 +80,13 @@ async function pump(
   });
 }
 
-/** Seeds users (and a room), starts a server, runs `fn`, and always cleans up. */
-async function withServer<T>(
-  users: string[],
-  room: { name: string; members: string[] } | undefined,
-  fn: (s: Srv) => Promise<T>,
-): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
-  await seed(dir, users, room);
-  const s = await startServer(dir);
-  try {
-    return await fn(s);
-  } finally {
-    await stopServer(s);
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 interface Measured {
   lat: Float64Array;
   got: number;
   secs: number;
   cpuMicros: number;
+  /** CPU time of this process (the load generator) over the same phase. */
+  selfMicros: number;
 }
 
 /**
@@ -205,22 +103,40 @@ async function measure(
   let got = 0;
   let finish!: () => void;
   const all = new Promise<void>((r) => finish = r);
-  for (const r of receivers) {
-    await r.ok("sync");
-    r.onMsg = (f) => {
-      lat[got++] = performance.now() - sentAt(f);
-      if (got === expected) finish();
-    };
-  }
-  const cpu0 = await cpuMicros(s.pid);
+  await phase(
+    "sync",
+    CONNECT_MS,
+    Promise.all(receivers.map(async (r) => {
+      await r.ok("sync");
+      r.onMsg = (f) => {
+        lat[got++] = performance.now() - sentAt(f);
+        if (got === expected) finish();
+      };
+    })),
+  );
+  const [cpu0, self0] = [await cpuMicros(s.pid), await cpuMicros(Deno.pid)];
   const t0 = performance.now();
-  await load();
-  await all;
+  await phase(
+    `load and ${expected} deliveries`,
+    LOAD_MS,
+    (async () => {
+      await load();
+      await all;
+    })(),
+  );
   const secs = (performance.now() - t0) / 1000;
   const cpu = (await cpuMicros(s.pid)) - cpu0;
+  const self = (await cpuMicros(Deno.pid)) - self0;
   lat.sort();
-  return { lat, got, secs, cpuMicros: cpu };
+  return { lat, got, secs, cpuMicros: cpu, selfMicros: self };
 }
+
+/** The load generator's CPU as a share of one core over the phase: near 100 % means it, not the server, limits. */
+const selfRow = (name: string, m: Measured): Row => ({
+  name: `${name} load generator CPU (this process)`,
+  value: m.selfMicros / 1e4 / m.secs,
+  unit: "%",
+});
 
 function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
   const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
@@ -244,15 +160,15 @@ function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
         unit: "µs",
         ...(perSec ? {} : { target: "≤ 1" }),
       },
+      selfRow(name, m),
     ];
   });
 }
 
-export function pairs(): Promise<Row[]> {
+export function pairs(per = 1000): Promise<Row[]> {
   const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
   return withServer(users, undefined, async (s) => {
     const conns = await connectAll(s, users);
-    const per = 1000;
     const m = await measure(s, conns, per * users.length, async () => {
       await Promise.all(
         conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
@@ -260,28 +176,47 @@ export function pairs(): Promise<Row[]> {
     });
     for (const c of conns) c.close();
     return [
-      { name: "B 100 pairs DMs msgs/s", value: m.got / m.secs, unit: "1/s" },
+      { name: `B 100 pairs DMs (${per} each) msgs/s`, value: m.got / m.secs, unit: "1/s" },
       { name: "B latency p99", value: percentile(m.lat, 99), unit: "ms" },
       { name: "B server CPU per delivery", value: m.cpuMicros / m.got, unit: "µs" },
+      selfRow("B", m),
     ];
   });
 }
 
+const settle = () => new Promise((r) => setTimeout(r, 2000));
+
+/**
+ * The one KB-per-connection measurement, for Parley and for the bare TLS floor alike: 20 warm-up
+ * connections (closed), settle, RSS; `n` connections opened 100 at a time; settle, RSS.
+ */
+async function coldKbPerConn<C extends { close(): void }>(
+  pid: number,
+  n: number,
+  open: (i: number) => Promise<C>,
+): Promise<{ kb: number; secs: number; conns: C[] }> {
+  for (const c of await openMany(20, 10, open)) c.close();
+  await settle();
+  const rss0 = await rssKb(pid);
+  const t0 = performance.now();
+  const conns = await openMany(n, 100, open);
+  const secs = (performance.now() - t0) / 1000;
+  await settle();
+  const rss1 = await rssKb(pid);
+  return { kb: ((rss1 - rss0) * 1024) / n / 1000, secs, conns };
+}
+
 export function idle(n = 2000): Promise<Row[]> {
   const users = Array.from({ length: n }, (_, i) => `i${String(i).padStart(4, "0")}`);
-  const settle = () => new Promise((r) => setTimeout(r, 2000));
   return withServer(users, undefined, async (s) => {
-    const warm = await connectAll(s, users.slice(0, 20), 10);
-    for (const c of warm) c.close();
-    await settle();
+    const login = async (i: number) => {
+      const c = await LoadConn.open(s.port, s.cert);
+      await c.login(users[i]!, tokenOf(users[i]!));
+      return c;
+    };
     // Cold: the first n connections after start (includes the heap and allocator growing).
-    const rss0 = await rssKb(s.pid);
-    const t0 = performance.now();
-    const conns = await connectAll(s, users, 100);
-    const secs = (performance.now() - t0) / 1000;
-    await settle();
-    const rss1 = await rssKb(s.pid);
-    for (const c of conns) c.close();
+    const cold = await coldKbPerConn(s.pid, n, login);
+    for (const c of cold.conns) c.close();
     await settle();
     // Warm: the same again once memory freed by the first round can be reused.
     const rss2 = await rssKb(s.pid);
@@ -289,21 +224,24 @@ export function idle(n = 2000): Promise<Row[]> {
     await settle();
     const rss3 = await rssKb(s.pid);
     for (const c of again) c.close();
-    const per = (a: number, b: number) => ((b - a) * 1024) / n / 1000;
     return [
       {
         name: `C ${n} idle connections: memory per connection, cold`,
-        value: per(rss0, rss1),
+        value: cold.kb,
         unit: "KB",
         target: "≤ 10",
       },
-      { name: `C ${n} idle connections: memory per connection, warm`, value: per(rss2, rss3), unit: "KB" },
-      { name: `C time to connect and log in ${n}`, value: secs, unit: "s" },
+      {
+        name: `C ${n} idle connections: memory per connection, warm`,
+        value: ((rss3 - rss2) * 1024) / n / 1000,
+        unit: "KB",
+      },
+      { name: `C time to connect and log in ${n}`, value: cold.secs, unit: "s" },
     ];
   });
 }
 
-/** The same cold measurement against a bare Deno TLS echo server: the floor Parley builds on. */
+/** C's cold measurement, made the same way, against a bare Deno TLS echo server: the floor Parley builds on. */
 export async function bareTlsFloor(n = 2000): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
   const pair = await makeSelfSignedCert();
@@ -321,27 +259,21 @@ export async function bareTlsFloor(n = 2000): Promise<Row[]> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const conns: Deno.TlsConn[] = [];
+  let conns: Deno.TlsConn[] = [];
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const port = Number((await reader.read()).value);
+    const port = Number((await phase("bare TLS server start", START_MS, reader.read())).value);
     reader.releaseLock();
     child.stdout.cancel().catch(() => {});
-    await new Promise((r) => setTimeout(r, 1000));
-    const rss0 = await rssKb(child.pid);
-    for (let i = 0; i < n; i++) {
+    // a round trip per connection, as Parley's hello + login is one exchange after the handshake
+    const cold = await coldKbPerConn(child.pid, n, async () => {
       const c = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair.cert] });
       await c.write(new Uint8Array(64));
       await c.read(new Uint8Array(64));
-      conns.push(c);
-    }
-    await new Promise((r) => setTimeout(r, 2000));
-    const rss1 = await rssKb(child.pid);
-    return [{
-      name: `C reference: bare Deno TLS, ${n} idle connections, cold`,
-      value: ((rss1 - rss0) * 1024) / n / 1000,
-      unit: "KB",
-    }];
+      return c;
+    });
+    conns = cold.conns;
+    return [{ name: `C reference: bare Deno TLS, ${n} idle connections, cold`, value: cold.kb, unit: "KB" }];
   } finally {
     for (const c of conns) c.close();
     child.kill("SIGTERM");
@@ -350,12 +282,22 @@ export async function bareTlsFloor(n = 2000): Promise<Row[]> {
   }
 }
 
-export async function benchChat(o: { fanoutCount?: number } = {}): Promise<Row[]> {
+export interface ChatBenchOptions {
+  fanoutCount?: number;
+  pairsPer?: number;
+  idleConns?: number;
+  /** Runs of each workload (at least 3: the median and range are printed). */
+  repeat?: number;
+}
+
+export async function benchChat(o: ChatBenchOptions = {}): Promise<Row[]> {
+  const k = Math.max(3, o.repeat ?? 3);
+  const fan = o.fanoutCount ?? 20_000, per = o.pairsPer ?? 1000, n = o.idleConns ?? 2000;
   return [
-    ...await fanout("A 1 room x 100 members, 20k msgs:", o.fanoutCount ?? 20_000, 0),
-    ...await fanout("A-paced 600 msgs at 200/s:", 600, 200),
-    ...await pairs(),
-    ...await idle(),
-    ...await bareTlsFloor(),
+    ...await repeated(k, () => fanout(`A 1 room x 100 members, ${fan} msgs:`, fan, 0)),
+    ...await repeated(k, () => fanout("A-paced 600 msgs at 200/s:", 600, 200)),
+    ...await repeated(k, () => pairs(per)),
+    ...await repeated(k, () => idle(n)),
+    ...await repeated(k, () => bareTlsFloor(n)),
   ];
 }

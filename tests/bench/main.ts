@@ -1,8 +1,11 @@
 /**
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C), crypto, media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs only those groups.
+ * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more) print their median with
+ * the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
-import { benchChat, type Row } from "./chat_load.ts";
+import { benchChat } from "./chat_load.ts";
+import type { Row } from "./proc.ts";
 import { benchVideoServer } from "./video.ts";
 import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
 import { benchCrypto } from "../../lib/crypto/bench.ts";
@@ -29,7 +32,13 @@ async function media(): Promise<Row[]> {
 type Group = () => Promise<Row[]>;
 
 const groups: Record<string, Group> = {
-  chat: () => benchChat(),
+  chat: () =>
+    benchChat({
+      repeat: Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
+      ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1"
+        ? { fanoutCount: 200, pairsPer: 20, idleConns: 200 }
+        : {}),
+    }),
   crypto: () => benchCrypto(),
   tui: () => benchTui(),
   media,
@@ -64,13 +73,18 @@ for (const g of wanted) {
   for (const r of await fn()) rows.push({ ...r, group: g });
   console.error(`bench ${g}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
+const range = (r: Row) =>
+  r.samples ? `${fmt(Math.min(...r.samples))} – ${fmt(Math.max(...r.samples))} (n=${r.samples.length})` : "";
 const w = Math.max(...rows.map((r) => r.name.length), 6);
-console.log(`| group  | ${"metric".padEnd(w)} | ${"value".padStart(12)} | unit | target |`);
-console.log(`|--------|-${"-".repeat(w)}-|-${"-".repeat(12)}-|------|--------|`);
+const rw = Math.max(...rows.map((r) => range(r).length), 5);
+console.log(
+  `| group  | ${"metric".padEnd(w)} | ${"value".padStart(12)} | ${"range".padEnd(rw)} | unit | target |`,
+);
+console.log(`|--------|-${"-".repeat(w)}-|-${"-".repeat(12)}-|-${"-".repeat(rw)}-|------|--------|`);
 for (const r of rows) {
   console.log(
-    `| ${r.group.padEnd(6)} | ${r.name.padEnd(w)} | ${fmt(r.value).padStart(12)} | ${r.unit.padEnd(4)} | ${
-      r.target ?? ""
-    } |`,
+    `| ${r.group.padEnd(6)} | ${r.name.padEnd(w)} | ${fmt(r.value).padStart(12)} | ${range(r).padEnd(rw)} | ${
+      r.unit.padEnd(4)
+    } | ${r.target ?? ""} |`,
   );
 }

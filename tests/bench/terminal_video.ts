@@ -8,7 +8,8 @@
  * ffmpeg and tmux; a missing one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
-import { type Row, startServer, stopServer } from "./chat_load.ts";
+import { startServer, stopServer } from "./bench_server.ts";
+import type { Row } from "./proc.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??

@@ -1,0 +1,114 @@
+/**
+ * The bench server: users and resume tokens seeded into a fresh data folder (so argon2id logins do
+ * not dominate set-up), then a real `server.ts` in its own process, ready when its listening line
+ * comes (within a deadline). Used by the chat and video benches.
+ */
+import { sha256Hex, toHex, utf8 } from "../../lib/common/bytes.ts";
+import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
+import { phase } from "./proc.ts";
+
+const START_MS = 30_000;
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+
+export const tokenOf = (u: string) =>
+  (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
+
+export async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
+  const store = new SqliteStore(`${dir}/parley.db`);
+  for (const u of users) {
+    await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
+    await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);
+  }
+  if (room) {
+    await store.createRoom({
+      name: room.name,
+      createdBy: room.members[0]!,
+      createdAt: Date.now(),
+      members: room.members.map((user, i) => ({ user, sinceSeq: 0, admin: i === 0 })),
+    });
+  }
+  await store.close();
+}
+
+export interface Srv {
+  child: Deno.ChildProcess;
+  pid: number;
+  port: number;
+  cert: string;
+}
+
+/** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
+export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      `${ROOT}server.ts`,
+      "--port",
+      "0",
+      "--data",
+      dir,
+      "--videos",
+      `${dir}/no-videos`,
+      "--msg-rate",
+      "0",
+      "--login-rate",
+      "0",
+      "--max-conns",
+      "10000",
+      "--max-conns-per-addr",
+      "10000",
+      "--log-level",
+      "warn",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+    env: { RUST_BACKTRACE: "0" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  try {
+    while (!out.includes("\n")) {
+      const r = await phase("server start", START_MS, reader.read());
+      if (r.done) throw new Error("server exited");
+      out += r.value;
+    }
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const port = Number(out.match(/127\.0\.0\.1:(\d+)/)![1]);
+  return { child, pid: child.pid, port, cert: await Deno.readTextFile(`${dir}/cert.pem`) };
+}
+
+export async function stopServer(s: Srv): Promise<void> {
+  s.child.kill("SIGTERM");
+  await s.child.status;
+}
+
+/** Seeds users (and a room), starts a server, runs `fn`, and always cleans up. */
+export async function withServer<T>(
+  users: string[],
+  room: { name: string; members: string[] } | undefined,
+  fn: (s: Srv) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  await seed(dir, users, room);
+  const s = await startServer(dir);
+  try {
+    return await fn(s);
+  } finally {
+    await stopServer(s);
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What the benches read about processes from outside (Linux /proc, through `cat`: Deno grants
+ * /proc reads only with --allow-all): CPU time in the kernel's own clock ticks (CLK_TCK asked of
+ * `getconf`, not assumed), resident memory; and the statistics of repeated runs.
+ */
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+  if (!r.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
+  return new TextDecoder().decode(r.stdout);
+}
+
+let ticks: Promise<number> | null = null;
+
+/** Clock ticks per second of /proc/PID/stat's CPU fields (`getconf CLK_TCK`). */
+export function clkTck(): Promise<number> {
+  return ticks ??= run("getconf", ["CLK_TCK"]).then((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`getconf CLK_TCK gave "${s.trim()}"`);
+    return n;
+  });
+}
+
+/** CPU time (user + system) of process `pid` in microseconds. */
+export async function cpuMicros(pid: number): Promise<number> {
+  const stat = await run("cat", [`/proc/${pid}/stat`]);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / await clkTck(); // fields 14 and 15 (utime, stime)
+}
+
+/** Resident set size of `pid` in KiB. */
+export async function rssKb(pid: number): Promise<number> {
+  const s = await run("cat", [`/proc/${pid}/status`]);
+  return Number(s.match(/VmRSS:\s+(\d+)/)![1]);
+}
+
+export interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+  /** Set for repeated measurements: `value` is the median of `samples`. */
+  samples?: number[];
+}
+
+/** `p`, or a rejection naming the phase after `ms`: a lost delivery ends the bench, not hangs it. */
+export async function phase<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`bench phase "${what}" took over ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Runs `fn` `times` times and merges its rows by name: each value becomes the median of the runs,
+ * with every sample kept (main.ts prints the range).
+ */
+export async function repeated(times: number, fn: () => Promise<Row[]>): Promise<Row[]> {
+  const runs: Row[][] = [];
+  for (let i = 0; i < times; i++) runs.push(await fn());
+  return runs[0]!.map((r) => {
+    const samples = runs.map((rows) => rows.find((x) => x.name === r.name)?.value ?? NaN);
+    return { ...r, value: median(samples), samples };
+  });
+}
