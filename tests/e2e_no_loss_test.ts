@@ -279,6 +279,11 @@ Deno.test({
       for (const n of [1, 2, 3]) await tm.type("alice", `typed offline ${n}`);
       const pending = await tm.waitFor("alice", (s) => s.includes("typed offline 3"), "the pending lines");
       assert.match(pending, /alice\s+⋯ typed offline 1/, "drawn as pending");
+      await tm.type("alice", "/info");
+      const info = await tm.waitFor("alice", (s) => /outbox\s+3 waiting/.test(s), "/info with the outbox");
+      assert.match(info, /device\s+1/);
+      assert.match(info, /connection\s+(reconnecting|offline)/);
+      assert.match(info, /versions\s+parley \d+\.\d+\.\d+, protocol \d+/);
       await tm.type("alice", "/quit");
       const warned = await tm.waitFor(
         "alice",

@@ -274,6 +274,8 @@ export interface ChatBackend {
   markSeen?(messages: ChatMessage[]): void;
   /** Optional: how many of one's messages wait in the outbox. */
   pendingCount?(): number;
+  /** Optional: what `/info` shows — label and value pairs (server, device, connection, queues, versions). */
+  info?(): [string, string][];
   /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
   reconnectNow?(): void;
   /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */

@@ -32,6 +32,8 @@ import {
 import type { ChatClient } from "./chat_client.ts";
 import { randomId } from "../common/random.ts";
 import { wire } from "./wire_events.ts";
+import { VERSION } from "../common/version.ts";
+import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 
 const ACK_EVERY_MS = 500;
 /** Messages of each conversation restored from the local store at start. */
@@ -150,6 +152,21 @@ export class LiveBackend implements ChatBackend {
   markSeen(ms: ChatMessage[]): void {
     const seqs = ms.filter((m) => m.seq > 0).map((m) => m.seq);
     if (seqs.length) this.#client.store?.markSeen(seqs);
+  }
+
+  info(): [string, string][] {
+    const c = this.#client;
+    const codec = c.codec as { device?: number; encrypted: boolean };
+    return [
+      ["server", c.server],
+      ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
+      ["device", codec.device !== undefined ? String(codec.device) : "- (no end-to-end keys)"],
+      ["connection", this.#online ? "online" : this.#reconnecting ? "reconnecting" : "offline"],
+      ["encryption", codec.encrypted ? "end to end" : "off"],
+      ["outbox", `${this.pendingCount()} waiting to be sent`],
+      ["to acknowledge", `${this.#toAck.length} shown, not yet acknowledged`],
+      ["versions", `parley ${VERSION}, protocol ${PROTOCOL_VERSION}`],
+    ];
   }
 
   pendingCount(): number {

@@ -35,6 +35,9 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** An online and an offline line for one person this close together become "joined and left". */
+const MERGE_PRESENCE_MS = 60_000;
+
 export class ChatState {
   readonly buffers = new BufferList();
   readonly presence = new Map<string, Presence>();
@@ -181,8 +184,21 @@ export class ChatState {
           if (e.presence) this.presence.set(u, e.presence);
           if (u === this.me && e.presence) this.myStatus = e.presence.status;
         } else this.presence.delete(u);
+        // Only where it matters: in the conversation with that person, if one is open (the member
+        // list shows everyone else); a quick online-then-offline (a scripted command) is one line.
+        const b = u === this.me ? null : this.buffers.find("dm", u);
+        if (!b) return null;
+        const last = b.lines[b.lines.length - 1];
+        if (
+          !e.online && last?.kind === "info" && last.text.startsWith(`${u} is online`) &&
+          this.now() - last.ts < MERGE_PRESENCE_MS
+        ) {
+          last.text = `${u} joined and left`;
+          last.cacheWidth = undefined;
+          return null;
+        }
         this.info(
-          status,
+          b,
           `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`,
         );
         return null;

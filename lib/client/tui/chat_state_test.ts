@@ -81,3 +81,33 @@ Deno.test("ChatState.extras() lists typers of the current buffer and transfers u
   t += 10_000;
   assert.deepEqual(s.extras(), []);
 });
+
+Deno.test("ChatState presence: lines only in an open conversation with that person; online then offline merge", () => {
+  let t = now();
+  const s = new ChatState("alice", () => t);
+  const p = (user: string, online: boolean) =>
+    s.handle({
+      type: "presence",
+      user,
+      online,
+      ...(online
+        ? { presence: { user, addr: "", since: t, status: "free" as const, role: "user" as const } }
+        : {}),
+    });
+  p("carol", true);
+  p("carol", false);
+  assert.equal(s.buffers.status.lines.length, 0, "no noise in the status buffer");
+  assert.equal(s.presence.has("carol"), false, "the member list still follows");
+  s.addMessage(msg("bob", { kind: "user", name: "alice" }, "hi"), true);
+  const bob = s.buffers.find("dm", "bob")!;
+  p("bob", true);
+  t += 2000;
+  p("bob", false); // a one-shot scripted session
+  assert.deepEqual(bob.lines.map((l) => l.text), ["hi", "bob joined and left"]);
+  t += 120_000;
+  p("bob", true);
+  assert.equal(bob.lines.at(-1)!.text, "bob is online");
+  t += 120_000;
+  p("bob", false);
+  assert.equal(bob.lines.at(-1)!.text, "bob is offline", "far apart: two lines");
+});

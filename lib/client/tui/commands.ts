@@ -292,6 +292,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...VIDEO_COMMANDS,
   ...FILE_COMMANDS,
   {
+    name: "info",
+    usage: "",
+    help: "This client: server, user, device, connection, queues, versions",
+    permission: "user",
+    run: (ctx) => {
+      const rows = ctx.backend.info?.() ?? [["server", ctx.backend.server], ["user", ctx.backend.user]];
+      const w = Math.max(...rows.map(([k]) => k.length));
+      for (const [k, v] of rows) ctx.print(`${k.padEnd(w)}  ${v}`);
+    },
+  },
+  {
     name: "reconnect",
     aliases: ["restart"],
     usage: "",
