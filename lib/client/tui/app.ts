@@ -100,19 +100,22 @@ export class TuiApp {
       `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
     );
     this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
-    this.track(this.backend.who(), (ps) => {
-      for (const p of ps) this.state.presence.set(p.user, p);
-      const me = this.state.presence.get(this.backend.user);
-      if (me) this.state.myStatus = me.status;
-    });
-    // Subscribed first, then the queue: nothing that arrived while away can pass unseen.
+    const who = () =>
+      this.track(this.backend.who(), (ps) => {
+        for (const p of ps) this.state.presence.set(p.user, p);
+        const me = this.state.presence.get(this.backend.user);
+        if (me) this.state.myStatus = me.status;
+      });
+    // Subscribed first, then the queue: nothing that arrived while away can pass unseen. Presence
+    // pushes start once the queue is synced, so who is online is asked after that (no gap).
     const b = this.backend;
     if (b.catchUp) {
       this.track(b.catchUp(), (c) => {
         this.state.catchUp(c);
         b.markSeen?.(c.unseen);
+        who();
       }, this.state.buffers.status);
-    }
+    } else who();
     this.#schedule();
   }
 
