@@ -21,6 +21,8 @@ import { Outbox } from "./outbox.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
+import type { Bus } from "./bus/bus.ts";
+import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
 import { VideoService } from "./video/service.ts";
 
@@ -37,6 +39,9 @@ export interface ServerDeps {
   tls: { cert: string; key: string };
   clock?: Clock;
   hasher?: Hasher & { close?: () => void };
+  /** Joins other nodes sharing the store (issue 16); none: a single node. */
+  bus?: Bus;
+  cluster?: ClusterOptions;
 }
 
 export class ParleyServer {
@@ -53,6 +58,8 @@ export class ParleyServer {
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
+  /** Set while this node is one of several (deps.bus). */
+  cluster: Cluster | null = null;
 
   constructor(opts: ServerOptions, readonly deps: ServerDeps) {
     this.config = resolveConfig(opts);
@@ -90,6 +97,10 @@ export class ParleyServer {
 
   async start(): Promise<void> {
     await this.core.loadCaches();
+    if (this.deps.bus) {
+      this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
+      await this.cluster.start();
+    }
     this.#listener = await listenTlsServer({
       host: this.config.host,
       port: this.config.port,
@@ -330,6 +341,7 @@ export class ParleyServer {
         } catch { /* gone */ }
       }
       await Promise.allSettled([...this.#readers]);
+      await this.cluster?.close();
       this.#hasher.close?.();
       await this.deps.store.close();
       this.core.log.info("shutdown.done", {});

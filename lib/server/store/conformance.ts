@@ -68,6 +68,13 @@ export function storeConformance(
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 
+  t("since() lists every message after a seq, oldest first, up to a limit", async (s) => {
+    const r = await s.appendMessages([1, 2, 3, 4].map((i) => msg({ mid: `s${i}`, sender: "alice" })));
+    assert.deepEqual((await s.since(0, 10)).map((m) => m.mid), ["s1", "s2", "s3", "s4"]);
+    assert.deepEqual((await s.since(r[1]!.seq, 1)).map((m) => m.seq), [r[2]!.seq]);
+    assert.deepEqual(await s.since(r[3]!.seq, 10), []);
+  });
+
   t("history() with a byte budget gives the newest that fit, oldest first, and always one", async (s) => {
     await s.appendMessages(
       [10, 20, 30, 40].map((n, i) => msg({ mid: `h${i}`, sender: "alice", body: new Uint8Array(n) })),

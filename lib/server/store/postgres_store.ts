@@ -179,6 +179,10 @@ export class PostgresStore implements Store {
   async lastSeq(): Promise<number> {
     return n((await this.#sql`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
   }
+  async since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    return (await this.#sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)
+      .map(toMsg);
+  }
   async seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const [r] = await this.#sql`SELECT seq, ts FROM messages WHERE sender = ${sender} AND mid = ${mid}`;
     return r ? { seq: n(r.seq), ts: n(r.ts) } : null;

@@ -95,6 +95,8 @@ export interface Store {
   /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
   appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
   lastSeq(): Promise<number>;
+  /** Every message with seq > afterSeq, oldest first, at most `limit` (a node catching up on the log). */
+  since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
   /** Messages for `user` with seq > afterSeq not yet acknowledged, oldest first. */
