@@ -340,6 +340,22 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Marks node `id` alive now (every node, every second), saying whether it has a bus. */
+  async heartbeat(id: string, bus: boolean, now: number): Promise<void> {
+    await this.#sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${now}, ${bus})
+      ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, bus = excluded.bus`;
+  }
+  /** Other nodes heard from within `withinMs` of `now`. */
+  async liveNodes(except: string, now: number, withinMs: number): Promise<string[]> {
+    const rows = await this.#sql`SELECT id FROM nodes WHERE id <> ${except} AND seen_at > ${now - withinMs}
+      ORDER BY id`;
+    return rows.map((r) => r.id as string);
+  }
+  /** A node stopping cleanly leaves at once (a killed one ages out). */
+  async leave(id: string): Promise<void> {
+    await this.#sql`DELETE FROM nodes WHERE id = ${id}`;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
