@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
-  const node = `${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath);
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
