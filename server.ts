@@ -14,6 +14,10 @@ import { dbPathIn, ensureDataDir, openDataDir } from "./lib/server/data_dir.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
+import { PostgresStore } from "./lib/server/store/postgres_store.ts";
+import type { Store } from "./lib/server/store/store.ts";
+import type { Bus } from "./lib/server/bus/bus.ts";
+import { NatsBus } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 
 export { VERSION };
@@ -29,6 +33,10 @@ Options:
   --host HOST              address to listen on (default ${DEFAULTS.host})
   --port N                 port (default ${DEFAULTS.port}; 0 picks a free one)
   --data DIR               data folder: database, certificate, log (default ${DEFAULTS.dataDir})
+  --store postgres://USER@HOST:PORT/DB
+                           keep everything in PostgreSQL instead of the data folder's SQLite file
+                           (PARLEY_STORE); several nodes may share it when they share a bus
+  --bus nats://HOST:PORT   join the other nodes on this NATS (PARLEY_BUS); needs --store postgres://…
   --videos DIR             video folder (default ${DEFAULTS.videosDir}); ffmpeg from PARLEY_FFMPEG,
                            then PATH
   --max-attempts N         failed logins before a lockout (default ${DEFAULTS.maxAttempts})
@@ -73,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
       host: { type: "string" },
       port: { type: "string" },
       data: { type: "string" },
+      store: { type: "string" },
+      bus: { type: "string" },
       videos: { type: "string" },
       "max-attempts": { type: "string" },
       lockout: { type: "string" },
@@ -118,7 +128,10 @@ async function main(argv: string[]): Promise<number> {
     systemClock,
     level,
   );
-  const store = new SqliteStore(dd.dbPath);
+  const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
+  const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
+  const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath);
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
   const ffmpeg = findFfmpeg(Deno.env);
@@ -147,8 +160,11 @@ async function main(argv: string[]): Promise<number> {
     logMessages: f["log-messages"] === true,
     fileQuota: num(f["file-quota"], "file-quota"),
     fileTtlSeconds: num(f["file-ttl"], "file-ttl"),
-  }, { store, log, tls: dd.tls });
+  }, { store, log, tls: dd.tls, bus: bus ?? undefined });
   await srv.start();
+  const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
+  if (pg) await pg.heartbeat(node, !!bus, Date.now());
+  if (bus) log.info("cluster.join", { node, bus: busUrl });
   const fp = await fingerprintPem(dd.tls.cert);
   console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
   log.info("listen", {
@@ -163,6 +179,8 @@ async function main(argv: string[]): Promise<number> {
     if (exiting) return;
     exiting = true;
     log.info("signal", { why });
+    if (beat !== null) clearInterval(beat);
+    await pg?.leave(node).catch(() => {});
     await srv.shutdown();
     dd.close();
     Deno.exit(0);
@@ -189,6 +207,42 @@ async function main(argv: string[]): Promise<number> {
     })();
   }
   return -1; // keep running
+}
+
+/** A node not heard from for this long is taken for dead (heartbeats are every second). */
+const NODE_TIMEOUT_MS = 5000;
+
+/**
+ * SQLite in the data folder, or PostgreSQL from `--store postgres://…`; with `--bus`, the NATS bus. A
+ * Postgres store without a bus refuses to start while another node uses the same database.
+ */
+async function openStoreAndBus(
+  storeUrl: string,
+  busUrl: string,
+  node: string,
+  dbPath: string,
+): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null }> {
+  if (!storeUrl) {
+    if (busUrl) throw new Error("--bus needs a shared store: add --store postgres://USER@HOST:PORT/DB");
+    return { store: new SqliteStore(dbPath), pg: null, bus: null };
+  }
+  if (!/^postgres(ql)?:\/\//.test(storeUrl)) {
+    throw new Error(`--store takes a postgres://USER@HOST:PORT/DB address, got "${storeUrl}"`);
+  }
+  const pg = await PostgresStore.open(storeUrl);
+  try {
+    const others = await pg.liveNodes(node, Date.now(), NODE_TIMEOUT_MS);
+    if (!busUrl && others.length) {
+      throw new Error(
+        `another node (${others[0]}) is using this database; start every node with --bus nats://HOST:PORT`,
+      );
+    }
+    const bus = busUrl ? await NatsBus.open(busUrl, node) : null;
+    return { store: pg, pg, bus };
+  } catch (e) {
+    await pg.close();
+    throw e;
+  }
 }
 
 /** `admin grant|revoke|unlock NAME` with the server stopped: Core's own actions (lib/server/offline_admin.ts). */

@@ -64,8 +64,13 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
   {
     what: "sockets",
     re:
-      /\bDeno\.(connect|listen|connectTls|listenTls|startTls|serve|resolveDns)\b|["']node:(net|tls|dgram|http|https|http2)["']|\bfetch\(|\bnew WebSocket\b/,
-    files: ["lib/net/tls.ts", "lib/net/tls_server.ts"],
+      /\bDeno\.(connect|listen|connectTls|listenTls|startTls|serve|resolveDns)\b|["']node:(net|tls|dgram|http|https|http2)["']|\bfetch\(|\bnew WebSocket\b|from ["'](postgres|nats)["']/,
+    files: [
+      "lib/net/tls.ts",
+      "lib/net/tls_server.ts",
+      "lib/server/store/postgres_store.ts",
+      "lib/server/bus/nats_bus.ts",
+    ],
   },
   {
     what: "the terminal",

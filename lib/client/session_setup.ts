@@ -42,19 +42,33 @@ export interface Resolved {
   server: string;
   user: string;
   home: string;
+  /** Every node of `--server a:9797,b:9797`, tried in order; host, port and server name the first. */
+  nodes?: { host: string; port: number }[];
+}
+
+function hostPort(server: string): { host: string; port: number } {
+  const m = server.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/) ?? server.match(/^()([^:]+)()$/);
+  if (!m) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
+  const port = m[3] ? Number(m[3]) : 9797;
+  if (port < 1 || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
+  return { host: m[1] || m[2]!, port };
 }
 
 export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "user"> & { user?: string } {
-  const server = f.server ?? env.get("PARLEY_SERVER") ?? "127.0.0.1:9797";
-  const m = server.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/) ?? server.match(/^()([^:]+)()$/);
-  if (!m) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
-  const host = m[1] || m[2]!;
-  const port = m[3] ? Number(m[3]) : 9797;
-  if (port < 1 || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
+  const list = (f.server ?? env.get("PARLEY_SERVER") ?? "127.0.0.1:9797").split(",").map((s) => s.trim());
+  const nodes = list.map(hostPort);
+  const { host, port } = nodes[0]!;
   const home = f.home ?? env.get("PARLEY_HOME") ??
     `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;
   const user = f.user ?? env.get("PARLEY_USER");
-  return { host, port, server: `${host}:${port}`, home, ...(user ? { user } : {}) };
+  return {
+    host,
+    port,
+    server: `${host}:${port}`,
+    home,
+    ...(user ? { user } : {}),
+    ...(nodes.length > 1 ? { nodes } : {}),
+  };
 }
 
 /**
@@ -109,19 +123,28 @@ export async function openConnection(
   f: ConnectFlags,
   prompts: Prompts,
 ): Promise<Connection> {
-  const trust = {
-    home: r.home,
-    host: r.host,
-    port: r.port,
-    trustOnFirstUse: f.trustOnFirstUse,
-    fingerprint: f.fingerprint,
-    ask: prompts.confirm,
-  };
-  const pem = await trustedCertificate(trust);
-  try {
-    return await Connection.open({ host: r.host, port: r.port, caPem: pem });
-  } catch (e) {
-    throw await explainTlsFailure(trust, pem, e);
+  const nodes = r.nodes ?? [{ host: r.host, port: r.port }];
+  // Several nodes: each in order; an unreachable one moves on to the next, the last failure is told.
+  for (let i = 0;; i++) {
+    const n = nodes[i]!;
+    const trust = {
+      home: r.home,
+      host: n.host,
+      port: n.port,
+      trustOnFirstUse: f.trustOnFirstUse,
+      fingerprint: f.fingerprint,
+      ask: prompts.confirm,
+    };
+    try {
+      const pem = await trustedCertificate(trust);
+      try {
+        return await Connection.open({ host: n.host, port: n.port, caPem: pem });
+      } catch (e) {
+        throw await explainTlsFailure(trust, pem, e);
+      }
+    } catch (e) {
+      if (i + 1 >= nodes.length || !(e instanceof BackendError) || e.code !== "unreachable") throw e;
+    }
   }
 }
 

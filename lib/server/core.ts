@@ -131,6 +131,16 @@ export class Core {
         : `You were kicked by ${actor}${reason ? `: ${reason}` : ""}`;
       s.bye(until ? ErrorCode.Banned : ErrorCode.Kicked, why, until ?? undefined);
     }
+    const why = until
+      ? `You were banned by ${actor} until ${new Date(until).toISOString()}${reason ? `: ${reason}` : ""}`
+      : `You were kicked by ${actor}${reason ? `: ${reason}` : ""}`;
+    this.hub.link?.publish({
+      t: "kick",
+      user,
+      code: until ? ErrorCode.Banned : ErrorCode.Kicked,
+      reason: why,
+      ...(until ? { until } : {}),
+    });
     return ok(
       `${until ? "Banned" : "Kicked"} ${user}${
         until ? ` until ${new Date(until).toISOString()}` : ""
@@ -176,6 +186,8 @@ export class Core {
       detail: "",
     });
     this.log.info(role === "admin" ? "admin.grant" : "admin.revoke", { actor, target: user });
+    const note = role === "admin" ? `${actor} made you an admin` : `${actor} revoked your admin role`;
+    this.hub.link?.publish({ t: "role", user, role, note });
     for (const s of this.hub.sessionsOf(user)) {
       s.role = role;
       s.send({ t: "role", role }); // running clients lock or unlock admin commands at once
@@ -191,6 +203,7 @@ export class Core {
   /** A server notice to every logged-in session (not a stored chat message). */
   announce(actor: string, text: string): ActionResult {
     this.hub.toAll({ t: "notice", level: "info", text: `[${actor}] ${text}` });
+    this.hub.link?.push({ t: "notice", level: "info", text: `[${actor}] ${text}` });
     this.log.info("announce", { actor });
     return ok(`Announced to ${this.hub.sessions.size} connection(s)`);
   }
@@ -199,9 +212,23 @@ export class Core {
     return await this.store.listKicks(200);
   }
 
-  /** Who is online. Addresses only for admins (and the console): others get "" (issue 10 item 13). */
-  presence(withAddr = true): { user: string; addr: string; since: number; status: string; role: string }[] {
+  /**
+   * Who is online, on every node unless `localOnly`. Addresses only for admins (and the console):
+   * others get "" (issue 10 item 13).
+   */
+  presence(
+    withAddr = true,
+    localOnly = false,
+  ): { user: string; addr: string; since: number; status: string; role: string }[] {
     const out = [];
+    if (!localOnly) {
+      const seen = new Set<string>();
+      for (const p of this.hub.link?.remotePresence() ?? []) {
+        if (this.hub.byUser.has(p.user) || seen.has(p.user)) continue;
+        seen.add(p.user);
+        out.push({ ...p, addr: withAddr ? p.addr : "" });
+      }
+    }
     for (const [user, set] of this.hub.byUser) {
       let first = null;
       for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;

@@ -57,6 +57,7 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
         ban.bannedUntil,
       );
     }
+    if (!c.hub.users.has(r.user)) c.hub.link?.publish({ t: "user", user: r.user });
     c.hub.users.add(r.user);
     s.user = r.user;
     s.role = r.role;

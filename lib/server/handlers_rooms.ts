@@ -32,7 +32,7 @@ async function notify(
   if (!r) return;
   c.hub.rooms.set(room, new Set(r.members.map((m) => m.user)));
   const v = view(r);
-  c.hub.toUsers(new Set([...v.members, ...extra]), {
+  const h = {
     t: "room",
     room,
     members: v.members,
@@ -42,7 +42,10 @@ async function notify(
     ...(more.user ? { user: more.user } : {}),
     ...(more.signed ? { signed: more.signed } : {}),
     ...(more.entry ? { entry: more.entry } : {}),
-  });
+  } as const;
+  const users = [...new Set([...v.members, ...extra])];
+  c.hub.toUsers(users, h);
+  c.hub.link?.publish({ t: "room", room, users, h });
 }
 
 /** Appends a request's log entry; false (and a failure sent) when it is not the room's next epoch. */

@@ -6,7 +6,18 @@
 import { encodeFrame } from "../protocol/frame.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
-import type { StoredMessage } from "./store/store.ts";
+import type { NewMessage, StoredMessage } from "./store/store.ts";
+import type { BusEvent, PresenceEntry } from "./bus/bus.ts";
+
+/** The other nodes, when there are any (lib/server/cluster.ts). */
+export interface HubLink {
+  publish(e: BusEvent): void;
+  push(h: Outbound, users?: string[]): void;
+  beforeAppend(batch: readonly NewMessage[]): void;
+  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): void;
+  localChanged(): void;
+  remotePresence(): PresenceEntry[];
+}
 
 export class Hub {
   readonly sessions = new Set<Session>();
@@ -16,6 +27,8 @@ export class Hub {
   readonly users = new Set<string>();
   /** Room name → member names (cache of the store). */
   readonly rooms = new Map<string, Set<string>>();
+  /** Set while this node is one of several. */
+  link: HubLink | null = null;
 
   add(s: Session): void {
     this.sessions.add(s);
@@ -28,6 +41,7 @@ export class Hub {
     const first = !set;
     if (!set) this.byUser.set(s.user, set = new Set());
     set.add(s);
+    if (first) this.link?.localChanged();
     return first;
   }
 
@@ -42,6 +56,7 @@ export class Hub {
     if (!set || !set.delete(s)) return false;
     if (set.size > 0) return false;
     this.byUser.delete(s.user);
+    this.link?.localChanged();
     return true;
   }
 

@@ -62,7 +62,10 @@ export class MessageLog {
     if (batch.length === 0) return Promise.resolve();
     this.#flushing = (async () => {
       try {
-        const rows = await this.store.appendMessages(batch.map((p) => p.m));
+        const ms = batch.map((p) => p.m);
+        this.hub.link?.beforeAppend(ms);
+        const rows = await this.store.appendMessages(ms);
+        this.hub.link?.afterAppend(ms, rows);
         for (let i = 0; i < batch.length; i++) {
           const r = rows[i] ?? null;
           if (r) {

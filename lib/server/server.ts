@@ -21,6 +21,8 @@ import { Outbox } from "./outbox.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
+import type { Bus } from "./bus/bus.ts";
+import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
 import { FileStore } from "./file_store.ts";
 import { VideoService } from "./video/service.ts";
@@ -44,6 +46,9 @@ export interface ServerDeps {
   tls: { cert: string; key: string };
   clock?: Clock;
   hasher?: Hasher & { close?: () => void };
+  /** Joins other nodes sharing the store (issue 16); none: a single node. */
+  bus?: Bus;
+  cluster?: ClusterOptions;
 }
 
 export class ParleyServer {
@@ -62,6 +67,8 @@ export class ParleyServer {
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
+  /** Set while this node is one of several (deps.bus). */
+  cluster: Cluster | null = null;
 
   constructor(opts: ServerOptions, readonly deps: ServerDeps) {
     this.config = resolveConfig(opts);
@@ -107,6 +114,10 @@ export class ParleyServer {
   async start(): Promise<void> {
     await this.core.loadCaches();
     await this.files.load();
+    if (this.deps.bus) {
+      this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
+      await this.cluster.start();
+    }
     this.#listener = await listenTlsServer({
       host: this.config.host,
       port: this.config.port,
@@ -356,6 +367,7 @@ export class ParleyServer {
         } catch { /* gone */ }
       }
       await Promise.allSettled([...this.#readers]);
+      await this.cluster?.close();
       this.#hasher.close?.();
       await this.deps.store.close();
       this.core.log.info("shutdown.done", {});

@@ -235,6 +235,10 @@ export class SqliteStore implements Store {
       (this.#q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
     );
   }
+  since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    const rows = this.#q("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit);
+    return Promise.resolve((rows as Row[]).map(toMsg));
+  }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.#q("SELECT seq, ts FROM messages WHERE sender = ? AND mid = ?").get(sender, mid) as
       | Row

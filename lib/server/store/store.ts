@@ -132,6 +132,8 @@ export interface Store {
    */
   sweepMessages(before: number, limit: number): Promise<number>;
   lastSeq(): Promise<number>;
+  /** Every message with seq > afterSeq, oldest first, at most `limit` (a node catching up on the log). */
+  since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
   /**

@@ -1,0 +1,86 @@
+/**
+ * The bus between server nodes (issue 16): what one node tells the others, live, at most once. It
+ * carries no truth: messages are in the store and a node that misses a `msg` event catches up by
+ * seq (lib/server/cluster.ts). `MemoryBus` joins nodes of one process (tests, one-machine demos);
+ * `NatsBus` (nats_bus.ts) joins processes over NATS. Both pass bus_conformance.ts.
+ */
+import type { Outbound } from "../../protocol/messages.ts";
+
+export interface PresenceEntry {
+  user: string;
+  addr: string;
+  since: number;
+  status: string;
+  role: string;
+}
+
+export type BusEvent =
+  /** A message was stored with this seq: read it (and any earlier missed ones) from the store. */
+  | { t: "msg"; seq: number }
+  /** End every session of `user` with this `bye`. */
+  | { t: "kick"; user: string; code: string; reason: string; until?: number }
+  /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */
+  | { t: "presence"; users: PresenceEntry[]; stopping?: boolean }
+  /** A user's role changed: update their sessions and tell them. */
+  | { t: "role"; user: string; role: "admin" | "user"; note: string }
+  /** A room changed: drop its cached members and push `h` to the local sessions of `users`. */
+  | { t: "room"; room: string; users: string[]; h: Outbound }
+  /** Push `h` to the local sessions of `users` (or, with no users, to every live session). */
+  | { t: "push"; users?: string[]; h: Outbound }
+  /** A name was registered. */
+  | { t: "user"; user: string };
+
+export interface BusEnvelope {
+  from: string;
+  e: BusEvent;
+}
+
+export interface Bus {
+  /** This node's id (unique per process start). */
+  readonly node: string;
+  /** Sends to every other node; never delivered back to this one. */
+  publish(e: BusEvent): void;
+  /** Every event from other nodes, in each sender's order. One handler per bus. */
+  subscribe(fn: (from: string, e: BusEvent) => void): void;
+  close(): Promise<void>;
+}
+
+/** Nodes of one process joined in memory: delivery is asynchronous, like a network bus. */
+export class MemoryBusNet {
+  readonly #nodes = new Set<MemoryBus>();
+  join(node: string): MemoryBus {
+    const b = new MemoryBus(this, node);
+    this.#nodes.add(b);
+    return b;
+  }
+  send(from: MemoryBus, e: BusEvent): void {
+    const copy = JSON.stringify(e);
+    for (const b of this.#nodes) if (b !== from) b.receive(from.node, JSON.parse(copy));
+  }
+  leave(b: MemoryBus): void {
+    this.#nodes.delete(b);
+  }
+}
+
+export class MemoryBus implements Bus {
+  #fn: ((from: string, e: BusEvent) => void) | null = null;
+  #closed = false;
+  #queue: Promise<void> = Promise.resolve();
+  constructor(readonly net: MemoryBusNet, readonly node: string) {}
+  publish(e: BusEvent): void {
+    if (!this.#closed) this.net.send(this, e);
+  }
+  subscribe(fn: (from: string, e: BusEvent) => void): void {
+    this.#fn = fn;
+  }
+  receive(from: string, e: BusEvent): void {
+    this.#queue = this.#queue.then(() => {
+      if (!this.#closed) this.#fn?.(from, e);
+    });
+  }
+  close(): Promise<void> {
+    this.#closed = true;
+    this.net.leave(this);
+    return Promise.resolve();
+  }
+}

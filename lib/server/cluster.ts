@@ -1,0 +1,192 @@
+/**
+ * One node of several (issue 16): joins the Hub to the `Bus`. Messages: the store is the truth and
+ * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message it
+ * did not store itself; a bus `msg` event only says "read now" (a missed one is caught up on the next
+ * heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
+ * names and announcements are relayed as events. No I/O of its own besides the bus and the store.
+ */
+import type { Clock } from "../common/clock.ts";
+import type { Outbound } from "../protocol/messages.ts";
+import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
+import type { Core } from "./core.ts";
+import type { NewMessage, StoredMessage } from "./store/store.ts";
+
+const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
+const PAGE = 500;
+
+export interface ClusterOptions {
+  heartbeatMs?: number;
+  /** A node not heard from for this long is gone (its users go offline). */
+  presenceTimeoutMs?: number;
+}
+
+export class Cluster {
+  #cursor = 0;
+  readonly #local = new Set<string>();
+  readonly #remote = new Map<string, { users: PresenceEntry[]; seen: number }>();
+  #catching: Promise<void> | null = null;
+  #again = false;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #presenceSoon: ReturnType<typeof setTimeout> | null = null;
+  readonly #heartbeatMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(readonly core: Core, readonly bus: Bus, readonly clock: Clock, o: ClusterOptions = {}) {
+    this.#heartbeatMs = o.heartbeatMs ?? 1000;
+    this.#timeoutMs = o.presenceTimeoutMs ?? 3500;
+  }
+
+  get node(): string {
+    return this.bus.node;
+  }
+
+  async start(): Promise<void> {
+    this.#cursor = await this.core.store.lastSeq();
+    this.bus.subscribe((from, e) => this.#on(from, e));
+    this.core.hub.link = this;
+    this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
+    this.#publishPresence();
+  }
+
+  publish(e: BusEvent): void {
+    this.bus.publish(e);
+  }
+
+  /** Messages about to be stored here: the catch-up must not fan them out a second time. */
+  beforeAppend(batch: readonly NewMessage[]): void {
+    for (const m of batch) this.#local.add(key(m));
+  }
+
+  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): void {
+    let top = 0;
+    rows.forEach((r, i) => {
+      if (r) top = Math.max(top, r.seq);
+      else this.#local.delete(key(batch[i]!)); // a duplicate is not a new row of the log
+    });
+    if (top) this.bus.publish({ t: "msg", seq: top });
+  }
+
+  /** This node's sessions came or went: tell the others soon (coalesced). */
+  localChanged(): void {
+    this.#presenceSoon ??= setTimeout(() => {
+      this.#presenceSoon = null;
+      this.#publishPresence();
+    }, 0);
+  }
+
+  /** Users logged in on other nodes (latest heartbeat of each live node). */
+  remotePresence(): PresenceEntry[] {
+    const out: PresenceEntry[] = [];
+    for (const n of this.#remote.values()) out.push(...n.users);
+    return out;
+  }
+
+  #publishPresence(): void {
+    this.bus.publish({ t: "presence", users: this.core.presence(true, true) });
+  }
+
+  #tick(): void {
+    this.#publishPresence();
+    const now = this.clock.now();
+    for (const [node, n] of this.#remote) {
+      if (now - n.seen > this.#timeoutMs) this.#setRemote(node, null);
+    }
+    void this.catchUp();
+  }
+
+  /** Fans out every message after the cursor that this node did not store; one run at a time. */
+  catchUp(): Promise<void> {
+    if (this.#catching) {
+      this.#again = true;
+      return this.#catching;
+    }
+    this.#catching = (async () => {
+      try {
+        do {
+          this.#again = false;
+          for (;;) {
+            const rows = await this.core.store.since(this.#cursor, PAGE);
+            for (const r of rows) {
+              if (!this.#local.delete(key(r))) {
+                if (r.kind === "room") await this.core.roomMembers(r.target); // the cache the fan-out reads
+                this.core.messages.deliveries += this.core.hub.fanOut(r, null);
+              }
+              this.#cursor = r.seq;
+            }
+            if (rows.length < PAGE) break;
+          }
+        } while (this.#again);
+      } catch (e) {
+        this.core.log.warn("cluster.catchup", { error: String(e) });
+      } finally {
+        this.#catching = null;
+      }
+    })();
+    return this.#catching;
+  }
+
+  #setRemote(node: string, users: PresenceEntry[] | null): void {
+    const before = new Set(this.remotePresence().map((p) => p.user));
+    if (users) this.#remote.set(node, { users, seen: this.clock.now() });
+    else this.#remote.delete(node);
+    const after = new Map(this.remotePresence().map((p) => [p.user, p]));
+    const hub = this.core.hub;
+    for (const [u, p] of after) {
+      if (!before.has(u) && !hub.byUser.has(u)) {
+        hub.toLive({ t: "presence", user: u, online: true, status: p.status, since: p.since });
+      }
+    }
+    for (const u of before) {
+      if (!after.has(u) && !hub.byUser.has(u)) hub.toLive({ t: "presence", user: u, online: false });
+    }
+  }
+
+  #on(from: string, e: BusEvent): void {
+    const hub = this.core.hub;
+    switch (e.t) {
+      case "msg":
+        if (e.seq > this.#cursor) void this.catchUp();
+        break;
+      case "kick":
+        for (const s of [...hub.sessionsOf(e.user)]) s.bye(e.code, e.reason, e.until);
+        break;
+      case "presence":
+        this.#setRemote(from, e.stopping ? null : e.users);
+        break;
+      case "role":
+        for (const s of hub.sessionsOf(e.user)) {
+          s.role = e.role;
+          s.send({ t: "role", role: e.role });
+          s.send({ t: "notice", level: "info", text: e.note });
+        }
+        break;
+      case "room":
+        hub.rooms.delete(e.room);
+        hub.toUsers(e.users, e.h);
+        break;
+      case "push":
+        if (e.users) hub.toUsers(e.users, e.h);
+        else hub.toAll(e.h);
+        break;
+      case "user":
+        hub.users.add(e.user);
+        break;
+    }
+  }
+
+  /** Relays a push to the sessions of `users` on the other nodes (all live sessions without users). */
+  push(h: Outbound, users?: string[]): void {
+    this.bus.publish(users ? { t: "push", users, h } : { t: "push", h });
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#presenceSoon !== null) clearTimeout(this.#presenceSoon);
+    this.#timer = this.#presenceSoon = null;
+    this.bus.publish({ t: "presence", users: [], stopping: true });
+    if (this.core.hub.link === this) this.core.hub.link = null;
+    await this.#catching;
+    await this.bus.close();
+  }
+}

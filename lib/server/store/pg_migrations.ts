@@ -1,0 +1,66 @@
+/**
+ * Schema migrations for the PostgreSQL store, applied in order under an advisory lock; the
+ * `schema_version` table records how many have run. Append new steps; never edit a released one.
+ * Times and sequence numbers are BIGINT (milliseconds, seq); `user_name` because `user` is reserved.
+ */
+
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'user',
+    created_at BIGINT NOT NULL, created_seq BIGINT NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0,
+    lockouts INTEGER NOT NULL DEFAULT 0, failed_at BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE TABLE messages (
+    seq BIGINT PRIMARY KEY, mid TEXT NOT NULL, sender TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, conv TEXT NOT NULL, ts BIGINT NOT NULL, body BYTEA NOT NULL,
+    UNIQUE (sender, mid)
+  );
+  CREATE INDEX messages_conv ON messages (conv, seq);
+  CREATE INDEX messages_target ON messages (kind, target, seq);
+  CREATE TABLE cursors (
+    user_name TEXT NOT NULL, conv TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (user_name, conv)
+  );
+  CREATE TABLE rooms (name TEXT PRIMARY KEY, created_by TEXT NOT NULL, created_at BIGINT NOT NULL);
+  CREATE TABLE room_members (
+    room TEXT NOT NULL, user_name TEXT NOT NULL, since_seq BIGINT NOT NULL,
+    admin BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (room, user_name)
+  );
+  CREATE INDEX room_members_user ON room_members (user_name);
+  CREATE TABLE kicks (
+    id BIGSERIAL PRIMARY KEY, user_name TEXT NOT NULL, by_user TEXT NOT NULL, at BIGINT NOT NULL,
+    banned_until BIGINT, reason TEXT
+  );
+  CREATE INDEX kicks_user ON kicks (user_name, banned_until);
+  CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL
+  );
+  CREATE TABLE key_identity (user_name TEXT PRIMARY KEY, identity TEXT NOT NULL, spk TEXT NOT NULL);
+  CREATE TABLE key_prekeys (
+    user_name TEXT NOT NULL, id BIGINT NOT NULL, pub TEXT NOT NULL, PRIMARY KEY (user_name, id)
+  );
+  CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, expires BIGINT NOT NULL);
+  CREATE INDEX tokens_user ON tokens (user_name);
+  CREATE TABLE room_log (
+    room TEXT NOT NULL, epoch INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (room, epoch)
+  );
+  CREATE TABLE nodes (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL, bus BOOLEAN NOT NULL);
+  `,
+  // Issues 9 and 10 (as SQLite migrations 5–7): linked devices, client-side hashing records and the
+  // server secret, audit repeat counts, a time index for the retention sweep.
+  `
+  CREATE TABLE devices (
+    user_name TEXT NOT NULL, device INTEGER NOT NULL, name TEXT NOT NULL, created BIGINT NOT NULL,
+    since_seq BIGINT NOT NULL, removed BIGINT, PRIMARY KEY (user_name, device)
+  );
+  ALTER TABLE users ADD COLUMN kdf TEXT;
+  CREATE TABLE server_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+  INSERT INTO server_meta (k, v)
+    VALUES ('secret', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
+  ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX audit_repeat ON audit (actor, action, target, at);
+  CREATE INDEX messages_ts ON messages (ts);
+  `,
+];

@@ -1,0 +1,192 @@
+/**
+ * Several nodes on one PostgreSQL and one NATS (issue 16), in process: DMs and a room across nodes,
+ * `who` across nodes, a kick and a lockout across nodes, and catch-up from the log when the bus
+ * loses `msg` events.
+ */
+import assert from "node:assert/strict";
+import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
+import { ChatClient } from "../lib/client/chat_client.ts";
+import { Connection } from "../lib/client/connection.ts";
+import { systemClock } from "../lib/common/clock.ts";
+import { memoryLogger } from "../lib/common/logger.ts";
+import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
+import { NatsBus } from "../lib/server/bus/nats_bus.ts";
+import { ParleyServer } from "../lib/server/server.ts";
+import { PostgresStore } from "../lib/server/store/postgres_store.ts";
+import {
+  clusterSkip,
+  startNats,
+  startPostgres,
+  type TestNats,
+  type TestPostgres,
+} from "./cluster_harness.ts";
+import { eventually, fastHasher, testCert } from "./helpers.ts";
+
+let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
+const both = () =>
+  engines ??= (async () => {
+    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    return { pg, nats };
+  })();
+
+interface Node {
+  srv: ParleyServer;
+  client(user: string, o?: { register?: boolean; password?: string }): Promise<ChatClient>;
+}
+
+/** `n` nodes sharing a fresh database; `wrap` may replace a node's bus (to lose events). */
+async function cluster(n: number, wrap: (b: Bus, i: number) => Bus = (b) => b) {
+  const { pg, nats } = await both();
+  const url = await pg.newDatabase();
+  const tls = await testCert();
+  const subject = `parley.t${crypto.randomUUID().slice(0, 8)}`;
+  const clients: ChatClient[] = [];
+  const nodes: Node[] = [];
+  for (let i = 0; i < n; i++) {
+    const bus = wrap(await NatsBus.open(nats.url, `node${i + 1}`, subject), i);
+    const srv = new ParleyServer(
+      { port: 0, msgRate: 0, loginRate: 0, maxAttempts: 3, dataDir: "/nonexistent" },
+      {
+        store: await PostgresStore.open(url),
+        log: memoryLogger(systemClock).logger,
+        tls,
+        hasher: fastHasher,
+        bus,
+        cluster: { heartbeatMs: 150, presenceTimeoutMs: 600 },
+      },
+    );
+    await srv.start();
+    nodes.push({
+      srv,
+      async client(user, o = {}) {
+        const conn = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: tls.cert });
+        const c = await ChatClient.login({
+          conn,
+          server: `127.0.0.1:${srv.port}`,
+          user,
+          password: o.password ?? `pw-${user}-secret`,
+          register: o.register ?? true,
+        }).catch(async (e) => {
+          await conn.close();
+          throw e;
+        });
+        clients.push(c);
+        return c;
+      },
+    });
+  }
+  return {
+    nodes,
+    async stop() {
+      for (const c of clients) await c.close().catch(() => {});
+      await Promise.all(nodes.map((x) => x.srv.shutdown()));
+    },
+  };
+}
+
+function inbox(c: ChatClient): ChatMessage[] {
+  const got: ChatMessage[] = [];
+  c.on((e: BackendEvent) => {
+    if (e.type === "message") got.push(e.message);
+  });
+  return got;
+}
+
+const ignore = clusterSkip !== null;
+
+Deno.test({
+  name: "cluster: DMs and a room across three nodes, who lists every node, a kick and a lockout cross nodes",
+  ignore,
+  async fn() {
+    const c = await cluster(3);
+    try {
+      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
+      const alice = await n1.client("alice");
+      await n1.srv.core.setRole("console", "alice", "admin");
+      const bob = await n2.client("bob");
+      const carol = await n3.client("carol");
+      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
+      const [ia, ib, ic] = [inbox(alice), inbox(bob), inbox(carol)];
+      await alice.send({ kind: "user", name: "bob" }, "hi bob from node 1");
+      await eventually(() => ib.length === 1, 3000, "DM node 1 → node 2");
+      assert.equal(ib[0]!.text, "hi bob from node 1");
+      await carol.send({ kind: "user", name: "alice" }, "hi alice from node 3");
+      await eventually(() => ia.length === 1, 3000, "DM node 3 → node 1");
+
+      await alice.createRoom("ops", ["bob", "carol"]);
+      await eventually(async () => (await carol.rooms()).some((r) => r.name === "ops"), 3000, "room");
+      await bob.send({ kind: "room", name: "ops" }, "room hello");
+      await eventually(() => ia.length === 2 && ic.length === 1, 3000, "room message on nodes 1 and 3");
+      assert.deepEqual([ia[1]!.text, ic[0]!.text], ["room hello", "room hello"]);
+
+      const who = await eventually(
+        async () => {
+          const w = (await carol.who()).map((p) => p.user);
+          return w.length === 3 ? w : null;
+        },
+        3000,
+        "who on every node",
+      );
+      assert.deepEqual(who!.sort(), ["alice", "bob", "carol"]);
+
+      let bye: BackendEvent | null = null;
+      bob.on((e) => {
+        if (e.type === "disconnected") bye = e;
+      });
+      const t0 = Date.now();
+      await alice.kick("bob");
+      await eventually(() => bye, 1000, "kick on node 1 ends bob's session on node 2 within a second");
+      assert.equal((bye as unknown as { code: string }).code, "kicked");
+      assert.ok(Date.now() - t0 < 1000);
+      await eventually(async () => !(await carol.who()).some((p) => p.user === "bob"), 3000, "bob offline");
+
+      await n3.client("dave");
+      const codes = [];
+      for (const n of [n1, n2, n1]) {
+        codes.push((await n.client("dave", { register: false, password: "wrong" }).catch((e) => e)).code);
+      }
+      assert.deepEqual(codes, ["bad_credentials", "bad_credentials", "locked"]);
+      const locked = await n3.client("dave", { register: false }).catch((e) => e);
+      assert.equal(locked.code, "locked", "three failures on two nodes add up to one lockout");
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: a node whose bus loses every msg event still delivers, once, by catching up from the log",
+  ignore,
+  async fn() {
+    const lossy = (b: Bus): Bus => ({
+      node: b.node,
+      publish: (e: BusEvent) => e.t === "msg" ? undefined : b.publish(e),
+      subscribe: (fn) => b.subscribe((from, e) => e.t === "msg" ? undefined : fn(from, e)),
+      close: () => b.close(),
+    });
+    const c = await cluster(2, lossy);
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await Promise.all([alice.sync(), bob.sync()]);
+      const ib = inbox(bob);
+      for (let i = 0; i < 10; i++) await alice.send({ kind: "user", name: "bob" }, `m${i}`);
+      await eventually(() => ib.length >= 10, 3000, "caught up");
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(ib.map((m) => m.text), Array.from({ length: 10 }, (_, i) => `m${i}`));
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: stop the throwaway PostgreSQL and nats-server",
+  ignore,
+  async fn() {
+    if (!engines) return;
+    const { pg, nats } = await engines;
+    await Promise.all([pg.stop(), nats.stop()]);
+  },
+});
