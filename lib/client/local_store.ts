@@ -156,22 +156,22 @@ export class LocalStore {
 
   async #lock(): Promise<void> {
     const end = Date.now() + LOCK_WAIT_MS;
-    this.db.exec("PRAGMA busy_timeout=0");
-    try {
-      for (let wait = 2;; wait = Math.min(50, wait * 2)) {
-        try {
-          this.db.exec("BEGIN IMMEDIATE");
-          break;
-        } catch (e) {
-          if (!/locked|busy/i.test(e instanceof Error ? e.message : "")) throw e;
-          if (Date.now() > end) {
-            throw new BackendError("folder_busy", "Another Parley process keeps the client folder locked");
-          }
-          await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
-        }
+    for (let wait = 2;; wait = Math.min(50, wait * 2)) {
+      // No busy wait for this one attempt only: the timeout is back before any await, so other
+      // writes of this process meanwhile still wait for the lock as usual.
+      this.db.exec("PRAGMA busy_timeout=0");
+      try {
+        this.db.exec("BEGIN IMMEDIATE");
+        break;
+      } catch (e) {
+        if (!/locked|busy/i.test(e instanceof Error ? e.message : "")) throw e;
+      } finally {
+        this.db.exec("PRAGMA busy_timeout=10000");
       }
-    } finally {
-      this.db.exec("PRAGMA busy_timeout=10000");
+      if (Date.now() > end) {
+        throw new BackendError("folder_busy", "Another Parley process keeps the client folder locked");
+      }
+      await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
     }
     const v = this.#version();
     if (v !== this.#dataVersion) {
