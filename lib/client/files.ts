@@ -27,7 +27,7 @@ import {
 } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { normalizeName } from "../protocol/names.ts";
-import { BackendError, type FileOfferInfo } from "./backend.ts";
+import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
 import {
@@ -47,15 +47,10 @@ import {
 
 export type FileOps = E2eCodec["files"];
 
-export interface TransferProgress {
+/** A transfer's progress: the `transfer` event's fields, keyed by file id. */
+export type TransferProgress = Omit<Extract<BackendEvent, { type: "transfer" }>, "type" | "id"> & {
   fid: string;
-  name: string;
-  peer: string;
-  direction: "up" | "down";
-  done: number;
-  total: number;
-  state: "active" | "done" | "failed";
-}
+};
 
 /** A server's view of a file (`file.list`). */
 export interface ServerFile {

@@ -170,7 +170,7 @@ export class LiveBackend implements ChatBackend {
   }
 
   pendingCount(): number {
-    return this.#client.store?.pendingAll().length ?? 0;
+    return this.#client.store?.pendingCount() ?? 0;
   }
 
   reconnectNow(): void {

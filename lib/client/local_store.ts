@@ -283,6 +283,11 @@ export class LocalStore {
     );
   }
 
+  /** How many unconfirmed messages wait to be sent again (counted, not opened). */
+  pendingCount(): number {
+    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE resend = 1").get() as Row).n);
+  }
+
   /** The server confirmed `m` (same mid): it moves from the outbox into the history. */
   confirm(m: ChatMessage): void {
     LocalStore.tx(this.db, () => {
