@@ -192,7 +192,8 @@ export const Requests = {
     pts: Time,
     index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31)),
   }),
-  "stream.stop": req("stream.stop", { sid: Sid }),
+  /** The sender ending its stream says how many frames were relayed and how many it dropped (issue 14). */
+  "stream.stop": req("stream.stop", { sid: Sid, sent: v.optional(Id), dropped: v.optional(Id) }),
   // Files (issue 12): end-to-end encrypted ciphertext relayed through the server's disk.
   /** Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. */
   "file.put": req("file.put", { fid: Sid, to: Name, size: FileSize, off: FileSize }),
@@ -292,4 +293,4 @@ export type Outbound =
   }
   | { t: "stream.answer"; sid: string; from: string; accept: boolean }
   | { t: "stream.frame"; sid: string; from: string; pts: number; index: number }
-  | { t: "stream.stop"; sid: string; by: string; reason: string };
+  | { t: "stream.stop"; sid: string; by: string; reason: string; sent?: number; dropped?: number };
