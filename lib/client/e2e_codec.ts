@@ -39,6 +39,7 @@ import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts";
 import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
+import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import { decodeFileOffer, encodeFileOffer, type FileOffer, offerWrites } from "./file_offer.ts";
 import {
@@ -325,6 +326,67 @@ export class E2eCodec implements BodyCodec {
         throw e instanceof UnreadableError
           ? e
           : new UnreadableError(e instanceof Error ? e.message : String(e));
+      }
+    });
+  }
+
+  /**
+   * Seals a typing event (typing.ts) like a message: a DM part for each of the recipient's devices
+   * this device already has a session with (never my own devices: typing is never shown for
+   * oneself; no key exchange for a signal), or a room message under my sender key when every member
+   * holds it already. Null when there is nobody to seal it for. The ratchet step is committed.
+   */
+  sealTyping(to: Target, mid: string, active: boolean): Promise<Uint8Array | null> {
+    return this.#serial(async () => {
+      const payload = encodeTyping(mid, active);
+      if (to.kind === "user") {
+        if (to.name === this.#me) return null;
+        const parts = new Map<string, Uint8Array>();
+        for (const a of await this.devices.addresses(to.name!)) {
+          if (!(await this.cs.get(`session:${a}`))) continue;
+          try {
+            parts.set(a, await this.dm.encryptDm(a, null, payload));
+          } catch {
+            // a changed key or a lost session: no typing for that device
+          }
+        }
+        return parts.size ? encodeMultiBody(this.device, parts) : null;
+      }
+      if (to.kind !== "room") return null;
+      const room = to.name!;
+      const addrs: string[] = [];
+      for (const u of new Set([...await this.#logs.recipients(room), this.#me])) {
+        addrs.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
+      }
+      if (!(await this.rooms.ready(room, addrs))) return null;
+      return await this.rooms.encrypt(room, payload);
+    });
+  }
+
+  /**
+   * Opens a typing event exactly like a message (the ratchet or chain step is committed, so the
+   * next real message still opens); null when it is not one, is mine, or cannot be read.
+   */
+  openTyping(
+    m: { mid: string; from: string; to: Target },
+    body: Uint8Array,
+  ): Promise<{ active: boolean } | null> {
+    return this.#serial(async () => {
+      if (m.from === this.#me) return null; // never shown for oneself (nor from my other devices)
+      try {
+        let o: { plaintext: Uint8Array; writes: StoreWrites };
+        if (m.to.kind === "user") {
+          const multi = decodeMultiBody(body);
+          const part = multi?.to[this.dm.self];
+          if (!multi || !part) return null;
+          o = await this.dm.openDm(deviceAddress(m.from, multi.d), part);
+        } else if (m.to.kind === "room") {
+          o = await this.rooms.open(m.to.name!, m.from, body, await this.devices.addresses(m.from));
+        } else return null;
+        await this.cs.commit(o.writes);
+        return decodeTyping(o.plaintext, m.mid);
+      } catch {
+        return null; // a signal that cannot be read is dropped: it is never stored or retried
       }
     });
   }

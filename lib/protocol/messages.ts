@@ -113,6 +113,11 @@ export const Requests = {
     mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
     /** E2E DMs: the device addresses the body is encrypted to ("bob", "bob/2", "alice/3"). */
     devices: v.optional(v.pipe(v.array(DeviceAddress), v.maxLength(64))),
+    /**
+     * A signal (typing, issue 14): relayed at once to the recipients' live sessions, never stored,
+     * never queued for offline users, never sent back to the sender's own sessions (`ephemeral` push).
+     */
+    ephemeral: v.optional(v.literal(true)),
   }),
   sync: req("sync", {}),
   ack: req("ack", {
@@ -252,6 +257,8 @@ export type Outbound =
   | { t: "ok"; id: number; [k: string]: unknown }
   | { t: "err"; id?: number; code: string; msg: string; until?: number; devices?: Record<string, number[]> }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
+  /** A relayed `send` with `ephemeral: true`: no seq, never stored or acknowledged. */
+  | { t: "ephemeral"; mid: string; from: string; to: Target; ts: number; conv: string }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
