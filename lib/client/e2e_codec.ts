@@ -196,29 +196,38 @@ export class E2eCodec implements BodyCodec {
         this.#sealedFor.set(mid, r.devices);
         return r.body;
       }
-      const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
-      const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
-      // Every device of every member (and my other devices) holds my chain.
-      const byUser = new Map<string, string[]>();
-      for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
-      const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
-      const plan = await this.rooms.planSend(room, addrs);
-      const got: string[] = [];
-      const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
-      for (const [u] of users) {
-        try {
-          const cmid = randomId(undefined, 12);
-          await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
-          got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
-        } catch (e) {
-          const where = to.kind === "room" ? `#${room}` : "broadcasts";
-          const who = u === this.#me ? "Your other devices" : u;
-          this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
-        }
-      }
-      await this.rooms.markDistributed(room, plan.dist.chainId, got);
+      const room = await this.#distribute(to);
       return await this.rooms.encrypt(room, payload);
     });
+  }
+
+  /**
+   * Makes my sender key for a room (or broadcasts) usable: rotated when due and handed, as DM control
+   * messages, to every device of every member still missing it. Returns the sender-key room name.
+   */
+  async #distribute(to: Target): Promise<string> {
+    const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
+    const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
+    // Every device of every member (and my other devices) holds my chain.
+    const byUser = new Map<string, string[]>();
+    for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
+    const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
+    const plan = await this.rooms.planSend(room, addrs);
+    const got: string[] = [];
+    const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
+    for (const [u] of users) {
+      try {
+        const cmid = randomId(undefined, 12);
+        await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
+        got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
+      } catch (e) {
+        const where = to.kind === "room" ? `#${room}` : "broadcasts";
+        const who = u === this.#me ? "Your other devices" : u;
+        this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    await this.rooms.markDistributed(room, plan.dist.chainId, got);
+    return room;
   }
 
   /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
@@ -333,8 +342,9 @@ export class E2eCodec implements BodyCodec {
   /**
    * Seals a typing event (typing.ts) like a message: a DM part for each of the recipient's devices
    * this device already has a session with (never my own devices: typing is never shown for
-   * oneself; no key exchange for a signal), or a room message under my sender key when every member
-   * holds it already. Null when there is nobody to seal it for. The ratchet step is committed.
+   * oneself; no key exchange for a signal), or a room message under my sender key (handed to members
+   * first if needed, as the next message would). Null when there is nobody to seal it for. The
+   * ratchet or chain step is committed.
    */
   sealTyping(to: Target, mid: string, active: boolean): Promise<Uint8Array | null> {
     return this.#serial(async () => {
@@ -353,13 +363,7 @@ export class E2eCodec implements BodyCodec {
         return parts.size ? encodeMultiBody(this.device, parts) : null;
       }
       if (to.kind !== "room") return null;
-      const room = to.name!;
-      const addrs: string[] = [];
-      for (const u of new Set([...await this.#logs.recipients(room), this.#me])) {
-        addrs.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
-      }
-      if (!(await this.rooms.ready(room, addrs))) return null;
-      return await this.rooms.encrypt(room, payload);
+      return await this.rooms.encrypt(await this.#distribute(to), payload);
     });
   }
 

@@ -123,17 +123,6 @@ export class RoomManager {
     await this.store.commit({ put: { [`skto:${room}`]: { chainId, users: all } }, del: [] });
   }
 
-  /**
-   * True when my chain for `room` can be used as it is: not due for rotation and already held by
-   * every one of `members` (a signal such as typing never distributes or rotates keys).
-   */
-  async ready(room: string, members: readonly string[]): Promise<boolean> {
-    const sk = await this.#mine(room);
-    const to = await this.#recipients(room);
-    if (!sk || needsRotation(sk) || !to || to.chainId !== sk.chainId) return false;
-    return members.filter((m) => m !== this.me).every((m) => to.users.includes(m));
-  }
-
   /** Encrypts one message with my chain (call `planSend()` first); commits the advanced chain. */
   async encrypt(room: string, plaintext: Uint8Array): Promise<Uint8Array> {
     const sk = await this.#mine(room);
