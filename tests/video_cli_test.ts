@@ -120,7 +120,7 @@ Deno.test({
       assert.match(w.out.trimEnd().split("\n").at(-1)!, /^frames: 8 dropped: \d+$/);
       assert.match(s.err, /waiting for them to accept/);
       assert.match(s.err, /bob accepted/);
-      assert.match(s.out, /Streamed \d+ frames to bob, \d+ relayed \(stopped by bob\)/);
+      assert.match(s.out, /Streamed \d+ frames to bob, \d+ dropped \(stopped by bob\)/);
       assert.equal(offers.length, 1);
       assert.ok(!("key" in offers[0]!), `the server saw no key: ${JSON.stringify(offers[0])}`);
     } finally {

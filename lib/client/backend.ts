@@ -178,6 +178,8 @@ export interface FileControls {
 export interface StreamSendResult {
   sent: number;
   relayed: number;
+  /** Source frames that never reached the recipient (skipped by the sender's slot or by the relay). */
+  dropped: number;
   reason: "end" | "stopped" | "refused" | "disconnected";
   by?: string;
 }

@@ -10,6 +10,7 @@
  * - `keys` answers fingerprint / verify / trust and signs room membership changes.
  * - `sendFields()` / `devicesChanged()`: a DM names the devices it is encrypted to; when the
  *   server says they changed, the codec learns the new lists and the client seals once more.
+ * - `sealTyping()` / `openTyping()`: typing events, sent as ephemeral sends (never stored).
  */
 import { utf8, utf8d } from "../common/bytes.ts";
 import type { ChatMessage, Fingerprint, Target } from "./backend.ts";
@@ -48,6 +49,13 @@ export interface BodyCodec {
   sendFields?(mid: string): Record<string, unknown>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */
   devicesChanged?(detail: unknown): Promise<void>;
+  /** Seals a typing event end to end (typing.ts); null when there is nobody it can be sealed for. */
+  sealTyping?(to: Target, mid: string, active: boolean): Promise<Uint8Array | null>;
+  /** Opens a typing event, committing the ratchet step as for a message; null when unreadable or one's own. */
+  openTyping?(
+    m: { mid: string; from: string; to: Target },
+    body: Uint8Array,
+  ): Promise<{ active: boolean } | null>;
 }
 
 export const PlainCodec: BodyCodec = {

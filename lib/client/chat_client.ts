@@ -135,6 +135,16 @@ export class ChatClient implements ChatBackend {
         }).catch(() => {});
         return;
       }
+      case "ephemeral": {
+        // A typing event (issue 14): opened in arrival order like a message, never stored or acked.
+        const codec = this.#codec;
+        if (!codec.openTyping) return;
+        const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
+        this.#opening = this.#opening.then(() => codec.openTyping!(m, f.body)).then((t) => {
+          if (t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
+        }).catch(() => {});
+        return;
+      }
       case "role":
         if (h.role === "admin" || h.role === "user") {
           this.role = h.role;
@@ -303,6 +313,21 @@ export class ChatClient implements ChatBackend {
       if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
       throw e;
     }
+  }
+
+  /**
+   * Tells the peer(s) of a conversation that the user is typing, or stopped: sealed end to end and
+   * sent as an ephemeral send (the server relays it to live sessions only and never stores it). Does
+   * nothing when the codec cannot seal one (no end-to-end keys). Rate limits are the caller's (TypingGate).
+   */
+  async typing(target: Target, active: boolean): Promise<void> {
+    const codec = this.#codec;
+    if (!codec.sealTyping || target.kind === "broadcast") return;
+    const to = wire(target);
+    await this.#opening; // room changes seen so far apply first
+    const mid = randomId(undefined, 12);
+    const body = await codec.sealTyping(to, mid, active);
+    if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
   }
 
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */

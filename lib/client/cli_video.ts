@@ -187,7 +187,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
         }));
       if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);
       const how = r.reason === "end" ? "" : r.by && r.by !== c.user ? ` (stopped by ${r.by})` : " (stopped)";
-      io.out(`Streamed ${r.sent} frames to ${user}, ${r.relayed} relayed${how}`);
+      io.out(`Streamed ${r.relayed} frames to ${user}, ${r.dropped} dropped${how}`);
     }, true));
 
   program.command("watch").description("accept a user's video stream and draw it")
@@ -238,7 +238,8 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
         }));
       const end = await incoming.ended;
       const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
-      io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${who}`);
+      const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
+      io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${sent}${who}`);
     }, true));
 }
 

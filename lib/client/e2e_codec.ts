@@ -39,6 +39,7 @@ import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts";
 import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
+import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import { decodeFileOffer, encodeFileOffer, type FileOffer, offerWrites } from "./file_offer.ts";
 import {
@@ -195,29 +196,38 @@ export class E2eCodec implements BodyCodec {
         this.#sealedFor.set(mid, r.devices);
         return r.body;
       }
-      const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
-      const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
-      // Every device of every member (and my other devices) holds my chain.
-      const byUser = new Map<string, string[]>();
-      for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
-      const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
-      const plan = await this.rooms.planSend(room, addrs);
-      const got: string[] = [];
-      const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
-      for (const [u] of users) {
-        try {
-          const cmid = randomId(undefined, 12);
-          await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
-          got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
-        } catch (e) {
-          const where = to.kind === "room" ? `#${room}` : "broadcasts";
-          const who = u === this.#me ? "Your other devices" : u;
-          this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
-        }
-      }
-      await this.rooms.markDistributed(room, plan.dist.chainId, got);
+      const room = await this.#distribute(to);
       return await this.rooms.encrypt(room, payload);
     });
+  }
+
+  /**
+   * Makes my sender key for a room (or broadcasts) usable: rotated when due and handed, as DM control
+   * messages, to every device of every member still missing it. Returns the sender-key room name.
+   */
+  async #distribute(to: Target): Promise<string> {
+    const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
+    const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
+    // Every device of every member (and my other devices) holds my chain.
+    const byUser = new Map<string, string[]>();
+    for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
+    const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
+    const plan = await this.rooms.planSend(room, addrs);
+    const got: string[] = [];
+    const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
+    for (const [u] of users) {
+      try {
+        const cmid = randomId(undefined, 12);
+        await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
+        got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
+      } catch (e) {
+        const where = to.kind === "room" ? `#${room}` : "broadcasts";
+        const who = u === this.#me ? "Your other devices" : u;
+        this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    await this.rooms.markDistributed(room, plan.dist.chainId, got);
+    return room;
   }
 
   /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
@@ -325,6 +335,62 @@ export class E2eCodec implements BodyCodec {
         throw e instanceof UnreadableError
           ? e
           : new UnreadableError(e instanceof Error ? e.message : String(e));
+      }
+    });
+  }
+
+  /**
+   * Seals a typing event (typing.ts) like a message: a DM part for each of the recipient's devices
+   * this device already has a session with (never my own devices: typing is never shown for
+   * oneself; no key exchange for a signal), or a room message under my sender key (handed to members
+   * first if needed, as the next message would). Null when there is nobody to seal it for. The
+   * ratchet or chain step is committed.
+   */
+  sealTyping(to: Target, mid: string, active: boolean): Promise<Uint8Array | null> {
+    return this.#serial(async () => {
+      const payload = encodeTyping(mid, active);
+      if (to.kind === "user") {
+        if (to.name === this.#me) return null;
+        const parts = new Map<string, Uint8Array>();
+        for (const a of await this.devices.addresses(to.name!)) {
+          if (!(await this.cs.get(`session:${a}`))) continue;
+          try {
+            parts.set(a, await this.dm.encryptDm(a, null, payload));
+          } catch {
+            // a changed key or a lost session: no typing for that device
+          }
+        }
+        return parts.size ? encodeMultiBody(this.device, parts) : null;
+      }
+      if (to.kind !== "room") return null;
+      return await this.rooms.encrypt(await this.#distribute(to), payload);
+    });
+  }
+
+  /**
+   * Opens a typing event exactly like a message (the ratchet or chain step is committed, so the
+   * next real message still opens); null when it is not one, is mine, or cannot be read.
+   */
+  openTyping(
+    m: { mid: string; from: string; to: Target },
+    body: Uint8Array,
+  ): Promise<{ active: boolean } | null> {
+    return this.#serial(async () => {
+      if (m.from === this.#me) return null; // never shown for oneself (nor from my other devices)
+      try {
+        let o: { plaintext: Uint8Array; writes: StoreWrites };
+        if (m.to.kind === "user") {
+          const multi = decodeMultiBody(body);
+          const part = multi?.to[this.dm.self];
+          if (!multi || !part) return null;
+          o = await this.dm.openDm(deviceAddress(m.from, multi.d), part);
+        } else if (m.to.kind === "room") {
+          o = await this.rooms.open(m.to.name!, m.from, body, await this.devices.addresses(m.from));
+        } else return null;
+        await this.cs.commit(o.writes);
+        return decodeTyping(o.plaintext, m.mid);
+      } catch {
+        return null; // a signal that cannot be read is dropped: it is never stored or retried
       }
     });
   }

@@ -32,10 +32,13 @@ import {
 import type { ChatClient } from "./chat_client.ts";
 import { randomId } from "../common/random.ts";
 import { wire } from "./wire_events.ts";
+import { TypingGate } from "./typing.ts";
+import { normalizeName } from "../protocol/names.ts";
 import { VERSION } from "../common/version.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 
 const ACK_EVERY_MS = 500;
+const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
@@ -55,6 +58,7 @@ export class LiveBackend implements ChatBackend {
   /** The status the user chose; sent again after every reconnect. */
   #status: Status | null = null;
   #flushing: Promise<void> = Promise.resolve();
+  readonly #typing: TypingGate;
   /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
   files?: FileControls;
 
@@ -64,6 +68,7 @@ export class LiveBackend implements ChatBackend {
     readonly now: () => number = Date.now,
   ) {
     this.#client = client;
+    this.#typing = new TypingGate({ now });
   }
 
   get user(): string {
@@ -268,8 +273,19 @@ export class LiveBackend implements ChatBackend {
     return () => this.#listeners.delete(l);
   }
 
+  /**
+   * Typing indicator (issue 14): at most one "typing" per conversation every 3 s, a "stopped" only
+   * while the last one may still show (TypingGate); sent end to end, never stored; dropped offline.
+   */
+  typing(target: Target, active: boolean): void {
+    if (target.kind === "broadcast" || !this.#online) return;
+    if (!this.#typing.allow(typingKey(target), active)) return;
+    this.#client.typing(target, active).catch(() => {}); // a lost signal only shortens an indicator
+  }
+
   /** Sends now, or keeps the text in the outbox (returned as pending) while disconnected. */
   async send(target: Target, text: string): Promise<ChatMessage> {
+    this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
     const c = this.#client;
     if (!c.store) return await c.send(target, text);
     const to = wire(target);

@@ -113,6 +113,11 @@ export const Requests = {
     mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
     /** E2E DMs: the device addresses the body is encrypted to ("bob", "bob/2", "alice/3"). */
     devices: v.optional(v.pipe(v.array(DeviceAddress), v.maxLength(64))),
+    /**
+     * A signal (typing, issue 14): relayed at once to the recipients' live sessions, never stored,
+     * never queued for offline users, never sent back to the sender's own sessions (`ephemeral` push).
+     */
+    ephemeral: v.optional(v.literal(true)),
   }),
   sync: req("sync", {}),
   ack: req("ack", {
@@ -192,7 +197,8 @@ export const Requests = {
     pts: Time,
     index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31)),
   }),
-  "stream.stop": req("stream.stop", { sid: Sid }),
+  /** The sender ending its stream says how many frames were relayed and how many it dropped (issue 14). */
+  "stream.stop": req("stream.stop", { sid: Sid, sent: v.optional(Id), dropped: v.optional(Id) }),
   // Files (issue 12): end-to-end encrypted ciphertext relayed through the server's disk.
   /** Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. */
   "file.put": req("file.put", { fid: Sid, to: Name, size: FileSize, off: FileSize }),
@@ -251,6 +257,8 @@ export type Outbound =
   | { t: "ok"; id: number; [k: string]: unknown }
   | { t: "err"; id?: number; code: string; msg: string; until?: number; devices?: Record<string, number[]> }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
+  /** A relayed `send` with `ephemeral: true`: no seq, never stored or acknowledged. */
+  | { t: "ephemeral"; mid: string; from: string; to: Target; ts: number; conv: string }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
@@ -292,4 +300,4 @@ export type Outbound =
   }
   | { t: "stream.answer"; sid: string; from: string; accept: boolean }
   | { t: "stream.frame"; sid: string; from: string; pts: number; index: number }
-  | { t: "stream.stop"; sid: string; by: string; reason: string };
+  | { t: "stream.stop"; sid: string; by: string; reason: string; sent?: number; dropped?: number };

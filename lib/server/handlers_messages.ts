@@ -8,7 +8,7 @@ import type { Request, Target } from "../protocol/messages.ts";
 import { convKey, normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
 import { devicesChanged } from "./handlers_devices.ts";
-import { msgHeader } from "./hub.ts";
+import { msgHeader, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { TargetKind } from "./store/store.ts";
 
@@ -41,6 +41,7 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
 export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
   const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  if (m.ephemeral) return relaySignal(c, s, m, t, body);
   if (t.kind === "user" && m.devices) {
     const want = await devicesChanged(c, s, t.name, m.devices);
     if (want) {
@@ -91,6 +92,42 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
     })
     .finally(() => s.inflight--);
+}
+
+/** Largest signal body (a typing event sealed for a few devices is far smaller). */
+const SIGNAL_MAX = 16 * 1024;
+
+/**
+ * An ephemeral `send` (typing, issue 14): relayed now to the live sessions of the recipients (a
+ * DM's recipient, a room's other members), never stored, never queued for a session that has not
+ * synced or a user who is offline, never sent to the sender's own sessions. The reply says to how
+ * many sessions it went.
+ */
+function relaySignal(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  t: { kind: TargetKind; name: string; conv: string },
+  body: Uint8Array,
+): void {
+  if (t.kind === "broadcast") return s.fail(m.id, ErrorCode.Invalid, "Signals go to a user or a room");
+  if (body.length > SIGNAL_MAX) return s.fail(m.id, ErrorCode.Invalid, "A signal is at most 16 KiB");
+  const h = {
+    t: "ephemeral" as const,
+    mid: m.mid,
+    from: s.user,
+    to: wireTarget({ kind: t.kind, target: t.name }),
+    ts: c.clock.now(),
+    conv: t.conv,
+  };
+  const users = t.kind === "room" ? c.hub.roomUsers(t.name) : [t.name];
+  const frame = encodeFrame(h, body);
+  let n = 0;
+  for (const u of users) {
+    if (u === s.user) continue;
+    for (const x of c.hub.sessionsOf(u)) if (x.delivery === "live" && x.outbox.push(frame)) n++;
+  }
+  s.reply(m.id, { delivered: n });
 }
 
 /** How `--log-messages` names a target: `bob`, `#dev`, `*` for broadcasts. */

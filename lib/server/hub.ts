@@ -64,6 +64,11 @@ export class Hub {
     return this.byAddr.get(hostOf(addr)) ?? 0;
   }
 
+  /** The members of `room` as the hub knows them (for signals; messages use `fanOut`). */
+  roomUsers(room: string): Iterable<string> {
+    return this.rooms.get(room) ?? [];
+  }
+
   sessionsOf(user: string): Iterable<Session> {
     return this.byUser.get(user) ?? [];
   }

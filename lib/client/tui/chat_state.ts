@@ -114,6 +114,7 @@ export class ChatState {
   /** Adds a message; returns a notification when one should be raised (never while busy). */
   addMessage(m: ChatMessage, live: boolean): Notice | null {
     const buf = this.bufferFor(m);
+    this.typing.delete(`${buf.key}|${sanitizeName(m.from)}`); // a message ends its sender's typing there
     const line = this.toLine(m);
     const added = buf.add(line, buf === this.buffers.current);
     if (!added || !live || m.replay || line.kind === "own") return null;

@@ -82,6 +82,22 @@ Deno.test("ChatState.extras() lists typers of the current buffer and transfers u
   assert.deepEqual(s.extras(), []);
 });
 
+Deno.test("ChatState: a typing indicator shows up to 6 s after the last event and ends with its sender's message", () => {
+  let t = now();
+  const s = new ChatState("alice", () => t);
+  const toMe = { kind: "user" as const, name: "alice" };
+  s.handle({ type: "typing", from: "bob", to: toMe, active: true });
+  s.buffers.focus(s.buffers.find("dm", "bob")!);
+  t += 5_999;
+  assert.deepEqual(s.extras(), ["bob is typing…"]);
+  t += 2;
+  assert.deepEqual(s.extras(), [], "cleared after 6 s without news");
+  s.handle({ type: "typing", from: "bob", to: toMe, active: true });
+  assert.deepEqual(s.extras(), ["bob is typing…"]);
+  s.addMessage({ ...msg("bob", toMe, "there"), seq: 7 }, true);
+  assert.deepEqual(s.extras(), [], "the message ends it at once");
+});
+
 Deno.test("ChatState presence: lines only in an open conversation with that person; online then offline merge", () => {
   let t = now();
   const s = new ChatState("alice", () => t);

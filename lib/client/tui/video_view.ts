@@ -167,7 +167,9 @@ export class TuiVideo {
       (r) => {
         const how = r.reason === "refused"
           ? `${o.user} did not accept the stream`
-          : `Streamed ${r.sent} frames to ${o.user}${r.by && r.by !== b.user ? ` (stopped by ${r.by})` : ""}`;
+          : `Streamed ${r.relayed} frames to ${o.user}, ${r.dropped} dropped${
+            r.by && r.by !== b.user ? ` (stopped by ${r.by})` : ""
+          }`;
         this.#say(how);
       },
       (e) => this.#say(`Stream to ${o.user} failed: ${(e as Error).message}`, "error"),

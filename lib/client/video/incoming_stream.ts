@@ -4,7 +4,9 @@
  * sender and recipient) and `IncomingStream`, a stream this client accepted. Its frames are
  * opened in order of arrival (a frame that fails to open is counted as rejected and skipped; a
  * frame whose index is not above the highest one opened is a replay, counted and skipped) and the
- * newest is kept in a latest-frame slot, so it is a `FrameSource` for `VideoPlayer`.
+ * newest is kept in a latest-frame slot, so it is a `FrameSource` for `VideoPlayer`. When the
+ * sender ends the stream it says how many frames were relayed and how many it dropped; `dropped`
+ * then counts those too (and relayed frames that never opened), so both ends show the same figures.
  */
 import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
 import { LatestSlot } from "../../media/mod.ts";
@@ -41,8 +43,13 @@ export class IncomingStream implements FrameSource {
     this.ended = new Promise((r) => (this.#end = r));
   }
 
+  /** The sender's figures from its end-of-stream message (null until then, or when the recipient stopped). */
+  sender: { sent: number; dropped: number } | null = null;
+
+  /** Frames replaced in the slot here, plus (once the sender ended) frames that never arrived here. */
   get dropped(): number {
-    return this.#slot.dropped;
+    const s = this.sender;
+    return this.#slot.dropped + (s ? s.dropped + Math.max(0, s.sent - this.received) : 0);
   }
 
   /** @internal */
@@ -61,7 +68,7 @@ export class IncomingStream implements FrameSource {
         this.rejected++;
         return;
       }
-      if (this.#done) return;
+      // A frame that arrived before the end is still opened and kept (it was relayed, so it counts).
       this.#highest = index; // only an authentic frame moves the mark
       this.received++;
       this.#slot.offer({
@@ -76,9 +83,10 @@ export class IncomingStream implements FrameSource {
   }
 
   /** @internal the other side stopped */
-  finish(reason: string, by: string): void {
+  finish(reason: string, by: string, sender?: { sent: number; dropped: number }): void {
     if (this.#done) return;
     this.#done = true;
+    if (sender) this.sender = sender;
     this.#opening.then(() => {
       this.#slot.close();
       this.#end({ reason, by });

@@ -33,8 +33,15 @@ export interface SendOptions {
 }
 
 export interface SendResult {
+  /** Frames handed to the server. */
   sent: number;
+  /** Frames the server passed on to the recipient. */
   relayed: number;
+  /**
+   * Source frames that never reached the recipient: skipped by the latest-frame slot while a frame
+   * was in flight, or dropped by the server for a slow recipient. relayed + dropped = frames read.
+   */
+  dropped: number;
   reason: "end" | "stopped" | "refused" | "disconnected";
   by?: string;
 }
@@ -190,7 +197,7 @@ export class PeerStreams {
     if (!accepted) {
       this.#stops.delete(sid);
       if (!stopBy) await this.conn.request("stream.stop", { sid }).catch(() => {});
-      return { sent: 0, relayed: 0, reason: "refused" };
+      return { sent: 0, relayed: 0, dropped: 0, reason: "refused" };
     }
     o.onAccepted?.();
     const r: Rendition = "1080p";
@@ -202,7 +209,7 @@ export class PeerStreams {
       pane: { width, height },
       signal: o.signal,
     });
-    const res: SendResult = { sent: 0, relayed: 0, reason: "end" };
+    const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
     stopped.then(() => stream.stop());
     try {
       for (;;) {
@@ -226,6 +233,8 @@ export class PeerStreams {
     } finally {
       await stream.stop();
       this.#stops.delete(sid);
+      // Frames the slot replaced while one was in flight count as dropped, as do relay drops.
+      res.dropped = stream.stats().dropped + (res.sent - res.relayed);
     }
     if (stopBy) {
       const sb = stopBy as { by: string; reason: string };
@@ -233,7 +242,10 @@ export class PeerStreams {
       res.by = sb.by;
     } else {
       if (o.signal?.aborted) res.reason = "stopped";
-      await this.conn.request("stream.stop", { sid }).catch(() => {});
+      // The recipient learns the same figures, so both ends show the same numbers.
+      await this.conn.request("stream.stop", { sid, sent: res.relayed, dropped: res.dropped }).catch(
+        () => {},
+      );
     }
     return res;
   }
@@ -262,7 +274,10 @@ export class PeerStreams {
         this.#pending.delete(sid);
         if (was) { for (const l of this.#withdrawListeners) l(was, String(h.by)); }
         this.#stops.get(sid)?.(String(h.by), String(h.reason));
-        this.#incoming.get(sid)?.finish(String(h.reason), String(h.by));
+        const counts = typeof h.sent === "number" && typeof h.dropped === "number"
+          ? { sent: h.sent, dropped: h.dropped }
+          : undefined;
+        this.#incoming.get(sid)?.finish(String(h.reason), String(h.by), counts);
         break;
       }
     }

@@ -126,7 +126,11 @@ export class StreamRelay {
     if (!o || (o.from !== s && o.to !== s.user)) {
       throw new VideoError("no_such_stream", "There is no such stream of yours");
     }
-    this.#end(o, s, "stopped");
+    // The sender's own figures (frames relayed, frames it dropped) reach the recipient unchanged.
+    const counts = o.from === s && m.sent !== undefined && m.dropped !== undefined
+      ? { sent: m.sent, dropped: m.dropped }
+      : undefined;
+    this.#end(o, s, "stopped", counts);
     return { relayed: o.relayed, dropped: o.dropped };
   }
 
@@ -137,9 +141,9 @@ export class StreamRelay {
     }
   }
 
-  #end(o: Offer, by: Session, reason: string): void {
+  #end(o: Offer, by: Session, reason: string, counts?: { sent: number; dropped: number }): void {
     this.#offers.delete(o.sid);
-    const h: Outbound = { t: "stream.stop", sid: o.sid, by: by.user, reason };
+    const h: Outbound = { t: "stream.stop", sid: o.sid, by: by.user, reason, ...counts };
     if (by !== o.from) o.from.send(h);
     if (o.peer && by !== o.peer) o.peer.send(h);
     else if (!o.peer && by === o.from) {
