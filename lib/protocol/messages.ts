@@ -252,6 +252,7 @@ export type Outbound =
   | { t: "err"; id?: number; code: string; msg: string; until?: number; devices?: Record<string, number[]> }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
+  | { t: "presences"; changes: { user: string; online: boolean; status?: string; since?: number }[] }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
   | { t: "link"; channel: string; event?: "joined" }

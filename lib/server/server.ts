@@ -340,7 +340,7 @@ export class ParleyServer {
       } catch { /* already closed */ }
     }
     this.core.log.info("conn.close", { user: s.user || undefined, addr: s.addr, code });
-    if (wasReady && last) this.hub.toLive({ t: "presence", user: s.user, online: false });
+    if (wasReady && last) this.hub.presence({ user: s.user, online: false });
   }
 
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
@@ -367,6 +367,7 @@ export class ParleyServer {
         } catch { /* gone */ }
       }
       await Promise.allSettled([...this.#readers]);
+      this.hub.close();
       await this.cluster?.close();
       this.#hasher.close?.();
       await this.deps.store.close();
