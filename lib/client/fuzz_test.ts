@@ -103,7 +103,10 @@ Deno.test("fuzz: parseHeader and parseInbound throw only ProtocolError", () => {
 Deno.test("fuzz: pushEvent gives a well-typed event or null for any server frame", () => {
   const batches = fc.record({
     t: fc.constant("presences"),
-    changes: fc.array(fc.oneof(frameLike(["presence"]), fc.jsonValue({ maxDepth: 1 })), { maxLength: 5 }),
+    on: fc.array(fc.oneof(fc.tuple(fc.string(), fc.string(), fc.integer()), fc.jsonValue({ maxDepth: 1 })), {
+      maxLength: 5,
+    }),
+    off: fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 5 }),
   });
   fc.assert(
     fc.property(

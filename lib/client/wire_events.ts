@@ -23,10 +23,14 @@ import {
  */
 export function pushEvents(h: Record<string, unknown>, now = systemClock.now()): BackendEvent[] {
   if (h.t === "presences") {
-    if (!Array.isArray(h.changes)) return [];
-    return h.changes.flatMap((c) =>
-      c !== null && typeof c === "object" ? [presenceEvent(c as Record<string, unknown>)] : []
-    );
+    const on = Array.isArray(h.on) ? h.on : [], off = Array.isArray(h.off) ? h.off : [];
+    return [
+      ...on.map((x) => {
+        const [user, status, since] = Array.isArray(x) ? x : [];
+        return presenceEvent({ user, online: true, status, since });
+      }),
+      ...off.map((user) => presenceEvent({ user, online: false })),
+    ];
   }
   const e = pushEvent(h, now);
   return e ? [e] : [];

@@ -252,7 +252,8 @@ export type Outbound =
   | { t: "err"; id?: number; code: string; msg: string; until?: number; devices?: Record<string, number[]> }
   | { t: "msg"; seq: number; mid: string; from: string; to: Target; ts: number; conv: string; req?: number }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
-  | { t: "presences"; changes: { user: string; online: boolean; status?: string; since?: number }[] }
+  /** Several presence changes of one tick: `on` as [user, status, since], `off` as user names. */
+  | { t: "presences"; on: [string, string, number][]; off: string[] }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
   | { t: "link"; channel: string; event?: "joined" }

@@ -39,7 +39,12 @@ Deno.test("a storm of K logins sends each live session one presence frame per ti
       assert.ok(w.frames.length <= ticks, `${w.frames.length} presence frames for ${ticks} ticks (K = ${K})`);
       // Every login arrived, each once, in order.
       const changes = headers(w.frames).flatMap((h) =>
-        h.t === "presences" ? h.changes as { user: string }[] : [h]
+        h.t === "presences"
+          ? [
+            ...(h.on as [string][]).map(([user]) => ({ user })),
+            ...(h.off as string[]).map((user) => ({ user })),
+          ]
+          : [h]
       );
       assert.deepEqual(changes.map((c) => c.user), Array.from({ length: K }, (_, i) => `u${i}`));
     }
@@ -62,10 +67,18 @@ Deno.test("presence: one change is a plain presence frame; a later change of the
       { t: "presence", user: "bob", online: true, status: "free", since: 5 },
       { t: "presence", user: "carol", online: false },
     ]);
+    // Several changes in one tick: one compact frame.
+    hub.presence({ user: "dave", online: true, status: "busy", since: 7 });
+    hub.presence({ user: "erin", online: false });
+    hub.presence({ user: "bob", online: true, status: "free", since: 8 });
+    hub.flushPresence();
+    assert.deepEqual(headers(w.frames).slice(2), [
+      { t: "presences", on: [["dave", "busy", 7], ["bob", "free", 8]], off: ["erin"] },
+    ]);
     hub.close();
     hub.presence({ user: "dave", online: true });
     hub.flushPresence();
-    assert.equal(w.frames.length, 2, "nothing after close");
+    assert.equal(w.frames.length, 3, "nothing after close");
   } finally {
     hub.close();
   }

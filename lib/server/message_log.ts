@@ -43,12 +43,17 @@ export class MessageLog {
     });
   }
 
-  /** Moves cursors in the next batch's transaction; resolves once committed. */
+  /**
+   * Moves cursors in the next batch's transaction; resolves once committed. With no message
+   * waiting or being written, the acks are written at once (nothing to ride along with: waiting
+   * would only delay them).
+   */
   ack(set: AckSet): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The message log is closed"));
     return new Promise((resolve, reject) => {
       this.#acks.push({ set, resolve, reject });
-      this.#schedule();
+      if (this.#q.length === 0 && !this.#flushing) void this.flush();
+      else this.#schedule();
     });
   }
 
