@@ -3,7 +3,8 @@
  * written in one durable transaction, then each stored message is fanned out and its promise
  * resolves (so the sender's `ok` is sent only after the message is on disk). Duplicates of
  * (sender, mid) resolve to null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
- * Acks queued with `ack` ride along in the next batch's transaction (one commit for both).
+ * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
+ * entries count toward MAX_BATCH. Consecutive batches are a macrotask apart (others get a turn).
  */
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
@@ -16,7 +17,9 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** Bounds of one group commit. */
+const yieldTurn = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/** Bounds of one group commit (messages plus ack entries). */
 export const MAX_BATCH = 1000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -70,7 +73,9 @@ export class MessageLog {
    * all of it is written and fanned out.
    */
   flush(): Promise<void> {
-    if (this.#flushing) return this.#flushing.then(() => this.#waiting() ? this.flush() : undefined);
+    if (this.#flushing) {
+      return this.#flushing.then(() => this.#waiting() ? yieldTurn().then(() => this.flush()) : undefined);
+    }
     let n = 0, bytes = 0;
     while (
       n < this.#q.length && n < MAX_BATCH && (n === 0 || bytes + this.#q[n]!.m.body.length <= MAX_BATCH_BYTES)
@@ -79,8 +84,14 @@ export class MessageLog {
       n++;
     }
     const batch = this.#q.splice(0, n);
-    const acks = this.#acks;
-    this.#acks = [];
+    // Ack entries count toward the same bound (a flood of big acks is several commits too).
+    let entries = n, k = 0;
+    while (
+      k < this.#acks.length && (entries === 0 || entries + this.#acks[k]!.set.acks.length <= MAX_BATCH)
+    ) {
+      entries += this.#acks[k++]!.set.acks.length;
+    }
+    const acks = this.#acks.splice(0, k);
     if (batch.length === 0 && acks.length === 0) return Promise.resolve();
     this.#flushing = (async () => {
       try {
@@ -105,7 +116,8 @@ export class MessageLog {
       }
     })();
     const done = this.#flushing;
-    return this.#waiting() ? done.then(() => this.flush()) : done;
+    // The next batch after a macrotask: other connections' reads and timers run between commits.
+    return this.#waiting() ? done.then(yieldTurn).then(() => this.flush()) : done;
   }
 
   #waiting(): boolean {
