@@ -32,7 +32,7 @@ const MAX_VIOLATIONS = 20;
  * Sends of one connection not yet committed beyond which its socket is not read: a client that
  * pipelines faster than the disk commits waits in its own TCP buffers, not in server memory.
  */
-export const SEND_WINDOW = 64;
+export const SEND_WINDOW = 256;
 /** Connections refused with a frame (after their handshake) beyond the total cap before they are dropped. */
 const REFUSE_MARGIN = 64;
 /** Longest run of one connection's requests before other work gets a turn, ms. */
