@@ -36,7 +36,7 @@ import type { LocalStore } from "./local_store.ts";
 import { authenticate, type KdfPolicy } from "./account_login.ts";
 import type { AccountSecrets } from "../crypto/account_kdf.ts";
 import { ClientVideo } from "./video/client_video.ts";
-import { convOf, kickedEntries, pushEvent, wire } from "./wire_events.ts";
+import { convOf, kickedEntries, pushEvents, wire } from "./wire_events.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -152,8 +152,7 @@ export class ChatClient implements ChatBackend {
         }
         return;
       default: {
-        const e = pushEvent(h);
-        if (e) this.#emit(e);
+        for (const e of pushEvents(h)) this.#emit(e);
       }
     }
     const codec = this.#codec;

@@ -23,7 +23,7 @@ import { parseRoomMessage } from "../crypto/sender_keys.ts";
 import { MemoryCryptoStore } from "../crypto/state_store.ts";
 import { BackendError } from "./backend.ts";
 import { decodePayload, encodePayload } from "./e2e_keys.ts";
-import { kickedEntries, pushEvent } from "./wire_events.ts";
+import { kickedEntries, pushEvent, pushEvents } from "./wire_events.ts";
 
 const RUNS = { numRuns: 400 };
 
@@ -101,10 +101,26 @@ Deno.test("fuzz: parseHeader and parseInbound throw only ProtocolError", () => {
 });
 
 Deno.test("fuzz: pushEvent gives a well-typed event or null for any server frame", () => {
+  const batches = fc.record({
+    t: fc.constant("presences"),
+    on: fc.array(fc.oneof(fc.tuple(fc.string(), fc.string(), fc.integer()), fc.jsonValue({ maxDepth: 1 })), {
+      maxLength: 5,
+    }),
+    off: fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 5 }),
+  });
   fc.assert(
-    fc.property(frameLike(["presence", "room", "notice", "bye", "msg", "ping", "zzz"]), (h) => {
-      const e = pushEvent(h);
-      if (e === null) return;
+    fc.property(
+      fc.oneof(frameLike(["presence", "room", "notice", "bye", "msg", "ping", "zzz"]), batches),
+      (h) => {
+        const single = h.t === "presences" ? null : pushEvent(h);
+        for (const e of pushEvents(h)) check(e);
+        if (single !== null) check(single);
+      },
+    ),
+    RUNS,
+  );
+  function check(e: NonNullable<ReturnType<typeof pushEvent>>): void {
+    {
       if (e.type === "room") {
         assert.equal(typeof e.room.name, "string");
         assert.ok(Array.isArray(e.room.members) && e.room.members.every((m) => typeof m === "string"));
@@ -117,9 +133,8 @@ Deno.test("fuzz: pushEvent gives a well-typed event or null for any server frame
         assert.equal(typeof e.user, "string");
         assert.equal(typeof e.online, "boolean");
       }
-    }),
-    RUNS,
-  );
+    }
+  }
   fc.assert(
     fc.property(fc.jsonValue({ maxDepth: 3 }), (raw) => {
       only([BackendError], () => {

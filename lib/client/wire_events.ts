@@ -17,24 +17,47 @@ import {
   type Target,
 } from "./backend.ts";
 
+/**
+ * The events for a pushed header other than `msg` (none when it carries none): a `presences`
+ * frame (several presence changes batched by the server) gives one presence event per change.
+ */
+export function pushEvents(h: Record<string, unknown>, now = systemClock.now()): BackendEvent[] {
+  if (h.t === "presences") {
+    const on = Array.isArray(h.on) ? h.on : [], off = Array.isArray(h.off) ? h.off : [];
+    return [
+      ...on.map((x) => {
+        const [user, status, since] = Array.isArray(x) ? x : [];
+        return presenceEvent({ user, online: true, status, since });
+      }),
+      ...off.map((user) => presenceEvent({ user, online: false })),
+    ];
+  }
+  const e = pushEvent(h, now);
+  return e ? [e] : [];
+}
+
+function presenceEvent(h: Record<string, unknown>): BackendEvent {
+  return {
+    type: "presence",
+    user: String(h.user),
+    online: h.online === true,
+    presence: h.online
+      ? {
+        user: String(h.user),
+        addr: String(h.addr ?? ""),
+        since: Number(h.since ?? 0),
+        status: h.status as Status,
+        role: "user",
+      }
+      : undefined,
+  };
+}
+
 /** The event for a pushed header other than `msg`, or null when it carries none. */
 export function pushEvent(h: Record<string, unknown>, now = systemClock.now()): BackendEvent | null {
   switch (h.t) {
     case "presence":
-      return {
-        type: "presence",
-        user: String(h.user),
-        online: h.online === true,
-        presence: h.online
-          ? {
-            user: String(h.user),
-            addr: String(h.addr ?? ""),
-            since: Number(h.since ?? 0),
-            status: h.status as Status,
-            role: "user",
-          }
-          : undefined,
-      };
+      return presenceEvent(h);
     case "room":
       return {
         type: "room",

@@ -20,6 +20,9 @@ export class LruMap<K, V> {
     this.#m.set(key, v);
     return v;
   }
+  clear(): void {
+    this.#m.clear();
+  }
   set(key: K, value: V): void {
     this.#m.delete(key);
     if (this.#m.size >= this.max) {

@@ -6,6 +6,13 @@
  * (e.g. a single-file bundle without `password_worker.ts` beside it: the module load fails
  * asynchronously, as an error event) its slot falls back to hashing in-thread, and the job it
  * held is run again there.
+ *
+ * Memory: hash-wasm builds a fresh WebAssembly instance (~20 MiB of linear memory) for every hash
+ * and V8 frees old ones only at a later collection, so a worker that hashed 10 times in a row
+ * could hold ~200 MiB (20 concurrent logins raised server RSS by ~400 MB). A worker is therefore
+ * replaced by a fresh one after `recycleAfter` jobs (terminating it frees its heap at once), so
+ * the server holds at most workers × recycleAfter × ~20 MiB of hashing memory, whatever the load;
+ * the pool never has more than `workers` workers alive or jobs running, and the rest queue.
  */
 import { argon2id, argon2Verify } from "hash-wasm";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
@@ -32,6 +39,8 @@ type Job = { op: "hash"; password: string; salt: Uint8Array } | {
 interface Slot {
   worker: Worker | null;
   busy: boolean;
+  /** jobs finished by the current worker */
+  jobs: number;
 }
 
 export class PasswordHasher {
@@ -45,37 +54,61 @@ export class PasswordHasher {
     { job: Job; resolve: (v: string | boolean) => void; reject: (e: unknown) => void; slot: Slot }
   >();
 
+  readonly #url: string;
+  #alive = 0;
+  readonly #recycleAfter: number;
+
   /** `workerUrl` replaces the worker module (tests point it at a missing file). */
   constructor(
-    opts: { workers?: number; maxQueue?: number; rand?: RandomBytes; workerUrl?: string } = {},
+    opts: {
+      workers?: number;
+      maxQueue?: number;
+      rand?: RandomBytes;
+      workerUrl?: string;
+      recycleAfter?: number;
+    } = {},
   ) {
     this.#maxQueue = opts.maxQueue ?? 256;
     this.#rand = opts.rand ?? cryptoRandom;
+    this.#recycleAfter = Math.max(1, opts.recycleAfter ?? 2);
     const n = opts.workers ?? 2;
-    const url = opts.workerUrl ?? new URL("./password_worker.ts", import.meta.url).href;
+    this.#url = opts.workerUrl ?? new URL("./password_worker.ts", import.meta.url).href;
     for (let i = 0; i < n; i++) {
-      const slot: Slot = { worker: null, busy: false };
-      try {
-        const worker = new Worker(url, { type: "module" });
-        worker.onmessage = (e: MessageEvent) =>
-          this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
-        worker.onerror = (e: ErrorEvent) => {
-          e.preventDefault(); // otherwise the error ends the whole process
-          this.#lost(slot);
-        };
-        slot.worker = worker;
-      } catch {
-        slot.worker = null;
-      }
+      const slot: Slot = { worker: null, busy: false, jobs: 0 };
+      this.#spawn(slot);
       this.#slots.push(slot);
     }
-    if (this.#slots.length === 0) this.#slots.push({ worker: null, busy: false });
+    if (this.#slots.length === 0) this.#slots.push({ worker: null, busy: false, jobs: 0 });
+  }
+
+  #spawn(slot: Slot): void {
+    slot.jobs = 0;
+    try {
+      const worker = new Worker(this.#url, { type: "module" });
+      worker.onmessage = (e: MessageEvent) =>
+        this.#done(e.data as { id: number; ok: boolean; value: string | boolean });
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault(); // otherwise the error ends the whole process
+        this.#lost(slot);
+      };
+      slot.worker = worker;
+      this.stats.spawned++;
+      this.stats.maxAlive = Math.max(this.stats.maxAlive, ++this.#alive);
+    } catch {
+      slot.worker = null;
+    }
+  }
+
+  #stop(slot: Slot): void {
+    if (!slot.worker) return;
+    slot.worker.terminate();
+    slot.worker = null;
+    this.#alive--;
   }
 
   /** A worker failed (e.g. its module is missing): hash in-thread from now on, redo its job. */
   #lost(slot: Slot): void {
-    slot.worker?.terminate();
-    slot.worker = null;
+    this.#stop(slot);
     for (const [id, w] of this.#waiting) {
       if (w.slot !== slot) continue;
       this.#waiting.delete(id);
@@ -85,8 +118,11 @@ export class PasswordHasher {
     this.#pump();
   }
 
-  /** Jobs handed to a worker, and the most worker jobs ever running at once (tests check both). */
-  readonly stats = { onWorkers: 0, inline: 0, maxParallel: 0 };
+  /**
+   * Jobs handed to a worker, the most worker jobs ever running at once, workers started and the
+   * most alive at once (tests check them).
+   */
+  readonly stats = { onWorkers: 0, inline: 0, maxParallel: 0, spawned: 0, maxAlive: 0 };
 
   /** Hashes being computed or waiting. */
   get load(): number {
@@ -140,13 +176,18 @@ export class PasswordHasher {
     if (!w) return;
     this.#waiting.delete(r.id);
     w.slot.busy = false;
+    if (++w.slot.jobs >= this.#recycleAfter && w.slot.worker) {
+      // Drop the worker and its garbage WebAssembly instances; a fresh one takes the slot.
+      this.#stop(w.slot);
+      this.#spawn(w.slot);
+    }
     if (r.ok) w.resolve(r.value);
     else w.reject(new Error(String(r.value)));
     this.#pump();
   }
 
   close(): void {
-    for (const s of this.#slots) s.worker?.terminate();
+    for (const s of this.#slots) this.#stop(s);
     for (const w of this.#waiting.values()) w.reject(new Error("Password hasher closed"));
     for (const q of this.#queue) q.reject(new Error("Password hasher closed"));
     this.#waiting.clear();

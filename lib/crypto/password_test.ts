@@ -97,3 +97,26 @@ Deno.test("PasswordHasher falls back to in-thread hashing when its worker module
     ph.close();
   }
 });
+
+/** A stand-in worker that takes a few milliseconds per job and answers "hashed". */
+const SLOW_WORKER = `data:application/javascript,${
+  encodeURIComponent(`
+self.onmessage = (e) => setTimeout(() => self.postMessage({ id: e.data.id, ok: true, value: e.data.op === "hash" ? "hashed" : true }), 5);
+`)
+}`;
+
+Deno.test("PasswordHasher: 20 jobs at once run at most two at a time on at most two live workers, each replaced after two jobs", async () => {
+  const ph = new PasswordHasher({ workers: 2, recycleAfter: 2, workerUrl: SLOW_WORKER });
+  try {
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => ph.hash(`password-${i}`)));
+    assert.deepEqual(all, Array(20).fill("hashed"));
+    assert.equal(ph.stats.onWorkers, 20);
+    assert.equal(ph.stats.maxParallel, 2, "never more jobs running than workers");
+    assert.equal(ph.stats.maxAlive, 2, "never more workers alive than the pool size");
+    // 20 jobs over two slots: each slot replaces its worker after every second job, ≥ 9 times in all.
+    assert.ok(ph.stats.spawned >= 2 + 9, `each worker replaced after every second job (${ph.stats.spawned})`);
+    assert.equal(ph.load, 0);
+  } finally {
+    ph.close();
+  }
+});

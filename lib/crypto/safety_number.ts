@@ -5,27 +5,52 @@
  *   30 digits per side; the two sides are sorted and concatenated into 60 digits.
  * Parley uses `identityBytes()` (Ed25519 ‖ X25519 public keys) as the key and the UTF-8 user name
  * as the id; both devices see the same number.
+ *
+ * Each half is a pure function of (id, key), so halves are kept in a small LRU cache: a device's
+ * own half is the same for every contact, so after the first safety number each new contact costs
+ * one half (5,200 hashes), not two; the same contact again costs none.
  */
 
-import { utf8 } from "../common/bytes.ts";
+import { toHex, utf8 } from "../common/bytes.ts";
+import { LruMap } from "../common/lru.ts";
 import { identityBytes, type PublicIdentity } from "./identity.ts";
 import { sha512Sync } from "./primitives.ts";
 
 export const SAFETY_ITERATIONS = 5200;
 
-/** The 30-digit half for one party. */
+const HALF_CACHE_MAX = 64;
+const halves = new LruMap<string, string>(HALF_CACHE_MAX);
+
+/** The 30-digit half for one party (cached by id, key and iteration count). */
 export function fingerprintHalf(
   id: Uint8Array,
   key: Uint8Array,
   iterations = SAFETY_ITERATIONS,
 ): Promise<string> {
-  return Promise.resolve(fingerprintHalfSync(id, key, iterations));
+  const k = `${iterations}:${toHex(id)}:${toHex(key)}`;
+  let half = halves.get(k);
+  if (half === undefined) {
+    half = fingerprintHalfSync(id, key, iterations);
+    halves.set(k, half);
+  }
+  return Promise.resolve(half);
+}
+
+/** Forgets the cached halves (benchmarks measure the uncached cost with it). */
+export function clearSafetyNumberCache(): void {
+  halves.clear();
 }
 
 function fingerprintHalfSync(id: Uint8Array, key: Uint8Array, iterations: number): string {
   // Synchronous hashing: 5,200 WebCrypto promises took ~250 ms; node:crypto takes a few ms.
   let h = sha512Sync(Uint8Array.of(0, 0), key, id, key);
-  for (let i = 1; i < iterations; i++) h = sha512Sync(h, key);
+  // hᵢ₋₁ ‖ key in one reused buffer: one update per hash instead of two.
+  const block = new Uint8Array(h.length + key.length);
+  block.set(key, h.length);
+  for (let i = 1; i < iterations; i++) {
+    block.set(h, 0);
+    h = sha512Sync(block);
+  }
   let out = "";
   for (let c = 0; c < 6; c++) {
     let x = 0;

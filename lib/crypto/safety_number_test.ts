@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { fromHex, toHex } from "../common/bytes.ts";
 import { sha512, sha512Sync } from "./primitives.ts";
 import { generateIdentity, publicIdentity } from "./identity.ts";
-import { formatSafetyNumber, identitySafetyNumber, safetyNumber } from "./safety_number.ts";
+import {
+  clearSafetyNumberCache,
+  fingerprintHalf,
+  formatSafetyNumber,
+  identitySafetyNumber,
+  safetyNumber,
+} from "./safety_number.ts";
 
 const ALICE_KEY = fromHex("0506863bc66d02b40d27b8d49ca7c09e9239236f9d7d25d6fcca5ce13c7064d868");
 const BOB_KEY = fromHex("05f781b6fb32fed9ba1cf2de978d4d5da28dc34046ae814402b5c0dbd96fda907b");
@@ -39,4 +45,17 @@ Deno.test("sha512Sync() gives FIPS 180-2's answer for 'abc' and equals WebCrypto
   );
   const a = crypto.getRandomValues(new Uint8Array(77)), b = crypto.getRandomValues(new Uint8Array(200));
   assert.deepEqual(sha512Sync(a, b), await sha512(new Uint8Array([...a, ...b])));
+});
+
+Deno.test("cached halves: the same (id, key) gives the same half; a different id or key does not reuse it", async () => {
+  clearSafetyNumberCache();
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const first = await fingerprintHalf(enc("+14152222222"), ALICE_KEY);
+  assert.equal(await fingerprintHalf(enc("+14152222222"), ALICE_KEY), first);
+  // Another id with the same key, and another key with the same id, are other halves.
+  assert.notEqual(await fingerprintHalf(enc("+14153333333"), ALICE_KEY), first);
+  assert.notEqual(await fingerprintHalf(enc("+14152222222"), BOB_KEY), first);
+  // After other halves were cached, the libsignal answer still comes out from both sides.
+  assert.equal(await safetyNumber("+14152222222", ALICE_KEY, "+14153333333", BOB_KEY), EXPECTED);
+  assert.equal(await safetyNumber("+14153333333", BOB_KEY, "+14152222222", ALICE_KEY), EXPECTED);
 });

@@ -24,13 +24,22 @@ export interface Frame {
 
 /** Encodes a header object and an optional body into one frame. */
 export function encodeFrame(header: object, body: Uint8Array = EMPTY): Uint8Array {
-  const h = utf8.encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + h.length + body.length);
+  const json = JSON.stringify(header);
+  // Headers are nearly always ASCII: then the JSON is encoded straight into the frame (one
+  // allocation, no intermediate copy); otherwise it is encoded first to learn its length.
+  let out = new Uint8Array(8 + json.length + body.length);
+  let hLen = json.length;
+  const r = utf8.encodeInto(json, out.subarray(8, 8 + json.length));
+  if (r.read !== json.length || r.written !== json.length) {
+    const h = utf8.encode(json);
+    hLen = h.length;
+    out = new Uint8Array(8 + hLen + body.length);
+    out.set(h, 8);
+  }
   const dv = new DataView(out.buffer);
-  dv.setUint32(0, 4 + h.length + body.length);
-  dv.setUint32(4, h.length);
-  out.set(h, 8);
-  out.set(body, 8 + h.length);
+  dv.setUint32(0, 4 + hLen + body.length);
+  dv.setUint32(4, hLen);
+  out.set(body, 8 + hLen);
   return out;
 }
 

@@ -133,3 +133,17 @@ Deno.test("FrameDecoder.push() never throws anything but ProtocolError on mutate
     { numRuns: 2000 },
   );
 });
+
+Deno.test("encodeFrame() encodes ASCII and non-ASCII headers (é, 😀, a lone surrogate) with exact lengths", () => {
+  for (const text of ["plain", "café", "😀 x", "\ud800", "é".repeat(300)]) {
+    const body = Uint8Array.of(1, 2, 3);
+    const f = encodeFrame({ t: "x", text }, body);
+    const h = new TextEncoder().encode(JSON.stringify({ t: "x", text }));
+    const dv = new DataView(f.buffer, f.byteOffset);
+    assert.equal(f.length, 8 + h.length + 3);
+    assert.equal(dv.getUint32(0), 4 + h.length + 3);
+    assert.equal(dv.getUint32(4), h.length);
+    assert.deepEqual(f.subarray(8, 8 + h.length), h);
+    assert.deepEqual(f.subarray(8 + h.length), body);
+  }
+});

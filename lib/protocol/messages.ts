@@ -260,6 +260,8 @@ export type Outbound =
   /** A relayed `send` with `ephemeral: true`: no seq, never stored or acknowledged. */
   | { t: "ephemeral"; mid: string; from: string; to: Target; ts: number; conv: string }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
+  /** Several presence changes of one tick: `on` as [user, status, since], `off` as user names. */
+  | { t: "presences"; on: [string, string, number][]; off: string[] }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
   | { t: "link"; channel: string; event?: "joined" }

@@ -134,11 +134,11 @@ export class Cluster {
     const hub = this.core.hub;
     for (const [u, p] of after) {
       if (!before.has(u) && !hub.byUser.has(u)) {
-        hub.toLive({ t: "presence", user: u, online: true, status: p.status, since: p.since });
+        hub.presence({ user: u, online: true, status: p.status, since: p.since });
       }
     }
     for (const u of before) {
-      if (!after.has(u) && !hub.byUser.has(u)) hub.toLive({ t: "presence", user: u, online: false });
+      if (!after.has(u) && !hub.byUser.has(u)) hub.presence({ user: u, online: false });
     }
   }
 

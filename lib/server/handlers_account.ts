@@ -68,15 +68,7 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
     const token = m.t === "login" && m.remember ? await c.accounts.issueToken(r.user) : undefined;
     s.reply(m.id, token ? { user: r.user, role: r.role, token } : { user: r.user, role: r.role });
-    if (first) {
-      c.hub.toLive({
-        t: "presence",
-        user: s.user,
-        online: true,
-        status: s.status,
-        since: s.loginAt,
-      }, s);
-    }
+    if (first) c.hub.presence({ user: s.user, online: true, status: s.status, since: s.loginAt });
   }
   return authenticate;
 }
@@ -135,13 +127,7 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
 
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
   for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
-  c.hub.toLive({
-    t: "presence",
-    user: s.user,
-    online: true,
-    status: m.status,
-    since: s.loginAt,
-  });
+  c.hub.presence({ user: s.user, online: true, status: m.status, since: s.loginAt });
   s.reply(m.id, { status: m.status });
   await Promise.resolve();
 }

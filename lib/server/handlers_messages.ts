@@ -91,7 +91,7 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       c.log.error("store.append", { error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
     })
-    .finally(() => s.inflight--);
+    .finally(() => s.settled());
 }
 
 /** Largest signal body (a typing event sealed for a few devices is far smaller). */
@@ -179,7 +179,8 @@ export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void>
     if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
     ok.push(a);
   }
-  await c.store.ackMany(s.queue?.cursor ?? s.user, ok); // each device has its own cursors
+  // Each device has its own cursors; the acks ride along with the next message batch's commit.
+  if (ok.length) await c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok });
   s.reply(m.id, { acked: ok.length, skipped: m.acks.length - ok.length });
 }
 

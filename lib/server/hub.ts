@@ -2,6 +2,13 @@
  * Who is connected and where messages go. Keeps sessions by user, the room-membership cache and
  * the set of registered names; fans one encoded frame out to every recipient session (the bytes
  * are shared, never re-encoded per recipient). No I/O besides pushing into outboxes.
+ *
+ * Presence changes are batched: `presence()` records the latest change per user and, once per
+ * PRESENCE_TICK_MS, one frame carrying every change of that tick goes to each live session
+ * (`presence` for one change; for several, `presences` with compact lists: `on` of
+ * [user, status, since] and `off` of user names, ~30 bytes a change instead of ~65, since every
+ * live session receives every change). A login storm of K users then
+ * costs each live session one frame per tick, not K frames: O(N) per tick instead of O(N·K).
  */
 import { encodeFrame } from "../protocol/frame.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
@@ -19,6 +26,12 @@ export interface HubLink {
   remotePresence(): PresenceEntry[];
 }
 
+/** How long presence changes wait to be sent together. */
+export const PRESENCE_TICK_MS = 50;
+
+/** One user's presence change, as pushed to live sessions. */
+export type PresenceChange = { user: string; online: boolean; status?: string; since?: number };
+
 export class Hub {
   readonly sessions = new Set<Session>();
   readonly byUser = new Map<string, Set<Session>>();
@@ -29,6 +42,11 @@ export class Hub {
   readonly rooms = new Map<string, Set<string>>();
   /** Set while this node is one of several. */
   link: HubLink | null = null;
+  readonly #presence = new Map<string, PresenceChange>();
+  #presenceTimer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+  /** Presence frames pushed so far (one per live session per tick). */
+  presenceFrames = 0;
 
   add(s: Session): void {
     this.sessions.add(s);
@@ -80,12 +98,42 @@ export class Hub {
   }
 
   /**
-   * Presence changes go to sessions following the live feed (after `sync`) only: one-shot
-   * scripted sessions do not need them, and a login storm then costs O(live) instead of O(all).
+   * Queues a presence change for the next tick (a later change of the same user replaces it).
+   * Presence goes to sessions following the live feed (after `sync`) only: one-shot scripted
+   * sessions do not need it.
    */
-  toLive(h: Outbound, except?: Session): void {
-    const f = encodeFrame(h);
-    for (const s of this.sessions) if (s.delivery === "live" && s !== except) s.outbox.push(f);
+  presence(change: PresenceChange): void {
+    if (this.#closed) return;
+    this.#presence.delete(change.user); // re-inserted: the latest change is sent, in change order
+    this.#presence.set(change.user, change);
+    this.#presenceTimer ??= setTimeout(() => this.flushPresence(), PRESENCE_TICK_MS);
+  }
+
+  /** Sends the queued presence changes now: one frame to each live session. */
+  flushPresence(): void {
+    if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = null;
+    if (this.#presence.size === 0) return;
+    const changes = [...this.#presence.values()];
+    this.#presence.clear();
+    const f = encodeFrame(
+      changes.length === 1 ? { t: "presence", ...changes[0]! } : {
+        t: "presences",
+        on: changes.filter((c) => c.online).map((c) => [c.user, c.status ?? "free", c.since ?? 0]),
+        off: changes.filter((c) => !c.online).map((c) => c.user),
+      },
+    );
+    for (const s of this.sessions) {
+      if (s.delivery === "live" && s.outbox.push(f)) this.presenceFrames++;
+    }
+  }
+
+  /** Stops presence pushes (shutdown): nothing queued is sent and no timer stays behind. */
+  close(): void {
+    this.#closed = true;
+    if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = null;
+    this.#presence.clear();
   }
 
   toUsers(users: Iterable<string>, h: Outbound): void {

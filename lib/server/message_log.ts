@@ -3,10 +3,12 @@
  * written in one durable transaction, then each stored message is fanned out and its promise
  * resolves (so the sender's `ok` is sent only after the message is on disk). Duplicates of
  * (sender, mid) resolve to null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
+ * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
+ * entries count toward MAX_BATCH. Consecutive batches are a macrotask apart (others get a turn).
  */
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
-import type { NewMessage, Store, StoredMessage } from "./store/store.ts";
+import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
 
 interface Pending {
   m: NewMessage;
@@ -15,12 +17,15 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** Bounds of one group commit. */
+const yieldTurn = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/** Bounds of one group commit (messages plus ack entries). */
 export const MAX_BATCH = 1000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class MessageLog {
   #q: Pending[] = [];
+  #acks: { set: AckSet; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
   #flushing: Promise<void> | null = null;
   deliveries = 0;
@@ -37,11 +42,29 @@ export class MessageLog {
     if (this.#closed) return Promise.reject(new Error("The message log is closed"));
     return new Promise((resolve, reject) => {
       this.#q.push({ m, from, resolve, reject });
-      this.#timer ??= setTimeout(() => {
-        this.#timer = null;
-        this.flush();
-      }, 0);
+      this.#schedule();
     });
+  }
+
+  /**
+   * Moves cursors in the next batch's transaction; resolves once committed. With no message
+   * waiting or being written, the acks are written at once (nothing to ride along with: waiting
+   * would only delay them).
+   */
+  ack(set: AckSet): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("The message log is closed"));
+    return new Promise((resolve, reject) => {
+      this.#acks.push({ set, resolve, reject });
+      if (this.#q.length === 0 && !this.#flushing) void this.flush();
+      else this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, 0);
   }
 
   /**
@@ -50,7 +73,9 @@ export class MessageLog {
    * all of it is written and fanned out.
    */
   flush(): Promise<void> {
-    if (this.#flushing) return this.#flushing.then(() => this.#q.length ? this.flush() : undefined);
+    if (this.#flushing) {
+      return this.#flushing.then(() => this.#waiting() ? yieldTurn().then(() => this.flush()) : undefined);
+    }
     let n = 0, bytes = 0;
     while (
       n < this.#q.length && n < MAX_BATCH && (n === 0 || bytes + this.#q[n]!.m.body.length <= MAX_BATCH_BYTES)
@@ -59,13 +84,21 @@ export class MessageLog {
       n++;
     }
     const batch = this.#q.splice(0, n);
-    if (batch.length === 0) return Promise.resolve();
+    // Ack entries count toward the same bound (a flood of big acks is several commits too).
+    let entries = n, k = 0;
+    while (
+      k < this.#acks.length && (entries === 0 || entries + this.#acks[k]!.set.acks.length <= MAX_BATCH)
+    ) {
+      entries += this.#acks[k++]!.set.acks.length;
+    }
+    const acks = this.#acks.splice(0, k);
+    if (batch.length === 0 && acks.length === 0) return Promise.resolve();
     this.#flushing = (async () => {
       try {
         const ms = batch.map((p) => p.m);
-        this.hub.link?.beforeAppend(ms);
-        const rows = await this.store.appendMessages(ms);
-        this.hub.link?.afterAppend(ms, rows);
+        if (ms.length) this.hub.link?.beforeAppend(ms);
+        const rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
+        if (ms.length) this.hub.link?.afterAppend(ms, rows);
         for (let i = 0; i < batch.length; i++) {
           const r = rows[i] ?? null;
           if (r) {
@@ -74,14 +107,21 @@ export class MessageLog {
           }
           batch[i]!.resolve(r);
         }
+        for (const a of acks) a.resolve();
       } catch (e) {
         for (const p of batch) p.reject(e);
+        for (const a of acks) a.reject(e);
       } finally {
         this.#flushing = null;
       }
     })();
     const done = this.#flushing;
-    return this.#q.length ? done.then(() => this.flush()) : done;
+    // The next batch after a macrotask: other connections' reads and timers run between commits.
+    return this.#waiting() ? done.then(yieldTurn).then(() => this.flush()) : done;
+  }
+
+  #waiting(): boolean {
+    return this.#q.length > 0 || this.#acks.length > 0;
   }
 
   #closed = false;
@@ -92,6 +132,6 @@ export class MessageLog {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.flush();
-    while (this.#q.length) await this.flush();
+    while (this.#waiting()) await this.flush();
   }
 }

@@ -28,3 +28,42 @@ Deno.test("MessageLog: a flood is written in bounded group commits (count and by
   assert.deepEqual(sizes, [2, 2], "no transaction past the byte bound");
   await store.close();
 });
+
+Deno.test("MessageLog: acks queued with messages share their commit (no transaction of their own)", async () => {
+  const store = new SqliteStore(":memory:");
+  const calls: { msgs: number; acks: number }[] = [];
+  const append = store.appendMessages.bind(store);
+  store.appendMessages = (b, a = []) => (calls.push({ msgs: b.length, acks: a.length }), append(b, a));
+  let ackManyCalls = 0;
+  const ackMany = store.ackMany.bind(store);
+  store.ackMany = (u, a) => (ackManyCalls++, ackMany(u, a));
+  await store.createUser({ name: "alice", hash: "x", role: "user", createdAt: 0 });
+  await store.createUser({ name: "bob", hash: "x", role: "user", createdAt: 0 });
+  const log = new MessageLog(store, new Hub());
+  const msg = (i: number) => ({
+    mid: `m${i}`,
+    sender: "alice",
+    kind: "user" as const,
+    target: "bob",
+    conv: "d:alice:bob",
+    ts: 1,
+    body: new Uint8Array(3),
+  });
+  const first = await Promise.all([1, 2, 3].map((i) => log.append(msg(i), null)));
+  calls.length = 0;
+  // Bob acks the first two while alice sends three more, in the same turn.
+  const sends = [4, 5, 6].map((i) => log.append(msg(i), null));
+  const ack = log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first[1]!.seq }] });
+  await Promise.all([...sends, ack]);
+  assert.deepEqual(calls, [{ msgs: 3, acks: 1 }], "one commit for the messages and the ack");
+  assert.equal(ackManyCalls, 0);
+  const left = await store.pending("bob", 0, 100);
+  assert.deepEqual(left.map((m) => m.mid), ["m3", "m4", "m5", "m6"], "the ack moved bob's cursor");
+  // Acks alone still commit (without a message batch).
+  calls.length = 0;
+  await log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first[2]!.seq }] });
+  assert.deepEqual(calls, [{ msgs: 0, acks: 1 }]);
+  assert.deepEqual((await store.pending("bob", 0, 100)).map((m) => m.mid), ["m4", "m5", "m6"]);
+  await log.close();
+  await store.close();
+});

@@ -28,7 +28,11 @@ import { FileStore } from "./file_store.ts";
 import { VideoService } from "./video/service.ts";
 
 const MAX_VIOLATIONS = 20;
-const MAX_INFLIGHT = 1024;
+/**
+ * Sends of one connection not yet committed beyond which its socket is not read: a client that
+ * pipelines faster than the disk commits waits in its own TCP buffers, not in server memory.
+ */
+export const SEND_WINDOW = 256;
 /** Connections refused with a frame (after their handshake) beyond the total cap before they are dropped. */
 const REFUSE_MARGIN = 64;
 /** Longest run of one connection's requests before other work gets a turn, ms. */
@@ -217,6 +221,7 @@ export class ParleyServer {
     // copy of just the bytes read (it may keep them until a frame completes).
     let buf = new Uint8Array(256);
     let chain: Promise<void> = Promise.resolve();
+    let handed = 0; // sends put on the chain since it was last awaited
     try {
       while (s.state !== "closed") {
         const n = await conn.read(buf);
@@ -243,9 +248,17 @@ export class ParleyServer {
           if (msg.t === "pong") continue;
           const m = msg;
           chain = chain.then(() => this.#dispatch(s, m, f.body)).then(() => this.#yieldIfLong());
+          if (m.t === "send" && ++handed >= SEND_WINDOW) {
+            // Every request handed so far has run; then wait while too many sends await their commit.
+            handed = 0;
+            await chain;
+            await s.inflightBelow(SEND_WINDOW);
+          }
         }
-        if (s.inflight > MAX_INFLIGHT) await chain;
-        if (s.inflight > MAX_INFLIGHT) await this.core.messages.flush();
+        if (s.inflight >= SEND_WINDOW) {
+          await chain;
+          await s.inflightBelow(SEND_WINDOW);
+        }
       }
     } catch (e) {
       if (e instanceof ProtocolError) {
@@ -340,7 +353,7 @@ export class ParleyServer {
       } catch { /* already closed */ }
     }
     this.core.log.info("conn.close", { user: s.user || undefined, addr: s.addr, code });
-    if (wasReady && last) this.hub.toLive({ t: "presence", user: s.user, online: false });
+    if (wasReady && last) this.hub.presence({ user: s.user, online: false });
   }
 
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
@@ -367,6 +380,7 @@ export class ParleyServer {
         } catch { /* gone */ }
       }
       await Promise.allSettled([...this.#readers]);
+      this.hub.close();
       await this.cluster?.close();
       this.#hasher.close?.();
       await this.deps.store.close();

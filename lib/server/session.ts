@@ -35,8 +35,9 @@ export class Session {
   violations = 0;
   delivery: "none" | "syncing" | "live" = "none";
   #held: { seq: number; frame: Uint8Array }[] = [];
-  /** Requests accepted but not yet answered (for read backpressure). */
+  /** Sends accepted but not yet committed and answered (the read loop pauses above a window). */
   inflight = 0;
+  #belowWaiters: { n: number; resolve: () => void }[] = [];
 
   constructor(
     readonly addr: string,
@@ -69,6 +70,19 @@ export class Session {
     if (this.delivery === "live") return this.outbox.push(frame) ? 1 : 0;
     if (this.delivery === "syncing") this.#held.push({ seq, frame });
     return 0;
+  }
+
+  /** A send was committed (or failed) and answered. */
+  settled(): void {
+    this.inflight--;
+    if (this.#belowWaiters.length === 0) return;
+    this.#belowWaiters = this.#belowWaiters.filter((w) => this.inflight >= w.n || (w.resolve(), false));
+  }
+
+  /** Resolves once fewer than `n` sends are waiting for their commit. */
+  inflightBelow(n: number): Promise<void> {
+    if (this.inflight < n) return Promise.resolve();
+    return new Promise((resolve) => this.#belowWaiters.push({ n, resolve }));
   }
 
   beginSync(): void {

@@ -25,7 +25,11 @@ function body100(): Uint8Array {
 const sentAt = (f: { body: Uint8Array }) => new DataView(f.body.buffer, f.body.byteOffset, 8).getFloat64(0);
 
 /** Opens `n` connections with `parallel` at a time (the one connect pattern of every bench row). */
-async function openMany<T>(n: number, parallel: number, open: (i: number) => Promise<T>): Promise<T[]> {
+export async function openMany<T>(
+  n: number,
+  parallel: number,
+  open: (i: number) => Promise<T>,
+): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
   await phase(
@@ -187,23 +191,41 @@ export function pairs(per = 1000): Promise<Row[]> {
 const settle = () => new Promise((r) => setTimeout(r, 2000));
 
 /**
- * The one KB-per-connection measurement, for Parley and for the bare TLS floor alike: 20 warm-up
- * connections (closed), settle, RSS; `n` connections opened 100 at a time; settle, RSS.
+ * The one KB-per-connection measurement, for Parley, the bare TLS floor and the reference servers
+ * alike: 20 warm-up connections (closed), settle, RSS; `n` connections opened 100 at a time (the
+ * server's CPU time over that phase, per connection); settle, RSS.
  */
-async function coldKbPerConn<C extends { close(): void }>(
+export async function coldKbPerConn<C extends { close(): void }>(
   pid: number,
   n: number,
   open: (i: number) => Promise<C>,
-): Promise<{ kb: number; secs: number; conns: C[] }> {
+): Promise<{ kb: number; cpu: number; secs: number; conns: C[] }> {
   for (const c of await openMany(20, 10, open)) c.close();
   await settle();
   const rss0 = await rssKb(pid);
+  const cpu0 = await cpuMicros(pid);
   const t0 = performance.now();
   const conns = await openMany(n, 100, open);
   const secs = (performance.now() - t0) / 1000;
+  const cpu = (await cpuMicros(pid)) - cpu0;
   await settle();
   const rss1 = await rssKb(pid);
-  return { kb: ((rss1 - rss0) * 1024) / n / 1000, secs, conns };
+  return { kb: ((rss1 - rss0) * 1024) / n / 1000, cpu: cpu / n, secs, conns };
+}
+
+/** Opens `n` connections (100 at a time) with `open`; RSS growth per connection and server CPU per connection. */
+async function warmRound<C extends { close(): void }>(
+  pid: number,
+  n: number,
+  open: (i: number) => Promise<C>,
+): Promise<{ kb: number; cpu: number; conns: C[] }> {
+  const rss0 = await rssKb(pid);
+  const cpu0 = await cpuMicros(pid);
+  const conns = await openMany(n, 100, open);
+  const cpu = (await cpuMicros(pid)) - cpu0;
+  await settle();
+  const rss1 = await rssKb(pid);
+  return { kb: ((rss1 - rss0) * 1024) / n / 1000, cpu: cpu / n, conns };
 }
 
 export function idle(n = 2000): Promise<Row[]> {
@@ -214,16 +236,22 @@ export function idle(n = 2000): Promise<Row[]> {
       await c.login(users[i]!, tokenOf(users[i]!));
       return c;
     };
+    // Synced: logged in and following the live feed (presence of every later login reaches it).
+    const synced = async (i: number) => {
+      const c = await login(i);
+      await c.ok("sync");
+      return c;
+    };
     // Cold: the first n connections after start (includes the heap and allocator growing).
     const cold = await coldKbPerConn(s.pid, n, login);
     for (const c of cold.conns) c.close();
     await settle();
-    // Warm: the same again once memory freed by the first round can be reused.
-    const rss2 = await rssKb(s.pid);
-    const again = await connectAll(s, users, 100);
+    // Warm: the same again once memory freed by the first round can be reused; then synced ones.
+    const warm = await warmRound(s.pid, n, login);
+    for (const c of warm.conns) c.close();
     await settle();
-    const rss3 = await rssKb(s.pid);
-    for (const c of again) c.close();
+    const live = await warmRound(s.pid, n, synced);
+    for (const c of live.conns) c.close();
     return [
       {
         name: `C ${n} idle connections: memory per connection, cold`,
@@ -231,10 +259,26 @@ export function idle(n = 2000): Promise<Row[]> {
         unit: "KB",
         target: "≤ 10",
       },
+      { name: `C ${n} idle connections: memory per connection, warm`, value: warm.kb, unit: "KB" },
+      { name: `C ${n} idle: server CPU per connection (connect + login), cold`, value: cold.cpu, unit: "µs" },
+      { name: `C ${n} idle: server CPU per connection (connect + login), warm`, value: warm.cpu, unit: "µs" },
+      { name: `C ${n} synced: memory per connection, warm`, value: live.kb, unit: "KB" },
       {
-        name: `C ${n} idle connections: memory per connection, warm`,
-        value: ((rss3 - rss2) * 1024) / n / 1000,
-        unit: "KB",
+        name: `C ${n} synced: server CPU per connection (connect + login + sync)`,
+        value: live.cpu,
+        unit: "µs",
+      },
+      {
+        name: "C synced / logged-in: CPU per connection",
+        value: live.cpu / warm.cpu,
+        unit: "×",
+        target: "≤ 1.3",
+      },
+      {
+        name: "C synced / logged-in: memory per connection",
+        value: live.kb / warm.kb,
+        unit: "×",
+        target: "≤ 1.3",
       },
       { name: `C time to connect and log in ${n}`, value: cold.secs, unit: "s" },
     ];

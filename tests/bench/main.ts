@@ -1,10 +1,12 @@
 /**
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
- * A/B/C), crypto, media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs only those groups.
+ * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
+ * ratio Parley / Redis per workload), crypto, media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more) print their median with
  * the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
+import { benchPeers, ratioRows } from "./peers.ts";
 import type { Row } from "./proc.ts";
 import { benchVideoServer } from "./video.ts";
 import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
@@ -32,13 +34,18 @@ async function media(): Promise<Row[]> {
 type Group = () => Promise<Row[]>;
 
 const groups: Record<string, Group> = {
-  chat: () =>
-    benchChat({
-      repeat: Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
+  chat: async () => {
+    const o = {
+      repeat: Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3)),
       ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1"
         ? { fanoutCount: 200, pairsPer: 20, idleConns: 200 }
-        : {}),
-    }),
+        : { fanoutCount: 20_000, pairsPer: 1000, idleConns: 2000 }),
+    };
+    const parley = await benchChat(o);
+    // PARLEY_BENCH_PEERS=0 leaves out the reference servers (redis-server, nats-server).
+    const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeers(o);
+    return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
+  },
   crypto: () => benchCrypto(),
   tui: () => benchTui(),
   media,

@@ -136,6 +136,23 @@ export function storeConformance(
     assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
   });
 
+  t(
+    "appendMessages() with acks moves those cursors in the same call (never back), alone or with messages",
+    async (s) => {
+      await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+      const [a, b] = await s.appendMessages([
+        msg({ mid: "k1", sender: "alice", target: "bob" }),
+        msg({ mid: "k2", sender: "alice", target: "bob" }),
+      ]);
+      const [c] = await s.appendMessages([msg({ mid: "k3", sender: "alice", target: "bob" })], [
+        { user: "bob", acks: [{ conv: a!.conv, seq: b!.seq }, { conv: a!.conv, seq: a!.seq }] },
+      ]);
+      assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), ["k3"]);
+      await s.appendMessages([], [{ user: "bob", acks: [{ conv: c!.conv, seq: c!.seq }] }]);
+      assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
+    },
+  );
+
   t("pending() skips room messages from before joining and after leaving", async (s) => {
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
     await s.createRoom({

@@ -10,6 +10,7 @@ import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import type {
+  AckSet,
   AuditRow,
   DeviceRow,
   KeyBundleRow,
@@ -207,8 +208,11 @@ export class PostgresStore implements Store {
     return r.count;
   }
 
-  async appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]> {
-    if (batch.length === 0) return [];
+  async appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
+    if (batch.length === 0) {
+      for (const a of acks) await this.ackMany(a.user, a.acks);
+      return [];
+    }
     return await this.#sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
       let seq = n((await tx`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
@@ -220,6 +224,7 @@ export class PostgresStore implements Store {
         if (r.count === 1) out.push({ ...m, seq: ++seq });
         else out.push(null);
       }
+      for (const a of acks) await this.#acks(tx, a.user, a.acks);
       return out;
     }) as (StoredMessage | null)[];
   }
@@ -258,15 +263,24 @@ export class PostgresStore implements Store {
   }
   async ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
     if (!acks.length) return;
-    const top = new Map<string, number>();
-    for (const a of acks) top.set(a.conv, Math.max(top.get(a.conv) ?? 0, a.seq));
     await this.#sql.begin(async (tx) => {
       await tx`SET LOCAL synchronous_commit = off`;
-      for (const [conv, seq] of [...top].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
-        await tx`INSERT INTO cursors (user_name, conv, seq) VALUES (${user}, ${conv}, ${seq})
-          ON CONFLICT (user_name, conv) DO UPDATE SET seq = GREATEST(cursors.seq, excluded.seq)`;
-      }
+      await this.#acks(tx, user, acks);
     });
+  }
+
+  /** Cursor moves inside transaction `tx`, one row per conversation, in a fixed order (no deadlock). */
+  async #acks(
+    tx: postgres.TransactionSql,
+    user: string,
+    acks: readonly { conv: string; seq: number }[],
+  ): Promise<void> {
+    const top = new Map<string, number>();
+    for (const a of acks) top.set(a.conv, Math.max(top.get(a.conv) ?? 0, a.seq));
+    for (const [conv, seq] of [...top].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+      await tx`INSERT INTO cursors (user_name, conv, seq) VALUES (${user}, ${conv}, ${seq})
+        ON CONFLICT (user_name, conv) DO UPDATE SET seq = GREATEST(cursors.seq, excluded.seq)`;
+    }
   }
   async history(
     conv: string,

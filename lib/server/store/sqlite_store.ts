@@ -7,6 +7,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import type {
+  AckSet,
   AuditRow,
   DeviceRow,
   KeyBundleRow,
@@ -192,17 +193,22 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map((r) => ({ ...(r as unknown as AuditRow) })));
   }
 
-  appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]> {
-    if (batch.length === 0) return Promise.resolve([]);
+  appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
+    if (batch.length === 0) {
+      this.#ackOnly(acks);
+      return Promise.resolve([]);
+    }
     const ins = this.#q(
       "INSERT OR IGNORE INTO messages (mid, sender, kind, target, conv, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
-    return Promise.resolve(this.#tx(() =>
-      batch.map((m) => {
+    return Promise.resolve(this.#tx(() => {
+      const rows = batch.map((m) => {
         const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body);
         return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
-      })
-    ));
+      });
+      for (const a of acks) this.#acks(a.user, a.acks);
+      return rows;
+    }));
   }
   storedBytes(sender: string): Promise<number> {
     // length() of a blob reads its size from the row header, not the blob.
@@ -269,24 +275,34 @@ export class SqliteStore implements Store {
     return this.ackMany(user, [{ conv, seq }]);
   }
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
-    if (!acks.length) return Promise.resolve();
-    const st = this.#q(
-      `INSERT INTO cursors (user, conv, seq) VALUES (?, ?, ?)
-       ON CONFLICT (user, conv) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
-    );
+    this.#ackOnly([{ user, acks }]);
+    return Promise.resolve();
+  }
+
+  #ackOnly(sets: readonly AckSet[]): void {
+    if (!sets.some((a) => a.acks.length)) return;
     // An ack is a hint: one lost in a crash only means a redelivery, which clients dedupe by seq.
-    // So its commit does not wait for fsync (WAL, synchronous=NORMAL), and a flood of acks cannot
-    // hold the event loop on the disk.
+    // So a commit of acks alone does not wait for fsync (WAL, synchronous=NORMAL), and a flood of
+    // acks cannot hold the event loop on the disk. With messages, they share the batch's commit.
     this.#db.exec("PRAGMA synchronous=NORMAL");
     try {
       this.#tx(() => {
-        for (const a of acks) st.run(user, a.conv, a.seq);
+        for (const a of sets) this.#acks(a.user, a.acks);
       });
     } finally {
       this.#db.exec("PRAGMA synchronous=FULL");
     }
-    return Promise.resolve();
   }
+
+  /** Cursor moves, inside a transaction (a cursor never moves back). */
+  #acks(user: string, acks: readonly { conv: string; seq: number }[]): void {
+    const st = this.#q(
+      `INSERT INTO cursors (user, conv, seq) VALUES (?, ?, ?)
+       ON CONFLICT (user, conv) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
+    );
+    for (const a of acks) st.run(user, a.conv, a.seq);
+  }
+
   history(
     conv: string,
     since: number,

@@ -24,6 +24,12 @@ export interface UserRow {
   kdf: string | null;
 }
 
+/** One user's (or device cursor's) acks, as `ackMany` takes them. */
+export interface AckSet {
+  user: string;
+  acks: readonly { conv: string; seq: number }[];
+}
+
 export interface NewMessage {
   mid: string;
   sender: string;
@@ -122,8 +128,12 @@ export interface Store {
   auditRepeat(a: AuditRow, since: number): Promise<void>;
   listAudit(limit: number): Promise<AuditRow[]>;
   // messages
-  /** Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate (sender, mid). */
-  appendMessages(batch: NewMessage[]): Promise<(StoredMessage | null)[]>;
+  /**
+   * Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate
+   * (sender, mid). `acks` (cursor moves of several users, as `ackMany` takes them) are written in
+   * the same transaction: acks ride along with the message batch instead of a commit each.
+   */
+  appendMessages(batch: NewMessage[], acks?: readonly AckSet[]): Promise<(StoredMessage | null)[]>;
   /** Bytes of message bodies `sender` has stored (the per-user quota). */
   storedBytes(sender: string): Promise<number>;
   /**

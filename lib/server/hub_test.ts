@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { FrameDecoder } from "../protocol/frame.ts";
+import { Hub, PRESENCE_TICK_MS } from "./hub.ts";
+import type { Outbox } from "./outbox.ts";
+import { Session } from "./session.ts";
+import type { TokenBucket } from "./rate.ts";
+
+/** A live session whose outbox only counts and keeps the frames pushed to it. */
+function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
+  const frames: Uint8Array[] = [];
+  const outbox = { push: (f: Uint8Array) => (frames.push(f), true) } as unknown as Outbox;
+  const s = new Session(`127.0.0.1:${1000 + hub.sessions.size}`, 0, outbox, {} as TokenBucket, () => {});
+  s.state = "ready";
+  s.user = user;
+  s.delivery = "live";
+  hub.add(s);
+  hub.login(s);
+  return { frames };
+}
+
+const headers = (frames: Uint8Array[]) =>
+  frames.flatMap((f) => new FrameDecoder().push(f).map((x) => x.header));
+
+Deno.test("a storm of K logins sends each live session one presence frame per tick, not K", async () => {
+  const hub = new Hub();
+  try {
+    const watchers = Array.from({ length: 50 }, (_, i) => countingSession(hub, `w${i}`));
+    const K = 400;
+    const t0 = performance.now();
+    // The storm: K logins spread over several ticks (a macrotask between groups of 40).
+    for (let i = 0; i < K; i++) {
+      hub.presence({ user: `u${i}`, online: true, status: "free", since: i });
+      if (i % 40 === 39) await new Promise((r) => setTimeout(r, 10));
+    }
+    const storm = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, PRESENCE_TICK_MS * 3));
+    const ticks = Math.ceil(storm / PRESENCE_TICK_MS) + 1;
+    for (const w of watchers) {
+      assert.ok(w.frames.length <= ticks, `${w.frames.length} presence frames for ${ticks} ticks (K = ${K})`);
+      // Every login arrived, each once, in order.
+      const changes = headers(w.frames).flatMap((h) =>
+        h.t === "presences"
+          ? [
+            ...(h.on as [string][]).map(([user]) => ({ user })),
+            ...(h.off as string[]).map((user) => ({ user })),
+          ]
+          : [h]
+      );
+      assert.deepEqual(changes.map((c) => c.user), Array.from({ length: K }, (_, i) => `u${i}`));
+    }
+    assert.equal(hub.presenceFrames, watchers.reduce((n, w) => n + w.frames.length, 0));
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("presence: one change is a plain presence frame; a later change of the same user replaces it", async () => {
+  const hub = new Hub();
+  try {
+    const w = countingSession(hub, "watcher");
+    hub.presence({ user: "bob", online: true, status: "free", since: 5 });
+    await new Promise((r) => setTimeout(r, PRESENCE_TICK_MS * 3));
+    hub.presence({ user: "carol", online: true, status: "free", since: 6 });
+    hub.presence({ user: "carol", online: false });
+    hub.flushPresence();
+    assert.deepEqual(headers(w.frames), [
+      { t: "presence", user: "bob", online: true, status: "free", since: 5 },
+      { t: "presence", user: "carol", online: false },
+    ]);
+    // Several changes in one tick: one compact frame.
+    hub.presence({ user: "dave", online: true, status: "busy", since: 7 });
+    hub.presence({ user: "erin", online: false });
+    hub.presence({ user: "bob", online: true, status: "free", since: 8 });
+    hub.flushPresence();
+    assert.deepEqual(headers(w.frames).slice(2), [
+      { t: "presences", on: [["dave", "busy", 7], ["bob", "free", 8]], off: ["erin"] },
+    ]);
+    hub.close();
+    hub.presence({ user: "dave", online: true });
+    hub.flushPresence();
+    assert.equal(w.frames.length, 3, "nothing after close");
+  } finally {
+    hub.close();
+  }
+});

@@ -1,0 +1,242 @@
+/**
+ * Reference rows for the chat bench: redis-server and nats-server, each started in a temporary
+ * folder on a free loopback port and stopped by PID, driven by the same Deno process with the
+ * same workloads as Parley (A: a room of 100 flat out; A-paced: 600 messages at 200/s; B: 100
+ * DM pairs; C: 2,000 idle connections), configured as ../shared/peers measured them (password
+ * auth, no persistence, plain TCP). A server that is not installed is skipped with a row saying
+ * so. `ratioRows` prints Parley / Redis for each workload.
+ */
+import { percentile } from "./load_client.ts";
+import { PEER_PASSWORD, PEER_USER, PeerConn, type Proto } from "./peer_client.ts";
+import { coldKbPerConn, openMany } from "./chat_load.ts";
+import { cpuMicros, phase, repeated, type Row } from "./proc.ts";
+
+const START_MS = 10_000, LOAD_MS = 120_000;
+const BIN_DIRS = ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin"];
+
+function findBinary(name: string): string | null {
+  for (const d of BIN_DIRS) {
+    try {
+      if (Deno.statSync(`${d}/${name}`).isFile) return `${d}/${name}`;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Peer {
+  proto: Proto;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startPeer(proto: Proto, bin: string): Promise<Peer> {
+  const dir = await Deno.makeTempDir({ prefix: `parley-bench-${proto}-` });
+  const port = freePort();
+  let args: string[];
+  if (proto === "redis") {
+    args = [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ...["--requirepass", PEER_PASSWORD, "--protected-mode", "no", "--maxclients", "10000"],
+      ...["--daemonize", "no", "--dir", dir, "--logfile", ""],
+    ];
+  } else {
+    await Deno.writeTextFile(
+      `${dir}/nats.conf`,
+      `listen: "127.0.0.1:${port}"\nauthorization { user: "${PEER_USER}", password: "${PEER_PASSWORD}" }\n` +
+        `max_connections: 64000\nwrite_deadline: "10s"\n`,
+    );
+    args = ["-c", `${dir}/nats.conf`];
+  }
+  const child = new Deno.Command(bin, { args, cwd: dir, stdin: "null", stdout: "null", stderr: "null" })
+    .spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    const t = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(t);
+    await Deno.remove(dir, { recursive: true });
+  };
+  const deadline = Date.now() + START_MS;
+  for (;;) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`${proto} did not start: ${e}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { proto, pid: child.pid, port, stop };
+}
+
+async function withPeer<T>(proto: Proto, bin: string, fn: (p: Peer) => Promise<T>): Promise<T> {
+  const p = await startPeer(proto, bin);
+  try {
+    return await fn(p);
+  } finally {
+    await p.stop();
+  }
+}
+
+/** Subscribes `receivers` (topic per receiver), runs `load` and waits for `expected` deliveries. */
+async function measure(
+  p: Peer,
+  receivers: [PeerConn, string][],
+  expected: number,
+  load: () => Promise<void>,
+) {
+  const lat = new Float64Array(expected);
+  let got = 0;
+  let finish!: () => void;
+  const all = new Promise<void>((r) => finish = r);
+  for (const [c, topic] of receivers) {
+    await c.subscribe(topic);
+    c.onPayload = (sentAt) => {
+      if (got < expected) lat[got] = performance.now() - sentAt;
+      if (++got === expected) finish();
+    };
+  }
+  const [cpu0, self0] = [await cpuMicros(p.pid), await cpuMicros(Deno.pid)];
+  const t0 = performance.now();
+  await phase(`${p.proto}: load and ${expected} deliveries`, LOAD_MS, Promise.all([load(), all]));
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = (await cpuMicros(p.pid)) - cpu0, self = (await cpuMicros(Deno.pid)) - self0;
+  lat.sort();
+  return { lat, got, secs, cpu, self };
+}
+
+const connectAll = (p: Peer, n: number) => openMany(n, 50, (i) => PeerConn.open(p.proto, p.port, i));
+
+function fanout(p: Peer, name: string, count: number, perSec: number): Promise<Row[]> {
+  return (async () => {
+    const conns = await connectAll(p, 101);
+    try {
+      const m = await measure(p, conns.slice(1).map((c) => [c, "room"]), count * 100, async () => {
+        const t0 = performance.now();
+        for (let sent = 0; sent < count;) {
+          if (perSec) {
+            const due = t0 + (sent / perSec) * 1000;
+            if (performance.now() < due) await new Promise((r) => setTimeout(r, 1));
+            else (await conns[0]!.publish("room", 1), sent++);
+          } else {
+            const k = Math.min(100, count - sent);
+            await conns[0]!.publish("room", k);
+            sent += k;
+          }
+        }
+      });
+      const pre = `ref ${p.proto}: ${name}`;
+      return [
+        { name: `${pre} deliveries/s`, value: m.got / m.secs, unit: "1/s" },
+        { name: `${pre} latency p99`, value: percentile(m.lat, 99), unit: "ms" },
+        { name: `${pre} server CPU per delivery`, value: m.cpu / m.got, unit: "µs" },
+        { name: `${pre} load generator CPU (this process)`, value: m.self / 1e4 / m.secs, unit: "%" },
+      ];
+    } finally {
+      for (const c of conns) c.close();
+    }
+  })();
+}
+
+async function pairs(p: Peer, per: number): Promise<Row[]> {
+  const conns = await connectAll(p, 200);
+  try {
+    const m = await measure(p, conns.map((c, i) => [c, `u.${i}`]), per * 200, async () => {
+      await Promise.all(conns.map(async (c, i) => {
+        for (let sent = 0; sent < per; sent += 50) await c.publish(`u.${i ^ 1}`, Math.min(50, per - sent));
+      }));
+    });
+    return [
+      { name: `ref ${p.proto}: B msgs/s`, value: m.got / m.secs, unit: "1/s" },
+      { name: `ref ${p.proto}: B server CPU per delivery`, value: m.cpu / m.got, unit: "µs" },
+    ];
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+async function idle(p: Peer, n: number): Promise<Row[]> {
+  const cold = await coldKbPerConn(p.pid, n, (i) => PeerConn.open(p.proto, p.port, i));
+  for (const c of cold.conns) c.close();
+  return [
+    { name: `ref ${p.proto}: C ${n} idle: memory per connection`, value: cold.kb, unit: "KB" },
+    { name: `ref ${p.proto}: C ${n} idle: server CPU per connection`, value: cold.cpu, unit: "µs" },
+  ];
+}
+
+export interface PeerBenchOptions {
+  repeat: number;
+  fanoutCount: number;
+  pairsPer: number;
+  idleConns: number;
+}
+
+/** Every reference server's rows, each workload `repeat` times (median, range). */
+export async function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [proto, binName] of [["redis", "redis-server"], ["nats", "nats-server"]] as const) {
+    const bin = findBinary(binName);
+    if (!bin) {
+      rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
+      continue;
+    }
+    const run = (fn: (p: Peer) => Promise<Row[]>) => repeated(o.repeat, () => withPeer(proto, bin, fn));
+    rows.push(
+      ...await run((p) => fanout(p, `A 1 room x 100 members, ${o.fanoutCount} msgs:`, o.fanoutCount, 0)),
+      ...await run((p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200)),
+      ...await run((p) => pairs(p, o.pairsPer)),
+      ...await run((p) => idle(p, o.idleConns)),
+    );
+  }
+  return rows;
+}
+
+/** Parley / Redis for each workload, from rows already measured (a missing row gives no ratio). */
+export function ratioRows(rows: Row[]): Row[] {
+  const find = (re: RegExp) => rows.find((r) => re.test(r.name) && Number.isFinite(r.value))?.value;
+  const pairsOf: [string, RegExp, RegExp, string?][] = [
+    [
+      "A server CPU per delivery",
+      /^A 1 room.*server CPU per delivery$/,
+      /^ref redis: A 1 room.*CPU per delivery$/,
+      "≤ 1",
+    ],
+    ["A-paced latency p99", /^A-paced.*latency p99$/, /^ref redis: A-paced.*latency p99$/, "≤ 1.5"],
+    ["B server CPU per DM", /^B server CPU per delivery$/, /^ref redis: B server CPU per delivery$/, "≤ 3"],
+    ["B msgs/s", /^B 100 pairs.*msgs\/s$/, /^ref redis: B msgs\/s$/],
+    [
+      "C memory per idle connection",
+      /^C \d+ idle connections: memory per connection, cold$/,
+      /^ref redis: C.*memory/,
+    ],
+    [
+      "C server CPU per connection",
+      /^C \d+ idle: server CPU per connection.*cold$/,
+      /^ref redis: C.*CPU per connection$/,
+    ],
+  ];
+  const out: Row[] = [];
+  for (const [name, parley, redis, target] of pairsOf) {
+    const a = find(parley), b = find(redis);
+    if (a === undefined || b === undefined) continue;
+    out.push({ name: `Parley / Redis: ${name}`, value: a / b, unit: "×", ...(target ? { target } : {}) });
+  }
+  return out;
+}
