@@ -13,7 +13,14 @@
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
-import { FFMPEG_HINT, findFfmpeg, type GraphicsKind, isVideoFile, RENDITIONS } from "../media/mod.ts";
+import {
+  FFMPEG_HINT,
+  findFfmpeg,
+  type GraphicsKind,
+  isVideoFile,
+  JpegDecoder,
+  RENDITIONS,
+} from "../media/mod.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
@@ -118,13 +125,19 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     .action(run(async (c, o, args) => {
       const max = positiveInt(o.frames, "--frames");
       const t = tio();
+      const asked = performance.now();
+      let firstMs = -1; // play start (terminal query included) → first picture written
       const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+      // The decoder's worker and WASM start while the server starts its ffmpeg.
+      const decoder = term.kind === "halfblock" ? undefined : new JpegDecoder();
+      void decoder?.warm();
       const pane = fullPane(term);
       const px = VideoPlayer.pixelsFor(term.kind, pane);
       const vc = new VideoClient(c.conn);
-      const asked = performance.now();
-      let firstMs = -1; // play request → first picture written
-      const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
+      const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px }).catch((e) => {
+        decoder?.close();
+        throw e;
+      });
       const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
       let total = 0;
       let shown = null as PlayerSummary | null; // set inside the callback below
@@ -143,8 +156,10 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
               if (firstMs < 0) firstMs = performance.now() - asked; // the first draw is a picture
             },
             label: o.thirds ? "thirds" : "adaptive",
+            ...(decoder ? { decoder } : {}),
           });
           shown = await player.done;
+          decoder?.close();
           await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
         }));
       if (shown) {
