@@ -62,6 +62,8 @@ export class SixelEncoder {
   readonly #table: Uint8Array;
   readonly #palette: string;
   #bits = new Uint8Array(0);
+  #pos = new Int32Array(0);
+  #idx = new Uint8Array(0);
   /** Palettes built (one per encoder; tests check frames reuse it). */
   static paletteBuilds = 0;
 
@@ -92,51 +94,62 @@ export class SixelEncoder {
       bigger.set(out.subarray(0, o));
       out = bigger;
     };
-    if (this.#bits.length !== nColors * w) this.#bits = new Uint8Array(nColors * w);
-    const bits = this.#bits; // all zero between frames: each band clears what it set
-    const minX = new Int32Array(nColors), maxX = new Int32Array(nColors);
+    if (this.#bits.length !== nColors * w) {
+      this.#bits = new Uint8Array(nColors * w);
+      this.#pos = new Int32Array(nColors * w);
+    }
+    // Per colour, the columns where it occurs in this band (in order) and its six bits there: a
+    // colour's pass costs its own pixels, not the picture's width.
+    const bits = this.#bits, pos = this.#pos;
+    const count = new Int32Array(nColors), lastX = new Int32Array(nColors);
     const used: number[] = [];
-    const l2 = levels * levels;
+    const l2 = levels * levels, stride = w * 4;
+    if (this.#idx.length !== 6 * w) this.#idx = new Uint8Array(6 * w);
+    const idx = this.#idx;
     for (let y0 = 0; y0 < h; y0 += 6) {
       const bandH = Math.min(6, h - y0);
       used.length = 0;
-      minX.fill(-1);
+      count.fill(0);
+      lastX.fill(-1);
+      // The band's colour indexes, row by row (sequential reads of the picture)…
       for (let dy = 0; dy < bandH; dy++) {
-        const y = y0 + dy, row = y * w * 4, ty = (y & 3) * 4, bit = 1 << dy;
+        const y = y0 + dy, row = y * stride, ty = (y & 3) * 4, ir = dy * w;
         for (let x = 0; x < w; x++) {
           const i = row + x * 4, k = (ty + (x & 3)) * 256;
-          const c = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
-          if (minX[c] === -1) {
-            minX[c] = x;
-            maxX[c] = x;
-            used.push(c);
-          } else if (x < minX[c]!) minX[c] = x;
-          else if (x > maxX[c]!) maxX[c] = x;
-          bits[c * w + x]! |= bit;
+          idx[ir + x] = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
+        }
+      }
+      // …then column by column, so each colour's columns come out in order.
+      for (let x = 0; x < w; x++) {
+        for (let dy = 0; dy < bandH; dy++) {
+          const c = idx[dy * w + x]!, at = c * w + x;
+          if (lastX[c] !== x) {
+            if (count[c] === 0) used.push(c);
+            pos[c * w + count[c]!++] = x;
+            lastX[c] = x;
+            bits[at] = 1 << dy;
+          } else bits[at]! |= 1 << dy;
         }
       }
       used.sort((a, b) => a - b);
       for (let u = 0; u < used.length; u++) {
-        const c = used[u]!, base = c * w, x1 = maxX[c]!;
-        ensure(8 + (x1 + 1) * 5);
+        const c = used[u]!, base = c * w, n = count[c]!;
+        ensure(8 + n * 12);
         if (u > 0) out[o++] = 0x24; // $ : back to the band's start
         out[o++] = 0x23; // #
         o = writeNum(out, o, c);
-        // Leading blanks and every run of equal sixels: RLE when it saves bytes.
-        let x = 0;
-        while (x <= x1) {
+        // Blanks before each occurrence and every run of equal sixels: RLE when it saves bytes.
+        let next = 0; // the first column not yet written
+        for (let j = 0; j < n;) {
+          const x = pos[base + j]!;
+          if (x > next) o = writeRun(out, o, x - next, 63);
           const v = bits[base + x]!;
           let run = 1;
-          while (x + run <= x1 && bits[base + x + run] === v) run++;
-          const ch = 63 + v;
-          if (run > 3) {
-            out[o++] = 0x21; // !
-            o = writeNum(out, o, run);
-            out[o++] = ch;
-          } else for (let r = 0; r < run; r++) out[o++] = ch;
-          x += run;
+          while (j + run < n && pos[base + j + run] === x + run && bits[base + x + run] === v) run++;
+          o = writeRun(out, o, run, 63 + v);
+          j += run;
+          next = x + run;
         }
-        bits.fill(0, base + minX[c]!, base + x1 + 1);
       }
       if (y0 + 6 < h) {
         ensure(1);
@@ -148,6 +161,16 @@ export class SixelEncoder {
     out[o++] = 0x5c;
     return out.subarray(0, o);
   }
+}
+
+/** `run` copies of sixel `ch`, as `!n` + ch when longer than three. */
+function writeRun(out: Uint8Array, o: number, run: number, ch: number): number {
+  if (run > 3) {
+    out[o++] = 0x21; // !
+    o = writeNum(out, o, run);
+    out[o++] = ch;
+  } else for (let r = 0; r < run; r++) out[o++] = ch;
+  return o;
 }
 
 function writeNum(out: Uint8Array, o: number, n: number): number {

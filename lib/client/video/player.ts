@@ -10,6 +10,7 @@
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
 import {
+  decodeJpeg,
   formatOverlay,
   FramePainter,
   type GraphicsKind,
@@ -34,7 +35,7 @@ export interface PlayerOptions {
   /** Extra text for the status line (e.g. the mode). */
   label?: string;
   clock?: Clock;
-  /** Decodes frames (default: a worker of this player's own, ended with it). */
+  /** Decodes frames (default: in-thread for half-blocks, else a worker of this player's own). */
   decoder?: JpegDecoder;
 }
 
@@ -50,7 +51,7 @@ export class VideoPlayer {
   readonly #o: PlayerOptions;
   readonly #painter: FramePainter;
   readonly #meter: PlaybackMeter;
-  readonly #decoder: JpegDecoder;
+  readonly #decoder: JpegDecoder | null;
   #pane: PaneGeometry;
   #paused = false;
   #skipped = 0;
@@ -64,10 +65,12 @@ export class VideoPlayer {
     this.#pane = o.pane;
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
-    this.#decoder = o.decoder ?? new JpegDecoder();
-    if (o.kind !== "halfblock") void this.#decoder.warm(); // WASM ready before the first frame
+    // Half-block frames are small: decoded in-thread. Pixel renderers decode on a worker, whose
+    // WASM module starts now, before the first frame.
+    this.#decoder = o.decoder ?? (o.kind === "halfblock" ? null : new JpegDecoder());
+    if (!o.decoder) void this.#decoder?.warm();
     this.done = this.#loop().finally(() => {
-      if (!o.decoder) this.#decoder.close();
+      if (!o.decoder) this.#decoder?.close();
     });
   }
 
@@ -142,7 +145,7 @@ export class VideoPlayer {
     const f = await this.#src.next();
     if (!f || this.#stopping) return null;
     try {
-      return { f, img: await this.#decoder.decode(f.jpeg) };
+      return { f, img: await (this.#decoder ? this.#decoder.decode(f.jpeg) : decodeJpeg(f.jpeg)) };
     } catch {
       return { f, img: null };
     }
