@@ -141,7 +141,7 @@ export class VideoPlayer {
   }
 
   /** The next frame and its picture (null: undecodable); null at the end. */
-  async #fetch(): Promise<{ f: VideoFrame; img: RgbaImage | null } | null> {
+  async #nextPicture(): Promise<{ f: VideoFrame; img: RgbaImage | null } | null> {
     const f = await this.#src.next();
     if (!f || this.#stopping) return null;
     try {
@@ -153,11 +153,11 @@ export class VideoPlayer {
 
   async #loop(): Promise<PlayerSummary> {
     // The next frame is taken and decoded (on the decoder's worker) while this one is painted.
-    let next = this.#fetch();
+    let next = this.#nextPicture();
     for (;;) {
       const got = await next;
       if (!got || this.#stopping) break;
-      next = this.#fetch();
+      next = this.#nextPicture();
       const { f, img } = got;
       if (!img) {
         this.#skipped++; // an undecodable frame: skip it
