@@ -2,8 +2,9 @@
  * JpegDecoder — JPEG decoding off the main thread: one worker (decode_worker.ts) decodes while the
  * caller encodes and writes the previous frame, so a player's decode and paint overlap on two
  * cores. Jobs are answered in order. `warm()` starts the worker and its WASM module early (before
- * the first frame arrives). When the worker cannot start or dies, it decodes in-thread from then on
- * (`decodeJpeg`); undecodable input rejects with SyntaxError either way.
+ * the first frame arrives); frames that come before the worker is ready are decoded in-thread, so
+ * a slow worker start never delays the first picture. When the worker cannot start or dies, it
+ * decodes in-thread from then on (`decodeJpeg`); undecodable input rejects with SyntaxError.
  */
 import { decodeJpeg, type RgbaImage } from "./jpeg.ts";
 
@@ -16,6 +17,8 @@ type Reply = { id: number; ok: true; width: number; height: number; data: Uint8A
 export class JpegDecoder {
   #worker: Worker | null = null;
   #failed = false;
+  /** The worker answered its warm-up: frames go to it from now on. */
+  #ready = false;
   #seq = 0;
   readonly #waiting = new Map<
     number,
@@ -67,10 +70,12 @@ export class JpegDecoder {
 
   /** Starts the worker and initialises its decoder now. */
   warm(): Promise<void> {
-    return this.#job(new Uint8Array(0)).then(() => {}, () => {});
+    return this.#job(new Uint8Array(0)).then(() => void (this.#ready = true), () => {});
   }
 
   decode(jpeg: Uint8Array): Promise<RgbaImage> {
+    // Warming up (worker still loading): in-thread, as without a worker.
+    if (this.#worker && !this.#ready) return decodeJpeg(jpeg);
     return this.#job(jpeg);
   }
 

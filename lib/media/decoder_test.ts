@@ -37,3 +37,24 @@ Deno.test("JpegDecoder decodes in-thread when its worker cannot start", async ()
     d.close();
   }
 });
+
+Deno.test("JpegDecoder decodes in-thread while its worker is still starting", async () => {
+  // A worker that never answers: its warm-up never ends, yet frames are decoded.
+  const d = new JpegDecoder({ workerUrl: new URL("./testdata/silent_worker.js", import.meta.url).href });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    void d.warm();
+    const img = await Promise.race([
+      d.decode(jpeg()),
+      new Promise<never>((
+        _,
+        rej,
+      ) => (timer = setTimeout(() => rej(new Error("waited for the worker")), 10_000))),
+    ]);
+    assert.deepEqual([img.width, img.height], [48, 32]);
+    assert.equal(d.onWorker, 0);
+  } finally {
+    clearTimeout(timer);
+    d.close();
+  }
+});
