@@ -166,6 +166,7 @@ Deno.test("bundle tool: jobs, --out, rewriting bare imports to npm: specifiers",
     "d/parley-server.js",
     "d/parley.js",
     "d/password_worker.ts",
+    "d/decode_worker.ts",
   ]);
   const code =
     'import * as e from "node-emoji";\nconst s = `add \'import "reflect-metadata"\' first`;\nimport "node:fs";\n';

@@ -7,7 +7,9 @@
  * - The password-hashing worker (`new Worker(new URL("./password_worker.ts", import.meta.url))`)
  *   is not followed: the server bundle alone hashes in-thread (PasswordHasher falls back when the
  *   worker module is missing). The worker is bundled too, as `password_worker.ts` beside the
- *   server bundle (JavaScript, which is valid TypeScript); keep it there to hash off-thread.
+ *   server bundle (JavaScript, which is valid TypeScript); keep it there to hash off-thread. The
+ *   client's JPEG decoding worker (lib/media/decode_worker.ts) is handled the same way, as
+ *   `decode_worker.ts` beside the client bundle (without it the client decodes in-thread).
  * - Packages in BUNDLE_EXTERNAL cannot be bundled (node-emoji's emojilib loads JSON with
  *   extension-less `require("./emojis")`, which `deno bundle` 2.9.6 cannot resolve): they stay
  *   imports, rewritten from the bare name to the `npm:` specifier of deno.json, so Deno fetches
@@ -29,6 +31,7 @@ export function bundleJobs(outDir: string): BundleJob[] {
     { entry: "server.ts", out: `${outDir}/parley-server.js`, external: [] },
     { entry: "client.ts", out: `${outDir}/parley.js`, external: BUNDLE_EXTERNAL },
     { entry: "lib/crypto/password_worker.ts", out: `${outDir}/password_worker.ts`, external: [] },
+    { entry: "lib/media/decode_worker.ts", out: `${outDir}/decode_worker.ts`, external: [] },
   ];
 }
 

@@ -91,7 +91,8 @@ export const PROGRAMS: Record<Program, { entry: string; task: string; include: s
     include: ["lib/crypto/password_worker.ts", "videos/sample.mp4"],
     stem: "parley-server",
   },
-  client: { entry: "client.ts", task: "client", include: [], stem: "parley" },
+  // The JPEG decoding worker, likewise (without it the client decodes in-thread).
+  client: { entry: "client.ts", task: "client", include: ["lib/media/decode_worker.ts"], stem: "parley" },
 };
 
 export function outputPath(program: Program, target: Target): string {

@@ -13,7 +13,14 @@
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
-import { FFMPEG_HINT, findFfmpeg, type GraphicsKind, isVideoFile, RENDITIONS } from "../media/mod.ts";
+import {
+  FFMPEG_HINT,
+  findFfmpeg,
+  type GraphicsKind,
+  isVideoFile,
+  JpegDecoder,
+  RENDITIONS,
+} from "../media/mod.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
@@ -115,48 +122,63 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       "after",
       "\nExamples:\n  parley play sample\n  parley play sample --thirds --frames 90 --renderer halfblock",
     )
-    .action(run(async (c, o, args) => {
-      const max = positiveInt(o.frames, "--frames");
-      const t = tio();
-      const term = await detectTerminal(t, { forced: renderer(o.renderer) });
-      const pane = fullPane(term);
-      const px = VideoPlayer.pixelsFor(term.kind, pane);
-      const vc = new VideoClient(c.conn);
-      const asked = performance.now();
-      let firstMs = -1; // play request → first picture written
-      const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
-      const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
-      let total = 0;
-      let shown = null as PlayerSummary | null; // set inside the callback below
-      pb.onFrame((f) => {
-        if (max !== undefined && total >= max) return;
-        counts[f.rendition]!++;
-        if (++total === max) void pb.stop();
-      });
-      await onScreen(t, term, (draw) =>
-        stopOnInterrupt(() => void pb.stop(), async () => {
-          const player = new VideoPlayer(pb, {
-            kind: term.kind,
-            pane,
-            draw: (b) => {
-              draw(b);
-              if (firstMs < 0) firstMs = performance.now() - asked; // the first draw is a picture
-            },
-            label: o.thirds ? "thirds" : "adaptive",
-          });
-          shown = await player.done;
-          await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
-        }));
-      if (shown) {
-        const first = firstMs >= 0 ? `, first frame after ${Math.round(firstMs)} ms` : "";
-        io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped${first}`);
+    .action(async (...a: unknown[]) => {
+      // The JPEG decoder's worker and WASM module start now, while the client logs in (~300 ms
+      // on a busy machine), unless half-blocks were chosen (those decode in-thread).
+      const chosen = renderer(((a[a.length - 1] as Command).optsWithGlobals() as Opts).renderer);
+      const early = chosen === "halfblock" ? undefined : new JpegDecoder();
+      void early?.warm();
+      try {
+        await run((c, o, args) => play(c, o, args, early))(...a);
+      } finally {
+        early?.close();
       }
-      const end = await Promise.race([pb.ended, Promise.resolve(null)]);
-      if (end?.reason === "error") {
-        io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);
-      }
-      io.out(RENDITIONS.map((r) => `${r}: ${counts[r]}`).join(" "));
-    }));
+    });
+
+  const play = async (c: ChatClient, o: Opts, args: string[], early: JpegDecoder | undefined) => {
+    const max = positiveInt(o.frames, "--frames");
+    const t = tio();
+    const asked = performance.now();
+    let firstMs = -1; // play start (terminal query included) → first picture written
+    const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+    const decoder = term.kind === "halfblock" ? undefined : early;
+    const pane = fullPane(term);
+    const px = VideoPlayer.pixelsFor(term.kind, pane);
+    const vc = new VideoClient(c.conn);
+    const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
+    const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
+    let total = 0;
+    let shown = null as PlayerSummary | null; // set inside the callback below
+    pb.onFrame((f) => {
+      if (max !== undefined && total >= max) return;
+      counts[f.rendition]!++;
+      if (++total === max) void pb.stop();
+    });
+    await onScreen(t, term, (draw) =>
+      stopOnInterrupt(() => void pb.stop(), async () => {
+        const player = new VideoPlayer(pb, {
+          kind: term.kind,
+          pane,
+          draw: (b) => {
+            draw(b);
+            if (firstMs < 0) firstMs = performance.now() - asked; // the first draw is a picture
+          },
+          label: o.thirds ? "thirds" : "adaptive",
+          ...(decoder ? { decoder } : {}),
+        });
+        shown = await player.done;
+        await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
+      }));
+    if (shown) {
+      const first = firstMs >= 0 ? `, first frame after ${Math.round(firstMs)} ms` : "";
+      io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped${first}`);
+    }
+    const end = await Promise.race([pb.ended, Promise.resolve(null)]);
+    if (end?.reason === "error") {
+      io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);
+    }
+    io.out(RENDITIONS.map((r) => `${r}: ${counts[r]}`).join(" "));
+  };
 
   program.command("stream").description("offer a local video to a user and stream it once accepted")
     .argument("<user>").argument("<file>")

@@ -43,6 +43,9 @@ Deno.test("mjpegArgs() seeks before the input and scales when a size is given", 
   assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=area");
   assert.equal(a[a.indexOf("-pix_fmt") + 1], "yuvj444p");
   assert.equal(a.at(-1), "pipe:1");
+  // Slice-threaded decoding, set before the input it applies to (first-frame latency).
+  assert.ok(a.indexOf("-thread_type") >= 0 && a.indexOf("-thread_type") < a.indexOf("-i"));
+  assert.equal(a[a.indexOf("-thread_type") + 1], "slice");
 });
 
 Deno.test("mjpegArgs(): small (half-block) frames average areas with full chroma; larger ones do not", () => {

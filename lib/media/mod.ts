@@ -42,6 +42,7 @@ export type { LibraryOptions, VideoInfo } from "./library.ts";
 export { MAX_FRAME_BYTES, MjpegSplitter } from "./mjpeg_splitter.ts";
 export { formatOverlay, PlaybackMeter } from "./overlay.ts";
 export { FramePainter, panePixels } from "./player.ts";
+export { JpegDecoder } from "./decoder.ts";
 export type { PaneGeometry } from "./player.ts";
 export type { OverlayInfo } from "./overlay.ts";
 export { Pacer } from "./pacer.ts";
@@ -53,7 +54,14 @@ export { renderSixel } from "./render_sixel.ts";
 export type { SixelOptions } from "./render_sixel.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
-export { chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
+export {
+  CELL_QUERY,
+  cellPixels,
+  chooseGraphics,
+  DEFAULT_CELL,
+  DETECT_QUERY,
+  parseDetectReplies,
+} from "./term_detect.ts";
 export type { DetectResult, GraphicsKind } from "./term_detect.ts";
 export { nearestRendition, planThirds, RENDITION_HEIGHT, RENDITIONS, segmentForFrame } from "./thirds.ts";
 export type { Rendition, ThirdsSegment } from "./thirds.ts";

@@ -1,7 +1,8 @@
 /**
  * FramePainter — the client player's drawing step, pure apart from the async JPEG decode. Fits a
  * frame inside the pane (aspect kept, centred) and encodes it for the detected terminal: kitty,
- * sixel or truecolor half-blocks. Half-blocks are diffed against the previous frame (only changed cells
+ * sixel (one encoder, its palette reused from frame to frame) or truecolor half-blocks; kitty frames
+ * go deflated (`o=z`). Half-blocks are diffed against the previous frame (only changed cells
  * are written; `reset()` after anything else painted the pane). `panePixels` tells the server which frame size to stream so the
  * client never has to shrink big frames.
  */
@@ -9,7 +10,7 @@
 import { decodeJpeg, fitInto, type RgbaImage, scaleNearest } from "./jpeg.ts";
 import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
-import { renderSixel } from "./render_sixel.ts";
+import { SixelEncoder } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
 
 export interface PaneGeometry {
@@ -32,13 +33,19 @@ export function panePixels(kind: GraphicsKind, pane: PaneGeometry): { width: num
 export class FramePainter {
   readonly kind: GraphicsKind;
   readonly #id: number;
-  readonly #levels: number;
+  readonly #sixel: SixelEncoder | null;
+  readonly #compress: boolean;
   readonly #canvas = new HalfblockCanvas(PLAYER_TOLERANCE);
 
-  constructor(kind: GraphicsKind, opts: { imageId?: number; sixelLevels?: number } = {}) {
+  /** `kittyCompress` (default true): kitty frames are deflated RGBA (`o=z`), a fraction of the bytes. */
+  constructor(
+    kind: GraphicsKind,
+    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean } = {},
+  ) {
     this.kind = kind;
     this.#id = opts.imageId ?? 4242;
-    this.#levels = opts.sixelLevels ?? 4;
+    this.#sixel = kind === "sixel" ? new SixelEncoder({ levels: opts.sixelLevels ?? 4 }) : null;
+    this.#compress = opts.kittyCompress ?? true;
   }
 
   /**
@@ -70,8 +77,11 @@ export class FramePainter {
     const cols = Math.min(pane.cols, Math.max(1, Math.round(px.width / cw)));
     const rows = Math.min(pane.rows, Math.max(1, Math.round(px.height / ch)));
     const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
-    if (this.kind === "kitty") return renderKitty(img, { id: this.#id, cols, rows, at });
+    if (this.kind === "kitty") {
+      return renderKitty(img, { id: this.#id, cols, rows, at, compress: this.#compress });
+    }
+    // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized.
     const scaled = img.width > px.width ? scaleNearest(img, px.width, px.height) : img;
-    return renderSixel(scaled, { levels: this.#levels, at });
+    return this.#sixel!.encode(scaled, at);
   }
 }

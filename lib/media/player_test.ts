@@ -19,9 +19,13 @@ Deno.test("FramePainter.paintImage() centres a 16:9 frame in the pane for each r
   assert.ok(hb.startsWith("\x1b[7;5H"), JSON.stringify(hb.slice(0, 12)));
   const k = td.decode(new FramePainter("kitty", { imageId: 9 }).paintImage(wide, pane) as Uint8Array);
   assert.ok(
-    k.startsWith("\x1b[7;5H\x1b_Ga=T,f=24,s=160,v=90,i=9,q=2,C=1,c=40,r=11,"),
+    k.startsWith("\x1b[7;5H\x1b_Ga=T,f=32,s=160,v=90,i=9,q=2,C=1,o=z,c=40,r=11,"),
     JSON.stringify(k.slice(0, 60)),
   );
+  const raw = td.decode(
+    new FramePainter("kitty", { imageId: 9, kittyCompress: false }).paintImage(wide, pane) as Uint8Array,
+  );
+  assert.ok(raw.startsWith("\x1b[7;5H\x1b_Ga=T,f=24,s=160,v=90,i=9,q=2,C=1,c=40,r=11,"));
   const s = td.decode(new FramePainter("sixel").paintImage(wide, pane) as Uint8Array);
   assert.ok(s.startsWith('\x1b[7;5H\x1bP0;1;0q"1;1;160;90'));
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { inflateSync } from "node:zlib";
 import { fromBase64 } from "../common/bytes.ts";
 import { KITTY_CHUNK, kittyDelete, renderKitty } from "./render_kitty.ts";
 import { goldenImage, matchesGolden } from "./_testing.ts";
@@ -65,4 +66,36 @@ Deno.test("renderKitty() moves the cursor first when a position is given; kittyD
   );
   assert.ok(out.startsWith("\x1b[2;5H\x1b_Ga=T,f=24,s=1,v=1,i=3,q=2,C=1,m=0;AAAA\x1b\\"));
   assert.equal(td.decode(kittyDelete(3)), "\x1b_Ga=d,d=I,i=3,q=2\x1b\\");
+});
+
+Deno.test("renderKitty({ compress }) sends o=z RGBA whose chunks decompress to the pixels", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 90 }),
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (w, h, seed) => {
+        // Noise (incompressible) in part of the picture, so payloads of many chunks are tried too.
+        const data = new Uint8Array(w * h * 4).map((_, i) =>
+          i % 3 === 0 ? (Math.imul(i + seed, 2654435761) >>> 13) & 255 : (i * 7 + seed) & 255
+        );
+        const cmds = commands(
+          renderKitty({ width: w, height: h, data }, { id: 9, compress: true, cols: 5, rows: 2 }),
+        );
+        assert.equal(
+          cmds[0]![0],
+          `a=T,f=32,s=${w},v=${h},i=9,q=2,C=1,o=z,c=5,r=2,${cmds.length > 1 ? "m=1" : "m=0"}`,
+        );
+        cmds.forEach(([keys, payload], i) => {
+          assert.ok(payload.length <= KITTY_CHUNK && payload.length % 4 === 0);
+          if (i < cmds.length - 1) assert.equal(payload.length, KITTY_CHUNK);
+          assert.ok(keys.endsWith(i === cmds.length - 1 ? "m=0" : "m=1"));
+          if (i > 0) assert.equal(keys, i === cmds.length - 1 ? "m=0" : "m=1");
+        });
+        const raw = inflateSync(fromBase64(cmds.map((c) => c[1]).join("")));
+        assert.deepEqual(new Uint8Array(raw), data);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });

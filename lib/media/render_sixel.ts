@@ -2,7 +2,10 @@
  * Sixel renderer — pure. Quantizes RGBA to a fixed RGB-cube palette (default 4×4×4 = 64 colours,
  * sized for speed: fewer colours means fewer passes per six-pixel band) with optional 4×4 ordered
  * dithering, then writes DCS `ESC P 0;1;0 q`, raster attributes, the palette, the bands with
- * run-length encoding, and ST `ESC \`. Returns bytes ready to write.
+ * run-length encoding, and ST `ESC \`. Returns bytes ready to write. A player keeps one
+ * `SixelEncoder`: its palette (definitions and level table) is built once and reused for every
+ * frame, and its per-band scratch is sized to the picture's width (the pane's, as the painter
+ * scales to the pane first) and kept while that stays the same.
  */
 
 import type { RgbaImage } from "./jpeg.ts";
@@ -49,79 +52,125 @@ function paletteBytes(levels: number): string {
   return s;
 }
 
-/** Encodes `img` as a sixel image. */
+/** Encodes `img` as a sixel image (a one-off encoder; a player keeps a `SixelEncoder`). */
 export function renderSixel(img: RgbaImage, opts: SixelOptions = {}): Uint8Array {
-  const levels = Math.max(2, Math.min(6, opts.levels ?? 4));
-  const nColors = levels ** 3;
-  const table = levelTable(levels, opts.dither ?? true);
-  const w = img.width, h = img.height, d = img.data;
-  const head = enc.encode(
-    (opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` +
-      paletteBytes(levels),
-  );
-  let out = new Uint8Array(head.length + w * h + 4096);
-  out.set(head);
-  let o = head.length;
-  const ensure = (n: number) => {
-    if (o + n <= out.length) return;
-    const bigger = new Uint8Array(Math.max(out.length * 2, o + n));
-    bigger.set(out.subarray(0, o));
-    out = bigger;
-  };
-  const bits = new Uint8Array(nColors * w);
-  const minX = new Int32Array(nColors), maxX = new Int32Array(nColors);
-  const used: number[] = [];
-  const l2 = levels * levels;
-  for (let y0 = 0; y0 < h; y0 += 6) {
-    const bandH = Math.min(6, h - y0);
-    used.length = 0;
-    minX.fill(-1);
-    for (let dy = 0; dy < bandH; dy++) {
-      const y = y0 + dy, row = y * w * 4, ty = (y & 3) * 4, bit = 1 << dy;
-      for (let x = 0; x < w; x++) {
-        const i = row + x * 4, k = (ty + (x & 3)) * 256;
-        const c = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
-        if (minX[c] === -1) {
-          minX[c] = x;
-          maxX[c] = x;
-          used.push(c);
-        } else if (x < minX[c]!) minX[c] = x;
-        else if (x > maxX[c]!) maxX[c] = x;
-        bits[c * w + x]! |= bit;
-      }
-    }
-    used.sort((a, b) => a - b);
-    for (let u = 0; u < used.length; u++) {
-      const c = used[u]!, base = c * w, x1 = maxX[c]!;
-      ensure(8 + (x1 + 1) * 5);
-      if (u > 0) out[o++] = 0x24; // $ : back to the band's start
-      out[o++] = 0x23; // #
-      o = writeNum(out, o, c);
-      // Leading blanks and every run of equal sixels: RLE when it saves bytes.
-      let x = 0;
-      while (x <= x1) {
-        const v = bits[base + x]!;
-        let run = 1;
-        while (x + run <= x1 && bits[base + x + run] === v) run++;
-        const ch = 63 + v;
-        if (run > 3) {
-          out[o++] = 0x21; // !
-          o = writeNum(out, o, run);
-          out[o++] = ch;
-        } else for (let r = 0; r < run; r++) out[o++] = ch;
-        x += run;
-      }
-      bits.fill(0, base + minX[c]!, base + x1 + 1);
-    }
-    if (y0 + 6 < h) {
-      ensure(1);
-      out[o++] = 0x2d; // - : next band
-    }
+  return new SixelEncoder(opts).encode(img, opts.at);
+}
+
+export class SixelEncoder {
+  readonly levels: number;
+  readonly #table: Uint8Array;
+  readonly #palette: string;
+  #bits = new Uint8Array(0);
+  #pos = new Int32Array(0);
+  #idx = new Uint8Array(0);
+  /** Palettes built (one per encoder; tests check frames reuse it). */
+  static paletteBuilds = 0;
+
+  constructor(opts: Omit<SixelOptions, "at"> = {}) {
+    this.levels = Math.max(2, Math.min(6, opts.levels ?? 4));
+    this.#table = levelTable(this.levels, opts.dither ?? true);
+    this.#palette = paletteBytes(this.levels);
+    SixelEncoder.paletteBuilds++;
   }
-  ensure(2);
-  out[o++] = 0x1b;
-  out[o++] = 0x5c;
-  return out.subarray(0, o);
+
+  /** The palette definitions every frame carries (built once). */
+  get palette(): string {
+    return this.#palette;
+  }
+
+  encode(img: RgbaImage, at?: { row: number; col: number }): Uint8Array {
+    const levels = this.levels, nColors = levels ** 3, table = this.#table;
+    const w = img.width, h = img.height, d = img.data;
+    const head = enc.encode(
+      (at ? `\x1b[${at.row};${at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` + this.#palette,
+    );
+    let out = new Uint8Array(head.length + w * h + 4096);
+    out.set(head);
+    let o = head.length;
+    const ensure = (n: number) => {
+      if (o + n <= out.length) return;
+      const bigger = new Uint8Array(Math.max(out.length * 2, o + n));
+      bigger.set(out.subarray(0, o));
+      out = bigger;
+    };
+    if (this.#bits.length !== nColors * w) {
+      this.#bits = new Uint8Array(nColors * w);
+      this.#pos = new Int32Array(nColors * w);
+    }
+    // Per colour, the columns where it occurs in this band (in order) and its six bits there: a
+    // colour's pass costs its own pixels, not the picture's width.
+    const bits = this.#bits, pos = this.#pos;
+    const count = new Int32Array(nColors), lastX = new Int32Array(nColors);
+    const used: number[] = [];
+    const l2 = levels * levels, stride = w * 4;
+    if (this.#idx.length !== 6 * w) this.#idx = new Uint8Array(6 * w);
+    const idx = this.#idx;
+    for (let y0 = 0; y0 < h; y0 += 6) {
+      const bandH = Math.min(6, h - y0);
+      used.length = 0;
+      count.fill(0);
+      lastX.fill(-1);
+      // The band's colour indexes, row by row (sequential reads of the picture)…
+      for (let dy = 0; dy < bandH; dy++) {
+        const y = y0 + dy, row = y * stride, ty = (y & 3) * 4, ir = dy * w;
+        for (let x = 0; x < w; x++) {
+          const i = row + x * 4, k = (ty + (x & 3)) * 256;
+          idx[ir + x] = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
+        }
+      }
+      // …then column by column, so each colour's columns come out in order.
+      for (let x = 0; x < w; x++) {
+        for (let dy = 0; dy < bandH; dy++) {
+          const c = idx[dy * w + x]!, at = c * w + x;
+          if (lastX[c] !== x) {
+            if (count[c] === 0) used.push(c);
+            pos[c * w + count[c]!++] = x;
+            lastX[c] = x;
+            bits[at] = 1 << dy;
+          } else bits[at]! |= 1 << dy;
+        }
+      }
+      used.sort((a, b) => a - b);
+      for (let u = 0; u < used.length; u++) {
+        const c = used[u]!, base = c * w, n = count[c]!;
+        ensure(8 + n * 12);
+        if (u > 0) out[o++] = 0x24; // $ : back to the band's start
+        out[o++] = 0x23; // #
+        o = writeNum(out, o, c);
+        // Blanks before each occurrence and every run of equal sixels: RLE when it saves bytes.
+        let next = 0; // the first column not yet written
+        for (let j = 0; j < n;) {
+          const x = pos[base + j]!;
+          if (x > next) o = writeRun(out, o, x - next, 63);
+          const v = bits[base + x]!;
+          let run = 1;
+          while (j + run < n && pos[base + j + run] === x + run && bits[base + x + run] === v) run++;
+          o = writeRun(out, o, run, 63 + v);
+          j += run;
+          next = x + run;
+        }
+      }
+      if (y0 + 6 < h) {
+        ensure(1);
+        out[o++] = 0x2d; // - : next band
+      }
+    }
+    ensure(2);
+    out[o++] = 0x1b;
+    out[o++] = 0x5c;
+    return out.subarray(0, o);
+  }
+}
+
+/** `run` copies of sixel `ch`, as `!n` + ch when longer than three. */
+function writeRun(out: Uint8Array, o: number, run: number, ch: number): number {
+  if (run > 3) {
+    out[o++] = 0x21; // !
+    o = writeNum(out, o, run);
+    out[o++] = ch;
+  } else for (let r = 0; r < run; r++) out[o++] = ch;
+  return o;
 }
 
 function writeNum(out: Uint8Array, o: number, n: number): number {

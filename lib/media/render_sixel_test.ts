@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decode } from "sixel";
-import { renderSixel } from "./render_sixel.ts";
+import { renderSixel, SixelEncoder } from "./render_sixel.ts";
 import { goldenImage, matchesGolden } from "./_testing.ts";
 
 const td = new TextDecoder();
@@ -40,4 +40,19 @@ Deno.test("renderSixel() handles heights that are not a multiple of six and 1×1
   const res = decode(out.subarray(out.indexOf(0x71) + 1, out.length - 2));
   assert.equal(res.width, 5);
   assert.ok(res.data8[6 * 5 * 4]! > 250); // the seventh row (second band) is white
+});
+
+Deno.test("SixelEncoder reuses its palette and scratch across frames: each frame equals a one-off encoding", () => {
+  const a = goldenImage();
+  const b = { ...a, data: a.data.map((v, i) => (i % 4 === 3 ? v : 255 - v)) }; // the negative
+  const c = { width: 30, height: 13, data: new Uint8Array(30 * 13 * 4).map((_, i) => (i * 37) & 255) };
+  const builds = SixelEncoder.paletteBuilds;
+  const enc = new SixelEncoder();
+  const palette = enc.palette;
+  for (const img of [a, b, a, c, b]) {
+    assert.deepEqual(enc.encode(img, { row: 2, col: 3 }), renderSixel(img, { at: { row: 2, col: 3 } }));
+  }
+  assert.equal(enc.palette, palette);
+  // The encoder built one palette; the five one-off encodings one each.
+  assert.equal(SixelEncoder.paletteBuilds - builds, 1 + 5);
 });

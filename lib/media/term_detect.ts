@@ -1,15 +1,23 @@
 /**
  * Terminal graphics detection by query, not by name — pure. `DETECT_QUERY` asks for kitty
- * graphics support (a 1×1 query image, id 31), the cell size in pixels (CSI 16 t) and the primary
- * device attributes (DA1, CSI c). Terminals answer in order, and every terminal answers DA1, so
- * the DA1 reply ends detection. `parseDetectReplies` reads whatever arrived (possibly mixed with
+ * graphics support (a 1×1 query image, id 31), the cell size in pixels (CSI 16 t), the window
+ * size in pixels (CSI 14 t) and the primary device attributes (DA1, CSI c); `CELL_QUERY` asks only
+ * for the sizes (a renderer chosen by hand still needs them). Terminals answer in order, and every
+ * terminal answers DA1, so the DA1 reply ends detection. `cellPixels` takes the cell size from
+ * CSI 16 t, else the window's pixels ÷ its cells, else 10×20. `parseDetectReplies` reads whatever arrived (possibly mixed with
  * keystrokes, which it hands back) and `chooseGraphics` picks kitty, then sixel (attribute 4 in
  * DA1), else truecolor half-blocks.
  */
 
 export type GraphicsKind = "kitty" | "sixel" | "halfblock";
 
-export const DETECT_QUERY: string = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + "\x1b[16t" + "\x1b[c";
+/** Cell size, window size (both in pixels), then DA1 to end the replies. */
+export const CELL_QUERY: string = "\x1b[16t\x1b[14t\x1b[c";
+
+export const DETECT_QUERY: string = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + CELL_QUERY;
+
+/** The cell size assumed when the terminal tells nothing. */
+export const DEFAULT_CELL = { width: 10, height: 20 } as const;
 
 export interface DetectResult {
   /** A kitty graphics OK reply for id 31 was seen. */
@@ -20,6 +28,8 @@ export interface DetectResult {
   complete: boolean;
   /** Cell size in pixels, if the terminal answered CSI 16 t. */
   cell?: { width: number; height: number };
+  /** Text area size in pixels, if the terminal answered CSI 14 t. */
+  window?: { width: number; height: number };
   /** Bytes that were not replies (user input typed meanwhile). */
   rest: string;
 }
@@ -30,6 +40,8 @@ const KITTY_RE = /\x1b_G([^\x1b]*)\x1b\\/g;
 const DA1_RE = /\x1b\[\?([\d;]*)c/;
 // deno-lint-ignore no-control-regex
 const CELL_RE = /\x1b\[6;(\d+);(\d+)t/;
+// deno-lint-ignore no-control-regex
+const WINDOW_RE = /\x1b\[4;(\d+);(\d+)t/;
 
 /** Parses the replies received so far. */
 export function parseDetectReplies(input: string): DetectResult {
@@ -45,6 +57,12 @@ export function parseDetectReplies(input: string): DetectResult {
     cell = { height: Number(c[1]), width: Number(c[2]) };
     rest = rest.replace(CELL_RE, "");
   }
+  let window: DetectResult["window"];
+  const wm = WINDOW_RE.exec(rest);
+  if (wm) {
+    window = { height: Number(wm[1]), width: Number(wm[2]) };
+    rest = rest.replace(WINDOW_RE, "");
+  }
   const da = DA1_RE.exec(rest);
   let sixel = false;
   if (da) {
@@ -53,7 +71,25 @@ export function parseDetectReplies(input: string): DetectResult {
   }
   const out: DetectResult = { kitty, sixel, complete: da !== null, rest };
   if (cell && cell.width > 0 && cell.height > 0) out.cell = cell;
+  if (window && window.width > 0 && window.height > 0) out.window = window;
   return out;
+}
+
+/**
+ * The cell size in pixels: the CSI 16 t answer, else the window's pixels divided by its `cols` ×
+ * `rows` cells (CSI 14 t), else `DEFAULT_CELL`; `from` says which.
+ */
+export function cellPixels(
+  r: Pick<DetectResult, "cell" | "window">,
+  cols: number,
+  rows: number,
+): { width: number; height: number; from: "cell" | "window" | "default" } {
+  if (r.cell) return { ...r.cell, from: "cell" };
+  if (r.window && cols > 0 && rows > 0) {
+    const width = Math.floor(r.window.width / cols), height = Math.floor(r.window.height / rows);
+    if (width > 0 && height > 0) return { width, height, from: "window" };
+  }
+  return { ...DEFAULT_CELL, from: "default" };
 }
 
 /** The renderer to use for these replies. */

@@ -1,8 +1,28 @@
 import assert from "node:assert/strict";
-import { chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
+import { CELL_QUERY, cellPixels, chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
 
-Deno.test("DETECT_QUERY sends the kitty query, the cell-size query and DA1, in that order", () => {
-  assert.equal(DETECT_QUERY, "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[16t\x1b[c");
+Deno.test("DETECT_QUERY sends the kitty query, the cell-size and window-size queries and DA1, in that order", () => {
+  assert.equal(DETECT_QUERY, "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[16t\x1b[14t\x1b[c");
+  assert.equal(CELL_QUERY, "\x1b[16t\x1b[14t\x1b[c");
+});
+
+Deno.test("cellPixels(): CSI 16 t first, else CSI 14 t's window ÷ cells, else 10×20", () => {
+  const both = parseDetectReplies("\x1b[6;18;9t\x1b[4;1080;1800t\x1b[?62c");
+  assert.deepEqual(both.window, { width: 1800, height: 1080 });
+  assert.deepEqual(cellPixels(both, 200, 60), { width: 9, height: 18, from: "cell" });
+  const win = parseDetectReplies("x\x1b[4;1200;1600t\x1b[?1;2c");
+  assert.equal(win.rest, "x");
+  assert.equal(win.cell, undefined);
+  assert.deepEqual(cellPixels(win, 200, 60), { width: 8, height: 20, from: "window" });
+  assert.deepEqual(cellPixels(parseDetectReplies("\x1b[?1;2c"), 80, 24), {
+    width: 10,
+    height: 20,
+    from: "default",
+  });
+  // Zero sizes (a terminal that does not know its pixels) count as no answer.
+  const zero = parseDetectReplies("\x1b[6;0;0t\x1b[4;0;0t\x1b[?62c");
+  assert.deepEqual(cellPixels(zero, 80, 24).from, "default");
+  assert.deepEqual(cellPixels({ window: { width: 50, height: 50 } }, 80, 24).from, "default"); // < 1 px a cell
 });
 
 Deno.test("parseDetectReplies() recognises kitty, cell size and completes on DA1", () => {

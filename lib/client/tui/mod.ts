@@ -11,7 +11,13 @@ import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import { openTerminal, type TerminalIo } from "./terminal.ts";
-import { chooseGraphics, DETECT_QUERY, type GraphicsKind, parseDetectReplies } from "../../media/mod.ts";
+import {
+  cellPixels,
+  chooseGraphics,
+  DETECT_QUERY,
+  type GraphicsKind,
+  parseDetectReplies,
+} from "../../media/mod.ts";
 
 export { TuiApp, type TuiOptions } from "./app.ts";
 export { detectNotifyMode, type NotifyMode } from "./notify.ts";
@@ -116,6 +122,8 @@ async function detectGraphics(
   const graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number } = {
     kind: chooseGraphics(r),
   };
-  if (r.cell) [graphics.cellWidth, graphics.cellHeight] = [r.cell.width, r.cell.height];
+  const { cols, rows } = term.size();
+  const cell = cellPixels(r, cols, rows);
+  if (cell.from !== "default") [graphics.cellWidth, graphics.cellHeight] = [cell.width, cell.height];
   return { graphics, rest: r.rest, eof };
 }

@@ -2,8 +2,9 @@
  * VideoPlayer — draws a `FrameSource` (a server playback or a user-to-user stream) into a pane
  * rectangle of the terminal. It is the API the full-screen client and the scripted `play` share:
  * the caller gives the pane (cells, 1-based position, cell size in pixels), the renderer kind and a
- * `draw` callback that receives bytes already positioned inside the pane; the player decodes one
- * frame at a time (newest first: frames that arrive while it paints are skipped, never queued),
+ * `draw` callback that receives bytes already positioned inside the pane; the player decodes the
+ * next frame on a worker while it paints this one (newest first: frames that arrive meanwhile are
+ * skipped, never queued),
  * and, unless `overlay: false`, writes one status line (fps, dropped, rendition, kbit/s) on the
  * pane's last row. pause/resume/toggle/seek/stop/resize forward to the source.
  */
@@ -13,6 +14,7 @@ import {
   formatOverlay,
   FramePainter,
   type GraphicsKind,
+  JpegDecoder,
   kittyDelete,
   type PaneGeometry,
   panePixels,
@@ -33,6 +35,8 @@ export interface PlayerOptions {
   /** Extra text for the status line (e.g. the mode). */
   label?: string;
   clock?: Clock;
+  /** Decodes frames (default: in-thread for half-blocks, else a worker of this player's own). */
+  decoder?: JpegDecoder;
 }
 
 export interface PlayerSummary {
@@ -47,6 +51,7 @@ export class VideoPlayer {
   readonly #o: PlayerOptions;
   readonly #painter: FramePainter;
   readonly #meter: PlaybackMeter;
+  readonly #decoder: JpegDecoder | null;
   #pane: PaneGeometry;
   #paused = false;
   #skipped = 0;
@@ -60,7 +65,13 @@ export class VideoPlayer {
     this.#pane = o.pane;
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
-    this.done = this.#loop();
+    // Half-block frames are small: decoded in-thread. Pixel renderers decode on a worker, whose
+    // WASM module starts now, before the first frame.
+    this.#decoder = o.decoder ?? (o.kind === "halfblock" ? null : new JpegDecoder());
+    if (!o.decoder) void this.#decoder?.warm();
+    this.done = this.#loop().finally(() => {
+      if (!o.decoder) this.#decoder?.close();
+    });
   }
 
   /** The pane size in pixels worth asking the server for (image area only). */
@@ -129,18 +140,29 @@ export class VideoPlayer {
     return this.#o.overlay === false ? p : { ...p, rows: Math.max(1, p.rows - 1) };
   }
 
+  /** The next frame and its picture (null: undecodable); null at the end. */
+  async #nextPicture(): Promise<{ f: VideoFrame; img: RgbaImage | null } | null> {
+    const f = await this.#src.next();
+    if (!f || this.#stopping) return null;
+    try {
+      return { f, img: await (this.#decoder ? this.#decoder.decode(f.jpeg) : decodeJpeg(f.jpeg)) };
+    } catch {
+      return { f, img: null };
+    }
+  }
+
   async #loop(): Promise<PlayerSummary> {
+    // The next frame is taken and decoded (on the decoder's worker) while this one is painted.
+    let next = this.#nextPicture();
     for (;;) {
-      const f: VideoFrame | null = await this.#src.next();
-      if (!f || this.#stopping) break;
-      let img: RgbaImage;
-      try {
-        img = await decodeJpeg(f.jpeg);
-      } catch {
+      const got = await next;
+      if (!got || this.#stopping) break;
+      next = this.#nextPicture();
+      const { f, img } = got;
+      if (!img) {
         this.#skipped++; // an undecodable frame: skip it
         continue;
       }
-      if (this.#stopping) break;
       // Painting and drawing in one synchronous step: an `invalidate()` cannot fall between them.
       const out = this.#painter.paintImage(img, this.#imagePane());
       if (out.length) this.#o.draw(out); // "": the same picture as the last frame

@@ -1,11 +1,21 @@
 /**
  * Terminal graphics detection for the scripted player — by query, not by terminal name. On a TTY
  * (stdin and stdout) it switches stdin to raw mode, writes `DETECT_QUERY` (kitty graphics query,
- * cell size, DA1) and reads the replies for a short time; the DA1 reply ends it early. A non-TTY
- * stdout, no reply, or an explicit choice gives half-blocks / that renderer. The full-screen client
+ * cell and window size, DA1) and reads the replies for a short time; the DA1 reply ends it early.
+ * A non-TTY stdout or no reply gives half-blocks; an explicit kitty or sixel still asks for the
+ * cell size (`CELL_QUERY`), so frames are requested at the pane's real pixel size. The cell size is
+ * CSI 16 t's, else the window's pixels ÷ cells (CSI 14 t), else unset (the player assumes 10×20). The full-screen client
  * reads its own input and can call `parseDetectReplies`/`chooseGraphics` from lib/media directly.
  */
-import { chooseGraphics, DETECT_QUERY, type GraphicsKind, parseDetectReplies } from "../../media/mod.ts";
+import {
+  CELL_QUERY,
+  cellPixels,
+  chooseGraphics,
+  DETECT_QUERY,
+  type DetectResult,
+  type GraphicsKind,
+  parseDetectReplies,
+} from "../../media/mod.ts";
 
 export interface TerminalInfo {
   kind: GraphicsKind;
@@ -58,15 +68,25 @@ export async function detectTerminal(
       if (s.columns > 0 && s.rows > 0) [cols, rows] = [s.columns, s.rows];
     } catch { /* keep the default */ }
   }
-  if (o.forced) return { kind: o.forced, cols, rows, isTerminal: tty };
-  if (!tty || !io.stdinIsTerminal()) return { kind: "halfblock", cols, rows, isTerminal: tty };
+  const ask = tty && io.stdinIsTerminal();
+  if (o.forced === "halfblock" || (o.forced && !ask)) return { kind: o.forced, cols, rows, isTerminal: tty };
+  if (!ask) return { kind: "halfblock", cols, rows, isTerminal: tty };
+  const r = await queryTerminal(io, o.forced ? CELL_QUERY : DETECT_QUERY, o.timeoutMs ?? 300);
+  const info: TerminalInfo = { kind: o.forced ?? chooseGraphics(r), cols, rows, isTerminal: true };
+  const cell = cellPixels(r, cols, rows);
+  if (cell.from !== "default") [info.cellWidth, info.cellHeight] = [cell.width, cell.height];
+  return info;
+}
+
+/** Writes `query` in raw mode and reads replies until DA1 or `timeoutMs`. */
+async function queryTerminal(io: TerminalIo, query: string, timeoutMs: number): Promise<DetectResult> {
   let text = "";
   let timer: ReturnType<typeof setTimeout> | undefined;
   const dec = new TextDecoder();
   io.setRaw(true);
   try {
-    io.write(new TextEncoder().encode(DETECT_QUERY));
-    const deadline = new Promise<null>((r) => (timer = setTimeout(() => r(null), o.timeoutMs ?? 300)));
+    io.write(new TextEncoder().encode(query));
+    const deadline = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
     for (;;) {
       const chunk = await Promise.race([io.read(), deadline]);
       if (!chunk) break;
@@ -77,8 +97,5 @@ export async function detectTerminal(
     clearTimeout(timer);
     io.setRaw(false);
   }
-  const r = parseDetectReplies(text);
-  const info: TerminalInfo = { kind: chooseGraphics(r), cols, rows, isTerminal: true };
-  if (r.cell) [info.cellWidth, info.cellHeight] = [r.cell.width, r.cell.height];
-  return info;
+  return parseDetectReplies(text);
 }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { DETECT_QUERY } from "../../media/mod.ts";
+import { CELL_QUERY, DETECT_QUERY } from "../../media/mod.ts";
 import { detectTerminal, type TerminalIo } from "./terminal.ts";
 
-function fakeIo(o: { tty: boolean; replies?: string[] }): TerminalIo & { written: string; raw: boolean[] } {
+function fakeIo(
+  o: { tty: boolean; replies?: string[] },
+): TerminalIo & { written: string; raw: boolean[]; reads: number } {
   const replies = [...(o.replies ?? [])];
   const io = {
     written: "",
@@ -12,7 +14,9 @@ function fakeIo(o: { tty: boolean; replies?: string[] }): TerminalIo & { written
     size: () => ({ columns: 120, rows: 40 }),
     setRaw: (r: boolean) => void io.raw.push(r),
     write: (b: Uint8Array) => void (io.written += new TextDecoder().decode(b)),
+    reads: 0,
     read: () => {
+      io.reads++;
       const r = replies.shift();
       return r === undefined ? new Promise<null>(() => {}) : Promise.resolve(new TextEncoder().encode(r));
     },
@@ -46,5 +50,47 @@ Deno.test("detectTerminal() uses half-blocks at 80×24 for a non-terminal, and o
   const pipe = fakeIo({ tty: false });
   assert.deepEqual(await detectTerminal(pipe), { kind: "halfblock", cols: 80, rows: 24, isTerminal: false });
   assert.equal(pipe.written, "", "no query written to a pipe");
-  assert.equal((await detectTerminal(fakeIo({ tty: true }), { forced: "sixel" })).kind, "sixel");
+  assert.equal(
+    (await detectTerminal(fakeIo({ tty: true }), { forced: "sixel", timeoutMs: 20 })).kind,
+    "sixel",
+  );
+});
+
+Deno.test("detectTerminal() with a chosen kitty/sixel still asks the cell size (split replies, window fallback)", async () => {
+  const io = fakeIo({ tty: true, replies: ["\x1b[6;1", "8;9t\x1b[4;720;", "1080t", "\x1b[?1;2c"] });
+  const t = await detectTerminal(io, { forced: "kitty" });
+  assert.equal(io.written, CELL_QUERY);
+  assert.deepEqual(io.raw, [true, false]);
+  assert.deepEqual([t.kind, t.cellWidth, t.cellHeight], ["kitty", 9, 18]);
+  // Only the window size: 1200×800 px over 120×40 cells.
+  const win = await detectTerminal(fakeIo({ tty: true, replies: ["\x1b[4;800;1200t\x1b[?62;4c"] }), {
+    forced: "sixel",
+  });
+  assert.deepEqual([win.kind, win.cellWidth, win.cellHeight], ["sixel", 10, 20]);
+  const win2 = await detectTerminal(fakeIo({ tty: true, replies: ["\x1b[4;960;960t\x1b[?62;4c"] }), {
+    forced: "sixel",
+  });
+  assert.deepEqual([win2.cellWidth, win2.cellHeight], [8, 24]);
+  // Half-blocks need no pixels: nothing is asked.
+  const hb = fakeIo({ tty: true });
+  await detectTerminal(hb, { forced: "halfblock" });
+  assert.equal(hb.written, "");
+});
+
+Deno.test("detectTerminal() gives up on a silent terminal after its timeout: no cell size, raw mode restored", async () => {
+  for (const timeoutMs of [60, 700]) {
+    const silent = fakeIo({ tty: true, replies: ["\x1b[6;20"] }); // a reply cut short, then nothing
+    const t0 = performance.now();
+    const t = await detectTerminal(silent, { forced: "kitty", timeoutMs });
+    const took = performance.now() - t0;
+    assert.ok(took >= timeoutMs - 5 && took < timeoutMs + 5000, `took ${took} ms for ${timeoutMs}`);
+    assert.deepEqual([t.kind, t.cellWidth, t.cellHeight], ["kitty", undefined, undefined]);
+    assert.deepEqual(silent.raw, [true, false]);
+  }
+  // The DA1 reply ends the wait at once, long before the timeout.
+  const quick = fakeIo({ tty: true, replies: ["\x1b[?62c"] });
+  const q0 = performance.now();
+  await detectTerminal(quick, { forced: "kitty", timeoutMs: 10_000 });
+  assert.ok(performance.now() - q0 < 5000);
+  assert.equal(quick.reads, 1);
 });
