@@ -78,7 +78,7 @@ export class Cluster {
   /** Users logged in on other nodes (latest heartbeat of each live node). */
   remotePresence(): PresenceEntry[] {
     const out: PresenceEntry[] = [];
-    for (const n of this.#remote.values()) out.push(...n.users);
+    for (const [node, n] of this.#remote) for (const u of n.users) out.push({ ...u, node: u.node ?? node });
     return out;
   }
 
@@ -149,7 +149,13 @@ export class Cluster {
         if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":
-        for (const s of [...hub.sessionsOf(e.user)]) s.bye(e.code, e.reason, e.until);
+        for (const s of [...hub.sessionsOf(e.user)]) {
+          if (e.device === undefined || s.device === e.device) s.bye(e.code, e.reason, e.until);
+        }
+        break;
+      case "status":
+        for (const s of hub.sessionsOf(e.user)) s.status = e.status;
+        hub.toLive(e.h);
         break;
       case "presence":
         this.#setRemote(from, e.stopping ? null : e.users);
@@ -167,6 +173,7 @@ export class Cluster {
         break;
       case "push":
         if (e.users) hub.toUsers(e.users, e.h);
+        else if (e.live) hub.toLive(e.h);
         else hub.toAll(e.h);
         break;
       case "user":

@@ -13,6 +13,7 @@ import { KeyedBuckets } from "./rate.ts";
 import { LruMap } from "../common/lru.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
+import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
 
@@ -219,29 +220,35 @@ export class Core {
   presence(
     withAddr = true,
     localOnly = false,
-  ): { user: string; addr: string; since: number; status: string; role: string }[] {
-    const out = [];
-    if (!localOnly) {
-      const seen = new Set<string>();
-      for (const p of this.hub.link?.remotePresence() ?? []) {
-        if (this.hub.byUser.has(p.user) || seen.has(p.user)) continue;
-        seen.add(p.user);
-        out.push({ ...p, addr: withAddr ? p.addr : "" });
-      }
-    }
+  ): PresenceEntry[] {
+    const all = new Map<string, PresenceEntry>();
+    const node = this.hub.link?.node;
     for (const [user, set] of this.hub.byUser) {
       let first = null;
       for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;
       if (!first) continue;
       const busy = [...set].some((s) => s.status === "busy");
-      out.push({
+      all.set(user, {
         user,
         addr: withAddr ? first.addr : "",
         since: first.loginAt,
         status: busy ? "busy" : "free",
         role: first.role,
+        ...(node ? { node } : {}),
       });
     }
+    // A user on several nodes is one line: busy if busy anywhere, since the earliest login, every node.
+    for (const p of localOnly ? [] : this.hub.link?.remotePresence() ?? []) {
+      const q = all.get(p.user);
+      if (!q) {
+        all.set(p.user, { ...p, addr: withAddr ? p.addr : "" });
+        continue;
+      }
+      if (p.status === "busy") q.status = "busy";
+      if (p.since < q.since) Object.assign(q, { since: p.since, addr: withAddr ? p.addr : "" });
+      if (p.node && !q.node?.split(",").includes(p.node)) q.node = q.node ? `${q.node},${p.node}` : p.node;
+    }
+    const out = [...all.values()];
     return out.sort((a, b) => a.user.localeCompare(b.user));
   }
 }

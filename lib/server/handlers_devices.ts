@@ -47,6 +47,7 @@ async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promis
 
 function pushDevices(c: Core, user: string, devices: number[]): void {
   for (const x of c.hub.sessions) if (x.state === "ready") x.send({ t: "devices", user, devices });
+  c.hub.link?.push({ t: "devices", user, devices });
 }
 
 export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
@@ -60,9 +61,9 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
   let added = false;
   if (m.reset) {
     await c.store.resetDevices(s.user, now);
-    for (const x of [...c.hub.sessionsOf(s.user)]) {
-      if (x !== s) x.bye(ErrorCode.DeviceRemoved, "The account's keys were reset from another folder");
-    }
+    const why = "The account's keys were reset from another folder";
+    for (const x of [...c.hub.sessionsOf(s.user)]) if (x !== s) x.bye(ErrorCode.DeviceRemoved, why);
+    c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.DeviceRemoved, reason: why });
     device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
     added = true;
   } else if (device === 0) {
@@ -187,9 +188,17 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
     detail: `${m.device}`,
   });
   s.reply(m.id, { removed: m.device });
+  const why = "This device was removed from the account";
   for (const x of [...c.hub.sessionsOf(s.user)]) {
-    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, "This device was removed from the account");
+    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, why);
   }
+  c.hub.link?.publish({
+    t: "kick",
+    user: s.user,
+    code: ErrorCode.DeviceRemoved,
+    reason: why,
+    device: m.device,
+  });
   pushDevices(c, s.user, await activeDevices(c, s.user));
 }
 

@@ -11,6 +11,8 @@ import type { BusEvent, PresenceEntry } from "./bus/bus.ts";
 
 /** The other nodes, when there are any (lib/server/cluster.ts). */
 export interface HubLink {
+  /** This node's id, shown beside its users in `who` and `/active`. */
+  readonly node: string;
   publish(e: BusEvent): void;
   push(h: Outbound, users?: string[]): void;
   beforeAppend(batch: readonly NewMessage[]): void;

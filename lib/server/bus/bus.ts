@@ -12,21 +12,26 @@ export interface PresenceEntry {
   since: number;
   status: string;
   role: string;
+  /** The node the user is logged in on (set when this node is one of several). */
+  node?: string;
 }
 
 export type BusEvent =
   /** A message was stored with this seq: read it (and any earlier missed ones) from the store. */
   | { t: "msg"; seq: number }
-  /** End every session of `user` with this `bye`. */
-  | { t: "kick"; user: string; code: string; reason: string; until?: number }
+  /** End every session of `user` (or only those of one `device`) with this `bye`. */
+  | { t: "kick"; user: string; code: string; reason: string; until?: number; device?: number }
   /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */
   | { t: "presence"; users: PresenceEntry[]; stopping?: boolean }
   /** A user's role changed: update their sessions and tell them. */
   | { t: "role"; user: string; role: "admin" | "user"; note: string }
   /** A room changed: drop its cached members and push `h` to the local sessions of `users`. */
   | { t: "room"; room: string; users: string[]; h: Outbound }
-  /** Push `h` to the local sessions of `users` (or, with no users, to every live session). */
-  | { t: "push"; users?: string[]; h: Outbound }
+  /** Push `h` to the local sessions of `users` (or, with no users, to every logged-in session; `live`:
+   * only to sessions following the live feed). */
+  | { t: "push"; users?: string[]; h: Outbound; live?: boolean }
+  /** `user` set their status: update their sessions here and push `h` (a presence) to live sessions. */
+  | { t: "status"; user: string; status: "busy" | "free"; h: Outbound }
   /** A name was registered. */
   | { t: "user"; user: string };
 
