@@ -15,8 +15,9 @@ export interface HubLink {
   readonly node: string;
   publish(e: BusEvent): void;
   push(h: Outbound, users?: string[]): void;
-  beforeAppend(batch: readonly NewMessage[]): void;
-  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): void;
+  beforeAppend(batch: readonly NewMessage[], from: readonly (Session | null)[]): void;
+  /** Returns true: the link fans the stored rows out (in seq order), not the caller. */
+  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): boolean;
   localChanged(): void;
   remotePresence(): PresenceEntry[];
 }
