@@ -11,6 +11,8 @@ import type { Hasher } from "../lib/server/accounts.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import type { Store } from "../lib/server/store/store.ts";
+import type { Bus } from "../lib/server/bus/bus.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
@@ -37,6 +39,8 @@ export const fastHasher: Hasher = {
 
 export interface TestServer {
   srv: ParleyServer;
+  /** Every node (just `srv` on one server). */
+  nodes: ParleyServer[];
   port: number;
   cert: string;
   dir: string;
@@ -59,29 +63,43 @@ export async function startTestServer(
     hasher?: Hasher & { close?: () => void };
     dir?: string;
     tls?: { cert: string; key: string };
+    /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
+    nodes?: { count: number; store: () => Promise<Store>; bus: (i: number) => Promise<Bus> };
   } = {},
 ): Promise<TestServer> {
   const tls = o.tls ?? await testCert();
   const dir = o.dir ?? await Deno.makeTempDir({ prefix: "parley-test-" });
   const clock = o.clock ?? systemClock;
   const { logger, lines } = memoryLogger(clock);
-  const store = new SqliteStore(`${dir}/parley.db`);
-  const srv = new ParleyServer({ port: 0, msgRate: 0, loginRate: 0, ...opts, dataDir: dir }, {
-    store,
-    log: logger,
-    tls,
-    clock,
-    hasher: o.hasher ?? fastHasher,
-  });
-  await srv.start();
+  const servers: ParleyServer[] = [];
+  for (let i = 0; i < (o.nodes?.count ?? 1); i++) {
+    const store = o.nodes ? await o.nodes.store() : new SqliteStore(`${dir}/parley.db`);
+    const bus = o.nodes ? await o.nodes.bus(i) : undefined;
+    const cluster = { heartbeatMs: 200, presenceTimeoutMs: 1000 };
+    servers.push(
+      new ParleyServer({ port: 0, msgRate: 0, loginRate: 0, ...opts, dataDir: dir }, {
+        store,
+        log: logger,
+        tls,
+        clock,
+        hasher: o.hasher ?? fastHasher,
+        ...(bus ? { bus, cluster } : {}),
+      }),
+    );
+    await servers[i]!.start();
+  }
+  const srv = servers[0]!;
   const clients: (ChatClient | Connection)[] = [];
+  let next = 0;
   const connect = async () => {
-    const c = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: tls.cert, clock });
+    const port = servers[next++ % servers.length]!.port;
+    const c = await Connection.open({ host: "127.0.0.1", port, caPem: tls.cert, clock });
     clients.push(c);
     return c;
   };
   return {
     srv,
+    nodes: servers,
     port: srv.port,
     cert: tls.cert,
     dir,
@@ -91,7 +109,7 @@ export async function startTestServer(
       const conn = await connect();
       const c = await ChatClient.login({
         conn,
-        server: `127.0.0.1:${srv.port}`,
+        server: "127.0.0.1:" + srv.port,
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
@@ -122,7 +140,7 @@ export async function startTestServer(
     },
     async stop() {
       for (const c of clients) await c.close().catch(() => {});
-      await srv.shutdown();
+      await Promise.all(servers.map((x) => x.shutdown()));
       if (!o.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

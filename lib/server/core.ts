@@ -106,7 +106,7 @@ export class Core {
 
   async kick(actor: string, rawUser: string, banSeconds?: number, reason?: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) {
+    if (!user || !(await this.knownUser(user))) {
       return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
     }
     if (user === actor) return fail(ErrorCode.Forbidden, "You cannot kick yourself");
@@ -151,7 +151,7 @@ export class Core {
 
   async unban(actor: string, rawUser: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) {
+    if (!user || !(await this.knownUser(user))) {
       return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
     }
     const n = await this.store.liftBans(user, this.clock.now());
@@ -199,6 +199,17 @@ export class Core {
       });
     }
     return ok(role === "admin" ? `${user} is now an admin` : `${user} is no longer an admin`);
+  }
+
+  /**
+   * Whether `name` is registered. The hub's set is a cache: on one of several nodes a name just
+   * registered elsewhere may not have reached it yet, so a miss asks the store.
+   */
+  async knownUser(name: string): Promise<boolean> {
+    if (this.hub.users.has(name)) return true;
+    if (!this.hub.link || !(await this.store.getUser(name))) return false;
+    this.hub.users.add(name);
+    return true;
   }
 
   /** A server notice to every logged-in session (not a stored chat message). */

@@ -135,7 +135,7 @@ export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): 
 
 export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): Promise<void> {
   const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) {
+  if (!u || !(await c.knownUser(u))) {
     return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
   }
   const all = await activeDevices(c, u);
