@@ -37,10 +37,18 @@ export const fastHasher: Hasher = {
   verify: (p, h) => Promise.resolve(h === `fake$${p}`),
 };
 
+/** A shared (PostgreSQL) store seen as text by the no-plaintext check: a marker row, then every row. */
+export interface SharedStoreText {
+  mark(marker: string): Promise<void>;
+  text(): Promise<string>;
+}
+
 export interface TestServer {
   srv: ParleyServer;
   /** Every node (just `srv` on one server). */
   nodes: ParleyServer[];
+  /** The shared store's contents as text, when the nodes share one (else the SQLite file in `dir`). */
+  shared?: SharedStoreText;
   port: number;
   cert: string;
   dir: string;
@@ -64,7 +72,12 @@ export async function startTestServer(
     dir?: string;
     tls?: { cert: string; key: string };
     /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
-    nodes?: { count: number; store: () => Promise<Store>; bus: (i: number) => Promise<Bus> };
+    nodes?: {
+      count: number;
+      store: () => Promise<Store>;
+      bus: (i: number) => Promise<Bus>;
+      shared?: SharedStoreText;
+    };
   } = {},
 ): Promise<TestServer> {
   const tls = o.tls ?? await testCert();
@@ -100,6 +113,7 @@ export async function startTestServer(
   return {
     srv,
     nodes: servers,
+    ...(o.nodes?.shared ? { shared: o.nodes.shared } : {}),
     port: srv.port,
     cert: tls.cert,
     dir,
@@ -352,8 +366,16 @@ export async function assertNoPlaintext(
   dir: string,
   log: readonly string[],
   secrets: string[],
+  shared?: SharedStoreText,
 ): Promise<void> {
   const marker = `plaintext-marker-${crypto.randomUUID().slice(0, 8)}`;
+  if (shared) {
+    await shared.mark(marker);
+    const text = await shared.text() + log.join("\n");
+    assert.ok(text.includes(marker), "the plaintext check cannot see the shared store");
+    for (const s of secrets) assert.equal(text.includes(s), false, `"${s}" is stored in the clear`);
+    return;
+  }
   const db = new DatabaseSync(`${dir}/parley.db`);
   try {
     db.exec("PRAGMA busy_timeout=5000");

@@ -15,7 +15,8 @@ import {
   type TestNats,
   type TestPostgres,
 } from "./cluster_harness.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import postgres from "postgres";
+import { type SharedStoreText, startTestServer, type TestServer } from "./helpers.ts";
 
 type Start = (opts?: ServerOptions, o?: Parameters<typeof startTestServer>[1]) => Promise<TestServer>;
 
@@ -37,9 +38,44 @@ export const startTestCluster: Start = async (opts = {}, o = {}) => {
       count: 3,
       store: () => PostgresStore.open(url),
       bus: (i) => NatsBus.open(nats.url, `node${i + 1}`, subject),
+      shared: storeText(url),
     },
   });
 };
+
+/** Every row of every table as text, byte columns decoded too (a plaintext in a body must show). */
+function storeText(url: string): SharedStoreText {
+  const run = async <T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> => {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      return await fn(sql);
+    } finally {
+      await sql.end();
+    }
+  };
+  return {
+    mark: (marker) =>
+      run(async (sql) => {
+        await sql`INSERT INTO rooms (name, created_by, created_at) VALUES (${marker}, 'test', 0)`;
+      }),
+    text: () =>
+      run(async (sql) => {
+        const tables =
+          await sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`;
+        let out = "";
+        for (const t of tables) {
+          for (const r of await sql`SELECT row_to_json(x)::text AS j FROM ${sql(t.table_name)} x`) {
+            out += r.j + "\n";
+            for (const hex of String(r.j).match(/\\\\x([0-9a-f]+)/g) ?? []) {
+              const b = hex.slice(3).match(/../g)?.map((h) => parseInt(h, 16)) ?? [];
+              out += new TextDecoder().decode(new Uint8Array(b)) + "\n";
+            }
+          }
+        }
+        return out;
+      }),
+  };
+}
 
 /** Registers `fn` as a test on one SQLite server and again on a three-node cluster. */
 export function topologyTest(name: string, fn: (start: Start) => Promise<void>): void {
