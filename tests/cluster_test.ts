@@ -191,8 +191,8 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "cluster: who and /active show each user's node; busy/free, device lists and device removal cross nodes at once",
+  name: "cluster: who and /active show each user's node; busy/free, device lists, device removal and link " +
+    "channels cross nodes at once",
   ignore,
   async fn() {
     // Heartbeats far apart: what crosses nodes below must not wait for one.
@@ -258,6 +258,38 @@ Deno.test({
       await eventually(() => bye, 1500, "removing device 2 on node 1 ends its session on node 2");
       assert.equal((bye as unknown as { code: string }).code, "device_removed");
       await eventually(() => JSON.stringify(pushes.at(-1)) === "[1]", 1500, "devices [1] on node 3");
+
+      // A device link channel opened on node 1 and joined from node 3: bodies relayed both ways.
+      const alice3 = await n3.client("alice", { register: false });
+      const got = (c: ChatClient) => {
+        const frames: { event?: unknown; body: string }[] = [];
+        c.conn.onPush((f) => {
+          if (f.header.t === "link") {
+            frames.push({ event: f.header.event, body: new TextDecoder().decode(f.body) });
+          }
+        });
+        return frames;
+      };
+      const [on1, on3] = [got(alice), got(alice3)];
+      const CH = "ab".repeat(16);
+      await alice.conn.request("link.open", { channel: CH });
+      await alice3.conn.request("link.join", { channel: CH });
+      await eventually(() => on1.some((f) => f.event === "joined"), 1500, "node 1 told of the join");
+      await alice3.conn.request(
+        "link.msg",
+        { channel: CH },
+        new TextEncoder().encode("sealed 3→1"),
+      );
+      await alice.conn.request(
+        "link.msg",
+        { channel: CH },
+        new TextEncoder().encode("sealed 1→3"),
+      );
+      await eventually(() => on1.some((f) => f.body === "sealed 3→1"), 1500, "body from node 3");
+      await eventually(() => on3.some((f) => f.body === "sealed 1→3"), 1500, "body from node 1");
+      await assert.rejects(bob.conn.request("link.join", { channel: CH }), {
+        code: "no_such_link",
+      });
     } finally {
       await c.stop();
     }

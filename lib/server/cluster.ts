@@ -10,6 +10,7 @@ import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import type { Core } from "./core.ts";
+import { linkEvent } from "./handlers_link.ts";
 import type { Session } from "./session.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
 
@@ -197,6 +198,9 @@ export class Cluster {
         break;
       case "user":
         hub.users.add(e.user);
+        break;
+      case "link":
+        linkEvent(this.core, from, e);
         break;
     }
   }

@@ -11,8 +11,7 @@
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
  * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
- * - `link.open/join/msg`: a rendezvous between two sessions of one user; bodies are relayed as is
- *   (sealed by the clients under a key from the one-time code the server never sees).
+ * - `link.open/join/msg`: handlers_link.ts.
  * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
  *   active device of the recipient and to the sender's other devices.
  * Every active device change is pushed as `devices` to every logged-in session.
@@ -222,62 +221,4 @@ export async function devicesChanged(
   const got = new Set(devices);
   if (got.size === want.size && [...want].every((k) => got.has(k))) return null;
   return { [to]: theirs, [s.user]: mine };
-}
-
-// ── link channels ──────────────────────────────────────────────────────────────────────────────
-
-interface Link {
-  user: string;
-  a: Session;
-  b: Session | null;
-  expires: number;
-}
-const LINK_TTL_MS = 10 * 60_000;
-const links = new WeakMap<Core, Map<string, Link>>();
-
-function linksOf(c: Core): Map<string, Link> {
-  let m = links.get(c);
-  if (!m) links.set(c, m = new Map());
-  const now = c.clock.now();
-  for (const [k, l] of m) if (l.expires < now || l.a.state === "closed") m.delete(k);
-  return m;
-}
-
-export function linkOpen(c: Core, s: Session, m: Request<"link.open">): Promise<void> {
-  const all = linksOf(c);
-  for (const [k, l] of all) if (l.a === s) all.delete(k); // one open channel per session
-  if (all.has(m.channel)) {
-    return Promise.resolve(s.fail(m.id, ErrorCode.Duplicate, "That link code is in use"));
-  }
-  all.set(m.channel, { user: s.user, a: s, b: null, expires: c.clock.now() + LINK_TTL_MS });
-  s.reply(m.id, { expires: c.clock.now() + LINK_TTL_MS });
-  return Promise.resolve();
-}
-
-export function linkJoin(c: Core, s: Session, m: Request<"link.join">): Promise<void> {
-  const l = linksOf(c).get(m.channel);
-  if (!l || l.user !== s.user || l.b || l.a === s) {
-    s.fail(
-      m.id,
-      ErrorCode.NoSuchLink,
-      "No device of this account is waiting for that code (it may have expired)",
-    );
-    return Promise.resolve();
-  }
-  l.b = s;
-  l.a.send({ t: "link", channel: m.channel, event: "joined" });
-  s.reply(m.id, {});
-  return Promise.resolve();
-}
-
-export function linkMsg(c: Core, s: Session, m: Request<"link.msg">, body: Uint8Array): Promise<void> {
-  const l = linksOf(c).get(m.channel);
-  const peer = l && l.b ? (s === l.a ? l.b : s === l.b ? l.a : null) : null;
-  if (!peer || peer.state === "closed") {
-    s.fail(m.id, ErrorCode.NoSuchLink, "The other device is not on this link any more");
-    return Promise.resolve();
-  }
-  peer.send({ t: "link", channel: m.channel }, body.slice());
-  s.reply(m.id, {});
-  return Promise.resolve();
 }

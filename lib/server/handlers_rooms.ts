@@ -63,7 +63,9 @@ export async function create(c: Core, s: Session, m: Request<"room.create">): Pr
   const members = new Set<string>([s.user]);
   for (const raw of m.members) {
     const u = normalizeName(raw);
-    if (!u || !(await c.knownUser(u))) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${raw}`);
+    if (!u || !(await c.knownUser(u))) {
+      return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${raw}`);
+    }
     members.add(u);
   }
   const since = await c.store.lastSeq();

@@ -33,7 +33,21 @@ export type BusEvent =
   /** `user` set their status: update their sessions here and push `h` (a presence) to live sessions. */
   | { t: "status"; user: string; status: "busy" | "free"; h: Outbound }
   /** A name was registered. */
-  | { t: "user"; user: string };
+  | { t: "user"; user: string }
+  /**
+   * Device link channels across nodes (server/handlers_link.ts): `join` asks every node for `channel`
+   * (from `user`); the node holding it answers `joined` `to` the asking node; `msg` relays a body
+   * (base64) `to` the node of the other end.
+   */
+  | {
+    t: "link";
+    op: "join" | "joined" | "msg";
+    channel: string;
+    user?: string;
+    node?: string;
+    to?: string;
+    body?: string;
+  };
 
 export interface BusEnvelope {
   from: string;
