@@ -297,6 +297,69 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cluster: a user-to-user stream across nodes: offer, answer, frames, stop",
+  ignore,
+  async fn() {
+    const c = await cluster(2);
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await eventually(
+        async () => (await alice.who()).some((p) => p.user === "bob"),
+        3000,
+        "bob seen on node 1",
+      );
+      const pushes = (x: ChatClient) => {
+        const got: { t: unknown; body: string; h: Record<string, unknown> }[] = [];
+        x.conn.onPush((f) => {
+          if (String(f.header.t).startsWith("stream.")) {
+            got.push({ t: f.header.t, body: new TextDecoder().decode(f.body), h: f.header });
+          }
+        });
+        return got;
+      };
+      const [pa, pb] = [pushes(alice), pushes(bob)];
+      await alice.conn.request("stream.offer", { to: "bob", name: "cam", sid: "sid-cross-1", fps: 30 });
+      await eventually(
+        () => pb.some((p) => p.t === "stream.offer" && p.h.from === "alice"),
+        1500,
+        "offer on node 2",
+      );
+      await bob.conn.request("stream.answer", { sid: "sid-cross-1", accept: true });
+      await eventually(
+        () => pa.some((p) => p.t === "stream.answer" && p.h.accept === true),
+        1500,
+        "answer on node 1",
+      );
+      const r = await alice.conn.request(
+        "stream.frame",
+        { sid: "sid-cross-1", pts: 0, index: 0 },
+        new TextEncoder().encode("sealed jpeg 0"),
+      );
+      assert.equal(r.header.delivered, true);
+      await eventually(
+        () => pb.some((p) => p.t === "stream.frame" && p.body === "sealed jpeg 0"),
+        1500,
+        "frame",
+      );
+      await bob.conn.request("stream.stop", { sid: "sid-cross-1" });
+      await eventually(
+        () => pa.some((p) => p.t === "stream.stop" && p.h.by === "bob"),
+        1500,
+        "stop on node 1",
+      );
+      await assert.rejects(
+        alice.conn.request("stream.frame", { sid: "sid-cross-1", pts: 1, index: 1 }, new Uint8Array(4)),
+        { code: "no_such_stream" },
+      );
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "cluster: stop the throwaway PostgreSQL and nats-server",
   ignore,
   async fn() {

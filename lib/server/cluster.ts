@@ -202,6 +202,9 @@ export class Cluster {
       case "link":
         linkEvent(this.core, from, e);
         break;
+      case "stream":
+        hub.streamEvents?.(from, e);
+        break;
     }
   }
 

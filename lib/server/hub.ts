@@ -32,6 +32,8 @@ export class Hub {
   readonly rooms = new Map<string, Set<string>>();
   /** Set while this node is one of several. */
   link: HubLink | null = null;
+  /** Stream events from other nodes (set by the StreamRelay). */
+  streamEvents: ((from: string, e: Extract<BusEvent, { t: "stream" }>) => void) | null = null;
 
   add(s: Session): void {
     this.sessions.add(s);

@@ -35,6 +35,20 @@ export type BusEvent =
   /** A name was registered. */
   | { t: "user"; user: string }
   /**
+   * User-to-user streams across nodes (server/video/relay.ts): `h` goes to the local sessions of the
+   * recipient (`offer`, to every node) or of the other side (`to` one node); `frame` carries a body.
+   */
+  | {
+    t: "stream";
+    op: "offer" | "answer" | "frame" | "stop";
+    sid: string;
+    h: Outbound;
+    user?: string;
+    to?: string;
+    accept?: boolean;
+    body?: string;
+  }
+  /**
    * Device link channels across nodes (server/handlers_link.ts): `join` asks every node for `channel`
    * (from `user`); the node holding it answers `joined` `to` the asking node; `msg` relays a body
    * (base64) `to` the node of the other end.
