@@ -3,6 +3,7 @@ import { ManualClock } from "../lib/common/clock.ts";
 import { PasswordHasher } from "../lib/crypto/password.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { startTestServer } from "./helpers.ts";
+import { stopEnginesTest, topologyTest } from "./topology.ts";
 
 Deno.test("register and login with argon2id; wrong password and unknown user fail alike", async () => {
   const hasher = new PasswordHasher({ workers: 2 });
@@ -41,38 +42,41 @@ Deno.test("two registrations of the same or a look-alike name at once: exactly o
   }
 });
 
-Deno.test("N wrong passwords lock the account with the time; the right one is refused; it unlocks by itself", async () => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
-  const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 10 }, { clock });
-  try {
-    (await t.client("alice", { password: "right password" })).close();
-    const tryLogin = (pw: string) =>
-      t.client("alice", { register: false, password: pw }).then((c) => (c.close(), "ok"), (e) => e);
-    assert.equal((await tryLogin("nope nope 1")).code, "bad_credentials");
-    assert.equal((await tryLogin("nope nope 2")).code, "bad_credentials");
-    const locked = await tryLogin("nope nope 3");
-    assert.equal(locked.code, "locked");
-    // Local time and how long until it, never raw UTC with milliseconds (issue 14).
-    assert.match(
-      locked.message,
-      /^Account alice is blocked until \d\d:\d\d \(in 10 s\) after too many failed logins$/,
-    );
-    assert.equal((await tryLogin("right password")).code, "locked");
-    clock.advance(10_001);
-    assert.equal(await tryLogin("right password"), "ok");
-    // a second lockout lasts twice as long
-    for (let i = 0; i < 3; i++) await tryLogin("bad again!");
-    const second = await tryLogin("right password");
-    assert.equal(second.code, "locked");
-    assert.match(second.message, /until \d\d:\d\d \(in 20 s\)/);
-    clock.advance(20_001);
-    assert.equal(await tryLogin("right password"), "ok");
-    assert.ok(t.lines.some((l) => l.includes("WARN lockout user=alice")));
-    assert.ok((await t.srv.core.store.listAudit(10)).some((a) => a.action === "lockout"));
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "N wrong passwords lock the account with the time; the right one is refused; it unlocks by itself",
+  async (startTestServer) => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
+    const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 10 }, { clock });
+    try {
+      (await t.client("alice", { password: "right password" })).close();
+      const tryLogin = (pw: string) =>
+        t.client("alice", { register: false, password: pw }).then((c) => (c.close(), "ok"), (e) => e);
+      assert.equal((await tryLogin("nope nope 1")).code, "bad_credentials");
+      assert.equal((await tryLogin("nope nope 2")).code, "bad_credentials");
+      const locked = await tryLogin("nope nope 3");
+      assert.equal(locked.code, "locked");
+      // Local time and how long until it, never raw UTC with milliseconds (issue 14).
+      assert.match(
+        locked.message,
+        /^Account alice is blocked until \d\d:\d\d \(in 10 s\) after too many failed logins$/,
+      );
+      assert.equal((await tryLogin("right password")).code, "locked");
+      clock.advance(10_001);
+      assert.equal(await tryLogin("right password"), "ok");
+      // a second lockout lasts twice as long
+      for (let i = 0; i < 3; i++) await tryLogin("bad again!");
+      const second = await tryLogin("right password");
+      assert.equal(second.code, "locked");
+      assert.match(second.message, /until \d\d:\d\d \(in 20 s\)/);
+      clock.advance(20_001);
+      assert.equal(await tryLogin("right password"), "ok");
+      assert.ok(t.lines.some((l) => l.includes("WARN lockout user=alice")));
+      assert.ok((await t.srv.core.store.listAudit(10)).some((a) => a.action === "lockout"));
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
 Deno.test("100 parallel wrong logins: exactly N counted failures, then locked; hashing stays bounded", async () => {
   let running = 0, peak = 0, verifies = 0;
@@ -180,3 +184,5 @@ Deno.test("failed logins decay after 15 minutes; a locked account answers as slo
     await t.stop();
   }
 });
+
+stopEnginesTest();

@@ -149,6 +149,7 @@ export async function startPostgres(): Promise<TestPostgres> {
 export interface TestNats {
   url: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -174,6 +175,7 @@ export async function startNats(): Promise<TestNats> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     async stop() {
       try {
         Deno.kill(child.pid, "SIGTERM");

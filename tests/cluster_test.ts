@@ -11,7 +11,11 @@ import { systemClock } from "../lib/common/clock.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
+import type { ClusterOptions } from "../lib/server/cluster.ts";
+import { runConsoleLine } from "../lib/server/console.ts";
 import { ParleyServer } from "../lib/server/server.ts";
+import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
+import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import {
   clusterSkip,
@@ -35,7 +39,11 @@ interface Node {
 }
 
 /** `n` nodes sharing a fresh database; `wrap` may replace a node's bus (to lose events). */
-async function cluster(n: number, wrap: (b: Bus, i: number) => Bus = (b) => b) {
+async function cluster(
+  n: number,
+  wrap: (b: Bus, i: number) => Bus = (b) => b,
+  timing: ClusterOptions = { heartbeatMs: 150, presenceTimeoutMs: 600 },
+) {
   const { pg, nats } = await both();
   const url = await pg.newDatabase();
   const tls = await testCert();
@@ -52,7 +60,7 @@ async function cluster(n: number, wrap: (b: Bus, i: number) => Bus = (b) => b) {
         tls,
         hasher: fastHasher,
         bus,
-        cluster: { heartbeatMs: 150, presenceTimeoutMs: 600 },
+        cluster: timing,
       },
     );
     await srv.start();
@@ -155,13 +163,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "cluster: a node whose bus loses every msg event still delivers, once, by catching up from the log",
+  name: "cluster: a node whose bus loses every msg and new-name event still delivers, once, by catching up " +
+    "from the log (and finds names in the store)",
   ignore,
   async fn() {
     const lossy = (b: Bus): Bus => ({
       node: b.node,
-      publish: (e: BusEvent) => e.t === "msg" ? undefined : b.publish(e),
-      subscribe: (fn) => b.subscribe((from, e) => e.t === "msg" ? undefined : fn(from, e)),
+      publish: (e: BusEvent) => e.t === "msg" || e.t === "user" ? undefined : b.publish(e),
+      subscribe: (fn) => b.subscribe((from, e) => e.t === "msg" || e.t === "user" ? undefined : fn(from, e)),
       close: () => b.close(),
     });
     const c = await cluster(2, lossy);
@@ -175,6 +184,175 @@ Deno.test({
       await eventually(() => ib.length >= 10, 3000, "caught up");
       await new Promise((r) => setTimeout(r, 400));
       assert.deepEqual(ib.map((m) => m.text), Array.from({ length: 10 }, (_, i) => `m${i}`));
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: who and /active show each user's node; busy/free, device lists, device removal and link " +
+    "channels cross nodes at once",
+  ignore,
+  async fn() {
+    // Heartbeats far apart: what crosses nodes below must not wait for one.
+    const c = await cluster(3, undefined, { heartbeatMs: 20_000, presenceTimeoutMs: 60_000 });
+    try {
+      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      const carol = await n3.client("carol");
+      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
+      const nodeOf = async () => Object.fromEntries((await carol.who()).map((p) => [p.user, `${p.node}`]));
+      await eventually(async () => Object.keys(await nodeOf()).length === 3, 3000, "who on every node");
+      assert.deepEqual(await nodeOf(), { alice: "node1", bob: "node2", carol: "node3" });
+      const active = await runConsoleLine(n1.srv, "/active");
+      assert.match(active, /^bob .* free node node2$/m, active);
+      assert.match(active, /^alice .* free node node1$/m, active);
+
+      const seen: unknown[] = [];
+      carol.on((e) => {
+        if (e.type === "presence" && e.user === "bob") seen.push(e.presence?.status);
+      });
+      const t0 = Date.now();
+      await bob.setStatus("busy");
+      await eventually(() => seen.includes("busy"), 1500, "busy pushed to node 3 at once");
+      assert.ok(Date.now() - t0 < 1500);
+      assert.equal((await carol.who()).find((p) => p.user === "bob")?.status, "busy");
+      const bob1 = await n1.client("bob", { register: false });
+      assert.equal(
+        (await alice.who()).find((p) => p.user === "bob")?.status,
+        "busy",
+        "bob's sessions on node 1",
+      );
+      await bob1.close();
+
+      // Devices: alice's first folder on node 1, a linked one on node 2; carol on node 3 is told.
+      const pushes: unknown[] = [];
+      carol.conn.onPush((f) => {
+        if (f.header.t === "devices") pushes.push(f.header.devices);
+      });
+      const id = await generateIdentity();
+      const keys = async () => {
+        const spk = await generateSignedPrekey(id, 1, Date.now());
+        return {
+          identity: publicIdentity(id),
+          spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
+          opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
+        };
+      };
+      await alice.conn.request("keys.publish", await keys());
+      const alice2 = await n2.client("alice", { register: false });
+      const added = await alice2.conn.request("keys.publish", { ...(await keys()), device: 0 });
+      assert.equal(added.header.device, 2);
+      await eventually(
+        () => JSON.stringify(pushes.at(-1)) === "[1,2]",
+        1500,
+        "devices [1, 2] pushed on node 3",
+      );
+      let bye: BackendEvent | null = null;
+      alice2.on((e) => {
+        if (e.type === "disconnected") bye = e;
+      });
+      await alice.conn.request("device.remove", { device: 2 });
+      await eventually(() => bye, 1500, "removing device 2 on node 1 ends its session on node 2");
+      assert.equal((bye as unknown as { code: string }).code, "device_removed");
+      await eventually(() => JSON.stringify(pushes.at(-1)) === "[1]", 1500, "devices [1] on node 3");
+
+      // A device link channel opened on node 1 and joined from node 3: bodies relayed both ways.
+      const alice3 = await n3.client("alice", { register: false });
+      const got = (c: ChatClient) => {
+        const frames: { event?: unknown; body: string }[] = [];
+        c.conn.onPush((f) => {
+          if (f.header.t === "link") {
+            frames.push({ event: f.header.event, body: new TextDecoder().decode(f.body) });
+          }
+        });
+        return frames;
+      };
+      const [on1, on3] = [got(alice), got(alice3)];
+      const CH = "ab".repeat(16);
+      await alice.conn.request("link.open", { channel: CH });
+      await alice3.conn.request("link.join", { channel: CH });
+      await eventually(() => on1.some((f) => f.event === "joined"), 1500, "node 1 told of the join");
+      await alice3.conn.request(
+        "link.msg",
+        { channel: CH },
+        new TextEncoder().encode("sealed 3→1"),
+      );
+      await alice.conn.request(
+        "link.msg",
+        { channel: CH },
+        new TextEncoder().encode("sealed 1→3"),
+      );
+      await eventually(() => on1.some((f) => f.body === "sealed 3→1"), 1500, "body from node 3");
+      await eventually(() => on3.some((f) => f.body === "sealed 1→3"), 1500, "body from node 1");
+      await assert.rejects(bob.conn.request("link.join", { channel: CH }), {
+        code: "no_such_link",
+      });
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: a user-to-user stream across nodes: offer, answer, frames, stop",
+  ignore,
+  async fn() {
+    const c = await cluster(2);
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await eventually(
+        async () => (await alice.who()).some((p) => p.user === "bob"),
+        3000,
+        "bob seen on node 1",
+      );
+      const pushes = (x: ChatClient) => {
+        const got: { t: unknown; body: string; h: Record<string, unknown> }[] = [];
+        x.conn.onPush((f) => {
+          if (String(f.header.t).startsWith("stream.")) {
+            got.push({ t: f.header.t, body: new TextDecoder().decode(f.body), h: f.header });
+          }
+        });
+        return got;
+      };
+      const [pa, pb] = [pushes(alice), pushes(bob)];
+      await alice.conn.request("stream.offer", { to: "bob", name: "cam", sid: "sid-cross-1", fps: 30 });
+      await eventually(
+        () => pb.some((p) => p.t === "stream.offer" && p.h.from === "alice"),
+        1500,
+        "offer on node 2",
+      );
+      await bob.conn.request("stream.answer", { sid: "sid-cross-1", accept: true });
+      await eventually(
+        () => pa.some((p) => p.t === "stream.answer" && p.h.accept === true),
+        1500,
+        "answer on node 1",
+      );
+      const r = await alice.conn.request(
+        "stream.frame",
+        { sid: "sid-cross-1", pts: 0, index: 0 },
+        new TextEncoder().encode("sealed jpeg 0"),
+      );
+      assert.equal(r.header.delivered, true);
+      await eventually(
+        () => pb.some((p) => p.t === "stream.frame" && p.body === "sealed jpeg 0"),
+        1500,
+        "frame",
+      );
+      await bob.conn.request("stream.stop", { sid: "sid-cross-1" });
+      await eventually(
+        () => pa.some((p) => p.t === "stream.stop" && p.h.by === "bob"),
+        1500,
+        "stop on node 1",
+      );
+      await assert.rejects(
+        alice.conn.request("stream.frame", { sid: "sid-cross-1", pts: 1, index: 1 }, new Uint8Array(4)),
+        { code: "no_such_stream" },
+      );
     } finally {
       await c.stop();
     }

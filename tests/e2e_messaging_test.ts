@@ -10,7 +10,8 @@ import { BackendError } from "../lib/client/backend.ts";
 import type { LocalStore } from "../lib/client/local_store.ts";
 import { ensureDeviceKeys } from "../lib/crypto/keystore.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
-import { assertNoPlaintext, eventually, inbox, serverBytes, startTestServer } from "./helpers.ts";
+import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
+import { stopEnginesTest, topologyTest } from "./topology.ts";
 
 /** The client's sealed crypto rows, to compare before and after a rejected message. */
 export function cryptoSnapshot(s: LocalStore): string {
@@ -18,68 +19,79 @@ export function cryptoSnapshot(s: LocalStore): string {
   return JSON.stringify(rows.map((r) => [r.k, r.v]));
 }
 
-Deno.test("E2E: DMs and a 3-member room leave no plaintext in the server's database, WAL or logs", async () => {
-  const t = await startTestServer();
-  try {
-    const a = await t.e2eClient("alice");
-    const b = await t.e2eClient("bob");
-    const c = await t.e2eClient("carol");
-    const [ai, bi, ci] = [inbox(a.client), inbox(b.client), inbox(c.client)];
-    for (const x of [a, b, c]) await x.client.sync();
-    const secrets = ["dm-secret-apricot", "dm-secret-blueberry", "room-secret-cherry", "room-secret-damson"];
-    await a.client.send({ kind: "user", name: "bob" }, secrets[0]!);
-    await eventually(() => bi.msgs.length === 1, 3000, "bob's DM");
-    await b.client.send({ kind: "user", name: "alice" }, secrets[1]!);
-    await eventually(() => ai.msgs.length === 1, 3000, "alice's DM");
-    assert.equal(bi.msgs[0]!.text, secrets[0]);
-    assert.equal(ai.msgs[0]!.text, secrets[1]);
-    await a.client.createRoom("dev", ["bob", "carol"]);
-    await a.client.send({ kind: "room", name: "dev" }, secrets[2]!);
-    await eventually(() => bi.msgs.length === 2 && ci.msgs.length === 1, 3000, "room message");
-    await c.client.send({ kind: "room", name: "dev" }, secrets[3]!);
-    await eventually(() => ai.msgs.length === 2 && bi.msgs.length === 3, 3000, "carol's room message");
-    assert.deepEqual(bi.msgs.map((m) => m.text), [secrets[0], secrets[2], secrets[3]]);
-    assert.equal(ai.msgs[1]!.text, secrets[3]);
-    assert.ok(
-      bi.notices.some((n) => n.includes("alice created #dev") && n.includes("verified")),
-      bi.notices.join(),
-    );
-    await assertNoPlaintext(t.dir, t.lines, secrets);
-    assert.ok((await serverBytes(t.dir, t.lines)).includes("room.create"), "the log was searched");
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "E2E: DMs and a 3-member room leave no plaintext in the server's database, WAL or logs",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const a = await t.e2eClient("alice");
+      const b = await t.e2eClient("bob");
+      const c = await t.e2eClient("carol");
+      const [ai, bi, ci] = [inbox(a.client), inbox(b.client), inbox(c.client)];
+      for (const x of [a, b, c]) await x.client.sync();
+      const secrets = [
+        "dm-secret-apricot",
+        "dm-secret-blueberry",
+        "room-secret-cherry",
+        "room-secret-damson",
+      ];
+      await a.client.send({ kind: "user", name: "bob" }, secrets[0]!);
+      await eventually(() => bi.msgs.length === 1, 3000, "bob's DM");
+      await b.client.send({ kind: "user", name: "alice" }, secrets[1]!);
+      await eventually(() => ai.msgs.length === 1, 3000, "alice's DM");
+      assert.equal(bi.msgs[0]!.text, secrets[0]);
+      assert.equal(ai.msgs[0]!.text, secrets[1]);
+      await a.client.createRoom("dev", ["bob", "carol"]);
+      await a.client.send({ kind: "room", name: "dev" }, secrets[2]!);
+      await eventually(() => bi.msgs.length === 2 && ci.msgs.length === 1, 3000, "room message");
+      await c.client.send({ kind: "room", name: "dev" }, secrets[3]!);
+      await eventually(() => ai.msgs.length === 2 && bi.msgs.length === 3, 3000, "carol's room message");
+      assert.deepEqual(bi.msgs.map((m) => m.text), [secrets[0], secrets[2], secrets[3]]);
+      assert.equal(ai.msgs[1]!.text, secrets[3]);
+      assert.ok(
+        bi.notices.some((n) => n.includes("alice created #dev") && n.includes("verified")),
+        bi.notices.join(),
+      );
+      await assertNoPlaintext(t.dir, t.lines, secrets, t.shared);
+      assert.ok(t.lines.join("\n").includes("room.create"), "the log was searched");
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("E2E: offline delivery, ack and history since a time work encrypted; nothing is decrypted twice", async () => {
-  const t = await startTestServer();
-  try {
-    const b0 = await t.e2eClient("bob");
-    await b0.client.close();
-    const a = await t.e2eClient("alice");
-    const start = Date.now() - 1000;
-    for (let i = 0; i < 5; i++) await a.client.send({ kind: "user", name: "bob" }, `offline ${i}`);
-    const b1 = await t.e2eClient("bob", { register: false });
-    const first = await b1.client.sync();
-    assert.deepEqual(first.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `offline ${i}`));
-    await b1.client.close(); // not acknowledged: the server sends them again, served from the local db
-    const b2 = await t.e2eClient("bob", { register: false });
-    const again = await b2.client.sync();
-    assert.deepEqual(again.map((m) => m.text), first.map((m) => m.text));
-    await b2.client.ack(again);
-    await b2.client.close();
-    const b3 = await t.e2eClient("bob", { register: false });
-    assert.deepEqual(await b3.client.sync(), []);
-    const hist = await b3.client.history({ kind: "user", name: "alice" }, start);
-    assert.deepEqual(hist.map((m) => m.text), first.map((m) => m.text));
-    assert.deepEqual(b3.store.list("bob", start).map((m) => m.text), first.map((m) => m.text));
-    await b3.client.send({ kind: "user", name: "alice" }, "back online");
-    const ai = await a.client.sync();
-    assert.deepEqual(ai.map((m) => m.text), ["back online"]);
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "E2E: offline delivery, ack and history since a time work encrypted; nothing is decrypted twice",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const b0 = await t.e2eClient("bob");
+      await b0.client.close();
+      const a = await t.e2eClient("alice");
+      const start = Date.now() - 1000;
+      for (let i = 0; i < 5; i++) await a.client.send({ kind: "user", name: "bob" }, `offline ${i}`);
+      const b1 = await t.e2eClient("bob", { register: false });
+      const first = await b1.client.sync();
+      assert.deepEqual(first.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `offline ${i}`));
+      await b1.client.close(); // not acknowledged: the server sends them again, served from the local db
+      const b2 = await t.e2eClient("bob", { register: false });
+      const again = await b2.client.sync();
+      assert.deepEqual(again.map((m) => m.text), first.map((m) => m.text));
+      await b2.client.ack(again);
+      await b2.client.close();
+      const b3 = await t.e2eClient("bob", { register: false });
+      assert.deepEqual(await b3.client.sync(), []);
+      const hist = await b3.client.history({ kind: "user", name: "alice" }, start);
+      assert.deepEqual(hist.map((m) => m.text), first.map((m) => m.text));
+      assert.deepEqual(b3.store.list("bob", start).map((m) => m.text), first.map((m) => m.text));
+      await b3.client.send({ kind: "user", name: "alice" }, "back online");
+      const ai = await a.client.sync();
+      assert.deepEqual(ai.map((m) => m.text), ["back online"]);
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
 Deno.test("E2E: a swapped identity key in the server's directory is detected and blocks sending until trust", async () => {
   const t = await startTestServer();
@@ -277,3 +289,5 @@ Deno.test("E2E: the client folder holds no message text in clear (history and ou
     await t.stop();
   }
 });
+
+stopEnginesTest();

@@ -11,6 +11,8 @@ import type { Hasher } from "../lib/server/accounts.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import type { Store } from "../lib/server/store/store.ts";
+import type { Bus } from "../lib/server/bus/bus.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/connection.ts";
@@ -35,8 +37,18 @@ export const fastHasher: Hasher = {
   verify: (p, h) => Promise.resolve(h === `fake$${p}`),
 };
 
+/** A shared (PostgreSQL) store seen as text by the no-plaintext check: a marker row, then every row. */
+export interface SharedStoreText {
+  mark(marker: string): Promise<void>;
+  text(): Promise<string>;
+}
+
 export interface TestServer {
   srv: ParleyServer;
+  /** Every node (just `srv` on one server). */
+  nodes: ParleyServer[];
+  /** The shared store's contents as text, when the nodes share one (else the SQLite file in `dir`). */
+  shared?: SharedStoreText;
   port: number;
   cert: string;
   dir: string;
@@ -59,29 +71,49 @@ export async function startTestServer(
     hasher?: Hasher & { close?: () => void };
     dir?: string;
     tls?: { cert: string; key: string };
+    /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
+    nodes?: {
+      count: number;
+      store: () => Promise<Store>;
+      bus: (i: number) => Promise<Bus>;
+      shared?: SharedStoreText;
+    };
   } = {},
 ): Promise<TestServer> {
   const tls = o.tls ?? await testCert();
   const dir = o.dir ?? await Deno.makeTempDir({ prefix: "parley-test-" });
   const clock = o.clock ?? systemClock;
   const { logger, lines } = memoryLogger(clock);
-  const store = new SqliteStore(`${dir}/parley.db`);
-  const srv = new ParleyServer({ port: 0, msgRate: 0, loginRate: 0, ...opts, dataDir: dir }, {
-    store,
-    log: logger,
-    tls,
-    clock,
-    hasher: o.hasher ?? fastHasher,
-  });
-  await srv.start();
+  const servers: ParleyServer[] = [];
+  for (let i = 0; i < (o.nodes?.count ?? 1); i++) {
+    const store = o.nodes ? await o.nodes.store() : new SqliteStore(`${dir}/parley.db`);
+    const bus = o.nodes ? await o.nodes.bus(i) : undefined;
+    const cluster = { heartbeatMs: 200, presenceTimeoutMs: 1000 };
+    servers.push(
+      new ParleyServer({ port: 0, msgRate: 0, loginRate: 0, ...opts, dataDir: dir }, {
+        store,
+        log: logger,
+        tls,
+        clock,
+        hasher: o.hasher ?? fastHasher,
+        ...(bus ? { bus, cluster } : {}),
+      }),
+    );
+    await servers[i]!.start();
+  }
+  const srv = servers[0]!;
   const clients: (ChatClient | Connection)[] = [];
+  let next = 0;
   const connect = async () => {
-    const c = await Connection.open({ host: "127.0.0.1", port: srv.port, caPem: tls.cert, clock });
+    const port = servers[next++ % servers.length]!.port;
+    const c = await Connection.open({ host: "127.0.0.1", port, caPem: tls.cert, clock });
     clients.push(c);
     return c;
   };
   return {
     srv,
+    nodes: servers,
+    ...(o.nodes?.shared ? { shared: o.nodes.shared } : {}),
     port: srv.port,
     cert: tls.cert,
     dir,
@@ -91,7 +123,7 @@ export async function startTestServer(
       const conn = await connect();
       const c = await ChatClient.login({
         conn,
-        server: `127.0.0.1:${srv.port}`,
+        server: "127.0.0.1:" + srv.port,
         user,
         password: co.password ?? `pw-${user}-secret`,
         register: co.register ?? true,
@@ -122,7 +154,7 @@ export async function startTestServer(
     },
     async stop() {
       for (const c of clients) await c.close().catch(() => {});
-      await srv.shutdown();
+      await Promise.all(servers.map((x) => x.shutdown()));
       if (!o.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
@@ -334,8 +366,16 @@ export async function assertNoPlaintext(
   dir: string,
   log: readonly string[],
   secrets: string[],
+  shared?: SharedStoreText,
 ): Promise<void> {
   const marker = `plaintext-marker-${crypto.randomUUID().slice(0, 8)}`;
+  if (shared) {
+    await shared.mark(marker);
+    const text = await shared.text() + log.join("\n");
+    assert.ok(text.includes(marker), "the plaintext check cannot see the shared store");
+    for (const s of secrets) assert.equal(text.includes(s), false, `"${s}" is stored in the clear`);
+    return;
+  }
   const db = new DatabaseSync(`${dir}/parley.db`);
   try {
     db.exec("PRAGMA busy_timeout=5000");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
-import { eventually, startTestServer } from "./helpers.ts";
+import { eventually } from "./helpers.ts";
+import { stopEnginesTest, topologyTest } from "./topology.ts";
 
 const texts = (ms: ChatMessage[]) => ms.map((m) => m.text);
 
@@ -12,49 +13,55 @@ function inbox(c: { on: (l: (e: BackendEvent) => void) => () => void }): ChatMes
   return got;
 }
 
-Deno.test("DM to an online user arrives live; the sender's ok carries seq and time", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    assert.deepEqual(await bob.sync(), []);
-    const got = inbox(bob);
-    const sent = await alice.send({ kind: "user", name: "Bob" }, "hi bob");
-    assert.ok(sent.seq > 0);
-    await eventually(() => got.length === 1, 3000, "live DM");
-    assert.equal(got[0]!.from, "alice");
-    assert.deepEqual(got[0]!.to, { kind: "user", name: "bob" });
-    assert.equal(got[0]!.text, "hi bob");
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "DM to an online user arrives live; the sender's ok carries seq and time",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      assert.deepEqual(await bob.sync(), []);
+      const got = inbox(bob);
+      const sent = await alice.send({ kind: "user", name: "Bob" }, "hi bob");
+      assert.ok(sent.seq > 0);
+      await eventually(() => got.length === 1, 3000, "live DM");
+      assert.equal(got[0]!.from, "alice");
+      assert.deepEqual(got[0]!.to, { kind: "user", name: "bob" });
+      assert.equal(got[0]!.text, "hi bob");
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("offline DMs are queued, delivered in order on login and removed only after ack", async () => {
-  const t = await startTestServer();
-  try {
-    const bob0 = await t.client("bob");
-    await bob0.close();
-    const alice = await t.client("alice");
-    for (let i = 0; i < 20; i++) await alice.send({ kind: "user", name: "bob" }, `m${i}`);
-    const bob1 = await t.client("bob", { register: false });
-    const first = await bob1.sync();
-    assert.deepEqual(texts(first), Array.from({ length: 20 }, (_, i) => `m${i}`));
-    await bob1.close(); // no ack: everything must come again
-    const bob2 = await t.client("bob", { register: false });
-    const again = await bob2.sync();
-    assert.equal(again.length, 20);
-    await bob2.ack(again.slice(0, 5));
-    await bob2.close();
-    const bob3 = await t.client("bob", { register: false });
-    const rest = await bob3.sync();
-    assert.deepEqual(texts(rest), Array.from({ length: 15 }, (_, i) => `m${i + 5}`));
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "offline DMs are queued, delivered in order on login and removed only after ack",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const bob0 = await t.client("bob");
+      await bob0.close();
+      const alice = await t.client("alice");
+      for (let i = 0; i < 20; i++) await alice.send({ kind: "user", name: "bob" }, `m${i}`);
+      const bob1 = await t.client("bob", { register: false });
+      const first = await bob1.sync();
+      assert.deepEqual(texts(first), Array.from({ length: 20 }, (_, i) => `m${i}`));
+      await bob1.close(); // no ack: everything must come again
+      const bob2 = await t.client("bob", { register: false });
+      const again = await bob2.sync();
+      assert.equal(again.length, 20);
+      await bob2.ack(again.slice(0, 5));
+      await bob2.close();
+      const bob3 = await t.client("bob", { register: false });
+      const rest = await bob3.sync();
+      assert.deepEqual(texts(rest), Array.from({ length: 15 }, (_, i) => `m${i + 5}`));
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("a message sent during sync is delivered exactly once", async () => {
+topologyTest("a message sent during sync is delivered exactly once", async (startTestServer) => {
   const t = await startTestServer();
   try {
     const alice = await t.client("alice");
@@ -76,116 +83,143 @@ Deno.test("a message sent during sync is delivered exactly once", async () => {
   }
 });
 
-Deno.test("broadcast reaches every online user and is queued for offline ones", async () => {
-  const t = await startTestServer();
-  try {
-    const carol0 = await t.client("carol");
-    await carol0.close();
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    await bob.sync();
-    const got = inbox(bob);
-    await alice.send({ kind: "broadcast" }, "hello everyone");
-    await eventually(() => got.length === 1, 3000, "broadcast");
-    assert.deepEqual(got[0]!.to, { kind: "broadcast" });
-    const carol = await t.client("carol", { register: false });
-    assert.deepEqual(texts(await carol.sync()), ["hello everyone"]);
-    assert.deepEqual(texts(await bob.history({ kind: "broadcast" })), ["hello everyone"]);
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "broadcast reaches every online user and is queued for offline ones",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const carol0 = await t.client("carol");
+      await carol0.close();
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      await bob.sync();
+      const got = inbox(bob);
+      await alice.send({ kind: "broadcast" }, "hello everyone");
+      await eventually(() => got.length === 1, 3000, "broadcast");
+      assert.deepEqual(got[0]!.to, { kind: "broadcast" });
+      const carol = await t.client("carol", { register: false });
+      assert.deepEqual(texts(await carol.sync()), ["hello everyone"]);
+      assert.deepEqual(texts(await bob.history({ kind: "broadcast" })), ["hello everyone"]);
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("rooms: members get messages, non-members are refused, history since a time, invite and leave", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    const carol = await t.client("carol");
-    const dave = await t.client("dave");
-    for (const c of [alice, bob, carol, dave]) await c.sync();
-    const room = await alice.createRoom("Dev", ["bob", "carol"]);
-    assert.deepEqual(room.members.sort(), ["alice", "bob", "carol"]);
-    assert.deepEqual(room.admins, ["alice"]);
-    await assert.rejects(alice.createRoom("dev", []), { code: "room_exists" });
-    await assert.rejects(alice.createRoom("x", ["nobody"]), { code: "no_such_user" });
-    const bobGot = inbox(bob);
-    await alice.send({ kind: "room", name: "dev" }, "one");
-    await new Promise((r) => setTimeout(r, 30));
-    const cut = Date.now();
-    await new Promise((r) => setTimeout(r, 5));
-    await carol.send({ kind: "room", name: "dev" }, "two");
-    await eventually(() => bobGot.length === 2, 3000, "room messages");
-    await assert.rejects(dave.send({ kind: "room", name: "dev" }, "let me in"), { code: "not_member" });
-    await assert.rejects(dave.history({ kind: "room", name: "dev" }), { code: "not_member" });
-    await assert.rejects(bob.invite("dev", "dave"), { code: "forbidden" });
-    assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" }, cut)), ["two"]);
-    assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" })), ["one", "two"]);
-    await alice.invite("dev", "dave");
-    assert.deepEqual(
-      texts(await dave.history({ kind: "room", name: "dev" })),
-      [],
-      "no history from before joining",
-    );
-    await bob.leave("dev");
-    await assert.rejects(bob.send({ kind: "room", name: "dev" }, "bye"), { code: "not_member" });
-    assert.deepEqual((await bob.rooms()).map((r) => r.name), []);
-    assert.deepEqual((await dave.rooms()).map((r) => r.name), ["dev"]);
-    await assert.rejects(bob.send({ kind: "room", name: "nope" }, "x"), { code: "no_such_room" });
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "rooms: members get messages, non-members are refused, history since a time, invite and leave",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      const carol = await t.client("carol");
+      const dave = await t.client("dave");
+      for (const c of [alice, bob, carol, dave]) await c.sync();
+      const room = await alice.createRoom("Dev", ["bob", "carol"]);
+      assert.deepEqual(room.members.sort(), ["alice", "bob", "carol"]);
+      assert.deepEqual(room.admins, ["alice"]);
+      await assert.rejects(alice.createRoom("dev", []), { code: "room_exists" });
+      await assert.rejects(alice.createRoom("x", ["nobody"]), { code: "no_such_user" });
+      const bobGot = inbox(bob);
+      await alice.send({ kind: "room", name: "dev" }, "one");
+      await new Promise((r) => setTimeout(r, 30));
+      const cut = Date.now();
+      await new Promise((r) => setTimeout(r, 5));
+      await carol.send({ kind: "room", name: "dev" }, "two");
+      await eventually(() => bobGot.length === 2, 3000, "room messages");
+      await assert.rejects(dave.send({ kind: "room", name: "dev" }, "let me in"), { code: "not_member" });
+      await assert.rejects(dave.history({ kind: "room", name: "dev" }), { code: "not_member" });
+      await assert.rejects(bob.invite("dev", "dave"), { code: "forbidden" });
+      assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" }, cut)), ["two"]);
+      assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" })), ["one", "two"]);
+      await alice.invite("dev", "dave");
+      assert.deepEqual(
+        texts(await dave.history({ kind: "room", name: "dev" })),
+        [],
+        "no history from before joining",
+      );
+      await bob.leave("dev");
+      await assert.rejects(bob.send({ kind: "room", name: "dev" }, "bye"), { code: "not_member" });
+      assert.deepEqual((await bob.rooms()).map((r) => r.name), []);
+      assert.deepEqual((await dave.rooms()).map((r) => r.name), ["dev"]);
+      await assert.rejects(bob.send({ kind: "room", name: "nope" }, "x"), { code: "no_such_room" });
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("who lists online users with active since and status (addresses only for admins)", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    await bob.setStatus("busy");
-    const w = await alice.who();
-    assert.deepEqual(w.map((p) => p.user), ["alice", "bob"]);
-    assert.equal(w[1]!.status, "busy");
-    assert.equal(w[0]!.addr, "", "a non-admin sees no addresses");
-    assert.ok(w[0]!.since <= Date.now());
-    assert.equal((await alice.whois("bob"))?.status, "busy");
-    await assert.rejects(alice.send({ kind: "user", name: "ghost" }, "x"), { code: "no_such_user" });
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "who lists online users with active since and status (addresses only for admins)",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      await bob.setStatus("busy");
+      // On several nodes, presence reaches the others a moment later.
+      const w = (await eventually(
+        async () => {
+          const w = await alice.who();
+          return w.length === 2 && w[1]!.status === "busy" ? w : null;
+        },
+        3000,
+        "bob busy in who",
+      ))!;
+      assert.deepEqual(w.map((p) => p.user), ["alice", "bob"]);
+      assert.equal(w[1]!.status, "busy");
+      assert.equal(w[0]!.addr, "", "a non-admin sees no addresses");
+      assert.ok(w[0]!.since <= Date.now());
+      assert.equal((await alice.whois("bob"))?.status, "busy");
+      await assert.rejects(alice.send({ kind: "user", name: "ghost" }, "x"), { code: "no_such_user" });
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("message bodies are opaque: binary bodies relay byte-exact and never reach the log", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    await bob.sync();
-    const got = inbox(bob);
-    await alice.send({ kind: "user", name: "bob" }, "SECRET-PLAINTEXT-42 \u0000\u001b[31m");
-    await eventually(() => got.length === 1);
-    assert.equal(got[0]!.text, "SECRET-PLAINTEXT-42 \u0000\u001b[31m");
-    assert.ok(!t.lines.some((l) => l.includes("SECRET-PLAINTEXT")));
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "message bodies are opaque: binary bodies relay byte-exact and never reach the log",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      await bob.sync();
+      const got = inbox(bob);
+      await alice.send({ kind: "user", name: "bob" }, "SECRET-PLAINTEXT-42 \u0000\u001b[31m");
+      await eventually(() => got.length === 1);
+      assert.equal(got[0]!.text, "SECRET-PLAINTEXT-42 \u0000\u001b[31m");
+      assert.ok(!t.lines.some((l) => l.includes("SECRET-PLAINTEXT")));
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("/info deliveries counts frames queued to sessions, not frames dropped before a sync", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob"); // logged in, not synced: delivery mode "none"
-    const m = t.srv.core.messages;
-    await alice.send({ kind: "user", name: "bob" }, "while bob has not synced");
-    assert.equal(m.stored, 1);
-    assert.equal(m.deliveries, 0, "a frame dropped for a session in mode none is no delivery");
-    const bi = inbox(bob);
-    await bob.sync(); // from the offline queue, not a live push
-    await alice.send({ kind: "user", name: "bob" }, "live");
-    await eventually(() => bi.some((x) => x.text === "live"), 3000, "bob's live message");
-    assert.equal(m.deliveries, 1);
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "/info deliveries counts frames queued to sessions, not frames dropped before a sync",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob"); // logged in, not synced: delivery mode "none"
+      const m = t.srv.core.messages; // alice's node stores; bob's node delivers (the same one on one server)
+      const deliveries = () => t.nodes.reduce((n, x) => n + x.core.messages.deliveries, 0);
+      await alice.send({ kind: "user", name: "bob" }, "while bob has not synced");
+      assert.equal(m.stored, 1);
+      await new Promise((r) => setTimeout(r, 100)); // another node's fan-out has had its chance
+      assert.equal(deliveries(), 0, "a frame dropped for a session in mode none is no delivery");
+      const bi = inbox(bob);
+      await bob.sync(); // from the offline queue, not a live push
+      await alice.send({ kind: "user", name: "bob" }, "live");
+      await eventually(() => bi.some((x) => x.text === "live"), 3000, "bob's live message");
+      assert.equal(deliveries(), 1);
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+stopEnginesTest();

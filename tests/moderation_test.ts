@@ -3,6 +3,7 @@ import { runConsoleLine } from "../lib/server/console.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
+import { stopEnginesTest, topologyTest } from "./topology.ts";
 
 function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type: string) {
   const box: { e: BackendEvent | null } = { e: null };
@@ -12,65 +13,76 @@ function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type
   return box;
 }
 
-Deno.test("non-admins are refused admin commands and the refusal is logged and audited", async () => {
-  const t = await startTestServer();
-  try {
-    const mallory = await t.client("mallory");
-    await t.client("bob");
-    await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
-    await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
-    await assert.rejects(mallory.kicked(), { code: "forbidden" });
-    assert.ok(
-      t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")),
-    );
-    assert.ok(
-      (await t.srv.core.store.listAudit(10)).some((a) => a.actor === "mallory" && a.action === "denied"),
-    );
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "non-admins are refused admin commands and the refusal is logged and audited",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const mallory = await t.client("mallory");
+      await t.client("bob");
+      await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
+      await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
+      await assert.rejects(mallory.kicked(), { code: "forbidden" });
+      assert.ok(
+        t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")),
+      );
+      assert.ok(
+        (await t.srv.core.store.listAudit(10)).some((a) => a.actor === "mallory" && a.action === "denied"),
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("admin kick disconnects with a reason; ban refuses login until it ends; kicked list shows both", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
-    const bob = await t.client("bob");
-    const bye = lastEvent(bob, "disconnected");
-    await alice.kick("bob");
-    await eventually(() => bye.e, 3000, "kick");
-    assert.deepEqual(bye.e, { type: "disconnected", code: "kicked", reason: "You were kicked by alice" });
-    const bob2 = await t.client("bob", { register: false });
-    const bye2 = lastEvent(bob2, "disconnected");
-    await alice.kick("bob", 60);
-    await eventually(() => bye2.e, 3000, "ban");
-    assert.equal((bye2.e as { code: string }).code, "banned");
-    assert.match((bye2.e as { reason: string }).reason, /until \d\d:\d\d \(in 1 min\)$/);
-    const refused = await t.client("bob", { register: false }).catch((e) => e);
-    assert.equal(refused.code, "banned");
-    assert.match(refused.message, /^You are banned until \d\d:\d\d \(in 1 min\)$/); // local, not UTC ISO
-    const ks = await alice.kicked();
-    assert.equal(ks.length, 2);
-    assert.ok(ks[0]!.bannedUntil && !ks[1]!.bannedUntil);
-    assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), [
-      "ban",
-      "kick",
-    ]);
-    assert.match(await runConsoleLine(t.srv, "/unban bob"), /Lifted the ban on bob/);
-    (await t.client("bob", { register: false })).close();
-  } finally {
-    await t.stop();
-  }
-});
+topologyTest(
+  "admin kick disconnects with a reason; ban refuses login until it ends; kicked list shows both",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
+      const bob = await t.client("bob");
+      const bye = lastEvent(bob, "disconnected");
+      await alice.kick("bob");
+      await eventually(() => bye.e, 3000, "kick");
+      assert.deepEqual(bye.e, { type: "disconnected", code: "kicked", reason: "You were kicked by alice" });
+      const bob2 = await t.client("bob", { register: false });
+      const bye2 = lastEvent(bob2, "disconnected");
+      await alice.kick("bob", 60);
+      await eventually(() => bye2.e, 3000, "ban");
+      assert.equal((bye2.e as { code: string }).code, "banned");
+      assert.match((bye2.e as { reason: string }).reason, /until \d\d:\d\d \(in 1 min\)$/);
+      const refused = await t.client("bob", { register: false }).catch((e) => e);
+      assert.equal(refused.code, "banned");
+      assert.match(refused.message, /^You are banned until \d\d:\d\d \(in 1 min\)$/); // local, not UTC ISO
+      const ks = await alice.kicked();
+      assert.equal(ks.length, 2);
+      assert.ok(ks[0]!.bannedUntil && !ks[1]!.bannedUntil);
+      assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), [
+        "ban",
+        "kick",
+      ]);
+      assert.match(await runConsoleLine(t.srv, "/unban bob"), /Lifted the ban on bob/);
+      (await t.client("bob", { register: false })).close();
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
-Deno.test("grant and revoke; the last admin cannot be demoted", async () => {
+topologyTest("grant and revoke; the last admin cannot be demoted", async (startTestServer) => {
   const t = await startTestServer();
   try {
     const alice = await t.client("alice");
     await runConsoleLine(t.srv, "/grant alice");
     const bob = await t.client("bob");
     await alice.grant("bob");
+    await eventually(
+      () => bob.role === "admin",
+      3000,
+      "bob told he is an admin (from another node on three)",
+    );
     await bob.revoke("alice");
     await assert.rejects(bob.revoke("bob"), { code: "last_admin" });
     await assert.rejects(alice.kick("bob"), { code: "forbidden" });
@@ -80,33 +92,37 @@ Deno.test("grant and revoke; the last admin cannot be demoted", async () => {
   }
 });
 
-Deno.test("console: /users /active /info /kick /broadcast /kicked /help and unknown commands", async () => {
-  const t = await startTestServer();
-  try {
-    const alice = await t.client("alice");
-    const bob = await t.client("bob");
-    await bob.sync();
-    const notice = lastEvent(bob, "notice");
-    assert.match(await runConsoleLine(t.srv, "/users"), /alice\s+user\s+online/);
-    assert.match(await runConsoleLine(t.srv, "/active"), /bob\s+127\.0\.0\.1:\d+\s+since \d{4}-/);
-    const info = await runConsoleLine(t.srv, "/info");
-    for (const k of ["connections: 2", "uptime_s:", "rss_mb:", "queued_bytes:", "store_queue:"]) {
-      assert.ok(info.includes(k), k);
+topologyTest(
+  "console: /users /active /info /kick /broadcast /kicked /help and unknown commands",
+  async (startTestServer) => {
+    const t = await startTestServer();
+    try {
+      const alice = await t.client("alice");
+      const bob = await t.client("bob");
+      await bob.sync();
+      const notice = lastEvent(bob, "notice");
+      assert.match(await runConsoleLine(t.srv, "/users"), /alice\s+user\s+online/);
+      assert.match(await runConsoleLine(t.srv, "/active"), /bob\s+127\.0\.0\.1:\d+\s+since \d{4}-/);
+      const info = await runConsoleLine(t.srv, "/info");
+      const here = t.nodes.length === 1 ? 2 : 1; // on three nodes bob is connected to node 2
+      for (const k of [`connections: ${here}`, "uptime_s:", "rss_mb:", "queued_bytes:", "store_queue:"]) {
+        assert.ok(info.includes(k), k);
+      }
+      assert.match(await runConsoleLine(t.srv, "/broadcast maintenance at noon"), /Announced/);
+      await eventually(() => notice.e, 3000, "notice");
+      assert.equal((notice.e as { text: string }).text, "[console] maintenance at noon");
+      assert.match(await runConsoleLine(t.srv, "/kick alice 30 spamming"), /Banned alice until/);
+      assert.match(await runConsoleLine(t.srv, "/kicked"), /alice by console banned until .* — spamming/);
+      await eventually(() => alice.conn.closed, 3000, "alice gone");
+      assert.match(await runConsoleLine(t.srv, "/help"), /\/shutdown/);
+      assert.equal(await runConsoleLine(t.srv, "/nope"), "Unknown command /nope; type /help");
+      assert.equal(await runConsoleLine(t.srv, "/kick"), "Usage: /kick USER [BAN_SECONDS] [REASON…]");
+      assert.equal(await runConsoleLine(t.srv, "/kick ghost"), "Error: There is no user named ghost");
+    } finally {
+      await t.stop();
     }
-    assert.match(await runConsoleLine(t.srv, "/broadcast maintenance at noon"), /Announced/);
-    await eventually(() => notice.e, 3000, "notice");
-    assert.equal((notice.e as { text: string }).text, "[console] maintenance at noon");
-    assert.match(await runConsoleLine(t.srv, "/kick alice 30 spamming"), /Banned alice until/);
-    assert.match(await runConsoleLine(t.srv, "/kicked"), /alice by console banned until .* — spamming/);
-    await eventually(() => alice.conn.closed, 3000, "alice gone");
-    assert.match(await runConsoleLine(t.srv, "/help"), /\/shutdown/);
-    assert.equal(await runConsoleLine(t.srv, "/nope"), "Unknown command /nope; type /help");
-    assert.equal(await runConsoleLine(t.srv, "/kick"), "Usage: /kick USER [BAN_SECONDS] [REASON…]");
-    assert.equal(await runConsoleLine(t.srv, "/kick ghost"), "Error: There is no user named ghost");
-  } finally {
-    await t.stop();
-  }
-});
+  },
+);
 
 Deno.test("graceful shutdown tells every client, flushes queued messages and closes the store", async () => {
   const t = await startTestServer();
@@ -136,3 +152,5 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
   await reopened.close();
   await t.stop();
 });
+
+stopEnginesTest();

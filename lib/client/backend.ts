@@ -52,6 +52,8 @@ export interface Presence {
   since: number;
   status: Status;
   role: Role;
+  /** The server node the user is on, when the server is one of several (issue 16). */
+  node?: string;
 }
 
 export interface RoomInfo {

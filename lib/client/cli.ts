@@ -254,7 +254,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         io.out(
           `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${(p.addr || "-").padEnd(22)} active since ${
             iso(p.since)
-          }${p.role === "admin" ? " admin" : ""}`,
+          }${p.role === "admin" ? " admin" : ""}${p.node ? ` node ${p.node}` : ""}`,
         );
       }
     }));

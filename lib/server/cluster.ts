@@ -1,8 +1,8 @@
 /**
  * One node of several (issue 16): joins the Hub to the `Bus`. Messages: the store is the truth and
- * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message it
- * did not store itself; a bus `msg` event only says "read now" (a missed one is caught up on the next
- * heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message,
+ * its own included, in seq order (its own at once when nothing is missing before them); a bus `msg`
+ * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
  * names and announcements are relayed as events. No I/O of its own besides the bus and the store.
  */
@@ -10,6 +10,8 @@ import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import type { Core } from "./core.ts";
+import { linkEvent } from "./handlers_link.ts";
+import type { Session } from "./session.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
 
 const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
@@ -23,7 +25,8 @@ export interface ClusterOptions {
 
 export class Cluster {
   #cursor = 0;
-  readonly #local = new Set<string>();
+  /** Messages stored by this node and not fanned out yet → the sending session. */
+  readonly #local = new Map<string, Session | null>();
   readonly #remote = new Map<string, { users: PresenceEntry[]; seen: number }>();
   #catching: Promise<void> | null = null;
   #again = false;
@@ -53,18 +56,38 @@ export class Cluster {
     this.bus.publish(e);
   }
 
-  /** Messages about to be stored here: the catch-up must not fan them out a second time. */
-  beforeAppend(batch: readonly NewMessage[]): void {
-    for (const m of batch) this.#local.add(key(m));
+  /** Messages about to be stored here, with their sending sessions (not sent their own message back). */
+  beforeAppend(batch: readonly NewMessage[], from: readonly (Session | null)[]): void {
+    batch.forEach((m, i) => this.#local.set(key(m), from[i] ?? null));
   }
 
-  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): void {
-    let top = 0;
+  /**
+   * Every message, local or not, is fanned out here in seq order (a recipient acks cumulatively per
+   * conversation, so a later seq must never overtake an earlier one): at once when the batch follows
+   * the cursor, else by a catch-up from the log.
+   */
+  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): boolean {
+    const stored: StoredMessage[] = [];
     rows.forEach((r, i) => {
-      if (r) top = Math.max(top, r.seq);
+      if (r) stored.push(r);
       else this.#local.delete(key(batch[i]!)); // a duplicate is not a new row of the log
     });
-    if (top) this.bus.publish({ t: "msg", seq: top });
+    if (!stored.length) return true;
+    this.bus.publish({ t: "msg", seq: Math.max(...stored.map((r) => r.seq)) });
+    stored.sort((a, b) => a.seq - b.seq);
+    const next = !this.#catching && stored.every((r, i) => r.seq === this.#cursor + 1 + i) &&
+      stored.every((r) => r.kind !== "room" || this.core.hub.rooms.has(r.target));
+    if (next) { for (const r of stored) this.#fanOut(r); }
+    else void this.catchUp();
+    return true;
+  }
+
+  #fanOut(r: StoredMessage): void {
+    const k = key(r);
+    const from = this.#local.get(k) ?? null;
+    this.#local.delete(k);
+    this.core.messages.deliveries += this.core.hub.fanOut(r, from);
+    this.#cursor = r.seq;
   }
 
   /** This node's sessions came or went: tell the others soon (coalesced). */
@@ -78,7 +101,7 @@ export class Cluster {
   /** Users logged in on other nodes (latest heartbeat of each live node). */
   remotePresence(): PresenceEntry[] {
     const out: PresenceEntry[] = [];
-    for (const n of this.#remote.values()) out.push(...n.users);
+    for (const [node, n] of this.#remote) for (const u of n.users) out.push({ ...u, node: u.node ?? node });
     return out;
   }
 
@@ -108,11 +131,8 @@ export class Cluster {
           for (;;) {
             const rows = await this.core.store.since(this.#cursor, PAGE);
             for (const r of rows) {
-              if (!this.#local.delete(key(r))) {
-                if (r.kind === "room") await this.core.roomMembers(r.target); // the cache the fan-out reads
-                this.core.messages.deliveries += this.core.hub.fanOut(r, null);
-              }
-              this.#cursor = r.seq;
+              if (r.kind === "room") await this.core.roomMembers(r.target); // the cache the fan-out reads
+              this.#fanOut(r);
             }
             if (rows.length < PAGE) break;
           }
@@ -149,7 +169,13 @@ export class Cluster {
         if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":
-        for (const s of [...hub.sessionsOf(e.user)]) s.bye(e.code, e.reason, e.until);
+        for (const s of [...hub.sessionsOf(e.user)]) {
+          if (e.device === undefined || s.device === e.device) s.bye(e.code, e.reason, e.until);
+        }
+        break;
+      case "status":
+        for (const s of hub.sessionsOf(e.user)) s.status = e.status;
+        hub.presence({ user: e.user, online: true, status: e.status, since: e.since });
         break;
       case "presence":
         this.#setRemote(from, e.stopping ? null : e.users);
@@ -171,6 +197,12 @@ export class Cluster {
         break;
       case "user":
         hub.users.add(e.user);
+        break;
+      case "link":
+        linkEvent(this.core, from, e);
+        break;
+      case "stream":
+        hub.streamEvents?.(from, e);
         break;
     }
   }

@@ -11,6 +11,7 @@ import * as msg from "./handlers_messages.ts";
 import * as rooms from "./handlers_rooms.ts";
 import * as adm from "./handlers_admin.ts";
 import * as dev from "./handlers_devices.ts";
+import * as link from "./handlers_link.ts";
 import { videoHandlers, type VideoParts } from "./video/handlers.ts";
 import { fileHandlers } from "./handlers_files.ts";
 import type { FileStore } from "./file_store.ts";
@@ -68,9 +69,9 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts, file
     "keys.count": { auth: "user", run: dev.keysCount },
     "device.list": { auth: "user", run: dev.deviceList },
     "device.remove": { auth: "user", run: dev.deviceRemove },
-    "link.open": { auth: "user", run: dev.linkOpen },
-    "link.join": { auth: "user", run: dev.linkJoin },
-    "link.msg": { auth: "user", run: dev.linkMsg },
+    "link.open": { auth: "user", run: link.linkOpen },
+    "link.join": { auth: "user", run: link.linkJoin },
+    "link.msg": { auth: "user", run: link.linkMsg },
     "video.list": { auth: "user", run: vid["video.list"] },
     "video.play": { auth: "user", run: vid["video.play"] },
     "video.ctl": { auth: "user", run: vid["video.ctl"] },

@@ -43,7 +43,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       return p.map((x) =>
         `${x.user.padEnd(20)} ${x.addr.padEnd(22)} since ${fmtTime(x.since)} ${x.status}${
           x.role === "admin" ? " admin" : ""
-        }`
+        }${x.node ? ` node ${x.node}` : ""}`
       )
         .join("\n");
     },

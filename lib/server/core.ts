@@ -13,6 +13,7 @@ import { KeyedBuckets } from "./rate.ts";
 import { LruMap } from "../common/lru.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
+import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
 
@@ -105,7 +106,7 @@ export class Core {
 
   async kick(actor: string, rawUser: string, banSeconds?: number, reason?: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) {
+    if (!user || !(await this.knownUser(user))) {
       return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
     }
     if (user === actor) return fail(ErrorCode.Forbidden, "You cannot kick yourself");
@@ -150,7 +151,7 @@ export class Core {
 
   async unban(actor: string, rawUser: string): Promise<ActionResult> {
     const user = normalizeName(rawUser);
-    if (!user || !this.hub.users.has(user)) {
+    if (!user || !(await this.knownUser(user))) {
       return fail(ErrorCode.NoSuchUser, `There is no user named ${rawUser}`);
     }
     const n = await this.store.liftBans(user, this.clock.now());
@@ -200,6 +201,17 @@ export class Core {
     return ok(role === "admin" ? `${user} is now an admin` : `${user} is no longer an admin`);
   }
 
+  /**
+   * Whether `name` is registered. The hub's set is a cache: on one of several nodes a name just
+   * registered elsewhere may not have reached it yet, so a miss asks the store.
+   */
+  async knownUser(name: string): Promise<boolean> {
+    if (this.hub.users.has(name)) return true;
+    if (!this.hub.link || !(await this.store.getUser(name))) return false;
+    this.hub.users.add(name);
+    return true;
+  }
+
   /** A server notice to every logged-in session (not a stored chat message). */
   announce(actor: string, text: string): ActionResult {
     this.hub.toAll({ t: "notice", level: "info", text: `[${actor}] ${text}` });
@@ -219,29 +231,35 @@ export class Core {
   presence(
     withAddr = true,
     localOnly = false,
-  ): { user: string; addr: string; since: number; status: string; role: string }[] {
-    const out = [];
-    if (!localOnly) {
-      const seen = new Set<string>();
-      for (const p of this.hub.link?.remotePresence() ?? []) {
-        if (this.hub.byUser.has(p.user) || seen.has(p.user)) continue;
-        seen.add(p.user);
-        out.push({ ...p, addr: withAddr ? p.addr : "" });
-      }
-    }
+  ): PresenceEntry[] {
+    const all = new Map<string, PresenceEntry>();
+    const node = this.hub.link?.node;
     for (const [user, set] of this.hub.byUser) {
       let first = null;
       for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;
       if (!first) continue;
       const busy = [...set].some((s) => s.status === "busy");
-      out.push({
+      all.set(user, {
         user,
         addr: withAddr ? first.addr : "",
         since: first.loginAt,
         status: busy ? "busy" : "free",
         role: first.role,
+        ...(node ? { node } : {}),
       });
     }
+    // A user on several nodes is one line: busy if busy anywhere, since the earliest login, every node.
+    for (const p of localOnly ? [] : this.hub.link?.remotePresence() ?? []) {
+      const q = all.get(p.user);
+      if (!q) {
+        all.set(p.user, { ...p, addr: withAddr ? p.addr : "" });
+        continue;
+      }
+      if (p.status === "busy") q.status = "busy";
+      if (p.since < q.since) Object.assign(q, { since: p.since, addr: withAddr ? p.addr : "" });
+      if (p.node && !q.node?.split(",").includes(p.node)) q.node = q.node ? `${q.node},${p.node}` : p.node;
+    }
+    const out = [...all.values()];
     return out.sort((a, b) => a.user.localeCompare(b.user));
   }
 }

@@ -127,7 +127,11 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
 
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
   for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
-  c.hub.presence({ user: s.user, online: true, status: m.status, since: s.loginAt });
+  const change = { user: s.user, online: true, status: m.status, since: s.loginAt };
+  c.hub.presence(change);
+  // Other nodes: at once, not on the next heartbeat (their copy of this node's presence is refreshed too).
+  c.hub.link?.publish({ t: "status", user: s.user, status: m.status, since: s.loginAt });
+  c.hub.link?.localChanged();
   s.reply(m.id, { status: m.status });
   await Promise.resolve();
 }

@@ -11,8 +11,7 @@
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
  * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
- * - `link.open/join/msg`: a rendezvous between two sessions of one user; bodies are relayed as is
- *   (sealed by the clients under a key from the one-time code the server never sees).
+ * - `link.open/join/msg`: handlers_link.ts.
  * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
  *   active device of the recipient and to the sender's other devices.
  * Every active device change is pushed as `devices` to every logged-in session.
@@ -47,6 +46,7 @@ async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promis
 
 function pushDevices(c: Core, user: string, devices: number[]): void {
   for (const x of c.hub.sessions) if (x.state === "ready") x.send({ t: "devices", user, devices });
+  c.hub.link?.push({ t: "devices", user, devices });
 }
 
 export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
@@ -60,9 +60,9 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
   let added = false;
   if (m.reset) {
     await c.store.resetDevices(s.user, now);
-    for (const x of [...c.hub.sessionsOf(s.user)]) {
-      if (x !== s) x.bye(ErrorCode.DeviceRemoved, "The account's keys were reset from another folder");
-    }
+    const why = "The account's keys were reset from another folder";
+    for (const x of [...c.hub.sessionsOf(s.user)]) if (x !== s) x.bye(ErrorCode.DeviceRemoved, why);
+    c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.DeviceRemoved, reason: why });
     device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
     added = true;
   } else if (device === 0) {
@@ -134,7 +134,7 @@ export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): 
 
 export async function keysFetch(c: Core, s: Session, m: Request<"keys.fetch">): Promise<void> {
   const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) {
+  if (!u || !(await c.knownUser(u))) {
     return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
   }
   const all = await activeDevices(c, u);
@@ -187,9 +187,17 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
     detail: `${m.device}`,
   });
   s.reply(m.id, { removed: m.device });
+  const why = "This device was removed from the account";
   for (const x of [...c.hub.sessionsOf(s.user)]) {
-    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, "This device was removed from the account");
+    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, why);
   }
+  c.hub.link?.publish({
+    t: "kick",
+    user: s.user,
+    code: ErrorCode.DeviceRemoved,
+    reason: why,
+    device: m.device,
+  });
   pushDevices(c, s.user, await activeDevices(c, s.user));
 }
 
@@ -213,62 +221,4 @@ export async function devicesChanged(
   const got = new Set(devices);
   if (got.size === want.size && [...want].every((k) => got.has(k))) return null;
   return { [to]: theirs, [s.user]: mine };
-}
-
-// ── link channels ──────────────────────────────────────────────────────────────────────────────
-
-interface Link {
-  user: string;
-  a: Session;
-  b: Session | null;
-  expires: number;
-}
-const LINK_TTL_MS = 10 * 60_000;
-const links = new WeakMap<Core, Map<string, Link>>();
-
-function linksOf(c: Core): Map<string, Link> {
-  let m = links.get(c);
-  if (!m) links.set(c, m = new Map());
-  const now = c.clock.now();
-  for (const [k, l] of m) if (l.expires < now || l.a.state === "closed") m.delete(k);
-  return m;
-}
-
-export function linkOpen(c: Core, s: Session, m: Request<"link.open">): Promise<void> {
-  const all = linksOf(c);
-  for (const [k, l] of all) if (l.a === s) all.delete(k); // one open channel per session
-  if (all.has(m.channel)) {
-    return Promise.resolve(s.fail(m.id, ErrorCode.Duplicate, "That link code is in use"));
-  }
-  all.set(m.channel, { user: s.user, a: s, b: null, expires: c.clock.now() + LINK_TTL_MS });
-  s.reply(m.id, { expires: c.clock.now() + LINK_TTL_MS });
-  return Promise.resolve();
-}
-
-export function linkJoin(c: Core, s: Session, m: Request<"link.join">): Promise<void> {
-  const l = linksOf(c).get(m.channel);
-  if (!l || l.user !== s.user || l.b || l.a === s) {
-    s.fail(
-      m.id,
-      ErrorCode.NoSuchLink,
-      "No device of this account is waiting for that code (it may have expired)",
-    );
-    return Promise.resolve();
-  }
-  l.b = s;
-  l.a.send({ t: "link", channel: m.channel, event: "joined" });
-  s.reply(m.id, {});
-  return Promise.resolve();
-}
-
-export function linkMsg(c: Core, s: Session, m: Request<"link.msg">, body: Uint8Array): Promise<void> {
-  const l = linksOf(c).get(m.channel);
-  const peer = l && l.b ? (s === l.a ? l.b : s === l.b ? l.a : null) : null;
-  if (!peer || peer.state === "closed") {
-    s.fail(m.id, ErrorCode.NoSuchLink, "The other device is not on this link any more");
-    return Promise.resolve();
-  }
-  peer.send({ t: "link", channel: m.channel }, body.slice());
-  s.reply(m.id, {});
-  return Promise.resolve();
 }

@@ -43,7 +43,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (!f) {
         if (m.off !== 0) return missing(s, m.id);
         const to = normalizeName(m.to);
-        if (!to || !c.hub.users.has(to)) {
+        if (!to || !(await c.knownUser(to))) {
           return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
         }
         if (store.count(s.user) >= MAX_FILES_PER_USER) {

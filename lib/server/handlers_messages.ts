@@ -25,7 +25,7 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
   if (to.kind === "broadcast") return { kind: "broadcast", name: "", conv: "b", afterSeq: 0 };
   const name = normalizeName(to.name);
   if (to.kind === "user") {
-    if (!name || !c.hub.users.has(name)) {
+    if (!name || !(await c.knownUser(name))) {
       return { err: ErrorCode.NoSuchUser, msg: `There is no user named ${to.name}` };
     }
     return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };

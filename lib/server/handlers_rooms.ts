@@ -63,7 +63,9 @@ export async function create(c: Core, s: Session, m: Request<"room.create">): Pr
   const members = new Set<string>([s.user]);
   for (const raw of m.members) {
     const u = normalizeName(raw);
-    if (!u || !c.hub.users.has(u)) return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${raw}`);
+    if (!u || !(await c.knownUser(u))) {
+      return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${raw}`);
+    }
     members.add(u);
   }
   const since = await c.store.lastSeq();
@@ -88,7 +90,7 @@ export async function invite(c: Core, s: Session, m: Request<"room.invite">): Pr
   if (!me) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
   if (!me.admin) return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can invite`);
   const u = normalizeName(m.user);
-  if (!u || !c.hub.users.has(u)) {
+  if (!u || !(await c.knownUser(u))) {
     return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.user}`);
   }
   if (r.members.some((x) => x.user === u)) {

@@ -18,10 +18,13 @@ import type { BusEvent, PresenceEntry } from "./bus/bus.ts";
 
 /** The other nodes, when there are any (lib/server/cluster.ts). */
 export interface HubLink {
+  /** This node's id, shown beside its users in `who` and `/active`. */
+  readonly node: string;
   publish(e: BusEvent): void;
   push(h: Outbound, users?: string[]): void;
-  beforeAppend(batch: readonly NewMessage[]): void;
-  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): void;
+  beforeAppend(batch: readonly NewMessage[], from: readonly (Session | null)[]): void;
+  /** Returns true: the link fans the stored rows out (in seq order), not the caller. */
+  afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): boolean;
   localChanged(): void;
   remotePresence(): PresenceEntry[];
 }
@@ -47,6 +50,8 @@ export class Hub {
   #closed = false;
   /** Presence frames pushed so far (one per live session per tick). */
   presenceFrames = 0;
+  /** Stream events from other nodes (set by the StreamRelay). */
+  streamEvents: ((from: string, e: Extract<BusEvent, { t: "stream" }>) => void) | null = null;
 
   add(s: Session): void {
     this.sessions.add(s);

@@ -96,14 +96,15 @@ export class MessageLog {
     this.#flushing = (async () => {
       try {
         const ms = batch.map((p) => p.m);
-        if (ms.length) this.hub.link?.beforeAppend(ms);
+        this.hub.link?.beforeAppend(ms, batch.map((p) => p.from));
         const rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
-        if (ms.length) this.hub.link?.afterAppend(ms, rows);
+        // One of several nodes: the cluster fans out in seq order, with other nodes' messages.
+        const linked = this.hub.link?.afterAppend(ms, rows) ?? false;
         for (let i = 0; i < batch.length; i++) {
           const r = rows[i] ?? null;
           if (r) {
             this.stored++;
-            this.deliveries += this.hub.fanOut(r, batch[i]!.from);
+            if (!linked) this.deliveries += this.hub.fanOut(r, batch[i]!.from);
           }
           batch[i]!.resolve(r);
         }

@@ -35,6 +35,8 @@ export class Session {
   violations = 0;
   delivery: "none" | "syncing" | "live" = "none";
   #held: { seq: number; frame: Uint8Array }[] = [];
+  /** The last seq the sync sent: a later live copy of it (another node's fan-out catching up) is skipped. */
+  #synced = 0;
   /** Sends accepted but not yet committed and answered (the read loop pauses above a window). */
   inflight = 0;
   #belowWaiters: { n: number; resolve: () => void }[] = [];
@@ -67,7 +69,7 @@ export class Session {
    * client has not synced and gets it from its offline queue).
    */
   deliver(seq: number, frame: Uint8Array): number {
-    if (this.delivery === "live") return this.outbox.push(frame) ? 1 : 0;
+    if (this.delivery === "live") return seq > this.#synced && this.outbox.push(frame) ? 1 : 0;
     if (this.delivery === "syncing") this.#held.push({ seq, frame });
     return 0;
   }
@@ -98,6 +100,7 @@ export class Session {
     let n = 0;
     for (const h of this.#held) if (h.seq > lastSent && this.outbox.push(h.frame)) n++;
     this.#held = [];
+    this.#synced = Math.max(this.#synced, lastSent);
     this.delivery = "live";
     return n;
   }

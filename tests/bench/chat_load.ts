@@ -54,7 +54,7 @@ function connectAll(s: Srv, users: string[], parallel = 50): Promise<LoadConn[]>
 }
 
 /** Sends `count` messages from `sender` with at most `window` unanswered, optionally paced. */
-async function pump(
+export async function pump(
   sender: LoadConn,
   to: Record<string, unknown>,
   count: number,
@@ -84,7 +84,7 @@ async function pump(
   });
 }
 
-interface Measured {
+export interface Measured {
   lat: Float64Array;
   got: number;
   secs: number;
@@ -97,8 +97,8 @@ interface Measured {
  * Makes `receivers` live, runs `load`, and waits for `expected` deliveries; measures latency per
  * delivery, wall time and the server's CPU time over the load phase only.
  */
-async function measure(
-  s: Srv,
+export async function measure(
+  cpu: () => Promise<number>,
   receivers: LoadConn[],
   expected: number,
   load: () => Promise<void>,
@@ -118,7 +118,7 @@ async function measure(
       };
     })),
   );
-  const [cpu0, self0] = [await cpuMicros(s.pid), await cpuMicros(Deno.pid)];
+  const [cpu0, self0] = [await cpu(), await cpuMicros(Deno.pid)];
   const t0 = performance.now();
   await phase(
     `load and ${expected} deliveries`,
@@ -129,26 +129,26 @@ async function measure(
     })(),
   );
   const secs = (performance.now() - t0) / 1000;
-  const cpu = (await cpuMicros(s.pid)) - cpu0;
+  const used = (await cpu()) - cpu0;
   const self = (await cpuMicros(Deno.pid)) - self0;
   lat.sort();
-  return { lat, got, secs, cpuMicros: cpu, selfMicros: self };
+  return { lat, got, secs, cpuMicros: used, selfMicros: self };
 }
 
 /** The load generator's CPU as a share of one core over the phase: near 100 % means it, not the server, limits. */
-const selfRow = (name: string, m: Measured): Row => ({
+export const selfRow = (name: string, m: Measured): Row => ({
   name: `${name} load generator CPU (this process)`,
   value: m.selfMicros / 1e4 / m.secs,
   unit: "%",
 });
 
-function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
+export function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
   const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
   return withServer(members, { name: "bench", members }, async (s) => {
     const conns = await connectAll(s, members);
     const receivers = conns.slice(1);
     const m = await measure(
-      s,
+      () => cpuMicros(s.pid),
       receivers,
       count * receivers.length,
       () => pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, perSec, "f"),
@@ -169,21 +169,21 @@ function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
   });
 }
 
-export function pairs(per = 1000): Promise<Row[]> {
+export function pairs(per = 1000, label = "B"): Promise<Row[]> {
   const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
   return withServer(users, undefined, async (s) => {
     const conns = await connectAll(s, users);
-    const m = await measure(s, conns, per * users.length, async () => {
+    const m = await measure(() => cpuMicros(s.pid), conns, per * users.length, async () => {
       await Promise.all(
         conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
       );
     });
     for (const c of conns) c.close();
     return [
-      { name: `B 100 pairs DMs (${per} each) msgs/s`, value: m.got / m.secs, unit: "1/s" },
-      { name: "B latency p99", value: percentile(m.lat, 99), unit: "ms" },
-      { name: "B server CPU per delivery", value: m.cpuMicros / m.got, unit: "µs" },
-      selfRow("B", m),
+      { name: `${label} 100 pairs DMs (${per} each) msgs/s`, value: m.got / m.secs, unit: "1/s" },
+      { name: `${label} latency p99`, value: percentile(m.lat, 99), unit: "ms" },
+      { name: `${label} server CPU per delivery`, value: m.cpuMicros / m.got, unit: "µs" },
+      selfRow(label, m),
     ];
   });
 }

@@ -1,12 +1,15 @@
 /**
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
- * ratio Parley / Redis per workload), crypto, media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs only those groups.
+ * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
+ * media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs
+ * only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more) print their median with
  * the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
 import { benchPeers, ratioRows } from "./peers.ts";
+import { benchCluster } from "./cluster_load.ts";
 import type { Row } from "./proc.ts";
 import { benchVideoServer } from "./video.ts";
 import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
@@ -46,6 +49,12 @@ const groups: Record<string, Group> = {
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeers(o);
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
+  // Three nodes on PostgreSQL + NATS beside one SQLite node, A and B (issue 16).
+  cluster: () =>
+    benchCluster({
+      repeat: Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
+      ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? { fanoutCount: 100, pairsPer: 10 } : {}),
+    }),
   crypto: () => benchCrypto(),
   tui: () => benchTui(),
   media,

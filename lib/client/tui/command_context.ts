@@ -64,7 +64,7 @@ export function presenceLine(ctx: CommandContext, p: Presence): string {
   // The address is shown to admins only (the server sends "" to others).
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
     p.addr ? ` — ${p.addr}` : ""
-  } — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})`;
+  } — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${p.node ? ` — on ${p.node}` : ""}`;
 }
 
 /**

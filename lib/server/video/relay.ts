@@ -5,10 +5,15 @@
  * session to the accepting session. Frames are never stored or queued: one is relayed only when
  * the recipient's outbox is nearly empty, otherwise it is dropped and the sender told so in the
  * reply (it then sends fewer). Either side may `stream.stop`; a closed session stops its streams.
+ * Across nodes (issue 16): an offer to a user on another node goes over the bus; that node keeps a
+ * proxy (the recipient's side) and the sender's node sends frames to it over the bus, paced by the
+ * same token bucket (the far outbox is checked there: a frame for a slow reader is dropped there).
  */
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Outbound, Request } from "../../protocol/messages.ts";
 import { normalizeName } from "../../protocol/names.ts";
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import type { BusEvent } from "../bus/bus.ts";
 import type { Hub } from "../hub.ts";
 import type { Session } from "../session.ts";
 import { LOW_WATER } from "./viewer.ts";
@@ -20,8 +25,10 @@ interface Offer {
   to: string;
   name: string;
   fps: number;
-  /** The recipient session that accepted; null while pending. */
+  /** The recipient session that accepted; null while pending (or accepted on another node). */
   peer: Session | null;
+  /** The node whose session accepted, when it is not this one. */
+  peerNode: string | null;
   relayed: number;
   dropped: number;
   /** Token bucket against a sender that ignores its own frame rate. */
@@ -36,10 +43,22 @@ export interface RelayLimits {
   total: number;
 }
 
+/** The recipient's side of an offer made on another node (`origin`). */
+interface Proxy {
+  origin: string;
+  to: string;
+  peer: Session | null;
+}
+
+type StreamEvent = Extract<BusEvent, { t: "stream" }>;
+
 export class StreamRelay {
   readonly #offers = new Map<string, Offer>();
+  readonly #proxies = new Map<string, Proxy>();
 
-  constructor(readonly hub: Hub, readonly limits: RelayLimits, readonly now: () => number) {}
+  constructor(readonly hub: Hub, readonly limits: RelayLimits, readonly now: () => number) {
+    hub.streamEvents = (from, e) => this.#onBus(from, e);
+  }
 
   get size(): number {
     return this.#offers.size;
@@ -52,7 +71,8 @@ export class StreamRelay {
     }
     if (to === s.user) throw new VideoError(ErrorCode.Invalid, "You cannot stream to yourself");
     const online = [...this.hub.sessionsOf(to)].filter((x) => x.state === "ready");
-    if (online.length === 0) throw new VideoError(ErrorCode.Unavailable, `${to} is not online`);
+    const elsewhere = this.hub.link?.remotePresence().some((p) => p.user === to) ?? false;
+    if (online.length === 0 && !elsewhere) throw new VideoError(ErrorCode.Unavailable, `${to} is not online`);
     if (this.#offers.has(m.sid)) {
       throw new VideoError(ErrorCode.Duplicate, "That stream id is already in use");
     }
@@ -77,6 +97,7 @@ export class StreamRelay {
       name: m.name,
       fps,
       peer: null,
+      peerNode: null,
       relayed: 0,
       dropped: 0,
       tokens: fps,
@@ -87,15 +108,25 @@ export class StreamRelay {
     if (m.width !== undefined) h.width = m.width;
     if (m.height !== undefined) h.height = m.height;
     for (const x of online) x.send(h);
+    if (elsewhere) this.hub.link!.publish({ t: "stream", op: "offer", sid: m.sid, user: to, h });
     return { sid: m.sid };
   }
 
   answer(s: Session, m: Request<"stream.answer">): { accepted: boolean } {
     const o = this.#offers.get(m.sid);
+    const p = o ? null : this.#proxies.get(m.sid);
+    if (p && p.to === s.user) {
+      if (p.peer) throw new VideoError(ErrorCode.Duplicate, "This stream was already accepted");
+      if (m.accept) p.peer = s;
+      else this.#proxies.delete(m.sid);
+      const h: Outbound = { t: "stream.answer", sid: m.sid, from: s.user, accept: m.accept };
+      this.hub.link?.publish({ t: "stream", op: "answer", sid: m.sid, to: p.origin, accept: m.accept, h });
+      return { accepted: m.accept };
+    }
     if (!o || o.to !== s.user) {
       throw new VideoError("no_such_stream", "There is no such stream offered to you");
     }
-    if (o.peer) throw new VideoError(ErrorCode.Duplicate, "This stream was already accepted");
+    if (o.peer || o.peerNode) throw new VideoError(ErrorCode.Duplicate, "This stream was already accepted");
     if (m.accept) o.peer = s;
     else this.#offers.delete(m.sid);
     o.from.send({ t: "stream.answer", sid: o.sid, from: s.user, accept: m.accept });
@@ -106,23 +137,39 @@ export class StreamRelay {
   frame(s: Session, m: Request<"stream.frame">, body: Uint8Array): { delivered: boolean } {
     const o = this.#offers.get(m.sid);
     if (!o || o.from !== s) throw new VideoError("no_such_stream", "You are not streaming with that id");
-    if (!o.peer) throw new VideoError(ErrorCode.Forbidden, `${o.to} has not accepted the stream yet`);
+    if (!o.peer && !o.peerNode) {
+      throw new VideoError(ErrorCode.Forbidden, `${o.to} has not accepted the stream yet`);
+    }
     const now = this.now();
     o.tokens = Math.min(o.fps, o.tokens + ((now - o.refill) * o.fps * 2) / 1000);
     o.refill = now;
     const peer = o.peer;
-    if (o.tokens < 1 || peer.outbox.closed || peer.outbox.bytes > LOW_WATER) {
+    if (o.tokens < 1 || (peer && (peer.outbox.closed || peer.outbox.bytes > LOW_WATER))) {
       o.dropped++;
       return { delivered: false };
     }
     o.tokens--;
-    peer.send({ t: "stream.frame", sid: o.sid, from: s.user, pts: m.pts, index: m.index }, body);
+    const h: Outbound = { t: "stream.frame", sid: o.sid, from: s.user, pts: m.pts, index: m.index };
+    if (peer) peer.send(h, body);
+    else {this.hub.link?.publish({
+        t: "stream",
+        op: "frame",
+        sid: o.sid,
+        to: o.peerNode!,
+        h,
+        body: toBase64(body),
+      });}
     o.relayed++;
     return { delivered: true };
   }
 
   stop(s: Session, m: Request<"stream.stop">): { relayed: number; dropped: number } {
     const o = this.#offers.get(m.sid);
+    const p = o ? null : this.#proxies.get(m.sid);
+    if (p && p.to === s.user) {
+      this.#endProxy(m.sid, p, s, "stopped");
+      return { relayed: 0, dropped: 0 };
+    }
     if (!o || (o.from !== s && o.to !== s.user)) {
       throw new VideoError("no_such_stream", "There is no such stream of yours");
     }
@@ -139,6 +186,51 @@ export class StreamRelay {
     for (const o of [...this.#offers.values()]) {
       if (o.from === s || o.peer === s) this.#end(o, s, "disconnected");
     }
+    for (const [sid, p] of [...this.#proxies]) if (p.peer === s) this.#endProxy(sid, p, s, "disconnected");
+  }
+
+  /** The recipient's side ends a stream offered from another node. */
+  #endProxy(sid: string, p: Proxy, by: Session, reason: string): void {
+    this.#proxies.delete(sid);
+    const h: Outbound = { t: "stream.stop", sid, by: by.user, reason };
+    this.hub.link?.publish({ t: "stream", op: "stop", sid, to: p.origin, h });
+  }
+
+  /** A stream event from another node. */
+  #onBus(from: string, e: StreamEvent): void {
+    if (e.to !== undefined && e.to !== this.hub.link?.node) return;
+    const o = this.#offers.get(e.sid);
+    const p = this.#proxies.get(e.sid);
+    switch (e.op) {
+      case "offer": {
+        const online = [...this.hub.sessionsOf(e.user ?? "")].filter((x) => x.state === "ready");
+        if (!online.length) return;
+        this.#proxies.set(e.sid, { origin: from, to: e.user!, peer: null });
+        for (const x of online) x.send(e.h);
+        return;
+      }
+      case "answer":
+        if (!o || o.peer || o.peerNode) return; // the first answer decides
+        if (e.accept) o.peerNode = from;
+        else this.#offers.delete(e.sid);
+        o.from.send(e.h);
+        return;
+      case "frame":
+        if (p?.peer && !p.peer.outbox.closed && p.peer.outbox.bytes <= LOW_WATER) {
+          p.peer.send(e.h, fromBase64(e.body ?? ""));
+        }
+        return;
+      case "stop":
+        if (o && (o.peerNode === from || (!o.peer && !o.peerNode))) {
+          this.#offers.delete(e.sid);
+          o.from.send(e.h);
+        }
+        if (p && p.origin === from) {
+          this.#proxies.delete(e.sid);
+          if (p.peer) p.peer.send(e.h);
+          else for (const x of this.hub.sessionsOf(p.to)) x.send(e.h);
+        }
+    }
   }
 
   #end(o: Offer, by: Session, reason: string, counts?: { sent: number; dropped: number }): void {
@@ -146,8 +238,10 @@ export class StreamRelay {
     const h: Outbound = { t: "stream.stop", sid: o.sid, by: by.user, reason, ...counts };
     if (by !== o.from) o.from.send(h);
     if (o.peer && by !== o.peer) o.peer.send(h);
+    else if (o.peerNode) this.hub.link?.publish({ t: "stream", op: "stop", sid: o.sid, to: o.peerNode, h });
     else if (!o.peer && by === o.from) {
       for (const x of this.hub.sessionsOf(o.to)) x.send(h); // withdraw a pending offer
+      this.hub.link?.publish({ t: "stream", op: "stop", sid: o.sid, h });
     }
   }
 }
