@@ -95,6 +95,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/store/sqlite_store.ts",
       "lib/client/local_store.ts",
       "lib/client/crypto_store.ts",
+      "lib/client/peer_store.ts",
       "lib/client/trust.ts",
       "lib/client/home_dir.ts",
       "lib/media/library.ts",
@@ -356,9 +357,6 @@ const TEST_ONLY_KNOWN = new Set([
   "lib/crypto/membership.ts:changeRequiresRotation",
   "lib/crypto/primitives.ts:x25519PublicFromPrivate",
   "lib/crypto/primitives.ts:ed25519PublicFromPrivate",
-  // issue 13: the peer channel lands first (the direct file path builds on it); the peer node uses it next.
-  "lib/net/peer_net.ts:listenPeer",
-  "lib/net/peer_net.ts:dialPeer",
 ]);
 
 const isTestUser = (f: string) => isTestCode(f) || f.startsWith("~tests/");

@@ -62,8 +62,9 @@ export interface PeerChannel {
   peer: PublicIdentity;
   peerName: string;
   purpose: string;
-  /** "host:port" of the other end */
+  /** "host:port" of the other end, and its host alone */
   remote: string;
+  host: string;
   send(bytes: Uint8Array): Promise<void>;
   recv(): Promise<Uint8Array | null>;
   close(): void;
@@ -75,7 +76,7 @@ export interface PeerListener {
   port: number;
   /** open connections (handshaking or not) */
   readonly connections: number;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 256 };
@@ -144,7 +145,13 @@ async function expectHs(w: Wire): Promise<Uint8Array> {
   return f.body;
 }
 
-function makeChannel(w: Wire, sc: SecureChannel, remote: string, limits: PeerLimits): PeerChannel {
+function makeChannel(
+  w: Wire,
+  sc: SecureChannel,
+  host: string,
+  port: number,
+  limits: PeerLimits,
+): PeerChannel {
   const rate = limits.recordsPerSec ?? 500;
   const bucket = new TokenBucket(rate, limits.recordsBurst ?? 1000, limits.clock ?? systemClock);
   const closed = new Promise<void>((r) => w.onClose(r));
@@ -152,7 +159,8 @@ function makeChannel(w: Wire, sc: SecureChannel, remote: string, limits: PeerLim
     peer: sc.peer,
     peerName: sc.peerName,
     purpose: sc.purpose,
-    remote,
+    remote: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    host,
     send: (bytes) => w.write("rec", bytes, () => sc.seal(bytes)),
     async recv() {
       while (!bucket.take()) await new Promise((r) => setTimeout(r, Math.max(2, 1000 / rate)));
@@ -225,13 +233,13 @@ export function listenPeer(
       await w.write("hs", res.reply);
       const sc = await res.finish(await expectHs(w));
       if (!inTime()) throw new PeerNetError("timeout", "Handshake too slow");
-      onChannel(makeChannel(w, sc, `${host}:${conn.remoteAddr.port}`, o));
+      onChannel(makeChannel(w, sc, host, conn.remoteAddr.port, o));
     } catch {
       inTime();
       w.close();
     }
   };
-  (async () => {
+  const loop = (async () => {
     try {
       for await (const c of ln) void serve(c);
     } catch { /* listener closed */ }
@@ -241,11 +249,12 @@ export function listenPeer(
     get connections() {
       return open.size;
     },
-    close() {
+    async close() {
       try {
         ln.close();
       } catch { /* closed */ }
       for (const w of [...open]) w.close();
+      await loop; // the port is free again once the accept loop has ended
     },
   };
 }
@@ -280,7 +289,7 @@ export async function dialPeer(
     const fin = await ini.finish(await expectHs(w));
     await w.write("hs", fin.message);
     if (!inTime()) throw new PeerNetError("timeout", `Handshake with ${host}:${port} timed out`);
-    return makeChannel(w, fin.channel, `${host}:${port}`, o);
+    return makeChannel(w, fin.channel, host, port, o);
   } catch (e) {
     const timedOut = !inTime();
     w.close();
