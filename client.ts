@@ -42,6 +42,16 @@ if (import.meta.main) {
     ...(Deno.stderr.isTerminal() ? { errTerminal: { columns: Deno.consoleSize().columns } } : {}),
     prompts,
     version: VERSION,
+    scriptLines: async function* (src) {
+      const file = src === "-" ? Deno.stdin : await Deno.open(src);
+      let rest = "";
+      for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + chunk).split(/\r?\n/);
+        rest = lines.pop()!;
+        yield* lines;
+      }
+      if (rest) yield rest;
+    },
     tui: (flags) =>
       launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");
