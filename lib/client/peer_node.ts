@@ -28,7 +28,7 @@ import {
   type PeerListener,
 } from "../net/peer_net.ts";
 import { normalizeName } from "../protocol/names.ts";
-import { BackendError, type ChatMessage, type Fingerprint } from "./backend.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
 import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./peer_wire.ts";
 import type { PeerStore } from "./peer_store.ts";
 import { acceptPeerKey, keyChangedRefusal, ownBundle, peerFingerprint, pinPeerKey } from "./peer_keys.ts";
@@ -41,15 +41,6 @@ export type PeerEvent =
   | { type: "key-changed"; peer: string }
   | { type: "typing"; peer: string; active: boolean }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" };
-
-export interface PeerInfo {
-  name: string;
-  addr?: string;
-  verified: boolean;
-  online: boolean;
-  /** a changed key waits for /trust or /verify */
-  changed: boolean;
-}
 
 export interface PeerNodeOptions {
   name: string;
@@ -104,6 +95,11 @@ export class PeerNode {
   }
   get port(): number {
     return this.#listener.port;
+  }
+  /** "host:port" the node listens on */
+  get listening(): string {
+    const h = this.o.hostname;
+    return `${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
   get store(): PeerStore {
     return this.o.store;
@@ -175,9 +171,8 @@ export class PeerNode {
 
   async #hello(link: Link): Promise<void> {
     const bundle = ownBundle(this.store, this.identity);
-    const listen = /^(0\.0\.0\.0|::|\[::\])$/.test(this.o.hostname) ? `:${this.port}` : undefined;
-    const at = listen ??
-      `${this.o.hostname.includes(":") ? `[${this.o.hostname}]` : this.o.hostname}:${this.port}`;
+    // Listening on every address: the peer uses the address it reached me from, with my port.
+    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
     await link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
   }
 
@@ -313,7 +308,7 @@ export class PeerNode {
     if (link?.hello) void link.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
   }
 
-  peers(): PeerInfo[] {
+  peers(): PeerListing[] {
     return this.store.peers().map((p) => ({
       name: p.name,
       ...(p.addr ? { addr: p.addr } : {}),
@@ -346,6 +341,7 @@ export class PeerNode {
   }
 
   async close(): Promise<void> {
+    if (this.#closing) return;
     this.#closing = true;
     for (const r of this.#retry.values()) clearTimeout(r.timer);
     this.#retry.clear();
