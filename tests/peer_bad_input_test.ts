@@ -106,7 +106,10 @@ Deno.test("peer mode: a listener under garbage, huge prefixes, a slow handshake 
       idleMs.every((ms) => ms !== null),
       `${idleMs.filter((m) => m === null).length} idle connections still open`,
     );
-    assert.ok(idleMs.filter((ms) => ms! < 1000).length >= 400, "the per-address cap refuses most at once");
+    // Admission control (at most 16 open from one address, new ones at 5/s after a burst of 20)
+    // refuses the rest at once; those let in are closed at the handshake deadline.
+    const waited = idleMs.filter((ms) => ms! >= 5000).length;
+    assert.ok(waited <= 16, `${waited} idle connections were let in`);
     await roundTrip();
     await bob.send("peers");
     await bob.waitLine(/^peer alice \S+ unverified online$/);
