@@ -119,3 +119,27 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("peer node: a restarted node dials the peers it knows at their last address", async () => {
+  const home = await Deno.makeTempDir();
+  let a = await node("alice", home);
+  const b = await node("bob");
+  try {
+    const up = waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await up;
+    await a.close();
+    // A new port: bob cannot find alice where she was, so only alice's memory brings them together.
+    a = await PeerNode.start({
+      name: "alice",
+      store: await PeerStore.open(home, "alice"),
+      hostname: "127.0.0.1",
+      port: 0,
+    });
+    await waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    assert.equal(a.peers()[0]!.addr, `127.0.0.1:${b.port}`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(home, { recursive: true });
+  }
+});
