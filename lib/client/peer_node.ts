@@ -51,6 +51,8 @@ export interface PeerNodeOptions {
   limits?: PeerLimits;
   /** reconnect delays (default 500 ms doubling to 30 s) */
   backoff?: { minMs: number; maxMs: number };
+  /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
+  keepaliveMs?: number;
 }
 
 interface Link {
@@ -62,6 +64,8 @@ interface Link {
   sent: Set<string>;
   flushing?: boolean;
   again?: boolean;
+  /** called on every record received (keepalive) */
+  alive?: () => void;
 }
 
 export class PeerNode {
@@ -166,6 +170,15 @@ export class PeerNode {
     this.#retry.delete(name);
     void this.#read(name, link);
     void this.#hello(link).catch(() => ch.close());
+    // Keepalive: a peer gone without a word (or one that never says hello) is dropped, then redialled.
+    const every = this.o.keepaliveMs ?? 20_000;
+    let heard = this.clock.now();
+    link.alive = () => (heard = this.clock.now());
+    const ping = setInterval(() => {
+      if (this.clock.now() - heard > 3 * every) ch.close();
+      else if (link.hello) void ch.send(encodePeerRecord({ t: "ping" })).catch(() => {});
+    }, every);
+    void ch.closed.then(() => clearInterval(ping));
     return name;
   }
 
@@ -180,6 +193,7 @@ export class PeerNode {
     for (;;) {
       const b = await link.ch.recv();
       if (!b) break;
+      link.alive?.();
       let r: PeerWireRecord;
       try {
         r = decodePeerRecord(b);
@@ -219,6 +233,7 @@ export class PeerNode {
       }
       return;
     }
+    if (r.t === "ping") return;
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     const saved = await this.#serial(async () => {
       const opened = await this.dm.openDm(name, fromBase64(r.env));

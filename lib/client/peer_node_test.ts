@@ -16,7 +16,7 @@ async function node(name: string, home: string | null = null, port = 0): Promise
   return n;
 }
 
-function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 10_000): Promise<PeerEvent> {
+function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       off();
@@ -141,5 +141,35 @@ Deno.test("peer node: a restarted node dials the peers it knows at their last ad
   } finally {
     await Promise.all([a.close(), b.close()]);
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("peer node: a channel that goes silent (never says hello) is dropped by the keepalive", async () => {
+  const { dialPeer } = await import("../net/peer_net.ts");
+  const { generateIdentity } = await import("../crypto/identity.ts");
+  const a = await PeerNode.start({
+    name: "alice",
+    store: await PeerStore.open(null, "alice"),
+    hostname: "127.0.0.1",
+    port: 0,
+    keepaliveMs: 100,
+  });
+  try {
+    const mute = await dialPeer("127.0.0.1", a.port, { identity: await generateIdentity(), name: "mute" });
+    const t0 = Date.now();
+    // Reads what alice says (her hello; no pings, since mute never said hello) until she drops it.
+    const drain = async () => {
+      while ((await mute.recv()) !== null) { /* next */ }
+      return true;
+    };
+    const dropped = await Promise.race([
+      drain(),
+      new Promise((r) => setTimeout(r, 5000, false)),
+    ]);
+    assert.equal(dropped, true, "the silent channel is still open after 5 s");
+    assert.ok(Date.now() - t0 >= 250, `dropped after ${Date.now() - t0} ms, before three periods`);
+    mute.close();
+  } finally {
+    await a.close();
   }
 });

@@ -8,6 +8,7 @@
  *   msg     {t:"msg", mid, ts, env}        one message: DmManager envelope (base64), my id and time
  *   ack     {t:"ack", mid}                 saved: drop it from your outbox
  *   typing  {t:"typing", active}           the user is typing to you (or stopped)
+ *   ping    {t:"ping"}                     keepalive (a channel silent for three periods is dropped)
  *
  * `decodePeerRecord` throws `SyntaxError` on anything else.
  */
@@ -37,13 +38,15 @@ const PeerRecordSchema = v.variant("t", [
   }),
   v.strictObject({ t: v.literal("ack"), mid: Mid }),
   v.strictObject({ t: v.literal("typing"), active: v.boolean() }),
+  v.strictObject({ t: v.literal("ping") }),
 ]);
 
 export type PeerWireRecord =
   | { t: "hello"; listen?: string; bundle: PrekeyBundle }
   | { t: "msg"; mid: string; ts: number; env: string }
   | { t: "ack"; mid: string }
-  | { t: "typing"; active: boolean };
+  | { t: "typing"; active: boolean }
+  | { t: "ping" };
 
 export function encodePeerRecord(r: PeerWireRecord): Uint8Array {
   return utf8.encode(JSON.stringify(r));
