@@ -306,6 +306,8 @@ export interface ChatBackend {
   connectPeer?(addr: string): Promise<string>;
   /** Optional (peer mode): every known peer (`/peers`). */
   peerList?(): Promise<PeerListing[]>;
+  /** Optional (peer mode): asks verified peers whom they know and connects to them; resolves with how many were asked. */
+  discoverPeers?(): Promise<number>;
 }
 
 /** A peer as `/peers` shows it (peer mode). */

@@ -9,7 +9,8 @@
  *   connected PEER | disconnected PEER | key-changed PEER
  *
  * Script commands: connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
- * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"), fingerprint
+ * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
+ * verified peers whom they know and prints "discover N", the number asked), fingerprint
  * PEER, verify PEER, trust PEER, wait connected|message PEER [SECONDS], sleep MS, quit. Blank lines
  * and lines starting with # are skipped. The node stops at the end of the script (what waits in
  * the outbox stays for next time). Errors go to `err` as "parley: …" and the run goes on; the
@@ -94,6 +95,10 @@ async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean
       }
       return false;
     case "peers":
+      if (arg === "--discover") {
+        io.out(`discover ${node.discover()}`);
+        return false;
+      }
       for (const p of node.peers()) {
         io.out(
           `peer ${p.name} ${p.addr ?? "-"} ${p.verified ? "verified" : "unverified"} ${

@@ -154,6 +154,9 @@ export class PeerBackend implements ChatBackend {
   peerList(): Promise<PeerListing[]> {
     return Promise.resolve(this.node.peers());
   }
+  discoverPeers(): Promise<number> {
+    return Promise.resolve(this.node.discover());
+  }
   close(): Promise<void> {
     return this.node.close();
   }

@@ -17,7 +17,7 @@ import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../common/bytes.t
 import { type Clock, systemClock } from "../common/clock.ts";
 import { cryptoRandom } from "../common/random.ts";
 import { DmManager, KeyChangedError } from "../crypto/dm.ts";
-import { type IdentityKeyPair, sameIdentity } from "../crypto/identity.ts";
+import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../crypto/keystore.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
 import {
@@ -125,9 +125,14 @@ export class PeerNode {
   }
 
   /** Dials HOST:PORT; resolves with the peer's name once its channel is up. */
-  async connect(addr: string): Promise<string> {
+  async connect(addr: string, expect?: PublicIdentity): Promise<string> {
     const { host, port } = hostPort(addr);
-    const ch = await dialPeer(host, port, { identity: this.identity, name: this.name, ...this.o.limits })
+    const ch = await dialPeer(host, port, {
+      identity: this.identity,
+      name: this.name,
+      ...this.o.limits,
+      ...(expect ? { expect } : {}),
+    })
       .catch((e) => {
         throw new BackendError("unreachable", `Cannot connect to ${addr}: ${(e as Error).message}`);
       });
@@ -234,6 +239,7 @@ export class PeerNode {
       return;
     }
     if (r.t === "ping") return;
+    if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     const saved = await this.#serial(async () => {
       const opened = await this.dm.openDm(name, fromBase64(r.env));
@@ -247,6 +253,35 @@ export class PeerNode {
     });
     await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
     if (saved) this.#emit({ type: "message", message: saved });
+  }
+
+  /**
+   * `/peers --discover`: asks every connected peer I verified whom it knows. A peer answers only a
+   * peer it verified; each new name is dialled at its address and must prove the identity the
+   * introducer gave (so one verified introduction is as good as a verified contact's word).
+   */
+  discover(): number {
+    const asked = [...this.#links].filter(([n, l]) => l.hello && this.store.peer(n)?.verified);
+    for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
+    return asked.length;
+  }
+
+  async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+    if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
+    if (r.t === "who") {
+      const peers = this.store.peers().filter((p) => p.name !== name && p.addr && !p.pending).slice(0, 64)
+        .map((p) => ({ name: p.name, addr: p.addr!, identity: p.identity }));
+      return link.ch.send(encodePeerRecord({ t: "intro", peers }));
+    }
+    if (r.t !== "intro") return;
+    for (const p of r.peers) {
+      const n = normalizeName(p.name);
+      if (!n || n === this.name || this.store.peer(n)) continue;
+      this.#emit({ type: "notice", text: `${name} introduces ${n} at ${p.addr}`, level: "info" });
+      await this.connect(p.addr, p.identity).catch((e) =>
+        this.#emit({ type: "notice", text: `${n}: ${(e as Error).message}`, level: "warn" })
+      );
+    }
   }
 
   /** Writes the peer's outbox entries not yet written on its current channel. */

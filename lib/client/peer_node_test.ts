@@ -173,3 +173,30 @@ Deno.test("peer node: a channel that goes silent (never says hello) is dropped b
     await a.close();
   }
 });
+
+Deno.test("peer node: /peers --discover — a group forms from one verified introduction, and only then", async () => {
+  const [a, b, c] = [await node("alice"), await node("bob"), await node("carol")];
+  try {
+    const ab = waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await ab;
+    await b.connect(`127.0.0.1:${c.port}`);
+    await a.trust("bob", true); // alice verified bob, but bob has not verified alice yet
+    assert.equal(a.discover(), 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(
+      a.peers().map((p) => p.name),
+      ["bob"],
+      "bob introduces no one to a peer he has not verified",
+    );
+    await b.trust("alice", true);
+    const ac = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");
+    assert.equal(a.discover(), 1);
+    await ac;
+    const got = waitFor(c, msgFrom("alice", "found you through bob"));
+    a.send("carol", "found you through bob");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});

@@ -37,11 +37,23 @@ const PEER_ONLY: readonly CommandSpec[] = [
   },
   {
     name: "peers",
-    usage: "",
-    help: "Known peers: name, address, verified or not, online or not",
+    usage: "[--discover]",
+    help:
+      "Known peers: name, address, verified or not, online; --discover asks verified peers whom they know",
     permission: "user",
-    run: async (ctx) => {
+    run: async (ctx, [flag]) => {
       if (!ctx.backend.peerList) throw new BackendError("peer_mode", "/peers works in peer mode only");
+      if (flag !== undefined) {
+        if (flag !== "--discover" || !ctx.backend.discoverPeers) {
+          throw new Error("Usage: /peers [--discover]");
+        }
+        const n = await ctx.backend.discoverPeers();
+        return ctx.print(
+          n
+            ? `Asked ${n} verified peer${n === 1 ? "" : "s"} whom they know`
+            : "No verified peer is connected",
+        );
+      }
       const list = await ctx.backend.peerList();
       if (!list.length) return ctx.print("No peers yet: /connect HOST:PORT");
       for (const p of list) {
