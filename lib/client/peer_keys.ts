@@ -2,8 +2,9 @@
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
  * refused), accepting it (`/trust`, `/verify`: the DmManager pin moves too and the old ratchet
- * sessions go), safety numbers (lib/crypto/safety_number.ts), and the signed prekey bundle a node
- * sends in its hello so its peer can run X3DH.
+ * sessions go), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
+ * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
+ * peers they know (`/peers --discover`).
  */
 import type { DmManager } from "../crypto/dm.ts";
 import {
@@ -16,6 +17,7 @@ import type { PrekeyBundle, SignedPrekey } from "../crypto/prekeys.ts";
 import { formatSafetyNumber, identitySafetyNumber } from "../crypto/safety_number.ts";
 import { BackendError, type Fingerprint } from "./backend.ts";
 import type { PeerRecord, PeerStore } from "./peer_store.ts";
+import { normalizeName } from "../protocol/names.ts";
 
 /** Checks (or pins, at first contact) the key `name` proved; false when it differs from the pin. */
 export function pinPeerKey(store: PeerStore, name: string, key: PublicIdentity, dialed?: string): boolean {
@@ -34,6 +36,30 @@ export function keyChangedRefusal(name: string): BackendError {
     "key_changed",
     `The identity key of ${name} changed: compare safety numbers (/fingerprint ${name}), then /verify or /trust`,
   );
+}
+
+export interface Introduction {
+  name: string;
+  addr: string;
+  identity: PublicIdentity;
+}
+
+/** What I tell a verified peer that asks whom I know: peers with an address, none refused, at most 64. */
+export function introductionsFor(store: PeerStore, asker: string): Introduction[] {
+  return store.peers().filter((p) => p.name !== asker && p.addr && !p.pending).slice(0, 64)
+    .map((p) => ({ name: p.name, addr: p.addr!, identity: p.identity }));
+}
+
+/** The peers of an introduction I do not know yet (names normalised; never myself). */
+export function newIntroductions(store: PeerStore, me: string, peers: Introduction[]): Introduction[] {
+  const out: Introduction[] = [];
+  for (const p of peers) {
+    const name = normalizeName(p.name);
+    if (name && name !== me && !store.peer(name) && !out.some((o) => o.name === name)) {
+      out.push({ ...p, name });
+    }
+  }
+  return out;
 }
 
 /** My signed prekey bundle (no one-time prekey: X3DH with three DHs). */

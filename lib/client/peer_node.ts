@@ -19,7 +19,6 @@ import { cryptoRandom } from "../common/random.ts";
 import { DmManager, KeyChangedError } from "../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../crypto/keystore.ts";
-import type { PrekeyBundle } from "../crypto/prekeys.ts";
 import {
   dialPeer,
   listenPeer,
@@ -31,7 +30,17 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
 import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./peer_wire.ts";
 import type { PeerStore } from "./peer_store.ts";
-import { acceptPeerKey, keyChangedRefusal, ownBundle, peerFingerprint, pinPeerKey } from "./peer_keys.ts";
+import { type Backoff, Redialer } from "./peer_redial.ts";
+import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
+import {
+  acceptPeerKey,
+  introductionsFor,
+  keyChangedRefusal,
+  newIntroductions,
+  ownBundle,
+  peerFingerprint,
+  pinPeerKey,
+} from "./peer_keys.ts";
 import { hostPort } from "./session_setup.ts";
 
 export type PeerEvent =
@@ -50,27 +59,13 @@ export interface PeerNodeOptions {
   clock?: Clock;
   limits?: PeerLimits;
   /** reconnect delays (default 500 ms doubling to 30 s) */
-  backoff?: { minMs: number; maxMs: number };
+  backoff?: Backoff;
   /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
   keepaliveMs?: number;
 }
 
-interface Link {
-  ch: PeerChannel;
-  outgoing: boolean;
-  bundle?: PrekeyBundle;
-  hello: boolean;
-  /** outbox ids already written on this channel */
-  sent: Set<string>;
-  flushing?: boolean;
-  again?: boolean;
-  /** called on every record received (keepalive) */
-  alive?: () => void;
-}
-
 export class PeerNode {
   readonly #links = new Map<string, Link>();
-  readonly #retry = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>();
   readonly #listeners = new Set<(e: PeerEvent) => void>();
   #lock: Promise<unknown> = Promise.resolve();
   #closing = false;
@@ -78,8 +73,11 @@ export class PeerNode {
   readonly dm: DmManager;
   readonly clock: Clock;
 
+  readonly #redial: Redialer;
+
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
+    this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
   }
 
@@ -158,32 +156,18 @@ export class PeerNode {
     }
     const old = this.#links.get(name);
     if (old) {
-      // One channel per peer. When both dialled at once, both sides keep the one dialled by the smaller key.
-      const mine = this.identity.sign.pub, theirs = ch.peer.sign;
-      const keepNew = old.outgoing === outgoing || (outgoing ? mine < theirs : theirs < mine);
-      if (!keepNew) {
+      if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
         ch.close();
         return name;
       }
       this.#links.delete(name);
       old.ch.close();
     }
-    const link: Link = { ch, outgoing, hello: false, sent: new Set() };
+    const link = openLink(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
     this.#links.set(name, link);
-    const r = this.#retry.get(name);
-    if (r) clearTimeout(r.timer);
-    this.#retry.delete(name);
+    this.#redial.forget(name);
     void this.#read(name, link);
     void this.#hello(link).catch(() => ch.close());
-    // Keepalive: a peer gone without a word (or one that never says hello) is dropped, then redialled.
-    const every = this.o.keepaliveMs ?? 20_000;
-    let heard = this.clock.now();
-    link.alive = () => (heard = this.clock.now());
-    const ping = setInterval(() => {
-      if (this.clock.now() - heard > 3 * every) ch.close();
-      else if (link.hello) void ch.send(encodePeerRecord({ t: "ping" })).catch(() => {});
-    }, every);
-    void ch.closed.then(() => clearInterval(ping));
     return name;
   }
 
@@ -198,7 +182,7 @@ export class PeerNode {
     for (;;) {
       const b = await link.ch.recv();
       if (!b) break;
-      link.alive?.();
+      link.alive();
       let r: PeerWireRecord;
       try {
         r = decodePeerRecord(b);
@@ -269,17 +253,13 @@ export class PeerNode {
   async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
     if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
     if (r.t === "who") {
-      const peers = this.store.peers().filter((p) => p.name !== name && p.addr && !p.pending).slice(0, 64)
-        .map((p) => ({ name: p.name, addr: p.addr!, identity: p.identity }));
-      return link.ch.send(encodePeerRecord({ t: "intro", peers }));
+      return link.ch.send(encodePeerRecord({ t: "intro", peers: introductionsFor(this.store, name) }));
     }
     if (r.t !== "intro") return;
-    for (const p of r.peers) {
-      const n = normalizeName(p.name);
-      if (!n || n === this.name || this.store.peer(n)) continue;
-      this.#emit({ type: "notice", text: `${name} introduces ${n} at ${p.addr}`, level: "info" });
+    for (const p of newIntroductions(this.store, this.name, r.peers)) {
+      this.#emit({ type: "notice", text: `${name} introduces ${p.name} at ${p.addr}`, level: "info" });
       await this.connect(p.addr, p.identity).catch((e) =>
-        this.#emit({ type: "notice", text: `${n}: ${(e as Error).message}`, level: "warn" })
+        this.#emit({ type: "notice", text: `${p.name}: ${(e as Error).message}`, level: "warn" })
       );
     }
   }
@@ -311,23 +291,16 @@ export class PeerNode {
     });
   }
 
+  /** Dials a known peer again later, unless it is connected, refused, or has no address. */
   #schedule(name: string, delay?: number): void {
-    if (this.#closing) return;
+    const rec = this.#closing ? undefined : this.store.peer(name);
+    if (rec?.addr && !rec.pending && !this.#links.has(name)) this.#redial.schedule(name, delay);
+  }
+
+  #redialOnce(name: string): Promise<boolean> {
     const rec = this.store.peer(name);
-    if (!rec?.addr || rec.pending || this.#links.has(name)) return;
-    const b = this.o.backoff ?? { minMs: 500, maxMs: 30_000 };
-    const r = this.#retry.get(name) ?? { delay: b.minMs };
-    clearTimeout(r.timer);
-    r.timer = setTimeout(async () => {
-      r.timer = undefined;
-      if (this.#links.has(name) || this.#closing) return;
-      const ok = await this.connect(rec.addr!).then((n) => n === name, () => false);
-      if (!ok) {
-        r.delay = Math.min(b.maxMs, r.delay * 2);
-        this.#schedule(name);
-      }
-    }, delay ?? r.delay);
-    this.#retry.set(name, r);
+    if (this.#closing || !rec?.addr || rec.pending || this.#links.has(name)) return Promise.resolve(true);
+    return this.connect(rec.addr).then((n) => n === name, () => false);
   }
 
   #known(peer: string) {
@@ -385,7 +358,7 @@ export class PeerNode {
   async trust(peer: string, verified = false): Promise<Fingerprint> {
     const rec = this.#known(peer);
     await this.#serial(() => acceptPeerKey(this.store, this.dm, rec, verified));
-    this.#retry.delete(rec.name);
+    this.#redial.forget(rec.name);
     this.#schedule(rec.name, 0);
     return this.fingerprint(rec.name);
   }
@@ -393,8 +366,7 @@ export class PeerNode {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    for (const r of this.#retry.values()) clearTimeout(r.timer);
-    this.#retry.clear();
+    this.#redial.stop();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();
     this.#links.clear();
