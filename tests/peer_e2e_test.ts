@@ -43,6 +43,7 @@ Deno.test({
       await bob.send("msg carol b2c");
       await tmux.type("carol", "/msg alice c2a");
       await tmux.type("carol", "/query bob");
+      await tmux.waitFor("carol", (s) => /^\[bob\] *$/m.test(s), "bob's buffer");
       await tmux.type("carol", "c2b typed in the buffer");
       await alice.waitLine(event("bob", "b2a"));
       await alice.waitLine(event("carol", "c2a"));
@@ -52,6 +53,7 @@ Deno.test({
       await tmux.type("carol", "/inbox");
       await tmux.waitFor("carol", (s) => /Inbox: alice \(1\), bob \(1\)/.test(s), "the inbox summary");
       await tmux.type("carol", "/query alice");
+      await tmux.waitFor("carol", (s) => /^\[alice\] *$/m.test(s), "alice's buffer");
       await tmux.waitFor("carol", (s) => /\d\d:\d\d +alice │ a2c/.test(s), "alice's message with its time");
       await tmux.type("carol", "/query bob");
       await tmux.waitFor("carol", (s) => /\d\d:\d\d +bob │ b2c/.test(s), "bob's message with its time");
