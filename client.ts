@@ -5,7 +5,8 @@
 import * as clack from "@clack/prompts";
 import { runCli } from "./lib/client/cli.ts";
 import { type LaunchPrompts, launchTui } from "./lib/client/launch.ts";
-import { detectNotifyMode, runTui } from "./lib/client/tui/mod.ts";
+import { detectNotifyMode, PEER_COMMANDS, runTui } from "./lib/client/tui/mod.ts";
+import { PeerBackend } from "./lib/client/peer_backend.ts";
 
 export { VERSION } from "./lib/common/version.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -42,6 +43,27 @@ if (import.meta.main) {
     ...(Deno.stderr.isTerminal() ? { errTerminal: { columns: Deno.consoleSize().columns } } : {}),
     prompts,
     version: VERSION,
+    peerTui: async (node) => {
+      try {
+        await runTui(new PeerBackend(node), {
+          notify: detectNotifyMode(Deno.env.toObject()),
+          commands: PEER_COMMANDS,
+        });
+      } finally {
+        await node.close();
+      }
+      return 0;
+    },
+    scriptLines: async function* (src) {
+      const file = src === "-" ? Deno.stdin : await Deno.open(src);
+      let rest = "";
+      for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + chunk).split(/\r?\n/);
+        rest = lines.pop()!;
+        yield* lines;
+      }
+      if (rest) yield rest;
+    },
     tui: (flags) =>
       launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");

@@ -68,6 +68,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
     files: [
       "lib/net/tls.ts",
       "lib/net/tls_server.ts",
+      "lib/net/peer_net.ts",
       "lib/server/store/postgres_store.ts",
       "lib/server/bus/nats_bus.ts",
     ],
@@ -94,6 +95,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/store/sqlite_store.ts",
       "lib/client/local_store.ts",
       "lib/client/crypto_store.ts",
+      "lib/client/peer_store.ts",
       "lib/client/trust.ts",
       "lib/client/home_dir.ts",
       "lib/media/library.ts",
@@ -133,7 +135,12 @@ export function violation(e: Edge): string | null {
     return `${a} depends only on common`;
   }
   if (a === "net" && !["net", "protocol", "common"].includes(b)) {
-    return "net depends only on protocol and common";
+    // The peer socket file runs the signed peer handshake (and names identity types): nothing else of crypto.
+    const peerHandshake = e.from === "lib/net/peer_net.ts" && /^(peer_handshake|identity)\.ts$/.test(file) &&
+      b === "crypto";
+    if (!peerHandshake) {
+      return "net depends only on protocol and common (peer_net.ts: crypto/peer_handshake.ts)";
+    }
   }
   if (a === "server" && b === "crypto" && !/^(password[\w]*|prekey_verify)\.ts$/.test(file)) {
     return "the server never imports message encryption (only crypto/password*.ts and prekey_verify.ts)";
@@ -180,6 +187,10 @@ Deno.test("architecture: violation() catches each forbidden kind of edge", () =>
     ["lib/net/tls.ts", "lib/protocol/frame.ts", false],
     ["lib/net/tls.ts", "lib/common/bytes.ts", false],
     ["lib/net/tls.ts", "lib/crypto/dm.ts", true],
+    ["lib/net/peer_net.ts", "lib/crypto/peer_handshake.ts", false],
+    ["lib/net/peer_net.ts", "lib/crypto/dm.ts", true],
+    ["lib/net/tls.ts", "lib/crypto/peer_handshake.ts", true],
+    ["lib/net/peer_net.ts", "lib/server/rate.ts", true],
     ["lib/net/cert.ts", "lib/server/hub.ts", true],
     ["lib/net/cert.ts", "lib/client/trust.ts", true],
   ];

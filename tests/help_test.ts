@@ -46,6 +46,7 @@ const COMMANDS = [
   ["files"],
   ["send-file"],
   ["receive"],
+  ["peer"],
 ];
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -306,4 +306,21 @@ export interface ChatBackend {
   ): Promise<VideoHandle & { readonly ended: Promise<{ reason: string; by: string }> }>;
   /** Optional (video): refuses an offered stream. */
   refuseStream?(sid: string): Promise<void>;
+  /** Optional (peer mode): dials a peer at HOST:PORT (`/connect`); resolves with its name. */
+  connectPeer?(addr: string): Promise<string>;
+  /** Optional (peer mode): every known peer (`/peers`). */
+  peerList?(): Promise<PeerListing[]>;
+  /** Optional (peer mode): asks verified peers whom they know and connects to them; resolves with how many were asked. */
+  discoverPeers?(): Promise<number>;
+}
+
+/** A peer as `/peers` shows it (peer mode). */
+export interface PeerListing {
+  name: string;
+  /** last address it listened on */
+  addr?: string;
+  verified: boolean;
+  online: boolean;
+  /** its identity key changed and waits for /verify or /trust */
+  changed: boolean;
 }

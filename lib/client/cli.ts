@@ -15,6 +15,8 @@ import { registerManageCommands } from "./cli_manage.ts";
 import { registerDeviceCommands } from "./cli_devices.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { registerFileCommands } from "./cli_files.ts";
+import { registerPeerCommand } from "./cli_peer.ts";
+import type { PeerNode } from "./peer_node.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
@@ -44,6 +46,10 @@ export interface CliIo {
   now?: () => number;
   /** Set when standard error is a terminal: its width (the link code's QR is drawn there if it fits). */
   errTerminal?: { columns: number };
+  /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
+  scriptLines?: (src: string) => AsyncIterable<string>;
+  /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
+  peerTui?: (node: PeerNode) => Promise<number>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -272,6 +278,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
   registerFileCommands(program, io); // files, send-file, receive (lib/client/cli_files.ts)
+  registerPeerCommand(program, io, setCode); // peer: no server (lib/client/cli_peer.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

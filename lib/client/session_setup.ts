@@ -46,17 +46,18 @@ export interface Resolved {
   nodes?: { host: string; port: number }[];
 }
 
-function hostPort(server: string): { host: string; port: number } {
+/** HOST:PORT or [v6]:PORT (HOST alone means port 9797); `minPort` 0 lets a listener pick a free port. */
+export function hostPort(server: string, minPort = 1): { host: string; port: number } {
   const m = server.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/) ?? server.match(/^()([^:]+)()$/);
   if (!m) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
   const port = m[3] ? Number(m[3]) : 9797;
-  if (port < 1 || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
+  if (port < minPort || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
   return { host: m[1] || m[2]!, port };
 }
 
 export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "user"> & { user?: string } {
   const list = (f.server ?? env.get("PARLEY_SERVER") ?? "127.0.0.1:9797").split(",").map((s) => s.trim());
-  const nodes = list.map(hostPort);
+  const nodes = list.map((s) => hostPort(s));
   const { host, port } = nodes[0]!;
   const home = f.home ?? env.get("PARLEY_HOME") ??
     `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;

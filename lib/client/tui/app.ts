@@ -18,8 +18,9 @@ import { bindKey } from "./app_keys.ts";
 import { notification, type NotifyMode } from "./notify.ts";
 import { render, type ViewState } from "./render.ts";
 import { diff, type Screen } from "./screen.ts";
-import { sanitize } from "../../common/sanitize.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { Completer } from "./completion.ts";
+import { COMMANDS, type CommandSpec } from "./commands.ts";
 import type { Line } from "./buffers.ts";
 import { type GraphicsInfo, TuiVideo } from "./video_view.ts";
 
@@ -33,6 +34,8 @@ export interface TuiOptions {
   notify?: NotifyMode;
   /** How videos are drawn (detected by `runTui`; default half-blocks). */
   graphics?: GraphicsInfo;
+  /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */
+  commands?: readonly CommandSpec[];
 }
 
 type Item =
@@ -69,6 +72,7 @@ export class TuiApp {
   draws = 0;
   readonly clock: Clock;
   readonly formatTime: (ts: number) => string;
+  readonly commands: readonly CommandSpec[];
   #queue: Item[] = [];
   #scheduled = false;
   #pending = new Set<Promise<void>>();
@@ -87,6 +91,7 @@ export class TuiApp {
     this.rows = opts.rows;
     this.clock = opts.clock ?? systemClock;
     this.formatTime = opts.formatTime ?? localTime;
+    this.commands = opts.commands ?? COMMANDS;
     this.state = new ChatState(backend.user, () => this.clock.now());
     this.done = new Promise((r) => (this.#quit = r));
     if (opts.graphics) this.video.graphics = opts.graphics;
@@ -100,6 +105,12 @@ export class TuiApp {
       `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
     );
     this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
+    if (this.backend.peerList) {
+      this.track(
+        this.backend.peerList(),
+        (ps) => ps.forEach((p) => this.state.known.add(sanitizeName(p.name))),
+      );
+    }
     const who = () =>
       this.track(this.backend.who(), (ps) => {
         for (const p of ps) this.state.presence.set(p.user, p);

@@ -7,7 +7,7 @@
 import type { Target } from "../backend.ts";
 import type { TuiApp } from "./app.ts";
 import type { ChatBuffer } from "./buffers.ts";
-import { type CommandContext, COMMANDS } from "./commands.ts";
+import type { CommandContext } from "./commands.ts";
 import { helpLines, parseLine } from "./parse.ts";
 
 export function submitLine(app: TuiApp, line: string): void {
@@ -17,6 +17,7 @@ export function submitLine(app: TuiApp, line: string): void {
     role: app.backend.role,
     isUser: (n) => st.isUser(n),
     inConversation: buf.target !== null,
+    commands: app.commands,
   });
   switch (p.kind) {
     case "empty":
@@ -71,7 +72,7 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
     },
     now: () => app.clock.now(),
     formatTime: app.formatTime,
-    helpLines: (cmd) => helpLines(app.backend.role, cmd, COMMANDS),
+    helpLines: (cmd) => helpLines(app.backend.role, cmd, app.commands),
     setOwnStatus: (s) =>
       later(() => {
         const n = st.setMyStatus(s);

@@ -12,7 +12,6 @@
  */
 import type { TuiApp } from "./app.ts";
 import { argKind, findCommand } from "./parse.ts";
-import { COMMANDS } from "./commands.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout } from "./layout.ts";
 import { paneMeasure } from "./render_messages.ts";
@@ -132,16 +131,18 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
       const cur = list.current;
       const members = st.members().map((m) => m.name);
       const known = [...st.rooms.values()].flatMap((r) => r.members.map(sanitizeName)); // offline people too
-      const nicks = [...cur.speakers, ...members, ...st.presence.keys(), ...known].filter((n) => n !== st.me);
-      const commands = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])])
-        .filter((n) => findCommand(n)?.permission !== "admin" || app.backend.role === "admin");
+      const nicks = [...cur.speakers, ...members, ...st.presence.keys(), ...known, ...st.known].filter((n) =>
+        n !== st.me
+      );
+      const commands = app.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])])
+        .filter((n) => findCommand(n, app.commands)?.permission !== "admin" || app.backend.role === "admin");
       const before = ed.before;
       const r = app.completer.complete(ed.text, before.length, {
         nicks,
         commands,
         rooms: [...st.rooms.keys()],
         argKind: (name, i) => {
-          const spec = findCommand(name);
+          const spec = findCommand(name, app.commands);
           return spec ? argKind(spec, i) : null;
         },
       }, k === "S-Tab");

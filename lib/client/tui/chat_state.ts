@@ -41,6 +41,8 @@ const MERGE_PRESENCE_MS = 60_000;
 export class ChatState {
   readonly buffers = new BufferList();
   readonly presence = new Map<string, Presence>();
+  /** Everyone seen online since start, and every known peer in peer mode: Tab completes them all. */
+  readonly known = new Set<string>();
   readonly rooms = new Map<string, RoomInfo>();
   connection: "connecting" | "online" | "offline" = "online";
   encryption: { state: "on" | "off" | "warning"; detail?: string } = { state: "on" };
@@ -181,6 +183,7 @@ export class ChatState {
         return this.addMessage(e.message, true);
       case "presence": {
         const u = sanitizeName(e.user);
+        this.known.add(u);
         if (e.online) {
           if (e.presence) this.presence.set(u, e.presence);
           if (u === this.me && e.presence) this.myStatus = e.presence.status;

@@ -23,6 +23,8 @@ export { TuiApp, type TuiOptions } from "./app.ts";
 export { detectNotifyMode, type NotifyMode } from "./notify.ts";
 export { FakeBackend } from "./fake_backend.ts";
 export { benchTui } from "./bench.ts";
+export { PEER_COMMANDS } from "./commands_peer.ts";
+import type { CommandSpec } from "./commands.ts";
 
 export interface RunTuiOptions {
   notify?: NotifyMode;
@@ -36,6 +38,8 @@ export interface RunTuiOptions {
   renderer?: GraphicsKind;
   /** How long to wait for the terminal's graphics replies (default 300 ms). */
   detectMs?: number;
+  /** The command table (peer mode: PEER_COMMANDS). */
+  commands?: readonly CommandSpec[];
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -52,6 +56,7 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.formatTime ? { formatTime: opts.formatTime } : {}),
       notify: opts.notify ?? "bell",
+      ...(opts.commands ? { commands: opts.commands } : {}),
     });
     term.onResize(() => {
       const s = term.size();

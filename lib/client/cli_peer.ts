@@ -1,0 +1,196 @@
+/**
+ * `parley peer --listen HOST:PORT [--user NAME] [--home DIR] [--ephemeral] [--script FILE|-]`:
+ * peer mode, chat with no server (lib/client/peer_node.ts). Without --script it opens the
+ * full-screen client on a PeerBackend (io.peerTui); with it, it runs one command per line of the
+ * file or standard input and prints one line per event — a fixed contract:
+ *
+ *   listening HOST:PORT            once, when the listener is up (the port --listen :0 picked)
+ *   TIME PEER TEXT                 a message arrived (TIME in UTC, ISO 8601, whole seconds)
+ *   connected PEER | disconnected PEER | key-changed PEER
+ *
+ * Script commands: connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
+ * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
+ * verified peers whom they know and prints "discover N", the number asked), fingerprint
+ * PEER, verify PEER, trust PEER, wait connected|message PEER [SECONDS], sleep MS, quit. Blank lines
+ * and lines starting with # are skipped. The node stops at the end of the script (what waits in
+ * the outbox stays for next time). Errors go to `err` as "parley: …" and the run goes on; the
+ * exit code is 1 when any command failed.
+ */
+import type { Command } from "commander";
+import { BackendError } from "./backend.ts";
+import type { CliIo } from "./cli.ts";
+import { type PeerEvent, PeerNode } from "./peer_node.ts";
+import { PeerStore } from "./peer_store.ts";
+import { hostPort, resolveTarget } from "./session_setup.ts";
+import { normalizeName } from "../protocol/names.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** The event lines of the scripted contract (null: not printed). */
+export function peerEventLine(e: PeerEvent): string | null {
+  if (e.type === "message") return `${iso(e.message.ts)} ${e.message.from} ${e.message.text}`;
+  if (e.type === "connected" || e.type === "disconnected" || e.type === "key-changed") {
+    return `${e.type} ${e.peer}`;
+  }
+  return null;
+}
+
+/** Starts a node from the command's flags (the full-screen client and the script share it). */
+export async function startPeerNode(
+  o: { listen?: string; user?: string; home?: string; ephemeral?: boolean },
+  io: CliIo,
+): Promise<PeerNode> {
+  if (!o.listen) throw new BackendError("usage", "Say where to listen: --listen HOST:PORT");
+  const { host, port } = hostPort(o.listen, 0);
+  const t = resolveTarget(
+    { ...(o.home ? { home: o.home } : {}), ...(o.user ? { user: o.user } : {}) },
+    io.env,
+  );
+  const name = normalizeName(t.user ?? "");
+  if (!name) throw new BackendError("usage", "Give your peer name: --user NAME (or PARLEY_USER)");
+  const store = await PeerStore.open(o.ephemeral ? null : t.home, name);
+  return await PeerNode.start({ name, store, hostname: host, port }).catch((e) => {
+    store.close();
+    throw new BackendError("listen_failed", `Cannot listen on ${o.listen}: ${(e as Error).message}`);
+  });
+}
+
+function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      off();
+      reject(new BackendError("timeout", `Timed out waiting for ${what}`));
+    }, ms);
+    const off = node.on((e) => {
+      if (!pred(e)) return;
+      clearTimeout(t);
+      off();
+      resolve();
+    });
+  });
+}
+
+/** Runs one script line; true when it was `quit`. */
+async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean> {
+  const [cmd = "", ...rest] = line.trim().split(/\s+/);
+  const arg = rest[0] ?? "";
+  const need = (n: number, usage: string) => {
+    if (rest.length < n) throw new BackendError("usage", `Usage: ${usage}`);
+  };
+  switch (cmd) {
+    case "connect":
+    case "conn":
+      need(1, "connect HOST:PORT");
+      await node.connect(arg);
+      return false;
+    case "msg": {
+      need(2, "msg PEER TEXT");
+      const text = line.trim().replace(/^msg\s+\S+\s+/, "");
+      node.send(arg, text);
+      return false;
+    }
+    case "inbox":
+      for (const m of node.inbox(rest.length ? arg : undefined)) {
+        io.out(`inbox ${iso(m.ts)} ${m.from} ${m.text}`);
+      }
+      return false;
+    case "peers":
+      if (arg === "--discover") {
+        io.out(`discover ${node.discover()}`);
+        return false;
+      }
+      for (const p of node.peers()) {
+        io.out(
+          `peer ${p.name} ${p.addr ?? "-"} ${p.verified ? "verified" : "unverified"} ${
+            p.online ? "online" : "offline"
+          }${p.changed ? " key-changed" : ""}`,
+        );
+      }
+      return false;
+    case "fingerprint": {
+      need(1, "fingerprint PEER");
+      const f = await node.fingerprint(arg);
+      io.out(`fingerprint ${f.user} ${f.safetyNumber}`);
+      return false;
+    }
+    case "verify":
+    case "trust":
+      need(1, `${cmd} PEER`);
+      await node.trust(arg, cmd === "verify");
+      io.out(`${cmd === "verify" ? "verified" : "trusted"} ${normalizeName(arg)}`);
+      return false;
+    case "wait": {
+      need(2, "wait connected|message PEER [SECONDS]");
+      const who = normalizeName(rest[1]!);
+      const ms = (Number(rest[2]) || 30) * 1000;
+      if (arg === "connected") {
+        if (node.peers().some((p) => p.name === who && p.online)) return false;
+        await waitEvent(node, (e) => e.type === "connected" && e.peer === who, ms, `${who} to connect`);
+      } else if (arg === "message") {
+        await waitEvent(
+          node,
+          (e) => e.type === "message" && e.message.from === who,
+          ms,
+          `a message from ${who}`,
+        );
+      } else throw new BackendError("usage", "Usage: wait connected|message PEER [SECONDS]");
+      return false;
+    }
+    case "sleep":
+      await new Promise((r) => setTimeout(r, Math.min(Number(arg) || 0, 3_600_000)));
+      return false;
+    case "quit":
+      return true;
+    default:
+      throw new BackendError("usage", `Unknown script command "${cmd}"`);
+  }
+}
+
+/** Registers `parley peer`. */
+export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: number) => void): void {
+  program.command("peer").description("peer mode: chat with no server (full screen, or --script)")
+    .requiredOption("--listen <host:port>", "address to listen on (port 0: any free port)")
+    .option("--ephemeral", "keep keys and messages in memory only; the client folder is not touched")
+    .option("--script <file|->", "run commands from FILE (or - for standard input), one event per line")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley peer --listen 0.0.0.0:7000 --user alice\n  parley peer --listen 127.0.0.1:0 --user bob --ephemeral --script -\n  printf 'connect 10.0.0.2:7000\\nmsg carol hi\\nsleep 2000\\n' | parley peer --listen :7001 --user dave --script -",
+    )
+    .action(async (...a: unknown[]) => {
+      const o = (a[a.length - 1] as Command).optsWithGlobals() as Record<
+        string,
+        string | boolean | undefined
+      >;
+      const node = await startPeerNode(o as never, io);
+      if (!o.script) {
+        if (!io.peerTui) {
+          await node.close();
+          throw new BackendError("usage", "The full-screen peer mode needs a terminal; use --script");
+        }
+        return setCode(await io.peerTui(node));
+      }
+      if (!io.scriptLines) throw new BackendError("usage", "Scripts cannot be read here");
+      const off = node.on((e) => {
+        const l = peerEventLine(e);
+        if (l) io.out(l);
+        else if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
+      });
+      io.out(`listening ${String(o.listen).replace(/:\d+$/, "")}:${node.port}`);
+      let failed = false;
+      try {
+        for await (const line of io.scriptLines(String(o.script))) {
+          if (!line.trim() || line.trimStart().startsWith("#")) continue;
+          try {
+            if (await runLine(node, line, io)) break;
+          } catch (e) {
+            failed = true;
+            io.err(`parley: ${(e as Error).message}`);
+          }
+        }
+      } finally {
+        off();
+        await node.close();
+      }
+      setCode(failed ? 1 : 0);
+    });
+}

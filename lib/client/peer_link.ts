@@ -1,0 +1,43 @@
+/**
+ * One authenticated channel to a peer as the node keeps it (`Link`): whether it was dialled or
+ * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, and its
+ * keepalive — a ping every `everyMs` once the peer said hello; a channel silent for three periods
+ * (or one whose peer never says hello) is closed, so the node redials instead of waiting forever.
+ * Also the rule that keeps one channel per peer when both dialled at once.
+ */
+import type { Clock } from "../common/clock.ts";
+import type { PrekeyBundle } from "../crypto/prekeys.ts";
+import type { PeerChannel } from "../net/peer_net.ts";
+import { encodePeerRecord } from "./peer_wire.ts";
+
+export interface Link {
+  ch: PeerChannel;
+  outgoing: boolean;
+  bundle?: PrekeyBundle;
+  hello: boolean;
+  /** outbox ids already written on this channel */
+  sent: Set<string>;
+  flushing?: boolean;
+  again?: boolean;
+  /** call on every record received */
+  alive(): void;
+}
+
+export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, clock: Clock): Link {
+  let heard = clock.now();
+  const link: Link = { ch, outgoing, hello: false, sent: new Set(), alive: () => (heard = clock.now()) };
+  const ping = setInterval(() => {
+    if (clock.now() - heard > 3 * everyMs) ch.close();
+    else if (link.hello) void ch.send(encodePeerRecord({ t: "ping" })).catch(() => {});
+  }, everyMs);
+  void ch.closed.then(() => clearInterval(ping));
+  return link;
+}
+
+/**
+ * A second channel to the same peer: keep the new one when it goes the same way as the old (a
+ * reconnect), else the one dialled by the smaller signing key — both sides decide alike.
+ */
+export function keepNewChannel(old: Link, outgoing: boolean, mySign: string, theirSign: string): boolean {
+  return old.outgoing === outgoing || (outgoing ? mySign < theirSign : theirSign < mySign);
+}

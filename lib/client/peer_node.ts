@@ -1,0 +1,376 @@
+/**
+ * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
+ * and keeps one authenticated channel per peer; a peer is known by the name it claims in the
+ * handshake and pinned to the identity key it proved (trust on first use). A different key under a
+ * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`.
+ *
+ * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
+ * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
+ * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
+ * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
+ * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id).
+ * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
+ * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
+ * never races another). Expected failures are `BackendError`s with a stable code.
+ */
+import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../common/bytes.ts";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { cryptoRandom } from "../common/random.ts";
+import { DmManager, KeyChangedError } from "../crypto/dm.ts";
+import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../crypto/identity.ts";
+import { ensureDeviceKeys, loadIdentity } from "../crypto/keystore.ts";
+import {
+  dialPeer,
+  listenPeer,
+  type PeerChannel,
+  type PeerLimits,
+  type PeerListener,
+} from "../net/peer_net.ts";
+import { normalizeName } from "../protocol/names.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
+import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./peer_wire.ts";
+import type { PeerStore } from "./peer_store.ts";
+import { type Backoff, Redialer } from "./peer_redial.ts";
+import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
+import {
+  acceptPeerKey,
+  introductionsFor,
+  keyChangedRefusal,
+  newIntroductions,
+  ownBundle,
+  peerFingerprint,
+  pinPeerKey,
+} from "./peer_keys.ts";
+import { hostPort } from "./session_setup.ts";
+
+export type PeerEvent =
+  | { type: "message"; message: ChatMessage }
+  | { type: "connected"; peer: string }
+  | { type: "disconnected"; peer: string }
+  | { type: "key-changed"; peer: string }
+  | { type: "typing"; peer: string; active: boolean }
+  | { type: "notice"; text: string; level: "info" | "warn" | "error" };
+
+export interface PeerNodeOptions {
+  name: string;
+  store: PeerStore;
+  hostname: string;
+  port: number;
+  clock?: Clock;
+  limits?: PeerLimits;
+  /** reconnect delays (default 500 ms doubling to 30 s) */
+  backoff?: Backoff;
+  /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
+  keepaliveMs?: number;
+}
+
+export class PeerNode {
+  readonly #links = new Map<string, Link>();
+  readonly #listeners = new Set<(e: PeerEvent) => void>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #closing = false;
+  #listener!: PeerListener;
+  readonly dm: DmManager;
+  readonly clock: Clock;
+
+  readonly #redial: Redialer;
+
+  private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
+    this.clock = o.clock ?? systemClock;
+    this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
+    this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
+  }
+
+  static async start(o: PeerNodeOptions): Promise<PeerNode> {
+    await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
+    const node = new PeerNode(o, await loadIdentity(o.store));
+    node.#listener = listenPeer(
+      { hostname: o.hostname, port: o.port, identity: node.identity, name: o.name, ...o.limits },
+      (ch) => void node.#adopt(ch, false),
+    );
+    for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
+    return node;
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+  get port(): number {
+    return this.#listener.port;
+  }
+  /** "host:port" the node listens on */
+  get listening(): string {
+    const h = this.o.hostname;
+    return `${h.includes(":") ? `[${h}]` : h}:${this.port}`;
+  }
+  get store(): PeerStore {
+    return this.o.store;
+  }
+
+  on(l: (e: PeerEvent) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  #emit(e: PeerEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#lock.then(fn);
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  /** Dials HOST:PORT; resolves with the peer's name once its channel is up. */
+  async connect(addr: string, expect?: PublicIdentity): Promise<string> {
+    const { host, port } = hostPort(addr);
+    const ch = await dialPeer(host, port, {
+      identity: this.identity,
+      name: this.name,
+      ...this.o.limits,
+      ...(expect ? { expect } : {}),
+    })
+      .catch((e) => {
+        throw new BackendError("unreachable", `Cannot connect to ${addr}: ${(e as Error).message}`);
+      });
+    const name = this.#adopt(ch, true, `${host.includes(":") ? `[${host}]` : host}:${port}`);
+    if (!name) throw new BackendError("refused", `The peer at ${addr} was refused (see the warnings)`);
+    return name;
+  }
+
+  /** Takes an authenticated channel: pins or checks the key, keeps one channel per peer. */
+  #adopt(ch: PeerChannel, outgoing: boolean, dialed?: string): string | null {
+    const name = normalizeName(ch.peerName);
+    if (!name || name === this.name || this.#closing) {
+      ch.close();
+      if (!this.#closing) {
+        this.#emit({ type: "notice", text: `Refused a peer named "${ch.peerName}"`, level: "warn" });
+      }
+      return null;
+    }
+    if (!pinPeerKey(this.store, name, ch.peer, dialed)) {
+      ch.close();
+      this.#emit({ type: "key-changed", peer: name });
+      return null;
+    }
+    const old = this.#links.get(name);
+    if (old) {
+      if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
+        ch.close();
+        return name;
+      }
+      this.#links.delete(name);
+      old.ch.close();
+    }
+    const link = openLink(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
+    this.#links.set(name, link);
+    this.#redial.forget(name);
+    void this.#read(name, link);
+    void this.#hello(link).catch(() => ch.close());
+    return name;
+  }
+
+  async #hello(link: Link): Promise<void> {
+    const bundle = ownBundle(this.store, this.identity);
+    // Listening on every address: the peer uses the address it reached me from, with my port.
+    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
+    await link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
+  }
+
+  async #read(name: string, link: Link): Promise<void> {
+    for (;;) {
+      const b = await link.ch.recv();
+      if (!b) break;
+      link.alive();
+      let r: PeerWireRecord;
+      try {
+        r = decodePeerRecord(b);
+      } catch (e) {
+        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}; disconnected`, level: "warn" });
+        break;
+      }
+      await this.#handle(name, link, r).catch((e) =>
+        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" })
+      );
+    }
+    link.ch.close();
+    // Replaced by another channel: what was written here without an ack goes again there.
+    if (this.#links.get(name) !== link) return void (this.#closing || this.#flush(name));
+    this.#links.delete(name);
+    if (link.hello) this.#emit({ type: "disconnected", peer: name });
+    if (!this.#closing) this.#schedule(name);
+  }
+
+  async #handle(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+    if (r.t === "hello") {
+      if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
+      const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
+      const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
+      const rec = this.store.peer(name);
+      if (rec && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
+      if (!link.hello) {
+        link.hello = true;
+        this.#emit({ type: "connected", peer: name });
+      }
+      return void this.#flush(name);
+    }
+    if (r.t === "ack") {
+      const p = this.store.local.pending(r.mid);
+      if (p && p.to.name === name) {
+        this.store.confirmSent({ mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text });
+      }
+      return;
+    }
+    if (r.t === "ping") return;
+    if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
+    if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
+    const saved = await this.#serial(async () => {
+      const opened = await this.dm.openDm(name, fromBase64(r.env));
+      const text = utf8Strict.decode(opened.plaintext);
+      const ts = Math.min(r.ts, this.clock.now());
+      const m = { mid: r.mid, ts, from: name, to: { kind: "user" as const, name: this.name }, text };
+      return this.store.saveReceived(m, opened.writes);
+    }).catch((e) => {
+      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
+      throw e;
+    });
+    await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
+    if (saved) this.#emit({ type: "message", message: saved });
+  }
+
+  /**
+   * `/peers --discover`: asks every connected peer I verified whom it knows. A peer answers only a
+   * peer it verified; each new name is dialled at its address and must prove the identity the
+   * introducer gave (so one verified introduction is as good as a verified contact's word).
+   */
+  discover(): number {
+    const asked = [...this.#links].filter(([n, l]) => l.hello && this.store.peer(n)?.verified);
+    for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
+    return asked.length;
+  }
+
+  async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+    if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
+    if (r.t === "who") {
+      return link.ch.send(encodePeerRecord({ t: "intro", peers: introductionsFor(this.store, name) }));
+    }
+    if (r.t !== "intro") return;
+    for (const p of newIntroductions(this.store, this.name, r.peers)) {
+      this.#emit({ type: "notice", text: `${name} introduces ${p.name} at ${p.addr}`, level: "info" });
+      await this.connect(p.addr, p.identity).catch((e) =>
+        this.#emit({ type: "notice", text: `${p.name}: ${(e as Error).message}`, level: "warn" })
+      );
+    }
+  }
+
+  /** Writes the peer's outbox entries not yet written on its current channel. */
+  #flush(name: string): void {
+    const link = this.#links.get(name);
+    if (!link?.hello) return;
+    link.again = true;
+    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
+    link.flushing = true;
+    void (async () => {
+      while (link.again) {
+        link.again = false;
+        const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
+        for (const p of todo) {
+          const env = await this.#serial(() =>
+            this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
+          );
+          link.sent.add(p.mid);
+          await link.ch.send(encodePeerRecord({ t: "msg", mid: p.mid, ts: p.ts, env: toBase64(env) }));
+        }
+      }
+      link.flushing = false;
+    })().catch((e) => {
+      link.flushing = false;
+      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
+      else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
+    });
+  }
+
+  /** Dials a known peer again later, unless it is connected, refused, or has no address. */
+  #schedule(name: string, delay?: number): void {
+    const rec = this.#closing ? undefined : this.store.peer(name);
+    if (rec?.addr && !rec.pending && !this.#links.has(name)) this.#redial.schedule(name, delay);
+  }
+
+  #redialOnce(name: string): Promise<boolean> {
+    const rec = this.store.peer(name);
+    if (this.#closing || !rec?.addr || rec.pending || this.#links.has(name)) return Promise.resolve(true);
+    return this.connect(rec.addr).then((n) => n === name, () => false);
+  }
+
+  #known(peer: string) {
+    const name = normalizeName(peer);
+    const rec = name ? this.store.peer(name) : undefined;
+    if (!name || !rec) {
+      throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
+    }
+    return rec;
+  }
+
+  /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
+  send(peer: string, text: string): ChatMessage & { queued: boolean } {
+    const rec = this.#known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    const m = {
+      mid: toHex(cryptoRandom(16)),
+      ts: this.clock.now(),
+      to: { kind: "user" as const, name: rec.name },
+    };
+    this.store.local.addPending({ ...m, text });
+    void this.#flush(rec.name);
+    return { ...m, seq: 0, from: this.name, text, pending: true, queued: !this.#links.get(rec.name)?.hello };
+  }
+
+  typing(peer: string, active: boolean): void {
+    const link = this.#links.get(peer);
+    if (link?.hello) void link.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
+  }
+
+  peers(): PeerListing[] {
+    return this.store.peers().map((p) => ({
+      name: p.name,
+      ...(p.addr ? { addr: p.addr } : {}),
+      verified: p.verified,
+      online: this.#links.get(p.name)?.hello === true,
+      changed: p.pending !== undefined,
+    }));
+  }
+
+  /** Messages received, from everyone or one peer, oldest first. */
+  inbox(peer?: string): ChatMessage[] {
+    const name = peer === undefined ? undefined : this.#known(peer).name;
+    const all = name
+      ? this.store.local.list(this.name, 0, { kind: "user", name })
+      : this.store.local.list(this.name, 0);
+    return all.filter((m) => m.from !== this.name);
+  }
+
+  fingerprint(peer: string): Promise<Fingerprint> {
+    return peerFingerprint(this.name, this.identity, this.#known(peer));
+  }
+
+  /** Accepts the peer's current key (a changed one included); `verified` after comparing numbers. */
+  async trust(peer: string, verified = false): Promise<Fingerprint> {
+    const rec = this.#known(peer);
+    await this.#serial(() => acceptPeerKey(this.store, this.dm, rec, verified));
+    this.#redial.forget(rec.name);
+    this.#schedule(rec.name, 0);
+    return this.fingerprint(rec.name);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#redial.stop();
+    await this.#listener.close();
+    for (const l of this.#links.values()) l.ch.close();
+    this.#links.clear();
+    await this.#lock;
+    this.store.close();
+  }
+}

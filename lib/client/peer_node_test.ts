@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { type PeerEvent, PeerNode } from "./peer_node.ts";
+import { PeerStore } from "./peer_store.ts";
+
+const fast = { backoff: { minMs: 50, maxMs: 400 } };
+
+async function node(name: string, home: string | null = null, port = 0): Promise<PeerNode> {
+  const n = await PeerNode.start({
+    name,
+    store: await PeerStore.open(home, name),
+    hostname: "127.0.0.1",
+    port,
+    ...fast,
+  });
+  if (Deno.env.get("PEER_DEBUG")) n.on((e) => console.error(name, JSON.stringify(e)));
+  return n;
+}
+
+function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`${n.name}: timed out waiting`));
+    }, ms);
+    const off = n.on((e) => {
+      if (pred(e)) {
+        clearTimeout(t);
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+const msgFrom = (from: string, text: string) => (e: PeerEvent) =>
+  e.type === "message" && e.message.from === from && e.message.text === text;
+
+Deno.test("peer node: a triangle exchanges messages in every direction; inbox keeps them", async () => {
+  const [a, b, c] = [await node("alice"), await node("bob"), await node("carol")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    assert.equal(await b.connect(`127.0.0.1:${c.port}`), "carol");
+    assert.equal(await c.connect(`127.0.0.1:${a.port}`), "alice");
+    const pairs = [[a, b], [b, a], [b, c], [c, b], [c, a], [a, c]] as const;
+    for (const [x, y] of pairs) {
+      const got = waitFor(y, msgFrom(x.name, `hi ${y.name} from ${x.name}`));
+      x.send(y.name, `hi ${y.name} from ${x.name}`);
+      await got;
+    }
+    assert.deepEqual(a.inbox().map((m) => `${m.from}: ${m.text}`).sort(), [
+      "bob: hi alice from bob",
+      "carol: hi alice from carol",
+    ]);
+    assert.deepEqual(b.inbox("carol").map((m) => m.text), ["hi bob from carol"]);
+    assert.ok(a.peers().every((p) => p.online && !p.verified && !p.changed));
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});
+
+Deno.test("peer node: messages to an unreachable peer wait in the outbox and go when it returns", async () => {
+  const a = await node("alice");
+  let b = await node("bob");
+  const port = b.port;
+  try {
+    const up = waitFor(a, (e) => e.type === "connected");
+    await a.connect(`127.0.0.1:${port}`);
+    await up;
+    await b.close();
+    await waitFor(a, (e) => e.type === "disconnected");
+    const m = a.send("bob", "while you were away");
+    assert.equal(m.queued, true);
+    assert.equal(a.store.local.pendingCount(), 1);
+    b = await node("bob", null, port); // a new in-memory bob: a new key, so alice must refuse it…
+    await waitFor(a, (e) => e.type === "key-changed" && e.peer === "bob");
+    assert.throws(() => a.send("bob", "x"), /identity key of bob changed/);
+    assert.equal(a.peers()[0]!.changed, true);
+    const got = waitFor(b, msgFrom("alice", "while you were away"));
+    await a.trust("bob"); // …until trusted; then the outbox goes
+    await got;
+    for (let i = 0; i < 100 && a.store.local.pendingCount() > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(a.store.local.pendingCount(), 0);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes its ratchets", async () => {
+  const home = await Deno.makeTempDir();
+  let a = await node("alice", home);
+  const b = await node("bob");
+  try {
+    await b.connect(`127.0.0.1:${a.port}`);
+    let got = waitFor(a, msgFrom("bob", "one"));
+    b.send("alice", "one");
+    await got;
+    const fp = (await a.fingerprint("bob")).safetyNumber;
+    const port = a.port;
+    const back = waitFor(b, (e) => e.type === "connected" && e.peer === "alice");
+    await a.close();
+    a = await node("alice", home, port);
+    const changed: string[] = [];
+    b.on((e) => e.type === "key-changed" && changed.push(e.peer));
+    a.on((e) => e.type === "key-changed" && changed.push(e.peer));
+    assert.deepEqual(a.inbox().map((m) => m.text), ["one"]);
+    assert.equal((await a.fingerprint("bob")).safetyNumber, fp);
+    // bob reconnects by itself (back-off) and the ratchet continues: no new session.
+    await back;
+    const before = JSON.stringify((a.store.get("session:bob") as { current: { base: string } }).current.base);
+    got = waitFor(a, msgFrom("bob", "two"));
+    b.send("alice", "two");
+    await got;
+    const after = JSON.stringify((a.store.get("session:bob") as { current: { base: string } }).current.base);
+    assert.equal(after, before, "the same X3DH session continues");
+    assert.deepEqual(changed, []);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("peer node: a restarted node dials the peers it knows at their last address", async () => {
+  const home = await Deno.makeTempDir();
+  let a = await node("alice", home);
+  const b = await node("bob");
+  try {
+    const up = waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await up;
+    await a.close();
+    // A new port: bob cannot find alice where she was, so only alice's memory brings them together.
+    a = await PeerNode.start({
+      name: "alice",
+      store: await PeerStore.open(home, "alice"),
+      hostname: "127.0.0.1",
+      port: 0,
+    });
+    await waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    assert.equal(a.peers()[0]!.addr, `127.0.0.1:${b.port}`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("peer node: a channel that goes silent (never says hello) is dropped by the keepalive", async () => {
+  const { dialPeer } = await import("../net/peer_net.ts");
+  const { generateIdentity } = await import("../crypto/identity.ts");
+  const a = await PeerNode.start({
+    name: "alice",
+    store: await PeerStore.open(null, "alice"),
+    hostname: "127.0.0.1",
+    port: 0,
+    keepaliveMs: 100,
+  });
+  try {
+    const mute = await dialPeer("127.0.0.1", a.port, { identity: await generateIdentity(), name: "mute" });
+    const t0 = Date.now();
+    // Reads what alice says (her hello; no pings, since mute never said hello) until she drops it.
+    const drain = async () => {
+      while ((await mute.recv()) !== null) { /* next */ }
+      return true;
+    };
+    const dropped = await Promise.race([
+      drain(),
+      new Promise((r) => setTimeout(r, 5000, false)),
+    ]);
+    assert.equal(dropped, true, "the silent channel is still open after 5 s");
+    assert.ok(Date.now() - t0 >= 250, `dropped after ${Date.now() - t0} ms, before three periods`);
+    mute.close();
+  } finally {
+    await a.close();
+  }
+});
+
+Deno.test("peer node: /peers --discover — a group forms from one verified introduction, and only then", async () => {
+  const [a, b, c] = [await node("alice"), await node("bob"), await node("carol")];
+  try {
+    const ab = waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await ab;
+    await b.connect(`127.0.0.1:${c.port}`);
+    await a.trust("bob", true); // alice verified bob, but bob has not verified alice yet
+    assert.equal(a.discover(), 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(
+      a.peers().map((p) => p.name),
+      ["bob"],
+      "bob introduces no one to a peer he has not verified",
+    );
+    await b.trust("alice", true);
+    const ac = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");
+    assert.equal(a.discover(), 1);
+    await ac;
+    const got = waitFor(c, msgFrom("alice", "found you through bob"));
+    a.send("carol", "found you through bob");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});

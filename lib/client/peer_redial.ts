@@ -1,0 +1,48 @@
+/**
+ * Reconnecting to peers that dropped out: one timer per peer name, waiting `minMs` after a loss and
+ * doubling after each failed attempt up to `maxMs` (default 500 ms → 30 s). `attempt(name)` is
+ * asked when the timer fires: it resolves true when the peer is back (or need not be dialled any
+ * more) and false to try again later. Pure timers, no I/O of its own.
+ */
+
+export interface Backoff {
+  minMs: number;
+  maxMs: number;
+}
+
+export class Redialer {
+  readonly #timers = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>();
+  #stopped = false;
+
+  constructor(
+    readonly attempt: (name: string) => Promise<boolean>,
+    readonly backoff: Backoff = { minMs: 500, maxMs: 30_000 },
+  ) {}
+
+  /** Dials `name` after `delay` ms (default: its current back-off). */
+  schedule(name: string, delay?: number): void {
+    if (this.#stopped) return;
+    const r = this.#timers.get(name) ?? { delay: this.backoff.minMs };
+    clearTimeout(r.timer);
+    r.timer = setTimeout(async () => {
+      r.timer = undefined;
+      if (this.#stopped) return;
+      if (await this.attempt(name).catch(() => false)) return;
+      r.delay = Math.min(this.backoff.maxMs, r.delay * 2);
+      this.schedule(name);
+    }, delay ?? r.delay);
+    this.#timers.set(name, r);
+  }
+
+  /** The peer is connected (or accepted again): no timer, and the next loss starts from `minMs`. */
+  forget(name: string): void {
+    clearTimeout(this.#timers.get(name)?.timer);
+    this.#timers.delete(name);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const r of this.#timers.values()) clearTimeout(r.timer);
+    this.#timers.clear();
+  }
+}

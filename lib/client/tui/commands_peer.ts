@@ -1,0 +1,73 @@
+/**
+ * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`)
+ * and `/peers` (name, address, verified, online), plus the rows of the main table that make sense
+ * without a server (messages, /inbox, keys, /help, /quit). The app takes it through
+ * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
+ */
+import { BackendError } from "../backend.ts";
+import { COMMANDS, type CommandSpec } from "./commands.ts";
+
+const KEEP = [
+  "help",
+  "msg",
+  "query",
+  "part",
+  "inbox",
+  "history",
+  "fingerprint",
+  "verify",
+  "trust",
+  "info",
+  "quit",
+];
+
+const PEER_ONLY: readonly CommandSpec[] = [
+  {
+    name: "connect",
+    aliases: ["conn"],
+    usage: "HOST:PORT",
+    help: "Connect to a peer listening at HOST:PORT (it is remembered and reconnected)",
+    permission: "user",
+    run: async (ctx, [addr]) => {
+      if (!ctx.backend.connectPeer) throw new BackendError("peer_mode", "/connect works in peer mode only");
+      ctx.print(`Connecting to ${addr}…`);
+      const name = await ctx.backend.connectPeer(addr!);
+      ctx.print(`Connected to ${name} at ${addr}`);
+    },
+  },
+  {
+    name: "peers",
+    usage: "[--discover]",
+    help:
+      "Known peers: name, address, verified or not, online; --discover asks verified peers whom they know",
+    permission: "user",
+    run: async (ctx, [flag]) => {
+      if (!ctx.backend.peerList) throw new BackendError("peer_mode", "/peers works in peer mode only");
+      if (flag !== undefined) {
+        if (flag !== "--discover" || !ctx.backend.discoverPeers) {
+          throw new Error("Usage: /peers [--discover]");
+        }
+        const n = await ctx.backend.discoverPeers();
+        return ctx.print(
+          n
+            ? `Asked ${n} verified peer${n === 1 ? "" : "s"} whom they know`
+            : "No verified peer is connected",
+        );
+      }
+      const list = await ctx.backend.peerList();
+      if (!list.length) return ctx.print("No peers yet: /connect HOST:PORT");
+      for (const p of list) {
+        ctx.print(
+          `${p.name.padEnd(16)} ${(p.addr ?? "-").padEnd(22)} ${p.verified ? "verified  " : "unverified"} ${
+            p.online ? "online" : "offline"
+          }${p.changed ? "  KEY CHANGED: /fingerprint, then /verify or /trust" : ""}`,
+        );
+      }
+    },
+  },
+];
+
+export const PEER_COMMANDS: readonly CommandSpec[] = [
+  ...COMMANDS.filter((c) => KEEP.includes(c.name)),
+  ...PEER_ONLY,
+];

@@ -1,0 +1,316 @@
+/**
+ * Server-less channels over plain TCP (a named socket file, with tls.ts and tls_server.ts): the
+ * peer listener and dialer. Each connection runs the signed handshake of crypto/peer_handshake.ts
+ * and then carries AES-GCM records; TLS is not used (the handshake authenticates both identities).
+ *
+ * Framing: the frames of protocol/frame.ts (u32 length | header | body), header {"k":"hs"} for the
+ * three handshake messages and {"k":"rec"} for records; the frame cap applies from the prefix.
+ *
+ * Listener protections (the server's, as far as they apply): a handshake deadline (a connection
+ * that has not finished it is closed), the frame cap, a per-address cap on open connections, a
+ * total cap, a per-address rate of new connections (least recently used buckets forgotten first),
+ * and a per-channel record rate (reading pauses while the bucket is empty, so a flooding peer is
+ * slowed by TCP backpressure and cannot starve the others). Garbage ends only its own connection.
+ *
+ * Contract: `listenPeer(o, onChannel)` hands each authenticated channel to `onChannel`;
+ * `dialPeer(host, port, o)` resolves to one or rejects with a `PeerNetError` (stable `code`).
+ * `recv()` yields records in order and null once the channel has ended (EOF, bad record, close).
+ */
+
+import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
+import { initiateHandshake, respondHandshake, type SecureChannel } from "../crypto/peer_handshake.ts";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { KeyedBuckets, TokenBucket } from "../common/rate.ts";
+import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
+
+export const PEER_PURPOSE = "parley-peer-v1";
+
+export type PeerNetErrorCode = "unreachable" | "timeout" | "handshake" | "closed";
+
+/** An expected failure to reach or authenticate a peer. */
+export class PeerNetError extends Error {
+  constructor(readonly code: PeerNetErrorCode, message: string) {
+    super(message);
+    this.name = "PeerNetError";
+  }
+}
+
+export interface PeerLimits {
+  /** time from TCP connect to a finished handshake (default 10 s) */
+  handshakeMs?: number;
+  /** frame cap in bytes (default 1 MiB) */
+  maxFrame?: number;
+  /** open connections from one address (default 16) */
+  perAddress?: number;
+  /** open connections in all (default 256) */
+  maxConns?: number;
+  /** new connections per second from one address, and the burst (default 5/s, 20) */
+  acceptPerSec?: number;
+  acceptBurst?: number;
+  /** records read per second per channel, and the burst (default 500/s, 1000; 0 = unlimited) */
+  recordsPerSec?: number;
+  recordsBurst?: number;
+  clock?: Clock;
+}
+
+export interface PeerEndpoint {
+  identity: IdentityKeyPair;
+  name?: string;
+}
+
+export interface PeerChannel {
+  peer: PublicIdentity;
+  peerName: string;
+  purpose: string;
+  /** "host:port" of the other end, and its host alone */
+  remote: string;
+  host: string;
+  send(bytes: Uint8Array): Promise<void>;
+  recv(): Promise<Uint8Array | null>;
+  close(): void;
+  /** resolves once the channel has closed, for whatever reason */
+  closed: Promise<void>;
+}
+
+export interface PeerListener {
+  port: number;
+  /** open connections (handshaking or not) */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 256 };
+
+/** Frame reader + writer over one TCP connection. */
+class Wire {
+  #dec: FrameDecoder;
+  #frames: Frame[] = [];
+  #buf = new Uint8Array(64 * 1024);
+  #writing: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #onClose: (() => void)[] = [];
+  constructor(readonly conn: Deno.TcpConn, maxFrame: number) {
+    this.#dec = new FrameDecoder(maxFrame);
+  }
+  /** The next frame, or null at EOF or on any bad input (the connection is then closed). */
+  async next(): Promise<Frame | null> {
+    while (this.#frames.length === 0) {
+      if (this.#closed) return null;
+      let n: number | null;
+      try {
+        n = await this.conn.read(this.#buf);
+      } catch {
+        n = null;
+      }
+      try {
+        if (n === null) {
+          this.#dec.end();
+          this.close();
+          return null;
+        }
+        this.#frames.push(...this.#dec.push(this.#buf.slice(0, n)));
+      } catch {
+        this.close();
+        return null;
+      }
+    }
+    return this.#frames.shift()!;
+  }
+  write(kind: string, body: Uint8Array, before?: () => Promise<Uint8Array>): Promise<void> {
+    const p = this.#writing.then(async () => {
+      if (this.#closed) throw new PeerNetError("closed", "The channel is closed");
+      const b = encodeFrame({ k: kind }, before ? await before() : body);
+      for (let o = 0; o < b.length;) o += await this.conn.write(b.subarray(o));
+    });
+    this.#writing = p.catch(() => this.close());
+    return p;
+  }
+  onClose(f: () => void): void {
+    if (this.#closed) f();
+    else this.#onClose.push(f);
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    for (const f of this.#onClose.splice(0)) f();
+  }
+}
+
+async function expectHs(w: Wire): Promise<Uint8Array> {
+  const f = await w.next();
+  if (!f || f.header.k !== "hs") throw new PeerNetError("handshake", "The peer broke off the handshake");
+  return f.body;
+}
+
+function makeChannel(
+  w: Wire,
+  sc: SecureChannel,
+  host: string,
+  port: number,
+  limits: PeerLimits,
+): PeerChannel {
+  const rate = limits.recordsPerSec ?? 500;
+  const bucket = new TokenBucket(rate, limits.recordsBurst ?? 1000, limits.clock ?? systemClock);
+  const closed = new Promise<void>((r) => w.onClose(r));
+  return {
+    peer: sc.peer,
+    peerName: sc.peerName,
+    purpose: sc.purpose,
+    remote: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    host,
+    send: (bytes) => w.write("rec", bytes, () => sc.seal(bytes)),
+    async recv() {
+      while (!bucket.take()) await new Promise((r) => setTimeout(r, Math.max(2, 1000 / rate)));
+      const f = await w.next();
+      if (!f) return null;
+      try {
+        if (f.header.k !== "rec") throw new Error("not a record");
+        return await sc.open(f.body);
+      } catch {
+        w.close();
+        return null;
+      }
+    },
+    close: () => w.close(),
+    closed,
+  };
+}
+
+function deadline(w: Wire, ms: number): () => boolean {
+  let fired = false;
+  const t = setTimeout(() => {
+    fired = true;
+    w.close();
+  }, ms);
+  return () => {
+    clearTimeout(t);
+    return !fired;
+  };
+}
+
+/** Listens on hostname:port; each authenticated connection goes to `onChannel`. */
+export function listenPeer(
+  o:
+    & { hostname: string; port: number; purposes?: readonly string[]; expect?: PublicIdentity }
+    & PeerEndpoint
+    & PeerLimits,
+  onChannel: (c: PeerChannel) => void,
+): PeerListener {
+  const ln = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
+  const perAddr = new Map<string, number>();
+  const open = new Set<Wire>();
+  const accepts = new KeyedBuckets(o.acceptPerSec ?? 5, o.acceptBurst ?? 20, o.clock ?? systemClock, 10_000);
+  const serve = async (conn: Deno.TcpConn) => {
+    const host = conn.remoteAddr.hostname;
+    const n = perAddr.get(host) ?? 0;
+    if (
+      n >= (o.perAddress ?? D.perAddress) || open.size >= (o.maxConns ?? D.maxConns) || !accepts.take(host)
+    ) {
+      conn.close();
+      return;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch { /* closed already */ }
+    const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
+    perAddr.set(host, n + 1);
+    open.add(w);
+    w.onClose(() => {
+      open.delete(w);
+      const m = (perAddr.get(host) ?? 1) - 1;
+      if (m > 0) perAddr.set(host, m);
+      else perAddr.delete(host);
+    });
+    const inTime = deadline(w, o.handshakeMs ?? D.handshakeMs);
+    try {
+      const res = await respondHandshake(
+        { identity: o.identity, name: o.name, purposes: o.purposes ?? [PEER_PURPOSE], expect: o.expect },
+        await expectHs(w),
+      );
+      await w.write("hs", res.reply);
+      const sc = await res.finish(await expectHs(w));
+      if (!inTime()) throw new PeerNetError("timeout", "Handshake too slow");
+      onChannel(makeChannel(w, sc, host, conn.remoteAddr.port, o));
+    } catch {
+      inTime();
+      w.close();
+    }
+  };
+  const loop = (async () => {
+    try {
+      for await (const c of ln) void serve(c);
+    } catch { /* listener closed */ }
+  })();
+  return {
+    port: (ln.addr as Deno.NetAddr).port,
+    get connections() {
+      return open.size;
+    },
+    async close() {
+      try {
+        ln.close();
+      } catch { /* closed */ }
+      for (const w of [...open]) w.close();
+      await loop; // the port is free again once the accept loop has ended
+    },
+  };
+}
+
+/** Connects to a peer and runs the handshake (as initiator) within `handshakeMs`. */
+export async function dialPeer(
+  host: string,
+  port: number,
+  o: PeerEndpoint & { purpose?: string; expect?: PublicIdentity } & PeerLimits,
+): Promise<PeerChannel> {
+  const ms = o.handshakeMs ?? D.handshakeMs;
+  let conn: Deno.TcpConn;
+  try {
+    conn = await withTimeout(Deno.connect({ hostname: host, port, transport: "tcp" }), ms);
+  } catch (e) {
+    if (e instanceof PeerNetError) throw e;
+    throw new PeerNetError("unreachable", `Cannot reach ${host}:${port}: ${(e as Error).message}`);
+  }
+  try {
+    conn.setNoDelay(true);
+  } catch { /* closed */ }
+  const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
+  const inTime = deadline(w, ms);
+  try {
+    const ini = await initiateHandshake({
+      identity: o.identity,
+      name: o.name,
+      purpose: o.purpose ?? PEER_PURPOSE,
+      expect: o.expect,
+    });
+    await w.write("hs", ini.hello);
+    const fin = await ini.finish(await expectHs(w));
+    await w.write("hs", fin.message);
+    if (!inTime()) throw new PeerNetError("timeout", `Handshake with ${host}:${port} timed out`);
+    return makeChannel(w, fin.channel, host, port, o);
+  } catch (e) {
+    const timedOut = !inTime();
+    w.close();
+    if (timedOut) throw new PeerNetError("timeout", `Handshake with ${host}:${port} timed out`);
+    if (e instanceof PeerNetError) throw e;
+    throw new PeerNetError("handshake", `Handshake with ${host}:${port} failed: ${(e as Error).message}`);
+  }
+}
+
+function withTimeout<T extends Deno.Conn>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      reject(new PeerNetError("timeout", "Connect timed out"));
+      p.then((c) => c.close(), () => {});
+    }, ms);
+    p.then((c) => {
+      clearTimeout(t);
+      resolve(c);
+    }, (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}

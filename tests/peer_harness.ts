@@ -1,0 +1,125 @@
+/**
+ * Scripted peer nodes for the peer-mode tests: `parley peer --script -` as a real process whose
+ * standard input the test writes commands to, and whose event lines (`TIME PEER TEXT`,
+ * `connected PEER`, `key-changed PEER`) it waits for.
+ */
+import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
+import { sha256Hex } from "../lib/common/bytes.ts";
+
+export class ScriptPeer {
+  readonly lines: string[] = [];
+  readonly errors: string[] = [];
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #wake: (() => void)[] = [];
+  #reading: Promise<void>;
+  port = 0;
+
+  private constructor(readonly user: string, readonly proc: Deno.ChildProcess) {
+    this.#writer = proc.stdin.getWriter();
+    const pump = async (s: ReadableStream<Uint8Array>, into: string[]) => {
+      let rest = "";
+      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        into.push(...parts);
+        for (const w of this.#wake.splice(0)) w();
+      }
+    };
+    this.#reading = Promise.all([pump(proc.stdout, this.lines), pump(proc.stderr, this.errors)]).then(
+      () => {},
+    );
+  }
+
+  /** Starts a node with client folder `home`. Resolves once it listens. */
+  static async start(
+    user: string,
+    home: string,
+    o: { ephemeral?: boolean; listen?: string } = {},
+  ): Promise<ScriptPeer> {
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...PROGRAM_PERMS,
+        rootFile("client.ts"),
+        "peer",
+        "--listen",
+        o.listen ?? "127.0.0.1:0",
+        "--user",
+        user,
+        "--home",
+        home,
+        ...(o.ephemeral ? ["--ephemeral"] : []),
+        "--script",
+        "-",
+      ],
+      env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const p = new ScriptPeer(user, proc);
+    const l = await p.waitLine(/^listening /, 30_000);
+    p.port = Number(l.slice(l.lastIndexOf(":") + 1));
+    return p;
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async send(line: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** The first output line (from `from` on) matching `re`; fails after `ms` with the output so far. */
+  async waitLine(re: RegExp, ms = 20_000, from = 0): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const hit = this.lines.slice(from).find((l) => re.test(l));
+      if (hit !== undefined) return hit;
+      if (Date.now() > end) {
+        throw new Error(
+          `${this.user}: no line matching ${re} in ${ms} ms; out:\n${this.lines.join("\n")}\nerr:\n${
+            this.errors.join("\n")
+          }`,
+        );
+      }
+      await new Promise<void>((r) => {
+        this.#wake.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  }
+
+  /** Ends the script (the node stops) and waits for the exit; returns the exit code. */
+  async quit(): Promise<number> {
+    await this.send("quit").catch(() => {});
+    await this.#writer.close().catch(() => {});
+    const s = await this.proc.status;
+    await this.#reading;
+    return s.code;
+  }
+}
+
+/** Every file under `dir` with its SHA-256 (hex), sorted: a folder's exact state. */
+export async function folderState(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      const st = await Deno.stat(p);
+      if (e.isDirectory) {
+        out.push(`${p.slice(dir.length)}/ ${st.mode} ${st.mtime?.getTime()}`);
+        await walk(p);
+      } else {
+        out.push(
+          `${p.slice(dir.length)} ${st.size} ${st.mtime?.getTime()} ${await sha256Hex(
+            await Deno.readFile(p),
+          )}`,
+        );
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
