@@ -9,19 +9,11 @@ import type { FileControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
+import { sizeText } from "../progress.ts";
 
 function files(ctx: CommandContext): FileControls {
   if (!ctx.backend.files) throw new Error("This client cannot send files (it needs end-to-end keys)");
   return ctx.backend.files;
-}
-
-/** Bytes in a short human form: 999 B, 12.3 KiB, 4.0 MiB, 1.2 GiB. */
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024, i++);
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function number(s: string | undefined): number | undefined {
