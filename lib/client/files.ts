@@ -65,6 +65,8 @@ export interface ServerFile {
 
 /** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
 const BATCH = 16;
+/** Request bodies in flight per transfer (each way): hides the round trip of one request. */
+const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
@@ -169,14 +171,29 @@ export class FileTransfers {
         });
         await this.#setOut(rec.fid, { offered: true });
       }
-      while (have < total) {
-        p(have, "active");
-        const body = await cipherFrom(file, cipher, header, rec.size, have);
-        const next = await this.#put(rec, have, body);
-        if (next <= have) {
-          throw new BackendError("file_stalled", "The server did not take the file's data");
+      // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
+      const inflight: { end: number; put: Promise<number> }[] = [];
+      let pos = have;
+      try {
+        while (have < total) {
+          while (pos < total && inflight.length < WINDOW) {
+            const body = await cipherFrom(file, cipher, header, rec.size, pos);
+            const put = this.#put(rec, pos, body);
+            put.catch(() => {}); // awaited in order below
+            inflight.push({ end: pos += body.length, put });
+          }
+          p(have, "active");
+          const first = inflight.shift()!;
+          const next = await first.put;
+          if (next <= have) throw new BackendError("file_stalled", "The server did not take the file's data");
+          if (next !== first.end) { // taken only in part: drop what follows and go on from there
+            await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+            pos = next;
+          }
+          have = next;
         }
-        have = next;
+      } finally {
+        await Promise.allSettled(inflight.map((x) => x.put));
       }
       const st = await Deno.stat(rec.path);
       if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
@@ -269,13 +286,17 @@ export class FileTransfers {
 
   async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
     const ctx = fileContext(rec.fid, rec.from, this.client.user);
+    const fetch = async (off: number, len: number) => {
+      const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
+      if (Number(r.header.size) !== cipherSize(rec.size)) {
+        throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
+      }
+      return r.body;
+    };
     const get = async (off: number, len: number) => {
       for (;;) {
-        const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
-        if (Number(r.header.size) !== cipherSize(rec.size)) {
-          throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
-        }
-        if (r.body.length) return r.body;
+        const body = await fetch(off, len);
+        if (body.length) return body;
         await sleep(this.pollMs); // the sender has not uploaded that far yet
       }
     };
@@ -288,23 +309,39 @@ export class FileTransfers {
       let i = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(rec.size) - 1);
       await out.truncate(i * CHUNK_SIZE);
       await out.seek(i * CHUNK_SIZE, Deno.SeekMode.Start);
-      const n = chunkCount(rec.size);
+      const n = chunkCount(rec.size), total = cipherSize(rec.size);
       let pending: Uint8Array = EMPTY;
-      let pos = chunkOffset(i);
-      while (i < n) {
-        onDone(i * CHUNK_SIZE);
-        let len = 0;
-        for (let j = i; j < Math.min(n, i + BATCH); j++) len += chunkLength(rec.size, j);
-        const body = await get(pos, len - pending.length);
-        pos += body.length;
-        pending = pending.length ? concat(pending, body) : body;
-        while (i < n && pending.length >= chunkLength(rec.size, i)) {
-          const cl = chunkLength(rec.size, i);
-          const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
-          for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-          pending = pending.subarray(cl);
-          i++;
+      // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
+      const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
+      let next = chunkOffset(i);
+      try {
+        while (i < n) {
+          while (next < total && ahead.length < WINDOW) {
+            const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
+            const body = fetch(next, len);
+            body.catch(() => {}); // awaited in order below
+            ahead.push({ off: next, len, body });
+            next += len;
+          }
+          onDone(i * CHUNK_SIZE);
+          const a = ahead.shift()!;
+          const body = await a.body;
+          if (body.length < a.len) {
+            await Promise.allSettled(ahead.splice(0).map((x) => x.body));
+            next = a.off + body.length;
+            if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
+          }
+          pending = pending.length ? concat(pending, body) : body;
+          while (i < n && pending.length >= chunkLength(rec.size, i)) {
+            const cl = chunkLength(rec.size, i);
+            const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
+            for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
+            pending = pending.subarray(cl);
+            i++;
+          }
         }
+      } finally {
+        await Promise.allSettled(ahead.map((x) => x.body));
       }
     } finally {
       out.close();
