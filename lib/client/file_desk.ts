@@ -10,7 +10,8 @@ import type { FileControls, FileEntryInfo } from "./backend.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { InRecord } from "./file_offer.ts";
-import { FileTransfers, listFolder } from "./files.ts";
+import { listFolder } from "./file_disk.ts";
+import { FileTransfers } from "./files.ts";
 
 export class FileDesk implements FileControls {
   readonly #running = new Set<string>();

@@ -14,11 +14,10 @@
  * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
  * renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
-import { concatBytes, fromBase64, sha256Stream, toBase64 } from "../common/bytes.ts";
+import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
 import {
   CHUNK_SIZE,
-  type ChunkCipher,
   ChunkedEncryptor,
   FILE_HEADER_LEN,
   fileContext,
@@ -30,7 +29,9 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
+import { cipherFrom, concat, exists, freeName, hashFile } from "./file_disk.ts";
 import {
+  BATCH,
   bounded,
   chunkCount,
   chunkLength,
@@ -42,7 +43,6 @@ import {
   OUT_KEY,
   type OutRecord,
   safeFileName,
-  withNumber,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -63,8 +63,6 @@ export interface ServerFile {
   expires: number;
 }
 
-/** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
-const BATCH = 16;
 /** Request bodies in flight per transfer (each way): hides the round trip of one request. */
 const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
@@ -286,7 +284,7 @@ export class FileTransfers {
 
   async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
     const ctx = fileContext(rec.fid, rec.from, this.client.user);
-    const fetch = async (off: number, len: number) => {
+    const getRange = async (off: number, len: number) => {
       const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
       if (Number(r.header.size) !== cipherSize(rec.size)) {
         throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
@@ -295,7 +293,7 @@ export class FileTransfers {
     };
     const get = async (off: number, len: number) => {
       for (;;) {
-        const body = await fetch(off, len);
+        const body = await getRange(off, len);
         if (body.length) return body;
         await sleep(this.pollMs); // the sender has not uploaded that far yet
       }
@@ -318,7 +316,7 @@ export class FileTransfers {
         while (i < n) {
           while (next < total && ahead.length < WINDOW) {
             const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
-            const body = fetch(next, len);
+            const body = getRange(next, len);
             body.catch(() => {}); // awaited in order below
             ahead.push({ off: next, len, body });
             next += len;
@@ -349,88 +347,4 @@ export class FileTransfers {
   }
 }
 
-/** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
-async function cipherFrom(
-  file: Deno.FsFile,
-  cipher: ChunkCipher,
-  header: Uint8Array,
-  size: number,
-  pos: number,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  if (pos < FILE_HEADER_LEN) parts.push(header.subarray(pos));
-  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
-  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
-  const skip = start - (chunkOffset(first) - FILE_HEADER_LEN);
-  const last = Math.min(chunkCount(size), first + BATCH);
-  const from = first * CHUNK_SIZE, to = Math.min(size, last * CHUNK_SIZE);
-  const pt = new Uint8Array(to - from);
-  await file.seek(from, Deno.SeekMode.Start);
-  for (let o = 0; o < pt.length;) {
-    const r = await file.read(pt.subarray(o));
-    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
-    o += r;
-  }
-  const enc = await Promise.all(
-    Array.from(
-      { length: last - first },
-      (_, k) =>
-        cipher.encryptChunk(
-          first + k,
-          pt.subarray(k * CHUNK_SIZE, Math.min(pt.length, (k + 1) * CHUNK_SIZE)),
-        ),
-    ),
-  );
-  enc.forEach((c, k) => parts.push(k === 0 ? c.subarray(skip) : c));
-  return concat(...parts);
-}
-
-const concat = (...parts: Uint8Array[]) => concatBytes(parts);
-
-/** SHA-256 of a file, read in bounded pieces. */
-async function hashFile(path: string): Promise<string> {
-  const h = sha256Stream();
-  const f = await Deno.open(path, { read: true });
-  try {
-    const buf = new Uint8Array(1024 * 1024);
-    for (let n; (n = await f.read(buf)) !== null;) h.update(buf.subarray(0, n));
-  } finally {
-    f.close();
-  }
-  return h.hex();
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-/** `dir/name`, or `name (1)`, `(2)`… when that or its `.part` is taken. */
-async function freeName(dir: string, name: string): Promise<string> {
-  for (let n = 0;; n++) {
-    const p = `${dir}/${withNumber(name, n)}`;
-    if (!(await exists(p)) && !(await exists(`${p}.part`))) return p;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Regular files directly inside `dir` (none when it does not exist): the outbox for `/ls`. */
-export async function listFolder(dir: string): Promise<{ name: string; size: number; path: string }[]> {
-  const out: { name: string; size: number; path: string }[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isFile) continue;
-      const path = `${dir}/${e.name}`;
-      out.push({ name: e.name, size: (await Deno.stat(path)).size, path });
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out;
-}

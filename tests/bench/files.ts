@@ -201,7 +201,17 @@ async function relayed(dir: string, src: string, bytes: number): Promise<Row[]> 
     await makeFile(`${dir}/warm.bin`, 1 << 20);
     const warm = await Promise.all([
       client(`${dir}/home-alice`, "alice", "send-file", "bob", `${dir}/warm.bin`),
-      client(`${dir}/home-bob`, "bob", "receive", "--from", "alice", "--out", `${dir}/warm`, "--timeout", "60"),
+      client(
+        `${dir}/home-bob`,
+        "bob",
+        "receive",
+        "--from",
+        "alice",
+        "--out",
+        `${dir}/warm`,
+        "--timeout",
+        "60",
+      ),
     ]);
     if (warm.some((r) => r.code !== 0)) throw new Error(`warm-up copy failed: ${warm.map((r) => r.err)}`);
     const idle = await rssKb(srv.pid);
