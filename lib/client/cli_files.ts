@@ -2,6 +2,7 @@
  * Scripted file commands (fixed contract, registered on the `parley` program by cli.ts; issue 12):
  *   files [--json]                                        offers received and files sent, with state
  *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
+ *                                                         (TARGET #room: one transfer per other member)
  *   receive [--from USER] [--out DIR] [--timeout S]       accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads)
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
@@ -93,7 +94,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     }));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
-    .argument("<target>", "user")
+    .argument("<target>", "user, or #room for every other member (one transfer each)")
     .argument("<path>", "file to send")
     .option("--direct", "only straight to the recipient's client (not available yet)")
     .option("--relay", "through the server (the default)")
@@ -107,8 +108,12 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (o.direct) {
         throw new BackendError("unavailable", "Direct transfers are not available yet; leave out --direct");
       }
-      if (target!.startsWith("#")) throw new BackendError("usage", "Files go to one user, not a room");
       const wait = seconds(o.wait, "--wait");
+      if (target!.startsWith("#")) {
+        if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
+        const s = await ft.sendRoom(target!, path!);
+        return io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
+      }
       const s = await ft.send(target!, path!);
       io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
       if (wait > 0 && !(await ft.delivered(s.fid, wait * 1000))) {

@@ -134,6 +134,35 @@ export class FileTransfers {
     return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256 };
   }
 
+  /**
+   * Offers `path` to every other member of `room`: one transfer per member (its own file id, key
+   * and upload; the recipient is bound into each chunk's context), one after another. Members it
+   * failed for are named in one error after the others were tried.
+   */
+  async sendRoom(
+    room: string,
+    path: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
+    const name = normalizeName(room.replace(/^#/, ""));
+    const info = (await this.client.rooms()).find((r) => r.name === name);
+    if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
+    const members = info.members.filter((m) => m !== this.client.user);
+    if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);
+    const to: string[] = [], failed: string[] = [];
+    let last: { name: string; size: number; sha256: string } | undefined;
+    for (const m of members) {
+      try {
+        last = await this.send(m, path);
+        to.push(m);
+      } catch (e) {
+        if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
+        failed.push(`${m} (${e instanceof Error ? e.message : e})`);
+      }
+    }
+    if (failed.length || !last) throw new BackendError("file_failed", `Not sent to ${failed.join(", ")}`);
+    return { ...last, to };
+  }
+
   async #setOut(fid: string, patch: Partial<OutRecord>): Promise<void> {
     await this.ops.update<OutRecord[]>(
       OUT_KEY,

@@ -41,12 +41,23 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "send",
-    usage: "USER ID|PATH…",
-    help: "Send a file (an outbox id from /ls, or a path) to a user, encrypted end to end",
+    usage: "USER|#ROOM ID|PATH…",
+    help: "Send a file (an outbox id from /ls, or a path) to a user or every room member, end to end",
     permission: "user",
     run: (ctx, [u, what]) => {
-      const to = user(u!);
       const f = files(ctx);
+      if (u!.startsWith("#")) {
+        ctx.print(`Sending ${sanitize(what!)} to every member of ${sanitize(u!)}…`);
+        return background(
+          ctx,
+          f.sendRoom(u!, what!).then((s) =>
+            `Sent ${sanitize(s.name)} (${sizeText(s.size)}) to ${
+              s.to.map(sanitizeName).join(", ")
+            }; SHA-256 ${s.sha256}`
+          ),
+        );
+      }
+      const to = user(u!);
       ctx.print(`Sending ${sanitize(what!)} to ${sanitizeName(to)}…`);
       background(
         ctx,
