@@ -198,6 +198,8 @@ Deno.test("files: resume after the sender's and then the receiver's connection d
     });
     await assert.rejects(fa.send("bob", p));
     const [fid] = [...(await FileTransfers.of(b.client).incoming())].map((r) => r.fid);
+    // Bodies already in flight when the connection closed are still taken: wait for its session to end.
+    await eventually(() => ![...t.srv.hub.sessionsOf("alice")].length, 5000, "alice's session ended");
     const stored = t.srv.files.get(fid!)!.have;
     assert.ok(stored > 0 && stored < data.length, `stored ${stored}`);
     const a2 = await t.e2eClient("alice", { register: false });
@@ -306,5 +308,34 @@ Deno.test("files: a server restart mid-upload keeps what reached its disk; the u
   } finally {
     await t.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("files: /send #room offers the file to every other member, one transfer each", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    const c = await t.e2eClient("carol");
+    await t.e2eClient("dave"); // not in the room: gets nothing
+    for (const x of [a, b, c]) await x.client.sync();
+    await a.client.createRoom("team", ["bob", "carol"]);
+    const data = bytes(CHUNK_SIZE * 3 + 5, 9);
+    const p = await writeFile(t, "plan.pdf", data);
+    const sent = await FileTransfers.of(a.client).sendRoom("#team", p);
+    assert.deepEqual(sent.to.sort(), ["bob", "carol"]);
+    const out = await FileTransfers.of(a.client).outgoing();
+    assert.deepEqual(out.map((r) => r.to).sort(), ["bob", "carol"]);
+    assert.notEqual(out[0]!.fid, out[1]!.fid, "each member has a transfer of their own");
+    for (const x of [b, c]) {
+      const ft = FileTransfers.of(x.client);
+      const rec = await offerFor(ft, out.find((r) => r.to === x.client.user)!.fid);
+      const got = await ft.accept(rec, `${t.dir}/down-${x.client.user}`);
+      assert.deepEqual(await Deno.readFile(got.path), data);
+    }
+    assert.equal(t.srv.files.list("dave").length, 0);
+    await assert.rejects(FileTransfers.of(a.client).sendRoom("#nowhere", p), /not in a room/);
+  } finally {
+    await t.stop();
   }
 });

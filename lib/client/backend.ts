@@ -168,6 +168,11 @@ export interface FileControls {
   outbox(): Promise<{ id: number; name: string; size: number }[]>;
   /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
   send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
+  /** The same to every other member of a room (one transfer each); resolves with who got an offer. */
+  sendRoom(
+    room: string,
+    idOrPath: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }>;
   list(): Promise<FileEntryInfo[]>;
   /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */
   accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }>;

@@ -2,10 +2,13 @@
  * Scripted file commands (fixed contract, registered on the `parley` program by cli.ts; issue 12):
  *   files [--json]                                        offers received and files sent, with state
  *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
+ *                                                         (TARGET #room: one transfer per other member)
  *   receive [--from USER] [--out DIR] [--timeout S]       accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads)
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
- * the offer, and an interrupted send or receive run again continues where it stopped.
+ * the offer, and an interrupted send or receive run again continues where it stopped. Progress
+ * (bar, bytes, rate, ETA) goes to standard error only when it is a terminal, at most once a second;
+ * standard output keeps only the fixed-contract lines.
  */
 import type { Command } from "commander";
 import { safeJson } from "../common/sanitize.ts";
@@ -14,7 +17,8 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import type { InRecord } from "./file_offer.ts";
-import { FileTransfers } from "./files.ts";
+import { FileTransfers, type TransferProgress } from "./files.ts";
+import { progressText, RateMeter } from "./progress.ts";
 import { connectAndLogin, type ConnectFlags, resolveTarget } from "./session_setup.ts";
 
 type Opts = ConnectFlags & Record<string, unknown>;
@@ -24,6 +28,24 @@ function seconds(v: unknown, flag: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new BackendError("usage", `${flag} takes a number of seconds ≥ 0`);
   return n;
+}
+
+/** Progress lines for standard error when it is a terminal (undefined otherwise), one a second per file. */
+export function progressReporter(
+  io: Pick<CliIo, "err" | "errTerminal" | "now">,
+): ((p: TransferProgress) => void) | undefined {
+  if (!io.errTerminal) return undefined;
+  const now = io.now ?? Date.now;
+  const meter = new RateMeter(now);
+  const last = new Map<string, number>();
+  return (p) => {
+    const rate = meter.rate(p.fid, p.done, p.state === "active");
+    const t = now();
+    if (p.state === "active" && t - (last.get(p.fid) ?? -Infinity) < 1000) return;
+    last.set(p.fid, t);
+    const arrow = p.direction === "up" ? "↑" : "↓";
+    io.err(`${arrow} ${p.name} ${p.state === "active" ? progressText(p.done, p.total, rate, 20) : p.state}`);
+  };
 }
 
 const waiting = (r: InRecord) => r.state === "offered" || r.state === "accepted";
@@ -40,7 +62,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
     try {
-      await fn(c, FileTransfers.of(c), o, cmd.args);
+      await fn(c, FileTransfers.of(c, progressReporter(io)), o, cmd.args);
     } finally {
       off();
       await c.close();
@@ -72,7 +94,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     }));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
-    .argument("<target>", "user")
+    .argument("<target>", "user, or #room for every other member (one transfer each)")
     .argument("<path>", "file to send")
     .option("--direct", "only straight to the recipient's client (not available yet)")
     .option("--relay", "through the server (the default)")
@@ -86,8 +108,12 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (o.direct) {
         throw new BackendError("unavailable", "Direct transfers are not available yet; leave out --direct");
       }
-      if (target!.startsWith("#")) throw new BackendError("usage", "Files go to one user, not a room");
       const wait = seconds(o.wait, "--wait");
+      if (target!.startsWith("#")) {
+        if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
+        const s = await ft.sendRoom(target!, path!);
+        return io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
+      }
       const s = await ft.send(target!, path!);
       io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
       if (wait > 0 && !(await ft.delivered(s.fid, wait * 1000))) {

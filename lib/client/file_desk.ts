@@ -10,7 +10,8 @@ import type { FileControls, FileEntryInfo } from "./backend.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { InRecord } from "./file_offer.ts";
-import { FileTransfers, listFolder } from "./files.ts";
+import { listFolder } from "./file_disk.ts";
+import { FileTransfers } from "./files.ts";
 
 export class FileDesk implements FileControls {
   readonly #running = new Set<string>();
@@ -47,14 +48,24 @@ export class FileDesk implements FileControls {
     return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
   }
 
+  async #path(idOrPath: string): Promise<string> {
+    if (!/^\d+$/.test(idOrPath)) return idOrPath;
+    const f = (await this.outbox())[Number(idOrPath) - 1];
+    if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
+    return f.path;
+  }
+
   async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
-    let path = idOrPath;
-    if (/^\d+$/.test(idOrPath)) {
-      const f = (await this.outbox())[Number(idOrPath) - 1];
-      if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
-      path = f.path;
-    }
+    const path = await this.#path(idOrPath);
     return await this.#once(`out:${user}:${path}`, () => this.#ft().send(user, path));
+  }
+
+  async sendRoom(
+    room: string,
+    idOrPath: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
+    const path = await this.#path(idOrPath);
+    return await this.#once(`room:${room}:${path}`, () => this.#ft().sendRoom(room, path));
   }
 
   async #waiting(): Promise<InRecord[]> {

@@ -59,6 +59,8 @@ export interface OutRecord {
   offered?: boolean;
 }
 
+/** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
+export const BATCH = 16;
 export const IN_KEY = "files:in";
 export const OUT_KEY = "files:out";
 /** Records kept per list; the oldest finished ones go first. */

@@ -14,11 +14,10 @@
  * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
  * renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
-import { concatBytes, fromBase64, sha256Stream, toBase64 } from "../common/bytes.ts";
+import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
 import {
   CHUNK_SIZE,
-  type ChunkCipher,
   ChunkedEncryptor,
   FILE_HEADER_LEN,
   fileContext,
@@ -30,7 +29,9 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
+import { cipherFrom, concat, exists, freeName, hashFile } from "./file_disk.ts";
 import {
+  BATCH,
   bounded,
   chunkCount,
   chunkLength,
@@ -42,7 +43,6 @@ import {
   OUT_KEY,
   type OutRecord,
   safeFileName,
-  withNumber,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -63,8 +63,8 @@ export interface ServerFile {
   expires: number;
 }
 
-/** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
-const BATCH = 16;
+/** Request bodies in flight per transfer (each way): hides the round trip of one request. */
+const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
@@ -134,6 +134,35 @@ export class FileTransfers {
     return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256 };
   }
 
+  /**
+   * Offers `path` to every other member of `room`: one transfer per member (its own file id, key
+   * and upload; the recipient is bound into each chunk's context), one after another. Members it
+   * failed for are named in one error after the others were tried.
+   */
+  async sendRoom(
+    room: string,
+    path: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
+    const name = normalizeName(room.replace(/^#/, ""));
+    const info = (await this.client.rooms()).find((r) => r.name === name);
+    if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
+    const members = info.members.filter((m) => m !== this.client.user);
+    if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);
+    const to: string[] = [], failed: string[] = [];
+    let last: { name: string; size: number; sha256: string } | undefined;
+    for (const m of members) {
+      try {
+        last = await this.send(m, path);
+        to.push(m);
+      } catch (e) {
+        if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
+        failed.push(`${m} (${e instanceof Error ? e.message : e})`);
+      }
+    }
+    if (failed.length || !last) throw new BackendError("file_failed", `Not sent to ${failed.join(", ")}`);
+    return { ...last, to };
+  }
+
   async #setOut(fid: string, patch: Partial<OutRecord>): Promise<void> {
     await this.ops.update<OutRecord[]>(
       OUT_KEY,
@@ -169,14 +198,29 @@ export class FileTransfers {
         });
         await this.#setOut(rec.fid, { offered: true });
       }
-      while (have < total) {
-        p(have, "active");
-        const body = await cipherFrom(file, cipher, header, rec.size, have);
-        const next = await this.#put(rec, have, body);
-        if (next <= have) {
-          throw new BackendError("file_stalled", "The server did not take the file's data");
+      // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
+      const inflight: { end: number; put: Promise<number> }[] = [];
+      let pos = have;
+      try {
+        while (have < total) {
+          while (pos < total && inflight.length < WINDOW) {
+            const body = await cipherFrom(file, cipher, header, rec.size, pos);
+            const put = this.#put(rec, pos, body);
+            put.catch(() => {}); // awaited in order below
+            inflight.push({ end: pos += body.length, put });
+          }
+          p(have, "active");
+          const first = inflight.shift()!;
+          const next = await first.put;
+          if (next <= have) throw new BackendError("file_stalled", "The server did not take the file's data");
+          if (next !== first.end) { // taken only in part: drop what follows and go on from there
+            await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+            pos = next;
+          }
+          have = next;
         }
-        have = next;
+      } finally {
+        await Promise.allSettled(inflight.map((x) => x.put));
       }
       const st = await Deno.stat(rec.path);
       if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
@@ -269,13 +313,17 @@ export class FileTransfers {
 
   async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
     const ctx = fileContext(rec.fid, rec.from, this.client.user);
+    const getRange = async (off: number, len: number) => {
+      const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
+      if (Number(r.header.size) !== cipherSize(rec.size)) {
+        throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
+      }
+      return r.body;
+    };
     const get = async (off: number, len: number) => {
       for (;;) {
-        const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
-        if (Number(r.header.size) !== cipherSize(rec.size)) {
-          throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
-        }
-        if (r.body.length) return r.body;
+        const body = await getRange(off, len);
+        if (body.length) return body;
         await sleep(this.pollMs); // the sender has not uploaded that far yet
       }
     };
@@ -288,23 +336,39 @@ export class FileTransfers {
       let i = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(rec.size) - 1);
       await out.truncate(i * CHUNK_SIZE);
       await out.seek(i * CHUNK_SIZE, Deno.SeekMode.Start);
-      const n = chunkCount(rec.size);
+      const n = chunkCount(rec.size), total = cipherSize(rec.size);
       let pending: Uint8Array = EMPTY;
-      let pos = chunkOffset(i);
-      while (i < n) {
-        onDone(i * CHUNK_SIZE);
-        let len = 0;
-        for (let j = i; j < Math.min(n, i + BATCH); j++) len += chunkLength(rec.size, j);
-        const body = await get(pos, len - pending.length);
-        pos += body.length;
-        pending = pending.length ? concat(pending, body) : body;
-        while (i < n && pending.length >= chunkLength(rec.size, i)) {
-          const cl = chunkLength(rec.size, i);
-          const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
-          for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-          pending = pending.subarray(cl);
-          i++;
+      // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
+      const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
+      let next = chunkOffset(i);
+      try {
+        while (i < n) {
+          while (next < total && ahead.length < WINDOW) {
+            const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
+            const body = getRange(next, len);
+            body.catch(() => {}); // awaited in order below
+            ahead.push({ off: next, len, body });
+            next += len;
+          }
+          onDone(i * CHUNK_SIZE);
+          const a = ahead.shift()!;
+          const body = await a.body;
+          if (body.length < a.len) {
+            await Promise.allSettled(ahead.splice(0).map((x) => x.body));
+            next = a.off + body.length;
+            if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
+          }
+          pending = pending.length ? concat(pending, body) : body;
+          while (i < n && pending.length >= chunkLength(rec.size, i)) {
+            const cl = chunkLength(rec.size, i);
+            const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
+            for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
+            pending = pending.subarray(cl);
+            i++;
+          }
         }
+      } finally {
+        await Promise.allSettled(ahead.map((x) => x.body));
       }
     } finally {
       out.close();
@@ -312,88 +376,4 @@ export class FileTransfers {
   }
 }
 
-/** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
-async function cipherFrom(
-  file: Deno.FsFile,
-  cipher: ChunkCipher,
-  header: Uint8Array,
-  size: number,
-  pos: number,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  if (pos < FILE_HEADER_LEN) parts.push(header.subarray(pos));
-  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
-  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
-  const skip = start - (chunkOffset(first) - FILE_HEADER_LEN);
-  const last = Math.min(chunkCount(size), first + BATCH);
-  const from = first * CHUNK_SIZE, to = Math.min(size, last * CHUNK_SIZE);
-  const pt = new Uint8Array(to - from);
-  await file.seek(from, Deno.SeekMode.Start);
-  for (let o = 0; o < pt.length;) {
-    const r = await file.read(pt.subarray(o));
-    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
-    o += r;
-  }
-  const enc = await Promise.all(
-    Array.from(
-      { length: last - first },
-      (_, k) =>
-        cipher.encryptChunk(
-          first + k,
-          pt.subarray(k * CHUNK_SIZE, Math.min(pt.length, (k + 1) * CHUNK_SIZE)),
-        ),
-    ),
-  );
-  enc.forEach((c, k) => parts.push(k === 0 ? c.subarray(skip) : c));
-  return concat(...parts);
-}
-
-const concat = (...parts: Uint8Array[]) => concatBytes(parts);
-
-/** SHA-256 of a file, read in bounded pieces. */
-async function hashFile(path: string): Promise<string> {
-  const h = sha256Stream();
-  const f = await Deno.open(path, { read: true });
-  try {
-    const buf = new Uint8Array(1024 * 1024);
-    for (let n; (n = await f.read(buf)) !== null;) h.update(buf.subarray(0, n));
-  } finally {
-    f.close();
-  }
-  return h.hex();
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-/** `dir/name`, or `name (1)`, `(2)`… when that or its `.part` is taken. */
-async function freeName(dir: string, name: string): Promise<string> {
-  for (let n = 0;; n++) {
-    const p = `${dir}/${withNumber(name, n)}`;
-    if (!(await exists(p)) && !(await exists(`${p}.part`))) return p;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Regular files directly inside `dir` (none when it does not exist): the outbox for `/ls`. */
-export async function listFolder(dir: string): Promise<{ name: string; size: number; path: string }[]> {
-  const out: { name: string; size: number; path: string }[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isFile) continue;
-      const path = `${dir}/${e.name}`;
-      out.push({ name: e.name, size: (await Deno.stat(path)).size, path });
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out;
-}

@@ -2,14 +2,15 @@
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
- * media, tui, video, terminal (video in a tmux pane beside timg). `deno task bench chat crypto` runs
- * only those groups.
+ * media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
+ * over loopback). `deno task bench chat crypto` runs only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more) print their median with
  * the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
 import { benchPeers, ratioRows } from "./peers.ts";
 import { benchCluster } from "./cluster_load.ts";
+import { benchFiles } from "./files.ts";
 import type { Row } from "./proc.ts";
 import { benchVideoServer } from "./video.ts";
 import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
@@ -56,6 +57,8 @@ const groups: Record<string, Group> = {
       ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? { fanoutCount: 100, pairsPer: 10 } : {}),
     }),
   crypto: () => benchCrypto(),
+  // PARLEY_BENCH_FILE_MIB (default 1024): the size copied by scp, raw TCP and Parley.
+  files: () => benchFiles(Number(Deno.env.get("PARLEY_BENCH_FILE_MIB") ?? 1024)),
   tui: () => benchTui(),
   media,
   video: () => benchVideoServer(),

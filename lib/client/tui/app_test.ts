@@ -272,7 +272,7 @@ Deno.test("TuiApp shows typing, transfers, connection and encryption state", asy
   h.backend.emit({ type: "encryption", state: "warning", detail: "bob's key changed" });
   h.backend.emit({ type: "connection", state: "offline" });
   let s = await h.settle();
-  assert.match(s[22]!, /bob is typing… ↓ cat\.jpg 25%/);
+  assert.match(s[22]!, /bob is typing… ↓ cat\.jpg \[##--------\] 50 B\/200 B/);
   assert.match(s[0]!, /│ offline │ E2E warning: bob's key changed/);
   h.clock.advance(7000);
   h.app.tick();

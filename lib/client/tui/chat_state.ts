@@ -9,7 +9,7 @@
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
-import { sizeText } from "./commands_files.ts";
+import { progressText, RateMeter, sizeText } from "../progress.ts";
 import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
 import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
 import type { MemberEntry } from "./render.ts";
@@ -27,6 +27,8 @@ export interface TransferView {
   total: number;
   state: "active" | "done" | "failed";
   until?: number;
+  /** Bytes per second since the transfer was first seen. */
+  rate?: number;
 }
 
 export const TYPING_TTL = 6000;
@@ -53,9 +55,11 @@ export class ChatState {
   /** `bufferKey|user` → expiry time. */
   readonly typing = new Map<string, number>();
   readonly transfers = new Map<string, TransferView>();
+  readonly #rates: RateMeter;
   #mention: RegExp;
 
   constructor(readonly me: string, readonly now: () => number) {
+    this.#rates = new RateMeter(now);
     this.#mention = new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(me)}($|[^\\p{L}\\p{N}_])`, "iu");
   }
 
@@ -270,7 +274,8 @@ export class ChatState {
       }
       case "transfer": {
         const until = e.state === "active" ? undefined : this.now() + 5000;
-        this.transfers.set(e.id, { ...e, name: sanitize(e.name), ...(until ? { until } : {}) });
+        const rate = this.#rates.rate(e.id, e.done, e.state === "active");
+        this.transfers.set(e.id, { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) });
         return null;
       }
     }
@@ -292,8 +297,7 @@ export class ChatState {
         this.transfers.delete(id);
         continue;
       }
-      const pct = t.total ? Math.floor((t.done / t.total) * 100) : 0;
-      const st = t.state === "active" ? `${pct}%` : t.state;
+      const st = t.state === "active" ? progressText(t.done, t.total, t.rate ?? 0) : t.state;
       out.push(`${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`);
     }
     return out;

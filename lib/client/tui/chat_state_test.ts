@@ -98,6 +98,27 @@ Deno.test("ChatState: a typing indicator shows up to 6 s after the last event an
   assert.deepEqual(s.extras(), [], "the message ends it at once");
 });
 
+Deno.test("ChatState.extras(): an active transfer shows a bar, bytes, the rate since it was first seen and ETA", () => {
+  let t = now();
+  const s = new ChatState("alice", () => t);
+  const at = (done: number) =>
+    s.handle({
+      type: "transfer",
+      id: "f",
+      name: "big.iso",
+      peer: "bob",
+      direction: "down",
+      done,
+      total: 100 * 1024 * 1024,
+      state: "active",
+    });
+  at(0);
+  assert.deepEqual(s.extras(), ["↓ big.iso [----------] 0 B/100.0 MiB -- /s ETA ?"]);
+  t += 2000;
+  at(20 * 1024 * 1024);
+  assert.deepEqual(s.extras(), ["↓ big.iso [##--------] 20.0 MiB/100.0 MiB 10.0 MiB/s ETA 0:08"]);
+});
+
 Deno.test("ChatState presence: lines only in an open conversation with that person; online then offline merge", () => {
   let t = now();
   const s = new ChatState("alice", () => t);

@@ -9,19 +9,11 @@ import type { FileControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
+import { sizeText } from "../progress.ts";
 
 function files(ctx: CommandContext): FileControls {
   if (!ctx.backend.files) throw new Error("This client cannot send files (it needs end-to-end keys)");
   return ctx.backend.files;
-}
-
-/** Bytes in a short human form: 999 B, 12.3 KiB, 4.0 MiB, 1.2 GiB. */
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024, i++);
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function number(s: string | undefined): number | undefined {
@@ -49,12 +41,23 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "send",
-    usage: "USER ID|PATH…",
-    help: "Send a file (an outbox id from /ls, or a path) to a user, encrypted end to end",
+    usage: "USER|#ROOM ID|PATH…",
+    help: "Send a file (an outbox id from /ls, or a path) to a user or every room member, end to end",
     permission: "user",
     run: (ctx, [u, what]) => {
-      const to = user(u!);
       const f = files(ctx);
+      if (u!.startsWith("#")) {
+        ctx.print(`Sending ${sanitize(what!)} to every member of ${sanitize(u!)}…`);
+        return background(
+          ctx,
+          f.sendRoom(u!, what!).then((s) =>
+            `Sent ${sanitize(s.name)} (${sizeText(s.size)}) to ${
+              s.to.map(sanitizeName).join(", ")
+            }; SHA-256 ${s.sha256}`
+          ),
+        );
+      }
+      const to = user(u!);
       ctx.print(`Sending ${sanitize(what!)} to ${sanitizeName(to)}…`);
       background(
         ctx,

@@ -1,0 +1,38 @@
+/**
+ * Scripted progress (issue 12): only when standard error is a terminal, at most once a second per
+ * file while active, always for the end; never on standard output.
+ */
+import assert from "node:assert/strict";
+import { progressReporter } from "./cli_files.ts";
+
+const p = (done: number, state: "active" | "done" = "active") => ({
+  fid: "f1",
+  name: "big.bin",
+  peer: "bob",
+  direction: "up" as const,
+  done,
+  total: 4 * 1024 * 1024,
+  state,
+});
+
+Deno.test("send-file/receive progress: nothing when standard error is not a terminal", () => {
+  const err: string[] = [];
+  assert.equal(progressReporter({ err: (l) => err.push(l) }), undefined);
+});
+
+Deno.test("send-file/receive progress: bar, bytes, rate and ETA on a terminal, once a second", () => {
+  let t = 1_000_000;
+  const err: string[] = [];
+  const report = progressReporter({ err: (l) => err.push(l), errTerminal: { columns: 80 }, now: () => t })!;
+  report(p(0));
+  t += 500;
+  report(p(512 * 1024)); // within the second: not printed
+  t += 500;
+  report(p(1024 * 1024));
+  report(p(4 * 1024 * 1024, "done"));
+  assert.deepEqual(err, [
+    "↑ big.bin [--------------------] 0 B/4.0 MiB -- /s ETA ?",
+    "↑ big.bin [#####---------------] 1.0 MiB/4.0 MiB 1.0 MiB/s ETA 0:03",
+    "↑ big.bin done",
+  ]);
+});

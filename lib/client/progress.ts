@@ -1,0 +1,50 @@
+/**
+ * Transfer progress as text (issue 12), the one home of the rule for both the full-screen client's
+ * status line and the scripted commands' standard error: a bar, bytes done of the total, the rate
+ * since the transfer started (or resumed) and the time left at that rate. `RateMeter` remembers
+ * where and when each transfer was first seen; time is injected.
+ */
+
+/** Bytes in a short human form: 999 B, 12.3 KiB, 4.0 MiB, 1.2 GiB. */
+export function sizeText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024, i++);
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Seconds as m:ss (or h:mm:ss); "?" when unknown. */
+function clock(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return "?";
+  const t = Math.ceil(s), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), ss = t % 60;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(ss)}` : `${m}:${two(ss)}`;
+}
+
+/** `[#####-----] 12.0 MiB/100.0 MiB 4.2 MiB/s ETA 0:21` (`width` cells of bar). */
+export function progressText(done: number, total: number, bytesPerSec: number, width = 10): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 1;
+  const fill = Math.floor(frac * width);
+  const bar = `[${"#".repeat(fill)}${"-".repeat(width - fill)}]`;
+  const rate = bytesPerSec > 0 ? `${sizeText(Math.round(bytesPerSec))}/s` : "-- /s";
+  const eta = bytesPerSec > 0 ? clock((total - done) / bytesPerSec) : "?";
+  return `${bar} ${sizeText(done)}/${sizeText(total)} ${rate} ETA ${eta}`;
+}
+
+/** Rates per transfer id: bytes moved since the first report of that id over the time since then. */
+export class RateMeter {
+  readonly #start = new Map<string, { at: number; done: number }>();
+
+  constructor(readonly now: () => number) {}
+
+  /** The rate of `id` now at `done` bytes (0 until some time has passed); forgets ended transfers. */
+  rate(id: string, done: number, active = true): number {
+    const now = this.now();
+    let s = this.#start.get(id);
+    if (!s || done < s.done) this.#start.set(id, s = { at: now, done });
+    if (!active) this.#start.delete(id);
+    const secs = (now - s.at) / 1000;
+    return secs > 0 ? (done - s.done) / secs : 0;
+  }
+}
