@@ -1,12 +1,14 @@
 /**
  * The disk side of file transfers (issue 12; with files.ts the client files touching the user's
- * files): ciphertext of a batch of chunks read from the file being sent, the streamed SHA-256 of a
+ * files): ciphertext of a batch of chunks read from the file being sent, the `.part` of a file being
+ * received (`openPart`, `PartWriter`: only authenticated chunks are written), the streamed SHA-256 of a
  * file, free download names (`name (1)`…, never over a `.part`), and the outbox listing for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
-import { BATCH, chunkCount, chunkOffset, withNumber } from "./file_offer.ts";
+import { BATCH, chunkCount, chunkLength, chunkOffset, withNumber } from "./file_offer.ts";
 
 /** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
 export async function cipherFrom(
@@ -45,6 +47,56 @@ export async function cipherFrom(
 }
 
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
+
+/**
+ * Opens `part` to continue a download of a `size`-byte file: the whole chunks in it were verified
+ * before they were written, a torn tail is cut off. Returns the file and the next chunk's index.
+ */
+export async function openPart(part: string, size: number): Promise<{ out: Deno.FsFile; next: number }> {
+  const out = await Deno.open(part, { read: true, write: true, create: true });
+  const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
+  await out.truncate(next * CHUNK_SIZE);
+  await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
+  return { out, next };
+}
+
+/**
+ * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
+ * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
+ * written. `restart()` drops a partial chunk (the bytes will come again from another source).
+ */
+export class PartWriter {
+  #pending: Uint8Array = new Uint8Array(0);
+  constructor(
+    readonly out: Deno.FsFile,
+    readonly cipher: ChunkCipher,
+    readonly size: number,
+    public next: number,
+  ) {}
+  get done(): boolean {
+    return this.next >= chunkCount(this.size);
+  }
+  restart(): void {
+    this.#pending = new Uint8Array(0);
+  }
+  async push(body: Uint8Array): Promise<void> {
+    const pending = this.#pending.length ? concat(this.#pending, body) : body;
+    // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
+    const parts: Promise<Uint8Array>[] = [];
+    let off = 0, k = this.next;
+    for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
+      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
+    }
+    if (parts.length) {
+      const pts = await Promise.all(parts);
+      const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+      for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+      this.next = k;
+    }
+    if (this.done && off < pending.length) throw new DecryptError("Data after the final chunk");
+    this.#pending = pending.subarray(off);
+  }
+}
 
 /** SHA-256 of a file, read in bounded pieces. */
 export async function hashFile(path: string): Promise<string> {

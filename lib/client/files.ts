@@ -29,14 +29,26 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import { cipherFrom, concat, exists, freeName, hashFile } from "./file_disk.ts";
+import { cipherFrom, exists, freeName, hashFile, openPart, PartWriter } from "./file_disk.ts";
+import {
+  candidateHost,
+  dialRecipient,
+  DIRECT_MS,
+  type DirectWait,
+  encodeIndex,
+  listenForSender,
+  OK,
+  pushDirect,
+  recvWithin,
+  type Source,
+} from "./file_direct.ts";
+import type { PeerChannel } from "../net/peer_net.ts";
 import {
   BATCH,
   bounded,
-  chunkCount,
-  chunkLength,
   chunkOffset,
   cipherSize,
+  type FileReady,
   IN_KEY,
   type InRecord,
   MAX_FILE_SIZE,
@@ -63,6 +75,13 @@ export interface ServerFile {
   expires: number;
 }
 
+/** How a file goes: see `FileTransfers.send`. */
+export type SendMode = "auto" | "direct" | "relay";
+/** How long `--direct` waits for the recipient to accept (when no --wait is given). */
+export const DIRECT_WAIT_MS = 300_000;
+/** A direct channel silent this long is given up (the relay takes over). */
+const STALL_MS = 15_000;
+
 /** Request bodies in flight per transfer (each way): hides the round trip of one request. */
 const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
@@ -74,6 +93,8 @@ export class FileTransfers {
     readonly ops: FileOps,
     readonly progress: (p: TransferProgress) => void = () => {},
     readonly pollMs = 200,
+    /** Whether an accepted offer opens the direct path (off: the relay only). */
+    readonly direct = true,
   ) {}
 
   /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
@@ -93,11 +114,18 @@ export class FileTransfers {
     return (await this.client.conn.request("file.list")).header.files as ServerFile[];
   }
 
-  /** Offers `path` to `target` and uploads it (resuming an unfinished upload of the same file). */
+  /**
+   * Offers `path` to `target` and sends it (resuming an unfinished transfer of the same file):
+   * `auto` uploads to the relay and moves to the direct path once the recipient opens one; `direct`
+   * waits up to `waitMs` for the recipient to accept and open one, and fails rather than relay;
+   * `relay` never goes direct.
+   */
   async send(
     target: string,
     path: string,
-  ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
+    mode: SendMode = "auto",
+    waitMs = DIRECT_WAIT_MS,
+  ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
     const real = await Deno.realPath(path).catch(() => {
@@ -130,8 +158,8 @@ export class FileTransfers {
         (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
       );
     }
-    await this.#upload(rec);
-    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256 };
+    const via = await this.#upload(rec, mode, waitMs);
+    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256, via };
   }
 
   /**
@@ -142,6 +170,7 @@ export class FileTransfers {
   async sendRoom(
     room: string,
     path: string,
+    mode: SendMode = "auto",
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
     const name = normalizeName(room.replace(/^#/, ""));
     const info = (await this.client.rooms()).find((r) => r.name === name);
@@ -152,7 +181,7 @@ export class FileTransfers {
     let last: { name: string; size: number; sha256: string } | undefined;
     for (const m of members) {
       try {
-        last = await this.send(m, path);
+        last = await this.send(m, path, mode);
         to.push(m);
       } catch (e) {
         if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
@@ -176,7 +205,7 @@ export class FileTransfers {
     return Number(r.header.have);
   }
 
-  async #upload(rec: OutRecord): Promise<void> {
+  async #upload(rec: OutRecord, mode: SendMode, waitMs: number): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
     const ctx = fileContext(rec.fid, this.client.user, rec.to);
     const salt = fromBase64(rec.salt);
@@ -186,6 +215,8 @@ export class FileTransfers {
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.to, direction: "up", done, total, state });
     const file = await Deno.open(rec.path, { read: true });
+    const src: Source = { file, cipher, header, size: rec.size };
+    let via: "direct" | "relay" = "relay";
     try {
       let have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
       if (!rec.offered) {
@@ -198,29 +229,56 @@ export class FileTransfers {
         });
         await this.#setOut(rec.fid, { offered: true });
       }
-      // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
-      const inflight: { end: number; put: Promise<number> }[] = [];
-      let pos = have;
-      try {
-        while (have < total) {
-          while (pos < total && inflight.length < WINDOW) {
-            const body = await cipherFrom(file, cipher, header, rec.size, pos);
-            const put = this.#put(rec, pos, body);
-            put.catch(() => {}); // awaited in order below
-            inflight.push({ end: pos += body.length, put });
-          }
-          p(have, "active");
-          const first = inflight.shift()!;
-          const next = await first.put;
-          if (next <= have) throw new BackendError("file_stalled", "The server did not take the file's data");
-          if (next !== first.end) { // taken only in part: drop what follows and go on from there
-            await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-            pos = next;
-          }
-          have = next;
+      if (mode === "direct") {
+        const r = await this.ops.candidate(rec.to, rec.fid, waitMs);
+        const ch = await this.#dial(r, rec.to).catch((e) => {
+          throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
+        });
+        if (!(await pushDirect(ch, src, (d) => p(d, "active")))) {
+          throw new BackendError(
+            "direct_failed",
+            `The direct path to ${rec.to} broke off; send again to resume`,
+          );
         }
-      } finally {
-        await Promise.allSettled(inflight.map((x) => x.put));
+        via = "direct";
+      } else {
+        // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
+        const inflight: { end: number; put: Promise<number> }[] = [];
+        let pos = have;
+        try {
+          while (have < total) {
+            const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
+            const ch = r && (await this.#dial(r, rec.to).catch(() => null));
+            if (ch) { // the recipient is reachable: the rest goes straight to it
+              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              if (await pushDirect(ch, src, (d) => p(d, "active"))) {
+                via = "direct";
+                break;
+              }
+              pos = have = await this.#put(rec, 0, EMPTY); // broke off: the relay goes on
+              continue;
+            }
+            while (pos < total && inflight.length < WINDOW) {
+              const body = await cipherFrom(file, cipher, header, rec.size, pos);
+              const put = this.#put(rec, pos, body);
+              put.catch(() => {}); // awaited in order below
+              inflight.push({ end: pos += body.length, put });
+            }
+            p(have, "active");
+            const first = inflight.shift()!;
+            const next = await first.put;
+            if (next <= have) {
+              throw new BackendError("file_stalled", "The server did not take the file's data");
+            }
+            if (next !== first.end) { // taken only in part: drop what follows and go on from there
+              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              pos = next;
+            }
+            have = next;
+          }
+        } finally {
+          await Promise.allSettled(inflight.map((x) => x.put));
+        }
       }
       const st = await Deno.stat(rec.path);
       if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
@@ -230,6 +288,10 @@ export class FileTransfers {
       if (e instanceof BackendError && e.code === "file_changed") {
         await this.#setOut(rec.fid, { state: "failed" });
       }
+      if (e instanceof BackendError && e.code === "direct_failed") { // withdrawn: a recipient waiting is told
+        await this.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
+        await this.#setOut(rec.fid, { state: "failed" });
+      }
       p(0, "failed");
       throw e;
     } finally {
@@ -237,6 +299,11 @@ export class FileTransfers {
     }
     await this.#setOut(rec.fid, { state: "sent" });
     p(total, "done");
+    return via;
+  }
+
+  async #dial(r: FileReady, to: string): Promise<PeerChannel> {
+    return await dialRecipient(r, await this.ops.identity(), await this.ops.pinned(to));
   }
 
   /** Waits up to `ms` for the recipient to have the file; true when they do. */
@@ -271,7 +338,7 @@ export class FileTransfers {
   async accept(
     offer: Pick<FileOfferInfo, "fid" | "from">,
     dir: string,
-  ): Promise<{ path: string; rec: InRecord }> {
+  ): Promise<{ path: string; rec: InRecord; via: "direct" | "relay" }> {
     const rec = (await this.incoming()).find((r) => r.fid === offer.fid && r.from === offer.from);
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
     let target = rec.path;
@@ -284,8 +351,10 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
+    const direct = await this.#listenDirect(rec);
+    let ch: PeerChannel | null = null;
     try {
-      await this.#download(rec, part, (d) => p(d, "active"));
+      ch = await this.#download(rec, part, (d) => p(d, "active"), direct);
       const sum = await hashFile(part);
       if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
         throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
@@ -294,8 +363,9 @@ export class FileTransfers {
       await Deno.rename(part, final);
       await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
       await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
+      await ch?.send(OK).catch(() => {});
       p(total, "done");
-      return { path: final, rec: { ...rec, state: "done", path: final } };
+      return { path: final, rec: { ...rec, state: "done", path: final }, via: ch ? "direct" : "relay" };
     } catch (e) {
       const refused = e instanceof DecryptError ||
         (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
@@ -308,70 +378,128 @@ export class FileTransfers {
         throw new BackendError("file_tampered", `${rec.name} from ${rec.from} was refused: ${e.message}`);
       }
       throw e;
+    } finally {
+      ch?.close();
+      await direct?.close();
     }
   }
 
-  async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
-    const ctx = fileContext(rec.fid, rec.from, this.client.user);
-    const getRange = async (off: number, len: number) => {
-      const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
-      if (Number(r.header.size) !== cipherSize(rec.size)) {
-        throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
-      }
-      return r.body;
-    };
-    const get = async (off: number, len: number) => {
-      for (;;) {
-        const body = await getRange(off, len);
-        if (body.length) return body;
-        await sleep(this.pollMs); // the sender has not uploaded that far yet
-      }
-    };
-    const header = await get(0, FILE_HEADER_LEN);
-    if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
-    const cipher = await openFileHeader(fromBase64(rec.key), ctx, header);
-    const out = await Deno.open(part, { read: true, write: true, create: true });
+  /**
+   * Opens the direct path for an accepted offer while its sender is still uploading (a file the
+   * server holds whole comes from there): listens, tells the sender where, end to end.
+   */
+  async #listenDirect(rec: InRecord): Promise<DirectWait | null> {
+    const host = this.direct ? candidateHost(this.client.conn.conn.localHost) : null;
+    if (!host) return null;
+    const onServer = (await this.serverFiles().catch(() => [])).find((f) => f.fid === rec.fid);
+    if (onServer?.state !== "uploading") return null;
+    const w = listenForSender({
+      fid: rec.fid,
+      host,
+      identity: await this.ops.identity(),
+      expect: await this.ops.pinned(rec.from),
+    });
     try {
-      // Whole chunks in the .part were verified before they were written; a torn tail is dropped.
-      let i = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(rec.size) - 1);
-      await out.truncate(i * CHUNK_SIZE);
-      await out.seek(i * CHUNK_SIZE, Deno.SeekMode.Start);
-      const n = chunkCount(rec.size), total = cipherSize(rec.size);
-      let pending: Uint8Array = EMPTY;
-      // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
-      const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
-      let next = chunkOffset(i);
-      try {
-        while (i < n) {
-          while (next < total && ahead.length < WINDOW) {
-            const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
-            const body = getRange(next, len);
-            body.catch(() => {}); // awaited in order below
-            ahead.push({ off: next, len, body });
-            next += len;
+      await this.ops.ready(rec.from, w.ready);
+      return w;
+    } catch {
+      await w.close();
+      return null;
+    }
+  }
+
+  /**
+   * Fills `part` from the sender's direct channel while it lasts, then from the relay. Returns the
+   * channel when the direct path carried the file to its end (it is told `OK` once verified).
+   */
+  async #download(
+    rec: InRecord,
+    part: string,
+    onDone: (n: number) => void,
+    direct: DirectWait | null,
+  ): Promise<PeerChannel | null> {
+    const key = fromBase64(rec.key), ctx = fileContext(rec.fid, rec.from, this.client.user);
+    const { out, next } = await openPart(part, rec.size);
+    try {
+      let w: PartWriter | null = null;
+      const ch = direct && (await direct.channel);
+      if (ch) {
+        try {
+          await ch.send(encodeIndex(next));
+          const header = await recvWithin(ch, DIRECT_MS, true);
+          if (header) {
+            w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
+            for (let b; !w.done && (b = await recvWithin(ch, STALL_MS, true));) {
+              await w.push(b);
+              onDone(w.next * CHUNK_SIZE);
+            }
           }
-          onDone(i * CHUNK_SIZE);
-          const a = ahead.shift()!;
-          const body = await a.body;
-          if (body.length < a.len) {
-            await Promise.allSettled(ahead.splice(0).map((x) => x.body));
-            next = a.off + body.length;
-            if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
-          }
-          pending = pending.length ? concat(pending, body) : body;
-          while (i < n && pending.length >= chunkLength(rec.size, i)) {
-            const cl = chunkLength(rec.size, i);
-            const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
-            for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-            pending = pending.subarray(cl);
-            i++;
-          }
+        } catch (e) {
+          // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
+          // it written) and the relay, whose copy the sender authenticated too, takes over.
+          if (!(e instanceof DecryptError)) throw e;
+          w = w && new PartWriter(out, w.cipher, rec.size, w.next);
         }
-      } finally {
-        await Promise.allSettled(ahead.map((x) => x.body));
+        if (w?.done) return ch;
+        ch.close(); // the relay goes on from the last verified chunk
+        w?.restart();
       }
+      await this.#relayDownload(rec, w ?? await this.#relayWriter(rec, out, key, ctx, next), onDone);
+      return null;
     } finally {
       out.close();
+    }
+  }
+
+  async #relayGet(rec: InRecord, off: number, len: number): Promise<Uint8Array> {
+    const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
+    if (Number(r.header.size) !== cipherSize(rec.size)) {
+      throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
+    }
+    return r.body;
+  }
+
+  async #relayWriter(
+    rec: InRecord,
+    out: Deno.FsFile,
+    key: Uint8Array,
+    ctx: Uint8Array,
+    next: number,
+  ): Promise<PartWriter> {
+    let header: Uint8Array;
+    while (!(header = await this.#relayGet(rec, 0, FILE_HEADER_LEN)).length) {
+      await sleep(this.pollMs); // the sender has not uploaded that far yet
+    }
+    if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
+    return new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
+  }
+
+  async #relayDownload(rec: InRecord, w: PartWriter, onDone: (n: number) => void): Promise<void> {
+    const total = cipherSize(rec.size);
+    // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
+    const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
+    let next = chunkOffset(w.next);
+    try {
+      while (!w.done) {
+        while (next < total && ahead.length < WINDOW) {
+          const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
+          const body = this.#relayGet(rec, next, len);
+          body.catch(() => {}); // awaited in order below
+          ahead.push({ off: next, len, body });
+          next += len;
+        }
+        onDone(w.next * CHUNK_SIZE);
+        const a = ahead.shift()!;
+        const body = await a.body;
+        if (body.length < a.len) {
+          await Promise.allSettled(ahead.splice(0).map((x) => x.body));
+          next = a.off + body.length;
+          if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
+        }
+        await w.push(body);
+      }
+    } finally {
+      await Promise.allSettled(ahead.map((x) => x.body));
     }
   }
 }
