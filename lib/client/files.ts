@@ -1,6 +1,7 @@
 /**
- * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers relayed by the server.
- * The one client file touching the user's files (besides the stores).
+ * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers, relayed by the server
+ * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
+ * download side), the client files touching the user's files (besides the stores).
  *
  * Send: hash the file (streamed), pick a random file id, key and salt, remember them in the
  * keystore ("files:out"), create the file on the server, send the offer as an encrypted DM control
@@ -8,7 +9,10 @@
  * recipient) in bounded bodies from the offset the server reports. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
  *
- * Receive: an accepted offer downloads into `<name>.part` beside its final name; every chunk is
+ * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
+ * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
+ *
+ * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name; every chunk is
  * authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
  * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
  * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
@@ -16,37 +20,18 @@
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
-import {
-  CHUNK_SIZE,
-  ChunkedEncryptor,
-  FILE_HEADER_LEN,
-  fileContext,
-  openFileHeader,
-  SALT_LEN,
-} from "../crypto/file_aead.ts";
+import { ChunkedEncryptor, fileContext, openFileHeader, SALT_LEN } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import { cipherFrom, exists, freeName, hashFile, openPart, PartWriter } from "./file_disk.ts";
-import {
-  candidateHost,
-  dialRecipient,
-  DIRECT_MS,
-  type DirectWait,
-  encodeIndex,
-  listenForSender,
-  OK,
-  pushDirect,
-  recvWithin,
-  type Source,
-} from "./file_direct.ts";
+import { cipherFrom, exists, freeName, hashFile } from "./file_disk.ts";
+import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
+import { download, listenDirect } from "./file_receive.ts";
 import {
-  BATCH,
   bounded,
-  chunkOffset,
   cipherSize,
   type FileReady,
   IN_KEY,
@@ -79,8 +64,6 @@ export interface ServerFile {
 export type SendMode = "auto" | "direct" | "relay";
 /** How long `--direct` waits for the recipient to accept (when no --wait is given). */
 export const DIRECT_WAIT_MS = 300_000;
-/** A direct channel silent this long is given up (the relay takes over). */
-const STALL_MS = 15_000;
 
 /** Request bodies in flight per transfer (each way): hides the round trip of one request. */
 const WINDOW = 4;
@@ -351,10 +334,10 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
-    const direct = await this.#listenDirect(rec);
+    const direct = await listenDirect(this, rec);
     let ch: PeerChannel | null = null;
     try {
-      ch = await this.#download(rec, part, (d) => p(d, "active"), direct);
+      ch = await download(this, rec, part, (d) => p(d, "active"), direct);
       const sum = await hashFile(part);
       if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
         throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
@@ -381,125 +364,6 @@ export class FileTransfers {
     } finally {
       ch?.close();
       await direct?.close();
-    }
-  }
-
-  /**
-   * Opens the direct path for an accepted offer while its sender is still uploading (a file the
-   * server holds whole comes from there): listens, tells the sender where, end to end.
-   */
-  async #listenDirect(rec: InRecord): Promise<DirectWait | null> {
-    const host = this.direct ? candidateHost(this.client.conn.conn.localHost) : null;
-    if (!host) return null;
-    const onServer = (await this.serverFiles().catch(() => [])).find((f) => f.fid === rec.fid);
-    if (onServer?.state !== "uploading") return null;
-    const w = listenForSender({
-      fid: rec.fid,
-      host,
-      identity: await this.ops.identity(),
-      expect: await this.ops.pinned(rec.from),
-    });
-    try {
-      await this.ops.ready(rec.from, w.ready);
-      return w;
-    } catch {
-      await w.close();
-      return null;
-    }
-  }
-
-  /**
-   * Fills `part` from the sender's direct channel while it lasts, then from the relay. Returns the
-   * channel when the direct path carried the file to its end (it is told `OK` once verified).
-   */
-  async #download(
-    rec: InRecord,
-    part: string,
-    onDone: (n: number) => void,
-    direct: DirectWait | null,
-  ): Promise<PeerChannel | null> {
-    const key = fromBase64(rec.key), ctx = fileContext(rec.fid, rec.from, this.client.user);
-    const { out, next } = await openPart(part, rec.size);
-    try {
-      let w: PartWriter | null = null;
-      const ch = direct && (await direct.channel);
-      if (ch) {
-        try {
-          await ch.send(encodeIndex(next));
-          const header = await recvWithin(ch, DIRECT_MS, true);
-          if (header) {
-            w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
-            for (let b; !w.done && (b = await recvWithin(ch, STALL_MS, true));) {
-              await w.push(b);
-              onDone(w.next * CHUNK_SIZE);
-            }
-          }
-        } catch (e) {
-          // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
-          // it written) and the relay, whose copy the sender authenticated too, takes over.
-          if (!(e instanceof DecryptError)) throw e;
-          w = w && new PartWriter(out, w.cipher, rec.size, w.next);
-        }
-        if (w?.done) return ch;
-        ch.close(); // the relay goes on from the last verified chunk
-        w?.restart();
-      }
-      await this.#relayDownload(rec, w ?? await this.#relayWriter(rec, out, key, ctx, next), onDone);
-      return null;
-    } finally {
-      out.close();
-    }
-  }
-
-  async #relayGet(rec: InRecord, off: number, len: number): Promise<Uint8Array> {
-    const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
-    if (Number(r.header.size) !== cipherSize(rec.size)) {
-      throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
-    }
-    return r.body;
-  }
-
-  async #relayWriter(
-    rec: InRecord,
-    out: Deno.FsFile,
-    key: Uint8Array,
-    ctx: Uint8Array,
-    next: number,
-  ): Promise<PartWriter> {
-    let header: Uint8Array;
-    while (!(header = await this.#relayGet(rec, 0, FILE_HEADER_LEN)).length) {
-      await sleep(this.pollMs); // the sender has not uploaded that far yet
-    }
-    if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
-    return new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
-  }
-
-  async #relayDownload(rec: InRecord, w: PartWriter, onDone: (n: number) => void): Promise<void> {
-    const total = cipherSize(rec.size);
-    // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
-    const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
-    let next = chunkOffset(w.next);
-    try {
-      while (!w.done) {
-        while (next < total && ahead.length < WINDOW) {
-          const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
-          const body = this.#relayGet(rec, next, len);
-          body.catch(() => {}); // awaited in order below
-          ahead.push({ off: next, len, body });
-          next += len;
-        }
-        onDone(w.next * CHUNK_SIZE);
-        const a = ahead.shift()!;
-        const body = await a.body;
-        if (body.length < a.len) {
-          await Promise.allSettled(ahead.splice(0).map((x) => x.body));
-          next = a.off + body.length;
-          if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
-        }
-        await w.push(body);
-      }
-    } finally {
-      await Promise.allSettled(ahead.map((x) => x.body));
     }
   }
 }
