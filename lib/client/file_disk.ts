@@ -48,16 +48,32 @@ export async function cipherFrom(
 
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
+/** The running SHA-256 of what a `.part` holds. */
+export type PartHash = ReturnType<typeof sha256Stream>;
+
 /**
  * Opens `part` to continue a download of a `size`-byte file: the whole chunks in it were verified
- * before they were written, a torn tail is cut off. Returns the file and the next chunk's index.
+ * before they were written, a torn tail is cut off. Returns the file, the next chunk's index and the
+ * SHA-256 of the kept chunks so far (the writer goes on hashing: no second pass over the file).
  */
-export async function openPart(part: string, size: number): Promise<{ out: Deno.FsFile; next: number }> {
+export async function openPart(
+  part: string,
+  size: number,
+): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
   const out = await Deno.open(part, { read: true, write: true, create: true });
   const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
   await out.truncate(next * CHUNK_SIZE);
+  const hash = sha256Stream();
+  const buf = new Uint8Array(1024 * 1024);
+  for (
+    let n, left = next * CHUNK_SIZE;
+    left > 0 && (n = await out.read(buf.subarray(0, Math.min(buf.length, left)))) !== null;
+  ) {
+    hash.update(buf.subarray(0, n));
+    left -= n;
+  }
   await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
-  return { out, next };
+  return { out, next, hash };
 }
 
 /**
@@ -72,6 +88,7 @@ export class PartWriter {
     readonly cipher: ChunkCipher,
     readonly size: number,
     public next: number,
+    readonly hash: PartHash,
   ) {}
   get done(): boolean {
     return this.next >= chunkCount(this.size);
@@ -91,6 +108,7 @@ export class PartWriter {
       const pts = await Promise.all(parts);
       const pt = pts.length === 1 ? pts[0]! : concat(...pts);
       for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+      this.hash.update(pt);
       this.next = k;
     }
     if (this.done && off < pending.length) throw new DecryptError("Data after the final chunk");

@@ -20,7 +20,7 @@ import {
   listenForSender,
   recvWithin,
 } from "./file_direct.ts";
-import { openPart, PartWriter } from "./file_disk.ts";
+import { openPart, type PartHash, PartWriter } from "./file_disk.ts";
 import { BATCH, chunkOffset, cipherSize, type InRecord } from "./file_offer.ts";
 import type { FileOps, ServerFile } from "./files.ts";
 
@@ -67,7 +67,8 @@ export async function listenDirect(ft: Receiving, rec: InRecord): Promise<Direct
 
 /**
  * Fills `part` from the sender's direct channel while it lasts, then from the relay. Returns the
- * channel when the direct path carried the file to its end (it is told `OK` once verified).
+ * channel when the direct path carried the file to its end (it is told `OK` once verified) and the
+ * SHA-256 of the whole `.part`, hashed as it was written.
  */
 export async function download(
   ft: Receiving,
@@ -75,9 +76,9 @@ export async function download(
   part: string,
   onDone: (n: number) => void,
   direct: DirectWait | null,
-): Promise<PeerChannel | null> {
+): Promise<{ ch: PeerChannel | null; sha256: string }> {
   const key = fromBase64(rec.key), ctx = fileContext(rec.fid, rec.from, ft.client.user);
-  const { out, next } = await openPart(part, rec.size);
+  const { out, next, hash } = await openPart(part, rec.size);
   try {
     let w: PartWriter | null = null;
     const ch = direct && (await direct.channel);
@@ -86,7 +87,7 @@ export async function download(
         await ch.send(encodeIndex(next));
         const header = await recvWithin(ch, DIRECT_MS, true);
         if (header) {
-          w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
+          w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
           for (let b; !w.done && (b = await recvWithin(ch, STALL_MS, true));) {
             await w.push(b);
             onDone(w.next * CHUNK_SIZE);
@@ -96,14 +97,14 @@ export async function download(
         // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
         // it written) and the relay, whose copy the sender authenticated too, takes over.
         if (!(e instanceof DecryptError)) throw e;
-        w = w && new PartWriter(out, w.cipher, rec.size, w.next);
+        w = w && new PartWriter(out, w.cipher, rec.size, w.next, hash);
       }
-      if (w?.done) return ch;
+      if (w?.done) return { ch, sha256: hash.hex() };
       ch.close(); // the relay goes on from the last verified chunk
       w?.restart();
     }
-    await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, ctx, next), onDone);
-    return null;
+    await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, ctx, next, hash), onDone);
+    return { ch: null, sha256: hash.hex() };
   } finally {
     out.close();
   }
@@ -124,13 +125,14 @@ async function relayWriter(
   key: Uint8Array,
   ctx: Uint8Array,
   next: number,
+  hash: PartHash,
 ): Promise<PartWriter> {
   let header: Uint8Array;
   while (!(header = await relayGet(ft, rec, 0, FILE_HEADER_LEN)).length) {
     await sleep(ft.pollMs); // the sender has not uploaded that far yet
   }
   if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
-  return new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next);
+  return new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
 }
 
 async function relayDownload(

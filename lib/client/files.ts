@@ -337,8 +337,8 @@ export class FileTransfers {
     const direct = await listenDirect(this, rec);
     let ch: PeerChannel | null = null;
     try {
-      ch = await download(this, rec, part, (d) => p(d, "active"), direct);
-      const sum = await hashFile(part);
+      let sum: string;
+      ({ ch, sha256: sum } = await download(this, rec, part, (d) => p(d, "active"), direct));
       if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
         throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
       }
