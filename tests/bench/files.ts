@@ -14,7 +14,7 @@
  *     connects; the server only carries the end-to-end candidate), and `relayed` uses `--relay` on
  *     both ends.
  */
-import { sha256Hex } from "../../lib/common/bytes.ts";
+import { hashFile } from "../../lib/client/file_disk.ts";
 import { PROGRAM_PERMS, rootFile } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, phase, type Row, rssKb } from "./proc.ts";
@@ -257,11 +257,11 @@ async function parleyCopy(
     const serverCpu = ((await cpuMicros(srv.pid)) - cpu0) / 1e6;
     sampling = false;
     await sampler;
-    const sum = await sha256Hex(await Deno.readFile(src).catch(() => new Uint8Array()));
+    const sum = await hashFile(src); // streamed: the 1 GiB file is checked too
     if (send.code !== 0 || recv.code !== 0 || !recv.out.includes(String(bytes))) {
       throw new Error(`${mode} copy failed: ${send.err} ${recv.err}`);
     }
-    if (bytes <= 256 * 1024 * 1024 && !recv.out.includes(sum)) {
+    if (!recv.out.includes(sum)) {
       throw new Error(`${mode} copy: SHA-256 differs`);
     }
     if (mode === "direct" && !send.err.includes("went straight to")) {
