@@ -14,12 +14,12 @@
 import { toHex, utf8 } from "../common/bytes.ts";
 import { LruMap } from "../common/lru.ts";
 import { identityBytes, type PublicIdentity } from "./identity.ts";
-import { sha512Sync } from "./primitives.ts";
+import { sha512Chain, sha512Sync } from "./primitives.ts";
 
 export const SAFETY_ITERATIONS = 5200;
 
 const HALF_CACHE_MAX = 64;
-const halves = new LruMap<string, string>(HALF_CACHE_MAX);
+const halves = new LruMap<string, Promise<string>>(HALF_CACHE_MAX);
 
 /** The 30-digit half for one party (cached by id, key and iteration count). */
 export function fingerprintHalf(
@@ -30,10 +30,11 @@ export function fingerprintHalf(
   const k = `${iterations}:${toHex(id)}:${toHex(key)}`;
   let half = halves.get(k);
   if (half === undefined) {
-    half = fingerprintHalfSync(id, key, iterations);
+    half = computeHalf(id, key, iterations);
     halves.set(k, half);
+    half.catch(() => halves.delete(k));
   }
-  return Promise.resolve(half);
+  return half;
 }
 
 /** Forgets the cached halves (benchmarks measure the uncached cost with it). */
@@ -41,16 +42,9 @@ export function clearSafetyNumberCache(): void {
   halves.clear();
 }
 
-function fingerprintHalfSync(id: Uint8Array, key: Uint8Array, iterations: number): string {
-  // Synchronous hashing: 5,200 WebCrypto promises took ~250 ms; node:crypto takes a few ms.
-  let h = sha512Sync(Uint8Array.of(0, 0), key, id, key);
-  // hᵢ₋₁ ‖ key in one reused buffer: one update per hash instead of two.
-  const block = new Uint8Array(h.length + key.length);
-  block.set(key, h.length);
-  for (let i = 1; i < iterations; i++) {
-    block.set(h, 0);
-    h = sha512Sync(block);
-  }
+async function computeHalf(id: Uint8Array, key: Uint8Array, iterations: number): Promise<string> {
+  // 5,200 WebCrypto promises took ~250 ms; one reused hash-wasm SHA-512 takes ~12 ms (sha512Chain).
+  const h = await sha512Chain(sha512Sync(Uint8Array.of(0, 0), key, id, key), key, iterations - 1);
   let out = "";
   for (let c = 0; c < 6; c++) {
     let x = 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../common/bytes.ts";
-import { sha512, sha512Sync } from "./primitives.ts";
+import { sha512, sha512Chain, sha512Sync } from "./primitives.ts";
 import { generateIdentity, publicIdentity } from "./identity.ts";
 import {
   clearSafetyNumberCache,
@@ -58,4 +58,13 @@ Deno.test("cached halves: the same (id, key) gives the same half; a different id
   // After other halves were cached, the libsignal answer still comes out from both sides.
   assert.equal(await safetyNumber("+14152222222", ALICE_KEY, "+14153333333", BOB_KEY), EXPECTED);
   assert.equal(await safetyNumber("+14153333333", BOB_KEY, "+14152222222", ALICE_KEY), EXPECTED);
+});
+
+Deno.test("sha512Chain() equals SHA-512(h ‖ tail) applied n times with sha512Sync, for n = 0, 1, 3 and 50", async () => {
+  const first = sha512Sync(new TextEncoder().encode("first")), tail = new Uint8Array(33).fill(7);
+  for (const n of [0, 1, 3, 50]) {
+    let h = first;
+    for (let i = 0; i < n; i++) h = sha512Sync(h, tail);
+    assert.deepEqual(await sha512Chain(first, tail, n), h, `n = ${n}`);
+  }
 });
