@@ -1,12 +1,45 @@
 /**
  * The disk side of file transfers (issue 12; with files.ts the client files touching the user's
- * files): ciphertext of a batch of chunks read from the file being sent, the streamed SHA-256 of a
- * file, free download names (`name (1)`…, never over a `.part`), and the outbox listing for `/ls`.
+ * files), shared by client mode (files.ts, relayed) and peer mode (peer_files.ts, direct): the file
+ * to send (`sendable`, `checkUnchanged`), ciphertext of a batch of chunks read from it, the streamed
+ * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), the receiving side's
+ * `.part` (`openPart` keeps its verified chunks, `writeChunks` writes a chunk only once it
+ * authenticated, `finishPart` renames only after the size and SHA-256 match), and the outbox
+ * listing for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
 import { BackendError } from "./backend.ts";
-import { BATCH, chunkCount, chunkOffset, withNumber } from "./file_offer.ts";
+import {
+  BATCH,
+  chunkCount,
+  chunkLength,
+  chunkOffset,
+  MAX_FILE_SIZE,
+  safeFileName,
+  withNumber,
+} from "./file_offer.ts";
+
+/** A file to send: its real path, size, modification time and the name it is offered under. */
+export async function sendable(
+  path: string,
+): Promise<{ real: string; size: number; mtime: number; name: string }> {
+  const real = await Deno.realPath(path).catch(() => {
+    throw new BackendError("no_file", `There is no file ${path}`);
+  });
+  const st = await Deno.stat(real);
+  if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
+  if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
+  return { real, size: st.size, mtime: st.mtime?.getTime() ?? 0, name: real.split(/[\\/]/).pop() || "file" };
+}
+
+/** Throws `file_changed` when `path` no longer has the size and time it was offered with. */
+export async function checkUnchanged(path: string, size: number, mtime: number): Promise<void> {
+  const st = await Deno.stat(path);
+  if (st.size !== size || (st.mtime?.getTime() ?? 0) !== mtime) {
+    throw new BackendError("file_changed", `${path} changed while it was being sent`);
+  }
+}
 
 /** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
 export async function cipherFrom(
@@ -90,4 +123,74 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out;
+}
+
+/** Where a received file goes: `dir` (created) and a free, safe form of the offered name. */
+export async function downloadTarget(dir: string, name: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  return await freeName(dir, safeFileName(name));
+}
+
+/**
+ * Opens a download's `.part` to continue it: its whole chunks were verified before they were
+ * written, a torn tail is dropped; `next` is the first chunk still missing.
+ */
+export async function openPart(part: string, size: number): Promise<{ out: Deno.FsFile; next: number }> {
+  const out = await Deno.open(part, { read: true, write: true, create: true });
+  try {
+    const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
+    await out.truncate(next * CHUNK_SIZE);
+    await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
+    return { out, next };
+  } catch (e) {
+    out.close();
+    throw e;
+  }
+}
+
+/**
+ * Decrypts the whole chunks at the start of `data` (chunk `i` first) and appends each one's
+ * plaintext to `out` only after it authenticated (a `DecryptError` leaves it unwritten); returns
+ * the next chunk index and the bytes of an incomplete chunk left over.
+ */
+export async function writeChunks(
+  out: Deno.FsFile,
+  cipher: ChunkCipher,
+  size: number,
+  i: number,
+  data: Uint8Array,
+): Promise<{ next: number; rest: Uint8Array }> {
+  const n = chunkCount(size);
+  while (i < n && data.length >= chunkLength(size, i)) {
+    const cl = chunkLength(size, i);
+    const pt = await cipher.decryptChunk(i, data.subarray(0, cl));
+    for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
+    data = data.subarray(cl);
+    i++;
+  }
+  return { next: i, rest: data };
+}
+
+/**
+ * Ends a download: the `.part` must have the offered size and SHA-256 (`file_corrupt` otherwise);
+ * then it takes its final name, or a free one beside it when that was taken meanwhile.
+ */
+export async function finishPart(
+  part: string,
+  target: string,
+  offer: { name: string; size: number; sha256: string },
+): Promise<string> {
+  const sum = await hashFile(part);
+  if ((await Deno.stat(part)).size !== offer.size || sum !== offer.sha256) {
+    throw new BackendError("file_corrupt", `${offer.name} does not match the SHA-256 its sender gave`);
+  }
+  const dir = target.slice(0, target.lastIndexOf("/"));
+  const final = (await exists(target)) ? await freeName(dir, safeFileName(offer.name)) : target;
+  await Deno.rename(part, final);
+  return final;
+}
+
+/** Removes a refused download's `.part` (nothing when it is gone). */
+export async function removePart(part: string): Promise<void> {
+  await Deno.remove(part).catch(() => {});
 }

@@ -29,20 +29,28 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import { cipherFrom, concat, exists, freeName, hashFile } from "./file_disk.ts";
+import {
+  checkUnchanged,
+  cipherFrom,
+  concat,
+  downloadTarget,
+  finishPart,
+  hashFile,
+  openPart,
+  removePart,
+  sendable,
+  writeChunks,
+} from "./file_disk.ts";
 import {
   BATCH,
   bounded,
   chunkCount,
-  chunkLength,
   chunkOffset,
   cipherSize,
   IN_KEY,
   type InRecord,
-  MAX_FILE_SIZE,
   OUT_KEY,
   type OutRecord,
-  safeFileName,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -100,25 +108,19 @@ export class FileTransfers {
   ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
-    const real = await Deno.realPath(path).catch(() => {
-      throw new BackendError("no_file", `There is no file ${path}`);
-    });
-    const st = await Deno.stat(real);
-    if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
-    if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
-    const mtime = st.mtime?.getTime() ?? 0;
+    const f = await sendable(path);
     let rec = (await this.outgoing()).find((r) =>
-      r.state === "uploading" && r.to === to && r.path === real && r.size === st.size && r.mtime === mtime
+      r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
     );
     if (!rec) {
       rec = {
         fid: randomId(undefined, 16),
         to,
-        path: real,
-        name: real.split(/[\\/]/).pop() || "file",
-        size: st.size,
-        mtime,
-        sha256: await hashFile(real),
+        path: f.real,
+        name: f.name,
+        size: f.size,
+        mtime: f.mtime,
+        sha256: await hashFile(f.real),
         key: toBase64(cryptoRandom(32)),
         salt: toBase64(cryptoRandom(SALT_LEN)),
         at: Date.now(),
@@ -222,10 +224,7 @@ export class FileTransfers {
       } finally {
         await Promise.allSettled(inflight.map((x) => x.put));
       }
-      const st = await Deno.stat(rec.path);
-      if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
-        throw new BackendError("file_changed", `${rec.path} changed while it was being sent`);
-      }
+      await checkUnchanged(rec.path, rec.size, rec.mtime);
     } catch (e) {
       if (e instanceof BackendError && e.code === "file_changed") {
         await this.#setOut(rec.fid, { state: "failed" });
@@ -276,8 +275,7 @@ export class FileTransfers {
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
     let target = rec.path;
     if (!target) {
-      await Deno.mkdir(dir, { recursive: true });
-      target = await freeName(dir, safeFileName(rec.name));
+      target = await downloadTarget(dir, rec.name);
       await this.#setIn(rec.fid, rec.from, { state: "accepted", path: target });
     }
     const part = `${target}.part`;
@@ -286,12 +284,7 @@ export class FileTransfers {
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
     try {
       await this.#download(rec, part, (d) => p(d, "active"));
-      const sum = await hashFile(part);
-      if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
-        throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
-      }
-      const final = (await exists(target)) ? await freeName(dir, safeFileName(rec.name)) : target;
-      await Deno.rename(part, final);
+      const final = await finishPart(part, target, rec);
       await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
       await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
       p(total, "done");
@@ -300,7 +293,7 @@ export class FileTransfers {
       const refused = e instanceof DecryptError ||
         (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
       if (refused) {
-        await Deno.remove(part).catch(() => {});
+        await removePart(part);
         await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
       }
       p(0, "failed");
@@ -330,12 +323,9 @@ export class FileTransfers {
     const header = await get(0, FILE_HEADER_LEN);
     if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
     const cipher = await openFileHeader(fromBase64(rec.key), ctx, header);
-    const out = await Deno.open(part, { read: true, write: true, create: true });
+    const { out, next: first } = await openPart(part, rec.size);
     try {
-      // Whole chunks in the .part were verified before they were written; a torn tail is dropped.
-      let i = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(rec.size) - 1);
-      await out.truncate(i * CHUNK_SIZE);
-      await out.seek(i * CHUNK_SIZE, Deno.SeekMode.Start);
+      let i = first;
       const n = chunkCount(rec.size), total = cipherSize(rec.size);
       let pending: Uint8Array = EMPTY;
       // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
@@ -358,14 +348,13 @@ export class FileTransfers {
             next = a.off + body.length;
             if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
           }
-          pending = pending.length ? concat(pending, body) : body;
-          while (i < n && pending.length >= chunkLength(rec.size, i)) {
-            const cl = chunkLength(rec.size, i);
-            const pt = await cipher.decryptChunk(i, pending.subarray(0, cl));
-            for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-            pending = pending.subarray(cl);
-            i++;
-          }
+          ({ next: i, rest: pending } = await writeChunks(
+            out,
+            cipher,
+            rec.size,
+            i,
+            pending.length ? concat(pending, body) : body,
+          ));
         }
       } finally {
         await Promise.allSettled(ahead.map((x) => x.body));
