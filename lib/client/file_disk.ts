@@ -194,3 +194,24 @@ export async function finishPart(
 export async function removePart(part: string): Promise<void> {
   await Deno.remove(part).catch(() => {});
 }
+
+/**
+ * The ciphertext of a file to send, BATCH whole chunks at a time from chunk `from` (the header not
+ * included): bounded memory whatever the size. At the end the file must not have changed.
+ */
+export async function* cipherBatches(
+  path: string,
+  cipher: ChunkCipher,
+  f: { size: number; mtime: number },
+  from: number,
+): AsyncGenerator<{ i: number; data: Uint8Array }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    for (let i = from; i < chunkCount(f.size); i += BATCH) {
+      yield { i, data: await cipherFrom(file, cipher, new Uint8Array(0), f.size, chunkOffset(i)) };
+    }
+  } finally {
+    file.close();
+  }
+  await checkUnchanged(path, f.size, f.mtime);
+}

@@ -8,7 +8,8 @@
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
  * - `safeFileName`: what a received name becomes on disk (no separators, `..`, control or
- *   Windows-reserved names), and `withNumber` for " (1)" on clashes.
+ *   Windows-reserved names), `nameProblem` (peer mode refuses names that are paths or hold control
+ *   characters), and `withNumber` for " (1)" on clashes.
  */
 import { fromBase64, toBase64, utf8, utf8Strict } from "../common/bytes.ts";
 import { UNSAFE } from "../common/sanitize.ts";
@@ -193,6 +194,18 @@ export function safeFileName(raw: string): string {
     s = stem + ext;
   }
   return s || "file";
+}
+
+/**
+ * Why an offered name is not a plain file name — a path (separators, `.`, `..`), control or
+ * bidi characters, nothing but blanks — or null. Peer mode refuses such offers (a sender names the
+ * last component of its own file, made safe, so an honest one never sends them).
+ */
+export function nameProblem(raw: string): string | null {
+  if (/[\\/]/.test(raw) || raw === "." || raw === "..") return "its name is a path, not a file name";
+  if (UNSAFE.test(raw)) return "its name holds control characters";
+  if (!raw.trim()) return "its name is blank";
+  return null;
 }
 
 /** `name` with " (n)" before its extension. */
