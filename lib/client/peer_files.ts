@@ -423,7 +423,8 @@ export class PeerFiles {
         );
       }
       if (next < chunkCount(i.size)) return this.#progress(i, next * CHUNK_SIZE, "active");
-      this.#stop(i, "receiving");
+      i.out.close(); // every chunk is in: the rest is checking the whole
+      i.out = undefined;
       i.path = await finishPart(`${i.target}.part`, i.target!, i);
       i.state = "done";
       this.#progress(i, i.size, "done");

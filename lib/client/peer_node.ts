@@ -344,7 +344,8 @@ export class PeerNode {
   }
 
   /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
-  sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
+  // deno-lint-ignore require-await
+  async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
     return this.files.send(rec.name, path);
