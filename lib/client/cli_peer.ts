@@ -15,7 +15,7 @@
  * Script commands: connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
  * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
- * PEER, verify PEER, trust PEER, send PEER PATH (offers a file to a connected peer; returns once
+ * PEER, verify PEER, trust PEER, send PEER FILE (offers a file to a connected peer; returns once
  * offered), accept [N] | reject [N] (a waiting offer, default the oldest), files ("file N|- in|out
  * PEER STATE SIZE NAME"), wait connected|message|offer|sent|saved PEER [SECONDS] (sent and saved
  * fail at once when that transfer fails), sleep MS, quit. Received files go to --out DIR, else
@@ -194,7 +194,7 @@ async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean
       return false;
     }
     case "send": {
-      need(2, "send PEER PATH");
+      need(2, "send PEER FILE");
       await node.sendFile(arg, line.trim().replace(/^send\s+\S+\s+/, ""));
       return false;
     }

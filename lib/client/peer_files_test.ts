@@ -29,7 +29,7 @@ function bytes(n: number, seed = 1): Uint8Array {
   return b;
 }
 
-const ls = async (dir: string) => {
+const ls = (dir: string) => {
   try {
     return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
   } catch {
@@ -289,9 +289,9 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
   const dir = await Deno.makeTempDir();
   const data = bytes(40 * CHUNK_SIZE + 9);
   await Deno.writeFile(`${dir}/big.bin`, data);
-  let records = 0, cutAt = 2, p: ReturnType<typeof pair>;
+  let records = 0, cutAt = 2;
   const asked: number[] = [];
-  p = pair(dir, (r) => {
+  const p: ReturnType<typeof pair> = pair(dir, (r) => {
     if (r.t === "fget") asked.push(r.from);
     if (r.t === "fdata" && ++records === cutAt) {
       cutAt = -1;
