@@ -20,10 +20,11 @@
  *
  * A dropped channel pauses both sides; when the peer is back the sender offers its unfinished
  * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
- * memory: a restarted node forgets them (its `.part` files stay, not resumed). This file is the
- * sending side and the front (`PeerFiles`); the receiving side is peer_files_in.ts.
+ * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
+ * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
+ * front (`PeerFiles`); the receiving side is peer_files_in.ts.
  */
-import { toBase64 } from "../common/bytes.ts";
+import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
 import { sanitize } from "../common/sanitize.ts";
 import {
@@ -54,11 +55,14 @@ interface Out extends Transfer {
   dir: "up";
   path: string;
   mtime: number;
-  cipher: ChunkCipher;
+  /** opened from key and header when first needed (not kept in the book) */
+  cipher?: ChunkCipher;
   key: string;
   hdr: string;
   state: OutState;
 }
+
+const OUT_KEY = "pfiles:out";
 
 const OUT_OPEN: readonly OutState[] = ["offered", "sending", "sent-all", "paused"];
 
@@ -66,11 +70,24 @@ export class PeerFiles {
   readonly #outs = new Map<string, Out>();
   readonly #inbox: FileInbox;
 
+  #closed = false;
+
   constructor(
     readonly host: PeerFilesHost,
     o: { downloads: string | null; autoAccept?: boolean },
   ) {
     this.#inbox = new FileInbox(host, o);
+    // An earlier run's files not yet saved by their peer are offered again when it connects.
+    for (const r of (host.book?.get(OUT_KEY) ?? []) as Out[]) {
+      const state = OUT_OPEN.includes(r.state) ? "paused" : r.state;
+      this.#outs.set(r.fid, { ...r, state, gen: 0, dir: "up" });
+    }
+  }
+
+  #save(): void {
+    if (this.#closed || !this.host.book) return;
+    const list = [...this.#outs.values()].map(({ dir: _d, via: _v, gen: _g, cipher: _c, ...keep }) => keep);
+    this.host.book.commit({ put: { [OUT_KEY]: list }, del: [] });
   }
 
   /** Offers `path` to the connected `peer`; the data goes once the peer accepts. */
@@ -104,8 +121,10 @@ export class PeerFiles {
     const via = this.host.via(peer);
     if (!via) throw offline();
     keep(this.#outs, fid, out, OUT_OPEN);
+    this.#save();
     await this.#offer(out, via).catch(() => {
       out.state = "failed";
+      this.#save();
       throw offline();
     });
     return { fid, name: out.name, size: out.size, sha256 };
@@ -161,6 +180,7 @@ export class PeerFiles {
 
   /** Stops everything (a `.part` stays for a later run to look at). */
   close(): void {
+    this.#closed = true;
     this.#inbox.close();
     for (const o of this.#outs.values()) o.gen++;
   }
@@ -169,6 +189,9 @@ export class PeerFiles {
     const gen = ++o.gen;
     o.via = via;
     o.state = "sending";
+    const ctx = fileContext(o.fid, this.host.me, o.peer);
+    o.cipher ??= await openFileHeader(fromBase64(o.key), ctx, fromBase64(o.hdr));
+    if (o.gen !== gen) return;
     const it = cipherBatches(o.path, o.cipher, o, from);
     try {
       for (;;) {
@@ -204,6 +227,7 @@ export class PeerFiles {
     if (!OUT_OPEN.includes(o.state)) return;
     o.gen++;
     o.state = ok ? "sent" : "failed";
+    this.#save();
     progress(this.host, o, ok ? o.size : 0, ok ? "done" : "failed");
     if (ok) {
       const { fid, peer, name, size, sha256 } = o;

@@ -9,8 +9,9 @@
  * each chunk is authenticated before it is written (file_disk.ts `writeChunks`); data out of order,
  * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
  * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
- * channel pauses it; the sender's next offer of the same id resumes it. `gen` counts restarts, so
- * work still in flight for an older run stops instead of touching the new one.
+ * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
+ * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
+ * still in flight for an older run stops instead of touching the new one.
  */
 import { fromBase64 } from "../common/bytes.ts";
 import { sanitize } from "../common/sanitize.ts";
@@ -52,7 +53,14 @@ export type PeerFileEvent =
   | { type: "file.failed"; fid: string; peer: string; direction: "up" | "down"; why: string }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" };
 
+/** Where transfers are remembered across restarts: the node's PeerStore (memory with --ephemeral). */
+export interface FileBook {
+  get(key: string): unknown;
+  commit(w: { put: Record<string, unknown>; del: string[] }): void;
+}
+
 export interface PeerFilesHost {
+  book?: FileBook;
   me: string;
   /** the peer's channel once it said hello, undefined when it is not connected */
   via(peer: string): Via | undefined;
@@ -81,8 +89,11 @@ interface In extends Transfer {
   dir: "down";
   key: string;
   hdr: string;
-  cipher: ChunkCipher;
+  /** opened from key and header when first needed (not kept in the book) */
+  cipher?: ChunkCipher;
   state: InState;
+  /** the user heard of the offer in this run (one loaded from the book is announced when offered again) */
+  told?: boolean;
   target?: string;
   out?: Deno.FsFile;
   next: number;
@@ -133,14 +144,32 @@ export function entryOf(x: Transfer, n?: number): FileEntryInfo {
   };
 }
 
+const IN_KEY = "pfiles:in";
+
 export class FileInbox {
   readonly #ins = new Map<string, In>();
   #accepting: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   constructor(
     readonly host: PeerFilesHost,
     readonly o: { downloads: string | null; autoAccept?: boolean },
-  ) {}
+  ) {
+    // An earlier run's transfers: those under way wait as paused for the sender's next offer.
+    for (const r of (host.book?.get(IN_KEY) ?? []) as In[]) {
+      const state = r.state === "receiving" ? "paused" : r.state;
+      this.#ins.set(`${r.peer}/${r.fid}`, { ...r, state, gen: 0, next: 0, dir: "down" });
+    }
+  }
+
+  #save(): void {
+    if (this.#closed || !this.host.book) return;
+    const list = [...this.#ins.values()].map((i) => {
+      const { dir: _d, via: _v, gen: _g, cipher: _c, out: _o, next: _n, saved: _s, told: _t, ...keep } = i;
+      return keep;
+    });
+    this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
+  }
 
   /** A channel closed: what was received on it pauses until the peer is back. */
   dropped(peer: string, via: Via): void {
@@ -171,6 +200,8 @@ export class FileInbox {
       if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
       old.via = via;
       if (old.state !== "offered") await this.#start(old, via);
+      else if (!old.told && !this.o.autoAccept) this.#announce(old);
+      else if (!old.told) await this.#autoAccept(old);
       return;
     }
     const name = sanitize(r.name);
@@ -209,16 +240,32 @@ export class FileInbox {
       gen: 0,
     };
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
-    if (this.o.autoAccept) {
-      return await this.#accept(i).catch((e) =>
-        this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
-      );
-    }
+    this.#save();
+    if (this.o.autoAccept) return await this.#autoAccept(i);
+    this.#announce(i);
+  }
+
+  #announce(i: In): void {
+    i.told = true;
+    const { fid, peer, name, size, sha256 } = i;
     const n = this.waiting().findIndex((w) => w.fid === fid && w.from === peer) + 1;
     this.host.emit({
       type: "file.offer",
       offer: { n, fid, from: peer, name, size, sha256, verified: this.host.verified(peer) },
     });
+  }
+
+  async #autoAccept(i: In): Promise<void> {
+    i.told = true;
+    await this.#accept(i).catch((e) =>
+      this.host.emit({
+        type: "file.failed",
+        fid: i.fid,
+        peer: i.peer,
+        direction: "down",
+        why: (e as Error).message,
+      })
+    );
   }
 
   /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */
@@ -258,6 +305,7 @@ export class FileInbox {
       }
       i.target = await downloadTarget(this.o.downloads, i.name);
       i.state = "paused";
+      this.#save();
       const via = this.host.via(i.peer);
       if (via) return await this.#start(i, via);
       (await openPart(`${i.target}.part`, i.size)).out.close(); // holds the name meanwhile
@@ -272,6 +320,7 @@ export class FileInbox {
     const i = this.#pick(n);
     this.#stop(i, "rejected");
     i.why = `${this.host.me} declined it`;
+    this.#save();
     void i.via?.say({ t: "fend", fid: i.fid, ok: false, why: i.why }).catch(() => {});
     return entryOf(i);
   }
@@ -281,6 +330,11 @@ export class FileInbox {
     this.#stop(i, "receiving");
     const gen = i.gen;
     i.via = via;
+    i.cipher ??= await openFileHeader(
+      fromBase64(i.key),
+      fileContext(i.fid, i.peer, this.host.me),
+      fromBase64(i.hdr),
+    );
     const { out, next } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.out = out;
@@ -306,7 +360,7 @@ export class FileInbox {
   async #data(i: In, via: Via, at: number, data: string): Promise<void> {
     const gen = i.gen;
     try {
-      if (!i.out) return;
+      if (!i.out || !i.cipher) return;
       if (at !== i.next) {
         throw new BackendError("file_order", `chunk ${at} came where chunk ${i.next} was due`);
       }
@@ -325,6 +379,7 @@ export class FileInbox {
       i.out = undefined;
       i.path = await finishPart(`${i.target}.part`, i.target!, i);
       i.state = "done";
+      this.#save();
       progress(this.host, i, i.size, "done");
       i.saved?.resolve(i.path);
       const { fid, peer, path, name, size, sha256 } = i as In & { path: string };
@@ -340,6 +395,7 @@ export class FileInbox {
     if (i.target) await removePart(`${i.target}.part`);
     const why = (e as Error).message;
     i.why = why;
+    this.#save();
     progress(this.host, i, 0, "failed");
     const text = `Refused ${i.name} from ${i.peer}: ${why}; nothing was saved`;
     const err = new BackendError(e instanceof DecryptError ? "file_tampered" : "file_failed", text);
@@ -365,6 +421,8 @@ export class FileInbox {
 
   /** Stops everything (a `.part` stays for a later run to look at). */
   close(): void {
+    this.#save(); // what was under way is picked up by the next run
+    this.#closed = true;
     for (const i of this.#ins.values()) if (i.out) this.#stop(i, "paused");
   }
 }

@@ -321,3 +321,70 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on from the .part", async () => {
+  const dir = await Deno.makeTempDir();
+  const MiB = 1024 * 1024;
+  const start = async (name: string, port = 0) =>
+    await PeerNode.start({
+      name,
+      store: await PeerStore.open(`${dir}/${name}`, name),
+      hostname: "127.0.0.1",
+      port,
+      downloads: `${dir}/down`,
+      backoff: { minMs: 50, maxMs: 400 },
+    });
+  let a = await start("alice"), b = await start("bob");
+  const firstDown = (n: PeerNode) =>
+    waitFor(n, (e) => e.type === "transfer" && e.direction === "down") as Promise<
+      Extract<PeerEvent, { type: "transfer" }>
+    >;
+  try {
+    const up = waitFor(a, (e) => e.type === "connected");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await up;
+    for (const who of ["receiver", "sender"] as const) {
+      const data = bytes(24 * MiB + 5, who.length);
+      const path = `${dir}/${who}.bin`;
+      await Deno.writeFile(path, data);
+      const offered = waitFor(b, (e) => e.type === "file.offer");
+      await a.sendFile("bob", path);
+      await offered;
+      const partway = waitFor(b, (e) => e.type === "transfer" && e.state === "active" && e.done >= 2 * MiB);
+      await b.files.accept();
+      await partway;
+      const part = `${path.replace(dir, `${dir}/down`)}.part`;
+      let had = 0;
+      if (who === "receiver") {
+        const port = b.port;
+        await b.close();
+        had = (await Deno.stat(part)).size;
+        b = await start("bob", port); // alice dials it again and offers the file again
+      } else {
+        const gone = waitFor(b, (e) => e.type === "disconnected");
+        await a.close();
+        await gone;
+        had = (await Deno.stat(part)).size;
+        a = await start("alice"); // a new port: alice dials bob, whom she knows
+      }
+      // Registered before anything else runs (the dials wait for a timer).
+      const resumed = firstDown(b);
+      const saved = waitFor(b, (e) => e.type === "file.saved");
+      const sent = waitFor(a, (e) => e.type === "file.sent");
+      assert.ok(had >= 2 * MiB && had < data.length, `${who}: ${had} bytes kept`);
+      assert.equal(
+        (await resumed).done,
+        had - (had % CHUNK_SIZE),
+        `${who}: goes on from the verified chunks`,
+      );
+      const s = await saved;
+      await sent;
+      assert.ok(s.type === "file.saved");
+      assert.deepEqual(await Deno.readFile(s.path), data, who);
+    }
+    assert.deepEqual(await ls(`${dir}/down`), ["receiver.bin", "sender.bin"]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -89,6 +89,7 @@ export class PeerNode {
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
     this.files = new PeerFiles({
       me: o.name,
+      book: o.store,
       via: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
