@@ -2,12 +2,14 @@
  * Issue 13, files in peer mode end to end with real processes: two `parley peer --script` nodes
  * send files to each other straight over their channel — an offer line, `accept`, the `saved` and
  * `sent` lines with the SHA-256, `--accept-files`, an --ephemeral receiver saving into --out and
- * leaving its --home untouched, and clear errors for a peer that is not there.
+ * leaving its --home untouched, clear errors for a peer that is not there, and the full-screen
+ * client's /send, /accept and /files against a scripted peer.
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { ScriptPeer } from "./peer_harness.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
+import { skipWithoutTmux, Tmux } from "./tmux.ts";
 
 Deno.test("peer mode files: send, offer, accept, saved and sent lines with the SHA-256; --accept-files; --ephemeral --out", async () => {
   const dir = await Deno.makeTempDir();
@@ -98,4 +100,56 @@ Deno.test("peer mode files: --accept-files with --ephemeral and no --out is refu
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "peer mode files: the full screen sends with /send and takes an offer with /accept",
+  ignore: skipWithoutTmux,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const tmux = new Tmux(0);
+    const alice = await ScriptPeer.start("alice", `${dir}/a`);
+    const pic = crypto.getRandomValues(new Uint8Array(60_000));
+    const notes = new TextEncoder().encode("agenda\n");
+    await Deno.writeFile(`${dir}/pic.bin`, pic);
+    await Deno.writeFile(`${dir}/notes.txt`, notes);
+    try {
+      await tmux.startPeer("carol", "carol", `${dir}/c`, "127.0.0.1:0");
+      await tmux.waitFor("carol", (s) => s.includes("peer mode on"), "the peer-mode screen");
+      await tmux.type("carol", `/connect ${alice.addr}`);
+      await alice.waitLine(/^connected carol$/);
+      await tmux.type("carol", `/send alice ${dir}/pic.bin`);
+      const picSum = await sha256Hex(pic);
+      await alice.waitLine(new RegExp(`^offer 1 carol pic\\.bin ${pic.length} ${picSum}$`));
+      await alice.send("accept");
+      await alice.waitLine(new RegExp(`^saved ${dir}/a/downloads/pic\\.bin ${pic.length} `));
+      await tmux.waitFor(
+        "carol",
+        (s) => /Sent pic\.bin \(58\.6 KiB\) to alice; SHA-256\s/.test(s) && s.includes(picSum),
+        "Sent",
+      );
+      await alice.send(`send carol ${dir}/notes.txt`);
+      await tmux.type("carol", "/query alice");
+      await tmux.waitFor(
+        "carol",
+        (s) => /alice offers notes\.txt \(7 B, key not verified\)/.test(s),
+        "the offer",
+      );
+      await tmux.type("carol", "/accept");
+      await tmux.waitFor(
+        "carol",
+        (s) => /Saved \S+\/c\/downloads\/notes\.txt \(7 B\) from/.test(s),
+        "Saved",
+      );
+      await alice.waitLine(/^sent notes\.txt 7 /);
+      assert.deepEqual(await Deno.readFile(`${dir}/c/downloads/notes.txt`), notes);
+      await tmux.type("carol", "/files");
+      await tmux.waitFor("carol", (s) => /↓ notes\.txt +7 B +from alice +done/.test(s), "/files");
+      await tmux.type("carol", "/quit");
+    } finally {
+      await tmux.stop();
+      await alice.quit();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
