@@ -149,9 +149,9 @@ export async function openPart(part: string, size: number): Promise<{ out: Deno.
 }
 
 /**
- * Decrypts the whole chunks at the start of `data` (chunk `i` first) and appends each one's
- * plaintext to `out` only after it authenticated (a `DecryptError` leaves it unwritten); returns
- * the next chunk index and the bytes of an incomplete chunk left over.
+ * Decrypts the whole chunks at the start of `data` (chunk `i` first, all at once) and appends their
+ * plaintext to `out` only after every one of them authenticated (a `DecryptError` leaves them all
+ * unwritten); returns the next chunk index and the bytes of an incomplete chunk left over.
  */
 export async function writeChunks(
   out: Deno.FsFile,
@@ -160,15 +160,14 @@ export async function writeChunks(
   i: number,
   data: Uint8Array,
 ): Promise<{ next: number; rest: Uint8Array }> {
-  const n = chunkCount(size);
-  while (i < n && data.length >= chunkLength(size, i)) {
-    const cl = chunkLength(size, i);
-    const pt = await cipher.decryptChunk(i, data.subarray(0, cl));
-    for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-    data = data.subarray(cl);
-    i++;
+  const n = chunkCount(size), whole: Promise<Uint8Array>[] = [];
+  let off = 0;
+  for (; i < n && data.length - off >= chunkLength(size, i); i++) {
+    whole.push(cipher.decryptChunk(i, data.subarray(off, off += chunkLength(size, i))));
   }
-  return { next: i, rest: data };
+  const pt = concat(...await Promise.all(whole));
+  for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
+  return { next: i, rest: data.subarray(off) };
 }
 
 /**
