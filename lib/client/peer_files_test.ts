@@ -325,8 +325,9 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
 Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on from the .part", async () => {
   const dir = await Deno.makeTempDir();
   const MiB = 1024 * 1024;
-  const start = async (name: string, port = 0) =>
-    await PeerNode.start({
+  const notices: string[] = [];
+  const start = async (name: string, port = 0) => {
+    const n = await PeerNode.start({
       name,
       store: await PeerStore.open(`${dir}/${name}`, name),
       hostname: "127.0.0.1",
@@ -334,6 +335,9 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
       downloads: `${dir}/down`,
       backoff: { minMs: 50, maxMs: 400 },
     });
+    n.on((e) => void (e.type === "notice" && notices.push(`${name}: ${e.text}`)));
+    return n;
+  };
   let a = await start("alice"), b = await start("bob");
   const firstDown = (n: PeerNode) =>
     waitFor(n, (e) => e.type === "transfer" && e.direction === "down") as Promise<
@@ -372,6 +376,11 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
       const saved = waitFor(b, (e) => e.type === "file.saved");
       const sent = waitFor(a, (e) => e.type === "file.sent");
       assert.ok(had >= 2 * MiB && had < data.length, `${who}: ${had} bytes kept`);
+      // The side that stayed says what happened, in words.
+      const told = who === "receiver"
+        ? /^alice: Sending receiver\.bin to bob stopped: the connection dropped; it goes on when bob is back$/
+        : /^bob: Receiving sender\.bin from alice stopped: the connection dropped; it goes on when alice is back$/;
+      await settle(() => notices.some((l) => told.test(l)), `${who}: ${notices.join("\n")}`);
       assert.equal(
         (await resumed).done,
         had - (had % CHUNK_SIZE),
