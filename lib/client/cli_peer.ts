@@ -19,11 +19,11 @@
  * offered), accept [N] | reject [N] (a waiting offer, default the oldest), files ("file N|- in|out
  * PEER STATE SIZE NAME"), wait connected|message|offer|sent|saved PEER [SECONDS] (sent and saved
  * fail at once when that transfer fails), sleep MS, quit. Received files go to --out DIR, else
- * <home>/downloads; with --ephemeral and no --out nothing can be received. Blank lines
- * and lines starting with # are skipped. The node stops at the end of the script (what waits in
- * the outbox stays for next time; a transfer still running stops). Errors, refused or failed
- * files included, go to `err` as "parley: …" and the run goes on; the exit code is 1 when any
- * command or file transfer failed. Transfer progress goes to `err` when it is a terminal.
+ * <home>/downloads; with --ephemeral and no --out nothing can be received. Blank lines and lines
+ * starting with # are skipped. The node stops at the end of the script (what waits in the outbox
+ * stays for next time; a transfer still running goes on at the next run). Errors, refused or
+ * failed files included, go to `err` as "parley: …" and the run goes on; the exit code is 1 when
+ * any command or file transfer failed. Transfer progress goes to `err` when it is a terminal.
  */
 import type { Command } from "commander";
 import { BackendError } from "./backend.ts";

@@ -22,7 +22,7 @@
  * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
  * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
  * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
- * front (`PeerFiles`); the receiving side is peer_files_in.ts.
+ * front (`PeerFiles`); the receiving side is peer_files_in.ts, what both use peer_files_common.ts.
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
@@ -37,18 +37,11 @@ import {
 import { BackendError, type FileEntryInfo } from "./backend.ts";
 import { cipherBatches, hashFile, sendable } from "./file_disk.ts";
 import { BATCH, safeFileName } from "./file_offer.ts";
-import {
-  entryOf,
-  FileInbox,
-  keep,
-  type PeerFilesHost,
-  progress,
-  type Transfer,
-  type Via,
-} from "./peer_files_in.ts";
+import { FileInbox } from "./peer_files_in.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
 
-export type { PeerFileEvent, Via } from "./peer_files_in.ts";
+export type { PeerFileEvent, Via } from "./peer_files_common.ts";
 
 type OutState = "offered" | "sending" | "sent-all" | "paused" | "sent" | "failed";
 interface Out extends Transfer {
