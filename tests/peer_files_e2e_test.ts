@@ -2,7 +2,8 @@
  * Issue 13, files in peer mode end to end with real processes: two `parley peer --script` nodes
  * send files to each other straight over their channel — an offer line, `accept`, the `saved` and
  * `sent` lines with the SHA-256, `--accept-files`, an --ephemeral receiver saving into --out and
- * leaving its --home untouched, clear errors for a peer that is not there, and the full-screen
+ * leaving its --home untouched, clear errors for a peer that is not there, a receiver killed
+ * mid-transfer that gets the file when it is back, and the full-screen
  * client's /send, /accept and /files against a scripted peer.
  */
 import assert from "node:assert/strict";
@@ -62,6 +63,53 @@ Deno.test("peer mode files: send, offer, accept, saved and sent lines with the S
     // The memory-only receiver kept nothing in its --home (it never existed), and no .part anywhere.
     await assert.rejects(Deno.stat(`${dir}/b`), Deno.errors.NotFound);
     assert.deepEqual([...Deno.readDirSync(`${dir}/down`)].map((e) => e.name), ["report v1.bin"]);
+  } finally {
+    await Promise.all([alice.quit(), bob.quit()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer mode files: a receiver killed (-9) mid-transfer gets the file when it is back; the sender says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const big = new Uint8Array(48 * 1024 * 1024);
+  for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+  await Deno.writeFile(`${dir}/big.bin`, big);
+  const sum = await sha256Hex(big);
+  const alice = await ScriptPeer.start("alice", `${dir}/a`);
+  let bob = await ScriptPeer.start("bob", `${dir}/b`, { args: ["--accept-files"] });
+  try {
+    await alice.send(`connect ${bob.addr}`);
+    await bob.waitLine(/^connected alice$/);
+    await alice.send(`send bob ${dir}/big.bin`);
+    const part = `${dir}/b/downloads/big.bin.part`;
+    let had = 0;
+    for (let i = 0; i < 1000 && had < 4 * 1024 * 1024; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      had = (await Deno.stat(part).catch(() => ({ size: 0 }))).size;
+    }
+    assert.ok(had >= 4 * 1024 * 1024, `the .part reached ${had} bytes`);
+    const port = bob.port;
+    bob.proc.kill("SIGKILL");
+    await bob.quit();
+    assert.ok((await Deno.stat(part)).size < big.length, "killed before the end");
+    await alice.waitLine(/^disconnected bob$/);
+    bob = await ScriptPeer.start("bob", `${dir}/b`, {
+      listen: `127.0.0.1:${port}`,
+      args: ["--accept-files"],
+    });
+    await bob.send("wait saved alice 60");
+    await bob.waitLine(new RegExp(`^saved ${dir}/b/downloads/big\\.bin ${big.length} ${sum}$`), 60_000);
+    await alice.waitLine(new RegExp(`^sent big\\.bin ${big.length} ${sum}$`), 30_000);
+    assert.equal(await sha256Hex(await Deno.readFile(`${dir}/b/downloads/big.bin`)), sum);
+    assert.ok(
+      alice.errors.some((l) =>
+        /^parley: Sending big\.bin to bob stopped: the connection dropped; it goes on when bob is back$/.test(
+          l,
+        )
+      ),
+      alice.errors.join("\n"),
+    );
+    assert.deepEqual([...Deno.readDirSync(`${dir}/b/downloads`)].map((e) => e.name), ["big.bin"]);
   } finally {
     await Promise.all([alice.quit(), bob.quit()]);
     await Deno.remove(dir, { recursive: true });
