@@ -397,3 +397,44 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hashes, keys, oversized data)", () => {
+  const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+  const offer = {
+    t: "foffer",
+    fid: "abcdef0123456789",
+    name: "x.bin",
+    size: 5,
+    sha256: "a".repeat(64),
+    key: toBase64(new Uint8Array(32)),
+    hdr: toBase64(new Uint8Array(56)),
+  };
+  assert.deepEqual(decodePeerRecord(enc(offer)), offer);
+  const data = (n: number) => toBase64(new Uint8Array(n));
+  assert.equal(
+    (decodePeerRecord(enc({ t: "fdata", fid: offer.fid, i: 0, data: data(16 * ENC_CHUNK_SIZE) })) as {
+      data: string;
+    }).data.length,
+    data(16 * ENC_CHUNK_SIZE).length,
+    "a full batch fits",
+  );
+  const bad: [string, unknown][] = [
+    ["a short id", { ...offer, fid: "abc" }],
+    ["an id with a slash", { ...offer, fid: "abcdefgh/../x" }],
+    ["a negative size", { ...offer, size: -1 }],
+    ["a fractional size", { ...offer, size: 1.5 }],
+    ["a size past 1 TiB", { ...offer, size: 2 ** 41 }],
+    ["an upper-case hash", { ...offer, sha256: "A".repeat(64) }],
+    ["a short key", { ...offer, key: toBase64(new Uint8Array(16)) }],
+    ["a short header", { ...offer, hdr: toBase64(new Uint8Array(40)) }],
+    ["an empty name", { ...offer, name: "" }],
+    ["a name of 2000 characters", { ...offer, name: "n".repeat(2000) }],
+    ["an unknown key", { ...offer, extra: 1 }],
+    ["more than one batch of data", { t: "fdata", fid: offer.fid, i: 0, data: data(17 * ENC_CHUNK_SIZE) }],
+    ["data that is not base64", { t: "fdata", fid: offer.fid, i: 0, data: "%%%%" }],
+    ["a negative chunk", { t: "fget", fid: offer.fid, from: -1 }],
+    ["an end without ok", { t: "fend", fid: offer.fid }],
+    ["a reason of 1000 characters", { t: "fend", fid: offer.fid, ok: false, why: "w".repeat(1000) }],
+  ];
+  for (const [what, r] of bad) assert.throws(() => decodePeerRecord(enc(r)), SyntaxError, what);
+});
