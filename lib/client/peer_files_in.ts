@@ -30,8 +30,6 @@ interface In extends Transfer {
   /** opened from key and header when first needed (not kept in the book) */
   cipher?: ChunkCipher;
   state: InState;
-  /** the user heard of the offer in this run (one loaded from the book is announced when offered again) */
-  told?: boolean;
   target?: string;
   out?: Deno.FsFile;
   next: number;
@@ -53,8 +51,10 @@ export class FileInbox {
     readonly host: PeerFilesHost,
     readonly o: { downloads: string | null; autoAccept?: boolean },
   ) {
-    // An earlier run's transfers: those under way wait as paused for the sender's next offer.
+    // An earlier run's transfers: those under way wait as paused for the sender's next offer;
+    // offers never answered are forgotten (the sender offers them again, and they show again).
     for (const r of (host.book?.get(IN_KEY) ?? []) as In[]) {
+      if (r.state === "offered") continue;
       const state = r.state === "receiving" ? "paused" : r.state;
       this.#ins.set(`${r.peer}/${r.fid}`, { ...r, state, gen: 0, next: 0, dir: "down" });
     }
@@ -63,7 +63,7 @@ export class FileInbox {
   #save(): void {
     if (this.#closed || !this.host.book) return;
     const list = [...this.#ins.values()].map((i) => {
-      const { dir: _d, via: _v, gen: _g, cipher: _c, out: _o, next: _n, saved: _s, told: _t, ...keep } = i;
+      const { dir: _d, via: _v, gen: _g, cipher: _c, out: _o, next: _n, saved: _s, ...keep } = i;
       return keep;
     });
     this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
@@ -98,8 +98,6 @@ export class FileInbox {
       if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
       old.via = via;
       if (old.state !== "offered") await this.#start(old, via);
-      else if (!old.told && !this.o.autoAccept) this.#announce(old);
-      else if (!old.told) await this.#autoAccept(old);
       return;
     }
     const name = sanitize(r.name);
@@ -139,31 +137,16 @@ export class FileInbox {
     };
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
-    if (this.o.autoAccept) return await this.#autoAccept(i);
-    this.#announce(i);
-  }
-
-  #announce(i: In): void {
-    i.told = true;
-    const { fid, peer, name, size, sha256 } = i;
+    if (this.o.autoAccept) {
+      return await this.#accept(i).catch((e) =>
+        this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
+      );
+    }
     const n = this.waiting().findIndex((w) => w.fid === fid && w.from === peer) + 1;
     this.host.emit({
       type: "file.offer",
       offer: { n, fid, from: peer, name, size, sha256, verified: this.host.verified(peer) },
     });
-  }
-
-  async #autoAccept(i: In): Promise<void> {
-    i.told = true;
-    await this.#accept(i).catch((e) =>
-      this.host.emit({
-        type: "file.failed",
-        fid: i.fid,
-        peer: i.peer,
-        direction: "down",
-        why: (e as Error).message,
-      })
-    );
   }
 
   /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */
