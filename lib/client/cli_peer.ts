@@ -229,7 +229,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
     .option("--script <file|->", "run commands from FILE (or - for standard input), one event per line")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley peer --listen 0.0.0.0:7000 --user alice\n  parley peer --listen 127.0.0.1:0 --user bob --ephemeral --script -\n  printf 'connect 10.0.0.2:7000\\nmsg carol hi\\nsleep 2000\\n' | parley peer --listen :7001 --user dave --script -",
+      "\nExamples:\n  parley peer --listen 0.0.0.0:7000 --user alice\n  parley peer --listen 127.0.0.1:0 --user bob --ephemeral --script -\n  printf 'connect 10.0.0.2:7000\\nmsg carol hi\\nsleep 2000\\n' | parley peer --listen :7001 --user dave --script -\n  printf 'connect 10.0.0.2:7000\\nsend carol ./report.pdf\\nwait sent carol 600\\n' | parley peer --listen :7001 --user dave --script -\n  parley peer --listen :7002 --user carol --ephemeral --out ~/incoming --accept-files --script -",
     )
     .action(async (...a: unknown[]) => {
       const o = (a[a.length - 1] as Command).optsWithGlobals() as Record<

@@ -21,6 +21,7 @@ import { downloadTarget, finishPart, openPart, removePart, writeChunks } from ".
 import { chunkCount, nameProblem } from "./file_offer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
+import { sizeText } from "./progress.ts";
 
 type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
 interface In extends Transfer {
@@ -221,6 +222,14 @@ export class FileInbox {
     i.out = out;
     i.next = next;
     progress(this.host, i, next * CHUNK_SIZE, "active");
+    if (next > 0) {
+      const at = `${sizeText(next * CHUNK_SIZE)} of ${sizeText(i.size)}`;
+      this.host.emit({
+        type: "notice",
+        level: "info",
+        text: `Receiving ${i.name} from ${i.peer} again at ${at}`,
+      });
+    }
     await via.say({ t: "fget", fid: i.fid, from: next }).catch(() => this.dropped(i.peer, via));
   }
 

@@ -390,6 +390,12 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
       await sent;
       assert.ok(s.type === "file.saved");
       assert.deepEqual(await Deno.readFile(s.path), data, who);
+      assert.ok(
+        notices.some((l) =>
+          new RegExp(`^bob: Receiving ${who}\\.bin from alice again at \\d+\\.\\d MiB of 24\\.0 MiB$`).test(l)
+        ),
+        notices.join("\n"),
+      );
     }
     assert.deepEqual(await ls(`${dir}/down`), ["receiver.bin", "sender.bin"]);
   } finally {
