@@ -126,32 +126,36 @@ Deno.test("per-address login throttle answers with a clear error", async () => {
   }
 });
 
-Deno.test("login with remember returns a resume token that logs in without the password", async () => {
-  const t = await startTestServer();
-  try {
-    const c = await t.connect();
-    await c.request("hello", { v: 1, client: "t" });
-    await c.request("register", { user: "alice", password: "right password" });
-    await c.request("logout", {}).catch(() => {});
-    const c1 = await t.connect();
-    await c1.request("hello", { v: 1, client: "t" });
-    const r = await c1.request("login", { user: "alice", password: "right password", remember: true });
-    const token = String(r.header.token);
-    assert.match(token, /^[0-9a-f]{64}$/);
-    const c2 = await t.connect();
-    await c2.request("hello", { v: 1, client: "t" });
-    assert.equal((await c2.request("login", { user: "ALICE", token })).header.user, "alice");
-    const c3 = await t.connect();
-    await c3.request("hello", { v: 1, client: "t" });
-    await assert.rejects(c3.request("login", { user: "bob", token }), { code: "bad_credentials" });
-    await assert.rejects(c3.request("login", { user: "alice", token: "0".repeat(64) }), {
-      code: "bad_credentials",
-    });
-    await assert.rejects(c3.request("login", { user: "alice" }), { code: "invalid" });
-  } finally {
-    await t.stop();
-  }
-});
+// On three nodes the connections go round-robin: the token from node 2 logs in on node 3 (issue 16).
+topologyTest(
+  "login with remember returns a resume token that logs in without the password",
+  async (start) => {
+    const t = await start();
+    try {
+      const c = await t.connect();
+      await c.request("hello", { v: 1, client: "t" });
+      await c.request("register", { user: "alice", password: "right password" });
+      await c.request("logout", {}).catch(() => {});
+      const c1 = await t.connect();
+      await c1.request("hello", { v: 1, client: "t" });
+      const r = await c1.request("login", { user: "alice", password: "right password", remember: true });
+      const token = String(r.header.token);
+      assert.match(token, /^[0-9a-f]{64}$/);
+      const c2 = await t.connect();
+      await c2.request("hello", { v: 1, client: "t" });
+      assert.equal((await c2.request("login", { user: "ALICE", token })).header.user, "alice");
+      const c3 = await t.connect();
+      await c3.request("hello", { v: 1, client: "t" });
+      await assert.rejects(c3.request("login", { user: "bob", token }), { code: "bad_credentials" });
+      await assert.rejects(c3.request("login", { user: "alice", token: "0".repeat(64) }), {
+        code: "bad_credentials",
+      });
+      await assert.rejects(c3.request("login", { user: "alice" }), { code: "invalid" });
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
 Deno.test("failed logins decay after 15 minutes; a locked account answers as slowly as a wrong password", async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));

@@ -69,8 +69,9 @@ Deno.test("scripted files: send-file, files, receive; kill -9 of sender and rece
     assert.equal(JSON.parse(r.out).outgoing[0].delivered, true);
     r = await cli(t, hb, "bob", "receive", "--out", down);
     assert.equal(r.err, "No files offered");
-    r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/note.txt`, "--direct");
-    assert.equal(r.code, 1);
+    r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/note.txt`, "--direct", "--relay");
+    assert.equal(r.code, 2, "a usage error");
+    assert.match(r.err, /Use only one of --direct and --relay/);
 
     // kill -9 the sender mid-upload (the server's disk made slow), run it again.
     const big = new Uint8Array(6 * 1024 * 1024);

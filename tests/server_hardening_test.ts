@@ -81,6 +81,7 @@ Deno.test({
     const sent = await alice.ok("send", { to: { kind: "user", name: "bob" }, mid: "stall-test-1" });
     const seq = sent.header.seq as number;
     const acks = Array.from({ length: 1000 }, (_, i) => ({ conv: `d:alice:u${i}`, seq }));
+    const floodStart = performance.now();
     const flood = Array.from({ length: 50 }, () => alice.request("ack", { acks }));
     const pings: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -89,10 +90,15 @@ Deno.test({
       pings.push(performance.now() - t0);
     }
     const replies = await Promise.all(flood);
+    const floodMs = performance.now() - floodStart;
     assert.ok(replies.every((f) => f.header.acked === 1000), "the flood was served");
+    // Served between the flood's commits: a ping waits for one commit at most, never for the flood
+    // (the bound scales with the machine's speed: a loaded machine's commits are slower, too).
     assert.ok(
-      Math.max(...pings) < 200,
-      `bob's pings during the flood: ${pings.map(Math.round).join(", ")} ms`,
+      Math.max(...pings) < Math.max(200, floodMs / 5),
+      `bob's pings during the flood: ${pings.map(Math.round).join(", ")} ms (flood ${
+        Math.round(floodMs)
+      } ms)`,
     );
     // Entries beyond the last seq or for other people's conversations are skipped.
     const odd = await alice.ok("ack", {

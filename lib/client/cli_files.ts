@@ -3,7 +3,8 @@
  *   files [--json]                                        offers received and files sent, with state
  *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
  *                                                         (TARGET #room: one transfer per other member)
- *   receive [--from USER] [--out DIR] [--timeout S]       accept waiting offers; one `saved PATH SIZE SHA256`
+ *   receive [--from USER] [--out DIR] [--timeout S] [--relay]
+ *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads)
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
  * the offer, and an interrupted send or receive run again continues where it stopped. Progress
@@ -17,7 +18,7 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import type { InRecord } from "./file_offer.ts";
-import { FileTransfers, type TransferProgress } from "./files.ts";
+import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } from "./files.ts";
 import { progressText, RateMeter } from "./progress.ts";
 import { connectAndLogin, type ConnectFlags, resolveTarget } from "./session_setup.ts";
 
@@ -62,7 +63,8 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
     try {
-      await fn(c, FileTransfers.of(c, progressReporter(io)), o, cmd.args);
+      const ft = FileTransfers.of(c, progressReporter(io));
+      await fn(c, o.relay ? new FileTransfers(c, ft.ops, ft.progress, ft.pollMs, false) : ft, o, cmd.args);
     } finally {
       off();
       await c.close();
@@ -96,27 +98,34 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one transfer each)")
     .argument("<path>", "file to send")
-    .option("--direct", "only straight to the recipient's client (not available yet)")
-    .option("--relay", "through the server (the default)")
-    .option("--wait <s>", "then wait up to S seconds until the recipient has it")
+    .option("--direct", "only straight to the recipient's client: wait for it to accept, never relay")
+    .option(
+      "--relay",
+      "only through the server (default: the relay, moving to the direct path when it opens)",
+    )
+    .option("--wait <s>", "then wait up to S seconds until the recipient has it (--direct: for it to accept)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --relay --wait 600",
+      "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --direct --wait 600" +
+        "\n  parley send-file '#team' ./notes.txt --relay",
     )
-    .action(run(async (_c, ft, o, [target, path]) => {
+    .action(run(async (c, ft, o, [target, path]) => {
       if (o.direct && o.relay) throw new BackendError("usage", "Use only one of --direct and --relay");
-      if (o.direct) {
-        throw new BackendError("unavailable", "Direct transfers are not available yet; leave out --direct");
-      }
+      const mode: SendMode = o.direct ? "direct" : o.relay ? "relay" : "auto";
       const wait = seconds(o.wait, "--wait");
+      // Live delivery: the recipient's direct-path candidate arrives as an end-to-end message.
+      if (mode !== "relay") await syncOffers(c);
       if (target!.startsWith("#")) {
         if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
-        const s = await ft.sendRoom(target!, path!);
+        const s = await ft.sendRoom(target!, path!, mode);
         return io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
       }
-      const s = await ft.send(target!, path!);
+      const s = await ft.send(target!, path!, mode, wait > 0 ? wait * 1000 : DIRECT_WAIT_MS);
       io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
-      if (wait > 0 && !(await ft.delivered(s.fid, wait * 1000))) {
+      io.err(
+        `parley: ${s.name} went ${s.via === "direct" ? "straight to" : "through the server to"} ${target}`,
+      );
+      if (wait > 0 && s.via === "relay" && !(await ft.delivered(s.fid, wait * 1000))) {
         throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
       }
     }));
@@ -125,6 +134,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     .option("--from <user>", "only files from USER")
     .option("--out <dir>", "folder to save into (default <home>/downloads)")
     .option("--timeout <s>", "wait up to S seconds for an offer when none is waiting")
+    .option("--relay", "only through the server: open no direct path (the sender never learns your address)")
     .addHelpText(
       "after",
       "\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60",

@@ -41,7 +41,17 @@ import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
-import { decodeFileOffer, encodeFileOffer, type FileOffer, offerWrites } from "./file_offer.ts";
+import {
+  decodeFileOffer,
+  decodeFileReady,
+  encodeFileOffer,
+  encodeFileReady,
+  type FileOffer,
+  type FileReady,
+  offerWrites,
+} from "./file_offer.ts";
+import { Mailbox } from "../common/mailbox.ts";
+import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import {
   decodePayload,
   deviceOf,
@@ -68,6 +78,10 @@ export class E2eCodec implements BodyCodec {
   readonly #dir: E2eDirectory;
   readonly #logs: RoomLogs;
   readonly #streamKeyBox = new StreamKeyBox();
+  readonly #readyBox = new Mailbox<FileReady>(
+    64,
+    (from) => new BackendError("direct_failed", `${from} did not open a direct path in time`),
+  );
   /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
   readonly streamKeys: StreamKeyChannel = {
     send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
@@ -95,6 +109,20 @@ export class E2eCodec implements BodyCodec {
       }),
     verified: (user: string): Promise<boolean> =>
       this.#serial(async () => (await this.dm.contact(user))?.verified === true),
+    /** Tells the sender where this client waits for the file's direct path (file_direct.ts). */
+    ready: (to: string, r: FileReady): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileReady(mid, r));
+      }),
+    /** The recipient's candidate for file `fid`, once it arrives (rejects after `ms`). */
+    candidate: (from: string, fid: string, ms: number): Promise<FileReady> =>
+      this.#readyBox.take(from, fid, ms),
+    candidateNow: (from: string, fid: string): FileReady | undefined => this.#readyBox.poll(from, fid),
+    /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */
+    identity: (): Promise<IdentityKeyPair> => this.#serial(() => loadIdentity(this.cs)),
+    pinned: (user: string): Promise<PublicIdentity | undefined> =>
+      this.#serial(async () => user === this.host.user ? undefined : (await this.dm.contact(user))?.identity),
   };
 
   private constructor(
@@ -282,6 +310,12 @@ export class E2eCodec implements BodyCodec {
           if (sk) {
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
             this.#streamKeyBox.put(m.from, sk.sid, sk.key);
+            return null;
+          }
+          const ready = decodeFileReady(o.plaintext, m.mid);
+          if (ready) {
+            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+            this.#readyBox.put(m.from, ready.fid, ready);
             return null;
           }
           const fo = decodeFileOffer(o.plaintext, m.mid);

@@ -1,14 +1,15 @@
 /**
- * The disk side of file transfers (issue 12; with files.ts the client files touching the user's
- * files), shared by client mode (files.ts, relayed) and peer mode (peer_files.ts, direct): the file
- * to send (`sendable`, `checkUnchanged`), ciphertext of a batch of chunks read from it, the streamed
- * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), the receiving side's
- * `.part` (`openPart` keeps its verified chunks, `writeChunks` writes a chunk only once it
- * authenticated, `finishPart` renames only after the size and SHA-256 match), and the outbox
- * listing for `/ls`.
+ * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
+ * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
+ * (`sendable`, `checkUnchanged`, `cipherBatches`), ciphertext of a batch of chunks read from it, the
+ * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
+ * chunks are written; `finishPart` renames only after the size and SHA-256 match), the streamed
+ * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), and the outbox listing
+ * for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
 import {
   BATCH,
@@ -79,6 +80,74 @@ export async function cipherFrom(
 
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
+/** The running SHA-256 of what a `.part` holds. */
+export type PartHash = ReturnType<typeof sha256Stream>;
+
+/**
+ * Opens `part` to continue a download of a `size`-byte file: the whole chunks in it were verified
+ * before they were written, a torn tail is cut off. Returns the file, the next chunk's index and the
+ * SHA-256 of the kept chunks so far (the writer goes on hashing: no second pass over the file).
+ */
+export async function openPart(
+  part: string,
+  size: number,
+): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
+  const out = await Deno.open(part, { read: true, write: true, create: true });
+  const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
+  await out.truncate(next * CHUNK_SIZE);
+  const hash = sha256Stream();
+  const buf = new Uint8Array(1024 * 1024);
+  for (
+    let n, left = next * CHUNK_SIZE;
+    left > 0 && (n = await out.read(buf.subarray(0, Math.min(buf.length, left)))) !== null;
+  ) {
+    hash.update(buf.subarray(0, n));
+    left -= n;
+  }
+  await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
+  return { out, next, hash };
+}
+
+/**
+ * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
+ * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
+ * written. `restart()` drops a partial chunk (the bytes will come again from another source).
+ */
+export class PartWriter {
+  #pending: Uint8Array = new Uint8Array(0);
+  constructor(
+    readonly out: Deno.FsFile,
+    readonly cipher: ChunkCipher,
+    readonly size: number,
+    public next: number,
+    readonly hash: PartHash,
+  ) {}
+  get done(): boolean {
+    return this.next >= chunkCount(this.size);
+  }
+  restart(): void {
+    this.#pending = new Uint8Array(0);
+  }
+  async push(body: Uint8Array): Promise<void> {
+    const pending = this.#pending.length ? concat(this.#pending, body) : body;
+    // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
+    const parts: Promise<Uint8Array>[] = [];
+    let off = 0, k = this.next;
+    for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
+      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
+    }
+    if (parts.length) {
+      const pts = await Promise.all(parts);
+      const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+      for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+      this.hash.update(pt);
+      this.next = k;
+    }
+    if (this.done && off < pending.length) throw new DecryptError("Data after the final chunk");
+    this.#pending = pending.subarray(off);
+  }
+}
+
 /** SHA-256 of a file, read in bounded pieces. */
 export async function hashFile(path: string): Promise<string> {
   const h = sha256Stream();
@@ -132,54 +201,16 @@ export async function downloadTarget(dir: string, name: string): Promise<string>
 }
 
 /**
- * Opens a download's `.part` to continue it: its whole chunks were verified before they were
- * written, a torn tail is dropped; `next` is the first chunk still missing.
- */
-export async function openPart(part: string, size: number): Promise<{ out: Deno.FsFile; next: number }> {
-  const out = await Deno.open(part, { read: true, write: true, create: true });
-  try {
-    const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
-    await out.truncate(next * CHUNK_SIZE);
-    await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
-    return { out, next };
-  } catch (e) {
-    out.close();
-    throw e;
-  }
-}
-
-/**
- * Decrypts the whole chunks at the start of `data` (chunk `i` first, all at once) and appends their
- * plaintext to `out` only after every one of them authenticated (a `DecryptError` leaves them all
- * unwritten); returns the next chunk index and the bytes of an incomplete chunk left over.
- */
-export async function writeChunks(
-  out: Deno.FsFile,
-  cipher: ChunkCipher,
-  size: number,
-  i: number,
-  data: Uint8Array,
-): Promise<{ next: number; rest: Uint8Array }> {
-  const n = chunkCount(size), whole: Promise<Uint8Array>[] = [];
-  let off = 0;
-  for (; i < n && data.length - off >= chunkLength(size, i); i++) {
-    whole.push(cipher.decryptChunk(i, data.subarray(off, off += chunkLength(size, i))));
-  }
-  const pt = concat(...await Promise.all(whole));
-  for (let o = 0; o < pt.length;) o += await out.write(pt.subarray(o));
-  return { next: i, rest: data.subarray(off) };
-}
-
-/**
- * Ends a download: the `.part` must have the offered size and SHA-256 (`file_corrupt` otherwise);
- * then it takes its final name, or a free one beside it when that was taken meanwhile.
+ * Ends a download: the `.part` must have the offered size and SHA-256 (`sum`: hashed as it was
+ * written, `file_corrupt` otherwise); then it takes its final name, or a free one beside it when
+ * that was taken meanwhile.
  */
 export async function finishPart(
   part: string,
   target: string,
   offer: { name: string; size: number; sha256: string },
+  sum: string,
 ): Promise<string> {
-  const sum = await hashFile(part);
   if ((await Deno.stat(part)).size !== offer.size || sum !== offer.sha256) {
     throw new BackendError("file_corrupt", `${offer.name} does not match the SHA-256 its sender gave`);
   }

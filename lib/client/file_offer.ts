@@ -7,6 +7,9 @@
  * - the ciphertext layout of a C2SP chunked file (header, then 16 KiB chunks + tag, the last short);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
+ * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
+ *   having accepted, listens on `host:port` and tells the sender (end to end, so the server sees
+ *   neither the address nor the token) where to connect and which token to present first;
  * - `safeFileName`: what a received name becomes on disk (no separators, `..`, control or
  *   Windows-reserved names), `nameProblem` (peer mode refuses names that are paths or hold control
  *   characters), and `withNumber` for " (1)" on clashes.
@@ -113,6 +116,37 @@ export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
   };
 }
 
+/** Where the recipient of a file waits for its sender to connect directly (file_direct.ts). */
+export interface FileReady {
+  fid: string;
+  host: string;
+  port: number;
+  /** 32 random bytes the sender presents as its first record (base64). */
+  token: string;
+}
+
+export function encodeFileReady(mid: string, r: FileReady): Uint8Array {
+  return utf8.encode(JSON.stringify({ v: 1, k: "file-ready", mid, ...r }));
+}
+
+/** The candidate in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileReady(b: Uint8Array, mid: string): FileReady | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  if (typeof p !== "object" || p === null || p.k !== "file-ready") return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.host === "string" && /^[0-9A-Fa-f.:]{2,64}$/.test(p.host) && Number.isInteger(p.port) &&
+    (p.port as number) > 0 && (p.port as number) < 65536 && typeof p.token === "string" &&
+    /^[A-Za-z0-9+/]{43}=$/.test(p.token);
+  if (!ok) throw new SyntaxError("Malformed file candidate");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  return { fid: p.fid as string, host: p.host as string, port: p.port as number, token: p.token as string };
+}
+
 /** Keystore writes that file a received offer (a repeated offer of the same file id is ignored). */
 export async function offerWrites(
   cs: CryptoStateStore,
@@ -162,6 +196,12 @@ export function chunkCount(size: number): number {
 /** Ciphertext offset of chunk `i`. */
 export function chunkOffset(i: number): number {
   return FILE_HEADER_LEN + i * ENC_CHUNK_SIZE;
+}
+
+/** The whole chunks in `len` ciphertext bytes from chunk `i` on: the index after them, the bytes left. */
+export function wholeChunks(size: number, i: number, len: number): { next: number; rest: number } {
+  for (; i < chunkCount(size) && len >= chunkLength(size, i); i++) len -= chunkLength(size, i);
+  return { next: i, rest: len };
 }
 
 /** Ciphertext length of chunk `i` of a `size`-byte file. */

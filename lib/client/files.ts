@@ -1,6 +1,7 @@
 /**
- * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers relayed by the server.
- * The one client file touching the user's files (besides the stores).
+ * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers, relayed by the server
+ * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
+ * download side), the client files touching the user's files (besides the stores).
  *
  * Send: hash the file (streamed), pick a random file id, key and salt, remember them in the
  * keystore ("files:out"), create the file on the server, send the offer as an encrypted DM control
@@ -8,7 +9,10 @@
  * recipient) in bounded bodies from the offset the server reports. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
  *
- * Receive: an accepted offer downloads into `<name>.part` beside its final name; every chunk is
+ * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
+ * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
+ *
+ * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name; every chunk is
  * authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
  * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
  * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
@@ -16,14 +20,7 @@
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
-import {
-  CHUNK_SIZE,
-  ChunkedEncryptor,
-  FILE_HEADER_LEN,
-  fileContext,
-  openFileHeader,
-  SALT_LEN,
-} from "../crypto/file_aead.ts";
+import { ChunkedEncryptor, fileContext, openFileHeader, SALT_LEN } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
@@ -32,21 +29,19 @@ import type { E2eCodec } from "./e2e_codec.ts";
 import {
   checkUnchanged,
   cipherFrom,
-  concat,
   downloadTarget,
   finishPart,
   hashFile,
-  openPart,
   removePart,
   sendable,
-  writeChunks,
 } from "./file_disk.ts";
+import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
+import type { PeerChannel } from "../net/peer_net.ts";
+import { download, listenDirect } from "./file_receive.ts";
 import {
-  BATCH,
   bounded,
-  chunkCount,
-  chunkOffset,
   cipherSize,
+  type FileReady,
   IN_KEY,
   type InRecord,
   OUT_KEY,
@@ -71,6 +66,11 @@ export interface ServerFile {
   expires: number;
 }
 
+/** How a file goes: see `FileTransfers.send`. */
+export type SendMode = "auto" | "direct" | "relay";
+/** How long `--direct` waits for the recipient to accept (when no --wait is given). */
+export const DIRECT_WAIT_MS = 300_000;
+
 /** Request bodies in flight per transfer (each way): hides the round trip of one request. */
 const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
@@ -82,6 +82,8 @@ export class FileTransfers {
     readonly ops: FileOps,
     readonly progress: (p: TransferProgress) => void = () => {},
     readonly pollMs = 200,
+    /** Whether an accepted offer opens the direct path (off: the relay only). */
+    readonly direct = true,
   ) {}
 
   /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
@@ -101,11 +103,18 @@ export class FileTransfers {
     return (await this.client.conn.request("file.list")).header.files as ServerFile[];
   }
 
-  /** Offers `path` to `target` and uploads it (resuming an unfinished upload of the same file). */
+  /**
+   * Offers `path` to `target` and sends it (resuming an unfinished transfer of the same file):
+   * `auto` uploads to the relay and moves to the direct path once the recipient opens one; `direct`
+   * waits up to `waitMs` for the recipient to accept and open one, and fails rather than relay;
+   * `relay` never goes direct.
+   */
   async send(
     target: string,
     path: string,
-  ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
+    mode: SendMode = "auto",
+    waitMs = DIRECT_WAIT_MS,
+  ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
     const f = await sendable(path);
@@ -132,8 +141,8 @@ export class FileTransfers {
         (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
       );
     }
-    await this.#upload(rec);
-    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256 };
+    const via = await this.#upload(rec, mode, waitMs);
+    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256, via };
   }
 
   /**
@@ -144,6 +153,7 @@ export class FileTransfers {
   async sendRoom(
     room: string,
     path: string,
+    mode: SendMode = "auto",
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
     const name = normalizeName(room.replace(/^#/, ""));
     const info = (await this.client.rooms()).find((r) => r.name === name);
@@ -154,7 +164,7 @@ export class FileTransfers {
     let last: { name: string; size: number; sha256: string } | undefined;
     for (const m of members) {
       try {
-        last = await this.send(m, path);
+        last = await this.send(m, path, mode);
         to.push(m);
       } catch (e) {
         if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
@@ -178,7 +188,7 @@ export class FileTransfers {
     return Number(r.header.have);
   }
 
-  async #upload(rec: OutRecord): Promise<void> {
+  async #upload(rec: OutRecord, mode: SendMode, waitMs: number): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
     const ctx = fileContext(rec.fid, this.client.user, rec.to);
     const salt = fromBase64(rec.salt);
@@ -188,6 +198,8 @@ export class FileTransfers {
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.to, direction: "up", done, total, state });
     const file = await Deno.open(rec.path, { read: true });
+    const src: Source = { file, cipher, header, size: rec.size };
+    let via: "direct" | "relay" = "relay";
     try {
       let have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
       if (!rec.offered) {
@@ -200,33 +212,64 @@ export class FileTransfers {
         });
         await this.#setOut(rec.fid, { offered: true });
       }
-      // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
-      const inflight: { end: number; put: Promise<number> }[] = [];
-      let pos = have;
-      try {
-        while (have < total) {
-          while (pos < total && inflight.length < WINDOW) {
-            const body = await cipherFrom(file, cipher, header, rec.size, pos);
-            const put = this.#put(rec, pos, body);
-            put.catch(() => {}); // awaited in order below
-            inflight.push({ end: pos += body.length, put });
-          }
-          p(have, "active");
-          const first = inflight.shift()!;
-          const next = await first.put;
-          if (next <= have) throw new BackendError("file_stalled", "The server did not take the file's data");
-          if (next !== first.end) { // taken only in part: drop what follows and go on from there
-            await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-            pos = next;
-          }
-          have = next;
+      if (mode === "direct") {
+        const r = await this.ops.candidate(rec.to, rec.fid, waitMs);
+        const ch = await this.#dial(r, rec.to).catch((e) => {
+          throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
+        });
+        if (!(await pushDirect(ch, src, (d) => p(d, "active")))) {
+          throw new BackendError(
+            "direct_failed",
+            `The direct path to ${rec.to} broke off; send again to resume`,
+          );
         }
-      } finally {
-        await Promise.allSettled(inflight.map((x) => x.put));
+        via = "direct";
+      } else {
+        // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
+        const inflight: { end: number; put: Promise<number> }[] = [];
+        let pos = have;
+        try {
+          while (have < total) {
+            const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
+            const ch = r && (await this.#dial(r, rec.to).catch(() => null));
+            if (ch) { // the recipient is reachable: the rest goes straight to it
+              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              if (await pushDirect(ch, src, (d) => p(d, "active"))) {
+                via = "direct";
+                break;
+              }
+              pos = have = await this.#put(rec, 0, EMPTY); // broke off: the relay goes on
+              continue;
+            }
+            while (pos < total && inflight.length < WINDOW) {
+              const body = await cipherFrom(file, cipher, header, rec.size, pos);
+              const put = this.#put(rec, pos, body);
+              put.catch(() => {}); // awaited in order below
+              inflight.push({ end: pos += body.length, put });
+            }
+            p(have, "active");
+            const first = inflight.shift()!;
+            const next = await first.put;
+            if (next <= have) {
+              throw new BackendError("file_stalled", "The server did not take the file's data");
+            }
+            if (next !== first.end) { // taken only in part: drop what follows and go on from there
+              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              pos = next;
+            }
+            have = next;
+          }
+        } finally {
+          await Promise.allSettled(inflight.map((x) => x.put));
+        }
       }
       await checkUnchanged(rec.path, rec.size, rec.mtime);
     } catch (e) {
       if (e instanceof BackendError && e.code === "file_changed") {
+        await this.#setOut(rec.fid, { state: "failed" });
+      }
+      if (e instanceof BackendError && e.code === "direct_failed") { // withdrawn: a recipient waiting is told
+        await this.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
         await this.#setOut(rec.fid, { state: "failed" });
       }
       p(0, "failed");
@@ -236,6 +279,11 @@ export class FileTransfers {
     }
     await this.#setOut(rec.fid, { state: "sent" });
     p(total, "done");
+    return via;
+  }
+
+  async #dial(r: FileReady, to: string): Promise<PeerChannel> {
+    return await dialRecipient(r, await this.ops.identity(), await this.ops.pinned(to));
   }
 
   /** Waits up to `ms` for the recipient to have the file; true when they do. */
@@ -270,7 +318,7 @@ export class FileTransfers {
   async accept(
     offer: Pick<FileOfferInfo, "fid" | "from">,
     dir: string,
-  ): Promise<{ path: string; rec: InRecord }> {
+  ): Promise<{ path: string; rec: InRecord; via: "direct" | "relay" }> {
     const rec = (await this.incoming()).find((r) => r.fid === offer.fid && r.from === offer.from);
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
     let target = rec.path;
@@ -282,13 +330,17 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
+    const direct = await listenDirect(this, rec);
+    let ch: PeerChannel | null = null;
     try {
-      await this.#download(rec, part, (d) => p(d, "active"));
-      const final = await finishPart(part, target, rec);
+      let sum: string;
+      ({ ch, sha256: sum } = await download(this, rec, part, (d) => p(d, "active"), direct));
+      const final = await finishPart(part, target, rec, sum);
       await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
       await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
+      await ch?.send(OK).catch(() => {});
       p(total, "done");
-      return { path: final, rec: { ...rec, state: "done", path: final } };
+      return { path: final, rec: { ...rec, state: "done", path: final }, via: ch ? "direct" : "relay" };
     } catch (e) {
       const refused = e instanceof DecryptError ||
         (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
@@ -301,66 +353,9 @@ export class FileTransfers {
         throw new BackendError("file_tampered", `${rec.name} from ${rec.from} was refused: ${e.message}`);
       }
       throw e;
-    }
-  }
-
-  async #download(rec: InRecord, part: string, onDone: (n: number) => void): Promise<void> {
-    const ctx = fileContext(rec.fid, rec.from, this.client.user);
-    const getRange = async (off: number, len: number) => {
-      const r = await this.client.conn.request("file.get", { fid: rec.fid, off, len });
-      if (Number(r.header.size) !== cipherSize(rec.size)) {
-        throw new BackendError("file_size", `${rec.name} on the server is not the size its sender offered`);
-      }
-      return r.body;
-    };
-    const get = async (off: number, len: number) => {
-      for (;;) {
-        const body = await getRange(off, len);
-        if (body.length) return body;
-        await sleep(this.pollMs); // the sender has not uploaded that far yet
-      }
-    };
-    const header = await get(0, FILE_HEADER_LEN);
-    if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
-    const cipher = await openFileHeader(fromBase64(rec.key), ctx, header);
-    const { out, next: first } = await openPart(part, rec.size);
-    try {
-      let i = first;
-      const n = chunkCount(rec.size), total = cipherSize(rec.size);
-      let pending: Uint8Array = EMPTY;
-      // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
-      const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
-      let next = chunkOffset(i);
-      try {
-        while (i < n) {
-          while (next < total && ahead.length < WINDOW) {
-            const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
-            const body = getRange(next, len);
-            body.catch(() => {}); // awaited in order below
-            ahead.push({ off: next, len, body });
-            next += len;
-          }
-          onDone(i * CHUNK_SIZE);
-          const a = ahead.shift()!;
-          const body = await a.body;
-          if (body.length < a.len) {
-            await Promise.allSettled(ahead.splice(0).map((x) => x.body));
-            next = a.off + body.length;
-            if (!body.length) await sleep(this.pollMs); // the sender has not uploaded that far yet
-          }
-          ({ next: i, rest: pending } = await writeChunks(
-            out,
-            cipher,
-            rec.size,
-            i,
-            pending.length ? concat(pending, body) : body,
-          ));
-        }
-      } finally {
-        await Promise.allSettled(ahead.map((x) => x.body));
-      }
     } finally {
-      out.close();
+      ch?.close();
+      await direct?.close();
     }
   }
 }

@@ -5,7 +5,7 @@
  * `FileInbox`: an offer is checked (a plain name, its key opens its header, not too many waiting)
  * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`). An
  * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
- * each chunk is authenticated before it is written (file_disk.ts `writeChunks`); data out of order,
+ * each chunk is authenticated before it is written (file_disk.ts `PartWriter`); data out of order,
  * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
  * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
  * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
@@ -17,8 +17,8 @@ import { sanitize } from "../common/sanitize.ts";
 import { CHUNK_SIZE, type ChunkCipher, fileContext, openFileHeader } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "./backend.ts";
-import { downloadTarget, finishPart, openPart, removePart, writeChunks } from "./file_disk.ts";
-import { chunkCount, nameProblem } from "./file_offer.ts";
+import { downloadTarget, finishPart, openPart, PartWriter, removePart } from "./file_disk.ts";
+import { chunkCount, nameProblem, wholeChunks } from "./file_offer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
 import { sizeText } from "./progress.ts";
@@ -32,7 +32,8 @@ interface In extends Transfer {
   cipher?: ChunkCipher;
   state: InState;
   target?: string;
-  out?: Deno.FsFile;
+  /** the open `.part` while receiving */
+  w?: PartWriter;
   next: number;
   saved?: PromiseWithResolvers<string>;
 }
@@ -64,7 +65,7 @@ export class FileInbox {
   #save(): void {
     if (this.#closed || !this.host.book) return;
     const list = [...this.#ins.values()].map((i) => {
-      const { dir: _d, via: _v, gen: _g, cipher: _c, out: _o, next: _n, saved: _s, ...keep } = i;
+      const { dir: _d, via: _v, gen: _g, cipher: _c, w: _w, next: _n, saved: _s, ...keep } = i;
       return keep;
     });
     this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
@@ -217,9 +218,9 @@ export class FileInbox {
       fileContext(i.fid, i.peer, this.host.me),
       fromBase64(i.hdr),
     );
-    const { out, next } = await openPart(`${i.target}.part`, i.size);
+    const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
-    i.out = out;
+    i.w = new PartWriter(out, i.cipher, i.size, next, hash);
     i.next = next;
     progress(this.host, i, next * CHUNK_SIZE, "active");
     if (next > 0) {
@@ -250,24 +251,28 @@ export class FileInbox {
   async #data(i: In, via: Via, at: number, data: string): Promise<void> {
     const gen = i.gen;
     try {
-      if (!i.out || !i.cipher) return;
-      if (at !== i.next) {
-        throw new BackendError("file_order", `chunk ${at} came where chunk ${i.next} was due`);
+      const w = i.w;
+      if (!w) return;
+      if (at !== w.next) {
+        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.next} was due`);
       }
-      const { next, rest } = await writeChunks(i.out, i.cipher, i.size, i.next, fromBase64(data));
-      if (i.gen !== gen) return;
-      i.next = next;
-      if (rest.length) {
-        const past = next >= chunkCount(i.size);
+      const bytes = fromBase64(data);
+      // A record holds whole chunks only: a size that does not fit the data shows here.
+      const fit = wholeChunks(i.size, at, bytes.length);
+      if (fit.rest) {
+        const past = fit.next >= chunkCount(i.size);
         throw new BackendError(
           "file_size",
           past ? "more data than the size offered" : "a record ended inside a chunk",
         );
       }
-      if (next < chunkCount(i.size)) return progress(this.host, i, next * CHUNK_SIZE, "active");
-      i.out.close(); // every chunk is in: the rest is checking the whole
-      i.out = undefined;
-      i.path = await finishPart(`${i.target}.part`, i.target!, i);
+      await w.push(bytes);
+      if (i.gen !== gen) return;
+      i.next = w.next;
+      if (!w.done) return progress(this.host, i, w.next * CHUNK_SIZE, "active");
+      w.out.close(); // every chunk is in: the rest is checking the whole
+      i.w = undefined;
+      i.path = await finishPart(`${i.target}.part`, i.target!, i, w.hash.hex());
       i.state = "done";
       this.#save();
       progress(this.host, i, i.size, "done");
@@ -299,8 +304,8 @@ export class FileInbox {
   /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */
   #stop(i: In, state: InState): void {
     i.gen++;
-    i.out?.close();
-    i.out = undefined;
+    i.w?.out.close();
+    i.w = undefined;
     i.state = state;
   }
 
@@ -313,6 +318,6 @@ export class FileInbox {
   close(): void {
     this.#save(); // what was under way is picked up by the next run
     this.#closed = true;
-    for (const i of this.#ins.values()) if (i.out) this.#stop(i, "paused");
+    for (const i of this.#ins.values()) if (i.w) this.#stop(i, "paused");
   }
 }

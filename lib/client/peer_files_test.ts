@@ -227,11 +227,21 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
       (r) => r.t === "foffer" ? { ...r, size: r.size + 1 } : r,
       /ended inside a chunk/,
     ],
-    ["a size one byte smaller", (r) => r.t === "foffer" ? { ...r, size: r.size - 1 } : r, /authenticate/],
+    [
+      "a size one byte smaller",
+      (r) => r.t === "foffer" ? { ...r, size: r.size - 1 } : r,
+      /more data than the size/,
+    ],
     [
       "a size one chunk smaller",
       (r) => r.t === "foffer" ? { ...r, size: r.size - CHUNK_SIZE } : r,
-      /authenticate/,
+      /more data than the size/,
+    ],
+    [
+      // The data ends before the size says: caught before any chunk is opened.
+      "a size one chunk larger",
+      (r) => r.t === "foffer" ? { ...r, size: r.size + CHUNK_SIZE } : r,
+      /ended inside a chunk/,
     ],
     [
       "another SHA-256",

@@ -46,12 +46,7 @@ export function renderKitty(img: RgbaImage, opts: KittyOptions): Uint8Array {
   let src = 0; // next source byte (RGB: next pixel × 4)
   let remaining = rawLen;
   for (let c = 0; c < nChunks; c++) {
-    if (c > 0) {
-      out.set([0x1b, 0x5f, 0x47, 0x6d, 0x3d], o); // ESC _ G m =
-      o += 5;
-    }
-    out[o++] = c === nChunks - 1 ? 0x30 : 0x31;
-    out[o++] = 0x3b; // ;
+    o = chunkStart(out, o, c, nChunks);
     if (bpp === 3) {
       // One RGB pixel is exactly one base64 quad (alpha skipped).
       for (let q = Math.min(KITTY_CHUNK / 4, remaining / 3); q > 0; q--, src += 4) {
@@ -98,12 +93,7 @@ function renderKittyZ(img: RgbaImage, opts: KittyOptions): Uint8Array {
   let o = pre.length, src = 0;
   const perChunk = (KITTY_CHUNK / 4) * 3; // source bytes per full chunk
   for (let c = 0; c < nChunks; c++) {
-    if (c > 0) {
-      out.set([0x1b, 0x5f, 0x47, 0x6d, 0x3d], o); // ESC _ G m =
-      o += 5;
-    }
-    out[o++] = c === nChunks - 1 ? 0x30 : 0x31;
-    out[o++] = 0x3b; // ;
+    o = chunkStart(out, o, c, nChunks);
     const end = Math.min(z.length, src + perChunk);
     for (; src + 3 <= end; src += 3) {
       const a = z[src]!, b = z[src + 1]!, e = z[src + 2]!;
@@ -129,4 +119,15 @@ function renderKittyZ(img: RgbaImage, opts: KittyOptions): Uint8Array {
 /** Deletes the image with this id (and its placements) — e.g. when the player closes. */
 export function kittyDelete(id: number): Uint8Array {
   return enc.encode(`\x1b_Ga=d,d=I,i=${id},q=2\x1b\\`);
+}
+
+/** Writes the start of chunk `c` of `n` at `o` (after the first: `ESC _ G m=`; then `1;` or, last, `0;`). */
+function chunkStart(out: Uint8Array, o: number, c: number, n: number): number {
+  if (c > 0) {
+    out.set([0x1b, 0x5f, 0x47, 0x6d, 0x3d], o); // ESC _ G m =
+    o += 5;
+  }
+  out[o++] = c === n - 1 ? 0x30 : 0x31;
+  out[o++] = 0x3b; // ;
+  return o;
 }

@@ -4,7 +4,8 @@
  * and then carries AES-GCM records; TLS is not used (the handshake authenticates both identities).
  *
  * Framing: the frames of protocol/frame.ts (u32 length | header | body), header {"k":"hs"} for the
- * three handshake messages and {"k":"rec"} for records; the frame cap applies from the prefix.
+ * three handshake messages, {"k":"rec"} for records and {"k":"bulk"} for self-authenticating bulk
+ * bytes (file chunks: not sealed twice); the frame cap applies from the prefix.
  *
  * Listener protections (the server's, as far as they apply): a handshake deadline (a connection
  * that has not finished it is closed), the frame cap, a per-address cap on open connections, a
@@ -67,6 +68,12 @@ export interface PeerChannel {
   host: string;
   send(bytes: Uint8Array): Promise<void>;
   recv(): Promise<Uint8Array | null>;
+  /**
+   * Bulk bytes that carry their own authentication (C2SP file chunks, sealed with a key the two
+   * ends share end to end): framed but not sealed again. `recvBulk` takes only such a frame.
+   */
+  sendBulk(bytes: Uint8Array): Promise<void>;
+  recvBulk(): Promise<Uint8Array | null>;
   close(): void;
   /** resolves once the channel has closed, for whatever reason */
   closed: Promise<void>;
@@ -85,7 +92,7 @@ const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 25
 class Wire {
   #dec: FrameDecoder;
   #frames: Frame[] = [];
-  #buf = new Uint8Array(64 * 1024);
+  #buf = new Uint8Array(256 * 1024);
   #writing: Promise<unknown> = Promise.resolve();
   #closed = false;
   #onClose: (() => void)[] = [];
@@ -173,6 +180,13 @@ function makeChannel(
         w.close();
         return null;
       }
+    },
+    sendBulk: (bytes) => w.write("bulk", bytes),
+    async recvBulk() {
+      const f = await w.next();
+      if (f && f.header.k === "bulk") return f.body;
+      w.close();
+      return null;
     },
     close: () => w.close(),
     closed,

@@ -68,6 +68,8 @@ export function probeCertificate(host: string, port: number, timeoutMs = 10_000)
 /** A connected byte stream (the part of Deno.Conn Parley uses), over a node:tls socket. */
 export interface ServerConn {
   readonly remoteAddr: { hostname: string; port: number };
+  /** This end's address (the interface that reaches the other end), "" when unknown. */
+  readonly localHost: string;
   /** Reads into `buf`; null at end of stream. */
   read(buf: Uint8Array): Promise<number | null>;
   /** Resolves when the bytes were handed to the socket. */
@@ -79,6 +81,7 @@ export interface ServerConn {
 export class NodeConn implements ServerConn {
   static readonly HIGH = 256 * 1024;
   readonly remoteAddr: { hostname: string; port: number };
+  readonly localHost: string;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #ended = false;
@@ -86,6 +89,7 @@ export class NodeConn implements ServerConn {
 
   constructor(readonly s: tls.TLSSocket, raw: { remoteAddress?: string; remotePort?: number }) {
     this.remoteAddr = { hostname: raw.remoteAddress ?? "?", port: raw.remotePort ?? 0 };
+    this.localHost = s.localAddress ?? "";
     s.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
       this.#buffered += d.length;

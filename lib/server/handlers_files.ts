@@ -32,7 +32,11 @@ export interface FileHandlers {
 
 export function fileHandlers(store: FileStore): FileHandlers {
   const missing = (s: Session, id: number) =>
-    s.fail(id, ErrorCode.NoSuchFile, "There is no such file on the server (it may have expired)");
+    s.fail(
+      id,
+      ErrorCode.NoSuchFile,
+      "There is no such file on the server (it expired, or its sender withdrew it)",
+    );
 
   return {
     "file.put": async (c, s, m, body) => {

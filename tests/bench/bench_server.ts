@@ -5,6 +5,7 @@
  */
 import { sha256Hex, toHex, utf8 } from "../../lib/common/bytes.ts";
 import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
+import type { Store } from "../../lib/server/store/store.ts";
 import { phase } from "./proc.ts";
 
 const START_MS = 30_000;
@@ -15,7 +16,15 @@ export const tokenOf = (u: string) =>
   (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
 
 export async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
-  const store = new SqliteStore(`${dir}/parley.db`);
+  await seedStore(new SqliteStore(`${dir}/parley.db`), users, room);
+}
+
+/** Users with resume tokens (and a room) written straight into a store of any kind; closes it. */
+export async function seedStore(
+  store: Store,
+  users: string[],
+  room?: { name: string; members: string[] },
+): Promise<void> {
   for (const u of users) {
     await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
     await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);

@@ -7,9 +7,8 @@
  * The test PostgreSQL runs with fsync off (a throwaway); SQLite commits with synchronous=FULL.
  */
 import { PostgresStore } from "../../lib/server/store/postgres_store.ts";
-import { sha256Hex } from "../../lib/common/bytes.ts";
 import { startNats, startPostgres, type TestNats, type TestPostgres } from "../cluster_harness.ts";
-import { type Srv, startServer, stopServer, tokenOf } from "./bench_server.ts";
+import { seedStore, type Srv, startServer, stopServer, tokenOf } from "./bench_server.ts";
 import { fanout, measure, openMany, pairs, pump, selfRow } from "./chat_load.ts";
 import { LoadConn, percentile } from "./load_client.ts";
 import { cpuMicros, repeated, type Row } from "./proc.ts";
@@ -36,20 +35,7 @@ async function withCluster<T>(
   fn: (c: Cluster) => Promise<T>,
 ): Promise<T> {
   const url = await eng.pg.newDatabase();
-  const store = await PostgresStore.open(url);
-  for (const u of users) {
-    await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
-    await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);
-  }
-  if (room) {
-    await store.createRoom({
-      name: room.name,
-      createdBy: room.members[0]!,
-      createdAt: Date.now(),
-      members: room.members.map((user, i) => ({ user, sinceSeq: 0, admin: i === 0 })),
-    });
-  }
-  await store.close();
+  await seedStore(await PostgresStore.open(url), users, room);
   const dirs: string[] = [];
   const nodes: Srv[] = [];
   try {

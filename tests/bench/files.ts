@@ -10,9 +10,11 @@
  *     `server.ts` (times include starting Deno, the argon2id login and the sender's SHA-256 pass),
  *     with the server's resident memory sampled during the copy (growth over its RSS after a 1 MiB
  *     warm-up copy: logins and hashing workers are not the file's cost).
- * The direct path has no row until it exists.
+ *   - Parley direct: the same with `send-file --direct` (the recipient's client listens, the sender
+ *     connects; the server only carries the end-to-end candidate), and `relayed` uses `--relay` on
+ *     both ends.
  */
-import { sha256Hex } from "../../lib/common/bytes.ts";
+import { hashFile } from "../../lib/client/file_disk.ts";
 import { PROGRAM_PERMS, rootFile } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, phase, type Row, rssKb } from "./proc.ts";
@@ -176,7 +178,14 @@ async function cpuChildren(pid: number): Promise<number> {
   return (f[11]! + f[12]! + f[13]! + f[14]!) / tck;
 }
 
-async function relayed(dir: string, src: string, bytes: number): Promise<Row[]> {
+async function parleyCopy(
+  root: string,
+  src: string,
+  bytes: number,
+  mode: "relay" | "direct",
+): Promise<Row[]> {
+  const dir = `${root}/${mode}`;
+  await Deno.mkdir(dir);
   const data = `${dir}/server`;
   await Deno.mkdir(data);
   const srv = await startServer(data, ["--file-quota", String(4 * bytes + (1 << 30))]);
@@ -226,10 +235,10 @@ async function relayed(dir: string, src: string, bytes: number): Promise<Row[]> 
     const cpu0 = await cpuMicros(srv.pid);
     const t0 = performance.now();
     const [send, recv] = await phase(
-      "relayed copy",
+      `${mode} copy`,
       30 * 60_000,
       Promise.all([
-        client(`${dir}/home-alice`, "alice", "send-file", "bob", src),
+        client(`${dir}/home-alice`, "alice", "send-file", "bob", src, `--${mode}`),
         client(
           `${dir}/home-bob`,
           "bob",
@@ -240,6 +249,7 @@ async function relayed(dir: string, src: string, bytes: number): Promise<Row[]> 
           `${dir}/down`,
           "--timeout",
           "120",
+          ...(mode === "relay" ? ["--relay"] : []),
         ),
       ]),
     );
@@ -247,23 +257,28 @@ async function relayed(dir: string, src: string, bytes: number): Promise<Row[]> 
     const serverCpu = ((await cpuMicros(srv.pid)) - cpu0) / 1e6;
     sampling = false;
     await sampler;
-    const sum = await sha256Hex(await Deno.readFile(src).catch(() => new Uint8Array()));
+    const sum = await hashFile(src); // streamed: the 1 GiB file is checked too
     if (send.code !== 0 || recv.code !== 0 || !recv.out.includes(String(bytes))) {
-      throw new Error(`relayed copy failed: ${send.err} ${recv.err}`);
+      throw new Error(`${mode} copy failed: ${send.err} ${recv.err}`);
     }
-    if (bytes <= 256 * 1024 * 1024 && !recv.out.includes(sum)) {
-      throw new Error("relayed copy: SHA-256 differs");
+    if (!recv.out.includes(sum)) {
+      throw new Error(`${mode} copy: SHA-256 differs`);
     }
+    if (mode === "direct" && !send.err.includes("went straight to")) {
+      throw new Error(`direct copy went through the server: ${send.err}`);
+    }
+    await Deno.remove(`${dir}/down`, { recursive: true });
+    const label = mode === "relay" ? "relayed" : "direct";
     return [
-      { name: "Parley relayed (send-file + receive)", value: bytes / MB / secs, unit: "MB/s" },
-      { name: "relayed: sender client CPU", value: send.cpu, unit: "s" },
-      { name: "relayed: server CPU", value: serverCpu, unit: "s" },
-      { name: "relayed: receiver client CPU", value: recv.cpu, unit: "s" },
+      { name: `Parley ${label} (send-file --${mode} + receive)`, value: bytes / MB / secs, unit: "MB/s" },
+      { name: `${label}: sender client CPU`, value: send.cpu, unit: "s" },
+      { name: `${label}: server CPU`, value: serverCpu, unit: "s" },
+      { name: `${label}: receiver client CPU`, value: recv.cpu, unit: "s" },
       {
-        name: `relayed ${bytes >> 20} MiB: server RSS growth`,
+        name: `${label} ${bytes >> 20} MiB: server RSS growth`,
         value: (peak - idle) / 1024,
         unit: "MiB",
-        target: "< 64",
+        ...(mode === "relay" ? { target: "< 64" } : {}),
       },
     ];
   } finally {
@@ -282,13 +297,14 @@ export async function benchFiles(mib = 1024): Promise<Row[]> {
     const scp = await scpCopy(dir, src, `${dir}/scp.bin`, bytes);
     rows.push(...scp);
     await Deno.remove(`${dir}/scp.bin`).catch(() => {});
-    const rel = await relayed(dir, src, bytes);
-    rows.push(...rel);
-    const scpRate = scp[0]!.value, relRate = rel[0]!.value;
+    const rel = await parleyCopy(dir, src, bytes, "relay");
+    const dir2 = await parleyCopy(dir, src, bytes, "direct");
+    rows.push(...rel, ...dir2);
+    const scpRate = scp[0]!.value;
     if (Number.isFinite(scpRate)) {
-      rows.push({ name: "relayed / scp", value: relRate / scpRate, unit: "×", target: "≥ 0.75" });
+      rows.push({ name: "relayed / scp", value: rel[0]!.value / scpRate, unit: "×", target: "≥ 0.75" });
+      rows.push({ name: "direct / scp", value: dir2[0]!.value / scpRate, unit: "×", target: "≥ 1.0" });
     }
-    rows.push({ name: "direct: not built yet (no row)", value: NaN, unit: "", target: "≥ 1.0× scp" });
     return rows;
   } finally {
     await Deno.remove(dir, { recursive: true });

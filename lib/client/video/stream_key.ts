@@ -9,6 +9,7 @@
  * `StreamKeyChannel` is what `PeerStreams` uses (`keyVia`); `StreamKeyBox` is the recipient-side
  * store with waiters (bounded: the oldest keys are forgotten first).
  */
+import { Mailbox } from "../../common/mailbox.ts";
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
 
@@ -61,43 +62,13 @@ export function decodeStreamKey(b: Uint8Array, mid: string): { sid: string; key:
 }
 
 /** Received stream keys by (sender, stream id), with waiters for keys not arrived yet. */
-export class StreamKeyBox {
-  readonly #keys = new Map<string, Uint8Array>();
-  readonly #waiters = new Map<string, (k: Uint8Array) => void>();
-
-  put(from: string, sid: string, key: Uint8Array): void {
-    const id = `${from}\n${sid}`;
-    const w = this.#waiters.get(id);
-    if (w) {
-      this.#waiters.delete(id);
-      return w(key);
-    }
-    this.#keys.set(id, key);
-    if (this.#keys.size > MAX_KEPT) this.#keys.delete(this.#keys.keys().next().value!);
-  }
-
-  take(from: string, sid: string, timeoutMs = 10_000): Promise<Uint8Array> {
-    const id = `${from}\n${sid}`;
-    const have = this.#keys.get(id);
-    if (have) {
-      this.#keys.delete(id);
-      return Promise.resolve(have);
-    }
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.#waiters.delete(id);
-        reject(
-          new BackendError(
-            "no_stream_key",
-            `${from}'s key for this stream did not arrive end to end in time`,
-          ),
-        );
-      }, timeoutMs);
-      this.#waiters.set(id, (k) => {
-        clearTimeout(t);
-        resolve(k);
-      });
-    });
+export class StreamKeyBox extends Mailbox<Uint8Array> {
+  constructor() {
+    super(
+      MAX_KEPT,
+      (from) =>
+        new BackendError("no_stream_key", `${from}'s key for this stream did not arrive end to end in time`),
+    );
   }
 }
 

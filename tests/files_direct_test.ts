@@ -1,0 +1,285 @@
+/**
+ * The direct path of file transfers (issue 12) against an in-process server: with both clients online
+ * the recipient listens, announces its candidate end to end, and the sender connects with the signed
+ * handshake — the server's file store takes no byte (`--direct`) or only what went before the path
+ * opened (auto). A recipient that opens no path fails `--direct` with a clear error and leaves auto on
+ * the relay; an unreachable candidate or an impostor (the sender expects another identity key) falls
+ * back to the relay within two seconds.
+ */
+import assert from "node:assert/strict";
+import { sha256Hex } from "../lib/common/bytes.ts";
+import { CHUNK_SIZE } from "../lib/crypto/file_aead.ts";
+import { BackendError } from "../lib/client/backend.ts";
+import { publicIdentity } from "../lib/crypto/identity.ts";
+import { FileTransfers } from "../lib/client/files.ts";
+import type { InRecord } from "../lib/client/file_offer.ts";
+import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+
+function bytes(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) b[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return b;
+}
+
+async function setup(t: TestServer) {
+  const a = await t.e2eClient("alice");
+  const b = await t.e2eClient("bob");
+  await a.client.sync();
+  await b.client.sync();
+  // Bytes the server's file store took, whatever the path.
+  let stored = 0;
+  const append = t.srv.files.append.bind(t.srv.files);
+  t.srv.files.append = (f, body) => ((stored += body.length), append(f, body));
+  return { a, b, stored: () => stored };
+}
+
+async function file(t: TestServer, name: string, data: Uint8Array): Promise<string> {
+  await Deno.mkdir(`${t.dir}/src`, { recursive: true });
+  await Deno.writeFile(`${t.dir}/src/${name}`, data);
+  return `${t.dir}/src/${name}`;
+}
+
+/** Bob accepts the next offer as soon as it is there. */
+async function acceptNext(fb: FileTransfers, dir: string, seen: Set<string>) {
+  const rec = (await eventually(
+    async () => (await fb.incoming()).find((r: InRecord) => r.state === "offered" && !seen.has(r.fid)),
+    10_000,
+    "an offer",
+  ))!;
+  seen.add(rec.fid);
+  return await fb.accept(rec, dir);
+}
+
+Deno.test("direct files: --direct sizes at the chunk edges go straight to the recipient; the server stores nothing", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b, stored } = await setup(t);
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const seen = new Set<string>();
+    for (const [i, n] of [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 5 * 1024 * 1024 + 3].entries()) {
+      const data = bytes(n, i + 3);
+      const p = await file(t, `d${n}.bin`, data);
+      const [sent, got] = await Promise.all([
+        fa.send("bob", p, "direct", 10_000),
+        acceptNext(fb, `${t.dir}/down`, seen),
+      ]);
+      assert.equal(sent.via, "direct", `${n} bytes`);
+      assert.equal(got.via, "direct", `${n} bytes`);
+      assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data), `${n} bytes`);
+      assert.equal(got.rec.sha256, sent.sha256);
+    }
+    assert.equal(stored(), 0, "no file byte went through the server");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("direct files: auto moves to the direct path once the recipient opens it; fewer bytes reach the server", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b, stored } = await setup(t);
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const data = bytes(12 * 1024 * 1024, 5);
+    const p = await file(t, "auto.bin", data);
+    const [sent, got] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/down`, new Set())]);
+    assert.equal(sent.via, "direct");
+    assert.equal(got.via, "direct");
+    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+    assert.ok(stored() < data.length / 2, `server stored ${stored()} of ${data.length} bytes`);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("direct files: a recipient with no direct path — --direct fails clearly, auto stays on the relay", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b } = await setup(t);
+    const fa = FileTransfers.of(a.client);
+    const ops = FileTransfers.of(b.client).ops;
+    const fb = new FileTransfers(b.client, ops, () => {}, 200, false); // receive --relay
+    const data = bytes(2 * 1024 * 1024, 9);
+    const p = await file(t, "relay.bin", data);
+    const started = Date.now();
+    const accepting = acceptNext(fb, `${t.dir}/down`, new Set());
+    await assert.rejects(
+      fa.send("bob", p, "direct", 1500),
+      (e) =>
+        e instanceof BackendError && e.code === "direct_failed" &&
+        /bob did not open a direct path/.test(e.message),
+    );
+    assert.ok(Date.now() - started < 8000);
+    // The offer was withdrawn: bob's accept ends with a clear error; sent again without --direct it relays.
+    await assert.rejects(accepting, /sender withdrew it/);
+    const [sent, got] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/down2`, new Set())]);
+    assert.equal(sent.via, "relay");
+    assert.equal(got.via, "relay");
+    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("direct files: an unreachable candidate or an impostor falls back to the relay within two seconds", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b } = await setup(t);
+    const carol = await t.e2eClient("carol");
+    const fbOps = FileTransfers.of(b.client).ops;
+    const data = bytes(3 * 1024 * 1024 + 11, 4);
+    const p = await file(t, "fallback.bin", data);
+    // 1. Bob announces a port nobody listens on.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const fb = new FileTransfers(b.client, {
+      ...fbOps,
+      ready: (to, r) => fbOps.ready(to, { ...r, port: deadPort }),
+    });
+    const fa = FileTransfers.of(a.client);
+    let t0 = Date.now();
+    const [s1, g1] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/d1`, new Set())]);
+    assert.equal(s1.via, "relay");
+    assert.equal(g1.via, "relay");
+    assert.equal(await sha256Hex(await Deno.readFile(g1.path)), await sha256Hex(data));
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    // 2. Alice expects another identity key for bob than the one bob proves: refused, relayed.
+    const faOps = FileTransfers.of(a.client).ops;
+    const wrong = await carol.codec.files.identity();
+    const fa2 = new FileTransfers(a.client, {
+      ...faOps,
+      pinned: () => Promise.resolve(publicIdentity(wrong)),
+    });
+    const fb2 = FileTransfers.of(b.client);
+    const accepting2 = acceptNext(fb2, `${t.dir}/d2`, new Set([g1.rec.fid]));
+    await assert.rejects(
+      fa2.send("bob", p, "direct", 10_000),
+      (e) =>
+        e instanceof BackendError && e.code === "direct_failed" && /No direct path to bob/.test(e.message),
+    );
+    t0 = Date.now();
+    await assert.rejects(accepting2, /sender withdrew it/);
+    const seen = new Set((await fb2.incoming()).map((r) => r.fid));
+    const [s3, g3] = await Promise.all([fa2.send("bob", p), acceptNext(fb2, `${t.dir}/d3`, seen)]);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.equal(s3.via, "relay");
+    assert.equal(g3.via, "relay");
+    assert.equal(await sha256Hex(await Deno.readFile(g3.path)), await sha256Hex(data));
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("direct files, scripted: send-file --direct while receive waits; receive --relay makes --direct fail", async () => {
+  const t = await startTestServer();
+  const cli = (home: string, user: string, ...args: string[]) =>
+    runProgram(
+      "client.ts",
+      [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--home", home, "--trust-on-first-use"],
+      { PARLEY_PASSWORD: `pw-${user}-secret` },
+    );
+  const ha = `${t.dir}/home-a`, hb = `${t.dir}/home-b`;
+  try {
+    for (const [h, u] of [[ha, "alice"], [hb, "bob"]] as const) {
+      assert.equal((await cli(h, u, "register")).code, 0);
+    }
+    let stored = 0;
+    const append = t.srv.files.append.bind(t.srv.files);
+    t.srv.files.append = (f, body) => ((stored += body.length), append(f, body));
+    const data = bytes(4 * 1024 * 1024 + 5, 2);
+    const p = await file(t, "cli.bin", data);
+    const sum = await sha256Hex(data);
+    const [s, r] = await Promise.all([
+      cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "60"),
+      cli(hb, "bob", "receive", "--out", `${t.dir}/down`, "--timeout", "60"),
+    ]);
+    assert.equal(s.out.trim(), `sent cli.bin ${data.length} ${sum}`, s.err);
+    assert.match(s.err, /cli\.bin went straight to bob/);
+    assert.equal(r.out.trim(), `saved ${t.dir}/down/cli.bin ${data.length} ${sum}`, r.err);
+    assert.equal(stored, 0);
+    const [s2, r2] = await Promise.all([
+      cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "3"),
+      cli(hb, "bob", "receive", "--out", `${t.dir}/down2`, "--timeout", "30", "--relay"),
+    ]);
+    assert.equal(s2.code, 1);
+    assert.match(s2.err, /bob did not open a direct path in time/);
+    assert.equal(r2.code, 1);
+    assert.equal(r2.out, "", "nothing saved: the sender gave up");
+    assert.match(r2.err, /its sender withdrew it/);
+  } finally {
+    await t.stop();
+  }
+});
+
+/** A TCP proxy to `port` that flips one byte of what the dialer sends, `at` bytes in. */
+function tamperingProxy(
+  port: number,
+  at: number,
+): { port: number; close: () => void; flipped: () => boolean } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let flipped = false;
+  const conns: Deno.Conn[] = [];
+  (async () => {
+    for await (const a of l) {
+      const b = await Deno.connect({ hostname: "127.0.0.1", port });
+      conns.push(a, b);
+      (async () => {
+        let seen = 0;
+        const buf = new Uint8Array(65536);
+        for (let n; (n = await a.read(buf).catch(() => null)) !== null;) {
+          const chunk = buf.slice(0, n);
+          if (!flipped && seen + n > at) {
+            chunk[at - seen]! ^= 1;
+            flipped = true;
+          }
+          seen += n;
+          await b.write(chunk).catch(() => {});
+        }
+        b.close();
+      })().catch(() => {});
+      b.readable.pipeTo(a.writable).catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    flipped: () => flipped,
+    close: () => {
+      l.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
+  };
+}
+
+Deno.test("direct files: a chunk altered on the direct path is refused and the relay finishes the file intact", async () => {
+  const t = await startTestServer();
+  let proxy: ReturnType<typeof tamperingProxy> | undefined;
+  try {
+    const { a, b } = await setup(t);
+    const fbOps = FileTransfers.of(b.client).ops;
+    const fb = new FileTransfers(b.client, {
+      ...fbOps,
+      ready: (to, r) => {
+        proxy = tamperingProxy(r.port, 3 * 1024 * 1024);
+        return fbOps.ready(to, { ...r, port: proxy.port });
+      },
+    });
+    const data = bytes(6 * 1024 * 1024, 8);
+    const p = await file(t, "tampered.bin", data);
+    const [sent, got] = await Promise.all([
+      FileTransfers.of(a.client).send("bob", p),
+      acceptNext(fb, `${t.dir}/dt`, new Set()),
+    ]);
+    assert.ok(proxy?.flipped(), "the proxy altered a byte of a chunk");
+    assert.equal(got.via, "relay", "the receiver left the direct path");
+    assert.equal(sent.via, "relay");
+    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+  } finally {
+    proxy?.close();
+    await t.stop();
+  }
+});
