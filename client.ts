@@ -43,9 +43,9 @@ if (import.meta.main) {
     ...(Deno.stderr.isTerminal() ? { errTerminal: { columns: Deno.consoleSize().columns } } : {}),
     prompts,
     version: VERSION,
-    peerTui: async (node) => {
+    peerTui: async (node, dirs) => {
       try {
-        await runTui(new PeerBackend(node), {
+        await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           commands: PEER_COMMANDS,
         });

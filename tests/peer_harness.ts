@@ -34,7 +34,7 @@ export class ScriptPeer {
   static async start(
     user: string,
     home: string,
-    o: { ephemeral?: boolean; listen?: string } = {},
+    o: { ephemeral?: boolean; listen?: string; args?: string[] } = {},
   ): Promise<ScriptPeer> {
     const proc = new Deno.Command(Deno.execPath(), {
       args: [
@@ -49,6 +49,7 @@ export class ScriptPeer {
         "--home",
         home,
         ...(o.ephemeral ? ["--ephemeral"] : []),
+        ...(o.args ?? []),
         "--script",
         "-",
       ],

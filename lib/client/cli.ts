@@ -49,7 +49,8 @@ export interface CliIo {
   /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
   scriptLines?: (src: string) => AsyncIterable<string>;
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
-  peerTui?: (node: PeerNode) => Promise<number>;
+  /** `outbox`: the folder `/ls` lists */
+  peerTui?: (node: PeerNode, dirs: { outbox: string }) => Promise<number>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

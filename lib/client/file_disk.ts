@@ -1,14 +1,46 @@
 /**
- * The disk side of file transfers (issue 12; with files.ts the client files touching the user's
- * files): ciphertext of a batch of chunks read from the file being sent, the `.part` of a file being
- * received (`openPart`, `PartWriter`: only authenticated chunks are written), the streamed SHA-256 of a
- * file, free download names (`name (1)`…, never over a `.part`), and the outbox listing for `/ls`.
+ * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
+ * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
+ * (`sendable`, `checkUnchanged`, `cipherBatches`), ciphertext of a batch of chunks read from it, the
+ * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
+ * chunks are written; `finishPart` renames only after the size and SHA-256 match), the streamed
+ * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), and the outbox listing
+ * for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
-import { BATCH, chunkCount, chunkLength, chunkOffset, withNumber } from "./file_offer.ts";
+import {
+  BATCH,
+  chunkCount,
+  chunkLength,
+  chunkOffset,
+  MAX_FILE_SIZE,
+  safeFileName,
+  withNumber,
+} from "./file_offer.ts";
+
+/** A file to send: its real path, size, modification time and the name it is offered under. */
+export async function sendable(
+  path: string,
+): Promise<{ real: string; size: number; mtime: number; name: string }> {
+  const real = await Deno.realPath(path).catch(() => {
+    throw new BackendError("no_file", `There is no file ${path}`);
+  });
+  const st = await Deno.stat(real);
+  if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
+  if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
+  return { real, size: st.size, mtime: st.mtime?.getTime() ?? 0, name: real.split(/[\\/]/).pop() || "file" };
+}
+
+/** Throws `file_changed` when `path` no longer has the size and time it was offered with. */
+export async function checkUnchanged(path: string, size: number, mtime: number): Promise<void> {
+  const st = await Deno.stat(path);
+  if (st.size !== size || (st.mtime?.getTime() ?? 0) !== mtime) {
+    throw new BackendError("file_changed", `${path} changed while it was being sent`);
+  }
+}
 
 /** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
 export async function cipherFrom(
@@ -160,4 +192,56 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out;
+}
+
+/** Where a received file goes: `dir` (created) and a free, safe form of the offered name. */
+export async function downloadTarget(dir: string, name: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  return await freeName(dir, safeFileName(name));
+}
+
+/**
+ * Ends a download: the `.part` must have the offered size and SHA-256 (`sum`: hashed as it was
+ * written, `file_corrupt` otherwise); then it takes its final name, or a free one beside it when
+ * that was taken meanwhile.
+ */
+export async function finishPart(
+  part: string,
+  target: string,
+  offer: { name: string; size: number; sha256: string },
+  sum: string,
+): Promise<string> {
+  if ((await Deno.stat(part)).size !== offer.size || sum !== offer.sha256) {
+    throw new BackendError("file_corrupt", `${offer.name} does not match the SHA-256 its sender gave`);
+  }
+  const dir = target.slice(0, target.lastIndexOf("/"));
+  const final = (await exists(target)) ? await freeName(dir, safeFileName(offer.name)) : target;
+  await Deno.rename(part, final);
+  return final;
+}
+
+/** Removes a refused download's `.part` (nothing when it is gone). */
+export async function removePart(part: string): Promise<void> {
+  await Deno.remove(part).catch(() => {});
+}
+
+/**
+ * The ciphertext of a file to send, BATCH whole chunks at a time from chunk `from` (the header not
+ * included): bounded memory whatever the size. At the end the file must not have changed.
+ */
+export async function* cipherBatches(
+  path: string,
+  cipher: ChunkCipher,
+  f: { size: number; mtime: number },
+  from: number,
+): AsyncGenerator<{ i: number; data: Uint8Array }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    for (let i = from; i < chunkCount(f.size); i += BATCH) {
+      yield { i, data: await cipherFrom(file, cipher, new Uint8Array(0), f.size, chunkOffset(i)) };
+    }
+  } finally {
+    file.close();
+  }
+  await checkUnchanged(path, f.size, f.mtime);
 }

@@ -11,7 +11,8 @@
  *   having accepted, listens on `host:port` and tells the sender (end to end, so the server sees
  *   neither the address nor the token) where to connect and which token to present first;
  * - `safeFileName`: what a received name becomes on disk (no separators, `..`, control or
- *   Windows-reserved names), and `withNumber` for " (1)" on clashes.
+ *   Windows-reserved names), `nameProblem` (peer mode refuses names that are paths or hold control
+ *   characters), and `withNumber` for " (1)" on clashes.
  */
 import { fromBase64, toBase64, utf8, utf8Strict } from "../common/bytes.ts";
 import { UNSAFE } from "../common/sanitize.ts";
@@ -197,6 +198,12 @@ export function chunkOffset(i: number): number {
   return FILE_HEADER_LEN + i * ENC_CHUNK_SIZE;
 }
 
+/** The whole chunks in `len` ciphertext bytes from chunk `i` on: the index after them, the bytes left. */
+export function wholeChunks(size: number, i: number, len: number): { next: number; rest: number } {
+  for (; i < chunkCount(size) && len >= chunkLength(size, i); i++) len -= chunkLength(size, i);
+  return { next: i, rest: len };
+}
+
 /** Ciphertext length of chunk `i` of a `size`-byte file. */
 export function chunkLength(size: number, i: number): number {
   const full = Math.floor(size / CHUNK_SIZE);
@@ -227,6 +234,18 @@ export function safeFileName(raw: string): string {
     s = stem + ext;
   }
   return s || "file";
+}
+
+/**
+ * Why an offered name is not a plain file name — a path (separators, `.`, `..`), control or
+ * bidi characters, nothing but blanks — or null. Peer mode refuses such offers (a sender names the
+ * last component of its own file, made safe, so an honest one never sends them).
+ */
+export function nameProblem(raw: string): string | null {
+  if (/[\\/]/.test(raw) || raw === "." || raw === "..") return "its name is a path, not a file name";
+  if (UNSAFE.test(raw)) return "its name holds control characters";
+  if (!raw.trim()) return "its name is blank";
+  return null;
 }
 
 /** `name` with " (n)" before its extension. */

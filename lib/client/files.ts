@@ -26,7 +26,15 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import { cipherFrom, exists, freeName, hashFile } from "./file_disk.ts";
+import {
+  checkUnchanged,
+  cipherFrom,
+  downloadTarget,
+  finishPart,
+  hashFile,
+  removePart,
+  sendable,
+} from "./file_disk.ts";
 import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { download, listenDirect } from "./file_receive.ts";
@@ -36,10 +44,8 @@ import {
   type FileReady,
   IN_KEY,
   type InRecord,
-  MAX_FILE_SIZE,
   OUT_KEY,
   type OutRecord,
-  safeFileName,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -111,25 +117,19 @@ export class FileTransfers {
   ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
-    const real = await Deno.realPath(path).catch(() => {
-      throw new BackendError("no_file", `There is no file ${path}`);
-    });
-    const st = await Deno.stat(real);
-    if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
-    if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
-    const mtime = st.mtime?.getTime() ?? 0;
+    const f = await sendable(path);
     let rec = (await this.outgoing()).find((r) =>
-      r.state === "uploading" && r.to === to && r.path === real && r.size === st.size && r.mtime === mtime
+      r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
     );
     if (!rec) {
       rec = {
         fid: randomId(undefined, 16),
         to,
-        path: real,
-        name: real.split(/[\\/]/).pop() || "file",
-        size: st.size,
-        mtime,
-        sha256: await hashFile(real),
+        path: f.real,
+        name: f.name,
+        size: f.size,
+        mtime: f.mtime,
+        sha256: await hashFile(f.real),
         key: toBase64(cryptoRandom(32)),
         salt: toBase64(cryptoRandom(SALT_LEN)),
         at: Date.now(),
@@ -263,10 +263,7 @@ export class FileTransfers {
           await Promise.allSettled(inflight.map((x) => x.put));
         }
       }
-      const st = await Deno.stat(rec.path);
-      if (st.size !== rec.size || (st.mtime?.getTime() ?? 0) !== rec.mtime) {
-        throw new BackendError("file_changed", `${rec.path} changed while it was being sent`);
-      }
+      await checkUnchanged(rec.path, rec.size, rec.mtime);
     } catch (e) {
       if (e instanceof BackendError && e.code === "file_changed") {
         await this.#setOut(rec.fid, { state: "failed" });
@@ -326,8 +323,7 @@ export class FileTransfers {
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
     let target = rec.path;
     if (!target) {
-      await Deno.mkdir(dir, { recursive: true });
-      target = await freeName(dir, safeFileName(rec.name));
+      target = await downloadTarget(dir, rec.name);
       await this.#setIn(rec.fid, rec.from, { state: "accepted", path: target });
     }
     const part = `${target}.part`;
@@ -339,11 +335,7 @@ export class FileTransfers {
     try {
       let sum: string;
       ({ ch, sha256: sum } = await download(this, rec, part, (d) => p(d, "active"), direct));
-      if ((await Deno.stat(part)).size !== rec.size || sum !== rec.sha256) {
-        throw new BackendError("file_corrupt", `${rec.name} does not match the SHA-256 its sender gave`);
-      }
-      const final = (await exists(target)) ? await freeName(dir, safeFileName(rec.name)) : target;
-      await Deno.rename(part, final);
+      const final = await finishPart(part, target, rec, sum);
       await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
       await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
       await ch?.send(OK).catch(() => {});
@@ -353,7 +345,7 @@ export class FileTransfers {
       const refused = e instanceof DecryptError ||
         (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
       if (refused) {
-        await Deno.remove(part).catch(() => {});
+        await removePart(part);
         await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
       }
       p(0, "failed");

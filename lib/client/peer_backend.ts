@@ -3,7 +3,10 @@
  * messages, /inbox, keys (/fingerprint, /verify, /trust), typing, the outbox and history work as in
  * client mode; `/connect` and `/peers` come through `connectPeer` and `peerList`. What needs a
  * server (rooms, broadcasts, moderation, the video library) rejects with `BackendError`
- * "peer_mode". Every known peer is offered by Tab completion (`peerList`), online or not.
+ * "peer_mode". Every known peer is offered by Tab completion (`peerList`), online or not. Files
+ * (`files`: /ls, /send PEER ID|PATH, /accept, /reject, /files) go straight to a connected peer
+ * (peer_files.ts); the end of a transfer the command waits for is printed by the command, the others
+ * (auto-accepted, refused offers) come as notices.
  */
 import {
   BackendError,
@@ -11,6 +14,8 @@ import {
   type CatchUp,
   type ChatBackend,
   type ChatMessage,
+  type FileControls,
+  type FileEntryInfo,
   type Fingerprint,
   type KickedEntry,
   type PeerListing,
@@ -20,13 +25,80 @@ import {
 } from "./backend.ts";
 import { keyChangedRefusal } from "./peer_keys.ts";
 import type { PeerEvent, PeerNode } from "./peer_node.ts";
+import { listFolder } from "./file_disk.ts";
+import { sizeText } from "./progress.ts";
 
 const noServer = (what: string): Promise<never> =>
   Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
 
+/** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
+class PeerDesk implements FileControls {
+  constructor(readonly node: PeerNode, readonly awaited: Set<string>, readonly outboxDir?: string) {}
+
+  async outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
+    const files = this.outboxDir ? await listFolder(this.outboxDir) : [];
+    return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
+  }
+
+  async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
+    let path = idOrPath;
+    if (/^\d+$/.test(idOrPath)) {
+      const f = (await this.outbox())[Number(idOrPath) - 1];
+      if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
+      path = f.path;
+    }
+    const s = await this.node.sendFile(user, path);
+    this.awaited.add(s.fid);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const off = this.node.on((e) => {
+          if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== s.fid) return;
+          off();
+          if (e.type === "file.sent") resolve();
+          else reject(new BackendError("file_failed", e.why));
+        });
+      });
+    } finally {
+      this.awaited.delete(s.fid);
+    }
+    return s;
+  }
+
+  sendRoom(): Promise<never> {
+    return noServer("Rooms");
+  }
+  list(): Promise<FileEntryInfo[]> {
+    return Promise.resolve(this.node.files.list());
+  }
+  async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
+    const r = await this.node.files.accept(n);
+    this.awaited.add(r.fid);
+    try {
+      return { path: await r.saved, name: r.name, size: r.size, from: r.from };
+    } finally {
+      this.awaited.delete(r.fid);
+    }
+  }
+  reject(n?: number): Promise<FileEntryInfo> {
+    try {
+      return Promise.resolve(this.node.files.reject(n));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  waiting(): Promise<number> {
+    return Promise.resolve(this.node.files.waiting().length);
+  }
+}
+
 export class PeerBackend implements ChatBackend {
   readonly role = "user" as const;
-  constructor(readonly node: PeerNode) {}
+  readonly #awaited = new Set<string>();
+  readonly files: FileControls;
+  /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
+  constructor(readonly node: PeerNode, outbox?: string) {
+    this.files = new PeerDesk(node, this.#awaited, outbox);
+  }
 
   get user(): string {
     return this.node.name;
@@ -52,6 +124,14 @@ export class PeerBackend implements ChatBackend {
         listener({ type: "notice", text: keyChangedRefusal(e.peer).message, level: "warn" });
       } else if (e.type === "typing") {
         listener({ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active });
+      } else if (e.type === "file.sent" || e.type === "file.saved" || e.type === "file.failed") {
+        if (this.#awaited.has(e.fid)) return; // the command that waits for it prints its end
+        const text = e.type === "file.failed"
+          ? e.why
+          : e.type === "file.saved"
+          ? `Saved ${e.path} (${sizeText(e.size)}) from ${e.peer}`
+          : `${e.peer} saved ${e.name} (${sizeText(e.size)})`;
+        listener({ type: "notice", text, level: e.type === "file.failed" ? "error" : "info" });
       } else listener(e);
     });
   }

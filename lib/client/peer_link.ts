@@ -1,14 +1,14 @@
 /**
  * One authenticated channel to a peer as the node keeps it (`Link`): whether it was dialled or
- * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, and its
- * keepalive — a ping every `everyMs` once the peer said hello; a channel silent for three periods
- * (or one whose peer never says hello) is closed, so the node redials instead of waiting forever.
- * Also the rule that keeps one channel per peer when both dialled at once.
+ * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, `say` (write
+ * a record) and `ended` (closed), and its keepalive — a ping every `everyMs` once the peer said
+ * hello; a channel silent for three periods (or one whose peer never says hello) is closed, so the
+ * node redials instead of waiting forever. Also the rule that keeps one channel per peer when both dialled at once.
  */
 import type { Clock } from "../common/clock.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
-import { encodePeerRecord } from "./peer_wire.ts";
+import { encodePeerRecord, type PeerWireRecord } from "./peer_wire.ts";
 
 export interface Link {
   ch: PeerChannel;
@@ -21,16 +21,31 @@ export interface Link {
   again?: boolean;
   /** call on every record received */
   alive(): void;
+  /** writes one record on this channel (resolves once written: TCP backpressure) */
+  say(r: PeerWireRecord): Promise<void>;
+  /** the channel has closed */
+  ended: boolean;
 }
 
 export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, clock: Clock): Link {
   let heard = clock.now();
-  const link: Link = { ch, outgoing, hello: false, sent: new Set(), alive: () => (heard = clock.now()) };
+  const link: Link = {
+    ch,
+    outgoing,
+    hello: false,
+    sent: new Set(),
+    alive: () => (heard = clock.now()),
+    say: (r) => ch.send(encodePeerRecord(r)),
+    ended: false,
+  };
   const ping = setInterval(() => {
     if (clock.now() - heard > 3 * everyMs) ch.close();
     else if (link.hello) void ch.send(encodePeerRecord({ t: "ping" })).catch(() => {});
   }, everyMs);
-  void ch.closed.then(() => clearInterval(ping));
+  void ch.closed.then(() => {
+    clearInterval(ping);
+    link.ended = true;
+  });
   return link;
 }
 

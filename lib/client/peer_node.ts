@@ -11,7 +11,8 @@
  * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id).
  * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
  * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
- * never races another). Expected failures are `BackendError`s with a stable code.
+ * never races another). Files go straight to a connected peer (`sendFile`, `files`: peer_files.ts).
+ * Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
@@ -28,7 +29,8 @@ import {
 } from "../net/peer_net.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
-import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./peer_wire.ts";
+import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./peer_wire.ts";
+import { type PeerFileEvent, PeerFiles } from "./peer_files.ts";
 import type { PeerStore } from "./peer_store.ts";
 import { type Backoff, Redialer } from "./peer_redial.ts";
 import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
@@ -49,7 +51,8 @@ export type PeerEvent =
   | { type: "disconnected"; peer: string }
   | { type: "key-changed"; peer: string }
   | { type: "typing"; peer: string; active: boolean }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" };
+  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
+  | PeerFileEvent;
 
 export interface PeerNodeOptions {
   name: string;
@@ -62,6 +65,10 @@ export interface PeerNodeOptions {
   backoff?: Backoff;
   /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
   keepaliveMs?: number;
+  /** where received files are saved (null: nowhere, offers can only be refused) */
+  downloads?: string | null;
+  /** take every file offered at once (`--accept-files`) */
+  acceptFiles?: boolean;
 }
 
 export class PeerNode {
@@ -72,6 +79,7 @@ export class PeerNode {
   #listener!: PeerListener;
   readonly dm: DmManager;
   readonly clock: Clock;
+  readonly files: PeerFiles;
 
   readonly #redial: Redialer;
 
@@ -79,6 +87,13 @@ export class PeerNode {
     this.clock = o.clock ?? systemClock;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
+    this.files = new PeerFiles({
+      me: o.name,
+      book: o.store,
+      via: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      verified: (peer) => this.store.peer(peer)?.verified === true,
+      emit: (e) => this.#emit(e),
+    }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -195,6 +210,7 @@ export class PeerNode {
       );
     }
     link.ch.close();
+    this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
     if (this.#links.get(name) !== link) return void (this.#closing || this.#flush(name));
     this.#links.delete(name);
@@ -212,6 +228,7 @@ export class PeerNode {
       if (!link.hello) {
         link.hello = true;
         this.#emit({ type: "connected", peer: name });
+        this.files.connected(name);
       }
       return void this.#flush(name);
     }
@@ -223,6 +240,7 @@ export class PeerNode {
       return;
     }
     if (r.t === "ping") return;
+    if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     const saved = await this.#serial(async () => {
@@ -326,6 +344,14 @@ export class PeerNode {
     return { ...m, seq: 0, from: this.name, text, pending: true, queued: !this.#links.get(rec.name)?.hello };
   }
 
+  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
+  // deno-lint-ignore require-await
+  async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
+    const rec = this.#known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    return this.files.send(rec.name, path);
+  }
+
   typing(peer: string, active: boolean): void {
     const link = this.#links.get(peer);
     if (link?.hello) void link.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
@@ -367,6 +393,7 @@ export class PeerNode {
     if (this.#closing) return;
     this.#closing = true;
     this.#redial.stop();
+    this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();
     this.#links.clear();

@@ -1,7 +1,8 @@
 /**
- * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`)
- * and `/peers` (name, address, verified, online), plus the rows of the main table that make sense
- * without a server (messages, /inbox, keys, /help, /quit). The app takes it through
+ * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
+ * `/peers` (name, address, verified, online) and `/send PEER ID|PATH` (a file straight to a
+ * connected peer), plus the rows of the main table that make sense without a server (messages,
+ * /inbox, keys, /ls, /accept, /reject, /files, /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
  */
 import { BackendError } from "../backend.ts";
@@ -18,10 +19,22 @@ const KEEP = [
   "verify",
   "trust",
   "info",
+  "ls",
+  "accept",
+  "reject",
+  "files",
   "quit",
 ];
 
+const SEND = COMMANDS.find((c) => c.name === "send")!;
+
 const PEER_ONLY: readonly CommandSpec[] = [
+  {
+    ...SEND,
+    usage: "PEER ID|PATH…",
+    help:
+      "Send a file (an outbox id from /ls, or a path) straight to a connected peer; saved once they /accept",
+  },
   {
     name: "connect",
     aliases: ["conn"],
