@@ -55,6 +55,8 @@ export class ChatState {
   /** `bufferKey|user` → expiry time. */
   readonly typing = new Map<string, number>();
   readonly transfers = new Map<string, TransferView>();
+  /** The conversation line of each transfer in progress, updated in place. */
+  readonly #transferLines = new Map<string, Line>();
   readonly #rates: RateMeter;
   #mention: RegExp;
 
@@ -275,11 +277,28 @@ export class ChatState {
       case "transfer": {
         const until = e.state === "active" ? undefined : this.now() + 5000;
         const rate = this.#rates.rate(e.id, e.done, e.state === "active");
-        this.transfers.set(e.id, { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) });
+        const t: TransferView = { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) };
+        this.transfers.set(e.id, t);
+        this.#transferLine(e.id, e.peer, transferText(t));
+        if (e.state !== "active") this.#transferLines.delete(e.id);
         return null;
       }
     }
     return null;
+  }
+
+  /** One line per transfer in the conversation with its peer: added once, then rewritten in place. */
+  #transferLine(id: string, peer: string, text: string): void {
+    const line = this.#transferLines.get(id);
+    if (line) {
+      line.text = sanitize(text, true);
+      line.cacheWidth = undefined;
+      return;
+    }
+    const b = this.buffers.ensure("dm", sanitizeName(peer));
+    this.info(b, text);
+    const added = b.lines[b.lines.length - 1];
+    if (added) this.#transferLines.set(id, added);
   }
 
   /** Status-line items: who types in the current buffer, transfers in progress. */
@@ -297,8 +316,7 @@ export class ChatState {
         this.transfers.delete(id);
         continue;
       }
-      const st = t.state === "active" ? progressText(t.done, t.total, t.rate ?? 0) : t.state;
-      out.push(`${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`);
+      out.push(transferText(t));
     }
     return out;
   }
@@ -325,4 +343,10 @@ export class ChatState {
       };
     });
   }
+}
+
+/** "↓ big.iso [##--------] 20.0 MiB/100.0 MiB 10.0 MiB/s ETA 0:08", or "↑ a.txt done". */
+function transferText(t: TransferView): string {
+  const st = t.state === "active" ? progressText(t.done, t.total, t.rate ?? 0) : t.state;
+  return `${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`;
 }

@@ -148,3 +148,31 @@ Deno.test("ChatState presence: lines only in an open conversation with that pers
   p("bob", false);
   assert.equal(bob.lines.at(-1)!.text, "bob is offline", "far apart: two lines");
 });
+
+Deno.test("ChatState: a transfer has one line in the conversation with its peer, rewritten in place until it ends", () => {
+  let t = now();
+  const s = new ChatState("alice", () => t);
+  const ev = (done: number, state: "active" | "done") =>
+    s.handle({
+      type: "transfer",
+      id: "f1",
+      name: "big.iso",
+      peer: "bob",
+      direction: "up",
+      done,
+      total: 4096,
+      state,
+    });
+  ev(0, "active");
+  const bob = s.buffers.find("dm", "bob")!;
+  const n = bob.lines.length;
+  assert.match(bob.lines[n - 1]!.text, /^↑ big\.iso \[-+\] 0 B\/4\.0 KiB/);
+  t += 1000;
+  ev(2048, "active");
+  assert.equal(bob.lines.length, n, "updated, not appended");
+  assert.match(bob.lines[n - 1]!.text, /^↑ big\.iso \[#####-----\] 2\.0 KiB\/4\.0 KiB/);
+  ev(4096, "done");
+  assert.equal(bob.lines[n - 1]!.text, "↑ big.iso done");
+  ev(0, "active"); // the same file again later: a new line
+  assert.equal(bob.lines.length, n + 1);
+});
