@@ -4,7 +4,7 @@
  * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
  * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.
  */
-import type { FileEntryInfo, FileOfferInfo } from "./backend.ts";
+import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "./backend.ts";
 import type { FileRecord } from "./peer_wire.ts";
 
 /** One channel to a peer, as far as files need it. */
@@ -15,16 +15,7 @@ export interface Via {
 
 export type PeerFileEvent =
   | { type: "file.offer"; offer: FileOfferInfo & { n: number } }
-  | {
-    type: "transfer";
-    id: string;
-    name: string;
-    peer: string;
-    direction: "up" | "down";
-    done: number;
-    total: number;
-    state: "active" | "done" | "failed";
-  }
+  | Extract<BackendEvent, { type: "transfer" }>
   | {
     type: "file.saved";
     fid: string;
