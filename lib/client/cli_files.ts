@@ -63,8 +63,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
     try {
-      const ft = FileTransfers.of(c, progressReporter(io));
-      await fn(c, o.relay ? new FileTransfers(c, ft.ops, ft.progress, ft.pollMs, false) : ft, o, cmd.args);
+      await fn(c, FileTransfers.of(c, progressReporter(io), !o.relay), o, cmd.args);
     } finally {
       off();
       await c.close();

@@ -13,9 +13,9 @@
  * from chunk `i` to the end in bulk frames of one batch of chunks (not sealed by the channel: each
  * chunk authenticates itself under the file key only the two ends hold, so a frame altered on the
  * way fails like a relay's would — and sends the recipient back to the relay); the recipient
- * answers `OK` once the size and SHA-256 match. Either side falling silent or closing ends the direct path: the
- * transfer goes on by the relay (unless the sender asked for `--direct`). Sockets: through
- * lib/net/peer_net.ts only.
+ * answers `OK` once the size and SHA-256 match. Either side falling silent or closing ends the
+ * direct path: the transfer goes on by the relay (unless the sender asked for `--direct`). Sockets:
+ * through lib/net/peer_net.ts only.
  */
 import { timingSafeEqual } from "node:crypto";
 import { fromBase64, toBase64 } from "../common/bytes.ts";

@@ -97,10 +97,9 @@ export async function download(
         // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
         // it written) and the relay, whose copy the sender authenticated too, takes over.
         if (!(e instanceof DecryptError)) throw e;
-        w = w && new PartWriter(out, w.cipher, rec.size, w.next, hash);
       }
       if (w?.done) return { ch, sha256: hash.hex() };
-      ch.close(); // the relay goes on from the last verified chunk
+      ch.close(); // the relay goes on from the last verified chunk (a torn or refused one is dropped)
       w?.restart();
     }
     await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, ctx, next, hash), onDone);

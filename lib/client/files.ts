@@ -12,8 +12,8 @@
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
  * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
  *
- * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name; every chunk is
- * authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
+ * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name;
+ * every chunk is authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
  * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
  * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
  * renamed; a failure removes it. The server then drops its copy (`file.done`).
@@ -87,10 +87,10 @@ export class FileTransfers {
   ) {}
 
   /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
-  static of(client: ChatClient, progress?: (p: TransferProgress) => void): FileTransfers {
+  static of(client: ChatClient, progress?: (p: TransferProgress) => void, direct = true): FileTransfers {
     const ops = (client.codec as Partial<E2eCodec>).files;
     if (!ops) throw new BackendError("no_keys", "Files need end-to-end keys (a client folder)");
-    return new FileTransfers(client, ops, progress);
+    return new FileTransfers(client, ops, progress, undefined, direct);
   }
 
   async incoming(): Promise<InRecord[]> {
@@ -220,7 +220,7 @@ export class FileTransfers {
         if (!(await pushDirect(ch, src, (d) => p(d, "active")))) {
           throw new BackendError(
             "direct_failed",
-            `The direct path to ${rec.to} broke off; send again to resume`,
+            `The direct path to ${rec.to} broke off; the offer is withdrawn (send again, or without --direct)`,
           );
         }
         via = "direct";

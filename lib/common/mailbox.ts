@@ -30,12 +30,9 @@ export class Mailbox<T> {
   }
 
   take(from: string, id: string, timeoutMs = 10_000): Promise<T> {
+    const have = this.poll(from, id);
+    if (have !== undefined) return Promise.resolve(have);
     const k = `${from}\n${id}`;
-    if (this.#values.has(k)) {
-      const v = this.#values.get(k)!;
-      this.#values.delete(k);
-      return Promise.resolve(v);
-    }
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.#waiters.delete(k);
