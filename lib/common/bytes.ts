@@ -25,9 +25,17 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
-/** SHA-256 of bytes or UTF-8 text: the one home (resume tokens, fingerprints, checksums, room logs). */
+/** Inputs up to this size are hashed synchronously (node:crypto): no promise hop, no thread hand-off. */
+const SYNC_HASH_MAX = 64 * 1024;
+
+/**
+ * SHA-256 of bytes or UTF-8 text: the one home (resume tokens, fingerprints, checksums, room logs).
+ * Small inputs (every login's token check) are hashed at once; large ones on WebCrypto's threads so
+ * the event loop is not held.
+ */
 export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
   const bytes = typeof data === "string" ? utf8.encode(data) : data;
+  if (bytes.length <= SYNC_HASH_MAX) return new Uint8Array(createHash("sha256").update(bytes).digest());
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
@@ -39,6 +47,9 @@ export function sha256Stream(): { update(b: Uint8Array): void; hex(): string } {
 
 /** `sha256` as lower-case hex. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  if (typeof data === "string" ? data.length <= SYNC_HASH_MAX / 4 : data.length <= SYNC_HASH_MAX) {
+    return createHash("sha256").update(data).digest("hex");
+  }
   return toHex(await sha256(data));
 }
 

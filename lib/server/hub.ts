@@ -9,6 +9,9 @@
  * [user, status, since] and `off` of user names, ~30 bytes a change instead of ~65, since every
  * live session receives every change). A login storm of K users then
  * costs each live session one frame per tick, not K frames: O(N) per tick instead of O(N·K).
+ * The tick grows with the number of live sessions N (`presenceTickMs`) so that presence costs at
+ * most PRESENCE_FRAMES_PER_SEC frames a second however many are connected: 50 ms up to 100 live
+ * sessions, 500 ms at 1,000, capped at PRESENCE_TICK_MAX_MS.
  */
 import { encodeFrame } from "../protocol/frame.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
@@ -29,8 +32,20 @@ export interface HubLink {
   remotePresence(): PresenceEntry[];
 }
 
-/** How long presence changes wait to be sent together. */
+/** How long presence changes wait to be sent together (the shortest tick). */
 export const PRESENCE_TICK_MS = 50;
+/** The longest tick, however many sessions are live. */
+export const PRESENCE_TICK_MAX_MS = 1000;
+/** Presence frames a second (one per live session per tick) the tick is sized to stay under. */
+export const PRESENCE_FRAMES_PER_SEC = 2000;
+
+/** The presence tick for `live` sessions following the live feed. */
+export function presenceTickMs(live: number): number {
+  return Math.min(
+    PRESENCE_TICK_MAX_MS,
+    Math.max(PRESENCE_TICK_MS, Math.ceil((live * 1000) / PRESENCE_FRAMES_PER_SEC)),
+  );
+}
 
 /** One user's presence change, as pushed to live sessions. */
 export type PresenceChange = { user: string; online: boolean; status?: string; since?: number };
@@ -47,6 +62,8 @@ export class Hub {
   link: HubLink | null = null;
   readonly #presence = new Map<string, PresenceChange>();
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Live sessions counted at the last presence flush (sizes the next tick). */
+  #live = 0;
   #closed = false;
   /** Presence frames pushed so far (one per live session per tick). */
   presenceFrames = 0;
@@ -111,7 +128,7 @@ export class Hub {
     if (this.#closed) return;
     this.#presence.delete(change.user); // re-inserted: the latest change is sent, in change order
     this.#presence.set(change.user, change);
-    this.#presenceTimer ??= setTimeout(() => this.flushPresence(), PRESENCE_TICK_MS);
+    this.#presenceTimer ??= setTimeout(() => this.flushPresence(), presenceTickMs(this.#live));
   }
 
   /** Sends the queued presence changes now: one frame to each live session. */
@@ -128,9 +145,13 @@ export class Hub {
         off: changes.filter((c) => !c.online).map((c) => c.user),
       },
     );
+    let live = 0;
     for (const s of this.sessions) {
-      if (s.delivery === "live" && s.outbox.push(f)) this.presenceFrames++;
+      if (s.delivery !== "live") continue;
+      live++;
+      if (s.outbox.push(f)) this.presenceFrames++;
     }
+    this.#live = live;
   }
 
   /** Stops presence pushes (shutdown): nothing queued is sent and no timer stays behind. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameDecoder } from "../protocol/frame.ts";
-import { Hub, PRESENCE_TICK_MS } from "./hub.ts";
+import { Hub, PRESENCE_TICK_MAX_MS, PRESENCE_TICK_MS, presenceTickMs } from "./hub.ts";
 import type { Outbox } from "./outbox.ts";
 import { Session } from "./session.ts";
 import type { TokenBucket } from "./rate.ts";
@@ -79,6 +79,41 @@ Deno.test("presence: one change is a plain presence frame; a later change of the
     hub.presence({ user: "dave", online: true });
     hub.flushPresence();
     assert.equal(w.frames.length, 3, "nothing after close");
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("presence: the tick grows with the live sessions, so a storm costs a bounded number of frames", async () => {
+  assert.equal(presenceTickMs(0), PRESENCE_TICK_MS);
+  assert.equal(presenceTickMs(100), PRESENCE_TICK_MS);
+  assert.equal(presenceTickMs(1000), 500);
+  assert.equal(presenceTickMs(100_000), PRESENCE_TICK_MAX_MS);
+  const hub = new Hub();
+  try {
+    const watchers = Array.from({ length: 1000 }, (_, i) => countingSession(hub, `w${i}`));
+    hub.presence({ user: "first", online: true });
+    hub.flushPresence(); // counts the live sessions: the next tick is 500 ms
+    const K = 300;
+    const t0 = performance.now();
+    for (let i = 0; i < K; i++) {
+      hub.presence({ user: `u${i}`, online: true, status: "free", since: i });
+      if (i % 30 === 29) await new Promise((r) => setTimeout(r, 60));
+    }
+    const storm = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 700));
+    // ~600 ms of logins: at 50 ms ticks that was 12+ frames per watcher; at 500 ms, at most 3.
+    const bound = Math.ceil(storm / 500) + 1;
+    for (const w of watchers) {
+      assert.ok(
+        w.frames.length - 1 <= bound,
+        `${w.frames.length - 1} frames for a ${storm.toFixed(0)} ms storm`,
+      );
+      const users = headers(w.frames.slice(1)).flatMap((h) =>
+        h.t === "presences" ? (h.on as [string][]).map(([u]) => u) : [h.user as string]
+      );
+      assert.deepEqual(users, Array.from({ length: K }, (_, i) => `u${i}`));
+    }
   } finally {
     hub.close();
   }

@@ -47,11 +47,15 @@ export interface Srv {
   cert: string;
 }
 
+/** Extra `deno run` flags for the server, e.g. PARLEY_BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
+const serverFlags = (Deno.env.get("PARLEY_BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f);
+
 /** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
 export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...serverFlags,
       "--allow-net",
       "--allow-read",
       "--allow-write",

@@ -1,0 +1,28 @@
+/** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large). */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { sha256, sha256Hex, toHex, utf8 } from "./bytes.ts";
+
+const MILLION_A = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+
+Deno.test("sha256: FIPS 180-2 vectors on the small (synchronous) path", async () => {
+  assertEquals(await sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assertEquals(await sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assertEquals(
+    toHex(await sha256(utf8.encode("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  );
+  assertEquals(await sha256Hex("é"), toHex(await sha256(new Uint8Array([0xc3, 0xa9]))));
+});
+
+Deno.test("sha256: one million 'a' on the large (WebCrypto) path, as text and as bytes", async () => {
+  const text = "a".repeat(1_000_000);
+  assertEquals(await sha256Hex(text), MILLION_A);
+  assertEquals(toHex(await sha256(utf8.encode(text))), MILLION_A);
+  // both sides of the size threshold agree
+  for (const n of [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 16 * 1024, 16 * 1024 + 1]) {
+    const b = new Uint8Array(n).fill(97);
+    const viaWeb = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", b)));
+    assertEquals(await sha256Hex(b), viaWeb);
+    assertEquals(await sha256Hex("a".repeat(n)), viaWeb);
+  }
+});
