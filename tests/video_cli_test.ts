@@ -102,11 +102,15 @@ Deno.test({
         "20",
       ]);
       // bob is online with his keys published (his session knows its device): an event, not a sleep.
+      // If his process ends first, its own error is the failure (not a time-out that hides it).
+      let ended: { code: number; err: string } | null = null;
+      watching.then((r) => ended = r);
       await eventually(
-        () => [...t.srv.hub.sessionsOf("bob")].some((x) => x.queue !== null),
-        20_000,
+        () => ended ?? [...t.srv.hub.sessionsOf("bob")].some((x) => x.queue !== null),
+        60_000,
         "bob watching",
       );
+      assert.equal(ended, null, `bob's watch ended before alice streamed: ${JSON.stringify(ended)}`);
       const streaming = client(t, home, "alice", [
         "stream",
         "bob",
