@@ -137,6 +137,55 @@ export function storeConformance(
   });
 
   t(
+    "pending() for one device of several: also one's own DMs, notes to self, room and broadcast messages",
+    async (s) => {
+      for (const name of ["alice", "bob", "carol"]) {
+        await s.createUser({
+          name,
+          hash: "h",
+          role: "user",
+          createdAt: 1,
+        });
+      }
+      await s.createRoom({
+        name: "dev",
+        createdBy: "alice",
+        createdAt: 1,
+        members: [{ user: "alice", sinceSeq: 0, admin: true }, { user: "bob", sinceSeq: 0, admin: false }],
+      });
+      const room = { kind: "room" as const, target: "dev", conv: "r:dev" };
+      const all = { kind: "broadcast" as const, target: "", conv: "b" };
+      await s.appendMessages([
+        msg({ mid: "d1", sender: "alice" }),
+        msg({ mid: "o1", sender: "bob", target: "alice" }),
+        msg({ mid: "n1", sender: "bob", target: "bob", conv: "d:bob:bob" }),
+        msg({ mid: "r1", sender: "bob", ...room }),
+        msg({ mid: "x1", sender: "alice", target: "carol", conv: "d:alice:carol" }),
+        msg({ mid: "r2", sender: "alice", ...room }),
+        msg({ mid: "b1", sender: "bob", ...all }),
+        msg({ mid: "o2", sender: "bob", target: "carol", conv: "d:bob:carol" }),
+        msg({ mid: "b2", sender: "carol", ...all }),
+        msg({ mid: "d2", sender: "alice" }),
+      ]);
+      const other = { cursor: "bob/2", sinceSeq: 0, own: true };
+      const mids = async (after: number, lim: number, dev?: typeof other) =>
+        (await s.pending("bob", after, lim, dev)).map((m) => m.mid);
+      assert.deepEqual(await mids(0, 20, other), ["d1", "o1", "n1", "r1", "r2", "b1", "o2", "b2", "d2"]);
+      assert.deepEqual(
+        await mids(0, 20),
+        ["d1", "r2", "b2", "d2"],
+        "the first device: only what others sent",
+      );
+      assert.deepEqual(await mids(0, 4, other), ["d1", "o1", "n1", "r1"], "the limit keeps seq order");
+      const p = await s.pending("bob", 0, 20, other);
+      assert.deepEqual(await mids(p[4]!.seq, 3, other), ["b1", "o2", "b2"]);
+      await s.ackMany("bob/2", [{ conv: "d:bob:carol", seq: p[6]!.seq }, { conv: "r:dev", seq: p[3]!.seq }]);
+      assert.deepEqual(await mids(0, 20, other), ["d1", "o1", "n1", "r2", "b1", "b2", "d2"]);
+      assert.deepEqual((await s.pending("nobody", 0, 20)).map((m) => m.mid), []);
+    },
+  );
+
+  t(
     "appendMessages() with acks moves those cursors in the same call (never back), alone or with messages",
     async (s) => {
       await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });

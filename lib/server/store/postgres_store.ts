@@ -246,16 +246,25 @@ export class PostgresStore implements Store {
     device?: QueueOwner,
   ): Promise<StoredMessage[]> {
     const cur = device?.cursor ?? user, since = device?.sinceSeq ?? 0, own = device?.own === true;
+    // One arm per way a message reaches the user, each an index range in seq order (an OR across
+    // kinds read every DM on the server at each sync); merged by seq.
+    const unacked = this.#sql`m.seq > COALESCE((SELECT seq FROM cursors c
+      WHERE c.user_name = ${cur} AND c.conv = m.conv), 0)`;
     const rows = await this.#sql`
-      SELECT m.* FROM messages m, users u
-      WHERE u.name = ${user} AND m.seq > u.created_seq AND m.seq > ${afterSeq} AND m.seq > ${since}
-      AND (m.sender <> ${user} OR ${own}) AND (
-        (m.kind = 'user' AND (m.target = ${user} OR m.sender = ${user}))
-        OR (m.kind = 'room' AND m.seq > (SELECT since_seq FROM room_members rm
-                                         WHERE rm.room = m.target AND rm.user_name = ${user}))
-        OR m.kind = 'broadcast')
-      AND m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user_name = ${cur} AND c.conv = m.conv), 0)
-      ORDER BY m.seq LIMIT ${limit}`;
+      WITH lo AS (SELECT GREATEST(created_seq, ${afterSeq}, ${since}) AS s FROM users WHERE name = ${user})
+      (SELECT m.* FROM lo, messages m WHERE m.kind = 'user' AND m.target = ${user} AND m.seq > lo.s
+        AND (m.sender <> ${user} OR ${own}) AND ${unacked} ORDER BY m.seq LIMIT ${limit})
+      UNION ALL
+      (SELECT m.* FROM lo, messages m WHERE ${own} AND m.sender = ${user} AND m.kind = 'user'
+        AND m.target <> ${user} AND m.seq > lo.s AND ${unacked} ORDER BY m.seq LIMIT ${limit})
+      UNION ALL
+      (SELECT m.* FROM lo, room_members rm, messages m WHERE rm.user_name = ${user} AND m.kind = 'room'
+        AND m.target = rm.room AND m.seq > GREATEST(lo.s, rm.since_seq) AND (m.sender <> ${user} OR ${own})
+        AND ${unacked} ORDER BY m.seq LIMIT ${limit})
+      UNION ALL
+      (SELECT m.* FROM lo, messages m WHERE m.kind = 'broadcast' AND m.seq > lo.s
+        AND (m.sender <> ${user} OR ${own}) AND ${unacked} ORDER BY m.seq LIMIT ${limit})
+      ORDER BY seq LIMIT ${limit}`;
     return rows.map(toMsg);
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
