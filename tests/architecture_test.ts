@@ -93,7 +93,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/file_store.ts",
       "lib/client/files.ts",
       "lib/client/file_disk.ts",
-      "lib/server/store/sqlite_store.ts",
+      "lib/server/store/sqlite_base.ts",
       "lib/client/local_store.ts",
       "lib/client/crypto_store.ts",
       "lib/client/peer_store.ts",
