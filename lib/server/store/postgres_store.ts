@@ -4,11 +4,12 @@
  * Sequence numbers are assigned here, under a transaction-scoped advisory lock held until commit: they
  * are gap-free and become visible in order on every node, so a node that missed a bus message can
  * catch up with `seq > last`. Acks commit without waiting for the WAL flush (an ack is a hint, as in
- * the SQLite store). This file and pg_migrations.ts are the only places that speak Postgres SQL.
+ * the SQLite store). This file (messages, acks, rooms, nodes), pg_accounts.ts (the rest) and
+ * pg_migrations.ts are the only places that speak Postgres SQL.
  */
 import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
-import { deviceAddress } from "../../common/device_address.ts";
+import { n, PgAccounts, type Row } from "./pg_accounts.ts";
 import type {
   AckSet,
   AuditRow,
@@ -25,27 +26,9 @@ import type {
   UserRow,
 } from "./store.ts";
 
-type Row = Record<string, unknown>;
-type Sql = postgres.Sql;
-
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
 const SEQ_LOCK = 0x50617232;
-
-const n = (v: unknown): number => Number(v);
-
-const toUser = (r: Row): UserRow => ({
-  name: r.name as string,
-  hash: r.hash as string,
-  role: r.role as Role,
-  createdAt: n(r.created_at),
-  createdSeq: n(r.created_seq),
-  failed: n(r.failed),
-  lockedUntil: n(r.locked_until),
-  lockouts: n(r.lockouts),
-  failedAt: n(r.failed_at),
-  kdf: (r.kdf as string | null) ?? null,
-});
 
 const bytes = (b: unknown): Uint8Array => {
   const u = b as Uint8Array;
@@ -63,20 +46,14 @@ const toMsg = (r: Row): StoredMessage => ({
   body: bytes(r.body),
 });
 
-const toKick = (r: Row): KickRow => ({
-  user: r.user_name as string,
-  by: r.by_user as string,
-  at: n(r.at),
-  bannedUntil: r.banned_until === null ? null : n(r.banned_until),
-  reason: (r.reason as string | null) ?? null,
-});
+/** A connection pool of the npm `postgres` client (the accounts half takes it too). */
+export type Sql = postgres.Sql;
 
-export class PostgresStore implements Store {
-  readonly #sql: Sql;
+export class PostgresStore extends PgAccounts implements Store {
   #closed = false;
 
   private constructor(sql: Sql) {
-    this.#sql = sql;
+    super(sql);
   }
 
   /** Connects to `url` (postgres://USER@HOST:PORT/DB) and brings the schema up to date. */
@@ -93,7 +70,7 @@ export class PostgresStore implements Store {
   }
 
   async #migrate(): Promise<void> {
-    await this.#sql.begin(async (tx) => {
+    await this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`;
       await tx`CREATE TABLE IF NOT EXISTS schema_version (v INTEGER NOT NULL)`;
       const rows = await tx`SELECT v FROM schema_version`;
@@ -104,95 +81,15 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createUser(
-    u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
-  ): Promise<boolean> {
-    const r = await this.#sql`
-      INSERT INTO users (name, hash, role, created_at, created_seq, kdf)
-      VALUES (${u.name}, ${u.hash}, ${u.role}, ${u.createdAt}, (SELECT COALESCE(MAX(seq), 0) FROM messages),
-              ${u.kdf ?? null})
-      ON CONFLICT (name) DO NOTHING`;
-    return r.count === 1;
-  }
-  async setCredential(name: string, hash: string, kdf: string): Promise<void> {
-    await this.#sql`UPDATE users SET hash = ${hash}, kdf = ${kdf} WHERE name = ${name}`;
-  }
-  async serverSecret(): Promise<string> {
-    return (await this.#sql`SELECT v FROM server_meta WHERE k = 'secret'`)[0]!.v as string;
-  }
-  async getUser(name: string): Promise<UserRow | null> {
-    const [r] = await this.#sql`SELECT * FROM users WHERE name = ${name}`;
-    return r ? toUser(r) : null;
-  }
-  async listUsers(): Promise<UserRow[]> {
-    return (await this.#sql`SELECT * FROM users ORDER BY name`).map(toUser);
-  }
-  async setLoginState(
-    name: string,
-    s: { failed: number; lockedUntil: number; lockouts: number; failedAt?: number },
-  ): Promise<void> {
-    await this.#sql`UPDATE users SET failed = ${s.failed}, locked_until = ${s.lockedUntil},
-      lockouts = ${s.lockouts}, failed_at = ${s.failedAt ?? 0} WHERE name = ${name}`;
-  }
-  async setRole(name: string, role: Role): Promise<void> {
-    await this.#sql`UPDATE users SET role = ${role} WHERE name = ${name}`;
-  }
-  async countAdmins(): Promise<number> {
-    return n((await this.#sql`SELECT COUNT(*) AS n FROM users WHERE role = 'admin'`)[0]!.n);
-  }
-
-  async addKick(k: KickRow): Promise<void> {
-    await this.#sql`INSERT INTO kicks (user_name, by_user, at, banned_until, reason)
-      VALUES (${k.user}, ${k.by}, ${k.at}, ${k.bannedUntil}, ${k.reason})`;
-  }
-  async listKicks(limit: number): Promise<KickRow[]> {
-    return (await this.#sql`SELECT * FROM kicks ORDER BY id DESC LIMIT ${limit}`).map(toKick);
-  }
-  async activeBan(user: string, now: number): Promise<KickRow | null> {
-    const [r] = await this.#sql`SELECT * FROM kicks WHERE user_name = ${user} AND banned_until > ${now}
-      ORDER BY banned_until DESC LIMIT 1`;
-    return r ? toKick(r) : null;
-  }
-  async liftBans(user: string, now: number): Promise<number> {
-    const r = await this.#sql`UPDATE kicks SET banned_until = ${now}
-      WHERE user_name = ${user} AND banned_until > ${now}`;
-    return r.count;
-  }
-  async audit(a: AuditRow): Promise<void> {
-    await this.#sql`INSERT INTO audit (at, actor, action, target, detail)
-      VALUES (${a.at}, ${a.actor}, ${a.action}, ${a.target}, ${a.detail})`;
-  }
-  async auditRepeat(a: AuditRow, since: number): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      const r = await tx`UPDATE audit SET count = count + 1
-        WHERE actor = ${a.actor} AND action = ${a.action} AND target = ${a.target} AND at >= ${since}`;
-      if (r.count === 0) {
-        await tx`INSERT INTO audit (at, actor, action, target, detail)
-          VALUES (${a.at}, ${a.actor}, ${a.action}, ${a.target}, ${a.detail})`;
-      }
-    });
-  }
-  async listAudit(limit: number): Promise<AuditRow[]> {
-    const rows = await this.#sql`SELECT at, actor, action, target, detail, count FROM audit
-      ORDER BY id DESC LIMIT ${limit}`;
-    return rows.map((r) => ({
-      at: n(r.at),
-      actor: r.actor as string,
-      action: r.action as string,
-      target: r.target as string,
-      detail: r.detail as string,
-      count: n(r.count),
-    }));
-  }
   async storedBytes(sender: string): Promise<number> {
     return n(
-      (await this.#sql`SELECT COALESCE(SUM(octet_length(body)), 0) AS n FROM messages
+      (await this.sql`SELECT COALESCE(SUM(octet_length(body)), 0) AS n FROM messages
       WHERE sender = ${sender}`)[0]!.n,
     );
   }
   async sweepMessages(before: number, limit: number): Promise<number> {
     // Acknowledged by every recipient (as in the SQLite store).
-    const r = await this.#sql`DELETE FROM messages WHERE seq IN (
+    const r = await this.sql`DELETE FROM messages WHERE seq IN (
       SELECT m.seq FROM messages m WHERE m.ts < ${before} AND (
         (m.kind = 'user' AND (m.target = m.sender OR COALESCE((SELECT seq FROM cursors c
            WHERE c.user_name = m.target AND c.conv = m.conv), 0) >= m.seq))
@@ -213,7 +110,7 @@ export class PostgresStore implements Store {
       for (const a of acks) await this.ackMany(a.user, a.acks);
       return [];
     }
-    return await this.#sql.begin(async (tx) => {
+    return await this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
       let seq = n((await tx`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
       const out: (StoredMessage | null)[] = [];
@@ -229,14 +126,14 @@ export class PostgresStore implements Store {
     }) as (StoredMessage | null)[];
   }
   async lastSeq(): Promise<number> {
-    return n((await this.#sql`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
+    return n((await this.sql`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
   }
   async since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
-    return (await this.#sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)
+    return (await this.sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)
       .map(toMsg);
   }
   async seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
-    const [r] = await this.#sql`SELECT seq, ts FROM messages WHERE sender = ${sender} AND mid = ${mid}`;
+    const [r] = await this.sql`SELECT seq, ts FROM messages WHERE sender = ${sender} AND mid = ${mid}`;
     return r ? { seq: n(r.seq), ts: n(r.ts) } : null;
   }
   async pending(
@@ -248,9 +145,9 @@ export class PostgresStore implements Store {
     const cur = device?.cursor ?? user, since = device?.sinceSeq ?? 0, own = device?.own === true;
     // One arm per way a message reaches the user, each an index range in seq order (an OR across
     // kinds read every DM on the server at each sync); merged by seq.
-    const unacked = this.#sql`m.seq > COALESCE((SELECT seq FROM cursors c
+    const unacked = this.sql`m.seq > COALESCE((SELECT seq FROM cursors c
       WHERE c.user_name = ${cur} AND c.conv = m.conv), 0)`;
-    const rows = await this.#sql`
+    const rows = await this.sql`
       WITH lo AS (SELECT GREATEST(created_seq, ${afterSeq}, ${since}) AS s FROM users WHERE name = ${user})
       (SELECT m.* FROM lo, messages m WHERE m.kind = 'user' AND m.target = ${user} AND m.seq > lo.s
         AND (m.sender <> ${user} OR ${own}) AND ${unacked} ORDER BY m.seq LIMIT ${limit})
@@ -272,7 +169,7 @@ export class PostgresStore implements Store {
   }
   async ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
     if (!acks.length) return;
-    await this.#sql.begin(async (tx) => {
+    await this.sql.begin(async (tx) => {
       await tx`SET LOCAL synchronous_commit = off`;
       await this.#acks(tx, user, acks);
     });
@@ -298,7 +195,7 @@ export class PostgresStore implements Store {
     limit: number,
     maxBytes = Number.MAX_SAFE_INTEGER,
   ): Promise<StoredMessage[]> {
-    const rows = await this.#sql`
+    const rows = await this.sql`
       SELECT m.* FROM messages m JOIN (
         SELECT seq, SUM(OCTET_LENGTH(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS upto,
                ROW_NUMBER() OVER (ORDER BY seq DESC) AS n
@@ -311,7 +208,7 @@ export class PostgresStore implements Store {
   async createRoom(
     r: { name: string; createdBy: string; createdAt: number; members: RoomMember[] },
   ): Promise<boolean> {
-    return await this.#sql.begin(async (tx) => {
+    return await this.sql.begin(async (tx) => {
       const c = await tx`INSERT INTO rooms (name, created_by, created_at)
         VALUES (${r.name}, ${r.createdBy}, ${r.createdAt}) ON CONFLICT (name) DO NOTHING`;
       if (c.count !== 1) return false;
@@ -325,11 +222,11 @@ export class PostgresStore implements Store {
       ON CONFLICT (room, user_name) DO UPDATE SET admin = room_members.admin OR excluded.admin`;
   }
   async getRoom(name: string): Promise<RoomRow | null> {
-    const [r] = await this.#sql`SELECT * FROM rooms WHERE name = ${name}`;
+    const [r] = await this.sql`SELECT * FROM rooms WHERE name = ${name}`;
     return r ? await this.#roomRow(r) : null;
   }
   async #roomRow(r: Row): Promise<RoomRow> {
-    const rows = await this.#sql`SELECT user_name, since_seq, admin FROM room_members
+    const rows = await this.sql`SELECT user_name, since_seq, admin FROM room_members
       WHERE room = ${r.name as string} ORDER BY user_name`;
     return {
       name: r.name as string,
@@ -339,19 +236,19 @@ export class PostgresStore implements Store {
     };
   }
   async addMember(room: string, m: RoomMember): Promise<void> {
-    await this.#insertMember(this.#sql, room, m);
+    await this.#insertMember(this.sql, room, m);
   }
   async removeMember(room: string, user: string): Promise<void> {
-    await this.#sql`DELETE FROM room_members WHERE room = ${room} AND user_name = ${user}`;
+    await this.sql`DELETE FROM room_members WHERE room = ${room} AND user_name = ${user}`;
   }
   async roomsOf(user: string): Promise<RoomRow[]> {
-    const rows = await this.#sql`SELECT r.* FROM rooms r JOIN room_members m ON m.room = r.name
+    const rows = await this.sql`SELECT r.* FROM rooms r JOIN room_members m ON m.room = r.name
       WHERE m.user_name = ${user} ORDER BY r.name`;
     return await Promise.all(rows.map((r) => this.#roomRow(r)));
   }
 
   async appendRoomLog(room: string, epoch: number, entry: string): Promise<boolean> {
-    return await this.#sql.begin(async (tx) => {
+    return await this.sql.begin(async (tx) => {
       const [c] = await tx`SELECT COUNT(*) AS n FROM room_log WHERE room = ${room}`;
       if (n(c!.n) !== epoch) return false;
       const r = await tx`INSERT INTO room_log (room, epoch, entry) VALUES (${room}, ${epoch}, ${entry})
@@ -360,122 +257,29 @@ export class PostgresStore implements Store {
     }) as boolean;
   }
   async roomLog(room: string): Promise<string[]> {
-    const rows = await this.#sql`SELECT entry FROM room_log WHERE room = ${room} ORDER BY epoch`;
+    const rows = await this.sql`SELECT entry FROM room_log WHERE room = ${room} ORDER BY epoch`;
     return rows.map((r) => r.entry as string);
-  }
-
-  async putIdentity(user: string, identity: string, spk: string): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      const [old] = await tx`SELECT identity FROM key_identity WHERE user_name = ${user} FOR UPDATE`;
-      // A new identity invalidates the one-time prekeys made for the old one.
-      if (old && old.identity !== identity) await tx`DELETE FROM key_prekeys WHERE user_name = ${user}`;
-      await tx`INSERT INTO key_identity (user_name, identity, spk) VALUES (${user}, ${identity}, ${spk})
-        ON CONFLICT (user_name) DO UPDATE SET identity = excluded.identity, spk = excluded.spk`;
-    });
-  }
-  async addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      for (const k of opks) {
-        await tx`INSERT INTO key_prekeys (user_name, id, pub) VALUES (${user}, ${k.id}, ${JSON.stringify(k)})
-          ON CONFLICT (user_name, id) DO UPDATE SET pub = excluded.pub`;
-      }
-    });
-  }
-  async takeBundle(user: string, withOpk = true): Promise<KeyBundleRow | null> {
-    const [r] = await this.#sql`SELECT identity, spk FROM key_identity WHERE user_name = ${user}`;
-    if (!r) return null;
-    const [k] = withOpk
-      ? await this.#sql`DELETE FROM key_prekeys WHERE (user_name, id) = (
-          SELECT user_name, id FROM key_prekeys WHERE user_name = ${user} ORDER BY id LIMIT 1
-          FOR UPDATE SKIP LOCKED) RETURNING pub`
-      : [];
-    return { identity: r.identity as string, spk: r.spk as string, opk: k ? k.pub as string : null };
-  }
-  async countPrekeys(user: string): Promise<number> {
-    return n((await this.#sql`SELECT COUNT(*) AS n FROM key_prekeys WHERE user_name = ${user}`)[0]!.n);
-  }
-
-  async addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number> {
-    return await this.#sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(hashtext(${"devices:" + user}))`;
-      const [r] = await tx`SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user_name = ${user}`;
-      const id = n(r!.n) + 1;
-      await tx`INSERT INTO devices (user_name, device, name, created, since_seq)
-        VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq})`;
-      return id;
-    });
-  }
-  async devices(user: string): Promise<DeviceRow[]> {
-    const rows = await this.#sql`SELECT * FROM devices WHERE user_name = ${user} ORDER BY device`;
-    return rows.map((r) => ({
-      device: n(r.device),
-      name: r.name as string,
-      created: n(r.created),
-      sinceSeq: n(r.since_seq),
-      removed: r.removed === null ? null : n(r.removed),
-    }));
-  }
-  async removeDevice(user: string, device: number, now: number): Promise<boolean> {
-    return await this.#sql.begin(async (tx) => {
-      const r = await tx`UPDATE devices SET removed = ${now}
-        WHERE user_name = ${user} AND device = ${device} AND removed IS NULL`;
-      if (r.count !== 1) return false;
-      const key = deviceAddress(user, device);
-      await tx`DELETE FROM key_identity WHERE user_name = ${key}`;
-      await tx`DELETE FROM key_prekeys WHERE user_name = ${key}`;
-      return true;
-    });
-  }
-  async resetDevices(user: string, now: number): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`UPDATE devices SET removed = ${now} WHERE user_name = ${user} AND removed IS NULL`;
-      const prefix = `${user}/`;
-      await tx`DELETE FROM key_identity WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
-      await tx`DELETE FROM key_prekeys WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
-    });
-  }
-
-  async addToken(user: string, hash: string, expires: number): Promise<void> {
-    await this.#sql`INSERT INTO tokens (hash, user_name, expires) VALUES (${hash}, ${user}, ${expires})
-      ON CONFLICT (hash) DO UPDATE SET user_name = excluded.user_name, expires = excluded.expires`;
-  }
-  async tokenUser(hash: string, now: number): Promise<string | null> {
-    const [r] = await this.#sql`SELECT user_name FROM tokens WHERE hash = ${hash} AND expires > ${now}`;
-    return r ? r.user_name as string : null;
-  }
-  async dropTokens(user: string): Promise<void> {
-    await this.#sql`DELETE FROM tokens WHERE user_name = ${user}`;
-  }
-  async dropToken(hash: string): Promise<boolean> {
-    return (await this.#sql`DELETE FROM tokens WHERE hash = ${hash}`).count > 0;
-  }
-  async pruneTokens(user: string, keep: number, now: number): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`DELETE FROM tokens WHERE expires <= ${now}`;
-      await tx`DELETE FROM tokens WHERE user_name = ${user} AND hash NOT IN
-        (SELECT hash FROM tokens WHERE user_name = ${user} ORDER BY expires DESC LIMIT ${keep})`;
-    });
   }
 
   /** Marks node `id` alive now (every node, every second), saying whether it has a bus. */
   async heartbeat(id: string, bus: boolean, now: number): Promise<void> {
-    await this.#sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${now}, ${bus})
+    await this.sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${now}, ${bus})
       ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, bus = excluded.bus`;
   }
   /** Other nodes heard from within `withinMs` of `now`. */
   async liveNodes(except: string, now: number, withinMs: number): Promise<string[]> {
-    const rows = await this.#sql`SELECT id FROM nodes WHERE id <> ${except} AND seen_at > ${now - withinMs}
+    const rows = await this.sql`SELECT id FROM nodes WHERE id <> ${except} AND seen_at > ${now - withinMs}
       ORDER BY id`;
     return rows.map((r) => r.id as string);
   }
   /** A node stopping cleanly leaves at once (a killed one ages out). */
   async leave(id: string): Promise<void> {
-    await this.#sql`DELETE FROM nodes WHERE id = ${id}`;
+    await this.sql`DELETE FROM nodes WHERE id = ${id}`;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#sql.end({ timeout: 5 });
+    await this.sql.end({ timeout: 5 });
   }
 }
