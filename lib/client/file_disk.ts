@@ -16,6 +16,7 @@ import {
   chunkCount,
   chunkLength,
   chunkOffset,
+  cipherSize,
   MAX_FILE_SIZE,
   safeFileName,
   withNumber,
@@ -42,6 +43,47 @@ export async function checkUnchanged(path: string, size: number, mtime: number):
   }
 }
 
+/** Plaintext of chunks [first, last) of a `size`-byte file (one positional read). */
+async function readChunks(file: Deno.FsFile, size: number, first: number, last: number): Promise<Uint8Array> {
+  const from = first * CHUNK_SIZE, pt = new Uint8Array(Math.min(size, last * CHUNK_SIZE) - from);
+  await file.seek(from, Deno.SeekMode.Start);
+  for (let o = 0; o < pt.length;) {
+    const r = await file.read(pt.subarray(o));
+    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
+    o += r;
+  }
+  return pt;
+}
+
+/** Encrypts the `n` chunks of `pt` (chunk `first` on; the last may be empty) all at once; returns `lead` ‖ ciphertext from `skip`. */
+async function sealChunks(
+  cipher: ChunkCipher,
+  first: number,
+  n: number,
+  pt: Uint8Array,
+  lead: Uint8Array,
+  skip: number,
+): Promise<Uint8Array> {
+  const enc = await Promise.all(
+    Array.from({ length: n }, (_, k) => cipher.encryptChunk(first + k, pt.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE))),
+  );
+  enc[0] = enc[0]!.subarray(skip);
+  return lead.length ? concat(lead, ...enc) : concat(...enc);
+}
+
+/** Where a piece of ciphertext from byte `pos` comes from: chunks [first, last), cut `skip` bytes into the first. */
+function piece(header: Uint8Array, size: number, pos: number, batch: number) {
+  const lead = pos < FILE_HEADER_LEN ? header.subarray(pos) : new Uint8Array(0);
+  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
+  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
+  return {
+    lead,
+    first,
+    last: Math.min(chunkCount(size), first + batch),
+    skip: start - (chunkOffset(first) - FILE_HEADER_LEN),
+  };
+}
+
 /** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
 export async function cipherFrom(
   file: Deno.FsFile,
@@ -49,33 +91,41 @@ export async function cipherFrom(
   header: Uint8Array,
   size: number,
   pos: number,
+  batch = BATCH,
 ): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  if (pos < FILE_HEADER_LEN) parts.push(header.subarray(pos));
-  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
-  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
-  const skip = start - (chunkOffset(first) - FILE_HEADER_LEN);
-  const last = Math.min(chunkCount(size), first + BATCH);
-  const from = first * CHUNK_SIZE, to = Math.min(size, last * CHUNK_SIZE);
-  const pt = new Uint8Array(to - from);
-  await file.seek(from, Deno.SeekMode.Start);
-  for (let o = 0; o < pt.length;) {
-    const r = await file.read(pt.subarray(o));
-    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
-    o += r;
+  const p = piece(header, size, pos, batch);
+  return await sealChunks(cipher, p.first, p.last - p.first, await readChunks(file, size, p.first, p.last), p.lead, p.skip);
+}
+
+/**
+ * The ciphertext from byte `pos` to the end, in pieces of at most `batch` chunks (the first cut
+ * at `pos`, header first when `pos` is in it): reads stay in order on `file`, while up to `depth`
+ * pieces are encrypted ahead (their chunks all in flight at once). Memory: `depth` pieces.
+ */
+export async function* cipherPieces(
+  file: Deno.FsFile,
+  cipher: ChunkCipher,
+  header: Uint8Array,
+  size: number,
+  pos: number,
+  batch: number,
+  depth: number,
+): AsyncGenerator<Uint8Array> {
+  const total = cipherSize(size), ahead: Promise<Uint8Array>[] = [];
+  try {
+    while (pos < total || ahead.length) {
+      while (pos < total && ahead.length < depth) {
+        const p = piece(header, size, pos, batch);
+        const sealed = sealChunks(cipher, p.first, p.last - p.first, await readChunks(file, size, p.first, p.last), p.lead, p.skip);
+        sealed.catch(() => {}); // awaited in order below
+        ahead.push(sealed);
+        pos = Math.min(total, chunkOffset(p.last));
+      }
+      yield await ahead.shift()!;
+    }
+  } finally {
+    await Promise.allSettled(ahead);
   }
-  const enc = await Promise.all(
-    Array.from(
-      { length: last - first },
-      (_, k) =>
-        cipher.encryptChunk(
-          first + k,
-          pt.subarray(k * CHUNK_SIZE, Math.min(pt.length, (k + 1) * CHUNK_SIZE)),
-        ),
-    ),
-  );
-  enc.forEach((c, k) => parts.push(k === 0 ? c.subarray(skip) : c));
-  return concat(...parts);
 }
 
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
@@ -93,8 +143,11 @@ export async function openPart(
   size: number,
 ): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
   const out = await Deno.open(part, { read: true, write: true, create: true });
-  const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
-  await out.truncate(next * CHUNK_SIZE);
+  const have = (await out.stat()).size;
+  const next = Math.min(Math.floor(have / CHUNK_SIZE), chunkCount(size) - 1);
+  // Only a torn tail is cut: on ext4 a truncate makes close() flush the whole file (auto_da_alloc),
+  // and the keystore's next fsync then waits for it (≈ 1 s per GiB written).
+  if (have !== next * CHUNK_SIZE) await out.truncate(next * CHUNK_SIZE);
   const hash = sha256Stream();
   const buf = new Uint8Array(1024 * 1024);
   for (
@@ -111,40 +164,64 @@ export async function openPart(
 /**
  * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
  * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
- * written. `restart()` drops a partial chunk (the bytes will come again from another source).
+ * written. A push's chunks are decrypted at once, while the pushes before it are still being
+ * written: a caller may keep a few pushes in flight (each settles after those before it; after a
+ * failed one, every later one fails too). `restart()`, with no push in flight, drops a partial
+ * chunk and any failure (the bytes will come again from another source).
  */
 export class PartWriter {
   #pending: Uint8Array = new Uint8Array(0);
+  /** Chunks handed to decryption so far (`next`: written so far). */
+  #issued: number;
+  #tail: Promise<void> = Promise.resolve();
   constructor(
     readonly out: Deno.FsFile,
     readonly cipher: ChunkCipher,
     readonly size: number,
     public next: number,
     readonly hash: PartHash,
-  ) {}
+  ) {
+    this.#issued = next;
+  }
   get done(): boolean {
     return this.next >= chunkCount(this.size);
   }
+  /** Every chunk has been pushed (some may still be under way: await their pushes). */
+  get complete(): boolean {
+    return this.#issued >= chunkCount(this.size);
+  }
   restart(): void {
     this.#pending = new Uint8Array(0);
+    this.#issued = this.next;
+    this.#tail = Promise.resolve();
   }
-  async push(body: Uint8Array): Promise<void> {
+  push(body: Uint8Array): Promise<void> {
     const pending = this.#pending.length ? concat(this.#pending, body) : body;
     // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
     const parts: Promise<Uint8Array>[] = [];
-    let off = 0, k = this.next;
+    let off = 0, k = this.#issued;
     for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
       parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
     }
-    if (parts.length) {
-      const pts = await Promise.all(parts);
-      const pt = pts.length === 1 ? pts[0]! : concat(...pts);
-      for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
-      this.hash.update(pt);
-      this.next = k;
-    }
-    if (this.done && off < pending.length) throw new DecryptError("Data after the final chunk");
+    const extra = k >= chunkCount(this.size) && off < pending.length;
     this.#pending = pending.subarray(off);
+    this.#issued = k;
+    const opened = Promise.all(parts);
+    opened.catch(() => {}); // awaited below, once the pushes before this one are written
+    const prev = this.#tail;
+    const run = (async () => {
+      await prev;
+      const pts = await opened;
+      if (pts.length) {
+        const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+        for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+        this.hash.update(pt);
+        this.next = k;
+      }
+      if (extra) throw new DecryptError("Data after the final chunk");
+    })();
+    this.#tail = run;
+    return run;
   }
 }
 

@@ -36,6 +36,8 @@ export interface Receiving {
 
 /** Reads in flight while downloading from the relay: hides the round trip of one request. */
 const WINDOW = 4;
+/** Direct frames being decrypted and written at once. */
+const IN_FLIGHT = 3;
 /** A direct channel silent this long is given up (the relay takes over). */
 const STALL_MS = 15_000;
 
@@ -88,10 +90,20 @@ export async function download(
         const header = await recvWithin(ch, DIRECT_MS, true);
         if (header) {
           w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
-          for (let b; !w.done && (b = await recvWithin(ch, STALL_MS, true));) {
-            await w.push(b);
-            onDone(w.next * CHUNK_SIZE);
+          // A frame is decrypted while the one before it is written and the next one arrives.
+          const writes: Promise<void>[] = [];
+          try {
+            for (let b; !w.complete && (b = await recvWithin(ch, STALL_MS, true));) {
+              const push = w.push(b);
+              push.catch(() => {}); // awaited in order
+              writes.push(push);
+              if (writes.length >= IN_FLIGHT) await writes.shift();
+              onDone(w.next * CHUNK_SIZE);
+            }
+          } finally {
+            await Promise.allSettled(writes);
           }
+          await writes.at(-1);
         }
       } catch (e) {
         // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
