@@ -65,7 +65,10 @@ async function sealChunks(
   skip: number,
 ): Promise<Uint8Array> {
   const enc = await Promise.all(
-    Array.from({ length: n }, (_, k) => cipher.encryptChunk(first + k, pt.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE))),
+    Array.from(
+      { length: n },
+      (_, k) => cipher.encryptChunk(first + k, pt.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE)),
+    ),
   );
   enc[0] = enc[0]!.subarray(skip);
   return lead.length ? concat(lead, ...enc) : concat(...enc);
@@ -94,7 +97,14 @@ export async function cipherFrom(
   batch = BATCH,
 ): Promise<Uint8Array> {
   const p = piece(header, size, pos, batch);
-  return await sealChunks(cipher, p.first, p.last - p.first, await readChunks(file, size, p.first, p.last), p.lead, p.skip);
+  return await sealChunks(
+    cipher,
+    p.first,
+    p.last - p.first,
+    await readChunks(file, size, p.first, p.last),
+    p.lead,
+    p.skip,
+  );
 }
 
 /**
@@ -116,7 +126,14 @@ export async function* cipherPieces(
     while (pos < total || ahead.length) {
       while (pos < total && ahead.length < depth) {
         const p = piece(header, size, pos, batch);
-        const sealed = sealChunks(cipher, p.first, p.last - p.first, await readChunks(file, size, p.first, p.last), p.lead, p.skip);
+        const sealed = sealChunks(
+          cipher,
+          p.first,
+          p.last - p.first,
+          await readChunks(file, size, p.first, p.last),
+          p.lead,
+          p.skip,
+        );
         sealed.catch(() => {}); // awaited in order below
         ahead.push(sealed);
         pos = Math.min(total, chunkOffset(p.last));

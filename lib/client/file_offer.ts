@@ -65,6 +65,8 @@ export interface OutRecord {
 
 /** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
 export const BATCH = 16;
+/** Chunks per relay request body (31 × (16 KiB + tag) ≈ 497 KiB, under FILE_BODY_MAX). */
+export const RELAY_BATCH = 31;
 export const IN_KEY = "files:in";
 export const OUT_KEY = "files:out";
 /** Records kept per list; the oldest finished ones go first. */

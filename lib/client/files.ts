@@ -28,7 +28,7 @@ import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
 import {
   checkUnchanged,
-  cipherFrom,
+  cipherPieces,
   downloadTarget,
   finishPart,
   hashFile,
@@ -46,6 +46,7 @@ import {
   type InRecord,
   OUT_KEY,
   type OutRecord,
+  RELAY_BATCH,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -73,6 +74,8 @@ export const DIRECT_WAIT_MS = 300_000;
 
 /** Request bodies in flight per transfer (each way): hides the round trip of one request. */
 const WINDOW = 4;
+/** Bodies read and encrypted ahead of those in flight. */
+const AHEAD = 4;
 const EMPTY = new Uint8Array(0);
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
@@ -225,24 +228,28 @@ export class FileTransfers {
         }
         via = "direct";
       } else {
-        // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
+        // Up to WINDOW bodies in flight (the server handles one connection's requests in order),
+        // the next ones read and encrypted ahead.
         const inflight: { end: number; put: Promise<number> }[] = [];
         let pos = have;
+        let pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
         try {
           while (have < total) {
             const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
             const ch = r && (await this.#dial(r, rec.to).catch(() => null));
             if (ch) { // the recipient is reachable: the rest goes straight to it
               await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              await pieces.return(undefined);
               if (await pushDirect(ch, src, (d) => p(d, "active"))) {
                 via = "direct";
                 break;
               }
               pos = have = await this.#put(rec, 0, EMPTY); // broke off: the relay goes on
+              pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
               continue;
             }
             while (pos < total && inflight.length < WINDOW) {
-              const body = await cipherFrom(file, cipher, header, rec.size, pos);
+              const body = (await pieces.next()).value!;
               const put = this.#put(rec, pos, body);
               put.catch(() => {}); // awaited in order below
               inflight.push({ end: pos += body.length, put });
@@ -255,12 +262,15 @@ export class FileTransfers {
             }
             if (next !== first.end) { // taken only in part: drop what follows and go on from there
               await Promise.allSettled(inflight.splice(0).map((x) => x.put));
+              await pieces.return(undefined);
               pos = next;
+              pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
             }
             have = next;
           }
         } finally {
           await Promise.allSettled(inflight.map((x) => x.put));
+          await pieces.return(undefined);
         }
       }
       await checkUnchanged(rec.path, rec.size, rec.mtime);

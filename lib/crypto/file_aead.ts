@@ -74,7 +74,11 @@ export class ChunkCipher {
     const iv = chunkNonce(this.baseNonce, index) as Uint8Array<ArrayBuffer>;
     // WebCrypto copies its input: the view is passed as it is (no copy of our own per chunk).
     return new Uint8Array(
-      await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.#key, plaintext as Uint8Array<ArrayBuffer>),
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv },
+        await this.#key,
+        plaintext as Uint8Array<ArrayBuffer>,
+      ),
     );
   }
 

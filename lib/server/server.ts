@@ -383,6 +383,7 @@ export class ParleyServer {
       this.hub.close();
       await this.cluster?.close();
       this.#hasher.close?.();
+      await this.files.close();
       await this.deps.store.close();
       this.core.log.info("shutdown.done", {});
     })();

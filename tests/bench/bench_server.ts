@@ -48,7 +48,7 @@ export interface Srv {
 }
 
 /** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
-export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
+export async function startServer(dir: string, extra: string[] = [], runFlags: string[] = []): Promise<Srv> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -57,6 +57,7 @@ export async function startServer(dir: string, extra: string[] = []): Promise<Sr
       "--allow-write",
       "--allow-env",
       "--allow-run",
+      ...runFlags,
       `${ROOT}server.ts`,
       "--port",
       "0",

@@ -20,7 +20,7 @@ import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, phase, type Row, rssKb } from "./proc.ts";
 
 const MB = 1e6;
-/** PARLEY_BENCH_PROF=DIR: the client processes write V8 CPU profiles there (deno --cpu-prof). */
+/** PARLEY_BENCH_PROF=DIR: the server and client processes write V8 CPU profiles there (deno --cpu-prof). */
 const PROF_DIR = Deno.env.get("PARLEY_BENCH_PROF");
 const PROF = PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROF_DIR}`] : [];
 
@@ -191,7 +191,7 @@ async function parleyCopy(
   await Deno.mkdir(dir);
   const data = `${dir}/server`;
   await Deno.mkdir(data);
-  const srv = await startServer(data, ["--file-quota", String(4 * bytes + (1 << 30))]);
+  const srv = await startServer(data, ["--file-quota", String(4 * bytes + (1 << 30))], PROF);
   const client = (home: string, user: string, ...args: string[]) =>
     timed(
       [
