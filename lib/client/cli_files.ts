@@ -156,7 +156,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         for (const r of todo) {
           try {
             const got = await ft.accept(r, dir);
-            io.out(`saved ${got.path} ${r.size} ${r.sha256}`);
+            io.out(`saved ${got.path} ${r.size} ${got.rec.sha256}`);
           } catch (e) {
             if (c.conn.closed) throw e;
             failed++;
