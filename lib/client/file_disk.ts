@@ -43,10 +43,20 @@ export async function checkUnchanged(path: string, size: number, mtime: number):
   }
 }
 
-/** Plaintext of chunks [first, last) of a `size`-byte file (one positional read). */
-async function readChunks(file: Deno.FsFile, size: number, first: number, last: number): Promise<Uint8Array> {
+/**
+ * Plaintext of chunks [first, last) of a `size`-byte file (one positional read; `at`, when given,
+ * is where the file stands and is kept up to date: reads in order need no seek).
+ */
+async function readChunks(
+  file: Deno.FsFile,
+  size: number,
+  first: number,
+  last: number,
+  at = { pos: -1 },
+): Promise<Uint8Array> {
   const from = first * CHUNK_SIZE, pt = new Uint8Array(Math.min(size, last * CHUNK_SIZE) - from);
-  await file.seek(from, Deno.SeekMode.Start);
+  if (at.pos !== from) await file.seek(from, Deno.SeekMode.Start);
+  at.pos = from + pt.length;
   for (let o = 0; o < pt.length;) {
     const r = await file.read(pt.subarray(o));
     if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
@@ -121,7 +131,7 @@ export async function* cipherPieces(
   batch: number,
   depth: number,
 ): AsyncGenerator<Uint8Array> {
-  const total = cipherSize(size), ahead: Promise<Uint8Array>[] = [];
+  const total = cipherSize(size), ahead: Promise<Uint8Array>[] = [], at = { pos: -1 };
   try {
     while (pos < total || ahead.length) {
       while (pos < total && ahead.length < depth) {
@@ -130,7 +140,7 @@ export async function* cipherPieces(
           cipher,
           p.first,
           p.last - p.first,
-          await readChunks(file, size, p.first, p.last),
+          await readChunks(file, size, p.first, p.last, at),
           p.lead,
           p.skip,
         );
