@@ -63,7 +63,11 @@ export class Connection {
   }
 
   /** Sends a request and resolves with the `ok` reply; rejects with `BackendError` on `err`. */
-  request(t: string, fields: Record<string, unknown> = {}, body?: Uint8Array): Promise<Reply> {
+  request(
+    t: string,
+    fields: Record<string, unknown> = {},
+    body?: Uint8Array | readonly Uint8Array[],
+  ): Promise<Reply> {
     if (this.#closed) return Promise.reject(this.#closeReason ?? new BackendError("closed", "Not connected"));
     const id = this.#nextId++;
     const p = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject, items: [] }));

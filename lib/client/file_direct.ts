@@ -23,7 +23,7 @@ import { cryptoRandom } from "../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../net/peer_net.ts";
 import type { ChunkCipher } from "../crypto/file_aead.ts";
-import { cipherPieces } from "./file_disk.ts";
+import { cipherPieces, partsLength } from "./file_disk.ts";
 import { chunkCount, chunkOffset, type FileReady } from "./file_offer.ts";
 
 export const FILE_PURPOSE = "parley-file-v1";
@@ -151,7 +151,7 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     let pos = chunkOffset(i);
     for await (const b of cipherPieces(s.file, s.cipher, s.header, s.size, pos, DIRECT_BATCH, AHEAD)) {
       await c.sendBulk(b);
-      onDone(pos += b.length);
+      onDone(pos += partsLength(b));
     }
     // The recipient hashes the whole file before it answers.
     const ok = await recvWithin(c, 600_000);

@@ -65,7 +65,10 @@ async function readChunks(
   return pt;
 }
 
-/** Encrypts the `n` chunks of `pt` (chunk `first` on; the last may be empty) all at once; returns `lead` ‖ ciphertext from `skip`. */
+/**
+ * Encrypts the `n` chunks of `pt` (chunk `first` on; the last may be empty) all at once; returns
+ * `lead` and the ciphertext from `skip` on, in parts (copied once, into the frame that carries them).
+ */
 async function sealChunks(
   cipher: ChunkCipher,
   first: number,
@@ -73,7 +76,7 @@ async function sealChunks(
   pt: Uint8Array,
   lead: Uint8Array,
   skip: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array[]> {
   const enc = await Promise.all(
     Array.from(
       { length: n },
@@ -81,7 +84,8 @@ async function sealChunks(
     ),
   );
   enc[0] = enc[0]!.subarray(skip);
-  return lead.length ? concat(lead, ...enc) : concat(...enc);
+  if (lead.length) enc.unshift(lead);
+  return enc;
 }
 
 /** Where a piece of ciphertext from byte `pos` comes from: chunks [first, last), cut `skip` bytes into the first. */
@@ -107,20 +111,23 @@ export async function cipherFrom(
   batch = BATCH,
 ): Promise<Uint8Array> {
   const p = piece(header, size, pos, batch);
-  return await sealChunks(
-    cipher,
-    p.first,
-    p.last - p.first,
-    await readChunks(file, size, p.first, p.last),
-    p.lead,
-    p.skip,
+  return concat(
+    ...await sealChunks(
+      cipher,
+      p.first,
+      p.last - p.first,
+      await readChunks(file, size, p.first, p.last),
+      p.lead,
+      p.skip,
+    ),
   );
 }
 
 /**
  * The ciphertext from byte `pos` to the end, in pieces of at most `batch` chunks (the first cut
- * at `pos`, header first when `pos` is in it): reads stay in order on `file`, while up to `depth`
- * pieces are encrypted ahead (their chunks all in flight at once). Memory: `depth` pieces.
+ * at `pos`, header first when `pos` is in it), each piece as its parts (`partsLength` bytes):
+ * reads stay in order on `file`, while up to `depth` pieces are encrypted ahead (their chunks all
+ * in flight at once). Memory: `depth` pieces.
  */
 export async function* cipherPieces(
   file: Deno.FsFile,
@@ -130,8 +137,8 @@ export async function* cipherPieces(
   pos: number,
   batch: number,
   depth: number,
-): AsyncGenerator<Uint8Array> {
-  const total = cipherSize(size), ahead: Promise<Uint8Array>[] = [], at = { pos: -1 };
+): AsyncGenerator<Uint8Array[]> {
+  const total = cipherSize(size), ahead: Promise<Uint8Array[]>[] = [], at = { pos: -1 };
   try {
     while (pos < total || ahead.length) {
       while (pos < total && ahead.length < depth) {
@@ -156,6 +163,7 @@ export async function* cipherPieces(
 }
 
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
+export const partsLength = (parts: readonly Uint8Array[]) => parts.reduce((n, b) => n + b.length, 0);
 
 /** The running SHA-256 of what a `.part` holds. */
 export type PartHash = ReturnType<typeof sha256Stream>;

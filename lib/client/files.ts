@@ -33,6 +33,7 @@ import {
   downloadTarget,
   finishPart,
   hashFile,
+  partsLength,
   removePart,
   sendable,
 } from "./file_disk.ts";
@@ -191,7 +192,7 @@ export class FileTransfers {
     );
   }
 
-  async #put(rec: OutRecord, off: number, body: Uint8Array): Promise<number> {
+  async #put(rec: OutRecord, off: number, body: Uint8Array | readonly Uint8Array[]): Promise<number> {
     const size = cipherSize(rec.size);
     const r = await this.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
     return Number(r.header.have);
@@ -271,7 +272,7 @@ export class FileTransfers {
               const body = (await pieces.next()).value!;
               const put = this.#put(rec, pos, body);
               put.catch(() => {}); // awaited in order below
-              inflight.push({ end: pos += body.length, put });
+              inflight.push({ end: pos += partsLength(body), put });
             }
             p(have, "active");
             const first = inflight.shift()!;
