@@ -99,10 +99,9 @@ export class Connection {
   async #readLoop(decoder: FrameDecoder): Promise<void> {
     try {
       for (;;) {
-        const buf = new Uint8Array(64 * 1024);
-        const n = await this.conn.read(buf);
-        if (n === null) break;
-        for (const f of decoder.push(buf.subarray(0, n))) this.#onFrame(f);
+        const chunk = await this.conn.readChunk(); // as received, no copy
+        if (chunk === null) break;
+        for (const f of decoder.push(chunk)) this.#onFrame(f);
       }
       this.#fail(new BackendError("closed", "The server closed the connection"));
     } catch (e) {
