@@ -23,7 +23,7 @@ import { cryptoRandom } from "../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../net/peer_net.ts";
 import type { ChunkCipher } from "../crypto/file_aead.ts";
-import { cipherPieces, partsLength } from "./file_disk.ts";
+import { cipherPieces, partsLength } from "./file_cipher.ts";
 import { chunkCount, chunkOffset, type FileReady } from "./file_offer.ts";
 
 export const FILE_PURPOSE = "parley-file-v1";

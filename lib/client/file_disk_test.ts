@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../crypto/file_aead.ts";
-import { cipherPieces, openPart } from "./file_disk.ts";
+import { cipherPieces } from "./file_cipher.ts";
+import { openPart } from "./file_disk.ts";
 import { cipherSize } from "./file_offer.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);

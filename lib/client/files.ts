@@ -27,19 +27,11 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import {
-  checkUnchanged,
-  cipherPieces,
-  downloadTarget,
-  finishPart,
-  hashFile,
-  partsLength,
-  removePart,
-  sendable,
-} from "./file_disk.ts";
+import { checkUnchanged, downloadTarget, finishPart, hashFile, removePart, sendable } from "./file_disk.ts";
 import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { download, listenDirect } from "./file_receive.ts";
+import { relayUpload } from "./file_upload.ts";
 import {
   bounded,
   cipherSize,
@@ -48,7 +40,6 @@ import {
   type InRecord,
   OUT_KEY,
   type OutRecord,
-  RELAY_BATCH,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -74,10 +65,6 @@ export type SendMode = "auto" | "direct" | "relay";
 /** How long `--direct` waits for the recipient to accept (when no --wait is given). */
 export const DIRECT_WAIT_MS = 300_000;
 
-/** Request bodies in flight per transfer (each way): hides the round trip of one request. */
-const WINDOW = 4;
-/** Bodies read and encrypted ahead of those in flight. */
-const AHEAD = 4;
 const EMPTY = new Uint8Array(0);
 /** How long a download whose data is complete waits for its sender's SHA-256, and how often it looks. */
 const SUM_WAIT_MS = 60_000;
@@ -217,7 +204,7 @@ export class FileTransfers {
     let via: "direct" | "relay" = "relay";
     let summed: Promise<void> = Promise.resolve();
     try {
-      let have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
+      const have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
       if (!rec.offered) {
         await this.ops.offer(rec.to, {
           fid: rec.fid,
@@ -248,50 +235,15 @@ export class FileTransfers {
         }
         via = "direct";
       } else {
-        // Up to WINDOW bodies in flight (the server handles one connection's requests in order),
-        // the next ones read and encrypted ahead.
-        const inflight: { end: number; put: Promise<number> }[] = [];
-        let pos = have;
-        let pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
-        try {
-          while (have < total) {
+        via = await relayUpload({
+          src,
+          put: (off, body) => this.#put(rec, off, body),
+          direct: async () => {
             const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
-            const ch = r && (await this.#dial(r, rec.to).catch(() => null));
-            if (ch) { // the recipient is reachable: the rest goes straight to it
-              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-              await pieces.return(undefined);
-              if (await pushDirect(ch, src, (d) => p(d, "active"))) {
-                via = "direct";
-                break;
-              }
-              pos = have = await this.#put(rec, 0, EMPTY); // broke off: the relay goes on
-              pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
-              continue;
-            }
-            while (pos < total && inflight.length < WINDOW) {
-              const body = (await pieces.next()).value!;
-              const put = this.#put(rec, pos, body);
-              put.catch(() => {}); // awaited in order below
-              inflight.push({ end: pos += partsLength(body), put });
-            }
-            p(have, "active");
-            const first = inflight.shift()!;
-            const next = await first.put;
-            if (next <= have) {
-              throw new BackendError("file_stalled", "The server did not take the file's data");
-            }
-            if (next !== first.end) { // taken only in part: drop what follows and go on from there
-              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-              await pieces.return(undefined);
-              pos = next;
-              pieces = cipherPieces(file, cipher, header, rec.size, pos, RELAY_BATCH, AHEAD);
-            }
-            have = next;
-          }
-        } finally {
-          await Promise.allSettled(inflight.map((x) => x.put));
-          await pieces.return(undefined);
-        }
+            return r ? await this.#dial(r, rec.to).catch(() => null) : null;
+          },
+          progress: (d) => p(d, "active"),
+        }, have);
       }
       await checkUnchanged(rec.path, rec.size, rec.mtime);
       await summed;
