@@ -80,7 +80,7 @@ Deno.test("direct files: auto moves to the direct path once the recipient opens 
   try {
     const { a, b, stored } = await setup(t);
     const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
-    const data = bytes(12 * 1024 * 1024, 5);
+    const data = bytes(32 * 1024 * 1024, 5);
     const p = await file(t, "auto.bin", data);
     const [sent, got] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/down`, new Set())]);
     assert.equal(sent.via, "direct");
@@ -268,7 +268,7 @@ Deno.test("direct files: a chunk altered on the direct path is refused and the r
         return fbOps.ready(to, { ...r, port: proxy.port });
       },
     });
-    const data = bytes(6 * 1024 * 1024, 8);
+    const data = bytes(24 * 1024 * 1024, 8);
     const p = await file(t, "tampered.bin", data);
     const [sent, got] = await Promise.all([
       FileTransfers.of(a.client).send("bob", p),

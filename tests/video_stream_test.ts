@@ -7,7 +7,7 @@
  * rejected.
  */
 import assert from "node:assert/strict";
-import { toBase64 } from "../lib/common/bytes.ts";
+import { concatBytes, toBase64 } from "../lib/common/bytes.ts";
 import type { Connection } from "../lib/client/connection.ts";
 import { PeerStreams } from "../lib/client/video/peer_stream.ts";
 import type { StreamKeyChannel } from "../lib/client/video/stream_key.ts";
@@ -183,7 +183,7 @@ function observe(conn: Connection): { headers: string[]; bodies: Uint8Array[] } 
   const request = conn.request.bind(conn);
   conn.request = (t, fields = {}, body) => {
     seen.headers.push(JSON.stringify({ t, ...fields }));
-    if (body) seen.bodies.push(body.slice());
+    if (body) seen.bodies.push(body instanceof Uint8Array ? body.slice() : concatBytes(body));
     return request(t, fields, body);
   };
   return seen;

@@ -146,9 +146,19 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       await syncOffers(c);
       const mine = async () => (await ft.incoming()).filter((r) => waiting(r) && (!from || r.from === from));
       let todo = await mine();
-      while (!todo.length && Date.now() < end) {
-        await new Promise((r) => setTimeout(r, Math.min(200, end - Date.now())));
-        todo = await mine();
+      // An offer arriving live wakes the wait at once (besides a look every 200 ms).
+      let wake = () => {};
+      const off = c.on((e) => e.type === "file.offer" && wake());
+      try {
+        while (!todo.length && Date.now() < end) {
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, Math.min(200, end - Date.now()));
+            wake = () => (clearTimeout(t), r());
+          });
+          todo = await mine();
+        }
+      } finally {
+        off();
       }
       if (!todo.length) return io.err("No files offered");
       let failed = 0;
@@ -156,7 +166,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         for (const r of todo) {
           try {
             const got = await ft.accept(r, dir);
-            io.out(`saved ${got.path} ${r.size} ${r.sha256}`);
+            io.out(`saved ${got.path} ${r.size} ${got.rec.sha256}`);
           } catch (e) {
             if (c.conn.closed) throw e;
             failed++;

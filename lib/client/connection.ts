@@ -63,7 +63,11 @@ export class Connection {
   }
 
   /** Sends a request and resolves with the `ok` reply; rejects with `BackendError` on `err`. */
-  request(t: string, fields: Record<string, unknown> = {}, body?: Uint8Array): Promise<Reply> {
+  request(
+    t: string,
+    fields: Record<string, unknown> = {},
+    body?: Uint8Array | readonly Uint8Array[],
+  ): Promise<Reply> {
     if (this.#closed) return Promise.reject(this.#closeReason ?? new BackendError("closed", "Not connected"));
     const id = this.#nextId++;
     const p = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject, items: [] }));
@@ -95,10 +99,9 @@ export class Connection {
   async #readLoop(decoder: FrameDecoder): Promise<void> {
     try {
       for (;;) {
-        const buf = new Uint8Array(64 * 1024);
-        const n = await this.conn.read(buf);
-        if (n === null) break;
-        for (const f of decoder.push(buf.subarray(0, n))) this.#onFrame(f);
+        const chunk = await this.conn.readChunk(); // as received, no copy
+        if (chunk === null) break;
+        for (const f of decoder.push(chunk)) this.#onFrame(f);
       }
       this.#fail(new BackendError("closed", "The server closed the connection"));
     } catch (e) {

@@ -44,11 +44,14 @@ import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel }
 import {
   decodeFileOffer,
   decodeFileReady,
+  decodeFileSum,
   encodeFileOffer,
   encodeFileReady,
+  encodeFileSum,
   type FileOffer,
   type FileReady,
   offerWrites,
+  sumWrites,
 } from "./file_offer.ts";
 import { Mailbox } from "../common/mailbox.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
@@ -109,6 +112,12 @@ export class E2eCodec implements BodyCodec {
       }),
     verified: (user: string): Promise<boolean> =>
       this.#serial(async () => (await this.dm.contact(user))?.verified === true),
+    /** The SHA-256 of a file offered before it was hashed (file_offer.ts "file-sum"). */
+    sum: (to: string, fid: string, sha256: string): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileSum(mid, fid, sha256));
+      }),
     /** Tells the sender where this client waits for the file's direct path (file_direct.ts). */
     ready: (to: string, r: FileReady): Promise<void> =>
       this.#serial(async () => {
@@ -316,6 +325,15 @@ export class E2eCodec implements BodyCodec {
           if (ready) {
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
             this.#readyBox.put(m.from, ready.fid, ready);
+            return null;
+          }
+          const sum = decodeFileSum(o.plaintext, m.mid);
+          if (sum) {
+            const w = await sumWrites(this.cs, m.from, sum);
+            await this.cs.commit(
+              mergeWrites(o.writes, w),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
             return null;
           }
           const fo = decodeFileOffer(o.plaintext, m.mid);

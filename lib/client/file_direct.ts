@@ -23,12 +23,16 @@ import { cryptoRandom } from "../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../net/peer_net.ts";
 import type { ChunkCipher } from "../crypto/file_aead.ts";
-import { cipherFrom } from "./file_disk.ts";
-import { chunkCount, chunkOffset, cipherSize, type FileReady } from "./file_offer.ts";
+import { cipherPieces, partsLength } from "./file_cipher.ts";
+import { chunkCount, chunkOffset, type FileReady } from "./file_offer.ts";
 
 export const FILE_PURPOSE = "parley-file-v1";
 /** How long either end tries the direct path before the relay takes over. */
 export const DIRECT_MS = 2000;
+/** Chunks per bulk frame (32 × (16 KiB + tag) ≈ 513 KiB, under the frame cap). */
+export const DIRECT_BATCH = 32;
+/** Frames the sender reads and encrypts ahead of the socket (bounded memory: ≈ 2 MiB). */
+const AHEAD = 4;
 /** The recipient's answer once the file is saved. */
 export const OK = new Uint8Array([0x4f, 0x4b]);
 
@@ -135,8 +139,8 @@ export interface Source {
 }
 
 /**
- * Sends the file on an open direct channel from the chunk the recipient asks for, one batch per
- * record (the next batch is encrypted while the last is written), and waits for its `OK`. False
+ * Sends the file on an open direct channel from the chunk the recipient asks for, DIRECT_BATCH
+ * chunks per bulk frame (AHEAD frames are encrypted while one is written), and waits for its `OK`. False
  * when the channel broke off first (the transfer can go on by the relay); closes the channel.
  */
 export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) => void): Promise<boolean> {
@@ -144,16 +148,10 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     const i = decodeIndex(await recvWithin(c, DIRECT_MS));
     if (i === null || i >= chunkCount(s.size)) return false;
     await c.sendBulk(s.header);
-    const total = cipherSize(s.size);
     let pos = chunkOffset(i);
-    let body = pos < total ? cipherFrom(s.file, s.cipher, s.header, s.size, pos) : null;
-    while (body) {
-      const b = await body;
-      pos += b.length;
-      body = pos < total ? cipherFrom(s.file, s.cipher, s.header, s.size, pos) : null;
-      body?.catch(() => {}); // awaited on the next turn
+    for await (const b of cipherPieces(s.file, s.cipher, s.header, s.size, pos, DIRECT_BATCH, AHEAD)) {
       await c.sendBulk(b);
-      onDone(pos);
+      onDone(pos += partsLength(b));
     }
     // The recipient hashes the whole file before it answers.
     const ok = await recvWithin(c, 600_000);

@@ -1,16 +1,17 @@
 /**
  * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
  * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
- * (`sendable`, `checkUnchanged`, `cipherBatches`), ciphertext of a batch of chunks read from it, the
+ * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
  * chunks are written; `finishPart` renames only after the size and SHA-256 match), the streamed
  * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), and the outbox listing
  * for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
-import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
+import { cipherFrom } from "./file_cipher.ts";
 import {
   BATCH,
   chunkCount,
@@ -42,42 +43,6 @@ export async function checkUnchanged(path: string, size: number, mtime: number):
   }
 }
 
-/** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
-export async function cipherFrom(
-  file: Deno.FsFile,
-  cipher: ChunkCipher,
-  header: Uint8Array,
-  size: number,
-  pos: number,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  if (pos < FILE_HEADER_LEN) parts.push(header.subarray(pos));
-  const start = Math.max(pos, FILE_HEADER_LEN) - FILE_HEADER_LEN;
-  const first = Math.floor(start / (chunkOffset(1) - chunkOffset(0)));
-  const skip = start - (chunkOffset(first) - FILE_HEADER_LEN);
-  const last = Math.min(chunkCount(size), first + BATCH);
-  const from = first * CHUNK_SIZE, to = Math.min(size, last * CHUNK_SIZE);
-  const pt = new Uint8Array(to - from);
-  await file.seek(from, Deno.SeekMode.Start);
-  for (let o = 0; o < pt.length;) {
-    const r = await file.read(pt.subarray(o));
-    if (r === null) throw new BackendError("file_changed", "The file got shorter while it was being sent");
-    o += r;
-  }
-  const enc = await Promise.all(
-    Array.from(
-      { length: last - first },
-      (_, k) =>
-        cipher.encryptChunk(
-          first + k,
-          pt.subarray(k * CHUNK_SIZE, Math.min(pt.length, (k + 1) * CHUNK_SIZE)),
-        ),
-    ),
-  );
-  enc.forEach((c, k) => parts.push(k === 0 ? c.subarray(skip) : c));
-  return concat(...parts);
-}
-
 export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 /** The running SHA-256 of what a `.part` holds. */
@@ -93,8 +58,11 @@ export async function openPart(
   size: number,
 ): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
   const out = await Deno.open(part, { read: true, write: true, create: true });
-  const next = Math.min(Math.floor((await out.stat()).size / CHUNK_SIZE), chunkCount(size) - 1);
-  await out.truncate(next * CHUNK_SIZE);
+  const have = (await out.stat()).size;
+  const next = Math.min(Math.floor(have / CHUNK_SIZE), chunkCount(size) - 1);
+  // Only a torn tail is cut: on ext4 a truncate makes close() flush the whole file (auto_da_alloc),
+  // and the keystore's next fsync then waits for it (≈ 1 s per GiB written).
+  if (have !== next * CHUNK_SIZE) await out.truncate(next * CHUNK_SIZE);
   const hash = sha256Stream();
   const buf = new Uint8Array(1024 * 1024);
   for (
@@ -111,40 +79,64 @@ export async function openPart(
 /**
  * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
  * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
- * written. `restart()` drops a partial chunk (the bytes will come again from another source).
+ * written. A push's chunks are decrypted at once, while the pushes before it are still being
+ * written: a caller may keep a few pushes in flight (each settles after those before it; after a
+ * failed one, every later one fails too). `restart()`, with no push in flight, drops a partial
+ * chunk and any failure (the bytes will come again from another source).
  */
 export class PartWriter {
   #pending: Uint8Array = new Uint8Array(0);
+  /** Chunks handed to decryption so far (`next`: written so far). */
+  #issued: number;
+  #tail: Promise<void> = Promise.resolve();
   constructor(
     readonly out: Deno.FsFile,
     readonly cipher: ChunkCipher,
     readonly size: number,
     public next: number,
     readonly hash: PartHash,
-  ) {}
+  ) {
+    this.#issued = next;
+  }
   get done(): boolean {
     return this.next >= chunkCount(this.size);
   }
+  /** Every chunk has been pushed (some may still be under way: await their pushes). */
+  get complete(): boolean {
+    return this.#issued >= chunkCount(this.size);
+  }
   restart(): void {
     this.#pending = new Uint8Array(0);
+    this.#issued = this.next;
+    this.#tail = Promise.resolve();
   }
-  async push(body: Uint8Array): Promise<void> {
+  push(body: Uint8Array): Promise<void> {
     const pending = this.#pending.length ? concat(this.#pending, body) : body;
     // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
     const parts: Promise<Uint8Array>[] = [];
-    let off = 0, k = this.next;
+    let off = 0, k = this.#issued;
     for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
       parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
     }
-    if (parts.length) {
-      const pts = await Promise.all(parts);
-      const pt = pts.length === 1 ? pts[0]! : concat(...pts);
-      for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
-      this.hash.update(pt);
-      this.next = k;
-    }
-    if (this.done && off < pending.length) throw new DecryptError("Data after the final chunk");
+    const extra = k >= chunkCount(this.size) && off < pending.length;
     this.#pending = pending.subarray(off);
+    this.#issued = k;
+    const opened = Promise.all(parts);
+    opened.catch(() => {}); // awaited below, once the pushes before this one are written
+    const prev = this.#tail;
+    const run = (async () => {
+      await prev;
+      const pts = await opened;
+      if (pts.length) {
+        const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+        for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+        this.hash.update(pt);
+        this.next = k;
+      }
+      if (extra) throw new DecryptError("Data after the final chunk");
+    })();
+    this.#tail = run;
+    return run;
   }
 }
 

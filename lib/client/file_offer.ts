@@ -3,7 +3,10 @@
  * - the offer: an end-to-end encrypted DM control payload `{v: 1, k: "file", mid, fid, name, size,
  *   key, sha256}` (file id, plaintext name and size, the random 32-byte file key, the plaintext
  *   SHA-256), bound to its message id like every payload; the receiving codec files it in the
- *   keystore (`offerWrites`) and it is never shown as a chat line;
+ *   keystore (`offerWrites`) and it is never shown as a chat line. A sender that has not hashed
+ *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
+ *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
+ *   `.part` only once it has the sum and the file matches it;
  * - the ciphertext layout of a C2SP chunked file (header, then 16 KiB chunks + tag, the last short);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
@@ -46,6 +49,7 @@ export interface InRecord {
   error?: string;
 }
 
+/** A transfer sent: `sha256` is "" until it went to the recipient (in the offer, or after it). */
 export interface OutRecord {
   fid: string;
   to: string;
@@ -65,6 +69,8 @@ export interface OutRecord {
 
 /** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
 export const BATCH = 16;
+/** Chunks per relay request body (31 × (16 KiB + tag) ≈ 497 KiB, under FILE_BODY_MAX). */
+export const RELAY_BATCH = 31;
 export const IN_KEY = "files:in";
 export const OUT_KEY = "files:out";
 /** Records kept per list; the oldest finished ones go first. */
@@ -87,17 +93,12 @@ export function encodeFileOffer(mid: string, o: FileOffer): Uint8Array {
 
 /** The offer in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
 export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
-  let p: Record<string, unknown>;
-  try {
-    p = JSON.parse(utf8Strict.decode(b));
-  } catch {
-    return null;
-  }
-  if (typeof p !== "object" || p === null || p.k !== "file") return null;
+  const p = payloadOf(b, "file");
+  if (!p) return null;
   const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
     typeof p.name === "string" && p.name.length <= 32768 && typeof p.size === "number" &&
     Number.isInteger(p.size) && p.size >= 0 && p.size <= MAX_FILE_SIZE && typeof p.key === "string" &&
-    typeof p.sha256 === "string" && /^[0-9a-f]{64}$/.test(p.sha256);
+    typeof p.sha256 === "string" && /^([0-9a-f]{64})?$/.test(p.sha256);
   if (!ok) throw new SyntaxError("Malformed file offer");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
   let key: Uint8Array;
@@ -131,13 +132,8 @@ export function encodeFileReady(mid: string, r: FileReady): Uint8Array {
 
 /** The candidate in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
 export function decodeFileReady(b: Uint8Array, mid: string): FileReady | null {
-  let p: Record<string, unknown>;
-  try {
-    p = JSON.parse(utf8Strict.decode(b));
-  } catch {
-    return null;
-  }
-  if (typeof p !== "object" || p === null || p.k !== "file-ready") return null;
+  const p = payloadOf(b, "file-ready");
+  if (!p) return null;
   const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
     typeof p.host === "string" && /^[0-9A-Fa-f.:]{2,64}$/.test(p.host) && Number.isInteger(p.port) &&
     (p.port as number) > 0 && (p.port as number) < 65536 && typeof p.token === "string" &&
@@ -145,6 +141,44 @@ export function decodeFileReady(b: Uint8Array, mid: string): FileReady | null {
   if (!ok) throw new SyntaxError("Malformed file candidate");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
   return { fid: p.fid as string, host: p.host as string, port: p.port as number, token: p.token as string };
+}
+
+/** An opened DM body as JSON when it is a payload of kind `k`, else null. */
+function payloadOf(b: Uint8Array, k: string): Record<string, unknown> | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  return typeof p === "object" && p !== null && p.k === k ? p : null;
+}
+
+export function encodeFileSum(mid: string, fid: string, sha256: string): Uint8Array {
+  return utf8.encode(JSON.stringify({ v: 1, k: "file-sum", mid, fid, sha256 }));
+}
+
+/** The SHA-256 sent after an offer, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileSum(b: Uint8Array, mid: string): { fid: string; sha256: string } | null {
+  const p = payloadOf(b, "file-sum");
+  if (!p) return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.sha256 === "string" && /^[0-9a-f]{64}$/.test(p.sha256);
+  if (!ok) throw new SyntaxError("Malformed file SHA-256");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  return { fid: p.fid as string, sha256: p.sha256 as string };
+}
+
+/** Keystore writes that give `from`'s offer of `fid` its SHA-256 (only an offer that has none yet). */
+export async function sumWrites(
+  cs: CryptoStateStore,
+  from: string,
+  s: { fid: string; sha256: string },
+): Promise<StoreWrites> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  const i = list.findIndex((r) => r.fid === s.fid && r.from === from && !r.sha256);
+  if (i < 0) return { put: {}, del: [] };
+  return { put: { [IN_KEY]: list.map((r, k) => (k === i ? { ...r, sha256: s.sha256 } : r)) }, del: [] };
 }
 
 /** Keystore writes that file a received offer (a repeated offer of the same file id is ignored). */

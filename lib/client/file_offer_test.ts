@@ -9,14 +9,21 @@ import fc from "fast-check";
 import { utf8 } from "../common/bytes.ts";
 import { UNSAFE } from "../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../crypto/file_aead.ts";
+import { MemoryCryptoStore } from "../crypto/state_store.ts";
 import {
   chunkCount,
   chunkLength,
   chunkOffset,
   cipherSize,
   decodeFileOffer,
+  decodeFileSum,
   encodeFileOffer,
+  encodeFileSum,
+  IN_KEY,
+  type InRecord,
+  offerWrites,
   safeFileName,
+  sumWrites,
   withNumber,
 } from "./file_offer.ts";
 
@@ -62,6 +69,33 @@ Deno.test("decodeFileOffer: round trip, replay under another id refused, fuzzed 
       }
     }),
   );
+});
+
+Deno.test("file-sum: an offer may come without its SHA-256; the sum that follows fills only that offer, once", async () => {
+  const early = { ...offer, sha256: "" };
+  assert.deepEqual(decodeFileOffer(encodeFileOffer("m0", early), "m0"), early);
+  const sum = { fid: offer.fid, sha256: "ab".repeat(32) };
+  const b = encodeFileSum("m1", sum.fid, sum.sha256);
+  assert.deepEqual(decodeFileSum(b, "m1"), sum);
+  assert.throws(() => decodeFileSum(b, "m2"), SyntaxError, "replayed under another id");
+  assert.equal(decodeFileSum(encodeFileOffer("m1", offer), "m1"), null, "another kind");
+  assert.equal(decodeFileOffer(b, "m1"), null);
+  for (const bad of ["", "AB".repeat(32), "ab".repeat(31), 7]) {
+    const raw = utf8.encode(JSON.stringify({ v: 1, k: "file-sum", mid: "m1", fid: sum.fid, sha256: bad }));
+    assert.throws(() => decodeFileSum(raw, "m1"), SyntaxError, String(bad));
+  }
+  const cs = new MemoryCryptoStore();
+  await cs.commit(await offerWrites(cs, "alice", early, 1));
+  await cs.commit(await offerWrites(cs, "carol", early, 2)); // the same id from someone else
+  const sumOf = async (from: string) =>
+    ((await cs.get(IN_KEY)) as InRecord[]).find((r) => r.from === from)!.sha256;
+  await cs.commit(await sumWrites(cs, "alice", sum));
+  assert.equal(await sumOf("alice"), sum.sha256);
+  assert.equal(await sumOf("carol"), "", "only the sender's own offer");
+  await cs.commit(await sumWrites(cs, "alice", { ...sum, sha256: "cd".repeat(32) }));
+  assert.equal(await sumOf("alice"), sum.sha256, "a second sum changes nothing");
+  await cs.commit(await offerWrites(cs, "dave", offer, 3));
+  assert.deepEqual(await sumWrites(cs, "dave", sum), { put: {}, del: [] }, "an offer with its sum keeps it");
 });
 
 const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;

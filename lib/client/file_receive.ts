@@ -21,7 +21,7 @@ import {
   recvWithin,
 } from "./file_direct.ts";
 import { openPart, type PartHash, PartWriter } from "./file_disk.ts";
-import { BATCH, chunkOffset, cipherSize, type InRecord } from "./file_offer.ts";
+import { chunkOffset, cipherSize, type InRecord, RELAY_BATCH } from "./file_offer.ts";
 import type { FileOps, ServerFile } from "./files.ts";
 
 /** What the receiving side needs of a FileTransfers. */
@@ -36,6 +36,8 @@ export interface Receiving {
 
 /** Reads in flight while downloading from the relay: hides the round trip of one request. */
 const WINDOW = 4;
+/** Bodies (direct frames, relay reads) being decrypted and written at once. */
+const IN_FLIGHT = 3;
 /** A direct channel silent this long is given up (the relay takes over). */
 const STALL_MS = 15_000;
 
@@ -88,10 +90,20 @@ export async function download(
         const header = await recvWithin(ch, DIRECT_MS, true);
         if (header) {
           w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
-          for (let b; !w.done && (b = await recvWithin(ch, STALL_MS, true));) {
-            await w.push(b);
-            onDone(w.next * CHUNK_SIZE);
+          // A frame is decrypted while the one before it is written and the next one arrives.
+          const writes: Promise<void>[] = [];
+          try {
+            for (let b; !w.complete && (b = await recvWithin(ch, STALL_MS, true));) {
+              const push = w.push(b);
+              push.catch(() => {}); // awaited in order
+              writes.push(push);
+              if (writes.length >= IN_FLIGHT) await writes.shift();
+              onDone(w.next * CHUNK_SIZE);
+            }
+          } finally {
+            await Promise.allSettled(writes);
           }
+          await writes.at(-1);
         }
       } catch (e) {
         // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
@@ -141,13 +153,15 @@ async function relayDownload(
   onDone: (n: number) => void,
 ): Promise<void> {
   const total = cipherSize(rec.size);
-  // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it.
+  // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it. Bodies
+  // are decrypted while earlier ones are written (IN_FLIGHT pushes at once).
   const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
+  const writes: Promise<void>[] = [];
   let next = chunkOffset(w.next);
   try {
-    while (!w.done) {
+    while (!w.complete) {
       while (next < total && ahead.length < WINDOW) {
-        const len = Math.min(BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
+        const len = Math.min(RELAY_BATCH * (chunkOffset(1) - chunkOffset(0)), total - next);
         const body = relayGet(ft, rec, next, len);
         body.catch(() => {}); // awaited in order below
         ahead.push({ off: next, len, body });
@@ -161,9 +175,13 @@ async function relayDownload(
         next = a.off + body.length;
         if (!body.length) await sleep(ft.pollMs); // the sender has not uploaded that far yet
       }
-      await w.push(body);
+      const push = w.push(body);
+      push.catch(() => {}); // awaited in order
+      writes.push(push);
+      if (writes.length >= IN_FLIGHT) await writes.shift();
     }
   } finally {
-    await Promise.allSettled(ahead.map((x) => x.body));
+    await Promise.allSettled([...ahead.map((x) => x.body), ...writes]);
   }
+  await writes.at(-1);
 }

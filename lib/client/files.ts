@@ -3,10 +3,11 @@
  * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
  * download side), the client files touching the user's files (besides the stores).
  *
- * Send: hash the file (streamed), pick a random file id, key and salt, remember them in the
- * keystore ("files:out"), create the file on the server, send the offer as an encrypted DM control
- * message (file_offer.ts), then upload the C2SP ciphertext (file_aead.ts; context = file id, sender,
- * recipient) in bounded bodies from the offset the server reports. Chunks are encrypted by index,
+ * Send: pick a random file id, key and salt, remember them in the keystore ("files:out"), create
+ * the file on the server, send the offer as an encrypted DM control message (file_offer.ts), then
+ * upload the C2SP ciphertext (file_aead.ts; context = file id, sender, recipient) in bounded bodies
+ * from the offset the server reports. The file is hashed (streamed) meanwhile; its SHA-256 follows
+ * the offer as a second control message. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
  *
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
@@ -15,8 +16,8 @@
  * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name;
  * every chunk is authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
  * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
- * Only when the last chunk verifies and the size and SHA-256 match the offer is the `.part`
- * renamed; a failure removes it. The server then drops its copy (`file.done`).
+ * Only when the last chunk verifies and the size and SHA-256 match the sender's (which may come
+ * after the offer: the download waits for it) is the `.part` renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
@@ -26,18 +27,11 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import {
-  checkUnchanged,
-  cipherFrom,
-  downloadTarget,
-  finishPart,
-  hashFile,
-  removePart,
-  sendable,
-} from "./file_disk.ts";
+import { checkUnchanged, downloadTarget, finishPart, hashFile, removePart, sendable } from "./file_disk.ts";
 import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { download, listenDirect } from "./file_receive.ts";
+import { relayUpload } from "./file_upload.ts";
 import {
   bounded,
   cipherSize,
@@ -71,9 +65,10 @@ export type SendMode = "auto" | "direct" | "relay";
 /** How long `--direct` waits for the recipient to accept (when no --wait is given). */
 export const DIRECT_WAIT_MS = 300_000;
 
-/** Request bodies in flight per transfer (each way): hides the round trip of one request. */
-const WINDOW = 4;
 const EMPTY = new Uint8Array(0);
+/** How long a download whose data is complete waits for its sender's SHA-256, and how often it looks. */
+const SUM_WAIT_MS = 60_000;
+const SUM_POLL_MS = 20;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
 export class FileTransfers {
@@ -129,7 +124,7 @@ export class FileTransfers {
         name: f.name,
         size: f.size,
         mtime: f.mtime,
-        sha256: await hashFile(f.real),
+        sha256: "", // hashed while the file goes, sent after the offer
         key: toBase64(cryptoRandom(32)),
         salt: toBase64(cryptoRandom(SALT_LEN)),
         at: Date.now(),
@@ -141,8 +136,10 @@ export class FileTransfers {
         (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
       );
     }
-    const via = await this.#upload(rec, mode, waitMs);
-    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: rec.sha256, via };
+    const sum = rec.sha256 ? Promise.resolve(rec.sha256) : hashFile(f.real);
+    sum.catch(() => {}); // awaited by #upload
+    const via = await this.#upload(rec, mode, waitMs, sum);
+    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: await sum, via };
   }
 
   /**
@@ -182,13 +179,18 @@ export class FileTransfers {
     );
   }
 
-  async #put(rec: OutRecord, off: number, body: Uint8Array): Promise<number> {
+  async #put(rec: OutRecord, off: number, body: Uint8Array | readonly Uint8Array[]): Promise<number> {
     const size = cipherSize(rec.size);
     const r = await this.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
     return Number(r.header.have);
   }
 
-  async #upload(rec: OutRecord, mode: SendMode, waitMs: number): Promise<"direct" | "relay"> {
+  async #upload(
+    rec: OutRecord,
+    mode: SendMode,
+    waitMs: number,
+    sum: Promise<string>,
+  ): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
     const ctx = fileContext(rec.fid, this.client.user, rec.to);
     const salt = fromBase64(rec.salt);
@@ -200,8 +202,9 @@ export class FileTransfers {
     const file = await Deno.open(rec.path, { read: true });
     const src: Source = { file, cipher, header, size: rec.size };
     let via: "direct" | "relay" = "relay";
+    let summed: Promise<void> = Promise.resolve();
     try {
-      let have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
+      const have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
       if (!rec.offered) {
         await this.ops.offer(rec.to, {
           fid: rec.fid,
@@ -212,6 +215,13 @@ export class FileTransfers {
         });
         await this.#setOut(rec.fid, { offered: true });
       }
+      // The SHA-256 follows the offer once hashed (meanwhile the file goes); a restarted sender
+      // that had not sent it yet hashes and sends it again.
+      summed = rec.sha256 ? Promise.resolve() : sum.then(async (h) => {
+        await this.ops.sum(rec.to, rec.fid, h);
+        await this.#setOut(rec.fid, { sha256: h });
+      });
+      summed.catch(() => {}); // awaited below
       if (mode === "direct") {
         const r = await this.ops.candidate(rec.to, rec.fid, waitMs);
         const ch = await this.#dial(r, rec.to).catch((e) => {
@@ -225,45 +235,18 @@ export class FileTransfers {
         }
         via = "direct";
       } else {
-        // Up to WINDOW bodies in flight (the server handles one connection's requests in order).
-        const inflight: { end: number; put: Promise<number> }[] = [];
-        let pos = have;
-        try {
-          while (have < total) {
+        via = await relayUpload({
+          src,
+          put: (off, body) => this.#put(rec, off, body),
+          direct: async () => {
             const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
-            const ch = r && (await this.#dial(r, rec.to).catch(() => null));
-            if (ch) { // the recipient is reachable: the rest goes straight to it
-              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-              if (await pushDirect(ch, src, (d) => p(d, "active"))) {
-                via = "direct";
-                break;
-              }
-              pos = have = await this.#put(rec, 0, EMPTY); // broke off: the relay goes on
-              continue;
-            }
-            while (pos < total && inflight.length < WINDOW) {
-              const body = await cipherFrom(file, cipher, header, rec.size, pos);
-              const put = this.#put(rec, pos, body);
-              put.catch(() => {}); // awaited in order below
-              inflight.push({ end: pos += body.length, put });
-            }
-            p(have, "active");
-            const first = inflight.shift()!;
-            const next = await first.put;
-            if (next <= have) {
-              throw new BackendError("file_stalled", "The server did not take the file's data");
-            }
-            if (next !== first.end) { // taken only in part: drop what follows and go on from there
-              await Promise.allSettled(inflight.splice(0).map((x) => x.put));
-              pos = next;
-            }
-            have = next;
-          }
-        } finally {
-          await Promise.allSettled(inflight.map((x) => x.put));
-        }
+            return r ? await this.#dial(r, rec.to).catch(() => null) : null;
+          },
+          progress: (d) => p(d, "active"),
+        }, have);
       }
       await checkUnchanged(rec.path, rec.size, rec.mtime);
+      await summed;
     } catch (e) {
       if (e instanceof BackendError && e.code === "file_changed") {
         await this.#setOut(rec.fid, { state: "failed" });
@@ -305,6 +288,26 @@ export class FileTransfers {
     );
   }
 
+  /**
+   * The SHA-256 of an offer that came without it, once its sender's "file-sum" is filed (it is
+   * usually there before the last chunk). Waits up to SUM_WAIT_MS; then `timeout`, the `.part`
+   * kept (receiving again finishes it).
+   */
+  async #sumOf(rec: InRecord): Promise<string> {
+    const end = Date.now() + SUM_WAIT_MS;
+    for (;;) {
+      const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
+      if (r?.sha256) return r.sha256;
+      if (Date.now() >= end || this.client.conn.closed) {
+        throw new BackendError(
+          "timeout",
+          `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
+        );
+      }
+      await sleep(Math.min(SUM_POLL_MS, Math.max(0, end - Date.now())));
+    }
+  }
+
   /** Refuses an offer: the server forgets the file. */
   async reject(offer: Pick<FileOfferInfo, "fid" | "from">): Promise<void> {
     await this.#setIn(offer.fid, offer.from, { state: "rejected" });
@@ -335,12 +338,17 @@ export class FileTransfers {
     try {
       let sum: string;
       ({ ch, sha256: sum } = await download(this, rec, part, (d) => p(d, "active"), direct));
-      const final = await finishPart(part, target, rec, sum);
+      const sha256 = rec.sha256 || await this.#sumOf(rec);
+      const final = await finishPart(part, target, { ...rec, sha256 }, sum);
       await this.#setIn(rec.fid, rec.from, { state: "done", path: final });
       await this.client.conn.request("file.done", { fid: rec.fid }).catch(() => {});
       await ch?.send(OK).catch(() => {});
       p(total, "done");
-      return { path: final, rec: { ...rec, state: "done", path: final }, via: ch ? "direct" : "relay" };
+      return {
+        path: final,
+        rec: { ...rec, sha256, state: "done", path: final },
+        via: ch ? "direct" : "relay",
+      };
     } catch (e) {
       const refused = e instanceof DecryptError ||
         (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));

@@ -71,9 +71,14 @@ export class ChunkCipher {
 
   async encryptChunk(index: number, plaintext: Uint8Array): Promise<Uint8Array> {
     if (plaintext.length > CHUNK_SIZE) throw new RangeError("Chunk too large");
-    const iv = buf(chunkNonce(this.baseNonce, index));
+    const iv = chunkNonce(this.baseNonce, index) as Uint8Array<ArrayBuffer>;
+    // WebCrypto copies its input: the view is passed as it is (no copy of our own per chunk).
     return new Uint8Array(
-      await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.#key, buf(plaintext)),
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv },
+        await this.#key,
+        plaintext as Uint8Array<ArrayBuffer>,
+      ),
     );
   }
 
@@ -81,10 +86,14 @@ export class ChunkCipher {
     if (ciphertext.length < GCM_TAG_LEN || ciphertext.length > ENC_CHUNK_SIZE) {
       throw new DecryptError("Invalid chunk length");
     }
-    const iv = buf(chunkNonce(this.baseNonce, index));
+    const iv = chunkNonce(this.baseNonce, index) as Uint8Array<ArrayBuffer>;
     try {
       return new Uint8Array(
-        await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await this.#key, buf(ciphertext)),
+        await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv },
+          await this.#key,
+          ciphertext as Uint8Array<ArrayBuffer>,
+        ),
       );
     } catch {
       throw new DecryptError("Chunk failed to authenticate");

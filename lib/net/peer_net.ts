@@ -72,7 +72,7 @@ export interface PeerChannel {
    * Bulk bytes that carry their own authentication (C2SP file chunks, sealed with a key the two
    * ends share end to end): framed but not sealed again. `recvBulk` takes only such a frame.
    */
-  sendBulk(bytes: Uint8Array): Promise<void>;
+  sendBulk(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
   recvBulk(): Promise<Uint8Array | null>;
   close(): void;
   /** resolves once the channel has closed, for whatever reason */
@@ -115,7 +115,13 @@ class Wire {
           this.close();
           return null;
         }
-        this.#frames.push(...this.#dec.push(this.#buf.slice(0, n)));
+        // A full read hands its buffer to the decoder (a new one is taken), a short one is copied.
+        let got: Uint8Array;
+        if (n >= this.#buf.length >> 1) {
+          got = this.#buf.subarray(0, n);
+          this.#buf = new Uint8Array(this.#buf.length);
+        } else got = this.#buf.slice(0, n);
+        this.#frames.push(...this.#dec.push(got));
       } catch {
         this.close();
         return null;
@@ -123,7 +129,11 @@ class Wire {
     }
     return this.#frames.shift()!;
   }
-  write(kind: string, body: Uint8Array, before?: () => Promise<Uint8Array>): Promise<void> {
+  write(
+    kind: string,
+    body: Uint8Array | readonly Uint8Array[],
+    before?: () => Promise<Uint8Array>,
+  ): Promise<void> {
     const p = this.#writing.then(async () => {
       if (this.#closed) throw new PeerNetError("closed", "The channel is closed");
       const b = encodeFrame({ k: kind }, before ? await before() : body);

@@ -72,6 +72,8 @@ export interface ServerConn {
   readonly localHost: string;
   /** Reads into `buf`; null at end of stream. */
   read(buf: Uint8Array): Promise<number | null>;
+  /** The next received piece itself (no copy; the caller owns it); null at end of stream. */
+  readChunk(): Promise<Uint8Array | null>;
   /** Resolves when the bytes were handed to the socket. */
   write(b: Uint8Array): Promise<number>;
   close(): void;
@@ -128,6 +130,17 @@ export class NodeConn implements ServerConn {
     this.#buffered -= n;
     if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
     return n;
+  }
+
+  async readChunk(): Promise<Uint8Array | null> {
+    while (!this.#chunks.length) {
+      if (this.#ended) return null;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+    const c = this.#chunks.shift()!;
+    this.#buffered -= c.length;
+    if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
+    return c;
   }
 
   write(b: Uint8Array): Promise<number> {

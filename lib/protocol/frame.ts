@@ -22,24 +22,34 @@ export interface Frame {
   body: Uint8Array;
 }
 
-/** Encodes a header object and an optional body into one frame. */
-export function encodeFrame(header: object, body: Uint8Array = EMPTY): Uint8Array {
+/**
+ * Encodes a header object and an optional body into one frame. The body may come in parts (they
+ * are copied once, straight into the frame).
+ */
+export function encodeFrame(header: object, body: Uint8Array | readonly Uint8Array[] = EMPTY): Uint8Array {
+  const parts = body instanceof Uint8Array ? [body] : body;
+  let bodyLen = 0;
+  for (const b of parts) bodyLen += b.length;
   const json = JSON.stringify(header);
   // Headers are nearly always ASCII: then the JSON is encoded straight into the frame (one
   // allocation, no intermediate copy); otherwise it is encoded first to learn its length.
-  let out = new Uint8Array(8 + json.length + body.length);
+  let out = new Uint8Array(8 + json.length + bodyLen);
   let hLen = json.length;
   const r = utf8.encodeInto(json, out.subarray(8, 8 + json.length));
   if (r.read !== json.length || r.written !== json.length) {
     const h = utf8.encode(json);
     hLen = h.length;
-    out = new Uint8Array(8 + hLen + body.length);
+    out = new Uint8Array(8 + hLen + bodyLen);
     out.set(h, 8);
   }
   const dv = new DataView(out.buffer);
-  dv.setUint32(0, 4 + hLen + body.length);
+  dv.setUint32(0, 4 + hLen + bodyLen);
   dv.setUint32(4, hLen);
-  out.set(body, 8 + hLen);
+  let o = 8 + hLen;
+  for (const b of parts) {
+    out.set(b, o);
+    o += b.length;
+  }
   return out;
 }
 

@@ -147,3 +147,18 @@ Deno.test("encodeFrame() encodes ASCII and non-ASCII headers (é, 😀, a lone s
     assert.deepEqual(f.subarray(8 + h.length), body);
   }
 });
+
+Deno.test("encodeFrame: a body in parts makes the same bytes as the joined body", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }),
+      fc.string({ maxLength: 20 }),
+      (parts, s) => {
+        const joined = concatBytes(parts);
+        assert.deepEqual(encodeFrame({ t: "x", s }, parts), encodeFrame({ t: "x", s }, joined));
+        const f = new FrameDecoder().push(encodeFrame({ t: "x", s }, parts));
+        assert.deepEqual(f[0]!.body, joined);
+      },
+    ),
+  );
+});

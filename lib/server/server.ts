@@ -218,7 +218,8 @@ export class ParleyServer {
   async #read(s: Session, conn: ServerConn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame);
     // One read buffer per connection, small while idle, grown while busy; the decoder gets a
-    // copy of just the bytes read (it may keep them until a frame completes).
+    // copy of just the bytes read (it may keep them until a frame completes), or, when a big
+    // buffer came back at least half full, the buffer itself (a new one is taken: no copy).
     let buf = new Uint8Array(256);
     let chain: Promise<void> = Promise.resolve();
     let handed = 0; // sends put on the chain since it was last awaited
@@ -230,9 +231,16 @@ export class ParleyServer {
           decoder.end();
           break;
         }
-        const chunk = buf.slice(0, n);
-        if (n === buf.length && buf.length < 256 * 1024) buf = new Uint8Array(buf.length * 4);
-        else if (n < buf.length >> 3 && buf.length > 256) buf = new Uint8Array(buf.length >> 1);
+        let chunk: Uint8Array;
+        const grow = n === buf.length && buf.length < 256 * 1024 ? 4 : 1;
+        if (n >= buf.length >> 1 && buf.length >= 64 * 1024) { // bulk: the buffer itself, a new one taken
+          chunk = buf.subarray(0, n);
+          buf = new Uint8Array(buf.length * grow);
+        } else {
+          chunk = buf.slice(0, n);
+          if (grow > 1) buf = new Uint8Array(buf.length * grow);
+          else if (n < buf.length >> 3 && buf.length > 256) buf = new Uint8Array(buf.length >> 1);
+        }
         s.lastIn = this.clock.now();
         s.pingAt = 0;
         for (const f of decoder.push(chunk)) {
@@ -383,6 +391,7 @@ export class ParleyServer {
       this.hub.close();
       await this.cluster?.close();
       this.#hasher.close?.();
+      await this.files.close();
       await this.deps.store.close();
       this.core.log.info("shutdown.done", {});
     })();

@@ -51,7 +51,7 @@ export interface Srv {
 const serverFlags = (Deno.env.get("PARLEY_BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f);
 
 /** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
-export async function startServer(dir: string, extra: string[] = []): Promise<Srv> {
+export async function startServer(dir: string, extra: string[] = [], runFlags: string[] = []): Promise<Srv> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -61,6 +61,7 @@ export async function startServer(dir: string, extra: string[] = []): Promise<Sr
       "--allow-write",
       "--allow-env",
       "--allow-run",
+      ...runFlags,
       `${ROOT}server.ts`,
       "--port",
       "0",

@@ -20,6 +20,9 @@ import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, phase, type Row, rssKb } from "./proc.ts";
 
 const MB = 1e6;
+/** PARLEY_BENCH_PROF=DIR: the server and client processes write V8 CPU profiles there (deno --cpu-prof). */
+const PROF_DIR = Deno.env.get("PARLEY_BENCH_PROF");
+const PROF = PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROF_DIR}`] : [];
 
 /** Runs a command under bash and returns its exit, output and children's CPU seconds. */
 async function timed(cmd: string[], env: Record<string, string> = {}) {
@@ -188,13 +191,14 @@ async function parleyCopy(
   await Deno.mkdir(dir);
   const data = `${dir}/server`;
   await Deno.mkdir(data);
-  const srv = await startServer(data, ["--file-quota", String(4 * bytes + (1 << 30))]);
+  const srv = await startServer(data, ["--file-quota", String(4 * bytes + (1 << 30))], PROF);
   const client = (home: string, user: string, ...args: string[]) =>
     timed(
       [
         Deno.execPath(),
         "run",
         ...PROGRAM_PERMS,
+        ...PROF,
         rootFile("client.ts"),
         ...args,
         ...["--server", `127.0.0.1:${srv.port}`, "--user", user, "--home", home, "--trust-on-first-use"],
@@ -292,6 +296,8 @@ export async function benchFiles(mib = 1024): Promise<Row[]> {
   try {
     const src = `${dir}/src.bin`;
     await makeFile(src, bytes);
+    const only = Deno.env.get("PARLEY_BENCH_FILE_ONLY"); // "relay" or "direct": that copy alone
+    if (only === "relay" || only === "direct") return await parleyCopy(dir, src, bytes, only);
     const rows = [...await tcpCopy(src, `${dir}/tcp.bin`, bytes)];
     await Deno.remove(`${dir}/tcp.bin`);
     const scp = await scpCopy(dir, src, `${dir}/scp.bin`, bytes);
