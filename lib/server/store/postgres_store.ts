@@ -10,21 +10,7 @@
 import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import { n, PgAccounts, type Row } from "./pg_accounts.ts";
-import type {
-  AckSet,
-  AuditRow,
-  DeviceRow,
-  KeyBundleRow,
-  KickRow,
-  NewMessage,
-  QueueOwner,
-  Role,
-  RoomMember,
-  RoomRow,
-  Store,
-  StoredMessage,
-  UserRow,
-} from "./store.ts";
+import type { AckSet, NewMessage, QueueOwner, RoomMember, RoomRow, Store, StoredMessage } from "./store.ts";
 
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
