@@ -63,12 +63,19 @@ export async function pump(
   tag = "m",
 ) {
   let inflight = 0, sent = 0;
+  let waiting = false; // one pacing timer at a time (each reply used to start another 1 ms chain)
   const t0 = performance.now();
   await new Promise<void>((done) => {
     const step = () => {
       while (sent < count && inflight < window) {
         if (perSec && performance.now() - t0 < (sent / perSec) * 1000) {
-          setTimeout(step, 1);
+          if (!waiting) {
+            waiting = true;
+            setTimeout(() => {
+              waiting = false;
+              step();
+            }, 1);
+          }
           return;
         }
         inflight++;
