@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
+import { yieldToIo } from "../common/turn.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { UNSAFE } from "../common/sanitize.ts";
@@ -81,7 +82,7 @@ export class Core {
     let total = 0;
     for (let n = SWEEP_BATCH; n === SWEEP_BATCH; total += n) {
       n = await this.store.sweepMessages(before, SWEEP_BATCH);
-      await new Promise((r) => setTimeout(r, 0)); // other sockets between batches
+      await yieldToIo(); // other sockets between batches
     }
     if (total) {
       this.#usage = new LruMap(10_000);

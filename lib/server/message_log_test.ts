@@ -67,3 +67,27 @@ Deno.test("MessageLog: acks queued with messages share their commit (no transact
   await log.close();
   await store.close();
 });
+
+Deno.test("MessageLog: a message is committed on the next event-loop turn, not after a timer (setTimeout 0 waits ~2 ms)", async () => {
+  const store = new SqliteStore(":memory:");
+  const log = new MessageLog(store, new Hub());
+  const msg = (i: number) => ({
+    mid: `t${i}`,
+    sender: "alice",
+    kind: "user" as const,
+    target: "bob",
+    conv: "d:alice:bob",
+    ts: 1,
+    body: new Uint8Array(3),
+  });
+  for (let i = 0; i < 20; i++) {
+    let timerFired = false;
+    const t = setTimeout(() => (timerFired = true), 0); // scheduled before the append
+    const row = await log.append(msg(i), null);
+    assert.ok(row, "stored");
+    assert.equal(timerFired, false, "the commit waited for a 0 ms timer scheduled before it");
+    clearTimeout(t);
+  }
+  await log.close();
+  await store.close();
+});

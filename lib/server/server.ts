@@ -5,6 +5,7 @@
  */
 import { type Clock, systemClock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
+import { yieldToIo } from "../common/turn.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { ErrorCode, ProtocolError } from "../protocol/errors.ts";
 import { type Inbound, parseInbound, type RequestKind } from "../protocol/messages.ts";
@@ -286,7 +287,7 @@ export class ParleyServer {
    */
   #yieldIfLong(): Promise<void> | void {
     if (performance.now() - this.#sliceStart < SLICE_MS) return;
-    return new Promise<void>((r) => setTimeout(r, 0)).then(() => {
+    return yieldToIo().then(() => {
       this.#sliceStart = performance.now();
     });
   }
