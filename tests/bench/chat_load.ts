@@ -309,8 +309,11 @@ export function idle(n = 2000): Promise<Row[]> {
   });
 }
 
-/** C's cold measurement, made the same way, against a bare Deno TLS echo server: the floor Parley builds on. */
-export async function bareTlsFloor(n = 2000): Promise<Row[]> {
+/**
+ * C's cold measurement, made the same way, against a bare TLS echo server: Deno's own TLS (the
+ * floor the issue names) or, with `node`, the node:tls path with TCP_NODELAY that Parley's server takes.
+ */
+export async function bareTlsFloor(n = 2000, node = false): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
   const pair = await makeSelfSignedCert();
   await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
@@ -323,6 +326,7 @@ export async function bareTlsFloor(n = 2000): Promise<Row[]> {
       `${ROOT}tests/bench/bare_tls_server.ts`,
       `${dir}/cert.pem`,
       `${dir}/key.pem`,
+      ...(node ? ["--node"] : []),
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -341,7 +345,8 @@ export async function bareTlsFloor(n = 2000): Promise<Row[]> {
       return c;
     });
     conns = cold.conns;
-    return [{ name: `C reference: bare Deno TLS, ${n} idle connections, cold`, value: cold.kb, unit: "KB" }];
+    const what = node ? "bare node:tls with TCP_NODELAY (the server's path)" : "bare Deno TLS";
+    return [{ name: `C reference: ${what}, ${n} idle connections, cold`, value: cold.kb, unit: "KB" }];
   } finally {
     for (const c of conns) c.close();
     child.kill("SIGTERM");
@@ -367,5 +372,6 @@ export async function benchChat(o: ChatBenchOptions = {}): Promise<Row[]> {
     ...await repeated(k, () => pairs(per)),
     ...await repeated(k, () => idle(n)),
     ...await repeated(k, () => bareTlsFloor(n)),
+    ...await repeated(k, () => bareTlsFloor(n, true)),
   ];
 }
