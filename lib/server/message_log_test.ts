@@ -3,21 +3,23 @@ import { Hub } from "./hub.ts";
 import { MAX_BATCH, MAX_BATCH_BYTES, MessageLog } from "./message_log.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 
+/** A 3-byte DM from alice to bob (`bytes` long when given). */
+const msg = (i: number | string, bytes = 3) => ({
+  mid: `m${i}`,
+  sender: "alice",
+  kind: "user" as const,
+  target: "bob",
+  conv: "d:alice:bob",
+  ts: 1,
+  body: new Uint8Array(bytes),
+});
+
 Deno.test("MessageLog: a flood is written in bounded group commits (count and bytes), every message stored", async () => {
   const store = new SqliteStore(":memory:");
   const sizes: number[] = [];
   const append = store.appendMessages.bind(store);
   store.appendMessages = (b) => (sizes.push(b.length), append(b));
   const log = new MessageLog(store, new Hub());
-  const msg = (i: number, bytes = 3) => ({
-    mid: `m${i}`,
-    sender: "alice",
-    kind: "user" as const,
-    target: "bob",
-    conv: "d:alice:bob",
-    ts: 1,
-    body: new Uint8Array(bytes),
-  });
   const all = Array.from({ length: 2 * MAX_BATCH + 5 }, (_, i) => log.append(msg(i), null));
   const rows = await Promise.all(all);
   assert.ok(rows.every((r) => r !== null), "every message stored");
@@ -40,15 +42,6 @@ Deno.test("MessageLog: acks queued with messages share their commit (no transact
   await store.createUser({ name: "alice", hash: "x", role: "user", createdAt: 0 });
   await store.createUser({ name: "bob", hash: "x", role: "user", createdAt: 0 });
   const log = new MessageLog(store, new Hub());
-  const msg = (i: number) => ({
-    mid: `m${i}`,
-    sender: "alice",
-    kind: "user" as const,
-    target: "bob",
-    conv: "d:alice:bob",
-    ts: 1,
-    body: new Uint8Array(3),
-  });
   const first = await Promise.all([1, 2, 3].map((i) => log.append(msg(i), null)));
   calls.length = 0;
   // Bob acks the first two while alice sends three more, in the same turn.
@@ -71,19 +64,10 @@ Deno.test("MessageLog: acks queued with messages share their commit (no transact
 Deno.test("MessageLog: a message is committed on the next event-loop turn, not after a timer (setTimeout 0 waits ~2 ms)", async () => {
   const store = new SqliteStore(":memory:");
   const log = new MessageLog(store, new Hub());
-  const msg = (i: number) => ({
-    mid: `t${i}`,
-    sender: "alice",
-    kind: "user" as const,
-    target: "bob",
-    conv: "d:alice:bob",
-    ts: 1,
-    body: new Uint8Array(3),
-  });
   for (let i = 0; i < 20; i++) {
     let timerFired = false;
     const t = setTimeout(() => (timerFired = true), 0); // scheduled before the append
-    const row = await log.append(msg(i), null);
+    const row = await log.append(msg(`t${i}`), null);
     assert.ok(row, "stored");
     assert.equal(timerFired, false, "the commit waited for a 0 ms timer scheduled before it");
     clearTimeout(t);
