@@ -140,6 +140,47 @@ export class PartWriter {
   }
 }
 
+/**
+ * The SHA-256 of a file being sent, from the plaintext its chunks are read as (`seen`, in order: no
+ * second pass over the file). Pieces read again (a batch resent) add nothing; a piece past what it
+ * has (a sender resuming part way), or `finish()` before the end was seen, hands over to one
+ * `hashFile` of the whole file. `done` resolves once the whole file is hashed.
+ */
+export class FileSum {
+  readonly done: Promise<string>;
+  #h = sha256Stream();
+  #at = 0;
+  #over = false;
+  #resolve!: (hex: string) => void;
+  #reject!: (e: unknown) => void;
+  constructor(readonly path: string, readonly size: number) {
+    this.done = new Promise((res, rej) => [this.#resolve, this.#reject] = [res, rej]);
+    if (size === 0) this.#end(this.#h.hex());
+  }
+  #end(hex: string): void {
+    this.#over = true;
+    this.#resolve(hex);
+  }
+  #alone(): void {
+    if (this.#over) return;
+    this.#over = true;
+    hashFile(this.path).then(this.#resolve, this.#reject);
+  }
+  seen(pos: number, pt: Uint8Array): void {
+    if (this.#over) return;
+    if (pos > this.#at) return this.#alone();
+    const end = Math.min(pos + pt.length, this.size);
+    if (end <= this.#at) return;
+    this.#h.update(pt.subarray(this.#at - pos, end - pos));
+    this.#at = end;
+    if (end === this.size) this.#end(this.#h.hex());
+  }
+  /** The file has been sent: whatever was not seen is hashed now. */
+  finish(): void {
+    this.#alone();
+  }
+}
+
 /** SHA-256 of a file, read in bounded pieces. */
 export async function hashFile(path: string): Promise<string> {
   const h = sha256Stream();
