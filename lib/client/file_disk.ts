@@ -89,6 +89,8 @@ export class PartWriter {
   /** Chunks handed to decryption so far (`next`: written so far). */
   #issued: number;
   #tail: Promise<void> = Promise.resolve();
+  /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
+  #joined = new Uint8Array(0);
   constructor(
     readonly out: Deno.FsFile,
     readonly cipher: ChunkCipher,
@@ -128,7 +130,7 @@ export class PartWriter {
       await prev;
       const pts = await opened;
       if (pts.length) {
-        const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+        const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
         for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
         this.hash.update(pt);
         this.next = k;
@@ -137,6 +139,17 @@ export class PartWriter {
     })();
     this.#tail = run;
     return run;
+  }
+  #join(pts: Uint8Array[]): Uint8Array {
+    let n = 0;
+    for (const p of pts) n += p.length;
+    if (this.#joined.length < n) this.#joined = new Uint8Array(n);
+    n = 0;
+    for (const p of pts) {
+      this.#joined.set(p, n);
+      n += p.length;
+    }
+    return this.#joined.subarray(0, n);
   }
 }
 
