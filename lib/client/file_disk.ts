@@ -3,8 +3,8 @@
  * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
  * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
- * chunks are written; `finishPart` renames only after the size and SHA-256 match), the streamed
- * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), and the outbox listing
+ * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
+ * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names (`name (1)`…, never over a `.part`), and the outbox listing
  * for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
