@@ -53,6 +53,15 @@ export function encodeFrame(header: object, body: Uint8Array | readonly Uint8Arr
   return out;
 }
 
+/** A frame whose `bodyLen`-byte body is left to fill in place (`body`: a view into `frame`, zeroed). */
+export function frameWithRoom(header: object, bodyLen: number): { frame: Uint8Array; body: Uint8Array } {
+  const head = encodeFrame(header);
+  const frame = new Uint8Array(head.length + bodyLen);
+  frame.set(head);
+  new DataView(frame.buffer).setUint32(0, head.length - 4 + bodyLen);
+  return { frame, body: frame.subarray(head.length) };
+}
+
 const FORBIDDEN_KEY = /"(__proto__|constructor|prototype)"\s*:/;
 
 function checkKey(key: string, v: unknown): unknown {

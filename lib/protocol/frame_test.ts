@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes, utf8 } from "../common/bytes.ts";
-import { encodeFrame, FrameDecoder, MAX_DEPTH, parseHeader } from "./frame.ts";
+import { encodeFrame, FrameDecoder, frameWithRoom, MAX_DEPTH, parseHeader } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 
 const sample = () => [
@@ -202,4 +202,14 @@ Deno.test("FrameDecoder.room(): frames read in place (mixed with pushes) decode 
   room.set(bad.subarray(10));
   assert.equal(code(() => d.filled(room.length)), "bad_frame");
   assert.equal(code(() => d.push(sample()[0]!)), "bad_frame");
+});
+
+Deno.test("frameWithRoom: a body filled in place makes the same bytes as encodeFrame", () => {
+  for (const n of [0, 1, 70_000]) {
+    const body = new Uint8Array(n).map((_, i) => i * 13);
+    const h = { t: "ok", id: 7, have: 123456789, size: 1, state: "ready", name: "é" };
+    const r = frameWithRoom(h, n);
+    r.body.set(body);
+    assert.deepEqual(r.frame, encodeFrame(h, body));
+  }
 });
