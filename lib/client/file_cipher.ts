@@ -4,11 +4,23 @@
  * offset, for peer mode's records) and `cipherPieces` (the rest of the file from an offset, with
  * several batches read and encrypted ahead and all their chunks in flight at once, for the relay and
  * the direct path), each piece as its parts, copied once into the frame that carries them.
+ * `cipherPieces` reads into one buffer, reused once a batch's chunks are handed to encryption, and
+ * shows each batch's plaintext to the source's `seen` (the sender's SHA-256, taken in the same pass).
  */
 import { concatBytes } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
 import { BackendError } from "./backend.ts";
 import { BATCH, chunkCount, chunkOffset, cipherSize } from "./file_offer.ts";
+
+/** What a sender reads the ciphertext from. */
+export interface Source {
+  file: Deno.FsFile;
+  cipher: ChunkCipher;
+  header: Uint8Array;
+  size: number;
+  /** Shown the plaintext of each batch read (`pos`: its byte offset in the file), before it is reused. */
+  seen?: (pos: number, plaintext: Uint8Array) => void;
+}
 
 export const partsLength = (parts: readonly Uint8Array[]) => parts.reduce((n, b) => n + b.length, 0);
 
@@ -22,8 +34,10 @@ async function readChunks(
   first: number,
   last: number,
   at = { pos: -1 },
+  into?: Uint8Array,
 ): Promise<Uint8Array> {
-  const from = first * CHUNK_SIZE, pt = new Uint8Array(Math.min(size, last * CHUNK_SIZE) - from);
+  const from = first * CHUNK_SIZE, len = Math.min(size, last * CHUNK_SIZE) - from;
+  const pt = into ? into.subarray(0, len) : new Uint8Array(len);
   if (at.pos !== from) await file.seek(from, Deno.SeekMode.Start);
   at.pos = from + pt.length;
   for (let o = 0; o < pt.length;) {
@@ -46,12 +60,7 @@ async function sealChunks(
   lead: Uint8Array,
   skip: number,
 ): Promise<Uint8Array[]> {
-  const enc = await Promise.all(
-    Array.from(
-      { length: n },
-      (_, k) => cipher.encryptChunk(first + k, pt.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE)),
-    ),
-  );
+  const enc = await Promise.all(cipher.encryptChunks(first, n, pt));
   enc[0] = enc[0]!.subarray(skip);
   if (lead.length) enc.unshift(lead);
   return enc;
@@ -95,31 +104,26 @@ export async function cipherFrom(
 /**
  * The ciphertext from byte `pos` to the end, in pieces of at most `batch` chunks (the first cut
  * at `pos`, header first when `pos` is in it), each piece as its parts (`partsLength` bytes):
- * reads stay in order on `file`, while up to `depth` pieces are encrypted ahead (their chunks all
- * in flight at once). Memory: `depth` pieces.
+ * reads stay in order on `src.file`, into one buffer, while up to `depth` pieces are encrypted
+ * ahead (their chunks all in flight at once). Memory: `depth` pieces and one batch of plaintext.
  */
 export async function* cipherPieces(
-  file: Deno.FsFile,
-  cipher: ChunkCipher,
-  header: Uint8Array,
-  size: number,
+  src: Source,
   pos: number,
   batch: number,
   depth: number,
 ): AsyncGenerator<Uint8Array[]> {
+  const { file, cipher, header, size } = src;
   const total = cipherSize(size), ahead: Promise<Uint8Array[]>[] = [], at = { pos: -1 };
+  const buf = new Uint8Array(batch * CHUNK_SIZE);
   try {
     while (pos < total || ahead.length) {
       while (pos < total && ahead.length < depth) {
         const p = piece(header, size, pos, batch);
-        const sealed = sealChunks(
-          cipher,
-          p.first,
-          p.last - p.first,
-          await readChunks(file, size, p.first, p.last, at),
-          p.lead,
-          p.skip,
-        );
+        const pt = await readChunks(file, size, p.first, p.last, at, buf);
+        src.seen?.(p.first * CHUNK_SIZE, pt);
+        // Every chunk of `pt` is handed to encryption (which copies it) before this returns.
+        const sealed = sealChunks(cipher, p.first, p.last - p.first, pt, p.lead, p.skip);
         sealed.catch(() => {}); // awaited in order below
         ahead.push(sealed);
         pos = Math.min(total, chunkOffset(p.last));

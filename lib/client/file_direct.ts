@@ -22,8 +22,7 @@ import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom } from "../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../net/peer_net.ts";
-import type { ChunkCipher } from "../crypto/file_aead.ts";
-import { cipherPieces, partsLength } from "./file_cipher.ts";
+import { cipherPieces, partsLength, type Source } from "./file_cipher.ts";
 import { chunkCount, chunkOffset, type FileReady } from "./file_offer.ts";
 
 export const FILE_PURPOSE = "parley-file-v1";
@@ -130,14 +129,6 @@ export function recvWithin(c: PeerChannel, ms: number, bulk = false): Promise<Ui
   ]).finally(() => clearTimeout(t));
 }
 
-/** What a sender reads the ciphertext from. */
-export interface Source {
-  file: Deno.FsFile;
-  cipher: ChunkCipher;
-  header: Uint8Array;
-  size: number;
-}
-
 /**
  * Sends the file on an open direct channel from the chunk the recipient asks for, DIRECT_BATCH
  * chunks per bulk frame (AHEAD frames are encrypted while one is written), and waits for its `OK`. False
@@ -149,7 +140,7 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     if (i === null || i >= chunkCount(s.size)) return false;
     await c.sendBulk(s.header);
     let pos = chunkOffset(i);
-    for await (const b of cipherPieces(s.file, s.cipher, s.header, s.size, pos, DIRECT_BATCH, AHEAD)) {
+    for await (const b of cipherPieces(s, pos, DIRECT_BATCH, AHEAD)) {
       await c.sendBulk(b);
       onDone(pos += partsLength(b));
     }

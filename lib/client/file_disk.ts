@@ -3,8 +3,8 @@
  * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
  * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
- * chunks are written; `finishPart` renames only after the size and SHA-256 match), the streamed
- * SHA-256 of a file, free download names (`name (1)`…, never over a `.part`), and the outbox listing
+ * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
+ * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names (`name (1)`…, never over a `.part`), and the outbox listing
  * for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
@@ -89,6 +89,8 @@ export class PartWriter {
   /** Chunks handed to decryption so far (`next`: written so far). */
   #issued: number;
   #tail: Promise<void> = Promise.resolve();
+  /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
+  #joined = new Uint8Array(0);
   constructor(
     readonly out: Deno.FsFile,
     readonly cipher: ChunkCipher,
@@ -128,7 +130,7 @@ export class PartWriter {
       await prev;
       const pts = await opened;
       if (pts.length) {
-        const pt = pts.length === 1 ? pts[0]! : concat(...pts);
+        const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
         for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
         this.hash.update(pt);
         this.next = k;
@@ -137,6 +139,58 @@ export class PartWriter {
     })();
     this.#tail = run;
     return run;
+  }
+  #join(pts: Uint8Array[]): Uint8Array {
+    let n = 0;
+    for (const p of pts) n += p.length;
+    if (this.#joined.length < n) this.#joined = new Uint8Array(n);
+    n = 0;
+    for (const p of pts) {
+      this.#joined.set(p, n);
+      n += p.length;
+    }
+    return this.#joined.subarray(0, n);
+  }
+}
+
+/**
+ * The SHA-256 of a file being sent, from the plaintext its chunks are read as (`seen`, in order: no
+ * second pass over the file). Pieces read again (a batch resent) add nothing; a piece past what it
+ * has (a sender resuming part way), or `finish()` before the end was seen, hands over to one
+ * `hashFile` of the whole file. `done` resolves once the whole file is hashed.
+ */
+export class FileSum {
+  readonly done: Promise<string>;
+  #h = sha256Stream();
+  #at = 0;
+  #over = false;
+  #resolve!: (hex: string) => void;
+  #reject!: (e: unknown) => void;
+  constructor(readonly path: string, readonly size: number) {
+    this.done = new Promise((res, rej) => [this.#resolve, this.#reject] = [res, rej]);
+    if (size === 0) this.#end(this.#h.hex());
+  }
+  #end(hex: string): void {
+    this.#over = true;
+    this.#resolve(hex);
+  }
+  #alone(): void {
+    if (this.#over) return;
+    this.#over = true;
+    hashFile(this.path).then(this.#resolve, this.#reject);
+  }
+  seen(pos: number, pt: Uint8Array): void {
+    if (this.#over) return;
+    if (pos > this.#at) return this.#alone();
+    const end = Math.min(pos + pt.length, this.size);
+    if (end <= this.#at) return;
+    this.#h.update(pt.subarray(this.#at - pos, end - pos));
+    this.#at = end;
+    if (end === this.size) this.#end(this.#h.hex());
+  }
+  /** The file has been sent: whatever was not seen is hashed now. */
+  finish(): void {
+    this.#alone();
   }
 }
 

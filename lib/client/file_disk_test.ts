@@ -1,12 +1,14 @@
 /**
  * file_disk.ts: a `.part` reopened to resume keeps its whole verified chunks and loses a torn tail;
- * `cipherPieces` gives the same bytes as one-shot encryption from any offset.
+ * `cipherPieces` gives the same bytes as one-shot encryption from any offset (its one read buffer
+ * reused while earlier batches are still being encrypted), and shows the plaintext it read to
+ * `FileSum`, which gives the file's SHA-256 however the pieces came.
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../crypto/file_aead.ts";
 import { cipherPieces } from "./file_cipher.ts";
-import { openPart } from "./file_disk.ts";
+import { FileSum, openPart } from "./file_disk.ts";
 import { cipherSize } from "./file_offer.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);
@@ -34,7 +36,7 @@ Deno.test("openPart: whole chunks are kept (and hashed), a torn tail is cut", as
 Deno.test("cipherPieces: pieces from any offset join into the C2SP ciphertext's tail", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    for (const size of [0, 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 5]) {
+    for (const size of [0, 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 5, 11 * CHUNK_SIZE + 7]) {
       const d = data(size), path = `${dir}/f${size}`;
       await Deno.writeFile(path, d);
       const key = new Uint8Array(32).fill(3), ctx = new Uint8Array([1, 2]);
@@ -46,14 +48,49 @@ Deno.test("cipherPieces: pieces from any offset join into the C2SP ciphertext's 
         if (pos < 0 || pos >= whole.length) continue;
         const file = await Deno.open(path);
         try {
-          const got: Uint8Array[] = [];
-          for await (const parts of cipherPieces(file, cipher, e.header, size, pos, 2, 3)) got.push(...parts);
+          const got: Uint8Array[] = [], sum = new FileSum(path, size);
+          const src = {
+            file,
+            cipher,
+            header: e.header,
+            size,
+            seen: (o: number, b: Uint8Array) => sum.seen(o, b),
+          };
+          for await (const parts of cipherPieces(src, pos, 2, 3)) got.push(...parts);
           assert.deepEqual(concatBytes(got), whole.subarray(pos), `size ${size} from ${pos}`);
+          sum.finish();
+          assert.equal(await sum.done, await sha256Hex(d), `sum of size ${size} from ${pos}`);
         } finally {
           file.close();
         }
       }
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("FileSum: in order, read again, resumed part way, finished early: always the file's SHA-256", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const size = 5 * CHUNK_SIZE + 3, d = data(size), path = `${dir}/f`;
+    await Deno.writeFile(path, d);
+    const want = await sha256Hex(d);
+    const piece = (i: number) => d.subarray(i * CHUNK_SIZE, (i + 2) * CHUNK_SIZE);
+    // In order, a batch read again after a partial take: no file read needed.
+    const a = new FileSum(`${dir}/gone`, size);
+    for (const i of [0, 2, 2, 1, 4]) a.seen(i * CHUNK_SIZE, piece(i));
+    assert.equal(await a.done, want);
+    // A resumed sender starts part way: the file is hashed on its own.
+    const b = new FileSum(path, size);
+    b.seen(2 * CHUNK_SIZE, piece(2));
+    assert.equal(await b.done, want);
+    // Finished before the end was seen (the server had it all already).
+    const c = new FileSum(path, size);
+    c.seen(0, piece(0));
+    c.finish();
+    assert.equal(await c.done, want);
+    assert.equal(await new FileSum(`${dir}/none`, 0).done, await sha256Hex(new Uint8Array(0)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -9,8 +9,8 @@
  */
 import type { PeerChannel } from "../net/peer_net.ts";
 import { BackendError } from "./backend.ts";
-import { cipherPieces, partsLength } from "./file_cipher.ts";
-import { pushDirect, type Source } from "./file_direct.ts";
+import { cipherPieces, partsLength, type Source } from "./file_cipher.ts";
+import { pushDirect } from "./file_direct.ts";
 import { cipherSize, RELAY_BATCH } from "./file_offer.ts";
 
 /** Request bodies in flight per transfer: hides the round trip of one request. */
@@ -30,11 +30,10 @@ export interface Upload {
 
 /** Uploads from `have` (the server's offset) to the end, or hands over to the direct path. */
 export async function relayUpload(u: Upload, have: number): Promise<"direct" | "relay"> {
-  const { file, cipher, header, size } = u.src;
-  const total = cipherSize(size);
+  const total = cipherSize(u.src.size);
   const inflight: { end: number; put: Promise<number> }[] = [];
   let pos = have;
-  let pieces = cipherPieces(file, cipher, header, size, pos, RELAY_BATCH, AHEAD);
+  let pieces = cipherPieces(u.src, pos, RELAY_BATCH, AHEAD);
   try {
     while (have < total) {
       const ch = await u.direct();
@@ -43,7 +42,7 @@ export async function relayUpload(u: Upload, have: number): Promise<"direct" | "
         await pieces.return(undefined);
         if (await pushDirect(ch, u.src, u.progress)) return "direct";
         pos = have = await u.put(0, EMPTY); // broke off: the relay goes on
-        pieces = cipherPieces(file, cipher, header, size, pos, RELAY_BATCH, AHEAD);
+        pieces = cipherPieces(u.src, pos, RELAY_BATCH, AHEAD);
         continue;
       }
       while (pos < total && inflight.length < WINDOW) {
@@ -62,7 +61,7 @@ export async function relayUpload(u: Upload, have: number): Promise<"direct" | "
         await Promise.allSettled(inflight.splice(0).map((x) => x.put));
         await pieces.return(undefined);
         pos = next;
-        pieces = cipherPieces(file, cipher, header, size, pos, RELAY_BATCH, AHEAD);
+        pieces = cipherPieces(u.src, pos, RELAY_BATCH, AHEAD);
       }
       have = next;
     }

@@ -6,7 +6,7 @@
  * Send: pick a random file id, key and salt, remember them in the keystore ("files:out"), create
  * the file on the server, send the offer as an encrypted DM control message (file_offer.ts), then
  * upload the C2SP ciphertext (file_aead.ts; context = file id, sender, recipient) in bounded bodies
- * from the offset the server reports. The file is hashed (streamed) meanwhile; its SHA-256 follows
+ * from the offset the server reports. The file is hashed from the plaintext read for its chunks (FileSum); its SHA-256 follows
  * the offer as a second control message. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
  *
@@ -27,8 +27,9 @@ import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
-import { checkUnchanged, downloadTarget, finishPart, hashFile, removePart, sendable } from "./file_disk.ts";
-import { dialRecipient, OK, pushDirect, type Source } from "./file_direct.ts";
+import { checkUnchanged, downloadTarget, FileSum, finishPart, removePart, sendable } from "./file_disk.ts";
+import type { Source } from "./file_cipher.ts";
+import { dialRecipient, OK, pushDirect } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { download, listenDirect } from "./file_receive.ts";
 import { relayUpload } from "./file_upload.ts";
@@ -136,10 +137,11 @@ export class FileTransfers {
         (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
       );
     }
-    const sum = rec.sha256 ? Promise.resolve(rec.sha256) : hashFile(f.real);
-    sum.catch(() => {}); // awaited by #upload
+    // Hashed from the plaintext read for the chunks (a resumed sender hashes the file on its own).
+    const sum = rec.sha256 ? null : new FileSum(f.real, f.size);
+    sum?.done.catch(() => {}); // awaited by #upload
     const via = await this.#upload(rec, mode, waitMs, sum);
-    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: await sum, via };
+    return { fid: rec.fid, name: rec.name, size: rec.size, sha256: sum ? await sum.done : rec.sha256, via };
   }
 
   /**
@@ -189,7 +191,7 @@ export class FileTransfers {
     rec: OutRecord,
     mode: SendMode,
     waitMs: number,
-    sum: Promise<string>,
+    sum: FileSum | null,
   ): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
     const ctx = fileContext(rec.fid, this.client.user, rec.to);
@@ -200,7 +202,13 @@ export class FileTransfers {
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.to, direction: "up", done, total, state });
     const file = await Deno.open(rec.path, { read: true });
-    const src: Source = { file, cipher, header, size: rec.size };
+    const src: Source = {
+      file,
+      cipher,
+      header,
+      size: rec.size,
+      seen: sum ? (o, b) => sum.seen(o, b) : undefined,
+    };
     let via: "direct" | "relay" = "relay";
     let summed: Promise<void> = Promise.resolve();
     try {
@@ -217,7 +225,7 @@ export class FileTransfers {
       }
       // The SHA-256 follows the offer once hashed (meanwhile the file goes); a restarted sender
       // that had not sent it yet hashes and sends it again.
-      summed = rec.sha256 ? Promise.resolve() : sum.then(async (h) => {
+      summed = !sum ? Promise.resolve() : sum.done.then(async (h) => {
         await this.ops.sum(rec.to, rec.fid, h);
         await this.#setOut(rec.fid, { sha256: h });
       });
@@ -245,6 +253,7 @@ export class FileTransfers {
           progress: (d) => p(d, "active"),
         }, have);
       }
+      sum?.finish(); // a no-op once every byte was seen on the way
       await checkUnchanged(rec.path, rec.size, rec.mtime);
       await summed;
     } catch (e) {

@@ -62,11 +62,36 @@ function chunkNonce(base: Uint8Array, index: number): Uint8Array {
 /** Per-chunk AEAD with known key and base nonce (the C2SP "raw mode"; also the engine below). */
 export class ChunkCipher {
   #key: Promise<CryptoKey>;
+  /** The key once imported (then chunks are encrypted without a turn of the event loop first). */
+  #ready: CryptoKey | null = null;
   constructor(key: Uint8Array, readonly baseNonce: Uint8Array) {
     if (key.length !== 32 || baseNonce.length !== GCM_NONCE_LEN) {
       throw new RangeError("Bad chunk key or nonce size");
     }
     this.#key = crypto.subtle.importKey("raw", buf(key), "AES-GCM", false, ["encrypt", "decrypt"]);
+    this.#key.then((k) => (this.#ready = k), () => {});
+  }
+
+  /**
+   * Starts encrypting `n` chunks of `pt` (CHUNK_SIZE bytes each, the last one possibly shorter or
+   * empty), chunk `first` on, all at once. WebCrypto takes a copy of its input when called, so `pt`
+   * may be overwritten as soon as this returns (before the key is imported, a copy is made here).
+   */
+  encryptChunks(first: number, n: number, pt: Uint8Array): Promise<Uint8Array>[] {
+    if (pt.length > n * CHUNK_SIZE) throw new RangeError("Chunk too large");
+    const k = this.#ready;
+    const src = k ? pt : pt.slice();
+    const out: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < n; i++) {
+      const part = src.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE) as Uint8Array<ArrayBuffer>;
+      const iv = chunkNonce(this.baseNonce, first + i) as Uint8Array<ArrayBuffer>;
+      out.push(
+        k
+          ? crypto.subtle.encrypt({ name: "AES-GCM", iv }, k, part).then((c) => new Uint8Array(c))
+          : this.encryptChunk(first + i, part),
+      );
+    }
+    return out;
   }
 
   async encryptChunk(index: number, plaintext: Uint8Array): Promise<Uint8Array> {

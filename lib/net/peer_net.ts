@@ -92,10 +92,12 @@ const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 25
 class Wire {
   #dec: FrameDecoder;
   #frames: Frame[] = [];
-  #buf = new Uint8Array(256 * 1024);
+  #buf = new Uint8Array(64 * 1024);
   #writing: Promise<unknown> = Promise.resolve();
   #closed = false;
   #onClose: (() => void)[] = [];
+  /** Set once the handshake is done: a frame's buffer is taken at its announced size only then. */
+  authenticated = false;
   constructor(readonly conn: Deno.TcpConn, maxFrame: number) {
     this.#dec = new FrameDecoder(maxFrame);
   }
@@ -104,8 +106,11 @@ class Wire {
     while (this.#frames.length === 0) {
       if (this.#closed) return null;
       let n: number | null;
+      let room: Uint8Array | null = null;
       try {
-        n = await this.conn.read(this.#buf);
+        // A big frame under way (bulk file data) is read straight into its own buffer: no copies.
+        room = this.authenticated ? this.#dec.room(this.#buf.length) : null;
+        n = await this.conn.read(room ?? this.#buf);
       } catch {
         n = null;
       }
@@ -115,13 +120,7 @@ class Wire {
           this.close();
           return null;
         }
-        // A full read hands its buffer to the decoder (a new one is taken), a short one is copied.
-        let got: Uint8Array;
-        if (n >= this.#buf.length >> 1) {
-          got = this.#buf.subarray(0, n);
-          this.#buf = new Uint8Array(this.#buf.length);
-        } else got = this.#buf.slice(0, n);
-        this.#frames.push(...this.#dec.push(got));
+        this.#frames.push(...(room ? this.#dec.filled(n) : this.#dec.push(this.#buf.slice(0, n))));
       } catch {
         this.close();
         return null;
@@ -172,6 +171,7 @@ function makeChannel(
   const rate = limits.recordsPerSec ?? 500;
   const bucket = new TokenBucket(rate, limits.recordsBurst ?? 1000, limits.clock ?? systemClock);
   const closed = new Promise<void>((r) => w.onClose(r));
+  w.authenticated = true;
   return {
     peer: sc.peer,
     peerName: sc.peerName,

@@ -53,6 +53,15 @@ export function encodeFrame(header: object, body: Uint8Array | readonly Uint8Arr
   return out;
 }
 
+/** A frame whose `bodyLen`-byte body is left to fill in place (`body`: a view into `frame`, zeroed). */
+export function frameWithRoom(header: object, bodyLen: number): { frame: Uint8Array; body: Uint8Array } {
+  const head = encodeFrame(header);
+  const frame = new Uint8Array(head.length + bodyLen);
+  frame.set(head);
+  new DataView(frame.buffer).setUint32(0, head.length - 4 + bodyLen);
+  return { frame, body: frame.subarray(head.length) };
+}
+
 const FORBIDDEN_KEY = /"(__proto__|constructor|prototype)"\s*:/;
 
 function checkKey(key: string, v: unknown): unknown {
@@ -105,6 +114,10 @@ export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
 /**
  * Incremental decoder. `push(chunk)` returns every frame completed by the chunk. After an error
  * the decoder is poisoned (the connection must be closed) and holds no buffered data.
+ * A reader that can read into a buffer of its choosing may ask for `room(min)` first: while the
+ * frame under way is known to lack at least `min` bytes, that is the rest of one buffer of the
+ * whole frame (the bytes held so far copied in), to read into and report with `filled(n)` — the
+ * frame's bulk is then never copied.
  */
 export class FrameDecoder {
   readonly #max: number;
@@ -112,6 +125,8 @@ export class FrameDecoder {
   #buffered = 0;
   #need = -1; // total bytes of the current frame incl. prefix, or -1 when unknown
   #dead = false;
+  /** The buffer of the frame under way while it is read in place (`room`), and how full it is. */
+  #room: Uint8Array | null = null;
 
   constructor(maxFrame = DEFAULT_MAX_FRAME) {
     this.#max = maxFrame;
@@ -122,8 +137,48 @@ export class FrameDecoder {
     return this.#buffered;
   }
 
+  /** The rest of the frame under way to read into, when it lacks at least `min` bytes; else null. */
+  room(min: number): Uint8Array | null {
+    if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
+    if (this.#room) return this.#room.subarray(this.#buffered);
+    if (this.#need < 0 || this.#need - this.#buffered < Math.max(1, min)) return null;
+    const f = new Uint8Array(this.#need);
+    let o = 0;
+    for (const c of this.#chunks) { // all of them belong to this frame (it is not complete)
+      f.set(c, o);
+      o += c.length;
+    }
+    this.#chunks = [];
+    this.#room = f;
+    return f.subarray(o);
+  }
+
+  /** `n` bytes were read into the `room`; returns the frame once it is complete. */
+  filled(n: number): Frame[] {
+    const f = this.#room;
+    if (!f || this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "No frame is being read in place");
+    if (n < 0 || this.#buffered + n > f.length) throw new RangeError("More bytes than the room holds");
+    this.#buffered += n;
+    if (this.#buffered < f.length) return [];
+    this.#room = null;
+    this.#buffered = 0;
+    this.#need = -1;
+    try {
+      return [decodeFrameBytes(f)];
+    } catch (e) {
+      this.#dead = true;
+      throw e;
+    }
+  }
+
   push(chunk: Uint8Array): Frame[] {
     if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
+    if (this.#room) { // bytes for a frame being read in place: into its buffer
+      const k = Math.min(chunk.length, this.#room.length - this.#buffered);
+      this.#room.set(chunk.subarray(0, k), this.#buffered);
+      const out = this.filled(k);
+      return k === chunk.length ? out : [...out, ...this.push(chunk.subarray(k))];
+    }
     const out: Frame[] = [];
     if (chunk.length === 0) return out;
     this.#chunks.push(chunk);
@@ -160,6 +215,7 @@ export class FrameDecoder {
   end(): void {
     if (this.#buffered > 0 && !this.#dead) {
       this.#dead = true;
+      this.#room = null;
       this.#chunks = [];
       this.#buffered = 0;
       throw new ProtocolError(ErrorCode.BadFrame, "Connection ended in the middle of a frame");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes, utf8 } from "../common/bytes.ts";
-import { encodeFrame, FrameDecoder, MAX_DEPTH, parseHeader } from "./frame.ts";
+import { encodeFrame, FrameDecoder, frameWithRoom, MAX_DEPTH, parseHeader } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 
 const sample = () => [
@@ -161,4 +161,55 @@ Deno.test("encodeFrame: a body in parts makes the same bytes as the joined body"
       },
     ),
   );
+});
+
+Deno.test("FrameDecoder.room(): frames read in place (mixed with pushes) decode as pushed ones", () => {
+  const big = encodeFrame({ k: "bulk" }, new Uint8Array(200_000).map((_, i) => i * 7));
+  const stream = concatBytes([...sample(), big, ...sample(), big]);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1 }), (sizes) => {
+      const d = new FrameDecoder();
+      const got: { header: Record<string, unknown>; body: Uint8Array }[] = [];
+      let at = 0, k = 0, inPlace = 0;
+      while (at < stream.length) {
+        const n = Math.min(sizes[k++ % sizes.length]!, stream.length - at);
+        const room = d.room(1000);
+        if (room) {
+          const m = Math.min(n, room.length);
+          room.set(stream.subarray(at, at + m));
+          at += m;
+          const fs = d.filled(m);
+          inPlace += fs.length;
+          got.push(...fs);
+        } else {
+          got.push(...d.push(stream.slice(at, at + n)));
+          at += n;
+        }
+      }
+      d.end();
+      const want = new FrameDecoder().push(stream);
+      assert.deepEqual(got.map((f) => [f.header, [...f.body]]), want.map((f) => [f.header, [...f.body]]));
+      assert.ok(inPlace >= 1, "the big frames were read in place");
+    }),
+    { numRuns: 60 },
+  );
+  // A frame read in place that turns out bad poisons the decoder like a pushed one.
+  const d = new FrameDecoder();
+  const bad = big.slice();
+  bad[7] = 0; // header length 0
+  d.push(bad.subarray(0, 10));
+  const room = d.room(1000)!;
+  room.set(bad.subarray(10));
+  assert.equal(code(() => d.filled(room.length)), "bad_frame");
+  assert.equal(code(() => d.push(sample()[0]!)), "bad_frame");
+});
+
+Deno.test("frameWithRoom: a body filled in place makes the same bytes as encodeFrame", () => {
+  for (const n of [0, 1, 70_000]) {
+    const body = new Uint8Array(n).map((_, i) => i * 13);
+    const h = { t: "ok", id: 7, have: 123456789, size: 1, state: "ready", name: "é" };
+    const r = frameWithRoom(h, n);
+    r.body.set(body);
+    assert.deepEqual(r.frame, encodeFrame(h, body));
+  }
 });

@@ -156,19 +156,23 @@ export class FileStore {
 
   /** Reads up to `len` stored bytes from `off`. */
   async read(f: FileEntry, off: number, len: number): Promise<Uint8Array> {
-    const n = Math.max(0, Math.min(len, f.have - off));
-    const out = new Uint8Array(n);
-    if (n === 0) return out;
-    const o = await this.#io(f.fid, "r", off, async (file) => {
+    const out = new Uint8Array(Math.max(0, Math.min(len, f.have - off)));
+    return out.subarray(0, await this.readInto(f, off, out));
+  }
+
+  /** Reads stored bytes from `off` into `out` (as many as are stored, up to its length); returns how many. */
+  async readInto(f: FileEntry, off: number, out: Uint8Array): Promise<number> {
+    const n = Math.max(0, Math.min(out.length, f.have - off));
+    if (n === 0) return 0;
+    return await this.#io(f.fid, "r", off, async (file) => {
       let o = 0;
       while (o < n) {
-        const r = await file.read(out.subarray(o));
+        const r = await file.read(out.subarray(o, n));
         if (r === null) break;
         o += r;
       }
       return o;
     });
-    return o === n ? out : out.subarray(0, o);
   }
 
   /**

@@ -6,6 +6,7 @@
  * bytes stay under `--file-quota`, and each body is at most `FILE_BODY_MAX`.
  */
 import { ErrorCode } from "../protocol/errors.ts";
+import { frameWithRoom } from "../protocol/frame.ts";
 import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
@@ -86,11 +87,17 @@ export function fileHandlers(store: FileStore): FileHandlers {
       const f = store.get(m.fid);
       if (!f || f.to !== s.user || f.state === "done") return missing(s, m.id);
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
-      const body = await store.read(f, m.off, m.len);
       // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
-      if (s.outbox.bytes + body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
+      if (s.outbox.bytes + Math.min(m.len, f.have - m.off) > c.config.maxQueueBytes / 2) {
+        await s.outbox.drained();
+      }
+      // The stored bytes are read straight into the reply frame (no second buffer, no copy).
+      const h = { t: "ok", id: m.id, have: f.have, size: f.size, state: f.state } as const;
+      const { frame, body } = frameWithRoom(h, Math.max(0, Math.min(m.len, f.have - m.off)));
+      const n = await store.readInto(f, m.off, body);
       if (s.state === "closed") return;
-      s.send({ t: "ok", id: m.id, have: f.have, size: f.size, state: f.state }, body);
+      if (n === body.length) s.outbox.push(frame);
+      else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
     },
 
     "file.list": (_c, s, m) => {

@@ -218,29 +218,17 @@ export class ParleyServer {
 
   async #read(s: Session, conn: ServerConn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame);
-    // One read buffer per connection, small while idle, grown while busy; the decoder gets a
-    // copy of just the bytes read (it may keep them until a frame completes), or, when a big
-    // buffer came back at least half full, the buffer itself (a new one is taken: no copy).
-    let buf = new Uint8Array(256);
     let chain: Promise<void> = Promise.resolve();
     let handed = 0; // sends put on the chain since it was last awaited
     try {
       while (s.state !== "closed") {
-        const n = await conn.read(buf);
+        // Each piece as the TLS socket received it (no copy; the decoder keeps it until its frames
+        // complete, the connection pauses while too much waits unread).
+        const chunk = await conn.readChunk();
         this.#sliceStart = performance.now(); // a read resumes in a fresh turn of the event loop
-        if (n === null) {
+        if (chunk === null) {
           decoder.end();
           break;
-        }
-        let chunk: Uint8Array;
-        const grow = n === buf.length && buf.length < 256 * 1024 ? 4 : 1;
-        if (n >= buf.length >> 1 && buf.length >= 64 * 1024) { // bulk: the buffer itself, a new one taken
-          chunk = buf.subarray(0, n);
-          buf = new Uint8Array(buf.length * grow);
-        } else {
-          chunk = buf.slice(0, n);
-          if (grow > 1) buf = new Uint8Array(buf.length * grow);
-          else if (n < buf.length >> 3 && buf.length > 256) buf = new Uint8Array(buf.length >> 1);
         }
         s.lastIn = this.clock.now();
         s.pingAt = 0;
