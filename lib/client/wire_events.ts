@@ -24,29 +24,39 @@ import {
 export function pushEvents(h: Record<string, unknown>, now = systemClock.now()): BackendEvent[] {
   if (h.t === "presences") {
     const on = Array.isArray(h.on) ? h.on : [], off = Array.isArray(h.off) ? h.off : [];
-    return [
+    const events = [
       ...on.map((x) => {
         const [user, status, since] = Array.isArray(x) ? x : [];
         return presenceEvent({ user, online: true, status, since });
       }),
       ...off.map((user) => presenceEvent({ user, online: false })),
     ];
+    return events.filter((e): e is BackendEvent => e !== null);
   }
   const e = pushEvent(h, now);
   return e ? [e] : [];
 }
 
-function presenceEvent(h: Record<string, unknown>): BackendEvent {
+/** `x` when it is a string, else `fallback`. */
+const str = <T>(x: unknown, fallback: T): string | T => typeof x === "string" ? x : fallback;
+/** `x` when it is a finite number, else `fallback`. */
+const num = <T>(x: unknown, fallback: T): number | T =>
+  typeof x === "number" && Number.isFinite(x) ? x : fallback;
+
+/** A presence change, or null when it names no user. */
+function presenceEvent(h: Record<string, unknown>): BackendEvent | null {
+  const user = str(h.user, null);
+  if (user === null) return null;
   return {
     type: "presence",
-    user: String(h.user),
+    user,
     online: h.online === true,
-    presence: h.online
+    presence: h.online === true
       ? {
-        user: String(h.user),
-        addr: String(h.addr ?? ""),
-        since: Number(h.since ?? 0),
-        status: h.status as Status,
+        user,
+        addr: str(h.addr, ""),
+        since: num(h.since, 0),
+        status: h.status === "busy" ? "busy" : "free",
         role: "user",
       }
       : undefined,
@@ -58,24 +68,26 @@ export function pushEvent(h: Record<string, unknown>, now = systemClock.now()): 
   switch (h.t) {
     case "presence":
       return presenceEvent(h);
-    case "room":
+    case "room": {
+      const name = str(h.room, null), by = str(h.by, undefined);
+      if (name === null) return null;
       return {
         type: "room",
-        room: { name: String(h.room), members: strings(h.members), admins: strings(h.admins) },
+        room: { name, members: strings(h.members), admins: strings(h.admins) },
         change: h.change as "created",
-        ...(h.by === undefined ? {} : { by: String(h.by) }),
+        ...(by === undefined ? {} : { by }),
       };
-    case "notice":
-      return {
-        type: "notice",
-        text: String(h.text),
-        level: h.level === "warn" || h.level === "error" ? h.level : "info",
-      };
+    }
+    case "notice": {
+      const text = str(h.text, null);
+      if (text === null) return null;
+      return { type: "notice", text, level: h.level === "warn" || h.level === "error" ? h.level : "info" };
+    }
     case "bye":
       return {
         type: "notice",
         level: "error",
-        text: localizeUntil(String(h.reason), typeof h.until === "number" ? h.until : undefined, now),
+        text: localizeUntil(str(h.reason, "The server closed the connection"), num(h.until, undefined), now),
       };
     default:
       return null;
@@ -96,16 +108,18 @@ function strings(x: unknown): string[] {
 }
 
 export function kickedEntries(raw: unknown): KickedEntry[] {
-  const ok = (k: unknown): k is WireKick => typeof k === "object" && k !== null;
+  const ok = (k: unknown): k is WireKick =>
+    typeof k === "object" && k !== null && typeof (k as WireKick).user === "string" &&
+    typeof (k as WireKick).by === "string" && num((k as WireKick).at, null) !== null;
   if (!Array.isArray(raw) || !raw.every(ok)) {
     throw new BackendError("bad_reply", "The server's list of kicks is malformed");
   }
   return raw.map((k) => ({
-    user: String(k.user),
-    by: String(k.by),
-    at: Number(k.at),
-    ...(k.bannedUntil ? { bannedUntil: k.bannedUntil } : {}),
-    ...(k.reason ? { reason: k.reason } : {}),
+    user: k.user,
+    by: k.by,
+    at: k.at,
+    ...(num(k.bannedUntil, 0) ? { bannedUntil: k.bannedUntil as number } : {}),
+    ...(str(k.reason, "") ? { reason: k.reason as string } : {}),
   }));
 }
 
