@@ -9,6 +9,7 @@ import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../net/tls.ts";
 import { BackendError } from "./backend.ts";
+import { serverHeaderOk } from "./wire_events.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { localizeUntil } from "../common/parse_time.ts";
 
@@ -113,6 +114,15 @@ export class Connection {
 
   #onFrame(f: Frame): void {
     const h = f.header;
+    if (!serverHeaderOk(h)) {
+      // Malformed: not handled; a request it answers fails now instead of waiting for its timeout.
+      const w = typeof h.id === "number" ? this.#waiting.get(h.id) : undefined;
+      if (w) {
+        this.#waiting.delete(h.id as number);
+        w.reject(new BackendError("bad_reply", "The server sent a malformed reply"));
+      }
+      return;
+    }
     if (h.t === "ok" || h.t === "err") {
       const id = h.id as number;
       const w = this.#waiting.get(id);

@@ -473,7 +473,7 @@ export class E2eCodec implements BodyCodec {
       const members = Array.isArray(h.members) ? h.members : [];
       const change = String(h.change);
       const by = String(h.by ?? "");
-      const user = String(h.user ?? (change === "left" ? by : ""));
+      const user = typeof h.user === "string" ? h.user : change === "left" ? by : "";
       this.#logs.invalidate(room);
       let inLog = false; // the change is the latest entry of the room's verified membership log
       if (members.includes(this.#me)) {

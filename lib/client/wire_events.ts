@@ -63,6 +63,31 @@ function presenceEvent(h: Record<string, unknown>): BackendEvent | null {
   };
 }
 
+/** Header fields that are strings (numbers) in every server frame that has them. */
+const STRING_FIELDS = [
+  "mid",
+  "from",
+  "conv",
+  "room",
+  "sid",
+  "code",
+  "msg",
+  "reason",
+  "change",
+  "by",
+] as const;
+const NUMBER_FIELDS = ["id", "req", "seq", "ts"] as const;
+
+/**
+ * Whether a server frame's common fields have their types (checked once, where frames arrive, so
+ * no handler meets an object where it reads a string): a frame that fails is not handled.
+ */
+export function serverHeaderOk(h: Record<string, unknown>): boolean {
+  for (const k of STRING_FIELDS) if (k in h && h[k] !== undefined && typeof h[k] !== "string") return false;
+  for (const k of NUMBER_FIELDS) if (k in h && h[k] !== undefined && num(h[k], null) === null) return false;
+  return true;
+}
+
 /** The event for a pushed header other than `msg`, or null when it carries none. */
 export function pushEvent(h: Record<string, unknown>, now = systemClock.now()): BackendEvent | null {
   switch (h.t) {

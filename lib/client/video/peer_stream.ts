@@ -254,7 +254,8 @@ export class PeerStreams {
     const h = f.header;
     switch (h.t) {
       case "stream.offer": {
-        const o: StreamOffer = { sid: String(h.sid), from: String(h.from), name: String(h.name) };
+        const name = typeof h.name === "string" ? h.name : "";
+        const o: StreamOffer = { sid: String(h.sid), from: String(h.from), name };
         for (const k of ["fps", "width", "height"] as const) {
           if (typeof h[k] === "number") o[k] = h[k] as number;
         }
