@@ -4,9 +4,10 @@
  * module in lib/crypto goes through these; nothing here invents a primitive.
  *
  * Implementation per operation, by measurement: node:crypto (synchronous, no promise per call) for
- * HMAC, HKDF, SHA-512 loops, X25519 and chat-sized AES-GCM; WebCrypto for Ed25519 and bulk AES-GCM
- * (several times faster on large input). The vectors in primitives_test.ts run through these
- * functions, whichever path they take.
+ * HKDF, X25519, Ed25519 (imported keys cached, bounded) and chat-sized AES-GCM; HMAC composed per
+ * RFC 2104 on reused hash-wasm SHA-256/512 instances (the hash-based ones live in
+ * primitives_hash.ts, re-exported here); WebCrypto for bulk AES-GCM (several times faster on large
+ * input). The vectors in primitives_test.ts run through these functions, whichever path they take.
  *
  * Contract: private keys are carried as raw 32-byte scalars/seeds and wrapped into PKCS#8 on
  * import; public keys are raw 32 bytes. `x25519()` rejects an all-zero shared secret
@@ -16,17 +17,16 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
-  createHmac,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
-  hkdfSync,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
 } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { createSHA512, type IHasher } from "hash-wasm";
-import { concatBytes, fromHex, toHex as toHexString } from "../common/bytes.ts";
+import { concatBytes, fromHex, toBase64 } from "../common/bytes.ts";
 export { sha256 } from "../common/bytes.ts";
 import { LruMap } from "../common/lru.ts";
 
@@ -48,6 +48,7 @@ const subtle = crypto.subtle;
 const X25519_PKCS8 = fromHex("302e020100300506032b656e04220420");
 const ED25519_PKCS8 = fromHex("302e020100300506032b657004220420");
 const X25519_SPKI = fromHex("302a300506032b656e032100");
+const ED25519_SPKI = fromHex("302a300506032b6570032100");
 
 /** Copies into a fresh ArrayBuffer-backed array (WebCrypto wants `BufferSource` without shared memory). */
 export function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -63,34 +64,53 @@ export interface RawKeyPair {
   priv: Uint8Array;
 }
 
-async function exportPair(kp: CryptoKeyPair): Promise<RawKeyPair> {
-  const pub = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
-  const pk8 = new Uint8Array(await subtle.exportKey("pkcs8", kp.privateKey));
-  return { pub, priv: pk8.slice(pk8.length - KEY_LEN) };
+/** The raw 32-byte halves of a node:crypto key pair (DER exports end with the raw key). */
+function rawPair(kp: { publicKey: KeyObject; privateKey: KeyObject }): RawKeyPair {
+  const pk8 = kp.privateKey.export({ format: "der", type: "pkcs8" });
+  const spki = kp.publicKey.export({ format: "der", type: "spki" });
+  return {
+    pub: new Uint8Array(spki.subarray(spki.length - KEY_LEN)),
+    priv: new Uint8Array(pk8.subarray(pk8.length - KEY_LEN)),
+  };
+}
+
+function importPrivate(prefix: Uint8Array, priv: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.from(concatBytes([prefix, priv])), format: "der", type: "pkcs8" });
+}
+
+function importPublic(prefix: Uint8Array, pub: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.from(concatBytes([prefix, pub])), format: "der", type: "spki" });
+}
+
+function publicOf(privateKey: KeyObject): Uint8Array {
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  return new Uint8Array(spki.subarray(spki.length - KEY_LEN));
+}
+
+// Imported KeyObjects, reused across calls: identity keys, signed prekeys and a session's ratchet
+// keys come back again and again; room chains sign and verify with one key for up to
+// ROOM_ROTATE_EVERY messages. Public keys, and Ed25519 signing keys (long-lived), only: X25519
+// private keys are re-imported each time (~6 µs) so that no ratchet or ephemeral secret outlives
+// the state that held it. Bounded: the least recently used goes.
+const KEY_CACHE_MAX = 512;
+const keyCache = new LruMap<string, KeyObject>(KEY_CACHE_MAX);
+
+function cachedKey(id: string, make: () => KeyObject): KeyObject {
+  let k = keyCache.get(id);
+  if (!k) keyCache.set(id, k = make());
+  return k;
 }
 
 /** A fresh X25519 key pair (raw bytes); node:crypto, synchronous inside. */
 export function x25519Generate(): Promise<RawKeyPair> {
-  const kp = generateKeyPairSync("x25519");
-  const pk8 = new Uint8Array(kp.privateKey.export({ format: "der", type: "pkcs8" }));
-  const spki = new Uint8Array(kp.publicKey.export({ format: "der", type: "spki" }));
-  return Promise.resolve({ pub: spki.slice(spki.length - KEY_LEN), priv: pk8.slice(pk8.length - KEY_LEN) });
+  return Promise.resolve(rawPair(generateKeyPairSync("x25519")));
 }
 
 /** The X25519 public key for a raw private scalar. */
+// deno-lint-ignore require-await
 export async function x25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
   check32(priv, "X25519 private key");
-  const k = await subtle.importKey(
-    "pkcs8",
-    buf(concatBytes([X25519_PKCS8, priv])),
-    { name: "X25519" },
-    true,
-    [
-      "deriveBits",
-    ],
-  );
-  const jwk = await subtle.exportKey("jwk", k);
-  return b64urlDecode(jwk.x!);
+  return publicOf(importPrivate(X25519_PKCS8, priv));
 }
 
 /** X25519(priv, pub) — throws on an all-zero output (small-order peer key). */
@@ -101,16 +121,8 @@ export async function x25519(priv: Uint8Array, pub: Uint8Array): Promise<Uint8Ar
   // node:crypto, synchronously: WebCrypto's import + derive promises cost more than the curve.
   let out: Uint8Array;
   try {
-    const privateKey = createPrivateKey({
-      key: Buffer.from(concatBytes([X25519_PKCS8, priv])),
-      format: "der",
-      type: "pkcs8",
-    });
-    const publicKey = createPublicKey({
-      key: Buffer.from(concatBytes([X25519_SPKI, pub])),
-      format: "der",
-      type: "spki",
-    });
+    const privateKey = importPrivate(X25519_PKCS8, priv);
+    const publicKey = cachedKey(`x:${toBase64(pub)}`, () => importPublic(X25519_SPKI, pub));
     out = new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
     throw new DecryptError("X25519 produced an invalid shared secret");
@@ -127,63 +139,32 @@ export function rejectAllZero(out: Uint8Array): Uint8Array {
 }
 
 /** A fresh Ed25519 key pair (raw public key, raw 32-byte seed). */
-export async function ed25519Generate(): Promise<RawKeyPair> {
-  return exportPair(await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair);
+export function ed25519Generate(): Promise<RawKeyPair> {
+  return Promise.resolve(rawPair(generateKeyPairSync("ed25519")));
 }
 
 /** The Ed25519 public key for a raw seed. */
+// deno-lint-ignore require-await
 export async function ed25519PublicFromPrivate(priv: Uint8Array): Promise<Uint8Array> {
   check32(priv, "Ed25519 private key");
-  const k = await subtle.importKey(
-    "pkcs8",
-    buf(concatBytes([ED25519_PKCS8, priv])),
-    { name: "Ed25519" },
-    true,
-    [
-      "sign",
-    ],
-  );
-  const jwk = await subtle.exportKey("jwk", k);
-  return b64urlDecode(jwk.x!);
+  return publicOf(importPrivate(ED25519_PKCS8, priv));
 }
 
-// Imported (non-extractable) Ed25519 keys, reused across calls: room chains sign and verify
-// with the same key for up to ROOM_ROTATE_EVERY messages. Bounded: the least recently used goes.
-const KEY_CACHE_MAX = 512;
-const keyCache = new LruMap<string, Promise<CryptoKey>>(KEY_CACHE_MAX);
-
-function cachedKey(id: string, make: () => Promise<CryptoKey>): Promise<CryptoKey> {
-  let k = keyCache.get(id);
-  if (!k) {
-    const made = make();
-    k = made;
-    keyCache.set(id, made);
-    made.catch(() => keyCache.has(id) && keyCache.get(id) === made && keyCache.delete(id));
-  }
-  return k;
-}
-
+/** Ed25519 (RFC 8032, pure) signature of `msg`; node:crypto, synchronous inside. */
+// deno-lint-ignore require-await
 export async function ed25519Sign(priv: Uint8Array, msg: Uint8Array): Promise<Uint8Array> {
   check32(priv, "Ed25519 private key");
-  const k = await cachedKey(
-    `s:${toHexString(priv)}`,
-    () =>
-      subtle.importKey("pkcs8", buf(concatBytes([ED25519_PKCS8, priv])), { name: "Ed25519" }, false, [
-        "sign",
-      ]),
-  );
-  return new Uint8Array(await subtle.sign({ name: "Ed25519" }, k, buf(msg)));
+  const k = cachedKey(`s:${toBase64(priv)}`, () => importPrivate(ED25519_PKCS8, priv));
+  return new Uint8Array(nodeSign(null, msg, k));
 }
 
 /** Ed25519 verification; any malformed key or signature is simply `false`. */
+// deno-lint-ignore require-await
 export async function ed25519Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
   if (pub.length !== KEY_LEN || sig.length !== SIG_LEN) return false;
   try {
-    const k = await cachedKey(
-      `v:${toHexString(pub)}`,
-      () => subtle.importKey("raw", buf(pub), { name: "Ed25519" }, false, ["verify"]),
-    );
-    return await subtle.verify({ name: "Ed25519" }, k, buf(sig), buf(msg));
+    const k = cachedKey(`v:${toBase64(pub)}`, () => importPublic(ED25519_SPKI, pub));
+    return nodeVerify(null, msg, k, sig);
   } catch {
     return false;
   }
@@ -284,97 +265,15 @@ export function aesGcmOpenSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Arr
   }
 }
 
-/** HKDF-SHA256, synchronous (node:crypto), for keys derived in synchronous code. */
-export function hkdfSha256Sync(
-  ikm: Uint8Array,
-  salt: Uint8Array,
-  info: Uint8Array,
-  length: number,
-): Uint8Array {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
-    throw new RangeError("Invalid HKDF length");
-  }
-  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
-}
-
-/** HKDF-SHA256 (RFC 5869 extract-then-expand); `length` in bytes, at most 255·32. */
-// deno-lint-ignore require-await
-export async function hkdfSha256(
-  ikm: Uint8Array,
-  salt: Uint8Array,
-  info: Uint8Array,
-  length: number,
-): Promise<Uint8Array> {
-  return hkdfSha256Sync(ikm, salt, info, length);
-}
-
-/** HMAC, synchronously (node:crypto): the one HMAC path of lib/crypto. */
-export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac(hash, key).update(msg).digest());
-}
-
-/** HKDF-Expand with HMAC-SHA512 (RFC 5869 §2.3), for a PRK that is already uniformly random. */
-// deno-lint-ignore require-await
-export async function hkdfExpandSha512(
-  prk: Uint8Array,
-  info: Uint8Array,
-  length: number,
-): Promise<Uint8Array> {
-  if (!Number.isInteger(length) || length < 1 || length > 255 * 64) {
-    throw new RangeError("Invalid HKDF length");
-  }
-  const out = new Uint8Array(length);
-  let t: Uint8Array = new Uint8Array(0);
-  let off = 0;
-  for (let i = 1; off < length; i++) {
-    t = hmacSync("sha512", prk, concatBytes([t, info, Uint8Array.of(i)])); // T(i) = HMAC(PRK, T(i-1) | info | i)
-    out.set(t.subarray(0, Math.min(t.length, length - off)), off);
-    off += t.length;
-  }
-  return out;
-}
-
-export async function sha512(data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle.digest("SHA-512", buf(data)));
-}
-
-/**
- * SHA-512 through node:crypto, synchronously: for loops of many small hashes (safety numbers hash
- * 5,200 times), where WebCrypto's promise per call costs more than the hash. Same function, same
- * vectors as `sha512`.
- */
-export function sha512Sync(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha512");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-let chain512: Promise<IHasher> | null = null;
-
-/**
- * h = SHA-512(h ‖ tail), `n` times from h = `first` (the safety-number chain): one hash-wasm SHA-512
- * instance reused for every round, about twice as fast as a node:crypto hash object per round.
- * Same function as `sha512Sync` on each round (tested against it and libsignal's vectors).
- */
-export async function sha512Chain(first: Uint8Array, tail: Uint8Array, n: number): Promise<Uint8Array> {
-  const w = await (chain512 ??= createSHA512());
-  const block = new Uint8Array(first.length + tail.length);
-  block.set(tail, first.length);
-  let h = first;
-  // No await inside: the shared instance is never used by two chains at once.
-  for (let i = 0; i < n; i++) {
-    block.set(h, 0);
-    w.init();
-    w.update(block);
-    h = w.digest("binary");
-  }
-  return h;
-}
-
-function b64urlDecode(s: string): Uint8Array {
-  const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-  return Uint8Array.from(b, (c) => c.charCodeAt(0));
-}
+export {
+  hkdfExpandSha512,
+  hkdfSha256,
+  hkdfSha256Sync,
+  hmacSync,
+  sha512,
+  sha512Chain,
+  sha512Sync,
+} from "./primitives_hash.ts";
 
 /** Big-endian u32 encoding. */
 export function u32be(n: number): Uint8Array {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fromBase64, toBase64, utf8 } from "../common/bytes.ts";
-import { flipBit } from "./_test_util.ts";
+import { flipBit, loadVectors } from "./_test_util.ts";
 import { generateIdentity, type IdentityKeyPair, publicIdentity, verifyPublicIdentity } from "./identity.ts";
 import {
   buildBundle,
@@ -118,4 +118,20 @@ Deno.test("sessionDecrypt() rejects a caller-AD mismatch and a prekey message fr
   const before = JSON.stringify(acc.state);
   await assert.rejects(sessionDecrypt(acc.state, e2.message), DecryptError);
   assert.equal(JSON.stringify(acc.state), before);
+});
+
+Deno.test("acceptSession()/sessionDecrypt() open a session recorded with the primitives before issue 15 (known answer)", async () => {
+  // Pins Parley's own derivations end to end (X3DH and ratchet HKDF labels, HMAC chain, AD layout,
+  // AES-GCM): a changed label or primitive path fails here even when both sides would still agree.
+  const g = await loadVectors("session_golden.json");
+  const ad = utf8.encode(g.ad);
+  const [m1, m2] = g.messages.map((m: { message: string }) => fromBase64(m.message));
+  const opened = await acceptSession(g.bob, { spk: () => g.spk, opk: () => g.opk }, m1!, ad);
+  assert.equal(dec(opened.plaintext), g.messages[0].plaintext);
+  assert.equal(opened.usedOpkId, 42);
+  const second = await sessionDecrypt(opened.state, m2!, ad);
+  assert.equal(dec(second.plaintext), g.messages[1].plaintext);
+  await assert.rejects(
+    acceptSession(g.bob, { spk: () => g.spk, opk: () => g.opk }, flipBit(m1!, 8 * 200), ad),
+  );
 });
