@@ -2,8 +2,8 @@
  * FfmpegJpegDecoder — the client's fast JPEG decode path when ffmpeg is installed: ONE long-lived
  * ffmpeg reads the frames on stdin (multipart JPEG, each part with its length, so no frame waits
  * for the next one) and writes raw RGBA at the frame's own size on stdout (single-threaded decode
- * and output: no frame delay). The process starts at `warm()` (before the first frame arrives) and
- * is restarted when the frame size changes. It has the `JpegDecoder` API: answers come in order;
+ * and output: no frame delay). The process starts at `warm()` (before the first frame arrives), with
+ * a spare one that takes over when the frame size changes (the old one answers its frames, then ends). It has the `JpegDecoder` API: answers come in order;
  * input without a JPEG frame header, a process that cannot start, dies or stalls (`stallMs`) sends
  * that frame and every later one to the fallback (WASM `JpegDecoder`). `close()` kills and reaps
  * the process. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
@@ -141,6 +141,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   readonly #fallback: FrameDecoder;
   readonly #stallMs: number;
   #proc: Proc | null = null;
+  #spare: Proc | null = null;
   readonly #all = new Set<Proc>();
   #failed = false;
   /** Frames ffmpeg answered (tests check it was used). */
@@ -157,19 +158,30 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     return this.#failed;
   }
 
-  #start(): Proc | null {
-    if (this.#failed) return null;
-    if (this.#proc && !this.#proc.dead) return this.#proc;
+  #spawn(): Proc | null {
     try {
       const p = new Proc(this.#ffmpeg, (lost) => this.#lost(lost));
       this.#all.add(p);
       void p.child.status.then(() => this.#all.delete(p), () => this.#all.delete(p));
-      this.#proc = p;
       return p;
     } catch {
       this.#failed = true; // not installed after all, or no permission to run it
       return null;
     }
+  }
+
+  /**
+   * The current process, else the spare (already started, so a size change costs no spawn), and a
+   * new spare behind it.
+   */
+  #start(): Proc | null {
+    if (this.#failed) return null;
+    if (this.#proc && !this.#proc.dead) return this.#proc;
+    const spare = this.#spare && !this.#spare.dead ? this.#spare : null;
+    this.#spare = null;
+    this.#proc = spare ?? this.#spawn();
+    if (this.#proc && !this.#failed) this.#spare = this.#spawn();
+    return this.#proc;
   }
 
   /** A process ended with frames pending: those go to the fallback, and so do later ones. */
@@ -179,6 +191,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
       this.#fallback.decode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
     }
     if (this.#proc === p) this.#proc = null;
+    if (this.#spare === p) this.#spare = null;
   }
 
   /** Starts ffmpeg now (and the fallback, in case it is needed). */
@@ -226,7 +239,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   close(): void {
     this.#failed = true;
     for (const p of this.#all) p.kill();
-    this.#proc = null;
+    this.#proc = this.#spare = null;
     this.#fallback.close();
   }
 }

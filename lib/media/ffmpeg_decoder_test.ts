@@ -102,7 +102,7 @@ Deno.test({
     const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
     await d.warm();
     await d.decode(jpeg());
-    assert.equal(await childFfmpegs(), 1);
+    assert.equal(await childFfmpegs(), 2, "the decoding process and its spare");
     await d.closed();
     assert.equal(await childFfmpegs(), 0);
   },
