@@ -82,7 +82,8 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
   {
     what: "processes",
     re: /\bDeno\.(Command|run|kill)\b|["']node:child_process["']/,
-    files: ["lib/media/ffmpeg.ts"],
+    // ffmpeg_decoder.ts: the client's long-lived ffmpeg JPEG decoder (issue 17), beside ffmpeg.ts.
+    files: ["lib/media/ffmpeg.ts", "lib/media/ffmpeg_decoder.ts"],
   },
   {
     what: "the file system",

@@ -15,7 +15,9 @@ import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
 import {
   FFMPEG_HINT,
+  FfmpegJpegDecoder,
   findFfmpeg,
+  type FrameDecoder,
   type GraphicsKind,
   isVideoFile,
   JpegDecoder,
@@ -81,6 +83,11 @@ async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promi
   }
 }
 
+/** The decoder of pixel renderers: ffmpeg when there is one (WASM behind it), else WASM. */
+export function playDecoder(ffmpeg: string | null): FrameDecoder {
+  return ffmpeg ? new FfmpegJpegDecoder(ffmpeg, new JpegDecoder()) : new JpegDecoder();
+}
+
 export function registerVideoCommands(program: Command, io: VideoCliIo): void {
   const tio = () => io.terminal ?? denoTerminalIo();
   const run = (fn: (c: ChatClient, o: Opts, args: string[]) => Promise<void>, e2e = false) =>
@@ -123,10 +130,11 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       "\nExamples:\n  parley play sample\n  parley play sample --thirds --frames 90 --renderer halfblock",
     )
     .action(async (...a: unknown[]) => {
-      // The JPEG decoder's worker and WASM module start now, while the client logs in (~300 ms
-      // on a busy machine), unless half-blocks were chosen (those decode in-thread).
+      // The JPEG decoder starts now, while the client logs in (~300 ms on a busy machine), unless
+      // half-blocks were chosen (those decode in-thread): one long-lived ffmpeg when installed
+      // (several times faster than WASM on big frames), else the WASM worker.
       const chosen = renderer(((a[a.length - 1] as Command).optsWithGlobals() as Opts).renderer);
-      const early = chosen === "halfblock" ? undefined : new JpegDecoder();
+      const early = chosen === "halfblock" ? undefined : playDecoder(findFfmpeg(io.env));
       void early?.warm();
       try {
         await run((c, o, args) => play(c, o, args, early))(...a);
@@ -135,7 +143,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       }
     });
 
-  const play = async (c: ChatClient, o: Opts, args: string[], early: JpegDecoder | undefined) => {
+  const play = async (c: ChatClient, o: Opts, args: string[], early: FrameDecoder | undefined) => {
     const max = positiveInt(o.frames, "--frames");
     const t = tio();
     const asked = performance.now();

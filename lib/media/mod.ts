@@ -43,6 +43,8 @@ export { MAX_FRAME_BYTES, MjpegSplitter } from "./mjpeg_splitter.ts";
 export { formatOverlay, PlaybackMeter } from "./overlay.ts";
 export { FramePainter, panePixels } from "./player.ts";
 export { JpegDecoder } from "./decoder.ts";
+export { FfmpegJpegDecoder, jpegSize } from "./ffmpeg_decoder.ts";
+export type { FrameDecoder } from "./ffmpeg_decoder.ts";
 export type { PaneGeometry } from "./player.ts";
 export type { OverlayInfo } from "./overlay.ts";
 export { Pacer } from "./pacer.ts";

@@ -12,6 +12,7 @@ import { type Clock, systemClock } from "../../common/clock.ts";
 import {
   decodeJpeg,
   formatOverlay,
+  type FrameDecoder,
   FramePainter,
   type GraphicsKind,
   JpegDecoder,
@@ -36,7 +37,7 @@ export interface PlayerOptions {
   label?: string;
   clock?: Clock;
   /** Decodes frames (default: in-thread for half-blocks, else a worker of this player's own). */
-  decoder?: JpegDecoder;
+  decoder?: FrameDecoder;
 }
 
 export interface PlayerSummary {
@@ -51,7 +52,7 @@ export class VideoPlayer {
   readonly #o: PlayerOptions;
   readonly #painter: FramePainter;
   readonly #meter: PlaybackMeter;
-  readonly #decoder: JpegDecoder | null;
+  readonly #decoder: FrameDecoder | null;
   #pane: PaneGeometry;
   #paused = false;
   #skipped = 0;

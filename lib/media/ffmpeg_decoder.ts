@@ -1,0 +1,245 @@
+/**
+ * FfmpegJpegDecoder — the client's fast JPEG decode path when ffmpeg is installed: ONE long-lived
+ * ffmpeg reads the frames on stdin (multipart JPEG, each part with its length, so no frame waits
+ * for the next one) and writes raw RGBA at the frame's own size on stdout (single-threaded decode
+ * and output: no frame delay). The process starts at `warm()` (before the first frame arrives), with
+ * a spare one that takes over when the frame size changes (the old one answers its frames, then ends). It has the `JpegDecoder` API: answers come in order;
+ * input without a JPEG frame header, a process that cannot start, dies or stalls (`stallMs`) sends
+ * that frame and every later one to the fallback (WASM `JpegDecoder`). `close()` kills and reaps
+ * the process. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
+ * binary comes from `findFfmpeg` there.
+ */
+import type { RgbaImage } from "./jpeg.ts";
+
+/** What a player needs of a decoder (JpegDecoder and FfmpegJpegDecoder). */
+export interface FrameDecoder {
+  decode(jpeg: Uint8Array): Promise<RgbaImage>;
+  warm(): Promise<void>;
+  close(): void;
+}
+
+/** Width and height from a JPEG's SOFn header; null when there is none. */
+export function jpegSize(b: Uint8Array): { width: number; height: number } | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1]!;
+    if (m === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    // SOF0…SOF15 except DHT (c4), JPG (c8) and DAC (cc).
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      const height = (b[i + 5]! << 8) | b[i + 6]!, width = (b[i + 7]! << 8) | b[i + 8]!;
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    if (m === 0xda || m === 0xd9) return null; // scan or end before any frame header
+    i += 2 + len;
+  }
+  return null;
+}
+
+/** The ffmpeg arguments of the decoding process (exported for tests). */
+export function decoderArgs(): string[] {
+  return [
+    ...["-hide_banner", "-loglevel", "error"],
+    ...["-threads", "1", "-probesize", "32", "-analyzeduration", "0", "-f", "mpjpeg", "-i", "-"],
+    ...["-threads", "1", "-fps_mode", "passthrough", "-flush_packets", "1"],
+    ...["-f", "rawvideo", "-pix_fmt", "rgba", "-"],
+  ];
+}
+
+type Job = {
+  width: number;
+  height: number;
+  jpeg: Uint8Array;
+  /** `ffmpeg`: false when the fallback answered. */
+  resolve: (i: RgbaImage, ffmpeg: boolean) => void;
+  reject: (e: unknown) => void;
+};
+
+const enc = new TextEncoder();
+
+/** One ffmpeg process: frames of one size in, RGBA out, answered in order. */
+class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly jobs: Job[] = [];
+  size: { width: number; height: number } | null = null;
+  #buf: Uint8Array | null = null;
+  #filled = 0;
+  dead = false;
+
+  constructor(ffmpeg: string, readonly onLost: (p: Proc) => void) {
+    this.child = new Deno.Command(ffmpeg, {
+      args: decoderArgs(),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    void this.#read(); // its end (stdout closed: the process ended) hands pending frames on
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for await (const chunk of this.child.stdout) {
+        let o = 0;
+        while (o < chunk.length) {
+          const job = this.jobs[0];
+          if (!job) return this.#lose(); // output nobody asked for
+          this.#buf ??= new Uint8Array(job.width * job.height * 4);
+          const n = Math.min(chunk.length - o, this.#buf.length - this.#filled);
+          this.#buf.set(chunk.subarray(o, o + n), this.#filled);
+          this.#filled += n;
+          o += n;
+          if (this.#filled === this.#buf.length) {
+            this.jobs.shift();
+            job.resolve({ width: job.width, height: job.height, data: this.#buf }, true);
+            this.#buf = null;
+            this.#filled = 0;
+          }
+        }
+      }
+    } catch { /* closed */ }
+    this.#lose();
+  }
+
+  #lose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.kill();
+    this.onLost(this);
+  }
+
+  send(job: Job): void {
+    this.jobs.push(job);
+    const head = enc.encode(`--f\r\nContent-Type: image/jpeg\r\nContent-Length: ${job.jpeg.length}\r\n\r\n`);
+    const part = new Uint8Array(head.length + job.jpeg.length + 2);
+    part.set(head);
+    part.set(job.jpeg, head.length);
+    part.set([13, 10], head.length + job.jpeg.length);
+    this.#writer.write(part).catch(() => this.#lose());
+  }
+
+  /** No more input: the frames sent are still answered, then the process exits. */
+  end(): void {
+    this.#writer.close().catch(() => {});
+  }
+
+  kill(): void {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already ended */ }
+  }
+}
+
+export class FfmpegJpegDecoder implements FrameDecoder {
+  readonly #ffmpeg: string;
+  readonly #fallback: FrameDecoder;
+  readonly #stallMs: number;
+  #proc: Proc | null = null;
+  #spare: Proc | null = null;
+  readonly #all = new Set<Proc>();
+  #failed = false;
+  /** Frames ffmpeg answered (tests check it was used). */
+  onFfmpeg = 0;
+
+  constructor(ffmpeg: string, fallback: FrameDecoder, opts: { stallMs?: number } = {}) {
+    this.#ffmpeg = ffmpeg;
+    this.#fallback = fallback;
+    this.#stallMs = opts.stallMs ?? 2000;
+  }
+
+  /** True once ffmpeg failed: every frame goes to the fallback. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  #spawn(): Proc | null {
+    try {
+      const p = new Proc(this.#ffmpeg, (lost) => this.#lost(lost));
+      this.#all.add(p);
+      void p.child.status.then(() => this.#all.delete(p), () => this.#all.delete(p));
+      return p;
+    } catch {
+      this.#failed = true; // not installed after all, or no permission to run it
+      return null;
+    }
+  }
+
+  /**
+   * The current process, else the spare (already started, so a size change costs no spawn), and a
+   * new spare behind it.
+   */
+  #start(): Proc | null {
+    if (this.#failed) return null;
+    if (this.#proc && !this.#proc.dead) return this.#proc;
+    const spare = this.#spare && !this.#spare.dead ? this.#spare : null;
+    this.#spare = null;
+    this.#proc = spare ?? this.#spawn();
+    if (this.#proc && !this.#failed) this.#spare = this.#spawn();
+    return this.#proc;
+  }
+
+  /** A process ended with frames pending: those go to the fallback, and so do later ones. */
+  #lost(p: Proc): void {
+    if (p.jobs.length) this.#failed = true;
+    for (const j of p.jobs.splice(0)) {
+      this.#fallback.decode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
+    }
+    if (this.#proc === p) this.#proc = null;
+    if (this.#spare === p) this.#spare = null;
+  }
+
+  /** Starts ffmpeg now (and the fallback, in case it is needed). */
+  warm(): Promise<void> {
+    this.#start();
+    return this.#fallback.warm();
+  }
+
+  decode(jpeg: Uint8Array): Promise<RgbaImage> {
+    const size = jpegSize(jpeg);
+    if (!size) return this.#fallback.decode(jpeg);
+    let p = this.#start();
+    if (p?.size && (p.size.width !== size.width || p.size.height !== size.height)) {
+      p.end(); // its pending frames are still answered
+      this.#proc = null;
+      p = this.#start();
+    }
+    if (!p) return this.#fallback.decode(jpeg);
+    p.size = size;
+    const proc = p;
+    return new Promise<RgbaImage>((resolve, reject) => {
+      const timer = setTimeout(() => proc.kill(), this.#stallMs); // stalled: its jobs fall back
+      proc.send({
+        ...size,
+        jpeg,
+        resolve: (i, ffmpeg) => {
+          clearTimeout(timer);
+          if (ffmpeg) this.onFfmpeg++;
+          resolve(i);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** Kills every process of this decoder; resolves once they were reaped. */
+  async closed(): Promise<void> {
+    this.close();
+    await Promise.all([...this.#all].map((p) => p.child.status.catch(() => {})));
+  }
+
+  close(): void {
+    this.#failed = true;
+    for (const p of this.#all) p.kill();
+    this.#proc = this.#spare = null;
+    this.#fallback.close();
+  }
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import jpegJs from "jpeg-js";
+import { JpegDecoder } from "./decoder.ts";
+import { FfmpegJpegDecoder, jpegSize } from "./ffmpeg_decoder.ts";
+import { decodeJpeg, type RgbaImage } from "./jpeg.ts";
+import { goldenImage, TEST_FFMPEG } from "./_testing.ts";
+
+const jpeg = (q = 90, w = 48, h = 32) => {
+  const src = goldenImage();
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = ((y % src.height) * src.width + (x % src.width)) * 4, d = (y * w + x) * 4;
+      data.set(src.data.subarray(s, s + 4), d);
+    }
+  }
+  return new Uint8Array(jpegJs.encode({ width: w, height: h, data }, q).data);
+};
+
+/** Largest per-channel difference (alpha ignored). */
+function maxDiff(a: RgbaImage, b: RgbaImage): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    if ((i & 3) !== 3) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  }
+  return m;
+}
+
+/** ffmpeg processes whose parent is this test process. */
+async function childFfmpegs(): Promise<number> {
+  const o = await new Deno.Command("pgrep", { args: ["-P", String(Deno.pid), "ffmpeg"], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(o.stdout).trim().split("\n").filter(Boolean).length;
+}
+
+Deno.test("jpegSize() reads the frame header; null without one", () => {
+  assert.deepEqual(jpegSize(jpeg(90, 48, 32)), { width: 48, height: 32 });
+  assert.deepEqual(jpegSize(jpeg(50, 17, 9)), { width: 17, height: 9 });
+  assert.equal(jpegSize(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), null);
+  assert.equal(jpegSize(new Uint8Array(0)), null);
+});
+
+Deno.test({
+  name:
+    "FfmpegJpegDecoder: one ffmpeg, in order, pixels equal to WASM within 6 levels; size changes restart it",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
+    try {
+      await d.warm();
+      const a = jpeg(90), b = jpeg(60), c = jpeg(90, 64, 40);
+      const got = await Promise.all([d.decode(a), d.decode(b), d.decode(a), d.decode(c)]);
+      const want = await Promise.all([a, b, a, c].map((j) => decodeJpeg(j)));
+      for (let i = 0; i < got.length; i++) {
+        assert.deepEqual([got[i]!.width, got[i]!.height], [want[i]!.width, want[i]!.height]);
+        assert.ok(maxDiff(got[i]!, want[i]!) <= 6, `frame ${i}: ${maxDiff(got[i]!, want[i]!)}`);
+      }
+      assert.equal(d.onFfmpeg, 4, "every frame answered by ffmpeg");
+      assert.equal(d.failed, false);
+      // Not a JPEG: the WASM decoder's answer (a SyntaxError), and ffmpeg stays in use.
+      await assert.rejects(d.decode(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
+      await d.decode(a);
+      assert.equal(d.onFfmpeg, 5);
+    } finally {
+      await d.closed();
+    }
+    assert.equal(await childFfmpegs(), 0, "no ffmpeg left running");
+  },
+});
+
+Deno.test("FfmpegJpegDecoder falls back to WASM when ffmpeg is absent", async () => {
+  const d = new FfmpegJpegDecoder("/nonexistent/ffmpeg", new JpegDecoder());
+  try {
+    await d.warm();
+    const j = jpeg();
+    const img = await d.decode(j);
+    assert.deepEqual(new Uint8Array(img.data), new Uint8Array((await decodeJpeg(j)).data));
+    assert.equal(d.onFfmpeg, 0);
+    assert.equal(d.failed, true);
+  } finally {
+    await d.closed();
+  }
+});
+
+Deno.test("FfmpegJpegDecoder: a process that exits without answering hands its frames to WASM", async () => {
+  // `true` reads nothing and exits: the pending frame must still be answered.
+  const d = new FfmpegJpegDecoder("/bin/true", new JpegDecoder());
+  try {
+    const j = jpeg();
+    const img = await d.decode(j);
+    assert.deepEqual([img.width, img.height], [48, 32]);
+    assert.equal(d.onFfmpeg, 0);
+  } finally {
+    await d.closed();
+  }
+});
+
+Deno.test({
+  name: "FfmpegJpegDecoder: close() ends its ffmpeg (no leaked process)",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
+    await d.warm();
+    await d.decode(jpeg());
+    assert.equal(await childFfmpegs(), 2, "the decoding process and its spare");
+    await d.closed();
+    assert.equal(await childFfmpegs(), 0);
+  },
+});
