@@ -13,7 +13,6 @@ import {
   type BackendEvent,
   type ChatMessage,
   type KickedEntry,
-  type Status,
   type Target,
 } from "./backend.ts";
 
