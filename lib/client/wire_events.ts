@@ -62,7 +62,7 @@ function presenceEvent(h: Record<string, unknown>): BackendEvent | null {
   };
 }
 
-/** Header fields that are strings (numbers) in every server frame that has them. */
+/** Header fields that are strings (numbers) in every server frame that has them (null or absent is fine). */
 const STRING_FIELDS = [
   "mid",
   "from",
@@ -82,8 +82,8 @@ const NUMBER_FIELDS = ["id", "req", "seq", "ts"] as const;
  * no handler meets an object where it reads a string): a frame that fails is not handled.
  */
 export function serverHeaderOk(h: Record<string, unknown>): boolean {
-  for (const k of STRING_FIELDS) if (k in h && h[k] !== undefined && typeof h[k] !== "string") return false;
-  for (const k of NUMBER_FIELDS) if (k in h && h[k] !== undefined && num(h[k], null) === null) return false;
+  for (const k of STRING_FIELDS) if (h[k] != null && typeof h[k] !== "string") return false;
+  for (const k of NUMBER_FIELDS) if (h[k] != null && num(h[k], null) === null) return false;
   return true;
 }
 
