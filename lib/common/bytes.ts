@@ -47,9 +47,6 @@ export function sha256Stream(): { update(b: Uint8Array): void; hex(): string } {
 
 /** `sha256` as lower-case hex. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  if (typeof data === "string" ? data.length <= SYNC_HASH_MAX / 4 : data.length <= SYNC_HASH_MAX) {
-    return createHash("sha256").update(data).digest("hex");
-  }
   return toHex(await sha256(data));
 }
 

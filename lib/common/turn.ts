@@ -10,7 +10,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 
 /** Resolves after the I/O that is ready now has been handled (a 0 ms timer). */
-export const yieldToIo = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+export const yieldToIo = (): Promise<void> => new Promise((r) => void afterIo(r));
 
 /** Runs `fn` after the I/O that is ready now (a 0 ms timer); returns a function that cancels it. */
 export function afterIo(fn: () => void): () => void {

@@ -70,8 +70,6 @@ export interface ServerConn {
   readonly remoteAddr: { hostname: string; port: number };
   /** This end's address (the interface that reaches the other end), "" when unknown. */
   readonly localHost: string;
-  /** Reads into `buf`; null at end of stream. */
-  read(buf: Uint8Array): Promise<number | null>;
   /** The next received piece itself (no copy; the caller owns it); null at end of stream. */
   readChunk(): Promise<Uint8Array | null>;
   /** Resolves when the bytes were handed to the socket. */
@@ -79,7 +77,7 @@ export interface ServerConn {
   close(): void;
 }
 
-/** Reading side of a node socket as pull reads, paused while `HIGH` bytes wait unread. */
+/** Reading side of a node socket as pulled pieces, paused while `HIGH` bytes wait unread. */
 export class NodeConn implements ServerConn {
   static readonly HIGH = 256 * 1024;
   readonly remoteAddr: { hostname: string; port: number };
@@ -111,25 +109,6 @@ export class NodeConn implements ServerConn {
     const w = this.#wake;
     this.#wake = null;
     w?.();
-  }
-
-  async read(buf: Uint8Array): Promise<number | null> {
-    while (!this.#chunks.length) {
-      if (this.#ended) return null;
-      await new Promise<void>((r) => (this.#wake = r));
-    }
-    let n = 0;
-    while (n < buf.length && this.#chunks.length) {
-      const c = this.#chunks[0]!;
-      const k = Math.min(c.length, buf.length - n);
-      buf.set(k === c.length ? c : c.subarray(0, k), n);
-      n += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
-    }
-    this.#buffered -= n;
-    if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
-    return n;
   }
 
   async readChunk(): Promise<Uint8Array | null> {
