@@ -1,12 +1,11 @@
 /**
  * Parley client entry: parse flags → resolve config → connect → run a scripted subcommand, or the
- * full-screen chat when no subcommand is given.
+ * full-screen chat when no subcommand is given. The full-screen client's modules are imported only
+ * when it starts, so a scripted command does not pay for loading them.
  */
 import * as clack from "@clack/prompts";
 import { runCli } from "./lib/client/cli.ts";
-import { type LaunchPrompts, launchTui } from "./lib/client/launch.ts";
-import { detectNotifyMode, PEER_COMMANDS, runTui } from "./lib/client/tui/mod.ts";
-import { PeerBackend } from "./lib/client/peer_backend.ts";
+import type { LaunchPrompts } from "./lib/client/launch.ts";
 
 export { VERSION } from "./lib/common/version.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -45,6 +44,8 @@ if (import.meta.main) {
     version: VERSION,
     peerTui: async (node, dirs) => {
       try {
+        const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
+        const { PeerBackend } = await import("./lib/client/peer_backend.ts");
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           commands: PEER_COMMANDS,
@@ -64,8 +65,10 @@ if (import.meta.main) {
       }
       if (rest) yield rest;
     },
-    tui: (flags) =>
-      launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
+    tui: async (flags) => {
+      const { launchTui } = await import("./lib/client/launch.ts");
+      const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
+      return await launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");
         if (r !== undefined && r !== "kitty" && r !== "sixel" && r !== "halfblock") {
           throw new Error(`PARLEY_RENDERER must be kitty, sixel or halfblock, not "${r}"`);
@@ -74,7 +77,8 @@ if (import.meta.main) {
           notify: detectNotifyMode(Deno.env.toObject()),
           ...(r ? { renderer: r } : {}),
         });
-      }),
+      });
+    },
   });
   Deno.exit(code);
 }

@@ -120,6 +120,11 @@ export interface VideoHandle {
   seek?(ms: number): Promise<void>;
   /** The drawing area changed size (pixels): the server rescales. */
   setPane?(width: number, height: number): Promise<void>;
+  /**
+   * What the player drew lately (frames per second) and the fraction of the time decoding and
+   * drawing kept it busy; a server playback passes it on so adaptive mode sees local drops.
+   */
+  report?(fps: number, load: number): void;
 }
 
 export interface PlayVideoOptions {

@@ -5,7 +5,6 @@
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
  * Results go to `out`, errors to `err` as one sentence; the returned number is the exit code.
  */
-import { convertEmoji } from "./emoji.ts";
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -185,7 +184,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       }
       const typed = words.join(" ");
       if (!typed) throw new BackendError("usage", "There is no text to send");
-      const text = o.raw ? typed : convertEmoji(typed); // the same rule as the full-screen client
+      // The same rule as the full-screen client; the emoji tables load only when a message is sent.
+      const text = o.raw ? typed : (await import("./emoji.ts")).convertEmoji(typed);
 
       const m = await c.send(target, text);
       io.out(`Sent to ${formatTarget(m.to)} at ${iso(m.ts)}`);

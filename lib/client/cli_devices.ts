@@ -15,7 +15,6 @@ import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
 import { joinLink, offerLink, prepareReset } from "./device_link_flow.ts";
-import { qrLines } from "./qr.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -47,6 +46,8 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
     .addHelpText("after", "\nExamples:\n  parley device link\n  parley device link --timeout 60")
     .action(withClient(async (c, o) => {
       const codec = codecOf(c);
+      // The QR module is loaded only here (it costs every other command ~20 ms of startup).
+      const { qrLines } = await import("./qr.ts");
       const r = await offerLink(c, codec.cs, {
         timeoutMs: seconds(o.timeout, "--timeout") * 1000,
         onCode: (code) => {

@@ -4,6 +4,10 @@
  * transport's throughput when known). Hysteresis: stepping down needs the shortfall to last
  * `downHoldMs`, stepping up needs good delivery for `upHoldMs`, and after any switch nothing
  * changes for `cooldownMs`. A pane that shrinks switches down at once (no wasted pixels).
+ * Playback starts at most at `startMax` (720p) and steps up only on evidence: when the viewer
+ * reports how many frames it drew and how busy drawing kept it (`viewerLoad`), the step is taken
+ * only if that load, scaled by the next rendition's pixels, stays under `maxLoad`. A viewer that
+ * drops frames locally thus steps the server down, and one near its limit is not stepped up.
  */
 
 import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
@@ -21,6 +25,11 @@ export interface AdaptiveInput {
   bytesPerFrame: number;
   /** Bytes per second the transport achieved, when it knows. */
   throughputBps?: number;
+  /**
+   * Fraction of the source's frame interval the viewer spent decoding and drawing a frame, as it
+   * reported lately (absent: it did not say).
+   */
+  viewerLoad?: number;
 }
 
 export interface AdaptiveState {
@@ -40,6 +49,10 @@ export interface AdaptiveOptions {
   cooldownMs: number;
   /** Throughput must exceed the estimated need of the next rendition by this factor. */
   headroom: number;
+  /** A step up must keep the viewer's estimated load at or under this. */
+  maxLoad: number;
+  /** The highest rendition playback starts at (a larger one is reached by stepping up). */
+  startMax: Rendition;
 }
 
 export const ADAPTIVE_DEFAULTS: AdaptiveOptions = {
@@ -49,6 +62,8 @@ export const ADAPTIVE_DEFAULTS: AdaptiveOptions = {
   upHoldMs: 2500,
   cooldownMs: 1500,
   headroom: 1.25,
+  maxLoad: 0.75,
+  startMax: "720p",
 };
 
 function sorted(av: readonly Rendition[]): Rendition[] {
@@ -88,13 +103,18 @@ export function sizeChanged(
   return Math.abs(a.width - b.width) > a.width * ratio || Math.abs(a.height - b.height) > a.height * ratio;
 }
 
-/** Starting state: the wanted rendition, lowered while the known throughput cannot carry it. */
+/**
+ * Starting state: the wanted rendition but at most `startMax`, lowered while the known throughput
+ * cannot carry it.
+ */
 export function initialAdaptive(
   input: Pick<AdaptiveInput, "now" | "paneHeight" | "available" | "throughputBps" | "sourceFps">,
   bytesPerFrameAt240 = 12_000,
+  startMax: Rendition = ADAPTIVE_DEFAULTS.startMax,
 ): AdaptiveState {
   const av = sorted(input.available);
   let r = wantedRendition(input.paneHeight, av) ?? "240p";
+  while (av.indexOf(r) > 0 && RENDITION_HEIGHT[r] > RENDITION_HEIGHT[startMax]) r = av[av.indexOf(r) - 1]!;
   if (input.throughputBps !== undefined) {
     while (
       av.indexOf(r) > 0 && estimateNeed(r, "240p", bytesPerFrameAt240, input.sourceFps) > input.throughputBps
@@ -150,7 +170,12 @@ export function adaptiveStep(
   if (good && idx < av.indexOf(wanted) && input.now - next.goodSince! >= opts.upHoldMs) {
     const up = av[idx + 1]!;
     const need = estimateNeed(up, cur, input.bytesPerFrame, input.sourceFps);
-    if (input.throughputBps === undefined || input.throughputBps >= need * opts.headroom) return switchTo(up);
+    const linkOk = input.throughputBps === undefined || input.throughputBps >= need * opts.headroom;
+    // Drawing cost grows with the pixels drawn, which the pane caps.
+    const px = (r: Rendition) => Math.min(RENDITION_HEIGHT[r], input.paneHeight) ** 2;
+    const viewerOk = input.viewerLoad === undefined ||
+      input.viewerLoad * (px(up) / Math.max(1, px(cur))) <= opts.maxLoad;
+    if (linkOk && viewerOk) return switchTo(up);
   }
   return next;
 }

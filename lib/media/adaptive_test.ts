@@ -64,8 +64,27 @@ Deno.test("sizeChanged() ignores small differences", () => {
   assert.equal(sizeChanged({ width: 800, height: 450 }, { width: 400, height: 226 }), true);
 });
 
+Deno.test("initialAdaptive() starts at most at 720p, or lower for a small pane", () => {
+  assert.equal(initialAdaptive(input({})).rendition, "720p");
+  assert.equal(initialAdaptive(input({}), 12_000, "1080p").rendition, "1080p");
+  assert.equal(initialAdaptive(input({ paneHeight: 200 })).rendition, "240p");
+});
+
+Deno.test("adaptiveStep() steps up from the start cap only while the viewer's load leaves room", () => {
+  const at720: AdaptiveState = { rendition: "720p", changedAt: 0, goodSince: null, badSince: null };
+  const up = (load: number | undefined) => {
+    let s = adaptiveStep(at720, input({ now: 2000, viewerLoad: load }));
+    s = adaptiveStep(s, input({ now: 4600, viewerLoad: load }));
+    return s.rendition;
+  };
+  // 1080p draws 2.25× the pixels of 720p: a load of 0.3 becomes 0.68 (≤ 0.75), 0.4 becomes 0.9.
+  assert.equal(up(0.3), "1080p");
+  assert.equal(up(0.4), "720p");
+  assert.equal(up(undefined), "1080p"); // a viewer that says nothing: delivery alone decides
+});
+
 Deno.test("adaptiveStep() steps down after a sustained shortfall, not before", () => {
-  let s = initialAdaptive(input({}));
+  let s = initialAdaptive(input({}), 12_000, "1080p");
   assert.equal(s.rendition, "1080p");
   s = adaptiveStep(s, input({ now: 2000, deliveredFps: 10 }));
   assert.equal(s.rendition, "1080p");

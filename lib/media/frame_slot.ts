@@ -1,12 +1,15 @@
 /**
- * LatestSlot — a one-place mailbox between a producer and a slow consumer. `offer()` never waits:
- * an undelivered older value is replaced (and counted in `dropped`), so a slow consumer gets fewer
- * values, never a growing queue. `take()` returns the held value or waits for the next one; after
- * `close()` it returns null once the slot is empty.
+ * LatestSlot — a small mailbox between a producer and a slow consumer. `offer()` never waits: it
+ * holds up to `depth` values (default 1) and, when full, drops the oldest undelivered one (counted
+ * in `dropped`), so a slow consumer gets fewer values, never a growing queue. A depth above 1 is a
+ * jitter buffer: a consumer that keeps up on average but stalls now and then (a terminal busy
+ * parsing a big frame) catches up instead of losing frames, at most depth − 1 values behind.
+ * `take()` returns the oldest held value or waits for the next one; after `close()` it returns
+ * null once the slot is empty.
  */
 
 export class LatestSlot<T> {
-  #value: T | null = null;
+  #held: T[] = [];
   #takers: ((v: T | null) => void)[] = [];
   #emptied: (() => void)[] = [];
   #closed = false;
@@ -15,15 +18,27 @@ export class LatestSlot<T> {
   /** Values handed to the consumer. */
   delivered = 0;
 
+  constructor(readonly depth = 1) {
+    if (!Number.isInteger(depth) || depth < 1) {
+      throw new RangeError("LatestSlot depth must be a whole number ≥ 1");
+    }
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** As many values held as the depth allows (the next offer drops one). */
   get full(): boolean {
-    return this.#value !== null;
+    return this.#held.length >= this.depth;
   }
 
-  /** Hands `v` to a waiting taker, or holds it (replacing and counting an older one). */
+  /** Values held now (not yet taken). */
+  get size(): number {
+    return this.#held.length;
+  }
+
+  /** Hands `v` to a waiting taker, or holds it (dropping and counting the oldest when full). */
   offer(v: T): void {
     if (this.#closed) return;
     const taker = this.#takers.shift();
@@ -32,32 +47,34 @@ export class LatestSlot<T> {
       taker(v);
       return;
     }
-    if (this.#value !== null) this.dropped++;
-    this.#value = v;
+    if (this.#held.length >= this.depth) {
+      this.#held.shift();
+      this.dropped++;
+    }
+    this.#held.push(v);
   }
 
-  /** The held value, else the next offered one; null when closed and empty. */
+  /** The oldest held value, else the next offered one; null when closed and empty. */
   take(): Promise<T | null> {
-    if (this.#value !== null) {
-      const v = this.#value;
-      this.#value = null;
+    if (this.#held.length > 0) {
+      const v = this.#held.shift()!;
       this.delivered++;
-      this.#fireEmptied();
+      if (this.#held.length === 0) this.#fireEmptied();
       return Promise.resolve(v);
     }
     if (this.#closed) return Promise.resolve(null);
     return new Promise((resolve) => this.#takers.push(resolve));
   }
 
-  /** Discards a held value without counting it as dropped (e.g. stale after a seek). */
+  /** Discards held values without counting them as dropped (e.g. stale after a seek). */
   clear(): void {
-    this.#value = null;
+    this.#held.length = 0;
     this.#fireEmptied();
   }
 
   /** Resolves when the slot is empty (for lossless producers). */
   whenEmpty(): Promise<void> {
-    if (this.#value === null || this.#closed) return Promise.resolve();
+    if (this.#held.length === 0 || this.#closed) return Promise.resolve();
     return new Promise((r) => this.#emptied.push(r));
   }
 

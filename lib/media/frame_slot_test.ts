@@ -58,3 +58,25 @@ Deno.test("LatestSlot holds at most one value: delivered + dropped = offered (fa
     }),
   );
 });
+
+Deno.test("LatestSlot(depth 3) holds three in order, then drops the oldest; take() empties it oldest first", async () => {
+  const s = new LatestSlot<number>(3);
+  for (const v of [1, 2, 3]) s.offer(v);
+  assert.equal(s.dropped, 0);
+  assert.equal(s.full, true);
+  s.offer(4);
+  assert.equal(s.dropped, 1);
+  assert.deepEqual([await s.take(), await s.take(), await s.take()], [2, 3, 4]);
+  assert.equal(s.size, 0);
+  let emptied = false;
+  s.offer(5);
+  s.offer(6);
+  const w = s.whenEmpty().then(() => (emptied = true));
+  await s.take();
+  await Promise.resolve();
+  assert.equal(emptied, false, "one still held");
+  await s.take();
+  await w;
+  assert.equal(emptied, true);
+  assert.throws(() => new LatestSlot(0), RangeError);
+});

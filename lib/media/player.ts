@@ -71,7 +71,7 @@ export class FramePainter {
       const cols = Math.min(pane.cols, fit.width),
         rows = Math.min(pane.rows, Math.max(1, Math.round(fit.height / 2)));
       const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
-      return this.#canvas.render(img, cols, rows, at);
+      return this.#canvas.renderBytes(img, cols, rows, at);
     }
     const px = fitInto(img.width, img.height, pane.cols * cw, pane.rows * ch);
     const cols = Math.min(pane.cols, Math.max(1, Math.round(px.width / cw)));

@@ -14,12 +14,12 @@ Deno.test("panePixels() gives cols×2rows for half-blocks and the cell pixels ot
 
 Deno.test("FramePainter.paintImage() centres a 16:9 frame in the pane for each renderer", () => {
   const pane = { row: 3, col: 5, cols: 40, rows: 20 };
-  const hb = new FramePainter("halfblock").paintImage(wide, pane) as string;
+  const hb = td.decode(new FramePainter("halfblock").paintImage(wide, pane) as Uint8Array);
   // 40 cols of 10×10-pixel half-cells: 16:9 → 40×22.5 half-rows → 11 rows, centred at row 3+4.
   assert.ok(hb.startsWith("\x1b[7;5H"), JSON.stringify(hb.slice(0, 12)));
   const k = td.decode(new FramePainter("kitty", { imageId: 9 }).paintImage(wide, pane) as Uint8Array);
   assert.ok(
-    k.startsWith("\x1b[7;5H\x1b_Ga=T,f=32,s=160,v=90,i=9,q=2,C=1,o=z,c=40,r=11,"),
+    k.startsWith("\x1b[7;5H\x1b_Ga=T,f=24,s=160,v=90,i=9,q=2,C=1,o=z,c=40,r=11,"),
     JSON.stringify(k.slice(0, 60)),
   );
   const raw = td.decode(

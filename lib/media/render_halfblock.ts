@@ -3,11 +3,11 @@
  * upper pixel as 24-bit foreground and the lower as background (a cell whose two pixels match
  * becomes a space with only a background). SGR is written only when a colour changes. The image
  * is sampled nearest-neighbour to cols × 2·rows pixels (callers fit the aspect ratio beforehand).
+ * Cells are written as bytes into a `ByteOut` (`cell`, `cursorTo`), shared with the diffing canvas.
  */
 
+import { ByteOut } from "./byte_out.ts";
 import type { RgbaImage } from "./jpeg.ts";
-
-const NUM: string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
 export interface HalfblockOptions {
   /** 1-based screen position of the top-left cell; when set each row starts with a cursor move. */
@@ -40,11 +40,6 @@ export function sampleCells(
   }
 }
 
-/** "R;G;B" decimal parameters of a 0xRRGGBB colour, for SGR 38;2 and 48;2. */
-export function rgb(c: number): string {
-  return `${NUM[(c >> 16) & 255]};${NUM[(c >> 8) & 255]};${NUM[c & 255]}`;
-}
-
 /** The colours in effect on the terminal (-1: unknown). */
 export interface Pen {
   fg: number;
@@ -53,23 +48,60 @@ export interface Pen {
 
 export const newPen = (): Pen => ({ fg: -1, bg: -1 });
 
+const enc = new TextEncoder();
+const SGR_FG = enc.encode("\x1b[38;2;");
+const SGR_BG = enc.encode("\x1b[48;2;");
+const FG_BG = enc.encode(";48;2;");
+const UPPER = enc.encode("▀");
+const RESET = enc.encode("\x1b[0m");
+const CRLF_RESET = enc.encode("\x1b[0m\r\n");
+
 /**
- * One cell with upper colour `t` and lower colour `b`: "▀" (or a space on the background when
- * both match), preceded by SGR only for the colours that differ from `pen`, which it updates.
+ * Writes one cell with upper colour `t` and lower colour `b`: "▀" (or a space on the background
+ * when both match), preceded by SGR only for the colours that differ from `pen`, which it updates.
  */
-export function cell(t: number, b: number, pen: Pen): string {
+export function cell(out: ByteOut, t: number, b: number, pen: Pen): void {
   if (t === b) {
-    if (b === pen.bg) return " ";
-    pen.bg = b;
-    return `\x1b[48;2;${rgb(b)}m `;
+    if (b !== pen.bg) {
+      pen.bg = b;
+      out.put(SGR_BG);
+      out.rgb(b);
+      out.byte(0x6d); // m
+    }
+    out.byte(0x20);
+    return;
   }
-  let sgr = "";
-  if (t !== pen.fg && b !== pen.bg) sgr = `\x1b[38;2;${rgb(t)};48;2;${rgb(b)}m`;
-  else if (t !== pen.fg) sgr = `\x1b[38;2;${rgb(t)}m`;
-  else if (b !== pen.bg) sgr = `\x1b[48;2;${rgb(b)}m`;
+  if (t !== pen.fg) {
+    out.put(SGR_FG);
+    out.rgb(t);
+    if (b !== pen.bg) {
+      out.put(FG_BG);
+      out.rgb(b);
+    }
+    out.byte(0x6d);
+  } else if (b !== pen.bg) {
+    out.put(SGR_BG);
+    out.rgb(b);
+    out.byte(0x6d);
+  }
   pen.fg = t;
   pen.bg = b;
-  return sgr + "▀";
+  out.put(UPPER);
+}
+
+/** Writes a cursor move to 1-based `row`, `col` (CUP). */
+export function cursorTo(out: ByteOut, row: number, col: number): void {
+  out.byte(0x1b);
+  out.byte(0x5b);
+  out.num(row);
+  out.byte(0x3b);
+  out.num(col);
+  out.byte(0x48); // H
+}
+
+/** Writes the SGR reset that ends every drawing. */
+export function sgrReset(out: ByteOut): void {
+  out.put(RESET);
 }
 
 /** Renders `img` into exactly cols×rows cells; ends with an SGR reset. */
@@ -82,19 +114,17 @@ export function renderHalfblock(
   if (cols <= 0 || rows <= 0) return "";
   const top = new Int32Array(cols * rows), bot = new Int32Array(cols * rows);
   sampleCells(img, cols, rows, top, bot);
-  const parts: string[] = [];
+  const out = new ByteOut(cols * rows * 24);
   const pen = newPen();
   for (let r = 0; r < rows; r++) {
-    let line: string;
-    if (opts.at) line = `\x1b[${opts.at.row + r};${opts.at.col}H`; // colours survive a cursor move
-    else if (r === 0) line = "";
-    else {
-      line = "\x1b[0m\r\n"; // reset first: a scroll must not paint the new line
+    if (opts.at) cursorTo(out, opts.at.row + r, opts.at.col); // colours survive a cursor move
+    else if (r > 0) {
+      out.put(CRLF_RESET); // reset first: a scroll must not paint the new line
       pen.fg = pen.bg = -1;
     }
     const base = r * cols;
-    for (let c = 0; c < cols; c++) line += cell(top[base + c]!, bot[base + c]!, pen);
-    parts.push(line);
+    for (let c = 0; c < cols; c++) cell(out, top[base + c]!, bot[base + c]!, pen);
   }
-  return parts.join("") + "\x1b[0m";
+  sgrReset(out);
+  return new TextDecoder().decode(out.bytes());
 }

@@ -14,8 +14,9 @@
  * every change exactly (the tests' byte-exact mode).
  */
 
+import { ByteOut } from "./byte_out.ts";
 import type { RgbaImage } from "./jpeg.ts";
-import { cell, newPen, sampleCells } from "./render_halfblock.ts";
+import { cell, cursorTo, newPen, sampleCells, sgrReset } from "./render_halfblock.ts";
 
 /**
  * The player's tolerance: on the sample, bytes per frame at 80×24 go from 11.8 to 10.1 KiB and at
@@ -23,14 +24,15 @@ import { cell, newPen, sampleCells } from "./render_halfblock.ts";
  */
 export const PLAYER_TOLERANCE = 8;
 
-/** Largest channel difference of two 0xRRGGBB colours. */
-function distance(a: number, b: number): number {
-  return Math.max(
-    Math.abs(((a >> 16) & 255) - ((b >> 16) & 255)),
-    Math.abs(((a >> 8) & 255) - ((b >> 8) & 255)),
-    Math.abs((a & 255) - (b & 255)),
-  );
+/** True when every channel of two 0xRRGGBB colours differs by at most `tol`. */
+function near(a: number, b: number, tol: number): boolean {
+  const r = ((a >> 16) & 255) - ((b >> 16) & 255);
+  const g = ((a >> 8) & 255) - ((b >> 8) & 255);
+  const l = (a & 255) - (b & 255);
+  return r <= tol && r >= -tol && g <= tol && g >= -tol && l <= tol && l >= -tol;
 }
+
+const CUF1 = new TextEncoder().encode("\x1b[C");
 
 export class HalfblockCanvas {
   constructor(readonly tolerance = 0) {}
@@ -39,6 +41,7 @@ export class HalfblockCanvas {
   #nextTop = new Int32Array(0);
   #nextBot = new Int32Array(0);
   #key = "";
+  readonly #out = new ByteOut();
 
   /** Forgets what is on the screen: the next frame is drawn in full. */
   reset(): void {
@@ -50,7 +53,12 @@ export class HalfblockCanvas {
    * changed since the last call. Returns "" when nothing changed; otherwise ends with an SGR reset.
    */
   render(img: RgbaImage, cols: number, rows: number, at: { row: number; col: number }): string {
-    if (cols <= 0 || rows <= 0) return "";
+    return new TextDecoder().decode(this.renderBytes(img, cols, rows, at));
+  }
+
+  /** `render` as bytes ready to write (empty when nothing changed); the player's path. */
+  renderBytes(img: RgbaImage, cols: number, rows: number, at: { row: number; col: number }): Uint8Array {
+    if (cols <= 0 || rows <= 0) return new Uint8Array(0);
     const n = cols * rows;
     if (this.#nextTop.length !== n) {
       this.#nextTop = new Int32Array(n);
@@ -61,7 +69,8 @@ export class HalfblockCanvas {
     const key = `${cols}x${rows}@${at.row},${at.col}`;
     const full = key !== this.#key || this.#top.length !== n;
     const pt = this.#top, pb = this.#bot;
-    let out = "";
+    const out = this.#out;
+    out.reset();
     const pen = newPen();
     const tol = this.tolerance;
     let cr = -1, cc = -1; // the cell the cursor is on (-1: unknown)
@@ -71,16 +80,25 @@ export class HalfblockCanvas {
         const i = base + c;
         const t = top[i]!, b = bot[i]!;
         if (!full) {
-          if (t === pt[i] && b === pb[i]) continue;
-          if (tol > 0 && distance(t, pt[i]!) <= tol && distance(b, pb[i]!) <= tol) {
-            top[i] = pt[i]!; // the screen keeps the old colours, and they stay the reference
-            bot[i] = pb[i]!;
+          const ot = pt[i]!, ob = pb[i]!;
+          if (t === ot && b === ob) continue;
+          if (tol > 0 && near(t, ot, tol) && near(b, ob, tol)) {
+            top[i] = ot; // the screen keeps the old colours, and they stay the reference
+            bot[i] = ob;
             continue;
           }
         }
-        if (cr !== r) out += `\x1b[${at.row + r};${at.col + c}H`;
-        else if (cc !== c) out += c - cc === 1 ? "\x1b[C" : `\x1b[${c - cc}C`;
-        out += cell(t, b, pen);
+        if (cr !== r) cursorTo(out, at.row + r, at.col + c);
+        else if (cc !== c) {
+          if (c - cc === 1) out.put(CUF1);
+          else {
+            out.byte(0x1b);
+            out.byte(0x5b);
+            out.num(c - cc);
+            out.byte(0x43); // C
+          }
+        }
+        cell(out, t, b, pen);
         cr = r;
         cc = c + 1;
       }
@@ -91,6 +109,8 @@ export class HalfblockCanvas {
     this.#top = top;
     this.#bot = bot;
     this.#key = key;
-    return out ? out + "\x1b[0m" : "";
+    if (out.length === 0) return new Uint8Array(0);
+    sgrReset(out);
+    return out.bytes();
   }
 }

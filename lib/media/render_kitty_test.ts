@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { inflateSync } from "node:zlib";
 import { fromBase64 } from "../common/bytes.ts";
-import { KITTY_CHUNK, kittyDelete, renderKitty } from "./render_kitty.ts";
+import { KITTY_CHUNK, kittyDelete, packRgb, renderKitty } from "./render_kitty.ts";
 import { goldenImage, matchesGolden } from "./_testing.ts";
 
 const td = new TextDecoder();
@@ -68,7 +68,7 @@ Deno.test("renderKitty() moves the cursor first when a position is given; kittyD
   assert.equal(td.decode(kittyDelete(3)), "\x1b_Ga=d,d=I,i=3,q=2\x1b\\");
 });
 
-Deno.test("renderKitty({ compress }) sends o=z RGBA whose chunks decompress to the pixels", () => {
+Deno.test("renderKitty({ compress }) sends o=z RGB whose chunks decompress to the pixels", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 90 }),
@@ -84,7 +84,7 @@ Deno.test("renderKitty({ compress }) sends o=z RGBA whose chunks decompress to t
         );
         assert.equal(
           cmds[0]![0],
-          `a=T,f=32,s=${w},v=${h},i=9,q=2,C=1,o=z,c=5,r=2,${cmds.length > 1 ? "m=1" : "m=0"}`,
+          `a=T,f=24,s=${w},v=${h},i=9,q=2,C=1,o=z,c=5,r=2,${cmds.length > 1 ? "m=1" : "m=0"}`,
         );
         cmds.forEach(([keys, payload], i) => {
           assert.ok(payload.length <= KITTY_CHUNK && payload.length % 4 === 0);
@@ -93,9 +93,18 @@ Deno.test("renderKitty({ compress }) sends o=z RGBA whose chunks decompress to t
           if (i > 0) assert.equal(keys, i === cmds.length - 1 ? "m=0" : "m=1");
         });
         const raw = inflateSync(fromBase64(cmds.map((c) => c[1]).join("")));
-        assert.deepEqual(new Uint8Array(raw), data);
+        assert.deepEqual(new Uint8Array(raw), data.filter((_, i) => i % 4 !== 3), "RGB: alpha dropped");
       },
     ),
     { numRuns: 60 },
   );
+});
+
+Deno.test("packRgb() drops alpha the same way for aligned and unaligned pixels", () => {
+  const bytes = new Uint8Array(1 + 7 * 4).map((_, i) => (i * 37) & 255);
+  const want = (d: Uint8Array) => d.filter((_, i) => i % 4 !== 3);
+  const unaligned = bytes.subarray(1);
+  assert.deepEqual(packRgb({ width: 7, height: 1, data: unaligned }).slice(), want(unaligned));
+  const aligned = bytes.slice(1);
+  assert.deepEqual(packRgb({ width: 7, height: 1, data: aligned }).slice(), want(aligned));
 });

@@ -134,6 +134,15 @@ export class VideoStream {
     this.#plan.throughput = bytesPerSecond;
   }
 
+  /**
+   * What the viewer itself drew lately (frames per second) and how busy drawing kept it (fraction
+   * of the frame interval), when it reports them: a viewer that takes every frame but drops them
+   * while drawing is then seen as falling short (feeds adaptive mode).
+   */
+  reportViewer(fps: number, load?: number): void {
+    this.#plan.viewer = { fps, load, at: this.#clock.now() };
+  }
+
   stats(): StreamStats {
     const now = this.#clock.now();
     const from = Math.max(now - WINDOW_MS, this.#measureFrom);

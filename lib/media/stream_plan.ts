@@ -15,6 +15,9 @@ import type { StreamMode } from "./stream_types.ts";
 import { planThirds, type Rendition, segmentForFrame } from "./thirds.ts";
 
 /** One run of ffmpeg: what it decodes, from where, and at which size. */
+/** A viewer's report counts for this long (it sends one about every second). */
+const VIEWER_REPORT_MS = 3000;
+
 export interface Segment {
   rendition: Rendition;
   startMs: number;
@@ -37,6 +40,8 @@ export class SegmentPlanner {
   pane: { width: number; height: number } | undefined;
   /** Bytes per second the transport achieved for this viewer (feeds adaptive mode). */
   throughput: number | undefined;
+  /** The viewer's own report (frames drawn per second, load) and when it came; older than 3 s is ignored. */
+  viewer: { fps: number; load?: number; at: number } | undefined;
   #adaptive: AdaptiveState | null = null;
   #lastCheck = 0;
   readonly #frameMs: number;
@@ -99,15 +104,18 @@ export class SegmentPlanner {
     this.#lastCheck = now;
     const m = measure();
     const pane = this.pane ?? { width: this.video.width, height: this.video.height };
+    const said = this.viewer && now - this.viewer.at <= VIEWER_REPORT_MS ? this.viewer : undefined;
     const next = adaptiveStep(this.#adaptive, {
       now,
       paneWidth: pane.width,
       paneHeight: pane.height,
       available: this.video.renditions,
       sourceFps: this.video.fps,
-      deliveredFps: m.fps,
+      // Frames taken but dropped while drawing are not delivered.
+      deliveredFps: said ? Math.min(m.fps, said.fps) : m.fps,
       bytesPerFrame: m.bytesPerFrame,
       throughputBps: this.throughput,
+      ...(said?.load !== undefined ? { viewerLoad: said.load } : {}),
     });
     this.#adaptive = next;
     return next.rendition !== seg.rendition;

@@ -2,12 +2,23 @@
  * Self-signed TLS certificates (ECDSA P-256, SANs localhost/127.0.0.1/::1 plus extra names) made
  * with @peculiar/x509, and certificate fingerprints (`SHA256:` + colon-separated upper-case hex
  * of the SHA-256 of the DER, the form `openssl x509 -fingerprint -sha256` prints). No file I/O.
+ * @peculiar/x509 is loaded on the first certificate made, not at import: it is ~145 ms of CPU to
+ * load, and every client command imports this module only for fingerprints.
  */
 import { sha256Hex } from "../common/bytes.ts";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(crypto);
+type X509 = typeof import("@peculiar/x509");
+let x509Module: Promise<X509> | null = null;
+
+/** @peculiar/x509 (with the reflect-metadata it needs), loaded once. */
+function loadX509(): Promise<X509> {
+  return x509Module ??= (async () => {
+    await import("reflect-metadata");
+    const m = await import("@peculiar/x509");
+    m.cryptoProvider.set(crypto);
+    return m;
+  })();
+}
 
 export interface CertPair {
   cert: string;
@@ -15,6 +26,7 @@ export interface CertPair {
 }
 
 export async function makeSelfSignedCert(names: string[] = [], days = 3650): Promise<CertPair> {
+  const x509 = await loadX509();
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
   const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const dns = ["localhost", ...names.filter((n) => !/^[\d.:]+$/.test(n))];

@@ -177,10 +177,13 @@ export const Requests = {
   }),
   "video.ctl": req("video.ctl", {
     stream: StreamNo,
-    op: v.picklist(["pause", "resume", "seek", "stop", "pane"]),
+    /** `report`: what the viewer drew lately (`fps`) and how busy that kept it (`load`), for adaptive mode. */
+    op: v.picklist(["pause", "resume", "seek", "stop", "pane", "report"]),
     pts: v.optional(Time),
     width: v.optional(Px),
     height: v.optional(Px),
+    fps: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(240))),
+    load: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100))),
   }),
   "stream.offer": req("stream.offer", {
     to: Name,

@@ -15,6 +15,8 @@ import type { Row } from "./proc.ts";
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
   new URL("../..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+/** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
+const CLIENT_FLAGS = (Deno.env.get("PARLEY_BENCH_CLIENT_FLAGS") ?? "").split(" ").filter((f) => f);
 const TICKS = Number(
   new TextDecoder().decode(
     (await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output())
@@ -121,7 +123,10 @@ export async function benchTerminalVideo(
   const seconds = o.seconds ?? 20, fps = 24, sourceFrames = seconds * fps;
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
   const rows: Row[] = [];
-  if (!timg) rows.push({ name: "timg rows: skipped (timg not installed)", value: NaN, unit: "" });
+  if (!timg) {
+    const why = o.timg === false ? "left out" : "not installed";
+    rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
+  }
   try {
     await Deno.mkdir(`${dir}/videos`);
     const clip = `${dir}/videos/clip.mp4`;
@@ -157,6 +162,7 @@ export async function benchTerminalVideo(
     const cli = (args: string[]) => [
       Deno.execPath(),
       "run",
+      ...CLIENT_FLAGS,
       ...PERMS,
       `${ROOT}client.ts`,
       ...args,

@@ -24,6 +24,9 @@ import {
 } from "../../media/mod.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
+/** How often the player reports to its source. */
+const REPORT_MS = 1000;
+
 export interface PlayerOptions {
   kind: GraphicsKind;
   pane: PaneGeometry;
@@ -59,6 +62,12 @@ export class VideoPlayer {
   #rendition = "";
   #lastPts = 0;
   #stopping = false;
+  /** Milliseconds spent decoding and drawing since `#reportedAt` (for the source's `report`). */
+  #busyMs = 0;
+  #drawn = 0;
+  #reportedAt = 0;
+  /** Time for the busy measure: the injected clock, else the high-resolution one. */
+  readonly #now: () => number;
 
   constructor(source: FrameSource, o: PlayerOptions) {
     this.#src = source;
@@ -66,6 +75,7 @@ export class VideoPlayer {
     this.#pane = o.pane;
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
+    this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
     // Half-block frames are small: decoded in-thread. Pixel renderers decode on a worker, whose
     // WASM module starts now, before the first frame.
     this.#decoder = o.decoder ?? (o.kind === "halfblock" ? null : new JpegDecoder());
@@ -95,12 +105,14 @@ export class VideoPlayer {
 
   async pause(): Promise<void> {
     this.#paused = true;
+    this.#reportedAt = 0;
     await this.#src.pause?.();
     this.#status();
   }
 
   async resume(): Promise<void> {
     this.#paused = false;
+    this.#reportedAt = 0;
     await this.#src.resume?.();
   }
 
@@ -145,10 +157,13 @@ export class VideoPlayer {
   async #nextPicture(): Promise<{ f: VideoFrame; img: RgbaImage | null } | null> {
     const f = await this.#src.next();
     if (!f || this.#stopping) return null;
+    const t0 = this.#now();
     try {
       return { f, img: await (this.#decoder ? this.#decoder.decode(f.jpeg) : decodeJpeg(f.jpeg)) };
     } catch {
       return { f, img: null };
+    } finally {
+      this.#busyMs += this.#now() - t0;
     }
   }
 
@@ -165,15 +180,37 @@ export class VideoPlayer {
         continue;
       }
       // Painting and drawing in one synchronous step: an `invalidate()` cannot fall between them.
+      const t0 = this.#now();
       const out = this.#painter.paintImage(img, this.#imagePane());
       if (out.length) this.#o.draw(out); // "": the same picture as the last frame
+      this.#busyMs += this.#now() - t0;
       this.#meter.frame(f.jpeg.length);
       this.#rendition = f.rendition;
       this.#lastPts = f.pts;
       this.#status();
+      this.#report();
     }
     if (this.#o.kind === "kitty") this.#o.draw(kittyDelete(4242));
     return { shown: this.#meter.shown, dropped: this.#dropped(), lastRendition: this.#rendition };
+  }
+
+  /** About once a second: frames drawn per second and how busy decoding and drawing kept the player. */
+  #report(): void {
+    if (!this.#src.report) return;
+    const now = this.#now();
+    if (this.#reportedAt === 0) return this.#restartReport(now);
+    this.#drawn++;
+    const span = now - this.#reportedAt;
+    if (span < REPORT_MS) return;
+    this.#src.report((this.#drawn * 1000) / span, this.#busyMs / span);
+    this.#restartReport(now);
+  }
+
+  /** A new report window from `now` (also after a pause: paused time is not a shortfall). */
+  #restartReport(now: number): void {
+    this.#reportedAt = now;
+    this.#busyMs = 0;
+    this.#drawn = 0;
   }
 
   #dropped(): number {

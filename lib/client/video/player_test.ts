@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LatestSlot } from "../../media/mod.ts";
+import { ManualClock } from "../../common/clock.ts";
+import { decodeJpeg, LatestSlot } from "../../media/mod.ts";
 import { VideoPlayer } from "./player.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
@@ -82,4 +83,38 @@ Deno.test("VideoPlayer (half-block) writes nothing for a repeated frame and the 
   assert.equal(out.length, 2, "frames 2 and 4 repeat the picture on screen: nothing written");
   assert.equal(out[1], out[0]);
   assert.ok(out[0]!.startsWith("\x1b[2;"));
+});
+
+Deno.test("VideoPlayer reports to its source about once a second: frames drawn per second and how busy it was", async () => {
+  const clock = new ManualClock(0);
+  const src = source(80) as ReturnType<typeof source> & { report: (fps: number, load: number) => void };
+  const reports: { fps: number; load: number }[] = [];
+  src.report = (fps, load) => reports.push({ fps, load });
+  const next = src.next;
+  src.next = () => {
+    clock.advance(12); // waiting for the frame: not busy
+    return next();
+  };
+  const decoder = {
+    decode: (jpeg: Uint8Array) => {
+      clock.advance(20); // decoding: busy
+      return decodeJpeg(jpeg);
+    },
+    warm: () => Promise.resolve(),
+    close: () => {},
+  };
+  const p = new VideoPlayer(src, {
+    kind: "kitty",
+    pane: { row: 1, col: 1, cols: 8, rows: 4 },
+    draw: () => {},
+    clock,
+    decoder,
+  });
+  await p.done;
+  // 80 frames of 32 ms each: two full one-second windows.
+  assert.equal(reports.length, 2, JSON.stringify(reports));
+  for (const r of reports) {
+    assert.ok(Math.abs(r.fps - 1000 / 32) < 0.5, JSON.stringify(r));
+    assert.ok(Math.abs(r.load - 20 / 32) < 0.02, JSON.stringify(r));
+  }
 });

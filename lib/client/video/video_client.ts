@@ -1,8 +1,8 @@
 /**
  * VideoClient — the client side of `video.*` over a `Connection`: list the server's library and
  * play a video. A `Playback` counts every `video.frame` it receives (per rendition, in order) and
- * keeps only the newest undrawn one in a latest-frame slot, so a slow painter skips frames instead
- * of queueing them. Frames that arrive before the `video.play` reply are held for their stream.
+ * keeps at most the three newest undrawn ones (`JITTER_FRAMES`, oldest dropped first), so a
+ * painter that stalls now and then catches up and a slow one skips frames instead of queueing them. Frames that arrive before the `video.play` reply are held for their stream.
  * Controls (pause, resume, seek, pane, stop) are `video.ctl` requests; `ended` resolves with the
  * server's `video.end` (or when the connection closes).
  */
@@ -36,6 +36,13 @@ export type FrameSource = VideoHandle;
 
 const EARLY_MAX = 16;
 
+/**
+ * Frames a playback holds for its painter: enough to ride out a stall of about two frame times (at
+ * 24 fps, a terminal parsing one big kitty frame, a garbage collection) without a drop, few enough
+ * that a slow painter runs at most two frames behind.
+ */
+export const JITTER_FRAMES = 3;
+
 export class Playback implements FrameSource {
   readonly received: Record<Rendition, number> = { "240p": 0, "720p": 0, "1080p": 0 };
   /** Every frame's (rendition, index) in arrival order, for checks and summaries. */
@@ -44,9 +51,10 @@ export class Playback implements FrameSource {
   lastPts = 0;
   readonly ended: Promise<PlaybackEnd>;
   #end!: (e: PlaybackEnd) => void;
-  readonly #slot = new LatestSlot<VideoFrame>();
+  readonly #slot = new LatestSlot<VideoFrame>(JITTER_FRAMES);
   readonly #listeners = new Set<(f: VideoFrame) => void>();
   #stopped = false;
+  #noReports = false;
 
   constructor(
     readonly conn: Connection,
@@ -102,10 +110,20 @@ export class Playback implements FrameSource {
     return this.#ctl("resume");
   }
   seek(ms: number): Promise<void> {
+    this.#slot.clear(); // frames held from before the seek are stale
     return this.#ctl("seek", { pts: Math.max(0, Math.round(ms)) });
   }
   setPane(width: number, height: number): Promise<void> {
     return this.#ctl("pane", { width: Math.max(2, width), height: Math.max(2, height) });
+  }
+
+  /** Tells the server what was drawn (see `VideoHandle.report`); a server that refuses it is not told again. */
+  report(fps: number, load: number): void {
+    if (this.#stopped || this.#noReports || this.conn.closed) return;
+    const r = (x: number, k: number) => Math.round(Math.min(k, Math.max(0, x)) * 1000) / 1000;
+    this.#ctl("report", { fps: r(fps, 240), load: r(load, 100) }).catch(() => {
+      this.#noReports = true; // an older server (no such op) or the stream just ended
+    });
   }
 
   /** Stops playback (frames still in flight are ignored); resolves when the server confirmed. */

@@ -222,7 +222,7 @@ export class VideoService {
     });
   }
 
-  /** pause | resume | seek | stop | pane on one of the session's streams. */
+  /** pause | resume | seek | stop | pane | report on one of the session's streams. */
   async ctl(s: ViewerSink, m: Request<"video.ctl">): Promise<Record<string, unknown>> {
     this.#require();
     const v = this.#viewers.get(s)?.get(m.stream);
@@ -243,6 +243,12 @@ export class VideoService {
         if (!m.width || !m.height) throw new VideoError(ErrorCode.Invalid, "Pane needs width and height");
         st.setPane(m.width, m.height);
         break;
+      case "report":
+        if (m.fps === undefined) {
+          throw new VideoError(ErrorCode.Invalid, "A report needs fps (frames drawn per second)");
+        }
+        st.reportViewer(m.fps, m.load);
+        return {}; // sent every second or so: nothing to say back
       case "stop":
         return { ...(await v.stop("stopped")) };
     }
