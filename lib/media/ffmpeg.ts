@@ -185,6 +185,9 @@ export interface MjpegSource extends AsyncIterable<Uint8Array> {
 /** Frames of at most this many pixels (a 200×60-cell half-block pane is 200×120) are "small". */
 export const SMALL_FRAME_PIXELS = 320 * 240;
 
+/** Output frames up to this many pixels are decoded on one thread (see `mjpegArgs`). */
+export const ONE_THREAD_PIXELS = 1280 * 720;
+
 /** ffmpeg's rate for `fps`: the NTSC rates ffmpeg prints rounded (29.97, 23.98, 59.94) as exact ratios. */
 export function fpsArg(fps: number): string {
   for (const base of [24, 30, 60, 120]) {
@@ -214,9 +217,12 @@ export function mjpegArgs(o: MjpegOptions): string[] {
   if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=${small ? "area" : "bilinear"}`);
   return [
     ...["-hide_banner", "-loglevel", "error", "-nostdin"],
-    // Decoding with slice threads, not frame threads: frame threading holds the first picture back
-    // until several frames are in flight (~60 ms more to the first frame of a 1080p rendition).
-    ...["-thread_type", "slice"],
+    // First-frame latency: frame threading holds the first picture back until several frames are in
+    // flight (~60 ms more at 1080p), and even slice threads cost ~40 ms to start. Frames up to 720p
+    // decode on one thread (a 720p frame is ~2 ms of decode: 24 fps needs no more), 1080p on slices.
+    ...(o.width && o.height && o.width * o.height <= ONE_THREAD_PIXELS
+      ? ["-threads", "1"]
+      : ["-thread_type", "slice"]),
     ...(ss !== null ? ["-ss", ss] : []),
     ...["-i", o.input, "-an", "-sn", "-vf", vf.join(",")],
     ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),

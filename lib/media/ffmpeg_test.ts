@@ -43,9 +43,15 @@ Deno.test("mjpegArgs() seeks before the input and scales when a size is given", 
   assert.equal(a[a.indexOf("-vf") + 1], "fps=24,scale=320:180:flags=area");
   assert.equal(a[a.indexOf("-pix_fmt") + 1], "yuvj444p");
   assert.equal(a.at(-1), "pipe:1");
-  // Slice-threaded decoding, set before the input it applies to (first-frame latency).
-  assert.ok(a.indexOf("-thread_type") >= 0 && a.indexOf("-thread_type") < a.indexOf("-i"));
-  assert.equal(a[a.indexOf("-thread_type") + 1], "slice");
+  // Frames up to 720p: one decoding thread, set before the input it applies to (first-frame latency).
+  assert.ok(a.indexOf("-threads") >= 0 && a.indexOf("-threads") < a.indexOf("-i"));
+  assert.equal(a[a.indexOf("-threads") + 1], "1");
+  assert.equal(a.indexOf("-thread_type"), -1);
+  // Larger: slice threads (never frame threads, which hold the first picture back).
+  const big = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 1920, height: 1080 });
+  assert.ok(big.indexOf("-thread_type") >= 0 && big.indexOf("-thread_type") < big.indexOf("-i"));
+  assert.equal(big[big.indexOf("-thread_type") + 1], "slice");
+  assert.equal(big.indexOf("-threads"), -1);
 });
 
 Deno.test("mjpegArgs(): small (half-block) frames average areas with full chroma; larger ones do not", () => {
