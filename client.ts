@@ -68,6 +68,9 @@ if (import.meta.main) {
     tui: async (flags) => {
       const { launchTui } = await import("./lib/client/launch.ts");
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
+      const { playDecoder } = await import("./lib/client/cli_video.ts");
+      const { findFfmpeg } = await import("./lib/media/mod.ts");
+      const env = { get: (n: string) => Deno.env.get(n) };
       return await launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");
         if (r !== undefined && r !== "kitty" && r !== "sixel" && r !== "halfblock") {
@@ -76,6 +79,8 @@ if (import.meta.main) {
         await runTui(backend, {
           notify: detectNotifyMode(Deno.env.toObject()),
           ...(r ? { renderer: r } : {}),
+          // kitty and sixel frames decode in a long-lived ffmpeg when there is one (as `parley play`).
+          videoDecoder: () => playDecoder(findFfmpeg(env)),
         });
       });
     },

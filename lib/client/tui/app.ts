@@ -8,6 +8,7 @@
  * the `ChatBackend`. `idle()` resolves when the queue is empty and no command is pending (tests
  * and benches await it). `done` resolves after `/quit`.
  */
+import type { FrameDecoder } from "../../media/mod.ts";
 import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
@@ -36,6 +37,11 @@ export interface TuiOptions {
   graphics?: GraphicsInfo;
   /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */
   commands?: readonly CommandSpec[];
+  /**
+   * Makes the JPEG decoder of one kitty or sixel playback (closed when it ends), e.g. the client's
+   * long-lived ffmpeg decoder; default: the player's own WASM worker.
+   */
+  videoDecoder?: () => FrameDecoder;
 }
 
 type Item =

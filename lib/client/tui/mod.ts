@@ -20,6 +20,7 @@ import {
 } from "../../media/mod.ts";
 
 export { TuiApp, type TuiOptions } from "./app.ts";
+import type { TuiOptions } from "./app.ts";
 export { detectNotifyMode, type NotifyMode } from "./notify.ts";
 export { FakeBackend } from "./fake_backend.ts";
 export { benchTui } from "./bench.ts";
@@ -40,6 +41,8 @@ export interface RunTuiOptions {
   detectMs?: number;
   /** The command table (peer mode: PEER_COMMANDS). */
   commands?: readonly CommandSpec[];
+  /** Makes the JPEG decoder of one kitty or sixel playback (see `TuiOptions.videoDecoder`). */
+  videoDecoder?: TuiOptions["videoDecoder"];
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -57,6 +60,7 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
       ...(opts.formatTime ? { formatTime: opts.formatTime } : {}),
       notify: opts.notify ?? "bell",
       ...(opts.commands ? { commands: opts.commands } : {}),
+      ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
     });
     term.onResize(() => {
       const s = term.size();

@@ -6,7 +6,7 @@
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
 import type { Role } from "../backend.ts";
-import { TuiApp } from "./app.ts";
+import { TuiApp, type TuiOptions } from "./app.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import type { NotifyMode } from "./notify.ts";
 
@@ -51,6 +51,8 @@ export interface HarnessOptions {
   role?: Role;
   notify?: NotifyMode;
   setup?: (b: FakeBackend) => void;
+  /** Passed to the app as `TuiOptions.videoDecoder`. */
+  videoDecoder?: TuiOptions["videoDecoder"];
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -75,6 +77,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     clock,
     formatTime: utcTime,
     notify: o.notify ?? "bell",
+    ...(o.videoDecoder ? { videoDecoder: o.videoDecoder } : {}),
   });
   const lines = () => {
     const out: string[] = [];

@@ -167,3 +167,28 @@ Deno.test("/stream of a file that is not a video says why, never 'Offered' (issu
   assert.doesNotMatch(text, /Offered/);
   h.close();
 });
+
+Deno.test("TuiApp: kitty frames decode in the decoder the client gives (e.g. its ffmpeg), closed when the video ends", async () => {
+  let made = 0, decoded = 0, closed = 0;
+  const h = await harness({
+    setup: video,
+    videoDecoder: () => {
+      made++;
+      return {
+        decode: (jpeg) => {
+          decoded++;
+          return Promise.resolve(jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true }));
+        },
+        warm: () => Promise.resolve(),
+        close: () => void closed++,
+      };
+    },
+  });
+  h.app.video.graphics = { kind: "kitty" };
+  await h.type("/play sample\r");
+  await until(h, "three frames decoded", (l) => OVERLAY.test(l[21]!) && decoded === 3);
+  await h.type("q");
+  await until(h, "the end line", (l) => /Played sample: 3 frames shown/.test(paneText(l)));
+  assert.deepEqual([made, decoded, closed], [1, 3, 1]);
+  h.close();
+});

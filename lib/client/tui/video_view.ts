@@ -215,11 +215,14 @@ export class TuiVideo {
       this.status = "";
       this.#pane = this.#geometry();
       const out = this.app.opts.output;
+      const decoder = this.graphics.kind === "halfblock" ? undefined : this.app.opts.videoDecoder?.();
+      void decoder?.warm();
       const player: VideoPlayer = new VideoPlayer(src, {
         kind: this.graphics.kind,
         pane: this.#pane,
         overlay: false,
         label: this.#label,
+        ...(decoder ? { decoder } : {}),
         draw: (b) => {
           if (this.#player !== player) return;
           const s = typeof b === "string" ? b : utf8d.decode(b);
@@ -228,6 +231,7 @@ export class TuiVideo {
         onStatus: (line) => this.app.later(() => (this.status = line)),
       });
       this.#player = player;
+      void player.done.finally(() => decoder?.close());
       player.done.then((sum) =>
         this.app.later(() => {
           if (this.#player !== player) return;
