@@ -79,8 +79,8 @@ if (import.meta.main) {
         await runTui(backend, {
           notify: detectNotifyMode(Deno.env.toObject()),
           ...(r ? { renderer: r } : {}),
-          // kitty and sixel frames decode in a long-lived ffmpeg when there is one (as `parley play`).
-          videoDecoder: () => playDecoder(findFfmpeg(env)),
+          // Frames decode in a long-lived ffmpeg when there is one (as in `parley play`).
+          videoDecoder: (kind) => playDecoder(findFfmpeg(env), kind),
         });
       });
     },

@@ -8,7 +8,7 @@
  * the `ChatBackend`. `idle()` resolves when the queue is empty and no command is pending (tests
  * and benches await it). `done` resolves after `/quit`.
  */
-import type { FrameDecoder } from "../../media/mod.ts";
+import type { FrameDecoder, GraphicsKind } from "../../media/mod.ts";
 import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
@@ -38,10 +38,11 @@ export interface TuiOptions {
   /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */
   commands?: readonly CommandSpec[];
   /**
-   * Makes the JPEG decoder of one kitty or sixel playback (closed when it ends), e.g. the client's
-   * long-lived ffmpeg decoder; default: the player's own WASM worker.
+   * Makes the JPEG decoder of one playback drawn with `kind` (closed when it ends), e.g. the client's
+   * long-lived ffmpeg decoder; undefined or absent: the player's own (in-thread for half-blocks, else a
+   * WASM worker).
    */
-  videoDecoder?: () => FrameDecoder;
+  videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
 }
 
 type Item =

@@ -215,7 +215,7 @@ export class TuiVideo {
       this.status = "";
       this.#pane = this.#geometry();
       const out = this.app.opts.output;
-      const decoder = this.graphics.kind === "halfblock" ? undefined : this.app.opts.videoDecoder?.();
+      const decoder = this.app.opts.videoDecoder?.(this.graphics.kind);
       void decoder?.warm();
       const player: VideoPlayer = new VideoPlayer(src, {
         kind: this.graphics.kind,
