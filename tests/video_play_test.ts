@@ -165,3 +165,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "video.ctl report: adaptive play starts at 720p for a 1080p pane; a viewer drawing few frames is stepped down",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const pb = await new VideoClient(c.conn).play("sample", { width: 2000, height: 1180 });
+      await eventually(() => pb.order.length >= 1, 3000, "first frame");
+      assert.equal(pb.order[0]!.rendition, "720p", "the start cap, not the 1080p the pane wants");
+      // Bad reports are clear errors.
+      for (const bad of [{}, { fps: 500 }, { fps: 10, load: -1 }]) {
+        await assert.rejects(
+          c.conn.request("video.ctl", { stream: pb.stream, op: "report", ...bad }),
+          (e: Error & { code?: string }) => e.code === "invalid",
+          JSON.stringify(bad),
+        );
+      }
+      // The server sees every frame taken; the viewer says it drew 5 per second.
+      const timer = setInterval(() => pb.report(5, 1), 200);
+      try {
+        await eventually(() => pb.order.some((f) => f.rendition === "240p"), 3500, "a step down to 240p");
+      } finally {
+        clearInterval(timer);
+      }
+      await pb.stop();
+    } finally {
+      await t.stop();
+    }
+  },
+});
