@@ -71,7 +71,7 @@ if (import.meta.main) {
       const { playDecoder } = await import("./lib/client/cli_video.ts");
       const { findFfmpeg } = await import("./lib/media/mod.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
-      return await launchTui(flags, { get: (n) => Deno.env.get(n) }, prompts, async (backend) => {
+      return await launchTui(flags, env, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");
         if (r !== undefined && r !== "kitty" && r !== "sixel" && r !== "halfblock") {
           throw new Error(`PARLEY_RENDERER must be kitty, sixel or halfblock, not "${r}"`);

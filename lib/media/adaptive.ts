@@ -26,8 +26,8 @@ export interface AdaptiveInput {
   /** Bytes per second the transport achieved, when it knows. */
   throughputBps?: number;
   /**
-   * Fraction of the source's frame interval the viewer spent decoding and drawing a frame, as it
-   * reported lately (absent: it did not say).
+   * Fraction of its time the viewer spent decoding and drawing frames, as it reported lately
+   * (absent: it did not say).
    */
   viewerLoad?: number;
 }

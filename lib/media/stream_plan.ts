@@ -14,10 +14,10 @@ import type { VideoInfo } from "./library.ts";
 import type { StreamMode } from "./stream_types.ts";
 import { planThirds, type Rendition, segmentForFrame } from "./thirds.ts";
 
-/** One run of ffmpeg: what it decodes, from where, and at which size. */
 /** A viewer's report counts for this long (it sends one about every second). */
 const VIEWER_REPORT_MS = 3000;
 
+/** One run of ffmpeg: what it decodes, from where, and at which size. */
 export interface Segment {
   rendition: Rendition;
   startMs: number;

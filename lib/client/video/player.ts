@@ -65,7 +65,8 @@ export class VideoPlayer {
   /** Milliseconds spent decoding and drawing since `#reportedAt` (for the source's `report`). */
   #busyMs = 0;
   #drawn = 0;
-  #reportedAt = 0;
+  /** When the report window began (-1: at the next drawn frame). */
+  #reportedAt = -1;
   /** Time for the busy measure: the injected clock, else the high-resolution one. */
   readonly #now: () => number;
 
@@ -105,14 +106,14 @@ export class VideoPlayer {
 
   async pause(): Promise<void> {
     this.#paused = true;
-    this.#reportedAt = 0;
+    this.#reportedAt = -1;
     await this.#src.pause?.();
     this.#status();
   }
 
   async resume(): Promise<void> {
     this.#paused = false;
-    this.#reportedAt = 0;
+    this.#reportedAt = -1;
     await this.#src.resume?.();
   }
 
@@ -198,7 +199,7 @@ export class VideoPlayer {
   #report(): void {
     if (!this.#src.report) return;
     const now = this.#now();
-    if (this.#reportedAt === 0) return this.#restartReport(now);
+    if (this.#reportedAt < 0) return this.#restartReport(now);
     this.#drawn++;
     const span = now - this.#reportedAt;
     if (span < REPORT_MS) return;

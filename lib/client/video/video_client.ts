@@ -2,9 +2,10 @@
  * VideoClient — the client side of `video.*` over a `Connection`: list the server's library and
  * play a video. A `Playback` counts every `video.frame` it receives (per rendition, in order) and
  * keeps at most the three newest undrawn ones (`JITTER_FRAMES`, oldest dropped first), so a
- * painter that stalls now and then catches up and a slow one skips frames instead of queueing them. Frames that arrive before the `video.play` reply are held for their stream.
- * Controls (pause, resume, seek, pane, stop) are `video.ctl` requests; `ended` resolves with the
- * server's `video.end` (or when the connection closes).
+ * painter that stalls now and then catches up and a slow one skips frames instead of queueing
+ * them. Frames that arrive before the `video.play` reply are held for their stream.
+ * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
+ * `ended` resolves with the server's `video.end` (or when the connection closes).
  */
 import { LatestSlot, type Rendition } from "../../media/mod.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
