@@ -4,8 +4,8 @@
  * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
  * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
- * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names (`name (1)`…, never over a `.part`), and the outbox listing
- * for `/ls`.
+ * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
+ * (`name (1)`…, never over a `.part`), and the outbox listing for `/ls`.
  */
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../crypto/file_aead.ts";

@@ -6,8 +6,8 @@
  * Send: pick a random file id, key and salt, remember them in the keystore ("files:out"), create
  * the file on the server, send the offer as an encrypted DM control message (file_offer.ts), then
  * upload the C2SP ciphertext (file_aead.ts; context = file id, sender, recipient) in bounded bodies
- * from the offset the server reports. The file is hashed from the plaintext read for its chunks (FileSum); its SHA-256 follows
- * the offer as a second control message. Chunks are encrypted by index,
+ * from the offset the server reports. The file is hashed from the plaintext read for its chunks
+ * (FileSum); its SHA-256 follows the offer as a second control message. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
  *
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one

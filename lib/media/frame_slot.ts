@@ -47,7 +47,7 @@ export class LatestSlot<T> {
       taker(v);
       return;
     }
-    if (this.#held.length >= this.depth) {
+    if (this.full) {
       this.#held.shift();
       this.dropped++;
     }

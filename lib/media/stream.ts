@@ -135,8 +135,8 @@ export class VideoStream {
   }
 
   /**
-   * What the viewer itself drew lately (frames per second) and how busy drawing kept it (fraction
-   * of the frame interval), when it reports them: a viewer that takes every frame but drops them
+   * What the viewer itself drew lately (frames per second) and how busy decoding and drawing kept
+   * it (fraction of its time), when it reports them: a viewer that takes every frame but drops them
    * while drawing is then seen as falling short (feeds adaptive mode).
    */
   reportViewer(fps: number, load?: number): void {

@@ -87,13 +87,12 @@ export function fileHandlers(store: FileStore): FileHandlers {
       const f = store.get(m.fid);
       if (!f || f.to !== s.user || f.state === "done") return missing(s, m.id);
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+      const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
       // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
-      if (s.outbox.bytes + Math.min(m.len, f.have - m.off) > c.config.maxQueueBytes / 2) {
-        await s.outbox.drained();
-      }
+      if (s.outbox.bytes + len > c.config.maxQueueBytes / 2) await s.outbox.drained();
       // The stored bytes are read straight into the reply frame (no second buffer, no copy).
       const h = { t: "ok", id: m.id, have: f.have, size: f.size, state: f.state } as const;
-      const { frame, body } = frameWithRoom(h, Math.max(0, Math.min(m.len, f.have - m.off)));
+      const { frame, body } = frameWithRoom(h, len);
       const n = await store.readInto(f, m.off, body);
       if (s.state === "closed") return;
       if (n === body.length) s.outbox.push(frame);

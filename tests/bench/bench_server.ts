@@ -6,7 +6,7 @@
 import { sha256Hex, toHex, utf8 } from "../../lib/common/bytes.ts";
 import { SqliteStore } from "../../lib/server/store/sqlite_store.ts";
 import type { Store } from "../../lib/server/store/store.ts";
-import { phase } from "./proc.ts";
+import { envFlags, phase } from "./proc.ts";
 
 const START_MS = 30_000;
 
@@ -48,7 +48,7 @@ export interface Srv {
 }
 
 /** Extra `deno run` flags for the server, e.g. PARLEY_BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
-const serverFlags = (Deno.env.get("PARLEY_BENCH_SERVER_FLAGS") ?? "").split(" ").filter((f) => f);
+const serverFlags = envFlags("PARLEY_BENCH_SERVER_FLAGS");
 
 /** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
 export async function startServer(dir: string, extra: string[] = [], runFlags: string[] = []): Promise<Srv> {

@@ -12,6 +12,11 @@ async function run(cmd: string, args: string[]): Promise<string> {
 
 let ticks: Promise<number> | null = null;
 
+/** Extra `deno run` flags from the environment variable `name` (space-separated; none when unset). */
+export function envFlags(name: string): string[] {
+  return (Deno.env.get(name) ?? "").split(" ").filter((f) => f);
+}
+
 /** Clock ticks per second of /proc/PID/stat's CPU fields (`getconf CLK_TCK`). */
 export function clkTck(): Promise<number> {
   return ticks ??= run("getconf", ["CLK_TCK"]).then((s) => {

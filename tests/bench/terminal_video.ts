@@ -9,20 +9,14 @@
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
-import type { Row } from "./proc.ts";
+import { clkTck, envFlags, type Row } from "./proc.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
   new URL("../..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 /** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
-const CLIENT_FLAGS = (Deno.env.get("PARLEY_BENCH_CLIENT_FLAGS") ?? "").split(" ").filter((f) => f);
-const TICKS = Number(
-  new TextDecoder().decode(
-    (await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output())
-      .stdout,
-  ).trim(),
-) || 100;
+const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 
 export type Kind = "halfblock" | "kitty" | "sixel";
 const TIMG_P: Record<Kind, string> = { halfblock: "h", kitty: "k", sixel: "s" };
@@ -48,7 +42,7 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
 async function cpuOf(pid: number): Promise<number> {
   const stat = await run("cat", [`/proc/${pid}/stat`]);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / await clkTck();
 }
 
 const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

@@ -41,7 +41,7 @@ export interface RunTuiOptions {
   detectMs?: number;
   /** The command table (peer mode: PEER_COMMANDS). */
   commands?: readonly CommandSpec[];
-  /** Makes the JPEG decoder of one kitty or sixel playback (see `TuiOptions.videoDecoder`). */
+  /** Makes the JPEG decoder of one playback (see `TuiOptions.videoDecoder`). */
   videoDecoder?: TuiOptions["videoDecoder"];
 }
 
