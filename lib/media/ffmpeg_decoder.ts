@@ -2,11 +2,14 @@
  * FfmpegJpegDecoder — the client's fast JPEG decode path when ffmpeg is installed: ONE long-lived
  * ffmpeg reads the frames on stdin (multipart JPEG, each part with its length, so no frame waits
  * for the next one) and writes raw RGBA at the frame's own size on stdout (single-threaded decode
- * and output: no frame delay). The process starts at `warm()` (before the first frame arrives), with
- * a spare one that takes over when the frame size changes (the old one answers its frames, then ends). It has the `JpegDecoder` API: answers come in order;
- * input without a JPEG frame header, a process that cannot start, dies or stalls (`stallMs`) sends
- * that frame and every later one to the fallback (WASM `JpegDecoder`). `close()` kills and reaps
- * the process. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
+ * and output: no frame delay). The process starts at `warm()` (before the first frame arrives). A
+ * spare process takes over when the frame size changes (the old one answers its frames, then ends):
+ * started with the first one when `spare` is set (frame sizes that follow the rendition: kitty,
+ * sixel), otherwise only after a first size change (half-block frames keep the pane's size). It has
+ * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
+ * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
+ * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
+ * of CPU. `close()` kills and reaps the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
  */
 import type { RgbaImage } from "./jpeg.ts";
@@ -144,13 +147,22 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   #spare: Proc | null = null;
   readonly #all = new Set<Proc>();
   #failed = false;
+  /** Keep a spare process from the start (else only once the frame size changed). */
+  #eagerSpare: boolean;
+  #fallbackWarm = false;
   /** Frames ffmpeg answered (tests check it was used). */
   onFfmpeg = 0;
 
-  constructor(ffmpeg: string, fallback: FrameDecoder, opts: { stallMs?: number } = {}) {
+  constructor(ffmpeg: string, fallback: FrameDecoder, opts: { stallMs?: number; spare?: boolean } = {}) {
     this.#ffmpeg = ffmpeg;
     this.#fallback = fallback;
     this.#stallMs = opts.stallMs ?? 2000;
+    this.#eagerSpare = opts.spare ?? true;
+  }
+
+  /** Processes running now (the current one and its spare; tests). */
+  get processes(): number {
+    return this.#all.size;
   }
 
   /** True once ffmpeg failed: every frame goes to the fallback. */
@@ -180,36 +192,46 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     const spare = this.#spare && !this.#spare.dead ? this.#spare : null;
     this.#spare = null;
     this.#proc = spare ?? this.#spawn();
-    if (this.#proc && !this.#failed) this.#spare = this.#spawn();
+    if (this.#proc && !this.#failed && this.#eagerSpare) this.#spare = this.#spawn();
     return this.#proc;
   }
 
   /** A process ended with frames pending: those go to the fallback, and so do later ones. */
   #lost(p: Proc): void {
     if (p.jobs.length) this.#failed = true;
-    for (const j of p.jobs.splice(0)) {
-      this.#fallback.decode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
-    }
+    for (const j of p.jobs.splice(0)) this.#fallbackDecode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
     if (this.#proc === p) this.#proc = null;
     if (this.#spare === p) this.#spare = null;
   }
 
-  /** Starts ffmpeg now (and the fallback, in case it is needed). */
+  /** The fallback's answer; its first use starts it (it decodes in-thread while its worker loads). */
+  #fallbackDecode(jpeg: Uint8Array): Promise<RgbaImage> {
+    if (!this.#fallbackWarm) {
+      this.#fallbackWarm = true;
+      void this.#fallback.warm();
+    }
+    return this.#fallback.decode(jpeg);
+  }
+
+  /** Starts ffmpeg now; without it (not installed), the fallback. */
   warm(): Promise<void> {
     this.#start();
+    if (!this.#failed) return Promise.resolve();
+    this.#fallbackWarm = true;
     return this.#fallback.warm();
   }
 
   decode(jpeg: Uint8Array): Promise<RgbaImage> {
     const size = jpegSize(jpeg);
-    if (!size) return this.#fallback.decode(jpeg);
+    if (!size) return this.#fallbackDecode(jpeg);
     let p = this.#start();
     if (p?.size && (p.size.width !== size.width || p.size.height !== size.height)) {
       p.end(); // its pending frames are still answered
       this.#proc = null;
+      this.#eagerSpare = true; // the size changed once: keep a spare for the next change
       p = this.#start();
     }
-    if (!p) return this.#fallback.decode(jpeg);
+    if (!p) return this.#fallbackDecode(jpeg);
     p.size = size;
     const proc = p;
     return new Promise<RgbaImage>((resolve, reject) => {

@@ -107,3 +107,36 @@ Deno.test({
     assert.equal(await childFfmpegs(), 0);
   },
 });
+
+Deno.test({
+  name: "FfmpegJpegDecoder: no spare until the size changes (spare: false); the WASM fallback not started",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    let warmed = 0;
+    const fallback = new JpegDecoder();
+    const warm = fallback.warm.bind(fallback);
+    fallback.warm = () => (warmed++, warm());
+    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, fallback, { spare: false });
+    try {
+      await d.warm();
+      await d.decode(jpeg());
+      assert.equal(d.processes, 1, "no spare yet");
+      assert.equal(await childFfmpegs(), 1);
+      const img = await d.decode(jpeg(90, 64, 40));
+      assert.deepEqual([img.width, img.height], [64, 40]);
+      await d.decode(jpeg(90, 64, 40));
+      assert.equal(d.onFfmpeg, 3);
+      // The first process ended after its frames; the second runs with a spare behind it.
+      const running = () => d.processes; // read again after each wait
+      for (let i = 0; i < 50 && running() !== 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(d.processes, 2, "after a size change a spare is kept");
+      assert.equal(warmed, 0, "ffmpeg answered everything: the WASM worker never started");
+      // Not a JPEG: the fallback answers, and starts only now.
+      await assert.rejects(d.decode(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
+      assert.equal(warmed, 1);
+    } finally {
+      await d.closed();
+    }
+    assert.equal(await childFfmpegs(), 0);
+  },
+});

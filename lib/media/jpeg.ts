@@ -17,6 +17,15 @@ export interface RgbaImage {
 
 let wasmBroken = false;
 
+/**
+ * A decode error about the data, not the module: libjpeg's "Decoding error", or its fatal-error
+ * path, which ends the WASM program (`ExitStatus`); the module decodes the next frame normally.
+ */
+function badData(e: unknown): boolean {
+  return (e instanceof Error && e.message === "Decoding error") ||
+    (typeof e === "object" && e !== null && (e as { name?: unknown }).name === "ExitStatus");
+}
+
 /** Which decoder the last `decodeJpeg` used. */
 export let lastDecoder: "jsquash" | "jpeg-js" = "jsquash";
 
@@ -29,8 +38,9 @@ export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
       lastDecoder = "jsquash";
       return { width: img.width, height: img.height, data: img.data as Uint8ClampedArray };
     } catch (e) {
-      if (!(e instanceof Error && e.message === "Decoding error")) wasmBroken = true;
-      else throw new SyntaxError("Invalid JPEG data");
+      // Only a module that cannot start sends later frames to jpeg-js: one malformed frame must not.
+      if (badData(e)) throw new SyntaxError("Invalid JPEG data");
+      wasmBroken = true;
     }
   }
   try {

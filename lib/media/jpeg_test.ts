@@ -13,8 +13,16 @@ Deno.test("decodeJpeg() decodes with @jsquash/jpeg (WASM) to RGBA of the right s
   assert.ok(img.data[i]! > 240 && img.data[i + 1]! > 240 && img.data[i + 2]! > 240);
 });
 
-Deno.test("decodeJpeg() rejects garbage with SyntaxError", async () => {
-  await assert.rejects(decodeJpeg(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
+Deno.test("decodeJpeg() rejects garbage with SyntaxError and keeps the WASM decoder for the next frame", async () => {
+  const src = goldenImage();
+  const good = new Uint8Array(jpegJs.encode({ ...src, data: src.data }, 90).data);
+  // The first two end libjpeg's WASM program (its fatal-error exit), the last is cut short.
+  for (const bad of [[0xff, 0xd8, 1, 2, 3, 0xff, 0xd9], [1, 2, 3], [...good.subarray(0, 100)]]) {
+    await assert.rejects(decodeJpeg(new Uint8Array(bad)), SyntaxError);
+    const img = await decodeJpeg(good);
+    assert.equal(lastDecoder, "jsquash", `after ${bad.length} bad bytes`);
+    assert.equal(img.width, 48);
+  }
 });
 
 Deno.test("fitInto() keeps the aspect ratio inside the box", () => {
