@@ -89,10 +89,16 @@ async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promi
  * WASM (client 1.73 → 1.60 s for 480 frames at 200×60); without ffmpeg a WASM worker for kitty and
  * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). Half-block
  * frames are scaled to the pane for every rendition (unless it is taller than 240 half-cells), so
- * they get no spare ffmpeg until the size does change (~0.07 s of CPU saved per play).
+ * they get no spare ffmpeg until the size does change (~0.07 s of CPU saved per play). Kitty frames
+ * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame).
  */
 export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDecoder | undefined {
-  if (ffmpeg) return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), { spare: kind !== "halfblock" });
+  if (ffmpeg) {
+    return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), {
+      spare: kind !== "halfblock",
+      rgb: kind === "kitty",
+    });
+  }
   return kind === "halfblock" ? undefined : new JpegDecoder();
 }
 

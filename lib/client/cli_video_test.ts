@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { FfmpegJpegDecoder, JpegDecoder } from "../media/mod.ts";
+import jpegJs from "jpeg-js";
+import { TEST_FFMPEG } from "../media/_testing.ts";
 import { playDecoder } from "./cli_video.ts";
 
 Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it WASM for pixels, in-thread half-blocks", () => {
@@ -14,4 +16,24 @@ Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it W
     assert.ok(d instanceof JpegDecoder, String(kind));
     d.close();
   }
+});
+
+Deno.test({
+  name: "playDecoder(): kitty frames decode to RGB; half-block and sixel (and an unknown kind) to RGBA",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    const jpeg = new Uint8Array(
+      jpegJs.encode({ width: 8, height: 6, data: new Uint8Array(8 * 6 * 4) }, 90).data,
+    );
+    for (const [kind, bytes] of [["kitty", 3], ["sixel", 4], ["halfblock", 4], [undefined, 4]] as const) {
+      const d = playDecoder(TEST_FFMPEG!, kind) as FfmpegJpegDecoder;
+      try {
+        const img = await d.decode(jpeg);
+        assert.equal(img.data.length, 8 * 6 * bytes, String(kind));
+        assert.equal(img.channels ?? 4, bytes);
+      } finally {
+        await d.closed();
+      }
+    }
+  },
 });

@@ -140,3 +140,24 @@ Deno.test({
     assert.equal(await childFfmpegs(), 0);
   },
 });
+
+Deno.test({
+  name: "FfmpegJpegDecoder({ rgb }): ffmpeg answers RGB (channels 3), the same pixels as its RGBA answer",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    const rgb = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { rgb: true, spare: false });
+    const rgba = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { spare: false });
+    try {
+      for (const j of [jpeg(90), jpeg(60, 17, 9)]) {
+        const a = await rgb.decode(j), b = await rgba.decode(j);
+        assert.equal(a.channels, 3);
+        assert.deepEqual([a.width, a.height, a.data.length], [b.width, b.height, b.width * b.height * 3]);
+        assert.deepEqual(new Uint8Array(a.data), new Uint8Array(b.data).filter((_, i) => i % 4 !== 3));
+      }
+      assert.equal(rgb.onFfmpeg, 2);
+    } finally {
+      await rgb.closed();
+      await rgba.closed();
+    }
+  },
+});

@@ -8,11 +8,15 @@
 import jsquashDecode from "@jsquash/jpeg/decode.js";
 import jpegJs from "jpeg-js";
 
-/** RGBA pixels, row-major, 4 bytes per pixel. */
+/**
+ * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB, from a decoder asked for
+ * it for the kitty renderer, the only consumer that takes them; the others throw).
+ */
 export interface RgbaImage {
   width: number;
   height: number;
   data: Uint8Array | Uint8ClampedArray;
+  channels?: 3 | 4;
 }
 
 let wasmBroken = false;

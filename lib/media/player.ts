@@ -63,6 +63,9 @@ export class FramePainter {
 
   /** Same as `paint` for an already decoded image. */
   paintImage(img: RgbaImage, pane: PaneGeometry): string | Uint8Array {
+    if (img.channels === 3 && this.kind !== "kitty") {
+      throw new Error(`An RGB image reached the ${this.kind} painter`);
+    }
     const cw = pane.cellWidth ?? 10, ch = pane.cellHeight ?? 20;
     if (this.kind === "halfblock") {
       // A half-block pixel is cw × ch/2: fit in those units so the picture keeps its shape.

@@ -30,6 +30,16 @@ Deno.test("FramePainter.paintImage() centres a 16:9 frame in the pane for each r
   assert.ok(s.startsWith('\x1b[7;5H\x1bP0;1;0q"1;1;160;90'));
 });
 
+Deno.test("FramePainter.paintImage(): an RGB image (the kitty decoder's) is painted by kitty only", () => {
+  const pane = { row: 1, col: 1, cols: 40, rows: 20 };
+  const rgb = { width: 160, height: 90, data: new Uint8Array(160 * 90 * 3).fill(128), channels: 3 as const };
+  const k = new FramePainter("kitty", { imageId: 2 });
+  assert.deepEqual(k.paintImage(rgb, pane), new FramePainter("kitty", { imageId: 2 }).paintImage(wide, pane));
+  for (const kind of ["halfblock", "sixel"] as const) {
+    assert.throws(() => new FramePainter(kind).paintImage(rgb, pane), /RGB image reached/);
+  }
+});
+
 Deno.test("FramePainter.paint() decodes the JPEG first", async () => {
   const src = goldenImage();
   const jpeg = new Uint8Array(jpegJs.encode(src, 90).data);

@@ -1,12 +1,13 @@
 /**
- * Kitty graphics renderer — pure. Encodes RGBA as one kitty "transmit and display" command
- * (`a=T`), raw RGB (`f=24`) or RGBA (`f=32`), base64 in chunks of at most 4096 characters, each in
- * its own APC (`ESC _G … ESC \`): the first carries the keys and `m=1`, the middle ones `m=1`, the
- * last `m=0`. Quiet (`q=2`), cursor left in place (`C=1`); reusing the image id replaces the
- * previous frame. With `compress`, the pixels are packed to RGB and deflated with zlib (`f=24`,
- * `o=z`, level 1: a frame costs a few ms and is sent in a fraction of the bytes; against RGBA, a
- * 720p frame deflates in 5 ms instead of 7.5 and is 19 % smaller, which the terminal parses too)
- * and the base64 of that is chunked the same way. Returns bytes ready to write.
+ * Kitty graphics renderer — pure. Encodes an image (RGBA, or RGB when the decoder made it so:
+ * `channels` 3) as one kitty "transmit and display" command (`a=T`), raw RGB (`f=24`) or RGBA
+ * (`f=32`), base64 in chunks of at most 4096 characters, each in its own APC (`ESC _G … ESC \`):
+ * the first carries the keys and `m=1`, the middle ones `m=1`, the last `m=0`. Quiet (`q=2`), cursor
+ * left in place (`C=1`); reusing the image id replaces the previous frame. With `compress`, the
+ * pixels are packed to RGB (unless they are RGB already) and deflated with zlib (`f=24`, `o=z`,
+ * level 1: a frame costs a few ms and is sent in a fraction of the bytes; against RGBA, a 720p frame
+ * deflates in 5 ms instead of 7.5 and is 19 % smaller, which the terminal parses too) and the base64
+ * of that is chunked the same way. Returns bytes ready to write.
  */
 
 import { deflateSync } from "node:zlib";
@@ -36,6 +37,8 @@ export function renderKitty(img: RgbaImage, opts: KittyOptions): Uint8Array {
   if (opts.compress) return renderKittyZ(img, opts);
   const format = opts.format ?? 24;
   const bpp = format === 24 ? 3 : 4;
+  const packed = img.channels === 3; // already RGB: sent as it is
+  if (packed && format === 32) throw new RangeError("An RGB image cannot be sent as RGBA");
   const rawLen = img.width * img.height * bpp;
   const b64Len = Math.ceil(rawLen / 3) * 4;
   const nChunks = Math.max(1, Math.ceil(b64Len / KITTY_CHUNK));
@@ -48,7 +51,7 @@ export function renderKitty(img: RgbaImage, opts: KittyOptions): Uint8Array {
   let remaining = rawLen;
   for (let c = 0; c < nChunks; c++) {
     o = chunkStart(out, o, c, nChunks);
-    if (bpp === 3) {
+    if (bpp === 3 && !packed) {
       // One RGB pixel is exactly one base64 quad (alpha skipped).
       for (let q = Math.min(KITTY_CHUNK / 4, remaining / 3); q > 0; q--, src += 4) {
         const a = d[src]!, b = d[src + 1]!, e = d[src + 2]!;
@@ -115,7 +118,8 @@ export function packRgb(img: RgbaImage): Uint8Array {
 
 /** RGB deflated (`o=z`), then base64 in chunks of KITTY_CHUNK characters. */
 function renderKittyZ(img: RgbaImage, opts: KittyOptions): Uint8Array {
-  const z = deflateSync(packRgb(img), { level: 1 });
+  const rgb = img.channels === 3 ? img.data.subarray(0, img.width * img.height * 3) : packRgb(img);
+  const z = deflateSync(rgb, { level: 1 });
   const pre = head(img, opts, 24, ",o=z");
   const b64Len = Math.ceil(z.length / 3) * 4;
   const nChunks = Math.max(1, Math.ceil(b64Len / KITTY_CHUNK));

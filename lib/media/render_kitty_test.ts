@@ -108,3 +108,27 @@ Deno.test("packRgb() drops alpha the same way for aligned and unaligned pixels",
   const aligned = bytes.slice(1);
   assert.deepEqual(packRgb({ width: 7, height: 1, data: aligned }).slice(), want(aligned));
 });
+
+Deno.test("renderKitty() of an RGB image (channels 3) writes the same bytes as of its RGBA twin", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 70 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 1000 }),
+      (w, h, compress, seed) => {
+        const rgba = new Uint8Array(w * h * 4).map((_, i) => (i * 7 + seed) & 255);
+        const rgb = rgba.filter((_, i) => i % 4 !== 3);
+        const o = { id: 3, compress, cols: 9, rows: 4, at: { row: 2, col: 5 } };
+        assert.deepEqual(
+          renderKitty({ width: w, height: h, data: rgb, channels: 3 }, o),
+          renderKitty({ width: w, height: h, data: rgba }, o),
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+  assert.throws(() =>
+    renderKitty({ width: 1, height: 1, data: new Uint8Array(3), channels: 3 }, { id: 1, format: 32 })
+  );
+});
