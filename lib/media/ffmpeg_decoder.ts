@@ -9,7 +9,8 @@
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
  * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
  * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
- * of CPU. `close()` kills and reaps the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
+ * of CPU. With `rgb`, ffmpeg answers RGB (`channels` 3) instead of RGBA. `close()` kills and reaps
+ * the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
  */
 import type { RgbaImage } from "./jpeg.ts";
@@ -153,10 +154,9 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   /** Keep a spare process from the start (else only once the frame size changed). */
   #eagerSpare: boolean;
   #fallbackWarm = false;
+  readonly #channels: 3 | 4;
   /** Frames ffmpeg answered (tests check it was used). */
   onFfmpeg = 0;
-
-  readonly #channels: 3 | 4;
 
   /**
    * `rgb`: ffmpeg answers RGB (`channels` 3, for the kitty renderer: no packing, a quarter less to
