@@ -1,6 +1,7 @@
 /**
  * A lean load-generating client for the benchmark: raw TLS, the real frame codec, token login,
- * pipelined requests with batched writes, and a callback per pushed message. Not for production.
+ * pipelined requests with batched writes, a callback per pushed message, and `ackNewest()` (the
+ * periodic ack of the newest message a real client sends). Not for production.
  */
 import { encodeFrame, type Frame, FrameDecoder } from "../../lib/protocol/frame.ts";
 
@@ -12,6 +13,9 @@ export class LoadConn {
   #flushing = false;
   onMsg: (f: Frame) => void = () => {};
   closed: Promise<void>;
+  /** The newest message received (its conversation and seq) and the newest acknowledged. */
+  #newest: { conv: string; seq: number } | null = null;
+  #acked = 0;
 
   private constructor(readonly c: Deno.TlsConn) {
     this.closed = this.#read();
@@ -35,8 +39,12 @@ export class LoadConn {
         if (n === null) return;
         for (const f of this.dec.push(buf.slice(0, n))) {
           const h = f.header;
-          if (h.t === "msg") this.onMsg(f);
-          else if ((h.t === "ok" || h.t === "err") && typeof h.id === "number") {
+          if (h.t === "msg") {
+            if (typeof h.seq === "number" && typeof h.conv === "string") {
+              this.#newest = { conv: h.conv, seq: h.seq };
+            }
+            this.onMsg(f);
+          } else if ((h.t === "ok" || h.t === "err") && typeof h.id === "number") {
             const w = this.#waiting.get(h.id);
             this.#waiting.delete(h.id);
             w?.(f);
@@ -85,6 +93,14 @@ export class LoadConn {
     const f = await this.request(t, fields);
     if (f.header.t !== "ok") throw new Error(`${t}: ${f.header.code} ${f.header.msg}`);
     return f;
+  }
+
+  /** Acknowledges the newest message received, if it was not yet (as the real client does every 500 ms). */
+  ackNewest(): void {
+    const n = this.#newest;
+    if (!n || n.seq <= this.#acked) return;
+    this.#acked = n.seq;
+    void this.request("ack", { acks: [n] });
   }
 
   async login(user: string, token: string): Promise<void> {
