@@ -99,7 +99,7 @@ export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDe
       rgb: kind === "kitty",
     });
   }
-  return kind === "halfblock" ? undefined : new JpegDecoder();
+  return VideoPlayer.wasmDecoder(kind);
 }
 
 export function registerVideoCommands(program: Command, io: VideoCliIo): void {

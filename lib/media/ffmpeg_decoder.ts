@@ -153,7 +153,8 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   #failed = false;
   /** Keep a spare process from the start (else only once the frame size changed). */
   #eagerSpare: boolean;
-  #fallbackWarm = false;
+  /** The fallback's warm-up, once started (it is started only when needed). */
+  #fallbackWarm: Promise<void> | null = null;
   readonly #channels: 3 | 4;
   /** Frames ffmpeg answered (tests check it was used). */
   onFfmpeg = 0;
@@ -218,21 +219,21 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     if (this.#spare === p) this.#spare = null;
   }
 
+  /** Starts the fallback (once). */
+  #warmFallback(): Promise<void> {
+    return this.#fallbackWarm ??= this.#fallback.warm();
+  }
+
   /** The fallback's answer; its first use starts it (it decodes in-thread while its worker loads). */
   #fallbackDecode(jpeg: Uint8Array): Promise<RgbaImage> {
-    if (!this.#fallbackWarm) {
-      this.#fallbackWarm = true;
-      void this.#fallback.warm();
-    }
+    void this.#warmFallback();
     return this.#fallback.decode(jpeg);
   }
 
   /** Starts ffmpeg now; without it (not installed), the fallback. */
   warm(): Promise<void> {
     this.#start();
-    if (!this.#failed) return Promise.resolve();
-    this.#fallbackWarm = true;
-    return this.#fallback.warm();
+    return this.#failed ? this.#warmFallback() : Promise.resolve();
   }
 
   decode(jpeg: Uint8Array): Promise<RgbaImage> {

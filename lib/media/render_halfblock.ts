@@ -3,7 +3,8 @@
  * upper pixel as 24-bit foreground and the lower as background (a cell whose two pixels match
  * becomes a space with only a background). SGR is written only when a colour changes. The image
  * is sampled nearest-neighbour to cols × 2·rows pixels (callers fit the aspect ratio beforehand).
- * Cells are written as bytes into a `ByteOut` (`cell`, `cursorTo`), shared with the diffing canvas.
+ * Cells are written as bytes into a `ByteOut` (`cell`, `cursorTo`, `cursorRight`), shared with the
+ * diffing canvas.
  */
 
 import { ByteOut } from "./byte_out.ts";
@@ -97,6 +98,17 @@ export function cursorTo(out: ByteOut, row: number, col: number): void {
   out.byte(0x3b);
   out.num(col);
   out.byte(0x48); // H
+}
+
+const CUF1 = enc.encode("\x1b[C");
+
+/** Writes a cursor move `n` columns to the right (CUF; the one-byte-shorter form for one column). */
+export function cursorRight(out: ByteOut, n: number): void {
+  if (n === 1) return out.put(CUF1);
+  out.byte(0x1b);
+  out.byte(0x5b);
+  out.num(n);
+  out.byte(0x43); // C
 }
 
 /** Writes the SGR reset that ends every drawing. */

@@ -16,7 +16,7 @@
 
 import { ByteOut } from "./byte_out.ts";
 import type { RgbaImage } from "./jpeg.ts";
-import { cell, cursorTo, newPen, sampleCells, sgrReset } from "./render_halfblock.ts";
+import { cell, cursorRight, cursorTo, newPen, sampleCells, sgrReset } from "./render_halfblock.ts";
 
 /**
  * The player's tolerance: on the sample, bytes per frame at 80×24 go from 11.8 to 10.1 KiB and at
@@ -31,8 +31,6 @@ function near(a: number, b: number, tol: number): boolean {
   const l = (a & 255) - (b & 255);
   return r <= tol && r >= -tol && g <= tol && g >= -tol && l <= tol && l >= -tol;
 }
-
-const CUF1 = new TextEncoder().encode("\x1b[C");
 
 export class HalfblockCanvas {
   constructor(readonly tolerance = 0) {}
@@ -89,15 +87,7 @@ export class HalfblockCanvas {
           }
         }
         if (cr !== r) cursorTo(out, at.row + r, at.col + c);
-        else if (cc !== c) {
-          if (c - cc === 1) out.put(CUF1);
-          else {
-            out.byte(0x1b);
-            out.byte(0x5b);
-            out.num(c - cc);
-            out.byte(0x43); // C
-          }
-        }
+        else if (cc !== c) cursorRight(out, c - cc);
         cell(out, t, b, pen);
         cr = r;
         cc = c + 1;

@@ -77,13 +77,20 @@ export class VideoPlayer {
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
-    // Half-block frames are small: decoded in-thread. Pixel renderers decode on a worker, whose
-    // WASM module starts now, before the first frame.
-    this.#decoder = o.decoder ?? (o.kind === "halfblock" ? null : new JpegDecoder());
+    // Without a decoder given, the WASM one (its module starts now, before the first frame).
+    this.#decoder = o.decoder ?? VideoPlayer.wasmDecoder(o.kind) ?? null;
     if (!o.decoder) void this.#decoder?.warm();
     this.done = this.#loop().finally(() => {
       if (!o.decoder) this.#decoder?.close();
     });
+  }
+
+  /**
+   * The decoder for frames drawn with `kind` when there is no ffmpeg: none for half-blocks (their
+   * small frames decode in-thread), a WASM worker for kitty and sixel (and an unknown kind).
+   */
+  static wasmDecoder(kind: GraphicsKind | undefined): JpegDecoder | undefined {
+    return kind === "halfblock" ? undefined : new JpegDecoder();
   }
 
   /** The pane size in pixels worth asking the server for (image area only). */
