@@ -26,11 +26,13 @@ export function clkTck(): Promise<number> {
   });
 }
 
-/** CPU time (user + system) of process `pid` in microseconds. */
-export async function cpuMicros(pid: number): Promise<number> {
+/** CPU time (user + system) of process `pid` in microseconds; with `children`, its reaped children's too. */
+export async function cpuMicros(pid: number, children = false): Promise<number> {
   const stat = await run("cat", [`/proc/${pid}/stat`]);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / await clkTck(); // fields 14 and 15 (utime, stime)
+  // Fields 14 and 15 (utime, stime); with `children`, 16 and 17 too (its reaped children's, e.g. ffmpeg).
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  return (ticks * 1e6) / await clkTck();
 }
 
 /** Resident set size of `pid` in KiB. */

@@ -9,7 +9,7 @@
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
-import { clkTck, envFlags, type Row } from "./proc.ts";
+import { cpuMicros, envFlags, type Row } from "./proc.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
@@ -38,12 +38,8 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
   return d.decode(o.stdout);
 }
 
-/** user+system CPU seconds of a process and its reaped children (from /proc, via cat). */
-async function cpuOf(pid: number): Promise<number> {
-  const stat = await run("cat", [`/proc/${pid}/stat`]);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / await clkTck();
-}
+/** user+system CPU seconds of a process and its reaped children. */
+const cpuOf = async (pid: number): Promise<number> => (await cpuMicros(pid, true)) / 1e6;
 
 const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
