@@ -250,8 +250,10 @@ export async function videoDataDir(ffmpeg: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "parley-video-test-" });
   for await (const v of Deno.readDir(`${cache}/renditions`)) {
     await Deno.mkdir(`${dir}/renditions/${v.name}`, { recursive: true });
-    for await (const f of Deno.readDir(`${cache}/renditions/${v.name}`)) {
-      await Deno.copyFile(`${cache}/renditions/${v.name}/${f.name}`, `${dir}/renditions/${v.name}/${f.name}`);
+    // Renditions first: a poster older than its rendition would be made again.
+    const files = (await Array.fromAsync(Deno.readDir(`${cache}/renditions/${v.name}`))).map((f) => f.name);
+    for (const f of files.sort((a, b) => Number(b.endsWith(".mp4")) - Number(a.endsWith(".mp4")))) {
+      await Deno.copyFile(`${cache}/renditions/${v.name}/${f}`, `${dir}/renditions/${v.name}/${f}`);
     }
   }
   return dir;

@@ -15,6 +15,7 @@ async function videoServer(opts: Record<string, unknown> = {}) {
   const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, ...opts }, { dir });
   return {
     ...t,
+    dir,
     async stop() {
       await t.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -193,6 +194,65 @@ Deno.test({
         clearInterval(timer);
       }
       await pb.stop();
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "video.play with a lead: the server grants it and frames arrive ahead of their time; a lead over 2 s is refused",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const vc = new VideoClient(c.conn);
+      await assert.rejects(
+        () => vc.play("sample", { mode: "240p", width: 64, height: 36, lead: 2001 }),
+        (e: Error & { code?: string }) => e.code === "invalid" && /lead/.test(e.message),
+      );
+      const start = performance.now();
+      const pb = await vc.play("sample", { mode: "240p", width: 64, height: 36, lead: 1000 });
+      assert.equal(pb.lead, 1000);
+      // Paced at the source rate (24 fps), 20 frames would take 0.8 s: with the lead they are here at once.
+      await eventually(() => pb.order.length >= 20, 3000, "a lead's worth of frames");
+      const took = performance.now() - start;
+      assert.ok(took < 700, `20 frames after ${took.toFixed(0)} ms`);
+      await pb.stop();
+      await pb.ended;
+      const paced = await vc.play("sample", { mode: "240p", width: 64, height: 36 });
+      assert.equal(paced.lead, 0, "no lead asked, none granted");
+      await paced.stop();
+      await paced.ended;
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "video.play from the start sends the rendition's first frame at once (its own size), then ffmpeg's frames",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const pb = await new VideoClient(c.conn).play("sample", { mode: "720p", width: 800, height: 450 });
+      const frames = [(await pb.next())!, (await pb.next())!, (await pb.next())!];
+      assert.deepEqual(frames.slice(0, 3).map((f) => [f.index, f.width]), [[0, 1280], [1, 800], [2, 800]]);
+      const poster = await Deno.readFile(`${t.dir}/renditions/sample/720.jpg`);
+      assert.deepEqual(new Uint8Array(frames[0]!.jpeg), poster);
+      await pb.stop();
+      await pb.ended;
+      // Half-block-sized frames: no poster (the client keeps one frame size).
+      const small = await new VideoClient(c.conn).play("sample", { mode: "240p", width: 200, height: 120 });
+      const got = [(await small.next())!, (await small.next())!];
+      assert.deepEqual(got.slice(0, 2).map((f) => [f.index, f.width]), [[0, 200], [1, 200]]);
+      await small.stop();
+      await small.ended;
     } finally {
       await t.stop();
     }

@@ -125,6 +125,13 @@ export interface VideoHandle {
    * drawing kept it busy; a server playback passes it on so adaptive mode sees local drops.
    */
   report?(fps: number, load: number): void;
+  /**
+   * Ms ahead of their presentation time that frames may arrive (a server playback that granted a
+   * lead): the player then shows each frame at its time instead of on arrival. 0 or absent: on arrival.
+   */
+  readonly lead?: number;
+  /** Ms of frames held beyond the lead (a paced player that started late shows the next one sooner). */
+  readonly backlog?: number;
 }
 
 export interface PlayVideoOptions {
@@ -132,6 +139,8 @@ export interface PlayVideoOptions {
   /** Drawing area in pixels (the server scales frames to fit). */
   width?: number;
   height?: number;
+  /** Ask the server to send frames up to this many ms early (see `VideoHandle.lead`). */
+  lead?: number;
 }
 
 /** A user's offer to stream a video to this user. */

@@ -27,7 +27,7 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
-import { type PlayerSummary, VideoPlayer } from "./video/player.ts";
+import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "./video/player.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
 import type { FrameSource, VideoFrame } from "./video/video_client.ts";
 import { VideoClient } from "./video/video_client.ts";
@@ -166,7 +166,11 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     const pane = fullPane(term);
     const px = VideoPlayer.pixelsFor(term.kind, pane);
     const vc = new VideoClient(c.conn);
-    const pb = await vc.play(args[0]!, { mode: o.thirds ? "thirds" : "adaptive", ...px });
+    const pb = await vc.play(args[0]!, {
+      mode: o.thirds ? "thirds" : "adaptive",
+      ...px,
+      lead: PLAY_LEAD_MS,
+    });
     const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
     let total = 0;
     let shown = null as PlayerSummary | null; // set inside the callback below

@@ -317,3 +317,13 @@ export function spawnMjpeg(opts: MjpegOptions): MjpegSource {
     },
   };
 }
+
+/**
+ * The first frame of `input` at its own size, as the JPEG a stream from 0 would send (`mjpegArgs`
+ * with one frame): a stream starts by sending it while its ffmpeg is still starting.
+ */
+export async function firstFrameJpeg(ffmpeg: string, input: string, fps: number): Promise<Uint8Array> {
+  const f = await Array.fromAsync(spawnMjpeg({ ffmpeg, input, fps, maxFrames: 1 }));
+  if (f.length !== 1) throw new FfmpegError(`No first frame in ${input}`);
+  return f[0]!;
+}

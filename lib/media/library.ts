@@ -1,12 +1,13 @@
 /**
  * VideoLibrary — the only module here that touches the file system. Scans the videos folder,
  * probes each source, makes the missing renditions (240p, 720p, 1080p; never taller than the
- * source) under `<data>/renditions/<name>/<height>.mp4`, reuses cached ones that are newer than
- * their source, and returns the listing. Without ffmpeg, `scan()` throws `FfmpegMissingError`
+ * source) under `<data>/renditions/<name>/<height>.mp4` with each one's first frame beside it
+ * (`<height>.jpg`, a stream's poster), reuses cached ones that are newer than their source, and
+ * returns the listing. Without ffmpeg, `scan()` throws `FfmpegMissingError`
  * (the rest of the program keeps working).
  */
 
-import { FFMPEG_HINT, makeRendition, probe, type ProbeInfo } from "./ffmpeg.ts";
+import { FFMPEG_HINT, firstFrameJpeg, makeRendition, probe, type ProbeInfo } from "./ffmpeg.ts";
 import { type Rendition, RENDITION_HEIGHT, RENDITIONS } from "./thirds.ts";
 
 export const VIDEO_EXTENSIONS: readonly string[] = [".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"];
@@ -115,6 +116,21 @@ export class VideoLibrary {
     return join(this.#opts.dataDir, "renditions", name, `${RENDITION_HEIGHT[r]}.mp4`);
   }
 
+  /** Where the first frame of a rendition lives (whether or not it exists yet). */
+  posterPath(name: string, r: Rendition): string {
+    return join(this.#opts.dataDir, "renditions", name, `${RENDITION_HEIGHT[r]}.jpg`);
+  }
+
+  /** The first frame of each rendition of `name` that has one (JPEG at the rendition's size). */
+  async posters(name: string): Promise<Map<Rendition, Uint8Array>> {
+    const out = new Map<Rendition, Uint8Array>();
+    for (const r of this.#entries.get(name)?.info.renditions ?? []) {
+      const jpeg = await Deno.readFile(this.posterPath(name, r)).catch(() => null);
+      if (jpeg && jpeg.length > 0) out.set(r, jpeg);
+    }
+    return out;
+  }
+
   /** Scans, makes missing renditions, and returns the listing. Concurrent calls share one scan. */
   scan(): Promise<VideoInfo[]> {
     this.#scanning ??= this.#scan().finally(() => (this.#scanning = null));
@@ -171,6 +187,7 @@ export class VideoLibrary {
       const t = await mtime(dst);
       if (t !== null && t >= srcTime) {
         made.push(r);
+        await this.#ensurePoster(name, r, info.fps, t);
         continue;
       }
       const tmp = `${dst}.part`;
@@ -182,11 +199,27 @@ export class VideoLibrary {
         });
         await Deno.rename(tmp, dst);
         made.push(r);
+        await this.#ensurePoster(name, r, info.fps, (await mtime(dst)) ?? 0);
       } catch (e) {
         await Deno.remove(tmp).catch(() => {});
         this.#opts.onLog?.(`cannot make ${r} of ${name}: ${(e as Error).message}`);
       }
     }
     return made;
+  }
+
+  /** Makes the rendition's first-frame poster unless one newer than the rendition exists. */
+  async #ensurePoster(name: string, r: Rendition, fps: number, renditionTime: number): Promise<void> {
+    const dst = this.posterPath(name, r);
+    const t = await mtime(dst);
+    if (t !== null && t >= renditionTime) return;
+    try {
+      const jpeg = await firstFrameJpeg(this.ffmpeg, this.renditionPath(name, r), fps);
+      await Deno.writeFile(`${dst}.part`, jpeg);
+      await Deno.rename(`${dst}.part`, dst);
+    } catch (e) {
+      await Deno.remove(`${dst}.part`).catch(() => {});
+      this.#opts.onLog?.(`cannot make the first frame of ${r} of ${name}: ${(e as Error).message}`);
+    }
   }
 }

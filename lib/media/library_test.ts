@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { FfmpegMissingError, renditionHeight, renditionsFor, VideoLibrary } from "./library.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
+import { spawnMjpeg } from "./ffmpeg.ts";
+import { jpegSize } from "./ffmpeg_decoder.ts";
 
 const ff = TEST_FFMPEG ?? "";
 const noFfmpeg = TEST_FFMPEG === null;
@@ -88,6 +90,19 @@ Deno.test({
       }
       assert.equal(lib.renditionPath("sample", "720p"), `${root}/data/renditions/sample/720.mp4`);
       assert.equal(lib.sourcePath("small"), `${videosDir}/small.mkv`);
+      // Each rendition's first frame at its own size, for a stream's first picture.
+      const posters = await lib.posters("sample");
+      assert.deepEqual([...posters.keys()], ["240p", "720p", "1080p"]);
+      assert.deepEqual(jpegSize(posters.get("720p")!), { width: 1280, height: 720 });
+      assert.deepEqual(jpegSize(posters.get("240p")!), { width: 426, height: 240 });
+      const twin = await Array.fromAsync(
+        spawnMjpeg({ ffmpeg: ff, input: lib.renditionPath("sample", "720p"), fps: 24, maxFrames: 2 }),
+      );
+      assert.deepEqual(posters.get("720p"), twin[0], "the same JPEG a stream from 0 sends first");
+      // A lost poster is made again at the next scan; a video with none still plays (empty map).
+      await Deno.remove(lib.posterPath("sample", "1080p"));
+      assert.deepEqual([...(await lib.posters("sample")).keys()], ["240p", "720p"]);
+      assert.deepEqual((await lib.posters("nope")).size, 0);
       // Second library over the same data folder: nothing is remade.
       logs.length = 0;
       const again = new VideoLibrary({
@@ -98,6 +113,7 @@ Deno.test({
       });
       assert.deepEqual(await again.scan(), list);
       assert.deepEqual(logs, []);
+      assert.equal((await again.posters("sample")).size, 3, "the lost poster was made again");
       assert.deepEqual(again.get("sample")?.renditions, ["240p", "720p", "1080p"]);
       // Names may be given with their extension (issue 14).
       assert.equal(again.get("sample.mp4")?.name, "sample");

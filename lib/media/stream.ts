@@ -10,7 +10,8 @@
 
 import { type Clock, systemClock } from "../common/clock.ts";
 import { sizeChanged } from "./adaptive.ts";
-import { type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
+import { type MjpegSource, SMALL_FRAME_PIXELS, spawnMjpeg } from "./ffmpeg.ts";
+import { jpegSize } from "./ffmpeg_decoder.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
 import { type Segment, SegmentPlanner } from "./stream_plan.ts";
@@ -34,7 +35,8 @@ export class VideoStream {
   readonly #clock: Clock;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #pacer: Pacer;
-  readonly #slot = new LatestSlot<Frame>();
+  readonly #slot: LatestSlot<Frame>;
+  readonly #lead: number;
   readonly #frameMs: number;
   readonly #durationMs: number;
   readonly #plan: SegmentPlanner;
@@ -57,6 +59,8 @@ export class VideoStream {
     this.#sleep = opts.sleep ?? abortableSleep;
     this.#plan = new SegmentPlanner(opts.video, this.#clock, opts.mode ?? "adaptive", opts.pane);
     this.#frameMs = 1000 / opts.video.fps;
+    this.#lead = Math.max(0, opts.lead ?? 0);
+    this.#slot = new LatestSlot<Frame>(1 + Math.ceil(this.#lead / this.#frameMs));
     this.#durationMs = opts.video.duration * 1000;
     this.#pacer = new Pacer(opts.video.fps, this.#clock, 0);
     this.#state = opts.paused ? "paused" : "playing";
@@ -67,6 +71,11 @@ export class VideoStream {
 
   get state(): StreamState {
     return this.#state;
+  }
+
+  /** How far ahead of their time frames are released, ms (see `VideoStreamOptions.lead`). */
+  get lead(): number {
+    return this.#lead;
   }
 
   /** Resolves when the stream has stopped and its ffmpeg is gone. */
@@ -198,18 +207,21 @@ export class VideoStream {
     return this.#plan.wantsRestart(seg, this.#state === "playing", this.#measureFrom, measure);
   }
 
-  /** Waits until `pts` is due; false if the segment was aborted meanwhile. */
+  /**
+   * Waits until `pts` may be released (due, or within the lead); false if the segment was aborted
+   * meanwhile. With a lead, a wait lasts until only half the lead is left, so frames leave in bursts.
+   */
   async #waitDue(pts: number, seg: AbortSignal): Promise<boolean> {
     for (;;) {
       if (seg.aborted) return false;
-      const d = this.#pacer.delayFor(pts);
+      const d = this.#pacer.delayFor(pts) - this.#lead;
       if (d <= 0) return true;
       if (this.#preview) {
         this.#preview = false;
         return true;
       }
       const wake = this.#wake.signal;
-      await this.#sleep(d, wake);
+      await this.#sleep(d + this.#lead / 2, wake);
     }
   }
 
@@ -230,17 +242,19 @@ export class VideoStream {
       this.#seg = seg;
       this.#measureFrom = this.#clock.now();
       this.#bytesSum = this.#bytesCount = 0;
+      const poster = this.#posterFor(seg);
+      const skip = poster ? 1 : 0; // ffmpeg starts after the poster
       let src: MjpegSource;
       try {
         src = (this.#o.spawn ?? spawnMjpeg)({
           ffmpeg: this.#o.ffmpeg,
           input: this.#o.path(seg.rendition),
-          startSec: seg.startMs / 1000,
+          startSec: (seg.startMs + skip * this.#frameMs) / 1000,
           fps: this.#o.video.fps,
           width: seg.width,
           height: seg.height,
           quality: this.#o.quality,
-          maxFrames: seg.frames,
+          maxFrames: seg.frames === undefined ? undefined : seg.frames - skip,
           signal: ac.signal,
         });
       } catch (e) {
@@ -250,6 +264,13 @@ export class VideoStream {
       let count = 0;
       let interrupted = false;
       try {
+        if (poster) {
+          if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
+          this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, ...poster });
+          this.#pos = seg.startMs + this.#frameMs;
+          count = 1;
+          if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
+        }
         for await (const jpeg of src) {
           const pts = seg.startMs + count * this.#frameMs;
           // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
@@ -293,6 +314,15 @@ export class VideoStream {
       }
       this.#end();
     }
+  }
+
+  /** The poster to send as the segment's first frame (see `VideoStreamOptions.poster`), if any. */
+  #posterFor(seg: Segment): { jpeg: Uint8Array; width: number; height: number } | null {
+    if (!this.#o.poster || seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
+    if (seg.width * seg.height <= SMALL_FRAME_PIXELS) return null; // half-blocks: one frame size
+    const jpeg = this.#o.poster(seg.rendition);
+    const size = jpeg ? jpegSize(jpeg) : null;
+    return jpeg && size ? { jpeg, ...size } : null;
   }
 
   #end(): void {

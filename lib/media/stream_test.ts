@@ -232,3 +232,121 @@ Deno.test({
     }
   },
 });
+
+Deno.test("VideoStream with a lead releases frames early, in bursts, and drops none for a viewer that keeps up", async () => {
+  // Each sleep is recorded with the clock at its start; the stream may only sleep while ahead.
+  const clock = new ManualClock(0);
+  const sleeps: { at: number; ms: number }[] = [];
+  const fake = fakeSpawner(VIDEO);
+  const s = new VideoStream({
+    ffmpeg: "fake",
+    video: VIDEO,
+    path: (r) => `/r/${r}.mp4`,
+    mode: "240p",
+    clock,
+    sleep: (ms, signal) => {
+      if (!Number.isFinite(ms)) return instantSleep(clock)(ms, signal);
+      sleeps.push({ at: clock.now(), ms });
+      clock.advance(ms);
+      return Promise.resolve();
+    },
+    spawn: fake.spawn,
+    lead: 500,
+  });
+  assert.equal(s.lead, 500);
+  const got: { f: Frame; at: number }[] = [];
+  for (let f = await s.nextFrame(); f; f = await s.nextFrame()) got.push({ f, at: clock.now() });
+  assert.equal(got.length, 48, "every frame of the 2 s clip");
+  assert.equal(s.stats().dropped, 0);
+  for (const { f, at } of got) {
+    assert.ok(at <= f.pts + 1e-6, `frame ${f.index} released after its time`);
+    assert.ok(f.pts - at <= 500 + 1e-6, `frame ${f.index} released more than the lead early`);
+  }
+  // The first half second leaves at once; then one wake per quarter second, not one per frame.
+  assert.ok(got.filter((g) => g.at === 0).length >= 12);
+  assert.ok(sleeps.length <= 8, `${sleeps.length} sleeps for 48 frames`);
+  for (const z of sleeps) assert.ok(z.ms >= 250 - 1e-6 - 1000 / 24, `a sleep of ${z.ms} ms`);
+  await s.stop();
+});
+
+Deno.test("VideoStream with a lead holds a whole burst for a viewer that takes it later", async () => {
+  const clock = new ManualClock(0);
+  const fake = fakeSpawner(VIDEO);
+  const s = new VideoStream({
+    ffmpeg: "fake",
+    video: VIDEO,
+    path: (r) => `/r/${r}.mp4`,
+    mode: "240p",
+    clock,
+    sleep: (_ms, signal) => instantSleep(clock)(Infinity, signal), // time stands still
+    spawn: fake.spawn,
+    lead: 500,
+  });
+  await new Promise((r) => setTimeout(r, 30)); // the first burst, nobody taking
+  const held: number[] = [];
+  for (let i = 0; i < 13; i++) held.push((await s.nextFrame())!.index);
+  assert.deepEqual(held, [...Array(13).keys()], "frames 0 … 12 (up to 500 ms ahead), none dropped");
+  assert.equal(s.stats().dropped, 0);
+  await s.stop();
+});
+
+/** A JPEG header with a frame size (SOF0) and a marker byte the test can find. */
+function posterJpeg(width: number, height: number, mark: number): Uint8Array {
+  return new Uint8Array([
+    0xff,
+    0xd8,
+    0xff,
+    0xc0,
+    0,
+    11,
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    1,
+    1,
+    0x11,
+    0,
+    mark,
+    0xff,
+    0xd9,
+  ]);
+}
+
+Deno.test("VideoStream from the start sends the rendition's poster as frame 0 and starts ffmpeg at frame 1", async () => {
+  const poster = posterJpeg(1280, 720, 0x77);
+  const { s, fake } = makeStream({
+    mode: "thirds",
+    pane: { width: 1280, height: 720 },
+    poster: (r) => (r === "240p" ? posterJpeg(426, 240, 0x24) : r === "720p" ? poster : null),
+  });
+  const frames = await drain(s);
+  assert.deepEqual(frames.map((f) => f.index), [...Array(48).keys()], "every frame once, in order");
+  assert.equal(frames[0]!.jpeg[15], 0x24, "frame 0 is the 240p poster (thirds start at 240p)");
+  assert.deepEqual([frames[0]!.width, frames[0]!.height, frames[0]!.pts], [426, 240, 0]);
+  assert.equal((frames[1]!.jpeg[2]! << 8) | frames[1]!.jpeg[3]!, 1, "then ffmpeg's frames from 1");
+  const first = fake.calls[0]!.opts;
+  assert.ok(Math.abs(first.startSec! - 1 / 24) < 1e-9);
+  assert.equal(first.maxFrames, 15, "the first third is 16 frames, one of them the poster");
+  assert.equal(fake.calls[1]!.opts.startSec, 16 / 24, "later thirds as before");
+  await s.stop();
+});
+
+Deno.test("VideoStream sends no poster for half-block-sized frames, from a later start, or when there is none", async () => {
+  const poster = () => posterJpeg(426, 240, 0x24);
+  const small = makeStream({ mode: "240p", pane: { width: 200, height: 120 }, poster });
+  const a = await drain(small.s);
+  assert.equal(a.length, 48);
+  assert.equal(small.fake.calls[0]!.opts.startSec, 0);
+  assert.ok(a.every((f) => f.jpeg.length === 6), "only ffmpeg's frames");
+  const later = makeStream({ mode: "240p", poster });
+  later.s.seek(1000);
+  const b = await drain(later.s);
+  assert.ok(b.every((f) => f.jpeg.length === 6) && b[0]!.pts >= 1000);
+  const none = makeStream({ mode: "240p", poster: () => null });
+  const c = await drain(none.s);
+  assert.equal(c.length, 48);
+  assert.equal(none.fake.calls[0]!.opts.startSec, 0);
+  await Promise.all([small.s.stop(), later.s.stop(), none.s.stop()]);
+});

@@ -52,6 +52,19 @@ export interface VideoStreamOptions {
   /** Sleeps `ms` or until the signal aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   spawn?: (o: MjpegOptions) => MjpegSource;
+  /**
+   * Release frames up to this many ms before they are due (0: when due). They leave in bursts: once
+   * the stream is `lead` ahead it sleeps until only half of it is left, so a viewer that paces frames
+   * itself costs a few wake-ups a second instead of one or more per frame. The slot holds a lead's
+   * worth of frames, so none is dropped unless the viewer falls that far behind.
+   */
+  lead?: number;
+  /**
+   * The first frame of a rendition at its own size (a JPEG), if known: a segment from the start of
+   * the video with frames larger than half-block ones sends it at once as frame 0 and starts ffmpeg
+   * at frame 1, so the first picture does not wait for ffmpeg to start (~0.1–0.2 s).
+   */
+  poster?: (r: Rendition) => Uint8Array | null | undefined;
   /** Wait for the consumer instead of dropping (tests and exports). */
   lossless?: boolean;
   signal?: AbortSignal;

@@ -63,6 +63,8 @@ const ShownText = (max: number, what: string) =>
     v.check((s) => !UNSAFE.test(s), `${what} may not contain control, bidi or line-separator characters`),
   );
 const VideoName = v.pipe(ShownText(200, "A video name"), v.minLength(1, "A video name is empty"));
+/** The largest `video.play` lead a client may ask for, ms. */
+export const MAX_VIDEO_LEAD_MS = 2000;
 const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
@@ -174,6 +176,11 @@ export const Requests = {
     height: v.optional(Px),
     /** Start position, ms. */
     start: v.optional(Time),
+    /**
+     * How far ahead of its presentation time (ms) a frame may be sent: the client buffers and paces
+     * them itself, and the server sends in bursts. The reply says the lead granted (0: frames come due).
+     */
+    lead: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_VIDEO_LEAD_MS))),
   }),
   "video.ctl": req("video.ctl", {
     stream: StreamNo,

@@ -12,7 +12,7 @@
  */
 import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
 import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
-import { VideoPlayer } from "../video/player.ts";
+import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import type { TuiApp } from "./app.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout, type Rect } from "./layout.ts";
@@ -101,7 +101,11 @@ export class TuiVideo {
     const b = this.app.backend;
     if (!b.playVideo) throw new Error("This client cannot play videos");
     const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
-    const handle = await b.playVideo(name, { mode: thirds ? "thirds" : "adaptive", ...px });
+    const handle = await b.playVideo(name, {
+      mode: thirds ? "thirds" : "adaptive",
+      ...px,
+      lead: PLAY_LEAD_MS,
+    });
     this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
   }
 

@@ -118,3 +118,116 @@ Deno.test("VideoPlayer reports to its source about once a second: frames drawn p
     assert.ok(Math.abs(r.load - 20 / 32) < 0.02, JSON.stringify(r));
   }
 });
+
+/** A source that sent everything early (a granted lead): frames with the given pts, all at once. */
+function earlySource(pts: number[], lead = 500): FrameSource & { lead: number } {
+  let n = 0;
+  return {
+    lead,
+    dropped: 0,
+    next: () =>
+      Promise.resolve(
+        n < pts.length
+          ? { pts: pts[n]!, index: n++, rendition: "240p" as const, width: 16, height: 16, jpeg: JPEG }
+          : null,
+      ),
+    stop: () => Promise.resolve(),
+  };
+}
+
+/** A sleep on a manual clock: finite sleeps move it at once; an endless one waits for the signal. */
+function clockSleep(clock: ManualClock, log: number[]) {
+  return (ms: number, signal: AbortSignal): Promise<void> => {
+    if (Number.isFinite(ms)) {
+      log.push(ms);
+      clock.advance(ms);
+      return Promise.resolve();
+    }
+    return new Promise((r) =>
+      signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true })
+    );
+  };
+}
+
+Deno.test("VideoPlayer shows the frames of a source with a lead at their presentation times", async () => {
+  const clock = new ManualClock(1000);
+  const shownAt: number[] = [];
+  const sleeps: number[] = [];
+  const p = new VideoPlayer(earlySource([0, 40, 80, 120, 160]), {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 8, rows: 4 },
+    overlay: false,
+    draw: () => {},
+    onStatus: () => shownAt.push(clock.now()),
+    clock,
+    sleep: clockSleep(clock, sleeps),
+  });
+  assert.equal((await p.done).shown, 5);
+  assert.deepEqual(shownAt, [1000, 1040, 1080, 1120, 1160], "each frame at its time from the first");
+  assert.deepEqual(sleeps, [40, 40, 40, 40]);
+});
+
+Deno.test("VideoPlayer (lead): a jump in the frames' times or a late source sets the clock again instead of waiting", async () => {
+  const clock = new ManualClock(0);
+  const shownAt: number[] = [];
+  const src = earlySource([0, 40, 5000, 5040, 1000, 1040]); // a seek forward, then back
+  const p = new VideoPlayer(src, {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 8, rows: 4 },
+    overlay: false,
+    draw: () => {},
+    onStatus: () => shownAt.push(clock.now()),
+    clock,
+    sleep: clockSleep(clock, []),
+  });
+  await p.done;
+  assert.deepEqual(shownAt, [0, 40, 40, 80, 80, 120]);
+});
+
+Deno.test("VideoPlayer (lead) holds the picture while paused and goes on from the next frame at resume", async () => {
+  const clock = new ManualClock(0);
+  const shownAt: number[] = [];
+  const src = earlySource([0, 40, 80, 120]);
+  const pause = () => Promise.resolve();
+  const p = new VideoPlayer({ ...src, next: src.next, pause, resume: pause }, {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 8, rows: 4 },
+    overlay: false,
+    draw: () => {},
+    onStatus: () => {
+      if (p.paused) return; // the status line pause() writes itself
+      shownAt.push(clock.now());
+      if (shownAt.length === 2) void p.pause();
+    },
+    clock,
+    sleep: clockSleep(clock, []),
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(shownAt, [0, 40], "nothing drawn while paused");
+  clock.advance(3000);
+  await p.resume();
+  await p.done;
+  assert.deepEqual(shownAt, [0, 40, 3040, 3080]);
+});
+
+Deno.test("VideoPlayer (lead) shows a frame early when its source holds more than a lead (a late start catches up)", async () => {
+  const clock = new ManualClock(0);
+  const shownAt: number[] = [];
+  const src = earlySource([0, 40, 80, 120, 160]) as ReturnType<typeof earlySource> & { backlog: number };
+  const backlogs = [0, 0, 30, 0, 0]; // while frame 80 waits, more than a lead is held
+  let k = 0;
+  Object.defineProperty(src, "backlog", { get: () => backlogs[Math.min(k, 4)]! });
+  const next = src.next;
+  src.next = () => next().then((f) => (k = f ? f.index : k, f));
+  const p = new VideoPlayer(src, {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 8, rows: 4 },
+    overlay: false,
+    draw: () => {},
+    onStatus: () => shownAt.push(clock.now()),
+    clock,
+    sleep: clockSleep(clock, []),
+  });
+  await p.done;
+  assert.deepEqual(shownAt, [0, 40, 40, 80, 120], "frame 80 at once, then on time from there");
+});

@@ -3,7 +3,8 @@
  * play a video. A `Playback` counts every `video.frame` it receives (per rendition, in order) and
  * keeps at most the three newest undrawn ones (`JITTER_FRAMES`, oldest dropped first), so a
  * painter that stalls now and then catches up and a slow one skips frames instead of queueing
- * them. Frames that arrive before the `video.play` reply are held for their stream.
+ * them; a play with a `lead` (frames sent early, in bursts) holds a lead's worth more. Frames that
+ * arrive before the `video.play` reply are held for their stream.
  * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
  * `ended` resolves with the server's `video.end` (or when the connection closes).
  */
@@ -30,6 +31,8 @@ export interface PlayOptions {
   height?: number;
   /** Start position, ms. */
   start?: number;
+  /** Ask for frames up to this many ms before they are due (the player paces them; see `VideoHandle.lead`). */
+  lead?: number;
 }
 
 /** Where a player takes frames from: a server playback or a user-to-user stream. */
@@ -52,7 +55,7 @@ export class Playback implements FrameSource {
   lastPts = 0;
   readonly ended: Promise<PlaybackEnd>;
   #end!: (e: PlaybackEnd) => void;
-  readonly #slot = new LatestSlot<VideoFrame>(JITTER_FRAMES);
+  readonly #slot: LatestSlot<VideoFrame>;
   readonly #listeners = new Set<(f: VideoFrame) => void>();
   #stopped = false;
   #noReports = false;
@@ -61,8 +64,18 @@ export class Playback implements FrameSource {
     readonly conn: Connection,
     readonly stream: number,
     readonly info: { fps: number; duration: number; renditions: Rendition[]; width: number; height: number },
+    /** Ms ahead of their time the server sends frames (it granted this lead); up to two leads' worth are held. */
+    readonly lead = 0,
   ) {
     this.ended = new Promise((r) => (this.#end = r));
+    // Room for two leads: frames come up to a lead early, and a player that started late holds more.
+    const early = lead > 0 && info.fps > 0 ? Math.ceil((2 * lead * info.fps) / 1000) : 0;
+    this.#slot = new LatestSlot<VideoFrame>(JITTER_FRAMES + early);
+  }
+
+  /** Ms of frames held beyond the lead (see `VideoHandle.backlog`). */
+  get backlog(): number {
+    return this.info.fps > 0 ? Math.max(0, (this.#slot.size * 1000) / this.info.fps - this.lead) : 0;
   }
 
   /** Frames received per rendition (the backend's name for `received`). */
@@ -167,6 +180,7 @@ export class VideoClient {
       fields.height = Math.max(2, Math.round(o.height));
     }
     if (o.start) fields.start = Math.round(o.start);
+    if (o.lead) fields.lead = Math.round(o.lead);
     const h = (await this.conn.request("video.play", fields)).header;
     const p = new Playback(this.conn, h.stream as number, {
       fps: Number(h.fps),
@@ -174,7 +188,7 @@ export class VideoClient {
       renditions: h.renditions as Rendition[],
       width: Number(h.width ?? 0),
       height: Number(h.height ?? 0),
-    });
+    }, Number.isFinite(h.lead) ? Math.max(0, Number(h.lead)) : 0);
     this.#plays.set(p.stream, p);
     p.ended.then(() => this.#plays.delete(p.stream));
     for (const f of this.#early.get(p.stream) ?? []) this.#onPush(f);

@@ -70,6 +70,7 @@ export function videoHandlers(v: VideoParts): VideoHandlers {
         height: viewer.video.height,
         renditions: viewer.video.renditions,
         mode,
+        lead: viewer.stream.lead,
       });
       viewer.begin(); // frames only after the reply
     });

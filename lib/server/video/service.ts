@@ -161,6 +161,8 @@ export class VideoService {
     if (video.renditions.length === 0) {
       throw new VideoError(ErrorCode.Unavailable, `No rendition of ${m.name} could be made`);
     }
+    // From the start: each rendition's first frame goes out while ffmpeg starts (see `poster`).
+    const posters = m.start ? null : await this.#lib.posters(video.name);
     const mine = this.#viewers.get(s);
     if ((mine?.size ?? 0) >= this.#o.maxStreamsPerSession) {
       throw new VideoError(
@@ -182,6 +184,8 @@ export class VideoService {
       mode: (m.mode ?? "adaptive") as StreamMode,
       pane: m.width && m.height ? { width: m.width, height: m.height } : undefined,
       quality: this.#o.quality,
+      lead: m.lead ?? 0,
+      poster: (r) => posters?.get(r),
       clock: this.#clock,
       spawn: (o) => this.#spawn(o),
     });
