@@ -47,6 +47,9 @@ Deno.test("mjpegArgs() seeks before the input and scales when a size is given", 
   assert.ok(a.indexOf("-threads") >= 0 && a.indexOf("-threads") < a.indexOf("-i"));
   assert.equal(a[a.indexOf("-threads") + 1], "1");
   assert.equal(a.indexOf("-thread_type"), -1);
+  // ...and one encoding thread (an output option: after the input).
+  assert.ok(a.lastIndexOf("-threads") > a.indexOf("-i"));
+  assert.equal(a[a.lastIndexOf("-threads") + 1], "1");
   // Larger: slice threads (never frame threads, which hold the first picture back).
   const big = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 1920, height: 1080 });
   assert.ok(big.indexOf("-thread_type") >= 0 && big.indexOf("-thread_type") < big.indexOf("-i"));
