@@ -90,13 +90,15 @@ async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promi
  * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). Half-block
  * frames are scaled to the pane for every rendition (unless it is taller than 240 half-cells), so
  * they get no spare ffmpeg until the size does change (~0.07 s of CPU saved per play). Kitty frames
- * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame).
+ * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame);
+ * half-block frames as YUV 4:4:4, made RGBA here (cheaper than ffmpeg's conversion of small frames).
  */
 export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDecoder | undefined {
   if (ffmpeg) {
     return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), {
       spare: kind !== "halfblock",
       rgb: kind === "kitty",
+      yuv: kind === "halfblock",
     });
   }
   return VideoPlayer.wasmDecoder(kind);

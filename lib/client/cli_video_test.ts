@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FfmpegJpegDecoder, JpegDecoder } from "../media/mod.ts";
+import { FfmpegJpegDecoder, type GraphicsKind, JpegDecoder } from "../media/mod.ts";
 import jpegJs from "jpeg-js";
 import { TEST_FFMPEG } from "../media/_testing.ts";
 import { playDecoder } from "./cli_video.ts";
@@ -19,14 +19,21 @@ Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it W
 });
 
 Deno.test({
-  name: "playDecoder(): kitty frames decode to RGB; half-block and sixel (and an unknown kind) to RGBA",
+  name:
+    "playDecoder(): kitty frames decode to RGB; half-block (through YUV) and sixel (and an unknown kind) to RGBA",
   ignore: !TEST_FFMPEG,
   fn: async () => {
     const jpeg = new Uint8Array(
       jpegJs.encode({ width: 8, height: 6, data: new Uint8Array(8 * 6 * 4) }, 90).data,
     );
-    for (const [kind, bytes] of [["kitty", 3], ["sixel", 4], ["halfblock", 4], [undefined, 4]] as const) {
+    const outputs = [["kitty", 3, "rgb"], ["sixel", 4, "rgba"], ["halfblock", 4, "yuv"], [
+      undefined,
+      4,
+      "rgba",
+    ]];
+    for (const [kind, bytes, output] of outputs as [GraphicsKind | undefined, number, string][]) {
       const d = playDecoder(TEST_FFMPEG!, kind) as FfmpegJpegDecoder;
+      assert.equal(d.output, output, String(kind));
       try {
         const img = await d.decode(jpeg);
         assert.equal(img.data.length, 8 * 6 * bytes, String(kind));

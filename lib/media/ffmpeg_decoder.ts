@@ -9,11 +9,12 @@
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
  * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
  * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
- * of CPU. With `rgb`, ffmpeg answers RGB (`channels` 3) instead of RGBA. `close()` kills and reaps
+ * of CPU. With `rgb`, ffmpeg answers RGB (`channels` 3) instead of RGBA; with `yuv`, planar YUV
+ * 4:4:4 that the decoder turns into RGBA itself (`yuvToRgba`). `close()` kills and reaps
  * the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
  */
-import type { RgbaImage } from "./jpeg.ts";
+import { type RgbaImage, yuvToRgba } from "./jpeg.ts";
 
 /** What a player needs of a decoder (JpegDecoder and FfmpegJpegDecoder). */
 export interface FrameDecoder {
@@ -45,13 +46,18 @@ export function jpegSize(b: Uint8Array): { width: number; height: number } | nul
   return null;
 }
 
-/** The ffmpeg arguments of the decoding process (exported for tests): RGBA out, or RGB with `rgb`. */
-export function decoderArgs(rgb = false): string[] {
+/** What the decoding process writes: RGBA, RGB, or planar full-range YUV 4:4:4 (converted here). */
+export type DecoderOutput = "rgba" | "rgb" | "yuv";
+
+const PIX_FMT: Record<DecoderOutput, string> = { rgba: "rgba", rgb: "rgb24", yuv: "yuvj444p" };
+
+/** The ffmpeg arguments of the decoding process (exported for tests). */
+export function decoderArgs(out: DecoderOutput = "rgba"): string[] {
   return [
     ...["-hide_banner", "-loglevel", "error"],
     ...["-threads", "1", "-probesize", "32", "-analyzeduration", "0", "-f", "mpjpeg", "-i", "-"],
     ...["-threads", "1", "-fps_mode", "passthrough", "-flush_packets", "1"],
-    ...["-f", "rawvideo", "-pix_fmt", rgb ? "rgb24" : "rgba", "-"],
+    ...["-f", "rawvideo", "-pix_fmt", PIX_FMT[out], "-"],
   ];
 }
 
@@ -76,9 +82,12 @@ class Proc {
   #filled = 0;
   dead = false;
 
-  constructor(ffmpeg: string, readonly channels: 3 | 4, readonly onLost: (p: Proc) => void) {
+  readonly channels: 3 | 4;
+
+  constructor(ffmpeg: string, readonly out: DecoderOutput, readonly onLost: (p: Proc) => void) {
+    this.channels = out === "rgba" ? 4 : 3;
     this.child = new Deno.Command(ffmpeg, {
-      args: decoderArgs(channels === 3),
+      args: decoderArgs(out),
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -102,7 +111,9 @@ class Proc {
           if (this.#filled === this.#buf.length) {
             this.jobs.shift();
             job.resolve(
-              { width: job.width, height: job.height, data: this.#buf, channels: this.channels },
+              this.out === "yuv"
+                ? yuvToRgba(this.#buf, job.width, job.height)
+                : { width: job.width, height: job.height, data: this.#buf, channels: this.channels },
               true,
             );
             this.#buf = null;
@@ -155,24 +166,30 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   #eagerSpare: boolean;
   /** The fallback's warm-up, once started (it is started only when needed). */
   #fallbackWarm: Promise<void> | null = null;
-  readonly #channels: 3 | 4;
+  readonly #out: DecoderOutput;
   /** Frames ffmpeg answered (tests check it was used). */
   onFfmpeg = 0;
 
   /**
    * `rgb`: ffmpeg answers RGB (`channels` 3, for the kitty renderer: no packing, a quarter less to
-   * read); the fallback still answers RGBA.
+   * read); the fallback still answers RGBA. `yuv`: ffmpeg answers YUV 4:4:4 and this decoder makes
+   * RGBA of it (for half-blocks' small 4:4:4 frames: ffmpeg's conversion cost more than the decode).
    */
   constructor(
     ffmpeg: string,
     fallback: FrameDecoder,
-    opts: { stallMs?: number; spare?: boolean; rgb?: boolean } = {},
+    opts: { stallMs?: number; spare?: boolean; rgb?: boolean; yuv?: boolean } = {},
   ) {
     this.#ffmpeg = ffmpeg;
     this.#fallback = fallback;
     this.#stallMs = opts.stallMs ?? 2000;
     this.#eagerSpare = opts.spare ?? true;
-    this.#channels = opts.rgb ? 3 : 4;
+    this.#out = opts.rgb ? "rgb" : opts.yuv ? "yuv" : "rgba";
+  }
+
+  /** What its ffmpeg writes (tests). */
+  get output(): DecoderOutput {
+    return this.#out;
   }
 
   /** Processes running now (the current one and its spare; tests). */
@@ -187,7 +204,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
 
   #spawn(): Proc | null {
     try {
-      const p = new Proc(this.#ffmpeg, this.#channels, (lost) => this.#lost(lost));
+      const p = new Proc(this.#ffmpeg, this.#out, (lost) => this.#lost(lost));
       this.#all.add(p);
       void p.child.status.then(() => this.#all.delete(p), () => this.#all.delete(p));
       return p;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
 import { JpegDecoder } from "./decoder.ts";
-import { FfmpegJpegDecoder, jpegSize } from "./ffmpeg_decoder.ts";
+import { decoderArgs, FfmpegJpegDecoder, jpegSize } from "./ffmpeg_decoder.ts";
 import { decodeJpeg, type RgbaImage } from "./jpeg.ts";
 import { goldenImage, TEST_FFMPEG } from "./_testing.ts";
 
@@ -157,6 +157,44 @@ Deno.test({
       assert.equal(rgb.onFfmpeg, 2);
     } finally {
       await rgb.closed();
+      await rgba.closed();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "FfmpegJpegDecoder({ yuv }): ffmpeg answers YUV 4:4:4, made RGBA here, the same picture as its RGBA answer",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    assert.equal(decoderArgs("yuv").at(-2), "yuvj444p");
+    // A 4:4:4 JPEG, as the server sends for half-blocks (and jpeg-js's own, 4:2:0).
+    const out = await new Deno.Command(TEST_FFMPEG!, {
+      args: ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=200x118", "-frames:v", "1"]
+        .concat(["-pix_fmt", "yuvj444p", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2pipe", "-"]),
+      stdout: "piped",
+    }).output();
+    const yuv = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { yuv: true, spare: false });
+    const rgba = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { spare: false });
+    try {
+      for (const j of [out.stdout, jpeg(90)]) {
+        const a = await yuv.decode(j), b = await rgba.decode(j);
+        assert.deepEqual([a.width, a.height, a.data.length, a.channels ?? 4], [
+          b.width,
+          b.height,
+          b.data.length,
+          4,
+        ]);
+        let sum = 0, max = 0;
+        for (let k = 0; k < a.data.length; k++) {
+          const d = Math.abs(a.data[k]! - b.data[k]!);
+          sum += d, max = Math.max(max, d);
+        }
+        assert.ok(sum / a.data.length < 1 && max <= 6, `mean ${sum / a.data.length}, max ${max}`);
+      }
+      assert.equal(yuv.onFfmpeg, 2);
+    } finally {
+      await yuv.closed();
       await rgba.closed();
     }
   },

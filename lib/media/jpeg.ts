@@ -2,7 +2,8 @@
  * JPEG decoding and scaling — pure (no I/O). `decodeJpeg` uses @jsquash/jpeg (mozjpeg in WASM,
  * initialised on first use; it works under Deno without permissions) and falls back to jpeg-js if
  * the WASM module cannot start. Scalers resize RGBA to the pixel size a renderer needs:
- * `scaleNearest` (fastest) and `scaleBox` (area average, for large reductions).
+ * `scaleNearest` (fastest) and `scaleBox` (area average, for large reductions). `yuvToRgba` turns
+ * a decoder's planar YUV 4:4:4 (JPEG's full-range YCbCr) into RGBA.
  */
 
 import jsquashDecode from "@jsquash/jpeg/decode.js";
@@ -138,4 +139,36 @@ export function scaleBox(src: RgbaImage, width: number, height: number): RgbaIma
     }
   }
   return { width, height, data: out };
+}
+
+// JFIF's YCbCr → RGB (ITU-R BT.601, full range) in 16.16 fixed point, one table per term.
+const CR_R = new Int32Array(256), CB_G = new Int32Array(256), CR_G = new Int32Array(256);
+const CB_B = new Int32Array(256);
+for (let i = 0; i < 256; i++) {
+  const x = i - 128;
+  CR_R[i] = Math.round(1.402 * x * 65536) + 32768; // + ½ for rounding
+  CB_G[i] = Math.round(-0.344136 * x * 65536);
+  CR_G[i] = Math.round(-0.714136 * x * 65536) + 32768;
+  CB_B[i] = Math.round(1.772 * x * 65536) + 32768;
+}
+
+/**
+ * Planar YUV 4:4:4 (Y plane, then Cb, then Cr, full range as in JPEG) to RGBA. For the small
+ * frames of half-blocks this costs less than ffmpeg's own conversion.
+ */
+export function yuvToRgba(yuv: Uint8Array, width: number, height: number): RgbaImage {
+  const n = width * height;
+  if (yuv.length < 3 * n) {
+    throw new RangeError(`${yuv.length} bytes is not a ${width}×${height} YUV 4:4:4 frame`);
+  }
+  const data = new Uint8Array(4 * n);
+  const out = new Uint8ClampedArray(data.buffer);
+  for (let i = 0, o = 0; i < n; i++, o += 4) {
+    const y = yuv[i]! << 16, cb = yuv[n + i]!, cr = yuv[2 * n + i]!;
+    out[o] = (y + CR_R[cr]!) >> 16;
+    out[o + 1] = (y + CB_G[cb]! + CR_G[cr]!) >> 16;
+    out[o + 2] = (y + CB_B[cb]!) >> 16;
+    out[o + 3] = 255;
+  }
+  return { width, height, data };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
-import { decodeJpeg, fitInto, lastDecoder, scaleBox, scaleNearest } from "./jpeg.ts";
+import { decodeJpeg, fitInto, lastDecoder, scaleBox, scaleNearest, yuvToRgba } from "./jpeg.ts";
 import { goldenImage } from "./_testing.ts";
 
 Deno.test("decodeJpeg() decodes with @jsquash/jpeg (WASM) to RGBA of the right size", async () => {
@@ -43,4 +43,35 @@ Deno.test("scaleBox() averages the source box", () => {
   const data = new Uint8Array([0, 0, 0, 255, 100, 100, 100, 255, 50, 50, 50, 255, 250, 250, 250, 255]);
   const out = scaleBox({ width: 2, height: 2, data }, 1, 1);
   assert.deepEqual([...out.data], [100, 100, 100, 255]);
+});
+
+Deno.test("yuvToRgba() is JFIF's YCbCr → RGB (rounded, clamped) for every Y and a grid of Cb, Cr", () => {
+  const clamp = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+  const cs = [0, 1, 37, 64, 100, 127, 128, 129, 160, 200, 254, 255];
+  const n = 256 * cs.length * cs.length;
+  const yuv = new Uint8Array(3 * n);
+  let i = 0;
+  for (let y = 0; y < 256; y++) {
+    for (const cb of cs) {
+      for (const cr of cs) {
+        yuv[i] = y, yuv[n + i] = cb, yuv[2 * n + i] = cr, i++;
+      }
+    }
+  }
+  const img = yuvToRgba(yuv, n, 1);
+  assert.equal(img.data.length, 4 * n);
+  for (let k = 0; k < n; k++) {
+    const y = yuv[k]!, cb = yuv[n + k]! - 128, cr = yuv[2 * n + k]! - 128;
+    const want = [
+      clamp(y + 1.402 * cr),
+      clamp(y - 0.344136 * cb - 0.714136 * cr),
+      clamp(y + 1.772 * cb),
+      255,
+    ];
+    const got = [...img.data.subarray(4 * k, 4 * k + 4)];
+    for (let c = 0; c < 4; c++) {
+      assert.ok(Math.abs(got[c]! - want[c]!) <= 1, `Y ${y} Cb ${cb + 128} Cr ${cr + 128}: ${got} vs ${want}`);
+    }
+  }
+  assert.throws(() => yuvToRgba(new Uint8Array(10), 2, 2), RangeError);
 });
