@@ -47,9 +47,12 @@ Deno.test("mjpegArgs() seeks before the input and scales when a size is given", 
   assert.ok(a.indexOf("-threads") >= 0 && a.indexOf("-threads") < a.indexOf("-i"));
   assert.equal(a[a.indexOf("-threads") + 1], "1");
   assert.equal(a.indexOf("-thread_type"), -1);
-  // ...and one encoding thread (an output option: after the input).
+  // Small (half-block) frames: one encoding thread too (an output option: after the input).
   assert.ok(a.lastIndexOf("-threads") > a.indexOf("-i"));
   assert.equal(a[a.lastIndexOf("-threads") + 1], "1");
+  const mid = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 640, height: 360 });
+  assert.equal(mid.lastIndexOf("-threads"), mid.indexOf("-threads"), "640×360 keeps the encoder's threads");
+  assert.ok(mid.indexOf("-threads") < mid.indexOf("-i"));
   // Larger: slice threads (never frame threads, which hold the first picture back).
   const big = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 1920, height: 1080 });
   assert.ok(big.indexOf("-thread_type") >= 0 && big.indexOf("-thread_type") < big.indexOf("-i"));
