@@ -225,8 +225,9 @@ export function mjpegArgs(o: MjpegOptions): string[] {
     ...(ss !== null ? ["-ss", ss] : []),
     ...["-i", o.input, "-an", "-sn", "-vf", vf.join(",")],
     // Half-block frames are encoded on one thread too: the encoder's default threads cost a 200×118
-    // stream 0.67 s of CPU per 480 frames instead of 0.47. Larger frames keep them: with one, ten
-    // viewers at 720p got 21 fps instead of 24 on two cores (bench `video`).
+    // stream 0.67 s of CPU per 480 frames instead of 0.47. Larger frames keep them (one thread saves
+    // 9 % at 720p, but ten 720p viewers on two cores then got 21–22 fps in bench `video`, which this
+    // noisy machine did not settle either way).
     ...(small ? ["-threads", "1"] : []),
     ...(o.maxFrames !== undefined ? ["-frames:v", String(Math.max(0, Math.floor(o.maxFrames)))] : []),
     ...[

@@ -8,8 +8,9 @@
  * and, unless `overlay: false`, writes one status line (fps, dropped, rendition, kbit/s) on the
  * pane's last row. pause/resume/toggle/seek/stop/resize forward to the source.
  * A source with a `lead` sends frames early: the player then shows each at its presentation time
- * (anchored on the first frame, again after a pause, a seek or a jump in the frames' times) and
- * holds the picture while paused; other sources are drawn as frames arrive.
+ * (anchored on the first frame, again after a pause, a seek, a jump in the frames' times or a
+ * backlog beyond the lead) and holds the picture while paused; other sources are drawn as frames
+ * arrive.
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
 import {
