@@ -179,7 +179,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     pb.onFrame((f) => {
       if (max !== undefined && total >= max) return;
       counts[f.rendition]!++;
-      if (++total === max) void pb.stop();
+      if (++total === max) pb.stopAfterThis(); // this frame is still drawn
     });
     await onScreen(t, term, (draw) =>
       stopOnInterrupt(() => void pb.stop(), async () => {

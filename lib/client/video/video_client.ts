@@ -58,6 +58,7 @@ export class Playback implements FrameSource {
   readonly #slot: LatestSlot<VideoFrame>;
   readonly #listeners = new Set<(f: VideoFrame) => void>();
   #stopped = false;
+  #lastOne = false;
   #noReports = false;
 
   constructor(
@@ -101,7 +102,17 @@ export class Playback implements FrameSource {
     this.bytes += f.jpeg.length;
     this.lastPts = f.pts;
     for (const l of this.#listeners) l(f);
-    if (!this.#stopped) this.#slot.offer(f);
+    if (this.#stopped) return;
+    this.#slot.offer(f);
+    if (this.#lastOne) void this.stop();
+  }
+
+  /**
+   * The frame being delivered (call this from an `onFrame` listener) is the last one taken: then
+   * `stop()`; the frames held, this one included, are still drawn.
+   */
+  stopAfterThis(): void {
+    this.#lastOne = true;
   }
 
   /** @internal */
