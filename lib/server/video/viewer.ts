@@ -3,7 +3,8 @@
  * slot) and a sender loop that takes the newest frame only when the session's outbox is nearly
  * empty, then pushes it as a `video.frame` with the JPEG as raw body. A client that reads slowly
  * therefore gets fewer frames (the slot counts the drops), never a growing queue, and never slows
- * other sessions. The loop also measures the throughput the connection achieves and feeds it to
+ * other sessions. The loop also measures the throughput the connection achieves while it is the
+ * bottleneck (bytes drained over the time spent waiting for them) and feeds it to
  * the stream's adaptive mode. When the stream ends or is stopped, ffmpeg is killed and awaited and
  * a `video.end` carries the reason and the counts.
  */
@@ -41,7 +42,9 @@ export class Viewer {
   readonly #by: Record<Rendition, number> = { "240p": 0, "720p": 0, "1080p": 0 };
   #winStart: number;
   #winBytes = 0;
-  #winWaited = false;
+  /** Time spent waiting for the outbox to drain in this window, and the bytes drained meanwhile. */
+  #winWaitMs = 0;
+  #winDrained = 0;
   #wakeStop: () => void = () => {};
   readonly #stopped = new Promise<void>((r) => (this.#wakeStop = r));
   #begin: () => void = () => {};
@@ -85,10 +88,13 @@ export class Viewer {
 
   async #waitRoom(): Promise<void> {
     const ob = this.#sink.outbox;
+    if (ob.bytes <= LOW_WATER || ob.closed || this.#reason !== null) return;
+    const t0 = this.#clock.now(), b0 = ob.bytes;
     while (ob.bytes > LOW_WATER && !ob.closed && this.#reason === null) {
-      this.#winWaited = true;
       await Promise.race([ob.drained(), this.#stopped]);
     }
+    this.#winWaitMs += this.#clock.now() - t0;
+    this.#winDrained += Math.max(0, b0 - ob.bytes);
   }
 
   #measure(bytes: number): void {
@@ -97,11 +103,16 @@ export class Viewer {
     const span = now - this.#winStart;
     if (span < TPUT_WINDOW_MS) return;
     const rate = (this.#winBytes * 1000) / span;
-    // Link-limited windows tell the real throughput; otherwise the link kept up with room to spare.
-    this.stream.reportThroughput(this.#winWaited ? rate : rate * 2 + 1_000_000);
+    // While this viewer waited for its outbox to drain, the link was the bottleneck: what drained
+    // over that time is its throughput. (Bytes per window would not do: a stream with a lead sends
+    // in bursts, so a window holds 18 or 30 frames' worth of a link that keeps up with ease.) No wait
+    // that took time: the link kept up with room to spare.
+    const link = this.#winWaitMs > 0 ? (this.#winDrained * 1000) / this.#winWaitMs : null;
+    this.stream.reportThroughput(link ?? rate * 2 + 1_000_000);
     this.#winStart = now;
     this.#winBytes = 0;
-    this.#winWaited = false;
+    this.#winWaitMs = 0;
+    this.#winDrained = 0;
   }
 
   async #pump(): Promise<ViewerEnd> {
