@@ -149,19 +149,24 @@ function clockSleep(clock: ManualClock, log: number[]) {
   };
 }
 
-Deno.test("VideoPlayer shows the frames of a source with a lead at their presentation times", async () => {
-  const clock = new ManualClock(1000);
-  const shownAt: number[] = [];
-  const sleeps: number[] = [];
-  const p = new VideoPlayer(earlySource([0, 40, 80, 120, 160]), {
+/** A half-block player on a manual clock, for a source with a lead; `shown` runs at each status line. */
+function pacedPlayer(src: FrameSource, clock: ManualClock, shown: () => void, sleeps: number[] = []) {
+  return new VideoPlayer(src, {
     kind: "halfblock",
     pane: { row: 1, col: 1, cols: 8, rows: 4 },
     overlay: false,
     draw: () => {},
-    onStatus: () => shownAt.push(clock.now()),
+    onStatus: shown,
     clock,
     sleep: clockSleep(clock, sleeps),
   });
+}
+
+Deno.test("VideoPlayer shows the frames of a source with a lead at their presentation times", async () => {
+  const clock = new ManualClock(1000);
+  const shownAt: number[] = [];
+  const sleeps: number[] = [];
+  const p = pacedPlayer(earlySource([0, 40, 80, 120, 160]), clock, () => shownAt.push(clock.now()), sleeps);
   assert.equal((await p.done).shown, 5);
   assert.deepEqual(shownAt, [1000, 1040, 1080, 1120, 1160], "each frame at its time from the first");
   assert.deepEqual(sleeps, [40, 40, 40, 40]);
@@ -171,15 +176,7 @@ Deno.test("VideoPlayer (lead): a jump in the frames' times or a late source sets
   const clock = new ManualClock(0);
   const shownAt: number[] = [];
   const src = earlySource([0, 40, 5000, 5040, 1000, 1040]); // a seek forward, then back
-  const p = new VideoPlayer(src, {
-    kind: "halfblock",
-    pane: { row: 1, col: 1, cols: 8, rows: 4 },
-    overlay: false,
-    draw: () => {},
-    onStatus: () => shownAt.push(clock.now()),
-    clock,
-    sleep: clockSleep(clock, []),
-  });
+  const p = pacedPlayer(src, clock, () => shownAt.push(clock.now()));
   await p.done;
   assert.deepEqual(shownAt, [0, 40, 40, 80, 80, 120]);
 });
@@ -189,18 +186,10 @@ Deno.test("VideoPlayer (lead) holds the picture while paused and goes on from th
   const shownAt: number[] = [];
   const src = earlySource([0, 40, 80, 120]);
   const pause = () => Promise.resolve();
-  const p = new VideoPlayer({ ...src, next: src.next, pause, resume: pause }, {
-    kind: "halfblock",
-    pane: { row: 1, col: 1, cols: 8, rows: 4 },
-    overlay: false,
-    draw: () => {},
-    onStatus: () => {
-      if (p.paused) return; // the status line pause() writes itself
-      shownAt.push(clock.now());
-      if (shownAt.length === 2) void p.pause();
-    },
-    clock,
-    sleep: clockSleep(clock, []),
+  const p: VideoPlayer = pacedPlayer({ ...src, next: src.next, pause, resume: pause }, clock, () => {
+    if (p.paused) return; // the status line pause() writes itself
+    shownAt.push(clock.now());
+    if (shownAt.length === 2) void p.pause();
   });
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(shownAt, [0, 40], "nothing drawn while paused");
@@ -219,15 +208,7 @@ Deno.test("VideoPlayer (lead) shows a frame early when its source holds more tha
   Object.defineProperty(src, "backlog", { get: () => backlogs[Math.min(k, 4)]! });
   const next = src.next;
   src.next = () => next().then((f) => (k = f ? f.index : k, f));
-  const p = new VideoPlayer(src, {
-    kind: "halfblock",
-    pane: { row: 1, col: 1, cols: 8, rows: 4 },
-    overlay: false,
-    draw: () => {},
-    onStatus: () => shownAt.push(clock.now()),
-    clock,
-    sleep: clockSleep(clock, []),
-  });
+  const p = pacedPlayer(src, clock, () => shownAt.push(clock.now()));
   await p.done;
   assert.deepEqual(shownAt, [0, 40, 40, 80, 120], "frame 80 at once, then on time from there");
 });
