@@ -97,8 +97,7 @@ export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDe
   if (ffmpeg) {
     return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), {
       spare: kind !== "halfblock",
-      rgb: kind === "kitty",
-      yuv: kind === "halfblock",
+      output: kind === "kitty" ? "rgb" : kind === "halfblock" ? "yuv" : "rgba",
     });
   }
   return VideoPlayer.wasmDecoder(kind);

@@ -9,7 +9,7 @@
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
  * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
  * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
- * of CPU. With `rgb`, ffmpeg answers RGB (`channels` 3) instead of RGBA; with `yuv`, planar YUV
+ * of CPU. `output` "rgb": ffmpeg answers RGB (`channels` 3) instead of RGBA; "yuv": planar YUV
  * 4:4:4 that the decoder turns into RGBA itself (`yuvToRgba`). `close()` kills and reaps
  * the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
@@ -171,20 +171,21 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   onFfmpeg = 0;
 
   /**
-   * `rgb`: ffmpeg answers RGB (`channels` 3, for the kitty renderer: no packing, a quarter less to
-   * read); the fallback still answers RGBA. `yuv`: ffmpeg answers YUV 4:4:4 and this decoder makes
-   * RGBA of it (for half-blocks' small 4:4:4 frames: ffmpeg's conversion cost more than the decode).
+   * `output` (default "rgba"): "rgb" makes ffmpeg answer RGB (`channels` 3, for the kitty renderer:
+   * no packing, a quarter less to read; the fallback still answers RGBA); "yuv" makes it answer YUV
+   * 4:4:4, which this decoder turns into RGBA (for half-blocks' small 4:4:4 frames: ffmpeg's
+   * conversion cost more than the decode).
    */
   constructor(
     ffmpeg: string,
     fallback: FrameDecoder,
-    opts: { stallMs?: number; spare?: boolean; rgb?: boolean; yuv?: boolean } = {},
+    opts: { stallMs?: number; spare?: boolean; output?: DecoderOutput } = {},
   ) {
     this.#ffmpeg = ffmpeg;
     this.#fallback = fallback;
     this.#stallMs = opts.stallMs ?? 2000;
     this.#eagerSpare = opts.spare ?? true;
-    this.#out = opts.rgb ? "rgb" : opts.yuv ? "yuv" : "rgba";
+    this.#out = opts.output ?? "rgba";
   }
 
   /** What its ffmpeg writes (tests). */

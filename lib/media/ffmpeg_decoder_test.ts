@@ -142,10 +142,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "FfmpegJpegDecoder({ rgb }): ffmpeg answers RGB (channels 3), the same pixels as its RGBA answer",
+  name:
+    "FfmpegJpegDecoder({ output: rgb }): ffmpeg answers RGB (channels 3), the same pixels as its RGBA answer",
   ignore: !TEST_FFMPEG,
   fn: async () => {
-    const rgb = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { rgb: true, spare: false });
+    const rgb = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { output: "rgb", spare: false });
     const rgba = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { spare: false });
     try {
       for (const j of [jpeg(90), jpeg(60, 17, 9)]) {
@@ -164,7 +165,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "FfmpegJpegDecoder({ yuv }): ffmpeg answers YUV 4:4:4, made RGBA here, the same picture as its RGBA answer",
+    "FfmpegJpegDecoder({ output: yuv }): ffmpeg answers YUV 4:4:4, made RGBA here, the same picture as its RGBA answer",
   ignore: !TEST_FFMPEG,
   fn: async () => {
     assert.equal(decoderArgs("yuv").at(-2), "yuvj444p");
@@ -174,7 +175,7 @@ Deno.test({
         .concat(["-pix_fmt", "yuvj444p", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2pipe", "-"]),
       stdout: "piped",
     }).output();
-    const yuv = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { yuv: true, spare: false });
+    const yuv = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { output: "yuv", spare: false });
     const rgba = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder(), { spare: false });
     try {
       for (const j of [out.stdout, jpeg(90)]) {

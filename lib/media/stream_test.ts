@@ -65,7 +65,11 @@ const VIDEO: VideoInfo = {
   renditions: ["240p", "720p", "1080p"],
 };
 
-function makeStream(over: Partial<VideoStreamOptions> = {}, video = VIDEO) {
+/** A stream of the fake spawner on a manual clock; `over` may depend on that clock (e.g. its sleep). */
+function makeStream(
+  over: Partial<VideoStreamOptions> | ((clock: ManualClock) => Partial<VideoStreamOptions>) = {},
+  video = VIDEO,
+) {
   const clock = new ManualClock(0);
   const fake = fakeSpawner(video);
   const s = new VideoStream({
@@ -76,7 +80,7 @@ function makeStream(over: Partial<VideoStreamOptions> = {}, video = VIDEO) {
     sleep: instantSleep(clock),
     spawn: fake.spawn,
     lossless: true,
-    ...over,
+    ...(typeof over === "function" ? over(clock) : over),
   });
   return { s, clock, fake };
 }
@@ -235,24 +239,18 @@ Deno.test({
 
 Deno.test("VideoStream with a lead releases frames early, in bursts, and drops none for a viewer that keeps up", async () => {
   // Each sleep is recorded with the clock at its start; the stream may only sleep while ahead.
-  const clock = new ManualClock(0);
   const sleeps: { at: number; ms: number }[] = [];
-  const fake = fakeSpawner(VIDEO);
-  const s = new VideoStream({
-    ffmpeg: "fake",
-    video: VIDEO,
-    path: (r) => `/r/${r}.mp4`,
+  const { s, clock } = makeStream((clock) => ({
     mode: "240p",
-    clock,
+    lossless: false,
     sleep: (ms, signal) => {
       if (!Number.isFinite(ms)) return instantSleep(clock)(ms, signal);
       sleeps.push({ at: clock.now(), ms });
       clock.advance(ms);
       return Promise.resolve();
     },
-    spawn: fake.spawn,
     lead: 500,
-  });
+  }));
   assert.equal(s.lead, 500);
   const got: { f: Frame; at: number }[] = [];
   for (let f = await s.nextFrame(); f; f = await s.nextFrame()) got.push({ f, at: clock.now() });
@@ -270,18 +268,12 @@ Deno.test("VideoStream with a lead releases frames early, in bursts, and drops n
 });
 
 Deno.test("VideoStream with a lead holds a whole burst for a viewer that takes it later", async () => {
-  const clock = new ManualClock(0);
-  const fake = fakeSpawner(VIDEO);
-  const s = new VideoStream({
-    ffmpeg: "fake",
-    video: VIDEO,
-    path: (r) => `/r/${r}.mp4`,
+  const { s } = makeStream((clock) => ({
     mode: "240p",
-    clock,
+    lossless: false,
     sleep: (_ms, signal) => instantSleep(clock)(Infinity, signal), // time stands still
-    spawn: fake.spawn,
     lead: 500,
-  });
+  }));
   await new Promise((r) => setTimeout(r, 30)); // the first burst, nobody taking
   const held: number[] = [];
   for (let i = 0; i < 13; i++) held.push((await s.nextFrame())!.index);
