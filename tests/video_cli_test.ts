@@ -60,6 +60,31 @@ Deno.test({
       const [shown, dropped] = r.err.match(/(\d+) frames shown, (\d+) dropped/)!.slice(1).map(Number);
       assert.equal(shown! + dropped!, 12, `every frame received was shown or dropped: ${r.err}`);
 
+      // The frames above came raw (loopback); JPEG frames draw the same way when asked for.
+      const jpeg = await client(t, home, "viewer", [
+        "play",
+        "sample",
+        "--frames",
+        "6",
+        "--renderer",
+        "halfblock",
+        "--frame-format",
+        "jpeg",
+      ]);
+      assert.equal(jpeg.code, 0, jpeg.err);
+      assert.ok(jpeg.out.includes("▀"), "half-blocks were drawn");
+      assert.match(jpeg.err, /parley: \d+ frames shown/, jpeg.err);
+      const bad = await client(t, home, "viewer", [
+        "play",
+        "sample",
+        "--renderer",
+        "halfblock",
+        "--frame-format",
+        "png",
+      ]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.err, /--frame-format is auto, jpeg or rgb, not "png"/, bad.err);
+
       const thirds = await client(t, home, "viewer", [
         "play",
         "sample",

@@ -233,6 +233,47 @@ Deno.test({
 });
 
 Deno.test({
+  name: "video.play format rgb: half-block-sized frames come raw (width × height × 3), larger ones as JPEG",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const vc = new VideoClient(c.conn);
+      await assert.rejects(
+        () => c.conn.request("video.play", { name: "sample", format: "png" }),
+        (e: Error & { code?: string }) => e.code === "invalid" && /format/.test(e.message),
+      );
+      const take = async (o: Parameters<VideoClient["play"]>[1]) => {
+        const pb = await vc.play("sample", { mode: "240p", lead: 500, ...o });
+        const frames = [await pb.next(), await pb.next(), await pb.next()];
+        await pb.stop();
+        await pb.ended;
+        return { pb, frames: frames.map((f) => f!) };
+      };
+      // "auto" over loopback means raw.
+      for (const format of ["rgb", "auto"] as const) {
+        const { pb, frames } = await take({ width: 64, height: 36, format });
+        assert.equal(pb.format, "rgb", format);
+        for (const f of frames) {
+          assert.equal(f.format, "rgb");
+          assert.deepEqual([f.width, f.height], [64, 36]);
+          assert.equal(f.data.length, 64 * 36 * 3);
+        }
+      }
+      const jpeg = await take({ width: 64, height: 36, format: "jpeg" });
+      assert.equal(jpeg.pb.format, "jpeg");
+      for (const f of jpeg.frames) assert.deepEqual([f.format, f.data[0], f.data[1]], ["jpeg", 0xff, 0xd8]);
+      // Frames larger than half-block ones stay JPEG (each frame says what it is).
+      const big = await take({ width: 640, height: 360, format: "rgb" });
+      for (const f of big.frames) assert.deepEqual([f.format, f.data[0], f.data[1]], ["jpeg", 0xff, 0xd8]);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
   name:
     "video.play from the start sends the rendition's first frame at once (its own size), then ffmpeg's frames",
   ignore,
@@ -244,7 +285,7 @@ Deno.test({
       const frames = [(await pb.next())!, (await pb.next())!, (await pb.next())!];
       assert.deepEqual(frames.slice(0, 3).map((f) => [f.index, f.width]), [[0, 1280], [1, 800], [2, 800]]);
       const poster = await Deno.readFile(`${t.dir}/renditions/sample/720.jpg`);
-      assert.deepEqual(new Uint8Array(frames[0]!.jpeg), poster);
+      assert.deepEqual(new Uint8Array(frames[0]!.data), poster);
       await pb.stop();
       await pb.ended;
       // Half-block-sized frames: no poster (the client keeps one frame size).

@@ -92,7 +92,7 @@ Deno.test({
       for (let i = 0; i < 10; i++) {
         const f = await incoming.next();
         assert.ok(f, "frame");
-        assert.deepEqual([...f.jpeg.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
+        assert.deepEqual([...f.data.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
         frames.push(f);
       }
       assert.ok(acceptedAt === 1);
@@ -237,7 +237,7 @@ Deno.test({
       for (let i = 0; i < 5; i++) {
         const f = await incoming.next();
         assert.ok(f, "frame");
-        assert.deepEqual([...f.jpeg.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
+        assert.deepEqual([...f.data.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
       }
       await eventually(() => incoming.rejected === 1, 3000, "the tampered frame rejected");
       await incoming.stop();

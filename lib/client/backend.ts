@@ -101,7 +101,9 @@ export interface VideoFrameData {
   rendition: VideoRendition;
   width: number;
   height: number;
-  jpeg: Uint8Array;
+  /** The frame: a JPEG, or raw RGB24 rows (width × height × 3 bytes) when `format` is "rgb". */
+  data: Uint8Array;
+  format?: "jpeg" | "rgb";
 }
 
 /**
@@ -132,6 +134,8 @@ export interface VideoHandle {
   readonly lead?: number;
   /** Ms of frames held beyond the lead (a paced player that started late shows the next one sooner). */
   readonly backlog?: number;
+  /** How small frames come ("rgb": raw, nothing to decode); absent: JPEG. */
+  readonly format?: "jpeg" | "rgb";
 }
 
 export interface PlayVideoOptions {
@@ -141,6 +145,8 @@ export interface PlayVideoOptions {
   height?: number;
   /** Ask the server to send frames up to this many ms early (see `VideoHandle.lead`). */
   lead?: number;
+  /** How small (half-block) frames should come: raw RGB, JPEG, or "auto" (raw over a local network). */
+  format?: "jpeg" | "rgb" | "auto";
 }
 
 /** A user's offer to stream a video to this user. */

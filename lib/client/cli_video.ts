@@ -29,8 +29,8 @@ import type { CliIo } from "./cli.ts";
 import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "./video/player.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
-import type { FrameSource, VideoFrame } from "./video/video_client.ts";
-import { VideoClient } from "./video/video_client.ts";
+import type { FrameSource, FramesWanted, VideoFrame } from "./video/video_client.ts";
+import { framesFormat, VideoClient } from "./video/video_client.ts";
 
 export interface VideoCliIo extends CliIo {
   /** The terminal to query and draw on (default: the process's stdin/stdout). */
@@ -51,6 +51,12 @@ function renderer(v: unknown): GraphicsKind | undefined {
   if (v === undefined) return undefined;
   if (v === "kitty" || v === "sixel" || v === "halfblock") return v;
   throw new BackendError("usage", `--renderer is kitty, sixel or halfblock, not "${v}"`);
+}
+
+function framesWanted(v: unknown): FramesWanted {
+  if (v === undefined) return "auto";
+  if (v === "auto" || v === "jpeg" || v === "rgb") return v;
+  throw new BackendError("usage", `--frame-format is auto, jpeg or rgb, not "${v}"`);
 }
 
 /** Sets up the screen, runs `body` with a draw function, and always restores the terminal. */
@@ -140,15 +146,22 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     .option("--thirds", "first third at 240p, middle at 720p, last at 1080p")
     .option("--frames <n>", "stop after N frames")
     .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
+    .option(
+      "--frame-format <f>",
+      "half-block frames as raw RGB (more bytes, less CPU), jpeg, or auto: rgb when the server is on loopback or a private network (default auto)",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  parley play sample\n  parley play sample --thirds --frames 90 --renderer halfblock",
+      "\nExamples:\n  parley play sample\n  parley play sample --thirds --frames 90 --renderer halfblock\n  parley play sample --renderer halfblock --frame-format jpeg",
     )
     .action(async (...a: unknown[]) => {
-      // The JPEG decoder starts now, while the client logs in (~300 ms on a busy machine).
-      const chosen = renderer(((a[a.length - 1] as Command).optsWithGlobals() as Opts).renderer);
+      const opts = (a[a.length - 1] as Command).optsWithGlobals() as Opts;
+      const chosen = renderer(opts.renderer);
+      framesWanted(opts.frameFormat); // a bad value fails before logging in
+      // The JPEG decoder starts now, while the client logs in (~300 ms on a busy machine); for
+      // half-blocks only once it is known that frames come as JPEG (raw ones need none).
       const early = playDecoder(findFfmpeg(io.env), chosen);
-      void early?.warm();
+      if (chosen !== "halfblock") void early?.warm();
       try {
         await run((c, o, args) => play(c, o, args, early))(...a);
       } finally {
@@ -166,11 +179,14 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
     const pane = fullPane(term);
     const px = VideoPlayer.pixelsFor(term.kind, pane);
+    const format = term.kind === "halfblock" ? framesWanted(o.frameFormat) : "jpeg";
+    if (framesFormat(format, c.conn.conn.remoteAddr.hostname) === "jpeg") void decoder?.warm();
     const vc = new VideoClient(c.conn);
     const pb = await vc.play(args[0]!, {
       mode: o.thirds ? "thirds" : "adaptive",
       ...px,
       lead: PLAY_LEAD_MS,
+      format,
     });
     const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
     let total = 0;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FfmpegError, findFfmpeg, mjpegArgs, parseProbe, probe, spawnMjpeg } from "./ffmpeg.ts";
 import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
+import { decodeJpeg } from "./jpeg.ts";
 
 const ff = TEST_FFMPEG ?? "";
 const noFfmpeg = TEST_FFMPEG === null;
@@ -71,6 +72,35 @@ Deno.test("mjpegArgs(): small (half-block) frames average areas with full chroma
   assert.equal(unscaled[unscaled.indexOf("-pix_fmt") + 1], "yuvj420p");
 });
 
+Deno.test("mjpegArgs(): raw RGB frames; small frames skip the deblocking filter, larger ones keep it", () => {
+  const raw = mjpegArgs({
+    ffmpeg: "ffmpeg",
+    input: "in.mp4",
+    fps: 24,
+    width: 200,
+    height: 118,
+    format: "rgb",
+  });
+  assert.deepEqual(raw.slice(raw.lastIndexOf("-pix_fmt")), ["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
+  assert.equal(raw.indexOf("mjpeg"), -1);
+  assert.equal(raw.indexOf("-q:v"), -1);
+  for (
+    const small of [raw, mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 200, height: 118 })]
+  ) {
+    const i = small.indexOf("-skip_loop_filter");
+    assert.ok(i >= 0 && i < small.indexOf("-i"), "a decoder option: before the input");
+    assert.equal(small[i + 1], "all");
+  }
+  const big = mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, width: 800, height: 450 });
+  assert.equal(big.indexOf("-skip_loop_filter"), -1);
+  assert.throws(() => mjpegArgs({ ffmpeg: "ffmpeg", input: "in.mp4", fps: 24, format: "rgb" }), FfmpegError);
+  // Checked before anything starts: no process for options that cannot work.
+  assert.throws(
+    () => spawnMjpeg({ ffmpeg: "/nonexistent/ffmpeg", input: "x", fps: 1, format: "rgb" }),
+    /frame size/,
+  );
+});
+
 Deno.test("spawnMjpeg() throws FfmpegError when the binary is missing", () => {
   assert.throws(() => spawnMjpeg({ ffmpeg: "/nonexistent/ffmpeg", input: "x", fps: 1 }), FfmpegError);
 });
@@ -101,6 +131,26 @@ Deno.test({
     assert.equal(frames.length, 5);
     for (const f of frames) assert.deepEqual([f[0], f[1], f.at(-2), f.at(-1)], [0xff, 0xd8, 0xff, 0xd9]);
     assert.equal(processAlive(src.pid), false);
+  },
+});
+
+Deno.test({
+  name: "spawnMjpeg() with format rgb yields exactly maxFrames raw frames of width × height × 3 bytes",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const [w, h] = [200, 112];
+    const o = { ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: w, height: h, maxFrames: 5 };
+    const frames = await Array.fromAsync(spawnMjpeg({ ...o, format: "rgb" }));
+    assert.equal(frames.length, 5);
+    for (const f of frames) assert.equal(f.length, w * h * 3);
+    // The same pictures as the JPEG path, within JPEG's loss (measured: 3.4 per channel on average).
+    const jpeg = await Array.fromAsync(spawnMjpeg({ ...o, quality: 2 }));
+    const img = await decodeJpeg(jpeg[4]!);
+    let diff = 0;
+    for (let i = 0; i < w * h; i++) {
+      for (let c = 0; c < 3; c++) diff += Math.abs(img.data[i * 4 + c]! - frames[4]![i * 3 + c]!);
+    }
+    assert.ok(diff / (w * h * 3) < 6, `mean difference ${diff / (w * h * 3)}`);
   },
 });
 

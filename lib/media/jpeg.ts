@@ -10,8 +10,9 @@ import jsquashDecode from "@jsquash/jpeg/decode.js";
 import jpegJs from "jpeg-js";
 
 /**
- * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB, from a decoder asked for
- * it for the kitty renderer, the only consumer that takes them; the others throw).
+ * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB: from a decoder asked for
+ * it for the kitty renderer, or a raw frame; the kitty and half-block renderers take them, the
+ * scalers do not — `toRgba` first).
  */
 export interface RgbaImage {
   width: number;
@@ -96,6 +97,19 @@ export function scaleNearest(src: RgbaImage, width: number, height: number, out?
     for (let x = 0; x < width; x++) d[o + x] = s[row + xs[x]!]!;
   }
   return dst;
+}
+
+/** The image with 4 channels (an RGB one is expanded with opaque alpha; others are returned as they are). */
+export function toRgba(img: RgbaImage): RgbaImage {
+  if (img.channels !== 3) return img;
+  const n = img.width * img.height, s = img.data, d = new Uint8Array(n * 4);
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    d[j] = s[i * 3]!;
+    d[j + 1] = s[i * 3 + 1]!;
+    d[j + 2] = s[i * 3 + 2]!;
+    d[j + 3] = 255;
+  }
+  return { width: img.width, height: img.height, data: d };
 }
 
 /** Area-average downscale (each output pixel is the mean of its source box); upscales use nearest. */

@@ -7,7 +7,7 @@
  * client never has to shrink big frames.
  */
 
-import { decodeJpeg, fitInto, type RgbaImage, scaleNearest } from "./jpeg.ts";
+import { decodeJpeg, fitInto, type RgbaImage, scaleNearest, toRgba } from "./jpeg.ts";
 import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { SixelEncoder } from "./render_sixel.ts";
@@ -63,9 +63,6 @@ export class FramePainter {
 
   /** Same as `paint` for an already decoded image. */
   paintImage(img: RgbaImage, pane: PaneGeometry): string | Uint8Array {
-    if (img.channels === 3 && this.kind !== "kitty") {
-      throw new Error(`An RGB image reached the ${this.kind} painter`);
-    }
     const cw = pane.cellWidth ?? 10, ch = pane.cellHeight ?? 20;
     if (this.kind === "halfblock") {
       // A half-block pixel is cw × ch/2: fit in those units so the picture keeps its shape.
@@ -84,7 +81,8 @@ export class FramePainter {
       return renderKitty(img, { id: this.#id, cols, rows, at, compress: this.#compress });
     }
     // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized.
-    const scaled = img.width > px.width ? scaleNearest(img, px.width, px.height) : img;
+    const rgba = toRgba(img);
+    const scaled = rgba.width > px.width ? scaleNearest(rgba, px.width, px.height) : rgba;
     return this.#sixel!.encode(scaled, at);
   }
 }

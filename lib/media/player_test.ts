@@ -30,13 +30,22 @@ Deno.test("FramePainter.paintImage() centres a 16:9 frame in the pane for each r
   assert.ok(s.startsWith('\x1b[7;5H\x1bP0;1;0q"1;1;160;90'));
 });
 
-Deno.test("FramePainter.paintImage(): an RGB image (the kitty decoder's) is painted by kitty only", () => {
+Deno.test("FramePainter.paintImage(): an RGB image (kitty decoder, raw frame) paints as its RGBA twin", () => {
   const pane = { row: 1, col: 1, cols: 40, rows: 20 };
-  const rgb = { width: 160, height: 90, data: new Uint8Array(160 * 90 * 3).fill(128), channels: 3 as const };
-  const k = new FramePainter("kitty", { imageId: 2 });
-  assert.deepEqual(k.paintImage(rgb, pane), new FramePainter("kitty", { imageId: 2 }).paintImage(wide, pane));
-  for (const kind of ["halfblock", "sixel"] as const) {
-    assert.throws(() => new FramePainter(kind).paintImage(rgb, pane), /RGB image reached/);
+  const w = 160, h = 90;
+  const rgb = { width: w, height: h, data: new Uint8Array(w * h * 3), channels: 3 as const };
+  const rgba = { width: w, height: h, data: new Uint8Array(w * h * 4) };
+  for (let i = 0; i < w * h; i++) { // a picture whose every pixel differs from its neighbours
+    const px = [(i * 7) & 0xff, (i >> 3) & 0xff, (i * 13 + 5) & 0xff];
+    rgb.data.set(px, i * 3);
+    rgba.data.set([...px, 255], i * 4);
+  }
+  for (const kind of ["kitty", "halfblock", "sixel"] as const) {
+    assert.deepEqual(
+      new FramePainter(kind, { imageId: 2 }).paintImage(rgb, pane),
+      new FramePainter(kind, { imageId: 2 }).paintImage(rgba, pane),
+      kind,
+    );
   }
 });
 

@@ -1,5 +1,5 @@
 /**
- * Half-block renderer — pure. Draws RGBA as cols×rows terminal cells, each cell "▀" with the
+ * Half-block renderer — pure. Draws RGBA (or RGB, `channels` 3) as cols×rows terminal cells, each cell "▀" with the
  * upper pixel as 24-bit foreground and the lower as background (a cell whose two pixels match
  * becomes a space with only a background). SGR is written only when a colour changes. The image
  * is sampled nearest-neighbour to cols × 2·rows pixels (callers fit the aspect ratio beforehand).
@@ -26,12 +26,12 @@ export function sampleCells(
   top: Int32Array,
   bot: Int32Array,
 ): void {
-  const d = img.data, w = img.width, h = img.height;
+  const d = img.data, w = img.width, h = img.height, px = img.channels ?? 4; // RGBA or RGB
   const xs = new Int32Array(cols);
-  for (let x = 0; x < cols; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / cols)) * 4;
+  for (let x = 0; x < cols; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / cols)) * px;
   for (let r = 0; r < rows; r++) {
-    const ti = Math.min(h - 1, Math.floor(((2 * r + 0.5) * h) / (2 * rows))) * w * 4;
-    const bi = Math.min(h - 1, Math.floor(((2 * r + 1.5) * h) / (2 * rows))) * w * 4;
+    const ti = Math.min(h - 1, Math.floor(((2 * r + 0.5) * h) / (2 * rows))) * w * px;
+    const bi = Math.min(h - 1, Math.floor(((2 * r + 1.5) * h) / (2 * rows))) * w * px;
     const base = r * cols;
     for (let c = 0; c < cols; c++) {
       const i = ti + xs[c]!, j = bi + xs[c]!;

@@ -1,6 +1,7 @@
 /**
  * VideoStream — one viewer's playback. Runs ffmpeg (through an injectable `spawn`) for the
- * rendition the mode picks, stamps each JPEG with its presentation time, paces it at the source
+ * rendition the mode picks, stamps each frame (a JPEG, or raw RGB for small frames when asked) with
+ * its presentation time, paces it at the source
  * rate (Pacer + injected clock) and puts it in a latest-frame slot that the consumer pulls with
  * `nextFrame()`. A slow consumer gets fewer frames (drops are counted), never a queue, and never
  * slows anyone else. play/pause/seek/stop; modes "adaptive" (default), "thirds" or a fixed
@@ -196,7 +197,7 @@ export class VideoStream {
 
   #recordTaken(f: Frame): void {
     const now = this.#clock.now();
-    this.#taken.push({ t: now, bytes: f.jpeg.length });
+    this.#taken.push({ t: now, bytes: f.data.length });
     while (this.#taken.length > 0 && now - this.#taken[0]!.t > WINDOW_MS) this.#taken.shift();
   }
 
@@ -244,6 +245,8 @@ export class VideoStream {
       this.#bytesSum = this.#bytesCount = 0;
       const poster = this.#posterFor(seg);
       const skip = poster ? 1 : 0; // ffmpeg starts after the poster
+      const small = seg.width > 0 && seg.height > 0 && seg.width * seg.height <= SMALL_FRAME_PIXELS;
+      const format = this.#o.format === "rgb" && small ? "rgb" : "jpeg"; // (small frames get no poster)
       let src: MjpegSource;
       try {
         src = (this.#o.spawn ?? spawnMjpeg)({
@@ -255,6 +258,7 @@ export class VideoStream {
           height: seg.height,
           quality: this.#o.quality,
           maxFrames: seg.frames === undefined ? undefined : seg.frames - skip,
+          format,
           signal: ac.signal,
         });
       } catch (e) {
@@ -266,12 +270,18 @@ export class VideoStream {
       try {
         if (poster) {
           if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
-          this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, ...poster });
+          this.#slot.offer({
+            pts: seg.startMs,
+            rendition: seg.rendition,
+            index: 0,
+            format: "jpeg",
+            ...poster,
+          });
           this.#pos = seg.startMs + this.#frameMs;
           count = 1;
           if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
         }
-        for await (const jpeg of src) {
+        for await (const data of src) {
           const pts = seg.startMs + count * this.#frameMs;
           // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
           const late = -this.#pacer.delayFor(pts);
@@ -281,13 +291,14 @@ export class VideoStream {
             interrupted = true;
             break;
           }
-          this.#bytesSum += jpeg.length;
+          this.#bytesSum += data.length;
           this.#bytesCount++;
           const index = Math.round(pts / this.#frameMs);
           this.#slot.offer({
             pts,
             rendition: seg.rendition,
-            jpeg,
+            data,
+            format,
             index,
             width: seg.width,
             height: seg.height,
@@ -317,12 +328,12 @@ export class VideoStream {
   }
 
   /** The poster to send as the segment's first frame (see `VideoStreamOptions.poster`), if any. */
-  #posterFor(seg: Segment): { jpeg: Uint8Array; width: number; height: number } | null {
+  #posterFor(seg: Segment): { data: Uint8Array; width: number; height: number } | null {
     if (!this.#o.poster || seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
     if (seg.width * seg.height <= SMALL_FRAME_PIXELS) return null; // half-blocks: one frame size
     const jpeg = this.#o.poster(seg.rendition);
     const size = jpeg ? jpegSize(jpeg) : null;
-    return jpeg && size ? { jpeg, ...size } : null;
+    return jpeg && size ? { data: jpeg, ...size } : null;
   }
 
   #end(): void {

@@ -99,7 +99,7 @@ Deno.test("VideoStream.nextFrame() yields every frame in order with pts at the s
     assert.equal(f.index, i);
     assert.ok(Math.abs(f.pts - (i * 1000) / 24) < 1e-6);
     assert.equal(f.rendition, "720p");
-    assert.equal((f.jpeg[2]! << 8) | f.jpeg[3]!, i);
+    assert.equal((f.data[2]! << 8) | f.data[3]!, i);
   });
   assert.equal(s.state, "ended");
   assert.equal(fake.calls[0]!.opts.input, "/r/720p.mp4");
@@ -224,7 +224,7 @@ Deno.test({
         },
       });
       const f = await s.nextFrame();
-      assert.ok(f && f.jpeg[0] === 0xff && f.jpeg[1] === 0xd8);
+      assert.ok(f && f.data[0] === 0xff && f.data[1] === 0xd8);
       assert.equal(pids.length, 1);
       assert.equal(processAlive(pids[0]!), true);
       if (how === "stop") await s.stop();
@@ -315,9 +315,9 @@ Deno.test("VideoStream from the start sends the rendition's poster as frame 0 an
   });
   const frames = await drain(s);
   assert.deepEqual(frames.map((f) => f.index), [...Array(48).keys()], "every frame once, in order");
-  assert.equal(frames[0]!.jpeg[15], 0x24, "frame 0 is the 240p poster (thirds start at 240p)");
+  assert.equal(frames[0]!.data[15], 0x24, "frame 0 is the 240p poster (thirds start at 240p)");
   assert.deepEqual([frames[0]!.width, frames[0]!.height, frames[0]!.pts], [426, 240, 0]);
-  assert.equal((frames[1]!.jpeg[2]! << 8) | frames[1]!.jpeg[3]!, 1, "then ffmpeg's frames from 1");
+  assert.equal((frames[1]!.data[2]! << 8) | frames[1]!.data[3]!, 1, "then ffmpeg's frames from 1");
   const first = fake.calls[0]!.opts;
   assert.ok(Math.abs(first.startSec! - 1 / 24) < 1e-9);
   assert.equal(first.maxFrames, 15, "the first third is 16 frames, one of them the poster");
@@ -331,14 +331,30 @@ Deno.test("VideoStream sends no poster for half-block-sized frames, from a later
   const a = await drain(small.s);
   assert.equal(a.length, 48);
   assert.equal(small.fake.calls[0]!.opts.startSec, 0);
-  assert.ok(a.every((f) => f.jpeg.length === 6), "only ffmpeg's frames");
+  assert.ok(a.every((f) => f.data.length === 6), "only ffmpeg's frames");
   const later = makeStream({ mode: "240p", poster });
   later.s.seek(1000);
   const b = await drain(later.s);
-  assert.ok(b.every((f) => f.jpeg.length === 6) && b[0]!.pts >= 1000);
+  assert.ok(b.every((f) => f.data.length === 6) && b[0]!.pts >= 1000);
   const none = makeStream({ mode: "240p", poster: () => null });
   const c = await drain(none.s);
   assert.equal(c.length, 48);
   assert.equal(none.fake.calls[0]!.opts.startSec, 0);
   await Promise.all([small.s.stop(), later.s.stop(), none.s.stop()]);
+});
+
+Deno.test("VideoStream format rgb: small (half-block) frames come raw, larger ones stay JPEG", async () => {
+  const small = makeStream({ mode: "240p", pane: { width: 200, height: 118 }, format: "rgb" });
+  const a = await drain(small.s);
+  assert.equal(a.length, 48);
+  assert.ok(a.every((f) => f.format === "rgb"));
+  assert.deepEqual(small.fake.calls.map((c) => c.opts.format), ["rgb"]);
+  // A pane larger than half-block frames: JPEG even when raw frames were asked for.
+  const big = makeStream({ mode: "720p", pane: { width: 800, height: 450 }, format: "rgb" });
+  assert.ok((await drain(big.s)).every((f) => f.format === "jpeg"));
+  assert.deepEqual(big.fake.calls.map((c) => c.opts.format), ["jpeg"]);
+  // Not asked: JPEG at every size.
+  const plain = makeStream({ mode: "240p", pane: { width: 200, height: 118 } });
+  assert.ok((await drain(plain.s)).every((f) => f.format === "jpeg"));
+  assert.deepEqual(plain.fake.calls.map((c) => c.opts.format), ["jpeg"]);
 });

@@ -1,7 +1,7 @@
 /** Types of VideoStream (see stream.ts) and the abortable sleep it uses by default. */
 
 import type { Clock } from "../common/clock.ts";
-import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import type { FrameFormat, MjpegOptions, MjpegSource } from "./ffmpeg.ts";
 import type { VideoInfo } from "./library.ts";
 import type { Rendition } from "./thirds.ts";
 
@@ -12,7 +12,9 @@ export interface Frame {
   /** Presentation time, ms from the start of the video. */
   pts: number;
   rendition: Rendition;
-  jpeg: Uint8Array;
+  /** The frame: a JPEG, or with `format` "rgb" raw RGB24 rows (width × height × 3 bytes). */
+  data: Uint8Array;
+  format: FrameFormat;
   /** Frame number at the source rate. */
   index: number;
   width: number;
@@ -46,6 +48,12 @@ export interface VideoStreamOptions {
   pane?: { width: number; height: number };
   /** ffmpeg -q:v (2 best … 31 worst). */
   quality?: number;
+  /**
+   * "rgb": segments whose frames are small (`SMALL_FRAME_PIXELS`, half-block sizes) come as raw
+   * RGB24 instead of JPEG — about 15× the bytes, but no JPEG encode here and no decode in the
+   * viewer (for a viewer on a fast link). Larger frames stay JPEG. Default "jpeg".
+   */
+  format?: FrameFormat;
   /** Start paused at 0 instead of playing. */
   paused?: boolean;
   clock?: Clock;

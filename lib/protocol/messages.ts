@@ -181,6 +181,11 @@ export const Requests = {
      * them itself, and the server sends in bursts. The reply says the lead granted (0: frames come due).
      */
     lead: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_VIDEO_LEAD_MS))),
+    /**
+     * "rgb": small (half-block) frames come as raw RGB24 (width × height × 3 bytes) instead of JPEG,
+     * for a client on a fast link that would rather not decode; each `video.frame` says its format.
+     */
+    format: v.optional(v.picklist(["jpeg", "rgb"])),
   }),
   "video.ctl": req("video.ctl", {
     stream: StreamNo,
@@ -290,7 +295,7 @@ export type Outbound =
   | { t: "notice"; text: string; level: "info" | "warn" | "error" }
   | { t: "ping" }
   | { t: "bye"; code: string; reason: string; until?: number }
-  // Video (body: one JPEG, or for stream.frame the sealed JPEG).
+  // Video (body: one JPEG — raw RGB24 when `format` is "rgb" — or for stream.frame the sealed JPEG).
   | {
     t: "video.frame";
     stream: number;
@@ -299,6 +304,7 @@ export type Outbound =
     index: number;
     width: number;
     height: number;
+    format?: "rgb";
   }
   | { t: "video.end"; stream: number; reason: string; stats: Record<string, unknown> }
   | {

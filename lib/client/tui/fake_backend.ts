@@ -207,8 +207,11 @@ export class FakeBackend implements ChatBackend {
   videos(): Promise<VideoListing[]> {
     return this.#ok("videos", [], this.videoList);
   }
+  /** The `format` the handles of `playVideo` report (how the server would send small frames). */
+  videoFormat: "jpeg" | "rgb" | undefined;
   playVideo(name: string, opts?: unknown): Promise<VideoHandle> {
     const h = new FakeVideoHandle(this.videoFrames, this.user);
+    h.format = this.videoFormat;
     this.handles.push(h);
     return this.#ok("playVideo", [name, opts], h);
   }
@@ -226,6 +229,7 @@ export class FakeBackend implements ChatBackend {
 export class FakeVideoHandle implements VideoHandle {
   readonly dropped = 0;
   readonly ops: string[] = [];
+  format: "jpeg" | "rgb" | undefined;
   readonly ended: Promise<{ reason: string; by: string }>;
   #i = 0;
   #end!: (e: { reason: string; by: string }) => void;
@@ -240,7 +244,7 @@ export class FakeVideoHandle implements VideoHandle {
     const jpeg = this.frames[this.#i];
     if (!jpeg) return this.ended.then(() => null);
     const index = this.#i++;
-    return Promise.resolve({ pts: index * 40, index, rendition: "240p", width: 32, height: 16, jpeg });
+    return Promise.resolve({ pts: index * 40, index, rendition: "240p", width: 32, height: 16, data: jpeg });
   }
   /** The other side ends it. */
   end(by: string): void {

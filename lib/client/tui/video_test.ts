@@ -90,6 +90,7 @@ Deno.test("TuiApp /play --thirds asks for thirds mode; typing goes to the input 
   await until(h, "frames", (l) => paneText(l).includes("▀"));
   const opts = h.backend.callsOf("playVideo")[0]![1] as { mode: string; width: number; height: number };
   assert.equal(opts.mode, "thirds");
+  assert.equal((opts as { format?: string }).format, "auto", "half-blocks: raw frames over a local network");
   assert.deepEqual([opts.width, opts.height], [54, 40], "pane size in half-block pixels");
   let s = await h.type("hi q");
   assert.equal(s[23], "[status] hi q");
@@ -190,5 +191,31 @@ Deno.test("TuiApp: kitty frames decode in the decoder the client gives (e.g. its
   await h.type("q");
   await until(h, "the end line", (l) => /Played sample: 3 frames shown/.test(paneText(l)));
   assert.deepEqual([made, decoded, closed], [1, 3, 1]);
+  assert.equal((h.backend.callsOf("playVideo")[0]![1] as { format?: string }).format, "jpeg");
+  h.close();
+});
+
+Deno.test("TuiApp: a play whose small frames come raw does not start the decoder ahead (it starts only for a JPEG)", async () => {
+  let warmed = 0;
+  const h = await harness({
+    setup: (b) => {
+      video(b);
+      b.videoFormat = "rgb";
+    },
+    videoDecoder: () => ({
+      decode: (jpeg) => Promise.resolve(jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true })),
+      warm: () => (warmed++, Promise.resolve()),
+      close: () => {},
+    }),
+  });
+  await h.type("/play sample\r");
+  await until(h, "frames", (l) => paneText(l).includes("▀"));
+  assert.equal(warmed, 0);
+  await h.type("q");
+  h.backend.videoFormat = "jpeg";
+  await h.type("/play sample\r");
+  await until(h, "frames again", (l) => paneText(l).includes("▀"));
+  assert.equal(warmed, 1, "a JPEG play warms it");
+  await h.type("q");
   h.close();
 });

@@ -105,6 +105,8 @@ export class TuiVideo {
       mode: thirds ? "thirds" : "adaptive",
       ...px,
       lead: PLAY_LEAD_MS,
+      // Half-block frames come raw over a local network (nothing to decode; see `FramesWanted`).
+      format: this.graphics.kind === "halfblock" ? "auto" : "jpeg",
     });
     this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
   }
@@ -220,7 +222,7 @@ export class TuiVideo {
       this.#pane = this.#geometry();
       const out = this.app.opts.output;
       const decoder = this.app.opts.videoDecoder?.(this.graphics.kind);
-      void decoder?.warm();
+      if (src.format !== "rgb") void decoder?.warm(); // raw frames: it starts only if a JPEG comes
       const player: VideoPlayer = new VideoPlayer(src, {
         kind: this.graphics.kind,
         pane: this.#pane,

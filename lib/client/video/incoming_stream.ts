@@ -77,7 +77,7 @@ export class IncomingStream implements FrameSource {
         rendition: "1080p",
         width: this.offer.width ?? 0,
         height: this.offer.height ?? 0,
-        jpeg,
+        data: jpeg,
       });
     });
   }

@@ -215,7 +215,7 @@ export class PeerStreams {
       for (;;) {
         const f = await stream.nextFrame();
         if (!f || stopBy) break;
-        const body = await encryptFile(key, frameCtx(sid, f.index, this.me, peer), f.jpeg);
+        const body = await encryptFile(key, frameCtx(sid, f.index, this.me, peer), f.data);
         const rep = await this.conn.request(
           "stream.frame",
           { sid, pts: Math.round(f.pts), index: f.index },

@@ -192,9 +192,10 @@ export class VideoPlayer {
   async #nextPicture(): Promise<{ f: VideoFrame; img: RgbaImage | null } | null> {
     const f = await this.#src.next();
     if (!f || this.#stopping) return null;
+    if (f.format === "rgb") return { f, img: rawPicture(f) }; // nothing to decode
     const t0 = this.#now();
     try {
-      return { f, img: await (this.#decoder ? this.#decoder.decode(f.jpeg) : decodeJpeg(f.jpeg)) };
+      return { f, img: await (this.#decoder ? this.#decoder.decode(f.data) : decodeJpeg(f.data)) };
     } catch {
       return { f, img: null };
     } finally {
@@ -220,7 +221,7 @@ export class VideoPlayer {
       const out = this.#painter.paintImage(img, this.#imagePane());
       if (out.length) this.#o.draw(out); // "": the same picture as the last frame
       this.#busyMs += this.#now() - t0;
-      this.#meter.frame(f.jpeg.length);
+      this.#meter.frame(f.data.length);
       this.#rendition = f.rendition;
       this.#lastPts = f.pts;
       this.#status();
@@ -306,4 +307,11 @@ export class VideoPlayer {
     const p = this.#pane;
     this.#o.draw(`\x1b[${p.row + p.rows - 1};${p.col}H\x1b[0m${line}\x1b[K`);
   }
+}
+
+/** A raw RGB24 frame as a picture; null (skipped like an undecodable one) when its size is wrong. */
+export function rawPicture(f: VideoFrame): RgbaImage | null {
+  const { width: w, height: h, data } = f;
+  const ok = Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0 && data.length === w * h * 3;
+  return ok ? { width: w, height: h, data, channels: 3 } : null;
 }

@@ -20,7 +20,7 @@ function source(frames: number): FrameSource & { stops: number } {
     dropped: 0,
     next: async () => {
       if (n >= frames) return null;
-      slot.offer({ pts: n * 40, index: n, rendition: "240p" as const, width: 16, height: 16, jpeg: JPEG });
+      slot.offer({ pts: n * 40, index: n, rendition: "240p" as const, width: 16, height: 16, data: JPEG });
       n++;
       return await slot.take();
     },
@@ -128,7 +128,7 @@ function earlySource(pts: number[], lead = 500): FrameSource & { lead: number } 
     next: () =>
       Promise.resolve(
         n < pts.length
-          ? { pts: pts[n]!, index: n++, rendition: "240p" as const, width: 16, height: 16, jpeg: JPEG }
+          ? { pts: pts[n]!, index: n++, rendition: "240p" as const, width: 16, height: 16, data: JPEG }
           : null,
       ),
     stop: () => Promise.resolve(),
@@ -211,4 +211,40 @@ Deno.test("VideoPlayer (lead) shows a frame early when its source holds more tha
   const p = pacedPlayer(src, clock, () => shownAt.push(clock.now()));
   await p.done;
   assert.deepEqual(shownAt, [0, 40, 40, 80, 120], "frame 80 at once, then on time from there");
+});
+
+Deno.test("VideoPlayer draws raw RGB frames without a decoder, as their JPEG twins; a wrong-sized one is skipped", async () => {
+  const grey = await decodeJpeg(JPEG); // 16×16 RGBA
+  const rgb = new Uint8Array(16 * 16 * 3);
+  for (let i = 0; i < 256; i++) rgb.set(grey.data.subarray(i * 4, i * 4 + 3), i * 3);
+  const frames: VideoFrame[] = [
+    { pts: 0, index: 0, rendition: "240p", width: 16, height: 16, data: rgb, format: "rgb" },
+    { pts: 40, index: 1, rendition: "240p", width: 16, height: 16, data: rgb.subarray(1), format: "rgb" },
+    { pts: 80, index: 2, rendition: "240p", width: 16, height: 16, data: rgb, format: "rgb" },
+  ];
+  const draws = async (list: VideoFrame[]) => {
+    const out: string[] = [];
+    let decoded = 0;
+    const decoder = {
+      decode: (j: Uint8Array) => (decoded++, decodeJpeg(j)),
+      warm: () => Promise.resolve(),
+      close: () => {},
+    };
+    let n = 0;
+    const src = { dropped: 0, next: () => Promise.resolve(list[n++] ?? null), stop: () => Promise.resolve() };
+    const p = new VideoPlayer(src, {
+      kind: "halfblock",
+      pane: { row: 1, col: 1, cols: 16, rows: 8 },
+      overlay: false,
+      draw: (b) => out.push(typeof b === "string" ? b : new TextDecoder().decode(b)),
+      decoder,
+    });
+    return { sum: await p.done, out, decoded };
+  };
+  const raw = await draws(frames);
+  assert.equal(raw.decoded, 0, "nothing to decode");
+  assert.equal(raw.sum.shown, 2, "the frame one byte short is skipped");
+  const jpeg = await draws([{ ...frames[0]!, data: JPEG, format: "jpeg" }]);
+  assert.equal(jpeg.decoded, 1);
+  assert.equal(raw.out[0], jpeg.out[0], "the same picture");
 });

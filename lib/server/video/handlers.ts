@@ -71,6 +71,7 @@ export function videoHandlers(v: VideoParts): VideoHandlers {
         renditions: viewer.video.renditions,
         mode,
         lead: viewer.stream.lead,
+        format: m.format ?? "jpeg", // small frames only; each frame says what it is
       });
       viewer.begin(); // frames only after the reply
     });

@@ -185,6 +185,7 @@ export class VideoService {
       pane: m.width && m.height ? { width: m.width, height: m.height } : undefined,
       quality: this.#o.quality,
       lead: m.lead ?? 0,
+      format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
       clock: this.#clock,
       spawn: (o) => this.#spawn(o),

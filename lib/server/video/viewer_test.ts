@@ -36,7 +36,8 @@ function setUp(bps: number, burst: number, size: number, frames: number) {
       const f = {
         pts: (n * 1000) / 24,
         rendition: "720p",
-        jpeg: new Uint8Array(size),
+        data: new Uint8Array(size),
+        format: "jpeg",
         index: n,
         width: 1280,
         height: 720,
