@@ -56,6 +56,7 @@ export { renderSixel } from "./render_sixel.ts";
 export type { SixelOptions } from "./render_sixel.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
+export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
 export {
   CELL_QUERY,
   cellPixels,

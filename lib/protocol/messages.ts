@@ -305,6 +305,8 @@ export type Outbound =
     width: number;
     height: number;
     format?: "rgb";
+    /** A raw frame coded against the previous raw frame of this stream (lib/media/rgb_delta.ts). */
+    delta?: true;
   }
   | { t: "video.end"; stream: number; reason: string; stats: Record<string, unknown> }
   | {

@@ -8,7 +8,7 @@
  * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
  * `ended` resolves with the server's `video.end` (or when the connection closes).
  */
-import { LatestSlot, type Rendition } from "../../media/mod.ts";
+import { applyRgbDelta, LatestSlot, type Rendition } from "../../media/mod.ts";
 import { isLocalAddress } from "../../net/local_address.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
@@ -76,6 +76,10 @@ export class Playback implements FrameSource {
   readonly #listeners = new Set<(f: VideoFrame) => void>();
   #stopped = false;
   #lastOne = false;
+  /** The last raw frame, which the next delta applies to. */
+  #rgb: VideoFrame | null = null;
+  /** Deltas that could not be applied (no base of that size, or malformed): dropped. */
+  badDeltas = 0;
   #noReports = false;
 
   constructor(
@@ -113,17 +117,39 @@ export class Playback implements FrameSource {
     return () => this.#listeners.delete(l);
   }
 
-  /** @internal fed by VideoClient */
-  push(f: VideoFrame): void {
+  /** @internal fed by VideoClient, in arrival order; `delta`: a raw frame coded against the last one. */
+  push(wire: VideoFrame, delta = false): void {
     if (this.#stopped) return;
+    const f = this.#rebuilt(wire, delta);
+    if (!f) return;
     this.received[f.rendition] = (this.received[f.rendition] ?? 0) + 1;
     this.order.push({ rendition: f.rendition, index: f.index });
-    this.bytes += f.data.length;
+    this.bytes += wire.data.length;
     this.lastPts = f.pts;
     for (const l of this.#listeners) l(f);
     if (this.#stopped) return;
     this.#slot.offer(f);
     if (this.#lastOne) void this.stop();
+  }
+
+  /** The whole frame `wire` stands for (a delta applied to the last raw frame); null: a bad delta. */
+  #rebuilt(wire: VideoFrame, delta: boolean): VideoFrame | null {
+    if (wire.format !== "rgb") return wire;
+    let f = wire;
+    if (delta) {
+      const base = this.#rgb;
+      try {
+        if (!base || base.width !== wire.width || base.height !== wire.height) {
+          throw new RangeError("no base");
+        }
+        f = { ...wire, data: applyRgbDelta(base.data, wire.data) };
+      } catch {
+        this.badDeltas++; // the next whole frame (the server sends one at least every 2 s) heals it
+        return null;
+      }
+    }
+    this.#rgb = f;
+    return f;
   }
 
   /**
@@ -264,6 +290,6 @@ export class VideoClient {
       height: Number(h.height),
       data: f.body,
       format: h.format === "rgb" ? "rgb" : "jpeg",
-    });
+    }, h.delta === true);
   }
 }

@@ -9,7 +9,14 @@
  * a `video.end` carries the reason and the counts.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { Rendition, StreamStats, VideoInfo, VideoStream } from "../../media/mod.ts";
+import {
+  encodeRgbDelta,
+  type Frame,
+  type Rendition,
+  type StreamStats,
+  type VideoInfo,
+  type VideoStream,
+} from "../../media/mod.ts";
 import type { Outbound } from "../../protocol/messages.ts";
 
 /** What a viewer needs from a session: send frames and look at its outbox. */
@@ -20,6 +27,8 @@ export interface ViewerSink {
 
 /** Push the next frame only when fewer bytes than this are still waiting to be written. */
 export const LOW_WATER = 64 * 1024;
+/** A raw frame goes whole at least this often (frames), so a viewer never builds on a bad base for long. */
+export const WHOLE_EVERY = 48;
 const TPUT_WINDOW_MS = 1000;
 
 export type EndReason = "end" | "stopped" | "closed" | "error" | "shutdown";
@@ -45,6 +54,9 @@ export class Viewer {
   /** Time spent waiting for the outbox to drain in this window, and the bytes drained meanwhile. */
   #winWaitMs = 0;
   #winDrained = 0;
+  /** The last raw frame this client got (deltas are made against it), and deltas sent since a whole one. */
+  #lastRgb: Frame | null = null;
+  #deltas = 0;
   #wakeStop: () => void = () => {};
   readonly #stopped = new Promise<void>((r) => (this.#wakeStop = r));
   #begin: () => void = () => {};
@@ -115,6 +127,16 @@ export class Viewer {
     this.#winDrained = 0;
   }
 
+  /**
+   * A raw frame as a delta against the last raw frame this client got (same size), when that is
+   * smaller and a whole frame went out within `WHOLE_EVERY`; null: send it whole.
+   */
+  #delta(f: Frame): Uint8Array | null {
+    const last = this.#lastRgb;
+    if (f.format !== "rgb" || !last || last.width !== f.width || last.height !== f.height) return null;
+    return this.#deltas + 1 < WHOLE_EVERY ? encodeRgbDelta(last.data, f.data) : null;
+  }
+
   async #pump(): Promise<ViewerEnd> {
     await this.#begun;
     try {
@@ -130,6 +152,7 @@ export class Viewer {
           this.#skipped++;
           continue;
         }
+        const delta = this.#delta(f);
         const ok = this.#sink.send({
           t: "video.frame",
           stream: this.id,
@@ -139,11 +162,13 @@ export class Viewer {
           width: f.width,
           height: f.height,
           ...(f.format === "rgb" ? { format: "rgb" as const } : {}), // absent: a JPEG
-        }, f.data);
+          ...(delta ? { delta: true as const } : {}),
+        }, delta ?? f.data);
         if (!ok) continue;
+        if (f.format === "rgb") [this.#lastRgb, this.#deltas] = [f, delta ? this.#deltas + 1 : 0];
         this.#sent++;
         this.#by[f.rendition]++;
-        this.#measure(f.data.length + 128);
+        this.#measure((delta ?? f.data).length + 128);
       }
     } finally {
       await this.stream.stop();
