@@ -82,8 +82,9 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
   {
     what: "processes",
     re: /\bDeno\.(Command|run|kill)\b|["']node:child_process["']/,
-    // ffmpeg_decoder.ts: the client's long-lived ffmpeg JPEG decoder (issue 17), beside ffmpeg.ts.
-    files: ["lib/media/ffmpeg.ts", "lib/media/ffmpeg_decoder.ts"],
+    // ffmpeg_decoder.ts: the client's long-lived ffmpeg JPEG decoder (issue 17), beside ffmpeg.ts;
+    // client/video/terminal.ts: `stty`, the terminal's own settings (output processing off while a video plays).
+    files: ["lib/media/ffmpeg.ts", "lib/media/ffmpeg_decoder.ts", "lib/client/video/terminal.ts"],
   },
   {
     what: "the file system",

@@ -66,26 +66,37 @@ async function onScreen<T>(
   body: (draw: (b: string | Uint8Array) => void) => Promise<T>,
 ): Promise<T> {
   const draw = (b: string | Uint8Array) => tio.write(typeof b === "string" ? enc.encode(b) : b);
+  // The picture is escape sequences and cursor moves only: the kernel need not scan it for newlines.
+  const restore = term.isTerminal ? await tio.rawOutput?.() : null;
   if (term.isTerminal) draw("\x1b[?25l\x1b[2J");
   try {
     return await body(draw);
   } finally {
+    await restore?.();
     draw(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
   }
 }
 
-/** Stops `src` on Ctrl-C while `fn` runs. */
+/**
+ * Stops `src` on Ctrl-C (and on SIGTERM or SIGHUP, which would otherwise end the process before the
+ * terminal is put back) while `fn` runs.
+ */
 async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promise<T> {
   const h = () => stop();
-  try {
-    Deno.addSignalListener("SIGINT", h);
-  } catch { /* no signals here (e.g. Windows without a console) */ }
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) {
+    try {
+      Deno.addSignalListener(s, h);
+    } catch { /* no such signal here (e.g. Windows) */ }
+  }
   try {
     return await fn();
   } finally {
-    try {
-      Deno.removeSignalListener("SIGINT", h);
-    } catch { /* as above */ }
+    for (const s of signals) {
+      try {
+        Deno.removeSignalListener(s, h);
+      } catch { /* as above */ }
+    }
   }
 }
 

@@ -3,7 +3,8 @@
  * play a video. A `Playback` counts every `video.frame` it receives (per rendition, in order) and
  * keeps at most the three newest undrawn ones (`JITTER_FRAMES`, oldest dropped first), so a
  * painter that stalls now and then catches up and a slow one skips frames instead of queueing
- * them; a play with a `lead` (frames sent early, in bursts) holds a lead's worth more. Frames that
+ * them; a play with a `lead` (frames sent early, in bursts) holds a lead's worth more. Raw frames
+ * sent as deltas are rebuilt on arrival, in order, before that choice (see `FramesWanted`). Frames that
  * arrive before the `video.play` reply are held for their stream.
  * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
  * `ended` resolves with the server's `video.end` (or when the connection closes).
@@ -39,10 +40,11 @@ export interface PlayOptions {
 }
 
 /**
- * "rgb": small frames as raw RGB24 — about 15× the bytes of JPEG (200×60 cells: ~70 KB a frame,
- * 1.7 MB/s at 24 fps) but nothing to decode, which on loopback saves more CPU on both ends than
- * the extra bytes cost. "auto": "rgb" when the server's address is loopback or on a private
- * network (`isLocalAddress`), else "jpeg". Larger frames are always JPEG.
+ * "rgb": small frames as raw RGB24, whole or as a delta against the last one — up to 15× the bytes
+ * of JPEG when every pixel moves (200×60 cells: 70 KB a frame, 1.7 MB/s at 24 fps), a fraction of
+ * that where the picture stands still — but nothing to decode, which on loopback saves more CPU on
+ * both ends than the bytes cost. "auto": "rgb" when the server's address is loopback or on a
+ * private network (`isLocalAddress`), else "jpeg". Larger frames are always JPEG.
  */
 export type FramesWanted = "jpeg" | "rgb" | "auto";
 

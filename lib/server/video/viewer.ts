@@ -1,7 +1,8 @@
 /**
  * Viewer — one `video.play` of one session. Owns a `VideoStream` (ffmpeg, pacing, latest-frame
  * slot) and a sender loop that takes the newest frame only when the session's outbox is nearly
- * empty, then pushes it as a `video.frame` with the frame (JPEG, or raw RGB) as raw body. A client that reads slowly
+ * empty, then pushes it as a `video.frame` with the frame (JPEG, or raw RGB — as a delta against the
+ * last raw frame this client got when that is smaller) as raw body. A client that reads slowly
  * therefore gets fewer frames (the slot counts the drops), never a growing queue, and never slows
  * other sessions. The loop also measures the throughput the connection achieves while it is the
  * bottleneck (bytes drained over the time spent waiting for them) and feeds it to
