@@ -90,6 +90,12 @@ Deno.test("raw frames: the Viewer's deltas rebuild every frame in the client, a 
   assert.equal(pb.badDeltas, 0);
   assert.equal(got.length, 119);
   for (const f of got) assert.deepEqual(f.data, made[f.index], `frame ${f.index}`);
+  // A rebuilt frame says how many bytes came for it (the player's kbit/s counts those).
+  const byIndex = new Map(sent.map((s) => [Number(s.h.index), s]));
+  for (const f of got) {
+    const s = byIndex.get(f.index)!;
+    assert.equal(f.bytes ?? f.data.length, s.body.length, `frame ${f.index}`);
+  }
   assert.ok(!got.some((f) => f.index === 39), "the frame that was not sent");
 
   // A delta with no base (or of another size) is dropped and counted, never drawn wrong.

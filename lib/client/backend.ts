@@ -104,6 +104,8 @@ export interface VideoFrameData {
   /** The frame: a JPEG, or raw RGB24 rows (width × height × 3 bytes) when `format` is "rgb". */
   data: Uint8Array;
   format?: "jpeg" | "rgb";
+  /** Bytes that came for it when that is not `data.length` (a raw frame rebuilt from a delta). */
+  bytes?: number;
 }
 
 /**

@@ -21,7 +21,15 @@ const enum State {
   Scan,
 }
 
-export class MjpegSplitter {
+/** What ffmpeg's frame streams are cut with: JPEGs (MjpegSplitter) or fixed-size raw frames (RawSplitter). */
+export interface FrameSplitter {
+  /** Feeds bytes; returns the whole frames they complete, in order, each its own array. */
+  push(chunk: Uint8Array): Uint8Array[];
+  /** Bytes held for an unfinished frame. */
+  readonly pending: number;
+}
+
+export class MjpegSplitter implements FrameSplitter {
   #buf = new Uint8Array(64 * 1024);
   #len = 0; // bytes held in #buf
   #pos = 0; // scan cursor inside #buf

@@ -4,7 +4,9 @@
  * returns the frames that chunk completes, in order, whatever the chunk boundaries; each frame is a
  * fresh array of exactly `frameBytes` bytes. A trailing partial frame is never returned.
  */
-export class RawSplitter {
+import type { FrameSplitter } from "./mjpeg_splitter.ts";
+
+export class RawSplitter implements FrameSplitter {
   readonly #size: number;
   #cur: Uint8Array;
   #len = 0;

@@ -221,7 +221,7 @@ export class VideoPlayer {
       const out = this.#painter.paintImage(img, this.#imagePane());
       if (out.length) this.#o.draw(out); // "": the same picture as the last frame
       this.#busyMs += this.#now() - t0;
-      this.#meter.frame(f.data.length);
+      this.#meter.frame(f.bytes ?? f.data.length); // what came over the wire (the overlay's kbit/s)
       this.#rendition = f.rendition;
       this.#lastPts = f.pts;
       this.#status();

@@ -144,7 +144,7 @@ export class Playback implements FrameSource {
         if (!base || base.width !== wire.width || base.height !== wire.height) {
           throw new RangeError("no base");
         }
-        f = { ...wire, data: applyRgbDelta(base.data, wire.data) };
+        f = { ...wire, data: applyRgbDelta(base.data, wire.data), bytes: wire.data.length };
       } catch {
         this.badDeltas++; // the next whole frame (the server sends one at least every 2 s) heals it
         return null;
