@@ -195,6 +195,11 @@ export interface MjpegSource extends AsyncIterable<Uint8Array> {
 /** Frames of at most this many pixels (a 200×60-cell half-block pane is 200×120) are "small". */
 export const SMALL_FRAME_PIXELS = 320 * 240;
 
+/** True for a frame size that is "small" (see `SMALL_FRAME_PIXELS`); false when a size is missing. */
+export function isSmallFrame(width: number | undefined, height: number | undefined): boolean {
+  return !!(width && height && width > 0 && height > 0 && width * height <= SMALL_FRAME_PIXELS);
+}
+
 /** Output frames up to this many pixels are decoded on one thread (see `mjpegArgs`). */
 export const ONE_THREAD_PIXELS = 1280 * 720;
 
@@ -223,7 +228,7 @@ export function mjpegArgs(o: MjpegOptions): string[] {
   // Small frames are half-block pictures, one pixel per half cell: area averaging and full-resolution
   // chroma keep a still part of the picture the same from frame to frame (so the diffing renderer
   // rewrites fewer cells) and keep thin colour edges. Larger frames keep the cheaper settings.
-  const small = !!(o.width && o.height && o.width * o.height <= SMALL_FRAME_PIXELS);
+  const small = isSmallFrame(o.width, o.height);
   const rgb = o.format === "rgb";
   if (rgb && !(o.width && o.height)) throw new FfmpegError("Raw RGB frames need a frame size");
   if (o.width && o.height) vf.push(`scale=${o.width}:${o.height}:flags=${small ? "area" : "bilinear"}`);

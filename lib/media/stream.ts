@@ -11,7 +11,7 @@
 
 import { type Clock, systemClock } from "../common/clock.ts";
 import { sizeChanged } from "./adaptive.ts";
-import { type MjpegSource, SMALL_FRAME_PIXELS, spawnMjpeg } from "./ffmpeg.ts";
+import { isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
 import { jpegSize } from "./ffmpeg_decoder.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
@@ -245,8 +245,8 @@ export class VideoStream {
       this.#bytesSum = this.#bytesCount = 0;
       const poster = this.#posterFor(seg);
       const skip = poster ? 1 : 0; // ffmpeg starts after the poster
-      const small = seg.width > 0 && seg.height > 0 && seg.width * seg.height <= SMALL_FRAME_PIXELS;
-      const format = this.#o.format === "rgb" && small ? "rgb" : "jpeg"; // (small frames get no poster)
+      // Small frames get no poster (above), and raw RGB when it was asked for.
+      const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
       let src: MjpegSource;
       try {
         src = (this.#o.spawn ?? spawnMjpeg)({
@@ -330,7 +330,7 @@ export class VideoStream {
   /** The poster to send as the segment's first frame (see `VideoStreamOptions.poster`), if any. */
   #posterFor(seg: Segment): { data: Uint8Array; width: number; height: number } | null {
     if (!this.#o.poster || seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
-    if (seg.width * seg.height <= SMALL_FRAME_PIXELS) return null; // half-blocks: one frame size
+    if (isSmallFrame(seg.width, seg.height)) return null; // half-blocks: one frame size
     const jpeg = this.#o.poster(seg.rendition);
     const size = jpeg ? jpegSize(jpeg) : null;
     return jpeg && size ? { data: jpeg, ...size } : null;
