@@ -14,6 +14,7 @@ const ROOT = new URL("..", import.meta.url);
 const COMMANDS = [
   ["register"],
   ["login"],
+  ["logout"],
   ["send"],
   ["read"],
   ["who"],

@@ -5,7 +5,8 @@
  *
  * - register: fresh salt and parameters (`params`), sent with the credential.
  * - login: asks the account's record (`kdf`), checks it between `floor` and the ceiling, then
- *   sends the credential.
+ *   sends the credential (with `remember`, asking for a resume token).
+ * - token: a remembered resume token instead (no hashing; no keystore key comes of it).
  * - an account from before: a client folder whose keystore was opened with the password itself is
  *   the sign. That folder logs in with the password once more and, in the same session, replaces
  *   the server's credential (`account.rekey`); afterwards it logs in like any other. (If another
@@ -39,13 +40,21 @@ export interface Credentials {
   /** The account's client folder, if any (an account from before is upgraded through it). */
   store?: LocalStore;
   kdf?: KdfPolicy;
+  /** A remembered resume token: logs in without the password (and without the account's secrets). */
+  token?: string;
+  /** Asks the server for a resume token with this password login (the reply's `token`). */
+  remember?: boolean;
 }
 
 /** Registers or logs in on `conn`; resolves with the server's reply header and the derived secrets. */
 export async function authenticate(
   conn: Connection,
   o: Credentials,
-): Promise<{ header: Record<string, unknown>; secrets: AccountSecrets }> {
+): Promise<{ header: Record<string, unknown>; secrets?: AccountSecrets }> {
+  if (o.token !== undefined) {
+    const r = await conn.request("login", { user: o.user, token: o.token });
+    return { header: r.header };
+  }
   const params = o.kdf?.params ?? OWASP_ARGON2;
   if (o.register) {
     checkNewPassword(o.password);
@@ -59,7 +68,11 @@ export async function authenticate(
   }
   if (o.store && SqliteCryptoStore.isLegacy(o.store.db)) {
     try {
-      const r = await conn.request("login", { user: o.user, password: o.password });
+      const r = await conn.request("login", {
+        user: o.user,
+        password: o.password,
+        ...(o.remember ? { remember: true } : {}),
+      });
       const secrets = await accountSecrets(o.password, newAccountKdf(params));
       await conn.request("account.rekey", {
         old: o.password,
@@ -82,7 +95,11 @@ export async function authenticate(
     );
   }
   const secrets = await accountSecrets(o.password, kdf);
-  const r = await conn.request("login", { user: o.user, password: secrets.credential });
+  const r = await conn.request("login", {
+    user: o.user,
+    password: secrets.credential,
+    ...(o.remember ? { remember: true } : {}),
+  });
   return { header: r.header, secrets };
 }
 

@@ -51,6 +51,10 @@ export interface LoginOptions {
   kdf?: KdfPolicy;
   /** Finds ffmpeg for sending streams (the entry point injects the environment). */
   findFfmpeg?: () => string | null;
+  /** A remembered resume token: logs in with it instead of the password (see account_login.ts). */
+  token?: string;
+  /** Asks for a resume token with this password login (then in `ChatClient.token`). */
+  remember?: boolean;
 }
 
 export class ChatClient implements ChatBackend {
@@ -68,6 +72,8 @@ export class ChatClient implements ChatBackend {
   findFfmpeg?: () => string | null;
   /** What the password gave at login: the keystore key and the account's hashing record. */
   account?: AccountSecrets;
+  /** The resume token the server gave this login (`remember`), to be kept by the caller. */
+  token?: string;
 
   private constructor(
     readonly conn: Connection,
@@ -105,6 +111,7 @@ export class ChatClient implements ChatBackend {
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
     c.account = r.secrets;
+    if (typeof r.header.token === "string") c.token = r.header.token;
     return c;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The scripted client (fixed contract): `register`, `login`, `send`, `read`, `who`, `status`,
+ * The scripted client (fixed contract): `register`, `login` (`--remember`), `logout`, `send`, `read`, `who`, `status`,
  * `room …` (incl. `room kick`), `admin …`, and the key commands `fingerprint [USER]`, `verify USER`,
  * `trust USER`. Warnings and errors from the encryption layer (a message that could not be
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
@@ -8,7 +8,13 @@
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
-import { type ClientEnv, connectAndLogin, type ConnectFlags, type Prompts } from "./session_setup.ts";
+import {
+  type ClientEnv,
+  connectAndLogin,
+  type ConnectFlags,
+  logoutRemembered,
+  type Prompts,
+} from "./session_setup.ts";
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
 import { registerDeviceCommands } from "./cli_devices.ts";
@@ -150,15 +156,35 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   )
     .action(withClient((c) => io.out(`Registered ${c.user} on ${c.server}`), true));
   program.command("login").description("check credentials (exit 0 when they work)")
+    .option(
+      "--remember",
+      "keep a resume token in the client folder: commands that need no keys (videos, play) then log in without the password",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  PARLEY_PASSWORD=… parley login --user alice\n  parley login --user alice --password-file ~/.parley-pw && echo ok",
+      "\nExamples:\n  PARLEY_PASSWORD=… parley login --user alice\n  parley login --user alice --password-file ~/.parley-pw && echo ok\n  parley login --user alice --remember",
     )
-    .action(
-      withClient((c) =>
-        io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`)
-      ),
-    );
+    .action(async (...a: unknown[]) => {
+      const said = (c: ChatClient) =>
+        io.out(`Logged in as ${c.user}${c.role === "admin" ? " (admin)" : ""} on ${c.server}`);
+      const o = flags(a[a.length - 1] as Command);
+      if (!o.remember) return await withClient(said)(...a);
+      // Remembering is about the server, not the keys: no keystore is opened or made in this folder.
+      const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: false, remember: true });
+      try {
+        said(c);
+        io.err("parley: this login is remembered on this machine; parley logout forgets it");
+      } finally {
+        await c.close();
+      }
+    });
+  program.command("logout").description("revoke and forget the login remembered on this machine")
+    .option("--all", "revoke every remembered login of the account, on every machine")
+    .addHelpText("after", "\nExamples:\n  parley logout --user alice\n  parley logout --user alice --all")
+    .action(async (...a: unknown[]) => {
+      const o = flags(a[a.length - 1] as Command);
+      io.out(await logoutRemembered(o, io.env, io.prompts, o.all === true, (t) => io.err(`parley: ${t}`)));
+    });
 
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
     .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")

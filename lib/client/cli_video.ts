@@ -128,8 +128,13 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
   ) => {
     const cmd = a[a.length - 1] as Command;
     const o = cmd.optsWithGlobals() as Opts;
-    // With the client folder (keepHistory) the session has its end-to-end keys.
-    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: e2e });
+    // With the client folder (keepHistory) the session has its end-to-end keys; without, a login
+    // remembered on this machine serves instead of the password.
+    const c = await connectAndLogin(o, io.env, io.prompts, {
+      keepHistory: e2e,
+      remembered: !e2e,
+      notice: (t) => io.err(`parley: ${t}`),
+    });
     try {
       await fn(c, o, cmd.args);
     } finally {

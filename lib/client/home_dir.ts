@@ -1,6 +1,7 @@
 /**
  * The client's own files outside the stores (the counterpart of the server's data_dir.ts): the
- * client folder (0700, also when it existed before) and a password file. One of the files named by rule 2.
+ * client folder (0700, also when it existed before), a password file and remembered logins. One of the
+ * files named by rule 2.
  */
 
 /** Creates the client folder (and parents) if needed, private to the user. */
@@ -12,4 +13,67 @@ export async function ensureHome(dir: string): Promise<void> {
 /** The password in `path`, without one trailing newline; throws the file system's error. */
 export async function readPasswordFile(path: string): Promise<string> {
   return (await Deno.readTextFile(path)).replace(/\r?\n$/, "");
+}
+
+/**
+ * Remembered logins (`parley login --remember`): the server's resume token for one user on one
+ * server, in `<home>/sessions.json` (0600, replaced whole through a temporary file). A token logs in
+ * without the password (no argon2id on either side) but opens no keystore: only commands that need
+ * no end-to-end keys use it. The file maps "SERVER USER" to `{ token, saved }`.
+ */
+type Sessions = Record<string, { token: string; saved: string }>;
+
+const sessionsFile = (home: string) => `${home}/sessions.json`;
+const sessionKey = (server: string, user: string) => `${server} ${user}`;
+
+async function readSessions(home: string): Promise<Sessions> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(sessionsFile(home));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v as Sessions : {};
+  } catch {
+    return {}; // a damaged file remembers nothing; the next save replaces it
+  }
+}
+
+async function writeSessions(home: string, s: Sessions): Promise<void> {
+  await ensureHome(home);
+  const tmp = `${sessionsFile(home)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(s, null, 2), { mode: 0o600 });
+  if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
+  await Deno.rename(tmp, sessionsFile(home));
+}
+
+/** The remembered resume token of `user` (canonical name) on `server`, or null. */
+export async function rememberedToken(home: string, server: string, user: string): Promise<string | null> {
+  const e = (await readSessions(home))[sessionKey(server, user)];
+  return e && typeof e.token === "string" && /^[0-9a-f]{64}$/.test(e.token) ? e.token : null;
+}
+
+/** Remembers `token` for `user` on `server` (replacing an earlier one). */
+export async function rememberToken(
+  home: string,
+  server: string,
+  user: string,
+  token: string,
+): Promise<void> {
+  const s = await readSessions(home);
+  s[sessionKey(server, user)] = { token, saved: new Date().toISOString() };
+  await writeSessions(home, s);
+}
+
+/** Forgets the remembered token of `user` on `server`; true if there was one. */
+export async function forgetToken(home: string, server: string, user: string): Promise<boolean> {
+  const s = await readSessions(home);
+  const key = sessionKey(server, user);
+  if (!Object.hasOwn(s, key)) return false;
+  delete s[key];
+  await writeSessions(home, s);
+  return true;
 }

@@ -14,7 +14,7 @@ import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
-import { ensureHome, readPasswordFile } from "./home_dir.ts";
+import { ensureHome, forgetToken, readPasswordFile, rememberedToken, rememberToken } from "./home_dir.ts";
 import { explainTlsFailure, trustedCertificate } from "./trust.ts";
 
 export interface ConnectFlags {
@@ -149,21 +149,76 @@ export async function openConnection(
   }
 }
 
+export interface LoginChoices {
+  register?: boolean;
+  keepHistory?: boolean;
+  /** Runs on the keystore before keys are published (device add, keys reset). */
+  prepare?: (cs: SqliteCryptoStore, c: ChatClient) => Promise<void>;
+  /**
+   * The command needs no keystore (`keepHistory: false`): a login remembered on this machine for
+   * the user and server is used instead of the password. A token the server refuses is forgotten
+   * (said through `notice`) and the password login follows.
+   */
+  remembered?: boolean;
+  /** Asks the server for a resume token with the password login and remembers it on this machine. */
+  remember?: boolean;
+  notice?: (text: string) => void;
+}
+
+async function userName(t: { user?: string }, prompts: Prompts): Promise<string> {
+  let user = t.user;
+  if (!user && prompts.text) user = (await prompts.text("User name")) ?? undefined;
+  if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
+  return user;
+}
+
+/** Logs in with the remembered token, if any; null when there is none or the server refused it. */
+async function tokenLogin(
+  t: Omit<Resolved, "user">,
+  f: ConnectFlags,
+  env: ClientEnv,
+  prompts: Prompts,
+  user: string,
+  notice?: (text: string) => void,
+): Promise<ChatClient | null> {
+  const canonical = normalizeName(user);
+  const token = canonical ? await rememberedToken(t.home, t.server, canonical) : null;
+  if (!canonical || !token) return null;
+  const conn = await openConnection(t, f, prompts);
+  try {
+    return await ChatClient.login({
+      conn,
+      server: t.server,
+      user,
+      password: "",
+      token,
+      clientName: "parley-cli",
+      findFfmpeg: () => findFfmpeg(env),
+    });
+  } catch (e) {
+    await conn.close();
+    if (!(e instanceof BackendError && e.code === "bad_credentials")) throw e;
+    await forgetToken(t.home, t.server, canonical);
+    notice?.(
+      `The login remembered for ${canonical} on ${t.server} is no longer valid and was forgotten; ` +
+        "using the password (parley login --remember keeps a new one)",
+    );
+    return null;
+  }
+}
+
 export async function connectAndLogin(
   f: ConnectFlags,
   env: ClientEnv,
   prompts: Prompts,
-  o: {
-    register?: boolean;
-    keepHistory?: boolean;
-    /** Runs on the keystore before keys are published (device add, keys reset). */
-    prepare?: (cs: SqliteCryptoStore, c: ChatClient) => Promise<void>;
-  } = {},
+  o: LoginChoices = {},
 ): Promise<ChatClient> {
   const t = resolveTarget(f, env);
-  let user = t.user;
-  if (!user && prompts.text) user = (await prompts.text("User name")) ?? undefined;
-  if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
+  const user = await userName(t, prompts);
+  if (o.remembered && o.keepHistory === false && !o.register && !o.remember) {
+    const c = await tokenLogin(t, f, env, prompts, user, o.notice);
+    if (c) return c;
+  }
   const password = await readPassword(f, env, prompts, user, o.register === true);
   const conn = await openConnection(t, f, prompts);
   let store: LocalStore | undefined;
@@ -182,7 +237,15 @@ export async function connectAndLogin(
       clientName: "parley-cli",
       store,
       findFfmpeg: () => findFfmpeg(env),
+      ...(o.remember ? { remember: true } : {}),
     });
+    if (o.remember) {
+      if (!client.token || !canonical) {
+        await client.close();
+        throw new BackendError("no_token", "The server gave no resume token, so nothing was remembered");
+      }
+      await rememberToken(t.home, t.server, canonical, client.token);
+    }
     if (store) {
       try {
         await E2eCodec.attach(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
@@ -197,4 +260,34 @@ export async function connectAndLogin(
     await conn.close();
     throw e;
   }
+}
+
+/**
+ * `parley logout`: revokes the login remembered on this machine (on the server, then here); with
+ * `all`, every resume token of the user (logging in with the remembered token, else the password).
+ */
+export async function logoutRemembered(
+  f: ConnectFlags,
+  env: ClientEnv,
+  prompts: Prompts,
+  all: boolean,
+  notice?: (text: string) => void,
+): Promise<string> {
+  const t = resolveTarget(f, env);
+  const user = await userName(t, prompts);
+  const canonical = normalizeName(user) ?? user;
+  let c = await tokenLogin(t, f, env, prompts, user, notice);
+  if (!c && !all) {
+    return `No login of ${canonical} is remembered for ${t.server} on this machine`;
+  }
+  c ??= await connectAndLogin(f, env, prompts, { keepHistory: false });
+  try {
+    await c.conn.request("logout", all ? { all: true } : {});
+  } finally {
+    await forgetToken(t.home, t.server, canonical);
+    await c.close();
+  }
+  return all
+    ? `Logged out ${canonical} on ${t.server}: every remembered login of the account is revoked`
+    : `Logged out ${canonical} on ${t.server}: the login remembered on this machine is revoked and forgotten`;
 }

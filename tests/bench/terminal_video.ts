@@ -164,6 +164,11 @@ export async function benchTerminalVideo(
     try {
       const [c0, ...rest] = cli(["register", "--trust-on-first-use"]);
       await run(c0!, rest, env);
+      // The plays log in as a viewer who asked to be remembered (`login --remember`), as a logged-in
+      // user plays: no password hashing on either side per play. An older checkout without the flag
+      // (PARLEY_BENCH_ROOT) logs in with the password each time.
+      const [c1, ...rest1] = cli(["login", "--remember"]);
+      await run(c1!, rest1, env).catch(() => console.error("terminal bench: plays log in with the password"));
       // Renditions are made on the server's first start: wait until the clip is listed with them.
       for (let i = 0;; i++) {
         const [c, ...a] = cli(["videos", "--json"]);
