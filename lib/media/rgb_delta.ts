@@ -14,16 +14,12 @@ const HEADER = 8;
 
 /**
  * The delta from `prev` to `cur` (same length, a multiple of 3), or null when it would not be
- * smaller than `limit` bytes (default: three quarters of the frame). With `tolerance` (per channel),
- * a pixel whose every channel is within it of `prev` counts as unchanged: the frame the delta makes
- * of `prev` is then within `tolerance` of `cur`, not equal to it, and it (not `cur`) is what the
- * next delta must be coded against.
+ * smaller than `limit` bytes (default: three quarters of the frame).
  */
 export function encodeRgbDelta(
   prev: Uint8Array,
   cur: Uint8Array,
   limit = (cur.length * 3) >> 2,
-  tolerance = 0,
 ): Uint8Array | null {
   if (prev.length !== cur.length || cur.length % 3 !== 0) return null;
   const px = cur.length / 3;
@@ -33,17 +29,10 @@ export function encodeRgbDelta(
   const out = new Uint8Array(cap);
   const dv = new DataView(out.buffer);
   let o = 0, i = 0, last = 0;
-  const t = tolerance;
-  const same = t <= 0
-    ? (p: number) => {
-      const k = p * 3;
-      return prev[k] === cur[k] && prev[k + 1] === cur[k + 1] && prev[k + 2] === cur[k + 2];
-    }
-    : (p: number) => {
-      const k = p * 3;
-      const r = prev[k]! - cur[k]!, g = prev[k + 1]! - cur[k + 1]!, b = prev[k + 2]! - cur[k + 2]!;
-      return r <= t && r >= -t && g <= t && g >= -t && b <= t && b >= -t;
-    };
+  const same = (p: number) => {
+    const k = p * 3;
+    return prev[k] === cur[k] && prev[k + 1] === cur[k + 1] && prev[k + 2] === cur[k + 2];
+  };
   while (i < px) {
     while (i < px && same(i)) i++;
     if (i >= px) break;

@@ -2,8 +2,7 @@
  * Viewer — one `video.play` of one session. Owns a `VideoStream` (ffmpeg, pacing, latest-frame
  * slot) and a sender loop that takes the newest frame only when the session's outbox is nearly
  * empty, then pushes it as a `video.frame` with the frame (JPEG, or raw RGB — as a delta against the
- * last raw frame this client has when that is smaller, ignoring changes within RGB_DELTA_TOLERANCE)
- * as raw body. A client that reads slowly
+ * last raw frame this client got when that is smaller) as raw body. A client that reads slowly
  * therefore gets fewer frames (the slot counts the drops), never a growing queue, and never slows
  * other sessions. The loop also measures the throughput the connection achieves while it is the
  * bottleneck (bytes drained over the time spent waiting for them) and feeds it to
@@ -12,7 +11,6 @@
  */
 import type { Clock } from "../../common/clock.ts";
 import {
-  applyRgbDelta,
   encodeRgbDelta,
   type Frame,
   type Rendition,
@@ -32,13 +30,6 @@ export interface ViewerSink {
 export const LOW_WATER = 64 * 1024;
 /** A raw frame goes whole at least this often (frames), so a viewer never builds on a bad base for long. */
 export const WHOLE_EVERY = 48;
-/**
- * Raw frames are drawn as half-blocks, whose renderer leaves a cell alone until it is off by more
- * than 8 per channel (PLAYER_TOLERANCE): a pixel within this of the client's copy is not resent.
- * On the bench clip that halves the bytes of a delta (15.7 → 7.7 KB at 200×112), and the client's
- * picture stays within 4 of the source, exact again at every whole frame.
- */
-export const RGB_DELTA_TOLERANCE = 4;
 const TPUT_WINDOW_MS = 1000;
 
 export type EndReason = "end" | "stopped" | "closed" | "error" | "shutdown";
@@ -65,8 +56,7 @@ export class Viewer {
   #winWaitMs = 0;
   #winDrained = 0;
   /** The last raw frame this client got (deltas are made against it), and deltas sent since a whole one. */
-  /** The raw frame the client has (rebuilt from the deltas sent), the base of the next delta. */
-  #lastRgb: { width: number; height: number; data: Uint8Array } | null = null;
+  #lastRgb: Frame | null = null;
   #deltas = 0;
   #wakeStop: () => void = () => {};
   readonly #stopped = new Promise<void>((r) => (this.#wakeStop = r));
@@ -145,9 +135,7 @@ export class Viewer {
   #delta(f: Frame): Uint8Array | null {
     const last = this.#lastRgb;
     if (f.format !== "rgb" || !last || last.width !== f.width || last.height !== f.height) return null;
-    return this.#deltas + 1 < WHOLE_EVERY
-      ? encodeRgbDelta(last.data, f.data, undefined, RGB_DELTA_TOLERANCE)
-      : null;
+    return this.#deltas + 1 < WHOLE_EVERY ? encodeRgbDelta(last.data, f.data) : null;
   }
 
   async #pump(): Promise<ViewerEnd> {
@@ -178,13 +166,7 @@ export class Viewer {
           ...(delta ? { delta: true as const } : {}),
         }, delta ?? f.data);
         if (!ok) continue;
-        if (f.format === "rgb") {
-          // The base of the next delta is the frame the client rebuilt, not `f` (they differ within
-          // the tolerance), so differences never add up beyond it.
-          const have = delta && this.#lastRgb ? applyRgbDelta(this.#lastRgb.data, delta) : f.data;
-          this.#lastRgb = { width: f.width, height: f.height, data: have };
-          this.#deltas = delta ? this.#deltas + 1 : 0;
-        }
+        if (f.format === "rgb") [this.#lastRgb, this.#deltas] = [f, delta ? this.#deltas + 1 : 0];
         this.#sent++;
         this.#by[f.rendition]++;
         this.#measure((delta ?? f.data).length + 128);
