@@ -3,7 +3,6 @@
  * full-screen chat when no subcommand is given. The full-screen client's modules are imported only
  * when it starts, so a scripted command does not pay for loading them.
  */
-import * as clack from "@clack/prompts";
 import { runCli } from "./lib/client/cli.ts";
 import type { LaunchPrompts } from "./lib/client/launch.ts";
 
@@ -12,22 +11,29 @@ import { VERSION } from "./lib/common/version.ts";
 
 const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
 
+// The prompt library loads when a prompt is shown, not at start (~10 ms of CPU per command).
+const clackModule = () => import("@clack/prompts");
+
 const prompts: LaunchPrompts = interactive
   ? {
     choose: async (message, options) => {
+      const clack = await clackModule();
       const r = await clack.select({ message, options });
       return clack.isCancel(r) ? null : String(r);
     },
-    error: (message) => clack.log.error(message),
+    error: (message) => void clackModule().then((clack) => clack.log.error(message)),
     password: async (message) => {
+      const clack = await clackModule();
       const r = await clack.password({ message, mask: "•" });
       return clack.isCancel(r) ? null : r;
     },
     confirm: async (message) => {
+      const clack = await clackModule();
       const r = await clack.confirm({ message, initialValue: false });
       return r === true;
     },
     text: async (message) => {
+      const clack = await clackModule();
       const r = await clack.text({ message });
       return clack.isCancel(r) ? null : r;
     },

@@ -15,7 +15,6 @@
  * so a row cannot be moved to another key unnoticed.
  */
 
-import { argon2id } from "hash-wasm";
 import { concatBytes, utf8, utf8Strict } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { aesGcmDecrypt, aesGcmEncrypt, DecryptError, u32be } from "./primitives.ts";
@@ -45,6 +44,7 @@ export async function deriveAtRestKey(
   salt: Uint8Array,
   p: Argon2Params,
 ): Promise<Uint8Array> {
+  const { argon2id } = await import("hash-wasm"); // loaded on the first hash, not at import
   return await argon2id({
     password: utf8.encode(password.normalize("NFKC")),
     salt,

@@ -14,7 +14,6 @@
  * the server holds at most workers × recycleAfter × ~20 MiB of hashing memory, whatever the load;
  * the pool never has more than `workers` workers alive or jobs running, and the rest queue.
  */
-import { argon2id, argon2Verify } from "hash-wasm";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 
 export const MAX_PASSWORD_BYTES = 1024;
@@ -22,12 +21,15 @@ export const MAX_PASSWORD_BYTES = 1024;
 export const MIN_PASSWORD_CHARS = 8;
 export const ARGON2 = { memorySize: 19456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
 
-export function hashPasswordInline(password: string, salt: Uint8Array): Promise<string> {
-  return argon2id({ ...ARGON2, password, salt, outputType: "encoded" });
+// hash-wasm loads on the first hash, not at import (a client that logs in with a token never needs it).
+export async function hashPasswordInline(password: string, salt: Uint8Array): Promise<string> {
+  const { argon2id } = await import("hash-wasm");
+  return await argon2id({ ...ARGON2, password, salt, outputType: "encoded" });
 }
 
-export function verifyPasswordInline(password: string, hash: string): Promise<boolean> {
-  return argon2Verify({ password, hash }).catch(() => false);
+export async function verifyPasswordInline(password: string, hash: string): Promise<boolean> {
+  const { argon2Verify } = await import("hash-wasm");
+  return await argon2Verify({ password, hash }).catch(() => false);
 }
 
 type Job = { op: "hash"; password: string; salt: Uint8Array } | {

@@ -269,10 +269,12 @@ export {
   hkdfExpandSha512,
   hkdfSha256,
   hkdfSha256Sync,
+  hmacNode,
   hmacSync,
   sha512,
   sha512Chain,
   sha512Sync,
+  wasmHashers,
 } from "./primitives_hash.ts";
 
 /** Big-endian u32 encoding. */

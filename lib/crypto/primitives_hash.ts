@@ -4,10 +4,13 @@
  * (node:crypto's Hmac object costs about 3× more per call on chat-sized input), HKDF-SHA256 on
  * node:crypto, HKDF-Expand-SHA512 (RFC 5869 §2.3) on that HMAC, SHA-512 three ways (WebCrypto,
  * node:crypto synchronously, the hash-wasm chain of safety numbers). All synchronous inside.
+ * hash-wasm (its module and two WebAssembly instances, ~25 ms of CPU) loads on the first use, not at
+ * import: a command that hashes nothing (a video play) does not pay for it. Until it is ready,
+ * `hmacSync` computes the same HMAC with node:crypto.
  */
 
-import { createHash, hkdfSync } from "node:crypto";
-import { createSHA256, createSHA512, type IHasher } from "hash-wasm";
+import { createHash, createHmac, hkdfSync } from "node:crypto";
+import type { IHasher } from "hash-wasm";
 import { concatBytes } from "../common/bytes.ts";
 
 /** HKDF-SHA256, synchronous (node:crypto), for keys derived in synchronous code. */
@@ -34,12 +37,24 @@ export async function hkdfSha256(
   return hkdfSha256Sync(ikm, salt, info, length);
 }
 
-// One SHA-256 and one SHA-512 instance (WebAssembly), made once; every use below runs to the end
-// without awaiting, so no two uses interleave.
-const wasmSha: Record<"sha256" | "sha512", IHasher> = {
-  sha256: await createSHA256(),
-  sha512: await createSHA512(),
-};
+// One SHA-256 and one SHA-512 instance (WebAssembly), made once on first use; every use below runs
+// to the end without awaiting, so no two uses interleave.
+type WasmSha = Record<"sha256" | "sha512", IHasher>;
+let wasmSha: WasmSha | null = null;
+let wasmLoading: Promise<WasmSha> | null = null;
+
+/** The WebAssembly hashers, made on the first call (later calls share them). */
+export function wasmHashers(): Promise<WasmSha> {
+  return wasmLoading ??= (async () => {
+    const { createSHA256, createSHA512 } = await import("hash-wasm");
+    return wasmSha = { sha256: await createSHA256(), sha512: await createSHA512() };
+  })();
+}
+
+/** HMAC through node:crypto's Hmac object: the same function as `hmacSync`, ~3× its cost per call. */
+export function hmacNode(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac(hash, key).update(msg).digest());
+}
 const HMAC_BLOCK = { sha256: 64, sha512: 128 } as const;
 
 /**
@@ -48,6 +63,10 @@ const HMAC_BLOCK = { sha256: 64, sha512: 128 } as const;
  * the block size, or H(K) padded when K is longer than a block.
  */
 export function hmacSync(hash: "sha256" | "sha512", key: Uint8Array, msg: Uint8Array): Uint8Array {
+  if (!wasmSha) {
+    void wasmHashers().catch(() => {}); // ready for the next call (node:crypto serves until then)
+    return hmacNode(hash, key, msg);
+  }
   const h = wasmSha[hash];
   const block = HMAC_BLOCK[hash];
   let k0 = key;
@@ -110,9 +129,8 @@ export function sha512Sync(...parts: Uint8Array[]): Uint8Array {
  * instance reused for every round, about twice as fast as a node:crypto hash object per round.
  * Same function as `sha512Sync` on each round (tested against it and libsignal's vectors).
  */
-// deno-lint-ignore require-await
 export async function sha512Chain(first: Uint8Array, tail: Uint8Array, n: number): Promise<Uint8Array> {
-  const w = wasmSha.sha512;
+  const w = (await wasmHashers()).sha512;
   const block = new Uint8Array(first.length + tail.length);
   block.set(tail, first.length);
   let h = first;
