@@ -200,8 +200,8 @@ async function tokenLogin(
     if (!(e instanceof BackendError && e.code === "bad_credentials")) throw e;
     await forgetToken(t.home, t.server, canonical);
     notice?.(
-      `The login remembered for ${canonical} on ${t.server} is no longer valid and was forgotten; ` +
-        "using the password (parley login --remember keeps a new one)",
+      `The login remembered for ${canonical} on ${t.server} is no longer valid and was forgotten ` +
+        "(expired or revoked; parley login --remember keeps a new one)",
     );
     return null;
   }
@@ -284,9 +284,10 @@ export async function logoutRemembered(
   try {
     await c.conn.request("logout", all ? { all: true } : {});
   } finally {
-    await forgetToken(t.home, t.server, canonical);
     await c.close();
   }
+  // Only once the server revoked it: a logout that failed on the way can be run again.
+  await forgetToken(t.home, t.server, canonical);
   return all
     ? `Logged out ${canonical} on ${t.server}: every remembered login of the account is revoked`
     : `Logged out ${canonical} on ${t.server}: the login remembered on this machine is revoked and forgotten`;
