@@ -11,7 +11,7 @@ import { VERSION } from "./lib/common/version.ts";
 
 const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
 
-// The prompt library loads when a prompt is shown, not at start (~10 ms of CPU per command).
+// The prompt library loads when a prompt is shown, not at start (~20 ms of CPU per command).
 const clackModule = () => import("@clack/prompts");
 
 const prompts: LaunchPrompts = interactive
