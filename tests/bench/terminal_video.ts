@@ -165,8 +165,9 @@ export async function benchTerminalVideo(
       const [c0, ...rest] = cli(["register", "--trust-on-first-use"]);
       await run(c0!, rest, env);
       // The plays log in as a viewer who asked to be remembered (`login --remember`), as a logged-in
-      // user plays: no password hashing on either side per play. An older checkout without the flag
-      // (PARLEY_BENCH_ROOT) logs in with the password each time.
+      // user plays: no password hashing on either side per play (one half-block row repeats a play
+      // with the password login). An older checkout without the flag (PARLEY_BENCH_ROOT) logs in with
+      // the password each time.
       const [c1, ...rest1] = cli(["login", "--remember"]);
       await run(c1!, rest1, env).catch(() => console.error("terminal bench: plays log in with the password"));
       // Renditions are made on the server's first start: wait until the clip is listed with them.
@@ -219,6 +220,31 @@ export async function benchTerminalVideo(
               unit: "ms",
             },
           );
+          if (kind === "halfblock" && cols === 200) {
+            // The same play by a viewer who logs in with the password each time (argon2id on both
+            // sides; how the rows above were measured before remembered logins): one more row.
+            const home2 = `${dir}/home-password`;
+            await Deno.mkdir(home2, { recursive: true, mode: 0o700 });
+            await Deno.copyFile(`${home}/known_servers.json`, `${home2}/known_servers.json`);
+            const before2 = await cpuOf(srv.pid);
+            const p = await inTmux(
+              dir,
+              `${tag}-password`,
+              cols,
+              rowsN,
+              cli(["play", "clip", "--renderer", kind]),
+              { ...env, PARLEY_HOME: home2 },
+              120_000,
+            );
+            const server2 = (await cpuOf(srv.pid)) - before2;
+            const err2 = await Deno.readTextFile(`${dir}/${tag}-password.err`).catch(() => "");
+            const shown2 = Number(err2.match(/(\d+) frames shown/)?.[1] ?? NaN);
+            rows.push({
+              name: `video cpu/frame ${kind} ${size} (parley total, password login)`,
+              value: ((p.cpu + server2) * 1000) / shown2,
+              unit: "ms",
+            });
+          }
           if (!timg) continue;
           let t;
           try {
