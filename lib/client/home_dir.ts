@@ -42,12 +42,20 @@ async function readSessions(home: string): Promise<Sessions> {
   }
 }
 
-async function writeSessions(home: string, s: Sessions): Promise<void> {
+/**
+ * Replaces `path` (a file in the client folder `home`) with `text` as a whole: written to a
+ * temporary file private to the user (0600, also when one was left with looser modes), then renamed.
+ */
+export async function writePrivateFile(home: string, path: string, text: string): Promise<void> {
   await ensureHome(home);
-  const tmp = `${sessionsFile(home)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(s, null, 2), { mode: 0o600 });
+  const tmp = `${path}.tmp`;
+  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
   if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
-  await Deno.rename(tmp, sessionsFile(home));
+  await Deno.rename(tmp, path);
+}
+
+function writeSessions(home: string, s: Sessions): Promise<void> {
+  return writePrivateFile(home, sessionsFile(home), JSON.stringify(s, null, 2));
 }
 
 /** The remembered resume token of `user` (canonical name) on `server`, or null. */

@@ -280,7 +280,7 @@ export async function logoutRemembered(
   if (!c && !all) {
     return `No login of ${canonical} is remembered for ${t.server} on this machine`;
   }
-  c ??= await connectAndLogin(f, env, prompts, { keepHistory: false });
+  c ??= await connectAndLogin({ ...f, user }, env, prompts, { keepHistory: false }); // asked once
   try {
     await c.conn.request("logout", all ? { all: true } : {});
   } finally {

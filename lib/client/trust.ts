@@ -6,7 +6,7 @@
 import { fingerprintPem, normalizeFingerprint } from "../net/cert.ts";
 import { probeCertificate } from "../net/tls.ts";
 import { BackendError } from "./backend.ts";
-import { ensureHome } from "./home_dir.ts";
+import { writePrivateFile } from "./home_dir.ts";
 
 export interface TrustOptions {
   home: string;
@@ -66,10 +66,7 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
     }
   }
   known[key] = { fingerprint: fp, pem, added: new Date().toISOString() };
-  await ensureHome(o.home);
-  const tmp = `${file(o.home)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(known, null, 2), { mode: 0o600 });
-  await Deno.rename(tmp, file(o.home));
+  await writePrivateFile(o.home, file(o.home), JSON.stringify(known, null, 2));
   return pem;
 }
 
