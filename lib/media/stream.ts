@@ -15,6 +15,7 @@ import { isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
 import { jpegSize } from "./ffmpeg_decoder.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
+import { readAhead } from "./read_ahead.ts";
 import { type Segment, SegmentPlanner } from "./stream_plan.ts";
 import {
   abortableSleep,
@@ -281,7 +282,9 @@ export class VideoStream {
           count = 1;
           if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
         }
-        for await (const data of src) {
+        // ffmpeg runs ahead in bursts of about a second (see read_ahead.ts) rather than waking for
+        // each frame the pacing below releases.
+        for await (const data of readAhead(src)) {
           const pts = seg.startMs + count * this.#frameMs;
           // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
           const late = -this.#pacer.delayFor(pts);
