@@ -23,7 +23,7 @@ import { DmManager, KeyChangedError, NoSessionError } from "../crypto/dm.ts";
 import { loadIdentity } from "../crypto/keystore.ts";
 import { signMembershipChange } from "../crypto/membership.ts";
 import { ReplayError } from "../crypto/ratchet.ts";
-import { DecryptError } from "../crypto/primitives.ts";
+import { DecryptError, wasmHashers } from "../crypto/primitives.ts";
 import { RoomManager } from "../crypto/room_manager.ts";
 import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
@@ -199,6 +199,9 @@ export class E2eCodec implements BodyCodec {
     } = {},
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
+    // The ratchet's HMAC runs on hash-wasm once it is loaded (node:crypto's, ~1.5× the cost of a
+    // message, until then): load it now, while the keystore opens and the keys are published.
+    void wasmHashers().catch(() => {});
     const store = client.store;
     const account = client.account ??
       await accountSecrets(password, newAccountKdf(o.params)); // a client that did not log in by password
