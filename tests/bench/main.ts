@@ -4,8 +4,8 @@
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
  * media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
- * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more) print their median with
- * the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
+ * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more; terminal: each play 3
+ * times, PARLEY_BENCH_TERMINAL_REPEAT) print their median with the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
 import { benchPeers, ratioRows } from "./peers.ts";
@@ -62,10 +62,12 @@ const groups: Record<string, Group> = {
   tui: () => benchTui(),
   media,
   video: () => benchVideoServer(),
-  // PARLEY_BENCH_CLIP_SECONDS (default 20), PARLEY_BENCH_RENDERERS=halfblock,kitty, PARLEY_BENCH_TIMG=0.
+  // PARLEY_BENCH_CLIP_SECONDS (default 20), PARLEY_BENCH_RENDERERS=halfblock,kitty, PARLEY_BENCH_TIMG=0,
+  // PARLEY_BENCH_TERMINAL_REPEAT (default 3: every play, Parley's and timg's, 3 times, taking turns).
   terminal: () =>
     benchTerminalVideo({
       seconds: Number(Deno.env.get("PARLEY_BENCH_CLIP_SECONDS") ?? 20),
+      repeat: Number(Deno.env.get("PARLEY_BENCH_TERMINAL_REPEAT") ?? 3),
       ...(Deno.env.get("PARLEY_BENCH_RENDERERS")
         ? { renderers: Deno.env.get("PARLEY_BENCH_RENDERERS")!.split(",") as Kind[] }
         : {}),

@@ -4,12 +4,14 @@
  * tmux pane of 80×24 and 200×60 cells, against a `server.ts` process; the same clip is played by
  * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
  * frame (Parley: client + server + the server's ffmpeg; timg: its whole process), bytes written to
- * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. Needs
+ * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
+ * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
+ * median with its range; a ratio row compares each Parley play with the timg play after it. Needs
  * ffmpeg and tmux; a missing one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
-import { cpuMicros, envFlags, type Row } from "./proc.ts";
+import { cpuMicros, envFlags, median, type Row } from "./proc.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
@@ -104,8 +106,9 @@ async function inTmux(
 }
 
 export async function benchTerminalVideo(
-  o: { seconds?: number; renderers?: Kind[]; timg?: boolean } = {},
+  o: { seconds?: number; renderers?: Kind[]; timg?: boolean; repeat?: number } = {},
 ): Promise<Row[]> {
+  const repeat = Math.max(1, Math.floor(o.repeat ?? 1));
   const ffmpeg = testFfmpeg();
   if (!ffmpeg) return [{ name: "terminal video: skipped (no ffmpeg)", value: NaN, unit: "" }];
   if (!(await has("tmux"))) return [{ name: "terminal video: skipped (no tmux)", value: NaN, unit: "" }];
@@ -178,104 +181,111 @@ export async function benchTerminalVideo(
         if (i > 600) throw new Error("the clip's renditions were not ready in 5 minutes");
         await new Promise((r) => setTimeout(r, 500));
       }
+      // One Parley play: CPU (client, and the server with its ffmpeg), bytes, frames shown, first frame.
+      const play = async (kind: Kind, cols: number, rowsN: number, tag: string, home2?: string) => {
+        const before = await cpuOf(srv.pid);
+        const r = await inTmux(
+          dir,
+          tag,
+          cols,
+          rowsN,
+          cli(["play", "clip", "--renderer", kind]),
+          home2 ? { ...env, PARLEY_HOME: home2 } : env,
+          120_000,
+        );
+        const server = (await cpuOf(srv.pid)) - before;
+        const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
+        const shown = Number(err.match(/(\d+) frames shown/)?.[1] ?? NaN);
+        const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
+        return { client: r.cpu, server, bytes: r.bytes, shown, first };
+      };
+      const med = (name: string, samples: number[], unit: string): Row => ({
+        name,
+        value: median(samples),
+        unit,
+        ...(samples.length > 1 ? { samples } : {}),
+      });
       for (const kind of o.renderers ?? ["halfblock", "kitty", "sixel"]) {
         for (const [cols, rowsN] of [[80, 24], [200, 60]] as const) {
           const size = `${cols}x${rowsN}`, tag = `${kind}-${size}`;
-          const before = await cpuOf(srv.pid);
-          const r = await inTmux(
-            dir,
-            tag,
-            cols,
-            rowsN,
-            cli(["play", "clip", "--renderer", kind]),
-            env,
-            120_000,
-          );
-          const server = (await cpuOf(srv.pid)) - before;
-          const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
-          const m = err.match(/(\d+) frames shown/);
-          const shown = m ? Number(m[1]) : NaN;
-          const first = err.match(/first frame after (\d+) ms/);
-          rows.push(
-            {
-              name: `video cpu/frame ${kind} ${size} (parley total)`,
-              value: ((r.cpu + server) * 1000) / shown,
-              unit: "ms",
-            },
-            {
-              name: `video bytes/frame ${kind} ${size} (parley)`,
-              value: Math.round(r.bytes / shown),
-              unit: "B",
-            },
-            { name: `video frames shown ${kind} ${size}`, value: shown, unit: `of ${sourceFrames}` },
-            { name: `video first frame ${kind} ${size}`, value: first ? Number(first[1]) : NaN, unit: "ms" },
-            {
-              name: `  of which client cpu/frame ${kind} ${size}`,
-              value: (r.cpu * 1000) / shown,
-              unit: "ms",
-            },
-            {
-              name: `  of which server+ffmpeg cpu/frame ${kind} ${size}`,
-              value: (server * 1000) / shown,
-              unit: "ms",
-            },
-          );
-          if (kind === "halfblock" && cols === 200) {
-            // The same play by a viewer who logs in with the password each time (argon2id on both
-            // sides; how the rows above were measured before remembered logins): one more row.
-            const home2 = `${dir}/home-password`;
+          // The half-block 200x60 play is also made by a viewer who logs in with the password each
+          // time (argon2id on both sides; how these rows were measured before remembered logins).
+          const withPassword = kind === "halfblock" && cols === 200;
+          const home2 = `${dir}/home-password`;
+          if (withPassword) {
             await Deno.mkdir(home2, { recursive: true, mode: 0o700 });
             await Deno.copyFile(`${home}/known_servers.json`, `${home2}/known_servers.json`);
-            const before2 = await cpuOf(srv.pid);
-            const p = await inTmux(
-              dir,
-              `${tag}-password`,
-              cols,
-              rowsN,
-              cli(["play", "clip", "--renderer", kind]),
-              { ...env, PARLEY_HOME: home2 },
-              120_000,
-            );
-            const server2 = (await cpuOf(srv.pid)) - before2;
-            const err2 = await Deno.readTextFile(`${dir}/${tag}-password.err`).catch(() => "");
-            const shown2 = Number(err2.match(/(\d+) frames shown/)?.[1] ?? NaN);
-            rows.push({
-              name: `video cpu/frame ${kind} ${size} (parley total, password login)`,
-              value: ((p.cpu + server2) * 1000) / shown2,
-              unit: "ms",
-            });
+          }
+          // Parley and timg take turns, so a slow spell of the machine falls on both.
+          const p: Awaited<ReturnType<typeof play>>[] = [], pw: number[] = [];
+          const t: { cpu: number; bytes: number }[] = [];
+          let timgError = "";
+          for (let i = 0; i < repeat; i++) {
+            p.push(await play(kind, cols, rowsN, `${tag}-${i}`));
+            if (withPassword) {
+              const q = await play(kind, cols, rowsN, `${tag}-password-${i}`, home2);
+              pw.push(((q.client + q.server) * 1000) / q.shown);
+            }
+            if (!timg || timgError) continue;
+            try {
+              t.push(
+                await inTmux(
+                  dir,
+                  `timg-${tag}-${i}`,
+                  cols,
+                  rowsN,
+                  ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
+                  env,
+                  seconds * 8_000,
+                ),
+              );
+            } catch (e) {
+              timgError = (e as Error).message;
+            }
+          }
+          const total = p.map((x) => ((x.client + x.server) * 1000) / x.shown);
+          rows.push(
+            med(`video cpu/frame ${kind} ${size} (parley total)`, total, "ms"),
+            med(
+              `video bytes/frame ${kind} ${size} (parley)`,
+              p.map((x) => Math.round(x.bytes / x.shown)),
+              "B",
+            ),
+            med(`video frames shown ${kind} ${size}`, p.map((x) => x.shown), `of ${sourceFrames}`),
+            med(`video first frame ${kind} ${size}`, p.map((x) => x.first), "ms"),
+            med(
+              `  of which client cpu/frame ${kind} ${size}`,
+              p.map((x) => (x.client * 1000) / x.shown),
+              "ms",
+            ),
+            med(
+              `  of which server+ffmpeg cpu/frame ${kind} ${size}`,
+              p.map((x) => (x.server * 1000) / x.shown),
+              "ms",
+            ),
+          );
+          if (withPassword) {
+            rows.push(med(`video cpu/frame ${kind} ${size} (parley total, password login)`, pw, "ms"));
           }
           if (!timg) continue;
-          let t;
-          try {
-            t = await inTmux(
-              dir,
-              `timg-${tag}`,
-              cols,
-              rowsN,
-              ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
-              env,
-              seconds * 8_000,
-            );
-          } catch (e) {
-            rows.push({
-              name: `video cpu/frame ${kind} ${size} (timg)`,
-              value: NaN,
-              unit: (e as Error).message,
-            });
+          if (timgError) {
+            rows.push({ name: `video cpu/frame ${kind} ${size} (timg)`, value: NaN, unit: timgError });
             continue;
           }
+          const timgCpu = t.map((x) => (x.cpu * 1000) / sourceFrames);
           rows.push(
-            {
-              name: `video cpu/frame ${kind} ${size} (timg)`,
-              value: (t.cpu * 1000) / sourceFrames,
-              unit: "ms",
-            },
-            {
-              name: `video bytes/frame ${kind} ${size} (timg)`,
-              value: Math.round(t.bytes / sourceFrames),
-              unit: "B",
-            },
+            med(`video cpu/frame ${kind} ${size} (timg)`, timgCpu, "ms"),
+            med(
+              `video bytes/frame ${kind} ${size} (timg)`,
+              t.map((x) => Math.round(x.bytes / sourceFrames)),
+              "B",
+            ),
+            // Each Parley play against the timg play that followed it.
+            med(
+              `video cpu/frame ratio ${kind} ${size} (parley / timg)`,
+              total.map((x, i) => x / timgCpu[i]!),
+              "×",
+            ),
           );
         }
       }
