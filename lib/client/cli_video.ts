@@ -104,9 +104,10 @@ async function stopOnInterrupt<T>(stop: () => void, fn: () => Promise<T>): Promi
  * The JPEG decoder of a playback drawn with `kind` (unknown yet: any): a long-lived ffmpeg when there
  * is one (WASM behind it) for every renderer — even half-block frames cost less CPU there than in
  * WASM (client 1.73 → 1.60 s for 480 frames at 200×60); without ffmpeg a WASM worker for kitty and
- * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). Half-block
- * frames are scaled to the pane for every rendition (unless it is taller than 240 half-cells), so
- * they get no spare ffmpeg until the size does change (~0.07 s of CPU saved per play). Kitty frames
+ * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). One ffmpeg
+ * takes every frame size (the poster's, then the pane's); only an ffmpeg older than 4.4 needs a
+ * spare process per size, kept from the start for kitty and sixel (their poster comes at the
+ * rendition's size) and not for half-blocks (frames of the pane's size, no poster). Kitty frames
  * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame);
  * half-block frames as YUV 4:4:4, made RGBA here (cheaper than ffmpeg's conversion of small frames).
  */

@@ -2,10 +2,14 @@
  * FfmpegJpegDecoder — the client's fast JPEG decode path when ffmpeg is installed: ONE long-lived
  * ffmpeg reads the frames on stdin (multipart JPEG, each part with its length, so no frame waits
  * for the next one) and writes raw RGBA at the frame's own size on stdout (single-threaded decode
- * and output: no frame delay). The process starts at `warm()` (before the first frame arrives). A
- * spare process takes over when the frame size changes (the old one answers its frames, then ends):
- * started with the first one when `spare` is set (frame sizes that follow the rendition: kitty,
- * sixel), otherwise only after a first size change (half-block frames keep the pane's size). It has
+ * and output: no frame delay). The process starts at `warm()` (before the first frame arrives).
+ * It keeps each frame's own size (`-autoscale 0`), so one process serves a play whose sizes change
+ * (a kitty or sixel play's poster comes at its rendition's size, the frames after it at the pane's):
+ * a second ffmpeg start is ~0.1 s of CPU on the client, at the moment the first picture is wanted.
+ * An ffmpeg older than 4.4 has no `-autoscale`: when the first process ends without answering, the
+ * decoder goes on the older way, where a spare process takes over when the frame size changes (the
+ * old one answers its frames, then ends): started with the first one when `spare` is set (frame
+ * sizes that follow the rendition), otherwise only after a first size change. It has
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
  * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
  * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
@@ -51,12 +55,16 @@ export type DecoderOutput = "rgba" | "rgb" | "yuv";
 
 const PIX_FMT: Record<DecoderOutput, string> = { rgba: "rgba", rgb: "rgb24", yuv: "yuvj444p" };
 
-/** The ffmpeg arguments of the decoding process (exported for tests). */
-export function decoderArgs(out: DecoderOutput = "rgba"): string[] {
+/**
+ * The ffmpeg arguments of the decoding process (exported for tests). `autoscale` false: the output
+ * takes the first frame's size (ffmpeg's default, and all an ffmpeg before 4.4 can do).
+ */
+export function decoderArgs(out: DecoderOutput = "rgba", autoscale = false): string[] {
   return [
     ...["-hide_banner", "-loglevel", "error"],
     ...["-threads", "1", "-probesize", "32", "-analyzeduration", "0", "-f", "mpjpeg", "-i", "-"],
     ...["-threads", "1", "-fps_mode", "passthrough", "-flush_packets", "1"],
+    ...(autoscale ? [] : ["-autoscale", "0"]),
     ...["-f", "rawvideo", "-pix_fmt", PIX_FMT[out], "-"],
   ];
 }
@@ -68,11 +76,14 @@ type Job = {
   /** `ffmpeg`: false when the fallback answered. */
   resolve: (i: RgbaImage, ffmpeg: boolean) => void;
   reject: (e: unknown) => void;
+  /** Once given to a process: the frame as asked, and its stall timer. */
+  asked?: Job;
+  timer?: ReturnType<typeof setTimeout>;
 };
 
 const enc = new TextEncoder();
 
-/** One ffmpeg process: frames of one size in, RGBA out, answered in order. */
+/** One ffmpeg process: frames in, RGBA out, answered in order (of one size when `autoscale`). */
 class Proc {
   readonly child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -81,13 +92,20 @@ class Proc {
   #buf: Uint8Array | null = null;
   #filled = 0;
   dead = false;
+  /** Frames it answered. */
+  answered = 0;
 
   readonly channels: 3 | 4;
 
-  constructor(ffmpeg: string, readonly out: DecoderOutput, readonly onLost: (p: Proc) => void) {
+  constructor(
+    ffmpeg: string,
+    readonly out: DecoderOutput,
+    readonly autoscale: boolean,
+    readonly onLost: (p: Proc) => void,
+  ) {
     this.channels = out === "rgba" ? 4 : 3;
     this.child = new Deno.Command(ffmpeg, {
-      args: decoderArgs(out),
+      args: decoderArgs(out, autoscale),
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -110,6 +128,7 @@ class Proc {
           o += n;
           if (this.#filled === this.#buf.length) {
             this.jobs.shift();
+            this.answered++;
             job.resolve(
               this.out === "yuv"
                 ? yuvToRgba(this.#buf, job.width, job.height)
@@ -162,7 +181,9 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   #spare: Proc | null = null;
   readonly #all = new Set<Proc>();
   #failed = false;
-  /** Keep a spare process from the start (else only once the frame size changed). */
+  /** The process scales every frame to the first one's size (an ffmpeg without `-autoscale 0`). */
+  #autoscale = false;
+  /** With `#autoscale`: keep a spare process from the start (else only once the size changed). */
   #eagerSpare: boolean;
   /** The fallback's warm-up, once started (it is started only when needed). */
   #fallbackWarm: Promise<void> | null = null;
@@ -193,7 +214,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     return this.#out;
   }
 
-  /** Processes running now (the current one and its spare; tests). */
+  /** Processes running now (the current one, and its spare with an older ffmpeg; tests). */
   get processes(): number {
     return this.#all.size;
   }
@@ -205,7 +226,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
 
   #spawn(): Proc | null {
     try {
-      const p = new Proc(this.#ffmpeg, this.#out, (lost) => this.#lost(lost));
+      const p = new Proc(this.#ffmpeg, this.#out, this.#autoscale, (lost) => this.#lost(lost));
       this.#all.add(p);
       void p.child.status.then(() => this.#all.delete(p), () => this.#all.delete(p));
       return p;
@@ -216,8 +237,8 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   }
 
   /**
-   * The current process, else the spare (already started, so a size change costs no spawn), and a
-   * new spare behind it.
+   * The current process, else (an older ffmpeg) the spare (already started, so a size change costs
+   * no spawn), and a new spare behind it.
    */
   #start(): Proc | null {
     if (this.#failed) return null;
@@ -225,16 +246,29 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     const spare = this.#spare && !this.#spare.dead ? this.#spare : null;
     this.#spare = null;
     this.#proc = spare ?? this.#spawn();
-    if (this.#proc && !this.#failed && this.#eagerSpare) this.#spare = this.#spawn();
+    if (this.#proc && !this.#failed && this.#autoscale && this.#eagerSpare) this.#spare = this.#spawn();
     return this.#proc;
   }
 
-  /** A process ended with frames pending: those go to the fallback, and so do later ones. */
+  /**
+   * A process ended with frames pending: those go to the fallback, and so do later ones. The first
+   * process ending without an answer may be an ffmpeg without `-autoscale`: its frames go to one
+   * started the older way (if that one fails too, to the fallback).
+   */
   #lost(p: Proc): void {
-    if (p.jobs.length) this.#failed = true;
-    for (const j of p.jobs.splice(0)) this.#fallbackDecode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
     if (this.#proc === p) this.#proc = null;
     if (this.#spare === p) this.#spare = null;
+    const jobs = p.jobs.splice(0);
+    if (!p.autoscale && p.answered === 0 && !this.#failed) {
+      this.#autoscale = true;
+      for (const j of jobs) {
+        clearTimeout(j.timer);
+        this.#send(j.asked ?? j);
+      }
+      return;
+    }
+    if (jobs.length) this.#failed = true;
+    for (const j of jobs) this.#fallbackDecode(j.jpeg).then((i) => j.resolve(i, false), j.reject);
   }
 
   /** Starts the fallback (once). */
@@ -257,31 +291,38 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   decode(jpeg: Uint8Array): Promise<RgbaImage> {
     const size = jpegSize(jpeg);
     if (!size) return this.#fallbackDecode(jpeg);
+    return new Promise<RgbaImage>((resolve, reject) => this.#send({ ...size, jpeg, resolve, reject }));
+  }
+
+  /** Gives a frame to the current process (with a stall timer), else to the fallback. */
+  #send(job: Job): void {
     let p = this.#start();
-    if (p?.size && (p.size.width !== size.width || p.size.height !== size.height)) {
+    if (p && this.#autoscale && p.size && (p.size.width !== job.width || p.size.height !== job.height)) {
       p.end(); // its pending frames are still answered
       this.#proc = null;
       this.#eagerSpare = true; // the size changed once: keep a spare for the next change
       p = this.#start();
     }
-    if (!p) return this.#fallbackDecode(jpeg);
-    p.size = size;
+    if (!p) {
+      this.#fallbackDecode(job.jpeg).then((i) => job.resolve(i, false), job.reject);
+      return;
+    }
+    p.size = { width: job.width, height: job.height };
     const proc = p;
-    return new Promise<RgbaImage>((resolve, reject) => {
-      const timer = setTimeout(() => proc.kill(), this.#stallMs); // stalled: its jobs fall back
-      proc.send({
-        ...size,
-        jpeg,
-        resolve: (i, ffmpeg) => {
-          clearTimeout(timer);
-          if (ffmpeg) this.onFfmpeg++;
-          resolve(i);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
+    const timer = setTimeout(() => proc.kill(), this.#stallMs); // stalled: its jobs fall back
+    proc.send({
+      ...job,
+      asked: job,
+      timer,
+      resolve: (i, ffmpeg) => {
+        clearTimeout(timer);
+        if (ffmpeg) this.onFfmpeg++;
+        job.resolve(i, ffmpeg);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        job.reject(e);
+      },
     });
   }
 

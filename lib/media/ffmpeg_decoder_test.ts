@@ -41,8 +41,7 @@ Deno.test("jpegSize() reads the frame header; null without one", () => {
 });
 
 Deno.test({
-  name:
-    "FfmpegJpegDecoder: one ffmpeg, in order, pixels equal to WASM within 6 levels; size changes restart it",
+  name: "FfmpegJpegDecoder: one ffmpeg for every size, in order, pixels equal to WASM within 6 levels",
   ignore: !TEST_FFMPEG,
   fn: async () => {
     const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
@@ -57,6 +56,7 @@ Deno.test({
       }
       assert.equal(d.onFfmpeg, 4, "every frame answered by ffmpeg");
       assert.equal(d.failed, false);
+      assert.equal(await childFfmpegs(), 1, "the size change started no second ffmpeg (-autoscale 0)");
       // Not a JPEG: the WASM decoder's answer (a SyntaxError), and ffmpeg stays in use.
       await assert.rejects(d.decode(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
       await d.decode(a);
@@ -102,24 +102,34 @@ Deno.test({
     const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
     await d.warm();
     await d.decode(jpeg());
-    assert.equal(await childFfmpegs(), 2, "the decoding process and its spare");
+    assert.equal(await childFfmpegs(), 1, "the decoding process (no spare: it takes every size)");
     await d.closed();
     assert.equal(await childFfmpegs(), 0);
   },
 });
 
 Deno.test({
-  name: "FfmpegJpegDecoder: no spare until the size changes (spare: false); the WASM fallback not started",
+  name:
+    "FfmpegJpegDecoder with an ffmpeg older than 4.4 (no -autoscale): a process per size, no spare until the size changes (spare: false); the WASM fallback not started",
   ignore: !TEST_FFMPEG,
   fn: async () => {
+    // A stand-in for an older ffmpeg: refuses -autoscale as ffmpeg 4.3 does, else runs the real one.
+    const dir = await Deno.makeTempDir();
+    const old = `${dir}/ffmpeg`;
+    await Deno.writeTextFile(
+      old,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = -autoscale ] && { echo "Unrecognized option 'autoscale'." >&2; exit 1; }; done\nexec '${TEST_FFMPEG}' "$@"\n`,
+    );
+    await Deno.chmod(old, 0o755);
     let warmed = 0;
     const fallback = new JpegDecoder();
     const warm = fallback.warm.bind(fallback);
     fallback.warm = () => (warmed++, warm());
-    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, fallback, { spare: false });
+    const d = new FfmpegJpegDecoder(old, fallback, { spare: false });
     try {
       await d.warm();
       await d.decode(jpeg());
+      assert.equal(d.onFfmpeg, 1, "answered by the ffmpeg started the older way");
       assert.equal(d.processes, 1, "no spare yet");
       assert.equal(await childFfmpegs(), 1);
       const img = await d.decode(jpeg(90, 64, 40));
@@ -136,6 +146,7 @@ Deno.test({
       assert.equal(warmed, 1);
     } finally {
       await d.closed();
+      await Deno.remove(dir, { recursive: true });
     }
     assert.equal(await childFfmpegs(), 0);
   },
