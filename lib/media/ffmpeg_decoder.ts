@@ -18,6 +18,7 @@
  * the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
  */
+import { jpegSize } from "./jpeg_header.ts";
 import { type RgbaImage, yuvToRgba } from "./jpeg.ts";
 
 /** What a player needs of a decoder (JpegDecoder and FfmpegJpegDecoder). */
@@ -25,29 +26,6 @@ export interface FrameDecoder {
   decode(jpeg: Uint8Array): Promise<RgbaImage>;
   warm(): Promise<void>;
   close(): void;
-}
-
-/** Width and height from a JPEG's SOFn header; null when there is none. */
-export function jpegSize(b: Uint8Array): { width: number; height: number } | null {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return null;
-    const m = b[i + 1]!;
-    if (m === 0xff) {
-      i++; // fill byte
-      continue;
-    }
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    // SOF0…SOF15 except DHT (c4), JPG (c8) and DAC (cc).
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
-      const height = (b[i + 5]! << 8) | b[i + 6]!, width = (b[i + 7]! << 8) | b[i + 8]!;
-      return width > 0 && height > 0 ? { width, height } : null;
-    }
-    if (m === 0xda || m === 0xd9) return null; // scan or end before any frame header
-    i += 2 + len;
-  }
-  return null;
 }
 
 /** What the decoding process writes: RGBA, RGB, or planar full-range YUV 4:4:4 (converted here). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
 import { JpegDecoder } from "./decoder.ts";
-import { decoderArgs, FfmpegJpegDecoder, jpegSize } from "./ffmpeg_decoder.ts";
+import { decoderArgs, FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 import { decodeJpeg, type RgbaImage } from "./jpeg.ts";
 import { goldenImage, TEST_FFMPEG } from "./_testing.ts";
 
@@ -32,13 +32,6 @@ async function childFfmpegs(): Promise<number> {
     .output();
   return new TextDecoder().decode(o.stdout).trim().split("\n").filter(Boolean).length;
 }
-
-Deno.test("jpegSize() reads the frame header; null without one", () => {
-  assert.deepEqual(jpegSize(jpeg(90, 48, 32)), { width: 48, height: 32 });
-  assert.deepEqual(jpegSize(jpeg(50, 17, 9)), { width: 17, height: 9 });
-  assert.equal(jpegSize(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), null);
-  assert.equal(jpegSize(new Uint8Array(0)), null);
-});
 
 Deno.test({
   name: "FfmpegJpegDecoder: one ffmpeg for every size, in order, pixels equal to WASM within 6 levels",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FfmpegMissingError, renditionHeight, renditionsFor, VideoLibrary } from "./library.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
 import { spawnMjpeg } from "./ffmpeg.ts";
-import { jpegSize } from "./ffmpeg_decoder.ts";
+import { jpegSize } from "./jpeg_header.ts";
 
 const ff = TEST_FFMPEG ?? "";
 const noFfmpeg = TEST_FFMPEG === null;

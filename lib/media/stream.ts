@@ -12,7 +12,7 @@
 import { type Clock, systemClock } from "../common/clock.ts";
 import { sizeChanged } from "./adaptive.ts";
 import { isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
-import { jpegSize } from "./ffmpeg_decoder.ts";
+import { jpegSize } from "./jpeg_header.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
 import { readAhead } from "./read_ahead.ts";
