@@ -7,7 +7,9 @@
  *   stream USER FILE [--height PX] [--frames N] [--wait S]   offer a local video, stream once accepted
  *   watch [--accept-from USER] [--frames N] [--renderer …] [--wait S]   accept an offer and draw it
  * The renderer is found by querying the terminal unless `--renderer` is given; a stdout that is
- * not a terminal gets half-blocks at 80×24. Drawing bytes go to `io.write` (default: stdout).
+ * not a terminal gets half-blocks at 80×24. Drawing bytes go to `io.write` (default: stdout). On a
+ * terminal, `play` takes q, space, ←/→ and Ctrl-C and follows window resizes (video/play_controls.ts);
+ * `watch` takes q and Ctrl-C and follows resizes.
  * `stream` and `watch` log in with the client folder's keystore, so the frame key travels end to
  * end (an encrypted DM control message), never inside the offer the server relays.
  */
@@ -28,6 +30,7 @@ import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import { connectAndLogin, type ConnectFlags } from "./session_setup.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "./video/player.ts";
+import { controlPlayback } from "./video/play_controls.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "./video/terminal.ts";
 import type { FrameSource, FramesWanted, VideoFrame } from "./video/video_client.ts";
 import { framesFormat, VideoClient } from "./video/video_client.ts";
@@ -66,6 +69,11 @@ async function onScreen<T>(
   body: (draw: (b: string | Uint8Array) => void) => Promise<T>,
 ): Promise<T> {
   const draw = (b: string | Uint8Array) => tio.write(typeof b === "string" ? enc.encode(b) : b);
+  // Keys are read in raw mode (video/play_controls.ts). It goes on before output processing goes off:
+  // Deno keeps the settings it found at its first switch to raw mode and puts them back when the
+  // process ends, so they must be the user's own.
+  const keys = term.isTerminal && tio.stdinIsTerminal();
+  if (keys) tio.setRaw(true);
   // The picture is escape sequences and cursor moves only: the kernel need not scan it for newlines.
   const restore = term.isTerminal ? await tio.rawOutput?.() : null;
   if (term.isTerminal) draw("\x1b[?25l\x1b[2J");
@@ -73,6 +81,7 @@ async function onScreen<T>(
     return await body(draw);
   } finally {
     await restore?.();
+    if (keys) tio.setRaw(false);
     draw(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
   }
 }
@@ -159,7 +168,9 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       }
     }));
 
-  program.command("play").description("play a server video in this terminal").argument("<name>")
+  program.command("play").description(
+    "play a server video in this terminal (q stops, space pauses, ←/→ seek 5 s; it follows the window's size)",
+  ).argument("<name>")
     .option("--thirds", "first third at 240p, middle at 720p, last at 1080p")
     .option("--frames <n>", "stop after N frames")
     .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
@@ -225,7 +236,12 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
           label: o.thirds ? "thirds" : "adaptive",
           ...(decoder ? { decoder } : {}),
         });
-        shown = await player.done;
+        const release = controls(t, term, player, draw, true);
+        try {
+          shown = await player.done;
+        } finally {
+          release();
+        }
         await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
       }));
     if (shown) {
@@ -271,7 +287,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       io.out(`Streamed ${r.relayed} frames to ${user}, ${r.dropped} dropped${how}`);
     }, true));
 
-  program.command("watch").description("accept a user's video stream and draw it")
+  program.command("watch").description("accept a user's video stream and draw it (q stops)")
     .option("--accept-from <user>", "only accept a stream from USER")
     .option("--frames <n>", "stop after N frames")
     .option("--renderer <kind>", "kitty, sixel or halfblock (default: ask the terminal)")
@@ -308,20 +324,44 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       };
       const sum = await onScreen(t, term, (draw) =>
         stopOnInterrupt(() => void incoming.stop(), async () => {
-          const s = await new VideoPlayer(counted, {
+          const player = new VideoPlayer(counted, {
             kind: term.kind,
             pane,
             draw,
             label: `from ${offer.from}`,
-          }).done;
-          await incoming.stop();
-          return s;
+          });
+          const release = controls(t, term, player, draw, false);
+          try {
+            return await player.done;
+          } finally {
+            release();
+            await incoming.stop();
+          }
         }));
       const end = await incoming.ended;
       const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
       const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
       io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${sent}${who}`);
     }, true));
+}
+
+/**
+ * Keys (q, space, arrows, Ctrl-C) and window resizes for a player drawing on a terminal (nothing
+ * when the output is not one); returns what releases them.
+ */
+function controls(
+  t: TerminalIo,
+  term: TerminalInfo,
+  player: VideoPlayer,
+  draw: (b: string) => void,
+  seekable: boolean,
+): () => void {
+  if (!term.isTerminal) return () => {};
+  return controlPlayback(t, player, {
+    seekable,
+    draw,
+    pane: (cols, rows) => fullPane({ ...term, cols, rows }),
+  });
 }
 
 /** The whole terminal as the drawing pane. */

@@ -13,6 +13,7 @@
 import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
 import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
+import { videoActions } from "../video/video_keys.ts";
 import type { TuiApp } from "./app.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout, type Rect } from "./layout.ts";
@@ -25,7 +26,6 @@ export interface GraphicsInfo {
   cellHeight?: number;
 }
 
-const SEEK_MS = 5000;
 const utf8d = new TextDecoder();
 
 export class TuiVideo {
@@ -199,12 +199,13 @@ export class TuiVideo {
       return true;
     }
     const p = this.#player;
-    if (!p) return false;
-    if (text === "q") this.app.track(p.stop(), () => {});
-    else if (text === " ") this.app.track(p.togglePause(), () => {});
-    else if (ev.type === "key" && (ev.key === "Left" || ev.key === "Right")) {
-      this.app.track(p.seekBy(ev.key === "Left" ? -SEEK_MS : SEEK_MS), () => {});
-    } else return false;
+    const acts = p ? videoActions(ev) : [];
+    if (!p || !acts.length) return false;
+    for (const a of acts) {
+      if (a.do === "stop") this.app.track(p.stop(), () => {});
+      else if (a.do === "pause") this.app.track(p.togglePause(), () => {});
+      else this.app.track(p.seekBy(a.ms), () => {});
+    }
     return true;
   }
 

@@ -6,6 +6,7 @@
  * cell size (`CELL_QUERY`), so frames are requested at the pane's real pixel size. The cell size is
  * CSI 16 t's, else the window's pixels ÷ cells (CSI 14 t), else unset (the player assumes 10×20). The full-screen client
  * reads its own input and can call `parseDetectReplies`/`chooseGraphics` from lib/media directly.
+ * `denoTerminalIo` is the real terminal (stdin, stdout, `stty`, SIGWINCH) behind `TerminalIo`.
  */
 import {
   CELL_QUERY,
@@ -41,6 +42,8 @@ export interface TerminalIo {
    * writes only escape sequences and cursor moves: 0.3 s of kernel CPU per 480 frames of 42 KB.
    */
   rawOutput?: () => Promise<(() => Promise<void>) | null>;
+  /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
+  onResize?: (h: () => void) => () => void;
 }
 
 /** Runs `stty` on the terminal of stdin; its standard output, or null when it failed. */
@@ -75,6 +78,14 @@ export function denoTerminalIo(): TerminalIo {
       const saved = await stty(["-g"]); // every setting, in the form stty takes back
       if (!saved || !/^[\w:=.-]+$/.test(saved) || (await stty(["-opost"])) === null) return null;
       return async () => void (await stty([saved]));
+    },
+    onResize: (h) => {
+      try {
+        Deno.addSignalListener("SIGWINCH", h);
+      } catch {
+        return () => {}; // no such signal here (Windows)
+      }
+      return () => Deno.removeSignalListener("SIGWINCH", h);
     },
   };
 }

@@ -86,13 +86,16 @@ export class VideoService {
     return [...this.#pids];
   }
 
-  /** Every playing stream: frames sent and dropped so far, and its session's queued bytes. */
+  /** Every playing stream: frames sent and dropped so far, its session's queued bytes, its frame size. */
   viewerStats(): {
     stream: number;
     sent: number;
     dropped: number;
     queued: number;
     rendition: string | null;
+    /** The size of the frames it sends now (0 before its first segment). */
+    width: number;
+    height: number;
   }[] {
     const out = [];
     for (const [sink, map] of this.#viewers) {
@@ -104,6 +107,8 @@ export class VideoService {
           dropped: st.dropped,
           queued: sink.outbox.bytes,
           rendition: st.rendition,
+          width: st.width,
+          height: st.height,
         });
       }
     }

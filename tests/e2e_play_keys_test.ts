@@ -1,0 +1,75 @@
+/**
+ * `parley play` on a real terminal (tmux) against an in-process server with real ffmpeg: space
+ * pauses and resumes (the overlay shows ⏸), a window resize makes the server send frames of the
+ * new pane's size (its ffmpeg scales to it), and q ends the play with the summary line and exit 0.
+ */
+import assert from "node:assert/strict";
+import {
+  eventually,
+  PROGRAM_PERMS,
+  rootFile,
+  startTestServer,
+  testFfmpeg,
+  videoDataDir,
+  VIDEOS_DIR,
+} from "./helpers.ts";
+import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { targetSize } from "../lib/media/adaptive.ts";
+
+const ffmpeg = testFfmpeg();
+
+/** The frame size the server sends of the 1080p sample drawn in half-blocks on `cols` × `rows` cells. */
+function halfblockSize(cols: number, rows: number): string {
+  const px = targetSize(1920, 1080, "240p", cols, (rows - 1) * 2); // the last row is the overlay's
+  return `${px.width}x${px.height}`;
+}
+
+Deno.test({
+  name: "client play on a terminal: space pauses and resumes, a resize rescales the frames, q quits",
+  ignore: skipWithoutTmux || ffmpeg === null || Deno.build.os !== "linux",
+  async fn() {
+    const dir = await videoDataDir(ffmpeg!);
+    const home = await Deno.makeTempDir({ prefix: "parley-home-" });
+    const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
+    const tmux = new Tmux(t.port);
+    try {
+      await (await t.client("viewer", { password: "pw-viewer-secret", kdf: {} })).close();
+      const cmd = `RUST_BACKTRACE=0 NO_COLOR=1 PARLEY_PASSWORD=pw-viewer-secret PARLEY_HOME=${home} ` +
+        `PARLEY_FFMPEG=${ffmpeg} ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ${
+          rootFile("client.ts")
+        } ` +
+        `play sample --renderer halfblock --server 127.0.0.1:${t.port} --user viewer --trust-on-first-use ` +
+        `2>${home}/err; echo "exit $?" >${home}/exit; sleep 60`;
+      await tmux.run("new-session", "-d", "-s", "play", "-x", "80", "-y", "24", cmd);
+      await tmux.waitFor("play", (s) => /▶ [\d.]+ fps/.test(s), "the overlay of a playing video");
+      await tmux.keys("play", "Space");
+      await tmux.waitFor("play", (s) => /⏸ [\d.]+ fps/.test(s), "the paused overlay");
+      // A paused stream stays on the server: the size of its frames can be read at leisure.
+      const sent = () => t.srv.video.viewerStats().map((v) => `${v.width}x${v.height}`);
+      assert.deepEqual(sent(), [halfblockSize(80, 24)]);
+      await tmux.run("resize-window", "-t", "play", "-x", "50", "-y", "14");
+      const small = halfblockSize(50, 14);
+      await eventually(() => sent()[0] === small, 10_000, `frames of ${small}: ${sent()}`);
+      await tmux.keys("play", "Space");
+      const s = await tmux.waitFor(
+        "play",
+        (s) => /▶ [\d.]+ fps/.test(s.split("\n")[13] ?? ""),
+        "overlay on row 14",
+      );
+      assert.ok(s.split("\n").slice(0, 13).some((l) => l.includes("▀")), s);
+      await tmux.keys("play", "q");
+      await eventually(
+        () => Deno.readTextFile(`${home}/exit`).then((x) => x.trim() === "exit 0", () => false),
+        10_000,
+        "exit 0",
+      );
+      const err = await Deno.readTextFile(`${home}/err`);
+      assert.match(err, /parley: \d+ frames shown, \d+ dropped, first frame after \d+ ms/, err);
+    } finally {
+      await tmux.stop();
+      await t.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});
