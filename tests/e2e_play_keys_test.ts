@@ -73,3 +73,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "client play: SIGTERM while paused ends the play with its summary line",
+  ignore: skipWithoutTmux || ffmpeg === null || Deno.build.os !== "linux",
+  async fn() {
+    const dir = await videoDataDir(ffmpeg!);
+    const home = await Deno.makeTempDir({ prefix: "parley-home-" });
+    const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
+    const tmux = new Tmux(t.port);
+    try {
+      await (await t.client("viewer", { password: "pw-viewer-secret", kdf: {} })).close();
+      // The client runs in the background of the pane's shell, so its pid can be signalled.
+      const cmd = `RUST_BACKTRACE=0 NO_COLOR=1 PARLEY_PASSWORD=pw-viewer-secret PARLEY_HOME=${home} ` +
+        `PARLEY_FFMPEG=${ffmpeg} ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ${
+          rootFile("client.ts")
+        } ` +
+        `play sample --renderer halfblock --server 127.0.0.1:${t.port} --user viewer --trust-on-first-use ` +
+        `< /dev/tty 2>${home}/err & p=$!; echo $p >${home}/pid; wait $p; echo "exit $?" >${home}/exit; sleep 60`;
+      await tmux.run("new-session", "-d", "-s", "play", "-x", "80", "-y", "24", `sh -c '${cmd}'`);
+      await tmux.waitFor("play", (s) => /▶ [\d.]+ fps/.test(s), "the overlay of a playing video");
+      await tmux.keys("play", "Space");
+      await tmux.waitFor("play", (s) => /⏸ [\d.]+ fps/.test(s), "the paused overlay");
+      Deno.kill(Number((await Deno.readTextFile(`${home}/pid`)).trim()), "SIGTERM");
+      await eventually(
+        () => Deno.readTextFile(`${home}/exit`).then((x) => x.startsWith("exit"), () => false),
+        10_000,
+        "the client to end",
+      );
+      const err = await Deno.readTextFile(`${home}/err`);
+      assert.match(err, /parley: \d+ frames shown, \d+ dropped/, err);
+    } finally {
+      await tmux.stop();
+      await t.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});

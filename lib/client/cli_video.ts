@@ -224,9 +224,13 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       counts[f.rendition]!++;
       if (++total === max) pb.stopAfterThis(); // this frame is still drawn
     });
+    // A signal stops the player once there is one: a paused player waits for no frame, so stopping
+    // only its source would leave it waiting.
+    let player: VideoPlayer | null = null;
+    const interrupt = () => void (player ? player.stop() : pb.stop()).catch(() => {});
     await onScreen(t, term, (draw) =>
-      stopOnInterrupt(() => void pb.stop(), async () => {
-        const player = new VideoPlayer(pb, {
+      stopOnInterrupt(interrupt, async () => {
+        player = new VideoPlayer(pb, {
           kind: term.kind,
           pane,
           draw: (b) => {
