@@ -13,7 +13,7 @@
 import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
 import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
-import { videoActions } from "../video/video_keys.ts";
+import { applyVideoAction, videoActions } from "../video/video_keys.ts";
 import type { TuiApp } from "./app.ts";
 import type { KeyEvent } from "./keys.ts";
 import { layout, type Rect } from "./layout.ts";
@@ -201,11 +201,7 @@ export class TuiVideo {
     const p = this.#player;
     const acts = p ? videoActions(ev) : [];
     if (!p || !acts.length) return false;
-    for (const a of acts) {
-      if (a.do === "stop") this.app.track(p.stop(), () => {});
-      else if (a.do === "pause") this.app.track(p.togglePause(), () => {});
-      else this.app.track(p.seekBy(a.ms), () => {});
-    }
+    for (const a of acts) this.app.track(applyVideoAction(p, a), () => {});
     return true;
   }
 

@@ -1,8 +1,9 @@
 /**
  * Playback controls of the scripted player (`parley play`, `parley watch`) on a terminal, while a
- * VideoPlayer draws. Keys: stdin (which the caller put in raw mode) is read through the TUI's `KeyDecoder`; the
- * video keys (video_keys.ts: q, space, ←/→) act on the player — a live stream (`seekable` false)
- * only stops — and Ctrl-C stops it too (raw mode delivers it as a byte instead of SIGINT).
+ * VideoPlayer draws. Keys: stdin (which the caller put in raw mode) is read through the TUI's
+ * `KeyDecoder`; the video keys (video_keys.ts: q, space, ←/→) act on the player — a live stream
+ * (`seekable` false) only stops — and Ctrl-C stops it too (raw mode delivers it as a byte instead
+ * of SIGINT).
  * Window size: when the terminal changes size (`TerminalIo.onResize`) and then holds still for
  * `settleMs` (dragging a window's edge sends many changes, and each new size restarts the server's
  * ffmpeg), the screen is cleared and the player gets the pane of the new size: later frames are
@@ -13,13 +14,10 @@
 import type { PaneGeometry } from "../../media/mod.ts";
 import { KeyDecoder } from "../tui/keys.ts";
 import type { TerminalIo } from "./terminal.ts";
-import { videoActions } from "./video_keys.ts";
+import { applyVideoAction, videoActions, type VideoControls } from "./video_keys.ts";
 
 /** What the controls drive (VideoPlayer has it all). */
-export interface Controlled {
-  stop(): Promise<unknown>;
-  togglePause(): Promise<void>;
-  seekBy(ms: number): Promise<void>;
+export interface Controlled extends VideoControls {
   resize(pane: PaneGeometry): Promise<void>;
   invalidate(): void;
 }
@@ -47,10 +45,7 @@ export function controlPlayback(io: TerminalIo, player: Controlled, o: ControlOp
         for (const ev of keys.push(chunk)) {
           if (ev.type === "key" && ev.key === "C-c") void player.stop().catch(quiet);
           for (const a of videoActions(ev)) {
-            if (a.do === "stop") void player.stop().catch(quiet);
-            else if (!o.seekable) continue;
-            else if (a.do === "pause") void player.togglePause().catch(quiet);
-            else void player.seekBy(a.ms).catch(quiet);
+            if (a.do === "stop" || o.seekable) void applyVideoAction(player, a).catch(quiet);
           }
         }
       }

@@ -12,7 +12,6 @@ function fakeTerminal(o: { tty?: boolean } = {}) {
   const chunks: (Uint8Array | null)[] = [];
   let wake: (() => void) | null = null;
   const raw: boolean[] = [];
-  const written: string[] = [];
   let size = { columns: 80, rows: 24 };
   const resizers = new Set<() => void>();
   const io: TerminalIo = {
@@ -20,7 +19,7 @@ function fakeTerminal(o: { tty?: boolean } = {}) {
     stdoutIsTerminal: () => true,
     size: () => size,
     setRaw: (r) => void raw.push(r),
-    write: (b) => void written.push(new TextDecoder().decode(b)),
+    write: () => {},
     read: async () => {
       while (!chunks.length) await new Promise<void>((r) => (wake = r));
       return chunks.shift()!;
@@ -33,7 +32,6 @@ function fakeTerminal(o: { tty?: boolean } = {}) {
   return {
     io,
     raw,
-    written,
     resizers,
     type(s: string) {
       chunks.push(enc.encode(s));

@@ -3,7 +3,7 @@
  * full-screen client's video pane and the scripted `parley play`/`parley watch`: `q` stops, space
  * pauses or resumes, ← and → seek 5 s back or forward. A text event of several characters (typed
  * faster than one read) counts only when every character is a video key, so words typed into an
- * editor are never taken for keys.
+ * editor are never taken for keys. `applyVideoAction` carries one out on a player.
  */
 import type { KeyEvent } from "../tui/keys.ts";
 
@@ -29,4 +29,18 @@ export function videoActions(ev: KeyEvent): VideoAction[] {
     out.push(a);
   }
   return out;
+}
+
+/** What an action needs of a player (VideoPlayer has it). */
+export interface VideoControls {
+  stop(): Promise<unknown>;
+  togglePause(): Promise<void>;
+  seekBy(ms: number): Promise<void>;
+}
+
+/** Carries out `a` on `player`; the promise of the call it made. */
+export function applyVideoAction(player: VideoControls, a: VideoAction): Promise<unknown> {
+  if (a.do === "stop") return player.stop();
+  if (a.do === "pause") return player.togglePause();
+  return player.seekBy(a.ms);
 }
