@@ -10,14 +10,14 @@ import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
 import { DEFAULTS } from "./lib/server/config.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
-import { dbPathIn, ensureDataDir, openDataDir } from "./lib/server/data_dir.ts";
+import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
 import { PostgresStore } from "./lib/server/store/postgres_store.ts";
 import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
-import { NatsBus } from "./lib/server/bus/nats_bus.ts";
+import { NatsBus, type NatsBusOptions, redactBusUrl } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 
 export { VERSION };
@@ -36,7 +36,16 @@ Options:
   --store postgres://USER@HOST:PORT/DB
                            keep everything in PostgreSQL instead of the data folder's SQLite file
                            (PARLEY_STORE); several nodes may share it when they share a bus
-  --bus nats://HOST:PORT   join the other nodes on this NATS (PARLEY_BUS); needs --store postgres://…
+  --store-tls-ca FILE      PEM CA that PostgreSQL's certificate must chain to (TLS, verified); or
+                           ?sslmode=require in the address for TLS without verification
+  --bus nats://HOST:PORT   join the other nodes on this NATS (PARLEY_BUS); needs --store postgres://…;
+                           nats://USER:PASS@HOST:PORT when NATS asks for a password, tls://… for TLS
+  --cluster-key-file FILE  the key every node of a cluster shares (PARLEY_CLUSTER_KEY_FILE; default
+                           cluster.key in the data folder, made on first start): copy it to every node
+  --bus-creds FILE         NATS .creds file (JWT and nkey seed) instead of a password
+  --bus-tls-ca FILE        PEM CA that NATS's certificate must chain to (makes TLS required)
+  --bus-tls-cert FILE      PEM client certificate for NATS (with --bus-tls-key) when NATS asks for one
+  --bus-tls-key FILE       its private key
   --videos DIR             video folder (default ${DEFAULTS.videosDir}); ffmpeg from PARLEY_FFMPEG,
                            then PATH
   --max-attempts N         failed logins before a lockout (default ${DEFAULTS.maxAttempts})
@@ -83,6 +92,12 @@ async function main(argv: string[]): Promise<number> {
       data: { type: "string" },
       store: { type: "string" },
       bus: { type: "string" },
+      "store-tls-ca": { type: "string" },
+      "cluster-key-file": { type: "string" },
+      "bus-creds": { type: "string" },
+      "bus-tls-ca": { type: "string" },
+      "bus-tls-cert": { type: "string" },
+      "bus-tls-key": { type: "string" },
       videos: { type: "string" },
       "max-attempts": { type: "string" },
       lockout: { type: "string" },
@@ -131,7 +146,10 @@ async function main(argv: string[]): Promise<number> {
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath);
+  const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
+    storeCa: await readOpt(f["store-tls-ca"]),
+    bus: busUrl ? await busOptions(dataDir, f, log) : null,
+  });
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
   const ffmpeg = findFfmpeg(Deno.env);
@@ -164,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
   await srv.start();
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
   if (pg) await pg.heartbeat(node, !!bus, Date.now());
-  if (bus) log.info("cluster.join", { node, bus: busUrl });
+  if (bus) log.info("cluster.join", { node, bus: redactBusUrl(busUrl) });
   const fp = await fingerprintPem(dd.tls.cert);
   console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
   log.info("listen", {
@@ -221,6 +239,7 @@ async function openStoreAndBus(
   busUrl: string,
   node: string,
   dbPath: string,
+  o: { storeCa?: string; bus: NatsBusOptions | null },
 ): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null }> {
   if (!storeUrl) {
     if (busUrl) throw new Error("--bus needs a shared store: add --store postgres://USER@HOST:PORT/DB");
@@ -229,7 +248,7 @@ async function openStoreAndBus(
   if (!/^postgres(ql)?:\/\//.test(storeUrl)) {
     throw new Error(`--store takes a postgres://USER@HOST:PORT/DB address, got "${storeUrl}"`);
   }
-  const pg = await PostgresStore.open(storeUrl);
+  const pg = await PostgresStore.open(storeUrl, o.storeCa ? { tlsCa: o.storeCa } : {});
   try {
     const others = await pg.liveNodes(node, Date.now(), NODE_TIMEOUT_MS);
     if (!busUrl && others.length) {
@@ -237,12 +256,35 @@ async function openStoreAndBus(
         `another node (${others[0]}) is using this database; start every node with --bus nats://HOST:PORT`,
       );
     }
-    const bus = busUrl ? await NatsBus.open(busUrl, node) : null;
+    const bus = busUrl && o.bus ? await NatsBus.open(busUrl, node, o.bus) : null;
     return { store: pg, pg, bus };
   } catch (e) {
     await pg.close();
     throw e;
   }
+}
+
+async function readOpt(file: string | undefined): Promise<string | undefined> {
+  return file === undefined ? undefined : await Deno.readTextFile(file);
+}
+
+/** The bus's cluster key, NATS credentials and TLS files, read here (nothing in lib/ reads flags or env). */
+async function busOptions(
+  dataDir: string,
+  f: Record<string, string | boolean | undefined>,
+  log: Logger,
+): Promise<NatsBusOptions> {
+  const str = (k: string) => typeof f[k] === "string" ? f[k] as string : undefined;
+  const keyFile = str("cluster-key-file") ?? Deno.env.get("PARLEY_CLUSTER_KEY_FILE");
+  const k = await loadClusterKey(dataDir, keyFile);
+  if (k.created) {
+    log.warn("cluster.key", { created: k.path, hint: "copy this file to every node of the cluster" });
+  }
+  const [creds, ca, cert, key] = await Promise.all(
+    ["bus-creds", "bus-tls-ca", "bus-tls-cert", "bus-tls-key"].map((n) => readOpt(str(n))),
+  );
+  const tls = ca || cert || key ? { ca, cert, key } : undefined;
+  return { key: k.key, log, ...(creds ? { creds } : {}), ...(tls ? { tls } : {}) };
 }
 
 /** `admin grant|revoke|unlock NAME` with the server stopped: Core's own actions (lib/server/offline_admin.ts). */

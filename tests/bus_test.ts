@@ -1,20 +1,44 @@
 /** The Bus conformance suite on MemoryBus and on NatsBus (a throwaway nats-server). */
+import { connect } from "nats";
 import { MemoryBusNet } from "../lib/server/bus/bus.ts";
 import { busConformance } from "../lib/server/bus/bus_conformance.ts";
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import { clusterSkip, startNats, type TestNats } from "./cluster_harness.ts";
 
-busConformance("MemoryBus", (n) => {
+busConformance("MemoryBus", (keys) => {
   const net = new MemoryBusNet();
-  return Promise.resolve(Array.from({ length: n }, (_, i) => net.join(`m${i}`)));
+  return Promise.resolve({
+    buses: keys.map((key, i) => net.join(`m${i}`, { key })),
+    scope: "memory",
+    inject: (wire) => Promise.resolve(net.inject(wire)),
+    tap: (fn) => Promise.resolve(net.tap(fn)),
+    close: () => Promise.resolve(),
+  });
 });
 
 let nats: Promise<TestNats> | null = null;
 let k = 0;
-busConformance("NatsBus", async (n) => {
+busConformance("NatsBus", async (keys) => {
   const s = await (nats ??= startNats());
   const subject = `parley.test${++k}`;
-  return await Promise.all(Array.from({ length: n }, (_, i) => NatsBus.open(s.url, `n${k}.${i}`, subject)));
+  const buses = await Promise.all(keys.map((key, i) => NatsBus.open(s.url, `n${k}.${i}`, { key, subject })));
+  const outsider = await connect({ servers: s.url.replace(/^nats:\/\//, "") });
+  return {
+    buses,
+    scope: subject,
+    inject: async (wire) => {
+      outsider.publish(subject, wire);
+      await outsider.flush();
+    },
+    tap: async (fn) => {
+      const sub = outsider.subscribe(subject);
+      (async () => {
+        for await (const m of sub) fn(m.data);
+      })();
+      await outsider.flush();
+    },
+    close: () => outsider.close(),
+  };
 }, { ignore: clusterSkip !== null });
 
 Deno.test({

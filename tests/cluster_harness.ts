@@ -7,6 +7,9 @@
 
 const onCi = Deno.env.get("CI") === "true";
 
+/** The cluster key of in-process test nodes (each test cluster has its own subject too). */
+export const TEST_CLUSTER_KEY: Uint8Array = crypto.getRandomValues(new Uint8Array(32));
+
 function findPgBin(): string | null {
   try {
     const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name)

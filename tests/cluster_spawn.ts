@@ -5,6 +5,7 @@
  */
 import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
+import { newClusterKeyText } from "../lib/server/bus/seal.ts";
 import { PROGRAM_PERMS, rootFile, testCert, testKdf } from "./helpers.ts";
 
 export interface SpawnedNode {
@@ -28,14 +29,18 @@ export async function spawnNode(
   dir: string,
   store: string,
   bus: string | null,
-  o: { console?: boolean; args?: string[] } = {},
+  o: { console?: boolean; args?: string[]; keyFile?: string } = {},
 ): Promise<SpawnedNode> {
   const files = await certFiles(dir);
   const data = await Deno.makeTempDir({ dir, prefix: "node-" });
+  const keyFile = `${dir}/cluster.key`; // one key for the nodes of one folder (a cluster)
+  await Deno.writeTextFile(keyFile, newClusterKeyText(), { createNew: true, mode: 0o600 }).catch((e) => {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  });
   const args = ["run", ...PROGRAM_PERMS, rootFile("server.ts"), "--port", "0", "--host", "127.0.0.1"];
   args.push("--data", data, "--tls-cert", files.cert, "--tls-key", files.key, "--store", store);
   args.push("--msg-rate", "0", "--login-rate", "0", ...(o.args ?? []));
-  if (bus) args.push("--bus", bus);
+  if (bus) args.push("--bus", bus, "--cluster-key-file", o.keyFile ?? keyFile);
   if (o.console) args.push("--console");
   const child = new Deno.Command(Deno.execPath(), {
     args,

@@ -21,6 +21,7 @@ import {
   clusterSkip,
   startNats,
   startPostgres,
+  TEST_CLUSTER_KEY,
   type TestNats,
   type TestPostgres,
 } from "./cluster_harness.ts";
@@ -51,7 +52,7 @@ async function cluster(
   const clients: ChatClient[] = [];
   const nodes: Node[] = [];
   for (let i = 0; i < n; i++) {
-    const bus = wrap(await NatsBus.open(nats.url, `node${i + 1}`, subject), i);
+    const bus = wrap(await NatsBus.open(nats.url, `node${i + 1}`, { key: TEST_CLUSTER_KEY, subject }), i);
     const srv = new ParleyServer(
       { port: 0, msgRate: 0, loginRate: 0, maxAttempts: 3, dataDir: "/nonexistent" },
       {

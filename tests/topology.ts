@@ -12,6 +12,7 @@ import {
   clusterSkip,
   startNats,
   startPostgres,
+  TEST_CLUSTER_KEY,
   type TestNats,
   type TestPostgres,
 } from "./cluster_harness.ts";
@@ -37,7 +38,7 @@ export const startTestCluster: Start = async (opts = {}, o = {}) => {
     nodes: {
       count: 3,
       store: () => PostgresStore.open(url),
-      bus: (i) => NatsBus.open(nats.url, `node${i + 1}`, subject),
+      bus: (i) => NatsBus.open(nats.url, `node${i + 1}`, { key: TEST_CLUSTER_KEY, subject }),
       shared: storeText(url),
     },
   });

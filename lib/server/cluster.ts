@@ -4,7 +4,8 @@
  * its own included, in seq order (its own at once when nothing is missing before them); a bus `msg`
  * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
- * names and announcements are relayed as events. No I/O of its own besides the bus and the store.
+ * names and announcements are relayed as events; a role event makes this node read the role from the
+ * store, never take it from the event. No I/O of its own besides the bus and the store.
  */
 import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
@@ -181,11 +182,7 @@ export class Cluster {
         this.#setRemote(from, e.stopping ? null : e.users);
         break;
       case "role":
-        for (const s of hub.sessionsOf(e.user)) {
-          s.role = e.role;
-          s.send({ t: "role", role: e.role });
-          s.send({ t: "notice", level: "info", text: e.note });
-        }
+        void this.#roleChanged(e);
         break;
       case "room":
         hub.rooms.delete(e.room);
@@ -204,6 +201,26 @@ export class Cluster {
       case "stream":
         hub.streamEvents?.(from, e);
         break;
+    }
+  }
+
+  /**
+   * A role event only says "read it again": the role comes from the store, never from the event (a
+   * forged or stale event changes nothing); the note is shown only when the store agrees with it.
+   */
+  async #roleChanged(e: Extract<BusEvent, { t: "role" }>): Promise<void> {
+    let role: string | undefined;
+    try {
+      role = (await this.core.store.getUser(e.user))?.role;
+    } catch (err) {
+      return this.core.log.warn("cluster.role", { user: e.user, error: String(err) });
+    }
+    if (role !== "admin" && role !== "user") return;
+    for (const s of this.core.hub.sessionsOf(e.user)) {
+      if (s.role === role) continue;
+      s.role = role;
+      s.send({ t: "role", role });
+      if (role === e.role) s.send({ t: "notice", level: "info", text: e.note });
     }
   }
 

@@ -1,10 +1,11 @@
 /**
  * The server's data folder: creates it, loads or makes the TLS certificate (reused across
- * starts), and opens the log file. The only server module besides the SQLite store that touches
+ * starts) and, for several nodes, the cluster key; opens the log file. The only server module besides the SQLite store that touches
  * the file system. The folder is private (0700) and its files 0600, also when the folder already
  * existed with looser modes: `secure()` sets them once the store has created its files.
  */
 import { makeSelfSignedCert } from "../net/cert.ts";
+import { newClusterKeyText, parseClusterKey } from "./bus/seal.ts";
 
 export interface DataDir {
   dbPath: string;
@@ -67,7 +68,37 @@ export async function openDataDir(
   };
 }
 
-const PRIVATE_FILES = ["parley.db", "parley.db-wal", "parley.db-shm", "parley.log", "key.pem", "cert.pem"];
+const PRIVATE_FILES = [
+  "parley.db",
+  "parley.db-wal",
+  "parley.db-shm",
+  "parley.log",
+  "key.pem",
+  "cert.pem",
+  "cluster.key",
+];
+
+/**
+ * The cluster key (issue 33 item 2): from `file` when given, else `cluster.key` in the data folder,
+ * made (0600, 32 random bytes as hex) on first start. Every node of a cluster needs the same one.
+ */
+export async function loadClusterKey(
+  dir: string,
+  file?: string,
+): Promise<{ key: Uint8Array; path: string; created: boolean }> {
+  const path = file ?? `${dir}/cluster.key`;
+  try {
+    const key = parseClusterKey(await Deno.readTextFile(path));
+    return { key, path, created: false };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) || file) {
+      throw new Error(`cluster key ${path}: ${(e as Error).message}`);
+    }
+  }
+  const text = newClusterKeyText();
+  await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
+  return { key: parseClusterKey(text), path, created: true };
+}
 
 async function securePerms(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return; // no POSIX modes there

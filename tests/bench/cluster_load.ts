@@ -6,6 +6,7 @@
  * process (read from /proc), printed beside the same workloads on one SQLite node from the same run.
  * The test PostgreSQL runs with fsync off (a throwaway); SQLite commits with synchronous=FULL.
  */
+import { newClusterKeyText } from "../../lib/server/bus/seal.ts";
 import { PostgresStore } from "../../lib/server/store/postgres_store.ts";
 import { startNats, startPostgres, type TestNats, type TestPostgres } from "../cluster_harness.ts";
 import { seedStore, type Srv, startServer, stopServer, tokenOf } from "./bench_server.ts";
@@ -39,9 +40,13 @@ async function withCluster<T>(
   const dirs: string[] = [];
   const nodes: Srv[] = [];
   try {
+    let key = "";
     for (let i = 0; i < 3; i++) {
       dirs.push(await Deno.makeTempDir({ prefix: "parley-bench-node-" }));
-      nodes.push(await startServer(dirs[i]!, ["--store", url, "--bus", eng.nats.url]));
+      if (!key) await Deno.writeTextFile(key = `${dirs[0]}/shared-cluster.key`, newClusterKeyText());
+      nodes.push(
+        await startServer(dirs[i]!, ["--store", url, "--bus", eng.nats.url, "--cluster-key-file", key]),
+      );
     }
     const cpu = async () => {
       let sum = await cpuMicros(eng.nats.pid) + await treeCpu(eng.pg.pid);

@@ -2,9 +2,12 @@
  * The bus between server nodes (issue 16): what one node tells the others, live, at most once. It
  * carries no truth: messages are in the store and a node that misses a `msg` event catches up by
  * seq (lib/server/cluster.ts). `MemoryBus` joins nodes of one process (tests, one-machine demos);
- * `NatsBus` (nats_bus.ts) joins processes over NATS. Both pass bus_conformance.ts.
+ * `NatsBus` (nats_bus.ts) joins processes over NATS. Both carry only envelopes sealed under the
+ * cluster key (seal.ts: encrypted, authenticated, replay-checked, schema-checked) and pass
+ * bus_conformance.ts.
  */
 import type { Outbound } from "../../protocol/messages.ts";
+import { BusSeal, type SealOptions } from "./seal.ts";
 
 export interface PresenceEntry {
   user: string;
@@ -62,32 +65,43 @@ export type BusEvent =
     body?: string;
   };
 
-export interface BusEnvelope {
-  from: string;
-  e: BusEvent;
-}
-
 export interface Bus {
   /** This node's id (unique per process start). */
   readonly node: string;
-  /** Sends to every other node; never delivered back to this one. */
+  /** Sends to every other node (sealed under the cluster key, seal.ts); never delivered back to this one. */
   publish(e: BusEvent): void;
-  /** Every event from other nodes, in each sender's order. One handler per bus. */
+  /**
+   * Every event from other nodes of the same cluster key, in each sender's order, opened and
+   * schema-checked; anything else on the bus (no key, another key, tampered, replayed) is dropped.
+   * One handler per bus.
+   */
   subscribe(fn: (from: string, e: BusEvent) => void): void;
   close(): Promise<void>;
 }
 
-/** Nodes of one process joined in memory: delivery is asynchronous, like a network bus. */
+/**
+ * Nodes of one process joined in memory: delivery is asynchronous, like a network bus, and carries
+ * the same sealed bytes. `inject` and `tap` are an outsider on the wire (tests).
+ */
 export class MemoryBusNet {
   readonly #nodes = new Set<MemoryBus>();
-  join(node: string): MemoryBus {
-    const b = new MemoryBus(this, node);
+  readonly #taps: ((wire: Uint8Array) => void)[] = [];
+  join(node: string, o: SealOptions): MemoryBus {
+    const b = new MemoryBus(this, node, new BusSeal(o, "memory"));
     this.#nodes.add(b);
     return b;
   }
-  send(from: MemoryBus, e: BusEvent): void {
-    const copy = JSON.stringify(e);
-    for (const b of this.#nodes) if (b !== from) b.receive(from.node, JSON.parse(copy));
+  send(from: MemoryBus | null, wire: Uint8Array): void {
+    for (const t of this.#taps) t(wire.slice());
+    for (const b of this.#nodes) if (b !== from) b.receive(wire.slice());
+  }
+  /** Puts raw bytes on the wire, as a publisher with no node of its own. */
+  inject(wire: Uint8Array): void {
+    this.send(null, wire);
+  }
+  /** Sees every envelope sent, as bytes. */
+  tap(fn: (wire: Uint8Array) => void): void {
+    this.#taps.push(fn);
   }
   leave(b: MemoryBus): void {
     this.#nodes.delete(b);
@@ -98,16 +112,18 @@ export class MemoryBus implements Bus {
   #fn: ((from: string, e: BusEvent) => void) | null = null;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
-  constructor(readonly net: MemoryBusNet, readonly node: string) {}
+  constructor(readonly net: MemoryBusNet, readonly node: string, readonly seal: BusSeal) {}
   publish(e: BusEvent): void {
-    if (!this.#closed) this.net.send(this, e);
+    if (!this.#closed) this.net.send(this, this.seal.seal(this.node, e));
   }
   subscribe(fn: (from: string, e: BusEvent) => void): void {
     this.#fn = fn;
   }
-  receive(from: string, e: BusEvent): void {
+  receive(wire: Uint8Array): void {
     this.#queue = this.#queue.then(() => {
-      if (!this.#closed) this.#fn?.(from, e);
+      if (this.#closed) return;
+      const env = this.seal.open(wire);
+      if (env) this.#fn?.(env.from, env.e);
     });
   }
   close(): Promise<void> {

@@ -1,29 +1,90 @@
 /**
- * `Bus` over NATS core pub/sub (npm `nats`): one subject per cluster, JSON envelopes tagged with the
- * sending node, own echoes dropped. At most once by design: lost events are caught up from the store.
- * The only file that speaks to NATS.
+ * `Bus` over NATS core pub/sub (npm `nats`): one subject per cluster, every envelope sealed under
+ * the cluster key (seal.ts), own echoes dropped. At most once by design: lost events are caught up
+ * from the store. NATS itself may ask for a user and password (in the URL,
+ * `nats://USER:PASS@HOST:PORT`), a .creds file (JWT and nkey seed) and TLS (a CA to verify it, a
+ * client certificate when it asks for one; `tls://` in the URL requires TLS). The only file that
+ * speaks to NATS; the caller reads files and passes their text.
  */
-import { connect, type NatsConnection, type Subscription } from "nats";
-import type { Bus, BusEnvelope, BusEvent } from "./bus.ts";
+import {
+  connect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  type NatsConnection,
+  type Subscription,
+} from "nats";
+import type { Bus, BusEvent } from "./bus.ts";
+import { BusSeal, type SealOptions } from "./seal.ts";
+
+export interface NatsBusOptions extends SealOptions {
+  /** Separates clusters on one NATS (default "parley.cluster"). */
+  subject?: string;
+  /** Text of a NATS .creds file (JWT and nkey seed). */
+  creds?: string;
+  /** TLS to NATS: PEM texts. A CA (or a `tls://` URL) makes TLS required. */
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
+/** The servers, user and password and whether TLS is required, from `nats://[USER:PASS@]HOST:PORT[,…]`. */
+export function parseBusUrl(url: string): { servers: string[]; user?: string; pass?: string; tls: boolean } {
+  const out: { servers: string[]; user?: string; pass?: string; tls: boolean } = { servers: [], tls: false };
+  for (const raw of url.split(",").map((u) => u.trim()).filter(Boolean)) {
+    const withScheme = /^[a-z]+:\/\//.test(raw) ? raw : `nats://${raw}`;
+    let u: URL;
+    try {
+      u = new URL(withScheme);
+    } catch {
+      throw new Error(`--bus takes nats://[USER:PASS@]HOST:PORT, got "${redactBusUrl(raw)}"`);
+    }
+    if (u.protocol !== "nats:" && u.protocol !== "tls:") {
+      throw new Error(`--bus takes nats:// or tls:// addresses, got "${u.protocol}"`);
+    }
+    if (u.protocol === "tls:") out.tls = true;
+    if (u.username) out.user = decodeURIComponent(u.username);
+    if (u.password) out.pass = decodeURIComponent(u.password);
+    out.servers.push(`${u.hostname}:${u.port || "4222"}`);
+  }
+  if (!out.servers.length) throw new Error("--bus needs at least one nats://HOST:PORT");
+  return out;
+}
+
+/** The bus URL with any password replaced by "***" (for logs and errors). */
+export function redactBusUrl(url: string): string {
+  return url.replace(/\/\/([^:@/,]*):[^@/,]*@/g, "//$1:***@");
+}
 
 export class NatsBus implements Bus {
-  readonly #enc = new TextEncoder();
-  readonly #dec = new TextDecoder();
   #sub: Subscription | null = null;
 
-  private constructor(readonly node: string, readonly nc: NatsConnection, readonly subject: string) {}
+  private constructor(
+    readonly node: string,
+    readonly nc: NatsConnection,
+    readonly subject: string,
+    readonly seal: BusSeal,
+  ) {}
 
-  /** Connects to `url` (nats://HOST:PORT[,nats://…]); `subject` separates clusters on one NATS. */
-  static async open(url: string, node: string, subject = "parley.cluster"): Promise<NatsBus> {
-    const servers = url.split(",").map((u) => u.trim().replace(/^nats:\/\//, ""));
-    const nc = await connect({ servers, name: `parley-${node}`, maxReconnectAttempts: -1, timeout: 5000 });
-    return new NatsBus(node, nc, subject);
+  /** Connects to `url` (nats://[USER:PASS@]HOST:PORT[,…] or tls://…) with the cluster key in `o`. */
+  static async open(url: string, node: string, o: NatsBusOptions): Promise<NatsBus> {
+    const subject = o.subject ?? "parley.cluster";
+    const seal = new BusSeal(o, subject);
+    const p = parseBusUrl(url);
+    const opts: ConnectionOptions = {
+      servers: p.servers,
+      name: `parley-${node}`,
+      maxReconnectAttempts: -1,
+      timeout: 5000,
+    };
+    if (p.user !== undefined) opts.user = p.user;
+    if (p.pass !== undefined) opts.pass = p.pass;
+    if (o.creds) opts.authenticator = credsAuthenticator(new TextEncoder().encode(o.creds));
+    if (p.tls || o.tls) opts.tls = { ...(o.tls?.ca ? { ca: o.tls.ca } : {}), ...certOf(o.tls) };
+    const nc = await connect(opts);
+    return new NatsBus(node, nc, subject, seal);
   }
 
   publish(e: BusEvent): void {
     if (this.nc.isClosed()) return;
-    const env: BusEnvelope = { from: this.node, e };
-    this.nc.publish(this.subject, this.#enc.encode(JSON.stringify(env)));
+    this.nc.publish(this.subject, this.seal.seal(this.node, e));
   }
 
   subscribe(fn: (from: string, e: BusEvent) => void): void {
@@ -31,13 +92,8 @@ export class NatsBus implements Bus {
     this.#sub = sub;
     (async () => {
       for await (const m of sub) {
-        let env: BusEnvelope;
-        try {
-          env = JSON.parse(this.#dec.decode(m.data));
-        } catch {
-          continue; // not ours
-        }
-        if (env.from !== this.node && env.e) fn(env.from, env.e);
+        const env = this.seal.open(m.data);
+        if (env) fn(env.from, env.e);
       }
     })();
   }
@@ -48,4 +104,12 @@ export class NatsBus implements Bus {
     await this.nc.drain().catch(() => {});
     await this.nc.closed();
   }
+}
+
+function certOf(t: NatsBusOptions["tls"]): { cert?: string; key?: string } {
+  if (!t?.cert && !t?.key) return {};
+  if (!t.cert || !t.key) {
+    throw new Error("a NATS client certificate needs both --bus-tls-cert and --bus-tls-key");
+  }
+  return { cert: t.cert, key: t.key };
 }

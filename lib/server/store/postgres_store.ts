@@ -42,9 +42,20 @@ export class PostgresStore extends PgAccounts implements Store {
     super(sql);
   }
 
-  /** Connects to `url` (postgres://USER@HOST:PORT/DB) and brings the schema up to date. */
-  static async open(url: string, o: { maxConnections?: number } = {}): Promise<PostgresStore> {
-    const sql = postgres(url, { max: o.maxConnections ?? 8, onnotice: () => {}, connect_timeout: 10 });
+  /**
+   * Connects to `url` (postgres://USER@HOST:PORT/DB; `?sslmode=require` for TLS without verification)
+   * and brings the schema up to date. `tlsCa` (PEM) makes TLS required and verified against that CA.
+   */
+  static async open(
+    url: string,
+    o: { maxConnections?: number; tlsCa?: string } = {},
+  ): Promise<PostgresStore> {
+    const sql = postgres(url, {
+      max: o.maxConnections ?? 8,
+      onnotice: () => {},
+      connect_timeout: 10,
+      ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
+    });
     const s = new PostgresStore(sql);
     try {
       await s.#migrate();

@@ -1,0 +1,169 @@
+/**
+ * Sealed bus envelopes (issue 33 item 2): every event between nodes is encrypted and authenticated
+ * under the cluster key that only nodes hold, so a publisher without it changes nothing and a listener
+ * on the bus learns nothing (names, addresses). Composition, no new primitive:
+ *
+ *   wire  = 0x01 | sender id (16 random bytes, one per bus start) | seq (u64 BE, from 1) | ct ‖ tag
+ *   key   = HKDF-SHA-256(ikm = cluster key (32 bytes), salt = sender id, info = "parley bus v1 " + scope)
+ *   ct    = ChaCha20-Poly1305(key, nonce = 0x00000000 ‖ seq, aad = the 25 header bytes,
+ *           plaintext = JSON {from: node id, ts: ms, e: event})
+ *
+ * Each sender has its own key (its random id as salt), so the counter nonce never repeats under one
+ * key. The receiver refuses a seq not above the last one it accepted from that sender (replays, in
+ * NATS order per publisher) and a `ts` more than REPLAY_WINDOW_MS from its clock; the decrypted
+ * envelope is schema-checked (bus_schema.ts). Refusals are counted and logged, at most once a minute.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+import type { Clock } from "../../common/clock.ts";
+import { systemClock } from "../../common/clock.ts";
+import type { Logger } from "../../common/logger.ts";
+import { LruMap } from "../../common/lru.ts";
+import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
+import { fromHex, toHex } from "../../common/bytes.ts";
+import type { BusEvent } from "./bus.ts";
+import { checkEnvelope } from "./bus_schema.ts";
+
+export const CLUSTER_KEY_BYTES = 32;
+/** An envelope whose time is further than this from the receiver's clock is refused. */
+export const REPLAY_WINDOW_MS = 30_000;
+const VERSION = 1;
+const HEADER = 1 + 16 + 8;
+const TAG = 16;
+/** Senders remembered (key and last seq); the least recently heard is forgotten first. */
+const SENDERS = 1024;
+
+export interface SealOptions {
+  /** The cluster key: 32 bytes, the same on every node of the cluster. */
+  key: Uint8Array;
+  clock?: Clock;
+  random?: RandomBytes;
+  /** Where refused envelopes are reported (throttled). */
+  log?: Logger;
+}
+
+export type Opened = { from: string; e: BusEvent };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+export class BusSeal {
+  readonly #key: Uint8Array;
+  readonly #info: Uint8Array;
+  readonly #id: Uint8Array;
+  readonly #idHex: string;
+  readonly #own: Uint8Array;
+  #seq = 0n;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  readonly #senders = new LruMap<string, { key: Uint8Array; seq: bigint }>(SENDERS);
+  /** Envelopes refused since this seal was made, by reason. */
+  readonly refused = new Map<string, number>();
+  readonly #unlogged = new Map<string, number>();
+  #lastLog = -Infinity;
+
+  constructor(o: SealOptions, readonly scope: string) {
+    if (o.key.length !== CLUSTER_KEY_BYTES) {
+      throw new Error(`the cluster key must be ${CLUSTER_KEY_BYTES} bytes, got ${o.key.length}`);
+    }
+    this.#key = o.key.slice();
+    this.#info = enc.encode(`parley bus v1 ${scope}`);
+    this.#id = (o.random ?? cryptoRandom)(16);
+    this.#idHex = toHex(this.#id);
+    this.#own = this.#derive(this.#id);
+    this.#clock = o.clock ?? systemClock;
+    this.#log = o.log;
+  }
+
+  #derive(id: Uint8Array): Uint8Array {
+    return new Uint8Array(hkdfSync("sha256", this.#key, id, this.#info, 32));
+  }
+
+  /** The wire bytes of `e` sent by `from`. */
+  seal(from: string, e: BusEvent): Uint8Array {
+    const seq = ++this.#seq;
+    const head = new Uint8Array(HEADER);
+    head[0] = VERSION;
+    head.set(this.#id, 1);
+    new DataView(head.buffer).setBigUint64(17, seq);
+    const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
+    c.setAAD(head, { plaintextLength: 0 });
+    const body = c.update(enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e })));
+    c.final();
+    const out = new Uint8Array(HEADER + body.length + TAG);
+    out.set(head);
+    out.set(body, HEADER);
+    out.set(c.getAuthTag(), HEADER + body.length);
+    return out;
+  }
+
+  /** The envelope in `wire`, or null (refused: counted and logged) when it is not a fresh one of ours. */
+  open(wire: Uint8Array): Opened | null {
+    if (wire.length < HEADER + TAG + 2 || wire[0] !== VERSION) return this.#refuse("not a sealed envelope");
+    const head = wire.subarray(0, HEADER);
+    const id = head.subarray(1, 17);
+    const name = toHex(id);
+    if (name === this.#idHex) return null; // our own echo
+    const seq = new DataView(wire.buffer, wire.byteOffset, HEADER).getBigUint64(17);
+    const known = this.#senders.get(name);
+    if (known && seq <= known.seq) return this.#refuse("replayed");
+    const key = known?.key ?? this.#derive(id);
+    let plain: Uint8Array;
+    try {
+      const d = createDecipheriv("chacha20-poly1305", key, nonce(head), { authTagLength: TAG });
+      d.setAAD(head, { plaintextLength: wire.length - HEADER - TAG });
+      d.setAuthTag(wire.subarray(wire.length - TAG));
+      const a = d.update(wire.subarray(HEADER, wire.length - TAG));
+      d.final(); // throws on a wrong key or a changed byte
+      plain = new Uint8Array(a);
+    } catch {
+      return this.#refuse("bad key or tampered");
+    }
+    let env: unknown;
+    try {
+      env = JSON.parse(dec.decode(plain));
+    } catch {
+      return this.#refuse("not JSON");
+    }
+    const ok = checkEnvelope(env);
+    if (!ok) return this.#refuse("invalid event");
+    if (Math.abs(ok.ts - this.#clock.now()) > REPLAY_WINDOW_MS) return this.#refuse("stale");
+    this.#senders.set(name, { key, seq });
+    return { from: ok.from, e: ok.e };
+  }
+
+  #refuse(why: string): null {
+    this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
+    this.#unlogged.set(why, (this.#unlogged.get(why) ?? 0) + 1);
+    const now = this.#clock.now();
+    if (this.#log && now - this.#lastLog >= 60_000) {
+      this.#lastLog = now;
+      const counts = [...this.#unlogged].map(([k, n]) => `${k}: ${n}`).join(", ");
+      this.#log.warn("bus.refused", {
+        counts,
+        hint: "every node of a cluster needs the same cluster key (README: several nodes)",
+      });
+      this.#unlogged.clear();
+    }
+    return null;
+  }
+}
+
+function nonce(head: Uint8Array): Uint8Array {
+  const n = new Uint8Array(12);
+  n.set(head.subarray(17, 25), 4);
+  return n;
+}
+
+/** A new random cluster key as the text of a key file (64 hex digits and a newline). */
+export function newClusterKeyText(random: RandomBytes = cryptoRandom): string {
+  return toHex(random(CLUSTER_KEY_BYTES)) + "\n";
+}
+
+/** The key in a key file's text (64 hex digits; blanks around ignored), or an error naming the problem. */
+export function parseClusterKey(text: string): Uint8Array {
+  const t = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(t)) {
+    throw new Error("a cluster key file holds 64 hex digits (32 bytes); make one with: openssl rand -hex 32");
+  }
+  return fromHex(t.toLowerCase());
+}
