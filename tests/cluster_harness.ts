@@ -1,8 +1,10 @@
 /**
  * Throwaway PostgreSQL and NATS for tests: `initdb` into a temp folder and `pg_ctl` on a free loopback
  * port (as the `postgres` user when the tests run as root), `nats-server` on a free port; both stopped
- * by PID, never a system service. `clusterSkip` is the one-line reason to skip when a binary is missing
- * (null when present); on CI (CI=true) a missing binary is not a skip but a failure.
+ * by PID, never a system service. Either may run with TLS (a throwaway CA made by openssl,
+ * `makeTestCa`), NATS with a configuration (users, subject permissions). `clusterSkip` is the
+ * one-line reason to skip when a binary is missing (null when present); on CI (CI=true) a missing
+ * binary is not a skip but a failure.
  */
 
 const onCi = Deno.env.get("CI") === "true";
@@ -97,20 +99,91 @@ export interface TestPostgres {
 
 let dbCounter = 0;
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * A throwaway certificate authority and a server certificate it signed for 127.0.0.1 and localhost
+ * (openssl, EC P-256), as files in `dir` and the CA's PEM text.
+ */
+export interface TestCa {
+  caPem: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export async function makeTestCa(dir: string, name = "server"): Promise<TestCa> {
+  const ssl = async (args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+  };
+  const f = (n: string) => `${dir}/${name}-${n}`;
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await ssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=Parley test CA",
+  ]);
+  await ssl(["req", ...ec, "-keyout", f("key.pem"), "-out", f("req.pem"), "-subj", "/CN=127.0.0.1"]);
+  await Deno.writeTextFile(f("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await ssl([
+    "x509",
+    "-req",
+    "-in",
+    f("req.pem"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("cert.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    f("ext.cnf"),
+  ]);
+  return {
+    caPem: await Deno.readTextFile(f("ca.pem")),
+    caFile: f("ca.pem"),
+    certFile: f("cert.pem"),
+    keyFile: f("key.pem"),
+  };
+}
+
+/** Starts PostgreSQL; with `tls`, it serves TLS with that certificate and refuses connections without it. */
+export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostgres> {
   requireBins();
   const dir = await Deno.makeTempDir({ prefix: "parley-pg-" });
-  if (isRoot) {
-    const uid = Number((await run("id", ["-u"])).trim());
-    const gid = Number((await run("id", ["-g"])).trim());
-    await Deno.chown(dir, uid, gid);
-  }
+  const owner = isRoot
+    ? { uid: Number((await run("id", ["-u"])).trim()), gid: Number((await run("id", ["-g"])).trim()) }
+    : null;
+  if (owner) await Deno.chown(dir, owner.uid, owner.gid);
   const bin = (n: string) => pgBin ? `${pgBin}/${n}` : n;
   const data = `${dir}/data`;
   await run(bin("initdb"), ["-D", data, "-U", "parley", "-A", "trust", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
+  let opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
     `-c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  if (o.tls) {
+    for (const [from, to] of [[o.tls.certFile, "server.crt"], [o.tls.keyFile, "server.key"]]) {
+      await Deno.copyFile(from!, `${data}/${to}`);
+      await Deno.chmod(`${data}/${to}`, 0o600);
+      if (owner) await Deno.chown(`${data}/${to}`, owner.uid, owner.gid);
+    }
+    opts += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key";
+    // TCP only over TLS: a client that does not ask for it is refused.
+    await Deno.writeTextFile(
+      `${data}/pg_hba.conf`,
+      "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+    );
+  }
   await run(bin("pg_ctl"), ["-D", data, "-l", `${dir}/log`, "-w", "-t", "30", "-o", opts, "start"]);
   const pid = Number(Deno.readTextFileSync(`${data}/postmaster.pid`).split("\n")[0]);
   const url = (db = "postgres") => `postgres://parley@127.0.0.1:${port}/${db}`;
@@ -156,11 +229,23 @@ export interface TestNats {
   stop(): Promise<void>;
 }
 
-export async function startNats(): Promise<TestNats> {
+/**
+ * Starts nats-server; `conf` is the text of a configuration file (users, permissions) and `tls` makes
+ * it require TLS with that certificate.
+ */
+export async function startNats(o: { conf?: string; tls?: TestCa } = {}): Promise<TestNats> {
   requireBins();
   const port = await freePort();
+  const args = ["-a", "127.0.0.1", "-p", String(port)];
+  let confDir: string | null = null;
+  if (o.conf) {
+    confDir = await Deno.makeTempDir({ prefix: "parley-nats-" });
+    await Deno.writeTextFile(`${confDir}/nats.conf`, o.conf);
+    args.push("-c", `${confDir}/nats.conf`);
+  }
+  if (o.tls) args.push("--tls", "--tlscert", o.tls.certFile, "--tlskey", o.tls.keyFile);
   const child = new Deno.Command(natsBin!, {
-    args: ["-a", "127.0.0.1", "-p", String(port)],
+    args,
     stdout: "null",
     stderr: "null",
     stdin: "null",
@@ -184,6 +269,7 @@ export async function startNats(): Promise<TestNats> {
         Deno.kill(child.pid, "SIGTERM");
       } catch { /* gone */ }
       await child.status;
+      if (confDir) await Deno.remove(confDir, { recursive: true }).catch(() => {});
     },
   };
 }

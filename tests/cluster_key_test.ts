@@ -1,0 +1,70 @@
+/**
+ * The cluster key (issue 33 item 2): made in the data folder on first start (0600) and reused, a
+ * given key file read as is, a malformed one refused with the fix; spawned nodes with different keys
+ * do not join each other's cluster and say why in their log.
+ */
+import assert from "node:assert/strict";
+import { newClusterKeyText } from "../lib/server/bus/seal.ts";
+import { loadClusterKey } from "../lib/server/data_dir.ts";
+import { clusterSkip, startNats, startPostgres } from "./cluster_harness.ts";
+import { login, spawnNode } from "./cluster_spawn.ts";
+
+Deno.test("cluster key: made on first start in the data folder (0600, 32 bytes), then reused; a bad or missing file given is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-key-" });
+  try {
+    const a = await loadClusterKey(dir);
+    assert.equal(a.created, true);
+    assert.equal(a.key.length, 32);
+    assert.match(await Deno.readTextFile(`${dir}/cluster.key`), /^[0-9a-f]{64}\n$/);
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(`${dir}/cluster.key`)).mode! & 0o777, 0o600);
+    }
+    const b = await loadClusterKey(dir);
+    assert.equal(b.created, false);
+    assert.deepEqual(b.key, a.key);
+    await Deno.writeTextFile(`${dir}/given.key`, newClusterKeyText().toUpperCase());
+    assert.equal((await loadClusterKey(dir, `${dir}/given.key`)).key.length, 32);
+    await Deno.writeTextFile(`${dir}/bad.key`, "secret\n");
+    await assert.rejects(loadClusterKey(dir, `${dir}/bad.key`), /64 hex digits.*openssl rand -hex 32/);
+    await assert.rejects(loadClusterKey(dir, `${dir}/none.key`), /none\.key/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "nodes: two server.ts nodes with different cluster keys do not join; the log says to copy the key",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "parley-key-nodes-" });
+    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    const nodes: Awaited<ReturnType<typeof spawnNode>>[] = [];
+    try {
+      const store = await pg.newDatabase();
+      await Deno.writeTextFile(`${dir}/other.key`, newClusterKeyText());
+      nodes.push(await spawnNode(dir, store, nats.url));
+      nodes.push(await spawnNode(dir, store, nats.url, { keyFile: `${dir}/other.key` }));
+      const alice = await login(nodes[0]!.port, "alice", true);
+      const bob = await login(nodes[1]!.port, "bob", true);
+      try {
+        await Promise.all([alice.sync(), bob.sync()]);
+        await new Promise((r) => setTimeout(r, 1500)); // heartbeats every second
+        assert.deepEqual((await alice.who()).map((p) => p.user), ["alice"]);
+      } finally {
+        await alice.close();
+        await bob.close();
+      }
+      const logs = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("node-"))
+        .map((e) => Deno.readTextFileSync(`${dir}/${e.name}/parley.log`));
+      assert.ok(
+        logs.every((l) => /WARN bus\.refused .*bad key or tampered/.test(l)),
+        "each node logs the refusals",
+      );
+      assert.ok(logs.every((l) => l.includes("same cluster key")));
+    } finally {
+      for (const n of nodes) await n.stop();
+      await Promise.all([pg.stop(), nats.stop()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
