@@ -228,10 +228,16 @@ Deno.test({
       );
       await bob1.close();
 
-      // Devices: alice's first folder on node 1, a linked one on node 2; carol on node 3 is told.
+      // Devices: alice's first folder on node 1, a linked one on node 2; carol on node 3 shares a room
+      // with her and is told; bob on node 2 shares nothing with her and is not (issue 33 item 11).
+      await alice.createRoom("devs", ["carol"]);
       const pushes: unknown[] = [];
       carol.conn.onPush((f) => {
         if (f.header.t === "devices") pushes.push(f.header.devices);
+      });
+      const bobHears: unknown[] = [];
+      bob.conn.onPush((f) => {
+        if (f.header.t === "devices") bobHears.push(f.header.devices);
       });
       const id = await generateIdentity();
       const keys = async () => {
@@ -259,6 +265,7 @@ Deno.test({
       await eventually(() => bye, 1500, "removing device 2 on node 1 ends its session on node 2");
       assert.equal((bye as unknown as { code: string }).code, "device_removed");
       await eventually(() => JSON.stringify(pushes.at(-1)) === "[1]", 1500, "devices [1] on node 3");
+      assert.deepEqual(bobHears, [], "no device push to a user who shares no conversation");
 
       // A device link channel opened on node 1 and joined from node 3: bodies relayed both ways.
       const alice3 = await n3.client("alice", { register: false });

@@ -17,7 +17,7 @@
  * Every active device change is pushed as `devices` to every logged-in session.
  */
 import { ErrorCode } from "../protocol/errors.ts";
-import type { Request } from "../protocol/messages.ts";
+import type { Outbound, Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { deviceAddress } from "../common/device_address.ts";
 import type { Core } from "./core.ts";
@@ -44,9 +44,18 @@ async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promis
   return null;
 }
 
-function pushDevices(c: Core, user: string, devices: number[]): void {
-  for (const x of c.hub.sessions) if (x.state === "ready") x.send({ t: "devices", user, devices });
-  c.hub.link?.push({ t: "devices", user, devices });
+/**
+ * Tells those who encrypt to `user`'s devices that they changed (issue 33 item 11): `user`'s own
+ * sessions and the members of the rooms `user` is in, on every node; no one else. A DM partner
+ * outside those rooms needs no push: a DM names the devices it was encrypted for and the server
+ * refuses it with the current lists (`devices_changed`), which the client applies and sends again.
+ */
+async function pushDevices(c: Core, user: string, devices: number[]): Promise<void> {
+  const to = new Set([user]);
+  for (const r of await c.store.roomsOf(user)) for (const m of r.members) to.add(m.user);
+  const h: Outbound = { t: "devices", user, devices };
+  c.hub.toUsers(to, h);
+  c.hub.link?.push(h, [...to]);
 }
 
 export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish">): Promise<void> {
@@ -102,7 +111,7 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
   if (keep) await c.store.addPrekeys(key, m.opks.slice(0, keep));
   await bindDevice(c, s, device);
   c.log.info("keys.publish", { user: s.user, device, prekeys: keep, ...extra });
-  if (added) pushDevices(c, s.user, await activeDevices(c, s.user));
+  if (added) await pushDevices(c, s.user, await activeDevices(c, s.user));
   s.reply(m.id, { prekeys: await c.store.countPrekeys(key), device, ...extra });
 }
 
@@ -198,7 +207,7 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
     reason: why,
     device: m.device,
   });
-  pushDevices(c, s.user, await activeDevices(c, s.user));
+  await pushDevices(c, s.user, await activeDevices(c, s.user));
 }
 
 /**

@@ -1,0 +1,67 @@
+/**
+ * Device changes go only to those who encrypt to the user (issue 33 item 11): the user's own
+ * sessions and the members of their rooms, on one server and across three nodes; a logged-in user
+ * who shares no conversation learns nothing of them.
+ */
+import assert from "node:assert/strict";
+import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
+import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
+import type { ChatClient } from "../lib/client/chat_client.ts";
+import { eventually } from "./helpers.ts";
+import { stopEnginesTest, topologyTest } from "./topology.ts";
+
+function devicePushes(c: ChatClient): unknown[] {
+  const got: unknown[] = [];
+  c.conn.onPush((f) => {
+    if (f.header.t === "devices") got.push([f.header.user, f.header.devices]);
+  });
+  return got;
+}
+
+topologyTest(
+  "devices: a new or removed device is pushed to the user's sessions and room co-members only",
+  async (start) => {
+    const t = await start();
+    try {
+      const alice = await t.client("alice");
+      const mate = await t.client("mate");
+      const stranger = await t.client("stranger");
+      const alice2 = await t.client("alice", { register: false });
+      await Promise.all([alice.sync(), mate.sync(), stranger.sync(), alice2.sync()]);
+      await alice.createRoom("team", ["mate"]);
+      const [toMate, toStranger, toOwn] = [devicePushes(mate), devicePushes(stranger), devicePushes(alice)];
+      const id = await generateIdentity();
+      const keys = async () => {
+        const spk = await generateSignedPrekey(id, 1, Date.now());
+        return {
+          identity: publicIdentity(id),
+          spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
+          opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
+        };
+      };
+      await alice.conn.request("keys.publish", await keys());
+      const added = await alice2.conn.request("keys.publish", { ...(await keys()), device: 0 });
+      assert.equal(added.header.device, 2);
+      const want = JSON.stringify(["alice", [1, 2]]);
+      await eventually(
+        () => toMate.some((p) => JSON.stringify(p) === want),
+        3000,
+        "the room co-member is told",
+      );
+      await eventually(
+        () => toOwn.some((p) => JSON.stringify(p) === want),
+        3000,
+        "alice's own session is told",
+      );
+      await alice.conn.request("device.remove", { device: 2 });
+      const one = JSON.stringify(["alice", [1]]);
+      await eventually(() => toMate.some((p) => JSON.stringify(p) === one), 3000, "the removal too");
+      await new Promise((r) => setTimeout(r, 300)); // a push to the stranger would be here by now
+      assert.deepEqual(toStranger, [], "a user who shares no conversation is told nothing");
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+stopEnginesTest();
