@@ -86,7 +86,7 @@ export class BusSeal {
     head.set(this.#id, 1);
     new DataView(head.buffer).setBigUint64(17, seq);
     const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
-    c.setAAD(head, { plaintextLength: 0 });
+    c.setAAD(head);
     const body = c.update(enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e })));
     c.final();
     const out = new Uint8Array(HEADER + body.length + TAG);
@@ -110,7 +110,7 @@ export class BusSeal {
     let plain: Uint8Array;
     try {
       const d = createDecipheriv("chacha20-poly1305", key, nonce(head), { authTagLength: TAG });
-      d.setAAD(head, { plaintextLength: wire.length - HEADER - TAG });
+      d.setAAD(head);
       d.setAuthTag(wire.subarray(wire.length - TAG));
       const a = d.update(wire.subarray(HEADER, wire.length - TAG));
       d.final(); // throws on a wrong key or a changed byte
@@ -140,7 +140,8 @@ export class BusSeal {
       const counts = [...this.#unlogged].map(([k, n]) => `${k}: ${n}`).join(", ");
       this.#log.warn("bus.refused", {
         counts,
-        hint: "every node of a cluster needs the same cluster key (README: several nodes)",
+        hint:
+          "every node of a cluster needs the same cluster key and a clock within 30 s (README: several nodes)",
       });
       this.#unlogged.clear();
     }
