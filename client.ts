@@ -27,6 +27,11 @@ const prompts: LaunchPrompts = interactive
       const r = await clack.password({ message, mask: "•" });
       return clack.isCancel(r) ? null : r;
     },
+    waitUntil: async (message, until) => {
+      (await clackModule()).log.warn(message);
+      await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 500));
+      return true;
+    },
     confirm: async (message) => {
       const clack = await clackModule();
       const r = await clack.confirm({ message, initialValue: false });

@@ -8,7 +8,7 @@ import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
-import { DEFAULTS } from "./lib/server/config.ts";
+import { DEFAULTS, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
@@ -28,6 +28,7 @@ Usage:
   parley-server [options]                 start the server
   parley-server admin grant|revoke NAME   make NAME an admin, or take it back (offline)
   parley-server admin unlock NAME         lift a login lockout (offline)
+  parley-server admin invite              a one-time invitation code to register with (offline)
 
 Options:
   --host HOST              address to listen on (default ${DEFAULTS.host})
@@ -58,7 +59,7 @@ Options:
                            warning, when the open-files limit (ulimit -n) is too small)
   --max-conns-per-addr N   connections per address (default ${DEFAULTS.maxConnsPerAddr})
   --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
-  --login-rate N           password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
+  --login-rate N           failed password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
   --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
   --quota MIB              message bytes each user may have stored, in MiB (default
                            ${DEFAULTS.quotaBytes / 1048576}); past it a send is refused
@@ -66,6 +67,15 @@ Options:
                            (default ${DEFAULTS.retentionDays}: keep forever)
   --file-quota BYTES       relayed file bytes one user may have waiting (default ${DEFAULTS.fileQuota})
   --file-ttl SECONDS       how long a relayed file is kept (default ${DEFAULTS.fileTtlSeconds})
+  --files-max BYTES        relayed file bytes all users together may have waiting, 0 = no cap
+                           (default ${DEFAULTS.filesMaxBytes})
+  --files-dir DIR          keep relayed files in DIR, e.g. on another disk (default DATA/files)
+  --min-free MIB           free space kept on the disks of the data and files folders: below it
+                           sends, uploads and registrations are refused (default ${DEFAULTS.minFreeMiB}; 0 = off)
+  --registration MODE      who may register: open, invite (a one-time code from an admin: /invite,
+                           parley admin invite) or closed (default ${DEFAULTS.registration})
+  --register-rate N        accounts made per address per hour, 0 = no limit (default ${DEFAULTS.registerRate})
+  --register-rate-total N  accounts made per hour on the whole server, 0 = no limit (default ${DEFAULTS.registerRateTotal})
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-messages           log each stored message's metadata (time, sender, target, size, seq;
                            never the body) to parley.log; off by default
@@ -80,6 +90,14 @@ function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new Error(`--${name} takes a whole number, got "${v}"`);
   return Number(v);
+}
+
+function registrationMode(v: string | undefined): ServerConfig["registration"] | undefined {
+  if (v === undefined) return undefined;
+  if (!(REGISTRATION_MODES as readonly string[]).includes(v)) {
+    throw new Error(`--registration takes open, invite or closed, got "${v}"`);
+  }
+  return v as ServerConfig["registration"];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -116,6 +134,12 @@ async function main(argv: string[]): Promise<number> {
       "log-messages": { type: "boolean" },
       "file-quota": { type: "string" },
       "file-ttl": { type: "string" },
+      "files-max": { type: "string" },
+      "files-dir": { type: "string" },
+      "min-free": { type: "string" },
+      registration: { type: "string" },
+      "register-rate": { type: "string" },
+      "register-rate-total": { type: "string" },
       console: { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -178,6 +202,12 @@ async function main(argv: string[]): Promise<number> {
     logMessages: f["log-messages"] === true,
     fileQuota: num(f["file-quota"], "file-quota"),
     fileTtlSeconds: num(f["file-ttl"], "file-ttl"),
+    filesMaxBytes: num(f["files-max"], "files-max"),
+    filesDir: f["files-dir"],
+    minFreeMiB: num(f["min-free"], "min-free"),
+    registration: registrationMode(f.registration),
+    registerRate: num(f["register-rate"], "register-rate"),
+    registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
   }, { store, log, tls: dd.tls, bus: bus ?? undefined });
   await srv.start();
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
@@ -289,9 +319,9 @@ async function busOptions(
 
 /** `admin grant|revoke|unlock NAME` with the server stopped: Core's own actions (lib/server/offline_admin.ts). */
 async function adminCommand(dataDir: string, args: string[]): Promise<number> {
-  const [action, raw] = args;
-  if (!action || !(OFFLINE_ACTIONS as readonly string[]).includes(action) || !raw) {
-    throw new Error(`Usage: admin ${OFFLINE_ACTIONS.join("|")} NAME`);
+  const [action, raw = ""] = args;
+  if (!action || !(OFFLINE_ACTIONS as readonly string[]).includes(action) || (!raw && action !== "invite")) {
+    throw new Error(`Usage: admin grant|revoke|unlock NAME, or admin invite`);
   }
   await ensureDataDir(dataDir);
   const store = new SqliteStore(dbPathIn(dataDir));

@@ -71,6 +71,8 @@ export async function startTestServer(
     hasher?: Hasher & { close?: () => void };
     dir?: string;
     tls?: { cert: string; key: string };
+    /** Free bytes on the disk under a folder (a test fakes a full disk). */
+    freeSpace?: (dir: string) => number | null;
     /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
     nodes?: {
       count: number;
@@ -90,12 +92,21 @@ export async function startTestServer(
     const bus = o.nodes ? await o.nodes.bus(i) : undefined;
     const cluster = { heartbeatMs: 200, presenceTimeoutMs: 1000 };
     servers.push(
-      new ParleyServer({ port: 0, msgRate: 0, loginRate: 0, ...opts, dataDir: dir }, {
+      new ParleyServer({
+        port: 0,
+        msgRate: 0,
+        loginRate: 0,
+        registerRate: 0,
+        registerRateTotal: 0,
+        ...opts,
+        dataDir: dir,
+      }, {
         store,
         log: logger,
         tls,
         clock,
         hasher: o.hasher ?? fastHasher,
+        ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
         ...(bus ? { bus, cluster } : {}),
       }),
     );
@@ -161,7 +172,14 @@ export async function startTestServer(
 }
 
 /** The permissions the deno.json `server` and `client` tasks grant. */
-export const PROGRAM_PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+export const PROGRAM_PERMS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys=statfs", // the server's free-space floor (--min-free)
+];
 
 /** Path of a file at the repository root (server.ts, client.ts). */
 export const rootFile = (name: string): string =>

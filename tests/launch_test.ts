@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { BackendError } from "../lib/client/backend.ts";
 import { launchTui } from "../lib/client/launch.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import { startTestServer } from "./helpers.ts";
 
 function scriptedPrompts(passwords: string[], answers: { confirm?: boolean[]; choose?: string } = {}) {
@@ -69,27 +70,44 @@ Deno.test("launchTui() asks about the fingerprint, registers, then retries a wro
   }
 });
 
-Deno.test("launchTui() reports a blocked account with its time and fails without prompts in scripts", async () => {
-  const t = await startTestServer({ maxAttempts: 1, lockoutSeconds: 60 });
+// Issue 34 item 12: after a lockout the client names the next allowed try and waits for it; it
+// never asks "Try again?" (whose default, no, ended the program).
+Deno.test("launchTui() names a lockout's end, waits for it and logs in; scripts end with the time", async () => {
+  const clock = new ManualClock(Date.now());
+  const t = await startTestServer({ maxAttempts: 1, lockoutSeconds: 120 }, { clock });
   const home = await Deno.makeTempDir();
   const flags = { server: `127.0.0.1:${t.port}`, user: "bob", home, trustOnFirstUse: true };
   try {
     (await t.client("bob", { password: "pw-secret-123", kdf: {} })).close();
-    const p = scriptedPrompts(["nope-nope-1", "pw-secret-123"], { confirm: [true, false] });
-    assert.equal(await launchTui(flags, { get: () => undefined }, p.prompts, () => Promise.resolve()), 1);
+    const p = scriptedPrompts(["nope-nope-1", "pw-secret-123"], { confirm: [false] });
+    const waits: [string, number][] = [];
+    const prompts = {
+      ...p.prompts,
+      waitUntil: (message: string, until: number) => {
+        waits.push([message, until]);
+        clock.advance(until - clock.now() + 1); // the time passes
+        return Promise.resolve(true);
+      },
+    };
+    let seen = "";
+    const run = (b: { user: string }) => Promise.resolve(void (seen = b.user));
+    assert.equal(await launchTui(flags, { get: () => undefined }, prompts, run), 0);
+    assert.equal(seen, "bob", "logged in once the lockout ended");
+    assert.equal(waits.length, 1);
     assert.match(
-      p.errors[0]!,
-      /^Account bob is blocked until \d\d:\d\d \(in \d+ min\) after too many failed logins$/,
+      waits[0]![0],
+      /^Account bob is locked until \d\d:\d\d \(in 2 min\) after too many failed logins; the next try is then/,
     );
-    assert.match(
-      p.errors[1]!,
-      /^Account bob is blocked until /,
-      "the right password is refused while blocked",
-    );
+    assert.ok(!p.asked.includes("Try again?"), p.asked.join(" | "));
+    // Without a way to wait, or in a script, it ends at once with the time.
+    const noWait = { ...p.prompts, password: () => Promise.resolve("nope-nope-2") };
+    await assert.rejects(launchTui(flags, { get: () => undefined }, noWait, run), { code: "locked" });
     const scripted = { get: (n: string) => (n === "PARLEY_PASSWORD" ? "pw-secret-123" : undefined) };
     await assert.rejects(
       launchTui(flags, scripted, {}, () => Promise.resolve()),
-      (e) => e instanceof BackendError && e.code === "locked",
+      (e) =>
+        e instanceof BackendError && e.code === "locked" &&
+        /locked until \d\d:\d\d \(in \d+ min\)/.test(e.message),
     );
   } finally {
     await t.stop();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { dbPathIn } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
-import { runProgram } from "./helpers.ts";
+import { runProgram, startTestServer } from "./helpers.ts";
 
 async function withStore<T>(dir: string, fn: (s: SqliteStore) => Promise<T>): Promise<T> {
   const s = new SqliteStore(dbPathIn(dir));
@@ -47,6 +47,26 @@ Deno.test("offline admin uses Core.setRole/unlock on the configured data folder"
         ["cli", "unlock", "alice"],
       ]);
     });
+    // `admin invite`: a one-time code the server (in --registration invite) takes once.
+    const inv = await admin("invite");
+    const code = inv.out.match(/^Invitation code ([0-9a-z-]{23}), valid once until \S+Z$/m)?.[1];
+    assert.ok(code, inv.out + inv.err);
+    const t = await startTestServer({ registration: "invite" }, { dir: data });
+    try {
+      const c = await t.connect();
+      await c.request("hello", { v: 1, client: "t" });
+      await c.request("register", { user: "bob", password: "bob password", invite: code });
+      const again = await t.connect();
+      await again.request("hello", { v: 1, client: "t" });
+      await assert.rejects(
+        again.request("register", { user: "carol", password: "carol pw!", invite: code }),
+        {
+          code: "bad_invite",
+        },
+      );
+    } finally {
+      await t.stop();
+    }
     // Nothing was written to the default data folder or the working directory.
     await assert.rejects(Deno.stat(`${dir}/parley.db`), Deno.errors.NotFound);
   } finally {

@@ -44,6 +44,8 @@ export interface Credentials {
   token?: string;
   /** Asks the server for a resume token with this password login (the reply's `token`). */
   remember?: boolean;
+  /** Registering: an admin's one-time invitation code (servers with `--registration invite`). */
+  invite?: string;
 }
 
 /** Registers or logs in on `conn`; resolves with the server's reply header and the derived secrets. */
@@ -63,6 +65,7 @@ export async function authenticate(
       user: o.user,
       password: secrets.credential,
       kdf: secrets.kdf,
+      ...(o.invite ? { invite: o.invite } : {}),
     });
     return { header: r.header, secrets };
   }

@@ -55,6 +55,8 @@ export interface LoginOptions {
   token?: string;
   /** Asks for a resume token with this password login (then in `ChatClient.token`). */
   remember?: boolean;
+  /** Registering: an admin's one-time invitation code. */
+  invite?: string;
 }
 
 export class ChatClient implements ChatBackend {

@@ -135,6 +135,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     const o = flags(cmd);
     const c = await connectAndLogin(o, io.env, io.prompts, {
       register,
+      ...(register && typeof o.invite === "string" ? { invite: o.invite } : {}),
       ...(prepare
         ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
         : {}),
@@ -150,10 +151,12 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     }
   };
 
-  program.command("register").description("create an account").addHelpText(
-    "after",
-    "\nExamples:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use\n  parley register --server chat.example.org:9797 --user alice --fingerprint SHA256:AB:CD:…",
-  )
+  program.command("register").description("create an account")
+    .option("--invite <code>", "an admin's one-time invitation code (servers that register by invitation)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  PARLEY_PASSWORD=… parley register --user alice --trust-on-first-use\n  parley register --server chat.example.org:9797 --user alice --fingerprint SHA256:AB:CD:…\n  parley register --user carol --invite 7k2qd-…",
+    )
     .action(withClient((c) => io.out(`Registered ${c.user} on ${c.server}`), true));
   program.command("login").description("check credentials (exit 0 when they work)")
     .option(

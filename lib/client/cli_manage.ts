@@ -2,7 +2,7 @@
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
  * lib/client/cli.ts): `room create|invite|leave|kick|list` (create refuses a second room for the same
  * people without `--new`, see room_twin.ts), `fingerprint`, `verify`, `trust`,
- * `admin kick|kicked|grant|revoke`.
+ * `admin kick|kicked|invite|grant|revoke`.
  */
 import { safeJson } from "../common/sanitize.ts";
 import type { Command } from "commander";
@@ -119,6 +119,11 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
           }${k.reason ? ` — ${k.reason}` : ""}`,
         );
       }
+    }));
+  admin.command("invite").description("a one-time code to register with (--registration invite)")
+    .addHelpText("after", "\nExamples:\n  parley admin invite")
+    .action(withClient(async (c) => {
+      io.out(String((await c.conn.request("admin.invite", {})).header.text));
     }));
   for (const [name, verb] of [["grant", "is now an admin"], ["revoke", "is no longer an admin"]] as const) {
     admin.command(name).argument("<user>").description(

@@ -1,8 +1,9 @@
 /**
  * Before full screen: who and where (flags, environment or a prompt), trust in the server (the
  * fingerprint prompt), log in or register, a masked password, and clear errors (wrong password,
- * blocked until a time, banned, unreachable) with a way to retry. Then hands a `LiveBackend` that
- * reconnects by itself to the UI runner.
+ * banned, unreachable) with a way to retry. A lockout names the time of the next allowed try and
+ * waits for it (`waitUntil`), then asks the password again; without `waitUntil` (or in a script) it
+ * ends with that time. Then hands a `LiveBackend` that reconnects by itself to the UI runner.
  */
 import { BackendError, type ChatBackend } from "./backend.ts";
 import { LiveBackend } from "./live_backend.ts";
@@ -19,12 +20,16 @@ import {
 export interface LaunchPrompts extends Prompts {
   choose?: (message: string, options: { value: string; label: string }[]) => Promise<string | null>;
   error?: (message: string) => void;
+  /**
+   * After a lockout: shows `message` (it names the time) and resolves at `until` (ms since the
+   * epoch) with true to try again, or false when the person gave up.
+   */
+  waitUntil?: (message: string, until: number) => Promise<boolean>;
 }
 
-/** Errors a person can fix by trying again (another password, later, after starting the server). */
+/** Errors a person can fix by trying again (another password, after starting the server). */
 const RETRYABLE = new Set([
   "bad_credentials",
-  "locked",
   "name_taken",
   "weak_password",
   "password_mismatch",
@@ -72,6 +77,11 @@ export async function launchTui(
       return 0;
     } catch (e) {
       if (!(e instanceof BackendError)) throw e;
+      if (e.code === "locked" && e.until !== undefined && !scripted && prompts.waitUntil) {
+        // Never a "Try again?" whose default quits: the next try is at a known time; wait for it.
+        if (!await prompts.waitUntil(`${e.message}; the next try is then (Ctrl-C quits)`, e.until)) return 1;
+        continue;
+      }
       const canRetry = !scripted && RETRYABLE.has(e.code) && prompts.confirm;
       if (!canRetry) throw e;
       prompts.error?.(e.message);

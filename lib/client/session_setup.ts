@@ -162,6 +162,8 @@ export interface LoginChoices {
   remembered?: boolean;
   /** Asks the server for a resume token with the password login and remembers it on this machine. */
   remember?: boolean;
+  /** Registering: an admin's one-time invitation code (`parley register --invite CODE`). */
+  invite?: string;
   notice?: (text: string) => void;
 }
 
@@ -234,6 +236,7 @@ export async function connectAndLogin(
       user,
       password,
       register: o.register,
+      ...(o.register && o.invite ? { invite: o.invite } : {}),
       clientName: "parley-cli",
       store,
       findFfmpeg: () => findFfmpeg(env),

@@ -19,6 +19,10 @@ export class TokenBucket {
     this.#tokens -= cost;
     return true;
   }
+  /** Gives back `cost` tokens taken for something that turned out not to count (never above the burst). */
+  give(cost = 1): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + cost);
+  }
 }
 
 /**
@@ -47,5 +51,9 @@ export class KeyedBuckets {
       this.#m.set(key, b);
     }
     return b.take();
+  }
+  /** Gives back a token taken with `take(key)` (a login that succeeded counts for nothing). */
+  give(key: string): void {
+    this.#m.get(key)?.give();
   }
 }

@@ -35,6 +35,9 @@ export const ErrorCode = {
   BadName: "bad_name",
   WeakPassword: "weak_password",
   LastAdmin: "last_admin",
+  RegistrationClosed: "registration_closed",
+  InviteRequired: "invite_required",
+  BadInvite: "bad_invite",
   // messaging
   NoSuchUser: "no_such_user",
   NoSuchRoom: "no_such_room",
@@ -57,6 +60,10 @@ export const ErrorCode = {
   OverQuota: "over_quota",
   FileTooLarge: "file_too_large",
   Busy: "busy",
+  /** The server's disk is nearly full (its free-space floor): nothing more is stored for now. */
+  DiskFull: "disk_full",
+  /** The relayed files of all users together reached the server's cap. */
+  ServerFull: "server_full",
   Internal: "internal",
 } as const;
 

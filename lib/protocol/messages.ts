@@ -92,7 +92,13 @@ const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =
 export const Requests = {
   hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
   /** With `kdf`, `password` is the credential derived from it; without, a password (older clients). */
-  register: req("register", { user: Name, password: Text(4096), kdf: v.optional(KdfSchema) }),
+  register: req("register", {
+    user: Name,
+    password: Text(4096),
+    kdf: v.optional(KdfSchema),
+    /** An admin's one-time invitation code (`--registration invite` servers). */
+    invite: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  }),
   /** The account's `kdf` before login (a stand-in for unknown or not yet upgraded accounts). */
   kdf: req("kdf", { user: Name }),
   /** Replaces the logged-in account's credential and kdf (upgrading an account that logged in with its password). */
@@ -149,6 +155,8 @@ export const Requests = {
   "admin.revoke": req("admin.revoke", { user: Name }),
   "admin.unlock": req("admin.unlock", { user: Name }),
   "admin.unban": req("admin.unban", { user: Name }),
+  /** A one-time invitation code for registering (`--registration invite`). */
+  "admin.invite": req("admin.invite", {}),
   "keys.publish": req("keys.publish", {
     identity: IdentitySchema,
     spk: SpkSchema,

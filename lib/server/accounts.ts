@@ -1,8 +1,11 @@
 /**
- * Registration and login: name rules, argon2id via the injected hasher, lockout after N failures
- * for a period that doubles per repeat up to a cap and ends by itself, a dummy hash for unknown
- * users so both failures look and cost the same, and per-user serialisation so parallel attempts
- * are counted exactly. Returns results with stable codes; never throws for expected failures.
+ * Registration and login: name rules, who may register (open, with an admin's one-time invitation
+ * code, or nobody), argon2id via the injected hasher, lockout after N failures for a period that
+ * doubles per repeat up to a cap and ends by itself (the repeats are forgotten after a quiet hour
+ * and on a successful login; a resume token logs in through a lockout: the account's owner keeps
+ * their devices), a dummy hash for unknown users so both failures look and cost the same, and
+ * per-user serialisation so parallel attempts are counted exactly. Returns results with stable
+ * codes; never throws for expected failures.
  */
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
@@ -25,6 +28,8 @@ export interface AccountPolicy {
   maxAttempts: number;
   lockoutSeconds: number;
   lockoutCapSeconds: number;
+  /** Who may register (`--registration`); default open. */
+  registration?: "open" | "invite" | "closed";
 }
 
 /** Parameters of the stand-in hashing record (what clients choose by default: OWASP). */
@@ -34,6 +39,10 @@ export const TOKEN_DAYS = 30;
 export const MAX_TOKENS_PER_USER = 10;
 /** A failed login older than this no longer counts towards a lockout (15 minutes). */
 export const FAIL_WINDOW_MS = 15 * 60_000;
+/** Lockouts of an account with no failed login for this long after the last one ended are forgotten. */
+export const LOCKOUT_QUIET_MS = 60 * 60_000;
+/** How long an invitation code stays valid (7 days). */
+export const INVITE_DAYS = 7;
 
 export class Accounts {
   #dummy: Promise<string> | null = null;
@@ -49,7 +58,28 @@ export class Accounts {
     readonly policy: AccountPolicy,
   ) {}
 
-  async register(rawName: string, password: string, addr: string, kdf?: string): Promise<AuthResult> {
+  async register(
+    rawName: string,
+    password: string,
+    addr: string,
+    kdf?: string,
+    invite?: string,
+  ): Promise<AuthResult> {
+    const mode = this.policy.registration ?? "open";
+    if (mode === "closed") {
+      return {
+        ok: false,
+        code: ErrorCode.RegistrationClosed,
+        msg: "This server takes no new accounts; ask its operator",
+      };
+    }
+    if (mode === "invite" && !invite) {
+      return {
+        ok: false,
+        code: ErrorCode.InviteRequired,
+        msg: "This server takes new accounts by invitation only: register with --invite CODE from an admin",
+      };
+    }
     const name = normalizeName(rawName);
     if (!name) {
       return {
@@ -61,11 +91,32 @@ export class Accounts {
     const pw = checkPassword(password);
     if (pw) return pw;
     if (await this.store.getUser(name)) return taken(name);
+    // The code is used up only by a registration that gets this far (a taken name keeps it).
+    const inv = mode === "invite"
+      ? await this.store.takeInvite(await inviteHash(invite!), this.clock.now())
+      : null;
+    if (mode === "invite" && !inv) {
+      return {
+        ok: false,
+        code: ErrorCode.BadInvite,
+        msg: "That invitation code is not valid (used, expired or mistyped); ask an admin for a new one",
+      };
+    }
     const hash = await this.hasher.hash(password);
     if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now(), kdf })) {
+      if (inv) await this.store.addInvite(await inviteHash(invite!), inv.by, inv.expires);
       return taken(name);
     }
-    this.log.info("register", { user: name, addr });
+    if (inv) {
+      await this.store.audit({
+        at: this.clock.now(),
+        actor: inv.by,
+        action: "invite.used",
+        target: name,
+        detail: addr,
+      });
+    }
+    this.log.info("register", { user: name, addr, ...(inv ? { invitedBy: inv.by } : {}) });
     return { ok: true, user: name, role: "user" };
   }
 
@@ -99,20 +150,20 @@ export class Accounts {
       return lockedResult(name, u.lockedUntil);
     }
     if (await this.#timedVerify(password, u.hash)) {
-      if (u.failed > 0 || u.lockedUntil > 0) {
-        await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: u.lockouts });
+      // The owner is back: failures and past lockouts are forgotten (the next lockout is the shortest).
+      if (u.failed > 0 || u.lockedUntil > 0 || u.lockouts > 0) {
+        await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
       }
       return { ok: true, user: name, role: u.role };
     }
-    // Failures decay: one older than FAIL_WINDOW_MS no longer counts towards a lockout.
+    // Failures decay: one older than FAIL_WINDOW_MS no longer counts towards a lockout, and past
+    // lockouts no longer lengthen the next after a quiet LOCKOUT_QUIET_MS.
     const failed = (now - u.failedAt > FAIL_WINDOW_MS ? 0 : u.failed) + 1;
+    const lockouts = now - Math.max(u.failedAt, u.lockedUntil) > LOCKOUT_QUIET_MS ? 0 : u.lockouts;
     if (failed >= this.policy.maxAttempts) {
-      const secs = Math.min(
-        this.policy.lockoutCapSeconds,
-        this.policy.lockoutSeconds * 2 ** Math.min(u.lockouts, 30),
-      );
+      const secs = lockoutSeconds(this.policy, lockouts);
       const until = this.clock.now() + secs * 1000;
-      await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: u.lockouts + 1 });
+      await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: lockouts + 1 });
       this.log.warn("lockout", { user: name, addr, seconds: secs, until: new Date(until).toISOString() });
       await this.store.audit({
         at: now,
@@ -123,12 +174,7 @@ export class Accounts {
       });
       return lockedResult(name, until);
     }
-    await this.store.setLoginState(name, {
-      failed,
-      lockedUntil: u.lockedUntil,
-      lockouts: u.lockouts,
-      failedAt: now,
-    });
+    await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts, failedAt: now });
     this.log.info("login.failed", { user: name, addr, failed });
     return bad;
   }
@@ -143,7 +189,11 @@ export class Accounts {
     return token;
   }
 
-  /** Logs in with a resume token: no password hash, but lockouts still apply. */
+  /**
+   * Logs in with a resume token: no password hash, and no lockout either: a lockout stops password
+   * guessing, and a token (256 random bits, given to a device that logged in) is no guess. So
+   * anyone who locks an account by trying passwords cannot lock its owner's devices out. Bans apply.
+   */
   async loginToken(rawName: string, token: string): Promise<AuthResult> {
     const name = normalizeName(rawName) ?? "";
     const owner = await this.store.tokenUser(await sha256Hex(token), this.clock.now());
@@ -155,7 +205,6 @@ export class Accounts {
         msg: "That login token is not valid; log in with your password",
       };
     }
-    if (u.lockedUntil > this.clock.now()) return lockedResult(name, u.lockedUntil);
     return { ok: true, user: name, role: u.role };
   }
 
@@ -187,6 +236,18 @@ export class Accounts {
     return { ok: true, user: name, role: u.role };
   }
 
+  /** A one-time invitation code (admin action), valid `INVITE_DAYS`; only its hash is stored. */
+  async invite(by: string): Promise<{ code: string; expires: number }> {
+    // 20 characters of Crockford's base32 (100 bits), in groups of 5 for reading aloud.
+    const abc = "0123456789abcdefghjkmnpqrstvwxyz";
+    const raw = crypto.getRandomValues(new Uint8Array(20));
+    const chars = [...raw].map((b) => abc[b & 31]).join("");
+    const code = chars.match(/.{5}/g)!.join("-");
+    const expires = this.clock.now() + INVITE_DAYS * 86400_000;
+    await this.store.addInvite(await inviteHash(code), by, expires);
+    return { code, expires };
+  }
+
   /** Lifts a lockout (admin action). */
   async unlock(name: string): Promise<boolean> {
     const u = await this.store.getUser(name);
@@ -210,11 +271,25 @@ export class Accounts {
   }
 }
 
+/** The length of the lockout after `lockouts` earlier ones: doubling from the first, never over the cap. */
+export function lockoutSeconds(p: AccountPolicy, lockouts: number): number {
+  return Math.min(p.lockoutCapSeconds, p.lockoutSeconds * 2 ** Math.min(lockouts, 30));
+}
+
+/**
+ * Invitation codes are stored as SHA-256 of their characters; case, spaces and dashes do not count,
+ * and o, i and l read as 0, 1 and 1 (Crockford's base32).
+ */
+function inviteHash(code: string): Promise<string> {
+  const canonical = code.toLowerCase().replace(/[^a-z0-9]/g, "").replace(/o/g, "0").replace(/[il]/g, "1");
+  return sha256Hex(`invite\0${canonical}`);
+}
+
 export function lockedResult(name: string, until: number): AuthResult {
   return {
     ok: false,
     code: ErrorCode.Locked,
-    msg: `Account ${name} is blocked until ${new Date(until).toISOString()} after too many failed logins`,
+    msg: `Account ${name} is locked until ${new Date(until).toISOString()} after too many failed logins`,
     until,
   };
 }

@@ -4,7 +4,6 @@
  */
 import type { Request, RequestKind } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
-import type { KeyedBuckets } from "./rate.ts";
 import type { Session } from "./session.ts";
 import * as acc from "./handlers_account.ts";
 import * as msg from "./handlers_messages.ts";
@@ -32,8 +31,8 @@ export interface Command<K extends RequestKind = RequestKind> {
 
 export type CommandTable = { [K in RequestKind]: Command<K> };
 
-export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts, files: FileStore): CommandTable {
-  const auth = acc.makeAuth(loginBuckets);
+export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: FileStore): CommandTable {
+  const auth = acc.makeAuth(limits);
   const vid = videoHandlers(video);
   const fil = fileHandlers(files);
   return {
@@ -64,6 +63,7 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts, file
     "admin.revoke": { auth: "admin", run: adm.revoke },
     "admin.unlock": { auth: "admin", run: adm.unlock },
     "admin.unban": { auth: "admin", run: adm.unban },
+    "admin.invite": { auth: "admin", run: adm.invite },
     "keys.publish": { auth: "user", run: dev.keysPublish },
     "keys.fetch": { auth: "user", run: dev.keysFetch },
     "keys.count": { auth: "user", run: dev.keysCount },

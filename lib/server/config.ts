@@ -51,6 +51,18 @@ export interface ServerConfig {
   fileQuota: number;
   /** Seconds a relayed file is kept after its upload started. */
   fileTtlSeconds: number;
+  /** Folder of relayed files (`--files-dir`); null: `<dataDir>/files`. */
+  filesDir: string | null;
+  /** Bytes of relayed files all users together may have waiting (0 = no cap). */
+  filesMaxBytes: number;
+  /** Free space (MiB) kept on the disks of the data and files folders: below it sends, uploads and registrations are refused. */
+  minFreeMiB: number;
+  /** Who may register: anyone, holders of an admin's one-time invitation code, or nobody. */
+  registration: "open" | "invite" | "closed";
+  /** Accounts made per address per hour (0 = unlimited). */
+  registerRate: number;
+  /** Accounts made per hour on the whole server (0 = unlimited). */
+  registerRateTotal: number;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -87,7 +99,15 @@ export const DEFAULTS: ServerConfig = {
   logMessages: false,
   fileQuota: 1024 * 1024 * 1024,
   fileTtlSeconds: 7 * 86400,
+  filesDir: null,
+  filesMaxBytes: 16 * 1024 * 1024 * 1024,
+  minFreeMiB: 512,
+  registration: "open",
+  registerRate: 20,
+  registerRateTotal: 200,
 };
+
+export const REGISTRATION_MODES = ["open", "invite", "closed"] as const;
 
 export function resolveConfig(o: ServerOptions = {}): ServerConfig {
   const c = { ...DEFAULTS };
@@ -115,6 +135,10 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "maxPrekeys",
     "fileQuota",
     "fileTtlSeconds",
+    "filesMaxBytes",
+    "minFreeMiB",
+    "registerRate",
+    "registerRateTotal",
   ];
   for (const k of ints) {
     const v = c[k];
@@ -124,6 +148,9 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
   }
   if (c.port > 65535) throw new RangeError(`Port must be at most 65535, got ${c.port}`);
   if (c.maxAttempts < 1) throw new RangeError("Option maxAttempts must be at least 1");
+  if (!(REGISTRATION_MODES as readonly string[]).includes(c.registration)) {
+    throw new RangeError(`Option registration must be open, invite or closed, got ${c.registration}`);
+  }
   if (c.maxFrame < 1024) throw new RangeError("Option maxFrame must be at least 1024");
   return c;
 }

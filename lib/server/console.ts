@@ -82,6 +82,14 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
+  invite: {
+    args: "",
+    help: "a one-time code to register with (--registration invite)",
+    run: async (srv) => {
+      const r = await srv.core.invite("console");
+      return r.ok ? r.text : `Error: ${r.msg}`;
+    },
+  },
   grant: {
     args: "USER",
     help: "make a user an admin",

@@ -17,6 +17,7 @@ import type { Hub } from "./hub.ts";
 import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
+import { DiskSpace } from "./disk_space.ts";
 
 export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
 
@@ -38,6 +39,8 @@ export class Core {
   readonly opkBudget: KeyedBuckets;
   /** Stored message bytes per user (quota), cached after the first read. */
   #usage = new LruMap<string, number>(10_000);
+  /** The free-space floor of the data and files folders (`--min-free`). */
+  readonly disk: DiskSpace;
   constructor(
     readonly config: ServerConfig,
     readonly store: Store,
@@ -46,9 +49,22 @@ export class Core {
     readonly messages: MessageLog,
     readonly clock: Clock,
     readonly log: Logger,
+    /** Free bytes on the disk under a folder (data_dir.ts's `freeBytes`); null: unknown, never refused. */
+    freeSpace: (dir: string) => number | null = () => null,
   ) {
     this.startedAt = clock.now();
     this.opkBudget = new KeyedBuckets(OPK_PER_HOUR / 3600, OPK_BURST, clock);
+    this.disk = new DiskSpace(freeSpace, config.minFreeMiB * 1048576, clock);
+  }
+
+  /** The folder of relayed files (`--files-dir`, else inside the data folder). */
+  get filesDir(): string {
+    return this.config.filesDir ?? `${this.config.dataDir}/files`;
+  }
+
+  /** Why storing `need` more bytes in the data folder (messages, accounts) is refused now, or null. */
+  dataSpaceRefusal(need = 0): { code: string; msg: string } | null {
+    return this.disk.refusal(this.config.dataDir, need);
   }
 
   /**
@@ -169,6 +185,29 @@ export class Core {
     await this.store.audit({ at: this.clock.now(), actor, action: "unlock", target: user, detail: "" });
     this.log.info("admin.unlock", { actor, target: user });
     return ok(`Unlocked ${user}`);
+  }
+
+  /** A one-time invitation code for `--registration invite` (admins and the console). */
+  async invite(
+    actor: string,
+  ): Promise<
+    { ok: true; text: string; invite: string; expires: number } | { ok: false; code: string; msg: string }
+  > {
+    if (this.config.registration === "closed") {
+      const msg = "Registration is closed on this server (--registration closed)";
+      return { ok: false, code: ErrorCode.RegistrationClosed, msg };
+    }
+    const { code, expires } = await this.accounts.invite(actor);
+    await this.store.audit({ at: this.clock.now(), actor, action: "invite", target: "", detail: "" });
+    this.log.info("admin.invite", { actor });
+    const note = this.config.registration === "open" ? " (registration is open here: nobody needs one)" : "";
+    const when = new Date(expires).toISOString().replace(/\.\d+Z$/, "Z");
+    return {
+      ok: true,
+      text: `Invitation code ${code}, valid once until ${when}${note}`,
+      invite: code,
+      expires,
+    };
   }
 
   async setRole(actor: string, rawUser: string, role: "admin" | "user"): Promise<ActionResult> {

@@ -2,8 +2,10 @@
  * The server's data folder: creates it, loads or makes the TLS certificate (reused across
  * starts) and, for several nodes, the cluster key; opens the log file. The only server module besides the SQLite store that touches
  * the file system. The folder is private (0700) and its files 0600, also when the folder already
- * existed with looser modes: `secure()` sets them once the store has created its files.
+ * existed with looser modes: `secure()` sets them once the store has created its files. Also
+ * `freeBytes`, the disk space probe behind the free-space floor (`--min-free`).
  */
+import { statfsSync } from "node:fs";
 import { makeSelfSignedCert } from "../net/cert.ts";
 import { newClusterKeyText, parseClusterKey } from "./bus/seal.ts";
 
@@ -109,5 +111,18 @@ async function securePerms(dir: string): Promise<void> {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+  }
+}
+
+/**
+ * Free bytes for this user on the disk holding `dir` (node:fs statfs), or null when unknown: no
+ * such folder, or no `--allow-sys=statfs` permission (the free-space floor is then not checked).
+ */
+export function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Relayed file transfers on disk (issue 12): `<data>/files/<fid>.bin` holds the ciphertext exactly
+ * Relayed file transfers on disk (issue 12): `<files>/<fid>.bin` (the files folder: `--files-dir`,
+ * else `<data>/files`) holds the ciphertext exactly
  * as uploaded (C2SP chunked AEAD; the server cannot read it), `<fid>.json` its metadata (sender,
  * recipient, declared size, expiry, state). The only server module besides data_dir.ts and the
  * SQLite store that touches the file system. Streaming both ways: a put appends one bounded body
@@ -10,7 +11,9 @@
  *
  * The stored length is the file's length on disk (re-read at start), so after a crash or kill
  * the upload resumes from what reached the disk. Quota: the declared sizes of a sender's files
- * not yet fetched; expiry: `ttlMs` after creation (swept, and checked on every lookup).
+ * not yet fetched (`used`, and `usedAll` for everyone: the server's cap), at most
+ * MAX_FILES_PER_USER of them (`count`; fetched ones no longer count); expiry: `ttlMs` after
+ * creation (swept, and checked on every lookup).
  */
 import type { Clock } from "../common/clock.ts";
 
@@ -44,7 +47,7 @@ interface Handle {
 /** Handles kept open at most (an upload and a download each keep one). */
 const MAX_OPEN = 32;
 
-/** Files one user may have waiting at once (bounds the metadata kept in memory). */
+/** Files one user may have waiting, not yet fetched, at once (bounds the metadata kept in memory). */
 export const MAX_FILES_PER_USER = 256;
 
 export class FileStore {
@@ -55,8 +58,9 @@ export class FileStore {
   readonly #handles = new Map<string, Handle>();
   readonly dir: string;
 
-  constructor(dataDir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
-    this.dir = `${dataDir}/files`;
+  /** `dir`: the files folder (made by `load`). */
+  constructor(dir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
+    this.dir = dir;
   }
 
   /** Creates the folder and loads what an earlier run left (lengths from the disk). */
@@ -122,9 +126,17 @@ export class FileStore {
     return n;
   }
 
+  /** Bytes all senders hold on the server (files not yet fetched). */
+  usedAll(): number {
+    let n = 0;
+    for (const f of this.#files.values()) if (f.state !== "done") n += f.size;
+    return n;
+  }
+
+  /** Files of `user` not yet fetched (a fetched one is a small record until it expires). */
   count(user: string): number {
     let n = 0;
-    for (const f of this.#files.values()) if (f.from === user) n++;
+    for (const f of this.#files.values()) if (f.from === user && f.state !== "done") n++;
     return n;
   }
 

@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
 import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
-import type { KeyedBuckets } from "./rate.ts";
+import type { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { hostOf } from "./hub.ts";
 import { sha256Hex } from "../common/bytes.ts";
 
@@ -19,25 +19,51 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
   await Promise.resolve();
 }
 
-export function makeAuth(loginBuckets: KeyedBuckets) {
+/** The flood limits of logging in and registering (lib/common/rate.ts buckets). */
+export interface AuthLimits {
+  /**
+   * Failed password attempts per address: each attempt takes a token before it is checked (so a
+   * burst of guesses is bounded), a success gives it back. People sharing one address (a NAT)
+   * who log in right are never throttled; resume-token logins never take one.
+   */
+  login: KeyedBuckets;
+  /** Accounts made per address (a registration that fails gives its token back). */
+  register: KeyedBuckets;
+  /** Accounts made on the whole server. */
+  registerAll: TokenBucket;
+}
+
+export function makeAuth(limits: AuthLimits) {
   async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
-    if (!(m.t === "login" && m.token) && !loginBuckets.take(hostOf(s.addr))) {
+    const host = hostOf(s.addr);
+    const guess = !(m.t === "login" && m.token !== undefined); // a password (or credential) is checked
+    if (guess && !limits.login.take(host)) {
       c.log.warn("login.throttled", { addr: s.addr });
       return s.fail(
         m.id,
         ErrorCode.Throttled,
-        "Too many login attempts from your address; wait a minute and try again",
+        "Too many failed logins from your address; wait a minute and try again",
       );
+    }
+    if (m.t === "register") {
+      const refused = registerRefusal(c, limits, host);
+      if (refused) {
+        limits.login.give(host);
+        c.log.warn("register.refused", { addr: s.addr, code: refused.code });
+        return s.fail(m.id, refused.code, refused.msg);
+      }
     }
     let r;
     try {
       if (m.t === "register") {
-        r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf));
+        r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf), m.invite);
       } else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
       else if (m.password !== undefined) r = await c.accounts.login(m.user, m.password, s.addr);
       else return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
     } catch (e) {
+      if (guess) limits.login.give(host); // the server's fault, not a guess
+      if (m.t === "register") giveRegister(limits, host);
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
       return s.fail(
         m.id,
@@ -45,6 +71,8 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
         "The server is too busy to check passwords right now; try again",
       );
     }
+    if (r.ok && guess) limits.login.give(host); // only failures count against an address
+    if (!r.ok && m.t === "register") giveRegister(limits, host); // no account was made
     if (s.state === "closed") return;
     if (!r.ok) return s.fail(m.id, r.code, r.msg, r.until);
     const ban = await c.store.activeBan(r.user, c.clock.now());
@@ -71,6 +99,34 @@ export function makeAuth(loginBuckets: KeyedBuckets) {
     if (first) c.hub.presence({ user: s.user, online: true, status: s.status, since: s.loginAt });
   }
   return authenticate;
+}
+
+/**
+ * Why a registration is refused before any work (low disk, too many accounts made from this address
+ * or on the server lately), or null; when null, one account's tokens are taken from both limits.
+ */
+function registerRefusal(c: Core, limits: AuthLimits, host: string): { code: string; msg: string } | null {
+  const low = c.dataSpaceRefusal();
+  if (low) return low;
+  if (!limits.register.take(host)) {
+    return {
+      code: ErrorCode.Throttled,
+      msg: "Too many accounts were made from your address lately; try again in an hour",
+    };
+  }
+  if (!limits.registerAll.take()) {
+    limits.register.give(host);
+    return {
+      code: ErrorCode.Throttled,
+      msg: "The server is taking no more new accounts for now; try again in an hour",
+    };
+  }
+  return null;
+}
+
+function giveRegister(limits: AuthLimits, host: string): void {
+  limits.register.give(host);
+  limits.registerAll.give();
 }
 
 /** The account's client-side hashing record, asked before logging in (see Accounts.kdfOf). */

@@ -23,6 +23,11 @@ export async function revoke(c: Core, s: Session, m: Request<"admin.revoke">): P
 export async function unlock(c: Core, s: Session, m: Request<"admin.unlock">): Promise<void> {
   answer(s, m.id, await c.unlock(s.user, m.user));
 }
+export async function invite(c: Core, s: Session, m: Request<"admin.invite">): Promise<void> {
+  const r = await c.invite(s.user);
+  if (!r.ok) return s.fail(m.id, r.code, r.msg);
+  s.reply(m.id, { text: r.text, invite: r.invite, expires: r.expires });
+}
 export async function unban(c: Core, s: Session, m: Request<"admin.unban">): Promise<void> {
   answer(s, m.id, await c.unban(s.user, m.user));
 }

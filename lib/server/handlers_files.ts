@@ -3,7 +3,8 @@
  * stores and returns opaque ciphertext (it never parses it) through `FileStore`; only the sender
  * writes a file, only the recipient reads it or marks it done, either may abort it. Bounds: the
  * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
- * bytes stay under `--file-quota`, and each body is at most `FILE_BODY_MAX`.
+ * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
+ * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import { frameWithRoom } from "../protocol/frame.ts";
@@ -54,6 +55,17 @@ export function fileHandlers(store: FileStore): FileHandlers {
         if (store.count(s.user) >= MAX_FILES_PER_USER) {
           return s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
         }
+        const low = c.disk.refusal(store.dir, m.size);
+        if (low) return s.fail(m.id, low.code, low.msg);
+        const all = store.usedAll();
+        if (c.config.filesMaxBytes && all + m.size > c.config.filesMaxBytes) {
+          c.log.warn("files.full", { user: s.user, size: m.size, used: all });
+          return s.fail(
+            m.id,
+            ErrorCode.ServerFull,
+            "The server holds as many waiting files as it keeps for everyone; try again once some are fetched",
+          );
+        }
         const used = store.used(s.user);
         if (used + m.size > store.quota) {
           return s.fail(
@@ -74,6 +86,8 @@ export function fileHandlers(store: FileStore): FileHandlers {
         return s.reply(m.id, { have: f.have, state: f.state });
       }
       if (store.writing.has(f.fid)) return s.fail(m.id, ErrorCode.Busy, "This file is being written; retry");
+      const low = c.disk.refusal(store.dir, body.length);
+      if (low) return s.fail(m.id, low.code, low.msg);
       store.writing.add(f.fid);
       try {
         await store.append(f, body);

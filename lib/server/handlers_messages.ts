@@ -55,6 +55,8 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       return;
     }
   }
+  const low = c.dataSpaceRefusal(body.length); // the free-space floor (--min-free)
+  if (low) return s.fail(m.id, low.code, low.msg);
   const room = c.reserveQuota(s.user, body.length);
   if (!(typeof room === "boolean" ? room : await room)) {
     const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;

@@ -26,6 +26,7 @@ import type { Bus } from "./bus/bus.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
 import { FileStore } from "./file_store.ts";
+import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
 
 const MAX_VIOLATIONS = 20;
@@ -54,6 +55,8 @@ export interface ServerDeps {
   /** Joins other nodes sharing the store (issue 16); none: a single node. */
   bus?: Bus;
   cluster?: ClusterOptions;
+  /** Free bytes on the disk under a folder (default data_dir.ts's `freeBytes`; tests fake a full disk). */
+  freeSpace?: (dir: string) => number | null;
 }
 
 export class ParleyServer {
@@ -81,7 +84,16 @@ export class ParleyServer {
     this.#hasher = deps.hasher ?? new PasswordHasher({ workers: this.config.hashWorkers });
     const accounts = new Accounts(deps.store, this.#hasher, clock, deps.log, this.config);
     const messages = new MessageLog(deps.store, this.hub);
-    this.core = new Core(this.config, deps.store, this.hub, accounts, messages, clock, deps.log);
+    this.core = new Core(
+      this.config,
+      deps.store,
+      this.hub,
+      accounts,
+      messages,
+      clock,
+      deps.log,
+      deps.freeSpace ?? freeBytes,
+    );
     this.video = new VideoService({
       videosDir: this.config.videosDir,
       dataDir: this.config.dataDir,
@@ -96,13 +108,18 @@ export class ParleyServer {
       total: this.config.maxRelayStreams,
     }, () => clock.now());
     this.files = new FileStore(
-      this.config.dataDir,
+      this.core.filesDir,
       this.config.fileQuota,
       this.config.fileTtlSeconds * 1000,
       clock,
     );
+    const { loginRate, registerRate, registerRateTotal } = this.config;
     this.#table = commandTable(
-      new KeyedBuckets(this.config.loginRate / 60, Math.max(1, this.config.loginRate), clock),
+      {
+        login: new KeyedBuckets(loginRate / 60, Math.max(1, loginRate), clock),
+        register: new KeyedBuckets(registerRate / 3600, Math.max(1, registerRate), clock),
+        registerAll: new TokenBucket(registerRateTotal / 3600, Math.max(1, registerRateTotal), clock),
+      },
       { service: this.video, relay: this.relay },
       this.files,
     );
@@ -119,6 +136,11 @@ export class ParleyServer {
   async start(): Promise<void> {
     await this.core.loadCaches();
     await this.files.load();
+    if (this.config.minFreeMiB && this.core.disk.free(this.config.dataDir) === null) {
+      this.core.log.warn("disk.unchecked", {
+        reason: "free space unknown (needs --allow-sys=statfs); the --min-free floor is not checked",
+      });
+    }
     if (this.deps.bus) {
       this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
       await this.cluster.start();

@@ -335,6 +335,17 @@ export function storeConformance(
     );
   });
 
+  t("invitation codes: each works once, until it expires", async (s) => {
+    await s.addInvite("i1", "root", 100);
+    await s.addInvite("i2", "root", 50);
+    assert.equal(await s.takeInvite("nope", 0), null);
+    assert.deepEqual(await s.takeInvite("i1", 10), { by: "root", expires: 100 });
+    assert.equal(await s.takeInvite("i1", 10), null, "used up");
+    assert.equal(await s.takeInvite("i2", 50), null, "expired");
+    await s.addInvite("i1", "root", 100); // given back (a registration that failed after taking it)
+    assert.deepEqual(await s.takeInvite("i1", 20), { by: "root", expires: 100 });
+  });
+
   t("key directory hands out each one-time prekey once", async (s) => {
     await s.putIdentity("bob", "ID", "SPK");
     await s.addPrekeys("bob", [{ id: 1, pub: "p1" }, { id: 2, pub: "p2" }]);

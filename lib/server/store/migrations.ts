@@ -70,4 +70,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_repeat ON audit (actor, action, target, at);
   CREATE INDEX messages_ts ON messages (ts);
   `,
+  // Invitation codes (issue 33): `--registration invite`; SHA-256 of the code, one use each.
+  `
+  CREATE TABLE invites (hash TEXT PRIMARY KEY, by_user TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];

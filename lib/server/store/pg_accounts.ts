@@ -207,4 +207,15 @@ export abstract class PgAccounts {
         (SELECT hash FROM tokens WHERE user_name = ${user} ORDER BY expires DESC LIMIT ${keep})`;
     });
   }
+  async addInvite(hash: string, by: string, expires: number): Promise<void> {
+    await this.sql`INSERT INTO invites (hash, by_user, expires) VALUES (${hash}, ${by}, ${expires})
+      ON CONFLICT (hash) DO UPDATE SET by_user = EXCLUDED.by_user, expires = EXCLUDED.expires`;
+  }
+  async takeInvite(hash: string, now: number): Promise<{ by: string; expires: number } | null> {
+    return await this.sql.begin(async (tx) => {
+      await tx`DELETE FROM invites WHERE expires <= ${now}`;
+      const [r] = await tx`DELETE FROM invites WHERE hash = ${hash} RETURNING by_user, expires`;
+      return r ? { by: r.by_user as string, expires: n(r.expires) } : null;
+    });
+  }
 }

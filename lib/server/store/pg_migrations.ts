@@ -63,4 +63,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_repeat ON audit (actor, action, target, at);
   CREATE INDEX messages_ts ON messages (ts);
   `,
+  // Invitation codes (issue 33, as SQLite migration 8).
+  `
+  CREATE TABLE invites (hash TEXT PRIMARY KEY, by_user TEXT NOT NULL, expires BIGINT NOT NULL);
+  `,
 ];

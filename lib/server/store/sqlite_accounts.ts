@@ -227,4 +227,17 @@ export abstract class SqliteAccounts extends SqliteBase {
     });
     return Promise.resolve();
   }
+  addInvite(hash: string, by: string, expires: number): Promise<void> {
+    this.q("INSERT OR REPLACE INTO invites (hash, by_user, expires) VALUES (?, ?, ?)").run(hash, by, expires);
+    return Promise.resolve();
+  }
+  takeInvite(hash: string, now: number): Promise<{ by: string; expires: number } | null> {
+    return Promise.resolve(this.tx(() => {
+      this.q("DELETE FROM invites WHERE expires <= ?").run(now);
+      const r = this.q("DELETE FROM invites WHERE hash = ? RETURNING by_user, expires").get(hash) as
+        | Row
+        | undefined;
+      return r ? { by: r.by_user as string, expires: r.expires as number } : null;
+    }));
+  }
 }

@@ -199,5 +199,9 @@ export interface Store {
   dropToken(hash: string): Promise<boolean>;
   /** Deletes expired tokens, and all but the `keep` newest (by expiry) of `user`. */
   pruneTokens(user: string, keep: number, now: number): Promise<void>;
+  // invitation codes (stored as SHA-256 hashes; `--registration invite`)
+  addInvite(hash: string, by: string, expires: number): Promise<void>;
+  /** Uses up a live invitation (it is deleted, with every expired one); null when unknown or expired. */
+  takeInvite(hash: string, now: number): Promise<{ by: string; expires: number } | null>;
   close(): Promise<void>;
 }
