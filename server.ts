@@ -9,6 +9,7 @@ import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
 import { DEFAULTS, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
+import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
@@ -181,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const quota = num(f.quota, "quota");
-  const maxConns = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, log);
+  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log);
   const srv = new ParleyServer({
     host: f.host,
     port: num(f.port, "port"),
@@ -192,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
     lockoutSeconds: num(f.lockout, "lockout"),
     lockoutCapSeconds: num(f["lockout-cap"], "lockout-cap"),
     maxFrame: num(f["max-frame"], "max-frame"),
-    maxConns,
+    ...fds,
     maxConnsPerAddr: num(f["max-conns-per-addr"], "max-conns-per-addr"),
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
@@ -363,19 +364,38 @@ async function fdLimit(): Promise<{ soft: number; hard: number } | null> {
   }
 }
 
+/** Descriptors this process has open now (/proc/self/fd on Linux); null when they cannot be counted. */
+function openFds(): number | null {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
+    return n - 1; // the listing's own descriptor
+  } catch {
+    return null;
+  }
+}
+
 /**
- * `--max-conns` must fit the open-files limit, or accept() fails with EMFILE under load. Raises
- * the soft limit towards the hard one when it is short; if it is still short, serves fewer
- * connections and says so in one sentence.
+ * `--max-conns` must fit the open-files limit with everything else the server holds (fd_budget.ts),
+ * or accept() fails with EMFILE under load. Raises the soft limit towards the hard one when it is
+ * short; if it is still short, serves fewer connections (and video streams) and says so in one sentence.
  */
-async function fitConnsToFdLimit(want: number, log: Logger): Promise<number> {
-  // Descriptors the server needs besides its connections: store, log, certificate, ffmpeg pipes, workers.
-  const FD_RESERVE = 64;
-  const need = want + FD_RESERVE;
+async function fitConnsToFdLimit(
+  want: number,
+  ffmpeg: string | null,
+  log: Logger,
+): Promise<{ maxConns: number; refuseMargin?: number; maxVideoStreams?: number }> {
+  const baseline = openFds() ?? BASELINE_GUESS;
+  const wants = {
+    maxConns: want,
+    refuseMargin: DEFAULTS.refuseMargin,
+    maxVideoStreams: ffmpeg ? DEFAULTS.maxVideoStreams : 0,
+  };
   let lim = await fdLimit();
-  if (!lim || lim.soft >= need) return want;
-  if (lim.hard > lim.soft) {
-    const soft = Math.min(lim.hard, need);
+  if (!lim) return { maxConns: want };
+  let fit = fitFdBudget(lim.soft, baseline, wants);
+  if (fit.lowered && lim.hard > lim.soft) {
+    const soft = Math.min(lim.hard, fit.need);
     await new Deno.Command("prlimit", {
       args: [
         "--pid",
@@ -386,16 +406,24 @@ async function fitConnsToFdLimit(want: number, log: Logger): Promise<number> {
       stderr: "null",
     }).output().catch(() => null);
     lim = await fdLimit() ?? lim;
-    if (lim.soft >= need) {
-      log.info("limits.fds", { raised: lim.soft });
-      return want;
-    }
+    fit = fitFdBudget(lim.soft, baseline, wants);
+    if (!fit.lowered) log.info("limits.fds", { raised: lim.soft });
   }
-  const fit = Math.max(1, lim.soft - FD_RESERVE);
+  if (!fit.lowered) return { maxConns: want };
   console.error(
-    `parley-server: --max-conns ${want} needs ${need} open files but the limit is ${lim.soft}; ` +
-      `serving at most ${fit} connections (raise it with ulimit -n)`,
+    `parley-server: --max-conns ${want} needs ${fit.need} open files but the limit is ${lim.soft}; ` +
+      `serving at most ${fit.maxConns} connections (raise it with ulimit -n)`,
   );
-  log.warn("limits.fds", { maxConns: fit, limit: lim.soft });
-  return fit;
+  log.warn("limits.fds", {
+    maxConns: fit.maxConns,
+    refuseMargin: fit.refuseMargin,
+    maxVideoStreams: ffmpeg ? fit.maxVideoStreams : undefined,
+    limit: lim.soft,
+    open: baseline,
+  });
+  return {
+    maxConns: fit.maxConns,
+    refuseMargin: fit.refuseMargin,
+    ...(ffmpeg ? { maxVideoStreams: fit.maxVideoStreams } : {}),
+  };
 }

@@ -23,6 +23,7 @@ import { initiateHandshake, respondHandshake, type SecureChannel } from "../cryp
 import { type Clock, systemClock } from "../common/clock.ts";
 import { KeyedBuckets, TokenBucket } from "../common/rate.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
+import { acceptLoop } from "./tls_server.ts";
 
 export const PEER_PURPOSE = "parley-peer-v1";
 
@@ -263,17 +264,16 @@ export function listenPeer(
       w.close();
     }
   };
-  const loop = (async () => {
-    try {
-      for await (const c of ln) void serve(c);
-    } catch { /* listener closed */ }
-  })();
+  let stopped = false;
+  // Survives failed accepts (out of descriptors): backs off and accepts again.
+  const loop = acceptLoop(ln, (c) => void serve(c), { closed: () => stopped });
   return {
     port: (ln.addr as Deno.NetAddr).port,
     get connections() {
       return open.size;
     },
     async close() {
+      stopped = true;
       try {
         ln.close();
       } catch { /* closed */ }

@@ -87,9 +87,13 @@ export class NodeConn implements ServerConn {
   #ended = false;
   #wake: (() => void) | null = null;
 
-  constructor(readonly s: tls.TLSSocket, raw: { remoteAddress?: string; remotePort?: number }) {
+  constructor(
+    readonly s: tls.TLSSocket,
+    raw: { remoteAddress?: string; remotePort?: number },
+    localHost?: string,
+  ) {
     this.remoteAddr = { hostname: raw.remoteAddress ?? "?", port: raw.remotePort ?? 0 };
-    this.localHost = s.localAddress ?? "";
+    this.localHost = localHost ?? s.localAddress ?? "";
     s.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
       this.#buffered += d.length;

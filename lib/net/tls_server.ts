@@ -1,18 +1,19 @@
 /**
- * The server's TLS listener (a named socket file, with tls.ts). Accepts TCP first (node:net), so
- * that every connection is counted and can be refused before TLS starts, sets TCP_NODELAY (Deno
- * 2.9.6's TlsConn cannot, and Nagle then delays small replies by a delayed ACK), and runs the TLS
- * 1.3 server handshake (node:tls) under a deadline: a socket that never completes it is destroyed,
- * its file descriptor released. (Deno.listenTls keeps the descriptor of a connection whose
- * handshake never starts until the peer goes away, even after close().)
+ * The server's TLS listener (a named socket file, with tls.ts). Accepts TCP first (Deno.listen), so
+ * that every connection is counted and can be refused before TLS starts, sets TCP_NODELAY, and runs
+ * the TLS 1.3 server handshake (node:tls over the TCP connection) under a deadline: a socket that
+ * never completes it is closed, its file descriptor released. (Deno.listenTls keeps the descriptor
+ * of a connection whose handshake never starts until the peer goes away, even after close(); a
+ * node:net server stops accepting for good after one EMFILE.)
  *
  * Contract: `admit(addr)` is asked at TCP accept and may close the socket at once. Handshakes in
  * progress are counted per address (`pendingFrom`) so callers can count them against their caps.
  * Each connection that completes the handshake is handed to `onConn` as a `ServerConn` (read /
  * write / close, the subset of Deno.Conn the server uses). Accept errors (EMFILE, ENFILE) are
- * reported through `onError`; the listener keeps serving.
+ * reported through `onError` (once per run of failures) and `strained` is true for a while after
+ * one; the accept loop backs off and keeps serving (`acceptLoop`, shared with the peer listener).
  */
-import * as net from "node:net";
+import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { NodeConn, type ServerConn } from "./tls.ts";
 
@@ -42,29 +43,112 @@ export interface TlsServer {
   pendingFrom(host: string): number;
   /** Handshakes in progress in all. */
   readonly pending: number;
+  /** An accept failed (out of descriptors) in the last `STRAIN_MS`: spare every descriptor. */
+  readonly strained: boolean;
   close(): Promise<void>;
+}
+
+/** How long after a failed accept a listener counts as strained, ms. */
+export const STRAIN_MS = 5000;
+/** Longest pause between accept attempts while they fail, ms. */
+const MAX_BACKOFF_MS = 500;
+
+/**
+ * Accepts until `ln` is closed. A failed accept (EMFILE, ENFILE, ECONNABORTED…) does not end the
+ * loop: it is reported once per run of failures, then retried after a pause doubling from 5 ms to
+ * `MAX_BACKOFF_MS` (the connections waiting in the kernel's backlog are accepted once descriptors
+ * are free again). Resolves once the listener is closed.
+ */
+export async function acceptLoop(
+  ln: Deno.Listener<Deno.TcpConn>,
+  serve: (c: Deno.TcpConn) => void,
+  o: {
+    closed: () => boolean;
+    /** Each failed accept, with its number in the current run of failures (1 for the first). */
+    onError?: (e: unknown, run: number) => void;
+    onRecover?: (failures: number) => void;
+  },
+): Promise<void> {
+  let pause = 0;
+  let failures = 0;
+  while (!o.closed()) {
+    let c: Deno.TcpConn;
+    try {
+      c = await ln.accept();
+    } catch (e) {
+      if (o.closed() || e instanceof Deno.errors.BadResource) return;
+      o.onError?.(e, ++failures);
+      pause = Math.min(MAX_BACKOFF_MS, pause ? pause * 2 : 5);
+      await new Promise((r) => setTimeout(r, pause));
+      continue;
+    }
+    if (failures) o.onRecover?.(failures);
+    pause = failures = 0;
+    serve(c);
+  }
+}
+
+/** A node stream over a Deno TCP connection, for node:tls to run its server side on. */
+function duplexOf(c: Deno.TcpConn): Duplex {
+  const buf = new Uint8Array(64 * 1024);
+  let reading = false;
+  const d: Duplex = new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      c.read(buf).then((n) => {
+        reading = false;
+        if (n === null) d.push(null);
+        else d.push(buf.slice(0, n)); // node asks for more (read()) while its buffer has room
+      }, (e) => {
+        reading = false;
+        d.destroy(e);
+      });
+    },
+    write(chunk: Uint8Array, _enc, cb) {
+      (async () => {
+        for (let o = 0; o < chunk.length;) o += await c.write(chunk.subarray(o));
+      })().then(() => cb(), (e) => cb(e));
+    },
+    final(cb) {
+      c.closeWrite().then(() => cb(), () => cb());
+    },
+    destroy(err, cb) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+      cb(err);
+    },
+  });
+  return d;
 }
 
 /** Starts listening; resolves once the port is bound. */
 export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
   const ctx = tls.createSecureContext({ key: o.key, cert: o.cert, minVersion: "TLSv1.3" });
   const pending = new Map<string, number>();
-  const handshaking = new Set<{ raw: net.Socket; timer: ReturnType<typeof setTimeout> }>();
+  const handshaking = new Set<{ raw: Deno.TcpConn; timer: ReturnType<typeof setTimeout> }>();
   let total = 0;
+  let closed = false;
+  let failedAt = -Infinity;
   const dec = (host: string) => {
     const n = (pending.get(host) ?? 1) - 1;
     if (n > 0) pending.set(host, n);
     else pending.delete(host);
     total--;
   };
-  const srv = net.createServer({ pauseOnConnect: false }, (raw) => {
-    const host = raw.remoteAddress ?? "?";
-    const verdict = o.admit(`${host}:${raw.remotePort ?? 0}`);
-    if (verdict === "drop") {
-      raw.destroy();
-      return;
-    }
-    raw.setNoDelay(true);
+  const release = (raw: Deno.TcpConn) => {
+    try {
+      raw.close();
+    } catch { /* already closed */ }
+  };
+  const serve = (raw: Deno.TcpConn) => {
+    const { hostname: host, port } = raw.remoteAddr;
+    const verdict = o.admit(`${host}:${port}`);
+    if (verdict === "drop") return release(raw);
+    try {
+      raw.setNoDelay(true);
+    } catch { /* reset already */ }
     pending.set(host, (pending.get(host) ?? 0) + 1);
     total++;
     let done = false;
@@ -79,46 +163,69 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
     const entry = {
       raw,
       timer: setTimeout(() => {
-        if (finish()) raw.destroy(); // never finished the handshake: release the descriptor now
+        if (finish()) s.destroy(); // never finished the handshake: release the descriptor now
       }, o.handshakeMs),
     };
     handshaking.add(entry);
-    const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+    const stream = duplexOf(raw);
+    const s = new tls.TLSSocket(stream, { isServer: true, secureContext: ctx });
     s.once("secure", () => {
       if (!finish()) return;
-      const c = new NodeConn(s, raw);
+      const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddr.hostname);
       if (verdict === "accept") o.onConn(c);
       else o.onRefused(c);
     });
     s.on("error", () => {
       finish();
-      raw.destroy();
+      s.destroy();
     });
-    raw.on("close", () => finish());
+    s.on("close", () => {
+      finish();
+      stream.destroy();
+    });
+    // The peer went away before finishing its handshake: release the descriptor now (node:tls does
+    // not close a server socket whose stream ends before the handshake).
+    const gone = () => {
+      if (finish()) s.destroy();
+    };
+    stream.once("end", gone);
+    stream.once("close", gone);
+  };
+  let ln: Deno.Listener<Deno.TcpConn>;
+  try {
+    ln = Deno.listen({ hostname: o.host, port: o.port, transport: "tcp" });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const loop = acceptLoop(ln, serve, {
+    closed: () => closed,
+    onError: (e, run) => {
+      failedAt = performance.now();
+      if (run === 1) o.onError?.("accept", e); // once per run of failures
+    },
+    onRecover: (n) => o.onError?.("accept.recovered", `accepting again after ${n} failed attempts`),
   });
-  srv.on("error", (e) => o.onError?.("listen", e));
-  return new Promise((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen(o.port, o.host, () => {
-      srv.off("error", reject);
-      const port = (srv.address() as net.AddressInfo).port;
-      resolve({
-        port,
-        pendingFrom: (h) => pending.get(h) ?? 0,
-        get pending() {
-          return total;
-        },
-        // Stops accepting at once; connections already open are the caller's to close.
-        close: () => {
-          srv.close();
-          for (const h of [...handshaking]) {
-            clearTimeout(h.timer);
-            h.raw.destroy();
-          }
-          handshaking.clear();
-          return Promise.resolve();
-        },
-      });
-    });
+  return Promise.resolve({
+    port: (ln.addr as Deno.NetAddr).port,
+    pendingFrom: (h) => pending.get(h) ?? 0,
+    get pending() {
+      return total;
+    },
+    get strained() {
+      return performance.now() - failedAt < STRAIN_MS;
+    },
+    // Stops accepting at once; connections already open are the caller's to close.
+    close: async () => {
+      closed = true;
+      try {
+        ln.close();
+      } catch { /* already closed */ }
+      for (const h of [...handshaking]) {
+        clearTimeout(h.timer);
+        release(h.raw);
+      }
+      handshaking.clear();
+      await loop;
+    },
   });
 }

@@ -27,6 +27,11 @@ export interface ServerConfig {
   /** Bytes a connection may have waiting to be written before it is dropped as too slow. */
   maxQueueBytes: number;
   maxConns: number;
+  /**
+   * Connections over `maxConns` still told why in a frame after their TLS handshake; beyond it they
+   * are closed at accept. Counted in the descriptor budget (fd_budget.ts), which lowers it when short.
+   */
+  refuseMargin: number;
   maxConnsPerAddr: number;
   /** Requests per second per connection after login (token bucket; 0 = unlimited). */
   msgRate: number;
@@ -86,6 +91,7 @@ export const DEFAULTS: ServerConfig = {
   pingTimeoutMs: 20_000,
   maxQueueBytes: 8 * 1024 * 1024,
   maxConns: 10_000,
+  refuseMargin: 64,
   maxConnsPerAddr: 64,
   msgRate: 50,
   msgBurst: 200,
@@ -120,6 +126,7 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "maxFrame",
     "maxQueueBytes",
     "maxConns",
+    "refuseMargin",
     "maxConnsPerAddr",
     "msgRate",
     "msgBurst",

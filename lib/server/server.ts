@@ -35,8 +35,6 @@ const MAX_VIOLATIONS = 20;
  * pipelines faster than the disk commits waits in its own TCP buffers, not in server memory.
  */
 export const SEND_WINDOW = 256;
-/** Connections refused with a frame (after their handshake) beyond the total cap before they are dropped. */
-const REFUSE_MARGIN = 64;
 /** Longest run of one connection's requests before other work gets a turn, ms. */
 const SLICE_MS = 4;
 /** Repeated denials of one command to one user share an audit row per window of this length. */
@@ -171,17 +169,19 @@ export class ParleyServer {
    * At TCP accept, before any TLS: connections (sessions plus handshakes in progress) are counted
    * against the total and per-address caps. Just over a cap a connection is refused with a clear
    * frame after its handshake; far over (twice the per-address cap, or the total cap plus
-   * `REFUSE_MARGIN`) it is closed at once, so a flood cannot hold descriptors.
+   * `refuseMargin`), or while the listener is short of descriptors, it is closed at once, so a
+   * flood cannot hold descriptors.
    */
   #admit(addr: string): "accept" | "refuse" | "drop" {
     if (this.#closing) return "drop";
     const l = this.#listener;
     const all = this.hub.sessions.size + (l?.pending ?? 0);
     const here = this.hub.connectionsFrom(addr) + (l?.pendingFrom(hostOf(addr)) ?? 0);
-    const { maxConns, maxConnsPerAddr } = this.config;
+    const { maxConns, maxConnsPerAddr, refuseMargin } = this.config;
     if (all < maxConns && here < maxConnsPerAddr) return "accept";
     this.core.log.warn("conn.refused", { addr, reason: "too many connections" });
-    return all >= maxConns + REFUSE_MARGIN || here >= 2 * maxConnsPerAddr ? "drop" : "refuse";
+    const far = all >= maxConns + refuseMargin || here >= 2 * maxConnsPerAddr;
+    return far || l?.strained ? "drop" : "refuse";
   }
 
   /** Tells a connection over a cap why, then closes it. */
