@@ -106,7 +106,12 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one transfer each)")
     .argument("<path>", "file to send")
-    .option("--direct", "only straight to the recipient's client: wait for it to accept, never relay")
+    .option(
+      "--direct",
+      `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
+        DIRECT_WAIT_MS / 1000
+      } s), never relay`,
+    )
     .option(
       "--relay",
       "only through the server (default: the relay, moving to the direct path when it opens)",
@@ -128,7 +133,15 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         const s = await ft.sendRoom(target!, path!, mode);
         return io.out(line1("sent", s.name, s.size, s.sha256));
       }
-      const s = await ft.send(target!, path!, mode, wait > 0 ? wait * 1000 : DIRECT_WAIT_MS);
+      const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;
+      if (mode === "direct") {
+        io.err(
+          `parley: waiting up to ${
+            waitMs / 1000
+          } s for ${target} to accept (parley receive) and open a direct path`,
+        );
+      }
+      const s = await ft.send(target!, path!, mode, waitMs);
       io.out(line1("sent", s.name, s.size, s.sha256));
       io.err(
         `parley: ${sanitize(s.name)} went ${
