@@ -9,6 +9,10 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { sha256Hex, toBase64 } from "../lib/common/bytes.ts";
 import { FileTransfers } from "../lib/client/files.ts";
+import { runCli } from "../lib/client/cli.ts";
+import { fingerprintPem } from "../lib/net/cert.ts";
+import { sanitize } from "../lib/common/sanitize.ts";
+import { VERSION } from "../lib/common/version.ts";
 import { OUT_KEY, type OutRecord } from "../lib/client/file_offer.ts";
 import {
   eventually,
@@ -221,6 +225,71 @@ Deno.test("files: a file whose chunks verify but whose SHA-256 differs from the 
     await assert.rejects(fb.accept(offer, `${t.dir}/down`), /does not match the SHA-256/);
     assert.deepEqual([...Deno.readDirSync(`${t.dir}/down`)], [], "neither the file nor its .part is left");
     assert.equal((await fb.incoming())[0]!.state, "failed");
+  } finally {
+    await t.stop();
+  }
+});
+
+/** `parley ARGV` run in this process (runCli) as `user` with the folder `${t.dir}/cli-USER`. */
+async function inCli(t: TestServer, user: string, ...argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const env: Record<string, string> = {
+    PARLEY_SERVER: `127.0.0.1:${t.port}`,
+    PARLEY_USER: user,
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+    PARLEY_HOME: `${t.dir}/cli-${user}`,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+    env: { get: (n) => env[n] },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, out, err: err.join("\n") };
+}
+
+/** Alice offers `src` to bob under any `name` (a hostile sender forges its own record). */
+async function offerAs(fa: FileTransfers, src: string, name: string): Promise<string> {
+  const st = await Deno.stat(src);
+  const data = await Deno.readFile(src);
+  const rec: OutRecord = {
+    fid: crypto.randomUUID().replaceAll("-", ""),
+    to: "bob",
+    path: await Deno.realPath(src),
+    name,
+    size: st.size,
+    mtime: st.mtime!.getTime(),
+    sha256: await sha256Hex(data),
+    key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
+    salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+    at: 0,
+    state: "uploading",
+  };
+  await fa.ops.update<OutRecord[]>(OUT_KEY, (l) => [...l ?? [], rec]);
+  return (await fa.send("bob", src)).fid;
+}
+
+Deno.test("files and receive print one line per file: a name holding a newline cannot forge a line", async () => {
+  const t = await startTestServer();
+  try {
+    assert.equal((await inCli(t, "bob", "register")).code, 0);
+    const a = await t.e2eClient("alice");
+    const fa = FileTransfers.of(a.client);
+    const src = `${t.dir}/x.txt`;
+    await Deno.writeTextFile(src, "x");
+    const forged = "a.txt\nin  0000000000000000  from admin  1  offered  trusted.pdf\r\x1b[2K";
+    const fid = await offerAs(fa, src, forged);
+    const files = await inCli(t, "bob", "files");
+    assert.equal(files.code, 0, files.err);
+    assert.equal(files.out.length, 1, JSON.stringify(files.out));
+    assert.equal(files.out.join("\n").split("\n").length, 1, JSON.stringify(files.out));
+    assert.equal(files.out[0], `in  ${fid}  from alice  1  offered  ${sanitize(forged)}`);
+    assert.match(files.out[0]!, /a\.txt\^Jin {2}0{16}/);
+    const got = await inCli(t, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down`);
+    assert.equal(got.code, 0, got.err);
+    assert.equal(got.out.join("\n").split("\n").length, 1, JSON.stringify(got.out));
+    assert.match(got.out[0]!, /^saved .+ 1 [0-9a-f]{64}$/);
   } finally {
     await t.stop();
   }

@@ -196,6 +196,7 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     ]);
     assert.equal(s.out.trim(), `sent cli.bin ${data.length} ${sum}`, s.err);
     assert.match(s.err, /cli\.bin went straight to bob/);
+    assert.match(s.err, /waiting up to 60 s for bob to accept/, "--direct says what it waits for");
     assert.equal(r.out.trim(), `saved ${t.dir}/down/cli.bin ${data.length} ${sum}`, r.err);
     assert.equal(stored, 0);
     const [s2, r2] = await Promise.all([
@@ -280,6 +281,32 @@ Deno.test("direct files: a chunk altered on the direct path is refused and the r
     assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
   } finally {
     proxy?.close();
+    await t.stop();
+  }
+});
+
+Deno.test("direct files: --direct goes straight 10 times out of 10 while another client of the sender's folder is online", async () => {
+  const t = await startTestServer();
+  try {
+    // `a` stands for the sender's full-screen client: connected first, opening what arrives. The
+    // scripted sender is a second client of the same folder.
+    const { b } = await setup(t);
+    const sender = await t.e2eClient("alice", { register: false, home: `${t.dir}/home-alice` });
+    await sender.client.sync();
+    const fa = FileTransfers.of(sender.client), fb = FileTransfers.of(b.client);
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const data = bytes(1000 + i, i + 20);
+      const p = await file(t, `two${i}.bin`, data);
+      const [sent, got] = await Promise.all([
+        fa.send("bob", p, "direct", 10_000),
+        acceptNext(fb, `${t.dir}/down`, seen),
+      ]);
+      assert.equal(sent.via, "direct", `try ${i + 1}`);
+      assert.equal(got.via, "direct", `try ${i + 1}`);
+      assert.deepEqual(await Deno.readFile(got.path), data);
+    }
+  } finally {
     await t.stop();
   }
 });

@@ -38,7 +38,7 @@ async function offerFor(ft: FileTransfers, fid: string) {
   return (await eventually(async () => (await ft.incoming()).find((r) => r.fid === fid), 5000, "the offer"))!;
 }
 
-Deno.test("files: empty, 1 byte, one chunk, one chunk + 1, a few MiB arrive intact; the offer is no chat line", async () => {
+Deno.test("files: empty, 1 byte, one chunk, one chunk + 1, a few MiB arrive intact (0600 in a 0700 folder); the offer is no chat line", async () => {
   const t = await startTestServer();
   try {
     const { a, b } = await pair(t);
@@ -60,6 +60,10 @@ Deno.test("files: empty, 1 byte, one chunk, one chunk + 1, a few MiB arrive inta
       const got = await fb.accept(rec, `${t.dir}/down`);
       assert.equal(got.path, `${t.dir}/down/f${n}.bin`);
       assert.deepEqual(await Deno.readFile(got.path), data);
+      if (Deno.build.os !== "windows") { // issue 34 point 18: for the user only, like the client folder
+        assert.equal((await Deno.stat(got.path)).mode! & 0o777, 0o600, "the saved file is 0600");
+        assert.equal((await Deno.stat(`${t.dir}/down`)).mode! & 0o777, 0o700, "its new folder is 0700");
+      }
       // The server dropped its copy once the recipient had it.
       assert.equal(t.srv.files.get(sent.fid)?.state, "done");
     }

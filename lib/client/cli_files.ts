@@ -12,7 +12,7 @@
  * standard output keeps only the fixed-contract lines.
  */
 import type { Command } from "commander";
-import { safeJson } from "../common/sanitize.ts";
+import { safeJson, sanitize } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
@@ -45,9 +45,17 @@ export function progressReporter(
     if (p.state === "active" && t - (last.get(p.fid) ?? -Infinity) < 1000) return;
     last.set(p.fid, t);
     const arrow = p.direction === "up" ? "↑" : "↓";
-    io.err(`${arrow} ${p.name} ${p.state === "active" ? progressText(p.done, p.total, rate, 20) : p.state}`);
+    io.err(
+      `${arrow} ${sanitize(p.name)} ${
+        p.state === "active" ? progressText(p.done, p.total, rate, 20) : p.state
+      }`,
+    );
   };
 }
+
+/** A fixed-contract line: its fields (names from others among them) escaped, so it stays one line. */
+const line = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join("  ");
+const line1 = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join(" ");
 
 const waiting = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
@@ -88,16 +96,22 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       }));
       if (o.json) return io.out(safeJson({ incoming, outgoing }));
       if (!incoming.length && !outgoing.length) io.err("No files");
-      for (const r of incoming) io.out(`in  ${r.fid}  from ${r.from}  ${r.size}  ${r.state}  ${r.name}`);
+      // One line per file: every field is escaped (a name holding "\n" cannot forge a line).
+      for (const r of incoming) io.out("in  " + line(r.fid, `from ${r.from}`, r.size, r.state, r.name));
       for (const r of outgoing) {
-        io.out(`out ${r.fid}  to ${r.to}  ${r.size}  ${r.delivered ? "delivered" : r.state}  ${r.name}`);
+        io.out("out " + line(r.fid, `to ${r.to}`, r.size, r.delivered ? "delivered" : r.state, r.name));
       }
     }));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one transfer each)")
     .argument("<path>", "file to send")
-    .option("--direct", "only straight to the recipient's client: wait for it to accept, never relay")
+    .option(
+      "--direct",
+      `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
+        DIRECT_WAIT_MS / 1000
+      } s), never relay`,
+    )
     .option(
       "--relay",
       "only through the server (default: the relay, moving to the direct path when it opens)",
@@ -117,12 +131,22 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (target!.startsWith("#")) {
         if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
         const s = await ft.sendRoom(target!, path!, mode);
-        return io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
+        return io.out(line1("sent", s.name, s.size, s.sha256));
       }
-      const s = await ft.send(target!, path!, mode, wait > 0 ? wait * 1000 : DIRECT_WAIT_MS);
-      io.out(`sent ${s.name} ${s.size} ${s.sha256}`);
+      const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;
+      if (mode === "direct") {
+        io.err(
+          `parley: waiting up to ${
+            waitMs / 1000
+          } s for ${target} to accept (parley receive) and open a direct path`,
+        );
+      }
+      const s = await ft.send(target!, path!, mode, waitMs);
+      io.out(line1("sent", s.name, s.size, s.sha256));
       io.err(
-        `parley: ${s.name} went ${s.via === "direct" ? "straight to" : "through the server to"} ${target}`,
+        `parley: ${sanitize(s.name)} went ${
+          s.via === "direct" ? "straight to" : "through the server to"
+        } ${target}`,
       );
       if (wait > 0 && s.via === "relay" && !(await ft.delivered(s.fid, wait * 1000))) {
         throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
@@ -166,11 +190,11 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         for (const r of todo) {
           try {
             const got = await ft.accept(r, dir);
-            io.out(`saved ${got.path} ${r.size} ${got.rec.sha256}`);
+            io.out(line1("saved", got.path, r.size, got.rec.sha256));
           } catch (e) {
             if (c.conn.closed) throw e;
             failed++;
-            io.err(`parley: ${e instanceof Error ? e.message : e}`);
+            io.err(`parley: ${sanitize(e instanceof Error ? e.message : String(e))}`);
           }
         }
         await c.ack([]);

@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { progressReporter } from "./cli_files.ts";
+import { runCli } from "./cli.ts";
+import { VERSION } from "../common/version.ts";
 
 const p = (done: number, state: "active" | "done" = "active") => ({
   fid: "f1",
@@ -35,4 +37,17 @@ Deno.test("send-file/receive progress: bar, bytes, rate and ETA on a terminal, o
     "↑ big.bin [#####---------------] 1.0 MiB/4.0 MiB 1.0 MiB/s ETA 0:03",
     "↑ big.bin done",
   ]);
+});
+
+Deno.test("send-file --help says how long --direct waits by default", async () => {
+  const out: string[] = [];
+  const code = await runCli(["send-file", "--help"], {
+    env: { get: () => undefined },
+    out: (l) => out.push(l),
+    err: (l) => out.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  assert.equal(code, 0);
+  assert.match(out.join("\n").replace(/\s+/g, " "), /--direct .*default 300 s/);
 });

@@ -145,6 +145,15 @@ export class SqliteCryptoStore implements CryptoStateStore {
     return json === null ? undefined : JSON.parse(json);
   }
 
+  /**
+   * `key`'s value as committed now, by this or another process of the folder: read past the cache,
+   * without the folder's lock (a waiter's look for what another process may have filed).
+   */
+  async fresh(key: string): Promise<unknown> {
+    this.#cache.delete(key);
+    return await this.get(key);
+  }
+
   /** Applies the writes and runs `also` in one transaction. */
   async commit(w: StoreWrites, also?: (db: DatabaseSync) => void): Promise<void> {
     const sealed: [string, string, Uint8Array][] = [];

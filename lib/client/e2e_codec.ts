@@ -42,18 +42,13 @@ import { RoomLogs } from "./room_log.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
-  decodeFileOffer,
-  decodeFileReady,
-  decodeFileSum,
   encodeFileOffer,
   encodeFileReady,
   encodeFileSum,
   type FileOffer,
   type FileReady,
-  offerWrites,
-  sumWrites,
 } from "./file_offer.ts";
-import { Mailbox } from "../common/mailbox.ts";
+import { fileControl, READY_KEY, readyIn, takeReady } from "./file_control.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import {
   decodePayload,
@@ -66,6 +61,9 @@ import {
   refillPrekeys,
   type Request,
 } from "./e2e_keys.ts";
+
+/** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
+const READY_POLL_MS = 50;
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
@@ -81,10 +79,6 @@ export class E2eCodec implements BodyCodec {
   readonly #dir: E2eDirectory;
   readonly #logs: RoomLogs;
   readonly #streamKeyBox = new StreamKeyBox();
-  readonly #readyBox = new Mailbox<FileReady>(
-    64,
-    (from) => new BackendError("direct_failed", `${from} did not open a direct path in time`),
-  );
   /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
   readonly streamKeys: StreamKeyChannel = {
     send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
@@ -124,10 +118,23 @@ export class E2eCodec implements BodyCodec {
         const mid = randomId(undefined, 12);
         await this.#sendDm(to, mid, encodeFileReady(mid, r));
       }),
-    /** The recipient's candidate for file `fid`, once it arrives (rejects after `ms`). */
-    candidate: (from: string, fid: string, ms: number): Promise<FileReady> =>
-      this.#readyBox.take(from, fid, ms),
-    candidateNow: (from: string, fid: string): FileReady | undefined => this.#readyBox.poll(from, fid),
+    /**
+     * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
+     * opened it (file_control.ts) — looking every READY_POLL_MS; rejects after `ms`.
+     */
+    candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const r = await this.#takeReady(from, fid);
+        if (r) return r;
+        if (Date.now() >= end) {
+          throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
+        }
+        await new Promise((res) => setTimeout(res, Math.min(READY_POLL_MS, end - Date.now())));
+      }
+    },
+    /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
+    candidateNow: (from: string, fid: string): Promise<FileReady | undefined> => this.#takeReady(from, fid),
     /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */
     identity: (): Promise<IdentityKeyPair> => this.#serial(() => loadIdentity(this.cs)),
     pinned: (user: string): Promise<PublicIdentity | undefined> =>
@@ -217,6 +224,16 @@ export class E2eCodec implements BodyCodec {
     const codec = new E2eCodec(client, cs, store, clock, device);
     client.codec = codec;
     return codec;
+  }
+
+  /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
+  async #takeReady(from: string, fid: string): Promise<FileReady | undefined> {
+    if (!readyIn(await this.cs.fresh(READY_KEY), from, fid)) return undefined;
+    return await this.#serial(async () => {
+      const t = await takeReady(this.cs, from, fid);
+      if (t) await this.cs.commit(t.writes);
+      return t?.ready;
+    });
   }
 
   /** One operation at a time, holding the folder's write lock (other processes may share it). */
@@ -324,31 +341,16 @@ export class E2eCodec implements BodyCodec {
             this.#streamKeyBox.put(m.from, sk.sid, sk.key);
             return null;
           }
-          const ready = decodeFileReady(o.plaintext, m.mid);
-          if (ready) {
-            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
-            this.#readyBox.put(m.from, ready.fid, ready);
-            return null;
-          }
-          const sum = decodeFileSum(o.plaintext, m.mid);
-          if (sum) {
-            const w = await sumWrites(this.cs, m.from, sum);
+          // Offers, sums, candidates: filed in the keystore for whichever process waits (file_control.ts).
+          const fc = await fileControl(this.cs, m.from, o.plaintext, m.mid, m.ts);
+          if (fc) {
             await this.cs.commit(
-              mergeWrites(o.writes, w),
+              mergeWrites(o.writes, fc.writes),
               (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
             );
-            return null;
-          }
-          const fo = decodeFileOffer(o.plaintext, m.mid);
-          if (fo) {
-            const w = await offerWrites(this.cs, m.from, fo, m.ts);
-            await this.cs.commit(
-              mergeWrites(o.writes, w),
-              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
-            );
-            const { key: _key, ...offer } = fo;
-            const verified = (await this.dm.contact(m.from))?.verified === true;
-            if (Object.keys(w.put).length) {
+            if (fc.offer) {
+              const { key: _key, ...offer } = fc.offer;
+              const verified = (await this.dm.contact(m.from))?.verified === true;
               this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from, verified } });
             }
             return null;

@@ -57,7 +57,9 @@ export async function openPart(
   part: string,
   size: number,
 ): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
-  const out = await Deno.open(part, { read: true, write: true, create: true });
+  const out = await Deno.open(part, { read: true, write: true, create: true, mode: 0o600 });
+  // For the user only, like the client folder (also a `.part` an older version left readable).
+  if (Deno.build.os !== "windows") await Deno.chmod(part, 0o600);
   const have = (await out.stat()).size;
   const next = Math.min(Math.floor(have / CHUNK_SIZE), chunkCount(size) - 1);
   // Only a torn tail is cut: on ext4 a truncate makes close() flush the whole file (auto_da_alloc),
@@ -240,9 +242,12 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
   return out;
 }
 
-/** Where a received file goes: `dir` (created) and a free, safe form of the offered name. */
+/**
+ * Where a received file goes: `dir` (created for the user only, 0700; a folder that exists keeps its
+ * modes) and a free, safe form of the offered name. The file itself is 0600 (`openPart`).
+ */
 export async function downloadTarget(dir: string, name: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   return await freeName(dir, safeFileName(name));
 }
 

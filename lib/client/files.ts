@@ -70,6 +70,8 @@ const EMPTY = new Uint8Array(0);
 /** How long a download whose data is complete waits for its sender's SHA-256, and how often it looks. */
 const SUM_WAIT_MS = 60_000;
 const SUM_POLL_MS = 20;
+/** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
+const LOOK_MS = 100;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
 export class FileTransfers {
@@ -243,11 +245,15 @@ export class FileTransfers {
         }
         via = "direct";
       } else {
+        let looked = -Infinity;
         via = await relayUpload({
           src,
           put: (off, body) => this.#put(rec, off, body),
           direct: async () => {
-            const r = mode === "auto" ? this.ops.candidateNow(rec.to, rec.fid) : undefined;
+            // A look in the keystore at most every LOOK_MS (it is asked before every body).
+            if (mode !== "auto" || Date.now() - looked < LOOK_MS) return null;
+            looked = Date.now();
+            const r = await this.ops.candidateNow(rec.to, rec.fid);
             return r ? await this.#dial(r, rec.to).catch(() => null) : null;
           },
           progress: (d) => p(d, "active"),
