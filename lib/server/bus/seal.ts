@@ -85,9 +85,10 @@ export class BusSeal {
     head[0] = VERSION;
     head.set(this.#id, 1);
     new DataView(head.buffer).setBigUint64(17, seq);
+    const plain = enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e }));
     const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
-    c.setAAD(head, { plaintextLength: 0 });
-    const body = c.update(enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e })));
+    c.setAAD(head, { plaintextLength: plain.length });
+    const body = c.update(plain);
     c.final();
     const out = new Uint8Array(HEADER + body.length + TAG);
     out.set(head);
@@ -140,7 +141,8 @@ export class BusSeal {
       const counts = [...this.#unlogged].map(([k, n]) => `${k}: ${n}`).join(", ");
       this.#log.warn("bus.refused", {
         counts,
-        hint: "every node of a cluster needs the same cluster key (README: several nodes)",
+        hint:
+          "every node of a cluster needs the same cluster key and a clock within 30 s (README: several nodes)",
       });
       this.#unlogged.clear();
     }
