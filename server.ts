@@ -45,6 +45,7 @@ Options:
   --cluster-key-file FILE  the key every node of a cluster shares (PARLEY_CLUSTER_KEY_FILE; default
                            cluster.key in the data folder, made on first start): copy it to every node
   --bus-creds FILE         NATS .creds file (JWT and nkey seed) instead of a password
+  --bus-nkey FILE          file holding a NATS user nkey seed (SU…) instead of a password
   --bus-tls-ca FILE        PEM CA that NATS's certificate must chain to (makes TLS required)
   --bus-tls-cert FILE      PEM client certificate for NATS (with --bus-tls-key) when NATS asks for one
   --bus-tls-key FILE       its private key
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
       "store-tls-ca": { type: "string" },
       "cluster-key-file": { type: "string" },
       "bus-creds": { type: "string" },
+      "bus-nkey": { type: "string" },
       "bus-tls-ca": { type: "string" },
       "bus-tls-cert": { type: "string" },
       "bus-tls-key": { type: "string" },
@@ -311,11 +313,17 @@ async function busOptions(
   if (k.created) {
     log.warn("cluster.key", { created: k.path, hint: "copy this file to every node of the cluster" });
   }
-  const [creds, ca, cert, key] = await Promise.all(
-    ["bus-creds", "bus-tls-ca", "bus-tls-cert", "bus-tls-key"].map((n) => readOpt(str(n))),
+  const [creds, nkeySeed, ca, cert, key] = await Promise.all(
+    ["bus-creds", "bus-nkey", "bus-tls-ca", "bus-tls-cert", "bus-tls-key"].map((n) => readOpt(str(n))),
   );
   const tls = ca || cert || key ? { ca, cert, key } : undefined;
-  return { key: k.key, log, ...(creds ? { creds } : {}), ...(tls ? { tls } : {}) };
+  return {
+    key: k.key,
+    log,
+    ...(creds ? { creds } : {}),
+    ...(nkeySeed ? { nkeySeed } : {}),
+    ...(tls ? { tls } : {}),
+  };
 }
 
 /** `admin grant|revoke|unlock NAME` with the server stopped: Core's own actions (lib/server/offline_admin.ts). */

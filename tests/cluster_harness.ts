@@ -230,10 +230,12 @@ export interface TestNats {
 }
 
 /**
- * Starts nats-server; `conf` is the text of a configuration file (users, permissions) and `tls` makes
- * it require TLS with that certificate.
+ * Starts nats-server; `conf` is the text of a configuration file (users, permissions), `tls` makes it
+ * require TLS with that certificate and `verifyClients` client certificates signed by the same CA.
  */
-export async function startNats(o: { conf?: string; tls?: TestCa } = {}): Promise<TestNats> {
+export async function startNats(
+  o: { conf?: string; tls?: TestCa; verifyClients?: boolean } = {},
+): Promise<TestNats> {
   requireBins();
   const port = await freePort();
   const args = ["-a", "127.0.0.1", "-p", String(port)];
@@ -244,6 +246,7 @@ export async function startNats(o: { conf?: string; tls?: TestCa } = {}): Promis
     args.push("-c", `${confDir}/nats.conf`);
   }
   if (o.tls) args.push("--tls", "--tlscert", o.tls.certFile, "--tlskey", o.tls.keyFile);
+  if (o.tls && o.verifyClients) args.push("--tlsverify", "--tlscacert", o.tls.caFile);
   const child = new Deno.Command(natsBin!, {
     args,
     stdout: "null",

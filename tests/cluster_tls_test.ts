@@ -1,10 +1,10 @@
 /**
  * The cluster's own connections, locked down (issue 33 item 2): NATS with users, passwords and subject
- * permissions; NATS over TLS verified against a CA; PostgreSQL over TLS verified against a CA; and
+ * permissions, or nkeys; NATS over TLS verified against a CA, with client certificates; PostgreSQL over TLS verified against a CA; and
  * spawned `server.ts` nodes started with the documented flags on all of them.
  */
 import assert from "node:assert/strict";
-import { connect } from "nats";
+import { connect, nkeys } from "nats";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/chat_client.ts";
 import type { BusEvent } from "../lib/server/bus/bus.ts";
@@ -36,6 +36,22 @@ async function talk(url: string, o: Partial<Parameters<typeof NatsBus.open>[2]> 
   a!.publish({ t: "user", user: "hello" });
   await eventually(() => got.length === 1, 3000, "an event between nodes");
   return { a: a!, b: b!, got, subject };
+}
+
+/**
+ * Asserts that a TLS connection to NATS is refused. nats.js's TLS socket may also raise the refusal
+ * (alert or reset) as an uncaught error: those are expected here, nothing else is.
+ */
+async function refused(p: Promise<unknown>, what: string): Promise<void> {
+  const expected = (e: ErrorEvent) =>
+    /ECONNRESET|BadCertificate|certificate/i.test(String(e.error)) && e.preventDefault();
+  globalThis.addEventListener("error", expected);
+  try {
+    await assert.rejects(p, what);
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    globalThis.removeEventListener("error", expected);
+  }
 }
 
 Deno.test({
@@ -88,11 +104,54 @@ Deno.test({
       const { a, b } = await talk(`tls://127.0.0.1:${nats.port}`, { tls: { ca: ca.caPem } });
       await Promise.all([a.close(), b.close()]);
       const url = `nats://127.0.0.1:${nats.port}`;
-      await assert.rejects(NatsBus.open(url, "c", { key }), "no CA: the self-signed chain is refused");
-      await assert.rejects(
-        NatsBus.open(url, "c", { key, tls: { ca: other.caPem } }),
-        "another CA is refused",
-      );
+      await refused(NatsBus.open(url, "c", { key }), "no CA: the self-signed chain is refused");
+      await refused(NatsBus.open(url, "c", { key, tls: { ca: other.caPem } }), "another CA is refused");
+    } finally {
+      await nats.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "bus auth: a node with its nkey seed (--bus-nkey) joins a NATS that lists users by nkey; without it, refused",
+  ignore,
+  async fn() {
+    const user = nkeys.createUser();
+    const seed = new TextDecoder().decode(user.getSeed());
+    const nats = await startNats({
+      conf:
+        `authorization { users = [ { nkey: "${user.getPublicKey()}", permissions: { publish: "parley.>", ` +
+        `subscribe: "parley.>" } } ] }\n`,
+    });
+    try {
+      const url = `nats://127.0.0.1:${nats.port}`;
+      const { a, b } = await talk(url, { nkeySeed: seed + "\n" });
+      await Promise.all([a.close(), b.close()]);
+      await assert.rejects(NatsBus.open(url, "c", { key }), /authorization/i);
+      const other = new TextDecoder().decode(nkeys.createUser().getSeed());
+      await assert.rejects(NatsBus.open(url, "c", { key, nkeySeed: other }), /authorization/i);
+    } finally {
+      await nats.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "bus TLS: a NATS that verifies clients takes a node with --bus-tls-cert/--bus-tls-key and refuses one without",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "parley-tls-" });
+    const ca = await makeTestCa(dir);
+    const nats = await startNats({ tls: ca, verifyClients: true });
+    try {
+      const url = `tls://127.0.0.1:${nats.port}`;
+      const [cert, k] = await Promise.all([Deno.readTextFile(ca.certFile), Deno.readTextFile(ca.keyFile)]);
+      const { a, b } = await talk(url, { tls: { ca: ca.caPem, cert, key: k } });
+      await Promise.all([a.close(), b.close()]);
+      await refused(NatsBus.open(url, "c", { key, tls: { ca: ca.caPem } }), "no client certificate");
     } finally {
       await nats.stop();
       await Deno.remove(dir, { recursive: true });

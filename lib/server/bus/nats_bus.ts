@@ -2,7 +2,7 @@
  * `Bus` over NATS core pub/sub (npm `nats`): one subject per cluster, every envelope sealed under
  * the cluster key (seal.ts), own echoes dropped. At most once by design: lost events are caught up
  * from the store. NATS itself may ask for a user and password (in the URL,
- * `nats://USER:PASS@HOST:PORT`), a .creds file (JWT and nkey seed) and TLS (a CA to verify it, a
+ * `nats://USER:PASS@HOST:PORT`), an nkey seed or a .creds file (JWT and nkey seed), and TLS (a CA to verify it, a
  * client certificate when it asks for one; `tls://` in the URL requires TLS). The only file that
  * speaks to NATS; the caller reads files and passes their text.
  */
@@ -11,6 +11,7 @@ import {
   type ConnectionOptions,
   credsAuthenticator,
   type NatsConnection,
+  nkeyAuthenticator,
   type Subscription,
 } from "nats";
 import type { Bus, BusEvent } from "./bus.ts";
@@ -21,6 +22,8 @@ export interface NatsBusOptions extends SealOptions {
   subject?: string;
   /** Text of a NATS .creds file (JWT and nkey seed). */
   creds?: string;
+  /** Text of a file holding a NATS user nkey seed (`SU…`), for servers that list users by nkey. */
+  nkeySeed?: string;
   /** TLS to NATS: PEM texts. A CA (or a `tls://` URL) makes TLS required. */
   tls?: { ca?: string; cert?: string; key?: string };
 }
@@ -76,7 +79,9 @@ export class NatsBus implements Bus {
     };
     if (p.user !== undefined) opts.user = p.user;
     if (p.pass !== undefined) opts.pass = p.pass;
+    if (o.creds && o.nkeySeed) throw new Error("pass --bus-creds or --bus-nkey, not both");
     if (o.creds) opts.authenticator = credsAuthenticator(new TextEncoder().encode(o.creds));
+    if (o.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(o.nkeySeed.trim()));
     if (p.tls || o.tls) opts.tls = { ...(o.tls?.ca ? { ca: o.tls.ca } : {}), ...certOf(o.tls) };
     const nc = await connect(opts);
     return new NatsBus(node, nc, subject, seal);

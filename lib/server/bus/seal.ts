@@ -85,9 +85,10 @@ export class BusSeal {
     head[0] = VERSION;
     head.set(this.#id, 1);
     new DataView(head.buffer).setBigUint64(17, seq);
+    const plain = enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e }));
     const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
-    c.setAAD(head);
-    const body = c.update(enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e })));
+    c.setAAD(head, { plaintextLength: plain.length });
+    const body = c.update(plain);
     c.final();
     const out = new Uint8Array(HEADER + body.length + TAG);
     out.set(head);
@@ -110,7 +111,7 @@ export class BusSeal {
     let plain: Uint8Array;
     try {
       const d = createDecipheriv("chacha20-poly1305", key, nonce(head), { authTagLength: TAG });
-      d.setAAD(head);
+      d.setAAD(head, { plaintextLength: wire.length - HEADER - TAG });
       d.setAuthTag(wire.subarray(wire.length - TAG));
       const a = d.update(wire.subarray(HEADER, wire.length - TAG));
       d.final(); // throws on a wrong key or a changed byte
