@@ -120,7 +120,7 @@ Deno.test("launchTui() on a server that registers by invitation asks for the cod
   const home = await Deno.makeTempDir();
   const flags = { server: `127.0.0.1:${t.port}`, user: "erin", home, trustOnFirstUse: true };
   try {
-    const code = (await t.srv.core.accounts.invite("console")).code;
+    const code = (await t.srv.core.accounts.invites.make("console")).code;
     const p = scriptedPrompts(Array(6).fill("pw-secret-123"), { choose: "register" });
     const texts = ["not-a-code", code];
     const prompts = {
