@@ -53,7 +53,7 @@ class Server {
     return c;
   }
 }
-const SERVER_ARGS = ["--login-rate", "0", "--msg-rate", "0"];
+const SERVER_ARGS = ["--login-rate", "0", "--register-rate", "0", "--msg-rate", "0"];
 
 interface World {
   t: Server;

@@ -115,6 +115,35 @@ Deno.test("launchTui() names a lockout's end, waits for it and logs in; scripts 
   }
 });
 
+Deno.test("launchTui() on a server that registers by invitation asks for the code", async () => {
+  const t = await startTestServer({ registration: "invite" });
+  const home = await Deno.makeTempDir();
+  const flags = { server: `127.0.0.1:${t.port}`, user: "erin", home, trustOnFirstUse: true };
+  try {
+    const code = (await t.srv.core.accounts.invites.make("console")).code;
+    const p = scriptedPrompts(Array(6).fill("pw-secret-123"), { choose: "register" });
+    const texts = ["not-a-code", code];
+    const prompts = {
+      ...p.prompts,
+      text: (m: string) => (p.asked.push(m), Promise.resolve(texts.shift() ?? null)),
+    };
+    let seen = "";
+    assert.equal(
+      await launchTui(flags, { get: () => undefined }, prompts, (b) => Promise.resolve(void (seen = b.user))),
+      0,
+    );
+    assert.equal(seen, "erin");
+    assert.deepEqual(p.errors.map((e) => e.split(":")[0]), [
+      "This server takes new accounts by invitation only",
+      "That invitation code is not valid (used, expired or mistyped); ask an admin for a new one",
+    ]);
+    assert.equal(p.asked.filter((m) => m.startsWith("Invitation code")).length, 2);
+  } finally {
+    await t.stop();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("register at a terminal (connectAndLogin) asks twice and checks the length before the certificate (issue 14)", async () => {
   const { connectAndLogin } = await import("../lib/client/session_setup.ts");
   const t = await startTestServer();

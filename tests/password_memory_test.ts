@@ -41,7 +41,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux", // resident memory is read from /proc
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-pwmem-" });
-  const srv = await spawnServerProcess(dir, { args: ["--login-rate", "0"] });
+  const srv = await spawnServerProcess(dir, { args: ["--login-rate", "0", "--register-rate", "0"] });
   try {
     const N = 20;
     const pw = (i: number) => `pw-user${i}-long-secret`;

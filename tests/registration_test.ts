@@ -174,3 +174,44 @@ Deno.test("freeBytes reads the disk's free space (with --allow-sys); a missing f
   assert.ok(n !== null && n > 0);
   assert.equal(freeBytes("/no/such/folder/at/all"), null);
 });
+
+Deno.test("scripted: parley admin invite, parley register --invite CODE; a locked login exits 1 with the time", async () => {
+  const { runCli } = await import("../lib/client/cli.ts");
+  const t = await startTestServer({ registration: "invite", maxAttempts: 1, lockoutSeconds: 600 });
+  const home = await Deno.makeTempDir({ prefix: "parley-cli-" });
+  const cli = async (user: string, password: string, ...args: string[]) => {
+    const out: string[] = [], err: string[] = [];
+    const env = { get: (n: string) => (n === "PARLEY_PASSWORD" ? password : undefined) };
+    const code = await runCli(
+      [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--home", home, "--trust-on-first-use"],
+      { env, out: (l) => out.push(l), err: (l) => err.push(l), prompts: {}, version: "test" },
+    );
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+  try {
+    const code = (await runConsoleLine(t.srv, "/invite")).match(/code ([0-9a-z-]{23})/)![1]!;
+    const noCode = await cli("root", "root password", "register");
+    assert.deepEqual([noCode.code, noCode.err], [
+      1,
+      "parley: This server takes new accounts by invitation only: register with --invite CODE from an admin",
+    ]);
+    assert.equal((await cli("root", "root password", "register", "--invite", code)).code, 0);
+    await t.srv.core.store.setRole("root", "admin");
+    const made = await cli("root", "root password", "admin", "invite");
+    assert.equal(made.code, 0, made.err);
+    const second = made.out.match(/^Invitation code ([0-9a-z-]{23}), valid once until \S+Z$/)![1]!;
+    const reg = await cli("dana", "dana password", "register", "--invite", second);
+    assert.deepEqual([reg.code, reg.out], [0, `Registered dana on 127.0.0.1:${t.port}`]);
+    // Issue 34 item 12: a scripted command ends non-zero and names the lockout's end in local time.
+    assert.equal((await cli("dana", "wrong password", "login")).code, 1);
+    const locked = await cli("dana", "dana password", "login");
+    assert.equal(locked.code, 1);
+    assert.match(
+      locked.err,
+      /^parley: Account dana is locked until \d\d:\d\d \(in 10 min\) after too many failed logins$/,
+    );
+  } finally {
+    await t.stop();
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -3,7 +3,8 @@
  * fingerprint prompt), log in or register, a masked password, and clear errors (wrong password,
  * banned, unreachable) with a way to retry. A lockout names the time of the next allowed try and
  * waits for it (`waitUntil`), then asks the password again; without `waitUntil` (or in a script) it
- * ends with that time. Then hands a `LiveBackend` that reconnects by itself to the UI runner.
+ * ends with that time. A server that registers by invitation asks for the code (or PARLEY_INVITE).
+ * Then hands a `LiveBackend` that reconnects by itself to the UI runner.
  */
 import { BackendError, type ChatBackend } from "./backend.ts";
 import { LiveBackend } from "./live_backend.ts";
@@ -58,12 +59,16 @@ export async function launchTui(
     if (c === null) return 1;
     register = c === "register";
   }
+  let invite = env.get("PARLEY_INVITE");
   for (;;) {
     let password: string;
     try {
       password = await readPassword(flags, env, prompts, user, register); // twice when registering
       const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
-      const client = await connectAndLogin({ ...flags, user }, withPw, prompts, { register });
+      const client = await connectAndLogin({ ...flags, user }, withPw, prompts, {
+        register,
+        ...(register && invite ? { invite } : {}),
+      });
       const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
       if (client.codec.encrypted) {
         attachFiles(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
@@ -80,6 +85,12 @@ export async function launchTui(
       if (e.code === "locked" && e.until !== undefined && !scripted && prompts.waitUntil) {
         // Never a "Try again?" whose default quits: the next try is at a known time; wait for it.
         if (!await prompts.waitUntil(`${e.message}; the next try is then (Ctrl-C quits)`, e.until)) return 1;
+        continue;
+      }
+      if ((e.code === "invite_required" || e.code === "bad_invite") && !scripted && prompts.text) {
+        prompts.error?.(e.message); // a server that registers by invitation: ask for the code
+        invite = (await prompts.text("Invitation code (from an admin of the server)"))?.trim() || undefined;
+        if (!invite) return 1;
         continue;
       }
       const canRetry = !scripted && RETRYABLE.has(e.code) && prompts.confirm;

@@ -14,6 +14,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import type { Role, Store } from "./store/store.ts";
+import { Invites } from "./invites.ts";
 
 export interface Hasher {
   hash(password: string): Promise<string>;
@@ -41,14 +42,14 @@ export const MAX_TOKENS_PER_USER = 10;
 export const FAIL_WINDOW_MS = 15 * 60_000;
 /** Lockouts of an account with no failed login for this long after the last one ended are forgotten. */
 export const LOCKOUT_QUIET_MS = 60 * 60_000;
-/** How long an invitation code stays valid (7 days). */
-export const INVITE_DAYS = 7;
 
 export class Accounts {
   #dummy: Promise<string> | null = null;
   /** Moving average of one password verification, ms (0 until the first). */
   #verifyMs = 0;
   readonly #locks = new Map<string, Promise<unknown>>();
+  /** One-time invitation codes (`--registration invite`). */
+  readonly invites: Invites;
 
   constructor(
     readonly store: Store,
@@ -56,7 +57,9 @@ export class Accounts {
     readonly clock: Clock,
     readonly log: Logger,
     readonly policy: AccountPolicy,
-  ) {}
+  ) {
+    this.invites = new Invites(store, clock);
+  }
 
   async register(
     rawName: string,
@@ -92,9 +95,7 @@ export class Accounts {
     if (pw) return pw;
     if (await this.store.getUser(name)) return taken(name);
     // The code is used up only by a registration that gets this far (a taken name keeps it).
-    const inv = mode === "invite"
-      ? await this.store.takeInvite(await inviteHash(invite!), this.clock.now())
-      : null;
+    const inv = mode === "invite" ? await this.invites.take(invite!) : null;
     if (mode === "invite" && !inv) {
       return {
         ok: false,
@@ -102,19 +103,17 @@ export class Accounts {
         msg: "That invitation code is not valid (used, expired or mistyped); ask an admin for a new one",
       };
     }
-    const hash = await this.hasher.hash(password);
-    if (!await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now(), kdf })) {
-      if (inv) await this.store.addInvite(await inviteHash(invite!), inv.by, inv.expires);
-      return taken(name);
+    let made = false;
+    try {
+      const hash = await this.hasher.hash(password);
+      made = await this.store.createUser({ name, hash, role: "user", createdAt: this.clock.now(), kdf });
+    } finally {
+      if (inv && !made) await inv.giveBack(); // a failed registration (or a busy hasher) keeps the code
     }
+    if (!made) return taken(name);
     if (inv) {
-      await this.store.audit({
-        at: this.clock.now(),
-        actor: inv.by,
-        action: "invite.used",
-        target: name,
-        detail: addr,
-      });
+      const at = this.clock.now();
+      await this.store.audit({ at, actor: inv.by, action: "invite.used", target: name, detail: addr });
     }
     this.log.info("register", { user: name, addr, ...(inv ? { invitedBy: inv.by } : {}) });
     return { ok: true, user: name, role: "user" };
@@ -236,18 +235,6 @@ export class Accounts {
     return { ok: true, user: name, role: u.role };
   }
 
-  /** A one-time invitation code (admin action), valid `INVITE_DAYS`; only its hash is stored. */
-  async invite(by: string): Promise<{ code: string; expires: number }> {
-    // 20 characters of Crockford's base32 (100 bits), in groups of 5 for reading aloud.
-    const abc = "0123456789abcdefghjkmnpqrstvwxyz";
-    const raw = crypto.getRandomValues(new Uint8Array(20));
-    const chars = [...raw].map((b) => abc[b & 31]).join("");
-    const code = chars.match(/.{5}/g)!.join("-");
-    const expires = this.clock.now() + INVITE_DAYS * 86400_000;
-    await this.store.addInvite(await inviteHash(code), by, expires);
-    return { code, expires };
-  }
-
   /** Lifts a lockout (admin action). */
   async unlock(name: string): Promise<boolean> {
     const u = await this.store.getUser(name);
@@ -274,15 +261,6 @@ export class Accounts {
 /** The length of the lockout after `lockouts` earlier ones: doubling from the first, never over the cap. */
 export function lockoutSeconds(p: AccountPolicy, lockouts: number): number {
   return Math.min(p.lockoutCapSeconds, p.lockoutSeconds * 2 ** Math.min(lockouts, 30));
-}
-
-/**
- * Invitation codes are stored as SHA-256 of their characters; case, spaces and dashes do not count,
- * and o, i and l read as 0, 1 and 1 (Crockford's base32).
- */
-function inviteHash(code: string): Promise<string> {
-  const canonical = code.toLowerCase().replace(/[^a-z0-9]/g, "").replace(/o/g, "0").replace(/[il]/g, "1");
-  return sha256Hex(`invite\0${canonical}`);
 }
 
 export function lockedResult(name: string, until: number): AuthResult {

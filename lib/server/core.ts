@@ -197,7 +197,7 @@ export class Core {
       const msg = "Registration is closed on this server (--registration closed)";
       return { ok: false, code: ErrorCode.RegistrationClosed, msg };
     }
-    const { code, expires } = await this.accounts.invite(actor);
+    const { code, expires } = await this.accounts.invites.make(actor);
     await this.store.audit({ at: this.clock.now(), actor, action: "invite", target: "", detail: "" });
     this.log.info("admin.invite", { actor });
     const note = this.config.registration === "open" ? " (registration is open here: nobody needs one)" : "";

@@ -36,6 +36,9 @@ export interface AuthLimits {
 export function makeAuth(limits: AuthLimits) {
   async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
+    if (m.t === "login" && m.token === undefined && m.password === undefined) {
+      return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
+    }
     const host = hostOf(s.addr);
     const guess = !(m.t === "login" && m.token !== undefined); // a password (or credential) is checked
     if (guess && !limits.login.take(host)) {
@@ -59,8 +62,7 @@ export function makeAuth(limits: AuthLimits) {
       if (m.t === "register") {
         r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf), m.invite);
       } else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
-      else if (m.password !== undefined) r = await c.accounts.login(m.user, m.password, s.addr);
-      else return s.fail(m.id, ErrorCode.Invalid, "Give a password or a token");
+      else r = await c.accounts.login(m.user, m.password ?? "", s.addr); // one of the two, checked above
     } catch (e) {
       if (guess) limits.login.give(host); // the server's fault, not a guess
       if (m.t === "register") giveRegister(limits, host);

@@ -55,8 +55,6 @@ export function fileHandlers(store: FileStore): FileHandlers {
         if (store.count(s.user) >= MAX_FILES_PER_USER) {
           return s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
         }
-        const low = c.disk.refusal(store.dir, m.size);
-        if (low) return s.fail(m.id, low.code, low.msg);
         const all = store.usedAll();
         if (c.config.filesMaxBytes && all + m.size > c.config.filesMaxBytes) {
           c.log.warn("files.full", { user: s.user, size: m.size, used: all });
@@ -75,6 +73,8 @@ export function fileHandlers(store: FileStore): FileHandlers {
               `(${used} in use)`,
           );
         }
+        const low = c.disk.refusal(store.dir, m.size); // the whole declared size must fit above the floor
+        if (low) return s.fail(m.id, low.code, low.msg);
         c.log.info("file.create", { fid: m.fid, from: s.user, to, size: m.size });
         f = await store.create({ fid: m.fid, from: s.user, to, size: m.size });
       }
