@@ -8,6 +8,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
+import { serverKey } from "../lib/client/trust.ts";
 import { runProgram, testArgon, testKdf } from "./helpers.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 
@@ -185,7 +186,9 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
     });
     // Bob's client decrypts everything, so the sender encrypts too (plaintext bodies are refused).
     const server = `127.0.0.1:${port}`;
-    const store = new LocalStore(LocalStore.pathFor(home, "alice", server));
+    const store = new LocalStore(
+      LocalStore.pathFor(home, "alice", await serverKey(await Deno.readTextFile(`${data}/cert.pem`))),
+    );
     const alice = await ChatClient.login({
       conn,
       server,

@@ -6,8 +6,9 @@
  * signature) are rejected by the receiver with its state unchanged.
  */
 import assert from "node:assert/strict";
+import { serverKey } from "../lib/client/trust.ts";
+import { LocalStore } from "../lib/client/local_store.ts";
 import { BackendError } from "../lib/client/backend.ts";
-import type { LocalStore } from "../lib/client/local_store.ts";
 import { ensureDeviceKeys } from "../lib/crypto/keystore.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
 import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
@@ -267,7 +268,7 @@ Deno.test("E2E: the client folder holds no message text in clear (history and ou
     assert.equal(b.store.pending("pending-mid-1")?.text, `${secret}-outbox`);
     assert.equal(b.store.list("bob", 0, { kind: "user", name: "alice" }).at(-1)?.text, secret);
     let bytes = "";
-    const path = `${home}/bob@127.0.0.1_${t.port}.db`;
+    const path = LocalStore.pathFor(home, "bob", await serverKey(t.cert));
     for (const f of [path, `${path}-wal`, `${path}-shm`]) {
       try {
         bytes += new TextDecoder("latin1").decode(await Deno.readFile(f));

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { LocalStore } from "../lib/client/local_store.ts";
+import { serverKey } from "../lib/client/trust.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { spawnServerProcess, testArgon, testKdf } from "./helpers.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
@@ -38,7 +39,7 @@ class Server {
   /** An in-process end-to-end client (keys in `home`), for load the test only drives. */
   async e2eClient(user: string, home: string): Promise<ChatClient> {
     const server = `127.0.0.1:${this.port}`;
-    const store = new LocalStore(LocalStore.pathFor(home, user, server));
+    const store = new LocalStore(LocalStore.pathFor(home, user, await serverKey(this.p.cert)));
     const conn = await Connection.open({ host: "127.0.0.1", port: this.port, caPem: this.p.cert });
     const c = await ChatClient.login({
       conn,
@@ -86,9 +87,9 @@ async function cleanup(w: World): Promise<void> {
 async function localRows(
   home: string,
   user: string,
-  port: number,
+  t: { cert: string },
 ): Promise<{ seq: number; mid: string; text: string }[]> {
-  const store = new LocalStore(LocalStore.pathFor(home, user, `127.0.0.1:${port}`));
+  const store = new LocalStore(LocalStore.pathFor(home, user, await serverKey(t.cert)));
   try {
     // The keystore key comes from the password through the account's hashing record (account_kdf.ts).
     const meta = store.db.prepare("SELECT v FROM e2e_meta WHERE k = 'kdf'").get() as { v: Uint8Array };
@@ -200,7 +201,7 @@ Deno.test({
         const st = await tm.screen(who);
         assert.doesNotMatch(st, ERROR_LINE, `${who}'s screen has an error line`);
       }
-      const rows = await localRows(homes.bob!, "bob", w.t.port);
+      const rows = await localRows(homes.bob!, "bob", w.t.p);
       const texts = rows.map((r) => r.text);
       assert.equal(new Set(texts).size, 40, `bob has 40 distinct messages, got ${texts.length}`);
       for (const kind of ["typed", "scripted"]) {
@@ -236,7 +237,7 @@ Deno.test({
       await tm.waitFor("bob", (s) => /2\.alice\s+\d{2}/.test(s), "a few dozen to arrive", 30_000);
       await tm.kill9("bob", homes.bob!);
       await sending;
-      const before = (await localRows(homes.bob!, "bob", t.port)).length;
+      const before = (await localRows(homes.bob!, "bob", t.p)).length;
       assert.ok(before > 0 && before < 200, `killed part-way (${before} stored)`);
       await tm.run("kill-session", "-t", "bob").catch(() => "");
       await tm.start("bob2", "bob", homes.bob!);
@@ -244,7 +245,7 @@ Deno.test({
       await tm.type("bob2", "/query alice");
       const screen = await tm.waitFor("bob2", (s) => s.includes("burst 200"), "the last message");
       assert.equal(screen.split("burst 200").length, 2, "the last message is shown once");
-      const rows = await localRows(homes.bob!, "bob", t.port);
+      const rows = await localRows(homes.bob!, "bob", t.p);
       assert.equal(rows.length, 200);
       assert.equal(new Set(rows.map((r) => r.mid)).size, 200);
       assert.deepEqual(rows.map((r) => r.text), Array.from({ length: 200 }, (_, i) => `burst ${i + 1}`));

@@ -19,6 +19,7 @@ import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import type { KdfPolicy } from "../lib/client/account_login.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
+import { serverKey } from "../lib/client/trust.ts";
 import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */
@@ -147,7 +148,7 @@ export async function startTestServer(
       const home = co.home ?? `${dir}/home-${user}`;
       await Deno.mkdir(home, { recursive: true });
       const server = `127.0.0.1:${srv.port}`;
-      const store = new LocalStore(LocalStore.pathFor(home, user, server));
+      const store = new LocalStore(LocalStore.pathFor(home, user, await serverKey(tls.cert)));
       const password = co.password ?? `pw-${user}-secret`;
       const conn = await connect();
       const c = await ChatClient.login({

@@ -1,9 +1,12 @@
 /** `--server a:9797,b:9797` (issue 16): the client tries the nodes in order and moves on when one is down. */
 import assert from "node:assert/strict";
-import { openConnection, resolveTarget } from "../lib/client/session_setup.ts";
+import { connectAndLogin, openConnection, resolveTarget, storePath } from "../lib/client/session_setup.ts";
+import { LiveBackend } from "../lib/client/live_backend.ts";
+import { LocalStore } from "../lib/client/local_store.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
-import { freePort } from "./cluster_harness.ts";
-import { startTestServer } from "./helpers.ts";
+import { clusterSkip, freePort } from "./cluster_harness.ts";
+import { eventually, startTestServer } from "./helpers.ts";
+import { startTestCluster, stopEnginesTest } from "./topology.ts";
 
 const env = (m: Record<string, string>) => ({ get: (n: string) => m[n] });
 
@@ -34,3 +37,117 @@ Deno.test("openConnection: a node that is down is skipped for the next one in th
     await Deno.remove(home, { recursive: true });
   }
 });
+
+const password = (user: string) => env({ PARLEY_PASSWORD: `pw-${user}-secret` });
+const texts = (ms: { text: string }[]) => ms.map((m) => m.text);
+
+Deno.test({
+  name:
+    "a server list (issue 34.3): pinned through node 1 only, the client fails over to node 2 presenting the same certificate, history intact; node 2 alone then works from the same folder",
+  ignore: clusterSkip !== null,
+}, async () => {
+  const t = await startTestCluster();
+  const home = await Deno.makeTempDir({ prefix: "parley-nodes-" });
+  const bobHome = await Deno.makeTempDir({ prefix: "parley-nodes-bob-" });
+  let backend: LiveBackend | null = null;
+  try {
+    const [n1, n2] = [`127.0.0.1:${t.nodes[0]!.port}`, `127.0.0.1:${t.nodes[1]!.port}`];
+    const bobTo = { kind: "user" as const, name: "bob" };
+    // First contact through node 1 alone: only its address is pinned.
+    const first = await connectAndLogin(
+      { server: n1, user: "alice", home, trustOnFirstUse: true },
+      password("alice"),
+      {},
+      {
+        register: true,
+      },
+    );
+    await first.close();
+    const bob = await connectAndLogin(
+      { server: n1, user: "bob", home: bobHome, trustOnFirstUse: true },
+      password("bob"),
+      {},
+      {
+        register: true,
+      },
+    );
+    await bob.close();
+
+    const list = { server: `${n1},${n2}`, user: "alice", home };
+    const client = await connectAndLogin(list, password("alice"), {}, {});
+    assert.equal(client.server, n1);
+    backend = new LiveBackend(client, () => connectAndLogin(list, password("alice"), {}, {}));
+    await backend.start();
+    await backend.send(bobTo, "through node 1");
+
+    await t.nodes[0]!.shutdown(); // node 1 dies; the client reconnects by itself after its back-off
+    const b = backend;
+    const online = () => b.info().some(([k, v]) => k === "connection" && v === "online");
+    await eventually(() => b.client.server === n2 && online(), 15_000, "reconnected through node 2");
+    const sent = await backend.send(bobTo, "through node 2");
+    assert.ok(!sent.pending && sent.seq > 0, "sent through node 2");
+    assert.deepEqual(texts(await backend.history(bobTo)), ["through node 1", "through node 2"]);
+    await backend.close();
+    backend = null;
+
+    // Node 2 alone, from the same folder: the same keys and history (no "keys from another folder").
+    const alone = await connectAndLogin({ server: n2, user: "alice", home }, password("alice"), {}, {});
+    backend = new LiveBackend(alone);
+    assert.equal(alone.server, n2);
+    assert.deepEqual(texts(await backend.history(bobTo)), ["through node 1", "through node 2"]);
+    await backend.send(bobTo, "node 2 alone");
+    const bobAgain = await connectAndLogin(
+      { server: `${n1},${n2}`, user: "bob", home: bobHome },
+      password("bob"),
+      {},
+      {},
+    );
+    const got = new LiveBackend(bobAgain);
+    await got.start();
+    await eventually(
+      async () => texts(await got.history({ kind: "user", name: "alice" })).includes("node 2 alone"),
+      10_000,
+      "bob read alice's messages",
+    );
+    await got.close();
+  } finally {
+    await backend?.close();
+    await t.stop();
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(bobHome, { recursive: true });
+  }
+});
+
+Deno.test("a client folder keyed by the server's address (older versions) is adopted on first use", async () => {
+  const t = await startTestServer();
+  const home = await Deno.makeTempDir({ prefix: "parley-adopt-" });
+  try {
+    const flags = { server: `127.0.0.1:${t.port}`, user: "carol", home, trustOnFirstUse: true };
+    const c = await connectAndLogin(flags, password("carol"), {}, { register: true });
+    await connectAndLogin({ ...flags, user: "dave" }, password("dave"), {}, { register: true }).then((d) =>
+      d.close()
+    );
+    const lb = new LiveBackend(c);
+    await lb.send({ kind: "user", name: "dave" }, "kept");
+    await lb.close();
+    // The folder as an older version left it: the database named by the address typed.
+    const now = await storePath(home, "carol", t.cert);
+    const old = LocalStore.pathFor(home, "carol", `127.0.0.1:${t.port}`);
+    await Deno.rename(now, old);
+    const again = await connectAndLogin(flags, password("carol"), {}, {});
+    const lb2 = new LiveBackend(again);
+    try {
+      assert.deepEqual(texts(await lb2.history({ kind: "user", name: "dave" })), ["kept"]);
+      await lb2.send({ kind: "user", name: "dave" }, "after"); // same keys: the server takes them
+      assert.ok(await Deno.stat(now).then(() => true), "renamed to the server's key");
+      assert.equal(await Deno.stat(old).then(() => true, () => false), false);
+    } finally {
+      await lb2.close();
+    }
+  } finally {
+    await t.stop();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+stopEnginesTest();

@@ -10,6 +10,19 @@ export async function ensureHome(dir: string): Promise<void> {
   if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700); // also when it existed with looser modes
 }
 
+/**
+ * Moves `from` (and its companions `from + suffix`, if any) to `to` unless `to` exists already or
+ * `from` does not; true when `to` exists afterwards.
+ */
+export async function adoptFile(from: string, to: string, suffixes: string[] = []): Promise<boolean> {
+  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
+  if (await exists(to)) return true;
+  if (from === to || !await exists(from)) return false;
+  for (const s of suffixes) if (await exists(from + s)) await Deno.rename(from + s, to + s);
+  await Deno.rename(from, to);
+  return true;
+}
+
 /** The password in `path`, without one trailing newline; throws the file system's error. */
 export async function readPasswordFile(path: string): Promise<string> {
   return (await Deno.readTextFile(path)).replace(/\r?\n$/, "");

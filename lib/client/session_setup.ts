@@ -14,8 +14,22 @@ import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MIN_PASSWORD_CHARS } from "../crypto/password.ts";
 import { findFfmpeg } from "../media/ffmpeg.ts";
-import { ensureHome, forgetToken, readPasswordFile, rememberedToken, rememberToken } from "./home_dir.ts";
-import { explainTlsFailure, trustedCertificate } from "./trust.ts";
+import {
+  adoptFile,
+  ensureHome,
+  forgetToken,
+  readPasswordFile,
+  rememberedToken,
+  rememberToken,
+} from "./home_dir.ts";
+import {
+  addressesOf,
+  explainTlsFailure,
+  pinAddress,
+  pinnedCertificate,
+  serverKey,
+  trustedCertificate,
+} from "./trust.ts";
 
 export interface ConnectFlags {
   server?: string;
@@ -118,14 +132,38 @@ export async function readPassword(
   );
 }
 
+/** A pinned connection and where it went. */
+export interface Pinned {
+  conn: Connection;
+  /** "host:port" of the node actually connected. */
+  server: string;
+  /** The pinned certificate it presented. */
+  pem: string;
+}
+
 /** Trusts the server (asking if allowed) and opens a pinned connection. */
 export async function openConnection(
   r: Omit<Resolved, "user">,
   f: ConnectFlags,
   prompts: Prompts,
 ): Promise<Connection> {
+  return (await openPinned(r, f, prompts)).conn;
+}
+
+/**
+ * Opens a pinned connection to the first node of the list that answers. The nodes of a list are one
+ * server: a node not pinned yet is held to the certificate pinned for another node of the list (and
+ * pinned too once it presented it); with none pinned, first contact asks (or takes a flag) as usual.
+ * An unreachable node moves on to the next; the last failure is told.
+ */
+export async function openPinned(
+  r: Omit<Resolved, "user">,
+  f: ConnectFlags,
+  prompts: Prompts,
+): Promise<Pinned> {
   const nodes = r.nodes ?? [{ host: r.host, port: r.port }];
-  // Several nodes: each in order; an unreachable one moves on to the next, the last failure is told.
+  const pins = await Promise.all(nodes.map((n) => pinnedCertificate(r.home, n.host, n.port)));
+  let listPem = pins.find((p) => p !== null) ?? null;
   for (let i = 0;; i++) {
     const n = nodes[i]!;
     const trust = {
@@ -137,12 +175,17 @@ export async function openConnection(
       ask: prompts.confirm,
     };
     try {
-      const pem = await trustedCertificate(trust);
+      const own = pins[i] ?? null;
+      const pem = own ?? listPem ?? await trustedCertificate(trust);
+      listPem ??= pem;
+      let conn: Connection;
       try {
-        return await Connection.open({ host: n.host, port: n.port, caPem: pem });
+        conn = await Connection.open({ host: n.host, port: n.port, caPem: pem });
       } catch (e) {
-        throw await explainTlsFailure(trust, pem, e);
+        throw await explainTlsFailure(trust, pem, e, own === null);
       }
+      if (own === null) await pinAddress(r.home, n.host, n.port, pem);
+      return { conn, server: `${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.port}`, pem };
     } catch (e) {
       if (i + 1 >= nodes.length || !(e instanceof BackendError) || e.code !== "unreachable") throw e;
     }
@@ -209,6 +252,19 @@ async function tokenLogin(
   }
 }
 
+/**
+ * The user's database in the client folder, named by the server's certificate (`serverKey`), so
+ * every node of a server, and every address it is reached at, shares one history and keystore. A
+ * folder made when it was named by an address is renamed on first use (the earliest pinned first).
+ */
+export async function storePath(home: string, user: string, pem: string): Promise<string> {
+  const path = LocalStore.pathFor(home, user, await serverKey(pem));
+  for (const addr of await addressesOf(home, pem)) {
+    if (await adoptFile(LocalStore.pathFor(home, user, addr), path, ["-wal", "-shm"])) break;
+  }
+  return path;
+}
+
 export async function connectAndLogin(
   f: ConnectFlags,
   env: ClientEnv,
@@ -222,17 +278,17 @@ export async function connectAndLogin(
     if (c) return c;
   }
   const password = await readPassword(f, env, prompts, user, o.register === true);
-  const conn = await openConnection(t, f, prompts);
+  const { conn, server, pem } = await openPinned(t, f, prompts);
   let store: LocalStore | undefined;
   try {
     const canonical = normalizeName(user);
     if (o.keepHistory !== false && canonical) {
       await ensureHome(t.home);
-      store = new LocalStore(LocalStore.pathFor(t.home, canonical, t.server));
+      store = new LocalStore(await storePath(t.home, canonical, pem));
     }
     const client = await ChatClient.login({
       conn,
-      server: t.server,
+      server,
       user,
       password,
       register: o.register,

@@ -2,6 +2,12 @@
  * Server trust, SSH style: the known-servers file in the client's home maps `host:port` to the
  * pinned certificate. First contact shows the fingerprint and asks (or takes a flag); a changed
  * certificate is refused naming both fingerprints. File I/O for the known-servers file lives here.
+ *
+ * The pin is the certificate: the nodes of one `--server a,b` list are one server, so a node not
+ * pinned yet is trusted when it presents the certificate pinned for another node of the list (and
+ * is then pinned under its own address too, `pinAddress`). `serverKey` names a server by its
+ * certificate, not by an address: the client folder's database is keyed by it (`addressesOf` lists
+ * the addresses it was reached at, for folders made when it was keyed by address).
  */
 import { fingerprintPem, normalizeFingerprint } from "../net/cert.ts";
 import { probeCertificate } from "../net/tls.ts";
@@ -19,6 +25,37 @@ export interface TrustOptions {
 }
 
 type Known = Record<string, { fingerprint: string; pem: string; added: string }>;
+
+/** The certificate pinned for `host:port`, or null. */
+export async function pinnedCertificate(home: string, host: string, port: number): Promise<string | null> {
+  const known = await readKnown(home);
+  const key = `${host}:${port}`;
+  return Object.hasOwn(known, key) ? known[key]!.pem : null;
+}
+
+/** Pins `pem` for `host:port` (a node that presented the certificate pinned for its server list). */
+export async function pinAddress(home: string, host: string, port: number, pem: string): Promise<void> {
+  const known = await readKnown(home);
+  const key = `${host}:${port}`;
+  if (Object.hasOwn(known, key)) return;
+  known[key] = { fingerprint: await fingerprintPem(pem), pem, added: new Date().toISOString() };
+  await writePrivateFile(home, file(home), JSON.stringify(known, null, 2));
+}
+
+/** A server's name in file names: its certificate's SHA-256 (the first 16 bytes, hex), "sha256-…". */
+export async function serverKey(pem: string): Promise<string> {
+  const fp = await fingerprintPem(pem);
+  return `sha256-${fp.replace(/^SHA256:/, "").replaceAll(":", "").toLowerCase().slice(0, 32)}`;
+}
+
+/** Every address pinned to the certificate `pem`, the earliest pinned first. */
+export async function addressesOf(home: string, pem: string): Promise<string[]> {
+  const fp = await fingerprintPem(pem);
+  return Object.entries(await readKnown(home))
+    .filter(([, e]) => e.fingerprint === fp)
+    .sort(([, a], [, b]) => a.added.localeCompare(b.added))
+    .map(([k]) => k);
+}
 
 const file = (home: string) => `${home}/known_servers.json`;
 
@@ -70,11 +107,15 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
   return pem;
 }
 
-/** Explains a failed pinned handshake: if the certificate changed, says so with both fingerprints. */
+/**
+ * Explains a failed pinned handshake: if the certificate changed, says so with both fingerprints.
+ * `viaList`: the node was not pinned itself but held to the certificate pinned for its server list.
+ */
 export async function explainTlsFailure(
   o: TrustOptions,
   pinnedPem: string,
   err: unknown,
+  viaList = false,
 ): Promise<BackendError> {
   const key = `${o.host}:${o.port}`;
   let now: string;
@@ -87,6 +128,12 @@ export async function explainTlsFailure(
     );
   }
   const was = await fingerprintPem(pinnedPem);
+  if (now !== was && viaList) {
+    return new BackendError(
+      "certificate_changed",
+      `WARNING: the server at ${key} presents certificate ${now}, not ${was} pinned for the other nodes of its server list; refusing to connect`,
+    );
+  }
   if (now !== was) {
     return new BackendError(
       "certificate_changed",
