@@ -67,12 +67,12 @@ Deno.test("scripted files: send-file, files, receive; kill -9 of sender and rece
     assert.match(r.out, new RegExp(`^in  \\S+  from alice  11  offered  note\\.txt$`));
     r = await cli(t, hb, "bob", "read");
     assert.equal(r.out, "", "the offer is not a chat message");
-    r = await cli(t, hb, "bob", "receive", "--out", down);
+    r = await cli(t, hb, "bob", "receive", "--from", "alice", "--out", down);
     assert.equal(r.out, `saved ${down}/note.txt 11 ${sum}`, r.err);
     assert.equal(await Deno.readTextFile(`${down}/note.txt`), "hello file\n");
     r = await cli(t, ha, "alice", "files", "--json");
     assert.equal(JSON.parse(r.out).outgoing[0].delivered, true);
-    r = await cli(t, hb, "bob", "receive", "--out", down);
+    r = await cli(t, hb, "bob", "receive", "--from", "alice", "--out", down);
     assert.equal(r.err, "No files offered");
     r = await cli(t, ha, "alice", "send-file", "bob", `${t.dir}/note.txt`, "--direct", "--relay");
     assert.equal(r.code, 2, "a usage error");
@@ -108,7 +108,7 @@ Deno.test("scripted files: send-file, files, receive; kill -9 of sender and rece
     // kill -9 the receiver mid-download (reads made slow), run it again.
     const read = files.read.bind(files);
     files.read = async (f, off, len) => (await slow(40), await read(f, off, len));
-    const receiver = spawnCli(t, hb, "bob", "receive", "--out", down);
+    const receiver = spawnCli(t, hb, "bob", "receive", "--from", "alice", "--out", down);
     await eventually(
       async () => {
         try {
@@ -129,7 +129,7 @@ Deno.test("scripted files: send-file, files, receive; kill -9 of sender and rece
       fetched += got.length;
       return got;
     };
-    r = await cli(t, hb, "bob", "receive", "--out", down);
+    r = await cli(t, hb, "bob", "receive", "--from", "alice", "--out", down);
     assert.ok(fetched < big.length - part + 512 * 1024, `fetched ${fetched} with ${part} already saved`);
     assert.equal(r.out, `saved ${down}/big.bin ${big.length} ${bigSum}`, r.err);
     assert.equal(await sha256Hex(await Deno.readFile(`${down}/big.bin`)), bigSum);
@@ -291,6 +291,60 @@ Deno.test("files and receive print one line per file: a name holding a newline c
     assert.equal(got.out.join("\n").split("\n").length, 1, JSON.stringify(got.out));
     assert.match(got.out[0]!, /^saved .+ 1 [0-9a-f]{64}$/);
   } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("receive takes files from verified contacts or --from only; --from-anyone through the relay only; --max-size", async () => {
+  const t = await startTestServer();
+  const files = t.srv.files;
+  const append = files.append.bind(files);
+  try {
+    assert.equal((await inCli(t, "bob", "register")).code, 0);
+    const a = await t.e2eClient("alice");
+    await a.client.sync();
+    const fa = FileTransfers.of(a.client);
+    const down = `${t.dir}/down`;
+    const small = `${t.dir}/small.txt`;
+    await Deno.writeTextFile(small, "y".repeat(2048));
+    await fa.send("bob", small);
+    // Anyone with an account can offer: not taken from a sender who is not a verified contact.
+    let r = await inCli(t, "bob", "receive", "--out", down);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out, []);
+    assert.match(r.err, /left small\.txt from alice offered: alice is not a verified contact/);
+    assert.match((await inCli(t, "bob", "files")).out[0]!, /offered {2}small\.txt$/);
+    r = await inCli(t, "bob", "receive", "--from-anyone", "--max-size", "1K", "--out", down);
+    assert.deepEqual(r.out, []);
+    assert.match(r.err, /small\.txt from alice offered: 2\.0 KiB is over --max-size 1\.0 KiB/);
+    assert.equal((await inCli(t, "bob", "receive", "--from", "alice", "--from-anyone")).code, 2);
+    assert.equal((await inCli(t, "bob", "receive", "--max-size", "lots")).code, 2);
+    r = await inCli(t, "bob", "receive", "--from", "alice", "--out", down);
+    assert.equal(r.out.length, 1, r.err);
+    assert.match(r.out[0]!, /^saved .*small\.txt 2048 /);
+
+    // While alice still uploads, bob's receive may open the direct path (which tells her his address
+    // and a port): not for --from-anyone, only for the sender named by --from (or a verified one).
+    files.append = async (f, body) => (await slow(100), await append(f, body));
+    const big = `${t.dir}/big.bin`;
+    await Deno.writeFile(big, new Uint8Array(16 << 20).fill(3));
+    for (const [flag, via] of [["--from-anyone", "relay"], ["--from=alice", "direct"]]) {
+      const recv = inCli(t, "bob", "receive", flag!, "--out", down, "--timeout", "60");
+      const sent = await fa.send("bob", big);
+      const got = await recv;
+      assert.equal(got.out.length, 1, got.err);
+      assert.match(got.out[0]!, /^saved .*big.* 16777216 /);
+      assert.equal(sent.via, via, flag);
+    }
+    files.append = append;
+    // A verified contact's file is taken without flags.
+    assert.equal((await inCli(t, "bob", "verify", "alice")).code, 0);
+    await fa.send("bob", small);
+    r = await inCli(t, "bob", "receive", "--out", down);
+    assert.equal(r.out.length, 1, r.err);
+    assert.match(r.out[0]!, /^saved .*small \(1\)\.txt 2048 /);
+  } finally {
+    files.append = append;
     await t.stop();
   }
 });

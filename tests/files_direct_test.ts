@@ -192,7 +192,7 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     const sum = await sha256Hex(data);
     const [s, r] = await Promise.all([
       cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "60"),
-      cli(hb, "bob", "receive", "--out", `${t.dir}/down`, "--timeout", "60"),
+      cli(hb, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down`, "--timeout", "60"),
     ]);
     assert.equal(s.out.trim(), `sent cli.bin ${data.length} ${sum}`, s.err);
     assert.match(s.err, /cli\.bin went straight to bob/);
@@ -201,7 +201,7 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     assert.equal(stored, 0);
     const [s2, r2] = await Promise.all([
       cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "3"),
-      cli(hb, "bob", "receive", "--out", `${t.dir}/down2`, "--timeout", "30", "--relay"),
+      cli(hb, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down2`, "--timeout", "30", "--relay"),
     ]);
     assert.equal(s2.code, 1);
     assert.match(s2.err, /bob did not open a direct path in time/);

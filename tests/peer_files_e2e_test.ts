@@ -28,6 +28,8 @@ Deno.test("peer mode files: send, offer, accept, saved and sent lines with the S
     await alice.send(`connect ${bob.addr}`);
     await alice.waitLine(/^connected bob$/);
     await bob.waitLine(/^connected alice$/);
+    await alice.send("verify bob"); // --accept-files takes files from verified peers only
+    await alice.waitLine(/^verified bob$/);
     // alice → bob: bob sees the offer and accepts it.
     await alice.send(`send bob ${dir}/src/report v1.bin`);
     await bob.waitLine(new RegExp(`^offer 1 alice report v1\\.bin ${big.length} ${bigSum}$`));
@@ -80,6 +82,8 @@ Deno.test("peer mode files: a receiver killed (-9) mid-transfer gets the file wh
   try {
     await alice.send(`connect ${bob.addr}`);
     await bob.waitLine(/^connected alice$/);
+    await bob.send("verify alice"); // --accept-files takes files from verified peers only
+    await bob.waitLine(/^verified alice$/);
     await alice.send(`send bob ${dir}/big.bin`);
     const part = `${dir}/b/downloads/big.bin.part`;
     let had = 0;

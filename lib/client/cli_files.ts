@@ -3,9 +3,10 @@
  *   files [--json]                                        offers received and files sent, with state
  *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
  *                                                         (TARGET #room: one transfer per other member)
- *   receive [--from USER] [--out DIR] [--timeout S] [--relay]
+ *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE]
  *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
- *                                                         line per file (default folder <home>/downloads)
+ *                                                         line per file (default folder <home>/downloads);
+ *                                                         who, how and how big: file_policy.ts
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
  * the offer, and an interrupted send or receive run again continues where it stopped. Progress
  * (bar, bytes, rate, ETA) goes to standard error only when it is a terminal, at most once a second;
@@ -19,7 +20,9 @@ import type { ChatClient } from "./chat_client.ts";
 import type { CliIo } from "./cli.ts";
 import type { InRecord } from "./file_offer.ts";
 import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } from "./files.ts";
-import { progressText, RateMeter } from "./progress.ts";
+import { parseSize, progressText, RateMeter, sizeText } from "./progress.ts";
+import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "./file_policy.ts";
+import { roomFor } from "./file_disk.ts";
 import { connectAndLogin, type ConnectFlags, resolveTarget } from "./session_setup.ts";
 
 type Opts = ConnectFlags & Record<string, unknown>;
@@ -154,21 +157,54 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     }));
 
   program.command("receive").description("accept files offered to you and save them")
-    .option("--from <user>", "only files from USER")
+    .option("--from <user>", "only files from USER (who may then use the direct path)")
+    .option(
+      "--from-anyone",
+      "also files from senders who are not verified contacts (through the relay only: they never learn your address)",
+    )
     .option("--out <dir>", "folder to save into (default <home>/downloads)")
     .option("--timeout <s>", "wait up to S seconds for an offer when none is waiting")
     .option("--relay", "only through the server: open no direct path (the sender never learns your address)")
+    .option(
+      "--max-size <size>",
+      `take no file larger than SIZE (bytes, or 500M, 2G…; default ${sizeText(DEFAULT_MAX_SIZE)})`,
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60",
+      "\nWithout --from or --from-anyone only files from verified contacts are taken; others stay offered." +
+        "\n\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60" +
+        "\n  parley receive --from-anyone --max-size 100M",
     )
     .action(run(async (c, ft, o) => {
       const from = o.from === undefined ? undefined : normalizeName(String(o.from));
       if (from === null) throw new BackendError("usage", `--from: "${o.from}" is not a valid name`);
+      if (from && o.fromAnyone) throw new BackendError("usage", "Use only one of --from and --from-anyone");
+      const maxSize = o.maxSize === undefined ? DEFAULT_MAX_SIZE : parseSize(String(o.maxSize));
+      if (maxSize === null) throw new BackendError("usage", `--max-size: "${o.maxSize}" is not a size`);
+      const rules: AcceptRules = { from, anyone: o.fromAnyone === true, maxSize };
       const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
       const end = Date.now() + seconds(o.timeout, "--timeout") * 1000;
+      /** Offers left waiting by the rules, with why (said once at the end). */
+      const left = new Map<string, string>();
+      const judge = async (r: InRecord) => {
+        const v = judgeOffer(
+          rules,
+          { ...r, resumed: r.state === "accepted" },
+          await ft.ops.verified(r.from),
+          await roomFor(dir, r.path && `${r.path}.part`),
+        );
+        if (v.take) left.delete(r.fid);
+        else left.set(r.fid, `left ${r.name} from ${r.from} offered: ${v.why}`);
+        return v;
+      };
+      const mine = async () => {
+        const out: InRecord[] = [];
+        for (const r of await ft.incoming()) {
+          if (waiting(r) && (!from || r.from === from) && (await judge(r)).take) out.push(r);
+        }
+        return out;
+      };
       await syncOffers(c);
-      const mine = async () => (await ft.incoming()).filter((r) => waiting(r) && (!from || r.from === from));
       let todo = await mine();
       // An offer arriving live wakes the wait at once (besides a look every 200 ms).
       let wake = () => {};
@@ -184,12 +220,17 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       } finally {
         off();
       }
-      if (!todo.length) return io.err("No files offered");
+      const sayLeft = () => {
+        for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
+      };
+      if (!todo.length) return left.size ? sayLeft() : io.err("No files offered");
       let failed = 0;
       while (todo.length) {
         for (const r of todo) {
           try {
-            const got = await ft.accept(r, dir);
+            const v = await judge(r); // again: the files saved before it took room
+            if (!v.take) continue;
+            const got = await ft.accept(r, dir, { direct: v.direct });
             io.out(line1("saved", got.path, r.size, got.rec.sha256));
           } catch (e) {
             if (c.conn.closed) throw e;
@@ -200,6 +241,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         await c.ack([]);
         todo = (await mine()).filter((r) => r.state === "offered");
       }
+      sayLeft();
       if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
     }));
 }

@@ -225,7 +225,10 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
     .requiredOption("--listen <host:port>", "address to listen on (port 0: any free port)")
     .option("--ephemeral", "keep keys and messages in memory only; the client folder is not touched")
     .option("--out <dir>", "save received files in DIR (default <home>/downloads; none with --ephemeral)")
-    .option("--accept-files", "accept every file offered at once (else: /accept, or accept in a script)")
+    .option(
+      "--accept-files",
+      "accept every file a verified peer offers at once (else, and from others: /accept, or accept in a script)",
+    )
     .option("--script <file|->", "run commands from FILE (or - for standard input), one event per line")
     .addHelpText(
       "after",

@@ -5,8 +5,11 @@
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
  * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
  * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
- * (`name (1)`…, never over a `.part`), and the outbox listing for `/ls`.
+ * (`name (1)`…, never over a `.part`), the room left for a download (`roomFor`), and the outbox
+ * listing for `/ls`.
  */
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../crypto/file_aead.ts";
 import { DecryptError } from "../crypto/primitives.ts";
@@ -269,6 +272,25 @@ export async function finishPart(
   const final = (await exists(target)) ? await freeName(dir, safeFileName(offer.name)) : target;
   await Deno.rename(part, final);
   return final;
+}
+
+/**
+ * The bytes a download into `dir` (which may not exist yet: its nearest existing folder counts) can
+ * still take — the free space for this user, plus what `part` already holds — or null when that
+ * cannot be known (no system access granted: nothing is asked at a prompt).
+ */
+export async function roomFor(dir: string, part?: string): Promise<number | null> {
+  const granted = await Deno.permissions.query({ name: "sys", kind: "statfs" }).catch(() => null);
+  if (granted?.state !== "granted") return null;
+  let at = dir;
+  while (!(await exists(at)) && dirname(at) !== at) at = dirname(at);
+  try {
+    const s = await statfs(at);
+    const have = part ? await Deno.stat(part).then((st) => st.size, () => 0) : 0;
+    return s.bavail * s.bsize + have;
+  } catch {
+    return null;
+  }
 }
 
 /** Removes a refused download's `.part` (nothing when it is gone). */

@@ -47,8 +47,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Opens the direct path for an accepted offer while its sender is still uploading (a file the
  * server holds whole comes from there): listens, tells the sender where, end to end.
  */
-export async function listenDirect(ft: Receiving, rec: InRecord): Promise<DirectWait | null> {
-  const host = ft.direct ? candidateHost(ft.client.conn.conn.localHost) : null;
+export async function listenDirect(
+  ft: Receiving,
+  rec: InRecord,
+  open = ft.direct,
+): Promise<DirectWait | null> {
+  const host = open ? candidateHost(ft.client.conn.conn.localHost) : null;
   if (!host) return null;
   const onServer = (await ft.serverFiles().catch(() => [])).find((f) => f.fid === rec.fid);
   if (onServer?.state !== "uploading") return null;

@@ -331,11 +331,13 @@ export class FileTransfers {
 
   /**
    * Downloads an accepted offer into `dir` (resuming a `.part` left by an earlier run); resolves
-   * with the saved path once the size and SHA-256 match the offer.
+   * with the saved path once the size and SHA-256 match the offer. `direct: false` keeps this one
+   * on the relay (its sender never learns this machine's address).
    */
   async accept(
     offer: Pick<FileOfferInfo, "fid" | "from">,
     dir: string,
+    o: { direct?: boolean } = {},
   ): Promise<{ path: string; rec: InRecord; via: "direct" | "relay" }> {
     const rec = (await this.incoming()).find((r) => r.fid === offer.fid && r.from === offer.from);
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
@@ -348,7 +350,7 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
-    const direct = await listenDirect(this, rec);
+    const direct = await listenDirect(this, rec, this.direct && o.direct !== false);
     let ch: PeerChannel | null = null;
     try {
       let sum: string;

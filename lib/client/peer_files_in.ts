@@ -3,7 +3,8 @@
  * both use is in peer_files_common.ts).
  *
  * `FileInbox`: an offer is checked (a plain name, its key opens its header, not too many waiting)
- * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`). An
+ * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`, from a
+ * verified peer only). An
  * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
  * each chunk is authenticated before it is written (file_disk.ts `PartWriter`); data out of order,
  * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
@@ -139,7 +140,9 @@ export class FileInbox {
     };
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
-    if (this.o.autoAccept) {
+    // --accept-files takes files from verified peers only (file_policy.ts): others wait for /accept.
+    const verified = this.host.verified(peer);
+    if (this.o.autoAccept && verified) {
       return await this.#accept(i).catch((e) =>
         this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
       );
@@ -147,8 +150,16 @@ export class FileInbox {
     const n = this.waiting().findIndex((w) => w.fid === fid && w.from === peer) + 1;
     this.host.emit({
       type: "file.offer",
-      offer: { n, fid, from: peer, name, size, sha256, verified: this.host.verified(peer) },
+      offer: { n, fid, from: peer, name, size, sha256, verified },
     });
+    if (this.o.autoAccept) {
+      this.host.emit({
+        type: "notice",
+        level: "warn",
+        text:
+          `${name} waits for /accept: ${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`,
+      });
+    }
   }
 
   /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */

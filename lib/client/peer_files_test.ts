@@ -128,7 +128,11 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
  * Two `PeerFiles` joined in memory through the wire codec, with a hook that may change, drop or
  * replace records on their way, and channels that can be cut (`cut()`) and joined again (`join()`).
  */
-function pair(dir: string, tamper: (r: FileRecord, from: string) => FileRecord | null = (r) => r) {
+function pair(
+  dir: string,
+  tamper: (r: FileRecord, from: string) => FileRecord | null = (r) => r,
+  verified = true,
+) {
   const events = { alice: [] as PeerFileEvent[], bob: [] as PeerFileEvent[] };
   const sides: Record<string, PeerFiles> = {};
   let vias: Record<string, Via & { ended: boolean }> = {};
@@ -153,7 +157,7 @@ function pair(dir: string, tamper: (r: FileRecord, from: string) => FileRecord |
     sides[me] = new PeerFiles({
       me,
       via: (p) => (p === other && !vias[me]!.ended ? vias[me] : undefined),
-      verified: () => false,
+      verified: () => verified,
       emit: (e) => events[me].push(e),
     }, { downloads: `${dir}/${me}`, autoAccept: me === "bob" });
   }
@@ -453,4 +457,31 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     ["a reason of 1000 characters", { t: "fend", fid: offer.fid, ok: false, why: "w".repeat(1000) }],
   ];
   for (const [what, r] of bad) assert.throws(() => decodePeerRecord(enc(r)), SyntaxError, what);
+});
+
+Deno.test("peer files: --accept-files takes files from verified peers only; an unverified peer's offer waits for /accept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = bytes(CHUNK_SIZE + 9);
+    await Deno.writeFile(`${dir}/f.bin`, data);
+    const p = pair(`${dir}/u`, undefined, false);
+    await p.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => ofType(p.events.bob, "file.offer").length === 1, "the offer is shown");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ofType(p.events.bob, "file.saved").length, 0, "not taken at once");
+    assert.equal(ofType(p.events.bob, "file.offer")[0]!.offer.verified, false);
+    assert.ok(
+      ofType(p.events.bob, "notice").some((n) =>
+        /waits for \/accept: alice's key is not verified/.test(n.text)
+      ),
+    );
+    await assert.rejects(Deno.stat(`${dir}/u/bob`), Deno.errors.NotFound, "nothing on disk");
+    const { saved } = await p.bob.accept(1); // the user's own /accept still works
+    assert.deepEqual(await Deno.readFile(await saved), data);
+    const v = pair(`${dir}/v`); // a verified peer: taken at once
+    await v.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => ofType(v.events.bob, "file.saved").length === 1, "saved at once");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

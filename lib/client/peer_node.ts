@@ -67,7 +67,7 @@ export interface PeerNodeOptions {
   keepaliveMs?: number;
   /** where received files are saved (null: nowhere, offers can only be refused) */
   downloads?: string | null;
-  /** take every file offered at once (`--accept-files`) */
+  /** take every file a verified peer offers at once (`--accept-files`) */
   acceptFiles?: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Transfer progress as text (issue 12), the one home of the rule for both the full-screen client's
+ * Transfer progress as text (issue 12), and sizes typed by users (`parseSize`), the one home of the rule for both the full-screen client's
  * status line and the scripted commands' standard error: a bar, bytes done of the total, the rate
  * since the transfer started (or resumed) and the time left at that rate. `RateMeter` remembers
  * where and when each transfer was first seen; time is injected.
@@ -12,6 +12,17 @@ export function sizeText(n: number): string {
   let v = n / 1024, i = 0;
   while (v >= 1024 && i < units.length - 1) (v /= 1024, i++);
   return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * A size typed by a user — bytes, or a number with K, M, G or T (KiB … TiB; "GiB", "GB" and "g" alike)
+ * — in bytes; null when it is not one.
+ */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const n = Number(m[1]) * 1024 ** (m[2] ? "kmgt".indexOf(m[2].toLowerCase()) + 1 : 0);
+  return Number.isSafeInteger(Math.floor(n)) ? Math.floor(n) : null;
 }
 
 /** Seconds as m:ss (or h:mm:ss); "?" when unknown. */
