@@ -54,13 +54,16 @@ import {
   sumWrites,
 } from "./file_offer.ts";
 import { Mailbox } from "../common/mailbox.ts";
-import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
+import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../crypto/identity.ts";
+import { markShown, waitingKeys } from "../crypto/pending_keys.ts";
+import { identitySafetyNumber } from "../crypto/safety_number.ts";
 import {
   decodePayload,
   deviceOf,
   encodePayload,
   groups,
   keyChangedError,
+  keyToPin,
   ownFingerprint,
   publishKeys,
   refillPrekeys,
@@ -151,17 +154,8 @@ export class E2eCodec implements BodyCodec {
     local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
-      verify: (u) =>
-        this.#serial(async () => (
-          await this.#dir.pin(u),
-            await this.dm.trust(u, await this.devices.of(u)),
-            await this.dm.verify(u),
-            this.#fingerprint(u)
-        )),
-      trust: (u) =>
-        this.#serial(async () => (
-          await this.#dir.pin(u), await this.dm.trust(u, await this.devices.of(u)), this.#fingerprint(u)
-        )),
+      verify: (u, n) => this.#serial(() => this.#accept(u, n, true)),
+      trust: (u, n) => this.#serial(() => this.#accept(u, n, false)),
       signChange: (room, action, target) =>
         this.#serial(async () =>
           signMembershipChange(await loadIdentity(cs), {
@@ -559,7 +553,17 @@ export class E2eCodec implements BodyCodec {
     }
   }
 
-  async #fingerprint(user?: string, recheck = false): Promise<Fingerprint> {
+  /** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
+  async #accept(user: string, number: string | undefined, verified: boolean): Promise<Fingerprint> {
+    await this.#dir.pin(user);
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const key = await keyToPin(this.#me, mine, user, (await this.dm.contact(user))!, number, verified);
+    await this.dm.accept(user, key, verified, await this.devices.of(user));
+    return await this.#fingerprint(user);
+  }
+
+  /** `shown`: the number is displayed for comparing (the directory is asked again; the key is recorded). */
+  async #fingerprint(user?: string, shown = false): Promise<Fingerprint> {
     if (!user || user === this.#me) {
       return {
         user: this.#me,
@@ -569,13 +573,20 @@ export class E2eCodec implements BodyCodec {
       };
     }
     const known = await this.dm.contact(user);
-    await this.#dir.pin(user, recheck && !known?.pending); // compare with what the directory holds now
+    await this.#dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
     const c = (await this.dm.contact(user))!;
+    const waiting = waitingKeys(c);
+    const target = waiting[0] ?? c.identity; // the key whose number is shown
+    const marked = shown ? markShown(c) : null;
+    if (marked) await this.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const numberOf = async (k: PublicIdentity) => groups(await identitySafetyNumber(this.#me, mine, user, k));
     return {
       user,
-      safetyNumber: groups((await this.dm.safetyNumber(user))!),
+      safetyNumber: await numberOf(target),
       verified: c.verified,
       changed: c.pending !== undefined,
+      ...(waiting.length > 1 ? { others: await Promise.all(waiting.slice(1).map(numberOf)) } : {}),
     };
   }
 }
