@@ -375,11 +375,18 @@ export class E2eCodec implements BodyCodec {
       } catch (e) {
         if (e instanceof KeyChangedError) throw keyChangedError(e);
         // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).
-        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError;
+        // No session can appear later for a message that is not a session start (issue 33.10).
+        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError ||
+          e instanceof NoSessionError;
         if (!never) throw e;
         await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
         if (e instanceof ReplayError) {
           throw new UnreadableError("it was already received once (replay rejected)");
+        }
+        if (e instanceof NoSessionError) {
+          throw new UnreadableError(
+            `it belongs to no session with ${m.from} (forged, or from before a key reset)`,
+          );
         }
         throw e instanceof UnreadableError
           ? e
