@@ -55,6 +55,12 @@ Deno.test("scripted client: encrypted send/read, read --since after ack, fingerp
     assert.equal(r.out, `Safety number with bob: ${sn} (verified)`);
     r = await run(ha, "alice", "trust", "bob");
     assert.equal(r.out, `Trusted bob: ${sn}`);
+    // verify USER NUMBER (issue 33.1): the number as read out, in its groups; a wrong one is refused.
+    r = await run(ha, "alice", "verify", "bob", ...sn.split(" "));
+    assert.equal(r.out, `Verified bob: ${sn}`);
+    r = await run(ha, "alice", "verify", "bob", sn.replace(/^\d/, (d) => String((Number(d) + 1) % 10)));
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /not the safety number of any key bob presented: nothing was pinned/);
 
     r = await run(ha, "alice", "room", "create", "dev", "bob", "carol");
     assert.equal(r.out, "Created #dev with alice, bob, carol");

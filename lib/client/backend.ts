@@ -78,6 +78,8 @@ export interface Fingerprint {
   verified: boolean;
   /** True when the contact's key changed since first use and sending is blocked. */
   changed: boolean;
+  /** Safety numbers of further new keys presented under the same name (none is bound: compare again). */
+  others?: string[];
 }
 
 export type VideoRendition = "240p" | "720p" | "1080p";
@@ -294,7 +296,11 @@ export interface ChatBackend {
   grant(user: string): Promise<void>;
   revoke(user: string): Promise<void>;
   fingerprint(user?: string): Promise<Fingerprint>;
-  verify(user: string): Promise<void>;
+  /**
+   * Verifies the key whose safety number is `number` (any grouping), or without it the key whose
+   * number was last shown (refused if it changed since); resolves with the key actually pinned.
+   */
+  verify(user: string, number?: string): Promise<Fingerprint>;
   close(): Promise<void>;
   /**
    * Optional: starts the live feed once the UI listens, and resolves with what to show first.
@@ -316,7 +322,7 @@ export interface ChatBackend {
   /** Optional: tells the peer(s) of a conversation that the user is (or stopped) typing. */
   typing?(target: Target, active: boolean): void;
   /** Optional: accepts a contact's changed identity key without verifying it (`/trust`). */
-  trust?(user: string): Promise<Fingerprint>;
+  trust?(user: string, number?: string): Promise<Fingerprint>;
   /** Optional: a room admin removes a member (`/kick` in a room); the room's keys rotate. */
   roomKick?(room: string, user: string): Promise<void>;
   /** Optional (files): the file commands; set when the client has end-to-end keys. */

@@ -29,9 +29,11 @@ export class UnreadableError extends Error {
 export type MembershipVerb = "create" | "join" | "leave" | "kick";
 
 export interface KeyOps {
+  /** Shows a safety number: the key it is of is what a later `verify` without a number binds to. */
   fingerprint(user?: string): Promise<Fingerprint>;
-  verify(user: string): Promise<Fingerprint>;
-  trust(user: string): Promise<Fingerprint>;
+  /** Pin the key whose number is `number`, or was last shown (e2e_keys.ts `keyToPin`). */
+  verify(user: string, number?: string): Promise<Fingerprint>;
+  trust(user: string, number?: string): Promise<Fingerprint>;
   /** A signed membership record to send with room.create/invite/leave/kick. */
   signChange(room: string, action: MembershipVerb, target: string): Promise<unknown>;
   /** The signed room membership log entry for that change (lib/client/room_log.ts). */

@@ -440,11 +440,11 @@ export class ChatClient implements ChatBackend {
   async fingerprint(user?: string): Promise<Fingerprint> {
     return await this.#keys(user).fingerprint(user === undefined ? undefined : this.#name(user));
   }
-  async trust(user: string): Promise<Fingerprint> {
-    return await this.#keys(user).trust(this.#name(user));
+  async trust(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).trust(this.#name(user), number);
   }
-  async verify(user: string): Promise<void> {
-    await this.#keys(user).verify(this.#name(user));
+  async verify(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).verify(this.#name(user), number);
   }
   #keys(user?: string): KeyOps {
     if (this.#codec.keys) return this.#codec.keys;

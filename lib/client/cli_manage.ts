@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import { refuseTwinRoom } from "./room_twin.ts";
+import { othersWarning } from "./e2e_keys.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -72,23 +73,27 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
         ? "verified"
         : "not verified";
       io.out(`Safety number with ${f.user}: ${f.safetyNumber} (${state})`);
+      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
     }));
-  program.command("verify").argument("<user>").description(
-    "mark USER's key as checked (compare safety numbers first); accepts a changed key",
+  const number = (a: string[]) => a.slice(1).join(" ") || undefined; // the words after USER
+  program.command("verify").argument("<user>").argument("[number...]").description(
+    "mark USER's key as checked: the key whose safety number is NUMBER, else the one 'fingerprint USER' printed (refused if it changed)",
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  parley fingerprint bob   # compare the number with bob, in person or by phone\n  parley verify bob",
+      "\nExamples:\n  parley fingerprint bob   # compare the number with bob, in person or by phone\n  parley verify bob\n" +
+        "  parley verify bob 05870 16384 …   # the number bob read out",
     )
     .action(withClient(async (c, _o, a) => {
-      await c.verify(a[0]!);
-      const f = await c.fingerprint(a[0]);
+      const f = await c.verify(a[0]!, number(a));
       io.out(`Verified ${f.user}: ${f.safetyNumber}`);
     }));
-  program.command("trust").argument("<user>").description("accept USER's changed key without verifying it")
+  program.command("trust").argument("<user>").argument("[number...]").description(
+    "accept USER's changed key without verifying it (the one whose safety number is NUMBER, if given)",
+  )
     .addHelpText("after", "\nExamples:\n  parley trust bob")
     .action(withClient(async (c, _o, a) => {
-      const f = await c.trust(a[0]!);
+      const f = await c.trust(a[0]!, number(a));
       io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
     }));
 

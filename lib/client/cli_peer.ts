@@ -15,7 +15,8 @@
  * Script commands: connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
  * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
- * PEER, verify PEER, trust PEER, send PEER FILE (offers a file to a connected peer; returns once
+ * PEER, verify PEER [NUMBER], trust PEER [NUMBER] (NUMBER: the safety number compared; without it
+ * the one `fingerprint` printed last, refused if the peer's key changed since), send PEER FILE (offers a file to a connected peer; returns once
  * offered), accept [N] | reject [N] (a waiting offer, default the oldest), files ("file N|- in|out
  * PEER STATE SIZE NAME"), wait connected|message|offer|sent|saved PEER [SECONDS] (sent and saved
  * fail at once when that transfer fails), sleep MS, quit. Received files go to --out DIR, else
@@ -27,6 +28,7 @@
  */
 import type { Command } from "commander";
 import { BackendError } from "./backend.ts";
+import { othersWarning } from "./e2e_keys.ts";
 import { progressReporter } from "./cli_files.ts";
 import type { CliIo } from "./cli.ts";
 import { type PeerEvent, PeerNode } from "./peer_node.ts";
@@ -150,12 +152,13 @@ async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean
       need(1, "fingerprint PEER");
       const f = await node.fingerprint(arg);
       io.out(`fingerprint ${f.user} ${f.safetyNumber}`);
+      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
       return false;
     }
     case "verify":
     case "trust":
-      need(1, `${cmd} PEER`);
-      await node.trust(arg, cmd === "verify");
+      need(1, `${cmd} PEER [NUMBER]`);
+      await node.trust(arg, cmd === "verify", rest.slice(1).join(" ") || undefined);
       io.out(`${cmd === "verify" ? "verified" : "trusted"} ${normalizeName(arg)}`);
       return false;
     case "wait": {

@@ -49,13 +49,16 @@ import {
   type FileReady,
 } from "./file_offer.ts";
 import { fileControl, READY_KEY, readyIn, takeReady } from "./file_control.ts";
-import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
+import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../crypto/identity.ts";
+import { markShown, waitingKeys } from "../crypto/pending_keys.ts";
+import { identitySafetyNumber } from "../crypto/safety_number.ts";
 import {
   decodePayload,
   deviceOf,
   encodePayload,
   groups,
   keyChangedError,
+  keyToPin,
   ownFingerprint,
   publishKeys,
   refillPrekeys,
@@ -158,17 +161,8 @@ export class E2eCodec implements BodyCodec {
     local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
-      verify: (u) =>
-        this.#serial(async () => (
-          await this.#dir.pin(u),
-            await this.dm.trust(u, await this.devices.of(u)),
-            await this.dm.verify(u),
-            this.#fingerprint(u)
-        )),
-      trust: (u) =>
-        this.#serial(async () => (
-          await this.#dir.pin(u), await this.dm.trust(u, await this.devices.of(u)), this.#fingerprint(u)
-        )),
+      verify: (u, n) => this.#serial(() => this.#accept(u, n, true)),
+      trust: (u, n) => this.#serial(() => this.#accept(u, n, false)),
       signChange: (room, action, target) =>
         this.#serial(async () =>
           signMembershipChange(await loadIdentity(cs), {
@@ -383,11 +377,18 @@ export class E2eCodec implements BodyCodec {
       } catch (e) {
         if (e instanceof KeyChangedError) throw keyChangedError(e);
         // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).
-        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError;
+        // No session can appear later for a message that is not a session start (issue 33.10).
+        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError ||
+          e instanceof NoSessionError;
         if (!never) throw e;
         await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
         if (e instanceof ReplayError) {
           throw new UnreadableError("it was already received once (replay rejected)");
+        }
+        if (e instanceof NoSessionError) {
+          throw new UnreadableError(
+            `it belongs to no session with ${m.from} (forged, or from before a key reset)`,
+          );
         }
         throw e instanceof UnreadableError
           ? e
@@ -561,7 +562,17 @@ export class E2eCodec implements BodyCodec {
     }
   }
 
-  async #fingerprint(user?: string, recheck = false): Promise<Fingerprint> {
+  /** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
+  async #accept(user: string, number: string | undefined, verified: boolean): Promise<Fingerprint> {
+    await this.#dir.pin(user);
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const key = await keyToPin(this.#me, mine, user, (await this.dm.contact(user))!, number, verified);
+    await this.dm.accept(user, key, verified, await this.devices.of(user));
+    return await this.#fingerprint(user);
+  }
+
+  /** `shown`: the number is displayed for comparing (the directory is asked again; the key is recorded). */
+  async #fingerprint(user?: string, shown = false): Promise<Fingerprint> {
     if (!user || user === this.#me) {
       return {
         user: this.#me,
@@ -571,13 +582,20 @@ export class E2eCodec implements BodyCodec {
       };
     }
     const known = await this.dm.contact(user);
-    await this.#dir.pin(user, recheck && !known?.pending); // compare with what the directory holds now
+    await this.#dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
     const c = (await this.dm.contact(user))!;
+    const waiting = waitingKeys(c);
+    const target = waiting[0] ?? c.identity; // the key whose number is shown
+    const marked = shown ? markShown(c) : null;
+    if (marked) await this.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const numberOf = async (k: PublicIdentity) => groups(await identitySafetyNumber(this.#me, mine, user, k));
     return {
       user,
-      safetyNumber: groups((await this.dm.safetyNumber(user))!),
+      safetyNumber: await numberOf(target),
       verified: c.verified,
       changed: c.pending !== undefined,
+      ...(waiting.length > 1 ? { others: await Promise.all(waiting.slice(1).map(numberOf)) } : {}),
     };
   }
 }

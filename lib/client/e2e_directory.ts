@@ -2,11 +2,11 @@
  * `E2eDirectory`: what the server's directory says about users, as `E2eCodec` needs it (room
  * members are decided by the signed membership log, room_log.ts): every registered user, prekey
  * bundles from `keys.fetch` (refused unless validly signed; kept until a session exists), pinning a user's identity key on first use (a different key later is recorded as
- * pending), and checking a signed room membership change against the acting member's pinned
+ * pending, beside any key already waiting: pending_keys.ts), and checking a signed room membership change against the acting member's pinned
  * identity key. It holds no lock: `E2eCodec` calls it under its own.
  */
 import type { DmManager } from "../crypto/dm.ts";
-import { sameIdentity } from "../crypto/identity.ts";
+import { addPendingKey } from "../crypto/pending_keys.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../crypto/membership.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
 import { verifyBundle } from "../crypto/prekey_verify.ts";
@@ -63,8 +63,9 @@ export class E2eDirectory {
         put: { [`contact:${user}`]: { identity: b.identity, verified: false } },
         del: [],
       });
-    } else if (!sameIdentity(c.identity, b.identity)) {
-      await this.cs.commit({ put: { [`contact:${user}`]: { ...c, pending: b.identity } }, del: [] });
+    } else {
+      const next = addPendingKey(c, b.identity); // never replaces a key already waiting
+      if (next !== c) await this.cs.commit({ put: { [`contact:${user}`]: next }, del: [] });
     }
   }
 

@@ -4,7 +4,9 @@
  *   + one-time prekeys (`keys.publish`); rotate the signed prekey when due; refill one-time
  *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
  * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
- * - readable errors: `keyChangedError()` names both safety numbers and the way out.
+ * - readable errors: `keyChangedError()` names both safety numbers and the way out;
+ * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
+ *   shared by client mode (e2e_codec.ts) and peer mode (peer_node.ts).
  */
 import { utf8, utf8Strict } from "../common/bytes.ts";
 import {
@@ -15,9 +17,10 @@ import {
   replenishOneTimePrekeys,
   rotateSignedPrekeyIfDue,
 } from "../crypto/keystore.ts";
-import { identityBytes, publicIdentity } from "../crypto/identity.ts";
+import { identityBytes, type PublicIdentity, publicIdentity } from "../crypto/identity.ts";
+import { chooseKey, type KeyCandidates } from "../crypto/pending_keys.ts";
 import type { KeyChangedError } from "../crypto/dm.ts";
-import { fingerprintHalf, formatSafetyNumber } from "../crypto/safety_number.ts";
+import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../crypto/safety_number.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../crypto/state_store.ts";
 import { BackendError } from "./backend.ts";
@@ -96,7 +99,47 @@ export function keyChangedError(e: KeyChangedError): BackendError {
     "key_changed",
     `The identity key of ${e.user} changed, so messages to ${e.user} are blocked. ` +
       `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
-      `Compare the new number with ${e.user}, then run "trust ${e.user}" or "verify ${e.user}"`,
+      `Compare the new number with ${e.user} ("fingerprint ${e.user}"), then run "verify ${e.user}" ` +
+      `(or "verify ${e.user} NUMBER" with the number ${e.user} read out, or "trust ${e.user}" to accept it unverified)`,
+  );
+}
+
+/** The warning when `user` presented several new keys: `others` are the further ones' numbers. */
+export function othersWarning(user: string, others: string[], verify: string): string {
+  return `WARNING: ${user} presented ${others.length + 1} different new keys; the others' safety numbers: ${
+    others.join("; ")
+  }. At most one is really ${user}'s: ask ${user} for the number and run "${verify} ${user} NUMBER"`;
+}
+
+/**
+ * The key of `user` that `verify` (`verified`) or `trust` pins: the one whose safety number is
+ * `number`, or without it the one whose number was last shown; a clear error when none is sure.
+ */
+export async function keyToPin(
+  me: string,
+  mine: PublicIdentity,
+  user: string,
+  rec: KeyCandidates,
+  number: string | undefined,
+  verified: boolean,
+): Promise<PublicIdentity> {
+  const cmd = verified ? "verify" : "trust";
+  const choice = await chooseKey(rec, {
+    number,
+    needShown: verified,
+    numberOf: (k) => identitySafetyNumber(me, mine, user, k),
+  });
+  if ("key" in choice) return choice.key;
+  const again = `compare the safety number with ${user} again ("fingerprint ${user}")`;
+  const [code, text] = {
+    bad_number: ["bad_number", `"${number}" is not a safety number (60 digits)`],
+    no_match: ["number_mismatch", `${number} is not the safety number of any key ${user} presented`],
+    ambiguous: ["keys_ambiguous", `${user} presented more than one new key, so ${cmd} needs the number`],
+    not_shown: ["not_compared", `No safety number with ${user} was shown yet`],
+    changed: ["key_changed", `The key of ${user} changed since its safety number was shown`],
+  }[choice.refused];
+  return Promise.reject(
+    new BackendError(code!, `${text}: nothing was pinned; ${again}, then run "${cmd} ${user} NUMBER"`),
   );
 }
 

@@ -350,12 +350,12 @@ export class LiveBackend implements ChatBackend {
   fingerprint(user?: string): Promise<Fingerprint> {
     return this.#client.fingerprint(user);
   }
-  verify(user: string): Promise<void> {
-    return this.#client.verify(user);
+  verify(user: string, number?: string): Promise<Fingerprint> {
+    return this.#client.verify(user, number);
   }
-  trust(user: string): Promise<Fingerprint> {
+  trust(user: string, number?: string): Promise<Fingerprint> {
     const c = this.#client as ChatBackend;
-    return c.trust ? c.trust(user) : this.#client.fingerprint(user);
+    return c.trust ? c.trust(user, number) : this.#client.fingerprint(user);
   }
   roomKick(room: string, user: string): Promise<void> {
     const c = this.#client as ChatBackend;

@@ -196,11 +196,11 @@ export class PeerBackend implements ChatBackend {
     if (!user) return Promise.reject(new BackendError("usage", "Say whose: /fingerprint PEER"));
     return this.node.fingerprint(user);
   }
-  async verify(user: string): Promise<void> {
-    await this.node.trust(user, true);
+  verify(user: string, number?: string): Promise<Fingerprint> {
+    return this.node.trust(user, true, number);
   }
-  trust(user: string): Promise<Fingerprint> {
-    return this.node.trust(user);
+  trust(user: string, number?: string): Promise<Fingerprint> {
+    return this.node.trust(user, false, number);
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return Promise.resolve(this.node.inbox(user));

@@ -1,8 +1,8 @@
 /**
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
- * refused), accepting it (`/trust`, `/verify`: the DmManager pin moves too and the old ratchet
- * sessions go), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
+ * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
+ * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
  * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
  * peers they know (`/peers --discover`).
  */
@@ -15,6 +15,8 @@ import {
 } from "../crypto/identity.ts";
 import type { PrekeyBundle, SignedPrekey } from "../crypto/prekeys.ts";
 import { formatSafetyNumber, identitySafetyNumber } from "../crypto/safety_number.ts";
+import { addPendingKey, markShown, waitingKeys } from "../crypto/pending_keys.ts";
+import { keyToPin } from "./e2e_keys.ts";
 import { BackendError, type Fingerprint } from "./backend.ts";
 import type { PeerRecord, PeerStore } from "./peer_store.ts";
 import { normalizeName } from "../protocol/names.ts";
@@ -23,7 +25,8 @@ import { normalizeName } from "../protocol/names.ts";
 export function pinPeerKey(store: PeerStore, name: string, key: PublicIdentity, dialed?: string): boolean {
   const rec = store.peer(name);
   if (rec && !sameIdentity(rec.identity, key)) {
-    if (!rec.pending || !sameIdentity(rec.pending, key)) store.putPeer({ ...rec, pending: key });
+    const next = addPendingKey(rec, key); // a second new key is kept beside the first, never instead
+    if (next !== rec) store.putPeer(next);
     return false;
   }
   if (!rec) store.putPeer({ name, identity: key, verified: false, ...(dialed ? { addr: dialed } : {}) });
@@ -68,35 +71,51 @@ export function ownBundle(store: PeerStore, identity: IdentityKeyPair): PrekeyBu
   return { identity: publicIdentity(identity), spk: { id: spk.id, pub: spk.pub, sig: spk.sig } };
 }
 
-/** The safety number with the peer's pending key if one waits, else its pinned one. */
+/**
+ * The safety number with the peer's pending key if one waits, else its pinned one (and those of
+ * further new keys); `shown`: the user sees it to compare, so a later verify binds to that key.
+ */
 export async function peerFingerprint(
+  store: PeerStore,
   me: string,
   mine: IdentityKeyPair,
   rec: PeerRecord,
+  shown: boolean,
 ): Promise<Fingerprint> {
-  const digits = await identitySafetyNumber(me, publicIdentity(mine), rec.name, rec.pending ?? rec.identity);
+  const marked = shown ? markShown(rec) : null;
+  if (marked) store.putPeer(marked);
+  const numberOf = async (k: PublicIdentity) =>
+    formatSafetyNumber(await identitySafetyNumber(me, publicIdentity(mine), rec.name, k), 12);
+  const [first, ...others] = waitingKeys(rec);
   return {
     user: rec.name,
-    safetyNumber: formatSafetyNumber(digits, 12),
+    safetyNumber: await numberOf(first ?? rec.identity),
     verified: rec.verified,
     changed: rec.pending !== undefined,
+    ...(others.length ? { others: await Promise.all(others.map(numberOf)) } : {}),
   };
 }
 
-/** Pins the peer's current key (a pending one included); `verified` after comparing numbers. */
-export async function acceptPeerKey(store: PeerStore, dm: DmManager, rec: PeerRecord, verified: boolean) {
-  if (rec.pending) {
-    const c = await dm.contact(rec.name);
-    if (c && !sameIdentity(c.identity, rec.pending)) {
-      await store.commit({ put: { [`contact:${rec.name}`]: { ...c, pending: rec.pending } }, del: [] });
-      await dm.trust(rec.name); // pins the new key, drops the sessions made with the old one
-    }
-  }
+/**
+ * Pins exactly the key of `rec` that `number` (or the number last shown) names (e2e_keys.ts
+ * `keyToPin`): in the peer record and as the DmManager contact (sessions with another key go);
+ * every other waiting key is forgotten. `verified` after comparing numbers.
+ */
+export async function acceptPeerKey(
+  store: PeerStore,
+  dm: DmManager,
+  mine: IdentityKeyPair,
+  rec: PeerRecord,
+  verified: boolean,
+  number?: string,
+): Promise<void> {
+  const key = await keyToPin(dm.me, publicIdentity(mine), rec.name, rec, number, verified);
+  await dm.accept(rec.name, key, verified);
   store.putPeer({
     name: rec.name,
-    identity: rec.pending ?? rec.identity,
-    verified: verified || (!rec.pending && rec.verified),
+    identity: key,
+    verified: verified || (sameIdentity(key, rec.identity) && rec.verified),
+    shown: key,
     ...(rec.addr ? { addr: rec.addr } : {}),
   });
-  if (verified && (await dm.contact(rec.name))) await dm.verify(rec.name);
 }

@@ -376,17 +376,24 @@ export class PeerNode {
     return all.filter((m) => m.from !== this.name);
   }
 
+  /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return peerFingerprint(this.name, this.identity, this.#known(peer));
+    return peerFingerprint(this.store, this.name, this.identity, this.#known(peer), true);
   }
 
-  /** Accepts the peer's current key (a changed one included); `verified` after comparing numbers. */
-  async trust(peer: string, verified = false): Promise<Fingerprint> {
-    const rec = this.#known(peer);
-    await this.#serial(() => acceptPeerKey(this.store, this.dm, rec, verified));
-    this.#redial.forget(rec.name);
-    this.#schedule(rec.name, 0);
-    return this.fingerprint(rec.name);
+  /**
+   * Accepts the key whose safety number is `number`, or was last shown (refused if the peer's key
+   * changed since; a changed one included); `verified` after comparing numbers. Answers the number
+   * of the key pinned.
+   */
+  async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
+    const name = this.#known(peer).name;
+    await this.#serial(() =>
+      acceptPeerKey(this.store, this.dm, this.identity, this.#known(name), verified, number)
+    );
+    this.#redial.forget(name);
+    this.#schedule(name, 0);
+    return peerFingerprint(this.store, this.name, this.identity, this.#known(name), false);
   }
 
   async close(): Promise<void> {

@@ -181,7 +181,8 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     await a.connect(`127.0.0.1:${b.port}`);
     await ab;
     await b.connect(`127.0.0.1:${c.port}`);
-    await a.trust("bob", true); // alice verified bob, but bob has not verified alice yet
+    await a.fingerprint("bob"); // alice compares the number shown with bob…
+    await a.trust("bob", true); // …and verified bob, but bob has not verified alice yet
     assert.equal(a.discover(), 1);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(
@@ -189,6 +190,7 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
       ["bob"],
       "bob introduces no one to a peer he has not verified",
     );
+    await b.fingerprint("alice");
     await b.trust("alice", true);
     const ac = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");
     assert.equal(a.discover(), 1);
@@ -198,5 +200,39 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     await got;
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});
+
+Deno.test("peer node: a host connecting under a pinned name after the numbers were compared gets nothing pinned (issue 33.1)", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  let b2: PeerNode | undefined, mallory: PeerNode | undefined;
+  try {
+    await a.connect(`127.0.0.1:${b.port}`);
+    await b.close();
+    // bob comes back with a new key; alice shows the new number and compares it with bob.
+    b2 = await node("bob");
+    let changed = waitFor(a, (e) => e.type === "key-changed" && e.peer === "bob");
+    await b2.connect(`127.0.0.1:${a.port}`).catch(() => {});
+    await changed;
+    const compared = await a.fingerprint("bob");
+    assert.equal(compared.changed, true);
+    // Before alice types verify, another host connects as "bob".
+    mallory = await node("bob");
+    changed = waitFor(a, (e) => e.type === "key-changed" && e.peer === "bob");
+    await mallory.connect(`127.0.0.1:${a.port}`).catch(() => {});
+    await changed;
+    const now = await a.fingerprint("bob");
+    assert.equal(now.safetyNumber, compared.safetyNumber, "the first new key is not replaced");
+    assert.equal(now.others?.length, 1, "the second is kept beside it, and shown");
+    await assert.rejects(() => a.trust("bob", true), /more than one new key/);
+    assert.equal(a.store.peer("bob")!.verified, false);
+    const v = await a.trust("bob", true, compared.safetyNumber!);
+    assert.equal(v.safetyNumber, compared.safetyNumber);
+    const rec = a.store.peer("bob")!;
+    assert.ok(rec.verified && !rec.pending && !rec.others);
+    assert.equal(rec.identity.sign, b2.identity.sign.pub, "bob's new key, not mallory's");
+  } finally {
+    await Promise.all([a.close(), b2?.close(), mallory?.close()]);
   }
 });

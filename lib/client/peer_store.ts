@@ -11,13 +11,14 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { PublicIdentity } from "../crypto/identity.ts";
+import type { KeyCandidates } from "../crypto/pending_keys.ts";
 import type { CryptoStateStore, StoreWrites } from "../crypto/state_store.ts";
 import type { ChatMessage } from "./backend.ts";
 import { ensureHome } from "./home_dir.ts";
 import { LocalStore } from "./local_store.ts";
 
-/** What a node remembers of a peer. */
-export interface PeerRecord {
+/** What a node remembers of a peer (`others`, `shown`: lib/crypto/pending_keys.ts). */
+export interface PeerRecord extends KeyCandidates {
   name: string;
   identity: PublicIdentity;
   /** a different key the peer presented, refused until /trust or /verify */

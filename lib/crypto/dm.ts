@@ -2,7 +2,8 @@
  * The client's one-stop DM API over a `CryptoStateStore`: `encryptDm(peer, bundleOrNull, text)`
  * and `decryptDm(peer, envelope)`. Handles first contact (X3DH), trust on first use of the peer's
  * identity, key changes (`KeyChangedError` with both safety numbers; sending blocked until
- * `trust()` or `verify()`), replay rejection by message id, and simultaneous session starts (the
+ * `trust()`, `verify()` or `accept()` of one exact key; a second new key is kept beside the first,
+ * pending_keys.ts), replay rejection by message id, and simultaneous session starts (the
  * last few sessions are kept and tried).
  *
  * Envelope wire format v1:
@@ -19,6 +20,7 @@ import { concatBytes, toHex, utf8 } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { type PublicIdentity, publicIdentity, sameIdentity } from "./identity.ts";
+import { addPendingKey, type KeyCandidates } from "./pending_keys.ts";
 import { loadIdentity } from "./keystore.ts";
 import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
 import { verifyBundle } from "./prekey_verify.ts";
@@ -61,7 +63,8 @@ export class NoSessionError extends Error {
   }
 }
 
-export interface ContactRecord {
+/** A pinned contact; `pending`, `others` and `shown` follow pending_keys.ts. */
+export interface ContactRecord extends KeyCandidates {
   identity: PublicIdentity;
   verified: boolean;
   /** a new identity seen but not yet accepted */
@@ -122,7 +125,8 @@ export class DmManager {
   }
 
   async #keyChanged(user: string, c: ContactRecord, seen: PublicIdentity): Promise<KeyChangedError> {
-    await this.store.commit({ put: { [`contact:${user}`]: { ...c, pending: seen } }, del: [] });
+    const next = addPendingKey(c, seen); // a second new key never replaces the first (pending_keys.ts)
+    if (next !== c) await this.store.commit({ put: { [`contact:${user}`]: next }, del: [] });
     const mine = publicIdentity(await loadIdentity(this.store));
     return new KeyChangedError(
       user,
@@ -135,9 +139,20 @@ export class DmManager {
   async trust(user: string, devices: readonly number[] = [1]): Promise<void> {
     const c = await this.contact(user);
     if (!c?.pending) return;
+    await this.accept(user, c.pending, false, devices);
+  }
+
+  /**
+   * Pins exactly `key` for `user` (chosen with pending_keys.ts `chooseKey`), forgetting every other
+   * waiting key; `verified` after comparing its safety number, which counts as shown. Sessions made
+   * with another key go (with each of `devices`).
+   */
+  async accept(user: string, key: PublicIdentity, verified: boolean, devices: readonly number[] = [1]) {
+    const c = await this.contact(user);
+    const same = c !== undefined && sameIdentity(c.identity, key);
     await this.store.commit({
-      put: { [`contact:${user}`]: { identity: c.pending, verified: false } },
-      del: [...new Set([1, ...devices])].map((d) => `session:${deviceAddress(user, d)}`),
+      put: { [`contact:${user}`]: { identity: key, verified: verified || (same && c.verified), shown: key } },
+      del: same ? [] : [...new Set([1, ...devices])].map((d) => `session:${deviceAddress(user, d)}`),
     });
   }
 

@@ -145,3 +145,38 @@ Deno.test("rotateSignedPrekeyIfDue() rotates weekly and old prekeys still open l
   assert.equal(dec(await bob.dm.decryptDm("alice", e)), "late");
   await assert.rejects(bob.dm.decryptDm("alice", flipBit(e, 8 * 40)), DecryptError);
 });
+
+Deno.test("DmManager: a second new key under a pinned name never replaces the one waiting (issue 33.1)", async () => {
+  const { chooseKey } = await import("./pending_keys.ts");
+  const { identitySafetyNumber } = await import("./safety_number.ts");
+  const alice = await user("alice");
+  const bob = await user("bob");
+  await bob.dm.decryptDm("alice", await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("hi")));
+  // Bob reinstalls; alice's client shows the new number and alice compares it with bob.
+  const bob2 = await user("bob");
+  await alice.dm.decryptDm(
+    "bob",
+    await bob2.dm.encryptDm("alice", bundleFrom(alice.up), utf8.encode("new me")),
+  )
+    .catch((e) => assert.ok(e instanceof KeyChangedError));
+  const compared = (await alice.dm.contact("bob"))!.pending!;
+  // Meanwhile an attacker with a key of its own writes as bob: its key is kept beside, not instead.
+  const mallory = await user("bob");
+  const forged = await mallory.dm.encryptDm("alice", bundleFrom(alice.up), utf8.encode("it's me"));
+  await assert.rejects(alice.dm.decryptDm("bob", forged), KeyChangedError);
+  const c = (await alice.dm.contact("bob"))!;
+  assert.equal(c.pending!.sign, compared.sign, "the key alice compared still waits");
+  assert.deepEqual(c.others?.map((k) => k.sign), [mallory.up.identity.sign]);
+  // A verify without the number is ambiguous now; with bob's number it is bob2's key.
+  const numberOf = (k: typeof compared) => identitySafetyNumber("alice", alice.up.identity, "bob", k);
+  assert.deepEqual(await chooseKey({ ...c, shown: compared }, { needShown: true, numberOf }), {
+    refused: "ambiguous",
+  });
+  const got = await chooseKey(c, { number: await numberOf(bob2.up.identity), needShown: true, numberOf });
+  assert.ok("key" in got && got.key.sign === bob2.up.identity.sign);
+  await alice.dm.accept("bob", bob2.up.identity, true);
+  const after = (await alice.dm.contact("bob"))!;
+  assert.ok(
+    after.verified && !after.pending && !after.others && after.identity.sign === bob2.up.identity.sign,
+  );
+});

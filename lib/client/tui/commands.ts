@@ -21,6 +21,7 @@ import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
+import { othersWarning } from "../e2e_keys.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -266,26 +267,28 @@ export const COMMANDS: readonly CommandSpec[] = [
       const f = await ctx.backend.fingerprint(u ? user(u) : undefined);
       const state = f.changed ? "KEY CHANGED — sending blocked" : f.verified ? "verified" : "not verified";
       ctx.print(`${f.user}: ${f.safetyNumber ?? "unknown"} (${state})`, f.changed ? "error" : "info");
+      if (f.others) ctx.print(othersWarning(f.user, f.others, "/verify"), "error");
     },
   },
   {
     name: "verify",
-    usage: "USER",
-    help: "Mark a user's safety number as checked in person",
+    usage: "USER [NUMBER…]",
+    help:
+      "Mark a user's key as checked: the one whose safety number you compared (NUMBER, or the one /fingerprint showed)",
     permission: "user",
-    run: async (ctx, [u]) => {
-      await ctx.backend.verify(user(u!));
-      ctx.print(`${user(u!)} is verified`);
+    run: async (ctx, [u, n]) => {
+      const f = await ctx.backend.verify(user(u!), n || undefined);
+      ctx.print(`Verified ${f.user}: ${f.safetyNumber ?? "unknown"}`);
     },
   },
   {
     name: "trust",
-    usage: "USER",
+    usage: "USER [NUMBER…]",
     help: "Accept a user's changed key without verifying it (sending resumes)",
     permission: "user",
-    run: async (ctx, [u]) => {
+    run: async (ctx, [u, n]) => {
       if (!ctx.backend.trust) throw new Error("This client has no end-to-end keys");
-      const f = await ctx.backend.trust(user(u!));
+      const f = await ctx.backend.trust(user(u!), n || undefined);
       ctx.print(`Trusted ${f.user}: ${f.safetyNumber ?? "unknown"} (not verified)`);
     },
   },

@@ -176,3 +176,15 @@ Deno.test("/broadcast help says offline users get it later, not 'everyone online
   assert.doesNotMatch(help, /everyone online/);
   assert.match(help, /offline/);
 });
+
+Deno.test("/verify USER NUMBER hands the compared number to the backend and prints the number pinned (issue 33.1)", async () => {
+  const t = ctx(null);
+  const n = "05870 16384 ".repeat(6).trim();
+  await t.run(`/verify bob ${n}`);
+  await t.run(`/trust carol ${n}`);
+  await t.run("/verify dave");
+  assert.deepEqual(t.backend.callsOf("verify"), [["bob", n], ["dave"]]);
+  assert.deepEqual(t.backend.callsOf("trust"), [["carol", n]]);
+  // What is printed is the number of the key the backend pinned, not what was typed.
+  assert.ok(t.printed.includes(`Verified bob: ${"12345 ".repeat(12).trim()}`), t.printed.join("\n"));
+});

@@ -179,12 +179,13 @@ export class FakeBackend implements ChatBackend {
     };
     return this.#ok("fingerprint", [user], f);
   }
-  verify(user: string): Promise<void> {
-    return this.#ok("verify", [user], undefined);
+  verify(user: string, number?: string): Promise<Fingerprint> {
+    const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: true, changed: false };
+    return this.#ok("verify", number === undefined ? [user] : [user, number], f);
   }
-  trust(user: string): Promise<Fingerprint> {
+  trust(user: string, number?: string): Promise<Fingerprint> {
     const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
-    return this.#ok("trust", [user], f);
+    return this.#ok("trust", number === undefined ? [user] : [user, number], f);
   }
   roomKick(room: string, user: string): Promise<void> {
     return this.#ok("roomKick", [room, user], undefined);
