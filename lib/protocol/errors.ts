@@ -35,6 +35,7 @@ export const ErrorCode = {
   BadName: "bad_name",
   WeakPassword: "weak_password",
   LastAdmin: "last_admin",
+  PasswordChanged: "password_changed",
   // messaging
   NoSuchUser: "no_such_user",
   NoSuchRoom: "no_such_room",
@@ -50,6 +51,8 @@ export const ErrorCode = {
   NoSuchDevice: "no_such_device",
   DeviceRemoved: "device_removed",
   DevicesChanged: "devices_changed",
+  DeviceNotApproved: "device_not_approved",
+  BadDeviceProof: "bad_device_proof",
   NoSuchLink: "no_such_link",
   Unavailable: "unavailable",
   // files

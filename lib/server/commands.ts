@@ -42,6 +42,7 @@ export function commandTable(loginBuckets: KeyedBuckets, video: VideoParts, file
     login: { auth: "anon", run: auth },
     kdf: { auth: "anon", run: acc.kdf },
     "account.rekey": { auth: "user", run: acc.rekey },
+    "account.passwd": { auth: "user", run: acc.passwd },
     ping: { auth: "anon", run: acc.ping },
     logout: { auth: "user", run: acc.logout },
     who: { auth: "user", run: acc.who },

@@ -70,4 +70,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_repeat ON audit (actor, action, target, at);
   CREATE INDEX messages_ts ON messages (ts);
   `,
+  // Device keys (issue 33): each device's own Ed25519 key; removed rows keep theirs (never again).
+  `
+  ALTER TABLE devices ADD COLUMN sign_key TEXT;
+  `,
 ];

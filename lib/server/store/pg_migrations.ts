@@ -63,4 +63,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_repeat ON audit (actor, action, target, at);
   CREATE INDEX messages_ts ON messages (ts);
   `,
+  // Device keys (issue 33, as SQLite migration 8).
+  `
+  ALTER TABLE devices ADD COLUMN sign_key TEXT;
+  `,
 ];
