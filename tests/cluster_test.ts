@@ -14,6 +14,7 @@ import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import type { ClusterOptions } from "../lib/server/cluster.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 import { ParleyServer } from "../lib/server/server.ts";
+import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
@@ -248,9 +249,22 @@ Deno.test({
           opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
         };
       };
-      await alice.conn.request("keys.publish", await keys());
+      // Each device proves its own key; device 1 approves device 2's (issue 33).
+      const [dk1, dk2] = [await newDeviceKey(), await newDeviceKey()];
+      const proof = async (c: ChatClient, dk: DeviceKey, device: number) => ({
+        deviceKey: dk.pub,
+        proof: await signDeviceProof(dk, "alice", device, c.nonce),
+      });
+      await alice.conn.request("keys.publish", { ...(await keys()), ...(await proof(alice, dk1, 1)) });
       const alice2 = await n2.client("alice", { register: false });
-      const added = await alice2.conn.request("keys.publish", { ...(await keys()), device: 0 });
+      const expires = Date.now() + 60_000;
+      const approval = { by: 1, expires, sig: await signApproval(dk1, "alice", dk2.pub, expires) };
+      const added = await alice2.conn.request("keys.publish", {
+        ...(await keys()),
+        device: 0,
+        ...(await proof(alice2, dk2, 0)),
+        approval,
+      });
       assert.equal(added.header.device, 2);
       await eventually(
         () => JSON.stringify(pushes.at(-1)) === "[1,2]",

@@ -76,6 +76,8 @@ export class ChatClient implements ChatBackend {
   account?: AccountSecrets;
   /** The resume token the server gave this login (`remember`), to be kept by the caller. */
   token?: string;
+  /** The server's nonce for this session (hello reply): what device proofs sign (issue 33). */
+  nonce = "";
 
   private constructor(
     readonly conn: Connection,
@@ -101,7 +103,7 @@ export class ChatClient implements ChatBackend {
 
   /** Says hello, registers or logs in; rejects with the server's reason. */
   static async login(o: LoginOptions): Promise<ChatClient> {
-    await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
+    const h = await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
     const r = await authenticate(o.conn, o);
     const c = new ChatClient(
       o.conn,
@@ -113,6 +115,7 @@ export class ChatClient implements ChatBackend {
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
     c.account = r.secrets;
+    if (typeof h.header.nonce === "string") c.nonce = h.header.nonce;
     if (typeof r.header.token === "string") c.token = r.header.token;
     return c;
   }

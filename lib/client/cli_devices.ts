@@ -49,6 +49,7 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       // The QR module is loaded only here (it costs every other command ~20 ms of startup).
       const { qrLines } = await import("./qr.ts");
       const r = await offerLink(c, codec.cs, {
+        device: codec.device,
         timeoutMs: seconds(o.timeout, "--timeout") * 1000,
         onCode: (code) => {
           io.out(`code: ${code}`);

@@ -4,10 +4,15 @@
  *
  *   old device (`device link`)            server               new device (`device add CODE`)
  *   link.open(channel), shows CODE   ─────────────────────   link.join(channel)
- *                                    ←── sealed {name} ────
- *   ──── sealed {identity, contacts, room logs, device lists} ───→  imports them, makes its own
- *                                                                   prekeys, keys.publish(device 0)
+ *                                    ←── sealed {name, deviceKey} ────
+ *   ──── sealed {identity, contacts, room logs, device lists, approval} ───→  imports them, makes
+ *                                                   its own prekeys, keys.publish(device 0, approval)
  *                                    ←── sealed {device} ──  (the id the server gave it)
+ *
+ * The approval (issue 33) is the old device's signature, with its own device key, over the new
+ * device's key, the account and an expiry: the server adds a device to an account that has some
+ * only with one, so a folder that has the password and the identity key — a removed device — cannot
+ * add itself back.
  *
  * The identity key moves, so contacts' safety numbers do not change; pinned contacts and
  * verification marks move with it. Nothing readable passes the server: it relays sealed bytes.
@@ -16,13 +21,16 @@ import { BackendError } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import {
+  APPROVAL_TTL_MS,
   type LinkKeys,
   linkKeys,
   newLinkCode,
   openLink,
   parseLinkCode,
   sealLink,
+  signApproval,
 } from "../crypto/device_link.ts";
+import { deviceKeyOf } from "./e2e_keys.ts";
 import type { RandomBytes } from "../common/random.ts";
 
 /** State that moves to a new device with the identity. */
@@ -31,6 +39,8 @@ const MOVED = ["contact:", "mlog:", "devices:"];
 interface Transfer {
   identity: unknown;
   state: Record<string, unknown>;
+  /** The old device's approval of the new device's key (keys.publish's `approval`). */
+  approval: { by: number; expires: number; sig: string };
 }
 
 /** Bodies pushed on one link channel, in order. */
@@ -67,7 +77,13 @@ async function send(c: ChatClient, k: LinkKeys, value: unknown, dir: "old→new"
 export async function offerLink(
   c: ChatClient,
   cs: SqliteCryptoStore,
-  o: { timeoutMs: number; onCode: (code: string) => void; rand?: RandomBytes },
+  o: {
+    timeoutMs: number;
+    onCode: (code: string) => void;
+    device: number;
+    rand?: RandomBytes;
+    now?: () => number;
+  },
 ): Promise<{ device: number; name: string }> {
   const code = newLinkCode(o.rand);
   const k = await linkKeys(parseLinkCode(code)!);
@@ -77,10 +93,20 @@ export async function offerLink(
   try {
     await c.conn.request("link.open", { channel: k.channel });
     o.onCode(code);
-    const hello = await openLink<{ name?: unknown }>(k, "new→old", await inbox.next(deadline, late));
+    const hello = await openLink<{ name?: unknown; deviceKey?: unknown }>(
+      k,
+      "new→old",
+      await inbox.next(deadline, late),
+    );
+    if (typeof hello.deviceKey !== "string") {
+      throw new BackendError("link", "The new device sent no device key (it may need a newer Parley)");
+    }
+    const expires = (o.now ?? Date.now)() + APPROVAL_TTL_MS;
+    const sig = await signApproval(await deviceKeyOf(cs), c.user, hello.deviceKey, expires);
     const state: Record<string, unknown> = {};
     for (const p of MOVED) for (const key of cs.keysWith(p)) state[key] = await cs.get(key);
-    await send(c, k, { identity: await cs.get("identity"), state } satisfies Transfer, "old→new");
+    const approval = { by: o.device, expires, sig };
+    await send(c, k, { identity: await cs.get("identity"), state, approval } satisfies Transfer, "old→new");
     const done = await openLink<{ device?: unknown }>(k, "new→old", await inbox.next(deadline, late));
     if (!Number.isInteger(done.device)) {
       throw new BackendError("link", "The new device did not say which it is");
@@ -114,7 +140,7 @@ export async function joinLink(
   const inbox = linkInbox(c, k.channel);
   try {
     await c.conn.request("link.join", { channel: k.channel });
-    await send(c, k, { name: o.name }, "new→old");
+    await send(c, k, { name: o.name, deviceKey: (await deviceKeyOf(cs)).pub }, "new→old");
     const got = await openLink<Transfer>(
       k,
       "old→new",
@@ -128,7 +154,14 @@ export async function joinLink(
       Object.entries(got.state ?? {}).filter(([key]) => MOVED.some((p) => key.startsWith(p))),
     );
     await cs.commit({
-      put: { ...state, identity: got.identity, "e2e:device": 0, "e2e:published": false, "e2e:name": o.name },
+      put: {
+        ...state,
+        identity: got.identity,
+        "e2e:device": 0,
+        "e2e:published": false,
+        "e2e:name": o.name,
+        ...(got.approval ? { "e2e:approval": got.approval } : {}),
+      },
       del: [],
     });
   } catch (e) {

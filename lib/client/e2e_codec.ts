@@ -71,7 +71,7 @@ const READY_POLL_MS = 50;
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
 
-type Host = Pick<ChatClient, "user" | "conn" | "notify">;
+type Host = Pick<ChatClient, "user" | "conn" | "notify" | "nonce">;
 
 export class E2eCodec implements BodyCodec {
   readonly encrypted = true;
@@ -212,7 +212,7 @@ export class E2eCodec implements BodyCodec {
     const request: Request = (k, f) => client.conn.request(k, f);
     const device = await store.exclusive(async () => {
       await o.prepare?.(cs);
-      await publishKeys(cs, request, clock.now());
+      await publishKeys(cs, request, clock.now(), { user: client.user, nonce: client.nonce });
       return await deviceOf(cs);
     });
     const codec = new E2eCodec(client, cs, store, clock, device);
@@ -467,7 +467,8 @@ export class E2eCodec implements BodyCodec {
 
   onPush(h: Record<string, unknown>): Promise<void> {
     if (h.t === "notice" && h.text === "keys.low") {
-      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request)));
+      const who = { user: this.host.user, nonce: this.host.nonce };
+      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request, who)));
     }
     if (h.t === "devices" && typeof h.user === "string" && Array.isArray(h.devices)) {
       const [user, list] = [h.user, h.devices];

@@ -3,6 +3,8 @@
  * - `publishKeys()`: on login, create device keys if absent and publish identity + signed prekey
  *   + one-time prekeys (`keys.publish`); rotate the signed prekey when due; refill one-time
  *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
+ *   Every upload and count carries this folder's own device key and its proof for the session
+ *   (`deviceAuth`, issue 33); a new linked device's first one, the approval the link gave it.
  * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
@@ -23,6 +25,7 @@ import type { KeyChangedError } from "../crypto/dm.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../crypto/safety_number.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../crypto/state_store.ts";
+import { type DeviceKey, newDeviceKey, signDeviceProof } from "../crypto/device_link.ts";
 import { BackendError } from "./backend.ts";
 
 export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
@@ -31,6 +34,31 @@ export type Request = (kind: string, fields?: Record<string, unknown>) => Promis
 
 /** Refill one-time prekeys when the server holds fewer than this. */
 export const OPK_LOW = 10;
+
+/** Who this session is, for device proofs: the account and the nonce of the server's hello reply. */
+export interface SessionId {
+  user: string;
+  nonce: string;
+}
+
+/** This folder's own device key (issue 33), made on first use; never moves to another folder. */
+export async function deviceKeyOf(store: CryptoStateStore): Promise<DeviceKey> {
+  const had = (await store.get("e2e:devkey")) as DeviceKey | undefined;
+  if (had) return had;
+  const k = await newDeviceKey();
+  await store.commit({ put: { "e2e:devkey": k }, del: [] });
+  return k;
+}
+
+/** The `deviceKey` and `proof` fields that show the server this session is device `device`. */
+export async function deviceAuth(
+  store: CryptoStateStore,
+  who: SessionId,
+  device: number,
+): Promise<{ deviceKey: string; proof: string }> {
+  const k = await deviceKeyOf(store);
+  return { deviceKey: k.pub, proof: await signDeviceProof(k, who.user, device, who.nonce) };
+}
 
 /** This folder's device id (1 for a folder made before devices existed; 0 until the server assigns one). */
 export async function deviceOf(store: CryptoStateStore): Promise<number> {
@@ -42,21 +70,30 @@ export async function deviceOf(store: CryptoStateStore): Promise<number> {
  * A new linked device (`e2e:device` 0) learns its id from the answer; `e2e:reset` asks the server
  * to make this folder's identity the account's (every other device is removed).
  */
-export async function publishKeys(store: CryptoStateStore, request: Request, now: number): Promise<number> {
+export async function publishKeys(
+  store: CryptoStateStore,
+  request: Request,
+  now: number,
+  who: SessionId,
+): Promise<number> {
   const device = await deviceOf(store);
   const reset = (await store.get("e2e:reset")) === true;
   const name = await store.get("e2e:name");
+  const approval = device === 0 ? await store.get("e2e:approval") : undefined;
+  const auth = await deviceAuth(store, who, device);
   const publish = async (fields: Record<string, unknown>) => {
     const r = await request("keys.publish", {
       ...fields,
       device,
+      ...auth,
+      ...(approval ? { approval } : {}),
       ...(reset ? { reset: true } : {}),
       ...(typeof name === "string" && name ? { name } : {}),
     });
     const got = Number(r.header.device ?? device);
     await store.commit({
       put: { "e2e:published": true, "e2e:device": got },
-      del: reset ? ["e2e:reset"] : [],
+      del: [...(reset ? ["e2e:reset"] : []), ...(approval ? ["e2e:approval"] : [])],
     });
     return Number(r.header.prekeys ?? 0);
   };
@@ -70,18 +107,24 @@ export async function publishKeys(store: CryptoStateStore, request: Request, now
     });
   }
   const spk = await rotateSignedPrekeyIfDue(store, now);
-  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [], device });
-  const n = Number((await request("keys.count", { device })).header.prekeys ?? 0);
-  return n < OPK_LOW ? await refillPrekeys(store, request) : n;
+  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [], device, ...auth });
+  const n = Number((await request("keys.count", { device, ...auth })).header.prekeys ?? 0);
+  return n < OPK_LOW ? await refillPrekeys(store, request, who) : n;
 }
 
 /** Makes and publishes a batch of one-time prekeys. */
-export async function refillPrekeys(store: CryptoStateStore, request: Request): Promise<number> {
+export async function refillPrekeys(
+  store: CryptoStateStore,
+  request: Request,
+  who: SessionId,
+): Promise<number> {
   const opks = await replenishOneTimePrekeys(store, OPK_BATCH);
+  const device = await deviceOf(store);
   const r = await request("keys.publish", {
     ...(await currentUpload(store)),
     opks,
-    device: await deviceOf(store),
+    device,
+    ...(await deviceAuth(store, who, device)),
   });
   return Number(r.header.prekeys ?? 0);
 }

@@ -5,10 +5,57 @@
  * code back from it) and an AES-256-GCM key. Every message is sealed with a fresh random nonce and
  * AD = label ‖ channel id ‖ direction ("old→new" or "new→old"), so a message cannot be reflected
  * back or moved to another channel. With 160 bits there is nothing to guess offline, so no PAKE.
+ *
+ * Device keys (issue 33): each device's own Ed25519 key pair, the signing side of the proofs and
+ * approvals that prekey_verify.ts defines and the server checks. Over the channel, the old device
+ * approves the new device's key (`signApproval`); the new one shows the approval when it publishes.
  */
-import { concatBytes, toHex, utf8, utf8Strict } from "../common/bytes.ts";
+import { concatBytes, fromBase64, toBase64, toHex, utf8, utf8Strict } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
-import { aesGcmDecrypt, aesGcmEncrypt, DecryptError, GCM_NONCE_LEN, hkdfSha256 } from "./primitives.ts";
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  DecryptError,
+  ed25519Generate,
+  ed25519Sign,
+  GCM_NONCE_LEN,
+  hkdfSha256,
+} from "./primitives.ts";
+import { approvalSigned, deviceProofSigned } from "./prekey_verify.ts";
+
+/** A device's own Ed25519 key pair (base64 raw halves). */
+export interface DeviceKey {
+  pub: string;
+  priv: string;
+}
+
+/** How long an approval made over a link channel is good for (an hour: two machines' clocks differ). */
+export const APPROVAL_TTL_MS = 60 * 60_000;
+
+export async function newDeviceKey(): Promise<DeviceKey> {
+  const k = await ed25519Generate();
+  return { pub: toBase64(k.pub), priv: toBase64(k.priv) };
+}
+
+/** Signs that this session (its hello `nonce`) is device `device` of `user`. */
+export async function signDeviceProof(
+  k: DeviceKey,
+  user: string,
+  device: number,
+  nonce: string,
+): Promise<string> {
+  return toBase64(await ed25519Sign(fromBase64(k.priv), deviceProofSigned(user, device, nonce)));
+}
+
+/** An existing device's approval of `newKey` as a device of `user`, good until `expires`. */
+export async function signApproval(
+  k: DeviceKey,
+  user: string,
+  newKey: string,
+  expires: number,
+): Promise<string> {
+  return toBase64(await ed25519Sign(fromBase64(k.priv), approvalSigned(user, newKey, expires)));
+}
 
 const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // no I, O, 0, 1: read aloud and typed by people
 const CODE_BYTES = 20;

@@ -4,13 +4,62 @@
  * besides password hashing (it refuses unsigned uploads); clients check fetched bundles with it.
  *
  * Signed-prekey signature: Ed25519(identity.sign.priv, "parley-spk-v1\0" ‖ u32be(id) ‖ spk.pub).
+ *
+ * Device keys (issue 33): besides the account's shared identity, each device has its own Ed25519
+ * key, which the server records and which a removed device's row keeps.
+ * - proof: Ed25519(device.priv, "parley-device-proof-v1\0" ‖ lp(user, u32be(device), nonce)), the
+ *   nonce being the session's (from the hello reply): this session is that device;
+ * - approval: Ed25519(approver device.priv, "parley-device-approval-v1\0" ‖ lp(user, new device
+ *   key, decimal expiry ms)): an existing device lets a new one join the account until the expiry.
  */
 import { concatBytes, fromBase64, utf8 } from "../common/bytes.ts";
 import { decodeB64, verifyPublicIdentity } from "./identity.ts";
 import type { PrekeyBundle } from "./prekeys.ts";
-import { ed25519Verify, KEY_LEN, SIG_LEN, u32be } from "./primitives.ts";
+import { ed25519Verify, KEY_LEN, lp, SIG_LEN, u32be } from "./primitives.ts";
 
 const SPK_CONTEXT = utf8.encode("parley-spk-v1\0");
+const PROOF_CONTEXT = utf8.encode("parley-device-proof-v1\0");
+const APPROVAL_CONTEXT = utf8.encode("parley-device-approval-v1\0");
+
+/** The bytes a device proof covers: this device of `user`, for the session with `nonce`. */
+export function deviceProofSigned(user: string, device: number, nonce: string): Uint8Array {
+  return concatBytes([PROOF_CONTEXT, lp([utf8.encode(user), u32be(device), utf8.encode(nonce)])]);
+}
+
+/** The bytes an approval covers: `newKey` (base64) may join `user`'s devices until `expires` (ms). */
+export function approvalSigned(user: string, newKey: string, expires: number): Uint8Array {
+  return concatBytes([
+    APPROVAL_CONTEXT,
+    lp([utf8.encode(user), decodeB64(newKey, KEY_LEN), utf8.encode(String(expires))]),
+  ]);
+}
+
+/** True when `sig` (base64) is `key`'s (base64 Ed25519) signature over `msg`; false for any bad input. */
+async function signedBy(key: unknown, msg: () => Uint8Array, sig: unknown): Promise<boolean> {
+  try {
+    return await ed25519Verify(decodeB64(key, KEY_LEN), msg(), decodeB64(sig, SIG_LEN));
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a device proof made with the device key `key`. */
+export function verifyDeviceProof(
+  key: unknown,
+  p: { user: string; device: number; nonce: string },
+  sig: unknown,
+): Promise<boolean> {
+  return signedBy(key, () => deviceProofSigned(p.user, p.device, p.nonce), sig);
+}
+
+/** Checks an approval signed by the existing device key `approver` (the expiry is the caller's check). */
+export function verifyApproval(
+  approver: unknown,
+  a: { user: string; newKey: string; expires: number },
+  sig: unknown,
+): Promise<boolean> {
+  return signedBy(approver, () => approvalSigned(a.user, a.newKey, a.expires), sig);
+}
 
 /** The bytes a signed prekey's signature covers. */
 export function spkSigned(id: number, pub: Uint8Array): Uint8Array {

@@ -38,6 +38,7 @@ export const ErrorCode = {
   RegistrationClosed: "registration_closed",
   InviteRequired: "invite_required",
   BadInvite: "bad_invite",
+  PasswordChanged: "password_changed",
   // messaging
   NoSuchUser: "no_such_user",
   NoSuchRoom: "no_such_room",
@@ -53,6 +54,8 @@ export const ErrorCode = {
   NoSuchDevice: "no_such_device",
   DeviceRemoved: "device_removed",
   DevicesChanged: "devices_changed",
+  DeviceNotApproved: "device_not_approved",
+  BadDeviceProof: "bad_device_proof",
   NoSuchLink: "no_such_link",
   Unavailable: "unavailable",
   // files

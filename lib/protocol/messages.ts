@@ -84,6 +84,11 @@ const DeviceNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000
 const DeviceNo0 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
 const DeviceAddress = v.pipe(v.string(), v.maxLength(80), v.regex(/^[^/\s]+(\/[1-9][0-9]{0,6})?$/));
 const LinkChannel = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
+/**
+ * The device's own key and its proof for this session (lib/crypto/prekey_verify.ts): required by a
+ * device whose key the server has; older clients send neither.
+ */
+const DeviceAuth = { deviceKey: v.optional(B64(64)), proof: v.optional(B64(128)) };
 
 const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =>
   v.strictObject({ t: v.literal(kind), id: Id, ...entries });
@@ -103,6 +108,16 @@ export const Requests = {
   kdf: req("kdf", { user: Name }),
   /** Replaces the logged-in account's credential and kdf (upgrading an account that logged in with its password). */
   "account.rekey": req("account.rekey", { old: Text(4096), password: Text(4096), kdf: KdfSchema }),
+  /**
+   * A password change (`parley passwd`): `old` is the current credential; every resume token of the
+   * account is revoked and its other sessions end; with `remember`, the reply carries a new token.
+   */
+  "account.passwd": req("account.passwd", {
+    old: Text(4096),
+    password: Text(4096),
+    kdf: KdfSchema,
+    remember: v.optional(v.boolean()),
+  }),
   login: req("login", {
     user: Name,
     password: v.optional(Text(4096)),
@@ -166,9 +181,16 @@ export const Requests = {
     /** Start over: every device is removed and this identity becomes the account's (`keys reset`). */
     reset: v.optional(v.boolean()),
     name: v.optional(ShownText(64, "A device name")),
+    ...DeviceAuth,
+    /** A new device (`device: 0`) of an account that has devices: an existing device's approval. */
+    approval: v.optional(v.strictObject({
+      by: DeviceNo,
+      expires: v.pipe(v.number(), v.integer(), v.minValue(0)),
+      sig: B64(128),
+    })),
   }),
   "keys.fetch": req("keys.fetch", { user: Name, device: v.optional(DeviceNo) }),
-  "keys.count": req("keys.count", { device: v.optional(DeviceNo) }),
+  "keys.count": req("keys.count", { device: v.optional(DeviceNo), ...DeviceAuth }),
   "device.list": req("device.list", {}),
   "device.remove": req("device.remove", { device: DeviceNo }),
   /** Linking: the old device opens a channel, the new one joins it; `link.msg` bodies are relayed. */

@@ -41,6 +41,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     login: { auth: "anon", run: auth },
     kdf: { auth: "anon", run: acc.kdf },
     "account.rekey": { auth: "user", run: acc.rekey },
+    "account.passwd": { auth: "user", run: acc.passwd },
     ping: { auth: "anon", run: acc.ping },
     logout: { auth: "user", run: acc.logout },
     who: { auth: "user", run: acc.who },

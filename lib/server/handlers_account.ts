@@ -8,6 +8,7 @@ import type { Session } from "./session.ts";
 import type { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { hostOf } from "./hub.ts";
 import { sha256Hex } from "../common/bytes.ts";
+import { randomId } from "../common/random.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
   if (m.v !== PROTOCOL_VERSION) {
@@ -15,7 +16,8 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
     return;
   }
   s.state = "auth";
-  s.reply(m.id, { v: PROTOCOL_VERSION, server: "parley", time: c.clock.now() });
+  s.nonce = randomId(); // what device proofs of this session sign (issue 33)
+  s.reply(m.id, { v: PROTOCOL_VERSION, server: "parley", time: c.clock.now(), nonce: s.nonce });
   await Promise.resolve();
 }
 
@@ -141,6 +143,26 @@ export async function rekey(c: Core, s: Session, m: Request<"account.rekey">): P
   const r = await c.accounts.rekey(s.user, m.old, m.password, JSON.stringify(m.kdf));
   if (!r.ok) return s.fail(m.id, r.code, r.msg);
   s.reply(m.id, {});
+}
+
+/**
+ * A password change (`parley passwd`, issue 33): the new credential replaces the current one (given),
+ * every resume token of the account is revoked (with `remember`, the reply carries the one new
+ * token), and every other session of the account ends, on every node.
+ */
+export async function passwd(c: Core, s: Session, m: Request<"account.passwd">): Promise<void> {
+  const r = await c.accounts.rekey(s.user, m.old, m.password, JSON.stringify(m.kdf));
+  if (!r.ok) return s.fail(m.id, r.code, r.msg);
+  await c.store.dropTokens(s.user);
+  s.tokenHash = "";
+  const token = m.remember ? await c.accounts.issueToken(s.user) : undefined;
+  const at = c.clock.now();
+  await c.store.audit({ at, actor: s.user, action: "account.passwd", target: s.user, detail: "" });
+  c.log.info("account.passwd", { user: s.user, addr: s.addr });
+  s.reply(m.id, token ? { token } : {});
+  const why = "The account's password was changed: log in with the new one";
+  for (const x of [...c.hub.sessionsOf(s.user)]) if (x !== s) x.bye(ErrorCode.PasswordChanged, why);
+  c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.PasswordChanged, reason: why });
 }
 
 export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<void> {

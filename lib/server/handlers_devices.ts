@@ -7,7 +7,9 @@
  * - `keys.publish`: device 1 of an account is made by its first publish; a later publish with
  *   another identity is refused (`not_linked`: link the folder, or `reset` to start over, which
  *   removes every device); `device: 0` adds a linked device, which must carry the account's
- *   identity; a removed device is refused (`device_removed`). The session learns its device here
+ *   identity and an approval signed by one of its active devices (issue 33: key_checks.ts); a
+ *   removed device, or a key a removed device had, is refused (`device_removed`); a session acts as
+ *   a device only with that device's key (`bad_device_proof`). The session learns its device here
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
  * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
@@ -23,7 +25,7 @@ import { deviceAddress } from "../common/device_address.ts";
 import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { DeviceRow } from "./store/store.ts";
-import { prekeysToKeep, unsignedUpload } from "./key_checks.ts";
+import { deviceRefusal, prekeysToKeep, unsignedUpload } from "./key_checks.ts";
 
 /** Key rows and queue cursors of a device: its address ("user" for device 1, "user/N" otherwise). */
 const deviceKey = deviceAddress;
@@ -66,26 +68,12 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
   const rows = await c.store.devices(s.user);
   const current = await accountIdentity(c, s.user, rows);
   let device = m.device ?? 1;
-  let added = false;
-  if (m.reset) {
-    await c.store.resetDevices(s.user, now);
-    const why = "The account's keys were reset from another folder";
-    for (const x of [...c.hub.sessionsOf(s.user)]) if (x !== s) x.bye(ErrorCode.DeviceRemoved, why);
-    c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.DeviceRemoved, reason: why });
-    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
-    added = true;
-  } else if (device === 0) {
-    if (current === null || current !== identity) {
-      return s.fail(
-        m.id,
-        ErrorCode.NotLinked,
-        "This device does not hold the account's identity key: link it",
-      );
-    }
-    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq());
-    added = true;
-  } else {
-    const row = rows.find((d) => d.device === device);
+  const as = m.reset ? "reset" : device === 0 ? "new" : "device";
+  const row = rows.find((d) => d.device === device);
+  if (as === "new" && (current === null || current !== identity)) {
+    return s.fail(m.id, ErrorCode.NotLinked, "This device does not hold the account's identity key: link it");
+  }
+  if (as === "device") {
     if (row?.removed != null) {
       return s.fail(m.id, ErrorCode.DeviceRemoved, "This device was removed from the account");
     }
@@ -97,14 +85,27 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
           '("parley device link" there, "parley device add CODE" here), or run "parley keys reset" to start over',
       );
     }
-    if (!row) {
-      if (device !== 1 || rows.length) {
-        return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${device}`);
-      }
-      await c.store.addDevice(s.user, m.name ?? "", now, 0);
-      added = true;
+    if (!row && (device !== 1 || rows.length)) {
+      return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${device}`);
     }
   }
+  const refused = await deviceRefusal(c, s, m, rows, as);
+  if (refused) return s.fail(m.id, refused.code, refused.msg);
+  let added = false;
+  if (as === "reset") {
+    await c.store.resetDevices(s.user, now);
+    const why = "The account's keys were reset from another folder";
+    for (const x of [...c.hub.sessionsOf(s.user)]) if (x !== s) x.bye(ErrorCode.DeviceRemoved, why);
+    c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.DeviceRemoved, reason: why });
+    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq(), m.deviceKey);
+    added = true;
+  } else if (as === "new") {
+    device = await c.store.addDevice(s.user, m.name ?? "", now, await c.store.lastSeq(), m.deviceKey);
+    added = true;
+  } else if (!row) {
+    await c.store.addDevice(s.user, m.name ?? "", now, 0, m.deviceKey);
+    added = true;
+  } else if (!row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
   const key = deviceKey(s.user, device);
   await c.store.putIdentity(key, identity, JSON.stringify(m.spk));
   const { keep, extra } = await prekeysToKeep(c, key, m);
@@ -137,6 +138,9 @@ export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): 
   if (!row && (device !== 1 || rows.length)) {
     return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${device}`);
   }
+  const refused = await deviceRefusal(c, s, m, rows, "device");
+  if (refused) return s.fail(m.id, refused.code, refused.msg);
+  if (row && !row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
   await bindDevice(c, s, device);
   s.reply(m.id, { prekeys: await c.store.countPrekeys(deviceKey(s.user, device)), device });
 }

@@ -3,20 +3,73 @@
  * - `unsignedUpload`: the identity's self-signature and the signed prekey's signature must verify
  *   (lib/crypto/prekey_verify.ts, the one piece of message crypto the server imports); otherwise
  *   the upload is refused (`bad_keys`) before anything is stored;
+ * - `deviceRefusal` (issue 33): every device has its own Ed25519 key besides the account's shared
+ *   identity. A session that names a device proves it holds that device's key (a signature over
+ *   the session's hello nonce; `bad_device_proof`); a key a removed device had is never accepted
+ *   again (`device_removed`); a new device (`device: 0`) of an account that has devices carries an
+ *   unexpired approval signed by one of its active devices (`device_not_approved`). Devices from
+ *   before device keys (no key recorded) still pass without one, and record theirs when they send it.
  * - `prekeysToKeep`: at most `maxPrekeys` one-time prekeys are kept per device; ones past the cap
  *   are ignored, and the reply says how many.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/messages.ts";
-import { verifyBundle } from "../crypto/prekey_verify.ts";
+import { verifyApproval, verifyBundle, verifyDeviceProof } from "../crypto/prekey_verify.ts";
 import type { Core } from "./core.ts";
+import type { Session } from "./session.ts";
+import type { DeviceRow } from "./store/store.ts";
+
+type Refusal = { code: string; msg: string };
+
+/** The longest an approval may be valid for from now (a day): older ones are not taken. */
+const APPROVAL_MAX_MS = 86_400_000;
 
 /** The refusal of an upload whose signatures do not verify, or null. */
 export async function unsignedUpload(
   m: Request<"keys.publish">,
-): Promise<{ code: string; msg: string } | null> {
+): Promise<Refusal | null> {
   if (await verifyBundle({ identity: m.identity, spk: m.spk })) return null;
   return { code: ErrorCode.BadKeys, msg: "The identity or signed prekey signature does not verify" };
+}
+
+/**
+ * Why session `s` may not act as the device `m.device` (default 1) of its account, or null; `rows`
+ * are the account's devices. `as`: "device" for an existing one; "new" for `device: 0`, which needs
+ * an approval; "reset" (`keys reset`, which removes every device) checks only the key's proof.
+ */
+export async function deviceRefusal(
+  c: Core,
+  s: Session,
+  m: Pick<Request<"keys.publish">, "device" | "deviceKey" | "proof" | "approval">,
+  rows: readonly DeviceRow[],
+  as: "device" | "new" | "reset",
+): Promise<Refusal | null> {
+  const key = m.deviceKey;
+  const device = m.device ?? 1;
+  if (key !== undefined) {
+    if (!(await verifyDeviceProof(key, { user: s.user, device, nonce: s.nonce }, m.proof))) {
+      return { code: ErrorCode.BadDeviceProof, msg: "The device key's proof does not verify" };
+    }
+    if (rows.some((r) => r.removed !== null && r.signKey === key)) {
+      return { code: ErrorCode.DeviceRemoved, msg: "This device was removed from the account" };
+    }
+  }
+  const row = as === "device" ? rows.find((r) => r.device === device) : undefined;
+  if (row?.signKey && row.signKey !== key) {
+    return { code: ErrorCode.BadDeviceProof, msg: `This session did not prove that it is device ${device}` };
+  }
+  if (as !== "new") return null;
+  const a = m.approval;
+  const by = a && rows.find((r) => r.device === a.by && r.removed === null && r.signKey);
+  const now = c.clock.now();
+  const ok = key !== undefined && a && by && a.expires >= now && a.expires <= now + APPROVAL_MAX_MS &&
+    await verifyApproval(by.signKey!, { user: s.user, newKey: key, expires: a.expires }, a.sig);
+  if (ok) return null;
+  return {
+    code: ErrorCode.DeviceNotApproved,
+    msg: `A new device of ${s.user} needs the approval of one of its devices: link it ` +
+      '("parley device link" on a device you have, "parley device add CODE" here)',
+  };
 }
 
 /** How many of `m`'s one-time prekeys fit under the cap for the key rows `key`, and the reply's note. */

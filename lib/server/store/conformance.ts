@@ -250,11 +250,15 @@ export function storeConformance(
       assert.deepEqual((await s.pending("bob", 0, 10, dev2)).map((m) => m.mid), []);
       await s.putIdentity("bob/2", "{}", "{}");
       await s.addPrekeys("bob/2", [{ id: 1, pub: "p" }]);
+      // Device keys: recorded once for a device from before them; kept after removal.
+      assert.equal(await s.setDeviceKey("bob", 2, "K2"), true);
+      assert.equal(await s.setDeviceKey("bob", 2, "other"), false, "a recorded key is never replaced");
       assert.equal(await s.removeDevice("bob", 2, 20), true);
       assert.equal(await s.removeDevice("bob", 2, 21), false);
       assert.equal(await s.takeBundle("bob/2"), null);
       assert.equal(await s.countPrekeys("bob/2"), 0);
-      assert.equal(await s.addDevice("bob", "new", 30, 0), 3, "a removed id is not reused");
+      assert.equal(await s.addDevice("bob", "new", 30, 0, "K3"), 3, "a removed id is not reused");
+      assert.deepEqual((await s.devices("bob")).map((d) => d.signKey), [null, "K2", "K3"]);
       assert.deepEqual((await s.devices("bob")).map((d) => [d.device, d.removed]), [[1, null], [2, 20], [
         3,
         null,

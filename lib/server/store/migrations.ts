@@ -74,4 +74,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE invites (hash TEXT PRIMARY KEY, by_user TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  // Device keys (issue 33): each device's own Ed25519 key; removed rows keep theirs (never again).
+  `
+  ALTER TABLE devices ADD COLUMN sign_key TEXT;
+  `,
 ];

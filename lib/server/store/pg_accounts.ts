@@ -146,15 +146,26 @@ export abstract class PgAccounts {
     return n((await this.sql`SELECT COUNT(*) AS n FROM key_prekeys WHERE user_name = ${user}`)[0]!.n);
   }
 
-  async addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number> {
+  async addDevice(
+    user: string,
+    name: string,
+    created: number,
+    sinceSeq: number,
+    signKey?: string,
+  ): Promise<number> {
     return await this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(hashtext(${"devices:" + user}))`;
       const [r] = await tx`SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user_name = ${user}`;
       const id = n(r!.n) + 1;
-      await tx`INSERT INTO devices (user_name, device, name, created, since_seq)
-        VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq})`;
+      await tx`INSERT INTO devices (user_name, device, name, created, since_seq, sign_key)
+        VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq}, ${signKey ?? null})`;
       return id;
     });
+  }
+  async setDeviceKey(user: string, device: number, signKey: string): Promise<boolean> {
+    const r = await this.sql`UPDATE devices SET sign_key = ${signKey}
+      WHERE user_name = ${user} AND device = ${device} AND sign_key IS NULL`;
+    return r.count === 1;
   }
   async devices(user: string): Promise<DeviceRow[]> {
     const rows = await this.sql`SELECT * FROM devices WHERE user_name = ${user} ORDER BY device`;
@@ -164,6 +175,7 @@ export abstract class PgAccounts {
       created: n(r.created),
       sinceSeq: n(r.since_seq),
       removed: r.removed === null ? null : n(r.removed),
+      signKey: r.sign_key == null ? null : String(r.sign_key),
     }));
   }
   async removeDevice(user: string, device: number, now: number): Promise<boolean> {

@@ -67,4 +67,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE invites (hash TEXT PRIMARY KEY, by_user TEXT NOT NULL, expires BIGINT NOT NULL);
   `,
+  // Device keys (issue 33, as SQLite migration 9).
+  `
+  ALTER TABLE devices ADD COLUMN sign_key TEXT;
+  `,
 ];

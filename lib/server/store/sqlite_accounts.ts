@@ -156,14 +156,27 @@ export abstract class SqliteAccounts extends SqliteBase {
     );
   }
 
-  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number> {
+  addDevice(
+    user: string,
+    name: string,
+    created: number,
+    sinceSeq: number,
+    signKey?: string,
+  ): Promise<number> {
     return Promise.resolve(this.tx(() => {
       const n = this.q("SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user = ?").get(user) as Row;
       const id = Number(n.n) + 1;
-      this.q("INSERT INTO devices (user, device, name, created, since_seq) VALUES (?, ?, ?, ?, ?)")
-        .run(user, id, name, created, sinceSeq);
+      this.q(
+        "INSERT INTO devices (user, device, name, created, since_seq, sign_key) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+        .run(user, id, name, created, sinceSeq, signKey ?? null);
       return id;
     }));
+  }
+  setDeviceKey(user: string, device: number, signKey: string): Promise<boolean> {
+    const r = this.q("UPDATE devices SET sign_key = ? WHERE user = ? AND device = ? AND sign_key IS NULL")
+      .run(signKey, user, device);
+    return Promise.resolve(Number(r.changes) === 1);
   }
   devices(user: string): Promise<DeviceRow[]> {
     const rows = this.q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[];
@@ -173,6 +186,7 @@ export abstract class SqliteAccounts extends SqliteBase {
       created: Number(r.created),
       sinceSeq: Number(r.since_seq),
       removed: r.removed === null ? null : Number(r.removed),
+      signKey: r.sign_key == null ? null : String(r.sign_key),
     })));
   }
   removeDevice(user: string, device: number, now: number): Promise<boolean> {

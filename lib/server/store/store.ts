@@ -84,6 +84,8 @@ export interface DeviceRow {
   sinceSeq: number;
   /** When it was removed (ms), or null while active. */
   removed: number | null;
+  /** The device's own Ed25519 public key (base64), or null for a device from before device keys. */
+  signKey: string | null;
 }
 
 /** Whose queue: a device's own cursors (key "user" for device 1, "user/N" otherwise) and start. */
@@ -183,7 +185,9 @@ export interface Store {
   countPrekeys(user: string): Promise<number>;
   // linked devices
   /** Adds a device (ids start at 1 and are never reused); returns its id. */
-  addDevice(user: string, name: string, created: number, sinceSeq: number): Promise<number>;
+  addDevice(user: string, name: string, created: number, sinceSeq: number, signKey?: string): Promise<number>;
+  /** Records the device key of a device from before device keys (once: false when it has one). */
+  setDeviceKey(user: string, device: number, signKey: string): Promise<boolean>;
   /** Every device of `user`, removed ones included (see `removed`), by id. */
   devices(user: string): Promise<DeviceRow[]>;
   /** Marks a device removed and deletes its keys; false when it was not active. */
