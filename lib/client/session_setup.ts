@@ -163,6 +163,8 @@ export interface LoginChoices {
   /** Asks the server for a resume token with the password login and remembers it on this machine. */
   remember?: boolean;
   notice?: (text: string) => void;
+  /** A one-shot command: the server announces no presence for it (the full-screen client is not quiet). */
+  quiet?: boolean;
 }
 
 async function userName(t: { user?: string }, prompts: Prompts): Promise<string> {
@@ -235,6 +237,7 @@ export async function connectAndLogin(
       password,
       register: o.register,
       clientName: "parley-cli",
+      ...(o.quiet ? { quiet: true } : {}),
       store,
       findFfmpeg: () => findFfmpeg(env),
       ...(o.remember ? { remember: true } : {}),
@@ -280,7 +283,7 @@ export async function logoutRemembered(
   if (!c && !all) {
     return `No login of ${canonical} is remembered for ${t.server} on this machine`;
   }
-  c ??= await connectAndLogin({ ...f, user }, env, prompts, { keepHistory: false }); // asked once
+  c ??= await connectAndLogin({ ...f, user }, env, prompts, { keepHistory: false, quiet: true }); // asked once
   try {
     await c.conn.request("logout", all ? { all: true } : {});
   } finally {

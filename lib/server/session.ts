@@ -27,6 +27,8 @@ export class Session {
   device = 1;
   /** Its device's queue (cursors, start); null: the user's own, as for device 1. */
   queue: QueueOwner | null = null;
+  /** A one-shot scripted session (`hello` with `quiet`): no presence is announced for it, `who` skips it. */
+  quiet = false;
   /** SHA-256 (hex) of the resume token this session logged in with, if any (for `logout`). */
   tokenHash = "";
   loginAt = 0;
