@@ -103,6 +103,77 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
   }
 });
 
+Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for ends marked failed, not resent", async () => {
+  const t = await startTestServer({ maxFrame: CAP });
+  const store = new LocalStore(":memory:");
+  const blind = async () => {
+    const c = await login(t, "alice", { store });
+    c.maxFrame = 16 * 1024 * 1024;
+    return c;
+  };
+  try {
+    for (const u of ["alice", "bob"]) (await t.client(u)).close();
+    store.addPending({ mid: "huge-one-00001", ts: Date.now(), to: bob, text: "z".repeat(1_500_000) });
+    const live = new LiveBackend(await blind(), blind);
+    const events: BackendEvent[] = [];
+    live.on((e) => events.push(e));
+    await live.start();
+    // The refusal is read (frame_too_large), or the connection is reset first: then after 3 drops.
+    await eventually(() => store.outbox()[0]?.failed !== undefined, 20_000, "the message marked failed");
+    await eventually(
+      () => live.info().some(([k, v]) => k === "connection" && v === "online"),
+      10_000,
+      "online",
+    );
+    const connecting = () => events.filter((e) => e.type === "connection" && e.state === "connecting").length;
+    const before = connecting();
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(connecting(), before, "no reconnect loop");
+    assert.ok(before <= 3, `reconnected ${before} times`);
+    assert.match(store.outbox()[0]!.failed!, /cap|dropped/);
+    console.log(`failed after ${before} reconnects: ${store.outbox()[0]!.failed}`);
+    await live.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("issue 34.1: a message the connection drops 3 times in a row while it is sent is marked failed; the rest goes", async () => {
+  const t = await startTestServer();
+  const store = new LocalStore(":memory:");
+  // Stands for a server that resets the connection for this message before its refusal can be read.
+  const dropping = async () => {
+    const c = await login(t, "alice", { store });
+    const request = c.conn.request.bind(c.conn);
+    c.conn.request = (kind, fields, body) => {
+      const p = request(kind, fields, body);
+      if (kind === "send" && fields?.mid === "poison-000001") void c.conn.close();
+      return p;
+    };
+    return c;
+  };
+  try {
+    (await t.client("alice")).close();
+    const b = await t.client("bob");
+    const got: string[] = [];
+    b.on((e) => e.type === "message" && got.push(e.message.text));
+    await b.sync();
+    store.addPending({ mid: "poison-000001", ts: Date.now(), to: bob, text: "never goes" });
+    store.addPending({ mid: "behind-it-001", ts: Date.now() + 1, to: bob, text: "behind it" });
+    const live = new LiveBackend(await dropping(), dropping);
+    await live.start();
+    await eventually(() => got.includes("behind it"), 20_000, "the message behind it");
+    assert.deepEqual(got, ["behind it"]);
+    const [e] = store.outbox();
+    assert.equal(e?.mid, "poison-000001");
+    assert.match(e?.failed ?? "", /dropped each of the 3 times/);
+    await live.close();
+    b.close();
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("issue 34.14: a quiet (one-shot) session announces no presence and is not in who", async () => {
   const t = await startTestServer();
   try {

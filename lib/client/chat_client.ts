@@ -61,6 +61,9 @@ export interface LoginOptions {
   quiet?: boolean;
 }
 
+/** A queued message is marked failed when the connection dropped this many times in a row while it was sent. */
+const POISON_DROPS = 3;
+
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #codec: BodyCodec;
@@ -331,9 +334,17 @@ export class ChatClient implements ChatBackend {
       else this.store?.dropPending(mid);
       return m;
     } catch (e) {
-      // A kept message the server can never take stays in the outbox, marked failed (issue 34.1).
+      // A kept message the server can never take stays in the outbox, marked failed (issue 34.1); so
+      // does one the connection dropped POISON_DROPS times in a row while it was being sent (a server
+      // that refuses its size may reset the connection before its refusal is read).
       if (o.keep && isPermanentRefusal(e)) this.store?.markFailed(mid, e.message);
       else if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      else if ((this.store?.noteDrop(mid) ?? 0) >= POISON_DROPS) {
+        const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
+          `(the server may refuse its size: at most ${this.maxFrame} bytes a frame)`;
+        this.store?.markFailed(mid, why);
+        throw new BackendError("frame_too_large", why);
+      }
       throw e;
     }
   }

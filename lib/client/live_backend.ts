@@ -165,13 +165,14 @@ export class LiveBackend implements ChatBackend {
   info(): [string, string][] {
     const c = this.#client;
     const codec = c.codec as { device?: number; encrypted: boolean };
+    const failed = c.store?.outbox().filter((e) => e.failed !== undefined).length ?? 0;
     return [
       ["server", c.server],
       ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
       ["device", codec.device !== undefined ? String(codec.device) : "- (no end-to-end keys)"],
       ["connection", this.#online ? "online" : this.#reconnecting ? "reconnecting" : "offline"],
       ["encryption", codec.encrypted ? "end to end" : "off"],
-      ["outbox", `${this.pendingCount()} waiting to be sent`],
+      ["outbox", `${this.pendingCount()} waiting to be sent${failed ? `, ${failed} failed (/outbox)` : ""}`],
       ["to acknowledge", `${this.#toAck.length} shown, not yet acknowledged`],
       ["versions", `parley ${VERSION}, protocol ${PROTOCOL_VERSION}`],
     ];

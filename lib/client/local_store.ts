@@ -49,7 +49,8 @@ const SCHEMA = [
      kind TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, resend INTEGER NOT NULL DEFAULT 1
    );`,
   // Issue 34.1: a message the server can never take (too large, malformed) is kept, not resent.
-  `ALTER TABLE outbox ADD COLUMN failed TEXT;`,
+  `ALTER TABLE outbox ADD COLUMN failed TEXT;
+   ALTER TABLE outbox ADD COLUMN drops INTEGER NOT NULL DEFAULT 0;`,
 ];
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -311,6 +312,15 @@ export class LocalStore {
       this.db,
       () => void this.db.prepare("UPDATE outbox SET failed = ? WHERE mid = ?").run(why, mid),
     );
+  }
+
+  /** The connection dropped while entry `mid` was being sent: returns how many times that happened in a row. */
+  noteDrop(mid: string): number {
+    return LocalStore.tx(this.db, () => {
+      this.db.prepare("UPDATE outbox SET drops = drops + 1 WHERE mid = ?").run(mid);
+      const r = this.db.prepare("SELECT drops FROM outbox WHERE mid = ?").get(mid) as Row | undefined;
+      return Number(r?.drops ?? 0);
+    });
   }
 
   /** Removes outbox entry number `n` (`/outbox drop N`); returns it, or null when there is none. */
