@@ -29,6 +29,18 @@ export interface ChatMessage {
   replay?: boolean;
   /** True for one's own text kept in the local outbox, not confirmed by the server yet (seq is 0). */
   pending?: boolean;
+  /** One's own text the server can never take (too large, malformed): why; it stays in the outbox, unsent. */
+  failed?: string;
+}
+
+/** One's own message in the outbox (`/outbox`): `n` numbers it for `/outbox drop N`; `failed` says why it never goes. */
+export interface OutboxEntry {
+  n: number;
+  mid: string;
+  ts: number;
+  to: Target;
+  text: string;
+  failed?: string;
 }
 
 /** What the full-screen client shows at start: history, what arrived while away, the outbox. */
@@ -311,6 +323,10 @@ export interface ChatBackend {
   markSeen?(messages: ChatMessage[]): void;
   /** Optional: how many of one's messages wait in the outbox. */
   pendingCount?(): number;
+  /** Optional: one's messages in the outbox, waiting or failed (`/outbox`). */
+  outbox?(): Promise<OutboxEntry[]>;
+  /** Optional: removes outbox entry `n` (`/outbox drop N`); resolves with it, or null when there is none. */
+  dropOutbox?(n: number): Promise<OutboxEntry | null>;
   /** Optional: what `/info` shows — label and value pairs (server, device, connection, queues, versions). */
   info?(): [string, string][];
   /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */

@@ -47,6 +47,8 @@ export interface BodyCodec {
   receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
   onPush?(header: Record<string, unknown>): Promise<void>;
   keys?: KeyOps;
+  /** How many sealed copies a message to `to` carries (a DM: one per device; issue 34.1's size check). */
+  sealCopies?(to: Target): Promise<number>;
   /** Extra `send` header fields for the message just sealed under `mid` (the devices a DM is for). */
   sendFields?(mid: string): Record<string, unknown>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */

@@ -4,7 +4,7 @@
  * in the `LocalStore`, and acknowledges what the caller has consumed.
  */
 import { randomId } from "../common/random.ts";
-import type { Frame } from "../protocol/frame.ts";
+import { DEFAULT_MAX_FRAME, type Frame } from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import {
@@ -37,6 +37,8 @@ import { authenticate, type KdfPolicy } from "./account_login.ts";
 import type { AccountSecrets } from "../crypto/account_kdf.ts";
 import { ClientVideo } from "./video/client_video.ts";
 import { convOf, kickedEntries, pushEvents, wire } from "./wire_events.ts";
+import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
+import { utf8 } from "../common/bytes.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -57,7 +59,12 @@ export interface LoginOptions {
   remember?: boolean;
   /** Registering: an admin's one-time invitation code. */
   invite?: string;
+  /** A one-shot scripted command: the server announces no presence for this session (issue 34.14). */
+  quiet?: boolean;
 }
+
+/** A queued message is marked failed when the connection dropped this many times in a row while it was sent. */
+const POISON_DROPS = 3;
 
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
@@ -78,6 +85,8 @@ export class ChatClient implements ChatBackend {
   token?: string;
   /** The server's nonce for this session (hello reply): what device proofs sign (issue 33). */
   nonce = "";
+  /** The largest frame the server reads (its hello says it; an older server: the protocol's default). */
+  maxFrame = DEFAULT_MAX_FRAME;
 
   private constructor(
     readonly conn: Connection,
@@ -103,7 +112,11 @@ export class ChatClient implements ChatBackend {
 
   /** Says hello, registers or logs in; rejects with the server's reason. */
   static async login(o: LoginOptions): Promise<ChatClient> {
-    const h = await o.conn.request("hello", { v: PROTOCOL_VERSION, client: o.clientName ?? "parley-client" });
+    const hello = await o.conn.request("hello", {
+      v: PROTOCOL_VERSION,
+      client: o.clientName ?? "parley-client",
+      ...(o.quiet ? { quiet: true } : {}),
+    });
     const r = await authenticate(o.conn, o);
     const c = new ChatClient(
       o.conn,
@@ -114,8 +127,10 @@ export class ChatClient implements ChatBackend {
       o.codec ?? PlainCodec,
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
+    const cap = hello.header.maxFrame;
+    if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) c.maxFrame = cap;
     c.account = r.secrets;
-    if (typeof h.header.nonce === "string") c.nonce = h.header.nonce;
+    if (typeof hello.header.nonce === "string") c.nonce = hello.header.nonce;
     if (typeof r.header.token === "string") c.token = r.header.token;
     return c;
   }
@@ -305,7 +320,10 @@ export class ChatClient implements ChatBackend {
   async send(target: Target, text: string, o: { keep?: boolean; mid?: string } = {}): Promise<ChatMessage> {
     const to = wire(target);
     const mid = o.mid ?? randomId(undefined, 12);
-    if (!o.mid) this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+    if (!o.mid) {
+      await this.checkSize(to, text);
+      this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+    }
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
       const r = await this.#sealAndSend(to, mid, text);
@@ -321,9 +339,32 @@ export class ChatClient implements ChatBackend {
       else this.store?.dropPending(mid);
       return m;
     } catch (e) {
-      if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      // A kept message the server can never take stays in the outbox, marked failed (issue 34.1); so
+      // does one the connection dropped POISON_DROPS times in a row while it was being sent (a server
+      // that refuses its size may reset the connection before its refusal is read).
+      if (o.keep && isPermanentRefusal(e)) this.store?.markFailed(mid, e.message);
+      else if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      else if ((this.store?.noteDrop(mid) ?? 0) >= POISON_DROPS) {
+        const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
+          `(the server may refuse its size: at most ${this.maxFrame} bytes a frame)`;
+        this.store?.markFailed(mid, why);
+        throw new BackendError("frame_too_large", why);
+      }
       throw e;
     }
+  }
+
+  /**
+   * Refuses a text too long for one `send` frame of this server, before it is queued (issue 34.1):
+   * measured against the copies the codec seals it into (a DM: one per device), or one copy when
+   * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
+   */
+  async checkSize(to: Target, text: string): Promise<void> {
+    const enc = this.#codec.encrypted;
+    checkTextSize(text, this.maxFrame, 1, enc);
+    if (!this.#codec.sealCopies) return;
+    const copies = await this.#codec.sealCopies(to).catch(() => 1);
+    checkTextSize(text, this.maxFrame, copies, enc);
   }
 
   /**
@@ -346,6 +387,9 @@ export class ChatClient implements ChatBackend {
     for (let attempt = 0;; attempt++) {
       const body = await this.#codec.seal(to, mid, text);
       const fields = this.#codec.sendFields?.(mid) ?? {};
+      // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
+      const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
+      checkFrameSize(head + body.length, this.maxFrame, text);
       try {
         return await this.conn.request("send", { to, mid, ...fields }, body);
       } catch (e) {
@@ -359,11 +403,25 @@ export class ChatClient implements ChatBackend {
   async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
     const out: ChatMessage[] = [];
     for (const p of this.store?.pendingAll() ?? []) {
+      if (!this.store?.pending(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
       try {
         const m = await this.send(p.to, p.text, { keep: true, mid: p.mid });
         out.push(m);
         each(m);
       } catch (e) {
+        if (isPermanentRefusal(e)) {
+          // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
+          each({ seq: 0, mid: p.mid, ts: p.ts, from: this.user, to: p.to, text: p.text, failed: e.message });
+          const n = this.store?.outbox().find((x) => x.mid === p.mid)?.n;
+          this.#emit({
+            type: "notice",
+            level: "error",
+            text: `Not sent, and never will be: "${p.text.slice(0, 40)}": ${e.message}` +
+              (n !== undefined ? ` (/outbox drop ${n} removes it)` : ""),
+          });
+          if (this.conn.closed) throw e;
+          continue;
+        }
         if (this.conn.closed) throw e;
         this.#emit({
           type: "notice",

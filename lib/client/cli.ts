@@ -1,5 +1,6 @@
 /**
  * The scripted client (fixed contract): `register`, `login` (`--remember`), `logout`, `send`, `read`, `who`, `status`,
+ * `outbox` (`drop ID`),
  * `room …` (incl. `room kick`), `admin …`, and the key commands `fingerprint [USER]`, `verify USER`,
  * `trust USER`. Warnings and errors from the encryption layer (a message that could not be
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
@@ -21,6 +22,7 @@ import { registerDeviceCommands } from "./cli_devices.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { registerFileCommands } from "./cli_files.ts";
 import { registerPeerCommand } from "./cli_peer.ts";
+import { registerOutboxCommand } from "./cli_outbox.ts";
 import type { PeerNode } from "./peer_node.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
 import { normalizeName } from "../protocol/names.ts";
@@ -136,6 +138,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     const c = await connectAndLogin(o, io.env, io.prompts, {
       register,
       ...(register && typeof o.invite === "string" ? { invite: o.invite } : {}),
+      quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
       ...(prepare
         ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
         : {}),
@@ -173,7 +176,11 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       const o = flags(a[a.length - 1] as Command);
       if (!o.remember) return await withClient(said)(...a);
       // Remembering is about the server, not the keys: no keystore is opened or made in this folder.
-      const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: false, remember: true });
+      const c = await connectAndLogin(o, io.env, io.prompts, {
+        keepHistory: false,
+        remember: true,
+        quiet: true,
+      });
       try {
         said(c);
         io.err("parley: this login is remembered on this machine; parley logout forgets it");
@@ -309,6 +316,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli_video.ts)
   registerFileCommands(program, io); // files, send-file, receive (lib/client/cli_files.ts)
   registerPeerCommand(program, io, setCode); // peer: no server (lib/client/cli_peer.ts)
+  registerOutboxCommand(program, io, withClient); // outbox, outbox drop (lib/client/cli_outbox.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

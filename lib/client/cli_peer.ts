@@ -6,7 +6,8 @@
  * file or standard input and prints one line per event — a fixed contract:
  *
  *   listening HOST:PORT            once, when the listener is up (the port --listen :0 picked)
- *   TIME PEER TEXT                 a message arrived (TIME in UTC, ISO 8601, whole seconds)
+ *   TIME PEER TEXT                 a message arrived (TIME in UTC, ISO 8601, whole seconds; TEXT on
+ *                                  one line: control characters, newlines included, shown as ^J etc.)
  *   connected PEER | disconnected PEER | key-changed PEER
  *   offer N PEER NAME SIZE SHA256  a file is offered (N: its number among those waiting, for accept)
  *   sent NAME SIZE SHA256          the peer saved a file sent to it
@@ -27,8 +28,9 @@
  * any command or file transfer failed. Transfer progress goes to `err` when it is a terminal.
  */
 import type { Command } from "commander";
-import { BackendError } from "./backend.ts";
+import { BackendError, type ChatMessage } from "./backend.ts";
 import { othersWarning } from "./e2e_keys.ts";
+import { sanitize } from "../common/sanitize.ts";
 import { progressReporter } from "./cli_files.ts";
 import type { CliIo } from "./cli.ts";
 import { type PeerEvent, PeerNode } from "./peer_node.ts";
@@ -40,7 +42,7 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 /** The event lines of the scripted contract (null: not printed). */
 export function peerEventLine(e: PeerEvent): string | null {
-  if (e.type === "message") return `${iso(e.message.ts)} ${e.message.from} ${e.message.text}`;
+  if (e.type === "message") return messageLine(e.message);
   if (e.type === "connected" || e.type === "disconnected" || e.type === "key-changed") {
     return `${e.type} ${e.peer}`;
   }
@@ -89,6 +91,14 @@ export async function startPeerNode(
   });
 }
 
+/**
+ * `TIME PEER TEXT`: the text from the peer on one line, whatever it holds (issue 33.9: a newline in
+ * it can never forge a line of the script's output; the one escaping rule shows it as ^J).
+ */
+export function messageLine(m: ChatMessage): string {
+  return `${iso(m.ts)} ${m.from} ${sanitize(m.text)}`;
+}
+
 function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {
   return new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => {
@@ -132,7 +142,7 @@ async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean
     }
     case "inbox":
       for (const m of node.inbox(rest.length ? arg : undefined)) {
-        io.out(`inbox ${iso(m.ts)} ${m.from} ${m.text}`);
+        io.out(`inbox ${messageLine(m)}`);
       }
       return false;
     case "peers":

@@ -281,6 +281,11 @@ export class E2eCodec implements BodyCodec {
     return room;
   }
 
+  /** Sealed copies of a message to `to`: every device a DM goes to; one sender-key ciphertext otherwise. */
+  async sealCopies(to: Target): Promise<number> {
+    return to.kind === "user" ? Math.max(1, (await this.devices.targets(to.name!)).length) : 1;
+  }
+
   /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
   sendFields(mid: string): Record<string, unknown> {
     const devices = this.#sealedFor.get(mid);

@@ -4,7 +4,8 @@
  *   answers with recent history, what arrived while away (never shown) and the outbox;
  * - acknowledges in batches only what the local store holds (the client saves before it emits);
  * - text sent while disconnected waits in the local outbox and goes out, in order and once, after
- *   the next connect;
+ *   the next connect; a message the server can never take (too long, malformed) is marked failed,
+ *   never resent, and stays listed (`outbox()`) until dropped (`dropOutbox`);
  * - reconnects with backoff after a network loss or server restart, at once on `reconnectNow()`
  *   (`/reconnect`), and by itself when a ban ends (not after a plain kick); restores the status
  *   the user chose (busy) after every reconnect.
@@ -19,6 +20,7 @@ import {
   type FileControls,
   type Fingerprint,
   type KickedEntry,
+  type OutboxEntry,
   type OutgoingStream,
   type PlayVideoOptions,
   type Presence,
@@ -36,6 +38,7 @@ import { TypingGate } from "./typing.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { VERSION } from "../common/version.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { isPermanentRefusal } from "./message_size.ts";
 
 const ACK_EVERY_MS = 500;
 const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
@@ -115,14 +118,14 @@ export class LiveBackend implements ChatBackend {
   }
 
   #pendingMessages(): ChatMessage[] {
-    return (this.#client.store?.pendingAll() ?? []).map((p) => ({
+    return (this.#client.store?.outbox() ?? []).map((p) => ({
       seq: 0,
       mid: p.mid,
       ts: p.ts,
       from: this.user,
       to: p.to,
       text: p.text,
-      pending: true,
+      ...(p.failed !== undefined ? { failed: p.failed } : { pending: true }),
     }));
   }
 
@@ -162,13 +165,14 @@ export class LiveBackend implements ChatBackend {
   info(): [string, string][] {
     const c = this.#client;
     const codec = c.codec as { device?: number; encrypted: boolean };
+    const failed = c.store?.outbox().filter((e) => e.failed !== undefined).length ?? 0;
     return [
       ["server", c.server],
       ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
       ["device", codec.device !== undefined ? String(codec.device) : "- (no end-to-end keys)"],
       ["connection", this.#online ? "online" : this.#reconnecting ? "reconnecting" : "offline"],
       ["encryption", codec.encrypted ? "end to end" : "off"],
-      ["outbox", `${this.pendingCount()} waiting to be sent`],
+      ["outbox", `${this.pendingCount()} waiting to be sent${failed ? `, ${failed} failed (/outbox)` : ""}`],
       ["to acknowledge", `${this.#toAck.length} shown, not yet acknowledged`],
       ["versions", `parley ${VERSION}, protocol ${PROTOCOL_VERSION}`],
     ];
@@ -289,6 +293,7 @@ export class LiveBackend implements ChatBackend {
     const c = this.#client;
     if (!c.store) return await c.send(target, text);
     const to = wire(target);
+    await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
     const m: ChatMessage = {
       seq: 0,
       mid: randomId(undefined, 12),
@@ -306,9 +311,20 @@ export class LiveBackend implements ChatBackend {
     try {
       return await sent;
     } catch (e) {
-      if (!c.conn.closed) throw e;
+      if (isPermanentRefusal(e)) c.store.dropPending(m.mid); // the user is told now: nothing to keep
+      if (!c.conn.closed || isPermanentRefusal(e)) throw e;
       return queued; // the connection went while sending: it waits in the outbox for the next connect
     }
+  }
+
+  /** The outbox, waiting and failed messages (`/outbox`). */
+  outbox(): Promise<OutboxEntry[]> {
+    return Promise.resolve(this.#client.store?.outbox() ?? []);
+  }
+
+  /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
+  dropOutbox(n: number): Promise<OutboxEntry | null> {
+    return Promise.resolve(this.#client.store?.dropOutbox(n) ?? null);
   }
   who(): Promise<Presence[]> {
     return this.#client.who();

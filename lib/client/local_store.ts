@@ -12,7 +12,9 @@
  *   BEGIN IMMEDIATE (SQLite's busy timeout waits for the lock).
  * - `seen` marks messages a screen or `parley read` has shown; the rest are "new" at next start.
  * - `outbox` holds text the user sent that the server has not confirmed (typed while offline, or
- *   in flight); it is sent again with the same id, which the server deduplicates.
+ *   in flight); it is sent again with the same id, which the server deduplicates. An entry marked
+ *   `failed` (the server can never take it: too large, malformed) is never sent again; it stays
+ *   listed (`outbox()`) until the user drops it (`dropOutbox`).
  * - At rest (issue 10 item 10): once `unlock(keystoreKey)` has run (the encryption layer calls it
  *   when the keystore opens), message and outbox text is sealed with AES-256-GCM under a key derived
  *   from the keystore key (HKDF label "parley-local-history-v1"), bound to its row (seq and mid);
@@ -21,7 +23,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { utf8, utf8Strict } from "../common/bytes.ts";
 import { aesGcmOpenSync, aesGcmSealSync, hkdfSha256Sync } from "../crypto/primitives.ts";
-import { BackendError, type ChatMessage, type Target } from "./backend.ts";
+import { BackendError, type ChatMessage, type OutboxEntry, type Target } from "./backend.ts";
 
 type Row = Record<string, unknown>;
 
@@ -46,6 +48,9 @@ const SCHEMA = [
      n INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT NOT NULL UNIQUE, ts INTEGER NOT NULL,
      kind TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, resend INTEGER NOT NULL DEFAULT 1
    );`,
+  // Issue 34.1: a message the server can never take (too large, malformed) is kept, not resent.
+  `ALTER TABLE outbox ADD COLUMN failed TEXT;
+   ALTER TABLE outbox ADD COLUMN drops INTEGER NOT NULL DEFAULT 0;`,
 ];
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -276,16 +281,55 @@ export class LocalStore {
     return r ? this.#toPending(r) : undefined;
   }
 
-  /** Every unconfirmed message to send again, in the order they were written. */
+  /** Every unconfirmed message to send again, in the order they were written (failed ones not). */
   pendingAll(): PendingMessage[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[]).map((r) =>
-      this.#toPending(r)
-    );
+    return (this.db.prepare("SELECT * FROM outbox WHERE resend = 1 AND failed IS NULL ORDER BY n")
+      .all() as Row[])
+      .map((r) => this.#toPending(r));
   }
 
   /** How many unconfirmed messages wait to be sent again (counted, not opened). */
   pendingCount(): number {
-    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE resend = 1").get() as Row).n);
+    return Number(
+      (this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE resend = 1 AND failed IS NULL").get() as Row)
+        .n,
+    );
+  }
+
+  /** The full-screen client's outbox as `/outbox` lists it: waiting and failed entries, in order. */
+  outbox(): OutboxEntry[] {
+    const rows = this.db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[];
+    return rows.map((r) => ({
+      ...this.#toPending(r),
+      n: r.n as number,
+      ...(r.failed !== null ? { failed: String(r.failed) } : {}),
+    }));
+  }
+
+  /** Marks an entry as one the server can never take: kept (listed, removable), never sent again. */
+  markFailed(mid: string, why: string): void {
+    LocalStore.tx(
+      this.db,
+      () => void this.db.prepare("UPDATE outbox SET failed = ? WHERE mid = ?").run(why, mid),
+    );
+  }
+
+  /** The connection dropped while entry `mid` was being sent: returns how many times that happened in a row. */
+  noteDrop(mid: string): number {
+    return LocalStore.tx(this.db, () => {
+      this.db.prepare("UPDATE outbox SET drops = drops + 1 WHERE mid = ?").run(mid);
+      const r = this.db.prepare("SELECT drops FROM outbox WHERE mid = ?").get(mid) as Row | undefined;
+      return Number(r?.drops ?? 0);
+    });
+  }
+
+  /** Removes outbox entry number `n` (`/outbox drop N`); returns it, or null when there is none. */
+  dropOutbox(n: number): OutboxEntry | null {
+    return LocalStore.tx(this.db, () => {
+      const e = this.outbox().find((x) => x.n === n);
+      if (e) this.db.prepare("DELETE FROM outbox WHERE n = ?").run(n);
+      return e ?? null;
+    });
   }
 
   /** The server confirmed `m` (same mid): it moves from the outbox into the history. */

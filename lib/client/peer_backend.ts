@@ -115,7 +115,7 @@ export class PeerBackend implements ChatBackend {
       presence: { user, addr: "", since: this.node.clock.now(), status: "free", role: "user" },
     });
     return this.node.on((e: PeerEvent) => {
-      if (e.type === "message") listener({ type: "message", message: e.message });
+      if (e.type === "message" || e.type === "delivered") listener({ type: "message", message: e.message });
       else if (e.type === "connected") {
         listener(presence(e.peer, true));
         listener({ type: "notice", text: `${e.peer} is connected`, level: "info" });

@@ -47,6 +47,8 @@ import { hostPort } from "./session_setup.ts";
 
 export type PeerEvent =
   | { type: "message"; message: ChatMessage }
+  /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
+  | { type: "delivered"; message: ChatMessage }
   | { type: "connected"; peer: string }
   | { type: "disconnected"; peer: string }
   | { type: "key-changed"; peer: string }
@@ -235,7 +237,13 @@ export class PeerNode {
     if (r.t === "ack") {
       const p = this.store.local.pending(r.mid);
       if (p && p.to.name === name) {
-        this.store.confirmSent({ mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text });
+        const m = { mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text };
+        this.store.confirmSent(m);
+        // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
+        this.#emit({
+          type: "delivered",
+          message: { ...m, seq: this.store.local.byMid(this.name, p.mid)?.seq ?? 0 },
+        });
       }
       return;
     }

@@ -208,6 +208,8 @@ export interface LoginChoices {
   /** Registering: an admin's one-time invitation code (`parley register --invite CODE`). */
   invite?: string;
   notice?: (text: string) => void;
+  /** A one-shot command: the server announces no presence for it (the full-screen client is not quiet). */
+  quiet?: boolean;
 }
 
 async function userName(t: { user?: string }, prompts: Prompts): Promise<string> {
@@ -294,6 +296,7 @@ export async function connectAndLogin(
       register: o.register,
       ...(o.register && o.invite ? { invite: o.invite } : {}),
       clientName: "parley-cli",
+      ...(o.quiet ? { quiet: true } : {}),
       store,
       findFfmpeg: () => findFfmpeg(env),
       ...(o.remember ? { remember: true } : {}),
@@ -339,7 +342,7 @@ export async function logoutRemembered(
   if (!c && !all) {
     return `No login of ${canonical} is remembered for ${t.server} on this machine`;
   }
-  c ??= await connectAndLogin({ ...f, user }, env, prompts, { keepHistory: false }); // asked once
+  c ??= await connectAndLogin({ ...f, user }, env, prompts, { keepHistory: false, quiet: true }); // asked once
   try {
     await c.conn.request("logout", all ? { all: true } : {});
   } finally {

@@ -95,7 +95,15 @@ const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =
 
 /** Every request kind a client may send, with its schema. */
 export const Requests = {
-  hello: req("hello", { v: v.pipe(v.number(), v.integer()), client: Text(64) }),
+  /**
+   * `quiet`: a one-shot scripted session (send, read, who…): the server announces no presence for it
+   * and `who` does not list it. The `ok` reply gives `maxFrame`, the largest frame the server reads.
+   */
+  hello: req("hello", {
+    v: v.pipe(v.number(), v.integer()),
+    client: Text(64),
+    quiet: v.optional(v.boolean()),
+  }),
   /** With `kdf`, `password` is the credential derived from it; without, a password (older clients). */
   register: req("register", {
     user: Name,

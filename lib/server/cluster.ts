@@ -154,12 +154,12 @@ export class Cluster {
     const after = new Map(this.remotePresence().map((p) => [p.user, p]));
     const hub = this.core.hub;
     for (const [u, p] of after) {
-      if (!before.has(u) && !hub.byUser.has(u)) {
+      if (!before.has(u) && !hub.visible(u)) {
         hub.presence({ user: u, online: true, status: p.status, since: p.since });
       }
     }
     for (const u of before) {
-      if (!after.has(u) && !hub.byUser.has(u)) hub.presence({ user: u, online: false });
+      if (!after.has(u) && !hub.visible(u)) hub.presence({ user: u, online: false });
     }
   }
 

@@ -274,11 +274,12 @@ export class Core {
   ): PresenceEntry[] {
     const all = new Map<string, PresenceEntry>();
     const node = this.hub.link?.node;
-    for (const [user, set] of this.hub.byUser) {
+    for (const [user, sessions] of this.hub.byUser) {
+      const set = [...sessions].filter((s) => !s.quiet); // one-shot scripted sessions are not "online"
       let first = null;
       for (const s of set) if (!first || s.loginAt < first.loginAt) first = s;
       if (!first) continue;
-      const busy = [...set].some((s) => s.status === "busy");
+      const busy = set.some((s) => s.status === "busy");
       all.set(user, {
         user,
         addr: withAddr ? first.addr : "",

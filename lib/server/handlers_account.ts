@@ -17,7 +17,15 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
   }
   s.state = "auth";
   s.nonce = randomId(); // what device proofs of this session sign (issue 33)
-  s.reply(m.id, { v: PROTOCOL_VERSION, server: "parley", time: c.clock.now(), nonce: s.nonce });
+  s.quiet = m.quiet === true;
+  // maxFrame: clients refuse an over-long message before queueing it (issue 34.1).
+  s.reply(m.id, {
+    v: PROTOCOL_VERSION,
+    server: "parley",
+    time: c.clock.now(),
+    nonce: s.nonce,
+    maxFrame: c.config.maxFrame,
+  });
   await Promise.resolve();
 }
 
@@ -208,7 +216,8 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {
   for (const x of c.hub.sessionsOf(s.user)) x.status = m.status;
   const change = { user: s.user, online: true, status: m.status, since: s.loginAt };
-  c.hub.presence(change);
+  // A quiet session alone is not online: its status shows once an interactive one logs in.
+  if (c.hub.visible(s.user)) c.hub.presence(change);
   // Other nodes: at once, not on the next heartbeat (their copy of this node's presence is refreshed too).
   c.hub.link?.publish({ t: "status", user: s.user, status: m.status, since: s.loginAt });
   c.hub.link?.localChanged();

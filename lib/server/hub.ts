@@ -75,17 +75,26 @@ export class Hub {
     this.byAddr.set(hostOf(s.addr), (this.byAddr.get(hostOf(s.addr)) ?? 0) + 1);
   }
 
-  /** Returns true when `s` is the user's first session. */
+  /**
+   * Returns true when `s` is the user's first visible session (presence goes online). Quiet sessions
+   * (one-shot scripted commands) receive messages but never count for presence.
+   */
   login(s: Session): boolean {
     let set = this.byUser.get(s.user);
-    const first = !set;
     if (!set) this.byUser.set(s.user, set = new Set());
     set.add(s);
+    const first = !s.quiet && !this.visible(s.user, s);
     if (first) this.link?.localChanged();
     return first;
   }
 
-  /** Removes a session; returns true when it was the user's last one. */
+  /** True when `user` has a session here that is not quiet (other than `except`). */
+  visible(user: string, except?: Session): boolean {
+    for (const x of this.byUser.get(user) ?? []) if (x !== except && !x.quiet) return true;
+    return false;
+  }
+
+  /** Removes a session; returns true when it was the user's last visible one (presence goes offline). */
   remove(s: Session): boolean {
     if (!this.sessions.delete(s)) return false;
     const h = hostOf(s.addr);
@@ -94,8 +103,8 @@ export class Hub {
     else this.byAddr.set(h, n);
     const set = this.byUser.get(s.user);
     if (!set || !set.delete(s)) return false;
-    if (set.size > 0) return false;
-    this.byUser.delete(s.user);
+    if (set.size === 0) this.byUser.delete(s.user);
+    if (s.quiet || this.visible(s.user)) return false;
     this.link?.localChanged();
     return true;
   }

@@ -85,5 +85,6 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
         const b = st.buffers.find(t.kind === "room" ? "room" : "dm", t.name ?? "");
         if (b) st.buffers.close(b);
       }),
+    removeMessage: (mid) => later(() => st.buffers.buffers.forEach((b) => b.removeMessage(mid))),
   };
 }

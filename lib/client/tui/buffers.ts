@@ -32,6 +32,8 @@ export interface Line {
   seq?: number;
   /** One's own text waiting in the outbox (drawn with a marker until the server confirms it). */
   pending?: boolean;
+  /** One's own text the server can never take (drawn with "✗"; `/outbox drop N` removes it). */
+  failed?: boolean;
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];
@@ -95,18 +97,31 @@ export class ChatBuffer {
     return true;
   }
 
-  /** A pending line was sent: the same line, without its marker. */
+  /** A pending line was sent (or failed for good): the same line, without its marker (or with "✗"). */
   #confirm(sent: Line): void {
     for (let i = this.lines.length - 1; i >= 0; i--) {
       const l = this.lines[i]!;
       if (l.mid !== sent.mid) continue;
       if (l.pending) {
         l.pending = false;
-        if (sent.seq !== undefined) l.seq = sent.seq;
+        if (sent.failed) l.failed = true;
+        else if (sent.seq !== undefined) l.seq = sent.seq;
         l.cacheWidth = undefined;
       }
       return;
     }
+  }
+
+  /** Removes the line of message `mid` (an outbox entry the user dropped); true when there was one. */
+  removeMessage(mid: string): boolean {
+    const i = this.lines.findIndex((l) => l.mid === mid);
+    if (i < 0) return false;
+    const [l] = this.lines.splice(i, 1);
+    this.#mids.delete(mid);
+    if (this.scroll?.line === l) this.scroll = null;
+    if (this.markerAfter === l) this.markerAfter = this.lines[i - 1] ?? null;
+    if (this.markerBefore === l) this.markerBefore = this.lines[i] ?? null;
+    return true;
   }
 
   /** Appends a line; returns false for a duplicate message (a pending one is marked sent). */

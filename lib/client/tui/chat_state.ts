@@ -115,7 +115,8 @@ export class ChatState {
       mid: m.mid,
       seq: m.seq,
     };
-    if (m.pending) line.pending = true;
+    if (m.failed !== undefined) line.failed = true;
+    else if (m.pending) line.pending = true;
     return line;
   }
 
@@ -166,12 +167,20 @@ export class ChatState {
         `${n} new message${n === 1 ? "" : "s"} in ${k} conversation${k === 1 ? "" : "s"} while you were away`,
       );
     }
-    if (c.pending.length) {
+    const waiting = c.pending.filter((m) => m.failed === undefined).length;
+    const failed = c.pending.length - waiting;
+    if (waiting) {
       this.info(
         this.buffers.status,
-        `${c.pending.length} message${
-          c.pending.length === 1 ? "" : "s"
-        } from last time not sent yet: sending now`,
+        `${waiting} message${waiting === 1 ? "" : "s"} from last time not sent yet: sending now`,
+      );
+    }
+    if (failed) {
+      this.info(
+        this.buffers.status,
+        `${failed} message${failed === 1 ? "" : "s"} in the outbox can never be sent (✗): /outbox lists, ` +
+          "/outbox drop N removes",
+        "error",
       );
     }
   }

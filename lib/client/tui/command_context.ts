@@ -38,6 +38,8 @@ export interface CommandContext {
   isUser?(name: string): boolean;
   /** Closes the buffer of a conversation, if open. */
   closeTarget?(target: Target): void;
+  /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
+  removeMessage?(mid: string): void;
 }
 
 export interface CommandSpec {
@@ -85,6 +87,11 @@ export async function openQuery(ctx: CommandContext, name: string, focus: boolea
     }
   }
   return t;
+}
+
+/** Where a message went, as lists show it: `#room`, a user, or `*` for everyone. */
+export function targetText(t: Target): string {
+  return t.kind === "broadcast" ? "*" : t.kind === "room" ? `#${t.name}` : String(t.name);
 }
 
 export function needTarget(ctx: CommandContext): Target {

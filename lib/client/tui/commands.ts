@@ -15,8 +15,10 @@ import {
   openQuery,
   presenceLine,
   room,
+  targetText,
   user,
 } from "./command_context.ts";
+import { sanitize } from "../../common/sanitize.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../room_twin.ts";
@@ -194,11 +196,41 @@ export const COMMANDS: readonly CommandSpec[] = [
         ? await ctx.backend.history({ kind: "user", name: who })
         : [];
       ctx.addMessages(msgs);
-      const n = new Map<string, number>();
-      for (const m of msgs) n.set(m.from, (n.get(m.from) ?? 0) + 1);
-      ctx.print(
-        msgs.length ? `Inbox: ${[...n].map(([k, v]) => `${k} (${v})`).join(", ")}` : "Inbox is empty",
-      );
+      if (!msgs.length) return ctx.print("Inbox is empty");
+      // One line a message, with its time (as the scripted inbox); the text on one line (issue 34.13).
+      ctx.print(`Inbox: ${msgs.length} message${msgs.length === 1 ? "" : "s"}`);
+      for (const m of msgs) {
+        const to = m.to.kind === "user" ? "" : ` → ${targetText(m.to)}`;
+        ctx.print(`${ctx.formatTime(m.ts)} ${m.from}${to}: ${sanitize(m.text)}`);
+      }
+    },
+  },
+  {
+    name: "outbox",
+    usage: "[drop] [N]",
+    help: "Your messages not sent yet (✗: can never be sent); drop N removes one",
+    permission: "user",
+    run: async (ctx, [verb, n]) => {
+      const b = ctx.backend;
+      if (!b.outbox || !b.dropOutbox) throw new Error("This client keeps no outbox");
+      if (verb !== undefined) {
+        if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
+        const e = await b.dropOutbox(Number(n));
+        if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
+        ctx.removeMessage?.(e.mid);
+        return ctx.print(`Dropped message ${e.n} to ${targetText(e.to)}: it will not be sent`);
+      }
+      const all = await b.outbox();
+      if (!all.length) return ctx.print("The outbox is empty");
+      for (const e of all) {
+        const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
+        ctx.print(
+          `${e.n}. ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
+            sanitize(e.text).slice(0, 60)
+          } (${state})`,
+          e.failed !== undefined ? "error" : "info",
+        );
+      }
     },
   },
   {

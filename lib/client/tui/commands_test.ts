@@ -104,7 +104,7 @@ Deno.test("COMMANDS /history loads messages since a time into the buffers", asyn
   await assert.rejects(() => ctx(null).run("/history"), /status buffer/);
 });
 
-Deno.test("COMMANDS /inbox summarises queued messages by sender", async () => {
+Deno.test("COMMANDS /inbox lists the messages with their times, each on one line (issue 34.13)", async () => {
   const t = ctx(null);
   t.backend.inbox = (u?: string) => {
     t.backend.calls.push({ method: "inbox", args: [u] });
@@ -116,11 +116,51 @@ Deno.test("COMMANDS /inbox summarises queued messages by sender", async () => {
       to: { kind: "user", name: "alice" },
       text: "x",
     });
-    return Promise.resolve([m("bob", "1"), m("bob", "2"), m("carol", "3")]);
+    return Promise.resolve([m("bob", "1"), m("bob", "2"), { ...m("carol", "3"), text: "hi\nfake line" }]);
   };
   await t.run("/inbox");
-  assert.deepEqual(t.printed, ["Inbox: bob (2), carol (1)"]);
+  const at = utcTime(NOW);
+  assert.deepEqual(t.printed, [
+    "Inbox: 3 messages",
+    `${at} bob: x`,
+    `${at} bob: x`,
+    `${at} carol: hi^Jfake line`,
+  ]);
   assert.equal(t.added.length, 3);
+});
+
+Deno.test("COMMANDS /outbox lists waiting and failed messages; /outbox drop N removes one (issue 34.1)", async () => {
+  const t = ctx(null);
+  const removed: string[] = [];
+  t.c.removeMessage = (mid) => void removed.push(mid);
+  let box = [
+    { n: 4, mid: "m4", ts: NOW, to: { kind: "user" as const, name: "bob" }, text: "later" },
+    {
+      n: 7,
+      mid: "m7",
+      ts: NOW,
+      to: { kind: "room" as const, name: "dev" },
+      text: "huge",
+      failed: "too long",
+    },
+  ];
+  t.backend.outbox = () => Promise.resolve(box);
+  t.backend.dropOutbox = (n) => {
+    const e = box.find((x) => x.n === n) ?? null;
+    box = box.filter((x) => x !== e);
+    return Promise.resolve(e);
+  };
+  await t.run("/outbox");
+  const at = utcTime(NOW);
+  assert.deepEqual(t.printed, [
+    `4. ${at} → bob: later (waiting)`,
+    `!7. ${at} → #dev: huge (✗ failed: too long)`,
+  ]);
+  await t.run("/outbox drop 7");
+  assert.equal(t.printed.at(-1), "Dropped message 7 to #dev: it will not be sent");
+  assert.deepEqual(removed, ["m7"]);
+  await assert.rejects(Promise.resolve(t.run("/outbox drop 7")), /no message 7/);
+  await assert.rejects(Promise.resolve(t.run("/outbox burn 4")), /Usage/);
 });
 
 Deno.test("COMMANDS /who, /whois and /fingerprint print what the backend says", async () => {

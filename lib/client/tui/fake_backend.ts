@@ -40,10 +40,12 @@ export class FakeBackend implements ChatBackend {
   echo = false;
   /** File commands, when a test gives some (none by default, like a client without keys). */
   files?: FileControls;
-  /** Optional members: tests set them to exercise `/inbox`, `/join` and typing with server support. */
+  /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/join` and typing with server support. */
   inbox?: ChatBackend["inbox"];
   join?: ChatBackend["join"];
   typing?: ChatBackend["typing"];
+  outbox?: ChatBackend["outbox"];
+  dropOutbox?: ChatBackend["dropOutbox"];
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
   /** Messages this backend sent, for `history`. */

@@ -97,6 +97,7 @@ function nickCell(line: Line, me: string): { text: string; st: number } {
 }
 
 const PENDING_STYLE = style(8);
+const FAILED_STYLE = style(1);
 
 function textStyle(line: Line): number {
   if (line.kind === "error") return style(1);
@@ -147,9 +148,21 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
       const nick = nickCell(line, view.me);
       screen.put(sr, r.col + lay.timeWidth + 1, fit(nick.text, lay.nickWidth, true, "+"), nick.st);
     }
-    // A pending line (in the outbox, not confirmed by the server) has "⋯" for its separator.
-    screen.put(sr, r.col + lay.timeWidth + 1 + lay.nickWidth + 1, line.pending ? "⋯" : "│", SEP_STYLE, 1);
-    const st = line === view.searchHit ? REVERSE : line.pending ? PENDING_STYLE : textStyle(line);
+    // A pending line (in the outbox, not confirmed by the server) has "⋯" for its separator; one the
+    // server can never take, "✗" (it stays in the outbox until `/outbox drop`).
+    const sep = line.pending ? "⋯" : line.failed ? "✗" : "│";
+    screen.put(
+      sr,
+      r.col + lay.timeWidth + 1 + lay.nickWidth + 1,
+      sep,
+      line.failed ? FAILED_STYLE : SEP_STYLE,
+      1,
+    );
+    const st = line === view.searchHit
+      ? REVERSE
+      : line.pending || line.failed
+      ? PENDING_STYLE
+      : textStyle(line);
     screen.putGraphemes(sr, textCol, rowGraphemes(line, W, nextCache)[row.index]!, st, W);
   });
   frameCache = nextCache;
