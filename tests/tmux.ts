@@ -39,12 +39,17 @@ export class Tmux {
     name: string,
     user: string,
     home: string,
-    o: { cols?: number; rows?: number } = {},
+    o: { cols?: number; rows?: number; title?: string; keepPane?: boolean; env?: string } = {},
   ): Promise<void> {
-    const cmd =
-      `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 PARLEY_PASSWORD=${PASSWORD} ${Deno.execPath()} run ` +
+    let cmd =
+      `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 ${
+        o.env ?? `PARLEY_PASSWORD=${PASSWORD}`
+      } ${Deno.execPath()} run ` +
       `${PROGRAM_PERMS.join(" ")} client.ts --user ${user} ` +
       `--server 127.0.0.1:${this.port} --home ${home} --trust-on-first-use 2>>${home}/stderr-${name}`;
+    // A title set before the client (OSC 2), and a pane that outlives it (to read what it left).
+    if (o.title) cmd = `printf '\\033]2;${o.title}\\007'; ${cmd}`;
+    if (o.keepPane) cmd = `${cmd}; echo CLIENT-EXITED; sleep 600`;
     await this.run(
       "new-session",
       "-d",
@@ -64,6 +69,11 @@ export class Tmux {
       `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ` +
       `client.ts peer --listen ${listen} --user ${user} --home ${home} 2>>${home}.stderr-${name}`;
     await this.run("new-session", "-d", "-s", name, "-x", "110", "-y", "30", cmd);
+  }
+
+  /** The pane's title (what tmux's default status bar shows). */
+  async title(name: string): Promise<string> {
+    return (await this.run("display-message", "-p", "-t", name, "#{pane_title}")).trimEnd();
   }
 
   screen(name: string): Promise<string> {

@@ -113,6 +113,8 @@ export interface VideoFrameData {
   pts: number;
   index: number;
   rendition: VideoRendition;
+  /** What the overlay calls the picture instead of `rendition` (a user's stream: its offered size, "720p"). */
+  shownAs?: string;
   width: number;
   height: number;
   /** The frame: a JPEG, or raw RGB24 rows (width × height × 3 bytes) when `format` is "rgb". */

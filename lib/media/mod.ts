@@ -65,6 +65,8 @@ export {
   DEFAULT_CELL,
   DETECT_QUERY,
   parseDetectReplies,
+  TITLE_POP,
+  TITLE_PUSH,
 } from "./term_detect.ts";
 export type { DetectResult, GraphicsKind } from "./term_detect.ts";
 export { nearestRendition, planThirds, RENDITION_HEIGHT, RENDITIONS, segmentForFrame } from "./thirds.ts";

@@ -14,7 +14,16 @@ export type GraphicsKind = "kitty" | "sixel" | "halfblock";
 /** Cell size, window size (both in pixels), then DA1 to end the replies. */
 export const CELL_QUERY: string = "\x1b[16t\x1b[14t\x1b[c";
 
-export const DETECT_QUERY: string = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + CELL_QUERY;
+/** Saves the window title on the terminal's title stack (XTWINOPS 22;0), and takes it back (23;0). */
+export const TITLE_PUSH: string = "\x1b[22;0t";
+export const TITLE_POP: string = "\x1b[23;0t";
+
+/**
+ * The kitty query sits between a title push and pop: tmux and screen take an APC string they do
+ * not know for a window title, so without them the pane kept `Gi=31,s=1,…` as its title.
+ */
+export const DETECT_QUERY: string = TITLE_PUSH + "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + TITLE_POP +
+  CELL_QUERY;
 
 /** The cell size assumed when the terminal tells nothing. */
 export const DEFAULT_CELL = { width: 10, height: 20 } as const;

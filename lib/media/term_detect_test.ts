@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { CELL_QUERY, cellPixels, chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
 
-Deno.test("DETECT_QUERY sends the kitty query, the cell-size and window-size queries and DA1, in that order", () => {
-  assert.equal(DETECT_QUERY, "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[16t\x1b[14t\x1b[c");
+Deno.test("DETECT_QUERY sends the kitty query (inside a title push and pop), the cell-size and window-size queries and DA1, in that order", () => {
+  assert.equal(
+    DETECT_QUERY,
+    "\x1b[22;0t\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[23;0t\x1b[16t\x1b[14t\x1b[c",
+  );
   assert.equal(CELL_QUERY, "\x1b[16t\x1b[14t\x1b[c");
 });
 

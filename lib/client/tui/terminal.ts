@@ -2,11 +2,12 @@
  * The real terminal — the ONLY file in the TUI that touches Deno.stdin/stdout, raw mode and
  * signals. Everything else talks to the small `TerminalIo` interface, so tests use a fake.
  *
- * Contract: `openTerminal()` switches to raw mode, the alternate screen and bracketed paste;
- * `restore()` undoes all of it exactly once and also runs on process unload, an uncaught error,
+ * Contract: `openTerminal()` saves the window title (title stack) and switches to raw mode, the
+ * alternate screen and bracketed paste; `restore()` undoes all of it exactly once and also runs on process unload, an uncaught error,
  * an unhandled rejection and SIGTERM/SIGHUP, so a crash never leaves the shell in raw mode.
  * `onResize` fires on SIGWINCH (and from `pollSize()` where signals do not exist, e.g. Windows).
  */
+import { TITLE_POP, TITLE_PUSH } from "../../media/mod.ts";
 
 export interface TerminalIo {
   size(): { cols: number; rows: number };
@@ -19,8 +20,9 @@ export interface TerminalIo {
   restore(): void;
 }
 
-const ENTER = "\x1b[?1049h\x1b[?2004h\x1b[?7l\x1b[H\x1b[2J";
-const LEAVE = "\x1b[0m\x1b[?2004l\x1b[?7h\x1b[?25h\x1b[?1049l";
+/** The window title is pushed at the start and popped at the end: whatever set it meanwhile is undone. */
+const ENTER = TITLE_PUSH + "\x1b[?1049h\x1b[?2004h\x1b[?7l\x1b[H\x1b[2J";
+const LEAVE = "\x1b[0m\x1b[?2004l\x1b[?7h\x1b[?25h\x1b[?1049l" + TITLE_POP;
 
 export function openTerminal(): TerminalIo {
   const enc = new TextEncoder();

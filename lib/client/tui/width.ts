@@ -9,7 +9,10 @@
  * Emoji joined with U+200D (families, "woman technologist", rainbow flag) and emoji with a skin-tone
  * modifier are drawn as their parts, two cells each, without the joiner: terminals disagree on
  * whether (and up to how many parts) they join such a sequence, so a joined one would push the rest
- * of the row out of line; the parts take the same cells in every terminal.
+ * of the row out of line; the parts take the same cells in every terminal. U+FE0F (emoji
+ * presentation) is left out of what is drawn: terminals disagree on whether it widens a narrow
+ * character (`❤️` is U+2764 U+FE0F: one cell in tmux and xterm.js, two in kitty), so `❤` is drawn,
+ * one cell everywhere. The text itself (sent, stored, edited) keeps it.
  */
 import stringWidth from "string-width";
 
@@ -36,12 +39,15 @@ export function graphemes(text: string): string[] {
   if (text.length <= 1 || SIMPLE.test(text)) return text.split("");
   const out: string[] = [];
   for (const s of segmenter.segment(text)) {
-    const g = s.segment;
+    const g = s.segment.includes(VS16) ? s.segment.replaceAll(VS16, "") : s.segment;
     if (g.length > 2 && EMOJI_JOINED.test(g)) splitEmoji(g, out);
-    else out.push(g);
+    else if (g !== "") out.push(g);
   }
   return out;
 }
+
+/** U+FE0F, the emoji presentation selector: dropped from what is drawn (see the module contract). */
+const VS16 = "\ufe0f";
 
 /** A grapheme holding a zero-width joiner or a skin-tone modifier after an emoji. */
 const EMOJI_JOINED = /\p{Extended_Pictographic}.*(\u200d|[\u{1f3fb}-\u{1f3ff}])/u;

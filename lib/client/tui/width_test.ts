@@ -15,7 +15,9 @@ Deno.test("graphemes() draws joined emoji and skin tones as their parts, without
   assert.deepEqual(clusters("a👨‍👩‍👧b"), ["a", "👨‍👩‍👧", "b"]); // the editor keeps the sequence whole
   assert.equal(textWidth("👨‍👩‍👧‍👦"), 8);
   assert.equal(textWidth("👍🏽"), 4);
-  assert.deepEqual(graphemes("🏳️‍🌈"), ["🏳️", "🌈"]);
+  assert.deepEqual(graphemes("🏳️‍🌈"), ["🏳", "🌈"]); // U+FE0F is not drawn (the flag: one cell everywhere)
+  assert.deepEqual(graphemes("I ❤️ it"), ["I", " ", "❤", " ", "i", "t"]);
+  assert.equal(textWidth("❤️"), 1);
   assert.ok(!graphemes("x 👩‍💻 y").join("").includes("\u200d"));
 });
 

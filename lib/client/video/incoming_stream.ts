@@ -75,6 +75,7 @@ export class IncomingStream implements FrameSource {
         pts,
         index,
         rendition: "1080p",
+        shownAs: this.offer.height ? `${this.offer.height}p` : "stream", // the size the offer said
         width: this.offer.width ?? 0,
         height: this.offer.height ?? 0,
         data: jpeg,

@@ -22,3 +22,17 @@ Deno.test("IncomingStream drops a replayed or older frame index and keeps a forg
   assert.equal((await s.next())?.index, 2, "frames are opened in arrival order: 2 comes after the others");
   assert.deepEqual([s.received, s.replayed, s.rejected], [3, 2, 1]);
 });
+
+Deno.test("IncomingStream's frames are shown as the size the offer said (issue 34.6: the overlay said 1080p)", async () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const hd = { ...offer, width: 1280, height: 720 };
+  const s = new IncomingStream({} as Connection, hd as never, "bob", key);
+  s.push({ index: 0, pts: 0 }, await encryptFile(key, frameCtx("s1", 0, "alice", "bob"), Uint8Array.of(0)));
+  assert.equal((await s.next())?.shownAs, "720p");
+  const unsized = new IncomingStream({} as Connection, { sid: "s1", from: "alice", name: "x" }, "bob", key);
+  unsized.push(
+    { index: 0, pts: 0 },
+    await encryptFile(key, frameCtx("s1", 0, "alice", "bob"), Uint8Array.of(0)),
+  );
+  assert.equal((await unsized.next())?.shownAs, "stream");
+});

@@ -222,7 +222,7 @@ export class VideoPlayer {
       if (out.length) this.#o.draw(out); // "": the same picture as the last frame
       this.#busyMs += this.#now() - t0;
       this.#meter.frame(f.bytes ?? f.data.length); // what came over the wire (the overlay's kbit/s)
-      this.#rendition = f.rendition;
+      this.#rendition = f.shownAs ?? f.rendition;
       this.#lastPts = f.pts;
       this.#status();
       this.#report();

@@ -12,7 +12,7 @@ const JPEG = Uint8Array.from(
   (c) => c.charCodeAt(0),
 );
 
-function source(frames: number): FrameSource & { stops: number } {
+function source(frames: number, extra: Partial<VideoFrame> = {}): FrameSource & { stops: number } {
   const slot = new LatestSlot<VideoFrame>();
   let n = 0;
   const src = {
@@ -20,7 +20,15 @@ function source(frames: number): FrameSource & { stops: number } {
     dropped: 0,
     next: async () => {
       if (n >= frames) return null;
-      slot.offer({ pts: n * 40, index: n, rendition: "240p" as const, width: 16, height: 16, data: JPEG });
+      slot.offer({
+        pts: n * 40,
+        index: n,
+        rendition: "240p" as const,
+        width: 16,
+        height: 16,
+        data: JPEG,
+        ...extra,
+      });
       n++;
       return await slot.take();
     },
@@ -52,6 +60,18 @@ Deno.test("VideoPlayer draws each frame inside its pane and an overlay on the pa
   // Image rows stay above the overlay row.
   // deno-lint-ignore no-control-regex
   for (const s of out) for (const m of s.matchAll(/\x1b\[(\d+);\d+H/g)) assert.ok(Number(m[1]) <= 8);
+});
+
+Deno.test("VideoPlayer's overlay names a frame by its shownAs when it has one (a user's stream: 720p)", async () => {
+  const lines: string[] = [];
+  const p = new VideoPlayer(source(1, { rendition: "1080p", shownAs: "720p" }), {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 60, rows: 6 },
+    draw: () => {},
+    onStatus: (l) => lines.push(l),
+  });
+  assert.equal((await p.done).lastRendition, "720p");
+  assert.match(lines.at(-1)!, / 720p /);
 });
 
 Deno.test("VideoPlayer.pixelsFor() asks for the image area only (overlay row excluded)", () => {

@@ -1,0 +1,45 @@
+/**
+ * A day of real use (issue 34), as the user sees it: real `client.ts` processes in tmux against an
+ * in-process server. The kitty graphics probe never becomes the pane's title, and the title the
+ * shell had is back after quitting.
+ */
+import assert from "node:assert/strict";
+import { startTestServer } from "./helpers.ts";
+import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+
+/** An in-process server, a tmux of its own and `users` registered, each with a fresh folder. */
+async function withClients(
+  users: string[],
+  fn: (tm: Tmux, homes: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes: Record<string, string> = {};
+  try {
+    for (const u of users) {
+      (await t.client(u, { password: PASSWORD, kdf: {} })).close();
+      homes[u] = await Deno.makeTempDir();
+    }
+    await fn(tm, homes);
+  } finally {
+    await tm.stop();
+    await t.stop();
+    for (const h of Object.values(homes)) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name:
+    "TUI e2e (issue 34.5): the graphics probe never shows as the pane title, and the title is restored on exit",
+  ignore: skipWithoutTmux,
+  fn: () =>
+    withClients(["alice"], async (tm, homes) => {
+      await tm.start("alice", "alice", homes.alice!, { title: "before-parley", keepPane: true });
+      await tm.waitFor("alice", (s) => s.includes("Welcome to Parley, alice"), "welcome");
+      await new Promise((r) => setTimeout(r, 600)); // the probe's 300 ms are over
+      assert.doesNotMatch(await tm.title("alice"), /Gi=31|a=q/, "the kitty probe became the title");
+      await tm.type("alice", "/quit");
+      await tm.waitFor("alice", (s) => s.includes("CLIENT-EXITED"), "the client's exit");
+      assert.equal(await tm.title("alice"), "before-parley");
+    }),
+});
