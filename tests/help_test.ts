@@ -107,6 +107,16 @@ Deno.test("server.ts prints --help with examples and --version", async () => {
   assert.equal(v.out, `parley-server ${VERSION}`);
 });
 
+// Issue 33: a new server flag is documented in README's option table (--store and --bus have their own section).
+Deno.test("every option of server.ts --help has a row in README's server option table", async () => {
+  const h = await run("server.ts", ["--help"]);
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const flags = [...h.out.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!);
+  assert.ok(flags.includes("--registration") && flags.includes("--min-free"), flags.join(" "));
+  const missing = flags.filter((f) => !["--store", "--bus"].includes(f) && !readme.includes(`| \`${f}`));
+  assert.deepEqual(missing, []);
+});
+
 Deno.test("one version: lib/common/version.ts matches deno.json", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as { version: string };
   assert.equal(cfg.version, VERSION);
