@@ -216,6 +216,12 @@ async function main(argv: string[]): Promise<number> {
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
   if (pg) await pg.heartbeat(node, !!bus, Date.now());
   if (bus) log.info("cluster.join", { node, bus: redactBusUrl(busUrl) });
+  if (bus && !/\/\/[^/,]*@/.test(busUrl) && !f["bus-creds"] && !f["bus-nkey"] && !f["bus-tls-cert"]) {
+    log.warn("cluster.bus", {
+      hint: "no NATS credentials given: events stay sealed, but anyone who reaches NATS can flood it " +
+        "(README: Lock NATS and PostgreSQL down)",
+    });
+  }
   const fp = await fingerprintPem(dd.tls.cert);
   console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
   log.info("listen", {

@@ -1,8 +1,12 @@
-/** The Bus conformance suite on MemoryBus and on NatsBus (a throwaway nats-server). */
+/**
+ * The Bus conformance suite on MemoryBus and on NatsBus (a throwaway nats-server); the bus address:
+ * user and password from the URL, tls://, never a password in a log line.
+ */
 import { connect } from "nats";
 import { MemoryBusNet } from "../lib/server/bus/bus.ts";
 import { busConformance } from "../lib/server/bus/bus_conformance.ts";
-import { NatsBus } from "../lib/server/bus/nats_bus.ts";
+import { NatsBus, parseBusUrl, redactBusUrl } from "../lib/server/bus/nats_bus.ts";
+import assert from "node:assert/strict";
 import { clusterSkip, startNats, type TestNats } from "./cluster_harness.ts";
 
 busConformance("MemoryBus", (keys) => {
@@ -47,4 +51,21 @@ Deno.test({
   async fn() {
     if (nats) await (await nats).stop();
   },
+});
+
+Deno.test("bus URL: servers, user and password (decoded), tls:// requires TLS; the password never shows", () => {
+  assert.deepEqual(parseBusUrl("nats://parley:p%40ss@10.0.0.1:4222, nats://parley:p%40ss@10.0.0.2"), {
+    servers: ["10.0.0.1:4222", "10.0.0.2:4222"],
+    user: "parley",
+    pass: "p@ss",
+    tls: false,
+  });
+  assert.deepEqual(parseBusUrl("tls://nats.example:4443"), { servers: ["nats.example:4443"], tls: true });
+  assert.throws(() => parseBusUrl("http://x:1"), /nats:\/\/ or tls:\/\//);
+  assert.equal(
+    redactBusUrl("nats://parley:secret@a:4222,nats://parley:secret@b:4222"),
+    "nats://parley:***@a:4222,nats://parley:***@b:4222",
+  );
+  assert.equal(redactBusUrl("nats://a:4222"), "nats://a:4222");
+  assert.equal(redactBusUrl("nats://u:p@ss@a:4222"), "nats://u:***@a:4222", "an unencoded @ in the password");
 });

@@ -53,7 +53,7 @@ export function parseBusUrl(url: string): { servers: string[]; user?: string; pa
 
 /** The bus URL with any password replaced by "***" (for logs and errors). */
 export function redactBusUrl(url: string): string {
-  return url.replace(/\/\/([^:@/,]*):[^@/,]*@/g, "//$1:***@");
+  return url.replace(/\/\/([^:@/,]*):[^/,]*@/g, "//$1:***@");
 }
 
 export class NatsBus implements Bus {
