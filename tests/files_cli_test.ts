@@ -348,3 +348,27 @@ Deno.test("receive takes files from verified contacts or --from only; --from-any
     await t.stop();
   }
 });
+
+Deno.test("scripted send-file --direct and receive go straight 10 times out of 10 beside another client of the sender's folder", async () => {
+  const t = await startTestServer();
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await inCli(t, u, "register")).code, 0);
+    // The sender's full-screen client, say: the same folder, connected first, opening what arrives.
+    const tui = await t.e2eClient("alice", { register: false, home: `${t.dir}/cli-alice` });
+    await tui.client.sync();
+    const src = `${t.dir}/d.bin`;
+    for (let i = 0; i < 10; i++) {
+      await Deno.writeFile(src, new Uint8Array(3000 + i).fill(i));
+      const [s, r] = await Promise.all([
+        inCli(t, "alice", "send-file", "bob", src, "--direct", "--wait", "20"),
+        inCli(t, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down`, "--timeout", "20"),
+      ]);
+      assert.equal(s.code, 0, `try ${i + 1}: ${s.err}`);
+      assert.match(s.err, /waiting up to 20 s for bob to accept/);
+      assert.match(s.err, /d\.bin went straight to bob/, `try ${i + 1}`);
+      assert.equal(r.out.length, 1, `try ${i + 1}: ${r.err}`);
+    }
+  } finally {
+    await t.stop();
+  }
+});

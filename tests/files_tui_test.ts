@@ -20,8 +20,10 @@ Deno.test("TUI files: offer line, /files, /accept saves, /reject, /ls and /send 
     await a.client.sync();
     await b.client.sync();
     const transfers: string[] = [];
+    const upTotals: number[] = [];
     b.client.on((e) => {
       if (e.type === "transfer") transfers.push(`${e.direction} ${e.state}`);
+      if (e.type === "transfer" && e.direction === "up") upTotals.push(e.total);
       if (e.type !== "message") h.backend.emit(e);
     });
     const outbox = `${t.dir}/outbox`, downloads = `${t.dir}/downloads`;
@@ -78,6 +80,20 @@ Deno.test("TUI files: offer line, /files, /accept saves, /reject, /ls and /send 
     ))!;
     const sum = await sha256Hex(new Uint8Array(40_000).fill(7));
     assert.match(screen, /Sent b\.bin \(39\.1 KiB\) to alice; SHA-256/);
+    // Issue 34 point 9: the command names the file, not its outbox id; the transfer's one line in the
+    // conversation ends with its final state (never frozen at "0 B … ETA ?"), in plaintext sizes.
+    assert.match(screen, /Sending b\.bin to alice…/);
+    assert.doesNotMatch(screen, /Sending 2 /);
+    screen = (await eventually(
+      async () => {
+        const s = (await h.settle()).join("\n");
+        return /│ ↑ b\.bin done/.test(s) && /│ ↓ plan\.txt done/.test(s) ? s : "";
+      },
+      5000,
+      "final states in the conversation",
+    ))!;
+    assert.doesNotMatch(screen, /ETA/, "no progress line is left behind");
+    assert.ok(upTotals.length > 0 && upTotals.every((n) => n === 40_000), `plaintext totals: ${upTotals}`);
     assert.ok(screen.includes(sum));
     const offer = await eventually(async () => (await fa.incoming()).find((r) => r.name === "b.bin"));
     assert.equal(offer!.sha256, sum);

@@ -222,6 +222,12 @@ export function cipherSize(size: number): number {
   return FILE_HEADER_LEN + full * ENC_CHUNK_SIZE + (size - full * CHUNK_SIZE) + (ENC_CHUNK_SIZE - CHUNK_SIZE);
 }
 
+/** The plaintext bytes whose chunks lie wholly before ciphertext offset `off` (all of them at the end). */
+export function plainBefore(size: number, off: number): number {
+  if (off >= cipherSize(size)) return size;
+  return Math.min(size, Math.floor(Math.max(0, off - FILE_HEADER_LEN) / ENC_CHUNK_SIZE) * CHUNK_SIZE);
+}
+
 /** Number of chunks (the final short one included). */
 export function chunkCount(size: number): number {
   return Math.floor(size / CHUNK_SIZE) + 1;

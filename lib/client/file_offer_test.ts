@@ -22,6 +22,7 @@ import {
   IN_KEY,
   type InRecord,
   offerWrites,
+  plainBefore,
   safeFileName,
   sumWrites,
   withNumber,
@@ -133,4 +134,15 @@ Deno.test("file layout: cipherSize and chunk offsets match encryptFile at the ch
     const last = chunkCount(n) - 1;
     assert.equal(chunkOffset(last) + chunkLength(n, last), ct.length, `last chunk of ${n}`);
   }
+});
+
+Deno.test("plainBefore(): a sender's progress in plaintext bytes — none before the first chunk, all at the end", () => {
+  assert.equal(plainBefore(12, 0), 0);
+  assert.equal(plainBefore(12, cipherSize(12) - 1), 0);
+  assert.equal(plainBefore(12, cipherSize(12)), 12);
+  const n = 3 * CHUNK_SIZE + 5;
+  assert.equal(plainBefore(n, chunkOffset(1)), CHUNK_SIZE);
+  assert.equal(plainBefore(n, chunkOffset(2) + 7), 2 * CHUNK_SIZE);
+  assert.equal(plainBefore(n, cipherSize(n)), n);
+  assert.equal(plainBefore(0, cipherSize(0)), 0);
 });

@@ -41,6 +41,7 @@ import {
   type InRecord,
   OUT_KEY,
   type OutRecord,
+  plainBefore,
 } from "./file_offer.ts";
 
 export type FileOps = E2eCodec["files"];
@@ -201,8 +202,17 @@ export class FileTransfers {
     const header = (await ChunkedEncryptor.create(key, ctx, () => salt)).header;
     const cipher = await openFileHeader(key, ctx, header);
     const total = cipherSize(rec.size);
-    const p = (done: number, state: TransferProgress["state"]) =>
-      this.progress({ fid: rec.fid, name: rec.name, peer: rec.to, direction: "up", done, total, state });
+    // Progress in plaintext bytes, as the recipient sees it (the paths count ciphertext offsets).
+    const p = (off: number, state: TransferProgress["state"]) =>
+      this.progress({
+        fid: rec.fid,
+        name: rec.name,
+        peer: rec.to,
+        direction: "up",
+        done: plainBefore(rec.size, off),
+        total: rec.size,
+        state,
+      });
     const file = await Deno.open(rec.path, { read: true });
     const src: Source = {
       file,

@@ -22,6 +22,14 @@ function number(s: string | undefined): number | undefined {
   return Number(s);
 }
 
+/** The name of what `/send` sends: an outbox file by its id from `/ls`, or a path's last component. */
+async function sendName(f: FileControls, what: string): Promise<string> {
+  if (!/^\d+$/.test(what)) return what.split(/[\\/]/).filter(Boolean).pop() ?? what;
+  const file = (await f.outbox()).find((x) => x.id === Number(what));
+  if (!file) throw new Error(`There is no file ${what} in the outbox (/ls lists it)`);
+  return file.name;
+}
+
 /** Runs a transfer after the command returns; its end (or failure) is printed then. */
 function background(ctx: CommandContext, p: Promise<string>): void {
   p.then((text) => ctx.print(text), (e) => ctx.print(e instanceof Error ? e.message : String(e), "error"));
@@ -44,10 +52,11 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
     usage: "USER|#ROOM ID|PATH…",
     help: "Send a file (an outbox id from /ls, or a path) to a user or every room member, end to end",
     permission: "user",
-    run: (ctx, [u, what]) => {
+    run: async (ctx, [u, what]) => {
       const f = files(ctx);
+      const name = await sendName(f, what!);
       if (u!.startsWith("#")) {
-        ctx.print(`Sending ${sanitize(what!)} to every member of ${sanitize(u!)}…`);
+        ctx.print(`Sending ${sanitize(name)} to every member of ${sanitize(u!)}…`);
         return background(
           ctx,
           f.sendRoom(u!, what!).then((s) =>
@@ -58,7 +67,7 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
         );
       }
       const to = user(u!);
-      ctx.print(`Sending ${sanitize(what!)} to ${sanitizeName(to)}…`);
+      ctx.print(`Sending ${sanitize(name)} to ${sanitizeName(to)}…`);
       background(
         ctx,
         f.send(to, what!).then((s) =>

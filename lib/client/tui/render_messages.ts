@@ -37,16 +37,21 @@ export function lineRows(line: Line, width: number): string[] {
   return line.cacheRows;
 }
 
-/** Grapheme-split rows of the lines drawn in the last frame (splitting is the costly part). */
-let frameCache = new Map<Line, { width: number; rows: string[][] }>();
+/**
+ * Grapheme-split rows of the lines drawn in the last frame (splitting is the costly part), kept
+ * while the line's wrapped rows are the same ones: a line rewritten in place (a transfer's progress,
+ * "joined and left") drops its `cacheWidth`, gets new rows and is split again.
+ */
+let frameCache = new Map<Line, { src: string[]; rows: string[][] }>();
 
 function rowGraphemes(
   line: Line,
   width: number,
-  next: Map<Line, { width: number; rows: string[][] }>,
+  next: Map<Line, { src: string[]; rows: string[][] }>,
 ): string[][] {
+  const src = lineRows(line, width);
   let c = frameCache.get(line);
-  if (!c || c.width !== width) c = { width, rows: lineRows(line, width).map(graphemes) };
+  if (!c || c.src !== src) c = { src, rows: src.map(graphemes) };
   next.set(line, c);
   return c.rows;
 }
@@ -132,7 +137,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     rows.unshift(...own);
   }
   const shown = rows.slice(Math.max(0, rows.length - r.height));
-  const nextCache = new Map<Line, { width: number; rows: string[][] }>();
+  const nextCache: typeof frameCache = new Map();
   const textCol = r.col + lay.timeWidth + 1 + lay.nickWidth + 3;
   shown.forEach((row, y) => {
     const sr = r.row + y;
