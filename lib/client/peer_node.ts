@@ -2,7 +2,9 @@
  * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
  * and keeps one authenticated channel per peer; a peer is known by the name it claims in the
  * handshake and pinned to the identity key it proved (trust on first use). A different key under a
- * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`.
+ * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`. A first
+ * contact that dialled me is a stranger (peer_keys.ts): kept in memory only, capped, never redialled,
+ * until the user accepts it; only a verified peer's own word changes the address a node redials.
  *
  * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
  * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
@@ -36,8 +38,10 @@ import { type Backoff, Redialer } from "./peer_redial.ts";
 import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
 import {
   acceptPeerKey,
+  acceptStranger,
   introductionsFor,
   keyChangedRefusal,
+  MAX_STRANGERS,
   newIntroductions,
   ownBundle,
   peerFingerprint,
@@ -166,13 +170,26 @@ export class PeerNode {
       }
       return null;
     }
-    if (!pinPeerKey(this.store, name, ch.peer, dialed)) {
+    const pinned = pinPeerKey(this.store, name, ch.peer, dialed, (n) => this.#links.has(n));
+    if (pinned === "changed" || pinned === "full") {
       ch.close();
-      this.#emit({ type: "key-changed", peer: name });
+      if (pinned === "changed") this.#emit({ type: "key-changed", peer: name });
+      else {
+        const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
+        this.#emit({ type: "notice", text, level: "warn" });
+      }
       return null;
     }
+    if (pinned === "new") {
+      const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
+        `/verify or write to ${name}`;
+      this.#emit({ type: "notice", text, level: "info" });
+    }
     const old = this.#links.get(name);
-    if (old) {
+    if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
+      this.#links.delete(name);
+      old.ch.close();
+    } else if (old) {
       if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
         ch.close();
         return name;
@@ -225,8 +242,9 @@ export class PeerNode {
       if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
       const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
       const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
+      // The address a peer names is taken only from a verified one (else the user dials it).
       const rec = this.store.peer(name);
-      if (rec && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
+      if (rec?.verified && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
       if (!link.hello) {
         link.hello = true;
         this.#emit({ type: "connected", peer: name });
@@ -342,6 +360,7 @@ export class PeerNode {
   send(peer: string, text: string): ChatMessage & { queued: boolean } {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
     const m = {
       mid: toHex(cryptoRandom(16)),
       ts: this.clock.now(),
@@ -357,6 +376,7 @@ export class PeerNode {
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
     return this.files.send(rec.name, path);
   }
 

@@ -96,6 +96,7 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
     b.send("alice", "one");
     await got;
     const fp = (await a.fingerprint("bob")).safetyNumber;
+    await a.trust("bob"); // bob dialled alice: a first contact is kept once alice accepts it (issue 33.8)
     const port = a.port;
     const back = waitFor(b, (e) => e.type === "connected" && e.peer === "alice");
     await a.close();
@@ -234,5 +235,48 @@ Deno.test("peer node: a host connecting under a pinned name after the numbers we
     assert.equal(rec.identity.sign, b2.identity.sign.pub, "bob's new key, not mallory's");
   } finally {
     await Promise.all([a.close(), b2?.close(), mallory?.close()]);
+  }
+});
+
+Deno.test("peer node: hosts that dial in under unused names pin none of them for good, nor an address to redial (issue 33.8)", async () => {
+  const { dialPeer } = await import("../net/peer_net.ts");
+  const { generateIdentity } = await import("../crypto/identity.ts");
+  const { MAX_STRANGERS } = await import("./peer_keys.ts");
+  const home = await Deno.makeTempDir();
+  const start = async () =>
+    PeerNode.start({
+      name: "alice",
+      store: await PeerStore.open(home, "alice"),
+      hostname: "127.0.0.1",
+      port: 0,
+      limits: { acceptPerSec: 1000, acceptBurst: 1000 },
+      ...fast,
+    });
+  let a = await start();
+  const squatter = await node("carol");
+  try {
+    // 30 hosts each claim a name, one after another.
+    for (let i = 0; i < 30; i++) {
+      const ch = await dialPeer("127.0.0.1", a.port, {
+        identity: await generateIdentity(),
+        name: `name${i}`,
+      });
+      for (let k = 0; k < 200 && !a.peers().some((p) => p.name === `name${i}`); k++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      ch.close();
+    }
+    assert.ok(a.peers().length <= MAX_STRANGERS, `${a.peers().length} first contacts held`);
+    // A real node dials in and names an address of its choosing in its hello: alice keeps none.
+    const up = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");
+    await squatter.connect(`127.0.0.1:${a.port}`);
+    await up;
+    assert.equal(a.peers().find((p) => p.name === "carol")?.addr, undefined, "no address from a stranger");
+    await a.close();
+    a = await start();
+    assert.deepEqual(a.peers().map((p) => p.name), [], "nothing was kept after the restart");
+  } finally {
+    await Promise.all([a.close(), squatter.close()]);
+    await Deno.remove(home, { recursive: true });
   }
 });
