@@ -316,7 +316,7 @@ Deno.test("receive takes files from verified contacts or --from only; --from-any
     assert.match((await inCli(t, "bob", "files")).out[0]!, /offered {2}small\.txt$/);
     r = await inCli(t, "bob", "receive", "--from-anyone", "--max-size", "1K", "--out", down);
     assert.deepEqual(r.out, []);
-    assert.match(r.err, /small\.txt from alice offered: 2\.0 KiB is over --max-size 1\.0 KiB/);
+    assert.match(r.err, /small\.txt from alice offered: 2\.0 KiB is over the size limit \(1\.0 KiB\)/);
     assert.equal((await inCli(t, "bob", "receive", "--from", "alice", "--from-anyone")).code, 2);
     assert.equal((await inCli(t, "bob", "receive", "--max-size", "lots")).code, 2);
     r = await inCli(t, "bob", "receive", "--from", "alice", "--out", down);

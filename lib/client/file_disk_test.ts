@@ -2,13 +2,14 @@
  * file_disk.ts: a `.part` reopened to resume keeps its whole verified chunks and loses a torn tail;
  * `cipherPieces` gives the same bytes as one-shot encryption from any offset (its one read buffer
  * reused while earlier batches are still being encrypted), and shows the plaintext it read to
- * `FileSum`, which gives the file's SHA-256 however the pieces came.
+ * `FileSum`, which gives the file's SHA-256 however the pieces came; `roomFor` gives the free space of a
+ * download folder (null without system access).
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../crypto/file_aead.ts";
 import { cipherPieces } from "./file_cipher.ts";
-import { FileSum, openPart } from "./file_disk.ts";
+import { FileSum, openPart, roomFor } from "./file_disk.ts";
 import { cipherSize } from "./file_offer.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);
@@ -94,4 +95,26 @@ Deno.test("FileSum: in order, read again, resumed part way, finished early: alwa
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("roomFor: the free space of a download folder not made yet, plus what its .part holds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const free = await roomFor(`${dir}/not/yet`);
+    assert.ok(free !== null && free > 0, `free ${free}`);
+    await Deno.writeFile(`${dir}/f.part`, new Uint8Array(4096));
+    const withPart = (await roomFor(dir, `${dir}/f.part`))!;
+    // The same file system: the .part's bytes count as room (the free space may move meanwhile).
+    assert.ok(Math.abs(withPart - 4096 - free) < 64 * 1024 * 1024, `${withPart} vs ${free}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "roomFor: unknown (null) without system access, and nothing is asked",
+  permissions: { read: true, write: false, sys: false },
+  fn: async () => {
+    assert.equal(await roomFor("/tmp"), null);
+  },
 });

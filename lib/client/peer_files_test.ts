@@ -485,3 +485,23 @@ Deno.test("peer files: --accept-files takes files from verified peers only; an u
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("peer files: --accept-files leaves an offer over 4 GiB from a verified peer waiting for /accept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.bin`, bytes(10));
+    // A peer that declares 5 GiB (its data would be refused past 10 bytes anyway).
+    const p = pair(dir, (r) => (r.t === "foffer" ? { ...r, size: 5 * 2 ** 30 } : r));
+    await p.alice.send("bob", `${dir}/f.bin`).catch(() => {});
+    await settle(() => ofType(p.events.bob, "file.offer").length === 1, "the offer is shown");
+    assert.ok(
+      ofType(p.events.bob, "notice").some((n) =>
+        /waits for \/accept: 5\.0 GiB is over the size limit/.test(n.text)
+      ),
+      JSON.stringify(p.events.bob),
+    );
+    await assert.rejects(Deno.stat(`${dir}/bob`), Deno.errors.NotFound, "nothing on disk");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
