@@ -1,5 +1,5 @@
 /**
- * Changing the account's password (issue 33): `parley passwd` and the TUI's `/passwd`.
+ * Changing the account's password (issue 33): `parley passwd`.
  *
  * - `changePassword(c, new)`: a fresh salt and the new password give a new credential and keystore
  *   key (lib/crypto/account_kdf.ts); the server takes the new credential given the current one
