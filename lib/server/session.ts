@@ -29,6 +29,8 @@ export class Session {
   queue: QueueOwner | null = null;
   /** Random, from the hello reply: what this session's device proofs sign (issue 33). */
   nonce = "";
+  /** True once the session proved it holds its device's key (keys.publish/keys.count). */
+  proven = false;
   /** SHA-256 (hex) of the resume token this session logged in with, if any (for `logout`). */
   tokenHash = "";
   loginAt = 0;
