@@ -72,10 +72,13 @@ export async function changePassword(
   return sealed ? await sealed.local.exclusive(run) : await run();
 }
 
-/** The new password: PARLEY_NEW_PASSWORD, or asked twice. */
+/** The new password (checked before any connection): PARLEY_NEW_PASSWORD, or asked twice. */
 async function newPassword(env: ClientEnv, prompts: Prompts, user: string): Promise<string> {
   const fromEnv = env.get("PARLEY_NEW_PASSWORD");
-  if (fromEnv !== undefined) return fromEnv;
+  if (fromEnv !== undefined) {
+    checkNewPassword(fromEnv);
+    return fromEnv;
+  }
   const p = prompts.password &&
     await prompts.password(`New password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`);
   if (p === null || p === undefined) {
@@ -96,7 +99,6 @@ export async function passwdCommand(f: ConnectFlags, env: ClientEnv, prompts: Pr
   if (!canonical) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
   const old = await readPassword(f, env, prompts, user);
   const next = await newPassword(env, prompts, canonical);
-  checkNewPassword(next);
   const fixed = { get: (k: string) => (k === "PARLEY_PASSWORD" ? old : env.get(k)) };
   const { passwordFile: _file, ...flags } = f; // the password read above is used, not read again
   let c: ChatClient;
