@@ -88,6 +88,8 @@ Deno.test("devices: a removed device cannot add itself back with the password an
       code: "bad_device_proof",
     });
 
+    // 5. Removing the account's other devices with only the password.
+    await assert.rejects(stolen.conn.request("device.remove", { device: 1 }), { code: "bad_device_proof" });
     assert.deepEqual(
       (await t.srv.core.store.devices("alice")).map((d) => [d.device, d.removed === null]),
       [[1, true], [2, false]],

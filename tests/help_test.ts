@@ -15,6 +15,7 @@ const COMMANDS = [
   ["register"],
   ["login"],
   ["logout"],
+  ["passwd"],
   ["send"],
   ["read"],
   ["who"],

@@ -45,7 +45,7 @@ const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? ""
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
-const FINAL = new Set(["kicked", "banned"]);
+const FINAL = new Set(["kicked", "banned", "password_changed"]);
 
 export class LiveBackend implements ChatBackend {
   #client: ChatClient;

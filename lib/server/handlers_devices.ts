@@ -12,7 +12,8 @@
  *   a device only with that device's key (`bad_device_proof`). The session learns its device here
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
- * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
+ * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more; only a
+ *   session that proved its device key removes one, once the account's devices have keys).
  * - `link.open/join/msg`: handlers_link.ts.
  * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
  *   active device of the recipient and to the sender's other devices.
@@ -106,6 +107,7 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
     await c.store.addDevice(s.user, m.name ?? "", now, 0, m.deviceKey);
     added = true;
   } else if (!row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
+  s.proven = m.deviceKey !== undefined;
   const key = deviceKey(s.user, device);
   await c.store.putIdentity(key, identity, JSON.stringify(m.spk));
   const { keep, extra } = await prekeysToKeep(c, key, m);
@@ -141,6 +143,7 @@ export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): 
   const refused = await deviceRefusal(c, s, m, rows, "device");
   if (refused) return s.fail(m.id, refused.code, refused.msg);
   if (row && !row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
+  s.proven = m.deviceKey !== undefined;
   await bindDevice(c, s, device);
   s.reply(m.id, { prekeys: await c.store.countPrekeys(deviceKey(s.user, device)), device });
 }
@@ -188,6 +191,14 @@ export async function deviceList(c: Core, s: Session, m: Request<"device.list">)
 }
 
 export async function deviceRemove(c: Core, s: Session, m: Request<"device.remove">): Promise<void> {
+  // Only a device of the account removes one: not a session with just the password (issue 33).
+  if (!s.proven && (await c.store.devices(s.user)).some((d) => d.signKey)) {
+    return s.fail(
+      m.id,
+      ErrorCode.BadDeviceProof,
+      "Only one of the account's devices can remove a device: this session did not prove that it is one",
+    );
+  }
   if (!(await c.store.removeDevice(s.user, m.device, c.clock.now()))) {
     return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${m.device}`);
   }
