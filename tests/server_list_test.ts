@@ -110,6 +110,22 @@ Deno.test({
       "bob read alice's messages",
     );
     await got.close();
+    await backend.close();
+    backend = null;
+
+    // A login remembered through node 2 serves node 3 too (no password given here).
+    const kept = await connectAndLogin({ server: n2, user: "alice", home }, password("alice"), {}, {
+      remember: true,
+      keepHistory: false,
+    });
+    await kept.close();
+    const n3 = `127.0.0.1:${t.nodes[2]!.port}`;
+    const viaToken = await connectAndLogin({ server: `${n3},${n2}`, user: "alice", home }, env({}), {}, {
+      remembered: true,
+      keepHistory: false,
+    });
+    assert.equal(viaToken.server, n3);
+    await viaToken.close();
   } finally {
     await backend?.close();
     await t.stop();

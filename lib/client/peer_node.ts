@@ -106,7 +106,15 @@ export class PeerNode {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
     const node = new PeerNode(o, await loadIdentity(o.store));
     node.#listener = listenPeer(
-      { hostname: o.hostname, port: o.port, identity: node.identity, name: o.name, ...o.limits },
+      {
+        hostname: o.hostname,
+        port: o.port,
+        identity: node.identity,
+        name: o.name,
+        // Pinned peers may take the listener's reserved slots (issue 33.7).
+        isPinned: (k) => o.store.peers().some((p) => sameIdentity(p.identity, k)),
+        ...o.limits,
+      },
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);

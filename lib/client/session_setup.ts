@@ -220,6 +220,29 @@ async function userName(t: { user?: string }, prompts: Prompts): Promise<string>
 }
 
 /** Logs in with the remembered token, if any; null when there is none or the server refused it. */
+/**
+ * The login of `canonical` remembered for this server: under the address typed, else under another
+ * address pinned to the same certificate (another node of the server); with the address it is under.
+ */
+async function findToken(
+  t: Omit<Resolved, "user">,
+  canonical: string,
+): Promise<{ token: string; key: string } | null> {
+  const keys = [t.server];
+  for (const n of t.nodes ?? [{ host: t.host, port: t.port }]) {
+    const pem = await pinnedCertificate(t.home, n.host, n.port);
+    if (pem) {
+      keys.push(...await addressesOf(t.home, pem));
+      break;
+    }
+  }
+  for (const key of new Set(keys)) {
+    const token = await rememberedToken(t.home, key, canonical);
+    if (token) return { token, key };
+  }
+  return null;
+}
+
 async function tokenLogin(
   t: Omit<Resolved, "user">,
   f: ConnectFlags,
@@ -229,13 +252,14 @@ async function tokenLogin(
   notice?: (text: string) => void,
 ): Promise<ChatClient | null> {
   const canonical = normalizeName(user);
-  const token = canonical ? await rememberedToken(t.home, t.server, canonical) : null;
-  if (!canonical || !token) return null;
-  const conn = await openConnection(t, f, prompts);
+  const found = canonical ? await findToken(t, canonical) : null;
+  if (!canonical || !found) return null;
+  const { token, key } = found;
+  const { conn, server } = await openPinned(t, f, prompts);
   try {
     return await ChatClient.login({
       conn,
-      server: t.server,
+      server,
       user,
       password: "",
       token,
@@ -245,7 +269,7 @@ async function tokenLogin(
   } catch (e) {
     await conn.close();
     if (!(e instanceof BackendError && e.code === "bad_credentials")) throw e;
-    await forgetToken(t.home, t.server, canonical);
+    await forgetToken(t.home, key, canonical);
     notice?.(
       `The login remembered for ${canonical} on ${t.server} is no longer valid and was forgotten ` +
         "(expired or revoked; parley login --remember keeps a new one)",
@@ -338,6 +362,7 @@ export async function logoutRemembered(
   const t = resolveTarget(f, env);
   const user = await userName(t, prompts);
   const canonical = normalizeName(user) ?? user;
+  const key = (await findToken(t, canonical))?.key ?? t.server;
   let c = await tokenLogin(t, f, env, prompts, user, notice);
   if (!c && !all) {
     return `No login of ${canonical} is remembered for ${t.server} on this machine`;
@@ -349,7 +374,7 @@ export async function logoutRemembered(
     await c.close();
   }
   // Only once the server revoked it: a logout that failed on the way can be run again.
-  await forgetToken(t.home, t.server, canonical);
+  await forgetToken(t.home, key, canonical);
   return all
     ? `Logged out ${canonical} on ${t.server}: every remembered login of the account is revoked`
     : `Logged out ${canonical} on ${t.server}: the login remembered on this machine is revoked and forgotten`;
