@@ -28,6 +28,8 @@ import {
   type PeerListener,
 } from "../net/peer_net.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
+import { checkTextSize } from "./message_size.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
 import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./peer_wire.ts";
 import { type PeerFileEvent, PeerFiles } from "./peer_files.ts";
@@ -342,6 +344,8 @@ export class PeerNode {
   send(peer: string, text: string): ChatMessage & { queued: boolean } {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME, 1, true);
     const m = {
       mid: toHex(cryptoRandom(16)),
       ts: this.clock.now(),

@@ -57,6 +57,21 @@ Deno.test("peer node: a triangle exchanges messages in every direction; inbox ke
   }
 });
 
+Deno.test("peer node (issue 34.1): a text too long for one frame is refused with the limit, never queued", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    assert.throws(() => a.send("bob", "x".repeat(1_500_000)), /too long .*at most \d+ bytes/);
+    assert.equal(a.store.local.pendingCount(), 0);
+    const got = waitFor(b, msgFrom("alice", "still fine"));
+    a.send("bob", "still fine");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 Deno.test("peer node: messages to an unreachable peer wait in the outbox and go when it returns", async () => {
   const a = await node("alice");
   let b = await node("bob");
