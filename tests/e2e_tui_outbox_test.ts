@@ -28,6 +28,7 @@ Deno.test({
         const r = await tm.cli("bob", homes.bob, "send", "alice", `one-shot ${i}`);
         assert.equal(r.code, 0, r.err);
       }
+      for (const cmd of [["who"], ["read"], ["videos"]]) await tm.cli("bob", homes.bob, ...cmd);
       await tm.waitFor("alice", (s) => s.includes("one-shot 3"), "the third message");
       await new Promise((r) => setTimeout(r, 600)); // presence goes out in ticks
       const s = await tm.screen("alice");

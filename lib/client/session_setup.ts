@@ -182,6 +182,7 @@ async function tokenLogin(
   prompts: Prompts,
   user: string,
   notice?: (text: string) => void,
+  quiet = false,
 ): Promise<ChatClient | null> {
   const canonical = normalizeName(user);
   const token = canonical ? await rememberedToken(t.home, t.server, canonical) : null;
@@ -195,6 +196,7 @@ async function tokenLogin(
       password: "",
       token,
       clientName: "parley-cli",
+      ...(quiet ? { quiet: true } : {}),
       findFfmpeg: () => findFfmpeg(env),
     });
   } catch (e) {
@@ -218,7 +220,7 @@ export async function connectAndLogin(
   const t = resolveTarget(f, env);
   const user = await userName(t, prompts);
   if (o.remembered && o.keepHistory === false && !o.register && !o.remember) {
-    const c = await tokenLogin(t, f, env, prompts, user, o.notice);
+    const c = await tokenLogin(t, f, env, prompts, user, o.notice, o.quiet);
     if (c) return c;
   }
   const password = await readPassword(f, env, prompts, user, o.register === true);
