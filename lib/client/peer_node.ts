@@ -30,6 +30,8 @@ import {
   type PeerListener,
 } from "../net/peer_net.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
+import { checkTextSize } from "./message_size.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
 import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./peer_wire.ts";
 import { type PeerFileEvent, PeerFiles } from "./peer_files.ts";
@@ -53,6 +55,8 @@ export type PeerEvent =
   | { type: "message"; message: ChatMessage }
   /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
   | { type: "delivered"; message: ChatMessage }
+  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
+  | { type: "failed"; message: ChatMessage }
   | { type: "connected"; peer: string }
   | { type: "disconnected"; peer: string }
   | { type: "key-changed"; peer: string }
@@ -328,6 +332,7 @@ export class PeerNode {
         link.again = false;
         const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
         for (const p of todo) {
+          if (this.#tooLong(p)) continue;
           const env = await this.#serial(() =>
             this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
           );
@@ -341,6 +346,26 @@ export class PeerNode {
       if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
       else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
     });
+  }
+
+  /**
+   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
+   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   */
+  #tooLong(p: { mid: string; ts: number; to: ChatMessage["to"]; text: string }): boolean {
+    try {
+      checkTextSize(p.text, this.#frameCap, 1, true);
+      return false;
+    } catch (e) {
+      const why = (e as Error).message;
+      this.store.local.markFailed(p.mid, why);
+      this.#emit({ type: "failed", message: { ...p, seq: 0, from: this.name, failed: why } });
+      return true;
+    }
+  }
+
+  get #frameCap(): number {
+    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
   }
 
   /** Dials a known peer again later, unless it is connected, refused, or has no address. */
@@ -368,6 +393,8 @@ export class PeerNode {
   send(peer: string, text: string): ChatMessage & { queued: boolean } {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.#frameCap, 1, true);
     if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
     const m = {
       mid: toHex(cryptoRandom(16)),

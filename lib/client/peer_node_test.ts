@@ -57,6 +57,43 @@ Deno.test("peer node: a triangle exchanges messages in every direction; inbox ke
   }
 });
 
+Deno.test("peer node (issue 34.1): a text too long for one frame is refused with the limit, never queued", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    assert.throws(() => a.send("bob", "x".repeat(1_500_000)), /too long .*at most \d+ bytes/);
+    assert.equal(a.store.local.pendingCount(), 0);
+    const got = waitFor(b, msgFrom("alice", "still fine"));
+    a.send("bob", "still fine");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer node (issue 34.1): a too-long entry already in the outbox is marked failed, not sent at every connect", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    const to = { kind: "user" as const, name: "bob" };
+    const HUGE = "a".repeat(32);
+    a.store.local.addPending({ mid: HUGE, ts: Date.now(), to, text: "x".repeat(1_500_000) });
+    a.store.local.addPending({ mid: "b".repeat(32), ts: Date.now() + 1, to, text: "behind it" });
+    const failed = waitFor(a, (e) => e.type === "failed" && e.message.mid === HUGE);
+    const got = waitFor(b, msgFrom("alice", "behind it"));
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    await failed;
+    await got;
+    const [e] = a.store.local.outbox();
+    assert.equal(e?.mid, HUGE);
+    assert.match(e?.failed ?? "", /too long/);
+    assert.ok(a.peers().find((p) => p.name === "bob")?.online, "the channel stayed up");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 Deno.test("peer node: messages to an unreachable peer wait in the outbox and go when it returns", async () => {
   const a = await node("alice");
   let b = await node("bob");

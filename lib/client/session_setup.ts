@@ -250,6 +250,7 @@ async function tokenLogin(
   prompts: Prompts,
   user: string,
   notice?: (text: string) => void,
+  quiet = false,
 ): Promise<ChatClient | null> {
   const canonical = normalizeName(user);
   const found = canonical ? await findToken(t, canonical) : null;
@@ -264,6 +265,7 @@ async function tokenLogin(
       password: "",
       token,
       clientName: "parley-cli",
+      ...(quiet ? { quiet: true } : {}),
       findFfmpeg: () => findFfmpeg(env),
     });
   } catch (e) {
@@ -300,7 +302,7 @@ export async function connectAndLogin(
   const t = resolveTarget(f, env);
   const user = await userName(t, prompts);
   if (o.remembered && o.keepHistory === false && !o.register && !o.remember) {
-    const c = await tokenLogin(t, f, env, prompts, user, o.notice);
+    const c = await tokenLogin(t, f, env, prompts, user, o.notice, o.quiet);
     if (c) return c;
   }
   const password = await readPassword(f, env, prompts, user, o.register === true);

@@ -201,7 +201,7 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
     s.reply(m.id, { users: all.map((u) => ({ user: u.name, role: u.role, devices: devices.get(u.name) })) });
     return;
   }
-  const online = new Set(c.hub.byUser.keys());
+  const online = new Set([...c.hub.byUser.keys()].filter((u) => c.hub.visible(u))); // as `who`
   const list = all.map((u) => ({
     user: u.name,
     role: u.role,
