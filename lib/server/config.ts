@@ -161,3 +161,8 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
   if (c.maxFrame < 1024) throw new RangeError("Option maxFrame must be at least 1024");
   return c;
 }
+
+/** The folder of relayed files: `--files-dir`, else `files` inside the data folder. */
+export function filesDirOf(c: { dataDir: string; filesDir?: string | null }): string {
+  return c.filesDir ?? `${c.dataDir}/files`;
+}
