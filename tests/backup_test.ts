@@ -156,3 +156,26 @@ Deno.test("backup and restore carry the relayed files of --files-dir (metadata w
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("with --store postgres:// the backup says to use pg_dump and copies the rest", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-pg-" });
+  try {
+    const [data, dest] = [`${root}/data`, `${root}/backup`];
+    const srv = await spawnServerProcess(data); // makes cert.pem and key.pem
+    await srv.stop();
+    await Deno.remove(dbPathIn(data));
+    await Deno.writeTextFile(`${data}/cluster.key`, "0".repeat(64));
+    const store = ["--store", "postgres://parley@127.0.0.1:1/parley"]; // never connected to
+    const b = await runProgram("server.ts", ["backup", dest, "--data", data, ...store]);
+    assert.equal(b.code, 0, b.err);
+    assert.match(b.out, /back it up with pg_dump/);
+    assert.match(b.out, /Copied cert\.pem, key\.pem, cluster\.key and 0 relayed file\(s\)/);
+    await assert.rejects(Deno.stat(dbPathIn(dest)), Deno.errors.NotFound);
+    const r = await runProgram("server.ts", ["restore", dest, "--data", `${root}/data2`, ...store]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /put it back with pg_restore/);
+    assert.equal(await Deno.readTextFile(`${root}/data2/cert.pem`), srv.cert);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
