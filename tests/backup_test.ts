@@ -148,6 +148,12 @@ Deno.test("backup and restore carry the relayed files of --files-dir (metadata w
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(await Deno.readFile(`${files2}/f1.bin`), new Uint8Array([1, 2, 3]));
     assert.equal(await Deno.readTextFile(`${files2}/f1.json`), '{"fid":"f1"}');
+    // Again: the --files-dir there (maybe another disk) is kept beside itself, not moved across disks.
+    const again = await runProgram("server.ts", ["restore", dest, "--data", data2, "--files-dir", files2]);
+    assert.equal(again.code, 0, again.err);
+    const kept = again.out.match(/^Moved \S+ to (\S+\.before-restore-\S+)$/m)?.[1];
+    assert.ok(kept?.startsWith(`${files2}.`), again.out);
+    assert.deepEqual(await Deno.readFile(`${kept}/f1.bin`), new Uint8Array([1, 2, 3]));
     // Without --files-dir they go to the data folder's own files folder.
     const r3 = await runProgram("server.ts", ["restore", dest, "--data", `${root}/data3`]);
     assert.equal(r3.code, 0, r3.err);

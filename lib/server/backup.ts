@@ -141,7 +141,13 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
   };
   const dbNames = sqlite ? ["parley.db", "parley.db-wal", "parley.db-shm"] : [];
   for (const n of [...dbNames, ...KEY_FILES]) await moveAside(`${o.dataDir}/${n}`, n);
-  await moveAside(o.filesDir, "files");
+  const stamp = aside.slice(aside.lastIndexOf("/") + 1);
+  if (o.filesDir === `${o.dataDir}/files`) await moveAside(o.filesDir, "files");
+  else if (await exists(o.filesDir)) {
+    // `--files-dir` may be on another disk: renamed beside itself (a rename cannot cross disks).
+    await Deno.rename(o.filesDir, `${o.filesDir}.${stamp}`);
+    out.push(`Moved ${o.filesDir} to ${o.filesDir}.${stamp}`);
+  }
   if (moved.length) out.push(`Moved what ${o.dataDir} held (${moved.join(", ")}) to ${aside}`);
   if (sqlite) await copyPrivate(dbPathIn(src), db);
   const keys = await copyKeys(src, o.dataDir);
