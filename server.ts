@@ -8,7 +8,8 @@ import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
-import { DEFAULTS, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
+import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
+import { backup, restore } from "./lib/server/backup.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
@@ -30,6 +31,8 @@ Usage:
   parley-server admin grant|revoke NAME   make NAME an admin, or take it back (offline)
   parley-server admin unlock NAME         lift a login lockout (offline)
   parley-server admin invite              a one-time invitation code to register with (offline)
+  parley-server backup DEST               copy the data folder to DEST (new or empty) while the server runs
+  parley-server restore SRC               put a backup back into the data folder (server stopped) and check it
 
 Options:
   --host HOST              address to listen on (default ${DEFAULTS.host})
@@ -157,6 +160,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
+  if (positionals[0] === "backup" || positionals[0] === "restore") {
+    return await backupCommand(positionals, { dataDir, filesDir: f["files-dir"], store: f.store });
+  }
   if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
 
   const dd = await openDataDir(dataDir, {
@@ -349,6 +355,25 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `backup DEST` and `restore SRC` (lib/server/backup.ts): the data folder, `--files-dir`, `--store`. */
+async function backupCommand(
+  [cmd, path, ...extra]: string[],
+  o: { dataDir: string; filesDir?: string; store?: string },
+): Promise<number> {
+  if (!path || extra.length) throw new Error(`Usage: ${cmd} ${cmd === "backup" ? "DEST" : "SRC"}`);
+  const common = {
+    dataDir: o.dataDir,
+    filesDir: filesDirOf({ dataDir: o.dataDir, filesDir: o.filesDir }),
+    postgres: !!(o.store ?? Deno.env.get("PARLEY_STORE")),
+    now: Date.now(),
+  };
+  const lines = cmd === "backup"
+    ? await backup(path, { ...common, version: VERSION })
+    : await restore(path, common);
+  for (const l of lines) console.log(l);
+  return 0;
 }
 
 if (import.meta.main) {

@@ -140,6 +140,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       register,
       ...(register && typeof o.invite === "string" ? { invite: o.invite } : {}),
       quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
+      notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
       ...(prepare
         ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
         : {}),
@@ -181,6 +182,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         keepHistory: false,
         remember: true,
         quiet: true,
+        notice: (t) => io.err(`parley: ${t}`),
       });
       try {
         said(c);

@@ -54,6 +54,7 @@ export class LiveBackend implements ChatBackend {
   #toAck: ChatMessage[] = [];
   #ackTimer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  #versionSaid: string | null = null;
   #reconnecting = false;
   /** Set by `reconnectNow` or a ban's end: the backoff wait ends early. */
   #wake: (() => void) | null = null;
@@ -111,6 +112,10 @@ export class LiveBackend implements ChatBackend {
   /** Subscribes, syncs; the queue is saved by the client before it is returned (then acknowledged). */
   async #begin(): Promise<ChatMessage[]> {
     this.#attach();
+    // The server's version differs in major.minor (its hello): said once per server version met.
+    const v = this.#client.versionNotice;
+    if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
+    this.#versionSaid = v;
     this.#ackTimer ??= setInterval(() => this.#flushAcks(), ACK_EVERY_MS);
     const queued = await this.#client.sync();
     this.#toAck.push(...queued);

@@ -207,6 +207,7 @@ export interface LoginChoices {
   remember?: boolean;
   /** Registering: an admin's one-time invitation code (`parley register --invite CODE`). */
   invite?: string;
+  /** Told what the user should know: a remembered login refused, the server's version differing. */
   notice?: (text: string) => void;
   /** A one-shot command: the server announces no presence for it (the full-screen client is not quiet). */
   quiet?: boolean;
@@ -303,7 +304,7 @@ export async function connectAndLogin(
   const user = await userName(t, prompts);
   if (o.remembered && o.keepHistory === false && !o.register && !o.remember) {
     const c = await tokenLogin(t, f, env, prompts, user, o.notice, o.quiet);
-    if (c) return c;
+    if (c) return saidVersion(c, o.notice);
   }
   const password = await readPassword(f, env, prompts, user, o.register === true);
   const { conn, server, pem } = await openPinned(t, f, prompts);
@@ -342,12 +343,18 @@ export async function connectAndLogin(
         throw e;
       }
     }
-    return client;
+    return saidVersion(client, o.notice);
   } catch (e) {
     store?.close();
     await conn.close();
     throw e;
   }
+}
+
+/** Says (through `notice`) when the server's major.minor differs from this client's (its hello). */
+function saidVersion(c: ChatClient, notice?: (text: string) => void): ChatClient {
+  if (c.versionNotice) notice?.(c.versionNotice);
+  return c;
 }
 
 /**

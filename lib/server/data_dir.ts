@@ -70,6 +70,9 @@ export async function openDataDir(
   };
 }
 
+/** The data folder's key files, besides the database: what a backup copies with it. */
+export const KEY_FILES = ["cert.pem", "key.pem", "cluster.key"] as const;
+
 const PRIVATE_FILES = [
   "parley.db",
   "parley.db-wal",

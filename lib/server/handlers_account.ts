@@ -25,6 +25,7 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
     time: c.clock.now(),
     nonce: s.nonce,
     maxFrame: c.config.maxFrame,
+    version: c.config.version, // a client of another major.minor says so (issue 38.5)
   });
   await Promise.resolve();
 }
