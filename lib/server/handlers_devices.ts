@@ -13,7 +13,8 @@
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
  * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more; only a
- *   session that proved its device key removes one, once the account's devices have keys).
+ *   session that proved its device key removes one, once the account's devices have keys: the
+ *   command table's `asDevice`).
  * - `link.open/join/msg`: handlers_link.ts.
  * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
  *   active device of the recipient and to the sender's other devices.
@@ -191,14 +192,6 @@ export async function deviceList(c: Core, s: Session, m: Request<"device.list">)
 }
 
 export async function deviceRemove(c: Core, s: Session, m: Request<"device.remove">): Promise<void> {
-  // Only a device of the account removes one: not a session with just the password (issue 33).
-  if (!s.proven && (await c.store.devices(s.user)).some((d) => d.signKey)) {
-    return s.fail(
-      m.id,
-      ErrorCode.BadDeviceProof,
-      "Only one of the account's devices can remove a device: this session did not prove that it is one",
-    );
-  }
   if (!(await c.store.removeDevice(s.user, m.device, c.clock.now()))) {
     return s.fail(m.id, ErrorCode.NoSuchDevice, `${s.user} has no device ${m.device}`);
   }
