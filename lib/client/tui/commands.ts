@@ -25,6 +25,10 @@ import { FILE_COMMANDS } from "./commands_files.ts";
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
 
+/** Runs another row of the table (`/changegrant` prints what `/grant` or `/revoke` print). */
+const run = (name: string, ctx: CommandContext, args: string[]) =>
+  COMMANDS.find((c) => c.name === name)!.run(ctx, args);
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "help",
@@ -35,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "msg",
+    aliases: ["messageto"],
     usage: "USER TEXT",
     help: "Send a private message without switching buffer",
     permission: "user",
@@ -117,6 +122,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "who",
+    aliases: ["viewusers"],
     usage: "",
     help: "Everyone online, with address and active since",
     permission: "user",
@@ -202,6 +208,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "kick",
+    aliases: ["kickuser"],
     usage: "USER [SECONDS]",
     help: "Disconnect a user; with SECONDS (or 10m, 2h) also ban them that long",
     permission: "admin",
@@ -223,6 +230,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "kicked",
+    aliases: ["viewkickusers"],
     usage: "",
     help: "List kicked and banned users",
     permission: "admin",
@@ -255,6 +263,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       await ctx.backend.revoke(user(u!));
       ctx.print(`${user(u!)} is no longer an admin`);
+    },
+  },
+  {
+    name: "changegrant",
+    usage: "USER",
+    help: "Make a user an admin, or take their admin rights when they have them",
+    permission: "admin",
+    run: async (ctx, [u]) => {
+      const name = user(u!);
+      const all = ctx.backend.users ? await ctx.backend.users() : null;
+      const role = all ? all.find((x) => x.user === name)?.role : (await ctx.backend.whois(name))?.role;
+      if (!role) {
+        throw new Error(
+          all ? `There is no user named ${name}` : `${name} is not online: use /grant or /revoke`,
+        );
+      }
+      await run(role === "admin" ? "revoke" : "grant", ctx, [name]);
     },
   },
   {
@@ -316,7 +341,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "quit",
-    aliases: ["exit"],
+    aliases: ["exit", "disconnect"],
     usage: "",
     help: "Leave Parley (warns once when messages are not sent yet)",
     permission: "user",

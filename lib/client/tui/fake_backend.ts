@@ -43,6 +43,7 @@ export class FakeBackend implements ChatBackend {
   /** Optional members: tests set them to exercise `/inbox`, `/join` and typing with server support. */
   inbox?: ChatBackend["inbox"];
   join?: ChatBackend["join"];
+  users?: ChatBackend["users"];
   typing?: ChatBackend["typing"];
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;

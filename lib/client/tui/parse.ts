@@ -124,7 +124,8 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
   for (const c of commands) {
     if (c.permission === "admin" && role !== "admin") continue;
     const head = `/${c.name} ${c.usage}`.trimEnd();
-    lines.push(`  ${head.padEnd(24)} ${c.help}`);
+    const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
+    lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
   }
   return lines;
 }
