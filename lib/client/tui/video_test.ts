@@ -145,7 +145,7 @@ Deno.test("TuiApp: n refuses a stream offer, /accept without an offer is an erro
 Deno.test("TuiApp /videos lists the server's videos", async () => {
   const h = await harness({ setup: video, cols: 200 });
   const s = await h.type("/videos\r");
-  assert.match(s.join("\n"), /1 video \(\/play NAME \[--thirds\]\):/);
+  assert.match(s.join("\n"), /1 video \(\/play VIDEO \[--thirds\]\):/);
   assert.match(s.join("\n"), /sample {2}3\.0 s {2}24 fps {2}1920×1080 {2}240p 720p 1080p/);
   h.close();
 });
