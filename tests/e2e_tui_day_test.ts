@@ -1,7 +1,8 @@
 /**
  * A day of real use (issue 34), as the user sees it: real `client.ts` processes in tmux against an
  * in-process server. The kitty graphics probe never becomes the pane's title, and the title the
- * shell had is back after quitting.
+ * shell had is back after quitting; the seeds' command names run and /help lists them; Tab completes
+ * a registered user who is offline.
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
@@ -41,5 +42,27 @@ Deno.test({
       await tm.type("alice", "/quit");
       await tm.waitFor("alice", (s) => s.includes("CLIENT-EXITED"), "the client's exit");
       assert.equal(await tm.title("alice"), "before-parley");
+    }),
+});
+
+Deno.test({
+  name:
+    "TUI e2e (issue 34.10, 34.15): seed aliases run and show in /help; Tab completes a registered user who is offline",
+  ignore: skipWithoutTmux,
+  fn: () =>
+    withClients(["alice", "zelda"], async (tm, homes) => {
+      await tm.start("alice", "alice", homes.alice!, { cols: 120, rows: 40 });
+      await tm.waitFor("alice", (s) => s.includes("Welcome to Parley, alice"), "welcome");
+      await tm.type("alice", "/viewusers");
+      await tm.waitFor("alice", (s) => /\d+ online:/.test(s), "/viewusers ran /who");
+      await tm.type("alice", "/help");
+      await tm.waitFor("alice", (s) => s.includes("(also /exit, /disconnect)"), "/help lists the aliases");
+      await tm.type("alice", "/help viewusers");
+      await tm.waitFor("alice", (s) => s.includes("/who (also /viewusers)"), "/help of an alias");
+      await tm.keys("alice", "-l", "/msg zel");
+      await tm.keys("alice", "Tab");
+      await tm.waitFor("alice", (s) => /\/msg zelda\s*$/m.test(s), "zelda (offline) completed");
+      await tm.keys("alice", "C-u");
+      await tm.type("alice", "/disconnect");
     }),
 });
