@@ -223,6 +223,13 @@ export class StreamRelay {
         if (e.accept) o.peerNode = from;
         else this.#offers.delete(e.sid);
         this.#answeredElsewhere(e.sid, o.to, null);
+        // …and on the other nodes (the answering node keeps its proxy: see "stop")
+        this.hub.link?.publish({
+          t: "stream",
+          op: "stop",
+          sid: e.sid,
+          h: { t: "stream.stop", sid: e.sid, by: o.to, reason: "answered" },
+        });
         o.from.send(e.h);
         return;
       case "frame":
@@ -236,6 +243,7 @@ export class StreamRelay {
           o.from.send(e.h);
         }
         if (p && p.origin === from) {
+          if (e.h.t === "stream.stop" && e.h.reason === "answered" && p.peer) return; // answered here: it goes on
           this.#proxies.delete(e.sid);
           if (p.peer) p.peer.send(e.h);
           else for (const x of this.hub.sessionsOf(p.to)) x.send(e.h);
