@@ -318,3 +318,23 @@ export async function* cipherBatches(
   }
   await checkUnchanged(path, f.size, f.mtime);
 }
+
+/**
+ * Tab completion of a file path as typed (relative to the working folder): the entries of its folder
+ * that start with its last part, folders with a `/` after them; dot files only when the part starts
+ * with a dot. At most `limit`, sorted; none when the folder cannot be read.
+ */
+export function pathCompletions(typed: string, limit = 50): string[] {
+  const cut = typed.lastIndexOf("/") + 1;
+  const dir = typed.slice(0, cut), part = typed.slice(cut);
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir || ".")) {
+      if (!e.name.startsWith(part) || (e.name.startsWith(".") && !part.startsWith("."))) continue;
+      out.push(dir + e.name + (e.isDirectory ? "/" : ""));
+    }
+  } catch {
+    return [];
+  }
+  return out.sort().slice(0, limit);
+}

@@ -362,6 +362,9 @@ export class LiveBackend implements ChatBackend {
   kicked(): Promise<KickedEntry[]> {
     return this.#client.kicked();
   }
+  users(): Promise<{ user: string; role: Role }[]> {
+    return this.#client.users();
+  }
   grant(user: string): Promise<void> {
     return this.#client.grant(user);
   }
