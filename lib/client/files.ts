@@ -21,7 +21,7 @@
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
-import { ChunkedEncryptor, fileContext, openFileHeader, SALT_LEN } from "../crypto/file_aead.ts";
+import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
@@ -130,7 +130,7 @@ export class FileTransfers {
         mtime: f.mtime,
         sha256: "", // hashed while the file goes, sent after the offer
         key: toBase64(cryptoRandom(32)),
-        salt: toBase64(cryptoRandom(SALT_LEN)),
+        salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
         at: Date.now(),
         state: "uploading",
       };
@@ -197,10 +197,12 @@ export class FileTransfers {
     sum: FileSum | null,
   ): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
-    const ctx = fileContext(rec.fid, this.client.user, rec.to);
     const salt = fromBase64(rec.salt);
-    const header = (await ChunkedEncryptor.create(key, ctx, () => salt)).header;
-    const cipher = await openFileHeader(key, ctx, header);
+    if (salt.length !== HEADER_SEED_LEN) {
+      throw new BackendError("file_failed", "This upload began in the old file format: send the file again");
+    }
+    const header = (await ChunkedEncryptor.create(key, seeded(salt))).header;
+    const cipher = await openFileHeader(key, header);
     const total = cipherSize(rec.size);
     // Progress in plaintext bytes, as the recipient sees it (the paths count ciphertext offsets).
     const p = (off: number, state: TransferProgress["state"]) =>
