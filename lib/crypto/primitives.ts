@@ -272,8 +272,12 @@ export function aesGcmOpenSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Arr
 export function chachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
   check32(key, "ChaCha20-Poly1305 key");
   const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: GCM_TAG_LEN });
-  const body = c.update(plaintext), last = c.final();
-  return concatBytes([body, last, c.getAuthTag()]);
+  const body = c.update(plaintext), last = c.final(); // a stream cipher: `last` is empty
+  const out = new Uint8Array(body.length + last.length + GCM_TAG_LEN);
+  out.set(body);
+  out.set(last, body.length);
+  out.set(c.getAuthTag(), body.length + last.length);
+  return out;
 }
 
 /** Opens `chachaSeal`'s output; `DecryptError` when the tag does not match. */
@@ -283,8 +287,10 @@ export function chachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arra
   const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: GCM_TAG_LEN });
   d.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LEN));
   try {
-    const body = d.update(sealed.subarray(0, sealed.length - GCM_TAG_LEN));
-    return concatBytes([body, d.final()]);
+    const body = d.update(sealed.subarray(0, sealed.length - GCM_TAG_LEN)), last = d.final();
+    return last.length
+      ? concatBytes([body, last])
+      : new Uint8Array(body.buffer, body.byteOffset, body.length);
   } catch {
     throw new DecryptError();
   }
