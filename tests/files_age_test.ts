@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex, sha256Stream } from "../lib/common/bytes.ts";
-import { decodeRecipient, encodeIdentity } from "../lib/crypto/age_keys_testing.ts";
+import { decodeIdentity, decodeRecipient, encodeIdentity } from "../lib/crypto/age_keys_testing.ts";
 import {
   CHUNK_SIZE,
   ChunkedEncryptor,
@@ -207,5 +207,59 @@ Deno.test("PartWriter refuses data after the final chunk (in the same push, or i
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the testkit's STREAM vectors pass through the production reader too (openFileHeader + PartWriter)", async () => {
+  // One home for the chunk rule: PartWriter opens chunks with the same ChunkCipher.decryptChunk the
+  // vector-tested StreamDecryptor uses; every testkit file in Parley's header layout is read here too.
+  const dir = new URL("../lib/crypto/testdata/age/", import.meta.url), tmp = await Deno.makeTempDir();
+  let n = 0;
+  try {
+    for (
+      const name of [
+        "stream_two_chunks",
+        "stream_three_chunks",
+        "stream_last_chunk_full",
+        "stream_empty_payload",
+        "x25519",
+      ]
+    ) {
+      const raw = await Deno.readFile(new URL(name, dir));
+      const cut = raw.findIndex((_, i) => raw[i] === 0x0a && raw[i + 1] === 0x0a) + 2;
+      const text = new TextDecoder().decode(raw.subarray(0, cut));
+      const body = raw.subarray(cut) as Uint8Array<ArrayBuffer>;
+      const ct = /^compressed: zlib$/m.test(text)
+        ? new Uint8Array(
+          await new Response(new Blob([body]).stream().pipeThrough(new DecompressionStream("deflate")))
+            .arrayBuffer(),
+        )
+        : body;
+      const id = text.match(/^identity: (\S+)$/m)![1]!;
+      const payload = text.match(/^payload: ([0-9a-f]{64})$/m)![1]!;
+      const secret = decodeIdentity(id);
+      const size = (await decryptFile(secret, ct)).length;
+      assert.equal(ct.length, cipherSize(size), `${name}: Parley's layout`);
+      const out = await Deno.open(`${tmp}/v.part`, { read: true, write: true, create: true, truncate: true });
+      try {
+        const hash = sha256Stream();
+        const w = new PartWriter(
+          out,
+          await openFileHeader(secret, ct.subarray(0, FILE_HEADER_LEN)),
+          size,
+          0,
+          hash,
+        );
+        await w.push(ct.subarray(FILE_HEADER_LEN));
+        assert.ok(w.done, name);
+        assert.equal(hash.hex(), payload, name);
+        n++;
+      } finally {
+        out.close();
+      }
+    }
+    assert.equal(n, 5);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });
