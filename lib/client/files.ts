@@ -3,12 +3,12 @@
  * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
  * download side), the client files touching the user's files (besides the stores).
  *
- * Send: pick a random file id, key and salt, remember them in the keystore ("files:out"), create
- * the file on the server, send the offer as an encrypted DM control message (file_offer.ts), then
- * upload the C2SP ciphertext (file_aead.ts; context = file id, sender, recipient) in bounded bodies
- * from the offset the server reports. The file is hashed from the plaintext read for its chunks
+ * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
+ * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), create the file on
+ * the server, send the offer as an encrypted DM control message (file_offer.ts), then upload the age
+ * file (age_stream.ts) in bounded bodies from the offset the server reports. The file is hashed from the plaintext read for its chunks
  * (FileSum); its SHA-256 follows the offer as a second control message. Chunks are encrypted by index,
- * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
+ * so a restarted sender resumes the same transfer (same key and seed: the same header) from the server's offset.
  *
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
  * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
@@ -148,8 +148,8 @@ export class FileTransfers {
   }
 
   /**
-   * Offers `path` to every other member of `room`: one transfer per member (its own file id, key
-   * and upload; the recipient is bound into each chunk's context), one after another. Members it
+   * Offers `path` to every other member of `room`: one transfer per member (its own file id, one-time
+   * identity and upload), one after another. Members it
    * failed for are named in one error after the others were tried.
    */
   async sendRoom(

@@ -1,7 +1,7 @@
 /**
  * The payload of a Parley file transfer: a standard age v1 file (c2sp.org/age), openable with
  * `age -d -i KEYFILE` given the transfer's one-time X25519 identity (raw 32 bytes in the offer;
- * `encodeIdentity` gives its AGE-SECRET-KEY-1… form). Parley writes the header of age.ts with one
+ * age_keys_testing.ts `encodeIdentity` gives its AGE-SECRET-KEY-1… form). Parley writes the age.ts header, one
  * X25519 stanza to that identity, then age's STREAM payload:
  *
  *   nonce (16) | chunk₀ | chunk₁ | … each ChaCha20-Poly1305(HKDF-SHA-256(file key, nonce, "payload"),
@@ -10,6 +10,12 @@
  * The final chunk may be full, never empty unless it is the only one. Parley's header is always
  * FILE_HEADER_LEN bytes (header text and payload nonce), so the layout of a transfer follows from
  * its plaintext size (file_offer.ts), and chunks are sealed and checked by index, in any order.
+ *
+ * age does not authenticate its sender: anyone who knows a recipient can encrypt to it. A transfer's
+ * file is authentic because only its two ends know the one-time identity — its public half is never
+ * sent (the header hides it: the stanza names only the ephemeral share) — and because the offer's
+ * SHA-256 is checked before a `.part` is renamed. A fresh identity per transfer also ties the
+ * ciphertext to its transfer (what the C2SP context did before).
  *
  * `ChunkCipher.decryptChunk` is the one home of the chunk rule (nonce, last flag, lengths);
  * `ChunkDecryptor` (chunk by chunk) and `StreamDecryptor` (arbitrary splits, any age header, sticky
