@@ -2,7 +2,8 @@
  * Pure parts of file transfers (issue 12), no I/O:
  * - the offer: an end-to-end encrypted DM control payload `{v: 1, k: "file", mid, fid, name, size,
  *   key, fmt, sha256}` (file id, plaintext name and size, the transfer's one-time X25519 identity,
- *   `fmt: "age"`: the payload format, any other or none refused; the plaintext SHA-256), bound to its message id like every payload; the receiving codec files it in the
+ *   `fmt: "age"`: the payload format, any other or none refused; the plaintext SHA-256), bound to
+ *   its message id like every payload; the receiving codec files it in the
  *   keystore (`offerWrites`) and it is never shown as a chat line. A sender that has not hashed
  *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
  *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
@@ -68,7 +69,7 @@ export interface OutRecord {
   offered?: boolean;
 }
 
-/** Chunks per peer record or direct frame (4 × 64 KiB = 256 KiB). */
+/** Chunks per peer record (4 × 64 KiB = 256 KiB, under the 1 MiB frame cap once in base64). */
 export const BATCH = 4;
 /** Chunks per relay request body (7 × (64 KiB + tag) ≈ 448 KiB, header included under FILE_BODY_MAX). */
 export const RELAY_BATCH = 7;

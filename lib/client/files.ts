@@ -6,9 +6,11 @@
  * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
  * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), create the file on
  * the server, send the offer as an encrypted DM control message (file_offer.ts), then upload the age
- * file (age_stream.ts) in bounded bodies from the offset the server reports. The file is hashed from the plaintext read for its chunks
+ * file (age_stream.ts) in bounded bodies from the offset the server reports. The file is hashed
+ * from the plaintext read for its chunks
  * (FileSum); its SHA-256 follows the offer as a second control message. Chunks are encrypted by index,
- * so a restarted sender resumes the same transfer (same key and seed: the same header) from the server's offset.
+ * so a restarted sender resumes the same transfer (same key and seed: the same header) from the
+ * server's offset.
  *
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
  * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
