@@ -175,7 +175,7 @@ Deno.test("files: names with traversal, separators, control characters and reser
         mtime: st.mtime!.getTime(),
         sha256: await sha256Hex("x"),
         key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
-        salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+        salt: toBase64(crypto.getRandomValues(new Uint8Array(64))),
         at: 0,
         state: "uploading",
       };
@@ -215,7 +215,7 @@ Deno.test("files: a file whose chunks verify but whose SHA-256 differs from the 
       mtime: st.mtime!.getTime(),
       sha256: await sha256Hex("other content"),
       key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
-      salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+      salt: toBase64(crypto.getRandomValues(new Uint8Array(64))),
       at: 0,
       state: "uploading",
     };
@@ -262,7 +262,7 @@ async function offerAs(fa: FileTransfers, src: string, name: string): Promise<st
     mtime: st.mtime!.getTime(),
     sha256: await sha256Hex(data),
     key: toBase64(crypto.getRandomValues(new Uint8Array(32))),
-    salt: toBase64(crypto.getRandomValues(new Uint8Array(24))),
+    salt: toBase64(crypto.getRandomValues(new Uint8Array(64))),
     at: 0,
     state: "uploading",
   };

@@ -11,7 +11,7 @@
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
-import { CHUNK_SIZE, type ChunkCipher } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
 import { cipherFrom } from "./file_cipher.ts";
@@ -121,11 +121,12 @@ export class PartWriter {
     const pending = this.#pending.length ? concat(this.#pending, body) : body;
     // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
     const parts: Promise<Uint8Array>[] = [];
+    const count = chunkCount(this.size);
     let off = 0, k = this.#issued;
-    for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
-      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
+    for (let cl; k < count && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
+      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl), k === count - 1));
     }
-    const extra = k >= chunkCount(this.size) && off < pending.length;
+    const extra = k >= count && off < pending.length;
     this.#pending = pending.subarray(off);
     this.#issued = k;
     const opened = Promise.all(parts);

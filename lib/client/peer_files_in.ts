@@ -15,12 +15,12 @@
  */
 import { fromBase64 } from "../common/bytes.ts";
 import { sanitize } from "../common/sanitize.ts";
-import { CHUNK_SIZE, type ChunkCipher, fileContext, openFileHeader } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "./backend.ts";
 import { downloadTarget, finishPart, openPart, PartWriter, removePart, roomFor } from "./file_disk.ts";
 import { DEFAULT_MAX_SIZE, judgeOffer } from "./file_policy.ts";
-import { chunkCount, nameProblem, wholeChunks } from "./file_offer.ts";
+import { chunkCount, formatProblem, nameProblem, wholeChunks } from "./file_offer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
 import { sizeText } from "./progress.ts";
@@ -113,13 +113,10 @@ export class FileInbox {
     const problem = nameProblem(r.name);
     if (problem) return await refuse(problem);
     if (this.waiting().length >= MAX_WAITING) return await refuse("too many offers are waiting");
+    if (r.fmt !== FILE_FORMAT) return await refuse(formatProblem(r.fmt));
     let cipher: ChunkCipher;
     try {
-      cipher = await openFileHeader(
-        fromBase64(r.key),
-        fileContext(r.fid, peer, this.host.me),
-        fromBase64(r.hdr),
-      );
+      cipher = await openFileHeader(fromBase64(r.key), fromBase64(r.hdr));
     } catch {
       return await refuse("its key does not open its header");
     }
@@ -232,11 +229,7 @@ export class FileInbox {
     this.#stop(i, "receiving");
     const gen = i.gen;
     i.via = via;
-    i.cipher ??= await openFileHeader(
-      fromBase64(i.key),
-      fileContext(i.fid, i.peer, this.host.me),
-      fromBase64(i.hdr),
-    );
+    i.cipher ??= await openFileHeader(fromBase64(i.key), fromBase64(i.hdr));
     const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);
