@@ -25,6 +25,7 @@ import { signMembershipChange } from "../crypto/membership.ts";
 import { ReplayError } from "../crypto/ratchet.ts";
 import { DecryptError, wasmHashers } from "../crypto/primitives.ts";
 import { RoomManager } from "../crypto/room_manager.ts";
+import type { SenderKeyDistribution } from "../crypto/sender_key_state.ts";
 import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
@@ -67,6 +68,16 @@ import {
 
 /** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
 const READY_POLL_MS = 50;
+
+/** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
+const ADOPTED = "rooms:adopted-0.1.0";
+
+/** A room key held until its 0.1.0 room has a membership log: sender device address, user, key. */
+interface Held {
+  from: string;
+  user: string;
+  dist: SenderKeyDistribution;
+}
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
@@ -157,7 +168,14 @@ export class E2eCodec implements BodyCodec {
     this.rooms = new RoomManager({ store: cs, me, clock });
     this.#request = (k, f) => host.conn.request(k, f);
     this.#dir = new E2eDirectory(this.#request, this.dm, cs);
-    this.#logs = new RoomLogs(this.#request, cs, (u) => this.#dir.signKeyOf(u), clock);
+    this.#logs = new RoomLogs(
+      this.#request,
+      cs,
+      (u) => this.#dir.signKeyOf(u),
+      clock,
+      me,
+      (r) => this.rooms.rotate(r),
+    );
     local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
@@ -217,7 +235,55 @@ export class E2eCodec implements BodyCodec {
     });
     const codec = new E2eCodec(client, cs, store, clock, device);
     client.codec = codec;
+    await codec.#adoptLegacyRooms().catch((e) =>
+      codec.#notice("warn", e instanceof Error ? e.message : String(e))
+    );
     return codec;
+  }
+
+  /**
+   * Once per folder (the upgrade from 0.1.0): each room I am an admin of that has no membership log
+   * gets its genesis entry signed by me (room_log.ts) and a fresh sender key for its members.
+   */
+  #adoptLegacyRooms(): Promise<void> {
+    return this.#serial(async () => {
+      if (await this.cs.get(ADOPTED)) return;
+      for (const room of await this.#logs.unadopted()) {
+        const members = (await this.#logs.state(room)).members;
+        await this.#distribute({ kind: "room", name: room });
+        this.#notice(
+          "info",
+          `#${room} (made by Parley 0.1.0) now has a membership log signed by you: ${members.join(", ")}`,
+        );
+      }
+      await this.cs.commit({ put: { [ADOPTED]: true }, del: [] });
+    });
+  }
+
+  /**
+   * Installs the room keys held for a 0.1.0 room (refused while it had no log) once its log lets
+   * their senders in; keeps them while it still has none; drops (with a notice) those it refuses.
+   */
+  async #installHeld(room: string): Promise<string[]> {
+    const key = `held:${room}`;
+    const held = (await this.cs.get(key)) as Held[] | undefined;
+    if (!held) return [];
+    let w: StoreWrites = { put: {}, del: [] };
+    const keep: Held[] = [];
+    for (const h of held) {
+      const refused = await this.#logs.refusal(room, h.user);
+      if (refused === null) w = mergeWrites(w, await this.rooms.acceptDistribution(h.from, h.dist));
+      else if (this.#logs.unlogged(room)) keep.push(h);
+      else if (refused) {
+        this.#notice("warn", `A room key from ${h.user} for #${room} was refused: ${refused}`);
+      }
+    }
+    if (keep.length < held.length) {
+      if (keep.length) w.put[key] = keep;
+      else w.del.push(key);
+      await this.cs.commit(w);
+    }
+    return keep.map((h) => h.user);
   }
 
   /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
@@ -359,6 +425,22 @@ export class E2eCodec implements BodyCodec {
           const refused = p.dist.room === BROADCAST_ROOM
             ? null
             : await this.#logs.refusal(p.dist.room, m.from);
+          if (refused !== null && this.#logs.unlogged(p.dist.room)) {
+            // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (#installHeld).
+            const key = `held:${p.dist.room}`;
+            const held = ((await this.cs.get(key)) as Held[] | undefined) ?? [];
+            const hold = { put: { [key]: [...held, { from, user: m.from, dist: p.dist }] }, del: [] };
+            await this.cs.commit(
+              mergeWrites(o.writes, hold),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            this.#notice(
+              "warn",
+              `A room key from ${m.from} for #${p.dist.room} is kept until an admin of #${p.dist.room} ` +
+                `signs its membership log (a room made by Parley 0.1.0)`,
+            );
+            return null;
+          }
           if (refused !== null) {
             // consumed (never retried), the key not installed
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
@@ -375,6 +457,13 @@ export class E2eCodec implements BodyCodec {
           return null;
         }
         const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
+        if (room !== BROADCAST_ROOM && (await this.#installHeld(room)).includes(m.from)) {
+          // Not consumed nor acknowledged: the server keeps it until the room's log arrives.
+          throw new Error(
+            `it was sent in #${room} (a room made by Parley 0.1.0), which no admin has signed a ` +
+              `membership log for yet; it stays on the server and is read once one does`,
+          );
+        }
         const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
         const p = decodePayload(o.plaintext, m.mid);
         if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
