@@ -7,7 +7,8 @@
  * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
  * signed with the acting member's identity key and verified (and shown) by every member; who is in
  * a room is decided by its signed membership log (`RoomLogs`, room_log.ts): sender keys go only
- * to the log's members and are accepted only from them, and a disagreeing server sends nothing. Member
+ * to the log's members and are accepted only from them, and a disagreeing server sends nothing (a room
+ * made by 0.1.0 is adopted by its admin's client; its keys wait in held_room_keys.ts until then). Member
  * lists, bundle fetching, identity pinning and that check live in `E2eDirectory` (e2e_directory.ts).
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
@@ -25,7 +26,6 @@ import { signMembershipChange } from "../crypto/membership.ts";
 import { ReplayError } from "../crypto/ratchet.ts";
 import { DecryptError, wasmHashers } from "../crypto/primitives.ts";
 import { RoomManager } from "../crypto/room_manager.ts";
-import type { SenderKeyDistribution } from "../crypto/sender_key_state.ts";
 import { mergeWrites, type StoreWrites } from "../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
@@ -40,6 +40,7 @@ import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts";
 import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
+import { holdKey, releaseHeld } from "./held_room_keys.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
@@ -71,13 +72,6 @@ const READY_POLL_MS = 50;
 
 /** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
 const ADOPTED = "rooms:adopted-0.1.0";
-
-/** A room key held until its 0.1.0 room has a membership log: sender device address, user, key. */
-interface Held {
-  from: string;
-  user: string;
-  dist: SenderKeyDistribution;
-}
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
@@ -260,30 +254,8 @@ export class E2eCodec implements BodyCodec {
     });
   }
 
-  /**
-   * Installs the room keys held for a 0.1.0 room (refused while it had no log) once its log lets
-   * their senders in; keeps them while it still has none; drops (with a notice) those it refuses.
-   */
-  async #installHeld(room: string): Promise<string[]> {
-    const key = `held:${room}`;
-    const held = (await this.cs.get(key)) as Held[] | undefined;
-    if (!held) return [];
-    let w: StoreWrites = { put: {}, del: [] };
-    const keep: Held[] = [];
-    for (const h of held) {
-      const refused = await this.#logs.refusal(room, h.user);
-      if (refused === null) w = mergeWrites(w, await this.rooms.acceptDistribution(h.from, h.dist));
-      else if (this.#logs.unlogged(room)) keep.push(h);
-      else if (refused) {
-        this.#notice("warn", `A room key from ${h.user} for #${room} was refused: ${refused}`);
-      }
-    }
-    if (keep.length < held.length) {
-      if (keep.length) w.put[key] = keep;
-      else w.del.push(key);
-      await this.cs.commit(w);
-    }
-    return keep.map((h) => h.user);
+  #releaseHeld(room: string): Promise<string[]> {
+    return releaseHeld(this.cs, this.#logs, this.rooms, room, (t) => this.#notice("warn", t));
   }
 
   /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
@@ -426,10 +398,8 @@ export class E2eCodec implements BodyCodec {
             ? null
             : await this.#logs.refusal(p.dist.room, m.from);
           if (refused !== null && this.#logs.unlogged(p.dist.room)) {
-            // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (#installHeld).
-            const key = `held:${p.dist.room}`;
-            const held = ((await this.cs.get(key)) as Held[] | undefined) ?? [];
-            const hold = { put: { [key]: [...held, { from, user: m.from, dist: p.dist }] }, del: [] };
+            // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (held_room_keys.ts).
+            const hold = await holdKey(this.cs, { from, user: m.from, dist: p.dist });
             await this.cs.commit(
               mergeWrites(o.writes, hold),
               (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
@@ -457,7 +427,7 @@ export class E2eCodec implements BodyCodec {
           return null;
         }
         const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
-        if (room !== BROADCAST_ROOM && (await this.#installHeld(room)).includes(m.from)) {
+        if (room !== BROADCAST_ROOM && (await this.#releaseHeld(room)).includes(m.from)) {
           // Not consumed nor acknowledged: the server keeps it until the room's log arrives.
           throw new Error(
             `it was sent in #${room} (a room made by Parley 0.1.0), which no admin has signed a ` +
