@@ -228,6 +228,14 @@ Deno.test("room log: a room without a log (made by 0.1.0) is adopted by its admi
     await a.client.send({ kind: "room", name: "old" }, "adopted");
     await eventually(() => bi.msgs.some((x) => x.text === "adopted"), 5000, "bob reads");
     assert.equal(logRows(), 1);
+    await eventually(
+      () =>
+        bi.notices.some((n) =>
+          n.includes("alice signed #old's membership log") && n.endsWith("alice, bob, mallory")
+        ),
+      5000,
+      "bob is told",
+    );
     await b.client.send({ kind: "room", name: "old" }, "bob too");
     // Only once: a second genesis is refused by the server.
     await assert.rejects(

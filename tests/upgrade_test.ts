@@ -118,7 +118,7 @@ Deno.test("upgrade from 0.1.0: a member who upgrades before the room's admin kee
     r = await cli("bob", "send", "#dev", "too early");
     assert.notEqual(r.code, 0);
     assert.match(r.err, /#dev has no membership log/);
-    // Bob cannot adopt it: he is no admin of #dev.
+    // Bob, no admin of #dev, cannot sign its log (tests/e2e_room_log_test.ts): alice's first 0.2.0 run does.
     await login("alice"); // alice's client adopts #dev
     r = await cli("bob", "read", "--room", "dev");
     assert.match(r.out, /alice -> #dev: room news from 0\.1\.0$/m, r.out + r.err);

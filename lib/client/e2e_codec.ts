@@ -553,6 +553,12 @@ export class E2eCodec implements BodyCodec {
           return false;
         });
       }
+      if (change === "updated" && inLog && by !== this.#me) { // room.adopt: a 0.1.0 room got its log
+        this.#notice(
+          "info",
+          `${by} signed #${room}'s membership log (a room made by Parley 0.1.0): ${members.join(", ")}`,
+        );
+      }
       if ((change === "left" || change === "kicked") && user) {
         await this.rooms.memberLeft(room, user, await this.devices.addresses(user));
       }
