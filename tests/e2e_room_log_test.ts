@@ -225,6 +225,21 @@ Deno.test("room log: a room without a log (made by 0.1.0) is adopted by its admi
     // Its admin's client signs the genesis when it uses the room; the members verify it and read.
     const a = await t.e2eClient("alice", { register: false });
     await a.client.sync();
+    // Not even its admin can give it a genesis that leaves out a member the server lists (or signed by another).
+    const partial = await signEntry(await loadIdentity(a.codec.cs), null, {
+      room: "old",
+      action: "create",
+      target: "alice,bob",
+      by: "alice",
+      at: Date.now(),
+    });
+    for (const log of [partial, forged]) {
+      await assert.rejects(
+        () => a.client.conn.request("room.adopt", { room: "old", log }),
+        /must be signed by you and list its members now/,
+      );
+    }
+    assert.equal(logRows(), 0);
     await a.client.send({ kind: "room", name: "old" }, "adopted");
     await eventually(() => bi.msgs.some((x) => x.text === "adopted"), 5000, "bob reads");
     assert.equal(logRows(), 1);
@@ -237,10 +252,17 @@ Deno.test("room log: a room without a log (made by 0.1.0) is adopted by its admi
       "bob is told",
     );
     await b.client.send({ kind: "room", name: "old" }, "bob too");
-    // Only once: a second genesis is refused by the server.
+    // Only once: a second genesis, even a well-formed one of its admin, is refused by the server.
+    const again = await signEntry(await loadIdentity(a.codec.cs), null, {
+      room: "old",
+      action: "create",
+      target: "alice,bob,mallory",
+      by: "alice",
+      at: Date.now(),
+    });
     await assert.rejects(
-      () => a.client.conn.request("room.adopt", { room: "old", log: forged }),
-      /Only admins|not the next one/,
+      () => a.client.conn.request("room.adopt", { room: "old", log: again }),
+      /not the next one/,
     );
     assert.equal(logRows(), 1);
   } finally {

@@ -1,7 +1,8 @@
 /**
  * Handlers for room.create, room.invite, room.leave, room.kick, room.list and room.adopt. Room
- * admins invite and kick. A membership change signed by the client (`change`, opaque here) is relayed to every
- * member in the `room` event as `signed`; clients verify it against the signer's identity key.
+ * admins invite and kick. A membership change signed by the client (`change`, opaque here) is
+ * relayed to every member in the `room` event as `signed`; clients verify it against the signer's
+ * identity key.
  * The room's membership log (lib/crypto/membership_log.ts) is stored and relayed here but decided
  * on clients: a request's `log` entry (shape checked by the protocol) is appended only when its
  * epoch is the next one, sent in the `room` event as `entry`, and `room.list` gives every room's
@@ -177,8 +178,15 @@ export async function adopt(c: Core, s: Session, m: Request<"room.adopt">): Prom
   if (!me.admin) {
     return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can sign its first log entry`);
   }
-  if (m.log.epoch !== 0 || m.log.action !== "create") {
-    return s.fail(m.id, ErrorCode.Invalid, `The first membership change of #${name} must create it`);
+  // Epoch 0, "create", the members listed here now: a genesis its members' clients would refuse
+  // (their check against this list) could never be replaced, and the room would stay unusable.
+  const members = r.members.map((x) => x.user).sort().join(",");
+  if (m.log.epoch !== 0 || m.log.action !== "create" || m.log.by !== s.user || m.log.target !== members) {
+    return s.fail(
+      m.id,
+      ErrorCode.Invalid,
+      `The first membership change of #${name} must be signed by you and list its members now`,
+    );
   }
   if (!(await appendLog(c, s, m.id, name, m.log))) return;
   c.log.info("room.adopt", { room: name, by: s.user, members: r.members.length });
