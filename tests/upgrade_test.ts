@@ -3,8 +3,8 @@
  * today's client on client folders written by 0.1.0's client (tests/testdata/v010, made by make.sh
  * there; README.md beside it). Every account and direct message is still readable: messages read
  * before the upgrade from the client's history, the ones left unread from the server. A room made
- * by 0.1.0 has no signed membership log, which today's clients require (issue 10): it is listed but
- * cannot be used (the ignored test below is the open work); the upgrade note says to make a new room.
+ * by 0.1.0 has no signed membership log, which today's clients require (issue 10): its admin's client
+ * adopts it (room_log.ts), and its unread messages are read once it has.
  */
 import assert from "node:assert/strict";
 import { runProgram, spawnServerProcess } from "./helpers.ts";
@@ -21,8 +21,14 @@ async function copyTree(from: string, to: string): Promise<void> {
 
 type Cli = (user: string, ...args: string[]) => Promise<{ code: number; out: string; err: string }>;
 
-/** The fixture copied to a temp folder, today's server.ts on it, and today's client.ts for its users. */
-async function withUpgraded(fn: (cli: Cli) => Promise<void>): Promise<void> {
+/**
+ * The fixture copied to a temp folder, today's server.ts on it, and today's client.ts for its users
+ * (`first` log in at once, in that order; `login` logs in one later).
+ */
+async function withUpgraded(
+  fn: (cli: Cli, login: (user: string) => Promise<void>) => Promise<void>,
+  first = ["alice", "bob"],
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "parley-upgrade-" });
   await copyTree(FIXTURE, dir);
   const srv = await spawnServerProcess(`${dir}/server`);
@@ -38,13 +44,14 @@ async function withUpgraded(fn: (cli: Cli) => Promise<void>): Promise<void> {
     );
     return { code: r.code, out: r.out.trim(), err: r.err.trim() };
   };
+  const login = async (u: string) => {
+    const r = await cli(u, "login", "--fingerprint", fp);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^Logged in as ${u} on `));
+  };
   try {
-    for (const u of ["alice", "bob"]) {
-      const r = await cli(u, "login", "--fingerprint", fp);
-      assert.equal(r.code, 0, r.err);
-      assert.match(r.out, new RegExp(`^Logged in as ${u} on `));
-    }
-    await fn(cli);
+    for (const u of first) await login(u);
+    await fn(cli, login);
   } finally {
     await srv.stop();
     await Deno.remove(dir, { recursive: true });
@@ -79,21 +86,45 @@ Deno.test("upgrade from 0.1.0: accounts, direct messages (read and unread) and r
   });
 });
 
-// Open work (found by this fixture): a 0.1.0 room has no signed membership log, and today's clients
-// refuse its room keys ("#dev has no membership log") and refuse to send in it. Adopting such a room
-// (its admin signing a genesis entry of the members the server lists) needs a design decision on the
-// client side; until then CHANGELOG's upgrade note says to make a new room.
-Deno.test({
-  name: "upgrade from 0.1.0: a 0.1.0 room keeps its messages and keeps working",
-  ignore: true,
-  fn: async () => {
-    await withUpgraded(async (cli) => {
-      let r = await cli("bob", "read", "--room", "dev");
-      assert.match(r.out, /alice -> #dev: room news from 0\.1\.0$/m, r.out + r.err);
-      r = await cli("bob", "send", "#dev", "room still works");
-      assert.equal(r.code, 0, r.err);
-      r = await cli("alice", "read", "--room", "dev");
-      assert.match(r.out, /bob -> #dev: room still works$/m, r.out + r.err);
-    });
-  },
+// A 0.1.0 room has no signed membership log, which today's clients require. Its admin's client
+// adopts it at its first login (signs a genesis entry of the members the server lists, hands out a
+// fresh sender key); the other members verify that entry as they verify a new room's genesis.
+Deno.test("upgrade from 0.1.0: a 0.1.0 room keeps its messages and keeps working", async () => {
+  await withUpgraded(async (cli) => {
+    let r = await cli("bob", "read", "--room", "dev");
+    assert.match(r.out, /alice -> #dev: room news from 0\.1\.0$/m, r.out + r.err);
+    assert.doesNotMatch(r.err, /refused|Could not read/, r.err);
+    r = await cli("bob", "send", "#dev", "room still works");
+    assert.equal(r.code, 0, r.err);
+    r = await cli("alice", "read", "--room", "dev");
+    assert.match(r.out, /bob -> #dev: room still works$/m, r.out + r.err);
+    r = await cli("alice", "send", "#dev", "and alice's new key");
+    assert.equal(r.code, 0, r.err);
+    r = await cli("bob", "read", "--room", "dev");
+    assert.match(r.out, /alice -> #dev: and alice's new key$/m, r.out + r.err);
+  });
+});
+
+Deno.test("upgrade from 0.1.0: a member who upgrades before the room's admin keeps its key and message", async () => {
+  await withUpgraded(async (cli, login) => {
+    // No log yet (alice, the admin, has not run 0.2.0): the 0.1.0 room key is kept, the message stays unread.
+    let r = await cli("bob", "read", "--room", "dev");
+    assert.doesNotMatch(r.out, /room news/, r.out);
+    assert.match(
+      r.err,
+      /room key from alice for #dev is kept until an admin of #dev signs its membership log/,
+    );
+    assert.match(r.err, /^parley: Could not read message \d+ from alice: .*stays on the server.*$/m, r.err);
+    r = await cli("bob", "send", "#dev", "too early");
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /#dev has no membership log/);
+    // Bob, no admin of #dev, cannot sign its log (tests/e2e_room_log_test.ts): alice's first 0.2.0 run does.
+    await login("alice"); // alice's client adopts #dev
+    r = await cli("bob", "read", "--room", "dev");
+    assert.match(r.out, /alice -> #dev: room news from 0\.1\.0$/m, r.out + r.err);
+    r = await cli("bob", "send", "#dev", "room still works");
+    assert.equal(r.code, 0, r.err);
+    r = await cli("alice", "read", "--room", "dev");
+    assert.match(r.out, /bob -> #dev: room still works$/m, r.out + r.err);
+  }, ["bob"]);
 });

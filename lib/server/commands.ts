@@ -75,6 +75,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     "room.leave": { auth: "user", run: rooms.leave },
     "room.kick": { auth: "user", run: rooms.kick },
     "room.list": { auth: "user", run: rooms.list },
+    "room.adopt": { auth: "user", run: rooms.adopt },
     "admin.kick": { auth: "admin", run: adm.kick },
     "admin.kicked": { auth: "admin", run: adm.kicked },
     "admin.grant": { auth: "admin", run: adm.grant },
