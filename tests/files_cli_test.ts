@@ -338,6 +338,7 @@ Deno.test("receive takes files from verified contacts or --from only; --from-any
     }
     files.append = append;
     // A verified contact's file is taken without flags.
+    assert.equal((await inCli(t, "bob", "fingerprint", "alice")).code, 0); // the number compared
     assert.equal((await inCli(t, "bob", "verify", "alice")).code, 0);
     await fa.send("bob", small);
     r = await inCli(t, "bob", "receive", "--out", down);

@@ -10,6 +10,7 @@ import { changePassword } from "../lib/client/account_passwd.ts";
 import { ChatClient } from "../lib/client/chat_client.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
 import { SqliteCryptoStore } from "../lib/client/crypto_store.ts";
+import { serverKey } from "../lib/client/trust.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { eventually, startTestServer, testArgon, testKdf } from "./helpers.ts";
 
@@ -65,7 +66,7 @@ Deno.test("passwd: the old password and every token stop working, other sessions
 
     // The folder: sealed under the new password; the old one no longer opens it.
     await client.close();
-    const db = new LocalStore(LocalStore.pathFor(`${t.dir}/home-alice`, "alice", `127.0.0.1:${t.port}`));
+    const db = new LocalStore(LocalStore.pathFor(`${t.dir}/home-alice`, "alice", await serverKey(t.cert)));
     try {
       const kdf = checkAccountKdf((await t.srv.core.accounts.kdfOf("alice")) as unknown, testArgon);
       const cs = await SqliteCryptoStore.open(db.db, NEW, fresh.account!, testArgon);

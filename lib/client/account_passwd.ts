@@ -29,7 +29,9 @@ import {
   type Prompts,
   readPassword,
   resolveTarget,
+  storePath,
 } from "./session_setup.ts";
+import { pinnedCertificate } from "./trust.ts";
 
 /** The parts of an encrypting codec a password change seals again. */
 interface Sealed {
@@ -130,7 +132,13 @@ async function resealHere(
   const env2 = { get: (k: string) => (k === "PARLEY_PASSWORD" ? next : env.get(k)) };
   const c = await connectAndLogin(f, env2, prompts, { keepHistory: false });
   const t = resolveTarget(f, env);
-  const store = new LocalStore(LocalStore.pathFor(t.home, c.user, t.server));
+  // The folder's database is named by the server's certificate (any node of the list presents it).
+  const nodes = t.nodes ?? [{ host: t.host, port: t.port }];
+  const pins = await Promise.all(nodes.map((n) => pinnedCertificate(t.home, n.host, n.port)));
+  const pem = pins.find((p) => p !== null);
+  const store = new LocalStore(
+    pem ? await storePath(t.home, c.user, pem) : LocalStore.pathFor(t.home, c.user, t.server),
+  );
   try {
     const account = c.account!;
     const cs = await SqliteCryptoStore.open(store.db, old, account);

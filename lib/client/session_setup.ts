@@ -141,15 +141,6 @@ export interface Pinned {
   pem: string;
 }
 
-/** Trusts the server (asking if allowed) and opens a pinned connection. */
-export async function openConnection(
-  r: Omit<Resolved, "user">,
-  f: ConnectFlags,
-  prompts: Prompts,
-): Promise<Connection> {
-  return (await openPinned(r, f, prompts)).conn;
-}
-
 /**
  * Opens a pinned connection to the first node of the list that answers. The nodes of a list are one
  * server: a node not pinned yet is held to the certificate pinned for another node of the list (and
