@@ -22,6 +22,7 @@ import {
 } from "./file_direct.ts";
 import { openPart, type PartHash, PartWriter } from "./file_disk.ts";
 import { chunkOffset, cipherSize, type InRecord, RELAY_BATCH } from "./file_offer.ts";
+import { Stall } from "./file_stall.ts";
 import type { FileOps, ServerFile } from "./files.ts";
 
 /** What the receiving side needs of a FileTransfers. */
@@ -29,6 +30,8 @@ export interface Receiving {
   client: ChatClient;
   ops: FileOps;
   pollMs: number;
+  /** How long the relay may send no new byte before the download fails (file_stall.ts). */
+  stallMs: number;
   /** Whether an accepted offer opens the direct path. */
   direct: boolean;
   serverFiles(): Promise<ServerFile[]>;
@@ -39,7 +42,7 @@ const WINDOW = 4;
 /** Bodies (direct frames, relay reads) being decrypted and written at once. */
 const IN_FLIGHT = 3;
 /** A direct channel silent this long is given up (the relay takes over). */
-const STALL_MS = 15_000;
+const SILENT_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -97,7 +100,7 @@ export async function download(
           // A frame is decrypted while the one before it is written and the next one arrives.
           const writes: Promise<void>[] = [];
           try {
-            for (let b; !w.complete && (b = await recvWithin(ch, STALL_MS, true));) {
+            for (let b; !w.complete && (b = await recvWithin(ch, SILENT_MS, true));) {
               const push = w.push(b);
               push.catch(() => {}); // awaited in order
               writes.push(push);
@@ -118,7 +121,9 @@ export async function download(
       ch.close(); // the relay goes on from the last verified chunk (a torn or refused one is dropped)
       w?.restart();
     }
-    await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, next, hash), onDone);
+    const stall = new Stall(ft.stallMs, `the server to send more of ${rec.name} (from ${rec.from})`);
+    w ??= await relayWriter(ft, rec, out, key, next, hash, stall);
+    await relayDownload(ft, rec, w, onDone, stall);
     return { ch: null, sha256: hash.hex() };
   } finally {
     out.close();
@@ -140,9 +145,10 @@ async function relayWriter(
   key: Uint8Array,
   next: number,
   hash: PartHash,
+  stall: Stall,
 ): Promise<PartWriter> {
   let header: Uint8Array;
-  while (!(header = await relayGet(ft, rec, 0, FILE_HEADER_LEN)).length) {
+  while (!(header = await stall.race(relayGet(ft, rec, 0, FILE_HEADER_LEN))).length) {
     await sleep(ft.pollMs); // the sender has not uploaded that far yet
   }
   if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
@@ -154,6 +160,7 @@ async function relayDownload(
   rec: InRecord,
   w: PartWriter,
   onDone: (n: number) => void,
+  stall: Stall,
 ): Promise<void> {
   const total = cipherSize(rec.size);
   // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it. Bodies
@@ -172,7 +179,8 @@ async function relayDownload(
       }
       onDone(w.next * CHUNK_SIZE);
       const a = ahead.shift()!;
-      const body = await a.body;
+      const body = await stall.race(a.body);
+      stall.moved(a.off + body.length);
       if (body.length < a.len) {
         await Promise.allSettled(ahead.splice(0).map((x) => x.body));
         next = a.off + body.length;

@@ -12,6 +12,7 @@ import { BackendError } from "./backend.ts";
 import { cipherPieces, partsLength, type Source } from "./file_cipher.ts";
 import { pushDirect } from "./file_direct.ts";
 import { cipherSize, RELAY_BATCH } from "./file_offer.ts";
+import type { Stall } from "./file_stall.ts";
 
 /** Request bodies in flight per transfer: hides the round trip of one request. */
 const WINDOW = 4;
@@ -26,6 +27,8 @@ export interface Upload {
   /** A channel straight to the recipient when its direct path is open now, else null. */
   direct(): Promise<PeerChannel | null>;
   progress(done: number): void;
+  /** Bounds the wait for the server's answers (file_stall.ts); unbounded without. */
+  stall?: Stall;
 }
 
 /** Uploads from `have` (the server's offset) to the end, or hands over to the direct path. */
@@ -52,8 +55,9 @@ export async function relayUpload(u: Upload, have: number): Promise<"direct" | "
         inflight.push({ end: pos += partsLength(body), put });
       }
       u.progress(have);
+      u.stall?.moved(have);
       const first = inflight.shift()!;
-      const next = await first.put;
+      const next = await (u.stall ? u.stall.race(first.put) : first.put);
       if (next <= have) {
         throw new BackendError("file_stalled", "The server did not take the file's data");
       }

@@ -35,6 +35,7 @@ import { dialRecipient, OK, pushDirect } from "./file_direct.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { download, listenDirect } from "./file_receive.ts";
 import { relayUpload } from "./file_upload.ts";
+import { Stall, STALL_MS } from "./file_stall.ts";
 import {
   bounded,
   cipherSize,
@@ -85,13 +86,20 @@ export class FileTransfers {
     readonly pollMs = 200,
     /** Whether an accepted offer opens the direct path (off: the relay only). */
     readonly direct = true,
+    /** A transfer moving no byte this long fails with `transfer_stalled` (file_stall.ts). */
+    readonly stallMs = STALL_MS,
   ) {}
 
   /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
-  static of(client: ChatClient, progress?: (p: TransferProgress) => void, direct = true): FileTransfers {
+  static of(
+    client: ChatClient,
+    progress?: (p: TransferProgress) => void,
+    direct = true,
+    stallMs = STALL_MS,
+  ): FileTransfers {
     const ops = (client.codec as Partial<E2eCodec>).files;
     if (!ops) throw new BackendError("no_keys", "Files need end-to-end keys (a client folder)");
-    return new FileTransfers(client, ops, progress, undefined, direct);
+    return new FileTransfers(client, ops, progress, undefined, direct, stallMs);
   }
 
   async incoming(): Promise<InRecord[]> {
@@ -271,6 +279,7 @@ export class FileTransfers {
             return r ? await this.#dial(r, rec.to).catch(() => null) : null;
           },
           progress: (d) => p(d, "active"),
+          stall: new Stall(this.stallMs, `the server to take ${rec.name}`),
         }, have);
       }
       sum?.finish(); // a no-op once every byte was seen on the way
