@@ -1,9 +1,10 @@
 /**
  * Scripted file commands (fixed contract, registered on the `parley` program by cli.ts; issue 12):
  *   files [--json]                                        offers received and files sent, with state
- *   send-file TARGET PATH [--direct|--relay] [--wait S]   offer and upload; prints `sent NAME SIZE SHA256`
+ *   send-file TARGET PATH [--direct|--relay] [--wait S] [--stall S]
+ *                                                         offer and upload; prints `sent NAME SIZE SHA256`
  *                                                         (TARGET #room: one transfer per other member)
- *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE]
+ *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE] [--stall S]
  *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads);
  *                                                         who, how and how big: file_policy.ts
@@ -23,6 +24,7 @@ import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } f
 import { parseSize, progressText, RateMeter, sizeText } from "./progress.ts";
 import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "./file_policy.ts";
 import { roomFor } from "./file_disk.ts";
+import { STALL_MS } from "./file_stall.ts";
 import { connectAndLogin, type ConnectFlags, resolveTarget } from "./session_setup.ts";
 
 type Opts = ConnectFlags & Record<string, unknown>;
@@ -32,6 +34,14 @@ function seconds(v: unknown, flag: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new BackendError("usage", `${flag} takes a number of seconds ≥ 0`);
   return n;
+}
+
+/** `--stall S` in milliseconds (STALL_MS when not given); S must be more than 0. */
+function stallMs(v: unknown): number {
+  if (v === undefined) return STALL_MS;
+  const s = seconds(v, "--stall");
+  if (!s) throw new BackendError("usage", "--stall takes a number of seconds > 0");
+  return s * 1000;
 }
 
 /** Progress lines for standard error when it is a terminal (undefined otherwise), one a second per file. */
@@ -78,7 +88,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });
     try {
-      await fn(c, FileTransfers.of(c, progressReporter(io), !o.relay), o, cmd.args);
+      await fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args);
     } finally {
       off();
       await c.close();
@@ -124,6 +134,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       "only through the server (default: the relay, moving to the direct path when it opens)",
     )
     .option("--wait <s>", "then wait up to S seconds until the recipient has it (--direct: for it to accept)")
+    .option("--stall <s>", `fail when the server takes no byte for S seconds (default ${STALL_MS / 1000})`)
     .addHelpText(
       "after",
       "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --direct --wait 600" +
@@ -168,6 +179,10 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     )
     .option("--out <dir>", "folder to save into (default <home>/downloads)")
     .option("--timeout <s>", "wait up to S seconds for an offer when none is waiting")
+    .option(
+      "--stall <s>",
+      `fail when no byte arrives for S seconds, keeping the .part (default ${STALL_MS / 1000})`,
+    )
     .option("--relay", "only through the server: open no direct path (the sender never learns your address)")
     .option(
       "--max-size <size>",
