@@ -4,6 +4,7 @@
  * when it starts, so a scripted command does not pay for loading them.
  */
 import { runCli } from "./lib/client/cli.ts";
+import { inPlace } from "./lib/client/progress.ts";
 import type { LaunchPrompts } from "./lib/client/launch.ts";
 
 export { VERSION } from "./lib/common/version.ts";
@@ -45,12 +46,26 @@ const prompts: LaunchPrompts = interactive
   }
   : {};
 
+/** A progress line redrawn in place on standard error; another line first ends it. */
+let statusShown = false;
+const stderrText = (t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t));
+const writeStatus = (line: string, end: boolean) => {
+  stderrText(inPlace(line, Deno.consoleSize().columns, end));
+  statusShown = !end;
+};
+const endStatus = () => {
+  if (statusShown) stderrText("\n");
+  statusShown = false;
+};
+
 if (import.meta.main) {
   const code = await runCli(Deno.args, {
     env: { get: (n) => Deno.env.get(n) },
     out: (l) => console.log(l),
-    err: (l) => console.error(l),
-    ...(Deno.stderr.isTerminal() ? { errTerminal: { columns: Deno.consoleSize().columns } } : {}),
+    err: (l) => (endStatus(), console.error(l)),
+    ...(Deno.stderr.isTerminal()
+      ? { errTerminal: { columns: Deno.consoleSize().columns }, errStatus: writeStatus }
+      : {}),
     prompts,
     version: VERSION,
     peerTui: async (node, dirs) => {

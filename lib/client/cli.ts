@@ -54,6 +54,11 @@ export interface CliIo {
   now?: () => number;
   /** Set when standard error is a terminal: its width (the link code's QR is drawn there if it fits). */
   errTerminal?: { columns: number };
+  /**
+   * With errTerminal: redraws one status line of standard error in place (progress); `end` keeps it
+   * and moves on to a new line. Absent: status lines go to `err`, one a line.
+   */
+  errStatus?: (line: string, end: boolean) => void;
   /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
   scriptLines?: (src: string) => AsyncIterable<string>;
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
@@ -89,6 +94,7 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     ...rawIo,
     out: (l) => rawIo.out(sanitize(l, true)),
     err: (l) => rawIo.err(sanitize(l, true)),
+    ...(rawIo.errStatus ? { errStatus: (l, end) => rawIo.errStatus!(sanitize(l, true), end) } : {}),
   };
   let code = 0;
   const program = cliProgram(io, (n) => (code = n));

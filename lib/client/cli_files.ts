@@ -44,9 +44,13 @@ function stallMs(v: unknown): number {
   return s * 1000;
 }
 
-/** Progress lines for standard error when it is a terminal (undefined otherwise), one a second per file. */
+/**
+ * Progress for standard error when it is a terminal (undefined otherwise): plaintext bytes done of
+ * the total, rate and ETA, redrawn in place (`errStatus`) at most once a second per file; the
+ * final state (done, failed) stays on its line.
+ */
 export function progressReporter(
-  io: Pick<CliIo, "err" | "errTerminal" | "now">,
+  io: Pick<CliIo, "err" | "errTerminal" | "errStatus" | "now">,
 ): ((p: TransferProgress) => void) | undefined {
   if (!io.errTerminal) return undefined;
   const now = io.now ?? Date.now;
@@ -58,11 +62,11 @@ export function progressReporter(
     if (p.state === "active" && t - (last.get(p.fid) ?? -Infinity) < 1000) return;
     last.set(p.fid, t);
     const arrow = p.direction === "up" ? "↑" : "↓";
-    io.err(
-      `${arrow} ${sanitize(p.name)} ${
-        p.state === "active" ? progressText(p.done, p.total, rate, 20) : p.state
-      }`,
-    );
+    const text = `${arrow} ${sanitize(p.name)} ${
+      p.state === "active" ? progressText(p.done, p.total, rate, 20) : p.state
+    }`;
+    if (io.errStatus) io.errStatus(text, p.state !== "active"); // redrawn in place, kept when it ends
+    else io.err(text);
   };
 }
 

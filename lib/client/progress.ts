@@ -43,6 +43,17 @@ export function progressText(done: number, total: number, bytesPerSec: number, w
   return `${bar} ${sizeText(done)}/${sizeText(total)} ${rate} ETA ${eta}`;
 }
 
+/**
+ * The bytes that redraw a status line in place on a terminal `columns` wide: back to the line's
+ * start, the text cut to fit (so it never wraps), the rest of the old line cleared; `end` keeps it
+ * and moves on to a new line. `line` must already be free of control characters.
+ */
+export function inPlace(line: string, columns: number, end = false): string {
+  const cells = [...line];
+  const fit = cells.length < columns ? line : cells.slice(0, Math.max(0, columns - 2)).join("") + "…";
+  return `\r${fit}\x1b[K${end ? "\n" : ""}`;
+}
+
 /** Rates per transfer id: bytes moved since the first report of that id over the time since then. */
 export class RateMeter {
   readonly #start = new Map<string, { at: number; done: number }>();
