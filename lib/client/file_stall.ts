@@ -10,6 +10,14 @@ import { BackendError } from "./backend.ts";
 /** How long a transfer may move no byte before it fails (the default of `--stall`). */
 export const STALL_MS = 60_000;
 
+/** The one wording of a stall: how long, what was awaited, what happens now. */
+export function stallError(ms: number, what: string, then: string): BackendError {
+  return new BackendError(
+    "transfer_stalled",
+    `No progress for ${+(ms / 1000).toFixed(1)} s waiting for ${what}; ${then}`,
+  );
+}
+
 export class Stall {
   #last: number;
   #moved = -1;
@@ -24,11 +32,7 @@ export class Stall {
   }
 
   #error(): BackendError {
-    return new BackendError(
-      "transfer_stalled",
-      `No progress for ${Math.round(this.ms / 1000)} s waiting for ${this.what}; ` +
-        "the transfer stopped (run it again to resume)",
-    );
+    return stallError(this.ms, this.what, "the transfer stopped (run it again to resume)");
   }
 
   /** Throws once the bound has passed since the last progress. */

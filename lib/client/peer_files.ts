@@ -66,7 +66,7 @@ export class PeerFiles {
 
   constructor(
     readonly host: PeerFilesHost,
-    o: { downloads: string | null; autoAccept?: boolean },
+    o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
   ) {
     this.#inbox = new FileInbox(host, o);
     // An earlier run's files not yet saved by their peer are offered again when it connects.

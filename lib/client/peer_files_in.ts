@@ -24,6 +24,7 @@ import { chunkCount, formatProblem, nameProblem, wholeChunks } from "./file_offe
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
 import { sizeText } from "./progress.ts";
+import { STALL_MS, stallError } from "./file_stall.ts";
 
 type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
 interface In extends Transfer {
@@ -38,6 +39,8 @@ interface In extends Transfer {
   w?: PartWriter;
   next: number;
   saved?: PromiseWithResolvers<string>;
+  /** the stall bound's timer while receiving (file_stall.ts) */
+  stall?: ReturnType<typeof setTimeout>;
 }
 
 const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
@@ -53,7 +56,7 @@ export class FileInbox {
 
   constructor(
     readonly host: PeerFilesHost,
-    readonly o: { downloads: string | null; autoAccept?: boolean },
+    readonly o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
   ) {
     // An earlier run's transfers: those under way wait as paused for the sender's next offer;
     // offers never answered are forgotten (the sender offers them again, and they show again).
@@ -67,7 +70,7 @@ export class FileInbox {
   #save(): void {
     if (this.#closed || !this.host.book) return;
     const list = [...this.#ins.values()].map((i) => {
-      const { dir: _d, via: _v, gen: _g, cipher: _c, w: _w, next: _n, saved: _s, ...keep } = i;
+      const { dir: _d, via: _v, gen: _g, cipher: _c, w: _w, next: _n, saved: _s, stall: _t, ...keep } = i;
       return keep;
     });
     this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
@@ -234,6 +237,7 @@ export class FileInbox {
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);
     i.next = next;
+    this.#watch(i);
     progress(this.host, i, next * CHUNK_SIZE, "active");
     if (next > 0) {
       const at = `${sizeText(next * CHUNK_SIZE)} of ${sizeText(i.size)}`;
@@ -281,8 +285,9 @@ export class FileInbox {
       await w.push(bytes);
       if (i.gen !== gen) return;
       i.next = w.next;
-      if (!w.done) return progress(this.host, i, w.next * CHUNK_SIZE, "active");
+      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
       w.out.close(); // every chunk is in: the rest is checking the whole
+      clearTimeout(i.stall);
       i.w = undefined;
       i.path = await finishPart(`${i.target}.part`, i.target!, i, w.hash.hex());
       i.state = "done";
@@ -313,8 +318,32 @@ export class FileInbox {
     }
   }
 
+  /**
+   * (Re)arms the stall bound of a receiving transfer: no verified chunk for `stallMs` pauses it
+   * (the `.part` kept; the sender's next offer resumes it) and fails whoever waits for it.
+   */
+  #watch(i: In): void {
+    clearTimeout(i.stall);
+    const ms = this.o.stallMs ?? STALL_MS, gen = i.gen;
+    i.stall = setTimeout(() => {
+      if (i.gen !== gen || i.state !== "receiving") return;
+      this.#stop(i, "paused");
+      this.#save();
+      progress(this.host, i, i.next * CHUNK_SIZE, "failed");
+      const e = stallError(
+        ms,
+        `data of ${i.name} from ${i.peer}`,
+        `paused, it goes on when ${i.peer} offers it again`,
+      );
+      i.saved?.reject(e);
+      this.host.emit({ type: "notice", level: "warn", text: e.message });
+    }, ms);
+  }
+
   /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */
   #stop(i: In, state: InState): void {
+    clearTimeout(i.stall);
+    i.stall = undefined;
     i.gen++;
     i.w?.out.close();
     i.w = undefined;
@@ -331,5 +360,6 @@ export class FileInbox {
     this.#save(); // what was under way is picked up by the next run
     this.#closed = true;
     for (const i of this.#ins.values()) if (i.w) this.#stop(i, "paused");
+    for (const i of this.#ins.values()) clearTimeout(i.stall);
   }
 }

@@ -133,6 +133,7 @@ function pair(
   dir: string,
   tamper: (r: FileRecord, from: string) => FileRecord | null = (r) => r,
   verified = true,
+  stallMs?: number,
 ) {
   const events = { alice: [] as PeerFileEvent[], bob: [] as PeerFileEvent[] };
   const sides: Record<string, PeerFiles> = {};
@@ -160,7 +161,7 @@ function pair(
       via: (p) => (p === other && !vias[me]!.ended ? vias[me] : undefined),
       verified: () => verified,
       emit: (e) => events[me].push(e),
-    }, { downloads: `${dir}/${me}`, autoAccept: me === "bob" });
+    }, { downloads: `${dir}/${me}`, autoAccept: me === "bob", stallMs });
   }
   const cut = () => {
     const old = vias;
@@ -343,6 +344,26 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
     assert.equal(ofType(p.events.alice, "file.sent").length, 1);
     assert.deepEqual(await ls(`${dir}/bob`), ["big.bin"]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: a sender that goes silent with the channel open pauses the download within the stall bound; the .part stays", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/big.bin`, bytes(40 * CHUNK_SIZE + 9));
+  let records = 0;
+  // After its first batch the sender says nothing more, and the channel stays up.
+  const p = pair(dir, (r) => (r.t === "fdata" && ++records >= 2 ? null : r), true, 300);
+  try {
+    await p.alice.send("bob", `${dir}/big.bin`);
+    await settle(() => p.bob.list()[0]?.state === "paused", "the silent download pauses");
+    const notice = p.events.bob.find((e) => e.type === "notice" && /No progress for 0\.3 s/.test(e.text));
+    assert.ok(notice, "a notice names what it waited for");
+    assert.match((notice as { text: string }).text, /waiting for data of big\.bin from alice/);
+    assert.equal((await Deno.stat(`${dir}/bob/big.bin.part`)).size, BATCH * CHUNK_SIZE, "the .part kept");
+  } finally {
+    p.alice.close();
+    p.bob.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
