@@ -20,6 +20,9 @@ import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
 import { NatsBus, type NatsBusOptions, redactBusUrl } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
+import { Metrics } from "./lib/server/metrics.ts";
+import { parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
+import { DEFAULT_LOG_MAX_BYTES } from "./lib/server/data_dir.ts";
 
 export { VERSION };
 
@@ -81,6 +84,10 @@ Options:
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-messages           log each stored message's metadata (time, sender, target, size, seq;
                            never the body) to parley.log; off by default
+  --log-max-bytes BYTES    parley.log's bound: past it the file becomes parley.log.1 (one kept) and
+                           a new one starts (default ${DEFAULT_LOG_MAX_BYTES}; 0 = never rotated)
+  --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics and a health check
+                           at /healthz (plain HTTP; off by default; a bare PORT means 127.0.0.1)
   --console                read console commands from stdin even when it is not a terminal
   --version, --help
 
@@ -135,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
       retention: { type: "string" },
       "log-level": { type: "string" },
       "log-messages": { type: "boolean" },
+      "log-max-bytes": { type: "string" },
+      metrics: { type: "string" },
       "file-quota": { type: "string" },
       "file-ttl": { type: "string" },
       "files-max": { type: "string" },
@@ -163,7 +172,12 @@ async function main(argv: string[]): Promise<number> {
     certFile: f["tls-cert"],
     keyFile: f["tls-key"],
     certNames: f.host ? [f.host] : [],
+    logMaxBytes: num(f["log-max-bytes"], "log-max-bytes"),
   });
+  const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
+  const metrics = metricsAt
+    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
+    : undefined;
   const enc = new TextEncoder();
   const log = new Logger(
     [(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink],
@@ -211,8 +225,9 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined });
+  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics });
   await srv.start();
+  const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
   if (pg) await pg.heartbeat(node, !!bus, Date.now());
   if (bus) log.info("cluster.join", { node, bus: redactBusUrl(busUrl) });
@@ -237,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
     exiting = true;
     log.info("signal", { why });
     if (beat !== null) clearInterval(beat);
+    await http?.close().catch(() => {});
     await pg?.leave(node).catch(() => {});
     await srv.shutdown();
     dd.close();
@@ -264,6 +280,40 @@ async function main(argv: string[]): Promise<number> {
     })();
   }
   return -1; // keep running
+}
+
+/** `--metrics`: gauges read from the server and this process, health from the store and bus; HTTP on. */
+async function startMetrics(
+  metrics: Metrics,
+  at: { host: string; port: number },
+  srv: ParleyServer,
+  store: Store,
+  bus: Bus | null,
+  log: Logger,
+) {
+  const limit = (await fdLimit())?.soft ?? null;
+  let fds: number | null = await openFds();
+  metrics.probe = () => ({ ...srv.snapshot(), fdsOpen: fds, fdsLimit: limit });
+  // Counted by a process, so not on the scrape's path: refreshed every 10 s.
+  const timer = setInterval(() => void openFds().then((n) => fds = n), 10_000);
+  metrics.checks = {
+    store: async () => void await store.lastSeq(),
+    ...(bus?.ping ? { bus: () => bus.ping!() } : {}),
+  };
+  const http = serveMetricsHttp({
+    ...at,
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    health: async () => {
+      const h = await metrics.health();
+      const text = `${h.ok ? "ok" : "unhealthy"} store=${h.store}${h.bus ? ` bus=${h.bus}` : ""}`;
+      return { ok: h.ok, text };
+    },
+    onError: (e) => log.warn("metrics.error", { error: String(e) }),
+  });
+  log.info("metrics.listen", { host: at.host, port: http.port });
+  const close = () => (clearInterval(timer), http.close());
+  console.log(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
+  return { close };
 }
 
 /** A node not heard from for this long is taken for dead (heartbeats are every second). */
@@ -378,12 +428,21 @@ async function fdLimit(): Promise<{ soft: number; hard: number } | null> {
   }
 }
 
-/** Descriptors this process has open now (/proc/self/fd on Linux); null when they cannot be counted. */
-function openFds(): number | null {
+/**
+ * Descriptors this process has open now (/proc/PID/fd on Linux, listed by `ls`: Deno reads /proc only
+ * with --allow-all); null when they cannot be counted. Includes the pipe of the `ls` itself.
+ */
+async function openFds(): Promise<number | null> {
+  if (Deno.build.os !== "linux") return null;
   try {
-    let n = 0;
-    for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-    return n - 1; // the listing's own descriptor
+    const o = await new Deno.Command("ls", {
+      args: ["-1U", `/proc/${Deno.pid}/fd`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    if (!o.success) return null;
+    return new TextDecoder().decode(o.stdout).split("\n").filter((l) => /^\d+$/.test(l)).length;
   } catch {
     return null;
   }
@@ -399,7 +458,7 @@ async function fitConnsToFdLimit(
   ffmpeg: string | null,
   log: Logger,
 ): Promise<{ maxConns: number; refuseMargin?: number; maxVideoStreams?: number }> {
-  const baseline = openFds() ?? BASELINE_GUESS;
+  const baseline = (await openFds()) ?? BASELINE_GUESS;
   const wants = {
     maxConns: want,
     refuseMargin: DEFAULTS.refuseMargin,

@@ -103,6 +103,12 @@ export class NatsBus implements Bus {
     })();
   }
 
+  /** A round trip to NATS (a PING answered by a PONG). */
+  async ping(): Promise<void> {
+    if (this.nc.isClosed()) throw new Error("the NATS connection is closed");
+    await this.nc.flush();
+  }
+
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     this.#sub?.unsubscribe();
