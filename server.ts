@@ -4,6 +4,8 @@
  * gracefully. `server.ts admin grant|revoke|unlock NAME` edits accounts offline.
  */
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { callerFolder } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
@@ -402,6 +404,13 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // `deno task server …` from another folder: --data, --videos, … are the caller's (lib/common/task_cwd.ts).
+  const here = callerFolder(
+    Deno.env.get("INIT_CWD"),
+    Deno.cwd(),
+    fileURLToPath(new URL(".", import.meta.url)),
+  );
+  if (here) Deno.chdir(here);
   try {
     const code = await main(Deno.args);
     if (code >= 0) Deno.exit(code);
