@@ -66,9 +66,11 @@ if (import.meta.main) {
       try {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
         const { PeerBackend } = await import("./lib/client/peer_backend.ts");
+        const { pathCompletions } = await import("./lib/client/file_disk.ts");
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           commands: PEER_COMMANDS,
+          listPaths: pathCompletions,
         });
       } finally {
         await node.close();
@@ -90,6 +92,7 @@ if (import.meta.main) {
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
       const { playDecoder } = await import("./lib/client/cli_video.ts");
       const { findFfmpeg } = await import("./lib/media/mod.ts");
+      const { pathCompletions } = await import("./lib/client/file_disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
       return await launchTui(flags, env, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");
@@ -101,6 +104,7 @@ if (import.meta.main) {
           ...(r ? { renderer: r } : {}),
           // Frames decode in a long-lived ffmpeg when there is one (as in `parley play`).
           videoDecoder: (kind) => playDecoder(findFfmpeg(env), kind),
+          listPaths: pathCompletions,
         });
       });
     },

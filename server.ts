@@ -10,10 +10,12 @@ import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
-import { DEFAULTS, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
+import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
+import { backup, restore } from "./lib/server/backup.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
+import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
@@ -24,7 +26,6 @@ import { NatsBus, type NatsBusOptions, redactBusUrl } from "./lib/server/bus/nat
 import { VERSION } from "./lib/common/version.ts";
 import { Metrics } from "./lib/server/metrics.ts";
 import { parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
-import { DEFAULT_LOG_MAX_BYTES } from "./lib/server/data_dir.ts";
 
 export { VERSION };
 
@@ -35,63 +36,11 @@ Usage:
   parley-server admin grant|revoke NAME   make NAME an admin, or take it back (offline)
   parley-server admin unlock NAME         lift a login lockout (offline)
   parley-server admin invite              a one-time invitation code to register with (offline)
+  parley-server backup DEST               copy the data folder to DEST (new or empty) while the server runs
+  parley-server restore SRC               put a backup back into the data folder (server stopped) and check it
 
 Options:
-  --host HOST              address to listen on (default ${DEFAULTS.host})
-  --port N                 port (default ${DEFAULTS.port}; 0 picks a free one)
-  --data DIR               data folder: database, certificate, log (default ${DEFAULTS.dataDir})
-  --store postgres://USER@HOST:PORT/DB
-                           keep everything in PostgreSQL instead of the data folder's SQLite file
-                           (PARLEY_STORE); several nodes may share it when they share a bus
-  --store-tls-ca FILE      PEM CA that PostgreSQL's certificate must chain to (TLS, verified); or
-                           ?sslmode=require in the address for TLS without verification
-  --bus nats://HOST:PORT   join the other nodes on this NATS (PARLEY_BUS); needs --store postgres://…;
-                           nats://USER:PASS@HOST:PORT when NATS asks for a password, tls://… for TLS
-  --cluster-key-file FILE  the key every node of a cluster shares (PARLEY_CLUSTER_KEY_FILE; default
-                           cluster.key in the data folder, made on first start): copy it to every node
-  --bus-creds FILE         NATS .creds file (JWT and nkey seed) instead of a password
-  --bus-nkey FILE          file holding a NATS user nkey seed (SU…) instead of a password
-  --bus-tls-ca FILE        PEM CA that NATS's certificate must chain to (makes TLS required)
-  --bus-tls-cert FILE      PEM client certificate for NATS (with --bus-tls-key) when NATS asks for one
-  --bus-tls-key FILE       its private key
-  --videos DIR             video folder (default ${DEFAULTS.videosDir}); ffmpeg from PARLEY_FFMPEG,
-                           then PATH
-  --max-attempts N         failed logins before a lockout (default ${DEFAULTS.maxAttempts})
-  --lockout SECONDS        first lockout length, doubling per repeat (default ${DEFAULTS.lockoutSeconds})
-  --lockout-cap SECONDS    longest lockout (default ${DEFAULTS.lockoutCapSeconds})
-  --tls-cert FILE          PEM certificate (default: self-signed one made in the data folder)
-  --tls-key FILE           PEM private key for --tls-cert
-  --max-frame BYTES        largest frame accepted (default ${DEFAULTS.maxFrame})
-  --max-conns N            connections in total (default ${DEFAULTS.maxConns}; lowered, with a
-                           warning, when the open-files limit (ulimit -n) is too small)
-  --max-conns-per-addr N   connections per address (default ${DEFAULTS.maxConnsPerAddr})
-  --msg-rate N             requests per second per connection, 0 = no limit (default ${DEFAULTS.msgRate})
-  --login-rate N           failed password attempts per minute per address, 0 = no limit (default ${DEFAULTS.loginRate})
-  --login-timeout SECONDS  time allowed to log in (default ${DEFAULTS.loginTimeoutMs / 1000})
-  --quota MIB              message bytes each user may have stored, in MiB (default
-                           ${DEFAULTS.quotaBytes / 1048576}); past it a send is refused
-  --retention DAYS         delete messages every recipient acknowledged once older than DAYS
-                           (default ${DEFAULTS.retentionDays}: keep forever)
-  --file-quota BYTES       relayed file bytes one user may have waiting (default ${DEFAULTS.fileQuota})
-  --file-ttl SECONDS       how long a relayed file is kept (default ${DEFAULTS.fileTtlSeconds})
-  --files-max BYTES        relayed file bytes all users together may have waiting, 0 = no cap
-                           (default ${DEFAULTS.filesMaxBytes})
-  --files-dir DIR          keep relayed files in DIR, e.g. on another disk (default DATA/files)
-  --min-free MIB           free space kept on the disks of the data and files folders: below it
-                           sends, uploads and registrations are refused (default ${DEFAULTS.minFreeMiB}; 0 = off)
-  --registration MODE      who may register: open, invite (a one-time code from an admin: /invite,
-                           parley admin invite) or closed (default ${DEFAULTS.registration})
-  --register-rate N        accounts made per address per hour, 0 = no limit (default ${DEFAULTS.registerRate})
-  --register-rate-total N  accounts made per hour on the whole server, 0 = no limit (default ${DEFAULTS.registerRateTotal})
-  --log-level LEVEL        debug, info, warn or error (default info)
-  --log-messages           log each stored message's metadata (time, sender, target, size, seq;
-                           never the body) to parley.log; off by default
-  --log-max-bytes BYTES    parley.log's bound: past it the file becomes parley.log.1 (one kept) and
-                           a new one starts (default ${DEFAULT_LOG_MAX_BYTES}; 0 = never rotated)
-  --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics and a health check
-                           at /healthz (plain HTTP; off by default; a bare PORT means 127.0.0.1)
-  --console                read console commands from stdin even when it is not a terminal
-  --version, --help
+${flagHelp()}
 
 Examples:
   parley-server --port 9797 --data ./data
@@ -112,55 +61,11 @@ function registrationMode(v: string | undefined): ServerConfig["registration"] |
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values: f, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      data: { type: "string" },
-      store: { type: "string" },
-      bus: { type: "string" },
-      "store-tls-ca": { type: "string" },
-      "cluster-key-file": { type: "string" },
-      "bus-creds": { type: "string" },
-      "bus-nkey": { type: "string" },
-      "bus-tls-ca": { type: "string" },
-      "bus-tls-cert": { type: "string" },
-      "bus-tls-key": { type: "string" },
-      videos: { type: "string" },
-      "max-attempts": { type: "string" },
-      lockout: { type: "string" },
-      "lockout-cap": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "max-frame": { type: "string" },
-      "max-conns": { type: "string" },
-      "max-conns-per-addr": { type: "string" },
-      "msg-rate": { type: "string" },
-      "login-rate": { type: "string" },
-      "login-timeout": { type: "string" },
-      quota: { type: "string" },
-      retention: { type: "string" },
-      "log-level": { type: "string" },
-      "log-messages": { type: "boolean" },
-      "log-max-bytes": { type: "string" },
-      metrics: { type: "string" },
-      "file-quota": { type: "string" },
-      "file-ttl": { type: "string" },
-      "files-max": { type: "string" },
-      "files-dir": { type: "string" },
-      "min-free": { type: "string" },
-      registration: { type: "string" },
-      "register-rate": { type: "string" },
-      "register-rate-total": { type: "string" },
-      console: { type: "boolean" },
-      version: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (f.help) return console.log(HELP), 0;
-  if (f.version) return console.log(`parley-server ${VERSION}`), 0;
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: parseOptions() });
+  const f = values as Record<string, string | undefined>; // the flags with a value (lib/server/flags.ts)
+  const on = (name: string) => values[name] === true; // the on/off ones
+  if (on("help")) return console.log(HELP), 0;
+  if (on("version")) return console.log(`parley-server ${VERSION}`), 0;
   const dataDir = f.data ?? DEFAULTS.dataDir;
   const level = (f["log-level"] ?? "info") as Level;
   if (!["debug", "info", "warn", "error"].includes(level)) {
@@ -168,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
+  if (positionals[0] === "backup" || positionals[0] === "restore") {
+    return await backupCommand(positionals, { dataDir, filesDir: f["files-dir"], store: f.store });
+  }
   if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
 
   const dd = await openDataDir(dataDir, {
@@ -218,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     loginTimeoutMs: loginTimeout === undefined ? undefined : loginTimeout * 1000,
     quotaBytes: quota === undefined ? undefined : quota * 1048576,
     retentionDays: num(f.retention, "retention"),
-    logMessages: f["log-messages"] === true,
+    logMessages: on("log-messages"),
     fileQuota: num(f["file-quota"], "file-quota"),
     fileTtlSeconds: num(f["file-ttl"], "file-ttl"),
     filesMaxBytes: num(f["files-max"], "files-max"),
@@ -240,7 +148,13 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const fp = await fingerprintPem(dd.tls.cert);
-  console.log(`Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}`);
+  // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
+  const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
+  console.log(
+    `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
+      `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
+      `(check the fingerprint above when it asks)`,
+  );
   log.info("listen", {
     host: srv.config.host,
     port: srv.port,
@@ -264,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
   // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
-  if (f.console || Deno.stdin.isTerminal()) {
+  if (on("console") || Deno.stdin.isTerminal()) {
     (async () => {
       const dec = new TextDecoderStream();
       let buf = "";
@@ -401,6 +315,25 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `backup DEST` and `restore SRC` (lib/server/backup.ts): the data folder, `--files-dir`, `--store`. */
+async function backupCommand(
+  [cmd, path, ...extra]: string[],
+  o: { dataDir: string; filesDir?: string; store?: string },
+): Promise<number> {
+  if (!path || extra.length) throw new Error(`Usage: ${cmd} ${cmd === "backup" ? "DEST" : "SRC"}`);
+  const common = {
+    dataDir: o.dataDir,
+    filesDir: filesDirOf({ dataDir: o.dataDir, filesDir: o.filesDir }),
+    postgres: !!(o.store ?? Deno.env.get("PARLEY_STORE")),
+    now: Date.now(),
+  };
+  const lines = cmd === "backup"
+    ? await backup(path, { ...common, version: VERSION })
+    : await restore(path, common);
+  for (const l of lines) console.log(l);
+  return 0;
 }
 
 if (import.meta.main) {

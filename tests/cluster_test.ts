@@ -319,6 +319,45 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cluster: an offer answered by bob on one node leaves bob's session on a third node (issue 34.8)",
+  ignore,
+  async fn() {
+    const c = await cluster(3);
+    try {
+      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
+      const alice = await n1.client("alice");
+      const bob2 = await n2.client("bob");
+      const bob3 = await n3.client("bob", { register: false });
+      await eventually(async () => (await alice.who()).some((p) => p.user === "bob"), 3000, "bob seen");
+      const heard = (x: ChatClient) => {
+        const got: Record<string, unknown>[] = [];
+        x.conn.onPush((f) => void (String(f.header.t).startsWith("stream.") && got.push(f.header)));
+        return got;
+      };
+      const [h2, h3] = [heard(bob2), heard(bob3)];
+      await alice.conn.request("stream.offer", { to: "bob", name: "cam", sid: "sid-three-1", fps: 30 });
+      await eventually(() => h2.length > 0 && h3.length > 0, 3000, "the offer on both of bob's nodes");
+      await bob2.conn.request("stream.answer", { sid: "sid-three-1", accept: true });
+      await eventually(
+        () => h3.some((h) => h.t === "stream.stop" && h.reason === "answered"),
+        3000,
+        "node 3 told the offer was answered",
+      );
+      const r = await alice.conn.request(
+        "stream.frame",
+        { sid: "sid-three-1", pts: 0, index: 0 },
+        new Uint8Array(4),
+      );
+      assert.equal(r.header.delivered, true);
+      await eventually(() => h2.some((h) => h.t === "stream.frame"), 3000, "the frame still reaches node 2");
+      assert.ok(!h2.some((h) => h.t === "stream.stop"), "the accepting session's stream goes on");
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "cluster: a user-to-user stream across nodes: offer, answer, frames, stop",
   ignore,
   async fn() {

@@ -2,7 +2,8 @@
  * Rule 3, one description per command: README's three command tables are rendered here from the
  * tables the programs run — the TUI's `COMMANDS` (which also drive `/help` and Tab completion), the
  * scripted client's commander program (`cliProgram`, which prints `--help`) and the server console's
- * `CONSOLE_COMMANDS` — and must equal README's rows. Adding a command is one row in its table; this
+ * `CONSOLE_COMMANDS` — and must equal README's rows; so must its server option table, from the
+ * `SERVER_FLAGS` that server.ts parses and prints as `--help` (and every option `--help` prints is in it). Adding a command is one row in its table; this
  * test then prints the README table to paste (or run with PARLEY_WRITE_README=1 to write it).
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import { cliProgram } from "../lib/client/cli.ts";
 import { COMMANDS } from "../lib/client/tui/commands.ts";
 import { helpLines } from "../lib/client/tui/parse.ts";
 import { CONSOLE_COMMANDS } from "../lib/server/console.ts";
+import { flagUsage, SERVER_FLAGS } from "../lib/server/flags.ts";
+import { runProgram } from "./helpers.ts";
 
 const README = new URL("../README.md", import.meta.url);
 type Row = string[];
@@ -86,10 +89,18 @@ export function consoleRows(): Row[] {
   ) => [code(`/${n}${c.args ? " " + c.args : ""}`), c.help]);
 }
 
+/** README's server options: the flag, what it does, its default (the rows --help prints). */
+export function flagRows(): Row[] {
+  return SERVER_FLAGS.map((
+    f,
+  ) => [code(flagUsage(f)), f.help, f.def !== undefined ? code(String(f.def)) : ""]);
+}
+
 const TABLES: { id: string; head: Row; rows: () => Row[] }[] = [
   { id: "console", head: ["Command", "Does"], rows: consoleRows },
   { id: "tui", head: ["Command", "Does"], rows: tuiRows },
   { id: "cli", head: ["Command", "Example"], rows: cliRows },
+  { id: "flags", head: ["Option", "Meaning", "Default"], rows: flagRows },
 ];
 
 function markdown(head: Row, rows: Row[]): string {
@@ -134,4 +145,35 @@ Deno.test("the TUI's /help and completion come from the same COMMANDS rows as RE
   // The two commands errors tell users to run exist in the TUI (issue 11).
   assert.ok(COMMANDS.some((c) => c.name === "trust"));
   assert.ok(COMMANDS.some((c) => c.name === "room" && c.usage.includes("kick")));
+});
+
+Deno.test("README's server option table lists every option server.ts --help prints (issue 34.17)", async () => {
+  const r = await runProgram("server.ts", ["--help"]);
+  assert.equal(r.code, 0, r.err);
+  const opts = r.out.slice(r.out.indexOf("\nOptions:\n"), r.out.indexOf("\nExamples:\n"));
+  const printed = [...opts.matchAll(/^ {2}(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!);
+  assert.ok(printed.includes("--store") && printed.includes("--file-ttl"), opts);
+  const readme = readmeRows(await Deno.readTextFile(README), "flags").map((row) => row[0]!);
+  for (const o of printed) {
+    assert.ok(
+      readme.some((c) => c.startsWith("`" + o + "`") || c.startsWith("`" + o + " ")),
+      `README lacks ${o}`,
+    );
+  }
+});
+
+Deno.test("every flag server.ts reads has a row in SERVER_FLAGS (so --help, parsing and README know it)", async () => {
+  const src = await Deno.readTextFile(new URL("../server.ts", import.meta.url));
+  const main = src.slice(
+    src.indexOf("async function main("),
+    src.indexOf("\n}\n", src.indexOf("async function main(")),
+  );
+  const read = [...main.matchAll(/\bf\["([a-z-]+)"\]|\bf\.([a-z]+)\b|\bon\("([a-z-]+)"\)/g)].map((m) =>
+    m[1] ?? m[2] ?? m[3]!
+  );
+  assert.ok(read.includes("file-ttl") && read.includes("console"), read.join(" "));
+  const rows = new Set(SERVER_FLAGS.map((f) => f.name));
+  for (const name of read) {
+    assert.ok(rows.has(name), `server.ts reads --${name}, which has no SERVER_FLAGS row`);
+  }
 });

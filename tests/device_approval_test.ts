@@ -39,7 +39,7 @@ async function approve(by: DeviceKey, byDevice: number, newKey: string, ttl = 60
 }
 
 async function aliceWithTwoDevices(t: Awaited<ReturnType<typeof startTestServer>>) {
-  const { codec } = await t.e2eClient("alice");
+  const { client, codec } = await t.e2eClient("alice");
   const id = (await codec.cs.get("identity")) as IdentityKeyPair;
   const dk1 = await deviceKeyOf(codec.cs);
   // Device 2 joins the way a link does: approved by device 1.
@@ -47,7 +47,7 @@ async function aliceWithTwoDevices(t: Awaited<ReturnType<typeof startTestServer>
   const dk2 = await newDeviceKey();
   const added = await publishAs(laptop, id, 0, dk2, await approve(dk1, 1, dk2.pub));
   assert.equal(added.header.device, 2);
-  return { codec: codec as E2eCodec, id, dk1, dk2 };
+  return { client, codec: codec as E2eCodec, id, dk1, dk2 };
 }
 
 Deno.test("devices: a removed device cannot add itself back with the password and the identity key", async () => {
@@ -88,6 +88,8 @@ Deno.test("devices: a removed device cannot add itself back with the password an
       code: "bad_device_proof",
     });
 
+    // 5. Removing the account's other devices with only the password.
+    await assert.rejects(stolen.conn.request("device.remove", { device: 1 }), { code: "bad_device_proof" });
     assert.deepEqual(
       (await t.srv.core.store.devices("alice")).map((d) => [d.device, d.removed === null]),
       [[1, true], [2, false]],
@@ -122,6 +124,51 @@ Deno.test("devices: the first device needs no approval; a device from before dev
       carol.conn.request("keys.count", { device: 1, ...(await proof(await newDeviceKey())) }),
       { code: "bad_device_proof" },
     );
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("devices: a removed folder with the password cannot read or acknowledge device 1's queue or files", async () => {
+  const t = await startTestServer();
+  try {
+    const { client: phone } = await aliceWithTwoDevices(t); // device 1, proved at login
+    await phone.conn.request("device.remove", { device: 2 });
+    const { client: bob } = await t.e2eClient("bob");
+    for (const text of ["one", "two", "three"]) await bob.send({ kind: "user", name: "alice" }, text);
+    const fid = "f".repeat(22);
+    await bob.conn.request("file.put", { fid, to: "alice", size: 3, off: 0 }, new Uint8Array(3));
+
+    // The removed folder logs in with the password and never proves a device: before the fix it
+    // got device 1's queue, read its ciphertext and acknowledged it, so device 1 lost it.
+    const stolen = await t.client("alice", { register: false });
+    const refused = { code: "bad_device_proof" };
+    await assert.rejects(stolen.conn.request("sync"), refused);
+    const last = await t.srv.core.store.lastSeq();
+    await assert.rejects(stolen.conn.request("ack", { acks: [{ conv: "d:alice:bob", seq: last }] }), refused);
+    await assert.rejects(stolen.conn.request("file.list"), refused);
+    await assert.rejects(stolen.conn.request("file.get", { fid, off: 0, len: 3 }), refused);
+    await assert.rejects(stolen.conn.request("file.done", { fid }), refused);
+    await assert.rejects(stolen.conn.request("file.abort", { fid }), refused);
+
+    // Device 1 still gets every message and the file.
+    assert.deepEqual((await phone.sync()).map((m) => m.text), ["one", "two", "three"]);
+    const files = (await phone.conn.request("file.list")).header.files as { fid: string }[];
+    assert.deepEqual(files.map((f) => f.fid), [fid]);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("devices: an account from before device keys syncs and acknowledges without a proof", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    const bob = await t.client("bob");
+    await bob.send({ kind: "user", name: "alice" }, "hi");
+    const got = await alice.sync();
+    assert.deepEqual(got.map((m) => m.text), ["hi"]);
+    await alice.ack(got);
   } finally {
     await t.stop();
   }

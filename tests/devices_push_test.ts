@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import type { ChatClient } from "../lib/client/chat_client.ts";
+import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { eventually } from "./helpers.ts";
 import { stopEnginesTest, topologyTest } from "./topology.ts";
 
@@ -39,8 +40,21 @@ topologyTest(
           opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
         };
       };
-      await alice.conn.request("keys.publish", await keys());
-      const added = await alice2.conn.request("keys.publish", { ...(await keys()), device: 0 });
+      // Each session proves its device key; the second device carries the first one's approval.
+      const [dk1, dk2] = [await newDeviceKey(), await newDeviceKey()];
+      const proof = async (c: ChatClient, dk: DeviceKey, device: number) => ({
+        deviceKey: dk.pub,
+        proof: await signDeviceProof(dk, "alice", device, c.nonce),
+      });
+      await alice.conn.request("keys.publish", { ...(await keys()), ...(await proof(alice, dk1, 1)) });
+      const expires = Date.now() + 60_000;
+      const approval = { by: 1, expires, sig: await signApproval(dk1, "alice", dk2.pub, expires) };
+      const added = await alice2.conn.request("keys.publish", {
+        ...(await keys()),
+        device: 0,
+        ...(await proof(alice2, dk2, 0)),
+        approval,
+      });
       assert.equal(added.header.device, 2);
       const want = JSON.stringify(["alice", [1, 2]]);
       await eventually(

@@ -6,7 +6,7 @@
  * account's key silently; `keys reset` is the explicit way.
  */
 import assert from "node:assert/strict";
-import { PROGRAM_PERMS, rootFile, startTestServer } from "./helpers.ts";
+import { PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
 import { PASSWORD, Tmux } from "./tmux.ts";
 
 function spawnCli(port: number, user: string, home: string, ...args: string[]) {
@@ -121,6 +121,55 @@ Deno.test("devices: a linked second folder gets DMs, shares its sends, keeps the
     const changed = await tm.cli("bob", hb, "send", "alice", "to the new key");
     assert.equal(changed.code, 1);
     assert.match(changed.err, /identity key of alice changed/i);
+  } finally {
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("devices: parley passwd — the old password stops working; another folder seals its keys under the new one", async () => {
+  const t = await startTestServer();
+  const homes = await Promise.all(["a1", "a2"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })));
+  const [a1, a2] = homes as [string, string];
+  const NEW = "the new password of alice";
+  const cli = (home: string, env: Record<string, string>, ...args: string[]) =>
+    runProgram("client.ts", [
+      ...args,
+      "--user",
+      "alice",
+      "--server",
+      `127.0.0.1:${t.port}`,
+      "--home",
+      home,
+      "--trust-on-first-use",
+    ], env);
+  const old = { PARLEY_PASSWORD: PASSWORD };
+  const now = { PARLEY_PASSWORD: NEW };
+  try {
+    assert.equal((await cli(a1, old, "register")).code, 0);
+    const link = spawnCli(t.port, "alice", a1, "device", "link", "--timeout", "30");
+    const code = (await waitLine(link.lines, /^code: /)).slice("code: ".length);
+    const add = await cli(a2, old, "device", "add", code);
+    assert.equal(add.code, 0, add.err);
+    assert.equal((await link.p.status).code, 0, await link.err);
+    await link.reading;
+
+    const ch = await cli(a1, { ...old, PARLEY_NEW_PASSWORD: NEW }, "passwd");
+    assert.equal(ch.code, 0, ch.err);
+    assert.match(ch.out, /Password changed for alice.*every remembered login was revoked/);
+    const refused = await cli(a1, old, "login");
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /password/i);
+    assert.equal((await cli(a1, now, "read")).code, 0, "this folder opens with the new password");
+    // The other folder's keys are still sealed under the old password: passwd there seals them again.
+    const stale = await cli(a2, now, "read");
+    assert.equal(stale.code, 1);
+    assert.match(stale.err, /does not open.*run "parley passwd" here/);
+    const fix = await cli(a2, { ...old, PARLEY_NEW_PASSWORD: NEW }, "passwd");
+    assert.equal(fix.code, 0, fix.err);
+    assert.match(fix.out, /now sealed under the new password/);
+    const ok = await cli(a2, now, "read");
+    assert.equal(ok.code, 0, ok.err);
   } finally {
     await t.stop();
     for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});

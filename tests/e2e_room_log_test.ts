@@ -3,12 +3,15 @@
  * database edited directly — a ghost member row, a replayed, an unsigned or a non-admin log
  * entry — the sender's client refuses to send (an error naming the problem), no sender key goes
  * to the ghost, and the ghost reads nothing. A room key from someone outside the log is refused.
+ * A room made without a log (0.1.0) gets one only from its admin's client.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { randomId } from "../lib/common/random.ts";
 import { encodePayload } from "../lib/client/e2e_keys.ts";
 import type { PrekeyBundle } from "../lib/crypto/prekeys.ts";
+import { loadIdentity } from "../lib/crypto/keystore.ts";
+import { signEntry } from "../lib/crypto/membership_log.ts";
 import { eventually, inbox, startTestServer } from "./helpers.ts";
 
 type T = Awaited<ReturnType<typeof startTestServer>>;
@@ -183,6 +186,85 @@ Deno.test("room log: a room key from someone outside the log is refused", async 
     await b.client.sync(); // consumed once: not retried, not shown again
     assert.equal(bi.notices.filter((n) => n.includes("was refused")).length, 1, bi.notices.join("\n"));
     assert.equal(await b.codec.rooms.knows("team", "mallory"), false);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("room log: a room without a log (made by 0.1.0) is adopted by its admin's client only; members verify it", async () => {
+  const t = await startTestServer();
+  try {
+    await (await t.e2eClient("alice")).client.close(); // alice's keys are published; she is offline
+    const b = await t.e2eClient("bob");
+    const m = await t.e2eClient("mallory");
+    const bi = inbox(b.client);
+    for (const x of [b, m]) await x.client.sync();
+    // As 0.1.0 made rooms: no log entry (a client without end-to-end keys signs nothing).
+    const plain = await t.client("alice", { register: false });
+    await plain.createRoom("old", ["bob", "mallory"]);
+    await plain.close();
+    const logRows = () => count(t, "SELECT COUNT(*) AS n FROM room_log WHERE room = 'old'");
+    assert.equal(logRows(), 0);
+    // A member who is no admin cannot give it a log (the server refuses), nor send in it.
+    const forged = await signEntry(await loadIdentity(m.codec.cs), null, {
+      room: "old",
+      action: "create",
+      target: "alice,bob,mallory",
+      by: "mallory",
+      at: Date.now(),
+    });
+    await assert.rejects(
+      () => m.client.conn.request("room.adopt", { room: "old", log: forged }),
+      /Only admins of #old can sign its first log entry/,
+    );
+    await assert.rejects(
+      () => b.client.send({ kind: "room", name: "old" }, "x"),
+      /#old has no membership log/,
+    );
+    assert.equal(logRows(), 0);
+    // Its admin's client signs the genesis when it uses the room; the members verify it and read.
+    const a = await t.e2eClient("alice", { register: false });
+    await a.client.sync();
+    // Not even its admin can give it a genesis that leaves out a member the server lists (or signed by another).
+    const partial = await signEntry(await loadIdentity(a.codec.cs), null, {
+      room: "old",
+      action: "create",
+      target: "alice,bob",
+      by: "alice",
+      at: Date.now(),
+    });
+    for (const log of [partial, forged]) {
+      await assert.rejects(
+        () => a.client.conn.request("room.adopt", { room: "old", log }),
+        /must be signed by you and list its members now/,
+      );
+    }
+    assert.equal(logRows(), 0);
+    await a.client.send({ kind: "room", name: "old" }, "adopted");
+    await eventually(() => bi.msgs.some((x) => x.text === "adopted"), 5000, "bob reads");
+    assert.equal(logRows(), 1);
+    await eventually(
+      () =>
+        bi.notices.some((n) =>
+          n.includes("alice signed #old's membership log") && n.endsWith("alice, bob, mallory")
+        ),
+      5000,
+      "bob is told",
+    );
+    await b.client.send({ kind: "room", name: "old" }, "bob too");
+    // Only once: a second genesis, even a well-formed one of its admin, is refused by the server.
+    const again = await signEntry(await loadIdentity(a.codec.cs), null, {
+      room: "old",
+      action: "create",
+      target: "alice,bob,mallory",
+      by: "alice",
+      at: Date.now(),
+    });
+    await assert.rejects(
+      () => a.client.conn.request("room.adopt", { room: "old", log: again }),
+      /not the next one/,
+    );
+    assert.equal(logRows(), 1);
   } finally {
     await t.stop();
   }

@@ -1,10 +1,11 @@
 /**
  * A day of real use (issue 34), as the user sees it: real `client.ts` processes in tmux against an
  * in-process server. The kitty graphics probe never becomes the pane's title, and the title the
- * shell had is back after quitting.
+ * shell had is back after quitting; the seeds' command names run and /help lists them; Tab completes
+ * a registered user who is offline; a stream's overlay names the size the offer said.
  */
 import assert from "node:assert/strict";
-import { startTestServer } from "./helpers.ts";
+import { skipWithout, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
 /** An in-process server, a tmux of its own and `users` registered, each with a fresh folder. */
@@ -41,5 +42,55 @@ Deno.test({
       await tm.type("alice", "/quit");
       await tm.waitFor("alice", (s) => s.includes("CLIENT-EXITED"), "the client's exit");
       assert.equal(await tm.title("alice"), "before-parley");
+    }),
+});
+
+Deno.test({
+  name:
+    "TUI e2e (issue 34.10, 34.15): seed aliases run and show in /help; Tab completes a registered user who is offline",
+  ignore: skipWithoutTmux,
+  fn: () =>
+    withClients(["alice", "zelda"], async (tm, homes) => {
+      await tm.start("alice", "alice", homes.alice!, { cols: 120, rows: 40 });
+      await tm.waitFor("alice", (s) => s.includes("Welcome to Parley, alice"), "welcome");
+      await tm.type("alice", "/viewusers");
+      await tm.waitFor("alice", (s) => /\d+ online:/.test(s), "/viewusers ran /who");
+      await tm.type("alice", "/help");
+      await tm.waitFor("alice", (s) => s.includes("(also /exit, /disconnect)"), "/help lists the aliases");
+      await tm.type("alice", "/help viewusers");
+      await tm.waitFor("alice", (s) => s.includes("/who (also /viewusers)"), "/help of an alias");
+      await tm.keys("alice", "-l", "/msg zel");
+      await tm.keys("alice", "Tab");
+      await tm.waitFor("alice", (s) => /\/msg zelda\s*$/m.test(s), "zelda (offline) completed");
+      await tm.keys("alice", "C-u");
+      await tm.type("alice", "/disconnect");
+    }),
+});
+
+Deno.test({
+  name: "TUI e2e (issue 34.6): a user-to-user stream's overlay names the offered size, not 1080p",
+  ignore: skipWithoutTmux || skipWithout(testFfmpeg() !== null),
+  fn: () =>
+    withClients(["alice", "bob"], async (tm, homes) => {
+      await tm.start("alice", "alice", homes.alice!, { cols: 120, rows: 40 });
+      await tm.start("bob", "bob", homes.bob!, { cols: 120, rows: 40 });
+      for (const u of ["alice", "bob"]) {
+        await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
+      }
+      await tm.type("alice", `/stream bob ${VIDEOS_DIR}/sample.mp4`);
+      const offer = await tm.waitFor("bob", (s) =>
+        /offers to stream sample\.mp4 \(\d+×\d+\)/.test(s), "the offer");
+      const height = /sample\.mp4 \(\d+×(\d+)\)/.exec(offer)![1]!;
+      assert.notEqual(height, "1080", "the sender scales the 1080p sample down (at most 720 rows)");
+      await tm.keys("bob", "y");
+      const s = await tm.waitFor(
+        "bob",
+        (s) =>
+          /fps · \d+ dropped · \S+ · /.test(s),
+        "the overlay",
+        30_000,
+      );
+      assert.equal(/fps · \d+ dropped · (\S+) · /.exec(s)![1], `${height}p`, s);
+      await tm.type("bob", "/stop");
     }),
 });

@@ -28,6 +28,7 @@ Deno.test({
         const r = await tm.cli("bob", homes.bob, "send", "alice", `one-shot ${i}`);
         assert.equal(r.code, 0, r.err);
       }
+      for (const cmd of [["who"], ["read"], ["videos"]]) await tm.cli("bob", homes.bob, ...cmd);
       await tm.waitFor("alice", (s) => s.includes("one-shot 3"), "the third message");
       await new Promise((r) => setTimeout(r, 600)); // presence goes out in ticks
       const s = await tm.screen("alice");
@@ -117,11 +118,24 @@ Deno.test({
       const n = entry.exec(list)![1]!;
       assert.equal(list.match(/\d+\. \d\d:\d\d → /g)?.length, 1, "only the one message is in the outbox");
       assert.match(list, new RegExp(`/outbox drop ${n} removes it`), "the notice said how to remove it");
+      // The scripted view of the same folder (another process, while the screen runs).
+      const cli = await tm.cli("alice", home, "outbox");
+      assert.equal(cli.code, 0, cli.err);
+      assert.match(cli.out, new RegExp(`^${n} \\S+Z bob failed (lorem ipsum ){5}`));
+      assert.equal(cli.out.trim().split("\n").length, 1, cli.out);
+      const js = JSON.parse((await tm.cli("alice", home, "outbox", "--json")).out);
+      assert.equal(js.length, 1);
+      assert.deepEqual([js[0].id, js[0].to, js[0].state], [Number(n), "bob", "failed"]);
+      assert.match(js[0].reason, /too long/);
+      const none = await tm.cli("alice", home, "outbox", "drop", "999");
+      assert.equal(none.code, 1);
+      assert.match(none.err, /no message 999 in the outbox/);
       await tm.type("alice", `/outbox drop ${n}`);
       const after = await tm.waitFor("alice", (s) => s.includes(`Dropped message ${n} to bob`), "the drop");
       assert.doesNotMatch(after, /✗ (lorem|ipsum)/, "its line left the screen");
       await tm.type("alice", "/outbox");
       await tm.waitFor("alice", (s) => s.includes("The outbox is empty"), "an empty outbox");
+      assert.match((await tm.cli("alice", home, "outbox")).err, /The outbox is empty/);
       await tm.type("alice", "/quit");
     } finally {
       await tm.stop();

@@ -30,6 +30,7 @@ const peer = listenPeer({
   handshakeMs: 60_000,
   perAddress: 10_000,
   maxConns: 10_000,
+  handshakesPerNetwork: 10_000,
   acceptPerSec: 10_000,
   acceptBurst: 10_000,
 }, () => {});

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
-import { CHUNK_SIZE } from "../lib/crypto/file_aead.ts";
+import { CHUNK_SIZE } from "../lib/crypto/age_stream.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { publicIdentity } from "../lib/crypto/identity.ts";
 import { FileTransfers } from "../lib/client/files.ts";

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
-import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../lib/crypto/file_aead.ts";
+import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
 import { FileTransfers, type TransferProgress } from "../lib/client/files.ts";
 import { plainBefore } from "../lib/client/file_offer.ts";
 import { eventually, startTestServer, type TestServer } from "./helpers.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../lib/client/cli.ts";
 import { VERSION } from "../lib/common/version.ts";
-import { runProgram } from "./helpers.ts";
+import { runProgram, spawnServerProcess } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -15,10 +15,13 @@ const COMMANDS = [
   ["register"],
   ["login"],
   ["logout"],
+  ["passwd"],
   ["send"],
   ["read"],
   ["who"],
   ["status"],
+  ["outbox"],
+  ["outbox", "drop"],
   ["room"],
   ["room", "create"],
   ["room", "invite"],
@@ -28,6 +31,7 @@ const COMMANDS = [
   ["admin"],
   ["admin", "kick"],
   ["admin", "kicked"],
+  ["admin", "invite"],
   ["admin", "grant"],
   ["admin", "revoke"],
   ["fingerprint"],
@@ -121,4 +125,55 @@ Deno.test("one version: lib/common/version.ts matches deno.json", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as { version: string };
   assert.equal(cfg.version, VERSION);
   assert.match(VERSION, /^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
+});
+
+Deno.test("server.ts says after 'listening' how a user connects (issue 34.16)", async () => {
+  const dir = await Deno.makeTempDir();
+  const s = await spawnServerProcess(dir);
+  try {
+    const lines = s.banner.split("\n");
+    const i = lines.findIndex((l) => l.startsWith("Parley listening on "));
+    assert.ok(i >= 0, s.banner);
+    assert.equal(
+      lines[i + 1],
+      `Connect: parley --server 127.0.0.1:${s.port} --user NAME (check the fingerprint above when it asks)`,
+    );
+  } finally {
+    await s.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the Quick start's server command is quiet on a first run (no node_modules yet; issue 34.16)", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Install"));
+  const line = quick.split("\n").find((l) => /^deno task .*server/.test(l));
+  assert.ok(line, "the Quick start has a `deno task … server` line");
+  const cfg = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  for (const t of ["server", "client"]) assert.match(cfg.tasks[t]!, /^deno run --quiet /, `task ${t}`);
+  // A copy of the project without node_modules: what a fresh clone sees (packages are in Deno's cache).
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const f of ["deno.json", "deno.lock", "server.ts", "client.ts"]) {
+      await Deno.copyFile(new URL(f, ROOT), `${dir}/${f}`);
+    }
+    await new Deno.Command("cp", { args: ["-r", decodeURIComponent(new URL("lib", ROOT).pathname), dir] })
+      .output();
+    const args = line.replace(/#.*/, "").trim().split(/\s+/).slice(1);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [...args, "--help"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+      env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.ok(r.success, err);
+    assert.match(new TextDecoder().decode(r.stdout), /^Parley server /);
+    assert.equal(err, "", "nothing but the program's own output");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -348,6 +348,8 @@ export async function spawnServerProcess(
     child,
     pid: child.pid,
     port,
+    /** What it printed on stdout until it listened (the listening and Connect lines). */
+    banner: text,
     cert: await Deno.readTextFile(`${dir}/cert.pem`),
     errText,
     consoleLine,

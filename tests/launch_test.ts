@@ -59,6 +59,10 @@ Deno.test("launchTui() asks about the fingerprint, registers, then retries a wro
 
     const retry = scriptedPrompts(["wrong-password", "pw-secret-123"], { confirm: [true] });
     assert.equal(await launchTui(flags, env, retry.prompts, () => Promise.resolve()), 0);
+    assert.ok(
+      !retry.asked.includes("alice on 127.0.0.1:" + t.port),
+      "the folder holds alice: no Log in/Create menu",
+    );
     assert.deepEqual(retry.errors, ["Wrong user name or password"]);
     assert.ok(retry.asked.includes("Try again?"));
 

@@ -154,3 +154,20 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
 });
 
 stopEnginesTest();
+
+Deno.test("console /db shows what the store holds: users, rooms, messages, bytes, its file and size (issue 34.10)", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    await t.client("bob");
+    await alice.send({ kind: "user", name: "bob" }, "hello");
+    const db = await runConsoleLine(t.srv, "/db");
+    assert.match(db, new RegExp(`^store: ${t.dir}/parley\\.db \\(\\d+\\.\\d (KiB|MiB)\\)$`, "m"), db);
+    assert.match(db, /^users: 2$/m);
+    assert.match(db, /^rooms: 0$/m);
+    assert.match(db, /^messages: 1 \(\d+\.\d KiB of sealed bodies\)$/m);
+    assert.match(await runConsoleLine(t.srv, "/help"), /\/db — what the store holds/);
+  } finally {
+    await t.stop();
+  }
+});

@@ -184,9 +184,13 @@ Deno.test("issue 34.14: a quiet (one-shot) session announces no presence and is 
     await a.sync();
     await new Promise((r) => setTimeout(r, 300)); // presence goes out in ticks of 50 ms
     seen.length = 0; // alice's own, and bob's registration
+    await t.srv.core.store.setRole("alice", "admin");
+    const admin = await login(t, "alice", { quiet: true });
     for (let i = 0; i < 3; i++) {
       const q = await login(t, "bob", { quiet: true });
       assert.deepEqual((await q.who()).map((p) => p.user), ["alice"], "who does not list the quiet session");
+      const us = (await admin.users()) as { user: string; online?: boolean }[];
+      assert.equal(us.find((u) => u.user === "bob")?.online, false, "nor the admin's user list");
       await q.send({ kind: "user", name: "alice" }, `one-shot ${i}`);
       await q.setStatus("busy");
       await q.close();
@@ -200,6 +204,7 @@ Deno.test("issue 34.14: a quiet (one-shot) session announces no presence and is 
     await i.close();
     await eventually(() => seen.includes("bob off"), 3000, "and goes offline when it leaves");
     assert.deepEqual(seen, ["bob on", "bob off"]);
+    await admin.close();
     a.close();
   } finally {
     await t.stop();

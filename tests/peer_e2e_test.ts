@@ -144,7 +144,8 @@ Deno.test("peer mode: a restarted node keeps inbox, keys and peers and resumes i
     await bob.send("inbox");
     await bob.waitLine(/^inbox \S+ alice before the restart$/);
     await bob.send("peers");
-    await bob.waitLine(/^peer alice 127\.0\.0\.1:\d+ unverified/);
+    // bob wrote to alice, so she is kept; the address she named is not (issue 33.8: bob never dialled it).
+    await bob.waitLine(/^peer alice - unverified/);
     await bob.send("fingerprint alice");
     assert.equal(await bob.waitLine(/^fingerprint alice /), fp);
     // Alice dials bob again by herself (back-off) and both ratchets continue where they were.

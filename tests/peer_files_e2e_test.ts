@@ -28,6 +28,8 @@ Deno.test("peer mode files: send, offer, accept, saved and sent lines with the S
     await alice.send(`connect ${bob.addr}`);
     await alice.waitLine(/^connected bob$/);
     await bob.waitLine(/^connected alice$/);
+    await alice.send("fingerprint bob"); // the number compared, then verified
+    await alice.waitLine(/^fingerprint bob /);
     await alice.send("verify bob"); // --accept-files takes files from verified peers only
     await alice.waitLine(/^verified bob$/);
     // alice → bob: bob sees the offer and accepts it.
@@ -82,6 +84,8 @@ Deno.test("peer mode files: a receiver killed (-9) mid-transfer gets the file wh
   try {
     await alice.send(`connect ${bob.addr}`);
     await bob.waitLine(/^connected alice$/);
+    await bob.send("fingerprint alice"); // the number compared, then verified
+    await bob.waitLine(/^fingerprint alice /);
     await bob.send("verify alice"); // --accept-files takes files from verified peers only
     await bob.waitLine(/^verified alice$/);
     await alice.send(`send bob ${dir}/big.bin`);

@@ -10,6 +10,7 @@ import { LoadConn } from "./bench/load_client.ts";
 import { seed, tokenOf } from "./bench/bench_server.ts";
 import { eventually, spawnServerProcess, startTestServer } from "./helpers.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
+import { deviceAuth } from "../lib/client/e2e_keys.ts";
 
 const LIMIT = 256;
 
@@ -193,7 +194,11 @@ Deno.test("one requester cannot drain another user's one-time prekeys (item 12)"
   const t = await startTestServer();
   try {
     const bob = await t.e2eClient("bob");
-    const count = async () => (await bob.client.conn.request("keys.count", {})).header.prekeys as number;
+    // The count binds the session to a device: it shows that device's key (issue 33).
+    const who = { user: "bob", nonce: bob.client.nonce };
+    const count = async () =>
+      (await bob.client.conn.request("keys.count", { ...(await deviceAuth(bob.codec.cs, who, 1)) })).header
+        .prekeys as number;
     const before = await count();
     assert.ok(before > 20, `bob published ${before} one-time prekeys`);
     const mallory = await t.client("mallory");

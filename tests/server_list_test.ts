@@ -1,6 +1,6 @@
 /** `--server a:9797,b:9797` (issue 16): the client tries the nodes in order and moves on when one is down. */
 import assert from "node:assert/strict";
-import { connectAndLogin, openConnection, resolveTarget, storePath } from "../lib/client/session_setup.ts";
+import { connectAndLogin, openPinned, resolveTarget, storePath } from "../lib/client/session_setup.ts";
 import { LiveBackend } from "../lib/client/live_backend.ts";
 import { LocalStore } from "../lib/client/local_store.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
@@ -21,17 +21,17 @@ Deno.test("resolveTarget: a comma list names every node in order; one server sta
   assert.throws(() => resolveTarget({ server: "x:1,y:99999" }, env({})), { code: "bad_server" });
 });
 
-Deno.test("openConnection: a node that is down is skipped for the next one in the list", async () => {
+Deno.test("openPinned: a node that is down is skipped for the next one in the list", async () => {
   const t = await startTestServer();
   const home = await Deno.makeTempDir({ prefix: "parley-list-" });
   try {
     const dead = await freePort();
     const fingerprint = await fingerprintPem(t.cert);
     const r = resolveTarget({ server: `127.0.0.1:${dead},127.0.0.1:${t.port}`, home }, env({}));
-    const conn = await openConnection(r, { fingerprint }, {});
+    const { conn } = await openPinned(r, { fingerprint }, {});
     await conn.close();
     const only = resolveTarget({ server: `127.0.0.1:${dead}`, home }, env({}));
-    await assert.rejects(openConnection(only, { fingerprint }, {}), { code: "unreachable" });
+    await assert.rejects(openPinned(only, { fingerprint }, {}), { code: "unreachable" });
   } finally {
     await t.stop();
     await Deno.remove(home, { recursive: true });
@@ -110,6 +110,22 @@ Deno.test({
       "bob read alice's messages",
     );
     await got.close();
+    await backend.close();
+    backend = null;
+
+    // A login remembered through node 2 serves node 3 too (no password given here).
+    const kept = await connectAndLogin({ server: n2, user: "alice", home }, password("alice"), {}, {
+      remember: true,
+      keepHistory: false,
+    });
+    await kept.close();
+    const n3 = `127.0.0.1:${t.nodes[2]!.port}`;
+    const viaToken = await connectAndLogin({ server: `${n3},${n2}`, user: "alice", home }, env({}), {}, {
+      remembered: true,
+      keepHistory: false,
+    });
+    assert.equal(viaToken.server, n3);
+    await viaToken.close();
   } finally {
     await backend?.close();
     await t.stop();

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
+import { deviceAuth } from "../lib/client/e2e_keys.ts";
 import { LiveBackend } from "../lib/client/live_backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
@@ -25,12 +26,15 @@ function live(c: ConstructorParameters<typeof LiveBackend>[0]) {
 Deno.test("a DM typing event shows and clears at the peer, never at one's own sessions, and loses no message", async () => {
   const t = await startTestServer();
   try {
-    const alice = live((await t.e2eClient("alice")).client);
+    const a = await t.e2eClient("alice");
+    const alice = live(a.client);
     const bob = live((await t.e2eClient("bob")).client);
     await alice.b.start();
     await bob.b.start();
-    // alice's other session (following the live feed): a typing event is never sent back to her
+    // alice's other session (following the live feed): a typing event is never sent back to her.
+    // It proves it is her device 1 first: the server gives a device's queue to no other session.
     const aliceToo = await t.client("alice", { register: false });
+    await aliceToo.conn.request("keys.count", { device: 1, ...(await deviceAuth(a.codec.cs, aliceToo, 1)) });
     const own: string[] = [];
     aliceToo.conn.onPush((f) => own.push(String(f.header.t)));
     await aliceToo.sync();

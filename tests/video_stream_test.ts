@@ -59,6 +59,35 @@ Deno.test({
   },
 });
 
+Deno.test("an offer answered by one session of the recipient leaves its other sessions (issue 34.8)", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    const bob1 = await t.client("bob");
+    const bob2 = await t.client("bob", { register: false }); // another process of the same account
+    const seen1: Record<string, unknown>[] = [], seen2: Record<string, unknown>[] = [];
+    bob1.conn.onPush((f) => seen1.push(f.header));
+    bob2.conn.onPush((f) => seen2.push(f.header));
+    const sid = "sid-two-sessions-1";
+    await alice.conn.request("stream.offer", { to: "bob", name: "clip.mp4", sid, fps: 24 });
+    await eventually(() => seen2.some((h) => h.t === "stream.offer"), 3000, "offer on both sessions");
+    await bob1.conn.request("stream.answer", { sid, accept: true });
+    await eventually(
+      () =>
+        seen2.some((h) =>
+          h.t === "stream.stop" && h.sid === sid && h.reason === "answered" && h.by === "bob"
+        ),
+      3000,
+      "bob's other session is told the offer was answered",
+    );
+    assert.ok(!seen1.some((h) => h.t === "stream.stop"), "the answering session keeps its stream");
+    const r = await alice.conn.request("stream.frame", { sid, pts: 0, index: 0 }, new Uint8Array(10));
+    assert.equal(r.header.delivered, true);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test({
   name: "a streamed file flows sealed after accept; the recipient stops it and the sender's ffmpeg ends",
   ignore: skipWithout(ffmpeg !== null),

@@ -106,8 +106,8 @@ export async function authenticate(
   return { header: r.header, secrets };
 }
 
-/** The server cannot check a password it never sees: the client does, before registering. */
-function checkNewPassword(pw: string): void {
+/** The server cannot check a password it never sees: the client does, before registering (or a change). */
+export function checkNewPassword(pw: string): void {
   if (utf8.encode(pw).length > MAX_PASSWORD_BYTES) {
     throw new BackendError("weak_password", `Passwords are at most ${MAX_PASSWORD_BYTES} bytes`);
   }

@@ -335,6 +335,8 @@ export interface ChatBackend {
   reconnectNow?(): void;
   /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
   join?(room: string): Promise<RoomInfo>;
+  /** Optional: every registered user and their role (Tab completes offline users; `/changegrant`). */
+  users?(): Promise<{ user: string; role: Role }[]>;
   /** Optional: messages queued while offline, all or from one user (`/inbox`). */
   inbox?(user?: string): Promise<ChatMessage[]>;
   /** Optional: tells the peer(s) of a conversation that the user is (or stopped) typing. */

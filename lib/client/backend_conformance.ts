@@ -22,6 +22,8 @@ export interface BackendHarness {
 export const OPTIONAL_MEMBERS = [
   "join",
   "inbox",
+  "outbox",
+  "dropOutbox",
   "typing",
   "trust",
   "roomKick",

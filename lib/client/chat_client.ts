@@ -4,6 +4,7 @@
  * in the `LocalStore`, and acknowledges what the caller has consumed.
  */
 import { randomId } from "../common/random.ts";
+import { VERSION, versionNotice } from "../common/version.ts";
 import { DEFAULT_MAX_FRAME, type Frame } from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
@@ -87,6 +88,8 @@ export class ChatClient implements ChatBackend {
   nonce = "";
   /** The largest frame the server reads (its hello says it; an older server: the protocol's default). */
   maxFrame = DEFAULT_MAX_FRAME;
+  /** What to tell the user when the server's version (its hello) differs in major.minor; else null. */
+  versionNotice: string | null = null;
 
   private constructor(
     readonly conn: Connection,
@@ -131,6 +134,7 @@ export class ChatClient implements ChatBackend {
     if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) c.maxFrame = cap;
     c.account = r.secrets;
     if (typeof hello.header.nonce === "string") c.nonce = hello.header.nonce;
+    c.versionNotice = versionNotice(VERSION, hello.header.version);
     if (typeof r.header.token === "string") c.token = r.header.token;
     return c;
   }

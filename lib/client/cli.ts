@@ -1,6 +1,6 @@
 /**
- * The scripted client (fixed contract): `register`, `login` (`--remember`), `logout`, `send`, `read`, `who`, `status`,
- * `outbox` (`drop ID`),
+ * The scripted client (fixed contract): `register`, `login` (`--remember`), `logout`, `passwd`, `send`, `read`, `who`,
+ * `status`, `outbox` (`drop ID`),
  * `room …` (incl. `room kick`), `admin …`, and the key commands `fingerprint [USER]`, `verify USER`,
  * `trust USER`. Warnings and errors from the encryption layer (a message that could not be
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
@@ -19,6 +19,7 @@ import {
 import { registerVideoCommands } from "./cli_video.ts";
 import { registerManageCommands } from "./cli_manage.ts";
 import { registerDeviceCommands } from "./cli_devices.ts";
+import { passwdCommand } from "./account_passwd.ts";
 import type { SqliteCryptoStore } from "./crypto_store.ts";
 import { registerFileCommands } from "./cli_files.ts";
 import { registerPeerCommand } from "./cli_peer.ts";
@@ -139,6 +140,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       register,
       ...(register && typeof o.invite === "string" ? { invite: o.invite } : {}),
       quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
+      notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
       ...(prepare
         ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
         : {}),
@@ -180,6 +182,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         keepHistory: false,
         remember: true,
         quiet: true,
+        notice: (t) => io.err(`parley: ${t}`),
       });
       try {
         said(c);
@@ -194,6 +197,19 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .action(async (...a: unknown[]) => {
       const o = flags(a[a.length - 1] as Command);
       io.out(await logoutRemembered(o, io.env, io.prompts, o.all === true, (t) => io.err(`parley: ${t}`)));
+    });
+
+  program.command("passwd").description(
+    "change the account's password: every other login ends, every remembered login is revoked",
+  )
+    .addHelpText(
+      "after",
+      "\nThe new password comes from PARLEY_NEW_PASSWORD or a prompt. Run it again in each of your\n" +
+        "other folders (old and new password) to seal their keys under the new one.\n" +
+        "\nExamples:\n  parley passwd --user alice\n  PARLEY_PASSWORD=… PARLEY_NEW_PASSWORD=… parley passwd --user alice",
+    )
+    .action(async (...a: unknown[]) => {
+      io.out(await passwdCommand(flags(a[a.length - 1] as Command), io.env, io.prompts));
     });
 
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")

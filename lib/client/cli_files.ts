@@ -69,7 +69,11 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   ) => {
     const cmd = a[a.length - 1] as Command;
     const o = cmd.optsWithGlobals() as Opts;
-    const c = await connectAndLogin(o, io.env, io.prompts, { keepHistory: true, quiet: true });
+    const c = await connectAndLogin(o, io.env, io.prompts, {
+      keepHistory: true,
+      quiet: true,
+      notice: (t) => io.err(`parley: ${t}`),
+    });
     const off = c.on((e) => {
       if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
     });

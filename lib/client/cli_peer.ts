@@ -268,6 +268,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
         const l = peerEventLine(e);
         if (l) io.out(l);
         else if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
+        else if (e.type === "failed") io.err(`parley: not sent, and never will be: ${e.message.failed}`);
         else if (e.type === "file.failed") {
           failed = true;
           io.err(`parley: ${e.why}`);

@@ -143,6 +143,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     const c = await connectAndLogin(o, io.env, io.prompts, {
       keepHistory: e2e,
       remembered: !e2e,
+      quiet: true, // scripted: no online/offline lines for others (issue 34.14)
       notice: (t) => io.err(`parley: ${t}`),
     });
     try {

@@ -34,7 +34,12 @@ const CHECK = "parley-keystore-check";
 export class SqliteCryptoStore implements CryptoStateStore {
   readonly #cache = new Map<string, string | null>();
 
-  private constructor(readonly db: DatabaseSync, readonly key: Uint8Array) {}
+  /** The keystore key (replaced by `reseal` on a password change). */
+  key: Uint8Array;
+
+  private constructor(readonly db: DatabaseSync, key: Uint8Array) {
+    this.key = key;
+  }
 
   /** True when `db` holds a keystore opened with the password itself (before issue 10's item 11). */
   static isLegacy(db: DatabaseSync): boolean {
@@ -76,10 +81,9 @@ export class SqliteCryptoStore implements CryptoStateStore {
           `The keystore's hashing record is refused: ${(e as Error).message}`,
         );
       }
-      const key = sameKdf(kdf, account.kdf)
-        ? account.keystoreKey
-        : (await accountSecrets(password, kdf)).keystoreKey;
-      await checkKey(key, get("check"));
+      const same = sameKdf(kdf, account.kdf);
+      const key = same ? account.keystoreKey : (await accountSecrets(password, kdf)).keystoreKey;
+      await checkKey(key, get("check"), same ? "" : CHANGED_ELSEWHERE);
       return new SqliteCryptoStore(db, key);
     }
     if (get("salt")) return await SqliteCryptoStore.#upgrade(db, password, account, get);
@@ -112,25 +116,51 @@ export class SqliteCryptoStore implements CryptoStateStore {
     }
     const old = await deriveAtRestKey(password, get("salt")!, p);
     await checkKey(old, get("check"));
+    await SqliteCryptoStore.#resealAll(db, old, account, () => {
+      db.exec("DELETE FROM e2e_meta WHERE k IN ('salt', 'params')");
+    });
+    return new SqliteCryptoStore(db, account.keystoreKey);
+  }
+
+  /**
+   * Seals every row under `old` again under `next`'s keystore key and records `next`'s hashing
+   * record and check value, with `also` in the same transaction.
+   */
+  static async #resealAll(
+    db: DatabaseSync,
+    old: Uint8Array,
+    next: AccountSecrets,
+    also: (db: DatabaseSync) => void,
+  ): Promise<void> {
     const rows = db.prepare("SELECT k, v FROM e2e_state").all() as Row[];
     const resealed: [string, Uint8Array][] = [];
     for (const r of rows) {
       const ad = utf8.encode(r.k as string);
       const plain = await openRecord(old, r.v as Uint8Array, ad);
-      resealed.push([r.k as string, await sealRecord(account.keystoreKey, plain, ad)]);
+      resealed.push([r.k as string, await sealRecord(next.keystoreKey, plain, ad)]);
     }
-    const check = await sealRecord(account.keystoreKey, utf8.encode(CHECK), utf8.encode("check"));
+    const check = await sealRecord(next.keystoreKey, utf8.encode(CHECK), utf8.encode("check"));
     LocalStore.tx(db, () => {
       const put = db.prepare("UPDATE e2e_state SET v = ? WHERE k = ?");
       for (const [k, v] of resealed) put.run(v, k);
-      db.exec("DELETE FROM e2e_meta WHERE k IN ('salt', 'params')");
       db.prepare("INSERT OR REPLACE INTO e2e_meta (k, v) VALUES (?, ?)").run(
         "kdf",
-        utf8.encode(JSON.stringify(account.kdf)),
+        utf8.encode(JSON.stringify(next.kdf)),
       );
       db.prepare("INSERT OR REPLACE INTO e2e_meta (k, v) VALUES ('check', ?)").run(check);
+      also(db);
     });
-    return new SqliteCryptoStore(db, account.keystoreKey);
+  }
+
+  /**
+   * A password change (issue 33): every value is sealed again under `next`'s keystore key, and
+   * `also` (the local history's own rekey) runs in the same transaction. Call it inside the
+   * folder's `exclusive` lock.
+   */
+  async reseal(next: AccountSecrets, also: (db: DatabaseSync) => void = () => {}): Promise<void> {
+    await SqliteCryptoStore.#resealAll(this.db, this.key, next, also);
+    this.key = next.keystoreKey;
+    this.#cache.clear();
   }
 
   async get(key: string): Promise<unknown> {
@@ -195,15 +225,19 @@ export class SqliteCryptoStore implements CryptoStateStore {
   }
 }
 
+/** The hint when the folder's hashing record is not the account's: the password may have changed. */
+const CHANGED_ELSEWHERE = ' (if the password was changed from another folder, run "parley passwd" here ' +
+  "with the old password and the new one)";
+
 /** Opens the check record with `key`: `bad_keystore_password` when it does not. */
-async function checkKey(key: Uint8Array, check: Uint8Array | undefined): Promise<void> {
+async function checkKey(key: Uint8Array, check: Uint8Array | undefined, hint = ""): Promise<void> {
   try {
     await openRecord(key, check ?? new Uint8Array(0), utf8.encode("check"));
   } catch (e) {
     if (e instanceof WrongPasswordError || e instanceof SyntaxError) {
       throw new BackendError(
         "bad_keystore_password",
-        "The password does not open this account's encryption keys in the client folder",
+        "The password does not open this account's encryption keys in the client folder" + hint,
       );
     }
     throw e;

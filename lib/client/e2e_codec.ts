@@ -7,7 +7,8 @@
  * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
  * signed with the acting member's identity key and verified (and shown) by every member; who is in
  * a room is decided by its signed membership log (`RoomLogs`, room_log.ts): sender keys go only
- * to the log's members and are accepted only from them, and a disagreeing server sends nothing. Member
+ * to the log's members and are accepted only from them, and a disagreeing server sends nothing (a room
+ * made by 0.1.0 is adopted by its admin's client; its keys wait in held_room_keys.ts until then). Member
  * lists, bundle fetching, identity pinning and that check live in `E2eDirectory` (e2e_directory.ts).
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
@@ -39,6 +40,7 @@ import { E2eDirectory, MEMBERSHIP_VERBS } from "./e2e_directory.ts";
 import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./e2e_devices.ts";
 import { deviceAddress, parseDeviceAddress } from "../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
+import { holdKey, releaseHeld } from "./held_room_keys.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
 import { decodeStreamKey, encodeStreamKey, StreamKeyBox, type StreamKeyChannel } from "./video/stream_key.ts";
 import {
@@ -67,6 +69,9 @@ import {
 
 /** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
 const READY_POLL_MS = 50;
+
+/** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
+const ADOPTED = "rooms:adopted-0.1.0";
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
@@ -157,7 +162,14 @@ export class E2eCodec implements BodyCodec {
     this.rooms = new RoomManager({ store: cs, me, clock });
     this.#request = (k, f) => host.conn.request(k, f);
     this.#dir = new E2eDirectory(this.#request, this.dm, cs);
-    this.#logs = new RoomLogs(this.#request, cs, (u) => this.#dir.signKeyOf(u), clock);
+    this.#logs = new RoomLogs(
+      this.#request,
+      cs,
+      (u) => this.#dir.signKeyOf(u),
+      clock,
+      me,
+      (r) => this.rooms.rotate(r),
+    );
     local.onForeignChange(() => cs.dropCache());
     this.keys = {
       fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
@@ -217,7 +229,33 @@ export class E2eCodec implements BodyCodec {
     });
     const codec = new E2eCodec(client, cs, store, clock, device);
     client.codec = codec;
+    await codec.#adoptLegacyRooms().catch((e) =>
+      codec.#notice("warn", e instanceof Error ? e.message : String(e))
+    );
     return codec;
+  }
+
+  /**
+   * Once per folder (the upgrade from 0.1.0): each room I am an admin of that has no membership log
+   * gets its genesis entry signed by me (room_log.ts) and a fresh sender key for its members.
+   */
+  #adoptLegacyRooms(): Promise<void> {
+    return this.#serial(async () => {
+      if (await this.cs.get(ADOPTED)) return;
+      for (const room of await this.#logs.unadopted()) {
+        const members = (await this.#logs.state(room)).members;
+        await this.#distribute({ kind: "room", name: room });
+        this.#notice(
+          "info",
+          `#${room} (made by Parley 0.1.0) now has a membership log signed by you: ${members.join(", ")}`,
+        );
+      }
+      await this.cs.commit({ put: { [ADOPTED]: true }, del: [] });
+    });
+  }
+
+  #releaseHeld(room: string): Promise<string[]> {
+    return releaseHeld(this.cs, this.#logs, this.rooms, room, (t) => this.#notice("warn", t));
   }
 
   /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
@@ -359,6 +397,20 @@ export class E2eCodec implements BodyCodec {
           const refused = p.dist.room === BROADCAST_ROOM
             ? null
             : await this.#logs.refusal(p.dist.room, m.from);
+          if (refused !== null && this.#logs.unlogged(p.dist.room)) {
+            // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (held_room_keys.ts).
+            const hold = await holdKey(this.cs, { from, user: m.from, dist: p.dist });
+            await this.cs.commit(
+              mergeWrites(o.writes, hold),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            this.#notice(
+              "warn",
+              `A room key from ${m.from} for #${p.dist.room} is kept until an admin of #${p.dist.room} ` +
+                `signs its membership log (a room made by Parley 0.1.0)`,
+            );
+            return null;
+          }
           if (refused !== null) {
             // consumed (never retried), the key not installed
             await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
@@ -375,6 +427,13 @@ export class E2eCodec implements BodyCodec {
           return null;
         }
         const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
+        if (room !== BROADCAST_ROOM && (await this.#releaseHeld(room)).includes(m.from)) {
+          // Not consumed nor acknowledged: the server keeps it until the room's log arrives.
+          throw new Error(
+            `it was sent in #${room} (a room made by Parley 0.1.0), which no admin has signed a ` +
+              `membership log for yet; it stays on the server and is read once one does`,
+          );
+        }
         const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
         const p = decodePayload(o.plaintext, m.mid);
         if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
@@ -493,6 +552,12 @@ export class E2eCodec implements BodyCodec {
           this.#notice("error", e instanceof Error ? e.message : String(e));
           return false;
         });
+      }
+      if (change === "updated" && inLog && by !== this.#me) { // room.adopt: a 0.1.0 room got its log
+        this.#notice(
+          "info",
+          `${by} signed #${room}'s membership log (a room made by Parley 0.1.0): ${members.join(", ")}`,
+        );
       }
       if ((change === "left" || change === "kicked") && user) {
         await this.rooms.memberLeft(room, user, await this.devices.addresses(user));

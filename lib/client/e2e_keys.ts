@@ -138,12 +138,16 @@ export async function ownFingerprint(store: CryptoStateStore, me: string): Promi
 export const groups = (digits: string) => formatSafetyNumber(digits, 12);
 
 export function keyChangedError(e: KeyChangedError): BackendError {
+  const u = e.user;
   return new BackendError(
     "key_changed",
-    `The identity key of ${e.user} changed, so messages to ${e.user} are blocked. ` +
+    `The identity key of ${u} changed, so messages to ${u} are blocked. ` +
       `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
-      `Compare the new number with ${e.user} ("fingerprint ${e.user}"), then run "verify ${e.user}" ` +
-      `(or "verify ${e.user} NUMBER" with the number ${e.user} read out, or "trust ${e.user}" to accept it unverified)`,
+      (e.waiting > 1
+        ? `WARNING: ${u} presented ${e.waiting} different new keys, at most one of them ${u}'s: ` +
+          `ask ${u} for the number, then run "verify ${u} NUMBER" (or "trust ${u} NUMBER")`
+        : `Compare the new number with ${u} ("fingerprint ${u}"), then run "verify ${u}" ` +
+          `(or "verify ${u} NUMBER" with the number ${u} read out, or "trust ${u}" to accept it unverified)`),
   );
 }
 
@@ -173,7 +177,9 @@ export async function keyToPin(
     numberOf: (k) => identitySafetyNumber(me, mine, user, k),
   });
   if ("key" in choice) return choice.key;
-  const again = `compare the safety number with ${user} again ("fingerprint ${user}")`;
+  const again = choice.refused === "ambiguous"
+    ? `ask ${user} for the safety number`
+    : `compare the safety number with ${user} ("fingerprint ${user}")`;
   const [code, text] = {
     bad_number: ["bad_number", `"${number}" is not a safety number (60 digits)`],
     no_match: ["number_mismatch", `${number} is not the safety number of any key ${user} presented`],
@@ -181,9 +187,10 @@ export async function keyToPin(
     not_shown: ["not_compared", `No safety number with ${user} was shown yet`],
     changed: ["key_changed", `The key of ${user} changed since its safety number was shown`],
   }[choice.refused];
-  return Promise.reject(
-    new BackendError(code!, `${text}: nothing was pinned; ${again}, then run "${cmd} ${user} NUMBER"`),
-  );
+  const next = choice.refused === "ambiguous"
+    ? `"${cmd} ${user} NUMBER"`
+    : `"${cmd} ${user}" (or "${cmd} ${user} NUMBER")`;
+  return Promise.reject(new BackendError(code!, `${text}: nothing was pinned; ${again}, then run ${next}`));
 }
 
 /** What an encrypted body carries once opened. */

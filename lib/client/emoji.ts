@@ -8,7 +8,7 @@
  * space, and followed by the end, a space or punctuation), so `http://x` or `f(8)` are left alone;
  * `:name:` becomes the emoji when `name` is known (node-emoji's names plus the common aliases in
  * `ALIASES`, such as `:thumbsup:`), otherwise the text is kept. `emojiNames(prefix)` lists known
- * names for completion; `allEmoji()` every emoji the conversion can produce. The emoticon set follows MSN Messenger, where `:[` is the bat 🦇 and `(8)`
+ * names for completion. The emoticon set follows MSN Messenger, where `:[` is the bat 🦇 and `(8)`
  * a musical note.
  */
 import * as nodeEmoji from "node-emoji";
@@ -81,14 +81,4 @@ export function emojiNames(prefix: string, limit = 50): string[] {
     if (out.length >= limit) break;
   }
   return out;
-}
-
-/** Every emoji `convertEmoji` can produce (emoticons, aliases and node-emoji's names), each once. */
-export function allEmoji(): string[] {
-  const all = [
-    ...Object.values(EMOTICONS),
-    ...Object.values(ALIASES),
-    ...nodeEmoji.search("").map((e) => e.emoji),
-  ];
-  return [...new Set(all)];
 }

@@ -8,7 +8,7 @@
  * shows each batch's plaintext to the source's `seen` (the sender's SHA-256, taken in the same pass).
  */
 import { concatBytes } from "../common/bytes.ts";
-import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../crypto/age_stream.ts";
 import { BackendError } from "./backend.ts";
 import { BATCH, chunkCount, chunkOffset, cipherSize } from "./file_offer.ts";
 
@@ -49,18 +49,19 @@ async function readChunks(
 }
 
 /**
- * Encrypts the `n` chunks of `pt` (chunk `first` on; the last may be empty) all at once; returns
+ * Encrypts the `n` chunks of `pt` (chunk `first` on, of a file of `count` chunks) all at once; returns
  * `lead` and the ciphertext from `skip` on, in parts (copied once, into the frame that carries them).
  */
 async function sealChunks(
   cipher: ChunkCipher,
   first: number,
   n: number,
+  count: number,
   pt: Uint8Array,
   lead: Uint8Array,
   skip: number,
 ): Promise<Uint8Array[]> {
-  const enc = await Promise.all(cipher.encryptChunks(first, n, pt));
+  const enc = await Promise.all(cipher.encryptChunks(first, n, pt, count));
   enc[0] = enc[0]!.subarray(skip);
   if (lead.length) enc.unshift(lead);
   return enc;
@@ -94,6 +95,7 @@ export async function cipherFrom(
       cipher,
       p.first,
       p.last - p.first,
+      chunkCount(size),
       await readChunks(file, size, p.first, p.last),
       p.lead,
       p.skip,
@@ -123,7 +125,7 @@ export async function* cipherPieces(
         const pt = await readChunks(file, size, p.first, p.last, at, buf);
         src.seen?.(p.first * CHUNK_SIZE, pt);
         // Every chunk of `pt` is handed to encryption (which copies it) before this returns.
-        const sealed = sealChunks(cipher, p.first, p.last - p.first, pt, p.lead, p.skip);
+        const sealed = sealChunks(cipher, p.first, p.last - p.first, chunkCount(size), pt, p.lead, p.skip);
         sealed.catch(() => {}); // awaited in order below
         ahead.push(sealed);
         pos = Math.min(total, chunkOffset(p.last));

@@ -9,7 +9,7 @@
  *     with purpose FILE_PURPOSE; each side expects the other's pinned identity key) → sends the token.
  *
  * Then, on the channel (records sealed by the handshake's keys): the recipient asks for chunk index
- * `i` (u64, its verified `.part` so far), the sender sends the C2SP file header and the ciphertext
+ * `i` (u64, its verified `.part` so far), the sender sends the age file header and the ciphertext
  * from chunk `i` to the end in bulk frames of one batch of chunks (not sealed by the channel: each
  * chunk authenticates itself under the file key only the two ends hold, so a frame altered on the
  * way fails like a relay's would — and sends the recipient back to the relay); the recipient
@@ -28,8 +28,8 @@ import { chunkCount, chunkOffset, type FileReady } from "./file_offer.ts";
 export const FILE_PURPOSE = "parley-file-v1";
 /** How long either end tries the direct path before the relay takes over. */
 export const DIRECT_MS = 2000;
-/** Chunks per bulk frame (32 × (16 KiB + tag) ≈ 513 KiB, under the frame cap). */
-export const DIRECT_BATCH = 32;
+/** Chunks per bulk frame (8 × (64 KiB + tag) ≈ 513 KiB, under the frame cap). */
+export const DIRECT_BATCH = 8;
 /** Frames the sender reads and encrypts ahead of the socket (bounded memory: ≈ 2 MiB). */
 const AHEAD = 4;
 /** The recipient's answer once the file is saved. */

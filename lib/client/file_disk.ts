@@ -11,7 +11,7 @@
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { concatBytes, sha256Stream } from "../common/bytes.ts";
-import { CHUNK_SIZE, type ChunkCipher } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError } from "./backend.ts";
 import { cipherFrom } from "./file_cipher.ts";
@@ -121,11 +121,12 @@ export class PartWriter {
     const pending = this.#pending.length ? concat(this.#pending, body) : body;
     // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
     const parts: Promise<Uint8Array>[] = [];
+    const count = chunkCount(this.size);
     let off = 0, k = this.#issued;
-    for (let cl; k < chunkCount(this.size) && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
-      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl)));
+    for (let cl; k < count && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
+      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl), k === count - 1));
     }
-    const extra = k >= chunkCount(this.size) && off < pending.length;
+    const extra = k >= count && off < pending.length;
     this.#pending = pending.subarray(off);
     this.#issued = k;
     const opened = Promise.all(parts);
@@ -317,4 +318,24 @@ export async function* cipherBatches(
     file.close();
   }
   await checkUnchanged(path, f.size, f.mtime);
+}
+
+/**
+ * Tab completion of a file path as typed (relative to the working folder): the entries of its folder
+ * that start with its last part, folders with a `/` after them; dot files only when the part starts
+ * with a dot. At most `limit`, sorted; none when the folder cannot be read.
+ */
+export function pathCompletions(typed: string, limit = 50): string[] {
+  const cut = typed.lastIndexOf("/") + 1;
+  const dir = typed.slice(0, cut), part = typed.slice(cut);
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir || ".")) {
+      if (!e.name.startsWith(part) || (e.name.startsWith(".") && !part.startsWith("."))) continue;
+      out.push(dir + e.name + (e.isDirectory ? "/" : ""));
+    }
+  } catch {
+    return [];
+  }
+  return out.sort().slice(0, limit);
 }

@@ -2,13 +2,14 @@
  * file_disk.ts: a `.part` reopened to resume keeps its whole verified chunks and loses a torn tail;
  * `cipherPieces` gives the same bytes as one-shot encryption from any offset (its one read buffer
  * reused while earlier batches are still being encrypted), and shows the plaintext it read to
- * `FileSum`, which gives the file's SHA-256 however the pieces came.
+ * `FileSum`, which gives the file's SHA-256 however the pieces came; `roomFor` gives the free space of a
+ * download folder (null without system access).
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../common/bytes.ts";
-import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../crypto/age_stream.ts";
 import { cipherPieces } from "./file_cipher.ts";
-import { FileSum, openPart } from "./file_disk.ts";
+import { FileSum, openPart, roomFor } from "./file_disk.ts";
 import { cipherSize } from "./file_offer.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);
@@ -33,18 +34,18 @@ Deno.test("openPart: whole chunks are kept (and hashed), a torn tail is cut", as
   }
 });
 
-Deno.test("cipherPieces: pieces from any offset join into the C2SP ciphertext's tail", async () => {
+Deno.test("cipherPieces: pieces from any offset join into the age file's tail", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const size of [0, 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 5, 11 * CHUNK_SIZE + 7]) {
       const d = data(size), path = `${dir}/f${size}`;
       await Deno.writeFile(path, d);
-      const key = new Uint8Array(32).fill(3), ctx = new Uint8Array([1, 2]);
-      const e = await ChunkedEncryptor.create(key, ctx);
-      const whole = concatBytes([e.header, await e.push(d), await e.finish()]);
+      const key = new Uint8Array(32).fill(3);
+      const e = await ChunkedEncryptor.create(key);
+      const whole = concatBytes([e.header, e.push(d), e.finish()]);
       assert.equal(whole.length, cipherSize(size));
-      const cipher = await openFileHeader(key, ctx, e.header);
-      for (const pos of [0, 3, 56, 57, whole.length - 17, whole.length - 1]) {
+      const cipher = await openFileHeader(key, e.header);
+      for (const pos of [0, 3, 183, 184, 185, whole.length - 17, whole.length - 1]) {
         if (pos < 0 || pos >= whole.length) continue;
         const file = await Deno.open(path);
         try {
@@ -94,4 +95,26 @@ Deno.test("FileSum: in order, read again, resumed part way, finished early: alwa
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("roomFor: the free space of a download folder not made yet, plus what its .part holds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const free = await roomFor(`${dir}/not/yet`);
+    assert.ok(free !== null && free > 0, `free ${free}`);
+    await Deno.writeFile(`${dir}/f.part`, new Uint8Array(4096));
+    const withPart = (await roomFor(dir, `${dir}/f.part`))!;
+    // The same file system: the .part's bytes count as room (the free space may move meanwhile).
+    assert.ok(Math.abs(withPart - 4096 - free) < 64 * 1024 * 1024, `${withPart} vs ${free}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "roomFor: unknown (null) without system access, and nothing is asked",
+  permissions: { read: true, write: false, sys: false },
+  fn: async () => {
+    assert.equal(await roomFor("/tmp"), null);
+  },
 });

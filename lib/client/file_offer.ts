@@ -1,13 +1,15 @@
 /**
  * Pure parts of file transfers (issue 12), no I/O:
  * - the offer: an end-to-end encrypted DM control payload `{v: 1, k: "file", mid, fid, name, size,
- *   key, sha256}` (file id, plaintext name and size, the random 32-byte file key, the plaintext
- *   SHA-256), bound to its message id like every payload; the receiving codec files it in the
+ *   key, fmt, sha256}` (file id, plaintext name and size, the transfer's one-time X25519 identity,
+ *   `fmt: "age"`: the payload format, any other or none refused; the plaintext SHA-256), bound to
+ *   its message id like every payload; the receiving codec files it in the
  *   keystore (`offerWrites`) and it is never shown as a chat line. A sender that has not hashed
  *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
  *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
  *   `.part` only once it has the sum and the file matches it;
- * - the ciphertext layout of a C2SP chunked file (header, then 16 KiB chunks + tag, the last short);
+ * - the ciphertext layout of an age file as Parley writes it (lib/crypto/age_stream.ts: a header of
+ *   FILE_HEADER_LEN bytes, then 64 KiB chunks + tag, the last one possibly full, empty only alone);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
  * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
@@ -19,7 +21,7 @@
  */
 import { fromBase64, toBase64, utf8, utf8Strict } from "../common/bytes.ts";
 import { UNSAFE } from "../common/sanitize.ts";
-import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_FORMAT, FILE_HEADER_LEN, TAG_LEN } from "../crypto/age_stream.ts";
 import type { CryptoStateStore, StoreWrites } from "../crypto/state_store.ts";
 
 export interface FileOffer {
@@ -67,10 +69,10 @@ export interface OutRecord {
   offered?: boolean;
 }
 
-/** Chunks per request body (16 × 16 KiB ≈ 256 KiB, under the server's body cap). */
-export const BATCH = 16;
-/** Chunks per relay request body (31 × (16 KiB + tag) ≈ 497 KiB, under FILE_BODY_MAX). */
-export const RELAY_BATCH = 31;
+/** Chunks per peer record (4 × 64 KiB = 256 KiB, under the 1 MiB frame cap once in base64). */
+export const BATCH = 4;
+/** Chunks per relay request body (7 × (64 KiB + tag) ≈ 448 KiB, header included under FILE_BODY_MAX). */
+export const RELAY_BATCH = 7;
 export const IN_KEY = "files:in";
 export const OUT_KEY = "files:out";
 /** Records kept per list; the oldest finished ones go first. */
@@ -87,6 +89,7 @@ export function encodeFileOffer(mid: string, o: FileOffer): Uint8Array {
     name: o.name,
     size: o.size,
     key: toBase64(o.key),
+    fmt: FILE_FORMAT,
     sha256: o.sha256,
   }));
 }
@@ -101,6 +104,7 @@ export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
     typeof p.sha256 === "string" && /^([0-9a-f]{64})?$/.test(p.sha256);
   if (!ok) throw new SyntaxError("Malformed file offer");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  if (p.fmt !== FILE_FORMAT) throw new SyntaxError(formatProblem(p.fmt));
   let key: Uint8Array;
   try {
     key = fromBase64(p.key as string);
@@ -216,10 +220,18 @@ export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
   return out;
 }
 
-/** Ciphertext bytes of a `size`-byte plaintext: header, full chunks, the short final chunk. */
+/** Why an offer's payload format is refused (none: the C2SP chunked format before age). */
+export function formatProblem(fmt: unknown): string {
+  return fmt === undefined
+    ? "The file was offered in the old format (C2SP chunked): ask the sender to update Parley"
+    : `The file was offered in a format this Parley does not know (${
+      String(fmt).slice(0, 40)
+    }): update Parley`;
+}
+
+/** Ciphertext bytes of a `size`-byte plaintext: header, then every chunk with its tag. */
 export function cipherSize(size: number): number {
-  const full = Math.floor(size / CHUNK_SIZE);
-  return FILE_HEADER_LEN + full * ENC_CHUNK_SIZE + (size - full * CHUNK_SIZE) + (ENC_CHUNK_SIZE - CHUNK_SIZE);
+  return FILE_HEADER_LEN + size + chunkCount(size) * TAG_LEN;
 }
 
 /** The plaintext bytes whose chunks lie wholly before ciphertext offset `off` (all of them at the end). */
@@ -228,9 +240,9 @@ export function plainBefore(size: number, off: number): number {
   return Math.min(size, Math.floor(Math.max(0, off - FILE_HEADER_LEN) / ENC_CHUNK_SIZE) * CHUNK_SIZE);
 }
 
-/** Number of chunks (the final short one included). */
+/** Number of chunks (the final one included; an empty file has one, empty). */
 export function chunkCount(size: number): number {
-  return Math.floor(size / CHUNK_SIZE) + 1;
+  return size === 0 ? 1 : Math.ceil(size / CHUNK_SIZE);
 }
 
 /** Ciphertext offset of chunk `i`. */
@@ -246,8 +258,8 @@ export function wholeChunks(size: number, i: number, len: number): { next: numbe
 
 /** Ciphertext length of chunk `i` of a `size`-byte file. */
 export function chunkLength(size: number, i: number): number {
-  const full = Math.floor(size / CHUNK_SIZE);
-  return i < full ? ENC_CHUNK_SIZE : size - full * CHUNK_SIZE + (ENC_CHUNK_SIZE - CHUNK_SIZE);
+  const last = chunkCount(size) - 1;
+  return i < last ? ENC_CHUNK_SIZE : size - last * CHUNK_SIZE + TAG_LEN;
 }
 
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;

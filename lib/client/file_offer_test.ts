@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { utf8 } from "../common/bytes.ts";
+import { utf8, utf8d } from "../common/bytes.ts";
 import { UNSAFE } from "../common/sanitize.ts";
-import { CHUNK_SIZE, encryptFile } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, encryptFile } from "../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../crypto/state_store.ts";
 import {
   chunkCount,
@@ -35,6 +35,20 @@ const offer = {
   key: new Uint8Array(32).fill(1),
   sha256: "0".repeat(64),
 };
+
+Deno.test("decodeFileOffer: an offer names its payload format; the old C2SP one (none) or an unknown one is refused clearly", () => {
+  const json = JSON.parse(utf8d.decode(encodeFileOffer("mid1", offer)));
+  assert.equal(json.fmt, "age");
+  const without = { ...json, fmt: undefined };
+  assert.throws(
+    () => decodeFileOffer(utf8.encode(JSON.stringify(without)), "mid1"),
+    /old format \(C2SP chunked\)/,
+  );
+  assert.throws(
+    () => decodeFileOffer(utf8.encode(JSON.stringify({ ...json, fmt: "age-v9" })), "mid1"),
+    /format this Parley does not know \(age-v9\)/,
+  );
+});
 
 Deno.test("decodeFileOffer: round trip, replay under another id refused, fuzzed input throws only SyntaxError", () => {
   const b = encodeFileOffer("mid1", offer);
@@ -129,7 +143,7 @@ Deno.test("safeFileName: any received name becomes one safe path component", () 
 Deno.test("file layout: cipherSize and chunk offsets match encryptFile at the chunk edges", async () => {
   const key = new Uint8Array(32).fill(3);
   for (const n of [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]) {
-    const ct = await encryptFile(key, new Uint8Array(0), new Uint8Array(n));
+    const ct = await encryptFile(key, new Uint8Array(n));
     assert.equal(cipherSize(n), ct.length, `size ${n}`);
     const last = chunkCount(n) - 1;
     assert.equal(chunkOffset(last) + chunkLength(n, last), ct.length, `last chunk of ${n}`);

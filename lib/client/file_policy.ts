@@ -44,7 +44,7 @@ export function judgeOffer(r: AcceptRules, o: Offered, verified: boolean, room: 
     };
   }
   if (o.size > r.maxSize) {
-    return { take: false, why: `${sizeText(o.size)} is over --max-size ${sizeText(r.maxSize)}` };
+    return { take: false, why: `${sizeText(o.size)} is over the size limit (${sizeText(r.maxSize)})` };
   }
   if (room !== null && o.size > room) {
     return { take: false, why: `${sizeText(o.size)} does not fit: ${sizeText(room)} free` };

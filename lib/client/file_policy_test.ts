@@ -38,7 +38,7 @@ Deno.test("judgeOffer(): a size cap (default 4 GiB) and the free space of the do
   assert.equal(DEFAULT_MAX_SIZE, 4 * 2 ** 30);
   assert.equal(judgeOffer(rules(), offer("a", DEFAULT_MAX_SIZE), true, null).take, true);
   const big = judgeOffer(rules(), offer("a", DEFAULT_MAX_SIZE + 1), true, null);
-  assert.match(!big.take ? big.why : "", /over --max-size 4\.0 GiB/);
+  assert.match(!big.take ? big.why : "", /over the size limit \(4\.0 GiB\)/);
   const tb = judgeOffer(rules({ anyone: true }), offer("a", 2 ** 40 - 2 ** 30), false, null);
   assert.equal(tb.take, false, "a 1 TiB offer from anyone is not taken");
   const full = judgeOffer(rules(), offer("a", 2048), true, 1024);

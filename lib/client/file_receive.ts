@@ -7,7 +7,7 @@
  * renames.
  */
 import { fromBase64 } from "../common/bytes.ts";
-import { CHUNK_SIZE, FILE_HEADER_LEN, fileContext, openFileHeader } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, FILE_HEADER_LEN, openFileHeader } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import type { PeerChannel } from "../net/peer_net.ts";
 import { BackendError } from "./backend.ts";
@@ -83,7 +83,7 @@ export async function download(
   onDone: (n: number) => void,
   direct: DirectWait | null,
 ): Promise<{ ch: PeerChannel | null; sha256: string }> {
-  const key = fromBase64(rec.key), ctx = fileContext(rec.fid, rec.from, ft.client.user);
+  const key = fromBase64(rec.key);
   const { out, next, hash } = await openPart(part, rec.size);
   try {
     let w: PartWriter | null = null;
@@ -93,7 +93,7 @@ export async function download(
         await ch.send(encodeIndex(next));
         const header = await recvWithin(ch, DIRECT_MS, true);
         if (header) {
-          w = new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
+          w = new PartWriter(out, await openFileHeader(key, header), rec.size, next, hash);
           // A frame is decrypted while the one before it is written and the next one arrives.
           const writes: Promise<void>[] = [];
           try {
@@ -118,7 +118,7 @@ export async function download(
       ch.close(); // the relay goes on from the last verified chunk (a torn or refused one is dropped)
       w?.restart();
     }
-    await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, ctx, next, hash), onDone);
+    await relayDownload(ft, rec, w ?? await relayWriter(ft, rec, out, key, next, hash), onDone);
     return { ch: null, sha256: hash.hex() };
   } finally {
     out.close();
@@ -138,7 +138,6 @@ async function relayWriter(
   rec: InRecord,
   out: Deno.FsFile,
   key: Uint8Array,
-  ctx: Uint8Array,
   next: number,
   hash: PartHash,
 ): Promise<PartWriter> {
@@ -147,7 +146,7 @@ async function relayWriter(
     await sleep(ft.pollMs); // the sender has not uploaded that far yet
   }
   if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
-  return new PartWriter(out, await openFileHeader(key, ctx, header), rec.size, next, hash);
+  return new PartWriter(out, await openFileHeader(key, header), rec.size, next, hash);
 }
 
 async function relayDownload(

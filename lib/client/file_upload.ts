@@ -1,6 +1,6 @@
 /**
  * The relay side of sending a file (issue 12; `FileTransfers.send` in files.ts drives it, from the
- * offset the server reports): the C2SP ciphertext goes in `file.put` bodies of RELAY_BATCH chunks,
+ * offset the server reports): the age ciphertext goes in `file.put` bodies of RELAY_BATCH chunks,
  * WINDOW of them in flight (the server handles one connection's requests in order) and AHEAD more
  * read and encrypted (file_cipher.ts). A body taken only in part sends on from where the server got.
  * In `auto` mode, as soon as the recipient's direct path answers, the rest goes there

@@ -3,12 +3,14 @@
  * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
  * download side), the client files touching the user's files (besides the stores).
  *
- * Send: pick a random file id, key and salt, remember them in the keystore ("files:out"), create
- * the file on the server, send the offer as an encrypted DM control message (file_offer.ts), then
- * upload the C2SP ciphertext (file_aead.ts; context = file id, sender, recipient) in bounded bodies
- * from the offset the server reports. The file is hashed from the plaintext read for its chunks
+ * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
+ * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), create the file on
+ * the server, send the offer as an encrypted DM control message (file_offer.ts), then upload the age
+ * file (age_stream.ts) in bounded bodies from the offset the server reports. The file is hashed
+ * from the plaintext read for its chunks
  * (FileSum); its SHA-256 follows the offer as a second control message. Chunks are encrypted by index,
- * so a restarted sender resumes the same transfer (same key and salt) from the server's offset.
+ * so a restarted sender resumes the same transfer (same key and seed: the same header) from the
+ * server's offset.
  *
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
  * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
@@ -21,7 +23,7 @@
  */
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
-import { ChunkedEncryptor, fileContext, openFileHeader, SALT_LEN } from "../crypto/file_aead.ts";
+import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
@@ -130,7 +132,7 @@ export class FileTransfers {
         mtime: f.mtime,
         sha256: "", // hashed while the file goes, sent after the offer
         key: toBase64(cryptoRandom(32)),
-        salt: toBase64(cryptoRandom(SALT_LEN)),
+        salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
         at: Date.now(),
         state: "uploading",
       };
@@ -148,8 +150,8 @@ export class FileTransfers {
   }
 
   /**
-   * Offers `path` to every other member of `room`: one transfer per member (its own file id, key
-   * and upload; the recipient is bound into each chunk's context), one after another. Members it
+   * Offers `path` to every other member of `room`: one transfer per member (its own file id, one-time
+   * identity and upload), one after another. Members it
    * failed for are named in one error after the others were tried.
    */
   async sendRoom(
@@ -197,10 +199,12 @@ export class FileTransfers {
     sum: FileSum | null,
   ): Promise<"direct" | "relay"> {
     const key = fromBase64(rec.key);
-    const ctx = fileContext(rec.fid, this.client.user, rec.to);
     const salt = fromBase64(rec.salt);
-    const header = (await ChunkedEncryptor.create(key, ctx, () => salt)).header;
-    const cipher = await openFileHeader(key, ctx, header);
+    if (salt.length !== HEADER_SEED_LEN) {
+      throw new BackendError("file_failed", "This upload began in the old file format: send the file again");
+    }
+    const header = (await ChunkedEncryptor.create(key, seeded(salt))).header;
+    const cipher = await openFileHeader(key, header);
     const total = cipherSize(rec.size);
     // Progress in plaintext bytes, as the recipient sees it (the paths count ciphertext offsets).
     const p = (off: number, state: TransferProgress["state"]) =>

@@ -1,8 +1,18 @@
 /**
  * The client's own files outside the stores (the counterpart of the server's data_dir.ts): the
  * client folder (0700, also when it existed before), a password file and remembered logins. One of the
- * files named by rule 2.
+ * files named by rule 2. `holdsAccount` tells whether the folder already has an account's local store.
  */
+import { LocalStore } from "./local_store.ts";
+
+/** True when `home` holds `user`'s local store for `server`: the account was used from this folder. */
+export async function holdsAccount(home: string, user: string, server: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(LocalStore.pathFor(home, user, server))).isFile;
+  } catch {
+    return false; // not there (or unreadable): ask
+  }
+}
 
 /** Creates the client folder (and parents) if needed, private to the user. */
 export async function ensureHome(dir: string): Promise<void> {

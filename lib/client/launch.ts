@@ -1,14 +1,17 @@
 /**
  * Before full screen: who and where (flags, environment or a prompt), trust in the server (the
- * fingerprint prompt), log in or register, a masked password, and clear errors (wrong password,
- * banned, unreachable) with a way to retry. A lockout names the time of the next allowed try and
- * waits for it (`waitUntil`), then asks the password again; without `waitUntil` (or in a script) it
- * ends with that time. A server that registers by invitation asks for the code (or PARLEY_INVITE).
- * Then hands a `LiveBackend` that reconnects by itself to the UI runner.
+ * fingerprint prompt), log in or register (not asked when the folder already holds the account), a
+ * masked password, and clear errors (wrong password, banned, unreachable) with a way to retry. A
+ * lockout names the time of the next allowed try and waits for it (`waitUntil`), then asks the
+ * password again; without `waitUntil` (or in a script) it ends with that time. A server that
+ * registers by invitation asks for the code (or PARLEY_INVITE). Then hands a `LiveBackend` that
+ * reconnects by itself to the UI runner.
  */
 import { BackendError, type ChatBackend } from "./backend.ts";
 import { LiveBackend } from "./live_backend.ts";
 import { FileDesk } from "./file_desk.ts";
+import { holdsAccount } from "./home_dir.ts";
+import { normalizeName } from "../protocol/names.ts";
 import {
   type ClientEnv,
   connectAndLogin,
@@ -51,7 +54,9 @@ export async function launchTui(
   if (!user) throw new BackendError("no_user", "No user name: pass --user or set PARLEY_USER");
   const scripted = env.get("PARLEY_PASSWORD") !== undefined || flags.passwordFile !== undefined;
   let register = flags.register === true || env.get("PARLEY_REGISTER") === "1";
-  if (!scripted && !register && prompts.choose) {
+  // The folder already holds this account: log in without asking (issue 34.11).
+  const known = await holdsAccount(t.home, normalizeName(user) ?? user, t.server);
+  if (!scripted && !register && prompts.choose && !known) {
     const c = await prompts.choose(`${user} on ${t.server}`, [
       { value: "login", label: "Log in" },
       { value: "register", label: "Create this account" },

@@ -45,7 +45,7 @@ const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? ""
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
-const FINAL = new Set(["kicked", "banned"]);
+const FINAL = new Set(["kicked", "banned", "password_changed"]);
 
 export class LiveBackend implements ChatBackend {
   #client: ChatClient;
@@ -54,6 +54,7 @@ export class LiveBackend implements ChatBackend {
   #toAck: ChatMessage[] = [];
   #ackTimer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  #versionSaid: string | null = null;
   #reconnecting = false;
   /** Set by `reconnectNow` or a ban's end: the backoff wait ends early. */
   #wake: (() => void) | null = null;
@@ -111,6 +112,10 @@ export class LiveBackend implements ChatBackend {
   /** Subscribes, syncs; the queue is saved by the client before it is returned (then acknowledged). */
   async #begin(): Promise<ChatMessage[]> {
     this.#attach();
+    // The server's version differs in major.minor (its hello): said once per server version met.
+    const v = this.#client.versionNotice;
+    if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
+    this.#versionSaid = v;
     this.#ackTimer ??= setInterval(() => this.#flushAcks(), ACK_EVERY_MS);
     const queued = await this.#client.sync();
     this.#toAck.push(...queued);
@@ -356,6 +361,9 @@ export class LiveBackend implements ChatBackend {
   }
   kicked(): Promise<KickedEntry[]> {
     return this.#client.kicked();
+  }
+  users(): Promise<{ user: string; role: Role }[]> {
+    return this.#client.users();
   }
   grant(user: string): Promise<void> {
     return this.#client.grant(user);

@@ -55,6 +55,11 @@ const SCHEMA = [
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
 
+/** The key history and outbox text are sealed under, from the keystore key. */
+function historyKey(keystoreKey: Uint8Array): Uint8Array {
+  return hkdfSha256Sync(keystoreKey, new Uint8Array(0), utf8.encode("parley-local-history-v1"), 32);
+}
+
 export class LocalStore {
   readonly db: DatabaseSync;
   readonly #foreign = new Set<() => void>();
@@ -90,7 +95,7 @@ export class LocalStore {
 
   /** From now on text is sealed under a key derived from `keystoreKey`; older plaintext rows are sealed now. */
   unlock(keystoreKey: Uint8Array): void {
-    this.#key = hkdfSha256Sync(keystoreKey, new Uint8Array(0), utf8.encode("parley-local-history-v1"), 32);
+    this.#key = historyKey(keystoreKey);
     const sealed = LocalStore.tx(this.db, () => {
       const rows = this.db.prepare("SELECT seq, mid, text FROM messages WHERE typeof(text) = 'text'")
         .all() as Row[];
@@ -103,6 +108,25 @@ export class LocalStore {
     });
     // The old page images in the WAL go too (when no other process is reading it at this moment).
     if (sealed && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  /**
+   * A password change: text sealed under the current key is sealed again under the one derived
+   * from `keystoreKey` (in the caller's transaction, if any), which is used from then on.
+   */
+  rekey(keystoreKey: Uint8Array): void {
+    const next = historyKey(keystoreKey);
+    LocalStore.tx(this.db, () => {
+      const again = (v: unknown, ad: Uint8Array) => aesGcmSealSync(next, utf8.encode(this.#open(v, ad)), ad);
+      const rows = this.db.prepare("SELECT seq, mid, text FROM messages WHERE typeof(text) = 'blob'")
+        .all() as Row[];
+      const up = this.db.prepare("UPDATE messages SET text = ? WHERE seq = ?");
+      for (const r of rows) up.run(again(r.text, msgAd(r.seq, r.mid)), r.seq as number);
+      const out = this.db.prepare("SELECT mid, text FROM outbox WHERE typeof(text) = 'blob'").all() as Row[];
+      const upo = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
+      for (const r of out) upo.run(again(r.text, outAd(r.mid)), r.mid as string);
+    });
+    this.#key = next;
   }
 
   #seal(text: string, ad: Uint8Array): Uint8Array | string {

@@ -18,6 +18,7 @@ import {
   type FileEntryInfo,
   type Fingerprint,
   type KickedEntry,
+  type OutboxEntry,
   type PeerListing,
   type Presence,
   type RoomInfo,
@@ -116,7 +117,11 @@ export class PeerBackend implements ChatBackend {
     });
     return this.node.on((e: PeerEvent) => {
       if (e.type === "message" || e.type === "delivered") listener({ type: "message", message: e.message });
-      else if (e.type === "connected") {
+      else if (e.type === "failed") {
+        listener({ type: "message", message: e.message });
+        const text = `Not sent, and never will be: ${e.message.failed} (/outbox lists it)`;
+        listener({ type: "notice", text, level: "error" });
+      } else if (e.type === "connected") {
         listener(presence(e.peer, true));
         listener({ type: "notice", text: `${e.peer} is connected`, level: "info" });
       } else if (e.type === "disconnected") listener(presence(e.peer, false));
@@ -210,7 +215,12 @@ export class PeerBackend implements ChatBackend {
   }
   catchUp(): Promise<CatchUp> {
     const local = this.node.store.local;
-    const pending = local.pendingAll().map((p) => ({ ...p, seq: 0, from: this.user, pending: true }));
+    const pending = local.outbox().map(({ n: _n, failed, ...p }) => ({
+      ...p,
+      seq: 0,
+      from: this.user,
+      ...(failed !== undefined ? { failed } : { pending: true }),
+    }));
     return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
   }
   markSeen(messages: ChatMessage[]): void {
@@ -218,6 +228,12 @@ export class PeerBackend implements ChatBackend {
   }
   pendingCount(): number {
     return this.node.store.local.pendingCount();
+  }
+  outbox(): Promise<OutboxEntry[]> {
+    return Promise.resolve(this.node.store.local.outbox());
+  }
+  dropOutbox(n: number): Promise<OutboxEntry | null> {
+    return Promise.resolve(this.node.store.local.dropOutbox(n));
   }
   info(): [string, string][] {
     const peers = this.node.peers();

@@ -3,9 +3,8 @@
  * connected peer inside its authenticated channel (peer_node.ts), as the records of peer_wire.ts.
  *
  * Send: the file is hashed (SHA-256, streamed) and offered (`foffer`: id, safe name, size,
- * SHA-256, a fresh random file key and the C2SP header); the peer must be online. When the peer
- * asks (`fget FROM`) the C2SP chunked ciphertext (file_aead.ts; context = id, sender, recipient: the
- * format of client mode) goes from chunk FROM in records of at most BATCH chunks (≈256 KiB, under
+ * SHA-256, a fresh one-time X25519 identity and the age header); the peer must be online. When the
+ * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from chunk FROM in records of at most BATCH chunks (≈256 KiB, under
  * the 1 MiB frame cap); each record waits until the channel took it, so memory stays bounded
  * whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
  *
@@ -31,9 +30,9 @@ import {
   CHUNK_SIZE,
   type ChunkCipher,
   ChunkedEncryptor,
-  fileContext,
+  FILE_FORMAT,
   openFileHeader,
-} from "../crypto/file_aead.ts";
+} from "../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "./backend.ts";
 import { cipherBatches, hashFile, sendable } from "./file_disk.ts";
 import { BATCH, safeFileName } from "./file_offer.ts";
@@ -94,8 +93,7 @@ export class PeerFiles {
     const f = await sendable(path);
     const sha256 = await hashFile(f.real);
     const fid = randomId(undefined, 16), key = cryptoRandom(32);
-    const ctx = fileContext(fid, this.host.me, peer);
-    const hdr = (await ChunkedEncryptor.create(key, ctx)).header;
+    const hdr = (await ChunkedEncryptor.create(key)).header;
     const out: Out = {
       dir: "up",
       fid,
@@ -105,7 +103,7 @@ export class PeerFiles {
       size: f.size,
       mtime: f.mtime,
       sha256,
-      cipher: await openFileHeader(key, ctx, hdr),
+      cipher: await openFileHeader(key, hdr),
       key: toBase64(key),
       hdr: toBase64(hdr),
       state: "offered",
@@ -125,7 +123,7 @@ export class PeerFiles {
 
   #offer(o: Out, via: Via): Promise<void> {
     const { fid, name, size, sha256, key, hdr } = o;
-    return via.say({ t: "foffer", fid, name, size, sha256, key, hdr });
+    return via.say({ t: "foffer", fid, name, size, sha256, key, fmt: FILE_FORMAT, hdr });
   }
 
   /** The peer said hello: files to it not yet saved are offered again (it asks for what it lacks). */
@@ -182,8 +180,7 @@ export class PeerFiles {
     const gen = ++o.gen;
     o.via = via;
     o.state = "sending";
-    const ctx = fileContext(o.fid, this.host.me, o.peer);
-    o.cipher ??= await openFileHeader(fromBase64(o.key), ctx, fromBase64(o.hdr));
+    o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
     if (o.gen !== gen) return;
     const it = cipherBatches(o.path, o.cipher, o, from);
     try {

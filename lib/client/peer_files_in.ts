@@ -15,11 +15,12 @@
  */
 import { fromBase64 } from "../common/bytes.ts";
 import { sanitize } from "../common/sanitize.ts";
-import { CHUNK_SIZE, type ChunkCipher, fileContext, openFileHeader } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "./backend.ts";
-import { downloadTarget, finishPart, openPart, PartWriter, removePart } from "./file_disk.ts";
-import { chunkCount, nameProblem, wholeChunks } from "./file_offer.ts";
+import { downloadTarget, finishPart, openPart, PartWriter, removePart, roomFor } from "./file_disk.ts";
+import { DEFAULT_MAX_SIZE, judgeOffer } from "./file_policy.ts";
+import { chunkCount, formatProblem, nameProblem, wholeChunks } from "./file_offer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./peer_files_common.ts";
 import type { FileRecord } from "./peer_wire.ts";
 import { sizeText } from "./progress.ts";
@@ -112,13 +113,10 @@ export class FileInbox {
     const problem = nameProblem(r.name);
     if (problem) return await refuse(problem);
     if (this.waiting().length >= MAX_WAITING) return await refuse("too many offers are waiting");
+    if (r.fmt !== FILE_FORMAT) return await refuse(formatProblem(r.fmt));
     let cipher: ChunkCipher;
     try {
-      cipher = await openFileHeader(
-        fromBase64(r.key),
-        fileContext(r.fid, peer, this.host.me),
-        fromBase64(r.hdr),
-      );
+      cipher = await openFileHeader(fromBase64(r.key), fromBase64(r.hdr));
     } catch {
       return await refuse("its key does not open its header");
     }
@@ -140,9 +138,18 @@ export class FileInbox {
     };
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
-    // --accept-files takes files from verified peers only (file_policy.ts): others wait for /accept.
+    // --accept-files takes files from verified peers only, up to 4 GiB and the free space of the
+    // download folder (file_policy.ts); the others wait for /accept.
     const verified = this.host.verified(peer);
-    if (this.o.autoAccept && verified) {
+    const auto = this.o.autoAccept
+      ? judgeOffer(
+        { anyone: false, maxSize: DEFAULT_MAX_SIZE },
+        { from: peer, name, size, resumed: false },
+        verified,
+        this.o.downloads ? await roomFor(this.o.downloads) : null,
+      )
+      : null;
+    if (auto?.take) {
       return await this.#accept(i).catch((e) =>
         this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
       );
@@ -152,13 +159,11 @@ export class FileInbox {
       type: "file.offer",
       offer: { n, fid, from: peer, name, size, sha256, verified },
     });
-    if (this.o.autoAccept) {
-      this.host.emit({
-        type: "notice",
-        level: "warn",
-        text:
-          `${name} waits for /accept: ${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`,
-      });
+    if (auto) {
+      const why = verified
+        ? auto.why
+        : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
+      this.host.emit({ type: "notice", level: "warn", text: `${name} waits for /accept: ${why}` });
     }
   }
 
@@ -224,11 +229,7 @@ export class FileInbox {
     this.#stop(i, "receiving");
     const gen = i.gen;
     i.via = via;
-    i.cipher ??= await openFileHeader(
-      fromBase64(i.key),
-      fileContext(i.fid, i.peer, this.host.me),
-      fromBase64(i.hdr),
-    );
+    i.cipher ??= await openFileHeader(fromBase64(i.key), fromBase64(i.hdr));
     const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);

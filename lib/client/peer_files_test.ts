@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fromBase64, sha256Hex, toBase64 } from "../common/bytes.ts";
-import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../crypto/file_aead.ts";
+import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../crypto/age_stream.ts";
+import { BATCH } from "./file_offer.ts";
 import { type PeerFileEvent, PeerFiles, type Via } from "./peer_files.ts";
 import { type PeerEvent, PeerNode } from "./peer_node.ts";
 import { PeerStore } from "./peer_store.ts";
@@ -252,6 +253,16 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
       (r) => r.t === "foffer" ? { ...r, sha256: "0".repeat(64) } : r,
       /does not match the SHA-256/,
     ],
+    [
+      "the old format (no fmt)",
+      (r) => r.t === "foffer" ? { ...r, fmt: undefined } : r,
+      /old format \(C2SP chunked\)/,
+    ],
+    [
+      "an unknown format",
+      (r) => r.t === "foffer" ? { ...r, fmt: "age2" } : r,
+      /format this Parley does not know \(age2\)/,
+    ],
     ["a name with ../", (r) => r.t === "foffer" ? { ...r, name: "../../etc/passwd" } : r, /name is a path/],
     ["a name with a separator", (r) => r.t === "foffer" ? { ...r, name: "sub\\x" } : r, /name is a path/],
     ["a name of ..", (r) => r.t === "foffer" ? { ...r, name: ".." } : r, /name is a path/],
@@ -320,14 +331,14 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
     assert.equal(p.bob.list()[0]!.state, "paused");
     assert.equal(
       (await Deno.stat(`${dir}/bob/big.bin.part`)).size,
-      16 * CHUNK_SIZE,
+      BATCH * CHUNK_SIZE,
       "one batch verified and kept",
     );
     assert.ok(p.events.bob.some((e) => e.type === "notice" && /goes on when alice is back/.test(e.text)));
     p.join();
     p.alice.connected("bob");
     await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved after the resume");
-    assert.deepEqual(asked, [0, 16], "the receiver asked only for what its .part lacked");
+    assert.deepEqual(asked, [0, BATCH], "the receiver asked only for what its .part lacked");
     assert.deepEqual(await Deno.readFile(`${dir}/bob/big.bin`), data);
     assert.equal(ofType(p.events.alice, "file.sent").length, 1);
     assert.deepEqual(await ls(`${dir}/bob`), ["big.bin"]);
@@ -427,15 +438,16 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     size: 5,
     sha256: "a".repeat(64),
     key: toBase64(new Uint8Array(32)),
-    hdr: toBase64(new Uint8Array(56)),
+    fmt: "age",
+    hdr: toBase64(new Uint8Array(184)),
   };
   assert.deepEqual(decodePeerRecord(enc(offer)), offer);
   const data = (n: number) => toBase64(new Uint8Array(n));
   assert.equal(
-    (decodePeerRecord(enc({ t: "fdata", fid: offer.fid, i: 0, data: data(16 * ENC_CHUNK_SIZE) })) as {
+    (decodePeerRecord(enc({ t: "fdata", fid: offer.fid, i: 0, data: data(BATCH * ENC_CHUNK_SIZE) })) as {
       data: string;
     }).data.length,
-    data(16 * ENC_CHUNK_SIZE).length,
+    data(BATCH * ENC_CHUNK_SIZE).length,
     "a full batch fits",
   );
   const bad: [string, unknown][] = [
@@ -446,11 +458,16 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     ["a size past 1 TiB", { ...offer, size: 2 ** 41 }],
     ["an upper-case hash", { ...offer, sha256: "A".repeat(64) }],
     ["a short key", { ...offer, key: toBase64(new Uint8Array(16)) }],
-    ["a short header", { ...offer, hdr: toBase64(new Uint8Array(40)) }],
+    ["a header past 1 KiB", { ...offer, hdr: toBase64(new Uint8Array(800)) }],
     ["an empty name", { ...offer, name: "" }],
     ["a name of 2000 characters", { ...offer, name: "n".repeat(2000) }],
     ["an unknown key", { ...offer, extra: 1 }],
-    ["more than one batch of data", { t: "fdata", fid: offer.fid, i: 0, data: data(17 * ENC_CHUNK_SIZE) }],
+    ["more than one batch of data", {
+      t: "fdata",
+      fid: offer.fid,
+      i: 0,
+      data: data((BATCH + 1) * ENC_CHUNK_SIZE),
+    }],
     ["data that is not base64", { t: "fdata", fid: offer.fid, i: 0, data: "%%%%" }],
     ["a negative chunk", { t: "fget", fid: offer.fid, from: -1 }],
     ["an end without ok", { t: "fend", fid: offer.fid }],
@@ -481,6 +498,26 @@ Deno.test("peer files: --accept-files takes files from verified peers only; an u
     const v = pair(`${dir}/v`); // a verified peer: taken at once
     await v.alice.send("bob", `${dir}/f.bin`);
     await settle(() => ofType(v.events.bob, "file.saved").length === 1, "saved at once");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: --accept-files leaves an offer over 4 GiB from a verified peer waiting for /accept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.bin`, bytes(10));
+    // A peer that declares 5 GiB (its data would be refused past 10 bytes anyway).
+    const p = pair(dir, (r) => (r.t === "foffer" ? { ...r, size: 5 * 2 ** 30 } : r));
+    await p.alice.send("bob", `${dir}/f.bin`).catch(() => {});
+    await settle(() => ofType(p.events.bob, "file.offer").length === 1, "the offer is shown");
+    assert.ok(
+      ofType(p.events.bob, "notice").some((n) =>
+        /waits for \/accept: 5\.0 GiB is over the size limit/.test(n.text)
+      ),
+      JSON.stringify(p.events.bob),
+    );
+    await assert.rejects(Deno.stat(`${dir}/bob`), Deno.errors.NotFound, "nothing on disk");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

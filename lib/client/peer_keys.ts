@@ -2,7 +2,8 @@
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
  * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
- * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
+ * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), first contacts
+ * that reached me kept in memory only and capped until accepted (strangers), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
  * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
  * peers they know (`/peers --discover`).
  */
@@ -21,17 +22,63 @@ import { BackendError, type Fingerprint } from "./backend.ts";
 import type { PeerRecord, PeerStore } from "./peer_store.ts";
 import { normalizeName } from "../protocol/names.ts";
 
-/** Checks (or pins, at first contact) the key `name` proved; false when it differs from the pin. */
-export function pinPeerKey(store: PeerStore, name: string, key: PublicIdentity, dialed?: string): boolean {
-  const rec = store.peer(name);
+/** First contacts that reached me and are not accepted yet, kept at once (in memory only). */
+export const MAX_STRANGERS = 16;
+
+/**
+ * Checks (or pins, at first contact) the key `name` proved. `dialed`: the address the user (or a
+ * verified introduction) dialled — a first contact there is kept for good, at that address, and
+ * outranks a stranger's claim to the name. A first contact that reached me is a stranger: kept in
+ * memory only, without an address, until accepted (`acceptStranger`); when MAX_STRANGERS wait,
+ * the oldest one without a channel (`online`) is forgotten, or the newcomer refused ("full").
+ * "changed": the key differs from the pin (kept as pending). "new": a new stranger.
+ */
+export function pinPeerKey(
+  store: PeerStore,
+  name: string,
+  key: PublicIdentity,
+  dialed?: string,
+  online: (name: string) => boolean = () => false,
+): "ok" | "new" | "changed" | "full" {
+  let rec = store.peer(name);
+  if (rec?.stranger && dialed && !sameIdentity(rec.identity, key)) rec = void store.forgetStranger(name);
   if (rec && !sameIdentity(rec.identity, key)) {
     const next = addPendingKey(rec, key); // a second new key is kept beside the first, never instead
     if (next !== rec) store.putPeer(next);
-    return false;
+    return "changed";
   }
-  if (!rec) store.putPeer({ name, identity: key, verified: false, ...(dialed ? { addr: dialed } : {}) });
-  else if (dialed && rec.addr !== dialed) store.putPeer({ ...rec, addr: dialed });
-  return true;
+  if (rec) {
+    if (dialed && (rec.addr !== dialed || rec.stranger)) {
+      store.putPeer({ ...acceptStranger(rec), addr: dialed });
+    }
+    return "ok";
+  }
+  if (!dialed) {
+    const waiting = store.strangers();
+    if (waiting.length >= MAX_STRANGERS) {
+      const idle = waiting.find((s) => !online(s.name));
+      if (!idle) return "full";
+      store.forgetStranger(idle.name);
+    }
+  }
+  // Ratchet state left by an earlier stranger of this name with another key goes with it.
+  const c = store.get(`contact:${name}`) as { identity: PublicIdentity } | undefined;
+  if (c && !sameIdentity(c.identity, key)) {
+    store.commit({ put: {}, del: [`contact:${name}`, `session:${name}`, `seen:${name}`] });
+  }
+  store.putPeer({
+    name,
+    identity: key,
+    verified: false,
+    ...(dialed ? { addr: dialed } : { stranger: true }),
+  });
+  return dialed ? "ok" : "new";
+}
+
+/** The record as accepted by the user: kept for good from now on (no longer a stranger). */
+export function acceptStranger(rec: PeerRecord): PeerRecord {
+  const { stranger: _, ...kept } = rec;
+  return kept;
 }
 
 export function keyChangedRefusal(name: string): BackendError {
@@ -53,12 +100,13 @@ export function introductionsFor(store: PeerStore, asker: string): Introduction[
     .map((p) => ({ name: p.name, addr: p.addr!, identity: p.identity }));
 }
 
-/** The peers of an introduction I do not know yet (names normalised; never myself). */
+/** The peers of an introduction I do not know yet, strangers included (names normalised; never myself). */
 export function newIntroductions(store: PeerStore, me: string, peers: Introduction[]): Introduction[] {
   const out: Introduction[] = [];
   for (const p of peers) {
     const name = normalizeName(p.name);
-    if (name && name !== me && !store.peer(name) && !out.some((o) => o.name === name)) {
+    const known = name ? store.peer(name) : undefined;
+    if (name && name !== me && (!known || known.stranger) && !out.some((o) => o.name === name)) {
       out.push({ ...p, name });
     }
   }

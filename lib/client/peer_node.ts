@@ -2,7 +2,9 @@
  * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
  * and keeps one authenticated channel per peer; a peer is known by the name it claims in the
  * handshake and pinned to the identity key it proved (trust on first use). A different key under a
- * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`.
+ * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`. A first
+ * contact that dialled me is a stranger (peer_keys.ts): kept in memory only, capped, never redialled,
+ * until the user accepts it; only a verified peer's own word changes the address a node redials.
  *
  * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
  * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
@@ -28,6 +30,8 @@ import {
   type PeerListener,
 } from "../net/peer_net.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
+import { checkTextSize } from "./message_size.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "./backend.ts";
 import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./peer_wire.ts";
 import { type PeerFileEvent, PeerFiles } from "./peer_files.ts";
@@ -36,8 +40,10 @@ import { type Backoff, Redialer } from "./peer_redial.ts";
 import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
 import {
   acceptPeerKey,
+  acceptStranger,
   introductionsFor,
   keyChangedRefusal,
+  MAX_STRANGERS,
   newIntroductions,
   ownBundle,
   peerFingerprint,
@@ -49,6 +55,8 @@ export type PeerEvent =
   | { type: "message"; message: ChatMessage }
   /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
   | { type: "delivered"; message: ChatMessage }
+  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
+  | { type: "failed"; message: ChatMessage }
   | { type: "connected"; peer: string }
   | { type: "disconnected"; peer: string }
   | { type: "key-changed"; peer: string }
@@ -102,7 +110,15 @@ export class PeerNode {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
     const node = new PeerNode(o, await loadIdentity(o.store));
     node.#listener = listenPeer(
-      { hostname: o.hostname, port: o.port, identity: node.identity, name: o.name, ...o.limits },
+      {
+        hostname: o.hostname,
+        port: o.port,
+        identity: node.identity,
+        name: o.name,
+        // Pinned peers may take the listener's reserved slots (issue 33.7).
+        isPinned: (k) => o.store.peers().some((p) => sameIdentity(p.identity, k)),
+        ...o.limits,
+      },
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
@@ -166,13 +182,26 @@ export class PeerNode {
       }
       return null;
     }
-    if (!pinPeerKey(this.store, name, ch.peer, dialed)) {
+    const pinned = pinPeerKey(this.store, name, ch.peer, dialed, (n) => this.#links.has(n));
+    if (pinned === "changed" || pinned === "full") {
       ch.close();
-      this.#emit({ type: "key-changed", peer: name });
+      if (pinned === "changed") this.#emit({ type: "key-changed", peer: name });
+      else {
+        const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
+        this.#emit({ type: "notice", text, level: "warn" });
+      }
       return null;
     }
+    if (pinned === "new") {
+      const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
+        `/verify or write to ${name}`;
+      this.#emit({ type: "notice", text, level: "info" });
+    }
     const old = this.#links.get(name);
-    if (old) {
+    if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
+      this.#links.delete(name);
+      old.ch.close();
+    } else if (old) {
       if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
         ch.close();
         return name;
@@ -225,8 +254,9 @@ export class PeerNode {
       if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
       const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
       const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
+      // The address a peer names is taken only from a verified one (else the user dials it).
       const rec = this.store.peer(name);
-      if (rec && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
+      if (rec?.verified && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
       if (!link.hello) {
         link.hello = true;
         this.#emit({ type: "connected", peer: name });
@@ -302,6 +332,7 @@ export class PeerNode {
         link.again = false;
         const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
         for (const p of todo) {
+          if (this.#tooLong(p)) continue;
           const env = await this.#serial(() =>
             this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
           );
@@ -315,6 +346,26 @@ export class PeerNode {
       if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
       else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
     });
+  }
+
+  /**
+   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
+   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   */
+  #tooLong(p: { mid: string; ts: number; to: ChatMessage["to"]; text: string }): boolean {
+    try {
+      checkTextSize(p.text, this.#frameCap, 1, true);
+      return false;
+    } catch (e) {
+      const why = (e as Error).message;
+      this.store.local.markFailed(p.mid, why);
+      this.#emit({ type: "failed", message: { ...p, seq: 0, from: this.name, failed: why } });
+      return true;
+    }
+  }
+
+  get #frameCap(): number {
+    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
   }
 
   /** Dials a known peer again later, unless it is connected, refused, or has no address. */
@@ -342,6 +393,9 @@ export class PeerNode {
   send(peer: string, text: string): ChatMessage & { queued: boolean } {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.#frameCap, 1, true);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
     const m = {
       mid: toHex(cryptoRandom(16)),
       ts: this.clock.now(),
@@ -357,6 +411,7 @@ export class PeerNode {
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
     const rec = this.#known(peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
     return this.files.send(rec.name, path);
   }
 

@@ -57,6 +57,43 @@ Deno.test("peer node: a triangle exchanges messages in every direction; inbox ke
   }
 });
 
+Deno.test("peer node (issue 34.1): a text too long for one frame is refused with the limit, never queued", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    assert.throws(() => a.send("bob", "x".repeat(1_500_000)), /too long .*at most \d+ bytes/);
+    assert.equal(a.store.local.pendingCount(), 0);
+    const got = waitFor(b, msgFrom("alice", "still fine"));
+    a.send("bob", "still fine");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer node (issue 34.1): a too-long entry already in the outbox is marked failed, not sent at every connect", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    const to = { kind: "user" as const, name: "bob" };
+    const HUGE = "a".repeat(32);
+    a.store.local.addPending({ mid: HUGE, ts: Date.now(), to, text: "x".repeat(1_500_000) });
+    a.store.local.addPending({ mid: "b".repeat(32), ts: Date.now() + 1, to, text: "behind it" });
+    const failed = waitFor(a, (e) => e.type === "failed" && e.message.mid === HUGE);
+    const got = waitFor(b, msgFrom("alice", "behind it"));
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    await failed;
+    await got;
+    const [e] = a.store.local.outbox();
+    assert.equal(e?.mid, HUGE);
+    assert.match(e?.failed ?? "", /too long/);
+    assert.ok(a.peers().find((p) => p.name === "bob")?.online, "the channel stayed up");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 Deno.test("peer node: messages to an unreachable peer wait in the outbox and go when it returns", async () => {
   const a = await node("alice");
   let b = await node("bob");
@@ -96,6 +133,7 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
     b.send("alice", "one");
     await got;
     const fp = (await a.fingerprint("bob")).safetyNumber;
+    await a.trust("bob"); // bob dialled alice: a first contact is kept once alice accepts it (issue 33.8)
     const port = a.port;
     const back = waitFor(b, (e) => e.type === "connected" && e.peer === "alice");
     await a.close();
@@ -234,5 +272,48 @@ Deno.test("peer node: a host connecting under a pinned name after the numbers we
     assert.equal(rec.identity.sign, b2.identity.sign.pub, "bob's new key, not mallory's");
   } finally {
     await Promise.all([a.close(), b2?.close(), mallory?.close()]);
+  }
+});
+
+Deno.test("peer node: hosts that dial in under unused names pin none of them for good, nor an address to redial (issue 33.8)", async () => {
+  const { dialPeer } = await import("../net/peer_net.ts");
+  const { generateIdentity } = await import("../crypto/identity.ts");
+  const { MAX_STRANGERS } = await import("./peer_keys.ts");
+  const home = await Deno.makeTempDir();
+  const start = async () =>
+    PeerNode.start({
+      name: "alice",
+      store: await PeerStore.open(home, "alice"),
+      hostname: "127.0.0.1",
+      port: 0,
+      limits: { acceptPerSec: 1000, acceptBurst: 1000 },
+      ...fast,
+    });
+  let a = await start();
+  const squatter = await node("carol");
+  try {
+    // 30 hosts each claim a name, one after another.
+    for (let i = 0; i < 30; i++) {
+      const ch = await dialPeer("127.0.0.1", a.port, {
+        identity: await generateIdentity(),
+        name: `name${i}`,
+      });
+      for (let k = 0; k < 200 && !a.peers().some((p) => p.name === `name${i}`); k++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      ch.close();
+    }
+    assert.ok(a.peers().length <= MAX_STRANGERS, `${a.peers().length} first contacts held`);
+    // A real node dials in and names an address of its choosing in its hello: alice keeps none.
+    const up = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");
+    await squatter.connect(`127.0.0.1:${a.port}`);
+    await up;
+    assert.equal(a.peers().find((p) => p.name === "carol")?.addr, undefined, "no address from a stranger");
+    await a.close();
+    a = await start();
+    assert.deepEqual(a.peers().map((p) => p.name), [], "nothing was kept after the restart");
+  } finally {
+    await Promise.all([a.close(), squatter.close()]);
+    await Deno.remove(home, { recursive: true });
   }
 });

@@ -2,7 +2,8 @@
  * Peer mode's local database (a file named by rule 2): the `LocalStore` of client mode (history and
  * outbox, in `<home>/<user>@peer.db`) plus one table of JSON values in the same SQLite file that is
  * both the `CryptoStateStore` of the identity, prekeys and ratchets (DmManager's keys) and the peer
- * records ("peer:<name>": pinned identity, pending changed key, verified, last address).
+ * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). Strangers
+ * (first contacts not accepted yet) are records in memory only: they never reach the file.
  *
  * `openPeerStore(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
  * `saveReceived` commits a decrypted message together with the ratchet writes that opened it (one
@@ -24,12 +25,16 @@ export interface PeerRecord extends KeyCandidates {
   /** a different key the peer presented, refused until /trust or /verify */
   pending?: PublicIdentity;
   verified: boolean;
-  /** "host:port" it listens on, last seen */
+  /** "host:port" to redial: one the user dialled, a verified peer's or one a verified peer introduced */
   addr?: string;
+  /** a first contact that reached me, not accepted yet: kept in memory only (peer_keys.ts) */
+  stranger?: true;
 }
 
 export class PeerStore implements CryptoStateStore {
   readonly db: DatabaseSync;
+  /** Strangers (first contacts not accepted), oldest first: never written to the file. */
+  readonly #strangers = new Map<string, PeerRecord>();
   private constructor(readonly local: LocalStore, readonly path: string | null) {
     this.db = local.db;
     this.db.exec("CREATE TABLE IF NOT EXISTS peer_kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID");
@@ -59,18 +64,31 @@ export class PeerStore implements CryptoStateStore {
   }
 
   peer(name: string): PeerRecord | undefined {
-    return this.get(`peer:${name}`) as PeerRecord | undefined;
+    return this.#strangers.get(name) ?? this.get(`peer:${name}`) as PeerRecord | undefined;
   }
 
+  /** A stranger stays in memory; any other record is written (and is no stranger any more). */
   putPeer(p: PeerRecord): void {
+    if (p.stranger) return void this.#strangers.set(p.name, p);
+    this.#strangers.delete(p.name);
     this.commit({ put: { [`peer:${p.name}`]: p }, del: [] });
+  }
+
+  /** Strangers waiting, the oldest first. */
+  strangers(): PeerRecord[] {
+    return [...this.#strangers.values()];
+  }
+
+  forgetStranger(name: string): void {
+    this.#strangers.delete(name);
   }
 
   peers(): PeerRecord[] {
     const rows = this.db.prepare("SELECT v FROM peer_kv WHERE k LIKE 'peer:%' ORDER BY k").all() as {
       v: string;
     }[];
-    return rows.map((r) => JSON.parse(r.v) as PeerRecord);
+    const all = [...rows.map((r) => JSON.parse(r.v) as PeerRecord), ...this.#strangers.values()];
+    return all.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
 
   #nextSeq(): number {

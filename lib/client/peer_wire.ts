@@ -12,9 +12,9 @@
  *   who     {t:"who"}                      /peers --discover: whom do you know? (answered to verified peers)
  *   intro   {t:"intro", peers}             name, address and identity of the peers I know (at most 64)
  *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer_files.ts): plaintext name, size and
- *            sha256, key, hdr}             SHA-256, the random file key and the C2SP header (salt ‖ commitment)
+ *            sha256, key, fmt, hdr}        SHA-256, the one-time X25519 identity, "age" and the age header
  *   fget    {t:"fget", fid, from}          accepted: send the ciphertext from chunk `from` (resume)
- *   fdata   {t:"fdata", fid, i, data}      whole C2SP chunks from chunk `i` (at most BATCH, base64)
+ *   fdata   {t:"fdata", fid, i, data}      whole age chunks from chunk `i` (at most BATCH, base64)
  *   fend    {t:"fend", fid, ok, why?}      either way: saved (ok) or refused, cancelled, failed (why)
  *
  * `decodePeerRecord` throws `SyntaxError` on anything else.
@@ -23,7 +23,7 @@ import * as v from "valibot";
 import { utf8, utf8Strict } from "../common/bytes.ts";
 import type { PrekeyBundle } from "../crypto/prekeys.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
-import { ENC_CHUNK_SIZE, MAX_CHUNKS } from "../crypto/file_aead.ts";
+import { ENC_CHUNK_SIZE, MAX_CHUNKS } from "../crypto/age_stream.ts";
 import { BATCH, MAX_FILE_SIZE } from "./file_offer.ts";
 
 const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
@@ -74,10 +74,12 @@ const PeerRecordSchema = v.variant("t", [
     size: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_FILE_SIZE)),
     sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
     key: v.pipe(B64(44), v.length(44)),
-    hdr: v.pipe(B64(76), v.length(76)),
+    // Checked by the receiver (an offer of another format is refused with its reason).
+    fmt: v.optional(v.pipe(v.string(), v.maxLength(64))),
+    hdr: B64(1024),
   }),
   v.strictObject({ t: v.literal("fget"), fid: Fid, from: Chunk }),
-  // One batch of whole chunks: BATCH × (16 KiB + tag) bytes at most, base64.
+  // One batch of whole chunks: BATCH × (64 KiB + tag) bytes at most, base64.
   v.strictObject({
     t: v.literal("fdata"),
     fid: Fid,
@@ -104,7 +106,16 @@ export type PeerWireRecord =
 
 /** The records of a direct file transfer (peer_files.ts). */
 export type FileRecord =
-  | { t: "foffer"; fid: string; name: string; size: number; sha256: string; key: string; hdr: string }
+  | {
+    t: "foffer";
+    fid: string;
+    name: string;
+    size: number;
+    sha256: string;
+    key: string;
+    fmt?: string;
+    hdr: string;
+  }
   | { t: "fget"; fid: string; from: number }
   | { t: "fdata"; fid: string; i: number; data: string }
   | { t: "fend"; fid: string; ok: boolean; why?: string };

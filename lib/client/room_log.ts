@@ -7,6 +7,10 @@
  * failure is a `BackendError("membership", …)` with one sentence, and the caller sends nothing.
  * `recipients()` is the one function that turns a room into sender-key recipients; `refusal()`
  * says why a room key from someone must not be installed.
+ * A room made by 0.1.0 has no log: when this client is one of its admins (as the server lists
+ * them), `state()` adopts it: it signs the genesis entry ("create", the members the server lists)
+ * and publishes it (`room.adopt`), then verifies the room like any other (`verifyLog`, the same
+ * rule as for a new room's genesis), and `onAdopt` rotates this client's sender key.
  * No lock of its own: `E2eCodec` calls it under its lock.
  */
 import type { Clock } from "../common/clock.ts";
@@ -36,8 +40,12 @@ const ACTION: Record<MembershipVerb, LogAction> = {
 interface Listed {
   name: string;
   members: string[];
+  admins?: string[];
   log?: unknown;
 }
+
+/** True when the server gives `r` no membership log (a room made by 0.1.0). */
+const unlogged = (r: Listed) => !Array.isArray(r.log) || r.log.length === 0;
 
 export class RoomLogs {
   readonly #listed = new Map<string, Listed>();
@@ -49,6 +57,8 @@ export class RoomLogs {
     readonly cs: CryptoStateStore,
     readonly signKeyOf: SignKeyOf,
     readonly clock: Clock,
+    readonly me: string,
+    readonly onAdopt: (room: string) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** Forgets what `room.list` said about `room` (after any room push). */
@@ -57,14 +67,16 @@ export class RoomLogs {
     this.#verified.delete(room);
   }
 
+  async #reload(): Promise<void> {
+    const rs = (await this.request("room.list")).header.rooms;
+    if (!Array.isArray(rs)) throw new BackendError("membership", "The server's room list is malformed");
+    this.#listed.clear();
+    this.#verified.clear();
+    for (const r of rs as Listed[]) if (r && typeof r.name === "string") this.#listed.set(r.name, r);
+  }
+
   async #list(room: string, fresh: boolean): Promise<Listed> {
-    if (fresh || !this.#listed.has(room)) {
-      const rs = (await this.request("room.list")).header.rooms;
-      if (!Array.isArray(rs)) throw new BackendError("membership", "The server's room list is malformed");
-      this.#listed.clear();
-      this.#verified.clear();
-      for (const r of rs as Listed[]) if (r && typeof r.name === "string") this.#listed.set(r.name, r);
-    }
+    if (fresh || !this.#listed.has(room)) await this.#reload();
     const r = this.#listed.get(room);
     if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
     return r;
@@ -72,9 +84,13 @@ export class RoomLogs {
 
   /** The verified state of `room`; throws `BackendError` when the log or the server's list is wrong. */
   async state(room: string, fresh = false): Promise<LogState> {
-    const r = await this.#list(room, fresh);
+    let r = await this.#list(room, fresh);
     const done = this.#verified.get(room);
     if (done) return done;
+    if (unlogged(r) && r.admins?.includes(this.me) && Array.isArray(r.members)) {
+      await this.#adopt(r);
+      r = await this.#list(room, true);
+    }
     const key = `mlog:${room}`;
     const known = (await this.cs.get(key)) as { epoch: number; head: string } | undefined;
     const v = await verifyLog(room, r.log, this.signKeyOf, this.clock.now(), known);
@@ -92,6 +108,39 @@ export class RoomLogs {
     }
     this.#verified.set(room, v.state);
     return v.state;
+  }
+
+  /** Signs and publishes the genesis entry of a 0.1.0 room I am an admin of (another admin may win). */
+  async #adopt(r: Listed): Promise<void> {
+    const target = [...new Set(r.members)].sort().join(",");
+    const log = await signEntry(await loadIdentity(this.cs), null, {
+      room: r.name,
+      action: "create",
+      target,
+      by: this.me,
+      at: this.clock.now(),
+    });
+    try {
+      await this.request("room.adopt", { room: r.name, log });
+    } catch (e) {
+      if (!(e instanceof BackendError) || e.code !== "invalid") throw e; // another admin signed one first
+      return;
+    }
+    await this.onAdopt(r.name);
+  }
+
+  /** The rooms I am an admin of that have no membership log yet (made by 0.1.0), from a fresh list. */
+  async unadopted(): Promise<string[]> {
+    await this.#reload();
+    return [...this.#listed.values()].filter((r) => unlogged(r) && r.admins?.includes(this.me)).map((r) =>
+      r.name
+    );
+  }
+
+  /** True when the server gives `room` no membership log (made by 0.1.0, no admin has signed one yet). */
+  unlogged(room: string): boolean {
+    const r = this.#listed.get(room);
+    return r !== undefined && unlogged(r);
   }
 
   /** True when `entry` (from a room push) is the last entry of `room`'s verified log. */

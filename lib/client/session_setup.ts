@@ -142,15 +142,6 @@ export interface Pinned {
   pem: string;
 }
 
-/** Trusts the server (asking if allowed) and opens a pinned connection. */
-export async function openConnection(
-  r: Omit<Resolved, "user">,
-  f: ConnectFlags,
-  prompts: Prompts,
-): Promise<Connection> {
-  return (await openPinned(r, f, prompts)).conn;
-}
-
 /**
  * Opens a pinned connection to the first node of the list that answers. The nodes of a list are one
  * server: a node not pinned yet is held to the certificate pinned for another node of the list (and
@@ -208,6 +199,7 @@ export interface LoginChoices {
   remember?: boolean;
   /** Registering: an admin's one-time invitation code (`parley register --invite CODE`). */
   invite?: string;
+  /** Told what the user should know: a remembered login refused, the server's version differing. */
   notice?: (text: string) => void;
   /** A one-shot command: the server announces no presence for it (the full-screen client is not quiet). */
   quiet?: boolean;
@@ -221,6 +213,29 @@ async function userName(t: { user?: string }, prompts: Prompts): Promise<string>
 }
 
 /** Logs in with the remembered token, if any; null when there is none or the server refused it. */
+/**
+ * The login of `canonical` remembered for this server: under the address typed, else under another
+ * address pinned to the same certificate (another node of the server); with the address it is under.
+ */
+async function findToken(
+  t: Omit<Resolved, "user">,
+  canonical: string,
+): Promise<{ token: string; key: string } | null> {
+  const keys = [t.server];
+  for (const n of t.nodes ?? [{ host: t.host, port: t.port }]) {
+    const pem = await pinnedCertificate(t.home, n.host, n.port);
+    if (pem) {
+      keys.push(...await addressesOf(t.home, pem));
+      break;
+    }
+  }
+  for (const key of new Set(keys)) {
+    const token = await rememberedToken(t.home, key, canonical);
+    if (token) return { token, key };
+  }
+  return null;
+}
+
 async function tokenLogin(
   t: Omit<Resolved, "user">,
   f: ConnectFlags,
@@ -228,25 +243,28 @@ async function tokenLogin(
   prompts: Prompts,
   user: string,
   notice?: (text: string) => void,
+  quiet = false,
 ): Promise<ChatClient | null> {
   const canonical = normalizeName(user);
-  const token = canonical ? await rememberedToken(t.home, t.server, canonical) : null;
-  if (!canonical || !token) return null;
-  const conn = await openConnection(t, f, prompts);
+  const found = canonical ? await findToken(t, canonical) : null;
+  if (!canonical || !found) return null;
+  const { token, key } = found;
+  const { conn, server } = await openPinned(t, f, prompts);
   try {
     return await ChatClient.login({
       conn,
-      server: t.server,
+      server,
       user,
       password: "",
       token,
       clientName: "parley-cli",
+      ...(quiet ? { quiet: true } : {}),
       findFfmpeg: () => findFfmpeg(env),
     });
   } catch (e) {
     await conn.close();
     if (!(e instanceof BackendError && e.code === "bad_credentials")) throw e;
-    await forgetToken(t.home, t.server, canonical);
+    await forgetToken(t.home, key, canonical);
     notice?.(
       `The login remembered for ${canonical} on ${t.server} is no longer valid and was forgotten ` +
         "(expired or revoked; parley login --remember keeps a new one)",
@@ -277,8 +295,8 @@ export async function connectAndLogin(
   const t = resolveTarget(f, env);
   const user = await userName(t, prompts);
   if (o.remembered && o.keepHistory === false && !o.register && !o.remember) {
-    const c = await tokenLogin(t, f, env, prompts, user, o.notice);
-    if (c) return c;
+    const c = await tokenLogin(t, f, env, prompts, user, o.notice, o.quiet);
+    if (c) return saidVersion(c, o.notice);
   }
   const password = await readPassword(f, env, prompts, user, o.register === true);
   const { conn, server, pem } = await openPinned(t, f, prompts);
@@ -317,12 +335,18 @@ export async function connectAndLogin(
         throw e;
       }
     }
-    return client;
+    return saidVersion(client, o.notice);
   } catch (e) {
     store?.close();
     await conn.close();
     throw e;
   }
+}
+
+/** Says (through `notice`) when the server's major.minor differs from this client's (its hello). */
+function saidVersion(c: ChatClient, notice?: (text: string) => void): ChatClient {
+  if (c.versionNotice) notice?.(c.versionNotice);
+  return c;
 }
 
 /**
@@ -339,6 +363,7 @@ export async function logoutRemembered(
   const t = resolveTarget(f, env);
   const user = await userName(t, prompts);
   const canonical = normalizeName(user) ?? user;
+  const key = (await findToken(t, canonical))?.key ?? t.server;
   let c = await tokenLogin(t, f, env, prompts, user, notice);
   if (!c && !all) {
     return `No login of ${canonical} is remembered for ${t.server} on this machine`;
@@ -350,7 +375,7 @@ export async function logoutRemembered(
     await c.close();
   }
   // Only once the server revoked it: a logout that failed on the way can be run again.
-  await forgetToken(t.home, t.server, canonical);
+  await forgetToken(t.home, key, canonical);
   return all
     ? `Logged out ${canonical} on ${t.server}: every remembered login of the account is revoked`
     : `Logged out ${canonical} on ${t.server}: the login remembered on this machine is revoked and forgotten`;

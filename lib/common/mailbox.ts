@@ -1,8 +1,9 @@
 /**
- * `Mailbox<T>`: values that arrive by (sender, id) — a stream key, a file transfer's direct-path
- * candidate — kept until taken, with one waiter per (sender, id) for a value not arrived yet. At
- * most `keep` unclaimed values are kept (the oldest go first); a waiter that times out rejects with
- * the error `late` makes. Pure: timers only.
+ * `Mailbox<T>`: values that arrive by (sender, id) — a stream key (a file transfer's direct-path
+ * candidate goes through the folder's keystore instead: client/file_control.ts) — kept until
+ * taken, with one waiter per (sender, id) for a value not arrived yet. At most `keep` unclaimed
+ * values are kept (the oldest go first); a waiter that times out rejects with the error `late`
+ * makes. Pure: timers only.
  */
 export class Mailbox<T> {
   readonly #values = new Map<string, T>();

@@ -20,7 +20,7 @@ import { concatBytes, toHex, utf8 } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { type PublicIdentity, publicIdentity, sameIdentity } from "./identity.ts";
-import { addPendingKey, type KeyCandidates } from "./pending_keys.ts";
+import { addPendingKey, type KeyCandidates, waitingKeys } from "./pending_keys.ts";
 import { loadIdentity } from "./keystore.ts";
 import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
 import { verifyBundle } from "./prekey_verify.ts";
@@ -49,6 +49,8 @@ export class KeyChangedError extends Error {
     readonly user: string,
     readonly oldSafetyNumber: string,
     readonly newSafetyNumber: string,
+    /** how many different new keys wait (more than one: the comparison must name the number) */
+    readonly waiting = 1,
   ) {
     super(`Identity key of ${user} changed: verify and trust it before sending`);
     this.name = "KeyChangedError";
@@ -132,6 +134,7 @@ export class DmManager {
       user,
       await identitySafetyNumber(this.me, mine, user, c.identity),
       await identitySafetyNumber(this.me, mine, user, seen),
+      waitingKeys(next).length,
     );
   }
 

@@ -5,7 +5,8 @@
  * - `RoomManager` (room_manager.ts): planSend / markDistributed / encrypt / open / memberLeft.
  * - keystore.ts: ensureDeviceKeys, rotateSignedPrekeyIfDue, replenishOneTimePrekeys.
  * - sender_keys.ts + membership.ts: room encryption, rotation, signed membership changes.
- * - file_aead.ts: C2SP chunked file encryption; at_rest.ts: password-sealed keystore.
+ * - file_aead.ts: C2SP chunked encryption (video segments); age.ts + age_stream.ts: the age v1 file
+ *   payload of file transfers (imported directly); at_rest.ts: password-sealed keystore.
  * - safety_number.ts: libsignal-style 60-digit safety numbers.
  * Lower layers (session.ts, ratchet.ts, x3dh.ts, primitives.ts) are exported for tests and tools.
  * Server-side password hashing lives in password.ts and is deliberately not re-exported here.

@@ -1,6 +1,6 @@
 /**
  * Thin, typed wrappers over the platform's crypto: X25519, Ed25519, AES-256-GCM, HKDF-SHA256,
- * HMAC-SHA256/512, SHA-512 and HKDF-Expand-SHA512 (RFC 5869 §2.3, composed from HMAC). Every other
+ * ChaCha20-Poly1305, HMAC-SHA256/512, SHA-512 and HKDF-Expand-SHA512 (RFC 5869 §2.3, composed from HMAC). Every other
  * module in lib/crypto goes through these; nothing here invents a primitive.
  *
  * Implementation per operation, by measurement: node:crypto (synchronous, no promise per call) for
@@ -260,6 +260,37 @@ export function aesGcmOpenSync(key: Uint8Array, sealed: Uint8Array, ad: Uint8Arr
   d.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LEN));
   try {
     return concatBytes([d.update(sealed.subarray(GCM_NONCE_LEN, sealed.length - GCM_TAG_LEN)), d.final()]);
+  } catch {
+    throw new DecryptError();
+  }
+}
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439) on node:crypto, synchronously: `plaintext ‖ tag` under a 12-byte
+ * nonce, empty AD (the age format's stanza wrap and STREAM chunks, lib/crypto/age*.ts).
+ */
+export function chachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  check32(key, "ChaCha20-Poly1305 key");
+  const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: GCM_TAG_LEN });
+  const body = c.update(plaintext), last = c.final(); // a stream cipher: `last` is empty
+  const out = new Uint8Array(body.length + last.length + GCM_TAG_LEN);
+  out.set(body);
+  out.set(last, body.length);
+  out.set(c.getAuthTag(), body.length + last.length);
+  return out;
+}
+
+/** Opens `chachaSeal`'s output; `DecryptError` when the tag does not match. */
+export function chachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
+  check32(key, "ChaCha20-Poly1305 key");
+  if (sealed.length < GCM_TAG_LEN) throw new DecryptError("Sealed data too short");
+  const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: GCM_TAG_LEN });
+  d.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LEN));
+  try {
+    const body = d.update(sealed.subarray(0, sealed.length - GCM_TAG_LEN)), last = d.final();
+    return last.length
+      ? concatBytes([body, last])
+      : new Uint8Array(body.buffer, body.byteOffset, body.length);
   } catch {
     throw new DecryptError();
   }

@@ -142,6 +142,12 @@ export class RoomManager {
     await this.store.commit({ put, del });
   }
 
+  /** My chain for `room` rotates before its next use (a 0.1.0 room just got its log: room_log.ts). */
+  async rotate(room: string): Promise<void> {
+    const sk = await this.#mine(room);
+    if (sk) await this.store.commit({ put: { [`sk:${room}`]: markRotate(sk) }, del: [] });
+  }
+
   /** Writes that install `sender`'s distribution (commit them with the consumed control message). */
   async acceptDistribution(sender: string, dist: SenderKeyDistribution): Promise<StoreWrites> {
     const key = `rk:${dist.room}:${sender}`;

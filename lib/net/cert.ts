@@ -5,6 +5,7 @@
  * @peculiar/x509 is loaded on the first certificate made, not at import: it is ~145 ms of CPU to
  * load, and every client command imports this module only for fingerprints.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { sha256Hex } from "../common/bytes.ts";
 
 type X509 = typeof import("@peculiar/x509");
@@ -85,4 +86,13 @@ export function normalizeFingerprint(fp: string): string | null {
   const hex = fp.trim().replace(/^sha-?256:?/i, "").replace(/[:\s]/g, "").toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) return null;
   return "SHA256:" + hex.match(/../g)!.join(":");
+}
+
+/** True when the PEM private key `keyPem` is the one of the PEM certificate `certPem` (a restore checks it). */
+export function certMatchesKey(certPem: string, keyPem: string): boolean {
+  try {
+    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false; // not a certificate, not a key, or of different kinds
+  }
 }

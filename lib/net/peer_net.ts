@@ -8,10 +8,13 @@
  * bytes (file chunks: not sealed twice); the frame cap applies from the prefix.
  *
  * Listener protections (the server's, as far as they apply): a handshake deadline (a connection
- * that has not finished it is closed), the frame cap, a per-address cap on open connections, a
- * total cap, a per-address rate of new connections (least recently used buckets forgotten first),
- * and a per-channel record rate (reading pauses while the bucket is empty, so a flooding peer is
- * slowed by TCP backpressure and cannot starve the others). Garbage ends only its own connection.
+ * that has not finished it is closed), frames before the handshake capped at a handshake message's
+ * size (`HANDSHAKE_MAX_FRAME`; the frame cap after it), a per-address cap on open connections, a
+ * cap on handshakes in progress per network (/24 for IPv4, /64 for IPv6: `networkOf`), a total cap
+ * of which `reserved` slots only pinned peers (`isPinned`) may hold once authenticated, a
+ * per-address rate of new connections (least recently used buckets forgotten first), and a
+ * per-channel record rate (reading pauses while the bucket is empty, so a flooding peer is slowed
+ * by TCP backpressure and cannot starve the others). Garbage ends only its own connection.
  *
  * Contract: `listenPeer(o, onChannel)` hands each authenticated channel to `onChannel`;
  * `dialPeer(host, port, o)` resolves to one or rejects with a `PeerNetError` (stable `code`).
@@ -46,6 +49,12 @@ export interface PeerLimits {
   perAddress?: number;
   /** open connections in all (default 256) */
   maxConns?: number;
+  /** handshakes in progress from one /24 (IPv4) or /64 (IPv6) network (default 8) */
+  handshakesPerNetwork?: number;
+  /** of `maxConns`, the slots only pinned peers may hold once authenticated (default an eighth) */
+  reserved?: number;
+  /** a peer the listener's owner has pinned (none without it) */
+  isPinned?: (peer: PublicIdentity) => boolean;
   /** new connections per second from one address, and the burst (default 5/s, 20) */
   acceptPerSec?: number;
   acceptBurst?: number;
@@ -87,7 +96,28 @@ export interface PeerListener {
   close(): Promise<void>;
 }
 
-const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 256 };
+const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 256, handshakesPerNetwork: 8 };
+
+/**
+ * Largest frame accepted before the handshake is done: its messages are a few hundred bytes (two
+ * 128-byte identities, a 32-byte key, a name of at most 128 bytes, a purpose, a signature).
+ */
+export const HANDSHAKE_MAX_FRAME = 2048;
+
+/** The network an address belongs to for the handshake cap: its /24 (IPv4, mapped too) or /64 (IPv6). */
+export function networkOf(host: string): string {
+  const h = host.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(h);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
+  if (!h.includes(":")) return h;
+  const [head = "", tail = ""] = h.split("::");
+  const left = head ? head.split(":") : [];
+  const right = h.includes("::") ? (tail ? tail.split(":") : []) : [];
+  const groups = h.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":")}::/64`;
+}
 
 /** Frame reader + writer over one TCP connection. */
 class Wire {
@@ -99,6 +129,11 @@ class Wire {
   #onClose: (() => void)[] = [];
   /** Set once the handshake is done: a frame's buffer is taken at its announced size only then. */
   authenticated = false;
+  /**
+   * Handshake frames still expected from the other end: until they have come, a frame over
+   * `HANDSHAKE_MAX_FRAME` (or as many bytes buffered towards one) closes the connection.
+   */
+  handshakeFrames = 0;
   constructor(readonly conn: Deno.TcpConn, maxFrame: number) {
     this.#dec = new FrameDecoder(maxFrame);
   }
@@ -121,7 +156,16 @@ class Wire {
           this.close();
           return null;
         }
-        this.#frames.push(...(room ? this.#dec.filled(n) : this.#dec.push(this.#buf.slice(0, n))));
+        const got = room ? this.#dec.filled(n) : this.#dec.push(this.#buf.slice(0, n));
+        for (const f of got) {
+          if (this.handshakeFrames > 0 && this.handshakeFrames-- && f.body.length > HANDSHAKE_MAX_FRAME) {
+            throw new Error("handshake frame too big");
+          }
+        }
+        if (this.handshakeFrames > 0 && this.#dec.buffered > HANDSHAKE_MAX_FRAME) {
+          throw new Error("handshake frame too big");
+        }
+        this.#frames.push(...got);
       } catch {
         this.close();
         return null;
@@ -226,13 +270,24 @@ export function listenPeer(
 ): PeerListener {
   const ln = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
   const perAddr = new Map<string, number>();
+  const handshaking = new Map<string, number>(); // per network
   const open = new Set<Wire>();
+  const loose = new Set<Wire>(); // channels of peers not pinned: they may not use the reserved slots
+  const maxConns = o.maxConns ?? D.maxConns;
+  const general = maxConns - Math.min(maxConns - 1, o.reserved ?? Math.floor(maxConns / 8));
+  const count = (m: Map<string, number>, k: string, d: number) => {
+    const v = (m.get(k) ?? 0) + d;
+    if (v > 0) m.set(k, v);
+    else m.delete(k);
+  };
   const accepts = new KeyedBuckets(o.acceptPerSec ?? 5, o.acceptBurst ?? 20, o.clock ?? systemClock, 10_000);
   const serve = async (conn: Deno.TcpConn) => {
     const host = conn.remoteAddr.hostname;
-    const n = perAddr.get(host) ?? 0;
+    const net = networkOf(host);
     if (
-      n >= (o.perAddress ?? D.perAddress) || open.size >= (o.maxConns ?? D.maxConns) || !accepts.take(host)
+      (perAddr.get(host) ?? 0) >= (o.perAddress ?? D.perAddress) || open.size >= maxConns ||
+      (handshaking.get(net) ?? 0) >= (o.handshakesPerNetwork ?? D.handshakesPerNetwork) ||
+      !accepts.take(host)
     ) {
       conn.close();
       return;
@@ -241,13 +296,20 @@ export function listenPeer(
       conn.setNoDelay(true);
     } catch { /* closed already */ }
     const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
-    perAddr.set(host, n + 1);
+    w.handshakeFrames = 2;
+    count(perAddr, host, 1);
+    count(handshaking, net, 1);
+    let shaking = true;
+    const shaken = () => {
+      if (shaking) count(handshaking, net, -1);
+      shaking = false;
+    };
     open.add(w);
     w.onClose(() => {
       open.delete(w);
-      const m = (perAddr.get(host) ?? 1) - 1;
-      if (m > 0) perAddr.set(host, m);
-      else perAddr.delete(host);
+      loose.delete(w);
+      count(perAddr, host, -1);
+      shaken();
     });
     const inTime = deadline(w, o.handshakeMs ?? D.handshakeMs);
     try {
@@ -258,6 +320,12 @@ export function listenPeer(
       await w.write("hs", res.reply);
       const sc = await res.finish(await expectHs(w));
       if (!inTime()) throw new PeerNetError("timeout", "Handshake too slow");
+      shaken();
+      // The reserved slots are for pinned peers: anyone else is refused once the rest are taken.
+      if (!o.isPinned?.(sc.peer)) {
+        if (loose.size >= general) throw new PeerNetError("closed", "No slot left");
+        loose.add(w);
+      }
       onChannel(makeChannel(w, sc, host, conn.remoteAddr.port, o));
     } catch {
       inTime();
@@ -301,6 +369,7 @@ export async function dialPeer(
     conn.setNoDelay(true);
   } catch { /* closed */ }
   const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
+  w.handshakeFrames = 1;
   const inTime = deadline(w, ms);
   try {
     const ini = await initiateHandshake({

@@ -179,6 +179,9 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
       finish();
       s.destroy();
     });
+    // The peer closed: close this end too (no half-open connections), releasing the descriptor
+    // even if the owner never calls close(). Data received before is still read from NodeConn.
+    s.on("end", () => s.destroy());
     s.on("close", () => {
       finish();
       stream.destroy();

@@ -168,6 +168,8 @@ export const Requests = {
   "room.leave": req("room.leave", { room: Name, ...Change }),
   "room.kick": req("room.kick", { room: Name, user: Name, ...Change }),
   "room.list": req("room.list", {}),
+  /** An admin signs the first log entry (epoch 0, "create") of a room made before logs (0.1.0). */
+  "room.adopt": req("room.adopt", { room: Name, log: LogEntrySchema }),
   "admin.kick": req("admin.kick", {
     user: Name,
     ban: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10 * 365 * 86400))),

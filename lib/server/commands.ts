@@ -1,6 +1,9 @@
 /**
  * The one table of wire commands: kind → who may call it and the handler. The dispatcher checks
  * the session state and role before any handler runs; handlers never see unvalidated input.
+ * `asDevice` commands read or consume a device's queue or the account's files (or remove a
+ * device): once the account's devices have keys, only a session that proved its device runs them
+ * (issue 33: a removed folder with the password must not take device 1's messages).
  */
 import type { Request, RequestKind } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
@@ -14,6 +17,7 @@ import * as link from "./handlers_link.ts";
 import { videoHandlers, type VideoParts } from "./video/handlers.ts";
 import { fileHandlers } from "./handlers_files.ts";
 import type { FileStore } from "./file_store.ts";
+import { unprovenRefusal } from "./key_checks.ts";
 
 export type Auth = "hello" | "anon" | "user" | "admin";
 
@@ -30,6 +34,15 @@ export interface Command<K extends RequestKind = RequestKind> {
 }
 
 export type CommandTable = { [K in RequestKind]: Command<K> };
+
+/** `run`, for a session that proved its device once the account's devices have keys (key_checks.ts). */
+function asDevice<K extends RequestKind>(what: string, run: Command<K>["run"]): Command<K>["run"] {
+  return async (c, s, m, body) => {
+    const no = await unprovenRefusal(c, s, what);
+    if (no) return s.fail(m.id, no.code, no.msg);
+    await run(c, s, m, body);
+  };
+}
 
 export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: FileStore): CommandTable {
   const auth = acc.makeAuth(limits);
@@ -49,15 +62,20 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     users: { auth: "user", run: acc.users },
     status: { auth: "user", run: acc.status },
     send: { auth: "user", run: msg.send },
-    sync: { auth: "user", run: msg.sync },
+    sync: { auth: "user", run: asDevice("read its messages", msg.sync) },
     // Weighted: up to 1,000 cursor writes in one request.
-    ack: { auth: "user", cost: (m) => 1 + Math.floor(m.acks.length / 50), run: msg.ack },
+    ack: {
+      auth: "user",
+      cost: (m) => 1 + Math.floor(m.acks.length / 50),
+      run: asDevice("acknowledge its messages", msg.ack),
+    },
     history: { auth: "user", run: msg.history },
     "room.create": { auth: "user", run: rooms.create },
     "room.invite": { auth: "user", run: rooms.invite },
     "room.leave": { auth: "user", run: rooms.leave },
     "room.kick": { auth: "user", run: rooms.kick },
     "room.list": { auth: "user", run: rooms.list },
+    "room.adopt": { auth: "user", run: rooms.adopt },
     "admin.kick": { auth: "admin", run: adm.kick },
     "admin.kicked": { auth: "admin", run: adm.kicked },
     "admin.grant": { auth: "admin", run: adm.grant },
@@ -69,7 +87,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     "keys.fetch": { auth: "user", run: dev.keysFetch },
     "keys.count": { auth: "user", run: dev.keysCount },
     "device.list": { auth: "user", run: dev.deviceList },
-    "device.remove": { auth: "user", run: dev.deviceRemove },
+    "device.remove": { auth: "user", run: asDevice("remove a device", dev.deviceRemove) },
     "link.open": { auth: "user", run: link.linkOpen },
     "link.join": { auth: "user", run: link.linkJoin },
     "link.msg": { auth: "user", run: link.linkMsg },
@@ -84,9 +102,9 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     // Bounded by the frame cap, the declared size and the quota (writes) and by the send queue
     // (reads), not by the chat message rate.
     "file.put": { auth: "user", free: true, run: fil["file.put"] },
-    "file.get": { auth: "user", free: true, run: fil["file.get"] },
-    "file.list": { auth: "user", run: fil["file.list"] },
-    "file.done": { auth: "user", run: fil["file.done"] },
-    "file.abort": { auth: "user", run: fil["file.abort"] },
+    "file.get": { auth: "user", free: true, run: asDevice("fetch its files", fil["file.get"]) },
+    "file.list": { auth: "user", run: asDevice("list its files", fil["file.list"]) },
+    "file.done": { auth: "user", run: asDevice("take its files", fil["file.done"]) },
+    "file.abort": { auth: "user", run: asDevice("withdraw its files", fil["file.abort"]) },
   };
 }

@@ -2,6 +2,7 @@
  * Server configuration: `ServerOptions` is what a caller may set, `ServerConfig` has every default
  * filled in, resolved once by `resolveConfig`. Nothing here reads flags or the environment.
  */
+import { VERSION } from "../common/version.ts";
 
 export interface ServerConfig {
   host: string;
@@ -21,6 +22,8 @@ export interface ServerConfig {
   lockoutSeconds: number;
   lockoutCapSeconds: number;
   maxFrame: number;
+  /** The version the hello reply announces (lib/common/version.ts; a test may pretend another). */
+  version: string;
   loginTimeoutMs: number;
   pingIntervalMs: number;
   pingTimeoutMs: number;
@@ -86,6 +89,7 @@ export const DEFAULTS: ServerConfig = {
   lockoutSeconds: 10,
   lockoutCapSeconds: 3600,
   maxFrame: 1024 * 1024,
+  version: VERSION,
   loginTimeoutMs: 10_000,
   pingIntervalMs: 30_000,
   pingTimeoutMs: 20_000,
@@ -160,4 +164,9 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
   }
   if (c.maxFrame < 1024) throw new RangeError("Option maxFrame must be at least 1024");
   return c;
+}
+
+/** The folder of relayed files: `--files-dir`, else `files` inside the data folder. */
+export function filesDirOf(c: { dataDir: string; filesDir?: string | null }): string {
+  return c.filesDir ?? `${c.dataDir}/files`;
 }

@@ -53,6 +53,21 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     help: "connections, memory, uptime, queue depths",
     run: (srv) => Object.entries(serverInfo(srv)).map(([k, v]) => `${k}: ${v}`).join("\n"),
   },
+  db: {
+    args: "",
+    help: "what the store holds: users, rooms, messages, bytes, and its file (or database) and size",
+    run: async (srv) => {
+      const st = await srv.core.store.stats();
+      const size = (b: number) =>
+        b < 1048576 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1048576).toFixed(1)} MiB`;
+      return [
+        `store: ${st.where} (${size(st.sizeBytes)})`,
+        `users: ${st.users}`,
+        `rooms: ${st.rooms}`,
+        `messages: ${st.messages} (${size(st.bodyBytes)} of sealed bodies)`,
+      ].join("\n");
+    },
+  },
   kick: {
     args: "USER [BAN_SECONDS] [REASON…]",
     help: "disconnect a user, optionally banning them",

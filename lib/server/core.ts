@@ -12,7 +12,7 @@ import { UNSAFE } from "../common/sanitize.ts";
 import type { Accounts } from "./accounts.ts";
 import { KeyedBuckets } from "./rate.ts";
 import { LruMap } from "../common/lru.ts";
-import type { ServerConfig } from "./config.ts";
+import { filesDirOf, type ServerConfig } from "./config.ts";
 import type { Hub } from "./hub.ts";
 import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
@@ -62,7 +62,7 @@ export class Core {
 
   /** The folder of relayed files (`--files-dir`, else inside the data folder). */
   get filesDir(): string {
-    return this.config.filesDir ?? `${this.config.dataDir}/files`;
+    return filesDirOf(this.config);
   }
 
   /** Why storing `need` more bytes in the data folder (messages, accounts) is refused now, or null. */

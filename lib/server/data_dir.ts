@@ -106,6 +106,9 @@ export function rotatingLog(path: string, max: number): { write: (line: string) 
   };
 }
 
+/** The data folder's key files, besides the database: what a backup copies with it. */
+export const KEY_FILES = ["cert.pem", "key.pem", "cluster.key"] as const;
+
 const PRIVATE_FILES = [
   "parley.db",
   "parley.db-wal",

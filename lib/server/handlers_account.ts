@@ -25,6 +25,7 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
     time: c.clock.now(),
     nonce: s.nonce,
     maxFrame: c.config.maxFrame,
+    version: c.config.version, // a client of another major.minor says so (issue 38.5)
   });
   await Promise.resolve();
 }
@@ -202,7 +203,7 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
     s.reply(m.id, { users: all.map((u) => ({ user: u.name, role: u.role, devices: devices.get(u.name) })) });
     return;
   }
-  const online = new Set(c.hub.byUser.keys());
+  const online = new Set([...c.hub.byUser.keys()].filter((u) => c.hub.visible(u))); // as `who`
   const list = all.map((u) => ({
     user: u.name,
     role: u.role,

@@ -12,7 +12,9 @@
  *   a device only with that device's key (`bad_device_proof`). The session learns its device here
  *   (or from `keys.count`), and with it its queue (cursors, start).
  * - `keys.fetch`: one bundle per active device.
- * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more).
+ * - `device.list` / `device.remove` (sessions of a removed device end, it gets nothing more; only a
+ *   session that proved its device key removes one, once the account's devices have keys: the
+ *   command table's `asDevice`).
  * - `link.open/join/msg`: handlers_link.ts.
  * - `devicesChanged()`: the check `send` makes on E2E DMs: the body must be encrypted to every
  *   active device of the recipient and to the sender's other devices.
@@ -106,6 +108,7 @@ export async function keysPublish(c: Core, s: Session, m: Request<"keys.publish"
     await c.store.addDevice(s.user, m.name ?? "", now, 0, m.deviceKey);
     added = true;
   } else if (!row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
+  s.proven = m.deviceKey !== undefined;
   const key = deviceKey(s.user, device);
   await c.store.putIdentity(key, identity, JSON.stringify(m.spk));
   const { keep, extra } = await prekeysToKeep(c, key, m);
@@ -141,6 +144,7 @@ export async function keysCount(c: Core, s: Session, m: Request<"keys.count">): 
   const refused = await deviceRefusal(c, s, m, rows, "device");
   if (refused) return s.fail(m.id, refused.code, refused.msg);
   if (row && !row.signKey && m.deviceKey) await c.store.setDeviceKey(s.user, device, m.deviceKey);
+  s.proven = m.deviceKey !== undefined;
   await bindDevice(c, s, device);
   s.reply(m.id, { prekeys: await c.store.countPrekeys(deviceKey(s.user, device)), device });
 }

@@ -1,11 +1,13 @@
 /**
- * Handlers for room.create, room.invite, room.leave, room.kick and room.list. Room admins invite
- * and kick. A membership change signed by the client (`change`, opaque here) is relayed to every
- * member in the `room` event as `signed`; clients verify it against the signer's identity key.
+ * Handlers for room.create, room.invite, room.leave, room.kick, room.list and room.adopt. Room
+ * admins invite and kick. A membership change signed by the client (`change`, opaque here) is
+ * relayed to every member in the `room` event as `signed`; clients verify it against the signer's
+ * identity key.
  * The room's membership log (lib/crypto/membership_log.ts) is stored and relayed here but decided
  * on clients: a request's `log` entry (shape checked by the protocol) is appended only when its
  * epoch is the next one, sent in the `room` event as `entry`, and `room.list` gives every room's
- * whole log so a new member gets the chain from its creation.
+ * whole log so a new member gets the chain from its creation. A room made before logs (0.1.0) gets
+ * its first entry from an admin (`room.adopt`); its members' clients verify it like any genesis.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/messages.ts";
@@ -160,4 +162,34 @@ export async function list(c: Core, s: Session, m: Request<"room.list">): Promis
     out.push({ ...view(r), log: (await c.store.roomLog(r.name)).map((e) => JSON.parse(e) as unknown) });
   }
   s.reply(m.id, { rooms: out });
+}
+
+/**
+ * A room made by 0.1.0 has no membership log: one of its admins sends the genesis entry (epoch 0,
+ * "create", the members as the admin's client lists them). Stored once; every member's client
+ * verifies it exactly as it verifies a new room's, and the member list must match (room_log.ts).
+ */
+export async function adopt(c: Core, s: Session, m: Request<"room.adopt">): Promise<void> {
+  const name = normalizeName(m.room);
+  const r = name ? await c.store.getRoom(name) : null;
+  if (!name || !r) return s.fail(m.id, ErrorCode.NoSuchRoom, `There is no room named #${m.room}`);
+  const me = r.members.find((x) => x.user === s.user);
+  if (!me) return s.fail(m.id, ErrorCode.NotMember, `You are not a member of #${name}`);
+  if (!me.admin) {
+    return s.fail(m.id, ErrorCode.Forbidden, `Only admins of #${name} can sign its first log entry`);
+  }
+  // Epoch 0, "create", the members listed here now: a genesis its members' clients would refuse
+  // (their check against this list) could never be replaced, and the room would stay unusable.
+  const members = r.members.map((x) => x.user).sort().join(",");
+  if (m.log.epoch !== 0 || m.log.action !== "create" || m.log.by !== s.user || m.log.target !== members) {
+    return s.fail(
+      m.id,
+      ErrorCode.Invalid,
+      `The first membership change of #${name} must be signed by you and list its members now`,
+    );
+  }
+  if (!(await appendLog(c, s, m.id, name, m.log))) return;
+  c.log.info("room.adopt", { room: name, by: s.user, members: r.members.length });
+  await notify(c, name, "updated", s.user, [], { entry: m.log });
+  s.reply(m.id, { room: name });
 }

@@ -9,6 +9,9 @@
  *   again (`device_removed`); a new device (`device: 0`) of an account that has devices carries an
  *   unexpired approval signed by one of its active devices (`device_not_approved`). Devices from
  *   before device keys (no key recorded) still pass without one, and record theirs when they send it.
+ * - `unprovenRefusal`: once the account's devices have keys, only a session that proved one of
+ *   them reads or consumes a device's queue or files, or removes a device (`bad_device_proof`):
+ *   a removed folder that still has the password must not take device 1's messages (commands.ts).
  * - `prekeysToKeep`: at most `maxPrekeys` one-time prekeys are kept per device; ones past the cap
  *   are ignored, and the reply says how many.
  */
@@ -69,6 +72,20 @@ export async function deviceRefusal(
     code: ErrorCode.DeviceNotApproved,
     msg: `A new device of ${s.user} needs the approval of one of its devices: link it ` +
       '("parley device link" on a device you have, "parley device add CODE" here)',
+  };
+}
+
+/**
+ * Why session `s` may not `what` (read or consume its device's queue, …), or null: once any device
+ * of the account has a key, only a session that proved its device (keys.publish/keys.count) may.
+ * An account from before device keys (none recorded) keeps working without a proof, as device 1.
+ */
+export async function unprovenRefusal(c: Core, s: Session, what: string): Promise<Refusal | null> {
+  if (s.proven || !(await c.store.devices(s.user)).some((d) => d.signKey)) return null;
+  return {
+    code: ErrorCode.BadDeviceProof,
+    msg: `Only one of the account's devices can ${what}: this session did not prove that it is one ` +
+      "(a client folder proves it when it logs in)",
   };
 }
 

@@ -43,6 +43,8 @@ export interface TuiOptions {
    * WASM worker).
    */
   videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
+  /** Completes a file path as typed after /send or /stream (client.ts: file_disk's `pathCompletions`). */
+  listPaths?: (typed: string) => string[];
 }
 
 type Item =
@@ -70,6 +72,8 @@ export class TuiApp {
   readonly video: TuiVideo = new TuiVideo(this);
   cols: number;
   rows: number;
+  /** The server's video names (Tab after /play). */
+  videoNames: string[] = [];
   showBuffers = true;
   showMembers = true;
   search: SearchState | null = null;
@@ -112,6 +116,13 @@ export class TuiApp {
       `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
     );
     this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
+    // Tab completes registered users who are offline, and the server's videos after /play.
+    if (this.backend.users) {
+      this.track(this.backend.users(), (us) => us.forEach((u) => this.state.known.add(sanitizeName(u.user))));
+    }
+    if (this.backend.videos) {
+      this.track(this.backend.videos().catch(() => []), (vs) => (this.videoNames = vs.map((v) => v.name)));
+    }
     if (this.backend.peerList) {
       this.track(
         this.backend.peerList(),
@@ -223,7 +234,7 @@ export class TuiApp {
         break;
       case "event": {
         if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
-        if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from);
+        if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from, it.e.by);
         const n = this.state.handle(it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
         if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now

@@ -141,6 +141,8 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
         nicks,
         commands,
         rooms: [...st.rooms.keys()],
+        videos: app.videoNames,
+        ...(app.opts.listPaths ? { paths: app.opts.listPaths } : {}),
         argKind: (name, i) => {
           const spec = findCommand(name, app.commands);
           return spec ? argKind(spec, i) : null;

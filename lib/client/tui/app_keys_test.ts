@@ -1,5 +1,6 @@
 // deno-lint-ignore-file no-control-regex
 import assert from "node:assert/strict";
+import { pathCompletions } from "../file_disk.ts";
 import { demoWorld, harness, type HarnessOptions } from "./testing.ts";
 
 const general = { kind: "room" as const, name: "general" };
@@ -109,4 +110,38 @@ Deno.test("TuiApp tells the backend when the user types and stops", async () => 
   await h.type("\r");
   assert.deepEqual(h.backend.callsOf("typing"), [[general, true], [general, true], [general, false]]);
   h.close();
+});
+
+Deno.test("TuiApp Tab completes offline registered users, videos after /play and paths after /send (issue 34.15)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/report.pdf`, "x");
+    await Deno.mkdir(`${dir}/photos`);
+    const h = await open({
+      setup: (b) => {
+        demoWorld(b);
+        b.users = () => Promise.resolve([{ user: "zelda", role: "user" }, { user: "alice", role: "user" }]);
+        b.videoList = [{
+          name: "sample",
+          duration: 10,
+          fps: 24,
+          width: 1280,
+          height: 720,
+          renditions: ["240p"],
+        }];
+      },
+      listPaths: pathCompletions,
+    });
+    let s = await h.type("/msg zel\t");
+    assert.match(s[23]!, /\/msg zelda$/, "zelda is registered but offline");
+    s = await h.type("\x15/play sa\t");
+    assert.match(s[23]!, /\/play sample$/);
+    s = await h.type(`\x15/send bob ${dir}/rep\t`);
+    assert.ok(s[23]!.endsWith(`/send bob ${dir}/report.pdf`), s[23]);
+    s = await h.type(`\x15/stream bob ${dir}/ph\t`);
+    assert.ok(s[23]!.endsWith(`/stream bob ${dir}/photos/`), s[23]);
+    h.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

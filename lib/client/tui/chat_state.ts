@@ -43,7 +43,7 @@ const MERGE_PRESENCE_MS = 60_000;
 export class ChatState {
   readonly buffers = new BufferList();
   readonly presence = new Map<string, Presence>();
-  /** Everyone seen online since start, and every known peer in peer mode: Tab completes them all. */
+  /** Everyone seen online since start, every registered user, every known peer in peer mode: Tab completes them. */
   readonly known = new Set<string>();
   readonly rooms = new Map<string, RoomInfo>();
   connection: "connecting" | "online" | "offline" = "online";

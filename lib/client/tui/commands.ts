@@ -28,6 +28,10 @@ import { othersWarning } from "../e2e_keys.ts";
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
 
+/** Runs another row of the table (`/changegrant` prints what `/grant` or `/revoke` print). */
+const run = (name: string, ctx: CommandContext, args: string[]) =>
+  COMMANDS.find((c) => c.name === name)!.run(ctx, args);
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "help",
@@ -38,6 +42,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "msg",
+    aliases: ["messageto"],
     usage: "USER TEXT",
     help: "Send a private message without switching buffer",
     permission: "user",
@@ -120,6 +125,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "who",
+    aliases: ["viewusers"],
     usage: "",
     help: "Everyone online, with address and active since",
     permission: "user",
@@ -235,6 +241,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "kick",
+    aliases: ["kickuser"],
     usage: "USER [SECONDS]",
     help: "Disconnect a user; with SECONDS (or 10m, 2h) also ban them that long",
     permission: "admin",
@@ -256,6 +263,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "kicked",
+    aliases: ["viewkickusers"],
     usage: "",
     help: "List kicked and banned users",
     permission: "admin",
@@ -288,6 +296,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       await ctx.backend.revoke(user(u!));
       ctx.print(`${user(u!)} is no longer an admin`);
+    },
+  },
+  {
+    name: "changegrant",
+    usage: "USER",
+    help: "Make a user an admin, or take their admin rights when they have them",
+    permission: "admin",
+    run: async (ctx, [u]) => {
+      const name = user(u!);
+      const all = ctx.backend.users ? await ctx.backend.users() : null;
+      const role = all ? all.find((x) => x.user === name)?.role : (await ctx.backend.whois(name))?.role;
+      if (!role) {
+        throw new Error(
+          all ? `There is no user named ${name}` : `${name} is not online: use /grant or /revoke`,
+        );
+      }
+      await run(role === "admin" ? "revoke" : "grant", ctx, [name]);
     },
   },
   {
@@ -351,7 +376,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "quit",
-    aliases: ["exit"],
+    aliases: ["exit", "disconnect"],
     usage: "",
     help: "Leave Parley (warns once when messages are not sent yet)",
     permission: "user",

@@ -2,7 +2,7 @@
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
  * `/peers` (name, address, verified, online) and `/send PEER ID|PATH` (a file straight to a
  * connected peer), plus the rows of the main table that make sense without a server (messages,
- * /inbox, keys, /ls, /accept, /reject, /files, /help, /quit). The app takes it through
+ * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
  */
 import { BackendError } from "../backend.ts";
@@ -14,6 +14,7 @@ const KEEP = [
   "query",
   "part",
   "inbox",
+  "outbox",
   "history",
   "fingerprint",
   "verify",

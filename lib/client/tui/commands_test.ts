@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ChatMessage, Target } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
-import { parseLine } from "./parse.ts";
+import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
 
 const NOW = Date.UTC(2026, 0, 2, 12, 0);
@@ -227,4 +227,40 @@ Deno.test("/verify USER NUMBER hands the compared number to the backend and prin
   assert.deepEqual(t.backend.callsOf("trust"), [["carol", n]]);
   // What is printed is the number of the key the backend pinned, not what was typed.
   assert.ok(t.printed.includes(`Verified bob: ${"12345 ".repeat(12).trim()}`), t.printed.join("\n"));
+});
+
+Deno.test("COMMANDS: the seeds' command names are aliases from the same rows, listed in /help (issue 34.10)", async () => {
+  const t = ctx(null, "admin");
+  t.backend.online = [{ user: "bob", addr: "1.2.3.4:5", since: NOW, status: "free", role: "user" }];
+  await t.run("/viewusers");
+  assert.equal(t.printed.at(-1)?.trim().startsWith("bob"), true, t.printed.join("\n"));
+  await t.run("/messageto bob hi");
+  assert.deepEqual(t.sent, [[{ kind: "user", name: "bob" }, "hi"]]);
+  await t.run("/kickuser bob");
+  assert.deepEqual(t.backend.callsOf("kick"), [["bob", undefined]]);
+  await t.run("/viewkickusers");
+  assert.equal(t.printed.at(-1), "Nobody is kicked or banned");
+  const help = helpLines("admin").join("\n");
+  for (
+    const [alias, name] of [["viewusers", "who"], ["messageto", "msg"], ["kickuser", "kick"], [
+      "viewkickusers",
+      "kicked",
+    ], ["disconnect", "quit"]]
+  ) {
+    assert.equal(findCommand(alias!)?.name, name);
+    assert.match(help, new RegExp(`\\n {2}/${name}\\b.*\\(also [^)]*/${alias}\\b`), `/help lists /${alias}`);
+  }
+  assert.match(help, /\/changegrant USER/);
+});
+
+Deno.test("COMMANDS /changegrant toggles: a user is granted, an admin revoked (offline too, from the user list)", async () => {
+  const t = ctx(null, "admin");
+  t.backend.users = () => Promise.resolve([{ user: "bob", role: "user" }, { user: "carol", role: "admin" }]);
+  await t.run("/changegrant bob");
+  await t.run("/changegrant carol");
+  assert.deepEqual(t.backend.callsOf("grant"), [["bob"]]);
+  assert.deepEqual(t.backend.callsOf("revoke"), [["carol"]]);
+  assert.deepEqual(t.printed.slice(-2), ["bob is now an admin", "carol is no longer an admin"]);
+  await assert.rejects(() => t.run("/changegrant nobody"), /There is no user named nobody/);
+  assert.equal(parseLine("/changegrant bob", { role: "user", isUser: () => true }).kind, "error");
 });

@@ -1,6 +1,6 @@
 /**
  * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
- * `/play NAME [--thirds]`, `/stream USER FILE`, `/stop` (`/accept` of a stream is in commands_files.ts). Handlers use the backend's
+ * `/play VIDEO [--thirds]`, `/stream USER FILE`, `/stop` (`/accept` of a stream is in commands_files.ts). Handlers use the backend's
  * optional video members and the app's video controls (`ctx.video`); they never touch the terminal.
  */
 import type { CommandSpec } from "./command_context.ts";
@@ -16,7 +16,7 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
       if (!ctx.backend.videos) throw new Error("This client cannot play videos");
       const list = await ctx.backend.videos();
       if (!list.length) return ctx.print("There are no videos on the server");
-      ctx.print(`${list.length} video${list.length === 1 ? "" : "s"} (/play NAME [--thirds]):`);
+      ctx.print(`${list.length} video${list.length === 1 ? "" : "s"} (/play VIDEO [--thirds]):`);
       for (const v of list) {
         ctx.print(
           `  ${v.name}  ${v.duration.toFixed(1)} s  ${v.fps} fps  ${v.width}×${v.height}  ${
@@ -28,11 +28,11 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "play",
-    usage: "NAME [--thirds]",
+    usage: "VIDEO [--thirds]",
     help: "Play a server video here (q stops, space pauses, ←/→ seek 5 s)",
     permission: "user",
     run: async (ctx, [name, flag]) => {
-      if (flag !== undefined && flag !== "--thirds") throw new Error("Usage: /play NAME [--thirds]");
+      if (flag !== undefined && flag !== "--thirds") throw new Error("Usage: /play VIDEO [--thirds]");
       await ctx.video.play(name!, flag === "--thirds");
     },
   },

@@ -6,7 +6,8 @@
  * command names; `#room` → rooms; `:em` (two or more characters after the colon) → `:emoji:` names;
  * anything else → nicks, most recent speakers first (the order of `sources.nicks`), case-insensitive,
  * with `: ` appended at line start and a space elsewhere. In a command's argument the kind comes
- * from `sources.argKind` (USER → nicks, #ROOM → `#room`), so Tab on an empty argument (`/msg `,
+ * from `sources.argKind` (USER → nicks, #ROOM → `#room`, VIDEO → `sources.videos`, PATH or FILE →
+ * `sources.paths(word)`, which lists a folder: a folder is completed with `/` and no space), so Tab on an empty argument (`/msg `,
  * `/join `) offers every choice: the first is inserted and `choices` lists them all. Pressing Tab
  * again right after a completion (text and cursor unchanged) cycles to the next candidate;
  * `backwards` cycles back. Any other edit should call `reset()`.
@@ -19,8 +20,14 @@ export interface CompletionSources {
   commands: readonly string[];
   rooms: readonly string[];
   /** What argument `index` (0-based) of command `name` (no slash) is, when the line is a command. */
-  argKind?(name: string, index: number): "user" | "room" | null;
+  argKind?(name: string, index: number): ArgKind | null;
+  /** The server's video names (after `/play`). */
+  videos?: readonly string[];
+  /** Completions of a file path as typed (after `/send`, `/stream`): folders end in `/`. */
+  paths?(typed: string): string[];
 }
+
+export type ArgKind = "user" | "room" | "video" | "path";
 
 export interface Completed {
   text: string;
@@ -52,7 +59,11 @@ function candidates(word: string, head: string, src: CompletionSources): string[
   if (atStart && word.startsWith("/")) return pick(src.commands, lw.slice(1)).map((c) => `/${c} `);
   const cmd = /^\/(\S+)\s+/.exec(head);
   const kind = cmd ? src.argKind?.(cmd[1]!, head.trim().split(/\s+/).length - 1) ?? null : null;
-  if (kind === "user") return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `${n} `);
+  if (kind === "user" && !word.startsWith("#")) {
+    return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `${n} `);
+  }
+  if (kind === "video") return pick(src.videos ?? [], lw).map((v) => `${v} `);
+  if (kind === "path") return (src.paths?.(word) ?? []).map((p) => (p.endsWith("/") ? p : `${p} `));
   if (kind === "room") return pick(src.rooms, lw.replace(/^#/, "")).map((r) => `#${r} `);
   if (word.startsWith("#")) return pick(src.rooms, lw.slice(1)).map((r) => `#${r} `);
   if (word.startsWith(":") && word.length >= 3 && !word.slice(1).includes(":")) {

@@ -43,6 +43,7 @@ export class FakeBackend implements ChatBackend {
   /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/join` and typing with server support. */
   inbox?: ChatBackend["inbox"];
   join?: ChatBackend["join"];
+  users?: ChatBackend["users"];
   typing?: ChatBackend["typing"];
   outbox?: ChatBackend["outbox"];
   dropOutbox?: ChatBackend["dropOutbox"];

@@ -43,6 +43,8 @@ export interface RunTuiOptions {
   commands?: readonly CommandSpec[];
   /** Makes the JPEG decoder of one playback (see `TuiOptions.videoDecoder`). */
   videoDecoder?: TuiOptions["videoDecoder"];
+  /** Completes file paths after /send and /stream (see `TuiOptions.listPaths`). */
+  listPaths?: TuiOptions["listPaths"];
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -61,6 +63,7 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
       notify: opts.notify ?? "bell",
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
+      ...(opts.listPaths ? { listPaths: opts.listPaths } : {}),
     });
     term.onResize(() => {
       const s = term.size();

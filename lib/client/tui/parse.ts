@@ -13,6 +13,7 @@
  * - `error` for an unknown command, a wrong argument count or a missing permission; such a line is
  *   never sent as text.
  */
+import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
 
@@ -46,13 +47,20 @@ export function arity(usage: string): Arity {
   return { min, max: toks.length, rest };
 }
 
-/** What argument `index` of a command takes, from its usage: USER → "user", #ROOM → "room". */
-export function argKind(spec: CommandSpec, index: number): "user" | "room" | null {
+/**
+ * What argument `index` of a command takes, from its usage: USER (or USER|#ROOM) → "user", #ROOM →
+ * "room", VIDEO → "video", FILE or a PATH choice (ID|PATH) → "path".
+ */
+export function argKind(spec: CommandSpec, index: number): ArgKind | null {
   const toks = spec.usage.split(/\s+/).filter(Boolean);
   const last = toks[toks.length - 1] ?? "";
   const tok = toks[index] ?? (last.endsWith("…") || last.endsWith("…]") ? last : "");
   const bare = tok.replace(/[\[\]…]/g, "");
-  return bare === "USER" ? "user" : bare === "#ROOM" ? "room" : null;
+  const choices = bare.split("|");
+  if (choices.includes("USER")) return "user";
+  if (bare === "#ROOM") return "room";
+  if (bare === "VIDEO") return "video";
+  return /(^|\|)PATH$/.test(bare) || bare === "FILE" ? "path" : null;
 }
 
 /** Finds a command by name or alias, case-insensitively. */
@@ -124,7 +132,8 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
   for (const c of commands) {
     if (c.permission === "admin" && role !== "admin") continue;
     const head = `/${c.name} ${c.usage}`.trimEnd();
-    lines.push(`  ${head.padEnd(24)} ${c.help}`);
+    const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
+    lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
   }
   return lines;
 }

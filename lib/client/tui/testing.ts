@@ -53,6 +53,8 @@ export interface HarnessOptions {
   setup?: (b: FakeBackend) => void;
   /** Passed to the app as `TuiOptions.videoDecoder`. */
   videoDecoder?: TuiOptions["videoDecoder"];
+  /** Passed to the app as `TuiOptions.listPaths`. */
+  listPaths?: TuiOptions["listPaths"];
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -78,6 +80,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     formatTime: utcTime,
     notify: o.notify ?? "bell",
     ...(o.videoDecoder ? { videoDecoder: o.videoDecoder } : {}),
+    ...(o.listPaths ? { listPaths: o.listPaths } : {}),
   });
   const lines = () => {
     const out: string[] = [];

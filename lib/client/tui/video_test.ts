@@ -142,10 +142,22 @@ Deno.test("TuiApp: n refuses a stream offer, /accept without an offer is an erro
   h.close();
 });
 
+Deno.test("TuiApp: an offer answered on another device of this account leaves the screen (issue 34.8)", async () => {
+  const h = await harness({ setup: video, cols: 200 });
+  h.backend.emit({ type: "stream.offer", offer: { sid: "sid-4", from: "bob", name: "z.mp4" } });
+  let s = await h.settle();
+  assert.match(s[22]!, /bob offers z\.mp4/);
+  h.backend.emit({ type: "stream.withdrawn", sid: "sid-4", from: "bob", by: "alice" }); // alice: this account
+  s = await h.settle();
+  assert.match(s.join("\n"), /The stream offer from bob was answered on another of your devices/);
+  assert.ok(!s[22]!.includes("offers"));
+  h.close();
+});
+
 Deno.test("TuiApp /videos lists the server's videos", async () => {
   const h = await harness({ setup: video, cols: 200 });
   const s = await h.type("/videos\r");
-  assert.match(s.join("\n"), /1 video \(\/play NAME \[--thirds\]\):/);
+  assert.match(s.join("\n"), /1 video \(\/play VIDEO \[--thirds\]\):/);
   assert.match(s.join("\n"), /sample {2}3\.0 s {2}24 fps {2}1920×1080 {2}240p 720p 1080p/);
   h.close();
 });

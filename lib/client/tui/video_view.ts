@@ -124,10 +124,13 @@ export class TuiVideo {
     );
   }
 
-  withdrawn(sid: string, from: string): void {
+  withdrawn(sid: string, from: string, by?: string): void {
     if (this.offer?.sid !== sid) return;
     this.offer = null;
-    this.app.state.info(this.app.state.buffers.current, `${sanitizeName(from)} withdrew the stream offer`);
+    const text = by === this.app.backend.user // another device of this account answered it
+      ? `The stream offer from ${sanitizeName(from)} was answered on another of your devices`
+      : `${sanitizeName(from)} withdrew the stream offer`;
+    this.app.state.info(this.app.state.buffers.current, text);
   }
 
   async accept(): Promise<void> {

@@ -83,6 +83,22 @@ export function storeConformance(
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 
+  t("stats() counts users, rooms, messages and their body bytes, and says where the store is", async (s) => {
+    await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
+    await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+    await s.createRoom({
+      name: "dev",
+      createdBy: "alice",
+      createdAt: 1,
+      members: [{ user: "alice", sinceSeq: 0, admin: true }],
+    });
+    await s.appendMessages([msg({ mid: "a", sender: "alice" }), msg({ mid: "b", sender: "bob" })]);
+    const st = await s.stats();
+    assert.deepEqual([st.users, st.rooms, st.messages, st.bodyBytes], [2, 1, 2, 6]);
+    assert.ok(st.where.length > 0 && !/:[^/@]*@/.test(st.where), "no password in where");
+    assert.ok(st.sizeBytes > 0);
+  });
+
   t("since() lists every message after a seq, oldest first, up to a limit", async (s) => {
     const r = await s.appendMessages([1, 2, 3, 4].map((i) => msg({ mid: `s${i}`, sender: "alice" })));
     assert.deepEqual((await s.since(0, 10)).map((m) => m.mid), ["s1", "s2", "s3", "s4"]);

@@ -10,7 +10,16 @@
 import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import { n, PgAccounts, type Row } from "./pg_accounts.ts";
-import type { AckSet, NewMessage, QueueOwner, RoomMember, RoomRow, Store, StoredMessage } from "./store.ts";
+import type {
+  AckSet,
+  NewMessage,
+  QueueOwner,
+  RoomMember,
+  RoomRow,
+  Store,
+  StoredMessage,
+  StoreStats,
+} from "./store.ts";
 
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
@@ -124,6 +133,22 @@ export class PostgresStore extends PgAccounts implements Store {
   }
   async lastSeq(): Promise<number> {
     return n((await this.sql`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
+  }
+  async stats(): Promise<StoreStats> {
+    const [r] = await this.sql`SELECT
+      (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM rooms) AS rooms,
+      (SELECT COUNT(*) FROM messages) AS messages,
+      (SELECT COALESCE(SUM(octet_length(body)), 0) FROM messages) AS body,
+      current_database() AS db, pg_database_size(current_database()) AS size`;
+    const o = this.sql.options;
+    return {
+      users: n(r!.users),
+      rooms: n(r!.rooms),
+      messages: n(r!.messages),
+      bodyBytes: n(r!.body),
+      where: `postgres://${o.user}@${o.host[0]}:${o.port[0]}/${r!.db}`, // never the password
+      sizeBytes: n(r!.size),
+    };
   }
   async since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return (await this.sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)

@@ -12,7 +12,7 @@ export abstract class SqliteBase {
   protected readonly db: DatabaseSync;
   readonly #st = new Map<string, StatementSync>();
 
-  constructor(path: string) {
+  constructor(readonly path: string) {
     this.db = new DatabaseSync(path);
     // A 64 MiB page cache (grown only as pages are used) and checkpoints every ~40 MB of WAL instead of
     // ~4 MB: message inserts with their four indexes cost ~25 % less CPU (a 100,000-row micro-bench).

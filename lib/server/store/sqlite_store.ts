@@ -6,7 +6,16 @@
  */
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
-import type { AckSet, NewMessage, QueueOwner, RoomMember, RoomRow, Store, StoredMessage } from "./store.ts";
+import type {
+  AckSet,
+  NewMessage,
+  QueueOwner,
+  RoomMember,
+  RoomRow,
+  Store,
+  StoredMessage,
+  StoreStats,
+} from "./store.ts";
 
 const toMsg = (r: Row): StoredMessage => ({
   seq: r.seq as number,
@@ -91,6 +100,18 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return Promise.resolve(
       (this.q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
     );
+  }
+  stats(): Promise<StoreStats> {
+    const n = (sql: string) => Number((this.q(sql).get() as Row).n);
+    return Promise.resolve({
+      users: n("SELECT COUNT(*) AS n FROM users"),
+      rooms: n("SELECT COUNT(*) AS n FROM rooms"),
+      messages: n("SELECT COUNT(*) AS n FROM messages"),
+      bodyBytes: n("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages"),
+      where: this.path,
+      // The main file's pages (the WAL beside it is checkpointed into them).
+      sizeBytes: n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"),
+    });
   }
   since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const rows = this.q("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit);

@@ -102,6 +102,16 @@ export interface KeyBundleRow {
   opk: string | null;
 }
 
+/** The console's `/db`: counts, where the store lives (a file, or a redacted address) and its size. */
+export interface StoreStats {
+  users: number;
+  rooms: number;
+  messages: number;
+  bodyBytes: number;
+  where: string;
+  sizeBytes: number;
+}
+
 export interface Store {
   // accounts
   createUser(
@@ -144,6 +154,8 @@ export interface Store {
    */
   sweepMessages(before: number, limit: number): Promise<number>;
   lastSeq(): Promise<number>;
+  /** What the store holds (the console's /db): rows, message body bytes, where it is and its size. */
+  stats(): Promise<StoreStats>;
   /** Every message with seq > afterSeq, oldest first, at most `limit` (a node catching up on the log). */
   since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */

@@ -2,7 +2,8 @@
  * StreamRelay — user-to-user video streams. The server only relays: `stream.offer` goes to every
  * session of the recipient, the first `stream.answer` from one of them decides, and only after an
  * acceptance does the server pass `stream.frame`s (sealed JPEGs it cannot read) from the sender's
- * session to the accepting session. Frames are never stored or queued: one is relayed only when
+ * session to the accepting session; the recipient's other sessions are told it was answered
+ * (`stream.stop`, reason "answered") so their prompts go. Frames are never stored or queued: one is relayed only when
  * the recipient's outbox is nearly empty, otherwise it is dropped and the sender told so in the
  * reply (it then sends fewer). Either side may `stream.stop`; a closed session stops its streams.
  * Across nodes (issue 16): an offer to a user on another node goes over the bus; that node keeps a
@@ -119,6 +120,7 @@ export class StreamRelay {
       if (p.peer) throw new VideoError(ErrorCode.Duplicate, "This stream was already accepted");
       if (m.accept) p.peer = s;
       else this.#proxies.delete(m.sid);
+      this.#answeredElsewhere(m.sid, s.user, s);
       const h: Outbound = { t: "stream.answer", sid: m.sid, from: s.user, accept: m.accept };
       this.hub.link?.publish({ t: "stream", op: "answer", sid: m.sid, to: p.origin, accept: m.accept, h });
       return { accepted: m.accept };
@@ -129,8 +131,15 @@ export class StreamRelay {
     if (o.peer || o.peerNode) throw new VideoError(ErrorCode.Duplicate, "This stream was already accepted");
     if (m.accept) o.peer = s;
     else this.#offers.delete(m.sid);
+    this.#answeredElsewhere(o.sid, o.to, s);
     o.from.send({ t: "stream.answer", sid: o.sid, from: s.user, accept: m.accept });
     return { accepted: m.accept };
+  }
+
+  /** The recipient's sessions here other than `by` drop the offer: one of theirs answered it. */
+  #answeredElsewhere(sid: string, user: string, by: Session | null): void {
+    const h: Outbound = { t: "stream.stop", sid, by: user, reason: "answered" };
+    for (const x of this.hub.sessionsOf(user)) if (x !== by) x.send(h);
   }
 
   /** Relays one sealed frame; `delivered` is false when it was dropped for a slow recipient. */
@@ -213,6 +222,14 @@ export class StreamRelay {
         if (!o || o.peer || o.peerNode) return; // the first answer decides
         if (e.accept) o.peerNode = from;
         else this.#offers.delete(e.sid);
+        this.#answeredElsewhere(e.sid, o.to, null);
+        // …and on the other nodes (the answering node keeps its proxy: see "stop")
+        this.hub.link?.publish({
+          t: "stream",
+          op: "stop",
+          sid: e.sid,
+          h: { t: "stream.stop", sid: e.sid, by: o.to, reason: "answered" },
+        });
         o.from.send(e.h);
         return;
       case "frame":
@@ -226,6 +243,7 @@ export class StreamRelay {
           o.from.send(e.h);
         }
         if (p && p.origin === from) {
+          if (e.h.t === "stream.stop" && e.h.reason === "answered" && p.peer) return; // answered here: it goes on
           this.#proxies.delete(e.sid);
           if (p.peer) p.peer.send(e.h);
           else for (const x of this.hub.sessionsOf(p.to)) x.send(e.h);

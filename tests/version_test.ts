@@ -1,0 +1,100 @@
+/**
+ * Release 0.2.0 (issue 38.5): the server says its version at hello; a client whose major.minor differs
+ * says so once — on stderr for scripted commands, as a notice line in the full-screen client — and
+ * nothing when they match. CHANGELOG's newest release is this version, under an empty Unreleased.
+ */
+import assert from "node:assert/strict";
+import type { BackendEvent } from "../lib/client/backend.ts";
+import { ChatClient } from "../lib/client/chat_client.ts";
+import { runCli } from "../lib/client/cli.ts";
+import { LiveBackend } from "../lib/client/live_backend.ts";
+import { VERSION } from "../lib/common/version.ts";
+import { fingerprintPem } from "../lib/net/cert.ts";
+import { rootFile, startTestServer, testKdf, type TestServer } from "./helpers.ts";
+
+async function cli(t: TestServer, user: string, argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const env: Record<string, string> = {
+    PARLEY_SERVER: `127.0.0.1:${t.port}`,
+    PARLEY_USER: user,
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+    PARLEY_HOME: `${t.dir}/cli-${user}`,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+    env: { get: (n) => env[n] },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+Deno.test("the hello reply carries the server's version", async () => {
+  const t = await startTestServer();
+  try {
+    const c = await t.connect();
+    const r = await c.request("hello", { v: 1, client: "t" });
+    assert.equal(r.header.version, VERSION);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("a scripted command says on stderr when the server's major.minor differs, nothing when equal", async () => {
+  const newer = await startTestServer({ version: "0.3.1" });
+  try {
+    const r = await cli(newer, "alice", ["register"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(
+      r.err,
+      `parley: The server runs Parley 0.3.1, newer than this client (${VERSION}): upgrade the client`,
+    );
+  } finally {
+    await newer.stop();
+  }
+  const same = await startTestServer({ version: VERSION.replace(/\d+$/, "99") });
+  try {
+    const r = await cli(same, "alice", ["register"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "");
+  } finally {
+    await same.stop();
+  }
+});
+
+Deno.test("the full-screen client's backend says once that the server is older", async () => {
+  const t = await startTestServer({ version: "0.1.9" });
+  try {
+    await (await t.client("bob")).close();
+    const login = async () =>
+      await ChatClient.login({
+        conn: await t.connect(),
+        server: `127.0.0.1:${t.port}`,
+        user: "bob",
+        password: "pw-bob-secret",
+        kdf: testKdf,
+      });
+    const events: BackendEvent[] = [];
+    const live = new LiveBackend(await login(), login);
+    live.on((e) => events.push(e));
+    await live.catchUp();
+    const notices = events.flatMap((e) => (e.type === "notice" ? [`${e.level}: ${e.text}`] : []));
+    assert.deepEqual(notices, [
+      `warn: The server runs Parley 0.1.9, older than this client (${VERSION}): some features may not work; ` +
+      "ask its operator to upgrade",
+    ]);
+    await live.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("CHANGELOG: an empty Unreleased heading, then this version dated", async () => {
+  const text = await Deno.readTextFile(rootFile("CHANGELOG.md"));
+  const heads = [...text.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+  assert.equal(heads[0], "[Unreleased]");
+  assert.equal(heads[1], `[${VERSION}] - 2026-11-25`);
+  const unreleased = text.slice(text.indexOf("## [Unreleased]") + 15, text.indexOf(`## [${VERSION}]`));
+  assert.equal(unreleased.trim(), "");
+});
