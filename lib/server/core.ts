@@ -18,6 +18,7 @@ import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
 import { DiskSpace } from "./disk_space.ts";
+import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 
 export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
 
@@ -41,6 +42,8 @@ export class Core {
   #usage = new LruMap<string, number>(10_000);
   /** The free-space floor of the data and files folders (`--min-free`). */
   readonly disk: DiskSpace;
+  /** What handlers report (logins, …); the server sets its Metrics (issue 38). */
+  metrics: MetricsHooks = NO_METRICS;
   constructor(
     readonly config: ServerConfig,
     readonly store: Store,
