@@ -26,7 +26,7 @@ import { registerPeerCommand } from "./cli_peer.ts";
 import { registerOutboxCommand } from "./cli_outbox.ts";
 import type { PeerNode } from "./peer_node.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
-import { normalizeName } from "../protocol/names.ts";
+import { normalizeName, withoutHash } from "../protocol/names.ts";
 import { parseSince } from "../common/parse_time.ts";
 
 /** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
@@ -231,7 +231,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
             "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT",
           );
         }
-        target = t.startsWith("#") ? { kind: "room", name: t.slice(1) } : { kind: "user", name: t };
+        target = t.startsWith("#") ? { kind: "room", name: withoutHash(t) } : { kind: "user", name: t };
         words = rest;
       }
       const typed = words.join(" ");
