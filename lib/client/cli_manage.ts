@@ -11,8 +11,7 @@ import type { CliIo, WithClient } from "./cli.ts";
 import { refuseTwinRoom } from "./room_twin.ts";
 import { othersWarning } from "./e2e_keys.ts";
 import { withoutHash } from "../protocol/names.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+import { isoSeconds } from "../common/parse_time.ts";
 
 export function registerManageCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const room = program.command("room").description("rooms: create, invite, leave, list")
@@ -123,8 +122,8 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
       if (!ks.length) io.err("Nobody has been kicked");
       for (const k of ks) {
         io.out(
-          `${iso(k.at)} ${k.user} by ${k.by}${
-            k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"
+          `${isoSeconds(k.at)} ${k.user} by ${k.by}${
+            k.bannedUntil ? ` banned until ${isoSeconds(k.bannedUntil)}` : " kicked"
           }${k.reason ? ` — ${k.reason}` : ""}`,
         );
       }
