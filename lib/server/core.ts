@@ -19,6 +19,7 @@ import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
 import { DiskSpace } from "./disk_space.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
+import { isoSeconds } from "../common/parse_time.ts";
 
 export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
 
@@ -204,7 +205,7 @@ export class Core {
     await this.store.audit({ at: this.clock.now(), actor, action: "invite", target: "", detail: "" });
     this.log.info("admin.invite", { actor });
     const note = this.config.registration === "open" ? " (registration is open here: nobody needs one)" : "";
-    const when = new Date(expires).toISOString().replace(/\.\d+Z$/, "Z");
+    const when = isoSeconds(expires);
     return {
       ok: true,
       text: `Invitation code ${code}, valid once until ${when}${note}`,
