@@ -3,9 +3,11 @@
  * full-screen chat when no subcommand is given. The full-screen client's modules are imported only
  * when it starts, so a scripted command does not pay for loading them.
  */
+import { fileURLToPath } from "node:url";
 import { runCli } from "./lib/client/cli.ts";
 import { inPlace } from "./lib/client/progress.ts";
 import type { LaunchPrompts } from "./lib/client/launch.ts";
+import { callerFolder } from "./lib/common/task_cwd.ts";
 
 export { VERSION } from "./lib/common/version.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -59,6 +61,13 @@ const endStatus = () => {
 };
 
 if (import.meta.main) {
+  // `deno task client …` from another folder: relative paths are the caller's (lib/common/task_cwd.ts).
+  const here = callerFolder(
+    Deno.env.get("INIT_CWD"),
+    Deno.cwd(),
+    fileURLToPath(new URL(".", import.meta.url)),
+  );
+  if (here) Deno.chdir(here);
   const code = await runCli(Deno.args, {
     env: { get: (n) => Deno.env.get(n) },
     out: (l) => console.log(l),

@@ -4,6 +4,8 @@
  * gracefully. `server.ts admin grant|revoke|unlock NAME` edits accounts offline.
  */
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { callerFolder } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
@@ -22,6 +24,8 @@ import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
 import { NatsBus, type NatsBusOptions, redactBusUrl } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
+import { Metrics } from "./lib/server/metrics.ts";
+import { parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
 
 export { VERSION };
 
@@ -78,7 +82,12 @@ async function main(argv: string[]): Promise<number> {
     certFile: f["tls-cert"],
     keyFile: f["tls-key"],
     certNames: f.host ? [f.host] : [],
+    logMaxBytes: num(f["log-max-bytes"], "log-max-bytes"),
   });
+  const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
+  const metrics = metricsAt
+    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
+    : undefined;
   const enc = new TextEncoder();
   const log = new Logger(
     [(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink],
@@ -126,8 +135,9 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined });
+  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics });
   await srv.start();
+  const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
   if (pg) await pg.heartbeat(node, !!bus, Date.now());
   if (bus) log.info("cluster.join", { node, bus: redactBusUrl(busUrl) });
@@ -158,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
     exiting = true;
     log.info("signal", { why });
     if (beat !== null) clearInterval(beat);
+    await http?.close().catch(() => {});
     await pg?.leave(node).catch(() => {});
     await srv.shutdown();
     dd.close();
@@ -185,6 +196,40 @@ async function main(argv: string[]): Promise<number> {
     })();
   }
   return -1; // keep running
+}
+
+/** `--metrics`: gauges read from the server and this process, health from the store and bus; HTTP on. */
+async function startMetrics(
+  metrics: Metrics,
+  at: { host: string; port: number },
+  srv: ParleyServer,
+  store: Store,
+  bus: Bus | null,
+  log: Logger,
+) {
+  const limit = (await fdLimit())?.soft ?? null;
+  let fds: number | null = await openFds();
+  metrics.probe = () => ({ ...srv.snapshot(), fdsOpen: fds, fdsLimit: limit });
+  // Counted by a process, so not on the scrape's path: refreshed every 10 s.
+  const timer = setInterval(() => void openFds().then((n) => fds = n), 10_000);
+  metrics.checks = {
+    store: async () => void await store.lastSeq(),
+    ...(bus?.ping ? { bus: () => bus.ping!() } : {}),
+  };
+  const http = serveMetricsHttp({
+    ...at,
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    health: async () => {
+      const h = await metrics.health();
+      const text = `${h.ok ? "ok" : "unhealthy"} store=${h.store}${h.bus ? ` bus=${h.bus}` : ""}`;
+      return { ok: h.ok, text };
+    },
+    onError: (e) => log.warn("metrics.error", { error: String(e) }),
+  });
+  log.info("metrics.listen", { host: at.host, port: http.port });
+  const close = () => (clearInterval(timer), http.close());
+  console.log(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
+  return { close };
 }
 
 /** A node not heard from for this long is taken for dead (heartbeats are every second). */
@@ -292,6 +337,13 @@ async function backupCommand(
 }
 
 if (import.meta.main) {
+  // `deno task server …` from another folder: --data, --videos, … are the caller's (lib/common/task_cwd.ts).
+  const here = callerFolder(
+    Deno.env.get("INIT_CWD"),
+    Deno.cwd(),
+    fileURLToPath(new URL(".", import.meta.url)),
+  );
+  if (here) Deno.chdir(here);
   try {
     const code = await main(Deno.args);
     if (code >= 0) Deno.exit(code);
@@ -318,12 +370,21 @@ async function fdLimit(): Promise<{ soft: number; hard: number } | null> {
   }
 }
 
-/** Descriptors this process has open now (/proc/self/fd on Linux); null when they cannot be counted. */
-function openFds(): number | null {
+/**
+ * Descriptors this process has open now (/proc/PID/fd on Linux, listed by `ls`: Deno reads /proc only
+ * with --allow-all); null when they cannot be counted. Includes the pipe of the `ls` itself.
+ */
+async function openFds(): Promise<number | null> {
+  if (Deno.build.os !== "linux") return null;
   try {
-    let n = 0;
-    for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-    return n - 1; // the listing's own descriptor
+    const o = await new Deno.Command("ls", {
+      args: ["-1U", `/proc/${Deno.pid}/fd`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    if (!o.success) return null;
+    return new TextDecoder().decode(o.stdout).split("\n").filter((l) => /^\d+$/.test(l)).length;
   } catch {
     return null;
   }
@@ -339,7 +400,7 @@ async function fitConnsToFdLimit(
   ffmpeg: string | null,
   log: Logger,
 ): Promise<{ maxConns: number; refuseMargin?: number; maxVideoStreams?: number }> {
-  const baseline = openFds() ?? BASELINE_GUESS;
+  const baseline = (await openFds()) ?? BASELINE_GUESS;
   const wants = {
     maxConns: want,
     refuseMargin: DEFAULTS.refuseMargin,

@@ -69,6 +69,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/net/tls.ts",
       "lib/net/tls_server.ts",
       "lib/net/peer_net.ts",
+      "lib/net/http_metrics.ts",
       "lib/server/store/postgres_store.ts",
       "lib/server/bus/nats_bus.ts",
     ],
@@ -283,7 +284,7 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
   {
     rule: "parsing HOST:PORT ([v6]:port)",
     re: /\\\[\(\[\^\\\]\]\+\)\\\]/,
-    files: ["lib/client/session_setup.ts"],
+    files: ["lib/common/host_port.ts"],
   },
 ];
 

@@ -11,6 +11,7 @@ import { LocalStore } from "../lib/client/local_store.ts";
 import { serverKey } from "../lib/client/trust.ts";
 import { runProgram, testArgon, testKdf } from "./helpers.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
+import { test } from "./deadline.ts";
 
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -84,7 +85,7 @@ async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number
   return (await s.child.status).code;
 }
 
-Deno.test("e2e: users register, chat, use rooms and moderation through the scripted client", async () => {
+test("e2e: users register, chat, use rooms and moderation through the scripted client", async () => {
   const data = await Deno.makeTempDir();
   const [ha, hb, hc] = await Promise.all([Deno.makeTempDir(), Deno.makeTempDir(), Deno.makeTempDir()]);
   const s = await spawnServer(data);
@@ -173,7 +174,7 @@ Deno.test("e2e: users register, chat, use rooms and moderation through the scrip
   }
 });
 
-Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server delivers it", async () => {
+test("e2e: kill -9 after acknowledgement loses nothing; a restarted server delivers it", async () => {
   const data = await Deno.makeTempDir();
   const home = await Deno.makeTempDir();
   let s = await spawnServer(data);
@@ -216,7 +217,7 @@ Deno.test("e2e: kill -9 after acknowledgement loses nothing; a restarted server 
   }
 });
 
-Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certificate is then refused", async () => {
+test("e2e: SIGTERM tells connected clients and exits 0; a changed certificate is then refused", async () => {
   const data = await Deno.makeTempDir();
   const home = await Deno.makeTempDir();
   const s = await spawnServer(data);
@@ -258,7 +259,7 @@ Deno.test("e2e: SIGTERM tells connected clients and exits 0; a changed certifica
   }
 });
 
-Deno.test("e2e: the console on stdin answers /info and /shutdown exits 0", async () => {
+test("e2e: the console on stdin answers /info and /shutdown exits 0", async () => {
   const data = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -294,7 +295,7 @@ Deno.test("e2e: the console on stdin answers /info and /shutdown exits 0", async
   }
 });
 
-Deno.test("e2e: server.ts --log-messages writes message metadata, never bodies, to parley.log (issue 14)", async () => {
+test("e2e: server.ts --log-messages writes message metadata, never bodies, to parley.log (issue 14)", async () => {
   const data = await Deno.makeTempDir();
   const [ha, hb] = await Promise.all([Deno.makeTempDir(), Deno.makeTempDir()]);
   const s = await spawnServer(data, 0, ["--log-messages"]);

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runProgram, startTestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
 
 const SN = /^(\d{5} ){11}\d{5}$/;
 
@@ -17,7 +18,7 @@ async function cli(home: string, port: number, user: string, ...args: string[]) 
   return { code: r.code, out: r.out.trim(), err: r.err.trim() };
 }
 
-Deno.test("scripted client: encrypted send/read, read --since after ack, fingerprint, verify, trust, room kick", async () => {
+test("scripted client: encrypted send/read, read --since after ack, fingerprint, verify, trust, room kick", async () => {
   const t = await startTestServer();
   const ha = `${t.dir}/home-a`, hb = `${t.dir}/home-b`, hc = `${t.dir}/home-c`;
   const run = (h: string, u: string, ...a: string[]) => cli(h, t.port, u, ...a);

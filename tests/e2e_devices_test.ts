@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
 import { PASSWORD, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 function spawnCli(port: number, user: string, home: string, ...args: string[]) {
   const p = new Deno.Command(Deno.execPath(), {
@@ -54,7 +55,7 @@ async function waitLine(lines: string[], re: RegExp, ms = 20_000): Promise<strin
   throw new Error(`no line like ${re} in:\n${lines.join("\n")}`);
 }
 
-Deno.test("devices: a linked second folder gets DMs, shares its sends, keeps the safety number; remove stops it", async () => {
+test("devices: a linked second folder gets DMs, shares its sends, keeps the safety number; remove stops it", async () => {
   const t = await startTestServer();
   const tm = new Tmux(t.port);
   const homes = await Promise.all(
@@ -127,7 +128,7 @@ Deno.test("devices: a linked second folder gets DMs, shares its sends, keeps the
   }
 });
 
-Deno.test("devices: parley passwd — the old password stops working; another folder seals its keys under the new one", async () => {
+test("devices: parley passwd — the old password stops working; another folder seals its keys under the new one", async () => {
   const t = await startTestServer();
   const homes = await Promise.all(["a1", "a2"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })));
   const [a1, a2] = homes as [string, string];

@@ -14,6 +14,7 @@ import { ChatClient } from "../lib/client/chat_client.ts";
 import { Connection } from "../lib/client/connection.ts";
 import { E2eCodec } from "../lib/client/e2e_codec.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 /** A spawned `server.ts` (console on its stdin) with its data folder; restartable on the same port. */
 class Server {
@@ -107,7 +108,7 @@ async function localRows(
 
 const ERROR_LINE = /Could not read|replay rejected|another device|Not sent/;
 
-Deno.test({
+test({
   name: "no loss: what arrived while away is on screen behind the separator, and `read` finds nothing new",
   ignore: skipWithoutTmux,
   fn: async () => {
@@ -157,7 +158,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "no loss: a full-screen client and 20 scripted sends share one folder; bob gets all 40 in order",
   ignore: skipWithoutTmux,
   fn: async () => {
@@ -219,7 +220,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name:
     "no loss: a full-screen client killed with kill -9 while receiving 200 messages, restarted → 200, none twice",
   ignore: skipWithoutTmux,
@@ -259,7 +260,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "no loss: lines typed while the server is down are kept, marked pending and sent once, in order",
   ignore: skipWithoutTmux,
   fn: async () => {
@@ -315,7 +316,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "live state: /grant from the console unlocks /kick at once; busy survives a reconnect",
   ignore: skipWithoutTmux,
   fn: async () => {
@@ -350,7 +351,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name:
     "reconnect: a banned client says why and comes back by itself when the ban ends; notices go to status",
   ignore: skipWithoutTmux,

@@ -17,6 +17,7 @@ import {
 } from "./helpers.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
 import { targetSize } from "../lib/media/adaptive.ts";
+import { test } from "./deadline.ts";
 
 const ffmpeg = testFfmpeg();
 
@@ -69,7 +70,7 @@ function exited(home: string): Promise<string> {
 
 const ignore = skipWithoutTmux || ffmpeg === null || Deno.build.os !== "linux";
 
-Deno.test({
+test({
   name: "client play on a terminal: space pauses and resumes, a resize rescales the frames, q quits",
   ignore,
   fn: () =>
@@ -96,7 +97,7 @@ Deno.test({
     }),
 });
 
-Deno.test({
+test({
   name: "client play: SIGTERM while paused ends the play with its summary line",
   ignore,
   fn: () =>

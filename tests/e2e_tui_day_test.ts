@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { skipWithout, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 /** An in-process server, a tmux of its own and `users` registered, each with a fresh folder. */
 async function withClients(
@@ -29,7 +30,7 @@ async function withClients(
   }
 }
 
-Deno.test({
+test({
   name:
     "TUI e2e (issue 34.5): the graphics probe never shows as the pane title, and the title is restored on exit",
   ignore: skipWithoutTmux,
@@ -45,7 +46,7 @@ Deno.test({
     }),
 });
 
-Deno.test({
+test({
   name:
     "TUI e2e (issue 34.10, 34.15): seed aliases run and show in /help; Tab completes a registered user who is offline",
   ignore: skipWithoutTmux,
@@ -67,7 +68,7 @@ Deno.test({
     }),
 });
 
-Deno.test({
+test({
   name: "TUI e2e (issue 34.6): a user-to-user stream's overlay names the offered size, not 1080p",
   ignore: skipWithoutTmux || skipWithout(testFfmpeg() !== null),
   fn: () =>

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 /** Cells a captured row takes: emoji and CJK two, joiners none, the rest one. */
 function cells(row: string): number {
@@ -18,7 +19,7 @@ function cells(row: string): number {
   return n;
 }
 
-Deno.test({
+test({
   name:
     "TUI e2e (issue 14): room replies stay in the room, /msg to nobody leaves no buffer, ZWJ emoji keep the border",
   ignore: skipWithoutTmux,

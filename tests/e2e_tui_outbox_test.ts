@@ -9,8 +9,9 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
-Deno.test({
+test({
   name:
     "TUI e2e (issue 34.13, 34.14): one-shot commands announce no presence; /inbox lists messages with times",
   ignore: skipWithoutTmux,
@@ -48,7 +49,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name:
     "TUI e2e (issue 34.1): a message over the frame cap is refused or marked ✗, never resent, and /outbox drops it",
   ignore: skipWithoutTmux,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
 import { skipWithoutTmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOCKET = `parley-test-${Deno.pid}`;
@@ -46,7 +47,7 @@ async function type(name: string, text: string): Promise<void> {
   await tmux("send-keys", "-t", name, "Enter");
 }
 
-Deno.test({
+test({
   name: "TUI e2e: DM between two screens, /who, and a room conversation among three",
   ignore: skipWithoutTmux,
   fn: async () => {

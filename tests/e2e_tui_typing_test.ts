@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
-Deno.test({
+test({
   name: "TUI e2e (issue 14): bob sees 'alice is typing' while she types, and it goes when she sends",
   ignore: skipWithoutTmux,
   fn: async () => {

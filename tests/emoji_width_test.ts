@@ -12,6 +12,7 @@ import { allEmoji } from "../lib/client/emoji_testing.ts";
 import { graphemes, textWidth } from "../lib/client/tui/width.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { skipWithoutTmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 const show = (e: string) => [...e].map((c) => c.codePointAt(0)!.toString(16)).join(" ");
 
@@ -20,7 +21,7 @@ function report(bad: { e: string; assumed: number; advance: number }[], where: s
     bad.slice(0, 20).map((b) => `${b.e} (${show(b.e)}): counted ${b.assumed}, drawn ${b.advance}`).join("\n");
 }
 
-Deno.test("emoji widths: each shortcode's emoji advances the cursor of @xterm/headless as far as the client counts", async () => {
+test("emoji widths: each shortcode's emoji advances the cursor of @xterm/headless as far as the client counts", async () => {
   const term = new xt.Terminal({ cols: 40, rows: 2, allowProposedApi: true });
   term.loadAddon(new Unicode11Addon());
   term.unicode.activeVersion = "11";
@@ -37,7 +38,7 @@ Deno.test("emoji widths: each shortcode's emoji advances the cursor of @xterm/he
   assert.equal(bad.length, 0, report(bad, "xterm.js"));
 });
 
-Deno.test({
+test({
   name: "emoji widths: each shortcode's emoji advances the cursor of a tmux pane as far as the client counts",
   ignore: skipWithoutTmux,
   fn: async () => {

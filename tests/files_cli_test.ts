@@ -22,6 +22,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./helpers.ts";
+import { test } from "./deadline.ts";
 
 function cliArgs(t: TestServer, home: string, user: string, args: string[]) {
   return [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--home", home, "--trust-on-first-use"];
@@ -51,7 +52,7 @@ async function kill9(p: Deno.ChildProcess): Promise<void> {
 
 const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test("scripted files: send-file, files, receive; kill -9 of sender and receiver mid-transfer resume", async () => {
+test("scripted files: send-file, files, receive; kill -9 of sender and receiver mid-transfer resume", async () => {
   const t = await startTestServer();
   const ha = `${t.dir}/home-a`, hb = `${t.dir}/home-b`, down = `${t.dir}/down`;
   try {
@@ -139,7 +140,7 @@ Deno.test("scripted files: send-file, files, receive; kill -9 of sender and rece
   }
 });
 
-Deno.test("files: names with traversal, separators, control characters and reserved names are saved safely", async () => {
+test("files: names with traversal, separators, control characters and reserved names are saved safely", async () => {
   const t = await startTestServer();
   try {
     const a = await t.e2eClient("alice");
@@ -195,7 +196,7 @@ Deno.test("files: names with traversal, separators, control characters and reser
   }
 });
 
-Deno.test("files: a file whose chunks verify but whose SHA-256 differs from the offer is not saved", async () => {
+test("files: a file whose chunks verify but whose SHA-256 differs from the offer is not saved", async () => {
   const t = await startTestServer();
   try {
     const a = await t.e2eClient("alice");
@@ -270,7 +271,7 @@ async function offerAs(fa: FileTransfers, src: string, name: string): Promise<st
   return (await fa.send("bob", src)).fid;
 }
 
-Deno.test("files and receive print one line per file: a name holding a newline cannot forge a line", async () => {
+test("files and receive print one line per file: a name holding a newline cannot forge a line", async () => {
   const t = await startTestServer();
   try {
     assert.equal((await inCli(t, "bob", "register")).code, 0);
@@ -295,7 +296,7 @@ Deno.test("files and receive print one line per file: a name holding a newline c
   }
 });
 
-Deno.test("receive takes files from verified contacts or --from only; --from-anyone through the relay only; --max-size", async () => {
+test("receive takes files from verified contacts or --from only; --from-anyone through the relay only; --max-size", async () => {
   const t = await startTestServer();
   const files = t.srv.files;
   const append = files.append.bind(files);
@@ -350,7 +351,7 @@ Deno.test("receive takes files from verified contacts or --from only; --from-any
   }
 });
 
-Deno.test("scripted send-file --direct and receive go straight 10 times out of 10 beside another client of the sender's folder", async () => {
+test("scripted send-file --direct and receive go straight 10 times out of 10 beside another client of the sender's folder", async () => {
   const t = await startTestServer();
   try {
     for (const u of ["alice", "bob"]) assert.equal((await inCli(t, u, "register")).code, 0);

@@ -2,6 +2,7 @@
  * Test helpers: an in-process server on port 0 with real TLS and a temporary SQLite store, test
  * clients that trust its certificate, and a fast stand-in hasher for tests not about passwords.
  */
+import type { MetricsHooks } from "../lib/server/metrics.ts";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type Clock, systemClock } from "../lib/common/clock.ts";
@@ -74,6 +75,8 @@ export async function startTestServer(
     tls?: { cert: string; key: string };
     /** Free bytes on the disk under a folder (a test fakes a full disk). */
     freeSpace?: (dir: string) => number | null;
+    /** Counters of node 1 (`--metrics`). */
+    metrics?: MetricsHooks;
     /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
     nodes?: {
       count: number;
@@ -108,6 +111,7 @@ export async function startTestServer(
         clock,
         hasher: o.hasher ?? fastHasher,
         ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
+        ...(o.metrics && i === 0 ? { metrics: o.metrics } : {}),
         ...(bus ? { bus, cluster } : {}),
       }),
     );

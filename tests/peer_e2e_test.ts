@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { folderState, ScriptPeer } from "./peer_harness.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /;
 const event = (from: string, text: string) => new RegExp(`${STAMP.source}${from} ${text}$`);
@@ -18,7 +19,7 @@ function freePort(): number {
   return p;
 }
 
-Deno.test({
+test({
   name:
     "peer mode: a triangle (two --script, one full screen) talks in every direction; /inbox has timestamps",
   ignore: skipWithoutTmux,
@@ -89,7 +90,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name:
     "peer mode (issue 34.4): the ⋯ of a message written while the peer was away goes once it is delivered",
   ignore: skipWithoutTmux,
@@ -124,7 +125,7 @@ Deno.test({
   },
 });
 
-Deno.test("peer mode: a restarted node keeps inbox, keys and peers and resumes its ratchets (no key-changed)", async () => {
+test("peer mode: a restarted node keeps inbox, keys and peers and resumes its ratchets (no key-changed)", async () => {
   const dir = await Deno.makeTempDir();
   const alice = await ScriptPeer.start("alice", `${dir}/a`);
   let bob = await ScriptPeer.start("bob", `${dir}/b`);
@@ -164,7 +165,7 @@ Deno.test("peer mode: a restarted node keeps inbox, keys and peers and resumes i
   }
 });
 
-Deno.test("peer mode: a peer whose key changed is flagged and refused until trusted", async () => {
+test("peer mode: a peer whose key changed is flagged and refused until trusted", async () => {
   const dir = await Deno.makeTempDir();
   const alice = await ScriptPeer.start("alice", `${dir}/a`);
   let bob = await ScriptPeer.start("bob", `${dir}/b1`);
@@ -194,7 +195,7 @@ Deno.test("peer mode: a peer whose key changed is flagged and refused until trus
   }
 });
 
-Deno.test("peer mode: --ephemeral leaves the client folder exactly as it was", async () => {
+test("peer mode: --ephemeral leaves the client folder exactly as it was", async () => {
   const dir = await Deno.makeTempDir();
   // A folder in use: alice ran once for real, so her database is there.
   let alice = await ScriptPeer.start("alice", `${dir}/a`);

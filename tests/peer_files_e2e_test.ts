@@ -11,8 +11,9 @@ import { sha256Hex } from "../lib/common/bytes.ts";
 import { ScriptPeer } from "./peer_harness.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
-Deno.test("peer mode files: send, offer, accept, saved and sent lines with the SHA-256; --accept-files; --ephemeral --out", async () => {
+test("peer mode files: send, offer, accept, saved and sent lines with the SHA-256; --accept-files; --ephemeral --out", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/src`);
   const one = crypto.getRandomValues(new Uint8Array(65536)), big = new Uint8Array(1024 * 1024 + 123);
@@ -73,7 +74,7 @@ Deno.test("peer mode files: send, offer, accept, saved and sent lines with the S
   }
 });
 
-Deno.test("peer mode files: a receiver killed (-9) mid-transfer gets the file when it is back; the sender says so", async () => {
+test("peer mode files: a receiver killed (-9) mid-transfer gets the file when it is back; the sender says so", async () => {
   const dir = await Deno.makeTempDir();
   const big = new Uint8Array(48 * 1024 * 1024);
   for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
@@ -124,7 +125,7 @@ Deno.test("peer mode files: a receiver killed (-9) mid-transfer gets the file wh
   }
 });
 
-Deno.test("peer mode files: --accept-files with --ephemeral and no --out is refused before anything starts", async () => {
+test("peer mode files: --accept-files with --ephemeral and no --out is refused before anything starts", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const p = new Deno.Command(Deno.execPath(), {
@@ -158,7 +159,7 @@ Deno.test("peer mode files: --accept-files with --ephemeral and no --out is refu
   }
 });
 
-Deno.test({
+test({
   name: "peer mode files: the full screen sends with /send and takes an offer with /accept",
   ignore: skipWithoutTmux,
   async fn() {

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { runProgram, skipWithout, startTestServer, testFfmpeg, type TestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
 
 const PASSWORD = "pw-viewer-secret";
 const ffmpeg = testFfmpeg();
@@ -28,7 +29,7 @@ async function sessions(home: string): Promise<Record<string, { token: string }>
   }
 }
 
-Deno.test({
+test({
   name: "login --remember lets key-less commands in without the password; logout revokes and forgets",
   ignore: skipWithout(ffmpeg !== null),
   fn: async () => {

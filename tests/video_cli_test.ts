@@ -15,6 +15,7 @@ import {
   videoDataDir,
   VIDEOS_DIR,
 } from "./helpers.ts";
+import { test } from "./deadline.ts";
 
 const ffmpeg = testFfmpeg();
 
@@ -26,7 +27,7 @@ function client(t: TestServer, home: string, user: string, args: string[]) {
   );
 }
 
-Deno.test({
+test({
   name: "client play --frames N --renderer halfblock draws and prints one summary line; videos --json lists",
   ignore: skipWithout(ffmpeg !== null),
   async fn() {
@@ -105,7 +106,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "client stream USER FILE waits for watch to accept, then frames flow and both exit",
   ignore: skipWithout(ffmpeg !== null),
   async fn() {
@@ -161,7 +162,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "client stream USER notavideo.txt fails before saying it offered anything (issue 14)",
   ignore: skipWithout(ffmpeg !== null),
   async fn() {

@@ -14,11 +14,12 @@ import {
   VIDEOS_DIR,
 } from "./helpers.ts";
 import { hasTmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
 
 const ffmpeg = testFfmpeg();
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
-Deno.test({
+test({
   name: "parley play turns output processing off while it plays and puts it back (end, SIGTERM)",
   ignore: Deno.build.os === "windows" || skipWithout(ffmpeg !== null && hasTmux),
   async fn() {

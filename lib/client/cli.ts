@@ -26,8 +26,8 @@ import { registerPeerCommand } from "./cli_peer.ts";
 import { registerOutboxCommand } from "./cli_outbox.ts";
 import type { PeerNode } from "./peer_node.ts";
 import { safeJson, sanitize, sanitizeLines } from "../common/sanitize.ts";
-import { normalizeName } from "../protocol/names.ts";
-import { parseSince } from "../common/parse_time.ts";
+import { normalizeName, withoutHash } from "../protocol/names.ts";
+import { isoSeconds, parseSince } from "../common/parse_time.ts";
 
 /** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
 export type WithClient = (
@@ -66,15 +66,13 @@ export interface CliIo {
   peerTui?: (node: PeerNode, dirs: { outbox: string }) => Promise<number>;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-
 export function formatTarget(t: Target): string {
   return t.kind === "broadcast" ? "*" : t.kind === "room" ? `#${t.name}` : String(t.name);
 }
 
 /** One line per message: time, sender, target, text (control characters shown escaped). */
 export function formatMessage(m: ChatMessage): string {
-  return `${iso(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
+  return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
 }
 
 /** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */
@@ -237,7 +235,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
             "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT",
           );
         }
-        target = t.startsWith("#") ? { kind: "room", name: t.slice(1) } : { kind: "user", name: t };
+        target = t.startsWith("#") ? { kind: "room", name: withoutHash(t) } : { kind: "user", name: t };
         words = rest;
       }
       const typed = words.join(" ");
@@ -246,7 +244,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       const text = o.raw ? typed : (await import("./emoji.ts")).convertEmoji(typed);
 
       const m = await c.send(target, text);
-      io.out(`Sent to ${formatTarget(m.to)} at ${iso(m.ts)}`);
+      io.out(`Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`);
     }));
 
   program.command("read").description("print new messages and acknowledge them")
@@ -297,7 +295,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
             shown.map((m) => ({
               seq: m.seq,
               id: m.mid,
-              time: iso(m.ts),
+              time: isoSeconds(m.ts),
               from: m.from,
               to: formatTarget(m.to),
               text: m.text,
@@ -318,7 +316,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       for (const p of list) {
         io.out(
           `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${(p.addr || "-").padEnd(22)} active since ${
-            iso(p.since)
+            isoSeconds(p.since)
           }${p.role === "admin" ? " admin" : ""}${p.node ? ` node ${p.node}` : ""}`,
         );
       }

@@ -15,8 +15,7 @@ import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
 import { joinLink, offerLink, prepareReset } from "./device_link_flow.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+import { isoSeconds } from "../common/parse_time.ts";
 
 function seconds(raw: unknown, flag: string): number {
   const n = Number(raw);
@@ -97,7 +96,7 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       if (o.json) return io.out(safeJson(list));
       for (const d of list) {
         io.out(
-          `${String(d.device).padEnd(4)} ${(d.name || "-").padEnd(20)} added ${iso(d.created)}${
+          `${String(d.device).padEnd(4)} ${(d.name || "-").padEnd(20)} added ${isoSeconds(d.created)}${
             d.current ? "  (this device)" : ""
           }`,
         );

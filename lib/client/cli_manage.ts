@@ -10,8 +10,8 @@ import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import { refuseTwinRoom } from "./room_twin.ts";
 import { othersWarning } from "./e2e_keys.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+import { withoutHash } from "../protocol/names.ts";
+import { isoSeconds } from "../common/parse_time.ts";
 
 export function registerManageCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const room = program.command("room").description("rooms: create, invite, leave, list")
@@ -24,7 +24,7 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
     )
     .action(withClient(async (c, o, a) => {
       if (!o.new) refuseTwinRoom(await c.rooms(), c.user, a.slice(1), "add --new");
-      const r = await c.createRoom(a[0]!.replace(/^#/, ""), a.slice(1));
+      const r = await c.createRoom(withoutHash(a[0]!), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
     }));
   room.command("invite").argument("<name>").argument("<user>").description(
@@ -32,22 +32,25 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
   )
     .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
     .action(withClient(async (c, _o, a) => {
-      await c.invite(a[0]!.replace(/^#/, ""), a[1]!);
-      io.out(`Invited ${a[1]} to #${a[0]!.replace(/^#/, "")}`);
+      const name = withoutHash(a[0]!);
+      await c.invite(name, a[1]!);
+      io.out(`Invited ${a[1]} to #${name}`);
     }));
   room.command("leave").argument("<name>").description("leave a room")
     .addHelpText("after", "\nExamples:\n  parley room leave dev")
     .action(withClient(async (c, _o, a) => {
-      await c.leave(a[0]!.replace(/^#/, ""));
-      io.out(`Left #${a[0]!.replace(/^#/, "")}`);
+      const name = withoutHash(a[0]!);
+      await c.leave(name);
+      io.out(`Left #${name}`);
     }));
   room.command("kick").argument("<name>").argument("<user>").description(
     "remove a member from a room (room admins); the room's keys change",
   )
     .addHelpText("after", "\nExamples:\n  parley room kick dev erin")
     .action(withClient(async (c, _o, a) => {
-      await c.roomKick(a[0]!.replace(/^#/, ""), a[1]!);
-      io.out(`Removed ${a[1]} from #${a[0]!.replace(/^#/, "")}`);
+      const name = withoutHash(a[0]!);
+      await c.roomKick(name, a[1]!);
+      io.out(`Removed ${a[1]} from #${name}`);
     }));
   room.command("list").description("rooms you are in").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
@@ -119,8 +122,8 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
       if (!ks.length) io.err("Nobody has been kicked");
       for (const k of ks) {
         io.out(
-          `${iso(k.at)} ${k.user} by ${k.by}${
-            k.bannedUntil ? ` banned until ${iso(k.bannedUntil)}` : " kicked"
+          `${isoSeconds(k.at)} ${k.user} by ${k.by}${
+            k.bannedUntil ? ` banned until ${isoSeconds(k.bannedUntil)}` : " kicked"
           }${k.reason ? ` — ${k.reason}` : ""}`,
         );
       }

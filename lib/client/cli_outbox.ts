@@ -11,8 +11,7 @@ import { BackendError } from "./backend.ts";
 import type { CliIo, WithClient } from "./cli.ts";
 import { formatTarget } from "./cli.ts";
 import type { LocalStore } from "./local_store.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+import { isoSeconds } from "../common/parse_time.ts";
 
 export function registerOutboxCommand(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("outbox")
@@ -31,7 +30,7 @@ export function registerOutboxCommand(program: Command, io: CliIo, withClient: W
         return io.out(safeJson(all.map((e) => ({
           id: e.n,
           mid: e.mid,
-          time: iso(e.ts),
+          time: isoSeconds(e.ts),
           to: formatTarget(e.to),
           state: state(e.failed),
           ...(e.failed !== undefined ? { reason: e.failed } : {}),
@@ -40,7 +39,7 @@ export function registerOutboxCommand(program: Command, io: CliIo, withClient: W
       }
       if (!all.length) return io.err("The outbox is empty");
       for (const e of all) {
-        io.out(`${e.n} ${iso(e.ts)} ${formatTarget(e.to)} ${state(e.failed)} ${sanitize(e.text)}`);
+        io.out(`${e.n} ${isoSeconds(e.ts)} ${formatTarget(e.to)} ${state(e.failed)} ${sanitize(e.text)}`);
       }
     }));
 

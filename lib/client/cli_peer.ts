@@ -37,8 +37,7 @@ import { type PeerEvent, PeerNode } from "./peer_node.ts";
 import { PeerStore } from "./peer_store.ts";
 import { hostPort, resolveTarget } from "./session_setup.ts";
 import { normalizeName } from "../protocol/names.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+import { isoSeconds } from "../common/parse_time.ts";
 
 /** The event lines of the scripted contract (null: not printed). */
 export function peerEventLine(e: PeerEvent): string | null {
@@ -96,7 +95,7 @@ export async function startPeerNode(
  * it can never forge a line of the script's output; the one escaping rule shows it as ^J).
  */
 export function messageLine(m: ChatMessage): string {
-  return `${iso(m.ts)} ${m.from} ${sanitize(m.text)}`;
+  return `${isoSeconds(m.ts)} ${m.from} ${sanitize(m.text)}`;
 }
 
 function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {

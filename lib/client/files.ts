@@ -25,7 +25,7 @@ import { fromBase64, toBase64 } from "../common/bytes.ts";
 import { cryptoRandom, randomId } from "../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../crypto/age_stream.ts";
 import { DecryptError } from "../crypto/primitives.ts";
-import { normalizeName } from "../protocol/names.ts";
+import { normalizeName, withoutHash } from "../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "./backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import type { E2eCodec } from "./e2e_codec.ts";
@@ -167,7 +167,7 @@ export class FileTransfers {
     path: string,
     mode: SendMode = "auto",
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
-    const name = normalizeName(room.replace(/^#/, ""));
+    const name = normalizeName(withoutHash(room));
     const info = (await this.client.rooms()).find((r) => r.name === name);
     if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
     const members = info.members.filter((m) => m !== this.client.user);

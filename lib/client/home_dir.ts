@@ -5,13 +5,19 @@
  */
 import { LocalStore } from "./local_store.ts";
 
-/** True when `home` holds `user`'s local store for `server`: the account was used from this folder. */
-export async function holdsAccount(home: string, user: string, server: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(LocalStore.pathFor(home, user, server))).isFile;
-  } catch {
-    return false; // not there (or unreadable): ask
+/**
+ * True when `home` holds `user`'s local store under one of `servers` (the names a server's store may
+ * have: its certificate's key, or an address from before): the account was used from this folder.
+ */
+export async function holdsAccount(home: string, user: string, servers: readonly string[]): Promise<boolean> {
+  for (const server of servers) {
+    try {
+      if ((await Deno.stat(LocalStore.pathFor(home, user, server))).isFile) return true;
+    } catch {
+      // not there (or unreadable): the next name, then ask
+    }
   }
+  return false;
 }
 
 /** Creates the client folder (and parents) if needed, private to the user. */

@@ -11,6 +11,7 @@ import { BackendError, type ChatBackend } from "./backend.ts";
 import { LiveBackend } from "./live_backend.ts";
 import { FileDesk } from "./file_desk.ts";
 import { holdsAccount } from "./home_dir.ts";
+import { pinnedCertificate, serverKey } from "./trust.ts";
 import { normalizeName } from "../protocol/names.ts";
 import {
   type ClientEnv,
@@ -55,7 +56,10 @@ export async function launchTui(
   const scripted = env.get("PARLEY_PASSWORD") !== undefined || flags.passwordFile !== undefined;
   let register = flags.register === true || env.get("PARLEY_REGISTER") === "1";
   // The folder already holds this account: log in without asking (issue 34.11).
-  const known = await holdsAccount(t.home, normalizeName(user) ?? user, t.server);
+  const nodes = t.nodes ?? [{ host: t.host, port: t.port }];
+  const pem = (await Promise.all(nodes.map((n) => pinnedCertificate(t.home, n.host, n.port)))).find((p) => p);
+  const names = pem ? [await serverKey(pem), t.server] : [t.server]; // the store is named by the certificate
+  const known = await holdsAccount(t.home, normalizeName(user) ?? user, names);
   if (!scripted && !register && prompts.choose && !known) {
     const c = await prompts.choose(`${user} on ${t.server}`, [
       { value: "login", label: "Log in" },

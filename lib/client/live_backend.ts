@@ -39,6 +39,7 @@ import { normalizeName } from "../protocol/names.ts";
 import { VERSION } from "../common/version.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { isPermanentRefusal } from "./message_size.ts";
+import { backoffDelay } from "../common/backoff.ts";
 
 const ACK_EVERY_MS = 500;
 const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
@@ -229,7 +230,7 @@ export class LiveBackend implements ChatBackend {
     for (let attempt = now ? -1 : 0; !this.#closed; attempt++) {
       if (attempt >= 0) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+          const t = setTimeout(r, backoffDelay(attempt));
           this.#wake = () => (clearTimeout(t), r());
         });
         this.#wake = null;

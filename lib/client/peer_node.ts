@@ -36,7 +36,8 @@ import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } fr
 import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./peer_wire.ts";
 import { type PeerFileEvent, PeerFiles } from "./peer_files.ts";
 import type { PeerStore } from "./peer_store.ts";
-import { type Backoff, Redialer } from "./peer_redial.ts";
+import type { Backoff } from "../common/backoff.ts";
+import { Redialer } from "./peer_redial.ts";
 import { keepNewChannel, type Link, openLink } from "./peer_link.ts";
 import {
   acceptPeerKey,

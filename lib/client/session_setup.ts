@@ -5,6 +5,7 @@
  * keystore in the local database is opened with a key derived from the password (argon2id) and
  * the client's bodies go through `E2eCodec`.
  */
+import { splitHostPort } from "../common/host_port.ts";
 import { BackendError } from "./backend.ts";
 import { ChatClient } from "./chat_client.ts";
 import { Connection } from "./connection.ts";
@@ -62,11 +63,11 @@ export interface Resolved {
 
 /** HOST:PORT or [v6]:PORT (HOST alone means port 9797); `minPort` 0 lets a listener pick a free port. */
 export function hostPort(server: string, minPort = 1): { host: string; port: number } {
-  const m = server.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/) ?? server.match(/^()([^:]+)()$/);
-  if (!m) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
-  const port = m[3] ? Number(m[3]) : 9797;
+  const m = splitHostPort(server);
+  if (!m || !m.host) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
+  const port = m.port ?? 9797;
   if (port < minPort || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
-  return { host: m[1] || m[2]!, port };
+  return { host: m.host, port };
 }
 
 export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "user"> & { user?: string } {

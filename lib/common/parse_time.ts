@@ -10,6 +10,8 @@
  * `untilText` shows a coming time (a ban's or a lockout's end) as local time plus how long until it
  * ("19:09 (in 9 min)", with the day when it is not today); `localizeUntil` puts that in place of the
  * UTC ISO time in a server's sentence ("You are banned until 2026-01-01T12:09:00.000Z").
+ * `isoSeconds` is the one format of times in scripted output (fixed contract) and the server console:
+ * UTC ISO 8601 to the second ("2026-01-01T12:09:00Z").
  */
 
 const UNIT: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
@@ -94,4 +96,9 @@ export function untilText(until: number, now: number): string {
 export function localizeUntil(text: string, until: number | undefined, now: number): string {
   if (until === undefined || !Number.isFinite(until)) return text;
   return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/, untilText(until, now));
+}
+
+/** A time as scripted output and the server console print it: UTC ISO 8601 to the second, "…T12:09:00Z". */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

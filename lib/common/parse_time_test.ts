@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { localizeUntil, parseSince, relativeText, untilText } from "./parse_time.ts";
+import { isoSeconds, localizeUntil, parseSince, relativeText, untilText } from "./parse_time.ts";
 
 const T = new Date(2026, 0, 5, 12, 0, 0).getTime(); // local noon
 
@@ -29,4 +29,9 @@ Deno.test("parseSince() reads ISO, 2h/3d and written dates like 1 Jun 2022 16:00
   assert.throws(() => parseSince("31 Feb 2022", now), /not a time/);
   assert.throws(() => parseSince("1 Jux 2022", now), /not a time/);
   assert.throws(() => parseSince("1 Jun 2022 25:00", now), /not a time/);
+});
+
+Deno.test("isoSeconds: UTC ISO 8601 to the second, the scripted output's one time format", () => {
+  assert.equal(isoSeconds(Date.UTC(2026, 0, 1, 12, 9, 0, 999)), "2026-01-01T12:09:00Z");
+  assert.equal(isoSeconds(0), "1970-01-01T00:00:00Z");
 });

@@ -10,9 +10,13 @@ export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 /** Returns the canonical form of a user or room name, or null if it is not acceptable. */
 export function normalizeName(raw: string): string | null {
   if (typeof raw !== "string" || raw.length > 128) return null;
-  let n = raw.normalize("NFKC").toLowerCase();
-  if (n.startsWith("#")) n = n.slice(1);
+  const n = withoutHash(raw.normalize("NFKC").toLowerCase());
   return NAME_RE.test(n) ? n : null;
+}
+
+/** A room name as typed (`#dev` or `dev`) without its one leading `#`; nothing else is checked or changed. */
+export function withoutHash(s: string): string {
+  return s.startsWith("#") ? s.slice(1) : s;
 }
 
 /** Conversation key: one string per conversation, the same for both sides of a DM. */

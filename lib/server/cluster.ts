@@ -99,6 +99,11 @@ export class Cluster {
     }, 0);
   }
 
+  /** Other nodes heard from recently. */
+  get remoteNodes(): number {
+    return this.#remote.size;
+  }
+
   /** Users logged in on other nodes (latest heartbeat of each live node). */
   remotePresence(): PresenceEntry[] {
     const out: PresenceEntry[] = [];

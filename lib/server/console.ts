@@ -3,14 +3,13 @@
  * line into text for the operator; server.ts feeds it stdin lines. Actions run as "console".
  */
 import type { ParleyServer } from "./server.ts";
+import { isoSeconds } from "../common/parse_time.ts";
 
 interface ConsoleCommand {
   args: string;
   help: string;
   run(srv: ParleyServer, args: string[]): Promise<string> | string;
 }
-
-const fmtTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 
 export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
   help: {
@@ -29,7 +28,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       const online = new Set(srv.hub.byUser.keys());
       const rows = (await srv.core.store.listUsers()).map((u) =>
         `${u.name.padEnd(20)} ${u.role.padEnd(5)} ${online.has(u.name) ? "online " : "offline"}` +
-        (u.lockedUntil > now ? ` locked until ${fmtTime(u.lockedUntil)}` : "")
+        (u.lockedUntil > now ? ` locked until ${isoSeconds(u.lockedUntil)}` : "")
       );
       return rows.length ? rows.join("\n") : "No registered users";
     },
@@ -41,7 +40,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       const p = srv.core.presence();
       if (!p.length) return "Nobody is online";
       return p.map((x) =>
-        `${x.user.padEnd(20)} ${x.addr.padEnd(22)} since ${fmtTime(x.since)} ${x.status}${
+        `${x.user.padEnd(20)} ${x.addr.padEnd(22)} since ${isoSeconds(x.since)} ${x.status}${
           x.role === "admin" ? " admin" : ""
         }${x.node ? ` node ${x.node}` : ""}`
       )
@@ -131,9 +130,9 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
       const k = await srv.core.listKicks();
       if (!k.length) return "Nobody has been kicked";
       return k.map((x) =>
-        `${fmtTime(x.at)} ${x.user} by ${x.by}` +
+        `${isoSeconds(x.at)} ${x.user} by ${x.by}` +
         (x.bannedUntil
-          ? (x.bannedUntil > now ? ` banned until ${fmtTime(x.bannedUntil)}` : " (ban over)")
+          ? (x.bannedUntil > now ? ` banned until ${isoSeconds(x.bannedUntil)}` : " (ban over)")
           : " kicked") +
         (x.reason ? ` — ${x.reason}` : "")
       ).join("\n");

@@ -18,6 +18,8 @@ import type { PresenceEntry } from "./bus/bus.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { KickRow, Store } from "./store/store.ts";
 import { DiskSpace } from "./disk_space.ts";
+import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
+import { isoSeconds } from "../common/parse_time.ts";
 
 export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
 
@@ -41,6 +43,8 @@ export class Core {
   #usage = new LruMap<string, number>(10_000);
   /** The free-space floor of the data and files folders (`--min-free`). */
   readonly disk: DiskSpace;
+  /** What handlers report (logins, …); the server sets its Metrics (issue 38). */
+  metrics: MetricsHooks = NO_METRICS;
   constructor(
     readonly config: ServerConfig,
     readonly store: Store,
@@ -201,7 +205,7 @@ export class Core {
     await this.store.audit({ at: this.clock.now(), actor, action: "invite", target: "", detail: "" });
     this.log.info("admin.invite", { actor });
     const note = this.config.registration === "open" ? " (registration is open here: nobody needs one)" : "";
-    const when = new Date(expires).toISOString().replace(/\.\d+Z$/, "Z");
+    const when = isoSeconds(expires);
     return {
       ok: true,
       text: `Invitation code ${code}, valid once until ${when}${note}`,

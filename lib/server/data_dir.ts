@@ -3,7 +3,9 @@
  * starts) and, for several nodes, the cluster key; opens the log file. The only server module besides the SQLite store that touches
  * the file system. The folder is private (0700) and its files 0600, also when the folder already
  * existed with looser modes: `secure()` sets them once the store has created its files. Also
- * `freeBytes`, the disk space probe behind the free-space floor (`--min-free`).
+ * `freeBytes`, the disk space probe behind the free-space floor (`--min-free`). The log file is
+ * bounded (`--log-max-bytes`): a line that would take it past the bound first moves it to
+ * `parley.log.1` (replacing the previous one) and starts a new `parley.log`.
  */
 import { statfsSync } from "node:fs";
 import { makeSelfSignedCert } from "../net/cert.ts";
@@ -20,6 +22,9 @@ export interface DataDir {
   close(): void;
 }
 
+/** Default bound of parley.log (`--log-max-bytes`); one older file, parley.log.1, is kept beside it. */
+export const DEFAULT_LOG_MAX_BYTES = 16 * 1024 * 1024;
+
 /** The store's file inside a data folder: the one place that names it. */
 export function dbPathIn(dir: string): string {
   return `${dir}/parley.db`;
@@ -32,7 +37,13 @@ export async function ensureDataDir(dir: string): Promise<void> {
 
 export async function openDataDir(
   dir: string,
-  o: { certFile?: string; keyFile?: string; certNames?: string[] } = {},
+  o: {
+    certFile?: string;
+    keyFile?: string;
+    certNames?: string[];
+    /** Bound of parley.log in bytes; 0: never rotated (an outside logrotate with copytruncate). */
+    logMaxBytes?: number;
+  } = {},
 ): Promise<DataDir> {
   await ensureDataDir(dir);
   let tls: { cert: string; key: string };
@@ -52,20 +63,45 @@ export async function openDataDir(
       createdCert = true;
     }
   }
-  const file = await Deno.open(`${dir}/parley.log`, { append: true, create: true, mode: 0o600 });
-  const enc = new TextEncoder();
-  let open = true;
+  const log = rotatingLog(`${dir}/parley.log`, o.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
   return {
     dbPath: dbPathIn(dir),
     tls,
     createdCert,
     secure: () => securePerms(dir),
-    logSink: (line) => {
-      if (open) file.writeSync(enc.encode(line + "\n"));
+    logSink: log.write,
+    close: log.close,
+  };
+}
+
+/**
+ * An append-only log file of at most `max` bytes (0: unbounded): before a line that would pass the
+ * bound, the file becomes `PATH.1` (the older one is replaced) and a new one is started. A line
+ * longer than the bound is written alone into a fresh file.
+ */
+export function rotatingLog(path: string, max: number): { write: (line: string) => void; close: () => void } {
+  const enc = new TextEncoder();
+  const openLog = () => Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+  let file: Deno.FsFile | null = openLog();
+  let size = file.statSync().size;
+  return {
+    write: (line) => {
+      if (!file) return;
+      const bytes = enc.encode(line + "\n");
+      if (max > 0 && size > 0 && size + bytes.length > max) {
+        file.close();
+        try {
+          Deno.renameSync(path, `${path}.1`);
+        } catch { /* moved away meanwhile: the new file starts anyway */ }
+        file = openLog();
+        size = file.statSync().size;
+      }
+      file.writeSync(bytes);
+      size += bytes.length;
     },
     close: () => {
-      if (open) file.close();
-      open = false;
+      file?.close();
+      file = null;
     },
   };
 }
@@ -78,6 +114,7 @@ const PRIVATE_FILES = [
   "parley.db-wal",
   "parley.db-shm",
   "parley.log",
+  "parley.log.1",
   "key.pem",
   "cert.pem",
   "cluster.key",

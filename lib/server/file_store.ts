@@ -133,6 +133,13 @@ export class FileStore {
     return n;
   }
 
+  /** Files of all users not yet fetched. */
+  countAll(): number {
+    let n = 0;
+    for (const f of this.#files.values()) if (f.state !== "done") n++;
+    return n;
+  }
+
   /** Files of `user` not yet fetched (a fetched one is a small record until it expires). */
   count(user: string): number {
     let n = 0;

@@ -6,6 +6,7 @@
  */
 import { FFMPEG_HINT } from "../media/ffmpeg.ts";
 import { DEFAULTS } from "./config.ts";
+import { DEFAULT_LOG_MAX_BYTES } from "./data_dir.ts";
 
 export interface FlagSpec {
   /** The long name without dashes. */
@@ -168,6 +169,20 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     name: "log-messages",
     help: "log each stored message's metadata (time, sender, target, size, seq; never the body) to " +
       "parley.log; off by default",
+  },
+  {
+    name: "log-max-bytes",
+    arg: "BYTES",
+    help: "parley.log's bound: past it the file becomes parley.log.1 (one kept) and a new one starts; 0 = " +
+      "never rotated",
+    def: DEFAULT_LOG_MAX_BYTES,
+  },
+  {
+    name: "metrics",
+    arg: "HOST:PORT",
+    help:
+      "serve Prometheus metrics at http://HOST:PORT/metrics and a health check at /healthz (plain HTTP; " +
+      "off by default; a bare PORT means 127.0.0.1)",
   },
   { name: "console", help: "read console commands from stdin even when it is not a terminal" },
   { name: "version", help: "print the version and exit" },

@@ -87,6 +87,7 @@ export function makeAuth(limits: AuthLimits) {
     if (r.ok && guess) limits.login.give(host); // only failures count against an address
     if (!r.ok && m.t === "register") giveRegister(limits, host); // no account was made
     if (s.state === "closed") return;
+    c.metrics.login(r.ok, m.t);
     if (!r.ok) return s.fail(m.id, r.code, r.msg, r.until);
     const ban = await c.store.activeBan(r.user, c.clock.now());
     if (ban?.bannedUntil) {

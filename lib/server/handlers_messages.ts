@@ -149,7 +149,7 @@ async function resolveRoomFast(c: Core, s: Session, raw: string): Promise<Resolv
 export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<void> {
   await c.messages.flush();
   s.beginSync();
-  let after = 0, count = 0;
+  let after = 0, count = 0, bytes = 0;
   for (;;) {
     const page = await c.store.pending(s.user, after, SYNC_PAGE, s.queue ?? undefined);
     for (const row of page) {
@@ -157,14 +157,18 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
       // instead of overflowing it (and being dropped as too slow).
       if (s.outbox.bytes + row.body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
       if (s.state === "closed") break;
-      s.outbox.push(encodeFrame(msgHeader(row), row.body));
+      const frame = encodeFrame(msgHeader(row), row.body);
+      s.outbox.push(frame);
       after = row.seq;
       count++;
+      bytes += frame.length;
     }
     if (page.length < SYNC_PAGE || s.state === "closed") break;
     await s.outbox.drained();
   }
-  c.messages.deliveries += s.endSync(after);
+  const held = s.endSync(after);
+  c.messages.deliveries += held.n;
+  c.hub.metrics.delivered(count + held.n, bytes + held.bytes);
   s.reply(m.id, { count, lastSeq: after });
 }
 

@@ -16,6 +16,7 @@
 import { encodeFrame } from "../protocol/frame.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
+import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
 import type { BusEvent, PresenceEntry } from "./bus/bus.ts";
 
@@ -60,6 +61,8 @@ export class Hub {
   readonly rooms = new Map<string, Set<string>>();
   /** Set while this node is one of several. */
   link: HubLink | null = null;
+  /** Deliveries are counted here (the server sets its Metrics). */
+  metrics: MetricsHooks = NO_METRICS;
   readonly #presence = new Map<string, PresenceChange>();
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live sessions counted at the last presence flush (sizes the next tick). */
@@ -191,6 +194,7 @@ export class Hub {
       for (const s of this.sessionsOf(m.target)) each(s);
       if (m.target !== m.sender) { for (const s of this.sessionsOf(m.sender)) each(s); }
     }
+    this.metrics.delivered(n, n * frame.length);
     return n;
   }
 }

@@ -8,6 +8,7 @@
  */
 import { afterIo, onNextTurn, yieldToIo as yieldTurn } from "../common/turn.ts";
 import type { Hub } from "./hub.ts";
+import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { Session } from "./session.ts";
 import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
 
@@ -30,6 +31,8 @@ export class MessageLog {
   #flushing: Promise<void> | null = null;
   deliveries = 0;
   stored = 0;
+  /** Commit latency and stored counts go here (the server sets its Metrics). */
+  metrics: MetricsHooks = NO_METRICS;
 
   constructor(readonly store: Store, readonly hub: Hub) {}
 
@@ -103,18 +106,24 @@ export class MessageLog {
       try {
         const ms = batch.map((p) => p.m);
         this.hub.link?.beforeAppend(ms, batch.map((p) => p.from));
+        const t0 = performance.now();
         const rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
+        this.metrics.commit((performance.now() - t0) / 1000);
+        let n = 0, nBytes = 0;
         // One of several nodes: the cluster fans out in seq order, with other nodes' messages.
         const linked = this.hub.link?.afterAppend(ms, rows) ?? false;
         for (let i = 0; i < batch.length; i++) {
           const r = rows[i] ?? null;
           if (r) {
             this.stored++;
+            n++;
+            nBytes += r.body.length;
             if (!linked) this.deliveries += this.hub.fanOut(r, batch[i]!.from);
           }
           batch[i]!.resolve(r);
         }
         for (const a of acks) a.resolve();
+        if (n) this.metrics.stored(n, nBytes);
       } catch (e) {
         for (const p of batch) p.reject(e);
         for (const a of acks) a.reject(e);

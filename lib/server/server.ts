@@ -28,6 +28,7 @@ import { StreamRelay } from "./video/relay.ts";
 import { FileStore } from "./file_store.ts";
 import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
+import type { MetricsHooks, MetricsSnapshot } from "./metrics.ts";
 
 const MAX_VIOLATIONS = 20;
 /**
@@ -55,6 +56,8 @@ export interface ServerDeps {
   cluster?: ClusterOptions;
   /** Free bytes on the disk under a folder (default data_dir.ts's `freeBytes`; tests fake a full disk). */
   freeSpace?: (dir: string) => number | null;
+  /** Counters fed as things happen (`--metrics`); none: not counted. */
+  metrics?: MetricsHooks;
 }
 
 export class ParleyServer {
@@ -92,6 +95,7 @@ export class ParleyServer {
       deps.log,
       deps.freeSpace ?? freeBytes,
     );
+    if (deps.metrics) this.core.metrics = this.hub.metrics = messages.metrics = deps.metrics;
     this.video = new VideoService({
       videosDir: this.config.videosDir,
       dataDir: this.config.dataDir,
@@ -180,6 +184,7 @@ export class ParleyServer {
     const { maxConns, maxConnsPerAddr, refuseMargin } = this.config;
     if (all < maxConns && here < maxConnsPerAddr) return "accept";
     this.core.log.warn("conn.refused", { addr, reason: "too many connections" });
+    this.core.metrics.drop("refused");
     const far = all >= maxConns + refuseMargin || here >= 2 * maxConnsPerAddr;
     return far || l?.strained ? "drop" : "refuse";
   }
@@ -207,6 +212,7 @@ export class ParleyServer {
       this.config.maxQueueBytes,
       () => {
         log.warn("drop.slow", { user: session.user || undefined, addr });
+        this.core.metrics.drop("slow");
         this.#close(
           session,
           ErrorCode.TooSlow,
@@ -229,8 +235,10 @@ export class ParleyServer {
       this.hub.connectionsFrom(addr) >= this.config.maxConnsPerAddr
     ) {
       log.warn("conn.refused", { addr, reason: "too many connections" });
+      this.core.metrics.drop("refused");
       return this.#refuse(conn);
     }
+    this.core.metrics.connection();
     this.hub.add(session);
     this.#conns.set(session, conn);
     log.info("conn.open", { addr });
@@ -373,6 +381,25 @@ export class ParleyServer {
     }
     this.core.log.info("conn.close", { user: s.user || undefined, addr: s.addr, code });
     if (wasReady && last) this.hub.presence({ user: s.user, online: false });
+  }
+
+  /** The gauges of `--metrics`, read at each scrape. */
+  snapshot(): MetricsSnapshot {
+    const outboxBytes: number[] = [];
+    let loggedIn = 0;
+    for (const s of this.hub.sessions) {
+      outboxBytes.push(s.outbox.bytes);
+      if (s.state === "ready") loggedIn++;
+    }
+    return {
+      connections: this.hub.sessions.size,
+      loggedIn,
+      outboxBytes,
+      files: this.files.countAll(),
+      fileBytes: this.files.usedAll(),
+      videoViewers: this.video.streams,
+      ...(this.cluster ? { clusterNodes: this.cluster.remoteNodes } : {}),
+    };
   }
 
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */

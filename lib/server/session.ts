@@ -100,15 +100,17 @@ export class Session {
 
   /**
    * Ends a sync: frames held back with seq > `lastSent` go out, then delivery is live. Returns how
-   * many held frames were queued.
+   * many held frames were queued, and their bytes.
    */
-  endSync(lastSent: number): number {
-    let n = 0;
-    for (const h of this.#held) if (h.seq > lastSent && this.outbox.push(h.frame)) n++;
+  endSync(lastSent: number): { n: number; bytes: number } {
+    let n = 0, bytes = 0;
+    for (const h of this.#held) {
+      if (h.seq > lastSent && this.outbox.push(h.frame)) n++, bytes += h.frame.length;
+    }
     this.#held = [];
     this.#synced = Math.max(this.#synced, lastSent);
     this.delivery = "live";
-    return n;
+    return { n, bytes };
   }
 
   /**

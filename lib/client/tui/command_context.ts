@@ -3,6 +3,7 @@
  * the handlers in `commands.ts`. Handlers never touch the terminal.
  */
 import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 /** The app's video controls (video_view.ts), for the video commands. */
 export interface VideoControls {
@@ -51,7 +52,6 @@ export interface CommandSpec {
   run(ctx: CommandContext, args: string[]): Promise<void> | void;
 }
 
-export const room = (s: string) => s.replace(/^#/, "");
 export const user = (s: string) => s.replace(/^@/, "");
 
 export function ago(now: number, since: number): string {
@@ -100,7 +100,7 @@ export function needTarget(ctx: CommandContext): Target {
 }
 
 export function needRoom(ctx: CommandContext, arg?: string): string {
-  if (arg) return room(arg);
+  if (arg) return withoutHash(arg);
   const t = ctx.target;
   if (t?.kind !== "room" || !t.name) throw new Error("Not in a room: give the room name");
   return t.name;

@@ -14,7 +14,6 @@ import {
   needTarget,
   openQuery,
   presenceLine,
-  room,
   targetText,
   user,
 } from "./command_context.ts";
@@ -24,6 +23,7 @@ import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { othersWarning } from "../e2e_keys.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -67,7 +67,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Join a room you belong to and switch to it",
     permission: "user",
     run: async (ctx, [r]) => {
-      const name = room(r!);
+      const name = withoutHash(r!);
       if (ctx.backend.join) await ctx.backend.join(name);
       else if (!(await ctx.backend.rooms()).some((x) => x.name === name)) {
         throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
@@ -100,14 +100,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       if (sub === "kick") {
         if (!ctx.backend.roomKick) throw new Error("This client cannot remove room members");
         if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
-        await ctx.backend.roomKick(room(name!), members[0]!);
-        return ctx.print(`Removed ${members[0]} from #${room(name!)}`);
+        await ctx.backend.roomKick(withoutHash(name!), members[0]!);
+        return ctx.print(`Removed ${members[0]} from #${withoutHash(name!)}`);
       }
       if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
       if (!words.includes("--new")) {
         refuseTwinRoom(await ctx.backend.rooms(), ctx.backend.user, members, "add --new");
       }
-      const info = await ctx.backend.createRoom(room(name!), members);
+      const info = await ctx.backend.createRoom(withoutHash(name!), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
     },

@@ -13,6 +13,7 @@
  * `backwards` cycles back. Any other edit should call `reset()`.
  */
 import { emojiNames } from "../emoji.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 export interface CompletionSources {
   /** Nicks, most relevant first (recent speakers, then others). */
@@ -64,8 +65,8 @@ function candidates(word: string, head: string, src: CompletionSources): string[
   }
   if (kind === "video") return pick(src.videos ?? [], lw).map((v) => `${v} `);
   if (kind === "path") return (src.paths?.(word) ?? []).map((p) => (p.endsWith("/") ? p : `${p} `));
-  if (kind === "room") return pick(src.rooms, lw.replace(/^#/, "")).map((r) => `#${r} `);
-  if (word.startsWith("#")) return pick(src.rooms, lw.slice(1)).map((r) => `#${r} `);
+  if (kind === "room") return pick(src.rooms, withoutHash(lw)).map((r) => `#${r} `);
+  if (word.startsWith("#")) return pick(src.rooms, withoutHash(lw)).map((r) => `#${r} `);
   if (word.startsWith(":") && word.length >= 3 && !word.slice(1).includes(":")) {
     return emojiNames(lw.slice(1)).map((n) => `:${n}: `);
   }

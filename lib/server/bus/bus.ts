@@ -76,6 +76,8 @@ export interface Bus {
    * One handler per bus.
    */
   subscribe(fn: (from: string, e: BusEvent) => void): void;
+  /** Resolves once the bus server answers a round trip (`/healthz`); absent: always reachable (in memory). */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -103,13 +103,30 @@ export class NatsBus implements Bus {
     })();
   }
 
+  /** A round trip to NATS (a PING answered by a PONG). */
+  async ping(): Promise<void> {
+    if (this.nc.isClosed()) throw new Error("the NATS connection is closed");
+    await this.nc.flush();
+  }
+
+  /**
+   * Drains (what was published goes out), for at most DRAIN_MS: with NATS gone a drain waits for a
+   * reconnect that may never come, and a SIGTERM must still stop the node.
+   */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     this.#sub?.unsubscribe();
-    await this.nc.drain().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => timer = setTimeout(r, DRAIN_MS));
+    await Promise.race([this.nc.drain().catch(() => {}), late]);
+    clearTimeout(timer);
+    if (!this.nc.isClosed()) await this.nc.close().catch(() => {});
     await this.nc.closed();
   }
 }
+
+/** Longest a closing bus waits for NATS to take what is queued, ms. */
+const DRAIN_MS = 2000;
 
 function certOf(t: NatsBusOptions["tls"]): { cert?: string; key?: string } {
   if (!t?.cert && !t?.key) return {};

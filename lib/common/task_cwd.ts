@@ -1,0 +1,18 @@
+/**
+ * Where the relative paths a user types are taken from (issue 38 item 4). `deno task` runs a task
+ * in deno.json's folder and names the folder it was called from in INIT_CWD, so `deno task client
+ * send-file bob ./x` from elsewhere would look for ./x in the repository. The entries (client.ts,
+ * server.ts) ask this with their environment and change to the caller's folder. Pure.
+ */
+
+/**
+ * The folder to change to, or null to stay: only when INIT_CWD is set, differs from the current
+ * folder, and the program was started in its own folder (as deno task does); an INIT_CWD inherited
+ * by a program started elsewhere (an installed `parley`, a test's child) is not followed.
+ */
+export function callerFolder(initCwd: string | undefined, cwd: string, programDir: string): string | null {
+  if (!initCwd) return null;
+  const norm = (p: string) => p.replace(/[\\/]+$/, "") || p;
+  if (norm(initCwd) === norm(cwd) || norm(cwd) !== norm(programDir)) return null;
+  return initCwd;
+}
