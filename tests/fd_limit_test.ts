@@ -29,7 +29,7 @@ async function flood(port: number, n: number): Promise<Deno.Conn[]> {
   return out;
 }
 
-/** Retries `f` until it resolves within `ms` in all; the last error otherwise. */
+/** Retries `f` (each try given at most 1.5 s: a connection may wait in a backlog) until it resolves within `ms` in all; the last error otherwise. */
 async function within<T>(ms: number, f: () => Promise<T>): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown = new Error("no attempt");
@@ -38,7 +38,7 @@ async function within<T>(ms: number, f: () => Promise<T>): Promise<T> {
     try {
       return await Promise.race([
         f(),
-        new Promise<never>((_, j) => (id = setTimeout(() => j(new Error("timed out")), end - Date.now()))),
+        new Promise<never>((_, j) => (id = setTimeout(() => j(new Error("timed out")), Math.min(1500, end - Date.now())))),
       ]);
     } catch (e) {
       last = e;
