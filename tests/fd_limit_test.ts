@@ -38,7 +38,10 @@ async function within<T>(ms: number, f: () => Promise<T>): Promise<T> {
     try {
       return await Promise.race([
         f(),
-        new Promise<never>((_, j) => (id = setTimeout(() => j(new Error("timed out")), Math.min(1500, end - Date.now())))),
+        new Promise<never>((
+          _,
+          j,
+        ) => (id = setTimeout(() => j(new Error("timed out")), Math.min(1500, end - Date.now())))),
       ]);
     } catch (e) {
       last = e;
