@@ -66,6 +66,7 @@ if (import.meta.main) {
     Deno.env.get("INIT_CWD"),
     Deno.cwd(),
     fileURLToPath(new URL(".", import.meta.url)),
+    hasDenoJson(),
   );
   if (here) Deno.chdir(here);
   const code = await runCli(Deno.args, {
@@ -125,4 +126,13 @@ if (import.meta.main) {
     },
   });
   Deno.exit(code);
+}
+
+/** Whether this program's folder holds deno.json (a clone run by deno task), not a bundle's folder. */
+function hasDenoJson(): boolean {
+  try {
+    return Deno.statSync(new URL("./deno.json", import.meta.url)).isFile;
+  } catch {
+    return false;
+  }
 }

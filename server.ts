@@ -342,6 +342,7 @@ if (import.meta.main) {
     Deno.env.get("INIT_CWD"),
     Deno.cwd(),
     fileURLToPath(new URL(".", import.meta.url)),
+    hasDenoJson(),
   );
   if (here) Deno.chdir(here);
   try {
@@ -441,4 +442,13 @@ async function fitConnsToFdLimit(
     refuseMargin: fit.refuseMargin,
     ...(ffmpeg ? { maxVideoStreams: fit.maxVideoStreams } : {}),
   };
+}
+
+/** Whether this program's folder holds deno.json (a clone run by deno task), not a bundle's folder. */
+function hasDenoJson(): boolean {
+  try {
+    return Deno.statSync(new URL("./deno.json", import.meta.url)).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -7,11 +7,17 @@
 
 /**
  * The folder to change to, or null to stay: only when INIT_CWD is set, differs from the current
- * folder, and the program was started in its own folder (as deno task does); an INIT_CWD inherited
- * by a program started elsewhere (an installed `parley`, a test's child) is not followed.
+ * folder, and the program was started in its own folder (as deno task does) and that folder holds
+ * deno.json (`hasConfig`: deno task runs only there); an INIT_CWD inherited by a program started
+ * elsewhere (an installed `parley`, a test's child, a bundle run in its own folder) is not followed.
  */
-export function callerFolder(initCwd: string | undefined, cwd: string, programDir: string): string | null {
-  if (!initCwd) return null;
+export function callerFolder(
+  initCwd: string | undefined,
+  cwd: string,
+  programDir: string,
+  hasConfig = true,
+): string | null {
+  if (!initCwd || !hasConfig) return null;
   const norm = (p: string) => p.replace(/[\\/]+$/, "") || p;
   if (norm(initCwd) === norm(cwd) || norm(cwd) !== norm(programDir)) return null;
   return initCwd;
