@@ -4,9 +4,9 @@
  * when it starts, so a scripted command does not pay for loading them.
  */
 import { fileURLToPath } from "node:url";
-import { runCli } from "./lib/client/cli.ts";
-import { inPlace } from "./lib/client/progress.ts";
-import type { LaunchPrompts } from "./lib/client/launch.ts";
+import { runCli } from "./lib/client/cli/main.ts";
+import { inPlace } from "./lib/common/progress.ts";
+import type { LaunchPrompts } from "./lib/client/start/launch.ts";
 import { callerFolder } from "./lib/common/task_cwd.ts";
 
 export { VERSION } from "./lib/common/version.ts";
@@ -81,8 +81,8 @@ if (import.meta.main) {
     peerTui: async (node, dirs) => {
       try {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
-        const { PeerBackend } = await import("./lib/client/peer_backend.ts");
-        const { pathCompletions } = await import("./lib/client/file_disk.ts");
+        const { PeerBackend } = await import("./lib/client/peer/backend.ts");
+        const { pathCompletions } = await import("./lib/client/files/disk.ts");
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           commands: PEER_COMMANDS,
@@ -104,11 +104,11 @@ if (import.meta.main) {
       if (rest) yield rest;
     },
     tui: async (flags) => {
-      const { launchTui } = await import("./lib/client/launch.ts");
+      const { launchTui } = await import("./lib/client/start/launch.ts");
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
-      const { playDecoder } = await import("./lib/client/cli_video.ts");
+      const { playDecoder } = await import("./lib/client/cli/video.ts");
       const { findFfmpeg } = await import("./lib/media/mod.ts");
-      const { pathCompletions } = await import("./lib/client/file_disk.ts");
+      const { pathCompletions } = await import("./lib/client/files/disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
       return await launchTui(flags, env, prompts, async (backend) => {
         const r = Deno.env.get("PARLEY_RENDERER");

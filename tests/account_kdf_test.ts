@@ -5,9 +5,9 @@
  * before any hashing; an account and client folder from before are upgraded at the next login.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { E2eCodec } from "../lib/client/e2e_codec.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
 import { accountSecrets, checkAccountKdf, KDF_CEILING } from "../lib/crypto/account_kdf.ts";
 import { deriveAtRestKey, sealRecord } from "../lib/crypto/at_rest.ts";
 import type { Hasher } from "../lib/server/accounts.ts";

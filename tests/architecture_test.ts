@@ -95,14 +95,14 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/data_dir.ts",
       "lib/server/file_store.ts",
       "lib/server/backup.ts",
-      "lib/client/files.ts",
-      "lib/client/file_disk.ts",
+      "lib/client/files/transfers.ts",
+      "lib/client/files/disk.ts",
       "lib/server/store/sqlite_base.ts",
-      "lib/client/local_store.ts",
-      "lib/client/crypto_store.ts",
-      "lib/client/peer_store.ts",
-      "lib/client/trust.ts",
-      "lib/client/home_dir.ts",
+      "lib/client/session/local_store.ts",
+      "lib/client/session/crypto_store.ts",
+      "lib/client/peer/store.ts",
+      "lib/client/session/trust.ts",
+      "lib/client/session/home_dir.ts",
       "lib/media/library.ts",
       "lib/media/ffmpeg.ts",
     ],
@@ -162,6 +162,88 @@ export function violation(e: Edge): string | null {
   return null;
 }
 
+/**
+ * The client's floors (issue 35): a folder imports only from folders on lower floors, never from a
+ * sibling on its own floor (files and video; cli and tui). The door (lib/client/backend.ts, the
+ * contract every surface speaks) and term/ (terminal input decoding) sit at the bottom.
+ */
+export const CLIENT_FLOORS: Record<string, number> = {
+  door: 0,
+  term: 1,
+  session: 2,
+  e2e: 3,
+  core: 4,
+  files: 5,
+  video: 5,
+  start: 6,
+  peer: 7,
+  cli: 8,
+  tui: 8,
+};
+
+/**
+ * Arrows that still run the wrong way, each to be removed by the redesign; an arrow that is gone
+ * must leave this list too (the test fails on a stale entry), so the list only shrinks.
+ */
+export const CLIENT_FLOOR_DEBT: string[] = [
+  "lib/client/e2e/codec.ts → lib/client/core/chat_client.ts",
+  "lib/client/e2e/codec.ts → lib/client/core/typing.ts",
+  "lib/client/e2e/codec.ts → lib/client/files/offer.ts",
+  "lib/client/e2e/codec.ts → lib/client/files/control.ts",
+  "lib/client/e2e/codec.ts → lib/client/video/stream_key.ts",
+  "lib/client/core/chat_client.ts → lib/client/video/client_video.ts",
+];
+
+const clientFolder = (p: string): string | null => {
+  const s = p.split("/");
+  if (s[0] !== "lib" || s[1] !== "client") return null;
+  return s.length === 3 ? "door" : s[2]!;
+};
+
+/** Why an edge between two client folders breaks the floors, or null. */
+export function clientFloorViolation(e: Edge): string | null {
+  if (/(_test|_testing)\.ts$/.test(e.from)) return null;
+  const a = clientFolder(e.from), b = clientFolder(e.to);
+  if (a === null || b === null || a === b) return null;
+  const fa = CLIENT_FLOORS[a], fb = CLIENT_FLOORS[b];
+  if (fa === undefined) return `lib/client/${a}/ has no floor in CLIENT_FLOORS`;
+  if (fb === undefined) return `lib/client/${b}/ has no floor in CLIENT_FLOORS`;
+  if (fb > fa) return `client/${a} (floor ${fa}) imports client/${b} (floor ${fb}) above it`;
+  if (fb === fa) return `client/${a} and client/${b} are siblings on floor ${fa} and never import each other`;
+  return null;
+}
+
+Deno.test("architecture: the client's folders import only downward (issue 35 floors)", async () => {
+  const edges = await importGraph();
+  const bad = [...new Set(edges.filter((e) => clientFloorViolation(e)).map((e) => `${e.from} → ${e.to}`))];
+  assert.deepEqual(bad.filter((x) => !CLIENT_FLOOR_DEBT.includes(x)), [], "new arrows against the floors");
+  assert.deepEqual(
+    CLIENT_FLOOR_DEBT.filter((x) => !bad.includes(x)),
+    [],
+    "arrows gone: remove them from the debt list",
+  );
+  // Every client folder has a floor.
+  for await (const d of Deno.readDir(join(ROOT, "lib/client"))) {
+    if (d.isDirectory && d.name !== "testdata") assert.ok(d.name in CLIENT_FLOORS, `${d.name} has no floor`);
+  }
+});
+
+Deno.test("architecture: clientFloorViolation() refuses upward and sibling arrows", () => {
+  const cases: [string, string, boolean][] = [
+    ["lib/client/e2e/codec.ts", "lib/client/files/offer.ts", true],
+    ["lib/client/session/connection.ts", "lib/client/core/chat_client.ts", true],
+    ["lib/client/video/player.ts", "lib/client/files/disk.ts", true],
+    ["lib/client/cli/main.ts", "lib/client/tui/app.ts", true],
+    ["lib/client/files/transfers.ts", "lib/client/core/chat_client.ts", false],
+    ["lib/client/tui/app.ts", "lib/client/backend.ts", false],
+    ["lib/client/backend.ts", "lib/client/core/chat_client.ts", true],
+    ["lib/client/e2e/codec_test.ts", "lib/client/files/offer.ts", false],
+  ];
+  for (const [from, to, bad] of cases) {
+    assert.equal(clientFloorViolation({ from, to, spec: to }) !== null, bad, `${from} → ${to}`);
+  }
+});
+
 Deno.test("architecture: no import crosses a forbidden edge (ARCHITECTURE.md dependency direction)", async () => {
   const edges = await importGraph();
   assert.ok(edges.length > 50, `only ${edges.length} edges found: is the regex broken?`);
@@ -184,8 +266,8 @@ Deno.test("architecture: violation() catches each forbidden kind of edge", () =>
     ["lib/client/tui/app.ts", "lib/net/tls.ts", true],
     ["lib/client/tui/app.ts", "lib/protocol/frame.ts", true],
     ["lib/client/tui/app.ts", "lib/client/backend.ts", false],
-    ["lib/client/chat_client.ts", "lib/crypto/dm.ts", false],
-    ["lib/client/chat_client.ts", "lib/server/hub.ts", true],
+    ["lib/client/core/chat_client.ts", "lib/crypto/dm.ts", false],
+    ["lib/client/core/chat_client.ts", "lib/server/hub.ts", true],
     ["lib/server/core.ts", "lib/client/backend.ts", true],
     ["lib/common/bytes.ts", "tests/helpers.ts", true],
     ["lib/common/bytes_test.ts", "tests/helpers.ts", true],
@@ -197,7 +279,7 @@ Deno.test("architecture: violation() catches each forbidden kind of edge", () =>
     ["lib/net/tls.ts", "lib/crypto/peer_handshake.ts", true],
     ["lib/net/peer_net.ts", "lib/server/rate.ts", true],
     ["lib/net/cert.ts", "lib/server/hub.ts", true],
-    ["lib/net/cert.ts", "lib/client/trust.ts", true],
+    ["lib/net/cert.ts", "lib/client/session/trust.ts", true],
   ];
   for (const [from, to, bad] of cases) {
     assert.equal(violation({ from, to, spec: to }) !== null, bad, `${from} → ${to}`);
@@ -219,10 +301,10 @@ Deno.test("architecture: rules 2 and 6 and lib→tests hold in every lib/ source
 Deno.test("architecture: sourceViolations() catches each kind (mutations of real files)", () => {
   const cases: [string, string, RegExp | null][] = [
     ["lib/server/hub.ts", "const c = await Deno.connect({ port: 1 });", /touch sockets/],
-    ["lib/client/chat_client.ts", 'import * as net from "node:net";', /touch sockets/],
+    ["lib/client/core/chat_client.ts", 'import * as net from "node:net";', /touch sockets/],
     ["lib/client/tui/app.ts", "Deno.stdout.writeSync(x);", /touch the terminal/],
     ["lib/server/server.ts", 'new Deno.Command("sh");', /touch processes/],
-    ["lib/client/session_setup.ts", "await Deno.readTextFile(p);", /touch the file system/],
+    ["lib/client/start/session_setup.ts", "await Deno.readTextFile(p);", /touch the file system/],
     ["lib/server/core.ts", "Deno.writeFileSync(p, b);", /touch the file system/],
     ["lib/crypto/keystore.ts", 'import { readFileSync } from "node:fs";', /touch the file system/],
     ["lib/client/video/client_video.ts", 'Deno.env.get("PARLEY_FFMPEG")', /rule 6/],
@@ -279,7 +361,7 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
   {
     rule: "converting emoji in outgoing text",
     re: /from\s+["']node-emoji["']/,
-    files: ["lib/client/emoji.ts"],
+    files: ["lib/client/core/emoji.ts"],
   },
   {
     rule: "parsing HOST:PORT ([v6]:port)",
@@ -308,16 +390,16 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
   // Mutations: the copies this test replaced.
   const copies: [string, string][] = [
     ["lib/server/handlers_account.ts", 'm.user.normalize("NFKC").toLowerCase()'],
-    ["lib/client/cli.ts", "s.replace(/[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e]/g, f)"],
+    ["lib/client/cli/main.ts", "s.replace(/[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e]/g, f)"],
     ["lib/common/logger.ts", "const CONTROL = /[\\x00-\\x1f\\x7f-\\x9f]/g;"],
     ["lib/client/video/client_video.ts", 'env("PARLEY_FFMPEG")'],
     ["lib/server/accounts.ts", 'crypto.subtle.digest("SHA-256", utf8.encode(s))'],
     ["lib/server/handlers_account.ts", 's.addr.slice(0, s.addr.lastIndexOf(":"))'],
-    ["lib/client/cli.ts", "const t = Date.parse(s);"],
+    ["lib/client/cli/main.ts", "const t = Date.parse(s);"],
     ["tools/compile.ts", 'await crypto.subtle.digest("SHA-256", bytes)'],
     ["tests/bench/chat_load.ts", 'crypto.subtle.digest("SHA-256", utf8.encode(s))'],
-    ["lib/client/launch.ts", "const m = s.match(/^(?:\\[([^\\]]+)\\]|([^:]+)):(\\d{1,5})$/);"],
-    ["lib/client/cli.ts", 'import * as nodeEmoji from "node-emoji";'],
+    ["lib/client/start/launch.ts", "const m = s.match(/^(?:\\[([^\\]]+)\\]|([^:]+)):(\\d{1,5})$/);"],
+    ["lib/client/cli/main.ts", 'import * as nodeEmoji from "node-emoji";'],
   ];
   for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
 });

@@ -1,6 +1,6 @@
 /** The ChatBackend conformance suite against the real thing: LiveBackend over ChatClient on an in-process server. */
 import { backendConformance } from "../lib/client/backend_conformance.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { startTestServer } from "./helpers.ts";
 
 backendConformance("LiveBackend on a real server", async () => {

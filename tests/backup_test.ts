@@ -6,8 +6,8 @@
  * refuses a backup whose certificate is not its key's.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
 import { dbPathIn } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { runProgram, spawnServerProcess, testKdf } from "./helpers.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ChatMessage } from "../lib/client/backend.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import {
   clusterSkip,
   startNats,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { connect } from "nats";
 import type { BackendEvent } from "../lib/client/backend.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import { clusterSkip } from "./cluster_harness.ts";
 import { eventually, type TestServer } from "./helpers.ts";

@@ -3,8 +3,8 @@
  * PostgreSQL (and NATS bus), the test certificate on every node so one pin holds, stopped by PID;
  * `login` logs a ChatClient into a node with the cheap test KDF.
  */
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
 import { newClusterKeyText } from "../lib/server/bus/seal.ts";
 import { PROGRAM_PERMS, rootFile, testCert, testKdf } from "./helpers.ts";
 

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
 import { systemClock } from "../lib/common/clock.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";

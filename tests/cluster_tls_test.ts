@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { connect, nkeys } from "nats";
 import type { ChatMessage } from "../lib/client/backend.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { BusEvent } from "../lib/server/bus/bus.ts";
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Command } from "commander";
-import { cliProgram } from "../lib/client/cli.ts";
+import { cliProgram } from "../lib/client/cli/main.ts";
 import { COMMANDS } from "../lib/client/tui/commands.ts";
 import { helpLines } from "../lib/client/tui/parse.ts";
 import { CONSOLE_COMMANDS } from "../lib/server/console.ts";

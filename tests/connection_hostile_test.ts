@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as tls from "node:tls";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import { encodeFrame, FrameDecoder } from "../lib/protocol/frame.ts";
-import { Connection } from "../lib/client/connection.ts";
+import { Connection } from "../lib/client/session/connection.ts";
 import { BackendError } from "../lib/client/backend.ts";
 
 Deno.test("connection: malformed header fields from the server are refused, the connection lives on", async () => {

@@ -6,9 +6,9 @@
  * stable code, and an approval from an active device still adds a device (under a new id).
  */
 import assert from "node:assert/strict";
-import type { ChatClient } from "../lib/client/chat_client.ts";
-import type { E2eCodec } from "../lib/client/e2e_codec.ts";
-import { deviceKeyOf } from "../lib/client/e2e_keys.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
+import type { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { deviceKeyOf } from "../lib/client/e2e/keys.ts";
 import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { type IdentityKeyPair, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";

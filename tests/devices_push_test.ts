@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
-import type { ChatClient } from "../lib/client/chat_client.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { eventually } from "./helpers.ts";
 import { stopEnginesTest, topologyTest } from "./topology.ts";

@@ -4,11 +4,11 @@
  * exits 0; a changed server certificate is refused naming both fingerprints.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
-import { E2eCodec } from "../lib/client/e2e_codec.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
-import { serverKey } from "../lib/client/trust.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
+import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
+import { serverKey } from "../lib/client/session/trust.ts";
 import { runProgram, testArgon, testKdf } from "./helpers.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { test } from "./deadline.ts";

@@ -6,8 +6,8 @@
  * signature) are rejected by the receiver with its state unchanged.
  */
 import assert from "node:assert/strict";
-import { serverKey } from "../lib/client/trust.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
+import { serverKey } from "../lib/client/session/trust.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { ensureDeviceKeys } from "../lib/crypto/keystore.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
@@ -282,7 +282,7 @@ Deno.test("E2E: the client folder holds no message text in clear (history and ou
     assert.ok(bytes.includes("legacy-mid"), "metadata (ids) are in the file, so text would be seen");
     assert.ok(!bytes.includes(secret), "message text is sealed at rest");
     if (Deno.build.os !== "windows") {
-      const { ensureHome } = await import("../lib/client/home_dir.ts");
+      const { ensureHome } = await import("../lib/client/session/home_dir.ts");
       await ensureHome(home);
       assert.equal((await Deno.stat(home)).mode! & 0o777, 0o700);
     }

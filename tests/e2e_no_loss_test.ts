@@ -6,13 +6,13 @@
  * down; live role and status; reconnect after a ban.
  */
 import assert from "node:assert/strict";
-import { LocalStore } from "../lib/client/local_store.ts";
-import { serverKey } from "../lib/client/trust.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
+import { serverKey } from "../lib/client/session/trust.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { spawnServerProcess, testArgon, testKdf } from "./helpers.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
-import { E2eCodec } from "../lib/client/e2e_codec.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
+import { E2eCodec } from "../lib/client/e2e/codec.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 

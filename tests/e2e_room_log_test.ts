@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { randomId } from "../lib/common/random.ts";
-import { encodePayload } from "../lib/client/e2e_keys.ts";
+import { encodePayload } from "../lib/client/e2e/keys.ts";
 import type { PrekeyBundle } from "../lib/crypto/prekeys.ts";
 import { loadIdentity } from "../lib/crypto/keystore.ts";
 import { signEntry } from "../lib/crypto/membership_log.ts";

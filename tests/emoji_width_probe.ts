@@ -3,7 +3,7 @@
  * full-screen client draws it (its `graphemes`), asks the terminal where the cursor went (CSI 6n)
  * and writes `[{ e, assumed, advance }]` as JSON to the file named by its argument.
  */
-import { allEmoji } from "../lib/client/emoji_testing.ts";
+import { allEmoji } from "../lib/client/core/emoji_testing.ts";
 import { graphemes, textWidth } from "../lib/client/tui/width.ts";
 
 const enc = new TextEncoder(), dec = new TextDecoder();

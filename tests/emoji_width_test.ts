@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import xt from "@xterm/headless";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
-import { allEmoji } from "../lib/client/emoji_testing.ts";
+import { allEmoji } from "../lib/client/core/emoji_testing.ts";
 import { graphemes, textWidth } from "../lib/client/tui/width.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { skipWithoutTmux } from "./tmux.ts";

@@ -17,11 +17,11 @@ import {
   openFileHeader,
 } from "../lib/crypto/age_stream.ts";
 import { DecryptError } from "../lib/crypto/primitives.ts";
-import { FileTransfers } from "../lib/client/files.ts";
-import { cipherPieces } from "../lib/client/file_cipher.ts";
-import { PartWriter } from "../lib/client/file_disk.ts";
-import { DIRECT_BATCH } from "../lib/client/file_direct.ts";
-import { cipherSize, RELAY_BATCH } from "../lib/client/file_offer.ts";
+import { FileTransfers } from "../lib/client/files/transfers.ts";
+import { cipherPieces } from "../lib/client/files/cipher.ts";
+import { PartWriter } from "../lib/client/files/disk.ts";
+import { DIRECT_BATCH } from "../lib/client/files/direct.ts";
+import { cipherSize, RELAY_BATCH } from "../lib/client/files/offer.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const AGE = "/usr/bin/age";

@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { sha256Hex, toBase64 } from "../lib/common/bytes.ts";
-import { FileTransfers } from "../lib/client/files.ts";
-import { runCli } from "../lib/client/cli.ts";
+import { FileTransfers } from "../lib/client/files/transfers.ts";
+import { runCli } from "../lib/client/cli/main.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { sanitize } from "../lib/common/sanitize.ts";
 import { VERSION } from "../lib/common/version.ts";
-import { OUT_KEY, type OutRecord } from "../lib/client/file_offer.ts";
+import { OUT_KEY, type OutRecord } from "../lib/client/files/offer.ts";
 import {
   eventually,
   PROGRAM_PERMS,

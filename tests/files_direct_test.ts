@@ -11,8 +11,8 @@ import { sha256Hex } from "../lib/common/bytes.ts";
 import { CHUNK_SIZE } from "../lib/crypto/age_stream.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { publicIdentity } from "../lib/crypto/identity.ts";
-import { FileTransfers } from "../lib/client/files.ts";
-import type { InRecord } from "../lib/client/file_offer.ts";
+import { FileTransfers } from "../lib/client/files/transfers.ts";
+import type { InRecord } from "../lib/client/files/offer.ts";
 import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
 
 function bytes(n: number, seed = 1): Uint8Array {

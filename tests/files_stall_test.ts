@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CHUNK_SIZE } from "../lib/crypto/age_stream.ts";
-import { FileTransfers, type TransferProgress } from "../lib/client/files.ts";
+import { FileTransfers, type TransferProgress } from "../lib/client/files/transfers.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const STALL = 600;

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
-import { type FileOps, FileTransfers } from "../lib/client/files.ts";
-import { exists } from "../lib/client/file_disk.ts";
+import { type FileOps, FileTransfers } from "../lib/client/files/transfers.ts";
+import { exists } from "../lib/client/files/disk.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 

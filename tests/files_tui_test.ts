@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
-import { FileDesk } from "../lib/client/file_desk.ts";
-import { FileTransfers } from "../lib/client/files.ts";
+import { FileDesk } from "../lib/client/files/desk.ts";
+import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { harness } from "../lib/client/tui/testing.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 

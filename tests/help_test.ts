@@ -4,13 +4,13 @@
  * server.ts `--help` and `--version`; one version everywhere (lib/common/version.ts, deno.json).
  */
 import assert from "node:assert/strict";
-import { runCli } from "../lib/client/cli.ts";
+import { runCli } from "../lib/client/cli/main.ts";
 import { VERSION } from "../lib/common/version.ts";
 import { runProgram, spawnServerProcess } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
-/** The scripted commands of the fixed contract (lib/client/cli.ts, lib/client/cli_video.ts). */
+/** The scripted commands of the fixed contract (lib/client/cli/main.ts, lib/client/cli/video.ts). */
 const COMMANDS = [
   ["register"],
   ["login"],

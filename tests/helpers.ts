@@ -14,13 +14,13 @@ import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import type { Store } from "../lib/server/store/store.ts";
 import type { Bus } from "../lib/server/bus/bus.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
-import { Connection } from "../lib/client/connection.ts";
-import { E2eCodec } from "../lib/client/e2e_codec.ts";
-import type { KdfPolicy } from "../lib/client/account_login.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
-import { serverKey } from "../lib/client/trust.ts";
+import { Connection } from "../lib/client/session/connection.ts";
+import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import type { KdfPolicy } from "../lib/client/session/account_login.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
+import { serverKey } from "../lib/client/session/trust.ts";
 import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 
 /** Light argon2id parameters for test keystores (the real client uses OWASP's). */

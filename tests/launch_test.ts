@@ -1,11 +1,11 @@
 /**
- * The steps before full screen (lib/client/launch.ts) against a real server: first contact asks
+ * The steps before full screen (lib/client/start/launch.ts) against a real server: first contact asks
  * about the fingerprint, login-or-register is a choice, the password prompt is retried after a
  * clear error, and a blocked account names the time.
  */
 import assert from "node:assert/strict";
 import { BackendError } from "../lib/client/backend.ts";
-import { launchTui } from "../lib/client/launch.ts";
+import { launchTui } from "../lib/client/start/launch.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { startTestServer } from "./helpers.ts";
 
@@ -149,7 +149,7 @@ Deno.test("launchTui() on a server that registers by invitation asks for the cod
 });
 
 Deno.test("register at a terminal (connectAndLogin) asks twice and checks the length before the certificate (issue 14)", async () => {
-  const { connectAndLogin } = await import("../lib/client/session_setup.ts");
+  const { connectAndLogin } = await import("../lib/client/start/session_setup.ts");
   const t = await startTestServer();
   const home = await Deno.makeTempDir();
   const env = { get: (_: string) => undefined };

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 async function login(t: TestServer, user: string): Promise<ChatClient> {

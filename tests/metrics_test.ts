@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import parsePrometheus from "parse-prometheus-text-format";
 import { Metrics } from "../lib/server/metrics.ts";
 import { parseListenAddress, serveMetricsHttp } from "../lib/net/http_metrics.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { Connection } from "../lib/client/connection.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
 import { eventually, rootFile, startTestServer, testKdf } from "./helpers.ts";
 
 interface Family {

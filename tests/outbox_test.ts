@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { BackendError, type BackendEvent } from "../lib/client/backend.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 const CAP = 64 * 1024;

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
-import { changePassword } from "../lib/client/account_passwd.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
-import { SqliteCryptoStore } from "../lib/client/crypto_store.ts";
-import { serverKey } from "../lib/client/trust.ts";
+import { changePassword } from "../lib/client/start/account_passwd.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
+import { SqliteCryptoStore } from "../lib/client/session/crypto_store.ts";
+import { serverKey } from "../lib/client/session/trust.ts";
 import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { eventually, startTestServer, testArgon, testKdf } from "./helpers.ts";
 

@@ -7,7 +7,7 @@
  * against MAX_FILES_PER_USER. Each refusal has its own stable code.
  */
 import assert from "node:assert/strict";
-import type { Connection } from "../lib/client/connection.ts";
+import type { Connection } from "../lib/client/session/connection.ts";
 import { systemClock } from "../lib/common/clock.ts";
 import { FileStore, MAX_FILES_PER_USER } from "../lib/server/file_store.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
@@ -176,7 +176,7 @@ Deno.test("freeBytes reads the disk's free space (with --allow-sys); a missing f
 });
 
 Deno.test("scripted: parley admin invite, parley register --invite CODE; a locked login exits 1 with the time", async () => {
-  const { runCli } = await import("../lib/client/cli.ts");
+  const { runCli } = await import("../lib/client/cli/main.ts");
   const t = await startTestServer({ registration: "invite", maxAttempts: 1, lockoutSeconds: 600 });
   const home = await Deno.makeTempDir({ prefix: "parley-cli-" });
   const cli = async (user: string, password: string, ...args: string[]) => {

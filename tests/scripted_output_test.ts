@@ -4,12 +4,12 @@
  * stream names and kick reasons holding them. Runs `runCli` in-process against a real server.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../lib/client/cli.ts";
+import { runCli } from "../lib/client/cli/main.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 import { VERSION } from "../lib/common/version.ts";
 import { eventually, startTestServer, type TestServer } from "./helpers.ts";
-import type { VideoCliIo } from "../lib/client/cli_video.ts";
+import type { VideoCliIo } from "../lib/client/cli/video.ts";
 import type { TerminalIo } from "../lib/client/video/terminal.ts";
 
 // ESC sequences (clear screen, title, OSC 52 clipboard write), C1 CSI, bidi override and isolate,

@@ -1,8 +1,8 @@
 /** `--server a:9797,b:9797` (issue 16): the client tries the nodes in order and moves on when one is down. */
 import assert from "node:assert/strict";
-import { connectAndLogin, openPinned, resolveTarget, storePath } from "../lib/client/session_setup.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
-import { LocalStore } from "../lib/client/local_store.ts";
+import { connectAndLogin, openPinned, resolveTarget, storePath } from "../lib/client/start/session_setup.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { clusterSkip, freePort } from "./cluster_harness.ts";
 import { eventually, startTestServer } from "./helpers.ts";

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
-import { deviceAuth } from "../lib/client/e2e_keys.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
+import { deviceAuth } from "../lib/client/e2e/keys.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const toBob: Target = { kind: "user", name: "bob" };

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
-import { ChatClient } from "../lib/client/chat_client.ts";
-import { runCli } from "../lib/client/cli.ts";
-import { LiveBackend } from "../lib/client/live_backend.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { runCli } from "../lib/client/cli/main.ts";
+import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { VERSION } from "../lib/common/version.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { rootFile, startTestServer, testKdf, type TestServer } from "./helpers.ts";

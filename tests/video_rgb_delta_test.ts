@@ -8,7 +8,7 @@ import { ManualClock } from "../lib/common/clock.ts";
 import type { Frame, VideoInfo, VideoStream } from "../lib/media/mod.ts";
 import { Viewer, type ViewerSink, WHOLE_EVERY } from "../lib/server/video/viewer.ts";
 import { Playback, type VideoFrame } from "../lib/client/video/video_client.ts";
-import type { Connection } from "../lib/client/connection.ts";
+import type { Connection } from "../lib/client/session/connection.ts";
 
 const VIDEO: VideoInfo = { name: "v", duration: 10, fps: 24, width: 426, height: 240, renditions: ["240p"] };
 const [W, H] = [40, 24];

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { concatBytes, toBase64 } from "../lib/common/bytes.ts";
-import type { Connection } from "../lib/client/connection.ts";
+import type { Connection } from "../lib/client/session/connection.ts";
 import { PeerStreams } from "../lib/client/video/peer_stream.ts";
 import type { StreamKeyChannel } from "../lib/client/video/stream_key.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";

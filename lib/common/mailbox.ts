@@ -1,6 +1,6 @@
 /**
  * `Mailbox<T>`: values that arrive by (sender, id) — a stream key (a file transfer's direct-path
- * candidate goes through the folder's keystore instead: client/file_control.ts) — kept until
+ * candidate goes through the folder's keystore instead: client/files/control.ts) — kept until
  * taken, with one waiter per (sender, id) for a value not arrived yet. At most `keep` unclaimed
  * values are kept (the oldest go first); a waiter that times out rejects with the error `late`
  * makes. Pure: timers only.

@@ -14,7 +14,7 @@
  *     connects; the server only carries the end-to-end candidate), and `relayed` uses `--relay` on
  *     both ends.
  */
-import { hashFile } from "../../lib/client/file_disk.ts";
+import { hashFile } from "../../lib/client/files/disk.ts";
 import { PROGRAM_PERMS, rootFile } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, phase, type Row, rssKb } from "./proc.ts";

@@ -7,7 +7,7 @@
  * (1280×720 JPEGs). Prints nothing.
  */
 import { VideoClient } from "../../lib/client/video/video_client.ts";
-import { Connection } from "../../lib/client/connection.ts";
+import { Connection } from "../../lib/client/session/connection.ts";
 import { testFfmpeg, videoDataDir, VIDEOS_DIR } from "../helpers.ts";
 import { seed, type Srv, startServer, stopServer, tokenOf } from "./bench_server.ts";
 

@@ -12,7 +12,7 @@
  */
 import type { TuiApp } from "./app.ts";
 import { argKind, findCommand } from "./parse.ts";
-import type { KeyEvent } from "./keys.ts";
+import type { KeyEvent } from "../term/keys.ts";
 import { layout } from "./layout.ts";
 import { paneMeasure } from "./render_messages.ts";
 import { sanitizeName, stripControls } from "../../common/sanitize.ts";

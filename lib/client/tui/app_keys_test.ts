@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-control-regex
 import assert from "node:assert/strict";
-import { pathCompletions } from "../file_disk.ts";
+import { pathCompletions } from "../files/disk.ts";
 import { demoWorld, harness, type HarnessOptions } from "./testing.ts";
 
 const general = { kind: "room" as const, name: "general" };

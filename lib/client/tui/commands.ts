@@ -20,9 +20,9 @@ import {
 import { sanitize } from "../../common/sanitize.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
-import { refuseTwinRoom } from "../room_twin.ts";
+import { refuseTwinRoom } from "../core/room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
-import { othersWarning } from "../e2e_keys.ts";
+import { othersWarning } from "../e2e/keys.ts";
 import { withoutHash } from "../../protocol/names.ts";
 
 export type { CommandContext, CommandSpec };

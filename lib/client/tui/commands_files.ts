@@ -9,7 +9,7 @@ import type { FileControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
-import { sizeText } from "../progress.ts";
+import { sizeText } from "../../common/progress.ts";
 
 function files(ctx: CommandContext): FileControls {
   if (!ctx.backend.files) throw new Error("This client cannot send files (it needs end-to-end keys)");

@@ -12,7 +12,7 @@
  * again right after a completion (text and cursor unchanged) cycles to the next candidate;
  * `backwards` cycles back. Any other edit should call `reset()`.
  */
-import { emojiNames } from "../emoji.ts";
+import { emojiNames } from "../core/emoji.ts";
 import { withoutHash } from "../../protocol/names.ts";
 
 export interface CompletionSources {

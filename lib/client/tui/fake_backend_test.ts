@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { backendConformance, optionalMembers } from "../backend_conformance.ts";
-import { LiveBackend } from "../live_backend.ts";
+import { LiveBackend } from "../core/live_backend.ts";
 import type { ChatBackend } from "../backend.ts";
 import { FakeBackend } from "./fake_backend.ts";
 

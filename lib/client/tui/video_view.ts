@@ -15,7 +15,7 @@ import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import { applyVideoAction, videoActions } from "../video/video_keys.ts";
 import type { TuiApp } from "./app.ts";
-import type { KeyEvent } from "./keys.ts";
+import type { KeyEvent } from "../term/keys.ts";
 import { layout, type Rect } from "./layout.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";

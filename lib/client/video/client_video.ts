@@ -14,7 +14,7 @@ import {
   type VideoHandle,
   type VideoListing,
 } from "../backend.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 import { type IncomingStream, PeerStreams, type StreamOffer } from "./peer_stream.ts";
 import { streamKeysOf } from "./stream_key.ts";
 import { VideoClient } from "./video_client.ts";

@@ -11,7 +11,7 @@
 import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
 import { LatestSlot } from "../../media/mod.ts";
 import type { StreamOfferInfo } from "../backend.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
 export interface StreamOffer extends StreamOfferInfo {

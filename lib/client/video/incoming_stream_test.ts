@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encryptFile } from "../../crypto/file_aead.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 import { frameCtx, IncomingStream } from "./incoming_stream.ts";
 
 const offer = { sid: "s1", from: "alice", name: "clip.mp4", width: 16, height: 16 } as const;

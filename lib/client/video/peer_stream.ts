@@ -17,7 +17,7 @@ import { probe, type Rendition, VideoStream } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 import { frameCtx, IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { PeerStreams } from "./peer_stream.ts";
 

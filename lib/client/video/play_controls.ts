@@ -12,7 +12,7 @@
  * terminal access goes through `TerminalIo` (terminal.ts).
  */
 import type { PaneGeometry } from "../../media/mod.ts";
-import { KeyDecoder } from "../tui/keys.ts";
+import { KeyDecoder } from "../term/keys.ts";
 import type { TerminalIo } from "./terminal.ts";
 import { applyVideoAction, videoActions, type VideoControls } from "./video_keys.ts";
 

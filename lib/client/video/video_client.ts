@@ -13,7 +13,7 @@ import { applyRgbDelta, LatestSlot, type Rendition } from "../../media/mod.ts";
 import { isLocalAddress } from "../../net/local_address.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
-import type { Connection } from "../connection.ts";
+import type { Connection } from "../session/connection.ts";
 
 /** A video in the server's library (the backend's `VideoListing`). */
 export type VideoEntry = VideoListing;

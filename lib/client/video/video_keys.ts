@@ -5,7 +5,7 @@
  * faster than one read) counts only when every character is a video key, so words typed into an
  * editor are never taken for keys. `applyVideoAction` carries one out on a player.
  */
-import type { KeyEvent } from "../tui/keys.ts";
+import type { KeyEvent } from "../term/keys.ts";
 
 /** How far ← and → seek. */
 export const SEEK_MS = 5000;

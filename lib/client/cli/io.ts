@@ -1,0 +1,58 @@
+/**
+ * What the scripted commands share (a leaf of cli/): the I/O the entry hands in (`CliIo`), the
+ * wrapper that connects and logs in around a subcommand (`WithClient`), and the one-line forms of a
+ * target and a message that every command prints.
+ */
+import type { ChatMessage, Target } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { ClientEnv, ConnectFlags, Prompts } from "../start/session_setup.ts";
+import type { SqliteCryptoStore } from "../session/crypto_store.ts";
+import type { PeerNode } from "../peer/node.ts";
+import { sanitizeLines } from "../../common/sanitize.ts";
+import { isoSeconds } from "../../common/parse_time.ts";
+
+/** Wraps a subcommand body: connect and log in with the command's flags, run, always close. */
+export type WithClient = (
+  fn: (c: ChatClient, o: Record<string, unknown>, args: string[]) => Promise<void> | void,
+  register?: boolean,
+  /** Runs on the folder's keystore before its keys are published (device add, keys reset). */
+  prepare?: (
+    cs: SqliteCryptoStore,
+    c: ChatClient,
+    o: Record<string, unknown>,
+    args: string[],
+  ) => Promise<void>,
+) => (...a: unknown[]) => Promise<void>;
+
+export interface CliIo {
+  env: ClientEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  prompts: Prompts;
+  /** Runs the full-screen client (no subcommand). */
+  tui?: (flags: ConnectFlags) => Promise<number>;
+  version: string;
+  /** The clock (tests inject one); default the system's. */
+  now?: () => number;
+  /** Set when standard error is a terminal: its width (the link code's QR is drawn there if it fits). */
+  errTerminal?: { columns: number };
+  /**
+   * With errTerminal: redraws one status line of standard error in place (progress); `end` keeps it
+   * and moves on to a new line. Absent: status lines go to `err`, one a line.
+   */
+  errStatus?: (line: string, end: boolean) => void;
+  /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
+  scriptLines?: (src: string) => AsyncIterable<string>;
+  /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
+  /** `outbox`: the folder `/ls` lists */
+  peerTui?: (node: PeerNode, dirs: { outbox: string }) => Promise<number>;
+}
+
+export function formatTarget(t: Target): string {
+  return t.kind === "broadcast" ? "*" : t.kind === "room" ? `#${t.name}` : String(t.name);
+}
+
+/** One line per message: time, sender, target, text (control characters shown escaped). */
+export function formatMessage(m: ChatMessage): string {
+  return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
+}

@@ -1,0 +1,149 @@
+/**
+ * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
+ * lib/client/cli/main.ts): `room create|invite|leave|kick|list` (create refuses a second room for the same
+ * people without `--new`, see core/room_twin.ts), `fingerprint`, `verify`, `trust`,
+ * `admin kick|kicked|invite|grant|revoke`.
+ */
+import { safeJson } from "../../common/sanitize.ts";
+import type { Command } from "commander";
+import { BackendError } from "../backend.ts";
+import type { CliIo, WithClient } from "./io.ts";
+import { refuseTwinRoom } from "../core/room_twin.ts";
+import { othersWarning } from "../e2e/keys.ts";
+import { withoutHash } from "../../protocol/names.ts";
+import { isoSeconds } from "../../common/parse_time.ts";
+
+export function registerManageCommands(program: Command, io: CliIo, withClient: WithClient): void {
+  const room = program.command("room").description("rooms: create, invite, leave, list")
+    .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
+  room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
+    .option("--new", "create it even when a room with exactly these members exists")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave\n  parley room create standup bob carol --new",
+    )
+    .action(withClient(async (c, o, a) => {
+      if (!o.new) refuseTwinRoom(await c.rooms(), c.user, a.slice(1), "add --new");
+      const r = await c.createRoom(withoutHash(a[0]!), a.slice(1));
+      io.out(`Created #${r.name} with ${r.members.join(", ")}`);
+    }));
+  room.command("invite").argument("<name>").argument("<user>").description(
+    "add a user to a room (room admins)",
+  )
+    .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
+    .action(withClient(async (c, _o, a) => {
+      const name = withoutHash(a[0]!);
+      await c.invite(name, a[1]!);
+      io.out(`Invited ${a[1]} to #${name}`);
+    }));
+  room.command("leave").argument("<name>").description("leave a room")
+    .addHelpText("after", "\nExamples:\n  parley room leave dev")
+    .action(withClient(async (c, _o, a) => {
+      const name = withoutHash(a[0]!);
+      await c.leave(name);
+      io.out(`Left #${name}`);
+    }));
+  room.command("kick").argument("<name>").argument("<user>").description(
+    "remove a member from a room (room admins); the room's keys change",
+  )
+    .addHelpText("after", "\nExamples:\n  parley room kick dev erin")
+    .action(withClient(async (c, _o, a) => {
+      const name = withoutHash(a[0]!);
+      await c.roomKick(name, a[1]!);
+      io.out(`Removed ${a[1]} from #${name}`);
+    }));
+  room.command("list").description("rooms you are in").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
+    .action(withClient(async (c, o) => {
+      const rs = await c.rooms();
+      if (o.json) return io.out(safeJson(rs));
+      if (!rs.length) io.err("You are in no rooms");
+      for (const r of rs) {
+        io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
+      }
+    }));
+
+  program.command("fingerprint").argument("[user]").description(
+    "your key's fingerprint, or the safety number you share with USER",
+  )
+    .addHelpText("after", "\nExamples:\n  parley fingerprint\n  parley fingerprint bob")
+    .action(withClient(async (c, _o, a) => {
+      const f = await c.fingerprint(a[0]);
+      if (!a[0]) return io.out(`Your fingerprint (${f.user}): ${f.safetyNumber}`);
+      const state = f.changed
+        ? `KEY CHANGED: sending is blocked; compare, then run "trust ${f.user}" or "verify ${f.user}"`
+        : f.verified
+        ? "verified"
+        : "not verified";
+      io.out(`Safety number with ${f.user}: ${f.safetyNumber} (${state})`);
+      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
+    }));
+  const number = (a: string[]) => a.slice(1).join(" ") || undefined; // the words after USER
+  program.command("verify").argument("<user>").argument("[number...]").description(
+    "mark USER's key as checked: the key whose safety number is NUMBER, else the one 'fingerprint USER' printed (refused if it changed)",
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley fingerprint bob   # compare the number with bob, in person or by phone\n  parley verify bob\n" +
+        "  parley verify bob 05870 16384 …   # the number bob read out",
+    )
+    .action(withClient(async (c, _o, a) => {
+      const f = await c.verify(a[0]!, number(a));
+      io.out(`Verified ${f.user}: ${f.safetyNumber}`);
+    }));
+  program.command("trust").argument("<user>").argument("[number...]").description(
+    "accept USER's changed key without verifying it (the one whose safety number is NUMBER, if given)",
+  )
+    .addHelpText("after", "\nExamples:\n  parley trust bob")
+    .action(withClient(async (c, _o, a) => {
+      const f = await c.trust(a[0]!, number(a));
+      io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
+    }));
+
+  const admin = program.command("admin").description("moderation (admins only)")
+    .addHelpText("after", "\nExamples:\n  parley admin kick mallory --ban 600\n  parley admin grant bob");
+  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description(
+    "disconnect a user",
+  )
+    .addHelpText("after", "\nExamples:\n  parley admin kick mallory\n  parley admin kick mallory --ban 3600")
+    .action(withClient(async (c, o, a) => {
+      const ban = o.ban === undefined ? undefined : Number(o.ban);
+      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) {
+        throw new BackendError("usage", "--ban takes a whole number of seconds");
+      }
+      await c.kick(a[0]!, ban);
+      io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
+    }));
+  admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley admin kicked\n  parley admin kicked --json")
+    .action(withClient(async (c, o) => {
+      const ks = await c.kicked();
+      if (o.json) return io.out(safeJson(ks));
+      if (!ks.length) io.err("Nobody has been kicked");
+      for (const k of ks) {
+        io.out(
+          `${isoSeconds(k.at)} ${k.user} by ${k.by}${
+            k.bannedUntil ? ` banned until ${isoSeconds(k.bannedUntil)}` : " kicked"
+          }${k.reason ? ` — ${k.reason}` : ""}`,
+        );
+      }
+    }));
+  admin.command("invite").description("a one-time code to register with (--registration invite)")
+    .addHelpText("after", "\nExamples:\n  parley admin invite")
+    .action(withClient(async (c) => {
+      io.out(String((await c.conn.request("admin.invite", {})).header.text));
+    }));
+  for (const [name, verb] of [["grant", "is now an admin"], ["revoke", "is no longer an admin"]] as const) {
+    admin.command(name).argument("<user>").description(
+      name === "grant" ? "make a user an admin" : "take a user's admin role",
+    )
+      .addHelpText(
+        "after",
+        name === "grant" ? "\nExamples:\n  parley admin grant bob" : "\nExamples:\n  parley admin revoke bob",
+      )
+      .action(withClient(async (c, _o, a) => {
+        await (name === "grant" ? c.grant(a[0]!) : c.revoke(a[0]!));
+        io.out(`${a[0]} ${verb}`);
+      }));
+  }
+}

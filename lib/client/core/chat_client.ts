@@ -1,0 +1,544 @@
+/**
+ * `ChatClient`: the real `ChatBackend` over a `Connection`. Logs in, turns server frames into
+ * `BackendEvent`s, seals and opens message bodies through a `BodyCodec`, keeps received history
+ * in the `LocalStore`, and acknowledges what the caller has consumed.
+ */
+import { randomId } from "../../common/random.ts";
+import { VERSION, versionNotice } from "../../common/version.ts";
+import { DEFAULT_MAX_FRAME, type Frame } from "../../protocol/frame.ts";
+import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import {
+  BackendError,
+  type BackendEvent,
+  type ChatBackend,
+  type ChatMessage,
+  type Fingerprint,
+  type KickedEntry,
+  type OutgoingStream,
+  type PlayVideoOptions,
+  type Presence,
+  type Role,
+  type RoomInfo,
+  type Status,
+  type Target,
+  type VideoHandle,
+  type VideoListing,
+} from "../backend.ts";
+import {
+  type BodyCodec,
+  type KeyOps,
+  type MembershipVerb,
+  PlainCodec,
+  UnreadableError,
+} from "../e2e/body_codec.ts";
+import { Connection } from "../session/connection.ts";
+import type { LocalStore } from "../session/local_store.ts";
+import { authenticate, type KdfPolicy } from "../session/account_login.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import { ClientVideo } from "../video/client_video.ts";
+import { convOf, kickedEntries, pushEvents, wire } from "../session/wire_events.ts";
+import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
+import { utf8 } from "../../common/bytes.ts";
+
+export interface LoginOptions {
+  conn: Connection;
+  server: string;
+  user: string;
+  password: string;
+  register?: boolean;
+  clientName?: string;
+  store?: LocalStore;
+  codec?: BodyCodec;
+  /** Client-side password hashing (tests use fast parameters). */
+  kdf?: KdfPolicy;
+  /** Finds ffmpeg for sending streams (the entry point injects the environment). */
+  findFfmpeg?: () => string | null;
+  /** A remembered resume token: logs in with it instead of the password (see session/account_login.ts). */
+  token?: string;
+  /** Asks for a resume token with this password login (then in `ChatClient.token`). */
+  remember?: boolean;
+  /** Registering: an admin's one-time invitation code. */
+  invite?: string;
+  /** A one-shot scripted command: the server announces no presence for this session (issue 34.14). */
+  quiet?: boolean;
+}
+
+/** A queued message is marked failed when the connection dropped this many times in a row while it was sent. */
+const POISON_DROPS = 3;
+
+export class ChatClient implements ChatBackend {
+  readonly #listeners = new Set<(e: BackendEvent) => void>();
+  #codec: BodyCodec;
+  #opening: Promise<unknown> = Promise.resolve();
+  #syncing = false;
+  /** Chat messages handed out and not acknowledged yet, by conversation. */
+  readonly #unacked = new Map<string, number[]>();
+  /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
+  #control: { conv: string; seq: number }[] = [];
+  /** Video: the server's library and user-to-user streams (see video/client_video.ts). */
+  readonly video: ClientVideo;
+  /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
+  findFfmpeg?: () => string | null;
+  /** What the password gave at login: the keystore key and the account's hashing record. */
+  account?: AccountSecrets;
+  /** The resume token the server gave this login (`remember`), to be kept by the caller. */
+  token?: string;
+  /** The server's nonce for this session (hello reply): what device proofs sign (issue 33). */
+  nonce = "";
+  /** The largest frame the server reads (its hello says it; an older server: the protocol's default). */
+  maxFrame = DEFAULT_MAX_FRAME;
+  /** What to tell the user when the server's version (its hello) differs in major.minor; else null. */
+  versionNotice: string | null = null;
+
+  private constructor(
+    readonly conn: Connection,
+    readonly server: string,
+    readonly user: string,
+    public role: Role,
+    readonly store: LocalStore | null,
+    codec: BodyCodec,
+  ) {
+    this.#codec = codec;
+    conn.onPush((f) => this.#onPush(f));
+    this.video = new ClientVideo(this);
+    conn.done.then(() => {
+      const r = conn.closeReason;
+      this.#emit({
+        type: "disconnected",
+        code: r?.code ?? "closed",
+        reason: r?.message ?? "Disconnected",
+        ...(r?.until !== undefined ? { until: r.until } : {}),
+      });
+    });
+  }
+
+  /** Says hello, registers or logs in; rejects with the server's reason. */
+  static async login(o: LoginOptions): Promise<ChatClient> {
+    const hello = await o.conn.request("hello", {
+      v: PROTOCOL_VERSION,
+      client: o.clientName ?? "parley-client",
+      ...(o.quiet ? { quiet: true } : {}),
+    });
+    const r = await authenticate(o.conn, o);
+    const c = new ChatClient(
+      o.conn,
+      o.server,
+      String(r.header.user),
+      r.header.role as Role,
+      o.store ?? null,
+      o.codec ?? PlainCodec,
+    );
+    if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
+    const cap = hello.header.maxFrame;
+    if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) c.maxFrame = cap;
+    c.account = r.secrets;
+    if (typeof hello.header.nonce === "string") c.nonce = hello.header.nonce;
+    c.versionNotice = versionNotice(VERSION, hello.header.version);
+    if (typeof r.header.token === "string") c.token = r.header.token;
+    return c;
+  }
+
+  get codec(): BodyCodec {
+    return this.#codec;
+  }
+  set codec(c: BodyCodec) {
+    this.#codec = c;
+  }
+
+  on(l: (e: BackendEvent) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  #emit(e: BackendEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  #onPush(f: Frame): void {
+    const h = f.header;
+    switch (h.t) {
+      case "msg": {
+        if (this.#syncing) break;
+        // Keep decryption in arrival order.
+        this.#opening = this.#opening.then(() => this.#receive(f)).then((m) => {
+          if (m) this.#emit({ type: "message", message: m });
+        }).catch(() => {});
+        return;
+      }
+      case "ephemeral": {
+        // A typing event (issue 14): opened in arrival order like a message, never stored or acked.
+        const codec = this.#codec;
+        if (!codec.openTyping) return;
+        const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
+        this.#opening = this.#opening.then(() => codec.openTyping!(m, f.body)).then((t) => {
+          if (t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
+        }).catch(() => {});
+        return;
+      }
+      case "role":
+        if (h.role === "admin" || h.role === "user") {
+          this.role = h.role;
+          this.#emit({ type: "role", role: h.role });
+        }
+        return;
+      default: {
+        for (const e of pushEvents(h)) this.#emit(e);
+      }
+    }
+    const codec = this.#codec;
+    if (codec.onPush) {
+      this.#opening = this.#opening.then(() => codec.onPush!(h)).catch((e) =>
+        this.#emit({
+          type: "notice",
+          level: "warn",
+          text: `Encryption: ${e instanceof Error ? e.message : e}`,
+        })
+      );
+    }
+  }
+
+  /** Emits an event to the listeners (used by the encryption layer for its notices). */
+  notify(e: BackendEvent): void {
+    this.#emit(e);
+  }
+
+  /**
+   * Opens, saves and returns a message; null for a control message the codec consumed or for one
+   * that could not be read (reported as an error notice naming sender and seq, never dropped silently).
+   */
+  async #receive(f: Frame, replay = false): Promise<ChatMessage | null> {
+    const h = f.header;
+    try {
+      if (this.#codec.receive) {
+        const m = await this.#codec.receive(this.#header(f, replay), String(h.conv ?? ""), f.body);
+        if (m === null) this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });
+        else this.#track(m);
+        return m;
+      }
+      const m = await this.#open(f, replay);
+      this.store?.save([m]);
+      this.#track(m);
+      return m;
+    } catch (e) {
+      // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
+      if (e instanceof UnreadableError) {
+        this.#control.push({ conv: String(h.conv ?? ""), seq: Number(h.seq) });
+      }
+      this.#emit({
+        type: "notice",
+        level: "error",
+        text: `Could not read message ${h.seq} from ${h.from}: ${e instanceof Error ? e.message : e}`,
+      });
+      return null;
+    }
+  }
+
+  #track(m: ChatMessage): void {
+    const conv = convOf(this.user, m);
+    const l = this.#unacked.get(conv) ?? [];
+    l.push(m.seq);
+    this.#unacked.set(conv, l);
+  }
+
+  #header(f: Frame, replay: boolean): ChatMessage {
+    const h = f.header;
+    const m: ChatMessage = {
+      seq: h.seq as number,
+      mid: String(h.mid),
+      ts: h.ts as number,
+      from: String(h.from),
+      to: h.to as Target,
+      text: "",
+    };
+    if (replay) m.replay = true;
+    return m;
+  }
+
+  async #open(f: Frame, replay = false): Promise<ChatMessage> {
+    const h = f.header;
+    const to = h.to as Target;
+    const text = await this.#codec.open(String(h.from), to, String(h.mid), f.body);
+    const m: ChatMessage = {
+      seq: h.seq as number,
+      mid: String(h.mid),
+      ts: h.ts as number,
+      from: String(h.from),
+      to,
+      text,
+    };
+    if (replay) m.replay = true;
+    return m;
+  }
+
+  /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
+  async sync(): Promise<ChatMessage[]> {
+    const got: Frame[] = [];
+    const off = this.conn.onPush((f) => {
+      if (f.header.t === "msg") got.push(f);
+    });
+    // Frames that arrive before the reply are the queue: the live path skips them meanwhile.
+    this.#syncing = true;
+    try {
+      await this.conn.request("sync");
+    } finally {
+      off();
+      this.#syncing = false;
+    }
+    await this.#opening;
+    const out: ChatMessage[] = [];
+    for (const f of got) {
+      const m = await this.#receive(f, true);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** Acknowledges messages: the server drops them from this user's queue. */
+  async ack(ms: ChatMessage[]): Promise<void> {
+    const max = new Map<string, number>();
+    for (const m of ms) {
+      const conv = convOf(this.user, m);
+      max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
+    }
+    for (const [conv, seq] of max) {
+      this.#unacked.set(conv, (this.#unacked.get(conv) ?? []).filter((x) => x > seq));
+    }
+    // Consumed control messages (room keys) are acknowledged once no unread message precedes them.
+    const keep: { conv: string; seq: number }[] = [];
+    for (const c of this.#control) {
+      const first = Math.min(...(this.#unacked.get(c.conv) ?? []));
+      if (c.seq < first) max.set(c.conv, Math.max(max.get(c.conv) ?? 0, c.seq));
+      else keep.push(c);
+    }
+    this.#control = keep;
+    if (max.size === 0) return;
+    await this.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
+  }
+
+  /**
+   * Seals and sends; the text waits in the local outbox until the server confirms it. With
+   * `keep`, a send cut off by a lost connection stays in the outbox (`resendPending` sends it
+   * again with the same `mid`); otherwise, and after any answer from the server, it is dropped.
+   */
+  async send(target: Target, text: string, o: { keep?: boolean; mid?: string } = {}): Promise<ChatMessage> {
+    const to = wire(target);
+    const mid = o.mid ?? randomId(undefined, 12);
+    if (!o.mid) {
+      await this.checkSize(to, text);
+      this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+    }
+    try {
+      if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
+      const r = await this.#sealAndSend(to, mid, text);
+      const m: ChatMessage = {
+        seq: Number(r.header.seq ?? 0),
+        mid,
+        ts: Number(r.header.ts ?? Date.now()),
+        from: this.user,
+        to,
+        text,
+      };
+      if (m.seq) this.store?.confirm(m);
+      else this.store?.dropPending(mid);
+      return m;
+    } catch (e) {
+      // A kept message the server can never take stays in the outbox, marked failed (issue 34.1); so
+      // does one the connection dropped POISON_DROPS times in a row while it was being sent (a server
+      // that refuses its size may reset the connection before its refusal is read).
+      if (o.keep && isPermanentRefusal(e)) this.store?.markFailed(mid, e.message);
+      else if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
+      else if ((this.store?.noteDrop(mid) ?? 0) >= POISON_DROPS) {
+        const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
+          `(the server may refuse its size: at most ${this.maxFrame} bytes a frame)`;
+        this.store?.markFailed(mid, why);
+        throw new BackendError("frame_too_large", why);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Refuses a text too long for one `send` frame of this server, before it is queued (issue 34.1):
+   * measured against the copies the codec seals it into (a DM: one per device), or one copy when
+   * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
+   */
+  async checkSize(to: Target, text: string): Promise<void> {
+    const enc = this.#codec.encrypted;
+    checkTextSize(text, this.maxFrame, 1, enc);
+    if (!this.#codec.sealCopies) return;
+    const copies = await this.#codec.sealCopies(to).catch(() => 1);
+    checkTextSize(text, this.maxFrame, copies, enc);
+  }
+
+  /**
+   * Tells the peer(s) of a conversation that the user is typing, or stopped: sealed end to end and
+   * sent as an ephemeral send (the server relays it to live sessions only and never stores it). Does
+   * nothing when the codec cannot seal one (no end-to-end keys). Rate limits are the caller's (TypingGate).
+   */
+  async typing(target: Target, active: boolean): Promise<void> {
+    const codec = this.#codec;
+    if (!codec.sealTyping || target.kind === "broadcast") return;
+    const to = wire(target);
+    await this.#opening; // room changes seen so far apply first
+    const mid = randomId(undefined, 12);
+    const body = await codec.sealTyping(to, mid, active);
+    if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
+  }
+
+  /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
+  async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
+    for (let attempt = 0;; attempt++) {
+      const body = await this.#codec.seal(to, mid, text);
+      const fields = this.#codec.sendFields?.(mid) ?? {};
+      // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
+      const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
+      checkFrameSize(head + body.length, this.maxFrame, text);
+      try {
+        return await this.conn.request("send", { to, mid, ...fields }, body);
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.#codec.devicesChanged?.(e.detail?.devices);
+      }
+    }
+  }
+
+  /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */
+  async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = [];
+    for (const p of this.store?.pendingAll() ?? []) {
+      if (!this.store?.pending(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
+      try {
+        const m = await this.send(p.to, p.text, { keep: true, mid: p.mid });
+        out.push(m);
+        each(m);
+      } catch (e) {
+        if (isPermanentRefusal(e)) {
+          // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
+          each({ seq: 0, mid: p.mid, ts: p.ts, from: this.user, to: p.to, text: p.text, failed: e.message });
+          const n = this.store?.outbox().find((x) => x.mid === p.mid)?.n;
+          this.#emit({
+            type: "notice",
+            level: "error",
+            text: `Not sent, and never will be: "${p.text.slice(0, 40)}": ${e.message}` +
+              (n !== undefined ? ` (/outbox drop ${n} removes it)` : ""),
+          });
+          if (this.conn.closed) throw e;
+          continue;
+        }
+        if (this.conn.closed) throw e;
+        this.#emit({
+          type: "notice",
+          level: "error",
+          text: `Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`,
+        });
+      }
+    }
+    return out;
+  }
+
+  async who(): Promise<Presence[]> {
+    return (await this.conn.request("who")).header.users as Presence[];
+  }
+  async whois(user: string): Promise<Presence | null> {
+    const r = await this.conn.request("whois", { user });
+    return (r.header.presence as Presence | null) ?? null;
+  }
+  async setStatus(status: Status): Promise<void> {
+    await this.conn.request("status", { status });
+  }
+  async history(target: Target, since?: number): Promise<ChatMessage[]> {
+    const r = await this.conn.request("history", {
+      to: wire(target),
+      ...(since !== undefined ? { since } : {}),
+    });
+    const out: ChatMessage[] = [];
+    for (const f of r.items) {
+      const m = await this.#receive(f, true);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+  async rooms(): Promise<RoomInfo[]> {
+    const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
+    return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log
+  }
+  async #signed(room: string, action: MembershipVerb, target: string): Promise<Record<string, unknown>> {
+    const r = normalizeName(room);
+    const t = action === "create" ? target : normalizeName(target);
+    if (!this.#codec.keys || !r || t === null) return {};
+    const log = await this.#codec.keys.logEntry?.(r, action, t);
+    return { change: await this.#codec.keys.signChange(r, action, t), ...(log ? { log } : {}) };
+  }
+  async createRoom(name: string, members: string[]): Promise<RoomInfo> {
+    const all = [...new Set([this.user, ...members.map((m) => normalizeName(m) ?? m)])].sort().join(",");
+    const change = await this.#signed(name, "create", all);
+    const h = (await this.conn.request("room.create", { room: name, members, ...change })).header;
+    return { name: String(h.name), members: h.members as string[], admins: h.admins as string[] };
+  }
+  async invite(room: string, user: string): Promise<void> {
+    await this.conn.request("room.invite", { room, user, ...(await this.#signed(room, "join", user)) });
+  }
+  async leave(room: string): Promise<void> {
+    await this.conn.request("room.leave", { room, ...(await this.#signed(room, "leave", this.user)) });
+  }
+  /** Removes a member from a room (room admins); everyone's room keys rotate. */
+  async roomKick(room: string, user: string): Promise<void> {
+    await this.conn.request("room.kick", { room, user, ...(await this.#signed(room, "kick", user)) });
+  }
+  /** All registered user names (and roles). */
+  async users(): Promise<{ user: string; role: Role }[]> {
+    return (await this.conn.request("users")).header.users as { user: string; role: Role }[];
+  }
+  async kick(user: string, banSeconds?: number): Promise<void> {
+    await this.conn.request("admin.kick", { user, ...(banSeconds ? { ban: banSeconds } : {}) });
+  }
+  async kicked(): Promise<KickedEntry[]> {
+    return kickedEntries((await this.conn.request("admin.kicked")).header.kicks);
+  }
+  async grant(user: string): Promise<void> {
+    await this.conn.request("admin.grant", { user });
+  }
+  async revoke(user: string): Promise<void> {
+    await this.conn.request("admin.revoke", { user });
+  }
+  async fingerprint(user?: string): Promise<Fingerprint> {
+    return await this.#keys(user).fingerprint(user === undefined ? undefined : this.#name(user));
+  }
+  async trust(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).trust(this.#name(user), number);
+  }
+  async verify(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).verify(this.#name(user), number);
+  }
+  #keys(user?: string): KeyOps {
+    if (this.#codec.keys) return this.#codec.keys;
+    throw new BackendError(
+      "no_keys",
+      `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`,
+    );
+  }
+  #name(user: string): string {
+    return wire({ kind: "user", name: user }).name!;
+  }
+  videos(): Promise<VideoListing[]> {
+    return this.video.videos();
+  }
+  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
+    return this.video.play(name, opts);
+  }
+  offerStream(user: string, file: string): OutgoingStream {
+    return this.video.offer(user, file);
+  }
+  acceptStream(sid: string) {
+    return this.video.accept(sid);
+  }
+  refuseStream(sid: string): Promise<void> {
+    return this.video.refuse(sid);
+  }
+  async close(): Promise<void> {
+    await this.conn.close();
+    await this.#opening.catch(() => {});
+    this.store?.close();
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * `LiveBackend`: the backend the full-screen client uses. Wraps a logged-in `ChatClient`:
+ * - `catchUp()` (called once the UI listens) syncs the offline queue into the local store, then
+ *   answers with recent history, what arrived while away (never shown) and the outbox;
+ * - acknowledges in batches only what the local store holds (the client saves before it emits);
+ * - text sent while disconnected waits in the local outbox and goes out, in order and once, after
+ *   the next connect; a message the server can never take (too long, malformed) is marked failed,
+ *   never resent, and stays listed (`outbox()`) until dropped (`dropOutbox`);
+ * - reconnects with backoff after a network loss or server restart, at once on `reconnectNow()`
+ *   (`/reconnect`), and by itself when a ban ends (not after a plain kick); restores the status
+ *   the user chose (busy) after every reconnect.
+ * Delegates every other command to the current client.
+ */
+import {
+  BackendError,
+  type BackendEvent,
+  type CatchUp,
+  type ChatBackend,
+  type ChatMessage,
+  type FileControls,
+  type Fingerprint,
+  type KickedEntry,
+  type OutboxEntry,
+  type OutgoingStream,
+  type PlayVideoOptions,
+  type Presence,
+  type Role,
+  type RoomInfo,
+  type Status,
+  type Target,
+  type VideoHandle,
+  type VideoListing,
+} from "../backend.ts";
+import type { ChatClient } from "./chat_client.ts";
+import { randomId } from "../../common/random.ts";
+import { wire } from "../session/wire_events.ts";
+import { TypingGate } from "./typing.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { VERSION } from "../../common/version.ts";
+import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import { isPermanentRefusal } from "./message_size.ts";
+import { backoffDelay } from "../../common/backoff.ts";
+
+const ACK_EVERY_MS = 500;
+const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
+/** Messages of each conversation restored from the local store at start. */
+const RECENT_PER_CONVERSATION = 100;
+/** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
+const FINAL = new Set(["kicked", "banned", "password_changed"]);
+
+export class LiveBackend implements ChatBackend {
+  #client: ChatClient;
+  readonly #listeners = new Set<(e: BackendEvent) => void>();
+  #unsub: () => void = () => {};
+  #toAck: ChatMessage[] = [];
+  #ackTimer: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
+  #versionSaid: string | null = null;
+  #reconnecting = false;
+  /** Set by `reconnectNow` or a ban's end: the backoff wait ends early. */
+  #wake: (() => void) | null = null;
+  #banTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The status the user chose; sent again after every reconnect. */
+  #status: Status | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #typing: TypingGate;
+  /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
+  files?: FileControls;
+
+  constructor(
+    client: ChatClient,
+    readonly reconnect: (() => Promise<ChatClient>) | null = null,
+    readonly now: () => number = Date.now,
+  ) {
+    this.#client = client;
+    this.#typing = new TypingGate({ now });
+  }
+
+  get user(): string {
+    return this.#client.user;
+  }
+  /** The client of the current connection (a new one after each reconnect). */
+  get client(): ChatClient {
+    return this.#client;
+  }
+  get server(): string {
+    return this.#client.server;
+  }
+  get role(): Role {
+    return this.#client.role;
+  }
+  get #online(): boolean {
+    return !this.#client.conn.closed && !this.#reconnecting;
+  }
+
+  /** Starts following the feed; replays the offline queue as message events (without `catchUp`). */
+  async start(): Promise<void> {
+    for (const m of await this.#begin()) this.#emit({ type: "message", message: m });
+    this.#flushOutbox();
+  }
+
+  /** Starts following the feed and answers with what the screen shows first. */
+  async catchUp(): Promise<CatchUp> {
+    const store = this.#client.store;
+    const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
+    const queued = await this.#begin();
+    const unseen = store ? store.unseen() : queued;
+    const pending = this.#pendingMessages();
+    this.#flushOutbox();
+    return { recent, unseen, pending };
+  }
+
+  /** Subscribes, syncs; the queue is saved by the client before it is returned (then acknowledged). */
+  async #begin(): Promise<ChatMessage[]> {
+    this.#attach();
+    // The server's version differs in major.minor (its hello): said once per server version met.
+    const v = this.#client.versionNotice;
+    if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
+    this.#versionSaid = v;
+    this.#ackTimer ??= setInterval(() => this.#flushAcks(), ACK_EVERY_MS);
+    const queued = await this.#client.sync();
+    this.#toAck.push(...queued);
+    return queued;
+  }
+
+  #pendingMessages(): ChatMessage[] {
+    return (this.#client.store?.outbox() ?? []).map((p) => ({
+      seq: 0,
+      mid: p.mid,
+      ts: p.ts,
+      from: this.user,
+      to: p.to,
+      text: p.text,
+      ...(p.failed !== undefined ? { failed: p.failed } : { pending: true }),
+    }));
+  }
+
+  /** Sends the outbox in order; each confirmed message is emitted (the screen drops its marker). */
+  #flushOutbox(): void {
+    const c = this.#client;
+    this.#flushing = this.#flushing.then(() =>
+      c.resendPending((m) => this.#emit({ type: "message", message: m })).then(() => {}, () => {})
+    );
+  }
+
+  #attach(): void {
+    this.#unsub();
+    this.#unsub = this.#client.on((e) => {
+      if (e.type === "message") this.#toAck.push(e.message);
+      if (e.type === "disconnected") return void this.#lost(e);
+      this.#emit(e);
+    });
+  }
+
+  #emit(e: BackendEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  #flushAcks(): void {
+    if (!this.#toAck.length || this.#client.conn.closed) return;
+    const batch = this.#toAck;
+    this.#toAck = [];
+    this.#client.ack(batch).catch(() => this.#toAck.unshift(...batch));
+  }
+
+  markSeen(ms: ChatMessage[]): void {
+    const seqs = ms.filter((m) => m.seq > 0).map((m) => m.seq);
+    if (seqs.length) this.#client.store?.markSeen(seqs);
+  }
+
+  info(): [string, string][] {
+    const c = this.#client;
+    const codec = c.codec as { device?: number; encrypted: boolean };
+    const failed = c.store?.outbox().filter((e) => e.failed !== undefined).length ?? 0;
+    return [
+      ["server", c.server],
+      ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
+      ["device", codec.device !== undefined ? String(codec.device) : "- (no end-to-end keys)"],
+      ["connection", this.#online ? "online" : this.#reconnecting ? "reconnecting" : "offline"],
+      ["encryption", codec.encrypted ? "end to end" : "off"],
+      ["outbox", `${this.pendingCount()} waiting to be sent${failed ? `, ${failed} failed (/outbox)` : ""}`],
+      ["to acknowledge", `${this.#toAck.length} shown, not yet acknowledged`],
+      ["versions", `parley ${VERSION}, protocol ${PROTOCOL_VERSION}`],
+    ];
+  }
+
+  pendingCount(): number {
+    return this.#client.store?.pendingCount() ?? 0;
+  }
+
+  reconnectNow(): void {
+    if (this.#closed) return;
+    if (this.#reconnecting) return this.#wake?.();
+    if (this.#client.conn.closed) return void this.#reconnectLoop(true); // after a kick or ban
+    this.#manual = true;
+    void this.#client.conn.close(); // the "disconnected" event starts the loop
+  }
+  #manual = false;
+
+  async #lost(e: Extract<BackendEvent, { type: "disconnected" }>): Promise<void> {
+    const manual = this.#manual;
+    this.#manual = false;
+    if (!manual) this.#emit(e);
+    if (this.#closed || !this.reconnect || this.#reconnecting) return;
+    if (FINAL.has(e.code) && !manual) {
+      if (e.code === "banned" && e.until !== undefined && e.until > this.now()) {
+        const at = new Date(e.until);
+        const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+        this.#emit({
+          type: "notice",
+          level: "info",
+          text:
+            `Parley reconnects by itself when the ban ends at ${hhmm} (${
+              inMinutes(e.until - this.now())
+            }); ` +
+            "/reconnect tries now",
+        });
+        this.#banTimer = setTimeout(() => this.reconnectNow(), e.until - this.now() + 1000);
+      } else this.#emit({ type: "notice", level: "info", text: "Type /reconnect to connect again" });
+      return;
+    }
+    await this.#reconnectLoop(manual);
+  }
+
+  async #reconnectLoop(now: boolean): Promise<void> {
+    this.#reconnecting = true;
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    this.#banTimer = null;
+    this.#emit({ type: "connection", state: "offline" });
+    for (let attempt = now ? -1 : 0; !this.#closed; attempt++) {
+      if (attempt >= 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, backoffDelay(attempt));
+          this.#wake = () => (clearTimeout(t), r());
+        });
+        this.#wake = null;
+      }
+      if (this.#closed) break;
+      this.#emit({ type: "connection", state: "connecting" });
+      try {
+        const c = await this.reconnect!();
+        if (this.#closed) {
+          await c.close();
+          break;
+        }
+        this.#client = c;
+        this.#toAck = [];
+        if (this.#status) await c.setStatus(this.#status);
+        this.#reconnecting = false;
+        await this.start();
+        this.#emit({ type: "connection", state: "online" });
+        this.#emit({ type: "notice", level: "info", text: "Reconnected" });
+        if (this.#status === "busy") {
+          this.#emit({ type: "presence", user: this.user, online: true, presence: await this.#me() });
+        }
+        break;
+      } catch (err) {
+        this.#reconnecting = true;
+        this.#emit({ type: "connection", state: "offline" });
+        this.#emit({
+          type: "notice",
+          level: "warn",
+          text: `Reconnect failed: ${err instanceof Error ? err.message : err}`,
+        });
+        if (err instanceof BackendError && FINAL.has(err.code)) {
+          this.#reconnecting = false;
+          if (err.until !== undefined && err.until > this.now()) {
+            this.#banTimer = setTimeout(() => this.reconnectNow(), err.until - this.now() + 1000);
+          }
+          break;
+        }
+      }
+    }
+    this.#reconnecting = false;
+  }
+
+  async #me(): Promise<Presence | undefined> {
+    return (await this.#client.whois(this.user).catch(() => null)) ?? undefined;
+  }
+
+  on(l: (e: BackendEvent) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  /**
+   * Typing indicator (issue 14): at most one "typing" per conversation every 3 s, a "stopped" only
+   * while the last one may still show (TypingGate); sent end to end, never stored; dropped offline.
+   */
+  typing(target: Target, active: boolean): void {
+    if (target.kind === "broadcast" || !this.#online) return;
+    if (!this.#typing.allow(typingKey(target), active)) return;
+    this.#client.typing(target, active).catch(() => {}); // a lost signal only shortens an indicator
+  }
+
+  /** Sends now, or keeps the text in the outbox (returned as pending) while disconnected. */
+  async send(target: Target, text: string): Promise<ChatMessage> {
+    this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
+    const c = this.#client;
+    if (!c.store) return await c.send(target, text);
+    const to = wire(target);
+    await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
+    const m: ChatMessage = {
+      seq: 0,
+      mid: randomId(undefined, 12),
+      ts: this.now(),
+      from: this.user,
+      to,
+      text,
+    };
+    c.store.addPending({ mid: m.mid, ts: m.ts, to, text });
+    const queued = { ...m, pending: true };
+    if (!this.#online) return queued;
+    // Behind whatever the outbox still holds, so the order is kept.
+    const sent = this.#flushing.then(() => c.send(to, text, { keep: true, mid: m.mid }));
+    this.#flushing = sent.then(() => {}, () => {});
+    try {
+      return await sent;
+    } catch (e) {
+      if (isPermanentRefusal(e)) c.store.dropPending(m.mid); // the user is told now: nothing to keep
+      if (!c.conn.closed || isPermanentRefusal(e)) throw e;
+      return queued; // the connection went while sending: it waits in the outbox for the next connect
+    }
+  }
+
+  /** The outbox, waiting and failed messages (`/outbox`). */
+  outbox(): Promise<OutboxEntry[]> {
+    return Promise.resolve(this.#client.store?.outbox() ?? []);
+  }
+
+  /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
+  dropOutbox(n: number): Promise<OutboxEntry | null> {
+    return Promise.resolve(this.#client.store?.dropOutbox(n) ?? null);
+  }
+  who(): Promise<Presence[]> {
+    return this.#client.who();
+  }
+  whois(user: string): Promise<Presence | null> {
+    return this.#client.whois(user);
+  }
+  async setStatus(status: Status): Promise<void> {
+    await this.#client.setStatus(status);
+    this.#status = status;
+  }
+  history(target: Target, since?: number): Promise<ChatMessage[]> {
+    return this.#client.history(target, since);
+  }
+  rooms(): Promise<RoomInfo[]> {
+    return this.#client.rooms();
+  }
+  createRoom(name: string, members: string[]): Promise<RoomInfo> {
+    return this.#client.createRoom(name, members);
+  }
+  invite(room: string, user: string): Promise<void> {
+    return this.#client.invite(room, user);
+  }
+  leave(room: string): Promise<void> {
+    return this.#client.leave(room);
+  }
+  kick(user: string, banSeconds?: number): Promise<void> {
+    return this.#client.kick(user, banSeconds);
+  }
+  kicked(): Promise<KickedEntry[]> {
+    return this.#client.kicked();
+  }
+  users(): Promise<{ user: string; role: Role }[]> {
+    return this.#client.users();
+  }
+  grant(user: string): Promise<void> {
+    return this.#client.grant(user);
+  }
+  revoke(user: string): Promise<void> {
+    return this.#client.revoke(user);
+  }
+  fingerprint(user?: string): Promise<Fingerprint> {
+    return this.#client.fingerprint(user);
+  }
+  verify(user: string, number?: string): Promise<Fingerprint> {
+    return this.#client.verify(user, number);
+  }
+  trust(user: string, number?: string): Promise<Fingerprint> {
+    const c = this.#client as ChatBackend;
+    return c.trust ? c.trust(user, number) : this.#client.fingerprint(user);
+  }
+  roomKick(room: string, user: string): Promise<void> {
+    const c = this.#client as ChatBackend;
+    return c.roomKick
+      ? c.roomKick(room, user)
+      : Promise.reject(new Error("Removing room members is not supported here"));
+  }
+  inbox(user?: string): Promise<ChatMessage[]> {
+    return user
+      ? this.#client.history({ kind: "user", name: user })
+      : Promise.resolve(this.#client.store?.list(this.user, 0) ?? []);
+  }
+
+  videos(): Promise<VideoListing[]> {
+    return this.#client.videos();
+  }
+  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
+    return this.#client.playVideo(name, opts);
+  }
+  offerStream(user: string, file: string): OutgoingStream {
+    return this.#client.offerStream(user, file);
+  }
+  acceptStream(sid: string): ReturnType<ChatClient["acceptStream"]> {
+    return this.#client.acceptStream(sid);
+  }
+  refuseStream(sid: string): Promise<void> {
+    return this.#client.refuseStream(sid);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake?.();
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    if (this.#ackTimer !== null) clearInterval(this.#ackTimer);
+    this.#ackTimer = null;
+    this.#flushAcks();
+    this.#unsub();
+    await new Promise((r) => setTimeout(r, 50));
+    await this.#client.close();
+  }
+}
+
+function inMinutes(ms: number): string {
+  const min = Math.ceil(ms / 60_000);
+  return min < 60 ? `in ${min} min` : `in ${Math.floor(min / 60)} h ${min % 60} min`;
+}

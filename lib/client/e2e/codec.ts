@@ -1,0 +1,677 @@
+/**
+ * `E2eCodec`: the end-to-end encrypting `BodyCodec`. DMs go through `DmManager` (X3DH on first
+ * contact with a bundle from `keys.fetch`, then the Double Ratchet); rooms and broadcasts (a room
+ * named "*" of every registered user) through `RoomManager` sender keys, handed to members as DM
+ * control messages that the receiving codec consumes silently. Rotation happens after any leave
+ * or kick and every 100 messages. The frame key of a user-to-user video stream travels the same
+ * way (a "stream-key" DM control message, see video/stream_key.ts). Room membership changes are
+ * signed with the acting member's identity key and verified (and shown) by every member; who is in
+ * a room is decided by its signed membership log (`RoomLogs`, core/room_log.ts): sender keys go only
+ * to the log's members and are accepted only from them, and a disagreeing server sends nothing (a room
+ * made by 0.1.0 is adopted by its admin's client; its keys wait in e2e/held_room_keys.ts until then). Member
+ * lists, bundle fetching, identity pinning and that check live in `E2eDirectory` (e2e/directory.ts).
+ *
+ * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
+ * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
+ * already is served from the database instead of being decrypted again. Every operation runs
+ * under one lock, in arrival order. A control message this client sends (a sender key, a stream
+ * key) is recorded as consumed under the seq the server gave it, so history never shows it (issue 14).
+ */
+import { randomId } from "../../common/random.ts";
+import { convKey } from "../../protocol/names.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
+import { DmManager, KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
+import { loadIdentity } from "../../crypto/keystore.ts";
+import { signMembershipChange } from "../../crypto/membership.ts";
+import { ReplayError } from "../../crypto/ratchet.ts";
+import { DecryptError, wasmHashers } from "../../crypto/primitives.ts";
+import { RoomManager } from "../../crypto/room_manager.ts";
+import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
+
+const NO_WRITES: StoreWrites = { put: {}, del: [] };
+import type { Argon2Params } from "../../crypto/at_rest.ts";
+import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type Target } from "../backend.ts";
+import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { SqliteCryptoStore } from "../session/crypto_store.ts";
+import { LocalStore } from "../session/local_store.ts";
+import { E2eDirectory, MEMBERSHIP_VERBS } from "./directory.ts";
+import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./devices.ts";
+import { deviceAddress, parseDeviceAddress } from "../../common/device_address.ts";
+import { RoomLogs } from "./room_log.ts";
+import { holdKey, releaseHeld } from "./held_room_keys.ts";
+import { decodeTyping, encodeTyping } from "../core/typing.ts";
+import {
+  decodeStreamKey,
+  encodeStreamKey,
+  StreamKeyBox,
+  type StreamKeyChannel,
+} from "../video/stream_key.ts";
+import {
+  encodeFileOffer,
+  encodeFileReady,
+  encodeFileSum,
+  type FileOffer,
+  type FileReady,
+} from "../files/offer.ts";
+import { fileControl, READY_KEY, readyIn, takeReady } from "../files/control.ts";
+import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
+import { markShown, waitingKeys } from "../../crypto/pending_keys.ts";
+import { identitySafetyNumber } from "../../crypto/safety_number.ts";
+import {
+  decodePayload,
+  deviceOf,
+  encodePayload,
+  groups,
+  keyChangedError,
+  keyToPin,
+  ownFingerprint,
+  publishKeys,
+  refillPrekeys,
+  type Request,
+} from "./keys.ts";
+
+/** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
+const READY_POLL_MS = 50;
+
+/** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
+const ADOPTED = "rooms:adopted-0.1.0";
+
+/** The sender-key "room" that carries broadcasts. */
+export const BROADCAST_ROOM = "*";
+
+type Host = Pick<ChatClient, "user" | "conn" | "notify" | "nonce">;
+
+export class E2eCodec implements BodyCodec {
+  readonly encrypted = true;
+  readonly dm: DmManager;
+  readonly rooms: RoomManager;
+  readonly keys: KeyOps;
+  readonly #request: Request;
+  readonly #dir: E2eDirectory;
+  readonly #logs: RoomLogs;
+  readonly #streamKeyBox = new StreamKeyBox();
+  /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
+  readonly streamKeys: StreamKeyChannel = {
+    send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
+    receive: (from, sid, timeoutMs) => this.#streamKeyBox.take(from, sid, timeoutMs),
+  };
+
+  /** Device lists of every user and where a DM goes (e2e/devices.ts). */
+  readonly devices: DeviceLists;
+  /** Device addresses each sealed DM (by mid) was encrypted to: the `send` request names them. */
+  readonly #sealedFor = new Map<string, string[]>();
+  /** File transfers (files.ts): offers sent as DM control messages, records in the keystore. */
+  readonly files = {
+    offer: (to: string, o: FileOffer): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileOffer(mid, o)); // to every device, recorded as consumed
+      }),
+    get: (key: string): Promise<unknown> => this.#serial(() => this.cs.get(key)),
+    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
+    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+      this.#serial(async () => {
+        const v = fn((await this.cs.get(key)) as T | undefined);
+        await this.cs.commit({ put: { [key]: v }, del: [] });
+        return v;
+      }),
+    verified: (user: string): Promise<boolean> =>
+      this.#serial(async () => (await this.dm.contact(user))?.verified === true),
+    /** The SHA-256 of a file offered before it was hashed (file_offer.ts "file-sum"). */
+    sum: (to: string, fid: string, sha256: string): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileSum(mid, fid, sha256));
+      }),
+    /** Tells the sender where this client waits for the file's direct path (file_direct.ts). */
+    ready: (to: string, r: FileReady): Promise<void> =>
+      this.#serial(async () => {
+        const mid = randomId(undefined, 12);
+        await this.#sendDm(to, mid, encodeFileReady(mid, r));
+      }),
+    /**
+     * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
+     * opened it (file_control.ts) — looking every READY_POLL_MS; rejects after `ms`.
+     */
+    candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const r = await this.#takeReady(from, fid);
+        if (r) return r;
+        if (Date.now() >= end) {
+          throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
+        }
+        await new Promise((res) => setTimeout(res, Math.min(READY_POLL_MS, end - Date.now())));
+      }
+    },
+    /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
+    candidateNow: (from: string, fid: string): Promise<FileReady | undefined> => this.#takeReady(from, fid),
+    /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */
+    identity: (): Promise<IdentityKeyPair> => this.#serial(() => loadIdentity(this.cs)),
+    pinned: (user: string): Promise<PublicIdentity | undefined> =>
+      this.#serial(async () => user === this.host.user ? undefined : (await this.dm.contact(user))?.identity),
+  };
+
+  private constructor(
+    readonly host: Host,
+    readonly cs: SqliteCryptoStore,
+    readonly local: LocalStore,
+    readonly clock: Clock,
+    readonly device: number,
+  ) {
+    const me = host.user;
+    this.dm = new DmManager({ store: cs, me, device, clock });
+    this.devices = new DeviceLists((k, f) => host.conn.request(k, f), cs, me, device);
+    this.rooms = new RoomManager({ store: cs, me, clock });
+    this.#request = (k, f) => host.conn.request(k, f);
+    this.#dir = new E2eDirectory(this.#request, this.dm, cs);
+    this.#logs = new RoomLogs(
+      this.#request,
+      cs,
+      (u) => this.#dir.signKeyOf(u),
+      clock,
+      me,
+      (r) => this.rooms.rotate(r),
+    );
+    local.onForeignChange(() => cs.dropCache());
+    this.keys = {
+      fingerprint: (u) => this.#serial(() => this.#fingerprint(u, true)),
+      verify: (u, n) => this.#serial(() => this.#accept(u, n, true)),
+      trust: (u, n) => this.#serial(() => this.#accept(u, n, false)),
+      signChange: (room, action, target) =>
+        this.#serial(async () =>
+          signMembershipChange(await loadIdentity(cs), {
+            room,
+            action,
+            target,
+            by: me,
+            epoch: 0,
+            at: this.clock.now(),
+          })
+        ),
+      // Leaving is always possible: with a log this client cannot verify, the leave carries no entry.
+      logEntry: (room, action, target) =>
+        this.#serial(() =>
+          this.#logs.entry(me, room, action, target).catch((e) => {
+            if (action === "leave" && e instanceof BackendError && e.code === "membership") return undefined;
+            throw e;
+          })
+        ),
+    };
+  }
+
+  /**
+   * Opens the keystore in the client's local database with the user's password, publishes keys
+   * and switches `client` to encrypted bodies.
+   */
+  static async attach(
+    client: ChatClient,
+    password: string,
+    o: {
+      params?: Argon2Params;
+      floor?: Argon2Params;
+      clock?: Clock;
+      prepare?: (cs: SqliteCryptoStore) => Promise<void>;
+    } = {},
+  ): Promise<E2eCodec> {
+    if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
+    // The ratchet's HMAC runs on hash-wasm once it is loaded (node:crypto's, ~1.5× the cost of a
+    // message, until then): load it now, while the keystore opens and the keys are published.
+    void wasmHashers().catch(() => {});
+    const store = client.store;
+    const account = client.account ??
+      await accountSecrets(password, newAccountKdf(o.params)); // a client that did not log in by password
+    const cs = await SqliteCryptoStore.open(store.db, password, account, o.floor ?? o.params);
+    store.unlock(cs.key); // history and outbox text sealed at rest from now on
+    const clock = o.clock ?? systemClock;
+    const request: Request = (k, f) => client.conn.request(k, f);
+    const device = await store.exclusive(async () => {
+      await o.prepare?.(cs);
+      await publishKeys(cs, request, clock.now(), { user: client.user, nonce: client.nonce });
+      return await deviceOf(cs);
+    });
+    const codec = new E2eCodec(client, cs, store, clock, device);
+    client.codec = codec;
+    await codec.#adoptLegacyRooms().catch((e) =>
+      codec.#notice("warn", e instanceof Error ? e.message : String(e))
+    );
+    return codec;
+  }
+
+  /**
+   * Once per folder (the upgrade from 0.1.0): each room I am an admin of that has no membership log
+   * gets its genesis entry signed by me (core/room_log.ts) and a fresh sender key for its members.
+   */
+  #adoptLegacyRooms(): Promise<void> {
+    return this.#serial(async () => {
+      if (await this.cs.get(ADOPTED)) return;
+      for (const room of await this.#logs.unadopted()) {
+        const members = (await this.#logs.state(room)).members;
+        await this.#distribute({ kind: "room", name: room });
+        this.#notice(
+          "info",
+          `#${room} (made by Parley 0.1.0) now has a membership log signed by you: ${members.join(", ")}`,
+        );
+      }
+      await this.cs.commit({ put: { [ADOPTED]: true }, del: [] });
+    });
+  }
+
+  #releaseHeld(room: string): Promise<string[]> {
+    return releaseHeld(this.cs, this.#logs, this.rooms, room, (t) => this.#notice("warn", t));
+  }
+
+  /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
+  async #takeReady(from: string, fid: string): Promise<FileReady | undefined> {
+    if (!readyIn(await this.cs.fresh(READY_KEY), from, fid)) return undefined;
+    return await this.#serial(async () => {
+      const t = await takeReady(this.cs, from, fid);
+      if (t) await this.cs.commit(t.writes);
+      return t?.ready;
+    });
+  }
+
+  /** One operation at a time, holding the folder's write lock (other processes may share it). */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    return this.local.exclusive(fn);
+  }
+
+  get #me(): string {
+    return this.host.user;
+  }
+
+  seal(to: Target, mid: string, text: string): Promise<Uint8Array> {
+    return this.#serial(async () => {
+      const payload = encodePayload({ v: 1, k: "text", mid, text });
+      if (to.kind === "user") {
+        const r = await this.#dmEncrypt(to.name!, payload);
+        this.#sealedFor.set(mid, r.devices);
+        return r.body;
+      }
+      const room = await this.#distribute(to);
+      return await this.rooms.encrypt(room, payload);
+    });
+  }
+
+  /**
+   * Makes my sender key for a room (or broadcasts) usable: rotated when due and handed, as DM control
+   * messages, to every device of every member still missing it. Returns the sender-key room name.
+   */
+  async #distribute(to: Target): Promise<string> {
+    const room = to.kind === "room" ? to.name! : BROADCAST_ROOM;
+    const members = to.kind === "room" ? await this.#logs.recipients(room) : await this.#dir.everyone();
+    // Every device of every member (and my other devices) holds my chain.
+    const byUser = new Map<string, string[]>();
+    for (const u of new Set([...members, this.#me])) byUser.set(u, await this.devices.addresses(u));
+    const addrs = [...byUser.values()].flat().filter((a) => a !== this.dm.self);
+    const plan = await this.rooms.planSend(room, addrs);
+    const got: string[] = [];
+    const users = [...byUser].filter(([, as]) => as.some((a) => plan.missing.includes(a)));
+    for (const [u] of users) {
+      try {
+        const cmid = randomId(undefined, 12);
+        await this.#sendDm(u, cmid, encodePayload({ v: 1, k: "skd", mid: cmid, dist: plan.dist }));
+        got.push(...(await this.devices.addresses(u)).filter((a) => a !== this.dm.self));
+      } catch (e) {
+        const where = to.kind === "room" ? `#${room}` : "broadcasts";
+        const who = u === this.#me ? "Your other devices" : u;
+        this.#notice("warn", `${who} cannot read ${where} from you: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    await this.rooms.markDistributed(room, plan.dist.chainId, got);
+    return room;
+  }
+
+  /** Sealed copies of a message to `to`: every device a DM goes to; one sender-key ciphertext otherwise. */
+  async sealCopies(to: Target): Promise<number> {
+    return to.kind === "user" ? Math.max(1, (await this.devices.targets(to.name!)).length) : 1;
+  }
+
+  /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
+  sendFields(mid: string): Record<string, unknown> {
+    const devices = this.#sealedFor.get(mid);
+    this.#sealedFor.delete(mid);
+    return devices ? { devices } : {};
+  }
+
+  /** The server refused a DM because devices changed: learn them (then seal again). */
+  devicesChanged(detail: unknown): Promise<void> {
+    return this.#serial(() => this.devices.apply(detail));
+  }
+
+  open(): Promise<string> {
+    return Promise.reject(new Error("E2eCodec opens messages with receive()"));
+  }
+
+  receive(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null> {
+    return this.#serial(async () => {
+      const saved = this.local.get(m.seq);
+      if (saved) return m.replay ? { ...saved, replay: true } : saved;
+      if (this.cs.consumed(m.seq)) return null;
+      try {
+        if (m.from === this.#me) {
+          // Sent from this folder by another process (or this one): its text is in the outbox or history.
+          const own = this.local.pending(m.mid) ?? this.local.byMid(this.#me, m.mid);
+          if (own) {
+            const mine: ChatMessage = { ...m, text: own.text };
+            this.local.confirm(mine);
+            return mine;
+          }
+          // From one of my other devices: a DM has a part for this device, a room message my chain.
+          if (m.to.kind === "user" && !decodeMultiBody(body)) {
+            throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+          }
+        }
+        if (m.to.kind === "user") {
+          // One part per device (v2), or one envelope between two first devices (v1).
+          const multi = decodeMultiBody(body);
+          let from = m.from, envelope = body;
+          if (multi) {
+            const part = multi.to[this.dm.self];
+            if (!part) {
+              throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
+            }
+            from = deviceAddress(m.from, multi.d);
+            envelope = part;
+          }
+          const o = await this.dm.openDm(from, envelope);
+          const sk = decodeStreamKey(o.plaintext, m.mid);
+          if (sk) {
+            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+            this.#streamKeyBox.put(m.from, sk.sid, sk.key);
+            return null;
+          }
+          // Offers, sums, candidates: filed in the keystore for whichever process waits (file_control.ts).
+          const fc = await fileControl(this.cs, m.from, o.plaintext, m.mid, m.ts);
+          if (fc) {
+            await this.cs.commit(
+              mergeWrites(o.writes, fc.writes),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            if (fc.offer) {
+              const { key: _key, ...offer } = fc.offer;
+              const verified = (await this.dm.contact(m.from))?.verified === true;
+              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from, verified } });
+            }
+            return null;
+          }
+          const p = decodePayload(o.plaintext, m.mid);
+          if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
+          const refused = p.dist.room === BROADCAST_ROOM
+            ? null
+            : await this.#logs.refusal(p.dist.room, m.from);
+          if (refused !== null && this.#logs.unlogged(p.dist.room)) {
+            // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (e2e/held_room_keys.ts).
+            const hold = await holdKey(this.cs, { from, user: m.from, dist: p.dist });
+            await this.cs.commit(
+              mergeWrites(o.writes, hold),
+              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+            );
+            this.#notice(
+              "warn",
+              `A room key from ${m.from} for #${p.dist.room} is kept until an admin of #${p.dist.room} ` +
+                `signs its membership log (a room made by Parley 0.1.0)`,
+            );
+            return null;
+          }
+          if (refused !== null) {
+            // consumed (never retried), the key not installed
+            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+            if (refused) {
+              this.#notice("warn", `A room key from ${m.from} for #${p.dist.room} was refused: ${refused}`);
+            }
+            return null;
+          }
+          const w = await this.rooms.acceptDistribution(from, p.dist);
+          await this.cs.commit(
+            mergeWrites(o.writes, w),
+            (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+          );
+          return null;
+        }
+        const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
+        if (room !== BROADCAST_ROOM && (await this.#releaseHeld(room)).includes(m.from)) {
+          // Not consumed nor acknowledged: the server keeps it until the room's log arrives.
+          throw new Error(
+            `it was sent in #${room} (a room made by Parley 0.1.0), which no admin has signed a ` +
+              `membership log for yet; it stays on the server and is read once one does`,
+          );
+        }
+        const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
+        const p = decodePayload(o.plaintext, m.mid);
+        if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
+        return await this.#save(o.writes, { ...m, text: p.text });
+      } catch (e) {
+        if (e instanceof KeyChangedError) throw keyChangedError(e);
+        // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).
+        // No session can appear later for a message that is not a session start (issue 33.10).
+        const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError ||
+          e instanceof NoSessionError;
+        if (!never) throw e;
+        await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+        if (e instanceof ReplayError) {
+          throw new UnreadableError("it was already received once (replay rejected)");
+        }
+        if (e instanceof NoSessionError) {
+          throw new UnreadableError(
+            `it belongs to no session with ${m.from} (forged, or from before a key reset)`,
+          );
+        }
+        throw e instanceof UnreadableError
+          ? e
+          : new UnreadableError(e instanceof Error ? e.message : String(e));
+      }
+    });
+  }
+
+  /**
+   * Seals a typing event (core/typing.ts) like a message: a DM part for each of the recipient's devices
+   * this device already has a session with (never my own devices: typing is never shown for
+   * oneself; no key exchange for a signal), or a room message under my sender key (handed to members
+   * first if needed, as the next message would). Null when there is nobody to seal it for. The
+   * ratchet or chain step is committed.
+   */
+  sealTyping(to: Target, mid: string, active: boolean): Promise<Uint8Array | null> {
+    return this.#serial(async () => {
+      const payload = encodeTyping(mid, active);
+      if (to.kind === "user") {
+        if (to.name === this.#me) return null;
+        const parts = new Map<string, Uint8Array>();
+        for (const a of await this.devices.addresses(to.name!)) {
+          if (!(await this.cs.get(`session:${a}`))) continue;
+          try {
+            parts.set(a, await this.dm.encryptDm(a, null, payload));
+          } catch {
+            // a changed key or a lost session: no typing for that device
+          }
+        }
+        return parts.size ? encodeMultiBody(this.device, parts) : null;
+      }
+      if (to.kind !== "room") return null;
+      return await this.rooms.encrypt(await this.#distribute(to), payload);
+    });
+  }
+
+  /**
+   * Opens a typing event exactly like a message (the ratchet or chain step is committed, so the
+   * next real message still opens); null when it is not one, is mine, or cannot be read.
+   */
+  openTyping(
+    m: { mid: string; from: string; to: Target },
+    body: Uint8Array,
+  ): Promise<{ active: boolean } | null> {
+    return this.#serial(async () => {
+      if (m.from === this.#me) return null; // never shown for oneself (nor from my other devices)
+      try {
+        let o: { plaintext: Uint8Array; writes: StoreWrites };
+        if (m.to.kind === "user") {
+          const multi = decodeMultiBody(body);
+          const part = multi?.to[this.dm.self];
+          if (!multi || !part) return null;
+          o = await this.dm.openDm(deviceAddress(m.from, multi.d), part);
+        } else if (m.to.kind === "room") {
+          o = await this.rooms.open(m.to.name!, m.from, body, await this.devices.addresses(m.from));
+        } else return null;
+        await this.cs.commit(o.writes);
+        return decodeTyping(o.plaintext, m.mid);
+      } catch {
+        return null; // a signal that cannot be read is dropped: it is never stored or retried
+      }
+    });
+  }
+
+  #sendStreamKey(user: string, sid: string, key: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      const mid = randomId(undefined, 12);
+      await this.#sendDm(user, mid, encodeStreamKey(mid, sid, key));
+    });
+  }
+
+  async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
+    await this.cs.commit(w, () => this.local.insert([m]));
+    return m;
+  }
+
+  onPush(h: Record<string, unknown>): Promise<void> {
+    if (h.t === "notice" && h.text === "keys.low") {
+      const who = { user: this.host.user, nonce: this.host.nonce };
+      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request, who)));
+    }
+    if (h.t === "devices" && typeof h.user === "string" && Array.isArray(h.devices)) {
+      const [user, list] = [h.user, h.devices];
+      return this.#serial(() => this.devices.set(user, list));
+    }
+    if (h.t !== "room") return Promise.resolve();
+    return this.#serial(async () => {
+      const room = String(h.room);
+      const members = Array.isArray(h.members) ? h.members : [];
+      const change = String(h.change);
+      const by = String(h.by ?? "");
+      const user = typeof h.user === "string" ? h.user : change === "left" ? by : "";
+      this.#logs.invalidate(room);
+      let inLog = false; // the change is the latest entry of the room's verified membership log
+      if (members.includes(this.#me)) {
+        inLog = await this.#logs.isLatest(room, h.entry).catch((e) => {
+          this.#notice("error", e instanceof Error ? e.message : String(e));
+          return false;
+        });
+      }
+      if (change === "updated" && inLog && by !== this.#me) { // room.adopt: a 0.1.0 room got its log
+        this.#notice(
+          "info",
+          `${by} signed #${room}'s membership log (a room made by Parley 0.1.0): ${members.join(", ")}`,
+        );
+      }
+      if ((change === "left" || change === "kicked") && user) {
+        await this.rooms.memberLeft(room, user, await this.devices.addresses(user));
+      }
+      const verb = MEMBERSHIP_VERBS[change];
+      if (by && by !== this.#me && verb) {
+        const n = await this.#dir.describeChange(
+          h,
+          room,
+          verb,
+          by,
+          user,
+          inLog || !members.includes(this.#me),
+        );
+        this.#notice(n.level, n.text);
+      }
+    });
+  }
+
+  #notice(level: "info" | "warn" | "error", text: string): void {
+    this.host.notify({ type: "notice", level, text });
+  }
+
+  /** Encrypts a DM payload to every device of `user` and my other devices (e2e/devices.ts). */
+  async #dmEncrypt(user: string, payload: Uint8Array): Promise<{ body: Uint8Array; devices: string[] }> {
+    const to = await this.devices.targets(user);
+    if (to.length === 0 || (to.length === 1 && to[0] === user && this.dm.self === this.#me)) {
+      return { body: await this.#encryptTo(user, payload), devices: [user] }; // v1: first device to first device
+    }
+    const parts = new Map<string, Uint8Array>();
+    for (const a of to) parts.set(a, await this.#encryptTo(a, payload));
+    return { body: encodeMultiBody(this.device, parts), devices: to };
+  }
+
+  async #encryptTo(address: string, payload: Uint8Array): Promise<Uint8Array> {
+    try {
+      try {
+        return await this.dm.encryptDm(address, this.#dir.bundles.get(address) ?? null, payload);
+      } catch (e) {
+        if (!(e instanceof NoSessionError)) throw e;
+      }
+      const { user, device } = parseDeviceAddress(address);
+      return await this.dm.encryptDm(address, await this.#dir.fetchBundle(user, device), payload);
+    } catch (e) {
+      if (e instanceof KeyChangedError) throw keyChangedError(e);
+      throw e;
+    } finally {
+      if (await this.cs.get(`session:${address}`)) this.#dir.bundles.delete(address);
+    }
+  }
+
+  /** Sends a DM control payload (room key, stream key), sealing again once if devices changed. */
+  async #sendDm(user: string, mid: string, payload: Uint8Array): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const r = await this.#dmEncrypt(user, payload);
+      try {
+        const sent = await this.host.conn.request(
+          "send",
+          { to: { kind: "user", name: user }, mid, devices: r.devices },
+          r.body,
+        );
+        // Recorded as consumed: this client's history (and its other processes) never shows it.
+        const seq = Number(sent.header.seq ?? 0);
+        if (seq > 0) {
+          const conv = convKey("user", this.#me, user);
+          await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
+        }
+        return;
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+        await this.devices.apply(e.detail?.devices);
+      }
+    }
+  }
+
+  /** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
+  async #accept(user: string, number: string | undefined, verified: boolean): Promise<Fingerprint> {
+    await this.#dir.pin(user);
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const key = await keyToPin(this.#me, mine, user, (await this.dm.contact(user))!, number, verified);
+    await this.dm.accept(user, key, verified, await this.devices.of(user));
+    return await this.#fingerprint(user);
+  }
+
+  /** `shown`: the number is displayed for comparing (the directory is asked again; the key is recorded). */
+  async #fingerprint(user?: string, shown = false): Promise<Fingerprint> {
+    if (!user || user === this.#me) {
+      return {
+        user: this.#me,
+        safetyNumber: await ownFingerprint(this.cs, this.#me),
+        verified: true,
+        changed: false,
+      };
+    }
+    const known = await this.dm.contact(user);
+    await this.#dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
+    const c = (await this.dm.contact(user))!;
+    const waiting = waitingKeys(c);
+    const target = waiting[0] ?? c.identity; // the key whose number is shown
+    const marked = shown ? markShown(c) : null;
+    if (marked) await this.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
+    const mine = publicIdentity(await loadIdentity(this.cs));
+    const numberOf = async (k: PublicIdentity) => groups(await identitySafetyNumber(this.#me, mine, user, k));
+    return {
+      user,
+      safetyNumber: await numberOf(target),
+      verified: c.verified,
+      changed: c.pending !== undefined,
+      ...(waiting.length > 1 ? { others: await Promise.all(waiting.slice(1).map(numberOf)) } : {}),
+    };
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Key chores of the encrypting client, separate from message handling (e2e/codec.ts):
+ * - `publishKeys()`: on login, create device keys if absent and publish identity + signed prekey
+ *   + one-time prekeys (`keys.publish`); rotate the signed prekey when due; refill one-time
+ *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
+ *   Every upload and count carries this folder's own device key and its proof for the session
+ *   (`deviceAuth`, issue 33); a new linked device's first one, the approval the link gave it.
+ * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
+ * - readable errors: `keyChangedError()` names both safety numbers and the way out;
+ * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
+ *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
+ */
+import { utf8, utf8Strict } from "../../common/bytes.ts";
+import {
+  currentUpload,
+  ensureDeviceKeys,
+  loadIdentity,
+  OPK_BATCH,
+  replenishOneTimePrekeys,
+  rotateSignedPrekeyIfDue,
+} from "../../crypto/keystore.ts";
+import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
+import { chooseKey, type KeyCandidates } from "../../crypto/pending_keys.ts";
+import type { KeyChangedError } from "../../crypto/dm.ts";
+import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
+import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypto/sender_keys.ts";
+import type { CryptoStateStore } from "../../crypto/state_store.ts";
+import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
+import { BackendError } from "../backend.ts";
+
+export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
+  header: Record<string, unknown>;
+}>;
+
+/** Refill one-time prekeys when the server holds fewer than this. */
+export const OPK_LOW = 10;
+
+/** Who this session is, for device proofs: the account and the nonce of the server's hello reply. */
+export interface SessionId {
+  user: string;
+  nonce: string;
+}
+
+/** This folder's own device key (issue 33), made on first use; never moves to another folder. */
+export async function deviceKeyOf(store: CryptoStateStore): Promise<DeviceKey> {
+  const had = (await store.get("e2e:devkey")) as DeviceKey | undefined;
+  if (had) return had;
+  const k = await newDeviceKey();
+  await store.commit({ put: { "e2e:devkey": k }, del: [] });
+  return k;
+}
+
+/** The `deviceKey` and `proof` fields that show the server this session is device `device`. */
+export async function deviceAuth(
+  store: CryptoStateStore,
+  who: SessionId,
+  device: number,
+): Promise<{ deviceKey: string; proof: string }> {
+  const k = await deviceKeyOf(store);
+  return { deviceKey: k.pub, proof: await signDeviceProof(k, who.user, device, who.nonce) };
+}
+
+/** This folder's device id (1 for a folder made before devices existed; 0 until the server assigns one). */
+export async function deviceOf(store: CryptoStateStore): Promise<number> {
+  return ((await store.get("e2e:device")) as number | undefined) ?? 1;
+}
+
+/**
+ * Publishes what the server lacks; returns the number of one-time prekeys it holds afterwards.
+ * A new linked device (`e2e:device` 0) learns its id from the answer; `e2e:reset` asks the server
+ * to make this folder's identity the account's (every other device is removed).
+ */
+export async function publishKeys(
+  store: CryptoStateStore,
+  request: Request,
+  now: number,
+  who: SessionId,
+): Promise<number> {
+  const device = await deviceOf(store);
+  const reset = (await store.get("e2e:reset")) === true;
+  const name = await store.get("e2e:name");
+  const approval = device === 0 ? await store.get("e2e:approval") : undefined;
+  const auth = await deviceAuth(store, who, device);
+  const publish = async (fields: Record<string, unknown>) => {
+    const r = await request("keys.publish", {
+      ...fields,
+      device,
+      ...auth,
+      ...(approval ? { approval } : {}),
+      ...(reset ? { reset: true } : {}),
+      ...(typeof name === "string" && name ? { name } : {}),
+    });
+    const got = Number(r.header.device ?? device);
+    await store.commit({
+      put: { "e2e:published": true, "e2e:device": got },
+      del: [...(reset ? ["e2e:reset"] : []), ...(approval ? ["e2e:approval"] : [])],
+    });
+    return Number(r.header.prekeys ?? 0);
+  };
+  const fresh = await ensureDeviceKeys(store, now, OPK_BATCH);
+  if (fresh) return await publish({ ...fresh });
+  if (!(await store.get("e2e:published")) || reset) {
+    // Keys were made but never reached this server (or the upload failed): send them again.
+    return await publish({
+      ...(await currentUpload(store)),
+      opks: await replenishOneTimePrekeys(store, OPK_BATCH),
+    });
+  }
+  const spk = await rotateSignedPrekeyIfDue(store, now);
+  if (spk) await request("keys.publish", { ...(await currentUpload(store)), opks: [], device, ...auth });
+  const n = Number((await request("keys.count", { device, ...auth })).header.prekeys ?? 0);
+  return n < OPK_LOW ? await refillPrekeys(store, request, who) : n;
+}
+
+/** Makes and publishes a batch of one-time prekeys. */
+export async function refillPrekeys(
+  store: CryptoStateStore,
+  request: Request,
+  who: SessionId,
+): Promise<number> {
+  const opks = await replenishOneTimePrekeys(store, OPK_BATCH);
+  const device = await deviceOf(store);
+  const r = await request("keys.publish", {
+    ...(await currentUpload(store)),
+    opks,
+    device,
+    ...(await deviceAuth(store, who, device)),
+  });
+  return Number(r.header.prekeys ?? 0);
+}
+
+/** My own fingerprint: the 30-digit half of every safety number that is mine, in groups of five. */
+export async function ownFingerprint(store: CryptoStateStore, me: string): Promise<string> {
+  const id = publicIdentity(await loadIdentity(store));
+  return formatSafetyNumber(await fingerprintHalf(utf8.encode(me), identityBytes(id)), 6);
+}
+
+export const groups = (digits: string) => formatSafetyNumber(digits, 12);
+
+export function keyChangedError(e: KeyChangedError): BackendError {
+  const u = e.user;
+  return new BackendError(
+    "key_changed",
+    `The identity key of ${u} changed, so messages to ${u} are blocked. ` +
+      `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
+      (e.waiting > 1
+        ? `WARNING: ${u} presented ${e.waiting} different new keys, at most one of them ${u}'s: ` +
+          `ask ${u} for the number, then run "verify ${u} NUMBER" (or "trust ${u} NUMBER")`
+        : `Compare the new number with ${u} ("fingerprint ${u}"), then run "verify ${u}" ` +
+          `(or "verify ${u} NUMBER" with the number ${u} read out, or "trust ${u}" to accept it unverified)`),
+  );
+}
+
+/** The warning when `user` presented several new keys: `others` are the further ones' numbers. */
+export function othersWarning(user: string, others: string[], verify: string): string {
+  return `WARNING: ${user} presented ${others.length + 1} different new keys; the others' safety numbers: ${
+    others.join("; ")
+  }. At most one is really ${user}'s: ask ${user} for the number and run "${verify} ${user} NUMBER"`;
+}
+
+/**
+ * The key of `user` that `verify` (`verified`) or `trust` pins: the one whose safety number is
+ * `number`, or without it the one whose number was last shown; a clear error when none is sure.
+ */
+export async function keyToPin(
+  me: string,
+  mine: PublicIdentity,
+  user: string,
+  rec: KeyCandidates,
+  number: string | undefined,
+  verified: boolean,
+): Promise<PublicIdentity> {
+  const cmd = verified ? "verify" : "trust";
+  const choice = await chooseKey(rec, {
+    number,
+    needShown: verified,
+    numberOf: (k) => identitySafetyNumber(me, mine, user, k),
+  });
+  if ("key" in choice) return choice.key;
+  const again = choice.refused === "ambiguous"
+    ? `ask ${user} for the safety number`
+    : `compare the safety number with ${user} ("fingerprint ${user}")`;
+  const [code, text] = {
+    bad_number: ["bad_number", `"${number}" is not a safety number (60 digits)`],
+    no_match: ["number_mismatch", `${number} is not the safety number of any key ${user} presented`],
+    ambiguous: ["keys_ambiguous", `${user} presented more than one new key, so ${cmd} needs the number`],
+    not_shown: ["not_compared", `No safety number with ${user} was shown yet`],
+    changed: ["key_changed", `The key of ${user} changed since its safety number was shown`],
+  }[choice.refused];
+  const next = choice.refused === "ambiguous"
+    ? `"${cmd} ${user} NUMBER"`
+    : `"${cmd} ${user}" (or "${cmd} ${user} NUMBER")`;
+  return Promise.reject(new BackendError(code!, `${text}: nothing was pinned; ${again}, then run ${next}`));
+}
+
+/** What an encrypted body carries once opened. */
+export type Payload =
+  | { v: 1; k: "text"; mid: string; text: string }
+  | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution };
+
+export function encodePayload(p: Payload): Uint8Array {
+  return utf8.encode(JSON.stringify(p));
+}
+
+/** Parses an opened body and checks it belongs to the message id it arrived under. */
+export function decodePayload(b: Uint8Array, mid: string): Payload {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    throw new SyntaxError("The decrypted message is not a Parley payload");
+  }
+  if (typeof p !== "object" || p === null || p.v !== 1) throw new SyntaxError("Unknown payload version");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  if (p.k === "text" && typeof p.text === "string") return p as Payload;
+  if (p.k === "skd" && isSenderKeyDistribution(p.dist)) return p as Payload;
+  throw new SyntaxError("Unknown payload kind");
+}

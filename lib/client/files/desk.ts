@@ -1,0 +1,158 @@
+/**
+ * `FileDesk`: the full-screen client's `FileControls` (issue 12) over `FileTransfers` of whatever
+ * client is current (the live backend reconnects with a new one). Numbers offers waiting from 1,
+ * oldest first (`/accept N`, `/reject N`) and outbox files from 1 (`/ls`, `/send USER ID`). Progress
+ * goes out as "transfer" events through the client (the backend forwards them to the screen);
+ * `resume()` continues every unfinished upload and accepted download, once at a time per file:
+ * the launcher calls it at start and after every reconnect.
+ */
+import type { FileControls, FileEntryInfo } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { InRecord } from "./offer.ts";
+import { listFolder } from "./disk.ts";
+import { FileTransfers } from "./transfers.ts";
+
+export class FileDesk implements FileControls {
+  readonly #running = new Set<string>();
+
+  constructor(readonly client: () => ChatClient, readonly dirs: { outbox: string; downloads: string }) {}
+
+  #ft(): FileTransfers {
+    const c = this.client();
+    return FileTransfers.of(c, (p) =>
+      c.notify({
+        type: "transfer",
+        id: p.fid,
+        name: p.name,
+        peer: p.peer,
+        direction: p.direction,
+        done: p.done,
+        total: p.total,
+        state: p.state,
+      }));
+  }
+
+  async #once<T>(fid: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#running.has(fid)) throw new BackendError("busy", "That transfer is running already");
+    this.#running.add(fid);
+    try {
+      return await fn();
+    } finally {
+      this.#running.delete(fid);
+    }
+  }
+
+  async outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
+    const files = await listFolder(this.dirs.outbox);
+    return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
+  }
+
+  async #path(idOrPath: string): Promise<string> {
+    if (!/^\d+$/.test(idOrPath)) return idOrPath;
+    const f = (await this.outbox())[Number(idOrPath) - 1];
+    if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
+    return f.path;
+  }
+
+  async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
+    const path = await this.#path(idOrPath);
+    return await this.#once(`out:${user}:${path}`, () => this.#ft().send(user, path));
+  }
+
+  async sendRoom(
+    room: string,
+    idOrPath: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
+    const path = await this.#path(idOrPath);
+    return await this.#once(`room:${room}:${path}`, () => this.#ft().sendRoom(room, path));
+  }
+
+  async #waiting(): Promise<InRecord[]> {
+    return (await this.#ft().incoming()).filter((r) => r.state === "offered");
+  }
+
+  async waiting(): Promise<number> {
+    return (await this.#waiting()).length;
+  }
+
+  async #pick(n = 1): Promise<InRecord> {
+    const list = await this.#waiting();
+    const r = list[n - 1];
+    if (!r) {
+      throw new BackendError(
+        "no_offer",
+        list.length ? `There are only ${list.length} file offers` : "No file is offered to you",
+      );
+    }
+    return r;
+  }
+
+  async list(): Promise<FileEntryInfo[]> {
+    const ft = this.#ft();
+    let n = 0;
+    const ins: FileEntryInfo[] = (await ft.incoming()).map((r) => ({
+      ...(r.state === "offered" ? { n: ++n } : {}),
+      fid: r.fid,
+      direction: "in",
+      peer: r.from,
+      name: r.name,
+      size: r.size,
+      state: this.#running.has(r.fid) ? "receiving" : r.state === "accepted" ? "paused" : r.state,
+      ...(r.path ? { path: r.path } : {}),
+    }));
+    const outs: FileEntryInfo[] = (await ft.outgoing()).map((r) => ({
+      fid: r.fid,
+      direction: "out",
+      peer: r.to,
+      name: r.name,
+      size: r.size,
+      state: this.#running.has(`out:${r.to}:${r.path}`)
+        ? "sending"
+        : r.state === "uploading"
+        ? "paused"
+        : r.state,
+    }));
+    return [...ins, ...outs];
+  }
+
+  async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
+    const r = await this.#pick(n);
+    const got = await this.#once(r.fid, () => this.#ft().accept(r, this.dirs.downloads));
+    return { path: got.path, name: r.name, size: r.size, from: r.from };
+  }
+
+  async reject(n?: number): Promise<FileEntryInfo> {
+    const r = await this.#pick(n);
+    await this.#ft().reject(r);
+    return { fid: r.fid, direction: "in", peer: r.from, name: r.name, size: r.size, state: "rejected" };
+  }
+
+  /** Continues unfinished transfers (errors become notices); resolves when all have ended. */
+  async resume(): Promise<void> {
+    const c = this.client();
+    const ft = this.#ft();
+    const jobs: Promise<unknown>[] = [];
+    for (const r of await ft.incoming()) {
+      if (r.state === "accepted" && !this.#running.has(r.fid)) {
+        jobs.push(this.#once(r.fid, () => ft.accept(r, this.dirs.downloads)));
+      }
+    }
+    for (const r of await ft.outgoing()) {
+      const key = `out:${r.to}:${r.path}`;
+      if (r.state === "uploading" && !this.#running.has(key)) {
+        jobs.push(this.#once(key, () => ft.send(r.to, r.path)));
+      }
+    }
+    const done = await Promise.allSettled(jobs);
+    for (const d of done) {
+      if (d.status === "rejected" && !c.conn.closed) {
+        c.notify({
+          type: "notice",
+          level: "warn",
+          text: `File transfer: ${String(d.reason?.message ?? d.reason)}`,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
+ * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
+ * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
+ * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
+ * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
+ * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
+ * (`name (1)`…, never over a `.part`), the room left for a download (`roomFor`), and the outbox
+ * listing for `/ls`.
+ */
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
+import { concatBytes, sha256Stream } from "../../common/bytes.ts";
+import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
+import { BackendError } from "../backend.ts";
+import { cipherFrom } from "./cipher.ts";
+import {
+  BATCH,
+  chunkCount,
+  chunkLength,
+  chunkOffset,
+  MAX_FILE_SIZE,
+  safeFileName,
+  withNumber,
+} from "./offer.ts";
+
+/** A file to send: its real path, size, modification time and the name it is offered under. */
+export async function sendable(
+  path: string,
+): Promise<{ real: string; size: number; mtime: number; name: string }> {
+  const real = await Deno.realPath(path).catch(() => {
+    throw new BackendError("no_file", `There is no file ${path}`);
+  });
+  const st = await Deno.stat(real);
+  if (!st.isFile) throw new BackendError("no_file", `${path} is not a file`);
+  if (st.size > MAX_FILE_SIZE) throw new BackendError("file_too_large", `${path} is too large to send`);
+  return { real, size: st.size, mtime: st.mtime?.getTime() ?? 0, name: real.split(/[\\/]/).pop() || "file" };
+}
+
+/** Throws `file_changed` when `path` no longer has the size and time it was offered with. */
+export async function checkUnchanged(path: string, size: number, mtime: number): Promise<void> {
+  const st = await Deno.stat(path);
+  if (st.size !== size || (st.mtime?.getTime() ?? 0) !== mtime) {
+    throw new BackendError("file_changed", `${path} changed while it was being sent`);
+  }
+}
+
+export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
+
+/** The running SHA-256 of what a `.part` holds. */
+export type PartHash = ReturnType<typeof sha256Stream>;
+
+/**
+ * Opens `part` to continue a download of a `size`-byte file: the whole chunks in it were verified
+ * before they were written, a torn tail is cut off. Returns the file, the next chunk's index and the
+ * SHA-256 of the kept chunks so far (the writer goes on hashing: no second pass over the file).
+ */
+export async function openPart(
+  part: string,
+  size: number,
+): Promise<{ out: Deno.FsFile; next: number; hash: PartHash }> {
+  const out = await Deno.open(part, { read: true, write: true, create: true, mode: 0o600 });
+  // For the user only, like the client folder (also a `.part` an older version left readable).
+  if (Deno.build.os !== "windows") await Deno.chmod(part, 0o600);
+  const have = (await out.stat()).size;
+  const next = Math.min(Math.floor(have / CHUNK_SIZE), chunkCount(size) - 1);
+  // Only a torn tail is cut: on ext4 a truncate makes close() flush the whole file (auto_da_alloc),
+  // and the keystore's next fsync then waits for it (≈ 1 s per GiB written).
+  if (have !== next * CHUNK_SIZE) await out.truncate(next * CHUNK_SIZE);
+  const hash = sha256Stream();
+  const buf = new Uint8Array(1024 * 1024);
+  for (
+    let n, left = next * CHUNK_SIZE;
+    left > 0 && (n = await out.read(buf.subarray(0, Math.min(buf.length, left)))) !== null;
+  ) {
+    hash.update(buf.subarray(0, n));
+    left -= n;
+  }
+  await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
+  return { out, next, hash };
+}
+
+/**
+ * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
+ * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
+ * written. A push's chunks are decrypted at once, while the pushes before it are still being
+ * written: a caller may keep a few pushes in flight (each settles after those before it; after a
+ * failed one, every later one fails too). `restart()`, with no push in flight, drops a partial
+ * chunk and any failure (the bytes will come again from another source).
+ */
+export class PartWriter {
+  #pending: Uint8Array = new Uint8Array(0);
+  /** Chunks handed to decryption so far (`next`: written so far). */
+  #issued: number;
+  #tail: Promise<void> = Promise.resolve();
+  /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
+  #joined = new Uint8Array(0);
+  constructor(
+    readonly out: Deno.FsFile,
+    readonly cipher: ChunkCipher,
+    readonly size: number,
+    public next: number,
+    readonly hash: PartHash,
+  ) {
+    this.#issued = next;
+  }
+  get done(): boolean {
+    return this.next >= chunkCount(this.size);
+  }
+  /** Every chunk has been pushed (some may still be under way: await their pushes). */
+  get complete(): boolean {
+    return this.#issued >= chunkCount(this.size);
+  }
+  restart(): void {
+    this.#pending = new Uint8Array(0);
+    this.#issued = this.next;
+    this.#tail = Promise.resolve();
+  }
+  push(body: Uint8Array): Promise<void> {
+    const pending = this.#pending.length ? concat(this.#pending, body) : body;
+    // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
+    const parts: Promise<Uint8Array>[] = [];
+    const count = chunkCount(this.size);
+    let off = 0, k = this.#issued;
+    for (let cl; k < count && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
+      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl), k === count - 1));
+    }
+    const extra = k >= count && off < pending.length;
+    this.#pending = pending.subarray(off);
+    this.#issued = k;
+    const opened = Promise.all(parts);
+    opened.catch(() => {}); // awaited below, once the pushes before this one are written
+    const prev = this.#tail;
+    const run = (async () => {
+      await prev;
+      const pts = await opened;
+      if (pts.length) {
+        const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
+        for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+        this.hash.update(pt);
+        this.next = k;
+      }
+      if (extra) throw new DecryptError("Data after the final chunk");
+    })();
+    this.#tail = run;
+    return run;
+  }
+  #join(pts: Uint8Array[]): Uint8Array {
+    let n = 0;
+    for (const p of pts) n += p.length;
+    if (this.#joined.length < n) this.#joined = new Uint8Array(n);
+    n = 0;
+    for (const p of pts) {
+      this.#joined.set(p, n);
+      n += p.length;
+    }
+    return this.#joined.subarray(0, n);
+  }
+}
+
+/**
+ * The SHA-256 of a file being sent, from the plaintext its chunks are read as (`seen`, in order: no
+ * second pass over the file). Pieces read again (a batch resent) add nothing; a piece past what it
+ * has (a sender resuming part way), or `finish()` before the end was seen, hands over to one
+ * `hashFile` of the whole file. `done` resolves once the whole file is hashed.
+ */
+export class FileSum {
+  readonly done: Promise<string>;
+  #h = sha256Stream();
+  #at = 0;
+  #over = false;
+  #resolve!: (hex: string) => void;
+  #reject!: (e: unknown) => void;
+  constructor(readonly path: string, readonly size: number) {
+    this.done = new Promise((res, rej) => [this.#resolve, this.#reject] = [res, rej]);
+    if (size === 0) this.#end(this.#h.hex());
+  }
+  #end(hex: string): void {
+    this.#over = true;
+    this.#resolve(hex);
+  }
+  #alone(): void {
+    if (this.#over) return;
+    this.#over = true;
+    hashFile(this.path).then(this.#resolve, this.#reject);
+  }
+  seen(pos: number, pt: Uint8Array): void {
+    if (this.#over) return;
+    if (pos > this.#at) return this.#alone();
+    const end = Math.min(pos + pt.length, this.size);
+    if (end <= this.#at) return;
+    this.#h.update(pt.subarray(this.#at - pos, end - pos));
+    this.#at = end;
+    if (end === this.size) this.#end(this.#h.hex());
+  }
+  /** The file has been sent: whatever was not seen is hashed now. */
+  finish(): void {
+    this.#alone();
+  }
+}
+
+/** SHA-256 of a file, read in bounded pieces. */
+export async function hashFile(path: string): Promise<string> {
+  const h = sha256Stream();
+  const f = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(1024 * 1024);
+    for (let n; (n = await f.read(buf)) !== null;) h.update(buf.subarray(0, n));
+  } finally {
+    f.close();
+  }
+  return h.hex();
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** `dir/name`, or `name (1)`, `(2)`… when that or its `.part` is taken. */
+export async function freeName(dir: string, name: string): Promise<string> {
+  for (let n = 0;; n++) {
+    const p = `${dir}/${withNumber(name, n)}`;
+    if (!(await exists(p)) && !(await exists(`${p}.part`))) return p;
+  }
+}
+
+/** Regular files directly inside `dir` (none when it does not exist): the outbox for `/ls`. */
+export async function listFolder(dir: string): Promise<{ name: string; size: number; path: string }[]> {
+  const out: { name: string; size: number; path: string }[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      const path = `${dir}/${e.name}`;
+      out.push({ name: e.name, size: (await Deno.stat(path)).size, path });
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}
+
+/**
+ * Where a received file goes: `dir` (created for the user only, 0700; a folder that exists keeps its
+ * modes) and a free, safe form of the offered name. The file itself is 0600 (`openPart`).
+ */
+export async function downloadTarget(dir: string, name: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return await freeName(dir, safeFileName(name));
+}
+
+/**
+ * Ends a download: the `.part` must have the offered size and SHA-256 (`sum`: hashed as it was
+ * written, `file_corrupt` otherwise); then it takes its final name, or a free one beside it when
+ * that was taken meanwhile.
+ */
+export async function finishPart(
+  part: string,
+  target: string,
+  offer: { name: string; size: number; sha256: string },
+  sum: string,
+): Promise<string> {
+  if ((await Deno.stat(part)).size !== offer.size || sum !== offer.sha256) {
+    throw new BackendError("file_corrupt", `${offer.name} does not match the SHA-256 its sender gave`);
+  }
+  const dir = target.slice(0, target.lastIndexOf("/"));
+  const final = (await exists(target)) ? await freeName(dir, safeFileName(offer.name)) : target;
+  await Deno.rename(part, final);
+  return final;
+}
+
+/**
+ * The bytes a download into `dir` (which may not exist yet: its nearest existing folder counts) can
+ * still take — the free space for this user, plus what `part` already holds — or null when that
+ * cannot be known (no system access granted: nothing is asked at a prompt).
+ */
+export async function roomFor(dir: string, part?: string): Promise<number | null> {
+  const granted = await Deno.permissions.query({ name: "sys", kind: "statfs" }).catch(() => null);
+  if (granted?.state !== "granted") return null;
+  let at = dir;
+  while (!(await exists(at)) && dirname(at) !== at) at = dirname(at);
+  try {
+    const s = await statfs(at);
+    const have = part ? await Deno.stat(part).then((st) => st.size, () => 0) : 0;
+    return s.bavail * s.bsize + have;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes a refused download's `.part` (nothing when it is gone). */
+export async function removePart(part: string): Promise<void> {
+  await Deno.remove(part).catch(() => {});
+}
+
+/**
+ * The ciphertext of a file to send, BATCH whole chunks at a time from chunk `from` (the header not
+ * included): bounded memory whatever the size. At the end the file must not have changed.
+ */
+export async function* cipherBatches(
+  path: string,
+  cipher: ChunkCipher,
+  f: { size: number; mtime: number },
+  from: number,
+): AsyncGenerator<{ i: number; data: Uint8Array }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    for (let i = from; i < chunkCount(f.size); i += BATCH) {
+      yield { i, data: await cipherFrom(file, cipher, new Uint8Array(0), f.size, chunkOffset(i)) };
+    }
+  } finally {
+    file.close();
+  }
+  await checkUnchanged(path, f.size, f.mtime);
+}
+
+/**
+ * Tab completion of a file path as typed (relative to the working folder): the entries of its folder
+ * that start with its last part, folders with a `/` after them; dot files only when the part starts
+ * with a dot. At most `limit`, sorted; none when the folder cannot be read.
+ */
+export function pathCompletions(typed: string, limit = 50): string[] {
+  const cut = typed.lastIndexOf("/") + 1;
+  const dir = typed.slice(0, cut), part = typed.slice(cut);
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir || ".")) {
+      if (!e.name.startsWith(part) || (e.name.startsWith(".") && !part.startsWith("."))) continue;
+      out.push(dir + e.name + (e.isDirectory ? "/" : ""));
+    }
+  } catch {
+    return [];
+  }
+  return out.sort().slice(0, limit);
+}

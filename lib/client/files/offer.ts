@@ -1,0 +1,314 @@
+/**
+ * Pure parts of file transfers (issue 12), no I/O:
+ * - the offer: an end-to-end encrypted DM control payload `{v: 1, k: "file", mid, fid, name, size,
+ *   key, fmt, sha256}` (file id, plaintext name and size, the transfer's one-time X25519 identity,
+ *   `fmt: "age"`: the payload format, any other or none refused; the plaintext SHA-256), bound to
+ *   its message id like every payload; the receiving codec files it in the
+ *   keystore (`offerWrites`) and it is never shown as a chat line. A sender that has not hashed
+ *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
+ *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
+ *   `.part` only once it has the sum and the file matches it;
+ * - the ciphertext layout of an age file as Parley writes it (lib/crypto/age_stream.ts: a header of
+ *   FILE_HEADER_LEN bytes, then 64 KiB chunks + tag, the last one possibly full, empty only alone);
+ * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
+ *   received) and "files:out" (uploads), each a bounded list;
+ * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
+ *   having accepted, listens on `host:port` and tells the sender (end to end, so the server sees
+ *   neither the address nor the token) where to connect and which token to present first;
+ * - `safeFileName`: what a received name becomes on disk (no separators, `..`, control or
+ *   Windows-reserved names), `nameProblem` (peer mode refuses names that are paths or hold control
+ *   characters), and `withNumber` for " (1)" on clashes.
+ */
+import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
+import { UNSAFE } from "../../common/sanitize.ts";
+import {
+  CHUNK_SIZE,
+  ENC_CHUNK_SIZE,
+  FILE_FORMAT,
+  FILE_HEADER_LEN,
+  TAG_LEN,
+} from "../../crypto/age_stream.ts";
+import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
+
+export interface FileOffer {
+  fid: string;
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  key: Uint8Array;
+  /** Plaintext SHA-256, lower-case hex. */
+  sha256: string;
+}
+
+export type InState = "offered" | "accepted" | "done" | "rejected" | "failed";
+export type OutState = "uploading" | "sent" | "failed";
+
+export interface InRecord {
+  fid: string;
+  from: string;
+  name: string;
+  size: number;
+  key: string;
+  sha256: string;
+  at: number;
+  state: InState;
+  /** Final path chosen when accepted (its `.part` beside it), then the saved path. */
+  path?: string;
+  error?: string;
+}
+
+/** A transfer sent: `sha256` is "" until it went to the recipient (in the offer, or after it). */
+export interface OutRecord {
+  fid: string;
+  to: string;
+  /** Local path as given, and the name offered. */
+  path: string;
+  name: string;
+  size: number;
+  mtime: number;
+  sha256: string;
+  key: string;
+  salt: string;
+  at: number;
+  state: OutState;
+  /** The offer reached the server (a restarted sender offers again until it did). */
+  offered?: boolean;
+}
+
+/** Chunks per peer record (4 × 64 KiB = 256 KiB, under the 1 MiB frame cap once in base64). */
+export const BATCH = 4;
+/** Chunks per relay request body (7 × (64 KiB + tag) ≈ 448 KiB, header included under FILE_BODY_MAX). */
+export const RELAY_BATCH = 7;
+export const IN_KEY = "files:in";
+export const OUT_KEY = "files:out";
+/** Records kept per list; the oldest finished ones go first. */
+const MAX_RECORDS = 200;
+/** Largest file offered or accepted (plaintext): 1 TiB. */
+export const MAX_FILE_SIZE = 2 ** 40 - 2 ** 30;
+
+export function encodeFileOffer(mid: string, o: FileOffer): Uint8Array {
+  return utf8.encode(JSON.stringify({
+    v: 1,
+    k: "file",
+    mid,
+    fid: o.fid,
+    name: o.name,
+    size: o.size,
+    key: toBase64(o.key),
+    fmt: FILE_FORMAT,
+    sha256: o.sha256,
+  }));
+}
+
+/** The offer in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
+  const p = payloadOf(b, "file");
+  if (!p) return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.name === "string" && p.name.length <= 32768 && typeof p.size === "number" &&
+    Number.isInteger(p.size) && p.size >= 0 && p.size <= MAX_FILE_SIZE && typeof p.key === "string" &&
+    typeof p.sha256 === "string" && /^([0-9a-f]{64})?$/.test(p.sha256);
+  if (!ok) throw new SyntaxError("Malformed file offer");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  if (p.fmt !== FILE_FORMAT) throw new SyntaxError(formatProblem(p.fmt));
+  let key: Uint8Array;
+  try {
+    key = fromBase64(p.key as string);
+  } catch {
+    throw new SyntaxError("Malformed file offer");
+  }
+  if (key.length !== 32) throw new SyntaxError("A file key must be 32 bytes");
+  return {
+    fid: p.fid as string,
+    name: p.name as string,
+    size: p.size as number,
+    key,
+    sha256: p.sha256 as string,
+  };
+}
+
+/** Where the recipient of a file waits for its sender to connect directly (file_direct.ts). */
+export interface FileReady {
+  fid: string;
+  host: string;
+  port: number;
+  /** 32 random bytes the sender presents as its first record (base64). */
+  token: string;
+}
+
+export function encodeFileReady(mid: string, r: FileReady): Uint8Array {
+  return utf8.encode(JSON.stringify({ v: 1, k: "file-ready", mid, ...r }));
+}
+
+/** The candidate in an opened DM body, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileReady(b: Uint8Array, mid: string): FileReady | null {
+  const p = payloadOf(b, "file-ready");
+  if (!p) return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.host === "string" && /^[0-9A-Fa-f.:]{2,64}$/.test(p.host) && Number.isInteger(p.port) &&
+    (p.port as number) > 0 && (p.port as number) < 65536 && typeof p.token === "string" &&
+    /^[A-Za-z0-9+/]{43}=$/.test(p.token);
+  if (!ok) throw new SyntaxError("Malformed file candidate");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  return { fid: p.fid as string, host: p.host as string, port: p.port as number, token: p.token as string };
+}
+
+/** An opened DM body as JSON when it is a payload of kind `k`, else null. */
+function payloadOf(b: Uint8Array, k: string): Record<string, unknown> | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  return typeof p === "object" && p !== null && p.k === k ? p : null;
+}
+
+export function encodeFileSum(mid: string, fid: string, sha256: string): Uint8Array {
+  return utf8.encode(JSON.stringify({ v: 1, k: "file-sum", mid, fid, sha256 }));
+}
+
+/** The SHA-256 sent after an offer, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileSum(b: Uint8Array, mid: string): { fid: string; sha256: string } | null {
+  const p = payloadOf(b, "file-sum");
+  if (!p) return null;
+  const ok = p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid) &&
+    typeof p.sha256 === "string" && /^[0-9a-f]{64}$/.test(p.sha256);
+  if (!ok) throw new SyntaxError("Malformed file SHA-256");
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  return { fid: p.fid as string, sha256: p.sha256 as string };
+}
+
+/** Keystore writes that give `from`'s offer of `fid` its SHA-256 (only an offer that has none yet). */
+export async function sumWrites(
+  cs: CryptoStateStore,
+  from: string,
+  s: { fid: string; sha256: string },
+): Promise<StoreWrites> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  const i = list.findIndex((r) => r.fid === s.fid && r.from === from && !r.sha256);
+  if (i < 0) return { put: {}, del: [] };
+  return { put: { [IN_KEY]: list.map((r, k) => (k === i ? { ...r, sha256: s.sha256 } : r)) }, del: [] };
+}
+
+/** Keystore writes that file a received offer (a repeated offer of the same file id is ignored). */
+export async function offerWrites(
+  cs: CryptoStateStore,
+  from: string,
+  o: FileOffer,
+  at: number,
+): Promise<StoreWrites> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  if (list.some((r) => r.fid === o.fid && r.from === from)) return { put: {}, del: [] };
+  const rec: InRecord = {
+    fid: o.fid,
+    from,
+    name: o.name,
+    size: o.size,
+    key: toBase64(o.key),
+    sha256: o.sha256,
+    at,
+    state: "offered",
+  };
+  return {
+    put: { [IN_KEY]: bounded([...list, rec], (r) => r.state === "offered" || r.state === "accepted") },
+    del: [],
+  };
+}
+
+/** Drops the oldest finished records past the cap. */
+export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
+  const out = [...list];
+  for (let i = 0; out.length > MAX_RECORDS && i < out.length;) {
+    if (!live(out[i]!)) out.splice(i, 1);
+    else i++;
+  }
+  return out;
+}
+
+/** Why an offer's payload format is refused (none: the C2SP chunked format before age). */
+export function formatProblem(fmt: unknown): string {
+  return fmt === undefined
+    ? "The file was offered in the old format (C2SP chunked): ask the sender to update Parley"
+    : `The file was offered in a format this Parley does not know (${
+      String(fmt).slice(0, 40)
+    }): update Parley`;
+}
+
+/** Ciphertext bytes of a `size`-byte plaintext: header, then every chunk with its tag. */
+export function cipherSize(size: number): number {
+  return FILE_HEADER_LEN + size + chunkCount(size) * TAG_LEN;
+}
+
+/** The plaintext bytes whose chunks lie wholly before ciphertext offset `off` (all of them at the end). */
+export function plainBefore(size: number, off: number): number {
+  if (off >= cipherSize(size)) return size;
+  return Math.min(size, Math.floor(Math.max(0, off - FILE_HEADER_LEN) / ENC_CHUNK_SIZE) * CHUNK_SIZE);
+}
+
+/** Number of chunks (the final one included; an empty file has one, empty). */
+export function chunkCount(size: number): number {
+  return size === 0 ? 1 : Math.ceil(size / CHUNK_SIZE);
+}
+
+/** Ciphertext offset of chunk `i`. */
+export function chunkOffset(i: number): number {
+  return FILE_HEADER_LEN + i * ENC_CHUNK_SIZE;
+}
+
+/** The whole chunks in `len` ciphertext bytes from chunk `i` on: the index after them, the bytes left. */
+export function wholeChunks(size: number, i: number, len: number): { next: number; rest: number } {
+  for (; i < chunkCount(size) && len >= chunkLength(size, i); i++) len -= chunkLength(size, i);
+  return { next: i, rest: len };
+}
+
+/** Ciphertext length of chunk `i` of a `size`-byte file. */
+export function chunkLength(size: number, i: number): number {
+  const last = chunkCount(size) - 1;
+  return i < last ? ENC_CHUNK_SIZE : size - last * CHUNK_SIZE + TAG_LEN;
+}
+
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+const FORBIDDEN = /[<>:"|?*\\/]/g;
+const MAX_NAME_BYTES = 200;
+
+/** A received name made safe to create inside the download folder; never empty, never a path. */
+export function safeFileName(raw: string): string {
+  const wellFormed = raw.isWellFormed() ? raw : raw.toWellFormed();
+  // The last path component only: "../../x" and "/etc/x" become "x".
+  const parts = wellFormed.split(/[\\/]+/).filter((p) => p !== "");
+  let s = [...(parts.pop() ?? "")].map((ch) => (UNSAFE.test(ch) ? "_" : ch)).join("");
+  s = s.replace(FORBIDDEN, "_").replace(/^[\s.]+|[\s.]+$/g, "");
+  if (RESERVED.test(s)) s = `_${s}`;
+  if (utf8.encode(s).length > MAX_NAME_BYTES) {
+    const dot = s.lastIndexOf(".");
+    const ext = dot > 0 && s.length - dot <= 16 ? s.slice(dot) : "";
+    let stem = "", room = MAX_NAME_BYTES - utf8.encode(ext).length;
+    for (const ch of s.slice(0, s.length - ext.length)) {
+      room -= utf8.encode(ch).length;
+      if (room < 0) break;
+      stem += ch;
+    }
+    s = stem + ext;
+  }
+  return s || "file";
+}
+
+/**
+ * Why an offered name is not a plain file name — a path (separators, `.`, `..`), control or
+ * bidi characters, nothing but blanks — or null. Peer mode refuses such offers (a sender names the
+ * last component of its own file, made safe, so an honest one never sends them).
+ */
+export function nameProblem(raw: string): string | null {
+  if (/[\\/]/.test(raw) || raw === "." || raw === "..") return "its name is a path, not a file name";
+  if (UNSAFE.test(raw)) return "its name holds control characters";
+  if (!raw.trim()) return "its name is blank";
+  return null;
+}
+
+/** `name` with " (n)" before its extension. */
+export function withNumber(name: string, n: number): string {
+  if (n === 0) return name;
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}

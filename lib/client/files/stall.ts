@@ -1,0 +1,57 @@
+/**
+ * The stall bound of a transfer (issue 36): a download or upload that moves no new verified byte
+ * for `ms` fails with `transfer_stalled`, naming what it waited for, instead of waiting for ever
+ * (a relay that stops sending while keeping the connection open, a peer gone silent). The code does
+ * not start with `file_`, so the receiving side keeps its `.part` for a later resume. Time is
+ * injected (`now`; the bound itself is a FileTransfers option).
+ */
+import { BackendError } from "../backend.ts";
+
+/** How long a transfer may move no byte before it fails (the default of `--stall`). */
+export const STALL_MS = 60_000;
+
+/** The one wording of a stall: how long, what was awaited, what happens now. */
+export function stallError(ms: number, what: string, then: string): BackendError {
+  return new BackendError(
+    "transfer_stalled",
+    `No progress for ${+(ms / 1000).toFixed(1)} s waiting for ${what}; ${then}`,
+  );
+}
+
+export class Stall {
+  #last: number;
+  #moved = -1;
+
+  constructor(readonly ms: number, readonly what: string, readonly now: () => number = Date.now) {
+    this.#last = now();
+  }
+
+  /** Notes how far the transfer is; only a larger figure than before counts as progress. */
+  moved(done: number): void {
+    if (done > this.#moved) (this.#moved = done, this.#last = this.now());
+  }
+
+  #error(): BackendError {
+    return stallError(this.ms, this.what, "the transfer stopped (run it again to resume)");
+  }
+
+  /** Throws once the bound has passed since the last progress. */
+  check(): void {
+    if (this.now() - this.#last >= this.ms) throw this.#error();
+  }
+
+  /** `p`, or the stall error if the bound passes (counted from the last progress) before it settles. */
+  async race<T>(p: Promise<T>): Promise<T> {
+    this.check();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const left = Math.max(0, this.#last + this.ms - this.now());
+    const fail = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#error()), left);
+    });
+    try {
+      return await Promise.race([p, fail]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * `PeerBackend`: the `ChatBackend` of the full-screen client in peer mode, over a `PeerNode`. Direct
+ * messages, /inbox, keys (/fingerprint, /verify, /trust), typing, the outbox and history work as in
+ * client mode; `/connect` and `/peers` come through `connectPeer` and `peerList`. What needs a
+ * server (rooms, broadcasts, moderation, the video library) rejects with `BackendError`
+ * "peer_mode". Every known peer is offered by Tab completion (`peerList`), online or not. Files
+ * (`files`: /ls, /send PEER ID|PATH, /accept, /reject, /files) go straight to a connected peer
+ * (peer_files.ts); the end of a transfer the command waits for is printed by the command, the others
+ * (auto-accepted, refused offers) come as notices.
+ */
+import {
+  BackendError,
+  type BackendEvent,
+  type CatchUp,
+  type ChatBackend,
+  type ChatMessage,
+  type FileControls,
+  type FileEntryInfo,
+  type Fingerprint,
+  type KickedEntry,
+  type OutboxEntry,
+  type PeerListing,
+  type Presence,
+  type RoomInfo,
+  type Target,
+} from "../backend.ts";
+import { keyChangedRefusal } from "./keys.ts";
+import type { PeerEvent, PeerNode } from "./node.ts";
+import { listFolder } from "../files/disk.ts";
+import { sizeText } from "../../common/progress.ts";
+
+const noServer = (what: string): Promise<never> =>
+  Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
+
+/** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
+class PeerDesk implements FileControls {
+  constructor(readonly node: PeerNode, readonly awaited: Set<string>, readonly outboxDir?: string) {}
+
+  async outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
+    const files = this.outboxDir ? await listFolder(this.outboxDir) : [];
+    return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
+  }
+
+  async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
+    let path = idOrPath;
+    if (/^\d+$/.test(idOrPath)) {
+      const f = (await this.outbox())[Number(idOrPath) - 1];
+      if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
+      path = f.path;
+    }
+    const s = await this.node.sendFile(user, path);
+    this.awaited.add(s.fid);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const off = this.node.on((e) => {
+          if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== s.fid) return;
+          off();
+          if (e.type === "file.sent") resolve();
+          else reject(new BackendError("file_failed", e.why));
+        });
+      });
+    } finally {
+      this.awaited.delete(s.fid);
+    }
+    return s;
+  }
+
+  sendRoom(): Promise<never> {
+    return noServer("Rooms");
+  }
+  list(): Promise<FileEntryInfo[]> {
+    return Promise.resolve(this.node.files.list());
+  }
+  async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
+    const r = await this.node.files.accept(n);
+    this.awaited.add(r.fid);
+    try {
+      return { path: await r.saved, name: r.name, size: r.size, from: r.from };
+    } finally {
+      this.awaited.delete(r.fid);
+    }
+  }
+  reject(n?: number): Promise<FileEntryInfo> {
+    try {
+      return Promise.resolve(this.node.files.reject(n));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  waiting(): Promise<number> {
+    return Promise.resolve(this.node.files.waiting().length);
+  }
+}
+
+export class PeerBackend implements ChatBackend {
+  readonly role = "user" as const;
+  readonly #awaited = new Set<string>();
+  readonly files: FileControls;
+  /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
+  constructor(readonly node: PeerNode, outbox?: string) {
+    this.files = new PeerDesk(node, this.#awaited, outbox);
+  }
+
+  get user(): string {
+    return this.node.name;
+  }
+  get server(): string {
+    return `peer mode on ${this.node.listening}`;
+  }
+
+  on(listener: (e: BackendEvent) => void): () => void {
+    const presence = (user: string, online: boolean): BackendEvent => ({
+      type: "presence",
+      user,
+      online,
+      presence: { user, addr: "", since: this.node.clock.now(), status: "free", role: "user" },
+    });
+    return this.node.on((e: PeerEvent) => {
+      if (e.type === "message" || e.type === "delivered") listener({ type: "message", message: e.message });
+      else if (e.type === "failed") {
+        listener({ type: "message", message: e.message });
+        const text = `Not sent, and never will be: ${e.message.failed} (/outbox lists it)`;
+        listener({ type: "notice", text, level: "error" });
+      } else if (e.type === "connected") {
+        listener(presence(e.peer, true));
+        listener({ type: "notice", text: `${e.peer} is connected`, level: "info" });
+      } else if (e.type === "disconnected") listener(presence(e.peer, false));
+      else if (e.type === "key-changed") {
+        listener({ type: "notice", text: keyChangedRefusal(e.peer).message, level: "warn" });
+      } else if (e.type === "typing") {
+        listener({ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active });
+      } else if (e.type === "file.sent" || e.type === "file.saved" || e.type === "file.failed") {
+        if (this.#awaited.has(e.fid)) return; // the command that waits for it prints its end
+        const text = e.type === "file.failed"
+          ? e.why
+          : e.type === "file.saved"
+          ? `Saved ${e.path} (${sizeText(e.size)}) from ${e.peer}`
+          : `${e.peer} saved ${e.name} (${sizeText(e.size)})`;
+        listener({ type: "notice", text, level: e.type === "file.failed" ? "error" : "info" });
+      } else listener(e);
+    });
+  }
+
+  send(target: Target, text: string): Promise<ChatMessage> {
+    if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
+    try {
+      const { queued, ...m } = this.node.send(target.name, text);
+      return Promise.resolve({ ...m, pending: queued });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The peers connected now (`peerList` names them all). */
+  who(): Promise<Presence[]> {
+    return Promise.resolve(
+      this.node.peers().filter((p) => p.online).map((p) => ({
+        user: p.name,
+        addr: p.addr ?? "",
+        since: 0,
+        status: "free",
+        role: "user",
+      })),
+    );
+  }
+  async whois(user: string): Promise<Presence | null> {
+    return (await this.who()).find((p) => p.user === user) ?? null;
+  }
+  setStatus(): Promise<void> {
+    return Promise.resolve();
+  }
+  history(target: Target, since = 0): Promise<ChatMessage[]> {
+    if (target.kind !== "user") return Promise.resolve([]);
+    return Promise.resolve(this.node.store.local.list(this.user, since, target));
+  }
+  rooms(): Promise<RoomInfo[]> {
+    return Promise.resolve([]);
+  }
+  createRoom(): Promise<RoomInfo> {
+    return noServer("Rooms");
+  }
+  invite(): Promise<void> {
+    return noServer("Rooms");
+  }
+  leave(): Promise<void> {
+    return noServer("Rooms");
+  }
+  kick(): Promise<void> {
+    return noServer("Moderation");
+  }
+  kicked(): Promise<KickedEntry[]> {
+    return noServer("Moderation");
+  }
+  grant(): Promise<void> {
+    return noServer("Moderation");
+  }
+  revoke(): Promise<void> {
+    return noServer("Moderation");
+  }
+  fingerprint(user?: string): Promise<Fingerprint> {
+    if (!user) return Promise.reject(new BackendError("usage", "Say whose: /fingerprint PEER"));
+    return this.node.fingerprint(user);
+  }
+  verify(user: string, number?: string): Promise<Fingerprint> {
+    return this.node.trust(user, true, number);
+  }
+  trust(user: string, number?: string): Promise<Fingerprint> {
+    return this.node.trust(user, false, number);
+  }
+  inbox(user?: string): Promise<ChatMessage[]> {
+    return Promise.resolve(this.node.inbox(user));
+  }
+  typing(target: Target, active: boolean): void {
+    if (target.kind === "user" && target.name) this.node.typing(target.name, active);
+  }
+  catchUp(): Promise<CatchUp> {
+    const local = this.node.store.local;
+    const pending = local.outbox().map(({ n: _n, failed, ...p }) => ({
+      ...p,
+      seq: 0,
+      from: this.user,
+      ...(failed !== undefined ? { failed } : { pending: true }),
+    }));
+    return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
+  }
+  markSeen(messages: ChatMessage[]): void {
+    this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
+  }
+  pendingCount(): number {
+    return this.node.store.local.pendingCount();
+  }
+  outbox(): Promise<OutboxEntry[]> {
+    return Promise.resolve(this.node.store.local.outbox());
+  }
+  dropOutbox(n: number): Promise<OutboxEntry | null> {
+    return Promise.resolve(this.node.store.local.dropOutbox(n));
+  }
+  info(): [string, string][] {
+    const peers = this.node.peers();
+    return [
+      ["Mode", "peer (no server)"],
+      ["Listening", this.node.listening],
+      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
+      ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
+    ];
+  }
+  connectPeer(addr: string): Promise<string> {
+    return this.node.connect(addr);
+  }
+  peerList(): Promise<PeerListing[]> {
+    return Promise.resolve(this.node.peers());
+  }
+  discoverPeers(): Promise<number> {
+    return Promise.resolve(this.node.discover());
+  }
+  close(): Promise<void> {
+    return this.node.close();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Direct file transfers of peer mode (`/send PEER PATH`, issue 13): a file goes straight to a
+ * connected peer inside its authenticated channel (peer_node.ts), as the records of peer_wire.ts.
+ *
+ * Send: the file is hashed (SHA-256, streamed) and offered (`foffer`: id, safe name, size,
+ * SHA-256, a fresh one-time X25519 identity and the age header); the peer must be online. When the
+ * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from chunk FROM in records of at most BATCH chunks (≈256 KiB, under
+ * the 1 MiB frame cap); each record waits until the channel took it, so memory stays bounded
+ * whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
+ *
+ * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
+ * `reject(N)`, or is taken at once with `autoAccept`. A name that is a path or holds control
+ * characters is refused. The file goes to `<downloads>/NAME.part` (safeFileName, freeName); each
+ * chunk is authenticated before its plaintext is written (file_disk.ts `writeChunks`, shared with
+ * client mode); data out of order, changed, spliced or past the offered size fails the transfer:
+ * the `.part` is removed and the sender told. Only when the last chunk verified and the size and
+ * SHA-256 match is the `.part` renamed (`file.saved`). With no download folder (--ephemeral and no
+ * --out) offers can be listed and refused; accepting says why it cannot.
+ *
+ * A dropped channel pauses both sides; when the peer is back the sender offers its unfinished
+ * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
+ * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
+ * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
+ * front (`PeerFiles`); the receiving side is peer_files_in.ts, what both use peer_files_common.ts.
+ */
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { cryptoRandom, randomId } from "../../common/random.ts";
+import { sanitize } from "../../common/sanitize.ts";
+import {
+  CHUNK_SIZE,
+  type ChunkCipher,
+  ChunkedEncryptor,
+  FILE_FORMAT,
+  openFileHeader,
+} from "../../crypto/age_stream.ts";
+import { BackendError, type FileEntryInfo } from "../backend.ts";
+import { cipherBatches, hashFile, sendable } from "../files/disk.ts";
+import { BATCH, safeFileName } from "../files/offer.ts";
+import { FileInbox } from "./files_in.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
+import type { FileRecord } from "./wire.ts";
+
+export type { PeerFileEvent, Via } from "./files_common.ts";
+
+type OutState = "offered" | "sending" | "sent-all" | "paused" | "sent" | "failed";
+interface Out extends Transfer {
+  dir: "up";
+  path: string;
+  mtime: number;
+  /** opened from key and header when first needed (not kept in the book) */
+  cipher?: ChunkCipher;
+  key: string;
+  hdr: string;
+  state: OutState;
+}
+
+const OUT_KEY = "pfiles:out";
+
+const OUT_OPEN: readonly OutState[] = ["offered", "sending", "sent-all", "paused"];
+
+export class PeerFiles {
+  readonly #outs = new Map<string, Out>();
+  readonly #inbox: FileInbox;
+
+  #closed = false;
+
+  constructor(
+    readonly host: PeerFilesHost,
+    o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
+  ) {
+    this.#inbox = new FileInbox(host, o);
+    // An earlier run's files not yet saved by their peer are offered again when it connects.
+    for (const r of (host.book?.get(OUT_KEY) ?? []) as Out[]) {
+      const state = OUT_OPEN.includes(r.state) ? "paused" : r.state;
+      this.#outs.set(r.fid, { ...r, state, gen: 0, dir: "up" });
+    }
+  }
+
+  #save(): void {
+    if (this.#closed || !this.host.book) return;
+    const list = [...this.#outs.values()].map(({ dir: _d, via: _v, gen: _g, cipher: _c, ...keep }) => keep);
+    this.host.book.commit({ put: { [OUT_KEY]: list }, del: [] });
+  }
+
+  /** Offers `path` to the connected `peer`; the data goes once the peer accepts. */
+  async send(
+    peer: string,
+    path: string,
+  ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
+    const offline = () =>
+      new BackendError("offline", `${peer} is not connected: a file goes only to a peer online now`);
+    if (!this.host.via(peer)) throw offline();
+    const f = await sendable(path);
+    const sha256 = await hashFile(f.real);
+    const fid = randomId(undefined, 16), key = cryptoRandom(32);
+    const hdr = (await ChunkedEncryptor.create(key)).header;
+    const out: Out = {
+      dir: "up",
+      fid,
+      peer,
+      path: f.real,
+      name: safeFileName(f.name),
+      size: f.size,
+      mtime: f.mtime,
+      sha256,
+      cipher: await openFileHeader(key, hdr),
+      key: toBase64(key),
+      hdr: toBase64(hdr),
+      state: "offered",
+      gen: 0,
+    };
+    const via = this.host.via(peer);
+    if (!via) throw offline();
+    keep(this.#outs, fid, out, OUT_OPEN);
+    this.#save();
+    await this.#offer(out, via).catch(() => {
+      out.state = "failed";
+      this.#save();
+      throw offline();
+    });
+    return { fid, name: out.name, size: out.size, sha256 };
+  }
+
+  #offer(o: Out, via: Via): Promise<void> {
+    const { fid, name, size, sha256, key, hdr } = o;
+    return via.say({ t: "foffer", fid, name, size, sha256, key, fmt: FILE_FORMAT, hdr });
+  }
+
+  /** The peer said hello: files to it not yet saved are offered again (it asks for what it lacks). */
+  connected(peer: string): void {
+    const via = this.host.via(peer);
+    for (const o of this.#outs.values()) {
+      if (via && o.peer === peer && OUT_OPEN.includes(o.state)) void this.#offer(o, via).catch(() => {});
+    }
+  }
+
+  /** A channel closed: what was received on it pauses until the peer is back (sending stops by itself). */
+  dropped(peer: string, via: Via): void {
+    this.#inbox.dropped(peer, via);
+  }
+
+  async handle(peer: string, via: Via, r: FileRecord): Promise<void> {
+    if (r.t === "foffer") return await this.#inbox.offered(peer, via, r);
+    if (r.t === "fdata") return await this.#inbox.data(peer, via, r);
+    const o = this.#outs.get(r.fid);
+    if (r.t === "fget") {
+      if (o?.peer === peer && OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
+      return await via.say({ t: "fend", fid: r.fid, ok: false, why: "no such file is offered" });
+    }
+    if (o?.peer === peer) return this.#outEnd(o, r.ok, r.why);
+    await this.#inbox.ended(peer, r);
+  }
+
+  /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */
+  waiting(): ReturnType<FileInbox["waiting"]> {
+    return this.#inbox.waiting();
+  }
+  /** Accepts waiting offer `n` (default the oldest); `saved` resolves with the path once it is saved. */
+  accept(n?: number): ReturnType<FileInbox["accept"]> {
+    return this.#inbox.accept(n);
+  }
+  /** Refuses waiting offer `n` (default the oldest); the sender is told. */
+  reject(n?: number): FileEntryInfo {
+    return this.#inbox.reject(n);
+  }
+
+  /** Every transfer: offers waiting numbered from 1, the other received ones, then those sent. */
+  list(): FileEntryInfo[] {
+    return [...this.#inbox.list(), ...[...this.#outs.values()].map((o) => entryOf(o))];
+  }
+
+  /** Stops everything (a `.part` stays for a later run to look at). */
+  close(): void {
+    this.#closed = true;
+    this.#inbox.close();
+    for (const o of this.#outs.values()) o.gen++;
+  }
+
+  async #pump(o: Out, via: Via, from: number): Promise<void> {
+    const gen = ++o.gen;
+    o.via = via;
+    o.state = "sending";
+    o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
+    if (o.gen !== gen) return;
+    const it = cipherBatches(o.path, o.cipher, o, from);
+    try {
+      for (;;) {
+        let b: IteratorResult<{ i: number; data: Uint8Array }>;
+        try {
+          b = await it.next();
+        } catch (e) {
+          if (o.gen !== gen) return;
+          await via.say({ t: "fend", fid: o.fid, ok: false, why: (e as Error).message }).catch(() => {});
+          return this.#outEnd(o, false, (e as Error).message, true);
+        }
+        if (o.gen !== gen) return;
+        if (b.done) break;
+        try {
+          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: toBase64(b.value.data) });
+        } catch {
+          if (o.gen !== gen) return;
+          o.state = "paused";
+          progress(this.host, o, b.value.i * CHUNK_SIZE, "failed");
+          const text =
+            `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
+          return this.host.emit({ type: "notice", text, level: "warn" });
+        }
+        progress(this.host, o, Math.min(o.size, (b.value.i + BATCH) * CHUNK_SIZE), "active");
+      }
+      o.state = "sent-all"; // the peer's fend says whether it was saved
+    } finally {
+      await it.return(undefined).catch(() => {});
+    }
+  }
+
+  #outEnd(o: Out, ok: boolean, why?: string, mine = false): void {
+    if (!OUT_OPEN.includes(o.state)) return;
+    o.gen++;
+    o.state = ok ? "sent" : "failed";
+    this.#save();
+    progress(this.host, o, ok ? o.size : 0, ok ? "done" : "failed");
+    if (ok) {
+      const { fid, peer, name, size, sha256 } = o;
+      return this.host.emit({ type: "file.sent", fid, peer, name, size, sha256 });
+    }
+    o.why = mine ? why : sanitize(why ?? "refused");
+    const text = mine
+      ? `Sending ${o.name} to ${o.peer} failed: ${o.why}`
+      : `${o.peer} refused ${o.name}: ${o.why}`;
+    this.host.emit({ type: "file.failed", fid: o.fid, peer: o.peer, direction: "up", why: text });
+  }
+}

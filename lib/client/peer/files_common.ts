@@ -1,0 +1,103 @@
+/**
+ * What the two sides of peer-mode files (peer_files.ts sends, peer_files_in.ts receives) share:
+ * `Via` (a channel as files use it), the events, the host (`FileBook`: where transfers are kept
+ * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
+ * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.
+ */
+import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "../backend.ts";
+import type { FileRecord } from "./wire.ts";
+
+/** One channel to a peer, as far as files need it. */
+export interface Via {
+  say(r: FileRecord): Promise<void>;
+  readonly ended: boolean;
+}
+
+export type PeerFileEvent =
+  | { type: "file.offer"; offer: FileOfferInfo & { n: number } }
+  | Extract<BackendEvent, { type: "transfer" }>
+  | {
+    type: "file.saved";
+    fid: string;
+    peer: string;
+    path: string;
+    name: string;
+    size: number;
+    sha256: string;
+  }
+  | { type: "file.sent"; fid: string; peer: string; name: string; size: number; sha256: string }
+  | { type: "file.failed"; fid: string; peer: string; direction: "up" | "down"; why: string }
+  | { type: "notice"; text: string; level: "info" | "warn" | "error" };
+
+/** Where transfers are remembered across restarts: the node's PeerStore (memory with --ephemeral). */
+export interface FileBook {
+  get(key: string): unknown;
+  commit(w: { put: Record<string, unknown>; del: string[] }): void;
+}
+
+export interface PeerFilesHost {
+  book?: FileBook;
+  me: string;
+  /** the peer's channel once it said hello, undefined when it is not connected */
+  via(peer: string): Via | undefined;
+  verified(peer: string): boolean;
+  emit(e: PeerFileEvent): void;
+}
+
+/** What sending and receiving transfers have in common. */
+export interface Transfer {
+  dir: "up" | "down";
+  fid: string;
+  peer: string;
+  name: string;
+  size: number;
+  sha256: string;
+  state: string;
+  via?: Via;
+  /** bumped whenever the transfer restarts, pauses or ends: older work in flight stops */
+  gen: number;
+  why?: string;
+  path?: string;
+}
+
+/** Finished transfers remembered (for /files and repeated offers). */
+const MAX_KEPT = 200;
+
+/** Adds to a bounded map: past MAX_KEPT the oldest finished entries go. */
+export function keep<T extends { state: string }>(
+  m: Map<string, T>,
+  k: string,
+  v: T,
+  open: readonly string[],
+): void {
+  m.set(k, v);
+  for (const [key, x] of m) {
+    if (m.size <= MAX_KEPT) break;
+    if (!open.includes(x.state)) m.delete(key);
+  }
+}
+
+/** The "transfer" event (status line, progress on standard error) of `x` at `done` bytes. */
+export function progress(
+  host: PeerFilesHost,
+  x: Transfer,
+  done: number,
+  state: "active" | "done" | "failed",
+): void {
+  const { fid: id, name, peer, size: total, dir: direction } = x;
+  host.emit({ type: "transfer", id, name, peer, direction, done, total, state });
+}
+
+/** `x` as `/files` lists it (`n`: its number among the offers waiting). */
+export function entryOf(x: Transfer, n?: number): FileEntryInfo {
+  return {
+    ...(n ? { n } : {}),
+    fid: x.fid,
+    direction: x.dir === "up" ? "out" : "in",
+    peer: x.peer,
+    name: x.name,
+    size: x.size,
+    state: x.state === "sent-all" ? "sending" : x.state,
+    ...(x.path ? { path: x.path } : {}),
+  };
+}

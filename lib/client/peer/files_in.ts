@@ -1,0 +1,365 @@
+/**
+ * The receiving side of peer-mode files (peer_files.ts has the contract and the sending side; what
+ * both use is in peer_files_common.ts).
+ *
+ * `FileInbox`: an offer is checked (a plain name, its key opens its header, not too many waiting)
+ * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`, from a
+ * verified peer only). An
+ * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
+ * each chunk is authenticated before it is written (file_disk.ts `PartWriter`); data out of order,
+ * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
+ * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
+ * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
+ * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
+ * still in flight for an older run stops instead of touching the new one.
+ */
+import { fromBase64 } from "../../common/bytes.ts";
+import { sanitize } from "../../common/sanitize.ts";
+import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
+import { BackendError, type FileEntryInfo } from "../backend.ts";
+import { downloadTarget, finishPart, openPart, PartWriter, removePart, roomFor } from "../files/disk.ts";
+import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
+import { chunkCount, formatProblem, nameProblem, wholeChunks } from "../files/offer.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
+import type { FileRecord } from "./wire.ts";
+import { sizeText } from "../../common/progress.ts";
+import { STALL_MS, stallError } from "../files/stall.ts";
+
+type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
+interface In extends Transfer {
+  dir: "down";
+  key: string;
+  hdr: string;
+  /** opened from key and header when first needed (not kept in the book) */
+  cipher?: ChunkCipher;
+  state: InState;
+  target?: string;
+  /** the open `.part` while receiving */
+  w?: PartWriter;
+  next: number;
+  saved?: PromiseWithResolvers<string>;
+  /** the stall bound's timer while receiving (file_stall.ts) */
+  stall?: ReturnType<typeof setTimeout>;
+}
+
+const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
+/** Offers waiting for an answer, from every peer together. */
+const MAX_WAITING = 32;
+
+const IN_KEY = "pfiles:in";
+
+export class FileInbox {
+  readonly #ins = new Map<string, In>();
+  #accepting: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    readonly host: PeerFilesHost,
+    readonly o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
+  ) {
+    // An earlier run's transfers: those under way wait as paused for the sender's next offer;
+    // offers never answered are forgotten (the sender offers them again, and they show again).
+    for (const r of (host.book?.get(IN_KEY) ?? []) as In[]) {
+      if (r.state === "offered") continue;
+      const state = r.state === "receiving" ? "paused" : r.state;
+      this.#ins.set(`${r.peer}/${r.fid}`, { ...r, state, gen: 0, next: 0, dir: "down" });
+    }
+  }
+
+  #save(): void {
+    if (this.#closed || !this.host.book) return;
+    const list = [...this.#ins.values()].map((i) => {
+      const { dir: _d, via: _v, gen: _g, cipher: _c, w: _w, next: _n, saved: _s, stall: _t, ...keep } = i;
+      return keep;
+    });
+    this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
+  }
+
+  /** A channel closed: what was received on it pauses until the peer is back. */
+  dropped(peer: string, via: Via): void {
+    for (const i of this.#ins.values()) {
+      if (i.peer !== peer || i.via !== via || i.state !== "receiving") continue;
+      this.#stop(i, "paused");
+      progress(this.host, i, i.next * CHUNK_SIZE, "failed");
+      this.host.emit({
+        type: "notice",
+        level: "warn",
+        text:
+          `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
+      });
+    }
+  }
+
+  /** A file offered (`foffer`), or offered again after a reconnect (then it goes on). */
+  async offered(peer: string, via: Via, r: Extract<FileRecord, { t: "foffer" }>): Promise<void> {
+    const old = this.#ins.get(`${peer}/${r.fid}`);
+    const end = (ok: boolean, why?: string) =>
+      via.say({ t: "fend", fid: r.fid, ok, ...(why ? { why } : {}) });
+    if (old) { // offered again after a reconnect
+      if (old.size !== r.size || old.sha256 !== r.sha256 || old.key !== r.key || old.hdr !== r.hdr) {
+        return await end(false, "another file under the same id");
+      }
+      if (old.state === "done") return await end(true);
+      if (!IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
+      if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
+      old.via = via;
+      if (old.state !== "offered") await this.#start(old, via);
+      return;
+    }
+    const name = sanitize(r.name);
+    const refuse = async (why: string) => {
+      const text = `Refused ${name} (${r.size} bytes) from ${peer}: ${why}`;
+      this.host.emit({ type: "file.failed", fid: r.fid, peer, direction: "down", why: text });
+      await end(false, why);
+    };
+    const problem = nameProblem(r.name);
+    if (problem) return await refuse(problem);
+    if (this.waiting().length >= MAX_WAITING) return await refuse("too many offers are waiting");
+    if (r.fmt !== FILE_FORMAT) return await refuse(formatProblem(r.fmt));
+    let cipher: ChunkCipher;
+    try {
+      cipher = await openFileHeader(fromBase64(r.key), fromBase64(r.hdr));
+    } catch {
+      return await refuse("its key does not open its header");
+    }
+    const { fid, size, sha256, key, hdr } = r;
+    const i: In = {
+      dir: "down",
+      fid,
+      peer,
+      name,
+      size,
+      sha256,
+      key,
+      hdr,
+      cipher,
+      state: "offered",
+      via,
+      next: 0,
+      gen: 0,
+    };
+    keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
+    this.#save();
+    // --accept-files takes files from verified peers only, up to 4 GiB and the free space of the
+    // download folder (file_policy.ts); the others wait for /accept.
+    const verified = this.host.verified(peer);
+    const auto = this.o.autoAccept
+      ? judgeOffer(
+        { anyone: false, maxSize: DEFAULT_MAX_SIZE },
+        { from: peer, name, size, resumed: false },
+        verified,
+        this.o.downloads ? await roomFor(this.o.downloads) : null,
+      )
+      : null;
+    if (auto?.take) {
+      return await this.#accept(i).catch((e) =>
+        this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
+      );
+    }
+    const n = this.waiting().findIndex((w) => w.fid === fid && w.from === peer) + 1;
+    this.host.emit({
+      type: "file.offer",
+      offer: { n, fid, from: peer, name, size, sha256, verified },
+    });
+    if (auto) {
+      const why = verified
+        ? auto.why
+        : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
+      this.host.emit({ type: "notice", level: "warn", text: `${name} waits for /accept: ${why}` });
+    }
+  }
+
+  /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */
+  waiting(): { fid: string; from: string; name: string; size: number; sha256: string }[] {
+    return [...this.#ins.values()].filter((i) => i.state === "offered")
+      .map(({ fid, peer, name, size, sha256 }) => ({ fid, from: peer, name, size, sha256 }));
+  }
+
+  #pick(n = 1): In {
+    const w = this.waiting()[n - 1];
+    if (!w) {
+      const c = this.waiting().length;
+      throw new BackendError("no_offer", c ? `There are only ${c} file offers` : "No file is offered to you");
+    }
+    return this.#ins.get(`${w.from}/${w.fid}`)!;
+  }
+
+  /** Accepts waiting offer `n` (default the oldest); `saved` resolves with the path once it is saved. */
+  async accept(
+    n?: number,
+  ): Promise<{ fid: string; from: string; name: string; size: number; saved: Promise<string> }> {
+    const i = this.#pick(n);
+    i.saved = Promise.withResolvers<string>();
+    i.saved.promise.catch(() => {}); // a caller may not wait; failures are events too
+    await this.#accept(i);
+    return { fid: i.fid, from: i.peer, name: i.name, size: i.size, saved: i.saved.promise };
+  }
+
+  #accept(i: In): Promise<void> {
+    const run = this.#accepting.then(async () => { // one at a time: no two pick the same free name
+      if (i.state !== "offered") throw new BackendError("no_offer", "That offer is not waiting any more");
+      if (!this.o.downloads) {
+        throw new BackendError(
+          "no_downloads",
+          "This node keeps nothing on disk (--ephemeral): start it with --out DIR to receive files",
+        );
+      }
+      i.target = await downloadTarget(this.o.downloads, i.name);
+      i.state = "paused";
+      this.#save();
+      const via = this.host.via(i.peer);
+      if (via) return await this.#start(i, via);
+      (await openPart(`${i.target}.part`, i.size)).out.close(); // holds the name meanwhile
+      this.host.emit({ type: "notice", text: `${i.name} will come when ${i.peer} is back`, level: "warn" });
+    });
+    this.#accepting = run.catch(() => {});
+    return run;
+  }
+
+  /** Refuses waiting offer `n` (default the oldest); the sender is told. */
+  reject(n?: number): FileEntryInfo {
+    const i = this.#pick(n);
+    this.#stop(i, "rejected");
+    i.why = `${this.host.me} declined it`;
+    this.#save();
+    void i.via?.say({ t: "fend", fid: i.fid, ok: false, why: i.why }).catch(() => {});
+    return entryOf(i);
+  }
+
+  /** (Re)opens the `.part` and asks for the chunks it lacks. */
+  async #start(i: In, via: Via): Promise<void> {
+    this.#stop(i, "receiving");
+    const gen = i.gen;
+    i.via = via;
+    i.cipher ??= await openFileHeader(fromBase64(i.key), fromBase64(i.hdr));
+    const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
+    if (i.gen !== gen) return out.close();
+    i.w = new PartWriter(out, i.cipher, i.size, next, hash);
+    i.next = next;
+    this.#watch(i);
+    progress(this.host, i, next * CHUNK_SIZE, "active");
+    if (next > 0) {
+      const at = `${sizeText(next * CHUNK_SIZE)} of ${sizeText(i.size)}`;
+      this.host.emit({
+        type: "notice",
+        level: "info",
+        text: `Receiving ${i.name} from ${i.peer} again at ${at}`,
+      });
+    }
+    await via.say({ t: "fget", fid: i.fid, from: next }).catch(() => this.dropped(i.peer, via));
+  }
+
+  /** Data (`fdata`) on the channel the transfer runs on; other data is ignored. */
+  async data(peer: string, via: Via, r: Extract<FileRecord, { t: "fdata" }>): Promise<void> {
+    const i = this.#ins.get(`${peer}/${r.fid}`);
+    if (i?.state === "receiving" && i.via === via) await this.#data(i, via, r.i, r.data);
+  }
+
+  /** The sender gave up (`fend` not ok): the `.part` goes. */
+  async ended(peer: string, r: Extract<FileRecord, { t: "fend" }>): Promise<void> {
+    const i = this.#ins.get(`${peer}/${r.fid}`);
+    if (i && IN_OPEN.includes(i.state) && !r.ok) {
+      await this.#fail(i, new BackendError("file_cancelled", `${peer} stopped sending it: ${r.why ?? "?"}`));
+    }
+  }
+
+  async #data(i: In, via: Via, at: number, data: string): Promise<void> {
+    const gen = i.gen;
+    try {
+      const w = i.w;
+      if (!w) return;
+      if (at !== w.next) {
+        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.next} was due`);
+      }
+      const bytes = fromBase64(data);
+      // A record holds whole chunks only: a size that does not fit the data shows here.
+      const fit = wholeChunks(i.size, at, bytes.length);
+      if (fit.rest) {
+        const past = fit.next >= chunkCount(i.size);
+        throw new BackendError(
+          "file_size",
+          past ? "more data than the size offered" : "a record ended inside a chunk",
+        );
+      }
+      await w.push(bytes);
+      if (i.gen !== gen) return;
+      i.next = w.next;
+      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
+      w.out.close(); // every chunk is in: the rest is checking the whole
+      clearTimeout(i.stall);
+      i.w = undefined;
+      i.path = await finishPart(`${i.target}.part`, i.target!, i, w.hash.hex());
+      i.state = "done";
+      this.#save();
+      progress(this.host, i, i.size, "done");
+      i.saved?.resolve(i.path);
+      const { fid, peer, path, name, size, sha256 } = i as In & { path: string };
+      this.host.emit({ type: "file.saved", fid, peer, path, name, size, sha256 });
+      await via.say({ t: "fend", fid, ok: true }).catch(() => {});
+    } catch (e) {
+      if (i.gen === gen) await this.#fail(i, e);
+    }
+  }
+
+  async #fail(i: In, e: unknown): Promise<void> {
+    this.#stop(i, "failed");
+    if (i.target) await removePart(`${i.target}.part`);
+    const why = (e as Error).message;
+    i.why = why;
+    this.#save();
+    progress(this.host, i, 0, "failed");
+    const text = `Refused ${i.name} from ${i.peer}: ${why}; nothing was saved`;
+    const err = new BackendError(e instanceof DecryptError ? "file_tampered" : "file_failed", text);
+    i.saved?.reject(err);
+    this.host.emit({ type: "file.failed", fid: i.fid, peer: i.peer, direction: "down", why: text });
+    if (!(e instanceof BackendError && e.code === "file_cancelled")) {
+      await i.via?.say({ t: "fend", fid: i.fid, ok: false, why }).catch(() => {});
+    }
+  }
+
+  /**
+   * (Re)arms the stall bound of a receiving transfer: no verified chunk for `stallMs` pauses it
+   * (the `.part` kept; the sender's next offer resumes it) and fails whoever waits for it.
+   */
+  #watch(i: In): void {
+    clearTimeout(i.stall);
+    const ms = this.o.stallMs ?? STALL_MS, gen = i.gen;
+    i.stall = setTimeout(() => {
+      if (i.gen !== gen || i.state !== "receiving") return;
+      this.#stop(i, "paused");
+      this.#save();
+      progress(this.host, i, i.next * CHUNK_SIZE, "failed");
+      const e = stallError(
+        ms,
+        `data of ${i.name} from ${i.peer}`,
+        `paused, it goes on when ${i.peer} offers it again`,
+      );
+      i.saved?.reject(e);
+      this.host.emit({ type: "notice", level: "warn", text: e.message });
+    }, ms);
+  }
+
+  /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */
+  #stop(i: In, state: InState): void {
+    clearTimeout(i.stall);
+    i.stall = undefined;
+    i.gen++;
+    i.w?.out.close();
+    i.w = undefined;
+    i.state = state;
+  }
+
+  list(): FileEntryInfo[] {
+    let n = 0;
+    return [...this.#ins.values()].map((i) => entryOf(i, i.state === "offered" ? ++n : undefined));
+  }
+
+  /** Stops everything (a `.part` stays for a later run to look at). */
+  close(): void {
+    this.#save(); // what was under way is picked up by the next run
+    this.#closed = true;
+    for (const i of this.#ins.values()) if (i.w) this.#stop(i, "paused");
+    for (const i of this.#ins.values()) clearTimeout(i.stall);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
+ * peer proves in the handshake (a different key under a known name is kept as `pending` and
+ * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
+ * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), first contacts
+ * that reached me kept in memory only and capped until accepted (strangers), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
+ * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
+ * peers they know (`/peers --discover`).
+ */
+import type { DmManager } from "../../crypto/dm.ts";
+import {
+  type IdentityKeyPair,
+  type PublicIdentity,
+  publicIdentity,
+  sameIdentity,
+} from "../../crypto/identity.ts";
+import type { PrekeyBundle, SignedPrekey } from "../../crypto/prekeys.ts";
+import { formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
+import { addPendingKey, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
+import { keyToPin } from "../e2e/keys.ts";
+import { BackendError, type Fingerprint } from "../backend.ts";
+import type { PeerRecord, PeerStore } from "./store.ts";
+import { normalizeName } from "../../protocol/names.ts";
+
+/** First contacts that reached me and are not accepted yet, kept at once (in memory only). */
+export const MAX_STRANGERS = 16;
+
+/**
+ * Checks (or pins, at first contact) the key `name` proved. `dialed`: the address the user (or a
+ * verified introduction) dialled — a first contact there is kept for good, at that address, and
+ * outranks a stranger's claim to the name. A first contact that reached me is a stranger: kept in
+ * memory only, without an address, until accepted (`acceptStranger`); when MAX_STRANGERS wait,
+ * the oldest one without a channel (`online`) is forgotten, or the newcomer refused ("full").
+ * "changed": the key differs from the pin (kept as pending). "new": a new stranger.
+ */
+export function pinPeerKey(
+  store: PeerStore,
+  name: string,
+  key: PublicIdentity,
+  dialed?: string,
+  online: (name: string) => boolean = () => false,
+): "ok" | "new" | "changed" | "full" {
+  let rec = store.peer(name);
+  if (rec?.stranger && dialed && !sameIdentity(rec.identity, key)) rec = void store.forgetStranger(name);
+  if (rec && !sameIdentity(rec.identity, key)) {
+    const next = addPendingKey(rec, key); // a second new key is kept beside the first, never instead
+    if (next !== rec) store.putPeer(next);
+    return "changed";
+  }
+  if (rec) {
+    if (dialed && (rec.addr !== dialed || rec.stranger)) {
+      store.putPeer({ ...acceptStranger(rec), addr: dialed });
+    }
+    return "ok";
+  }
+  if (!dialed) {
+    const waiting = store.strangers();
+    if (waiting.length >= MAX_STRANGERS) {
+      const idle = waiting.find((s) => !online(s.name));
+      if (!idle) return "full";
+      store.forgetStranger(idle.name);
+    }
+  }
+  // Ratchet state left by an earlier stranger of this name with another key goes with it.
+  const c = store.get(`contact:${name}`) as { identity: PublicIdentity } | undefined;
+  if (c && !sameIdentity(c.identity, key)) {
+    store.commit({ put: {}, del: [`contact:${name}`, `session:${name}`, `seen:${name}`] });
+  }
+  store.putPeer({
+    name,
+    identity: key,
+    verified: false,
+    ...(dialed ? { addr: dialed } : { stranger: true }),
+  });
+  return dialed ? "ok" : "new";
+}
+
+/** The record as accepted by the user: kept for good from now on (no longer a stranger). */
+export function acceptStranger(rec: PeerRecord): PeerRecord {
+  const { stranger: _, ...kept } = rec;
+  return kept;
+}
+
+export function keyChangedRefusal(name: string): BackendError {
+  return new BackendError(
+    "key_changed",
+    `The identity key of ${name} changed: compare safety numbers (/fingerprint ${name}), then /verify or /trust`,
+  );
+}
+
+export interface Introduction {
+  name: string;
+  addr: string;
+  identity: PublicIdentity;
+}
+
+/** What I tell a verified peer that asks whom I know: peers with an address, none refused, at most 64. */
+export function introductionsFor(store: PeerStore, asker: string): Introduction[] {
+  return store.peers().filter((p) => p.name !== asker && p.addr && !p.pending).slice(0, 64)
+    .map((p) => ({ name: p.name, addr: p.addr!, identity: p.identity }));
+}
+
+/** The peers of an introduction I do not know yet, strangers included (names normalised; never myself). */
+export function newIntroductions(store: PeerStore, me: string, peers: Introduction[]): Introduction[] {
+  const out: Introduction[] = [];
+  for (const p of peers) {
+    const name = normalizeName(p.name);
+    const known = name ? store.peer(name) : undefined;
+    if (name && name !== me && (!known || known.stranger) && !out.some((o) => o.name === name)) {
+      out.push({ ...p, name });
+    }
+  }
+  return out;
+}
+
+/** My signed prekey bundle (no one-time prekey: X3DH with three DHs). */
+export function ownBundle(store: PeerStore, identity: IdentityKeyPair): PrekeyBundle {
+  const spk = store.get(`spk:${store.get("spk:current") as number}`) as SignedPrekey;
+  return { identity: publicIdentity(identity), spk: { id: spk.id, pub: spk.pub, sig: spk.sig } };
+}
+
+/**
+ * The safety number with the peer's pending key if one waits, else its pinned one (and those of
+ * further new keys); `shown`: the user sees it to compare, so a later verify binds to that key.
+ */
+export async function peerFingerprint(
+  store: PeerStore,
+  me: string,
+  mine: IdentityKeyPair,
+  rec: PeerRecord,
+  shown: boolean,
+): Promise<Fingerprint> {
+  const marked = shown ? markShown(rec) : null;
+  if (marked) store.putPeer(marked);
+  const numberOf = async (k: PublicIdentity) =>
+    formatSafetyNumber(await identitySafetyNumber(me, publicIdentity(mine), rec.name, k), 12);
+  const [first, ...others] = waitingKeys(rec);
+  return {
+    user: rec.name,
+    safetyNumber: await numberOf(first ?? rec.identity),
+    verified: rec.verified,
+    changed: rec.pending !== undefined,
+    ...(others.length ? { others: await Promise.all(others.map(numberOf)) } : {}),
+  };
+}
+
+/**
+ * Pins exactly the key of `rec` that `number` (or the number last shown) names (e2e/keys.ts
+ * `keyToPin`): in the peer record and as the DmManager contact (sessions with another key go);
+ * every other waiting key is forgotten. `verified` after comparing numbers.
+ */
+export async function acceptPeerKey(
+  store: PeerStore,
+  dm: DmManager,
+  mine: IdentityKeyPair,
+  rec: PeerRecord,
+  verified: boolean,
+  number?: string,
+): Promise<void> {
+  const key = await keyToPin(dm.me, publicIdentity(mine), rec.name, rec, number, verified);
+  await dm.accept(rec.name, key, verified);
+  store.putPeer({
+    name: rec.name,
+    identity: key,
+    verified: verified || (sameIdentity(key, rec.identity) && rec.verified),
+    shown: key,
+    ...(rec.addr ? { addr: rec.addr } : {}),
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * One authenticated channel to a peer as the node keeps it (`Link`): whether it was dialled or
+ * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, `say` (write
+ * a record) and `ended` (closed), and its keepalive — a ping every `everyMs` once the peer said
+ * hello; a channel silent for three periods (or one whose peer never says hello) is closed, so the
+ * node redials instead of waiting forever. Also the rule that keeps one channel per peer when both dialled at once.
+ */
+import type { Clock } from "../../common/clock.ts";
+import type { PrekeyBundle } from "../../crypto/prekeys.ts";
+import type { PeerChannel } from "../../net/peer_net.ts";
+import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
+
+export interface Link {
+  ch: PeerChannel;
+  outgoing: boolean;
+  bundle?: PrekeyBundle;
+  hello: boolean;
+  /** outbox ids already written on this channel */
+  sent: Set<string>;
+  flushing?: boolean;
+  again?: boolean;
+  /** call on every record received */
+  alive(): void;
+  /** writes one record on this channel (resolves once written: TCP backpressure) */
+  say(r: PeerWireRecord): Promise<void>;
+  /** the channel has closed */
+  ended: boolean;
+}
+
+export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, clock: Clock): Link {
+  let heard = clock.now();
+  const link: Link = {
+    ch,
+    outgoing,
+    hello: false,
+    sent: new Set(),
+    alive: () => (heard = clock.now()),
+    say: (r) => ch.send(encodePeerRecord(r)),
+    ended: false,
+  };
+  const ping = setInterval(() => {
+    if (clock.now() - heard > 3 * everyMs) ch.close();
+    else if (link.hello) void ch.send(encodePeerRecord({ t: "ping" })).catch(() => {});
+  }, everyMs);
+  void ch.closed.then(() => {
+    clearInterval(ping);
+    link.ended = true;
+  });
+  return link;
+}
+
+/**
+ * A second channel to the same peer: keep the new one when it goes the same way as the old (a
+ * reconnect), else the one dialled by the smaller signing key — both sides decide alike.
+ */
+export function keepNewChannel(old: Link, outgoing: boolean, mySign: string, theirSign: string): boolean {
+  return old.outgoing === outgoing || (outgoing ? mySign < theirSign : theirSign < mySign);
+}

@@ -1,0 +1,474 @@
+/**
+ * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
+ * and keeps one authenticated channel per peer; a peer is known by the name it claims in the
+ * handshake and pinned to the identity key it proved (trust on first use). A different key under a
+ * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`. A first
+ * contact that dialled me is a stranger (peer_keys.ts): kept in memory only, capped, never redialled,
+ * until the user accepts it; only a verified peer's own word changes the address a node redials.
+ *
+ * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
+ * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
+ * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
+ * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
+ * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id).
+ * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
+ * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
+ * never races another). Files go straight to a connected peer (`sendFile`, `files`: peer_files.ts).
+ * Expected failures are `BackendError`s with a stable code.
+ */
+import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../../common/bytes.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
+import { cryptoRandom } from "../../common/random.ts";
+import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
+import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
+import {
+  dialPeer,
+  listenPeer,
+  type PeerChannel,
+  type PeerLimits,
+  type PeerListener,
+} from "../../net/peer_net.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
+import { checkTextSize } from "../core/message_size.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
+import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
+import { type PeerFileEvent, PeerFiles } from "./files.ts";
+import type { PeerStore } from "./store.ts";
+import type { Backoff } from "../../common/backoff.ts";
+import { Redialer } from "./redial.ts";
+import { keepNewChannel, type Link, openLink } from "./link.ts";
+import {
+  acceptPeerKey,
+  acceptStranger,
+  introductionsFor,
+  keyChangedRefusal,
+  MAX_STRANGERS,
+  newIntroductions,
+  ownBundle,
+  peerFingerprint,
+  pinPeerKey,
+} from "./keys.ts";
+import { hostPort } from "../start/session_setup.ts";
+
+export type PeerEvent =
+  | { type: "message"; message: ChatMessage }
+  /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
+  | { type: "delivered"; message: ChatMessage }
+  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
+  | { type: "failed"; message: ChatMessage }
+  | { type: "connected"; peer: string }
+  | { type: "disconnected"; peer: string }
+  | { type: "key-changed"; peer: string }
+  | { type: "typing"; peer: string; active: boolean }
+  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
+  | PeerFileEvent;
+
+export interface PeerNodeOptions {
+  name: string;
+  store: PeerStore;
+  hostname: string;
+  port: number;
+  clock?: Clock;
+  limits?: PeerLimits;
+  /** reconnect delays (default 500 ms doubling to 30 s) */
+  backoff?: Backoff;
+  /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
+  keepaliveMs?: number;
+  /** where received files are saved (null: nowhere, offers can only be refused) */
+  downloads?: string | null;
+  /** take every file a verified peer offers at once (`--accept-files`) */
+  acceptFiles?: boolean;
+}
+
+export class PeerNode {
+  readonly #links = new Map<string, Link>();
+  readonly #listeners = new Set<(e: PeerEvent) => void>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #closing = false;
+  #listener!: PeerListener;
+  readonly dm: DmManager;
+  readonly clock: Clock;
+  readonly files: PeerFiles;
+
+  readonly #redial: Redialer;
+
+  private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
+    this.clock = o.clock ?? systemClock;
+    this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
+    this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
+    this.files = new PeerFiles({
+      me: o.name,
+      book: o.store,
+      via: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      verified: (peer) => this.store.peer(peer)?.verified === true,
+      emit: (e) => this.#emit(e),
+    }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
+  }
+
+  static async start(o: PeerNodeOptions): Promise<PeerNode> {
+    await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
+    const node = new PeerNode(o, await loadIdentity(o.store));
+    node.#listener = listenPeer(
+      {
+        hostname: o.hostname,
+        port: o.port,
+        identity: node.identity,
+        name: o.name,
+        // Pinned peers may take the listener's reserved slots (issue 33.7).
+        isPinned: (k) => o.store.peers().some((p) => sameIdentity(p.identity, k)),
+        ...o.limits,
+      },
+      (ch) => void node.#adopt(ch, false),
+    );
+    for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
+    return node;
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+  get port(): number {
+    return this.#listener.port;
+  }
+  /** "host:port" the node listens on */
+  get listening(): string {
+    const h = this.o.hostname;
+    return `${h.includes(":") ? `[${h}]` : h}:${this.port}`;
+  }
+  get store(): PeerStore {
+    return this.o.store;
+  }
+
+  on(l: (e: PeerEvent) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  #emit(e: PeerEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#lock.then(fn);
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  /** Dials HOST:PORT; resolves with the peer's name once its channel is up. */
+  async connect(addr: string, expect?: PublicIdentity): Promise<string> {
+    const { host, port } = hostPort(addr);
+    const ch = await dialPeer(host, port, {
+      identity: this.identity,
+      name: this.name,
+      ...this.o.limits,
+      ...(expect ? { expect } : {}),
+    })
+      .catch((e) => {
+        throw new BackendError("unreachable", `Cannot connect to ${addr}: ${(e as Error).message}`);
+      });
+    const name = this.#adopt(ch, true, `${host.includes(":") ? `[${host}]` : host}:${port}`);
+    if (!name) throw new BackendError("refused", `The peer at ${addr} was refused (see the warnings)`);
+    return name;
+  }
+
+  /** Takes an authenticated channel: pins or checks the key, keeps one channel per peer. */
+  #adopt(ch: PeerChannel, outgoing: boolean, dialed?: string): string | null {
+    const name = normalizeName(ch.peerName);
+    if (!name || name === this.name || this.#closing) {
+      ch.close();
+      if (!this.#closing) {
+        this.#emit({ type: "notice", text: `Refused a peer named "${ch.peerName}"`, level: "warn" });
+      }
+      return null;
+    }
+    const pinned = pinPeerKey(this.store, name, ch.peer, dialed, (n) => this.#links.has(n));
+    if (pinned === "changed" || pinned === "full") {
+      ch.close();
+      if (pinned === "changed") this.#emit({ type: "key-changed", peer: name });
+      else {
+        const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
+        this.#emit({ type: "notice", text, level: "warn" });
+      }
+      return null;
+    }
+    if (pinned === "new") {
+      const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
+        `/verify or write to ${name}`;
+      this.#emit({ type: "notice", text, level: "info" });
+    }
+    const old = this.#links.get(name);
+    if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
+      this.#links.delete(name);
+      old.ch.close();
+    } else if (old) {
+      if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
+        ch.close();
+        return name;
+      }
+      this.#links.delete(name);
+      old.ch.close();
+    }
+    const link = openLink(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
+    this.#links.set(name, link);
+    this.#redial.forget(name);
+    void this.#read(name, link);
+    void this.#hello(link).catch(() => ch.close());
+    return name;
+  }
+
+  async #hello(link: Link): Promise<void> {
+    const bundle = ownBundle(this.store, this.identity);
+    // Listening on every address: the peer uses the address it reached me from, with my port.
+    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
+    await link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
+  }
+
+  async #read(name: string, link: Link): Promise<void> {
+    for (;;) {
+      const b = await link.ch.recv();
+      if (!b) break;
+      link.alive();
+      let r: PeerWireRecord;
+      try {
+        r = decodePeerRecord(b);
+      } catch (e) {
+        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}; disconnected`, level: "warn" });
+        break;
+      }
+      await this.#handle(name, link, r).catch((e) =>
+        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" })
+      );
+    }
+    link.ch.close();
+    this.files.dropped(name, link);
+    // Replaced by another channel: what was written here without an ack goes again there.
+    if (this.#links.get(name) !== link) return void (this.#closing || this.#flush(name));
+    this.#links.delete(name);
+    if (link.hello) this.#emit({ type: "disconnected", peer: name });
+    if (!this.#closing) this.#schedule(name);
+  }
+
+  async #handle(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+    if (r.t === "hello") {
+      if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
+      const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
+      const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
+      // The address a peer names is taken only from a verified one (else the user dials it).
+      const rec = this.store.peer(name);
+      if (rec?.verified && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
+      if (!link.hello) {
+        link.hello = true;
+        this.#emit({ type: "connected", peer: name });
+        this.files.connected(name);
+      }
+      return void this.#flush(name);
+    }
+    if (r.t === "ack") {
+      const p = this.store.local.pending(r.mid);
+      if (p && p.to.name === name) {
+        const m = { mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text };
+        this.store.confirmSent(m);
+        // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
+        this.#emit({
+          type: "delivered",
+          message: { ...m, seq: this.store.local.byMid(this.name, p.mid)?.seq ?? 0 },
+        });
+      }
+      return;
+    }
+    if (r.t === "ping") return;
+    if (isFileRecord(r)) return this.files.handle(name, link, r);
+    if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
+    if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
+    const saved = await this.#serial(async () => {
+      const opened = await this.dm.openDm(name, fromBase64(r.env));
+      const text = utf8Strict.decode(opened.plaintext);
+      const ts = Math.min(r.ts, this.clock.now());
+      const m = { mid: r.mid, ts, from: name, to: { kind: "user" as const, name: this.name }, text };
+      return this.store.saveReceived(m, opened.writes);
+    }).catch((e) => {
+      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
+      throw e;
+    });
+    await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
+    if (saved) this.#emit({ type: "message", message: saved });
+  }
+
+  /**
+   * `/peers --discover`: asks every connected peer I verified whom it knows. A peer answers only a
+   * peer it verified; each new name is dialled at its address and must prove the identity the
+   * introducer gave (so one verified introduction is as good as a verified contact's word).
+   */
+  discover(): number {
+    const asked = [...this.#links].filter(([n, l]) => l.hello && this.store.peer(n)?.verified);
+    for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
+    return asked.length;
+  }
+
+  async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+    if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
+    if (r.t === "who") {
+      return link.ch.send(encodePeerRecord({ t: "intro", peers: introductionsFor(this.store, name) }));
+    }
+    if (r.t !== "intro") return;
+    for (const p of newIntroductions(this.store, this.name, r.peers)) {
+      this.#emit({ type: "notice", text: `${name} introduces ${p.name} at ${p.addr}`, level: "info" });
+      await this.connect(p.addr, p.identity).catch((e) =>
+        this.#emit({ type: "notice", text: `${p.name}: ${(e as Error).message}`, level: "warn" })
+      );
+    }
+  }
+
+  /** Writes the peer's outbox entries not yet written on its current channel. */
+  #flush(name: string): void {
+    const link = this.#links.get(name);
+    if (!link?.hello) return;
+    link.again = true;
+    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
+    link.flushing = true;
+    void (async () => {
+      while (link.again) {
+        link.again = false;
+        const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
+        for (const p of todo) {
+          if (this.#tooLong(p)) continue;
+          const env = await this.#serial(() =>
+            this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
+          );
+          link.sent.add(p.mid);
+          await link.ch.send(encodePeerRecord({ t: "msg", mid: p.mid, ts: p.ts, env: toBase64(env) }));
+        }
+      }
+      link.flushing = false;
+    })().catch((e) => {
+      link.flushing = false;
+      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
+      else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
+    });
+  }
+
+  /**
+   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
+   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   */
+  #tooLong(p: { mid: string; ts: number; to: ChatMessage["to"]; text: string }): boolean {
+    try {
+      checkTextSize(p.text, this.#frameCap, 1, true);
+      return false;
+    } catch (e) {
+      const why = (e as Error).message;
+      this.store.local.markFailed(p.mid, why);
+      this.#emit({ type: "failed", message: { ...p, seq: 0, from: this.name, failed: why } });
+      return true;
+    }
+  }
+
+  get #frameCap(): number {
+    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
+  }
+
+  /** Dials a known peer again later, unless it is connected, refused, or has no address. */
+  #schedule(name: string, delay?: number): void {
+    const rec = this.#closing ? undefined : this.store.peer(name);
+    if (rec?.addr && !rec.pending && !this.#links.has(name)) this.#redial.schedule(name, delay);
+  }
+
+  #redialOnce(name: string): Promise<boolean> {
+    const rec = this.store.peer(name);
+    if (this.#closing || !rec?.addr || rec.pending || this.#links.has(name)) return Promise.resolve(true);
+    return this.connect(rec.addr).then((n) => n === name, () => false);
+  }
+
+  #known(peer: string) {
+    const name = normalizeName(peer);
+    const rec = name ? this.store.peer(name) : undefined;
+    if (!name || !rec) {
+      throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
+    }
+    return rec;
+  }
+
+  /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
+  send(peer: string, text: string): ChatMessage & { queued: boolean } {
+    const rec = this.#known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.#frameCap, 1, true);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
+    const m = {
+      mid: toHex(cryptoRandom(16)),
+      ts: this.clock.now(),
+      to: { kind: "user" as const, name: rec.name },
+    };
+    this.store.local.addPending({ ...m, text });
+    void this.#flush(rec.name);
+    return { ...m, seq: 0, from: this.name, text, pending: true, queued: !this.#links.get(rec.name)?.hello };
+  }
+
+  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
+  // deno-lint-ignore require-await
+  async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
+    const rec = this.#known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
+    return this.files.send(rec.name, path);
+  }
+
+  typing(peer: string, active: boolean): void {
+    const link = this.#links.get(peer);
+    if (link?.hello) void link.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
+  }
+
+  peers(): PeerListing[] {
+    return this.store.peers().map((p) => ({
+      name: p.name,
+      ...(p.addr ? { addr: p.addr } : {}),
+      verified: p.verified,
+      online: this.#links.get(p.name)?.hello === true,
+      changed: p.pending !== undefined,
+    }));
+  }
+
+  /** Messages received, from everyone or one peer, oldest first. */
+  inbox(peer?: string): ChatMessage[] {
+    const name = peer === undefined ? undefined : this.#known(peer).name;
+    const all = name
+      ? this.store.local.list(this.name, 0, { kind: "user", name })
+      : this.store.local.list(this.name, 0);
+    return all.filter((m) => m.from !== this.name);
+  }
+
+  /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
+  fingerprint(peer: string): Promise<Fingerprint> {
+    return peerFingerprint(this.store, this.name, this.identity, this.#known(peer), true);
+  }
+
+  /**
+   * Accepts the key whose safety number is `number`, or was last shown (refused if the peer's key
+   * changed since; a changed one included); `verified` after comparing numbers. Answers the number
+   * of the key pinned.
+   */
+  async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
+    const name = this.#known(peer).name;
+    await this.#serial(() =>
+      acceptPeerKey(this.store, this.dm, this.identity, this.#known(name), verified, number)
+    );
+    this.#redial.forget(name);
+    this.#schedule(name, 0);
+    return peerFingerprint(this.store, this.name, this.identity, this.#known(name), false);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#redial.stop();
+    this.files.close();
+    await this.#listener.close();
+    for (const l of this.#links.values()) l.ch.close();
+    this.#links.clear();
+    await this.#lock;
+    this.store.close();
+  }
+}
