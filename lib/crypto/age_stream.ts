@@ -31,6 +31,7 @@ import {
   hkdfSha256Sync,
   x25519PublicFromPrivate,
 } from "./primitives.ts";
+import { StickyFailure } from "./sticky.ts";
 
 export const CHUNK_SIZE = 65536;
 export const TAG_LEN = 16;
@@ -203,24 +204,14 @@ function headerEnd(b: Uint8Array): number {
 export class StreamDecryptor {
   #buf: Uint8Array = new Uint8Array(0);
   #dec: ChunkDecryptor | null = null;
-  #err: Error | null = null;
+  #sticky = new StickyFailure();
   constructor(private readonly secret: Uint8Array) {
     if (secret.length !== 32) throw new RangeError("An X25519 identity is 32 bytes");
   }
 
-  async #run<T>(f: () => Promise<T>): Promise<T> {
-    if (this.#err) throw this.#err;
-    try {
-      return await f();
-    } catch (e) {
-      this.#err = e instanceof Error ? e : new DecryptError(String(e));
-      throw this.#err;
-    }
-  }
-
   /** Adds ciphertext; returns the plaintext of the whole chunks authenticated so far. */
   push(data: Uint8Array): Promise<Uint8Array> {
-    return this.#run(async () => {
+    return this.#sticky.run(async () => {
       this.#buf = concatBytes([this.#buf, data]);
       if (!this.#dec) {
         const end = headerEnd(this.#buf);
@@ -251,14 +242,16 @@ export class StreamDecryptor {
       } finally {
         this.#buf = this.#buf.slice(off);
       }
-      if (dec.done && this.#buf.length) this.#err = new AgeError("payload", "Data after the final chunk");
+      if (dec.done && this.#buf.length) {
+        this.#sticky.set(new AgeError("payload", "Data after the final chunk"));
+      }
       return concatBytes(out);
     });
   }
 
   /** Ends the ciphertext: opens the final chunk, or fails on truncation. */
   finish(): Promise<Uint8Array> {
-    return this.#run(async () => {
+    return this.#sticky.run(async () => {
       if (!this.#dec) {
         await openHeader(this.#buf, this.secret); // the header's own error, if it has one
         throw new AgeError("header", "Truncated age payload nonce");
@@ -267,7 +260,7 @@ export class StreamDecryptor {
       if (!this.#buf.length) throw new AgeError("payload", "The age payload has no final chunk");
       const pt = await this.#dec.decryptNext(this.#buf, true);
       this.#buf = new Uint8Array(0);
-      this.#err = new DecryptError("Decryptor is finished");
+      this.#sticky.set(new DecryptError("Decryptor is finished"));
       return pt;
     });
   }

@@ -18,6 +18,7 @@
 import { concatBytes, equalBytes, utf8 } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { buf, DecryptError, GCM_NONCE_LEN, GCM_TAG_LEN, hkdfExpandSha512, lp } from "./primitives.ts";
+import { StickyFailure } from "./sticky.ts";
 
 export const CHUNK_SIZE = 16384;
 export const ENC_CHUNK_SIZE = CHUNK_SIZE + GCM_TAG_LEN;
@@ -218,24 +219,14 @@ export class ChunkDecryptor {
 export class StreamDecryptor {
   #buf: Uint8Array = new Uint8Array(0);
   #dec: ChunkDecryptor | null = null;
-  #err: Error | null = null;
+  #sticky = new StickyFailure();
   constructor(private readonly inputKey: Uint8Array, private readonly ctx: Uint8Array) {
     if (inputKey.length !== 32) throw new RangeError("Input key must be 32 bytes");
   }
 
-  async #run<T>(f: () => Promise<T>): Promise<T> {
-    if (this.#err) throw this.#err;
-    try {
-      return await f();
-    } catch (e) {
-      this.#err = e instanceof Error ? e : new DecryptError(String(e));
-      throw this.#err;
-    }
-  }
-
   /** Adds ciphertext; returns plaintext of chunks that are authenticated and surely not final. */
   push(data: Uint8Array): Promise<Uint8Array> {
-    return this.#run(async () => {
+    return this.#sticky.run(async () => {
       this.#buf = concatBytes([this.#buf, data]);
       if (!this.#dec) {
         if (this.#buf.length < FILE_HEADER_LEN) return new Uint8Array(0);
@@ -262,14 +253,14 @@ export class StreamDecryptor {
 
   /** Ends the ciphertext: decrypts the final short chunk, or fails on truncation. */
   finish(): Promise<Uint8Array> {
-    return this.#run(async () => {
+    return this.#sticky.run(async () => {
       if (!this.#dec) throw new DecryptError("Truncated file header");
       if (this.#buf.length >= ENC_CHUNK_SIZE || this.#buf.length < GCM_TAG_LEN) {
         throw new DecryptError("Truncated file ciphertext");
       }
       const r = await this.#dec.decryptNext(this.#buf);
       this.#buf = new Uint8Array(0);
-      this.#err = new DecryptError("Decryptor is finished");
+      this.#sticky.set(new DecryptError("Decryptor is finished"));
       return r.plaintext;
     });
   }
