@@ -129,7 +129,7 @@ Deno.test("devices: the first device needs no approval; a device from before dev
   }
 });
 
-Deno.test("devices: a removed folder with the password cannot read or acknowledge device 1's queue or files", async () => {
+Deno.test("devices: a removed folder with the password cannot read, acknowledge, send, read history or change rooms", async () => {
   const t = await startTestServer();
   try {
     const { client: phone } = await aliceWithTwoDevices(t); // device 1, proved at login
@@ -150,6 +150,14 @@ Deno.test("devices: a removed folder with the password cannot read or acknowledg
     await assert.rejects(stolen.conn.request("file.get", { fid, off: 0, len: 3 }), refused);
     await assert.rejects(stolen.conn.request("file.done", { fid }), refused);
     await assert.rejects(stolen.conn.request("file.abort", { fid }), refused);
+    const bobT = { kind: "user" as const, name: "bob" };
+    // Nor send as the account, read its sealed history or change its rooms (session 16).
+    await assert.rejects(
+      stolen.conn.request("send", { to: bobT, mid: "m".repeat(22) }, new Uint8Array(8)),
+      refused,
+    );
+    await assert.rejects(stolen.conn.request("history", { to: bobT }), refused);
+    await assert.rejects(stolen.conn.request("room.create", { room: "den", members: ["bob"] }), refused);
 
     // Device 1 still gets every message and the file.
     assert.deepEqual((await phone.sync()).map((m) => m.text), ["one", "two", "three"]);
