@@ -5,7 +5,6 @@
  * keystore in the local database is opened with a key derived from the password (argon2id) and
  * the client's bodies go through `E2eCodec`.
  */
-import { splitHostPort } from "../../common/host_port.ts";
 import { BackendError } from "../backend.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { Connection } from "../session/connection.ts";
@@ -13,16 +12,8 @@ import { LocalStore } from "../session/local_store.ts";
 import { E2eCodec } from "../e2e/codec.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { MIN_PASSWORD_CHARS } from "../../crypto/password.ts";
 import { findFfmpeg } from "../../media/ffmpeg.ts";
-import {
-  adoptFile,
-  ensureHome,
-  forgetToken,
-  readPasswordFile,
-  rememberedToken,
-  rememberToken,
-} from "../session/home_dir.ts";
+import { adoptFile, ensureHome, forgetToken, rememberedToken, rememberToken } from "../session/home_dir.ts";
 import {
   addressesOf,
   explainTlsFailure,
@@ -32,106 +23,16 @@ import {
   trustedCertificate,
 } from "../session/trust.ts";
 
-export interface ConnectFlags {
-  server?: string;
-  user?: string;
-  home?: string;
-  passwordFile?: string;
-  trustOnFirstUse?: boolean;
-  fingerprint?: string;
-}
-
-export interface ClientEnv {
-  get(name: string): string | undefined;
-}
-
-export interface Prompts {
-  password?: (message: string) => Promise<string | null>;
-  confirm?: (message: string) => Promise<boolean>;
-  text?: (message: string) => Promise<string | null>;
-}
-
-export interface Resolved {
-  host: string;
-  port: number;
-  server: string;
-  user: string;
-  home: string;
-  /** Every node of `--server a:9797,b:9797`, tried in order; host, port and server name the first. */
-  nodes?: { host: string; port: number }[];
-}
-
-/** HOST:PORT or [v6]:PORT (HOST alone means port 9797); `minPort` 0 lets a listener pick a free port. */
-export function hostPort(server: string, minPort = 1): { host: string; port: number } {
-  const m = splitHostPort(server);
-  if (!m || !m.host) throw new BackendError("bad_server", `"${server}" is not HOST:PORT`);
-  const port = m.port ?? 9797;
-  if (port < minPort || port > 65535) throw new BackendError("bad_server", `Port ${port} is out of range`);
-  return { host: m.host, port };
-}
-
-export function resolveTarget(f: ConnectFlags, env: ClientEnv): Omit<Resolved, "user"> & { user?: string } {
-  const list = (f.server ?? env.get("PARLEY_SERVER") ?? "127.0.0.1:9797").split(",").map((s) => s.trim());
-  const nodes = list.map((s) => hostPort(s));
-  const { host, port } = nodes[0]!;
-  const home = f.home ?? env.get("PARLEY_HOME") ??
-    `${env.get("HOME") ?? env.get("USERPROFILE") ?? "."}/.parley`;
-  const user = f.user ?? env.get("PARLEY_USER");
-  return {
-    host,
-    port,
-    server: `${host}:${port}`,
-    home,
-    ...(user ? { user } : {}),
-    ...(nodes.length > 1 ? { nodes } : {}),
-  };
-}
-
-/**
- * The password: from `--password-file`, `PARLEY_PASSWORD`, or a prompt. Registering at a prompt
- * asks twice and checks the minimum length first, before the server (and its certificate question)
- * is reached: `weak_password` or `password_mismatch` otherwise.
- */
-export async function readPassword(
-  f: ConnectFlags,
-  env: ClientEnv,
-  prompts: Prompts,
-  user: string,
-  register = false,
-): Promise<string> {
-  if (f.passwordFile) {
-    try {
-      return await readPasswordFile(f.passwordFile);
-    } catch (e) {
-      throw new BackendError(
-        "bad_password_file",
-        `Cannot read the password file ${f.passwordFile}: ${e instanceof Error ? e.message : e}`,
-      );
-    }
-  }
-  const fromEnv = env.get("PARLEY_PASSWORD");
-  if (fromEnv !== undefined) return fromEnv;
-  if (prompts.password && register) {
-    const p = await prompts.password(
-      `Choose a password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`,
-    );
-    if (p !== null) {
-      if ([...p].length < MIN_PASSWORD_CHARS) {
-        throw new BackendError("weak_password", `Passwords need at least ${MIN_PASSWORD_CHARS} characters`);
-      }
-      const again = await prompts.password(`Repeat the password for ${user}`);
-      if (again !== p) throw new BackendError("password_mismatch", "The two passwords differ");
-      return p;
-    }
-  } else if (prompts.password) {
-    const p = await prompts.password(`Password for ${user}`);
-    if (p !== null) return p;
-  }
-  throw new BackendError(
-    "no_password",
-    "No password: set PARLEY_PASSWORD, pass --password-file, or run on a terminal",
-  );
-}
+import {
+  type ClientEnv,
+  type ConnectFlags,
+  type Prompts,
+  readPassword,
+  type Resolved,
+  resolveTarget,
+} from "./target.ts";
+export type { ClientEnv, ConnectFlags, Prompts, Resolved } from "./target.ts";
+export { hostPort, readPassword, resolveTarget } from "./target.ts";
 
 /** A pinned connection and where it went. */
 export interface Pinned {
