@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { accountSecrets, checkAccountKdf, KDF_CEILING } from "../lib/crypto/account_kdf.ts";
 import { deriveAtRestKey, sealRecord } from "../lib/crypto/at_rest.ts";
@@ -141,7 +141,7 @@ Deno.test("an account and client folder from before the upgrade log in once with
         store,
         kdf: testKdf,
       });
-      const codec = await E2eCodec.attach(c, PASSWORD, { params: testArgon });
+      const codec = await attachE2e(c, PASSWORD, { params: testArgon });
       return { c, codec, store };
     };
     const first = await login();

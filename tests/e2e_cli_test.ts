@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
-import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { serverKey } from "../lib/client/session/trust.ts";
 import { runProgram, testArgon, testKdf } from "./helpers.ts";
@@ -200,7 +200,7 @@ test("e2e: kill -9 after acknowledgement loses nothing; a restarted server deliv
       store,
       kdf: testKdf,
     });
-    await E2eCodec.attach(alice, "pw-secret-123", { params: testArgon });
+    await attachE2e(alice, "pw-secret-123", { params: testArgon });
     const acks = await Promise.all(
       Array.from({ length: 200 }, () => alice.send({ kind: "user", name: "bob" }, "durable")),
     );

@@ -170,14 +170,14 @@ Deno.test("E2E bad input 12–14: replay under a new mid, bit flips, a header 10
       assert.match(n, what);
     };
     // 12a: an envelope replayed under a new mid.
-    const env = await a.codec.seal(to, "mid-original-1", "pay 10 to carol");
+    const env = (await a.codec.seal(to, "mid-original-1", "pay 10 to carol")).body;
     await raw("mid-original-1", env);
     await eventually(() => bi.msgs.length === 2, 3000, "second DM");
     let snap = cryptoSnapshot(b.store);
     await rejected(await raw("mid-replayed-1", env), /replay/);
     assert.equal(cryptoSnapshot(b.store), snap);
     // 12b: bit flips in the message id, header and ciphertext.
-    const fresh = await a.codec.seal(to, "mid-flipped-1", "flip me");
+    const fresh = (await a.codec.seal(to, "mid-flipped-1", "flip me")).body;
     for (const [i, pos] of [3, 30, fresh.length - 5].entries()) {
       const f = fresh.slice();
       f[pos]! ^= 0x04;
@@ -186,7 +186,7 @@ Deno.test("E2E bad input 12–14: replay under a new mid, bit flips, a header 10
       assert.equal(cryptoSnapshot(b.store), snap);
     }
     // 13: a ratchet header 10^6 messages ahead (n at offset 17 + 2 + 1 + 32 + 4).
-    const far = (await a.codec.seal(to, "mid-far-1", "far ahead")).slice();
+    const far = (await a.codec.seal(to, "mid-far-1", "far ahead")).body.slice();
     new DataView(far.buffer).setUint32(56, 1_000_000);
     await rejected(await raw("mid-far-1", far), /too far ahead/);
     assert.equal(cryptoSnapshot(b.store), snap);

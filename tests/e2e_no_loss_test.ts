@@ -12,7 +12,7 @@ import { accountSecrets, checkAccountKdf } from "../lib/crypto/account_kdf.ts";
 import { spawnServerProcess, testArgon, testKdf } from "./helpers.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
-import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 
@@ -51,7 +51,7 @@ class Server {
       store,
       kdf: testKdf,
     });
-    await E2eCodec.attach(c, PASSWORD, { params: testArgon });
+    await attachE2e(c, PASSWORD, { params: testArgon });
     return c;
   }
 }

@@ -146,7 +146,7 @@ Deno.test("direct files: an unreachable candidate or an impostor falls back to t
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
     // 2. Alice expects another identity key for bob than the one bob proves: refused, relayed.
     const faOps = FileTransfers.of(a.client).ops;
-    const wrong = await carol.codec.files.identity();
+    const wrong = await carol.codec.identity();
     const fa2 = new FileTransfers(a.client, {
       ...faOps,
       pinned: () => Promise.resolve(publicIdentity(wrong)),

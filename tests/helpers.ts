@@ -17,7 +17,9 @@ import type { Bus } from "../lib/server/bus/bus.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/session/connection.ts";
-import { E2eCodec } from "../lib/client/e2e/codec.ts";
+import type { E2eCodec } from "../lib/client/e2e/codec.ts";
+import { attachVideo } from "../lib/client/video/client_video.ts";
+import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import type { KdfPolicy } from "../lib/client/session/account_login.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { serverKey } from "../lib/client/session/trust.ts";
@@ -145,6 +147,7 @@ export async function startTestServer(
         register: co.register ?? true,
         kdf: co.kdf ?? testKdf,
       });
+      attachVideo(c);
       clients.push(c);
       return c;
     },
@@ -164,8 +167,9 @@ export async function startTestServer(
         store,
         kdf: testKdf,
       });
+      attachVideo(c);
       clients.push(c);
-      const codec = await E2eCodec.attach(c, password, { params: testArgon });
+      const codec = await attachE2e(c, password, { params: testArgon });
       return { client: c, codec, store };
     },
     async stop() {

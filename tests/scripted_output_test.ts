@@ -3,6 +3,7 @@
  * `admin kicked`) never reach the caller's terminal as control sequences, and the server refuses
  * stream names and kick reasons holding them. Runs `runCli` in-process against a real server.
  */
+import { streamKeysOf } from "../lib/client/video/stream_key.ts";
 import assert from "node:assert/strict";
 import { runCli } from "../lib/client/cli/main.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
@@ -115,7 +116,7 @@ Deno.test("parley watch prints a hostile stream offer's name escaped (offer from
     const name = "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07clip\x9b2J\u202egnp.mp4";
     const session = [...t.srv.hub.sessionsOf("alice")][0]!;
     t.srv.relay.offer(session, { t: "stream.offer", id: 0, to: "bob", name, sid });
-    await alice.codec.streamKeys.send("bob", sid, crypto.getRandomValues(new Uint8Array(32)));
+    await streamKeysOf(alice.codec)!.send("bob", sid, crypto.getRandomValues(new Uint8Array(32)));
     await eventually(() => err.some((l) => l.startsWith("Accepted")), 15_000, "accepted");
     await alice.client.conn.request("stream.stop", { sid });
     const r = await watching;

@@ -6,11 +6,12 @@
  * and on the offer the server's relay parsed), the recipient still decrypts, a tampered frame is
  * rejected.
  */
+import { videoOf } from "../lib/client/video/client_video.ts";
 import assert from "node:assert/strict";
 import { concatBytes, toBase64 } from "../lib/common/bytes.ts";
 import type { Connection } from "../lib/client/session/connection.ts";
 import { PeerStreams } from "../lib/client/video/peer_stream.ts";
-import type { StreamKeyChannel } from "../lib/client/video/stream_key.ts";
+import { type StreamKeyChannel, streamKeysOf } from "../lib/client/video/stream_key.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
@@ -98,8 +99,8 @@ Deno.test({
       const { client: alice } = await t.e2eClient("alice");
       const { client: bob } = await t.e2eClient("bob");
       await bob.sync(); // live delivery: the key arrives as a DM
-      const sender = alice.video.peers;
-      const receiver = bob.video.peers;
+      const sender = videoOf(alice).peers;
+      const receiver = videoOf(bob).peers;
       // The server only ever sees sealed bodies: no JPEG marker at the start of a relayed frame.
       const bodies: Uint8Array[] = [];
       bob.conn.onPush((f) => f.header.t === "stream.frame" && bodies.push(f.body));
@@ -147,8 +148,8 @@ Deno.test({
       const { client: alice } = await t.e2eClient("alice");
       const { client: bob } = await t.e2eClient("bob");
       await bob.sync();
-      const sender = alice.video.peers;
-      const receiver = bob.video.peers;
+      const sender = videoOf(alice).peers;
+      const receiver = videoOf(bob).peers;
       const ac = new AbortController();
       const sending = sender.send("bob", SAMPLE, { ffmpeg: ffmpeg!, maxHeight: 240, signal: ac.signal });
       const incoming = await receiver.accept(await receiver.waitOffer("alice", 5000));
@@ -243,11 +244,11 @@ Deno.test({
       // Alice's channel is the codec's own, wrapped only to learn the key for the checks below.
       let key: Uint8Array | null = null;
       const channel: StreamKeyChannel = {
-        send: (to, sid, k) => ((key = k.slice()), alice.codec.streamKeys.send(to, sid, k)),
-        receive: (from, sid, ms) => alice.codec.streamKeys.receive(from, sid, ms),
+        send: (to, sid, k) => ((key = k.slice()), streamKeysOf(alice.codec)!.send(to, sid, k)),
+        receive: (from, sid, ms) => streamKeysOf(alice.codec)!.receive(from, sid, ms),
       };
       const sender = new PeerStreams(alice.client.conn, "alice", { keyVia: () => channel });
-      const receiver = bob.client.video.peers;
+      const receiver = videoOf(bob.client).peers;
       const bodies: Uint8Array[] = [];
       const tampered = { done: false };
       bob.client.conn.onPush((f) => {

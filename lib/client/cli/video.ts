@@ -30,6 +30,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import type { CliIo } from "./io.ts";
 import { connectAndLogin, type ConnectFlags } from "../start/session_setup.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";
+import { videoOf } from "../video/client_video.ts";
 import { controlPlayback } from "../video/play_controls.ts";
 import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "../video/terminal.ts";
 import type { FrameSource, FramesWanted, VideoFrame } from "../video/video_client.ts";
@@ -274,7 +275,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       const ffmpeg = findFfmpeg(io.env);
       if (!ffmpeg) throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
       if (!(await isVideoFile(file))) throw new BackendError("usage", `Cannot read the video file ${file}`);
-      const peers = c.video.peers;
+      const peers = videoOf(c).peers;
       const ac = new AbortController();
       const r = await stopOnInterrupt(() => ac.abort(), () =>
         peers.send(user, file, {
@@ -303,7 +304,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     )
     .action(run(async (c, o) => {
       const max = positiveInt(o.frames, "--frames");
-      const peers = c.video.peers;
+      const peers = videoOf(c).peers;
       const from = o.acceptFrom as string | undefined;
       await c.sync(); // live delivery of DMs: the frame key arrives as one
       io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);

@@ -30,16 +30,17 @@ import {
   type KeyOps,
   type MembershipVerb,
   PlainCodec,
+  sealAndSend,
   UnreadableError,
 } from "../e2e/body_codec.ts";
 import { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { authenticate, type KdfPolicy } from "../session/account_login.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
-import { ClientVideo } from "../video/client_video.ts";
 import { convOf, kickedEntries, pushEvents, wire } from "../session/wire_events.ts";
 import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
 import { utf8 } from "../../common/bytes.ts";
+import { decodeTyping, encodeTyping } from "./typing.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -67,6 +68,21 @@ export interface LoginOptions {
 /** A queued message is marked failed when the connection dropped this many times in a row while it was sent. */
 const POISON_DROPS = 3;
 
+/** The video capability as ChatClient hands it on (video/client_video.ts's ClientVideo). */
+export interface VideoPart {
+  videos(): Promise<VideoListing[]>;
+  play(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
+  offer(user: string, file: string): OutgoingStream;
+  accept(sid: string): ReturnType<NonNullable<ChatBackend["acceptStream"]>>;
+  refuse(sid: string): Promise<void>;
+}
+
+const noVideo = (): never => {
+  throw new BackendError("unavailable", "This client was assembled without video");
+};
+const later = <T>(): Promise<T> => Promise.resolve().then(noVideo);
+const NO_VIDEO: VideoPart = { videos: later, play: later, offer: noVideo, accept: later, refuse: later };
+
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #codec: BodyCodec;
@@ -76,8 +92,11 @@ export class ChatClient implements ChatBackend {
   readonly #unacked = new Map<string, number[]>();
   /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
   #control: { conv: string; seq: number }[] = [];
-  /** Video: the server's library and user-to-user streams (see video/client_video.ts). */
-  readonly video: ClientVideo;
+  /**
+   * Video: the server's library and user-to-user streams, a capability built above core and set
+   * here when the client is assembled (video/client_video.ts `attachVideo`); none until then.
+   */
+  video: VideoPart = NO_VIDEO;
   /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
   findFfmpeg?: () => string | null;
   /** What the password gave at login: the keystore key and the account's hashing record. */
@@ -101,7 +120,6 @@ export class ChatClient implements ChatBackend {
   ) {
     this.#codec = codec;
     conn.onPush((f) => this.#onPush(f));
-    this.video = new ClientVideo(this);
     conn.done.then(() => {
       const r = conn.closeReason;
       this.#emit({
@@ -169,9 +187,10 @@ export class ChatClient implements ChatBackend {
       case "ephemeral": {
         // A typing event (issue 14): opened in arrival order like a message, never stored or acked.
         const codec = this.#codec;
-        if (!codec.openTyping) return;
+        if (!codec.openSignal) return;
         const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
-        this.#opening = this.#opening.then(() => codec.openTyping!(m, f.body)).then((t) => {
+        this.#opening = this.#opening.then(() => codec.openSignal!(m, f.body)).then((p) => {
+          const t = p && decodeTyping(p, m.mid);
           if (t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
         }).catch(() => {});
         return;
@@ -378,29 +397,28 @@ export class ChatClient implements ChatBackend {
    */
   async typing(target: Target, active: boolean): Promise<void> {
     const codec = this.#codec;
-    if (!codec.sealTyping || target.kind === "broadcast") return;
+    if (!codec.sealSignal || target.kind === "broadcast") return;
     const to = wire(target);
     await this.#opening; // room changes seen so far apply first
     const mid = randomId(undefined, 12);
-    const body = await codec.sealTyping(to, mid, active);
+    const body = await codec.sealSignal(to, encodeTyping(mid, active));
     if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
   }
 
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
   async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
-    for (let attempt = 0;; attempt++) {
-      const body = await this.#codec.seal(to, mid, text);
-      const fields = this.#codec.sendFields?.(mid) ?? {};
-      // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
-      const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
-      checkFrameSize(head + body.length, this.maxFrame, text);
-      try {
-        return await this.conn.request("send", { to, mid, ...fields }, body);
-      } catch (e) {
-        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
-        await this.#codec.devicesChanged?.(e.detail?.devices);
-      }
-    }
+    const codec = this.#codec;
+    return await sealAndSend(
+      () => codec.seal(to, mid, text),
+      ({ body, devices }) => {
+        const fields = devices ? { devices } : {};
+        // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
+        const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
+        checkFrameSize(head + body.length, this.maxFrame, text);
+        return this.conn.request("send", { to, mid, ...fields }, body);
+      },
+      codec.devicesChanged?.bind(codec),
+    );
   }
 
   /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */

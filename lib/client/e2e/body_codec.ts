@@ -8,12 +8,41 @@
  *   room key), and throws an `Error` with a readable message when the body cannot be read.
  * - `onPush()` sees every other pushed frame header (room changes, notices) in order with messages.
  * - `keys` answers fingerprint / verify / trust and signs room membership changes.
- * - `sendFields()` / `devicesChanged()`: a DM names the devices it is encrypted to; when the
- *   server says they changed, the codec learns the new lists and the client seals once more.
- * - `sealTyping()` / `openTyping()`: typing events, sent as ephemeral sends (never stored).
+ * - `seal()` answers the body and, for a DM, the devices it is encrypted to (the `send` names them);
+ *   `devicesChanged()`: when the server says they changed, the codec learns the new lists and
+ *   `sealAndSend` (the one home of that loop) seals once more.
+ * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
+ *   like a message and sent as ephemeral sends (never stored).
  */
 import { utf8, utf8d } from "../../common/bytes.ts";
-import type { ChatMessage, Fingerprint, Target } from "../backend.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type Target } from "../backend.ts";
+
+/** A sealed body and, for a DM, the device addresses it is encrypted to. */
+export interface Sealed {
+  body: Uint8Array;
+  devices?: string[];
+}
+
+/**
+ * Seals and sends; when the server answers `devices_changed` (the recipient's or one's own devices
+ * changed), learns the new lists with `relearn` and seals and sends once more. A second change in a
+ * row is the caller's error (no loop).
+ */
+export async function sealAndSend<R>(
+  seal: () => Promise<Sealed>,
+  send: (s: Sealed) => Promise<R>,
+  relearn: ((detail: unknown) => Promise<void>) | undefined,
+): Promise<R> {
+  for (let attempt = 0;; attempt++) {
+    const s = await seal();
+    try {
+      return await send(s);
+    } catch (e) {
+      if (attempt > 0 || !relearn || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
+      await relearn(e.detail?.devices);
+    }
+  }
+}
 
 /**
  * A message that can never be read here (forged, malformed, replayed, or this device's own): the
@@ -42,28 +71,23 @@ export interface KeyOps {
 
 export interface BodyCodec {
   readonly encrypted: boolean;
-  seal(to: Target, mid: string, text: string): Promise<Uint8Array>;
+  seal(to: Target, mid: string, text: string): Promise<Sealed>;
   open(from: string, to: Target, mid: string, body: Uint8Array): Promise<string>;
   receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
   onPush?(header: Record<string, unknown>): Promise<void>;
   keys?: KeyOps;
   /** How many sealed copies a message to `to` carries (a DM: one per device; issue 34.1's size check). */
   sealCopies?(to: Target): Promise<number>;
-  /** Extra `send` header fields for the message just sealed under `mid` (the devices a DM is for). */
-  sendFields?(mid: string): Record<string, unknown>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */
   devicesChanged?(detail: unknown): Promise<void>;
-  /** Seals a typing event end to end (core/typing.ts); null when there is nobody it can be sealed for. */
-  sealTyping?(to: Target, mid: string, active: boolean): Promise<Uint8Array | null>;
-  /** Opens a typing event, committing the ratchet step as for a message; null when unreadable or one's own. */
-  openTyping?(
-    m: { mid: string; from: string; to: Target },
-    body: Uint8Array,
-  ): Promise<{ active: boolean } | null>;
+  /** Seals a signal's payload (typing) end to end; null when there is nobody it can be sealed for. */
+  sealSignal?(to: Target, payload: Uint8Array): Promise<Uint8Array | null>;
+  /** Opens a signal, committing the ratchet step as for a message; null when unreadable or one's own. */
+  openSignal?(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
 }
 
 export const PlainCodec: BodyCodec = {
   encrypted: false,
-  seal: (_to, _mid, text) => Promise.resolve(utf8.encode(text)),
+  seal: (_to, _mid, text) => Promise.resolve({ body: utf8.encode(text) }),
   open: (_from, _to, _mid, body) => Promise.resolve(utf8d.decode(body)),
 };

@@ -30,10 +30,11 @@ import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 
 const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import type { Argon2Params } from "../../crypto/at_rest.ts";
-import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
+import { type AccountSecrets, accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
+import type { Connection } from "../session/connection.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type Target } from "../backend.ts";
-import { type BodyCodec, type KeyOps, UnreadableError } from "./body_codec.ts";
-import type { ChatClient } from "../core/chat_client.ts";
+import { type BodyCodec, type KeyOps, sealAndSend, type Sealed, UnreadableError } from "./body_codec.ts";
+import type { BackendEvent } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { E2eDirectory, MEMBERSHIP_VERBS } from "./directory.ts";
@@ -41,21 +42,7 @@ import { decodeMultiBody, DeviceLists, encodeMultiBody } from "./devices.ts";
 import { deviceAddress, parseDeviceAddress } from "../../common/device_address.ts";
 import { RoomLogs } from "./room_log.ts";
 import { holdKey, releaseHeld } from "./held_room_keys.ts";
-import { decodeTyping, encodeTyping } from "../core/typing.ts";
-import {
-  decodeStreamKey,
-  encodeStreamKey,
-  StreamKeyBox,
-  type StreamKeyChannel,
-} from "../video/stream_key.ts";
-import {
-  encodeFileOffer,
-  encodeFileReady,
-  encodeFileSum,
-  type FileOffer,
-  type FileReady,
-} from "../files/offer.ts";
-import { fileControl, READY_KEY, readyIn, takeReady } from "../files/control.ts";
+import { ControlRegistry, type SealedChannel } from "./controls.ts";
 import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { markShown, waitingKeys } from "../../crypto/pending_keys.ts";
 import { identitySafetyNumber } from "../../crypto/safety_number.ts";
@@ -72,18 +59,22 @@ import {
   type Request,
 } from "./keys.ts";
 
-/** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
-const READY_POLL_MS = 50;
-
 /** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
 const ADOPTED = "rooms:adopted-0.1.0";
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
 
-type Host = Pick<ChatClient, "user" | "conn" | "notify" | "nonce">;
+/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
+interface Host {
+  readonly user: string;
+  /** The server's nonce for this session: what device proofs sign. */
+  readonly nonce: string;
+  readonly conn: Pick<Connection, "request">;
+  notify(e: BackendEvent): void;
+}
 
-export class E2eCodec implements BodyCodec {
+export class E2eCodec implements BodyCodec, SealedChannel {
   readonly encrypted = true;
   readonly dm: DmManager;
   readonly rooms: RoomManager;
@@ -91,68 +82,48 @@ export class E2eCodec implements BodyCodec {
   readonly #request: Request;
   readonly #dir: E2eDirectory;
   readonly #logs: RoomLogs;
-  readonly #streamKeyBox = new StreamKeyBox();
-  /** Frame keys of user-to-user video streams, sent and received as DM control messages. */
-  readonly streamKeys: StreamKeyChannel = {
-    send: (to, sid, key) => this.#sendStreamKey(to, sid, key),
-    receive: (from, sid, timeoutMs) => this.#streamKeyBox.take(from, sid, timeoutMs),
-  };
+  /** The control kinds features registered (files/, video/): the receive path looks them up. */
+  readonly controls = new ControlRegistry();
 
   /** Device lists of every user and where a DM goes (e2e/devices.ts). */
   readonly devices: DeviceLists;
-  /** Device addresses each sealed DM (by mid) was encrypted to: the `send` request names them. */
-  readonly #sealedFor = new Map<string, string[]>();
-  /** File transfers (files.ts): offers sent as DM control messages, records in the keystore. */
-  readonly files = {
-    offer: (to: string, o: FileOffer): Promise<void> =>
-      this.#serial(async () => {
-        const mid = randomId(undefined, 12);
-        await this.#sendDm(to, mid, encodeFileOffer(mid, o)); // to every device, recorded as consumed
-      }),
-    get: (key: string): Promise<unknown> => this.#serial(() => this.cs.get(key)),
-    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
-    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
-      this.#serial(async () => {
-        const v = fn((await this.cs.get(key)) as T | undefined);
-        await this.cs.commit({ put: { [key]: v }, del: [] });
-        return v;
-      }),
-    verified: (user: string): Promise<boolean> =>
-      this.#serial(async () => (await this.dm.contact(user))?.verified === true),
-    /** The SHA-256 of a file offered before it was hashed (file_offer.ts "file-sum"). */
-    sum: (to: string, fid: string, sha256: string): Promise<void> =>
-      this.#serial(async () => {
-        const mid = randomId(undefined, 12);
-        await this.#sendDm(to, mid, encodeFileSum(mid, fid, sha256));
-      }),
-    /** Tells the sender where this client waits for the file's direct path (file_direct.ts). */
-    ready: (to: string, r: FileReady): Promise<void> =>
-      this.#serial(async () => {
-        const mid = randomId(undefined, 12);
-        await this.#sendDm(to, mid, encodeFileReady(mid, r));
-      }),
-    /**
-     * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (file_control.ts) — looking every READY_POLL_MS; rejects after `ms`.
-     */
-    candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const r = await this.#takeReady(from, fid);
-        if (r) return r;
-        if (Date.now() >= end) {
-          throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
-        }
-        await new Promise((res) => setTimeout(res, Math.min(READY_POLL_MS, end - Date.now())));
-      }
-    },
-    /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
-    candidateNow: (from: string, fid: string): Promise<FileReady | undefined> => this.#takeReady(from, fid),
-    /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */
-    identity: (): Promise<IdentityKeyPair> => this.#serial(() => loadIdentity(this.cs)),
-    pinned: (user: string): Promise<PublicIdentity | undefined> =>
-      this.#serial(async () => user === this.host.user ? undefined : (await this.dm.contact(user))?.identity),
-  };
+
+  get me(): string {
+    return this.host.user;
+  }
+
+  sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      const mid = randomId(undefined, 12);
+      await this.#sendDm(user, mid, encode(mid)); // to every device, recorded as consumed
+    });
+  }
+
+  locked<T>(fn: (cs: SqliteCryptoStore) => Promise<T>): Promise<T> {
+    return this.#serial(() => fn(this.cs));
+  }
+
+  peek(key: string): Promise<unknown> {
+    return this.cs.fresh(key);
+  }
+
+  identity(): Promise<IdentityKeyPair> {
+    return this.#serial(() => loadIdentity(this.cs));
+  }
+
+  pinned(user: string): Promise<PublicIdentity | undefined> {
+    return this.#serial(async () =>
+      user === this.host.user ? undefined : (await this.dm.contact(user))?.identity
+    );
+  }
+
+  verified(user: string): Promise<boolean> {
+    return this.#serial(async () => (await this.dm.contact(user))?.verified === true);
+  }
+
+  notify(e: BackendEvent): void {
+    this.host.notify(e);
+  }
 
   private constructor(
     readonly host: Host,
@@ -207,13 +178,15 @@ export class E2eCodec implements BodyCodec {
    * and switches `client` to encrypted bodies.
    */
   static async attach(
-    client: ChatClient,
+    client: Host & { store?: LocalStore | null; account?: AccountSecrets; codec: BodyCodec },
     password: string,
     o: {
       params?: Argon2Params;
       floor?: Argon2Params;
       clock?: Clock;
       prepare?: (cs: SqliteCryptoStore) => Promise<void>;
+      /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
+      controls?: (ch: SealedChannel) => void;
     } = {},
   ): Promise<E2eCodec> {
     if (!client.store) throw new BackendError("no_home", "End-to-end encryption needs a client folder");
@@ -233,6 +206,7 @@ export class E2eCodec implements BodyCodec {
       return await deviceOf(cs);
     });
     const codec = new E2eCodec(client, cs, store, clock, device);
+    o.controls?.(codec);
     client.codec = codec;
     await codec.#adoptLegacyRooms().catch((e) =>
       codec.#notice("warn", e instanceof Error ? e.message : String(e))
@@ -263,16 +237,6 @@ export class E2eCodec implements BodyCodec {
     return releaseHeld(this.cs, this.#logs, this.rooms, room, (t) => this.#notice("warn", t));
   }
 
-  /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
-  async #takeReady(from: string, fid: string): Promise<FileReady | undefined> {
-    if (!readyIn(await this.cs.fresh(READY_KEY), from, fid)) return undefined;
-    return await this.#serial(async () => {
-      const t = await takeReady(this.cs, from, fid);
-      if (t) await this.cs.commit(t.writes);
-      return t?.ready;
-    });
-  }
-
   /** One operation at a time, holding the folder's write lock (other processes may share it). */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     return this.local.exclusive(fn);
@@ -282,16 +246,12 @@ export class E2eCodec implements BodyCodec {
     return this.host.user;
   }
 
-  seal(to: Target, mid: string, text: string): Promise<Uint8Array> {
+  seal(to: Target, mid: string, text: string): Promise<Sealed> {
     return this.#serial(async () => {
       const payload = encodePayload({ v: 1, k: "text", mid, text });
-      if (to.kind === "user") {
-        const r = await this.#dmEncrypt(to.name!, payload);
-        this.#sealedFor.set(mid, r.devices);
-        return r.body;
-      }
+      if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
       const room = await this.#distribute(to);
-      return await this.rooms.encrypt(room, payload);
+      return { body: await this.rooms.encrypt(room, payload) };
     });
   }
 
@@ -327,13 +287,6 @@ export class E2eCodec implements BodyCodec {
   /** Sealed copies of a message to `to`: every device a DM goes to; one sender-key ciphertext otherwise. */
   async sealCopies(to: Target): Promise<number> {
     return to.kind === "user" ? Math.max(1, (await this.devices.targets(to.name!)).length) : 1;
-  }
-
-  /** Header fields for the `send` of a sealed DM: the device addresses it is encrypted to. */
-  sendFields(mid: string): Record<string, unknown> {
-    const devices = this.#sealedFor.get(mid);
-    this.#sealedFor.delete(mid);
-    return devices ? { devices } : {};
   }
 
   /** The server refused a DM because devices changed: learn them (then seal again). */
@@ -377,24 +330,22 @@ export class E2eCodec implements BodyCodec {
             envelope = part;
           }
           const o = await this.dm.openDm(from, envelope);
-          const sk = decodeStreamKey(o.plaintext, m.mid);
-          if (sk) {
-            await this.cs.commit(o.writes, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
-            this.#streamKeyBox.put(m.from, sk.sid, sk.key);
-            return null;
-          }
-          // Offers, sums, candidates: filed in the keystore for whichever process waits (file_control.ts).
-          const fc = await fileControl(this.cs, m.from, o.plaintext, m.mid, m.ts);
-          if (fc) {
+          // A registered control kind (files/, video/): its writes go with the ratchet step, consumed.
+          const control = this.controls.lookup(o.plaintext, m.mid);
+          if (control) {
+            const sender = m.from;
+            const r = await control({
+              from: sender,
+              mid: m.mid,
+              at: m.ts,
+              cs: this.cs,
+              verified: async () => (await this.dm.contact(sender))?.verified === true,
+            });
             await this.cs.commit(
-              mergeWrites(o.writes, fc.writes),
+              mergeWrites(o.writes, r.writes ?? NO_WRITES),
               (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
             );
-            if (fc.offer) {
-              const { key: _key, ...offer } = fc.offer;
-              const verified = (await this.dm.contact(m.from))?.verified === true;
-              this.host.notify({ type: "file.offer", offer: { ...offer, from: m.from, verified } });
-            }
+            r.after?.();
             return null;
           }
           const p = decodePayload(o.plaintext, m.mid);
@@ -467,15 +418,14 @@ export class E2eCodec implements BodyCodec {
   }
 
   /**
-   * Seals a typing event (core/typing.ts) like a message: a DM part for each of the recipient's devices
-   * this device already has a session with (never my own devices: typing is never shown for
-   * oneself; no key exchange for a signal), or a room message under my sender key (handed to members
-   * first if needed, as the next message would). Null when there is nobody to seal it for. The
-   * ratchet or chain step is committed.
+   * Seals a signal's payload (typing, core/typing.ts) like a message: a DM part for each of the
+   * recipient's devices this device already has a session with (never my own devices: a signal is
+   * never shown for oneself; no key exchange for a signal), or a room message under my sender key
+   * (handed to members first if needed, as the next message would). Null when there is nobody to
+   * seal it for. The ratchet or chain step is committed.
    */
-  sealTyping(to: Target, mid: string, active: boolean): Promise<Uint8Array | null> {
+  sealSignal(to: Target, payload: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
-      const payload = encodeTyping(mid, active);
       if (to.kind === "user") {
         if (to.name === this.#me) return null;
         const parts = new Map<string, Uint8Array>();
@@ -484,7 +434,7 @@ export class E2eCodec implements BodyCodec {
           try {
             parts.set(a, await this.dm.encryptDm(a, null, payload));
           } catch {
-            // a changed key or a lost session: no typing for that device
+            // a changed key or a lost session: no signal for that device
           }
         }
         return parts.size ? encodeMultiBody(this.device, parts) : null;
@@ -495,13 +445,10 @@ export class E2eCodec implements BodyCodec {
   }
 
   /**
-   * Opens a typing event exactly like a message (the ratchet or chain step is committed, so the
-   * next real message still opens); null when it is not one, is mine, or cannot be read.
+   * Opens a signal exactly like a message (the ratchet or chain step is committed, so the next real
+   * message still opens); null when it is mine or cannot be read.
    */
-  openTyping(
-    m: { mid: string; from: string; to: Target },
-    body: Uint8Array,
-  ): Promise<{ active: boolean } | null> {
+  openSignal(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
       if (m.from === this.#me) return null; // never shown for oneself (nor from my other devices)
       try {
@@ -515,17 +462,10 @@ export class E2eCodec implements BodyCodec {
           o = await this.rooms.open(m.to.name!, m.from, body, await this.devices.addresses(m.from));
         } else return null;
         await this.cs.commit(o.writes);
-        return decodeTyping(o.plaintext, m.mid);
+        return o.plaintext;
       } catch {
         return null; // a signal that cannot be read is dropped: it is never stored or retried
       }
-    });
-  }
-
-  #sendStreamKey(user: string, sid: string, key: Uint8Array): Promise<void> {
-    return this.#serial(async () => {
-      const mid = randomId(undefined, 12);
-      await this.#sendDm(user, mid, encodeStreamKey(mid, sid, key));
     });
   }
 
@@ -614,27 +554,19 @@ export class E2eCodec implements BodyCodec {
     }
   }
 
-  /** Sends a DM control payload (room key, stream key), sealing again once if devices changed. */
+  /** Sends a DM control payload (room key, stream key, file offer), sealing again once if devices changed. */
   async #sendDm(user: string, mid: string, payload: Uint8Array): Promise<void> {
-    for (let attempt = 0;; attempt++) {
-      const r = await this.#dmEncrypt(user, payload);
-      try {
-        const sent = await this.host.conn.request(
-          "send",
-          { to: { kind: "user", name: user }, mid, devices: r.devices },
-          r.body,
-        );
-        // Recorded as consumed: this client's history (and its other processes) never shows it.
-        const seq = Number(sent.header.seq ?? 0);
-        if (seq > 0) {
-          const conv = convKey("user", this.#me, user);
-          await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
-        }
-        return;
-      } catch (e) {
-        if (attempt > 0 || !(e instanceof BackendError) || e.code !== "devices_changed") throw e;
-        await this.devices.apply(e.detail?.devices);
-      }
+    const sent = await sealAndSend(
+      () => this.#dmEncrypt(user, payload),
+      (r) =>
+        this.host.conn.request("send", { to: { kind: "user", name: user }, mid, devices: r.devices }, r.body),
+      (detail) => this.devices.apply(detail), // under the lock already
+    );
+    // Recorded as consumed: this client's history (and its other processes) never shows it.
+    const seq = Number(sent.header.seq ?? 0);
+    if (seq > 0) {
+      const conv = convKey("user", this.#me, user);
+      await this.cs.commit(NO_WRITES, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
     }
   }
 

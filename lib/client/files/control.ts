@@ -4,23 +4,15 @@
  *
  * Every process of a client folder is the same device: each gets every message, the first to take
  * the folder's lock opens it and the others find it consumed. So a control message is never kept
- * in the memory of the process that happened to open it: `fileControl` turns an offer ("file"), a
+ * in the memory of the process that happened to open it: the handlers of channel.ts turn an offer ("file"), a
  * late SHA-256 ("file-sum") and a direct-path candidate ("file-ready") into keystore writes,
  * committed with the message's ratchet step — offers and sums into "files:in", candidates into
  * "files:ready" keyed by sender and transfer id — and the process waiting for one (`send-file
  * --direct` beside the full-screen client) reads it from there (`readyIn`, `takeReady`).
- * (Issue 35 will make this one kind of a registry of control kinds.)
+ * The kinds are registered with the codec's registry in channel.ts.
  */
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
-import {
-  decodeFileOffer,
-  decodeFileReady,
-  decodeFileSum,
-  type FileOffer,
-  type FileReady,
-  offerWrites,
-  sumWrites,
-} from "./offer.ts";
+import type { FileReady } from "./offer.ts";
 
 export const READY_KEY = "files:ready";
 /** Candidates kept for their waiters (the oldest go first), and how long one stays usable. */
@@ -35,35 +27,14 @@ export interface ReadyEntry {
   ready: FileReady;
 }
 
-/**
- * The keystore writes that file a file control message `from` sent (`mid`, at `at`), and the offer to
- * announce when it is a new one; null when `plaintext` is no file control message. SyntaxError when
- * it is one but malformed or replayed.
- */
-export async function fileControl(
-  cs: CryptoStateStore,
-  from: string,
-  plaintext: Uint8Array,
-  mid: string,
-  at: number,
-): Promise<{ writes: StoreWrites; offer?: FileOffer } | null> {
-  const ready = decodeFileReady(plaintext, mid);
-  if (ready) return { writes: await readyWrites(cs, { from, at, ready }) };
-  const sum = decodeFileSum(plaintext, mid);
-  if (sum) return { writes: await sumWrites(cs, from, sum) };
-  const offer = decodeFileOffer(plaintext, mid);
-  if (!offer) return null;
-  const writes = await offerWrites(cs, from, offer, at);
-  return Object.keys(writes.put).length ? { writes, offer } : { writes };
-}
-
 async function entries(cs: CryptoStateStore): Promise<ReadyEntry[]> {
   return ((await cs.get(READY_KEY)) ?? []) as ReadyEntry[];
 }
 
 const same = (e: ReadyEntry, from: string, fid: string) => e.from === from && e.ready.fid === fid;
 
-async function readyWrites(cs: CryptoStateStore, e: ReadyEntry): Promise<StoreWrites> {
+/** The keystore writes that file a direct-path candidate for its waiter (the oldest and stale go first). */
+export async function readyWrites(cs: CryptoStateStore, e: ReadyEntry): Promise<StoreWrites> {
   const kept = (await entries(cs)).filter((x) => e.at - x.at < READY_TTL_MS && !same(x, e.from, e.ready.fid));
   return { put: { [READY_KEY]: [...kept, e].slice(-READY_KEEP) }, del: [] };
 }

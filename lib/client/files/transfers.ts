@@ -28,7 +28,7 @@ import { DecryptError } from "../../crypto/primitives.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { E2eCodec } from "../e2e/codec.ts";
+import { type FileOps, fileOpsOf } from "./channel.ts";
 import { checkUnchanged, downloadTarget, FileSum, finishPart, removePart, sendable } from "./disk.ts";
 import type { Source } from "./cipher.ts";
 import { dialRecipient, OK, pushDirect } from "./direct.ts";
@@ -47,7 +47,7 @@ import {
   plainBefore,
 } from "./offer.ts";
 
-export type FileOps = E2eCodec["files"];
+export type { FileOps };
 
 /** A transfer's progress: the `transfer` event's fields, keyed by file id. */
 export type TransferProgress = Omit<Extract<BackendEvent, { type: "transfer" }>, "type" | "id"> & {
@@ -97,7 +97,7 @@ export class FileTransfers {
     direct = true,
     stallMs = STALL_MS,
   ): FileTransfers {
-    const ops = (client.codec as Partial<E2eCodec>).files;
+    const ops = fileOpsOf(client.codec);
     if (!ops) throw new BackendError("no_keys", "Files need end-to-end keys (a client folder)");
     return new FileTransfers(client, ops, progress, undefined, direct, stallMs);
   }

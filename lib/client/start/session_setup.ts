@@ -9,7 +9,8 @@ import { BackendError } from "../backend.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { Connection } from "../session/connection.ts";
 import { LocalStore } from "../session/local_store.ts";
-import { E2eCodec } from "../e2e/codec.ts";
+import { attachE2e } from "./e2e_attach.ts";
+import { attachVideo } from "../video/client_video.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { findFfmpeg } from "../../media/ffmpeg.ts";
@@ -230,7 +231,7 @@ export async function connectAndLogin(
     }
     if (store) {
       try {
-        await E2eCodec.attach(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
+        await attachE2e(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
       } catch (e) {
         await client.close();
         throw e;
@@ -244,8 +245,12 @@ export async function connectAndLogin(
   }
 }
 
-/** Says (through `notice`) when the server's major.minor differs from this client's (its hello). */
+/**
+ * The client assembled: its video capability attached (video/client_video.ts), and a word (through
+ * `notice`) when the server's major.minor differs from this client's (its hello).
+ */
 function saidVersion(c: ChatClient, notice?: (text: string) => void): ChatClient {
+  attachVideo(c);
   if (c.versionNotice) notice?.(c.versionNotice);
   return c;
 }

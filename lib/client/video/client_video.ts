@@ -102,6 +102,19 @@ export class ClientVideo {
   }
 }
 
+/** Gives `c` its video capability (the client's assembly does it once, start/session_setup.ts). */
+export function attachVideo(c: ClientVideoHost & { video: unknown }): ClientVideo {
+  const v = new ClientVideo(c);
+  c.video = v;
+  return v;
+}
+
+/** The video capability of a client it was attached to; a bug otherwise. */
+export function videoOf(c: { video: unknown }): ClientVideo {
+  if (!(c.video instanceof ClientVideo)) throw new Error("This client was assembled without video");
+  return c.video;
+}
+
 function publicOffer(o: StreamOffer): StreamOffer {
   return { ...o };
 }

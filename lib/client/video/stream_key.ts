@@ -12,6 +12,7 @@
 import { Mailbox } from "../../common/mailbox.ts";
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
+import type { SealedChannel } from "../e2e/controls.ts";
 
 export interface StreamKeyChannel {
   /** Sends the frame key of stream `sid` to `to` end to end (an encrypted DM control message). */
@@ -72,8 +73,32 @@ export class StreamKeyBox extends Mailbox<Uint8Array> {
   }
 }
 
+/** The stream-key channels of the codecs that registered the kind (start/e2e_attach.ts). */
+const channels = new WeakMap<object, StreamKeyChannel>();
+
+/**
+ * Registers the "stream-key" control kind on `ch` (a received key is filed in a box for
+ * `PeerStreams.accept()` once its DM is committed) and answers the channel that sends and waits.
+ */
+export function attachStreamKeys(ch: SealedChannel): StreamKeyChannel {
+  const box = new StreamKeyBox();
+  ch.controls.register<{ sid: string; key: Uint8Array }>("stream-key", {
+    decode: (b, mid) => {
+      const v = decodeStreamKey(b, mid);
+      if (!v) throw new SyntaxError("Malformed stream key");
+      return v;
+    },
+    onReceive: (v, ctx) => Promise.resolve({ after: () => box.put(ctx.from, v.sid, v.key) }),
+  });
+  const c: StreamKeyChannel = {
+    send: (to, sid, key) => ch.sendControl(to, (mid) => encodeStreamKey(mid, sid, key)),
+    receive: (from, sid, timeoutMs) => box.take(from, sid, timeoutMs),
+  };
+  channels.set(ch, c);
+  return c;
+}
+
 /** The stream-key channel of a body codec, if it has one (an end-to-end encrypting codec). */
 export function streamKeysOf(codec: unknown): StreamKeyChannel | null {
-  const k = (codec as { streamKeys?: StreamKeyChannel } | null)?.streamKeys;
-  return k ?? null;
+  return typeof codec === "object" && codec !== null ? channels.get(codec) ?? null : null;
 }

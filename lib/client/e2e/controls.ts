@@ -1,0 +1,105 @@
+/**
+ * The registry of control kinds carried inside sealed DMs (issue 35.1). A control payload is JSON
+ * `{v: 1, k: KIND, mid, …}` like a text message; the codec opens the DM, looks the kind up here and
+ * hands the payload to the kind's handler, which answers the keystore writes to commit with the
+ * ratchet step (the message is then recorded as consumed: it never shows as a chat line) and what
+ * to do once they are committed. Features register their kinds from their own folders (files/,
+ * video/), through the `SealedChannel` the codec gives them, so e2e/ imports none of them.
+ *
+ * - An unknown kind is no control message: the codec reads it as a text payload or refuses it.
+ * - A kind registered twice is a bug (throws).
+ * - A handler's `decode` throws SyntaxError for a malformed or replayed payload of its kind; the
+ *   codec then records the message as unreadable, as for any other bad body. One kind's failure
+ *   never touches another's state.
+ */
+import { utf8Strict } from "../../common/bytes.ts";
+import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
+import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
+import type { BackendEvent } from "../backend.ts";
+
+/** What a handler may use while the folder's lock is held. */
+export interface ControlContext {
+  /** The sender (a user name). */
+  from: string;
+  mid: string;
+  /** The server's time of the message. */
+  at: number;
+  /** The folder's keystore (read here; write by answering `writes`). */
+  cs: CryptoStateStore;
+  /** Whether the sender's key is verified. */
+  verified(): Promise<boolean>;
+}
+
+/** What a handler answers: writes committed with the message's ratchet step, then `after` runs. */
+export interface ControlOutcome {
+  writes?: StoreWrites;
+  /** Runs once the writes are committed (announce an offer, wake a waiter). */
+  after?: () => void;
+}
+
+export interface ControlKind<T> {
+  /** The payload of this kind, checked; SyntaxError when malformed or re-sent under another mid. */
+  decode(plaintext: Uint8Array, mid: string): T;
+  onReceive(value: T, ctx: ControlContext): Promise<ControlOutcome>;
+}
+
+/** What the codec offers the features that register control kinds. */
+export interface SealedChannel {
+  readonly me: string;
+  readonly controls: ControlRegistry;
+  /** Sends a control payload (`encode` gets a fresh mid) to every device of `user`; consumed on our side. */
+  sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void>;
+  /** Runs `fn` under the folder's lock, with its keystore. */
+  locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T>;
+  /** A keystore value as another process of the folder may have written it, without the lock (a cheap look). */
+  peek(key: string): Promise<unknown>;
+  /** This device's identity, and `user`'s pinned one (undefined for oneself or a stranger). */
+  identity(): Promise<IdentityKeyPair>;
+  pinned(user: string): Promise<PublicIdentity | undefined>;
+  verified(user: string): Promise<boolean>;
+  /** Tells the surfaces (an offer arrived). */
+  notify(e: BackendEvent): void;
+}
+
+const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/;
+/** The kinds the codec itself reads (a text message, a room's sender key). */
+const RESERVED = new Set(["text", "skd"]);
+
+/** The `k` of a sealed payload, or null when it is not a JSON object with a string `k`. */
+export function payloadKind(plaintext: Uint8Array): string | null {
+  let p: unknown;
+  try {
+    p = JSON.parse(utf8Strict.decode(plaintext));
+  } catch {
+    return null;
+  }
+  if (typeof p !== "object" || p === null) return null;
+  const k = (p as { k?: unknown }).k;
+  return typeof k === "string" ? k : null;
+}
+
+export class ControlRegistry {
+  readonly #kinds = new Map<string, ControlKind<unknown>>();
+
+  register<T>(kind: string, h: ControlKind<T>): void {
+    if (!KIND_RE.test(kind) || RESERVED.has(kind)) throw new Error(`"${kind}" cannot be a control kind`);
+    if (this.#kinds.has(kind)) throw new Error(`The control kind "${kind}" is registered twice`);
+    this.#kinds.set(kind, h as ControlKind<unknown>);
+  }
+
+  has(kind: string): boolean {
+    return this.#kinds.has(kind);
+  }
+
+  /**
+   * The handling of a control payload: decoded by its kind's handler, ready to run; null when the
+   * payload's kind is not registered (a text message, or a kind this client does not know).
+   */
+  lookup(plaintext: Uint8Array, mid: string): ((ctx: ControlContext) => Promise<ControlOutcome>) | null {
+    const kind = payloadKind(plaintext);
+    const h = kind === null ? undefined : this.#kinds.get(kind);
+    if (!h) return null;
+    const v = h.decode(plaintext, mid);
+    return (ctx) => h.onReceive(v, ctx);
+  }
+}

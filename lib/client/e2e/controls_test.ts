@@ -1,0 +1,112 @@
+/** The registry of control kinds and the one "devices changed → relearn → seal once more" loop. */
+import assert from "node:assert/strict";
+import { utf8, utf8d } from "../../common/bytes.ts";
+import { MemoryCryptoStore } from "../../crypto/state_store.ts";
+import { BackendError } from "../backend.ts";
+import { sealAndSend } from "./body_codec.ts";
+import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
+
+const enc = (o: unknown) => utf8.encode(JSON.stringify(o));
+const ctx: ControlContext = {
+  from: "bob",
+  mid: "m1",
+  at: 0,
+  cs: new MemoryCryptoStore(),
+  verified: () => Promise.resolve(false),
+};
+
+function registry() {
+  const got: string[] = [];
+  const r = new ControlRegistry();
+  r.register<{ n: number }>("ping", {
+    decode: (b, mid) => {
+      const p = JSON.parse(utf8d.decode(b));
+      if (typeof p.n !== "number" || p.mid !== mid) throw new SyntaxError("Malformed ping");
+      return { n: p.n };
+    },
+    onReceive: (v) => Promise.resolve({ after: () => got.push(`ping ${v.n}`) }),
+  });
+  r.register<string>("pong", {
+    decode: () => "p",
+    onReceive: (v) => Promise.resolve({ writes: { put: { pong: v }, del: [] } }),
+  });
+  return { r, got };
+}
+
+Deno.test("controls: a registered kind is looked up and handled; others are not control messages", async () => {
+  const { r, got } = registry();
+  const run = r.lookup(enc({ v: 1, k: "ping", mid: "m1", n: 7 }), "m1");
+  assert.ok(run);
+  (await run(ctx)).after?.();
+  assert.deepEqual(got, ["ping 7"]);
+  assert.deepEqual((await r.lookup(enc({ v: 1, k: "pong" }), "m1")!(ctx)).writes, {
+    put: { pong: "p" },
+    del: [],
+  });
+  assert.equal(r.lookup(enc({ v: 1, k: "text", mid: "m1", text: "hi" }), "m1"), null, "text is the codec's");
+  assert.equal(r.lookup(enc({ v: 1, k: "unknown-kind" }), "m1"), null);
+  for (const junk of ["", "[]", "null", '{"k":5}', "\u00ff\u00fe", "{"]) {
+    assert.equal(r.lookup(utf8.encode(junk), "m1"), null, junk);
+  }
+});
+
+Deno.test("controls: a malformed or replayed payload of a kind is refused by its decoder; other kinds still work", async () => {
+  const { r, got } = registry();
+  assert.throws(() => r.lookup(enc({ v: 1, k: "ping", mid: "m1", n: "x" }), "m1"), SyntaxError);
+  assert.throws(() => r.lookup(enc({ v: 1, k: "ping", mid: "other", n: 1 }), "m1"), SyntaxError, "replayed");
+  (await r.lookup(enc({ v: 1, k: "ping", mid: "m2", n: 2 }), "m2")!(ctx)).after?.();
+  assert.deepEqual(got, ["ping 2"]);
+});
+
+Deno.test("controls: a kind registered twice, or a reserved or badly named kind, is a bug", () => {
+  const { r } = registry();
+  const h = { decode: () => 1, onReceive: () => Promise.resolve({}) };
+  assert.throws(() => r.register("ping", h), /registered twice/);
+  for (const k of ["text", "skd", "", "Bad", "a b", "x".repeat(40)]) {
+    assert.throws(() => r.register(k, h), /cannot be/);
+  }
+  assert.equal(payloadKind(enc({ k: "ping" })), "ping");
+  assert.equal(payloadKind(enc({ v: 1 })), null);
+});
+
+Deno.test("sealAndSend: devices changed → relearn once and seal again; a second change is an error, not a loop", async () => {
+  const changed = () => new BackendError("devices_changed", "changed", undefined, { devices: ["bob/2"] });
+  let seals = 0, relearned: unknown[] = [];
+  const ok = await sealAndSend(
+    () => Promise.resolve({ body: new Uint8Array([++seals]) }),
+    (s) => s.body[0] === 1 ? Promise.reject(changed()) : Promise.resolve(`sent ${s.body[0]}`),
+    (d) => (relearned.push(d), Promise.resolve()),
+  );
+  assert.equal(ok, "sent 2");
+  assert.deepEqual(relearned, [["bob/2"]]);
+  seals = 0, relearned = [];
+  await assert.rejects(
+    sealAndSend(
+      () => Promise.resolve({ body: new Uint8Array([++seals]) }),
+      () => Promise.reject(changed()),
+      (d) => (relearned.push(d), Promise.resolve()),
+    ),
+    /changed/,
+  );
+  assert.equal(seals, 2, "sealed twice, then gave up");
+  assert.equal(relearned.length, 1);
+  // Another refusal is never a reason to relearn; nor is a change when the codec cannot relearn.
+  await assert.rejects(
+    sealAndSend(
+      () => Promise.resolve({ body: new Uint8Array() }),
+      () => Promise.reject(new Error("x")),
+      () => {
+        throw new Error("must not relearn");
+      },
+    ),
+    /^Error: x$/,
+  );
+  await assert.rejects(
+    sealAndSend(
+      () => Promise.resolve({ body: new Uint8Array() }),
+      () => Promise.reject(changed()),
+      undefined,
+    ),
+    /changed/,
+  );
+});

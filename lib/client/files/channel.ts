@@ -1,0 +1,125 @@
+/**
+ * Files over the sealed channel (issue 35.1): the three file control kinds — an offer ("file"), a
+ * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready") — registered with the codec's
+ * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
+ * read and update the transfer records in the folder's keystore, wait for a candidate). Where a
+ * received control goes is control.ts's rule (the keystore, for whichever process waits).
+ */
+import { BackendError } from "../backend.ts";
+import type { SealedChannel } from "../e2e/controls.ts";
+import { READY_KEY, readyIn, readyWrites, takeReady } from "./control.ts";
+import {
+  decodeFileOffer,
+  decodeFileReady,
+  decodeFileSum,
+  encodeFileOffer,
+  encodeFileReady,
+  encodeFileSum,
+  type FileOffer,
+  type FileReady,
+  offerWrites,
+  sumWrites,
+} from "./offer.ts";
+
+/** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
+const READY_POLL_MS = 50;
+
+const kindOf =
+  <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
+    const v = decode(b, mid);
+    if (v === null) throw new SyntaxError(`Malformed ${what}`);
+    return v;
+  };
+
+/** Registers the file control kinds on `ch` (once per codec). */
+export function registerFileControls(ch: SealedChannel): void {
+  ch.controls.register<FileOffer>("file", {
+    decode: kindOf(decodeFileOffer, "file offer"),
+    async onReceive(offer, ctx) {
+      const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at);
+      if (!Object.keys(writes.put).length) return { writes }; // seen before: nothing to announce
+      const verified = await ctx.verified();
+      const { key: _key, ...shown } = offer;
+      return {
+        writes,
+        after: () => ch.notify({ type: "file.offer", offer: { ...shown, from: ctx.from, verified } }),
+      };
+    },
+  });
+  ch.controls.register<{ fid: string; sha256: string }>("file-sum", {
+    decode: kindOf(decodeFileSum, "file sum"),
+    onReceive: async (sum, ctx) => ({ writes: await sumWrites(ctx.cs, ctx.from, sum) }),
+  });
+  ch.controls.register<FileReady>("file-ready", {
+    decode: kindOf(decodeFileReady, "direct-path candidate"),
+    onReceive: async (ready, ctx) => ({
+      writes: await readyWrites(ctx.cs, { from: ctx.from, at: ctx.at, ready }),
+    }),
+  });
+}
+
+/** What file transfers use of the sealed channel. */
+export function fileOps(ch: SealedChannel) {
+  /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
+  const takeNow = async (from: string, fid: string): Promise<FileReady | undefined> => {
+    if (!readyIn(await ch.peek(READY_KEY), from, fid)) return undefined;
+    return await ch.locked(async (cs) => {
+      const t = await takeReady(cs, from, fid);
+      if (t) await cs.commit(t.writes);
+      return t?.ready;
+    });
+  };
+  return {
+    offer: (to: string, o: FileOffer): Promise<void> => ch.sendControl(to, (mid) => encodeFileOffer(mid, o)),
+    get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
+    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
+    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+      ch.locked(async (cs) => {
+        const v = fn((await cs.get(key)) as T | undefined);
+        await cs.commit({ put: { [key]: v }, del: [] });
+        return v;
+      }),
+    verified: (user: string): Promise<boolean> => ch.verified(user),
+    /** The SHA-256 of a file offered before it was hashed (offer.ts "file-sum"). */
+    sum: (to: string, fid: string, sha256: string): Promise<void> =>
+      ch.sendControl(to, (mid) => encodeFileSum(mid, fid, sha256)),
+    /** Tells the sender where this client waits for the file's direct path (direct.ts). */
+    ready: (to: string, r: FileReady): Promise<void> => ch.sendControl(to, (mid) => encodeFileReady(mid, r)),
+    /**
+     * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
+     * opened it (control.ts) — looking every READY_POLL_MS; rejects after `ms`.
+     */
+    candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const r = await takeNow(from, fid);
+        if (r) return r;
+        if (Date.now() >= end) {
+          throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
+        }
+        await new Promise((res) => setTimeout(res, Math.min(READY_POLL_MS, end - Date.now())));
+      }
+    },
+    /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
+    candidateNow: takeNow,
+    /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */
+    identity: () => ch.identity(),
+    pinned: (user: string) => ch.pinned(user),
+  };
+}
+
+export type FileOps = ReturnType<typeof fileOps>;
+
+/** The file operations of each codec that registered them (start/e2e_attach.ts). */
+const opsOf = new WeakMap<object, FileOps>();
+
+/** Registers the file kinds on `ch` and remembers its `FileOps` for `fileOpsOf`. */
+export function attachFiles(ch: SealedChannel): void {
+  registerFileControls(ch);
+  opsOf.set(ch, fileOps(ch));
+}
+
+/** The file operations of a body codec, when it is a sealed channel with the file kinds registered. */
+export function fileOpsOf(codec: object): FileOps | undefined {
+  return opsOf.get(codec);
+}

@@ -1,0 +1,24 @@
+/**
+ * Switches a client to end-to-end encrypted bodies (`E2eCodec.attach`) with every control kind of
+ * the features above e2e/ registered before anything is received: files (files/channel.ts) and
+ * video stream keys (video/stream_key.ts). The one place that knows the whole list.
+ */
+import { E2eCodec } from "../e2e/codec.ts";
+import type { SealedChannel } from "../e2e/controls.ts";
+import { attachFiles } from "../files/channel.ts";
+import { attachStreamKeys } from "../video/stream_key.ts";
+
+/** Registers every feature's control kinds on a sealed channel. */
+export function registerControls(ch: SealedChannel): void {
+  attachFiles(ch);
+  attachStreamKeys(ch);
+}
+
+/** `E2eCodec.attach` with every control kind registered. */
+export function attachE2e(
+  client: Parameters<typeof E2eCodec.attach>[0],
+  password: string,
+  o: Omit<NonNullable<Parameters<typeof E2eCodec.attach>[2]>, "controls"> = {},
+): Promise<E2eCodec> {
+  return E2eCodec.attach(client, password, { ...o, controls: registerControls });
+}
