@@ -31,7 +31,21 @@ export interface ChatMessage {
   pending?: boolean;
   /** One's own text the server can never take (too large, malformed): why; it stays in the outbox, unsent. */
   failed?: string;
+  /** The id of the message this one answers (issue 39.1). */
+  replyTo?: string;
+  /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
+  edited?: number;
+  /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
+  deleted?: boolean;
+  /** Reactions: emoji → the users who reacted with it, in the order they did. */
+  reactions?: Record<string, string[]>;
 }
+
+/** A change of a message already sent (issue 39): its sender edits or deletes it; anyone reacts. */
+export type MessageChange =
+  | { kind: "edit"; text: string }
+  | { kind: "delete" }
+  | { kind: "react"; emoji: string; on: boolean };
 
 /** One's own message in the outbox (`/outbox`): `n` numbers it for `/outbox drop N`; `failed` says why it never goes. */
 export interface OutboxEntry {
@@ -242,6 +256,8 @@ export interface OutgoingStream {
 
 export type BackendEvent =
   | { type: "message"; message: ChatMessage }
+  /** A message shown before changed (edited, deleted, a reaction): the new state, to replace it. */
+  | { type: "message.changed"; message: ChatMessage }
   | { type: "presence"; user: string; online: boolean; presence?: Presence }
   | { type: "room"; room: RoomInfo; change: "created" | "joined" | "left" | "updated"; by?: string }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" }
@@ -295,7 +311,12 @@ export interface ChatBackend {
   /** Subscribes to events; returns an unsubscribe function. */
   on(listener: (e: BackendEvent) => void): () => void;
 
-  send(target: Target, text: string): Promise<ChatMessage>;
+  /** `replyTo`: the id of the message this one answers (issue 39.1). */
+  send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage>;
+  /** Optional (issue 39): edits or deletes one's own message, or reacts; the new state. */
+  changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
+  react?(ref: string, emoji: string): Promise<ChatMessage>;
   who(): Promise<Presence[]>;
   whois(user: string): Promise<Presence | null>;
   setStatus(status: Status): Promise<void>;

@@ -54,5 +54,7 @@ export function formatTarget(t: Target): string {
 
 /** One line per message: time, sender, target, text (control characters shown escaped). */
 export function formatMessage(m: ChatMessage): string {
-  return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}`;
+  if (m.deleted) return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: (message deleted)`;
+  const edited = m.edited !== undefined ? " (edited)" : "";
+  return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}${edited}`;
 }

@@ -20,6 +20,7 @@ import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { registerFileCommands } from "./files.ts";
 import { registerPeerCommand } from "./peer.ts";
 import { registerOutboxCommand } from "./outbox.ts";
+import { registerChangeCommands } from "./changes.ts";
 import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseSince } from "../../common/parse_time.ts";
@@ -169,9 +170,11 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
     .option("--broadcast", "send to everyone")
     .option("--raw", "send the text exactly as typed (no emoji conversion)")
+    .option("--reply-to <id>", "answer the message with this id (read --json shows ids)")
+    .option("--json", "print the sent message's id, seq and time as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'",
     )
     .action(withClient(async (c, o, args) => {
       let target: Target, words: string[];
@@ -192,8 +195,16 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       // The same rule as the full-screen client; the emoji tables load only when a message is sent.
       const text = o.raw ? typed : (await import("../core/emoji.ts")).convertEmoji(typed);
 
-      const m = await c.send(target, text);
-      io.out(`Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`);
+      const re = o.replyTo === undefined ? undefined : String(o.replyTo);
+      if (re !== undefined && !/^[A-Za-z0-9_-]{8,64}$/.test(re)) {
+        throw new BackendError(
+          "usage",
+          "--reply-to takes a message's id (read --json shows each message's id)",
+        );
+      }
+      const m = await c.send(target, text, re ? { replyTo: re } : {});
+      if (o.json) io.out(safeJson({ id: m.mid, seq: m.seq, time: isoSeconds(m.ts), to: formatTarget(m.to) }));
+      else io.out(`Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`);
     }));
 
   program.command("read").description("print new messages and acknowledge them")
@@ -238,6 +249,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         for (const m of fresh) seen.set(m.seq, m);
         shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
       }
+      // Changes (edits, deletions, reactions) that arrived in the same sync apply to what is shown.
+      shown = shown.map((m) => store?.get(m.seq) ?? m);
       if (o.json) {
         io.out(
           safeJson(
@@ -248,6 +261,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
               from: m.from,
               to: formatTarget(m.to),
               text: m.text,
+              ...(m.replyTo ? { reply_to: m.replyTo } : {}),
+              ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
+              ...(m.deleted ? { deleted: true } : {}),
+              ...(m.reactions ? { reactions: m.reactions } : {}),
             })),
           ),
         );
@@ -285,7 +302,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli/video.ts)
   registerFileCommands(program, io); // files, send-file, receive (lib/client/cli/files.ts)
   registerPeerCommand(program, io, setCode); // peer: no server (lib/client/cli/peer.ts)
-  registerOutboxCommand(program, io, withClient); // outbox, outbox drop (lib/client/cli/outbox.ts)
+  registerOutboxCommand(program, io, withClient);
+  registerChangeCommands(program, io, withClient); // edit, delete, react, edits (lib/client/cli/changes.ts) // outbox, outbox drop (lib/client/cli/outbox.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

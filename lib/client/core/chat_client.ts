@@ -15,6 +15,7 @@ import {
   type ChatMessage,
   type Fingerprint,
   type KickedEntry,
+  type MessageChange,
   type OutgoingStream,
   type PlayVideoOptions,
   type Presence,
@@ -41,6 +42,7 @@ import { convOf, kickedEntries, pushEvents, wire } from "../session/wire_events.
 import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
+import { EDIT_WINDOW_MS } from "../e2e/changes.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -340,16 +342,24 @@ export class ChatClient implements ChatBackend {
    * `keep`, a send cut off by a lost connection stays in the outbox (`resendPending` sends it
    * again with the same `mid`); otherwise, and after any answer from the server, it is dropped.
    */
-  async send(target: Target, text: string, o: { keep?: boolean; mid?: string } = {}): Promise<ChatMessage> {
+  async send(
+    target: Target,
+    text: string,
+    o: { keep?: boolean; mid?: string; replyTo?: string } = {},
+  ): Promise<ChatMessage> {
     const to = wire(target);
     const mid = o.mid ?? randomId(undefined, 12);
+    const re = o.replyTo ? { replyTo: o.replyTo } : {};
+    if (o.replyTo && !this.#codec.sealChange) {
+      throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
+    }
     if (!o.mid) {
       await this.checkSize(to, text);
-      this.store?.addPending({ mid, ts: Date.now(), to, text }, o.keep === true);
+      this.store?.addPending({ mid, ts: Date.now(), to, text, ...re }, o.keep === true);
     }
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-      const r = await this.#sealAndSend(to, mid, text);
+      const r = await this.#sealAndSend(to, mid, text, o.replyTo);
       const m: ChatMessage = {
         seq: Number(r.header.seq ?? 0),
         mid,
@@ -357,6 +367,7 @@ export class ChatClient implements ChatBackend {
         from: this.user,
         to,
         text,
+        ...re,
       };
       if (m.seq) this.store?.confirm(m);
       else this.store?.dropPending(mid);
@@ -406,10 +417,15 @@ export class ChatClient implements ChatBackend {
   }
 
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
-  async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
+  async #sealAndSend(
+    to: Target,
+    mid: string,
+    text: string,
+    replyTo?: string,
+  ): Promise<{ header: Record<string, unknown> }> {
     const codec = this.#codec;
     return await sealAndSend(
-      () => codec.seal(to, mid, text),
+      () => codec.seal(to, mid, text, replyTo ? { replyTo } : {}),
       ({ body, devices }) => {
         const fields = devices ? { devices } : {};
         // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
@@ -421,13 +437,71 @@ export class ChatClient implements ChatBackend {
     );
   }
 
+  /**
+   * Changes a message already sent (issue 39): its sender edits or deletes it; anyone in the
+   * conversation reacts (`react` toggles this user's reaction). Sent sealed like a message to the
+   * conversation, applied here once the server stored it; the new state is also announced.
+   */
+  async changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
+    const codec = this.#codec;
+    if (!codec.sealChange || !codec.changeSent || !this.store) {
+      throw new BackendError(
+        "no_keys",
+        "Edits, deletions and reactions need end-to-end keys (a client folder)",
+      );
+    }
+    const orig = this.store.byMidAny(ref);
+    if (!orig) {
+      throw new BackendError("no_such_message", `There is no message ${ref} in this client's history`);
+    }
+    if (c.kind !== "react" && orig.from !== this.user) {
+      throw new BackendError("not_yours", "Only its sender can edit or delete a message");
+    }
+    if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
+    if (c.kind === "edit" && Date.now() - orig.ts > EDIT_WINDOW_MS) {
+      throw new BackendError("edit_window", "A message can be edited for 24 hours after it was sent");
+    }
+    const to: Target = orig.to.kind === "user" && orig.from !== this.user
+      ? { kind: "user", name: orig.from }
+      : orig.to;
+    if (c.kind === "edit") await this.checkSize(to, c.text);
+    const mid = randomId(undefined, 12);
+    await this.#opening;
+    const r = await sealAndSend(
+      () => codec.sealChange!(to, mid, ref, c),
+      ({ body, devices }) => this.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
+      codec.devicesChanged?.bind(codec),
+    );
+    const sent: ChatMessage = {
+      seq: Number(r.header.seq ?? 0),
+      mid,
+      ts: Number(r.header.ts ?? Date.now()),
+      from: this.user,
+      to,
+      text: "",
+    };
+    const changed = await codec.changeSent(sent, ref, c);
+    this.#emit({ type: "message.changed", message: changed });
+    return changed;
+  }
+
+  /** Toggles this user's reaction `emoji` on message `ref`. */
+  react(ref: string, emoji: string): Promise<ChatMessage> {
+    const mine = this.store?.byMidAny(ref)?.reactions?.[emoji]?.includes(this.user) ?? false;
+    return this.changeMessage(ref, { kind: "react", emoji, on: !mine });
+  }
+
   /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */
   async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
     const out: ChatMessage[] = [];
     for (const p of this.store?.pendingAll() ?? []) {
       if (!this.store?.pending(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
       try {
-        const m = await this.send(p.to, p.text, { keep: true, mid: p.mid });
+        const m = await this.send(p.to, p.text, {
+          keep: true,
+          mid: p.mid,
+          ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+        });
         out.push(m);
         each(m);
       } catch (e) {

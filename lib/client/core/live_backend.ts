@@ -20,6 +20,7 @@ import {
   type FileControls,
   type Fingerprint,
   type KickedEntry,
+  type MessageChange,
   type OutboxEntry,
   type OutgoingStream,
   type PlayVideoOptions,
@@ -294,10 +295,11 @@ export class LiveBackend implements ChatBackend {
   }
 
   /** Sends now, or keeps the text in the outbox (returned as pending) while disconnected. */
-  async send(target: Target, text: string): Promise<ChatMessage> {
+  async send(target: Target, text: string, o: { replyTo?: string } = {}): Promise<ChatMessage> {
     this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
     const c = this.#client;
-    if (!c.store) return await c.send(target, text);
+    const re = o.replyTo ? { replyTo: o.replyTo } : {};
+    if (!c.store) return await c.send(target, text, re);
     const to = wire(target);
     await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
     const m: ChatMessage = {
@@ -307,12 +309,13 @@ export class LiveBackend implements ChatBackend {
       from: this.user,
       to,
       text,
+      ...re,
     };
-    c.store.addPending({ mid: m.mid, ts: m.ts, to, text });
+    c.store.addPending({ mid: m.mid, ts: m.ts, to, text, ...re });
     const queued = { ...m, pending: true };
     if (!this.#online) return queued;
     // Behind whatever the outbox still holds, so the order is kept.
-    const sent = this.#flushing.then(() => c.send(to, text, { keep: true, mid: m.mid }));
+    const sent = this.#flushing.then(() => c.send(to, text, { keep: true, mid: m.mid, ...re }));
     this.#flushing = sent.then(() => {}, () => {});
     try {
       return await sent;
@@ -321,6 +324,13 @@ export class LiveBackend implements ChatBackend {
       if (!c.conn.closed || isPermanentRefusal(e)) throw e;
       return queued; // the connection went while sending: it waits in the outbox for the next connect
     }
+  }
+
+  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
+    return this.#client.changeMessage(ref, c);
+  }
+  react(ref: string, emoji: string): Promise<ChatMessage> {
+    return this.#client.react(ref, emoji);
   }
 
   /** The outbox, waiting and failed messages (`/outbox`). */

@@ -15,7 +15,13 @@
  *   like a message and sent as ephemeral sends (never stored).
  */
 import { utf8, utf8d } from "../../common/bytes.ts";
-import { BackendError, type ChatMessage, type Fingerprint, type Target } from "../backend.ts";
+import {
+  BackendError,
+  type ChatMessage,
+  type Fingerprint,
+  type MessageChange,
+  type Target,
+} from "../backend.ts";
 
 /** A sealed body and, for a DM, the device addresses it is encrypted to. */
 export interface Sealed {
@@ -71,7 +77,12 @@ export interface KeyOps {
 
 export interface BodyCodec {
   readonly encrypted: boolean;
-  seal(to: Target, mid: string, text: string): Promise<Sealed>;
+  /** `replyTo`: the id of the message this one answers (issue 39.1). */
+  seal(to: Target, mid: string, text: string, o?: { replyTo?: string }): Promise<Sealed>;
+  /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */
+  sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
+  /** A change this client sent was stored as `sent`: applied here, never shown as a line. */
+  changeSent?(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage>;
   open(from: string, to: Target, mid: string, body: Uint8Array): Promise<string>;
   receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
   onPush?(header: Record<string, unknown>): Promise<void>;

@@ -32,7 +32,13 @@ const NO_WRITES: StoreWrites = { put: {}, del: [] };
 import type { Argon2Params } from "../../crypto/at_rest.ts";
 import { type AccountSecrets, accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
 import type { Connection } from "../session/connection.ts";
-import { BackendError, type ChatMessage, type Fingerprint, type Target } from "../backend.ts";
+import {
+  BackendError,
+  type ChatMessage,
+  type Fingerprint,
+  type MessageChange,
+  type Target,
+} from "../backend.ts";
 import { type BodyCodec, type KeyOps, sealAndSend, type Sealed, UnreadableError } from "./body_codec.ts";
 import type { BackendEvent } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
@@ -43,10 +49,13 @@ import { deviceAddress, parseDeviceAddress } from "../../common/device_address.t
 import { RoomLogs } from "./room_log.ts";
 import { holdKey, releaseHeld } from "./held_room_keys.ts";
 import { ControlRegistry, type SealedChannel } from "./controls.ts";
+import { applyChange, changeOf, changePayload, changeTarget, isChange } from "./changes.ts";
+import { convOf } from "../session/wire_events.ts";
 import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { markShown, waitingKeys } from "../../crypto/pending_keys.ts";
 import { identitySafetyNumber } from "../../crypto/safety_number.ts";
 import {
+  type ChangePayload,
   decodePayload,
   deviceOf,
   encodePayload,
@@ -58,6 +67,9 @@ import {
   refillPrekeys,
   type Request,
 } from "./keys.ts";
+
+/** `m` with the id of the message it answers, when it names one. */
+const withReply = (m: ChatMessage, re: string | undefined): ChatMessage => re ? { ...m, replyTo: re } : m;
 
 /** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
 const ADOPTED = "rooms:adopted-0.1.0";
@@ -246,9 +258,49 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.host.user;
   }
 
-  seal(to: Target, mid: string, text: string): Promise<Sealed> {
+  seal(to: Target, mid: string, text: string, o: { replyTo?: string } = {}): Promise<Sealed> {
+    return this.#sealPayload(
+      to,
+      encodePayload({ v: 1, k: "text", mid, text, ...(o.replyTo ? { re: o.replyTo } : {}) }),
+    );
+  }
+
+  /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
+  sealChange(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed> {
+    return this.#sealPayload(to, encodePayload(changePayload(mid, ref, c)));
+  }
+
+  /**
+   * The change `c` of `ref` this client sent went through (envelope `sent`, with the seq the server
+   * gave it): applied to the local history and recorded as consumed (it never shows as a line).
+   */
+  changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
     return this.#serial(async () => {
-      const payload = encodePayload({ v: 1, k: "text", mid, text });
+      const orig = changeTarget(this.local, this.#me, sent, ref, c);
+      let changed!: ChatMessage;
+      await this.cs.commit(NO_WRITES, (db) => {
+        changed = applyChange(this.local, orig.seq, this.#me, sent.ts, c);
+        if (sent.seq > 0) SqliteCryptoStore.markConsumed(db, sent.seq, convOf(this.#me, sent));
+      });
+      return changed;
+    });
+  }
+
+  /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
+  async #change(w: StoreWrites, m: ChatMessage, conv: string, p: ChangePayload): Promise<null> {
+    const c = changeOf(p);
+    const orig = changeTarget(this.local, this.#me, m, p.ref, c);
+    let changed!: ChatMessage;
+    await this.cs.commit(w, (db) => {
+      changed = applyChange(this.local, orig.seq, m.from, m.ts, c);
+      SqliteCryptoStore.markConsumed(db, m.seq, conv);
+    });
+    this.host.notify({ type: "message.changed", message: changed });
+    return null;
+  }
+
+  #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
+    return this.#serial(async () => {
       if (to.kind === "user") return await this.#dmEncrypt(to.name!, payload);
       const room = await this.#distribute(to);
       return { body: await this.rooms.encrypt(room, payload) };
@@ -308,7 +360,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
           // Sent from this folder by another process (or this one): its text is in the outbox or history.
           const own = this.local.pending(m.mid) ?? this.local.byMid(this.#me, m.mid);
           if (own) {
-            const mine: ChatMessage = { ...m, text: own.text };
+            const mine = withReply({ ...m, text: own.text }, own.replyTo);
             this.local.confirm(mine);
             return mine;
           }
@@ -349,7 +401,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
             return null;
           }
           const p = decodePayload(o.plaintext, m.mid);
-          if (p.k === "text") return await this.#save(o.writes, { ...m, text: p.text });
+          if (p.k === "text") return await this.#save(o.writes, withReply({ ...m, text: p.text }, p.re));
+          if (isChange(p)) return await this.#change(o.writes, m, conv, p);
           const refused = p.dist.room === BROADCAST_ROOM
             ? null
             : await this.#logs.refusal(p.dist.room, m.from);
@@ -392,8 +445,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
         }
         const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
         const p = decodePayload(o.plaintext, m.mid);
+        if (isChange(p)) return await this.#change(o.writes, m, conv, p);
         if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-        return await this.#save(o.writes, { ...m, text: p.text });
+        return await this.#save(o.writes, withReply({ ...m, text: p.text }, p.re));
       } catch (e) {
         if (e instanceof KeyChangedError) throw keyChangedError(e);
         // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).

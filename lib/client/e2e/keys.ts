@@ -10,6 +10,7 @@
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
  *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
  */
+import { UNSAFE } from "../../common/sanitize.ts";
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import {
   currentUpload,
@@ -195,8 +196,19 @@ export async function keyToPin(
 
 /** What an encrypted body carries once opened. */
 export type Payload =
-  | { v: 1; k: "text"; mid: string; text: string }
-  | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution };
+  | { v: 1; k: "text"; mid: string; text: string; re?: string }
+  | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
+  | ChangePayload;
+
+/** A change of the message `ref` (issue 39), sealed and delivered like a message, never shown as one. */
+export type ChangePayload =
+  | { v: 1; k: "edit"; mid: string; ref: string; text: string }
+  | { v: 1; k: "delete"; mid: string; ref: string }
+  | { v: 1; k: "react"; mid: string; ref: string; emoji: string; on: boolean };
+
+const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+/** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
+const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
 export function encodePayload(p: Payload): Uint8Array {
   return utf8.encode(JSON.stringify(p));
@@ -212,7 +224,24 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   }
   if (typeof p !== "object" || p === null || p.v !== 1) throw new SyntaxError("Unknown payload version");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
-  if (p.k === "text" && typeof p.text === "string") return p as Payload;
+  if (p.k === "text" && typeof p.text === "string") {
+    if (p.re !== undefined && (typeof p.re !== "string" || !MID_RE.test(p.re))) {
+      throw new SyntaxError("A reply names a malformed message id");
+    }
+    return p as Payload;
+  }
+  if (p.k === "edit" || p.k === "delete" || p.k === "react") {
+    if (typeof p.ref !== "string" || !MID_RE.test(p.ref)) {
+      throw new SyntaxError("A change names a malformed message id");
+    }
+    if (p.k === "edit" && typeof p.text !== "string") throw new SyntaxError("An edit without text");
+    if (
+      p.k === "react" && (typeof p.emoji !== "string" || !isEmoji(p.emoji) || typeof p.on !== "boolean")
+    ) {
+      throw new SyntaxError("A malformed reaction");
+    }
+    return p as Payload;
+  }
   if (p.k === "skd" && isSenderKeyDistribution(p.dist)) return p as Payload;
   throw new SyntaxError("Unknown payload kind");
 }

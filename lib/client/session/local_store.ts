@@ -33,6 +33,8 @@ export interface PendingMessage {
   ts: number;
   to: Target;
   text: string;
+  /** The message it answers. */
+  replyTo?: string;
 }
 
 const SCHEMA = [
@@ -51,6 +53,18 @@ const SCHEMA = [
   // Issue 34.1: a message the server can never take (too large, malformed) is kept, not resent.
   `ALTER TABLE outbox ADD COLUMN failed TEXT;
    ALTER TABLE outbox ADD COLUMN drops INTEGER NOT NULL DEFAULT 0;`,
+  // Issue 39: replies, edits (earlier texts kept, sealed like the text), deletion, reactions.
+  `ALTER TABLE messages ADD COLUMN reply_to TEXT;
+   ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+   ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE outbox ADD COLUMN reply_to TEXT;
+   CREATE TABLE IF NOT EXISTS edits (
+     seq INTEGER NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, text NOT NULL, PRIMARY KEY (seq, n)
+   );
+   CREATE TABLE IF NOT EXISTS reactions (
+     seq INTEGER NOT NULL, emoji TEXT NOT NULL, user TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (seq, emoji, user)
+   );`,
 ];
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -104,7 +118,13 @@ export class LocalStore {
       const out = this.db.prepare("SELECT mid, text FROM outbox WHERE typeof(text) = 'text'").all() as Row[];
       const upo = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
       for (const r of out) upo.run(this.#seal(String(r.text), outAd(r.mid)), r.mid as string);
-      return rows.length + out.length;
+      const eds = this.db.prepare("SELECT seq, n, text FROM edits WHERE typeof(text) = 'text'")
+        .all() as Row[];
+      const upe = this.db.prepare("UPDATE edits SET text = ? WHERE seq = ? AND n = ?");
+      for (const r of eds) {
+        upe.run(this.#seal(String(r.text), editAd(r.seq, r.n)), r.seq as number, r.n as number);
+      }
+      return rows.length + out.length + eds.length;
     });
     // The old page images in the WAL go too (when no other process is reading it at this moment).
     if (sealed && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -125,6 +145,10 @@ export class LocalStore {
       const out = this.db.prepare("SELECT mid, text FROM outbox WHERE typeof(text) = 'blob'").all() as Row[];
       const upo = this.db.prepare("UPDATE outbox SET text = ? WHERE mid = ?");
       for (const r of out) upo.run(again(r.text, outAd(r.mid)), r.mid as string);
+      const eds = this.db.prepare("SELECT seq, n, text FROM edits WHERE typeof(text) = 'blob'")
+        .all() as Row[];
+      const upe = this.db.prepare("UPDATE edits SET text = ? WHERE seq = ? AND n = ?");
+      for (const r of eds) upe.run(again(r.text, editAd(r.seq, r.n)), r.seq as number, r.n as number);
     });
     this.#key = next;
   }
@@ -216,11 +240,12 @@ export class LocalStore {
   /** Inserts messages inside the caller's transaction (e.g. with crypto state). */
   insert(ms: ChatMessage[], seen = false): void {
     const st = this.db.prepare(
-      "INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const m of ms) {
       const text = this.#seal(m.text, msgAd(m.seq, m.mid));
-      st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", text, seen ? 1 : 0);
+      st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", text, seen ? 1 : 0, m.replyTo ?? null);
     }
   }
 
@@ -228,6 +253,76 @@ export class LocalStore {
   get(seq: number): ChatMessage | undefined {
     const r = this.db.prepare("SELECT * FROM messages WHERE seq = ?").get(seq) as Row | undefined;
     return r ? this.#toMessage(r) : undefined;
+  }
+
+  /** The saved message with id `mid`, whoever sent it (the newest when ids collide). */
+  byMidAny(mid: string): ChatMessage | undefined {
+    const r = this.db.prepare("SELECT * FROM messages WHERE mid = ? ORDER BY seq DESC").get(mid) as
+      | Row
+      | undefined;
+    return r ? this.#toMessage(r) : undefined;
+  }
+
+  /**
+   * An edit: the message's text becomes `text`; the text it had is kept, sealed, as an earlier
+   * version (`editsOf`). Inside the caller's transaction.
+   */
+  applyEdit(seq: number, text: string, at: number): void {
+    const r = this.db.prepare("SELECT mid, text FROM messages WHERE seq = ?").get(seq) as Row | undefined;
+    if (!r) return;
+    const n = Number(
+      (this.db.prepare("SELECT COALESCE(MAX(n), 0) + 1 AS n FROM edits WHERE seq = ?").get(seq) as Row).n,
+    );
+    const old = this.#open(r.text, msgAd(seq, r.mid));
+    this.db.prepare("INSERT INTO edits (seq, n, at, text) VALUES (?, ?, ?, ?)").run(
+      seq,
+      n,
+      at,
+      this.#seal(old, editAd(seq, n)),
+    );
+    this.db.prepare("UPDATE messages SET text = ?, edited_at = ? WHERE seq = ?").run(
+      this.#seal(text, msgAd(seq, r.mid)),
+      at,
+      seq,
+    );
+  }
+
+  /** Earlier texts of an edited message, oldest first. */
+  editsOf(seq: number): { at: number; text: string }[] {
+    return (this.db.prepare("SELECT n, at, text FROM edits WHERE seq = ? ORDER BY n").all(seq) as Row[]).map((
+      r,
+    ) => ({ at: Number(r.at), text: this.#open(r.text, editAd(seq, r.n)) }));
+  }
+
+  /**
+   * Deleted for everyone: its text and every earlier version are removed from the database (not
+   * hidden: secure_delete overwrites them), its reactions too. Inside the caller's transaction.
+   */
+  applyDelete(seq: number): void {
+    const r = this.db.prepare("SELECT mid FROM messages WHERE seq = ?").get(seq) as Row | undefined;
+    if (!r) return;
+    this.db.prepare("UPDATE messages SET text = ?, deleted = 1 WHERE seq = ?").run(
+      this.#seal("", msgAd(seq, r.mid)),
+      seq,
+    );
+    this.db.prepare("DELETE FROM edits WHERE seq = ?").run(seq);
+    this.db.prepare("DELETE FROM reactions WHERE seq = ?").run(seq);
+  }
+
+  /** `user` reacts to message `seq` with `emoji` (`on`), or takes the reaction back. */
+  applyReaction(seq: number, user: string, emoji: string, on: boolean, at: number): void {
+    if (on) {
+      this.db.prepare("INSERT OR IGNORE INTO reactions (seq, emoji, user, at) VALUES (?, ?, ?, ?)").run(
+        seq,
+        emoji,
+        user,
+        at,
+      );
+    } else {this.db.prepare("DELETE FROM reactions WHERE seq = ? AND emoji = ? AND user = ?").run(
+        seq,
+        emoji,
+        user,
+      );}
   }
 
   /** The saved message with id `mid` sent by `from`, if any. */
@@ -294,8 +389,16 @@ export class LocalStore {
   addPending(p: PendingMessage, resend = true): void {
     LocalStore.tx(this.db, () => {
       this.db.prepare(
-        "INSERT OR IGNORE INTO outbox (mid, ts, kind, target, text, resend) VALUES (?, ?, ?, ?, ?, ?)",
-      ).run(p.mid, p.ts, p.to.kind, p.to.name ?? "", this.#seal(p.text, outAd(p.mid)), resend ? 1 : 0);
+        "INSERT OR IGNORE INTO outbox (mid, ts, kind, target, text, resend, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        p.mid,
+        p.ts,
+        p.to.kind,
+        p.to.name ?? "",
+        this.#seal(p.text, outAd(p.mid)),
+        resend ? 1 : 0,
+        p.replyTo ?? null,
+      );
     });
   }
 
@@ -370,7 +473,7 @@ export class LocalStore {
   }
 
   #toMessage(r: Row): ChatMessage {
-    return {
+    const m: ChatMessage = {
       seq: r.seq as number,
       mid: r.mid as string,
       ts: r.ts as number,
@@ -378,6 +481,18 @@ export class LocalStore {
       to: target(r.kind, r.target),
       text: this.#open(r.text, msgAd(r.seq, r.mid)),
     };
+    if (typeof r.reply_to === "string") m.replyTo = r.reply_to;
+    if (r.edited_at !== null && r.edited_at !== undefined) m.edited = Number(r.edited_at);
+    if (r.deleted) m.deleted = true;
+    const rs = this.db.prepare("SELECT emoji, user FROM reactions WHERE seq = ? ORDER BY at, user").all(
+      m.seq,
+    ) as Row[];
+    if (rs.length) {
+      const by: Record<string, string[]> = {};
+      for (const x of rs) (by[String(x.emoji)] ??= []).push(String(x.user));
+      m.reactions = by;
+    }
+    return m;
   }
 
   #toPending(r: Row): PendingMessage {
@@ -386,6 +501,7 @@ export class LocalStore {
       ts: r.ts as number,
       to: target(r.kind, r.target),
       text: this.#open(r.text, outAd(r.mid)),
+      ...(typeof r.reply_to === "string" ? { replyTo: r.reply_to } : {}),
     };
   }
 
@@ -396,6 +512,7 @@ export class LocalStore {
 
 const msgAd = (seq: unknown, mid: unknown) => utf8.encode(`parley-msg\0${seq}\0${mid}`);
 const outAd = (mid: unknown) => utf8.encode(`parley-outbox\0${mid}`);
+const editAd = (seq: unknown, n: unknown) => utf8.encode(`parley-edit\0${seq}\0${n}`);
 
 function target(kind: unknown, name: unknown): Target {
   return kind === "broadcast"

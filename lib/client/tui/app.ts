@@ -288,10 +288,10 @@ export class TuiApp {
   }
 
   /** Sends text to a conversation; the sent message shows when the backend confirms it. */
-  sendText(target: Target, text: string): Promise<void> {
+  sendText(target: Target, text: string, replyTo?: string): Promise<void> {
     const buf = this.state.buffers.current;
     this.#typing(false);
-    return this.backend.send(target, convertEmoji(text)).then(
+    return this.backend.send(target, convertEmoji(text), replyTo ? { replyTo } : undefined).then(
       (m) => this.#enqueue({ t: "run", fn: () => this.state.addMessage(m, false) }),
       (err) => {
         this.#enqueue({

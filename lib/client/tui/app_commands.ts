@@ -61,7 +61,12 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
         if (focus) st.buffers.focus(b);
       }),
     closeCurrent: () => later(() => st.buffers.close(buf)),
-    send: (t, text) => app.sendText(t, text),
+    send: (t, text, replyTo) => app.sendText(t, text, replyTo),
+    lastMessage: (own) =>
+      buf.lines.findLast((l) =>
+        (own ? l.kind === "own" : l.kind === "msg" || l.kind === "broadcast") && !!l.mid &&
+        (l.seq ?? 0) > 0 && !l.deleted
+      ) ?? null,
     addMessages: (msgs) => later(() => st.addHistory(msgs)),
     quit: () => app.quit(),
     get quitWarned() {

@@ -34,6 +34,8 @@ export interface Line {
   pending?: boolean;
   /** One's own text the server can never take (drawn with "✗"; `/outbox drop N` removes it). */
   failed?: boolean;
+  /** Deleted for everyone (issue 39.3): drawn as "message deleted". */
+  deleted?: boolean;
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];

@@ -103,7 +103,7 @@ export class ChatState {
 
   toLine(m: ChatMessage): Line {
     const own = m.from === this.me;
-    const text = sanitize(m.text, true);
+    const text = this.#decorated(m, sanitize(m.text, true));
     const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
     const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
     const line: Line = {
@@ -117,7 +117,44 @@ export class ChatState {
     };
     if (m.failed !== undefined) line.failed = true;
     else if (m.pending) line.pending = true;
+    if (m.deleted) line.deleted = true;
     return line;
+  }
+
+  /**
+   * What a message shows besides its text (issue 39): the first line of the message it answers,
+   * "(edited)", "message deleted" instead of a deleted text, and its reactions with counts and who.
+   */
+  #decorated(m: ChatMessage, text: string): string {
+    if (m.deleted) return "(message deleted)";
+    let out = text;
+    if (m.replyTo) {
+      const q = this.bufferFor(m).lines.find((l) => l.mid === m.replyTo);
+      const first = q ? (q.deleted ? "(message deleted)" : q.text.split("\n")[0]!) : "an earlier message";
+      out = `↪ ${q ? `${q.from}: ` : ""}${first.length > 60 ? first.slice(0, 59) + "…" : first}\n${out}`;
+    }
+    if (m.edited !== undefined) out += " (edited)";
+    const rs = Object.entries(m.reactions ?? {});
+    if (rs.length) {
+      out += "\n" +
+        rs.map(([e, who]) => `${sanitize(e)} ${who.length} (${who.map(sanitizeName).join(", ")})`).join("  ");
+    }
+    return out;
+  }
+
+  /** A message changed (edited, deleted, a reaction): its line shows the new state in place. */
+  changeMessage(m: ChatMessage): void {
+    const buf = this.bufferFor(m);
+    const i = buf.lines.findIndex((l) => l.mid === m.mid && l.from === sanitizeName(m.from));
+    if (i < 0) return;
+    const old = buf.lines[i]!;
+    const next = this.toLine(m);
+    Object.assign(old, {
+      text: next.text,
+      deleted: next.deleted,
+      cacheWidth: undefined,
+      cacheRows: undefined,
+    });
   }
 
   /** Adds a message; returns a notification when one should be raised (never while busy). */
@@ -196,6 +233,9 @@ export class ChatState {
     switch (e.type) {
       case "message":
         return this.addMessage(e.message, true);
+      case "message.changed":
+        this.changeMessage(e.message);
+        return null;
       case "presence": {
         const u = sanitizeName(e.user);
         this.known.add(u);

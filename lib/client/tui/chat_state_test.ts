@@ -176,3 +176,34 @@ Deno.test("ChatState: a transfer has one line in the conversation with its peer,
   ev(0, "active"); // the same file again later: a new line
   assert.equal(bob.lines.length, n + 1);
 });
+
+Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in place (issue 39)", () => {
+  const s = new ChatState("alice", now);
+  const dm = { kind: "user" as const, name: "alice" };
+  s.addMessage({ ...msg("bob", dm, "lunch at noon?", "mid-lunch-1"), seq: 5 }, true);
+  s.addMessage({ ...msg("bob", dm, "or later", "mid-later-1"), seq: 6, replyTo: "mid-lunch-1" }, true);
+  const lines = () => s.buffers.find("dm", "bob")!.lines.map((l) => l.text);
+  assert.deepEqual(lines(), ["lunch at noon?", "↪ bob: lunch at noon?\nor later"]);
+  s.handle({
+    type: "message.changed",
+    message: {
+      ...msg("bob", dm, "lunch at one?", "mid-lunch-1"),
+      seq: 5,
+      edited: now(),
+      reactions: { "👍": ["alice"] },
+    },
+  });
+  assert.deepEqual(lines()[0], "lunch at one? (edited)\n👍 1 (alice)");
+  s.handle({
+    type: "message.changed",
+    message: { ...msg("bob", dm, "", "mid-lunch-1"), seq: 5, deleted: true },
+  });
+  assert.equal(lines()[0], "(message deleted)");
+  assert.equal(s.buffers.find("dm", "bob")!.lines[0]!.deleted, true);
+  // A change of a message not on screen changes nothing; a forged sender does not match the line.
+  s.handle({
+    type: "message.changed",
+    message: { ...msg("carol", dm, "x", "mid-later-1"), seq: 6, edited: 1 },
+  });
+  assert.equal(lines()[1], "↪ bob: lunch at noon?\nor later");
+});

@@ -3,6 +3,7 @@
  * the handlers in `commands.ts`. Handlers never touch the terminal.
  */
 import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
+import type { Line } from "./buffers.ts";
 import { withoutHash } from "../../protocol/names.ts";
 
 /** The app's video controls (video_view.ts), for the video commands. */
@@ -22,7 +23,9 @@ export interface CommandContext {
   open(target: Target, focus: boolean): void;
   /** Closes the current buffer (not the status buffer). */
   closeCurrent(): void;
-  send(target: Target, text: string): Promise<void>;
+  send(target: Target, text: string, replyTo?: string): Promise<void>;
+  /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
+  lastMessage?(own: boolean): Line | null;
   /** Adds fetched messages (history, inbox) to their buffers. */
   addMessages(messages: ChatMessage[]): void;
   quit(): Promise<void>;

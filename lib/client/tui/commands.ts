@@ -22,6 +22,7 @@ import { parseDuration, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
+import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { othersWarning } from "../e2e/keys.ts";
 import { withoutHash } from "../../protocol/names.ts";
 
@@ -351,6 +352,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   ...VIDEO_COMMANDS,
   ...FILE_COMMANDS,
+  ...CHANGE_COMMANDS,
   {
     name: "info",
     usage: "",

@@ -1,0 +1,80 @@
+/**
+ * Changes of a message already sent (issue 39): an edit or a deletion by its sender, a reaction by
+ * anyone in the conversation. Each travels as its own sealed message (a `ChangePayload`, e2e/keys.ts)
+ * on the conversation's channel, so it is authenticated as its sender's like any message, stored
+ * for offline members and fanned out to every device; the receiving codec checks it here against
+ * the local history and applies it in the same transaction as the ratchet step. Refused, changing
+ * nothing (the change is recorded as unreadable): a change of a message this client does not hold,
+ * of a message in another conversation, an edit or deletion by anyone but the sender, an edit after
+ * the window or of a deleted message. A replayed change cannot arrive (the ratchet refuses it; a
+ * re-sent one under a new id sets the same state again: reactions carry on/off, not a toggle).
+ */
+import type { ChatMessage, MessageChange } from "../backend.ts";
+import type { LocalStore } from "../session/local_store.ts";
+import { convOf } from "../session/wire_events.ts";
+import { UnreadableError } from "./body_codec.ts";
+import type { ChangePayload } from "./keys.ts";
+
+/** How long after sending its sender may edit a message (ms). */
+export const EDIT_WINDOW_MS = 24 * 3600_000;
+
+/** The payload of change `c` of message `ref`, sent under `mid`. */
+export function changePayload(mid: string, ref: string, c: MessageChange): ChangePayload {
+  if (c.kind === "edit") return { v: 1, k: "edit", mid, ref, text: c.text };
+  if (c.kind === "delete") return { v: 1, k: "delete", mid, ref };
+  return { v: 1, k: "react", mid, ref, emoji: c.emoji, on: c.on };
+}
+
+export function isChange(p: { k: string }): p is ChangePayload {
+  return p.k === "edit" || p.k === "delete" || p.k === "react";
+}
+
+/** The change a payload carries. */
+export function changeOf(p: ChangePayload): MessageChange {
+  if (p.k === "edit") return { kind: "edit", text: p.text };
+  if (p.k === "delete") return { kind: "delete" };
+  return { kind: "react", emoji: p.emoji, on: p.on };
+}
+
+/**
+ * The message `env` (a change's envelope: sender, conversation, server time) may change with `c`,
+ * checked against the local history seen from `me`; UnreadableError says why not.
+ */
+export function changeTarget(
+  local: LocalStore,
+  me: string,
+  env: Pick<ChatMessage, "from" | "to" | "ts">,
+  ref: string,
+  c: MessageChange,
+): ChatMessage {
+  const orig = c.kind === "react" ? local.byMidAny(ref) : local.byMid(env.from, ref);
+  if (!orig) {
+    throw new UnreadableError(
+      c.kind === "react"
+        ? "it reacts to a message this client does not hold"
+        : `it changes a message of ${env.from}'s this client does not hold (or not theirs)`,
+    );
+  }
+  if (convOf(me, orig) !== convOf(me, { ...orig, from: env.from, to: env.to })) {
+    throw new UnreadableError("it changes a message of another conversation");
+  }
+  if (orig.deleted) throw new UnreadableError("the message it changes was deleted");
+  if (c.kind === "edit" && env.ts - orig.ts > EDIT_WINDOW_MS) {
+    throw new UnreadableError("it edits a message older than the edit window (24 h)");
+  }
+  return orig;
+}
+
+/** Applies `c` by `by` at `at` to message `seq` (inside the caller's transaction); the new state. */
+export function applyChange(
+  local: LocalStore,
+  seq: number,
+  by: string,
+  at: number,
+  c: MessageChange,
+): ChatMessage {
+  if (c.kind === "edit") local.applyEdit(seq, c.text, at);
+  else if (c.kind === "delete") local.applyDelete(seq);
+  else local.applyReaction(seq, by, c.emoji, c.on, at);
+  return local.get(seq)!;
+}

@@ -1,0 +1,70 @@
+/**
+ * The message-change rows of the command table (issue 39; `COMMANDS` in commands.ts includes them):
+ * `/reply TEXT` answers the last message of the others in this buffer, `/edit TEXT` and `/delete`
+ * change one's own last message, `/react EMOJI` toggles a reaction on the last message of the
+ * others. Handlers use the backend's optional `changeMessage` / `react`; the lines change in place
+ * when the backend announces the change.
+ */
+import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { convertEmoji } from "../core/emoji.ts";
+
+function last(ctx: CommandContext, own: boolean) {
+  if (!ctx.target) throw new Error("Open a conversation first");
+  const l = ctx.lastMessage?.(own);
+  if (!l?.mid) {
+    throw new Error(own ? "You have sent nothing here yet" : "There is no message of someone else here yet");
+  }
+  return l.mid;
+}
+
+function changes(ctx: CommandContext) {
+  const b = ctx.backend;
+  if (!b.changeMessage || !b.react) {
+    throw new Error("This conversation cannot change messages (no end-to-end keys)");
+  }
+  return { changeMessage: b.changeMessage.bind(b), react: b.react.bind(b) };
+}
+
+export const CHANGE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "reply",
+    usage: "TEXT",
+    help: "Answer the last message of the others here, quoting its first line",
+    permission: "user",
+    run: async (ctx, [text]) => {
+      const ref = last(ctx, false);
+      await ctx.send(ctx.target!, text!, ref);
+    },
+  },
+  {
+    name: "edit",
+    usage: "TEXT",
+    help: "Replace the text of your last message here (within 24 h); everyone sees it marked edited",
+    permission: "user",
+    run: async (ctx, [text]) => {
+      await changes(ctx).changeMessage(last(ctx, true), { kind: "edit", text: convertEmoji(text!) });
+    },
+  },
+  {
+    name: "delete",
+    usage: "",
+    help: "Delete your last message here for everyone",
+    permission: "user",
+    run: async (ctx) => {
+      await changes(ctx).changeMessage(last(ctx, true), { kind: "delete" });
+    },
+  },
+  {
+    name: "react",
+    usage: "EMOJI",
+    help: "React to the last message of the others here (:thumbsup: works); again to take it back",
+    permission: "user",
+    run: async (ctx, [raw]) => {
+      const emoji = convertEmoji(raw!).trim();
+      if (!emoji || /\s/.test(emoji) || [...emoji].length > 8) {
+        throw new Error("Usage: /react EMOJI (one emoji)");
+      }
+      await changes(ctx).react(last(ctx, false), emoji);
+    },
+  },
+];

@@ -1,0 +1,176 @@
+/**
+ * Issue 39.1-4: reply, edit, delete for everyone and reactions, end to end in DMs and rooms, on the
+ * sender's other device, in scripted output; a forged change (wrong sender, another conversation,
+ * a message not held, after the edit window) is refused and changes nothing.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../lib/client/cli/main.ts";
+import { VERSION } from "../lib/common/version.ts";
+import { fingerprintPem } from "../lib/net/cert.ts";
+import { randomId } from "../lib/common/random.ts";
+import { collect, eventually, inbox, startTestServer, type TestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
+
+const bob = { kind: "user" as const, name: "bob" };
+const alice = { kind: "user" as const, name: "alice" };
+
+test("changes: a reply names its message; an edit, reactions and a deletion reach the other side", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
+    const changed = collect(b.client, "message.changed");
+    const m = await a.client.send(bob, "lunch at noon?");
+    const [got] = await b.client.sync();
+    assert.equal(got?.text, "lunch at noon?");
+    const r = await b.client.send(alice, "yes!", { replyTo: m.mid });
+    const [reply] = await a.client.sync();
+    assert.equal(reply?.replyTo, m.mid, "the reply names the message it answers");
+    assert.equal(a.store.byMid("bob", r.mid)?.replyTo, m.mid, "kept in the history");
+
+    await a.client.changeMessage(m.mid, { kind: "edit", text: "lunch at one?" });
+    await b.client.sync();
+    const edited = b.store.byMid("alice", m.mid)!;
+    assert.equal(edited.text, "lunch at one?");
+    assert.ok(edited.edited !== undefined, "marked edited");
+    assert.deepEqual(b.store.editsOf(edited.seq).map((e) => e.text), ["lunch at noon?"], "the earlier text");
+    assert.equal(a.store.byMid("alice", m.mid)?.text, "lunch at one?", "the sender's own copy too");
+
+    await b.client.react(m.mid, "👍");
+    await a.client.sync();
+    assert.deepEqual(a.store.byMid("alice", m.mid)?.reactions, { "👍": ["bob"] });
+    await b.client.react(m.mid, "👍"); // the same reaction again takes it back
+    await a.client.sync();
+    assert.equal(a.store.byMid("alice", m.mid)?.reactions, undefined);
+
+    await a.client.changeMessage(m.mid, { kind: "delete" });
+    await b.client.sync();
+    const gone = b.store.byMid("alice", m.mid)!;
+    assert.equal(gone.deleted, true);
+    assert.equal(gone.text, "", "the text is removed, not hidden");
+    assert.deepEqual(b.store.editsOf(gone.seq), [], "and its earlier versions");
+    await assert.rejects(a.client.changeMessage(m.mid, { kind: "edit", text: "again" }), { code: "deleted" });
+    assert.ok(changed.items.length >= 2, "the surfaces hear of each change");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("changes: in a room, members see edits and reactions; only the sender may edit", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
+    for (const x of [b, c]) await x.client.sync();
+    await a.client.createRoom("den", ["bob", "carol"]);
+    for (const x of [b, c]) await x.client.sync();
+    const room = { kind: "room" as const, name: "den" };
+    const m = await a.client.send(room, "standup in 5");
+    for (const x of [b, c]) await x.client.sync();
+    await a.client.changeMessage(m.mid, { kind: "edit", text: "standup in 10" });
+    await c.client.react(m.mid, "🎉");
+    for (const x of [a, b, c]) await x.client.sync();
+    for (const x of [b, c]) assert.equal(x.store.byMid("alice", m.mid)?.text, "standup in 10");
+    for (const x of [a, b]) assert.deepEqual(x.store.byMid("alice", m.mid)?.reactions, { "🎉": ["carol"] });
+    await assert.rejects(b.client.changeMessage(m.mid, { kind: "edit", text: "x" }), { code: "not_yours" });
+  } finally {
+    await t.stop();
+  }
+});
+
+/** Bob seals a change himself (as a modified client would) and sends it: the codec must refuse it. */
+async function forge(
+  t: TestServer,
+  b: Awaited<ReturnType<TestServer["e2eClient"]>>,
+  to: { kind: "user"; name: string },
+  ref: string,
+  c: Parameters<NonNullable<typeof b.codec.sealChange>>[3],
+) {
+  void t;
+  const mid = randomId(undefined, 12);
+  const s = await b.codec.sealChange(to, mid, ref, c);
+  await b.client.conn.request("send", { to, mid, ...(s.devices ? { devices: s.devices } : {}) }, s.body);
+}
+
+test("changes: forged edits and deletions are refused and change nothing", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
+    const ai = inbox(a.client);
+    const m = await a.client.send(bob, "the plan is A");
+    await b.client.sync();
+    const toCarol = await a.client.send({ kind: "user", name: "carol" }, "carol only");
+    // Bob edits and deletes alice's message (wrong sender), then reacts to a message of another
+    // conversation, and to one that does not exist.
+    await forge(t, b, alice, m.mid, { kind: "edit", text: "the plan is B" });
+    await forge(t, b, alice, m.mid, { kind: "delete" });
+    await forge(t, b, alice, toCarol.mid, { kind: "react", emoji: "👍", on: true });
+    await forge(t, b, alice, "nonexistent1", { kind: "react", emoji: "👍", on: true });
+    await a.client.sync();
+    const mine = a.store.byMid("alice", m.mid)!;
+    assert.equal(mine.text, "the plan is A");
+    assert.equal(mine.edited, undefined);
+    assert.equal(mine.deleted, undefined);
+    assert.equal(a.store.byMid("alice", toCarol.mid)?.reactions, undefined);
+    await eventually(() => ai.notices.length >= 4, 3000, "four refusals told");
+    assert.match(ai.notices.join("\n"), /does not hold|not theirs|another conversation/);
+    void c;
+  } finally {
+    await t.stop();
+  }
+});
+
+async function cli(t: TestServer, user: string, argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const env: Record<string, string> = {
+    PARLEY_SERVER: `127.0.0.1:${t.port}`,
+    PARLEY_USER: user,
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+    PARLEY_HOME: `${t.dir}/cli-${user}`,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+    env: { get: (n) => env[n] },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+test("changes: the scripted commands (send --reply-to --json, edit, react, edits, delete, read --json)", async () => {
+  const t = await startTestServer();
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await cli(t, u, ["register"])).code, 0);
+    const sent = await cli(t, "alice", ["send", "bob", "see you at 5", "--json"]);
+    const id = JSON.parse(sent.out).id as string;
+    assert.equal((await cli(t, "bob", ["read", "--json"])).code, 0);
+    const r = await cli(t, "bob", ["send", "--reply-to", id, "alice", "ok :thumbsup:", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const read = JSON.parse((await cli(t, "alice", ["read", "--json"])).out);
+    assert.equal(read[0].reply_to, id);
+    assert.equal((await cli(t, "alice", ["edit", id, "see you at 6"])).out, `Edited ${id}`);
+    assert.equal((await cli(t, "bob", ["react", id, ":thumbsup:"])).out, `Reacted ${id} 👍`);
+    const seen = JSON.parse(
+      (await cli(t, "bob", ["read", "--json", "--since", "1h", "--from", "alice"])).out,
+    );
+    const mine = seen.find((x: { id: string }) => x.id === id);
+    assert.equal(mine.text, "see you at 6");
+    assert.ok(mine.edited);
+    assert.deepEqual(mine.reactions, { "👍": ["bob"] });
+    assert.match((await cli(t, "bob", ["edits", id])).out, /see you at 5$/);
+    const lines = (await cli(t, "bob", ["read", "--since", "1h", "--from", "alice"])).out;
+    assert.match(lines, /see you at 6 \(edited\)/);
+    const bad = await cli(t, "bob", ["edit", id, "mine now"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /Only its sender/);
+    assert.equal((await cli(t, "alice", ["delete", id])).out, `Deleted ${id}`);
+    assert.match(
+      (await cli(t, "bob", ["read", "--since", "1h", "--from", "alice"])).out,
+      /\(message deleted\)/,
+    );
+    const usage = await cli(t, "alice", ["edit", "bad id!", "x"]);
+    assert.notEqual(usage.code, 0);
+    assert.match(usage.err, /by its id/);
+  } finally {
+    await t.stop();
+  }
+});
