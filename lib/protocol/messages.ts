@@ -154,6 +154,8 @@ export const Requests = {
   ack: req("ack", {
     acks: v.pipe(v.array(v.strictObject({ conv: Text(140), seq: Seq })), v.maxLength(1000)),
   }),
+  /** The sender takes back a stored message (issue 39.3): offline recipients will never get it. */
+  "message.unsend": req("message.unsend", { mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)) }),
   history: req("history", {
     to: TargetSchema,
     since: v.optional(Time),

@@ -70,6 +70,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
       run: asDevice("acknowledge its messages", msg.ack),
     },
     history: { auth: "user", run: asDevice("read its history", msg.history) },
+    "message.unsend": { auth: "user", run: asDevice("take back a message", msg.unsend) },
     "room.create": { auth: "user", run: asDevice("create a room", rooms.create) },
     "room.invite": { auth: "user", run: asDevice("invite to a room", rooms.invite) },
     "room.leave": { auth: "user", run: asDevice("leave a room", rooms.leave) },

@@ -208,6 +208,13 @@ async function ownConversation(
   return member;
 }
 
+/** `message.unsend`: the sender deletes their stored message (issue 39.3); offline members never get it. */
+export async function unsend(c: Core, s: Session, m: Request<"message.unsend">): Promise<void> {
+  const freed = await c.store.unsendMessage(s.user, m.mid);
+  if (freed !== null) c.releaseQuota(s.user, freed);
+  s.reply(m.id, { deleted: freed !== null });
+}
+
 export async function history(c: Core, s: Session, m: Request<"history">): Promise<void> {
   const t = await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);

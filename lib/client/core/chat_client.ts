@@ -482,6 +482,9 @@ export class ChatClient implements ChatBackend {
     };
     const changed = await codec.changeSent(sent, ref, c);
     this.#emit({ type: "message.changed", message: changed });
+    // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
+    // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
+    if (c.kind === "delete") await this.conn.request("message.unsend", { mid: ref }).catch(() => {});
     return changed;
   }
 

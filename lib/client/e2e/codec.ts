@@ -289,6 +289,11 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
   async #change(w: StoreWrites, m: ChatMessage, conv: string, p: ChangePayload): Promise<null> {
     const c = changeOf(p);
+    if (c.kind === "delete" && !this.local.byMid(m.from, p.ref)) {
+      // Taken back before it reached this device (the server deleted its copy): nothing to show.
+      await this.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
+      return null;
+    }
     const orig = changeTarget(this.local, this.#me, m, p.ref, c);
     let changed!: ChatMessage;
     await this.cs.commit(w, (db) => {

@@ -80,6 +80,11 @@ export function storeConformance(
     // A resend learns the first copy's seq and time (outbox resends after a lost reply).
     assert.deepEqual(await s.seqOf("alice", "m1"), { seq: r[0]!.seq, ts: r[0]!.ts });
     assert.equal(await s.seqOf("bob", "m1"), null);
+    // Unsend (issue 39.3): only the sender's own row goes; a second time finds nothing.
+    assert.equal(await s.unsendMessage("bob", "m1"), null, "not bob's");
+    assert.equal(await s.unsendMessage("alice", "m1"), 3, "the bytes freed");
+    assert.equal(await s.seqOf("alice", "m1"), null);
+    assert.equal(await s.unsendMessage("alice", "m1"), null);
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 

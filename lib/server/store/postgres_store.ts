@@ -154,6 +154,11 @@ export class PostgresStore extends PgAccounts implements Store {
     return (await this.sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)
       .map(toMsg);
   }
+  async unsendMessage(sender: string, mid: string): Promise<number | null> {
+    const [r] = await this.sql`DELETE FROM messages WHERE sender = ${sender} AND mid = ${mid}
+      RETURNING octet_length(body) AS n`;
+    return r ? n(r.n) : null;
+  }
   async seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const [r] = await this.sql`SELECT seq, ts FROM messages WHERE sender = ${sender} AND mid = ${mid}`;
     return r ? { seq: n(r.seq), ts: n(r.ts) } : null;

@@ -117,6 +117,19 @@ export class SqliteStore extends SqliteAccounts implements Store {
     const rows = this.q("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit);
     return Promise.resolve((rows as Row[]).map(toMsg));
   }
+  unsendMessage(sender: string, mid: string): Promise<number | null> {
+    return Promise.resolve(this.tx(() => {
+      const r = this.q("SELECT seq, LENGTH(body) AS n FROM messages WHERE sender = ? AND mid = ?").get(
+        sender,
+        mid,
+      ) as
+        | Row
+        | undefined;
+      if (!r) return null;
+      this.q("DELETE FROM messages WHERE seq = ?").run(r.seq as number);
+      return Number(r.n);
+    }));
+  }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.q("SELECT seq, ts FROM messages WHERE sender = ? AND mid = ?").get(sender, mid) as
       | Row

@@ -158,6 +158,8 @@ export interface Store {
   stats(): Promise<StoreStats>;
   /** Every message with seq > afterSeq, oldest first, at most `limit` (a node catching up on the log). */
   since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Deletes the message `mid` that `sender` stored (issue 39.3); the bytes freed, or null when none. */
+  unsendMessage(sender: string, mid: string): Promise<number | null>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null>;
   /**
