@@ -85,6 +85,13 @@ export function storeConformance(
     assert.equal(await s.unsendMessage("alice", "m1"), 3, "the bytes freed");
     assert.equal(await s.seqOf("alice", "m1"), null);
     assert.equal(await s.unsendMessage("alice", "m1"), null);
+    // A seq is never given twice, even when the newest message was taken back.
+    const top = await s.lastSeq();
+    const [newest] = await s.appendMessages([msg({ mid: "m9", sender: "alice" })]);
+    assert.ok(newest && newest.seq > top);
+    await s.unsendMessage("alice", "m9");
+    const [next] = await s.appendMessages([msg({ mid: "m10", sender: "alice" })]);
+    assert.ok(next && next.seq > newest.seq, "the taken-back seq is not given again");
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 

@@ -44,6 +44,22 @@ const toMsg = (r: Row): StoredMessage => ({
 /** A connection pool of the npm `postgres` client (the accounts half takes it too). */
 export type Sql = postgres.Sql;
 
+/**
+ * Seqs are never given twice: the next one is above every stored message and above the floor kept
+ * in server_meta, which a deletion of the newest rows raises (`raiseSeqFloor`).
+ */
+// deno-lint-ignore no-explicit-any
+type Tx = any;
+async function seqTop(tx: Tx): Promise<number> {
+  const [r] = await tx`SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM messages), 0),
+    COALESCE((SELECT v::bigint FROM server_meta WHERE k = 'seq_floor'), 0)) AS n`;
+  return n(r.n);
+}
+async function raiseSeqFloor(tx: Tx, seq: number): Promise<void> {
+  await tx`INSERT INTO server_meta (k, v) VALUES ('seq_floor', ${String(seq)})
+    ON CONFLICT (k) DO UPDATE SET v = GREATEST(server_meta.v::bigint, excluded.v::bigint)::text`;
+}
+
 export class PostgresStore extends PgAccounts implements Store {
   #closed = false;
 
@@ -118,7 +134,7 @@ export class PostgresStore extends PgAccounts implements Store {
     }
     return await this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
-      let seq = n((await tx`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
+      let seq = await seqTop(tx);
       const out: (StoredMessage | null)[] = [];
       for (const m of batch) {
         const r = await tx`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body)
@@ -132,7 +148,7 @@ export class PostgresStore extends PgAccounts implements Store {
     }) as (StoredMessage | null)[];
   }
   async lastSeq(): Promise<number> {
-    return n((await this.sql`SELECT COALESCE(MAX(seq), 0) AS n FROM messages`)[0]!.n);
+    return await seqTop(this.sql);
   }
   async stats(): Promise<StoreStats> {
     const [r] = await this.sql`SELECT
@@ -155,9 +171,14 @@ export class PostgresStore extends PgAccounts implements Store {
       .map(toMsg);
   }
   async unsendMessage(sender: string, mid: string): Promise<number | null> {
-    const [r] = await this.sql`DELETE FROM messages WHERE sender = ${sender} AND mid = ${mid}
-      RETURNING octet_length(body) AS n`;
-    return r ? n(r.n) : null;
+    return await this.sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
+      const [r] = await tx`DELETE FROM messages WHERE sender = ${sender} AND mid = ${mid}
+        RETURNING seq, octet_length(body) AS n`;
+      if (!r) return null;
+      await raiseSeqFloor(tx, n(r.seq));
+      return n(r.n);
+    }) as number | null;
   }
   async seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const [r] = await this.sql`SELECT seq, ts FROM messages WHERE sender = ${sender} AND mid = ${mid}`;
