@@ -149,6 +149,8 @@ export const Requests = {
      * never queued for offline users, never sent back to the sender's own sessions (`ephemeral` push).
      */
     ephemeral: v.optional(v.literal(true)),
+    /** Disappearing messages (issue 39.5): the server deletes its copy this many seconds after storing it. */
+    ttl: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(366 * 86400))),
   }),
   sync: req("sync", {}),
   ack: req("ack", {

@@ -111,6 +111,17 @@ export class Core {
     return total;
   }
 
+  /** Deletes the stored copies of disappearing messages whose time is up (issue 39.5). */
+  async sweepExpired(): Promise<number> {
+    let total = 0;
+    for (let n = SWEEP_BATCH; n === SWEEP_BATCH; total += n) {
+      n = await this.store.sweepExpired(this.clock.now(), SWEEP_BATCH);
+      await yieldToIo();
+    }
+    if (total) this.#usage = new LruMap(10_000);
+    return total;
+  }
+
   async loadCaches(): Promise<void> {
     for (const u of await this.store.listUsers()) this.hub.users.add(u.name);
   }

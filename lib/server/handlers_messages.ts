@@ -77,6 +77,7 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
     conv: t.conv,
     ts,
     body: body.slice(),
+    ...(m.ttl ? { expires: ts + m.ttl * 1000 } : {}),
   }, s)
     .then(async (r) => {
       if (r && c.config.logMessages) {

@@ -42,6 +42,8 @@ const SLICE_MS = 4;
 const DENIED_WINDOW_MS = 10 * 60_000;
 /** How often the retention sweep runs (when `--retention` is set). */
 const SWEEP_EVERY_MS = 3600_000;
+/** How often the stored copies of disappearing messages are looked at. */
+const EXPIRE_EVERY_MS = 60_000;
 /** How often expired relayed files are removed, ms. */
 const SWEEP_MS = 10_000;
 
@@ -73,6 +75,7 @@ export class ParleyServer {
   #listener: TlsServer | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  #expirer: ReturnType<typeof setInterval> | null = null;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
@@ -166,6 +169,11 @@ export class ParleyServer {
       this.#sweeper = setInterval(sweep, SWEEP_EVERY_MS);
       sweep();
     }
+    // Disappearing messages (issue 39.5): the server's copies go within a minute of their time.
+    this.#expirer = setInterval(
+      () => void this.core.sweepExpired().catch((e) => this.core.log.error("expiry", { error: String(e) })),
+      EXPIRE_EVERY_MS,
+    );
     this.video.start();
   }
 
@@ -411,6 +419,7 @@ export class ParleyServer {
       } catch { /* already closed */ }
       if (this.#ticker !== null) clearInterval(this.#ticker);
       if (this.#sweeper !== null) clearInterval(this.#sweeper);
+      if (this.#expirer !== null) clearInterval(this.#expirer);
       await this.video.close();
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());

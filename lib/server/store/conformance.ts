@@ -85,6 +85,16 @@ export function storeConformance(
     assert.equal(await s.unsendMessage("alice", "m1"), 3, "the bytes freed");
     assert.equal(await s.seqOf("alice", "m1"), null);
     assert.equal(await s.unsendMessage("alice", "m1"), null);
+    // Disappearing messages (issue 39.5): only expired rows go, delivered or not.
+    await s.appendMessages([
+      msg({ mid: "e1", sender: "alice", expires: 5000 }),
+      msg({ mid: "e2", sender: "alice", expires: 9000 }),
+    ]);
+    assert.equal(await s.sweepExpired(6000, 100), 1);
+    assert.equal(await s.seqOf("alice", "e1"), null);
+    assert.ok(await s.seqOf("alice", "e2"));
+    assert.ok(await s.seqOf("alice", "m2"), "a message without expiry stays");
+    assert.equal(await s.sweepExpired(6000, 100), 0);
     // A seq is never given twice, even when the newest message was taken back.
     const top = await s.lastSeq();
     const [newest] = await s.appendMessages([msg({ mid: "m9", sender: "alice" })]);

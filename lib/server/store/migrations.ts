@@ -78,4 +78,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE devices ADD COLUMN sign_key TEXT;
   `,
+  // Disappearing messages (issue 39.5): when a stored copy is deleted whether acknowledged or not.
+  `
+  ALTER TABLE messages ADD COLUMN expires INTEGER;
+  CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
+  `,
 ];

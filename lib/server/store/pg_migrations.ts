@@ -71,4 +71,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE devices ADD COLUMN sign_key TEXT;
   `,
+  // Disappearing messages (issue 39.5, as SQLite migration 11).
+  `
+  ALTER TABLE messages ADD COLUMN expires BIGINT;
+  CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
+  `,
 ];

@@ -137,8 +137,9 @@ export class PostgresStore extends PgAccounts implements Store {
       let seq = await seqTop(tx);
       const out: (StoredMessage | null)[] = [];
       for (const m of batch) {
-        const r = await tx`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body)
-          VALUES (${seq + 1}, ${m.mid}, ${m.sender}, ${m.kind}, ${m.target}, ${m.conv}, ${m.ts}, ${m.body})
+        const r = await tx`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body, expires)
+          VALUES (${seq + 1}, ${m.mid}, ${m.sender}, ${m.kind}, ${m.target}, ${m.conv}, ${m.ts}, ${m.body},
+            ${m.expires ?? null})
           ON CONFLICT (sender, mid) DO NOTHING`;
         if (r.count === 1) out.push({ ...m, seq: ++seq });
         else out.push(null);
@@ -169,6 +170,15 @@ export class PostgresStore extends PgAccounts implements Store {
   async since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return (await this.sql`SELECT * FROM messages WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)
       .map(toMsg);
+  }
+  async sweepExpired(now: number, limit: number): Promise<number> {
+    return await this.sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
+      const rows = await tx`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
+        WHERE expires IS NOT NULL AND expires <= ${now} LIMIT ${limit}) RETURNING seq`;
+      if (rows.length) await raiseSeqFloor(tx, Math.max(...rows.map((r: Row) => n(r.seq))));
+      return rows.length;
+    }) as number;
   }
   async unsendMessage(sender: string, mid: string): Promise<number | null> {
     return await this.sql.begin(async (tx) => {

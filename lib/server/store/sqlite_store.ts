@@ -59,11 +59,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
       return Promise.resolve([]);
     }
     const ins = this.q(
-      "INSERT OR IGNORE INTO messages (mid, sender, kind, target, conv, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     return Promise.resolve(this.tx(() => {
       const rows = batch.map((m) => {
-        const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body);
+        const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
         return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
       });
       for (const a of acks) this.#acks(a.user, a.acks);
@@ -116,6 +116,12 @@ export class SqliteStore extends SqliteAccounts implements Store {
   since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const rows = this.q("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit);
     return Promise.resolve((rows as Row[]).map(toMsg));
+  }
+  sweepExpired(now: number, limit: number): Promise<number> {
+    const r = this.q(
+      "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)",
+    ).run(now, limit);
+    return Promise.resolve(Number(r.changes));
   }
   unsendMessage(sender: string, mid: string): Promise<number | null> {
     return Promise.resolve(this.tx(() => {

@@ -39,6 +39,8 @@ export interface NewMessage {
   conv: string;
   ts: number;
   body: Uint8Array;
+  /** Disappearing messages (issue 39.5): when the stored copy goes, delivered or not (ms). */
+  expires?: number;
 }
 
 export interface StoredMessage extends NewMessage {
@@ -158,6 +160,8 @@ export interface Store {
   stats(): Promise<StoreStats>;
   /** Every message with seq > afterSeq, oldest first, at most `limit` (a node catching up on the log). */
   since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
+  /** Deletes up to `limit` messages whose `expires` is at or before `now` (issue 39.5); how many. */
+  sweepExpired(now: number, limit: number): Promise<number>;
   /** Deletes the message `mid` that `sender` stored (issue 39.3); the bytes freed, or null when none. */
   unsendMessage(sender: string, mid: string): Promise<number | null>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
