@@ -26,6 +26,7 @@ const COMMANDS = [
   ["delete"],
   ["react"],
   ["edits"],
+  ["expire"],
   ["room"],
   ["room", "create"],
   ["room", "invite"],

@@ -140,6 +140,65 @@ test("changes: a deleted message is taken back from the server; a member who was
   }
 });
 
+test("disappearing: a conversation's time reaches both ends; its messages leave every store, the server's too", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
+    const bi = inbox(b.client);
+    const set = await a.client.setExpiry(bob, 1);
+    assert.match(set.text, /disappear 1s after/);
+    const [shown] = await b.client.sync();
+    assert.match(shown?.text ?? "", /disappear 1s after/, "the setting is shown to the other side");
+    assert.equal(b.store.expiryOf("d:alice:bob"), 1);
+    const m = await a.client.send(bob, "self-destructing");
+    assert.ok(m.expires && m.expires - m.ts === 1000);
+    const r = await b.client.send(alice, "me too"); // the other side's messages disappear as well
+    assert.ok(r.expires);
+    const [got] = await b.client.sync().then(() =>
+      b.store.list("bob", 0, alice).filter((x) => x.mid === m.mid)
+    );
+    assert.equal(got?.expires, m.ts + 1000);
+    assert.ok(await t.srv.core.store.seqOf("alice", m.mid), "stored until its time");
+    const later = m.ts + 1500;
+    await a.client.sync();
+    assert.deepEqual(a.client.purgeExpired(later).sort(), [m.mid, r.mid].sort(), "both sides' messages go");
+    assert.equal(a.store.byMidAny(m.mid), undefined, "gone from the sender's history");
+    b.client.purgeExpired(later);
+    assert.equal(b.store.byMidAny(m.mid), undefined, "and from the recipient's");
+    await new Promise((res) => setTimeout(res, Math.max(0, m.ts + 1100 - Date.now())));
+    assert.ok((await t.srv.core.sweepExpired()) >= 1);
+    assert.equal(await t.srv.core.store.seqOf("alice", m.mid), null, "the server's copy is gone");
+    await a.client.setExpiry(bob, 0);
+    await b.client.sync();
+    assert.equal(b.store.expiryOf("d:alice:bob"), 0, "off again");
+    assert.equal((await a.client.send(bob, "stays")).expires, undefined);
+    assert.deepEqual(bi.notices, []);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("disappearing: a malformed time inside a sealed message is refused", async () => {
+  const { decodePayload } = await import("../lib/client/e2e/keys.ts");
+  const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+  for (const seconds of [-1, 1.5, 400 * 86400, "1d", null]) {
+    assert.throws(
+      () => decodePayload(enc({ v: 1, k: "expire", mid: "m1234567", seconds }), "m1234567"),
+      SyntaxError,
+    );
+  }
+  for (const x of [0, -5, 2.5, 10 ** 9]) {
+    assert.throws(
+      () => decodePayload(enc({ v: 1, k: "text", mid: "m1234567", text: "t", x }), "m1234567"),
+      SyntaxError,
+    );
+  }
+  assert.equal(
+    decodePayload(enc({ v: 1, k: "expire", mid: "m1234567", seconds: 0 }), "m1234567").k,
+    "expire",
+  );
+});
+
 async function cli(t: TestServer, user: string, argv: string[]) {
   const out: string[] = [], err: string[] = [];
   const env: Record<string, string> = {

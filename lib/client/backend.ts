@@ -39,6 +39,8 @@ export interface ChatMessage {
   deleted?: boolean;
   /** Reactions: emoji → the users who reacted with it, in the order they did. */
   reactions?: Record<string, string[]>;
+  /** Disappearing messages (issue 39.5): when it is deleted from every store (ms). */
+  expires?: number;
 }
 
 /** A change of a message already sent (issue 39): its sender edits or deletes it; anyone reacts. */
@@ -258,6 +260,8 @@ export type BackendEvent =
   | { type: "message"; message: ChatMessage }
   /** A message shown before changed (edited, deleted, a reaction): the new state, to replace it. */
   | { type: "message.changed"; message: ChatMessage }
+  /** Disappearing messages whose time is up: gone from the local history; take them off the screen. */
+  | { type: "messages.expired"; mids: string[] }
   | { type: "presence"; user: string; online: boolean; presence?: Presence }
   | { type: "room"; room: RoomInfo; change: "created" | "joined" | "left" | "updated"; by?: string }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" }
@@ -317,6 +321,8 @@ export interface ChatBackend {
   changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
   /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
   react?(ref: string, emoji: string): Promise<ChatMessage>;
+  /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
+  setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
   who(): Promise<Presence[]>;
   whois(user: string): Promise<Presence | null>;
   setStatus(status: Status): Promise<void>;

@@ -22,6 +22,15 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNIT[(m[2] || "s").toLowerCase()]!;
 }
 
+/** A duration in the grammar `parseDuration` reads, in its largest whole unit (90 → "90s", 86400 → "1d"). */
+export function durationText(seconds: number): string {
+  for (const u of ["w", "d", "h", "m"]) {
+    const s = UNIT[u]! / 1000;
+    if (seconds >= s && seconds % s === 0) return `${seconds / s}${u}`;
+  }
+  return `${seconds}s`;
+}
+
 const DATE_RE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 const MONTH_NAMES = [

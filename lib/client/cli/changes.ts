@@ -1,15 +1,18 @@
 /**
  * Scripted changes of messages already sent (issue 39; added to the fixed contract of cli/main.ts):
  * `edit MID TEXT…` and `delete MID` (one's own message), `react MID EMOJI` (toggles one's reaction;
- * :codes: are converted as in messages), `edits MID` (the earlier texts of an edited message). MID
+ * :codes: are converted as in messages), `edits MID` (the earlier texts of an edited message),
+ * `expire TARGET TIME|off` (disappearing messages in a conversation: `Messages to T now disappear
+ * after TIME` / `Messages to T no longer disappear`). MID
  * is a message's id as `read --json` and `send --json` print it. One line each:
  * `Edited MID`, `Deleted MID`, `Reacted MID EMOJI` or `Unreacted MID EMOJI`; `edits`: `TIME TEXT`.
  */
 import type { Command } from "commander";
 import { sanitize } from "../../common/sanitize.ts";
-import { isoSeconds } from "../../common/parse_time.ts";
-import { BackendError } from "../backend.ts";
-import type { CliIo, WithClient } from "./io.ts";
+import { durationText, isoSeconds, parseDuration } from "../../common/parse_time.ts";
+import { withoutHash } from "../../protocol/names.ts";
+import { BackendError, type Target } from "../backend.ts";
+import { type CliIo, formatTarget, type WithClient } from "./io.ts";
 
 const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -65,6 +68,34 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
       const m = await c.react(mid(id), emoji);
       const on = m.reactions?.[emoji]?.includes(c.user) ?? false;
       io.out(`${on ? "Reacted" : "Unreacted"} ${id} ${emoji}`);
+    }));
+
+  program.command("expire")
+    .description("make messages in a conversation disappear everywhere after a time (off: keep them)")
+    .argument("<target>", "USER or '#ROOM'")
+    .argument("<time>", "30s, 10m, 2h, 1d, 1w, or off")
+    .addHelpText("after", "\nExamples:\n  parley expire bob 1d\n  parley expire '#dev' off")
+    .action(withClient(async (c, _o, [t, time]) => {
+      const target: Target = t!.startsWith("#")
+        ? { kind: "room", name: withoutHash(t!) }
+        : { kind: "user", name: t! };
+      let seconds = 0;
+      if (time !== "off") {
+        try {
+          seconds = parseDuration(String(time)) / 1000;
+        } catch (e) {
+          throw new BackendError("usage", (e as Error).message);
+        }
+        if (seconds < 1) {
+          throw new BackendError("usage", "Messages can disappear after 1 second at the earliest");
+        }
+      }
+      await c.setExpiry(target, seconds);
+      io.out(
+        seconds
+          ? `Messages to ${formatTarget(target)} now disappear after ${durationText(seconds)}`
+          : `Messages to ${formatTarget(target)} no longer disappear`,
+      );
     }));
 
   program.command("edits").description("the earlier texts of an edited message, oldest first")

@@ -231,6 +231,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         ? { kind: "broadcast" }
         : undefined;
       const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
+      c.purgeExpired((io.now ?? Date.now)()); // disappearing messages whose time is up go first
       const queued = await c.sync();
       // New = never shown by any client on this folder: what the queue brought and the screen
       // did not show, plus what was saved while no one showed it (a client killed mid-way).
@@ -250,7 +251,11 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
       }
       // Changes (edits, deletions, reactions) that arrived in the same sync apply to what is shown.
-      shown = shown.map((m) => store?.get(m.seq) ?? m);
+      const now = (io.now ?? Date.now)();
+      shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) =>
+        m.expires === undefined || m.expires > now
+      );
+      c.purgeExpired(now);
       if (o.json) {
         io.out(
           safeJson(
@@ -265,6 +270,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
               ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
               ...(m.deleted ? { deleted: true } : {}),
               ...(m.reactions ? { reactions: m.reactions } : {}),
+              ...(m.expires !== undefined ? { expires: isoSeconds(m.expires) } : {}),
             })),
           ),
         );

@@ -35,14 +35,15 @@ import {
   UnreadableError,
 } from "../e2e/body_codec.ts";
 import { Connection } from "../session/connection.ts";
-import type { LocalStore } from "../session/local_store.ts";
+import { LocalStore } from "../session/local_store.ts";
 import { authenticate, type KdfPolicy } from "../session/account_login.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import { convOf, kickedEntries, pushEvents, wire } from "../session/wire_events.ts";
 import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
-import { EDIT_WINDOW_MS } from "../e2e/changes.ts";
+import { EDIT_WINDOW_MS, expiryText } from "../e2e/changes.ts";
+import { MAX_EXPIRY_S } from "../e2e/keys.ts";
 
 export interface LoginOptions {
   conn: Connection;
@@ -84,6 +85,9 @@ const noVideo = (): never => {
 };
 const later = <T>(): Promise<T> => Promise.resolve().then(noVideo);
 const NO_VIDEO: VideoPart = { videos: later, play: later, offer: noVideo, accept: later, refuse: later };
+
+/** The fields of a message that `convOf` does not read. */
+const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
 
 export class ChatClient implements ChatBackend {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
@@ -359,15 +363,21 @@ export class ChatClient implements ChatBackend {
     }
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
-      const r = await this.#sealAndSend(to, mid, text, o.replyTo);
+      // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
+      const ttl = this.#codec.sealExpiry
+        ? this.store?.expiryOf(convOf(this.user, { ...NO_TEXT, from: this.user, to })) ?? 0
+        : 0;
+      const r = await this.#sealAndSend(to, mid, text, { ...re, ...(ttl ? { ttl } : {}) });
+      const ts = Number(r.header.ts ?? Date.now());
       const m: ChatMessage = {
         seq: Number(r.header.seq ?? 0),
         mid,
-        ts: Number(r.header.ts ?? Date.now()),
+        ts,
         from: this.user,
         to,
         text,
         ...re,
+        ...(ttl ? { expires: ts + ttl * 1000 } : {}),
       };
       if (m.seq) this.store?.confirm(m);
       else this.store?.dropPending(mid);
@@ -421,13 +431,13 @@ export class ChatClient implements ChatBackend {
     to: Target,
     mid: string,
     text: string,
-    replyTo?: string,
+    o: { replyTo?: string; ttl?: number } = {},
   ): Promise<{ header: Record<string, unknown> }> {
     const codec = this.#codec;
     return await sealAndSend(
-      () => codec.seal(to, mid, text, replyTo ? { replyTo } : {}),
+      () => codec.seal(to, mid, text, o),
       ({ body, devices }) => {
-        const fields = devices ? { devices } : {};
+        const fields = { ...(devices ? { devices } : {}), ...(o.ttl ? { ttl: o.ttl } : {}) };
         // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
         const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
         checkFrameSize(head + body.length, this.maxFrame, text);
@@ -486,6 +496,49 @@ export class ChatClient implements ChatBackend {
     // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
     if (c.kind === "delete") await this.conn.request("message.unsend", { mid: ref }).catch(() => {});
     return changed;
+  }
+
+  /**
+   * Disappearing messages (issue 39.5): from now on, messages in `target` are deleted from every
+   * store `seconds` after they are sent (0: off). The setting is a sealed message of the conversation,
+   * so every member's client learns it (and shows it as a line); it is kept here at once.
+   */
+  async setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
+    const codec = this.#codec;
+    if (!codec.sealExpiry || !this.store) {
+      throw new BackendError("no_keys", "Disappearing messages need end-to-end keys (a client folder)");
+    }
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXPIRY_S) {
+      throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
+    }
+    const to = wire(target), mid = randomId(undefined, 12);
+    await this.#opening;
+    const r = await sealAndSend(
+      () => codec.sealExpiry!(to, mid, seconds),
+      ({ body, devices }) => this.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
+      codec.devicesChanged?.bind(codec),
+    );
+    const m: ChatMessage = {
+      seq: Number(r.header.seq ?? 0),
+      mid,
+      ts: Number(r.header.ts ?? Date.now()),
+      from: this.user,
+      to,
+      text: expiryText(seconds),
+    };
+    const store = this.store;
+    LocalStore.tx(store.db, () => {
+      store.setExpiry(convOf(this.user, m), seconds, m.ts);
+      if (m.seq) store.insert([m], true);
+    });
+    return m;
+  }
+
+  /** Deletes the disappearing messages whose time is up from the local history, and says which. */
+  purgeExpired(now = Date.now()): string[] {
+    const mids = this.store?.purgeExpired(now) ?? [];
+    if (mids.length) this.#emit({ type: "messages.expired", mids });
+    return mids;
   }
 
   /** Toggles this user's reaction `emoji` on message `ref`. */

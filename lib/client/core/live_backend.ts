@@ -118,7 +118,12 @@ export class LiveBackend implements ChatBackend {
     const v = this.#client.versionNotice;
     if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
     this.#versionSaid = v;
-    this.#ackTimer ??= setInterval(() => this.#flushAcks(), ACK_EVERY_MS);
+    // The same tick deletes disappearing messages whose time is up (issue 39.5).
+    this.#ackTimer ??= setInterval(() => {
+      this.#flushAcks();
+      this.#client.purgeExpired(this.now());
+    }, ACK_EVERY_MS);
+    this.#client.purgeExpired(this.now());
     const queued = await this.#client.sync();
     this.#toAck.push(...queued);
     return queued;
@@ -326,6 +331,9 @@ export class LiveBackend implements ChatBackend {
     }
   }
 
+  setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
+    return this.#client.setExpiry(target, seconds);
+  }
   changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
     return this.#client.changeMessage(ref, c);
   }

@@ -78,7 +78,9 @@ export interface KeyOps {
 export interface BodyCodec {
   readonly encrypted: boolean;
   /** `replyTo`: the id of the message this one answers (issue 39.1). */
-  seal(to: Target, mid: string, text: string, o?: { replyTo?: string }): Promise<Sealed>;
+  seal(to: Target, mid: string, text: string, o?: { replyTo?: string; ttl?: number }): Promise<Sealed>;
+  /** Seals a disappearing-time setting for a conversation (issue 39.5). */
+  sealExpiry?(to: Target, mid: string, seconds: number): Promise<Sealed>;
   /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */
   sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
   /** A change this client sent was stored as `sent`: applied here, never shown as a line. */

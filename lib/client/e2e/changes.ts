@@ -14,6 +14,14 @@ import type { LocalStore } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { UnreadableError } from "./body_codec.ts";
 import type { ChangePayload } from "./keys.ts";
+import { durationText } from "../../common/parse_time.ts";
+
+/** The line a disappearing-time setting shows as (issue 39.5), made here from the number, not sent as text. */
+export function expiryText(seconds: number): string {
+  return seconds
+    ? `⏱ messages here now disappear ${durationText(seconds)} after they are sent`
+    : "⏱ messages here no longer disappear";
+}
 
 /** How long after sending its sender may edit a message (ms). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;

@@ -49,7 +49,7 @@ import { deviceAddress, parseDeviceAddress } from "../../common/device_address.t
 import { RoomLogs } from "./room_log.ts";
 import { holdKey, releaseHeld } from "./held_room_keys.ts";
 import { ControlRegistry, type SealedChannel } from "./controls.ts";
-import { applyChange, changeOf, changePayload, changeTarget, isChange } from "./changes.ts";
+import { applyChange, changeOf, changePayload, changeTarget, expiryText, isChange } from "./changes.ts";
 import { convOf } from "../session/wire_events.ts";
 import { type IdentityKeyPair, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { markShown, waitingKeys } from "../../crypto/pending_keys.ts";
@@ -70,6 +70,12 @@ import {
 
 /** `m` with the id of the message it answers, when it names one. */
 const withReply = (m: ChatMessage, re: string | undefined): ChatMessage => re ? { ...m, replyTo: re } : m;
+
+/** An opened text message: its text, the message it answers, when it disappears (server time + its ttl). */
+const opened = (m: ChatMessage, p: { text: string; re?: string; x?: number }): ChatMessage => {
+  const r = withReply({ ...m, text: p.text }, p.re);
+  return p.x ? { ...r, expires: m.ts + p.x * 1000 } : r;
+};
 
 /** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`#adoptLegacyRooms`). */
 const ADOPTED = "rooms:adopted-0.1.0";
@@ -258,11 +264,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.host.user;
   }
 
-  seal(to: Target, mid: string, text: string, o: { replyTo?: string } = {}): Promise<Sealed> {
-    return this.#sealPayload(
-      to,
-      encodePayload({ v: 1, k: "text", mid, text, ...(o.replyTo ? { re: o.replyTo } : {}) }),
-    );
+  seal(to: Target, mid: string, text: string, o: { replyTo?: string; ttl?: number } = {}): Promise<Sealed> {
+    const extra = { ...(o.replyTo ? { re: o.replyTo } : {}), ...(o.ttl ? { x: o.ttl } : {}) };
+    return this.#sealPayload(to, encodePayload({ v: 1, k: "text", mid, text, ...extra }));
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
@@ -302,6 +306,21 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
     this.host.notify({ type: "message.changed", message: changed });
     return null;
+  }
+
+  /** Seals a disappearing-time setting (seconds, 0: off) for the conversation `to` (issue 39.5). */
+  sealExpiry(to: Target, mid: string, seconds: number): Promise<Sealed> {
+    return this.#sealPayload(to, encodePayload({ v: 1, k: "expire", mid, seconds }));
+  }
+
+  /** A received disappearing-time setting: kept for the conversation and shown as a line of its sender's. */
+  async #expiry(w: StoreWrites, m: ChatMessage, seconds: number): Promise<ChatMessage> {
+    const line = { ...m, text: expiryText(seconds) };
+    await this.cs.commit(w, () => {
+      this.local.setExpiry(convOf(this.#me, m), seconds, m.ts);
+      this.local.insert([line]);
+    });
+    return line;
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
@@ -406,8 +425,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
             return null;
           }
           const p = decodePayload(o.plaintext, m.mid);
-          if (p.k === "text") return await this.#save(o.writes, withReply({ ...m, text: p.text }, p.re));
+          if (p.k === "text") return await this.#save(o.writes, opened(m, p));
           if (isChange(p)) return await this.#change(o.writes, m, conv, p);
+          if (p.k === "expire") return await this.#expiry(o.writes, m, p.seconds);
           const refused = p.dist.room === BROADCAST_ROOM
             ? null
             : await this.#logs.refusal(p.dist.room, m.from);
@@ -451,8 +471,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
         const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
         const p = decodePayload(o.plaintext, m.mid);
         if (isChange(p)) return await this.#change(o.writes, m, conv, p);
+        if (p.k === "expire") return await this.#expiry(o.writes, m, p.seconds);
         if (p.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-        return await this.#save(o.writes, withReply({ ...m, text: p.text }, p.re));
+        return await this.#save(o.writes, opened(m, p));
       } catch (e) {
         if (e instanceof KeyChangedError) throw keyChangedError(e);
         // Never readable here: recorded as consumed, so a redelivery costs no decryption (issue 10 item 8).

@@ -196,7 +196,8 @@ export async function keyToPin(
 
 /** What an encrypted body carries once opened. */
 export type Payload =
-  | { v: 1; k: "text"; mid: string; text: string; re?: string }
+  | { v: 1; k: "text"; mid: string; text: string; re?: string; x?: number }
+  | { v: 1; k: "expire"; mid: string; seconds: number }
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
   | ChangePayload;
 
@@ -207,6 +208,10 @@ export type ChangePayload =
   | { v: 1; k: "react"; mid: string; ref: string; emoji: string; on: boolean };
 
 const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+/** Disappearing times: whole seconds up to a year (0: off, where allowed). */
+export const MAX_EXPIRY_S = 366 * 86400;
+const isExpiry = (x: unknown, min: number) =>
+  typeof x === "number" && Number.isInteger(x) && x >= min && x <= MAX_EXPIRY_S;
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
@@ -228,6 +233,11 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
     if (p.re !== undefined && (typeof p.re !== "string" || !MID_RE.test(p.re))) {
       throw new SyntaxError("A reply names a malformed message id");
     }
+    if (p.x !== undefined && !isExpiry(p.x, 1)) throw new SyntaxError("A malformed disappearing time");
+    return p as Payload;
+  }
+  if (p.k === "expire") {
+    if (!isExpiry(p.seconds, 0)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;
   }
   if (p.k === "edit" || p.k === "delete" || p.k === "react") {

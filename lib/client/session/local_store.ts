@@ -65,6 +65,10 @@ const SCHEMA = [
      seq INTEGER NOT NULL, emoji TEXT NOT NULL, user TEXT NOT NULL, at INTEGER NOT NULL,
      PRIMARY KEY (seq, emoji, user)
    );`,
+  // Issue 39.5: disappearing messages, per conversation (the latest setting wins).
+  `ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+   CREATE INDEX IF NOT EXISTS messages_expires ON messages (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE IF NOT EXISTS expiry (conv TEXT PRIMARY KEY, seconds INTEGER NOT NULL, at INTEGER NOT NULL);`,
 ];
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
@@ -240,12 +244,23 @@ export class LocalStore {
   /** Inserts messages inside the caller's transaction (e.g. with crypto state). */
   insert(ms: ChatMessage[], seen = false): void {
     const st = this.db.prepare(
-      `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const m of ms) {
       const text = this.#seal(m.text, msgAd(m.seq, m.mid));
-      st.run(m.seq, m.mid, m.ts, m.from, m.to.kind, m.to.name ?? "", text, seen ? 1 : 0, m.replyTo ?? null);
+      st.run(
+        m.seq,
+        m.mid,
+        m.ts,
+        m.from,
+        m.to.kind,
+        m.to.name ?? "",
+        text,
+        seen ? 1 : 0,
+        m.replyTo ?? null,
+        m.expires ?? null,
+      );
     }
   }
 
@@ -285,6 +300,39 @@ export class LocalStore {
       at,
       seq,
     );
+  }
+
+  /** Disappearing messages in conversation `conv`: `seconds` (0: off), set at `at`; an older setting loses. */
+  setExpiry(conv: string, seconds: number, at: number): void {
+    this.db.prepare(
+      `INSERT INTO expiry (conv, seconds, at) VALUES (?, ?, ?)
+       ON CONFLICT (conv) DO UPDATE SET seconds = excluded.seconds, at = excluded.at WHERE excluded.at >= at`,
+    ).run(conv, seconds, at);
+  }
+
+  /** The disappearing time of conversation `conv` in seconds; 0 when off. */
+  expiryOf(conv: string): number {
+    const r = this.db.prepare("SELECT seconds FROM expiry WHERE conv = ?").get(conv) as Row | undefined;
+    return Number(r?.seconds ?? 0);
+  }
+
+  /**
+   * Deletes every message whose time is up (`now`), with its earlier texts and reactions (secure_delete
+   * overwrites them); answers their ids.
+   */
+  purgeExpired(now: number): string[] {
+    return LocalStore.tx(this.db, () => {
+      const rows = this.db.prepare(
+        "SELECT seq, mid FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?",
+      )
+        .all(now) as Row[];
+      for (const r of rows) {
+        for (const t of ["messages", "edits", "reactions"]) {
+          this.db.prepare(`DELETE FROM ${t} WHERE seq = ?`).run(r.seq as number);
+        }
+      }
+      return rows.map((r) => String(r.mid));
+    });
   }
 
   /** Earlier texts of an edited message, oldest first. */
@@ -484,6 +532,7 @@ export class LocalStore {
     if (typeof r.reply_to === "string") m.replyTo = r.reply_to;
     if (r.edited_at !== null && r.edited_at !== undefined) m.edited = Number(r.edited_at);
     if (r.deleted) m.deleted = true;
+    if (r.expires_at !== null && r.expires_at !== undefined) m.expires = Number(r.expires_at);
     const rs = this.db.prepare("SELECT emoji, user FROM reactions WHERE seq = ? ORDER BY at, user").all(
       m.seq,
     ) as Row[];

@@ -236,6 +236,9 @@ export class ChatState {
       case "message.changed":
         this.changeMessage(e.message);
         return null;
+      case "messages.expired":
+        for (const mid of e.mids) for (const b of this.buffers.buffers) b.removeMessage(mid);
+        return null;
       case "presence": {
         const u = sanitizeName(e.user);
         this.known.add(u);

@@ -2,11 +2,13 @@
  * The message-change rows of the command table (issue 39; `COMMANDS` in commands.ts includes them):
  * `/reply TEXT` answers the last message of the others in this buffer, `/edit TEXT` and `/delete`
  * change one's own last message, `/react EMOJI` toggles a reaction on the last message of the
- * others. Handlers use the backend's optional `changeMessage` / `react`; the lines change in place
- * when the backend announces the change.
+ * others, `/expire TIME|off` sets disappearing messages for the conversation. Handlers use the
+ * backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when the
+ * backend announces the change.
  */
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { convertEmoji } from "../core/emoji.ts";
+import { parseDuration } from "../../common/parse_time.ts";
 
 function last(ctx: CommandContext, own: boolean) {
   if (!ctx.target) throw new Error("Open a conversation first");
@@ -26,6 +28,26 @@ function changes(ctx: CommandContext) {
 }
 
 export const CHANGE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "expire",
+    usage: "TIME|off",
+    help:
+      "Messages here disappear everywhere TIME after they are sent (30s, 10m, 1d, 1w), or no longer (off)",
+    permission: "user",
+    run: async (ctx, [time]) => {
+      if (!ctx.target || ctx.target.kind === "broadcast") {
+        throw new Error("Open a conversation or a room first");
+      }
+      if (!ctx.backend.setExpiry) {
+        throw new Error("This conversation cannot have disappearing messages (no end-to-end keys)");
+      }
+      const seconds = time === "off" ? 0 : parseDuration(time!) / 1000;
+      if (time !== "off" && seconds < 1) {
+        throw new Error("Messages can disappear after 1 second at the earliest");
+      }
+      ctx.addMessages([await ctx.backend.setExpiry(ctx.target, seconds)]);
+    },
+  },
   {
     name: "reply",
     usage: "TEXT",
