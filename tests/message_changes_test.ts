@@ -71,6 +71,19 @@ test("changes: in a room, members see edits and reactions; only the sender may e
     for (const x of [b, c]) assert.equal(x.store.byMid("alice", m.mid)?.text, "standup in 10");
     for (const x of [a, b]) assert.deepEqual(x.store.byMid("alice", m.mid)?.reactions, { "🎉": ["carol"] });
     await assert.rejects(b.client.changeMessage(m.mid, { kind: "edit", text: "x" }), { code: "not_yours" });
+    // The room's admin (alice, by its signed log) deletes carol's message for everyone; bob, a
+    // member, may not delete alice's, and a forged deletion of his is refused by every member.
+    const spam = await c.client.send(room, "buy cheap watches");
+    for (const x of [a, b]) await x.client.sync();
+    await a.client.changeMessage(spam.mid, { kind: "delete" });
+    for (const x of [b, c]) await x.client.sync();
+    for (const x of [a, b, c]) assert.equal(x.store.byMid("carol", spam.mid)?.deleted, true);
+    await assert.rejects(b.client.changeMessage(m.mid, { kind: "delete" }), { code: "not_yours" });
+    const mid = randomId(undefined, 12);
+    const forged = await b.codec.sealChange(room, mid, m.mid, { kind: "delete" });
+    await b.client.conn.request("send", { to: room, mid }, forged.body);
+    for (const x of [a, c]) await x.client.sync();
+    for (const x of [a, c]) assert.equal(x.store.byMid("alice", m.mid)?.deleted, undefined, "not deleted");
   } finally {
     await t.stop();
   }

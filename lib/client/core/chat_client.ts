@@ -464,8 +464,14 @@ export class ChatClient implements ChatBackend {
     if (!orig) {
       throw new BackendError("no_such_message", `There is no message ${ref} in this client's history`);
     }
-    if (c.kind !== "react" && orig.from !== this.user) {
-      throw new BackendError("not_yours", "Only its sender can edit or delete a message");
+    const admin = c.kind === "delete" && orig.to.kind === "room" && await codec.roomAdmin?.(orig.to.name!);
+    if (c.kind !== "react" && orig.from !== this.user && !admin) {
+      throw new BackendError(
+        "not_yours",
+        c.kind === "delete" && orig.to.kind === "room"
+          ? "Only its sender or an admin of the room can delete a message"
+          : "Only its sender can edit or delete a message",
+      );
     }
     if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
     if (c.kind === "edit" && Date.now() - orig.ts > EDIT_WINDOW_MS) {
@@ -494,7 +500,9 @@ export class ChatClient implements ChatBackend {
     this.#emit({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
     // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
-    if (c.kind === "delete") await this.conn.request("message.unsend", { mid: ref }).catch(() => {});
+    if (c.kind === "delete" && orig.from === this.user) {
+      await this.conn.request("message.unsend", { mid: ref }).catch(() => {});
+    }
     return changed;
   }
 

@@ -79,6 +79,8 @@ export interface BodyCodec {
   readonly encrypted: boolean;
   /** `replyTo`: the id of the message this one answers (issue 39.1). */
   seal(to: Target, mid: string, text: string, o?: { replyTo?: string; ttl?: number }): Promise<Sealed>;
+  /** Whether this user is an admin of `room` by its verified log (may delete others' messages there). */
+  roomAdmin?(room: string): Promise<boolean>;
   /** Seals a disappearing-time setting for a conversation (issue 39.5). */
   sealExpiry?(to: Target, mid: string, seconds: number): Promise<Sealed>;
   /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */

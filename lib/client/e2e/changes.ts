@@ -1,6 +1,7 @@
 /**
  * Changes of a message already sent (issue 39): an edit or a deletion by its sender, a reaction by
- * anyone in the conversation. Each travels as its own sealed message (a `ChangePayload`, e2e/keys.ts)
+ * anyone in the conversation; in a room, its admins (by the room's verified log) may delete anyone's
+ * message. Each travels as its own sealed message (a `ChangePayload`, e2e/keys.ts)
  * on the conversation's channel, so it is authenticated as its sender's like any message, stored
  * for offline members and fanned out to every device; the receiving codec checks it here against
  * the local history and applies it in the same transaction as the ratchet step. Refused, changing
@@ -54,8 +55,11 @@ export function changeTarget(
   env: Pick<ChatMessage, "from" | "to" | "ts">,
   ref: string,
   c: MessageChange,
+  /** The sender is an admin of the room `env` is in (its verified log): it may delete others' messages there. */
+  roomAdmin = false,
 ): ChatMessage {
-  const orig = c.kind === "react" ? local.byMidAny(ref) : local.byMid(env.from, ref);
+  const anyone = c.kind === "react" || (c.kind === "delete" && roomAdmin && env.to.kind === "room");
+  const orig = anyone ? local.byMidAny(ref) : local.byMid(env.from, ref);
   if (!orig) {
     throw new UnreadableError(
       c.kind === "react"

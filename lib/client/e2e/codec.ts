@@ -280,7 +280,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    */
   changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
     return this.#serial(async () => {
-      const orig = changeTarget(this.local, this.#me, sent, ref, c);
+      const admin = c.kind === "delete" && sent.to.kind === "room" &&
+        await this.#isAdmin(sent.to.name!, this.#me);
+      const orig = changeTarget(this.local, this.#me, sent, ref, c, admin);
       let changed!: ChatMessage;
       await this.cs.commit(NO_WRITES, (db) => {
         changed = applyChange(this.local, orig.seq, this.#me, sent.ts, c);
@@ -290,15 +292,26 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
   }
 
+  /** Whether `user` is an admin of `room` by its verified membership log (false when it cannot be verified). */
+  #isAdmin(room: string, user: string): Promise<boolean> {
+    return this.#logs.state(room).then((s) => s.admins.includes(user), () => false);
+  }
+
+  /** Whether this user may delete others' messages in `room` (an admin by its verified log). */
+  roomAdmin(room: string): Promise<boolean> {
+    return this.#serial(() => this.#isAdmin(room, this.#me));
+  }
+
   /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
   async #change(w: StoreWrites, m: ChatMessage, conv: string, p: ChangePayload): Promise<null> {
     const c = changeOf(p);
-    if (c.kind === "delete" && !this.local.byMid(m.from, p.ref)) {
+    const admin = c.kind === "delete" && m.to.kind === "room" && await this.#isAdmin(m.to.name!, m.from);
+    if (c.kind === "delete" && !(admin ? this.local.byMidAny(p.ref) : this.local.byMid(m.from, p.ref))) {
       // Taken back before it reached this device (the server deleted its copy): nothing to show.
       await this.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
       return null;
     }
-    const orig = changeTarget(this.local, this.#me, m, p.ref, c);
+    const orig = changeTarget(this.local, this.#me, m, p.ref, c, admin);
     let changed!: ChatMessage;
     await this.cs.commit(w, (db) => {
       changed = applyChange(this.local, orig.seq, m.from, m.ts, c);
