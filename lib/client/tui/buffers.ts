@@ -36,6 +36,8 @@ export interface Line {
   failed?: boolean;
   /** Deleted for everyone (issue 39.3): drawn as "message deleted". */
   deleted?: boolean;
+  /** The id of the message this line answers (its quote is drawn again when that message changes). */
+  replyTo?: string;
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];

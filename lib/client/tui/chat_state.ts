@@ -118,6 +118,7 @@ export class ChatState {
     if (m.failed !== undefined) line.failed = true;
     else if (m.pending) line.pending = true;
     if (m.deleted) line.deleted = true;
+    if (m.replyTo) line.replyTo = m.replyTo;
     return line;
   }
 
@@ -155,6 +156,14 @@ export class ChatState {
       cacheWidth: undefined,
       cacheRows: undefined,
     });
+    // Replies quoting it show its new first line (or that it was deleted).
+    for (const l of buf.lines) {
+      const nl = l.text.indexOf("\n");
+      if (l.replyTo !== m.mid || nl < 0) continue;
+      const q = next.deleted ? "(message deleted)" : sanitize(m.text, true).split("\n")[0]!;
+      const quote = `↪ ${old.from}: ${q.length > 60 ? q.slice(0, 59) + "…" : q}`;
+      Object.assign(l, { text: quote + l.text.slice(nl), cacheWidth: undefined, cacheRows: undefined });
+    }
   }
 
   /** Adds a message; returns a notification when one should be raised (never while busy). */

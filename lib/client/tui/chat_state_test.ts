@@ -199,11 +199,12 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
     message: { ...msg("bob", dm, "", "mid-lunch-1"), seq: 5, deleted: true },
   });
   assert.equal(lines()[0], "(message deleted)");
+  assert.equal(lines()[1], "↪ bob: (message deleted)\nor later", "the reply's quote follows");
   assert.equal(s.buffers.find("dm", "bob")!.lines[0]!.deleted, true);
   // A change of a message not on screen changes nothing; a forged sender does not match the line.
   s.handle({
     type: "message.changed",
     message: { ...msg("carol", dm, "x", "mid-later-1"), seq: 6, edited: 1 },
   });
-  assert.equal(lines()[1], "↪ bob: lunch at noon?\nor later");
+  assert.equal(lines()[1], "↪ bob: (message deleted)\nor later");
 });
