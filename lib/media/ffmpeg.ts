@@ -9,7 +9,7 @@
  */
 
 import { checkImage, IMAGE_CAPS, IMAGE_HEAD_BYTES } from "./image_header.ts";
-import type { ImageCaps, ImageFormat, ImageHeader } from "./image_header.ts";
+import type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 import { fitInto, type RgbaImage } from "./jpeg.ts";
 import { MjpegSplitter } from "./mjpeg_splitter.ts";
 import { RawSplitter } from "./raw_splitter.ts";
@@ -356,7 +356,7 @@ export async function firstFrameJpeg(ffmpeg: string, input: string, fps: number)
 /** A received picture scaled for the screen (RGB24, `channels` 3), or why it is not shown. */
 export type ImageThumbnail =
   | { ok: true; header: ImageHeader; image: RgbaImage }
-  | { ok: false; reason: string };
+  | ImageRefusal;
 
 const IMAGE_DEMUXER: Record<ImageFormat, string> = {
   jpeg: "jpeg_pipe",
@@ -395,7 +395,7 @@ export async function imageThumbnail(
   }
   const check = checkImage(head, size, caps);
   if (!check.ok) return check;
-  if (!ffmpeg) return { ok: false, reason: `no ffmpeg to decode it (${FFMPEG_HINT})` };
+  if (!ffmpeg) return { ok: false, picture: true, reason: `no ffmpeg to decode it (${FFMPEG_HINT})` };
   const h = check.header;
   const out = fitInto(h.width, h.height, Math.max(1, box.width), Math.max(1, box.height));
   const want = out.width * out.height * 3;
@@ -440,6 +440,6 @@ export async function imageThumbnail(
     } catch { /* already exited */ }
     await child.status;
   }
-  if (got < want) return { ok: false, reason: "ffmpeg could not decode it" };
+  if (got < want) return { ok: false, picture: true, reason: "ffmpeg could not decode it" };
   return { ok: true, header: h, image: { width: out.width, height: out.height, data, channels: 3 } };
 }

@@ -91,7 +91,14 @@ export function imageHeader(b: Uint8Array): ImageHeader | null {
 }
 
 /** A picture that may be decoded, or why not (one sentence for the conversation). */
-export type ImageCheck = { ok: true; header: ImageHeader } | { ok: false; reason: string };
+export type ImageCheck = { ok: true; header: ImageHeader } | ImageRefusal;
+
+/** Why a file is not shown; `picture`: its magic bytes named a picture format (say why, then). */
+export interface ImageRefusal {
+  ok: false;
+  reason: string;
+  picture: boolean;
+}
 
 /**
  * Checks a file's first bytes and size against the caps. Refuses unknown formats, cut headers,
@@ -100,19 +107,22 @@ export type ImageCheck = { ok: true; header: ImageHeader } | { ok: false; reason
 export function checkImage(head: Uint8Array, fileSize: number, caps: ImageCaps = IMAGE_CAPS): ImageCheck {
   const header = imageHeader(head);
   if (!header) {
+    const picture = imageFormat(head) !== null;
     return {
       ok: false,
-      reason: imageFormat(head) ? "its header is damaged" : "it is not a JPEG, PNG, WebP or GIF",
+      picture,
+      reason: picture ? "its header is damaged" : "it is not a JPEG, PNG, WebP or GIF",
     };
   }
   const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
   if (fileSize > caps.maxBytes) {
-    return { ok: false, reason: `it is ${mb(fileSize)}, over the ${mb(caps.maxBytes)} cap` };
+    return { ok: false, picture: true, reason: `it is ${mb(fileSize)}, over the ${mb(caps.maxBytes)} cap` };
   }
   const { width: w, height: h } = header;
   if (w > caps.maxSide || h > caps.maxSide || w * h > caps.maxPixels) {
     return {
       ok: false,
+      picture: true,
       reason: `it is ${w}×${h} pixels, over the cap (${caps.maxSide} a side, ${
         Math.round(caps.maxPixels / 1e6)
       } megapixels)`,

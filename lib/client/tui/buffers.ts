@@ -34,6 +34,8 @@ export interface Line {
   pending?: boolean;
   /** One's own text the server can never take (drawn with "✗"; `/outbox drop N` removes it). */
   failed?: boolean;
+  /** A picture shown under the text (picture_view.ts): this many blank rows are kept for it. */
+  picture?: { rows: number };
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];
