@@ -10,6 +10,7 @@ import { startTestServer, testFfmpeg } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 import { pngHead } from "../lib/media/_testing.ts";
+import { ScriptPeer } from "./peer_harness.ts";
 
 const ffmpeg = testFfmpeg();
 
@@ -115,6 +116,51 @@ test({
       await tm.stop();
       await t.stop();
       for (const h of [...homes, src]) await Deno.remove(h, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+test({
+  name: "TUI pictures in peer mode: a PNG from a peer shows as a thumbnail once accepted",
+  ignore: skipWithoutTmux || ffmpeg === null,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const tmux = new Tmux(0);
+    const alice = await ScriptPeer.start("alice", `${dir}/a`);
+    try {
+      const png = `${dir}/pic.png`;
+      const made = await new Deno.Command(ffmpeg!, {
+        args: [
+          "-hide_banner",
+          "-loglevel",
+          "error",
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc=s=64x32",
+          "-frames:v",
+          "1",
+          png,
+        ],
+      }).output();
+      assert.ok(made.success);
+      await tmux.startPeer("carol", "carol", `${dir}/c`, "127.0.0.1:0", "PARLEY_RENDERER=halfblock");
+      await tmux.waitFor("carol", (s) => s.includes("peer mode on"), "the peer-mode screen");
+      await tmux.type("carol", `/connect ${alice.addr}`);
+      await alice.waitLine(/^connected carol$/);
+      await alice.send(`send carol ${png}`);
+      await tmux.type("carol", "/query alice");
+      await tmux.waitFor("carol", (s) => /alice offers pic\.png/.test(s), "the offer");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(blocks(await tmux.screen("carol")), 0, "nothing shown before /accept");
+      await tmux.type("carol", "/accept");
+      await tmux.waitFor("carol", (s) => /🖼 pic\.png 64×32/.test(s) && blocks(s) > 20, "the thumbnail");
+      assert.ok((await pictureRows(tmux, "carol")) >= 4);
+      await tmux.type("carol", "/quit");
+    } finally {
+      await tmux.stop();
+      await alice.quit();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
