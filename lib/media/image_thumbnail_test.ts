@@ -67,6 +67,11 @@ Deno.test({
       const jpg = await make(dir, "b.jpg");
       await Deno.rename(jpg, `${dir}/b.png`);
       assert.ok((await imageThumbnail(ff, `${dir}/b.png`, { width: 8, height: 8 })).ok);
+      // The time limit: an ffmpeg killed before its output is complete gives a reason, not a partial picture.
+      const t0 = performance.now();
+      const slow = await imageThumbnail(ff, `${dir}/b.png`, { width: 8, height: 8 }, { timeoutMs: 1 });
+      assert.ok(!slow.ok && /could not decode/.test(slow.reason));
+      assert.ok(performance.now() - t0 < 2000);
       // No ffmpeg: a reason.
       const none = await imageThumbnail(null, `${dir}/b.png`, { width: 8, height: 8 });
       assert.ok(!none.ok && /no ffmpeg/.test(none.reason));
