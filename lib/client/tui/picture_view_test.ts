@@ -140,3 +140,37 @@ Deno.test("Alt+V shows the newest picture over the pane at the pane's size; Esc 
     h.close();
   }
 });
+
+Deno.test("with kitty graphics the thumbnail is a kitty image at the cell size's pixels, deleted when it leaves", async () => {
+  const boxes: { width: number; height: number }[] = [];
+  const h = await harness({
+    cols: 80,
+    rows: 24,
+    setup: (b) => (b.files = files("cat.png")),
+    loadPicture: (_p, box) => {
+      boxes.push(box);
+      return Promise.resolve(red(box.width, box.height / 2));
+    },
+  });
+  try {
+    h.app.video.graphics = { kind: "kitty", cellWidth: 10, cellHeight: 20 };
+    await h.type("/query bob\r");
+    const from = h.writes.length;
+    await h.type("/accept\r");
+    assert.deepEqual(boxes, [{ width: 320, height: 160 }]);
+    const out = h.writes.slice(from).join("");
+    // deno-lint-ignore no-control-regex
+    const id = /\x1b_G[^;]*a=T[^;]*i=(\d+)/.exec(out)?.[1] ?? /\x1b_G[^;]*i=(\d+)[^;]*a=T/.exec(out)?.[1];
+    assert.ok(id, "a kitty image was placed");
+    const mark = h.writes.length;
+    for (let i = 0; i < 30; i++) h.backend.receive("bob", { kind: "user", name: "alice" }, `line ${i}`);
+    await h.settle();
+    assert.match(
+      h.writes.slice(mark).join(""),
+      new RegExp(`\\x1b_Ga=d,d=I,i=${id}[,;\\x1b]`),
+      "deleted once gone",
+    );
+  } finally {
+    h.close();
+  }
+});
