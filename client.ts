@@ -83,10 +83,13 @@ if (import.meta.main) {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
         const { PeerBackend } = await import("./lib/client/peer/backend.ts");
         const { pathCompletions } = await import("./lib/client/files/disk.ts");
+        const { findFfmpeg, imageThumbnail } = await import("./lib/media/ffmpeg.ts");
+        const ffmpeg = findFfmpeg({ get: (n: string) => Deno.env.get(n) });
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           commands: PEER_COMMANDS,
           listPaths: pathCompletions,
+          loadPicture: (path, box) => imageThumbnail(ffmpeg, path, box),
         });
       } finally {
         await node.close();
@@ -108,6 +111,7 @@ if (import.meta.main) {
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
       const { playDecoder } = await import("./lib/client/cli/video.ts");
       const { findFfmpeg } = await import("./lib/media/mod.ts");
+      const { imageThumbnail } = await import("./lib/media/ffmpeg.ts");
       const { pathCompletions } = await import("./lib/client/files/disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
       return await launchTui(flags, env, prompts, async (backend) => {
@@ -121,6 +125,7 @@ if (import.meta.main) {
           // Frames decode in a long-lived ffmpeg when there is one (as in `parley play`).
           videoDecoder: (kind) => playDecoder(findFfmpeg(env), kind),
           listPaths: pathCompletions,
+          loadPicture: (path, box) => imageThumbnail(findFfmpeg(env), path, box),
         });
       });
     },

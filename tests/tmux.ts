@@ -64,9 +64,9 @@ export class Tmux {
   }
 
   /** Starts the full-screen client in peer mode (`parley peer --listen …`) in a session named `name`. */
-  async startPeer(name: string, user: string, home: string, listen: string): Promise<void> {
+  async startPeer(name: string, user: string, home: string, listen: string, env = ""): Promise<void> {
     const cmd =
-      `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ` +
+      `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 ${env} ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ` +
       `client.ts peer --listen ${listen} --user ${user} --home ${home} 2>>${home}.stderr-${name}`;
     await this.run("new-session", "-d", "-s", name, "-x", "110", "-y", "30", cmd);
   }

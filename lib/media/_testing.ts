@@ -74,3 +74,14 @@ export function matchesGolden(name: string, actual: Uint8Array): boolean {
   const want = Deno.readFileSync(path);
   return want.length === actual.length && want.every((b, i) => b === actual[i]);
 }
+
+/** A PNG's signature and IHDR chunk of `width`×`height` (CRC not checked by the header reader). */
+export function pngHead(width: number, height: number): Uint8Array {
+  const be32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  return new Uint8Array([
+    ...[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...be32(13), 0x49, 0x48, 0x44, 0x52],
+    ...be32(width),
+    ...be32(height),
+    ...[8, 2, 0, 0, 0, 0, 0, 0, 0],
+  ]);
+}

@@ -4,9 +4,13 @@
  * reads `Deno.env`; a system ffmpeg is expected, see README), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
  * makes H.264 renditions, and streams frames: MJPEG from `image2pipe`, or raw RGB24 of a known size
  * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer). Every spawned ffmpeg is
- * killed and awaited when its consumer stops, aborts, returns early or hits an error.
+ * killed and awaited when its consumer stops, aborts, returns early or hits an error. `imageThumbnail`
+ * scales a received picture's first frame after its header passed the caps (image_header.ts).
  */
 
+import { checkImage, IMAGE_CAPS, IMAGE_HEAD_BYTES } from "./image_header.ts";
+import type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
+import { fitInto, type RgbaImage } from "./jpeg.ts";
 import { MjpegSplitter } from "./mjpeg_splitter.ts";
 import { RawSplitter } from "./raw_splitter.ts";
 
@@ -347,4 +351,95 @@ export async function firstFrameJpeg(ffmpeg: string, input: string, fps: number)
   const f = await Array.fromAsync(spawnMjpeg({ ffmpeg, input, fps, maxFrames: 1 }));
   if (f.length !== 1) throw new FfmpegError(`No first frame in ${input}`);
   return f[0]!;
+}
+
+/** A received picture scaled for the screen (RGB24, `channels` 3), or why it is not shown. */
+export type ImageThumbnail =
+  | { ok: true; header: ImageHeader; image: RgbaImage }
+  | ImageRefusal;
+
+const IMAGE_DEMUXER: Record<ImageFormat, string> = {
+  jpeg: "jpeg_pipe",
+  png: "png_pipe",
+  webp: "webp_pipe",
+  gif: "gif",
+};
+
+/**
+ * Reads the head of the picture at `path`, checks it against `caps` (image_header.ts) and only
+ * then has ffmpeg decode its first frame, told the format (no guessing), its decoder capped at
+ * `caps.maxPixels`, scaled inside `box` (aspect kept) to raw RGB24: the output is exactly
+ * width × height × 3 bytes, more is never read, and ffmpeg is killed after `timeoutMs` (default 5 s).
+ */
+export async function imageThumbnail(
+  ffmpeg: string | null,
+  path: string,
+  box: { width: number; height: number },
+  opts: { caps?: ImageCaps; timeoutMs?: number } = {},
+): Promise<ImageThumbnail> {
+  const caps = opts.caps ?? IMAGE_CAPS;
+  const file = await Deno.open(path, { read: true });
+  let head: Uint8Array, size: number;
+  try {
+    size = (await file.stat()).size;
+    const buf = new Uint8Array(Math.min(IMAGE_HEAD_BYTES, size));
+    let n = 0;
+    while (n < buf.length) {
+      const r = await file.read(buf.subarray(n));
+      if (r === null) break;
+      n += r;
+    }
+    head = buf.subarray(0, n);
+  } finally {
+    file.close();
+  }
+  const check = checkImage(head, size, caps);
+  if (!check.ok) return check;
+  if (!ffmpeg) return { ok: false, picture: true, reason: `no ffmpeg to decode it (${FFMPEG_HINT})` };
+  const h = check.header;
+  const out = fitInto(h.width, h.height, Math.max(1, box.width), Math.max(1, box.height));
+  const want = out.width * out.height * 3;
+  const child = (() => {
+    try {
+      return new Deno.Command(ffmpeg, {
+        args: [
+          ...["-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"],
+          ...["-max_pixels", String(caps.maxPixels), "-f", IMAGE_DEMUXER[h.format], "-i", path],
+          ...["-frames:v", "1", "-vf", `scale=${out.width}:${out.height}:flags=area`],
+          ...["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+    } catch (e) {
+      throw spawnError(ffmpeg, e);
+    }
+  })();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, opts.timeoutMs ?? 5000);
+  const data = new Uint8Array(want);
+  let got = 0;
+  const reader = child.stdout.getReader();
+  try {
+    while (got < want) {
+      const r = await reader.read();
+      if (r.done) break;
+      const take = Math.min(r.value.length, want - got);
+      data.set(r.value.subarray(0, take), got);
+      got += take;
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+  }
+  if (got < want) return { ok: false, picture: true, reason: "ffmpeg could not decode it" };
+  return { ok: true, header: h, image: { width: out.width, height: out.height, data, channels: 3 } };
 }

@@ -24,6 +24,7 @@ import { Completer } from "./completion.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
 import type { Line } from "./buffers.ts";
 import { type GraphicsInfo, TuiVideo } from "./video_view.ts";
+import { type PictureLoader, TuiPictures } from "./picture_view.ts";
 
 export interface TuiOptions {
   output: { write(s: string): void };
@@ -45,6 +46,8 @@ export interface TuiOptions {
   videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
   /** Completes a file path as typed after /send or /stream (client.ts: file_disk's `pathCompletions`). */
   listPaths?: (typed: string) => string[];
+  /** Reads, checks and scales a received picture (client.ts: media's `imageThumbnail`); none: no pictures. */
+  loadPicture?: PictureLoader;
 }
 
 type Item =
@@ -70,6 +73,8 @@ export class TuiApp {
   readonly completer = new Completer();
   /** `/play`, `/stream`, `/accept`, `/stop` and the video keys (video_view.ts). */
   readonly video: TuiVideo = new TuiVideo(this);
+  /** Received pictures: thumbnails and the full view (picture_view.ts). */
+  readonly pictures: TuiPictures = new TuiPictures(this);
   cols: number;
   rows: number;
   /** The server's video names (Tab after /play). */
@@ -271,15 +276,19 @@ export class TuiApp {
       formatTime: this.formatTime,
       extras: [...this.state.extras(), ...this.video.extras()],
       search: this.search,
-      video: this.video.playing ? { status: this.video.status } : null,
+      video: this.video.playing ? { status: this.video.status } : this.pictures.fullStatus(),
+      placePicture: (line, row, col) => this.pictures.place(line, row, col),
     };
   }
 
   #draw(): void {
     if (this.video.syncPane()) this.#prev = null; // the pane moved: repaint everything
+    this.pictures.begin();
     const screen = render(this.view(), this.cols, this.rows, this.#spare);
-    if (!this.#prev) this.video.repainted(); // the picture was cleared: its next frame is drawn whole
-    const out = diff(this.#prev, screen) + this.#bells.join("");
+    if (this.pictures.moved()) this.#prev = null; // a picture moved or went: clear it with a repaint
+    const repainted = !this.#prev;
+    if (repainted) this.video.repainted(); // the picture was cleared: its next frame is drawn whole
+    const out = diff(this.#prev, screen) + this.pictures.paint(repainted) + this.#bells.join("");
     this.#bells = [];
     this.#spare = this.#prev;
     this.#prev = screen;

@@ -84,6 +84,7 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
         if (n !== null) st.info(buf, `${n} message${n === 1 ? "" : "s"} arrived while you were busy`);
       }),
     video: app.video,
+    savedFile: (path, name) => later(() => app.pictures.saved(path, name, buf)),
     isUser: (n) => st.isUser(n),
     closeTarget: (t) =>
       later(() => {

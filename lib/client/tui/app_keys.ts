@@ -8,7 +8,8 @@
  * completion, F7/Alt+Shift+B toggle the buffer list, F8/Alt+Shift+M the member list, Ctrl-C clear the
  * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).
  * With an empty input line, video keys come first (video_view.ts): q stop, space pause, ←/→ seek,
- * y/n answer a stream offer.
+ * y/n answer a stream offer. Alt+V shows the newest picture of the buffer full size, Esc goes back
+ * (picture_view.ts).
  */
 import type { TuiApp } from "./app.ts";
 import { argKind, findCommand } from "./parse.ts";
@@ -70,6 +71,7 @@ function searchKey(app: TuiApp, ev: KeyEvent): void {
 export function bindKey(app: TuiApp, ev: KeyEvent): void {
   if (app.search) return searchKey(app, ev);
   if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
+  if (app.pictures.key(ev)) return; // Alt+V a picture full size; Esc back
   const st = app.state;
   const list = st.buffers;
   const ed = list.current.editor;

@@ -38,6 +38,8 @@ export interface CommandContext {
   /** Records the user's own status after `/busy` or `/free` succeeded. */
   setOwnStatus(status: "busy" | "free"): void;
   video: VideoControls;
+  /** A downloaded file was saved: shown as a picture when it is one (picture_view.ts). */
+  savedFile?(path: string, name: string): void;
   /** True for a user the client already knows (online, a room member or an open query). */
   isUser?(name: string): boolean;
   /** Closes the buffer of a conversation, if open. */

@@ -90,9 +90,10 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
       ctx.print(`Receiving ${sanitize(offer.name)} from ${sanitizeName(offer.peer)}…`);
       background(
         ctx,
-        f.accept(number(n)).then((r) =>
-          `Saved ${sanitize(r.path)} (${sizeText(r.size)}) from ${sanitizeName(r.from)}`
-        ),
+        f.accept(number(n)).then((r) => {
+          ctx.savedFile?.(r.path, r.name);
+          return `Saved ${sanitize(r.path)} (${sizeText(r.size)}) from ${sanitizeName(r.from)}`;
+        }),
       );
     },
   },

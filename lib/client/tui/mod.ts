@@ -45,6 +45,8 @@ export interface RunTuiOptions {
   videoDecoder?: TuiOptions["videoDecoder"];
   /** Completes file paths after /send and /stream (see `TuiOptions.listPaths`). */
   listPaths?: TuiOptions["listPaths"];
+  /** Reads, checks and scales a received picture (see `TuiOptions.loadPicture`). */
+  loadPicture?: TuiOptions["loadPicture"];
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -64,6 +66,7 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
       ...(opts.listPaths ? { listPaths: opts.listPaths } : {}),
+      ...(opts.loadPicture ? { loadPicture: opts.loadPicture } : {}),
     });
     term.onResize(() => {
       const s = term.size();

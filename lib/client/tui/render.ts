@@ -38,6 +38,8 @@ export interface ViewState {
   search: { query: string; hit: Line | null; failed: boolean } | null;
   /** While a video plays: the pane is left blank for it, its overlay line on the pane's last row. */
   video?: { status: string } | null;
+  /** Told where pictures are drawn in the message pane (picture_view.ts). */
+  placePicture?: (line: Line, row: number, col: number) => void;
 }
 
 const BAR = style(15, 4);
@@ -202,6 +204,7 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
       me: st.user,
       formatTime: st.formatTime,
       searchHit: st.search?.hit ?? null,
+      ...(st.placePicture ? { placePicture: st.placePicture } : {}),
     });
   }
   drawStatus(s, lay, st);

@@ -31,7 +31,8 @@ export function nickColour(nick: string): number {
 
 export function lineRows(line: Line, width: number): string[] {
   if (line.cacheWidth !== width || !line.cacheRows) {
-    line.cacheRows = wrap(line.text, width);
+    const rows = wrap(line.text, width);
+    line.cacheRows = line.picture ? [...rows, ...new Array<string>(line.picture.rows).fill("")] : rows;
     line.cacheWidth = width;
   }
   return line.cacheRows;
@@ -82,6 +83,8 @@ export interface MessageView {
   formatTime(ts: number): string;
   /** Line to show as the current search hit. */
   searchHit: Line | null;
+  /** Told where a line's picture rows are drawn, when all of them are visible (0-based cell). */
+  placePicture?: (line: Line, row: number, col: number) => void;
 }
 
 function nickCell(line: Line, me: string): { text: string; st: number } {
@@ -171,4 +174,21 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     screen.putGraphemes(sr, textCol, rowGraphemes(line, W, nextCache)[row.index]!, st, W);
   });
   frameCache = nextCache;
+  if (view.placePicture) placePictures(shown, W, r.row, textCol, view.placePicture);
+}
+
+/** Reports each picture whose rows (the last ones of its line) are all among the rows shown. */
+function placePictures(
+  shown: Row[],
+  width: number,
+  top: number,
+  col: number,
+  place: MessageView["placePicture"],
+) {
+  shown.forEach((row, y) => {
+    const p = row.line.picture;
+    if (!p || row.index !== lineRows(row.line, width).length - p.rows) return;
+    const last = shown[y + p.rows - 1];
+    if (last?.line === row.line) place!(row.line, top + y, col);
+  });
 }

@@ -55,6 +55,8 @@ export interface HarnessOptions {
   videoDecoder?: TuiOptions["videoDecoder"];
   /** Passed to the app as `TuiOptions.listPaths`. */
   listPaths?: TuiOptions["listPaths"];
+  /** Passed to the app as `TuiOptions.loadPicture`. */
+  loadPicture?: TuiOptions["loadPicture"];
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -81,6 +83,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     notify: o.notify ?? "bell",
     ...(o.videoDecoder ? { videoDecoder: o.videoDecoder } : {}),
     ...(o.listPaths ? { listPaths: o.listPaths } : {}),
+    ...(o.loadPicture ? { loadPicture: o.loadPicture } : {}),
   });
   const lines = () => {
     const out: string[] = [];
