@@ -75,3 +75,32 @@ Deno.test("MessageLog: a message is committed on the next event-loop turn, not a
   await log.close();
   await store.close();
 });
+
+Deno.test("MessageLog: no ok and no delivery before the batch's commit has returned (durable before both)", async () => {
+  const store = new SqliteStore(":memory:");
+  let open!: () => void;
+  const gate = new Promise<void>((r) => open = r);
+  let committed = false;
+  const append = store.appendMessages.bind(store);
+  store.appendMessages = async (b, a) => {
+    await gate;
+    const rows = await append(b, a);
+    committed = true;
+    return rows;
+  };
+  const hub = new Hub();
+  const fanned: number[] = [];
+  hub.fanOut = (m) => (fanned.push(m.seq), 0);
+  const log = new MessageLog(store, hub);
+  const acked: boolean[] = [];
+  const all = [1, 2, 3].map((i) => log.append(msg(`g${i}`), null).then(() => acked.push(committed)));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(acked, [], "no ok while the commit waits");
+  assert.deepEqual(fanned, [], "no delivery while the commit waits");
+  open();
+  await Promise.all(all);
+  assert.deepEqual(acked, [true, true, true], "each ok came after the commit");
+  assert.equal(fanned.length, 3);
+  await log.close();
+  await store.close();
+});

@@ -1,12 +1,19 @@
 /**
- * The reference servers' load client for the chat bench: plain TCP to Redis (RESP3 pub/sub) or
- * NATS core, with the roles Parley's LoadConn plays — log in, subscribe to a topic, publish
+ * The reference servers' load client for the chat bench: plain TCP or TLS to Redis (RESP3 pub/sub,
+ * or XADD then PUBLISH) or NATS core, with the roles Parley's LoadConn plays — log in, subscribe to a topic, publish
  * 100-byte payloads. A payload carries its send time as text (`<T:` 16 characters `>`), and
  * receivers find deliveries by that marker in the byte stream, so neither protocol's framing is
  * parsed on the hot path. Not for production.
  */
 
-export type Proto = "redis" | "nats";
+/**
+ * `redis`, `nats`: plain TCP, nothing stored. The same work as Parley (TLS 1.3, every message
+ * stored before delivery): `redis-tls-always` (each payload XADDed to a stream, its AOF fsynced
+ * always, then PUBLISHed) and `nats-tls` (TLS only: core NATS stores nothing).
+ */
+export type Proto = "redis" | "nats" | "redis-tls-always" | "nats-tls";
+/** The codec a protocol variant speaks. */
+const codecOf = (p: Proto) => p === "redis-tls-always" ? "redisXadd" : p === "nats-tls" ? "natsTls" : p;
 export const PEER_USER = "bench";
 export const PEER_PASSWORD = "bench-password-15";
 
@@ -36,7 +43,32 @@ const codecs = {
       ]),
     failed: (s: string) => s.startsWith("-") || s.includes("\r\n-"),
   },
-  nats: {
+  redisXadd: {
+    login: (cid: number) => resp("HELLO", "3", "AUTH", "default", PEER_PASSWORD, "SETNAME", `c${cid}`),
+    loggedIn: (s: string) => s.includes("proto") && s.includes("modules"),
+    sub: (topic: string) => resp("SUBSCRIBE", topic),
+    subscribed: (s: string) => s.includes("subscribe"),
+    // Stored first (XADD to a stream named after the topic; the AOF is fsynced before the reply
+    // and before the next command runs), then published: delivery after the store, as Parley.
+    pub: (topic: string, pl: Uint8Array) =>
+      join([
+        enc.encode(
+          `*5\r\n$4\r\nXADD\r\n$${topic.length + 2}\r\ns:${topic}\r\n$1\r\n*\r\n$1\r\np\r\n$${pl.length}\r\n`,
+        ),
+        pl,
+        CRLF,
+        enc.encode(`*3\r\n$7\r\nPUBLISH\r\n$${topic.length}\r\n${topic}\r\n$${pl.length}\r\n`),
+        pl,
+        CRLF,
+      ]),
+    failed: (s: string) => s.startsWith("-") || s.includes("\r\n-"),
+  },
+  nats: natsCodec(false),
+  natsTls: natsCodec(true),
+};
+
+function natsCodec(tls: boolean) {
+  return {
     login: (cid: number) =>
       enc.encode(
         `CONNECT ${
@@ -50,6 +82,7 @@ const codecs = {
             version: "0",
             protocol: 1,
             echo: false,
+            ...(tls ? { tls_required: true } : {}),
           })
         }\r\nPING\r\n`,
       ),
@@ -58,13 +91,24 @@ const codecs = {
     subscribed: (s: string) => s.includes("PONG"),
     pub: (topic: string, pl: Uint8Array) => join([enc.encode(`PUB ${topic} ${pl.length}\r\n`), pl, CRLF]),
     failed: (s: string) => s.includes("-ERR"),
-  },
-};
+  };
+}
 
 const CRLF = enc.encode("\r\n");
 
 function resp(...args: string[]): Uint8Array {
   return enc.encode(`*${args.length}\r\n${args.map((a) => `$${enc.encode(a).length}\r\n${a}\r\n`).join("")}`);
+}
+
+/** Reads up to and including the first CRLF (a byte at a time: nothing after it is consumed). */
+async function readLine(c: Deno.Conn): Promise<void> {
+  const b = new Uint8Array(1);
+  let prev = 0;
+  for (;;) {
+    if ((await c.read(b)) === null) throw new Error("closed before the greeting ended");
+    if (prev === 0x0d && b[0] === 0x0a) return;
+    prev = b[0]!;
+  }
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
@@ -84,14 +128,23 @@ export class PeerConn {
   #tail = new Uint8Array(0);
   readonly #codec;
 
-  private constructor(readonly proto: Proto, readonly c: Deno.TcpConn) {
-    this.#codec = codecs[proto];
+  private constructor(readonly proto: Proto, readonly c: Deno.Conn) {
+    this.#codec = codecs[codecOf(proto)];
     void this.#read();
   }
 
-  static async open(proto: Proto, port: number, cid: number): Promise<PeerConn> {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.setNoDelay(true);
+  /** With `caPem` (the `-tls` variants), TLS over the TCP connection, trusting that certificate. */
+  static async open(proto: Proto, port: number, cid: number, caPem?: string): Promise<PeerConn> {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    tcp.setNoDelay(true);
+    let c: Deno.Conn = tcp;
+    if (caPem) {
+      // NATS greets with its INFO line in the clear, then the client starts TLS on the same socket.
+      if (proto === "nats-tls") await readLine(tcp);
+      const t = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [caPem] });
+      await t.handshake();
+      c = t;
+    }
     const p = new PeerConn(proto, c);
     await p.#ask(p.#codec.login(cid), p.#codec.loggedIn, "login");
     return p;

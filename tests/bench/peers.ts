@@ -2,8 +2,9 @@
  * Reference rows for the chat bench: redis-server and nats-server, each started in a temporary
  * folder on a free loopback port and stopped by PID, driven by the same Deno process with the
  * same workloads as Parley (A: a room of 100 flat out; A-paced: 600 messages at 200/s; B: 100
- * DM pairs; C: 2,000 idle connections), configured as ../shared/peers measured them (password
- * auth, no persistence, plain TCP). A server that is not installed is skipped with a row saying
+ * DM pairs; C: 2,000 idle connections), configured as ../shared/peers measured them: password
+ * auth, and either plain TCP with no persistence (`redis`, `nats`) or the same work as Parley
+ * (`redis-tls-always`: TLS 1.3, XADD + PUBLISH, AOF fsynced always; `nats-tls`). A server that is not installed is skipped with a row saying
  * so. `ratioRows` prints Parley / Redis for each workload.
  */
 import { percentile } from "./load_client.ts";
@@ -34,27 +35,58 @@ interface Peer {
   proto: Proto;
   pid: number;
   port: number;
+  /** The server's certificate (PEM) for the TLS variants. */
+  ca?: string;
   stop(): Promise<void>;
+}
+
+/** A self-signed ECDSA P-256 certificate for 127.0.0.1 in `dir` (as Parley makes its own), by openssl. */
+async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
+  const [cert, key] = [`${dir}/cert.pem`, `${dir}/key.pem`];
+  const r = await new Deno.Command("openssl", {
+    args: [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+      ...["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"],
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(`openssl req: ${new TextDecoder().decode(r.stderr)}`);
+  return { cert, key };
+}
+
+/** Command-line arguments of redis-server, or the config of nats-server, for each variant. */
+async function peerArgs(proto: Proto, dir: string, port: number): Promise<string[]> {
+  if (proto === "redis" || proto === "redis-tls-always") {
+    const common = [
+      ...["--bind", "127.0.0.1", "--save", "", "--requirepass", PEER_PASSWORD, "--protected-mode", "no"],
+      ...["--maxclients", "10000", "--daemonize", "no", "--dir", dir, "--logfile", ""],
+    ];
+    if (proto === "redis") return ["--port", String(port), "--appendonly", "no", ...common];
+    const c = await makeCert(dir);
+    // TLS 1.3 only; the append-only file fsynced before each write command's reply (`always`).
+    return [
+      ...["--port", "0", "--tls-port", String(port), "--tls-cert-file", c.cert, "--tls-key-file", c.key],
+      ...["--tls-auth-clients", "no", "--tls-protocols", "TLSv1.3"],
+      ...["--appendonly", "yes", "--appendfsync", "always", ...common],
+    ];
+  }
+  const tls = proto === "nats-tls"
+    ? await makeCert(dir).then((c) => `tls { cert_file: "${c.cert}", key_file: "${c.key}" }\n`)
+    : "";
+  await Deno.writeTextFile(
+    `${dir}/nats.conf`,
+    `listen: "127.0.0.1:${port}"\nauthorization { user: "${PEER_USER}", password: "${PEER_PASSWORD}" }\n` +
+      `max_connections: 64000\nwrite_deadline: "10s"\n${tls}`,
+  );
+  return ["-c", `${dir}/nats.conf`];
 }
 
 async function startPeer(proto: Proto, bin: string): Promise<Peer> {
   const dir = await Deno.makeTempDir({ prefix: `parley-bench-${proto}-` });
   const port = freePort();
-  let args: string[];
-  if (proto === "redis") {
-    args = [
-      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      ...["--requirepass", PEER_PASSWORD, "--protected-mode", "no", "--maxclients", "10000"],
-      ...["--daemonize", "no", "--dir", dir, "--logfile", ""],
-    ];
-  } else {
-    await Deno.writeTextFile(
-      `${dir}/nats.conf`,
-      `listen: "127.0.0.1:${port}"\nauthorization { user: "${PEER_USER}", password: "${PEER_PASSWORD}" }\n` +
-        `max_connections: 64000\nwrite_deadline: "10s"\n`,
-    );
-    args = ["-c", `${dir}/nats.conf`];
-  }
+  const args = await peerArgs(proto, dir, port);
   const child = new Deno.Command(bin, { args, cwd: dir, stdin: "null", stdout: "null", stderr: "null" })
     .spawn();
   const stop = async () => {
@@ -83,7 +115,10 @@ async function startPeer(proto: Proto, bin: string): Promise<Peer> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  return { proto, pid: child.pid, port, stop };
+  const ca = proto.endsWith("-tls") || proto.endsWith("-always")
+    ? await Deno.readTextFile(`${dir}/cert.pem`)
+    : undefined;
+  return { proto, pid: child.pid, port, ...(ca ? { ca } : {}), stop };
 }
 
 async function withPeer<T>(proto: Proto, bin: string, fn: (p: Peer) => Promise<T>): Promise<T> {
@@ -122,7 +157,7 @@ async function measure(
   return { lat, got, secs, cpu, self };
 }
 
-const connectAll = (p: Peer, n: number) => openMany(n, 50, (i) => PeerConn.open(p.proto, p.port, i));
+const connectAll = (p: Peer, n: number) => openMany(n, 50, (i) => PeerConn.open(p.proto, p.port, i, p.ca));
 
 function fanout(p: Peer, name: string, count: number, perSec: number): Promise<Row[]> {
   return (async () => {
@@ -173,7 +208,7 @@ async function pairs(p: Peer, per: number): Promise<Row[]> {
 }
 
 async function idle(p: Peer, n: number): Promise<Row[]> {
-  const cold = await coldKbPerConn(p.pid, n, (i) => PeerConn.open(p.proto, p.port, i));
+  const cold = await coldKbPerConn(p.pid, n, (i) => PeerConn.open(p.proto, p.port, i, p.ca));
   for (const c of cold.conns) c.close();
   return [
     { name: `ref ${p.proto}: C ${n} idle: memory per connection`, value: cold.kb, unit: "KB" },
@@ -191,7 +226,13 @@ export interface PeerBenchOptions {
 /** Every reference server's rows, each workload `repeat` times (median, range). */
 export async function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const [proto, binName] of [["redis", "redis-server"], ["nats", "nats-server"]] as const) {
+  const all = [
+    ["redis", "redis-server"],
+    ["nats", "nats-server"],
+    ["redis-tls-always", "redis-server"],
+    ["nats-tls", "nats-server"],
+  ] as const;
+  for (const [proto, binName] of all) {
     const bin = findBinary(binName);
     if (!bin) {
       rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
@@ -232,11 +273,45 @@ export function ratioRows(rows: Row[]): Row[] {
       /^ref redis: C.*CPU per connection$/,
     ],
   ];
+  // The same work (issue 37): Parley beside Redis over TLS with its AOF fsynced always, and NATS over TLS.
+  pairsOf.push(
+    [
+      "A server CPU per delivery (vs redis-tls-always)",
+      /^A 1 room.*server CPU per delivery$/,
+      /^ref redis-tls-always: A 1 room.*CPU per delivery$/,
+      "≤ 1",
+    ],
+    [
+      "A-paced latency p99 (vs redis-tls-always)",
+      /^A-paced.*latency p99$/,
+      /^ref redis-tls-always: A-paced.*latency p99$/,
+      "≤ 1",
+    ],
+    [
+      "B server CPU per DM (vs redis-tls-always)",
+      /^B server CPU per delivery$/,
+      /^ref redis-tls-always: B server CPU per delivery$/,
+      "≤ 2",
+    ],
+    [
+      "C memory per idle connection (vs nats-tls)",
+      /^C \d+ idle connections: memory per connection, cold$/,
+      /^ref nats-tls: C.*memory/,
+      "≤ 1",
+    ],
+    [
+      "C server CPU per connection (vs nats-tls)",
+      /^C \d+ idle: server CPU per connection.*cold$/,
+      /^ref nats-tls: C.*CPU per connection$/,
+      "≤ 1",
+    ],
+  );
   const out: Row[] = [];
   for (const [name, parley, redis, target] of pairsOf) {
     const a = find(parley), b = find(redis);
     if (a === undefined || b === undefined) continue;
-    out.push({ name: `Parley / Redis: ${name}`, value: a / b, unit: "×", ...(target ? { target } : {}) });
+    const ref = name.includes("(vs ") ? "reference" : "Redis";
+    out.push({ name: `Parley / ${ref}: ${name}`, value: a / b, unit: "×", ...(target ? { target } : {}) });
   }
   return out;
 }

@@ -78,6 +78,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE devices ADD COLUMN sign_key TEXT;
   `,
+  // Issue 37: retention finds its range of old messages by seq (a binary search on the primary key:
+  // ts grows with seq), so the index on ts, paid for by every insert, goes.
+  `
+  DROP INDEX IF EXISTS messages_ts;
+  `,
   // Disappearing messages (issue 39.5): when a stored copy is deleted whether acknowledged or not.
   `
   ALTER TABLE messages ADD COLUMN expires INTEGER;

@@ -84,7 +84,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
       `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
     const r = this.q(
       `DELETE FROM messages WHERE seq IN (
-         SELECT m.seq FROM messages m WHERE m.ts < :before AND (
+         SELECT m.seq FROM messages m WHERE m.seq < :bound AND m.ts < :before AND (
            (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
            OR (m.kind = 'room' AND NOT EXISTS (SELECT 1 FROM room_members rm
              WHERE rm.room = m.target AND rm.user <> m.sender AND rm.since_seq < m.seq AND NOT (${
@@ -92,9 +92,29 @@ export class SqliteStore extends SqliteAccounts implements Store {
       })))
            OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
              WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
-         ORDER BY m.ts LIMIT :lim)`,
-    ).run({ before, lim: limit });
+         ORDER BY m.seq LIMIT :lim)`,
+    ).run({ before, lim: limit, bound: this.#firstSeqAt(before) });
     return Promise.resolve(Number(r.changes));
+  }
+  /**
+   * The seq of the first message stored at or after `ts` (one past the last seq when none is): a
+   * binary search on the primary key, as messages are stored in time order. Should the clock have
+   * stepped back, a message older than `ts` past this point waits for a later sweep; none newer
+   * than `ts` is ever taken (the sweep checks each row's ts as well).
+   */
+  #firstSeqAt(ts: number): number {
+    const at = this.q("SELECT seq, ts FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1");
+    const ends = this.q("SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM messages")
+      .get() as Row;
+    let lo = Number(ends.lo), hi = Number(ends.hi) + 1;
+    // Invariant: every row below lo has ts < `ts`; the row at or after hi (if any) has ts >= `ts`.
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const r = at.get(mid) as Row | undefined;
+      if (r && Number(r.ts) < ts) lo = Number(r.seq) + 1;
+      else hi = mid;
+    }
+    return lo;
   }
   lastSeq(): Promise<number> {
     return Promise.resolve(

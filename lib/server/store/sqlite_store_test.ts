@@ -70,3 +70,38 @@ Deno.test("SqliteStore.pending() reads only the user's conversations: a sync doe
     await s.close();
   }
 });
+
+Deno.test("SqliteStore: retention takes its range by seq (no index on ts); a clock stepped back only delays a sweep", async () => {
+  const s = new SqliteStore(":memory:");
+  try {
+    const idx = (s as unknown as { db: DatabaseSync }).db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").all()
+      .map((r) => r.name);
+    assert.ok(!idx.includes("messages_ts"), `indexes on messages: ${idx.join(", ")}`);
+    // Notes to self (acknowledged by nobody else): only their age decides.
+    const note = (mid: string, ts: number) => ({
+      mid,
+      sender: "al",
+      kind: "user" as const,
+      target: "al",
+      conv: "d:al:al",
+      ts,
+      body: new Uint8Array(1),
+    });
+    const left = async () => (await s.since(0, 100)).map((m) => m.mid);
+    await s.appendMessages([note("a", 10), note("b", 20), note("back", 5), note("c", 30)]);
+    await s.sweepMessages(15, 100);
+    const kept = await left();
+    assert.ok(!kept.includes("a") && kept.includes("b") && kept.includes("c"), `kept ${kept}`);
+    await s.sweepMessages(25, 100);
+    assert.deepEqual(await left(), ["c"], "'back' went by the next sweep at the latest");
+    // Many rows with gaps in seq (deleted ones): the search finds the boundary exactly.
+    await s.appendMessages(Array.from({ length: 500 }, (_, i) => note(`n${i}`, 100 + i)));
+    assert.equal(await s.sweepMessages(100 + 250, 1000), 251, "c and n0..n249");
+    assert.equal(await s.sweepMessages(100 + 250, 1000), 0);
+    assert.equal((await s.since(0, 1000))[0]!.mid, "n250");
+    assert.equal(await s.sweepMessages(10_000, 7), 7, "the limit holds");
+  } finally {
+    await s.close();
+  }
+});
