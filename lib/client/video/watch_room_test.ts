@@ -98,6 +98,14 @@ Deno.test("watch room: admin controls, viewers follow, late joiner, hostile cont
   hub.deliver({ from: "mallory", room: "movie", mid: "x1", plaintext: forged });
   // alice's pause, re-sent under another message id (a replay).
   hub.deliver({ from: "alice", room: "movie", mid: "x2", plaintext: forged.slice() });
+  // mallory re-sends alice's current state as her own: refused too, not taken for an answer to a hello.
+  const current = { v: 1, k: "watch", mid: "x3", room: "movie", ...rooms.bob!.session.state };
+  hub.deliver({
+    from: "mallory",
+    room: "movie",
+    mid: "x3",
+    plaintext: new TextEncoder().encode(JSON.stringify(current)),
+  });
   await settle();
   assert.deepStrictEqual([players.bob!.position, players.bob!.paused], [10_000, true]);
   assert.deepStrictEqual(lines.bob, [
@@ -105,6 +113,7 @@ Deno.test("watch room: admin controls, viewers follow, late joiner, hostile cont
     "paused film.mp4 at 10.000s by alice (n 2)",
     "refused mallory: mallory may not control #movie's video",
     "refused alice: The watch control was re-sent under another id (replay)",
+    "refused mallory: mallory may not control #movie's video",
   ]);
   await alice.control({ seek: 42_000, play: true });
   await settle();
@@ -114,7 +123,7 @@ Deno.test("watch room: admin controls, viewers follow, late joiner, hostile cont
   await settle();
   assert.deepStrictEqual([players.dave!.position, players.dave!.paused], [45_000, false]);
   assert.deepStrictEqual(lines.dave, ["playing film.mp4 at 42.000s by alice (n 3)"]);
-  assert.equal(lines.bob!.length, 5, "the answer to dave is not news to bob");
+  assert.equal(lines.bob!.length, 6, "the answer to dave is not news to bob");
   for (const r of Object.values(rooms)) r.close();
   assert.equal(hub.subs.length, 0);
 });
