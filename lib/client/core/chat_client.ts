@@ -172,7 +172,8 @@ export class ChatClient implements ChatBackend {
         if (!codec.openTyping) return;
         const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
         this.#opening = this.#opening.then(() => codec.openTyping!(m, f.body)).then((t) => {
-          if (t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
+          if (t && "active" in t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
+          else if (t) this.#emit({ type: "signal", ...m, plaintext: t.signal });
         }).catch(() => {});
         return;
       }
@@ -386,6 +387,26 @@ export class ChatClient implements ChatBackend {
     if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
   }
 
+  /**
+   * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
+   * and sends it as an ephemeral send: the server relays it to the members' live sessions only.
+   */
+  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<number | undefined> {
+    const codec = this.#codec;
+    if (!codec.sealSignal) {
+      throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
+    }
+    await this.#opening; // room changes seen so far apply first
+    const mid = randomId(undefined, 12);
+    const body = await codec.sealSignal(room, payload(mid));
+    const r = await this.conn.request(
+      "send",
+      { to: { kind: "room", name: room }, mid, ephemeral: true },
+      body,
+    );
+    return typeof r.header.ts === "number" ? r.header.ts : undefined; // the server's clock, when it says
+  }
+
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
   async #sealAndSend(to: Target, mid: string, text: string): Promise<{ header: Record<string, unknown> }> {
     for (let attempt = 0;; attempt++) {
@@ -459,6 +480,14 @@ export class ChatClient implements ChatBackend {
     }
     return out;
   }
+  /** The room's admins as its signed membership log says (end-to-end codec only). */
+  roomAdmins(room: string): Promise<string[]> {
+    if (!this.#codec.roomAdmins) {
+      throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
+    }
+    return this.#codec.roomAdmins(room);
+  }
+
   async rooms(): Promise<RoomInfo[]> {
     const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
     return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log

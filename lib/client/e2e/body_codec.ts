@@ -59,7 +59,11 @@ export interface BodyCodec {
   openTyping?(
     m: { mid: string; from: string; to: Target },
     body: Uint8Array,
-  ): Promise<{ active: boolean } | null>;
+  ): Promise<{ active: boolean } | { signal: Uint8Array } | null>;
+  /** Seals a room signal (a control kind of its own, sent ephemeral like typing). */
+  sealSignal?(room: string, payload: Uint8Array): Promise<Uint8Array>;
+  /** The room's admins from its signed membership log. */
+  roomAdmins?(room: string): Promise<string[]>;
 }
 
 export const PlainCodec: BodyCodec = {

@@ -501,7 +501,7 @@ export class E2eCodec implements BodyCodec {
   openTyping(
     m: { mid: string; from: string; to: Target },
     body: Uint8Array,
-  ): Promise<{ active: boolean } | null> {
+  ): Promise<{ active: boolean } | { signal: Uint8Array } | null> {
     return this.#serial(async () => {
       if (m.from === this.#me) return null; // never shown for oneself (nor from my other devices)
       try {
@@ -515,11 +515,24 @@ export class E2eCodec implements BodyCodec {
           o = await this.rooms.open(m.to.name!, m.from, body, await this.devices.addresses(m.from));
         } else return null;
         await this.cs.commit(o.writes);
-        return decodeTyping(o.plaintext, m.mid);
+        // Another room signal (a control kind of its own, e.g. video/watch_together.ts): its plaintext.
+        return decodeTyping(o.plaintext, m.mid) ?? (m.to.kind === "room" ? { signal: o.plaintext } : null);
       } catch {
         return null; // a signal that cannot be read is dropped: it is never stored or retried
       }
     });
+  }
+
+  /** Seals a room signal's payload under my sender key, like a typing event (watch together). */
+  sealSignal(room: string, payload: Uint8Array): Promise<Uint8Array> {
+    return this.#serial(async () =>
+      await this.rooms.encrypt(await this.#distribute({ kind: "room", name: room }), payload)
+    );
+  }
+
+  /** The room's admins as its signed membership log says (not as the server lists them). */
+  roomAdmins(room: string): Promise<string[]> {
+    return this.#serial(async () => (await this.#logs.state(room)).admins);
   }
 
   #sendStreamKey(user: string, sid: string, key: Uint8Array): Promise<void> {

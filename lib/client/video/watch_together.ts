@@ -21,8 +21,6 @@ import { utf8, utf8Strict } from "../../common/bytes.ts";
 
 /** A player further than this from the shared position is sought back into step, ms. */
 export const DRIFT_MS = 120;
-/** The promise: every viewer within this of each other after a change, ms. */
-export const STEP_MS = 250;
 const MAX_VIDEO = 200;
 const MAX_RATE = 4;
 
@@ -223,5 +221,42 @@ export class ClockOffset {
   /** Server time at local time `localMs`. */
   server(localMs: number): number {
     return localMs + this.#offset;
+  }
+}
+
+/** A playhead without pictures (the scripted `watch-together`): position on an injected clock. */
+export class Playhead implements Followed {
+  #pos = 0;
+  #paused = true;
+  #since: number;
+
+  constructor(readonly now: () => number) {
+    this.#since = now();
+  }
+
+  get position(): number {
+    return this.#paused ? this.#pos : this.#pos + (this.now() - this.#since);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): Promise<void> {
+    this.#pos = this.position;
+    this.#paused = true;
+    return Promise.resolve();
+  }
+
+  resume(): Promise<void> {
+    this.#since = this.now();
+    this.#paused = false;
+    return Promise.resolve();
+  }
+
+  seekTo(ms: number): Promise<void> {
+    this.#pos = ms;
+    this.#since = this.now();
+    return Promise.resolve();
   }
 }

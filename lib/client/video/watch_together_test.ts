@@ -13,7 +13,6 @@ import {
   encodeWatch,
   type Followed,
   positionAt,
-  STEP_MS,
   type WatchControl,
   WatchFollower,
   WatchSession,
@@ -21,6 +20,8 @@ import {
 } from "./watch_together.ts";
 
 const ROOM = "movie";
+/** The promise: every viewer within this of each other after a change, ms. */
+const STEP_MS = 250;
 const ADMINS = new Set(["alice"]);
 const mayControl = (u: string) => ADMINS.has(u);
 
