@@ -129,7 +129,7 @@ function relaySignal(
     if (u === s.user) continue;
     for (const x of c.hub.sessionsOf(u)) if (x.delivery === "live" && x.outbox.push(frame)) n++;
   }
-  s.reply(m.id, { delivered: n, ts: c.clock.now() }); // ts: the server's clock (watch together's offset)
+  s.reply(m.id, { delivered: n });
 }
 
 /** How `--log-messages` names a target: `bob`, `#dev`, `*` for broadcasts. */

@@ -5,7 +5,7 @@
  * input control it (the room's admins only, as its signed log says): `play`, `pause`, `seek SECONDS`,
  * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
  * state within a second of joining starts VIDEO. The playhead here has no pictures: the position
- * follows the shared state on this machine's clock, offset to the server's by the signal replies.
+ * follows the shared state on this machine's clock, offset to the server's by a few pings.
  */
 import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
@@ -19,14 +19,21 @@ import type { ChatClient } from "../core/chat_client.ts";
 const START_AFTER_MS = 1000;
 const TICK_MS = 100;
 
-/** The room signals of a client, each reply sampling the server's clock. */
-function signalsOf(c: ChatClient, clock: ClockOffset, now: () => number): SealedRoomSignals {
+const CLOCK_SAMPLES = 5;
+
+/** The server's clock from a few pings (their replies carry it); the quickest round trip wins. */
+async function sampleClock(c: ChatClient, clock: ClockOffset, now: () => number): Promise<void> {
+  for (let i = 0; i < CLOCK_SAMPLES; i++) {
+    const sent = now();
+    const r = await c.conn.request("ping");
+    if (typeof r.header.now === "number") clock.sample(sent, r.header.now, now());
+  }
+}
+
+/** The room signals of a client. */
+function signalsOf(c: ChatClient): SealedRoomSignals {
   return {
-    send: async (room, payload) => {
-      const sent = now();
-      const ts = await c.signal(room, payload);
-      if (ts !== undefined) clock.sample(sent, ts, now());
-    },
+    send: (room, payload) => c.signal(room, payload),
     onSignal: (cb) =>
       c.on((e) => {
         if (e.type === "signal" && e.to.kind === "room") {
@@ -68,11 +75,13 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
       let w: WatchRoom | null = null;
       const tick = setInterval(() => void w?.tick(), TICK_MS);
       try {
+        await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
+        await sampleClock(c, clock, now);
         const admins = new Set(await c.roomAdmins(room));
         w = new WatchRoom({
           room,
           me: c.user,
-          channel: signalsOf(c, clock, now),
+          channel: signalsOf(c),
           player: new Playhead(now),
           serverNow: () => clock.server(now()),
           mayControl: (u) => admins.has(u),

@@ -391,7 +391,7 @@ export class ChatClient implements ChatBackend {
    * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
    * and sends it as an ephemeral send: the server relays it to the members' live sessions only.
    */
-  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<number | undefined> {
+  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
     const codec = this.#codec;
     if (!codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
@@ -399,12 +399,7 @@ export class ChatClient implements ChatBackend {
     await this.#opening; // room changes seen so far apply first
     const mid = randomId(undefined, 12);
     const body = await codec.sealSignal(room, payload(mid));
-    const r = await this.conn.request(
-      "send",
-      { to: { kind: "room", name: room }, mid, ephemeral: true },
-      body,
-    );
-    return typeof r.header.ts === "number" ? r.header.ts : undefined; // the server's clock, when it says
+    await this.conn.request("send", { to: { kind: "room", name: room }, mid, ephemeral: true }, body);
   }
 
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
