@@ -273,6 +273,8 @@ export type BackendEvent =
   | { type: "encryption"; state: "on" | "off" | "warning"; detail?: string }
   /** Optional (TUI status line): someone is typing in a conversation; `active: false` when they stop. */
   | { type: "typing"; from: string; to: Target; active: boolean }
+  /** Optional: a sealed room signal of a control kind the core does not know (video/watch_room.ts). */
+  | { type: "signal"; from: string; to: Target; mid: string; plaintext: Uint8Array }
   /** Optional (TUI status line): progress of a file transfer; `state` ends at "done" or "failed". */
   | {
     type: "transfer";

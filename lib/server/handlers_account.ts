@@ -175,8 +175,8 @@ export async function passwd(c: Core, s: Session, m: Request<"account.passwd">):
   c.hub.link?.publish({ t: "kick", user: s.user, code: ErrorCode.PasswordChanged, reason: why });
 }
 
-export async function ping(_c: Core, s: Session, m: Request<"ping">): Promise<void> {
-  s.reply(m.id, {});
+export async function ping(c: Core, s: Session, m: Request<"ping">): Promise<void> {
+  s.reply(m.id, { now: c.clock.now() }); // now: the server's clock (watch together's offset)
   await Promise.resolve();
 }
 

@@ -13,6 +13,7 @@ export type { CliIo, WithClient };
 import type { ChatClient } from "../core/chat_client.ts";
 import { connectAndLogin, type ConnectFlags, logoutRemembered } from "../start/session_setup.ts";
 import { registerVideoCommands } from "./video.ts";
+import { registerWatchTogetherCommand } from "./watch_together.ts";
 import { registerManageCommands } from "./manage.ts";
 import { registerDeviceCommands } from "./devices.ts";
 import { passwdCommand } from "../start/account_passwd.ts";
@@ -306,6 +307,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli/video.ts)
+  registerWatchTogetherCommand(program, io); // watch-together (lib/client/cli/watch_together.ts)
   registerFileCommands(program, io); // files, send-file, receive (lib/client/cli/files.ts)
   registerPeerCommand(program, io, setCode); // peer: no server (lib/client/cli/peer.ts)
   registerOutboxCommand(program, io, withClient);

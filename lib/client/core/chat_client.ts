@@ -198,6 +198,8 @@ export class ChatClient implements ChatBackend {
         this.#opening = this.#opening.then(() => codec.openSignal!(m, f.body)).then((p) => {
           const t = p && decodeTyping(p, m.mid);
           if (t) this.#emit({ type: "typing", from: m.from, to: m.to, active: t.active });
+          // Another room signal (a kind of its own, e.g. video/watch_together.ts): its plaintext.
+          else if (p && m.to.kind === "room") this.#emit({ type: "signal", ...m, plaintext: p });
         }).catch(() => {});
         return;
       }
@@ -426,6 +428,22 @@ export class ChatClient implements ChatBackend {
     if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
   }
 
+  /**
+   * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
+   * and sends it as an ephemeral send: the server relays it to the members' live sessions only.
+   */
+  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
+    const codec = this.#codec;
+    if (!codec.sealSignal) {
+      throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
+    }
+    await this.#opening; // room changes seen so far apply first
+    const mid = randomId(undefined, 12);
+    const to = { kind: "room" as const, name: room };
+    const body = await codec.sealSignal(to, payload(mid));
+    if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
+  }
+
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
   async #sealAndSend(
     to: Target,
@@ -615,6 +633,14 @@ export class ChatClient implements ChatBackend {
     }
     return out;
   }
+  /** The room's admins as its signed membership log says (end-to-end codec only). */
+  roomAdmins(room: string): Promise<string[]> {
+    if (!this.#codec.roomAdmins) {
+      throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
+    }
+    return this.#codec.roomAdmins(room);
+  }
+
   async rooms(): Promise<RoomInfo[]> {
     const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
     return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log

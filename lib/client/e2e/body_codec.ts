@@ -99,6 +99,8 @@ export interface BodyCodec {
   sealSignal?(to: Target, payload: Uint8Array): Promise<Uint8Array | null>;
   /** Opens a signal, committing the ratchet step as for a message; null when unreadable or one's own. */
   openSignal?(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
+  /** The room's admins from its signed membership log. */
+  roomAdmins?(room: string): Promise<string[]>;
 }
 
 export const PlainCodec: BodyCodec = {

@@ -562,6 +562,11 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
   }
 
+  /** The room's admins as its signed membership log says (not as the server lists them). */
+  roomAdmins(room: string): Promise<string[]> {
+    return this.#serial(async () => (await this.#logs.state(room)).admins);
+  }
+
   async #save(w: Parameters<SqliteCryptoStore["commit"]>[0], m: ChatMessage): Promise<ChatMessage> {
     await this.cs.commit(w, () => this.local.insert([m]));
     return m;

@@ -1,0 +1,109 @@
+/**
+ * `parley watch-together '#room' VIDEO` (issue 39.7), scripted: joins the room's watch-together
+ * session (video/watch_room.ts) over sealed room signals and prints one line per state change
+ * (`playing VIDEO at 12.345s by alice (n 3)`, `paused …`, `refused USER: why`). Lines on standard
+ * input control it (the room's admins only, as its signed log says): `play`, `pause`, `seek SECONDS`,
+ * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
+ * state within a second of joining starts VIDEO. The playhead here has no pictures: the position
+ * follows the shared state on this machine's clock, offset to the server's by a few pings.
+ */
+import type { Command } from "commander";
+import { BackendError } from "../backend.ts";
+import type { CliIo } from "./io.ts";
+import { connectAndLogin, type ConnectFlags } from "../start/session_setup.ts";
+import { ClockOffset, Playhead } from "../video/watch_together.ts";
+import { type SealedRoomSignals, watchLine, WatchRoom } from "../video/watch_room.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+
+/** An admin who hears no state this long after joining starts the video, ms. */
+const START_AFTER_MS = 1000;
+const TICK_MS = 100;
+
+const CLOCK_SAMPLES = 5;
+
+/** The server's clock from a few pings (their replies carry it); the quickest round trip wins. */
+async function sampleClock(c: ChatClient, clock: ClockOffset, now: () => number): Promise<void> {
+  for (let i = 0; i < CLOCK_SAMPLES; i++) {
+    const sent = now();
+    const r = await c.conn.request("ping");
+    if (typeof r.header.now === "number") clock.sample(sent, r.header.now, now());
+  }
+}
+
+/** The room signals of a client. */
+function signalsOf(c: ChatClient): SealedRoomSignals {
+  return {
+    send: (room, payload) => c.signal(room, payload),
+    onSignal: (cb) =>
+      c.on((e) => {
+        if (e.type === "signal" && e.to.kind === "room") {
+          cb({ from: e.from, room: e.to.name!, mid: e.mid, plaintext: e.plaintext });
+        }
+      }),
+  };
+}
+
+async function control(w: WatchRoom, line: string, out: (s: string) => void): Promise<boolean> {
+  const [verb, arg] = line.trim().split(/\s+/);
+  if (verb === "quit") return false;
+  if (verb === "where") out(`position ${(w.follower.player.position / 1000).toFixed(3)}s`);
+  else if (verb === "play") await w.control({ play: true });
+  else if (verb === "pause") await w.control({ pause: true });
+  else if (verb === "seek" && Number.isFinite(Number(arg))) await w.control({ seek: Number(arg) * 1000 });
+  else if (verb) throw new BackendError("usage", `play, pause, seek SECONDS, where or quit, not "${line}"`);
+  return true;
+}
+
+export function registerWatchTogetherCommand(program: Command, io: CliIo): void {
+  program.command("watch-together").description(
+    "watch a server video together with a room, in step (lines on stdin: play, pause, seek SECONDS, where, quit)",
+  ).argument("<room>").argument("<video>")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley watch-together '#movies' sample\n  echo pause | parley watch-together '#movies' sample",
+    )
+    .action(async (roomArg: string, video: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as ConnectFlags;
+      const room = roomArg.replace(/^#/, "");
+      const now = io.now ?? (() => Date.now());
+      const c = await connectAndLogin(o, io.env, io.prompts, {
+        keepHistory: true,
+        quiet: true,
+        notice: (t) => io.err(`parley: ${t}`),
+      });
+      const clock = new ClockOffset();
+      let w: WatchRoom | null = null;
+      const tick = setInterval(() => void w?.tick(), TICK_MS);
+      try {
+        await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
+        await sampleClock(c, clock, now);
+        const admins = new Set(await c.roomAdmins(room));
+        w = new WatchRoom({
+          room,
+          me: c.user,
+          channel: signalsOf(c),
+          player: new Playhead(now),
+          serverNow: () => clock.server(now()),
+          mayControl: (u) => admins.has(u),
+          onChange: (e) => io.out(watchLine(e)),
+        });
+        await w.join();
+        if (admins.has(c.user)) {
+          await new Promise((r) => setTimeout(r, START_AFTER_MS));
+          if (!w.session.state) await w.control({ video });
+        }
+        if (!io.scriptLines) return;
+        for await (const line of io.scriptLines("-")) {
+          try {
+            if (!(await control(w, line, io.out))) break;
+          } catch (e) {
+            io.err(`parley: ${(e as Error).message}`);
+          }
+        }
+      } finally {
+        clearInterval(tick);
+        w?.close();
+        await c.close();
+      }
+    });
+}

@@ -1,0 +1,262 @@
+/**
+ * Watch together (issue 39.7) — pure: the shared state of a room's viewing session and the rules
+ * that keep every viewer in step. No sockets, no timers: time comes from an injected clock.
+ *
+ * The session state (which server video, its position at a reference time on the server's clock,
+ * paused, rate) travels as a sealed room control message, `{v: 1, k: "watch", mid, room, n, video,
+ * pos, at, paused, rate}` — inside the room's end-to-end encryption, so the sender is proven by the
+ * room's sender key; the server only relays it. A late joiner sends `{v: 1, k: "watch", mid, room,
+ * hello: true}` and whoever may control answers with the current state.
+ *
+ * `WatchSession.receive` decides: a state from someone without the right (`mayControl`, by default
+ * the room's admins as the signed room log says), one for another room, one re-sent under another
+ * message id, or one not newer than the current state (order: n, then at, then sender) is refused
+ * and changes nothing. `positionAt(serverMs)` is where the video is at a server time.
+ *
+ * `WatchFollower` drives one viewer's own player (its renderer and size are its own) toward the
+ * shared state: pause/resume as the state says and a seek whenever the player is further than
+ * `DRIFT_MS` from where it should be. `ClockOffset` estimates the server's clock from replies.
+ */
+import { utf8, utf8Strict } from "../../common/bytes.ts";
+
+/** A player further than this from the shared position is sought back into step, ms. */
+export const DRIFT_MS = 120;
+const MAX_VIDEO = 200;
+const MAX_RATE = 4;
+
+/** The shared state of a room's viewing session. */
+export interface WatchState {
+  /** Change counter: each change is the previous one's n + 1. */
+  n: number;
+  /** The server video's name (the server's video library). */
+  video: string;
+  /** Position in the video at `at`, ms. */
+  pos: number;
+  /** The reference time, ms on the server's clock. */
+  at: number;
+  paused: boolean;
+  rate: number;
+}
+
+export type WatchControl =
+  | { kind: "state"; state: WatchState }
+  | { kind: "hello" };
+
+export interface WatchPayload {
+  v: 1;
+  k: "watch";
+  mid: string;
+  room: string;
+  hello?: true;
+  n?: number;
+  video?: string;
+  pos?: number;
+  at?: number;
+  paused?: boolean;
+  rate?: number;
+}
+
+/** The plaintext of a watch control for `room`, bound to message id `mid`. */
+export function encodeWatch(mid: string, room: string, c: WatchControl): Uint8Array {
+  const p: WatchPayload = c.kind === "hello"
+    ? { v: 1, k: "watch", mid, room, hello: true }
+    : { v: 1, k: "watch", mid, room, ...c.state };
+  return utf8.encode(JSON.stringify(p));
+}
+
+const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+
+/**
+ * The watch control in an opened room body, or null when the body is another kind of payload.
+ * Throws SyntaxError for a watch payload that is malformed, re-sent under another message id
+ * (replay) or sealed for another room.
+ */
+export function decodeWatch(b: Uint8Array, mid: string, room: string): WatchControl | null {
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(utf8Strict.decode(b));
+  } catch {
+    return null;
+  }
+  if (typeof p !== "object" || p === null || p.k !== "watch") return null;
+  if (p.v !== 1) throw new SyntaxError("Malformed watch control");
+  if (p.mid !== mid) throw new SyntaxError("The watch control was re-sent under another id (replay)");
+  if (p.room !== room) throw new SyntaxError("The watch control belongs to another room");
+  if (p.hello === true) return { kind: "hello" };
+  const { n, video, pos, at, paused, rate } = p;
+  if (
+    !finite(n) || !Number.isInteger(n) || n < 1 || typeof video !== "string" || !video ||
+    video.length > MAX_VIDEO || !finite(pos) || pos < 0 || !finite(at) || at < 0 ||
+    typeof paused !== "boolean" || !finite(rate) || rate <= 0 || rate > MAX_RATE
+  ) throw new SyntaxError("Malformed watch control");
+  return { kind: "state", state: { n, video, pos, at, paused, rate } };
+}
+
+/** Where the video of `s` is at server time `serverMs`, ms. */
+export function positionAt(s: WatchState, serverMs: number): number {
+  if (s.paused) return s.pos;
+  return Math.max(0, s.pos + (serverMs - s.at) * s.rate);
+}
+
+export type Verdict = { ok: true } | { ok: false; why: string };
+
+/** One room's session as this client sees it. */
+export class WatchSession {
+  #state: WatchState | null = null;
+  #by = "";
+
+  constructor(
+    readonly room: string,
+    /** Whether `user` may play, pause and seek (by default: an admin of the room's signed log). */
+    readonly mayControl: (user: string) => boolean,
+  ) {}
+
+  get state(): WatchState | null {
+    return this.#state;
+  }
+
+  /** Who set the current state. */
+  get by(): string {
+    return this.#by;
+  }
+
+  /** Applies a state change from `from` when it is allowed and newer; otherwise changes nothing. */
+  receive(from: string, s: WatchState): Verdict {
+    if (!this.mayControl(from)) return { ok: false, why: `${from} may not control #${this.room}'s video` };
+    const cur = this.#state;
+    if (cur && !newer(s, from, cur, this.#by)) {
+      return { ok: false, why: `an old or replayed state (n ${s.n}, current ${cur.n})` };
+    }
+    this.#state = { ...s };
+    this.#by = from;
+    return { ok: true };
+  }
+
+  /** The next state after a change made now (`serverMs`) by this client; apply it with `receive`. */
+  change(
+    serverMs: number,
+    c: { play?: true; pause?: true; seek?: number; video?: string; rate?: number },
+  ): WatchState {
+    const cur = this.#state;
+    if (!cur && !c.video) throw new Error("no video is playing: start one first");
+    const base = cur ?? { n: 0, video: c.video!, pos: 0, at: serverMs, paused: false, rate: 1 };
+    const next: WatchState = {
+      n: base.n + 1,
+      video: c.video ?? base.video,
+      pos: c.video ? 0 : positionAt(base, serverMs),
+      at: Math.max(serverMs, base.at),
+      paused: c.pause ? true : c.play || c.video ? false : base.paused,
+      rate: c.rate ?? base.rate,
+    };
+    if (c.seek !== undefined) next.pos = Math.max(0, c.seek);
+    return next;
+  }
+}
+
+/** True when (a, byA) orders after (b, byB): by n, then reference time, then sender name. */
+function newer(a: WatchState, byA: string, b: WatchState, byB: string): boolean {
+  if (a.n !== b.n) return a.n > b.n;
+  if (a.at !== b.at) return a.at > b.at;
+  return byA > byB;
+}
+
+/** What a follower needs of a player (VideoPlayer has it all). */
+export interface Followed {
+  readonly position: number;
+  readonly paused: boolean;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  seekTo(ms: number): Promise<void>;
+}
+
+/** Keeps one viewer's player in step with the session: call `sync` on each change and every tick. */
+export class WatchFollower {
+  #busy: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly session: WatchSession,
+    readonly player: Followed,
+    /** Now on the server's clock (the local clock plus a `ClockOffset`). */
+    readonly serverNow: () => number,
+    readonly driftMs = DRIFT_MS,
+  ) {}
+
+  /** Brings the player to the shared state; calls never overlap (a call waits for the one before). */
+  sync(): Promise<void> {
+    this.#busy = this.#busy.then(() => this.#sync()).catch(() => {});
+    return this.#busy;
+  }
+
+  async #sync(): Promise<void> {
+    const s = this.session.state;
+    if (!s) return;
+    const want = positionAt(s, this.serverNow());
+    if (Math.abs(this.player.position - want) > this.driftMs) await this.player.seekTo(want);
+    if (s.paused && !this.player.paused) await this.player.pause();
+    if (!s.paused && this.player.paused) await this.player.resume();
+  }
+}
+
+/**
+ * The server's clock as seen from here: each reply carrying the server's time gives a sample
+ * (sent, server time, received on the local clock); the sample with the shortest round trip wins,
+ * the server's time taken as the middle of it.
+ */
+export class ClockOffset {
+  #offset = 0;
+  #rtt = Infinity;
+
+  sample(sentMs: number, serverMs: number, receivedMs: number): void {
+    const rtt = receivedMs - sentMs;
+    if (rtt < 0 || rtt >= this.#rtt) return;
+    this.#rtt = rtt;
+    this.#offset = serverMs - (sentMs + rtt / 2);
+  }
+
+  /** Server time minus local time, ms. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Server time at local time `localMs`. */
+  server(localMs: number): number {
+    return localMs + this.#offset;
+  }
+}
+
+/** A playhead without pictures (the scripted `watch-together`): position on an injected clock. */
+export class Playhead implements Followed {
+  #pos = 0;
+  #paused = true;
+  #since: number;
+
+  constructor(readonly now: () => number) {
+    this.#since = now();
+  }
+
+  get position(): number {
+    return this.#paused ? this.#pos : this.#pos + (this.now() - this.#since);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): Promise<void> {
+    this.#pos = this.position;
+    this.#paused = true;
+    return Promise.resolve();
+  }
+
+  resume(): Promise<void> {
+    this.#since = this.now();
+    this.#paused = false;
+    return Promise.resolve();
+  }
+
+  seekTo(ms: number): Promise<void> {
+    this.#pos = ms;
+    this.#since = this.now();
+    return Promise.resolve();
+  }
+}

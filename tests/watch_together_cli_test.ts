@@ -1,0 +1,159 @@
+/**
+ * Watch together, scripted and measured (issue 39.7): three real `client.ts watch-together '#movie'
+ * sample` processes (alice, the room's admin; bob and carol) against an in-process server. alice's
+ * `pause`, `seek` and `play` reach every viewer (the time from alice's line to each viewer's printed
+ * state is the step, printed and held under 250 ms); `where` then gives positions that agree within
+ * 250 ms. bob, not an admin, cannot control; a late joiner starts at the current position.
+ */
+import assert from "node:assert/strict";
+import { PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
+
+const STEP_MS = 250;
+
+interface Viewer {
+  lines: string[];
+  times: number[];
+  err: () => string;
+  say: (line: string) => Promise<void>;
+  done: Promise<Deno.CommandStatus>;
+}
+
+function watch(dir: string, port: number, user: string): Viewer {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PROGRAM_PERMS,
+      rootFile("client.ts"),
+      "watch-together",
+      "#movie",
+      "sample",
+      "--server",
+      `127.0.0.1:${port}`,
+      "--user",
+      user,
+      "--home",
+      `${dir}/home-${user}`,
+      "--trust-on-first-use",
+    ],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: `pw-${user}-secret` },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const v: Viewer = { lines: [], times: [], err: () => err, say: async () => {}, done: child.status };
+  let err = "";
+  (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  (async () => {
+    let rest = "";
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const ls = (rest + c).split("\n");
+      rest = ls.pop()!;
+      for (const l of ls) v.lines.push(l), v.times.push(performance.now());
+    }
+  })();
+  const w = child.stdin.getWriter();
+  v.say = (line) => w.write(new TextEncoder().encode(line + "\n"));
+  return v;
+}
+
+/** The first line matching `re` at or after index `from`, waited for; its index and arrival time. */
+async function line(
+  v: Viewer,
+  re: RegExp,
+  from = 0,
+  ms = 15_000,
+): Promise<{ i: number; at: number; text: string }> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const i = v.lines.findIndex((l, k) => k >= from && re.test(l));
+    if (i >= 0) return { i, at: v.times[i]!, text: v.lines[i]! };
+    if (Date.now() > end) throw new Error(`no ${re} in ${JSON.stringify(v.lines)}; stderr: ${v.err()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function positions(vs: Viewer[]): Promise<number[]> {
+  const from = vs.map((v) => v.lines.length);
+  await Promise.all(vs.map((v) => v.say("where")));
+  const ls = await Promise.all(vs.map((v, k) => line(v, /^position /, from[k])));
+  return ls.map((l) => Number(l.text.match(/position ([\d.]+)s/)![1]) * 1000);
+}
+
+test({
+  name: "watch together: three scripted viewers stay within 250 ms through pause, seek and play",
+  deadlineMs: 110_000,
+  fn: async () => {
+    const t = await startTestServer();
+    const cli = (u: string, ...a: string[]) =>
+      runProgram("client.ts", [
+        ...a,
+        "--server",
+        `127.0.0.1:${t.port}`,
+        "--user",
+        u,
+        "--home",
+        `${t.dir}/home-${u}`,
+        "--trust-on-first-use",
+      ], { PARLEY_PASSWORD: `pw-${u}-secret` });
+    const vs: Viewer[] = [];
+    try {
+      for (const u of ["alice", "bob", "carol", "dave"]) assert.equal((await cli(u, "register")).code, 0);
+      const r = await cli("alice", "room", "create", "movie", "bob", "carol", "dave");
+      assert.equal(r.code, 0, r.err);
+      const [bob, carol] = [watch(t.dir, t.port, "bob"), watch(t.dir, t.port, "carol")];
+      vs.push(bob, carol);
+      await new Promise((r) => setTimeout(r, 3000)); // bob and carol live before alice starts
+      const alice = watch(t.dir, t.port, "alice");
+      vs.push(alice);
+      for (const v of vs) await line(v, /^playing sample at 0\.000s by alice \(n 1\)$/);
+      const steps: number[] = [];
+      const change = async (cmd: string, re: RegExp) => {
+        const from = vs.map((v) => v.lines.length);
+        const t0 = performance.now();
+        await alice.say(cmd);
+        for (const [k, v] of vs.entries()) steps.push((await line(v, re, from[k])).at - t0);
+      };
+      await new Promise((r) => setTimeout(r, 1500));
+      await change("pause", /^paused sample at [\d.]+s by alice \(n 2\)$/);
+      let p = await positions(vs);
+      assert.ok(Math.max(...p) - Math.min(...p) <= STEP_MS, `paused at ${p}`);
+      assert.ok(p[0]! > 1000, `played a while before the pause: ${p}`);
+      await change("seek 60", /^paused sample at 60\.000s by alice \(n 3\)$/);
+      p = await positions(vs);
+      assert.deepEqual(p, [60_000, 60_000, 60_000]);
+      await change("play", /^playing sample at 60\.000s by alice \(n 4\)$/);
+      await new Promise((r) => setTimeout(r, 1000));
+      p = await positions(vs);
+      const spread = Math.max(...p) - Math.min(...p);
+      assert.ok(spread <= STEP_MS && p[0]! > 60_500, `playing at ${p}`);
+      // bob has no right: refused at his own client, nothing reaches the others.
+      const before = alice.lines.length;
+      await bob.say("pause");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(bob.err(), /only an admin of #movie controls its video/);
+      assert.equal(alice.lines.length, before);
+      // dave joins late: he starts at the current position.
+      const dave = watch(t.dir, t.port, "dave");
+      vs.push(dave);
+      await line(dave, /^playing sample at 60\.000s by alice \(n 4\)$/);
+      p = await positions([alice, dave]);
+      assert.ok(Math.abs(p[0]! - p[1]!) <= STEP_MS, `late joiner at ${p}`);
+      console.log(
+        `watch-together step (alice's line → each viewer's state line): max ${
+          Math.max(...steps).toFixed(0)
+        } ms, ` +
+          `mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(0)} ms; playing spread ${
+            spread.toFixed(0)
+          } ms`,
+      );
+      assert.ok(Math.max(...steps) <= STEP_MS, `steps ${steps}`);
+    } finally {
+      for (const v of vs) await v.say("quit").catch(() => {});
+      await Promise.all(vs.map((v) => v.done));
+      await t.stop();
+    }
+  },
+});
