@@ -27,6 +27,7 @@ const COMMANDS = [
   ["react"],
   ["edits"],
   ["expire"],
+  ["watch-together"],
   ["room"],
   ["room", "create"],
   ["room", "invite"],

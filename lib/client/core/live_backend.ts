@@ -121,7 +121,11 @@ export class LiveBackend implements ChatBackend {
     // The same tick deletes disappearing messages whose time is up (issue 39.5).
     this.#ackTimer ??= setInterval(() => {
       this.#flushAcks();
-      this.#client.purgeExpired(this.now());
+      try {
+        this.#client.purgeExpired(this.now());
+      } catch (e) {
+        this.#emit({ type: "notice", level: "warn", text: `Disappearing messages: ${(e as Error).message}` });
+      }
     }, ACK_EVERY_MS);
     this.#client.purgeExpired(this.now());
     const queued = await this.#client.sync();

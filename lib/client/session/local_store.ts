@@ -321,6 +321,7 @@ export class LocalStore {
    * overwrites them); answers their ids.
    */
   purgeExpired(now: number): string[] {
+    if (!this.db.isOpen) return []; // closed (the client is gone): nothing to purge here
     return LocalStore.tx(this.db, () => {
       const rows = this.db.prepare(
         "SELECT seq, mid FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?",
