@@ -4,9 +4,10 @@
  *
  * Send: the file is hashed (SHA-256, streamed) and offered (`foffer`: id, safe name, size,
  * SHA-256, a fresh one-time X25519 identity and the age header); the peer must be online. When the
- * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from chunk FROM in records of at most BATCH chunks (≈256 KiB, under
- * the 1 MiB frame cap); each record waits until the channel took it, so memory stays bounded
- * whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
+ * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from
+ * chunk FROM, at most PEER_BATCH chunks (≈513 KiB, under the 1 MiB frame cap) per `fdata` record
+ * and the bulk frame after it, as on the direct path (AHEAD batches encrypted ahead); each waits
+ * until the channel took it, so memory stays bounded whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
  *
  * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
  * `reject(N)`, or is taken at once with `autoAccept`. A name that is a path or holds control
@@ -34,11 +35,14 @@ import {
   openFileHeader,
 } from "../../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { cipherBatches, hashFile, sendable } from "../files/disk.ts";
-import { BATCH, safeFileName } from "../files/offer.ts";
+import { cipherChunks, hashFile, sendable } from "../files/disk.ts";
+import { safeFileName } from "../files/offer.ts";
 import { FileInbox } from "./files_in.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
-import type { FileRecord } from "./wire.ts";
+import { type FileRecord, PEER_BATCH } from "./wire.ts";
+
+/** Batches encrypted ahead of the channel (bounded memory: ≈ 2 MiB), as on the direct path. */
+const AHEAD = 4;
 
 export type { PeerFileEvent, Via } from "./files_common.ts";
 
@@ -182,10 +186,10 @@ export class PeerFiles {
     o.state = "sending";
     o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
     if (o.gen !== gen) return;
-    const it = cipherBatches(o.path, o.cipher, o, from);
+    const it = cipherChunks(o.path, o.cipher, o, from, PEER_BATCH, AHEAD);
     try {
       for (;;) {
-        let b: IteratorResult<{ i: number; data: Uint8Array }>;
+        let b: IteratorResult<{ i: number; parts: Uint8Array[] }>;
         try {
           b = await it.next();
         } catch (e) {
@@ -196,7 +200,7 @@ export class PeerFiles {
         if (o.gen !== gen) return;
         if (b.done) break;
         try {
-          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: toBase64(b.value.data) });
+          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: b.value.parts });
         } catch {
           if (o.gen !== gen) return;
           o.state = "paused";
@@ -205,7 +209,7 @@ export class PeerFiles {
             `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
           return this.host.emit({ type: "notice", text, level: "warn" });
         }
-        progress(this.host, o, Math.min(o.size, (b.value.i + BATCH) * CHUNK_SIZE), "active");
+        progress(this.host, o, Math.min(o.size, (b.value.i + PEER_BATCH) * CHUNK_SIZE), "active");
       }
       o.state = "sent-all"; // the peer's fend says whether it was saved
     } finally {

@@ -13,7 +13,7 @@
  * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
  * still in flight for an older run stops instead of touching the new one.
  */
-import { fromBase64 } from "../../common/bytes.ts";
+import { concatBytes, fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
@@ -264,7 +264,7 @@ export class FileInbox {
     }
   }
 
-  async #data(i: In, via: Via, at: number, data: string): Promise<void> {
+  async #data(i: In, via: Via, at: number, data: readonly Uint8Array[]): Promise<void> {
     const gen = i.gen;
     try {
       const w = i.w;
@@ -272,7 +272,7 @@ export class FileInbox {
       if (at !== w.next) {
         throw new BackendError("file_order", `chunk ${at} came where chunk ${w.next} was due`);
       }
-      const bytes = fromBase64(data);
+      const bytes = data.length === 1 ? data[0]! : concatBytes(data);
       // A record holds whole chunks only: a size that does not fit the data shows here.
       const fit = wholeChunks(i.size, at, bytes.length);
       if (fit.rest) {
