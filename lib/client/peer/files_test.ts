@@ -134,7 +134,10 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
     const gone = waitFor(a, (e) => e.type === "disconnected");
     await b.close();
     await gone;
-    await assert.rejects(a.sendFile("bob", `${dir}/x`), /bob is not connected/);
+    // bob is away: the offer waits for him, like a message.
+    const q = await a.sendFile("bob", `${dir}/x`);
+    assert.equal(q.queued, true);
+    assert.deepEqual(a.files.list().filter((e) => e.fid === q.fid).map((e) => e.state), ["paused"]);
   } finally {
     await Promise.all([a.close(), b.close()]);
     await Deno.remove(dir, { recursive: true });
@@ -466,6 +469,30 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
     assert.deepEqual(await ls(`${dir}/down`), ["receiver.bin", "sender.bin"]);
   } finally {
     await Promise.all([a.close(), b.close()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: an offer to a peer that is away waits in the outbox and goes when it is back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = bytes(3 * CHUNK_SIZE + 5);
+    await Deno.writeFile(`${dir}/f.bin`, data);
+    const p = pair(dir);
+    p.cut(); // bob is away
+    const s = await p.alice.send("bob", `${dir}/f.bin`);
+    assert.equal(s.queued, true);
+    assert.ok(
+      ofType(p.events.alice, "notice").some((n) => /f\.bin waits for bob to come online/.test(n.text)),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ofType(p.events.bob, "file.offer").length, 0, "nothing reached bob yet");
+    p.join();
+    p.alice.connected("bob");
+    await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved once bob is back");
+    await settle(() => ofType(p.events.alice, "file.sent").length === 1, "sent");
+    assert.deepEqual(await Deno.readFile(`${dir}/bob/f.bin`), data);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
