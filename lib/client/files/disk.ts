@@ -100,6 +100,10 @@ export class PartWriter {
   get done(): boolean {
     return this.next >= chunkCount(this.size);
   }
+  /** The chunk the next push starts with (pushes still under way included). */
+  get issued(): number {
+    return this.#issued;
+  }
   /** Every chunk has been pushed (some may still be under way: await their pushes). */
   get complete(): boolean {
     return this.#issued >= chunkCount(this.size);
