@@ -58,7 +58,11 @@ const groups: Record<string, Group> = {
     }),
   crypto: () => benchCrypto(),
   // PARLEY_BENCH_FILE_MIB (default 1024): the size copied by scp, raw TCP and Parley.
-  files: () => benchFiles(Number(Deno.env.get("PARLEY_BENCH_FILE_MIB") ?? 1024)),
+  files: () =>
+    benchFiles(
+      Number(Deno.env.get("PARLEY_BENCH_FILE_MIB") ?? 1024),
+      Number(Deno.env.get("PARLEY_BENCH_FILE_REPEAT") ?? 3),
+    ),
   tui: () => benchTui(),
   media,
   video: () => benchVideoServer(),

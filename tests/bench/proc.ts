@@ -79,6 +79,11 @@ export function median(xs: readonly number[]): number {
 export async function repeated(times: number, fn: () => Promise<Row[]>): Promise<Row[]> {
   const runs: Row[][] = [];
   for (let i = 0; i < times; i++) runs.push(await fn());
+  return mergeRuns(runs);
+}
+
+/** Rows of several runs merged by name (the first run's order): each value the median, samples kept. */
+export function mergeRuns(runs: Row[][]): Row[] {
   return runs[0]!.map((r) => {
     const samples = runs.map((rows) => rows.find((x) => x.name === r.name)?.value ?? NaN);
     return { ...r, value: median(samples), samples };

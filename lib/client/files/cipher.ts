@@ -1,16 +1,15 @@
 /**
  * The ciphertext of a file being sent (issue 12), read from a handle its caller opened (files.ts,
- * file_disk.ts) — this module opens nothing: `cipherFrom` (one batch of chunks from a byte
- * offset, for peer mode's records) and `cipherPieces` (the rest of the file from an offset, with
- * several batches read and encrypted ahead and all their chunks in flight at once, for the relay and
- * the direct path), each piece as its parts, copied once into the frame that carries them.
+ * file_disk.ts) — this module opens nothing: `cipherPieces` (the rest of the file from an offset,
+ * with several batches read and encrypted ahead and all their chunks in flight at once, for the
+ * relay, the direct path and peer mode), each piece as its parts, copied once into the frame that
+ * carries them.
  * `cipherPieces` reads into one buffer, reused once a batch's chunks are handed to encryption, and
  * shows each batch's plaintext to the source's `seen` (the sender's SHA-256, taken in the same pass).
  */
-import { concatBytes } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
-import { BATCH, chunkCount, chunkOffset, cipherSize } from "./offer.ts";
+import { chunkCount, chunkOffset, cipherSize } from "./offer.ts";
 
 /** What a sender reads the ciphertext from. */
 export interface Source {
@@ -78,29 +77,6 @@ function piece(header: Uint8Array, size: number, pos: number, batch: number) {
     last: Math.min(chunkCount(size), first + batch),
     skip: start - (chunkOffset(first) - FILE_HEADER_LEN),
   };
-}
-
-/** Ciphertext from byte `pos` to the end of a batch of chunks (header first when `pos` is in it). */
-export async function cipherFrom(
-  file: Deno.FsFile,
-  cipher: ChunkCipher,
-  header: Uint8Array,
-  size: number,
-  pos: number,
-  batch = BATCH,
-): Promise<Uint8Array> {
-  const p = piece(header, size, pos, batch);
-  return concatBytes(
-    await sealChunks(
-      cipher,
-      p.first,
-      p.last - p.first,
-      chunkCount(size),
-      await readChunks(file, size, p.first, p.last),
-      p.lead,
-      p.skip,
-    ),
-  );
 }
 
 /**

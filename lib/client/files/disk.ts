@@ -1,7 +1,7 @@
 /**
  * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
  * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
- * (`sendable`, `checkUnchanged`, `cipherBatches`; its ciphertext in file_cipher.ts), the
+ * (`sendable`, `checkUnchanged`, `cipherChunks`; its ciphertext in file_cipher.ts), the
  * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
  * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
  * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
@@ -14,16 +14,8 @@ import { concatBytes, sha256Stream } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError } from "../backend.ts";
-import { cipherFrom } from "./cipher.ts";
-import {
-  BATCH,
-  chunkCount,
-  chunkLength,
-  chunkOffset,
-  MAX_FILE_SIZE,
-  safeFileName,
-  withNumber,
-} from "./offer.ts";
+import { cipherPieces } from "./cipher.ts";
+import { chunkCount, chunkLength, chunkOffset, MAX_FILE_SIZE, safeFileName, withNumber } from "./offer.ts";
 
 /** A file to send: its real path, size, modification time and the name it is offered under. */
 export async function sendable(
@@ -107,6 +99,10 @@ export class PartWriter {
   }
   get done(): boolean {
     return this.next >= chunkCount(this.size);
+  }
+  /** The chunk the next push starts with (pushes still under way included). */
+  get issued(): number {
+    return this.#issued;
   }
   /** Every chunk has been pushed (some may still be under way: await their pushes). */
   get complete(): boolean {
@@ -300,19 +296,26 @@ export async function removePart(part: string): Promise<void> {
 }
 
 /**
- * The ciphertext of a file to send, BATCH whole chunks at a time from chunk `from` (the header not
- * included): bounded memory whatever the size. At the end the file must not have changed.
+ * The ciphertext of a file to send from chunk `from` to the end (the header not included), `batch`
+ * whole chunks per piece as its parts, `depth` pieces encrypted ahead (cipher.ts `cipherPieces`, as
+ * the relay and the direct path send): bounded memory whatever the size. At the end the file must
+ * not have changed.
  */
-export async function* cipherBatches(
+export async function* cipherChunks(
   path: string,
   cipher: ChunkCipher,
   f: { size: number; mtime: number },
   from: number,
-): AsyncGenerator<{ i: number; data: Uint8Array }> {
+  batch: number,
+  depth: number,
+): AsyncGenerator<{ i: number; parts: Uint8Array[] }> {
   const file = await Deno.open(path, { read: true });
   try {
-    for (let i = from; i < chunkCount(f.size); i += BATCH) {
-      yield { i, data: await cipherFrom(file, cipher, new Uint8Array(0), f.size, chunkOffset(i)) };
+    const src = { file, cipher, header: new Uint8Array(0), size: f.size };
+    let i = from;
+    for await (const parts of cipherPieces(src, chunkOffset(from), batch, depth)) {
+      yield { i, parts };
+      i += batch;
     }
   } finally {
     file.close();

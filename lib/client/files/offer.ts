@@ -75,8 +75,6 @@ export interface OutRecord {
   offered?: boolean;
 }
 
-/** Chunks per peer record (4 × 64 KiB = 256 KiB, under the 1 MiB frame cap once in base64). */
-export const BATCH = 4;
 /** Chunks per relay request body (7 × (64 KiB + tag) ≈ 448 KiB, header included under FILE_BODY_MAX). */
 export const RELAY_BATCH = 7;
 export const IN_KEY = "files:in";

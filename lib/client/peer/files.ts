@@ -3,10 +3,12 @@
  * connected peer inside its authenticated channel (peer_node.ts), as the records of peer_wire.ts.
  *
  * Send: the file is hashed (SHA-256, streamed) and offered (`foffer`: id, safe name, size,
- * SHA-256, a fresh one-time X25519 identity and the age header); the peer must be online. When the
- * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from chunk FROM in records of at most BATCH chunks (≈256 KiB, under
- * the 1 MiB frame cap); each record waits until the channel took it, so memory stays bounded
- * whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
+ * SHA-256, a fresh one-time X25519 identity and the age header); to a peer that is away the offer
+ * waits (kept in the book) and goes when it says hello. When the
+ * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from
+ * chunk FROM, at most PEER_BATCH chunks (≈513 KiB, under the 1 MiB frame cap) per `fdata` record
+ * and the bulk frame after it, as on the direct path (AHEAD batches encrypted ahead); each waits
+ * until the channel took it, so memory stays bounded whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
  *
  * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
  * `reject(N)`, or is taken at once with `autoAccept`. A name that is a path or holds control
@@ -33,12 +35,15 @@ import {
   FILE_FORMAT,
   openFileHeader,
 } from "../../crypto/age_stream.ts";
-import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { cipherBatches, hashFile, sendable } from "../files/disk.ts";
-import { BATCH, safeFileName } from "../files/offer.ts";
+import type { FileEntryInfo } from "../backend.ts";
+import { cipherChunks, hashFile, sendable } from "../files/disk.ts";
+import { safeFileName } from "../files/offer.ts";
 import { FileInbox } from "./files_in.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
-import type { FileRecord } from "./wire.ts";
+import { type FileRecord, PEER_BATCH } from "./wire.ts";
+
+/** Batches encrypted ahead of the channel (bounded memory: ≈ 2 MiB), as on the direct path. */
+const AHEAD = 4;
 
 export type { PeerFileEvent, Via } from "./files_common.ts";
 
@@ -82,14 +87,14 @@ export class PeerFiles {
     this.host.book.commit({ put: { [OUT_KEY]: list }, del: [] });
   }
 
-  /** Offers `path` to the connected `peer`; the data goes once the peer accepts. */
+  /**
+   * Offers `path` to `peer`; the data goes once the peer accepts. A peer that is away gets the
+   * offer when it is back (`queued`), like a message in the outbox.
+   */
   async send(
     peer: string,
     path: string,
-  ): Promise<{ fid: string; name: string; size: number; sha256: string }> {
-    const offline = () =>
-      new BackendError("offline", `${peer} is not connected: a file goes only to a peer online now`);
-    if (!this.host.via(peer)) throw offline();
+  ): Promise<{ fid: string; name: string; size: number; sha256: string; queued: boolean }> {
     const f = await sendable(path);
     const sha256 = await hashFile(f.real);
     const fid = randomId(undefined, 16), key = cryptoRandom(32);
@@ -106,19 +111,19 @@ export class PeerFiles {
       cipher: await openFileHeader(key, hdr),
       key: toBase64(key),
       hdr: toBase64(hdr),
-      state: "offered",
+      state: "paused",
       gen: 0,
     };
-    const via = this.host.via(peer);
-    if (!via) throw offline();
     keep(this.#outs, fid, out, OUT_OPEN);
     this.#save();
-    await this.#offer(out, via).catch(() => {
-      out.state = "failed";
-      this.#save();
-      throw offline();
-    });
-    return { fid, name: out.name, size: out.size, sha256 };
+    const via = this.host.via(peer);
+    const sent = via && await this.#offer(out, via).then(() => true, () => false);
+    if (sent) out.state = "offered";
+    else {
+      const text = `${out.name} waits for ${peer} to come online: it is offered when ${peer} is back`;
+      this.host.emit({ type: "notice", text, level: "info" });
+    }
+    return { fid, name: out.name, size: out.size, sha256, queued: !sent };
   }
 
   #offer(o: Out, via: Via): Promise<void> {
@@ -126,11 +131,15 @@ export class PeerFiles {
     return via.say({ t: "foffer", fid, name, size, sha256, key, fmt: FILE_FORMAT, hdr });
   }
 
-  /** The peer said hello: files to it not yet saved are offered again (it asks for what it lacks). */
+  /**
+   * The peer said hello: files to it not yet saved are offered (again: it asks for what it lacks),
+   * those that waited for it too.
+   */
   connected(peer: string): void {
     const via = this.host.via(peer);
     for (const o of this.#outs.values()) {
-      if (via && o.peer === peer && OUT_OPEN.includes(o.state)) void this.#offer(o, via).catch(() => {});
+      if (!via || o.peer !== peer || !OUT_OPEN.includes(o.state)) continue;
+      void this.#offer(o, via).then(() => o.state === "paused" && (o.state = "offered"), () => {});
     }
   }
 
@@ -182,10 +191,10 @@ export class PeerFiles {
     o.state = "sending";
     o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
     if (o.gen !== gen) return;
-    const it = cipherBatches(o.path, o.cipher, o, from);
+    const it = cipherChunks(o.path, o.cipher, o, from, PEER_BATCH, AHEAD);
     try {
       for (;;) {
-        let b: IteratorResult<{ i: number; data: Uint8Array }>;
+        let b: IteratorResult<{ i: number; parts: Uint8Array[] }>;
         try {
           b = await it.next();
         } catch (e) {
@@ -196,7 +205,7 @@ export class PeerFiles {
         if (o.gen !== gen) return;
         if (b.done) break;
         try {
-          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: toBase64(b.value.data) });
+          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: b.value.parts });
         } catch {
           if (o.gen !== gen) return;
           o.state = "paused";
@@ -205,7 +214,7 @@ export class PeerFiles {
             `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
           return this.host.emit({ type: "notice", text, level: "warn" });
         }
-        progress(this.host, o, Math.min(o.size, (b.value.i + BATCH) * CHUNK_SIZE), "active");
+        progress(this.host, o, Math.min(o.size, (b.value.i + PEER_BATCH) * CHUNK_SIZE), "active");
       }
       o.state = "sent-all"; // the peer's fend says whether it was saved
     } finally {

@@ -13,7 +13,7 @@
  * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
  * still in flight for an older run stops instead of touching the new one.
  */
-import { fromBase64 } from "../../common/bytes.ts";
+import { concatBytes, fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
@@ -37,6 +37,8 @@ interface In extends Transfer {
   target?: string;
   /** the open `.part` while receiving */
   w?: PartWriter;
+  /** pushes to `w` under way (at most IN_FLIGHT): a record is decrypted while the ones before it are written */
+  flying?: Promise<void>[];
   next: number;
   saved?: PromiseWithResolvers<string>;
   /** the stall bound's timer while receiving (file_stall.ts) */
@@ -46,6 +48,8 @@ interface In extends Transfer {
 const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
 /** Offers waiting for an answer, from every peer together. */
 const MAX_WAITING = 32;
+/** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
+const IN_FLIGHT = 3;
 
 const IN_KEY = "pfiles:in";
 
@@ -70,7 +74,18 @@ export class FileInbox {
   #save(): void {
     if (this.#closed || !this.host.book) return;
     const list = [...this.#ins.values()].map((i) => {
-      const { dir: _d, via: _v, gen: _g, cipher: _c, w: _w, next: _n, saved: _s, stall: _t, ...keep } = i;
+      const {
+        dir: _d,
+        via: _v,
+        gen: _g,
+        cipher: _c,
+        w: _w,
+        next: _n,
+        saved: _s,
+        stall: _t,
+        flying: _f,
+        ...keep
+      } = i;
       return keep;
     });
     this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
@@ -236,6 +251,7 @@ export class FileInbox {
     const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);
+    i.flying = undefined;
     i.next = next;
     this.#watch(i);
     progress(this.host, i, next * CHUNK_SIZE, "active");
@@ -264,15 +280,15 @@ export class FileInbox {
     }
   }
 
-  async #data(i: In, via: Via, at: number, data: string): Promise<void> {
+  async #data(i: In, via: Via, at: number, data: readonly Uint8Array[]): Promise<void> {
     const gen = i.gen;
     try {
       const w = i.w;
       if (!w) return;
-      if (at !== w.next) {
-        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.next} was due`);
+      if (at !== w.issued) {
+        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.issued} was due`);
       }
-      const bytes = fromBase64(data);
+      const bytes = data.length === 1 ? data[0]! : concatBytes(data);
       // A record holds whole chunks only: a size that does not fit the data shows here.
       const fit = wholeChunks(i.size, at, bytes.length);
       if (fit.rest) {
@@ -282,10 +298,16 @@ export class FileInbox {
           past ? "more data than the size offered" : "a record ended inside a chunk",
         );
       }
-      await w.push(bytes);
+      const flying = i.flying ??= [];
+      const pushed = w.push(bytes);
+      pushed.catch(() => {}); // awaited below, in order
+      flying.push(pushed);
+      if (flying.length > IN_FLIGHT || w.complete) await flying.shift();
+      while (w.complete && flying.length) await flying.shift();
       if (i.gen !== gen) return;
       i.next = w.next;
       if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
+      i.flying = undefined;
       w.out.close(); // every chunk is in: the rest is checking the whole
       clearTimeout(i.stall);
       i.w = undefined;
@@ -347,6 +369,7 @@ export class FileInbox {
     i.gen++;
     i.w?.out.close();
     i.w = undefined;
+    i.flying = undefined; // what was under way fails on the closed file, unheard
     i.state = state;
   }
 

@@ -1,11 +1,27 @@
 import assert from "node:assert/strict";
-import { fromBase64, sha256Hex, toBase64 } from "../../common/bytes.ts";
+import { concatBytes, sha256Hex, toBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
-import { BATCH } from "../files/offer.ts";
+
 import { type PeerFileEvent, PeerFiles, type Via } from "./files.ts";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
-import { decodePeerRecord, encodePeerRecord, type FileRecord } from "./wire.ts";
+import {
+  decodePeerRecord,
+  encodeFileData,
+  encodePeerRecord,
+  type FileRecord,
+  joinFileData,
+  PEER_BATCH,
+} from "./wire.ts";
+
+/** `r` through the wire codec as a channel carries it (`fdata`: its record, then its bulk frame). */
+function wireTrip(r: FileRecord): FileRecord {
+  if (r.t !== "fdata") return decodePeerRecord(encodePeerRecord(r)) as FileRecord;
+  const { head, body } = encodeFileData(r);
+  const h = decodePeerRecord(head);
+  assert.ok(h.t === "fdata");
+  return joinFileData(h, concatBytes(body));
+}
 
 function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 30_000): Promise<PeerEvent> {
   return new Promise((resolve, reject) => {
@@ -118,7 +134,10 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
     const gone = waitFor(a, (e) => e.type === "disconnected");
     await b.close();
     await gone;
-    await assert.rejects(a.sendFile("bob", `${dir}/x`), /bob is not connected/);
+    // bob is away: the offer waits for him, like a message.
+    const q = await a.sendFile("bob", `${dir}/x`);
+    assert.equal(q.queued, true);
+    assert.deepEqual(a.files.list().filter((e) => e.fid === q.fid).map((e) => e.state), ["paused"]);
   } finally {
     await Promise.all([a.close(), b.close()]);
     await Deno.remove(dir, { recursive: true });
@@ -144,9 +163,9 @@ function pair(
         ended: false,
         say: async (r: FileRecord) => {
           if (v.ended) throw new Error("closed");
-          const t = tamper(decodePeerRecord(encodePeerRecord(r)) as FileRecord, from);
+          const t = tamper(wireTrip(r), from);
           if (t) {
-            await sides[to]!.handle(from, vias[to]!, decodePeerRecord(encodePeerRecord(t)) as FileRecord);
+            await sides[to]!.handle(from, vias[to]!, wireTrip(t));
           }
         },
       };
@@ -183,13 +202,13 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
   const dir = await Deno.makeTempDir();
   const data = bytes(3 * CHUNK_SIZE + 5);
   await Deno.writeFile(`${dir}/f.bin`, data);
-  const flip = (d: string, at: number) => {
-    const b = fromBase64(d);
+  const flip = (d: readonly Uint8Array[], at: number) => {
+    const b = concatBytes(d);
     b[at]! ^= 1;
-    return toBase64(b);
+    return [b];
   };
   // Data of another transfer of the same file (another key): whole chunks that verify there only.
-  let foreign = "";
+  let foreign: readonly Uint8Array[] = [];
   {
     const p = pair(`${dir}/x`, (r) => (r.t === "fdata" && (foreign = r.data), r));
     await p.alice.send("bob", `${dir}/f.bin`);
@@ -210,10 +229,10 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
       "two chunks swapped",
       (r) => {
         if (r.t !== "fdata") return r;
-        const b = fromBase64(r.data), c0 = b.slice(0, ENC_CHUNK_SIZE);
+        const b = concatBytes(r.data), c0 = b.slice(0, ENC_CHUNK_SIZE);
         b.copyWithin(0, ENC_CHUNK_SIZE, 2 * ENC_CHUNK_SIZE);
         b.set(c0, ENC_CHUNK_SIZE);
-        return { ...r, data: toBase64(b) };
+        return { ...r, data: [b] };
       },
       /authenticate/,
     ],
@@ -225,7 +244,7 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
     ],
     [
       "surplus data",
-      (r) => r.t === "fdata" ? { ...r, data: toBase64(new Uint8Array([...fromBase64(r.data), 1])) } : r,
+      (r) => r.t === "fdata" ? { ...r, data: [...r.data, new Uint8Array([1])] } : r,
       /more data than the size/,
     ],
     [
@@ -332,14 +351,14 @@ Deno.test("peer files: a transfer cut mid-way resumes from the verified chunks o
     assert.equal(p.bob.list()[0]!.state, "paused");
     assert.equal(
       (await Deno.stat(`${dir}/bob/big.bin.part`)).size,
-      BATCH * CHUNK_SIZE,
+      PEER_BATCH * CHUNK_SIZE,
       "one batch verified and kept",
     );
     assert.ok(p.events.bob.some((e) => e.type === "notice" && /goes on when alice is back/.test(e.text)));
     p.join();
     p.alice.connected("bob");
     await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved after the resume");
-    assert.deepEqual(asked, [0, BATCH], "the receiver asked only for what its .part lacked");
+    assert.deepEqual(asked, [0, PEER_BATCH], "the receiver asked only for what its .part lacked");
     assert.deepEqual(await Deno.readFile(`${dir}/bob/big.bin`), data);
     assert.equal(ofType(p.events.alice, "file.sent").length, 1);
     assert.deepEqual(await ls(`${dir}/bob`), ["big.bin"]);
@@ -360,7 +379,11 @@ Deno.test("peer files: a sender that goes silent with the channel open pauses th
     const notice = p.events.bob.find((e) => e.type === "notice" && /No progress for 0\.3 s/.test(e.text));
     assert.ok(notice, "a notice names what it waited for");
     assert.match((notice as { text: string }).text, /waiting for data of big\.bin from alice/);
-    assert.equal((await Deno.stat(`${dir}/bob/big.bin.part`)).size, BATCH * CHUNK_SIZE, "the .part kept");
+    assert.equal(
+      (await Deno.stat(`${dir}/bob/big.bin.part`)).size,
+      PEER_BATCH * CHUNK_SIZE,
+      "the .part kept",
+    );
   } finally {
     p.alice.close();
     p.bob.close();
@@ -450,6 +473,30 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
   }
 });
 
+Deno.test("peer files: an offer to a peer that is away waits in the outbox and goes when it is back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = bytes(3 * CHUNK_SIZE + 5);
+    await Deno.writeFile(`${dir}/f.bin`, data);
+    const p = pair(dir);
+    p.cut(); // bob is away
+    const s = await p.alice.send("bob", `${dir}/f.bin`);
+    assert.equal(s.queued, true);
+    assert.ok(
+      ofType(p.events.alice, "notice").some((n) => /f\.bin waits for bob to come online/.test(n.text)),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ofType(p.events.bob, "file.offer").length, 0, "nothing reached bob yet");
+    p.join();
+    p.alice.connected("bob");
+    await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved once bob is back");
+    await settle(() => ofType(p.events.alice, "file.sent").length === 1, "sent");
+    assert.deepEqual(await Deno.readFile(`${dir}/bob/f.bin`), data);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hashes, keys, oversized data)", () => {
   const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
   const offer = {
@@ -463,14 +510,12 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     hdr: toBase64(new Uint8Array(184)),
   };
   assert.deepEqual(decodePeerRecord(enc(offer)), offer);
-  const data = (n: number) => toBase64(new Uint8Array(n));
-  assert.equal(
-    (decodePeerRecord(enc({ t: "fdata", fid: offer.fid, i: 0, data: data(BATCH * ENC_CHUNK_SIZE) })) as {
-      data: string;
-    }).data.length,
-    data(BATCH * ENC_CHUNK_SIZE).length,
-    "a full batch fits",
-  );
+  const full = { t: "fdata", fid: offer.fid, i: 0, n: PEER_BATCH * ENC_CHUNK_SIZE };
+  assert.deepEqual(decodePeerRecord(enc(full)), full, "a full batch fits");
+  // The bulk frame after an fdata must be the bytes it announced.
+  const head = { t: "fdata" as const, fid: offer.fid, i: 0, n: 10 };
+  assert.equal(joinFileData(head, new Uint8Array(10)).data[0]!.length, 10);
+  for (const n of [0, 9, 11]) assert.throws(() => joinFileData(head, new Uint8Array(n)), SyntaxError);
   const bad: [string, unknown][] = [
     ["a short id", { ...offer, fid: "abc" }],
     ["an id with a slash", { ...offer, fid: "abcdefgh/../x" }],
@@ -483,13 +528,9 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     ["an empty name", { ...offer, name: "" }],
     ["a name of 2000 characters", { ...offer, name: "n".repeat(2000) }],
     ["an unknown key", { ...offer, extra: 1 }],
-    ["more than one batch of data", {
-      t: "fdata",
-      fid: offer.fid,
-      i: 0,
-      data: data((BATCH + 1) * ENC_CHUNK_SIZE),
-    }],
-    ["data that is not base64", { t: "fdata", fid: offer.fid, i: 0, data: "%%%%" }],
+    ["more than one batch of data", { ...full, n: full.n + 1 }],
+    ["data inside the record (JSON)", { ...full, n: 4, data: "AAAA" }],
+    ["a fractional length", { ...full, n: 1.5 }],
     ["a negative chunk", { t: "fget", fid: offer.fid, from: -1 }],
     ["an end without ok", { t: "fend", fid: offer.fid }],
     ["a reason of 1000 characters", { t: "fend", fid: offer.fid, ok: false, why: "w".repeat(1000) }],

@@ -65,7 +65,7 @@ const valid: PeerWireRecord[] = [
   { t: "intro", peers: [{ name: "carol", addr: "10.0.0.1:9000", identity: pub }] },
   { t: "foffer", fid, name: "a.txt", size: 5, sha256: "f".repeat(64), key: b64(32), hdr: b64(56) },
   { t: "fget", fid, from: 0 },
-  { t: "fdata", fid, i: 0, data: b64(100) },
+  { t: "fdata", fid, i: 0, n: 100 },
   { t: "fend", fid, ok: false, why: "no" },
 ];
 const KINDS = [...new Set(valid.map((r) => r.t))];

@@ -8,7 +8,7 @@
 import type { Clock } from "../../common/clock.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
-import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
+import { encodeFileData, encodePeerRecord, type FileData, type PeerWireRecord } from "./wire.ts";
 
 export interface Link {
   ch: PeerChannel;
@@ -21,8 +21,11 @@ export interface Link {
   again?: boolean;
   /** call on every record received */
   alive(): void;
-  /** writes one record on this channel (resolves once written: TCP backpressure) */
-  say(r: PeerWireRecord): Promise<void>;
+  /**
+   * Writes one record on this channel (resolves once written: TCP backpressure); `fdata` as its
+   * record and its bulk frame, queued together so nothing comes between them.
+   */
+  say(r: PeerWireRecord | FileData): Promise<void>;
   /** the channel has closed */
   ended: boolean;
 }
@@ -35,7 +38,12 @@ export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, cl
     hello: false,
     sent: new Set(),
     alive: () => (heard = clock.now()),
-    say: (r) => ch.send(encodePeerRecord(r)),
+    say: (r) => {
+      if (!("data" in r)) return ch.send(encodePeerRecord(r));
+      const { head, body } = encodeFileData(r);
+      const sent = ch.send(head), bulk = ch.sendBulk(body); // one after the other in the write queue
+      return Promise.all([sent, bulk]).then(() => {});
+    },
     ended: false,
   };
   const ping = setInterval(() => {

@@ -33,7 +33,14 @@ import { normalizeName } from "../../protocol/names.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
-import { decodePeerRecord, encodePeerRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
+import {
+  decodePeerRecord,
+  encodePeerRecord,
+  type FileRecord,
+  isFileRecord,
+  joinFileData,
+  type PeerWireRecord,
+} from "./wire.ts";
 import { type PeerFileEvent, PeerFiles } from "./files.ts";
 import type { PeerStore } from "./store.ts";
 import type { Backoff } from "../../common/backoff.ts";
@@ -230,9 +237,15 @@ export class PeerNode {
       const b = await link.ch.recv();
       if (!b) break;
       link.alive();
-      let r: PeerWireRecord;
+      let r: PeerWireRecord | FileRecord;
       try {
         r = decodePeerRecord(b);
+        // File data: its bytes are the bulk frame that follows (peer/wire.ts).
+        if (r.t === "fdata" && !("data" in r)) {
+          const body = await link.ch.recvBulk();
+          if (!body) break;
+          r = joinFileData(r, body);
+        }
       } catch (e) {
         this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}; disconnected`, level: "warn" });
         break;
@@ -250,7 +263,7 @@ export class PeerNode {
     if (!this.#closing) this.#schedule(name);
   }
 
-  async #handle(name: string, link: Link, r: PeerWireRecord): Promise<void> {
+  async #handle(name: string, link: Link, r: PeerWireRecord | FileRecord): Promise<void> {
     if (r.t === "hello") {
       if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
       const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
@@ -280,6 +293,7 @@ export class PeerNode {
     }
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
+    if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
     if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     const saved = await this.#serial(async () => {

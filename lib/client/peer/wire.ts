@@ -14,17 +14,26 @@
  *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer_files.ts): plaintext name, size and
  *            sha256, key, fmt, hdr}        SHA-256, the one-time X25519 identity, "age" and the age header
  *   fget    {t:"fget", fid, from}          accepted: send the ciphertext from chunk `from` (resume)
- *   fdata   {t:"fdata", fid, i, data}      whole age chunks from chunk `i` (at most BATCH, base64)
+ *   fdata   {t:"fdata", fid, i, n}         whole age chunks from chunk `i` (at most PEER_BATCH): the
+ *                                          `n` bytes come in the bulk frame right after this record
+ *                                          (not JSON, not sealed again: each chunk authenticates itself
+ *                                          under the file key), as on the direct path
  *   fend    {t:"fend", fid, ok, why?}      either way: saved (ok) or refused, cancelled, failed (why)
  *
- * `decodePeerRecord` throws `SyntaxError` on anything else.
+ * `decodePeerRecord` throws `SyntaxError` on anything else; `joinFileData` when the bulk frame is not
+ * the `n` bytes announced. In memory `fdata` holds its bytes (`FileData`); `encodeFileData` splits it
+ * into the record and the bulk frame's parts.
  */
 import * as v from "valibot";
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import { ENC_CHUNK_SIZE, MAX_CHUNKS } from "../../crypto/age_stream.ts";
-import { BATCH, MAX_FILE_SIZE } from "../files/offer.ts";
+import { MAX_FILE_SIZE } from "../files/offer.ts";
+import { DIRECT_BATCH } from "../files/direct.ts";
+
+/** Chunks per `fdata` (8 × (64 KiB + tag) ≈ 513 KiB, under the channel's 1 MiB frame cap): the direct path's. */
+export const PEER_BATCH = DIRECT_BATCH;
 
 const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
 const Mid = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
@@ -79,12 +88,12 @@ const PeerRecordSchema = v.variant("t", [
     hdr: B64(1024),
   }),
   v.strictObject({ t: v.literal("fget"), fid: Fid, from: Chunk }),
-  // One batch of whole chunks: BATCH × (64 KiB + tag) bytes at most, base64.
+  // One batch of whole chunks: PEER_BATCH × (64 KiB + tag) bytes at most, in the next (bulk) frame.
   v.strictObject({
     t: v.literal("fdata"),
     fid: Fid,
     i: Chunk,
-    data: B64(Math.ceil(BATCH * ENC_CHUNK_SIZE / 3) * 4),
+    n: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(PEER_BATCH * ENC_CHUNK_SIZE)),
   }),
   v.strictObject({
     t: v.literal("fend"),
@@ -102,10 +111,11 @@ export type PeerWireRecord =
   | { t: "ping" }
   | { t: "who" }
   | { t: "intro"; peers: { name: string; addr: string; identity: PublicIdentity }[] }
-  | FileRecord;
+  | FileHead
+  | { t: "fdata"; fid: string; i: number; n: number };
 
-/** The records of a direct file transfer (peer_files.ts). */
-export type FileRecord =
+/** The records of a direct file transfer (peer_files.ts) but `fdata`, as on the wire and in memory. */
+type FileHead =
   | {
     t: "foffer";
     fid: string;
@@ -117,15 +127,40 @@ export type FileRecord =
     hdr: string;
   }
   | { t: "fget"; fid: string; from: number }
-  | { t: "fdata"; fid: string; i: number; data: string }
   | { t: "fend"; fid: string; ok: boolean; why?: string };
 
-export function isFileRecord(r: PeerWireRecord): r is FileRecord {
-  return r.t === "foffer" || r.t === "fget" || r.t === "fdata" || r.t === "fend";
+/** `fdata` in memory: its bytes (as parts when sending; one buffer as received). */
+export interface FileData {
+  t: "fdata";
+  fid: string;
+  i: number;
+  data: readonly Uint8Array[];
+}
+
+/** The records of a peer file transfer as peer_files.ts sends and handles them. */
+export type FileRecord = FileHead | FileData;
+
+/** A file record for peer_files.ts (`fdata` only once its bytes are joined to it). */
+export function isFileRecord(r: PeerWireRecord | FileRecord): r is FileRecord {
+  return r.t === "foffer" || r.t === "fget" || r.t === "fend" || (r.t === "fdata" && "data" in r);
 }
 
 export function encodePeerRecord(r: PeerWireRecord): Uint8Array {
   return utf8.encode(JSON.stringify(r));
+}
+
+/** `fdata` as its record and the parts of the bulk frame that must follow it at once. */
+export function encodeFileData(r: FileData): { head: Uint8Array; body: readonly Uint8Array[] } {
+  const n = r.data.reduce((k, b) => k + b.length, 0);
+  return { head: encodePeerRecord({ t: "fdata", fid: r.fid, i: r.i, n }), body: r.data };
+}
+
+/** An `fdata` record with the bulk frame that came after it; a frame of another length is refused. */
+export function joinFileData(h: Extract<PeerWireRecord, { t: "fdata" }>, body: Uint8Array): FileData {
+  if (body.length !== h.n) {
+    throw new SyntaxError(`Bad peer record: ${body.length} bytes of data, ${h.n} announced`);
+  }
+  return { t: "fdata", fid: h.fid, i: h.i, data: [body] };
 }
 
 export function decodePeerRecord(b: Uint8Array): PeerWireRecord {
