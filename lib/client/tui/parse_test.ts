@@ -44,7 +44,10 @@ Deno.test("parseLine() reports usage for wrong argument counts", () => {
   assert.deepEqual(parseLine("/msg bob", opts), { kind: "error", message: "Usage: /msg USER TEXT" });
   assert.deepEqual(parseLine("/whois", opts), { kind: "error", message: "Usage: /whois USER" });
   assert.deepEqual(parseLine("/who extra", opts), { kind: "error", message: "Usage: /who" });
-  assert.deepEqual(parseLine("/ban bob", admin), { kind: "error", message: "Usage: /ban USER SECONDS" });
+  assert.deepEqual(parseLine("/ban bob", admin), {
+    kind: "error",
+    message: "Usage: /ban USER DURATION [REASON…]",
+  });
 });
 
 Deno.test("parseLine() refuses admin commands to users", () => {
