@@ -116,7 +116,10 @@ export interface Kick {
   reason?: string;
 }
 
-/** Reads `USER [DURATION] [REASON…]`; a second word that is not a duration starts the reason. */
+/**
+ * Reads `USER [DURATION] [REASON…]`; a second word that is not a duration starts the reason, and a
+ * duration of 0 is a plain kick (as the console always read it).
+ */
 export function parseKick(words: readonly string[]): Kick {
   const user = words[0] ?? "";
   if (!user) throw new Error(`Usage: kick ${KICK_USAGE}`);
@@ -127,7 +130,6 @@ export function parseKick(words: readonly string[]): Kick {
   } catch {
     banSeconds = undefined;
   }
-  if (banSeconds === 0) throw new Error("A ban lasts at least 1 second");
   const reason = (banSeconds === undefined ? [first, ...more] : more).join(" ").trim();
   return { user, ...(banSeconds ? { banSeconds } : {}), ...(reason ? { reason } : {}) };
 }

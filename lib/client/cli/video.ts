@@ -31,7 +31,8 @@ import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";
 import { controlPlayback } from "../video/play_controls.ts";
-import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "../video/terminal.ts";
+import { detectTerminal, type TerminalInfo } from "../video/terminal.ts";
+import { denoTerminalIo, type TerminalIo } from "../term/terminal.ts";
 import type { FrameSource, FramesWanted, VideoFrame } from "../video/video_client.ts";
 import { framesFormat, VideoClient } from "../video/video_client.ts";
 
