@@ -79,7 +79,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
     .option(
       "--outbox <dir>",
-      "full-screen client: the folder /ls lists and /send ID sends from (default <home>/outbox)",
+      "full-screen client: the folder /ls lists and /send-file ID sends from (default <home>/outbox)",
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

@@ -81,7 +81,10 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
     }
     const args = splitUsage(spec.usage, m[2]!);
     if (!args) return { kind: "error", message: `Usage: /${spec.name} ${spec.usage}`.trimEnd() };
-    return { kind: "command", spec, args };
+    const hint = spec.aliasHints?.[m[1]!];
+    if (hint === undefined) return { kind: "command", spec, args };
+    const run = (ctx: Parameters<CommandSpec["run"]>[0], a: string[]) => (ctx.print(hint), spec.run(ctx, a));
+    return { kind: "command", spec: { ...spec, run }, args };
   }
   const dm = opts.inConversation ? null : USER_NAME.exec(line);
   if (dm && dm[2]!.trim() !== "" && opts.isUser(dm[1]!)) {

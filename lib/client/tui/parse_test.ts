@@ -103,3 +103,20 @@ Deno.test("parseSince() is the one grammar of /history and `read --since`: zones
     assert.throws(() => parseSince(bad, now), /not a time/, bad);
   }
 });
+
+Deno.test("parseLine(): /send-file names a file send; /send stays its alias and says so (one vocabulary)", async () => {
+  const printed: string[] = [];
+  const ran: string[][] = [];
+  const sendFile = COMMANDS.find((c) => c.name === "send-file")!;
+  assert.ok(sendFile.aliases?.includes("send"));
+  const commands = [{ ...sendFile, run: (_c: unknown, a: string[]) => void ran.push(a) }];
+  const ctx = { print: (t: string) => printed.push(t) } as unknown as Parameters<typeof sendFile.run>[0];
+  for (const line of ["/send-file bob 2", "/send bob notes.txt"]) {
+    const p = parseLine(line, { ...opts, commands });
+    assert.ok(p.kind === "command" && p.spec.name === "send-file", line);
+    await p.spec.run(ctx, p.args);
+  }
+  assert.deepEqual(ran, [["bob", "2"], ["bob", "notes.txt"]]);
+  assert.equal(printed.length, 1, "only the old name prints the hint");
+  assert.match(printed[0]!, /\/send-file/);
+});
