@@ -3,7 +3,7 @@ import { runConsoleLine } from "../lib/server/console.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type: string) {
   const box: { e: BackendEvent | null } = { e: null };
@@ -157,8 +157,6 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
   await reopened.close();
   await t.stop();
 });
-
-stopEnginesTest();
 
 Deno.test("console /db shows what the store holds: users, rooms, messages, bytes, its file and size (issue 34.10)", async () => {
   const t = await startTestServer();
