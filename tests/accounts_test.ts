@@ -3,7 +3,7 @@ import { ManualClock } from "../lib/common/clock.ts";
 import { PasswordHasher } from "../lib/crypto/password.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { startTestServer } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 Deno.test("register and login with argon2id; wrong password and unknown user fail alike", async () => {
   const hasher = new PasswordHasher({ workers: 2 });
@@ -280,5 +280,3 @@ Deno.test("lockouts double up to the cap, are forgotten after a quiet hour and o
     await t.stop();
   }
 });
-
-stopEnginesTest();

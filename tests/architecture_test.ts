@@ -78,14 +78,14 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
     what: "the terminal",
     re:
       /\bDeno\.(stdin|stdout|stderr|consoleSize)\b|["']node:(tty|readline|process)["']|\bconsole\.(log|error|warn|info)\(/,
-    files: ["lib/client/tui/terminal.ts", "lib/client/video/terminal.ts"],
+    files: ["lib/client/term/terminal.ts"], // the client's one TerminalIo
   },
   {
     what: "processes",
     re: /\bDeno\.(Command|run|kill)\b|["']node:child_process["']/,
     // ffmpeg_decoder.ts: the client's long-lived ffmpeg JPEG decoder (issue 17), beside ffmpeg.ts;
-    // client/video/terminal.ts: `stty`, the terminal's own settings (output processing off while a video plays).
-    files: ["lib/media/ffmpeg.ts", "lib/media/ffmpeg_decoder.ts", "lib/client/video/terminal.ts"],
+    // client/term/terminal.ts: `stty`, the terminal's own settings (output processing off while a video plays).
+    files: ["lib/media/ffmpeg.ts", "lib/media/ffmpeg_decoder.ts", "lib/client/term/terminal.ts"],
   },
   {
     what: "the file system",
@@ -310,7 +310,9 @@ Deno.test("architecture: sourceViolations() catches each kind (mutations of real
     ["lib/crypto/_test_util.ts", "`../../tests/testdata/crypto/${name}`", /reaches into tests/],
     ["lib/net/tls.ts", "Deno.connectTls({})", null],
     ["lib/media/ffmpeg.ts", 'new Deno.Command("ffmpeg")', null],
-    ["lib/client/tui/terminal.ts", "Deno.stdin.setRaw(true)", null],
+    ["lib/client/term/terminal.ts", "Deno.stdin.setRaw(true)", null],
+    ["lib/client/tui/terminal.ts", "Deno.stdin.setRaw(true)", /touch the terminal/], // through term/
+    ["lib/client/video/terminal.ts", "Deno.stdout.isTerminal()", /touch the terminal/],
     ["lib/media/ffmpeg_test.ts", "Deno.env.get('PATH'); await Deno.readFile(x)", null],
   ];
   for (const [file, src, want] of cases) {
@@ -361,6 +363,47 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
     re: /\\\[\(\[\^\\\]\]\+\)\\\]/,
     files: ["lib/common/host_port.ts"],
   },
+  {
+    rule: "the scripted time format (isoSeconds)",
+    re: /toISOString\(\)\.(?:replace\(\/\\\.\\d|slice\(0,\s*19\))/,
+    files: ["lib/common/parse_time.ts"],
+  },
+  {
+    rule: "a scripted command's login, notices and close (scriptedSession)",
+    re: /\bconnectAndLogin\(/,
+    files: [
+      "lib/client/cli/io.ts",
+      "lib/client/start/session_setup.ts", /* defines it */
+      "lib/client/start/launch.ts", /* the full-screen client's session */
+      "lib/client/start/account_passwd.ts", /* passwd: logs in again with the new password */
+    ],
+  },
+  {
+    rule: "the doubling back-off",
+    re: /\*\s*2\s*\*\*\s*Math\.min\(/,
+    files: ["lib/common/backoff.ts", "lib/server/accounts.ts" /* the lockout's, in seconds, capped */],
+  },
+  {
+    rule: "stripping a room name's leading # (withoutHash)",
+    re:
+      /startsWith\(\s*["']#["']\s*\)\s*\?[^:;]*\.slice\(1\)|replace\(\/\^#\/|\[0\]\s*===\s*["']#["'][^;]*\.slice\(1\)/,
+    files: ["lib/protocol/names.ts"],
+  },
+  {
+    rule: "the ban grammar USER [DURATION] [REASON…] (parseKick)",
+    re: /USER \[(?:BAN_)?(?:SECONDS|DURATION)\]/,
+    files: ["lib/common/parse_time.ts"],
+  },
+  {
+    rule: "the usage grammar of slash commands (lib/common/usage.ts)",
+    re: /\.filter\(\(t\) => !t\.startsWith\(["']\[["']\)\)/,
+    files: ["lib/common/usage.ts"],
+  },
+  {
+    rule: "the terminal interface (TerminalIo)",
+    re: /^export\s+(?:interface|type)\s+TerminalIo\b/m,
+    files: ["lib/client/term/terminal.ts"],
+  },
 ];
 
 export function oneHomeViolations(file: string, src: string): string[] {
@@ -393,6 +436,18 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
     ["tests/bench/chat_load.ts", 'crypto.subtle.digest("SHA-256", utf8.encode(s))'],
     ["lib/client/start/launch.ts", "const m = s.match(/^(?:\\[([^\\]]+)\\]|([^:]+)):(\\d{1,5})$/);"],
     ["lib/client/cli/main.ts", 'import * as nodeEmoji from "node-emoji";'],
+    // Issue 35's small things: the copies each of these once had.
+    ["lib/client/cli/peer.ts", 'new Date(m.ts).toISOString().replace(/\\.\\d{3}Z$/, "Z")'],
+    ["lib/client/cli/manage.ts", "new Date(k.at).toISOString().slice(0, 19)"],
+    ["lib/client/cli/files.ts", "const c = await connectAndLogin(o, io.env, io.prompts, { quiet: true });"],
+    ["lib/client/peer/redial.ts", "Math.min(30_000, 500 * 2 ** Math.min(n, 30))"],
+    ["lib/client/tui/commands_files.ts", 'const room = u.startsWith("#") ? u.slice(1) : u;'],
+    ["lib/client/cli/main.ts", 'const name = t.replace(/^#/, "");'],
+    ["lib/server/console.ts", 'args: "USER [BAN_SECONDS] [REASON…]",'],
+    ["lib/client/tui/commands.ts", 'usage: "USER [SECONDS]",'],
+    ["lib/server/console.ts", 'const min = toks.filter((t) => !t.startsWith("[")).length;'],
+    ["lib/client/video/terminal.ts", "export interface TerminalIo {"],
+    ["lib/client/tui/terminal.ts", "export interface TerminalIo {"],
   ];
   for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
 });

@@ -45,12 +45,9 @@ busConformance("NatsBus", async (keys) => {
   };
 }, { ignore: clusterSkip !== null });
 
-Deno.test({
-  name: "NatsBus: stop the throwaway nats-server",
-  ignore: clusterSkip !== null,
-  async fn() {
-    if (nats) await (await nats).stop();
-  },
+// The throwaway nats-server stops after the file's tests, also after a failure or a --filter.
+Deno.test.afterAll(async () => {
+  if (nats) await (await nats).stop();
 });
 
 Deno.test("bus URL: servers, user and password (decoded), tls:// requires TLS; the password never shows", () => {

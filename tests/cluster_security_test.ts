@@ -11,7 +11,7 @@ import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import { clusterSkip } from "./cluster_harness.ts";
 import { eventually, type TestServer } from "./helpers.ts";
-import { startTestCluster, stopEnginesTest } from "./topology.ts";
+import { startTestCluster } from "./topology.ts";
 
 const ignore = clusterSkip !== null;
 const enc = new TextEncoder();
@@ -117,5 +117,3 @@ Deno.test({
     }
   },
 });
-
-stopEnginesTest();

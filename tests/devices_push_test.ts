@@ -9,7 +9,7 @@ import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prek
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { eventually } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 function devicePushes(c: ChatClient): unknown[] {
   const got: unknown[] = [];
@@ -77,5 +77,3 @@ topologyTest(
     }
   },
 );
-
-stopEnginesTest();

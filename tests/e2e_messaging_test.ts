@@ -12,7 +12,7 @@ import { BackendError } from "../lib/client/backend.ts";
 import { ensureDeviceKeys } from "../lib/crypto/keystore.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
 import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 /** The client's sealed crypto rows, to compare before and after a rejected message. */
 export function cryptoSnapshot(s: LocalStore): string {
@@ -290,5 +290,3 @@ Deno.test("E2E: the client folder holds no message text in clear (history and ou
     await t.stop();
   }
 });
-
-stopEnginesTest();

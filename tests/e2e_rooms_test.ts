@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { assertNoPlaintext, eventually, inbox } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 topologyTest(
   "E2E rooms: a kicked member cannot decrypt room messages sent after the kick; the kick is signed",
@@ -177,5 +177,3 @@ topologyTest(
     }
   },
 );
-
-stopEnginesTest();

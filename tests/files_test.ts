@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
 import { FileTransfers, type TransferProgress } from "../lib/client/files/transfers.ts";
 import { plainBefore } from "../lib/client/files/offer.ts";
@@ -159,7 +160,8 @@ Deno.test("files: a relay that changes, reorders, duplicates, truncates or splic
 });
 
 Deno.test("files: quota refusal and TTL expiry", async () => {
-  const t = await startTestServer({ fileQuota: 100_000, fileTtlSeconds: 1 });
+  const clock = new ManualClock(Date.now()); // the TTL passes on the server's clock, not in a sleep
+  const t = await startTestServer({ fileQuota: 100_000, fileTtlSeconds: 1 }, { clock });
   try {
     const { a, b } = await pair(t);
     const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
@@ -177,7 +179,7 @@ Deno.test("files: quota refusal and TTL expiry", async () => {
       /keeps at most 100000/,
     );
     const rec = await offerFor(fb, s.fid);
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1100);
     await assert.rejects(
       fb.accept(rec, `${t.dir}/down`),
       (e: Error & { code?: string }) => e.code === "no_such_file",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { eventually } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 const texts = (ms: ChatMessage[]) => ms.map((m) => m.text);
 
@@ -221,5 +221,3 @@ topologyTest(
     }
   },
 );
-
-stopEnginesTest();

@@ -3,7 +3,7 @@ import { runConsoleLine } from "../lib/server/console.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
-import { stopEnginesTest, topologyTest } from "./topology.ts";
+import { topologyTest } from "./topology.ts";
 
 function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type: string) {
   const box: { e: BackendEvent | null } = { e: null };
@@ -49,10 +49,10 @@ topologyTest(
       assert.deepEqual(bye.e, { type: "disconnected", code: "kicked", reason: "You were kicked by alice" });
       const bob2 = await t.client("bob", { register: false });
       const bye2 = lastEvent(bob2, "disconnected");
-      await alice.kick("bob", 60);
+      await alice.kick("bob", 60, "spamming"); // the client gives a reason too, as the console does
       await eventually(() => bye2.e, 3000, "ban");
       assert.equal((bye2.e as { code: string }).code, "banned");
-      assert.match((bye2.e as { reason: string }).reason, /until \d\d:\d\d \(in 1 min\)$/);
+      assert.match((bye2.e as { reason: string }).reason, /until \d\d:\d\d \(in 1 min\): spamming$/);
       const refused = await t.client("bob", { register: false }).catch((e) => e);
       assert.equal(refused.code, "banned");
       assert.match(refused.message, /^You are banned until \d\d:\d\d \(in 1 min\)$/); // local, not UTC ISO
@@ -116,7 +116,12 @@ topologyTest(
       await eventually(() => alice.conn.closed, 3000, "alice gone");
       assert.match(await runConsoleLine(t.srv, "/help"), /\/shutdown/);
       assert.equal(await runConsoleLine(t.srv, "/nope"), "Unknown command /nope; type /help");
-      assert.equal(await runConsoleLine(t.srv, "/kick"), "Usage: /kick USER [BAN_SECONDS] [REASON…]");
+      assert.equal(await runConsoleLine(t.srv, "/kick"), "Usage: /kick USER [DURATION] [REASON…]");
+      // Argument checks come from the table's usage: too few and too many words both answer it.
+      assert.equal(await runConsoleLine(t.srv, "/unban"), "Usage: /unban USER");
+      assert.equal(await runConsoleLine(t.srv, "/unlock bob carol"), "Usage: /unlock USER");
+      assert.equal(await runConsoleLine(t.srv, "/info now"), "Usage: /info");
+      assert.equal(await runConsoleLine(t.srv, "/broadcast"), "Usage: /broadcast TEXT…");
       assert.equal(await runConsoleLine(t.srv, "/kick ghost"), "Error: There is no user named ghost");
     } finally {
       await t.stop();
@@ -152,8 +157,6 @@ Deno.test("graceful shutdown tells every client, flushes queued messages and clo
   await reopened.close();
   await t.stop();
 });
-
-stopEnginesTest();
 
 Deno.test("console /db shows what the store holds: users, rooms, messages, bytes, its file and size (issue 34.10)", async () => {
   const t = await startTestServer();

@@ -11,7 +11,7 @@ import { runConsoleLine } from "../lib/server/console.ts";
 import { VERSION } from "../lib/common/version.ts";
 import { eventually, startTestServer, type TestServer } from "./helpers.ts";
 import type { VideoCliIo } from "../lib/client/cli/video.ts";
-import type { TerminalIo } from "../lib/client/video/terminal.ts";
+import type { TerminalIo } from "../lib/client/term/terminal.ts";
 
 // ESC sequences (clear screen, title, OSC 52 clipboard write), C1 CSI, bidi override and isolate,
 // line separator, Arabic letter mark.

@@ -6,7 +6,7 @@ import { LocalStore } from "../lib/client/session/local_store.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { clusterSkip, freePort } from "./cluster_harness.ts";
 import { eventually, startTestServer } from "./helpers.ts";
-import { startTestCluster, stopEnginesTest } from "./topology.ts";
+import { startTestCluster } from "./topology.ts";
 
 const env = (m: Record<string, string>) => ({ get: (n: string) => m[n] });
 
@@ -165,5 +165,3 @@ Deno.test("a client folder keyed by the server's address (older versions) is ado
     await Deno.remove(home, { recursive: true });
   }
 });
-
-stopEnginesTest();

@@ -3,7 +3,7 @@
  * SQLite, and on three nodes sharing a throwaway PostgreSQL and NATS with clients spread round-robin
  * over the nodes (node 1 is `t.srv`: console lines and admin actions there reach users on the
  * others). The cluster run skips like the other cluster tests (fails on CI) when the engines are
- * missing; the engines are stopped by the last test of the file (`stopEnginesTest`).
+ * missing; the engines are stopped after the file's tests (`Deno.test.afterAll`), whatever ran or failed.
  */
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
@@ -84,16 +84,12 @@ export function topologyTest(name: string, fn: (start: Start) => Promise<void>):
   Deno.test({ name: `${name} [3 nodes]`, ignore: clusterSkip !== null, fn: () => fn(startTestCluster) });
 }
 
-/** The last test of a file that uses `topologyTest`: stops the throwaway engines. */
-export function stopEnginesTest(): void {
-  Deno.test({
-    name: "stop the throwaway PostgreSQL and nats-server",
-    ignore: clusterSkip !== null,
-    async fn() {
-      if (!engines) return;
-      const { pg, nats } = await engines;
-      engines = null;
-      await Promise.all([pg.stop(), nats.stop()]);
-    },
-  });
-}
+// The throwaway engines stop after the file's last test, also after a failure or when --filter ran
+// none of the cluster runs (a cleanup, not a test that asserts nothing; issue 35).
+Deno.test.afterAll(async () => {
+  if (!engines) return;
+  const started = engines;
+  engines = null;
+  const { pg, nats } = await started;
+  await Promise.all([pg.stop(), nats.stop()]);
+});

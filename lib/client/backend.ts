@@ -334,7 +334,8 @@ export interface ChatBackend {
   createRoom(name: string, members: string[]): Promise<RoomInfo>;
   invite(room: string, user: string): Promise<void>;
   leave(room: string): Promise<void>;
-  kick(user: string, banSeconds?: number): Promise<void>;
+  /** Disconnects `user`; with `banSeconds` also bans; `reason` is shown to them (and in `kicked`). */
+  kick(user: string, banSeconds?: number, reason?: string): Promise<void>;
   kicked(): Promise<KickedEntry[]>;
   grant(user: string): Promise<void>;
   revoke(user: string): Promise<void>;

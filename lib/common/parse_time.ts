@@ -10,6 +10,9 @@
  * `untilText` shows a coming time (a ban's or a lockout's end) as local time plus how long until it
  * ("19:09 (in 9 min)", with the day when it is not today); `localizeUntil` puts that in place of the
  * UTC ISO time in a server's sentence ("You are banned until 2026-01-01T12:09:00.000Z").
+ * `parseKick` is the one ban grammar of every surface (TUI `/kick` and `/ban`, CLI `admin kick`, the
+ * server console's `/kick`): `USER [DURATION] [REASON…]`, a second word that reads as a duration
+ * bans for that long, the words after it are the reason shown to the user.
  * `isoSeconds` is the one format of times in scripted output (fixed contract) and the server console:
  * UTC ISO 8601 to the second ("2026-01-01T12:09:00Z").
  */
@@ -110,4 +113,32 @@ export function localizeUntil(text: string, until: number | undefined, now: numb
 /** A time as scripted output and the server console print it: UTC ISO 8601 to the second, "…T12:09:00Z". */
 export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The usage of a kick with an optional ban and reason, as every surface shows it. */
+export const KICK_USAGE = "USER [DURATION] [REASON…]";
+
+/** A kick as typed: `[USER, DURATION?, REASON…?]` (words split by KICK_USAGE, or more). */
+export interface Kick {
+  user: string;
+  banSeconds?: number;
+  reason?: string;
+}
+
+/**
+ * Reads `USER [DURATION] [REASON…]`; a second word that is not a duration starts the reason, and a
+ * duration of 0 is a plain kick (as the console always read it).
+ */
+export function parseKick(words: readonly string[]): Kick {
+  const user = words[0] ?? "";
+  if (!user) throw new Error(`Usage: kick ${KICK_USAGE}`);
+  const [first = "", ...more] = words.slice(1).join(" ").trim().split(/\s+/);
+  let banSeconds: number | undefined;
+  try {
+    banSeconds = first ? parseDuration(first) / 1000 : undefined;
+  } catch {
+    banSeconds = undefined;
+  }
+  const reason = (banSeconds === undefined ? [first, ...more] : more).join(" ").trim();
+  return { user, ...(banSeconds ? { banSeconds } : {}), ...(reason ? { reason } : {}) };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isoSeconds, localizeUntil, parseSince, relativeText, untilText } from "./parse_time.ts";
+import { isoSeconds, localizeUntil, parseKick, parseSince, relativeText, untilText } from "./parse_time.ts";
 
 const T = new Date(2026, 0, 5, 12, 0, 0).getTime(); // local noon
 
@@ -34,4 +34,18 @@ Deno.test("parseSince() reads ISO, 2h/3d and written dates like 1 Jun 2022 16:00
 Deno.test("isoSeconds: UTC ISO 8601 to the second, the scripted output's one time format", () => {
   assert.equal(isoSeconds(Date.UTC(2026, 0, 1, 12, 9, 0, 999)), "2026-01-01T12:09:00Z");
   assert.equal(isoSeconds(0), "1970-01-01T00:00:00Z");
+});
+
+Deno.test("parseKick: USER [DURATION] [REASON…], the one ban grammar of TUI, CLI and console", () => {
+  assert.deepEqual(parseKick(["bob"]), { user: "bob" });
+  assert.deepEqual(parseKick(["bob", "600"]), { user: "bob", banSeconds: 600 });
+  assert.deepEqual(parseKick(["bob", "10m", "spam and  more"]), {
+    user: "bob",
+    banSeconds: 600,
+    reason: "spam and more",
+  });
+  assert.deepEqual(parseKick(["bob", "be", "nice"]), { user: "bob", reason: "be nice" });
+  assert.deepEqual(parseKick(["bob", "be nice"]), { user: "bob", reason: "be nice" });
+  assert.deepEqual(parseKick(["bob", "0", "bye"]), { user: "bob", reason: "bye" }, "0: a plain kick");
+  assert.throws(() => parseKick([]), /Usage/);
 });

@@ -1,9 +1,12 @@
 /**
  * Server console commands (one table: name, arguments, help). `runConsoleLine` turns one typed
  * line into text for the operator; server.ts feeds it stdin lines. Actions run as "console".
+ * A command's `args` is its usage and its check: the line is split by it (lib/common/usage.ts, as
+ * the TUI does), and too few or too many words answer "Usage: /NAME ARGS" before `run` is called.
  */
 import type { ParleyServer } from "./server.ts";
-import { isoSeconds } from "../common/parse_time.ts";
+import { isoSeconds, KICK_USAGE, parseKick } from "../common/parse_time.ts";
+import { splitUsage } from "../common/usage.ts";
 
 interface ConsoleCommand {
   args: string;
@@ -68,13 +71,11 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     },
   },
   kick: {
-    args: "USER [BAN_SECONDS] [REASON…]",
-    help: "disconnect a user, optionally banning them",
+    args: KICK_USAGE,
+    help: "disconnect a user; with DURATION (600, 10m, 2h, 1d) also ban them that long",
     run: async (srv, a) => {
-      if (!a[0]) return "Usage: /kick USER [BAN_SECONDS] [REASON…]";
-      const secs = a[1] && /^\d+$/.test(a[1]) ? Number(a[1]) : undefined;
-      const reason = a.slice(secs === undefined ? 1 : 2).join(" ") || undefined;
-      const r = await srv.core.kick("console", a[0], secs, reason);
+      const k = parseKick(a);
+      const r = await srv.core.kick("console", k.user, k.banSeconds, k.reason);
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -82,8 +83,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     args: "USER",
     help: "lift a ban",
     run: async (srv, a) => {
-      if (!a[0]) return "Usage: /unban USER";
-      const r = await srv.core.unban("console", a[0]);
+      const r = await srv.core.unban("console", a[0]!);
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -91,8 +91,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     args: "USER",
     help: "lift a login lockout",
     run: async (srv, a) => {
-      if (!a[0]) return "Usage: /unlock USER";
-      const r = await srv.core.unlock("console", a[0]);
+      const r = await srv.core.unlock("console", a[0]!);
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -108,8 +107,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     args: "USER",
     help: "make a user an admin",
     run: async (srv, a) => {
-      if (!a[0]) return "Usage: /grant USER";
-      const r = await srv.core.setRole("console", a[0], "admin");
+      const r = await srv.core.setRole("console", a[0]!, "admin");
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -117,8 +115,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     args: "USER",
     help: "take a user's admin role (not the last admin's)",
     run: async (srv, a) => {
-      if (!a[0]) return "Usage: /revoke USER";
-      const r = await srv.core.setRole("console", a[0], "user");
+      const r = await srv.core.setRole("console", a[0]!, "user");
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -142,8 +139,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
     args: "TEXT…",
     help: "send a server notice to everyone online",
     run: (srv, a) => {
-      if (!a.length) return "Usage: /broadcast TEXT…";
-      const r = srv.core.announce("console", a.join(" "));
+      const r = srv.core.announce("console", a[0]!);
       return r.ok ? r.text : `Error: ${r.msg}`;
     },
   },
@@ -183,9 +179,11 @@ export function serverInfo(srv: ParleyServer): Record<string, number> {
 export async function runConsoleLine(srv: ParleyServer, line: string): Promise<string> {
   const t = line.trim();
   if (!t) return "";
-  const [name, ...args] = t.replace(/^\//, "").split(/\s+/);
+  const [, name, rest] = /^\/?(\S+)\s*([\s\S]*)$/.exec(t)!;
   const cmd = Object.hasOwn(CONSOLE_COMMANDS, name!) ? CONSOLE_COMMANDS[name!] : undefined;
   if (!cmd) return `Unknown command /${name}; type /help`;
+  const args = splitUsage(cmd.args, rest!);
+  if (!args) return `Usage: /${name} ${cmd.args}`.trimEnd();
   try {
     return await cmd.run(srv, args);
   } catch (e) {

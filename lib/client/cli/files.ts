@@ -18,14 +18,14 @@ import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { CliIo } from "./io.ts";
+import { type CliIo, scriptedSession } from "./io.ts";
 import type { InRecord } from "../files/offer.ts";
 import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } from "../files/transfers.ts";
 import { parseSize, progressText, RateMeter, sizeText } from "../../common/progress.ts";
 import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
 import { roomFor } from "../files/disk.ts";
 import { STALL_MS } from "../files/stall.ts";
-import { connectAndLogin, type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
+import { type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
 
 type Opts = ConnectFlags & Record<string, unknown>;
 
@@ -83,20 +83,12 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   ) => {
     const cmd = a[a.length - 1] as Command;
     const o = cmd.optsWithGlobals() as Opts;
-    const c = await connectAndLogin(o, io.env, io.prompts, {
-      keepHistory: true,
-      quiet: true,
-      notice: (t) => io.err(`parley: ${t}`),
-    });
-    const off = c.on((e) => {
-      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
-    });
-    try {
-      await fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args);
-    } finally {
-      off();
-      await c.close();
-    }
+    await scriptedSession(
+      io,
+      o,
+      { keepHistory: true },
+      (c) => fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args),
+    );
   };
   /** Takes in offers that arrived while away (control messages of the offline queue). */
   const syncOffers = async (c: ChatClient) => {

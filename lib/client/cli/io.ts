@@ -1,11 +1,18 @@
 /**
  * What the scripted commands share (a leaf of cli/): the I/O the entry hands in (`CliIo`), the
- * wrapper that connects and logs in around a subcommand (`WithClient`), and the one-line forms of a
- * target and a message that every command prints.
+ * wrapper that connects and logs in around a subcommand (`WithClient`, built on `scriptedSession`,
+ * the one place a scripted command logs in, reports notices and closes), and the one-line forms of
+ * a target and a message that every command prints.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { ClientEnv, ConnectFlags, Prompts } from "../start/session_setup.ts";
+import {
+  type ClientEnv,
+  connectAndLogin,
+  type ConnectFlags,
+  type LoginChoices,
+  type Prompts,
+} from "../start/session_setup.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { PeerNode } from "../peer/node.ts";
 import { sanitizeLines } from "../../common/sanitize.ts";
@@ -57,4 +64,31 @@ export function formatMessage(m: ChatMessage): string {
   if (m.deleted) return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: (message deleted)`;
   const edited = m.edited !== undefined ? " (edited)" : "";
   return `${isoSeconds(m.ts)} ${m.from} -> ${formatTarget(m.to)}: ${sanitizeLines(m.text)}${edited}`;
+}
+
+/**
+ * Connects and logs in as a scripted command does (quiet: no online/offline lines for others),
+ * prints the server's notices and the session's warnings on standard error as `parley: …`, runs
+ * `fn` and always closes. Every scripted subcommand's wrapper is this one (rule 7).
+ */
+export async function scriptedSession(
+  io: Pick<CliIo, "env" | "prompts" | "err">,
+  flags: ConnectFlags,
+  choices: LoginChoices,
+  fn: (c: ChatClient) => Promise<void> | void,
+): Promise<void> {
+  const c = await connectAndLogin(flags, io.env, io.prompts, {
+    quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
+    notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
+    ...choices,
+  });
+  const off = c.on((e) => {
+    if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
+  });
+  try {
+    await fn(c);
+  } finally {
+    off();
+    await c.close();
+  }
 }

@@ -8,10 +8,10 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
+import { type CliIo, formatMessage, formatTarget, scriptedSession, type WithClient } from "./io.ts";
 export type { CliIo, WithClient };
 import type { ChatClient } from "../core/chat_client.ts";
-import { connectAndLogin, type ConnectFlags, logoutRemembered } from "../start/session_setup.ts";
+import { type ConnectFlags, logoutRemembered } from "../start/session_setup.ts";
 import { registerVideoCommands } from "./video.ts";
 import { registerWatchTogetherCommand } from "./watch_together.ts";
 import { registerManageCommands } from "./manage.ts";
@@ -81,7 +81,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
     .option("--fingerprint <SHA256:…>", "trust the server only if its certificate has this fingerprint")
     .option(
       "--outbox <dir>",
-      "full-screen client: the folder /ls lists and /send ID sends from (default <home>/outbox)",
+      "full-screen client: the folder /ls lists and /send-file ID sends from (default <home>/outbox)",
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
@@ -91,24 +91,13 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   const withClient: WithClient = (fn, register = false, prepare) => async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const o = flags(cmd);
-    const c = await connectAndLogin(o, io.env, io.prompts, {
+    await scriptedSession(io, o, {
       register,
       ...(register && typeof o.invite === "string" ? { invite: o.invite } : {}),
-      quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
-      notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
       ...(prepare
         ? { prepare: (cs: SqliteCryptoStore, cl: ChatClient) => prepare(cs, cl, o, cmd.args) }
         : {}),
-    });
-    const off = c.on((e) => {
-      if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
-    });
-    try {
-      await fn(c, o, cmd.args);
-    } finally {
-      off();
-      await c.close();
-    }
+    }, (c) => fn(c, o, cmd.args));
   };
 
   program.command("register").description("create an account")
@@ -133,18 +122,10 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       const o = flags(a[a.length - 1] as Command);
       if (!o.remember) return await withClient(said)(...a);
       // Remembering is about the server, not the keys: no keystore is opened or made in this folder.
-      const c = await connectAndLogin(o, io.env, io.prompts, {
-        keepHistory: false,
-        remember: true,
-        quiet: true,
-        notice: (t) => io.err(`parley: ${t}`),
-      });
-      try {
+      await scriptedSession(io, o, { keepHistory: false, remember: true }, (c) => {
         said(c);
         io.err("parley: this login is remembered on this machine; parley logout forgets it");
-      } finally {
-        await c.close();
-      }
+      });
     });
   program.command("logout").description("revoke and forget the login remembered on this machine")
     .option("--all", "revoke every remembered login of the account, on every machine")

@@ -11,7 +11,7 @@ import type { CliIo, WithClient } from "./io.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { othersWarning } from "../e2e/keys.ts";
 import { withoutHash } from "../../protocol/names.ts";
-import { isoSeconds } from "../../common/parse_time.ts";
+import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
 
 export function registerManageCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const room = program.command("room").description("rooms: create, invite, leave, list")
@@ -102,16 +102,26 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
 
   const admin = program.command("admin").description("moderation (admins only)")
     .addHelpText("after", "\nExamples:\n  parley admin kick mallory --ban 600\n  parley admin grant bob");
-  admin.command("kick").argument("<user>").option("--ban <seconds>", "also ban for SECONDS").description(
-    "disconnect a user",
-  )
-    .addHelpText("after", "\nExamples:\n  parley admin kick mallory\n  parley admin kick mallory --ban 3600")
+  admin.command("kick").argument("<user>")
+    .option("--ban <seconds>", "also ban for SECONDS (or a duration: 10m, 2h, 1d)")
+    .option("--reason <text>", "shown to the user (and in admin kicked)")
+    .description("disconnect a user")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley admin kick mallory\n  parley admin kick mallory --ban 3600\n  parley admin kick mallory --ban 1d --reason spamming",
+    )
     .action(withClient(async (c, o, a) => {
-      const ban = o.ban === undefined ? undefined : Number(o.ban);
-      if (ban !== undefined && (!Number.isInteger(ban) || ban < 1)) {
-        throw new BackendError("usage", "--ban takes a whole number of seconds");
+      // A ban's duration as the TUI and the console read it (parseDuration; whole seconds as before).
+      let ban: number | undefined;
+      try {
+        ban = o.ban === undefined ? undefined : parseDuration(String(o.ban)) / 1000;
+      } catch {
+        ban = 0;
       }
-      await c.kick(a[0]!, ban);
+      if (ban !== undefined && ban < 1) {
+        throw new BackendError("usage", "--ban takes a whole number of seconds (or 10m, 2h, 1d)");
+      }
+      await c.kick(a[0]!, ban, o.reason === undefined ? undefined : String(o.reason));
       io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
     }));
   admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")

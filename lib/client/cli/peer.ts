@@ -13,7 +13,7 @@
  *   sent NAME SIZE SHA256          the peer saved a file sent to it
  *   saved PATH SIZE SHA256         a received file was verified and saved
  *
- * Script commands: connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
+ * Script commands (their table, usage and help: peer_script.ts; `--help` lists them): connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
  * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
  * PEER, verify PEER [NUMBER], trust PEER [NUMBER] (NUMBER: the safety number compared; without it
@@ -28,16 +28,14 @@
  * any command or file transfer failed. Transfer progress goes to `err` when it is a terminal.
  */
 import type { Command } from "commander";
-import { BackendError, type ChatMessage } from "../backend.ts";
-import { othersWarning } from "../e2e/keys.ts";
-import { sanitize } from "../../common/sanitize.ts";
+import { BackendError } from "../backend.ts";
 import { progressReporter } from "./files.ts";
 import type { CliIo } from "./io.ts";
+import { messageLine, runScriptLine, scriptHelp } from "./peer_script.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { hostPort, resolveTarget } from "../start/session_setup.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { isoSeconds } from "../../common/parse_time.ts";
 
 /** The event lines of the scripted contract (null: not printed). */
 export function peerEventLine(e: PeerEvent): string | null {
@@ -90,147 +88,6 @@ export async function startPeerNode(
   });
 }
 
-/**
- * `TIME PEER TEXT`: the text from the peer on one line, whatever it holds (issue 33.9: a newline in
- * it can never forge a line of the script's output; the one escaping rule shows it as ^J).
- */
-export function messageLine(m: ChatMessage): string {
-  return `${isoSeconds(m.ts)} ${m.from} ${sanitize(m.text)}`;
-}
-
-function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {
-  return new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new BackendError("timeout", `Timed out waiting for ${what}`));
-    }, ms);
-    const off = node.on((e) => {
-      if (!pred(e)) return;
-      clearTimeout(t);
-      off();
-      resolve();
-    });
-  });
-}
-
-function offerNumber(s: string): number {
-  if (!/^\d+$/.test(s) || Number(s) < 1) {
-    throw new BackendError("usage", `"${s}" is not an offer number (see files)`);
-  }
-  return Number(s);
-}
-
-/** Runs one script line; true when it was `quit`. */
-async function runLine(node: PeerNode, line: string, io: CliIo): Promise<boolean> {
-  const [cmd = "", ...rest] = line.trim().split(/\s+/);
-  const arg = rest[0] ?? "";
-  const need = (n: number, usage: string) => {
-    if (rest.length < n) throw new BackendError("usage", `Usage: ${usage}`);
-  };
-  switch (cmd) {
-    case "connect":
-    case "conn":
-      need(1, "connect HOST:PORT");
-      await node.connect(arg);
-      return false;
-    case "msg": {
-      need(2, "msg PEER TEXT");
-      const text = line.trim().replace(/^msg\s+\S+\s+/, "");
-      node.send(arg, text);
-      return false;
-    }
-    case "inbox":
-      for (const m of node.inbox(rest.length ? arg : undefined)) {
-        io.out(`inbox ${messageLine(m)}`);
-      }
-      return false;
-    case "peers":
-      if (arg === "--discover") {
-        io.out(`discover ${node.discover()}`);
-        return false;
-      }
-      for (const p of node.peers()) {
-        io.out(
-          `peer ${p.name} ${p.addr ?? "-"} ${p.verified ? "verified" : "unverified"} ${
-            p.online ? "online" : "offline"
-          }${p.changed ? " key-changed" : ""}`,
-        );
-      }
-      return false;
-    case "fingerprint": {
-      need(1, "fingerprint PEER");
-      const f = await node.fingerprint(arg);
-      io.out(`fingerprint ${f.user} ${f.safetyNumber}`);
-      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
-      return false;
-    }
-    case "verify":
-    case "trust":
-      need(1, `${cmd} PEER [NUMBER]`);
-      await node.trust(arg, cmd === "verify", rest.slice(1).join(" ") || undefined);
-      io.out(`${cmd === "verify" ? "verified" : "trusted"} ${normalizeName(arg)}`);
-      return false;
-    case "wait": {
-      const usage = "wait connected|message|offer|sent|saved PEER [SECONDS]";
-      need(2, usage);
-      const who = normalizeName(rest[1]!);
-      const ms = (Number(rest[2]) || 30) * 1000;
-      if (arg === "offer" || arg === "sent" || arg === "saved") {
-        const dir = arg === "sent" ? "up" : "down";
-        let failed: string | undefined;
-        await waitEvent(
-          node,
-          (e) => {
-            if (e.type === "file.failed" && e.peer === who && e.direction === dir && arg !== "offer") {
-              failed = e.why;
-              return true;
-            }
-            if (arg === "offer") return e.type === "file.offer" && e.offer.from === who;
-            return e.type === (arg === "sent" ? "file.sent" : "file.saved") && e.peer === who;
-          },
-          ms,
-          arg === "offer" ? `a file offer from ${who}` : `a file ${arg === "sent" ? "to" : "from"} ${who}`,
-        );
-        if (failed) throw new BackendError("file_failed", failed);
-      } else if (arg === "connected") {
-        if (node.peers().some((p) => p.name === who && p.online)) return false;
-        await waitEvent(node, (e) => e.type === "connected" && e.peer === who, ms, `${who} to connect`);
-      } else if (arg === "message") {
-        await waitEvent(
-          node,
-          (e) => e.type === "message" && e.message.from === who,
-          ms,
-          `a message from ${who}`,
-        );
-      } else throw new BackendError("usage", `Usage: ${usage}`);
-      return false;
-    }
-    case "send": {
-      need(2, "send PEER FILE");
-      await node.sendFile(arg, line.trim().replace(/^send\s+\S+\s+/, ""));
-      return false;
-    }
-    case "accept":
-      await node.files.accept(rest.length ? offerNumber(arg) : undefined);
-      return false;
-    case "reject":
-      node.files.reject(rest.length ? offerNumber(arg) : undefined);
-      return false;
-    case "files":
-      for (const f of node.files.list()) {
-        io.out(`file ${f.n ?? "-"} ${f.direction} ${f.peer} ${f.state} ${f.size} ${f.name}`);
-      }
-      return false;
-    case "sleep":
-      await new Promise((r) => setTimeout(r, Math.min(Number(arg) || 0, 3_600_000)));
-      return false;
-    case "quit":
-      return true;
-    default:
-      throw new BackendError("usage", `Unknown script command "${cmd}"`);
-  }
-}
-
 /** Registers `parley peer`. */
 export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: number) => void): void {
   program.command("peer").description("peer mode: chat with no server (full screen, or --script)")
@@ -246,6 +103,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
       "after",
       "\nExamples:\n  parley peer --listen 0.0.0.0:7000 --user alice\n  parley peer --listen 127.0.0.1:0 --user bob --ephemeral --script -\n  printf 'connect 10.0.0.2:7000\\nmsg carol hi\\nsleep 2000\\n' | parley peer --listen :7001 --user dave --script -\n  printf 'connect 10.0.0.2:7000\\nsend carol ./report.pdf\\nwait sent carol 600\\n' | parley peer --listen :7001 --user dave --script -\n  parley peer --listen :7002 --user carol --ephemeral --out ~/incoming --accept-files --script -",
     )
+    .addHelpText("after", () => `\nScript commands (--script, one a line):\n${scriptHelp().join("\n")}`)
     .action(async (...a: unknown[]) => {
       const o = (a[a.length - 1] as Command).optsWithGlobals() as Record<
         string,
@@ -278,7 +136,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
         for await (const line of io.scriptLines(String(o.script))) {
           if (!line.trim() || line.trimStart().startsWith("#")) continue;
           try {
-            if (await runLine(node, line, io)) break;
+            if (await runScriptLine(node, line, io)) break;
           } catch (e) {
             failed = true;
             io.err(`parley: ${(e as Error).message}`);

@@ -27,12 +27,13 @@ import {
 } from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { CliIo } from "./io.ts";
-import { connectAndLogin, type ConnectFlags } from "../start/session_setup.ts";
+import { type CliIo, scriptedSession } from "./io.ts";
+import type { ConnectFlags } from "../start/session_setup.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";
 import { videoOf } from "../video/client_video.ts";
 import { controlPlayback } from "../video/play_controls.ts";
-import { denoTerminalIo, detectTerminal, type TerminalInfo, type TerminalIo } from "../video/terminal.ts";
+import { detectTerminal, type TerminalInfo } from "../video/terminal.ts";
+import { denoTerminalIo, type TerminalIo } from "../term/terminal.ts";
 import type { FrameSource, FramesWanted, VideoFrame } from "../video/video_client.ts";
 import { framesFormat, VideoClient } from "../video/video_client.ts";
 
@@ -141,17 +142,7 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
     const o = cmd.optsWithGlobals() as Opts;
     // With the client folder (keepHistory) the session has its end-to-end keys; without, a login
     // remembered on this machine serves instead of the password.
-    const c = await connectAndLogin(o, io.env, io.prompts, {
-      keepHistory: e2e,
-      remembered: !e2e,
-      quiet: true, // scripted: no online/offline lines for others (issue 34.14)
-      notice: (t) => io.err(`parley: ${t}`),
-    });
-    try {
-      await fn(c, o, cmd.args);
-    } finally {
-      await c.close();
-    }
+    await scriptedSession(io, o, { keepHistory: e2e, remembered: !e2e }, (c) => fn(c, o, cmd.args));
   };
 
   program.command("videos").description("list the server's videos").option("--json", "print JSON")

@@ -672,8 +672,12 @@ export class ChatClient implements ChatBackend {
   async users(): Promise<{ user: string; role: Role }[]> {
     return (await this.conn.request("users")).header.users as { user: string; role: Role }[];
   }
-  async kick(user: string, banSeconds?: number): Promise<void> {
-    await this.conn.request("admin.kick", { user, ...(banSeconds ? { ban: banSeconds } : {}) });
+  async kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
+    await this.conn.request("admin.kick", {
+      user,
+      ...(banSeconds ? { ban: banSeconds } : {}),
+      ...(reason ? { reason } : {}),
+    });
   }
   async kicked(): Promise<KickedEntry[]> {
     return kickedEntries((await this.conn.request("admin.kicked")).header.kicks);

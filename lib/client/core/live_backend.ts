@@ -379,8 +379,8 @@ export class LiveBackend implements ChatBackend {
   leave(room: string): Promise<void> {
     return this.#client.leave(room);
   }
-  kick(user: string, banSeconds?: number): Promise<void> {
-    return this.#client.kick(user, banSeconds);
+  kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
+    return this.#client.kick(user, banSeconds, reason);
   }
   kicked(): Promise<KickedEntry[]> {
     return this.#client.kicked();

@@ -51,6 +51,8 @@ export interface CommandContext {
 export interface CommandSpec {
   name: string;
   aliases?: string[];
+  /** An old name kept working: typing it prints this line, then runs the command (`/send` → `/send-file`). */
+  aliasHints?: Record<string, string>;
   usage: string;
   help: string;
   permission: "user" | "admin";

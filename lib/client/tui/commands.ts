@@ -18,7 +18,7 @@ import {
   user,
 } from "./command_context.ts";
 import { sanitize } from "../../common/sanitize.ts";
-import { parseDuration, parseSince } from "../../common/parse_time.ts";
+import { KICK_USAGE, parseDuration, parseKick, parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
@@ -243,23 +243,26 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "kick",
     aliases: ["kickuser"],
-    usage: "USER [SECONDS]",
-    help: "Disconnect a user; with SECONDS (or 10m, 2h) also ban them that long",
+    usage: KICK_USAGE,
+    help:
+      "Disconnect a user; with DURATION (600, 10m, 2h, 1d) also ban them that long; REASON is shown to them",
     permission: "admin",
-    run: async (ctx, [u, secs]) => {
-      const s = secs ? parseDuration(secs) / 1000 : undefined;
-      await ctx.backend.kick(user(u!), s);
-      ctx.print(s ? `${user(u!)} kicked and banned for ${secs}` : `${user(u!)} kicked`);
+    run: async (ctx, args) => {
+      const k = parseKick(args);
+      await ctx.backend.kick(user(k.user), k.banSeconds, k.reason);
+      ctx.print(k.banSeconds ? `${user(k.user)} kicked and banned for ${args[1]}` : `${user(k.user)} kicked`);
     },
   },
   {
     name: "ban",
-    usage: "USER SECONDS",
-    help: "Kick a user and ban them for SECONDS (or 10m, 2h, 1d)",
+    usage: "USER DURATION [REASON…]",
+    help: "Kick a user and ban them for DURATION (600, 10m, 2h, 1d); REASON is shown to them",
     permission: "admin",
-    run: async (ctx, [u, secs]) => {
-      await ctx.backend.kick(user(u!), parseDuration(secs!) / 1000);
-      ctx.print(`${user(u!)} banned for ${secs}`);
+    run: async (ctx, args) => {
+      parseDuration(args[1]!); // a ban needs its duration: "10m", not a reason
+      const k = parseKick(args);
+      await ctx.backend.kick(user(k.user), k.banSeconds, k.reason);
+      ctx.print(`${user(k.user)} banned for ${args[1]}`);
     },
   },
   {

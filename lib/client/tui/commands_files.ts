@@ -1,6 +1,6 @@
 /**
  * The file rows of the command table (`COMMANDS` in commands.ts appends them; issue 12): `/ls`
- * (the outbox folder, numbered), `/send USER ID|PATH`, `/accept [N]` (a file offer; with no file
+ * (the outbox folder, numbered), `/send-file USER ID|PATH` (alias `/send`), `/accept [N]` (a file offer; with no file
  * offered it accepts a video stream), `/reject [N]`, `/files`. Transfers run in the background:
  * their progress is the "transfer" event in the status line and the end is a line in the buffer.
  * Handlers use the backend's optional `files` member; they never touch the terminal or the disk.
@@ -39,7 +39,7 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "ls",
     usage: "",
-    help: "List the outbox folder (--outbox, default <home>/outbox) with ids for /send",
+    help: "List the outbox folder (--outbox, default <home>/outbox) with ids for /send-file",
     permission: "user",
     run: async (ctx) => {
       const list = await files(ctx).outbox();
@@ -48,7 +48,11 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
-    name: "send",
+    // One vocabulary across surfaces: "send" is a message in the CLI (`parley send`), so a file's
+    // command is /send-file; /send stays an alias that says so.
+    name: "send-file",
+    aliases: ["send"],
+    aliasHints: { send: "/send sends a file here; its name is /send-file (text is typed as is, or /msg)" },
     usage: "USER|#ROOM ID|PATH…",
     help: "Send a file (an outbox id from /ls, or a path) to a user or every room member, end to end",
     permission: "user",

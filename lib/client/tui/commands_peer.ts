@@ -1,6 +1,6 @@
 /**
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
- * `/peers` (name, address, verified, online) and `/send PEER ID|PATH` (a file straight to a
+ * `/peers` (name, address, verified, online) and `/send-file PEER ID|PATH` (a file straight to a
  * connected peer), plus the rows of the main table that make sense without a server (messages,
  * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
@@ -27,7 +27,7 @@ const KEEP = [
   "quit",
 ];
 
-const SEND = COMMANDS.find((c) => c.name === "send")!;
+const SEND = COMMANDS.find((c) => c.name === "send-file")!;
 
 const PEER_ONLY: readonly CommandSpec[] = [
   {

@@ -197,6 +197,15 @@ Deno.test("COMMANDS admin rows kick, ban, list, grant and revoke", async () => {
   assert.deepEqual(t.backend.callsOf("grant"), [["bob"]]);
   assert.deepEqual(t.backend.callsOf("revoke"), [["bob"]]);
   await assert.rejects(() => t.run("/ban bob soon"), /not a duration/);
+  // The one ban grammar (parseKick): a reason after the duration, or without one.
+  await t.run("/kick erin 10m spamming again");
+  await t.run("/ban frank 1h rude");
+  await t.run("/kick gina be nice");
+  assert.deepEqual(t.backend.callsOf("kick").slice(3), [
+    ["erin", 600, "spamming again"],
+    ["frank", 3600, "rude"],
+    ["gina", undefined, "be nice"],
+  ]);
 });
 
 Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", async () => {

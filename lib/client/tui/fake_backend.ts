@@ -161,8 +161,12 @@ export class FakeBackend implements ChatBackend {
     }
     return this.#ok(method, args, value);
   }
-  kick(user: string, banSeconds?: number): Promise<void> {
-    return this.#admin("kick", [user, banSeconds], undefined);
+  kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
+    return this.#admin(
+      "kick",
+      reason === undefined ? [user, banSeconds] : [user, banSeconds, reason],
+      undefined,
+    );
   }
   kicked(): Promise<KickedEntry[]> {
     return this.#admin("kicked", [], this.kickedList);

@@ -10,7 +10,7 @@ import type { ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
-import { openTerminal, type TerminalIo } from "./terminal.ts";
+import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import {
   cellPixels,
   chooseGraphics,
@@ -32,7 +32,7 @@ export interface RunTuiOptions {
   clock?: Clock;
   formatTime?: (ts: number) => string;
   /** A terminal to use instead of the process's own (tests, pseudo-terminals). */
-  terminal?: TerminalIo;
+  terminal?: FullScreenIo;
   /** Milliseconds a lone ESC waits before it counts as the Escape key. */
   escapeDelay?: number;
   /** Draw videos with this renderer instead of asking the terminal. */
@@ -108,7 +108,7 @@ export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Pr
 
 /** Asks the terminal for graphics support and reads its replies from the first input. */
 async function detectGraphics(
-  term: TerminalIo,
+  term: FullScreenIo,
   input: { read(): Promise<Uint8Array | null>; taken(): void },
   ms: number,
 ): Promise<

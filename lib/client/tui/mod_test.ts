@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { FakeBackend, runTui } from "./mod.ts";
-import type { TerminalIo } from "./terminal.ts";
+import type { FullScreenIo } from "./terminal.ts";
 import { benchTui } from "./bench.ts";
 
 function fakeTerminal(chunks: string[]) {
   const out: string[] = [];
   let restored = 0;
   const enc = new TextEncoder();
-  const io: TerminalIo = {
+  const io: FullScreenIo = {
     size: () => ({ cols: 80, rows: 24 }),
     write: (s) => void out.push(s),
     read: async () => {

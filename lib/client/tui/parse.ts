@@ -16,6 +16,7 @@
 import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
+import { splitUsage } from "../../common/usage.ts";
 
 export type Parsed =
   | { kind: "empty" }
@@ -32,20 +33,8 @@ export interface ParseOptions {
   commands?: readonly CommandSpec[];
 }
 
-interface Arity {
-  min: number;
-  max: number;
-  rest: boolean;
-}
-
-/** Reads the argument counts from a usage string (`USER [SECONDS]`, `USER TEXT`, `NAME USER…`). */
-export function arity(usage: string): Arity {
-  const toks = usage.split(/\s+/).filter(Boolean);
-  const min = toks.filter((t) => !t.startsWith("[")).length;
-  const last = toks[toks.length - 1] ?? "";
-  const rest = /^\[?TEXT\]?$/.test(last) || last.endsWith("…") || last.endsWith("…]");
-  return { min, max: toks.length, rest };
-}
+// The usage grammar (arity, the rest word) lives in lib/common/usage.ts, shared with the server console.
+export { arity } from "../../common/usage.ts";
 
 /**
  * What argument `index` of a command takes, from its usage: USER (or USER|#ROOM) → "user", #ROOM →
@@ -72,21 +61,6 @@ export function findCommand(
   return commands.find((c) => c.name === n || c.aliases?.includes(n));
 }
 
-function splitArgs(text: string, max: number, rest: boolean): string[] {
-  const out: string[] = [];
-  let s = text.trim();
-  while (s !== "") {
-    if (rest && out.length === max - 1) {
-      out.push(s);
-      break;
-    }
-    const m = /^(\S+)\s*/.exec(s)!;
-    out.push(m[1]!);
-    s = s.slice(m[0].length);
-  }
-  return out;
-}
-
 const USER_NAME = /^([A-Za-z0-9_.-]{1,32}):\s?([\s\S]*)$/;
 
 export function parseLine(line: string, opts: ParseOptions): Parsed {
@@ -105,12 +79,12 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
     if (spec.permission === "admin" && opts.role !== "admin") {
       return { kind: "error", message: `/${spec.name} needs admin rights` };
     }
-    const a = arity(spec.usage);
-    const args = splitArgs(m[2]!, a.max, a.rest);
-    if (args.length < a.min || (!a.rest && args.length > a.max)) {
-      return { kind: "error", message: `Usage: /${spec.name} ${spec.usage}`.trimEnd() };
-    }
-    return { kind: "command", spec, args };
+    const args = splitUsage(spec.usage, m[2]!);
+    if (!args) return { kind: "error", message: `Usage: /${spec.name} ${spec.usage}`.trimEnd() };
+    const hint = spec.aliasHints?.[m[1]!];
+    if (hint === undefined) return { kind: "command", spec, args };
+    const run = (ctx: Parameters<CommandSpec["run"]>[0], a: string[]) => (ctx.print(hint), spec.run(ctx, a));
+    return { kind: "command", spec: { ...spec, run }, args };
   }
   const dm = opts.inConversation ? null : USER_NAME.exec(line);
   if (dm && dm[2]!.trim() !== "" && opts.isUser(dm[1]!)) {

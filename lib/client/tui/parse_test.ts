@@ -44,7 +44,10 @@ Deno.test("parseLine() reports usage for wrong argument counts", () => {
   assert.deepEqual(parseLine("/msg bob", opts), { kind: "error", message: "Usage: /msg USER TEXT" });
   assert.deepEqual(parseLine("/whois", opts), { kind: "error", message: "Usage: /whois USER" });
   assert.deepEqual(parseLine("/who extra", opts), { kind: "error", message: "Usage: /who" });
-  assert.deepEqual(parseLine("/ban bob", admin), { kind: "error", message: "Usage: /ban USER SECONDS" });
+  assert.deepEqual(parseLine("/ban bob", admin), {
+    kind: "error",
+    message: "Usage: /ban USER DURATION [REASON…]",
+  });
 });
 
 Deno.test("parseLine() refuses admin commands to users", () => {
@@ -99,4 +102,21 @@ Deno.test("parseSince() is the one grammar of /history and `read --since`: zones
   for (const bad of ["2026-01-31 junk", "2026-13-45", "2026-01-31T12:00:00Q"]) {
     assert.throws(() => parseSince(bad, now), /not a time/, bad);
   }
+});
+
+Deno.test("parseLine(): /send-file names a file send; /send stays its alias and says so (one vocabulary)", async () => {
+  const printed: string[] = [];
+  const ran: string[][] = [];
+  const sendFile = COMMANDS.find((c) => c.name === "send-file")!;
+  assert.ok(sendFile.aliases?.includes("send"));
+  const commands = [{ ...sendFile, run: (_c: unknown, a: string[]) => void ran.push(a) }];
+  const ctx = { print: (t: string) => printed.push(t) } as unknown as Parameters<typeof sendFile.run>[0];
+  for (const line of ["/send-file bob 2", "/send bob notes.txt"]) {
+    const p = parseLine(line, { ...opts, commands });
+    assert.ok(p.kind === "command" && p.spec.name === "send-file", line);
+    await p.spec.run(ctx, p.args);
+  }
+  assert.deepEqual(ran, [["bob", "2"], ["bob", "notes.txt"]]);
+  assert.equal(printed.length, 1, "only the old name prints the hint");
+  assert.match(printed[0]!, /\/send-file/);
 });

@@ -1,6 +1,7 @@
 /**
- * The real terminal — the ONLY file in the TUI that touches Deno.stdin/stdout, raw mode and
- * signals. Everything else talks to the small `TerminalIo` interface, so tests use a fake.
+ * The full-screen client's screen on the real terminal: the ONLY file in the TUI that touches the
+ * terminal (through lib/client/term/terminal.ts, the client's one `TerminalIo`) and process signals.
+ * Everything else talks to the small `FullScreenIo` interface, so tests use a fake.
  *
  * Contract: `openTerminal()` saves the window title (title stack) and switches to raw mode, the
  * alternate screen and bracketed paste; `restore()` undoes all of it exactly once and also runs on process unload, an uncaught error,
@@ -8,8 +9,10 @@
  * `onResize` fires on SIGWINCH (and from `pollSize()` where signals do not exist, e.g. Windows).
  */
 import { TITLE_POP, TITLE_PUSH } from "../../media/mod.ts";
+import { denoTerminalIo, type TerminalIo } from "../term/terminal.ts";
 
-export interface TerminalIo {
+/** The screen as the full-screen client uses it (text out, bytes in, size in cells). */
+export interface FullScreenIo {
   size(): { cols: number; rows: number };
   write(s: string): void;
   /** Reads one chunk of input; null at end of input. */
@@ -24,16 +27,12 @@ export interface TerminalIo {
 const ENTER = TITLE_PUSH + "\x1b[?1049h\x1b[?2004h\x1b[?7l\x1b[H\x1b[2J";
 const LEAVE = "\x1b[0m\x1b[?2004l\x1b[?7h\x1b[?25h\x1b[?1049l" + TITLE_POP;
 
-export function openTerminal(): TerminalIo {
+export function openTerminal(dev: TerminalIo = denoTerminalIo()): FullScreenIo {
   const enc = new TextEncoder();
-  const writeAll = (s: string) => {
-    const bytes = enc.encode(s);
-    let off = 0;
-    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
-  };
+  const writeAll = (s: string) => dev.write(enc.encode(s));
   const size = () => {
     try {
-      const { columns, rows } = Deno.consoleSize();
+      const { columns, rows } = dev.size();
       return { cols: columns, rows };
     } catch {
       return { cols: 80, rows: 24 };
@@ -54,8 +53,9 @@ export function openTerminal(): TerminalIo {
       writeAll(LEAVE);
     } catch { /* stdout gone */ }
     try {
-      if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(false);
+      if (dev.stdinIsTerminal()) dev.setRaw(false);
     } catch { /* not a tty */ }
+    stopResize();
     for (const [sig, fn] of signals) {
       try {
         Deno.removeSignalListener(sig, fn);
@@ -70,26 +70,23 @@ export function openTerminal(): TerminalIo {
     restore();
     Deno.exit(sig === "SIGTERM" ? 143 : 129);
   };
-  if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(true);
+  const stopResize = dev.onResize?.(fireResize) ?? (() => {});
+  if (dev.stdinIsTerminal()) dev.setRaw(true);
   globalThis.addEventListener("unload", restore);
   globalThis.addEventListener("error", onCrash);
   globalThis.addEventListener("unhandledrejection", onCrash);
-  for (const sig of ["SIGWINCH", "SIGTERM", "SIGHUP"] as Deno.Signal[]) {
-    const fn = sig === "SIGWINCH" ? fireResize : onSignal(sig);
+  for (const sig of ["SIGTERM", "SIGHUP"] as Deno.Signal[]) {
+    const fn = onSignal(sig);
     try {
       Deno.addSignalListener(sig, fn);
       signals.push([sig, fn]);
     } catch { /* no such signal on this platform */ }
   }
   writeAll(ENTER);
-  const buf = new Uint8Array(4096);
   return {
     size,
     write: writeAll,
-    read: async () => {
-      const n = await Deno.stdin.read(buf);
-      return n === null ? null : buf.slice(0, n);
-    },
+    read: () => dev.read(),
     onResize: (cb) => void resizeCbs.push(cb),
     pollSize: () => {
       const s = size();

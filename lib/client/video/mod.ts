@@ -10,5 +10,5 @@ export { VideoPlayer } from "./player.ts";
 export type { PlayerOptions, PlayerSummary } from "./player.ts";
 export { IncomingStream, PeerStreams } from "./peer_stream.ts";
 export type { SendOptions, SendResult, StreamOffer } from "./peer_stream.ts";
-export { denoTerminalIo, detectTerminal } from "./terminal.ts";
-export type { TerminalInfo, TerminalIo } from "./terminal.ts";
+export { detectTerminal } from "./terminal.ts";
+export type { TerminalInfo } from "./terminal.ts";

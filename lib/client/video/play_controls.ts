@@ -9,11 +9,11 @@
  * ffmpeg), the screen is cleared and the player gets the pane of the new size: later frames are
  * drawn there, and the server sends them at its pixels. Nothing is read when stdin is not a
  * terminal. The returned function stops reading keys and releases the size listener. All
- * terminal access goes through `TerminalIo` (terminal.ts).
+ * terminal access goes through `TerminalIo` (lib/client/term/terminal.ts).
  */
 import type { PaneGeometry } from "../../media/mod.ts";
 import { KeyDecoder } from "../term/keys.ts";
-import type { TerminalIo } from "./terminal.ts";
+import type { TerminalIo } from "../term/terminal.ts";
 import { applyVideoAction, videoActions, type VideoControls } from "./video_keys.ts";
 
 /** What the controls drive (VideoPlayer has it all). */

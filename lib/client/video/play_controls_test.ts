@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { PaneGeometry } from "../../media/mod.ts";
 import { type Controlled, controlPlayback } from "./play_controls.ts";
-import type { TerminalIo } from "./terminal.ts";
+import type { TerminalIo } from "../term/terminal.ts";
 import { SEEK_MS, videoActions } from "./video_keys.ts";
 
 const enc = new TextEncoder();

@@ -6,8 +6,9 @@
  * cell size (`CELL_QUERY`), so frames are requested at the pane's real pixel size. The cell size is
  * CSI 16 t's, else the window's pixels ÷ cells (CSI 14 t), else unset (the player assumes 10×20). The full-screen client
  * reads its own input and can call `parseDetectReplies`/`chooseGraphics` from lib/media directly.
- * `denoTerminalIo` is the real terminal (stdin, stdout, `stty`, SIGWINCH) behind `TerminalIo`.
+ * The terminal itself (`TerminalIo`, `denoTerminalIo`) lives in lib/client/term/terminal.ts.
  */
+import type { TerminalIo } from "../term/terminal.ts";
 import {
   CELL_QUERY,
   cellPixels,
@@ -25,69 +26,6 @@ export interface TerminalInfo {
   cellWidth?: number;
   cellHeight?: number;
   isTerminal: boolean;
-}
-
-export interface TerminalIo {
-  stdinIsTerminal: () => boolean;
-  stdoutIsTerminal: () => boolean;
-  size: () => { columns: number; rows: number };
-  setRaw: (raw: boolean) => void;
-  write: (b: Uint8Array) => void;
-  /** Reads one chunk (null at end). */
-  read: () => Promise<Uint8Array | null>;
-  /**
-   * Turns the terminal's output processing off (`stty -opost`: the kernel then passes bytes through
-   * instead of scanning each for newlines) and returns what puts the settings back as they were;
-   * null when it cannot (no terminal on stdin and stdout, no `stty`, Windows). For a player that
-   * writes only escape sequences and cursor moves: 0.3 s of kernel CPU per 480 frames of 42 KB.
-   */
-  rawOutput?: () => Promise<(() => Promise<void>) | null>;
-  /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
-  onResize?: (h: () => void) => () => void;
-}
-
-/** Runs `stty` on the terminal of stdin; its standard output, or null when it failed. */
-async function stty(args: string[]): Promise<string | null> {
-  try {
-    const o = await new Deno.Command("stty", { args, stdin: "inherit", stdout: "piped", stderr: "null" })
-      .output();
-    return o.success ? new TextDecoder().decode(o.stdout).trim() : null;
-  } catch {
-    return null; // no stty
-  }
-}
-
-export function denoTerminalIo(): TerminalIo {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  return {
-    stdinIsTerminal: () => Deno.stdin.isTerminal(),
-    stdoutIsTerminal: () => Deno.stdout.isTerminal(),
-    size: () => Deno.consoleSize(),
-    setRaw: (raw) => Deno.stdin.setRaw(raw),
-    write: (b) => {
-      let o = 0;
-      while (o < b.length) o += Deno.stdout.writeSync(b.subarray(o));
-    },
-    read: async () => {
-      reader ??= Deno.stdin.readable.getReader();
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    },
-    rawOutput: async () => {
-      if (Deno.build.os === "windows" || !Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) return null;
-      const saved = await stty(["-g"]); // every setting, in the form stty takes back
-      if (!saved || !/^[\w:=.-]+$/.test(saved) || (await stty(["-opost"])) === null) return null;
-      return async () => void (await stty([saved]));
-    },
-    onResize: (h) => {
-      try {
-        Deno.addSignalListener("SIGWINCH", h);
-      } catch {
-        return () => {}; // no such signal here (Windows)
-      }
-      return () => Deno.removeSignalListener("SIGWINCH", h);
-    },
-  };
 }
 
 /** Finds the renderer and the drawing area. `forced` skips the query. */

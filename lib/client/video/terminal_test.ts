@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CELL_QUERY, DETECT_QUERY } from "../../media/mod.ts";
-import { detectTerminal, type TerminalIo } from "./terminal.ts";
+import { detectTerminal } from "./terminal.ts";
+import type { TerminalIo } from "../term/terminal.ts";
 
 function fakeIo(
   o: { tty: boolean; replies?: string[] },

@@ -1,0 +1,53 @@
+/**
+ * PartWriter (disk.ts), the production chunk writer of downloads: bytes after the final chunk are
+ * refused with DecryptError, whether they come in the push that holds the final chunk or in a
+ * later one, and nothing past the file's plaintext reaches the `.part` (issue 35: deleting the
+ * `extra` check passed every test).
+ */
+import assert from "node:assert/strict";
+import { concatBytes, sha256Hex } from "../../common/bytes.ts";
+import { CHUNK_SIZE, ChunkedEncryptor, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
+import { openPart, PartWriter } from "./disk.ts";
+
+const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 7 + (i >> 8)) & 255);
+
+Deno.test("PartWriter: data after the final chunk is refused, in the same push or a later one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const size = 2 * CHUNK_SIZE + 100, d = data(size);
+    const key = new Uint8Array(32).fill(9);
+    const e = await ChunkedEncryptor.create(key);
+    const body = concatBytes([e.push(d), e.finish()]);
+    assert.equal(e.header.length, FILE_HEADER_LEN);
+    const cipher = await openFileHeader(key, e.header);
+    const writer = async (name: string) => {
+      const p = await openPart(`${dir}/${name}.part`, size);
+      return { p, w: new PartWriter(p.out, cipher, size, p.next, p.hash) };
+    };
+    // The honest stream: written whole, nothing refused.
+    {
+      const { p, w } = await writer("ok");
+      await w.push(body);
+      assert.ok(w.done);
+      p.out.close();
+      assert.equal(await sha256Hex(await Deno.readFile(`${dir}/ok.part`)), await sha256Hex(d));
+    }
+    // One trailing byte in the push that holds the final chunk.
+    {
+      const { p, w } = await writer("same");
+      await assert.rejects(w.push(concatBytes([body, new Uint8Array([0])])), /after the final chunk/);
+      p.out.close();
+      assert.ok((await Deno.stat(`${dir}/same.part`)).size <= size, "nothing past the plaintext");
+    }
+    // The final chunk in one push, trailing bytes in the next.
+    {
+      const { p, w } = await writer("later");
+      await w.push(body);
+      await assert.rejects(w.push(new Uint8Array(16)), /after the final chunk/);
+      p.out.close();
+      assert.equal((await Deno.stat(`${dir}/later.part`)).size, size);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

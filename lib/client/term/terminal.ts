@@ -1,0 +1,73 @@
+/**
+ * The real terminal, the one `TerminalIo` of the client: the ONLY client file that touches
+ * Deno.stdin/stdout, raw mode, the console size and `stty`. The scripted player (video/terminal.ts
+ * detects graphics through it) and the full-screen client (tui/terminal.ts puts its screen on it)
+ * both take this interface, so tests hand them a fake.
+ *
+ * Contract: `denoTerminalIo()` reads stdin through one reader (one per process: call it once), writes
+ * all of a chunk, `size()` throws when stdout is no terminal, `rawOutput` and `onResize` may do
+ * nothing where the platform cannot (Windows).
+ */
+
+export interface TerminalIo {
+  stdinIsTerminal: () => boolean;
+  stdoutIsTerminal: () => boolean;
+  size: () => { columns: number; rows: number };
+  setRaw: (raw: boolean) => void;
+  write: (b: Uint8Array) => void;
+  /** Reads one chunk (null at end). */
+  read: () => Promise<Uint8Array | null>;
+  /**
+   * Turns the terminal's output processing off (`stty -opost`: the kernel then passes bytes through
+   * instead of scanning each for newlines) and returns what puts the settings back as they were;
+   * null when it cannot (no terminal on stdin and stdout, no `stty`, Windows). For a player that
+   * writes only escape sequences and cursor moves: 0.3 s of kernel CPU per 480 frames of 42 KB.
+   */
+  rawOutput?: () => Promise<(() => Promise<void>) | null>;
+  /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
+  onResize?: (h: () => void) => () => void;
+}
+
+/** Runs `stty` on the terminal of stdin; its standard output, or null when it failed. */
+async function stty(args: string[]): Promise<string | null> {
+  try {
+    const o = await new Deno.Command("stty", { args, stdin: "inherit", stdout: "piped", stderr: "null" })
+      .output();
+    return o.success ? new TextDecoder().decode(o.stdout).trim() : null;
+  } catch {
+    return null; // no stty
+  }
+}
+
+export function denoTerminalIo(): TerminalIo {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return {
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    stdoutIsTerminal: () => Deno.stdout.isTerminal(),
+    size: () => Deno.consoleSize(),
+    setRaw: (raw) => Deno.stdin.setRaw(raw),
+    write: (b) => {
+      let o = 0;
+      while (o < b.length) o += Deno.stdout.writeSync(b.subarray(o));
+    },
+    read: async () => {
+      reader ??= Deno.stdin.readable.getReader();
+      const r = await reader.read();
+      return r.done ? null : r.value;
+    },
+    rawOutput: async () => {
+      if (Deno.build.os === "windows" || !Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) return null;
+      const saved = await stty(["-g"]); // every setting, in the form stty takes back
+      if (!saved || !/^[\w:=.-]+$/.test(saved) || (await stty(["-opost"])) === null) return null;
+      return async () => void (await stty([saved]));
+    },
+    onResize: (h) => {
+      try {
+        Deno.addSignalListener("SIGWINCH", h);
+      } catch {
+        return () => {}; // no such signal here (Windows)
+      }
+      return () => Deno.removeSignalListener("SIGWINCH", h);
+    },
+  };
+}
