@@ -1,5 +1,5 @@
 /**
- * Release 0.2.0 (issue 38.5): the server says its version at hello; a client whose major.minor differs
+ * Releases (since 0.2.0, issue 38.5): the server says its version at hello; a client whose major.minor differs
  * says so once — on stderr for scripted commands, as a notice line in the full-screen client — and
  * nothing when they match. CHANGELOG's newest release is this version, under an empty Unreleased.
  */
@@ -42,13 +42,15 @@ Deno.test("the hello reply carries the server's version", async () => {
 });
 
 Deno.test("a scripted command says on stderr when the server's major.minor differs, nothing when equal", async () => {
-  const newer = await startTestServer({ version: "0.3.1" });
+  const [maj, min] = VERSION.split(".").map(Number);
+  const next = `${maj}.${min! + 1}.1`; // a newer major.minor than this client's, whatever it is
+  const newer = await startTestServer({ version: next });
   try {
     const r = await cli(newer, "alice", ["register"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(
       r.err,
-      `parley: The server runs Parley 0.3.1, newer than this client (${VERSION}): upgrade the client`,
+      `parley: The server runs Parley ${next}, newer than this client (${VERSION}): upgrade the client`,
     );
   } finally {
     await newer.stop();
