@@ -9,16 +9,14 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { sha256Hex, toBase64 } from "../lib/common/bytes.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
-import { runCli } from "../lib/client/cli/main.ts";
-import { fingerprintPem } from "../lib/net/cert.ts";
 import { sanitize } from "../lib/common/sanitize.ts";
-import { VERSION } from "../lib/common/version.ts";
 import { OUT_KEY, type OutRecord } from "../lib/client/files/offer.ts";
 import {
   eventually,
   PROGRAM_PERMS,
   rootFile,
   runProgram,
+  scriptedCli,
   startTestServer,
   type TestServer,
 } from "./helpers.ts";
@@ -231,24 +229,9 @@ test("files: a file whose chunks verify but whose SHA-256 differs from the offer
   }
 });
 
-/** `parley ARGV` run in this process (runCli) as `user` with the folder `${t.dir}/cli-USER`. */
-async function inCli(t: TestServer, user: string, ...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const env: Record<string, string> = {
-    PARLEY_SERVER: `127.0.0.1:${t.port}`,
-    PARLEY_USER: user,
-    PARLEY_PASSWORD: `pw-${user}-secret`,
-    PARLEY_HOME: `${t.dir}/cli-${user}`,
-  };
-  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
-    env: { get: (n) => env[n] },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    prompts: {},
-    version: VERSION,
-  });
-  return { code, out, err: err.join("\n") };
-}
+/** `parley ARGV` in this process as `user` (tests/helpers.ts scriptedCli), output as lines. */
+const inCli = (t: TestServer, user: string, ...argv: string[]) =>
+  scriptedCli(t, user, argv).then((r) => ({ code: r.code, out: r.lines, err: r.err }));
 
 /** Alice offers `src` to bob under any `name` (a hostile sender forges its own record). */
 async function offerAs(fa: FileTransfers, src: string, name: string): Promise<string> {

@@ -20,6 +20,9 @@ import { Connection } from "../lib/client/session/connection.ts";
 import type { E2eCodec } from "../lib/client/e2e/codec.ts";
 import { attachVideo } from "../lib/client/video/client_video.ts";
 import { attachE2e } from "../lib/client/start/e2e_attach.ts";
+import { runCli } from "../lib/client/cli/main.ts";
+import { fingerprintPem } from "../lib/net/cert.ts";
+import { VERSION } from "../lib/common/version.ts";
 import type { KdfPolicy } from "../lib/client/session/account_login.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { serverKey } from "../lib/client/session/trust.ts";
@@ -420,4 +423,30 @@ export async function assertNoPlaintext(
   const bytes = await serverBytes(dir, log);
   assert.ok(bytes.includes(marker), "the plaintext check cannot see the server's database");
   for (const s of secrets) assert.equal(bytes.includes(s), false, `"${s}" is stored in the clear`);
+}
+
+/**
+ * `parley ARGV` run in this process (runCli) as `user` (password `pw-USER-secret`) with the folder
+ * `${t.dir}/cli-USER`, trusting `t`'s certificate: the exit code, the output lines (and joined), errors.
+ */
+export async function scriptedCli(
+  t: { port: number; dir: string; cert: string },
+  user: string,
+  argv: string[],
+): Promise<{ code: number; lines: string[]; out: string; err: string }> {
+  const lines: string[] = [], err: string[] = [];
+  const env: Record<string, string> = {
+    PARLEY_SERVER: `127.0.0.1:${t.port}`,
+    PARLEY_USER: user,
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+    PARLEY_HOME: `${t.dir}/cli-${user}`,
+  };
+  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
+    env: { get: (n) => env[n] },
+    out: (l) => lines.push(l),
+    err: (l) => err.push(l),
+    prompts: {},
+    version: VERSION,
+  });
+  return { code, lines, out: lines.join("\n"), err: err.join("\n") };
 }

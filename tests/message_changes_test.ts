@@ -4,11 +4,8 @@
  * a message not held, after the edit window) is refused and changes nothing.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../lib/client/cli/main.ts";
-import { VERSION } from "../lib/common/version.ts";
-import { fingerprintPem } from "../lib/net/cert.ts";
 import { randomId } from "../lib/common/random.ts";
-import { collect, eventually, inbox, startTestServer, type TestServer } from "./helpers.ts";
+import { collect, eventually, inbox, scriptedCli, startTestServer, type TestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const bob = { kind: "user" as const, name: "bob" };
@@ -212,23 +209,7 @@ test("disappearing: a malformed time inside a sealed message is refused", async 
   );
 });
 
-async function cli(t: TestServer, user: string, argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const env: Record<string, string> = {
-    PARLEY_SERVER: `127.0.0.1:${t.port}`,
-    PARLEY_USER: user,
-    PARLEY_PASSWORD: `pw-${user}-secret`,
-    PARLEY_HOME: `${t.dir}/cli-${user}`,
-  };
-  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
-    env: { get: (n) => env[n] },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    prompts: {},
-    version: VERSION,
-  });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const cli = (t: TestServer, user: string, argv: string[]) => scriptedCli(t, user, argv);
 
 test("changes: the scripted commands (send --reply-to --json, edit, react, edits, delete, read --json)", async () => {
   const t = await startTestServer();

@@ -6,29 +6,11 @@
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { runCli } from "../lib/client/cli/main.ts";
 import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { VERSION } from "../lib/common/version.ts";
-import { fingerprintPem } from "../lib/net/cert.ts";
-import { rootFile, startTestServer, testKdf, type TestServer } from "./helpers.ts";
+import { rootFile, scriptedCli, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
-async function cli(t: TestServer, user: string, argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const env: Record<string, string> = {
-    PARLEY_SERVER: `127.0.0.1:${t.port}`,
-    PARLEY_USER: user,
-    PARLEY_PASSWORD: `pw-${user}-secret`,
-    PARLEY_HOME: `${t.dir}/cli-${user}`,
-  };
-  const code = await runCli([...argv, "--fingerprint", await fingerprintPem(t.cert)], {
-    env: { get: (n) => env[n] },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    prompts: {},
-    version: VERSION,
-  });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const cli = (t: TestServer, user: string, argv: string[]) => scriptedCli(t, user, argv);
 
 Deno.test("the hello reply carries the server's version", async () => {
   const t = await startTestServer();

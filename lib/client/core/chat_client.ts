@@ -32,6 +32,7 @@ import {
   type MembershipVerb,
   PlainCodec,
   sealAndSend,
+  type Sealed,
   UnreadableError,
 } from "../e2e/body_codec.ts";
 import { Connection } from "../session/connection.ts";
@@ -499,21 +500,7 @@ export class ChatClient implements ChatBackend {
       ? { kind: "user", name: orig.from }
       : orig.to;
     if (c.kind === "edit") await this.checkSize(to, c.text);
-    const mid = randomId(undefined, 12);
-    await this.#opening;
-    const r = await sealAndSend(
-      () => codec.sealChange!(to, mid, ref, c),
-      ({ body, devices }) => this.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
-      codec.devicesChanged?.bind(codec),
-    );
-    const sent: ChatMessage = {
-      seq: Number(r.header.seq ?? 0),
-      mid,
-      ts: Number(r.header.ts ?? Date.now()),
-      from: this.user,
-      to,
-      text: "",
-    };
+    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c), "");
     const changed = await codec.changeSent(sent, ref, c);
     this.#emit({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
@@ -522,6 +509,22 @@ export class ChatClient implements ChatBackend {
       await this.conn.request("message.unsend", { mid: ref }).catch(() => {});
     }
     return changed;
+  }
+
+  /**
+   * Sends a body the codec seals under a fresh mid (a change, a setting) after the room changes seen
+   * so far, sealing once more if devices changed; answers its envelope with `text` (what it shows as).
+   */
+  async #sendSealed(to: Target, seal: (mid: string) => Promise<Sealed>, text: string): Promise<ChatMessage> {
+    const codec = this.#codec, mid = randomId(undefined, 12);
+    await this.#opening;
+    const r = await sealAndSend(
+      () => seal(mid),
+      ({ body, devices }) => this.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
+      codec.devicesChanged?.bind(codec),
+    );
+    const ts = Number(r.header.ts ?? Date.now());
+    return { seq: Number(r.header.seq ?? 0), mid, ts, from: this.user, to, text };
   }
 
   /**
@@ -537,21 +540,8 @@ export class ChatClient implements ChatBackend {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXPIRY_S) {
       throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
     }
-    const to = wire(target), mid = randomId(undefined, 12);
-    await this.#opening;
-    const r = await sealAndSend(
-      () => codec.sealExpiry!(to, mid, seconds),
-      ({ body, devices }) => this.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
-      codec.devicesChanged?.bind(codec),
-    );
-    const m: ChatMessage = {
-      seq: Number(r.header.seq ?? 0),
-      mid,
-      ts: Number(r.header.ts ?? Date.now()),
-      from: this.user,
-      to,
-      text: expiryText(seconds),
-    };
+    const to = wire(target);
+    const m = await this.#sendSealed(to, (mid) => codec.sealExpiry!(to, mid, seconds), expiryText(seconds));
     const store = this.store;
     LocalStore.tx(store.db, () => {
       store.setExpiry(convOf(this.user, m), seconds, m.ts);
