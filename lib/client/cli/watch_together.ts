@@ -9,8 +9,9 @@
  */
 import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
-import type { CliIo } from "./io.ts";
-import { connectAndLogin, type ConnectFlags } from "../start/session_setup.ts";
+import { type CliIo, scriptedSession } from "./io.ts";
+import type { ConnectFlags } from "../start/session_setup.ts";
+import { withoutHash } from "../../protocol/names.ts";
 import { ClockOffset, Playhead } from "../video/watch_together.ts";
 import { type SealedRoomSignals, watchLine, WatchRoom } from "../video/watch_room.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -64,46 +65,42 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
     )
     .action(async (roomArg: string, video: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as ConnectFlags;
-      const room = roomArg.replace(/^#/, "");
+      const room = withoutHash(roomArg);
       const now = io.now ?? (() => Date.now());
-      const c = await connectAndLogin(o, io.env, io.prompts, {
-        keepHistory: true,
-        quiet: true,
-        notice: (t) => io.err(`parley: ${t}`),
-      });
-      const clock = new ClockOffset();
-      let w: WatchRoom | null = null;
-      const tick = setInterval(() => void w?.tick(), TICK_MS);
-      try {
-        await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
-        await sampleClock(c, clock, now);
-        const admins = new Set(await c.roomAdmins(room));
-        w = new WatchRoom({
-          room,
-          me: c.user,
-          channel: signalsOf(c),
-          player: new Playhead(now),
-          serverNow: () => clock.server(now()),
-          mayControl: (u) => admins.has(u),
-          onChange: (e) => io.out(watchLine(e)),
-        });
-        await w.join();
-        if (admins.has(c.user)) {
-          await new Promise((r) => setTimeout(r, START_AFTER_MS));
-          if (!w.session.state) await w.control({ video });
-        }
-        if (!io.scriptLines) return;
-        for await (const line of io.scriptLines("-")) {
-          try {
-            if (!(await control(w, line, io.out))) break;
-          } catch (e) {
-            io.err(`parley: ${(e as Error).message}`);
+      await scriptedSession(io, o, { keepHistory: true }, async (c) => {
+        const clock = new ClockOffset();
+        let w: WatchRoom | null = null;
+        const tick = setInterval(() => void w?.tick(), TICK_MS);
+        try {
+          await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
+          await sampleClock(c, clock, now);
+          const admins = new Set(await c.roomAdmins(room));
+          w = new WatchRoom({
+            room,
+            me: c.user,
+            channel: signalsOf(c),
+            player: new Playhead(now),
+            serverNow: () => clock.server(now()),
+            mayControl: (u) => admins.has(u),
+            onChange: (e) => io.out(watchLine(e)),
+          });
+          await w.join();
+          if (admins.has(c.user)) {
+            await new Promise((r) => setTimeout(r, START_AFTER_MS));
+            if (!w.session.state) await w.control({ video });
           }
+          if (!io.scriptLines) return;
+          for await (const line of io.scriptLines("-")) {
+            try {
+              if (!(await control(w, line, io.out))) break;
+            } catch (e) {
+              io.err(`parley: ${(e as Error).message}`);
+            }
+          }
+        } finally {
+          clearInterval(tick);
+          w?.close();
         }
-      } finally {
-        clearInterval(tick);
-        w?.close();
-        await c.close();
-      }
+      });
     });
 }
