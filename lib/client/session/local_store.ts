@@ -322,17 +322,17 @@ export class LocalStore {
    */
   purgeExpired(now: number): string[] {
     if (!this.db.isOpen) return []; // closed (the client is gone): nothing to purge here
+    const due = "SELECT seq FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?";
+    // A read first: the usual answer is none, and then no write lock is taken (this runs every tick).
+    if (!this.db.prepare(due + " LIMIT 1").get(now)) return [];
     return LocalStore.tx(this.db, () => {
-      const rows = this.db.prepare(
-        "SELECT seq, mid FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?",
-      )
-        .all(now) as Row[];
-      for (const r of rows) {
-        for (const t of ["messages", "edits", "reactions"]) {
-          this.db.prepare(`DELETE FROM ${t} WHERE seq = ?`).run(r.seq as number);
-        }
+      const mids = (this.db.prepare(due.replace("SELECT seq", "SELECT mid")).all(now) as Row[]).map((r) =>
+        String(r.mid)
+      );
+      for (const t of ["edits", "reactions", "messages"]) {
+        this.db.prepare(`DELETE FROM ${t} WHERE seq IN (${due})`).run(now);
       }
-      return rows.map((r) => String(r.mid));
+      return mids;
     });
   }
 
