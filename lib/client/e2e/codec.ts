@@ -280,16 +280,36 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    */
   changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
     return this.#serial(async () => {
-      const admin = c.kind === "delete" && sent.to.kind === "room" &&
-        await this.#isAdmin(sent.to.name!, this.#me);
-      const orig = changeTarget(this.local, this.#me, sent, ref, c, admin);
-      let changed!: ChatMessage;
-      await this.cs.commit(NO_WRITES, (db) => {
-        changed = applyChange(this.local, orig.seq, this.#me, sent.ts, c);
-        if (sent.seq > 0) SqliteCryptoStore.markConsumed(db, sent.seq, convOf(this.#me, sent));
-      });
-      return changed;
+      const conv = sent.seq > 0 ? convOf(this.#me, sent) : null;
+      return await this.#apply(NO_WRITES, sent, ref, c, await this.#deletesAsAdmin(sent, c), conv);
     });
+  }
+
+  /**
+   * Checks change `c` of `ref` that `env` carries (from its sender; `admin`: a room admin's deletion) and
+   * applies it with the writes `w`, recording `env` as consumed under `conv` (null: not stored).
+   */
+  async #apply(
+    w: StoreWrites,
+    env: ChatMessage,
+    ref: string,
+    c: MessageChange,
+    admin: boolean,
+    conv: string | null,
+  ): Promise<ChatMessage> {
+    const orig = changeTarget(this.local, this.#me, env, ref, c, admin);
+    let changed!: ChatMessage;
+    await this.cs.commit(w, (db) => {
+      changed = applyChange(this.local, orig.seq, env.from, env.ts, c);
+      if (conv !== null) SqliteCryptoStore.markConsumed(db, env.seq, conv);
+    });
+    return changed;
+  }
+
+  /** A deletion in a room by one of its admins (by the verified log): it may take anyone's message. */
+  #deletesAsAdmin(env: ChatMessage, c: MessageChange): Promise<boolean> {
+    if (c.kind !== "delete" || env.to.kind !== "room") return Promise.resolve(false);
+    return this.#isAdmin(env.to.name!, env.from);
   }
 
   /** Whether `user` is an admin of `room` by its verified membership log (false when it cannot be verified). */
@@ -305,19 +325,13 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
   async #change(w: StoreWrites, m: ChatMessage, conv: string, p: ChangePayload): Promise<null> {
     const c = changeOf(p);
-    const admin = c.kind === "delete" && m.to.kind === "room" && await this.#isAdmin(m.to.name!, m.from);
+    const admin = await this.#deletesAsAdmin(m, c);
     if (c.kind === "delete" && !(admin ? this.local.byMidAny(p.ref) : this.local.byMid(m.from, p.ref))) {
       // Taken back before it reached this device (the server deleted its copy): nothing to show.
       await this.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv));
       return null;
     }
-    const orig = changeTarget(this.local, this.#me, m, p.ref, c, admin);
-    let changed!: ChatMessage;
-    await this.cs.commit(w, (db) => {
-      changed = applyChange(this.local, orig.seq, m.from, m.ts, c);
-      SqliteCryptoStore.markConsumed(db, m.seq, conv);
-    });
-    this.host.notify({ type: "message.changed", message: changed });
+    this.host.notify({ type: "message.changed", message: await this.#apply(w, m, p.ref, c, admin, conv) });
     return null;
   }
 
