@@ -323,6 +323,8 @@ export interface ChatBackend {
   changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
   /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
   react?(ref: string, emoji: string): Promise<ChatMessage>;
+  /** Optional (issue 39.2): the earlier texts of message `ref`, oldest first, each with when it was replaced. */
+  editsOf?(ref: string): Promise<{ at: number; text: string }[]>;
   /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
   setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
   who(): Promise<Presence[]>;

@@ -344,6 +344,10 @@ export class LiveBackend implements ChatBackend {
   react(ref: string, emoji: string): Promise<ChatMessage> {
     return this.#client.react(ref, emoji);
   }
+  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
+    const store = this.#client.store, m = store?.byMidAny(ref);
+    return Promise.resolve(m && store ? store.editsOf(m.seq) : []);
+  }
 
   /** The outbox, waiting and failed messages (`/outbox`). */
   outbox(): Promise<OutboxEntry[]> {

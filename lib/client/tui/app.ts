@@ -25,6 +25,7 @@ import { COMMANDS, type CommandSpec } from "./commands.ts";
 import type { Line } from "./buffers.ts";
 import { type GraphicsInfo, TuiVideo } from "./video_view.ts";
 import { type PictureLoader, TuiPictures } from "./picture_view.ts";
+import { TuiSelect } from "./select.ts";
 
 export interface TuiOptions {
   output: { write(s: string): void };
@@ -75,6 +76,8 @@ export class TuiApp {
   readonly video: TuiVideo = new TuiVideo(this);
   /** Received pictures: thumbnails and the full view (picture_view.ts). */
   readonly pictures: TuiPictures = new TuiPictures(this);
+  /** Selection mode: keys on a selected message (select.ts). */
+  readonly select: TuiSelect = new TuiSelect(this);
   cols: number;
   rows: number;
   /** The server's video names (Tab after /play). */
@@ -276,6 +279,8 @@ export class TuiApp {
       formatTime: this.formatTime,
       extras: [...this.state.extras(), ...this.video.extras()],
       search: this.search,
+      selected: this.select.highlighted,
+      banner: this.select.banner(),
       video: this.video.playing ? { status: this.video.status } : this.pictures.fullStatus(),
       placePicture: (line, row, col) => this.pictures.place(line, row, col),
     };

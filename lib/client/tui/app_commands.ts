@@ -51,6 +51,7 @@ export function submitLine(app: TuiApp, line: string): void {
 export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
   const st = app.state;
   const later = (fn: () => void) => app.later(fn);
+  const selected = app.select.target(buf); // taken now: selection mode ends once the command is typed
   return {
     backend: app.backend,
     target: buf.target,
@@ -67,6 +68,7 @@ export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
         (own ? l.kind === "own" : l.kind === "msg" || l.kind === "broadcast") && !!l.mid &&
         (l.seq ?? 0) > 0 && !l.deleted
       ) ?? null,
+    selectedMessage: () => selected,
     addMessages: (msgs) => later(() => st.addHistory(msgs)),
     quit: () => app.quit(),
     get quitWarned() {

@@ -9,31 +9,18 @@
  * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).
  * With an empty input line, video keys come first (video_view.ts): q stop, space pause, ←/→ seek,
  * y/n answer a stream offer. Alt+V shows the newest picture of the buffer full size, Esc goes back
- * (picture_view.ts).
+ * (picture_view.ts). Alt+S or Ctrl+Up selects a message (select.ts: ↑↓/k j move, r reply, e edit,
+ * d delete, + react, h history, Esc leaves). The full list for /help and README: key_table.ts.
  */
 import type { TuiApp } from "./app.ts";
 import { argKind, findCommand } from "./parse.ts";
 import type { KeyEvent } from "../term/keys.ts";
-import { layout } from "./layout.ts";
-import { paneMeasure } from "./render_messages.ts";
+import { messagePane } from "./select.ts";
 import { sanitizeName, stripControls } from "../../common/sanitize.ts";
-import { textWidth } from "./width.ts";
-
-function pane(app: TuiApp) {
-  const lay = layout(
-    app.cols,
-    app.rows,
-    app.showBuffers,
-    app.showMembers,
-    textWidth(app.formatTime(app.clock.now())),
-  );
-  const buf = app.state.buffers.current;
-  return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth) };
-}
 
 function runSearch(app: TuiApp, older: boolean): void {
   const s = app.search!;
-  const { buf } = pane(app);
+  const { buf } = messagePane(app);
   const hit = buf.search(s.query, older ? s.hit : null);
   s.failed = s.query !== "" && !hit;
   if (hit) {
@@ -72,6 +59,7 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
   if (app.search) return searchKey(app, ev);
   if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
   if (app.pictures.key(ev)) return; // Alt+V a picture full size; Esc back
+  if (app.select.key(ev)) return; // Alt+S/Ctrl+Up select a message: ↑↓ k j, r e d + h, Esc
   const st = app.state;
   const list = st.buffers;
   const ed = list.current.editor;
@@ -98,7 +86,7 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
       return;
     case "PageUp":
     case "PageDown": {
-      const { buf, height, measure } = pane(app);
+      const { buf, height, measure } = messagePane(app);
       const n = Math.max(1, height - 1);
       if (k === "PageUp") buf.scrollUp(n, height, measure);
       else buf.scrollDown(n, measure);

@@ -38,6 +38,8 @@ export interface Line {
   deleted?: boolean;
   /** The id of the message this line answers (its quote is drawn again when that message changes). */
   replyTo?: string;
+  /** The message's own text when `text` shows more (a quote, "(edited)", reactions): what `e` edits. */
+  body?: string;
   /** A picture shown under the text (picture_view.ts): this many blank rows are kept for it. */
   picture?: { rows: number };
   /** Render cache: width the rows were wrapped for, and the rows. */

@@ -37,6 +37,12 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** What a quote shows of a message: its first line, at most `max` characters. */
+export function firstLine(text: string, max = 60): string {
+  const first = text.split("\n")[0]!;
+  return first.length > max ? first.slice(0, max - 1) + "…" : first;
+}
+
 /** An online and an offline line for one person this close together become "joined and left". */
 const MERGE_PRESENCE_MS = 60_000;
 
@@ -103,7 +109,8 @@ export class ChatState {
 
   toLine(m: ChatMessage): Line {
     const own = m.from === this.me;
-    const text = this.#decorated(m, sanitize(m.text, true));
+    const body = sanitize(m.text, true);
+    const text = this.#decorated(m, body);
     const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
     const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
     const line: Line = {
@@ -119,6 +126,7 @@ export class ChatState {
     else if (m.pending) line.pending = true;
     if (m.deleted) line.deleted = true;
     if (m.replyTo) line.replyTo = m.replyTo;
+    if (text !== body && !m.deleted) line.body = body;
     return line;
   }
 
@@ -131,8 +139,10 @@ export class ChatState {
     let out = text;
     if (m.replyTo) {
       const q = this.bufferFor(m).lines.find((l) => l.mid === m.replyTo);
-      const first = q ? (q.deleted ? "(message deleted)" : q.text.split("\n")[0]!) : "an earlier message";
-      out = `↪ ${q ? `${q.from}: ` : ""}${first.length > 60 ? first.slice(0, 59) + "…" : first}\n${out}`;
+      const first = q
+        ? (q.deleted ? "(message deleted)" : firstLine(q.body ?? q.text))
+        : "an earlier message";
+      out = `↪ ${q ? `${q.from}: ` : ""}${first}\n${out}`;
     }
     if (m.edited !== undefined) out += " (edited)";
     const rs = Object.entries(m.reactions ?? {});
@@ -152,6 +162,7 @@ export class ChatState {
     const next = this.toLine(m);
     Object.assign(old, {
       text: next.text,
+      body: next.body,
       deleted: next.deleted,
       cacheWidth: undefined,
       cacheRows: undefined,
@@ -160,8 +171,9 @@ export class ChatState {
     for (const l of buf.lines) {
       const nl = l.text.indexOf("\n");
       if (l.replyTo !== m.mid || nl < 0) continue;
-      const q = next.deleted ? "(message deleted)" : sanitize(m.text, true).split("\n")[0]!;
-      const quote = `↪ ${old.from}: ${q.length > 60 ? q.slice(0, 59) + "…" : q}`;
+      const quote = `↪ ${old.from}: ${
+        next.deleted ? "(message deleted)" : firstLine(sanitize(m.text, true))
+      }`;
       Object.assign(l, { text: quote + l.text.slice(nl), cacheWidth: undefined, cacheRows: undefined });
     }
   }

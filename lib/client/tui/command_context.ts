@@ -26,6 +26,8 @@ export interface CommandContext {
   send(target: Target, text: string, replyTo?: string): Promise<void>;
   /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
   lastMessage?(own: boolean): Line | null;
+  /** The message selected in the current buffer (selection mode, select.ts) when the line was typed; null if none. */
+  selectedMessage?(): Line | null;
   /** Adds fetched messages (history, inbox) to their buffers. */
   addMessages(messages: ChatMessage[]): void;
   quit(): Promise<void>;

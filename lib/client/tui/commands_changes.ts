@@ -2,16 +2,24 @@
  * The message-change rows of the command table (issue 39; `COMMANDS` in commands.ts includes them):
  * `/reply TEXT` answers the last message of the others in this buffer, `/edit TEXT` and `/delete`
  * change one's own last message, `/react EMOJI` toggles a reaction on the last message of the
- * others, `/expire TIME|off` sets disappearing messages for the conversation. Handlers use the
- * backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when the
- * backend announces the change.
+ * others, `/expire TIME|off` sets disappearing messages for the conversation. With a message
+ * selected (selection mode, select.ts: its keys run these commands) they act on that one instead;
+ * only one's own can be edited, deleting another's is the backend's call (room admins). Handlers
+ * use the backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when
+ * the backend announces the change.
  */
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { convertEmoji } from "../core/emoji.ts";
 import { parseDuration } from "../../common/parse_time.ts";
 
-function last(ctx: CommandContext, own: boolean) {
+/** The message acted on: the selected one, else the last one (one's own with `own`). */
+function last(ctx: CommandContext, own: boolean, onlyOwn = false) {
   if (!ctx.target) throw new Error("Open a conversation first");
+  const sel = ctx.selectedMessage?.();
+  if (sel?.mid) {
+    if (onlyOwn && sel.kind !== "own") throw new Error("You can edit only your own messages");
+    return sel.mid;
+  }
   const l = ctx.lastMessage?.(own);
   if (!l?.mid) {
     throw new Error(own ? "You have sent nothing here yet" : "There is no message of someone else here yet");
@@ -51,7 +59,7 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "reply",
     usage: "TEXT",
-    help: "Answer the last message of the others here, quoting its first line",
+    help: "Answer the selected message (Alt+S), else the last of the others here, quoting its first line",
     permission: "user",
     run: async (ctx, [text]) => {
       const ref = last(ctx, false);
@@ -61,16 +69,17 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "edit",
     usage: "TEXT",
-    help: "Replace the text of your last message here (within 24 h); everyone sees it marked edited",
+    help:
+      "Replace the text of your selected (Alt+S) or last message here (within 24 h); everyone sees it marked edited",
     permission: "user",
     run: async (ctx, [text]) => {
-      await changes(ctx).changeMessage(last(ctx, true), { kind: "edit", text: convertEmoji(text!) });
+      await changes(ctx).changeMessage(last(ctx, true, true), { kind: "edit", text: convertEmoji(text!) });
     },
   },
   {
     name: "delete",
     usage: "",
-    help: "Delete your last message here for everyone",
+    help: "Delete your selected (Alt+S) or last message here for everyone",
     permission: "user",
     run: async (ctx) => {
       await changes(ctx).changeMessage(last(ctx, true), { kind: "delete" });
@@ -79,7 +88,8 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "react",
     usage: "EMOJI",
-    help: "React to the last message of the others here (:thumbsup: works); again to take it back",
+    help:
+      "React to the selected message (Alt+S), else the last of the others here (:thumbsup: works); again to take it back",
     permission: "user",
     run: async (ctx, [raw]) => {
       const emoji = convertEmoji(raw!).trim();

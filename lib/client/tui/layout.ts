@@ -1,7 +1,9 @@
 /**
  * Where each part of the screen goes for a terminal size. Pure.
  *
- * Contract: row 0 is the title bar, the last row the input line, the row above it the status line;
+ * Contract: row 0 is the title bar, the last row the input line, the row above it the status line
+ * (or, with `bannerRows`, that many rows of the banner — a reply's quote, a question — and the status
+ * line above them);
  * between them the buffer list (left), the message pane and the member list (right), each side list
  * followed/preceded by a one-column separator. Side lists can be turned off and are dropped
  * automatically below `SIDE_MIN_COLS` columns. The message pane's text column starts after a time
@@ -24,6 +26,8 @@ export interface Layout {
   members: Rect | null;
   status: Rect;
   input: Rect;
+  /** Rows between the status line and the input line (selection mode: select.ts), or null. */
+  banner: Rect | null;
   timeWidth: number;
   nickWidth: number;
   /** Width of wrapped message text. */
@@ -44,9 +48,11 @@ export function layout(
   showBuffers: boolean,
   showMembers: boolean,
   timeWidth = 5,
+  bannerRows = 0,
 ): Layout {
   const tooSmall = cols < MIN_COLS || rows < MIN_ROWS;
-  const midH = Math.max(1, rows - 3);
+  const ban = Math.max(0, Math.min(bannerRows, rows - 4));
+  const midH = Math.max(1, rows - 3 - ban);
   const side = cols >= SIDE_MIN_COLS;
   const sideW = clamp(Math.floor(cols * 0.12), 12, 24);
   const bw = showBuffers && side ? sideW : 0;
@@ -62,8 +68,9 @@ export function layout(
     buffers: bw ? { row: 1, col: 0, width: bw, height: midH } : null,
     messages: { row: 1, col: msgCol, width: msgW, height: midH },
     members: mw ? { row: 1, col: cols - mw, width: mw, height: midH } : null,
-    status: { row: rows - 2, col: 0, width: cols, height: 1 },
+    status: { row: rows - 2 - ban, col: 0, width: cols, height: 1 },
     input: { row: rows - 1, col: 0, width: cols, height: 1 },
+    banner: ban ? { row: rows - 1 - ban, col: 0, width: cols, height: ban } : null,
     timeWidth,
     nickWidth,
     textWidth: Math.max(1, msgW - prefix),

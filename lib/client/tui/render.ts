@@ -36,6 +36,9 @@ export interface ViewState {
   /** Extra status-line items: typing, transfers. */
   extras: string[];
   search: { query: string; hit: Line | null; failed: boolean } | null;
+  /** Selection mode (select.ts): the selected line, drawn as a search hit is, and the banner rows. */
+  selected?: Line | null;
+  banner?: string[];
   /** While a video plays: the pane is left blank for it, its overlay line on the pane's last row. */
   video?: { status: string } | null;
   /** Told where pictures are drawn in the message pane (picture_view.ts). */
@@ -185,7 +188,15 @@ function drawInput(s: Screen, lay: Layout, st: ViewState): void {
 
 /** Draws the state; `reuse` (a screen no longer needed, same size) avoids allocating a new one. */
 export function render(st: ViewState, cols: number, rows: number, reuse?: Screen | null): Screen {
-  const lay = layout(cols, rows, st.showBuffers, st.showMembers, textWidth(st.formatTime(st.now)));
+  const banner = st.banner ?? [];
+  const lay = layout(
+    cols,
+    rows,
+    st.showBuffers,
+    st.showMembers,
+    textWidth(st.formatTime(st.now)),
+    banner.length,
+  );
   const s = reuse && reuse.cols === cols && reuse.rows === rows ? reuse : new Screen(cols, rows);
   if (s === reuse) s.clear();
   if (lay.tooSmall) {
@@ -203,11 +214,14 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
     drawMessages(s, lay, st.buffers.current, {
       me: st.user,
       formatTime: st.formatTime,
-      searchHit: st.search?.hit ?? null,
+      searchHit: st.search?.hit ?? st.selected ?? null,
       ...(st.placePicture ? { placePicture: st.placePicture } : {}),
     });
   }
   drawStatus(s, lay, st);
+  if (lay.banner) {
+    banner.slice(0, lay.banner.height).forEach((t, i) => s.put(lay.banner!.row + i, 0, t, style(14), cols));
+  }
   drawInput(s, lay, st);
   return s;
 }
