@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-control-regex
 /**
  * Selection mode (select.ts) on a screen: the keys, what they send to the backend (a fake one that
  * applies edits, deletions and reactions like the real client and announces them), the banner
