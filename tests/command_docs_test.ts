@@ -1,5 +1,5 @@
 /**
- * Rule 3, one description per command: README's three command tables are rendered here from the
+ * Rule 3, one description per command: README's command tables (and its key table, from the TUI's `KEYS`) are rendered here from the
  * tables the programs run — the TUI's `COMMANDS` (which also drive `/help` and Tab completion), the
  * scripted client's commander program (`cliProgram`, which prints `--help`) and the server console's
  * `CONSOLE_COMMANDS` — and must equal README's rows; so must its server option table, from the
@@ -11,6 +11,7 @@ import type { Command } from "commander";
 import { cliProgram } from "../lib/client/cli/main.ts";
 import { COMMANDS } from "../lib/client/tui/commands.ts";
 import { helpLines } from "../lib/client/tui/parse.ts";
+import { KEYS } from "../lib/client/tui/key_table.ts";
 import { CONSOLE_COMMANDS } from "../lib/server/console.ts";
 import { flagUsage, SERVER_FLAGS } from "../lib/server/flags.ts";
 import { runProgram } from "./helpers.ts";
@@ -96,9 +97,15 @@ export function flagRows(): Row[] {
   ) => [code(flagUsage(f)), f.help, f.def !== undefined ? code(String(f.def)) : ""]);
 }
 
+/** README's key table: the TUI's keys (key_table.ts, which `/help` lists too). */
+export function keyRows(): Row[] {
+  return KEYS.map(([k, d]) => [k, d]);
+}
+
 const TABLES: { id: string; head: Row; rows: () => Row[] }[] = [
   { id: "console", head: ["Command", "Does"], rows: consoleRows },
   { id: "tui", head: ["Command", "Does"], rows: tuiRows },
+  { id: "keys", head: ["Key", "Does"], rows: keyRows },
   { id: "cli", head: ["Command", "Example"], rows: cliRows },
   { id: "flags", head: ["Option", "Meaning", "Default"], rows: flagRows },
 ];
@@ -142,6 +149,7 @@ Deno.test("README's command tables are the ones the console, the TUI and the CLI
 Deno.test("the TUI's /help and completion come from the same COMMANDS rows as README", () => {
   const help = helpLines("admin").join("\n");
   for (const c of COMMANDS) assert.ok(help.includes(`/${c.name}`), `/help lacks /${c.name}`);
+  for (const [k, d] of KEYS) assert.ok(help.includes(`${k.padEnd(24)} ${d}`), `/help lacks the key ${k}`);
   // The two commands errors tell users to run exist in the TUI (issue 11).
   assert.ok(COMMANDS.some((c) => c.name === "trust"));
   assert.ok(COMMANDS.some((c) => c.name === "room" && c.usage.includes("kick")));

@@ -17,6 +17,7 @@ import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
 import { splitUsage } from "../../common/usage.ts";
+import { KEYS } from "./key_table.ts";
 
 export type Parsed =
   | { kind: "empty" }
@@ -93,8 +94,10 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
   return { kind: "text", text: line };
 }
 
-/** `/help` text: the whole table, or one command. */
+/** `/help` text: the whole table then the keys (key_table.ts), one command, or the keys alone (`/help keys`). */
 export function helpLines(role: Role, cmd?: string, commands: readonly CommandSpec[] = COMMANDS): string[] {
+  const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(24)} ${d}`)];
+  if (cmd === "keys") return keys;
   if (cmd) {
     const spec = findCommand(cmd.replace(/^\//, ""), commands);
     if (!spec) return [`Unknown command /${cmd.replace(/^\//, "")}`];
@@ -109,5 +112,5 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
     const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
     lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
   }
-  return lines;
+  return [...lines, ...keys];
 }
