@@ -70,8 +70,18 @@ Deno.test("selection mode: Alt+S picks the newest message, ↑/k move (the view 
   const { h, replies } = await selecting();
   const sent: ChatMessage[] = [];
   for (let i = 0; i < 40; i++) sent.push(h.backend.receive("bob", general, `message ${i}`));
-  let s = await h.type(ALT_S);
+  let s = await h.type("\x1b[1;5A"); // Ctrl+Up
   assert.match(s[22]!, /^Selected bob's message — ↑↓ move, r reply/);
+  const inverse = (text: string) => {
+    const y = s.findIndex((l) => l.includes(text));
+    const cell = h.term.buffer.active.getLine(h.term.buffer.active.baseY + y)?.getCell(s[y]!.indexOf(text));
+    return !!cell?.isInverse();
+  };
+  assert.ok(inverse("message 39") && !inverse("message 38"), "the newest message is drawn highlighted");
+  s = await esc(h);
+  assert.match(s[22]!, /\[2:#general\]/, "Esc leaves");
+  s = await h.type(ALT_S);
+  assert.match(s[22]!, /^Selected bob's message/, "Alt+S selects too");
   assert.match(s[21]!, /\[2:#general\]/, "the status line moved up one row");
   for (let i = 0; i < 30; i++) await h.type(i % 2 ? UP : "k");
   s = await h.settle();
