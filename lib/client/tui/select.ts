@@ -126,7 +126,10 @@ export class TuiSelect {
   /** Handles a key of selection mode (and Alt+S / Ctrl+Up to enter it); false: not one of its keys. */
   key(ev: KeyEvent): boolean {
     const k = ev.type === "key" ? ev.key : null;
-    if (!this.#valid()) return (k === "M-s" || k === "C-Up") && (this.#enter(), true);
+    if (!this.#valid()) {
+      // Not over a playing video: its picture has the whole pane (video_view.ts), no banner rows.
+      return (k === "M-s" || k === "C-Up") && !this.app.video.playing && (this.#enter(), true);
+    }
     const ed = this.#buf!.editor;
     switch (this.mode) {
       case "browse":

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import type { FakeBackend } from "./fake_backend.ts";
 import { demoWorld, harness } from "./testing.ts";
+import { ChatBuffer, type Line } from "./buffers.ts";
+import { reveal } from "./select.ts";
 
 const general = { kind: "room" as const, name: "general" };
 const ALT_S = "\x1bs";
@@ -157,4 +159,31 @@ Deno.test("selection mode: /react and /delete typed while a message is selected 
   s = await h.type(ALT_S);
   assert.ok(s.some((l) => l.includes("There is no message here to select")));
   h.close();
+});
+
+Deno.test("reveal() scrolls the least that shows every row of a line (its first rows when taller than the pane)", () => {
+  const buf = new ChatBuffer("room", "r");
+  const rows = [1, 3, 1, 1, 6, 1, 1, 1];
+  const lines: Line[] = rows.map((n, i) => ({
+    ts: i,
+    from: "bob",
+    text: `l${i}:${n}`,
+    kind: "msg",
+    highlight: false,
+  }));
+  for (const l of lines) buf.add(l, true);
+  const measure = (l: Line) => rows[lines.indexOf(l)]!;
+  reveal(buf, lines[7]!, 4, measure);
+  assert.equal(buf.scroll, null, "the newest line is shown when following");
+  reveal(buf, lines[4]!, 4, measure); // 6 rows in a 4-row pane: its first 4
+  assert.deepEqual(buf.scroll, { line: lines[4], skip: 2 });
+  reveal(buf, lines[1]!, 4, measure); // above the view: its first row at the top
+  assert.deepEqual(buf.scroll, { line: lines[2], skip: 0 });
+  reveal(buf, lines[2]!, 4, measure); // shown already: nothing moves
+  assert.deepEqual(buf.scroll, { line: lines[2], skip: 0 });
+  reveal(buf, lines[5]!, 4, measure); // below the view: it becomes the bottom line
+  assert.deepEqual(buf.scroll, { line: lines[5], skip: 0 });
+  buf.scroll = { line: lines[4]!, skip: 1 };
+  reveal(buf, lines[4]!, 4, measure); // its last row hidden below: shown
+  assert.deepEqual(buf.scroll, { line: lines[4], skip: 0 });
 });
