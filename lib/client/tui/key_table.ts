@@ -28,6 +28,7 @@ export const KEYS: readonly (readonly [keys: string, does: string])[] = [
     "+ or a",
     "Selected: react (`/react :` in the input line, Tab completes the emoji; the same again takes it back)",
   ],
+  ["/", "Selected: type a command; /reply /edit /delete /react act on the selected message"],
   ["h or Enter", "Selected: its earlier texts, if it was edited"],
   ["Esc", "Selected: leave (or cancel the reply, edit or reaction being typed)"],
   ["q, space, Left, Right", "While a video plays and the input line is empty: stop, pause, seek 5 s"],

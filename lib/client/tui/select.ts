@@ -4,8 +4,8 @@
  * view scrolls to keep it shown); r replies (the quote shows above the input line, Enter sends),
  * e edits one's own message (the input line holds its text, Enter saves), d deletes it (y/n), + or a
  * reacts (the input line holds `/react :`, Tab completes the emoji, the same reaction again takes it
- * back), h or Enter shows its earlier texts, Esc (q, Ctrl-G) leaves. Other keys pass on (buffer
- * switching, PgUp/PgDn); typed letters are swallowed while browsing.
+ * back), / starts a command line that acts on it, h or Enter shows its earlier texts, Esc (q, Ctrl-G)
+ * leaves. Other keys pass on (buffer switching, PgUp/PgDn); other letters do nothing while browsing.
  *
  * Contract: the actions run the slash commands of commands_changes.ts with the selected message as
  * the one they act on (`target(buf)`, read by the command context), so keys and commands share one
@@ -23,7 +23,7 @@ import { textWidth } from "./width.ts";
 import { firstLine } from "./chat_state.ts";
 import { historyRows } from "./select_history.ts";
 
-export type SelectMode = "browse" | "reply" | "edit" | "react" | "delete" | "history";
+export type SelectMode = "browse" | "reply" | "edit" | "react" | "command" | "delete" | "history";
 
 /** The message pane of the current buffer as drawn now: its height and how many rows a line takes. */
 export function messagePane(app: TuiApp): { buf: ChatBuffer; height: number; measure: Measure } {
@@ -115,6 +115,8 @@ export class TuiSelect {
         return [`✎ Edit your message — Enter saves, Esc cancels`];
       case "react":
         return [`React to ${who}: ${quote} — :name Tab completes, Enter toggles, Esc cancels`];
+      case "command":
+        return [`A command on ${who}: ${quote} — /reply /edit /delete /react act on it, Esc cancels`];
       case "delete":
         return [`Delete ${who} "${quote}" for everyone? y/n`];
       case "history":
@@ -224,6 +226,10 @@ export class TuiSelect {
       case "d":
         this.mode = "delete";
         return true;
+      case "/":
+        this.mode = "command";
+        ed.set("/");
+        return true;
       case "+":
       case "a":
         this.mode = "react";
@@ -240,7 +246,7 @@ export class TuiSelect {
     if (!text.trim()) return;
     const mode = this.mode;
     if (mode === "edit") return this.#run(`/edit ${text}`);
-    if (text.startsWith("/")) return this.#run(text);
+    if (text.startsWith("/") || mode === "command") return this.#run(text);
     this.#run(mode === "react" ? `/react ${text}` : `/reply ${text}`);
   }
 

@@ -140,7 +140,7 @@ Deno.test("selection mode: e edits one's own message (prefilled), h shows its hi
   h.close();
 });
 
-Deno.test("selection mode: /react and /delete typed while a message is selected act on it; Esc leaves and the view returns", async () => {
+Deno.test("selection mode: / types a command on the selected message (/react, /edit, /delete act on it); Esc leaves", async () => {
   const { h, msgs } = await selecting();
   const first = h.backend.receive("bob", general, "first");
   h.backend.receive("bob", general, "second");
@@ -149,6 +149,19 @@ Deno.test("selection mode: /react and /delete typed while a message is selected 
   s = await h.type("\x15/react :tada:\r");
   assert.deepEqual(msgs.get(first.mid)?.reactions, { "🎉": ["alice"] });
   assert.ok(s.some((l) => /🎉.? 1 \(alice\)/.test(l)));
+  s = await h.type(ALT_S + "k/");
+  assert.match(s[22]!, /^A command on bob's message: first/);
+  s = await h.type("edit nope\r");
+  assert.ok(
+    s.some((l) => l.includes("You can edit only your own messages")),
+    "/edit refuses another's message",
+  );
+  s = await h.type(ALT_S + "k/delete\r");
+  assert.equal(
+    msgs.get(first.mid)?.deleted,
+    true,
+    "/delete acts on the selected message (the backend decides)",
+  );
   s = await h.type(ALT_S);
   s = await h.type("x"); // a letter that is no key here does nothing
   assert.equal(s[23], "[#general]");
