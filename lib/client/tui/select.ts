@@ -108,7 +108,9 @@ export class TuiSelect {
     const quote = firstLine(l.body ?? l.text);
     switch (this.mode) {
       case "browse":
-        return [`Selected ${who} — ↑↓ move, r reply, e edit, d delete, + react, / command, h history, Esc leave`];
+        return [
+          `Selected ${who} — ↑↓ move, r reply, e edit, d delete, + react, / command, h history, Esc leave`,
+        ];
       case "reply":
         return [`↪ Reply to ${l.from}: ${quote} — Enter sends, Esc cancels`];
       case "edit":
