@@ -1,0 +1,57 @@
+/**
+ * A viewer's player as watch together follows it (issue 39.7): `WatchedPlayer` is the `Followed` a
+ * `WatchFollower` drives. Its position is a playhead on the viewer's clock (`Playhead`), not the
+ * last frame the picture player drew: a real player's frames trail a seek by the server's restart
+ * time, and a follower that compared frames would seek again and again while they come. Each
+ * pause, resume and seek goes to the playhead and to the attached picture player (none while the
+ * viewer only listens), so the shared state is applied to the picture at once.
+ */
+import { type Followed, Playhead } from "./watch_together.ts";
+
+export class WatchedPlayer implements Followed {
+  #head: Playhead;
+  #target: Followed | null = null;
+
+  constructor(readonly now: () => number) {
+    this.#head = new Playhead(now);
+  }
+
+  get position(): number {
+    return this.#head.position;
+  }
+
+  get paused(): boolean {
+    return this.#head.paused;
+  }
+
+  /** The picture player now showing the video (null: none); the playhead is set to `pos`, `paused`. */
+  async attach(target: Followed | null, pos = 0, paused = false): Promise<void> {
+    this.#target = target;
+    this.#head = new Playhead(this.now);
+    await this.#head.seekTo(pos);
+    if (!paused) await this.#head.resume();
+  }
+
+  get attached(): boolean {
+    return this.#target !== null;
+  }
+
+  async pause(): Promise<void> {
+    await this.#head.pause();
+    await this.#apply((t) => t.pause());
+  }
+
+  async resume(): Promise<void> {
+    await this.#head.resume();
+    await this.#apply((t) => t.resume());
+  }
+
+  async seekTo(ms: number): Promise<void> {
+    await this.#head.seekTo(ms);
+    await this.#apply((t) => t.seekTo(ms));
+  }
+
+  async #apply(op: (t: Followed) => Promise<void>): Promise<void> {
+    if (this.#target) await op(this.#target);
+  }
+}
