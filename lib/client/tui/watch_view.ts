@@ -207,11 +207,17 @@ export class TuiWatch {
       );
     }
     r.announced = s.video;
-    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, this.serverNow()))} by ${by}`;
-    this.#status = `[together #${room}: ${sanitize(s.video)} ${how}${
-      ms === undefined ? "" : `, in step ${ms} ms`
-    }]`;
+    this.#describe(v, by, ms);
     this.#follow(v);
+  }
+
+  /** The status-line item: the shared state, who set it, and how long after it applied here. */
+  #describe(v: Viewing, by: string, ms?: number): void {
+    const s = v.w.session.state;
+    if (!s) return;
+    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, this.serverNow()))} by ${by}`;
+    const lag = ms === undefined ? "" : `, in step ${ms} ms`;
+    this.#status = `[together #${v.room}: ${sanitize(s.video)} ${how}${lag}]`;
   }
 
   /** Starts the player of the shared video when it is not shown yet (joined, or another video). */
@@ -220,7 +226,9 @@ export class TuiWatch {
     if (!s || v.video === s.video || this.#viewing !== v) return;
     v.video = s.video;
     v.shown = null; // the player shown before (another video) ends without ending the watch
-    if (!this.#status) this.#status = `[together #${v.room}: ${sanitize(s.video)}]`;
+    if (!this.#status) {
+      this.#describe(v, v.w.session.by === this.app.backend.user ? "you" : sanitizeName(v.w.session.by));
+    }
     const player = v.w.follower.player as WatchedPlayer;
     const hooks: PlayHooks = {
       started: (p) => {
