@@ -10,8 +10,8 @@
  * the others are); space, ←/→ play, pause and seek for everyone when this user may control (else
  * refused with a line that says who may), `q` or `/stop` leaves (only this view stops). A change
  * from someone else is applied to the player at once; the status line then says who made it and
- * how long after it was made (on the server's clock) it was applied here: the sync's own
- * timestamps. Never touches the terminal; talks to the chat only through `backend.watch`.
+ * how long after it was made (on the server's clock) the player here was told (`in step N ms`):
+ * the sync's own timestamps. Never touches the terminal; talks to the chat only through `backend.watch`.
  */
 import type { BackendEvent } from "../backend.ts";
 import type { VideoAction } from "../video/video_keys.ts";
@@ -41,6 +41,9 @@ interface Viewing {
   video: string;
   shown: unknown;
 }
+
+/** A state made longer ago than this is not shown with its step (an answer to a late joiner). */
+const FRESH_MS = 5000;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -180,10 +183,14 @@ export class TuiWatch {
       mayControl: (u) => r.admins.has(u),
       onChange: (e) => {
         if (e.type !== "state" || e.by === me) return this.app.later(() => this.#changed(room, r, e));
-        // Measured once the player has it: how long after the change was made it applies here.
+        // How long after the change was made (server clock) this player was told: the sync's step.
+        const player = w.follower.player as WatchedPlayer;
+        const before = player.toldAt;
         void w.follower.sync().then(() => {
-          const ms = Math.max(0, Math.round(this.serverNow() - e.state.at));
-          this.app.later(() => this.#changed(room, r, e, ms));
+          const told = player.toldAt !== before ? this.#clock.server(player.toldAt) : this.serverNow();
+          const ms = Math.max(0, Math.round(told - e.state.at));
+          // An older state is an answer to someone's hello, not a change just made: no step to show.
+          this.app.later(() => this.#changed(room, r, e, ms <= FRESH_MS ? ms : undefined));
         });
       },
     });

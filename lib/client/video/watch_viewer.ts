@@ -4,13 +4,16 @@
  * last frame the picture player drew: a real player's frames trail a seek by the server's restart
  * time, and a follower that compared frames would seek again and again while they come. Each
  * pause, resume and seek goes to the playhead and to the attached picture player (none while the
- * viewer only listens), so the shared state is applied to the picture at once.
+ * viewer only listens), so the shared state is applied to the picture at once; `toldAt` is the
+ * local time the picture player was last told (the sync logic's own timestamp of applying).
  */
 import { type Followed, Playhead } from "./watch_together.ts";
 
 export class WatchedPlayer implements Followed {
   #head: Playhead;
   #target: Followed | null = null;
+  /** Local time of the last pause, resume or seek handed to the picture player; -1 before any. */
+  toldAt = -1;
 
   constructor(readonly now: () => number) {
     this.#head = new Playhead(now);
@@ -52,6 +55,8 @@ export class WatchedPlayer implements Followed {
   }
 
   async #apply(op: (t: Followed) => Promise<void>): Promise<void> {
-    if (this.#target) await op(this.#target);
+    if (!this.#target) return;
+    this.toldAt = this.now();
+    await op(this.#target);
   }
 }
