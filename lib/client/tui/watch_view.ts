@@ -237,10 +237,15 @@ export class TuiWatch {
       this.#describe(v, v.w.session.by === this.app.backend.user ? "you" : sanitizeName(v.w.session.by));
     }
     const player = v.w.follower.player as WatchedPlayer;
+    const start = positionAt(s, this.serverNow());
+    const asked = this.app.clock.now();
     const hooks: PlayHooks = {
       started: (p) => {
+        if (this.#viewing !== v) return void p.stop().catch(() => {}); // left while it started
         v.shown = p;
-        const at = positionAt(v.w.session.state ?? s, this.serverNow());
+        // Where the picture is: from `start`, playing since it was asked for. The follower then
+        // pauses it, or seeks it when the state changed meanwhile (never for the start-up time).
+        const at = s.paused ? start : start + (this.app.clock.now() - asked);
         void player.attach(p, at).then(() => v.w.follower.sync());
       },
       ended: (p) => {
@@ -248,7 +253,7 @@ export class TuiWatch {
       },
     };
     const label = `together #${v.room}`;
-    this.app.track(this.video.playAt(s.video, positionAt(s, this.serverNow()), label, hooks), () => {});
+    this.app.track(this.video.playAt(s.video, start, label, hooks), () => {});
   }
 
   #say(room: string, text: string, level: "info" | "error" = "info"): void {

@@ -185,3 +185,40 @@ Deno.test("TUI watch together: other signals of a room are not taken for watch c
   assert.equal(alice.app.video.watch.viewing, null);
   alice.close();
 });
+
+Deno.test("TUI watch together: a change made while the joiner's player starts is applied once it runs; a paused join pauses", async () => {
+  const { alice, bob } = await pair();
+  await alice.type("/watch-together #general sample\r");
+  await until(alice, "alice watching", (s) => s.includes("sample playing at 0.0 s by you"));
+  await alice.type(" "); // paused at 0
+  for (const h of [alice, bob]) h.clock.advance(3000);
+  // bob joins a paused session: his player starts at 0 and is paused, never sought.
+  await bob.type("/watch-together #general\r");
+  await until(bob, "bob watching", (s) => /sample paused at 0\.0 s by alice/.test(s));
+  const hb = bob.backend.handles[0]!;
+  await until(bob, "bob paused", () => hb.ops.includes("pause"));
+  assert.deepEqual(hb.ops, ["pause"]);
+  await bob.type("q");
+  await roomLine(bob, "You left watching sample in #general");
+  // bob joins again; his play request is held while alice plays and seeks to 40 s.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const play = bob.backend.playVideo.bind(bob.backend);
+  bob.backend.playVideo = (name, opts) => held.then(() => play(name, opts));
+  bob.app.feedText("/watch-together #general\r"); // not settled: bob's app waits for the player
+  await alice.type(" ");
+  await alice.type("\x1b[C".repeat(8));
+  for (let i = 0; !/sample playing at 40\.0 s by alice/.test(bob.app.video.extras().join()); i++) {
+    assert.ok(i < 500, `bob heard no seek: ${bob.app.video.extras()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  release();
+  await until(bob, "bob's player sought", () => bob.backend.handles[1]?.ops.includes("seek 40000") ?? false);
+  assert.equal(
+    (bob.backend.callsOf("playVideo")[1]![1] as { start?: number }).start,
+    undefined,
+    "asked at 0",
+  );
+  alice.close();
+  bob.close();
+});
