@@ -47,6 +47,7 @@ const FRESH_MS = 5000;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** `/watch-together` of one full-screen client: the sessions of its rooms and the one watched here. */
 export class TuiWatch {
   readonly #rooms = new Map<string, RoomWatch>();
   readonly #clock = new ClockOffset();
@@ -67,6 +68,7 @@ export class TuiWatch {
     return this.#clock.server(this.app.clock.now());
   }
 
+  /** Status-line items: the watched session's state, who changed it last and the step measured. */
   extras(): string[] {
     return this.#viewing && this.#status ? [this.#status] : [];
   }

@@ -9,6 +9,7 @@
  */
 import { type Followed, Playhead } from "./watch_together.ts";
 
+/** The `Followed` of one viewer: a playhead, forwarded to the picture player once one is attached. */
 export class WatchedPlayer implements Followed {
   #head: Playhead;
   #target: Followed | null = null;
@@ -27,16 +28,12 @@ export class WatchedPlayer implements Followed {
     return this.#head.paused;
   }
 
-  /** The picture player now showing the video (null: none); the playhead is set to `pos`, `paused`. */
-  async attach(target: Followed | null, pos = 0, paused = false): Promise<void> {
+  /** The picture player now showing the video (null: none), playing from `pos`. */
+  async attach(target: Followed | null, pos = 0): Promise<void> {
     this.#target = target;
     this.#head = new Playhead(this.now);
     await this.#head.seekTo(pos);
-    if (!paused) await this.#head.resume();
-  }
-
-  get attached(): boolean {
-    return this.#target !== null;
+    await this.#head.resume();
   }
 
   async pause(): Promise<void> {
