@@ -28,6 +28,8 @@ type Signal = Parameters<Parameters<SealedRoomSignals["onSignal"]>[0]>[0];
 /** What this client knows of one room's session. */
 interface RoomWatch {
   ready: Promise<WatchRoom>;
+  /** Signals of the room delivered in order (one may wait for the admins to be read again). */
+  delivered: Promise<void>;
   admins: Set<string>;
   deliver: ((s: Signal) => void) | null;
   /** The video last announced in the room's buffer. */
@@ -80,7 +82,13 @@ export class TuiWatch {
     const s: Signal = { from: e.from, room, mid: e.mid, plaintext: e.plaintext };
     if (!this.#rooms.has(room) && !isWatch(s)) return; // another kind of signal
     const r = this.#entry(room);
-    r.ready.then(() => r.deliver?.(s), () => {});
+    const ch = this.app.backend.watch;
+    r.delivered = r.delivered.then(async () => {
+      await r.ready;
+      // Someone not known as an admin: the room's signed log may have made them one since.
+      if (!r.admins.has(s.from)) r.admins = new Set(await ch.roomAdmins(room).catch(() => [...r.admins]));
+      r.deliver?.(s);
+    }).catch(() => {});
   }
 
   /** `/watch-together #ROOM [VIDEO]`: joins the room's session; with VIDEO (an admin) starts it for all. */
@@ -128,7 +136,10 @@ export class TuiWatch {
     if (a.do === "stop") return this.leave(true);
     const s = v.w.session.state;
     if (!s) return;
-    if (!v.w.o.mayControl(this.app.backend.user)) {
+    const me = this.app.backend.user;
+    const r = this.#rooms.get(v.room);
+    if (r && !r.admins.has(me)) r.admins = new Set(await this.app.backend.watch!.roomAdmins(v.room)); // made one since?
+    if (!v.w.o.mayControl(me)) {
       const why = `only the admins of #${v.room} play, pause and seek (q leaves)`;
       this.app.later(() => (this.#status = `[together #${v.room}: ${why}]`));
       throw new Error(`Refused: ${why}`);
@@ -155,7 +166,13 @@ export class TuiWatch {
     const known = this.#rooms.get(room);
     if (known) return known;
     const ch = this.app.backend.watch!;
-    const r: RoomWatch = { ready: null!, admins: new Set(), deliver: null, announced: "" };
+    const r: RoomWatch = {
+      ready: null!,
+      delivered: Promise.resolve(),
+      admins: new Set(),
+      deliver: null,
+      announced: "",
+    };
     this.#sampled ??= sampleClock(ch, this.#clock, () => this.app.clock.now()).catch(() => {
       this.#sampled = null; // try again next time; the local clock meanwhile
     });

@@ -40,7 +40,7 @@ async function roomLine(h: Harness, text: string): Promise<void> {
 }
 
 /** alice and bob, and the signals each sent (room, mid, plaintext). */
-async function pair() {
+async function pair(admins = ["alice"]) {
   const sent: { from: string; room: string; mid: string; plaintext: Uint8Array }[] = [];
   const hs: Harness[] = [];
   let mid = 0;
@@ -56,7 +56,7 @@ async function pair() {
       }
       return Promise.resolve();
     },
-    roomAdmins: () => Promise.resolve(["alice"]),
+    roomAdmins: () => Promise.resolve([...admins]),
     serverTime: () => Promise.resolve(hs[0]!.clock.now()), // alice's clock stands for the server's
   });
   for (const user of ["alice", "bob"]) {
@@ -219,6 +219,21 @@ Deno.test("TUI watch together: a change made while the joiner's player starts is
     undefined,
     "asked at 0",
   );
+  alice.close();
+  bob.close();
+});
+
+Deno.test("TUI watch together: a member made an admin of the room since controls for everyone", async () => {
+  const admins = ["alice"];
+  const { alice, bob } = await pair(admins);
+  await alice.type("/watch-together #general sample\r");
+  await until(alice, "alice watching", (s) => s.includes("sample playing at 0.0 s by you"));
+  await bob.type("/watch-together #general\r");
+  await until(bob, "bob watching", (s) => /sample playing at 0\.0 s by alice/.test(s));
+  admins.push("bob"); // the room's signed log now says bob is an admin too
+  await bob.type(" ");
+  await until(alice, "alice paused by bob", (s) => /sample paused at 0\.0 s by bob/.test(s));
+  assert.deepEqual(alice.backend.handles[0]!.ops, ["pause"]);
   alice.close();
   bob.close();
 });
