@@ -1,8 +1,8 @@
 /**
  * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
  * `/play VIDEO [--thirds]`, `/watch-together #ROOM [VIDEO]`, `/stream USER FILE`, `/stop` (`/accept` of a
- * stream is in commands_files.ts). Handlers use the backend's
- * optional video members and the app's video controls (`ctx.video`); they never touch the terminal.
+ * stream is in commands_files.ts). Handlers use the backend's optional video members and the app's
+ * video controls (`ctx.video`); they never touch the terminal.
  */
 import type { CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
@@ -42,7 +42,7 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
     name: "watch-together",
     usage: "#ROOM [VIDEO]",
     help:
-      "Watch a server video with a room in step: VIDEO starts it for all (room admins), none joins; space, ←/→ act for all, q leaves",
+      "Watch a server video with a room, in step: VIDEO starts it for all (room admins), without it you join; space, ←/→ act for all, q leaves",
     permission: "user",
     run: (ctx, [room, video]) => {
       if (!ctx.video.watch) throw new Error("This client cannot watch videos together");
