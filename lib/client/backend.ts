@@ -181,6 +181,21 @@ export interface PlayVideoOptions {
   lead?: number;
   /** How small (half-block) frames should come: raw RGB, JPEG, or "auto" (raw over a local network). */
   format?: "jpeg" | "rgb" | "auto";
+  /** Start position, ms (a late joiner of watch together starts where the others are). */
+  start?: number;
+}
+
+/**
+ * Optional (watch together, issue 39.7): what a room's shared viewing needs besides the "signal"
+ * events (video/watch_room.ts); set when the client has end-to-end keys.
+ */
+export interface WatchChannel {
+  /** Seals `payload(mid)` for the members of `room` (end to end) and relays it to their live sessions. */
+  signal(room: string, payload: (mid: string) => Uint8Array): Promise<void>;
+  /** The room's admins as its signed membership log says (who may play, pause and seek). */
+  roomAdmins(room: string): Promise<string[]>;
+  /** The server's clock, ms (one round trip; `ClockOffset` keeps the quickest). */
+  serverTime(): Promise<number>;
 }
 
 /** A user's offer to stream a video to this user. */
@@ -391,6 +406,8 @@ export interface ChatBackend {
   ): Promise<VideoHandle & { readonly ended: Promise<{ reason: string; by: string }> }>;
   /** Optional (video): refuses an offered stream. */
   refuseStream?(sid: string): Promise<void>;
+  /** Optional (video): watch a server video together with a room (`/watch-together`). */
+  watch?: WatchChannel;
   /** Optional (peer mode): dials a peer at HOST:PORT (`/connect`); resolves with its name. */
   connectPeer?(addr: string): Promise<string>;
   /** Optional (peer mode): every known peer (`/peers`). */

@@ -13,36 +13,12 @@ import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { ClockOffset, Playhead } from "../video/watch_together.ts";
-import { type SealedRoomSignals, watchLine, WatchRoom } from "../video/watch_room.ts";
-import type { ChatClient } from "../core/chat_client.ts";
+import { watchLine, WatchRoom } from "../video/watch_room.ts";
+import { roomSignalsOf, sampleClock, watchChannel } from "../video/watch_channel.ts";
 
 /** An admin who hears no state this long after joining starts the video, ms. */
 const START_AFTER_MS = 1000;
 const TICK_MS = 100;
-
-const CLOCK_SAMPLES = 5;
-
-/** The server's clock from a few pings (their replies carry it); the quickest round trip wins. */
-async function sampleClock(c: ChatClient, clock: ClockOffset, now: () => number): Promise<void> {
-  for (let i = 0; i < CLOCK_SAMPLES; i++) {
-    const sent = now();
-    const r = await c.conn.request("ping");
-    if (typeof r.header.now === "number") clock.sample(sent, r.header.now, now());
-  }
-}
-
-/** The room signals of a client. */
-function signalsOf(c: ChatClient): SealedRoomSignals {
-  return {
-    send: (room, payload) => c.signal(room, payload),
-    onSignal: (cb) =>
-      c.on((e) => {
-        if (e.type === "signal" && e.to.kind === "room") {
-          cb({ from: e.from, room: e.to.name!, mid: e.mid, plaintext: e.plaintext });
-        }
-      }),
-  };
-}
 
 async function control(w: WatchRoom, line: string, out: (s: string) => void): Promise<boolean> {
   const [verb, arg] = line.trim().split(/\s+/);
@@ -69,16 +45,17 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
       const now = io.now ?? (() => Date.now());
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const clock = new ClockOffset();
+        const channel = watchChannel(() => c);
         let w: WatchRoom | null = null;
         const tick = setInterval(() => void w?.tick(), TICK_MS);
         try {
           await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
-          await sampleClock(c, clock, now);
-          const admins = new Set(await c.roomAdmins(room));
+          await sampleClock(channel, clock, now);
+          const admins = new Set(await channel.roomAdmins(room));
           w = new WatchRoom({
             room,
             me: c.user,
-            channel: signalsOf(c),
+            channel: roomSignalsOf(channel, (l) => c.on(l)),
             player: new Playhead(now),
             serverNow: () => clock.server(now()),
             mayControl: (u) => admins.has(u),

@@ -31,6 +31,7 @@ import {
   type Target,
   type VideoHandle,
   type VideoListing,
+  type WatchChannel,
 } from "../backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { randomId } from "../../common/random.ts";
@@ -67,6 +68,8 @@ export class LiveBackend implements ChatBackend {
   readonly #typing: TypingGate;
   /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
   files?: FileControls;
+  /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
+  watch?: WatchChannel;
 
   constructor(
     client: ChatClient,

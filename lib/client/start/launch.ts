@@ -10,6 +10,7 @@
 import { BackendError, type ChatBackend } from "../backend.ts";
 import { LiveBackend } from "../core/live_backend.ts";
 import { FileDesk } from "../files/desk.ts";
+import { watchChannel } from "../video/watch_channel.ts";
 import { holdsAccount } from "../session/home_dir.ts";
 import { pinnedCertificate, serverKey } from "../session/trust.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -81,6 +82,7 @@ export async function launchTui(
       const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
       if (client.codec.encrypted) {
         attachFiles(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
+        backend.watch = watchChannel(() => backend.client);
       }
       // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
       try {

@@ -243,6 +243,7 @@ export class TuiApp {
       case "event": {
         if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
         if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from, it.e.by);
+        if (it.e.type === "signal") return this.video.watch.signal(it.e); // watch together (watch_view.ts)
         const n = this.state.handle(it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
         if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now

@@ -12,6 +12,8 @@ export interface VideoControls {
   stream(user: string, file: string): void;
   accept(): Promise<void>;
   stop(): Promise<void>;
+  /** Watch together (watch_view.ts): joins #`room`'s session; with `video`, starts it for everyone. */
+  watch?: { start(room: string, video?: string): Promise<void> };
 }
 
 export interface CommandContext {

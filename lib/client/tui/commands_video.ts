@@ -1,10 +1,12 @@
 /**
  * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
- * `/play VIDEO [--thirds]`, `/stream USER FILE`, `/stop` (`/accept` of a stream is in commands_files.ts). Handlers use the backend's
- * optional video members and the app's video controls (`ctx.video`); they never touch the terminal.
+ * `/play VIDEO [--thirds]`, `/watch-together #ROOM [VIDEO]`, `/stream USER FILE`, `/stop` (`/accept` of a
+ * stream is in commands_files.ts). Handlers use the backend's optional video members and the app's
+ * video controls (`ctx.video`); they never touch the terminal.
  */
 import type { CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   {
@@ -34,6 +36,17 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [name, flag]) => {
       if (flag !== undefined && flag !== "--thirds") throw new Error("Usage: /play VIDEO [--thirds]");
       await ctx.video.play(name!, flag === "--thirds");
+    },
+  },
+  {
+    name: "watch-together",
+    usage: "#ROOM [VIDEO]",
+    help:
+      "Watch a server video with a room, in step: VIDEO starts it for all (room admins), without it you join; space, ←/→ act for all, q leaves",
+    permission: "user",
+    run: (ctx, [room, video]) => {
+      if (!ctx.video.watch) throw new Error("This client cannot watch videos together");
+      return ctx.video.watch.start(withoutHash(room!), video);
     },
   },
   {

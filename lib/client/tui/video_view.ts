@@ -7,8 +7,9 @@
  * (fps, dropped, rendition, kbit/s) is drawn like any other text; the `VideoPlayer` draws frames
  * straight to the output inside the pane, cursor saved and restored around each frame. When the
  * video ends the screen is repainted in full and the chat pane returns. With an empty input line,
- * `q` stops, space pauses, ←/→ seek 5 s; otherwise keys go to the input line. Talks to the chat
- * only through the optional video members of `ChatBackend`; never sees frames or sockets.
+ * `q` stops, space pauses, ←/→ seek 5 s (while watching together they go to `watch`,
+ * watch_view.ts: for everyone); otherwise keys go to the input line. Talks to the chat only
+ * through the optional video members of `ChatBackend`; never sees frames or sockets.
  */
 import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
 import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
@@ -19,6 +20,13 @@ import type { KeyEvent } from "../term/keys.ts";
 import { layout, type Rect } from "./layout.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
+import { TuiWatch } from "./watch_view.ts";
+
+/** Told when the player of a play starts (`playAt`) and when it ended, whatever ended it. */
+export interface PlayHooks {
+  started(player: VideoPlayer): void;
+  ended(player: VideoPlayer): void;
+}
 
 export interface GraphicsInfo {
   kind: GraphicsKind;
@@ -38,8 +46,12 @@ export class TuiVideo {
   #label = "";
   #pane: PaneGeometry | null = null;
   #outgoing: { user: string; accepted: boolean; stop(): void } | null = null;
+  /** `/watch-together` (watch_view.ts). */
+  readonly watch: TuiWatch;
 
-  constructor(readonly app: TuiApp) {}
+  constructor(readonly app: TuiApp) {
+    this.watch = new TuiWatch(app, this);
+  }
 
   /** True while a video occupies the message pane. */
   get playing(): boolean {
@@ -74,7 +86,7 @@ export class TuiVideo {
 
   /** Status-line items: an open offer, an outgoing stream. */
   extras(): string[] {
-    const out: string[] = [];
+    const out: string[] = [...this.watch.extras()];
     if (this.offer) {
       out.push(`[${sanitizeName(this.offer.from)} offers ${sanitize(this.offer.name)}: y/n]`);
     }
@@ -98,17 +110,28 @@ export class TuiVideo {
   }
 
   async play(name: string, thirds: boolean): Promise<void> {
+    const handle = await this.#open(name, thirds);
+    this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
+  }
+
+  /** Plays server video `name` from `start` ms (watch together), its overlay labelled `label`. */
+  async playAt(name: string, start: number, label: string, hooks: PlayHooks): Promise<void> {
+    const handle = await this.#open(name, false, start);
+    this.#begin(handle, label, `Watched ${name}`, hooks);
+  }
+
+  async #open(name: string, thirds: boolean, start?: number): Promise<VideoHandle> {
     const b = this.app.backend;
     if (!b.playVideo) throw new Error("This client cannot play videos");
     const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
-    const handle = await b.playVideo(name, {
+    return await b.playVideo(name, {
       mode: thirds ? "thirds" : "adaptive",
       ...px,
       lead: PLAY_LEAD_MS,
       // Half-block frames come raw over a local network (nothing to decode; see `FramesWanted`).
       format: this.graphics.kind === "halfblock" ? "auto" : "jpeg",
+      ...(start ? { start: Math.round(start) } : {}),
     });
-    this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
   }
 
   /** Shows a stream offer and waits for y/n (or /accept). */
@@ -204,7 +227,8 @@ export class TuiVideo {
     const p = this.#player;
     const acts = p ? videoActions(ev) : [];
     if (!p || !acts.length) return false;
-    for (const a of acts) this.app.track(applyVideoAction(p, a), () => {});
+    const w = this.watch.viewing ? this.watch : null; // together: for everyone
+    for (const a of acts) this.app.track(w ? w.act(a) : applyVideoAction(p, a), () => {});
     return true;
   }
 
@@ -212,7 +236,7 @@ export class TuiVideo {
     this.app.later(() => this.app.state.info(this.app.state.buffers.current, text, level));
   }
 
-  #begin(src: VideoHandle, label: string, what: string): void {
+  #begin(src: VideoHandle, label: string, what: string, hooks?: PlayHooks): void {
     const old = this.#player;
     old?.stop().catch(() => {});
     // Constructed inside a pass: that pass blanks the pane before the first frame is painted.
@@ -237,9 +261,11 @@ export class TuiVideo {
         onStatus: (line) => this.app.later(() => (this.status = line)),
       });
       this.#player = player;
+      hooks?.started(player);
       void player.done.finally(() => decoder?.close());
       player.done.then((sum) =>
         this.app.later(() => {
+          hooks?.ended(player);
           if (this.#player !== player) return;
           this.#player = null;
           this.#pane = null;

@@ -68,8 +68,8 @@ export class WatchRoom {
     if (!this.o.mayControl(this.o.me)) throw new Error(`only an admin of #${this.o.room} controls its video`);
     const s = this.session.change(this.o.serverNow(), c);
     this.#apply(this.o.me, s);
-    await this.follower.sync();
-    await this.#send({ kind: "state", state: s });
+    // Sent at once, not after this player's own seek (a round trip to the server's ffmpeg).
+    await Promise.all([this.#send({ kind: "state", state: s }), this.follower.sync()]);
     return s;
   }
 

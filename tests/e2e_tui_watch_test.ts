@@ -1,0 +1,102 @@
+/**
+ * Watch together in a real terminal (issue 39.7): two full-screen `client.ts` processes in tmux
+ * against an in-process server with ffmpeg and a 30 s test clip (made here: 240 lines, so the
+ * server makes one rendition in a few seconds). alice (the admin of #movie) types
+ * `/watch-together #movie clip`; bob sees the line in #movie and joins late, at the current
+ * position; alice's space (pause) and → (seek 5 s) reach bob's player, and the time each took —
+ * from alice's change to its being applied to bob's player, both on the server's clock, as bob's
+ * sync logic measures it and prints it in his status line — is at most 250 ms. bob's space is
+ * refused (he is no admin) and changes nothing for alice; bob's q stops only his view.
+ */
+import assert from "node:assert/strict";
+import { skipWithout, startTestServer, testFfmpeg } from "./helpers.ts";
+import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
+
+const ffmpeg = testFfmpeg();
+const STEP_MS = 250;
+const COLS = 130;
+
+/** The status-line item of a watcher: state, position, who, and the measured step (ms) if any. */
+const STATUS = /\[together #movie: clip (playing|paused) at ([\d.]+) s by (\w+)(?:, in step (\d+) ms)?\]/;
+
+test({
+  name:
+    "TUI e2e (issue 39.7): /watch-together — bob joins late and follows alice's pause and seek within 250 ms",
+  ignore: skipWithoutTmux || skipWithout(ffmpeg !== null),
+  deadlineMs: 45_000,
+  fn: async () => {
+    const started = performance.now();
+    const videos = await Deno.makeTempDir({ prefix: "parley-watch-videos-" });
+    const made = await new Deno.Command(ffmpeg!, {
+      args: ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=12:duration=30"]
+        .concat(["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", `${videos}/clip.mp4`]),
+    }).output();
+    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    const t = await startTestServer({ ffmpeg, videosDir: videos });
+    const tm = new Tmux(t.port);
+    const homes: string[] = [];
+    const status = async (u: string, pred: (m: RegExpMatchArray) => boolean, what: string) => {
+      const s = await tm.waitFor(u, (s) => {
+        const m = s.match(STATUS);
+        return !!m && pred(m);
+      }, what);
+      return s.match(STATUS)!;
+    };
+    try {
+      for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
+      for (const u of ["alice", "bob"]) {
+        const home = await Deno.makeTempDir();
+        homes.push(home);
+        await tm.start(u, u, home, { cols: COLS });
+      }
+      for (const u of ["alice", "bob"]) {
+        await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
+      }
+      await tm.type("alice", "/room create movie bob");
+      await tm.waitFor("bob", (s) => s.includes("#movie"), "#movie on bob");
+      await tm.type("bob", "/join #movie");
+      await tm.type("alice", "/watch-together #movie clip");
+      await status("alice", (m) => m[1] === "playing" && m[3] === "you", "alice watching");
+      await tm.waitFor(
+        "bob",
+        (s) => s.includes("alice started watching clip together in #movie"),
+        "the line",
+      );
+      await new Promise((r) => setTimeout(r, 1000)); // bob joins late
+      await tm.type("bob", "/watch-together #movie");
+      const joined = await status("bob", (m) => m[1] === "playing" && m[3] === "alice", "bob watching");
+      assert.ok(Number(joined[2]) >= 1, `bob starts where alice is, not at 0: ${joined[0]}`);
+      await tm.waitFor("bob", (s) => s.includes("▀") || s.includes("▄"), "bob's picture");
+
+      await tm.keys("alice", "Space");
+      const paused = await status("bob", (m) => m[1] === "paused" && m[4] !== undefined, "bob paused");
+      const seekTo = (Number(paused[2]) + 5).toFixed(1);
+      await tm.keys("alice", "Right");
+      const sought = await status("bob", (m) => m[1] === "paused" && m[2] === seekTo, "bob sought");
+      const steps = [Number(paused[4]), Number(sought[4])];
+      console.log(
+        `watch together in the TUI: bob applied alice's pause after ${steps[0]} ms, her seek after ${
+          steps[1]
+        } ms (bob's sync logic, server clock)`,
+      );
+      assert.ok(steps.every((ms) => ms <= STEP_MS), `steps ${steps} ms`);
+
+      await tm.keys("bob", "Space"); // bob is no admin
+      await tm.waitFor("bob", (s) => s.includes("only the admins of #movie play, pause and seek"), "refused");
+      await new Promise((r) => setTimeout(r, 300));
+      const a = (await tm.screen("alice")).match(STATUS)!;
+      assert.deepEqual([a[1], a[2]], ["paused", seekTo], "alice's state unchanged");
+
+      await tm.keys("bob", "q");
+      await tm.waitFor("bob", (s) => s.includes("You left watching clip in #movie"), "bob left");
+      assert.match(await tm.screen("alice"), STATUS, "alice still watches");
+      for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
+      console.log(`e2e_tui_watch took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } finally {
+      await tm.stop();
+      await t.stop();
+      for (const h of [...homes, videos]) await Deno.remove(h, { recursive: true }).catch(() => {});
+    }
+  },
+});
