@@ -10,29 +10,29 @@
  * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
  * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
  * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
- * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id).
+ * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
+ * peer/outbox.ts. Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
+ * the same way as client mode's payloads, under client mode's one rule: peer/conv.ts.
  * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
  * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
  * never races another). Files go straight to a connected peer (`sendFile`, `files`: peer_files.ts).
  * Expected failures are `BackendError`s with a stable code.
  */
-import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../../common/bytes.ts";
+import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { cryptoRandom } from "../../common/random.ts";
 import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
-import {
-  dialPeer,
-  listenPeer,
-  type PeerChannel,
-  type PeerLimits,
-  type PeerListener,
-} from "../../net/peer_net.ts";
+import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
-import { checkTextSize } from "../core/message_size.ts";
-import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
+import {
+  BackendError,
+  type ChatMessage,
+  type Fingerprint,
+  type MessageChange,
+  type PeerListing,
+} from "../backend.ts";
 import {
   decodePeerRecord,
   encodePeerRecord,
@@ -41,16 +41,16 @@ import {
   joinFileData,
   type PeerWireRecord,
 } from "./wire.ts";
-import { type PeerFileEvent, PeerFiles } from "./files.ts";
+import { PeerFiles } from "./files.ts";
 import type { PeerStore } from "./store.ts";
-import type { Backoff } from "../../common/backoff.ts";
+import type { PeerEvent, PeerNodeOptions } from "./events.ts";
+import { PeerOutbox } from "./outbox.ts";
+import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
 import { keepNewChannel, type Link, openLink } from "./link.ts";
 import {
   acceptPeerKey,
-  acceptStranger,
   introductionsFor,
-  keyChangedRefusal,
   MAX_STRANGERS,
   newIntroductions,
   ownBundle,
@@ -59,35 +59,7 @@ import {
 } from "./keys.ts";
 import { hostPort } from "../start/session_setup.ts";
 
-export type PeerEvent =
-  | { type: "message"; message: ChatMessage }
-  /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
-  | { type: "delivered"; message: ChatMessage }
-  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
-  | { type: "failed"; message: ChatMessage }
-  | { type: "connected"; peer: string }
-  | { type: "disconnected"; peer: string }
-  | { type: "key-changed"; peer: string }
-  | { type: "typing"; peer: string; active: boolean }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
-  | PeerFileEvent;
-
-export interface PeerNodeOptions {
-  name: string;
-  store: PeerStore;
-  hostname: string;
-  port: number;
-  clock?: Clock;
-  limits?: PeerLimits;
-  /** reconnect delays (default 500 ms doubling to 30 s) */
-  backoff?: Backoff;
-  /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
-  keepaliveMs?: number;
-  /** where received files are saved (null: nowhere, offers can only be refused) */
-  downloads?: string | null;
-  /** take every file a verified peer offers at once (`--accept-files`) */
-  acceptFiles?: boolean;
-}
+export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
 export class PeerNode {
   readonly #links = new Map<string, Link>();
@@ -98,8 +70,10 @@ export class PeerNode {
   readonly dm: DmManager;
   readonly clock: Clock;
   readonly files: PeerFiles;
-
+  readonly #out: PeerOutbox;
+  readonly #conv: PeerConv;
   readonly #redial: Redialer;
+  #purge?: ReturnType<typeof setInterval>;
 
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
@@ -112,6 +86,18 @@ export class PeerNode {
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
+    this.#out = new PeerOutbox({
+      me: o.name,
+      store: o.store,
+      dm: this.dm,
+      clock: this.clock,
+      frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
+      serial: (fn) => this.#serial(fn),
+      link: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      emit: (e) => this.#emit(e),
+      known: (peer) => this.#known(peer),
+    });
+    this.#conv = new PeerConv(this.#out);
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -130,6 +116,14 @@ export class PeerNode {
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
+    node.purgeExpired(); // disappearing messages whose time is up go first, then every second
+    node.#purge = setInterval(() => {
+      try {
+        node.purgeExpired();
+      } catch (e) {
+        node.#emit({ type: "notice", text: `Disappearing messages: ${(e as Error).message}`, level: "warn" });
+      }
+    }, o.purgeEveryMs ?? 1000);
     return node;
   }
 
@@ -257,7 +251,7 @@ export class PeerNode {
     link.ch.close();
     this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
-    if (this.#links.get(name) !== link) return void (this.#closing || this.#flush(name));
+    if (this.#links.get(name) !== link) return void (this.#closing || this.#out.flush(name));
     this.#links.delete(name);
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
     if (!this.#closing) this.#schedule(name);
@@ -276,38 +270,24 @@ export class PeerNode {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      return void this.#flush(name);
+      return void this.#out.flush(name);
     }
-    if (r.t === "ack") {
-      const p = this.store.local.pending(r.mid);
-      if (p && p.to.name === name) {
-        const m = { mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text };
-        this.store.confirmSent(m);
-        // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
-        this.#emit({
-          type: "delivered",
-          message: { ...m, seq: this.store.local.byMid(this.name, p.mid)?.seq ?? 0 },
-        });
-      }
-      return;
-    }
+    if (r.t === "ack") return this.#out.acked(name, r.mid);
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
     if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
-    const saved = await this.#serial(async () => {
+    const events = await this.#serial(async () => {
       const opened = await this.dm.openDm(name, fromBase64(r.env));
-      const text = utf8Strict.decode(opened.plaintext);
       const ts = Math.min(r.ts, this.clock.now());
-      const m = { mid: r.mid, ts, from: name, to: { kind: "user" as const, name: this.name }, text };
-      return this.store.saveReceived(m, opened.writes);
+      return this.#conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
       throw e;
     });
     await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
-    if (saved) this.#emit({ type: "message", message: saved });
+    for (const e of events) this.#emit(e);
   }
 
   /**
@@ -335,54 +315,6 @@ export class PeerNode {
     }
   }
 
-  /** Writes the peer's outbox entries not yet written on its current channel. */
-  #flush(name: string): void {
-    const link = this.#links.get(name);
-    if (!link?.hello) return;
-    link.again = true;
-    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
-    link.flushing = true;
-    void (async () => {
-      while (link.again) {
-        link.again = false;
-        const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
-        for (const p of todo) {
-          if (this.#tooLong(p)) continue;
-          const env = await this.#serial(() =>
-            this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
-          );
-          link.sent.add(p.mid);
-          await link.ch.send(encodePeerRecord({ t: "msg", mid: p.mid, ts: p.ts, env: toBase64(env) }));
-        }
-      }
-      link.flushing = false;
-    })().catch((e) => {
-      link.flushing = false;
-      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
-      else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
-    });
-  }
-
-  /**
-   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
-   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
-   */
-  #tooLong(p: { mid: string; ts: number; to: ChatMessage["to"]; text: string }): boolean {
-    try {
-      checkTextSize(p.text, this.#frameCap, 1, true);
-      return false;
-    } catch (e) {
-      const why = (e as Error).message;
-      this.store.local.markFailed(p.mid, why);
-      this.#emit({ type: "failed", message: { ...p, seq: 0, from: this.name, failed: why } });
-      return true;
-    }
-  }
-
-  get #frameCap(): number {
-    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
-  }
-
   /** Dials a known peer again later, unless it is connected, refused, or has no address. */
   #schedule(name: string, delay?: number): void {
     const rec = this.#closing ? undefined : this.store.peer(name);
@@ -405,29 +337,39 @@ export class PeerNode {
   }
 
   /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
-  send(peer: string, text: string): ChatMessage & { queued: boolean } {
-    const rec = this.#known(peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
-    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
-    checkTextSize(text, this.#frameCap, 1, true);
-    if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
-    const m = {
-      mid: toHex(cryptoRandom(16)),
-      ts: this.clock.now(),
-      to: { kind: "user" as const, name: rec.name },
-    };
-    this.store.local.addPending({ ...m, text });
-    void this.#flush(rec.name);
-    return { ...m, seq: 0, from: this.name, text, pending: true, queued: !this.#links.get(rec.name)?.hello };
+  send(peer: string, text: string, o: { replyTo?: string } = {}): ChatMessage & { queued: boolean } {
+    return this.#out.send(peer, text, o.replyTo);
+  }
+
+  /** Edits or deletes my message `ref`, or reacts to one of the conversation (peer/conv.ts); the new state. */
+  changeMessage(ref: string, c: MessageChange): ChatMessage {
+    return this.#conv.change(ref, c);
+  }
+
+  /** Toggles my reaction `emoji` on message `ref`; the new state. */
+  react(ref: string, emoji: string): ChatMessage {
+    return this.#conv.react(ref, emoji);
+  }
+
+  /** Messages with `peer` disappear from both ends `seconds` after they are sent (0: off); the setting's line. */
+  setExpiry(peer: string, seconds: number): ChatMessage {
+    return this.#conv.setExpiry(peer, seconds);
+  }
+
+  /** Deletes the disappearing messages whose time is up (a "messages.expired" event names them). */
+  purgeExpired(now = this.clock.now()): string[] {
+    return this.#closing ? [] : this.#conv.purge(now);
+  }
+
+  /** The earlier texts of message `ref`, oldest first. */
+  editsOf(ref: string): { at: number; text: string }[] {
+    return this.#conv.editsOf(ref);
   }
 
   /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
   // deno-lint-ignore require-await
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
-    const rec = this.#known(peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
-    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
-    return this.files.send(rec.name, path);
+    return this.files.send(this.#out.writable(peer), path);
   }
 
   typing(peer: string, active: boolean): void {
@@ -478,6 +420,7 @@ export class PeerNode {
     if (this.#closing) return;
     this.#closing = true;
     this.#redial.stop();
+    clearInterval(this.#purge);
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();

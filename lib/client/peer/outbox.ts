@@ -1,0 +1,165 @@
+/**
+ * What a peer node writes to a peer (peer/node.ts owns the channels): texts wait in LocalStore's
+ * outbox, changes and settings (issue 39) in the store's `peer_out` queue; both leave, oldest first,
+ * as `msg` records once the peer's channel said hello, each sealed by the Double Ratchet as one
+ * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
+ * conversation's disappearing time, `x`). An entry leaves its queue when the peer acknowledges it;
+ * an acknowledged text moves into the history. A text too long for one frame (queued by an older
+ * version) is marked failed instead of being sent at every connect (issue 34.1).
+ */
+import { toBase64, toHex, utf8 } from "../../common/bytes.ts";
+import type { Clock } from "../../common/clock.ts";
+import { cryptoRandom } from "../../common/random.ts";
+import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import type { ChatMessage } from "../backend.ts";
+import { checkTextSize } from "../core/message_size.ts";
+import { encodePayload, type Payload } from "../e2e/keys.ts";
+import type { PendingMessage } from "../session/local_store.ts";
+import { convOf } from "../session/wire_events.ts";
+import type { PeerEvent } from "./events.ts";
+import { acceptStranger, keyChangedRefusal } from "./keys.ts";
+import type { Link } from "./link.ts";
+import type { PeerRecord, PeerStore } from "./store.ts";
+import { encodePeerRecord } from "./wire.ts";
+
+/** What the outbox needs of its node. */
+export interface OutboxCore {
+  readonly me: string;
+  readonly store: PeerStore;
+  readonly dm: DmManager;
+  readonly clock: Clock;
+  /** the largest frame a peer reads (a text must fit one record) */
+  readonly frameCap: number;
+  /** runs a crypto step after the ones before it */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** the peer's channel once it said hello */
+  link(peer: string): Link | undefined;
+  emit(e: PeerEvent): void;
+  /** the peer's record; refused (`no_such_peer`) when there is none */
+  known(peer: string): PeerRecord;
+}
+
+/** A fresh message id (the wire's form: 32 hex digits). */
+export const newMid = (): string => toHex(cryptoRandom(16));
+
+/** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
+export function convWith(me: string, peer: string): string {
+  return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
+}
+
+export class PeerOutbox {
+  constructor(readonly core: OutboxCore) {}
+
+  /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
+  writable(peer: string): string {
+    const rec = this.core.known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.core.store.putPeer(acceptStranger(rec));
+    return rec.name;
+  }
+
+  /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
+  send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
+    const rec = this.core.known(peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.core.frameCap, 1, true);
+    const name = this.writable(rec.name);
+    const re = replyTo ? { replyTo } : {};
+    const m = { mid: newMid(), ts: this.core.clock.now(), to: { kind: "user" as const, name } };
+    this.core.store.local.addPending({ ...m, text, ...re });
+    this.flush(name);
+    return { ...m, seq: 0, from: this.core.me, text, ...re, pending: true, queued: !this.core.link(name) };
+  }
+
+  /** Queues a change or setting for `peer` (inside the caller's transaction, with its local effect). */
+  queue(peer: string, p: Payload, ts: number): void {
+    this.core.store.queue(peer, p.mid, ts, JSON.stringify(p));
+  }
+
+  /** Writes what waits for `peer` and was not written on its current channel yet. */
+  flush(peer: string): void {
+    const link = this.core.link(peer);
+    if (!link) return;
+    link.again = true;
+    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
+    link.flushing = true;
+    void (async () => {
+      while (link.again) {
+        link.again = false;
+        for (const w of this.#todo(peer, link.sent)) {
+          const env = await this.core.serial(() => this.core.dm.encryptDm(peer, link.bundle ?? null, w.body));
+          link.sent.add(w.mid);
+          await link.ch.send(encodePeerRecord({ t: "msg", mid: w.mid, ts: w.ts, env: toBase64(env) }));
+        }
+      }
+      link.flushing = false;
+    })().catch((e) => {
+      link.flushing = false;
+      if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
+      else this.core.emit({ type: "notice", text: `${peer}: ${(e as Error).message}`, level: "warn" });
+    });
+  }
+
+  /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
+  #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
+    const x = this.core.store.local.expiryOf(convWith(this.core.me, peer));
+    const texts = this.core.store.local.pendingAll()
+      .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
+      .map((p) => ({
+        mid: p.mid,
+        ts: p.ts,
+        body: encodePayload({
+          v: 1,
+          k: "text",
+          mid: p.mid,
+          text: p.text,
+          ...(p.replyTo ? { re: p.replyTo } : {}),
+          ...(x ? { x } : {}),
+        }),
+      }));
+    const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
+      .map((q) => ({ mid: q.mid, ts: q.ts, body: utf8.encode(q.body) }));
+    return [...texts, ...changes].sort((a, b) => a.ts - b.ts);
+  }
+
+  /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
+  acked(peer: string, mid: string): void {
+    const store = this.core.store;
+    if (store.unqueue(peer, mid)) return;
+    const p = store.local.pending(mid);
+    if (!p || p.to.name !== peer) return;
+    const x = store.local.expiryOf(convWith(this.core.me, peer));
+    const m = {
+      mid: p.mid,
+      ts: p.ts,
+      from: this.core.me,
+      to: p.to,
+      text: p.text,
+      ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+      ...(x ? { expires: p.ts + x * 1000 } : {}),
+    };
+    store.confirmSent(m);
+    // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
+    this.core.emit({
+      type: "delivered",
+      message: { ...m, seq: store.local.byMid(this.core.me, p.mid)?.seq ?? 0 },
+    });
+  }
+
+  /**
+   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
+   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   */
+  #tooLong(p: PendingMessage): boolean {
+    try {
+      checkTextSize(p.text, this.core.frameCap, 1, true);
+      return false;
+    } catch (e) {
+      const why = (e as Error).message;
+      this.core.store.local.markFailed(p.mid, why);
+      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
+      return true;
+    }
+  }
+}
