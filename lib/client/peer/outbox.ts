@@ -3,7 +3,7 @@
  * outbox, changes and settings (issue 39) in the store's `peer_out` queue; both leave, oldest first,
  * as `msg` records once the peer's channel said hello, each sealed by the Double Ratchet as one
  * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
- * conversation's disappearing time, `x`). An entry leaves its queue when the peer acknowledges it;
+ * conversation's disappearing time when it was written, `x`, kept beside it as "ttl:MID"). An entry leaves its queue when the peer acknowledges it;
  * an acknowledged text moves into the history. A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
@@ -14,7 +14,7 @@ import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import type { ChatMessage } from "../backend.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { encodePayload, type Payload } from "../e2e/keys.ts";
-import type { PendingMessage } from "../session/local_store.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
@@ -42,6 +42,9 @@ export interface OutboxCore {
 /** A fresh message id (the wire's form: 32 hex digits). */
 export const newMid = (): string => toHex(cryptoRandom(16));
 
+/** Where the disappearing time of an outbox entry waits with it. */
+const ttlKey = (mid: string) => `ttl:${mid}`;
+
 /** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
 export function convWith(me: string, peer: string): string {
   return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
@@ -67,7 +70,12 @@ export class PeerOutbox {
     const name = this.writable(rec.name);
     const re = replyTo ? { replyTo } : {};
     const m = { mid: newMid(), ts: this.core.clock.now(), to: { kind: "user" as const, name } };
-    this.core.store.local.addPending({ ...m, text, ...re });
+    // The conversation's disappearing time when it was written goes with it, however long it waits.
+    const x = this.core.store.local.expiryOf(convWith(this.core.me, name));
+    LocalStore.tx(this.core.store.db, () => {
+      this.core.store.local.addPending({ ...m, text, ...re });
+      if (x) this.core.store.commit({ put: { [ttlKey(m.mid)]: x }, del: [] });
+    });
     this.flush(name);
     return { ...m, seq: 0, from: this.core.me, text, ...re, pending: true, queued: !this.core.link(name) };
   }
@@ -103,21 +111,17 @@ export class PeerOutbox {
 
   /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
   #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
-    const x = this.core.store.local.expiryOf(convWith(this.core.me, peer));
     const texts = this.core.store.local.pendingAll()
       .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
-      .map((p) => ({
-        mid: p.mid,
-        ts: p.ts,
-        body: encodePayload({
-          v: 1,
-          k: "text",
+      .map((p) => {
+        const x = this.#ttl(p.mid);
+        const re = p.replyTo ? { re: p.replyTo } : {};
+        return {
           mid: p.mid,
-          text: p.text,
-          ...(p.replyTo ? { re: p.replyTo } : {}),
-          ...(x ? { x } : {}),
-        }),
-      }));
+          ts: p.ts,
+          body: encodePayload({ v: 1, k: "text", mid: p.mid, text: p.text, ...re, ...(x ? { x } : {}) }),
+        };
+      });
     const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
       .map((q) => ({ mid: q.mid, ts: q.ts, body: utf8.encode(q.body) }));
     return [...texts, ...changes].sort((a, b) => a.ts - b.ts);
@@ -129,7 +133,7 @@ export class PeerOutbox {
     if (store.unqueue(peer, mid)) return;
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
-    const x = store.local.expiryOf(convWith(this.core.me, peer));
+    const x = this.#ttl(mid);
     const m = {
       mid: p.mid,
       ts: p.ts,
@@ -139,12 +143,20 @@ export class PeerOutbox {
       ...(p.replyTo ? { replyTo: p.replyTo } : {}),
       ...(x ? { expires: p.ts + x * 1000 } : {}),
     };
-    store.confirmSent(m);
+    LocalStore.tx(store.db, () => {
+      store.confirmSent(m);
+      if (x) store.commit({ put: {}, del: [ttlKey(mid)] });
+    });
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
       type: "delivered",
       message: { ...m, seq: store.local.byMid(this.core.me, p.mid)?.seq ?? 0 },
     });
+  }
+
+  /** The disappearing time of outbox entry `mid` (seconds; 0: it stays). */
+  #ttl(mid: string): number {
+    return Number(this.core.store.get(ttlKey(mid)) ?? 0);
   }
 
   /**
