@@ -73,7 +73,7 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
   const [a, b] = [await node("alice"), await node("bob")];
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
-    let got = arrives(b, "alice", "helo bob");
+    const got = arrives(b, "alice", "helo bob");
     const m = a.send("bob", "helo bob");
     await got;
     // Reply: the answer names the message it answers on both ends.
