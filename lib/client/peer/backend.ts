@@ -18,6 +18,7 @@ import {
   type FileEntryInfo,
   type Fingerprint,
   type KickedEntry,
+  type MessageChange,
   type OutboxEntry,
   type PeerListing,
   type Presence,
@@ -31,6 +32,9 @@ import { sizeText } from "../../common/progress.ts";
 
 const noServer = (what: string): Promise<never> =>
   Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
+
+/** What `fn` answers, or its error, as a promise. */
+const attempt = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
 
 /** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
 class PeerDesk implements FileControls {
@@ -141,10 +145,10 @@ export class PeerBackend implements ChatBackend {
     });
   }
 
-  send(target: Target, text: string): Promise<ChatMessage> {
+  send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage> {
     if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
     try {
-      const { queued, ...m } = this.node.send(target.name, text);
+      const { queued, ...m } = this.node.send(target.name, text, o);
       return Promise.resolve({ ...m, pending: queued });
     } catch (e) {
       return Promise.reject(e);
@@ -209,6 +213,17 @@ export class PeerBackend implements ChatBackend {
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return Promise.resolve(this.node.inbox(user));
+  }
+  /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
+  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
+    return attempt(() => this.node.changeMessage(ref, c));
+  }
+  react(ref: string, emoji: string): Promise<ChatMessage> {
+    return attempt(() => this.node.react(ref, emoji));
+  }
+  setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
+    if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
+    return attempt(() => this.node.setExpiry(target.name!, seconds));
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);
