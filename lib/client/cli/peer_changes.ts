@@ -94,19 +94,19 @@ export const CHANGE_SCRIPT: readonly ScriptCommand[] = [
     usage: "PEER TEXT…",
     help: "replace the text of your last message to PEER (within 24 h; both ends keep the earlier text)",
     run: (node, [peer, text]) =>
-      node.changeMessage(last(node, peer!, true).mid, { kind: "edit", text: convertEmoji(text!) }),
+      node.conv.change(last(node, peer!, true).mid, { kind: "edit", text: convertEmoji(text!) }),
   },
   {
     name: "delete",
     usage: "PEER",
     help: "delete your last message to PEER on both ends (its text is removed from both stores)",
-    run: (node, [peer]) => node.changeMessage(last(node, peer!, true).mid, { kind: "delete" }),
+    run: (node, [peer]) => node.conv.change(last(node, peer!, true).mid, { kind: "delete" }),
   },
   {
     name: "react",
     usage: "PEER EMOJI",
     help: "react to the last message PEER sent (:thumbsup: works); the same again takes it back",
-    run: (node, [peer, raw]) => node.react(last(node, peer!, false).mid, convertEmoji(raw!).trim()),
+    run: (node, [peer, raw]) => node.conv.react(last(node, peer!, false).mid, convertEmoji(raw!).trim()),
   },
   {
     name: "edits",
@@ -115,13 +115,13 @@ export const CHANGE_SCRIPT: readonly ScriptCommand[] = [
     run: (node, [peer], io) => {
       const m = conversation(node, peer!).findLast((m) => m.edited !== undefined && !m.deleted);
       if (!m) throw new BackendError("no_such_message", `No message with ${peer} was edited`);
-      for (const e of node.editsOf(m.mid)) io.out(`edits ${isoSeconds(e.at)} ${sanitize(e.text)}`);
+      for (const e of node.conv.editsOf(m.mid)) io.out(`edits ${isoSeconds(e.at)} ${sanitize(e.text)}`);
     },
   },
   {
     name: "expire",
     usage: "PEER TIME|off",
     help: "messages with PEER disappear from both ends TIME after they are sent (30s, 10m, 1d), or no longer",
-    run: (node, [peer, time]) => node.setExpiry(peer!, seconds(time!)),
+    run: (node, [peer, time]) => node.conv.setExpiry(peer!, seconds(time!)),
   },
 ];

@@ -216,14 +216,14 @@ export class PeerBackend implements ChatBackend {
   }
   /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
   changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
-    return attempt(() => this.node.changeMessage(ref, c));
+    return attempt(() => this.node.conv.change(ref, c));
   }
   react(ref: string, emoji: string): Promise<ChatMessage> {
-    return attempt(() => this.node.react(ref, emoji));
+    return attempt(() => this.node.conv.react(ref, emoji));
   }
   setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
     if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
-    return attempt(() => this.node.setExpiry(target.name!, seconds));
+    return attempt(() => this.node.conv.setExpiry(target.name!, seconds));
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);

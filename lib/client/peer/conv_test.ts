@@ -84,30 +84,30 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     assert.equal(held(b, "bob", r.mid).replyTo, m.mid);
     // Edit: the new text on both ends, the old one kept as history.
     let change = changed(b, "alice");
-    assert.equal(a.changeMessage(m.mid, { kind: "edit", text: "hello bob" }).text, "hello bob");
+    assert.equal(a.conv.change(m.mid, { kind: "edit", text: "hello bob" }).text, "hello bob");
     assert.equal((await change).text, "hello bob");
     assert.ok(held(b, "alice", m.mid).edited);
-    assert.deepEqual(b.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
-    assert.deepEqual(a.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
+    assert.deepEqual(b.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
+    assert.deepEqual(a.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
     // React: on, then the same emoji again takes it off, on both ends.
     change = changed(a, "bob");
-    assert.deepEqual(b.react(m.mid, "👍").reactions, { "👍": ["bob"] });
+    assert.deepEqual(b.conv.react(m.mid, "👍").reactions, { "👍": ["bob"] });
     assert.deepEqual((await change).reactions, { "👍": ["bob"] });
     change = changed(a, "bob");
-    assert.equal(b.react(m.mid, "👍").reactions, undefined);
+    assert.equal(b.conv.react(m.mid, "👍").reactions, undefined);
     assert.equal((await change).reactions, undefined);
     // Only its sender edits or deletes a message.
-    assert.throws(() => b.changeMessage(m.mid, { kind: "delete" }), /Only its sender/);
+    assert.throws(() => b.conv.change(m.mid, { kind: "delete" }), /Only its sender/);
     // Delete: gone from both stores, earlier texts too.
     change = changed(b, "alice");
-    a.changeMessage(m.mid, { kind: "delete" });
+    a.conv.change(m.mid, { kind: "delete" });
     assert.equal((await change).deleted, true);
     for (const n of [a, b]) {
       assert.equal(held(n, "alice", m.mid).deleted, true);
-      assert.deepEqual(n.editsOf(m.mid), []);
+      assert.deepEqual(n.conv.editsOf(m.mid), []);
       assert.doesNotMatch(allText(n), /hel+o bob/, n.name);
     }
-    assert.throws(() => a.changeMessage(m.mid, { kind: "edit", text: "again" }), /was deleted/);
+    assert.throws(() => a.conv.change(m.mid, { kind: "edit", text: "again" }), /was deleted/);
     // Nothing waits: every change is acknowledged.
     await until(() => a.store.queued("bob").length + b.store.queued("alice").length === 0);
   } finally {
@@ -123,7 +123,7 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
     a.send("bob", "kept");
     await kept;
     const line = arrives(b, "alice", expiryText(60));
-    assert.equal(a.setExpiry("bob", 60).text, expiryText(60));
+    assert.equal(a.conv.setExpiry("bob", 60).text, expiryText(60));
     await line;
     // Both ends' texts from now on carry the time: alice's and bob's answer.
     const got = arrives(b, "alice", "gone soon");
@@ -137,10 +137,10 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
     assert.equal((await answer).expires, r.ts + 60_000);
     await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
     // Not yet; then, a minute later, both are gone on both ends (the line and the earlier text stay).
-    assert.deepEqual(a.purgeExpired(sent.ts + 1000), []);
+    assert.deepEqual(a.conv.purge(sent.ts + 1000), []);
     const gone = waitFor(b, (e) => e.type === "messages.expired");
-    assert.deepEqual(a.purgeExpired(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
-    assert.deepEqual(b.purgeExpired(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    assert.deepEqual(a.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    assert.deepEqual(b.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
     await gone;
     for (const n of [a, b]) {
       assert.deepEqual(n.store.local.list(n.name, 0).map((m) => m.text), ["kept", expiryText(60)], n.name);
@@ -148,12 +148,12 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
     }
     // Off: later texts carry no time.
     const off = arrives(a, "bob", expiryText(0));
-    b.setExpiry("alice", 0);
+    b.conv.setExpiry("alice", 0);
     await off;
     const last = arrives(b, "alice", "for good");
     a.send("bob", "for good");
     assert.equal((await last).expires, undefined);
-    assert.throws(() => a.setExpiry("bob", 400 * 86400), /disappearing time/);
+    assert.throws(() => a.conv.setExpiry("bob", 400 * 86400), /disappearing time/);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -199,7 +199,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     assert.match(warnings.join("\n"), /another id \(replay\)/);
     const after = a.store.local.list("alice", 0).filter((m) => m.text !== "done");
     assert.equal(JSON.stringify(after), before);
-    for (const m of [mine, carols]) assert.deepEqual(a.editsOf(m.mid), []);
+    for (const m of [mine, carols]) assert.deepEqual(a.conv.editsOf(m.mid), []);
     // Bob's own edit of his own message applies.
     const change = changed(a, "bob");
     forge({ v, k: "edit", mid: newMid(), ref: bobs.mid, text: "bob, edited" });
@@ -223,7 +223,6 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
     serial: <T>(fn: () => Promise<T>) => fn(),
     link: () => undefined,
     emit: (e: PeerEvent) => events.push(e),
-    known: () => ({ name: "bob", identity: undefined as never, verified: false }),
   };
   const conv = new PeerConv(new PeerOutbox(core));
   const NO_WRITES = { put: {}, del: [] };

@@ -24,40 +24,21 @@ import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
-import { normalizeName } from "../../protocol/names.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
-import {
-  BackendError,
-  type ChatMessage,
-  type Fingerprint,
-  type MessageChange,
-  type PeerListing,
-} from "../backend.ts";
-import {
-  decodePeerRecord,
-  encodePeerRecord,
-  type FileRecord,
-  isFileRecord,
-  joinFileData,
-  type PeerWireRecord,
-} from "./wire.ts";
+import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
+import { hostPort } from "../start/session_setup.ts";
+import { encodePeerRecord, type FileRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
 import { PeerFiles } from "./files.ts";
 import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
-import { PeerOutbox } from "./outbox.ts";
+import { knownPeer, PeerOutbox } from "./outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
 import { keepNewChannel, type Link, openLink } from "./link.ts";
-import {
-  acceptPeerKey,
-  introductionsFor,
-  MAX_STRANGERS,
-  newIntroductions,
-  ownBundle,
-  peerFingerprint,
-  pinPeerKey,
-} from "./keys.ts";
-import { hostPort } from "../start/session_setup.ts";
+import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
+import { admitPeer } from "./admit.ts";
+import { askVerifiedPeers, introductions } from "./intro.ts";
+import { readRecords, sayHello, takeHello } from "./records.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -71,9 +52,10 @@ export class PeerNode {
   readonly clock: Clock;
   readonly files: PeerFiles;
   readonly #out: PeerOutbox;
-  readonly #conv: PeerConv;
+  /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
+  readonly conv: PeerConv;
   readonly #redial: Redialer;
-  #purge?: ReturnType<typeof setInterval>;
+  #stopPurge = () => {};
 
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
@@ -95,9 +77,8 @@ export class PeerNode {
       serial: (fn) => this.#serial(fn),
       link: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
       emit: (e) => this.#emit(e),
-      known: (peer) => this.#known(peer),
     });
-    this.#conv = new PeerConv(this.#out);
+    this.conv = new PeerConv(this.#out);
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -116,14 +97,7 @@ export class PeerNode {
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
-    node.purgeExpired(); // disappearing messages whose time is up go first, then every second
-    node.#purge = setInterval(() => {
-      try {
-        node.purgeExpired();
-      } catch (e) {
-        node.#emit({ type: "notice", text: `Disappearing messages: ${(e as Error).message}`, level: "warn" });
-      }
-    }, o.purgeEveryMs ?? 1000);
+    node.#stopPurge = node.conv.purgeEvery(o.purgeEveryMs ?? 1000); // disappearing messages
     return node;
   }
 
@@ -176,28 +150,12 @@ export class PeerNode {
 
   /** Takes an authenticated channel: pins or checks the key, keeps one channel per peer. */
   #adopt(ch: PeerChannel, outgoing: boolean, dialed?: string): string | null {
-    const name = normalizeName(ch.peerName);
-    if (!name || name === this.name || this.#closing) {
+    const name = this.#closing
+      ? null
+      : admitPeer(this.name, this.store, ch, dialed, (n) => this.#links.has(n), (e) => this.#emit(e));
+    if (!name) {
       ch.close();
-      if (!this.#closing) {
-        this.#emit({ type: "notice", text: `Refused a peer named "${ch.peerName}"`, level: "warn" });
-      }
       return null;
-    }
-    const pinned = pinPeerKey(this.store, name, ch.peer, dialed, (n) => this.#links.has(n));
-    if (pinned === "changed" || pinned === "full") {
-      ch.close();
-      if (pinned === "changed") this.#emit({ type: "key-changed", peer: name });
-      else {
-        const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
-        this.#emit({ type: "notice", text, level: "warn" });
-      }
-      return null;
-    }
-    if (pinned === "new") {
-      const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
-        `/verify or write to ${name}`;
-      this.#emit({ type: "notice", text, level: "info" });
     }
     const old = this.#links.get(name);
     if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
@@ -215,39 +173,14 @@ export class PeerNode {
     this.#links.set(name, link);
     this.#redial.forget(name);
     void this.#read(name, link);
-    void this.#hello(link).catch(() => ch.close());
+    // Listening on every address: the peer uses the address it reached me from, with my port.
+    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
+    void sayHello(link, ownBundle(this.store, this.identity), at).catch(() => ch.close());
     return name;
   }
 
-  async #hello(link: Link): Promise<void> {
-    const bundle = ownBundle(this.store, this.identity);
-    // Listening on every address: the peer uses the address it reached me from, with my port.
-    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
-    await link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
-  }
-
   async #read(name: string, link: Link): Promise<void> {
-    for (;;) {
-      const b = await link.ch.recv();
-      if (!b) break;
-      link.alive();
-      let r: PeerWireRecord | FileRecord;
-      try {
-        r = decodePeerRecord(b);
-        // File data: its bytes are the bulk frame that follows (peer/wire.ts).
-        if (r.t === "fdata" && !("data" in r)) {
-          const body = await link.ch.recvBulk();
-          if (!body) break;
-          r = joinFileData(r, body);
-        }
-      } catch (e) {
-        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}; disconnected`, level: "warn" });
-        break;
-      }
-      await this.#handle(name, link, r).catch((e) =>
-        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" })
-      );
-    }
+    await readRecords(name, link, (r) => this.#handle(name, link, r), (e) => this.#emit(e));
     link.ch.close();
     this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
@@ -259,14 +192,7 @@ export class PeerNode {
 
   async #handle(name: string, link: Link, r: PeerWireRecord | FileRecord): Promise<void> {
     if (r.t === "hello") {
-      if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
-      const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
-      const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
-      // The address a peer names is taken only from a verified one (else the user dials it).
-      const rec = this.store.peer(name);
-      if (rec?.verified && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
-      if (!link.hello) {
-        link.hello = true;
+      if (takeHello(this.store, name, link, r)) {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
@@ -276,12 +202,15 @@ export class PeerNode {
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
-    if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
+    if (r.t === "who" || r.t === "intro") {
+      const c = { me: this.name, store: this.store, emit: (e: PeerEvent) => this.#emit(e) };
+      return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
+    }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     const events = await this.#serial(async () => {
       const opened = await this.dm.openDm(name, fromBase64(r.env));
       const ts = Math.min(r.ts, this.clock.now());
-      return this.#conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
+      return this.conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
       throw e;
@@ -296,23 +225,7 @@ export class PeerNode {
    * introducer gave (so one verified introduction is as good as a verified contact's word).
    */
   discover(): number {
-    const asked = [...this.#links].filter(([n, l]) => l.hello && this.store.peer(n)?.verified);
-    for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
-    return asked.length;
-  }
-
-  async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
-    if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
-    if (r.t === "who") {
-      return link.ch.send(encodePeerRecord({ t: "intro", peers: introductionsFor(this.store, name) }));
-    }
-    if (r.t !== "intro") return;
-    for (const p of newIntroductions(this.store, this.name, r.peers)) {
-      this.#emit({ type: "notice", text: `${name} introduces ${p.name} at ${p.addr}`, level: "info" });
-      await this.connect(p.addr, p.identity).catch((e) =>
-        this.#emit({ type: "notice", text: `${p.name}: ${(e as Error).message}`, level: "warn" })
-      );
-    }
+    return askVerifiedPeers(this.#links, this.store);
   }
 
   /** Dials a known peer again later, unless it is connected, refused, or has no address. */
@@ -327,43 +240,9 @@ export class PeerNode {
     return this.connect(rec.addr).then((n) => n === name, () => false);
   }
 
-  #known(peer: string) {
-    const name = normalizeName(peer);
-    const rec = name ? this.store.peer(name) : undefined;
-    if (!name || !rec) {
-      throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
-    }
-    return rec;
-  }
-
   /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
   send(peer: string, text: string, o: { replyTo?: string } = {}): ChatMessage & { queued: boolean } {
     return this.#out.send(peer, text, o.replyTo);
-  }
-
-  /** Edits or deletes my message `ref`, or reacts to one of the conversation (peer/conv.ts); the new state. */
-  changeMessage(ref: string, c: MessageChange): ChatMessage {
-    return this.#conv.change(ref, c);
-  }
-
-  /** Toggles my reaction `emoji` on message `ref`; the new state. */
-  react(ref: string, emoji: string): ChatMessage {
-    return this.#conv.react(ref, emoji);
-  }
-
-  /** Messages with `peer` disappear from both ends `seconds` after they are sent (0: off); the setting's line. */
-  setExpiry(peer: string, seconds: number): ChatMessage {
-    return this.#conv.setExpiry(peer, seconds);
-  }
-
-  /** Deletes the disappearing messages whose time is up (a "messages.expired" event names them). */
-  purgeExpired(now = this.clock.now()): string[] {
-    return this.#closing ? [] : this.#conv.purge(now);
-  }
-
-  /** The earlier texts of message `ref`, oldest first. */
-  editsOf(ref: string): { at: number; text: string }[] {
-    return this.#conv.editsOf(ref);
   }
 
   /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
@@ -389,7 +268,7 @@ export class PeerNode {
 
   /** Messages received, from everyone or one peer, oldest first. */
   inbox(peer?: string): ChatMessage[] {
-    const name = peer === undefined ? undefined : this.#known(peer).name;
+    const name = peer === undefined ? undefined : knownPeer(this.store, peer).name;
     const all = name
       ? this.store.local.list(this.name, 0, { kind: "user", name })
       : this.store.local.list(this.name, 0);
@@ -398,7 +277,7 @@ export class PeerNode {
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return peerFingerprint(this.store, this.name, this.identity, this.#known(peer), true);
+    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, peer), true);
   }
 
   /**
@@ -407,20 +286,20 @@ export class PeerNode {
    * of the key pinned.
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
-    const name = this.#known(peer).name;
+    const name = knownPeer(this.store, peer).name;
     await this.#serial(() =>
-      acceptPeerKey(this.store, this.dm, this.identity, this.#known(name), verified, number)
+      acceptPeerKey(this.store, this.dm, this.identity, knownPeer(this.store, name), verified, number)
     );
     this.#redial.forget(name);
     this.#schedule(name, 0);
-    return peerFingerprint(this.store, this.name, this.identity, this.#known(name), false);
+    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, name), false);
   }
 
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     this.#redial.stop();
-    clearInterval(this.#purge);
+    this.#stopPurge();
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();

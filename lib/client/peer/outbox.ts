@@ -11,7 +11,8 @@ import { toBase64, toHex, utf8 } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
-import type { ChatMessage } from "../backend.ts";
+import { BackendError, type ChatMessage } from "../backend.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { encodePayload, type Payload } from "../e2e/keys.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
@@ -35,8 +36,16 @@ export interface OutboxCore {
   /** the peer's channel once it said hello */
   link(peer: string): Link | undefined;
   emit(e: PeerEvent): void;
-  /** the peer's record; refused (`no_such_peer`) when there is none */
-  known(peer: string): PeerRecord;
+}
+
+/** The record of `peer` (any spelling of the name); refused (`no_such_peer`) when there is none. */
+export function knownPeer(store: PeerStore, peer: string): PeerRecord {
+  const name = normalizeName(peer);
+  const rec = name ? store.peer(name) : undefined;
+  if (!name || !rec) {
+    throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
+  }
+  return rec;
 }
 
 /** A fresh message id (the wire's form: 32 hex digits). */
@@ -55,7 +64,7 @@ export class PeerOutbox {
 
   /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
   writable(peer: string): string {
-    const rec = this.core.known(peer);
+    const rec = knownPeer(this.core.store, peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
     if (rec.stranger) this.core.store.putPeer(acceptStranger(rec));
     return rec.name;
@@ -63,7 +72,7 @@ export class PeerOutbox {
 
   /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
   send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
-    const rec = this.core.known(peer);
+    const rec = knownPeer(this.core.store, peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
     // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
     checkTextSize(text, this.core.frameCap, 1, true);
