@@ -128,7 +128,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
       const off = node.on((e) => {
         const l = peerEventLine(e);
         if (l) io.out(l);
-        const c = changeEventLine(node.name, e, (mid) => node.store.local.byMidAny(mid));
+        const c = changeEventLine(node, e);
         if (c) io.out(c);
         else if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
         else if (e.type === "failed") io.err(`parley: not sent, and never will be: ${e.message.failed}`);

@@ -57,13 +57,19 @@ export function quoteOf(m: ChatMessage | undefined): string {
   return first.length > 60 ? first.slice(0, 59) + "…" : first;
 }
 
-/** The event lines of issue 39 (null: none); `reply` quotes the message a received one answers. */
-export function changeEventLine(me: string, e: PeerEvent, quoted: (mid: string) => ChatMessage | undefined) {
-  if (e.type === "message" && e.message.replyTo) {
-    return `replied ${e.message.from} ${quoteOf(quoted(e.message.replyTo))}`;
+/**
+ * The event lines of issue 39 (null: none). A reply quotes the message it answers only from the
+ * conversation it came in (an id of another conversation quotes nothing: "an earlier message").
+ */
+export function changeEventLine(node: PeerNode, e: PeerEvent): string | null {
+  if (e.type === "message" && e.message.replyTo && e.message.from !== node.name) {
+    const re = e.message.replyTo;
+    return `replied ${e.message.from} ${
+      quoteOf(conversation(node, e.message.from).find((m) => m.mid === re))
+    }`;
   }
   if (e.type === "messages.expired") return `expired ${e.mids.length}`;
-  if (e.type !== "message.changed" || e.by === me) return null;
+  if (e.type !== "message.changed" || e.by === node.name) return null;
   const c = e.change;
   if (c.kind === "edit") return `edited ${e.by} ${sanitize(c.text)}`;
   if (c.kind === "delete") return `deleted ${e.by}`;
