@@ -156,6 +156,7 @@ export class PeerConv {
         if (!(e instanceof UnreadableError)) throw e;
         throw new BackendError("refused", `Refused: ${e.message}`);
       }
+      if (c.kind === "delete") store.dropQueuedEdits(peer, ref); // their texts never leave now
       this.out.queue(peer, p, ts);
       return applyChange(store.local, target.seq, me, ts, c);
     });

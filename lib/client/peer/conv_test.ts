@@ -115,6 +115,26 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
   }
 });
 
+Deno.test("peer conv: a change made while the peer is away is queued; a deletion takes the queued edits' texts with it", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    const m = a.send("bob", "first draft");
+    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === m.mid);
+    const gone = waitFor(a, (e) => e.type === "disconnected");
+    await b.close();
+    await gone;
+    a.conv.change(m.mid, { kind: "edit", text: "second draft" });
+    assert.match(JSON.stringify(a.store.queued("bob")), /second draft/);
+    a.conv.change(m.mid, { kind: "delete" });
+    const waiting = a.store.queued("bob").map((q) => JSON.parse(q.body).k);
+    assert.deepEqual(waiting, ["delete"]);
+    assert.doesNotMatch(allText(a) + JSON.stringify(a.store.queued("bob")), /draft/);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 Deno.test("peer conv: disappearing messages — the setting reaches the peer, texts go from both stores after the time", async () => {
   const [a, b] = [await node("alice"), await node("bob")];
   try {

@@ -142,6 +142,14 @@ export class PeerStore implements CryptoStateStore {
     return rows.map((r) => ({ mid: String(r.mid), ts: Number(r.ts), body: String(r.body) }));
   }
 
+  /** Drops the edits of message `ref` still queued for `peer` (it is deleted: its texts go nowhere now). */
+  dropQueuedEdits(peer: string, ref: string): void {
+    this.db.prepare(
+      `DELETE FROM peer_out WHERE peer = ? AND json_extract(body, '$.k') = 'edit'
+         AND json_extract(body, '$.ref') = ?`,
+    ).run(peer, ref);
+  }
+
   /** `peer` acknowledged change `mid`: it leaves the queue (true when it was there). */
   unqueue(peer: string, mid: string): boolean {
     return Number(this.db.prepare("DELETE FROM peer_out WHERE mid = ? AND peer = ?").run(mid, peer).changes) >
