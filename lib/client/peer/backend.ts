@@ -221,6 +221,10 @@ export class PeerBackend implements ChatBackend {
   react(ref: string, emoji: string): Promise<ChatMessage> {
     return attempt(() => this.node.conv.react(ref, emoji));
   }
+  /** The earlier texts of message `ref` (ChatBackend.editsOf on main since h/sel). */
+  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
+    return attempt(() => this.node.conv.editsOf(ref));
+  }
   setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
     if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
     return attempt(() => this.node.conv.setExpiry(target.name!, seconds));

@@ -79,6 +79,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async 
     change = changed("alice");
     await run("/edit hello, bob");
     assert.equal((await change as { message: ChatMessage }).message.text, "hello, bob");
+    assert.deepEqual((await backend.editsOf(reply.message.mid)).map((e) => e.text), ["hello bob"]);
     change = changed("alice");
     await run("/delete");
     assert.equal((await change as { message: ChatMessage }).message.deleted, true);
