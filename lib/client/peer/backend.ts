@@ -18,13 +18,13 @@ import {
   type FileEntryInfo,
   type Fingerprint,
   type KickedEntry,
-  type MessageChange,
   type OutboxEntry,
   type PeerListing,
   type Presence,
   type RoomInfo,
   type Target,
 } from "../backend.ts";
+import type { MessageChange } from "../backend.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
@@ -226,8 +226,9 @@ export class PeerBackend implements ChatBackend {
     return attempt(() => this.node.conv.editsOf(ref));
   }
   setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
-    if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
-    return attempt(() => this.node.conv.setExpiry(target.name!, seconds));
+    // Conversations with peers only: a room's name ("#room") is no peer's.
+    const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
+    return attempt(() => this.node.conv.setExpiry(peer, seconds));
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);
