@@ -24,11 +24,11 @@ import {
   type RoomInfo,
   type Target,
 } from "../backend.ts";
-import type { MessageChange } from "../backend.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
+import type { MessageChange } from "../backend.ts";
 
 const noServer = (what: string): Promise<never> =>
   Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
