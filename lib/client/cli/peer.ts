@@ -12,14 +12,17 @@
  *   offer N PEER NAME SIZE SHA256  a file is offered (N: its number among those waiting, for accept)
  *   sent NAME SIZE SHA256          the peer saved a file sent to it
  *   saved PATH SIZE SHA256         a received file was verified and saved
+ *   replied|edited|deleted|reacted|unreacted|expired …   replies, changes and disappearing
+ *                                  messages (issue 39): cli/peer_changes.ts describes them
  *
  * Script commands (their table, usage and help: peer_script.ts; `--help` lists them): connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
- * TEXT"), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
+ * TEXT"), reply PEER TEXT…, edit PEER TEXT…, delete PEER, react PEER EMOJI, edits PEER, expire PEER
+ * TIME|off (cli/peer_changes.ts), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
  * PEER, verify PEER [NUMBER], trust PEER [NUMBER] (NUMBER: the safety number compared; without it
  * the one `fingerprint` printed last, refused if the peer's key changed since), send PEER FILE (offers a file to a connected peer; returns once
  * offered), accept [N] | reject [N] (a waiting offer, default the oldest), files ("file N|- in|out
- * PEER STATE SIZE NAME"), wait connected|message|offer|sent|saved PEER [SECONDS] (sent and saved
+ * PEER STATE SIZE NAME"), wait connected|message|changed|offer|sent|saved PEER [SECONDS] (sent and saved
  * fail at once when that transfer fails), sleep MS, quit. Received files go to --out DIR, else
  * <home>/downloads; with --ephemeral and no --out nothing can be received. Blank lines and lines
  * starting with # are skipped. The node stops at the end of the script (what waits in the outbox
@@ -32,6 +35,7 @@ import { BackendError } from "../backend.ts";
 import { progressReporter } from "./files.ts";
 import type { CliIo } from "./io.ts";
 import { messageLine, runScriptLine, scriptHelp } from "./peer_script.ts";
+import { changeEventLine } from "./peer_changes.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { hostPort, resolveTarget } from "../start/session_setup.ts";
@@ -124,6 +128,8 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
       const off = node.on((e) => {
         const l = peerEventLine(e);
         if (l) io.out(l);
+        const c = changeEventLine(node, e);
+        if (c) io.out(c);
         else if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
         else if (e.type === "failed") io.err(`parley: not sent, and never will be: ${e.message.failed}`);
         else if (e.type === "file.failed") {

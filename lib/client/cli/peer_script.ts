@@ -14,22 +14,16 @@ import { arity, splitArgs } from "../../common/usage.ts";
 import type { ChatMessage } from "../backend.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
+import { CHANGE_SCRIPT, type ScriptCommand } from "./peer_changes.ts";
 
 /**
  * `TIME PEER TEXT`: the text from the peer on one line, whatever it holds (issue 33.9: a newline in
- * it can never forge a line of the script's output; the one escaping rule shows it as ^J).
+ * it can never forge a line of the script's output; the one escaping rule shows it as ^J). A message
+ * deleted since shows as "(message deleted)", an edited one ends with " (edited)" (issue 39).
  */
 export function messageLine(m: ChatMessage): string {
-  return `${isoSeconds(m.ts)} ${m.from} ${sanitize(m.text)}`;
-}
-
-interface ScriptCommand {
-  name: string;
-  aliases?: string[];
-  usage: string;
-  help: string;
-  /** Runs the command; true ends the script. */
-  run(node: PeerNode, args: string[], io: CliIo): unknown;
+  if (m.deleted) return `${isoSeconds(m.ts)} ${m.from} (message deleted)`;
+  return `${isoSeconds(m.ts)} ${m.from} ${sanitize(m.text)}${m.edited !== undefined ? " (edited)" : ""}`;
 }
 
 function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {
@@ -55,7 +49,7 @@ function offerNumber(s: string | undefined): number | undefined {
   return Number(s);
 }
 
-const WAIT_USAGE = "connected|message|offer|sent|saved PEER [SECONDS]";
+const WAIT_USAGE = "connected|message|changed|offer|sent|saved PEER [SECONDS]";
 
 async function waitFor(node: PeerNode, [what, peer, secs]: string[]): Promise<void> {
   const who = normalizeName(peer!);
@@ -82,6 +76,8 @@ async function waitFor(node: PeerNode, [what, peer, secs]: string[]): Promise<vo
     await waitEvent(node, (e) => e.type === "connected" && e.peer === who, ms, `${who} to connect`);
   } else if (what === "message") {
     await waitEvent(node, (e) => e.type === "message" && e.message.from === who, ms, `a message from ${who}`);
+  } else if (what === "changed") {
+    await waitEvent(node, (e) => e.type === "message.changed" && e.by === who, ms, `a change from ${who}`);
   } else throw new BackendError("usage", `Usage: wait ${WAIT_USAGE}`);
 }
 
@@ -112,6 +108,7 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
       for (const m of node.inbox(peer)) io.out(`inbox ${messageLine(m)}`);
     },
   },
+  ...CHANGE_SCRIPT,
   {
     name: "peers",
     usage: "[--discover]",
@@ -153,7 +150,8 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
   {
     name: "wait",
     usage: WAIT_USAGE,
-    help: "wait for an event from PEER (default 30 s; sent and saved fail at once when the transfer fails)",
+    help:
+      "wait for an event from PEER (default 30 s; changed: an edit, deletion or reaction; sent and saved fail at once when the transfer fails)",
     run: (node, args) => waitFor(node, args),
   },
   {

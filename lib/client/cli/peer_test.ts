@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { peerEventLine } from "./peer.ts";
 import { messageLine } from "./peer_script.ts";
-import type { ChatMessage } from "../backend.ts";
+import type { ChatMessage, MessageChange } from "../backend.ts";
 
 const m: ChatMessage = {
   seq: 1,
@@ -33,5 +33,36 @@ Deno.test("peer script: one table serves the run, --help and README's list of sc
     const names = [c.name, ...(c.aliases ?? [])].join("|");
     const want = `\`${names}${c.usage ? " " + c.usage : ""}\``;
     assert.ok(readme.includes(want), `README lists ${want}`);
+  }
+});
+
+Deno.test("peer script (issue 39): change lines are one line each; a reply quotes only its own conversation", async () => {
+  const { changeEventLine } = await import("./peer_changes.ts");
+  const { PeerNode } = await import("../peer/node.ts");
+  const { PeerStore } = await import("../peer/store.ts");
+  const node = await PeerNode.start({
+    name: "alice",
+    store: await PeerStore.open(null, "alice"),
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    const to = { kind: "user" as const, name: "alice" };
+    const bobs = { seq: 1, mid: "b".repeat(32), ts: m.ts, from: "bob", to, text: "bob's\nfirst" };
+    const carols = { seq: 2, mid: "c".repeat(32), ts: m.ts, from: "carol", to, text: "carol's secret" };
+    node.store.local.save([bobs, carols]);
+    const reply = (re: string) =>
+      changeEventLine(node, { type: "message", message: { ...m, from: "bob", replyTo: re } });
+    assert.equal(reply(bobs.mid), "replied bob bob's");
+    assert.equal(reply(carols.mid), "replied bob an earlier message");
+    const change = (c: MessageChange, by = "bob") =>
+      changeEventLine(node, { type: "message.changed", message: bobs, by, change: c });
+    assert.equal(change({ kind: "edit", text: "a\nconnected eve" }), "edited bob a^Jconnected eve");
+    assert.equal(change({ kind: "delete" }), "deleted bob");
+    assert.equal(change({ kind: "react", emoji: "👍", on: false }), "unreacted bob 👍");
+    assert.equal(change({ kind: "delete" }, "alice"), null); // my own: nothing to announce
+    assert.equal(changeEventLine(node, { type: "messages.expired", mids: ["x", "y"] }), "expired 2");
+  } finally {
+    await node.close();
   }
 });

@@ -28,9 +28,13 @@ import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
+import type { MessageChange } from "../backend.ts";
 
 const noServer = (what: string): Promise<never> =>
   Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
+
+/** What `fn` answers, or its error, as a promise. */
+const attempt = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
 
 /** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
 class PeerDesk implements FileControls {
@@ -141,10 +145,10 @@ export class PeerBackend implements ChatBackend {
     });
   }
 
-  send(target: Target, text: string): Promise<ChatMessage> {
+  send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage> {
     if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
     try {
-      const { queued, ...m } = this.node.send(target.name, text);
+      const { queued, ...m } = this.node.send(target.name, text, o);
       return Promise.resolve({ ...m, pending: queued });
     } catch (e) {
       return Promise.reject(e);
@@ -209,6 +213,22 @@ export class PeerBackend implements ChatBackend {
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return Promise.resolve(this.node.inbox(user));
+  }
+  /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
+  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
+    return attempt(() => this.node.conv.change(ref, c));
+  }
+  react(ref: string, emoji: string): Promise<ChatMessage> {
+    return attempt(() => this.node.conv.react(ref, emoji));
+  }
+  /** The earlier texts of message `ref` (ChatBackend.editsOf on main since h/sel). */
+  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
+    return attempt(() => this.node.conv.editsOf(ref));
+  }
+  setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
+    // Conversations with peers only: a room's name ("#room") is no peer's.
+    const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
+    return attempt(() => this.node.conv.setExpiry(peer, seconds));
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);

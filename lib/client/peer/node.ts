@@ -10,84 +10,37 @@
  * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
  * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
  * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
- * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id).
+ * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
+ * peer/outbox.ts. Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
+ * the same way as client mode's payloads, under client mode's one rule: peer/conv.ts.
  * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
  * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
  * never races another). Files go straight to a connected peer (`sendFile`, `files`: peer_files.ts).
  * Expected failures are `BackendError`s with a stable code.
  */
-import { fromBase64, toBase64, toHex, utf8, utf8Strict } from "../../common/bytes.ts";
+import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { cryptoRandom } from "../../common/random.ts";
 import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
-import {
-  dialPeer,
-  listenPeer,
-  type PeerChannel,
-  type PeerLimits,
-  type PeerListener,
-} from "../../net/peer_net.ts";
-import { normalizeName } from "../../protocol/names.ts";
+import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
-import { checkTextSize } from "../core/message_size.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
-import {
-  decodePeerRecord,
-  encodePeerRecord,
-  type FileRecord,
-  isFileRecord,
-  joinFileData,
-  type PeerWireRecord,
-} from "./wire.ts";
-import { type PeerFileEvent, PeerFiles } from "./files.ts";
+import { hostPort } from "../start/session_setup.ts";
+import { encodePeerRecord, type FileRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
+import { PeerFiles } from "./files.ts";
 import type { PeerStore } from "./store.ts";
-import type { Backoff } from "../../common/backoff.ts";
+import type { PeerEvent, PeerNodeOptions } from "./events.ts";
+import { knownPeer, PeerOutbox } from "./outbox.ts";
+import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
 import { keepNewChannel, type Link, openLink } from "./link.ts";
-import {
-  acceptPeerKey,
-  acceptStranger,
-  introductionsFor,
-  keyChangedRefusal,
-  MAX_STRANGERS,
-  newIntroductions,
-  ownBundle,
-  peerFingerprint,
-  pinPeerKey,
-} from "./keys.ts";
-import { hostPort } from "../start/session_setup.ts";
+import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
+import { admitPeer } from "./admit.ts";
+import { askVerifiedPeers, introductions } from "./intro.ts";
+import { readRecords, sayHello, takeHello } from "./records.ts";
 
-export type PeerEvent =
-  | { type: "message"; message: ChatMessage }
-  /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
-  | { type: "delivered"; message: ChatMessage }
-  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
-  | { type: "failed"; message: ChatMessage }
-  | { type: "connected"; peer: string }
-  | { type: "disconnected"; peer: string }
-  | { type: "key-changed"; peer: string }
-  | { type: "typing"; peer: string; active: boolean }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
-  | PeerFileEvent;
-
-export interface PeerNodeOptions {
-  name: string;
-  store: PeerStore;
-  hostname: string;
-  port: number;
-  clock?: Clock;
-  limits?: PeerLimits;
-  /** reconnect delays (default 500 ms doubling to 30 s) */
-  backoff?: Backoff;
-  /** a ping goes every `keepaliveMs` (default 20 s); a channel silent for 3 of them is dropped */
-  keepaliveMs?: number;
-  /** where received files are saved (null: nowhere, offers can only be refused) */
-  downloads?: string | null;
-  /** take every file a verified peer offers at once (`--accept-files`) */
-  acceptFiles?: boolean;
-}
+export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
 export class PeerNode {
   readonly #links = new Map<string, Link>();
@@ -98,8 +51,11 @@ export class PeerNode {
   readonly dm: DmManager;
   readonly clock: Clock;
   readonly files: PeerFiles;
-
+  readonly #out: PeerOutbox;
+  /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
+  readonly conv: PeerConv;
   readonly #redial: Redialer;
+  #stopPurge = () => {};
 
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
@@ -112,6 +68,17 @@ export class PeerNode {
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
+    this.#out = new PeerOutbox({
+      me: o.name,
+      store: o.store,
+      dm: this.dm,
+      clock: this.clock,
+      frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
+      serial: (fn) => this.#serial(fn),
+      link: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      emit: (e) => this.#emit(e),
+    });
+    this.conv = new PeerConv(this.#out);
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -130,6 +97,7 @@ export class PeerNode {
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
+    node.#stopPurge = node.conv.purgeEvery(o.purgeEveryMs ?? 1000); // disappearing messages
     return node;
   }
 
@@ -182,28 +150,12 @@ export class PeerNode {
 
   /** Takes an authenticated channel: pins or checks the key, keeps one channel per peer. */
   #adopt(ch: PeerChannel, outgoing: boolean, dialed?: string): string | null {
-    const name = normalizeName(ch.peerName);
-    if (!name || name === this.name || this.#closing) {
+    const name = this.#closing
+      ? null
+      : admitPeer(this.name, this.store, ch, dialed, (n) => this.#links.has(n), (e) => this.#emit(e));
+    if (!name) {
       ch.close();
-      if (!this.#closing) {
-        this.#emit({ type: "notice", text: `Refused a peer named "${ch.peerName}"`, level: "warn" });
-      }
       return null;
-    }
-    const pinned = pinPeerKey(this.store, name, ch.peer, dialed, (n) => this.#links.has(n));
-    if (pinned === "changed" || pinned === "full") {
-      ch.close();
-      if (pinned === "changed") this.#emit({ type: "key-changed", peer: name });
-      else {
-        const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
-        this.#emit({ type: "notice", text, level: "warn" });
-      }
-      return null;
-    }
-    if (pinned === "new") {
-      const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
-        `/verify or write to ${name}`;
-      this.#emit({ type: "notice", text, level: "info" });
     }
     const old = this.#links.get(name);
     if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
@@ -221,43 +173,18 @@ export class PeerNode {
     this.#links.set(name, link);
     this.#redial.forget(name);
     void this.#read(name, link);
-    void this.#hello(link).catch(() => ch.close());
+    // Listening on every address: the peer uses the address it reached me from, with my port.
+    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
+    void sayHello(link, ownBundle(this.store, this.identity), at).catch(() => ch.close());
     return name;
   }
 
-  async #hello(link: Link): Promise<void> {
-    const bundle = ownBundle(this.store, this.identity);
-    // Listening on every address: the peer uses the address it reached me from, with my port.
-    const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
-    await link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
-  }
-
   async #read(name: string, link: Link): Promise<void> {
-    for (;;) {
-      const b = await link.ch.recv();
-      if (!b) break;
-      link.alive();
-      let r: PeerWireRecord | FileRecord;
-      try {
-        r = decodePeerRecord(b);
-        // File data: its bytes are the bulk frame that follows (peer/wire.ts).
-        if (r.t === "fdata" && !("data" in r)) {
-          const body = await link.ch.recvBulk();
-          if (!body) break;
-          r = joinFileData(r, body);
-        }
-      } catch (e) {
-        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}; disconnected`, level: "warn" });
-        break;
-      }
-      await this.#handle(name, link, r).catch((e) =>
-        this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" })
-      );
-    }
+    await readRecords(name, link, (r) => this.#handle(name, link, r), (e) => this.#emit(e));
     link.ch.close();
     this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
-    if (this.#links.get(name) !== link) return void (this.#closing || this.#flush(name));
+    if (this.#links.get(name) !== link) return void (this.#closing || this.#out.flush(name));
     this.#links.delete(name);
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
     if (!this.#closing) this.#schedule(name);
@@ -265,49 +192,31 @@ export class PeerNode {
 
   async #handle(name: string, link: Link, r: PeerWireRecord | FileRecord): Promise<void> {
     if (r.t === "hello") {
-      if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
-      const host = link.ch.host.includes(":") ? `[${link.ch.host}]` : link.ch.host;
-      const addr = r.listen?.startsWith(":") ? `${host}${r.listen}` : r.listen;
-      // The address a peer names is taken only from a verified one (else the user dials it).
-      const rec = this.store.peer(name);
-      if (rec?.verified && addr && rec.addr !== addr) this.store.putPeer({ ...rec, addr });
-      if (!link.hello) {
-        link.hello = true;
+      if (takeHello(this.store, name, link, r)) {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      return void this.#flush(name);
+      return void this.#out.flush(name);
     }
-    if (r.t === "ack") {
-      const p = this.store.local.pending(r.mid);
-      if (p && p.to.name === name) {
-        const m = { mid: p.mid, ts: p.ts, from: this.name, to: p.to, text: p.text };
-        this.store.confirmSent(m);
-        // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
-        this.#emit({
-          type: "delivered",
-          message: { ...m, seq: this.store.local.byMid(this.name, p.mid)?.seq ?? 0 },
-        });
-      }
-      return;
-    }
+    if (r.t === "ack") return this.#out.acked(name, r.mid);
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
-    if (r.t === "who" || r.t === "intro") return this.#introductions(name, link, r);
+    if (r.t === "who" || r.t === "intro") {
+      const c = { me: this.name, store: this.store, emit: (e: PeerEvent) => this.#emit(e) };
+      return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
+    }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
-    const saved = await this.#serial(async () => {
+    const events = await this.#serial(async () => {
       const opened = await this.dm.openDm(name, fromBase64(r.env));
-      const text = utf8Strict.decode(opened.plaintext);
       const ts = Math.min(r.ts, this.clock.now());
-      const m = { mid: r.mid, ts, from: name, to: { kind: "user" as const, name: this.name }, text };
-      return this.store.saveReceived(m, opened.writes);
+      return this.conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
       throw e;
     });
     await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
-    if (saved) this.#emit({ type: "message", message: saved });
+    for (const e of events) this.#emit(e);
   }
 
   /**
@@ -316,71 +225,7 @@ export class PeerNode {
    * introducer gave (so one verified introduction is as good as a verified contact's word).
    */
   discover(): number {
-    const asked = [...this.#links].filter(([n, l]) => l.hello && this.store.peer(n)?.verified);
-    for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
-    return asked.length;
-  }
-
-  async #introductions(name: string, link: Link, r: PeerWireRecord): Promise<void> {
-    if (!this.store.peer(name)?.verified) return; // only between peers that verified each other
-    if (r.t === "who") {
-      return link.ch.send(encodePeerRecord({ t: "intro", peers: introductionsFor(this.store, name) }));
-    }
-    if (r.t !== "intro") return;
-    for (const p of newIntroductions(this.store, this.name, r.peers)) {
-      this.#emit({ type: "notice", text: `${name} introduces ${p.name} at ${p.addr}`, level: "info" });
-      await this.connect(p.addr, p.identity).catch((e) =>
-        this.#emit({ type: "notice", text: `${p.name}: ${(e as Error).message}`, level: "warn" })
-      );
-    }
-  }
-
-  /** Writes the peer's outbox entries not yet written on its current channel. */
-  #flush(name: string): void {
-    const link = this.#links.get(name);
-    if (!link?.hello) return;
-    link.again = true;
-    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
-    link.flushing = true;
-    void (async () => {
-      while (link.again) {
-        link.again = false;
-        const todo = this.store.local.pendingAll().filter((p) => p.to.name === name && !link.sent.has(p.mid));
-        for (const p of todo) {
-          if (this.#tooLong(p)) continue;
-          const env = await this.#serial(() =>
-            this.dm.encryptDm(name, link.bundle ?? null, utf8.encode(p.text))
-          );
-          link.sent.add(p.mid);
-          await link.ch.send(encodePeerRecord({ t: "msg", mid: p.mid, ts: p.ts, env: toBase64(env) }));
-        }
-      }
-      link.flushing = false;
-    })().catch((e) => {
-      link.flushing = false;
-      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
-      else this.#emit({ type: "notice", text: `${name}: ${(e as Error).message}`, level: "warn" });
-    });
-  }
-
-  /**
-   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
-   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
-   */
-  #tooLong(p: { mid: string; ts: number; to: ChatMessage["to"]; text: string }): boolean {
-    try {
-      checkTextSize(p.text, this.#frameCap, 1, true);
-      return false;
-    } catch (e) {
-      const why = (e as Error).message;
-      this.store.local.markFailed(p.mid, why);
-      this.#emit({ type: "failed", message: { ...p, seq: 0, from: this.name, failed: why } });
-      return true;
-    }
-  }
-
-  get #frameCap(): number {
-    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
+    return askVerifiedPeers(this.#links, this.store);
   }
 
   /** Dials a known peer again later, unless it is connected, refused, or has no address. */
@@ -395,39 +240,15 @@ export class PeerNode {
     return this.connect(rec.addr).then((n) => n === name, () => false);
   }
 
-  #known(peer: string) {
-    const name = normalizeName(peer);
-    const rec = name ? this.store.peer(name) : undefined;
-    if (!name || !rec) {
-      throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
-    }
-    return rec;
-  }
-
   /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
-  send(peer: string, text: string): ChatMessage & { queued: boolean } {
-    const rec = this.#known(peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
-    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
-    checkTextSize(text, this.#frameCap, 1, true);
-    if (rec.stranger) this.store.putPeer(acceptStranger(rec)); // writing to a first contact keeps it
-    const m = {
-      mid: toHex(cryptoRandom(16)),
-      ts: this.clock.now(),
-      to: { kind: "user" as const, name: rec.name },
-    };
-    this.store.local.addPending({ ...m, text });
-    void this.#flush(rec.name);
-    return { ...m, seq: 0, from: this.name, text, pending: true, queued: !this.#links.get(rec.name)?.hello };
+  send(peer: string, text: string, o: { replyTo?: string } = {}): ChatMessage & { queued: boolean } {
+    return this.#out.send(peer, text, o.replyTo);
   }
 
   /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
   // deno-lint-ignore require-await
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
-    const rec = this.#known(peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
-    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
-    return this.files.send(rec.name, path);
+    return this.files.send(this.#out.writable(peer), path);
   }
 
   typing(peer: string, active: boolean): void {
@@ -447,7 +268,7 @@ export class PeerNode {
 
   /** Messages received, from everyone or one peer, oldest first. */
   inbox(peer?: string): ChatMessage[] {
-    const name = peer === undefined ? undefined : this.#known(peer).name;
+    const name = peer === undefined ? undefined : knownPeer(this.store, peer).name;
     const all = name
       ? this.store.local.list(this.name, 0, { kind: "user", name })
       : this.store.local.list(this.name, 0);
@@ -456,7 +277,7 @@ export class PeerNode {
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return peerFingerprint(this.store, this.name, this.identity, this.#known(peer), true);
+    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, peer), true);
   }
 
   /**
@@ -465,19 +286,20 @@ export class PeerNode {
    * of the key pinned.
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
-    const name = this.#known(peer).name;
+    const name = knownPeer(this.store, peer).name;
     await this.#serial(() =>
-      acceptPeerKey(this.store, this.dm, this.identity, this.#known(name), verified, number)
+      acceptPeerKey(this.store, this.dm, this.identity, knownPeer(this.store, name), verified, number)
     );
     this.#redial.forget(name);
     this.#schedule(name, 0);
-    return peerFingerprint(this.store, this.name, this.identity, this.#known(name), false);
+    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, name), false);
   }
 
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     this.#redial.stop();
+    this.#stopPurge();
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();

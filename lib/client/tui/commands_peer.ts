@@ -2,7 +2,8 @@
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
  * `/peers` (name, address, verified, online) and `/send-file PEER ID|PATH` (a file straight to a
  * connected peer), plus the rows of the main table that make sense without a server (messages,
- * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /help, /quit). The app takes it through
+ * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /reply, /edit, /delete, /react, /expire,
+ * /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
  */
 import { BackendError } from "../backend.ts";
@@ -25,6 +26,12 @@ const KEEP = [
   "reject",
   "files",
   "quit",
+  // Issue 39: replies, edits, deletions, reactions, disappearing messages (peer/conv.ts).
+  "reply",
+  "edit",
+  "delete",
+  "react",
+  "expire",
 ];
 
 const SEND = COMMANDS.find((c) => c.name === "send-file")!;

@@ -1,0 +1,45 @@
+/**
+ * Whether a node takes a new authenticated channel (peer/node.ts `#adopt`): the name it claims must
+ * be a valid name other than mine, its key is pinned or checked (peer/keys.ts `pinPeerKey`), and the
+ * refusals and a first contact are told as events. Pure decisions over the store; no sockets.
+ */
+import type { PeerChannel } from "../../net/peer_net.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import type { PeerEvent } from "./events.ts";
+import { MAX_STRANGERS, pinPeerKey } from "./keys.ts";
+import type { PeerStore } from "./store.ts";
+
+/**
+ * The peer's name when its channel may be kept (its key pinned or matching), else null (the caller
+ * closes it). `dialed`: the address I dialled it at; `linked`: a peer with a channel now.
+ */
+export function admitPeer(
+  me: string,
+  store: PeerStore,
+  ch: PeerChannel,
+  dialed: string | undefined,
+  linked: (name: string) => boolean,
+  emit: (e: PeerEvent) => void,
+): string | null {
+  const name = normalizeName(ch.peerName);
+  if (!name || name === me) {
+    emit({ type: "notice", text: `Refused a peer named "${ch.peerName}"`, level: "warn" });
+    return null;
+  }
+  const pinned = pinPeerKey(store, name, ch.peer, dialed, linked);
+  if (pinned === "changed") {
+    emit({ type: "key-changed", peer: name });
+    return null;
+  }
+  if (pinned === "full") {
+    const text = `Refused ${name}: ${MAX_STRANGERS} first contacts wait already (/trust or write to one)`;
+    emit({ type: "notice", text, level: "warn" });
+    return null;
+  }
+  if (pinned === "new") {
+    const text = `${name} reached you for the first time: not kept after you quit unless you /trust, ` +
+      `/verify or write to ${name}`;
+    emit({ type: "notice", text, level: "info" });
+  }
+  return name;
+}

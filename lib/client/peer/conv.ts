@@ -1,0 +1,221 @@
+/**
+ * Conversations in peer mode (issue 39): replies, edits, deletions for both ends, reactions and
+ * disappearing messages, with the payload kinds of client mode (e2e/keys.ts `Payload`: a text with
+ * `re` and `x`, edit, delete, react, expire) sealed in a `msg` record's envelope, and the one rule
+ * of e2e/changes.ts (`changeTarget`, `applyChange`) for every change, received or made here.
+ *
+ * A received change is taken in one transaction with the ratchet step that opened it, and its id is
+ * recorded (`takeOnce`): a copy re-sent after a lost acknowledgement changes nothing again, and an
+ * envelope replayed is refused by the ratchet before it gets here. Refused, changing nothing but a
+ * warning: a change of a message this node does not hold, of another conversation, an edit or
+ * deletion of a message that is not its sender's, an edit after the window (counted to the time it
+ * arrives: a peer's clock cannot take it back), a change of a deleted message, a malformed payload.
+ * A change made here is checked by the same rule (the sender being me), applied at once and queued
+ * for the peer (peer/outbox.ts). A deletion removes the text from the store (LocalStore.applyDelete);
+ * a disappearing time (`expire`) is a line of its sender's in the conversation, and each text sent
+ * after it carries the time (`x`), so both ends delete it from their stores when it is up (`purge`).
+ * A peer of an earlier version sends plain text, not a payload: taken as a text.
+ */
+import { utf8Strict } from "../../common/bytes.ts";
+import type { StoreWrites } from "../../crypto/state_store.ts";
+import { BackendError, type ChatMessage, type MessageChange } from "../backend.ts";
+import { checkTextSize } from "../core/message_size.ts";
+import { UnreadableError } from "../e2e/body_codec.ts";
+import { applyChange, changeOf, changePayload, changeTarget, expiryText, isChange } from "../e2e/changes.ts";
+import { type ChangePayload, decodePayload, encodePayload, type Payload } from "../e2e/keys.ts";
+import { LocalStore } from "../session/local_store.ts";
+import type { PeerEvent } from "./events.ts";
+import { convWith, newMid, type PeerOutbox } from "./outbox.ts";
+
+/** The payload a peer sealed under `mid`; a peer of an earlier version sends the bare text. */
+export function bodyOf(plaintext: Uint8Array, mid: string): Payload {
+  const text = utf8Strict.decode(plaintext);
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    j = null;
+  }
+  if (typeof j !== "object" || j === null || !("v" in j)) return { v: 1, k: "text", mid, text };
+  return decodePayload(plaintext, mid);
+}
+
+/** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now). */
+function checked<P extends Payload>(p: P): P {
+  try {
+    decodePayload(encodePayload(p), p.mid);
+    return p;
+  } catch (e) {
+    throw new BackendError("usage", (e as Error).message);
+  }
+}
+
+/** Where a received message sits: from the peer to me, at the time it counts as sent. */
+type Envelope = Pick<ChatMessage, "mid" | "ts" | "from" | "to">;
+
+export class PeerConv {
+  constructor(readonly out: PeerOutbox) {}
+
+  get #core() {
+    return this.out.core;
+  }
+
+  /**
+   * A `msg` of `from` (id `mid`, sent at `ts`) opened with the ratchet writes `writes`: saved or
+   * applied with them. Answers the events to emit once the peer was told it arrived.
+   */
+  received(from: string, mid: string, ts: number, plaintext: Uint8Array, writes: StoreWrites): PeerEvent[] {
+    const { me, store } = this.#core;
+    const env: Envelope = { mid, ts, from, to: { kind: "user", name: me } };
+    let p: Payload;
+    try {
+      p = bodyOf(plaintext, mid);
+      if (p.k === "skd") throw new SyntaxError("A room key has no place in peer mode");
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      store.withWrites(writes, () => store.takeOnce(from, mid)); // the ratchet step stands; nothing else
+      return [this.#refused(from, e.message)];
+    }
+    if (isChange(p)) return this.#change(env, p, writes);
+    if (p.k === "expire") {
+      const line = store.withWrites(writes, () => this.#expiryLine(env, p.seconds));
+      return line ? [{ type: "message", message: line }] : [];
+    }
+    const m = {
+      ...env,
+      text: p.text,
+      ...(p.re ? { replyTo: p.re } : {}),
+      ...(p.x ? { expires: ts + p.x * 1000 } : {}),
+    };
+    const saved = store.saveReceived(m, writes);
+    return saved ? [{ type: "message", message: saved }] : [];
+  }
+
+  /** A received change, checked by the one rule against the history and applied with `writes`. */
+  #change(env: Envelope, p: ChangePayload, writes: StoreWrites): PeerEvent[] {
+    const { me, store, clock } = this.#core;
+    const c = changeOf(p);
+    // The edit window counts to now, not to the time the peer claims.
+    const at = { ...env, ts: clock.now() };
+    const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {
+      if (!store.takeOnce(env.from, env.mid)) return null; // taken before: its copy came again
+      try {
+        const orig = changeTarget(store.local, me, at, p.ref, c);
+        return { changed: applyChange(store.local, orig.seq, env.from, at.ts, c) };
+      } catch (e) {
+        if (e instanceof UnreadableError) return { refused: e.message };
+        throw e;
+      }
+    });
+    if (!r) return [];
+    if ("refused" in r) return [this.#refused(env.from, r.refused)];
+    return [{ type: "message.changed", message: r.changed, by: env.from, change: c }];
+  }
+
+  #refused(from: string, why: string): PeerEvent {
+    return {
+      type: "notice",
+      text: `${from}: a message was refused (${why}); nothing changed`,
+      level: "warn",
+    };
+  }
+
+  /** A disappearing-time setting: kept for the conversation and saved as its sender's line (null: had it). */
+  #expiryLine(env: Envelope, seconds: number): ChatMessage | null {
+    const { me, store } = this.#core;
+    if (store.local.byMid(env.from, env.mid)) return null;
+    const line = { ...env, text: expiryText(seconds), seq: store.nextSeq() };
+    const peer = env.from === me ? env.to.name! : env.from;
+    store.local.setExpiry(convWith(me, peer), seconds, env.ts);
+    store.local.insert([line], env.from === me);
+    return line;
+  }
+
+  /**
+   * Changes message `ref` (its sender edits or deletes it; either end reacts): checked by the one
+   * rule with me as the sender, applied here at once and queued for the peer. The new state.
+   */
+  change(ref: string, c: MessageChange): ChatMessage {
+    const { me, store, clock, frameCap } = this.#core;
+    const orig = store.local.byMidAny(ref);
+    if (!orig || orig.to.kind !== "user") {
+      throw new BackendError("no_such_message", `There is no message ${ref} in this history`);
+    }
+    if (c.kind !== "react" && orig.from !== me) {
+      throw new BackendError("not_yours", "Only its sender can edit or delete a message");
+    }
+    const peer = this.out.writable(orig.from === me ? orig.to.name! : orig.from);
+    if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
+    const mid = newMid(), ts = clock.now();
+    const p = checked(changePayload(mid, ref, c));
+    const changed = LocalStore.tx(store.db, () => {
+      let target: ChatMessage;
+      try {
+        target = changeTarget(store.local, me, { from: me, to: { kind: "user", name: peer }, ts }, ref, c);
+      } catch (e) {
+        if (!(e instanceof UnreadableError)) throw e;
+        throw new BackendError("refused", `Refused: ${e.message}`);
+      }
+      if (c.kind === "delete") store.dropQueuedEdits(peer, ref); // their texts never leave now
+      this.out.queue(peer, p, ts);
+      return applyChange(store.local, target.seq, me, ts, c);
+    });
+    this.#core.emit({ type: "message.changed", message: changed, by: me, change: c });
+    this.out.flush(peer);
+    return changed;
+  }
+
+  /** Toggles my reaction `emoji` on message `ref`. */
+  react(ref: string, emoji: string): ChatMessage {
+    const mine = this.#core.store.local.byMidAny(ref)?.reactions?.[emoji]?.includes(this.#core.me) ?? false;
+    return this.change(ref, { kind: "react", emoji, on: !mine });
+  }
+
+  /**
+   * Disappearing messages with `peer`: from now on each text is deleted from both stores `seconds`
+   * after it was sent (0: off). The setting is a line of mine in the conversation, queued for the peer.
+   */
+  setExpiry(peer: string, seconds: number): ChatMessage {
+    const { me, store, clock } = this.#core;
+    const name = this.out.writable(peer);
+    const mid = newMid(), ts = clock.now();
+    const p = checked<Payload>({ v: 1, k: "expire", mid, seconds });
+    const line = LocalStore.tx(store.db, () => {
+      this.out.queue(name, p, ts);
+      return this.#expiryLine({ mid, ts, from: me, to: { kind: "user", name } }, seconds)!;
+    });
+    this.out.flush(name);
+    return line;
+  }
+
+  /** Deletes the disappearing messages due now, then every `everyMs`; answers the way to stop. */
+  purgeEvery(everyMs: number): () => void {
+    const tick = () => {
+      try {
+        this.purge(this.#core.clock.now());
+      } catch (e) {
+        this.#core.emit({
+          type: "notice",
+          text: `Disappearing messages: ${(e as Error).message}`,
+          level: "warn",
+        });
+      }
+    };
+    tick();
+    const t = setInterval(tick, everyMs);
+    return () => clearInterval(t);
+  }
+
+  /** Deletes the disappearing messages whose time is up (`now`) and says which. */
+  purge(now: number): string[] {
+    const mids = this.#core.store.local.purgeExpired(now);
+    if (mids.length) this.#core.emit({ type: "messages.expired", mids });
+    return mids;
+  }
+
+  /** The earlier texts of message `ref`, oldest first (none when it was never edited). */
+  editsOf(ref: string): { at: number; text: string }[] {
+    const m = this.#core.store.local.byMidAny(ref);
+    return m ? this.#core.store.local.editsOf(m.seq) : [];
+  }
+}

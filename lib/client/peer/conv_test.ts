@@ -1,0 +1,265 @@
+/**
+ * Issue 39 in peer mode (peer/conv.ts): reply, edit with its history, delete for both ends, react
+ * (toggled), disappearing messages on both ends; and hostile changes — a forged edit, delete or
+ * reaction from another peer, one naming another conversation, a change re-sent under its id or
+ * under another id — refused with a warning, changing nothing.
+ */
+import assert from "node:assert/strict";
+import { type PeerEvent, PeerNode } from "./node.ts";
+import { PeerStore } from "./store.ts";
+import { expiryText } from "../e2e/changes.ts";
+import type { ChatMessage } from "../backend.ts";
+import type { Payload } from "../e2e/keys.ts";
+import { newMid, PeerOutbox } from "./outbox.ts";
+import { PeerConv } from "./conv.ts";
+import { utf8 } from "../../common/bytes.ts";
+
+async function node(name: string): Promise<PeerNode> {
+  return await PeerNode.start({
+    name,
+    store: await PeerStore.open(null, name),
+    hostname: "127.0.0.1",
+    port: 0,
+    backoff: { minMs: 50, maxMs: 400 },
+  });
+}
+
+function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`${n.name}: timed out waiting`));
+    }, ms);
+    const off = n.on((e) => {
+      if (!pred(e)) return;
+      clearTimeout(t);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+/** The next message `to` takes from `from` whose text is `text`. */
+async function arrives(to: PeerNode, from: string, text: string): Promise<ChatMessage> {
+  const e = await waitFor(
+    to,
+    (e) => e.type === "message" && e.message.from === from && e.message.text === text,
+  );
+  return (e as { message: ChatMessage }).message;
+}
+
+/** The next change `to` takes from `by`. */
+async function changed(to: PeerNode, by: string): Promise<ChatMessage> {
+  const e = await waitFor(to, (e) => e.type === "message.changed" && e.by === by);
+  return (e as { message: ChatMessage }).message;
+}
+
+/** Resolves once `pred` holds (checked every 20 ms, for up to 10 s). */
+async function until(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(pred(), "timed out");
+}
+
+const held = (n: PeerNode, from: string, mid: string) => n.store.local.byMid(from, mid)!;
+
+/** Every text the node's database holds, history and earlier versions. */
+const allText = (n: PeerNode) =>
+  [
+    ...n.store.db.prepare("SELECT text FROM messages").all(),
+    ...n.store.db.prepare("SELECT text FROM edits").all(),
+  ].map((r) => String(r.text)).join("\n");
+
+Deno.test("peer conv: reply, edit and its history, react on and off, delete for both ends", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    const got = arrives(b, "alice", "helo bob");
+    const m = a.send("bob", "helo bob");
+    await got;
+    // Reply: the answer names the message it answers on both ends.
+    const back = arrives(a, "bob", "hi alice");
+    const r = b.send("alice", "hi alice", { replyTo: m.mid });
+    assert.equal((await back).replyTo, m.mid);
+    await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
+    assert.equal(held(b, "bob", r.mid).replyTo, m.mid);
+    // Edit: the new text on both ends, the old one kept as history.
+    let change = changed(b, "alice");
+    assert.equal(a.conv.change(m.mid, { kind: "edit", text: "hello bob" }).text, "hello bob");
+    assert.equal((await change).text, "hello bob");
+    assert.ok(held(b, "alice", m.mid).edited);
+    assert.deepEqual(b.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
+    assert.deepEqual(a.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
+    // React: on, then the same emoji again takes it off, on both ends.
+    change = changed(a, "bob");
+    assert.deepEqual(b.conv.react(m.mid, "👍").reactions, { "👍": ["bob"] });
+    assert.deepEqual((await change).reactions, { "👍": ["bob"] });
+    change = changed(a, "bob");
+    assert.equal(b.conv.react(m.mid, "👍").reactions, undefined);
+    assert.equal((await change).reactions, undefined);
+    // Only its sender edits or deletes a message.
+    assert.throws(() => b.conv.change(m.mid, { kind: "delete" }), /Only its sender/);
+    // Delete: gone from both stores, earlier texts too.
+    change = changed(b, "alice");
+    a.conv.change(m.mid, { kind: "delete" });
+    assert.equal((await change).deleted, true);
+    for (const n of [a, b]) {
+      assert.equal(held(n, "alice", m.mid).deleted, true);
+      assert.deepEqual(n.conv.editsOf(m.mid), []);
+      assert.doesNotMatch(allText(n), /hel+o bob/, n.name);
+    }
+    assert.throws(() => a.conv.change(m.mid, { kind: "edit", text: "again" }), /was deleted/);
+    // Nothing waits: every change is acknowledged.
+    await until(() => a.store.queued("bob").length + b.store.queued("alice").length === 0);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer conv: a change made while the peer is away is queued; a deletion takes the queued edits' texts with it", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    const m = a.send("bob", "first draft");
+    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === m.mid);
+    const gone = waitFor(a, (e) => e.type === "disconnected");
+    await b.close();
+    await gone;
+    a.conv.change(m.mid, { kind: "edit", text: "second draft" });
+    assert.match(JSON.stringify(a.store.queued("bob")), /second draft/);
+    a.conv.change(m.mid, { kind: "delete" });
+    const waiting = a.store.queued("bob").map((q) => JSON.parse(q.body).k);
+    assert.deepEqual(waiting, ["delete"]);
+    assert.doesNotMatch(allText(a) + JSON.stringify(a.store.queued("bob")), /draft/);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer conv: disappearing messages — the setting reaches the peer, texts go from both stores after the time", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    const kept = waitFor(a, (e) => e.type === "delivered" && e.message.text === "kept");
+    a.send("bob", "kept");
+    await kept;
+    const line = arrives(b, "alice", expiryText(60));
+    assert.equal(a.conv.setExpiry("bob", 60).text, expiryText(60));
+    await line;
+    // Both ends' texts from now on carry the time: alice's and bob's answer.
+    const got = arrives(b, "alice", "gone soon");
+    const sent = a.send("bob", "gone soon");
+    const inB = await got;
+    assert.equal(inB.expires, inB.ts + 60_000);
+    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === sent.mid);
+    assert.equal(held(a, "alice", sent.mid).expires, sent.ts + 60_000);
+    const answer = arrives(a, "bob", "me too");
+    const r = b.send("alice", "me too");
+    assert.equal((await answer).expires, r.ts + 60_000);
+    await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
+    // Not yet; then, a minute later, both are gone on both ends (the line and the earlier text stay).
+    assert.deepEqual(a.conv.purge(sent.ts + 1000), []);
+    const gone = waitFor(b, (e) => e.type === "messages.expired");
+    assert.deepEqual(a.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    assert.deepEqual(b.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    await gone;
+    for (const n of [a, b]) {
+      assert.deepEqual(n.store.local.list(n.name, 0).map((m) => m.text), ["kept", expiryText(60)], n.name);
+      assert.doesNotMatch(allText(n), /gone soon|me too/);
+    }
+    // Off: later texts carry no time.
+    const off = arrives(a, "bob", expiryText(0));
+    b.conv.setExpiry("alice", 0);
+    await off;
+    const last = arrives(b, "alice", "for good");
+    a.send("bob", "for good");
+    assert.equal((await last).expires, undefined);
+    assert.throws(() => a.conv.setExpiry("bob", 400 * 86400), /disappearing time/);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer conv: forged, misdirected and replayed changes are refused and change nothing", async () => {
+  const [a, b, c] = [await node("alice"), await node("bob"), await node("carol")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    assert.equal(await a.connect(`127.0.0.1:${c.port}`), "carol");
+    let got = arrives(b, "alice", "alice to bob");
+    const mine = a.send("bob", "alice to bob");
+    await got;
+    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === mine.mid);
+    got = arrives(a, "carol", "carol to alice");
+    const carols = c.send("alice", "carol to alice");
+    await got;
+    got = arrives(a, "bob", "bob to alice");
+    const bobs = b.send("alice", "bob to alice");
+    await got;
+    const before = JSON.stringify(a.store.local.list("alice", 0));
+    // Bob writes changes by hand, past his own node's checks, as a hostile peer would.
+    const warnings: string[] = [];
+    a.on((e) => e.type === "notice" && e.level === "warn" && warnings.push(e.text));
+    let ts = b.clock.now() - 10_000;
+    const forge = (p: Payload, recordMid = p.mid) =>
+      b.store.queue("alice", recordMid, ts++, JSON.stringify(p));
+    const v = 1 as const;
+    forge({ v, k: "edit", mid: newMid(), ref: mine.mid, text: "forged" }); // alice's own message
+    forge({ v, k: "delete", mid: newMid(), ref: mine.mid });
+    forge({ v, k: "edit", mid: newMid(), ref: carols.mid, text: "forged" }); // carol's, another conversation
+    forge({ v, k: "delete", mid: newMid(), ref: carols.mid });
+    forge({ v, k: "react", mid: newMid(), ref: carols.mid, emoji: "💩", on: true });
+    forge({ v, k: "edit", mid: newMid(), ref: "nosuchmessage", text: "forged" });
+    // A change sealed for one record id and sent under another (a replay under a new id).
+    forge({ v, k: "react", mid: newMid(), ref: mine.mid, emoji: "💩", on: true }, newMid());
+    const done = arrives(a, "bob", "done");
+    b.send("alice", "done");
+    await done;
+    assert.equal(warnings.length, 7, warnings.join("\n"));
+    assert.ok(warnings.every((w) => /^bob: a message was refused \(.+\); nothing changed$/.test(w)));
+    assert.match(warnings.join("\n"), /another conversation/);
+    assert.match(warnings.join("\n"), /another id \(replay\)/);
+    const after = a.store.local.list("alice", 0).filter((m) => m.text !== "done");
+    assert.equal(JSON.stringify(after), before);
+    for (const m of [mine, carols]) assert.deepEqual(a.conv.editsOf(m.mid), []);
+    // Bob's own edit of his own message applies.
+    const change = changed(a, "bob");
+    forge({ v, k: "edit", mid: newMid(), ref: bobs.mid, text: "bob, edited" });
+    b.send("alice", "flush");
+    assert.equal((await change).text, "bob, edited");
+    assert.equal(warnings.length, 7);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});
+
+Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; an earlier version's plain text is a text", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const events: PeerEvent[] = [];
+  const core = {
+    me: "alice",
+    store,
+    dm: undefined as never,
+    clock: { now: () => 1_000_000 },
+    frameCap: 1 << 20,
+    serial: <T>(fn: () => Promise<T>) => fn(),
+    link: () => undefined,
+    emit: (e: PeerEvent) => events.push(e),
+  };
+  const conv = new PeerConv(new PeerOutbox(core));
+  const NO_WRITES = { put: {}, del: [] };
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  try {
+    const ref = newMid();
+    const [got] = conv.received("bob", ref, 999_000, utf8.encode("from 0.2, no payload"), NO_WRITES);
+    assert.equal(got?.type === "message" && got.message.text, "from 0.2, no payload");
+    const mid = newMid();
+    const edit = (text: string) =>
+      conv.received("bob", mid, 999_500, seal({ v: 1, k: "edit", mid, ref, text }), NO_WRITES);
+    assert.equal(edit("edited").length, 1);
+    assert.deepEqual(edit("edited again"), []);
+    assert.equal(store.local.byMid("bob", ref)!.text, "edited");
+    assert.deepEqual(conv.editsOf(ref).map((e) => e.text), ["from 0.2, no payload"]);
+    assert.deepEqual(events, []);
+  } finally {
+    store.close();
+  }
+});

@@ -1,0 +1,186 @@
+/**
+ * What a peer node writes to a peer (peer/node.ts owns the channels): texts wait in LocalStore's
+ * outbox, changes and settings (issue 39) in the store's `peer_out` queue; both leave, oldest first,
+ * as `msg` records once the peer's channel said hello, each sealed by the Double Ratchet as one
+ * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
+ * conversation's disappearing time when it was written, `x`, kept beside it as "ttl:MID"). An entry leaves its queue when the peer acknowledges it;
+ * an acknowledged text moves into the history. A text too long for one frame (queued by an older
+ * version) is marked failed instead of being sent at every connect (issue 34.1).
+ */
+import { toBase64, toHex, utf8 } from "../../common/bytes.ts";
+import type { Clock } from "../../common/clock.ts";
+import { cryptoRandom } from "../../common/random.ts";
+import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { BackendError, type ChatMessage } from "../backend.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { checkTextSize } from "../core/message_size.ts";
+import { encodePayload, type Payload } from "../e2e/keys.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
+import { convOf } from "../session/wire_events.ts";
+import type { PeerEvent } from "./events.ts";
+import { acceptStranger, keyChangedRefusal } from "./keys.ts";
+import type { Link } from "./link.ts";
+import type { PeerRecord, PeerStore } from "./store.ts";
+import { encodePeerRecord } from "./wire.ts";
+
+/** What the outbox needs of its node. */
+export interface OutboxCore {
+  readonly me: string;
+  readonly store: PeerStore;
+  readonly dm: DmManager;
+  readonly clock: Clock;
+  /** the largest frame a peer reads (a text must fit one record) */
+  readonly frameCap: number;
+  /** runs a crypto step after the ones before it */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** the peer's channel once it said hello */
+  link(peer: string): Link | undefined;
+  emit(e: PeerEvent): void;
+}
+
+/** The record of `peer` (any spelling of the name); refused (`no_such_peer`) when there is none. */
+export function knownPeer(store: PeerStore, peer: string): PeerRecord {
+  const name = normalizeName(peer);
+  const rec = name ? store.peer(name) : undefined;
+  if (!name || !rec) {
+    throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
+  }
+  return rec;
+}
+
+/** A fresh message id (the wire's form: 32 hex digits). */
+export const newMid = (): string => toHex(cryptoRandom(16));
+
+/** Where the disappearing time of an outbox entry waits with it. */
+const ttlKey = (mid: string) => `ttl:${mid}`;
+
+/** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
+export function convWith(me: string, peer: string): string {
+  return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
+}
+
+export class PeerOutbox {
+  constructor(readonly core: OutboxCore) {}
+
+  /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
+  writable(peer: string): string {
+    const rec = knownPeer(this.core.store, peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.core.store.putPeer(acceptStranger(rec));
+    return rec.name;
+  }
+
+  /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
+  send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
+    const rec = knownPeer(this.core.store, peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
+    checkTextSize(text, this.core.frameCap, 1, true);
+    const name = this.writable(rec.name);
+    const re = replyTo ? { replyTo } : {};
+    const m = { mid: newMid(), ts: this.core.clock.now(), to: { kind: "user" as const, name } };
+    // The conversation's disappearing time when it was written goes with it, however long it waits.
+    const x = this.core.store.local.expiryOf(convWith(this.core.me, name));
+    LocalStore.tx(this.core.store.db, () => {
+      this.core.store.local.addPending({ ...m, text, ...re });
+      if (x) this.core.store.commit({ put: { [ttlKey(m.mid)]: x }, del: [] });
+    });
+    this.flush(name);
+    return { ...m, seq: 0, from: this.core.me, text, ...re, pending: true, queued: !this.core.link(name) };
+  }
+
+  /** Queues a change or setting for `peer` (inside the caller's transaction, with its local effect). */
+  queue(peer: string, p: Payload, ts: number): void {
+    this.core.store.queue(peer, p.mid, ts, JSON.stringify(p));
+  }
+
+  /** Writes what waits for `peer` and was not written on its current channel yet. */
+  flush(peer: string): void {
+    const link = this.core.link(peer);
+    if (!link) return;
+    link.again = true;
+    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
+    link.flushing = true;
+    void (async () => {
+      while (link.again) {
+        link.again = false;
+        for (const w of this.#todo(peer, link.sent)) {
+          const env = await this.core.serial(() => this.core.dm.encryptDm(peer, link.bundle ?? null, w.body));
+          link.sent.add(w.mid);
+          await link.ch.send(encodePeerRecord({ t: "msg", mid: w.mid, ts: w.ts, env: toBase64(env) }));
+        }
+      }
+      link.flushing = false;
+    })().catch((e) => {
+      link.flushing = false;
+      if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
+      else this.core.emit({ type: "notice", text: `${peer}: ${(e as Error).message}`, level: "warn" });
+    });
+  }
+
+  /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
+  #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
+    const texts = this.core.store.local.pendingAll()
+      .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
+      .map((p) => {
+        const x = this.#ttl(p.mid);
+        const re = p.replyTo ? { re: p.replyTo } : {};
+        return {
+          mid: p.mid,
+          ts: p.ts,
+          body: encodePayload({ v: 1, k: "text", mid: p.mid, text: p.text, ...re, ...(x ? { x } : {}) }),
+        };
+      });
+    const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
+      .map((q) => ({ mid: q.mid, ts: q.ts, body: utf8.encode(q.body) }));
+    return [...texts, ...changes].sort((a, b) => a.ts - b.ts);
+  }
+
+  /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
+  acked(peer: string, mid: string): void {
+    const store = this.core.store;
+    if (store.unqueue(peer, mid)) return;
+    const p = store.local.pending(mid);
+    if (!p || p.to.name !== peer) return;
+    const x = this.#ttl(mid);
+    const m = {
+      mid: p.mid,
+      ts: p.ts,
+      from: this.core.me,
+      to: p.to,
+      text: p.text,
+      ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+      ...(x ? { expires: p.ts + x * 1000 } : {}),
+    };
+    LocalStore.tx(store.db, () => {
+      store.confirmSent(m);
+      if (x) store.commit({ put: {}, del: [ttlKey(mid)] });
+    });
+    // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
+    this.core.emit({
+      type: "delivered",
+      message: { ...m, seq: store.local.byMid(this.core.me, p.mid)?.seq ?? 0 },
+    });
+  }
+
+  /** The disappearing time of outbox entry `mid` (seconds; 0: it stays). */
+  #ttl(mid: string): number {
+    return Number(this.core.store.get(ttlKey(mid)) ?? 0);
+  }
+
+  /**
+   * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
+   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   */
+  #tooLong(p: PendingMessage): boolean {
+    try {
+      checkTextSize(p.text, this.core.frameCap, 1, true);
+      return false;
+    } catch (e) {
+      const why = (e as Error).message;
+      this.core.store.local.markFailed(p.mid, why);
+      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
+      return true;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The full-screen peer mode's /reply, /edit, /delete, /react and /expire (issue 39): rows of
+ * PEER_COMMANDS, run over a PeerBackend, reach the other node as client mode's changes.
+ */
+import assert from "node:assert/strict";
+import type { ChatMessage, Target } from "../backend.ts";
+import type { CommandContext } from "./command_context.ts";
+import { PEER_COMMANDS } from "./commands_peer.ts";
+import { parseLine } from "./parse.ts";
+import { utcTime } from "./testing.ts";
+import { PeerBackend } from "../peer/backend.ts";
+import { type PeerEvent, PeerNode } from "../peer/node.ts";
+import { PeerStore } from "../peer/store.ts";
+import { expiryText } from "../e2e/changes.ts";
+
+async function node(name: string): Promise<PeerNode> {
+  const store = await PeerStore.open(null, name);
+  return await PeerNode.start({ name, store, hostname: "127.0.0.1", port: 0 });
+}
+
+function next(n: PeerNode, pred: (e: PeerEvent) => boolean): Promise<PeerEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${n.name}: timed out`)), 20_000);
+    const off = n.on((e) => {
+      if (!pred(e)) return;
+      clearTimeout(t);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  const backend = new PeerBackend(a);
+  const bobT: Target = { kind: "user", name: "bob" };
+  const added: ChatMessage[] = [];
+  // The buffer's last message of bob's (or mine), as the app finds it: confirmed, not deleted.
+  const lastOf = (own: boolean) => {
+    const m = a.store.local.list("alice", 0, bobT).findLast((m) =>
+      (m.from === "alice") === own && !m.deleted && m.seq > 0
+    );
+    return m
+      ? { mid: m.mid, ts: m.ts, from: m.from, text: m.text, kind: own ? "own" : "msg" } as never
+      : null;
+  };
+  const ctx = {
+    backend,
+    target: bobT,
+    print: () => {},
+    send: async (t: Target, text: string, replyTo?: string) =>
+      void await backend.send(t, text, replyTo ? { replyTo } : undefined),
+    lastMessage: lastOf,
+    addMessages: (m: ChatMessage[]) => void added.push(...m),
+    now: () => Date.now(),
+    formatTime: utcTime,
+  } as unknown as CommandContext;
+  const run = async (line: string) => {
+    const p = parseLine(line, { role: "user", isUser: () => true, commands: PEER_COMMANDS });
+    assert.equal(p.kind, "command", line);
+    if (p.kind === "command") await p.spec.run(ctx, p.args);
+  };
+  const changed = (by: string) => next(b, (e) => e.type === "message.changed" && e.by === by);
+  try {
+    const up = next(b, (e) => e.type === "connected");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await up;
+    let got = next(a, (e) => e.type === "message" && e.message.text === "hi alice");
+    const hi = b.send("alice", "hi alice");
+    await got;
+    got = next(b, (e) => e.type === "message" && e.message.text === "hello bob");
+    await run("/reply hello bob");
+    const reply = (await got) as { message: ChatMessage };
+    assert.equal(reply.message.replyTo, hi.mid);
+    await next(a, (e) => e.type === "delivered" && e.message.mid === reply.message.mid);
+    let change = changed("alice");
+    await run("/react :thumbsup:");
+    assert.deepEqual((await change as { message: ChatMessage }).message.reactions, { "👍": ["alice"] });
+    change = changed("alice");
+    await run("/edit hello, bob");
+    assert.equal((await change as { message: ChatMessage }).message.text, "hello, bob");
+    assert.deepEqual((await backend.editsOf(reply.message.mid)).map((e) => e.text), ["hello bob"]);
+    change = changed("alice");
+    await run("/delete");
+    assert.equal((await change as { message: ChatMessage }).message.deleted, true);
+    got = next(b, (e) => e.type === "message" && e.message.text === expiryText(86400));
+    await run("/expire 1d");
+    await got;
+    assert.deepEqual(added.map((m) => m.text), [expiryText(86400)]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
