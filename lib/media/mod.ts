@@ -6,7 +6,15 @@
  */
 
 export { FFMPEG_HINT, findFfmpeg, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
-export type { EnvReader, FrameFormat, MjpegOptions, MjpegSource, ProbeInfo } from "./ffmpeg.ts";
+export type { ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
+export type {
+  EnvReader,
+  FrameFormat,
+  ImageThumbnail,
+  MjpegOptions,
+  MjpegSource,
+  ProbeInfo,
+} from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
 export { decodeJpeg } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";
