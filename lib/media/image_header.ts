@@ -24,6 +24,7 @@ export interface ImageHeader {
 /** How much of a file the header check reads (a JPEG's SOF may follow large EXIF/ICC segments). */
 export const IMAGE_HEAD_BYTES = 256 * 1024;
 
+/** The caps a received picture must stay under to be decoded (against decompression bombs). */
 export interface ImageCaps {
   /** Largest file shown, in bytes. */
   maxBytes: number;

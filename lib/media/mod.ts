@@ -5,8 +5,8 @@
  * This entry holds what callers outside lib/media import through it (and the types those name).
  */
 
-export { FFMPEG_HINT, findFfmpeg, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
-export type { ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
+export { FFMPEG_HINT, findFfmpeg, imageThumbnail, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
+export type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 export type {
   EnvReader,
   FrameFormat,
