@@ -6,11 +6,11 @@
  * A data folder that already existed with loose modes ends up 0700 with 0600 files.
  */
 import assert from "node:assert/strict";
+import { ManualClock } from "../lib/common/clock.ts";
 import { LoadConn } from "./bench/load_client.ts";
 import { seed, tokenOf } from "./bench/bench_server.ts";
 import { eventually, spawnServerProcess, startTestServer } from "./helpers.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
-import { ManualClock } from "../lib/common/clock.ts";
 import { deviceAuth } from "../lib/client/e2e/keys.ts";
 
 const LIMIT = 256;
