@@ -38,7 +38,8 @@ export type {
 
 /**
  * The contract the TUI drives: `ChatBackend`, declared and documented in lib/client/backend.ts (its
- * one home; not re-exported from this entry, which only passes it to the app).
+ * one home; not re-exported from this entry, which only passes it to the app). `@internal` tells
+ * `deno doc --lint` that this entry does not document it.
  * @internal
  */
 type Backend = ChatBackend;
