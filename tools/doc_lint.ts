@@ -19,8 +19,8 @@ export async function findEntries(dir = "lib"): Promise<string[]> {
   return found.sort();
 }
 
-/** The number of lint errors `deno doc --lint` reports for one entry, and its output. */
-async function lint(entry: string): Promise<{ errors: number; output: string }> {
+/** The number of lint errors `deno doc --lint` reports for one entry (a path from the root), and its output. */
+export async function lintEntry(entry: string): Promise<{ errors: number; output: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["doc", "--lint", entry],
     cwd: ROOT,
@@ -41,7 +41,7 @@ if (import.meta.main) {
   }
   let failed = 0;
   for (const entry of entries) {
-    const { errors, output } = await lint(entry);
+    const { errors, output } = await lintEntry(entry);
     if (errors > 0) {
       failed++;
       console.error(output.trimEnd());
