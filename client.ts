@@ -83,7 +83,7 @@ if (import.meta.main) {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
         const { PeerBackend } = await import("./lib/client/peer/backend.ts");
         const { pathCompletions } = await import("./lib/client/files/disk.ts");
-        const { findFfmpeg, imageThumbnail } = await import("./lib/media/ffmpeg.ts");
+        const { findFfmpeg, imageThumbnail } = await import("./lib/media/mod.ts");
         const ffmpeg = findFfmpeg({ get: (n: string) => Deno.env.get(n) });
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
@@ -110,8 +110,7 @@ if (import.meta.main) {
       const { launchTui } = await import("./lib/client/start/launch.ts");
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
       const { playDecoder } = await import("./lib/client/cli/video.ts");
-      const { findFfmpeg } = await import("./lib/media/mod.ts");
-      const { imageThumbnail } = await import("./lib/media/ffmpeg.ts");
+      const { findFfmpeg, imageThumbnail } = await import("./lib/media/mod.ts");
       const { pathCompletions } = await import("./lib/client/files/disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
       return await launchTui(flags, env, prompts, async (backend) => {

@@ -9,7 +9,7 @@ import { callerFolder } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
-import { FFMPEG_HINT, findFfmpeg } from "./lib/media/ffmpeg.ts";
+import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
 import { backup, restore } from "./lib/server/backup.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";

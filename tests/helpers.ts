@@ -32,8 +32,7 @@ import type { Argon2Params } from "../lib/crypto/at_rest.ts";
 export const testArgon: Argon2Params = { memoryKiB: 64, iterations: 1, parallelism: 1 };
 /** Client-side password hashing for in-process test clients: fast, and accepted as a floor. */
 export const testKdf = { params: testArgon, floor: testArgon };
-import { findFfmpeg } from "../lib/media/ffmpeg.ts";
-import { VideoLibrary } from "../lib/media/library.ts";
+import { findFfmpeg, VideoLibrary } from "../lib/media/mod.ts";
 
 let certCache: Promise<{ cert: string; key: string }> | null = null;
 export const testCert = () => certCache ??= makeSelfSignedCert();

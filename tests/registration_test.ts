@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Connection } from "../lib/client/session/connection.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { ManualClock, systemClock } from "../lib/common/clock.ts";
 import { FileStore, MAX_FILES_PER_USER } from "../lib/server/file_store.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 import { freeBytes } from "../lib/server/data_dir.ts";
@@ -94,14 +94,16 @@ Deno.test("registrations are throttled per address and for the whole server; ref
 Deno.test("below the free-space floor sends, uploads and registrations answer disk_full", async () => {
   let free: number | null = null; // unknown: never refused
   const dirs = new Set<string>();
+  const clock = new ManualClock();
   const t = await startTestServer({ minFreeMiB: 64 }, {
     freeSpace: (d) => (dirs.add(d), free),
+    clock,
   });
   try {
     const a = await t.client("alice");
     const b = await t.client("bob");
     free = 10 * 1048576; // 10 MiB left, the floor is 64
-    await new Promise((r) => setTimeout(r, 1100)); // the probe's answer is reused for a second
+    clock.advance(1001); // the probe's answer is reused for a second
     const to = { kind: "user", name: "bob" };
     assert.equal(
       await code(a.conn.request("send", { to, mid: "mid-00001" }, new Uint8Array(10))),
@@ -120,7 +122,7 @@ Deno.test("below the free-space floor sends, uploads and registrations answer di
       "ok",
     );
     free = 1024 * 1048576;
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1001);
     assert.equal(await code(a.conn.request("send", { to, mid: "mid-00003" }, new Uint8Array(10))), "ok");
     assert.equal(await register(t, "carol"), "ok");
     assert.ok(dirs.has(t.dir) && dirs.has(`${t.dir}/files`), [...dirs].join(" "));

@@ -1,7 +1,8 @@
 /**
  * Release tools: tools/compile.ts argument parsing, compile command line, the one-sentence
  * explanation of an offline (or DENORT_BIN) failure, checksums; tools/bundle.ts import rewriting;
- * and one real run of the compile task with DENORT_BIN pointing at nothing (no download attempted).
+ * and one real run of the compile task with DENORT_BIN pointing at nothing (no download attempted);
+ * tools/doc_lint.ts (`deno task doc`, part of `deno task ok`): which entries it lints, and its count.
  */
 import assert from "node:assert/strict";
 import {
@@ -18,6 +19,7 @@ import {
   writeChecksums,
 } from "../tools/compile.ts";
 import { bareImports, bundleJobs, externalMap, parseBundleArgs, rewriteImports } from "../tools/bundle.ts";
+import { findEntries, lintEntry } from "../tools/doc_lint.ts";
 
 const HOST = "x86_64-unknown-linux-gnu";
 const ROOT = new URL("..", import.meta.url);
@@ -194,4 +196,28 @@ Deno.test("deno task compile:server fails with one sentence when DENORT_BIN poin
       "internet access once (Deno then caches the runtime) or DENORT_BIN pointing at a denort binary for " +
       "aarch64-unknown-linux-gnu.",
   );
+});
+
+Deno.test("doc task: every lib/**/mod.ts is an entry, and deno task ok runs it before the tests", async () => {
+  const entries = await findEntries();
+  for (const e of ["lib/media/mod.ts", "lib/client/tui/mod.ts"]) {
+    assert.ok(entries.includes(e), entries.join());
+  }
+  assert.ok(entries.every((e) => e.startsWith("lib/") && e.endsWith("/mod.ts")), entries.join());
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
+  assert.match(tasks.doc, /tools\/doc_lint\.ts/);
+  const ok: string = tasks.ok;
+  assert.ok(ok.includes("deno task doc") && ok.indexOf("deno task doc") < ok.indexOf("deno task test"), ok);
+});
+
+Deno.test("doc task: lintEntry() counts an undocumented export, and none once it is documented", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/mod.ts`, "export const X: number = 1;\n");
+    assert.equal((await lintEntry(`${dir}/mod.ts`)).errors, 1);
+    await Deno.writeTextFile(`${dir}/mod.ts`, "/** The answer. */\nexport const X: number = 1;\n");
+    assert.equal((await lintEntry(`${dir}/mod.ts`)).errors, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

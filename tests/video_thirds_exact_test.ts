@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { VideoClient } from "../lib/client/video/video_client.ts";
-import { probe } from "../lib/media/ffmpeg.ts";
-import { VideoLibrary } from "../lib/media/library.ts";
+import { probe, VideoLibrary } from "../lib/media/mod.ts";
 import { skipWithout, startTestServer, testFfmpeg } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();

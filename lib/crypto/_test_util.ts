@@ -1,4 +1,4 @@
-/** Test helpers for lib/crypto (not exported from mod.ts). */
+/** Test helpers for lib/crypto (used by its tests only). */
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;

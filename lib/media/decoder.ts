@@ -14,6 +14,7 @@ type Reply = { id: number; ok: true; width: number; height: number; data: Uint8A
   message: string;
 };
 
+/** Decodes JPEG frames on one worker, in order, falling back to in-thread decoding (see the module comment). */
 export class JpegDecoder {
   #worker: Worker | null = null;
   #failed = false;
@@ -73,6 +74,7 @@ export class JpegDecoder {
     return this.#job(new Uint8Array(0)).then(() => void (this.#ready = true), () => {});
   }
 
+  /** Decodes one JPEG to pixels; answers come in the order the frames were given. Rejects undecodable input with SyntaxError. */
   decode(jpeg: Uint8Array): Promise<RgbaImage> {
     // Warming up (worker still loading): in-thread, as without a worker.
     if (this.#worker && !this.#ready) return decodeJpeg(jpeg);

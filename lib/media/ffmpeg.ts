@@ -19,11 +19,15 @@ export class FfmpegError extends Error {
   override name = "FfmpegError";
 }
 
+/** What `probe` reads of a video file. */
 export interface ProbeInfo {
   /** Seconds. */
   duration: number;
+  /** Frames per second. */
   fps: number;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 
@@ -61,6 +65,7 @@ function locateFfmpeg(opts: LocateOptions): string | null {
 
 /** Reads environment variables; the entry points pass `Deno.env`, tests a table. */
 export interface EnvReader {
+  /** The variable's value, or undefined when it is not set. */
   get(name: string): string | undefined;
 }
 
@@ -164,8 +169,11 @@ export async function makeRendition(
   }
 }
 
+/** What `spawnMjpeg` runs: which file, from where, at which rate, size and quality. */
 export interface MjpegOptions {
+  /** Path of the ffmpeg binary (from `findFfmpeg`). */
   ffmpeg: string;
+  /** The video file to read. */
   input: string;
   /** Where to start, in seconds. */
   startSec?: number;
@@ -173,6 +181,7 @@ export interface MjpegOptions {
   fps: number;
   /** Scale to this size (both or neither). */
   width?: number;
+  /** Height to scale to (with `width`). */
   height?: number;
   /** JPEG quality scale 2 (best) … 31 (worst); default 5. */
   quality?: number;
@@ -183,6 +192,7 @@ export interface MjpegOptions {
    * (needs both; the caller keeps it to small frames, see `SMALL_FRAME_PIXELS`).
    */
   format?: FrameFormat;
+  /** Aborting it stops ffmpeg. */
   signal?: AbortSignal;
 }
 
@@ -191,6 +201,7 @@ export type FrameFormat = "jpeg" | "rgb";
 
 /** A running ffmpeg that yields frames (JPEGs, or raw RGB24 with `format: "rgb"`); iterate once. */
 export interface MjpegSource extends AsyncIterable<Uint8Array> {
+  /** Process id of the running ffmpeg. */
   readonly pid: number;
   /** Kills ffmpeg (if still running) and waits for it and its pipes. Idempotent. */
   stop(): Promise<void>;

@@ -23,8 +23,11 @@ import { type RgbaImage, yuvToRgba } from "./jpeg.ts";
 
 /** What a player needs of a decoder (JpegDecoder and FfmpegJpegDecoder). */
 export interface FrameDecoder {
+  /** Decodes one JPEG to pixels; answers come in the order the frames were given. */
   decode(jpeg: Uint8Array): Promise<RgbaImage>;
+  /** Starts the decoder early (before the first frame arrives); resolves when it is ready. */
   warm(): Promise<void>;
+  /** Stops the decoder and frees what it holds; idempotent. */
   close(): void;
 }
 
@@ -151,6 +154,7 @@ class Proc {
   }
 }
 
+/** Decodes JPEG frames with one long-lived ffmpeg process, falling back to `JpegDecoder` (see the module comment). */
 export class FfmpegJpegDecoder implements FrameDecoder {
   readonly #ffmpeg: string;
   readonly #fallback: FrameDecoder;
@@ -266,6 +270,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     return this.#failed ? this.#warmFallback() : Promise.resolve();
   }
 
+  /** Decodes one JPEG to pixels; answers come in the order the frames were given. */
   decode(jpeg: Uint8Array): Promise<RgbaImage> {
     const size = jpegSize(jpeg);
     if (!size) return this.#fallbackDecode(jpeg);
@@ -310,6 +315,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     await Promise.all([...this.#all].map((p) => p.child.status.catch(() => {})));
   }
 
+  /** Kills the decoding processes and closes the fallback; idempotent. */
   close(): void {
     this.#failed = true;
     for (const p of this.#all) p.kill();

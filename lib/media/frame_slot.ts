@@ -18,12 +18,14 @@ export class LatestSlot<T> {
   /** Values handed to the consumer. */
   delivered = 0;
 
+  /** `depth`: how many undelivered values the slot holds before it drops the oldest (a whole number ≥ 1). */
   constructor(readonly depth = 1) {
     if (!Number.isInteger(depth) || depth < 1) {
       throw new RangeError("LatestSlot depth must be a whole number ≥ 1");
     }
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }

@@ -8,17 +8,23 @@
  */
 import { jpegSize } from "./jpeg_header.ts";
 
+/** The picture formats recognised by their magic bytes. */
 export type ImageFormat = "jpeg" | "png" | "webp" | "gif";
 
+/** What a picture's header tells: its format and size. */
 export interface ImageHeader {
+  /** The format named by the magic bytes. */
   format: ImageFormat;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 
 /** How much of a file the header check reads (a JPEG's SOF may follow large EXIF/ICC segments). */
 export const IMAGE_HEAD_BYTES = 256 * 1024;
 
+/** The caps a received picture must stay under to be decoded (against decompression bombs). */
 export interface ImageCaps {
   /** Largest file shown, in bytes. */
   maxBytes: number;
@@ -95,8 +101,11 @@ export type ImageCheck = { ok: true; header: ImageHeader } | ImageRefusal;
 
 /** Why a file is not shown; `picture`: its magic bytes named a picture format (say why, then). */
 export interface ImageRefusal {
+  /** Always false: the file is not shown. */
   ok: false;
+  /** One sentence for the conversation saying why. */
   reason: string;
+  /** True when the magic bytes named a picture format. */
   picture: boolean;
 }
 

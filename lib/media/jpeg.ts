@@ -15,9 +15,13 @@ import jpegJs from "jpeg-js";
  * scalers do not — `toRgba` first).
  */
 export interface RgbaImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** The pixels, row-major, `channels` bytes each. */
   data: Uint8Array | Uint8ClampedArray;
+  /** Bytes per pixel: 4 (RGBA, the default) or 3 (RGB). */
   channels?: 3 | 4;
 }
 

@@ -20,24 +20,34 @@ function withoutVideoExtension(name: string): string {
 
 /** Raised by video operations when no ffmpeg was found. */
 export class FfmpegMissingError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "FfmpegMissingError";
   constructor() {
     super(`Video is unavailable: ffmpeg was not found (${FFMPEG_HINT})`);
   }
 }
 
+/** One video of the library: its source, its size and the renditions made of it. */
 export interface VideoInfo {
+  /** The name users play it by (file name without its video extension). */
   name: string;
   /** Seconds. */
   duration: number;
+  /** Frames per second of the source. */
   fps: number;
+  /** Width of the source in pixels. */
   width: number;
+  /** Height of the source in pixels. */
   height: number;
+  /** The renditions that exist (never taller than the source). */
   renditions: Rendition[];
 }
 
+/** Where the library reads videos and keeps renditions. */
 export interface LibraryOptions {
+  /** The folder of source videos. */
   videosDir: string;
+  /** The data folder; renditions go under `<dataDir>/renditions/`. */
   dataDir: string;
   /** Path from `findFfmpeg`, or null when there is none. */
   ffmpeg: string | null;
@@ -76,11 +86,13 @@ interface Entry {
   source: string;
 }
 
+/** The server's video library: scans, probes and makes renditions (see the module comment). */
 export class VideoLibrary {
   readonly #opts: LibraryOptions;
   #entries = new Map<string, Entry>();
   #scanning: Promise<VideoInfo[]> | null = null;
 
+  /** Nothing is read until `scan()`. */
   constructor(opts: LibraryOptions) {
     this.#opts = opts;
   }
@@ -107,6 +119,7 @@ export class VideoLibrary {
     return e && { ...e.info, renditions: [...e.info.renditions] };
   }
 
+  /** The source file of the video called `name` (exact name), if listed. */
   sourcePath(name: string): string | undefined {
     return this.#entries.get(name)?.source;
   }

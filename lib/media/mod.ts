@@ -1,60 +1,33 @@
 /**
- * lib/media — video for Parley: ffmpeg process control, the MJPEG splitter, renditions and the
- * video library, pacing, thirds and adaptive planning, per-viewer streams with a latest-frame
- * slot, and terminal image encoders (kitty, sixel, half-block) with detection and an overlay.
- * Depends only on lib/common.
+ * lib/media — video for Parley: ffmpeg process control, the video library and its renditions,
+ * per-viewer streams with a latest-frame slot, JPEG decoding, and terminal image output (kitty,
+ * half-block, sixel) with graphics detection and an overlay line. Depends only on lib/common.
+ * This entry holds what callers outside lib/media import through it (and the types those name).
  */
 
-export {
-  ADAPTIVE_DEFAULTS,
-  adaptiveStep,
-  initialAdaptive,
-  sizeChanged,
-  targetSize,
-  wantedRendition,
-} from "./adaptive.ts";
-export type { AdaptiveInput, AdaptiveOptions, AdaptiveState } from "./adaptive.ts";
-export { benchMedia } from "./bench.ts";
-export type { BenchOptions, BenchRow } from "./bench.ts";
-export {
-  FFMPEG_HINT,
-  FfmpegError,
-  findFfmpeg,
-  isVideoFile,
-  makeRendition,
-  mjpegArgs,
-  parseProbe,
-  probe,
-  spawnMjpeg,
+export { FFMPEG_HINT, findFfmpeg, imageThumbnail, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
+export type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
+export type {
+  EnvReader,
+  FrameFormat,
+  ImageThumbnail,
+  MjpegOptions,
+  MjpegSource,
+  ProbeInfo,
 } from "./ffmpeg.ts";
-export type { EnvReader, MjpegOptions, MjpegSource, ProbeInfo, RenditionOptions } from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
-export { decodeJpeg, fitInto, scaleBox, scaleNearest } from "./jpeg.ts";
+export { decodeJpeg } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";
-export {
-  FfmpegMissingError,
-  renditionHeight,
-  renditionsFor,
-  VIDEO_EXTENSIONS,
-  VideoLibrary,
-} from "./library.ts";
+export { FfmpegMissingError, VideoLibrary } from "./library.ts";
 export type { LibraryOptions, VideoInfo } from "./library.ts";
-export { MAX_FRAME_BYTES, MjpegSplitter } from "./mjpeg_splitter.ts";
 export { formatOverlay, PlaybackMeter } from "./overlay.ts";
+export type { OverlayInfo } from "./overlay.ts";
 export { FramePainter, panePixels } from "./player.ts";
+export type { PaneGeometry } from "./player.ts";
 export { JpegDecoder } from "./decoder.ts";
 export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
-export { jpegSize } from "./jpeg_header.ts";
-export type { FrameDecoder } from "./ffmpeg_decoder.ts";
-export type { PaneGeometry } from "./player.ts";
-export type { OverlayInfo } from "./overlay.ts";
-export { Pacer } from "./pacer.ts";
-export { renderHalfblock } from "./render_halfblock.ts";
-export type { HalfblockOptions } from "./render_halfblock.ts";
-export { KITTY_CHUNK, kittyDelete, renderKitty } from "./render_kitty.ts";
-export type { KittyOptions } from "./render_kitty.ts";
-export { renderSixel } from "./render_sixel.ts";
-export type { SixelOptions } from "./render_sixel.ts";
+export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
+export { kittyDelete } from "./render_kitty.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
@@ -62,12 +35,12 @@ export {
   CELL_QUERY,
   cellPixels,
   chooseGraphics,
-  DEFAULT_CELL,
   DETECT_QUERY,
   parseDetectReplies,
   TITLE_POP,
   TITLE_PUSH,
 } from "./term_detect.ts";
 export type { DetectResult, GraphicsKind } from "./term_detect.ts";
-export { nearestRendition, planThirds, RENDITION_HEIGHT, RENDITIONS, segmentForFrame } from "./thirds.ts";
-export type { Rendition, ThirdsSegment } from "./thirds.ts";
+export { RENDITIONS } from "./thirds.ts";
+export type { Rendition } from "./thirds.ts";
+export type { Clock } from "../common/clock.ts";

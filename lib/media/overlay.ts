@@ -6,14 +6,21 @@
 
 import type { Clock } from "../common/clock.ts";
 
+/** What the overlay line shows. */
 export interface OverlayInfo {
+  /** Frames shown per second. */
   fps: number;
+  /** Frames dropped so far. */
   dropped: number;
+  /** The rendition being shown (e.g. "720p"). */
   rendition: string;
+  /** Kilobits per second received for the frames shown. */
   kbps: number;
   /** Optional extras shown after the rest. */
   mode?: string;
+  /** The renderer name (kitty, sixel, halfblock). */
   renderer?: string;
+  /** True while playback is paused (the line starts with ⏸ instead of ▶). */
   paused?: boolean;
 }
 
@@ -37,9 +44,12 @@ export class PlaybackMeter {
   #windowMs: number;
   #events: { t: number; bytes: number }[] = [];
   #start: number;
+  /** Frames shown since the start. */
   shown = 0;
+  /** Frames dropped since the start. */
   dropped = 0;
 
+  /** `windowMs`: the sliding window the rates are measured over (default 1 s). */
   constructor(clock: Clock, windowMs = 1000) {
     this.#clock = clock;
     this.#windowMs = windowMs;
@@ -58,11 +68,13 @@ export class PlaybackMeter {
     this.dropped += n;
   }
 
+  /** Frames shown per second over the window. */
   fps(): number {
     this.#trim();
     return (this.#events.length * 1000) / this.#span();
   }
 
+  /** Kilobits per second of the frames shown over the window. */
   kbps(): number {
     this.#trim();
     let b = 0;

@@ -13,14 +13,19 @@ import { renderKitty } from "./render_kitty.ts";
 import { SixelEncoder } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
 
+/** Where a video is drawn: a rectangle of cells on the screen and the cell size in pixels. */
 export interface PaneGeometry {
   /** 1-based top-left cell on the screen. */
   row: number;
+  /** 1-based left column of the pane. */
   col: number;
+  /** Width of the pane in cells. */
   cols: number;
+  /** Height of the pane in cells. */
   rows: number;
   /** Cell size in pixels (from CSI 16 t; default 10×20). */
   cellWidth?: number;
+  /** Cell height in pixels (default 20). */
   cellHeight?: number;
 }
 
@@ -30,7 +35,9 @@ export function panePixels(kind: GraphicsKind, pane: PaneGeometry): { width: num
   return { width: pane.cols * (pane.cellWidth ?? 10), height: pane.rows * (pane.cellHeight ?? 20) };
 }
 
+/** Draws frames into a pane for one graphics kind (see the module comment). */
 export class FramePainter {
+  /** The terminal graphics this painter writes. */
   readonly kind: GraphicsKind;
   readonly #id: number;
   readonly #sixel: SixelEncoder | null;

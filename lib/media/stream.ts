@@ -32,6 +32,7 @@ export { abortableSleep } from "./stream_types.ts";
 
 const WINDOW_MS = 2000;
 
+/** One viewer's playback: ffmpeg, pacing and a latest-frame slot (see the module comment). */
 export class VideoStream {
   readonly #o: VideoStreamOptions;
   readonly #clock: Clock;
@@ -55,6 +56,7 @@ export class VideoStream {
   #error: string | null = null;
   readonly #done: Promise<void>;
 
+  /** Starts playing at once unless `opts.paused`; stop with `stop()` or `opts.signal`. */
   constructor(opts: VideoStreamOptions) {
     this.#o = opts;
     this.#clock = opts.clock ?? systemClock;
@@ -71,6 +73,7 @@ export class VideoStream {
     this.#done = this.#run();
   }
 
+  /** Playing, paused, ended or stopped. */
   get state(): StreamState {
     return this.#state;
   }
@@ -93,6 +96,7 @@ export class VideoStream {
     });
   }
 
+  /** Resumes a paused stream (no-op when stopped). */
   play(): void {
     if (this.#state === "stopped") return;
     if (this.#state === "ended") return this.seek(0);
@@ -102,6 +106,7 @@ export class VideoStream {
     this.#kick();
   }
 
+  /** Pauses a playing stream; frames stop until `play()`. */
   pause(): void {
     if (this.#state !== "playing") return;
     this.#state = "paused";
@@ -125,6 +130,7 @@ export class VideoStream {
     this.#restart();
   }
 
+  /** Switches mode (adaptive, thirds or a fixed rendition) from the current position. */
   setMode(mode: StreamMode): void {
     if (mode === this.#plan.mode) return;
     this.#plan.setMode(mode);
@@ -154,6 +160,7 @@ export class VideoStream {
     this.#plan.viewer = { fps, load, at: this.#clock.now() };
   }
 
+  /** What the stream did lately: state, rendition, frame size, counts and rates. */
   stats(): StreamStats {
     const now = this.#clock.now();
     const from = Math.max(now - WINDOW_MS, this.#measureFrom);

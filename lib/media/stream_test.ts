@@ -182,18 +182,57 @@ Deno.test("VideoStream adaptive mode picks by pane size and scales frames to it"
   await s.stop();
 });
 
+/**
+ * Sleeps that wait for a manual clock: `advance(ms)` moves it to each wake-up due on the way in
+ * turn, letting the woken run before going on, so a producer and a viewer share one timeline that
+ * takes no wall time.
+ */
+function clockTimers(clock: ManualClock) {
+  const waiting: { at: number; wake: () => void }[] = [];
+  const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+    new Promise<void>((wake) => {
+      if (signal.aborted) return wake();
+      signal.addEventListener("abort", () => wake(), { once: true });
+      if (Number.isFinite(ms)) waiting.push({ at: clock.now() + ms, wake });
+    });
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  const advance = async (ms: number) => {
+    const end = clock.now() + ms;
+    for (;;) {
+      await settle();
+      const due = waiting.filter((w) => w.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      waiting.splice(waiting.indexOf(due), 1);
+      clock.set(Math.max(clock.now(), due.at));
+      due.wake();
+    }
+    clock.set(end);
+    await settle();
+  };
+  return { sleep, advance };
+}
+
 Deno.test("VideoStream adaptive mode steps down when the viewer cannot keep up", async () => {
   const video = { ...VIDEO, duration: 10, fps: 50 };
   const fake = fakeSpawner(video);
-  const s = new VideoStream({ ffmpeg: "fake", video, path: (r) => r, spawn: fake.spawn, mode: "adaptive" });
+  const clock = new ManualClock(0);
+  const timers = clockTimers(clock);
+  const s = new VideoStream({
+    ffmpeg: "fake",
+    video,
+    path: (r) => r,
+    spawn: fake.spawn,
+    mode: "adaptive",
+    clock,
+    sleep: timers.sleep,
+  });
   const seen = new Set<string>();
-  const t0 = Date.now();
-  while (Date.now() - t0 < 4000) {
+  while (clock.now() < 4000) {
     const f = await s.nextFrame();
     if (!f) break;
     seen.add(f.rendition);
     if (f.rendition === "240p") break;
-    await new Promise((r) => setTimeout(r, 70)); // ~14 fps of 50
+    await timers.advance(70); // ~14 fps of 50
   }
   // It starts at 720p (the start cap), not at the 1080p the pane wants.
   assert.ok(!seen.has("1080p") && seen.has("720p") && seen.has("240p"), [...seen].join());

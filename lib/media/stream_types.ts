@@ -5,29 +5,44 @@ import type { FrameFormat, MjpegOptions, MjpegSource } from "./ffmpeg.ts";
 import type { VideoInfo } from "./library.ts";
 import type { Rendition } from "./thirds.ts";
 
+/** "adaptive" (follows the viewer), "thirds" (240p, 720p, 1080p by thirds) or one fixed rendition. */
 export type StreamMode = "adaptive" | "thirds" | Rendition;
+/** Where a stream is: playing, paused, at its end, or stopped for good. */
 export type StreamState = "playing" | "paused" | "ended" | "stopped";
 
+/** One frame a stream hands to its viewer. */
 export interface Frame {
   /** Presentation time, ms from the start of the video. */
   pts: number;
+  /** The rendition the frame comes from. */
   rendition: Rendition;
   /** The frame: a JPEG, or with `format` "rgb" raw RGB24 rows (width × height × 3 bytes). */
   data: Uint8Array;
+  /** How `data` is coded: "jpeg" or "rgb". */
   format: FrameFormat;
   /** Frame number at the source rate. */
   index: number;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 
+/** A stream's figures, from `VideoStream.stats()`. */
 export interface StreamStats {
+  /** Where the stream is. */
   state: StreamState;
+  /** The mode asked for. */
   mode: StreamMode;
+  /** The rendition being read; null before the first segment. */
   rendition: Rendition | null;
+  /** Frame width in pixels. */
   width: number;
+  /** Frame height in pixels. */
   height: number;
+  /** Frames handed to the viewer. */
   delivered: number;
+  /** Frames dropped because the viewer was behind. */
   dropped: number;
   /** Frames the viewer took per second, last ~2 s. */
   fps: number;
@@ -35,14 +50,19 @@ export interface StreamStats {
   kbps: number;
   /** Current position, ms. */
   position: number;
+  /** The last ffmpeg failure, or null. */
   error: string | null;
 }
 
+/** What a `VideoStream` plays and how. */
 export interface VideoStreamOptions {
+  /** Path of the ffmpeg binary. */
   ffmpeg: string;
+  /** The video to play (from the library). */
   video: VideoInfo;
   /** File of each rendition. */
   path: (r: Rendition) => string;
+  /** Default "adaptive". */
   mode?: StreamMode;
   /** The viewer's pane in pixels; frames are scaled to fit (never above the rendition). */
   pane?: { width: number; height: number };
@@ -56,9 +76,11 @@ export interface VideoStreamOptions {
   format?: FrameFormat;
   /** Start paused at 0 instead of playing. */
   paused?: boolean;
+  /** Time source for pacing and rates (default: the system clock). */
   clock?: Clock;
   /** Sleeps `ms` or until the signal aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Starts ffmpeg for one segment (default `spawnMjpeg`; tests pass a fake). */
   spawn?: (o: MjpegOptions) => MjpegSource;
   /**
    * Release frames up to this many ms before they are due (0: when due). They leave in bursts: once
@@ -75,6 +97,7 @@ export interface VideoStreamOptions {
   poster?: (r: Rendition) => Uint8Array | null | undefined;
   /** Wait for the consumer instead of dropping (tests and exports). */
   lossless?: boolean;
+  /** Aborting it stops the stream. */
   signal?: AbortSignal;
 }
 

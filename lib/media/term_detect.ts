@@ -16,6 +16,7 @@ export const CELL_QUERY: string = "\x1b[16t\x1b[14t\x1b[c";
 
 /** Saves the window title on the terminal's title stack (XTWINOPS 22;0), and takes it back (23;0). */
 export const TITLE_PUSH: string = "\x1b[22;0t";
+/** Takes the saved window title back (XTWINOPS 23;0). */
 export const TITLE_POP: string = "\x1b[23;0t";
 
 /**
@@ -28,6 +29,7 @@ export const DETECT_QUERY: string = TITLE_PUSH + "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=2
 /** The cell size assumed when the terminal tells nothing. */
 export const DEFAULT_CELL = { width: 10, height: 20 } as const;
 
+/** What the terminal's replies to `DETECT_QUERY` told. */
 export interface DetectResult {
   /** A kitty graphics OK reply for id 31 was seen. */
   kitty: boolean;

@@ -6,6 +6,7 @@
  */
 
 export type Rendition = "240p" | "720p" | "1080p";
+/** The renditions the library makes, smallest first. */
 export const RENDITIONS: readonly Rendition[] = ["240p", "720p", "1080p"];
 export const RENDITION_HEIGHT: Readonly<Record<Rendition, number>> = {
   "240p": 240,

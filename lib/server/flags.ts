@@ -4,7 +4,7 @@
  * (tests/command_docs_test.ts). Adding a flag is one row here. Pure: nothing here
  * reads flags or the environment. Flags are a fixed contract: add rows, never rename one.
  */
-import { FFMPEG_HINT } from "../media/ffmpeg.ts";
+import { FFMPEG_HINT } from "../media/mod.ts";
 import { DEFAULTS } from "./config.ts";
 import { DEFAULT_LOG_MAX_BYTES } from "./data_dir.ts";
 

@@ -108,6 +108,33 @@ Deno.test("local history: text in clear from an older version is sealed on unloc
   }
 });
 
+Deno.test("local history: an edited message's earlier text is sealed on unlock, and again under a new key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/alice@x.db`;
+    const s = new LocalStore(path);
+    s.save([msg(3, "before-edit-fig")]);
+    s.applyEdit(3, "after-edit-grape", 2000);
+    const [k1, k2] = [key(), key()];
+    s.unlock(k1);
+    assert.deepEqual(s.editsOf(3), [{ at: 2000, text: "before-edit-fig" }]);
+    assert.ok(!(await fileText(path)).includes("fig"), "the earlier text is sealed now");
+    s.rekey(k2);
+    s.close();
+    const again = new LocalStore(path);
+    again.unlock(k2);
+    assert.deepEqual(again.editsOf(3), [{ at: 2000, text: "before-edit-fig" }]);
+    assert.equal(again.get(3)?.text, "after-edit-grape");
+    again.close();
+    const old = new LocalStore(path);
+    old.unlock(k1);
+    assert.throws(() => old.editsOf(3), "the old key no longer opens it");
+    old.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "client folder: 0700 even when it existed, database and WAL 0600",
   ignore: Deno.build.os === "windows",

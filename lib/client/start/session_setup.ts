@@ -13,7 +13,7 @@ import { attachE2e } from "./e2e_attach.ts";
 import { attachVideo } from "../video/client_video.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { findFfmpeg } from "../../media/ffmpeg.ts";
+import { findFfmpeg } from "../../media/mod.ts";
 import { adoptFile, ensureHome, forgetToken, rememberedToken, rememberToken } from "../session/home_dir.ts";
 import {
   addressesOf,

@@ -52,14 +52,25 @@ export interface CommandContext {
   removeMessage?(mid: string): void;
 }
 
+/** One row of a command table: how the command is typed, explained and run. */
 export interface CommandSpec {
+  /** The command's name, typed after `/`. */
   name: string;
+  /** Other names that run the same command. */
   aliases?: string[];
   /** An old name kept working: typing it prints this line, then runs the command (`/send` → `/send-file`). */
   aliasHints?: Record<string, string>;
+  /** The argument line shown by /help (e.g. `/msg NICK TEXT`). */
   usage: string;
+  /** One line saying what the command does. */
   help: string;
+  /** Who may run it: everyone, or server admins only. */
   permission: "user" | "admin";
+  /**
+   * Carries the command out with the words typed after its name. `ctx` is what the app lends a
+   * handler (`CommandContext`, the TUI's own).
+   * @internal
+   */
   run(ctx: CommandContext, args: string[]): Promise<void> | void;
 }
 

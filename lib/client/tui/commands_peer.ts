@@ -88,6 +88,7 @@ const PEER_ONLY: readonly CommandSpec[] = [
   },
 ];
 
+/** The command table of peer mode, for `runTui`'s `commands` (see the module comment). */
 export const PEER_COMMANDS: readonly CommandSpec[] = [
   ...COMMANDS.filter((c) => KEEP.includes(c.name)),
   ...PEER_ONLY,

@@ -11,25 +11,46 @@ import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
+import type { CommandSpec } from "./command_context.ts";
+import type { PictureLoader } from "./picture_view.ts";
 import {
   cellPixels,
   chooseGraphics,
   DETECT_QUERY,
+  type FrameDecoder,
   type GraphicsKind,
   parseDetectReplies,
 } from "../../media/mod.ts";
 
-export { TuiApp, type TuiOptions } from "./app.ts";
-import type { TuiOptions } from "./app.ts";
 export { detectNotifyMode, type NotifyMode } from "./notify.ts";
-export { FakeBackend } from "./fake_backend.ts";
-export { benchTui } from "./bench.ts";
 export { PEER_COMMANDS } from "./commands_peer.ts";
-import type { CommandSpec } from "./commands.ts";
+export type { CommandSpec, FullScreenIo, PictureLoader };
+export type { Clock } from "../../common/clock.ts";
+export type {
+  FrameDecoder,
+  GraphicsKind,
+  ImageFormat,
+  ImageHeader,
+  ImageRefusal,
+  ImageThumbnail,
+  RgbaImage,
+} from "../../media/mod.ts";
 
+/**
+ * The contract the TUI drives: `ChatBackend`, declared and documented in lib/client/backend.ts (its
+ * one home; not re-exported from this entry, which only passes it to the app). `@internal` tells
+ * `deno doc --lint` that this entry does not document it.
+ * @internal
+ */
+type Backend = ChatBackend;
+
+/** How `runTui` runs: what the caller resolved from flags and environment, and test doubles. */
 export interface RunTuiOptions {
+  /** How a DM or a mention is announced (default "bell"). */
   notify?: NotifyMode;
+  /** Time source of the app (default: the system clock). */
   clock?: Clock;
+  /** Formats a message time for the screen (default: local HH:MM). */
   formatTime?: (ts: number) => string;
   /** A terminal to use instead of the process's own (tests, pseudo-terminals). */
   terminal?: FullScreenIo;
@@ -42,15 +63,15 @@ export interface RunTuiOptions {
   /** The command table (peer mode: PEER_COMMANDS). */
   commands?: readonly CommandSpec[];
   /** Makes the JPEG decoder of one playback (see `TuiOptions.videoDecoder`). */
-  videoDecoder?: TuiOptions["videoDecoder"];
+  videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
   /** Completes file paths after /send and /stream (see `TuiOptions.listPaths`). */
-  listPaths?: TuiOptions["listPaths"];
+  listPaths?: (typed: string) => string[];
   /** Reads, checks and scales a received picture (see `TuiOptions.loadPicture`). */
-  loadPicture?: TuiOptions["loadPicture"];
+  loadPicture?: PictureLoader;
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
-export async function runTui(backend: ChatBackend, opts: RunTuiOptions = {}): Promise<void> {
+export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promise<void> {
   const term = opts.terminal ?? openTerminal();
   let escTimer: ReturnType<typeof setTimeout> | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;

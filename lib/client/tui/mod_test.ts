@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeBackend, runTui } from "./mod.ts";
+import { runTui } from "./mod.ts";
+import { FakeBackend } from "./fake_backend.ts";
 import type { FullScreenIo } from "./terminal.ts";
 import { benchTui } from "./bench.ts";
 

@@ -11,6 +11,7 @@
 import { stripControls } from "../../common/sanitize.ts";
 import { truncate } from "./width.ts";
 
+/** How a DM or a mention is announced: nothing, a bell, or a bell plus an OSC 9 or OSC 777 notification. */
 export type NotifyMode = "none" | "bell" | "osc9" | "osc777";
 
 const clean = (s: string, n: number) => truncate(stripControls(s).replace(/\s+/g, " ").trim(), n);
@@ -25,6 +26,7 @@ export function notification(mode: NotifyMode, title: string, body: string): str
   return bell;
 }
 
+/** The notification mode for this terminal: `PARLEY_NOTIFY` when valid, else guessed from the terminal's variables (bell inside tmux or screen). */
 export function detectNotifyMode(env: Record<string, string | undefined>): NotifyMode {
   if (env.PARLEY_NOTIFY && ["none", "bell", "osc9", "osc777"].includes(env.PARLEY_NOTIFY)) {
     return env.PARLEY_NOTIFY as NotifyMode;

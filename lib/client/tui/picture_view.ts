@@ -13,8 +13,14 @@
  * pictures after the screen diff (`paint`); when a placement moves or goes, the screen is repainted
  * in full first so no old picture stays behind. The full view uses the video's blank pane.
  */
-import { FramePainter, type GraphicsKind, kittyDelete, panePixels, type RgbaImage } from "../../media/mod.ts";
-import type { ImageThumbnail } from "../../media/ffmpeg.ts";
+import {
+  FramePainter,
+  type GraphicsKind,
+  type ImageThumbnail,
+  kittyDelete,
+  panePixels,
+  type RgbaImage,
+} from "../../media/mod.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatBuffer, Line } from "./buffers.ts";
 import type { KeyEvent } from "../term/keys.ts";

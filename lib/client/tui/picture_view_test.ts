@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { FileControls, FileEntryInfo } from "../backend.ts";
-import type { ImageThumbnail } from "../../media/ffmpeg.ts";
+import type { ImageThumbnail } from "../../media/mod.ts";
 import { harness } from "./testing.ts";
 
 /** One file offered by bob; `/accept` saves it at /dl/NAME. */

@@ -13,13 +13,17 @@ import { denoTerminalIo, type TerminalIo } from "../term/terminal.ts";
 
 /** The screen as the full-screen client uses it (text out, bytes in, size in cells). */
 export interface FullScreenIo {
+  /** The screen size in cells. */
   size(): { cols: number; rows: number };
+  /** Writes text (escape sequences included) to the screen. */
   write(s: string): void;
   /** Reads one chunk of input; null at end of input. */
   read(): Promise<Uint8Array | null>;
+  /** Calls `cb` after the screen size changed. */
   onResize(cb: () => void): void;
   /** Checks the size and fires the resize callbacks when it changed. */
   pollSize(): void;
+  /** Leaves raw mode and the alternate screen and puts the window title back; runs once. */
   restore(): void;
 }
 
