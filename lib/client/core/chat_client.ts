@@ -11,9 +11,9 @@ import { normalizeName } from "../../protocol/names.ts";
 import {
   BackendError,
   type BackendEvent,
-  type ChatBackend,
   type ChatMessage,
   type Fingerprint,
+  type IncomingVideo,
   type KickedEntry,
   type MessageChange,
   type OutgoingStream,
@@ -77,7 +77,7 @@ export interface VideoPart {
   videos(): Promise<VideoListing[]>;
   play(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
   offer(user: string, file: string): OutgoingStream;
-  accept(sid: string): ReturnType<NonNullable<ChatBackend["acceptStream"]>>;
+  accept(sid: string): Promise<IncomingVideo>;
   refuse(sid: string): Promise<void>;
 }
 
@@ -90,7 +90,8 @@ const NO_VIDEO: VideoPart = { videos: later, play: later, offer: noVideo, accept
 /** The fields of a message that `convOf` does not read. */
 const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
 
-export class ChatClient implements ChatBackend {
+/** One logged-in connection: the flat commands the scripted surfaces call (LiveBackend wraps it for a UI). */
+export class ChatClient {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #codec: BodyCodec;
   #opening: Promise<unknown> = Promise.resolve();
@@ -696,21 +697,6 @@ export class ChatClient implements ChatBackend {
   }
   #name(user: string): string {
     return wire({ kind: "user", name: user }).name!;
-  }
-  videos(): Promise<VideoListing[]> {
-    return this.video.videos();
-  }
-  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
-    return this.video.play(name, opts);
-  }
-  offerStream(user: string, file: string): OutgoingStream {
-    return this.video.offer(user, file);
-  }
-  acceptStream(sid: string) {
-    return this.video.accept(sid);
-  }
-  refuseStream(sid: string): Promise<void> {
-    return this.video.refuse(sid);
   }
   async close(): Promise<void> {
     await this.conn.close();

@@ -19,18 +19,15 @@ import {
   type ChatMessage,
   type FileControls,
   type Fingerprint,
-  type KickedEntry,
   type MessageChange,
+  type ModerationControls,
   type OutboxEntry,
-  type OutgoingStream,
-  type PlayVideoOptions,
   type Presence,
   type Role,
-  type RoomInfo,
+  type RoomControls,
   type Status,
   type Target,
-  type VideoHandle,
-  type VideoListing,
+  type VideoControls,
 } from "../backend.ts";
 import type { ChatClient } from "./chat_client.ts";
 import { randomId } from "../../common/random.ts";
@@ -367,32 +364,31 @@ export class LiveBackend implements ChatBackend {
   history(target: Target, since?: number): Promise<ChatMessage[]> {
     return this.#client.history(target, since);
   }
-  rooms(): Promise<RoomInfo[]> {
-    return this.#client.rooms();
-  }
-  createRoom(name: string, members: string[]): Promise<RoomInfo> {
-    return this.#client.createRoom(name, members);
-  }
-  invite(room: string, user: string): Promise<void> {
-    return this.#client.invite(room, user);
-  }
-  leave(room: string): Promise<void> {
-    return this.#client.leave(room);
-  }
-  kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
-    return this.#client.kick(user, banSeconds, reason);
-  }
-  kicked(): Promise<KickedEntry[]> {
-    return this.#client.kicked();
-  }
+  /** Rooms (a capability), over the current connection's client. */
+  readonly rooms: RoomControls = {
+    list: () => this.#client.rooms(),
+    create: (name, members) => this.#client.createRoom(name, members),
+    invite: (room, user) => this.#client.invite(room, user),
+    leave: (room) => this.#client.leave(room),
+    kick: (room, user) => this.#client.roomKick(room, user),
+  };
+  /** Admin actions (a capability); the server refuses a non-admin. */
+  readonly moderation: ModerationControls = {
+    kick: (user, banSeconds, reason) => this.#client.kick(user, banSeconds, reason),
+    kicked: () => this.#client.kicked(),
+    grant: (user) => this.#client.grant(user),
+    revoke: (user) => this.#client.revoke(user),
+  };
+  /** Video (a capability): the library and user-to-user streams of the current connection. */
+  readonly video: VideoControls = {
+    list: () => this.#client.video.videos(),
+    play: (name, opts) => this.#client.video.play(name, opts),
+    offer: (user, file) => this.#client.video.offer(user, file),
+    accept: (sid) => this.#client.video.accept(sid),
+    refuse: (sid) => this.#client.video.refuse(sid),
+  };
   users(): Promise<{ user: string; role: Role }[]> {
     return this.#client.users();
-  }
-  grant(user: string): Promise<void> {
-    return this.#client.grant(user);
-  }
-  revoke(user: string): Promise<void> {
-    return this.#client.revoke(user);
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     return this.#client.fingerprint(user);
@@ -401,35 +397,12 @@ export class LiveBackend implements ChatBackend {
     return this.#client.verify(user, number);
   }
   trust(user: string, number?: string): Promise<Fingerprint> {
-    const c = this.#client as ChatBackend;
-    return c.trust ? c.trust(user, number) : this.#client.fingerprint(user);
-  }
-  roomKick(room: string, user: string): Promise<void> {
-    const c = this.#client as ChatBackend;
-    return c.roomKick
-      ? c.roomKick(room, user)
-      : Promise.reject(new Error("Removing room members is not supported here"));
+    return this.#client.trust(user, number);
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return user
       ? this.#client.history({ kind: "user", name: user })
       : Promise.resolve(this.#client.store?.list(this.user, 0) ?? []);
-  }
-
-  videos(): Promise<VideoListing[]> {
-    return this.#client.videos();
-  }
-  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
-    return this.#client.playVideo(name, opts);
-  }
-  offerStream(user: string, file: string): OutgoingStream {
-    return this.#client.offerStream(user, file);
-  }
-  acceptStream(sid: string): ReturnType<ChatClient["acceptStream"]> {
-    return this.#client.acceptStream(sid);
-  }
-  refuseStream(sid: string): Promise<void> {
-    return this.#client.refuseStream(sid);
   }
 
   async close(): Promise<void> {

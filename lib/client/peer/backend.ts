@@ -1,12 +1,12 @@
 /**
  * `PeerBackend`: the `ChatBackend` of the full-screen client in peer mode, over a `PeerNode`. Direct
  * messages, /inbox, keys (/fingerprint, /verify, /trust), typing, the outbox and history work as in
- * client mode; `/connect` and `/peers` come through `connectPeer` and `peerList`. What needs a
- * server (rooms, broadcasts, moderation, the video library) rejects with `BackendError`
- * "peer_mode". Every known peer is offered by Tab completion (`peerList`), online or not. Files
- * (`files`: /ls, /send PEER ID|PATH, /accept, /reject, /files) go straight to a connected peer
- * (peer_files.ts); the end of a transfer the command waits for is printed by the command, the others
- * (auto-accepted, refused offers) come as notices.
+ * client mode. Of the capability objects it offers `files` and `peers` only (`/connect`, `/peers`);
+ * what needs a server (rooms, moderation, the video library) is simply absent, and a room or
+ * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
+ * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
+ * /accept, /reject, /files) go straight to a connected peer (peer_files.ts); the end of a transfer the
+ * command waits for is printed by the command, the others (auto-accepted, refused offers) come as notices.
  */
 import {
   BackendError,
@@ -17,20 +17,20 @@ import {
   type FileControls,
   type FileEntryInfo,
   type Fingerprint,
-  type KickedEntry,
+  missing,
   type OutboxEntry,
-  type PeerListing,
+  type PeerControls,
   type Presence,
-  type RoomInfo,
   type Target,
 } from "../backend.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
 
-const noServer = (what: string): Promise<never> =>
-  Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
+/** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
+const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
 
 /** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
 class PeerDesk implements FileControls {
@@ -66,7 +66,7 @@ class PeerDesk implements FileControls {
   }
 
   sendRoom(): Promise<never> {
-    return noServer("Rooms");
+    return noServer();
   }
   list(): Promise<FileEntryInfo[]> {
     return Promise.resolve(this.node.files.list());
@@ -96,6 +96,12 @@ export class PeerBackend implements ChatBackend {
   readonly role = "user" as const;
   readonly #awaited = new Set<string>();
   readonly files: FileControls;
+  /** Peer mode's own commands (`/connect`, `/peers`): a capability only this backend has. */
+  readonly peers: PeerControls = {
+    connect: (addr) => this.node.connect(addr),
+    list: () => Promise.resolve(this.node.peers()),
+    discover: () => Promise.resolve(this.node.discover()),
+  };
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
@@ -142,7 +148,7 @@ export class PeerBackend implements ChatBackend {
   }
 
   send(target: Target, text: string): Promise<ChatMessage> {
-    if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
+    if (target.kind !== "user" || !target.name) return noServer();
     try {
       const { queued, ...m } = this.node.send(target.name, text);
       return Promise.resolve({ ...m, pending: queued });
@@ -151,7 +157,7 @@ export class PeerBackend implements ChatBackend {
     }
   }
 
-  /** The peers connected now (`peerList` names them all). */
+  /** The peers connected now (`peers.list` names them all). */
   who(): Promise<Presence[]> {
     return Promise.resolve(
       this.node.peers().filter((p) => p.online).map((p) => ({
@@ -163,8 +169,13 @@ export class PeerBackend implements ChatBackend {
       })),
     );
   }
+  /** A connected peer's presence, null for a known one offline; a name no peer holds is refused. */
   async whois(user: string): Promise<Presence | null> {
-    return (await this.who()).find((p) => p.user === user) ?? null;
+    const name = normalizeName(user) ?? user;
+    if (!this.node.peers().some((p) => p.name === name)) {
+      throw new BackendError("no_such_user", `No peer named ${user}: /connect HOST:PORT first`);
+    }
+    return (await this.who()).find((p) => p.user === name) ?? null;
   }
   setStatus(): Promise<void> {
     return Promise.resolve();
@@ -172,30 +183,6 @@ export class PeerBackend implements ChatBackend {
   history(target: Target, since = 0): Promise<ChatMessage[]> {
     if (target.kind !== "user") return Promise.resolve([]);
     return Promise.resolve(this.node.store.local.list(this.user, since, target));
-  }
-  rooms(): Promise<RoomInfo[]> {
-    return Promise.resolve([]);
-  }
-  createRoom(): Promise<RoomInfo> {
-    return noServer("Rooms");
-  }
-  invite(): Promise<void> {
-    return noServer("Rooms");
-  }
-  leave(): Promise<void> {
-    return noServer("Rooms");
-  }
-  kick(): Promise<void> {
-    return noServer("Moderation");
-  }
-  kicked(): Promise<KickedEntry[]> {
-    return noServer("Moderation");
-  }
-  grant(): Promise<void> {
-    return noServer("Moderation");
-  }
-  revoke(): Promise<void> {
-    return noServer("Moderation");
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     if (!user) return Promise.reject(new BackendError("usage", "Say whose: /fingerprint PEER"));
@@ -243,15 +230,6 @@ export class PeerBackend implements ChatBackend {
       ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
-  }
-  connectPeer(addr: string): Promise<string> {
-    return this.node.connect(addr);
-  }
-  peerList(): Promise<PeerListing[]> {
-    return Promise.resolve(this.node.peers());
-  }
-  discoverPeers(): Promise<number> {
-    return Promise.resolve(this.node.discover());
   }
   close(): Promise<void> {
     return this.node.close();
