@@ -4,6 +4,8 @@
  * in the `LocalStore`, and acknowledges what the caller has consumed.
  */
 import { randomId } from "../../common/random.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
+import { Outbox } from "./outbox.ts";
 import { VERSION, versionNotice } from "../../common/version.ts";
 import { DEFAULT_MAX_FRAME, type Frame } from "../../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
@@ -40,7 +42,7 @@ import { LocalStore } from "../session/local_store.ts";
 import { authenticate, type KdfPolicy } from "../session/account_login.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import { convOf, kickedEntries, pushEvents, wire } from "../session/wire_events.ts";
-import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
+import { checkFrameSize, checkTextSize } from "./message_size.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { decodeTyping, encodeTyping } from "./typing.ts";
 import { EDIT_WINDOW_MS, expiryText } from "../e2e/changes.ts";
@@ -67,10 +69,9 @@ export interface LoginOptions {
   invite?: string;
   /** A one-shot scripted command: the server announces no presence for this session (issue 34.14). */
   quiet?: boolean;
+  /** The clock every time this client stamps comes from (default: the system's). */
+  clock?: Clock;
 }
-
-/** A queued message is marked failed when the connection dropped this many times in a row while it was sent. */
-const POISON_DROPS = 3;
 
 /** The video capability as ChatClient hands it on (video/client_video.ts's ClientVideo). */
 export interface VideoPart {
@@ -117,6 +118,8 @@ export class ChatClient {
   maxFrame = DEFAULT_MAX_FRAME;
   /** What to tell the user when the server's version (its hello) differs in major.minor; else null. */
   versionNotice: string | null = null;
+  /** One's messages until the server takes them (none without a local store). */
+  readonly outbox: Outbox | null;
 
   private constructor(
     readonly conn: Connection,
@@ -125,8 +128,10 @@ export class ChatClient {
     public role: Role,
     readonly store: LocalStore | null,
     codec: BodyCodec,
+    readonly clock: Clock,
   ) {
     this.#codec = codec;
+    this.outbox = store ? new Outbox(store, user, clock) : null;
     conn.onPush((f) => this.#onPush(f));
     conn.done.then(() => {
       const r = conn.closeReason;
@@ -154,6 +159,7 @@ export class ChatClient {
       r.header.role as Role,
       o.store ?? null,
       o.codec ?? PlainCodec,
+      o.clock ?? systemClock,
     );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
     const cap = hello.header.maxFrame;
@@ -363,7 +369,7 @@ export class ChatClient {
     }
     if (!o.mid) {
       await this.checkSize(to, text);
-      this.store?.addPending({ mid, ts: Date.now(), to, text, ...re }, o.keep === true);
+      this.outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
     }
     try {
       if (this.#codec.encrypted) await this.#opening; // room changes seen so far apply first
@@ -372,7 +378,7 @@ export class ChatClient {
         ? this.store?.expiryOf(convOf(this.user, { ...NO_TEXT, from: this.user, to })) ?? 0
         : 0;
       const r = await this.#sealAndSend(to, mid, text, { ...re, ...(ttl ? { ttl } : {}) });
-      const ts = Number(r.header.ts ?? Date.now());
+      const ts = Number(r.header.ts ?? this.clock.now());
       const m: ChatMessage = {
         seq: Number(r.header.seq ?? 0),
         mid,
@@ -383,22 +389,11 @@ export class ChatClient {
         ...re,
         ...(ttl ? { expires: ts + ttl * 1000 } : {}),
       };
-      if (m.seq) this.store?.confirm(m);
-      else this.store?.dropPending(mid);
+      this.outbox?.settle(m);
       return m;
     } catch (e) {
-      // A kept message the server can never take stays in the outbox, marked failed (issue 34.1); so
-      // does one the connection dropped POISON_DROPS times in a row while it was being sent (a server
-      // that refuses its size may reset the connection before its refusal is read).
-      if (o.keep && isPermanentRefusal(e)) this.store?.markFailed(mid, e.message);
-      else if (!o.keep || !this.conn.closed) this.store?.dropPending(mid);
-      else if ((this.store?.noteDrop(mid) ?? 0) >= POISON_DROPS) {
-        const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
-          `(the server may refuse its size: at most ${this.maxFrame} bytes a frame)`;
-        this.store?.markFailed(mid, why);
-        throw new BackendError("frame_too_large", why);
-      }
-      throw e;
+      const o2 = { kept: o.keep === true, offline: this.conn.closed, maxFrame: this.maxFrame };
+      throw this.outbox ? this.outbox.sendFailed(mid, e, o2) : e;
     }
   }
 
@@ -564,42 +559,18 @@ export class ChatClient {
     return this.changeMessage(ref, { kind: "react", emoji, on: !mine });
   }
 
-  /** Sends what waits in the outbox, in order; returns the confirmed messages. Stops at a lost connection. */
-  async resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
-    const out: ChatMessage[] = [];
-    for (const p of this.store?.pendingAll() ?? []) {
-      if (!this.store?.pending(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
-      try {
-        const m = await this.send(p.to, p.text, {
-          keep: true,
-          mid: p.mid,
-          ...(p.replyTo ? { replyTo: p.replyTo } : {}),
-        });
-        out.push(m);
-        each(m);
-      } catch (e) {
-        if (isPermanentRefusal(e)) {
-          // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
-          each({ seq: 0, mid: p.mid, ts: p.ts, from: this.user, to: p.to, text: p.text, failed: e.message });
-          const n = this.store?.outbox().find((x) => x.mid === p.mid)?.n;
-          this.#emit({
-            type: "notice",
-            level: "error",
-            text: `Not sent, and never will be: "${p.text.slice(0, 40)}": ${e.message}` +
-              (n !== undefined ? ` (/outbox drop ${n} removes it)` : ""),
-          });
-          if (this.conn.closed) throw e;
-          continue;
-        }
-        if (this.conn.closed) throw e;
-        this.#emit({
-          type: "notice",
-          level: "error",
-          text: `Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`,
-        });
-      }
-    }
-    return out;
+  /** Sends what waits in the outbox, in order, with the same mids; the confirmed messages. Stops at a lost connection. */
+  resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
+    if (!this.outbox) return Promise.resolve([]);
+    return this.outbox.resendAll(
+      (p) =>
+        this.send(p.to, p.text, { keep: true, mid: p.mid, ...(p.replyTo ? { replyTo: p.replyTo } : {}) }),
+      {
+        each,
+        notice: (text) => this.#emit({ type: "notice", level: "error", text }),
+        offline: () => this.conn.closed,
+      },
+    );
   }
 
   async who(): Promise<Presence[]> {

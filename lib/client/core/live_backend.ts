@@ -30,7 +30,6 @@ import {
   type VideoControls,
 } from "../backend.ts";
 import type { ChatClient } from "./chat_client.ts";
-import { randomId } from "../../common/random.ts";
 import { wire } from "../session/wire_events.ts";
 import { TypingGate } from "./typing.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -65,13 +64,17 @@ export class LiveBackend implements ChatBackend {
   /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
   files?: FileControls;
 
+  /** The current time: the given clock, else the client's (ChatClient's `clock`). */
+  readonly now: () => number;
+
   constructor(
     client: ChatClient,
     readonly reconnect: (() => Promise<ChatClient>) | null = null,
-    readonly now: () => number = Date.now,
+    now?: () => number,
   ) {
     this.#client = client;
-    this.#typing = new TypingGate({ now });
+    this.now = now ?? (() => this.#client.clock.now());
+    this.#typing = new TypingGate({ now: this.now });
   }
 
   get user(): string {
@@ -103,7 +106,7 @@ export class LiveBackend implements ChatBackend {
     const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
     const queued = await this.#begin();
     const unseen = store ? store.unseen() : queued;
-    const pending = this.#pendingMessages();
+    const pending = this.#client.outbox?.messages() ?? [];
     this.#flushOutbox();
     return { recent, unseen, pending };
   }
@@ -128,18 +131,6 @@ export class LiveBackend implements ChatBackend {
     const queued = await this.#client.sync();
     this.#toAck.push(...queued);
     return queued;
-  }
-
-  #pendingMessages(): ChatMessage[] {
-    return (this.#client.store?.outbox() ?? []).map((p) => ({
-      seq: 0,
-      mid: p.mid,
-      ts: p.ts,
-      from: this.user,
-      to: p.to,
-      text: p.text,
-      ...(p.failed !== undefined ? { failed: p.failed } : { pending: true }),
-    }));
   }
 
   /** Sends the outbox in order; each confirmed message is emitted (the screen drops its marker). */
@@ -178,7 +169,7 @@ export class LiveBackend implements ChatBackend {
   info(): [string, string][] {
     const c = this.#client;
     const codec = c.codec as { device?: number; encrypted: boolean };
-    const failed = c.store?.outbox().filter((e) => e.failed !== undefined).length ?? 0;
+    const failed = c.outbox?.failedCount() ?? 0;
     return [
       ["server", c.server],
       ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
@@ -192,7 +183,7 @@ export class LiveBackend implements ChatBackend {
   }
 
   pendingCount(): number {
-    return this.#client.store?.pendingCount() ?? 0;
+    return this.#client.outbox?.count() ?? 0;
   }
 
   reconnectNow(): void {
@@ -305,19 +296,10 @@ export class LiveBackend implements ChatBackend {
     this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
     const c = this.#client;
     const re = o.replyTo ? { replyTo: o.replyTo } : {};
-    if (!c.store) return await c.send(target, text, re);
+    if (!c.outbox) return await c.send(target, text, re);
     const to = wire(target);
     await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
-    const m: ChatMessage = {
-      seq: 0,
-      mid: randomId(undefined, 12),
-      ts: this.now(),
-      from: this.user,
-      to,
-      text,
-      ...re,
-    };
-    c.store.addPending({ mid: m.mid, ts: m.ts, to, text, ...re });
+    const m: ChatMessage = { ...c.outbox.create(to, text, re), seq: 0, from: this.user };
     const queued = { ...m, pending: true };
     if (!this.#online) return queued;
     // Behind whatever the outbox still holds, so the order is kept.
@@ -326,7 +308,7 @@ export class LiveBackend implements ChatBackend {
     try {
       return await sent;
     } catch (e) {
-      if (isPermanentRefusal(e)) c.store.dropPending(m.mid); // the user is told now: nothing to keep
+      if (isPermanentRefusal(e)) c.outbox.remove(m.mid); // the user is told now: nothing to keep
       if (!c.conn.closed || isPermanentRefusal(e)) throw e;
       return queued; // the connection went while sending: it waits in the outbox for the next connect
     }
@@ -344,12 +326,12 @@ export class LiveBackend implements ChatBackend {
 
   /** The outbox, waiting and failed messages (`/outbox`). */
   outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.#client.store?.outbox() ?? []);
+    return Promise.resolve(this.#client.outbox?.list() ?? []);
   }
 
   /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
   dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(this.#client.store?.dropOutbox(n) ?? null);
+    return Promise.resolve(this.#client.outbox?.drop(n) ?? null);
   }
   who(): Promise<Presence[]> {
     return this.#client.who();

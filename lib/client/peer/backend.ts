@@ -24,6 +24,7 @@ import {
   type Target,
 } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
+import { Outbox } from "../core/outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
@@ -103,8 +104,11 @@ export class PeerBackend implements ChatBackend {
     discover: () => Promise.resolve(this.node.discover()),
   };
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
+  /** One's messages until the peer takes them (the node writes and sends them; this side lists and drops). */
+  readonly #outbox: Outbox;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
+    this.#outbox = new Outbox(node.store.local, node.name, node.clock);
   }
 
   get user(): string {
@@ -202,25 +206,20 @@ export class PeerBackend implements ChatBackend {
   }
   catchUp(): Promise<CatchUp> {
     const local = this.node.store.local;
-    const pending = local.outbox().map(({ n: _n, failed, ...p }) => ({
-      ...p,
-      seq: 0,
-      from: this.user,
-      ...(failed !== undefined ? { failed } : { pending: true }),
-    }));
+    const pending = this.#outbox.messages();
     return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
   }
   markSeen(messages: ChatMessage[]): void {
     this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
   }
   pendingCount(): number {
-    return this.node.store.local.pendingCount();
+    return this.#outbox.count();
   }
   outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.node.store.local.outbox());
+    return Promise.resolve(this.#outbox.list());
   }
   dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(this.node.store.local.dropOutbox(n));
+    return Promise.resolve(this.#outbox.drop(n));
   }
   info(): [string, string][] {
     const peers = this.node.peers();
