@@ -213,7 +213,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         ? { kind: "broadcast" }
         : undefined;
       const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
-      c.purgeExpired((io.now ?? Date.now)()); // disappearing messages whose time is up go first
+      c.changes.purgeExpired((io.now ?? Date.now)()); // disappearing messages whose time is up go first
       const queued = await c.sync();
       // New = never shown by any client on this folder: what the queue brought and the screen
       // did not show, plus what was saved while no one showed it (a client killed mid-way).
@@ -237,7 +237,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) =>
         m.expires === undefined || m.expires > now
       );
-      c.purgeExpired(now);
+      c.changes.purgeExpired(now);
       if (o.json) {
         io.out(
           safeJson(
