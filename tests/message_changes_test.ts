@@ -45,7 +45,9 @@ test("changes: a reply names its message; an edit, reactions and a deletion reac
     assert.equal(gone.deleted, true);
     assert.equal(gone.text, "", "the text is removed, not hidden");
     assert.deepEqual(b.store.editsOf(gone.seq), [], "and its earlier versions");
-    await assert.rejects(a.client.changes.changeMessage(m.mid, { kind: "edit", text: "again" }), { code: "deleted" });
+    await assert.rejects(a.client.changes.changeMessage(m.mid, { kind: "edit", text: "again" }), {
+      code: "deleted",
+    });
     assert.ok(changed.items.length >= 2, "the surfaces hear of each change");
   } finally {
     await t.stop();
@@ -67,7 +69,9 @@ test("changes: in a room, members see edits and reactions; only the sender may e
     for (const x of [a, b, c]) await x.client.sync();
     for (const x of [b, c]) assert.equal(x.store.byMid("alice", m.mid)?.text, "standup in 10");
     for (const x of [a, b]) assert.deepEqual(x.store.byMid("alice", m.mid)?.reactions, { "🎉": ["carol"] });
-    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "edit", text: "x" }), { code: "not_yours" });
+    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "edit", text: "x" }), {
+      code: "not_yours",
+    });
     // The room's admin (alice, by its signed log) deletes carol's message for everyone; bob, a
     // member, may not delete alice's, and a forged deletion of his is refused by every member.
     const spam = await c.client.send(room, "buy cheap watches");
@@ -171,7 +175,11 @@ test("disappearing: a conversation's time reaches both ends; its messages leave 
     assert.ok(await t.srv.core.store.seqOf("alice", m.mid), "stored until its time");
     const later = m.ts + 1500;
     await a.client.sync();
-    assert.deepEqual(a.client.changes.purgeExpired(later).sort(), [m.mid, r.mid].sort(), "both sides' messages go");
+    assert.deepEqual(
+      a.client.changes.purgeExpired(later).sort(),
+      [m.mid, r.mid].sort(),
+      "both sides' messages go",
+    );
     assert.equal(a.store.byMidAny(m.mid), undefined, "gone from the sender's history");
     b.client.changes.purgeExpired(later);
     assert.equal(b.store.byMidAny(m.mid), undefined, "and from the recipient's");
