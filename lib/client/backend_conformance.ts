@@ -71,36 +71,16 @@ export async function sendStored(b: ChatBackend, to: Target, text: string): Prom
   }
 }
 
-/** Registers the suite's cases as Deno tests named `ChatBackend conformance (NAME): …`. */
-export function backendConformance(
-  name: string,
-  make: () => Promise<BackendHarness>,
-  capabilities: readonly CapabilityName[],
-): void {
-  const test = (what: string, fn: (h: BackendHarness) => Promise<void>) =>
-    Deno.test(`ChatBackend conformance (${name}): ${what}`, async () => {
-      const h = await make();
-      try {
-        await fn(h);
-      } finally {
-        await h.done();
-      }
-    });
-
-  test("offers exactly the capabilities it declares", async ({ backend }) => {
-    const offered = CAPABILITIES.filter((c) => backend[c] !== undefined);
-    assert.deepEqual(offered, CAPABILITIES.filter((c) => capabilities.includes(c)));
-    await Promise.resolve();
-  });
-
-  test("names the user, the server and a role", async ({ backend }) => {
+/** The cases every backend passes, whatever its capabilities. */
+const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
+  ["names the user, the server and a role", async ({ backend }) => {
     assert.match(backend.user, /^[a-z0-9][a-z0-9_.-]*$/);
     assert.match(backend.server, /:\d+$/);
     assert.equal(backend.role, "user");
     await Promise.resolve();
-  });
+  }],
 
-  test("send answers the stored message, and history of that conversation holds it", async (h) => {
+  ["send answers the stored message, and history of that conversation holds it", async (h) => {
     const to: Target = { kind: "user", name: h.peer };
     const m = await sendStored(h.backend, to, "conformance hello");
     assert.equal(m.from, h.backend.user);
@@ -115,16 +95,16 @@ export function backendConformance(
     assert.ok(texts.indexOf("conformance hello") >= 0, JSON.stringify(texts));
     assert.ok(texts.indexOf("conformance hello") < texts.indexOf("conformance again"), "oldest first");
     assert.deepEqual(await h.backend.history(to, m2.ts + 60_000), [], "nothing after a later time");
-  });
+  }],
 
-  test("whois of an unregistered name is refused with code no_such_user", async (h) => {
+  ["whois of an unregistered name is refused with code no_such_user", async (h) => {
     await assert.rejects(
       h.backend.whois("nobody-conformance"),
       (e: { code?: string }) => e.code === "no_such_user",
     );
-  });
+  }],
 
-  test("a message from the peer arrives as one event; after unsubscribing none do", async (h) => {
+  ["a message from the peer arrives as one event; after unsubscribing none do", async (h) => {
     const got: string[] = [];
     const off = h.backend.on((e) => {
       if (e.type === "message") got.push(`${e.message.from}>${e.message.to.kind}:${e.message.text}`);
@@ -148,13 +128,36 @@ export function backendConformance(
     await h.peerSends("after unsubscribe");
     assert.ok(await seen, "the second listener got the message");
     assert.deepEqual(got, [want], "no event after unsubscribe");
-  });
+  }],
 
-  test("setStatus resolves for busy and free", async (h) => {
+  ["setStatus resolves for busy and free", async (h) => {
     await h.backend.setStatus("busy");
     await h.backend.setStatus("free");
-  });
+  }],
+];
 
+/** Registers the suite's cases as Deno tests named `ChatBackend conformance (NAME): …`. */
+export function backendConformance(
+  name: string,
+  make: () => Promise<BackendHarness>,
+  capabilities: readonly CapabilityName[],
+): void {
+  const test = (what: string, fn: (h: BackendHarness) => Promise<void>) =>
+    Deno.test(`ChatBackend conformance (${name}): ${what}`, async () => {
+      const h = await make();
+      try {
+        await fn(h);
+      } finally {
+        await h.done();
+      }
+    });
+
+  test("offers exactly the capabilities it declares", async ({ backend }) => {
+    const offered = CAPABILITIES.filter((c) => backend[c] !== undefined);
+    assert.deepEqual(offered, CAPABILITIES.filter((c) => capabilities.includes(c)));
+    await Promise.resolve();
+  });
+  for (const [what, fn] of CORE_CASES) test(what, fn);
   for (const cap of capabilities) {
     for (const [what, fn] of CAPABILITY_CASES[cap]) test(`${cap}: ${what}`, fn);
   }
