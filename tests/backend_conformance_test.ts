@@ -1,6 +1,12 @@
-/** The ChatBackend conformance suite against the real thing: LiveBackend over ChatClient on an in-process server. */
+/**
+ * The ChatBackend conformance suite against the real things: LiveBackend over ChatClient on an
+ * in-process server, and PeerBackend over two peer nodes on loopback (peer mode, no server).
+ */
 import { backendConformance } from "../lib/client/backend_conformance.ts";
 import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { PeerBackend } from "../lib/client/peer/backend.ts";
+import { PeerNode } from "../lib/client/peer/node.ts";
+import { PeerStore } from "../lib/client/peer/store.ts";
 import { startTestServer } from "./helpers.ts";
 
 backendConformance("LiveBackend on a real server", async () => {
@@ -17,4 +23,26 @@ backendConformance("LiveBackend on a real server", async () => {
       await t.stop();
     },
   };
-});
+}, ["rooms", "moderation", "video"]);
+
+const peerNode = async (name: string) =>
+  await PeerNode.start({ name, store: await PeerStore.open(null, name), hostname: "127.0.0.1", port: 0 });
+
+backendConformance("PeerBackend over two peer nodes", async () => {
+  const [alice, bob] = [await peerNode("alice"), await peerNode("bob")];
+  const backend = new PeerBackend(alice);
+  await alice.connect(`127.0.0.1:${bob.port}`);
+  // Connected both ways (bob has said hello to alice) before the cases start.
+  while (!alice.peers().some((p) => p.name === "bob" && p.online)) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return {
+    backend,
+    peer: "bob",
+    peerSends: (text) => Promise.resolve(void bob.send("alice", text)),
+    done: async () => {
+      await backend.close();
+      await bob.close();
+    },
+  };
+}, ["files", "peers"]);

@@ -24,7 +24,7 @@ test("changes: a reply names its message; an edit, reactions and a deletion reac
     assert.equal(reply?.replyTo, m.mid, "the reply names the message it answers");
     assert.equal(a.store.byMid("bob", r.mid)?.replyTo, m.mid, "kept in the history");
 
-    await a.client.changeMessage(m.mid, { kind: "edit", text: "lunch at one?" });
+    await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "lunch at one?" });
     await b.client.sync();
     const edited = b.store.byMid("alice", m.mid)!;
     assert.equal(edited.text, "lunch at one?");
@@ -32,20 +32,22 @@ test("changes: a reply names its message; an edit, reactions and a deletion reac
     assert.deepEqual(b.store.editsOf(edited.seq).map((e) => e.text), ["lunch at noon?"], "the earlier text");
     assert.equal(a.store.byMid("alice", m.mid)?.text, "lunch at one?", "the sender's own copy too");
 
-    await b.client.react(m.mid, "👍");
+    await b.client.changes.react(m.mid, "👍");
     await a.client.sync();
     assert.deepEqual(a.store.byMid("alice", m.mid)?.reactions, { "👍": ["bob"] });
-    await b.client.react(m.mid, "👍"); // the same reaction again takes it back
+    await b.client.changes.react(m.mid, "👍"); // the same reaction again takes it back
     await a.client.sync();
     assert.equal(a.store.byMid("alice", m.mid)?.reactions, undefined);
 
-    await a.client.changeMessage(m.mid, { kind: "delete" });
+    await a.client.changes.changeMessage(m.mid, { kind: "delete" });
     await b.client.sync();
     const gone = b.store.byMid("alice", m.mid)!;
     assert.equal(gone.deleted, true);
     assert.equal(gone.text, "", "the text is removed, not hidden");
     assert.deepEqual(b.store.editsOf(gone.seq), [], "and its earlier versions");
-    await assert.rejects(a.client.changeMessage(m.mid, { kind: "edit", text: "again" }), { code: "deleted" });
+    await assert.rejects(a.client.changes.changeMessage(m.mid, { kind: "edit", text: "again" }), {
+      code: "deleted",
+    });
     assert.ok(changed.items.length >= 2, "the surfaces hear of each change");
   } finally {
     await t.stop();
@@ -62,20 +64,22 @@ test("changes: in a room, members see edits and reactions; only the sender may e
     const room = { kind: "room" as const, name: "den" };
     const m = await a.client.send(room, "standup in 5");
     for (const x of [b, c]) await x.client.sync();
-    await a.client.changeMessage(m.mid, { kind: "edit", text: "standup in 10" });
-    await c.client.react(m.mid, "🎉");
+    await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "standup in 10" });
+    await c.client.changes.react(m.mid, "🎉");
     for (const x of [a, b, c]) await x.client.sync();
     for (const x of [b, c]) assert.equal(x.store.byMid("alice", m.mid)?.text, "standup in 10");
     for (const x of [a, b]) assert.deepEqual(x.store.byMid("alice", m.mid)?.reactions, { "🎉": ["carol"] });
-    await assert.rejects(b.client.changeMessage(m.mid, { kind: "edit", text: "x" }), { code: "not_yours" });
+    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "edit", text: "x" }), {
+      code: "not_yours",
+    });
     // The room's admin (alice, by its signed log) deletes carol's message for everyone; bob, a
     // member, may not delete alice's, and a forged deletion of his is refused by every member.
     const spam = await c.client.send(room, "buy cheap watches");
     for (const x of [a, b]) await x.client.sync();
-    await a.client.changeMessage(spam.mid, { kind: "delete" });
+    await a.client.changes.changeMessage(spam.mid, { kind: "delete" });
     for (const x of [b, c]) await x.client.sync();
     for (const x of [a, b, c]) assert.equal(x.store.byMid("carol", spam.mid)?.deleted, true);
-    await assert.rejects(b.client.changeMessage(m.mid, { kind: "delete" }), { code: "not_yours" });
+    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "delete" }), { code: "not_yours" });
     const mid = randomId(undefined, 12);
     const forged = await b.codec.sealChange(room, mid, m.mid, { kind: "delete" });
     await b.client.conn.request("send", { to: room, mid }, forged.body);
@@ -137,7 +141,7 @@ test("changes: a deleted message is taken back from the server; a member who was
     await c.client.close(); // carol is offline now
     const m = await a.client.send({ kind: "user", name: "carol" }, "oops, wrong person");
     assert.ok(await t.srv.core.store.seqOf("alice", m.mid), "stored for carol");
-    await a.client.changeMessage(m.mid, { kind: "delete" });
+    await a.client.changes.changeMessage(m.mid, { kind: "delete" });
     assert.equal(await t.srv.core.store.seqOf("alice", m.mid), null, "the server's copy is gone");
     const back = await t.e2eClient("carol", { register: false, home: `${t.dir}/home-carol` });
     const ci = inbox(back.client);
@@ -155,7 +159,7 @@ test("disappearing: a conversation's time reaches both ends; its messages leave 
   try {
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
     const bi = inbox(b.client);
-    const set = await a.client.setExpiry(bob, 1);
+    const set = await a.client.changes.setExpiry(bob, 1);
     assert.match(set.text, /disappear 1s after/);
     const [shown] = await b.client.sync();
     assert.match(shown?.text ?? "", /disappear 1s after/, "the setting is shown to the other side");
@@ -171,14 +175,18 @@ test("disappearing: a conversation's time reaches both ends; its messages leave 
     assert.ok(await t.srv.core.store.seqOf("alice", m.mid), "stored until its time");
     const later = m.ts + 1500;
     await a.client.sync();
-    assert.deepEqual(a.client.purgeExpired(later).sort(), [m.mid, r.mid].sort(), "both sides' messages go");
+    assert.deepEqual(
+      a.client.changes.purgeExpired(later).sort(),
+      [m.mid, r.mid].sort(),
+      "both sides' messages go",
+    );
     assert.equal(a.store.byMidAny(m.mid), undefined, "gone from the sender's history");
-    b.client.purgeExpired(later);
+    b.client.changes.purgeExpired(later);
     assert.equal(b.store.byMidAny(m.mid), undefined, "and from the recipient's");
     await new Promise((res) => setTimeout(res, Math.max(0, m.ts + 1100 - Date.now())));
     assert.ok((await t.srv.core.sweepExpired()) >= 1);
     assert.equal(await t.srv.core.store.seqOf("alice", m.mid), null, "the server's copy is gone");
-    await a.client.setExpiry(bob, 0);
+    await a.client.changes.setExpiry(bob, 0);
     await b.client.sync();
     assert.equal(b.store.expiryOf("d:alice:bob"), 0, "off again");
     assert.equal((await a.client.send(bob, "stays")).expires, undefined);

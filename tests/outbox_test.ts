@@ -10,6 +10,7 @@ import { BackendError, type BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 const CAP = 64 * 1024;
@@ -206,6 +207,35 @@ Deno.test("issue 34.14: a quiet (one-shot) session announces no presence and is 
     assert.deepEqual(seen, ["bob on", "bob off"]);
     await admin.close();
     a.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("issue 35: the client's injected clock stamps a message kept in the outbox while offline", async () => {
+  const t = await startTestServer();
+  const store = new LocalStore(":memory:");
+  const clock = new ManualClock(Date.UTC(2030, 5, 1, 9, 30));
+  try {
+    for (const u of ["alice", "bob"]) (await t.client(u)).close();
+    const c = await ChatClient.login({
+      conn: await t.connect(),
+      server: `127.0.0.1:${t.port}`,
+      user: "alice",
+      password: "pw-alice-secret",
+      kdf: testKdf,
+      store,
+      clock,
+    });
+    const live = new LiveBackend(c, null);
+    await live.start();
+    await c.conn.close();
+    clock.advance(1234);
+    const m = await live.send(bob, "written offline");
+    assert.equal(m.pending, true);
+    assert.equal(m.ts, Date.UTC(2030, 5, 1, 9, 30) + 1234);
+    assert.deepEqual(store.outbox().map((e) => e.ts), [m.ts]);
+    await live.close();
   } finally {
     await t.stop();
   }

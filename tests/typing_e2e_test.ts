@@ -102,7 +102,7 @@ Deno.test("a room typing event shows at the other members under the room, sealed
     const bob = live((await t.e2eClient("bob")).client);
     await alice.b.start();
     await bob.b.start();
-    await alice.b.createRoom("dev", ["bob"]);
+    await alice.b.rooms.create("dev", ["bob"]);
     const dev: Target = { kind: "room", name: "dev" };
     await alice.b.send(dev, "welcome"); // hands bob alice's sender key
     await eventually(() => texts(bob.ev).includes("welcome"), 5000, "room message");

@@ -5,69 +5,50 @@
  * `BackendError` whose `code` is stable and whose `message` is one clear sentence for the user.
  */
 
-export type TargetKind = "user" | "room" | "broadcast";
+export type {
+  IncomingVideo,
+  OutgoingStream,
+  PlayVideoOptions,
+  StreamOfferInfo,
+  StreamSendResult,
+  VideoControls,
+  VideoFrameData,
+  VideoHandle,
+  VideoListing,
+  VideoRendition,
+  WatchChannel,
+} from "./backend_video.ts";
+import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_video.ts";
 
-/** Where a message goes: a user (DM), a room by name (no leading `#`), or everyone. */
-export interface Target {
-  kind: TargetKind;
-  /** User or room name; absent for broadcast. */
-  name?: string;
-}
+export type {
+  FileControls,
+  FileEntryInfo,
+  FileOfferInfo,
+  KickedEntry,
+  ModerationControls,
+  PeerControls,
+  PeerListing,
+  RoomControls,
+  RoomInfo,
+} from "./backend_controls.ts";
+import type {
+  FileControls,
+  FileOfferInfo,
+  ModerationControls,
+  PeerControls,
+  RoomControls,
+  RoomInfo,
+} from "./backend_controls.ts";
 
-export interface ChatMessage {
-  /** Server sequence number, unique and increasing across the server. */
-  seq: number;
-  /** Unique message id chosen by the sender. */
-  mid: string;
-  /** Milliseconds since the epoch, server time. */
-  ts: number;
-  from: string;
-  to: Target;
-  /** Decrypted text (untrusted: may hold escape sequences; the UI must neutralise them). */
-  text: string;
-  /** True when it came from the offline queue or history rather than live. */
-  replay?: boolean;
-  /** True for one's own text kept in the local outbox, not confirmed by the server yet (seq is 0). */
-  pending?: boolean;
-  /** One's own text the server can never take (too large, malformed): why; it stays in the outbox, unsent. */
-  failed?: string;
-  /** The id of the message this one answers (issue 39.1). */
-  replyTo?: string;
-  /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
-  edited?: number;
-  /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
-  deleted?: boolean;
-  /** Reactions: emoji → the users who reacted with it, in the order they did. */
-  reactions?: Record<string, string[]>;
-  /** Disappearing messages (issue 39.5): when it is deleted from every store (ms). */
-  expires?: number;
-}
-
-/** A change of a message already sent (issue 39): its sender edits or deletes it; anyone reacts. */
-export type MessageChange =
-  | { kind: "edit"; text: string }
-  | { kind: "delete" }
-  | { kind: "react"; emoji: string; on: boolean };
-
-/** One's own message in the outbox (`/outbox`): `n` numbers it for `/outbox drop N`; `failed` says why it never goes. */
-export interface OutboxEntry {
-  n: number;
-  mid: string;
-  ts: number;
-  to: Target;
-  text: string;
-  failed?: string;
-}
-
-/** What the full-screen client shows at start: history, what arrived while away, the outbox. */
-export interface CatchUp {
-  /** The latest shown messages of each conversation (local history), oldest first. */
-  recent: ChatMessage[];
-  /** Messages that arrived while no screen showed them, oldest first. */
-  unseen: ChatMessage[];
-  /** One's own messages still waiting to be sent. */
-  pending: ChatMessage[];
-}
+export type {
+  CatchUp,
+  ChatMessage,
+  MessageChange,
+  OutboxEntry,
+  Target,
+  TargetKind,
+} from "./backend_messages.ts";
+import type { CatchUp, ChatMessage, MessageChange, OutboxEntry, Target } from "./backend_messages.ts";
 
 export type Status = "busy" | "free";
 export type Role = "user" | "admin";
@@ -84,21 +65,6 @@ export interface Presence {
   node?: string;
 }
 
-export interface RoomInfo {
-  name: string;
-  members: string[];
-  admins: string[];
-}
-
-export interface KickedEntry {
-  user: string;
-  by: string;
-  at: number;
-  /** End of the ban in ms since epoch; absent for a plain kick. */
-  bannedUntil?: number;
-  reason?: string;
-}
-
 export interface Fingerprint {
   user: string;
   /** 60-digit safety number in groups of five, or null when unknown. */
@@ -108,167 +74,6 @@ export interface Fingerprint {
   changed: boolean;
   /** Safety numbers of further new keys presented under the same name (none is bound: compare again). */
   others?: string[];
-}
-
-export type VideoRendition = "240p" | "720p" | "1080p";
-
-/** A video in the server's library. */
-export interface VideoListing {
-  name: string;
-  /** Seconds. */
-  duration: number;
-  fps: number;
-  width: number;
-  height: number;
-  renditions: VideoRendition[];
-}
-
-/** One JPEG frame to draw (from the server's library or a user's stream, already decrypted). */
-export interface VideoFrameData {
-  /** Presentation time, ms. */
-  pts: number;
-  index: number;
-  rendition: VideoRendition;
-  /** What the overlay calls the picture instead of `rendition` (a user's stream: its offered size, "720p"). */
-  shownAs?: string;
-  width: number;
-  height: number;
-  /** The frame: a JPEG, or raw RGB24 rows (width × height × 3 bytes) when `format` is "rgb". */
-  data: Uint8Array;
-  format?: "jpeg" | "rgb";
-  /** Bytes that came for it when that is not `data.length` (a raw frame rebuilt from a delta). */
-  bytes?: number;
-}
-
-/**
- * A playing video as the UI sees it: frames to draw (newest first; `next()` resolves null at the
- * end) and controls. Optional controls exist only where they make sense (a stream cannot seek).
- */
-export interface VideoHandle {
-  next(): Promise<VideoFrameData | null>;
-  /** Frames skipped before anyone drew them. */
-  readonly dropped: number;
-  /** Frames received per rendition (server playback), for the end line. */
-  readonly perRendition?: Readonly<Record<string, number>>;
-  stop(): Promise<void>;
-  pause?(): Promise<void>;
-  resume?(): Promise<void>;
-  seek?(ms: number): Promise<void>;
-  /** The drawing area changed size (pixels): the server rescales. */
-  setPane?(width: number, height: number): Promise<void>;
-  /**
-   * What the player drew lately (frames per second) and the fraction of the time decoding and
-   * drawing kept it busy; a server playback passes it on so adaptive mode sees local drops.
-   */
-  report?(fps: number, load: number): void;
-  /**
-   * Ms ahead of their presentation time that frames may arrive (a server playback that granted a
-   * lead): the player then shows each frame at its time instead of on arrival. 0 or absent: on arrival.
-   */
-  readonly lead?: number;
-  /** Ms of frames held beyond the lead (a paced player that started late shows the next one sooner). */
-  readonly backlog?: number;
-  /** How small frames come ("rgb": raw, nothing to decode); absent: JPEG. */
-  readonly format?: "jpeg" | "rgb";
-}
-
-export interface PlayVideoOptions {
-  mode?: "adaptive" | "thirds";
-  /** Drawing area in pixels (the server scales frames to fit). */
-  width?: number;
-  height?: number;
-  /** Ask the server to send frames up to this many ms early (see `VideoHandle.lead`). */
-  lead?: number;
-  /** How small (half-block) frames should come: raw RGB, JPEG, or "auto" (raw over a local network). */
-  format?: "jpeg" | "rgb" | "auto";
-  /** Start position, ms (a late joiner of watch together starts where the others are). */
-  start?: number;
-}
-
-/**
- * Optional (watch together, issue 39.7): what a room's shared viewing needs besides the "signal"
- * events (video/watch_room.ts); set when the client has end-to-end keys.
- */
-export interface WatchChannel {
-  /** Seals `payload(mid)` for the members of `room` (end to end) and relays it to their live sessions. */
-  signal(room: string, payload: (mid: string) => Uint8Array): Promise<void>;
-  /** The room's admins as its signed membership log says (who may play, pause and seek). */
-  roomAdmins(room: string): Promise<string[]>;
-  /** The server's clock, ms (one round trip; `ClockOffset` keeps the quickest). */
-  serverTime(): Promise<number>;
-}
-
-/** A user's offer to stream a video to this user. */
-export interface StreamOfferInfo {
-  sid: string;
-  from: string;
-  name: string;
-  fps?: number;
-  width?: number;
-  height?: number;
-}
-
-/** A file offered to this user (issue 12); the file key stays in the keystore. */
-export interface FileOfferInfo {
-  fid: string;
-  from: string;
-  name: string;
-  size: number;
-  sha256: string;
-  /** The sender's identity key is verified (`/verify`); an unverified or changed key says so. */
-  verified?: boolean;
-}
-
-/** An offer or a transfer as `/files` lists it; offers waiting are numbered from 1 (`/accept N`). */
-export interface FileEntryInfo {
-  n?: number;
-  fid: string;
-  direction: "in" | "out";
-  peer: string;
-  name: string;
-  size: number;
-  state: string;
-  path?: string;
-}
-
-/** Optional (files): the full-screen client's file commands (`/ls`, `/send`, `/accept`, `/reject`, `/files`). */
-export interface FileControls {
-  /** The outbox folder's files, numbered from 1 (`/send USER ID`). */
-  outbox(): Promise<{ id: number; name: string; size: number }[]>;
-  /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
-  send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
-  /** The same to every other member of a room (one transfer each); resolves with who got an offer. */
-  sendRoom(
-    room: string,
-    idOrPath: string,
-  ): Promise<{ name: string; size: number; sha256: string; to: string[] }>;
-  list(): Promise<FileEntryInfo[]>;
-  /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */
-  accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }>;
-  reject(n?: number): Promise<FileEntryInfo>;
-  /** The offer `/accept` without N would take, if any. */
-  waiting(): Promise<number>;
-}
-
-/** How an outgoing stream ended. */
-export interface StreamSendResult {
-  sent: number;
-  relayed: number;
-  /** Source frames that never reached the recipient (skipped by the sender's slot or by the relay). */
-  dropped: number;
-  reason: "end" | "stopped" | "refused" | "disconnected";
-  by?: string;
-}
-
-/**
- * An outgoing stream: `offered` resolves once the file was read as a video and offered (it never
- * resolves when that failed: `done` rejects), `accepted` when the recipient answers, `done` at the end.
- */
-export interface OutgoingStream {
-  readonly offered?: Promise<void>;
-  readonly accepted: Promise<boolean>;
-  readonly done: Promise<StreamSendResult>;
-  stop(): void;
 }
 
 export type BackendEvent =
@@ -303,7 +108,7 @@ export type BackendEvent =
   }
   /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
   | { type: "file.offer"; offer: FileOfferInfo }
-  /** Optional (video): a user offers to stream a video to this user; answer with `acceptStream`. */
+  /** Optional (video): a user offers to stream a video to this user; answer with `video.accept`. */
   | { type: "stream.offer"; offer: StreamOfferInfo }
   /** Optional (video): a pending offer was withdrawn before it was answered. */
   | { type: "stream.withdrawn"; sid: string; from: string; by: string };
@@ -324,38 +129,41 @@ export class BackendError extends Error {
   }
 }
 
-export interface ChatBackend {
+/** The capability objects a backend may offer; a UI asks once whether one exists (`capability`). */
+export interface Capabilities {
+  rooms: RoomControls;
+  moderation: ModerationControls;
+  /** The file commands; set when the client has end-to-end keys. */
+  files: FileControls;
+  video: VideoControls;
+  peers: PeerControls;
+}
+export type CapabilityName = keyof Capabilities;
+
+/**
+ * The small core every backend answers (messages, presence, history, keys), optional behaviours,
+ * and the optional capability objects of `Capabilities`.
+ */
+export interface ChatBackend extends Partial<Capabilities> {
   readonly user: string;
-  /** `host:port` of the server. */
+  /** `host:port` of the server (peer mode: where it listens). */
   readonly server: string;
   readonly role: Role;
   /** Subscribes to events; returns an unsubscribe function. */
   on(listener: (e: BackendEvent) => void): () => void;
 
-  /** `replyTo`: the id of the message this one answers (issue 39.1). */
+  /**
+   * Sends, or queues: resolves with the message, stored (`seq` > 0) or not confirmed yet (seq 0,
+   * `pending` while it waits in the outbox; a "message" event with the same mid and its seq follows
+   * once it is taken). `replyTo`: the id of the message this one answers (issue 39.1).
+   */
   send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage>;
-  /** Optional (issue 39): edits or deletes one's own message, or reacts; the new state. */
-  changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
-  /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
-  react?(ref: string, emoji: string): Promise<ChatMessage>;
-  /** Optional (issue 39.2): the earlier texts of message `ref`, oldest first, each with when it was replaced. */
-  editsOf?(ref: string): Promise<{ at: number; text: string }[]>;
-  /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
-  setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
   who(): Promise<Presence[]>;
+  /** Presence of a user (null: offline); a name nobody holds is refused with code "no_such_user". */
   whois(user: string): Promise<Presence | null>;
   setStatus(status: Status): Promise<void>;
   /** History of one conversation since a time (ms since epoch), oldest first. */
   history(target: Target, since?: number): Promise<ChatMessage[]>;
-  rooms(): Promise<RoomInfo[]>;
-  createRoom(name: string, members: string[]): Promise<RoomInfo>;
-  invite(room: string, user: string): Promise<void>;
-  leave(room: string): Promise<void>;
-  /** Disconnects `user`; with `banSeconds` also bans; `reason` is shown to them (and in `kicked`). */
-  kick(user: string, banSeconds?: number, reason?: string): Promise<void>;
-  kicked(): Promise<KickedEntry[]>;
-  grant(user: string): Promise<void>;
-  revoke(user: string): Promise<void>;
   fingerprint(user?: string): Promise<Fingerprint>;
   /**
    * Verifies the key whose safety number is `number` (any grouping), or without it the key whose
@@ -363,6 +171,16 @@ export interface ChatBackend {
    */
   verify(user: string, number?: string): Promise<Fingerprint>;
   close(): Promise<void>;
+  /** Optional (issue 39): edits or deletes one's own message, or reacts; the new state. */
+  changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
+  react?(ref: string, emoji: string): Promise<ChatMessage>;
+  /** Optional (issue 39.2): the earlier texts of message `ref`, oldest first, each with when it was replaced. */
+  editsOf?(ref: string): Promise<{ at: number; text: string }[]>;
+  /** Optional (video, issue 39.7): watch a server video together with a room (`/watch-together`). */
+  watch?: WatchChannel;
+  /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
+  setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
   /**
    * Optional: starts the live feed once the UI listens, and resolves with what to show first.
    * Without it the UI shows only what arrives live.
@@ -380,8 +198,6 @@ export interface ChatBackend {
   info?(): [string, string][];
   /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
   reconnectNow?(): void;
-  /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
-  join?(room: string): Promise<RoomInfo>;
   /** Optional: every registered user and their role (Tab completes offline users; `/changegrant`). */
   users?(): Promise<{ user: string; role: Role }[]>;
   /** Optional: messages queued while offline, all or from one user (`/inbox`). */
@@ -390,39 +206,64 @@ export interface ChatBackend {
   typing?(target: Target, active: boolean): void;
   /** Optional: accepts a contact's changed identity key without verifying it (`/trust`). */
   trust?(user: string, number?: string): Promise<Fingerprint>;
-  /** Optional: a room admin removes a member (`/kick` in a room); the room's keys rotate. */
-  roomKick?(room: string, user: string): Promise<void>;
-  /** Optional (files): the file commands; set when the client has end-to-end keys. */
-  files?: FileControls;
-  /** Optional (video): the server's video library (`/videos`). */
-  videos?(): Promise<VideoListing[]>;
-  /** Optional (video): plays a library video (`/play`); frames come through the handle. */
-  playVideo?(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
-  /** Optional (video): offers a local video file to a user (`/stream`); frames flow once accepted. */
-  offerStream?(user: string, file: string): OutgoingStream;
-  /** Optional (video): accepts an offered stream; its frames are decrypted end to end. */
-  acceptStream?(
-    sid: string,
-  ): Promise<VideoHandle & { readonly ended: Promise<{ reason: string; by: string }> }>;
-  /** Optional (video): refuses an offered stream. */
-  refuseStream?(sid: string): Promise<void>;
-  /** Optional (video): watch a server video together with a room (`/watch-together`). */
-  watch?: WatchChannel;
-  /** Optional (peer mode): dials a peer at HOST:PORT (`/connect`); resolves with its name. */
-  connectPeer?(addr: string): Promise<string>;
-  /** Optional (peer mode): every known peer (`/peers`). */
-  peerList?(): Promise<PeerListing[]>;
-  /** Optional (peer mode): asks verified peers whom they know and connects to them; resolves with how many were asked. */
-  discoverPeers?(): Promise<number>;
 }
 
-/** A peer as `/peers` shows it (peer mode). */
-export interface PeerListing {
-  name: string;
-  /** last address it listened on */
-  addr?: string;
-  verified: boolean;
-  online: boolean;
-  /** its identity key changed and waits for /verify or /trust */
-  changed: boolean;
+/** Keys of `T` whose members are optional. */
+export type OptionalKeys<T> = { [K in keyof T]-?: undefined extends T[K] ? K : never }[keyof T];
+
+/**
+ * Every optional member of `ChatBackend`, once: the compiler refuses this table when it misses a
+ * member the type declares optional or names one it does not (so the list is the type's own).
+ */
+const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
+  rooms: true,
+  moderation: true,
+  files: true,
+  video: true,
+  peers: true,
+  changeMessage: true,
+  react: true,
+  setExpiry: true,
+  editsOf: true,
+  watch: true,
+  catchUp: true,
+  markSeen: true,
+  pendingCount: true,
+  outbox: true,
+  dropOutbox: true,
+  info: true,
+  reconnectNow: true,
+  users: true,
+  inbox: true,
+  typing: true,
+  trust: true,
+};
+/** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
+export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];
+
+/** Why a backend lacks each capability: a stable code and one sentence for the user. */
+const MISSING: Record<CapabilityName, [string, string]> = {
+  rooms: ["peer_mode", "Rooms needs a server; peer mode has direct messages only"],
+  moderation: ["peer_mode", "Moderation needs a server; peer mode has direct messages only"],
+  files: ["no_keys", "This client cannot send files (it needs end-to-end keys)"],
+  video: ["unsupported", "This client cannot play or stream videos"],
+  peers: ["peer_mode", "/connect and /peers work in peer mode only"],
+};
+/** The capability objects, in the order of `Capabilities`. */
+export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];
+
+/**
+ * The capability `name` of `b`, or the refusal saying it is missing (a stable code and one
+ * sentence): the one place a UI asks whether a capability exists.
+ */
+export function capability<K extends CapabilityName>(b: ChatBackend, name: K): Capabilities[K] {
+  const c = b[name];
+  if (c) return c as Capabilities[K];
+  throw missing(name);
+}
+
+/** The refusal of a backend without capability `name`. */
+export function missing(name: CapabilityName): BackendError {
+  const [code, text] = MISSING[name];
+  return new BackendError(code, text);
 }

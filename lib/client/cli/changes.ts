@@ -40,7 +40,7 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
         throw new BackendError("usage", "There is no new text (to take a message back: parley delete ID)");
       }
       const text = o.raw ? typed : (await import("../core/emoji.ts")).convertEmoji(typed);
-      await c.changeMessage(mid(id), { kind: "edit", text });
+      await c.changes.changeMessage(mid(id), { kind: "edit", text });
       io.out(`Edited ${id}`);
     }));
 
@@ -50,7 +50,7 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
     .argument("<id>", "the message's id (read --json, send --json)")
     .addHelpText("after", "\nExamples:\n  parley delete 3kq0aZ8mXb1c")
     .action(withClient(async (c, _o, [id]) => {
-      await c.changeMessage(mid(id), { kind: "delete" });
+      await c.changes.changeMessage(mid(id), { kind: "delete" });
       io.out(`Deleted ${id}`);
     }));
 
@@ -65,7 +65,7 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
       if (!emoji || [...emoji].length > 8 || /\s/.test(emoji)) {
         throw new BackendError("usage", `"${sanitize(String(raw ?? ""))}" is not one emoji (try :thumbsup:)`);
       }
-      const m = await c.react(mid(id), emoji);
+      const m = await c.changes.react(mid(id), emoji);
       const on = m.reactions?.[emoji]?.includes(c.user) ?? false;
       io.out(`${on ? "Reacted" : "Unreacted"} ${id} ${emoji}`);
     }));
@@ -90,7 +90,7 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
           throw new BackendError("usage", "Messages can disappear after 1 second at the earliest");
         }
       }
-      await c.setExpiry(target, seconds);
+      await c.changes.setExpiry(target, seconds);
       io.out(
         seconds
           ? `Messages to ${formatTarget(target)} now disappear after ${durationText(seconds)}`

@@ -25,6 +25,7 @@ import { registerChangeCommands } from "./changes.ts";
 import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseSince } from "../../common/parse_time.ts";
+import { systemClock } from "../../common/clock.ts";
 
 /** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */
 function sinceFlag(s: string | undefined, now: number): number | undefined {
@@ -212,8 +213,8 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         : o.broadcast
         ? { kind: "broadcast" }
         : undefined;
-      const since = sinceFlag(o.since as string | undefined, (io.now ?? Date.now)());
-      c.purgeExpired((io.now ?? Date.now)()); // disappearing messages whose time is up go first
+      const since = sinceFlag(o.since as string | undefined, (io.now ?? systemClock.now)());
+      c.changes.purgeExpired((io.now ?? systemClock.now)()); // disappearing messages whose time is up go first
       const queued = await c.sync();
       // New = never shown by any client on this folder: what the queue brought and the screen
       // did not show, plus what was saved while no one showed it (a client killed mid-way).
@@ -233,11 +234,11 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
         shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
       }
       // Changes (edits, deletions, reactions) that arrived in the same sync apply to what is shown.
-      const now = (io.now ?? Date.now)();
+      const now = (io.now ?? systemClock.now)();
       shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) =>
         m.expires === undefined || m.expires > now
       );
-      c.purgeExpired(now);
+      c.changes.purgeExpired(now);
       if (o.json) {
         io.out(
           safeJson(

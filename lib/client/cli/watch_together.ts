@@ -13,6 +13,7 @@ import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { ClockOffset, Playhead } from "../video/watch_together.ts";
+import { systemClock } from "../../common/clock.ts";
 import { watchLine, WatchRoom } from "../video/watch_room.ts";
 import { roomSignalsOf, sampleClock, watchChannel } from "../video/watch_channel.ts";
 
@@ -42,7 +43,7 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
     .action(async (roomArg: string, video: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as ConnectFlags;
       const room = withoutHash(roomArg);
-      const now = io.now ?? (() => Date.now());
+      const now = io.now ?? systemClock.now;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const clock = new ClockOffset();
         const channel = watchChannel(() => c);

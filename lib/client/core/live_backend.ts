@@ -12,56 +12,47 @@
  * Delegates every other command to the current client.
  */
 import {
-  BackendError,
   type BackendEvent,
   type CatchUp,
   type ChatBackend,
   type ChatMessage,
   type FileControls,
   type Fingerprint,
-  type KickedEntry,
   type MessageChange,
+  type ModerationControls,
   type OutboxEntry,
-  type OutgoingStream,
-  type PlayVideoOptions,
   type Presence,
   type Role,
-  type RoomInfo,
+  type RoomControls,
   type Status,
   type Target,
-  type VideoHandle,
-  type VideoListing,
+  type VideoControls,
   type WatchChannel,
 } from "../backend.ts";
 import type { ChatClient } from "./chat_client.ts";
-import { randomId } from "../../common/random.ts";
 import { wire } from "../session/wire_events.ts";
 import { TypingGate } from "./typing.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { VERSION } from "../../common/version.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
 import { isPermanentRefusal } from "./message_size.ts";
-import { backoffDelay } from "../../common/backoff.ts";
+import { Reconnector } from "./reconnect.ts";
+import { AckBatch } from "./ack_batch.ts";
+import { moderationControls, roomControls } from "./server_commands.ts";
+import { videoControls } from "./video_part.ts";
 
-const ACK_EVERY_MS = 500;
 const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
-/** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
-const FINAL = new Set(["kicked", "banned", "password_changed"]);
 
 export class LiveBackend implements ChatBackend {
   #client: ChatClient;
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #unsub: () => void = () => {};
-  #toAck: ChatMessage[] = [];
-  #ackTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #acks = new AckBatch(() => this.#client);
   #closed = false;
   #versionSaid: string | null = null;
-  #reconnecting = false;
-  /** Set by `reconnectNow` or a ban's end: the backoff wait ends early. */
-  #wake: (() => void) | null = null;
-  #banTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #re: Reconnector;
   /** The status the user chose; sent again after every reconnect. */
   #status: Status | null = null;
   #flushing: Promise<void> = Promise.resolve();
@@ -71,13 +62,25 @@ export class LiveBackend implements ChatBackend {
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: WatchChannel;
 
+  /** The current time: the given clock, else the client's (ChatClient's `clock`). */
+  readonly now: () => number;
+
   constructor(
     client: ChatClient,
     readonly reconnect: (() => Promise<ChatClient>) | null = null,
-    readonly now: () => number = Date.now,
+    now?: () => number,
   ) {
     this.#client = client;
-    this.#typing = new TypingGate({ now });
+    this.now = now ?? (() => this.#client.clock.now());
+    this.#typing = new TypingGate({ now: this.now });
+    this.#re = new Reconnector({
+      client: () => this.#client,
+      closed: () => this.#closed,
+      now: this.now,
+      emit: (e) => this.#emit(e),
+      reconnect,
+      adopt: (c) => this.#adopt(c),
+    });
   }
 
   get user(): string {
@@ -94,7 +97,7 @@ export class LiveBackend implements ChatBackend {
     return this.#client.role;
   }
   get #online(): boolean {
-    return !this.#client.conn.closed && !this.#reconnecting;
+    return !this.#client.conn.closed && !this.#re.reconnecting;
   }
 
   /** Starts following the feed; replays the offline queue as message events (without `catchUp`). */
@@ -109,7 +112,7 @@ export class LiveBackend implements ChatBackend {
     const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
     const queued = await this.#begin();
     const unseen = store ? store.unseen() : queued;
-    const pending = this.#pendingMessages();
+    const pending = this.#client.outbox?.messages() ?? [];
     this.#flushOutbox();
     return { recent, unseen, pending };
   }
@@ -122,30 +125,17 @@ export class LiveBackend implements ChatBackend {
     if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
     this.#versionSaid = v;
     // The same tick deletes disappearing messages whose time is up (issue 39.5).
-    this.#ackTimer ??= setInterval(() => {
-      this.#flushAcks();
+    this.#acks.start(() => {
       try {
-        this.#client.purgeExpired(this.now());
+        this.#client.changes.purgeExpired(this.now());
       } catch (e) {
         this.#emit({ type: "notice", level: "warn", text: `Disappearing messages: ${(e as Error).message}` });
       }
-    }, ACK_EVERY_MS);
-    this.#client.purgeExpired(this.now());
+    });
+    this.#client.changes.purgeExpired(this.now());
     const queued = await this.#client.sync();
-    this.#toAck.push(...queued);
+    this.#acks.add(...queued);
     return queued;
-  }
-
-  #pendingMessages(): ChatMessage[] {
-    return (this.#client.store?.outbox() ?? []).map((p) => ({
-      seq: 0,
-      mid: p.mid,
-      ts: p.ts,
-      from: this.user,
-      to: p.to,
-      text: p.text,
-      ...(p.failed !== undefined ? { failed: p.failed } : { pending: true }),
-    }));
   }
 
   /** Sends the outbox in order; each confirmed message is emitted (the screen drops its marker). */
@@ -159,21 +149,14 @@ export class LiveBackend implements ChatBackend {
   #attach(): void {
     this.#unsub();
     this.#unsub = this.#client.on((e) => {
-      if (e.type === "message") this.#toAck.push(e.message);
-      if (e.type === "disconnected") return void this.#lost(e);
+      if (e.type === "message") this.#acks.add(e.message);
+      if (e.type === "disconnected") return void this.#re.lost(e);
       this.#emit(e);
     });
   }
 
   #emit(e: BackendEvent): void {
     for (const l of this.#listeners) l(e);
-  }
-
-  #flushAcks(): void {
-    if (!this.#toAck.length || this.#client.conn.closed) return;
-    const batch = this.#toAck;
-    this.#toAck = [];
-    this.#client.ack(batch).catch(() => this.#toAck.unshift(...batch));
   }
 
   markSeen(ms: ChatMessage[]): void {
@@ -184,111 +167,39 @@ export class LiveBackend implements ChatBackend {
   info(): [string, string][] {
     const c = this.#client;
     const codec = c.codec as { device?: number; encrypted: boolean };
-    const failed = c.store?.outbox().filter((e) => e.failed !== undefined).length ?? 0;
+    const failed = c.outbox?.failedCount() ?? 0;
     return [
       ["server", c.server],
       ["user", `${c.user}${c.role === "admin" ? " (admin)" : ""}`],
       ["device", codec.device !== undefined ? String(codec.device) : "- (no end-to-end keys)"],
-      ["connection", this.#online ? "online" : this.#reconnecting ? "reconnecting" : "offline"],
+      ["connection", this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline"],
       ["encryption", codec.encrypted ? "end to end" : "off"],
       ["outbox", `${this.pendingCount()} waiting to be sent${failed ? `, ${failed} failed (/outbox)` : ""}`],
-      ["to acknowledge", `${this.#toAck.length} shown, not yet acknowledged`],
+      ["to acknowledge", `${this.#acks.size} shown, not yet acknowledged`],
       ["versions", `parley ${VERSION}, protocol ${PROTOCOL_VERSION}`],
     ];
   }
 
   pendingCount(): number {
-    return this.#client.store?.pendingCount() ?? 0;
+    return this.#client.outbox?.count() ?? 0;
   }
 
   reconnectNow(): void {
-    if (this.#closed) return;
-    if (this.#reconnecting) return this.#wake?.();
-    if (this.#client.conn.closed) return void this.#reconnectLoop(true); // after a kick or ban
-    this.#manual = true;
-    void this.#client.conn.close(); // the "disconnected" event starts the loop
+    this.#re.now();
   }
-  #manual = false;
 
-  async #lost(e: Extract<BackendEvent, { type: "disconnected" }>): Promise<void> {
-    const manual = this.#manual;
-    this.#manual = false;
-    if (!manual) this.#emit(e);
-    if (this.#closed || !this.reconnect || this.#reconnecting) return;
-    if (FINAL.has(e.code) && !manual) {
-      if (e.code === "banned" && e.until !== undefined && e.until > this.now()) {
-        const at = new Date(e.until);
-        const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
-        this.#emit({
-          type: "notice",
-          level: "info",
-          text:
-            `Parley reconnects by itself when the ban ends at ${hhmm} (${
-              inMinutes(e.until - this.now())
-            }); ` +
-            "/reconnect tries now",
-        });
-        this.#banTimer = setTimeout(() => this.reconnectNow(), e.until - this.now() + 1000);
-      } else this.#emit({ type: "notice", level: "info", text: "Type /reconnect to connect again" });
-      return;
+  /** A new connection's client becomes current: the chosen status again, the feed and the outbox. */
+  async #adopt(c: ChatClient): Promise<void> {
+    this.#client = c;
+    this.#acks.clear();
+    if (this.#status) await c.setStatus(this.#status);
+    await this.start();
+    this.#emit({ type: "connection", state: "online" });
+    this.#emit({ type: "notice", level: "info", text: "Reconnected" });
+    if (this.#status === "busy") {
+      const me = (await c.whois(this.user).catch(() => null)) ?? undefined;
+      this.#emit({ type: "presence", user: this.user, online: true, presence: me });
     }
-    await this.#reconnectLoop(manual);
-  }
-
-  async #reconnectLoop(now: boolean): Promise<void> {
-    this.#reconnecting = true;
-    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
-    this.#banTimer = null;
-    this.#emit({ type: "connection", state: "offline" });
-    for (let attempt = now ? -1 : 0; !this.#closed; attempt++) {
-      if (attempt >= 0) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, backoffDelay(attempt));
-          this.#wake = () => (clearTimeout(t), r());
-        });
-        this.#wake = null;
-      }
-      if (this.#closed) break;
-      this.#emit({ type: "connection", state: "connecting" });
-      try {
-        const c = await this.reconnect!();
-        if (this.#closed) {
-          await c.close();
-          break;
-        }
-        this.#client = c;
-        this.#toAck = [];
-        if (this.#status) await c.setStatus(this.#status);
-        this.#reconnecting = false;
-        await this.start();
-        this.#emit({ type: "connection", state: "online" });
-        this.#emit({ type: "notice", level: "info", text: "Reconnected" });
-        if (this.#status === "busy") {
-          this.#emit({ type: "presence", user: this.user, online: true, presence: await this.#me() });
-        }
-        break;
-      } catch (err) {
-        this.#reconnecting = true;
-        this.#emit({ type: "connection", state: "offline" });
-        this.#emit({
-          type: "notice",
-          level: "warn",
-          text: `Reconnect failed: ${err instanceof Error ? err.message : err}`,
-        });
-        if (err instanceof BackendError && FINAL.has(err.code)) {
-          this.#reconnecting = false;
-          if (err.until !== undefined && err.until > this.now()) {
-            this.#banTimer = setTimeout(() => this.reconnectNow(), err.until - this.now() + 1000);
-          }
-          break;
-        }
-      }
-    }
-    this.#reconnecting = false;
-  }
-
-  async #me(): Promise<Presence | undefined> {
-    return (await this.#client.whois(this.user).catch(() => null)) ?? undefined;
   }
 
   on(l: (e: BackendEvent) => void): () => void {
@@ -311,19 +222,10 @@ export class LiveBackend implements ChatBackend {
     this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
     const c = this.#client;
     const re = o.replyTo ? { replyTo: o.replyTo } : {};
-    if (!c.store) return await c.send(target, text, re);
+    if (!c.outbox) return await c.send(target, text, re);
     const to = wire(target);
     await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
-    const m: ChatMessage = {
-      seq: 0,
-      mid: randomId(undefined, 12),
-      ts: this.now(),
-      from: this.user,
-      to,
-      text,
-      ...re,
-    };
-    c.store.addPending({ mid: m.mid, ts: m.ts, to, text, ...re });
+    const m: ChatMessage = { ...c.outbox.create(to, text, re), seq: 0, from: this.user };
     const queued = { ...m, pending: true };
     if (!this.#online) return queued;
     // Behind whatever the outbox still holds, so the order is kept.
@@ -332,20 +234,20 @@ export class LiveBackend implements ChatBackend {
     try {
       return await sent;
     } catch (e) {
-      if (isPermanentRefusal(e)) c.store.dropPending(m.mid); // the user is told now: nothing to keep
+      if (isPermanentRefusal(e)) c.outbox.remove(m.mid); // the user is told now: nothing to keep
       if (!c.conn.closed || isPermanentRefusal(e)) throw e;
       return queued; // the connection went while sending: it waits in the outbox for the next connect
     }
   }
 
   setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
-    return this.#client.setExpiry(target, seconds);
+    return this.#client.changes.setExpiry(target, seconds);
   }
   changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
-    return this.#client.changeMessage(ref, c);
+    return this.#client.changes.changeMessage(ref, c);
   }
   react(ref: string, emoji: string): Promise<ChatMessage> {
-    return this.#client.react(ref, emoji);
+    return this.#client.changes.react(ref, emoji);
   }
   editsOf(ref: string): Promise<{ at: number; text: string }[]> {
     const store = this.#client.store, m = store?.byMidAny(ref);
@@ -354,12 +256,12 @@ export class LiveBackend implements ChatBackend {
 
   /** The outbox, waiting and failed messages (`/outbox`). */
   outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.#client.store?.outbox() ?? []);
+    return Promise.resolve(this.#client.outbox?.list() ?? []);
   }
 
   /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
   dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(this.#client.store?.dropOutbox(n) ?? null);
+    return Promise.resolve(this.#client.outbox?.drop(n) ?? null);
   }
   who(): Promise<Presence[]> {
     return this.#client.who();
@@ -374,32 +276,12 @@ export class LiveBackend implements ChatBackend {
   history(target: Target, since?: number): Promise<ChatMessage[]> {
     return this.#client.history(target, since);
   }
-  rooms(): Promise<RoomInfo[]> {
-    return this.#client.rooms();
-  }
-  createRoom(name: string, members: string[]): Promise<RoomInfo> {
-    return this.#client.createRoom(name, members);
-  }
-  invite(room: string, user: string): Promise<void> {
-    return this.#client.invite(room, user);
-  }
-  leave(room: string): Promise<void> {
-    return this.#client.leave(room);
-  }
-  kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
-    return this.#client.kick(user, banSeconds, reason);
-  }
-  kicked(): Promise<KickedEntry[]> {
-    return this.#client.kicked();
-  }
+  /** Rooms, admin actions and video (capabilities), over the current connection's client. */
+  readonly rooms: RoomControls = roomControls(() => this.#client);
+  readonly moderation: ModerationControls = moderationControls(() => this.#client);
+  readonly video: VideoControls = videoControls(() => this.#client.video);
   users(): Promise<{ user: string; role: Role }[]> {
     return this.#client.users();
-  }
-  grant(user: string): Promise<void> {
-    return this.#client.grant(user);
-  }
-  revoke(user: string): Promise<void> {
-    return this.#client.revoke(user);
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     return this.#client.fingerprint(user);
@@ -408,14 +290,7 @@ export class LiveBackend implements ChatBackend {
     return this.#client.verify(user, number);
   }
   trust(user: string, number?: string): Promise<Fingerprint> {
-    const c = this.#client as ChatBackend;
-    return c.trust ? c.trust(user, number) : this.#client.fingerprint(user);
-  }
-  roomKick(room: string, user: string): Promise<void> {
-    const c = this.#client as ChatBackend;
-    return c.roomKick
-      ? c.roomKick(room, user)
-      : Promise.reject(new Error("Removing room members is not supported here"));
+    return this.#client.trust(user, number);
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return user
@@ -423,36 +298,12 @@ export class LiveBackend implements ChatBackend {
       : Promise.resolve(this.#client.store?.list(this.user, 0) ?? []);
   }
 
-  videos(): Promise<VideoListing[]> {
-    return this.#client.videos();
-  }
-  playVideo(name: string, opts?: PlayVideoOptions): Promise<VideoHandle> {
-    return this.#client.playVideo(name, opts);
-  }
-  offerStream(user: string, file: string): OutgoingStream {
-    return this.#client.offerStream(user, file);
-  }
-  acceptStream(sid: string): ReturnType<ChatClient["acceptStream"]> {
-    return this.#client.acceptStream(sid);
-  }
-  refuseStream(sid: string): Promise<void> {
-    return this.#client.refuseStream(sid);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
-    this.#wake?.();
-    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
-    if (this.#ackTimer !== null) clearInterval(this.#ackTimer);
-    this.#ackTimer = null;
-    this.#flushAcks();
+    this.#re.stop();
+    this.#acks.stop();
     this.#unsub();
     await new Promise((r) => setTimeout(r, 50));
     await this.#client.close();
   }
-}
-
-function inMinutes(ms: number): string {
-  const min = Math.ceil(ms / 60_000);
-  return min < 60 ? `in ${min} min` : `in ${Math.floor(min / 60)} h ${min % 60} min`;
 }

@@ -1,12 +1,12 @@
 /**
  * `PeerBackend`: the `ChatBackend` of the full-screen client in peer mode, over a `PeerNode`. Direct
  * messages, /inbox, keys (/fingerprint, /verify, /trust), typing, the outbox and history work as in
- * client mode; `/connect` and `/peers` come through `connectPeer` and `peerList`. What needs a
- * server (rooms, broadcasts, moderation, the video library) rejects with `BackendError`
- * "peer_mode". Every known peer is offered by Tab completion (`peerList`), online or not. Files
- * (`files`: /ls, /send PEER ID|PATH, /accept, /reject, /files) go straight to a connected peer
- * (peer_files.ts); the end of a transfer the command waits for is printed by the command, the others
- * (auto-accepted, refused offers) come as notices.
+ * client mode. Of the capability objects it offers `files` and `peers` only (`/connect`, `/peers`);
+ * what needs a server (rooms, moderation, the video library) is simply absent, and a room or
+ * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
+ * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
+ * /accept, /reject, /files) go straight to a connected peer (peer_files.ts); the end of a transfer the
+ * command waits for is printed by the command, the others (auto-accepted, refused offers) come as notices.
  */
 import {
   BackendError,
@@ -17,21 +17,22 @@ import {
   type FileControls,
   type FileEntryInfo,
   type Fingerprint,
-  type KickedEntry,
+  missing,
   type OutboxEntry,
-  type PeerListing,
+  type PeerControls,
   type Presence,
-  type RoomInfo,
   type Target,
 } from "../backend.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { Outbox } from "../core/outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
 import type { MessageChange } from "../backend.ts";
 
-const noServer = (what: string): Promise<never> =>
-  Promise.reject(new BackendError("peer_mode", `${what} needs a server; peer mode has direct messages only`));
+/** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
+const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
 
 /** What `fn` answers, or its error, as a promise. */
 const attempt = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
@@ -70,7 +71,7 @@ class PeerDesk implements FileControls {
   }
 
   sendRoom(): Promise<never> {
-    return noServer("Rooms");
+    return noServer();
   }
   list(): Promise<FileEntryInfo[]> {
     return Promise.resolve(this.node.files.list());
@@ -100,9 +101,18 @@ export class PeerBackend implements ChatBackend {
   readonly role = "user" as const;
   readonly #awaited = new Set<string>();
   readonly files: FileControls;
+  /** Peer mode's own commands (`/connect`, `/peers`): a capability only this backend has. */
+  readonly peers: PeerControls = {
+    connect: (addr) => this.node.connect(addr),
+    list: () => Promise.resolve(this.node.peers()),
+    discover: () => Promise.resolve(this.node.discover()),
+  };
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
+  /** One's messages until the peer takes them (the node writes and sends them; this side lists and drops). */
+  readonly #outbox: Outbox;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
+    this.#outbox = new Outbox(node.store.local, node.name, node.clock);
   }
 
   get user(): string {
@@ -146,7 +156,7 @@ export class PeerBackend implements ChatBackend {
   }
 
   send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage> {
-    if (target.kind !== "user" || !target.name) return noServer("Rooms and broadcasts");
+    if (target.kind !== "user" || !target.name) return noServer();
     try {
       const { queued, ...m } = this.node.send(target.name, text, o);
       return Promise.resolve({ ...m, pending: queued });
@@ -155,7 +165,7 @@ export class PeerBackend implements ChatBackend {
     }
   }
 
-  /** The peers connected now (`peerList` names them all). */
+  /** The peers connected now (`peers.list` names them all). */
   who(): Promise<Presence[]> {
     return Promise.resolve(
       this.node.peers().filter((p) => p.online).map((p) => ({
@@ -167,8 +177,13 @@ export class PeerBackend implements ChatBackend {
       })),
     );
   }
+  /** A connected peer's presence, null for a known one offline; a name no peer holds is refused. */
   async whois(user: string): Promise<Presence | null> {
-    return (await this.who()).find((p) => p.user === user) ?? null;
+    const name = normalizeName(user) ?? user;
+    if (!this.node.peers().some((p) => p.name === name)) {
+      throw new BackendError("no_such_user", `No peer named ${user}: /connect HOST:PORT first`);
+    }
+    return (await this.who()).find((p) => p.user === name) ?? null;
   }
   setStatus(): Promise<void> {
     return Promise.resolve();
@@ -176,30 +191,6 @@ export class PeerBackend implements ChatBackend {
   history(target: Target, since = 0): Promise<ChatMessage[]> {
     if (target.kind !== "user") return Promise.resolve([]);
     return Promise.resolve(this.node.store.local.list(this.user, since, target));
-  }
-  rooms(): Promise<RoomInfo[]> {
-    return Promise.resolve([]);
-  }
-  createRoom(): Promise<RoomInfo> {
-    return noServer("Rooms");
-  }
-  invite(): Promise<void> {
-    return noServer("Rooms");
-  }
-  leave(): Promise<void> {
-    return noServer("Rooms");
-  }
-  kick(): Promise<void> {
-    return noServer("Moderation");
-  }
-  kicked(): Promise<KickedEntry[]> {
-    return noServer("Moderation");
-  }
-  grant(): Promise<void> {
-    return noServer("Moderation");
-  }
-  revoke(): Promise<void> {
-    return noServer("Moderation");
   }
   fingerprint(user?: string): Promise<Fingerprint> {
     if (!user) return Promise.reject(new BackendError("usage", "Say whose: /fingerprint PEER"));
@@ -235,25 +226,20 @@ export class PeerBackend implements ChatBackend {
   }
   catchUp(): Promise<CatchUp> {
     const local = this.node.store.local;
-    const pending = local.outbox().map(({ n: _n, failed, ...p }) => ({
-      ...p,
-      seq: 0,
-      from: this.user,
-      ...(failed !== undefined ? { failed } : { pending: true }),
-    }));
+    const pending = this.#outbox.messages();
     return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
   }
   markSeen(messages: ChatMessage[]): void {
     this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
   }
   pendingCount(): number {
-    return this.node.store.local.pendingCount();
+    return this.#outbox.count();
   }
   outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.node.store.local.outbox());
+    return Promise.resolve(this.#outbox.list());
   }
   dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(this.node.store.local.dropOutbox(n));
+    return Promise.resolve(this.#outbox.drop(n));
   }
   info(): [string, string][] {
     const peers = this.node.peers();
@@ -263,15 +249,6 @@ export class PeerBackend implements ChatBackend {
       ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
-  }
-  connectPeer(addr: string): Promise<string> {
-    return this.node.connect(addr);
-  }
-  peerList(): Promise<PeerListing[]> {
-    return Promise.resolve(this.node.peers());
-  }
-  discoverPeers(): Promise<number> {
-    return Promise.resolve(this.node.discover());
   }
   close(): Promise<void> {
     return this.node.close();

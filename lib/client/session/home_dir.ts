@@ -4,6 +4,7 @@
  * files named by rule 2. `holdsAccount` tells whether the folder already has an account's local store.
  */
 import { LocalStore } from "./local_store.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
 
 /**
  * True when `home` holds `user`'s local store under one of `servers` (the names a server's store may
@@ -99,9 +100,10 @@ export async function rememberToken(
   server: string,
   user: string,
   token: string,
+  clock: Clock = systemClock,
 ): Promise<void> {
   const s = await readSessions(home);
-  s[sessionKey(server, user)] = { token, saved: new Date().toISOString() };
+  s[sessionKey(server, user)] = { token, saved: new Date(clock.now()).toISOString() };
   await writeSessions(home, s);
 }
 

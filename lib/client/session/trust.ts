@@ -13,6 +13,7 @@ import { fingerprintPem, normalizeFingerprint } from "../../net/cert.ts";
 import { probeCertificate } from "../../net/tls.ts";
 import { BackendError } from "../backend.ts";
 import { writePrivateFile } from "./home_dir.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
 
 export interface TrustOptions {
   home: string;
@@ -22,6 +23,8 @@ export interface TrustOptions {
   fingerprint?: string;
   /** Asked on a terminal at first contact; absent in scripts. */
   ask?: (question: string) => Promise<boolean>;
+  /** When a pin is added (its `added` time); default: the system clock. */
+  clock?: Clock;
 }
 
 type Known = Record<string, { fingerprint: string; pem: string; added: string }>;
@@ -34,11 +37,17 @@ export async function pinnedCertificate(home: string, host: string, port: number
 }
 
 /** Pins `pem` for `host:port` (a node that presented the certificate pinned for its server list). */
-export async function pinAddress(home: string, host: string, port: number, pem: string): Promise<void> {
+export async function pinAddress(
+  home: string,
+  host: string,
+  port: number,
+  pem: string,
+  clock: Clock = systemClock,
+): Promise<void> {
   const known = await readKnown(home);
   const key = `${host}:${port}`;
   if (Object.hasOwn(known, key)) return;
-  known[key] = { fingerprint: await fingerprintPem(pem), pem, added: new Date().toISOString() };
+  known[key] = { fingerprint: await fingerprintPem(pem), pem, added: new Date(clock.now()).toISOString() };
   await writePrivateFile(home, file(home), JSON.stringify(known, null, 2));
 }
 
@@ -102,7 +111,7 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
       );
     }
   }
-  known[key] = { fingerprint: fp, pem, added: new Date().toISOString() };
+  known[key] = { fingerprint: fp, pem, added: new Date((o.clock ?? systemClock).now()).toISOString() };
   await writePrivateFile(o.home, file(o.home), JSON.stringify(known, null, 2));
   return pem;
 }

@@ -123,19 +123,15 @@ export class TuiApp {
       this.state.buffers.status,
       `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
     );
-    this.track(this.backend.rooms(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
+    const { rooms, video, peers } = this.backend;
+    if (rooms) this.track(rooms.list(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
     // Tab completes registered users who are offline, and the server's videos after /play.
     if (this.backend.users) {
       this.track(this.backend.users(), (us) => us.forEach((u) => this.state.known.add(sanitizeName(u.user))));
     }
-    if (this.backend.videos) {
-      this.track(this.backend.videos().catch(() => []), (vs) => (this.videoNames = vs.map((v) => v.name)));
-    }
-    if (this.backend.peerList) {
-      this.track(
-        this.backend.peerList(),
-        (ps) => ps.forEach((p) => this.state.known.add(sanitizeName(p.name))),
-      );
+    if (video) this.track(video.list().catch(() => []), (vs) => (this.videoNames = vs.map((v) => v.name)));
+    if (peers) {
+      this.track(peers.list(), (ps) => ps.forEach((p) => this.state.known.add(sanitizeName(p.name))));
     }
     const who = () =>
       this.track(this.backend.who(), (ps) => {

@@ -25,6 +25,7 @@ import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { othersWarning } from "../e2e/keys.ts";
 import { withoutHash } from "../../protocol/names.ts";
+import { capability } from "../backend.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -69,8 +70,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [r]) => {
       const name = withoutHash(r!);
-      if (ctx.backend.join) await ctx.backend.join(name);
-      else if (!(await ctx.backend.rooms()).some((x) => x.name === name)) {
+      const rooms = capability(ctx.backend, "rooms");
+      if (rooms.join) await rooms.join(name);
+      else if (!(await rooms.list()).some((x) => x.name === name)) {
         throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
       }
       ctx.open({ kind: "room", name }, true);
@@ -85,7 +87,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [r]) => {
       if (!r && ctx.target?.kind === "user") return ctx.closeCurrent();
       const name = needRoom(ctx, r);
-      await ctx.backend.leave(name);
+      await capability(ctx.backend, "rooms").leave(name);
       if (!r || ctx.target?.name === name) ctx.closeCurrent();
     },
   },
@@ -98,17 +100,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [sub, name, rest]) => {
       const words = rest!.split(/\s+/).filter(Boolean);
       const members = words.filter((w) => w !== "--new").map(user);
+      const rooms = capability(ctx.backend, "rooms");
       if (sub === "kick") {
-        if (!ctx.backend.roomKick) throw new Error("This client cannot remove room members");
         if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
-        await ctx.backend.roomKick(withoutHash(name!), members[0]!);
+        await rooms.kick(withoutHash(name!), members[0]!);
         return ctx.print(`Removed ${members[0]} from #${withoutHash(name!)}`);
       }
       if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
       if (!words.includes("--new")) {
-        refuseTwinRoom(await ctx.backend.rooms(), ctx.backend.user, members, "add --new");
+        refuseTwinRoom(await rooms.list(), ctx.backend.user, members, "add --new");
       }
-      const info = await ctx.backend.createRoom(withoutHash(name!), members);
+      const info = await rooms.create(withoutHash(name!), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
     },
@@ -120,7 +122,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [u, r]) => {
       const name = needRoom(ctx, r);
-      await ctx.backend.invite(name, user(u!));
+      await capability(ctx.backend, "rooms").invite(name, user(u!));
       ctx.print(`Invited ${user(u!)} to #${name}`);
     },
   },
@@ -249,7 +251,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "admin",
     run: async (ctx, args) => {
       const k = parseKick(args);
-      await ctx.backend.kick(user(k.user), k.banSeconds, k.reason);
+      await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
       ctx.print(k.banSeconds ? `${user(k.user)} kicked and banned for ${args[1]}` : `${user(k.user)} kicked`);
     },
   },
@@ -261,7 +263,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, args) => {
       parseDuration(args[1]!); // a ban needs its duration: "10m", not a reason
       const k = parseKick(args);
-      await ctx.backend.kick(user(k.user), k.banSeconds, k.reason);
+      await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
       ctx.print(`${user(k.user)} banned for ${args[1]}`);
     },
   },
@@ -272,7 +274,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "List kicked and banned users",
     permission: "admin",
     run: async (ctx) => {
-      const list = await ctx.backend.kicked();
+      const list = await capability(ctx.backend, "moderation").kicked();
       if (!list.length) return ctx.print("Nobody is kicked or banned");
       for (const k of list) {
         const ban = k.bannedUntil ? `banned until ${ctx.formatTime(k.bannedUntil)}` : "kicked";
@@ -288,7 +290,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Make a user an admin",
     permission: "admin",
     run: async (ctx, [u]) => {
-      await ctx.backend.grant(user(u!));
+      await capability(ctx.backend, "moderation").grant(user(u!));
       ctx.print(`${user(u!)} is now an admin`);
     },
   },
@@ -298,7 +300,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Remove a user's admin rights",
     permission: "admin",
     run: async (ctx, [u]) => {
-      await ctx.backend.revoke(user(u!));
+      await capability(ctx.backend, "moderation").revoke(user(u!));
       ctx.print(`${user(u!)} is no longer an admin`);
     },
   },

@@ -3,17 +3,16 @@
  * (the outbox folder, numbered), `/send-file USER ID|PATH` (alias `/send`), `/accept [N]` (a file offer; with no file
  * offered it accepts a video stream), `/reject [N]`, `/files`. Transfers run in the background:
  * their progress is the "transfer" event in the status line and the end is a line in the buffer.
- * Handlers use the backend's optional `files` member; they never touch the terminal or the disk.
+ * Handlers use the backend's `files` capability; they never touch the terminal or the disk.
  */
-import type { FileControls } from "../backend.ts";
+import { capability, type FileControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
 import { sizeText } from "../../common/progress.ts";
 
 function files(ctx: CommandContext): FileControls {
-  if (!ctx.backend.files) throw new Error("This client cannot send files (it needs end-to-end keys)");
-  return ctx.backend.files;
+  return capability(ctx.backend, "files");
 }
 
 function number(s: string | undefined): number | undefined {

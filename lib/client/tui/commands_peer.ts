@@ -6,7 +6,7 @@
  * /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
  */
-import { BackendError } from "../backend.ts";
+import { capability } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
 
 const KEEP = [
@@ -50,9 +50,9 @@ const PEER_ONLY: readonly CommandSpec[] = [
     help: "Connect to a peer listening at HOST:PORT (it is remembered and reconnected)",
     permission: "user",
     run: async (ctx, [addr]) => {
-      if (!ctx.backend.connectPeer) throw new BackendError("peer_mode", "/connect works in peer mode only");
+      const peers = capability(ctx.backend, "peers");
       ctx.print(`Connecting to ${addr}…`);
-      const name = await ctx.backend.connectPeer(addr!);
+      const name = await peers.connect(addr!);
       ctx.print(`Connected to ${name} at ${addr}`);
     },
   },
@@ -63,19 +63,17 @@ const PEER_ONLY: readonly CommandSpec[] = [
       "Known peers: name, address, verified or not, online; --discover asks verified peers whom they know",
     permission: "user",
     run: async (ctx, [flag]) => {
-      if (!ctx.backend.peerList) throw new BackendError("peer_mode", "/peers works in peer mode only");
+      const peers = capability(ctx.backend, "peers");
       if (flag !== undefined) {
-        if (flag !== "--discover" || !ctx.backend.discoverPeers) {
-          throw new Error("Usage: /peers [--discover]");
-        }
-        const n = await ctx.backend.discoverPeers();
+        if (flag !== "--discover") throw new Error("Usage: /peers [--discover]");
+        const n = await peers.discover();
         return ctx.print(
           n
             ? `Asked ${n} verified peer${n === 1 ? "" : "s"} whom they know`
             : "No verified peer is connected",
         );
       }
-      const list = await ctx.backend.peerList();
+      const list = await peers.list();
       if (!list.length) return ctx.print("No peers yet: /connect HOST:PORT");
       for (const p of list) {
         ctx.print(

@@ -1,12 +1,13 @@
 /**
  * The video rows of the command table (`COMMANDS` in commands.ts includes them): `/videos`,
  * `/play VIDEO [--thirds]`, `/watch-together #ROOM [VIDEO]`, `/stream USER FILE`, `/stop` (`/accept` of a
- * stream is in commands_files.ts). Handlers use the backend's optional video members and the app's
- * video controls (`ctx.video`); they never touch the terminal.
+ * stream is in commands_files.ts). Handlers use the backend's video capability (asked through
+ * `capability`) and the app's video controls (`ctx.video`); they never touch the terminal.
  */
 import type { CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
 import { withoutHash } from "../../protocol/names.ts";
+import { capability } from "../backend.ts";
 
 export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   {
@@ -15,8 +16,7 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
     help: "List the server's videos",
     permission: "user",
     run: async (ctx) => {
-      if (!ctx.backend.videos) throw new Error("This client cannot play videos");
-      const list = await ctx.backend.videos();
+      const list = await capability(ctx.backend, "video").list();
       if (!list.length) return ctx.print("There are no videos on the server");
       ctx.print(`${list.length} video${list.length === 1 ? "" : "s"} (/play VIDEO [--thirds]):`);
       for (const v of list) {

@@ -3,8 +3,9 @@
  * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers. It passes the same
  * `ChatBackend` conformance suite as the live backend (lib/client/backend_conformance.ts): sent
  * messages appear in `history`, `leave` leaves, admin actions refuse a non-admin, and it offers no
- * optional member a real backend lacks (`typing` is opt-in, like `inbox` and `join`). Video: `videoList` and
- * `videoFrames` (JPEGs, see `syntheticJpeg`) back `videos`, `playVideo` and `acceptStream`; the
+ * optional member a real backend lacks (`typing` is opt-in, like `inbox` and `rooms.join`). Capabilities:
+ * `rooms`, `moderation` and `video` (`files` when a test gives one). Video: `videoList` and
+ * `videoFrames` (JPEGs, see `syntheticJpeg`) back `video.list`, `video.play` and `video.accept`; the
  * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
 import {
@@ -15,11 +16,14 @@ import {
   type FileControls,
   type Fingerprint,
   type KickedEntry,
+  type ModerationControls,
   type Presence,
   type Role,
+  type RoomControls,
   type RoomInfo,
   type Status,
   type Target,
+  type VideoControls,
   type VideoFrameData,
   type VideoHandle,
   type VideoListing,
@@ -40,9 +44,8 @@ export class FakeBackend implements ChatBackend {
   echo = false;
   /** File commands, when a test gives some (none by default, like a client without keys). */
   files?: FileControls;
-  /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/join` and typing with server support. */
+  /** Optional members: tests set them to exercise `/inbox`, `/outbox` and typing with server support (`/join`: `rooms.join`). */
   inbox?: ChatBackend["inbox"];
-  join?: ChatBackend["join"];
   users?: ChatBackend["users"];
   typing?: ChatBackend["typing"];
   outbox?: ChatBackend["outbox"];
@@ -138,21 +141,21 @@ export class FakeBackend implements ChatBackend {
     const mine = this.sent.filter((m) => same(m) && (since === undefined || m.ts >= since));
     return this.#ok("history", [target, since], [...this.historyMessages, ...mine]);
   }
-  rooms(): Promise<RoomInfo[]> {
-    return this.#ok("rooms", [], this.roomList);
-  }
-  createRoom(name: string, members: string[]): Promise<RoomInfo> {
-    const r = { name, members: [this.user, ...members], admins: [this.user] };
-    this.roomList.push(r);
-    return this.#ok("createRoom", [name, members], r);
-  }
-  invite(room: string, user: string): Promise<void> {
-    return this.#ok("invite", [room, user], undefined);
-  }
-  leave(room: string): Promise<void> {
-    this.roomList = this.roomList.filter((r) => r.name !== room);
-    return this.#ok("leave", [room], undefined);
-  }
+  /** Rooms, recorded under the flat names ("rooms", "createRoom", "invite", "leave", "roomKick"); `join` is opt-in. */
+  readonly rooms: RoomControls = {
+    list: () => this.#ok("rooms", [], this.roomList),
+    create: (name, members) => {
+      const r = { name, members: [this.user, ...members], admins: [this.user] };
+      this.roomList.push(r);
+      return this.#ok("createRoom", [name, members], r);
+    },
+    invite: (room, user) => this.#ok("invite", [room, user], undefined),
+    leave: (room) => {
+      this.roomList = this.roomList.filter((r) => r.name !== room);
+      return this.#ok("leave", [room], undefined);
+    },
+    kick: (room, user) => this.#ok("roomKick", [room, user], undefined),
+  };
   /** Like the server: moderation is for admins. */
   #admin<T>(method: string, args: unknown[], value: T): Promise<T> {
     if (this.role !== "admin") {
@@ -161,22 +164,14 @@ export class FakeBackend implements ChatBackend {
     }
     return this.#ok(method, args, value);
   }
-  kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
-    return this.#admin(
-      "kick",
-      reason === undefined ? [user, banSeconds] : [user, banSeconds, reason],
-      undefined,
-    );
-  }
-  kicked(): Promise<KickedEntry[]> {
-    return this.#admin("kicked", [], this.kickedList);
-  }
-  grant(user: string): Promise<void> {
-    return this.#admin("grant", [user], undefined);
-  }
-  revoke(user: string): Promise<void> {
-    return this.#admin("revoke", [user], undefined);
-  }
+  /** Admin actions, refused for a non-admin like the server does. */
+  readonly moderation: ModerationControls = {
+    kick: (user, banSeconds, reason) =>
+      this.#admin("kick", reason === undefined ? [user, banSeconds] : [user, banSeconds, reason], undefined),
+    kicked: () => this.#admin("kicked", [], this.kickedList),
+    grant: (user) => this.#admin("grant", [user], undefined),
+    revoke: (user) => this.#admin("revoke", [user], undefined),
+  };
   fingerprint(user?: string): Promise<Fingerprint> {
     const f = {
       user: user ?? this.user,
@@ -194,9 +189,6 @@ export class FakeBackend implements ChatBackend {
     const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
     return this.#ok("trust", number === undefined ? [user] : [user, number], f);
   }
-  roomKick(room: string, user: string): Promise<void> {
-    return this.#ok("roomKick", [room, user], undefined);
-  }
   close(): Promise<void> {
     return this.#ok("close", [], undefined);
   }
@@ -212,25 +204,27 @@ export class FakeBackend implements ChatBackend {
   /** The handles given out, newest last. */
   readonly handles: FakeVideoHandle[] = [];
 
-  videos(): Promise<VideoListing[]> {
-    return this.#ok("videos", [], this.videoList);
-  }
-  /** The `format` the handles of `playVideo` report (how the server would send small frames). */
+  /** The `format` the handles of `play` report (how the server would send small frames). */
   videoFormat: "jpeg" | "rgb" | undefined;
-  playVideo(name: string, opts?: unknown): Promise<VideoHandle> {
-    const h = new FakeVideoHandle(this.videoFrames, this.user);
-    h.format = this.videoFormat;
-    this.handles.push(h);
-    return this.#ok("playVideo", [name, opts], h);
-  }
-  acceptStream(sid: string): Promise<FakeVideoHandle> {
-    const h = new FakeVideoHandle(this.videoFrames, this.user);
-    this.handles.push(h);
-    return this.#ok("acceptStream", [sid], h);
-  }
-  refuseStream(sid: string): Promise<void> {
-    return this.#ok("refuseStream", [sid], undefined);
-  }
+  /** Video, recorded as "videos", "playVideo", "acceptStream", "refuseStream"; a test may set `offer`. */
+  readonly video: VideoControls = {
+    list: () => this.#ok("videos", [], this.videoList),
+    play: (name, opts) => {
+      const h = new FakeVideoHandle(this.videoFrames, this.user);
+      h.format = this.videoFormat;
+      this.handles.push(h);
+      return this.#ok("playVideo", [name, opts], h);
+    },
+    offer: () => {
+      throw new BackendError("unsupported", "FakeBackend does not stream");
+    },
+    accept: (sid) => {
+      const h = new FakeVideoHandle(this.videoFrames, this.user);
+      this.handles.push(h);
+      return this.#ok("acceptStream", [sid], h);
+    },
+    refuse: (sid) => this.#ok("refuseStream", [sid], undefined),
+  };
 }
 
 /** Frames from a list, one per `next()`; after the last, `next()` waits for `stop()` (or `end()`). */

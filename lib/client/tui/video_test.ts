@@ -168,7 +168,7 @@ Deno.test("/stream of a file that is not a video says why, never 'Offered' (issu
     cols: 160,
     setup: (b) => {
       demoWorld(b);
-      (b as { offerStream?: unknown }).offerStream = () => ({
+      b.video.offer = () => ({
         offered: new Promise<void>(() => {}), // never offered: the file was not a video
         accepted: Promise.resolve(false),
         done: Promise.reject(new BackendError("ffmpeg", "No video stream found in notavideo.txt")),

@@ -9,9 +9,9 @@
  * video ends the screen is repainted in full and the chat pane returns. With an empty input line,
  * `q` stops, space pauses, ←/→ seek 5 s (while watching together they go to `watch`,
  * watch_view.ts: for everyone); otherwise keys go to the input line. Talks to the chat only
- * through the optional video members of `ChatBackend`; never sees frames or sockets.
+ * through the video capability of `ChatBackend`; never sees frames or sockets.
  */
-import type { StreamOfferInfo, VideoHandle } from "../backend.ts";
+import { capability, type StreamOfferInfo, type VideoHandle } from "../backend.ts";
 import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import { applyVideoAction, videoActions } from "../video/video_keys.ts";
@@ -122,9 +122,8 @@ export class TuiVideo {
 
   async #open(name: string, thirds: boolean, start?: number): Promise<VideoHandle> {
     const b = this.app.backend;
-    if (!b.playVideo) throw new Error("This client cannot play videos");
     const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
-    return await b.playVideo(name, {
+    return await capability(b, "video").play(name, {
       mode: thirds ? "thirds" : "adaptive",
       ...px,
       lead: PLAY_LEAD_MS,
@@ -160,9 +159,9 @@ export class TuiVideo {
     const o = this.offer;
     if (!o) throw new Error("No stream is being offered to you");
     const b = this.app.backend;
-    if (!b.acceptStream) throw new Error("This client cannot receive streams");
+    const video = capability(b, "video");
     this.offer = null;
-    const s = await b.acceptStream(o.sid);
+    const s = await video.accept(o.sid);
     this.#begin(s, `from ${sanitizeName(o.from)}`, `Stream ${sanitize(o.name)} from ${sanitizeName(o.from)}`);
     s.ended.then((e) => {
       if (e.by !== this.app.backend.user) this.#say(`${sanitizeName(e.by)} stopped the stream`);
@@ -173,16 +172,16 @@ export class TuiVideo {
     const o = this.offer;
     if (!o) return;
     this.offer = null;
-    await this.app.backend.refuseStream?.(o.sid);
+    await this.app.backend.video?.refuse(o.sid);
     this.#say(`Refused the stream from ${sanitizeName(o.from)}`);
   }
 
   /** Offers a local file to `user`; progress and the end are printed in the current buffer. */
   stream(user: string, file: string): void {
     const b = this.app.backend;
-    if (!b.offerStream) throw new Error("This client cannot stream videos");
+    const video = capability(b, "video");
     if (this.#outgoing) throw new Error(`You are already streaming to ${this.#outgoing.user}; /stop first`);
-    const out = b.offerStream(user, file);
+    const out = video.offer(user, file);
     const o = { user: sanitizeName(user), accepted: false, stop: () => out.stop() };
     this.#outgoing = o;
     // Said only once the file was read as a video and offered; a bad file fails without it.

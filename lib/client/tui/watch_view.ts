@@ -94,7 +94,7 @@ export class TuiWatch {
   /** `/watch-together #ROOM [VIDEO]`: joins the room's session; with VIDEO (an admin) starts it for all. */
   async start(room: string, video?: string): Promise<void> {
     const ch = this.app.backend.watch;
-    if (!ch || !this.app.backend.playVideo) {
+    if (!ch || !this.app.backend.video) {
       throw new Error("Watching together needs a client with end-to-end keys that can play videos");
     }
     const r = this.#entry(room);
@@ -109,8 +109,8 @@ export class TuiWatch {
           `/watch-together #${room} joins the one playing`,
       );
     }
-    if (switching && this.app.backend.videos) {
-      const names = (await this.app.backend.videos()).map((v) => v.name);
+    if (switching) {
+      const names = (await this.app.backend.video.list()).map((v) => v.name);
       if (!names.includes(video!)) {
         throw new Error(`There is no video ${video} on the server (/videos lists them)`);
       }

@@ -138,8 +138,8 @@ Deno.test("TUI watch together: start, announce, late join at the position, alice
 
 Deno.test("TUI watch together: a member cannot start a video; a forged or replayed state changes nothing", async () => {
   const { alice, bob, sent } = await pair();
-  let s = (await bob.type("/watch-together #general sample\r")).join("\n");
-  s = await until(bob, "the refusal", (t) => t.includes("Only the admins of #general (alice) start a video"));
+  await bob.type("/watch-together #general sample\r");
+  await until(bob, "the refusal", (t) => t.includes("Only the admins of #general (alice) start a video"));
   assert.equal(bob.backend.handles.length, 0);
   assert.equal(sent.length, 0, "nothing was sent");
   await alice.type("/watch-together #general sample\r");
@@ -203,8 +203,8 @@ Deno.test("TUI watch together: a change made while the joiner's player starts is
   // bob joins again; his play request is held while alice plays and seeks to 40 s.
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  const play = bob.backend.playVideo.bind(bob.backend);
-  bob.backend.playVideo = (name, opts) => held.then(() => play(name, opts));
+  const play = bob.backend.video.play.bind(bob.backend.video);
+  (bob.backend.video as { play: typeof play }).play = (name, opts) => held.then(() => play(name, opts));
   bob.app.feedText("/watch-together #general\r"); // not settled: bob's app waits for the player
   await alice.type(" ");
   await alice.type("\x1b[C".repeat(8));

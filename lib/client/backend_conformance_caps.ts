@@ -1,0 +1,73 @@
+/**
+ * The cases of each capability object of `ChatBackend` (backend.ts `Capabilities`), run by the
+ * conformance suite (backend_conformance.ts) for every capability an implementation declares.
+ * A capability's cases use only that object (asked through `capability`, as the TUI does).
+ */
+import assert from "node:assert/strict";
+import { BackendError, capability, type CapabilityName, type ChatBackend } from "./backend.ts";
+
+type Harness = { backend: ChatBackend; peer: string };
+type Case = [string, (h: Harness) => Promise<void>];
+
+async function refusedAsNonAdmin(p: Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof BackendError || (e instanceof Error && "code" in e), `${what}: ${e}`);
+    assert.equal((e as { code: string }).code, "forbidden", what);
+    return true;
+  });
+}
+
+/** Every capability's cases; the compiler insists on an entry for each capability. */
+export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
+  rooms: [
+    ["create makes the user an admin member; list() holds it until leave", async (h) => {
+      const rooms = capability(h.backend, "rooms");
+      const r = await rooms.create("conf-room", [h.peer]);
+      assert.equal(r.name, "conf-room");
+      assert.ok(r.members.includes(h.backend.user) && r.members.includes(h.peer), JSON.stringify(r));
+      assert.ok(r.admins.includes(h.backend.user));
+      assert.ok((await rooms.list()).some((x) => x.name === "conf-room"));
+      await rooms.leave("conf-room");
+      assert.ok(!(await rooms.list()).some((x) => x.name === "conf-room"), "left");
+    }],
+  ],
+  moderation: [
+    ["refuses a non-admin with code forbidden", async (h) => {
+      const mod = capability(h.backend, "moderation");
+      await refusedAsNonAdmin(mod.kick(h.peer), "kick");
+      await refusedAsNonAdmin(mod.kicked(), "kicked");
+      await refusedAsNonAdmin(mod.grant(h.peer), "grant");
+      await refusedAsNonAdmin(mod.revoke(h.peer), "revoke");
+    }],
+  ],
+  files: [
+    ["lists no transfer and no waiting offer at start; reject without an offer is refused", async (h) => {
+      const files = capability(h.backend, "files");
+      assert.deepEqual(await files.list(), []);
+      assert.equal(await files.waiting(), 0);
+      assert.ok(Array.isArray(await files.outbox()));
+      await assert.rejects(files.reject(), (e: unknown) => e instanceof Error && "code" in e);
+    }],
+  ],
+  video: [
+    ["lists the library, or refuses with a stable code", async (h) => {
+      const video = capability(h.backend, "video");
+      try {
+        assert.ok(Array.isArray(await video.list()));
+      } catch (e) {
+        assert.match(String((e as { code?: string }).code), /^[a-z_]+$/, String(e));
+      }
+    }],
+  ],
+  peers: [
+    ["list() names the connected peer online; discover() answers a count", async (h) => {
+      const peers = capability(h.backend, "peers");
+      const p = (await peers.list()).find((x) => x.name === h.peer);
+      assert.ok(p?.online, JSON.stringify(p));
+      assert.ok(Number.isInteger(await peers.discover()));
+    }],
+    ["connect to an address nobody listens on is refused", async (h) => {
+      await assert.rejects(capability(h.backend, "peers").connect("127.0.0.1:1"));
+    }],
+  ],
+};

@@ -1,0 +1,103 @@
+/**
+ * The capability objects of the `ChatBackend` contract (backend.ts `Capabilities`) other than video
+ * (backend_video.ts): rooms, moderation, files and peer mode's peers, and the records they answer.
+ * Types only; a backend offers each object or lacks it, and a UI asks once (`capability`).
+ */
+export interface RoomInfo {
+  name: string;
+  members: string[];
+  admins: string[];
+}
+
+export interface KickedEntry {
+  user: string;
+  by: string;
+  at: number;
+  /** End of the ban in ms since epoch; absent for a plain kick. */
+  bannedUntil?: number;
+  reason?: string;
+}
+
+/** A file offered to this user (issue 12); the file key stays in the keystore. */
+export interface FileOfferInfo {
+  fid: string;
+  from: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** The sender's identity key is verified (`/verify`); an unverified or changed key says so. */
+  verified?: boolean;
+}
+
+/** An offer or a transfer as `/files` lists it; offers waiting are numbered from 1 (`/accept N`). */
+export interface FileEntryInfo {
+  n?: number;
+  fid: string;
+  direction: "in" | "out";
+  peer: string;
+  name: string;
+  size: number;
+  state: string;
+  path?: string;
+}
+
+/** Optional (files): the full-screen client's file commands (`/ls`, `/send`, `/accept`, `/reject`, `/files`). */
+export interface FileControls {
+  /** The outbox folder's files, numbered from 1 (`/send USER ID`). */
+  outbox(): Promise<{ id: number; name: string; size: number }[]>;
+  /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
+  send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
+  /** The same to every other member of a room (one transfer each); resolves with who got an offer. */
+  sendRoom(
+    room: string,
+    idOrPath: string,
+  ): Promise<{ name: string; size: number; sha256: string; to: string[] }>;
+  list(): Promise<FileEntryInfo[]>;
+  /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */
+  accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }>;
+  reject(n?: number): Promise<FileEntryInfo>;
+  /** The offer `/accept` without N would take, if any. */
+  waiting(): Promise<number>;
+}
+
+/** Capability (rooms): named rooms and their members (`/join`, `/part`, `/room`, `/invite`). */
+export interface RoomControls {
+  list(): Promise<RoomInfo[]>;
+  create(name: string, members: string[]): Promise<RoomInfo>;
+  invite(room: string, user: string): Promise<void>;
+  leave(room: string): Promise<void>;
+  /** A room admin removes a member (`/room kick`); the room's keys rotate. */
+  kick(room: string, user: string): Promise<void>;
+  /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
+  join?(room: string): Promise<RoomInfo>;
+}
+
+/** Capability (moderation): a server's admin actions; a non-admin is refused with code "forbidden". */
+export interface ModerationControls {
+  /** Disconnects `user`; with `banSeconds` also bans; `reason` is shown to them (and in `kicked`). */
+  kick(user: string, banSeconds?: number, reason?: string): Promise<void>;
+  kicked(): Promise<KickedEntry[]>;
+  grant(user: string): Promise<void>;
+  revoke(user: string): Promise<void>;
+}
+
+/** Capability (peers): peer mode's own commands (`/connect`, `/peers`). */
+export interface PeerControls {
+  /** Dials a peer at HOST:PORT; resolves with its name. */
+  connect(addr: string): Promise<string>;
+  /** Every known peer. */
+  list(): Promise<PeerListing[]>;
+  /** Asks verified peers whom they know and connects to them; resolves with how many were asked. */
+  discover(): Promise<number>;
+}
+
+/** A peer as `/peers` shows it (peer mode). */
+export interface PeerListing {
+  name: string;
+  /** last address it listened on */
+  addr?: string;
+  verified: boolean;
+  online: boolean;
+  /** its identity key changed and waits for /verify or /trust */
+  changed: boolean;
+}

@@ -1,0 +1,68 @@
+/**
+ * The message half of the `ChatBackend` contract (backend.ts): where a message goes, a message as
+ * the UI sees it, a change of one already sent, the outbox and what a screen shows at start. Types only.
+ */
+
+export type TargetKind = "user" | "room" | "broadcast";
+
+/** Where a message goes: a user (DM), a room by name (no leading `#`), or everyone. */
+export interface Target {
+  kind: TargetKind;
+  /** User or room name; absent for broadcast. */
+  name?: string;
+}
+
+export interface ChatMessage {
+  /** Server sequence number, unique and increasing across the server. */
+  seq: number;
+  /** Unique message id chosen by the sender. */
+  mid: string;
+  /** Milliseconds since the epoch, server time. */
+  ts: number;
+  from: string;
+  to: Target;
+  /** Decrypted text (untrusted: may hold escape sequences; the UI must neutralise them). */
+  text: string;
+  /** True when it came from the offline queue or history rather than live. */
+  replay?: boolean;
+  /** True for one's own text kept in the local outbox, not confirmed by the server yet (seq is 0). */
+  pending?: boolean;
+  /** One's own text the server can never take (too large, malformed): why; it stays in the outbox, unsent. */
+  failed?: string;
+  /** The id of the message this one answers (issue 39.1). */
+  replyTo?: string;
+  /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
+  edited?: number;
+  /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
+  deleted?: boolean;
+  /** Reactions: emoji → the users who reacted with it, in the order they did. */
+  reactions?: Record<string, string[]>;
+  /** Disappearing messages (issue 39.5): when it is deleted from every store (ms). */
+  expires?: number;
+}
+
+/** A change of a message already sent (issue 39): its sender edits or deletes it; anyone reacts. */
+export type MessageChange =
+  | { kind: "edit"; text: string }
+  | { kind: "delete" }
+  | { kind: "react"; emoji: string; on: boolean };
+
+/** One's own message in the outbox (`/outbox`): `n` numbers it for `/outbox drop N`; `failed` says why it never goes. */
+export interface OutboxEntry {
+  n: number;
+  mid: string;
+  ts: number;
+  to: Target;
+  text: string;
+  failed?: string;
+}
+
+/** What the full-screen client shows at start: history, what arrived while away, the outbox. */
+export interface CatchUp {
+  /** The latest shown messages of each conversation (local history), oldest first. */
+  recent: ChatMessage[];
+  /** Messages that arrived while no screen showed them, oldest first. */
+  unseen: ChatMessage[];
+  /** One's own messages still waiting to be sent. */
+  pending: ChatMessage[];
+}

@@ -1,0 +1,24 @@
+/**
+ * `ClientHost`: what the parts of one logged-in connection (inbound.ts, message_changes.ts,
+ * server_commands.ts) need of it — the connection, who is logged in, the local store, the current
+ * body codec, the clock, and a way to tell listeners. `ChatClient` is the one implementation.
+ */
+import type { BackendEvent, Role } from "../backend.ts";
+import type { Clock } from "../../common/clock.ts";
+import type { BodyCodec } from "../e2e/body_codec.ts";
+import type { Connection } from "../session/connection.ts";
+import type { LocalStore } from "../session/local_store.ts";
+
+export interface ClientHost {
+  readonly conn: Connection;
+  readonly user: string;
+  role: Role;
+  readonly store: LocalStore | null;
+  /** The current codec (it may be swapped once end-to-end keys are set up). */
+  readonly codec: BodyCodec;
+  readonly clock: Clock;
+  /** The largest frame the server reads. */
+  readonly maxFrame: number;
+  /** Emits an event to the client's listeners. */
+  notify(e: BackendEvent): void;
+}

@@ -1,0 +1,179 @@
+/**
+ * `Inbound`: what comes in on one connection. Pushed frames become `BackendEvent`s in arrival
+ * order (messages opened by the codec and saved before they are emitted; typing and room signals;
+ * presence, rooms and role); the offline queue is fetched by `sync`; what the caller has consumed
+ * is acknowledged by `ack`, control messages the codec consumed (room keys) with them once no
+ * unread message precedes them. A message that cannot be read is said as an error notice naming
+ * sender and seq, never dropped silently.
+ */
+import type { ChatMessage, Target } from "../backend.ts";
+import type { Frame } from "../../protocol/frame.ts";
+import { UnreadableError } from "../e2e/body_codec.ts";
+import { convOf, pushEvents } from "../session/wire_events.ts";
+import { decodeTyping } from "./typing.ts";
+import type { ClientHost } from "./client_host.ts";
+
+export class Inbound {
+  #opening: Promise<unknown> = Promise.resolve();
+  #syncing = false;
+  /** Chat messages handed out and not acknowledged yet, by conversation. */
+  readonly #unacked = new Map<string, number[]>();
+  /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
+  #control: { conv: string; seq: number }[] = [];
+
+  constructor(readonly host: ClientHost) {
+    host.conn.onPush((f) => this.#onPush(f));
+  }
+
+  /** Resolves once everything received so far is opened (room changes seen so far apply first). */
+  opened(): Promise<unknown> {
+    return this.#opening;
+  }
+
+  #onPush(f: Frame): void {
+    const h = f.header, host = this.host;
+    switch (h.t) {
+      case "msg": {
+        if (this.#syncing) break;
+        // Keep decryption in arrival order.
+        this.#opening = this.#opening.then(() => this.receive(f)).then((m) => {
+          if (m) host.notify({ type: "message", message: m });
+        }).catch(() => {});
+        return;
+      }
+      case "ephemeral":
+        return this.#signal(f);
+      case "role":
+        if (h.role === "admin" || h.role === "user") {
+          host.role = h.role;
+          host.notify({ type: "role", role: h.role });
+        }
+        return;
+      default: {
+        for (const e of pushEvents(h)) host.notify(e);
+      }
+    }
+    const codec = host.codec;
+    if (codec.onPush) {
+      this.#opening = this.#opening.then(() => codec.onPush!(h)).catch((e) =>
+        host.notify({
+          type: "notice",
+          level: "warn",
+          text: `Encryption: ${e instanceof Error ? e.message : e}`,
+        })
+      );
+    }
+  }
+
+  /** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
+  #signal(f: Frame): void {
+    const h = f.header, host = this.host, codec = host.codec;
+    if (!codec.openSignal) return;
+    const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
+    this.#opening = this.#opening.then(() => codec.openSignal!(m, f.body)).then((p) => {
+      const t = p && decodeTyping(p, m.mid);
+      if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });
+      // Another room signal (a kind of its own, e.g. video/watch_together.ts): its plaintext.
+      else if (p && m.to.kind === "room") host.notify({ type: "signal", ...m, plaintext: p });
+    }).catch(() => {});
+  }
+
+  /**
+   * Opens, saves and returns a message; null for a control message the codec consumed or for one
+   * that could not be read (reported as an error notice naming sender and seq, never dropped silently).
+   */
+  async receive(f: Frame, replay = false): Promise<ChatMessage | null> {
+    const h = f.header, codec = this.host.codec;
+    const conv = String(h.conv ?? "");
+    try {
+      const head = header(f, replay);
+      if (codec.receive) {
+        const m = await codec.receive(head, conv, f.body);
+        if (m === null) this.#control.push({ conv, seq: Number(h.seq) });
+        else this.#track(m);
+        return m;
+      }
+      const m = { ...head, text: await codec.open(head.from, head.to, head.mid, f.body) };
+      this.host.store?.save([m]);
+      this.#track(m);
+      return m;
+    } catch (e) {
+      // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
+      if (e instanceof UnreadableError) this.#control.push({ conv, seq: Number(h.seq) });
+      this.host.notify({
+        type: "notice",
+        level: "error",
+        text: `Could not read message ${h.seq} from ${h.from}: ${e instanceof Error ? e.message : e}`,
+      });
+      return null;
+    }
+  }
+
+  #track(m: ChatMessage): void {
+    const conv = convOf(this.host.user, m);
+    const l = this.#unacked.get(conv) ?? [];
+    l.push(m.seq);
+    this.#unacked.set(conv, l);
+  }
+
+  /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
+  async sync(): Promise<ChatMessage[]> {
+    const conn = this.host.conn;
+    const got: Frame[] = [];
+    const off = conn.onPush((f) => {
+      if (f.header.t === "msg") got.push(f);
+    });
+    // Frames that arrive before the reply are the queue: the live path skips them meanwhile.
+    this.#syncing = true;
+    try {
+      await conn.request("sync");
+    } finally {
+      off();
+      this.#syncing = false;
+    }
+    await this.#opening;
+    const out: ChatMessage[] = [];
+    for (const f of got) {
+      const m = await this.receive(f, true);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** Acknowledges messages: the server drops them from this user's queue. */
+  async ack(ms: ChatMessage[]): Promise<void> {
+    const max = new Map<string, number>();
+    for (const m of ms) {
+      const conv = convOf(this.host.user, m);
+      max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
+    }
+    for (const [conv, seq] of max) {
+      this.#unacked.set(conv, (this.#unacked.get(conv) ?? []).filter((x) => x > seq));
+    }
+    // Consumed control messages (room keys) are acknowledged once no unread message precedes them.
+    const keep: { conv: string; seq: number }[] = [];
+    for (const c of this.#control) {
+      const first = Math.min(...(this.#unacked.get(c.conv) ?? []));
+      if (c.seq < first) max.set(c.conv, Math.max(max.get(c.conv) ?? 0, c.seq));
+      else keep.push(c);
+    }
+    this.#control = keep;
+    if (max.size === 0) return;
+    await this.host.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
+  }
+}
+
+/** A message's envelope from its frame (text still empty). */
+function header(f: Frame, replay: boolean): ChatMessage {
+  const h = f.header;
+  const m: ChatMessage = {
+    seq: h.seq as number,
+    mid: String(h.mid),
+    ts: h.ts as number,
+    from: String(h.from),
+    to: h.to as Target,
+    text: "",
+  };
+  if (replay) m.replay = true;
+  return m;
+}

@@ -1,0 +1,124 @@
+/**
+ * `MessageChanges`: changes of messages already sent (issue 39) and disappearing messages (issue
+ * 39.5) on one connection. A change (edit, delete, reaction) or a setting (a conversation's expiry)
+ * is sealed like a message of its conversation under a fresh mid, after the room changes seen so
+ * far, and sealed once more if devices changed; it is applied here once the server stored it and
+ * the new state is announced (`message.changed`). `purgeExpired` deletes what ran out of time.
+ */
+import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
+import { randomId } from "../../common/random.ts";
+import { sealAndSend, type Sealed } from "../e2e/body_codec.ts";
+import { EDIT_WINDOW_MS, expiryText } from "../e2e/changes.ts";
+import { MAX_EXPIRY_S } from "../e2e/keys.ts";
+import { LocalStore } from "../session/local_store.ts";
+import { convOf, wire } from "../session/wire_events.ts";
+import type { ClientHost } from "./client_host.ts";
+
+/** What the changes need beyond the host: received messages opened so far, and the size check. */
+export interface ChangesHost extends ClientHost {
+  opened(): Promise<unknown>;
+  checkSize(to: Target, text: string): Promise<void>;
+}
+
+const noKeys = (what: string) =>
+  new BackendError("no_keys", `${what} need end-to-end keys (a client folder)`);
+
+export class MessageChanges {
+  constructor(readonly host: ChangesHost) {}
+
+  /**
+   * Changes a message already sent: its sender edits or deletes it (a room admin may delete too);
+   * anyone in the conversation reacts (`react` toggles this user's reaction). The new state.
+   */
+  async changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec;
+    if (!codec.sealChange || !codec.changeSent || !host.store) throw noKeys("Edits, deletions and reactions");
+    const orig = await this.#mayChange(host.store, ref, c);
+    const to: Target = orig.to.kind === "user" && orig.from !== host.user
+      ? { kind: "user", name: orig.from }
+      : orig.to;
+    if (c.kind === "edit") await host.checkSize(to, c.text);
+    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c), "");
+    const changed = await codec.changeSent(sent, ref, c);
+    host.notify({ type: "message.changed", message: changed });
+    // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
+    // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
+    if (c.kind === "delete" && orig.from === host.user) {
+      await host.conn.request("message.unsend", { mid: ref }).catch(() => {});
+    }
+    return changed;
+  }
+
+  /** The message `ref`, when this user may make change `c` to it; else the refusal. */
+  async #mayChange(store: LocalStore, ref: string, c: MessageChange): Promise<ChatMessage> {
+    const { host } = this;
+    const orig = store.byMidAny(ref);
+    if (!orig) {
+      throw new BackendError("no_such_message", `There is no message ${ref} in this client's history`);
+    }
+    const admin = c.kind === "delete" && orig.to.kind === "room" &&
+      await host.codec.roomAdmin?.(orig.to.name!);
+    if (c.kind !== "react" && orig.from !== host.user && !admin) {
+      throw new BackendError(
+        "not_yours",
+        c.kind === "delete" && orig.to.kind === "room"
+          ? "Only its sender or an admin of the room can delete a message"
+          : "Only its sender can edit or delete a message",
+      );
+    }
+    if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
+    if (c.kind === "edit" && host.clock.now() - orig.ts > EDIT_WINDOW_MS) {
+      throw new BackendError("edit_window", "A message can be edited for 24 hours after it was sent");
+    }
+    return orig;
+  }
+
+  /** Toggles this user's reaction `emoji` on message `ref`. */
+  react(ref: string, emoji: string): Promise<ChatMessage> {
+    const mine = this.host.store?.byMidAny(ref)?.reactions?.[emoji]?.includes(this.host.user) ?? false;
+    return this.changeMessage(ref, { kind: "react", emoji, on: !mine });
+  }
+
+  /**
+   * From now on, messages in `target` are deleted from every store `seconds` after they are sent
+   * (0: off). The setting is a sealed message of the conversation, so every member's client learns
+   * it (and shows it as a line); it is kept here at once.
+   */
+  async setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec, store = host.store;
+    if (!codec.sealExpiry || !store) throw noKeys("Disappearing messages");
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXPIRY_S) {
+      throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
+    }
+    const to = wire(target);
+    const m = await this.#sendSealed(to, (mid) => codec.sealExpiry!(to, mid, seconds), expiryText(seconds));
+    LocalStore.tx(store.db, () => {
+      store.setExpiry(convOf(host.user, m), seconds, m.ts);
+      if (m.seq) store.insert([m], true);
+    });
+    return m;
+  }
+
+  /** Deletes the disappearing messages whose time is up from the local history, and says which. */
+  purgeExpired(now = this.host.clock.now()): string[] {
+    const mids = this.host.store?.purgeExpired(now) ?? [];
+    if (mids.length) this.host.notify({ type: "messages.expired", mids });
+    return mids;
+  }
+
+  /**
+   * Sends a body the codec seals under a fresh mid (a change, a setting) after the room changes seen
+   * so far, sealing once more if devices changed; answers its envelope with `text` (what it shows as).
+   */
+  async #sendSealed(to: Target, seal: (mid: string) => Promise<Sealed>, text: string): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec, mid = randomId(undefined, 12);
+    await host.opened();
+    const r = await sealAndSend(
+      () => seal(mid),
+      ({ body, devices }) => host.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
+      codec.devicesChanged?.bind(codec),
+    );
+    const ts = Number(r.header.ts ?? host.clock.now());
+    return { seq: Number(r.header.seq ?? 0), mid, ts, from: host.user, to, text };
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `Outbox`: the one owner of one's own messages between writing and confirmation, shared by server
+ * mode (ChatClient, LiveBackend) and peer mode (PeerBackend). An entry is created (a fresh mid, the
+ * clock's time), sent and sent again with the same mid after a reconnect, confirmed when taken (out
+ * of the outbox, into the history), marked failed when it can never go (kept and listed, never sent
+ * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). Storage is the
+ * folder's `LocalStore`; time comes from the injected clock. No I/O of its own.
+ */
+import type { ChatMessage, OutboxEntry, Target } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { Clock } from "../../common/clock.ts";
+import { randomId } from "../../common/random.ts";
+import type { LocalStore, PendingMessage } from "../session/local_store.ts";
+import { isPermanentRefusal } from "./message_size.ts";
+
+/** A kept entry is marked failed when the connection dropped this many times in a row while it was sent. */
+export const POISON_DROPS = 3;
+
+export class Outbox {
+  constructor(readonly store: LocalStore, readonly me: string, readonly clock: Clock) {}
+
+  /**
+   * A new entry (a fresh mid unless given). `resend`: kept and sent again after a reconnect (the
+   * full-screen outbox); otherwise a one-shot send, removed once it has its answer.
+   */
+  create(
+    to: Target,
+    text: string,
+    o: { mid?: string; replyTo?: string; resend?: boolean } = {},
+  ): PendingMessage {
+    const p: PendingMessage = {
+      mid: o.mid ?? randomId(undefined, 12),
+      ts: this.clock.now(),
+      to,
+      text,
+      ...(o.replyTo ? { replyTo: o.replyTo } : {}),
+    };
+    this.store.addPending(p, o.resend ?? true);
+    return p;
+  }
+
+  /** Entries to send again, in the order written (failed ones not). */
+  waiting(): PendingMessage[] {
+    return this.store.pendingAll();
+  }
+  /** The entry `mid`, while it is still in the outbox. */
+  has(mid: string): boolean {
+    return this.store.pending(mid) !== undefined;
+  }
+  /** How many entries wait to be sent. */
+  count(): number {
+    return this.store.pendingCount();
+  }
+  /** Waiting and failed entries as `/outbox` lists them. */
+  list(): OutboxEntry[] {
+    return this.store.outbox();
+  }
+  /** How many entries can never go. */
+  failedCount(): number {
+    return this.list().filter((e) => e.failed !== undefined).length;
+  }
+  /** The outbox as messages for the screen: waiting ones marked pending, failed ones with why. */
+  messages(): ChatMessage[] {
+    return this.list().map(({ n: _n, failed, ...p }) => ({
+      ...p,
+      seq: 0,
+      from: this.me,
+      ...(failed !== undefined ? { failed } : { pending: true }),
+    }));
+  }
+
+  /** The answer came: a stored message leaves the outbox for the history; one without seq just leaves. */
+  settle(m: ChatMessage): void {
+    if (m.seq) this.store.confirm(m);
+    else this.store.dropPending(m.mid);
+  }
+  /** Removed without a trace (the user was told, or the send was one-shot). */
+  remove(mid: string): void {
+    this.store.dropPending(mid);
+  }
+  /** `/outbox drop N`: removes entry `n`, answering it (null: none). */
+  drop(n: number): OutboxEntry | null {
+    return this.store.dropOutbox(n);
+  }
+
+  /**
+   * Sending `mid` failed with `e`: a kept entry the server can never take is marked failed (issue
+   * 34.1), and so is one the connection dropped `POISON_DROPS` times in a row while it was sent (a
+   * server that refuses its size may reset the connection before its refusal is read); a kept entry
+   * cut off by a lost connection stays for the next connect; anything else leaves. Answers the error
+   * to throw.
+   */
+  sendFailed(mid: string, e: unknown, o: { kept: boolean; offline: boolean; maxFrame: number }): unknown {
+    if (o.kept && isPermanentRefusal(e)) this.store.markFailed(mid, e.message);
+    else if (!o.kept || !o.offline) this.store.dropPending(mid);
+    else if (this.store.noteDrop(mid) >= POISON_DROPS) {
+      const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
+        `(the server may refuse its size: at most ${o.maxFrame} bytes a frame)`;
+      this.store.markFailed(mid, why);
+      return new BackendError("frame_too_large", why);
+    }
+    return e;
+  }
+
+  /**
+   * Sends every waiting entry again with its own mid, in order (`send`); each confirmed message, and
+   * each that will never go (as failed), is handed to `each`; other failures are told through
+   * `notice`. Stops (rejects) once `offline()` says the connection went.
+   */
+  async resendAll(
+    send: (p: PendingMessage) => Promise<ChatMessage>,
+    hooks: { each(m: ChatMessage): void; notice(text: string): void; offline(): boolean },
+  ): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = [];
+    for (const p of this.waiting()) {
+      if (!this.has(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
+      try {
+        const m = await send(p);
+        out.push(m);
+        hooks.each(m);
+      } catch (e) {
+        if (isPermanentRefusal(e)) {
+          // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
+          hooks.each({
+            seq: 0,
+            mid: p.mid,
+            ts: p.ts,
+            from: this.me,
+            to: p.to,
+            text: p.text,
+            failed: e.message,
+          });
+          const n = this.list().find((x) => x.mid === p.mid)?.n;
+          hooks.notice(
+            `Not sent, and never will be: "${p.text.slice(0, 40)}": ${e.message}` +
+              (n !== undefined ? ` (/outbox drop ${n} removes it)` : ""),
+          );
+        } else if (!hooks.offline()) {
+          hooks.notice(`Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`);
+          continue;
+        }
+        if (hooks.offline()) throw e;
+      }
+    }
+    return out;
+  }
+}

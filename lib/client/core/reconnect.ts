@@ -1,0 +1,133 @@
+/**
+ * `Reconnector`: LiveBackend's way back after the connection ends. A network loss or server restart
+ * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
+ * ends (told with its end time); a plain kick or a changed password never by itself. Each attempt
+ * is said as "connection" events and notices; a new client is handed to the host (`adopt`).
+ */
+import { BackendError, type BackendEvent } from "../backend.ts";
+import { backoffDelay } from "../../common/backoff.ts";
+import type { ChatClient } from "./chat_client.ts";
+
+/** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
+const FINAL = new Set(["kicked", "banned", "password_changed"]);
+
+export interface ReconnectHost {
+  /** The client of the current connection. */
+  client(): ChatClient;
+  /** The backend was closed: no more attempts. */
+  closed(): boolean;
+  now(): number;
+  emit(e: BackendEvent): void;
+  /** Logs in again: a new client (rejects with the server's reason); null: never reconnects. */
+  readonly reconnect: (() => Promise<ChatClient>) | null;
+  /** A new client is connected: the host makes it current (status, feed, outbox). */
+  adopt(c: ChatClient): Promise<void>;
+}
+
+export class Reconnector {
+  #reconnecting = false;
+  #manual = false;
+  /** Set while the backoff waits: `now()` or a ban's end ends the wait early. */
+  #wake: (() => void) | null = null;
+  #banTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(readonly host: ReconnectHost) {}
+
+  /** Between a lost connection and the next one taken. */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
+
+  /** Drops the connection (if any) and connects again now (`/reconnect`). */
+  now(): void {
+    const { host } = this;
+    if (host.closed()) return;
+    if (this.#reconnecting) return this.#wake?.();
+    if (host.client().conn.closed) return void this.#loop(true); // after a kick or ban
+    this.#manual = true;
+    void host.client().conn.close(); // the "disconnected" event starts the loop
+  }
+
+  /** The backend is closing: the wait and the ban timer end. */
+  stop(): void {
+    this.#wake?.();
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+  }
+
+  /** The connection ended (`e`): said (unless asked for), then reconnected as its reason allows. */
+  async lost(e: Extract<BackendEvent, { type: "disconnected" }>): Promise<void> {
+    const { host } = this, manual = this.#manual;
+    this.#manual = false;
+    if (!manual) host.emit(e);
+    if (host.closed() || !host.reconnect || this.#reconnecting) return;
+    if (FINAL.has(e.code) && !manual) {
+      if (e.code === "banned" && e.until !== undefined && e.until > host.now()) {
+        const at = new Date(e.until);
+        const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+        host.emit({
+          type: "notice",
+          level: "info",
+          text:
+            `Parley reconnects by itself when the ban ends at ${hhmm} (${
+              inMinutes(e.until - host.now())
+            }); ` +
+            "/reconnect tries now",
+        });
+        this.#banTimer = setTimeout(() => this.now(), e.until - host.now() + 1000);
+      } else host.emit({ type: "notice", level: "info", text: "Type /reconnect to connect again" });
+      return;
+    }
+    await this.#loop(manual);
+  }
+
+  async #loop(now: boolean): Promise<void> {
+    const { host } = this;
+    this.#reconnecting = true;
+    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    this.#banTimer = null;
+    host.emit({ type: "connection", state: "offline" });
+    for (let attempt = now ? -1 : 0; !host.closed(); attempt++) {
+      if (attempt >= 0) await this.#wait(backoffDelay(attempt));
+      if (host.closed()) break;
+      host.emit({ type: "connection", state: "connecting" });
+      try {
+        const c = await host.reconnect!();
+        if (host.closed()) {
+          await c.close();
+          break;
+        }
+        this.#reconnecting = false;
+        await host.adopt(c);
+        break;
+      } catch (err) {
+        this.#reconnecting = true;
+        host.emit({ type: "connection", state: "offline" });
+        host.emit({
+          type: "notice",
+          level: "warn",
+          text: `Reconnect failed: ${err instanceof Error ? err.message : err}`,
+        });
+        if (err instanceof BackendError && FINAL.has(err.code)) {
+          this.#reconnecting = false;
+          if (err.until !== undefined && err.until > host.now()) {
+            this.#banTimer = setTimeout(() => this.now(), err.until - host.now() + 1000);
+          }
+          break;
+        }
+      }
+    }
+    this.#reconnecting = false;
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      this.#wake = () => (clearTimeout(t), r());
+    }).finally(() => (this.#wake = null));
+  }
+}
+
+function inMinutes(ms: number): string {
+  const min = Math.ceil(ms / 60_000);
+  return min < 60 ? `in ${min} min` : `in ${Math.floor(min / 60)} h ${min % 60} min`;
+}

@@ -1,0 +1,136 @@
+/**
+ * `ServerCommands`: the commands of one connection that are one request to the server and its
+ * answer — presence and status, registered users, rooms (membership changes signed into the room's
+ * log when the codec has keys), moderation, and the key commands answered by the codec's `KeyOps`.
+ * `ChatClient` is built on it; the refusals are the server's (or "no_keys" without keys).
+ */
+import {
+  BackendError,
+  type Fingerprint,
+  type KickedEntry,
+  type ModerationControls,
+  type Presence,
+  type Role,
+  type RoomControls,
+  type RoomInfo,
+  type Status,
+} from "../backend.ts";
+import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/body_codec.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import type { Connection } from "../session/connection.ts";
+import { kickedEntries, wire } from "../session/wire_events.ts";
+
+export abstract class ServerCommands {
+  constructor(readonly conn: Connection, readonly user: string) {}
+  /** The current body codec. */
+  abstract get codec(): BodyCodec;
+
+  async who(): Promise<Presence[]> {
+    return (await this.conn.request("who")).header.users as Presence[];
+  }
+  async whois(user: string): Promise<Presence | null> {
+    const r = await this.conn.request("whois", { user });
+    return (r.header.presence as Presence | null) ?? null;
+  }
+  async setStatus(status: Status): Promise<void> {
+    await this.conn.request("status", { status });
+  }
+  /** All registered user names (and roles). */
+  async users(): Promise<{ user: string; role: Role }[]> {
+    return (await this.conn.request("users")).header.users as { user: string; role: Role }[];
+  }
+
+  /** The room's admins as its signed membership log says (end-to-end codec only). */
+  roomAdmins(room: string): Promise<string[]> {
+    if (!this.codec.roomAdmins) {
+      throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
+    }
+    return this.codec.roomAdmins(room);
+  }
+  async rooms(): Promise<RoomInfo[]> {
+    const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
+    return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log
+  }
+  async #signed(room: string, action: MembershipVerb, target: string): Promise<Record<string, unknown>> {
+    const r = normalizeName(room);
+    const t = action === "create" ? target : normalizeName(target);
+    const keys = this.codec.keys;
+    if (!keys || !r || t === null) return {};
+    const log = await keys.logEntry?.(r, action, t);
+    return { change: await keys.signChange(r, action, t), ...(log ? { log } : {}) };
+  }
+  async createRoom(name: string, members: string[]): Promise<RoomInfo> {
+    const all = [...new Set([this.user, ...members.map((m) => normalizeName(m) ?? m)])].sort().join(",");
+    const change = await this.#signed(name, "create", all);
+    const h = (await this.conn.request("room.create", { room: name, members, ...change })).header;
+    return { name: String(h.name), members: h.members as string[], admins: h.admins as string[] };
+  }
+  async invite(room: string, user: string): Promise<void> {
+    await this.conn.request("room.invite", { room, user, ...(await this.#signed(room, "join", user)) });
+  }
+  async leave(room: string): Promise<void> {
+    await this.conn.request("room.leave", { room, ...(await this.#signed(room, "leave", this.user)) });
+  }
+  /** Removes a member from a room (room admins); everyone's room keys rotate. */
+  async roomKick(room: string, user: string): Promise<void> {
+    await this.conn.request("room.kick", { room, user, ...(await this.#signed(room, "kick", user)) });
+  }
+
+  async kick(user: string, banSeconds?: number, reason?: string): Promise<void> {
+    await this.conn.request("admin.kick", {
+      user,
+      ...(banSeconds ? { ban: banSeconds } : {}),
+      ...(reason ? { reason } : {}),
+    });
+  }
+  async kicked(): Promise<KickedEntry[]> {
+    return kickedEntries((await this.conn.request("admin.kicked")).header.kicks);
+  }
+  async grant(user: string): Promise<void> {
+    await this.conn.request("admin.grant", { user });
+  }
+  async revoke(user: string): Promise<void> {
+    await this.conn.request("admin.revoke", { user });
+  }
+
+  async fingerprint(user?: string): Promise<Fingerprint> {
+    return await this.#keys(user).fingerprint(user === undefined ? undefined : this.#name(user));
+  }
+  async trust(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).trust(this.#name(user), number);
+  }
+  async verify(user: string, number?: string): Promise<Fingerprint> {
+    return await this.#keys(user).verify(this.#name(user), number);
+  }
+  #keys(user?: string): KeyOps {
+    if (this.codec.keys) return this.codec.keys;
+    throw new BackendError(
+      "no_keys",
+      `End-to-end keys are not set up${user ? ` for ${user}` : ""} on this client yet`,
+    );
+  }
+  #name(user: string): string {
+    return wire({ kind: "user", name: user }).name!;
+  }
+}
+
+/** Rooms as a capability object over the current connection's commands (`LiveBackend.rooms`). */
+export function roomControls(c: () => ServerCommands): RoomControls {
+  return {
+    list: () => c().rooms(),
+    create: (name, members) => c().createRoom(name, members),
+    invite: (room, user) => c().invite(room, user),
+    leave: (room) => c().leave(room),
+    kick: (room, user) => c().roomKick(room, user),
+  };
+}
+
+/** Admin actions as a capability object over the current connection's commands; the server refuses a non-admin. */
+export function moderationControls(c: () => ServerCommands): ModerationControls {
+  return {
+    kick: (user, banSeconds, reason) => c().kick(user, banSeconds, reason),
+    kicked: () => c().kicked(),
+    grant: (user) => c().grant(user),
+    revoke: (user) => c().revoke(user),
+  };
+}
