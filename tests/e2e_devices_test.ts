@@ -176,3 +176,74 @@ test("devices: parley passwd — the old password stops working; another folder 
     for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
   }
 });
+
+/** Links a second folder `a2` to `user`'s first folder `a1` (device link / device add). */
+async function linkSecondFolder(tm: Tmux, port: number, user: string, a1: string, a2: string): Promise<void> {
+  const link = spawnCli(port, user, a1, "device", "link", "--timeout", "30");
+  const code = (await waitLine(link.lines, /^code: /)).slice("code: ".length);
+  const add = await tm.cli(user, a2, "device", "add", code, "--name", "laptop");
+  assert.equal(add.code, 0, add.err);
+  assert.equal((await link.p.status).code, 0, await link.err);
+  await link.reading;
+}
+
+test("devices: edits, reactions, deletions and the disappearing time reach every linked device (issue 39)", async () => {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes = await Promise.all(["a1", "a2", "b"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })));
+  const [a1, a2, hb] = homes as [string, string, string];
+  type Line = { id: string; text: string; edited?: unknown; deleted?: boolean; reactions?: unknown };
+  const readJson = async (home: string, user: string, from: string): Promise<Line[]> => {
+    const r = await tm.cli(user, home, "read", "--json", "--since", "1h", "--from", from);
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  const line = (all: Line[], id: string) => all.find((x) => x.id === id);
+  try {
+    assert.equal((await tm.cli("alice", a1, "register")).code, 0);
+    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
+    await linkSecondFolder(tm, t.port, "alice", a1, a2);
+
+    // bob's message, edited, reaches both of alice's folders edited.
+    const sent = await tm.cli("bob", hb, "send", "alice", "dinner at 7", "--json");
+    assert.equal(sent.code, 0, sent.err);
+    const id = JSON.parse(sent.out).id as string;
+    assert.equal((await tm.cli("bob", hb, "edit", id, "dinner at 8")).code, 0);
+    for (const home of [a1, a2]) {
+      const m = line(await readJson(home, "alice", "bob"), id);
+      assert.equal(m?.text, "dinner at 8", home);
+      assert.ok(m?.edited, "marked edited on " + home);
+    }
+
+    // alice reacts from the laptop: bob sees it, and so does her first folder.
+    assert.equal((await tm.cli("alice", a2, "react", id, ":thumbsup:")).code, 0);
+    assert.deepEqual(line(await readJson(hb, "bob", "alice"), id)?.reactions, { "👍": ["alice"] });
+    assert.deepEqual(line(await readJson(a1, "alice", "bob"), id)?.reactions, { "👍": ["alice"] });
+
+    // alice's own message edited from one folder shows edited on the other (the sender's other device).
+    const own = JSON.parse((await tm.cli("alice", a1, "send", "bob", "on my way", "--json")).out)
+      .id as string;
+    assert.equal((await tm.cli("alice", a1, "edit", own, "on my way, 5 min")).code, 0);
+    const ownOnA2 = line(await readJson(a2, "alice", "bob"), own);
+    assert.equal(ownOnA2?.text, "on my way, 5 min");
+    assert.ok(ownOnA2?.edited);
+
+    // bob deletes his message: the text leaves both folders.
+    assert.equal((await tm.cli("bob", hb, "delete", id)).code, 0);
+    for (const home of [a1, a2]) {
+      const m = line(await readJson(home, "alice", "bob"), id);
+      assert.equal(m?.deleted, true, home);
+      assert.equal(m?.text, "", "the text is removed on " + home);
+    }
+
+    // The conversation's disappearing time, set by bob, is shown on both folders.
+    assert.equal((await tm.cli("bob", hb, "expire", "alice", "1d")).code, 0);
+    for (const home of [a1, a2]) {
+      const r = await tm.cli("alice", home, "read", "--since", "1h", "--from", "bob");
+      assert.match(r.out, /disappear/i, home + ": " + r.out + r.err);
+    }
+  } finally {
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+});
