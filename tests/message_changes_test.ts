@@ -133,6 +133,47 @@ test("changes: forged edits and deletions are refused and change nothing", async
   }
 });
 
+test("changes: a change replayed under a new id (an older edit sent again) changes nothing", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
+    const ai = inbox(a.client);
+    const m = await b.client.send(alice, "meet at 5");
+    await a.client.sync();
+    // bob's client seals two edits; the server (or anyone on the path) sends the first one again later.
+    const mid1 = randomId(undefined, 12), mid2 = randomId(undefined, 12);
+    const e1 = await b.codec.sealChange(alice, mid1, m.mid, { kind: "edit", text: "meet at 6" });
+    await b.client.conn.request("send", {
+      to: alice,
+      mid: mid1,
+      ...(e1.devices ? { devices: e1.devices } : {}),
+    }, e1.body);
+    const e2 = await b.codec.sealChange(alice, mid2, m.mid, { kind: "edit", text: "meet at 7" });
+    await b.client.conn.request("send", {
+      to: alice,
+      mid: mid2,
+      ...(e2.devices ? { devices: e2.devices } : {}),
+    }, e2.body);
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.text, "meet at 7");
+    const again = randomId(undefined, 12);
+    await b.client.conn.request("send", {
+      to: alice,
+      mid: again,
+      ...(e1.devices ? { devices: e1.devices } : {}),
+    }, e1.body);
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.text, "meet at 7", "the replayed edit changed nothing");
+    assert.deepEqual(a.store.editsOf(a.store.byMid("bob", m.mid)!.seq).map((e) => e.text), [
+      "meet at 5",
+      "meet at 6",
+    ]);
+    await eventually(() => ai.notices.length >= 1, 3000, "the replay told");
+  } finally {
+    await t.stop();
+  }
+});
+
 test("changes: a deleted message is taken back from the server; a member who was offline never gets it", async () => {
   const t = await startTestServer();
   try {
