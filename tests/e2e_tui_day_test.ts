@@ -52,7 +52,8 @@ test({
   ignore: skipWithoutTmux,
   fn: () =>
     withClients(["alice", "zelda"], async (tm, homes) => {
-      await tm.start("alice", "alice", homes.alice!, { cols: 120, rows: 40 });
+      // Tall enough for all of /help (commands, then the keys: the keys table has grown with issue 39).
+      await tm.start("alice", "alice", homes.alice!, { cols: 120, rows: 90 });
       await tm.waitFor("alice", (s) => s.includes("Welcome to Parley, alice"), "welcome");
       await tm.type("alice", "/viewusers");
       await tm.waitFor("alice", (s) => /\d+ online:/.test(s), "/viewusers ran /who");

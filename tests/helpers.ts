@@ -368,7 +368,9 @@ export async function rssKiB(pid: number): Promise<number> {
   // Read by a child process: Deno lets only --allow-all read /proc directly.
   const o = await new Deno.Command("sh", { args: ["-c", `grep VmRSS /proc/${pid}/status`], stdout: "piped" })
     .output();
-  return Number(new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/)![1]);
+  const m = new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/);
+  if (!m) throw new Error(`no VmRSS for process ${pid}: it has exited (or /proc could not be read)`);
+  return Number(m[1]);
 }
 // ── No plaintext on the server ───────────────────────────────────────────────────────────────────
 
