@@ -11,6 +11,7 @@ import type { Line } from "./buffers.ts";
 import type { GraphicsInfo } from "./video_view.ts";
 import type { PictureLoader } from "./picture_view.ts";
 
+/** How the full-screen app runs: what `runTui` resolved, and test doubles. */
 export interface TuiOptions {
   output: { write(s: string): void };
   cols: number;
@@ -35,11 +36,13 @@ export interface TuiOptions {
   loadPicture?: PictureLoader;
 }
 
+/** A timestamp as local `HH:MM` (the message pane's default time format). */
 export function localTime(ts: number): string {
   const d = new Date(ts);
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
+/** A scrollback search (Ctrl-F): the query, the line found, and where the view was before. */
 export interface SearchState {
   query: string;
   hit: Line | null;
