@@ -50,7 +50,8 @@ async function clientSources(): Promise<{ file: string; src: string }[]> {
       const p = join(dir, e.name);
       if (e.isDirectory && e.name !== "testdata") await walk(p);
       else if (e.isFile && p.endsWith(".ts") && !isTestCode(p)) {
-        out.push({ file: relative(ROOT, p), src: await Deno.readTextFile(p) });
+        // Forward slashes on every system (the debt lists name files so).
+        out.push({ file: relative(ROOT, p).replaceAll("\\", "/"), src: await Deno.readTextFile(p) });
       }
     }
   };
