@@ -26,6 +26,7 @@ function mid(raw: string | undefined): string {
   return raw;
 }
 
+/** Registers `edit`, `delete`, `react`, `expire` and `edits` on the program, in this order. */
 export function registerChangeCommands(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("edit").description(
     "edit your own message (within 24 hours); everyone sees it marked edited",
@@ -69,7 +70,11 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
       const on = m.reactions?.[emoji]?.includes(c.user) ?? false;
       io.out(`${on ? "Reacted" : "Unreacted"} ${id} ${emoji}`);
     }));
+  registerExpireEdits(program, io, withClient);
+}
 
+/** `expire TARGET TIME|off`, `edits MID`. */
+function registerExpireEdits(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("expire")
     .description("make messages in a conversation disappear everywhere after a time (off: keep them)")
     .argument("<target>", "USER or '#ROOM'")

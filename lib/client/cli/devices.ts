@@ -33,6 +33,7 @@ function codecOf(c: { codec: unknown }): E2eCodec {
   return codec as E2eCodec;
 }
 
+/** Registers `device link|add|list|remove` and `keys reset` on the program, in this order. */
 export function registerDeviceCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const device = program.command("device").description("linked devices: link, add, list, remove")
     .addHelpText(
@@ -83,7 +84,12 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
         });
       },
     ));
+  registerListRemove(device, io, withClient);
+  registerKeysReset(program, io, withClient);
+}
 
+/** `device list [--json]`, `device remove ID`. */
+function registerListRemove(device: Command, io: CliIo, withClient: WithClient): void {
   device.command("list").description("your account's devices").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley device list\n  parley device list --json")
     .action(withClient(async (c, o) => {
@@ -115,7 +121,10 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       await c.conn.request("device.remove", { device: id });
       io.out(`Removed device ${id}`);
     }));
+}
 
+/** `keys reset`. */
+function registerKeysReset(program: Command, io: CliIo, withClient: WithClient): void {
   const keys = program.command("keys").description("this folder's encryption keys")
     .addHelpText("after", "\nExamples:\n  parley --home ~/.parley-new keys reset");
   keys.command("reset").description(

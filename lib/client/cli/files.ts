@@ -11,30 +11,21 @@
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
  * the offer, and an interrupted send or receive run again continues where it stopped. Progress
  * (bar, bytes, rate, ETA) goes to standard error only when it is a terminal, at most once a second;
- * standard output keeps only the fixed-contract lines.
+ * standard output keeps only the fixed-contract lines. What `receive` does: files_receive.ts.
  */
 import type { Command } from "commander";
 import { safeJson, sanitize } from "../../common/sanitize.ts";
-import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
-import type { InRecord } from "../files/offer.ts";
 import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } from "../files/transfers.ts";
-import { parseSize, progressText, RateMeter, sizeText } from "../../common/progress.ts";
-import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import { roomFor } from "../files/disk.ts";
+import { progressText, RateMeter, sizeText } from "../../common/progress.ts";
+import { systemClock } from "../../common/clock.ts";
+import { DEFAULT_MAX_SIZE } from "../files/policy.ts";
 import { STALL_MS } from "../files/stall.ts";
-import { type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
+import { type FileOpts, line1, receiveFiles, seconds, syncOffers } from "./files_receive.ts";
 
-type Opts = ConnectFlags & Record<string, unknown>;
-
-function seconds(v: unknown, flag: string): number {
-  if (v === undefined) return 0;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new BackendError("usage", `${flag} takes a number of seconds ≥ 0`);
-  return n;
-}
+type Opts = FileOpts;
 
 /** `--stall S` in milliseconds (STALL_MS when not given); S must be more than 0. */
 function stallMs(v: unknown): number {
@@ -53,7 +44,7 @@ export function progressReporter(
   io: Pick<CliIo, "err" | "errTerminal" | "errStatus" | "now">,
 ): ((p: TransferProgress) => void) | undefined {
   if (!io.errTerminal) return undefined;
-  const now = io.now ?? Date.now;
+  const now = io.now ?? systemClock.now;
   const meter = new RateMeter(now);
   const last = new Map<string, number>();
   return (p) => {
@@ -72,10 +63,8 @@ export function progressReporter(
 
 /** A fixed-contract line: its fields (names from others among them) escaped, so it stays one line. */
 const line = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join("  ");
-const line1 = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join(" ");
 
-const waiting = (r: InRecord) => r.state === "offered" || r.state === "accepted";
-
+/** Registers `files`, `send-file` and `receive` on the program, in this order. */
 export function registerFileCommands(program: Command, io: CliIo): void {
   const run = (fn: (c: ChatClient, ft: FileTransfers, o: Opts, args: string[]) => Promise<void>) =>
   async (
@@ -90,31 +79,10 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       (c) => fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args),
     );
   };
-  /** Takes in offers that arrived while away (control messages of the offline queue). */
-  const syncOffers = async (c: ChatClient) => {
-    await c.sync();
-    await c.ack([]); // only the consumed control messages; chat messages stay for `read`
-  };
-
   program.command("files").description("list files offered to you and files you sent")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley files\n  parley files --json")
-    .action(run(async (c, ft, o) => {
-      await syncOffers(c);
-      const server = new Map((await ft.serverFiles()).map((f) => [f.fid, f]));
-      const incoming = (await ft.incoming()).map(({ key: _k, ...r }) => r);
-      const outgoing = (await ft.outgoing()).map(({ key: _k, salt: _s, ...r }) => ({
-        ...r,
-        delivered: server.get(r.fid)?.state === "done",
-      }));
-      if (o.json) return io.out(safeJson({ incoming, outgoing }));
-      if (!incoming.length && !outgoing.length) io.err("No files");
-      // One line per file: every field is escaped (a name holding "\n" cannot forge a line).
-      for (const r of incoming) io.out("in  " + line(r.fid, `from ${r.from}`, r.size, r.state, r.name));
-      for (const r of outgoing) {
-        io.out("out " + line(r.fid, `to ${r.to}`, r.size, r.delivered ? "delivered" : r.state, r.name));
-      }
-    }));
+    .action(run((c, ft, o) => listFiles(io, c, ft, o)));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one transfer each)")
@@ -136,36 +104,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --direct --wait 600" +
         "\n  parley send-file '#team' ./notes.txt --relay",
     )
-    .action(run(async (c, ft, o, [target, path]) => {
-      if (o.direct && o.relay) throw new BackendError("usage", "Use only one of --direct and --relay");
-      const mode: SendMode = o.direct ? "direct" : o.relay ? "relay" : "auto";
-      const wait = seconds(o.wait, "--wait");
-      // Live delivery: the recipient's direct-path candidate arrives as an end-to-end message.
-      if (mode !== "relay") await syncOffers(c);
-      if (target!.startsWith("#")) {
-        if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
-        const s = await ft.sendRoom(target!, path!, mode);
-        return io.out(line1("sent", s.name, s.size, s.sha256));
-      }
-      const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;
-      if (mode === "direct") {
-        io.err(
-          `parley: waiting up to ${
-            waitMs / 1000
-          } s for ${target} to accept (parley receive) and open a direct path`,
-        );
-      }
-      const s = await ft.send(target!, path!, mode, waitMs);
-      io.out(line1("sent", s.name, s.size, s.sha256));
-      io.err(
-        `parley: ${sanitize(s.name)} went ${
-          s.via === "direct" ? "straight to" : "through the server to"
-        } ${target}`,
-      );
-      if (wait > 0 && s.via === "relay" && !(await ft.delivered(s.fid, wait * 1000))) {
-        throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
-      }
-    }));
+    .action(run((c, ft, o, [target, path]) => sendFile(io, c, ft, o, target!, path!)));
 
   program.command("receive").description("accept files offered to you and save them")
     .option("--from <user>", "only files from USER (who may then use the direct path)")
@@ -190,73 +129,62 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         "\n\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60" +
         "\n  parley receive --from-anyone --max-size 100M",
     )
-    .action(run(async (c, ft, o) => {
-      const from = o.from === undefined ? undefined : normalizeName(String(o.from));
-      if (from === null) throw new BackendError("usage", `--from: "${o.from}" is not a valid name`);
-      if (from && o.fromAnyone) throw new BackendError("usage", "Use only one of --from and --from-anyone");
-      const maxSize = o.maxSize === undefined ? DEFAULT_MAX_SIZE : parseSize(String(o.maxSize));
-      if (maxSize === null) throw new BackendError("usage", `--max-size: "${o.maxSize}" is not a size`);
-      const rules: AcceptRules = { from, anyone: o.fromAnyone === true, maxSize };
-      const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
-      const end = Date.now() + seconds(o.timeout, "--timeout") * 1000;
-      /** Offers left waiting by the rules, with why (said once at the end). */
-      const left = new Map<string, string>();
-      const judge = async (r: InRecord) => {
-        const v = judgeOffer(
-          rules,
-          { ...r, resumed: r.state === "accepted" },
-          await ft.ops.verified(r.from),
-          await roomFor(dir, r.path && `${r.path}.part`),
-        );
-        if (v.take) left.delete(r.fid);
-        else left.set(r.fid, `left ${r.name} from ${r.from} offered: ${v.why}`);
-        return v;
-      };
-      const mine = async () => {
-        const out: InRecord[] = [];
-        for (const r of await ft.incoming()) {
-          if (waiting(r) && (!from || r.from === from) && (await judge(r)).take) out.push(r);
-        }
-        return out;
-      };
-      await syncOffers(c);
-      let todo = await mine();
-      // An offer arriving live wakes the wait at once (besides a look every 200 ms).
-      let wake = () => {};
-      const off = c.on((e) => e.type === "file.offer" && wake());
-      try {
-        while (!todo.length && Date.now() < end) {
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, Math.min(200, end - Date.now()));
-            wake = () => (clearTimeout(t), r());
-          });
-          todo = await mine();
-        }
-      } finally {
-        off();
-      }
-      const sayLeft = () => {
-        for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
-      };
-      if (!todo.length) return left.size ? sayLeft() : io.err("No files offered");
-      let failed = 0;
-      while (todo.length) {
-        for (const r of todo) {
-          try {
-            const v = await judge(r); // again: the files saved before it took room
-            if (!v.take) continue;
-            const got = await ft.accept(r, dir, { direct: v.direct });
-            io.out(line1("saved", got.path, r.size, got.rec.sha256));
-          } catch (e) {
-            if (c.conn.closed) throw e;
-            failed++;
-            io.err(`parley: ${sanitize(e instanceof Error ? e.message : String(e))}`);
-          }
-        }
-        await c.ack([]);
-        todo = (await mine()).filter((r) => r.state === "offered");
-      }
-      sayLeft();
-      if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
-    }));
+    .action(run((c, ft, o) => receiveFiles(io, c, ft, o)));
+}
+
+/** `files`: offers received and files sent, one line each (or JSON). */
+async function listFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: Opts): Promise<void> {
+  await syncOffers(c);
+  const server = new Map((await ft.serverFiles()).map((f) => [f.fid, f]));
+  const incoming = (await ft.incoming()).map(({ key: _k, ...r }) => r);
+  const outgoing = (await ft.outgoing()).map(({ key: _k, salt: _s, ...r }) => ({
+    ...r,
+    delivered: server.get(r.fid)?.state === "done",
+  }));
+  if (o.json) return io.out(safeJson({ incoming, outgoing }));
+  if (!incoming.length && !outgoing.length) io.err("No files");
+  // One line per file: every field is escaped (a name holding "\n" cannot forge a line).
+  for (const r of incoming) io.out("in  " + line(r.fid, `from ${r.from}`, r.size, r.state, r.name));
+  for (const r of outgoing) {
+    io.out("out " + line(r.fid, `to ${r.to}`, r.size, r.delivered ? "delivered" : r.state, r.name));
+  }
+}
+
+/** `send-file TARGET PATH`: one `sent NAME SIZE SHA256` line (a room: one transfer per member). */
+async function sendFile(
+  io: CliIo,
+  c: ChatClient,
+  ft: FileTransfers,
+  o: Opts,
+  target: string,
+  path: string,
+): Promise<void> {
+  if (o.direct && o.relay) throw new BackendError("usage", "Use only one of --direct and --relay");
+  const mode: SendMode = o.direct ? "direct" : o.relay ? "relay" : "auto";
+  const wait = seconds(o.wait, "--wait");
+  // Live delivery: the recipient's direct-path candidate arrives as an end-to-end message.
+  if (mode !== "relay") await syncOffers(c);
+  if (target.startsWith("#")) {
+    if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
+    const s = await ft.sendRoom(target, path, mode);
+    return io.out(line1("sent", s.name, s.size, s.sha256));
+  }
+  const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;
+  if (mode === "direct") {
+    io.err(
+      `parley: waiting up to ${
+        waitMs / 1000
+      } s for ${target} to accept (parley receive) and open a direct path`,
+    );
+  }
+  const s = await ft.send(target, path, mode, waitMs);
+  io.out(line1("sent", s.name, s.size, s.sha256));
+  io.err(
+    `parley: ${sanitize(s.name)} went ${
+      s.via === "direct" ? "straight to" : "through the server to"
+    } ${target}`,
+  );
+  if (wait > 0 && s.via === "relay" && !(await ft.delivered(s.fid, wait * 1000))) {
+    throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
+  }
 }

@@ -4,6 +4,7 @@
  * the one place a scripted command logs in, reports notices and closes), and the one-line forms of
  * a target and a message that every command prints.
  */
+import type { Command } from "commander";
 import type { ChatMessage, Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import {
@@ -53,6 +54,11 @@ export interface CliIo {
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
   /** `outbox`: the folder `/ls` lists */
   peerTui?: (node: PeerNode, dirs: { outbox: string }) => Promise<number>;
+}
+
+/** A subcommand's options with the program's global ones (the connection flags). */
+export function commandFlags(cmd: Command): ConnectFlags & Record<string, unknown> {
+  return cmd.optsWithGlobals() as ConnectFlags & Record<string, unknown>;
 }
 
 export function formatTarget(t: Target): string {

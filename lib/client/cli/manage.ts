@@ -13,7 +13,15 @@ import { othersWarning } from "../e2e/keys.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
 
+/** Registers `room …`, `fingerprint`, `verify`, `trust` and `admin …` on the program, in this order. */
 export function registerManageCommands(program: Command, io: CliIo, withClient: WithClient): void {
+  registerRoomCommands(program, io, withClient);
+  registerKeyCommands(program, io, withClient);
+  registerAdminCommands(program, io, withClient);
+}
+
+/** `room create|invite|leave|kick|list`. */
+function registerRoomCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const room = program.command("room").description("rooms: create, invite, leave, list")
     .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
   room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
@@ -62,7 +70,10 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
         io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
       }
     }));
+}
 
+/** `fingerprint [USER]`, `verify USER [NUMBER…]`, `trust USER [NUMBER…]`. */
+function registerKeyCommands(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("fingerprint").argument("[user]").description(
     "your key's fingerprint, or the safety number you share with USER",
   )
@@ -99,7 +110,10 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
       const f = await c.trust(a[0]!, number(a));
       io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
     }));
+}
 
+/** `admin kick|kicked|invite|grant|revoke`. */
+function registerAdminCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const admin = program.command("admin").description("moderation (admins only)")
     .addHelpText("after", "\nExamples:\n  parley admin kick mallory --ban 600\n  parley admin grant bob");
   admin.command("kick").argument("<user>")

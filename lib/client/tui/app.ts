@@ -6,9 +6,9 @@
  * Contract: `TuiApp` does no I/O of its own: it writes to the injected `output`, takes input bytes
  * from `feed`, sizes from `resize`, time from the injected `Clock`, and talks to the chat only via
  * the `ChatBackend`. `idle()` resolves when the queue is empty and no command is pending (tests
- * and benches await it). `done` resolves after `/quit`.
+ * and benches await it). `done` resolves after `/quit`. Its options are in app_options.ts, what it
+ * loads at start in app_start.ts, keys in app_keys.ts, submitted lines in app_commands.ts.
  */
-import type { FrameDecoder, GraphicsKind } from "../../media/mod.ts";
 import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
@@ -16,58 +16,23 @@ import { submitLine } from "./app_commands.ts";
 import { convertEmoji } from "../core/emoji.ts";
 import { KeyDecoder, type KeyEvent } from "../term/keys.ts";
 import { bindKey } from "./app_keys.ts";
-import { notification, type NotifyMode } from "./notify.ts";
+import { notification } from "./notify.ts";
 import { render, type ViewState } from "./render.ts";
 import { diff, type Screen } from "./screen.ts";
-import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import { sanitize } from "../../common/sanitize.ts";
 import { Completer } from "./completion.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
-import type { Line } from "./buffers.ts";
-import { type GraphicsInfo, TuiVideo } from "./video_view.ts";
-import { type PictureLoader, TuiPictures } from "./picture_view.ts";
+import { TuiVideo } from "./video_view.ts";
+import { TuiPictures } from "./picture_view.ts";
+import { localTime, type SearchState, type TuiOptions } from "./app_options.ts";
+import { loadAtStart } from "./app_start.ts";
 import { TuiSelect } from "./select.ts";
-
-export interface TuiOptions {
-  output: { write(s: string): void };
-  cols: number;
-  rows: number;
-  clock?: Clock;
-  /** Formats a timestamp for the message pane (default: local `HH:MM`). */
-  formatTime?: (ts: number) => string;
-  notify?: NotifyMode;
-  /** How videos are drawn (detected by `runTui`; default half-blocks). */
-  graphics?: GraphicsInfo;
-  /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */
-  commands?: readonly CommandSpec[];
-  /**
-   * Makes the JPEG decoder of one playback drawn with `kind` (closed when it ends), e.g. the client's
-   * long-lived ffmpeg decoder; undefined or absent: the player's own (in-thread for half-blocks, else a
-   * WASM worker).
-   */
-  videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
-  /** Completes a file path as typed after /send or /stream (client.ts: file_disk's `pathCompletions`). */
-  listPaths?: (typed: string) => string[];
-  /** Reads, checks and scales a received picture (client.ts: media's `imageThumbnail`); none: no pictures. */
-  loadPicture?: PictureLoader;
-}
 
 type Item =
   | { t: "input"; events: KeyEvent[] }
   | { t: "event"; e: Parameters<Parameters<ChatBackend["on"]>[0]>[0] }
   | { t: "resize"; cols: number; rows: number }
   | { t: "run"; fn: () => void };
-
-export function localTime(ts: number): string {
-  const d = new Date(ts);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-}
-
-export interface SearchState {
-  query: string;
-  hit: Line | null;
-  failed: boolean;
-  saved: { line: Line; skip: number } | null;
-}
 
 export class TuiApp {
   readonly state: ChatState;
@@ -119,36 +84,7 @@ export class TuiApp {
   /** Subscribes to the backend, loads rooms and who is online, draws the first frame. */
   start(): void {
     this.#unsubscribe = this.backend.on((e) => this.#enqueue({ t: "event", e }));
-    this.state.info(
-      this.state.buffers.status,
-      `Welcome to Parley, ${this.backend.user}. Type /help for commands.`,
-    );
-    const { rooms, video, peers } = this.backend;
-    if (rooms) this.track(rooms.list(), (rs) => rs.forEach((r) => this.state.setRoom(r)));
-    // Tab completes registered users who are offline, and the server's videos after /play.
-    if (this.backend.users) {
-      this.track(this.backend.users(), (us) => us.forEach((u) => this.state.known.add(sanitizeName(u.user))));
-    }
-    if (video) this.track(video.list().catch(() => []), (vs) => (this.videoNames = vs.map((v) => v.name)));
-    if (peers) {
-      this.track(peers.list(), (ps) => ps.forEach((p) => this.state.known.add(sanitizeName(p.name))));
-    }
-    const who = () =>
-      this.track(this.backend.who(), (ps) => {
-        for (const p of ps) this.state.presence.set(p.user, p);
-        const me = this.state.presence.get(this.backend.user);
-        if (me) this.state.myStatus = me.status;
-      });
-    // Subscribed first, then the queue: nothing that arrived while away can pass unseen. Presence
-    // pushes start once the queue is synced, so who is online is asked after that (no gap).
-    const b = this.backend;
-    if (b.catchUp) {
-      this.track(b.catchUp(), (c) => {
-        this.state.catchUp(c);
-        b.markSeen?.(c.unseen);
-        who();
-      }, this.state.buffers.status);
-    } else who();
+    loadAtStart(this);
     this.#schedule();
   }
 

@@ -117,31 +117,36 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
       return app.submit(line);
     }
     case "Tab":
-    case "S-Tab": {
-      const cur = list.current;
-      const members = st.members().map((m) => m.name);
-      const known = [...st.rooms.values()].flatMap((r) => r.members.map(sanitizeName)); // offline people too
-      const nicks = [...cur.speakers, ...members, ...st.presence.keys(), ...known, ...st.known].filter((n) =>
-        n !== st.me
-      );
-      const commands = app.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])])
-        .filter((n) => findCommand(n, app.commands)?.permission !== "admin" || app.backend.role === "admin");
-      const before = ed.before;
-      const r = app.completer.complete(ed.text, before.length, {
-        nicks,
-        commands,
-        rooms: [...st.rooms.keys()],
-        videos: app.videoNames,
-        ...(app.opts.listPaths ? { paths: app.opts.listPaths } : {}),
-        argKind: (name, i) => {
-          const spec = findCommand(name, app.commands);
-          return spec ? argKind(spec, i) : null;
-        },
-      }, k === "S-Tab");
-      if (r) ed.set(r.text, [...new Intl.Segmenter().segment(r.text.slice(0, r.cursor))].length);
-      if (r?.choices) st.info(cur, `Choices: ${r.choices.join(" ")} (Tab cycles)`);
-      return;
-    }
+    case "S-Tab":
+      return complete(app, k === "S-Tab");
   }
   if (ed.key(k)) app.edited();
+}
+
+/** Tab (Shift-Tab: `back`) completes the word at the cursor: nicks, commands, rooms, videos, paths. */
+function complete(app: TuiApp, back: boolean): void {
+  const st = app.state;
+  const cur = st.buffers.current;
+  const ed = cur.editor;
+  const members = st.members().map((m) => m.name);
+  const known = [...st.rooms.values()].flatMap((r) => r.members.map(sanitizeName)); // offline people too
+  const nicks = [...cur.speakers, ...members, ...st.presence.keys(), ...known, ...st.known].filter((n) =>
+    n !== st.me
+  );
+  const commands = app.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])])
+    .filter((n) => findCommand(n, app.commands)?.permission !== "admin" || app.backend.role === "admin");
+  const before = ed.before;
+  const r = app.completer.complete(ed.text, before.length, {
+    nicks,
+    commands,
+    rooms: [...st.rooms.keys()],
+    videos: app.videoNames,
+    ...(app.opts.listPaths ? { paths: app.opts.listPaths } : {}),
+    argKind: (name, i) => {
+      const spec = findCommand(name, app.commands);
+      return spec ? argKind(spec, i) : null;
+    },
+  }, back);
+  if (r) ed.set(r.text, [...new Intl.Segmenter().segment(r.text.slice(0, r.cursor))].length);
+  if (r?.choices) st.info(cur, `Choices: ${r.choices.join(" ")} (Tab cycles)`);
 }

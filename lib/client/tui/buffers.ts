@@ -1,10 +1,7 @@
 /**
- * The buffer list and each buffer's scrollback. Plain data, no terminal.
+ * Each buffer's scrollback (the list of buffers is buffer_list.ts). Plain data, no terminal.
  *
  * Contract:
- * - `BufferList` holds the status buffer (always first) then rooms and queries in opening order;
- *   exactly one is active. Switching away sets that buffer's read marker after its last line;
- *   switching to a buffer clears its unread and highlight counts.
  * - `ChatBuffer.add` appends a line (dropping a message whose `mid` is already there; a pending
  *   one of the same `mid` is marked sent instead), counts it as unread (and highlight) when the
  *   buffer is not active, and keeps at most `MAX_LINES` lines. `addHistory` merges older messages
@@ -250,78 +247,5 @@ export class ChatBuffer {
       if (l.text.toLowerCase().includes(q) || l.from.toLowerCase().includes(q)) return l;
     }
     return null;
-  }
-}
-
-export class BufferList {
-  readonly buffers: ChatBuffer[] = [new ChatBuffer("status", "status")];
-  #active = 0;
-
-  get active(): number {
-    return this.#active;
-  }
-  get current(): ChatBuffer {
-    return this.buffers[this.#active]!;
-  }
-  get status(): ChatBuffer {
-    return this.buffers[0]!;
-  }
-
-  find(kind: BufferKind, name: string): ChatBuffer | undefined {
-    const k = bufferKey(kind, name);
-    return this.buffers.find((b) => b.key === k);
-  }
-
-  /** Returns the buffer, creating it at the end of the list when needed. */
-  ensure(kind: BufferKind, name: string): ChatBuffer {
-    let b = this.find(kind, name);
-    if (!b) {
-      b = new ChatBuffer(kind, name);
-      this.buffers.push(b);
-    }
-    return b;
-  }
-
-  switchTo(i: number): boolean {
-    if (i < 0 || i >= this.buffers.length || i === this.#active) return false;
-    const old = this.current;
-    old.markerAfter = old.lines[old.lines.length - 1] ?? null;
-    old.markerBefore = null;
-    this.#active = i;
-    this.current.unread = 0;
-    this.current.highlights = 0;
-    return true;
-  }
-
-  focus(b: ChatBuffer): void {
-    this.switchTo(this.buffers.indexOf(b));
-  }
-
-  next(): void {
-    this.switchTo((this.#active + 1) % this.buffers.length);
-  }
-  prev(): void {
-    this.switchTo((this.#active - 1 + this.buffers.length) % this.buffers.length);
-  }
-
-  /** Goes to the next buffer with highlights, else with unread lines; false when none. */
-  nextUnread(): boolean {
-    const n = this.buffers.length;
-    for (const want of ["hl", "unread"] as const) {
-      for (let k = 1; k < n; k++) {
-        const i = (this.#active + k) % n;
-        const b = this.buffers[i]!;
-        if (want === "hl" ? b.highlights > 0 : b.unread > 0) return this.switchTo(i);
-      }
-    }
-    return false;
-  }
-
-  close(b: ChatBuffer): void {
-    const i = this.buffers.indexOf(b);
-    if (i <= 0) return;
-    if (i === this.#active) this.switchTo(i - 1);
-    this.buffers.splice(i, 1);
-    if (this.#active > i) this.#active--;
   }
 }

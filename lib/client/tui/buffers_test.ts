@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { BufferList, ChatBuffer, type Line, MAX_LINES } from "./buffers.ts";
+import { ChatBuffer, type Line, MAX_LINES } from "./buffers.ts";
+import { BufferList } from "./buffer_list.ts";
 
 const line = (text: string, extra: Partial<Line> = {}): Line => ({
   ts: 0,

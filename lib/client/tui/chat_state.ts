@@ -9,42 +9,20 @@
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
-import { progressText, RateMeter, sizeText } from "../../common/progress.ts";
+import { RateMeter } from "../../common/progress.ts";
 import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
-import { BufferList, type ChatBuffer, type Line } from "./buffers.ts";
+import type { ChatBuffer, Line } from "./buffers.ts";
+import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import { applyEvent } from "./chat_events.ts";
+import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
 
+/** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
 export interface Notice {
   title: string;
   body: string;
 }
-
-export interface TransferView {
-  name: string;
-  direction: "up" | "down";
-  done: number;
-  total: number;
-  state: "active" | "done" | "failed";
-  until?: number;
-  /** Bytes per second since the transfer was first seen. */
-  rate?: number;
-}
-
-export const TYPING_TTL = 6000;
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/** What a quote shows of a message: its first line, at most `max` characters. */
-export function firstLine(text: string, max = 60): string {
-  const first = text.split("\n")[0]!;
-  return first.length > max ? first.slice(0, max - 1) + "…" : first;
-}
-
-/** An online and an offline line for one person this close together become "joined and left". */
-const MERGE_PRESENCE_MS = 60_000;
 
 export class ChatState {
   readonly buffers = new BufferList();
@@ -68,7 +46,7 @@ export class ChatState {
 
   constructor(readonly me: string, readonly now: () => number) {
     this.#rates = new RateMeter(now);
-    this.#mention = new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(me)}($|[^\\p{L}\\p{N}_])`, "iu");
+    this.#mention = mentionPattern(me);
   }
 
   info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
@@ -110,7 +88,8 @@ export class ChatState {
   toLine(m: ChatMessage): Line {
     const own = m.from === this.me;
     const body = sanitize(m.text, true);
-    const text = this.#decorated(m, body);
+    const quoted = m.replyTo ? this.bufferFor(m).lines.find((l) => l.mid === m.replyTo) : undefined;
+    const text = decorate(m, body, quoted);
     const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
     const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
     const line: Line = {
@@ -128,29 +107,6 @@ export class ChatState {
     if (m.replyTo) line.replyTo = m.replyTo;
     if (text !== body && !m.deleted) line.body = body;
     return line;
-  }
-
-  /**
-   * What a message shows besides its text (issue 39): the first line of the message it answers,
-   * "(edited)", "message deleted" instead of a deleted text, and its reactions with counts and who.
-   */
-  #decorated(m: ChatMessage, text: string): string {
-    if (m.deleted) return "(message deleted)";
-    let out = text;
-    if (m.replyTo) {
-      const q = this.bufferFor(m).lines.find((l) => l.mid === m.replyTo);
-      const first = q
-        ? (q.deleted ? "(message deleted)" : firstLine(q.body ?? q.text))
-        : "an earlier message";
-      out = `↪ ${q ? `${q.from}: ` : ""}${first}\n${out}`;
-    }
-    if (m.edited !== undefined) out += " (edited)";
-    const rs = Object.entries(m.reactions ?? {});
-    if (rs.length) {
-      out += "\n" +
-        rs.map(([e, who]) => `${sanitize(e)} ${who.length} (${who.map(sanitizeName).join(", ")})`).join("  ");
-    }
-    return out;
   }
 
   /** A message changed (edited, deleted, a reaction): its line shows the new state in place. */
@@ -249,115 +205,19 @@ export class ChatState {
     return this.buffers.ensure("room", name);
   }
 
+  /** Applies one backend event (chat_events.ts); returns the notification to raise, if any. */
   handle(e: BackendEvent): Notice | null {
-    const status = this.buffers.status;
-    switch (e.type) {
-      case "message":
-        return this.addMessage(e.message, true);
-      case "message.changed":
-        this.changeMessage(e.message);
-        return null;
-      case "messages.expired":
-        for (const mid of e.mids) for (const b of this.buffers.buffers) b.removeMessage(mid);
-        return null;
-      case "presence": {
-        const u = sanitizeName(e.user);
-        this.known.add(u);
-        if (e.online) {
-          if (e.presence) this.presence.set(u, e.presence);
-          if (u === this.me && e.presence) this.myStatus = e.presence.status;
-        } else this.presence.delete(u);
-        // Only where it matters: in the conversation with that person, if one is open (the member
-        // list shows everyone else); a quick online-then-offline (a scripted command) is one line.
-        const b = u === this.me ? null : this.buffers.find("dm", u);
-        if (!b) return null;
-        const last = b.lines[b.lines.length - 1];
-        if (
-          !e.online && last?.kind === "info" && last.text.startsWith(`${u} is online`) &&
-          this.now() - last.ts < MERGE_PRESENCE_MS
-        ) {
-          last.text = `${u} joined and left`;
-          last.cacheWidth = undefined;
-          return null;
-        }
-        this.info(
-          b,
-          `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`,
-        );
-        return null;
-      }
-      case "room": {
-        const name = sanitizeName(e.room.name);
-        if (e.change === "left" && !e.room.members.includes(this.me)) {
-          this.rooms.delete(name);
-          const b = this.buffers.find("room", name);
-          if (b) this.buffers.close(b);
-          this.info(
-            status,
-            `You left #${name}${e.by && e.by !== this.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`,
-          );
-          return null;
-        }
-        const b = this.setRoom(e.room);
-        if (e.change === "created" || e.change === "joined") {
-          this.info(b, `You are in #${name}: ${e.room.members.map(sanitizeName).join(", ")}`);
-        } else if (e.by) this.info(b, `Members: ${e.room.members.map(sanitizeName).join(", ")}`);
-        return null;
-      }
-      case "notice": {
-        this.info(status, e.text, e.level === "error" ? "error" : "info");
-        const cur = this.buffers.current;
-        if (e.level !== "info" && cur !== status) {
-          this.info(cur, e.text, e.level === "error" ? "error" : "info");
-        }
-        return null;
-      }
-      case "disconnected": {
-        this.connection = "offline";
-        const text = `Disconnected: ${e.reason}`;
-        this.info(status, text, "error");
-        // A kick or ban is said where the user is looking; a network loss only in the status buffer.
-        const personal = e.code === "kicked" || e.code === "banned";
-        if (personal && this.buffers.current !== status) this.info(this.buffers.current, text, "error");
-        return { title: "Parley", body: text };
-      }
-      case "role":
-        return null; // the status line and the command checks read the role from the backend
-      case "connection":
-        this.connection = e.state;
-        return null;
-      case "encryption":
-        this.encryption = { state: e.state, ...(e.detail ? { detail: sanitize(e.detail) } : {}) };
-        if (e.state !== "on") {
-          this.info(this.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
-        }
-        return null;
-      case "typing": {
-        const b = this.bufferFor({ seq: 0, mid: "", ts: 0, from: e.from, to: e.to, text: "" });
-        const key = `${b.key}|${sanitizeName(e.from)}`;
-        if (e.active) this.typing.set(key, this.now() + TYPING_TTL);
-        else this.typing.delete(key);
-        return null;
-      }
-      case "file.offer": {
-        const o = e.offer;
-        const from = sanitizeName(o.from);
-        const b = this.buffers.ensure("dm", from);
-        const key = o.verified ? "verified key" : "key not verified";
-        this.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
-        return { title: `File from ${from}`, body: sanitize(o.name) };
-      }
-      case "transfer": {
-        const until = e.state === "active" ? undefined : this.now() + 5000;
-        const rate = this.#rates.rate(e.id, e.done, e.state === "active");
-        const t: TransferView = { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) };
-        this.transfers.set(e.id, t);
-        this.#transferLine(e.id, e.peer, transferText(t));
-        if (e.state !== "active") this.#transferLines.delete(e.id);
-        return null;
-      }
-    }
-    return null;
+    return applyEvent(this, e);
+  }
+
+  /** A transfer's progress: its view for the status line and its one line in the conversation. */
+  transfer(e: Extract<BackendEvent, { type: "transfer" }>): void {
+    const until = e.state === "active" ? undefined : this.now() + 5000;
+    const rate = this.#rates.rate(e.id, e.done, e.state === "active");
+    const t: TransferView = { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) };
+    this.transfers.set(e.id, t);
+    this.#transferLine(e.id, e.peer, transferText(t));
+    if (e.state !== "active") this.#transferLines.delete(e.id);
   }
 
   /** One line per transfer in the conversation with its peer: added once, then rewritten in place. */
@@ -416,10 +276,4 @@ export class ChatState {
       };
     });
   }
-}
-
-/** "↓ big.iso [##--------] 20.0 MiB/100.0 MiB 10.0 MiB/s ETA 0:08", or "↑ a.txt done". */
-function transferText(t: TransferView): string {
-  const st = t.state === "active" ? progressText(t.done, t.total, t.rate ?? 0) : t.state;
-  return `${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`;
 }

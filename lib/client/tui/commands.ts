@@ -5,12 +5,12 @@
  * from this table before a handler runs, so a handler can trust `args`.
  *
  * Usage strings: UPPER words are parameters, `[X]` is optional, a last `TEXT` or `X…` takes the rest
- * of the line.
+ * of the line. Rows by family live beside it (commands_rooms, commands_admin, commands_video,
+ * commands_files, commands_changes); this table puts them in /help's order.
  */
 import {
   type CommandContext,
   type CommandSpec,
-  needRoom,
   needTarget,
   openQuery,
   presenceLine,
@@ -18,21 +18,16 @@ import {
   user,
 } from "./command_context.ts";
 import { sanitize } from "../../common/sanitize.ts";
-import { KICK_USAGE, parseDuration, parseKick, parseSince } from "../../common/parse_time.ts";
+import { parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
-import { refuseTwinRoom } from "../core/room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
+import { ROOM_COMMANDS } from "./commands_rooms.ts";
+import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/keys.ts";
-import { withoutHash } from "../../protocol/names.ts";
-import { capability } from "../backend.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
-
-/** Runs another row of the table (`/changegrant` prints what `/grant` or `/revoke` print). */
-const run = (name: string, ctx: CommandContext, args: string[]) =>
-  COMMANDS.find((c) => c.name === name)!.run(ctx, args);
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -63,69 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       if (text) await ctx.send(t, text);
     },
   },
-  {
-    name: "join",
-    usage: "#ROOM",
-    help: "Join a room you belong to and switch to it",
-    permission: "user",
-    run: async (ctx, [r]) => {
-      const name = withoutHash(r!);
-      const rooms = capability(ctx.backend, "rooms");
-      if (rooms.join) await rooms.join(name);
-      else if (!(await rooms.list()).some((x) => x.name === name)) {
-        throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
-      }
-      ctx.open({ kind: "room", name }, true);
-    },
-  },
-  {
-    name: "part",
-    aliases: ["leave", "close"],
-    usage: "[#ROOM]",
-    help: "Leave a room (or close a private conversation)",
-    permission: "user",
-    run: async (ctx, [r]) => {
-      if (!r && ctx.target?.kind === "user") return ctx.closeCurrent();
-      const name = needRoom(ctx, r);
-      await capability(ctx.backend, "rooms").leave(name);
-      if (!r || ctx.target?.name === name) ctx.closeCurrent();
-    },
-  },
-  {
-    name: "room",
-    usage: "create|kick NAME USER…",
-    help:
-      "Create a room with the given members (add --new when a room for the same people exists), or remove one member (room admins; the room's keys change)",
-    permission: "user",
-    run: async (ctx, [sub, name, rest]) => {
-      const words = rest!.split(/\s+/).filter(Boolean);
-      const members = words.filter((w) => w !== "--new").map(user);
-      const rooms = capability(ctx.backend, "rooms");
-      if (sub === "kick") {
-        if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
-        await rooms.kick(withoutHash(name!), members[0]!);
-        return ctx.print(`Removed ${members[0]} from #${withoutHash(name!)}`);
-      }
-      if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
-      if (!words.includes("--new")) {
-        refuseTwinRoom(await rooms.list(), ctx.backend.user, members, "add --new");
-      }
-      const info = await rooms.create(withoutHash(name!), members);
-      ctx.open({ kind: "room", name: info.name }, true);
-      ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
-    },
-  },
-  {
-    name: "invite",
-    usage: "USER [#ROOM]",
-    help: "Invite a user into the current room",
-    permission: "user",
-    run: async (ctx, [u, r]) => {
-      const name = needRoom(ctx, r);
-      await capability(ctx.backend, "rooms").invite(name, user(u!));
-      ctx.print(`Invited ${user(u!)} to #${name}`);
-    },
-  },
+  ...ROOM_COMMANDS,
   {
     name: "who",
     aliases: ["viewusers"],
@@ -242,85 +175,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       }
     },
   },
-  {
-    name: "kick",
-    aliases: ["kickuser"],
-    usage: KICK_USAGE,
-    help:
-      "Disconnect a user; with DURATION (600, 10m, 2h, 1d) also ban them that long; REASON is shown to them",
-    permission: "admin",
-    run: async (ctx, args) => {
-      const k = parseKick(args);
-      await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
-      ctx.print(k.banSeconds ? `${user(k.user)} kicked and banned for ${args[1]}` : `${user(k.user)} kicked`);
-    },
-  },
-  {
-    name: "ban",
-    usage: "USER DURATION [REASON…]",
-    help: "Kick a user and ban them for DURATION (600, 10m, 2h, 1d); REASON is shown to them",
-    permission: "admin",
-    run: async (ctx, args) => {
-      parseDuration(args[1]!); // a ban needs its duration: "10m", not a reason
-      const k = parseKick(args);
-      await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
-      ctx.print(`${user(k.user)} banned for ${args[1]}`);
-    },
-  },
-  {
-    name: "kicked",
-    aliases: ["viewkickusers"],
-    usage: "",
-    help: "List kicked and banned users",
-    permission: "admin",
-    run: async (ctx) => {
-      const list = await capability(ctx.backend, "moderation").kicked();
-      if (!list.length) return ctx.print("Nobody is kicked or banned");
-      for (const k of list) {
-        const ban = k.bannedUntil ? `banned until ${ctx.formatTime(k.bannedUntil)}` : "kicked";
-        ctx.print(
-          `${k.user} — ${ban} by ${k.by} at ${ctx.formatTime(k.at)}${k.reason ? ` (${k.reason})` : ""}`,
-        );
-      }
-    },
-  },
-  {
-    name: "grant",
-    usage: "USER",
-    help: "Make a user an admin",
-    permission: "admin",
-    run: async (ctx, [u]) => {
-      await capability(ctx.backend, "moderation").grant(user(u!));
-      ctx.print(`${user(u!)} is now an admin`);
-    },
-  },
-  {
-    name: "revoke",
-    usage: "USER",
-    help: "Remove a user's admin rights",
-    permission: "admin",
-    run: async (ctx, [u]) => {
-      await capability(ctx.backend, "moderation").revoke(user(u!));
-      ctx.print(`${user(u!)} is no longer an admin`);
-    },
-  },
-  {
-    name: "changegrant",
-    usage: "USER",
-    help: "Make a user an admin, or take their admin rights when they have them",
-    permission: "admin",
-    run: async (ctx, [u]) => {
-      const name = user(u!);
-      const all = ctx.backend.users ? await ctx.backend.users() : null;
-      const role = all ? all.find((x) => x.user === name)?.role : (await ctx.backend.whois(name))?.role;
-      if (!role) {
-        throw new Error(
-          all ? `There is no user named ${name}` : `${name} is not online: use /grant or /revoke`,
-        );
-      }
-      await run(role === "admin" ? "revoke" : "grant", ctx, [name]);
-    },
-  },
+  ...ADMIN_COMMANDS,
   {
     name: "fingerprint",
     usage: "[USER]",

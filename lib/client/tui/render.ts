@@ -6,7 +6,8 @@
  * enter the state); `render` never writes past its rectangle and puts the cursor in the input line.
  */
 import type { Role, Status } from "../backend.ts";
-import type { BufferList, Line } from "./buffers.ts";
+import type { Line } from "./buffers.ts";
+import type { BufferList } from "./buffer_list.ts";
 import { ago } from "./commands.ts";
 import { type Layout, layout } from "./layout.ts";
 import { drawMessages, nickColour, OWN_NICK_STYLE, SEP_STYLE } from "./render_messages.ts";

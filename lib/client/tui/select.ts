@@ -20,7 +20,7 @@ import type { KeyEvent } from "../term/keys.ts";
 import { layout } from "./layout.ts";
 import { paneMeasure } from "./render_messages.ts";
 import { textWidth } from "./width.ts";
-import { firstLine } from "./chat_state.ts";
+import { firstLine } from "./chat_lines.ts";
 import { historyRows } from "./select_history.ts";
 
 export type SelectMode = "browse" | "reply" | "edit" | "react" | "command" | "delete" | "history";

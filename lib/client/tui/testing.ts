@@ -6,7 +6,8 @@
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
 import type { Role } from "../backend.ts";
-import { TuiApp, type TuiOptions } from "./app.ts";
+import { TuiApp } from "./app.ts";
+import type { TuiOptions } from "./app_options.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import type { NotifyMode } from "./notify.ts";
 

@@ -9,46 +9,20 @@
  * encrypting codec, see stream_key.ts) carries the key in an encrypted DM control message and the
  * offer carries none (the protocol has no field for it); a client without a channel can neither
  * send nor accept a stream ("no_keys"). The receiving half (`IncomingStream`, the offer type and the frame
- * context) lives in incoming_stream.ts and is re-exported here.
+ * context) lives in incoming_stream.ts and is re-exported here; the sending loop in stream_send.ts.
  */
 import { randomId } from "../../common/random.ts";
-import { encryptFile } from "../../crypto/file_aead.ts";
-import { probe, type Rendition, VideoStream } from "../../media/mod.ts";
+import { probe } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
-import { frameCtx, IncomingStream, type StreamOffer } from "./incoming_stream.ts";
+import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
+import { basename, type Halt, relayFrames, type SendOptions, type SendResult } from "./stream_send.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
 
 export { IncomingStream } from "./incoming_stream.ts";
 export type { StreamOffer } from "./incoming_stream.ts";
-
-export interface SendOptions {
-  ffmpeg: string;
-  /** Largest frame height sent (default 720; never above the source). */
-  maxHeight?: number;
-  /** Stop after this many frames (default: the whole file). */
-  maxFrames?: number;
-}
-
-export interface SendResult {
-  /** Frames handed to the server. */
-  sent: number;
-  /** Frames the server passed on to the recipient. */
-  relayed: number;
-  /**
-   * Source frames that never reached the recipient: skipped by the latest-frame slot while a frame
-   * was in flight, or dropped by the server for a slow recipient. relayed + dropped = frames read.
-   */
-  dropped: number;
-  reason: "end" | "stopped" | "refused" | "disconnected";
-  by?: string;
-}
-
-function basename(path: string): string {
-  return path.replace(/\\/g, "/").split("/").pop() || path;
-}
 
 export interface PeerStreamsOptions {
   /** The end-to-end channel for frame keys, looked up when needed (null: streams are refused). */
@@ -162,9 +136,9 @@ export class PeerStreams {
     const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
     const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
     const answered = new Promise<boolean>((r) => this.#answers.set(sid, r));
-    let stopBy: { by: string; reason: string } | null = null;
+    const halt: Halt = {};
     const stopped = new Promise<void>((r) =>
-      this.#stops.set(sid, (by, reason) => (stopBy = { by, reason }, r()))
+      this.#stops.set(sid, (by, reason) => (halt.by = { by, reason }, r()))
     );
     const peer = normalizeName(to);
     if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
@@ -196,58 +170,16 @@ export class PeerStreams {
     this.#answers.delete(sid);
     if (!accepted) {
       this.#stops.delete(sid);
-      if (!stopBy) await this.conn.request("stream.stop", { sid }).catch(() => {});
+      if (!halt.by) await this.conn.request("stream.stop", { sid }).catch(() => {});
       return { sent: 0, relayed: 0, dropped: 0, reason: "refused" };
     }
     o.onAccepted?.();
-    const r: Rendition = "1080p";
-    const stream = new VideoStream({
-      ffmpeg: o.ffmpeg,
-      video: { name: basename(file), ...info, renditions: [r] },
-      path: () => file,
-      mode: r,
-      pane: { width, height },
-      signal: o.signal,
+    const forget = () => this.#stops.delete(sid);
+    return await relayFrames(this.conn, { sid, key, me: this.me, peer, file, info, width, height }, o, {
+      stopped,
+      halt,
+      forget,
     });
-    const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
-    stopped.then(() => stream.stop());
-    try {
-      for (;;) {
-        const f = await stream.nextFrame();
-        if (!f || stopBy) break;
-        const body = await encryptFile(key, frameCtx(sid, f.index, this.me, peer), f.data);
-        const rep = await this.conn.request(
-          "stream.frame",
-          { sid, pts: Math.round(f.pts), index: f.index },
-          body,
-        )
-          .catch((e) => {
-            if (e instanceof BackendError && e.code === "no_such_stream") return null; // stopped meanwhile
-            throw e;
-          });
-        if (!rep) break;
-        res.sent++;
-        if (rep.header.delivered) res.relayed++;
-        if (o.maxFrames !== undefined && res.sent >= o.maxFrames) break;
-      }
-    } finally {
-      await stream.stop();
-      this.#stops.delete(sid);
-      // Frames the slot replaced while one was in flight count as dropped, as do relay drops.
-      res.dropped = stream.stats().dropped + (res.sent - res.relayed);
-    }
-    if (stopBy) {
-      const sb = stopBy as { by: string; reason: string };
-      res.reason = sb.reason === "disconnected" ? "disconnected" : "stopped";
-      res.by = sb.by;
-    } else {
-      if (o.signal?.aborted) res.reason = "stopped";
-      // The recipient learns the same figures, so both ends show the same numbers.
-      await this.conn.request("stream.stop", { sid, sent: res.relayed, dropped: res.dropped }).catch(
-        () => {},
-      );
-    }
-    return res;
   }
 
   #onPush(f: Frame): void {

@@ -10,7 +10,7 @@
  * A source with a `lead` sends frames early: the player then shows each at its presentation time
  * (anchored on the first frame, again after a pause, a seek, a jump in the frames' times or a
  * backlog beyond the lead) and holds the picture while paused; other sources are drawn as frames
- * arrive.
+ * arrive (the clock of paced frames: due_clock.ts).
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
 import {
@@ -28,6 +28,7 @@ import {
   type RgbaImage,
 } from "../../media/mod.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
+import { DueClock } from "./due_clock.ts";
 
 /** How often the player reports to its source. */
 const REPORT_MS = 1000;
@@ -57,9 +58,6 @@ export interface PlayerOptions {
  */
 export const PLAY_LEAD_MS = 500;
 
-/** A frame this far (ms) past its time, or more than the lead + this early, re-anchors the clock. */
-export const REANCHOR_MS = 1000;
-
 export interface PlayerSummary {
   shown: number;
   dropped: number;
@@ -86,11 +84,8 @@ export class VideoPlayer {
   #reportedAt = -1;
   /** Time for the busy measure: the injected clock, else the high-resolution one. */
   readonly #now: () => number;
-  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Paced sources: the wall time at which the frame of `pts` is due (null: the next frame sets it). */
-  #anchor: { wall: number; pts: number } | null = null;
-  /** Aborted (and replaced) by pause, resume, seek and stop, to end a wait for a frame's time. */
-  #wake = new AbortController();
+  /** Paced sources: when each frame is due (due_clock.ts); kicked by pause, resume, seek and stop. */
+  readonly #due: DueClock;
 
   constructor(source: FrameSource, o: PlayerOptions) {
     this.#src = source;
@@ -99,7 +94,16 @@ export class VideoPlayer {
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
-    this.#sleep = o.sleep ?? abortableSleep;
+    this.#due = new DueClock(
+      {
+        lead: () => this.#src.lead ?? 0,
+        backlog: () => this.#src.backlog ?? 0,
+        paused: () => this.#paused,
+        stopping: () => this.#stopping,
+      },
+      this.#now,
+      o.sleep ?? abortableSleep,
+    );
     // Without a decoder given, the WASM one (its module starts now, before the first frame).
     this.#decoder = o.decoder ?? VideoPlayer.wasmDecoder(o.kind) ?? null;
     if (!o.decoder) void this.#decoder?.warm();
@@ -137,7 +141,7 @@ export class VideoPlayer {
   async pause(): Promise<void> {
     this.#paused = true;
     this.#reportedAt = -1;
-    this.#kick();
+    this.#due.kick();
     await this.#src.pause?.();
     this.#status();
   }
@@ -145,7 +149,7 @@ export class VideoPlayer {
   async resume(): Promise<void> {
     this.#paused = false;
     this.#reportedAt = -1;
-    this.#kick();
+    this.#due.kick();
     await this.#src.resume?.();
   }
 
@@ -159,7 +163,7 @@ export class VideoPlayer {
   }
 
   async seekTo(ms: number): Promise<void> {
-    this.#kick();
+    this.#due.kick();
     await this.#src.seek?.(Math.max(0, ms));
   }
 
@@ -178,7 +182,7 @@ export class VideoPlayer {
   /** Stops the source; resolves with the summary once the loop ended. */
   async stop(): Promise<PlayerSummary> {
     this.#stopping = true;
-    this.#kick();
+    this.#due.kick();
     await this.#src.stop();
     return await this.done;
   }
@@ -215,7 +219,7 @@ export class VideoPlayer {
         this.#skipped++; // an undecodable frame: skip it
         continue;
       }
-      if (!(await this.#untilDue(f.pts))) break;
+      if (!(await this.#due.untilDue(f.pts))) break;
       // Painting and drawing in one synchronous step: an `invalidate()` cannot fall between them.
       const t0 = this.#now();
       const out = this.#painter.paintImage(img, this.#imagePane());
@@ -229,44 +233,6 @@ export class VideoPlayer {
     }
     if (this.#o.kind === "kitty") this.#o.draw(kittyDelete(4242));
     return { shown: this.#meter.shown, dropped: this.#dropped(), lastRendition: this.#rendition };
-  }
-
-  /** Ends a wait for a frame's time (its clock is set again at the next frame). */
-  #kick(): void {
-    this.#anchor = null;
-    this.#wake.abort();
-    this.#wake = new AbortController();
-  }
-
-  /**
-   * A paced source: waits until the frame of `pts` is due, and while paused. A frame far outside
-   * the lead (a seek, or the source fell behind), or a backlog beyond the lead, sets the clock
-   * again. False when stopping.
-   */
-  async #untilDue(pts: number): Promise<boolean> {
-    const lead = this.#src.lead ?? 0;
-    if (!(lead > 0)) return !this.#stopping;
-    while (!this.#stopping) {
-      const signal = this.#wake.signal;
-      if (this.#paused) {
-        await this.#sleep(Infinity, signal);
-        continue;
-      }
-      const now = this.#now();
-      const a = this.#anchor;
-      const wait = a ? a.wall + (pts - a.pts) - now : 0;
-      // Re-anchored: at the first frame, on a jump, or when more than a lead is held (this player
-      // started late, e.g. a slow first picture; showing this frame now brings it back to the lead).
-      const over = wait > 0 && (this.#src.backlog ?? 0) > 0;
-      if (!a || over || wait > lead + REANCHOR_MS || wait < -REANCHOR_MS) {
-        this.#anchor = { wall: now, pts };
-        return true;
-      }
-      if (wait < 1) return true;
-      await this.#sleep(wait, signal);
-      if (!signal.aborted) return !this.#stopping;
-    }
-    return false;
   }
 
   /** About once a second: frames drawn per second and how busy decoding and drawing kept the player. */

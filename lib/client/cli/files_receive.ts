@@ -1,0 +1,129 @@
+/**
+ * `parley receive` once logged in (registered by cli/files.ts, which documents its fixed output):
+ * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
+ * the wait at once), then accepts and saves each offer the rules take (file_policy: who, how, how
+ * big), one `saved PATH SIZE SHA256` line each; offers left waiting are said once, with why, on
+ * standard error. Time is the system clock (lib/common/clock.ts).
+ */
+import { sanitize } from "../../common/sanitize.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { systemClock } from "../../common/clock.ts";
+import { parseSize } from "../../common/progress.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { InRecord } from "../files/offer.ts";
+import type { FileTransfers } from "../files/transfers.ts";
+import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
+import { roomFor } from "../files/disk.ts";
+import { type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
+import type { CliIo } from "./io.ts";
+
+/** A file command's options, with the global connection flags. */
+export type FileOpts = ConnectFlags & Record<string, unknown>;
+
+/** A flag taking seconds ≥ 0 (0 when not given). */
+export function seconds(v: unknown, flag: string): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new BackendError("usage", `${flag} takes a number of seconds ≥ 0`);
+  return n;
+}
+
+/** A fixed-contract line of fields joined by one space, each escaped, so it stays one line. */
+export const line1 = (...f: unknown[]): string => f.map((x) => sanitize(String(x))).join(" ");
+
+/** An offer not yet saved: offered, or accepted and interrupted. */
+export const waiting = (r: InRecord): boolean => r.state === "offered" || r.state === "accepted";
+
+/** Takes in offers that arrived while away (control messages of the offline queue). */
+export async function syncOffers(c: ChatClient): Promise<void> {
+  await c.sync();
+  await c.ack([]); // only the consumed control messages; chat messages stay for `read`
+}
+
+/** `--from`, `--from-anyone` and `--max-size` as the rules offers are judged by. */
+function acceptRules(o: FileOpts): AcceptRules {
+  const from = o.from === undefined ? undefined : normalizeName(String(o.from));
+  if (from === null) throw new BackendError("usage", `--from: "${o.from}" is not a valid name`);
+  if (from && o.fromAnyone) throw new BackendError("usage", "Use only one of --from and --from-anyone");
+  const maxSize = o.maxSize === undefined ? DEFAULT_MAX_SIZE : parseSize(String(o.maxSize));
+  if (maxSize === null) throw new BackendError("usage", `--max-size: "${o.maxSize}" is not a size`);
+  return { from, anyone: o.fromAnyone === true, maxSize };
+}
+
+/** `receive`: saves every offer the rules take; fails when one could not be saved. */
+export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: FileOpts): Promise<void> {
+  const rules = acceptRules(o);
+  const from = rules.from;
+  const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
+  const end = systemClock.now() + seconds(o.timeout, "--timeout") * 1000;
+  /** Offers left waiting by the rules, with why (said once at the end). */
+  const left = new Map<string, string>();
+  const judge = async (r: InRecord) => {
+    const v = judgeOffer(
+      rules,
+      { ...r, resumed: r.state === "accepted" },
+      await ft.ops.verified(r.from),
+      await roomFor(dir, r.path && `${r.path}.part`),
+    );
+    if (v.take) left.delete(r.fid);
+    else left.set(r.fid, `left ${r.name} from ${r.from} offered: ${v.why}`);
+    return v;
+  };
+  const mine = async () => {
+    const out: InRecord[] = [];
+    for (const r of await ft.incoming()) {
+      if (waiting(r) && (!from || r.from === from) && (await judge(r)).take) out.push(r);
+    }
+    return out;
+  };
+  await syncOffers(c);
+  let todo = await waitForOffers(c, end, mine);
+  const sayLeft = () => {
+    for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
+  };
+  if (!todo.length) return left.size ? sayLeft() : io.err("No files offered");
+  let failed = 0;
+  while (todo.length) {
+    for (const r of todo) {
+      try {
+        const v = await judge(r); // again: the files saved before it took room
+        if (!v.take) continue;
+        const got = await ft.accept(r, dir, { direct: v.direct });
+        io.out(line1("saved", got.path, r.size, got.rec.sha256));
+      } catch (e) {
+        if (c.conn.closed) throw e;
+        failed++;
+        io.err(`parley: ${sanitize(e instanceof Error ? e.message : String(e))}`);
+      }
+    }
+    await c.ack([]);
+    todo = (await mine()).filter((r) => r.state === "offered");
+  }
+  sayLeft();
+  if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
+}
+
+/** The offers `mine` finds, waiting until `end` (wall time) for the first one. */
+async function waitForOffers(
+  c: ChatClient,
+  end: number,
+  mine: () => Promise<InRecord[]>,
+): Promise<InRecord[]> {
+  let todo = await mine();
+  // An offer arriving live wakes the wait at once (besides a look every 200 ms).
+  let wake = () => {};
+  const off = c.on((e) => e.type === "file.offer" && wake());
+  try {
+    while (!todo.length && systemClock.now() < end) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(200, end - systemClock.now()));
+        wake = () => (clearTimeout(t), r());
+      });
+      todo = await mine();
+    }
+  } finally {
+    off();
+  }
+  return todo;
+}

@@ -1,0 +1,184 @@
+/**
+ * The scripted message commands (fixed contract, registered on the `parley` program by cli/main.ts,
+ * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`), `read`
+ * (`--from`, `--room`, `--broadcast`, `--since`, `--json`: prints what no client of this folder showed
+ * yet, then acknowledges it), `who [--json]`, `status busy|free`. Results go to `out`, "No new
+ * messages" to `err`; every line through the program's one escaping rule (main.ts).
+ */
+import type { Command } from "commander";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { safeJson } from "../../common/sanitize.ts";
+import { normalizeName, withoutHash } from "../../protocol/names.ts";
+import { isoSeconds, parseSince } from "../../common/parse_time.ts";
+import { systemClock } from "../../common/clock.ts";
+import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
+
+type Opts = Record<string, unknown>;
+
+/** Registers `send`, `read`, `who` and `status` on the program. */
+export function registerMessageCommands(program: Command, io: CliIo, withClient: WithClient): void {
+  program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
+    .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
+    .option("--broadcast", "send to everyone")
+    .option("--raw", "send the text exactly as typed (no emoji conversion)")
+    .option("--reply-to <id>", "answer the message with this id (read --json shows ids)")
+    .option("--json", "print the sent message's id, seq and time as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'",
+    )
+    .action(withClient((c, o, args) => sendMessage(io, c, o, args)));
+
+  program.command("read").description("print new messages and acknowledge them")
+    .option("--from <user>", "only direct messages with USER")
+    .option("--room <room>", "only messages in ROOM")
+    .option("--broadcast", "only broadcasts")
+    .option(
+      "--since <time>",
+      "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z, '1 Jun 2026 16:00')",
+    )
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json",
+    )
+    .action(withClient((c, o) => readMessages(io, c, o)));
+
+  program.command("who").description("who is online, from where, since when").option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley who\n  parley who --json")
+    .action(withClient(async (c, o) => {
+      const list = await c.who();
+      if (o.json) return io.out(safeJson(list));
+      for (const p of list) {
+        io.out(
+          `${p.user.padEnd(16)} ${p.status.padEnd(4)} ${(p.addr || "-").padEnd(22)} active since ${
+            isoSeconds(p.since)
+          }${p.role === "admin" ? " admin" : ""}${p.node ? ` node ${p.node}` : ""}`,
+        );
+      }
+    }));
+
+  program.command("status").description("set your status").argument("<busy|free>")
+    .addHelpText("after", "\nExamples:\n  parley status busy\n  parley status free")
+    .action(withClient(async (c, _o, args) => {
+      const s = args[0];
+      if (s !== "busy" && s !== "free") throw new BackendError("usage", `Status is busy or free, not "${s}"`);
+      await c.setStatus(s);
+      io.out(`Status: ${s}`);
+    }));
+}
+
+/** `send`: one message to a user, a room or everyone; prints where and when (or JSON). */
+async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): Promise<void> {
+  let target: Target, words: string[];
+  if (o.broadcast) [target, words] = [{ kind: "broadcast" }, args];
+  else {
+    const [t, ...rest] = args;
+    if (!t) {
+      throw new BackendError(
+        "usage",
+        "Say who to send to: send USER TEXT, send '#ROOM' TEXT or send --broadcast TEXT",
+      );
+    }
+    target = t.startsWith("#") ? { kind: "room", name: withoutHash(t) } : { kind: "user", name: t };
+    words = rest;
+  }
+  const typed = words.join(" ");
+  if (!typed) throw new BackendError("usage", "There is no text to send");
+  // The same rule as the full-screen client; the emoji tables load only when a message is sent.
+  const text = o.raw ? typed : (await import("../core/emoji.ts")).convertEmoji(typed);
+
+  const re = o.replyTo === undefined ? undefined : String(o.replyTo);
+  if (re !== undefined && !/^[A-Za-z0-9_-]{8,64}$/.test(re)) {
+    throw new BackendError(
+      "usage",
+      "--reply-to takes a message's id (read --json shows each message's id)",
+    );
+  }
+  const m = await c.send(target, text, re ? { replyTo: re } : {});
+  if (o.json) io.out(safeJson({ id: m.mid, seq: m.seq, time: isoSeconds(m.ts), to: formatTarget(m.to) }));
+  else io.out(`Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`);
+}
+
+/** `read`: what no client of this folder showed yet (and history since `--since`), then the acks. */
+async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
+  const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
+  if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
+  const filter: Target | undefined = o.from
+    ? { kind: "user", name: canonical(String(o.from), "--from") }
+    : o.room
+    ? { kind: "room", name: canonical(String(o.room), "--room") }
+    : o.broadcast
+    ? { kind: "broadcast" }
+    : undefined;
+  const since = sinceFlag(o.since as string | undefined, (io.now ?? systemClock.now)());
+  c.changes.purgeExpired((io.now ?? systemClock.now)()); // disappearing messages whose time is up go first
+  const queued = await c.sync();
+  // New = never shown by any client on this folder: what the queue brought and the screen
+  // did not show, plus what was saved while no one showed it (a client killed mid-way).
+  const store = c.store;
+  const news = new Map<number, ChatMessage>();
+  for (const m of queued) if (!store?.isSeen(m.seq)) news.set(m.seq, m);
+  for (const m of store?.unseen() ?? []) news.set(m.seq, m);
+  const fresh = [...news.values()].filter((m) => matches(c.user, m, filter)).sort((a, b) => a.seq - b.seq);
+  let shown = fresh;
+  if (since !== undefined) {
+    const seen = new Map<number, ChatMessage>();
+    if (filter) { for (const m of await c.history(filter, since)) seen.set(m.seq, m); }
+    for (const m of c.store?.list(c.user, since, filter) ?? []) seen.set(m.seq, m);
+    for (const m of fresh) seen.set(m.seq, m);
+    shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);
+  }
+  // Changes (edits, deletions, reactions) that arrived in the same sync apply to what is shown.
+  const now = (io.now ?? systemClock.now)();
+  shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) => m.expires === undefined || m.expires > now);
+  c.changes.purgeExpired(now);
+  if (o.json) io.out(safeJson(shown.map(messageJson)));
+  else if (shown.length === 0) io.err("No new messages");
+  else for (const m of shown) io.out(formatMessage(m));
+  store?.markSeen(shown.map((m) => m.seq));
+  await c.ack(queued.filter((m) => matches(c.user, m, filter)));
+}
+
+/** One message as `read --json` prints it. */
+function messageJson(m: ChatMessage): Record<string, unknown> {
+  return {
+    seq: m.seq,
+    id: m.mid,
+    time: isoSeconds(m.ts),
+    from: m.from,
+    to: formatTarget(m.to),
+    text: m.text,
+    ...(m.replyTo ? { reply_to: m.replyTo } : {}),
+    ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
+    ...(m.deleted ? { deleted: true } : {}),
+    ...(m.reactions ? { reactions: m.reactions } : {}),
+    ...(m.expires !== undefined ? { expires: isoSeconds(m.expires) } : {}),
+  };
+}
+
+/** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */
+function sinceFlag(s: string | undefined, now: number): number | undefined {
+  if (s === undefined) return undefined;
+  try {
+    return parseSince(s, now);
+  } catch (e) {
+    throw new BackendError("bad_time", (e as Error).message);
+  }
+}
+
+/** The one name rule (lib/protocol/names.ts), as a usage error for a flag. */
+function canonical(raw: string, flag: string): string {
+  const n = normalizeName(raw);
+  if (!n) throw new BackendError("usage", `${flag}: "${raw}" is not a valid name`);
+  return n;
+}
+
+function matches(me: string, m: ChatMessage, f?: Target): boolean {
+  if (!f) return true;
+  if (f.kind !== m.to.kind) return false;
+  if (f.kind === "broadcast") return true;
+  if (f.kind === "room") return m.to.name === f.name;
+  return m.from === f.name || (m.from === me && m.to.name === f.name);
+}

@@ -1,0 +1,191 @@
+/**
+ * What the scripted video commands do once logged in (registered by cli/video.ts, which documents
+ * their fixed output): `videos` lists, `play` draws a server video and prints the one summary line of
+ * frames per rendition, `stream` offers a local video and relays it once accepted, `watch` accepts
+ * an offer and draws it. Output through `CliIo`; drawing through the injected terminal.
+ */
+import { safeJson } from "../../common/sanitize.ts";
+import {
+  FFMPEG_HINT,
+  findFfmpeg,
+  type FrameDecoder,
+  isVideoFile,
+  JpegDecoder,
+  RENDITIONS,
+} from "../../media/mod.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";
+import { videoOf } from "../video/client_video.ts";
+import { detectTerminal } from "../video/terminal.ts";
+import { denoTerminalIo } from "../term/terminal.ts";
+import type { FrameSource, VideoFrame } from "../video/video_client.ts";
+import { framesFormat, VideoClient } from "../video/video_client.ts";
+import {
+  controls,
+  framesWanted,
+  fullPane,
+  onScreen,
+  positiveInt,
+  renderer,
+  stopOnInterrupt,
+  type VideoCliIo,
+  type VideoOpts,
+} from "./video_screen.ts";
+
+/** `videos [--json]`: one line a video (or JSON), a note while the server still prepares them. */
+export async function listVideos(io: VideoCliIo, c: ChatClient, o: VideoOpts): Promise<void> {
+  const r = await new VideoClient(c.conn).list();
+  if (o.json) return io.out(safeJson(r.videos));
+  if (r.preparing) io.err("The server is still preparing its videos; more may appear");
+  if (!r.videos.length) io.err("There are no videos on the server");
+  for (const v of r.videos) {
+    io.out(
+      `${v.name}  ${v.duration.toFixed(1)} s  ${v.fps} fps  ${v.width}×${v.height}  ${
+        v.renditions.join(" ")
+      }`,
+    );
+  }
+}
+
+/** `play NAME`: draws the video (decoded by `early` when given), then `240p: A 720p: B 1080p: C`. */
+export async function playVideo(
+  io: VideoCliIo,
+  c: ChatClient,
+  o: VideoOpts,
+  name: string,
+  early: FrameDecoder | undefined,
+): Promise<void> {
+  const max = positiveInt(o.frames, "--frames");
+  const t = io.terminal ?? denoTerminalIo();
+  const asked = performance.now();
+  let firstMs = -1; // play start (terminal query included) → first picture written
+  const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+  // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
+  const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
+  const pane = fullPane(term);
+  const px = VideoPlayer.pixelsFor(term.kind, pane);
+  const format = term.kind === "halfblock" ? framesWanted(o.frameFormat) : "jpeg";
+  if (framesFormat(format, c.conn.conn.remoteAddr.hostname) === "jpeg") void decoder?.warm();
+  const vc = new VideoClient(c.conn);
+  const pb = await vc.play(name, {
+    mode: o.thirds ? "thirds" : "adaptive",
+    ...px,
+    lead: PLAY_LEAD_MS,
+    format,
+  });
+  const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
+  let total = 0;
+  let shown = null as PlayerSummary | null; // set inside the callback below
+  pb.onFrame((f) => {
+    if (max !== undefined && total >= max) return;
+    counts[f.rendition]!++;
+    if (++total === max) pb.stopAfterThis(); // this frame is still drawn
+  });
+  // A signal stops the player once there is one: a paused player waits for no frame, so stopping
+  // only its source would leave it waiting.
+  let player: VideoPlayer | null = null;
+  const interrupt = () => void (player ? player.stop() : pb.stop()).catch(() => {});
+  await onScreen(t, term, (draw) =>
+    stopOnInterrupt(interrupt, async () => {
+      player = new VideoPlayer(pb, {
+        kind: term.kind,
+        pane,
+        draw: (b) => {
+          draw(b);
+          if (firstMs < 0) firstMs = performance.now() - asked; // the first draw is a picture
+        },
+        label: o.thirds ? "thirds" : "adaptive",
+        ...(decoder ? { decoder } : {}),
+      });
+      const release = controls(t, term, player, draw, true);
+      try {
+        shown = await player.done;
+      } finally {
+        release();
+      }
+      await Promise.race([pb.ended, new Promise((r) => setTimeout(r, 2000))]);
+    }));
+  if (shown) {
+    const first = firstMs >= 0 ? `, first frame after ${Math.round(firstMs)} ms` : "";
+    io.err(`parley: ${shown.shown} frames shown, ${shown.dropped} dropped${first}`);
+  }
+  const end = await Promise.race([pb.ended, Promise.resolve(null)]);
+  if (end?.reason === "error") {
+    io.err(`parley: playback failed: ${String(end.stats.error ?? "ffmpeg error")}`);
+  }
+  io.out(RENDITIONS.map((r) => `${r}: ${counts[r]}`).join(" "));
+}
+
+/** `stream USER FILE`: offers the file, streams it once accepted, says how many frames went. */
+export async function streamVideo(
+  io: VideoCliIo,
+  c: ChatClient,
+  o: VideoOpts,
+  args: string[],
+): Promise<void> {
+  const [user, file] = [args[0]!, args[1]!];
+  const ffmpeg = findFfmpeg(io.env);
+  if (!ffmpeg) throw new BackendError("unavailable", `Streaming needs ffmpeg: ${FFMPEG_HINT}`);
+  if (!(await isVideoFile(file))) throw new BackendError("usage", `Cannot read the video file ${file}`);
+  const peers = videoOf(c).peers;
+  const ac = new AbortController();
+  const r = await stopOnInterrupt(() => ac.abort(), () =>
+    peers.send(user, file, {
+      ffmpeg,
+      maxHeight: positiveInt(o.height, "--height"),
+      maxFrames: positiveInt(o.frames, "--frames"),
+      waitMs: (positiveInt(o.wait, "--wait") ?? 60) * 1000,
+      onAccepted: () => io.err(`${user} accepted; streaming`),
+      // Only once the file was read as a video and the offer is out (issue 14).
+      onOffered: () => io.err(`Offered ${file} to ${user}; waiting for them to accept…`),
+      signal: ac.signal,
+    }));
+  if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);
+  const how = r.reason === "end" ? "" : r.by && r.by !== c.user ? ` (stopped by ${r.by})` : " (stopped)";
+  io.out(`Streamed ${r.relayed} frames to ${user}, ${r.dropped} dropped${how}`);
+}
+
+/** `watch`: waits for an offer (from `--accept-from` only, if given), accepts it and draws it. */
+export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): Promise<void> {
+  const max = positiveInt(o.frames, "--frames");
+  const peers = videoOf(c).peers;
+  const from = o.acceptFrom as string | undefined;
+  await c.sync(); // live delivery of DMs: the frame key arrives as one
+  io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
+  const offer = await peers.waitOffer(from, (positiveInt(o.wait, "--wait") ?? 60) * 1000);
+  const incoming = await peers.accept(offer);
+  await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
+  io.err(`Accepted ${offer.name} from ${offer.from}`);
+  const t = io.terminal ?? denoTerminalIo();
+  const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+  const pane = fullPane(term);
+  let taken = 0;
+  const counted: FrameSource = {
+    get dropped() {
+      return incoming.dropped;
+    },
+    next: async (): Promise<VideoFrame | null> => {
+      if (max !== undefined && taken >= max) return null;
+      const f = await incoming.next();
+      if (f) taken++;
+      return f;
+    },
+    stop: () => incoming.stop(),
+  };
+  const sum = await onScreen(t, term, (draw) =>
+    stopOnInterrupt(() => void incoming.stop(), async () => {
+      const player = new VideoPlayer(counted, { kind: term.kind, pane, draw, label: `from ${offer.from}` });
+      const release = controls(t, term, player, draw, false);
+      try {
+        return await player.done;
+      } finally {
+        release();
+        await incoming.stop();
+      }
+    }));
+  const end = await incoming.ended;
+  const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
+  const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
+  io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${sent}${who}`);
+}

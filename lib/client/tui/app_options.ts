@@ -1,0 +1,51 @@
+/**
+ * The full-screen app's options (`TuiOptions`: output, size, clock, notify mode, graphics, command
+ * table, decoders and loaders injected by the caller), its default time format, and the state of a
+ * scrollback search. Types and one pure function; no I/O.
+ */
+import type { FrameDecoder, GraphicsKind } from "../../media/mod.ts";
+import type { Clock } from "../../common/clock.ts";
+import type { NotifyMode } from "./notify.ts";
+import type { CommandSpec } from "./commands.ts";
+import type { Line } from "./buffers.ts";
+import type { GraphicsInfo } from "./video_view.ts";
+import type { PictureLoader } from "./picture_view.ts";
+
+/** How the full-screen app runs: what `runTui` resolved, and test doubles. */
+export interface TuiOptions {
+  output: { write(s: string): void };
+  cols: number;
+  rows: number;
+  clock?: Clock;
+  /** Formats a timestamp for the message pane (default: local `HH:MM`). */
+  formatTime?: (ts: number) => string;
+  notify?: NotifyMode;
+  /** How videos are drawn (detected by `runTui`; default half-blocks). */
+  graphics?: GraphicsInfo;
+  /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */
+  commands?: readonly CommandSpec[];
+  /**
+   * Makes the JPEG decoder of one playback drawn with `kind` (closed when it ends), e.g. the client's
+   * long-lived ffmpeg decoder; undefined or absent: the player's own (in-thread for half-blocks, else a
+   * WASM worker).
+   */
+  videoDecoder?: (kind: GraphicsKind) => FrameDecoder | undefined;
+  /** Completes a file path as typed after /send or /stream (client.ts: file_disk's `pathCompletions`). */
+  listPaths?: (typed: string) => string[];
+  /** Reads, checks and scales a received picture (client.ts: media's `imageThumbnail`); none: no pictures. */
+  loadPicture?: PictureLoader;
+}
+
+/** A timestamp as local `HH:MM` (the message pane's default time format). */
+export function localTime(ts: number): string {
+  const d = new Date(ts);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+/** A scrollback search (Ctrl-F): the query, the line found, and where the view was before. */
+export interface SearchState {
+  query: string;
+  hit: Line | null;
+  failed: boolean;
+  saved: { line: Line; skip: number } | null;
+}

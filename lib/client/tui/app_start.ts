@@ -1,0 +1,42 @@
+/**
+ * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
+ * the welcome line, rooms, registered users, videos and peers (for Tab), then the catch-up of what
+ * arrived while away, and only then who is online (presence pushes start once the queue is synced).
+ * Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
+ */
+import { sanitizeName } from "../../common/sanitize.ts";
+import type { TuiApp } from "./app.ts";
+
+/** Starts the loads of `TuiApp.start()`; their results land in the app's state as they come. */
+export function loadAtStart(app: TuiApp): void {
+  app.state.info(
+    app.state.buffers.status,
+    `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
+  );
+  const { rooms, video, peers } = app.backend;
+  if (rooms) app.track(rooms.list(), (rs) => rs.forEach((r) => app.state.setRoom(r)));
+  // Tab completes registered users who are offline, and the server's videos after /play.
+  if (app.backend.users) {
+    app.track(app.backend.users(), (us) => us.forEach((u) => app.state.known.add(sanitizeName(u.user))));
+  }
+  if (video) app.track(video.list().catch(() => []), (vs) => (app.videoNames = vs.map((v) => v.name)));
+  if (peers) {
+    app.track(peers.list(), (ps) => ps.forEach((p) => app.state.known.add(sanitizeName(p.name))));
+  }
+  const who = () =>
+    app.track(app.backend.who(), (ps) => {
+      for (const p of ps) app.state.presence.set(p.user, p);
+      const me = app.state.presence.get(app.backend.user);
+      if (me) app.state.myStatus = me.status;
+    });
+  // Subscribed first, then the queue: nothing that arrived while away can pass unseen. Presence
+  // pushes start once the queue is synced, so who is online is asked after that (no gap).
+  const b = app.backend;
+  if (b.catchUp) {
+    app.track(b.catchUp(), (c) => {
+      app.state.catchUp(c);
+      b.markSeen?.(c.unseen);
+      who();
+    }, app.state.buffers.status);
+  } else who();
+}

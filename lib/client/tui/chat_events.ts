@@ -1,0 +1,142 @@
+/**
+ * How one `BackendEvent` changes the UI's model of the chat (`ChatState`): messages, presence,
+ * rooms, notices, connection and encryption state, typing, file offers and transfers.
+ *
+ * Contract: `applyEvent(state, event)` updates the state and returns the notification to raise, or
+ * null; plain data, no terminal, time from the state's injected `now`.
+ */
+import { sizeText } from "../../common/progress.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import type { BackendEvent } from "../backend.ts";
+import type { ChatState, Notice } from "./chat_state.ts";
+
+/** How long a typing indicator lasts without a new typing event, in ms. */
+const TYPING_TTL = 6000;
+
+/** An online and an offline line for one person this close together become "joined and left". */
+const MERGE_PRESENCE_MS = 60_000;
+
+type EventOf<T extends BackendEvent["type"]> = Extract<BackendEvent, { type: T }>;
+
+/** Applies one backend event to the chat model; returns the notification to raise, if any. */
+export function applyEvent(s: ChatState, e: BackendEvent): Notice | null {
+  switch (e.type) {
+    case "message":
+      return s.addMessage(e.message, true);
+    case "message.changed":
+      s.changeMessage(e.message);
+      return null;
+    case "messages.expired":
+      for (const mid of e.mids) for (const b of s.buffers.buffers) b.removeMessage(mid);
+      return null;
+    case "presence":
+      return presence(s, e);
+    case "room":
+      return room(s, e);
+    case "notice":
+      return notice(s, e);
+    case "disconnected":
+      return disconnected(s, e);
+    case "role":
+      return null; // the status line and the command checks read the role from the backend
+    case "connection":
+      s.connection = e.state;
+      return null;
+    case "encryption":
+      return encryption(s, e);
+    case "typing":
+      return typing(s, e);
+    case "file.offer":
+      return fileOffer(s, e);
+    case "transfer":
+      s.transfer(e);
+      return null;
+  }
+  return null;
+}
+
+function presence(s: ChatState, e: EventOf<"presence">): null {
+  const u = sanitizeName(e.user);
+  s.known.add(u);
+  if (e.online) {
+    if (e.presence) s.presence.set(u, e.presence);
+    if (u === s.me && e.presence) s.myStatus = e.presence.status;
+  } else s.presence.delete(u);
+  // Only where it matters: in the conversation with that person, if one is open (the member
+  // list shows everyone else); a quick online-then-offline (a scripted command) is one line.
+  const b = u === s.me ? null : s.buffers.find("dm", u);
+  if (!b) return null;
+  const last = b.lines[b.lines.length - 1];
+  if (
+    !e.online && last?.kind === "info" && last.text.startsWith(`${u} is online`) &&
+    s.now() - last.ts < MERGE_PRESENCE_MS
+  ) {
+    last.text = `${u} joined and left`;
+    last.cacheWidth = undefined;
+    return null;
+  }
+  s.info(b, `${u} is ${e.online ? (e.presence?.status === "busy" ? "online (busy)" : "online") : "offline"}`);
+  return null;
+}
+
+function room(s: ChatState, e: EventOf<"room">): null {
+  const name = sanitizeName(e.room.name);
+  if (e.change === "left" && !e.room.members.includes(s.me)) {
+    s.rooms.delete(name);
+    const b = s.buffers.find("room", name);
+    if (b) s.buffers.close(b);
+    s.info(
+      s.buffers.status,
+      `You left #${name}${e.by && e.by !== s.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`,
+    );
+    return null;
+  }
+  const b = s.setRoom(e.room);
+  if (e.change === "created" || e.change === "joined") {
+    s.info(b, `You are in #${name}: ${e.room.members.map(sanitizeName).join(", ")}`);
+  } else if (e.by) s.info(b, `Members: ${e.room.members.map(sanitizeName).join(", ")}`);
+  return null;
+}
+
+function notice(s: ChatState, e: EventOf<"notice">): null {
+  const status = s.buffers.status;
+  s.info(status, e.text, e.level === "error" ? "error" : "info");
+  const cur = s.buffers.current;
+  if (e.level !== "info" && cur !== status) s.info(cur, e.text, e.level === "error" ? "error" : "info");
+  return null;
+}
+
+function disconnected(s: ChatState, e: EventOf<"disconnected">): Notice {
+  s.connection = "offline";
+  const text = `Disconnected: ${e.reason}`;
+  s.info(s.buffers.status, text, "error");
+  // A kick or ban is said where the user is looking; a network loss only in the status buffer.
+  const personal = e.code === "kicked" || e.code === "banned";
+  if (personal && s.buffers.current !== s.buffers.status) s.info(s.buffers.current, text, "error");
+  return { title: "Parley", body: text };
+}
+
+function encryption(s: ChatState, e: EventOf<"encryption">): null {
+  s.encryption = { state: e.state, ...(e.detail ? { detail: sanitize(e.detail) } : {}) };
+  if (e.state !== "on") {
+    s.info(s.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
+  }
+  return null;
+}
+
+function typing(s: ChatState, e: EventOf<"typing">): null {
+  const b = s.bufferFor({ seq: 0, mid: "", ts: 0, from: e.from, to: e.to, text: "" });
+  const key = `${b.key}|${sanitizeName(e.from)}`;
+  if (e.active) s.typing.set(key, s.now() + TYPING_TTL);
+  else s.typing.delete(key);
+  return null;
+}
+
+function fileOffer(s: ChatState, e: EventOf<"file.offer">): Notice {
+  const o = e.offer;
+  const from = sanitizeName(o.from);
+  const b = s.buffers.ensure("dm", from);
+  const key = o.verified ? "verified key" : "key not verified";
+  s.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
+  return { title: `File from ${from}`, body: sanitize(o.name) };
+}

@@ -1,0 +1,64 @@
+/**
+ * What the chat model writes on a conversation line: a message's decorations (the quote it answers,
+ * "(edited)", deletion, reactions), the first line of a quoted message, a transfer's progress text,
+ * and the pattern that finds a mention of the user. Pure functions of their arguments.
+ */
+import { progressText } from "../../common/progress.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import type { ChatMessage } from "../backend.ts";
+import type { Line } from "./buffers.ts";
+
+/** A file transfer as the status line and its conversation line show it. */
+export interface TransferView {
+  name: string;
+  direction: "up" | "down";
+  done: number;
+  total: number;
+  state: "active" | "done" | "failed";
+  until?: number;
+  /** Bytes per second since the transfer was first seen. */
+  rate?: number;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The user's name as a whole word (letters, digits and `_` around it do not count), any case. */
+export function mentionPattern(me: string): RegExp {
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(me)}($|[^\\p{L}\\p{N}_])`, "iu");
+}
+
+/** What a quote shows of a message: its first line, at most `max` characters. */
+export function firstLine(text: string, max = 60): string {
+  const first = text.split("\n")[0]!;
+  return first.length > max ? first.slice(0, max - 1) + "…" : first;
+}
+
+/**
+ * What a message shows besides its text (issue 39): the first line of the message it answers
+ * (`quoted`, when that line is in the buffer), "(edited)", "message deleted" instead of a deleted
+ * text, and its reactions with counts and who.
+ */
+export function decorate(m: ChatMessage, text: string, quoted: Line | undefined): string {
+  if (m.deleted) return "(message deleted)";
+  let out = text;
+  if (m.replyTo) {
+    const q = quoted;
+    const first = q ? (q.deleted ? "(message deleted)" : firstLine(q.body ?? q.text)) : "an earlier message";
+    out = `↪ ${q ? `${q.from}: ` : ""}${first}\n${out}`;
+  }
+  if (m.edited !== undefined) out += " (edited)";
+  const rs = Object.entries(m.reactions ?? {});
+  if (rs.length) {
+    out += "\n" +
+      rs.map(([e, who]) => `${sanitize(e)} ${who.length} (${who.map(sanitizeName).join(", ")})`).join("  ");
+  }
+  return out;
+}
+
+/** "↓ big.iso [##--------] 20.0 MiB/100.0 MiB 10.0 MiB/s ETA 0:08", or "↑ a.txt done". */
+export function transferText(t: TransferView): string {
+  const st = t.state === "active" ? progressText(t.done, t.total, t.rate ?? 0) : t.state;
+  return `${t.direction === "up" ? "↑" : "↓"} ${t.name} ${st}`;
+}

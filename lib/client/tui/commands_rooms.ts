@@ -1,0 +1,76 @@
+/**
+ * The room rows of the command table (`COMMANDS` in commands.ts includes them, in this order):
+ * `/join`, `/part`, `/room create|kick`, `/invite`. Handlers use the backend's rooms capability
+ * (asked through `capability`) and print through the `CommandContext`; they never touch the terminal.
+ */
+import { type CommandSpec, needRoom, user } from "./command_context.ts";
+import { refuseTwinRoom } from "../core/room_twin.ts";
+import { withoutHash } from "../../protocol/names.ts";
+import { capability } from "../backend.ts";
+
+/** `/join`, `/part`, `/room`, `/invite`. */
+export const ROOM_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "join",
+    usage: "#ROOM",
+    help: "Join a room you belong to and switch to it",
+    permission: "user",
+    run: async (ctx, [r]) => {
+      const name = withoutHash(r!);
+      const rooms = capability(ctx.backend, "rooms");
+      if (rooms.join) await rooms.join(name);
+      else if (!(await rooms.list()).some((x) => x.name === name)) {
+        throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
+      }
+      ctx.open({ kind: "room", name }, true);
+    },
+  },
+  {
+    name: "part",
+    aliases: ["leave", "close"],
+    usage: "[#ROOM]",
+    help: "Leave a room (or close a private conversation)",
+    permission: "user",
+    run: async (ctx, [r]) => {
+      if (!r && ctx.target?.kind === "user") return ctx.closeCurrent();
+      const name = needRoom(ctx, r);
+      await capability(ctx.backend, "rooms").leave(name);
+      if (!r || ctx.target?.name === name) ctx.closeCurrent();
+    },
+  },
+  {
+    name: "room",
+    usage: "create|kick NAME USER…",
+    help:
+      "Create a room with the given members (add --new when a room for the same people exists), or remove one member (room admins; the room's keys change)",
+    permission: "user",
+    run: async (ctx, [sub, name, rest]) => {
+      const words = rest!.split(/\s+/).filter(Boolean);
+      const members = words.filter((w) => w !== "--new").map(user);
+      const rooms = capability(ctx.backend, "rooms");
+      if (sub === "kick") {
+        if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
+        await rooms.kick(withoutHash(name!), members[0]!);
+        return ctx.print(`Removed ${members[0]} from #${withoutHash(name!)}`);
+      }
+      if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
+      if (!words.includes("--new")) {
+        refuseTwinRoom(await rooms.list(), ctx.backend.user, members, "add --new");
+      }
+      const info = await rooms.create(withoutHash(name!), members);
+      ctx.open({ kind: "room", name: info.name }, true);
+      ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
+    },
+  },
+  {
+    name: "invite",
+    usage: "USER [#ROOM]",
+    help: "Invite a user into the current room",
+    permission: "user",
+    run: async (ctx, [u, r]) => {
+      const name = needRoom(ctx, r);
+      await capability(ctx.backend, "rooms").invite(name, user(u!));
+      ctx.print(`Invited ${user(u!)} to #${name}`);
+    },
+  },
+];

@@ -1,0 +1,123 @@
+/**
+ * The sending half of a user-to-user stream once the recipient accepted (PeerStreams.send in
+ * peer_stream.ts offers it and waits for the answer): the local file read by ffmpeg into a
+ * latest-frame slot at the agreed size, each JPEG sealed with the chunked file AEAD under the
+ * stream's key (bound to stream id, frame index, sender and recipient) and sent as `stream.frame`
+ * with one frame in flight; at the end the figures go to the recipient with `stream.stop`.
+ */
+import { encryptFile } from "../../crypto/file_aead.ts";
+import { type probe, type Rendition, VideoStream } from "../../media/mod.ts";
+import { BackendError } from "../backend.ts";
+import type { Connection } from "../session/connection.ts";
+import { frameCtx } from "./incoming_stream.ts";
+
+/** How a local video is streamed. */
+export interface SendOptions {
+  ffmpeg: string;
+  /** Largest frame height sent (default 720; never above the source). */
+  maxHeight?: number;
+  /** Stop after this many frames (default: the whole file). */
+  maxFrames?: number;
+}
+
+/** How a stream ended, with its figures. */
+export interface SendResult {
+  /** Frames handed to the server. */
+  sent: number;
+  /** Frames the server passed on to the recipient. */
+  relayed: number;
+  /**
+   * Source frames that never reached the recipient: skipped by the latest-frame slot while a frame
+   * was in flight, or dropped by the server for a slow recipient. relayed + dropped = frames read.
+   */
+  dropped: number;
+  reason: "end" | "stopped" | "refused" | "disconnected";
+  by?: string;
+}
+
+/** Who stopped a stream and why, once the other side (or the server) did. */
+export interface Halt {
+  by?: { by: string; reason: string };
+}
+
+/** What ffmpeg's probe tells of a local video. */
+type VideoInfo = Awaited<ReturnType<typeof probe>>;
+
+/** The last part of a path (either slash). */
+export function basename(path: string): string {
+  return path.replace(/\\/g, "/").split("/").pop() || path;
+}
+
+/** The stream being sent: its id and key, both ends, the file, its probe and the size sent. */
+export interface OutgoingStream {
+  sid: string;
+  key: Uint8Array;
+  me: string;
+  peer: string;
+  file: string;
+  info: VideoInfo;
+  width: number;
+  height: number;
+}
+
+/**
+ * Streams the accepted file until its end, a stop (`end.stopped`, who in `end.halt`), the signal or
+ * `maxFrames`; `end.forget` runs once the stream stopped, before the figures are counted.
+ */
+export async function relayFrames(
+  conn: Connection,
+  s: OutgoingStream,
+  o: SendOptions & { signal?: AbortSignal },
+  end: { stopped: Promise<void>; halt: Halt; forget: () => void },
+): Promise<SendResult> {
+  const { sid, key, me, peer, file, info, width, height } = s;
+  const { stopped, halt } = end;
+  const r: Rendition = "1080p";
+  const stream = new VideoStream({
+    ffmpeg: o.ffmpeg,
+    video: { name: basename(file), ...info, renditions: [r] },
+    path: () => file,
+    mode: r,
+    pane: { width, height },
+    signal: o.signal,
+  });
+  const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
+  stopped.then(() => stream.stop());
+  try {
+    for (;;) {
+      const f = await stream.nextFrame();
+      if (!f || halt.by) break;
+      const body = await encryptFile(key, frameCtx(sid, f.index, me, peer), f.data);
+      const rep = await conn.request(
+        "stream.frame",
+        { sid, pts: Math.round(f.pts), index: f.index },
+        body,
+      )
+        .catch((e) => {
+          if (e instanceof BackendError && e.code === "no_such_stream") return null; // stopped meanwhile
+          throw e;
+        });
+      if (!rep) break;
+      res.sent++;
+      if (rep.header.delivered) res.relayed++;
+      if (o.maxFrames !== undefined && res.sent >= o.maxFrames) break;
+    }
+  } finally {
+    await stream.stop();
+    end.forget();
+    // Frames the slot replaced while one was in flight count as dropped, as do relay drops.
+    res.dropped = stream.stats().dropped + (res.sent - res.relayed);
+  }
+  const sb = halt.by;
+  if (sb) {
+    res.reason = sb.reason === "disconnected" ? "disconnected" : "stopped";
+    res.by = sb.by;
+  } else {
+    if (o.signal?.aborted) res.reason = "stopped";
+    // The recipient learns the same figures, so both ends show the same numbers.
+    await conn.request("stream.stop", { sid, sent: res.relayed, dropped: res.dropped }).catch(
+      () => {},
+    );
+  }
+  return res;
+}

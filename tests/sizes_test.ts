@@ -1,0 +1,235 @@
+/**
+ * Issue 35's sizes: every source file under lib/client (tests and test helpers aside) has at most
+ * MAX_FILE_LINES lines, and every function in it — declarations, function expressions, arrows,
+ * methods, getters — at most MAX_FUNCTION_LINES, counted from the line where it starts (its name,
+ * for a method) to the line of its closing brace. Functions are found on Deno's own parser
+ * (`Deno.lint.runPlugin`, available under `deno test`), so braces in strings, comments, regular
+ * expressions and template literals cannot mislead the count. A nested function counts inside its
+ * parent and on its own.
+ *
+ * What is still over is listed in FILE_SIZE_DEBT and FUNCTION_SIZE_DEBT (all of it in folders other
+ * work was reshaping when the guard came); the lists only shrink: an entry that no longer breaks the
+ * rule fails the test until it is removed.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
+
+/** Most lines a client source file may have. */
+export const MAX_FILE_LINES = 300;
+/** Most lines a function may span. */
+export const MAX_FUNCTION_LINES = 80;
+
+/** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
+export const FILE_SIZE_DEBT: string[] = [
+  "lib/client/core/live_backend.ts",
+  "lib/client/e2e/codec.ts",
+  "lib/client/files/disk.ts",
+  "lib/client/files/offer.ts",
+  "lib/client/files/transfers.ts",
+  "lib/client/peer/files_in.ts",
+  "lib/client/peer/node.ts",
+];
+
+/** Functions still over MAX_FUNCTION_LINES, as `file:name` (see `functionSizes`); only shrinks. */
+export const FUNCTION_SIZE_DEBT: string[] = [
+  "lib/client/e2e/codec.ts:receive",
+  "lib/client/e2e/codec.ts:receive/<anonymous>",
+  "lib/client/files/transfers.ts:#upload",
+];
+
+const isTestCode = (f: string) => /(_test|_testing|_test_util)\.ts$/.test(f);
+
+/** The client's source files (repo-relative, sorted), without tests, test helpers and testdata. */
+async function clientSources(): Promise<{ file: string; src: string }[]> {
+  const out: { file: string; src: string }[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory && e.name !== "testdata") await walk(p);
+      else if (e.isFile && p.endsWith(".ts") && !isTestCode(p)) {
+        // Forward slashes on every system (the debt lists name files so).
+        out.push({ file: relative(ROOT, p).replaceAll("\\", "/"), src: await Deno.readTextFile(p) });
+      }
+    }
+  };
+  await walk(join(ROOT, "lib", "client"));
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** Lines of a file as `wc -l` counts them (a last line without a newline counts too). */
+export function fileLines(src: string): number {
+  const newlines = src.split("\n").length - 1;
+  return src === "" || src.endsWith("\n") ? newlines : newlines + 1;
+}
+
+/** One function of a file: its name (see `functionSizes`), first line (1-based) and length in lines. */
+export interface FunctionSize {
+  name: string;
+  line: number;
+  lines: number;
+}
+
+type FnNode =
+  | Deno.lint.FunctionDeclaration
+  | Deno.lint.FunctionExpression
+  | Deno.lint.ArrowFunctionExpression;
+
+/** The name a function is known by: its own, its method's, its variable's or its property's. */
+function ownName(fn: FnNode): string | null {
+  if (fn.type !== "ArrowFunctionExpression" && fn.id) return fn.id.name;
+  const p = fn.parent;
+  const key = (k: Deno.lint.Node) =>
+    k.type === "Identifier" || k.type === "PrivateIdentifier"
+      ? (k.type === "PrivateIdentifier" ? `#${k.name}` : k.name)
+      : k.type === "Literal"
+      ? String(k.value)
+      : null;
+  switch (p.type) {
+    case "MethodDefinition":
+    case "Property":
+    case "PropertyDefinition":
+      return key(p.key);
+    case "VariableDeclarator":
+      return p.id.type === "Identifier" ? p.id.name : null;
+  }
+  return null;
+}
+
+/**
+ * Every function of one file with its size. A function without a name of its own (a callback) is
+ * named after the nearest named function around it: `receive/<anonymous>` (`<anonymous>` at top level).
+ */
+export function functionSizes(file: string, src: string): FunctionSize[] {
+  const starts = [0];
+  for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) starts.push(i + 1);
+  const lineOf = (offset: number) => {
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  const found: FunctionSize[] = [];
+  const names = new Map<unknown, string>();
+  const visit = (fn: FnNode) => {
+    let name = ownName(fn);
+    if (name === null) {
+      // Up the tree by `parent` (the Program has none) to the nearest function already named.
+      let outer = fn.parent as unknown as { parent?: unknown } | undefined;
+      while (outer && !names.has(outer)) outer = outer.parent as typeof outer;
+      name = `${outer ? names.get(outer) : ""}/<anonymous>`.replace(/^\//, "");
+    }
+    names.set(fn, name);
+    // A method's function may start at its parameters; its definition (with the name) is the span.
+    const [from, to] = fn.parent.type === "MethodDefinition" ? fn.parent.range : fn.range;
+    const line = lineOf(from);
+    found.push({ name, line, lines: lineOf(to - 1) - line + 1 });
+  };
+  const plugin: Deno.lint.Plugin = {
+    name: "sizes",
+    rules: {
+      functions: {
+        create: () => ({
+          FunctionDeclaration: visit,
+          FunctionExpression: visit,
+          ArrowFunctionExpression: visit,
+        }),
+      },
+    },
+  };
+  Deno.lint.runPlugin(plugin, file, src);
+  return found;
+}
+
+/** What breaks the two limits in `files`, as `file: N lines` and `file:name: N lines (line L)`. */
+export function sizeViolations(
+  files: { file: string; src: string }[],
+): { files: string[]; functions: string[] } {
+  const out = { files: [] as string[], functions: [] as string[] };
+  for (const { file, src } of files) {
+    const n = fileLines(src);
+    if (n > MAX_FILE_LINES) out.files.push(`${file}: ${n} lines`);
+    for (const f of functionSizes(file, src)) {
+      if (f.lines > MAX_FUNCTION_LINES) {
+        out.functions.push(`${file}:${f.name}: ${f.lines} lines (line ${f.line})`);
+      }
+    }
+  }
+  return out;
+}
+
+const keyOf = (v: string) => v.replace(/: \d+ lines.*$/, "");
+
+Deno.test("sizes: no client file over 300 lines, no function over 80 (the debt lists only shrink)", async () => {
+  const v = sizeViolations(await clientSources());
+  const files = v.files.map(keyOf);
+  const fns = [...new Set(v.functions.map(keyOf))];
+  assert.deepEqual(v.files.filter((x) => !FILE_SIZE_DEBT.includes(keyOf(x))), [], "files over 300 lines");
+  assert.deepEqual(
+    v.functions.filter((x) => !FUNCTION_SIZE_DEBT.includes(keyOf(x))),
+    [],
+    "functions over 80 lines",
+  );
+  assert.deepEqual(FILE_SIZE_DEBT.filter((f) => !files.includes(f)), [], "file debt paid: remove it");
+  assert.deepEqual(FUNCTION_SIZE_DEBT.filter((f) => !fns.includes(f)), [], "function debt paid: remove it");
+});
+
+Deno.test("sizes: functionSizes() counts on the parser (strings, comments, template literals, regexps)", () => {
+  const src = [
+    "const arrow = '→→→'; // not ASCII before the functions: offsets stay right",
+    "export function tricky(a: string): string {",
+    '  const s = "}}}"; // }',
+    "  /* } { */",
+    "  const t = `${a}}${'{'}`;",
+    "  const re = /[{}]/g;",
+    "  return s + t + String(re);",
+    "}",
+    "class Box {",
+    "  #n = 0;",
+    "  get size(): number {",
+    "    return this.#n;",
+    "  }",
+    "  #grow(): void {",
+    "    [1, 2].forEach((k) => {",
+    "      this.#n += k;",
+    "    });",
+    "  }",
+    "}",
+    "const obj = { run: function () {\n  return 1;\n} };",
+    "void arrow, Box, obj;",
+  ].join("\n");
+  assert.deepEqual(functionSizes("x.ts", src), [
+    { name: "tricky", line: 2, lines: 7 },
+    { name: "size", line: 11, lines: 3 },
+    { name: "#grow", line: 14, lines: 5 },
+    { name: "#grow/<anonymous>", line: 15, lines: 3 },
+    { name: "run", line: 20, lines: 3 },
+  ]);
+  assert.equal(fileLines("a\nb\n"), 2);
+  assert.equal(fileLines("a\nb"), 2);
+  assert.equal(fileLines(""), 0);
+});
+
+Deno.test("sizes: a 301-line file and an 81-line function are caught; 300 and 80 pass (mutations)", () => {
+  const body = (n: number) => Array.from({ length: n }, (_, i) => `  const v${i} = ${i};`).join("\n");
+  const fn = (lines: number) => `export function long(): void {\n${body(lines - 2)}\n}\n`;
+  const lines = (n: number) => "// x\n".repeat(n);
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(300) }]).files, []);
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(301) }]).files, [
+    "lib/client/tui/x.ts: 301 lines",
+  ]);
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: fn(80) }]).functions, []);
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: fn(81) }]).functions, [
+    "lib/client/tui/x.ts:long: 81 lines (line 1)",
+  ]);
+  // A method the same length, inside a class.
+  const method = `class C {\n  long(): void {\n${body(79)}\n  }\n}\n`;
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: method }]).functions, [
+    "lib/client/tui/x.ts:long: 81 lines (line 2)",
+  ]);
+});
