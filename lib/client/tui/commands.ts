@@ -23,7 +23,7 @@ import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
-import { othersWarning } from "../e2e/keys.ts";
+import { othersWarning } from "../e2e/mod.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { capability } from "../backend.ts";
 

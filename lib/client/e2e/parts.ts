@@ -1,0 +1,68 @@
+/**
+ * The parts one attached `E2eCodec` (e2e/codec.ts) is made of, shared by the files that do its jobs:
+ * dm_seal.ts (pairwise DMs), room_seal.ts (sender keys and their handouts), receive.ts and
+ * receive_dm.ts (the receive path), key_ops.ts (safety numbers, pinning), room_push.ts (membership
+ * pushes). Every function that takes `E2eParts` runs under the folder's lock (`E2eCodec`'s
+ * `#serial`); none takes the lock itself, and none sends a message (only codec.ts's `sendControl` does).
+ */
+import type { Clock } from "../../common/clock.ts";
+import type { DmManager } from "../../crypto/dm.ts";
+import type { RoomManager } from "../../crypto/room_manager.ts";
+import type { StoreWrites } from "../../crypto/state_store.ts";
+import type { BackendEvent } from "./door.ts";
+import type { Connection } from "../session/connection.ts";
+import { SqliteCryptoStore } from "../session/crypto_store.ts";
+import type { LocalStore } from "../session/local_store.ts";
+import type { ControlRegistry } from "./controls.ts";
+import type { DeviceLists } from "./devices.ts";
+import type { E2eDirectory } from "./directory.ts";
+import type { Request } from "./keys.ts";
+import type { RoomLogs } from "./room_log.ts";
+
+/** No keystore writes. */
+export const NO_WRITES: StoreWrites = { put: {}, del: [] };
+
+/** The sender-key "room" that carries broadcasts. */
+export const BROADCAST_ROOM = "*";
+
+/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
+export interface Host {
+  /** Who is logged in. */
+  readonly user: string;
+  /** The server's nonce for this session: what device proofs sign. */
+  readonly nonce: string;
+  /**
+   * Its connection, for requests (session/connection.ts).
+   * @internal
+   */
+  readonly conn: Pick<Connection, "request">;
+  /** Tells the surfaces. */
+  notify(e: BackendEvent): void;
+}
+
+/** The state of one attached codec, as its jobs use it (under the folder's lock). */
+export interface E2eParts {
+  readonly me: string;
+  readonly device: number;
+  readonly host: Host;
+  readonly cs: SqliteCryptoStore;
+  readonly local: LocalStore;
+  readonly clock: Clock;
+  readonly dm: DmManager;
+  readonly rooms: RoomManager;
+  readonly devices: DeviceLists;
+  readonly dir: E2eDirectory;
+  readonly logs: RoomLogs;
+  readonly controls: ControlRegistry;
+  /** Reads from the server (directory, keys, logs); never a `send`. */
+  readonly request: Request;
+  notice(level: "info" | "warn" | "error", text: string): void;
+}
+
+/** Commits `w` and records the message `seq` of `conv` as consumed: it never shows as a line. */
+export function commitConsumed(p: E2eParts, w: StoreWrites, seq: number, conv: string): Promise<void> {
+  return p.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
+}
+
+/** The text of an error, for a notice. */
+export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
