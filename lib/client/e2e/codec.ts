@@ -25,11 +25,10 @@ import { DmManager } from "../../crypto/dm.ts";
 import { loadIdentity } from "../../crypto/keystore.ts";
 import { wasmHashers } from "../../crypto/primitives.ts";
 import { RoomManager } from "../../crypto/room_manager.ts";
-import type { Argon2Params } from "../../crypto/at_rest.ts";
-import { type AccountSecrets, accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
+import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { BackendError } from "../backend.ts";
-import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from "./door.ts";
+import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
@@ -43,7 +42,16 @@ import { E2eDirectory } from "./directory.ts";
 import { dmEncrypt } from "./dm_seal.ts";
 import { keyOps } from "./key_ops.ts";
 import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request } from "./keys.ts";
-import { BROADCAST_ROOM, commitConsumed, type E2eParts, errorText, type Host, NO_WRITES } from "./parts.ts";
+import {
+  type AttachClient,
+  type AttachOptions,
+  BROADCAST_ROOM,
+  commitConsumed,
+  type E2eParts,
+  errorText,
+  type Host,
+  NO_WRITES,
+} from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
@@ -51,77 +59,30 @@ import { adoptLegacyRooms, handedOut, resealHandout, sealRoom } from "./room_sea
 import { openSignal, sealSignal } from "./signals.ts";
 
 export { BROADCAST_ROOM };
-
-/** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
-export interface AttachClient extends Host {
-  /**
-   * Its folder (none: no end-to-end encryption).
-   * @internal
-   */
-  store?: LocalStore | null;
-  /**
-   * What the password gave at login (else derived again).
-   * @internal
-   */
-  account?: AccountSecrets;
-  /** What its bodies go through: set to the codec. */
-  codec: BodyCodec;
-}
-
-/** How `E2eCodec.attach` opens the keystore and what it registers. */
-export interface AttachOptions {
-  /** Argon2id parameters of a new keystore, and the least an existing one may use. */
-  params?: Argon2Params;
-  /** The least Argon2id cost an existing keystore may have. */
-  floor?: Argon2Params;
-  /** Time (signed membership changes, key rotation). */
-  clock?: Clock;
-  /** Runs on the opened keystore before keys are published (a linked device's keys). */
-  prepare?: (cs: Keystore) => Promise<void>;
-  /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
-  controls?: (ch: SealedChannel) => void;
-}
+export type { AttachClient, AttachOptions };
 
 /** The end-to-end encrypting codec of one logged-in client (see the module comment). */
 export class E2eCodec implements BodyCodec, SealedChannel {
   /** Bodies are end-to-end encrypted. */
   readonly encrypted = true;
-  /**
-   * DMs: X3DH and the Double Ratchet (lib/crypto/dm.ts).
-   * @internal
-   */
+  /** @internal DMs: X3DH and the Double Ratchet (lib/crypto/dm.ts). */
   readonly dm: DmManager;
-  /**
-   * My sender keys and the members' (lib/crypto/room_manager.ts).
-   * @internal
-   */
+  /** @internal My sender keys and the members' (lib/crypto/room_manager.ts). */
   readonly rooms: RoomManager;
   /** Safety numbers, pinning, signed membership changes (e2e/key_ops.ts). */
   readonly keys: KeyOps;
   /** The control kinds features registered (files/, video/): the receive path looks them up. */
   readonly controls = new ControlRegistry();
-  /**
-   * Device lists of every user and where a DM goes (e2e/devices.ts).
-   * @internal
-   */
+  /** @internal Device lists of every user and where a DM goes (e2e/devices.ts). */
   readonly devices: DeviceLists;
   readonly #p: E2eParts;
 
   private constructor(
-    /**
-     * The client it seals for.
-     * @internal
-     */
+    /** @internal The client it seals for. */
     readonly host: Host,
-    /**
-     * The folder's keystore.
-     * @internal
-     */
+    /** @internal The folder's keystore. */
     readonly cs: SqliteCryptoStore,
-    /**
-     * The folder's history and outbox.
-     * @internal
-     */
+    /** @internal The folder's history and outbox. */
     readonly local: LocalStore,
     /** @internal */
     readonly clock: Clock,

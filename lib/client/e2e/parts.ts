@@ -6,10 +6,14 @@
  * `#serial`); none takes the lock itself, and none sends a message (only codec.ts's `sendControl` does).
  */
 import type { Clock } from "../../common/clock.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import type { Argon2Params } from "../../crypto/at_rest.ts";
+import type { BodyCodec } from "./body_codec.ts";
+import type { SealedChannel } from "./controls.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent } from "./door.ts";
+import type { BackendEvent, Keystore } from "./door.ts";
 import type { Connection } from "../session/connection.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
@@ -31,10 +35,7 @@ export interface Host {
   readonly user: string;
   /** The server's nonce for this session: what device proofs sign. */
   readonly nonce: string;
-  /**
-   * Its connection, for requests (session/connection.ts).
-   * @internal
-   */
+  /** @internal Its connection, for requests (session/connection.ts). */
   readonly conn: Pick<Connection, "request">;
   /** Tells the surfaces. */
   notify(e: BackendEvent): void;
@@ -66,3 +67,27 @@ export function commitConsumed(p: E2eParts, w: StoreWrites, seq: number, conv: s
 
 /** The text of an error, for a notice. */
 export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
+
+/** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
+export interface AttachClient extends Host {
+  /** @internal Its folder (none: no end-to-end encryption). */
+  store?: LocalStore | null;
+  /** @internal What the password gave at login (else derived again). */
+  account?: AccountSecrets;
+  /** What its bodies go through: set to the codec. */
+  codec: BodyCodec;
+}
+
+/** How `E2eCodec.attach` opens the keystore and what it registers. */
+export interface AttachOptions {
+  /** Argon2id parameters of a new keystore, and the least an existing one may use. */
+  params?: Argon2Params;
+  /** The least Argon2id cost an existing keystore may have. */
+  floor?: Argon2Params;
+  /** Time (signed membership changes, key rotation). */
+  clock?: Clock;
+  /** Runs on the opened keystore before keys are published (a linked device's keys). */
+  prepare?: (cs: Keystore) => Promise<void>;
+  /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
+  controls?: (ch: SealedChannel) => void;
+}
