@@ -263,6 +263,51 @@ Deno.test("architecture: clientFloorViolation() refuses upward and sibling arrow
   }
 });
 
+/**
+ * lib/client/e2e/ has one public face (issue 35): a client file outside e2e/ (test code aside)
+ * imports from it only through e2e/mod.ts, never its internals; and e2e/ never imports files/ (the
+ * floors forbid it too; said here by name). Imports still to move wait in E2E_FACE_DEBT, which only shrinks.
+ */
+export const E2E_FACE_DEBT: string[] = [];
+
+/** Why an edge reaches into e2e/ past its face (or from e2e/ into files/), or null. */
+export function e2eFaceViolation(e: Edge): string | null {
+  const inE2e = (p: string) => p.startsWith("lib/client/e2e/");
+  if (inE2e(e.from) && e.to.startsWith("lib/client/files/")) return "client/e2e never imports client/files";
+  if (!e.from.startsWith("lib/client/") || inE2e(e.from) || isTestCode(e.from)) return null;
+  if (inE2e(e.to) && e.to !== "lib/client/e2e/mod.ts") {
+    return `imports ${e.to}: go through lib/client/e2e/mod.ts`;
+  }
+  return null;
+}
+
+Deno.test("architecture: features use e2e/ only through e2e/mod.ts; e2e never imports files", async () => {
+  const edges = await importGraph();
+  assert.ok(
+    edges.some((e) => e.to === "lib/client/e2e/mod.ts"),
+    "nothing imports e2e/mod.ts: is the graph broken?",
+  );
+  const bad = [...new Set(edges.filter((e) => e2eFaceViolation(e)).map((e) => `${e.from} → ${e.to}`))];
+  assert.deepEqual(bad.filter((x) => !E2E_FACE_DEBT.includes(x)), [], "imports past e2e/mod.ts");
+  assert.deepEqual(
+    E2E_FACE_DEBT.filter((x) => !bad.includes(x)),
+    [],
+    "moved: remove them from the debt list",
+  );
+  const cases: [string, string, boolean][] = [
+    ["lib/client/peer/conv.ts", "lib/client/e2e/codec.ts", true],
+    ["lib/client/core/chat_client.ts", "lib/client/e2e/body_codec.ts", true],
+    ["lib/client/core/chat_client.ts", "lib/client/e2e/mod.ts", false],
+    ["lib/client/e2e/codec.ts", "lib/client/e2e/keys.ts", false],
+    ["lib/client/e2e/codec.ts", "lib/client/files/offer.ts", true],
+    ["lib/client/peer/conv_test.ts", "lib/client/e2e/keys.ts", false],
+    ["tests/helpers.ts", "lib/client/e2e/codec.ts", false],
+  ];
+  for (const [from, to, v] of cases) {
+    assert.equal(e2eFaceViolation({ from, to, spec: to }) !== null, v, `${from} → ${to}`);
+  }
+});
+
 Deno.test("architecture: no import crosses a forbidden edge (ARCHITECTURE.md dependency direction)", async () => {
   const edges = await importGraph();
   assert.ok(edges.length > 50, `only ${edges.length} edges found: is the regex broken?`);

@@ -25,7 +25,6 @@ export const MAX_FUNCTION_LINES = 80;
 /** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
 export const FILE_SIZE_DEBT: string[] = [
   "lib/client/core/live_backend.ts",
-  "lib/client/e2e/codec.ts",
   "lib/client/files/disk.ts",
   "lib/client/files/offer.ts",
   "lib/client/files/transfers.ts",
@@ -35,8 +34,6 @@ export const FILE_SIZE_DEBT: string[] = [
 
 /** Functions still over MAX_FUNCTION_LINES, as `file:name` (see `functionSizes`); only shrinks. */
 export const FUNCTION_SIZE_DEBT: string[] = [
-  "lib/client/e2e/codec.ts:receive",
-  "lib/client/e2e/codec.ts:receive/<anonymous>",
   "lib/client/files/transfers.ts:#upload",
 ];
 

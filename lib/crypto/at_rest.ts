@@ -29,9 +29,13 @@ export class WrongPasswordError extends Error {
   }
 }
 
+/** Argon2id cost parameters. */
 export interface Argon2Params {
+  /** memory per hash, KiB */
   memoryKiB: number;
+  /** passes over the memory */
   iterations: number;
+  /** lanes */
   parallelism: number;
 }
 

@@ -25,7 +25,9 @@ import { approvalSigned, deviceProofSigned } from "./prekey_verify.ts";
 
 /** A device's own Ed25519 key pair (base64 raw halves). */
 export interface DeviceKey {
+  /** base64 raw public key */
   pub: string;
+  /** base64 raw private key */
   priv: string;
 }
 

@@ -28,8 +28,11 @@ export interface PublicIdentity {
 
 /** A full identity key pair (keep private; persist wrapped). */
 export interface IdentityKeyPair {
+  /** base64 raw Ed25519 key pair */
   sign: { pub: string; priv: string };
+  /** base64 raw X25519 key pair */
   dh: { pub: string; priv: string };
+  /** base64 Ed25519 signature over the DH public key */
   sig: string;
 }
 

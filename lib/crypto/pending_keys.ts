@@ -15,7 +15,9 @@ import { type PublicIdentity, sameIdentity } from "./identity.ts";
 /** Different new keys kept besides the first pending one; beyond this the oldest extra goes. */
 export const MAX_OTHER_KEYS = 4;
 
+/** A contact's pinned key and the new keys presented under its name, waiting to be compared. */
 export interface KeyCandidates {
+  /** the pinned key */
   identity: PublicIdentity;
   /** the first new key seen and not yet accepted */
   pending?: PublicIdentity;

@@ -44,12 +44,19 @@ export interface SenderKeyState {
 
 /** What other members need to read my messages; send it inside a DM. */
 export interface SenderKeyDistribution {
+  /** format version */
   v: 1;
+  /** the room ("*": broadcasts) */
   room: string;
+  /** the membership epoch the chain was made in */
   epoch: number;
+  /** which of the sender's chains */
   chainId: number;
+  /** the chain's position: messages before it cannot be read */
   iteration: number;
+  /** base64 chain key at `iteration` */
   ck: string;
+  /** base64 Ed25519 key the chain's messages are signed with */
   sigPub: string;
 }
 

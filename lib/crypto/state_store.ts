@@ -9,11 +9,15 @@
  * "session:<user>", "contact:<user>", "seen:<user>".
  */
 
+/** Keystore changes to commit together: values to put (JSON) and keys to delete. */
 export interface StoreWrites {
+  /** key → its new JSON value */
   put: Record<string, unknown>;
+  /** keys to delete */
   del: string[];
 }
 
+/** Where crypto state lives: a key → JSON value store whose writes commit atomically. */
 export interface CryptoStateStore {
   /** The JSON value at `key`, or undefined. */
   get(key: string): unknown | Promise<unknown>;

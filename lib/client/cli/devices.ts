@@ -13,7 +13,7 @@ import type { Command } from "commander";
 import { safeJson } from "../../common/sanitize.ts";
 import { BackendError } from "../backend.ts";
 import type { CliIo, WithClient } from "./io.ts";
-import type { E2eCodec } from "../e2e/codec.ts";
+import type { E2eCodec } from "../e2e/mod.ts";
 import { joinLink, offerLink, prepareReset } from "../start/device_link_flow.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 

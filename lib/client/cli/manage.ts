@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
 import type { CliIo, WithClient } from "./io.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
-import { othersWarning } from "../e2e/keys.ts";
+import { othersWarning } from "../e2e/mod.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
 

@@ -6,7 +6,7 @@
  * (lib/client/cli/peer_test.ts). The output lines are a fixed contract (peer.ts describes them).
  */
 import { BackendError } from "../backend.ts";
-import { othersWarning } from "../e2e/keys.ts";
+import { othersWarning } from "../e2e/mod.ts";
 import type { CliIo } from "./io.ts";
 import type { PeerEvent, PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";

@@ -11,7 +11,7 @@ import { VERSION, versionNotice } from "../../common/version.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
 import { BackendError, type BackendEvent, type ChatMessage, type Role, type Target } from "../backend.ts";
-import { type BodyCodec, PlainCodec, sealAndSend } from "../e2e/body_codec.ts";
+import { type BodyCodec, PlainCodec, sealAndSend } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { authenticate } from "../session/account_login.ts";
@@ -21,6 +21,7 @@ import { utf8 } from "../../common/bytes.ts";
 import { checkFrameSize, checkTextSize } from "./message_size.ts";
 import { encodeTyping } from "./typing.ts";
 import { Outbox } from "./outbox.ts";
+import { handOut } from "./handouts.ts";
 import { Inbound } from "./inbound.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { ServerCommands } from "./server_commands.ts";
@@ -242,8 +243,10 @@ export class ChatClient extends ServerCommands {
     const codec = this.#codec;
     await this.opened(); // room changes seen so far apply first
     const mid = randomId(undefined, 12);
-    const body = await codec.sealSignal!(to, payload(mid));
-    if (body) await this.conn.request("send", { to, mid, ephemeral: true }, body);
+    const s = await codec.sealSignal!(to, payload(mid));
+    if (!s) return;
+    await handOut(codec, this.conn, s.handouts); // the sender key first, as for a message
+    await this.conn.request("send", { to, mid, ephemeral: true }, s.body);
   }
 
   /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
@@ -256,12 +259,13 @@ export class ChatClient extends ServerCommands {
     const codec = this.#codec;
     return await sealAndSend(
       () => codec.seal(to, mid, text, o),
-      ({ body, devices }) => {
+      async ({ body, devices, handouts }) => {
         const fields = { ...(devices ? { devices } : {}), ...(o.ttl ? { ttl: o.ttl } : {}) };
         // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
         const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
         checkFrameSize(head + body.length, this.maxFrame, text);
-        return this.conn.request("send", { to, mid, ...fields }, body);
+        await handOut(codec, this.conn, handouts); // members get the sender key before the message
+        return await this.conn.request("send", { to, mid, ...fields }, body);
       },
       codec.devicesChanged?.bind(codec),
     );

@@ -5,7 +5,7 @@
  */
 import type { BackendEvent, Role } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { BodyCodec } from "../e2e/body_codec.ts";
+import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 

@@ -22,7 +22,7 @@ import { parseSessionMessage } from "../../crypto/session.ts";
 import { parseRoomMessage } from "../../crypto/sender_keys.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
-import { decodePayload, encodePayload } from "../e2e/keys.ts";
+import { decodePayload, encodePayload } from "../e2e/mod.ts";
 import { kickedEntries, pushEvent, pushEvents } from "../session/wire_events.ts";
 
 const RUNS = { numRuns: 400 };

@@ -8,7 +8,7 @@
  */
 import type { ChatMessage, Target } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
-import { UnreadableError } from "../e2e/body_codec.ts";
+import { UnreadableError } from "../e2e/mod.ts";
 import { convOf, pushEvents } from "../session/wire_events.ts";
 import { decodeTyping } from "./typing.ts";
 import type { ClientHost } from "./client_host.ts";

@@ -4,7 +4,7 @@
  * finder, clock). Types only.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { BodyCodec } from "../e2e/body_codec.ts";
+import type { BodyCodec } from "../e2e/mod.ts";
 import type { KdfPolicy } from "../session/account_login.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";

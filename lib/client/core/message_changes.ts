@@ -7,9 +7,8 @@
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
-import { sealAndSend, type Sealed } from "../e2e/body_codec.ts";
-import { EDIT_WINDOW_MS, expiryText } from "../e2e/changes.ts";
-import { MAX_EXPIRY_S } from "../e2e/keys.ts";
+import { EDIT_WINDOW_MS, expiryText, MAX_EXPIRY_S, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import { handOut } from "./handouts.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
@@ -115,7 +114,10 @@ export class MessageChanges {
     await host.opened();
     const r = await sealAndSend(
       () => seal(mid),
-      ({ body, devices }) => host.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body),
+      async ({ body, devices, handouts }) => {
+        await handOut(codec, host.conn, handouts); // members get the sender key before the change
+        return await host.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body);
+      },
       codec.devicesChanged?.bind(codec),
     );
     const ts = Number(r.header.ts ?? host.clock.now());

@@ -15,7 +15,7 @@ import {
   type RoomInfo,
   type Status,
 } from "../backend.ts";
-import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/body_codec.ts";
+import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/mod.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { Connection } from "../session/connection.ts";
 import { kickedEntries, wire } from "../session/wire_events.ts";

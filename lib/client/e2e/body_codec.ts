@@ -11,22 +11,45 @@
  * - `seal()` answers the body and, for a DM, the devices it is encrypted to (the `send` names them);
  *   `devicesChanged()`: when the server says they changed, the codec learns the new lists and
  *   `sealAndSend` (the one home of that loop) seals once more.
+ * - A seal never sends anything: a room message whose sender key some member lacks comes with
+ *   `handouts`, the sealed sender-key DMs the caller sends first (core/handouts.ts), reporting each
+ *   with `handedOut()` (`resealHandout()` when its recipient's devices changed).
  * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
  *   like a message and sent as ephemeral sends (never stored).
  */
 import { utf8, utf8d } from "../../common/bytes.ts";
-import {
-  BackendError,
-  type ChatMessage,
-  type Fingerprint,
-  type MessageChange,
-  type Target,
-} from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatMessage, Fingerprint, MessageChange, Target } from "./door.ts";
 
 /** A sealed body and, for a DM, the device addresses it is encrypted to. */
 export interface Sealed {
+  /** What the server relays. */
   body: Uint8Array;
+  /** A DM's device addresses (the `send` names them; the server checks they are all). */
   devices?: string[];
+  /** Sender keys to hand out, in order, before this body is sent (a room message or signal). */
+  handouts?: Handout[];
+}
+
+/**
+ * My sender key for a room, sealed as a DM to one member (every device of theirs, and my other
+ * devices): the caller sends it (`send` to `to` with `mid` and `devices`) before the message sealed
+ * under that key, then reports it with `BodyCodec.handedOut`. Until then the codec keeps it and
+ * hands it out again (same `mid`) with the next message of the room.
+ */
+export interface Handout {
+  /** The member (a user name) it is a DM to. */
+  readonly to: string;
+  /** Its message id (the same each time it is handed out again). */
+  readonly mid: string;
+  /** The sealed DM. */
+  readonly body: Uint8Array;
+  /** The device addresses it is sealed to. */
+  readonly devices: string[];
+  /** The sender-key room ("*": broadcasts). */
+  readonly room: string;
+  /** The chain of mine it hands out. */
+  readonly chainId: number;
 }
 
 /**
@@ -55,19 +78,23 @@ export async function sealAndSend<R>(
  * codec has recorded it as consumed, and the client acknowledges it so it is not delivered again.
  */
 export class UnreadableError extends Error {
+  /** `message`: why, as a reader is told. */
   constructor(message: string) {
     super(message);
     this.name = "UnreadableError";
   }
 }
 
+/** A signed room membership change. */
 export type MembershipVerb = "create" | "join" | "leave" | "kick";
 
+/** Keys and signatures of an encrypting codec (`BodyCodec.keys`). */
 export interface KeyOps {
   /** Shows a safety number: the key it is of is what a later `verify` without a number binds to. */
   fingerprint(user?: string): Promise<Fingerprint>;
   /** Pin the key whose number is `number`, or was last shown (e2e/keys.ts `keyToPin`). */
   verify(user: string, number?: string): Promise<Fingerprint>;
+  /** Like `verify`, without marking the key as verified (trust on first use, again). */
   trust(user: string, number?: string): Promise<Fingerprint>;
   /** A signed membership record to send with room.create/invite/leave/kick. */
   signChange(room: string, action: MembershipVerb, target: string): Promise<unknown>;
@@ -75,7 +102,9 @@ export interface KeyOps {
   logEntry?(room: string, action: MembershipVerb, target: string): Promise<unknown>;
 }
 
+/** How the core turns message text into the bodies the server relays and back (see the module comment). */
 export interface BodyCodec {
+  /** Whether bodies are end-to-end encrypted. */
   readonly encrypted: boolean;
   /** `replyTo`: the id of the message this one answers (issue 39.1). */
   seal(to: Target, mid: string, text: string, o?: { replyTo?: string; ttl?: number }): Promise<Sealed>;
@@ -87,22 +116,31 @@ export interface BodyCodec {
   sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
   /** A change this client sent was stored as `sent`: applied here, never shown as a line. */
   changeSent?(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** The text of a body (a codec with `receive` refuses: it opens messages there). */
   open(from: string, to: Target, mid: string, body: Uint8Array): Promise<string>;
+  /** Opens and saves message `m` of `conv` with the codec's state; null for a control message it consumed. */
   receive?(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null>;
+  /** Sees every other pushed frame header (room changes, notices), in order with messages. */
   onPush?(header: Record<string, unknown>): Promise<void>;
+  /** Safety numbers, pinning and signed membership changes. */
   keys?: KeyOps;
   /** How many sealed copies a message to `to` carries (a DM: one per device; issue 34.1's size check). */
   sealCopies?(to: Target): Promise<number>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */
   devicesChanged?(detail: unknown): Promise<void>;
   /** Seals a signal's payload (typing) end to end; null when there is nobody it can be sealed for. */
-  sealSignal?(to: Target, payload: Uint8Array): Promise<Uint8Array | null>;
+  sealSignal?(to: Target, payload: Uint8Array): Promise<Sealed | null>;
   /** Opens a signal, committing the ratchet step as for a message; null when unreadable or one's own. */
   openSignal?(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
+  /** A handout went out (`seq`: the server's) or could not (`error`: told, and tried again with the next seal). */
+  handedOut?(h: Handout, r: { seq: number } | { error: unknown }): Promise<void>;
+  /** The handout sealed again, for its recipient's devices as now known (after `devicesChanged`). */
+  resealHandout?(h: Handout): Promise<Sealed>;
   /** The room's admins from its signed membership log. */
   roomAdmins?(room: string): Promise<string[]>;
 }
 
+/** Bodies as UTF-8 text (tests, clients without a keystore). */
 export const PlainCodec: BodyCodec = {
   encrypted: false,
   seal: (_to, _mid, text) => Promise.resolve({ body: utf8.encode(text) }),

@@ -10,8 +10,7 @@
  * the window or of a deleted message. A replayed change cannot arrive (the ratchet refuses it; a
  * re-sent one under a new id sets the same state again: reactions carry on/off, not a toggle).
  */
-import type { ChatMessage, MessageChange } from "../backend.ts";
-import type { LocalStore } from "../session/local_store.ts";
+import type { ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { convOf } from "../session/wire_events.ts";
 import { UnreadableError } from "./body_codec.ts";
 import type { ChangePayload } from "./keys.ts";
@@ -34,6 +33,7 @@ export function changePayload(mid: string, ref: string, c: MessageChange): Chang
   return { v: 1, k: "react", mid, ref, emoji: c.emoji, on: c.on };
 }
 
+/** Whether a payload is a change (edit, deletion, reaction). */
 export function isChange(p: { k: string }): p is ChangePayload {
   return p.k === "edit" || p.k === "delete" || p.k === "react";
 }

@@ -15,12 +15,13 @@
 import { utf8Strict } from "../../common/bytes.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
-import type { BackendEvent } from "../backend.ts";
+import type { BackendEvent } from "./door.ts";
 
 /** What a handler may use while the folder's lock is held. */
 export interface ControlContext {
   /** The sender (a user name). */
   from: string;
+  /** The message's id. */
   mid: string;
   /** The server's time of the message. */
   at: number;
@@ -32,20 +33,25 @@ export interface ControlContext {
 
 /** What a handler answers: writes committed with the message's ratchet step, then `after` runs. */
 export interface ControlOutcome {
+  /** Keystore writes committed with the ratchet step. */
   writes?: StoreWrites;
   /** Runs once the writes are committed (announce an offer, wake a waiter). */
   after?: () => void;
 }
 
+/** The handler of one control kind: `T` is its decoded payload. */
 export interface ControlKind<T> {
   /** The payload of this kind, checked; SyntaxError when malformed or re-sent under another mid. */
   decode(plaintext: Uint8Array, mid: string): T;
+  /** Handles a decoded payload under the folder's lock. */
   onReceive(value: T, ctx: ControlContext): Promise<ControlOutcome>;
 }
 
 /** What the codec offers the features that register control kinds. */
 export interface SealedChannel {
+  /** Who this client is. */
   readonly me: string;
+  /** Where features register their control kinds (`controls.register(kind, {decode, onReceive})`). */
   readonly controls: ControlRegistry;
   /** Sends a control payload (`encode` gets a fresh mid) to every device of `user`; consumed on our side. */
   sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void>;
@@ -53,9 +59,11 @@ export interface SealedChannel {
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T>;
   /** A keystore value as another process of the folder may have written it, without the lock (a cheap look). */
   peek(key: string): Promise<unknown>;
-  /** This device's identity, and `user`'s pinned one (undefined for oneself or a stranger). */
+  /** This device's identity key pair. */
   identity(): Promise<IdentityKeyPair>;
+  /** `user`'s pinned identity key (undefined for oneself or a stranger). */
   pinned(user: string): Promise<PublicIdentity | undefined>;
+  /** Whether `user`'s key is verified. */
   verified(user: string): Promise<boolean>;
   /** Tells the surfaces (an offer arrived). */
   notify(e: BackendEvent): void;
@@ -78,15 +86,18 @@ export function payloadKind(plaintext: Uint8Array): string | null {
   return typeof k === "string" ? k : null;
 }
 
+/** The control kinds registered, by name: the receive path's lookup. */
 export class ControlRegistry {
   readonly #kinds = new Map<string, ControlKind<unknown>>();
 
+  /** Registers `kind` (a lowercase name, not "text" or "skd"); twice is a bug (throws). */
   register<T>(kind: string, h: ControlKind<T>): void {
     if (!KIND_RE.test(kind) || RESERVED.has(kind)) throw new Error(`"${kind}" cannot be a control kind`);
     if (this.#kinds.has(kind)) throw new Error(`The control kind "${kind}" is registered twice`);
     this.#kinds.set(kind, h as ControlKind<unknown>);
   }
 
+  /** Whether `kind` is registered. */
   has(kind: string): boolean {
     return this.#kinds.has(kind);
   }

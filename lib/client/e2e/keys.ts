@@ -38,7 +38,9 @@ export const OPK_LOW = 10;
 
 /** Who this session is, for device proofs: the account and the nonce of the server's hello reply. */
 export interface SessionId {
+  /** the account */
   user: string;
+  /** the server's nonce for this session */
   nonce: string;
 }
 
@@ -215,6 +217,7 @@ const isExpiry = (x: unknown, min: number) =>
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
+/** An opened body's bytes: its JSON. */
 export function encodePayload(p: Payload): Uint8Array {
   return utf8.encode(JSON.stringify(p));
 }

@@ -6,7 +6,7 @@
  * received control goes is control.ts's rule (the keystore, for whichever process waits).
  */
 import { BackendError } from "../backend.ts";
-import type { SealedChannel } from "../e2e/controls.ts";
+import type { SealedChannel } from "../e2e/mod.ts";
 import { READY_KEY, readyIn, readyWrites, takeReady } from "./control.ts";
 import {
   decodeFileOffer,

@@ -20,9 +20,19 @@ import { utf8Strict } from "../../common/bytes.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { BackendError, type ChatMessage, type MessageChange } from "../backend.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { UnreadableError } from "../e2e/body_codec.ts";
-import { applyChange, changeOf, changePayload, changeTarget, expiryText, isChange } from "../e2e/changes.ts";
-import { type ChangePayload, decodePayload, encodePayload, type Payload } from "../e2e/keys.ts";
+import {
+  applyChange,
+  changeOf,
+  type ChangePayload,
+  changePayload,
+  changeTarget,
+  decodePayload,
+  encodePayload,
+  expiryText,
+  isChange,
+  type Payload,
+  UnreadableError,
+} from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
 import { convWith, newMid, type PeerOutbox } from "./outbox.ts";

@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
-import { expiryText } from "../e2e/changes.ts";
+import { expiryText, type Payload } from "../e2e/mod.ts";
 import type { ChatMessage } from "../backend.ts";
-import type { Payload } from "../e2e/keys.ts";
 import { newMid, PeerOutbox } from "./outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { utf8 } from "../../common/bytes.ts";

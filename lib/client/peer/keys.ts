@@ -17,7 +17,7 @@ import {
 import type { PrekeyBundle, SignedPrekey } from "../../crypto/prekeys.ts";
 import { formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
 import { addPendingKey, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
-import { keyToPin } from "../e2e/keys.ts";
+import { keyToPin } from "../e2e/mod.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 import { normalizeName } from "../../protocol/names.ts";

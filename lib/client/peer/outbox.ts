@@ -14,7 +14,7 @@ import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { encodePayload, type Payload } from "../e2e/keys.ts";
+import { encodePayload, type Payload } from "../e2e/mod.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";

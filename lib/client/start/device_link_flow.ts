@@ -30,7 +30,7 @@ import {
   sealLink,
   signApproval,
 } from "../../crypto/device_link.ts";
-import { deviceKeyOf } from "../e2e/keys.ts";
+import { deviceKeyOf } from "../e2e/mod.ts";
 import type { RandomBytes } from "../../common/random.ts";
 
 /** State that moves to a new device with the identity. */

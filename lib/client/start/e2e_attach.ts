@@ -3,8 +3,7 @@
  * the features above e2e/ registered before anything is received: files (files/channel.ts) and
  * video stream keys (video/stream_key.ts). The one place that knows the whole list.
  */
-import { E2eCodec } from "../e2e/codec.ts";
-import type { SealedChannel } from "../e2e/controls.ts";
+import { E2eCodec, type SealedChannel } from "../e2e/mod.ts";
 import { attachFiles } from "../files/channel.ts";
 import { attachStreamKeys } from "../video/stream_key.ts";
 

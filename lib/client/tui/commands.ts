@@ -24,7 +24,7 @@ import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
-import { othersWarning } from "../e2e/keys.ts";
+import { othersWarning } from "../e2e/mod.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";

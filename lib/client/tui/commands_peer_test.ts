@@ -11,7 +11,7 @@ import { utcTime } from "./testing.ts";
 import { PeerBackend } from "../peer/backend.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
-import { expiryText } from "../e2e/changes.ts";
+import { expiryText } from "../e2e/mod.ts";
 
 async function node(name: string): Promise<PeerNode> {
   const store = await PeerStore.open(null, name);

@@ -12,7 +12,7 @@
 import { Mailbox } from "../../common/mailbox.ts";
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
-import type { SealedChannel } from "../e2e/controls.ts";
+import type { SealedChannel } from "../e2e/mod.ts";
 
 export interface StreamKeyChannel {
   /** Sends the frame key of stream `sid` to `to` end to end (an encrypted DM control message). */

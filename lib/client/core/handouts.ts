@@ -1,0 +1,37 @@
+/**
+ * Carries out the sender-key handouts a seal answered (e2e/room_seal.ts): the codec never sends,
+ * the core does. Each handout is a sealed DM sent, in order, before the message sealed under that
+ * key, so every member holds the key before the first message under it; a `devices_changed`
+ * refusal relearns and seals it once more (`sealAndSend`, the one home of that loop). Each outcome
+ * goes back to the codec (`handedOut`): a sent one is recorded, a failed one is told as a notice
+ * and kept for the room's next message; the message itself goes anyway, as before.
+ */
+import { type BodyCodec, type Handout, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import type { Connection } from "../session/connection.ts";
+
+/** Sends `handouts` over `conn` one after the other, reporting each to `codec`. */
+export async function handOut(
+  codec: BodyCodec,
+  conn: Pick<Connection, "request">,
+  handouts: readonly Handout[] = [],
+): Promise<void> {
+  for (const h of handouts) {
+    let first = true;
+    const seal = (): Promise<Sealed> => {
+      if (!first) return codec.resealHandout!(h);
+      first = false;
+      return Promise.resolve(h);
+    };
+    try {
+      const r = await sealAndSend(
+        seal,
+        (s) =>
+          conn.request("send", { to: { kind: "user", name: h.to }, mid: h.mid, devices: s.devices }, s.body),
+        codec.devicesChanged?.bind(codec),
+      );
+      await codec.handedOut!(h, { seq: Number(r.header.seq ?? 0) });
+    } catch (error) {
+      await codec.handedOut!(h, { error });
+    }
+  }
+}

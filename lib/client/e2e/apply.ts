@@ -1,0 +1,97 @@
+/**
+ * What an opened payload does to the local history, committed with the ratchet or chain step that
+ * opened it (one transaction): a text is saved, a change (edit, deletion, reaction; issue 39) is
+ * checked by e2e/changes.ts's one rule and applied, a disappearing-time setting is kept for its
+ * conversation and shown as its sender's line. A room admin (by the verified log) may delete
+ * others' messages. Runs under the folder's lock.
+ */
+import type { StoreWrites } from "../../crypto/state_store.ts";
+import type { ChatMessage, MessageChange } from "../backend.ts";
+import { SqliteCryptoStore } from "../session/crypto_store.ts";
+import { convOf } from "../session/wire_events.ts";
+import { applyChange, changeOf, changeTarget, expiryText } from "./changes.ts";
+import type { ChangePayload } from "./keys.ts";
+import { commitConsumed, type E2eParts } from "./parts.ts";
+
+/** `m` with the id of the message it answers, when it names one. */
+export const withReply = (m: ChatMessage, re: string | undefined): ChatMessage =>
+  re ? { ...m, replyTo: re } : m;
+
+/** An opened text message: its text, the message it answers, when it disappears (server time + its ttl). */
+export const opened = (m: ChatMessage, p: { text: string; re?: string; x?: number }): ChatMessage => {
+  const r = withReply({ ...m, text: p.text }, p.re);
+  return p.x ? { ...r, expires: m.ts + p.x * 1000 } : r;
+};
+
+/** Saves message `m` with the writes `w`. */
+export async function save(p: E2eParts, w: StoreWrites, m: ChatMessage): Promise<ChatMessage> {
+  await p.cs.commit(w, () => p.local.insert([m]));
+  return m;
+}
+
+/**
+ * Checks change `c` of `ref` that `env` carries (from its sender; `admin`: a room admin's deletion) and
+ * applies it with the writes `w`, recording `env` as consumed under `conv` (null: not stored).
+ */
+export async function applyWith(
+  p: E2eParts,
+  w: StoreWrites,
+  env: ChatMessage,
+  change: { ref: string; c: MessageChange; admin: boolean },
+  conv: string | null,
+): Promise<ChatMessage> {
+  const { ref, c, admin } = change;
+  const orig = changeTarget(p.local, p.me, env, ref, c, admin);
+  let changed!: ChatMessage;
+  await p.cs.commit(w, (db) => {
+    changed = applyChange(p.local, orig.seq, env.from, env.ts, c);
+    if (conv !== null) SqliteCryptoStore.markConsumed(db, env.seq, conv);
+  });
+  return changed;
+}
+
+/** Whether `user` is an admin of `room` by its verified membership log (false when it cannot be verified). */
+export function isAdmin(p: E2eParts, room: string, user: string): Promise<boolean> {
+  return p.logs.state(room).then((s) => s.admins.includes(user), () => false);
+}
+
+/** A deletion in a room by one of its admins (by the verified log): it may take anyone's message. */
+export function deletesAsAdmin(p: E2eParts, env: ChatMessage, c: MessageChange): Promise<boolean> {
+  if (c.kind !== "delete" || env.to.kind !== "room") return Promise.resolve(false);
+  return isAdmin(p, env.to.name!, env.from);
+}
+
+/** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
+export async function receiveChange(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  conv: string,
+  cp: ChangePayload,
+): Promise<null> {
+  const c = changeOf(cp);
+  const admin = await deletesAsAdmin(p, m, c);
+  if (c.kind === "delete" && !(admin ? p.local.byMidAny(cp.ref) : p.local.byMid(m.from, cp.ref))) {
+    // Taken back before it reached this device (the server deleted its copy): nothing to show.
+    await commitConsumed(p, w, m.seq, conv);
+    return null;
+  }
+  const message = await applyWith(p, w, m, { ref: cp.ref, c, admin }, conv);
+  p.host.notify({ type: "message.changed", message });
+  return null;
+}
+
+/** A received disappearing-time setting: kept for the conversation and shown as a line of its sender's. */
+export async function receiveExpiry(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  seconds: number,
+): Promise<ChatMessage> {
+  const line = { ...m, text: expiryText(seconds) };
+  await p.cs.commit(w, () => {
+    p.local.setExpiry(convOf(p.me, m), seconds, m.ts);
+    p.local.insert([line]);
+  });
+  return line;
+}

@@ -1,0 +1,63 @@
+/**
+ * The public face of lib/client/e2e: everything a feature outside e2e/ (core, peer, files, video,
+ * start, cli, tui) uses of end-to-end encryption, and nothing more (tests/architecture_test.ts
+ * holds them to it; e2e/'s own files import each other directly).
+ *
+ * - Codecs: `BodyCodec` (what the core seals and opens bodies with), `PlainCodec`, and `E2eCodec`
+ *   (`E2eCodec.attach` opens the keystore and registers the features' control kinds). A seal sends
+ *   nothing: a room message's sender-key `Handout`s come back with it and the core sends them first
+ *   (core/handouts.ts); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
+ * - The `SealedChannel` features register control kinds on (`ControlKind`: decode, onReceive) and
+ *   send them with (`sendControl`).
+ * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
+ *   (`changeTarget`, `applyChange`, …), shared with peer mode.
+ * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
+ *   warning about other waiting keys (`othersWarning`).
+ */
+export {
+  type BodyCodec,
+  type Handout,
+  type KeyOps,
+  type MembershipVerb,
+  PlainCodec,
+  sealAndSend,
+  type Sealed,
+  UnreadableError,
+} from "./body_codec.ts";
+export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
+export type {
+  ControlContext,
+  ControlKind,
+  ControlOutcome,
+  ControlRegistry,
+  SealedChannel,
+} from "./controls.ts";
+export {
+  applyChange,
+  changeOf,
+  changePayload,
+  changeTarget,
+  EDIT_WINDOW_MS,
+  expiryText,
+  isChange,
+} from "./changes.ts";
+export {
+  type ChangePayload,
+  decodePayload,
+  deviceAuth,
+  deviceKeyOf,
+  encodePayload,
+  keyToPin,
+  MAX_EXPIRY_S,
+  othersWarning,
+  type Payload,
+} from "./keys.ts";
+export type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
+export type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
+export type { SenderKeyDistribution } from "../../crypto/sender_key_state.ts";
+export type { DeviceKey } from "../../crypto/device_link.ts";
+export type { KeyCandidates } from "../../crypto/pending_keys.ts";
+export type { Argon2Params } from "../../crypto/at_rest.ts";
+export type { Clock } from "../../common/clock.ts";
+export type { SessionId } from "./keys.ts";
+export type { Host } from "./parts.ts";

@@ -1,0 +1,100 @@
+/**
+ * The receive path of `E2eCodec`: a message saved already is served from the local history (never
+ * decrypted twice), one consumed already (a control message, a key) answers null; my own (from
+ * this folder) is confirmed from the outbox; a DM goes to e2e/receive_dm.ts, a room message is
+ * opened with its sender's chain (held back while its room, made by 0.1.0, has no log). What can
+ * never be read here is recorded as consumed and answered as `UnreadableError`, so a redelivery
+ * costs no decryption (issue 10 item 8). Runs under the folder's lock.
+ */
+import { KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
+import { ReplayError } from "../../crypto/ratchet.ts";
+import type { ChatMessage } from "../backend.ts";
+import { opened, receiveChange, receiveExpiry, save, withReply } from "./apply.ts";
+import { UnreadableError } from "./body_codec.ts";
+import { isChange } from "./changes.ts";
+import { decodeMultiBody } from "./devices.ts";
+import { releaseHeld } from "./held_room_keys.ts";
+import { decodePayload, keyChangedError } from "./keys.ts";
+import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
+import { receiveDm } from "./receive_dm.ts";
+
+/** Opens message `m` of conversation `conv`, saving it with the codec's state; null when consumed. */
+export async function receive(
+  p: E2eParts,
+  m: ChatMessage,
+  conv: string,
+  body: Uint8Array,
+): Promise<ChatMessage | null> {
+  const saved = p.local.get(m.seq);
+  if (saved) return m.replay ? { ...saved, replay: true } : saved;
+  if (p.cs.consumed(m.seq)) return null;
+  try {
+    if (m.from === p.me) {
+      const own = ownMessage(p, m, body);
+      if (own) return own;
+    }
+    if (m.to.kind === "user") return await receiveDm(p, m, conv, body);
+    return await receiveRoom(p, m, conv, body);
+  } catch (e) {
+    return await unreadable(p, m, conv, e);
+  }
+}
+
+/** Mine, sent from this folder by another process (or this one): its text is in the outbox or history. */
+function ownMessage(p: E2eParts, m: ChatMessage, body: Uint8Array): ChatMessage | null {
+  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
+  if (own) {
+    const mine = withReply({ ...m, text: own.text }, own.replyTo);
+    p.local.confirm(mine);
+    return mine;
+  }
+  // From one of my other devices: a DM has a part for this device, a room message my chain.
+  if (m.to.kind === "user" && !decodeMultiBody(body)) {
+    throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+  }
+  return null;
+}
+
+/** A room (or broadcast) message, opened with its sender's chain. */
+async function receiveRoom(
+  p: E2eParts,
+  m: ChatMessage,
+  conv: string,
+  body: Uint8Array,
+): Promise<ChatMessage | null> {
+  const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
+  if (room !== BROADCAST_ROOM && (await heldBack(p, room)).includes(m.from)) {
+    // Not consumed nor acknowledged: the server keeps it until the room's log arrives.
+    throw new Error(
+      `it was sent in #${room} (a room made by Parley 0.1.0), which no admin has signed a ` +
+        `membership log for yet; it stays on the server and is read once one does`,
+    );
+  }
+  const o = await p.rooms.open(room, m.from, body, await p.devices.addresses(m.from));
+  const pl = decodePayload(o.plaintext, m.mid);
+  if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
+  if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
+  if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
+  return await save(p, o.writes, opened(m, pl));
+}
+
+/** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */
+function heldBack(p: E2eParts, room: string): Promise<string[]> {
+  return releaseHeld(p.cs, p.logs, p.rooms, room, (t) => p.notice("warn", t));
+}
+
+/** A failure to read `m`: never readable here → consumed and `UnreadableError`; else thrown as is. */
+async function unreadable(p: E2eParts, m: ChatMessage, conv: string, e: unknown): Promise<never> {
+  if (e instanceof KeyChangedError) throw keyChangedError(e);
+  // No session can appear later for a message that is not a session start (issue 33.10).
+  const never = e instanceof UnreadableError || e instanceof DecryptError || e instanceof SyntaxError ||
+    e instanceof NoSessionError;
+  if (!never) throw e;
+  await commitConsumed(p, NO_WRITES, m.seq, conv);
+  if (e instanceof ReplayError) throw new UnreadableError("it was already received once (replay rejected)");
+  if (e instanceof NoSessionError) {
+    throw new UnreadableError(`it belongs to no session with ${m.from} (forged, or from before a key reset)`);
+  }
+  throw e instanceof UnreadableError ? e : new UnreadableError(e instanceof Error ? e.message : String(e));
+}

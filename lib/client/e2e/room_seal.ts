@@ -1,0 +1,141 @@
+/**
+ * Room and broadcast sealing under my sender key (`RoomManager`), and the sender-key handouts as
+ * data: a seal never sends. `sealRoom` rotates my chain when due and answers, with the sealed
+ * body, one `Handout` (a sealed "skd" DM, e2e/dm_seal.ts) per member still missing the chain; the
+ * caller sends them before the body (core/handouts.ts) and reports each with `handedOut`.
+ *
+ * - Who gets the key: every device of every member of the room's verified log (broadcasts: every
+ *   registered user) and my other devices. A member is marked as holding the chain only once its
+ *   handout went out (`handedOut`), as before, when the codec sent it itself.
+ * - A handout not reported yet is kept in the keystore ("skpend:<room>": its mid and distribution)
+ *   and sealed again, under the same mid, with the next message of the room — by this process or
+ *   another of the folder, after a crash too — so every message goes after a handout of its chain
+ *   to each member (the server keeps the first copy of a mid: a repeat is a duplicate, not a second
+ *   key). A member keeps the first distribution of a chain it gets, and the kept one is the oldest.
+ * - A handout that cannot be sealed (a changed key) or sent is told as a notice; the message goes anyway.
+ */
+import { randomId } from "../../common/random.ts";
+import { convKey } from "../../protocol/names.ts";
+import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
+import type { Target } from "../backend.ts";
+import type { Handout, Sealed } from "./body_codec.ts";
+import { dmEncrypt, type DmSealed } from "./dm_seal.ts";
+import { encodePayload } from "./keys.ts";
+import { BROADCAST_ROOM, commitConsumed, type E2eParts, errorText, NO_WRITES } from "./parts.ts";
+
+/** A handout not reported yet: to whom, under which mid, which distribution. */
+interface Pending {
+  to: string;
+  mid: string;
+  dist: SenderKeyDistribution;
+}
+
+const pendingKey = (room: string) => `skpend:${room}`;
+
+async function pendingOf(p: E2eParts, room: string): Promise<Pending[]> {
+  return ((await p.cs.get(pendingKey(room))) as Pending[] | undefined) ?? [];
+}
+
+function keepPending(p: E2eParts, room: string, list: Pending[]): Promise<void> {
+  const key = pendingKey(room);
+  return p.cs.commit(list.length ? { put: { [key]: list }, del: [] } : { put: {}, del: [key] });
+}
+
+const skd = (e: Pending) => encodePayload({ v: 1, k: "skd", mid: e.mid, dist: e.dist });
+
+/** The sender-key room of a target: the room's name, or "*" for broadcasts. */
+export const senderKeyRoom = (to: Target): string => to.kind === "room" ? to.name! : BROADCAST_ROOM;
+
+/** Seals `payload` for a room (or broadcasts) under my sender key, with the handouts it needs first. */
+export async function sealRoom(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed> {
+  const { room, handouts } = await planHandouts(p, to);
+  return { body: await p.rooms.encrypt(room, payload), handouts };
+}
+
+/**
+ * Makes my sender key for a room (or broadcasts) usable: rotated when due, and a sealed handout for
+ * every member with a device still missing it (a kept one under its first mid). Sends nothing.
+ */
+export async function planHandouts(p: E2eParts, to: Target): Promise<{ room: string; handouts: Handout[] }> {
+  const room = senderKeyRoom(to);
+  const members = to.kind === "room" ? await p.logs.recipients(room) : await p.dir.everyone();
+  const byUser = new Map<string, string[]>();
+  for (const u of new Set([...members, p.me])) byUser.set(u, await p.devices.addresses(u));
+  const addrs = [...byUser.values()].flat().filter((a) => a !== p.dm.self);
+  const plan = await p.rooms.planSend(room, addrs);
+  const chainId = plan.dist.chainId;
+  const stored = await pendingOf(p, room);
+  const kept = stored.filter((e) => e.dist.chainId === chainId);
+  const next: Pending[] = [], handouts: Handout[] = [];
+  for (const [u, as] of byUser) {
+    if (!as.some((a) => plan.missing.includes(a))) continue;
+    const e = kept.find((k) => k.to === u) ?? { to: u, mid: randomId(undefined, 12), dist: plan.dist };
+    try {
+      handouts.push({ to: u, mid: e.mid, room, chainId, ...await dmEncrypt(p, u, skd(e)) });
+      next.push(e);
+    } catch (err) {
+      cannotRead(p, to, u, err);
+    }
+  }
+  const mids = (l: Pending[]) => l.map((e) => e.mid).join(" ");
+  if (mids(next) !== mids(stored)) await keepPending(p, room, next); // most seals: none, and none before
+  return { room, handouts };
+}
+
+/** Tells that member `u` cannot read what I send to `to` (their handout failed). */
+function cannotRead(p: E2eParts, to: Target, u: string, e: unknown): void {
+  const where = to.kind === "room" ? `#${to.name}` : "broadcasts";
+  p.notice("warn", `${u === p.me ? "Your other devices" : u} cannot read ${where} from you: ${errorText(e)}`);
+}
+
+/**
+ * A handout went out: its DM recorded as consumed (history never shows it), its member's devices
+ * as holding the chain, and it is no longer kept. A failed one is told and stays kept.
+ */
+export async function handedOut(
+  p: E2eParts,
+  h: Handout,
+  r: { seq: number } | { error: unknown },
+): Promise<void> {
+  if ("error" in r) {
+    cannotRead(
+      p,
+      h.room === BROADCAST_ROOM ? { kind: "broadcast" } : { kind: "room", name: h.room },
+      h.to,
+      r.error,
+    );
+    return;
+  }
+  if (r.seq > 0) await commitConsumed(p, NO_WRITES, r.seq, convKey("user", p.me, h.to));
+  const got = (await p.devices.addresses(h.to)).filter((a) => a !== p.dm.self);
+  await p.rooms.markDistributed(h.room, h.chainId, got);
+  await keepPending(p, h.room, (await pendingOf(p, h.room)).filter((e) => e.mid !== h.mid));
+}
+
+/** The handout sealed again for its member's devices as now known (after a `devices_changed`). */
+export async function resealHandout(p: E2eParts, h: Handout): Promise<DmSealed> {
+  const e = (await pendingOf(p, h.room)).find((k) => k.mid === h.mid);
+  if (!e) throw new Error(`The room key for ${h.to} is no longer waiting to be handed out`);
+  return await dmEncrypt(p, h.to, skd(e));
+}
+
+/** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`adoptLegacyRooms`). */
+const ADOPTED = "rooms:adopted-0.1.0";
+
+/**
+ * Once per folder (the upgrade from 0.1.0): each room I am an admin of that has no membership log
+ * gets its genesis entry signed by me (e2e/room_log.ts) and a fresh sender key for its members,
+ * kept as handouts that go out with the room's next message.
+ */
+export async function adoptLegacyRooms(p: E2eParts): Promise<void> {
+  if (await p.cs.get(ADOPTED)) return;
+  for (const room of await p.logs.unadopted()) {
+    const members = (await p.logs.state(room)).members;
+    await planHandouts(p, { kind: "room", name: room });
+    p.notice(
+      "info",
+      `#${room} (made by Parley 0.1.0) now has a membership log signed by you: ${members.join(", ")}`,
+    );
+  }
+  await p.cs.commit({ put: { [ADOPTED]: true }, del: [] });
+}
