@@ -39,6 +39,8 @@ import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
 import { admitPeer } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
+import { ChannelLink } from "./channel_link.ts";
+import type { SealedEnvelope } from "../core/link.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -55,6 +57,8 @@ export class PeerNode {
   /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
   readonly conv: PeerConv;
   readonly #redial: Redialer;
+  /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
+  readonly link: ChannelLink;
   #stopPurge = () => {};
 
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
@@ -68,6 +72,15 @@ export class PeerNode {
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
+    const channel = (peer: string) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined);
+    this.link = new ChannelLink({
+      me: o.name,
+      clock: this.clock,
+      known: (peer) => knownPeer(this.store, peer).name,
+      channel,
+      stop: () => this.close(),
+    });
+    this.link.receive((e) => this.#open(e));
     this.#out = new PeerOutbox({
       me: o.name,
       store: o.store,
@@ -75,7 +88,8 @@ export class PeerNode {
       clock: this.clock,
       frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
       serial: (fn) => this.#serial(fn),
-      link: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      link: channel,
+      carrier: this.link,
       emit: (e) => this.#emit(e),
     });
     this.conv = new PeerConv(this.#out);
@@ -182,6 +196,7 @@ export class PeerNode {
   async #read(name: string, link: Link): Promise<void> {
     await readRecords(name, link, (r) => this.#handle(name, link, r), (e) => this.#emit(e));
     link.ch.close();
+    this.link.ended(link);
     this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
     if (this.#links.get(name) !== link) return void (this.#closing || this.#out.flush(name));
@@ -198,7 +213,7 @@ export class PeerNode {
       }
       return void this.#out.flush(name);
     }
-    if (r.t === "ack") return this.#out.acked(name, r.mid);
+    if (r.t === "ack") return this.link.acked(link, r.mid);
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
@@ -207,16 +222,19 @@ export class PeerNode {
       return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
     }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
+    await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) });
+  }
+
+  /** A sealed message from the link: opened by the ratchet and saved or applied (peer/conv.ts). */
+  async #open(e: SealedEnvelope): Promise<void> {
     const events = await this.#serial(async () => {
-      const opened = await this.dm.openDm(name, fromBase64(r.env));
-      const ts = Math.min(r.ts, this.clock.now());
-      return this.conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
-    }).catch((e) => {
-      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
-      throw e;
+      const opened = await this.dm.openDm(e.from, e.body);
+      return this.conv.received(e.from, e.mid, e.ts, opened.plaintext, opened.writes);
+    }).catch((err) => {
+      if (err instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: e.from });
+      throw err;
     });
-    await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
-    for (const e of events) this.#emit(e);
+    for (const ev of events) this.#emit(ev);
   }
 
   /**
@@ -298,6 +316,7 @@ export class PeerNode {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
     this.#stopPurge();
     this.files.close();

@@ -7,7 +7,7 @@
  * an acknowledged text moves into the history. A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
-import { toBase64, toHex, utf8 } from "../../common/bytes.ts";
+import { toHex, utf8 } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
@@ -20,8 +20,8 @@ import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Link } from "./link.ts";
+import type { ChannelLink } from "./channel_link.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
-import { encodePeerRecord } from "./wire.ts";
 
 /** What the outbox needs of its node. */
 export interface OutboxCore {
@@ -35,6 +35,8 @@ export interface OutboxCore {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** the peer's channel once it said hello */
   link(peer: string): Link | undefined;
+  /** the `Link` every message leaves through (its ack drops the entry) */
+  readonly carrier: ChannelLink;
   emit(e: PeerEvent): void;
 }
 
@@ -107,7 +109,10 @@ export class PeerOutbox {
         for (const w of this.#todo(peer, link.sent)) {
           const env = await this.core.serial(() => this.core.dm.encryptDm(peer, link.bundle ?? null, w.body));
           link.sent.add(w.mid);
-          await link.ch.send(encodePeerRecord({ t: "msg", mid: w.mid, ts: w.ts, env: toBase64(env) }));
+          const to = { kind: "user" as const, name: peer };
+          const { written, acked } = this.core.carrier.write(to, w.mid, env, { ts: w.ts });
+          void acked.then(() => this.acked(peer, w.mid), () => {}); // not acked: written again on the next channel
+          await written;
         }
       }
       link.flushing = false;
