@@ -11,7 +11,7 @@
  * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
  * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
  * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
- * peer/outbox.ts. Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
+ * peer/outbox.ts, through the node's `Link` (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
  * the same way as client mode's payloads, under client mode's one rule: peer/conv.ts.
  * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
  * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
@@ -20,7 +20,7 @@
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { DmManager } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
@@ -40,7 +40,6 @@ import { admitPeer } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
-import type { SealedEnvelope } from "../core/link.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -73,14 +72,8 @@ export class PeerNode {
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
     const channel = (peer: string) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined);
-    this.link = new ChannelLink({
-      me: o.name,
-      clock: this.clock,
-      known: (peer) => knownPeer(this.store, peer).name,
-      channel,
-      stop: () => this.close(),
-    });
-    this.link.receive((e) => this.#open(e));
+    const known = (peer: string) => knownPeer(this.store, peer).name;
+    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
     this.#out = new PeerOutbox({
       me: o.name,
       store: o.store,
@@ -93,6 +86,7 @@ export class PeerNode {
       emit: (e) => this.#emit(e),
     });
     this.conv = new PeerConv(this.#out);
+    this.link.receive((e) => this.conv.arrived(e));
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -223,18 +217,6 @@ export class PeerNode {
     }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
     await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) });
-  }
-
-  /** A sealed message from the link: opened by the ratchet and saved or applied (peer/conv.ts). */
-  async #open(e: SealedEnvelope): Promise<void> {
-    const events = await this.#serial(async () => {
-      const opened = await this.dm.openDm(e.from, e.body);
-      return this.conv.received(e.from, e.mid, e.ts, opened.plaintext, opened.writes);
-    }).catch((err) => {
-      if (err instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: e.from });
-      throw err;
-    });
-    for (const ev of events) this.#emit(ev);
   }
 
   /**
