@@ -15,6 +15,7 @@ import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { encodePayload, type Payload } from "../e2e/keys.ts";
+import { Outbox } from "../core/outbox.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
@@ -62,7 +63,11 @@ export function convWith(me: string, peer: string): string {
 }
 
 export class PeerOutbox {
-  constructor(readonly core: OutboxCore) {}
+  /** The texts waiting, kept by the one owner of outbox entries (core/outbox.ts). */
+  readonly entries: Outbox;
+  constructor(readonly core: OutboxCore) {
+    this.entries = new Outbox(core.store.local, core.me, core.clock);
+  }
 
   /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
   writable(peer: string): string {
@@ -80,15 +85,15 @@ export class PeerOutbox {
     checkTextSize(text, this.core.frameCap, 1, true);
     const name = this.writable(rec.name);
     const re = replyTo ? { replyTo } : {};
-    const m = { mid: newMid(), ts: this.core.clock.now(), to: { kind: "user" as const, name } };
     // The conversation's disappearing time when it was written goes with it, however long it waits.
     const x = this.core.store.local.expiryOf(convWith(this.core.me, name));
-    LocalStore.tx(this.core.store.db, () => {
-      this.core.store.local.addPending({ ...m, text, ...re });
-      if (x) this.core.store.commit({ put: { [ttlKey(m.mid)]: x }, del: [] });
+    const p = LocalStore.tx(this.core.store.db, () => {
+      const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
+      if (x) this.core.store.commit({ put: { [ttlKey(p.mid)]: x }, del: [] });
+      return p;
     });
     this.flush(name);
-    return { ...m, seq: 0, from: this.core.me, text, ...re, pending: true, queued: !this.core.link(name) };
+    return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
   }
 
   /** Queues a change or setting for `peer` (inside the caller's transaction, with its local effect). */
@@ -125,7 +130,7 @@ export class PeerOutbox {
 
   /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
   #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
-    const texts = this.core.store.local.pendingAll()
+    const texts = this.entries.waiting()
       .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
       .map((p) => {
         const x = this.#ttl(p.mid);
@@ -183,7 +188,7 @@ export class PeerOutbox {
       return false;
     } catch (e) {
       const why = (e as Error).message;
-      this.core.store.local.markFailed(p.mid, why);
+      this.entries.fail(p.mid, why);
       this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
       return true;
     }
