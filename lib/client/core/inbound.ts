@@ -1,9 +1,9 @@
 /**
  * `Inbound`: what comes in on one connection. Pushed frames become `BackendEvent`s in arrival
- * order (messages opened by the codec and saved before they are emitted; typing and room signals;
- * presence, rooms and role); the offline queue is fetched by `sync`; what the caller has consumed
- * is acknowledged by `ack`, control messages the codec consumed (room keys) with them once no
- * unread message precedes them. A message that cannot be read is said as an error notice naming
+ * order (messages, from the connection's `Link`, core/server_link.ts, opened by the codec and saved
+ * before they are emitted; typing and room signals; presence, rooms and role); the offline queue is
+ * fetched by `sync`; what the caller has consumed is acknowledged by `ack`, control messages the
+ * codec consumed (room keys) with them once no unread message precedes them. A message that cannot be read is said as an error notice naming
  * sender and seq, never dropped silently.
  */
 import type { ChatMessage, Target } from "../backend.ts";
