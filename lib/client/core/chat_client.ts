@@ -23,6 +23,8 @@ import { encodeTyping } from "./typing.ts";
 import { Outbox } from "./outbox.ts";
 import { handOut } from "./handouts.ts";
 import { Inbound } from "./inbound.ts";
+import type { LinkAck } from "./link.ts";
+import { envelopeOf, ServerLink } from "./server_link.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { ServerCommands } from "./server_commands.ts";
 import { NO_VIDEO, type VideoPart } from "./video_part.ts";
@@ -38,6 +40,8 @@ export class ChatClient extends ServerCommands {
   readonly #listeners = new Set<(e: BackendEvent) => void>();
   #codec: BodyCodec;
   readonly #in: Inbound;
+  /** Where sealed messages leave and arrive: the server relay over this connection. */
+  readonly link: ServerLink;
   /** Edits, deletions, reactions and disappearing messages (issue 39). */
   readonly changes: MessageChanges;
   /** One's messages until the server takes them (none without a local store). */
@@ -69,6 +73,7 @@ export class ChatClient extends ServerCommands {
     super(conn, user);
     this.#codec = codec;
     this.outbox = store ? new Outbox(store, user, clock) : null;
+    this.link = new ServerLink(conn, clock);
     this.#in = new Inbound(this);
     this.changes = new MessageChanges(this);
     conn.done.then(() => {
@@ -172,9 +177,9 @@ export class ChatClient extends ServerCommands {
         ? this.store?.expiryOf(convOf(this.user, { ...NO_TEXT, from: this.user, to })) ?? 0
         : 0;
       const r = await this.#sealAndSend(to, mid, text, { ...re, ...(ttl ? { ttl } : {}) });
-      const ts = Number(r.header.ts ?? this.clock.now());
+      const ts = r.ts;
       const m: ChatMessage = {
-        seq: Number(r.header.seq ?? 0),
+        seq: r.seq,
         mid,
         ts,
         from: this.user,
@@ -249,13 +254,13 @@ export class ChatClient extends ServerCommands {
     await this.conn.request("send", { to, mid, ephemeral: true }, s.body);
   }
 
-  /** Seals and sends; when the recipient's or one's own devices changed, seals once more for them. */
+  /** Seals and sends through the link; when the recipient's or one's own devices changed, seals again. */
   async #sealAndSend(
     to: Target,
     mid: string,
     text: string,
     o: { replyTo?: string; ttl?: number } = {},
-  ): Promise<{ header: Record<string, unknown> }> {
+  ): Promise<LinkAck> {
     const codec = this.#codec;
     return await sealAndSend(
       () => codec.seal(to, mid, text, o),
@@ -265,7 +270,7 @@ export class ChatClient extends ServerCommands {
         const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
         checkFrameSize(head + body.length, this.maxFrame, text);
         await handOut(codec, this.conn, handouts); // members get the sender key before the message
-        return await this.conn.request("send", { to, mid, ...fields }, body);
+        return this.link.send(to, mid, body, fields);
       },
       codec.devicesChanged?.bind(codec),
     );
@@ -279,14 +284,14 @@ export class ChatClient extends ServerCommands {
     });
     const out: ChatMessage[] = [];
     for (const f of r.items) {
-      const m = await this.#in.receive(f, true);
+      const m = await this.#in.receive(envelopeOf(f), true);
       if (m) out.push(m);
     }
     return out;
   }
 
   async close(): Promise<void> {
-    await this.conn.close();
+    await this.link.close();
     await this.opened().catch(() => {});
     this.store?.close();
   }

@@ -1,6 +1,6 @@
 /**
  * `ClientHost`: what the parts of one logged-in connection (inbound.ts, message_changes.ts,
- * server_commands.ts) need of it — the connection, who is logged in, the local store, the current
+ * server_commands.ts) need of it — the connection and its link, who is logged in, the local store, the current
  * body codec, the clock, and a way to tell listeners. `ChatClient` is the one implementation.
  */
 import type { BackendEvent, Role } from "../backend.ts";
@@ -8,9 +8,12 @@ import type { Clock } from "../../common/clock.ts";
 import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
+import type { Link } from "./link.ts";
 
 export interface ClientHost {
   readonly conn: Connection;
+  /** Where sealed messages arrive (the server relay over `conn`). */
+  readonly link: Link;
   readonly user: string;
   role: Role;
   readonly store: LocalStore | null;

@@ -1,9 +1,9 @@
 /**
  * `Inbound`: what comes in on one connection. Pushed frames become `BackendEvent`s in arrival
- * order (messages opened by the codec and saved before they are emitted; typing and room signals;
- * presence, rooms and role); the offline queue is fetched by `sync`; what the caller has consumed
- * is acknowledged by `ack`, control messages the codec consumed (room keys) with them once no
- * unread message precedes them. A message that cannot be read is said as an error notice naming
+ * order (messages, from the connection's `Link`, core/server_link.ts, opened by the codec and saved
+ * before they are emitted; typing and room signals; presence, rooms and role); the offline queue is
+ * fetched by `sync`; what the caller has consumed is acknowledged by `ack`, control messages the
+ * codec consumed (room keys) with them once no unread message precedes them. A message that cannot be read is said as an error notice naming
  * sender and seq, never dropped silently.
  */
 import type { ChatMessage, Target } from "../backend.ts";
@@ -12,6 +12,8 @@ import { UnreadableError } from "../e2e/mod.ts";
 import { convOf, pushEvents } from "../session/wire_events.ts";
 import { decodeTyping } from "./typing.ts";
 import type { ClientHost } from "./client_host.ts";
+import type { SealedEnvelope } from "./link.ts";
+import { envelopeOf } from "./server_link.ts";
 
 export class Inbound {
   #opening: Promise<unknown> = Promise.resolve();
@@ -23,6 +25,8 @@ export class Inbound {
 
   constructor(readonly host: ClientHost) {
     host.conn.onPush((f) => this.#onPush(f));
+    // Sealed messages come through the link, read in step with the pushes above.
+    host.link.receive((e) => this.#onMessage(e));
   }
 
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
@@ -33,14 +37,9 @@ export class Inbound {
   #onPush(f: Frame): void {
     const h = f.header, host = this.host;
     switch (h.t) {
-      case "msg": {
-        if (this.#syncing) break;
-        // Keep decryption in arrival order.
-        this.#opening = this.#opening.then(() => this.receive(f)).then((m) => {
-          if (m) host.notify({ type: "message", message: m });
-        }).catch(() => {});
-        return;
-      }
+      case "msg":
+        if (this.#syncing) break; // the offline queue: `sync` takes it
+        return; // live: #onMessage, through the link
       case "ephemeral":
         return this.#signal(f);
       case "role":
@@ -65,6 +64,14 @@ export class Inbound {
     }
   }
 
+  /** A live message from the link: opened in arrival order (not while `sync` collects the queue). */
+  #onMessage(e: SealedEnvelope): void {
+    if (this.#syncing) return;
+    this.#opening = this.#opening.then(() => this.receive(e)).then((m) => {
+      if (m) this.host.notify({ type: "message", message: m });
+    }).catch(() => {});
+  }
+
   /** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
   #signal(f: Frame): void {
     const h = f.header, host = this.host, codec = host.codec;
@@ -82,28 +89,28 @@ export class Inbound {
    * Opens, saves and returns a message; null for a control message the codec consumed or for one
    * that could not be read (reported as an error notice naming sender and seq, never dropped silently).
    */
-  async receive(f: Frame, replay = false): Promise<ChatMessage | null> {
-    const h = f.header, codec = this.host.codec;
-    const conv = String(h.conv ?? "");
+  async receive(e: SealedEnvelope, replay = false): Promise<ChatMessage | null> {
+    const codec = this.host.codec;
+    const head = header(e, replay);
+    const conv = convOf(this.host.user, head);
     try {
-      const head = header(f, replay);
       if (codec.receive) {
-        const m = await codec.receive(head, conv, f.body);
-        if (m === null) this.#control.push({ conv, seq: Number(h.seq) });
+        const m = await codec.receive(head, conv, e.body);
+        if (m === null) this.#control.push({ conv, seq: e.seq });
         else this.#track(m);
         return m;
       }
-      const m = { ...head, text: await codec.open(head.from, head.to, head.mid, f.body) };
+      const m = { ...head, text: await codec.open(head.from, head.to, head.mid, e.body) };
       this.host.store?.save([m]);
       this.#track(m);
       return m;
-    } catch (e) {
+    } catch (err) {
       // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
-      if (e instanceof UnreadableError) this.#control.push({ conv, seq: Number(h.seq) });
+      if (err instanceof UnreadableError) this.#control.push({ conv, seq: e.seq });
       this.host.notify({
         type: "notice",
         level: "error",
-        text: `Could not read message ${h.seq} from ${h.from}: ${e instanceof Error ? e.message : e}`,
+        text: `Could not read message ${e.seq} from ${e.from}: ${err instanceof Error ? err.message : err}`,
       });
       return null;
     }
@@ -134,7 +141,7 @@ export class Inbound {
     await this.#opening;
     const out: ChatMessage[] = [];
     for (const f of got) {
-      const m = await this.receive(f, true);
+      const m = await this.receive(envelopeOf(f), true);
       if (m) out.push(m);
     }
     return out;
@@ -163,17 +170,9 @@ export class Inbound {
   }
 }
 
-/** A message's envelope from its frame (text still empty). */
-function header(f: Frame, replay: boolean): ChatMessage {
-  const h = f.header;
-  const m: ChatMessage = {
-    seq: h.seq as number,
-    mid: String(h.mid),
-    ts: h.ts as number,
-    from: String(h.from),
-    to: h.to as Target,
-    text: "",
-  };
+/** A message from its envelope (text still empty). */
+function header(e: SealedEnvelope, replay: boolean): ChatMessage {
+  const m: ChatMessage = { seq: e.seq, mid: e.mid, ts: e.ts, from: e.from, to: e.to, text: "" };
   if (replay) m.replay = true;
   return m;
 }

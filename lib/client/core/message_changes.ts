@@ -106,8 +106,8 @@ export class MessageChanges {
   }
 
   /**
-   * Sends a body the codec seals under a fresh mid (a change, a setting) after the room changes seen
-   * so far, sealing once more if devices changed; answers its envelope with `text` (what it shows as).
+   * Sends a body the codec seals under a fresh mid (a change, a setting) through the link, after the
+   * room changes seen so far, sealing once more if devices changed; answers its envelope with `text` (what it shows as).
    */
   async #sendSealed(to: Target, seal: (mid: string) => Promise<Sealed>, text: string): Promise<ChatMessage> {
     const { host } = this, codec = host.codec, mid = randomId(undefined, 12);
@@ -116,11 +116,10 @@ export class MessageChanges {
       () => seal(mid),
       async ({ body, devices, handouts }) => {
         await handOut(codec, host.conn, handouts); // members get the sender key before the change
-        return await host.conn.request("send", { to, mid, ...(devices ? { devices } : {}) }, body);
+        return await host.link.send(to, mid, body, devices ? { devices } : {});
       },
       codec.devicesChanged?.bind(codec),
     );
-    const ts = Number(r.header.ts ?? host.clock.now());
-    return { seq: Number(r.header.seq ?? 0), mid, ts, from: host.user, to, text };
+    return { seq: r.seq, mid, ts: r.ts, from: host.user, to, text };
   }
 }

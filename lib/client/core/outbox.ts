@@ -1,6 +1,7 @@
 /**
  * `Outbox`: the one owner of one's own messages between writing and confirmation, shared by server
- * mode (ChatClient, LiveBackend) and peer mode (PeerBackend). An entry is created (a fresh mid, the
+ * mode (ChatClient, LiveBackend: sent through the server relay's `Link`) and peer mode (PeerBackend,
+ * and peer/outbox.ts, which writes the entries through the peer channel's `Link`). An entry is created (a fresh mid, the
  * clock's time), sent and sent again with the same mid after a reconnect, confirmed when taken (out
  * of the outbox, into the history), marked failed when it can never go (kept and listed, never sent
  * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). Storage is the
@@ -73,6 +74,10 @@ export class Outbox {
   settle(m: ChatMessage): void {
     if (m.seq) this.store.confirm(m);
     else this.store.dropPending(m.mid);
+  }
+  /** Marks entry `mid` failed with `why`: kept and listed by `/outbox`, never sent again. */
+  fail(mid: string, why: string): void {
+    this.store.markFailed(mid, why);
   }
   /** Removed without a trace (the user was told, or the send was one-shot). */
   remove(mid: string): void {

@@ -241,6 +241,7 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
     frameCap: 1 << 20,
     serial: <T>(fn: () => Promise<T>) => fn(),
     link: () => undefined,
+    carrier: undefined as never,
     emit: (e: PeerEvent) => events.push(e),
   };
   const conv = new PeerConv(new PeerOutbox(core));

@@ -11,7 +11,7 @@
  * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
  * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
  * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
- * peer/outbox.ts. Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
+ * peer/outbox.ts, through the node's `Link` (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
  * the same way as client mode's payloads, under client mode's one rule: peer/conv.ts.
  * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
  * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
@@ -20,7 +20,7 @@
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { DmManager } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
@@ -39,6 +39,7 @@ import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
 import { admitPeer } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
+import { ChannelLink } from "./channel_link.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -55,6 +56,8 @@ export class PeerNode {
   /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
   readonly conv: PeerConv;
   readonly #redial: Redialer;
+  /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
+  readonly link: ChannelLink;
   #stopPurge = () => {};
 
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
@@ -68,6 +71,9 @@ export class PeerNode {
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
+    const channel = (peer: string) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined);
+    const known = (peer: string) => knownPeer(this.store, peer).name;
+    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
     this.#out = new PeerOutbox({
       me: o.name,
       store: o.store,
@@ -75,10 +81,12 @@ export class PeerNode {
       clock: this.clock,
       frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
       serial: (fn) => this.#serial(fn),
-      link: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      link: channel,
+      carrier: this.link,
       emit: (e) => this.#emit(e),
     });
     this.conv = new PeerConv(this.#out);
+    this.link.receive((e) => this.conv.arrived(e));
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -182,6 +190,7 @@ export class PeerNode {
   async #read(name: string, link: Link): Promise<void> {
     await readRecords(name, link, (r) => this.#handle(name, link, r), (e) => this.#emit(e));
     link.ch.close();
+    this.link.ended(link);
     this.files.dropped(name, link);
     // Replaced by another channel: what was written here without an ack goes again there.
     if (this.#links.get(name) !== link) return void (this.#closing || this.#out.flush(name));
@@ -198,7 +207,7 @@ export class PeerNode {
       }
       return void this.#out.flush(name);
     }
-    if (r.t === "ack") return this.#out.acked(name, r.mid);
+    if (r.t === "ack") return this.link.acked(link, r.mid);
     if (r.t === "ping") return;
     if (isFileRecord(r)) return this.files.handle(name, link, r);
     if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
@@ -207,16 +216,7 @@ export class PeerNode {
       return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
     }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
-    const events = await this.#serial(async () => {
-      const opened = await this.dm.openDm(name, fromBase64(r.env));
-      const ts = Math.min(r.ts, this.clock.now());
-      return this.conv.received(name, r.mid, ts, opened.plaintext, opened.writes);
-    }).catch((e) => {
-      if (e instanceof KeyChangedError) this.#emit({ type: "key-changed", peer: name });
-      throw e;
-    });
-    await link.ch.send(encodePeerRecord({ t: "ack", mid: r.mid }));
-    for (const e of events) this.#emit(e);
+    await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) });
   }
 
   /**
@@ -298,6 +298,7 @@ export class PeerNode {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
     this.#stopPurge();
     this.files.close();

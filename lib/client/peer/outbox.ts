@@ -7,7 +7,7 @@
  * an acknowledged text moves into the history. A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
-import { toBase64, toHex, utf8 } from "../../common/bytes.ts";
+import { toHex, utf8 } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
@@ -15,13 +15,14 @@ import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { encodePayload, type Payload } from "../e2e/mod.ts";
+import { Outbox } from "../core/outbox.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Link } from "./link.ts";
+import type { ChannelLink } from "./channel_link.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
-import { encodePeerRecord } from "./wire.ts";
 
 /** What the outbox needs of its node. */
 export interface OutboxCore {
@@ -35,6 +36,8 @@ export interface OutboxCore {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** the peer's channel once it said hello */
   link(peer: string): Link | undefined;
+  /** the `Link` every message leaves through (its ack drops the entry) */
+  readonly carrier: ChannelLink;
   emit(e: PeerEvent): void;
 }
 
@@ -60,7 +63,11 @@ export function convWith(me: string, peer: string): string {
 }
 
 export class PeerOutbox {
-  constructor(readonly core: OutboxCore) {}
+  /** The texts waiting, kept by the one owner of outbox entries (core/outbox.ts). */
+  readonly entries: Outbox;
+  constructor(readonly core: OutboxCore) {
+    this.entries = new Outbox(core.store.local, core.me, core.clock);
+  }
 
   /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
   writable(peer: string): string {
@@ -78,15 +85,15 @@ export class PeerOutbox {
     checkTextSize(text, this.core.frameCap, 1, true);
     const name = this.writable(rec.name);
     const re = replyTo ? { replyTo } : {};
-    const m = { mid: newMid(), ts: this.core.clock.now(), to: { kind: "user" as const, name } };
     // The conversation's disappearing time when it was written goes with it, however long it waits.
     const x = this.core.store.local.expiryOf(convWith(this.core.me, name));
-    LocalStore.tx(this.core.store.db, () => {
-      this.core.store.local.addPending({ ...m, text, ...re });
-      if (x) this.core.store.commit({ put: { [ttlKey(m.mid)]: x }, del: [] });
+    const p = LocalStore.tx(this.core.store.db, () => {
+      const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
+      if (x) this.core.store.commit({ put: { [ttlKey(p.mid)]: x }, del: [] });
+      return p;
     });
     this.flush(name);
-    return { ...m, seq: 0, from: this.core.me, text, ...re, pending: true, queued: !this.core.link(name) };
+    return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
   }
 
   /** Queues a change or setting for `peer` (inside the caller's transaction, with its local effect). */
@@ -107,7 +114,10 @@ export class PeerOutbox {
         for (const w of this.#todo(peer, link.sent)) {
           const env = await this.core.serial(() => this.core.dm.encryptDm(peer, link.bundle ?? null, w.body));
           link.sent.add(w.mid);
-          await link.ch.send(encodePeerRecord({ t: "msg", mid: w.mid, ts: w.ts, env: toBase64(env) }));
+          const to = { kind: "user" as const, name: peer };
+          const { written, acked } = this.core.carrier.write(to, w.mid, env, { ts: w.ts });
+          void acked.then(() => this.acked(peer, w.mid), () => {}); // not acked: written again on the next channel
+          await written;
         }
       }
       link.flushing = false;
@@ -120,7 +130,7 @@ export class PeerOutbox {
 
   /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
   #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
-    const texts = this.core.store.local.pendingAll()
+    const texts = this.entries.waiting()
       .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
       .map((p) => {
         const x = this.#ttl(p.mid);
@@ -178,7 +188,7 @@ export class PeerOutbox {
       return false;
     } catch (e) {
       const why = (e as Error).message;
-      this.core.store.local.markFailed(p.mid, why);
+      this.entries.fail(p.mid, why);
       this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
       return true;
     }
