@@ -56,6 +56,95 @@ const freshMid = () => `c0ffee${(++n).toString(16).padStart(10, "0")}${"0".repea
 /** Whether `e` is the refusal with `code`. */
 const refusedWith = (code: string) => (e: unknown) => e instanceof BackendError && e.code === code;
 
+const of = (got: SealedEnvelope[], mid: string) => got.filter((e) => e.mid === mid);
+
+/** The suite's cases: what each checks, and the check over a fresh world and what `b` received. */
+const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] = [
+  ["a send arrives with its mid and body; its ack names it", async (w, got) => {
+    const mid = freshMid();
+    const body = await w.seal(mid, "hello b");
+    const ack = await within(w.a.send(w.toB, mid, body), 5000, "the ack");
+    assert.equal(ack.mid, mid);
+    assert.ok(ack.ts > 0, "the ack has a time");
+    await until(() => of(got, mid).length > 0, 5000, "the delivery");
+    const [e] = of(got, mid);
+    assert.equal(e!.from, w.from);
+    assert.deepEqual([...e!.body], [...body]);
+  }],
+
+  ["each ack resolves once, for its own send", async (w) => {
+    const [m1, m2] = [freshMid(), freshMid()];
+    const [b1, b2] = [await w.seal(m1, "one"), await w.seal(m2, "two")];
+    const acks: LinkAck[] = [];
+    const p1 = w.a.send(w.toB, m1, b1).then((a) => void acks.push(a));
+    const p2 = w.a.send(w.toB, m2, b2).then((a) => void acks.push(a));
+    await within(Promise.all([p1, p2]), 5000, "both acks");
+    await pause(200);
+    assert.deepEqual(acks.map((a) => a.mid).sort(), [m1, m2].sort());
+  }],
+
+  [
+    "a resend of one mid arrives once and is acknowledged again",
+    async (w, got) => {
+      const mid = freshMid();
+      const body = await w.seal(mid, "only once");
+      const first = await within(w.a.send(w.toB, mid, body), 5000, "the first ack");
+      const again = await within(w.a.send(w.toB, mid, body), 5000, "the resend's ack");
+      assert.equal(first.mid, mid);
+      assert.equal(again.mid, mid);
+      await until(() => of(got, mid).length > 0, 5000, "the delivery");
+      await pause(300); // a second copy would have come by now
+      assert.equal(of(got, mid).length, 1, "delivered once");
+    },
+  ],
+
+  ["an unknown target is refused with a stable code", async (w) => {
+    const mid = freshMid();
+    await assert.rejects(
+      w.a.send(w.unknown.to, mid, await w.seal(mid, "nobody")),
+      refusedWith(w.unknown.code),
+    );
+  }],
+
+  [
+    "after close nothing arrives and waiting sends reject with closed",
+    async (w, got) => {
+      const mid = freshMid();
+      const sent = w.a.send(w.toB, mid, await w.seal(mid, "cut off"));
+      const outcome = sent.then(() => "acknowledged", (e: unknown) => e); // before close rejects it
+      await w.a.close();
+      assert.ok(
+        refusedWith("closed")(await within(outcome, 5000, "the waiting send")),
+        "rejected with closed",
+      );
+      const later = freshMid();
+      await assert.rejects(w.a.send(w.toB, later, new Uint8Array([1])), refusedWith("closed"));
+      await w.b.close();
+      await pause(300);
+      assert.equal(of(got, later).length, 0);
+    },
+  ],
+
+  ["a closed receiver gets nothing more", async (w, got) => {
+    await w.b.close();
+    const mid = freshMid();
+    // The carrier may take it (the relay stores it) or refuse it; either way b hears nothing.
+    await within(w.a.send(w.toB, mid, await w.seal(mid, "too late")).catch(() => null), 5000, "the send");
+    await pause(300);
+    assert.equal(of(got, mid).length, 0);
+  }],
+
+  ["two sends arrive in the order sent", async (w, got) => {
+    const [m1, m2] = [freshMid(), freshMid()];
+    const [b1, b2] = [await w.seal(m1, "first"), await w.seal(m2, "second")];
+    const p1 = w.a.send(w.toB, m1, b1), p2 = w.a.send(w.toB, m2, b2);
+    await within(Promise.all([p1, p2]), 5000, "both acks");
+    await until(() => of(got, m1).length + of(got, m2).length === 2, 5000, "both deliveries");
+    assert.deepEqual(got.filter((e) => e.mid === m1 || e.mid === m2).map((e) => e.mid), [m1, m2]);
+  }],
+];
+
+/** Registers the suite's cases as tests named after `name`, each over a fresh `world()`. */
 export function linkConformance(name: string, world: () => Promise<LinkWorld>, o: { ignore?: boolean } = {}) {
   const t = (what: string, fn: (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>) =>
     Deno.test({ name: `Link conformance (${name}): ${what}`, ignore: o.ignore ?? false }, async () => {
@@ -68,79 +157,5 @@ export function linkConformance(name: string, world: () => Promise<LinkWorld>, o
         await w.close();
       }
     });
-  const of = (got: SealedEnvelope[], mid: string) => got.filter((e) => e.mid === mid);
-
-  t("a send arrives with its mid and body; its ack names it", async (w, got) => {
-    const mid = freshMid();
-    const body = await w.seal(mid, "hello b");
-    const ack = await within(w.a.send(w.toB, mid, body), 5000, "the ack");
-    assert.equal(ack.mid, mid);
-    assert.ok(ack.ts > 0, "the ack has a time");
-    await until(() => of(got, mid).length > 0, 5000, "the delivery");
-    const [e] = of(got, mid);
-    assert.equal(e!.from, w.from);
-    assert.deepEqual([...e!.body], [...body]);
-  });
-
-  t("each ack resolves once, for its own send", async (w) => {
-    const [m1, m2] = [freshMid(), freshMid()];
-    const [b1, b2] = [await w.seal(m1, "one"), await w.seal(m2, "two")];
-    const acks: LinkAck[] = [];
-    const p1 = w.a.send(w.toB, m1, b1).then((a) => void acks.push(a));
-    const p2 = w.a.send(w.toB, m2, b2).then((a) => void acks.push(a));
-    await within(Promise.all([p1, p2]), 5000, "both acks");
-    await pause(200);
-    assert.deepEqual(acks.map((a) => a.mid).sort(), [m1, m2].sort());
-  });
-
-  t("a resend of one mid arrives once and is acknowledged again", async (w, got) => {
-    const mid = freshMid();
-    const body = await w.seal(mid, "only once");
-    const first = await within(w.a.send(w.toB, mid, body), 5000, "the first ack");
-    const again = await within(w.a.send(w.toB, mid, body), 5000, "the resend's ack");
-    assert.equal(first.mid, mid);
-    assert.equal(again.mid, mid);
-    await until(() => of(got, mid).length > 0, 5000, "the delivery");
-    await pause(300); // a second copy would have come by now
-    assert.equal(of(got, mid).length, 1, "delivered once");
-  });
-
-  t("an unknown target is refused with a stable code", async (w) => {
-    const mid = freshMid();
-    await assert.rejects(
-      w.a.send(w.unknown.to, mid, await w.seal(mid, "nobody")),
-      refusedWith(w.unknown.code),
-    );
-  });
-
-  t("after close nothing arrives and waiting sends reject with closed", async (w, got) => {
-    const mid = freshMid();
-    const sent = w.a.send(w.toB, mid, await w.seal(mid, "cut off"));
-    const outcome = sent.then(() => "acknowledged", (e: unknown) => e); // before close rejects it
-    await w.a.close();
-    assert.ok(refusedWith("closed")(await within(outcome, 5000, "the waiting send")), "rejected with closed");
-    const later = freshMid();
-    await assert.rejects(w.a.send(w.toB, later, new Uint8Array([1])), refusedWith("closed"));
-    await w.b.close();
-    await pause(300);
-    assert.equal(of(got, later).length, 0);
-  });
-
-  t("a closed receiver gets nothing more", async (w, got) => {
-    await w.b.close();
-    const mid = freshMid();
-    // The carrier may take it (the relay stores it) or refuse it; either way b hears nothing.
-    await within(w.a.send(w.toB, mid, await w.seal(mid, "too late")).catch(() => null), 5000, "the send");
-    await pause(300);
-    assert.equal(of(got, mid).length, 0);
-  });
-
-  t("two sends arrive in the order sent", async (w, got) => {
-    const [m1, m2] = [freshMid(), freshMid()];
-    const [b1, b2] = [await w.seal(m1, "first"), await w.seal(m2, "second")];
-    const p1 = w.a.send(w.toB, m1, b1), p2 = w.a.send(w.toB, m2, b2);
-    await within(Promise.all([p1, p2]), 5000, "both acks");
-    await until(() => of(got, m1).length + of(got, m2).length === 2, 5000, "both deliveries");
-    assert.deepEqual(got.filter((e) => e.mid === m1 || e.mid === m2).map((e) => e.mid), [m1, m2]);
-  });
+  for (const [what, fn] of CASES) t(what, fn);
 }
