@@ -13,9 +13,15 @@
  *   key, decimal expiry ms)): an existing device lets a new one join the account until the expiry.
  */
 import { concatBytes, fromBase64, utf8 } from "../common/bytes.ts";
-import { decodeB64, verifyPublicIdentity } from "./identity.ts";
-import type { PrekeyBundle } from "./prekeys.ts";
+import { decodeB64, type PublicIdentity, verifyPublicIdentity } from "./identity.ts";
 import { ed25519Verify, KEY_LEN, lp, SIG_LEN, u32be } from "./primitives.ts";
+
+/** The bundle the server stores and hands out. Strings are base64 of raw keys / signatures. */
+export interface PrekeyBundle {
+  identity: PublicIdentity;
+  spk: { id: number; pub: string; sig: string };
+  opk?: { id: number; pub: string };
+}
 
 const SPK_CONTEXT = utf8.encode("parley-spk-v1\0");
 const PROOF_CONTEXT = utf8.encode("parley-device-proof-v1\0");

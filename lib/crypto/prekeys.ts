@@ -1,22 +1,19 @@
 /**
- * Signed prekeys (rotated, old ones kept for a grace period) and one-time prekeys, and the
- * server-facing `PrekeyBundle` JSON shape. The server stores bundles and hands out each one-time
+ * Signed prekeys (rotated, old ones kept for a grace period) and one-time prekeys, and the bundle
+ * built from them (`PrekeyBundle`: the server-facing JSON shape, defined beside its checks in
+ * prekey_verify.ts and exported here too). The server stores bundles and hands out each one-time
  * prekey once; it checks uploads with prekey_verify.ts and never needs a private key.
  *
  * Signed-prekey signature: Ed25519(identity.sign.priv, "parley-spk-v1\0" ‖ u32be(id) ‖ spk.pub).
  */
 
 import { fromBase64, toBase64 } from "../common/bytes.ts";
-import type { IdentityKeyPair, PublicIdentity } from "./identity.ts";
+import type { IdentityKeyPair } from "./identity.ts";
 import { ed25519Sign, x25519Generate } from "./primitives.ts";
-import { isId, spkSigned } from "./prekey_verify.ts";
+import { isId, type PrekeyBundle, spkSigned } from "./prekey_verify.ts";
 
-/** The bundle the server stores and hands out. Strings are base64 of raw keys / signatures. */
-export interface PrekeyBundle {
-  identity: PublicIdentity;
-  spk: { id: number; pub: string; sig: string };
-  opk?: { id: number; pub: string };
-}
+/** The bundle's shape lives beside its checks (prekey_verify.ts); importers may take it from here. */
+export type { PrekeyBundle };
 
 /** A signed prekey with its private half (client side only). */
 export interface SignedPrekey {

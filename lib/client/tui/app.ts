@@ -12,6 +12,7 @@
 import type { ChatBackend, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
+import { applyEvent } from "./chat_events.ts";
 import { submitLine } from "./app_commands.ts";
 import { convertEmoji } from "../core/emoji.ts";
 import { KeyDecoder, type KeyEvent } from "../term/keys.ts";
@@ -27,6 +28,7 @@ import { TuiPictures } from "./picture_view.ts";
 import { localTime, type SearchState, type TuiOptions } from "./app_options.ts";
 import { loadAtStart } from "./app_start.ts";
 import { TuiSelect } from "./select.ts";
+import type { AppHost } from "./app_host.ts";
 
 type Item =
   | { t: "input"; events: KeyEvent[] }
@@ -34,7 +36,7 @@ type Item =
   | { t: "resize"; cols: number; rows: number }
   | { t: "run"; fn: () => void };
 
-export class TuiApp {
+export class TuiApp implements AppHost {
   readonly state: ChatState;
   readonly completer = new Completer();
   /** `/play`, `/stream`, `/accept`, `/stop` and the video keys (video_view.ts). */
@@ -176,7 +178,7 @@ export class TuiApp {
         if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
         if (it.e.type === "stream.withdrawn") return this.video.withdrawn(it.e.sid, it.e.from, it.e.by);
         if (it.e.type === "signal") return this.video.watch.signal(it.e); // watch together (watch_view.ts)
-        const n = this.state.handle(it.e);
+        const n = applyEvent(this.state, it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
         if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now
         break;

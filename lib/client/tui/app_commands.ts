@@ -5,12 +5,12 @@
  * (unknown command, usage, permission) is printed and never sent.
  */
 import type { Target } from "../backend.ts";
-import type { TuiApp } from "./app.ts";
+import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer } from "./buffers.ts";
 import type { CommandContext } from "./commands.ts";
 import { helpLines, parseLine } from "./parse.ts";
 
-export function submitLine(app: TuiApp, line: string): void {
+export function submitLine(app: AppHost, line: string): void {
   const st = app.state;
   const buf = st.buffers.current;
   const p = parseLine(line, {
@@ -48,7 +48,7 @@ export function submitLine(app: TuiApp, line: string): void {
   }
 }
 
-export function commandContext(app: TuiApp, buf: ChatBuffer): CommandContext {
+export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
   const st = app.state;
   const later = (fn: () => void) => app.later(fn);
   const selected = app.select.target(buf); // taken now: selection mode ends once the command is typed

@@ -12,13 +12,13 @@
  * (picture_view.ts). Alt+S or Ctrl+Up selects a message (select.ts: ↑↓/k j move, r reply, e edit,
  * d delete, + react, h history, Esc leaves). The full list for /help and README: key_table.ts.
  */
-import type { TuiApp } from "./app.ts";
+import type { AppHost } from "./app_host.ts";
 import { argKind, findCommand } from "./parse.ts";
 import type { KeyEvent } from "../term/keys.ts";
 import { messagePane } from "./select.ts";
 import { sanitizeName, stripControls } from "../../common/sanitize.ts";
 
-function runSearch(app: TuiApp, older: boolean): void {
+function runSearch(app: AppHost, older: boolean): void {
   const s = app.search!;
   const { buf } = messagePane(app);
   const hit = buf.search(s.query, older ? s.hit : null);
@@ -29,7 +29,7 @@ function runSearch(app: TuiApp, older: boolean): void {
   } else if (!older) s.hit = null;
 }
 
-function searchKey(app: TuiApp, ev: KeyEvent): void {
+function searchKey(app: AppHost, ev: KeyEvent): void {
   const s = app.search!;
   const buf = app.state.buffers.current;
   if (ev.type !== "key") {
@@ -55,7 +55,7 @@ function searchKey(app: TuiApp, ev: KeyEvent): void {
   }
 }
 
-export function bindKey(app: TuiApp, ev: KeyEvent): void {
+export function bindKey(app: AppHost, ev: KeyEvent): void {
   if (app.search) return searchKey(app, ev);
   if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
   if (app.pictures.key(ev)) return; // Alt+V a picture full size; Esc back
@@ -124,7 +124,7 @@ export function bindKey(app: TuiApp, ev: KeyEvent): void {
 }
 
 /** Tab (Shift-Tab: `back`) completes the word at the cursor: nicks, commands, rooms, videos, paths. */
-function complete(app: TuiApp, back: boolean): void {
+function complete(app: AppHost, back: boolean): void {
   const st = app.state;
   const cur = st.buffers.current;
   const ed = cur.editor;

@@ -3,13 +3,21 @@
  * table, decoders and loaders injected by the caller), its default time format, and the state of a
  * scrollback search. Types and one pure function; no I/O.
  */
-import type { FrameDecoder, GraphicsKind } from "../../media/mod.ts";
+import type { FrameDecoder, GraphicsKind, ImageThumbnail } from "../../media/mod.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { NotifyMode } from "./notify.ts";
 import type { CommandSpec } from "./commands.ts";
 import type { Line } from "./buffers.ts";
-import type { GraphicsInfo } from "./video_view.ts";
-import type { PictureLoader } from "./picture_view.ts";
+
+/** How videos are drawn: the terminal's graphics and, when known, a cell's size in pixels. */
+export interface GraphicsInfo {
+  kind: GraphicsKind;
+  cellWidth?: number;
+  cellHeight?: number;
+}
+
+/** Reads, checks and scales a saved picture to fit `box` (pixels). */
+export type PictureLoader = (path: string, box: { width: number; height: number }) => Promise<ImageThumbnail>;
 
 /** How the full-screen app runs: what `runTui` resolved, and test doubles. */
 export interface TuiOptions {

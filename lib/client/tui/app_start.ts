@@ -5,10 +5,10 @@
  * Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
  */
 import { sanitizeName } from "../../common/sanitize.ts";
-import type { TuiApp } from "./app.ts";
+import type { AppHost } from "./app_host.ts";
 
 /** Starts the loads of `TuiApp.start()`; their results land in the app's state as they come. */
-export function loadAtStart(app: TuiApp): void {
+export function loadAtStart(app: AppHost): void {
   app.state.info(
     app.state.buffers.status,
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,

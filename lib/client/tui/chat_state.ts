@@ -2,8 +2,9 @@
  * The UI's model of the chat: buffers, who is online, rooms, connection and encryption state,
  * typing and transfers; fed by `BackendEvent`s. Plain data, no terminal, time injected.
  *
- * Contract: `handle(event)` updates the model and returns the notifications to raise (a DM or a
- * mention of the user that arrived live, not from the offline queue, and not sent by the user).
+ * Contract: chat_events.ts's `applyEvent(state, event)` updates the model and returns the
+ * notifications to raise (a DM or a mention of the user that arrived live, not from the offline
+ * queue, and not sent by the user).
  * While the user is busy nothing is raised (do not disturb): messages still arrive and count as
  * unread, and `setMyStatus("free")` tells how many came meanwhile.
  * `addMessage` routes a message to its buffer (room → `#room`, DM → the other party's query,
@@ -15,7 +16,6 @@ import type { ChatBuffer, Line } from "./buffers.ts";
 import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import { applyEvent } from "./chat_events.ts";
 import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
@@ -203,11 +203,6 @@ export class ChatState {
     const name = sanitizeName(r.name);
     this.rooms.set(name, r);
     return this.buffers.ensure("room", name);
-  }
-
-  /** Applies one backend event (chat_events.ts); returns the notification to raise, if any. */
-  handle(e: BackendEvent): Notice | null {
-    return applyEvent(this, e);
   }
 
   /** A transfer's progress: its view for the status line and its one line in the conversation. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ChatState } from "./chat_state.ts";
+import { applyEvent } from "./chat_events.ts";
 
 const now = () => Date.UTC(2026, 0, 1, 12, 0);
 const msg = (
@@ -44,30 +45,39 @@ Deno.test("ChatState.addMessage() notifies for DMs and word mentions only, live 
   assert.equal(s.addMessage(msg("bob", { kind: "user", name: "al" }, "live"), true), null); // same mid
 });
 
-Deno.test("ChatState.handle() closes a room the user left and tracks presence", () => {
+Deno.test("applyEvent() closes a room the user left and tracks presence", () => {
   const s = new ChatState("alice", now);
-  s.handle({ type: "room", change: "joined", room: { name: "g", members: ["alice", "bob"], admins: [] } });
+  applyEvent(s, {
+    type: "room",
+    change: "joined",
+    room: { name: "g", members: ["alice", "bob"], admins: [] },
+  });
   assert.ok(s.isUser("bob"));
-  s.handle({ type: "room", change: "left", room: { name: "g", members: ["bob"], admins: [] }, by: "bob" });
+  applyEvent(s, {
+    type: "room",
+    change: "left",
+    room: { name: "g", members: ["bob"], admins: [] },
+    by: "bob",
+  });
   assert.equal(s.buffers.find("room", "g"), undefined);
   assert.match(s.buffers.status.lines.at(-1)!.text, /You left #g \(removed by bob\)/);
-  s.handle({
+  applyEvent(s, {
     type: "presence",
     user: "carol",
     online: true,
     presence: { user: "carol", addr: "a:1", since: 0, status: "busy", role: "user" },
   });
   assert.deepEqual(s.members().map((m) => [m.name, m.status]), [["carol", "busy"]]);
-  s.handle({ type: "presence", user: "carol", online: false });
+  applyEvent(s, { type: "presence", user: "carol", online: false });
   assert.equal(s.isUser("carol"), false);
 });
 
 Deno.test("ChatState.extras() lists typers of the current buffer and transfers until they expire", () => {
   let t = now();
   const s = new ChatState("alice", () => t);
-  s.handle({ type: "typing", from: "bob", to: { kind: "user", name: "alice" }, active: true });
+  applyEvent(s, { type: "typing", from: "bob", to: { kind: "user", name: "alice" }, active: true });
   s.buffers.focus(s.buffers.find("dm", "bob")!);
-  s.handle({
+  applyEvent(s, {
     type: "transfer",
     id: "1",
     name: "a.txt",
@@ -86,13 +96,13 @@ Deno.test("ChatState: a typing indicator shows up to 6 s after the last event an
   let t = now();
   const s = new ChatState("alice", () => t);
   const toMe = { kind: "user" as const, name: "alice" };
-  s.handle({ type: "typing", from: "bob", to: toMe, active: true });
+  applyEvent(s, { type: "typing", from: "bob", to: toMe, active: true });
   s.buffers.focus(s.buffers.find("dm", "bob")!);
   t += 5_999;
   assert.deepEqual(s.extras(), ["bob is typing…"]);
   t += 2;
   assert.deepEqual(s.extras(), [], "cleared after 6 s without news");
-  s.handle({ type: "typing", from: "bob", to: toMe, active: true });
+  applyEvent(s, { type: "typing", from: "bob", to: toMe, active: true });
   assert.deepEqual(s.extras(), ["bob is typing…"]);
   s.addMessage({ ...msg("bob", toMe, "there"), seq: 7 }, true);
   assert.deepEqual(s.extras(), [], "the message ends it at once");
@@ -102,7 +112,7 @@ Deno.test("ChatState.extras(): an active transfer shows a bar, bytes, the rate s
   let t = now();
   const s = new ChatState("alice", () => t);
   const at = (done: number) =>
-    s.handle({
+    applyEvent(s, {
       type: "transfer",
       id: "f",
       name: "big.iso",
@@ -123,7 +133,7 @@ Deno.test("ChatState presence: lines only in an open conversation with that pers
   let t = now();
   const s = new ChatState("alice", () => t);
   const p = (user: string, online: boolean) =>
-    s.handle({
+    applyEvent(s, {
       type: "presence",
       user,
       online,
@@ -153,7 +163,7 @@ Deno.test("ChatState: a transfer has one line in the conversation with its peer,
   let t = now();
   const s = new ChatState("alice", () => t);
   const ev = (done: number, state: "active" | "done") =>
-    s.handle({
+    applyEvent(s, {
       type: "transfer",
       id: "f1",
       name: "big.iso",
@@ -184,7 +194,7 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
   s.addMessage({ ...msg("bob", dm, "or later", "mid-later-1"), seq: 6, replyTo: "mid-lunch-1" }, true);
   const lines = () => s.buffers.find("dm", "bob")!.lines.map((l) => l.text);
   assert.deepEqual(lines(), ["lunch at noon?", "↪ bob: lunch at noon?\nor later"]);
-  s.handle({
+  applyEvent(s, {
     type: "message.changed",
     message: {
       ...msg("bob", dm, "lunch at one?", "mid-lunch-1"),
@@ -194,7 +204,7 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
     },
   });
   assert.deepEqual(lines()[0], "lunch at one? (edited)\n👍 1 (alice)");
-  s.handle({
+  applyEvent(s, {
     type: "message.changed",
     message: { ...msg("bob", dm, "", "mid-lunch-1"), seq: 5, deleted: true },
   });
@@ -202,7 +212,7 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
   assert.equal(lines()[1], "↪ bob: (message deleted)\nor later", "the reply's quote follows");
   assert.equal(s.buffers.find("dm", "bob")!.lines[0]!.deleted, true);
   // A change of a message not on screen changes nothing; a forged sender does not match the line.
-  s.handle({
+  applyEvent(s, {
     type: "message.changed",
     message: { ...msg("carol", dm, "x", "mid-later-1"), seq: 6, edited: 1 },
   });

@@ -12,7 +12,7 @@ import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import type { CommandSpec } from "./command_context.ts";
-import type { PictureLoader } from "./picture_view.ts";
+import type { PictureLoader } from "./app_options.ts";
 import {
   cellPixels,
   chooseGraphics,

@@ -13,21 +13,11 @@
  * pictures after the screen diff (`paint`); when a placement moves or goes, the screen is repainted
  * in full first so no old picture stays behind. The full view uses the video's blank pane.
  */
-import {
-  FramePainter,
-  type GraphicsKind,
-  type ImageThumbnail,
-  kittyDelete,
-  panePixels,
-  type RgbaImage,
-} from "../../media/mod.ts";
+import { FramePainter, type GraphicsKind, kittyDelete, panePixels, type RgbaImage } from "../../media/mod.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatBuffer, Line } from "./buffers.ts";
 import type { KeyEvent } from "../term/keys.ts";
-import type { TuiApp } from "./app.ts";
-
-/** Reads, checks and scales a saved picture to fit `box` (pixels). */
-export type PictureLoader = (path: string, box: { width: number; height: number }) => Promise<ImageThumbnail>;
+import type { AppHost } from "./app_host.ts";
 
 /** A thumbnail's largest size in cells. */
 export const THUMB_COLS = 32;
@@ -65,7 +55,7 @@ export class TuiPictures {
   #placed: Placement[] = [];
   #full: { pic: Picture; image: RgbaImage | null; painter: FramePainter; drawn: boolean } | null = null;
 
-  constructor(readonly app: TuiApp) {}
+  constructor(readonly app: AppHost) {}
 
   #cell(): { kind: GraphicsKind; cw: number; ch: number } {
     const g = this.app.video.graphics;

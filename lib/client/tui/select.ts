@@ -14,7 +14,7 @@
  * taken, which every scroll must use. No I/O: the backend is reached through the commands and the
  * optional `ChatBackend.editsOf`.
  */
-import type { TuiApp } from "./app.ts";
+import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer, Line, Measure, ScrollPos } from "./buffers.ts";
 import type { KeyEvent } from "../term/keys.ts";
 import { layout } from "./layout.ts";
@@ -26,7 +26,7 @@ import { historyRows } from "./select_history.ts";
 export type SelectMode = "browse" | "reply" | "edit" | "react" | "command" | "delete" | "history";
 
 /** The message pane of the current buffer as drawn now: its height and how many rows a line takes. */
-export function messagePane(app: TuiApp): { buf: ChatBuffer; height: number; measure: Measure } {
+export function messagePane(app: AppHost): { buf: ChatBuffer; height: number; measure: Measure } {
   const lay = layout(
     app.cols,
     app.rows,
@@ -72,7 +72,7 @@ export class TuiSelect {
   #saved: ScrollPos | null = null;
   #history: string[] = [];
 
-  constructor(readonly app: TuiApp) {}
+  constructor(readonly app: AppHost) {}
 
   /** The selected message in `buf`, which `/reply /edit /delete /react` act on; null when none. */
   target(buf: ChatBuffer): Line | null {

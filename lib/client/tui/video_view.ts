@@ -12,27 +12,17 @@
  * through the video capability of `ChatBackend`; never sees frames or sockets.
  */
 import { capability, type StreamOfferInfo, type VideoHandle } from "../backend.ts";
-import type { GraphicsKind, PaneGeometry } from "../../media/mod.ts";
+import type { PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import { applyVideoAction, videoActions } from "../video/video_keys.ts";
-import type { TuiApp } from "./app.ts";
+import type { AppHost } from "./app_host.ts";
+import type { GraphicsInfo } from "./app_options.ts";
+import type { PlayHooks } from "./play_hooks.ts";
 import type { KeyEvent } from "../term/keys.ts";
 import { layout, type Rect } from "./layout.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 import { TuiWatch } from "./watch_view.ts";
-
-/** Told when the player of a play starts (`playAt`) and when it ended, whatever ended it. */
-export interface PlayHooks {
-  started(player: VideoPlayer): void;
-  ended(player: VideoPlayer): void;
-}
-
-export interface GraphicsInfo {
-  kind: GraphicsKind;
-  cellWidth?: number;
-  cellHeight?: number;
-}
 
 const utf8d = new TextDecoder();
 
@@ -49,7 +39,7 @@ export class TuiVideo {
   /** `/watch-together` (watch_view.ts). */
   readonly watch: TuiWatch;
 
-  constructor(readonly app: TuiApp) {
+  constructor(readonly app: AppHost) {
     this.watch = new TuiWatch(app, this);
   }
 

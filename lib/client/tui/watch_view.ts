@@ -20,8 +20,8 @@ import { ClockOffset, decodeWatch, positionAt } from "../video/watch_together.ts
 import { type SealedRoomSignals, type WatchEvent, WatchRoom } from "../video/watch_room.ts";
 import { sampleClock } from "../video/watch_channel.ts";
 import { WatchedPlayer } from "../video/watch_viewer.ts";
-import type { TuiApp } from "./app.ts";
-import type { PlayHooks, TuiVideo } from "./video_view.ts";
+import type { AppHost } from "./app_host.ts";
+import type { PlayHooks, VideoPlays } from "./play_hooks.ts";
 
 type Signal = Parameters<Parameters<SealedRoomSignals["onSignal"]>[0]>[0];
 
@@ -58,7 +58,7 @@ export class TuiWatch {
   /** The status-line item while watching. */
   #status = "";
 
-  constructor(readonly app: TuiApp, readonly video: TuiVideo) {}
+  constructor(readonly app: AppHost, readonly video: VideoPlays) {}
 
   /** The room whose video is watched here, or null. */
   get viewing(): string | null {

@@ -1,10 +1,10 @@
 /**
  * The schema of a bus envelope (issue 33 item 2): every event a node receives is checked with valibot
  * after it was opened (seal.ts), so even a sealed event of the wrong shape is dropped, never acted on.
- * One schema per `BusEvent` kind of bus.ts; unknown kinds and unexpected keys are refused. Pure.
+ * One schema per `BusEvent` kind of bus_event.ts; unknown kinds and unexpected keys are refused. Pure.
  */
 import * as v from "valibot";
-import type { BusEvent } from "./bus.ts";
+import type { BusEvent } from "./bus_event.ts";
 
 const Str = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(64));

@@ -20,7 +20,7 @@ import type { Logger } from "../../common/logger.ts";
 import { LruMap } from "../../common/lru.ts";
 import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
-import type { BusEvent } from "./bus.ts";
+import type { BusEvent } from "./bus_event.ts";
 import { checkEnvelope } from "./bus_schema.ts";
 
 export const CLUSTER_KEY_BYTES = 32;

@@ -1,0 +1,62 @@
+/**
+ * What one server node tells the others over the bus (`BusEvent`, and the `PresenceEntry` of a
+ * presence event): the bus (bus.ts), its seal (seal.ts) and its schema (bus_schema.ts) all speak
+ * it, so it stands below them. bus.ts exports these types too. Types only.
+ */
+import type { Outbound } from "../../protocol/messages.ts";
+
+export interface PresenceEntry {
+  user: string;
+  addr: string;
+  since: number;
+  status: string;
+  role: string;
+  /** The node the user is logged in on (set when this node is one of several). */
+  node?: string;
+}
+
+export type BusEvent =
+  /** A message was stored with this seq: read it (and any earlier missed ones) from the store. */
+  | { t: "msg"; seq: number }
+  /** End every session of `user` (or only those of one `device`) with this `bye`. */
+  | { t: "kick"; user: string; code: string; reason: string; until?: number; device?: number }
+  /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */
+  | { t: "presence"; users: PresenceEntry[]; stopping?: boolean }
+  /** A user's role changed: update their sessions and tell them. */
+  | { t: "role"; user: string; role: "admin" | "user"; note: string }
+  /** A room changed: drop its cached members and push `h` to the local sessions of `users`. */
+  | { t: "room"; room: string; users: string[]; h: Outbound }
+  /** Push `h` to the local sessions of `users` (or, with no users, to every logged-in session). */
+  | { t: "push"; users?: string[]; h: Outbound }
+  /** `user` set their status: update their sessions here and queue the presence change for live ones. */
+  | { t: "status"; user: string; status: "busy" | "free"; since: number }
+  /** A name was registered. */
+  | { t: "user"; user: string }
+  /**
+   * User-to-user streams across nodes (server/video/relay.ts): `h` goes to the local sessions of the
+   * recipient (`offer`, to every node) or of the other side (`to` one node); `frame` carries a body.
+   */
+  | {
+    t: "stream";
+    op: "offer" | "answer" | "frame" | "stop";
+    sid: string;
+    h: Outbound;
+    user?: string;
+    to?: string;
+    accept?: boolean;
+    body?: string;
+  }
+  /**
+   * Device link channels across nodes (server/handlers_link.ts): `join` asks every node for `channel`
+   * (from `user`); the node holding it answers `joined` `to` the asking node; `msg` relays a body
+   * (base64) `to` the node of the other end.
+   */
+  | {
+    t: "link";
+    op: "join" | "joined" | "msg";
+    channel: string;
+    user?: string;
+    node?: string;
+    to?: string;
+    body?: string;
+  };
