@@ -24,7 +24,6 @@ export const MAX_FUNCTION_LINES = 80;
 
 /** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
 export const FILE_SIZE_DEBT: string[] = [
-  "lib/client/core/live_backend.ts",
   "lib/client/files/disk.ts",
   "lib/client/files/offer.ts",
   "lib/client/files/transfers.ts",
