@@ -61,16 +61,11 @@ export class LiveBackend implements ChatBackend {
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: WatchChannel;
 
-  /** The current time: the given clock, else the client's (ChatClient's `clock`). */
-  readonly now: () => number;
+  /** The current time: the current client's clock (`ChatClient.clock`, the one injected at login). */
+  readonly now = (): number => this.#client.clock.now();
 
-  constructor(
-    client: ChatClient,
-    readonly reconnect: (() => Promise<ChatClient>) | null = null,
-    now?: () => number,
-  ) {
+  constructor(client: ChatClient, readonly reconnect: (() => Promise<ChatClient>) | null = null) {
     this.#client = client;
-    this.now = now ?? (() => this.#client.clock.now());
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       client: () => this.#client,
