@@ -143,8 +143,6 @@ export const CLIENT_CLOCK_DEBT: string[] = [
   "lib/client/files/channel.ts",
   "lib/client/files/stall.ts",
   "lib/client/files/transfers.ts",
-  "lib/client/session/local_store.ts",
-  "lib/client/start/device_link_flow.ts",
 ];
 
 const area = (p: string) => {

@@ -24,12 +24,10 @@ export const MAX_FUNCTION_LINES = 80;
 
 /** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
 export const FILE_SIZE_DEBT: string[] = [
-  "lib/client/core/live_backend.ts",
   "lib/client/files/disk.ts",
   "lib/client/files/offer.ts",
   "lib/client/files/transfers.ts",
   "lib/client/peer/files_in.ts",
-  "lib/client/peer/node.ts",
 ];
 
 /** Functions still over MAX_FUNCTION_LINES, as `file:name` (see `functionSizes`); only shrinks. */

@@ -2,9 +2,10 @@
  * `Inbound`: what comes in on one connection. Pushed frames become `BackendEvent`s in arrival
  * order (messages, from the connection's `Link`, core/server_link.ts, opened by the codec and saved
  * before they are emitted; typing and room signals; presence, rooms and role); the offline queue is
- * fetched by `sync`; what the caller has consumed is acknowledged by `ack`, control messages the
- * codec consumed (room keys) with them once no unread message precedes them. A message that cannot be read is said as an error notice naming
- * sender and seq, never dropped silently.
+ * fetched by `sync` (the messages that arrive until its reply: the `Feed`, feed.ts, keeps them from
+ * the live path); what the caller has consumed is acknowledged by `ack`, control messages the codec
+ * consumed (room keys) with them once no unread message precedes them. A message that cannot be
+ * read is said as an error notice naming sender and seq, never dropped silently.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
@@ -13,11 +14,12 @@ import { convOf, pushEvents } from "../session/wire_events.ts";
 import { decodeTyping } from "./typing.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { SealedEnvelope } from "./link.ts";
-import { envelopeOf } from "./server_link.ts";
+import { Feed } from "./feed.ts";
 
 export class Inbound {
   #opening: Promise<unknown> = Promise.resolve();
-  #syncing = false;
+  /** Connecting, syncing or live: where an arriving message goes (feed.ts). */
+  readonly #feed = new Feed();
   /** Chat messages handed out and not acknowledged yet, by conversation. */
   readonly #unacked = new Map<string, number[]>();
   /** Control messages consumed by the codec, acknowledged with the next `ack()`. */
@@ -38,8 +40,7 @@ export class Inbound {
     const h = f.header, host = this.host;
     switch (h.t) {
       case "msg":
-        if (this.#syncing) break; // the offline queue: `sync` takes it
-        return; // live: #onMessage, through the link
+        return; // through the link: #onMessage
       case "ephemeral":
         return this.#signal(f);
       case "role":
@@ -64,9 +65,9 @@ export class Inbound {
     }
   }
 
-  /** A live message from the link: opened in arrival order (not while `sync` collects the queue). */
+  /** A message from the link: the sync's while it collects the queue, else live, opened in arrival order. */
   #onMessage(e: SealedEnvelope): void {
-    if (this.#syncing) return;
+    if (!this.#feed.take(e)) return;
     this.#opening = this.#opening.then(() => this.receive(e)).then((m) => {
       if (m) this.host.notify({ type: "message", message: m });
     }).catch(() => {});
@@ -125,23 +126,18 @@ export class Inbound {
 
   /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
   async sync(): Promise<ChatMessage[]> {
-    const conn = this.host.conn;
-    const got: Frame[] = [];
-    const off = conn.onPush((f) => {
-      if (f.header.t === "msg") got.push(f);
-    });
-    // Frames that arrive before the reply are the queue: the live path skips them meanwhile.
-    this.#syncing = true;
+    // Messages that arrive before the reply are the queue (the feed keeps them from the live path).
+    this.#feed.beginSync();
+    let got: SealedEnvelope[];
     try {
-      await conn.request("sync");
+      await this.host.conn.request("sync");
     } finally {
-      off();
-      this.#syncing = false;
+      got = this.#feed.endSync();
     }
     await this.#opening;
     const out: ChatMessage[] = [];
-    for (const f of got) {
-      const m = await this.receive(envelopeOf(f), true);
+    for (const e of got) {
+      const m = await this.receive(e, true);
       if (m) out.push(m);
     }
     return out;

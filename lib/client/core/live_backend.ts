@@ -4,8 +4,8 @@
  *   answers with recent history, what arrived while away (never shown) and the outbox;
  * - acknowledges in batches only what the local store holds (the client saves before it emits);
  * - text sent while disconnected waits in the local outbox and goes out, in order and once, after
- *   the next connect; a message the server can never take (too long, malformed) is marked failed,
- *   never resent, and stays listed (`outbox()`) until dropped (`dropOutbox`);
+ *   the next connect (outbox_sender.ts); a message the server can never take (too long, malformed)
+ *   is marked failed, never resent, and stays listed (`outbox()`) until dropped (`dropOutbox`);
  * - reconnects with backoff after a network loss or server restart, at once on `reconnectNow()`
  *   (`/reconnect`), and by itself when a ban ends (not after a plain kick); restores the status
  *   the user chose (busy) after every reconnect.
@@ -30,12 +30,11 @@ import {
   type WatchChannel,
 } from "../backend.ts";
 import type { ChatClient } from "./chat_client.ts";
-import { wire } from "../session/wire_events.ts";
 import { TypingGate } from "./typing.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { VERSION } from "../../common/version.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import { isPermanentRefusal } from "./message_size.ts";
+import { OutboxSender } from "./outbox_sender.ts";
 import { Reconnector } from "./reconnect.ts";
 import { AckBatch } from "./ack_batch.ts";
 import { moderationControls, roomControls } from "./server_commands.ts";
@@ -55,23 +54,18 @@ export class LiveBackend implements ChatBackend {
   readonly #re: Reconnector;
   /** The status the user chose; sent again after every reconnect. */
   #status: Status | null = null;
-  #flushing: Promise<void> = Promise.resolve();
+  readonly #sender = new OutboxSender((e) => this.#emit(e));
   readonly #typing: TypingGate;
   /** File commands (file_desk.ts), set by the launcher when the client has end-to-end keys. */
   files?: FileControls;
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: WatchChannel;
 
-  /** The current time: the given clock, else the client's (ChatClient's `clock`). */
-  readonly now: () => number;
+  /** The current time: the current client's clock (`ChatClient.clock`, the one injected at login). */
+  readonly now = (): number => this.#client.clock.now();
 
-  constructor(
-    client: ChatClient,
-    readonly reconnect: (() => Promise<ChatClient>) | null = null,
-    now?: () => number,
-  ) {
+  constructor(client: ChatClient, readonly reconnect: (() => Promise<ChatClient>) | null = null) {
     this.#client = client;
-    this.now = now ?? (() => this.#client.clock.now());
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       client: () => this.#client,
@@ -103,7 +97,7 @@ export class LiveBackend implements ChatBackend {
   /** Starts following the feed; replays the offline queue as message events (without `catchUp`). */
   async start(): Promise<void> {
     for (const m of await this.#begin()) this.#emit({ type: "message", message: m });
-    this.#flushOutbox();
+    this.#sender.flush(this.#client);
   }
 
   /** Starts following the feed and answers with what the screen shows first. */
@@ -113,7 +107,7 @@ export class LiveBackend implements ChatBackend {
     const queued = await this.#begin();
     const unseen = store ? store.unseen() : queued;
     const pending = this.#client.outbox?.messages() ?? [];
-    this.#flushOutbox();
+    this.#sender.flush(this.#client);
     return { recent, unseen, pending };
   }
 
@@ -136,14 +130,6 @@ export class LiveBackend implements ChatBackend {
     const queued = await this.#client.sync();
     this.#acks.add(...queued);
     return queued;
-  }
-
-  /** Sends the outbox in order; each confirmed message is emitted (the screen drops its marker). */
-  #flushOutbox(): void {
-    const c = this.#client;
-    this.#flushing = this.#flushing.then(() =>
-      c.resendPending((m) => this.#emit({ type: "message", message: m })).then(() => {}, () => {})
-    );
   }
 
   #attach(): void {
@@ -217,27 +203,10 @@ export class LiveBackend implements ChatBackend {
     this.#client.typing(target, active).catch(() => {}); // a lost signal only shortens an indicator
   }
 
-  /** Sends now, or keeps the text in the outbox (returned as pending) while disconnected. */
-  async send(target: Target, text: string, o: { replyTo?: string } = {}): Promise<ChatMessage> {
+  /** Sends now, or keeps the text in the outbox (returned as pending) while offline: outbox_sender.ts. */
+  send(target: Target, text: string, o: { replyTo?: string } = {}): Promise<ChatMessage> {
     this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
-    const c = this.#client;
-    const re = o.replyTo ? { replyTo: o.replyTo } : {};
-    if (!c.outbox) return await c.send(target, text, re);
-    const to = wire(target);
-    await c.checkSize(to, text); // too long for this server: refused now, never queued (issue 34.1)
-    const m: ChatMessage = { ...c.outbox.create(to, text, re), seq: 0, from: this.user };
-    const queued = { ...m, pending: true };
-    if (!this.#online) return queued;
-    // Behind whatever the outbox still holds, so the order is kept.
-    const sent = this.#flushing.then(() => c.send(to, text, { keep: true, mid: m.mid, ...re }));
-    this.#flushing = sent.then(() => {}, () => {});
-    try {
-      return await sent;
-    } catch (e) {
-      if (isPermanentRefusal(e)) c.outbox.remove(m.mid); // the user is told now: nothing to keep
-      if (!c.conn.closed || isPermanentRefusal(e)) throw e;
-      return queued; // the connection went while sending: it waits in the outbox for the next connect
-    }
+    return this.#sender.send(this.#client, target, text, this.#online, o.replyTo);
   }
 
   setExpiry(target: Target, seconds: number): Promise<ChatMessage> {

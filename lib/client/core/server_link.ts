@@ -3,9 +3,10 @@
  * a `send` request (target, mid, the sealed body; devices and disappearing time beside it) and the
  * server's `ok` is the ack: it stored the message (a resend of a stored mid answers the first copy's
  * seq with `dup`), so delivery to the other end and its queue are the server's. Arriving envelopes
- * are the server's live `msg` pushes, handed to the receivers as they are read, in order (the
- * offline queue and history come as replies: `envelopeOf` reads those). Refusals keep the server's
- * stable code; after `close` (the connection's end) waiting sends reject with `closed`.
+ * are the server's `msg` pushes — live ones, and the offline queue a sync brings before its reply —
+ * handed to the receivers as they are read, in order (history comes as a reply: `envelopeOf` reads
+ * it). Refusals keep the server's stable code; after `close` (the connection's end) waiting sends
+ * reject with `closed`.
  */
 import type { Clock } from "../../common/clock.ts";
 import type { Frame } from "../../protocol/frame.ts";

@@ -1,22 +1,23 @@
 /**
  * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
- * and keeps one authenticated channel per peer; a peer is known by the name it claims in the
- * handshake and pinned to the identity key it proved (trust on first use). A different key under a
+ * and keeps one authenticated channel per peer (links.ts); a peer is known by the name it claims
+ * in the handshake and pinned to the identity key it proved (trust on first use). A different key under a
  * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`. A first
  * contact that dialled me is a stranger (peer_keys.ts): kept in memory only, capped, never redialled,
  * until the user accepts it; only a verified peer's own word changes the address a node redials.
  *
  * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
- * both sides send their signed prekey bundle in the first record (peer_wire.ts), the first to
+ * both sides send their signed prekey bundle in the first record (wire.ts), the first to
  * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
  * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
  * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
- * peer/outbox.ts, through the node's `Link` (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and disappearing messages (issue 39) travel
- * the same way as client mode's payloads, under client mode's one rule: peer/conv.ts.
- * A dropped peer is dialled again at its last known address with back-off (doubling up to a cap);
- * known peers are dialled at start. Every crypto operation runs one at a time (a ratchet step
- * never races another). Files go straight to a connected peer (`sendFile`, `files`: peer_files.ts).
- * Expected failures are `BackendError`s with a stable code.
+ * peer/outbox.ts, through the node's `Link` (peer/channel_link.ts: every `msg` out and in, and
+ * acks). Replies, edits, deletions, reactions and disappearing messages (issue 39) travel the same
+ * way as client mode's payloads, under client mode's one rule: peer/conv.ts.
+ * A dropped peer is dialled again at its last known address with back-off (redial.ts); known peers
+ * are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
+ * Files go straight to a connected peer (`sendFile`, `files`: files.ts). Expected failures are
+ * `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
@@ -34,7 +35,8 @@ import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import { knownPeer, PeerOutbox } from "./outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
-import { keepNewChannel, type Link, openLink } from "./link.ts";
+import { type Link, openLink } from "./link.ts";
+import { PeerLinks } from "./links.ts";
 import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
 import { admitPeer } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
@@ -44,7 +46,7 @@ import { ChannelLink } from "./channel_link.ts";
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
 export class PeerNode {
-  readonly #links = new Map<string, Link>();
+  readonly #links = new PeerLinks();
   readonly #listeners = new Set<(e: PeerEvent) => void>();
   #lock: Promise<unknown> = Promise.resolve();
   #closing = false;
@@ -67,11 +69,11 @@ export class PeerNode {
     this.files = new PeerFiles({
       me: o.name,
       book: o.store,
-      via: (peer) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined),
+      via: (peer) => this.#links.open(peer),
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
-    const channel = (peer: string) => (this.#links.get(peer)?.hello ? this.#links.get(peer) : undefined);
+    const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
     this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
     this.#out = new PeerOutbox({
@@ -165,18 +167,7 @@ export class PeerNode {
       ch.close();
       return null;
     }
-    const old = this.#links.get(name);
-    if (old && !sameIdentity(old.ch.peer, ch.peer)) { // a stranger's channel, outranked by a dialled peer
-      this.#links.delete(name);
-      old.ch.close();
-    } else if (old) {
-      if (!keepNewChannel(old, outgoing, this.identity.sign.pub, ch.peer.sign)) {
-        ch.close();
-        return name;
-      }
-      this.#links.delete(name);
-      old.ch.close();
-    }
+    if (!this.#links.makeRoom(name, ch, outgoing, this.identity.sign.pub)) return name;
     const link = openLink(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
     this.#links.set(name, link);
     this.#redial.forget(name);
@@ -220,9 +211,8 @@ export class PeerNode {
   }
 
   /**
-   * `/peers --discover`: asks every connected peer I verified whom it knows. A peer answers only a
-   * peer it verified; each new name is dialled at its address and must prove the identity the
-   * introducer gave (so one verified introduction is as good as a verified contact's word).
+   * `/peers --discover`: asks every connected peer I verified whom it knows (intro.ts: a peer answers
+   * only a peer it verified; each new name must prove the identity its introducer gave).
    */
   discover(): number {
     return askVerifiedPeers(this.#links, this.store);
@@ -252,8 +242,7 @@ export class PeerNode {
   }
 
   typing(peer: string, active: boolean): void {
-    const link = this.#links.get(peer);
-    if (link?.hello) void link.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
+    void this.#links.open(peer)?.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
   }
 
   peers(): PeerListing[] {

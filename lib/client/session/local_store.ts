@@ -18,6 +18,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { BackendError, type ChatMessage, type OutboxEntry, type Target } from "../backend.ts";
+import { type Clock, systemClock } from "../../common/clock.ts";
 import { migrate, type Row, writeTx } from "./local_store_sql.ts";
 import { HistorySealer } from "./local_store_seal.ts";
 import * as history from "./local_store_messages.ts";
@@ -39,8 +40,8 @@ export class LocalStore {
   #dataVersion: number;
   #chain: Promise<unknown> = Promise.resolve();
 
-  /** Opens (or creates) the database at `path` (":memory:" for none) and brings its schema up to date. */
-  constructor(path: string) {
+  /** Opens (or creates) the database at `path` (":memory:": none), schema up to date; `clock` times lock waits. */
+  constructor(path: string, readonly clock: Clock = systemClock) {
     this.db = new DatabaseSync(path);
     // secure_delete: text replaced by its sealed form (or deleted) is overwritten, not left in free pages.
     this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;");
@@ -112,7 +113,7 @@ export class LocalStore {
 
   /** Takes the write lock (retrying with back-off, never blocking), then reports foreign commits. */
   async #lock(): Promise<void> {
-    const end = Date.now() + LOCK_WAIT_MS;
+    const end = this.clock.now() + LOCK_WAIT_MS;
     for (let wait = 2;; wait = Math.min(50, wait * 2)) {
       // No busy wait for this one attempt only: the timeout is back before any await, so other
       // writes of this process meanwhile still wait for the lock as usual.
@@ -125,7 +126,7 @@ export class LocalStore {
       } finally {
         this.db.exec("PRAGMA busy_timeout=10000");
       }
-      if (Date.now() > end) {
+      if (this.clock.now() > end) {
         throw new BackendError("folder_busy", "Another Parley process keeps the client folder locked");
       }
       await new Promise((r) => setTimeout(r, wait + Math.random() * wait));

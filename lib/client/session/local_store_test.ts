@@ -163,3 +163,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("local store: waiting for another process's write lock gives up on the injected clock (folder_busy)", async () => {
+  const dir = await Deno.makeTempDir();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const path = `${dir}/alice@x.db`;
+    let t = 0;
+    const s = new LocalStore(path, { now: () => (t += 31_000) }); // past the 30 s wait at once
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE");
+    const late = new Promise<never>((_, no) => {
+      timer = setTimeout(() => no(new Error("waited on the wall clock")), 2000);
+    });
+    await assert.rejects(Promise.race([s.exclusive(() => Promise.resolve()), late]), { code: "folder_busy" });
+    other.exec("ROLLBACK");
+    other.close();
+    s.close();
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

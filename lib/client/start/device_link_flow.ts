@@ -16,6 +16,7 @@
  *
  * The identity key moves, so contacts' safety numbers do not change; pinned contacts and
  * verification marks move with it. Nothing readable passes the server: it relays sealed bytes.
+ * Deadlines and the approval's expiry are on the client's clock (`ChatClient.clock`).
  */
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -55,7 +56,7 @@ function linkInbox(c: ChatClient, channel: string) {
   return {
     async next(deadline: number, what: string): Promise<Uint8Array> {
       while (!queue.length) {
-        const left = deadline - Date.now();
+        const left = deadline - c.clock.now();
         if (left <= 0 || c.conn.closed) throw new BackendError("timeout", what);
         await new Promise<void>((r) => {
           const t = setTimeout(r, Math.min(left, 1000));
@@ -82,13 +83,12 @@ export async function offerLink(
     onCode: (code: string) => void;
     device: number;
     rand?: RandomBytes;
-    now?: () => number;
   },
 ): Promise<{ device: number; name: string }> {
   const code = newLinkCode(o.rand);
   const k = await linkKeys(parseLinkCode(code)!);
   const inbox = linkInbox(c, k.channel);
-  const deadline = Date.now() + o.timeoutMs;
+  const deadline = c.clock.now() + o.timeoutMs;
   const late = `No new device joined within ${Math.round(o.timeoutMs / 1000)} s`;
   try {
     await c.conn.request("link.open", { channel: k.channel });
@@ -101,7 +101,7 @@ export async function offerLink(
     if (typeof hello.deviceKey !== "string") {
       throw new BackendError("link", "The new device sent no device key (it may need a newer Parley)");
     }
-    const expires = (o.now ?? Date.now)() + APPROVAL_TTL_MS;
+    const expires = c.clock.now() + APPROVAL_TTL_MS;
     const sig = await signApproval(await deviceKeyOf(cs), c.user, hello.deviceKey, expires);
     const state: Record<string, unknown> = {};
     for (const p of MOVED) for (const key of cs.keysWith(p)) state[key] = await cs.get(key);
@@ -144,7 +144,7 @@ export async function joinLink(
     const got = await openLink<Transfer>(
       k,
       "old→new",
-      await inbox.next(Date.now() + o.timeoutMs, "The other device did not answer"),
+      await inbox.next(c.clock.now() + o.timeoutMs, "The other device did not answer"),
     );
     const id = got.identity as { dh?: unknown; sign?: unknown } | null;
     if (!id || typeof id !== "object" || !id.dh || !id.sign) {

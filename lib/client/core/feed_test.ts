@@ -1,0 +1,86 @@
+/**
+ * The feed's phases (issue 35.2): a message that arrives while a sync collects the offline queue is
+ * the sync's — neither lost nor also told as live — and after the reply messages are live again.
+ * On `Inbound` over a scripted connection (pushes and the sync's reply in the order the server sends
+ * them: the queue, the live messages it held back, then the reply).
+ */
+import assert from "node:assert/strict";
+import { ManualClock } from "../../common/clock.ts";
+import { utf8 } from "../../common/bytes.ts";
+import type { Frame } from "../../protocol/frame.ts";
+import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
+import { PlainCodec } from "../e2e/mod.ts";
+import type { Connection } from "../session/connection.ts";
+import { Feed } from "./feed.ts";
+import { Inbound } from "./inbound.ts";
+import type { SealedEnvelope } from "./link.ts";
+import { ServerLink } from "./server_link.ts";
+
+const msg = (seq: number, text: string): Frame => ({
+  header: { t: "msg", seq, mid: `m${seq}`, ts: 1000 + seq, from: "alice", to: { kind: "user", name: "bob" } },
+  body: utf8.encode(text),
+});
+
+/** A connection whose pushes the test makes, and whose `sync` reply comes when `reply` is called. */
+function scripted() {
+  const listeners = new Set<(f: Frame) => void>();
+  let reply = () => {};
+  const conn = {
+    closed: false,
+    onPush: (l: (f: Frame) => void) => (listeners.add(l), () => listeners.delete(l)),
+    request: (t: string) => {
+      assert.equal(t, "sync");
+      return new Promise((r) => (reply = () => r({ header: { t: "ok" }, body: new Uint8Array() })));
+    },
+  } as unknown as Connection;
+  const push = (f: Frame) => [...listeners].forEach((l) => l(f));
+  return { conn, push, reply: () => reply() };
+}
+
+function inbound() {
+  const s = scripted();
+  const events: ChatMessage[] = [];
+  const host = {
+    conn: s.conn,
+    link: new ServerLink(s.conn, new ManualClock()),
+    user: "bob",
+    role: "user" as Role,
+    store: null,
+    codec: PlainCodec,
+    clock: new ManualClock(),
+    maxFrame: 1 << 20,
+    notify: (e: BackendEvent) => void (e.type === "message" && events.push(e.message)),
+  };
+  return { ...s, events, in: new Inbound(host) };
+}
+
+Deno.test("feed: a message arriving during the sync is the sync's, once; later ones are live", async () => {
+  const t = inbound();
+  const synced = t.in.sync();
+  t.push(msg(1, "queued"));
+  t.push(msg(2, "sent during the sync")); // held back by the server until the queue is out
+  t.reply();
+  const got = await synced;
+  assert.deepEqual(got.map((m) => m.text), ["queued", "sent during the sync"]);
+  assert.ok(got.every((m) => m.replay));
+  t.push(msg(3, "live"));
+  await t.in.opened();
+  assert.deepEqual(t.events.map((m) => m.text), ["live"], "nothing of the sync told again as live");
+});
+
+Deno.test("feed: phases connecting → syncing → live; a second sync under way is a bug", () => {
+  const f = new Feed();
+  const e = (mid: string) => ({ mid } as SealedEnvelope);
+  assert.equal(f.phase, "connecting");
+  assert.ok(f.take(e("before")), "before any sync: live");
+  f.beginSync();
+  assert.equal(f.phase, "syncing");
+  assert.throws(() => f.beginSync(), /already under way/);
+  assert.ok(!f.take(e("a")));
+  assert.ok(!f.take(e("b")));
+  assert.deepEqual(f.endSync().map((x) => x.mid), ["a", "b"]);
+  assert.equal(f.phase, "live");
+  assert.ok(f.take(e("c")));
+  f.beginSync(); // again from live: a fresh queue
+  assert.deepEqual(f.endSync(), []);
+});
