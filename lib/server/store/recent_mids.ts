@@ -2,7 +2,7 @@
  * The resend window of the SQLite store (issue 37): the mids of each sender's newest stored
  * messages, so that a resend (same sender and mid, after a lost reply) is found without a UNIQUE
  * index over all history. A sender's window is read from the store (its newest `perSender` mids)
- * the first time it is needed, then kept up to date by `add`; at most `senders` windows are held
+ * the first time it is needed, then kept up to date by `claim`; at most `senders` windows are held
  * (the least recently used is forgotten, and read again when needed). Pure: the store reads.
  */
 import { LruMap } from "../../common/lru.ts";
@@ -30,16 +30,16 @@ export class RecentMids {
     return w;
   }
 
-  /** Whether `mid` is among `sender`'s newest stored messages. */
-  has(sender: string, mid: string): boolean {
-    return this.#of(sender).has(mid);
-  }
-
-  /** Records a message just stored (the sender's oldest mid leaves a full window). */
-  add(sender: string, mid: string): void {
+  /**
+   * True when `mid` is not among `sender`'s newest stored messages: then it is recorded as the
+   * newest (the caller stores it; the sender's oldest mid leaves a full window). False for a resend.
+   */
+  claim(sender: string, mid: string): boolean {
     const w = this.#of(sender);
+    if (w.has(mid)) return false;
     w.add(mid);
     if (w.size > this.perSender) w.delete(w.values().next().value!);
+    return true;
   }
 
   /** Forgets every window (rows were deleted, or a write failed): each is read again when needed. */

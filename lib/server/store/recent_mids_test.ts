@@ -12,18 +12,14 @@ Deno.test("RecentMids keeps each sender's newest mids, reads a window once, and 
     2,
     1,
   );
-  assert.equal(r.has("al", "a1"), false, "older than the window");
-  assert.equal(r.has("al", "a3"), true);
-  r.add("al", "a4");
-  assert.deepEqual([r.has("al", "a2"), r.has("al", "a4")], [false, true], "the oldest left a full window");
+  assert.equal(r.claim("al", "a3"), false, "a stored mid: a resend");
+  assert.equal(r.claim("al", "a4"), true, "a new mid is claimed once...");
+  assert.equal(r.claim("al", "a4"), false, "...and is a resend after");
+  assert.equal(r.claim("al", "a2"), true, "a2 left the window of 2 when a4 came");
   assert.deepEqual(loads, ["al"], "read once");
-  assert.equal(r.has("bo", "a4"), false, "another sender's window");
-  assert.equal(
-    r.has("al", "a4"),
-    false,
-    "al's window was forgotten (one sender held): read from the store again",
-  );
+  assert.equal(r.claim("bo", "a4"), true, "another sender's window");
+  assert.equal(r.claim("al", "a3"), false, "al's window was forgotten (one sender held): read again");
   r.clear();
-  r.has("al", "a3");
+  r.claim("al", "a9");
   assert.deepEqual(loads, ["al", "bo", "al", "al"]);
 });

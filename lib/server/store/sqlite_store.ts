@@ -74,16 +74,15 @@ export class SqliteStore extends SqliteAccounts implements Store {
     try {
       return Promise.resolve(this.tx(() => {
         const rows = batch.map((m) => {
-          if (this.#recent.has(m.sender, m.mid)) return null;
+          if (!this.#recent.claim(m.sender, m.mid)) return null;
           const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
-          this.#recent.add(m.sender, m.mid);
           return { ...m, seq: Number(r.lastInsertRowid) };
         });
         for (const a of acks) this.#acks(a.user, a.acks);
         return rows;
       }));
     } catch (e) {
-      this.#recent.clear(); // the windows may name mids of the rolled-back rows
+      this.#recent.clear(); // the windows name the mids of the rolled-back rows
       throw e;
     }
   }
