@@ -79,7 +79,9 @@ export async function pump(
           return;
         }
         inflight++;
-        const mid = `${tag}${sent++}`.padEnd(8, "_");
+        // Random as a real client's (outbox.ts: 12 random characters), not in order per sender.
+        sent++;
+        const mid = `${tag}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
         sender.request("send", { to, mid }, body100()).then(() => {
           inflight--;
           if (sent === count && inflight === 0) done();

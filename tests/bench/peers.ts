@@ -249,6 +249,22 @@ export async function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
   return rows;
 }
 
+/** Only workload B (100 DM pairs) against the same-work servers (redis-tls-always, nats-tls): `deno task bench dm`. */
+export async function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (
+    const [proto, binName] of [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const
+  ) {
+    const bin = findBinary(binName);
+    if (!bin) {
+      rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
+      continue;
+    }
+    rows.push(...await repeated(o.repeat, () => withPeer(proto, bin, (p) => pairs(p, o.pairsPer))));
+  }
+  return rows;
+}
+
 /** Parley / Redis for each workload, from rows already measured (a missing row gives no ratio). */
 export function ratioRows(rows: Row[]): Row[] {
   const find = (re: RegExp) => rows.find((r) => re.test(r.name) && Number.isFinite(r.value))?.value;

@@ -288,13 +288,20 @@ export function storeConformance(
       assert.deepEqual((await s.pending("bob", 0, 10, dev2)).map((m) => m.mid), []);
       await s.putIdentity("bob/2", "{}", "{}");
       await s.addPrekeys("bob/2", [{ id: 1, pub: "p" }]);
-      // Device keys: recorded once for a device from before them; kept after removal.
+      // Device keys: recorded once for a device from before them; kept after removal. devices() is
+      // read between the changes: each shows at once (a store that keeps the rows must forget them).
+      const keys = async () => (await s.devices("bob")).map((d) => [d.device, d.signKey, d.removed]);
+      assert.deepEqual(await keys(), [[1, null, null], [2, null, null]]);
       assert.equal(await s.setDeviceKey("bob", 2, "K2"), true);
+      assert.deepEqual(await keys(), [[1, null, null], [2, "K2", null]]);
       assert.equal(await s.setDeviceKey("bob", 2, "other"), false, "a recorded key is never replaced");
+      assert.deepEqual(await keys(), [[1, null, null], [2, "K2", null]]);
       assert.equal(await s.removeDevice("bob", 2, 20), true);
+      assert.deepEqual(await keys(), [[1, null, null], [2, "K2", 20]]);
       assert.equal(await s.removeDevice("bob", 2, 21), false);
       assert.equal(await s.takeBundle("bob/2"), null);
       assert.equal(await s.countPrekeys("bob/2"), 0);
+      assert.equal((await keys()).length, 2);
       assert.equal(await s.addDevice("bob", "new", 30, 0, "K3"), 3, "a removed id is not reused");
       assert.deepEqual((await s.devices("bob")).map((d) => d.signKey), [null, "K2", "K3"]);
       assert.deepEqual((await s.devices("bob")).map((d) => [d.device, d.removed]), [[1, null], [2, 20], [

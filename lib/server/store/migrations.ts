@@ -88,4 +88,25 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN expires INTEGER;
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
+  // Issue 37: the UNIQUE (sender, mid) index over all history cost about half of every insert (a
+  // random leaf per message: mids are random). Resends are found in a window of each sender's newest
+  // messages instead (sqlite_store.ts), through an index in seq order per sender, which also serves
+  // unsend, quotas and one's own DMs. The table is rebuilt (a UNIQUE constraint cannot be dropped);
+  // its AUTOINCREMENT high mark is carried over so that no seq is given twice.
+  `
+  CREATE TABLE messages_v12 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT NOT NULL, sender TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, conv TEXT NOT NULL, ts INTEGER NOT NULL, body BLOB NOT NULL, expires INTEGER
+  );
+  INSERT INTO messages_v12 (seq, mid, sender, kind, target, conv, ts, body, expires)
+    SELECT seq, mid, sender, kind, target, conv, ts, body, expires FROM messages ORDER BY seq;
+  DELETE FROM sqlite_sequence WHERE name = 'messages_v12';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v12', seq FROM sqlite_sequence WHERE name = 'messages';
+  DROP TABLE messages;
+  ALTER TABLE messages_v12 RENAME TO messages;
+  CREATE INDEX messages_conv ON messages (conv, seq);
+  CREATE INDEX messages_target ON messages (kind, target, seq);
+  CREATE INDEX messages_sender ON messages (sender, seq);
+  CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
+  `,
 ];

@@ -5,6 +5,7 @@
  */
 import { type Row, SqliteBase } from "./sqlite_base.ts";
 import { deviceAddress } from "../../common/device_address.ts";
+import { LruMap } from "../../common/lru.ts";
 import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, Role, UserRow } from "./store.ts";
 
 const toUser = (r: Row): UserRow => ({
@@ -29,6 +30,13 @@ const toKick = (r: Row): KickRow => ({
 });
 
 export abstract class SqliteAccounts extends SqliteBase {
+  /**
+   * Each user's device rows as last read (issue 37: every send of a session without a device proof
+   * asks whether the account's devices have keys; a read of SQLite's WAL costs ~7 µs even for no row).
+   * Only this process writes the table while serving, and every write below forgets the user's entry.
+   */
+  readonly #devices = new LruMap<string, DeviceRow[]>(4096);
+
   createUser(
     u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
   ): Promise<boolean> {
@@ -163,6 +171,7 @@ export abstract class SqliteAccounts extends SqliteBase {
     sinceSeq: number,
     signKey?: string,
   ): Promise<number> {
+    this.#devices.delete(user);
     return Promise.resolve(this.tx(() => {
       const n = this.q("SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user = ?").get(user) as Row;
       const id = Number(n.n) + 1;
@@ -174,22 +183,28 @@ export abstract class SqliteAccounts extends SqliteBase {
     }));
   }
   setDeviceKey(user: string, device: number, signKey: string): Promise<boolean> {
+    this.#devices.delete(user);
     const r = this.q("UPDATE devices SET sign_key = ? WHERE user = ? AND device = ? AND sign_key IS NULL")
       .run(signKey, user, device);
     return Promise.resolve(Number(r.changes) === 1);
   }
   devices(user: string): Promise<DeviceRow[]> {
-    const rows = this.q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[];
-    return Promise.resolve(rows.map((r) => ({
-      device: Number(r.device),
-      name: String(r.name),
-      created: Number(r.created),
-      sinceSeq: Number(r.since_seq),
-      removed: r.removed === null ? null : Number(r.removed),
-      signKey: r.sign_key == null ? null : String(r.sign_key),
-    })));
+    let rows = this.#devices.get(user);
+    if (!rows) {
+      rows = (this.q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[]).map((r) => ({
+        device: Number(r.device),
+        name: String(r.name),
+        created: Number(r.created),
+        sinceSeq: Number(r.since_seq),
+        removed: r.removed === null ? null : Number(r.removed),
+        signKey: r.sign_key == null ? null : String(r.sign_key),
+      }));
+      this.#devices.set(user, rows);
+    }
+    return Promise.resolve(rows.map((d) => ({ ...d }))); // copies: a caller's change stays its own
   }
   removeDevice(user: string, device: number, now: number): Promise<boolean> {
+    this.#devices.delete(user);
     return Promise.resolve(this.tx(() => {
       const r = this.q("UPDATE devices SET removed = ? WHERE user = ? AND device = ? AND removed IS NULL")
         .run(now, user, device);
@@ -201,6 +216,7 @@ export abstract class SqliteAccounts extends SqliteBase {
     }));
   }
   resetDevices(user: string, now: number): Promise<void> {
+    this.#devices.delete(user);
     this.tx(() => {
       this.q("UPDATE devices SET removed = ? WHERE user = ? AND removed IS NULL").run(now, user);
       for (const t of ["key_identity", "key_prekeys"]) {

@@ -6,6 +6,7 @@
  */
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
+import { RecentMids } from "./recent_mids.ts";
 import type {
   AckSet,
   NewMessage,
@@ -53,22 +54,37 @@ const pendingSql = (lim: number) => ({
 });
 
 export class SqliteStore extends SqliteAccounts implements Store {
+  /**
+   * Resends are found among each sender's newest messages (recent_mids.ts), not by a UNIQUE index
+   * over all history, which cost about half of every insert (migration 12).
+   */
+  readonly #recent = new RecentMids((sender, n) =>
+    (this.q("SELECT mid FROM messages WHERE sender = ? ORDER BY seq DESC LIMIT ?").all(sender, n) as Row[])
+      .map((r) => r.mid as string).reverse()
+  );
+
   appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
     if (batch.length === 0) {
       this.#ackOnly(acks);
       return Promise.resolve([]);
     }
     const ins = this.q(
-      "INSERT OR IGNORE INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    return Promise.resolve(this.tx(() => {
-      const rows = batch.map((m) => {
-        const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
-        return Number(r.changes) === 1 ? { ...m, seq: Number(r.lastInsertRowid) } : null;
-      });
-      for (const a of acks) this.#acks(a.user, a.acks);
-      return rows;
-    }));
+    try {
+      return Promise.resolve(this.tx(() => {
+        const rows = batch.map((m) => {
+          if (!this.#recent.claim(m.sender, m.mid)) return null;
+          const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
+          return { ...m, seq: Number(r.lastInsertRowid) };
+        });
+        for (const a of acks) this.#acks(a.user, a.acks);
+        return rows;
+      }));
+    } catch (e) {
+      this.#recent.clear(); // the windows name the mids of the rolled-back rows
+      throw e;
+    }
   }
   storedBytes(sender: string): Promise<number> {
     // length() of a blob reads its size from the row header, not the blob.
@@ -94,7 +110,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
              WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
          ORDER BY m.seq LIMIT :lim)`,
     ).run({ before, lim: limit, bound: this.#firstSeqAt(before) });
-    return Promise.resolve(Number(r.changes));
+    return Promise.resolve(this.#deleted(Number(r.changes)));
   }
   /**
    * The seq of the first message stored at or after `ts` (one past the last seq when none is): a
@@ -141,25 +157,29 @@ export class SqliteStore extends SqliteAccounts implements Store {
     const r = this.q(
       "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)",
     ).run(now, limit);
-    return Promise.resolve(Number(r.changes));
+    return Promise.resolve(this.#deleted(Number(r.changes)));
+  }
+  /** After rows were deleted: the resend windows are read again (a deleted mid is free again). */
+  #deleted(n: number): number {
+    if (n > 0) this.#recent.clear();
+    return n;
+  }
+  /** The sender's newest row of `mid` (the sender index, newest first: a recent one is found at once). */
+  #ofSender(sender: string, mid: string): Row | undefined {
+    return this.q(
+      "SELECT seq, ts, LENGTH(body) AS n FROM messages WHERE sender = ? AND mid = ? ORDER BY seq DESC LIMIT 1",
+    ).get(sender, mid) as Row | undefined;
   }
   unsendMessage(sender: string, mid: string): Promise<number | null> {
     return Promise.resolve(this.tx(() => {
-      const r = this.q("SELECT seq, LENGTH(body) AS n FROM messages WHERE sender = ? AND mid = ?").get(
-        sender,
-        mid,
-      ) as
-        | Row
-        | undefined;
+      const r = this.#ofSender(sender, mid);
       if (!r) return null;
-      this.q("DELETE FROM messages WHERE seq = ?").run(r.seq as number);
+      this.#deleted(Number(this.q("DELETE FROM messages WHERE seq = ?").run(r.seq as number).changes));
       return Number(r.n);
     }));
   }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
-    const r = this.q("SELECT seq, ts FROM messages WHERE sender = ? AND mid = ?").get(sender, mid) as
-      | Row
-      | undefined;
+    const r = this.#ofSender(sender, mid);
     return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
   }
   /** Statements of `pending` by limit (callers use a few limits: the sync page, tests' small ones). */

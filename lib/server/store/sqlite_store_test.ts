@@ -105,3 +105,75 @@ Deno.test("SqliteStore: retention takes its range by seq (no index on ts); a clo
     await s.close();
   }
 });
+
+const dm = (mid: string, sender = "al") => ({
+  mid,
+  sender,
+  kind: "user" as const,
+  target: "bo",
+  conv: "d:al:bo",
+  ts: 1,
+  body: new Uint8Array(2),
+});
+
+Deno.test("SqliteStore finds a resend after a reopen, with no UNIQUE index over (sender, mid) (issue 37)", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  try {
+    const a = new SqliteStore(path);
+    const [first] = await a.appendMessages([dm("m1"), dm("m2")]);
+    await a.close();
+    const b = new SqliteStore(path);
+    try {
+      const idx = (b as unknown as { db: DatabaseSync }).db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").all();
+      assert.ok(
+        idx.every((r) => r.sql !== null && !/UNIQUE/i.test(String(r.sql))),
+        `indexes on messages: ${idx.map((r) => r.name).join(", ")}`,
+      );
+      // The first message after the restart is the resend: the window is read from the table.
+      const again = await b.appendMessages([dm("m1"), dm("m1", "cy"), dm("m3"), dm("m3")]);
+      assert.deepEqual(
+        again.map((r) => r !== null),
+        [false, true, true, false],
+        "dups across and within batches",
+      );
+      assert.deepEqual(await b.seqOf("al", "m1"), { seq: first!.seq, ts: 1 });
+      // A mid taken back is free again, as it was under the UNIQUE index.
+      assert.equal(await b.unsendMessage("al", "m2"), 2);
+      assert.ok((await b.appendMessages([dm("m2")]))[0]);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("SqliteStore: migration 12 keeps every row and never gives a seq twice", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  try {
+    const db = new DatabaseSync(path);
+    for (let i = 0; i < 11; i++) db.exec(MIGRATIONS[i]!);
+    db.exec("PRAGMA user_version = 11");
+    const ins = db.prepare(
+      "INSERT INTO messages (mid, sender, kind, target, conv, ts, body) VALUES (?, 'al', 'user', 'bo', 'd:al:bo', 1, x'00')",
+    );
+    for (let i = 0; i < 5; i++) ins.run(`o${i}`);
+    db.exec("DELETE FROM messages WHERE seq = 5"); // the newest taken back: seq 5 is used up
+    db.close();
+    const s = new SqliteStore(path);
+    try {
+      assert.deepEqual((await s.since(0, 10)).map((m) => [m.seq, m.mid]), [[1, "o0"], [2, "o1"], [3, "o2"], [
+        4,
+        "o3",
+      ]]);
+      const r = await s.appendMessages([dm("o0"), dm("n1")]);
+      assert.equal(r[0], null, "a resend of a migrated row");
+      assert.equal(r[1]?.seq, 6);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -1,0 +1,49 @@
+/**
+ * The resend window of the SQLite store (issue 37): the mids of each sender's newest stored
+ * messages, so that a resend (same sender and mid, after a lost reply) is found without a UNIQUE
+ * index over all history. A sender's window is read from the store (its newest `perSender` mids)
+ * the first time it is needed, then kept up to date by `claim`; at most `senders` windows are held
+ * (the least recently used is forgotten, and read again when needed). Pure: the store reads.
+ */
+import { LruMap } from "../../common/lru.ts";
+
+/** Mids kept per sender: twice the sends one connection may have unanswered (SEND_WINDOW, 256). */
+export const RESEND_WINDOW = 512;
+/** Senders whose windows are held at once (at most ~1M mids in memory, ~70 MB; a few KB per active sender). */
+export const WINDOW_SENDERS = 2048;
+
+export class RecentMids {
+  readonly #windows: LruMap<string, Set<string>>;
+
+  /** `load(sender, n)`: the sender's newest `n` stored mids, oldest first. */
+  constructor(
+    readonly load: (sender: string, n: number) => string[],
+    readonly perSender = RESEND_WINDOW,
+    senders = WINDOW_SENDERS,
+  ) {
+    this.#windows = new LruMap(senders);
+  }
+
+  #of(sender: string): Set<string> {
+    let w = this.#windows.get(sender);
+    if (!w) this.#windows.set(sender, w = new Set(this.load(sender, this.perSender)));
+    return w;
+  }
+
+  /**
+   * True when `mid` is not among `sender`'s newest stored messages: then it is recorded as the
+   * newest (the caller stores it; the sender's oldest mid leaves a full window). False for a resend.
+   */
+  claim(sender: string, mid: string): boolean {
+    const w = this.#of(sender);
+    if (w.has(mid)) return false;
+    w.add(mid);
+    if (w.size > this.perSender) w.delete(w.values().next().value!);
+    return true;
+  }
+
+  /** Forgets every window (rows were deleted, or a write failed): each is read again when needed. */
+  clear(): void {
+    this.#windows.clear();
+  }
+}

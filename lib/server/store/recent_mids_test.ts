@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { RecentMids } from "./recent_mids.ts";
+
+Deno.test("RecentMids keeps each sender's newest mids, reads a window once, and again after clear()", () => {
+  const stored: Record<string, string[]> = { al: ["a1", "a2", "a3"] };
+  const loads: string[] = [];
+  const r = new RecentMids(
+    (sender, n) => {
+      loads.push(sender);
+      return (stored[sender] ?? []).slice(-n);
+    },
+    2,
+    1,
+  );
+  assert.equal(r.claim("al", "a3"), false, "a stored mid: a resend");
+  assert.equal(r.claim("al", "a4"), true, "a new mid is claimed once...");
+  assert.equal(r.claim("al", "a4"), false, "...and is a resend after");
+  assert.equal(r.claim("al", "a2"), true, "a2 left the window of 2 when a4 came");
+  assert.deepEqual(loads, ["al"], "read once");
+  assert.equal(r.claim("bo", "a4"), true, "another sender's window");
+  assert.equal(r.claim("al", "a3"), false, "al's window was forgotten (one sender held): read again");
+  r.clear();
+  r.claim("al", "a9");
+  assert.deepEqual(loads, ["al", "bo", "al", "al"]);
+});
