@@ -117,6 +117,21 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
   }
 
+  sendRoomControl(room: string, encode: (mid: string) => Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      const mid = randomId(undefined, 12), to = { kind: "room" as const, name: room };
+      const body = await this.rooms.encrypt(await this.#distribute(to), encode(mid));
+      const sent = await this.host.conn.request("send", { to, mid }, body);
+      const seq = Number(sent.header.seq ?? 0); // consumed: never shown here, nor read again
+      if (seq > 0) {
+        await this.cs.commit(
+          NO_WRITES,
+          (db) => SqliteCryptoStore.markConsumed(db, seq, convKey("room", room)),
+        );
+      }
+    });
+  }
+
   locked<T>(fn: (cs: SqliteCryptoStore) => Promise<T>): Promise<T> {
     return this.#serial(() => fn(this.cs));
   }
@@ -434,23 +449,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
           }
           const o = await this.dm.openDm(from, envelope);
           // A registered control kind (files/, video/): its writes go with the ratchet step, consumed.
-          const control = this.controls.lookup(o.plaintext, m.mid);
-          if (control) {
-            const sender = m.from;
-            const r = await control({
-              from: sender,
-              mid: m.mid,
-              at: m.ts,
-              cs: this.cs,
-              verified: async () => (await this.dm.contact(sender))?.verified === true,
-            });
-            await this.cs.commit(
-              mergeWrites(o.writes, r.writes ?? NO_WRITES),
-              (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
-            );
-            r.after?.();
-            return null;
-          }
+          if (await this.#control(m, conv, o)) return null;
           const p = decodePayload(o.plaintext, m.mid);
           if (p.k === "text") return await this.#save(o.writes, opened(m, p));
           if (isChange(p)) return await this.#change(o.writes, m, conv, p);
@@ -496,6 +495,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
           );
         }
         const o = await this.rooms.open(room, m.from, body, await this.devices.addresses(m.from));
+        if (await this.#control(m, conv, o, m.to.kind === "room" ? room : undefined)) return null;
         const p = decodePayload(o.plaintext, m.mid);
         if (isChange(p)) return await this.#change(o.writes, m, conv, p);
         if (p.k === "expire") return await this.#expiry(o.writes, m, p.seconds);
@@ -522,6 +522,37 @@ export class E2eCodec implements BodyCodec, SealedChannel {
           : new UnreadableError(e instanceof Error ? e.message : String(e));
       }
     });
+  }
+
+  /**
+   * Runs the registered control kind an opened payload is (in a room: only kinds that may come
+   * there), its writes committed with the ratchet or chain step and the message consumed; false
+   * when it is none.
+   */
+  async #control(
+    m: ChatMessage,
+    conv: string,
+    o: { plaintext: Uint8Array; writes: StoreWrites },
+    room?: string,
+  ): Promise<boolean> {
+    if (m.to.kind !== "user" && room === undefined) return false; // broadcasts carry none
+    const control = this.controls.lookup(o.plaintext, m.mid, m.to.kind !== "user");
+    if (!control) return false;
+    const sender = m.from;
+    const r = await control({
+      from: sender,
+      mid: m.mid,
+      at: m.ts,
+      cs: this.cs,
+      ...(room === undefined ? {} : { room }),
+      verified: async () => (await this.dm.contact(sender))?.verified === true,
+    });
+    await this.cs.commit(
+      mergeWrites(o.writes, r.writes ?? NO_WRITES),
+      (db) => SqliteCryptoStore.markConsumed(db, m.seq, conv),
+    );
+    r.after?.();
+    return true;
   }
 
   /**

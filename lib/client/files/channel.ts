@@ -34,15 +34,29 @@ const kindOf =
 /** Registers the file control kinds on `ch` (once per codec). */
 export function registerFileControls(ch: SealedChannel): void {
   ch.controls.register<FileOffer>("file", {
+    room: true, // a room's file: one offer, under the sender's room key, for every member (room_send.ts)
     decode: kindOf(decodeFileOffer, "file offer"),
     async onReceive(offer, ctx) {
-      const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at);
+      // No "file-sum" follows in a room: a room's offer goes once the file is uploaded and hashed.
+      if (ctx.room !== undefined && !offer.sha256) {
+        throw new SyntaxError("A room's file offer without its SHA-256");
+      }
+      const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at, ctx.room);
       if (!Object.keys(writes.put).length) return { writes }; // seen before: nothing to announce
       const verified = await ctx.verified();
       const { key: _key, ...shown } = offer;
       return {
         writes,
-        after: () => ch.notify({ type: "file.offer", offer: { ...shown, from: ctx.from, verified } }),
+        after: () =>
+          ch.notify({
+            type: "file.offer",
+            offer: {
+              ...shown,
+              from: ctx.from,
+              verified,
+              ...(ctx.room === undefined ? {} : { room: ctx.room }),
+            },
+          }),
       };
     },
   });
@@ -71,6 +85,9 @@ export function fileOps(ch: SealedChannel) {
   };
   return {
     offer: (to: string, o: FileOffer): Promise<void> => ch.sendControl(to, (mid) => encodeFileOffer(mid, o)),
+    /** Offers a room's file to every member at once: one room message under my room key. */
+    roomOffer: (room: string, o: FileOffer): Promise<void> =>
+      ch.sendRoomControl(room, (mid) => encodeFileOffer(mid, o)),
     get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
     /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
     update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>

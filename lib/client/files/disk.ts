@@ -30,6 +30,11 @@ export async function sendable(
   return { real, size: st.size, mtime: st.mtime?.getTime() ?? 0, name: real.split(/[\\/]/).pop() || "file" };
 }
 
+/** Opens a file to send, for reading (closed by the caller). */
+export function openToSend(path: string): Promise<Deno.FsFile> {
+  return Deno.open(path, { read: true });
+}
+
 /** Throws `file_changed` when `path` no longer has the size and time it was offered with. */
 export async function checkUnchanged(path: string, size: number, mtime: number): Promise<void> {
   const st = await Deno.stat(path);

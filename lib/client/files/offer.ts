@@ -46,6 +46,8 @@ export type OutState = "uploading" | "sent" | "failed";
 export interface InRecord {
   fid: string;
   from: string;
+  /** The room it was offered in (one upload every member reads, room_send.ts); none for a DM offer. */
+  room?: string;
   name: string;
   size: number;
   key: string;
@@ -60,6 +62,7 @@ export interface InRecord {
 /** A transfer sent: `sha256` is "" until it went to the recipient (in the offer, or after it). */
 export interface OutRecord {
   fid: string;
+  /** The recipient, or `#room` for a room's file (room_send.ts). */
   to: string;
   /** Local path as given, and the name offered. */
   path: string;
@@ -195,12 +198,14 @@ export async function offerWrites(
   from: string,
   o: FileOffer,
   at: number,
+  room?: string,
 ): Promise<StoreWrites> {
   const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
   if (list.some((r) => r.fid === o.fid && r.from === from)) return { put: {}, del: [] };
   const rec: InRecord = {
     fid: o.fid,
     from,
+    ...(room === undefined ? {} : { room }),
     name: o.name,
     size: o.size,
     key: toBase64(o.key),

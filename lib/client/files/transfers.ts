@@ -25,7 +25,7 @@ import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
-import { normalizeName, withoutHash } from "../../protocol/names.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type FileOps, fileOpsOf } from "./channel.ts";
@@ -35,6 +35,7 @@ import { dialRecipient, OK, pushDirect } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
 import { relayUpload } from "./upload.ts";
+import { sendRoom } from "./room_send.ts";
 import { Stall, STALL_MS } from "./stall.ts";
 import {
   bounded,
@@ -158,33 +159,14 @@ export class FileTransfers {
   }
 
   /**
-   * Offers `path` to every other member of `room`: one transfer per member (its own file id, one-time
-   * identity and upload), one after another. Members it
-   * failed for are named in one error after the others were tried.
+   * Sends `path` to every other member of `room`: one upload, one offer sealed for the whole room
+   * (room_send.ts); each member accepts on their own, from the relay.
    */
-  async sendRoom(
+  sendRoom(
     room: string,
     path: string,
-    mode: SendMode = "auto",
-  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
-    const name = normalizeName(withoutHash(room));
-    const info = (await this.client.rooms()).find((r) => r.name === name);
-    if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
-    const members = info.members.filter((m) => m !== this.client.user);
-    if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);
-    const to: string[] = [], failed: string[] = [];
-    let last: { name: string; size: number; sha256: string } | undefined;
-    for (const m of members) {
-      try {
-        last = await this.send(m, path, mode);
-        to.push(m);
-      } catch (e) {
-        if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
-        failed.push(`${m} (${e instanceof Error ? e.message : e})`);
-      }
-    }
-    if (failed.length || !last) throw new BackendError("file_failed", `Not sent to ${failed.join(", ")}`);
-    return { ...last, to };
+  ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
+    return sendRoom(this, room, path);
   }
 
   async #setOut(fid: string, patch: Partial<OutRecord>): Promise<void> {
@@ -373,7 +355,8 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
-    const direct = await listenDirect(this, rec, this.direct && o.direct !== false);
+    // A room's file is one upload for every member: it comes from the relay.
+    const direct = await listenDirect(this, rec, this.direct && o.direct !== false && !rec.room);
     let ch: PeerChannel | null = null;
     try {
       let sum: string;

@@ -344,7 +344,11 @@ export class ChatState {
         const from = sanitizeName(o.from);
         const b = this.buffers.ensure("dm", from);
         const key = o.verified ? "verified key" : "key not verified";
-        this.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
+        const where = o.room ? ` to #${sanitizeName(o.room)}` : "";
+        this.info(
+          b,
+          `${from} offers ${sanitize(o.name)}${where} (${sizeText(o.size)}, ${key}): /accept or /reject`,
+        );
         return { title: `File from ${from}`, body: sanitize(o.name) };
       }
       case "transfer": {

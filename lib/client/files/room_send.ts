@@ -1,0 +1,136 @@
+/**
+ * A file sent to a room (issue 36): ONE upload that every member's devices can open. The file goes
+ * to the server once, as a room's file (`file.put` with `room`: every member may read it, the
+ * server drops it once every other member took it); once it is all there and hashed, its offer —
+ * name, size, SHA-256 and the one-time age identity — goes to the room as ONE message sealed under
+ * the sender's room key (`roomOffer`), not one offer per member. Each member accepts on their own,
+ * from the relay (no direct path: there is one upload for all). A restarted sender resumes the same
+ * upload (same identity and header seed) from the server's offset, and offers once it is complete.
+ * Reads the file to send through disk.ts; touches nothing else of the user's.
+ */
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { cryptoRandom, randomId } from "../../common/random.ts";
+import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
+import { normalizeName, withoutHash } from "../../protocol/names.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { FileOps } from "./channel.ts";
+import { checkUnchanged, FileSum, openToSend, sendable } from "./disk.ts";
+import { bounded, cipherSize, OUT_KEY, type OutRecord, plainBefore } from "./offer.ts";
+import { Stall } from "./stall.ts";
+import type { TransferProgress } from "./transfers.ts";
+import { relayUpload } from "./upload.ts";
+
+/** What sending to a room needs of a FileTransfers. */
+export interface RoomSending {
+  client: ChatClient;
+  ops: FileOps;
+  stallMs: number;
+  progress(p: TransferProgress): void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The room's name and its other members (`no_room` when not a member, `usage` when alone). */
+async function roomOf(client: ChatClient, room: string): Promise<{ name: string; members: string[] }> {
+  const name = normalizeName(withoutHash(room));
+  const info = name ? (await client.rooms()).find((r) => r.name === name) : undefined;
+  if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
+  const members = info.members.filter((m) => m !== client.user);
+  if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);
+  return { name: info.name, members };
+}
+
+/** The unfinished upload of this file to this room, or a new one (remembered in "files:out"). */
+async function recordFor(ft: RoomSending, to: string, path: string): Promise<OutRecord> {
+  const f = await sendable(path);
+  const list = ((await ft.ops.get(OUT_KEY)) ?? []) as OutRecord[];
+  const old = list.find((r) =>
+    r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
+  );
+  if (old) return old;
+  const rec: OutRecord = {
+    fid: randomId(undefined, 16),
+    to,
+    path: f.real,
+    name: f.name,
+    size: f.size,
+    mtime: f.mtime,
+    sha256: "",
+    key: toBase64(cryptoRandom(32)),
+    salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
+    at: ft.client.clock.now(),
+    state: "uploading",
+  };
+  await ft.ops.update<OutRecord[]>(
+    OUT_KEY,
+    (l) => bounded([...l ?? [], rec], (x) => x.state === "uploading"),
+  );
+  return rec;
+}
+
+/**
+ * Uploads `path` once for `room` and offers it to the room in one sealed message; resolves with the
+ * plaintext's name, size and SHA-256 and the members it was offered to.
+ */
+export async function sendRoom(
+  ft: RoomSending,
+  room: string,
+  path: string,
+): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
+  const { name: roomName, members } = await roomOf(ft.client, room);
+  const rec = await recordFor(ft, `#${roomName}`, path);
+  const setOut = (patch: Partial<OutRecord>) =>
+    ft.ops.update<OutRecord[]>(
+      OUT_KEY,
+      (l) => (l ?? []).map((r) => (r.fid === rec.fid ? { ...r, ...patch } : r)),
+    );
+  const p = (off: number, state: TransferProgress["state"]) =>
+    ft.progress({
+      fid: rec.fid,
+      name: rec.name,
+      peer: rec.to,
+      direction: "up",
+      done: plainBefore(rec.size, off),
+      total: rec.size,
+      state,
+    });
+  const key = fromBase64(rec.key);
+  const header = (await ChunkedEncryptor.create(key, seeded(fromBase64(rec.salt)))).header;
+  const size = cipherSize(rec.size);
+  const put = async (off: number, body: Uint8Array | readonly Uint8Array[]) => {
+    const r = await ft.client.conn.request(
+      "file.put",
+      { fid: rec.fid, to: roomName, room: true, size, off },
+      body,
+    );
+    return Number(r.header.have);
+  };
+  const sum = rec.sha256 ? null : new FileSum(rec.path, rec.size);
+  sum?.done.catch(() => {}); // awaited below
+  const file = await openToSend(rec.path);
+  let sha256 = rec.sha256;
+  try {
+    const src = { file, cipher: await openFileHeader(key, header), header, size: rec.size };
+    await relayUpload({
+      src: { ...src, seen: sum ? (o, b) => sum.seen(o, b) : undefined },
+      put,
+      direct: () => Promise.resolve(null), // one upload for every member: the relay only
+      progress: (d) => p(d, "active"),
+      stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
+    }, await put(0, EMPTY));
+    sum?.finish(); // a no-op once every byte was seen on the way
+    await checkUnchanged(rec.path, rec.size, rec.mtime);
+    if (sum) await setOut({ sha256: sha256 = await sum.done });
+  } catch (e) {
+    if (e instanceof BackendError && e.code === "file_changed") await setOut({ state: "failed" });
+    p(0, "failed");
+    throw e;
+  } finally {
+    file.close();
+  }
+  await ft.ops.roomOffer(roomName, { fid: rec.fid, name: rec.name, size: rec.size, key, sha256 });
+  await setOut({ offered: true, state: "sent" });
+  p(size, "done");
+  return { fid: rec.fid, name: rec.name, size: rec.size, sha256, to: members };
+}
