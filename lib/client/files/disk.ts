@@ -15,6 +15,7 @@ import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError } from "../backend.ts";
 import { cipherPieces } from "./cipher.ts";
+import { Garbage } from "./garbage.ts";
 import { chunkCount, chunkLength, chunkOffset, MAX_FILE_SIZE, safeFileName, withNumber } from "./offer.ts";
 
 /** A file to send: its real path, size, modification time and the name it is offered under. */
@@ -93,6 +94,8 @@ export class PartWriter {
   #tail: Promise<void> = Promise.resolve();
   /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
   #joined = new Uint8Array(0);
+  /** The received ciphertext and its plaintext buffers, collected as they go (garbage.ts). */
+  readonly #garbage = new Garbage();
   constructor(
     readonly out: Deno.FsFile,
     readonly cipher: ChunkCipher,
@@ -141,6 +144,7 @@ export class PartWriter {
         for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
         this.hash.update(pt);
         this.next = k;
+        this.#garbage.made(2 * pt.length);
       }
       if (extra) throw new DecryptError("Data after the final chunk");
     })();
