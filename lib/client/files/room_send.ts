@@ -6,28 +6,19 @@
  * the sender's room key (`roomOffer`), not one offer per member. Each member accepts on their own,
  * from the relay (no direct path: there is one upload for all). A restarted sender resumes the same
  * upload (same identity and header seed) from the server's offset, and offers once it is complete.
- * Reads the file to send through disk.ts; touches nothing else of the user's.
+ * Reads the file to send through send.ts and disk.ts.
  */
-import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
-import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
+import { HEADER_SEED_LEN } from "../../crypto/age_stream.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { FileOps } from "./channel.ts";
-import { checkUnchanged, FileSum, openToSend, sendable } from "./disk.ts";
-import { bounded, cipherSize, OUT_KEY, type OutRecord, plainBefore } from "./offer.ts";
+import { checkUnchanged, FileSum, sendable } from "./disk.ts";
+import { bounded, cipherSize, OUT_KEY, type OutRecord } from "./offer.ts";
+import { prepared, type Sending, setOut, upProgress } from "./send.ts";
 import { Stall } from "./stall.ts";
-import type { TransferProgress } from "./transfers.ts";
 import { relayUpload } from "./upload.ts";
-
-/** What sending to a room needs of a FileTransfers. */
-export interface RoomSending {
-  client: ChatClient;
-  ops: FileOps;
-  stallMs: number;
-  progress(p: TransferProgress): void;
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -42,7 +33,7 @@ async function roomOf(client: ChatClient, room: string): Promise<{ name: string;
 }
 
 /** The unfinished upload of this file to this room, or a new one (remembered in "files:out"). */
-async function recordFor(ft: RoomSending, to: string, path: string): Promise<OutRecord> {
+async function recordFor(ft: Sending, to: string, path: string): Promise<OutRecord> {
   const f = await sendable(path);
   const list = ((await ft.ops.get(OUT_KEY)) ?? []) as OutRecord[];
   const old = list.find((r) =>
@@ -74,29 +65,13 @@ async function recordFor(ft: RoomSending, to: string, path: string): Promise<Out
  * plaintext's name, size and SHA-256 and the members it was offered to.
  */
 export async function sendRoom(
-  ft: RoomSending,
+  ft: Sending,
   room: string,
   path: string,
 ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
   const { name: roomName, members } = await roomOf(ft.client, room);
   const rec = await recordFor(ft, `#${roomName}`, path);
-  const setOut = (patch: Partial<OutRecord>) =>
-    ft.ops.update<OutRecord[]>(
-      OUT_KEY,
-      (l) => (l ?? []).map((r) => (r.fid === rec.fid ? { ...r, ...patch } : r)),
-    );
-  const p = (off: number, state: TransferProgress["state"]) =>
-    ft.progress({
-      fid: rec.fid,
-      name: rec.name,
-      peer: rec.to,
-      direction: "up",
-      done: plainBefore(rec.size, off),
-      total: rec.size,
-      state,
-    });
-  const key = fromBase64(rec.key);
-  const header = (await ChunkedEncryptor.create(key, seeded(fromBase64(rec.salt)))).header;
+  const p = upProgress(ft, rec);
   const size = cipherSize(rec.size);
   const put = async (off: number, body: Uint8Array | readonly Uint8Array[]) => {
     const r = await ft.client.conn.request(
@@ -108,12 +83,11 @@ export async function sendRoom(
   };
   const sum = rec.sha256 ? null : new FileSum(rec.path, rec.size);
   sum?.done.catch(() => {}); // awaited below
-  const file = await openToSend(rec.path);
+  const { key, src } = await prepared(rec, sum);
   let sha256 = rec.sha256;
   try {
-    const src = { file, cipher: await openFileHeader(key, header), header, size: rec.size };
     await relayUpload({
-      src: { ...src, seen: sum ? (o, b) => sum.seen(o, b) : undefined },
+      src,
       put,
       direct: () => Promise.resolve(null), // one upload for every member: the relay only
       progress: (d) => p(d, "active"),
@@ -121,16 +95,18 @@ export async function sendRoom(
     }, await put(0, EMPTY));
     sum?.finish(); // a no-op once every byte was seen on the way
     await checkUnchanged(rec.path, rec.size, rec.mtime);
-    if (sum) await setOut({ sha256: sha256 = await sum.done });
+    if (sum) await setOut(ft.ops, rec.fid, { sha256: sha256 = await sum.done });
   } catch (e) {
-    if (e instanceof BackendError && e.code === "file_changed") await setOut({ state: "failed" });
+    if (e instanceof BackendError && e.code === "file_changed") {
+      await setOut(ft.ops, rec.fid, { state: "failed" });
+    }
     p(0, "failed");
     throw e;
   } finally {
-    file.close();
+    src.file.close();
   }
   await ft.ops.roomOffer(roomName, { fid: rec.fid, name: rec.name, size: rec.size, key, sha256 });
-  await setOut({ offered: true, state: "sent" });
+  await setOut(ft.ops, rec.fid, { offered: true, state: "sent" });
   p(size, "done");
   return { fid: rec.fid, name: rec.name, size: rec.size, sha256, to: members };
 }
