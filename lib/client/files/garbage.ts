@@ -1,11 +1,12 @@
 /**
- * Bounds the garbage a long transfer leaves (issue 36: a 1 GiB receive within 128 MiB of RSS). Every
+ * Bounds the garbage a long receive leaves (issue 36: a 1 GiB receive within 128 MiB of RSS). Every
  * chunk received makes short-lived buffers outside V8's heap (the frame it came in, its plaintext
  * from node:crypto), which V8 collects only once ~64 MiB of them piled up — and the allocator keeps
- * the pages it once held. `Garbage.made(n)` counts such bytes and, every `every` bytes, runs a
- * young-generation collection (a millisecond or so: the buffers are young), through the `gc`
- * function V8 gives a new context once `--expose-gc` is set (node:v8 and node:vm; nothing else of
- * V8's flags changes). Where that is not available, it does nothing.
+ * the pages it once held, so the process grew by ~90 MiB whatever the file's size. `Garbage.made(n)`
+ * counts such bytes; every LOOK_EVERY of them it reads V8's external memory and, over `limit`, runs
+ * a young-generation collection through the `gc` function V8 gives a new context once `--expose-gc`
+ * is set (node:v8 and node:vm; no other flag changes). That costs CPU (measured: ≈ 2–3 s more per
+ * 256 MiB received on the shared 2-core machine); where `gc` is not available, it does nothing.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -27,18 +28,20 @@ function collector(): Gc | null {
   return gcFn;
 }
 
-/** Bytes of transfer buffers between two collections. */
-export const GARBAGE_EVERY = 8 * 1024 * 1024;
+/** External memory (bytes) above which a receive collects its garbage. */
+export const GARBAGE_LIMIT = 12 * 1024 * 1024;
+/** Bytes made between two looks at the external memory. */
+const LOOK_EVERY = 1024 * 1024;
 
 export class Garbage {
   #since = 0;
-  constructor(readonly every = GARBAGE_EVERY) {}
+  constructor(readonly limit = GARBAGE_LIMIT) {}
 
-  /** `n` more bytes of short-lived buffers were made; collects them every `every` bytes. */
+  /** `n` more bytes of short-lived buffers were made; collects them when too many are held. */
   made(n: number): void {
     this.#since += n;
-    if (this.#since < this.every) return;
+    if (this.#since < LOOK_EVERY) return;
     this.#since = 0;
-    collector()?.({ type: "minor" });
+    if (Deno.memoryUsage().external > this.limit) collector()?.({ type: "minor" });
   }
 }
