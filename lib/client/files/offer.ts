@@ -234,8 +234,8 @@ export function formatProblem(fmt: unknown): string {
   return fmt === undefined
     ? "The file was offered in the old format (C2SP chunked): ask the sender to update Parley"
     : `The file was offered in a format this Parley does not know (${
-      String(fmt).slice(0, 40)
-    }): update Parley`;
+      // JSON, not String(): an object holding "toString" would throw a TypeError, not a SyntaxError
+      (typeof fmt === "string" ? fmt : JSON.stringify(fmt) ?? "?").slice(0, 40)}): update Parley`;
 }
 
 /** Ciphertext bytes of a `size`-byte plaintext: header, then every chunk with its tag. */
