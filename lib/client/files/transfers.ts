@@ -28,7 +28,7 @@ import { DecryptError } from "../../crypto/primitives.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError, type BackendEvent, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { type FileOps, fileOpsOf } from "./channel.ts";
+import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
 import { downloadTarget, FileSum, finishPart, removePart, sendable } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
@@ -61,9 +61,8 @@ export type SendMode = "auto" | "direct" | "relay";
 /** How long `--direct` waits for the recipient to accept (when no --wait is given). */
 export const DIRECT_WAIT_MS = 300_000;
 
-/** How long a download whose data is complete waits for its sender's SHA-256, and how often it looks. */
+/** How long a download whose data is complete waits for its sender's SHA-256. */
 const SUM_WAIT_MS = 60_000;
-const SUM_POLL_MS = 20;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
 export class FileTransfers {
@@ -191,7 +190,7 @@ export class FileTransfers {
           `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
         );
       }
-      await sleep(Math.min(SUM_POLL_MS, Math.max(0, end - Date.now())));
+      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - Date.now()))); // woken when it is filed here
     }
   }
 
