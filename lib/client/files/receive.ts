@@ -20,7 +20,8 @@ import {
   listenForSender,
   recvWithin,
 } from "./direct.ts";
-import { openPart, type PartHash, PartWriter } from "./disk.ts";
+import { openPart, type PartHash } from "./disk.ts";
+import { PartWriter } from "./part_writer.ts";
 import { chunkOffset, cipherSize, type InRecord, RELAY_BATCH } from "./offer.ts";
 import { Stall } from "./stall.ts";
 import type { FileOps, ServerFile } from "./transfers.ts";
