@@ -21,7 +21,7 @@ import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { cipherPieces } from "../lib/client/files/cipher.ts";
 import { PartWriter } from "../lib/client/files/part_writer.ts";
 import { DIRECT_BATCH } from "../lib/client/files/direct.ts";
-import { cipherSize, RELAY_BATCH } from "../lib/client/files/offer.ts";
+import { cipherSize, RELAY_BATCH } from "../lib/client/files/layout.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const AGE = "/usr/bin/age";

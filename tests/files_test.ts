@@ -10,7 +10,7 @@ import { sha256Hex } from "../lib/common/bytes.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
 import { FileTransfers, type TransferProgress } from "../lib/client/files/transfers.ts";
-import { plainBefore } from "../lib/client/files/offer.ts";
+import { plainBefore } from "../lib/client/files/layout.ts";
 import { eventually, startTestServer, type TestServer } from "./helpers.ts";
 
 function bytes(n: number, seed = 1): Uint8Array {

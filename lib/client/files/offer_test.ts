@@ -11,10 +11,6 @@ import { UNSAFE } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import {
-  chunkCount,
-  chunkLength,
-  chunkOffset,
-  cipherSize,
   decodeFileOffer,
   decodeFileSum,
   encodeFileOffer,
@@ -22,11 +18,11 @@ import {
   IN_KEY,
   type InRecord,
   offerWrites,
-  plainBefore,
   safeFileName,
   sumWrites,
   withNumber,
 } from "./offer.ts";
+import { chunkCount, chunkLength, chunkOffset, cipherSize, plainBefore } from "./layout.ts";
 
 const offer = {
   fid: "abcdefgh12",

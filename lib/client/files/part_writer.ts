@@ -10,7 +10,7 @@ import type { ChunkCipher } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import type { PartHash } from "./disk.ts";
 import { Garbage } from "./garbage.ts";
-import { chunkCount, chunkLength } from "./offer.ts";
+import { chunkCount, chunkLength } from "./layout.ts";
 
 /**
  * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by

@@ -22,7 +22,8 @@ import {
 } from "./direct.ts";
 import { openPart, type PartHash } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
-import { chunkOffset, cipherSize, type InRecord, RELAY_BATCH } from "./offer.ts";
+import { type InRecord } from "./offer.ts";
+import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { FileOps, ServerFile } from "./transfers.ts";
 
