@@ -6,7 +6,8 @@
  * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`, from a
  * verified peer only). An
  * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
- * each chunk is authenticated before it is written (file_disk.ts `PartWriter`); data out of order,
+ * each chunk is authenticated before it is written (files/part_writer.ts); the record, an offer's
+ * checks and `--accept-files` are in files_in_offer.ts; data out of order,
  * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
  * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
  * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
@@ -15,41 +16,18 @@
  */
 import { concatBytes, fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
-import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
+import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { downloadTarget, finishPart, openPart, removePart, roomFor } from "../files/disk.ts";
+import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
 import { PartWriter } from "../files/part_writer.ts";
-import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import { formatProblem, nameProblem } from "../files/offer.ts";
 import { chunkCount, wholeChunks } from "../files/layout.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
+import { autoVerdict, booked, type In, IN_OPEN, type InState, offerCheck } from "./files_in_offer.ts";
 import type { FileRecord } from "./wire.ts";
 import { sizeText } from "../../common/progress.ts";
 import { STALL_MS, stallError } from "../files/stall.ts";
 
-type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
-interface In extends Transfer {
-  dir: "down";
-  key: string;
-  hdr: string;
-  /** opened from key and header when first needed (not kept in the book) */
-  cipher?: ChunkCipher;
-  state: InState;
-  target?: string;
-  /** the open `.part` while receiving */
-  w?: PartWriter;
-  /** pushes to `w` under way (at most IN_FLIGHT): a record is decrypted while the ones before it are written */
-  flying?: Promise<void>[];
-  next: number;
-  saved?: PromiseWithResolvers<string>;
-  /** the stall bound's timer while receiving (file_stall.ts) */
-  stall?: ReturnType<typeof setTimeout>;
-}
-
-const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
-/** Offers waiting for an answer, from every peer together. */
-const MAX_WAITING = 32;
 /** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
 const IN_FLIGHT = 3;
 
@@ -75,22 +53,7 @@ export class FileInbox {
 
   #save(): void {
     if (this.#closed || !this.host.book) return;
-    const list = [...this.#ins.values()].map((i) => {
-      const {
-        dir: _d,
-        via: _v,
-        gen: _g,
-        cipher: _c,
-        w: _w,
-        next: _n,
-        saved: _s,
-        stall: _t,
-        flying: _f,
-        ...keep
-      } = i;
-      return keep;
-    });
-    this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
+    this.host.book.commit({ put: { [IN_KEY]: booked(this.#ins.values()) }, del: [] });
   }
 
   /** A channel closed: what was received on it pauses until the peer is back. */
@@ -130,16 +93,9 @@ export class FileInbox {
       this.host.emit({ type: "file.failed", fid: r.fid, peer, direction: "down", why: text });
       await end(false, why);
     };
-    const problem = nameProblem(r.name);
-    if (problem) return await refuse(problem);
-    if (this.waiting().length >= MAX_WAITING) return await refuse("too many offers are waiting");
-    if (r.fmt !== FILE_FORMAT) return await refuse(formatProblem(r.fmt));
-    let cipher: ChunkCipher;
-    try {
-      cipher = await openFileHeader(fromBase64(r.key), fromBase64(r.hdr));
-    } catch {
-      return await refuse("its key does not open its header");
-    }
+    const checked = await offerCheck(r, this.waiting().length);
+    if ("why" in checked) return await refuse(checked.why);
+    const cipher = checked.cipher;
     const { fid, size, sha256, key, hdr } = r;
     const i: In = {
       dir: "down",
@@ -158,17 +114,8 @@ export class FileInbox {
     };
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
-    // --accept-files takes files from verified peers only, up to 4 GiB and the free space of the
-    // download folder (file_policy.ts); the others wait for /accept.
     const verified = this.host.verified(peer);
-    const auto = this.o.autoAccept
-      ? judgeOffer(
-        { anyone: false, maxSize: DEFAULT_MAX_SIZE },
-        { from: peer, name, size, resumed: false },
-        verified,
-        this.o.downloads ? await roomFor(this.o.downloads) : null,
-      )
-      : null;
+    const auto = await autoVerdict(this.o.autoAccept, this.o.downloads, { from: peer, name, size, verified });
     if (auto?.take) {
       return await this.#accept(i).catch((e) =>
         this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
