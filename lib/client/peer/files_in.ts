@@ -1,29 +1,26 @@
 /**
- * The receiving side of peer-mode files (peer_files.ts has the contract and the sending side; what
- * both use is in peer_files_common.ts).
+ * The receiving side of peer-mode files (files.ts has the contract and the sending side, files_common.ts
+ * what both use, files_in_offer.ts the record, an offer's checks and `--accept-files`).
  *
- * `FileInbox`: an offer is checked (a plain name, its key opens its header, not too many waiting)
- * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`, from a
- * verified peer only). An
- * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
- * each chunk is authenticated before it is written (files/part_writer.ts); the record, an offer's
- * checks and `--accept-files` are in files_in_offer.ts; data out of order,
- * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
- * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
- * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
- * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
- * still in flight for an older run stops instead of touching the new one.
+ * `FileInbox`: a checked offer waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once:
+ * `autoAccept`, from a verified peer only). An accepted file goes to `<downloads>/NAME.part`; `fget
+ * FROM` asks for the chunks the `.part` lacks; each chunk is authenticated before it is written
+ * (files/part_writer.ts); data out of order, changed or past the offered size fails the transfer (the
+ * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
+ * rename (`finishPart`). A dropped channel pauses it; the sender's next offer of the same id resumes it,
+ * in this run or a later one (kept in the `FileBook`, the node's store). `gen` counts restarts, so
+ * work still in flight for an older run stops instead of touching the new one.
  */
-import { concatBytes, fromBase64 } from "../../common/bytes.ts";
+import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
 import { PartWriter } from "../files/part_writer.ts";
-import { chunkCount, wholeChunks } from "../files/layout.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
-import { autoVerdict, booked, type In, IN_OPEN, type InState, offerCheck } from "./files_in_offer.ts";
+import type { In, InState } from "./files_in_offer.ts";
+import { autoVerdict, booked, IN_OPEN, offerCheck, offeredIn, recordData } from "./files_in_offer.ts";
 import type { FileRecord } from "./wire.ts";
 import { sizeText } from "../../common/progress.ts";
 import { STALL_MS, stallError } from "../files/stall.ts";
@@ -56,18 +53,20 @@ export class FileInbox {
     this.host.book.commit({ put: { [IN_KEY]: booked(this.#ins.values()) }, del: [] });
   }
 
+  #notice(level: "info" | "warn", text: string): void {
+    this.host.emit({ type: "notice", level, text });
+  }
+
   /** A channel closed: what was received on it pauses until the peer is back. */
   dropped(peer: string, via: Via): void {
     for (const i of this.#ins.values()) {
       if (i.peer !== peer || i.via !== via || i.state !== "receiving") continue;
       this.#stop(i, "paused");
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      this.host.emit({
-        type: "notice",
-        level: "warn",
-        text:
-          `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
-      });
+      this.#notice(
+        "warn",
+        `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
+      );
     }
   }
 
@@ -95,23 +94,7 @@ export class FileInbox {
     };
     const checked = await offerCheck(r, this.waiting().length);
     if ("why" in checked) return await refuse(checked.why);
-    const cipher = checked.cipher;
-    const { fid, size, sha256, key, hdr } = r;
-    const i: In = {
-      dir: "down",
-      fid,
-      peer,
-      name,
-      size,
-      sha256,
-      key,
-      hdr,
-      cipher,
-      state: "offered",
-      via,
-      next: 0,
-      gen: 0,
-    };
+    const i = offeredIn(peer, via, { ...r, name }, checked.cipher), { fid, size, sha256 } = i;
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
     const verified = this.host.verified(peer);
@@ -130,7 +113,7 @@ export class FileInbox {
       const why = verified
         ? auto.why
         : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
-      this.host.emit({ type: "notice", level: "warn", text: `${name} waits for /accept: ${why}` });
+      this.#notice("warn", `${name} waits for /accept: ${why}`);
     }
   }
 
@@ -175,7 +158,7 @@ export class FileInbox {
       const via = this.host.via(i.peer);
       if (via) return await this.#start(i, via);
       (await openPart(`${i.target}.part`, i.size)).out.close(); // holds the name meanwhile
-      this.host.emit({ type: "notice", text: `${i.name} will come when ${i.peer} is back`, level: "warn" });
+      this.#notice("warn", `${i.name} will come when ${i.peer} is back`);
     });
     this.#accepting = run.catch(() => {});
     return run;
@@ -206,11 +189,7 @@ export class FileInbox {
     progress(this.host, i, next * CHUNK_SIZE, "active");
     if (next > 0) {
       const at = `${sizeText(next * CHUNK_SIZE)} of ${sizeText(i.size)}`;
-      this.host.emit({
-        type: "notice",
-        level: "info",
-        text: `Receiving ${i.name} from ${i.peer} again at ${at}`,
-      });
+      this.#notice("info", `Receiving ${i.name} from ${i.peer} again at ${at}`);
     }
     await via.say({ t: "fget", fid: i.fid, from: next }).catch(() => this.dropped(i.peer, via));
   }
@@ -234,19 +213,7 @@ export class FileInbox {
     try {
       const w = i.w;
       if (!w) return;
-      if (at !== w.issued) {
-        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.issued} was due`);
-      }
-      const bytes = data.length === 1 ? data[0]! : concatBytes(data);
-      // A record holds whole chunks only: a size that does not fit the data shows here.
-      const fit = wholeChunks(i.size, at, bytes.length);
-      if (fit.rest) {
-        const past = fit.next >= chunkCount(i.size);
-        throw new BackendError(
-          "file_size",
-          past ? "more data than the size offered" : "a record ended inside a chunk",
-        );
-      }
+      const bytes = recordData(i.size, w.issued, at, data);
       const flying = i.flying ??= [];
       const pushed = w.push(bytes);
       pushed.catch(() => {}); // awaited below, in order
@@ -307,7 +274,7 @@ export class FileInbox {
         `paused, it goes on when ${i.peer} offers it again`,
       );
       i.saved?.reject(e);
-      this.host.emit({ type: "notice", level: "warn", text: e.message });
+      this.#notice("warn", e.message);
     }, ms);
   }
 

@@ -3,15 +3,18 @@
  * (files_in.ts runs the transfers): the `In` record and what of it the node's store keeps
  * (`booked`); an offer's checks before it may wait (`offerCheck`: a plain name, not too many waiting,
  * the age format, its key opens its header); and whether `--accept-files` takes it at once
- * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts).
+ * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts); and
+ * the check of a data record (`recordData`: in order, whole chunks only, not past the size).
  */
-import { fromBase64 } from "../../common/bytes.ts";
+import { concatBytes, fromBase64 } from "../../common/bytes.ts";
 import { type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
+import { BackendError } from "../backend.ts";
 import { roomFor } from "../files/disk.ts";
+import { chunkCount, wholeChunks } from "../files/layout.ts";
 import { formatProblem, nameProblem } from "../files/offer.ts";
 import type { PartWriter } from "../files/part_writer.ts";
 import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import type { Transfer } from "./files_common.ts";
+import type { Transfer, Via } from "./files_common.ts";
 import type { FileRecord } from "./wire.ts";
 
 export type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
@@ -87,4 +90,48 @@ export async function autoVerdict(
   if (!auto) return null;
   const room = downloads ? await roomFor(downloads) : null;
   return judgeOffer({ anyone: false, maxSize: DEFAULT_MAX_SIZE }, { ...o, resumed: false }, o.verified, room);
+}
+
+/** The record of offer `r` (its name already made safe), waiting for an answer. */
+export function offeredIn(
+  peer: string,
+  via: Via,
+  r: Extract<FileRecord, { t: "foffer" }>,
+  cipher: ChunkCipher,
+): In {
+  const { fid, name, size, sha256, key, hdr } = r;
+  return {
+    dir: "down",
+    fid,
+    peer,
+    name,
+    size,
+    sha256,
+    key,
+    hdr,
+    cipher,
+    state: "offered",
+    via,
+    next: 0,
+    gen: 0,
+  };
+}
+
+/**
+ * The bytes of a data record starting at chunk `at` for a `size`-byte file whose next chunk due is
+ * `due`; `file_order` when out of order, `file_size` when it ends inside a chunk or goes past the size.
+ */
+export function recordData(size: number, due: number, at: number, data: readonly Uint8Array[]): Uint8Array {
+  if (at !== due) throw new BackendError("file_order", `chunk ${at} came where chunk ${due} was due`);
+  const bytes = data.length === 1 ? data[0]! : concatBytes(data);
+  // A record holds whole chunks only: a size that does not fit the data shows here.
+  const fit = wholeChunks(size, at, bytes.length);
+  if (fit.rest) {
+    const past = fit.next >= chunkCount(size);
+    throw new BackendError(
+      "file_size",
+      past ? "more data than the size offered" : "a record ended inside a chunk",
+    );
+  }
+  return bytes;
 }
