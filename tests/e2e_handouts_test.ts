@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Target } from "../lib/client/backend.ts";
-import { handOut } from "../lib/client/core/handouts.ts";
+import { handOut } from "../lib/client/e2e/mod.ts";
 import { eventually, inbox, startTestServer } from "./helpers.ts";
 
 const TEAM: Target = { kind: "room", name: "team" };

@@ -19,9 +19,9 @@ import {
 import { DecryptError } from "../lib/crypto/primitives.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { cipherPieces } from "../lib/client/files/cipher.ts";
-import { PartWriter } from "../lib/client/files/disk.ts";
+import { PartWriter } from "../lib/client/files/part_writer.ts";
 import { DIRECT_BATCH } from "../lib/client/files/direct.ts";
-import { cipherSize, RELAY_BATCH } from "../lib/client/files/offer.ts";
+import { cipherSize, RELAY_BATCH } from "../lib/client/files/layout.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const AGE = "/usr/bin/age";

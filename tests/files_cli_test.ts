@@ -357,3 +357,30 @@ test("scripted send-file --direct and receive go straight 10 times out of 10 bes
     await t.stop();
   }
 });
+
+test("scripted files: send-file '#room' uploads once; bob and carol each receive it with the same SHA-256", async () => {
+  const t = await startTestServer();
+  const [ha, hb, hc] = [`${t.dir}/home-a`, `${t.dir}/home-b`, `${t.dir}/home-c`];
+  try {
+    for (const [h, u] of [[ha, "alice"], [hb, "bob"], [hc, "carol"]] as const) {
+      assert.equal((await cli(t, h, u, "register")).code, 0);
+    }
+    assert.equal((await cli(t, ha, "alice", "room", "create", "team", "bob", "carol")).code, 0);
+    const data = new Uint8Array(200_000).map((_, i) => (i * 31) % 251);
+    await Deno.writeFile(`${t.dir}/plan.bin`, data);
+    const sum = await sha256Hex(data);
+    let r = await cli(t, ha, "alice", "send-file", "#team", `${t.dir}/plan.bin`);
+    assert.equal(r.out, `sent plan.bin 200000 ${sum}`, r.err);
+    assert.equal(t.srv.files.list("alice").length, 1, "one upload for the room");
+    r = await cli(t, ha, "alice", "send-file", "#team", `${t.dir}/plan.bin`, "--direct");
+    assert.equal(r.code, 2, "a room's file goes through the server");
+    for (const [h, u] of [[hb, "bob"], [hc, "carol"]] as const) {
+      r = await cli(t, h, u, "receive", "--from", "alice", "--out", `${t.dir}/down-${u}`);
+      assert.equal(r.out, `saved ${t.dir}/down-${u}/plan.bin 200000 ${sum}`, r.err);
+      assert.deepEqual(await Deno.readFile(`${t.dir}/down-${u}/plan.bin`), data);
+    }
+    assert.equal(t.srv.files.list("alice")[0]?.state, "done");
+  } finally {
+    await t.stop();
+  }
+});

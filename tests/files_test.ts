@@ -10,7 +10,7 @@ import { sha256Hex } from "../lib/common/bytes.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE, FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
 import { FileTransfers, type TransferProgress } from "../lib/client/files/transfers.ts";
-import { plainBefore } from "../lib/client/files/offer.ts";
+import { plainBefore } from "../lib/client/files/layout.ts";
 import { eventually, startTestServer, type TestServer } from "./helpers.ts";
 
 function bytes(n: number, seed = 1): Uint8Array {
@@ -319,30 +319,106 @@ Deno.test("files: a server restart mid-upload keeps what reached its disk; the u
   }
 });
 
-Deno.test("files: /send #room offers the file to every other member, one transfer each", async () => {
+Deno.test("files: send-file #room is one upload and one room-key offer; every member takes it, no one else can", async () => {
   const t = await startTestServer();
   try {
     const a = await t.e2eClient("alice");
     const b = await t.e2eClient("bob");
     const c = await t.e2eClient("carol");
-    await t.e2eClient("dave"); // not in the room: gets nothing
-    for (const x of [a, b, c]) await x.client.sync();
+    const d = await t.e2eClient("dave"); // not in the room: gets nothing, reads nothing
+    for (const x of [a, b, c, d]) await x.client.sync();
     await a.client.createRoom("team", ["bob", "carol"]);
+    await a.client.send({ kind: "room", name: "team" }, "hello"); // the room key is handed out here
     const data = bytes(CHUNK_SIZE * 3 + 5, 9);
     const p = await writeFile(t, "plan.pdf", data);
+    // Every request alice makes while sending: one room message, no DM (no offer per member).
+    const sends: string[] = [];
+    const conn = a.client.conn as unknown as { request: (k: string, h?: unknown, b?: unknown) => unknown };
+    const request = conn.request.bind(conn);
+    conn.request = (k, h, body) => {
+      if (k === "send") sends.push((h as { to: { kind: string } }).to.kind);
+      return request(k, h, body);
+    };
     const sent = await FileTransfers.of(a.client).sendRoom("#team", p);
+    conn.request = request;
     assert.deepEqual(sent.to.sort(), ["bob", "carol"]);
+    assert.equal(sent.sha256, await sha256Hex(data));
+    assert.deepEqual(sends, ["room"], "one sealed room message carries the offer");
     const out = await FileTransfers.of(a.client).outgoing();
-    assert.deepEqual(out.map((r) => r.to).sort(), ["bob", "carol"]);
-    assert.notEqual(out[0]!.fid, out[1]!.fid, "each member has a transfer of their own");
+    assert.deepEqual(out.map((r) => [r.to, r.state]), [["#team", "sent"]]);
+    const stored = t.srv.files.list("alice");
+    assert.equal(stored.length, 1, "the server holds one upload");
+    assert.equal(stored[0]!.fid, sent.fid);
+    // The server sees ciphertext only: an age file, no run of the plaintext in it.
+    const bin = await Deno.readFile(`${t.dir}/files/${sent.fid}.bin`);
+    assert.ok(new TextDecoder().decode(bin.subarray(0, 21)) === "age-encryption.org/v1");
+    assert.ok(
+      !new TextDecoder("latin1").decode(bin).includes(
+        new TextDecoder("latin1").decode(data.subarray(100, 164)),
+      ),
+    );
+    // dave, no member, can neither read it nor see it, nor make a room's file for a room he is not in.
+    const code = (pr: Promise<unknown>) => pr.then(() => "ok", (e: Error & { code?: string }) => e.code);
+    assert.equal(
+      await code(d.client.conn.request("file.get", { fid: sent.fid, off: 0, len: 100 })),
+      "no_such_file",
+    );
+    assert.equal(await code(d.client.conn.request("file.done", { fid: sent.fid })), "no_such_file");
+    assert.equal(await code(d.client.conn.request("file.abort", { fid: sent.fid })), "no_such_file");
+    assert.equal(((await d.client.conn.request("file.list")).header.files as unknown[]).length, 0);
+    assert.equal(
+      await code(
+        d.client.conn.request("file.put", { fid: "dave-file-1", to: "team", room: true, size: 10, off: 0 }),
+      ),
+      "not_member",
+    );
+    await d.client.sync();
+    assert.equal((await FileTransfers.of(d.client).incoming()).length, 0, "no offer reached dave");
+    const sums: string[] = [];
     for (const x of [b, c]) {
       const ft = FileTransfers.of(x.client);
-      const rec = await offerFor(ft, out.find((r) => r.to === x.client.user)!.fid);
+      const rec = await offerFor(ft, sent.fid);
+      assert.equal(rec.room, "team");
+      assert.equal(rec.from, "alice");
       const got = await ft.accept(rec, `${t.dir}/down-${x.client.user}`);
+      assert.equal(got.via, "relay");
       assert.deepEqual(await Deno.readFile(got.path), data);
+      sums.push(got.rec.sha256);
+      // The first member's taking leaves it for the other one.
+      if (x === b) assert.equal(t.srv.files.get(sent.fid)?.state, "ready");
     }
-    assert.equal(t.srv.files.list("dave").length, 0);
+    assert.deepEqual(sums, [sent.sha256, sent.sha256]);
+    assert.equal(t.srv.files.get(sent.fid)?.state, "done", "gone once every other member took it");
     await assert.rejects(FileTransfers.of(a.client).sendRoom("#nowhere", p), /not in a room/);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: a member declining a room's file declines it for that member only; the sender withdraws it for all", async () => {
+  const t = await startTestServer();
+  try {
+    const [a, b, c] = [await t.client("alice"), await t.client("bob"), await t.client("carol")];
+    await a.createRoom("team", ["bob", "carol"]);
+    const code = (pr: Promise<unknown>) => pr.then(() => "ok", (e: Error & { code?: string }) => e.code);
+    const fid = "room-file-1";
+    assert.equal(
+      await code(
+        a.conn.request("file.put", { fid, to: "team", room: true, size: 10, off: 0 }, new Uint8Array(10)),
+      ),
+      "ok",
+    );
+    assert.equal(
+      await code(a.conn.request("file.put", { fid, to: "team", size: 10, off: 10 }, new Uint8Array(0))),
+      "no_such_file",
+      "a room's file is not a user's",
+    );
+    assert.equal((await c.conn.request("file.get", { fid, off: 0, len: 10 })).body.length, 10);
+    assert.equal(await code(b.conn.request("file.abort", { fid })), "ok");
+    assert.equal(t.srv.files.get(fid)?.state, "ready", "bob declined; carol may still take it");
+    assert.equal((await c.conn.request("file.get", { fid, off: 0, len: 10 })).body.length, 10);
+    assert.equal(await code(a.conn.request("file.abort", { fid })), "ok");
+    assert.equal(t.srv.files.get(fid), undefined, "the sender withdrew it");
   } finally {
     await t.stop();
   }

@@ -24,16 +24,11 @@ export const MAX_FUNCTION_LINES = 80;
 
 /** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
 export const FILE_SIZE_DEBT: string[] = [
-  "lib/client/files/disk.ts",
-  "lib/client/files/offer.ts",
-  "lib/client/files/transfers.ts",
   "lib/client/peer/files_in.ts",
 ];
 
 /** Functions still over MAX_FUNCTION_LINES, as `file:name` (see `functionSizes`); only shrinks. */
-export const FUNCTION_SIZE_DEBT: string[] = [
-  "lib/client/files/transfers.ts:#upload",
-];
+export const FUNCTION_SIZE_DEBT: string[] = [];
 
 const isTestCode = (f: string) => /(_test|_testing|_test_util)\.ts$/.test(f);
 

@@ -25,6 +25,8 @@ export interface FileOfferInfo {
   name: string;
   size: number;
   sha256: string;
+  /** The room it was offered in (every member may take it); none for a file offered to this user. */
+  room?: string;
   /** The sender's identity key is verified (`/verify`); an unverified or changed key says so. */
   verified?: boolean;
 }
@@ -47,7 +49,7 @@ export interface FileControls {
   outbox(): Promise<{ id: number; name: string; size: number }[]>;
   /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
   send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
-  /** The same to every other member of a room (one transfer each); resolves with who got an offer. */
+  /** The same to every other member of a room (one upload, one offer for the room); resolves with who got it. */
   sendRoom(
     room: string,
     idOrPath: string,

@@ -259,8 +259,17 @@ export const Requests = {
   /** The sender ending its stream says how many frames were relayed and how many it dropped (issue 14). */
   "stream.stop": req("stream.stop", { sid: Sid, sent: v.optional(Id), dropped: v.optional(Id) }),
   // Files (issue 12): end-to-end encrypted ciphertext relayed through the server's disk.
-  /** Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. */
-  "file.put": req("file.put", { fid: Sid, to: Name, size: FileSize, off: FileSize }),
+  /**
+   * Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. `room`:
+   * `to` names a room, and every member may read the file (one upload for the whole room).
+   */
+  "file.put": req("file.put", {
+    fid: Sid,
+    to: Name,
+    size: FileSize,
+    off: FileSize,
+    room: v.optional(v.boolean()),
+  }),
   /** Reads up to `len` bytes from `off` (the reply's body). */
   "file.get": req("file.get", {
     fid: Sid,

@@ -22,7 +22,12 @@ export type FileState = "uploading" | "ready" | "done";
 export interface FileMeta {
   fid: string;
   from: string;
+  /** The recipient, or the room when `room` is set. */
   to: string;
+  /** A room's file: every member may read it; it is done once every other member took it. */
+  room?: boolean;
+  /** A room's file: the members who took (or declined) it so far. */
+  took?: string[];
   /** Declared ciphertext size, bytes. */
   size: number;
   created: number;
@@ -280,10 +285,27 @@ export class FileStore {
     await this.#unlink(`${this.dir}/${fid}.json`);
   }
 
-  /** Entries sent by or to `user`. */
-  list(user: string): FileEntry[] {
+  /** Entries sent by or to `user` (`inRoom`: whether `user` may read a room's file). */
+  list(user: string, inRoom: (f: FileEntry) => boolean = () => false): FileEntry[] {
     const now = this.clock.now();
-    return [...this.#files.values()].filter((f) => f.expires > now && (f.from === user || f.to === user));
+    return [...this.#files.values()].filter((f) =>
+      f.expires > now && (f.from === user || (f.room ? inRoom(f) : f.to === user))
+    );
+  }
+
+  /**
+   * A member of a room's file took (or declined) it: remembered; once every one of `others` (the
+   * room's members but the sender) did, the ciphertext goes as for `done`. Returns whether it went.
+   */
+  async took(f: FileEntry, user: string, others: readonly string[]): Promise<boolean> {
+    const took = new Set([...(f.took ?? []), user]);
+    f.took = [...took];
+    if (f.state !== "uploading" && others.every((m) => took.has(m))) {
+      await this.done(f);
+      return true;
+    }
+    await this.#saveMeta(f);
+    return false;
   }
 
   /** Removes expired entries; returns how many. */

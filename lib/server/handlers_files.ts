@@ -1,7 +1,11 @@
 /**
  * Handlers for `file.*` (issue 12): relayed, end-to-end encrypted file transfers. The server
  * stores and returns opaque ciphertext (it never parses it) through `FileStore`; only the sender
- * writes a file, only the recipient reads it or marks it done, either may abort it. Bounds: the
+ * writes a file, only the recipient reads it or marks it done, either may abort it. A room's file
+ * (`room`, issue 36) is one upload for the room: its sender must be a member, every member (as the
+ * server lists them at each request) may read it; a member's done or abort counts for that member
+ * only, and the ciphertext goes once every other member took it (or it expires); only the sender
+ * withdraws it for everyone. Bounds: the
  * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
  * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
  * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
@@ -18,6 +22,7 @@ const show = (f: FileEntry) => ({
   fid: f.fid,
   from: f.from,
   to: f.to,
+  ...(f.room ? { room: true } : {}),
   size: f.size,
   have: f.have,
   state: f.state,
@@ -40,6 +45,15 @@ export function fileHandlers(store: FileStore): FileHandlers {
       "There is no such file on the server (it expired, or its sender withdrew it)",
     );
 
+  /** Whether `user` may read `f`: its recipient, or a member of its room (its sender included). */
+  const mayRead = async (c: Core, f: FileEntry, user: string) =>
+    f.room ? (await c.roomMembers(f.to))?.has(user) === true : f.to === user;
+  /** A member took or declined a room's file; it goes once every other member did. */
+  const took = async (c: Core, f: FileEntry, user: string) => {
+    const others = [...(await c.roomMembers(f.to)) ?? []].filter((u) => u !== f.from);
+    if (await store.took(f, user, others)) c.log.info("file.done", { fid: f.fid, from: f.from, room: f.to });
+  };
+
   return {
     "file.put": async (c, s, m, body) => {
       if (body.length > FILE_BODY_MAX) {
@@ -49,7 +63,11 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (!f) {
         if (m.off !== 0) return missing(s, m.id);
         const to = normalizeName(m.to);
-        if (!to || !(await c.knownUser(to))) {
+        if (m.room) {
+          if (!to || !(await c.roomMembers(to))?.has(s.user)) {
+            return s.fail(m.id, ErrorCode.NotMember, `You are not in a room named ${m.to}`);
+          }
+        } else if (!to || !(await c.knownUser(to))) {
           return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
         }
         if (store.count(s.user) >= MAX_FILES_PER_USER) {
@@ -75,10 +93,18 @@ export function fileHandlers(store: FileStore): FileHandlers {
         }
         const low = c.disk.refusal(store.dir, m.size); // the whole declared size must fit above the floor
         if (low) return s.fail(m.id, low.code, low.msg);
-        c.log.info("file.create", { fid: m.fid, from: s.user, to, size: m.size });
-        f = await store.create({ fid: m.fid, from: s.user, to, size: m.size });
+        c.log.info("file.create", { fid: m.fid, from: s.user, to, size: m.size, room: m.room === true });
+        f = await store.create({
+          fid: m.fid,
+          from: s.user,
+          to,
+          size: m.size,
+          ...(m.room ? { room: true } : {}),
+        });
       }
-      if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size) return missing(s, m.id);
+      if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
+        return missing(s, m.id);
+      }
       if (m.off + body.length > f.size) {
         return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
       }
@@ -99,7 +125,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
 
     "file.get": async (c, s, m) => {
       const f = store.get(m.fid);
-      if (!f || f.to !== s.user || f.state === "done") return missing(s, m.id);
+      if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id);
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
       const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
       // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
@@ -113,18 +139,23 @@ export function fileHandlers(store: FileStore): FileHandlers {
       else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
     },
 
-    "file.list": (_c, s, m) => {
-      s.reply(m.id, { files: store.list(s.user).map(show) });
-      return Promise.resolve();
+    "file.list": async (c, s, m) => {
+      const files: FileEntry[] = [];
+      for (const f of store.list(s.user, () => true)) {
+        if (f.from === s.user || (await mayRead(c, f, s.user))) files.push(f);
+      }
+      s.reply(m.id, { files: files.map(show) });
     },
 
     "file.done": async (c, s, m) => {
       const f = store.get(m.fid);
-      if (!f || f.to !== s.user) return missing(s, m.id);
+      if (!f || !(await mayRead(c, f, s.user))) return missing(s, m.id);
       if (f.state === "uploading") {
         return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
       }
-      if (f.state !== "done") {
+      if (f.room) {
+        if (f.state !== "done") await took(c, f, s.user);
+      } else if (f.state !== "done") {
         await store.done(f);
         c.log.info("file.done", { fid: f.fid, from: f.from, to: f.to });
       }
@@ -133,7 +164,11 @@ export function fileHandlers(store: FileStore): FileHandlers {
 
     "file.abort": async (c, s, m) => {
       const f = store.get(m.fid);
-      if (!f || (f.to !== s.user && f.from !== s.user)) return missing(s, m.id);
+      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id);
+      if (f.room && f.from !== s.user) { // a member declines: for that member only
+        if (f.state !== "done") await took(c, f, s.user);
+        return s.reply(m.id, {});
+      }
       await store.remove(f.fid);
       c.log.info("file.abort", { fid: f.fid, by: s.user });
       s.reply(m.id, {});

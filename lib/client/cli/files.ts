@@ -3,7 +3,7 @@
  *   files [--json]                                        offers received and files sent, with state
  *   send-file TARGET PATH [--direct|--relay] [--wait S] [--stall S]
  *                                                         offer and upload; prints `sent NAME SIZE SHA256`
- *                                                         (TARGET #room: one transfer per other member)
+ *                                                         (TARGET #room: one upload, one offer every member opens)
  *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE] [--stall S]
  *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads);
@@ -85,7 +85,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     .action(run((c, ft, o) => listFiles(io, c, ft, o)));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
-    .argument("<target>", "user, or #room for every other member (one transfer each)")
+    .argument("<target>", "user, or #room for every other member (one upload, through the server)")
     .argument("<path>", "file to send")
     .option(
       "--direct",
@@ -150,7 +150,7 @@ async function listFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: Opts): 
   }
 }
 
-/** `send-file TARGET PATH`: one `sent NAME SIZE SHA256` line (a room: one transfer per member). */
+/** `send-file TARGET PATH`: one `sent NAME SIZE SHA256` line (a room: one upload, one offer every member opens). */
 async function sendFile(
   io: CliIo,
   c: ChatClient,
@@ -166,7 +166,8 @@ async function sendFile(
   if (mode !== "relay") await syncOffers(c);
   if (target.startsWith("#")) {
     if (wait > 0) throw new BackendError("usage", "--wait takes one user, not a room");
-    const s = await ft.sendRoom(target, path, mode);
+    if (mode === "direct") throw new BackendError("usage", "--direct takes one user, not a room");
+    const s = await ft.sendRoom(target, path);
     return io.out(line1("sent", s.name, s.size, s.sha256));
   }
   const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;

@@ -7,8 +7,7 @@
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
-import { EDIT_WINDOW_MS, expiryText, MAX_EXPIRY_S, sealAndSend, type Sealed } from "../e2e/mod.ts";
-import { handOut } from "./handouts.ts";
+import { EDIT_WINDOW_MS, expiryText, handOut, MAX_EXPIRY_S, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";

@@ -20,6 +20,7 @@
  */
 import { randomId } from "../../common/random.ts";
 import { convKey } from "../../protocol/names.ts";
+import { sendRoomControl } from "./room_control.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { loadIdentity } from "../../crypto/keystore.ts";
@@ -168,6 +169,10 @@ export class E2eCodec implements BodyCodec, SealedChannel {
       const seq = Number(sent.header.seq ?? 0);
       if (seq > 0) await commitConsumed(this.#p, NO_WRITES, seq, convKey("user", this.me, user));
     });
+  }
+
+  sendRoomControl(room: string, encode: (mid: string) => Uint8Array): Promise<void> {
+    return sendRoomControl(this, this.#p, (fn) => this.#serial(fn), room, encode);
   }
 
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T> {

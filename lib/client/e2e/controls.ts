@@ -6,6 +6,8 @@
  * to do once they are committed. Features register their kinds from their own folders (files/,
  * video/), through the `SealedChannel` the codec gives them, so e2e/ imports none of them.
  *
+ * - A kind may also come inside a room message (sealed under the sender's room key, issue 36) only
+ *   when it says so (`room`); in a room, any other kind is no control message.
  * - An unknown kind is no control message: the codec reads it as a text payload or refuses it.
  * - A kind registered twice is a bug (throws).
  * - A handler's `decode` throws SyntaxError for a malformed or replayed payload of its kind; the
@@ -25,6 +27,8 @@ export interface ControlContext {
   mid: string;
   /** The server's time of the message. */
   at: number;
+  /** The room it came in (sealed under the sender's room key); undefined for a DM. */
+  room?: string;
   /** The folder's keystore (read here; write by answering `writes`). */
   cs: CryptoStateStore;
   /** Whether the sender's key is verified. */
@@ -41,6 +45,8 @@ export interface ControlOutcome {
 
 /** The handler of one control kind: `T` is its decoded payload. */
 export interface ControlKind<T> {
+  /** It may come inside a room message too (sealed for every member at once). */
+  room?: boolean;
   /** The payload of this kind, checked; SyntaxError when malformed or re-sent under another mid. */
   decode(plaintext: Uint8Array, mid: string): T;
   /** Handles a decoded payload under the folder's lock. */
@@ -55,6 +61,8 @@ export interface SealedChannel {
   readonly controls: ControlRegistry;
   /** Sends a control payload (`encode` gets a fresh mid) to every device of `user`; consumed on our side. */
   sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void>;
+  /** Sends a control payload as one room message under my room key (every member's devices open it); consumed on our side. */
+  sendRoomControl(room: string, encode: (mid: string) => Uint8Array): Promise<void>;
   /** Runs `fn` under the folder's lock, with its keystore. */
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T>;
   /** A keystore value as another process of the folder may have written it, without the lock (a cheap look). */
@@ -104,12 +112,17 @@ export class ControlRegistry {
 
   /**
    * The handling of a control payload: decoded by its kind's handler, ready to run; null when the
-   * payload's kind is not registered (a text message, or a kind this client does not know).
+   * payload's kind is not registered (a text message, or a kind this client does not know) or, in a
+   * room message (`inRoom`), not one that may come there.
    */
-  lookup(plaintext: Uint8Array, mid: string): ((ctx: ControlContext) => Promise<ControlOutcome>) | null {
+  lookup(
+    plaintext: Uint8Array,
+    mid: string,
+    inRoom = false,
+  ): ((ctx: ControlContext) => Promise<ControlOutcome>) | null {
     const kind = payloadKind(plaintext);
     const h = kind === null ? undefined : this.#kinds.get(kind);
-    if (!h) return null;
+    if (!h || (inRoom && !h.room)) return null;
     const v = h.decode(plaintext, mid);
     return (ctx) => h.onReceive(v, ctx);
   }

@@ -27,6 +27,7 @@ function registry() {
     onReceive: (v) => Promise.resolve({ after: () => got.push(`ping ${v.n}`) }),
   });
   r.register<string>("pong", {
+    room: true,
     decode: () => "p",
     onReceive: (v) => Promise.resolve({ writes: { put: { pong: v }, del: [] } }),
   });
@@ -109,4 +110,12 @@ Deno.test("sealAndSend: devices changed → relearn once and seal again; a secon
     ),
     /changed/,
   );
+});
+
+Deno.test("controls: in a room message only the kinds that say `room` are control messages", async () => {
+  const { r } = registry();
+  assert.equal(r.lookup(enc({ v: 1, k: "ping", mid: "m1", n: 7 }), "m1", true), null, "a DM-only kind");
+  const run = r.lookup(enc({ v: 1, k: "pong" }), "m1", true);
+  assert.ok(run, "a kind that may come in a room");
+  assert.deepEqual((await run({ ...ctx, room: "team" })).writes, { put: { pong: "p" }, del: [] });
 });

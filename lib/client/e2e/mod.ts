@@ -5,10 +5,10 @@
  *
  * - Codecs: `BodyCodec` (what the core seals and opens bodies with), `PlainCodec`, and `E2eCodec`
  *   (`E2eCodec.attach` opens the keystore and registers the features' control kinds). A seal sends
- *   nothing: a room message's sender-key `Handout`s come back with it and the core sends them first
- *   (core/handouts.ts); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
+ *   nothing: a room message's sender-key `Handout`s come back with it and its caller sends them first
+ *   (`handOut`); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
  * - The `SealedChannel` features register control kinds on (`ControlKind`: decode, onReceive) and
- *   send them with (`sendControl`).
+ *   send them with (`sendControl` to a user, `sendRoomControl` to a room as one message).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`changeTarget`, `applyChange`, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
@@ -25,6 +25,7 @@ export {
   UnreadableError,
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
+export { handOut } from "./handouts.ts";
 export type {
   ControlContext,
   ControlKind,

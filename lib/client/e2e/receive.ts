@@ -17,7 +17,7 @@ import { decodeMultiBody } from "./devices.ts";
 import { releaseHeld } from "./held_room_keys.ts";
 import { decodePayload, keyChangedError } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
-import { receiveDm } from "./receive_dm.ts";
+import { receiveControl, receiveDm } from "./receive_dm.ts";
 
 /** Opens message `m` of conversation `conv`, saving it with the codec's state; null when consumed. */
 export async function receive(
@@ -72,6 +72,8 @@ async function receiveRoom(
     );
   }
   const o = await p.rooms.open(room, m.from, body, await p.devices.addresses(m.from));
+  // A control kind that may come in a room (a room file's offer); broadcasts carry none.
+  if (m.to.kind === "room" && await receiveControl(p, m, conv, o, room)) return null;
   const pl = decodePayload(o.plaintext, m.mid);
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
   if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);

@@ -47,21 +47,7 @@ export async function receiveDm(
   body: Uint8Array,
 ): Promise<ChatMessage | null> {
   const o = await openPart(p, m, body);
-  // A registered control kind (files/, video/): its writes go with the ratchet step, consumed.
-  const control = p.controls.lookup(o.plaintext, m.mid);
-  if (control) {
-    const sender = m.from;
-    const r = await control({
-      from: sender,
-      mid: m.mid,
-      at: m.ts,
-      cs: p.cs,
-      verified: async () => (await p.dm.contact(sender))?.verified === true,
-    });
-    await commitConsumed(p, mergeWrites(o.writes, r.writes ?? NO_WRITES), m.seq, conv);
-    r.after?.();
-    return null;
-  }
+  if (await receiveControl(p, m, conv, o)) return null;
   const pl = decodePayload(o.plaintext, m.mid);
   if (pl.k === "text") return await save(p, o.writes, opened(m, pl));
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
@@ -99,4 +85,32 @@ async function receiveSenderKey(
   }
   const w = await p.rooms.acceptDistribution(o.from, pl.dist);
   await commitConsumed(p, mergeWrites(o.writes, w), m.seq, conv);
+}
+
+/**
+ * Runs the registered control kind (files/, video/) an opened payload is, its writes committed with
+ * the ratchet or chain step and the message consumed; false when it is none. In a room (`room`) only
+ * kinds that say they may come there count (e2e/controls.ts).
+ */
+export async function receiveControl(
+  p: E2eParts,
+  m: ChatMessage,
+  conv: string,
+  o: { plaintext: Uint8Array; writes: StoreWrites },
+  room?: string,
+): Promise<boolean> {
+  const control = p.controls.lookup(o.plaintext, m.mid, room !== undefined);
+  if (!control) return false;
+  const sender = m.from;
+  const r = await control({
+    from: sender,
+    mid: m.mid,
+    at: m.ts,
+    cs: p.cs,
+    ...(room === undefined ? {} : { room }),
+    verified: async () => (await p.dm.contact(sender))?.verified === true,
+  });
+  await commitConsumed(p, mergeWrites(o.writes, r.writes ?? NO_WRITES), m.seq, conv);
+  r.after?.();
+  return true;
 }

@@ -3,7 +3,9 @@
  * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready") — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records in the folder's keystore, wait for a candidate). Where a
- * received control goes is control.ts's rule (the keystore, for whichever process waits).
+ * received control goes is control.ts's rule (the keystore, for whichever process waits). A control
+ * filed by this process wakes its waiters at once (`filed`); one filed by another process of the
+ * folder is seen by their next look (every LOOK_MS).
  */
 import { BackendError } from "../backend.ts";
 import type { SealedChannel } from "../e2e/mod.ts";
@@ -21,8 +23,30 @@ import {
   sumWrites,
 } from "./offer.ts";
 
-/** How often a sender waiting for a direct-path candidate looks for it in the keystore. */
-const READY_POLL_MS = 50;
+/** How often a waiter looks in the keystore for a control another process of the folder filed. */
+export const LOOK_MS = 250;
+
+/** Who waits for a file control to be filed, per channel. */
+const waiters = new WeakMap<SealedChannel, Set<() => void>>();
+
+/** Wakes every waiter of `ch` (a file control was just committed). */
+function wake(ch: SealedChannel): void {
+  const set = waiters.get(ch);
+  if (!set) return;
+  waiters.delete(ch);
+  for (const w of set) w();
+}
+
+/** Resolves once a file control is filed on `ch` by this process, or after `ms`. */
+function filed(ch: SealedChannel, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let set = waiters.get(ch);
+    if (!set) waiters.set(ch, set = new Set());
+    const done = () => (clearTimeout(timer), set!.delete(done), resolve());
+    const timer = setTimeout(done, Math.max(0, ms));
+    set.add(done);
+  });
+}
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
@@ -34,26 +58,46 @@ const kindOf =
 /** Registers the file control kinds on `ch` (once per codec). */
 export function registerFileControls(ch: SealedChannel): void {
   ch.controls.register<FileOffer>("file", {
+    room: true, // a room's file: one offer, under the sender's room key, for every member (room_send.ts)
     decode: kindOf(decodeFileOffer, "file offer"),
     async onReceive(offer, ctx) {
-      const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at);
+      // No "file-sum" follows in a room: a room's offer goes once the file is uploaded and hashed.
+      if (ctx.room !== undefined && !offer.sha256) {
+        throw new SyntaxError("A room's file offer without its SHA-256");
+      }
+      const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at, ctx.room);
       if (!Object.keys(writes.put).length) return { writes }; // seen before: nothing to announce
       const verified = await ctx.verified();
       const { key: _key, ...shown } = offer;
       return {
         writes,
-        after: () => ch.notify({ type: "file.offer", offer: { ...shown, from: ctx.from, verified } }),
+        after: () => {
+          wake(ch);
+          ch.notify({
+            type: "file.offer",
+            offer: {
+              ...shown,
+              from: ctx.from,
+              verified,
+              ...(ctx.room === undefined ? {} : { room: ctx.room }),
+            },
+          });
+        },
       };
     },
   });
   ch.controls.register<{ fid: string; sha256: string }>("file-sum", {
     decode: kindOf(decodeFileSum, "file sum"),
-    onReceive: async (sum, ctx) => ({ writes: await sumWrites(ctx.cs, ctx.from, sum) }),
+    onReceive: async (sum, ctx) => ({
+      writes: await sumWrites(ctx.cs, ctx.from, sum),
+      after: () => wake(ch),
+    }),
   });
   ch.controls.register<FileReady>("file-ready", {
     decode: kindOf(decodeFileReady, "direct-path candidate"),
     onReceive: async (ready, ctx) => ({
       writes: await readyWrites(ctx.cs, { from: ctx.from, at: ctx.at, ready }),
+      after: () => wake(ch),
     }),
   });
 }
@@ -71,6 +115,9 @@ export function fileOps(ch: SealedChannel) {
   };
   return {
     offer: (to: string, o: FileOffer): Promise<void> => ch.sendControl(to, (mid) => encodeFileOffer(mid, o)),
+    /** Offers a room's file to every member at once: one room message under my room key. */
+    roomOffer: (room: string, o: FileOffer): Promise<void> =>
+      ch.sendRoomControl(room, (mid) => encodeFileOffer(mid, o)),
     get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
     /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
     update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
@@ -87,7 +134,8 @@ export function fileOps(ch: SealedChannel) {
     ready: (to: string, r: FileReady): Promise<void> => ch.sendControl(to, (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (control.ts) — looking every READY_POLL_MS; rejects after `ms`.
+     * opened it (control.ts) — woken when this process files one, else looking every LOOK_MS;
+     * rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
       const end = Date.now() + ms;
@@ -97,9 +145,11 @@ export function fileOps(ch: SealedChannel) {
         if (Date.now() >= end) {
           throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
         }
-        await new Promise((res) => setTimeout(res, Math.min(READY_POLL_MS, end - Date.now())));
+        await filed(ch, Math.min(LOOK_MS, end - Date.now()));
       }
     },
+    /** Resolves once a file control is filed by this process (wakes at once), or after `ms`. */
+    filed: (ms: number): Promise<void> => filed(ch, ms),
     /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
     candidateNow: takeNow,
     /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */

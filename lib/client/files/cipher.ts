@@ -9,7 +9,7 @@
  */
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
-import { chunkCount, chunkOffset, cipherSize } from "./offer.ts";
+import { chunkCount, chunkOffset, cipherSize } from "./layout.ts";
 
 /** What a sender reads the ciphertext from. */
 export interface Source {

@@ -141,7 +141,8 @@ export class FileDesk implements FileControls {
     for (const r of await ft.outgoing()) {
       const key = `out:${r.to}:${r.path}`;
       if (r.state === "uploading" && !this.#running.has(key)) {
-        jobs.push(this.#once(key, () => ft.send(r.to, r.path)));
+        const room = r.to.startsWith("#");
+        jobs.push(this.#once<unknown>(key, () => room ? ft.sendRoom(r.to, r.path) : ft.send(r.to, r.path)));
       }
     }
     const done = await Promise.allSettled(jobs);

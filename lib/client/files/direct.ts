@@ -23,7 +23,8 @@ import { cryptoRandom } from "../../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../../net/peer_net.ts";
 import { cipherPieces, partsLength, type Source } from "./cipher.ts";
-import { chunkCount, chunkOffset, type FileReady } from "./offer.ts";
+import { type FileReady } from "./offer.ts";
+import { chunkCount, chunkOffset } from "./layout.ts";
 
 export const FILE_PURPOSE = "parley-file-v1";
 /** How long either end tries the direct path before the relay takes over. */

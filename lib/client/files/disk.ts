@@ -1,21 +1,21 @@
 /**
- * The disk side of file transfers (issue 12; with files.ts and file_receive.ts the client files
- * touching the user's files), shared by client mode and peer mode (peer_files.ts): the file to send
- * (`sendable`, `checkUnchanged`, `cipherChunks`; its ciphertext in file_cipher.ts), the
- * `.part` of a file being received (`downloadTarget`, `openPart`, `PartWriter`: only authenticated
- * chunks are written; `finishPart` renames only after the size and SHA-256 match), the SHA-256 of a
- * file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
+ * The disk side of file transfers (issue 12; with transfers.ts, send.ts and receive.ts the client
+ * files touching the user's files), shared by client mode and peer mode (peer/files*.ts): the file
+ * to send (`sendable`, `openToSend`, `checkUnchanged`, `cipherChunks`; its ciphertext in
+ * cipher.ts), the `.part` of a file being received (`downloadTarget`, `openPart`; part_writer.ts
+ * writes only authenticated chunks into it; `finishPart` renames only after the size and SHA-256
+ * match), the SHA-256 of a file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
  * (`name (1)`…, never over a `.part`), the room left for a download (`roomFor`), and the outbox
  * listing for `/ls`.
  */
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
-import { concatBytes, sha256Stream } from "../../common/bytes.ts";
+import { sha256Stream } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
-import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError } from "../backend.ts";
 import { cipherPieces } from "./cipher.ts";
-import { chunkCount, chunkLength, chunkOffset, MAX_FILE_SIZE, safeFileName, withNumber } from "./offer.ts";
+import { MAX_FILE_SIZE, safeFileName, withNumber } from "./offer.ts";
+import { chunkCount, chunkOffset } from "./layout.ts";
 
 /** A file to send: its real path, size, modification time and the name it is offered under. */
 export async function sendable(
@@ -30,6 +30,11 @@ export async function sendable(
   return { real, size: st.size, mtime: st.mtime?.getTime() ?? 0, name: real.split(/[\\/]/).pop() || "file" };
 }
 
+/** Opens a file to send, for reading (closed by the caller). */
+export function openToSend(path: string): Promise<Deno.FsFile> {
+  return Deno.open(path, { read: true });
+}
+
 /** Throws `file_changed` when `path` no longer has the size and time it was offered with. */
 export async function checkUnchanged(path: string, size: number, mtime: number): Promise<void> {
   const st = await Deno.stat(path);
@@ -37,8 +42,6 @@ export async function checkUnchanged(path: string, size: number, mtime: number):
     throw new BackendError("file_changed", `${path} changed while it was being sent`);
   }
 }
-
-export const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 /** The running SHA-256 of what a `.part` holds. */
 export type PartHash = ReturnType<typeof sha256Stream>;
@@ -71,88 +74,6 @@ export async function openPart(
   }
   await out.seek(next * CHUNK_SIZE, Deno.SeekMode.Start);
   return { out, next, hash };
-}
-
-/**
- * Takes ciphertext in order from chunk `next` on (any piece sizes), authenticates each whole chunk by
- * its index and writes its plaintext; a chunk that fails throws DecryptError before anything of it is
- * written. A push's chunks are decrypted at once, while the pushes before it are still being
- * written: a caller may keep a few pushes in flight (each settles after those before it; after a
- * failed one, every later one fails too). `restart()`, with no push in flight, drops a partial
- * chunk and any failure (the bytes will come again from another source).
- */
-export class PartWriter {
-  #pending: Uint8Array = new Uint8Array(0);
-  /** Chunks handed to decryption so far (`next`: written so far). */
-  #issued: number;
-  #tail: Promise<void> = Promise.resolve();
-  /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
-  #joined = new Uint8Array(0);
-  constructor(
-    readonly out: Deno.FsFile,
-    readonly cipher: ChunkCipher,
-    readonly size: number,
-    public next: number,
-    readonly hash: PartHash,
-  ) {
-    this.#issued = next;
-  }
-  get done(): boolean {
-    return this.next >= chunkCount(this.size);
-  }
-  /** The chunk the next push starts with (pushes still under way included). */
-  get issued(): number {
-    return this.#issued;
-  }
-  /** Every chunk has been pushed (some may still be under way: await their pushes). */
-  get complete(): boolean {
-    return this.#issued >= chunkCount(this.size);
-  }
-  restart(): void {
-    this.#pending = new Uint8Array(0);
-    this.#issued = this.next;
-    this.#tail = Promise.resolve();
-  }
-  push(body: Uint8Array): Promise<void> {
-    const pending = this.#pending.length ? concat(this.#pending, body) : body;
-    // Every whole chunk at hand is authenticated (in parallel) before any of them is written.
-    const parts: Promise<Uint8Array>[] = [];
-    const count = chunkCount(this.size);
-    let off = 0, k = this.#issued;
-    for (let cl; k < count && pending.length - off >= (cl = chunkLength(this.size, k)); k++) {
-      parts.push(this.cipher.decryptChunk(k, pending.subarray(off, off += cl), k === count - 1));
-    }
-    const extra = k >= count && off < pending.length;
-    this.#pending = pending.subarray(off);
-    this.#issued = k;
-    const opened = Promise.all(parts);
-    opened.catch(() => {}); // awaited below, once the pushes before this one are written
-    const prev = this.#tail;
-    const run = (async () => {
-      await prev;
-      const pts = await opened;
-      if (pts.length) {
-        const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
-        for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
-        this.hash.update(pt);
-        this.next = k;
-      }
-      if (extra) throw new DecryptError("Data after the final chunk");
-    })();
-    this.#tail = run;
-    return run;
-  }
-  #join(pts: Uint8Array[]): Uint8Array {
-    let n = 0;
-    for (const p of pts) n += p.length;
-    if (this.#joined.length < n) this.#joined = new Uint8Array(n);
-    n = 0;
-    for (const p of pts) {
-      this.#joined.set(p, n);
-      n += p.length;
-    }
-    return this.#joined.subarray(0, n);
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { concatBytes, sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../../crypto/age_stream.ts";
 import { cipherPieces } from "./cipher.ts";
 import { FileSum, openPart, roomFor } from "./disk.ts";
-import { cipherSize } from "./offer.ts";
+import { cipherSize } from "./layout.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);
 

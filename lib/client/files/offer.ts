@@ -8,8 +8,7 @@
  *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
  *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
  *   `.part` only once it has the sum and the file matches it;
- * - the ciphertext layout of an age file as Parley writes it (lib/crypto/age_stream.ts: a header of
- *   FILE_HEADER_LEN bytes, then 64 KiB chunks + tag, the last one possibly full, empty only alone);
+ * - (the ciphertext layout of an age file as Parley writes it: layout.ts);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
  * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
@@ -21,13 +20,7 @@
  */
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { UNSAFE } from "../../common/sanitize.ts";
-import {
-  CHUNK_SIZE,
-  ENC_CHUNK_SIZE,
-  FILE_FORMAT,
-  FILE_HEADER_LEN,
-  TAG_LEN,
-} from "../../crypto/age_stream.ts";
+import { FILE_FORMAT } from "../../crypto/age_stream.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 
 export interface FileOffer {
@@ -46,6 +39,8 @@ export type OutState = "uploading" | "sent" | "failed";
 export interface InRecord {
   fid: string;
   from: string;
+  /** The room it was offered in (one upload every member reads, room_send.ts); none for a DM offer. */
+  room?: string;
   name: string;
   size: number;
   key: string;
@@ -60,6 +55,7 @@ export interface InRecord {
 /** A transfer sent: `sha256` is "" until it went to the recipient (in the offer, or after it). */
 export interface OutRecord {
   fid: string;
+  /** The recipient, or `#room` for a room's file (room_send.ts). */
   to: string;
   /** Local path as given, and the name offered. */
   path: string;
@@ -75,8 +71,6 @@ export interface OutRecord {
   offered?: boolean;
 }
 
-/** Chunks per relay request body (7 × (64 KiB + tag) ≈ 448 KiB, header included under FILE_BODY_MAX). */
-export const RELAY_BATCH = 7;
 export const IN_KEY = "files:in";
 export const OUT_KEY = "files:out";
 /** Records kept per list; the oldest finished ones go first. */
@@ -195,12 +189,14 @@ export async function offerWrites(
   from: string,
   o: FileOffer,
   at: number,
+  room?: string,
 ): Promise<StoreWrites> {
   const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
   if (list.some((r) => r.fid === o.fid && r.from === from)) return { put: {}, del: [] };
   const rec: InRecord = {
     fid: o.fid,
     from,
+    ...(room === undefined ? {} : { room }),
     name: o.name,
     size: o.size,
     key: toBase64(o.key),
@@ -229,41 +225,8 @@ export function formatProblem(fmt: unknown): string {
   return fmt === undefined
     ? "The file was offered in the old format (C2SP chunked): ask the sender to update Parley"
     : `The file was offered in a format this Parley does not know (${
-      String(fmt).slice(0, 40)
-    }): update Parley`;
-}
-
-/** Ciphertext bytes of a `size`-byte plaintext: header, then every chunk with its tag. */
-export function cipherSize(size: number): number {
-  return FILE_HEADER_LEN + size + chunkCount(size) * TAG_LEN;
-}
-
-/** The plaintext bytes whose chunks lie wholly before ciphertext offset `off` (all of them at the end). */
-export function plainBefore(size: number, off: number): number {
-  if (off >= cipherSize(size)) return size;
-  return Math.min(size, Math.floor(Math.max(0, off - FILE_HEADER_LEN) / ENC_CHUNK_SIZE) * CHUNK_SIZE);
-}
-
-/** Number of chunks (the final one included; an empty file has one, empty). */
-export function chunkCount(size: number): number {
-  return size === 0 ? 1 : Math.ceil(size / CHUNK_SIZE);
-}
-
-/** Ciphertext offset of chunk `i`. */
-export function chunkOffset(i: number): number {
-  return FILE_HEADER_LEN + i * ENC_CHUNK_SIZE;
-}
-
-/** The whole chunks in `len` ciphertext bytes from chunk `i` on: the index after them, the bytes left. */
-export function wholeChunks(size: number, i: number, len: number): { next: number; rest: number } {
-  for (; i < chunkCount(size) && len >= chunkLength(size, i); i++) len -= chunkLength(size, i);
-  return { next: i, rest: len };
-}
-
-/** Ciphertext length of chunk `i` of a `size`-byte file. */
-export function chunkLength(size: number, i: number): number {
-  const last = chunkCount(size) - 1;
-  return i < last ? ENC_CHUNK_SIZE : size - last * CHUNK_SIZE + TAG_LEN;
+      // JSON, not String(): an object holding "toString" would throw a TypeError, not a SyntaxError
+      (typeof fmt === "string" ? fmt : JSON.stringify(fmt) ?? "?").slice(0, 40)}): update Parley`;
 }
 
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;

@@ -11,10 +11,6 @@ import { UNSAFE } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import {
-  chunkCount,
-  chunkLength,
-  chunkOffset,
-  cipherSize,
   decodeFileOffer,
   decodeFileSum,
   encodeFileOffer,
@@ -22,11 +18,11 @@ import {
   IN_KEY,
   type InRecord,
   offerWrites,
-  plainBefore,
   safeFileName,
   sumWrites,
   withNumber,
 } from "./offer.ts";
+import { chunkCount, chunkLength, chunkOffset, cipherSize, plainBefore } from "./layout.ts";
 
 const offer = {
   fid: "abcdefgh12",
@@ -55,6 +51,15 @@ Deno.test("decodeFileOffer: round trip, replay under another id refused, fuzzed 
   assert.deepEqual(decodeFileOffer(b, "mid1"), offer);
   assert.throws(() => decodeFileOffer(b, "mid2"), SyntaxError);
   assert.equal(decodeFileOffer(utf8.encode('{"v":1,"k":"text","mid":"m","text":"hi"}'), "m"), null);
+  // A format that is an object whose "toString" is no function is refused as malformed, not a TypeError.
+  assert.throws(
+    () =>
+      decodeFileOffer(
+        utf8.encode(JSON.stringify({ ...JSON.parse(utf8d.decode(b)), fmt: { toString: 1 } })),
+        "mid1",
+      ),
+    SyntaxError,
+  );
   const json = JSON.parse(new TextDecoder().decode(b));
   const field = fc.oneof(
     fc.string(),

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
-import { openPart, PartWriter } from "./disk.ts";
+import { openPart } from "./disk.ts";
+import { PartWriter } from "./part_writer.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 7 + (i >> 8)) & 255);
 

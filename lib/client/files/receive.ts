@@ -20,10 +20,13 @@ import {
   listenForSender,
   recvWithin,
 } from "./direct.ts";
-import { openPart, type PartHash, PartWriter } from "./disk.ts";
-import { chunkOffset, cipherSize, type InRecord, RELAY_BATCH } from "./offer.ts";
+import { openPart, type PartHash } from "./disk.ts";
+import { PartWriter } from "./part_writer.ts";
+import { type InRecord } from "./offer.ts";
+import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
-import type { FileOps, ServerFile } from "./transfers.ts";
+import type { FileOps } from "./channel.ts";
+import type { ServerFile } from "./transfer_types.ts";
 
 /** What the receiving side needs of a FileTransfers. */
 export interface Receiving {

@@ -4,11 +4,11 @@
  * download side), the client files touching the user's files (besides the stores).
  *
  * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
- * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), create the file on
- * the server, send the offer as an encrypted DM control message (file_offer.ts), then upload the age
- * file (age_stream.ts) in bounded bodies from the offset the server reports. The file is hashed
- * from the plaintext read for its chunks
- * (FileSum); its SHA-256 follows the offer as a second control message. Chunks are encrypted by index,
+ * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), then send.ts
+ * creates the file on the server, sends the offer as an encrypted DM control message (offer.ts) and
+ * uploads the age file (age_stream.ts) in bounded bodies from the offset the server reports. The
+ * file is hashed from the plaintext read for its chunks (FileSum); its SHA-256 follows the offer as
+ * a second control message. A room's file: room_send.ts. Chunks are encrypted by index,
  * so a restarted sender resumes the same transfer (same key and seed: the same header) from the
  * server's offset.
  *
@@ -21,61 +21,33 @@
  * Only when the last chunk verifies and the size and SHA-256 match the sender's (which may come
  * after the offer: the download waits for it) is the `.part` renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
-import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
-import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
+import { HEADER_SEED_LEN } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
-import { normalizeName, withoutHash } from "../../protocol/names.ts";
-import { BackendError, type BackendEvent, type FileOfferInfo } from "../backend.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { type FileOps, fileOpsOf } from "./channel.ts";
-import { checkUnchanged, downloadTarget, FileSum, finishPart, removePart, sendable } from "./disk.ts";
-import type { Source } from "./cipher.ts";
-import { dialRecipient, OK, pushDirect } from "./direct.ts";
+import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
+import { downloadTarget, FileSum, finishPart, removePart, sendable } from "./disk.ts";
+import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
-import { relayUpload } from "./upload.ts";
-import { Stall, STALL_MS } from "./stall.ts";
-import {
-  bounded,
-  cipherSize,
-  type FileReady,
-  IN_KEY,
-  type InRecord,
-  OUT_KEY,
-  type OutRecord,
-  plainBefore,
-} from "./offer.ts";
+import { upload } from "./send.ts";
+import { sendRoom } from "./room_send.ts";
+import { STALL_MS } from "./stall.ts";
+import { bounded, IN_KEY, type InRecord, OUT_KEY, type OutRecord } from "./offer.ts";
 
 export type { FileOps };
 
-/** A transfer's progress: the `transfer` event's fields, keyed by file id. */
-export type TransferProgress = Omit<Extract<BackendEvent, { type: "transfer" }>, "type" | "id"> & {
-  fid: string;
-};
+export type { SendMode, ServerFile, TransferProgress } from "./transfer_types.ts";
+import type { SendMode, ServerFile, TransferProgress } from "./transfer_types.ts";
 
-/** A server's view of a file (`file.list`). */
-export interface ServerFile {
-  fid: string;
-  from: string;
-  to: string;
-  size: number;
-  have: number;
-  state: "uploading" | "ready" | "done";
-  expires: number;
-}
-
-/** How a file goes: see `FileTransfers.send`. */
-export type SendMode = "auto" | "direct" | "relay";
 /** How long `--direct` waits for the recipient to accept (when no --wait is given). */
 export const DIRECT_WAIT_MS = 300_000;
 
-const EMPTY = new Uint8Array(0);
-/** How long a download whose data is complete waits for its sender's SHA-256, and how often it looks. */
+/** How long a download whose data is complete waits for its sender's SHA-256. */
 const SUM_WAIT_MS = 60_000;
-const SUM_POLL_MS = 20;
-/** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
-const LOOK_MS = 100;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
 export class FileTransfers {
@@ -153,158 +125,19 @@ export class FileTransfers {
     // Hashed from the plaintext read for the chunks (a resumed sender hashes the file on its own).
     const sum = rec.sha256 ? null : new FileSum(f.real, f.size);
     sum?.done.catch(() => {}); // awaited by #upload
-    const via = await this.#upload(rec, mode, waitMs, sum);
+    const via = await upload(this, rec, mode, waitMs, sum);
     return { fid: rec.fid, name: rec.name, size: rec.size, sha256: sum ? await sum.done : rec.sha256, via };
   }
 
   /**
-   * Offers `path` to every other member of `room`: one transfer per member (its own file id, one-time
-   * identity and upload), one after another. Members it
-   * failed for are named in one error after the others were tried.
+   * Sends `path` to every other member of `room`: one upload, one offer sealed for the whole room
+   * (room_send.ts); each member accepts on their own, from the relay.
    */
-  async sendRoom(
+  sendRoom(
     room: string,
     path: string,
-    mode: SendMode = "auto",
-  ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
-    const name = normalizeName(withoutHash(room));
-    const info = (await this.client.rooms()).find((r) => r.name === name);
-    if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
-    const members = info.members.filter((m) => m !== this.client.user);
-    if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);
-    const to: string[] = [], failed: string[] = [];
-    let last: { name: string; size: number; sha256: string } | undefined;
-    for (const m of members) {
-      try {
-        last = await this.send(m, path, mode);
-        to.push(m);
-      } catch (e) {
-        if (e instanceof BackendError && (e.code === "no_file" || e.code === "file_too_large")) throw e;
-        failed.push(`${m} (${e instanceof Error ? e.message : e})`);
-      }
-    }
-    if (failed.length || !last) throw new BackendError("file_failed", `Not sent to ${failed.join(", ")}`);
-    return { ...last, to };
-  }
-
-  async #setOut(fid: string, patch: Partial<OutRecord>): Promise<void> {
-    await this.ops.update<OutRecord[]>(
-      OUT_KEY,
-      (l) => (l ?? []).map((r) => (r.fid === fid ? { ...r, ...patch } : r)),
-    );
-  }
-
-  async #put(rec: OutRecord, off: number, body: Uint8Array | readonly Uint8Array[]): Promise<number> {
-    const size = cipherSize(rec.size);
-    const r = await this.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
-    return Number(r.header.have);
-  }
-
-  async #upload(
-    rec: OutRecord,
-    mode: SendMode,
-    waitMs: number,
-    sum: FileSum | null,
-  ): Promise<"direct" | "relay"> {
-    const key = fromBase64(rec.key);
-    const salt = fromBase64(rec.salt);
-    if (salt.length !== HEADER_SEED_LEN) {
-      throw new BackendError("file_failed", "This upload began in the old file format: send the file again");
-    }
-    const header = (await ChunkedEncryptor.create(key, seeded(salt))).header;
-    const cipher = await openFileHeader(key, header);
-    const total = cipherSize(rec.size);
-    // Progress in plaintext bytes, as the recipient sees it (the paths count ciphertext offsets).
-    const p = (off: number, state: TransferProgress["state"]) =>
-      this.progress({
-        fid: rec.fid,
-        name: rec.name,
-        peer: rec.to,
-        direction: "up",
-        done: plainBefore(rec.size, off),
-        total: rec.size,
-        state,
-      });
-    const file = await Deno.open(rec.path, { read: true });
-    const src: Source = {
-      file,
-      cipher,
-      header,
-      size: rec.size,
-      seen: sum ? (o, b) => sum.seen(o, b) : undefined,
-    };
-    let via: "direct" | "relay" = "relay";
-    let summed: Promise<void> = Promise.resolve();
-    try {
-      const have = await this.#put(rec, 0, EMPTY); // creates the file on the server, or says how far it got
-      if (!rec.offered) {
-        await this.ops.offer(rec.to, {
-          fid: rec.fid,
-          name: rec.name,
-          size: rec.size,
-          key,
-          sha256: rec.sha256,
-        });
-        await this.#setOut(rec.fid, { offered: true });
-      }
-      // The SHA-256 follows the offer once hashed (meanwhile the file goes); a restarted sender
-      // that had not sent it yet hashes and sends it again.
-      summed = !sum ? Promise.resolve() : sum.done.then(async (h) => {
-        await this.ops.sum(rec.to, rec.fid, h);
-        await this.#setOut(rec.fid, { sha256: h });
-      });
-      summed.catch(() => {}); // awaited below
-      if (mode === "direct") {
-        const r = await this.ops.candidate(rec.to, rec.fid, waitMs);
-        const ch = await this.#dial(r, rec.to).catch((e) => {
-          throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
-        });
-        if (!(await pushDirect(ch, src, (d) => p(d, "active")))) {
-          throw new BackendError(
-            "direct_failed",
-            `The direct path to ${rec.to} broke off; the offer is withdrawn (send again, or without --direct)`,
-          );
-        }
-        via = "direct";
-      } else {
-        let looked = -Infinity;
-        via = await relayUpload({
-          src,
-          put: (off, body) => this.#put(rec, off, body),
-          direct: async () => {
-            // A look in the keystore at most every LOOK_MS (it is asked before every body).
-            if (mode !== "auto" || Date.now() - looked < LOOK_MS) return null;
-            looked = Date.now();
-            const r = await this.ops.candidateNow(rec.to, rec.fid);
-            return r ? await this.#dial(r, rec.to).catch(() => null) : null;
-          },
-          progress: (d) => p(d, "active"),
-          stall: new Stall(this.stallMs, `the server to take ${rec.name}`),
-        }, have);
-      }
-      sum?.finish(); // a no-op once every byte was seen on the way
-      await checkUnchanged(rec.path, rec.size, rec.mtime);
-      await summed;
-    } catch (e) {
-      if (e instanceof BackendError && e.code === "file_changed") {
-        await this.#setOut(rec.fid, { state: "failed" });
-      }
-      if (e instanceof BackendError && e.code === "direct_failed") { // withdrawn: a recipient waiting is told
-        await this.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
-        await this.#setOut(rec.fid, { state: "failed" });
-      }
-      p(0, "failed");
-      throw e;
-    } finally {
-      file.close();
-    }
-    await this.#setOut(rec.fid, { state: "sent" });
-    p(total, "done");
-    return via;
-  }
-
-  async #dial(r: FileReady, to: string): Promise<PeerChannel> {
-    return await dialRecipient(r, await this.ops.identity(), await this.ops.pinned(to));
+  ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
+    return sendRoom(this, room, path);
   }
 
   /** Waits up to `ms` for the recipient to have the file; true when they do. */
@@ -342,7 +175,7 @@ export class FileTransfers {
           `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
         );
       }
-      await sleep(Math.min(SUM_POLL_MS, Math.max(0, end - Date.now())));
+      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - Date.now()))); // woken when it is filed here
     }
   }
 
@@ -373,7 +206,8 @@ export class FileTransfers {
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
       this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
-    const direct = await listenDirect(this, rec, this.direct && o.direct !== false);
+    // A room's file is one upload for every member: it comes from the relay.
+    const direct = await listenDirect(this, rec, this.direct && o.direct !== false && !rec.room);
     let ch: PeerChannel | null = null;
     try {
       let sum: string;

@@ -11,7 +11,7 @@ import type { PeerChannel } from "../../net/peer_net.ts";
 import { BackendError } from "../backend.ts";
 import { cipherPieces, partsLength, type Source } from "./cipher.ts";
 import { pushDirect } from "./direct.ts";
-import { cipherSize, RELAY_BATCH } from "./offer.ts";
+import { cipherSize, RELAY_BATCH } from "./layout.ts";
 import type { Stall } from "./stall.ts";
 
 /** Request bodies in flight per transfer: hides the round trip of one request. */

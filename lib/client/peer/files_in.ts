@@ -1,53 +1,30 @@
 /**
- * The receiving side of peer-mode files (peer_files.ts has the contract and the sending side; what
- * both use is in peer_files_common.ts).
+ * The receiving side of peer-mode files (files.ts has the contract and the sending side, files_common.ts
+ * what both use, files_in_offer.ts the record, an offer's checks and `--accept-files`).
  *
- * `FileInbox`: an offer is checked (a plain name, its key opens its header, not too many waiting)
- * and waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once: `autoAccept`, from a
- * verified peer only). An
- * accepted file goes to `<downloads>/NAME.part`; `fget FROM` asks for the chunks the `.part` lacks;
- * each chunk is authenticated before it is written (file_disk.ts `PartWriter`); data out of order,
- * changed or past the offered size fails the transfer (the `.part` removed, the sender told); the
- * last chunk in, the size and SHA-256 must match before the rename (`finishPart`). A dropped
- * channel pauses it; the sender's next offer of the same id resumes it, in this run or a later one
- * (the transfers are kept in the `FileBook`, the node's store). `gen` counts restarts, so work
- * still in flight for an older run stops instead of touching the new one.
+ * `FileInbox`: a checked offer waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once:
+ * `autoAccept`, from a verified peer only). An accepted file goes to `<downloads>/NAME.part`; `fget
+ * FROM` asks for the chunks the `.part` lacks; each chunk is authenticated before it is written
+ * (files/part_writer.ts); data out of order, changed or past the offered size fails the transfer (the
+ * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
+ * rename (`finishPart`). A dropped channel pauses it; the sender's next offer of the same id resumes it,
+ * in this run or a later one (kept in the `FileBook`, the node's store). `gen` counts restarts, so
+ * work still in flight for an older run stops instead of touching the new one.
  */
-import { concatBytes, fromBase64 } from "../../common/bytes.ts";
+import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
-import { CHUNK_SIZE, type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
+import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { downloadTarget, finishPart, openPart, PartWriter, removePart, roomFor } from "../files/disk.ts";
-import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import { chunkCount, formatProblem, nameProblem, wholeChunks } from "../files/offer.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
+import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
+import { PartWriter } from "../files/part_writer.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
+import type { In, InState } from "./files_in_offer.ts";
+import { autoVerdict, booked, IN_OPEN, offerCheck, offeredIn, recordData } from "./files_in_offer.ts";
 import type { FileRecord } from "./wire.ts";
 import { sizeText } from "../../common/progress.ts";
 import { STALL_MS, stallError } from "../files/stall.ts";
 
-type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
-interface In extends Transfer {
-  dir: "down";
-  key: string;
-  hdr: string;
-  /** opened from key and header when first needed (not kept in the book) */
-  cipher?: ChunkCipher;
-  state: InState;
-  target?: string;
-  /** the open `.part` while receiving */
-  w?: PartWriter;
-  /** pushes to `w` under way (at most IN_FLIGHT): a record is decrypted while the ones before it are written */
-  flying?: Promise<void>[];
-  next: number;
-  saved?: PromiseWithResolvers<string>;
-  /** the stall bound's timer while receiving (file_stall.ts) */
-  stall?: ReturnType<typeof setTimeout>;
-}
-
-const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
-/** Offers waiting for an answer, from every peer together. */
-const MAX_WAITING = 32;
 /** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
 const IN_FLIGHT = 3;
 
@@ -73,22 +50,11 @@ export class FileInbox {
 
   #save(): void {
     if (this.#closed || !this.host.book) return;
-    const list = [...this.#ins.values()].map((i) => {
-      const {
-        dir: _d,
-        via: _v,
-        gen: _g,
-        cipher: _c,
-        w: _w,
-        next: _n,
-        saved: _s,
-        stall: _t,
-        flying: _f,
-        ...keep
-      } = i;
-      return keep;
-    });
-    this.host.book.commit({ put: { [IN_KEY]: list }, del: [] });
+    this.host.book.commit({ put: { [IN_KEY]: booked(this.#ins.values()) }, del: [] });
+  }
+
+  #notice(level: "info" | "warn", text: string): void {
+    this.host.emit({ type: "notice", level, text });
   }
 
   /** A channel closed: what was received on it pauses until the peer is back. */
@@ -97,12 +63,10 @@ export class FileInbox {
       if (i.peer !== peer || i.via !== via || i.state !== "receiving") continue;
       this.#stop(i, "paused");
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      this.host.emit({
-        type: "notice",
-        level: "warn",
-        text:
-          `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
-      });
+      this.#notice(
+        "warn",
+        `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
+      );
     }
   }
 
@@ -128,45 +92,13 @@ export class FileInbox {
       this.host.emit({ type: "file.failed", fid: r.fid, peer, direction: "down", why: text });
       await end(false, why);
     };
-    const problem = nameProblem(r.name);
-    if (problem) return await refuse(problem);
-    if (this.waiting().length >= MAX_WAITING) return await refuse("too many offers are waiting");
-    if (r.fmt !== FILE_FORMAT) return await refuse(formatProblem(r.fmt));
-    let cipher: ChunkCipher;
-    try {
-      cipher = await openFileHeader(fromBase64(r.key), fromBase64(r.hdr));
-    } catch {
-      return await refuse("its key does not open its header");
-    }
-    const { fid, size, sha256, key, hdr } = r;
-    const i: In = {
-      dir: "down",
-      fid,
-      peer,
-      name,
-      size,
-      sha256,
-      key,
-      hdr,
-      cipher,
-      state: "offered",
-      via,
-      next: 0,
-      gen: 0,
-    };
+    const checked = await offerCheck(r, this.waiting().length);
+    if ("why" in checked) return await refuse(checked.why);
+    const i = offeredIn(peer, via, { ...r, name }, checked.cipher), { fid, size, sha256 } = i;
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
-    // --accept-files takes files from verified peers only, up to 4 GiB and the free space of the
-    // download folder (file_policy.ts); the others wait for /accept.
     const verified = this.host.verified(peer);
-    const auto = this.o.autoAccept
-      ? judgeOffer(
-        { anyone: false, maxSize: DEFAULT_MAX_SIZE },
-        { from: peer, name, size, resumed: false },
-        verified,
-        this.o.downloads ? await roomFor(this.o.downloads) : null,
-      )
-      : null;
+    const auto = await autoVerdict(this.o.autoAccept, this.o.downloads, { from: peer, name, size, verified });
     if (auto?.take) {
       return await this.#accept(i).catch((e) =>
         this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
@@ -181,7 +113,7 @@ export class FileInbox {
       const why = verified
         ? auto.why
         : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
-      this.host.emit({ type: "notice", level: "warn", text: `${name} waits for /accept: ${why}` });
+      this.#notice("warn", `${name} waits for /accept: ${why}`);
     }
   }
 
@@ -226,7 +158,7 @@ export class FileInbox {
       const via = this.host.via(i.peer);
       if (via) return await this.#start(i, via);
       (await openPart(`${i.target}.part`, i.size)).out.close(); // holds the name meanwhile
-      this.host.emit({ type: "notice", text: `${i.name} will come when ${i.peer} is back`, level: "warn" });
+      this.#notice("warn", `${i.name} will come when ${i.peer} is back`);
     });
     this.#accepting = run.catch(() => {});
     return run;
@@ -257,11 +189,7 @@ export class FileInbox {
     progress(this.host, i, next * CHUNK_SIZE, "active");
     if (next > 0) {
       const at = `${sizeText(next * CHUNK_SIZE)} of ${sizeText(i.size)}`;
-      this.host.emit({
-        type: "notice",
-        level: "info",
-        text: `Receiving ${i.name} from ${i.peer} again at ${at}`,
-      });
+      this.#notice("info", `Receiving ${i.name} from ${i.peer} again at ${at}`);
     }
     await via.say({ t: "fget", fid: i.fid, from: next }).catch(() => this.dropped(i.peer, via));
   }
@@ -285,19 +213,7 @@ export class FileInbox {
     try {
       const w = i.w;
       if (!w) return;
-      if (at !== w.issued) {
-        throw new BackendError("file_order", `chunk ${at} came where chunk ${w.issued} was due`);
-      }
-      const bytes = data.length === 1 ? data[0]! : concatBytes(data);
-      // A record holds whole chunks only: a size that does not fit the data shows here.
-      const fit = wholeChunks(i.size, at, bytes.length);
-      if (fit.rest) {
-        const past = fit.next >= chunkCount(i.size);
-        throw new BackendError(
-          "file_size",
-          past ? "more data than the size offered" : "a record ended inside a chunk",
-        );
-      }
+      const bytes = recordData(i.size, w.issued, at, data);
       const flying = i.flying ??= [];
       const pushed = w.push(bytes);
       pushed.catch(() => {}); // awaited below, in order
@@ -358,7 +274,7 @@ export class FileInbox {
         `paused, it goes on when ${i.peer} offers it again`,
       );
       i.saved?.reject(e);
-      this.host.emit({ type: "notice", level: "warn", text: e.message });
+      this.#notice("warn", e.message);
     }, ms);
   }
 

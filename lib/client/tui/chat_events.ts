@@ -137,6 +137,7 @@ function fileOffer(s: ChatState, e: EventOf<"file.offer">): Notice {
   const from = sanitizeName(o.from);
   const b = s.buffers.ensure("dm", from);
   const key = o.verified ? "verified key" : "key not verified";
-  s.info(b, `${from} offers ${sanitize(o.name)} (${sizeText(o.size)}, ${key}): /accept or /reject`);
+  const where = o.room ? ` to #${sanitizeName(o.room)}` : "";
+  s.info(b, `${from} offers ${sanitize(o.name)}${where} (${sizeText(o.size)}, ${key}): /accept or /reject`);
   return { title: `File from ${from}`, body: sanitize(o.name) };
 }

@@ -1,18 +1,18 @@
 /**
- * Carries out the sender-key handouts a seal answered (e2e/room_seal.ts): the codec never sends,
- * the core does. Each handout is a sealed DM sent, in order, before the message sealed under that
+ * Carries out the sender-key handouts a seal answered (e2e/room_seal.ts): a seal never sends; its
+ * caller does, with this (the core before a message, e2e/room_control.ts before a room control). Each handout is a sealed DM sent, in order, before the message sealed under that
  * key, so every member holds the key before the first message under it; a `devices_changed`
  * refusal relearns and seals it once more (`sealAndSend`, the one home of that loop). Each outcome
  * goes back to the codec (`handedOut`): a sent one is recorded, a failed one is told as a notice
  * and kept for the room's next message; the message itself goes anyway, as before.
  */
-import { type BodyCodec, type Handout, sealAndSend, type Sealed } from "../e2e/mod.ts";
-import type { Connection } from "../session/connection.ts";
+import { type BodyCodec, type Handout, sealAndSend, type Sealed } from "./body_codec.ts";
+import type { Host } from "./parts.ts";
 
 /** Sends `handouts` over `conn` one after the other, reporting each to `codec`. */
 export async function handOut(
   codec: BodyCodec,
-  conn: Pick<Connection, "request">,
+  conn: Host["conn"],
   handouts: readonly Handout[] = [],
 ): Promise<void> {
   for (const h of handouts) {

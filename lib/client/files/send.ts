@@ -1,0 +1,171 @@
+/**
+ * The sending side of a file transfer (issue 12; `FileTransfers.send` and room_send.ts drive it):
+ * the age header and cipher of a remembered upload (`prepared`: the same key and header seed give the
+ * same header after a restart), the record's updates in "files:out" (`setOut`), progress in
+ * plaintext bytes (`upProgress`), and `upload` — create the file on the server, send the offer as an
+ * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
+ * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
+ * recipient opens one (`auto`). Reads the file through disk.ts.
+ */
+import { fromBase64 } from "../../common/bytes.ts";
+import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
+import type { PeerChannel } from "../../net/peer_net.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { FileOps } from "./channel.ts";
+import type { Source } from "./cipher.ts";
+import { dialRecipient, pushDirect } from "./direct.ts";
+import { checkUnchanged, type FileSum, openToSend } from "./disk.ts";
+import { type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
+import { cipherSize, plainBefore } from "./layout.ts";
+import { Stall } from "./stall.ts";
+import type { SendMode, TransferProgress } from "./transfer_types.ts";
+import { relayUpload } from "./upload.ts";
+
+/** What sending needs of a FileTransfers. */
+export interface Sending {
+  client: ChatClient;
+  ops: FileOps;
+  stallMs: number;
+  progress(p: TransferProgress): void;
+}
+
+const EMPTY = new Uint8Array(0);
+/** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
+const LOOK_MS = 100;
+
+/** Changes upload `fid`'s record in "files:out". */
+export async function setOut(ops: FileOps, fid: string, patch: Partial<OutRecord>): Promise<void> {
+  await ops.update<OutRecord[]>(
+    OUT_KEY,
+    (l) => (l ?? []).map((r) => (r.fid === fid ? { ...r, ...patch } : r)),
+  );
+}
+
+/** Progress of upload `rec` at ciphertext offset `off`, in plaintext bytes as the recipient sees it. */
+export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: TransferProgress["state"]) =>
+  ft.progress({
+    fid: rec.fid,
+    name: rec.name,
+    peer: rec.to,
+    direction: "up",
+    done: plainBefore(rec.size, off),
+    total: rec.size,
+    state,
+  });
+
+/** The file of upload `rec` opened, with its header and cipher (`sum` sees the plaintext read). */
+export async function prepared(
+  rec: OutRecord,
+  sum: FileSum | null,
+): Promise<{ key: Uint8Array; src: Source }> {
+  const key = fromBase64(rec.key);
+  const salt = fromBase64(rec.salt);
+  if (salt.length !== HEADER_SEED_LEN) {
+    throw new BackendError("file_failed", "This upload began in the old file format: send the file again");
+  }
+  const header = (await ChunkedEncryptor.create(key, seeded(salt))).header;
+  const cipher = await openFileHeader(key, header);
+  const file = await openToSend(rec.path);
+  return {
+    key,
+    src: { file, cipher, header, size: rec.size, seen: sum ? (o, b) => sum.seen(o, b) : undefined },
+  };
+}
+
+/** Sends a body of upload `rec` at `off`; resolves with how far the server has it. */
+async function put(ft: Sending, rec: OutRecord, off: number, body: Uint8Array | readonly Uint8Array[]) {
+  const size = cipherSize(rec.size);
+  const r = await ft.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
+  return Number(r.header.have);
+}
+
+async function dial(ft: Sending, r: FileReady, to: string): Promise<PeerChannel> {
+  return await dialRecipient(r, await ft.ops.identity(), await ft.ops.pinned(to));
+}
+
+/** The whole file straight to the recipient once it opens its direct path (up to `waitMs`), or `direct_failed`. */
+async function directOnly(ft: Sending, rec: OutRecord, src: Source, waitMs: number): Promise<void> {
+  const r = await ft.ops.candidate(rec.to, rec.fid, waitMs);
+  const ch = await dial(ft, r, rec.to).catch((e) => {
+    throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
+  });
+  if (!(await pushDirect(ch, src, (d) => upProgress(ft, rec)(d, "active")))) {
+    throw new BackendError(
+      "direct_failed",
+      `The direct path to ${rec.to} broke off; the offer is withdrawn (send again, or without --direct)`,
+    );
+  }
+}
+
+/** The relay from `have` on; in `auto` mode the direct path takes over once the recipient opens it. */
+function relayed(ft: Sending, rec: OutRecord, src: Source, mode: SendMode, have: number) {
+  let looked = -Infinity;
+  return relayUpload({
+    src,
+    put: (off, body) => put(ft, rec, off, body),
+    direct: async () => {
+      // A look in the keystore at most every LOOK_MS (it is asked before every body).
+      const now = ft.client.clock.now();
+      if (mode !== "auto" || now - looked < LOOK_MS) return null;
+      looked = now;
+      const r = await ft.ops.candidateNow(rec.to, rec.fid);
+      return r ? await dial(ft, r, rec.to).catch(() => null) : null;
+    },
+    progress: (d) => upProgress(ft, rec)(d, "active"),
+    stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
+  }, have);
+}
+
+/**
+ * Offers upload `rec` to its recipient (once) and sends it; its SHA-256 (`sum`, hashed on the way)
+ * follows the offer. Resolves with the path the file went by once it is all sent.
+ */
+export async function upload(
+  ft: Sending,
+  rec: OutRecord,
+  mode: SendMode,
+  waitMs: number,
+  sum: FileSum | null,
+): Promise<"direct" | "relay"> {
+  const p = upProgress(ft, rec);
+  const { key, src } = await prepared(rec, sum);
+  let via: "direct" | "relay" = "relay";
+  let summed: Promise<void> = Promise.resolve();
+  try {
+    const have = await put(ft, rec, 0, EMPTY); // creates the file on the server, or says how far it got
+    if (!rec.offered) {
+      await ft.ops.offer(rec.to, { fid: rec.fid, name: rec.name, size: rec.size, key, sha256: rec.sha256 });
+      await setOut(ft.ops, rec.fid, { offered: true });
+    }
+    // The SHA-256 follows the offer once hashed (meanwhile the file goes); a restarted sender
+    // that had not sent it yet hashes and sends it again.
+    summed = !sum ? Promise.resolve() : sum.done.then(async (h) => {
+      await ft.ops.sum(rec.to, rec.fid, h);
+      await setOut(ft.ops, rec.fid, { sha256: h });
+    });
+    summed.catch(() => {}); // awaited below
+    if (mode === "direct") {
+      await directOnly(ft, rec, src, waitMs);
+      via = "direct";
+    } else via = await relayed(ft, rec, src, mode, have);
+    sum?.finish(); // a no-op once every byte was seen on the way
+    await checkUnchanged(rec.path, rec.size, rec.mtime);
+    await summed;
+  } catch (e) {
+    if (e instanceof BackendError && e.code === "file_changed") {
+      await setOut(ft.ops, rec.fid, { state: "failed" });
+    }
+    if (e instanceof BackendError && e.code === "direct_failed") { // withdrawn: a recipient waiting is told
+      await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
+      await setOut(ft.ops, rec.fid, { state: "failed" });
+    }
+    p(0, "failed");
+    throw e;
+  } finally {
+    src.file.close();
+  }
+  await setOut(ft.ops, rec.fid, { state: "sent" });
+  p(cipherSize(rec.size), "done");
+  return via;
+}

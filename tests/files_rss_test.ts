@@ -1,0 +1,107 @@
+/**
+ * The receiving client's memory (issue 36: a 1 GiB receive within 128 MiB of RSS), measured from
+ * outside the process: `parley receive` runs as its own process and its /proc/PID/status (VmRSS,
+ * VmHWM) is sampled while it downloads. A 128 MiB file stands for the 1 GiB one (the bench prints
+ * that figure): its peak must stay under 128 MiB and within a bound of the same client's peak for a
+ * 1 MiB file — memory that grew with the file (buffers kept, garbage left to pile up) fails both.
+ * Linux only (/proc).
+ */
+import assert from "node:assert/strict";
+import { PROGRAM_PERMS, rootFile, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
+
+const MIB = 1024 * 1024;
+/** What the client may hold at most, and how much more a big file may cost than a small one. */
+const MAX_RSS = 128 * MIB;
+const MAX_GROWTH = 24 * MIB;
+
+function cliArgs(t: TestServer, home: string, user: string, args: string[]) {
+  return [...args, "--server", `127.0.0.1:${t.port}`, "--user", user, "--home", home, "--trust-on-first-use"];
+}
+
+async function cli(t: TestServer, home: string, user: string, ...args: string[]) {
+  const r = await runProgram("client.ts", cliArgs(t, home, user, args), {
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+  });
+  assert.equal(r.code, 0, r.err);
+  return r.out.trim();
+}
+
+/** A file of `mib` MiB (one random MiB repeated: the cipher makes every chunk differ anyway). */
+async function makeFile(path: string, mib: number): Promise<void> {
+  const one = new Uint8Array(MIB);
+  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
+  } finally {
+    f.close();
+  }
+}
+
+/** Bytes of `VmHWM` (the peak) or `VmRSS` of a live process; 0 once it is gone. */
+async function vm(pid: number, key: "VmHWM" | "VmRSS"): Promise<number> {
+  try {
+    const s = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(s.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `receive` as bob and answers its output and its peak RSS, sampled from outside every 20 ms. */
+async function receivePeak(t: TestServer, home: string, out: string): Promise<{ out: string; peak: number }> {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PROGRAM_PERMS,
+      rootFile("client.ts"),
+      ...cliArgs(t, home, "bob", ["receive", "--relay", "--from", "alice", "--out", out]),
+    ],
+    env: { NO_COLOR: "1", PARLEY_PASSWORD: "pw-bob-secret" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let running = true, peak = 0;
+  const done = p.output().finally(() => (running = false));
+  while (running) {
+    peak = Math.max(peak, await vm(p.pid, "VmHWM"), await vm(p.pid, "VmRSS"));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const o = await done;
+  assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+  return { out: new TextDecoder().decode(o.stdout).trim(), peak };
+}
+
+test({
+  name:
+    "files: a receiving client's RSS stays under 128 MiB and does not grow with the file (measured from outside)",
+  ignore: Deno.build.os !== "linux",
+  deadlineMs: 300_000,
+  fn: async () => {
+    const t = await startTestServer();
+    const [ha, hb] = [`${t.dir}/home-a`, `${t.dir}/home-b`];
+    try {
+      await cli(t, ha, "alice", "register");
+      await cli(t, hb, "bob", "register");
+      const peaks: number[] = [];
+      for (const mib of [1, 128]) {
+        const path = `${t.dir}/f${mib}.bin`;
+        await makeFile(path, mib);
+        const sent = await cli(t, ha, "alice", "send-file", "bob", path, "--relay");
+        const got = await receivePeak(t, hb, `${t.dir}/down`);
+        assert.equal(got.out, `saved ${t.dir}/down/f${mib}.bin ${mib * MIB} ${sent.split(" ")[3]}`);
+        await Deno.remove(`${t.dir}/down/f${mib}.bin`);
+        await Deno.remove(path);
+        peaks.push(got.peak);
+      }
+      const [small, big] = peaks as [number, number];
+      const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 128 MiB`;
+      assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
+      assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
+    } finally {
+      await t.stop();
+    }
+  },
+});
