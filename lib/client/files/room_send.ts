@@ -8,16 +8,12 @@
  * upload (same identity and header seed) from the server's offset, and offers once it is complete.
  * Reads the file to send through send.ts and disk.ts.
  */
-import { toBase64 } from "../../common/bytes.ts";
-import { cryptoRandom, randomId } from "../../common/random.ts";
-import { HEADER_SEED_LEN } from "../../crypto/age_stream.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { checkUnchanged, FileSum, sendable } from "./disk.ts";
-import { bounded, OUT_KEY, type OutRecord } from "./offer.ts";
+import { checkUnchanged, FileSum } from "./disk.ts";
 import { cipherSize } from "./layout.ts";
-import { prepared, type Sending, setOut, upProgress } from "./send.ts";
+import { prepared, type Sending, setOut, uploadRecord, upProgress } from "./send.ts";
 import { Stall } from "./stall.ts";
 import { relayUpload } from "./upload.ts";
 
@@ -33,34 +29,6 @@ async function roomOf(client: ChatClient, room: string): Promise<{ name: string;
   return { name: info.name, members };
 }
 
-/** The unfinished upload of this file to this room, or a new one (remembered in "files:out"). */
-async function recordFor(ft: Sending, to: string, path: string): Promise<OutRecord> {
-  const f = await sendable(path);
-  const list = ((await ft.ops.get(OUT_KEY)) ?? []) as OutRecord[];
-  const old = list.find((r) =>
-    r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
-  );
-  if (old) return old;
-  const rec: OutRecord = {
-    fid: randomId(undefined, 16),
-    to,
-    path: f.real,
-    name: f.name,
-    size: f.size,
-    mtime: f.mtime,
-    sha256: "",
-    key: toBase64(cryptoRandom(32)),
-    salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
-    at: ft.client.clock.now(),
-    state: "uploading",
-  };
-  await ft.ops.update<OutRecord[]>(
-    OUT_KEY,
-    (l) => bounded([...l ?? [], rec], (x) => x.state === "uploading"),
-  );
-  return rec;
-}
-
 /**
  * Uploads `path` once for `room` and offers it to the room in one sealed message; resolves with the
  * plaintext's name, size and SHA-256 and the members it was offered to.
@@ -71,7 +39,7 @@ export async function sendRoom(
   path: string,
 ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
   const { name: roomName, members } = await roomOf(ft.client, room);
-  const rec = await recordFor(ft, `#${roomName}`, path);
+  const rec = await uploadRecord(ft.ops, `#${roomName}`, path, ft.client.clock.now());
   const p = upProgress(ft, rec);
   const size = cipherSize(rec.size);
   const put = async (off: number, body: Uint8Array | readonly Uint8Array[]) => {

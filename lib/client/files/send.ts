@@ -7,7 +7,8 @@
  * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
  * recipient opens one (`auto`). Reads the file through disk.ts.
  */
-import { fromBase64 } from "../../common/bytes.ts";
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { cryptoRandom, randomId } from "../../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { BackendError } from "../backend.ts";
@@ -15,8 +16,8 @@ import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
 import type { Source } from "./cipher.ts";
 import { dialRecipient, pushDirect } from "./direct.ts";
-import { checkUnchanged, type FileSum, openToSend } from "./disk.ts";
-import { type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
+import { checkUnchanged, type FileSum, openToSend, sendable } from "./disk.ts";
+import { bounded, type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
 import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
@@ -168,4 +169,32 @@ export async function upload(
   await setOut(ft.ops, rec.fid, { state: "sent" });
   p(cipherSize(rec.size), "done");
   return via;
+}
+
+/**
+ * The unfinished upload of `path` to `to` (a user, or `#room`) if the file is unchanged since, else a
+ * new record with a fresh file key and header seed, remembered in "files:out" (one home of that rule).
+ */
+export async function uploadRecord(ops: FileOps, to: string, path: string, now: number): Promise<OutRecord> {
+  const f = await sendable(path);
+  const list = ((await ops.get(OUT_KEY)) ?? []) as OutRecord[];
+  const old = list.find((r) =>
+    r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
+  );
+  if (old) return old;
+  const rec: OutRecord = {
+    fid: randomId(undefined, 16),
+    to,
+    path: f.real,
+    name: f.name,
+    size: f.size,
+    mtime: f.mtime,
+    sha256: "", // hashed while the file goes, sent after the offer
+    key: toBase64(cryptoRandom(32)),
+    salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
+    at: now,
+    state: "uploading",
+  };
+  await ops.update<OutRecord[]>(OUT_KEY, (l) => bounded([...l ?? [], rec], (x) => x.state === "uploading"));
+  return rec;
 }

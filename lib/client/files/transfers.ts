@@ -21,19 +21,16 @@
  * Only when the last chunk verifies and the size and SHA-256 match the sender's (which may come
  * after the offer: the download waits for it) is the `.part` renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
-import { toBase64 } from "../../common/bytes.ts";
-import { cryptoRandom, randomId } from "../../common/random.ts";
-import { HEADER_SEED_LEN } from "../../crypto/age_stream.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
-import { downloadTarget, FileSum, finishPart, removePart, sendable } from "./disk.ts";
+import { downloadTarget, FileSum, finishPart, removePart } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
-import { upload } from "./send.ts";
+import { upload, uploadRecord } from "./send.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { bounded, IN_KEY, type InRecord, OUT_KEY, type OutRecord } from "./offer.ts";
@@ -98,32 +95,9 @@ export class FileTransfers {
   ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
-    const f = await sendable(path);
-    let rec = (await this.outgoing()).find((r) =>
-      r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
-    );
-    if (!rec) {
-      rec = {
-        fid: randomId(undefined, 16),
-        to,
-        path: f.real,
-        name: f.name,
-        size: f.size,
-        mtime: f.mtime,
-        sha256: "", // hashed while the file goes, sent after the offer
-        key: toBase64(cryptoRandom(32)),
-        salt: toBase64(cryptoRandom(HEADER_SEED_LEN)),
-        at: Date.now(),
-        state: "uploading",
-      };
-      const r = rec;
-      await this.ops.update<OutRecord[]>(
-        OUT_KEY,
-        (l) => bounded([...l ?? [], r], (x) => x.state === "uploading"),
-      );
-    }
+    const rec = await uploadRecord(this.ops, to, path, this.client.clock.now());
     // Hashed from the plaintext read for the chunks (a resumed sender hashes the file on its own).
-    const sum = rec.sha256 ? null : new FileSum(f.real, f.size);
+    const sum = rec.sha256 ? null : new FileSum(rec.path, rec.size);
     sum?.done.catch(() => {}); // awaited by #upload
     const via = await upload(this, rec, mode, waitMs, sum);
     return { fid: rec.fid, name: rec.name, size: rec.size, sha256: sum ? await sum.done : rec.sha256, via };
