@@ -7,6 +7,7 @@
  * filed by this process wakes its waiters at once (`filed`); one filed by another process of the
  * folder is seen by their next look (every LOOK_MS).
  */
+import { systemClock } from "../../common/clock.ts";
 import { BackendError } from "../backend.ts";
 import type { SealedChannel } from "../e2e/mod.ts";
 import { READY_KEY, readyIn, readyWrites, takeReady } from "./control.ts";
@@ -138,14 +139,14 @@ export function fileOps(ch: SealedChannel) {
      * rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
-      const end = Date.now() + ms;
+      const end = systemClock.now() + ms;
       for (;;) {
         const r = await takeNow(from, fid);
         if (r) return r;
-        if (Date.now() >= end) {
+        if (systemClock.now() >= end) {
           throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
         }
-        await filed(ch, Math.min(LOOK_MS, end - Date.now()));
+        await filed(ch, Math.min(LOOK_MS, end - systemClock.now()));
       }
     },
     /** Resolves once a file control is filed by this process (wakes at once), or after `ms`. */

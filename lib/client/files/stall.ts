@@ -5,6 +5,7 @@
  * not start with `file_`, so the receiving side keeps its `.part` for a later resume. Time is
  * injected (`now`; the bound itself is a FileTransfers option).
  */
+import { systemClock } from "../../common/clock.ts";
 import { BackendError } from "../backend.ts";
 
 /** How long a transfer may move no byte before it fails (the default of `--stall`). */
@@ -22,7 +23,7 @@ export class Stall {
   #last: number;
   #moved = -1;
 
-  constructor(readonly ms: number, readonly what: string, readonly now: () => number = Date.now) {
+  constructor(readonly ms: number, readonly what: string, readonly now: () => number = systemClock.now) {
     this.#last = now();
   }
 

@@ -21,6 +21,7 @@
  * Only when the last chunk verifies and the size and SHA-256 match the sender's (which may come
  * after the offer: the download waits for it) is the `.part` renamed; a failure removes it. The server then drops its copy (`file.done`).
  */
+import { systemClock } from "../../common/clock.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
@@ -116,12 +117,12 @@ export class FileTransfers {
 
   /** Waits up to `ms` for the recipient to have the file; true when they do. */
   async delivered(fid: string, ms: number): Promise<boolean> {
-    const end = Date.now() + ms;
+    const end = systemClock.now() + ms;
     for (;;) {
       const f = (await this.serverFiles()).find((x) => x.fid === fid);
       if (!f || f.state === "done") return f?.state === "done";
-      if (Date.now() >= end) return false;
-      await sleep(Math.min(this.pollMs, end - Date.now()));
+      if (systemClock.now() >= end) return false;
+      await sleep(Math.min(this.pollMs, end - systemClock.now()));
     }
   }
 
@@ -139,17 +140,17 @@ export class FileTransfers {
    * kept (receiving again finishes it).
    */
   async #sumOf(rec: InRecord): Promise<string> {
-    const end = Date.now() + SUM_WAIT_MS;
+    const end = systemClock.now() + SUM_WAIT_MS;
     for (;;) {
       const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
       if (r?.sha256) return r.sha256;
-      if (Date.now() >= end || this.client.conn.closed) {
+      if (systemClock.now() >= end || this.client.conn.closed) {
         throw new BackendError(
           "timeout",
           `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
         );
       }
-      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - Date.now()))); // woken when it is filed here
+      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - systemClock.now()))); // woken when it is filed here
     }
   }
 

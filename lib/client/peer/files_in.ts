@@ -256,10 +256,7 @@ export class FileInbox {
     }
   }
 
-  /**
-   * (Re)arms the stall bound of a receiving transfer: no verified chunk for `stallMs` pauses it
-   * (the `.part` kept; the sender's next offer resumes it) and fails whoever waits for it.
-   */
+  /** (Re)arms the stall bound: no verified chunk for `stallMs` pauses it (`.part` kept) and fails its waiter. */
   #watch(i: In): void {
     clearTimeout(i.stall);
     const ms = this.o.stallMs ?? STALL_MS, gen = i.gen;
@@ -268,11 +265,7 @@ export class FileInbox {
       this.#stop(i, "paused");
       this.#save();
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      const e = stallError(
-        ms,
-        `data of ${i.name} from ${i.peer}`,
-        `paused, it goes on when ${i.peer} offers it again`,
-      );
+      const e = stallError(ms, `data of ${i.name} from ${i.peer}`, `paused until ${i.peer} offers it again`);
       i.saved?.reject(e);
       this.#notice("warn", e.message);
     }, ms);
