@@ -1,7 +1,8 @@
 /**
  * Carries out the sender-key handouts a seal answered (e2e/room_seal.ts): a seal never sends; its
- * caller does, with this (the core before a message, e2e/room_control.ts before a room control). Each handout is a sealed DM sent, in order, before the message sealed under that
- * key, so every member holds the key before the first message under it; a `devices_changed`
+ * caller does, with this (the core before a message, e2e/room_control.ts before a room control).
+ * Each handout is a sealed DM sent, in order, before the message sealed under that key, so every
+ * member holds the key before the first message under it; a `devices_changed`
  * refusal relearns and seals it once more (`sealAndSend`, the one home of that loop). Each outcome
  * goes back to the codec (`handedOut`): a sent one is recorded, a failed one is told as a notice
  * and kept for the room's next message; the message itself goes anyway, as before.
