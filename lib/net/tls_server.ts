@@ -88,9 +88,14 @@ export async function acceptLoop(
   }
 }
 
+/** Read buffer of a new connection: an idle one holds only this much while its read waits. */
+const READ_SMALL = 4 * 1024;
+/** Read buffer of a connection whose read once filled the small one (bulk data: fewer, larger reads). */
+const READ_LARGE = 64 * 1024;
+
 /** A node stream over a Deno TCP connection, for node:tls to run its server side on. */
 function duplexOf(c: Deno.TcpConn): Duplex {
-  const buf = new Uint8Array(64 * 1024);
+  let buf = new Uint8Array(READ_SMALL);
   let reading = false;
   const d: Duplex = new Duplex({
     read() {
@@ -99,7 +104,11 @@ function duplexOf(c: Deno.TcpConn): Duplex {
       c.read(buf).then((n) => {
         reading = false;
         if (n === null) d.push(null);
-        else d.push(buf.slice(0, n)); // node asks for more (read()) while its buffer has room
+        else {
+          const full = n === buf.length;
+          d.push(buf.slice(0, n)); // node asks for more (read()) while its buffer has room
+          if (full && buf.length < READ_LARGE) buf = new Uint8Array(READ_LARGE);
+        }
       }, (e) => {
         reading = false;
         d.destroy(e);
