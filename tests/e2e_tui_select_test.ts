@@ -6,37 +6,8 @@
  * goes from both screens after the time. (/reply /edit /react /delete typed: e2e_tui_changes_test.ts.)
  */
 import assert from "node:assert/strict";
-import { startTestServer } from "./helpers.ts";
-import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
+import { dmOnScreens, skipWithoutTmux, type Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
-
-/** alice and bob on screen, alice's first line in the DM on both; `fn` runs, then everything stops. */
-async function dm(first: string, fn: (tm: Tmux) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  const tm = new Tmux(t.port);
-  const homes: string[] = [];
-  try {
-    for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
-    for (const u of ["alice", "bob"]) {
-      const home = await Deno.makeTempDir();
-      homes.push(home);
-      await tm.start(u, u, home);
-    }
-    for (const u of ["alice", "bob"]) {
-      await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
-    }
-    await tm.type("alice", `/query bob ${first}`);
-    await tm.waitFor("bob", (s) => /\d\.alice/.test(s), "alice's query on bob");
-    await tm.type("bob", "/query alice");
-    await tm.waitFor("bob", (s) => s.includes(first), "bob in alice's query");
-    await fn(tm);
-    for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
-  } finally {
-    await tm.stop();
-    await t.stop();
-    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
-  }
-}
 
 /** Presses keys (`-l` text or key names) and waits until the screen shows what they should do. */
 async function press(tm: Tmux, who: string, keys: string[], want: RegExp, what: string): Promise<string> {
@@ -48,7 +19,7 @@ test({
   name: "TUI e2e (issue 39): selection mode keys reply, edit (history shown), react (toggled off), delete",
   ignore: skipWithoutTmux,
   fn: () =>
-    dm("lunch at noon?", async (tm) => {
+    dmOnScreens("lunch at noon?", async (tm) => {
       // bob: Alt+S selects alice's message, r quotes it above the input, Enter sends the reply.
       await press(tm, "bob", ["M-s"], /Selected alice's message/, "bob's selection");
       await press(tm, "bob", ["-l", "r"], /↪ Reply to alice: lunch at noon\?/, "the quote above bob's input");
@@ -102,7 +73,7 @@ test({
     "TUI e2e (issue 39.5): /expire is shown to both, then the message goes from both screens after the time",
   ignore: skipWithoutTmux,
   fn: () =>
-    dm("hello", async (tm) => {
+    dmOnScreens("hello", async (tm) => {
       await tm.type("alice", "/expire 2s");
       for (const u of ["alice", "bob"]) {
         await tm.waitFor(u, (s) =>

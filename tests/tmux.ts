@@ -3,7 +3,7 @@
  * (socket), starts real `client.ts` processes in detached sessions, types into them and reads their
  * screens back with `capture-pane`. Also runs scripted `client.ts` commands against the same server.
  */
-import { PROGRAM_PERMS, rootFile, runProgram, skipWithout } from "./helpers.ts";
+import { PROGRAM_PERMS, rootFile, runProgram, skipWithout, startTestServer } from "./helpers.ts";
 
 export const hasTmux: boolean = (() => {
   try {
@@ -125,6 +125,36 @@ export class Tmux {
       home,
       "--trust-on-first-use",
     ], { PARLEY_PASSWORD: PASSWORD });
+  }
+}
+
+/**
+ * alice and bob registered on a fresh server and on screen, alice's first line in the DM on both
+ * (a query each); `fn` runs, then everything stops. */
+export async function dmOnScreens(first: string, fn: (tm: Tmux) => Promise<void>): Promise<void> {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes: string[] = [];
+  try {
+    for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
+    for (const u of ["alice", "bob"]) {
+      const home = await Deno.makeTempDir();
+      homes.push(home);
+      await tm.start(u, u, home);
+    }
+    for (const u of ["alice", "bob"]) {
+      await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
+    }
+    await tm.type("alice", `/query bob ${first}`);
+    await tm.waitFor("bob", (s) => /\d\.alice/.test(s), "alice's query on bob");
+    await tm.type("bob", "/query alice");
+    await tm.waitFor("bob", (s) => s.includes(first), "bob in alice's query");
+    await fn(tm);
+    for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
+  } finally {
+    await tm.stop();
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
   }
 }
 
