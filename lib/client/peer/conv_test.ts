@@ -12,6 +12,7 @@ import type { ChatMessage } from "../backend.ts";
 import { newMid, PeerOutbox } from "./outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { utf8 } from "../../common/bytes.ts";
+import { nextEvent as waitFor } from "./events_testing.ts";
 
 async function node(name: string): Promise<PeerNode> {
   return await PeerNode.start({
@@ -20,21 +21,6 @@ async function node(name: string): Promise<PeerNode> {
     hostname: "127.0.0.1",
     port: 0,
     backoff: { minMs: 50, maxMs: 400 },
-  });
-}
-
-function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`${n.name}: timed out waiting`));
-    }, ms);
-    const off = n.on((e) => {
-      if (!pred(e)) return;
-      clearTimeout(t);
-      off();
-      resolve(e);
-    });
   });
 }
 

@@ -23,21 +23,10 @@ function wireTrip(r: FileRecord): FileRecord {
   return joinFileData(h, concatBytes(body));
 }
 
-function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 30_000): Promise<PeerEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`${n.name}: timed out waiting`));
-    }, ms);
-    const off = n.on((e) => {
-      if (pred(e)) {
-        clearTimeout(t);
-        off();
-        resolve(e);
-      }
-    });
-  });
-}
+import { nextEvent } from "./events_testing.ts";
+
+/** A node's next matching event; file transfers get 30 s. */
+const waitFor = (n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 30_000) => nextEvent(n, pred, ms);
 
 function bytes(n: number, seed = 1): Uint8Array {
   const b = new Uint8Array(n);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
+import { nextEvent as waitFor } from "./events_testing.ts";
 
 const fast = { backoff: { minMs: 50, maxMs: 400 } };
 
@@ -14,22 +15,6 @@ async function node(name: string, home: string | null = null, port = 0): Promise
   });
   if (Deno.env.get("PEER_DEBUG")) n.on((e) => console.error(name, JSON.stringify(e)));
   return n;
-}
-
-function waitFor(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`${n.name}: timed out waiting`));
-    }, ms);
-    const off = n.on((e) => {
-      if (pred(e)) {
-        clearTimeout(t);
-        off();
-        resolve(e);
-      }
-    });
-  });
 }
 const msgFrom = (from: string, text: string) => (e: PeerEvent) =>
   e.type === "message" && e.message.from === from && e.message.text === text;
