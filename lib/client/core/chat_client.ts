@@ -224,7 +224,7 @@ export class ChatClient extends ServerCommands {
 
   /**
    * Tells the peer(s) of a conversation that the user is typing, or stopped: sealed end to end and
-   * sent as an ephemeral send (the server relays it to live sessions only and never stores it). Does
+   * sent as the link's signal (the server relays it to live sessions only and never stores it). Does
    * nothing when the codec cannot seal one (no end-to-end keys). Rate limits are the caller's (TypingGate).
    */
   async typing(target: Target, active: boolean): Promise<void> {
@@ -234,7 +234,7 @@ export class ChatClient extends ServerCommands {
 
   /**
    * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
-   * and sends it as an ephemeral send: the server relays it to the members' live sessions only.
+   * and sends it as the link's signal: the server relays it to the members' live sessions only.
    */
   async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
     if (!this.#codec.sealSignal) {
@@ -250,7 +250,7 @@ export class ChatClient extends ServerCommands {
     const s = await codec.sealSignal!(to, payload(mid));
     if (!s) return;
     await handOut(codec, this.conn, s.handouts); // the sender key first, as for a message
-    await this.conn.request("send", { to, mid, ephemeral: true }, s.body);
+    await this.link.signal(to, mid, s.body);
   }
 
   /** Seals and sends through the link; when the recipient's or one's own devices changed, seals again. */

@@ -1,13 +1,14 @@
 /**
  * `Inbound`: what comes in on one connection. Pushed frames become `BackendEvent`s in arrival
- * order (messages, from the connection's `Link`, core/server_link.ts, opened by the codec and saved
- * before they are emitted; typing and room signals; presence, rooms and role); the offline queue is
+ * order (messages and signals — typing, room signals — from the connection's `Link`,
+ * core/server_link.ts, opened by the codec, messages saved before they are emitted; presence, rooms
+ * and role); the offline queue is
  * fetched by `sync` (the messages that arrive until its reply: the `Feed`, feed.ts, keeps them from
  * the live path); what the caller has consumed is acknowledged by `ack`, control messages the codec
  * consumed (room keys) with them once no unread message precedes them. A message that cannot be
  * read is said as an error notice naming sender and seq, never dropped silently.
  */
-import type { ChatMessage, Target } from "../backend.ts";
+import type { ChatMessage } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { UnreadableError } from "../e2e/mod.ts";
 import { convOf, pushEvents } from "../session/wire_events.ts";
@@ -27,8 +28,9 @@ export class Inbound {
 
   constructor(readonly host: ClientHost) {
     host.conn.onPush((f) => this.#onPush(f));
-    // Sealed messages come through the link, read in step with the pushes above.
+    // Sealed messages and signals come through the link, read in step with the pushes above.
     host.link.receive((e) => this.#onMessage(e));
+    host.link.signals((e) => this.#signal(e));
   }
 
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
@@ -40,9 +42,8 @@ export class Inbound {
     const h = f.header, host = this.host;
     switch (h.t) {
       case "msg":
-        return; // through the link: #onMessage
       case "ephemeral":
-        return this.#signal(f);
+        return; // through the link: #onMessage, #signal
       case "role":
         if (h.role === "admin" || h.role === "user") {
           host.role = h.role;
@@ -74,11 +75,11 @@ export class Inbound {
   }
 
   /** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
-  #signal(f: Frame): void {
-    const h = f.header, host = this.host, codec = host.codec;
+  #signal(e: SealedEnvelope): void {
+    const host = this.host, codec = host.codec;
     if (!codec.openSignal) return;
-    const m = { mid: String(h.mid), from: String(h.from), to: h.to as Target };
-    this.#opening = this.#opening.then(() => codec.openSignal!(m, f.body)).then((p) => {
+    const m = { mid: e.mid, from: e.from, to: e.to };
+    this.#opening = this.#opening.then(() => codec.openSignal!(m, e.body)).then((p) => {
       const t = p && decodeTyping(p, m.mid);
       if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });
       // Another room signal (a kind of its own, e.g. video/watch_together.ts): its plaintext.

@@ -8,7 +8,10 @@
  * channels: the peer's `ack` record, written once its receivers took the envelope). The contract
  * both keep is core/link_conformance.ts: one id is delivered once however often it is sent (each
  * send still acknowledged), two sends arrive in the order sent, and after `close` nothing is
- * delivered and every send still waiting rejects with `closed`. No I/O of its own.
+ * delivered and every send still waiting rejects with `closed`. Besides messages, a link carries
+ * signals (typing, watch together): `signal` sends a sealed body that nobody acknowledges and
+ * nobody stores — it reaches the other side only if it is there now — and `signals` hands each one
+ * that arrives to its own receivers, never to the message receivers. No I/O of its own.
  */
 import type { Target } from "../backend.ts";
 
@@ -53,6 +56,13 @@ export interface Link {
   send(to: Target, mid: string, body: Uint8Array, o?: LinkSendOptions): Promise<LinkAck>;
   /** Adds a receiver of arriving envelopes, in arrival order; answers its removal. */
   receive(r: LinkReceiver): () => void;
+  /**
+   * Sends `body` (sealed) to `to` as the ephemeral signal `mid`: resolves once the carrier took it,
+   * with no acknowledgement from the other side; never stored, never sent again (refusals as `send`'s).
+   */
+  signal(to: Target, mid: string, body: Uint8Array): Promise<void>;
+  /** Adds a receiver of arriving signals (`seq` 0), in arrival order; answers its removal. */
+  signals(r: LinkReceiver): () => void;
   /** Stops: nothing more is delivered, sends still waiting reject with `closed`. */
   close(): Promise<void>;
 }

@@ -5,7 +5,10 @@
  * the ratchet's envelopes, sealed in call order). The cases: a send arrives with its mid and body
  * and its ack names it; each ack resolves once, for its own send; a resend of one mid arrives once
  * and is acknowledged again; an unknown target is refused with the world's stable code; after
- * `close` nothing arrives and waiting sends reject with `closed`; two sends arrive in order.
+ * `close` nothing arrives and waiting sends reject with `closed`; two sends arrive in order; a
+ * signal reaches the signal receivers (never the message receivers) with its mid and body, a signal
+ * to an unknown target is refused with the world's code, and after `close` a signal is refused with
+ * `closed` and nothing arrives.
  */
 import assert from "node:assert/strict";
 import { BackendError, type Target } from "../backend.ts";
@@ -142,7 +145,43 @@ const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] 
     await until(() => of(got, m1).length + of(got, m2).length === 2, 5000, "both deliveries");
     assert.deepEqual(got.filter((e) => e.mid === m1 || e.mid === m2).map((e) => e.mid), [m1, m2]);
   }],
+
+  ["a signal arrives as a signal, with its mid and body, never as a message", async (w, got) => {
+    const sigs = signalsOf(w.b);
+    const mid = freshMid(), body = new Uint8Array([7, 1, 2, 3]);
+    await within(w.a.signal(w.toB, mid, body), 5000, "the signal taken");
+    await until(() => of(sigs, mid).length > 0, 5000, "the signal");
+    const [e] = of(sigs, mid);
+    assert.equal(e!.from, w.from);
+    assert.deepEqual([...e!.body], [...body]);
+    await pause(200);
+    assert.equal(of(sigs, mid).length, 1, "delivered once");
+    assert.equal(of(got, mid).length, 0, "not a message");
+  }],
+
+  ["a signal to an unknown target is refused with a stable code", async (w) => {
+    await assert.rejects(
+      w.a.signal(w.unknown.to, freshMid(), new Uint8Array([1])),
+      refusedWith(w.unknown.code),
+    );
+  }],
+
+  ["after close a signal is refused with closed and nothing arrives", async (w, got) => {
+    const sigs = signalsOf(w.b);
+    await w.a.close();
+    const mid = freshMid();
+    await assert.rejects(w.a.signal(w.toB, mid, new Uint8Array([1])), refusedWith("closed"));
+    await pause(300);
+    assert.equal(of(sigs, mid).length + of(got, mid).length, 0);
+  }],
 ];
+
+/** The signals `l` receives from now on. */
+function signalsOf(l: Link): SealedEnvelope[] {
+  const sigs: SealedEnvelope[] = [];
+  l.signals((e) => void sigs.push(e));
+  return sigs;
+}
 
 /** Registers the suite's cases as tests named after `name`, each over a fresh `world()`. */
 export function linkConformance(name: string, world: () => Promise<LinkWorld>, o: { ignore?: boolean } = {}) {

@@ -6,7 +6,9 @@
  * are the server's `msg` pushes — live ones, and the offline queue a sync brings before its reply —
  * handed to the receivers as they are read, in order (history comes as a reply: `envelopeOf` reads
  * it). Refusals keep the server's stable code; after `close` (the connection's end) waiting sends
- * reject with `closed`.
+ * reject with `closed`. A signal is an ephemeral `send` (the server relays it to the live sessions
+ * of the recipients and stores nothing; its reply is no ack of theirs); one arrives as an
+ * `ephemeral` push.
  */
 import type { Clock } from "../../common/clock.ts";
 import type { Frame } from "../../protocol/frame.ts";
@@ -23,22 +25,24 @@ export function envelopeOf(f: Frame): SealedEnvelope {
     to: h.to as Target,
     mid: String(h.mid),
     ts: Number(h.ts),
-    seq: Number(h.seq),
+    seq: Number(h.seq ?? 0), // none on a signal
     body: f.body,
   };
 }
 
 export class ServerLink implements Link {
   readonly #receivers = new Set<LinkReceiver>();
+  readonly #signals = new Set<LinkReceiver>();
   #closed = false;
 
   /** `clock`: the ack's time when the server gave none (a resend whose first copy is gone). */
   constructor(readonly conn: Connection, readonly clock: Clock) {
     conn.onPush((f) => {
-      if (f.header.t !== "msg" || this.#closed) return;
+      const t = f.header.t;
+      if ((t !== "msg" && t !== "ephemeral") || this.#closed) return;
       const e = envelopeOf(f);
       // Called as read, in step with the connection's other pushes (a receiver chains its own work).
-      for (const r of [...this.#receivers]) {
+      for (const r of [...(t === "msg" ? this.#receivers : this.#signals)]) {
         try {
           void Promise.resolve(r(e)).catch(() => {});
         } catch { /* a receiver's failure is its own */ }
@@ -47,7 +51,7 @@ export class ServerLink implements Link {
   }
 
   async send(to: Target, mid: string, body: Uint8Array, o: LinkSendOptions = {}): Promise<LinkAck> {
-    if (this.#closed) throw new BackendError("closed", "The link to the server is closed");
+    this.#open();
     const fields = { ...(o.devices ? { devices: o.devices } : {}), ...(o.ttl ? { ttl: o.ttl } : {}) };
     const r = await this.conn.request("send", { to: wire(to), mid, ...fields }, body);
     const h = r.header;
@@ -64,10 +68,25 @@ export class ServerLink implements Link {
     return () => this.#receivers.delete(r);
   }
 
+  async signal(to: Target, mid: string, body: Uint8Array): Promise<void> {
+    this.#open();
+    await this.conn.request("send", { to: wire(to), mid, ephemeral: true }, body);
+  }
+
+  signals(r: LinkReceiver): () => void {
+    this.#signals.add(r);
+    return () => this.#signals.delete(r);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new BackendError("closed", "The link to the server is closed");
+  }
+
   /** Ends delivery and the connection: sends still waiting reject with its reason (`closed`). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#receivers.clear();
+    this.#signals.clear();
     await this.conn.close();
   }
 }

@@ -6,7 +6,9 @@
  * took the envelope (the node: opened and saved), and again, without handing it over twice, for a
  * mid it delivered lately (a resend after a lost ack). Refusals: `no_such_peer` (unknown name),
  * `no_rooms` (peer mode has none), `offline` (no channel now); a channel that ends, or the link's
- * `close`, rejects the sends still waiting with `closed`. Time comes from the injected clock.
+ * `close`, rejects the sends still waiting with `closed`. A signal is a `sig` record (mid, the
+ * sealed body): written, never acknowledged, never delivered twice by a resend (there is none).
+ * Time comes from the injected clock.
  */
 import { toBase64 } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
@@ -45,6 +47,7 @@ interface Waiter {
 
 export class ChannelLink implements Link {
   readonly #receivers = new Set<LinkReceiver>();
+  readonly #signals = new Set<LinkReceiver>();
   /** Sends waiting for their ack, by channel and mid. */
   readonly #waiting = new Map<Channel, Map<string, Waiter[]>>();
   readonly #recent = new LruMap<string, true>(RECENT_MIDS);
@@ -72,11 +75,7 @@ export class ChannelLink implements Link {
     body: Uint8Array,
     o: LinkSendOptions = {},
   ): { written: Promise<void>; acked: Promise<LinkAck> } {
-    if (this.#closed) throw new BackendError("closed", "The peer link is closed");
-    if (to.kind !== "user") throw new BackendError("no_rooms", "Peer mode has no rooms");
-    const name = this.source.known(to.name ?? "");
-    const ch = this.source.channel(name);
-    if (!ch || ch.ended) throw new BackendError("offline", `${name} is not connected`);
+    const ch = this.#channelTo(to);
     const ts = o.ts ?? this.source.clock.now();
     let w!: Waiter;
     const acked = new Promise<LinkAck>((resolve, reject) => (w = { resolve, reject, ts }));
@@ -86,6 +85,39 @@ export class ChannelLink implements Link {
     const written = ch.say({ t: "msg", mid, ts, env: toBase64(body) });
     written.catch(() => this.ended(ch));
     return { written, acked };
+  }
+
+  /** The open channel a send to `to` goes on; else the refusal (closed, no rooms, unknown, offline). */
+  #channelTo(to: Target): Channel {
+    if (this.#closed) throw new BackendError("closed", "The peer link is closed");
+    if (to.kind !== "user") throw new BackendError("no_rooms", "Peer mode has no rooms");
+    const name = this.source.known(to.name ?? "");
+    const ch = this.source.channel(name);
+    if (!ch || ch.ended) throw new BackendError("offline", `${name} is not connected`);
+    return ch;
+  }
+
+  async signal(to: Target, mid: string, body: Uint8Array): Promise<void> {
+    await this.#channelTo(to).say({ t: "sig", mid, env: toBase64(body) });
+  }
+
+  signals(r: LinkReceiver): () => void {
+    this.#signals.add(r);
+    return () => this.#signals.delete(r);
+  }
+
+  /** The node read `sig` from `peer`: handed to the signal receivers now, never acknowledged. */
+  signalled(peer: string, r: { mid: string; body: Uint8Array }): void {
+    if (this.#closed) return;
+    const e: SealedEnvelope = {
+      from: peer,
+      to: { kind: "user", name: this.source.me },
+      mid: r.mid,
+      ts: this.source.clock.now(),
+      seq: 0,
+      body: r.body,
+    };
+    for (const s of [...this.#signals]) void Promise.resolve().then(() => s(e)).catch(() => {});
   }
 
   receive(r: LinkReceiver): () => void {
@@ -138,6 +170,7 @@ export class ChannelLink implements Link {
     if (this.#closed) return;
     this.#closed = true;
     this.#receivers.clear();
+    this.#signals.clear();
     for (const ch of [...this.#waiting.keys()]) this.ended(ch, "The peer link is closed");
     await this.source.stop();
   }

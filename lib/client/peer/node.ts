@@ -199,9 +199,9 @@ export class PeerNode {
       return void this.#out.flush(name);
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
-    if (r.t === "ping") return;
+    if (r.t === "ping" || r.t === "fdata") return; // fdata never here: #read joins its bulk frame to it
     if (isFileRecord(r)) return this.files.handle(name, link, r);
-    if (r.t === "fdata") return; // never here: #read joins its bulk frame to it
+    if (r.t === "sig") return this.link.signalled(name, { mid: r.mid, body: fromBase64(r.env) });
     if (r.t === "who" || r.t === "intro") {
       const c = { me: this.name, store: this.store, emit: (e: PeerEvent) => this.#emit(e) };
       return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);

@@ -8,6 +8,7 @@
  *   msg     {t:"msg", mid, ts, env}        one message: DmManager envelope (base64), my id and time
  *   ack     {t:"ack", mid}                 saved: drop it from your outbox
  *   typing  {t:"typing", active}           the user is typing to you (or stopped)
+ *   sig     {t:"sig", mid, env}            a signal (core/link.ts `signal`): a sealed body, never acked
  *   ping    {t:"ping"}                     keepalive (a channel silent for three periods is dropped)
  *   who     {t:"who"}                      /peers --discover: whom do you know? (answered to verified peers)
  *   intro   {t:"intro", peers}             name, address and identity of the peers I know (at most 64)
@@ -61,6 +62,7 @@ const PeerRecordSchema = v.variant("t", [
   }),
   v.strictObject({ t: v.literal("ack"), mid: Mid }),
   v.strictObject({ t: v.literal("typing"), active: v.boolean() }),
+  v.strictObject({ t: v.literal("sig"), mid: Mid, env: B64(1 << 16) }),
   v.strictObject({ t: v.literal("ping") }),
   v.strictObject({ t: v.literal("who") }),
   v.strictObject({
@@ -108,6 +110,7 @@ export type PeerWireRecord =
   | { t: "msg"; mid: string; ts: number; env: string }
   | { t: "ack"; mid: string }
   | { t: "typing"; active: boolean }
+  | { t: "sig"; mid: string; env: string }
   | { t: "ping" }
   | { t: "who" }
   | { t: "intro"; peers: { name: string; addr: string; identity: PublicIdentity }[] }
