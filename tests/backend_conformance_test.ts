@@ -1,18 +1,17 @@
 /**
- * The ChatBackend conformance suite against the real things: LiveBackend over ChatClient on an
+ * The ChatBackend conformance suite against the real things: the conversation core (ChatClient) on an
  * in-process server, and PeerBackend over two peer nodes on loopback (peer mode, no server).
  */
 import { backendConformance } from "../lib/client/backend_conformance.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { PeerBackend } from "../lib/client/peer/backend.ts";
 import { PeerNode } from "../lib/client/peer/node.ts";
 import { PeerStore } from "../lib/client/peer/store.ts";
 import { startTestServer } from "./helpers.ts";
 
-backendConformance("LiveBackend on a real server", async () => {
+backendConformance("ChatClient on a real server", async () => {
   const t = await startTestServer();
   const bob = await t.client("bob");
-  const live = new LiveBackend(await t.client("alice"), null);
+  const live = await t.client("alice");
   await live.start();
   return {
     backend: live,

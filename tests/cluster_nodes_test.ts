@@ -147,7 +147,7 @@ Deno.test({
       }
       await clients.get("u00")!.createRoom("all", names.slice(1));
       await eventually(
-        async () => (await clients.get("u29")!.rooms()).some((r) => r.name === "all"),
+        async () => (await clients.get("u29")!.roomList()).some((r) => r.name === "all"),
         5000,
         "room",
       );

@@ -124,7 +124,7 @@ Deno.test({
       await eventually(() => ia.length === 1, 3000, "DM node 3 → node 1");
 
       await alice.createRoom("ops", ["bob", "carol"]);
-      await eventually(async () => (await carol.rooms()).some((r) => r.name === "ops"), 3000, "room");
+      await eventually(async () => (await carol.roomList()).some((r) => r.name === "ops"), 3000, "room");
       await bob.send({ kind: "room", name: "ops" }, "room hello");
       await eventually(() => ia.length === 2 && ic.length === 1, 3000, "room message on nodes 1 and 3");
       assert.deepEqual([ia[1]!.text, ic[0]!.text], ["room hello", "room hello"]);

@@ -1,33 +1,37 @@
 /**
- * LiveBackend (the full-screen client's backend): the offline queue is replayed as events, what
- * was shown is acknowledged in batches, and a dropped connection is re-established by itself
- * (but not after a kick).
+ * The conversation core as the full-screen client's backend (ChatClient following the feed): the
+ * offline queue is replayed as events, what was shown is acknowledged in batches, and a dropped
+ * connection is re-established by itself inside the same object (but not after a kick).
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { ServerSession } from "../lib/client/core/server_session.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
+const as = async (t: TestServer, user: string) => ({
+  conn: await t.connect(),
+  server: `127.0.0.1:${t.port}`,
+  user,
+  password: `pw-${user}-secret`,
+  kdf: testKdf,
+});
+
+/** `user` logged in, reconnecting with a new session of its own. */
 async function login(t: TestServer, user: string): Promise<ChatClient> {
-  const conn = await t.connect();
-  return await ChatClient.login({
-    conn,
-    server: `127.0.0.1:${t.port}`,
-    user,
-    password: `pw-${user}-secret`,
-    kdf: testKdf,
-  });
+  const c = await ChatClient.login(await as(t, user));
+  c.reconnect = async () => await ServerSession.login(await as(t, user));
+  return c;
 }
 
-Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after a dropped link", async () => {
+Deno.test("ChatClient following the feed replays the queue, acknowledges it, and reconnects after a dropped link", async () => {
   const t = await startTestServer();
   try {
     (await t.client("bob")).close();
     const alice = await t.client("alice");
     await alice.send({ kind: "user", name: "bob" }, "while you were away");
     const events: BackendEvent[] = [];
-    const live = new LiveBackend(await login(t, "bob"), () => login(t, "bob"));
+    const live = await login(t, "bob");
     live.on((e) => events.push(e));
     await live.start();
     const texts = () => events.flatMap((e) => (e.type === "message" ? [e.message.text] : []));
@@ -35,18 +39,23 @@ Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after 
     // acknowledged in a batch: the server's queue for bob empties
     await eventually(async () => (await t.srv.core.store.pending("bob", 0, 10)).length === 0, 3000, "ack");
 
+    const [firstConn, firstLink] = [live.conn, live.link];
     for (const s of t.srv.hub.sessionsOf("bob")) s.bye("io", "link dropped");
     await eventually(
       () => events.some((e) => e.type === "connection" && e.state === "online"),
       10_000,
       "reconnect",
     );
+    assert.ok(
+      live.conn !== firstConn && live.link !== firstLink,
+      "the new connection and link, inside the same core",
+    );
     await alice.send({ kind: "user", name: "bob" }, "after the reconnect");
     await eventually(() => texts().includes("after the reconnect"), 3000, "live message after reconnect");
     const sent = await live.send({ kind: "user", name: "alice" }, "back");
     assert.ok(sent.seq > 0);
 
-    const kicked = new LiveBackend(await login(t, "alice"), () => login(t, "alice"));
+    const kicked = await login(t, "alice");
     const kev: BackendEvent[] = [];
     kicked.on((e) => kev.push(e));
     await kicked.start();
@@ -61,6 +70,35 @@ Deno.test("LiveBackend replays the queue, acknowledges it, and reconnects after 
     assert.ok(!kev.some((e) => e.type === "connection"), "no reconnect after a kick");
     await kicked.close();
     await live.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("ChatClient keeps its codec across a reconnect: the device is proven again and sealed messages still open", async () => {
+  const t = await startTestServer();
+  try {
+    const bob = (await t.e2eClient("bob")).client;
+    const alice = (await t.e2eClient("alice")).client;
+    bob.reconnect = async () => await ServerSession.login(await as(t, "bob"));
+    const events: BackendEvent[] = [];
+    bob.on((e) => events.push(e));
+    await bob.start();
+    const codec = bob.codec;
+    for (const s of t.srv.hub.sessionsOf("bob")) s.bye("io", "link dropped");
+    await eventually(
+      () => events.some((e) => e.type === "connection" && e.state === "online"),
+      10_000,
+      "reconnect",
+    );
+    assert.equal(bob.codec, codec, "the same codec");
+    await alice.send({ kind: "user", name: "bob" }, "sealed after the reconnect");
+    const texts = () => events.flatMap((e) => (e.type === "message" ? [e.message.text] : []));
+    await eventually(() => texts().includes("sealed after the reconnect"), 5000, "the message opened");
+    const failed = events.filter((e) =>
+      e.type === "notice" && /Could not read|Reconnect failed|Encryption/.test(e.text)
+    );
+    assert.deepEqual(failed, [], "no failure said");
   } finally {
     await t.stop();
   }

@@ -141,8 +141,8 @@ topologyTest(
       );
       await bob.leave("dev");
       await assert.rejects(bob.send({ kind: "room", name: "dev" }, "bye"), { code: "not_member" });
-      assert.deepEqual((await bob.rooms()).map((r) => r.name), []);
-      assert.deepEqual((await dave.rooms()).map((r) => r.name), ["dev"]);
+      assert.deepEqual((await bob.roomList()).map((r) => r.name), []);
+      assert.deepEqual((await dave.roomList()).map((r) => r.name), ["dev"]);
       await assert.rejects(bob.send({ kind: "room", name: "nope" }, "x"), { code: "no_such_room" });
     } finally {
       await t.stop();

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { BackendError, type BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { ServerSession } from "../lib/client/core/server_session.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
@@ -21,14 +21,21 @@ async function login(
   user: string,
   o: { store?: LocalStore; quiet?: boolean } = {},
 ): Promise<ChatClient> {
-  return await ChatClient.login({
-    conn: await t.connect(),
-    server: `127.0.0.1:${t.port}`,
-    user,
-    password: `pw-${user}-secret`,
-    kdf: testKdf,
-    ...o,
-  });
+  return await ChatClient.login({ ...await as(t, user), ...o });
+}
+
+const as = async (t: TestServer, user: string) => ({
+  conn: await t.connect(),
+  server: `127.0.0.1:${t.port}`,
+  user,
+  password: `pw-${user}-secret`,
+  kdf: testKdf,
+});
+
+/** `c` as a UI's core: `again` logs it in once more after a lost connection. */
+function live(c: ChatClient, again: (() => Promise<ServerSession>) | null): ChatClient {
+  c.reconnect = again;
+  return c;
 }
 
 Deno.test("issue 34.1: the hello gives the frame cap; a longer message is refused before it is queued", async () => {
@@ -38,9 +45,9 @@ Deno.test("issue 34.1: the hello gives the frame cap; a longer message is refuse
     for (const u of ["alice", "bob"]) (await t.client(u)).close();
     const c = await login(t, "alice", { store });
     assert.equal(c.maxFrame, CAP);
-    const live = new LiveBackend(c, () => login(t, "alice", { store }));
-    await live.start();
-    const err = await live.send(bob, "x".repeat(100_000)).then(() => null, (e) => e);
+    const ui = live(c, async () => await ServerSession.login(await as(t, "alice")));
+    await ui.start();
+    const err = await ui.send(bob, "x".repeat(100_000)).then(() => null, (e) => e);
     assert.ok(err instanceof BackendError, String(err));
     assert.equal(err.code, "frame_too_large");
     assert.match(err.message, /too long .*at most \d+ bytes/);
@@ -48,8 +55,8 @@ Deno.test("issue 34.1: the hello gives the frame cap; a longer message is refuse
     assert.equal(c.conn.closed, false, "the connection stays");
     // The scripted send too, and a text under the limit still goes.
     await assert.rejects(c.send(bob, "y".repeat(100_000)), /at most \d+ bytes/);
-    assert.ok((await live.send(bob, "z".repeat(30_000))).seq > 0);
-    await live.close();
+    assert.ok((await ui.send(bob, "z".repeat(30_000))).seq > 0);
+    await ui.close();
   } finally {
     await t.stop();
   }
@@ -60,8 +67,13 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
   const store = new LocalStore(":memory:");
   // A client that does not know the cap (queued before, or an older server's default): the server decides.
   const blind = async () => {
-    const c = await login(t, "alice", { store });
-    c.maxFrame = 16 * 1024 * 1024;
+    const s = await ServerSession.login(await as(t, "alice"));
+    s.maxFrame = 16 * 1024 * 1024;
+    return s;
+  };
+  const blindClient = async () => {
+    const c = live(await login(t, "alice", { store }), blind);
+    c.session.maxFrame = 16 * 1024 * 1024;
     return c;
   };
   try {
@@ -73,10 +85,10 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
     const now = Date.now();
     store.addPending({ mid: "big-one-000001", ts: now, to: bob, text: "y".repeat(100_000) });
     store.addPending({ mid: "small-one-0001", ts: now + 1, to: bob, text: "after the big one" });
-    const live = new LiveBackend(await blind(), blind);
+    const ui = await blindClient();
     const events: BackendEvent[] = [];
-    live.on((e) => events.push(e));
-    await live.start();
+    ui.on((e) => events.push(e));
+    await ui.start();
     await eventually(() => got.includes("after the big one"), 15_000, "the message behind it");
     const connecting = () => events.filter((e) => e.type === "connection" && e.state === "connecting").length;
     const before = connecting();
@@ -87,17 +99,17 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
     assert.equal(out.length, 1);
     assert.equal(out[0]!.mid, "big-one-000001");
     assert.match(out[0]!.failed ?? "", /cap|too long/i);
-    assert.equal(live.pendingCount(), 0, "nothing waits to be sent again");
+    assert.equal(ui.pendingCount(), 0, "nothing waits to be sent again");
     assert.ok(
       events.some((e) => e.type === "message" && e.message.mid === "big-one-000001" && e.message.failed),
       "the screen is told it failed",
     );
     assert.ok(events.some((e) => e.type === "notice" && /\/outbox drop \d+/.test(e.text)));
-    const dropped = await live.dropOutbox(out[0]!.n);
+    const dropped = await ui.dropOutbox(out[0]!.n);
     assert.equal(dropped?.mid, "big-one-000001");
     assert.deepEqual(store.outbox(), []);
-    assert.equal(await live.dropOutbox(out[0]!.n), null);
-    await live.close();
+    assert.equal(await ui.dropOutbox(out[0]!.n), null);
+    await ui.close();
     b.close();
   } finally {
     await t.stop();
@@ -108,21 +120,26 @@ Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for end
   const t = await startTestServer({ maxFrame: CAP });
   const store = new LocalStore(":memory:");
   const blind = async () => {
-    const c = await login(t, "alice", { store });
-    c.maxFrame = 16 * 1024 * 1024;
+    const s = await ServerSession.login(await as(t, "alice"));
+    s.maxFrame = 16 * 1024 * 1024;
+    return s;
+  };
+  const blindClient = async () => {
+    const c = live(await login(t, "alice", { store }), blind);
+    c.session.maxFrame = 16 * 1024 * 1024;
     return c;
   };
   try {
     for (const u of ["alice", "bob"]) (await t.client(u)).close();
     store.addPending({ mid: "huge-one-00001", ts: Date.now(), to: bob, text: "z".repeat(1_500_000) });
-    const live = new LiveBackend(await blind(), blind);
+    const ui = await blindClient();
     const events: BackendEvent[] = [];
-    live.on((e) => events.push(e));
-    await live.start();
+    ui.on((e) => events.push(e));
+    await ui.start();
     // The refusal is read (frame_too_large), or the connection is reset first: then after 3 drops.
     await eventually(() => store.outbox()[0]?.failed !== undefined, 20_000, "the message marked failed");
     await eventually(
-      () => live.info().some(([k, v]) => k === "connection" && v === "online"),
+      () => ui.info().some(([k, v]) => k === "connection" && v === "online"),
       10_000,
       "online",
     );
@@ -133,7 +150,7 @@ Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for end
     assert.ok(before <= 3, `reconnected ${before} times`);
     assert.match(store.outbox()[0]!.failed!, /cap|dropped/);
     console.log(`failed after ${before} reconnects: ${store.outbox()[0]!.failed}`);
-    await live.close();
+    await ui.close();
   } finally {
     await t.stop();
   }
@@ -143,16 +160,16 @@ Deno.test("issue 34.1: a message the connection drops 3 times in a row while it 
   const t = await startTestServer();
   const store = new LocalStore(":memory:");
   // Stands for a server that resets the connection for this message before its refusal can be read.
-  const dropping = async () => {
-    const c = await login(t, "alice", { store });
-    const request = c.conn.request.bind(c.conn);
-    c.conn.request = (kind, fields, body) => {
+  const poisoned = (s: ServerSession) => {
+    const request = s.conn.request.bind(s.conn);
+    s.conn.request = (kind, fields, body) => {
       const p = request(kind, fields, body);
-      if (kind === "send" && fields?.mid === "poison-000001") void c.conn.close();
+      if (kind === "send" && fields?.mid === "poison-000001") void s.conn.close();
       return p;
     };
-    return c;
+    return s;
   };
+  const dropping = async () => poisoned(await ServerSession.login(await as(t, "alice")));
   try {
     (await t.client("alice")).close();
     const b = await t.client("bob");
@@ -161,14 +178,15 @@ Deno.test("issue 34.1: a message the connection drops 3 times in a row while it 
     await b.sync();
     store.addPending({ mid: "poison-000001", ts: Date.now(), to: bob, text: "never goes" });
     store.addPending({ mid: "behind-it-001", ts: Date.now() + 1, to: bob, text: "behind it" });
-    const live = new LiveBackend(await dropping(), dropping);
-    await live.start();
+    const ui = live(await login(t, "alice", { store }), dropping);
+    poisoned(ui.session);
+    await ui.start();
     await eventually(() => got.includes("behind it"), 20_000, "the message behind it");
     assert.deepEqual(got, ["behind it"]);
     const [e] = store.outbox();
     assert.equal(e?.mid, "poison-000001");
     assert.match(e?.failed ?? "", /dropped each of the 3 times/);
-    await live.close();
+    await ui.close();
     b.close();
   } finally {
     await t.stop();
@@ -227,15 +245,15 @@ Deno.test("issue 35: the client's injected clock stamps a message kept in the ou
       store,
       clock,
     });
-    const live = new LiveBackend(c, null);
-    await live.start();
+    const ui = live(c, null);
+    await ui.start();
     await c.conn.close();
     clock.advance(1234);
-    const m = await live.send(bob, "written offline");
+    const m = await ui.send(bob, "written offline");
     assert.equal(m.pending, true);
     assert.equal(m.ts, Date.UTC(2030, 5, 1, 9, 30) + 1234);
     assert.deepEqual(store.outbox().map((e) => e.ts), [m.ts]);
-    await live.close();
+    await ui.close();
   } finally {
     await t.stop();
   }

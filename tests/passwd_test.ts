@@ -38,7 +38,7 @@ Deno.test("passwd: the old password and every token stop working, other sessions
       remember: true,
       kdf: testKdf,
     });
-    const token = laptop.token!;
+    const token = laptop.session.token!;
     let bye: BackendEvent | null = null;
     laptop.on((e) => {
       if (e.type === "disconnected") bye = e;
@@ -90,7 +90,7 @@ Deno.test("passwd: a wrong current credential changes nothing", async () => {
   try {
     const c = await t.client("alice");
     const other = await t.client("bob");
-    c.account = other.account; // bob's credential is not alice's
+    c.session.account = other.account; // bob's credential is not alice's
     await assert.rejects(changePassword(c, NEW, { params: testArgon }), { code: "bad_credentials" });
     await t.client("alice", { register: false }); // the old password still works
   } finally {

@@ -1,7 +1,8 @@
 /** `--server a:9797,b:9797` (issue 16): the client tries the nodes in order and moves on when one is down. */
 import assert from "node:assert/strict";
+import { loginAgain } from "../lib/client/start/launch.ts";
 import { connectAndLogin, openPinned, resolveTarget, storePath } from "../lib/client/start/session_setup.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { fingerprintPem } from "../lib/net/cert.ts";
 import { clusterSkip, freePort } from "./cluster_harness.ts";
@@ -49,7 +50,7 @@ Deno.test({
   const t = await startTestCluster();
   const home = await Deno.makeTempDir({ prefix: "parley-nodes-" });
   const bobHome = await Deno.makeTempDir({ prefix: "parley-nodes-bob-" });
-  let backend: LiveBackend | null = null;
+  let backend: ChatClient | null = null;
   try {
     const [n1, n2] = [`127.0.0.1:${t.nodes[0]!.port}`, `127.0.0.1:${t.nodes[1]!.port}`];
     const bobTo = { kind: "user" as const, name: "bob" };
@@ -76,14 +77,15 @@ Deno.test({
     const list = { server: `${n1},${n2}`, user: "alice", home };
     const client = await connectAndLogin(list, password("alice"), {}, {});
     assert.equal(client.server, n1);
-    backend = new LiveBackend(client, () => connectAndLogin(list, password("alice"), {}, {}));
+    backend = client;
+    client.reconnect = () => loginAgain(list, password("alice"));
     await backend.start();
     await backend.send(bobTo, "through node 1");
 
     await t.nodes[0]!.shutdown(); // node 1 dies; the client reconnects by itself after its back-off
     const b = backend;
     const online = () => b.info().some(([k, v]) => k === "connection" && v === "online");
-    await eventually(() => b.client.server === n2 && online(), 15_000, "reconnected through node 2");
+    await eventually(() => b.server === n2 && online(), 15_000, "reconnected through node 2");
     const sent = await backend.send(bobTo, "through node 2");
     assert.ok(!sent.pending && sent.seq > 0, "sent through node 2");
     assert.deepEqual(texts(await backend.history(bobTo)), ["through node 1", "through node 2"]);
@@ -92,7 +94,7 @@ Deno.test({
 
     // Node 2 alone, from the same folder: the same keys and history (no "keys from another folder").
     const alone = await connectAndLogin({ server: n2, user: "alice", home }, password("alice"), {}, {});
-    backend = new LiveBackend(alone);
+    backend = alone;
     assert.equal(alone.server, n2);
     assert.deepEqual(texts(await backend.history(bobTo)), ["through node 1", "through node 2"]);
     await backend.send(bobTo, "node 2 alone");
@@ -102,7 +104,7 @@ Deno.test({
       {},
       {},
     );
-    const got = new LiveBackend(bobAgain);
+    const got = bobAgain;
     await got.start();
     await eventually(
       async () => texts(await got.history({ kind: "user", name: "alice" })).includes("node 2 alone"),
@@ -143,7 +145,7 @@ Deno.test("a client folder keyed by the server's address (older versions) is ado
     await connectAndLogin({ ...flags, user: "dave" }, password("dave"), {}, { register: true }).then((d) =>
       d.close()
     );
-    const lb = new LiveBackend(c);
+    const lb = c;
     await lb.send({ kind: "user", name: "dave" }, "kept");
     await lb.close();
     // The folder as an older version left it: the database named by the address typed.
@@ -151,7 +153,7 @@ Deno.test("a client folder keyed by the server's address (older versions) is ado
     const old = LocalStore.pathFor(home, "carol", `127.0.0.1:${t.port}`);
     await Deno.rename(now, old);
     const again = await connectAndLogin(flags, password("carol"), {}, {});
-    const lb2 = new LiveBackend(again);
+    const lb2 = again;
     try {
       assert.deepEqual(texts(await lb2.history({ kind: "user", name: "dave" })), ["kept"]);
       await lb2.send({ kind: "user", name: "dave" }, "after"); // same keys: the server takes them

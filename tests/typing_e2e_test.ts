@@ -1,5 +1,5 @@
 /**
- * Typing indicators on the wire (issue 14), between real end-to-end encrypting clients (LiveBackend
+ * Typing indicators on the wire (issue 14), between real end-to-end encrypting clients (ChatClient
  * over ChatClient) on an in-process server: a typing event shows at the peer (DM and room) and
  * clears on "stopped" and on the next message; it is sealed like a message, so the ratchet steps it
  * takes leave every later message readable, also when the recipient was offline (the server neither
@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
 import { deviceAuth } from "../lib/client/e2e/keys.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const toBob: Target = { kind: "user", name: "bob" };
@@ -16,9 +16,9 @@ const texts = (ev: BackendEvent[]) => ev.flatMap((e) => (e.type === "message" ? 
 const typings = (ev: BackendEvent[]) =>
   ev.flatMap((e) => (e.type === "typing" ? [`${e.from}>${e.to.kind}:${e.to.name}:${e.active}`] : []));
 
-function live(c: ConstructorParameters<typeof LiveBackend>[0]) {
+function live(c: ChatClient) {
   const ev: BackendEvent[] = [];
-  const b = new LiveBackend(c);
+  const b = c;
   b.on((e) => ev.push(e));
   return { b, ev };
 }
@@ -57,7 +57,7 @@ Deno.test("a DM typing event shows and clears at the peer, never at one's own se
     // bob goes offline: a typing event reaches no one and is not kept for later
     await bob.b.close();
     await eventually(() => [...t.srv.hub.sessionsOf("bob")].length === 0, 5000, "bob gone");
-    const r = await alice.b.client.conn.request(
+    const r = await alice.b.conn.request(
       "send",
       { to: toBob, mid: "typing-probe-1", ephemeral: true },
       new Uint8Array(40),
@@ -66,7 +66,7 @@ Deno.test("a DM typing event shows and clears at the peer, never at one's own se
     assert.equal(r.header.seq, undefined, "not stored: no seq");
     alice.b.typing!(toBob, false); // ends the "typing" sent above: a stop
     alice.b.typing!(toBob, true);
-    await alice.b.client.conn.request("ping", {});
+    await alice.b.conn.request("ping", {});
     await alice.b.send(toBob, "while you were away");
     await alice.b.send(toBob, "and again");
     const queued = await t.srv.core.store.pending("bob", 0, 100);
@@ -80,8 +80,8 @@ Deno.test("a DM typing event shows and clears at the peer, never at one's own se
       ["while you were away", "and again"],
       "the ratchet steps of typing lost nothing",
     );
-    await alice.b.client.conn.request("ping", {});
-    await back.b.client.conn.request("ping", {});
+    await alice.b.conn.request("ping", {});
+    await back.b.conn.request("ping", {});
     assert.deepEqual(typings(back.ev), [], "no stale typing event after coming back");
     assert.ok(
       !back.ev.some((e) => e.type === "notice" && /Could not read/.test(e.text)),

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
+import { ServerSession } from "../lib/client/core/server_session.ts";
 import { VERSION } from "../lib/common/version.ts";
 import { rootFile, scriptedCli, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
@@ -51,16 +51,16 @@ Deno.test("the full-screen client's backend says once that the server is older",
   const t = await startTestServer({ version: "0.1.9" });
   try {
     await (await t.client("bob")).close();
-    const login = async () =>
-      await ChatClient.login({
-        conn: await t.connect(),
-        server: `127.0.0.1:${t.port}`,
-        user: "bob",
-        password: "pw-bob-secret",
-        kdf: testKdf,
-      });
+    const as = async () => ({
+      conn: await t.connect(),
+      server: `127.0.0.1:${t.port}`,
+      user: "bob",
+      password: "pw-bob-secret",
+      kdf: testKdf,
+    });
     const events: BackendEvent[] = [];
-    const live = new LiveBackend(await login(), login);
+    const live = await ChatClient.login(await as());
+    live.reconnect = async () => await ServerSession.login(await as());
     live.on((e) => events.push(e));
     await live.catchUp();
     const notices = events.flatMap((e) => (e.type === "notice" ? [`${e.level}: ${e.text}`] : []));

@@ -1,5 +1,5 @@
 /**
- * The full-screen client plays a server video: `TuiApp` on a `LiveBackend` over a real `ChatClient` against an
+ * The full-screen client plays a server video: `TuiApp` on a real `ChatClient` against an
  * in-process server (real TLS, real ffmpeg, videos/sample.mp4), its output in @xterm/headless.
  * `/play sample --thirds` draws half-block frames in the message pane with the overlay line, and
  * `q` stops it (the server's ffmpeg ends) and brings the chat back.
@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import xt from "@xterm/headless";
 import { TuiApp } from "../lib/client/tui/app.ts";
-import { LiveBackend } from "../lib/client/core/live_backend.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
@@ -20,7 +19,7 @@ Deno.test({
     const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR }, { dir });
     const term = new xt.Terminal({ cols: 100, rows: 30, allowProposedApi: true });
     let chain = Promise.resolve();
-    const app = new TuiApp(new LiveBackend(await t.client("viewer"), null), {
+    const app = new TuiApp(await t.client("viewer"), {
       output: { write: (s) => void (chain = chain.then(() => new Promise<void>((r) => term.write(s, r)))) },
       cols: 100,
       rows: 30,

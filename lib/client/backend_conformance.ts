@@ -1,6 +1,6 @@
 /**
  * The shared `ChatBackend` conformance suite (rule 8): what the interface promises, run against
- * every implementation — `LiveBackend` over `ChatClient` on a real in-process server
+ * every implementation — the conversation core `ChatClient` on a real in-process server
  * (tests/backend_conformance_test.ts) and `FakeBackend` (lib/client/tui/fake_backend_test.ts), so
  * the TUI's tests cannot rely on something no real backend does; `PeerBackend` over two peer nodes
  * joins them. The core cases run against every backend; each capability it declares (`rooms`,

@@ -102,7 +102,7 @@ export interface Measured {
   selfMicros: number;
 }
 
-/** Receivers acknowledge the newest message this often, as the real client (LiveBackend) does. */
+/** Receivers acknowledge the newest message this often, as the real client (ChatClient following the feed) does. */
 export const ACK_MS = 500;
 
 /**

@@ -31,7 +31,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
       "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave\n  parley room create standup bob carol --new",
     )
     .action(withClient(async (c, o, a) => {
-      if (!o.new) refuseTwinRoom(await c.rooms(), c.user, a.slice(1), "add --new");
+      if (!o.new) refuseTwinRoom(await c.roomList(), c.user, a.slice(1), "add --new");
       const r = await c.createRoom(withoutHash(a[0]!), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
     }));
@@ -63,7 +63,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
   room.command("list").description("rooms you are in").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
     .action(withClient(async (c, o) => {
-      const rs = await c.rooms();
+      const rs = await c.roomList();
       if (o.json) return io.out(safeJson(rs));
       if (!rs.length) io.err("You are in no rooms");
       for (const r of rs) {

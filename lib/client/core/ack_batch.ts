@@ -1,5 +1,5 @@
 /**
- * `AckBatch`: LiveBackend's acknowledgements. Messages the screen was handed are acknowledged in
+ * `AckBatch`: the core's acknowledgements while a UI follows the feed (chat_client.ts). Messages the screen was handed are acknowledged in
  * batches every `ACK_EVERY_MS` (the client saved each before it emitted it); a batch the server did
  * not take is put back in front. The same tick runs the caller's periodic work (the purge of
  * disappearing messages).
@@ -8,7 +8,7 @@ import type { ChatMessage } from "../backend.ts";
 
 const ACK_EVERY_MS = 500;
 
-/** What is acknowledged through: the current connection's client. */
+/** What is acknowledged through: the core, over its current connection. */
 export interface Acker {
   readonly conn: { readonly closed: boolean };
   ack(ms: ChatMessage[]): Promise<void>;

@@ -1,136 +1,147 @@
 /**
- * `ChatClient`: one logged-in connection. Logs in, sends (sealed through a `BodyCodec`, kept in the
- * `Outbox` until the server takes it), and holds its parts: `Inbound` (pushed frames → events, the
- * offline queue, acknowledgements), `MessageChanges` (edits, deletions, reactions, disappearing
- * messages) and, from `ServerCommands`, the commands that are one request (presence, rooms,
- * moderation, keys). `LiveBackend` wraps it for a UI; the scripted surfaces call it directly.
+ * `ChatClient`: the conversation core, one long-lived object per logged-in user and the
+ * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
+ * (message_changes.ts), the inbound feed (inbound.ts) and the `Link` (server_link.ts) of the current
+ * `ServerSession` (server_session.ts: the connection and what its login gave). Sending is
+ * sending.ts; the one-request commands come from `ServerCommands`.
+ * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
+ *   `close`; one connection, no reconnect.
+ * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into
+ *   the local store and answers recent history, what arrived while away and the outbox; shown
+ *   messages are acknowledged in batches (ack_batch.ts; the client saves before it emits); `send`
+ *   keeps a text in the outbox while offline and sends it, in order and once, after the next
+ *   connect; after a network loss or restart it reconnects with backoff (reconnect.ts), at once on
+ *   `reconnectNow()`, by itself when a ban ends (not after a plain kick): the new session's
+ *   connection and link replace the old ones inside this object (the codec proves its device
+ *   again), and the status the user chose (busy) is restored.
  */
-import { randomId } from "../../common/random.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { VERSION, versionNotice } from "../../common/version.ts";
-import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
-import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import { BackendError, type BackendEvent, type ChatMessage, type Role, type Target } from "../backend.ts";
-import { type BodyCodec, handOut, PlainCodec, sealAndSend } from "../e2e/mod.ts";
-import type { Connection } from "../session/connection.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import type * as B from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { authenticate } from "../session/account_login.ts";
-import type { AccountSecrets } from "../../crypto/account_kdf.ts";
-import { convOf, wire } from "../session/wire_events.ts";
-import { utf8 } from "../../common/bytes.ts";
-import { checkFrameSize, checkTextSize } from "./message_size.ts";
-import { encodeTyping } from "./typing.ts";
-import { Outbox } from "./outbox.ts";
+import { wire } from "../session/wire_events.ts";
+import { AckBatch } from "./ack_batch.ts";
 import { Inbound } from "./inbound.ts";
-import type { LinkAck } from "./link.ts";
-import { envelopeOf, ServerLink } from "./server_link.ts";
-import { MessageChanges } from "./message_changes.ts";
-import { ServerCommands } from "./server_commands.ts";
-import { NO_VIDEO, type VideoPart } from "./video_part.ts";
 import type { LoginOptions } from "./login_options.ts";
+import { MessageChanges } from "./message_changes.ts";
+import { Outbox } from "./outbox.ts";
+import { Reconnector } from "./reconnect.ts";
+import { moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
+import { ServerLink } from "./server_link.ts";
+import { ServerSession } from "./server_session.ts";
+import * as send from "./sending.ts";
+import { encodeTyping, TypingGate } from "./typing.ts";
+import { infoLines } from "./info.ts";
+import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
 export type { LoginOptions } from "./login_options.ts";
 export type { VideoPart } from "./video_part.ts";
 
-/** The fields of a message that `convOf` does not read. */
-const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
+const typingKey = (t: B.Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
+/** Messages of each conversation restored from the local store at start. */
+const RECENT_PER_CONVERSATION = 100;
 
-export class ChatClient extends ServerCommands {
-  readonly #listeners = new Set<(e: BackendEvent) => void>();
-  #codec: BodyCodec;
-  readonly #in: Inbound;
-  /** Where sealed messages leave and arrive: the server relay over this connection. */
-  readonly link: ServerLink;
+export class ChatClient extends ServerCommands implements B.ChatBackend {
+  readonly #listeners = new Set<(e: B.BackendEvent) => void>();
+  #link!: ServerLink;
+  #in!: Inbound;
   /** Edits, deletions, reactions and disappearing messages (issue 39). */
-  readonly changes: MessageChanges;
+  readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
-  readonly outbox: Outbox | null;
-  /** Video: set when the client is assembled (video/client_video.ts `attachVideo`); none until then. */
-  video: VideoPart = NO_VIDEO;
+  readonly outgoing: Outbox | null;
+  role: B.Role;
+  /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
+  videoPart: VideoPart = NO_VIDEO;
+  readonly #perSession: (() => void)[] = [];
   /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
   findFfmpeg?: () => string | null;
-  /** What the password gave at login: the keystore key and the account's hashing record. */
-  account?: AccountSecrets;
-  /** The resume token the server gave this login (`remember`), to be kept by the caller. */
-  token?: string;
-  /** The server's nonce for this session (hello reply): what device proofs sign (issue 33). */
-  nonce = "";
-  /** The largest frame the server reads (its hello says it; an older server: the protocol's default). */
-  maxFrame = DEFAULT_MAX_FRAME;
-  /** What to tell the user when the server's version (its hello) differs in major.minor; else null. */
-  versionNotice: string | null = null;
+  /** File commands (files/desk.ts), set by the launcher when the client has end-to-end keys. */
+  files?: B.FileControls;
+  /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
+  watch?: B.WatchChannel;
+  /** Whether a UI follows the feed (catchUp/start): acks batched, outbox kept, reconnects. */
+  #following = false;
+  #closed = false;
+  #versionSaid: string | null = null;
+  /** The status the user chose; sent again after every reconnect. */
+  #status: B.Status | null = null;
+  readonly #acks = new AckBatch(() => this);
+  readonly #chain: send.SendChain = { tail: Promise.resolve() };
+  readonly #typing: TypingGate;
+  readonly #re: Reconnector;
+  /** The current time, from the clock injected at login. */
+  readonly now = (): number => this.clock.now();
 
-  private constructor(
-    conn: Connection,
-    readonly server: string,
-    user: string,
-    public role: Role,
-    readonly store: LocalStore | null,
-    codec: BodyCodec,
-    readonly clock: Clock,
+  /** `reconnect`: logs in again on a new connection (a UI's); null: never reconnects. */
+  constructor(
+    session: ServerSession,
+    readonly store: LocalStore | null = null,
+    /** What bodies go through (the end-to-end codec once attached, e2e/). */
+    public codec: BodyCodec = PlainCodec,
+    readonly clock: Clock = systemClock,
+    public reconnect: (() => Promise<ServerSession>) | null = null,
   ) {
-    super(conn, user);
-    this.#codec = codec;
-    this.outbox = store ? new Outbox(store, user, clock) : null;
-    this.link = new ServerLink(conn, clock);
-    this.#in = new Inbound(this);
-    this.changes = new MessageChanges(this);
-    conn.done.then(() => {
-      const r = conn.closeReason;
-      this.#emit({
-        type: "disconnected",
-        code: r?.code ?? "closed",
-        reason: r?.message ?? "Disconnected",
-        ...(r?.until !== undefined ? { until: r.until } : {}),
-      });
+    super(session);
+    this.role = session.role;
+    this.outgoing = store ? new Outbox(store, session.user, clock) : null;
+    this.#typing = new TypingGate({ now: this.now });
+    this.#re = new Reconnector({
+      conn: () => this.conn,
+      closed: () => this.#closed,
+      now: this.now,
+      emit: (e) => this.#emit(e),
+      reconnect: () => this.reconnect!(),
+      canReconnect: () => this.reconnect !== null,
+      adopt: (s) => this.#adopt(s),
     });
+    this.#bind(session);
   }
 
-  /** Says hello, registers or logs in; rejects with the server's reason. */
+  /** Says hello and logs in on `o.conn` (server_session.ts); the core over that session. */
   static async login(o: LoginOptions): Promise<ChatClient> {
-    const hello = await o.conn.request("hello", {
-      v: PROTOCOL_VERSION,
-      client: o.clientName ?? "parley-client",
-      ...(o.quiet ? { quiet: true } : {}),
-    });
-    const r = await authenticate(o.conn, o);
-    const c = new ChatClient(
-      o.conn,
-      o.server,
-      String(r.header.user),
-      r.header.role as Role,
-      o.store ?? null,
-      o.codec ?? PlainCodec,
-      o.clock ?? systemClock,
-    );
+    const s = await ServerSession.login(o);
+    const c = new ChatClient(s, o.store ?? null, o.codec ?? PlainCodec, o.clock ?? systemClock);
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
-    const cap = hello.header.maxFrame;
-    if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) c.maxFrame = cap;
-    c.account = r.secrets;
-    if (typeof hello.header.nonce === "string") c.nonce = hello.header.nonce;
-    c.versionNotice = versionNotice(VERSION, hello.header.version);
-    if (typeof r.header.token === "string") c.token = r.header.token;
     return c;
   }
 
-  get codec(): BodyCodec {
-    return this.#codec;
-  }
-  set codec(c: BodyCodec) {
-    this.#codec = c;
+  /** A session becomes current: its link and inbound feed, its end said as "disconnected". */
+  #bind(s: ServerSession): void {
+    this.useSession(s);
+    this.role = s.role;
+    this.#link = new ServerLink(s.conn, this.clock);
+    this.#in = new Inbound(this);
+    s.ended().then((e) => this.notify(e));
+    for (const f of this.#perSession) f();
   }
 
-  on(l: (e: BackendEvent) => void): () => void {
+  /** Runs `f` now and for every later session (video binds to each connection). */
+  perSession(f: () => void): void {
+    this.#perSession.push(f);
+    f();
+  }
+
+  /** Where sealed messages and signals leave and arrive: the server relay over the current connection. */
+  get link(): ServerLink {
+    return this.#link;
+  }
+  get #online(): boolean {
+    return !this.conn.closed && !this.#re.reconnecting;
+  }
+
+  on(l: (e: B.BackendEvent) => void): () => void {
     this.#listeners.add(l);
     return () => this.#listeners.delete(l);
   }
-
-  #emit(e: BackendEvent): void {
+  #emit(e: B.BackendEvent): void {
     for (const l of this.#listeners) l(e);
   }
-
-  /** Emits an event to the listeners (used by the encryption layer and the client's parts). */
-  notify(e: BackendEvent): void {
+  /** An event of the core's parts and the codec: while a UI follows, shown messages wait for their ack and a loss reconnects. */
+  notify(e: B.BackendEvent): void {
+    if (this.#following && e.type === "message") this.#acks.add(e.message);
+    if (this.#following && e.type === "disconnected") return void this.#re.lost(e);
     this.#emit(e);
   }
 
@@ -138,159 +149,147 @@ export class ChatClient extends ServerCommands {
   opened(): Promise<unknown> {
     return this.#in.opened();
   }
-
   /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
-  sync(): Promise<ChatMessage[]> {
+  sync(): Promise<B.ChatMessage[]> {
     return this.#in.sync();
   }
-
   /** Acknowledges messages: the server drops them from this user's queue. */
-  ack(ms: ChatMessage[]): Promise<void> {
+  ack(ms: B.ChatMessage[]): Promise<void> {
     return this.#in.ack(ms);
   }
 
-  /**
-   * Seals and sends; the text waits in the local outbox until the server confirms it. With
-   * `keep`, a send cut off by a lost connection stays in the outbox (`resendPending` sends it
-   * again with the same `mid`); otherwise, and after any answer from the server, it is dropped.
-   */
-  async send(
-    target: Target,
-    text: string,
-    o: { keep?: boolean; mid?: string; replyTo?: string } = {},
-  ): Promise<ChatMessage> {
-    const to = wire(target);
-    const mid = o.mid ?? randomId(undefined, 12);
-    const re = o.replyTo ? { replyTo: o.replyTo } : {};
-    if (o.replyTo && !this.#codec.sealChange) {
-      throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
+  /** Follows the feed (a UI); replays the offline queue as message events (without `catchUp`). */
+  async start(): Promise<void> {
+    for (const m of await this.#begin()) this.#emit({ type: "message", message: m });
+    send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m }));
+  }
+
+  /** Follows the feed (a UI) and answers with what the screen shows first. */
+  async catchUp(): Promise<B.CatchUp> {
+    const store = this.store;
+    const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
+    const queued = await this.#begin();
+    const unseen = store ? store.unseen() : queued;
+    const pending = this.outgoing?.messages() ?? [];
+    send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m }));
+    return { recent, unseen, pending };
+  }
+
+  /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch). */
+  async #begin(): Promise<B.ChatMessage[]> {
+    this.#following = true;
+    // The server's version differs in major.minor (its hello): said once per server version met.
+    const v = this.session.versionNotice;
+    if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
+    this.#versionSaid = v;
+    // The same tick deletes disappearing messages whose time is up (issue 39.5).
+    this.#acks.start(() => {
+      try {
+        this.changes.purgeExpired(this.now());
+      } catch (e) {
+        this.#emit({ type: "notice", level: "warn", text: `Disappearing messages: ${(e as Error).message}` });
+      }
+    });
+    this.changes.purgeExpired(this.now());
+    const queued = await this.sync();
+    this.#acks.add(...queued);
+    return queued;
+  }
+
+  /** A reconnect's session becomes current: the device proven again, the chosen status, the feed and the outbox. */
+  async #adopt(s: ServerSession): Promise<void> {
+    this.#bind(s);
+    this.#acks.clear(); // what the old connection handed out is redelivered by the server
+    await this.codec.resumed?.();
+    if (this.#status) await this.setStatus(this.#status);
+    await this.start();
+    this.#emit({ type: "connection", state: "online" });
+    this.#emit({ type: "notice", level: "info", text: "Reconnected" });
+    if (this.#status === "busy") {
+      const me = (await this.whois(this.user).catch(() => null)) ?? undefined;
+      this.#emit({ type: "presence", user: this.user, online: true, presence: me });
     }
-    if (!o.mid) {
-      await this.checkSize(to, text);
-      this.outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
-    }
-    try {
-      if (this.#codec.encrypted) await this.opened(); // room changes seen so far apply first
-      // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
-      const ttl = this.#codec.sealExpiry
-        ? this.store?.expiryOf(convOf(this.user, { ...NO_TEXT, from: this.user, to })) ?? 0
-        : 0;
-      const r = await this.#sealAndSend(to, mid, text, { ...re, ...(ttl ? { ttl } : {}) });
-      const ts = r.ts;
-      const m: ChatMessage = {
-        seq: r.seq,
-        mid,
-        ts,
-        from: this.user,
-        to,
-        text,
-        ...re,
-        ...(ttl ? { expires: ts + ttl * 1000 } : {}),
-      };
-      this.outbox?.settle(m);
-      return m;
-    } catch (e) {
-      const how = { kept: o.keep === true, offline: this.conn.closed, maxFrame: this.maxFrame };
-      throw this.outbox ? this.outbox.sendFailed(mid, e, how) : e;
-    }
   }
 
-  /** Sends what waits in the outbox, in order, with the same mids; the confirmed messages. Stops at a lost connection. */
-  resendPending(each: (m: ChatMessage) => void = () => {}): Promise<ChatMessage[]> {
-    if (!this.outbox) return Promise.resolve([]);
-    return this.outbox.resendAll(
-      (p) =>
-        this.send(p.to, p.text, { keep: true, mid: p.mid, ...(p.replyTo ? { replyTo: p.replyTo } : {}) }),
-      {
-        each,
-        notice: (text) => this.#emit({ type: "notice", level: "error", text }),
-        offline: () => this.conn.closed,
-      },
-    );
+  reconnectNow(): void {
+    this.#re.now();
+  }
+
+  /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
+  send(target: B.Target, text: string, o: { replyTo?: string } = {}): Promise<B.ChatMessage> {
+    if (!this.#following) return send.sendText(this, target, text, o);
+    this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
+    return send.sendKept(this, this.#chain, target, text, this.#online, o.replyTo);
   }
 
   /**
-   * Refuses a text too long for one `send` frame of this server, before it is queued (issue 34.1):
-   * measured against the copies the codec seals it into (a DM: one per device), or one copy when
-   * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
+   * Typing indicator (issue 14): at most one "typing" per conversation every 3 s, a "stopped" only
+   * while the last one may still show (TypingGate); sent end to end as the link's signal, never
+   * stored; dropped offline or without end-to-end keys.
    */
-  async checkSize(to: Target, text: string): Promise<void> {
-    const enc = this.#codec.encrypted;
-    checkTextSize(text, this.maxFrame, 1, enc);
-    if (!this.#codec.sealCopies) return;
-    const copies = await this.#codec.sealCopies(to).catch(() => 1);
-    checkTextSize(text, this.maxFrame, copies, enc);
+  typing(target: B.Target, active: boolean): void {
+    if (target.kind === "broadcast" || !this.#online) return;
+    if (!this.#typing.allow(typingKey(target), active)) return;
+    void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
   }
-
-  /**
-   * Tells the peer(s) of a conversation that the user is typing, or stopped: sealed end to end and
-   * sent as the link's signal (the server relays it to live sessions only and never stores it). Does
-   * nothing when the codec cannot seal one (no end-to-end keys). Rate limits are the caller's (TypingGate).
-   */
-  async typing(target: Target, active: boolean): Promise<void> {
-    if (!this.#codec.sealSignal || target.kind === "broadcast") return;
-    await this.#ephemeral(wire(target), (mid) => encodeTyping(mid, active));
-  }
-
-  /**
-   * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
-   * and sends it as the link's signal: the server relays it to the members' live sessions only.
-   */
+  /** Seals a room signal (`payload(mid)`, a kind of its own such as watch together) and sends it as the link's signal. */
   async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
-    if (!this.#codec.sealSignal) {
+    if (!this.codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
     }
-    await this.#ephemeral({ kind: "room", name: room }, payload);
+    await send.sendSignal(this, { kind: "room", name: room }, payload);
   }
 
-  async #ephemeral(to: Target, payload: (mid: string) => Uint8Array): Promise<void> {
-    const codec = this.#codec;
-    await this.opened(); // room changes seen so far apply first
-    const mid = randomId(undefined, 12);
-    const s = await codec.sealSignal!(to, payload(mid));
-    if (!s) return;
-    await handOut(codec, this.conn, s.handouts); // the sender key first, as for a message
-    await this.link.signal(to, mid, s.body);
+  readonly setExpiry = this.changes.setExpiry.bind(this.changes);
+  readonly changeMessage = this.changes.changeMessage.bind(this.changes);
+  readonly react = this.changes.react.bind(this.changes);
+  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
+    const m = this.store?.byMidAny(ref);
+    return Promise.resolve(m && this.store ? this.store.editsOf(m.seq) : []);
   }
-
-  /** Seals and sends through the link; when the recipient's or one's own devices changed, seals again. */
-  async #sealAndSend(
-    to: Target,
-    mid: string,
-    text: string,
-    o: { replyTo?: string; ttl?: number } = {},
-  ): Promise<LinkAck> {
-    const codec = this.#codec;
-    return await sealAndSend(
-      () => codec.seal(to, mid, text, o),
-      async ({ body, devices, handouts }) => {
-        const fields = { ...(devices ? { devices } : {}), ...(o.ttl ? { ttl: o.ttl } : {}) };
-        // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
-        const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
-        checkFrameSize(head + body.length, this.maxFrame, text);
-        await handOut(codec, this.conn, handouts); // members get the sender key before the message
-        return this.link.send(to, mid, body, fields);
-      },
-      codec.devicesChanged?.bind(codec),
-    );
+  markSeen(ms: B.ChatMessage[]): void {
+    const seqs = ms.filter((m) => m.seq > 0).map((m) => m.seq);
+    if (seqs.length) this.store?.markSeen(seqs);
   }
-
+  pendingCount(): number {
+    return this.outgoing?.count() ?? 0;
+  }
+  /** The outbox, waiting and failed messages (`/outbox`). */
+  outbox(): Promise<B.OutboxEntry[]> {
+    return Promise.resolve(this.outgoing?.list() ?? []);
+  }
+  /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
+  dropOutbox(n: number): Promise<B.OutboxEntry | null> {
+    return Promise.resolve(this.outgoing?.drop(n) ?? null);
+  }
+  override async setStatus(status: B.Status): Promise<void> {
+    await super.setStatus(status);
+    this.#status = status;
+  }
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
-  async history(target: Target, since?: number): Promise<ChatMessage[]> {
-    const r = await this.conn.request("history", {
-      to: wire(target),
-      ...(since !== undefined ? { since } : {}),
-    });
-    const out: ChatMessage[] = [];
-    for (const f of r.items) {
-      const m = await this.#in.receive(envelopeOf(f), true);
-      if (m) out.push(m);
-    }
-    return out;
+  history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
+    return this.#in.history(target, since);
+  }
+  inbox(user?: string): Promise<B.ChatMessage[]> {
+    if (user) return this.history({ kind: "user", name: user });
+    return Promise.resolve(this.store?.list(this.user, 0) ?? []);
+  }
+  /** Rooms, admin actions and video (capabilities), over the current session. */
+  readonly rooms: B.RoomControls = roomControls(() => this);
+  readonly moderation: B.ModerationControls = moderationControls(() => this);
+  readonly video: B.VideoControls = videoControls(() => this.videoPart);
+
+  info(): [string, string][] {
+    const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";
+    return infoLines(this, state, this.#acks.size);
   }
 
   async close(): Promise<void> {
-    await this.link.close();
+    this.#closed = true;
+    this.#re.stop();
+    this.#acks.stop();
+    if (this.#following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
+    await this.#link.close();
     await this.opened().catch(() => {});
     this.store?.close();
   }

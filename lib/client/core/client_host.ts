@@ -1,7 +1,8 @@
 /**
- * `ClientHost`: what the parts of one logged-in connection (inbound.ts, message_changes.ts,
- * server_commands.ts) need of it — the connection and its link, who is logged in, the local store, the current
- * body codec, the clock, and a way to tell listeners. `ChatClient` is the one implementation.
+ * `ClientHost`: what the parts of the conversation core (inbound.ts, message_changes.ts,
+ * sending.ts) need of it — the current connection and its link, who is logged in, the local store,
+ * the current body codec, the clock, and a way to tell listeners. `ChatClient` is the one
+ * implementation.
  */
 import type { BackendEvent, Role } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";

@@ -3,15 +3,16 @@
  * order (messages and signals — typing, room signals — from the connection's `Link`,
  * core/server_link.ts, opened by the codec, messages saved before they are emitted; presence, rooms
  * and role); the offline queue is
- * fetched by `sync` (the messages that arrive until its reply: the `Feed`, feed.ts, keeps them from
+ * fetched by `sync`, a conversation's history by `history` (the messages that arrive until its reply: the `Feed`, feed.ts, keeps them from
  * the live path); what the caller has consumed is acknowledged by `ack`, control messages the codec
  * consumed (room keys) with them once no unread message precedes them. A message that cannot be
  * read is said as an error notice naming sender and seq, never dropped silently.
  */
-import type { ChatMessage } from "../backend.ts";
+import type { ChatMessage, Target } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { UnreadableError } from "../e2e/mod.ts";
-import { convOf, pushEvents } from "../session/wire_events.ts";
+import { convOf, pushEvents, wire } from "../session/wire_events.ts";
+import { envelopeOf } from "./server_link.ts";
 import { decodeTyping } from "./typing.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { SealedEnvelope } from "./link.ts";
@@ -139,6 +140,20 @@ export class Inbound {
     const out: ChatMessage[] = [];
     for (const e of got) {
       const m = await this.receive(e, true);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
+  async history(target: Target, since?: number): Promise<ChatMessage[]> {
+    const r = await this.host.conn.request("history", {
+      to: wire(target),
+      ...(since !== undefined ? { since } : {}),
+    });
+    const out: ChatMessage[] = [];
+    for (const f of r.items) {
+      const m = await this.receive(envelopeOf(f), true);
       if (m) out.push(m);
     }
     return out;

@@ -10,13 +10,10 @@ import { randomId } from "../../common/random.ts";
 import { EDIT_WINDOW_MS, expiryText, handOut, MAX_EXPIRY_S, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
-import type { ClientHost } from "./client_host.ts";
+import { checkSize, type SendHost } from "./sending.ts";
 
-/** What the changes need beyond the host: received messages opened so far, and the size check. */
-export interface ChangesHost extends ClientHost {
-  opened(): Promise<unknown>;
-  checkSize(to: Target, text: string): Promise<void>;
-}
+/** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
+export type ChangesHost = SendHost;
 
 const noKeys = (what: string) =>
   new BackendError("no_keys", `${what} need end-to-end keys (a client folder)`);
@@ -35,7 +32,7 @@ export class MessageChanges {
     const to: Target = orig.to.kind === "user" && orig.from !== host.user
       ? { kind: "user", name: orig.from }
       : orig.to;
-    if (c.kind === "edit") await host.checkSize(to, c.text);
+    if (c.kind === "edit") await checkSize(host, to, c.text);
     const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c), "");
     const changed = await codec.changeSent(sent, ref, c);
     host.notify({ type: "message.changed", message: changed });

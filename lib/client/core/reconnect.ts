@@ -1,27 +1,29 @@
 /**
- * `Reconnector`: LiveBackend's way back after the connection ends. A network loss or server restart
+ * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
  * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
  * ends (told with its end time); a plain kick or a changed password never by itself. Each attempt
- * is said as "connection" events and notices; a new client is handed to the host (`adopt`).
+ * is said as "connection" events and notices; a new session is handed to the host (`adopt`).
  */
 import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
-import type { ChatClient } from "./chat_client.ts";
+import type { ServerSession } from "./server_session.ts";
 
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
 const FINAL = new Set(["kicked", "banned", "password_changed"]);
 
 export interface ReconnectHost {
-  /** The client of the current connection. */
-  client(): ChatClient;
+  /** The current connection. */
+  conn(): { readonly closed: boolean; close(): Promise<void> };
   /** The backend was closed: no more attempts. */
   closed(): boolean;
   now(): number;
   emit(e: BackendEvent): void;
-  /** Logs in again: a new client (rejects with the server's reason); null: never reconnects. */
-  readonly reconnect: (() => Promise<ChatClient>) | null;
-  /** A new client is connected: the host makes it current (status, feed, outbox). */
-  adopt(c: ChatClient): Promise<void>;
+  /** Whether the host can log in again (a UI's core); else it never reconnects. */
+  canReconnect(): boolean;
+  /** Logs in again on a new connection (rejects with the server's reason). */
+  reconnect(): Promise<ServerSession>;
+  /** A new session is logged in: the host makes it current (status, feed, outbox). */
+  adopt(s: ServerSession): Promise<void>;
 }
 
 export class Reconnector {
@@ -43,9 +45,9 @@ export class Reconnector {
     const { host } = this;
     if (host.closed()) return;
     if (this.#reconnecting) return this.#wake?.();
-    if (host.client().conn.closed) return void this.#loop(true); // after a kick or ban
+    if (host.conn().closed) return void this.#loop(true); // after a kick or ban
     this.#manual = true;
-    void host.client().conn.close(); // the "disconnected" event starts the loop
+    void host.conn().close(); // the "disconnected" event starts the loop
   }
 
   /** The backend is closing: the wait and the ban timer end. */
@@ -59,7 +61,7 @@ export class Reconnector {
     const { host } = this, manual = this.#manual;
     this.#manual = false;
     if (!manual) host.emit(e);
-    if (host.closed() || !host.reconnect || this.#reconnecting) return;
+    if (host.closed() || !host.canReconnect() || this.#reconnecting) return;
     if (FINAL.has(e.code) && !manual) {
       if (e.code === "banned" && e.until !== undefined && e.until > host.now()) {
         const at = new Date(e.until);
@@ -91,13 +93,13 @@ export class Reconnector {
       if (host.closed()) break;
       host.emit({ type: "connection", state: "connecting" });
       try {
-        const c = await host.reconnect!();
+        const s = await host.reconnect();
         if (host.closed()) {
-          await c.close();
+          await s.conn.close();
           break;
         }
         this.#reconnecting = false;
-        await host.adopt(c);
+        await host.adopt(s);
         break;
       } catch (err) {
         this.#reconnecting = true;

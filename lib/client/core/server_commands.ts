@@ -1,8 +1,9 @@
 /**
- * `ServerCommands`: the commands of one connection that are one request to the server and its
- * answer — presence and status, registered users, rooms (membership changes signed into the room's
- * log when the codec has keys), moderation, and the key commands answered by the codec's `KeyOps`.
- * `ChatClient` is built on it; the refusals are the server's (or "no_keys" without keys).
+ * `ServerCommands`: the current `ServerSession` (server_session.ts: the connection and what its
+ * login gave; a reconnect brings another, `useSession`) and the commands that are one request to
+ * the server over it and its answer — presence and status, registered users, rooms (membership changes signed into
+ * the room's log when the codec has keys), moderation, and the key commands answered by the codec's
+ * `KeyOps`. `ChatClient` is built on it; the refusals are the server's (or "no_keys" without keys).
  */
 import {
   BackendError,
@@ -19,11 +20,48 @@ import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/mod.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { Connection } from "../session/connection.ts";
 import { kickedEntries, wire } from "../session/wire_events.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import type { ServerSession } from "./server_session.ts";
 
 export abstract class ServerCommands {
-  constructor(readonly conn: Connection, readonly user: string) {}
+  #session: ServerSession;
+  constructor(session: ServerSession) {
+    this.#session = session;
+  }
+  /** The current session. */
+  get session(): ServerSession {
+    return this.#session;
+  }
+  /** Makes `s` the current session (a reconnect's). */
+  protected useSession(s: ServerSession): void {
+    this.#session = s;
+  }
+  /** The current connection. */
+  get conn(): Connection {
+    return this.#session.conn;
+  }
+  /** Who is logged in. */
+  get user(): string {
+    return this.#session.user;
+  }
+  /** "host:port" of the node connected. */
+  get server(): string {
+    return this.#session.server;
+  }
+  /** The largest frame the server reads. */
+  get maxFrame(): number {
+    return this.#session.maxFrame;
+  }
+  /** The server's nonce for this session: what device proofs sign. */
+  get nonce(): string {
+    return this.#session.nonce;
+  }
+  /** What the password gave at login. */
+  get account(): AccountSecrets | undefined {
+    return this.#session.account;
+  }
   /** The current body codec. */
-  abstract get codec(): BodyCodec;
+  abstract codec: BodyCodec;
 
   async who(): Promise<Presence[]> {
     return (await this.conn.request("who")).header.users as Presence[];
@@ -47,7 +85,8 @@ export abstract class ServerCommands {
     }
     return this.codec.roomAdmins(room);
   }
-  async rooms(): Promise<RoomInfo[]> {
+  /** The rooms this user is in, as the server lists them. */
+  async roomList(): Promise<RoomInfo[]> {
     const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
     return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log
   }
@@ -114,10 +153,10 @@ export abstract class ServerCommands {
   }
 }
 
-/** Rooms as a capability object over the current connection's commands (`LiveBackend.rooms`). */
+/** Rooms as a capability object over the current connection's commands (`ChatClient.rooms`). */
 export function roomControls(c: () => ServerCommands): RoomControls {
   return {
-    list: () => c().rooms(),
+    list: () => c().roomList(),
     create: (name, members) => c().createRoom(name, members),
     invite: (room, user) => c().invite(room, user),
     leave: (room) => c().leave(room),

@@ -1,7 +1,7 @@
 /**
  * `VideoPart`: the video capability as `ChatClient` holds it — built above core
  * (video/client_video.ts `attachVideo` sets it when the client is assembled) and handed on by
- * `LiveBackend` as the backend's `video` object. Until then every call answers "unavailable".
+ * the core as the backend's `video` object. Until then every call answers "unavailable".
  */
 import {
   BackendError,

@@ -138,6 +138,8 @@ export interface BodyCodec {
   resealHandout?(h: Handout): Promise<Sealed>;
   /** The room's admins from its signed membership log. */
   roomAdmins?(room: string): Promise<string[]>;
+  /** The client logged in again on a new connection (a reconnect): its device proven again. */
+  resumed?(): Promise<void>;
 }
 
 /** Bodies as UTF-8 text (tests, clients without a keystore). */

@@ -133,13 +133,17 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const codec = new E2eCodec(client, cs, store, clock, device);
     o.controls?.(codec);
     client.codec = codec;
-    await codec.#adoptLegacyRooms().catch((e) => codec.#p.notice("warn", errorText(e)));
+    // Once per folder: the 0.1.0 rooms I am an admin of get their log and a fresh sender key.
+    await codec.#serial(() => adoptLegacyRooms(codec.#p)).catch((e) => codec.#p.notice("warn", errorText(e)));
     return codec;
   }
 
-  /** Once per folder: the 0.1.0 rooms I am an admin of get their log and a fresh sender key (e2e/room_seal.ts). */
-  #adoptLegacyRooms(): Promise<void> {
-    return this.#serial(() => adoptLegacyRooms(this.#p));
+  /** The client logged in again (a reconnect): this device proven under the new session's nonce. */
+  resumed(): Promise<void> {
+    const who = { user: this.me, nonce: this.host.nonce };
+    return this.#serial(async () =>
+      void (await publishKeys(this.cs, this.#p.request, this.clock.now(), who))
+    );
   }
 
   /** One operation at a time, holding the folder's write lock (other processes may share it). */
@@ -155,14 +159,10 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void> {
     return this.#serial(async () => {
       const mid = randomId(undefined, 12), payload = encode(mid);
+      const to = { kind: "user", name: user };
       const sent = await sealAndSend(
         () => dmEncrypt(this.#p, user, payload),
-        (r) =>
-          this.host.conn.request(
-            "send",
-            { to: { kind: "user", name: user }, mid, devices: r.devices },
-            r.body,
-          ),
+        (r) => this.host.conn.request("send", { to, mid, devices: r.devices }, r.body),
         (detail) => this.devices.apply(detail), // under the lock already
       );
       // Recorded as consumed: this client's history (and its other processes) never shows it.

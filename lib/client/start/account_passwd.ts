@@ -68,7 +68,7 @@ export async function changePassword(
       ...(o.remember ? { remember: true } : {}),
     });
     await sealed?.cs.reseal(secrets, () => sealed.local.rekey(secrets.keystoreKey));
-    c.account = secrets;
+    c.session.account = secrets;
     return typeof r.header.token === "string" ? { token: r.header.token } : {};
   };
   return sealed ? await sealed.local.exclusive(run) : await run();

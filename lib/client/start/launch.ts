@@ -4,11 +4,12 @@
  * masked password, and clear errors (wrong password, banned, unreachable) with a way to retry. A
  * lockout names the time of the next allowed try and waits for it (`waitUntil`), then asks the
  * password again; without `waitUntil` (or in a script) it ends with that time. A server that
- * registers by invitation asks for the code (or PARLEY_INVITE). Then hands a `LiveBackend` that
- * reconnects by itself to the UI runner.
+ * registers by invitation asks for the code (or PARLEY_INVITE). Then hands the core (`ChatClient`),
+ * which reconnects by itself, to the UI runner.
  */
 import { BackendError, type ChatBackend } from "../backend.ts";
-import { LiveBackend } from "../core/live_backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { ServerSession } from "../core/server_session.ts";
 import { FileDesk } from "../files/desk.ts";
 import { watchChannel } from "../video/watch_channel.ts";
 import { holdsAccount } from "../session/home_dir.ts";
@@ -18,6 +19,7 @@ import {
   type ClientEnv,
   connectAndLogin,
   type ConnectFlags,
+  openPinned,
   type Prompts,
   readPassword,
   resolveTarget,
@@ -79,10 +81,11 @@ export async function launchTui(
         register,
         ...(register && invite ? { invite } : {}),
       });
-      const backend = new LiveBackend(client, () => connectAndLogin({ ...flags, user }, withPw, {}, {}));
+      const backend = client; // the one core: a reconnect swaps its session inside it
+      client.reconnect = () => loginAgain({ ...flags, user }, withPw);
       if (client.codec.encrypted) {
         attachFiles(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
-        backend.watch = watchChannel(() => backend.client);
+        backend.watch = watchChannel(() => backend);
       }
       // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
       try {
@@ -114,12 +117,28 @@ export async function launchTui(
 }
 
 /** Files (issue 12): the desk, resumed at start and after every reconnect. */
-function attachFiles(backend: LiveBackend, outbox: string, downloads: string): void {
-  const desk = new FileDesk(() => backend.client, { outbox, downloads });
+function attachFiles(backend: ChatClient, outbox: string, downloads: string): void {
+  const desk = new FileDesk(() => backend, { outbox, downloads });
   backend.files = desk;
   const resume = () => void desk.resume().catch(() => {});
   backend.on((e) => {
     if (e.type === "connection" && e.state === "online") resume();
   });
   resume();
+}
+
+/**
+ * Logs in again on a new pinned connection, without prompts (the full-screen client's reconnect):
+ * the session the core adopts (core/chat_client.ts keeps its store and codec).
+ */
+export async function loginAgain(f: ConnectFlags, env: ClientEnv): Promise<ServerSession> {
+  const t = resolveTarget(f, env), user = t.user ?? "";
+  const password = await readPassword(f, env, {}, user, false);
+  const { conn, server } = await openPinned(t, f, {});
+  return await ServerSession.login({ conn, server, user, password, clientName: "parley-cli" }).catch(
+    async (e) => {
+      await conn.close();
+      throw e;
+    },
+  );
 }

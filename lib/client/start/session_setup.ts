@@ -223,11 +223,11 @@ export async function connectAndLogin(
       ...(o.remember ? { remember: true } : {}),
     });
     if (o.remember) {
-      if (!client.token || !canonical) {
+      if (!client.session.token || !canonical) {
         await client.close();
         throw new BackendError("no_token", "The server gave no resume token, so nothing was remembered");
       }
-      await rememberToken(t.home, t.server, canonical, client.token);
+      await rememberToken(t.home, t.server, canonical, client.session.token);
     }
     if (store) {
       try {
@@ -251,7 +251,7 @@ export async function connectAndLogin(
  */
 function saidVersion(c: ChatClient, notice?: (text: string) => void): ChatClient {
   attachVideo(c);
-  if (c.versionNotice) notice?.(c.versionNotice);
+  if (c.session.versionNotice) notice?.(c.session.versionNotice);
   return c;
 }
 

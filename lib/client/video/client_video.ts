@@ -1,5 +1,5 @@
 /**
- * `ClientVideo` — the video half of `ChatClient` (which only delegates here): the server's library
+ * `ClientVideo` — the video half of `ChatClient` (its `videoPart`, made for each session): the server's library
  * through `VideoClient`, user-to-user streams through `PeerStreams` with frame keys sent end to end
  * whenever the client's codec can (stream_key.ts). Offers and withdrawn offers become
  * `BackendEvent`s through the host's `notify`, so a UI hears of them like of any chat event.
@@ -102,17 +102,20 @@ export class ClientVideo {
   }
 }
 
-/** Gives `c` its video capability (the client's assembly does it once, start/session_setup.ts). */
-export function attachVideo(c: ClientVideoHost & { video: unknown }): ClientVideo {
-  const v = new ClientVideo(c);
-  c.video = v;
-  return v;
+/**
+ * Gives `c` its video capability (the client's assembly does it once, start/session_setup.ts): a
+ * `ClientVideo` over each session's connection, made again after a reconnect.
+ */
+export function attachVideo(
+  c: ClientVideoHost & { videoPart: unknown; perSession(f: () => void): void },
+): void {
+  c.perSession(() => (c.videoPart = new ClientVideo(c)));
 }
 
 /** The video capability of a client it was attached to; a bug otherwise. */
-export function videoOf(c: { video: unknown }): ClientVideo {
-  if (!(c.video instanceof ClientVideo)) throw new Error("This client was assembled without video");
-  return c.video;
+export function videoOf(c: { videoPart: unknown }): ClientVideo {
+  if (!(c.videoPart instanceof ClientVideo)) throw new Error("This client was assembled without video");
+  return c.videoPart;
 }
 
 function publicOffer(o: StreamOffer): StreamOffer {

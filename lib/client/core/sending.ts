@@ -1,0 +1,175 @@
+/**
+ * How the conversation core (`ChatClient`) sends: functions over its `SendHost`, no state of their
+ * own but the order chain the core keeps.
+ * - `sendText`: checks the size, writes the text to the outbox, seals it (after the room changes
+ *   seen so far; the sender keys a seal answered go first, `handOut`) and sends it through the
+ *   link; sealed again when devices changed (`sealAndSend`, e2e/). With `keep`, a send cut off by a
+ *   lost connection stays in the outbox (`resendPending` sends it again with the same `mid`);
+ *   otherwise, and after any answer from the server, it is dropped (outbox.ts decides).
+ * - `sendKept`: the UI's send. A text that can never fit this server is refused at once (issue
+ *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
+ *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
+ *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it.
+ * - `sendSignal`: typing and room signals, sealed and sent as the link's `signal` (never stored).
+ */
+import { randomId } from "../../common/random.ts";
+import { utf8 } from "../../common/bytes.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import { handOut, sealAndSend } from "../e2e/mod.ts";
+import { convOf, wire } from "../session/wire_events.ts";
+import type { ClientHost } from "./client_host.ts";
+import type { Outbox } from "./outbox.ts";
+import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
+
+/** What sending needs of the core beyond `ClientHost`. */
+export interface SendHost extends ClientHost {
+  /** One's messages until the server takes them (none without a local store). */
+  readonly outgoing: Outbox | null;
+  /** Resolves once everything received so far is opened (room changes seen so far apply first). */
+  opened(): Promise<unknown>;
+}
+
+/** The fields of a message that `convOf` does not read. */
+const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
+
+/**
+ * Refuses a text too long for one `send` frame of this server, before it is queued (issue 34.1):
+ * measured against the copies the codec seals it into (a DM: one per device), or one copy when
+ * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
+ */
+export async function checkSize(h: SendHost, to: Target, text: string): Promise<void> {
+  const enc = h.codec.encrypted;
+  checkTextSize(text, h.maxFrame, 1, enc);
+  if (!h.codec.sealCopies) return;
+  const copies = await h.codec.sealCopies(to).catch(() => 1);
+  checkTextSize(text, h.maxFrame, copies, enc);
+}
+
+/** Seals and sends `text` (see the module comment); the message as the server took it. */
+export async function sendText(
+  h: SendHost,
+  target: Target,
+  text: string,
+  o: { keep?: boolean; mid?: string; replyTo?: string } = {},
+): Promise<ChatMessage> {
+  const to = wire(target), codec = h.codec, outbox = h.outgoing;
+  const mid = o.mid ?? randomId(undefined, 12);
+  const re = o.replyTo ? { replyTo: o.replyTo } : {};
+  if (o.replyTo && !codec.sealChange) {
+    throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
+  }
+  if (!o.mid) {
+    await checkSize(h, to, text);
+    outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
+  }
+  try {
+    if (codec.encrypted) await h.opened(); // room changes seen so far apply first
+    // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
+    const ttl = codec.sealExpiry
+      ? h.store?.expiryOf(convOf(h.user, { ...NO_TEXT, from: h.user, to })) ?? 0
+      : 0;
+    const sealed = { ...re, ...(ttl ? { ttl } : {}) };
+    const r = await sealAndSend(
+      () => codec.seal(to, mid, text, sealed),
+      async ({ body, devices, handouts }) => {
+        const fields = { ...(devices ? { devices } : {}), ...(ttl ? { ttl } : {}) };
+        // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
+        const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
+        checkFrameSize(head + body.length, h.maxFrame, text);
+        await handOut(codec, h.conn, handouts); // members get the sender key before the message
+        return h.link.send(to, mid, body, fields);
+      },
+      codec.devicesChanged?.bind(codec),
+    );
+    const m: ChatMessage = {
+      seq: r.seq,
+      mid,
+      ts: r.ts,
+      from: h.user,
+      to,
+      text,
+      ...re,
+      ...(ttl ? { expires: r.ts + ttl * 1000 } : {}),
+    };
+    outbox?.settle(m);
+    return m;
+  } catch (e) {
+    const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
+    throw outbox ? outbox.sendFailed(mid, e, how) : e;
+  }
+}
+
+/** Sends what waits in the outbox, in order, with the same mids; the confirmed messages. Stops at a lost connection. */
+export function resendPending(
+  h: SendHost,
+  each: (m: ChatMessage) => void = () => {},
+): Promise<ChatMessage[]> {
+  if (!h.outgoing) return Promise.resolve([]);
+  return h.outgoing.resendAll(
+    (p) =>
+      sendText(h, p.to, p.text, { keep: true, mid: p.mid, ...(p.replyTo ? { replyTo: p.replyTo } : {}) }),
+    {
+      each,
+      notice: (text) => h.notify({ type: "notice", level: "error", text }),
+      offline: () => h.conn.closed,
+    },
+  );
+}
+
+/** The order of the UI's sends: each one (and each flush of the outbox) runs behind the one before. */
+export interface SendChain {
+  tail: Promise<unknown>;
+}
+
+/** The UI's send (see the module comment): now when `online`, else kept in the outbox as pending. */
+export async function sendKept(
+  h: SendHost,
+  chain: SendChain,
+  target: Target,
+  text: string,
+  online: boolean,
+  replyTo?: string,
+): Promise<ChatMessage> {
+  const re = replyTo ? { replyTo } : {}, outbox = h.outgoing;
+  if (!outbox) return await sendText(h, target, text, re);
+  const to = wire(target);
+  await checkSize(h, to, text); // too long for this server: refused now, never queued (issue 34.1)
+  const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
+  const queued = { ...m, pending: true };
+  if (!online) return queued;
+  // Behind whatever the outbox still holds, so the order is kept.
+  const sent = chain.tail.then(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re }));
+  chain.tail = sent.catch(() => {});
+  try {
+    return await sent;
+  } catch (e) {
+    if (isPermanentRefusal(e)) outbox.remove(m.mid); // the user is told now: nothing to keep
+    if (!h.conn.closed || isPermanentRefusal(e)) throw e;
+    return queued; // the connection went while sending: it waits in the outbox for the next connect
+  }
+}
+
+/** Sends the outbox in order, behind any send already under way; each message sent is told to `each`. */
+export function flushOutbox(h: SendHost, chain: SendChain, each: (m: ChatMessage) => void): void {
+  chain.tail = chain.tail.then(() => resendPending(h, each)).catch(() => {});
+}
+
+/**
+ * Seals `payload(mid)` (typing, or a room signal of a kind of its own) end to end and sends it as
+ * the link's signal: the server relays it to live sessions only. Nothing when the codec cannot seal
+ * one or there is nobody to seal it for.
+ */
+export async function sendSignal(
+  h: SendHost,
+  to: Target,
+  payload: (mid: string) => Uint8Array,
+): Promise<void> {
+  const codec = h.codec;
+  if (!codec.sealSignal) return;
+  await h.opened(); // room changes seen so far apply first
+  const mid = randomId(undefined, 12);
+  const s = await codec.sealSignal(to, payload(mid));
+  if (!s) return;
+  await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
+  await h.link.signal(to, mid, s.body);
+}

@@ -1,0 +1,67 @@
+/**
+ * `ServerSession`: one logged-in connection to the server, the per-connection part the
+ * conversation core (`ChatClient`, chat_client.ts) holds and swaps on a reconnect. `login` says
+ * hello and registers or logs in (session/account_login.ts) on a connection already open, and keeps
+ * what that connection's login gave: the role, the server's frame cap, version notice and nonce
+ * (what device proofs sign), the resume token and the account secrets. It sends nothing else: the
+ * core's link and commands go over its `conn`. Rejects with the server's reason.
+ */
+import { VERSION, versionNotice } from "../../common/version.ts";
+import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
+import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import type { BackendEvent, Role } from "../backend.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import { authenticate } from "../session/account_login.ts";
+import type { Connection } from "../session/connection.ts";
+import type { LoginOptions } from "./login_options.ts";
+
+export class ServerSession {
+  /** What the password gave at login: the keystore key and the account's hashing record. */
+  account?: AccountSecrets;
+  /** The resume token the server gave this login (`remember`), to be kept by the caller. */
+  token?: string;
+  /** The server's nonce for this session (hello reply): what device proofs sign (issue 33). */
+  nonce = "";
+  /** The largest frame the server reads (its hello says it; an older server: the protocol's default). */
+  maxFrame = DEFAULT_MAX_FRAME;
+  /** What to tell the user when the server's version (its hello) differs in major.minor; else null. */
+  versionNotice: string | null = null;
+
+  /** `server`: "host:port" of the node connected; `user`: the name the server gave back. */
+  constructor(
+    readonly conn: Connection,
+    readonly server: string,
+    readonly user: string,
+    readonly role: Role,
+  ) {}
+
+  /** Resolves when the connection ends, with the event that says why. */
+  async ended(): Promise<Extract<BackendEvent, { type: "disconnected" }>> {
+    await this.conn.done;
+    const r = this.conn.closeReason;
+    return {
+      type: "disconnected",
+      code: r?.code ?? "closed",
+      reason: r?.message ?? "Disconnected",
+      ...(r?.until !== undefined ? { until: r.until } : {}),
+    };
+  }
+
+  /** Says hello, registers or logs in on `o.conn`; rejects with the server's reason. */
+  static async login(o: LoginOptions): Promise<ServerSession> {
+    const hello = await o.conn.request("hello", {
+      v: PROTOCOL_VERSION,
+      client: o.clientName ?? "parley-client",
+      ...(o.quiet ? { quiet: true } : {}),
+    });
+    const r = await authenticate(o.conn, o);
+    const s = new ServerSession(o.conn, o.server, String(r.header.user), r.header.role as Role);
+    const cap = hello.header.maxFrame;
+    if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) s.maxFrame = cap;
+    s.account = r.secrets;
+    if (typeof hello.header.nonce === "string") s.nonce = hello.header.nonce;
+    s.versionNotice = versionNotice(VERSION, hello.header.version);
+    if (typeof r.header.token === "string") s.token = r.header.token;
+    return s;
+  }
+}
