@@ -18,9 +18,7 @@
  * key, a stream key) is recorded as consumed under the seq the server gave it, so history never
  * shows it (issue 14).
  */
-import { randomId } from "../../common/random.ts";
-import { convKey } from "../../protocol/names.ts";
-import { sendRoomControl } from "./room_control.ts";
+import { sendControl } from "./control_send.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { loadIdentity } from "../../crypto/keystore.ts";
@@ -34,10 +32,10 @@ import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
-import { type BodyCodec, type Handout, type KeyOps, sealAndSend, type Sealed } from "./body_codec.ts";
+import { type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
 import { applyWith, deletesAsAdmin, isAdmin } from "./apply.ts";
 import { changePayload } from "./changes.ts";
-import { ControlRegistry, type SealedChannel } from "./controls.ts";
+import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
 import { dmEncrypt } from "./dm_seal.ts";
@@ -47,7 +45,6 @@ import {
   type AttachClient,
   type AttachOptions,
   BROADCAST_ROOM,
-  commitConsumed,
   type E2eParts,
   errorText,
   type Host,
@@ -156,23 +153,12 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.host.user;
   }
 
-  sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void> {
-    return this.#serial(async () => {
-      const mid = randomId(undefined, 12), payload = encode(mid);
-      const to = { kind: "user", name: user };
-      const sent = await sealAndSend(
-        () => dmEncrypt(this.#p, user, payload),
-        (r) => this.host.conn.request("send", { to, mid, devices: r.devices }, r.body),
-        (detail) => this.devices.apply(detail), // under the lock already
-      );
-      // Recorded as consumed: this client's history (and its other processes) never shows it.
-      const seq = Number(sent.header.seq ?? 0);
-      if (seq > 0) await commitConsumed(this.#p, NO_WRITES, seq, convKey("user", this.me, user));
-    });
+  register<T>(kind: string, h: ControlKind<T>): void {
+    this.controls.register(kind, h);
   }
 
-  sendRoomControl(room: string, encode: (mid: string) => Uint8Array): Promise<void> {
-    return sendRoomControl(this, this.#p, (fn) => this.#serial(fn), room, encode);
+  send(to: Target, kind: string, encode: (mid: string) => Uint8Array): Promise<void> {
+    return sendControl(this, this.#p, (fn) => this.#serial(fn), to, kind, encode);
   }
 
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T> {

@@ -4,7 +4,8 @@
  * hands the payload to the kind's handler, which answers the keystore writes to commit with the
  * ratchet step (the message is then recorded as consumed: it never shows as a chat line) and what
  * to do once they are committed. Features register their kinds from their own folders (files/,
- * video/), through the `SealedChannel` the codec gives them, so e2e/ imports none of them.
+ * video/), through the `SealedChannel` the codec gives them (`register`, `send`: control_send.ts),
+ * so e2e/ imports none of them.
  *
  * - A kind may also come inside a room message (sealed under the sender's room key, issue 36) only
  *   when it says so (`room`); in a room, any other kind is no control message.
@@ -17,7 +18,7 @@
 import { utf8Strict } from "../../common/bytes.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
-import type { BackendEvent } from "./door.ts";
+import type { BackendEvent, Target } from "./door.ts";
 
 /** What a handler may use while the folder's lock is held. */
 export interface ControlContext {
@@ -53,16 +54,18 @@ export interface ControlKind<T> {
   onReceive(value: T, ctx: ControlContext): Promise<ControlOutcome>;
 }
 
-/** What the codec offers the features that register control kinds. */
+/** What the codec offers the features that register control kinds: their one face on e2e/. */
 export interface SealedChannel {
   /** Who this client is. */
   readonly me: string;
-  /** Where features register their control kinds (`controls.register(kind, {decode, onReceive})`). */
-  readonly controls: ControlRegistry;
-  /** Sends a control payload (`encode` gets a fresh mid) to every device of `user`; consumed on our side. */
-  sendControl(user: string, encode: (mid: string) => Uint8Array): Promise<void>;
-  /** Sends a control payload as one room message under my room key (every member's devices open it); consumed on our side. */
-  sendRoomControl(room: string, encode: (mid: string) => Uint8Array): Promise<void>;
+  /** Registers control kind `kind` (`{decode, onReceive}`, and `room` when it may come in a room). */
+  register<T>(kind: string, h: ControlKind<T>): void;
+  /**
+   * Sends a control payload of `kind` (`encode` gets a fresh mid): to a user, to every device of
+   * theirs; to a room (a kind registered as `room` only), as one message under my room key that every
+   * member's devices open. Consumed on our side (never a line). A payload of another kind is a bug.
+   */
+  send(to: Target, kind: string, encode: (mid: string) => Uint8Array): Promise<void>;
   /** Runs `fn` under the folder's lock, with its keystore. */
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T>;
   /** A keystore value as another process of the folder may have written it, without the lock (a cheap look). */
@@ -108,6 +111,11 @@ export class ControlRegistry {
   /** Whether `kind` is registered. */
   has(kind: string): boolean {
     return this.#kinds.has(kind);
+  }
+
+  /** Whether `kind` is registered as one that may come inside a room message. */
+  mayComeInRoom(kind: string): boolean {
+    return this.#kinds.get(kind)?.room === true;
   }
 
   /**

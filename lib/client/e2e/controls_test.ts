@@ -5,6 +5,8 @@ import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 import { sealAndSend } from "./body_codec.ts";
 import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
+import { sendControl } from "./control_send.ts";
+import type { E2eParts } from "./parts.ts";
 
 const enc = (o: unknown) => utf8.encode(JSON.stringify(o));
 const ctx: ControlContext = {
@@ -118,4 +120,24 @@ Deno.test("controls: in a room message only the kinds that say `room` are contro
   const run = r.lookup(enc({ v: 1, k: "pong" }), "m1", true);
   assert.ok(run, "a kind that may come in a room");
   assert.deepEqual((await run({ ...ctx, room: "team" })).writes, { put: { pong: "p" }, del: [] });
+});
+
+Deno.test("controls: send checks the payload's kind, and a room gets only kinds registered as room", async () => {
+  const { r } = registry();
+  const p = { controls: r } as unknown as E2eParts;
+  const sealed: string[] = [];
+  // Stands for the folder's lock: records that the send got past its checks, then stops it there.
+  const serial = <T>(_fn: () => Promise<T>): Promise<T> => {
+    sealed.push("sealed");
+    return Promise.reject(new Error("stop"));
+  };
+  const send = (to: { kind: "user" | "room"; name: string }, kind: string, k: string) =>
+    sendControl({} as never, p, serial, to, kind, (mid) => enc({ v: 1, k, mid, n: 1 }));
+  const bob = { kind: "user" as const, name: "bob" }, room = { kind: "room" as const, name: "ops" };
+  await assert.rejects(send(bob, "ping", "pong"), /"ping" control was asked for, the payload is "pong"/);
+  await assert.rejects(send(room, "ping", "ping"), /"ping" cannot go to a room/);
+  assert.deepEqual(sealed, [], "refused before sealing");
+  await assert.rejects(send(bob, "ping", "ping"), /stop/);
+  await assert.rejects(send(room, "pong", "pong"), /stop/);
+  assert.deepEqual(sealed, ["sealed", "sealed"]);
 });

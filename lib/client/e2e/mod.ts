@@ -7,8 +7,8 @@
  *   (`E2eCodec.attach` opens the keystore and registers the features' control kinds). A seal sends
  *   nothing: a room message's sender-key `Handout`s come back with it and its caller sends them first
  *   (`handOut`); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
- * - The `SealedChannel` features register control kinds on (`ControlKind`: decode, onReceive) and
- *   send them with (`sendControl` to a user, `sendRoomControl` to a room as one message).
+ * - The `SealedChannel`: features `register(kind, {decode, onReceive})` their control kinds on it
+ *   and `send(to, kind, encode)` them (to a user's every device, or to a room as one message).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`changeTarget`, `applyChange`, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the

@@ -3,7 +3,7 @@
  * dm_seal.ts (pairwise DMs), room_seal.ts (sender keys and their handouts), receive.ts and
  * receive_dm.ts (the receive path), key_ops.ts (safety numbers, pinning), room_push.ts (membership
  * pushes). Every function that takes `E2eParts` runs under the folder's lock (`E2eCodec`'s
- * `#serial`); none takes the lock itself, and none sends a message (only codec.ts's `sendControl` does).
+ * `#serial`); none takes the lock itself, and none sends a message (only control_send.ts does, for `send`).
  */
 import type { Clock } from "../../common/clock.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";

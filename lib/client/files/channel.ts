@@ -58,7 +58,7 @@ const kindOf =
 
 /** Registers the file control kinds on `ch` (once per codec). */
 export function registerFileControls(ch: SealedChannel): void {
-  ch.controls.register<FileOffer>("file", {
+  ch.register<FileOffer>("file", {
     room: true, // a room's file: one offer, under the sender's room key, for every member (room_send.ts)
     decode: kindOf(decodeFileOffer, "file offer"),
     async onReceive(offer, ctx) {
@@ -87,14 +87,14 @@ export function registerFileControls(ch: SealedChannel): void {
       };
     },
   });
-  ch.controls.register<{ fid: string; sha256: string }>("file-sum", {
+  ch.register<{ fid: string; sha256: string }>("file-sum", {
     decode: kindOf(decodeFileSum, "file sum"),
     onReceive: async (sum, ctx) => ({
       writes: await sumWrites(ctx.cs, ctx.from, sum),
       after: () => wake(ch),
     }),
   });
-  ch.controls.register<FileReady>("file-ready", {
+  ch.register<FileReady>("file-ready", {
     decode: kindOf(decodeFileReady, "direct-path candidate"),
     onReceive: async (ready, ctx) => ({
       writes: await readyWrites(ctx.cs, { from: ctx.from, at: ctx.at, ready }),
@@ -115,10 +115,11 @@ export function fileOps(ch: SealedChannel) {
     });
   };
   return {
-    offer: (to: string, o: FileOffer): Promise<void> => ch.sendControl(to, (mid) => encodeFileOffer(mid, o)),
+    offer: (to: string, o: FileOffer): Promise<void> =>
+      ch.send({ kind: "user", name: to }, "file", (mid) => encodeFileOffer(mid, o)),
     /** Offers a room's file to every member at once: one room message under my room key. */
     roomOffer: (room: string, o: FileOffer): Promise<void> =>
-      ch.sendRoomControl(room, (mid) => encodeFileOffer(mid, o)),
+      ch.send({ kind: "room", name: room }, "file", (mid) => encodeFileOffer(mid, o)),
     get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
     /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
     update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
@@ -130,9 +131,10 @@ export function fileOps(ch: SealedChannel) {
     verified: (user: string): Promise<boolean> => ch.verified(user),
     /** The SHA-256 of a file offered before it was hashed (offer.ts "file-sum"). */
     sum: (to: string, fid: string, sha256: string): Promise<void> =>
-      ch.sendControl(to, (mid) => encodeFileSum(mid, fid, sha256)),
+      ch.send({ kind: "user", name: to }, "file-sum", (mid) => encodeFileSum(mid, fid, sha256)),
     /** Tells the sender where this client waits for the file's direct path (direct.ts). */
-    ready: (to: string, r: FileReady): Promise<void> => ch.sendControl(to, (mid) => encodeFileReady(mid, r)),
+    ready: (to: string, r: FileReady): Promise<void> =>
+      ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
      * opened it (control.ts) — woken when this process files one, else looking every LOOK_MS;

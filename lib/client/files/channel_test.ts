@@ -6,9 +6,11 @@ import { fileOps, registerFileControls } from "./channel.ts";
 import { encodeFileReady, encodeFileSum } from "./offer.ts";
 
 function channel() {
-  const ch = { controls: new ControlRegistry(), notify() {} } as unknown as SealedChannel;
+  const controls = new ControlRegistry();
+  const register: SealedChannel["register"] = (kind, h) => controls.register(kind, h);
+  const ch = { register, notify() {} } as unknown as SealedChannel;
   registerFileControls(ch);
-  return { ch, ops: fileOps(ch) };
+  return { ch, controls, ops: fileOps(ch) };
 }
 
 const ctx = () => ({
@@ -20,7 +22,7 @@ const ctx = () => ({
 });
 
 Deno.test("files channel: a SHA-256 or a direct-path candidate filed here wakes a waiter at once", async () => {
-  const { ch, ops } = channel();
+  const { controls, ops } = channel();
   const payloads = [
     encodeFileSum("m1", "fid-0000001", "a".repeat(64)),
     encodeFileReady("m1", { fid: "fid-0000001", host: "127.0.0.1", port: 4000, token: "A".repeat(43) + "=" }),
@@ -28,7 +30,7 @@ Deno.test("files channel: a SHA-256 or a direct-path candidate filed here wakes 
   for (const p of payloads) {
     const t0 = performance.now();
     const waiting = ops.filed(30_000);
-    (await ch.controls.lookup(p, "m1")!(ctx())).after?.();
+    (await controls.lookup(p, "m1")!(ctx())).after?.();
     await waiting;
     assert.ok(performance.now() - t0 < 5_000, "woken, not timed out");
   }

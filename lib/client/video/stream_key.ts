@@ -82,7 +82,7 @@ const channels = new WeakMap<object, StreamKeyChannel>();
  */
 export function attachStreamKeys(ch: SealedChannel): StreamKeyChannel {
   const box = new StreamKeyBox();
-  ch.controls.register<{ sid: string; key: Uint8Array }>("stream-key", {
+  ch.register<{ sid: string; key: Uint8Array }>("stream-key", {
     decode: (b, mid) => {
       const v = decodeStreamKey(b, mid);
       if (!v) throw new SyntaxError("Malformed stream key");
@@ -91,7 +91,8 @@ export function attachStreamKeys(ch: SealedChannel): StreamKeyChannel {
     onReceive: (v, ctx) => Promise.resolve({ after: () => box.put(ctx.from, v.sid, v.key) }),
   });
   const c: StreamKeyChannel = {
-    send: (to, sid, key) => ch.sendControl(to, (mid) => encodeStreamKey(mid, sid, key)),
+    send: (to, sid, key) =>
+      ch.send({ kind: "user", name: to }, "stream-key", (mid) => encodeStreamKey(mid, sid, key)),
     receive: (from, sid, timeoutMs) => box.take(from, sid, timeoutMs),
   };
   channels.set(ch, c);

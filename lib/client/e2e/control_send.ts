@@ -1,0 +1,58 @@
+/**
+ * How a feature's control payload leaves (the `SealedChannel`'s `send`, e2e/controls.ts): to a user,
+ * a DM sealed for every device of theirs (pairwise, e2e/dm_seal.ts; sealed once more when devices
+ * changed); to a room, one message under my room key (issue 36: a room file's offer, opened by
+ * every member's devices), the sender-key handouts it needs sent first (e2e/handouts.ts). Either
+ * way the message is recorded as consumed on my side (it never shows as a line). The payload's
+ * kind must be the one named, and a room gets only kinds registered as `room` (a bug otherwise:
+ * throws); receivers run it only for such kinds too.
+ */
+import { randomId } from "../../common/random.ts";
+import { convKey } from "../../protocol/names.ts";
+import type { BodyCodec } from "./body_codec.ts";
+import { sealAndSend } from "./body_codec.ts";
+import { payloadKind } from "./controls.ts";
+import type { Target } from "./door.ts";
+import { dmEncrypt } from "./dm_seal.ts";
+import { handOut } from "./handouts.ts";
+import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
+import { sealRoom } from "./room_seal.ts";
+
+/** Runs a step under the folder's lock. */
+type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Sends `encode(mid)`, a payload of control kind `kind`, to `to` (a user or a room); `serial` runs under the folder's lock. */
+export async function sendControl(
+  codec: BodyCodec,
+  p: E2eParts,
+  serial: Serial,
+  to: Target,
+  kind: string,
+  encode: (mid: string) => Uint8Array,
+): Promise<void> {
+  const mid = randomId(undefined, 12), payload = encode(mid);
+  const got = payloadKind(payload);
+  if (got !== kind) throw new Error(`A "${kind}" control was asked for, the payload is "${got}"`);
+  if (to.kind === "user") return await serial(() => sendToUser(p, to.name!, mid, payload));
+  if (to.kind !== "room" || !p.controls.mayComeInRoom(kind)) {
+    throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);
+  }
+  const room = { kind: "room" as const, name: to.name! };
+  const s = await serial(() => sealRoom(p, room, payload));
+  await handOut(codec, p.host.conn, s.handouts);
+  const sent = await p.host.conn.request("send", { to: room, mid }, s.body);
+  const seq = Number(sent.header.seq ?? 0);
+  if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
+}
+
+/** The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. */
+async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
+  const to = { kind: "user", name: user };
+  const sent = await sealAndSend(
+    () => dmEncrypt(p, user, payload),
+    (r) => p.host.conn.request("send", { to, mid, devices: r.devices }, r.body),
+    (detail) => p.devices.apply(detail), // under the lock already
+  );
+  const seq = Number(sent.header.seq ?? 0);
+  if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));
+}
