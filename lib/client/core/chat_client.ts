@@ -51,7 +51,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
-  role: B.Role;
+  role!: B.Role;
   /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
   videoPart: VideoPart = NO_VIDEO;
   readonly #perSession: (() => void)[] = [];
@@ -84,7 +84,6 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     public reconnect: (() => Promise<ServerSession>) | null = null,
   ) {
     super(session);
-    this.role = session.role;
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
@@ -200,9 +199,14 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   async #adopt(s: ServerSession): Promise<void> {
     this.#bind(s);
     this.#acks.clear(); // what the old connection handed out is redelivered by the server
-    await this.codec.resumed?.();
-    if (this.#status) await this.setStatus(this.#status);
-    await this.start();
+    try {
+      await this.codec.resumed?.();
+      if (this.#status) await this.setStatus(this.#status);
+      await this.start();
+    } catch (e) {
+      await s.conn.close(); // the next attempt brings another session
+      throw e;
+    }
     this.#emit({ type: "connection", state: "online" });
     this.#emit({ type: "notice", level: "info", text: "Reconnected" });
     if (this.#status === "busy") {

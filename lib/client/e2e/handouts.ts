@@ -1,6 +1,6 @@
 /**
  * Carries out the sender-key handouts a seal answered (e2e/room_seal.ts): a seal never sends; its
- * caller does, with this (the core before a message, e2e/room_control.ts before a room control).
+ * caller does, with this (the core before a message, e2e/control_send.ts before a room control).
  * Each handout is a sealed DM sent, in order, before the message sealed under that key, so every
  * member holds the key before the first message under it; a `devices_changed`
  * refusal relearns and seals it once more (`sealAndSend`, the one home of that loop). Each outcome
