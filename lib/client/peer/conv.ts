@@ -5,7 +5,8 @@
  * of e2e/changes.ts (`changeTarget`, `applyChange`) for every change, received or made here.
  *
  * A received change is taken in one transaction with the ratchet step that opened it, and its id is
- * recorded (`takeOnce`): a copy re-sent after a lost acknowledgement changes nothing again, and an
+ * recorded (`takeOnce`): a copy re-sent after a lost acknowledgement changes nothing again, one sent
+ * before the peer's horizon (ids older than it were pruned, peer/store.ts) is refused, and an
  * envelope replayed is refused by the ratchet before it gets here. Refused, changing nothing but a
  * warning: a change of a message this node does not hold, of another conversation, an edit or
  * deletion of a message that is not its sender's, an edit after the window (counted to the time it
@@ -102,7 +103,7 @@ export class PeerConv {
       if (p.k === "skd") throw new SyntaxError("A room key has no place in peer mode");
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
-      store.withWrites(writes, () => store.takeOnce(from, mid)); // the ratchet step stands; nothing else
+      store.withWrites(writes, () => store.takeOnce(from, mid, ts, this.#core.clock.now())); // the ratchet step stands
       return [this.#refused(from, e.message)];
     }
     if (isChange(p)) return this.#change(env, p, writes);
@@ -127,7 +128,9 @@ export class PeerConv {
     // The edit window counts to now, not to the time the peer claims.
     const at = { ...env, ts: clock.now() };
     const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {
-      if (!store.takeOnce(env.from, env.mid)) return null; // taken before: its copy came again
+      const taken = store.takeOnce(env.from, env.mid, env.ts, at.ts);
+      if (taken === "again") return null; // taken before: its copy came again
+      if (taken === "stale") return { refused: "it is older than the changes this node remembers (replay)" };
       try {
         const orig = changeTarget(store.local, me, at, p.ref, c);
         return { changed: applyChange(store.local, orig.seq, env.from, at.ts, c) };
