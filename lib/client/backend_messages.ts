@@ -33,6 +33,11 @@ export interface ChatMessage {
   replyTo?: string;
   /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
   edited?: number;
+  /**
+   * A conversation's setting line (its disappearing time, issue 39.5), not a text: `text` is made
+   * from the setting here; it cannot be edited, deleted or reacted to.
+   */
+  setting?: true;
   /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
   deleted?: boolean;
   /** Reactions: emoji → the users who reacted with it, in the order they did. */

@@ -32,6 +32,7 @@ import {
   expiryText,
   isChange,
   type Payload,
+  SETTING_FIXED,
   UnreadableError,
 } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
@@ -156,7 +157,7 @@ export class PeerConv {
   #expiryLine(env: Envelope, seconds: number): ChatMessage | null {
     const { me, store } = this.#core;
     if (store.local.byMid(env.from, env.mid)) return null;
-    const line = { ...env, text: expiryText(seconds), seq: store.nextSeq() };
+    const line: ChatMessage = { ...env, text: expiryText(seconds), seq: store.nextSeq(), setting: true };
     const peer = env.from === me ? env.to.name! : env.from;
     store.local.setExpiry(convWith(me, peer), seconds, env.ts);
     store.local.insert([line], env.from === me);
@@ -173,6 +174,7 @@ export class PeerConv {
     if (!orig || orig.to.kind !== "user") {
       throw new BackendError("no_such_message", `There is no message ${ref} in this history`);
     }
+    if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
     if (c.kind !== "react" && orig.from !== me) {
       throw new BackendError("not_yours", "Only its sender can edit or delete a message");
     }
