@@ -60,6 +60,12 @@ export interface OutboxEntry {
   to: Target;
   text: string;
   failed?: string;
+  /**
+   * Not a text (peer mode, issue 39): a change or setting (`change`) or a file offer (`file`) that
+   * waits for its peer, `text` saying what it is. Listed and counted, never dropped (`n` is 0): its
+   * effect is shown here already.
+   */
+  kind?: "change" | "file";
 }
 
 /** What the full-screen client shows at start: history, what arrived while away, the outbox. */

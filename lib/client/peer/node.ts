@@ -61,7 +61,6 @@ export class PeerNode {
   /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
   readonly link: ChannelLink;
   #stopPurge = () => {};
-
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
@@ -72,6 +71,7 @@ export class PeerNode {
       via: (peer) => this.#links.open(peer),
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
+      now: () => this.clock.now(),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;

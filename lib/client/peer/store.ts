@@ -177,6 +177,17 @@ export class PeerStore implements CryptoStateStore {
     return rows.map((r) => ({ mid: String(r.mid), ts: Number(r.ts), body: String(r.body) }));
   }
 
+  /** Every change and setting waiting, for any peer, oldest first. */
+  queuedAll(): { peer: string; mid: string; ts: number; body: string }[] {
+    const rows = this.db.prepare("SELECT peer, mid, ts, body FROM peer_out ORDER BY n").all();
+    return rows.map((r) => ({
+      peer: String(r.peer),
+      mid: String(r.mid),
+      ts: Number(r.ts),
+      body: String(r.body),
+    }));
+  }
+
   /** Drops the edits of message `ref` still queued for `peer` (it is deleted: its texts go nowhere now). */
   dropQueuedEdits(peer: string, ref: string): void {
     this.db.prepare(
