@@ -233,14 +233,14 @@ export class ChatClient extends ServerCommands {
   }
 
   /**
-   * Seals a room signal (`payload(mid)`, a control kind of its own such as watch together) end to end
-   * and sends it as an ephemeral send: the server relays it to the members' live sessions only.
+   * Seals a signal (`payload(mid)`, a control kind of its own such as watch together) for a room (by
+   * name) or a user end to end and sends it as an ephemeral send: the server relays it to live sessions only.
    */
-  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
+  async signal(to: string | Target, payload: (mid: string) => Uint8Array): Promise<void> {
     if (!this.#codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
     }
-    await this.#ephemeral({ kind: "room", name: room }, payload);
+    await this.#ephemeral(typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
   async #ephemeral(to: Target, payload: (mid: string) => Uint8Array): Promise<void> {
