@@ -89,3 +89,32 @@ Deno.test("peer_seen: ids older than the age bound go; a change sent before them
     store.close();
   }
 });
+
+Deno.test("peer_seen: an earlier version's ids (no times) are kept, dated when the file is opened", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    // The table as 0.3 wrote it: peer and mid only.
+    const { DatabaseSync } = await import("node:sqlite");
+    const old = new DatabaseSync(`${home}/alice@peer.db`);
+    old.exec(
+      `CREATE TABLE peer_seen (peer TEXT NOT NULL, mid TEXT NOT NULL, PRIMARY KEY (peer, mid)) WITHOUT ROWID;
+      INSERT INTO peer_seen VALUES ('bob', 'an-old-change');`,
+    );
+    old.close();
+    const clock = new ManualClock();
+    const store = await PeerStore.open(home, "alice", { clock, seenAgeMs: 30 * DAY });
+    try {
+      assert.equal(store.takeOnce("bob", newMid(), clock.now(), clock.now()), "new");
+      // Still known after a prune: it was sent a day ago, say, and re-sent now.
+      assert.equal(store.takeOnce("bob", "an-old-change", clock.now() - DAY, clock.now()), "again");
+      clock.advance(31 * DAY);
+      assert.equal(store.takeOnce("bob", newMid(), clock.now(), clock.now()), "new");
+      assert.equal(store.seenCount("bob"), 1, "the old ids went after the age bound");
+      assert.equal(store.takeOnce("bob", "an-old-change", clock.now() - 32 * DAY, clock.now()), "stale");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -228,7 +228,9 @@ export class PeerStore implements CryptoStateStore {
 
   /** Drops `peer`'s ids taken before the age bound and the oldest past the count bound; raises its horizon. */
   #prune(peer: string, now: number): void {
-    const aged = this.db.prepare("SELECT MAX(ts) AS h FROM peer_seen WHERE peer = ? AND at < ?")
+    const aged = this.db.prepare(
+      "SELECT COUNT(*) AS n, MAX(ts) AS h FROM peer_seen WHERE peer = ? AND at < ?",
+    )
       .get(peer, now - this.#seenAgeMs)!;
     let h = aged.h === null ? 0 : Number(aged.h);
     const over = this.seenCount(peer) - this.#seenMax;
@@ -237,7 +239,7 @@ export class PeerStore implements CryptoStateStore {
         .get(peer, over - 1)!;
       h = Math.max(h, Number(r.ts));
     }
-    if (!h) return;
+    if (!Number(aged.n) && over <= 0) return;
     const horizon = Math.max(h, this.seenHorizon(peer));
     this.db.prepare("DELETE FROM peer_seen WHERE peer = ? AND (ts <= ? OR at < ?)")
       .run(peer, horizon, now - this.#seenAgeMs);
