@@ -178,7 +178,13 @@ test({
     const vs: Viewer[] = [];
     try {
       for (const u of ["alice", "bob"]) assert.equal((await cli(u, "register")).code, 0);
-      // A DM signal goes to the devices a session exists with: they write to each other first.
+      // A DM signal goes to the devices a session exists with: refused until they wrote to each other.
+      const early = await cli("alice", "watch-together", "@bob", "sample");
+      assert.notEqual(early.code, 0);
+      assert.match(
+        early.err,
+        /Write to bob once first: watching together in a DM needs a conversation with them/,
+      );
       for (const [u, to] of [["alice", "bob"], ["bob", "alice"]] as const) {
         const r = await cli(u, "send", to, `hi ${to}`);
         assert.equal(r.code, 0, r.err);

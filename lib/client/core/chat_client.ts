@@ -234,23 +234,25 @@ export class ChatClient extends ServerCommands {
 
   /**
    * Seals a signal (`payload(mid)`, a control kind of its own such as watch together) for a room (by
-   * name) or a user end to end and sends it as an ephemeral send: the server relays it to live sessions only.
+   * name) or a user end to end and sends it as an ephemeral send: the server relays it to live sessions
+   * only. False when there was nobody to seal it for (a user this device never wrote with).
    */
-  async signal(to: string | Target, payload: (mid: string) => Uint8Array): Promise<void> {
+  async signal(to: string | Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
     if (!this.#codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
     }
-    await this.#ephemeral(typeof to === "string" ? { kind: "room", name: to } : to, payload);
+    return await this.#ephemeral(typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
-  async #ephemeral(to: Target, payload: (mid: string) => Uint8Array): Promise<void> {
+  async #ephemeral(to: Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
     const codec = this.#codec;
     await this.opened(); // room changes seen so far apply first
     const mid = randomId(undefined, 12);
     const s = await codec.sealSignal!(to, payload(mid));
-    if (!s) return;
+    if (!s) return false;
     await handOut(codec, this.conn, s.handouts); // the sender key first, as for a message
     await this.conn.request("send", { to, mid, ephemeral: true }, s.body);
+    return true;
   }
 
   /** Seals and sends through the link; when the recipient's or one's own devices changed, seals again. */

@@ -60,7 +60,16 @@ export const CLOCK_SAMPLES = 5;
 /** The channel of `client()` (the current client: a new one after each reconnect). */
 export function watchChannel(client: () => ChatClient): WatchChannel {
   return {
-    signal: (key, payload) => client().signal(watchTarget(client().user, key), payload),
+    signal: async (key, payload) => {
+      const to = watchTarget(client().user, key);
+      if (!(await client().signal(to, payload)) && to.kind === "user") {
+        // A DM signal goes only to devices a session exists with (no key exchange for a signal).
+        throw new BackendError(
+          "no_session",
+          `Write to ${to.name} once first: watching together in a DM needs a conversation with them`,
+        );
+      }
+    },
     // In a DM either party plays, pauses and seeks.
     roomAdmins: (key) => {
       const two = dmParties(key);
