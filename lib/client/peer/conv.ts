@@ -13,7 +13,8 @@
  * arrives: a peer's clock cannot take it back), a change of a deleted message, a malformed payload.
  * A change made here is checked by the same rule (the sender being me), applied at once and queued
  * for the peer (peer/outbox.ts). A deletion removes the text from the store (LocalStore.applyDelete);
- * a disappearing time (`expire`) is a line of its sender's in the conversation, and each text sent
+ * a disappearing time (`expire`) is a setting line of its sender's in the conversation (no text:
+ * never edited, deleted or reacted to), and each text sent
  * after it carries the time (`x`), so both ends delete it from their stores when it is up (`purge`).
  * A peer of an earlier version sends plain text, not a payload: taken as a text.
  */
