@@ -7,6 +7,8 @@
  * from alice's change to its being applied to bob's player, both on the server's clock, as bob's
  * sync logic measures it and prints it in his status line — is at most 250 ms. bob's space is
  * refused (he is no admin) and changes nothing for alice; bob's q stops only his view.
+ * In a DM (`/watch-together @bob clip`), both control it: bob's pause reaches alice's player and
+ * alice's seek bob's, each within 250 ms.
  */
 import assert from "node:assert/strict";
 import { skipWithout, startTestServer, testFfmpeg } from "./helpers.ts";
@@ -17,8 +19,23 @@ const ffmpeg = testFfmpeg();
 const STEP_MS = 250;
 const COLS = 130;
 
-/** The status-line item of a watcher: state, position, who, and the measured step (ms) if any. */
-const STATUS = /\[together #movie: clip (playing|paused) at ([\d.]+) s by (\w+)(?:, in step (\d+) ms)?\]/;
+/** The status-line item of a watcher of `where`: state, position, who, and the measured step (ms) if any. */
+const statusOf = (where: string) =>
+  new RegExp(
+    `\\[together ${where}: clip (playing|paused) at ([\\d.]+) s by (\\w+)(?:, in step (\\d+) ms)?\\]`,
+  );
+const STATUS = statusOf("#movie");
+
+/** A 30 s test clip (240 lines: the server makes one rendition in a few seconds) in a new folder. */
+async function clipFolder(): Promise<string> {
+  const videos = await Deno.makeTempDir({ prefix: "parley-watch-videos-" });
+  const made = await new Deno.Command(ffmpeg!, {
+    args: ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=12:duration=30"]
+      .concat(["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", `${videos}/clip.mp4`]),
+  }).output();
+  assert.ok(made.success, new TextDecoder().decode(made.stderr));
+  return videos;
+}
 
 test({
   name:
@@ -27,12 +44,7 @@ test({
   deadlineMs: 45_000,
   fn: async () => {
     const started = performance.now();
-    const videos = await Deno.makeTempDir({ prefix: "parley-watch-videos-" });
-    const made = await new Deno.Command(ffmpeg!, {
-      args: ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=12:duration=30"]
-        .concat(["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", `${videos}/clip.mp4`]),
-    }).output();
-    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    const videos = await clipFolder();
     const t = await startTestServer({ ffmpeg, videosDir: videos });
     const tm = new Tmux(t.port);
     const homes: string[] = [];
@@ -93,6 +105,77 @@ test({
       assert.match(await tm.screen("alice"), STATUS, "alice still watches");
       for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
       console.log(`e2e_tui_watch took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } finally {
+      await tm.stop();
+      await t.stop();
+      for (const h of [...homes, videos]) await Deno.remove(h, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+test({
+  name:
+    "TUI e2e (issue 39): /watch-together @bob — in a DM either party pauses and seeks for both within 250 ms",
+  ignore: skipWithoutTmux || skipWithout(ffmpeg !== null),
+  deadlineMs: 45_000,
+  fn: async () => {
+    const videos = await clipFolder();
+    const t = await startTestServer({ ffmpeg, videosDir: videos });
+    const tm = new Tmux(t.port);
+    const homes: string[] = [];
+    const status = async (u: string, where: string, pred: (m: RegExpMatchArray) => boolean, what: string) => {
+      const re = statusOf(where);
+      const s = await tm.waitFor(u, (s) => {
+        const m = s.match(re);
+        return !!m && pred(m);
+      }, what);
+      return s.match(re)!;
+    };
+    try {
+      for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
+      for (const u of ["alice", "bob"]) {
+        const home = await Deno.makeTempDir();
+        homes.push(home);
+        await tm.start(u, u, home, { cols: COLS });
+      }
+      for (const u of ["alice", "bob"]) {
+        await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
+      }
+      // A DM signal goes to the devices a session exists with: they write to each other first.
+      await tm.type("bob", "/query alice");
+      await tm.type("alice", "/query bob hi bob");
+      await tm.waitFor("bob", (s) => s.includes("hi bob"), "alice's message");
+      await tm.type("bob", "hi alice");
+      await tm.waitFor("alice", (s) => s.includes("hi alice"), "bob's answer");
+      await tm.type("alice", "/watch-together @bob clip");
+      await status("alice", "@bob", (m) => m[1] === "playing" && m[3] === "you", "alice watching");
+      await tm.waitFor(
+        "bob",
+        (s) => s.includes("alice started watching clip together in @alice"),
+        "the line in bob's DM",
+      );
+      await tm.type("bob", "/watch-together @alice");
+      await status("bob", "@alice", (m) => m[1] === "playing" && m[3] === "alice", "bob watching");
+      await tm.waitFor("bob", (s) => s.includes("▀") || s.includes("▄"), "bob's picture");
+
+      await tm.keys("bob", "Space"); // bob pauses for both
+      const paused = await status(
+        "alice",
+        "@bob",
+        (m) => m[1] === "paused" && m[3] === "bob" && !!m[4],
+        "alice paused",
+      );
+      const seekTo = (Number(paused[2]) + 5).toFixed(1);
+      await tm.keys("alice", "Right"); // alice seeks for both
+      const sought = await status("bob", "@alice", (m) => m[1] === "paused" && m[2] === seekTo, "bob sought");
+      const steps = [Number(paused[4]), Number(sought[4])];
+      console.log(
+        `watch together in a DM: alice applied bob's pause after ${steps[0]} ms, bob alice's seek after ${
+          steps[1]
+        } ms (server clock)`,
+      );
+      assert.ok(steps.every((ms) => ms <= STEP_MS), `steps ${steps} ms`);
+      for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
     } finally {
       await tm.stop();
       await t.stop();

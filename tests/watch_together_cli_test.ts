@@ -4,6 +4,7 @@
  * `pause`, `seek` and `play` reach every viewer (the time from alice's line to each viewer's printed
  * state is the step, printed and held under 250 ms); `where` then gives positions that agree within
  * 250 ms. bob, not an admin, cannot control; a late joiner starts at the current position.
+ * In a DM (`watch-together @bob sample`, two processes) both parties control it, in step the same way.
  */
 import assert from "node:assert/strict";
 import { PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
@@ -19,14 +20,14 @@ interface Viewer {
   done: Promise<Deno.CommandStatus>;
 }
 
-function watch(dir: string, port: number, user: string): Viewer {
+function watch(dir: string, port: number, user: string, conv = "#movie"): Viewer {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...PROGRAM_PERMS,
       rootFile("client.ts"),
       "watch-together",
-      "#movie",
+      conv,
       "sample",
       "--server",
       `127.0.0.1:${port}`,
@@ -150,6 +151,79 @@ test({
           } ms`,
       );
       assert.ok(Math.max(...steps) <= STEP_MS, `steps ${steps}`);
+    } finally {
+      for (const v of vs) await v.say("quit").catch(() => {});
+      await Promise.all(vs.map((v) => v.done));
+      await t.stop();
+    }
+  },
+});
+
+test({
+  name: "watch together in a DM: either party plays, pauses and seeks for both, within 250 ms",
+  deadlineMs: 110_000,
+  fn: async () => {
+    const t = await startTestServer();
+    const cli = (u: string, ...a: string[]) =>
+      runProgram("client.ts", [
+        ...a,
+        "--server",
+        `127.0.0.1:${t.port}`,
+        "--user",
+        u,
+        "--home",
+        `${t.dir}/home-${u}`,
+        "--trust-on-first-use",
+      ], { PARLEY_PASSWORD: `pw-${u}-secret` });
+    const vs: Viewer[] = [];
+    try {
+      for (const u of ["alice", "bob"]) assert.equal((await cli(u, "register")).code, 0);
+      // A DM signal goes to the devices a session exists with: refused until they wrote to each other.
+      const early = await cli("alice", "watch-together", "@bob", "sample");
+      assert.notEqual(early.code, 0);
+      assert.match(
+        early.err,
+        /Write to bob once first: watching together in a DM needs a conversation with them/,
+      );
+      for (const [u, to] of [["alice", "bob"], ["bob", "alice"]] as const) {
+        const r = await cli(u, "send", to, `hi ${to}`);
+        assert.equal(r.code, 0, r.err);
+        assert.equal((await cli(to, "read")).code, 0);
+      }
+      const bob = watch(t.dir, t.port, "bob", "@alice");
+      vs.push(bob);
+      // bob hears no state within a second: he starts the video for both.
+      await line(bob, /^playing sample at 0\.000s by bob \(n 1\)$/);
+      const alice = watch(t.dir, t.port, "alice", "@bob");
+      vs.push(alice);
+      await line(alice, /^playing sample at [\d.]+s by bob \(n 1\)$/); // joined late: where bob is
+      await new Promise((r) => setTimeout(r, 1500)); // alice reads stdin once her start-up second is over
+      let p = await positions(vs);
+      assert.ok(Math.abs(p[0]! - p[1]!) <= STEP_MS && p[0]! > 500, `late joiner at ${p}`);
+      const steps: number[] = [];
+      const change = async (who: Viewer, cmd: string, re: RegExp) => {
+        const from = vs.map((v) => v.lines.length);
+        const t0 = performance.now();
+        await who.say(cmd);
+        for (const [k, v] of vs.entries()) steps.push((await line(v, re, from[k])).at - t0);
+      };
+      await change(alice, "pause", /^paused sample at [\d.]+s by alice \(n 2\)$/);
+      p = await positions(vs);
+      assert.ok(Math.max(...p) - Math.min(...p) <= STEP_MS, `paused at ${p}`);
+      await change(bob, "seek 30", /^paused sample at 30\.000s by bob \(n 3\)$/);
+      assert.deepEqual(await positions(vs), [30_000, 30_000]);
+      await change(alice, "play", /^playing sample at 30\.000s by alice \(n 4\)$/);
+      await new Promise((r) => setTimeout(r, 1000));
+      p = await positions(vs);
+      const spread = Math.max(...p) - Math.min(...p);
+      assert.ok(spread <= STEP_MS && p[0]! > 30_500, `playing at ${p}`);
+      console.log(
+        `watch-together in a DM: step max ${Math.max(...steps).toFixed(0)} ms; playing spread ${
+          spread.toFixed(0)
+        } ms`,
+      );
+      assert.ok(Math.max(...steps) <= STEP_MS, `steps ${steps}`);
+      for (const v of vs) assert.doesNotMatch(v.lines.join("\n"), /^refused/m);
     } finally {
       for (const v of vs) await v.say("quit").catch(() => {});
       await Promise.all(vs.map((v) => v.done));

@@ -33,6 +33,11 @@ export interface ChatMessage {
   replyTo?: string;
   /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
   edited?: number;
+  /**
+   * A conversation's setting line (its disappearing time, issue 39.5), not a text: `text` is made
+   * from the setting here; it cannot be edited, deleted or reacted to.
+   */
+  setting?: true;
   /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
   deleted?: boolean;
   /** Reactions: emoji → the users who reacted with it, in the order they did. */
@@ -55,6 +60,12 @@ export interface OutboxEntry {
   to: Target;
   text: string;
   failed?: string;
+  /**
+   * Not a text (peer mode, issue 39): a change or setting (`change`) or a file offer (`file`) that
+   * waits for its peer, `text` saying what it is. Listed and counted, never dropped (`n` is 0): its
+   * effect is shown here already.
+   */
+  kind?: "change" | "file";
 }
 
 /** What the full-screen client shows at start: history, what arrived while away, the outbox. */

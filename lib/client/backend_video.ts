@@ -80,13 +80,14 @@ export interface PlayVideoOptions {
 }
 
 /**
- * Optional (watch together, issue 39.7): what a room's shared viewing needs besides the "signal"
- * events (video/watch_room.ts); set when the client has end-to-end keys.
+ * Optional (watch together, issue 39.7): what a room's or a DM's shared viewing needs besides the
+ * "signal" events (video/watch_room.ts); set when the client has end-to-end keys. A session is named
+ * by its key: a room's name, or a DM's conversation key (video/watch_channel.ts `watchKey`).
  */
 export interface WatchChannel {
-  /** Seals `payload(mid)` for the members of `room` (end to end) and relays it to their live sessions. */
+  /** Seals `payload(mid)` for the session `room` (end to end) and relays it to its members' live sessions. */
   signal(room: string, payload: (mid: string) => Uint8Array): Promise<void>;
-  /** The room's admins as its signed membership log says (who may play, pause and seek). */
+  /** Who may play, pause and seek: the room's admins as its signed membership log says; a DM's two parties. */
   roomAdmins(room: string): Promise<string[]>;
   /** The server's clock, ms (one round trip; `ClockOffset` keeps the quickest). */
   serverTime(): Promise<number>;

@@ -4,18 +4,19 @@
  * (`playing VIDEO at 12.345s by alice (n 3)`, `paused …`, `refused USER: why`). Lines on standard
  * input control it (the room's admins only, as its signed log says): `play`, `pause`, `seek SECONDS`,
  * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
- * state within a second of joining starts VIDEO. The playhead here has no pictures: the position
+ * state within a second of joining starts VIDEO. `parley watch-together @USER VIDEO` watches with
+ * one user in a DM, where both control it (signals go to the devices a DM session exists with: write
+ * to each other once first). The playhead here has no pictures: the position
  * follows the shared state on this machine's clock, offset to the server's by a few pings.
  */
 import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
-import { withoutHash } from "../../protocol/names.ts";
 import { ClockOffset, Playhead } from "../video/watch_together.ts";
 import { systemClock } from "../../common/clock.ts";
 import { watchLine, WatchRoom } from "../video/watch_room.ts";
-import { roomSignalsOf, sampleClock, watchChannel } from "../video/watch_channel.ts";
+import { roomSignalsOf, sampleClock, watchChannel, watchKeyOf } from "../video/watch_channel.ts";
 
 /** An admin who hears no state this long after joining starts the video, ms. */
 const START_AFTER_MS = 1000;
@@ -34,15 +35,15 @@ async function control(w: WatchRoom, line: string, out: (s: string) => void): Pr
 
 export function registerWatchTogetherCommand(program: Command, io: CliIo): void {
   program.command("watch-together").description(
-    "watch a server video together with a room, in step (lines on stdin: play, pause, seek SECONDS, where, quit)",
-  ).argument("<room>").argument("<video>")
+    "watch a server video together with a room or a user (@USER), in step (lines on stdin: play, pause, seek SECONDS, where, quit)",
+  ).argument("<room>", "#ROOM, or @USER for a DM").argument("<video>")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley watch-together '#movies' sample\n  echo pause | parley watch-together '#movies' sample",
+      "\nExamples:\n  parley watch-together '#movies' sample\n  parley watch-together @bob sample\n" +
+        "  echo pause | parley watch-together '#movies' sample",
     )
     .action(async (roomArg: string, video: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as ConnectFlags;
-      const room = withoutHash(roomArg);
       const now = io.now ?? systemClock.now;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const clock = new ClockOffset();
@@ -52,6 +53,7 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
         try {
           await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
           await sampleClock(channel, clock, now);
+          const room = watchKeyOf(c.user, roomArg);
           const admins = new Set(await channel.roomAdmins(room));
           w = new WatchRoom({
             room,

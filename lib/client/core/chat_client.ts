@@ -226,22 +226,20 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return send.sendKept(this, this.#chain, target, text, this.#online, o.replyTo);
   }
 
-  /**
-   * Typing indicator (issue 14): at most one "typing" per conversation every 3 s, a "stopped" only
-   * while the last one may still show (TypingGate); sent end to end as the link's signal, never
-   * stored; dropped offline or without end-to-end keys.
-   */
+  /** Typing (issue 14): one "typing" per conversation every 3 s, a "stopped" only while the last may still
+   * show (TypingGate); sent as the link's signal, never stored; dropped offline or without keys. */
   typing(target: B.Target, active: boolean): void {
     if (target.kind === "broadcast" || !this.#online) return;
     if (!this.#typing.allow(typingKey(target), active)) return;
     void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
   }
-  /** Seals a room signal (`payload(mid)`, a kind of its own such as watch together) and sends it as the link's signal. */
-  async signal(room: string, payload: (mid: string) => Uint8Array): Promise<void> {
+  /** Seals a signal (a kind of its own, e.g. watch together) for a room (by name) or a user and sends it
+   * on the link; false when there was nobody to seal it for (a user this device never wrote with). */
+  async signal(to: string | B.Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
     if (!this.codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
     }
-    await send.sendSignal(this, { kind: "room", name: room }, payload);
+    return await send.sendSignal(this, typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
   readonly setExpiry = this.changes.setExpiry.bind(this.changes);

@@ -83,8 +83,8 @@ export class Inbound {
     this.#opening = this.#opening.then(() => codec.openSignal!(m, e.body)).then((p) => {
       const t = p && decodeTyping(p, m.mid);
       if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });
-      // Another room signal (a kind of its own, e.g. video/watch_together.ts): its plaintext.
-      else if (p && m.to.kind === "room") host.notify({ type: "signal", ...m, plaintext: p });
+      // Another signal, in a room or a DM (a kind of its own, e.g. video/watch_together.ts): its plaintext.
+      else if (p && m.to.kind !== "broadcast") host.notify({ type: "signal", ...m, plaintext: p });
     }).catch(() => {});
   }
 

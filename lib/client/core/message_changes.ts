@@ -7,7 +7,15 @@
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
-import { EDIT_WINDOW_MS, expiryText, handOut, MAX_EXPIRY_S, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import {
+  EDIT_WINDOW_MS,
+  expiryText,
+  handOut,
+  MAX_EXPIRY_S,
+  sealAndSend,
+  type Sealed,
+  SETTING_FIXED,
+} from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import { checkSize, type SendHost } from "./sending.ts";
@@ -51,6 +59,7 @@ export class MessageChanges {
     if (!orig) {
       throw new BackendError("no_such_message", `There is no message ${ref} in this client's history`);
     }
+    if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
     const admin = c.kind === "delete" && orig.to.kind === "room" &&
       await host.codec.roomAdmin?.(orig.to.name!);
     if (c.kind !== "react" && orig.from !== host.user && !admin) {
@@ -86,7 +95,12 @@ export class MessageChanges {
       throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
     }
     const to = wire(target);
-    const m = await this.#sendSealed(to, (mid) => codec.sealExpiry!(to, mid, seconds), expiryText(seconds));
+    const sent = await this.#sendSealed(
+      to,
+      (mid) => codec.sealExpiry!(to, mid, seconds),
+      expiryText(seconds),
+    );
+    const m: ChatMessage = { ...sent, setting: true }; // a setting line, no text: never changed
     LocalStore.tx(store.db, () => {
       store.setExpiry(convOf(host.user, m), seconds, m.ts);
       if (m.seq) store.insert([m], true);

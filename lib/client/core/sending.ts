@@ -163,13 +163,14 @@ export async function sendSignal(
   h: SendHost,
   to: Target,
   payload: (mid: string) => Uint8Array,
-): Promise<void> {
+): Promise<boolean> {
   const codec = h.codec;
-  if (!codec.sealSignal) return;
+  if (!codec.sealSignal) return false;
   await h.opened(); // room changes seen so far apply first
   const mid = randomId(undefined, 12);
   const s = await codec.sealSignal(to, payload(mid));
-  if (!s) return;
+  if (!s) return false; // nobody to seal it for (a user this device never wrote with)
   await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
   await h.link.signal(to, mid, s.body);
+  return true;
 }

@@ -88,7 +88,7 @@ export async function receiveExpiry(
   m: ChatMessage,
   seconds: number,
 ): Promise<ChatMessage> {
-  const line = { ...m, text: expiryText(seconds) };
+  const line: ChatMessage = { ...m, text: expiryText(seconds), setting: true };
   await p.cs.commit(w, () => {
     p.local.setExpiry(convOf(p.me, m), seconds, m.ts);
     p.local.insert([line]);

@@ -7,7 +7,8 @@
  * the local history and applies it in the same transaction as the ratchet step. Refused, changing
  * nothing (the change is recorded as unreadable): a change of a message this client does not hold,
  * of a message in another conversation, an edit or deletion by anyone but the sender, an edit after
- * the window or of a deleted message. A replayed change cannot arrive (the ratchet refuses it; a
+ * the window or of a deleted message, any change of a setting line (the disappearing time: shown as
+ * its sender's line, but no text of theirs). A replayed change cannot arrive (the ratchet refuses it; a
  * re-sent one under a new id sets the same state again: reactions carry on/off, not a toggle).
  */
 import type { ChatMessage, LocalStore, MessageChange } from "./door.ts";
@@ -22,6 +23,9 @@ export function expiryText(seconds: number): string {
     ? `⏱ messages here now disappear ${durationText(seconds)} after they are sent`
     : "⏱ messages here no longer disappear";
 }
+
+/** Why a setting line (`ChatMessage.setting`) takes no change: the refusal at the sender's client. */
+export const SETTING_FIXED = "A setting line cannot be edited, deleted or reacted to";
 
 /** How long after sending its sender may edit a message (ms). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;
@@ -70,6 +74,7 @@ export function changeTarget(
   if (convOf(me, orig) !== convOf(me, { ...orig, from: env.from, to: env.to })) {
     throw new UnreadableError("it changes a message of another conversation");
   }
+  if (orig.setting) throw new UnreadableError("it changes a setting line, not a text");
   if (orig.deleted) throw new UnreadableError("the message it changes was deleted");
   if (c.kind === "edit" && env.ts - orig.ts > EDIT_WINDOW_MS) {
     throw new UnreadableError("it edits a message older than the edit window (24 h)");

@@ -41,6 +41,7 @@ export {
   EDIT_WINDOW_MS,
   expiryText,
   isChange,
+  SETTING_FIXED,
 } from "./changes.ts";
 export {
   type ChangePayload,

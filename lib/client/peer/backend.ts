@@ -26,6 +26,7 @@ import {
 import { normalizeName } from "../../protocol/names.ts";
 import { Outbox } from "../core/outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
+import { pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
@@ -232,11 +233,12 @@ export class PeerBackend implements ChatBackend {
   markSeen(messages: ChatMessage[]): void {
     this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
   }
+  /** Texts, changes and file offers waiting for a peer (peer/pending.ts). */
   pendingCount(): number {
-    return this.#outbox.count();
+    return pendingCount(this.node, this.#outbox);
   }
   outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.#outbox.list());
+    return Promise.resolve(pendingEntries(this.node, this.#outbox));
   }
   dropOutbox(n: number): Promise<OutboxEntry | null> {
     return Promise.resolve(this.#outbox.drop(n));

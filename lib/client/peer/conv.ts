@@ -5,14 +5,16 @@
  * of e2e/changes.ts (`changeTarget`, `applyChange`) for every change, received or made here.
  *
  * A received change is taken in one transaction with the ratchet step that opened it, and its id is
- * recorded (`takeOnce`): a copy re-sent after a lost acknowledgement changes nothing again, and an
+ * recorded (`takeOnce`): a copy re-sent after a lost acknowledgement changes nothing again, one sent
+ * before the peer's horizon (ids older than it were pruned, peer/store.ts) is refused, and an
  * envelope replayed is refused by the ratchet before it gets here. Refused, changing nothing but a
  * warning: a change of a message this node does not hold, of another conversation, an edit or
  * deletion of a message that is not its sender's, an edit after the window (counted to the time it
  * arrives: a peer's clock cannot take it back), a change of a deleted message, a malformed payload.
  * A change made here is checked by the same rule (the sender being me), applied at once and queued
  * for the peer (peer/outbox.ts). A deletion removes the text from the store (LocalStore.applyDelete);
- * a disappearing time (`expire`) is a line of its sender's in the conversation, and each text sent
+ * a disappearing time (`expire`) is a setting line of its sender's in the conversation (no text:
+ * never edited, deleted or reacted to), and each text sent
  * after it carries the time (`x`), so both ends delete it from their stores when it is up (`purge`).
  * A peer of an earlier version sends plain text, not a payload: taken as a text.
  */
@@ -31,6 +33,7 @@ import {
   expiryText,
   isChange,
   type Payload,
+  SETTING_FIXED,
   UnreadableError,
 } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
@@ -102,7 +105,7 @@ export class PeerConv {
       if (p.k === "skd") throw new SyntaxError("A room key has no place in peer mode");
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
-      store.withWrites(writes, () => store.takeOnce(from, mid)); // the ratchet step stands; nothing else
+      store.withWrites(writes, () => store.takeOnce(from, mid, ts, this.#core.clock.now())); // the ratchet step stands
       return [this.#refused(from, e.message)];
     }
     if (isChange(p)) return this.#change(env, p, writes);
@@ -127,7 +130,9 @@ export class PeerConv {
     // The edit window counts to now, not to the time the peer claims.
     const at = { ...env, ts: clock.now() };
     const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {
-      if (!store.takeOnce(env.from, env.mid)) return null; // taken before: its copy came again
+      const taken = store.takeOnce(env.from, env.mid, env.ts, at.ts);
+      if (taken === "again") return null; // taken before: its copy came again
+      if (taken === "stale") return { refused: "it is older than the changes this node remembers (replay)" };
       try {
         const orig = changeTarget(store.local, me, at, p.ref, c);
         return { changed: applyChange(store.local, orig.seq, env.from, at.ts, c) };
@@ -153,7 +158,7 @@ export class PeerConv {
   #expiryLine(env: Envelope, seconds: number): ChatMessage | null {
     const { me, store } = this.#core;
     if (store.local.byMid(env.from, env.mid)) return null;
-    const line = { ...env, text: expiryText(seconds), seq: store.nextSeq() };
+    const line: ChatMessage = { ...env, text: expiryText(seconds), seq: store.nextSeq(), setting: true };
     const peer = env.from === me ? env.to.name! : env.from;
     store.local.setExpiry(convWith(me, peer), seconds, env.ts);
     store.local.insert([line], env.from === me);
@@ -170,6 +175,7 @@ export class PeerConv {
     if (!orig || orig.to.kind !== "user") {
       throw new BackendError("no_such_message", `There is no message ${ref} in this history`);
     }
+    if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
     if (c.kind !== "react" && orig.from !== me) {
       throw new BackendError("not_yours", "Only its sender can edit or delete a message");
     }

@@ -249,3 +249,50 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
     store.close();
   }
 });
+
+Deno.test("peer conv: a setting line is no text — its sender's node refuses to change it, the peer refuses a forged change", async () => {
+  const [a, b] = [await node("alice"), await node("bob")];
+  try {
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    const line = arrives(b, "alice", expiryText(3600));
+    const set = a.conv.setExpiry("bob", 3600);
+    assert.equal(set.setting, true);
+    await line;
+    for (const n of [a, b]) assert.equal(held(n, "alice", set.mid).setting, true, n.name);
+    const changes = [
+      { kind: "edit" as const, text: "forged" },
+      { kind: "delete" as const },
+      { kind: "react" as const, emoji: "👍", on: true },
+    ];
+    for (const c of changes) {
+      assert.throws(() => a.conv.change(set.mid, c), {
+        code: "setting_line",
+        message: "A setting line cannot be edited, deleted or reacted to",
+      });
+    }
+    assert.throws(() => b.conv.react(set.mid, "👍"), { code: "setting_line" });
+    // Past the node's checks: alice queues changes of her own line by hand, as a hostile peer would.
+    const warnings: string[] = [];
+    b.on((e) => e.type === "notice" && e.level === "warn" && warnings.push(e.text));
+    let ts = a.clock.now() - 10_000;
+    for (const c of changes) {
+      const mid = newMid();
+      const p: Payload = c.kind === "edit"
+        ? { v: 1, k: "edit", mid, ref: set.mid, text: c.text }
+        : c.kind === "delete"
+        ? { v: 1, k: "delete", mid, ref: set.mid }
+        : { v: 1, k: "react", mid, ref: set.mid, emoji: c.emoji, on: c.on };
+      a.store.queue("bob", mid, ts++, JSON.stringify(p));
+    }
+    const done = arrives(b, "alice", "done");
+    a.send("bob", "done");
+    await done;
+    assert.equal(warnings.length, 3, warnings.join("\n"));
+    assert.ok(warnings.every((w) => /setting line, not a text/.test(w)), warnings.join("\n"));
+    const kept = held(b, "alice", set.mid);
+    assert.equal(kept.text, expiryText(3600));
+    for (const k of ["edited", "reactions", "deleted"] as const) assert.equal(kept[k], undefined, k);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

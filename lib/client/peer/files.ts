@@ -57,6 +57,8 @@ interface Out extends Transfer {
   key: string;
   hdr: string;
   state: OutState;
+  /** when it was offered (ms; none in an earlier version's book) */
+  ts?: number;
 }
 
 const OUT_KEY = "pfiles:out";
@@ -113,6 +115,7 @@ export class PeerFiles {
       hdr: toBase64(hdr),
       state: "paused",
       gen: 0,
+      ...(this.host.now ? { ts: this.host.now() } : {}),
     };
     keep(this.#outs, fid, out, OUT_OPEN);
     this.#save();
@@ -171,6 +174,14 @@ export class PeerFiles {
   /** Refuses waiting offer `n` (default the oldest); the sender is told. */
   reject(n?: number): FileEntryInfo {
     return this.#inbox.reject(n);
+  }
+
+  /** Files to peers that are away (`online` says who is not), not saved by them yet, oldest first. */
+  waitingFor(
+    online: (peer: string) => boolean,
+  ): { fid: string; peer: string; name: string; size: number; ts: number }[] {
+    return [...this.#outs.values()].filter((o) => OUT_OPEN.includes(o.state) && !online(o.peer))
+      .map(({ fid, peer, name, size, ts }) => ({ fid, peer, name, size, ts: ts ?? 0 }));
   }
 
   /** Every transfer: offers waiting numbered from 1, the other received ones, then those sent. */

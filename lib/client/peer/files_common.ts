@@ -42,6 +42,8 @@ export interface PeerFilesHost {
   via(peer: string): Via | undefined;
   verified(peer: string): boolean;
   emit(e: PeerFileEvent): void;
+  /** now (ms): when a file was offered (`/outbox` lists those waiting for their peer) */
+  now?(): number;
 }
 
 /** What sending and receiving transfers have in common. */

@@ -61,7 +61,6 @@ export class PeerNode {
   /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
   readonly link: ChannelLink;
   #stopPurge = () => {};
-
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
@@ -72,6 +71,7 @@ export class PeerNode {
       via: (peer) => this.#links.open(peer),
       verified: (peer) => this.store.peer(peer)?.verified === true,
       emit: (e) => this.#emit(e),
+      now: () => this.clock.now(),
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
@@ -199,8 +199,8 @@ export class PeerNode {
       return void this.#out.flush(name);
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
-    if (r.t === "ping" || r.t === "fdata") return; // fdata never here: #read joins its bulk frame to it
-    if (isFileRecord(r)) return this.files.handle(name, link, r);
+    if (isFileRecord(r)) return this.files.handle(name, link, r); // fdata with the bulk frame #read joined
+    if (r.t === "ping" || r.t === "fdata") return; // a bare fdata: its bulk frame never came
     if (r.t === "sig") return this.link.signalled(name, { mid: r.mid, body: fromBase64(r.env) });
     if (r.t === "who" || r.t === "intro") {
       const c = { me: this.name, store: this.store, emit: (e: PeerEvent) => this.#emit(e) };

@@ -7,7 +7,12 @@
  *
  * Two more tables for message changes (issue 39, peer/conv.ts): `peer_out`, the changes and settings
  * written to a peer and not acknowledged yet (the texts wait in LocalStore's outbox), and `peer_seen`,
- * the ids of the changes taken from each peer (one re-sent after a lost ack applies once).
+ * the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
+ * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
+ * peer, ids taken more than `seenAgeMs` ago go, and past `seenMax` the oldest go; the newest `ts`
+ * pruned becomes the peer's horizon ("seen:<peer>" in the JSON table), and a change sent at or
+ * before it is refused (`takeOnce` answers "stale"): one pruned cannot apply again. A peer writes
+ * its changes oldest first (peer/outbox.ts), so a new change is always past its horizon.
  *
  * `openPeerStore(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
  * `saveReceived` and `withWrites` commit what a decrypted message brings together with the ratchet
@@ -15,12 +20,28 @@
  * so nothing is sealed at rest: the file is 0600 in the 0700 client folder (LocalStore, home_dir).
  */
 import type { DatabaseSync } from "node:sqlite";
+import { type Clock, systemClock } from "../../common/clock.ts";
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import type { KeyCandidates } from "../../crypto/pending_keys.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage } from "../backend.ts";
 import { ensureHome } from "../session/home_dir.ts";
 import { LocalStore } from "../session/local_store.ts";
+
+/** How many change ids are kept per peer (the oldest go first past it). */
+export const SEEN_MAX = 10_000;
+/** How long a change id is kept after it was taken (ms): 30 days. */
+export const SEEN_AGE_MS = 30 * 86_400_000;
+
+/** Bounds of `peer_seen` (tests make them small); `clock` dates the ids of an earlier version's file. */
+export interface SeenBounds {
+  seenMax?: number;
+  seenAgeMs?: number;
+  clock?: Clock;
+}
+
+/** What `takeOnce` found: a new change, one taken before, or one older than the peer's horizon. */
+export type Taken = "new" | "again" | "stale";
 
 /** What a node remembers of a peer (`others`, `shown`: lib/crypto/pending_keys.ts). */
 export interface PeerRecord extends KeyCandidates {
@@ -39,8 +60,12 @@ export class PeerStore implements CryptoStateStore {
   readonly db: DatabaseSync;
   /** Strangers (first contacts not accepted), oldest first: never written to the file. */
   readonly #strangers = new Map<string, PeerRecord>();
-  private constructor(readonly local: LocalStore, readonly path: string | null) {
+  readonly #seenMax: number;
+  readonly #seenAgeMs: number;
+  private constructor(readonly local: LocalStore, readonly path: string | null, o: SeenBounds) {
     this.db = local.db;
+    this.#seenMax = o.seenMax ?? SEEN_MAX;
+    this.#seenAgeMs = o.seenAgeMs ?? SEEN_AGE_MS;
     this.db.exec(
       `CREATE TABLE IF NOT EXISTS peer_kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
        CREATE TABLE IF NOT EXISTS peer_out (
@@ -49,13 +74,23 @@ export class PeerStore implements CryptoStateStore {
        CREATE TABLE IF NOT EXISTS peer_seen (peer TEXT NOT NULL, mid TEXT NOT NULL, PRIMARY KEY (peer, mid))
          WITHOUT ROWID;`,
     );
+    const cols = this.db.prepare("PRAGMA table_info(peer_seen)").all().map((r) => String(r.name));
+    if (!cols.includes("ts")) {
+      // A file of an earlier version: its ids count as sent and taken now (pruned in SEEN_AGE_MS).
+      const now = (o.clock ?? systemClock).now();
+      this.db.exec(
+        `ALTER TABLE peer_seen ADD COLUMN ts INTEGER NOT NULL DEFAULT ${now};
+         ALTER TABLE peer_seen ADD COLUMN at INTEGER NOT NULL DEFAULT ${now};`,
+      );
+    }
+    this.db.exec("CREATE INDEX IF NOT EXISTS peer_seen_ts ON peer_seen (peer, ts)");
   }
 
-  static async open(home: string | null, user: string): Promise<PeerStore> {
-    if (home === null) return new PeerStore(new LocalStore(":memory:"), null);
+  static async open(home: string | null, user: string, o: SeenBounds = {}): Promise<PeerStore> {
+    if (home === null) return new PeerStore(new LocalStore(":memory:"), null, o);
     await ensureHome(home);
     const path = LocalStore.pathFor(home, user, "peer");
-    return new PeerStore(new LocalStore(path), path);
+    return new PeerStore(new LocalStore(path), path, o);
   }
 
   get(key: string): unknown {
@@ -142,6 +177,17 @@ export class PeerStore implements CryptoStateStore {
     return rows.map((r) => ({ mid: String(r.mid), ts: Number(r.ts), body: String(r.body) }));
   }
 
+  /** Every change and setting waiting, for any peer, oldest first. */
+  queuedAll(): { peer: string; mid: string; ts: number; body: string }[] {
+    const rows = this.db.prepare("SELECT peer, mid, ts, body FROM peer_out ORDER BY n").all();
+    return rows.map((r) => ({
+      peer: String(r.peer),
+      mid: String(r.mid),
+      ts: Number(r.ts),
+      body: String(r.body),
+    }));
+  }
+
   /** Drops the edits of message `ref` still queued for `peer` (it is deleted: its texts go nowhere now). */
   dropQueuedEdits(peer: string, ref: string): void {
     this.db.prepare(
@@ -157,12 +203,47 @@ export class PeerStore implements CryptoStateStore {
   }
 
   /**
-   * Records change `mid` of `peer` as taken (inside the caller's transaction); false when it was
-   * taken before (a copy re-sent after a lost acknowledgement: nothing to do again).
+   * Records change `mid` of `peer`, sent at `ts`, as taken at `now` (inside the caller's
+   * transaction): "again" when it was taken before (a copy re-sent after a lost acknowledgement:
+   * nothing to do again), "stale" when it was sent at or before the peer's horizon (it may have been
+   * taken and pruned since: refused), else "new". The peer's ids past the bounds are pruned.
    */
-  takeOnce(peer: string, mid: string): boolean {
-    const r = this.db.prepare("INSERT OR IGNORE INTO peer_seen (peer, mid) VALUES (?, ?)").run(peer, mid);
-    return Number(r.changes) > 0;
+  takeOnce(peer: string, mid: string, ts: number, now: number): Taken {
+    if (this.db.prepare("SELECT 1 FROM peer_seen WHERE peer = ? AND mid = ?").get(peer, mid)) return "again";
+    if (ts <= this.seenHorizon(peer)) return "stale";
+    this.db.prepare("INSERT INTO peer_seen (peer, mid, ts, at) VALUES (?, ?, ?, ?)").run(peer, mid, ts, now);
+    this.#prune(peer, now);
+    return "new";
+  }
+
+  /** The newest send time of a change of `peer`'s pruned from `peer_seen` (0: none pruned). */
+  seenHorizon(peer: string): number {
+    return Number(this.get(`seen:${peer}`) ?? 0);
+  }
+
+  /** How many change ids of `peer` are kept. */
+  seenCount(peer: string): number {
+    return Number(this.db.prepare("SELECT COUNT(*) AS n FROM peer_seen WHERE peer = ?").get(peer)!.n);
+  }
+
+  /** Drops `peer`'s ids taken before the age bound and the oldest past the count bound; raises its horizon. */
+  #prune(peer: string, now: number): void {
+    const aged = this.db.prepare(
+      "SELECT COUNT(*) AS n, MAX(ts) AS h FROM peer_seen WHERE peer = ? AND at < ?",
+    )
+      .get(peer, now - this.#seenAgeMs)!;
+    let h = aged.h === null ? 0 : Number(aged.h);
+    const over = this.seenCount(peer) - this.#seenMax;
+    if (over > 0) {
+      const r = this.db.prepare("SELECT ts FROM peer_seen WHERE peer = ? ORDER BY ts LIMIT 1 OFFSET ?")
+        .get(peer, over - 1)!;
+      h = Math.max(h, Number(r.ts));
+    }
+    if (!Number(aged.n) && over <= 0) return;
+    const horizon = Math.max(h, this.seenHorizon(peer));
+    this.db.prepare("DELETE FROM peer_seen WHERE peer = ? AND (ts <= ? OR at < ?)")
+      .run(peer, horizon, now - this.#seenAgeMs);
+    this.#apply({ put: { [`seen:${peer}`]: horizon }, del: [] });
   }
 
   /** The peer confirmed one of my messages: it moves from the outbox into the history. */

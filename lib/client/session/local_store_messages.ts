@@ -2,7 +2,8 @@
  * The local store's history: the `messages` table, one row per message by its server sequence
  * number (`seq`), text sealed by the `HistorySealer` and bound to its row. `seen` marks messages a
  * screen or `parley read` has shown; the rest are "new" at next start. Rows come back as
- * `ChatMessage`s with their reply, edit, deletion, expiry and reactions.
+ * `ChatMessage`s with their reply, edit, deletion, expiry and reactions, and whether the row is a
+ * conversation's setting line (`setting`), not a text.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 import { type Row, type SqlDb, target, writeTx } from "./local_store_sql.ts";
@@ -12,8 +13,8 @@ import { reactionsOf } from "./local_store_changes.ts";
 /** Inserts messages inside the caller's transaction; a `seq` already there is left as it is. */
 export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage[], seen: boolean): void {
   const st = db.prepare(
-    `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at, setting)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const m of ms) {
     const text = sealer.seal(m.text, msgAd(m.seq, m.mid));
@@ -28,6 +29,7 @@ export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage
       seen ? 1 : 0,
       m.replyTo ?? null,
       m.expires ?? null,
+      m.setting ? 1 : 0,
     );
   }
 }
@@ -116,6 +118,7 @@ function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage {
   if (typeof r.reply_to === "string") m.replyTo = r.reply_to;
   if (r.edited_at !== null && r.edited_at !== undefined) m.edited = Number(r.edited_at);
   if (r.deleted) m.deleted = true;
+  if (r.setting) m.setting = true;
   if (r.expires_at !== null && r.expires_at !== undefined) m.expires = Number(r.expires_at);
   const reactions = reactionsOf(db, m.seq);
   if (reactions) m.reactions = reactions;

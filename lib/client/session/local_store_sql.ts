@@ -68,6 +68,8 @@ const SCHEMA = [
   `ALTER TABLE messages ADD COLUMN expires_at INTEGER;
    CREATE INDEX IF NOT EXISTS messages_expires ON messages (expires_at) WHERE expires_at IS NOT NULL;
    CREATE TABLE IF NOT EXISTS expiry (conv TEXT PRIMARY KEY, seconds INTEGER NOT NULL, at INTEGER NOT NULL);`,
+  // Issue 39: a conversation's setting line (the disappearing time) is no text: never edited or reacted to.
+  `ALTER TABLE messages ADD COLUMN setting INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the schema up to date (in one transaction); a database already there is left alone. */

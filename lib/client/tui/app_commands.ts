@@ -66,7 +66,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     lastMessage: (own) =>
       buf.lines.findLast((l) =>
         (own ? l.kind === "own" : l.kind === "msg" || l.kind === "broadcast") && !!l.mid &&
-        (l.seq ?? 0) > 0 && !l.deleted
+        (l.seq ?? 0) > 0 && !l.deleted && !l.setting
       ) ?? null,
     selectedMessage: () => selected,
     addMessages: (msgs) => later(() => st.addHistory(msgs)),

@@ -33,6 +33,8 @@ export interface Line {
   failed?: boolean;
   /** Deleted for everyone (issue 39.3): drawn as "message deleted". */
   deleted?: boolean;
+  /** A conversation's setting line (its disappearing time): no text to reply to, edit or react to. */
+  setting?: boolean;
   /** The id of the message this line answers (its quote is drawn again when that message changes). */
   replyTo?: string;
   /** The message's own text when `text` shows more (a quote, "(edited)", reactions): what `e` edits. */

@@ -104,6 +104,7 @@ export class ChatState {
     if (m.failed !== undefined) line.failed = true;
     else if (m.pending) line.pending = true;
     if (m.deleted) line.deleted = true;
+    if (m.setting) line.setting = true;
     if (m.replyTo) line.replyTo = m.replyTo;
     if (text !== body && !m.deleted) line.body = body;
     return line;

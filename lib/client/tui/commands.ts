@@ -166,8 +166,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
+        // A change or a file offer waiting for its peer (peer mode) has no number: it is not dropped.
         ctx.print(
-          `${e.n}. ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
+          `${e.kind ? "·" : `${e.n}.`} ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
             sanitize(e.text).slice(0, 60)
           } (${state})`,
           e.failed !== undefined ? "error" : "info",

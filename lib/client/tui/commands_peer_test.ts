@@ -91,3 +91,19 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async 
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+Deno.test("peer TUI: /watch-together and the other server commands are refused as needing a server", () => {
+  const opts = { role: "user" as const, isUser: () => true, commands: PEER_COMMANDS };
+  for (
+    const line of ["/watch-together @bob sample", "/watch-together #den sample", "/play sample", "/join den"]
+  ) {
+    const p = parseLine(line, opts);
+    const name = line.split(" ")[0]!;
+    assert.deepEqual(p, {
+      kind: "error",
+      message: `${name} needs a server; peer mode has none (type /help for what works here)`,
+    }, line);
+  }
+  const p = parseLine("/bogus", opts);
+  assert.match(p.kind === "error" ? p.message : "", /^Unknown command \/bogus/);
+});

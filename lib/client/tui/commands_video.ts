@@ -6,7 +6,7 @@
  */
 import type { CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
-import { withoutHash } from "../../protocol/names.ts";
+import { watchKeyOf } from "../video/watch_channel.ts";
 import { capability } from "../backend.ts";
 
 export const VIDEO_COMMANDS: readonly CommandSpec[] = [
@@ -40,13 +40,13 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "watch-together",
-    usage: "#ROOM [VIDEO]",
+    usage: "#ROOM|@USER [VIDEO]",
     help:
-      "Watch a server video with a room, in step: VIDEO starts it for all (room admins), without it you join; space, ←/→ act for all, q leaves",
+      "Watch a server video with a room or a user, in step: VIDEO starts it for all (room admins; both in a DM), without it you join; space, ←/→ act for all, q leaves",
     permission: "user",
     run: (ctx, [room, video]) => {
       if (!ctx.video.watch) throw new Error("This client cannot watch videos together");
-      return ctx.video.watch.start(withoutHash(room!), video);
+      return ctx.video.watch.start(watchKeyOf(ctx.backend.user, room!), video);
     },
   },
   {

@@ -28,7 +28,8 @@ export interface CompletionSources {
   paths?(typed: string): string[];
 }
 
-export type ArgKind = "user" | "room" | "video" | "path";
+/** What an argument names; `conv`: a room (#ROOM) or a user written with an @ (@USER). */
+export type ArgKind = "user" | "room" | "conv" | "video" | "path";
 
 export interface Completed {
   text: string;
@@ -62,6 +63,9 @@ function candidates(word: string, head: string, src: CompletionSources): string[
   const kind = cmd ? src.argKind?.(cmd[1]!, head.trim().split(/\s+/).length - 1) ?? null : null;
   if (kind === "user" && !word.startsWith("#")) {
     return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `${n} `);
+  }
+  if (kind === "conv" && !word.startsWith("#")) {
+    return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `@${n} `);
   }
   if (kind === "video") return pick(src.videos ?? [], lw).map((v) => `${v} `);
   if (kind === "path") return (src.paths?.(word) ?? []).map((p) => (p.endsWith("/") ? p : `${p} `));

@@ -65,3 +65,22 @@ Deno.test("Completer.complete() on an empty command argument offers users or roo
   assert.equal(new Completer().complete("/join ga", 8, withArgs)!.text, "/join #games ");
   assert.equal(new Completer().complete("/help ", 6, withArgs), null);
 });
+
+Deno.test("Completer.complete() of /watch-together's #ROOM|@USER keeps the @ of a user and the # of a room", () => {
+  const withArgs: CompletionSources = {
+    ...src,
+    argKind: (name, i) => (name === "watch-together" && i === 0 ? "conv" : null),
+  };
+  assert.equal(
+    new Completer().complete("/watch-together @car", 20, withArgs)!.text,
+    "/watch-together @carol ",
+  );
+  assert.equal(
+    new Completer().complete("/watch-together car", 19, withArgs)!.text,
+    "/watch-together @carol ",
+  );
+  assert.equal(
+    new Completer().complete("/watch-together #ga", 19, withArgs)!.text,
+    "/watch-together #games ",
+  );
+});

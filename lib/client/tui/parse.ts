@@ -10,8 +10,9 @@
  *   `nick: text` is text to that conversation addressing the nick (the IRC habit, and what nick
  *   completion at line start produces),
  * - `command` with arguments already split and checked against the table's usage and permission,
- * - `error` for an unknown command, a wrong argument count or a missing permission; such a line is
- *   never sent as text.
+ * - `error` for an unknown command (one of the full table missing from a narrower table, peer mode's,
+ *   is said to need a server: /watch-together, /join, …), a wrong argument count or a missing
+ *   permission; such a line is never sent as text.
  */
 import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
@@ -39,7 +40,7 @@ export { arity } from "../../common/usage.ts";
 
 /**
  * What argument `index` of a command takes, from its usage: USER (or USER|#ROOM) → "user", #ROOM →
- * "room", VIDEO → "video", FILE or a PATH choice (ID|PATH) → "path".
+ * "room", #ROOM|@USER → "conv", VIDEO → "video", FILE or a PATH choice (ID|PATH) → "path".
  */
 export function argKind(spec: CommandSpec, index: number): ArgKind | null {
   const toks = spec.usage.split(/\s+/).filter(Boolean);
@@ -48,6 +49,7 @@ export function argKind(spec: CommandSpec, index: number): ArgKind | null {
   const bare = tok.replace(/[\[\]…]/g, "");
   const choices = bare.split("|");
   if (choices.includes("USER")) return "user";
+  if (choices.includes("@USER")) return "conv";
   if (bare === "#ROOM") return "room";
   if (bare === "VIDEO") return "video";
   return /(^|\|)PATH$/.test(bare) || bare === "FILE" ? "path" : null;
@@ -72,6 +74,14 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
     const m = /^\/(\S*)\s*([\s\S]*)$/.exec(line)!;
     const spec = findCommand(m[1]!, commands);
     if (!spec) {
+      // A command of the full table left out of a narrower one (peer mode's) is one that needs a server.
+      const full = commands !== COMMANDS ? findCommand(m[1]!, COMMANDS) : undefined;
+      if (full) {
+        return {
+          kind: "error",
+          message: `/${full.name} needs a server; peer mode has none (type /help for what works here)`,
+        };
+      }
       return {
         kind: "error",
         message: `Unknown command /${m[1]} (type /help for the list, //text to send text)`,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { arity, helpLines, parseLine } from "./parse.ts";
+import { argKind, arity, findCommand, helpLines, parseLine } from "./parse.ts";
 import { COMMANDS } from "./commands.ts";
 import { parseDuration, parseSince } from "../../common/parse_time.ts";
 
@@ -119,4 +119,11 @@ Deno.test("parseLine(): /send-file names a file send; /send stays its alias and 
   assert.deepEqual(ran, [["bob", "2"], ["bob", "notes.txt"]]);
   assert.equal(printed.length, 1, "only the old name prints the hint");
   assert.match(printed[0]!, /\/send-file/);
+});
+
+Deno.test("argKind() reads #ROOM|@USER (/watch-together) as a room or an @user", () => {
+  const spec = findCommand("watch-together")!;
+  assert.equal(argKind(spec, 0), "conv");
+  assert.equal(argKind(spec, 1), "video");
+  assert.equal(argKind(findCommand("msg")!, 0), "user");
 });

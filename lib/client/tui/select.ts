@@ -61,9 +61,10 @@ export function reveal(buf: ChatBuffer, line: Line, height: number, measure: Mea
   else buf.scroll = { line: lines[k]!, skip: acc - height };
 }
 
-/** Lines that can be selected: a message with an id the server confirmed, not deleted. */
+/** Lines that can be selected: a message with an id the server confirmed, not deleted, not a setting line. */
 const selectable = (l: Line) =>
-  l.mid !== undefined && (l.seq ?? 0) > 0 && !l.deleted && (l.kind === "msg" || l.kind === "own");
+  l.mid !== undefined && (l.seq ?? 0) > 0 && !l.deleted && !l.setting &&
+  (l.kind === "msg" || l.kind === "own");
 
 export class TuiSelect {
   line: Line | null = null;

@@ -174,6 +174,21 @@ Deno.test("selection mode: / types a command on the selected message (/react, /e
   h.close();
 });
 
+Deno.test("a setting line (a disappearing time) is skipped: Alt+S and /react take the text before it", async () => {
+  const { h, msgs } = await selecting();
+  const text = h.backend.receive("bob", general, "a text of bob's");
+  h.backend.receive("bob", general, "⏱ messages here now disappear 1d after they are sent", {
+    setting: true,
+  });
+  let s = await h.type(ALT_S);
+  assert.match(s[22]!, /^Selected bob's message/);
+  s = await h.type("+thumbsup:\r");
+  assert.deepEqual(msgs.get(text.mid)?.reactions, { "👍": ["alice"] }, "the text, not the setting line");
+  await h.type("/react :tada:\r");
+  assert.deepEqual(msgs.get(text.mid)?.reactions, { "👍": ["alice"], "🎉": ["alice"] });
+  h.close();
+});
+
 Deno.test("reveal() scrolls the least that shows every row of a line (its first rows when taller than the pane)", () => {
   const buf = new ChatBuffer("room", "r");
   const rows = [1, 3, 1, 1, 6, 1, 1, 1];

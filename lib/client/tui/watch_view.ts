@@ -1,5 +1,7 @@
 /**
- * Watch together in the full-screen client (issue 39.7): `/watch-together #ROOM [VIDEO]`.
+ * Watch together in the full-screen client (issue 39.7): `/watch-together #ROOM|@USER [VIDEO]`.
+ * A session is named by its key (video/watch_channel.ts: a room's name, or a DM's conversation key,
+ * where both parties control it); its lines go to the room's or the DM's buffer.
  *
  * Contract: one `WatchRoom` (video/watch_room.ts) per room heard of, made on the first watch signal
  * of the room or the first command, with the room's admins from its signed log (who may control)
@@ -16,9 +18,9 @@
 import type { BackendEvent } from "../backend.ts";
 import type { VideoAction } from "../video/video_keys.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import { ClockOffset, decodeWatch, positionAt } from "../video/watch_together.ts";
+import { ClockOffset, isWatch, positionAt } from "../video/watch_together.ts";
 import { type SealedRoomSignals, type WatchEvent, WatchRoom } from "../video/watch_room.ts";
-import { sampleClock } from "../video/watch_channel.ts";
+import { sampleClock, signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
 import { WatchedPlayer } from "../video/watch_viewer.ts";
 import type { AppHost } from "./app_host.ts";
 import type { PlayHooks, VideoPlays } from "./play_hooks.ts";
@@ -77,10 +79,10 @@ export class TuiWatch {
 
   /** A sealed room signal arrived (app.ts): a watch control goes to its room's session. */
   signal(e: Extract<BackendEvent, { type: "signal" }>): void {
-    const room = e.to.kind === "room" ? e.to.name : undefined;
-    if (!room || !this.app.backend.watch) return;
+    const room = signalKey(e);
+    if (room === null || !this.app.backend.watch) return;
     const s: Signal = { from: e.from, room, mid: e.mid, plaintext: e.plaintext };
-    if (!this.#rooms.has(room) && !isWatch(s)) return; // another kind of signal
+    if (!this.#rooms.has(room) && !isWatch(s.plaintext)) return; // another kind of signal
     const r = this.#entry(room);
     const ch = this.app.backend.watch;
     r.delivered = r.delivered.then(async () => {
@@ -91,7 +93,7 @@ export class TuiWatch {
     }).catch(() => {});
   }
 
-  /** `/watch-together #ROOM [VIDEO]`: joins the room's session; with VIDEO (an admin) starts it for all. */
+  /** `/watch-together #ROOM|@USER [VIDEO]`: joins session `room` (a key); with VIDEO (an admin) starts it for all. */
   async start(room: string, video?: string): Promise<void> {
     const ch = this.app.backend.watch;
     if (!ch || !this.app.backend.video) {
@@ -106,7 +108,7 @@ export class TuiWatch {
     if (switching && !may) {
       throw new Error(
         `Only the admins of #${room} (${[...r.admins].join(", ")}) start a video for everyone; ` +
-          `/watch-together #${room} joins the one playing`,
+          `/watch-together ${this.#name(room)} joins the one playing`,
       );
     }
     if (switching) {
@@ -124,7 +126,7 @@ export class TuiWatch {
       const v = this.#viewing!;
       this.app.later(() => {
         if (v.w.session.state) this.#follow(v);
-        else this.#say(room, `Watching #${room} together: waiting for an admin to start a video`);
+        else this.#say(room, `Watching ${this.#name(room)} together: waiting for someone to start a video`);
       });
     }
   }
@@ -141,7 +143,7 @@ export class TuiWatch {
     if (r && !r.admins.has(me)) r.admins = new Set(await this.app.backend.watch!.roomAdmins(v.room)); // made one since?
     if (!v.w.o.mayControl(me)) {
       const why = `only the admins of #${v.room} play, pause and seek (q leaves)`;
-      this.app.later(() => (this.#status = `[together #${v.room}: ${why}]`));
+      this.app.later(() => (this.#status = `[together ${this.#name(v.room)}: ${why}]`));
       throw new Error(`Refused: ${why}`);
     }
     if (a.do === "pause") await v.w.control(s.paused ? { play: true } : { pause: true });
@@ -158,7 +160,9 @@ export class TuiWatch {
     if (stop && v.shown) await this.video.stop().catch(() => {});
     this.#say(
       v.room,
-      `You left watching ${sanitize(v.video)} in #${v.room}; /watch-together #${v.room} joins again`,
+      `You left watching ${sanitize(v.video)} in ${this.#name(v.room)}; /watch-together ${
+        this.#name(v.room)
+      } joins again`,
     );
   }
 
@@ -229,7 +233,9 @@ export class TuiWatch {
       r.announced = s.video;
       return this.#say(
         room,
-        `${by} started watching ${sanitize(s.video)} together in #${room}: /watch-together #${room} joins`,
+        `${by} started watching ${sanitize(s.video)} together in ${this.#name(room)}: /watch-together ${
+          this.#name(room)
+        } joins`,
       );
     }
     r.announced = s.video;
@@ -243,7 +249,7 @@ export class TuiWatch {
     if (!s) return;
     const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, this.serverNow()))} by ${by}`;
     const lag = ms === undefined ? "" : `, in step ${ms} ms`;
-    this.#status = `[together #${v.room}: ${sanitize(s.video)} ${how}${lag}]`;
+    this.#status = `[together ${this.#name(v.room)}: ${sanitize(s.video)} ${how}${lag}]`;
   }
 
   /** Starts the player of the shared video when it is not shown yet (joined, or another video). */
@@ -271,20 +277,19 @@ export class TuiWatch {
         if (this.#viewing === v && v.shown === p) void this.leave(false);
       },
     };
-    const label = `together #${v.room}`;
+    const label = `together ${this.#name(v.room)}`;
     this.app.track(this.video.playAt(s.video, start, label, hooks), () => {});
   }
 
-  #say(room: string, text: string, level: "info" | "error" = "info"): void {
-    this.app.later(() => this.app.state.info(this.app.state.buffers.ensure("room", room), text, level));
+  /** "#room", or "@peer" for a DM's session. */
+  #name(key: string): string {
+    return watchName(this.app.backend.user, key);
   }
-}
 
-/** True when `s` carries a watch control (well formed or not). */
-function isWatch(s: Signal): boolean {
-  try {
-    return decodeWatch(s.plaintext, s.mid, s.room) !== null;
-  } catch {
-    return true;
+  /** A line in the buffer of session `key` (the room's, or the DM's). */
+  #say(key: string, text: string, level: "info" | "error" = "info"): void {
+    const t = watchTarget(this.app.backend.user, key);
+    const buf = () => this.app.state.buffers.ensure(t.kind === "room" ? "room" : "dm", t.name!);
+    this.app.later(() => this.app.state.info(buf(), text, level));
   }
 }

@@ -5,11 +5,14 @@
  * plays here and puts a line in bob's room; bob joins late and starts at the shared position;
  * alice's space and → reach bob's player; bob's keys are refused and change nothing; bob's q stops
  * only his view. Hostile: a state forged by a member or replayed under another id is refused.
+ * In a DM (`/watch-together @bob sample`) both parties play, pause and seek for both; a third user's
+ * control naming their DM is refused.
  */
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
 import type { WatchChannel } from "../backend.ts";
 import { encodeWatch } from "../video/watch_together.ts";
+import { dmParties, watchTarget } from "../video/watch_channel.ts";
 import { demoWorld, type Harness, harness } from "./testing.ts";
 
 const frame = new Uint8Array(
@@ -49,14 +52,17 @@ async function pair(admins = ["alice"]) {
       const m = `m${++mid}`;
       const plaintext = payload(m);
       sent.push({ from: me, room, mid: m, plaintext });
+      // A room's members hear it in the room; the other party of a DM, as a DM to them.
+      const t = watchTarget(me, room);
       for (const h of hs) {
-        if (h.backend.user !== me) {
-          h.backend.emit({ type: "signal", from: me, to: { kind: "room", name: room }, mid: m, plaintext });
-        }
+        const other = h.backend.user;
+        if (other === me || (t.kind === "user" && t.name !== other)) continue;
+        const to = t.kind === "room" ? t : { kind: "user" as const, name: other };
+        h.backend.emit({ type: "signal", from: me, to, mid: m, plaintext });
       }
       return Promise.resolve();
     },
-    roomAdmins: () => Promise.resolve([...admins]),
+    roomAdmins: (key) => Promise.resolve(dmParties(key) ?? [...admins]),
     serverTime: () => Promise.resolve(hs[0]!.clock.now()), // alice's clock stands for the server's
   });
   for (const user of ["alice", "bob"]) {
@@ -234,6 +240,52 @@ Deno.test("TUI watch together: a member made an admin of the room since controls
   await bob.type(" ");
   await until(alice, "alice paused by bob", (s) => /sample paused at 0\.0 s by bob/.test(s));
   assert.deepEqual(alice.backend.handles[0]!.ops, ["pause"]);
+  alice.close();
+  bob.close();
+});
+
+/** Waits for a line of the DM buffer with `peer` (shown or not) that includes `text`. */
+async function dmLine(h: Harness, peer: string, text: string): Promise<void> {
+  for (let i = 0; !h.app.state.buffers.find("dm", peer)?.lines.some((l) => l.text.includes(text)); i++) {
+    assert.ok(i < 500, `${h.backend.user}: no "${text}" in @${peer}`);
+    await h.settle();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("TUI watch together in a DM: either party starts, pauses and seeks for both; a third user's control is refused", async () => {
+  const { alice, bob } = await pair(["carol"]); // the room's admins play no part in a DM
+  await alice.type("/watch-together @bob sample\r");
+  await until(alice, "alice watching", (s) => s.includes("together @bob: sample playing at 0.0 s by you"));
+  await dmLine(
+    bob,
+    "alice",
+    "alice started watching sample together in @alice: /watch-together @alice joins",
+  );
+  for (const h of [alice, bob]) h.clock.advance(5000);
+  await bob.type("/watch-together @alice\r");
+  await until(bob, "bob watching", (s) => /together @alice: sample playing at 5\.0 s by alice/.test(s));
+  const [ha, hb] = [alice.backend.handles[0]!, bob.backend.handles[0]!];
+  await bob.type(" "); // bob pauses for both
+  await until(alice, "alice paused by bob", (s) => /together @bob: sample paused at 5\.0 s by bob/.test(s));
+  await alice.type("\x1b[C"); // alice seeks for both
+  await until(bob, "bob sought", (s) => /sample paused at 10\.0 s by alice/.test(s));
+  assert.deepEqual([ha.ops, hb.ops], [["pause", "seek 10000"], ["pause", "seek 10000"]]);
+  // carol, in a DM of her own with alice, sends a state naming alice and bob's DM: refused.
+  const forged = { n: 9, video: "sample", pos: 0, at: alice.clock.now(), paused: false, rate: 1 };
+  alice.backend.emit({
+    type: "signal",
+    from: "carol",
+    to: { kind: "user", name: "alice" },
+    mid: "c1",
+    plaintext: encodeWatch("c1", "d:alice:bob", { kind: "state", state: forged }),
+  });
+  await dmLine(
+    alice,
+    "carol",
+    "Refused a watch-together control from carol: The watch control belongs to another room",
+  );
+  assert.deepEqual(ha.ops, ["pause", "seek 10000"], "alice's player did not move");
   alice.close();
   bob.close();
 });

@@ -1,14 +1,58 @@
 /**
  * Watch together's link to the chat (issue 39.7), one home for the scripted `watch-together` and the
  * full-screen client: `watchChannel` makes the backend's `WatchChannel` out of a `ChatClient` (sealed
- * room signals, the room's admins from its signed log, the server's clock from a ping);
+ * signals, the room's admins from its signed log, the server's clock from a ping);
  * `roomSignalsOf` turns a channel and a feed of "signal" events into the `SealedRoomSignals` a
  * `WatchRoom` listens to; `sampleClock` estimates the server's clock from a few round trips.
+ *
+ * A session is a room's or a DM's: its key is the room's name, or the DM's conversation key
+ * (`watchKey`; "d:alice:bob", the same at both ends), whose controllers are its two parties
+ * (`roomAdmins` of a DM key) and whose signals go to the other one (`watchTarget`), sealed to the
+ * devices a session exists with (e2e/signals.ts: no key exchange for a signal).
  */
-import { BackendError, type BackendEvent, type WatchChannel } from "../backend.ts";
+import { BackendError, type BackendEvent, type Target, type WatchChannel } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
+import { convKey, normalizeName, withoutHash } from "../../protocol/names.ts";
 import type { SealedRoomSignals } from "./watch_room.ts";
-import type { ClockOffset } from "./watch_together.ts";
+import { type ClockOffset, isDmKey } from "./watch_together.ts";
+
+/** The key of the session of conversation `to` seen from `me`: a room's name, a DM's conversation key. */
+export function watchKey(me: string, to: Target): string {
+  return to.kind === "room" ? to.name! : convKey("user", me, to.name!);
+}
+
+/** The session key of what a user typed: "@bob" (a DM with bob), else a room ("#den" or "den"). */
+export function watchKeyOf(me: string, typed: string): string {
+  if (!typed.startsWith("@")) return withoutHash(typed);
+  const name = typed.slice(1);
+  return watchKey(me, { kind: "user", name: normalizeName(name) ?? name });
+}
+
+/** The two parties of a DM's key (null for a room's). */
+export function dmParties(key: string): [string, string] | null {
+  if (!isDmKey(key)) return null;
+  const [, a, b] = key.split(":");
+  return [a!, b!];
+}
+
+/** Where the signals of session `key` go from `me`: the room, or the other party of the DM. */
+export function watchTarget(me: string, key: string): Target {
+  const two = dmParties(key);
+  if (!two) return { kind: "room", name: key };
+  return { kind: "user", name: two[0] === me ? two[1] : two[0] };
+}
+
+/** How session `key` is named to `me`: "#room", or "@peer" for a DM. */
+export function watchName(me: string, key: string): string {
+  const t = watchTarget(me, key);
+  return `${t.kind === "room" ? "#" : "@"}${t.name}`;
+}
+
+/** The session key of a signal that arrived (sent to a room, or to me in a DM); null for a broadcast. */
+export function signalKey(e: { from: string; to: Target }): string | null {
+  if (e.to.kind === "room") return e.to.name!;
+  return e.to.kind === "user" ? convKey("user", e.to.name!, e.from) : null;
+}
 
 /** Round trips `sampleClock` makes; the quickest wins. */
 export const CLOCK_SAMPLES = 5;
@@ -16,8 +60,21 @@ export const CLOCK_SAMPLES = 5;
 /** The channel of `client()` (the current client: a new one after each reconnect). */
 export function watchChannel(client: () => ChatClient): WatchChannel {
   return {
-    signal: (room, payload) => client().signal(room, payload),
-    roomAdmins: (room) => client().roomAdmins(room),
+    signal: async (key, payload) => {
+      const to = watchTarget(client().user, key);
+      if (!(await client().signal(to, payload)) && to.kind === "user") {
+        // A DM signal goes only to devices a session exists with (no key exchange for a signal).
+        throw new BackendError(
+          "no_session",
+          `Write to ${to.name} once first: watching together in a DM needs a conversation with them`,
+        );
+      }
+    },
+    // In a DM either party plays, pauses and seeks.
+    roomAdmins: (key) => {
+      const two = dmParties(key);
+      return two ? Promise.resolve(two) : client().roomAdmins(key);
+    },
     serverTime: async () => {
       const r = await client().conn.request("ping");
       if (typeof r.header.now !== "number") throw new BackendError("unavailable", "The server sent no time");
@@ -35,8 +92,9 @@ export function roomSignalsOf(
     send: (room, payload) => channel.signal(room, payload),
     onSignal: (cb) =>
       on((e) => {
-        if (e.type === "signal" && e.to.kind === "room") {
-          cb({ from: e.from, room: e.to.name!, mid: e.mid, plaintext: e.plaintext });
+        const key = e.type === "signal" ? signalKey(e) : null;
+        if (e.type === "signal" && key !== null) {
+          cb({ from: e.from, room: key, mid: e.mid, plaintext: e.plaintext });
         }
       }),
   };

@@ -1,6 +1,8 @@
 /**
- * Watch together (issue 39.7) — pure: the shared state of a room's viewing session and the rules
- * that keep every viewer in step. No sockets, no timers: time comes from an injected clock.
+ * Watch together (issue 39.7) — pure: the shared state of a room's or a DM's viewing session and the
+ * rules that keep every viewer in step. A session is named by its key, bound into each control
+ * (`room`): a room's name, or a DM's conversation key ("d:alice:bob", the same at both ends; no room
+ * name holds a colon). No sockets, no timers: time comes from an injected clock.
  *
  * The session state (which server video, its position at a reference time on the server's clock,
  * paused, rate) travels as a sealed room control message, `{v: 1, k: "watch", mid, room, n, video,
@@ -9,7 +11,7 @@
  * hello: true}` and whoever may control answers with the current state.
  *
  * `WatchSession.receive` decides: a state from someone without the right (`mayControl`, by default
- * the room's admins as the signed room log says), one for another room, one re-sent under another
+ * the room's admins as the signed room log says; in a DM, either of the two), one for another session, one re-sent under another
  * message id, or one not newer than the current state (order: n, then at, then sender) is refused
  * and changes nothing. `positionAt(serverMs)` is where the video is at a server time.
  *
@@ -92,6 +94,19 @@ export function decodeWatch(b: Uint8Array, mid: string, room: string): WatchCont
   return { kind: "state", state: { n, video, pos, at, paused, rate } };
 }
 
+/** True when an opened signal carries a watch control (well formed or not). */
+export function isWatch(plaintext: Uint8Array): boolean {
+  try {
+    const p = JSON.parse(utf8Strict.decode(plaintext));
+    return typeof p === "object" && p !== null && p.k === "watch";
+  } catch {
+    return false;
+  }
+}
+
+/** True for a DM's session key ("d:alice:bob", protocol/names.ts `convKey`); a room's is its name. */
+export const isDmKey = (key: string): boolean => key.startsWith("d:");
+
 /** Where the video of `s` is at server time `serverMs`, ms. */
 export function positionAt(s: WatchState, serverMs: number): number {
   if (s.paused) return s.pos;
@@ -122,7 +137,12 @@ export class WatchSession {
 
   /** Applies a state change from `from` when it is allowed and newer; otherwise changes nothing. */
   receive(from: string, s: WatchState): Verdict {
-    if (!this.mayControl(from)) return { ok: false, why: `${from} may not control #${this.room}'s video` };
+    if (!this.mayControl(from)) {
+      return {
+        ok: false,
+        why: `${from} may not control ${isDmKey(this.room) ? "this DM" : `#${this.room}`}'s video`,
+      };
+    }
     const cur = this.#state;
     if (cur && !newer(s, from, cur, this.#by)) {
       return { ok: false, why: `an old or replayed state (n ${s.n}, current ${cur.n})` };

@@ -1,0 +1,120 @@
+/**
+ * peer/store.ts's `peer_seen` (issue 39): the ids of the changes taken from a peer are bounded by
+ * count and by age, and a change replayed after its id was pruned is still refused (the peer's
+ * horizon), while a new change applies.
+ */
+import assert from "node:assert/strict";
+import { ManualClock } from "../../common/clock.ts";
+import { utf8 } from "../../common/bytes.ts";
+import type { Payload } from "../e2e/mod.ts";
+import type { PeerEvent } from "./events.ts";
+import { newMid, PeerOutbox } from "./outbox.ts";
+import { PeerConv } from "./conv.ts";
+import { PeerStore, type SeenBounds } from "./store.ts";
+
+const NO_WRITES = { put: {}, del: [] };
+const DAY = 86_400_000;
+
+/** A PeerConv over a memory store with `bounds`, the events it emits and its clock. */
+async function conv(bounds: SeenBounds) {
+  const clock = new ManualClock();
+  const store = await PeerStore.open(null, "alice", { ...bounds, clock });
+  const events: PeerEvent[] = [];
+  const core = {
+    me: "alice",
+    store,
+    dm: undefined as never,
+    clock,
+    frameCap: 1 << 20,
+    serial: <T>(fn: () => Promise<T>) => fn(),
+    link: () => undefined,
+    carrier: undefined as never,
+    emit: (e: PeerEvent) => events.push(e),
+  };
+  const c = new PeerConv(new PeerOutbox(core));
+  // A message of bob's to react to.
+  const ref = newMid();
+  c.received("bob", ref, clock.now(), utf8.encode("hi alice"), NO_WRITES);
+  /** Bob's reaction `on` under `mid`, sent at `ts`: the events it makes. */
+  const react = (mid: string, ts: number, on: boolean) => {
+    const p: Payload = { v: 1, k: "react", mid, ref, emoji: "👍", on };
+    return c.received("bob", mid, ts, utf8.encode(JSON.stringify(p)), NO_WRITES);
+  };
+  const reactions = () => store.local.byMid("bob", ref)!.reactions;
+  return { clock, store, events, react, reactions };
+}
+
+const refused = (evs: PeerEvent[]) =>
+  evs.length === 1 && evs[0]!.type === "notice" &&
+  /older than the changes this node remembers/.test(evs[0]!.text);
+
+Deno.test("peer_seen: past its count bound the oldest ids go; a pruned change replayed is refused", async () => {
+  const { clock, store, react, reactions } = await conv({ seenMax: 3 });
+  try {
+    const sent: { mid: string; ts: number; on: boolean }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = { mid: newMid(), ts: clock.now(), on: i % 2 === 0 };
+      sent.push(s);
+      assert.equal(react(s.mid, s.ts, s.on).length, 1, `change ${i} applies`);
+      clock.advance(1000);
+    }
+    assert.equal(store.seenCount("bob"), 3, "bounded by count");
+    assert.equal(store.seenHorizon("bob"), sent[2]!.ts);
+    assert.equal(reactions(), undefined, "the last change took the reaction off");
+    // The first change (on) again, as it was sent: its id was pruned, its time is under the horizon.
+    assert.ok(refused(react(sent[0]!.mid, sent[0]!.ts, true)));
+    assert.equal(reactions(), undefined, "nothing changed");
+    // A kept id again is a re-sent copy: nothing, silently.
+    assert.deepEqual(react(sent[5]!.mid, sent[5]!.ts, false), []);
+    // A new change applies.
+    assert.equal(react(newMid(), clock.now(), true).length, 1);
+    assert.deepEqual(reactions(), { "👍": ["bob"] });
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("peer_seen: ids older than the age bound go; a change sent before them is refused", async () => {
+  const { clock, store, react, reactions } = await conv({ seenAgeMs: 30 * DAY });
+  try {
+    const old = { mid: newMid(), ts: clock.now() };
+    assert.equal(react(old.mid, old.ts, true).length, 1);
+    clock.advance(31 * DAY);
+    assert.equal(react(newMid(), clock.now(), false).length, 1);
+    assert.equal(store.seenCount("bob"), 1, "the old id went");
+    assert.equal(store.seenHorizon("bob"), old.ts);
+    assert.ok(refused(react(old.mid, old.ts, true)));
+    assert.equal(reactions(), undefined, "the old reaction did not come back");
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("peer_seen: an earlier version's ids (no times) are kept, dated when the file is opened", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    // The table as 0.3 wrote it: peer and mid only.
+    const { DatabaseSync } = await import("node:sqlite");
+    const old = new DatabaseSync(`${home}/alice@peer.db`);
+    old.exec(
+      `CREATE TABLE peer_seen (peer TEXT NOT NULL, mid TEXT NOT NULL, PRIMARY KEY (peer, mid)) WITHOUT ROWID;
+      INSERT INTO peer_seen VALUES ('bob', 'an-old-change');`,
+    );
+    old.close();
+    const clock = new ManualClock();
+    const store = await PeerStore.open(home, "alice", { clock, seenAgeMs: 30 * DAY });
+    try {
+      assert.equal(store.takeOnce("bob", newMid(), clock.now(), clock.now()), "new");
+      // Still known after a prune: it was sent a day ago, say, and re-sent now.
+      assert.equal(store.takeOnce("bob", "an-old-change", clock.now() - DAY, clock.now()), "again");
+      clock.advance(31 * DAY);
+      assert.equal(store.takeOnce("bob", newMid(), clock.now(), clock.now()), "new");
+      assert.equal(store.seenCount("bob"), 1, "the old ids went after the age bound");
+      assert.equal(store.takeOnce("bob", "an-old-change", clock.now() - 32 * DAY, clock.now()), "stale");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -1,0 +1,93 @@
+/**
+ * Peer mode's `/outbox` (issue 39): besides texts, the changes and settings queued for a peer that
+ * is away (an edit, a reaction, a disappearing time) and a file offer waiting for it are listed
+ * (without a number: they are not dropped) and counted (/quit's warning); once the peer is back they
+ * go, and the outbox is empty again.
+ */
+import assert from "node:assert/strict";
+import type { CommandContext } from "./command_context.ts";
+import { PEER_COMMANDS } from "./commands_peer.ts";
+import { parseLine } from "./parse.ts";
+import { utcTime } from "./testing.ts";
+import { PeerBackend } from "../peer/backend.ts";
+import { type PeerEvent, PeerNode } from "../peer/node.ts";
+import { PeerStore } from "../peer/store.ts";
+import { nextEvent } from "../peer/events_testing.ts";
+
+async function node(name: string, home: string | null): Promise<PeerNode> {
+  const store = await PeerStore.open(home, name);
+  return await PeerNode.start({
+    name,
+    store,
+    hostname: "127.0.0.1",
+    port: 0,
+    backoff: { minMs: 50, maxMs: 400 },
+  });
+}
+
+/** Resolves once `pred` holds (checked every 20 ms, for up to 10 s). */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(pred(), `timed out: ${what}`);
+}
+
+Deno.test("peer TUI: /outbox lists and counts the changes, settings and file offers waiting for an away peer", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = await node("alice", null);
+  let b = await node("bob", `${dir}/bob`);
+  const backend = new PeerBackend(a);
+  const printed: string[] = [];
+  const ctx = {
+    backend,
+    target: { kind: "user", name: "bob" },
+    print: (s: string) => void printed.push(s),
+    formatTime: utcTime,
+  } as unknown as CommandContext;
+  const outbox = async () => {
+    printed.length = 0;
+    const p = parseLine("/outbox", { role: "user", isUser: () => true, commands: PEER_COMMANDS });
+    assert.equal(p.kind, "command");
+    if (p.kind === "command") await p.spec.run(ctx, p.args);
+    return printed.map((l) => l.replace(/^(·|\d+\.) \S+ /, "$1 "));
+  };
+  try {
+    const up = nextEvent(b, (e) => e.type === "connected");
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    await up;
+    let got = nextEvent(a, (e) => e.type === "message" && e.message.text === "hi alice");
+    const hi = b.send("alice", "hi alice");
+    await got;
+    const mine = a.send("bob", "first draft");
+    await nextEvent(a, (e: PeerEvent) => e.type === "delivered" && e.message.mid === mine.mid);
+    assert.deepEqual(await outbox(), ["The outbox is empty"]);
+    assert.equal(backend.pendingCount(), 0);
+    // Bob goes away; alice writes, edits, reacts, sets a disappearing time and offers a file.
+    const gone = nextEvent(a, (e) => e.type === "disconnected");
+    await b.close();
+    await gone;
+    a.send("bob", "are you there?");
+    a.conv.change(mine.mid, { kind: "edit", text: "second draft" });
+    a.conv.react(hi.mid, "👍");
+    a.conv.setExpiry("bob", 86400);
+    await Deno.writeTextFile(`${dir}/notes.txt`, "x".repeat(2048));
+    await a.sendFile("bob", `${dir}/notes.txt`);
+    assert.deepEqual(await outbox(), [
+      "2. → bob: are you there? (waiting)",
+      "· → bob: edit of your message: second draft (waiting)",
+      '· → bob: reaction 👍 on "hi alice" (waiting)',
+      "· → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
+      "· → bob: file notes.txt (2.0 KiB), offered when bob is back (waiting)",
+    ]);
+    assert.equal(backend.pendingCount(), 5, "/quit counts them all");
+    // Bob is back: everything goes, and the outbox is empty.
+    b = await node("bob", `${dir}/bob`);
+    got = nextEvent(b, (e) => e.type === "message" && e.message.text === "are you there?");
+    await b.connect(`127.0.0.1:${a.port}`);
+    await got;
+    await until(() => backend.pendingCount() === 0, "everything delivered");
+    assert.deepEqual(await outbox(), ["The outbox is empty"]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
