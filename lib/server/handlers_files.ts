@@ -9,6 +9,9 @@
  * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
  * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
  * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
+ *
+ * `file.wait` (issue 36) is answered later, from the store's watcher, so it never holds up the
+ * connection's other requests: at most MAX_WAITS per connection, each at most FILE_WAIT_MAX_MS.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import { frameWithRoom } from "../protocol/frame.ts";
@@ -33,11 +36,17 @@ export interface FileHandlers {
   "file.put": (c: Core, s: Session, m: Request<"file.put">, body: Uint8Array) => Promise<void>;
   "file.get": (c: Core, s: Session, m: Request<"file.get">) => Promise<void>;
   "file.list": (c: Core, s: Session, m: Request<"file.list">) => Promise<void>;
+  "file.wait": (c: Core, s: Session, m: Request<"file.wait">) => Promise<void>;
   "file.done": (c: Core, s: Session, m: Request<"file.done">) => Promise<void>;
   "file.abort": (c: Core, s: Session, m: Request<"file.abort">) => Promise<void>;
 }
 
+/** `file.wait`s one connection may have pending at once. */
+export const MAX_WAITS = 8;
+
 export function fileHandlers(store: FileStore): FileHandlers {
+  /** The `file.wait`s pending per connection. */
+  const waits = new WeakMap<Session, number>();
   const missing = (s: Session, id: number) =>
     s.fail(
       id,
@@ -145,6 +154,27 @@ export function fileHandlers(store: FileStore): FileHandlers {
         if (f.from === s.user || (await mayRead(c, f, s.user))) files.push(f);
       }
       s.reply(m.id, { files: files.map(show) });
+    },
+
+    "file.wait": async (c, s, m) => {
+      const f = store.get(m.fid);
+      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id);
+      const moved = f.have !== m.have || f.state !== m.state;
+      if (moved || m.ms === 0) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+      const pending = waits.get(s) ?? 0;
+      if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
+      waits.set(s, pending + 1);
+      const answer = () => {
+        clearTimeout(timer);
+        stop();
+        waits.set(s, (waits.get(s) ?? 1) - 1);
+        if (s.state === "closed") return;
+        const now = store.get(m.fid);
+        if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
+        else missing(s, m.id);
+      };
+      const stop = store.watch.watch(m.fid, answer);
+      const timer = setTimeout(answer, m.ms);
     },
 
     "file.done": async (c, s, m) => {
