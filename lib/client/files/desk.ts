@@ -30,6 +30,7 @@ export class FileDesk implements FileControls {
         done: p.done,
         total: p.total,
         state: p.state,
+        ...(p.room ? { room: p.room } : {}),
       }));
   }
 

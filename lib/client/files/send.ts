@@ -53,6 +53,7 @@ export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: 
     done: plainBefore(rec.size, off),
     total: rec.size,
     state,
+    ...(rec.to.startsWith("#") ? { room: rec.to.slice(1) } : {}),
   });
 
 /** The file of upload `rec` opened, with its header and cipher (`sum` sees the plaintext read). */

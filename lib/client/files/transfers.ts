@@ -192,7 +192,16 @@ export class FileTransfers {
     const part = `${target}.part`;
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
-      this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
+      this.progress({
+        fid: rec.fid,
+        name: rec.name,
+        peer: rec.from,
+        direction: "down",
+        done,
+        total,
+        state,
+        ...(rec.room ? { room: rec.room } : {}),
+      });
     // A room's file is one upload for every member: it comes from the relay.
     const direct = await listenDirect(this, rec, this.direct && o.direct !== false && !rec.room);
     let ch: PeerChannel | null = null;

@@ -211,11 +211,14 @@ export class ChatState {
     const rate = this.#rates.rate(e.id, e.done, e.state === "active");
     const t: TransferView = { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) };
     this.transfers.set(e.id, t);
-    this.#transferLine(e.id, e.peer, transferText(t));
+    this.#transferLine(e.id, e.room === undefined ? e.peer : `#${e.room}`, transferText(t));
     if (e.state !== "active") this.#transferLines.delete(e.id);
   }
 
-  /** One line per transfer in the conversation with its peer: added once, then rewritten in place. */
+  /**
+   * One line per transfer in its conversation (the DM with its peer, or `#room`): added once, then
+   * rewritten in place.
+   */
   #transferLine(id: string, peer: string, text: string): void {
     const line = this.#transferLines.get(id);
     if (line) {
@@ -223,7 +226,9 @@ export class ChatState {
       line.cacheWidth = undefined;
       return;
     }
-    const b = this.buffers.ensure("dm", sanitizeName(peer));
+    const b = peer.startsWith("#")
+      ? this.buffers.ensure("room", sanitizeName(peer.slice(1)))
+      : this.buffers.ensure("dm", sanitizeName(peer));
     this.info(b, text);
     const added = b.lines[b.lines.length - 1];
     if (added) this.#transferLines.set(id, added);
