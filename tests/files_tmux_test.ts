@@ -8,12 +8,24 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { test } from "./deadline.ts";
-import { dmOnScreens, skipWithoutTmux, type Tmux } from "./tmux.ts";
+import { PROGRAM_PERMS, startTestServer, type TestServer } from "./helpers.ts";
+import { dmOnScreens, PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
-/** Big enough to be seen moving on an idle machine, small enough to go in seconds on a loaded one. */
-const BIG = 64 * 1024 * 1024;
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
-/** "│ ↓ big.bin [##--------] 20.0 MiB/64.0 MiB 10.0 MiB/s ETA 0:08" in the conversation: done, total, rate. */
+/** The size of the big file: with the server's disk slowed (`slowDisk`) it takes seconds either way. */
+const BIG = 32 * 1024 * 1024;
+
+/** Each body the server stores or reads waits `ms` first: a transfer goes at a known, slow pace. */
+function slowDisk(t: TestServer, ms = 40): void {
+  const files = t.srv.files;
+  const append = files.append.bind(files), readInto = files.readInto.bind(files);
+  const wait = () => new Promise((r) => setTimeout(r, ms));
+  files.append = async (f, body) => (await wait(), await append(f, body));
+  files.readInto = async (f, off, out) => (await wait(), await readInto(f, off, out));
+}
+
+/** "│ ↓ big.bin [##--------] 20.0 MiB/32.0 MiB 10.0 MiB/s ETA 0:08" in the conversation: done, total, rate. */
 const LIVE = (arrow: string, name: string) =>
   new RegExp(`│ ${arrow} ${name.replace(".", "\\.")} \\[[#-]+\\] (\\S+ \\S+)/(\\S+ \\S+) (\\S+ ?\\S*/s) ETA`);
 
@@ -42,7 +54,7 @@ function assertMoved(seen: { done: string; total: string; rate: string }[], what
   assert.ok(dones.size >= 2, `${what}: the line moved (${JSON.stringify(seen)})`);
   assert.ok(seen.some((x) => /^\d/.test(x.rate)), `${what}: a rate was shown (${JSON.stringify(seen)})`);
   assert.ok(
-    seen.every((x) => x.total === "64.0 MiB"),
+    seen.every((x) => x.total === "32.0 MiB"),
     `${what}: the plaintext size (${JSON.stringify(seen)})`,
   );
 }
@@ -52,19 +64,20 @@ test({
     "TUI files on screen: a big file's one line moves (bytes, rate) and ends with done, sending and receiving",
   ignore: skipWithoutTmux,
   fn: () =>
-    dmOnScreens("a big file is coming", async (tm) => {
+    dmOnScreens("a big file is coming", async (tm, t) => {
+      slowDisk(t);
       const dir = await Deno.makeTempDir();
       try {
         const path = `${dir}/big.bin`;
         using f = await Deno.open(path, { create: true, write: true });
         await f.truncate(BIG);
         await tm.type("alice", `/send-file bob ${path}`);
-        const up = await watchLine(tm, "alice", LIVE("↑", "big.bin"), /Sent big\.bin \(64\.0 MiB\) to bob/);
+        const up = await watchLine(tm, "alice", LIVE("↑", "big.bin"), /Sent big\.bin \(32\.0 MiB\) to bob/);
         assertMoved(up.seen, "sending");
         await tm.waitFor("alice", (s) => /│ ↑ big\.bin done/.test(s), "the sender's line ends with done");
-        await tm.waitFor("bob", (s) => /alice offers big\.bin \(64\.0 MiB/.test(s), "the offer");
+        await tm.waitFor("bob", (s) => /alice offers big\.bin \(32\.0 MiB/.test(s), "the offer");
         await tm.type("bob", "/accept");
-        const down = await watchLine(tm, "bob", LIVE("↓", "big.bin"), /Saved \S+big\.bin \(64\.0/);
+        const down = await watchLine(tm, "bob", LIVE("↓", "big.bin"), /Saved \S+big\.bin \(32\.0/);
         assertMoved(down.seen, "receiving");
         const s = await tm.waitFor("bob", (s) =>
           /│ ↓ big\.bin done/.test(s), "the receiver's line ends with done");
@@ -116,4 +129,53 @@ test({
         await Deno.remove(dir, { recursive: true });
       }
     }),
+});
+
+/** Runs a scripted command in a tmux pane (standard error a terminal), its exit code said at the end. */
+async function inPane(tm: Tmux, name: string, user: string, home: string, args: string): Promise<void> {
+  const cmd =
+    `cd ${ROOT} && NO_COLOR=1 RUST_BACKTRACE=0 PARLEY_PASSWORD=${PASSWORD} ${Deno.execPath()} run ` +
+    `${PROGRAM_PERMS.join(" ")} client.ts ${args} --user ${user} --server 127.0.0.1:${tm.port} ` +
+    `--home ${home} --trust-on-first-use; echo EXIT=$?; sleep 600`;
+  await tm.run("new-session", "-d", "-s", name, "-x", "120", "-y", "12", cmd);
+}
+
+/** "↑ big.bin [####----------------] 9.6 MiB/32.0 MiB 3.2 MiB/s ETA 0:07" on standard error. */
+const CLI_LIVE = (arrow: string) =>
+  new RegExp(`${arrow} big\\.bin \\[[#-]+\\] (\\S+ \\S+)/(\\S+ \\S+) (\\S+ ?\\S*/s) ETA`);
+
+test({
+  name:
+    "scripted files on a terminal: send-file and receive show rate and ETA on standard error, then the fixed line",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const t = await startTestServer();
+    const tm = new Tmux(t.port);
+    const dir = await Deno.makeTempDir();
+    try {
+      const [ha, hb] = [`${dir}/a`, `${dir}/b`];
+      for (const [u, h] of [["alice", ha], ["bob", hb]] as const) {
+        assert.equal((await tm.cli(u, h, "register")).code, 0);
+      }
+      slowDisk(t);
+      const path = `${dir}/big.bin`;
+      using f = await Deno.open(path, { create: true, write: true });
+      await f.truncate(BIG);
+      await inPane(tm, "send", "alice", ha, `send-file bob ${path} --relay`);
+      const up = await watchLine(tm, "send", CLI_LIVE("↑"), /EXIT=\d/);
+      assert.match(up.screen, /EXIT=0/);
+      assert.match(up.screen, /^sent big\.bin 33554432 [0-9a-f]{64}$/m, "the fixed line on standard output");
+      assert.match(up.screen, /↑ big\.bin done/);
+      assertMoved(up.seen, "send-file");
+      await inPane(tm, "receive", "bob", hb, `receive --from alice --out ${dir}/down`);
+      const down = await watchLine(tm, "receive", CLI_LIVE("↓"), /EXIT=\d/);
+      assert.match(down.screen, /EXIT=0/);
+      assert.match(down.screen, new RegExp(`^saved ${dir}/down/big\\.bin 33554432 [0-9a-f]{64}$`, "m"));
+      assertMoved(down.seen, "receive");
+    } finally {
+      await tm.stop();
+      await t.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
