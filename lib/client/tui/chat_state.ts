@@ -16,6 +16,7 @@ import type { ChatBuffer, Line } from "./buffers.ts";
 import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import { withoutHash } from "../../protocol/names.ts";
 import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
@@ -226,9 +227,8 @@ export class ChatState {
       line.cacheWidth = undefined;
       return;
     }
-    const b = peer.startsWith("#")
-      ? this.buffers.ensure("room", sanitizeName(peer.slice(1)))
-      : this.buffers.ensure("dm", sanitizeName(peer));
+    const room = peer.startsWith("#");
+    const b = this.buffers.ensure(room ? "room" : "dm", sanitizeName(room ? withoutHash(peer) : peer));
     this.info(b, text);
     const added = b.lines[b.lines.length - 1];
     if (added) this.#transferLines.set(id, added);
