@@ -33,6 +33,12 @@ export interface FileMeta {
   room?: boolean;
   /** A room's file: the members who took (or declined) it so far. */
   took?: string[];
+  /**
+   * A room's file: its members (the sender aside) when it was created, whom the offer is for; it
+   * goes once those still in the room took it (one who joins later, like a late joiner's older
+   * messages, is not waited for). Missing on files stored before it was kept: everyone in the room.
+   */
+  members?: string[];
   /** Declared ciphertext size, bytes. */
   size: number;
   created: number;

@@ -57,9 +57,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
   /** Whether `user` may read `f`: its recipient, or a member of its room (its sender included). */
   const mayRead = async (c: Core, f: FileEntry, user: string) =>
     f.room ? (await c.roomMembers(f.to))?.has(user) === true : f.to === user;
-  /** A member took or declined a room's file; it goes once every other member did. */
+  /**
+   * A member took or declined a room's file; it goes once every other member it was for (those in
+   * the room when it was created, and still in it) did.
+   */
   const took = async (c: Core, f: FileEntry, user: string) => {
-    const others = [...(await c.roomMembers(f.to)) ?? []].filter((u) => u !== f.from);
+    const now = (await c.roomMembers(f.to)) ?? new Set<string>();
+    const others = (f.members ?? [...now]).filter((u) => u !== f.from && now.has(u));
     if (await store.took(f, user, others)) c.log.info("file.done", { fid: f.fid, from: f.from, room: f.to });
   };
 
@@ -72,10 +76,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (!f) {
         if (m.off !== 0) return missing(s, m.id);
         const to = normalizeName(m.to);
+        let members: string[] | undefined;
         if (m.room) {
-          if (!to || !(await c.roomMembers(to))?.has(s.user)) {
+          const now = to ? await c.roomMembers(to) : null;
+          if (!to || !now?.has(s.user)) {
             return s.fail(m.id, ErrorCode.NotMember, `You are not in a room named ${m.to}`);
           }
+          members = [...now].filter((u) => u !== s.user);
         } else if (!to || !(await c.knownUser(to))) {
           return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
         }
@@ -108,7 +115,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
           from: s.user,
           to,
           size: m.size,
-          ...(m.room ? { room: true } : {}),
+          ...(m.room ? { room: true, members } : {}),
         });
       }
       if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {

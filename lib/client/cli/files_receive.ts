@@ -82,7 +82,10 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   const sayLeft = () => {
     for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
   };
-  if (!todo.length) return left.size ? sayLeft() : io.err("No files offered");
+  if (!todo.length) {
+    for (const l of await beforeJoining(c, ft)) io.err(l);
+    return left.size ? sayLeft() : io.err("No files offered");
+  }
   let failed = 0;
   while (todo.length) {
     for (const r of todo) {
@@ -102,6 +105,21 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   }
   sayLeft();
   if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
+}
+
+/**
+ * Room files the server lets this user read that no offer here names (issue 36): sent before they
+ * joined the room. By design, like the room's older messages, they were not offered to them: one
+ * line each says so, and whom to ask.
+ */
+export async function beforeJoining(c: Pick<ChatClient, "user">, ft: FileTransfers): Promise<string[]> {
+  const known = new Set((await ft.incoming()).map((r) => r.fid));
+  return (await ft.serverFiles())
+    .filter((f) => f.room && f.from !== c.user && f.state === "ready" && !known.has(f.fid))
+    .map((f) =>
+      `parley: ${sanitize(f.from)} sent a file to #${sanitize(f.to)} before you joined it; ` +
+      `it was not offered to you (ask ${sanitize(f.from)} to send it again)`
+    );
 }
 
 /**
