@@ -4,9 +4,9 @@
  * writes a file, only the recipient reads it or marks it done, either may abort it. A room's file
  * (`room`, issue 36) is one upload for the room: its sender must be a member, every member (as the
  * server lists them at each request) may read it; a member's done or abort counts for that member
- * only, and the ciphertext goes once every other member took it (or it expires); only the sender
- * withdraws it for everyone. Bounds: the
- * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
+ * only, and the ciphertext goes once every other member it was for took it (or it expires): the
+ * members when it was created and still in the room (one who joins later was not offered it, like
+ * the room's older messages); only the sender withdraws it for everyone. Bounds: the declared size is the most a file may grow to (writing past it is refused), each sender's waiting
  * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
  * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
  *
