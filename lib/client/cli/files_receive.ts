@@ -1,9 +1,10 @@
 /**
  * `parley receive` once logged in (registered by cli/files.ts, which documents its fixed output):
  * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
- * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take (file_policy: who, how, how
- * big), one `saved PATH SIZE SHA256` line each; offers left waiting are said once, with why, on
- * standard error. Time is the system clock (lib/common/clock.ts).
+ * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
+ * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each; offers left waiting are
+ * said once, with why, on standard error, and room files sent before this user joined
+ * (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import { normalizeName } from "../../protocol/names.ts";

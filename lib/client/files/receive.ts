@@ -2,9 +2,9 @@
  * The receiving side of a file transfer (issue 12; with files.ts, the client files touching the
  * user's files): fills an accepted offer's `.part` from the sender's direct channel while it lasts
  * (file_direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight; while the sender
- * is behind, woken by the server when its copy grows: watch.ts). Every chunk is authenticated by its index before its plaintext is written
- * (PartWriter); a restart keeps the verified chunks. `FileTransfers.accept` checks the SHA-256 and
- * renames.
+ * is behind, woken by the server when its copy grows: watch.ts). Every chunk is authenticated by
+ * its index before its plaintext is written (PartWriter); a restart keeps the verified chunks.
+ * `FileTransfers.accept` checks the SHA-256 and renames.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
