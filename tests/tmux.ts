@@ -3,7 +3,14 @@
  * (socket), starts real `client.ts` processes in detached sessions, types into them and reads their
  * screens back with `capture-pane`. Also runs scripted `client.ts` commands against the same server.
  */
-import { PROGRAM_PERMS, rootFile, runProgram, skipWithout, startTestServer } from "./helpers.ts";
+import {
+  PROGRAM_PERMS,
+  rootFile,
+  runProgram,
+  skipWithout,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 
 export const hasTmux: boolean = (() => {
   try {
@@ -130,8 +137,11 @@ export class Tmux {
 
 /**
  * alice and bob registered on a fresh server and on screen, alice's first line in the DM on both
- * (a query each); `fn` runs, then everything stops. */
-export async function dmOnScreens(first: string, fn: (tm: Tmux) => Promise<void>): Promise<void> {
+ * (a query each); `fn` runs (given the in-process server too), then everything stops. */
+export async function dmOnScreens(
+  first: string,
+  fn: (tm: Tmux, t: TestServer) => Promise<void>,
+): Promise<void> {
   const t = await startTestServer();
   const tm = new Tmux(t.port);
   const homes: string[] = [];
@@ -149,7 +159,7 @@ export async function dmOnScreens(first: string, fn: (tm: Tmux) => Promise<void>
     await tm.waitFor("bob", (s) => /\d\.alice/.test(s), "alice's query on bob");
     await tm.type("bob", "/query alice");
     await tm.waitFor("bob", (s) => s.includes(first), "bob in alice's query");
-    await fn(tm);
+    await fn(tm, t);
     for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
   } finally {
     await tm.stop();

@@ -105,6 +105,8 @@ export type BackendEvent =
     done: number;
     total: number;
     state: "active" | "done" | "failed";
+    /** A room's file (one upload for its members): its line goes in that room, not a DM with `peer`. */
+    room?: string;
   }
   /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
   | { type: "file.offer"; offer: FileOfferInfo }

@@ -70,6 +70,8 @@ const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 /** Largest file body in one `file.put` or `file.get`, bytes. */
 export const FILE_BODY_MAX = 512 * 1024;
+/** Longest a `file.wait` may be held before the server answers it unchanged, ms. */
+export const FILE_WAIT_MAX_MS = 30_000;
 /** Largest relayed file (ciphertext), bytes: 1 TiB. */
 const FileSize = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 40));
 
@@ -277,6 +279,17 @@ export const Requests = {
     len: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(FILE_BODY_MAX)),
   }),
   "file.list": req("file.list", {}),
+  /**
+   * Waits for a file to change (issue 36: hand-offs are events, not polls): answered with its
+   * `have`, `size` and `state` as soon as they differ from the ones given (a body stored, the file
+   * complete, taken), or after `ms` unchanged; `no_such_file` once it is gone. Its sender or a reader.
+   */
+  "file.wait": req("file.wait", {
+    fid: Sid,
+    have: FileSize,
+    state: v.picklist(["uploading", "ready", "done"]),
+    ms: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(FILE_WAIT_MAX_MS)),
+  }),
   /** The recipient has every byte and verified it: the server drops the ciphertext. */
   "file.done": req("file.done", { fid: Sid }),
   /** Sender or recipient cancels: the server forgets the file. */

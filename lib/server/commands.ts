@@ -105,6 +105,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     "file.put": { auth: "user", free: true, run: fil["file.put"] },
     "file.get": { auth: "user", free: true, run: asDevice("fetch its files", fil["file.get"]) },
     "file.list": { auth: "user", run: asDevice("list its files", fil["file.list"]) },
+    "file.wait": { auth: "user", run: asDevice("follow its files", fil["file.wait"]) },
     "file.done": { auth: "user", run: asDevice("take its files", fil["file.done"]) },
     "file.abort": { auth: "user", run: asDevice("withdraw its files", fil["file.abort"]) },
   };

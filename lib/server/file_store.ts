@@ -14,8 +14,13 @@
  * not yet fetched (`used`, and `usedAll` for everyone: the server's cap), at most
  * MAX_FILES_PER_USER of them (`count`; fetched ones no longer count); expiry: `ttlMs` after
  * creation (swept, and checked on every lookup).
+ *
+ * Its FileWatch (`watch`, for `file.wait`, issue 36) is told when a file changes — a body stored,
+ * the file complete, taken (done) or removed — so a reader behind its sender or a sender waiting
+ * for delivery is woken by the change instead of polling.
  */
 import type { Clock } from "../common/clock.ts";
+import { FileWatch } from "./file_watch.ts";
 
 export type FileState = "uploading" | "ready" | "done";
 
@@ -28,6 +33,12 @@ export interface FileMeta {
   room?: boolean;
   /** A room's file: the members who took (or declined) it so far. */
   took?: string[];
+  /**
+   * A room's file: its members (the sender aside) when it was created, whom the offer is for; it
+   * goes once those still in the room took it (one who joins later, like a late joiner's older
+   * messages, is not waited for). Missing on files stored before it was kept: everyone in the room.
+   */
+  members?: string[];
   /** Declared ciphertext size, bytes. */
   size: number;
   created: number;
@@ -62,6 +73,8 @@ export class FileStore {
   /** Handles kept open between requests ("r"/"w" + fid), least recently used first. */
   readonly #handles = new Map<string, Handle>();
   readonly dir: string;
+  /** Who waits for a change of a file (`file.wait`): told when one is stored, complete, done, removed. */
+  readonly watch = new FileWatch();
 
   /** `dir`: the files folder (made by `load`). */
   constructor(dir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
@@ -176,6 +189,7 @@ export class FileStore {
       await this.#saveMeta(f);
       this.#drop(f.fid, "w");
     }
+    if (body.length || f.state === "ready") this.watch.changed(f.fid);
   }
 
   /** Reads up to `len` stored bytes from `off`. */
@@ -264,6 +278,7 @@ export class FileStore {
 
   /** Closes every kept handle (server shutdown). */
   async close(): Promise<void> {
+    this.watch.all();
     const all = [...this.#handles.values()];
     this.#handles.clear();
     for (const h of all) h.closed = true;
@@ -274,6 +289,7 @@ export class FileStore {
   async done(f: FileEntry): Promise<void> {
     this.#drop(f.fid);
     f.state = "done";
+    this.watch.changed(f.fid);
     await this.#saveMeta(f);
     await this.#unlink(this.#bin(f.fid));
   }
@@ -281,6 +297,7 @@ export class FileStore {
   async remove(fid: string): Promise<void> {
     this.#drop(fid);
     this.#files.delete(fid);
+    this.watch.changed(fid);
     await this.#unlink(this.#bin(fid));
     await this.#unlink(`${this.dir}/${fid}.json`);
   }

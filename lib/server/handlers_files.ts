@@ -4,11 +4,14 @@
  * writes a file, only the recipient reads it or marks it done, either may abort it. A room's file
  * (`room`, issue 36) is one upload for the room: its sender must be a member, every member (as the
  * server lists them at each request) may read it; a member's done or abort counts for that member
- * only, and the ciphertext goes once every other member took it (or it expires); only the sender
- * withdraws it for everyone. Bounds: the
- * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
+ * only, and the ciphertext goes once every other member it was for took it (or it expires): the
+ * members when it was created and still in the room (one who joins later was not offered it, like
+ * the room's older messages); only the sender withdraws it for everyone. Bounds: the declared size is the most a file may grow to (writing past it is refused), each sender's waiting
  * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
  * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
+ *
+ * `file.wait` (issue 36) is answered later, from the store's watcher, so it never holds up the
+ * connection's other requests: at most MAX_WAITS per connection, each at most FILE_WAIT_MAX_MS.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import { frameWithRoom } from "../protocol/frame.ts";
@@ -33,11 +36,17 @@ export interface FileHandlers {
   "file.put": (c: Core, s: Session, m: Request<"file.put">, body: Uint8Array) => Promise<void>;
   "file.get": (c: Core, s: Session, m: Request<"file.get">) => Promise<void>;
   "file.list": (c: Core, s: Session, m: Request<"file.list">) => Promise<void>;
+  "file.wait": (c: Core, s: Session, m: Request<"file.wait">) => Promise<void>;
   "file.done": (c: Core, s: Session, m: Request<"file.done">) => Promise<void>;
   "file.abort": (c: Core, s: Session, m: Request<"file.abort">) => Promise<void>;
 }
 
+/** `file.wait`s one connection may have pending at once. */
+export const MAX_WAITS = 8;
+
 export function fileHandlers(store: FileStore): FileHandlers {
+  /** The `file.wait`s pending per connection. */
+  const waits = new WeakMap<Session, number>();
   const missing = (s: Session, id: number) =>
     s.fail(
       id,
@@ -48,9 +57,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
   /** Whether `user` may read `f`: its recipient, or a member of its room (its sender included). */
   const mayRead = async (c: Core, f: FileEntry, user: string) =>
     f.room ? (await c.roomMembers(f.to))?.has(user) === true : f.to === user;
-  /** A member took or declined a room's file; it goes once every other member did. */
+  /**
+   * A member took or declined a room's file; it goes once every other member it was for (those in
+   * the room when it was created, and still in it) did.
+   */
   const took = async (c: Core, f: FileEntry, user: string) => {
-    const others = [...(await c.roomMembers(f.to)) ?? []].filter((u) => u !== f.from);
+    const now = (await c.roomMembers(f.to)) ?? new Set<string>();
+    const others = (f.members ?? [...now]).filter((u) => u !== f.from && now.has(u));
     if (await store.took(f, user, others)) c.log.info("file.done", { fid: f.fid, from: f.from, room: f.to });
   };
 
@@ -63,10 +76,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (!f) {
         if (m.off !== 0) return missing(s, m.id);
         const to = normalizeName(m.to);
+        let members: string[] | undefined;
         if (m.room) {
-          if (!to || !(await c.roomMembers(to))?.has(s.user)) {
+          const now = to ? await c.roomMembers(to) : null;
+          if (!to || !now?.has(s.user)) {
             return s.fail(m.id, ErrorCode.NotMember, `You are not in a room named ${m.to}`);
           }
+          members = [...now].filter((u) => u !== s.user);
         } else if (!to || !(await c.knownUser(to))) {
           return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
         }
@@ -99,7 +115,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
           from: s.user,
           to,
           size: m.size,
-          ...(m.room ? { room: true } : {}),
+          ...(m.room ? { room: true, members } : {}),
         });
       }
       if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
@@ -145,6 +161,27 @@ export function fileHandlers(store: FileStore): FileHandlers {
         if (f.from === s.user || (await mayRead(c, f, s.user))) files.push(f);
       }
       s.reply(m.id, { files: files.map(show) });
+    },
+
+    "file.wait": async (c, s, m) => {
+      const f = store.get(m.fid);
+      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id);
+      const moved = f.have !== m.have || f.state !== m.state;
+      if (moved || m.ms === 0) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+      const pending = waits.get(s) ?? 0;
+      if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
+      waits.set(s, pending + 1);
+      const answer = () => {
+        clearTimeout(timer);
+        stop();
+        waits.set(s, (waits.get(s) ?? 1) - 1);
+        if (s.state === "closed") return;
+        const now = store.get(m.fid);
+        if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
+        else missing(s, m.id);
+      };
+      const stop = store.watch.watch(m.fid, answer);
+      const timer = setTimeout(answer, m.ms);
     },
 
     "file.done": async (c, s, m) => {

@@ -1,9 +1,10 @@
 /**
  * `parley receive` once logged in (registered by cli/files.ts, which documents its fixed output):
  * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
- * the wait at once), then accepts and saves each offer the rules take (file_policy: who, how, how
- * big), one `saved PATH SIZE SHA256` line each; offers left waiting are said once, with why, on
- * standard error. Time is the system clock (lib/common/clock.ts).
+ * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
+ * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each; offers left waiting are
+ * said once, with why, on standard error, and room files sent before this user joined
+ * (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -82,7 +83,10 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   const sayLeft = () => {
     for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
   };
-  if (!todo.length) return left.size ? sayLeft() : io.err("No files offered");
+  if (!todo.length) {
+    for (const l of await beforeJoining(c, ft)) io.err(l);
+    return left.size ? sayLeft() : io.err("No files offered");
+  }
   let failed = 0;
   while (todo.length) {
     for (const r of todo) {
@@ -104,26 +108,57 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
 }
 
-/** The offers `mine` finds, waiting until `end` (wall time) for the first one. */
-async function waitForOffers(
-  c: ChatClient,
+/**
+ * Room files the server lets this user read that no offer here names (issue 36): sent before they
+ * joined the room. By design, like the room's older messages, they were not offered to them: one
+ * line each says so, and whom to ask.
+ */
+export async function beforeJoining(c: Pick<ChatClient, "user">, ft: FileTransfers): Promise<string[]> {
+  const known = new Set((await ft.incoming()).map((r) => r.fid));
+  return (await ft.serverFiles())
+    .filter((f) => f.room && f.from !== c.user && f.state === "ready" && !known.has(f.fid))
+    .map((f) =>
+      `parley: ${sanitize(f.from)} sent a file to #${sanitize(f.to)} before you joined it; ` +
+      `it was not offered to you (ask ${sanitize(f.from)} to send it again)`
+    );
+}
+
+/**
+ * How often the wait for an offer looks in the keystore on its own: only for an offer another
+ * process of the folder filed first (this process then files no copy and says nothing); an offer
+ * this connection receives wakes the wait at once.
+ */
+export const OFFER_LOOK_MS = 2_000;
+
+/**
+ * The offers `mine` finds, waiting until `end` (wall time, `now`) for the first one: woken by a
+ * `file.offer` event (heard from before the first look, so one filed while looking is not missed),
+ * besides a look every `lookMs`.
+ */
+export async function waitForOffers(
+  c: Pick<ChatClient, "on">,
   end: number,
   mine: () => Promise<InRecord[]>,
+  now: () => number = systemClock.now,
+  lookMs = OFFER_LOOK_MS,
 ): Promise<InRecord[]> {
-  let todo = await mine();
-  // An offer arriving live wakes the wait at once (besides a look every 200 ms).
+  let offered = false;
   let wake = () => {};
-  const off = c.on((e) => e.type === "file.offer" && wake());
+  const off = c.on((e) => e.type === "file.offer" && (offered = true, wake()));
   try {
-    while (!todo.length && systemClock.now() < end) {
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(200, end - systemClock.now()));
-        wake = () => (clearTimeout(t), r());
-      });
+    let todo = await mine();
+    while (!todo.length && now() < end) {
+      if (!offered) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.max(0, Math.min(lookMs, end - now())));
+          wake = () => (clearTimeout(t), r());
+        });
+      }
+      offered = false;
       todo = await mine();
     }
+    return todo;
   } finally {
     off();
   }
-  return todo;
 }

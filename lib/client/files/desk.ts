@@ -4,33 +4,66 @@
  * oldest first (`/accept N`, `/reject N`) and outbox files from 1 (`/ls`, `/send USER ID`). Progress
  * goes out as "transfer" events through the client (the backend forwards them to the screen);
  * `resume()` continues every unfinished upload and accepted download, once at a time per file:
- * the launcher calls it at start and after every reconnect.
+ * the launcher calls it at start and after every reconnect. An active transfer's progress reaches
+ * the screen at most every PROGRESS_MS (each event is a redraw; a fast transfer reports hundreds a
+ * second); its end always does.
  */
 import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { InRecord } from "./offer.ts";
 import { listFolder } from "./disk.ts";
-import { FileTransfers } from "./transfers.ts";
+import { FileTransfers, type TransferProgress } from "./transfers.ts";
+
+/** How often an active transfer's progress reaches the screen at most, ms. */
+export const PROGRESS_MS = 100;
+
+/**
+ * `emit`, passed a transfer's progress at most once per `ms` while it is active (by `now`), and
+ * always its end (done, failed).
+ */
+export function throttled(
+  now: () => number,
+  emit: (p: TransferProgress) => void,
+  ms = PROGRESS_MS,
+): (p: TransferProgress) => void {
+  const last = new Map<string, number>();
+  return (p) => {
+    const t = now();
+    if (p.state === "active") {
+      if (t - (last.get(p.fid) ?? -Infinity) < ms) return;
+      last.set(p.fid, t);
+    } else last.delete(p.fid);
+    emit(p);
+  };
+}
 
 export class FileDesk implements FileControls {
   readonly #running = new Set<string>();
+  /** The progress of every client this desk used, throttled (one map per client). */
+  readonly #progress = new WeakMap<ChatClient, (p: TransferProgress) => void>();
 
   constructor(readonly client: () => ChatClient, readonly dirs: { outbox: string; downloads: string }) {}
 
   #ft(): FileTransfers {
     const c = this.client();
-    return FileTransfers.of(c, (p) =>
-      c.notify({
-        type: "transfer",
-        id: p.fid,
-        name: p.name,
-        peer: p.peer,
-        direction: p.direction,
-        done: p.done,
-        total: p.total,
-        state: p.state,
-      }));
+    let progress = this.#progress.get(c);
+    if (!progress) this.#progress.set(c, progress = throttled(() => c.clock.now(), (p) => this.#show(c, p)));
+    return FileTransfers.of(c, progress);
+  }
+
+  #show(c: ChatClient, p: TransferProgress): void {
+    c.notify({
+      type: "transfer",
+      id: p.fid,
+      name: p.name,
+      peer: p.peer,
+      direction: p.direction,
+      done: p.done,
+      total: p.total,
+      state: p.state,
+      ...(p.room ? { room: p.room } : {}),
+    });
   }
 
   async #once<T>(fid: string, fn: () => Promise<T>): Promise<T> {

@@ -1,10 +1,10 @@
 /**
  * The receiving side of a file transfer (issue 12; with files.ts, the client files touching the
  * user's files): fills an accepted offer's `.part` from the sender's direct channel while it lasts
- * (file_direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight, polling while the
- * sender is behind). Every chunk is authenticated by its index before its plaintext is written
- * (PartWriter); a restart keeps the verified chunks. `FileTransfers.accept` checks the SHA-256 and
- * renames.
+ * (file_direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight; while the sender
+ * is behind, woken by the server when its copy grows: watch.ts). Every chunk is authenticated by
+ * its index before its plaintext is written (PartWriter); a restart keeps the verified chunks.
+ * `FileTransfers.accept` checks the SHA-256 and renames.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
@@ -25,6 +25,7 @@ import { PartWriter } from "./part_writer.ts";
 import { type InRecord } from "./offer.ts";
 import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
+import { fileChange } from "./watch.ts";
 import type { FileOps } from "./channel.ts";
 import type { ServerFile } from "./transfer_types.ts";
 
@@ -32,6 +33,7 @@ import type { ServerFile } from "./transfer_types.ts";
 export interface Receiving {
   client: ChatClient;
   ops: FileOps;
+  /** The pause between looks on a server that cannot tell when a file grows (watch.ts). */
   pollMs: number;
   /** How long the relay may send no new byte before the download fails (file_stall.ts). */
   stallMs: number;
@@ -47,7 +49,15 @@ const IN_FLIGHT = 3;
 /** A direct channel silent this long is given up (the relay takes over). */
 const SILENT_MS = 15_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the server holds more of `rec` than `have` bytes (the sender is behind): woken by the
+ * server when the file grows, within the stall bound.
+ */
+async function behind(ft: Receiving, rec: InRecord, have: number, stall: Stall): Promise<void> {
+  await stall.race(
+    fileChange(ft.client.conn, rec.fid, { have, state: "uploading" }, stall.left(), ft.pollMs),
+  );
+}
 
 /**
  * Opens the direct path for an accepted offer while its sender is still uploading (a file the
@@ -152,7 +162,7 @@ async function relayWriter(
 ): Promise<PartWriter> {
   let header: Uint8Array;
   while (!(header = await stall.race(relayGet(ft, rec, 0, FILE_HEADER_LEN))).length) {
-    await sleep(ft.pollMs); // the sender has not uploaded that far yet
+    await behind(ft, rec, 0, stall); // the sender has not uploaded that far yet
   }
   if (header.length !== FILE_HEADER_LEN) throw new DecryptError("Truncated file header");
   return new PartWriter(out, await openFileHeader(key, header), rec.size, next, hash);
@@ -187,7 +197,7 @@ async function relayDownload(
       if (body.length < a.len) {
         await Promise.allSettled(ahead.splice(0).map((x) => x.body));
         next = a.off + body.length;
-        if (!body.length) await sleep(ft.pollMs); // the sender has not uploaded that far yet
+        if (!body.length) await behind(ft, rec, a.off, stall); // the sender has not uploaded that far yet
       }
       const push = w.push(body);
       push.catch(() => {}); // awaited in order

@@ -11,6 +11,7 @@ import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
+import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
@@ -53,6 +54,7 @@ export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: 
     done: plainBefore(rec.size, off),
     total: rec.size,
     state,
+    ...(rec.to.startsWith("#") ? { room: withoutHash(rec.to) } : {}),
   });
 
 /** The file of upload `rec` opened, with its header and cipher (`sum` sees the plaintext read). */

@@ -36,6 +36,11 @@ export class Stall {
     return stallError(this.ms, this.what, "the transfer stopped (run it again to resume)");
   }
 
+  /** How long until the bound passes (counted from the last progress), ms; 0 once it has. */
+  left(): number {
+    return Math.max(0, this.#last + this.ms - this.now());
+  }
+
   /** Throws once the bound has passed since the last progress. */
   check(): void {
     if (this.now() - this.#last >= this.ms) throw this.#error();
@@ -45,7 +50,7 @@ export class Stall {
   async race<T>(p: Promise<T>): Promise<T> {
     this.check();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const left = Math.max(0, this.#last + this.ms - this.now());
+    const left = this.left();
     const fail = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(this.#error()), left);
     });

@@ -14,6 +14,8 @@ export interface ServerFile {
   fid: string;
   from: string;
   to: string;
+  /** A room's file: `to` names the room. */
+  room?: boolean;
   size: number;
   have: number;
   state: "uploading" | "ready" | "done";

@@ -34,6 +34,7 @@ import { download, listenDirect } from "./receive.ts";
 import { upload, uploadRecord } from "./send.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
+import { fileChange } from "./watch.ts";
 import { bounded, IN_KEY, type InRecord, OUT_KEY, type OutRecord } from "./offer.ts";
 
 export type { FileOps };
@@ -53,6 +54,7 @@ export class FileTransfers {
     readonly client: ChatClient,
     readonly ops: FileOps,
     readonly progress: (p: TransferProgress) => void = () => {},
+    /** The pause between looks on a server without `file.wait` (watch.ts). */
     readonly pollMs = 200,
     /** Whether an accepted offer opens the direct path (off: the relay only). */
     readonly direct = true,
@@ -115,15 +117,25 @@ export class FileTransfers {
     return sendRoom(this, room, path);
   }
 
-  /** Waits up to `ms` for the recipient to have the file; true when they do. */
+  /**
+   * Waits up to `ms` for the recipient to have the file; true when they do. Woken by the server when
+   * the file changes (watch.ts), not by looking again and again.
+   */
   async delivered(fid: string, ms: number): Promise<boolean> {
     const end = systemClock.now() + ms;
-    for (;;) {
-      const f = (await this.serverFiles()).find((x) => x.fid === fid);
-      if (!f || f.state === "done") return f?.state === "done";
-      if (systemClock.now() >= end) return false;
-      await sleep(Math.min(this.pollMs, end - systemClock.now()));
+    const look = async () => (await this.serverFiles()).find((x) => x.fid === fid);
+    let f: Pick<ServerFile, "have" | "state"> | undefined = await look();
+    while (f && f.state !== "done") {
+      const left = end - systemClock.now();
+      if (left <= 0) return false;
+      try {
+        f = (await fileChange(this.client.conn, fid, f, left, this.pollMs)) ?? await look();
+      } catch (e) {
+        if (e instanceof BackendError && e.code === "no_such_file") return false; // withdrawn or expired
+        throw e;
+      }
     }
+    return f?.state === "done";
   }
 
   async #setIn(fid: string, from: string, patch: Partial<InRecord>): Promise<void> {
@@ -180,7 +192,16 @@ export class FileTransfers {
     const part = `${target}.part`;
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
-      this.progress({ fid: rec.fid, name: rec.name, peer: rec.from, direction: "down", done, total, state });
+      this.progress({
+        fid: rec.fid,
+        name: rec.name,
+        peer: rec.from,
+        direction: "down",
+        done,
+        total,
+        state,
+        ...(rec.room ? { room: rec.room } : {}),
+      });
     // A room's file is one upload for every member: it comes from the relay.
     const direct = await listenDirect(this, rec, this.direct && o.direct !== false && !rec.room);
     let ch: PeerChannel | null = null;
@@ -216,5 +237,3 @@ export class FileTransfers {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

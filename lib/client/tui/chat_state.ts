@@ -16,6 +16,7 @@ import type { ChatBuffer, Line } from "./buffers.ts";
 import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
+import { withoutHash } from "../../protocol/names.ts";
 import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
@@ -212,11 +213,14 @@ export class ChatState {
     const rate = this.#rates.rate(e.id, e.done, e.state === "active");
     const t: TransferView = { ...e, name: sanitize(e.name), rate, ...(until ? { until } : {}) };
     this.transfers.set(e.id, t);
-    this.#transferLine(e.id, e.peer, transferText(t));
+    this.#transferLine(e.id, e.room === undefined ? e.peer : `#${e.room}`, transferText(t));
     if (e.state !== "active") this.#transferLines.delete(e.id);
   }
 
-  /** One line per transfer in the conversation with its peer: added once, then rewritten in place. */
+  /**
+   * One line per transfer in its conversation (the DM with its peer, or `#room`): added once, then
+   * rewritten in place.
+   */
   #transferLine(id: string, peer: string, text: string): void {
     const line = this.#transferLines.get(id);
     if (line) {
@@ -224,7 +228,8 @@ export class ChatState {
       line.cacheWidth = undefined;
       return;
     }
-    const b = this.buffers.ensure("dm", sanitizeName(peer));
+    const room = peer.startsWith("#");
+    const b = this.buffers.ensure(room ? "room" : "dm", sanitizeName(room ? withoutHash(peer) : peer));
     this.info(b, text);
     const added = b.lines[b.lines.length - 1];
     if (added) this.#transferLines.set(id, added);

@@ -187,6 +187,28 @@ Deno.test("ChatState: a transfer has one line in the conversation with its peer,
   assert.equal(bob.lines.length, n + 1);
 });
 
+Deno.test("ChatState: a room's file has its one transfer line in the room, never in a DM named after it", () => {
+  const s = new ChatState("alice", now);
+  for (const [direction, peer] of [["up", "#general"], ["down", "bob"]] as const) {
+    for (const [done, state] of [[0, "active"], [10, "done"]] as const) {
+      applyEvent(s, {
+        type: "transfer",
+        id: `f-${direction}`,
+        name: `${direction}.bin`,
+        peer,
+        room: "general",
+        direction,
+        done,
+        total: 10,
+        state,
+      });
+    }
+  }
+  const room = s.buffers.find("room", "general")!;
+  assert.deepEqual(room.lines.map((l) => l.text), ["↑ up.bin done", "↓ down.bin done"]);
+  assert.equal(s.buffers.buffers.filter((b) => b.kind === "dm").length, 0, "no DM buffer opened");
+});
+
 Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in place (issue 39)", () => {
   const s = new ChatState("alice", now);
   const dm = { kind: "user" as const, name: "alice" };

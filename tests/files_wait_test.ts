@@ -1,0 +1,183 @@
+/**
+ * Hand-offs between a file's sender and receiver are events, not polls (issue 36): a receiver
+ * ahead of its sender on the relay, and a sender waiting for delivery (`send-file --wait`), are
+ * woken by the server's `file.wait` answer when the file changes. The tests count the requests
+ * made during a wait (a poll would make one every pollMs) and time the resumption (a poll would
+ * resume up to pollMs late); a server without `file.wait` is asked once, then looked at as before.
+ */
+import assert from "node:assert/strict";
+import { BackendError } from "../lib/client/backend.ts";
+import { FileTransfers } from "../lib/client/files/transfers.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
+import { MAX_WAITS } from "../lib/server/handlers_files.ts";
+import { eventually, startTestServer, type TestServer } from "./helpers.ts";
+
+const SIZE = 3 * 1024 * 1024 + 11;
+
+/** Counts `client`'s requests by kind; `hold(kind, when)` makes matching ones wait for `release`. */
+function inspect(client: ChatClient) {
+  const conn = client.conn;
+  const request = conn.request.bind(conn);
+  const counts = new Map<string, number>();
+  let gate: { when: (f: Record<string, unknown>) => boolean; open: Promise<void>; kind: string } | null =
+    null;
+  let release = () => {};
+  let refuse = "";
+  conn.request = (async (t: string, fields: Record<string, unknown> = {}, body?: Uint8Array) => {
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (t === refuse) throw new BackendError("unknown_kind", `Unknown message kind "${t}"`);
+    if (gate && gate.kind === t && gate.when(fields)) await gate.open;
+    return await request(t, fields, body);
+  }) as typeof conn.request;
+  return {
+    count: (t: string) => counts.get(t) ?? 0,
+    reset: () => counts.clear(),
+    hold(kind: string, when: (f: Record<string, unknown>) => boolean) {
+      gate = { kind, when, open: new Promise<void>((r) => (release = r)) };
+    },
+    release: () => (gate = null, release()),
+    /** Plays a server that does not know `kind`. */
+    refuse: (kind: string) => (refuse = kind),
+  };
+}
+
+async function setup(t: TestServer, pollMs: { a: number; b: number }) {
+  const a = await t.e2eClient("alice");
+  const b = await t.e2eClient("bob");
+  await a.client.sync();
+  await b.client.sync();
+  const fa = new FileTransfers(a.client, FileTransfers.of(a.client).ops, undefined, pollMs.a, false);
+  const fb = new FileTransfers(b.client, FileTransfers.of(b.client).ops, undefined, pollMs.b, false);
+  await Deno.mkdir(`${t.dir}/src`, { recursive: true });
+  const path = `${t.dir}/src/big.bin`;
+  await Deno.writeFile(path, new Uint8Array(SIZE).fill(9));
+  return { a, b, fa, fb, path };
+}
+
+Deno.test("files: a receiver ahead of its sender waits on the server's word, not a poll, and resumes as the upload goes on", async () => {
+  // A poll would look every 10 ms (hundreds of file.get in the hold) and resume up to 10 s late.
+  for (const pollMs of [10, 10_000]) {
+    const t = await startTestServer();
+    try {
+      const { a, fb, fa, path } = await setup(t, { a: 200, b: pollMs });
+      const up = inspect(a.client);
+      up.hold("file.put", (f) => Number(f.off) > 0); // the first body goes, then the sender stalls
+      const sent = fa.send("bob", path, "relay");
+      sent.catch(() => {}); // awaited below
+      const rec = (await eventually(async () => (await fb.incoming()).find((r) => r.state === "offered")))!;
+      const down = inspect(fb.client);
+      const got = fb.accept(rec, `${t.dir}/down${pollMs}`);
+      got.catch(() => {}); // awaited below
+      await eventually(() => down.count("file.get") > 1 || null, 5000, "the receiver reading");
+      await new Promise((r) => setTimeout(r, 300)); // it has read what there is: it waits
+      down.reset();
+      await new Promise((r) => setTimeout(r, 1000));
+      const gets = down.count("file.get");
+      assert.ok(gets <= 1, `${gets} file.get during a 1 s wait for the sender`);
+      assert.ok(down.count("file.wait") <= 1, `${down.count("file.wait")} file.wait during one wait`);
+      const released = performance.now();
+      up.release();
+      const saved = await got;
+      const took = performance.now() - released;
+      assert.ok(took < 3000, `saved ${took.toFixed(0)} ms after the sender went on (pollMs ${pollMs})`);
+      assert.equal((await Deno.stat(saved.path)).size, SIZE);
+      await sent;
+    } finally {
+      await t.stop();
+    }
+  }
+});
+
+Deno.test("files: delivered() is woken by the recipient taking the file, with one look and one wait per change", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, b, fa, fb, path } = await setup(t, { a: 10_000, b: 200 });
+    const sent = await fa.send("bob", path, "relay");
+    const up = inspect(a.client);
+    const delivered = fa.delivered(sent.fid, 20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(up.count("file.list"), 1, "one look, then a wait on the server");
+    assert.equal(up.count("file.wait"), 1);
+    const rec = (await fb.incoming()).find((r) => r.fid === sent.fid)!;
+    await fb.accept(rec, `${t.dir}/down`);
+    const taken = performance.now();
+    assert.equal(await delivered, true);
+    const took = performance.now() - taken;
+    assert.ok(took < 1000, `delivered() said so ${took.toFixed(0)} ms after the file was taken`);
+    assert.equal(await fa.delivered(sent.fid, 5000), true, "already delivered: at once");
+    await b.client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: with a server that has no file.wait, the receiver and delivered() ask once, then look every pollMs", async () => {
+  const t = await startTestServer();
+  try {
+    const { a, fa, fb, path } = await setup(t, { a: 20, b: 20 });
+    const up = inspect(a.client);
+    up.refuse("file.wait");
+    up.hold("file.put", (f) => Number(f.off) > 0);
+    const sent = fa.send("bob", path, "relay");
+    sent.catch(() => {}); // awaited below
+    const rec = (await eventually(async () => (await fb.incoming()).find((r) => r.state === "offered")))!;
+    const down = inspect(fb.client);
+    down.refuse("file.wait");
+    const got = fb.accept(rec, `${t.dir}/down`);
+    got.catch(() => {}); // awaited below
+    await eventually(() => down.count("file.get") > 10 || null, 5000, "the receiver looking again");
+    const delivered = fa.delivered(rec.fid, 10_000);
+    up.release();
+    assert.equal((await Deno.stat((await got).path)).size, SIZE);
+    assert.equal(down.count("file.wait"), 1, "asked once");
+    assert.equal(await delivered, true);
+    assert.equal(up.count("file.wait"), 1, "asked once");
+    await sent;
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: file.wait is for the sender and the reader, answers on a change, at most MAX_WAITS at once, and ends at shutdown", async () => {
+  const t = await startTestServer();
+  let stopped = false;
+  try {
+    const [a, b, c] = [await t.client("alice"), await t.client("bob"), await t.client("carol")];
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: Error & { code?: string }) => e.code);
+    const fid = "fid-wait-001";
+    const put = (off: number, n: number) =>
+      a.conn.request("file.put", { fid, to: "bob", size: 100, off }, new Uint8Array(n));
+    const wait = (who: typeof a, have: number, ms = 20_000, state = "uploading") =>
+      who.conn.request("file.wait", { fid, have, state, ms });
+    await put(0, 40);
+    assert.equal(await code(wait(c, 40)), "no_such_file", "carol may not follow alice's file to bob");
+    assert.equal((await wait(b, 0)).header.have, 40, "already moved: answered at once");
+    assert.equal((await wait(b, 40, 50)).header.have, 40, "unchanged after ms");
+    const bob = wait(b, 40), alice = wait(a, 40);
+    await new Promise((r) => setTimeout(r, 100));
+    const at = performance.now();
+    await put(40, 60);
+    assert.deepEqual([(await bob).header.have, (await bob).header.state], [100, "ready"]);
+    assert.equal((await alice).header.have, 100);
+    assert.ok(performance.now() - at < 1000, "woken by the body, not by its ms");
+    // Bounded per connection: MAX_WAITS pending, the next one refused.
+    const many = Array.from({ length: MAX_WAITS }, () => wait(b, 100, 20_000, "ready"));
+    assert.equal(await code(wait(b, 100, 20_000, "ready")), "busy");
+    const done = wait(a, 100, 20_000, "ready");
+    const taken = performance.now();
+    await b.conn.request("file.done", { fid });
+    assert.equal((await done).header.state, "done", "the sender sees the file taken");
+    assert.ok(performance.now() - taken < 1000, "woken by file.done, not by its ms");
+    for (const w of many) assert.equal((await w).header.state, "done");
+    // Pending waits end when the server stops (no timer left behind).
+    const left = code(wait(b, 100, 20_000, "done"));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(t.srv.files.watch.size, 1);
+    stopped = true;
+    await t.stop();
+    assert.equal(t.srv.files.watch.size, 0, "no wait left behind");
+    assert.notEqual(await left, undefined);
+  } finally {
+    if (!stopped) await t.stop();
+  }
+});
