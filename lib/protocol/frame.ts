@@ -301,17 +301,19 @@ export class FrameDecoder {
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
       this.#buffered -= n;
-      const whole = first.byteOffset === 0 && first.byteLength === first.buffer.byteLength;
-      if (this.#mine.has(first.buffer) && whole && first.length === n && !this.#lent.has(first.buffer)) {
-        return { bytes: first, own: true };
+      if (this.#owns) { // (a decoder that frees nothing tracks nothing)
+        const b = first.buffer, whole = first.byteOffset === 0 && first.byteLength === b.byteLength;
+        if (this.#mine.has(b) && whole && first.length === n && !this.#lent.has(b)) {
+          return { bytes: first, own: true };
+        }
+        if (n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
+          out = new Uint8Array(n); // not `first.slice`: a node Buffer's slice is a view
+          out.set(first.subarray(0, n));
+          if (first.length === n) this.#done(first);
+          return { bytes: out, own: true };
+        }
+        this.#lent.add(b);
       }
-      if (this.#owns && n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
-        out = new Uint8Array(n); // not `first.slice`: a node Buffer's slice is a view
-        out.set(first.subarray(0, n));
-        if (first.length === n) this.#done(first);
-        return { bytes: out, own: true };
-      }
-      this.#lent.add(first.buffer);
       return { bytes: first.subarray(0, n), own: false };
     } else {
       out = new Uint8Array(n);
