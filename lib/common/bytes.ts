@@ -19,6 +19,19 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Frees the memory of `b` now rather than at V8's next collection, when `b` spans its whole (plain)
+ * ArrayBuffer: the buffer is detached, so `b` and every other view of it are empty afterwards. Only
+ * for a buffer its caller alone holds (a chunk's plaintext once written, a frame once read); one
+ * that is part of a larger buffer is left to the collector.
+ */
+export function release(b: Uint8Array): void {
+  const ab = b.buffer;
+  if (ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength && !ab.detached) {
+    ab.transfer(0);
+  }
+}
+
 export function toHex(b: Uint8Array): string {
   let s = "";
   for (const x of b) s += x.toString(16).padStart(2, "0");

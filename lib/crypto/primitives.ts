@@ -26,7 +26,7 @@ import {
   verify as nodeVerify,
 } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { concatBytes, fromHex, toBase64 } from "../common/bytes.ts";
+import { concatBytes, fromHex, release, toBase64 } from "../common/bytes.ts";
 export { sha256 } from "../common/bytes.ts";
 import { LruMap } from "../common/lru.ts";
 
@@ -277,6 +277,7 @@ export function chachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8A
   out.set(body);
   out.set(last, body.length);
   out.set(c.getAuthTag(), body.length + last.length);
+  release(body); // copied: freed now, not at the next collection
   return out;
 }
 

@@ -9,17 +9,40 @@
  * The frame cap applies to `len` and is checked from the prefix alone, before any allocation.
  * The header is capped at `MAX_HEADER` bytes and at `MAX_DEPTH` levels of nesting.
  */
-import { utf8, utf8Strict } from "../common/bytes.ts";
+import { release, utf8, utf8Strict } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const MAX_HEADER = 64 * 1024;
 export const MAX_DEPTH = 8;
 const EMPTY = new Uint8Array(0);
+/** A frame at least this long gets its own buffer in an owning decoder as soon as its length is known. */
+const OWN_ROOM = 64 * 1024;
 
 export interface Frame {
   header: Record<string, unknown>;
   body: Uint8Array;
+}
+
+/** Bodies of decoded frames whose bytes are a buffer of their own (no other frame's, no piece still read). */
+const OWN = new WeakSet<Uint8Array>();
+
+/**
+ * Frees the buffer of a decoded frame's `body` at once (bytes.ts `release`: it is empty afterwards)
+ * when that buffer holds this frame alone; true when it did. For the body's last user only.
+ */
+export function releaseBody(body: Uint8Array): boolean {
+  if (!OWN.has(body)) return false;
+  OWN.delete(body);
+  release(new Uint8Array(body.buffer));
+  return true;
+}
+
+/** A frame decoded from `bytes`, its body marked as owning its buffer when `own`. */
+function decoded(bytes: Uint8Array, own: boolean): Frame {
+  const f = decodeFrameBytes(bytes);
+  if (own) OWN.add(f.body);
+  return f;
 }
 
 /**
@@ -118,6 +141,12 @@ export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
  * frame under way is known to lack at least `min` bytes, that is the rest of one buffer of the
  * whole frame (the bytes held so far copied in), to read into and report with `filled(n)` — the
  * frame's bulk is then never copied.
+ * With `owns`, the decoder owns the pieces pushed to it (a socket's reads, nobody else's): a piece
+ * copied into a frame's buffer is freed at once (bytes.ts `release`) unless a frame handed out is a
+ * view of it, and a big frame under way gets its own buffer (`room`) as soon as its length is known,
+ * so the rest of it is copied there as it comes and each piece freed; the body of a frame with a
+ * buffer of its own (read in place, or copied by an owning decoder) may be freed by its last user
+ * (`releaseBody`).
  */
 export class FrameDecoder {
   readonly #max: number;
@@ -127,9 +156,26 @@ export class FrameDecoder {
   #dead = false;
   /** The buffer of the frame under way while it is read in place (`room`), and how full it is. */
   #room: Uint8Array | null = null;
+  readonly #owns: boolean;
+  /** Buffers an owning decoder was pushed whole (a piece of a larger buffer, a pool's, is never freed). */
+  readonly #mine = new WeakSet<ArrayBufferLike>();
+  /** Buffers of pushed pieces a frame handed out is a view of (never freed here). */
+  readonly #lent = new WeakSet<ArrayBufferLike>();
 
-  constructor(maxFrame = DEFAULT_MAX_FRAME) {
+  constructor(maxFrame = DEFAULT_MAX_FRAME, o: { owns?: boolean } = {}) {
     this.#max = maxFrame;
+    this.#owns = o.owns ?? false;
+  }
+
+  /**
+   * `c`, a pushed piece or the rest of one, has been copied: when the decoder owns it, that was the
+   * end of its buffer and no frame handed out is a view of it, the whole buffer is freed.
+   */
+  #done(c: Uint8Array): void {
+    const b = c.buffer;
+    if (this.#mine.has(b) && c.byteOffset + c.length === b.byteLength && !this.#lent.has(b)) {
+      release(new Uint8Array(b));
+    }
   }
 
   /** Bytes held while waiting for the rest of a frame. */
@@ -147,6 +193,7 @@ export class FrameDecoder {
     for (const c of this.#chunks) { // all of them belong to this frame (it is not complete)
       f.set(c, o);
       o += c.length;
+      this.#done(c);
     }
     this.#chunks = [];
     this.#room = f;
@@ -164,7 +211,7 @@ export class FrameDecoder {
     this.#buffered = 0;
     this.#need = -1;
     try {
-      return [decodeFrameBytes(f)];
+      return [decoded(f, true)];
     } catch (e) {
       this.#dead = true;
       throw e;
@@ -173,11 +220,19 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Frame[] {
     if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
+    const b = chunk.buffer;
+    if (this.#owns && chunk.byteOffset === 0 && chunk.length === b.byteLength && b instanceof ArrayBuffer) {
+      this.#mine.add(b);
+    }
     if (this.#room) { // bytes for a frame being read in place: into its buffer
       const k = Math.min(chunk.length, this.#room.length - this.#buffered);
       this.#room.set(chunk.subarray(0, k), this.#buffered);
       const out = this.filled(k);
-      return k === chunk.length ? out : [...out, ...this.push(chunk.subarray(k))];
+      if (k === chunk.length) {
+        this.#done(chunk);
+        return out;
+      }
+      return [...out, ...this.push(chunk.subarray(k))];
     }
     const out: Frame[] = [];
     if (chunk.length === 0) return out;
@@ -197,10 +252,14 @@ export class FrameDecoder {
           if (len < 4) throw new ProtocolError(ErrorCode.BadFrame, "Frame length is too small");
           this.#need = 4 + len;
         }
-        if (this.#buffered < this.#need) break;
-        const bytes = this.#take(this.#need);
+        if (this.#buffered < this.#need) {
+          // An owning decoder copies a big frame's pieces into its buffer now (then frees them).
+          if (this.#owns && this.#need >= OWN_ROOM) this.room(1);
+          break;
+        }
+        const { bytes, own } = this.#take(this.#need);
         this.#need = -1;
-        out.push(decodeFrameBytes(bytes));
+        out.push(decoded(bytes, own && this.#owns));
       }
     } catch (e) {
       this.#dead = true;
@@ -234,13 +293,28 @@ export class FrameDecoder {
     return new DataView(b.buffer).getUint32(0);
   }
 
-  #take(n: number): Uint8Array {
+  /** The next `n` bytes; `own` when they are a buffer of their own (copied, or a whole owned piece). */
+  #take(n: number): { bytes: Uint8Array; own: boolean } {
     const first = this.#chunks[0]!;
     let out: Uint8Array;
     if (first.length >= n) {
-      out = first.subarray(0, n);
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
+      this.#buffered -= n;
+      if (this.#owns) { // (a decoder that frees nothing tracks nothing)
+        const b = first.buffer, whole = first.byteOffset === 0 && first.byteLength === b.byteLength;
+        if (this.#mine.has(b) && whole && first.length === n && !this.#lent.has(b)) {
+          return { bytes: first, own: true };
+        }
+        if (n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
+          out = new Uint8Array(n); // not `first.slice`: a node Buffer's slice is a view
+          out.set(first.subarray(0, n));
+          if (first.length === n) this.#done(first);
+          return { bytes: out, own: true };
+        }
+        this.#lent.add(b);
+      }
+      return { bytes: first.subarray(0, n), own: false };
     } else {
       out = new Uint8Array(n);
       let o = 0;
@@ -249,12 +323,14 @@ export class FrameDecoder {
         const k = Math.min(c.length, n - o);
         out.set(c.subarray(0, k), o);
         o += k;
-        if (k === c.length) this.#chunks.shift();
-        else this.#chunks[0] = c.subarray(k);
+        if (k === c.length) {
+          this.#chunks.shift();
+          this.#done(c);
+        } else this.#chunks[0] = c.subarray(k);
       }
     }
     this.#buffered -= n;
-    return out;
+    return { bytes: out, own: true };
   }
 }
 

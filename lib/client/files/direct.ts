@@ -18,7 +18,7 @@
  * through lib/net/peer_net.ts only.
  */
 import { timingSafeEqual } from "node:crypto";
-import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { fromBase64, release, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../../net/peer_net.ts";
@@ -144,6 +144,7 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     for await (const b of cipherPieces(s, pos, DIRECT_BATCH, AHEAD)) {
       await c.sendBulk(b);
       onDone(pos += partsLength(b));
+      for (const x of b) if (x.buffer !== s.header.buffer) release(x); // sent: freed now, not at a collection
     }
     // The recipient hashes the whole file before it answers.
     const ok = await recvWithin(c, 600_000);

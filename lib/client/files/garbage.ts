@@ -1,19 +1,22 @@
 /**
- * Bounds the garbage a long receive leaves (issue 36: a 1 GiB receive within 128 MiB of RSS). Every
- * chunk received makes short-lived buffers outside V8's heap (the frame it came in, its plaintext
- * from node:crypto), which V8 collects only once ~64 MiB of them piled up — and the allocator keeps
- * the pages it once held, so the process grew by ~90 MiB whatever the file's size. `Garbage.made(n)`
- * counts such bytes; every LOOK_EVERY of them it reads V8's external memory and, over `limit`, runs
- * a young-generation collection through the `gc` function V8 gives a new context once `--expose-gc`
- * is set (node:v8 and node:vm; no other flag changes). That costs CPU — each collection ≈ 30–60 ms
- * in a client, one per ≈ 3.6 MiB received: `deno task bench files` relayed 1 GiB, back to back,
- * receiver CPU 28.6 s per GiB and 21 MB/s with it against 9.6 s and 36 MB/s without (RSS 119 against
- * 189 MiB). A larger `limit` trades RSS for CPU. Where `gc` is not available, it does nothing.
+ * Bounds the garbage a long receive leaves (issue 36: a 1 GiB receive within 128 MiB of RSS). The
+ * receive frees its own buffers as it goes (frame.ts owning decoder, part_writer.ts: the socket's
+ * pieces, each frame and each chunk's plaintext), but the TLS socket below still leaves about one
+ * byte of short-lived buffers outside V8's heap per byte received, which V8 collects only once
+ * ~64 MiB of them piled up — and the allocator keeps the pages it once held. `Garbage.made(n)`
+ * counts bytes received; every LOOK_EVERY of them it reads V8's external memory and, over `limit`,
+ * collects through the `gc` function V8 gives a new context once `--expose-gc` is set (node:v8 and
+ * node:vm; no other flag changes). That function does two full collections (≈ 30–60 ms in a client)
+ * whatever options it is given; filling the young generation to get a cheap one instead was tried
+ * and freed too little (the socket's buffers live through one). `deno task bench files`, relayed
+ * 128 MiB, same machine and load, interleaved: receiver CPU 31–41 s per GiB before the frees, 17–20
+ * after; RSS 118 → 122 MiB. A larger `limit` trades RSS for CPU. Where `gc` is not available, it
+ * does nothing.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-type Gc = (o?: { type?: "minor" | "major"; execution?: "sync" | "async" }) => void;
+type Gc = () => void;
 
 let gcFn: Gc | null | undefined;
 
@@ -31,7 +34,7 @@ function collector(): Gc | null {
 }
 
 /** External memory (bytes) above which a receive collects its garbage. */
-export const GARBAGE_LIMIT = 12 * 1024 * 1024;
+export const GARBAGE_LIMIT = 10 * 1024 * 1024;
 /** Bytes made between two looks at the external memory. */
 const LOOK_EVERY = 1024 * 1024;
 
@@ -39,11 +42,11 @@ export class Garbage {
   #since = 0;
   constructor(readonly limit = GARBAGE_LIMIT) {}
 
-  /** `n` more bytes of short-lived buffers were made; collects them when too many are held. */
+  /** `n` more bytes were received; collects their garbage when too much of it is held. */
   made(n: number): void {
     this.#since += n;
     if (this.#since < LOOK_EVERY) return;
     this.#since = 0;
-    if (Deno.memoryUsage().external > this.limit) collector()?.({ type: "minor" });
+    if (Deno.memoryUsage().external > this.limit) collector()?.();
   }
 }

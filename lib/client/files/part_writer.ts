@@ -5,8 +5,9 @@
  * verified plaintext, hashing it as it goes; a few pushes may be in flight at once. It writes to a
  * handle its caller opened (disk.ts `openPart`) and opens nothing.
  */
-import { concatBytes } from "../../common/bytes.ts";
+import { concatBytes, release } from "../../common/bytes.ts";
 import type { ChunkCipher } from "../../crypto/age_stream.ts";
+import { releaseBody } from "../../protocol/frame.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import type { PartHash } from "./disk.ts";
 import { Garbage } from "./garbage.ts";
@@ -27,7 +28,7 @@ export class PartWriter {
   #tail: Promise<void> = Promise.resolve();
   /** Where a push's plaintexts are joined for one write (reused: writes run one after another). */
   #joined = new Uint8Array(0);
-  /** The received ciphertext and its plaintext buffers, collected as they go (garbage.ts). */
+  /** What the socket below leaves behind per byte received, collected now and then (garbage.ts). */
   readonly #garbage = new Garbage();
   constructor(
     readonly out: Deno.FsFile,
@@ -65,6 +66,8 @@ export class PartWriter {
     }
     const extra = k >= count && off < pending.length;
     this.#pending = pending.subarray(off);
+    // Decryption copied what it needed: a frame's own buffer is freed now, unless a partial chunk is kept.
+    if (pending === body && off === body.length) releaseBody(body);
     this.#issued = k;
     const opened = Promise.all(parts);
     opened.catch(() => {}); // awaited below, once the pushes before this one are written
@@ -77,7 +80,8 @@ export class PartWriter {
         for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
         this.hash.update(pt);
         this.next = k;
-        this.#garbage.made(2 * pt.length);
+        if (pts.length === 1) release(pt);
+        this.#garbage.made(pt.length);
       }
       if (extra) throw new DecryptError("Data after the final chunk");
     })();
@@ -92,6 +96,7 @@ export class PartWriter {
     for (const p of pts) {
       this.#joined.set(p, n);
       n += p.length;
+      release(p);
     }
     return this.#joined.subarray(0, n);
   }

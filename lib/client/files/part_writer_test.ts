@@ -9,6 +9,7 @@ import { concatBytes, sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
 import { openPart } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
+import { encodeFrame, FrameDecoder } from "../../protocol/frame.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 7 + (i >> 8)) & 255);
 
@@ -48,6 +49,36 @@ Deno.test("PartWriter: data after the final chunk is refused, in the same push o
       p.out.close();
       assert.equal((await Deno.stat(`${dir}/later.part`)).size, size);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PartWriter frees a frame's own body once decrypted, keeps one it does not own, and a partial chunk's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const size = 3 * CHUNK_SIZE, d = data(size);
+    const key = new Uint8Array(32).fill(3);
+    const e = await ChunkedEncryptor.create(key);
+    const body = concatBytes([e.push(d), e.finish()]);
+    const cipher = await openFileHeader(key, e.header);
+    const p = await openPart(`${dir}/f.part`, size);
+    const w = new PartWriter(p.out, cipher, size, p.next, p.hash);
+    // Frames as the owning decoder gives them (frame.ts): the first two chunks, then a chunk and a half.
+    const frames = (b: Uint8Array) =>
+      new FrameDecoder(1 << 20, { owns: true }).push(encodeFrame({ t: "ok" }, b));
+    const one = CHUNK_SIZE + 16;
+    const [a] = frames(body.slice(0, 2 * one)), [b] = frames(body.slice(2 * one, 2 * one + one / 2));
+    const notOwn = body.subarray(2 * one + one / 2);
+    await w.push(a!.body);
+    assert.equal(a!.body.length, 0, "a whole frame's own body is freed once its chunks are decrypted");
+    await w.push(b!.body);
+    assert.equal(b!.body.length, one / 2, "a body with a partial chunk still wanted stays");
+    await w.push(notOwn);
+    assert.equal(notOwn.length, one / 2, "a body no frame owns stays");
+    assert.ok(w.done);
+    p.out.close();
+    assert.equal(await sha256Hex(await Deno.readFile(`${dir}/f.part`)), await sha256Hex(d));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

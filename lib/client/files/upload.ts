@@ -7,6 +7,7 @@
  * (file_direct.ts); if that breaks off, the relay goes on from the server's offset. Opens nothing:
  * the file handle comes in `src`.
  */
+import { release } from "../../common/bytes.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { BackendError } from "../backend.ts";
 import { cipherPieces, partsLength, type Source } from "./cipher.ts";
@@ -34,7 +35,7 @@ export interface Upload {
 /** Uploads from `have` (the server's offset) to the end, or hands over to the direct path. */
 export async function relayUpload(u: Upload, have: number): Promise<"direct" | "relay"> {
   const total = cipherSize(u.src.size);
-  const inflight: { end: number; put: Promise<number> }[] = [];
+  const inflight: { end: number; put: Promise<number>; body: Uint8Array[] }[] = [];
   let pos = have;
   let pieces = cipherPieces(u.src, pos, RELAY_BATCH, AHEAD);
   try {
@@ -52,12 +53,14 @@ export async function relayUpload(u: Upload, have: number): Promise<"direct" | "
         const body = (await pieces.next()).value!;
         const put = u.put(pos, body);
         put.catch(() => {}); // awaited in order below
-        inflight.push({ end: pos += partsLength(body), put });
+        inflight.push({ end: pos += partsLength(body), put, body });
       }
       u.progress(have);
       u.stall?.moved(have);
       const first = inflight.shift()!;
       const next = await (u.stall ? u.stall.race(first.put) : first.put);
+      // Framed and sent: the sealed chunks are freed now, not at the next collection (the header stays).
+      for (const b of first.body) if (b.buffer !== u.src.header.buffer) release(b);
       if (next <= have) {
         throw new BackendError("file_stalled", "The server did not take the file's data");
       }

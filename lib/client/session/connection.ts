@@ -5,6 +5,7 @@
  * with `BackendError` carrying the server's stable code; a ban's or lockout's end in the server's
  * sentence is shown as local time and how long until it.
  */
+import { release } from "../../common/bytes.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../protocol/frame.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../../net/tls.ts";
@@ -44,7 +45,8 @@ export class Connection {
 
   private constructor(readonly conn: ServerConn, maxFrame: number, clock: Clock) {
     this.#now = () => clock.now();
-    this.done = this.#readLoop(new FrameDecoder(maxFrame));
+    // The socket's pieces are the decoder's (NodeConn.readChunk): freed once copied into a frame.
+    this.done = this.#readLoop(new FrameDecoder(maxFrame, { owns: true }));
   }
 
   static async open(
@@ -72,7 +74,7 @@ export class Connection {
     if (this.#closed) return Promise.reject(this.#closeReason ?? new BackendError("closed", "Not connected"));
     const id = this.#nextId++;
     const p = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject, items: [] }));
-    this.#write(encodeFrame({ ...fields, t, id }, body));
+    this.#write(encodeFrame({ ...fields, t, id }, body), true);
     return p;
   }
 
@@ -86,10 +88,12 @@ export class Connection {
     return this.#write(b);
   }
 
-  #write(b: Uint8Array): Promise<void> {
+  /** Writes `b` after the writes before it; `own`: a frame made here, freed once the socket took it. */
+  #write(b: Uint8Array, own = false): Promise<void> {
     const p = this.#writeChain.then(async () => {
       let o = 0;
       while (o < b.length) o += await this.conn.write(b.subarray(o));
+      if (own) release(b);
     });
     this.#writeChain = p.catch(() => {});
     return p.catch((e) =>
