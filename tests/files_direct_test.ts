@@ -103,6 +103,7 @@ Deno.test("direct files: a recipient with no direct path — --direct fails clea
     const p = await file(t, "relay.bin", data);
     const started = Date.now();
     const accepting = acceptNext(fb, `${t.dir}/down`, new Set());
+    accepting.catch(() => {}); // it may end (withdrawn, woken by file.wait) before send's refusal; checked below
     await assert.rejects(
       fa.send("bob", p, "direct", 1500),
       (e) =>

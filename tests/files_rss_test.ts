@@ -98,6 +98,7 @@ test({
       }
       const [small, big] = peaks as [number, number];
       const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 128 MiB`;
+      console.log(`files_rss: ${shown}`);
       assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
       assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
     } finally {

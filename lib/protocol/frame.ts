@@ -9,12 +9,14 @@
  * The frame cap applies to `len` and is checked from the prefix alone, before any allocation.
  * The header is capped at `MAX_HEADER` bytes and at `MAX_DEPTH` levels of nesting.
  */
-import { release, utf8, utf8Strict } from "../common/bytes.ts";
+import { release, utf8 } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
+import { parseHeader } from "./header.ts";
+
+export { MAX_DEPTH, parseHeader } from "./header.ts";
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const MAX_HEADER = 64 * 1024;
-export const MAX_DEPTH = 8;
 const EMPTY = new Uint8Array(0);
 /** A frame at least this long gets its own buffer in an owning decoder as soon as its length is known. */
 const OWN_ROOM = 64 * 1024;
@@ -83,55 +85,6 @@ export function frameWithRoom(header: object, bodyLen: number): { frame: Uint8Ar
   frame.set(head);
   new DataView(frame.buffer).setUint32(0, head.length - 4 + bodyLen);
   return { frame, body: frame.subarray(head.length) };
-}
-
-const FORBIDDEN_KEY = /"(__proto__|constructor|prototype)"\s*:/;
-
-function checkKey(key: string, v: unknown): unknown {
-  if (key === "__proto__" || key === "constructor" || key === "prototype") {
-    throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${key}" is not allowed`);
-  }
-  return v;
-}
-
-/** Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. */
-export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
-  let text: string;
-  try {
-    text = utf8Strict.decode(bytes);
-  } catch {
-    throw new ProtocolError(ErrorCode.BadJson, "Header is not valid UTF-8");
-  }
-  // Cheap structural pre-scan: refuse deep nesting before JSON.parse builds it.
-  let depth = 0, inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inStr) {
-      if (c === 92) i++; // backslash: skip escaped char
-      else if (c === 34) inStr = false;
-    } else if (c === 34) inStr = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > MAX_DEPTH) throw new ProtocolError(ErrorCode.TooDeep, "Header is nested too deeply");
-    } else if (c === 125 || c === 93) depth--;
-  }
-  // Forbidden keys: a fast scan of the text; escaped text (`\u…`, which could spell a key) takes
-  // the slower parse that checks every key.
-  const escaped = text.includes("\\u");
-  if (!escaped) {
-    const m = FORBIDDEN_KEY.exec(text);
-    if (m) throw new ProtocolError(ErrorCode.ForbiddenKey, `Key "${m[1]}" is not allowed`);
-  }
-  let value: unknown;
-  try {
-    value = escaped ? JSON.parse(text, checkKey) : JSON.parse(text);
-  } catch (e) {
-    if (e instanceof ProtocolError) throw e;
-    throw new ProtocolError(ErrorCode.BadJson, "Header is not valid JSON");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ProtocolError(ErrorCode.BadJson, "Header must be a JSON object");
-  }
-  return value as Record<string, unknown>;
 }
 
 /**

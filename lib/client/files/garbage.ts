@@ -10,8 +10,9 @@
  * whatever options it is given; filling the young generation to get a cheap one instead was tried
  * and freed too little (the socket's buffers live through one). `deno task bench files`, relayed
  * 128 MiB, same machine and load, interleaved: receiver CPU 31–41 s per GiB before the frees, 17–20
- * after; RSS 118 → 122 MiB. A larger `limit` trades RSS for CPU. Where `gc` is not available, it
- * does nothing.
+ * after; RSS 118 → 122 MiB. A larger `limit` trades RSS for CPU: at 10 MiB tests/files_rss_test.ts
+ * saw 125–129 MiB for its 128 MiB file (too close to its bound), at 8 MiB 116–117, for receiver CPU
+ * 15.8 → 18.4 s per GiB (relayed 256 MiB, medians of 3). Where `gc` is not available, it does nothing.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -34,7 +35,7 @@ function collector(): Gc | null {
 }
 
 /** External memory (bytes) above which a receive collects its garbage. */
-export const GARBAGE_LIMIT = 10 * 1024 * 1024;
+export const GARBAGE_LIMIT = 8 * 1024 * 1024;
 /** Bytes made between two looks at the external memory. */
 const LOOK_EVERY = 1024 * 1024;
 
