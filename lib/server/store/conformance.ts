@@ -317,6 +317,34 @@ export function storeConformance(
     },
   );
 
+  t(
+    "history() of a DM holds both directions and no other conversation, newest within the limit",
+    async (s) => {
+      const dm = (mid: string, sender: string, target: string) => {
+        const [x, y] = [sender, target].sort();
+        return msg({ mid, sender, target, conv: `d:${x}:${y}` });
+      };
+      await s.appendMessages([
+        dm("1", "alice", "bob"),
+        dm("2", "bob", "alice"),
+        dm("3", "carol", "bob"),
+        dm("4", "alice", "carol"),
+        dm("5", "alice", "bob"),
+        dm("6", "bob", "bob"),
+        dm("7", "bob", "alice"),
+        msg({ mid: "8", sender: "alice", kind: "room", target: "bob", conv: "r:bob" }),
+      ]);
+      const mids = async (conv: string, limit = 10, max?: number) =>
+        (await s.history(conv, 0, 0, limit, max)).map((m) => m.mid);
+      assert.deepEqual(await mids("d:alice:bob"), ["1", "2", "5", "7"]);
+      assert.deepEqual(await mids("d:alice:bob", 3), ["2", "5", "7"]);
+      assert.deepEqual(await mids("d:alice:bob", 10, 6), ["5", "7"]);
+      assert.deepEqual(await mids("d:bob:bob"), ["6"], "a note to self");
+      assert.deepEqual(await mids("d:bob:carol"), ["3"]);
+      assert.deepEqual(await mids("r:bob"), ["8"], "a room named like a user is another conversation");
+    },
+  );
+
   t("history() filters by time and seq and keeps the newest within the limit", async (s) => {
     const rows = await s.appendMessages(
       [1, 2, 3, 4].map((i) =>

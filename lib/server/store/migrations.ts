@@ -109,4 +109,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_sender ON messages (sender, seq);
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
+  // Issue 37: history no longer has its own index (conv, seq): a room's or a broadcast's is the
+  // range of (kind, target) in the recipients' index, a DM's the two ranges of its two directions,
+  // told apart by the sender kept at the end of that index (sqlite_store.ts). One index fewer for
+  // every insert to update (~25 % of an insert's CPU in a 300,000-row micro-bench of 100 DM pairs).
+  `
+  DROP INDEX IF EXISTS messages_conv;
+  DROP INDEX IF EXISTS messages_target;
+  CREATE INDEX messages_target ON messages (kind, target, seq, sender);
+  `,
 ];

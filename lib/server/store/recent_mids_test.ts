@@ -23,3 +23,19 @@ Deno.test("RecentMids keeps each sender's newest mids, reads a window once, and 
   r.claim("al", "a9");
   assert.deepEqual(loads, ["al", "bo", "al", "al"]);
 });
+
+Deno.test("RecentMids: a window rolled over many times holds exactly its newest mids", () => {
+  const r = new RecentMids(() => ["x", "y", "x"], 3, 4);
+  assert.equal(r.claim("al", "x"), false);
+  assert.equal(r.claim("al", "y"), false);
+  for (let i = 0; i < 10; i++) assert.equal(r.claim("al", `m${i}`), true);
+  assert.equal(r.claim("al", "x"), true, "x left the window long ago");
+  assert.equal(r.claim("al", "m9"), false);
+  assert.equal(r.claim("al", "m8"), false);
+  assert.equal(r.claim("al", "m7"), true, "m7 left when x came");
+  // Loaded with a mid stored twice: it is held once, so the window still holds 3 others after it.
+  const d = new RecentMids(() => ["a", "b", "a"], 3, 4);
+  assert.equal(d.claim("al", "c"), true);
+  assert.equal(d.claim("al", "b"), false, "b is among the 3 newest: b, a, c");
+  assert.equal(d.claim("al", "a"), false);
+});

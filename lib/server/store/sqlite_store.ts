@@ -53,6 +53,34 @@ const pendingSql = (lim: number) => ({
     AND (m.sender <> :u OR :own = 1) AND ${UNACKED} ORDER BY m.seq LIMIT ${lim}`,
 });
 
+/**
+ * A conversation's history, newest first, in one range of the recipients' index (kind, target,
+ * seq, sender): a room's or broadcasts' whole range, or one direction of a DM (its sender checked
+ * in the index, no row read). `conv` is checked as well: the ranges only narrow the search.
+ */
+const HISTORY_RANGE = `SELECT seq, LENGTH(body) AS n FROM messages INDEXED BY messages_target
+  WHERE kind = :kind AND target = :target AND conv = :c AND ts >= :since AND seq > :after
+  ORDER BY seq DESC LIMIT :lim`;
+const HISTORY_RANGE_FROM = `SELECT seq, LENGTH(body) AS n FROM messages INDEXED BY messages_target
+  WHERE kind = :kind AND target = :target AND sender = :sender AND conv = :c AND ts >= :since
+  AND seq > :after ORDER BY seq DESC LIMIT :lim`;
+
+/**
+ * Where a conversation key (protocol/names.ts `convKey`) lies in the recipients' index: a room
+ * `r:NAME`, broadcasts `b`, a DM `d:X:Y` in both directions (names never hold ":").
+ */
+function convRanges(conv: string): { kind: string; target: string; sender?: string }[] {
+  if (conv === "b") return [{ kind: "broadcast", target: "" }];
+  if (conv.startsWith("r:")) return [{ kind: "room", target: conv.slice(2) }];
+  const [d, x, y, more] = conv.split(":");
+  if (d !== "d" || x === undefined || y === undefined || more !== undefined) {
+    throw new Error(`history: not a conversation key: ${conv}`);
+  }
+  return x === y
+    ? [{ kind: "user", target: x, sender: x }]
+    : [{ kind: "user", target: y, sender: x }, { kind: "user", target: x, sender: y }];
+}
+
 export class SqliteStore extends SqliteAccounts implements Store {
   /**
    * Resends are found among each sender's newest messages (recent_mids.ts), not by a UNIQUE index
@@ -258,16 +286,28 @@ export class SqliteStore extends SqliteAccounts implements Store {
     limit: number,
     maxBytes = Number.MAX_SAFE_INTEGER,
   ): Promise<StoredMessage[]> {
-    // The running size is computed from the row headers (length() of a blob does not read it), so
-    // only the rows that fit are loaded.
-    const rows = this.q(
-      `SELECT m.* FROM messages m JOIN (
-         SELECT seq, SUM(LENGTH(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS upto,
-                ROW_NUMBER() OVER (ORDER BY seq DESC) AS n
-         FROM messages WHERE conv = :c AND ts >= :since AND seq > :after ORDER BY seq DESC LIMIT :lim
-       ) w ON w.seq = m.seq WHERE w.n = 1 OR w.upto <= :max ORDER BY m.seq DESC`,
-    ).all({ c: conv, since, after: afterSeq, lim: limit, max: maxBytes }) as Row[];
-    return Promise.resolve(rows.map(toMsg).reverse());
+    if (!Number.isSafeInteger(limit) || limit < 1) return Promise.resolve([]);
+    const p = { c: conv, since, after: afterSeq, lim: limit };
+    // One snapshot for the ranges and the rows read after them.
+    this.db.exec("BEGIN");
+    try {
+      // The newest `limit` of each range (their seq and body size: length() reads the row header,
+      // not the blob), merged newest first; then only the rows that fit the byte budget are read.
+      const heads = convRanges(conv).flatMap((r) =>
+        this.q(r.sender === undefined ? HISTORY_RANGE : HISTORY_RANGE_FROM).all({ ...p, ...r }) as Row[]
+      ).sort((a, b) => Number(b.seq) - Number(a.seq)).slice(0, limit);
+      const keep: number[] = [];
+      let bytes = 0;
+      for (const h of heads) {
+        bytes += Number(h.n);
+        if (keep.length > 0 && bytes > maxBytes) break;
+        keep.push(Number(h.seq));
+      }
+      const one = this.q("SELECT * FROM messages WHERE seq = ?");
+      return Promise.resolve(keep.reverse().map((seq) => toMsg(one.get(seq) as Row)));
+    } finally {
+      this.db.exec("COMMIT");
+    }
   }
 
   createRoom(
