@@ -11,20 +11,14 @@
  */
 import { release, utf8 } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
-import { parseHeader } from "./header.ts";
+import { decodeFrameBytes, type Frame } from "./header.ts";
 
-export { MAX_DEPTH, parseHeader } from "./header.ts";
+export { type Frame, MAX_DEPTH, MAX_HEADER, parseHeader } from "./header.ts";
 
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
-export const MAX_HEADER = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 /** A frame at least this long gets its own buffer in an owning decoder as soon as its length is known. */
 const OWN_ROOM = 64 * 1024;
-
-export interface Frame {
-  header: Record<string, unknown>;
-  body: Uint8Array;
-}
 
 /** Bodies of decoded frames whose bytes are a buffer of their own (no other frame's, no piece still read). */
 const OWN = new WeakSet<Uint8Array>();
@@ -78,12 +72,18 @@ export function encodeFrame(header: object, body: Uint8Array | readonly Uint8Arr
   return out;
 }
 
+/** A frame's length prefix and header, for a `bodyLen`-byte body written after them (so never copied). */
+export function frameHead(header: object, bodyLen: number): Uint8Array {
+  const head = encodeFrame(header);
+  new DataView(head.buffer).setUint32(0, head.length - 4 + bodyLen);
+  return head;
+}
+
 /** A frame whose `bodyLen`-byte body is left to fill in place (`body`: a view into `frame`, zeroed). */
 export function frameWithRoom(header: object, bodyLen: number): { frame: Uint8Array; body: Uint8Array } {
-  const head = encodeFrame(header);
+  const head = frameHead(header, bodyLen);
   const frame = new Uint8Array(head.length + bodyLen);
   frame.set(head);
-  new DataView(frame.buffer).setUint32(0, head.length - 4 + bodyLen);
   return { frame, body: frame.subarray(head.length) };
 }
 
@@ -285,14 +285,4 @@ export class FrameDecoder {
     this.#buffered -= n;
     return { bytes: out, own: true };
   }
-}
-
-function decodeFrameBytes(bytes: Uint8Array): Frame {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const hlen = dv.getUint32(4);
-  if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
-  if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
-  if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
-  const header = parseHeader(bytes.subarray(8, 8 + hlen));
-  return { header, body: bytes.subarray(8 + hlen) };
 }

@@ -1,13 +1,21 @@
 /**
  * A frame's header: UTF-8 JSON, one object, at most `MAX_DEPTH` levels of nesting, no key that could
  * reach an object's prototype (`__proto__`, `constructor`, `prototype`). Pure; throws `ProtocolError`.
- * frame.ts re-exports it with the rest of the codec.
+ * `decodeFrameBytes` reads one whole frame's header and body. frame.ts re-exports the names callers use.
  */
 import { utf8Strict } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 
 /** How deeply a header's JSON may nest. */
 export const MAX_DEPTH = 8;
+/** The largest header, in bytes. */
+export const MAX_HEADER = 64 * 1024;
+
+/** One frame: its parsed header and its body (frame.ts encodes and decodes them). */
+export interface Frame {
+  header: Record<string, unknown>;
+  body: Uint8Array;
+}
 
 const FORBIDDEN_KEY = /"(__proto__|constructor|prototype)"\s*:/;
 
@@ -56,4 +64,15 @@ export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
     throw new ProtocolError(ErrorCode.BadJson, "Header must be a JSON object");
   }
   return value as Record<string, unknown>;
+}
+
+/** A whole frame's bytes (length prefix included) → its header, checked, and a view of its body. */
+export function decodeFrameBytes(bytes: Uint8Array): Frame {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const hlen = dv.getUint32(4);
+  if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
+  if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
+  if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
+  const header = parseHeader(bytes.subarray(8, 8 + hlen));
+  return { header, body: bytes.subarray(8 + hlen) };
 }

@@ -6,7 +6,7 @@
  * sentence is shown as local time and how long until it.
  */
 import { release } from "../../common/bytes.ts";
-import { encodeFrame, type Frame, FrameDecoder } from "../../protocol/frame.ts";
+import { encodeFrame, type Frame, FrameDecoder, frameHead } from "../../protocol/frame.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../../net/tls.ts";
 import { BackendError } from "../backend.ts";
@@ -15,6 +15,8 @@ import { type Clock, systemClock } from "../../common/clock.ts";
 import { localizeUntil } from "../../common/parse_time.ts";
 
 /** The `until` of an `err` or `bye` (a ban's or lockout's end), when the server gave one. */
+/** A request body at least this long is written after its frame's head as it is (not copied into a frame). */
+const WRITE_APART = 64 * 1024;
 const untilOf = (h: Record<string, unknown>) => typeof h.until === "number" ? h.until : undefined;
 
 export interface Reply {
@@ -74,7 +76,12 @@ export class Connection {
     if (this.#closed) return Promise.reject(this.#closeReason ?? new BackendError("closed", "Not connected"));
     const id = this.#nextId++;
     const p = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject, items: [] }));
-    this.#write(encodeFrame({ ...fields, t, id }, body), true);
+    const parts = body === undefined ? [] : body instanceof Uint8Array ? [body] : body;
+    let n = 0;
+    for (const b of parts) n += b.length;
+    // A big body (a file's chunks) follows its head as it is, never copied into one frame.
+    if (n >= WRITE_APART) this.#write([frameHead({ ...fields, t, id }, n), ...parts]);
+    else this.#write(encodeFrame({ ...fields, t, id }, parts), true);
     return p;
   }
 
@@ -88,12 +95,15 @@ export class Connection {
     return this.#write(b);
   }
 
-  /** Writes `b` after the writes before it; `own`: a frame made here, freed once the socket took it. */
-  #write(b: Uint8Array, own = false): Promise<void> {
+  /** Writes `b` (or its parts, in order) after the writes before it; `own`: made here, freed once written. */
+  #write(b: Uint8Array | readonly Uint8Array[], own = false): Promise<void> {
+    const parts = b instanceof Uint8Array ? [b] : b;
     const p = this.#writeChain.then(async () => {
-      let o = 0;
-      while (o < b.length) o += await this.conn.write(b.subarray(o));
-      if (own) release(b);
+      for (const part of parts) {
+        let o = 0;
+        while (o < part.length) o += await this.conn.write(part.subarray(o));
+      }
+      if (own) { for (const part of parts) release(part); }
     });
     this.#writeChain = p.catch(() => {});
     return p.catch((e) =>
