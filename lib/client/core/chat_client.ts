@@ -1,9 +1,10 @@
 /**
  * `ChatClient`: the conversation core, one long-lived object per logged-in user and the
  * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
- * (message_changes.ts), the inbound feed (inbound.ts) and the `Link` (server_link.ts) of the current
- * `ServerSession` (server_session.ts: the connection and what its login gave). Sending is
- * sending.ts; the one-request commands come from `ServerCommands`.
+ * (message_changes.ts), the receiving state of the current `ServerSession` (server_session.ts: the
+ * connection and what its login gave) and its `Link` (server_link.ts). Sending is sending.ts,
+ * receiving receiving.ts (plain functions over that state); the one-request commands come from
+ * `ServerCommands`.
  * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
  *   `close`; one connection, no reconnect.
  * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into
@@ -23,7 +24,6 @@ import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { wire } from "../session/wire_events.ts";
 import { AckBatch } from "./ack_batch.ts";
-import { Inbound } from "./inbound.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
@@ -31,6 +31,7 @@ import { Reconnector } from "./reconnect.ts";
 import { moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
 import { ServerLink } from "./server_link.ts";
 import { ServerSession } from "./server_session.ts";
+import * as recv from "./receiving.ts";
 import * as send from "./sending.ts";
 import { encodeTyping, TypingGate } from "./typing.ts";
 import { infoLines } from "./info.ts";
@@ -46,7 +47,7 @@ const RECENT_PER_CONVERSATION = 100;
 export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly #listeners = new Set<(e: B.BackendEvent) => void>();
   #link!: ServerLink;
-  #in!: Inbound;
+  #in!: recv.InboundState;
   /** Edits, deletions, reactions and disappearing messages (issue 39). */
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
@@ -106,12 +107,12 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return c;
   }
 
-  /** A session becomes current: its link and inbound feed, its end said as "disconnected". */
+  /** A session becomes current: its link and receiving state (receiving.ts), its end said as "disconnected". */
   #bind(s: ServerSession): void {
     this.useSession(s);
     this.role = s.role;
     this.#link = new ServerLink(s.conn, this.clock);
-    this.#in = new Inbound(this);
+    this.#in = recv.openInbound(this);
     s.ended().then((e) => this.notify(e));
     for (const f of this.#perSession) f();
   }
@@ -146,15 +147,15 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
   opened(): Promise<unknown> {
-    return this.#in.opened();
+    return this.#in.opening;
   }
   /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
   sync(): Promise<B.ChatMessage[]> {
-    return this.#in.sync();
+    return recv.sync(this, this.#in);
   }
   /** Acknowledges messages: the server drops them from this user's queue. */
   ack(ms: B.ChatMessage[]): Promise<void> {
-    return this.#in.ack(ms);
+    return recv.ack(this, this.#in, ms);
   }
 
   /** Follows the feed (a UI); replays the offline queue as message events (without `catchUp`). */
@@ -270,7 +271,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   }
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
   history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
-    return this.#in.history(target, since);
+    return recv.history(this, this.#in, target, since);
   }
   inbox(user?: string): Promise<B.ChatMessage[]> {
     if (user) return this.history({ kind: "user", name: user });

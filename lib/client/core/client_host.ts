@@ -1,5 +1,5 @@
 /**
- * `ClientHost`: what the parts of the conversation core (inbound.ts, message_changes.ts,
+ * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
  * sending.ts) need of it — the current connection and its link, who is logged in, the local store,
  * the current body codec, the clock, and a way to tell listeners. `ChatClient` is the one
  * implementation.

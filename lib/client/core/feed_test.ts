@@ -1,7 +1,7 @@
 /**
  * The feed's phases (issue 35.2): a message that arrives while a sync collects the offline queue is
  * the sync's — neither lost nor also told as live — and after the reply messages are live again.
- * On `Inbound` over a scripted connection (pushes and the sync's reply in the order the server sends
+ * On receiving.ts over a scripted connection (pushes and the sync's reply in the order the server sends
  * them: the queue, the live messages it held back, then the reply).
  */
 import assert from "node:assert/strict";
@@ -12,9 +12,9 @@ import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
 import { PlainCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import { Feed } from "./feed.ts";
-import { Inbound } from "./inbound.ts";
 import type { SealedEnvelope } from "./link.ts";
 import { ServerLink } from "./server_link.ts";
+import * as recv from "./receiving.ts";
 
 const msg = (seq: number, text: string): Frame => ({
   header: { t: "msg", seq, mid: `m${seq}`, ts: 1000 + seq, from: "alice", to: { kind: "user", name: "bob" } },
@@ -51,12 +51,13 @@ function inbound() {
     maxFrame: 1 << 20,
     notify: (e: BackendEvent) => void (e.type === "message" && events.push(e.message)),
   };
-  return { ...s, events, in: new Inbound(host) };
+  const st = recv.openInbound(host);
+  return { ...s, events, sync: () => recv.sync(host, st), opened: () => st.opening };
 }
 
 Deno.test("feed: a message arriving during the sync is the sync's, once; later ones are live", async () => {
   const t = inbound();
-  const synced = t.in.sync();
+  const synced = t.sync();
   t.push(msg(1, "queued"));
   t.push(msg(2, "sent during the sync")); // held back by the server until the queue is out
   t.reply();
@@ -64,7 +65,7 @@ Deno.test("feed: a message arriving during the sync is the sync's, once; later o
   assert.deepEqual(got.map((m) => m.text), ["queued", "sent during the sync"]);
   assert.ok(got.every((m) => m.replay));
   t.push(msg(3, "live"));
-  await t.in.opened();
+  await t.opened();
   assert.deepEqual(t.events.map((m) => m.text), ["live"], "nothing of the sync told again as live");
 });
 
