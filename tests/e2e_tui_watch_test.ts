@@ -11,7 +11,7 @@
  * alice's seek bob's, each within 250 ms.
  */
 import assert from "node:assert/strict";
-import { skipWithout, startTestServer, testFfmpeg } from "./helpers.ts";
+import { skipWithout, startTestServer, testFfmpeg, type TestServer } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 
@@ -37,6 +37,19 @@ async function clipFolder(): Promise<string> {
   return videos;
 }
 
+/** Registers alice and bob on `t` and starts both full-screen clients (fresh homes, kept in `homes`). */
+async function aliceAndBobOnScreens(t: TestServer, tm: Tmux, homes: string[]): Promise<void> {
+  for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
+  for (const u of ["alice", "bob"]) {
+    const home = await Deno.makeTempDir();
+    homes.push(home);
+    await tm.start(u, u, home, { cols: COLS });
+  }
+  for (const u of ["alice", "bob"]) {
+    await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
+  }
+}
+
 test({
   name:
     "TUI e2e (issue 39.7): /watch-together — bob joins late and follows alice's pause and seek within 250 ms",
@@ -56,15 +69,7 @@ test({
       return s.match(STATUS)!;
     };
     try {
-      for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
-      for (const u of ["alice", "bob"]) {
-        const home = await Deno.makeTempDir();
-        homes.push(home);
-        await tm.start(u, u, home, { cols: COLS });
-      }
-      for (const u of ["alice", "bob"]) {
-        await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
-      }
+      await aliceAndBobOnScreens(t, tm, homes);
       await tm.type("alice", "/room create movie bob");
       await tm.waitFor("bob", (s) => s.includes("#movie"), "#movie on bob");
       await tm.type("bob", "/join #movie");
@@ -132,15 +137,7 @@ test({
       return s.match(re)!;
     };
     try {
-      for (const u of ["alice", "bob"]) (await t.client(u, { password: PASSWORD, kdf: {} })).close();
-      for (const u of ["alice", "bob"]) {
-        const home = await Deno.makeTempDir();
-        homes.push(home);
-        await tm.start(u, u, home, { cols: COLS });
-      }
-      for (const u of ["alice", "bob"]) {
-        await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");
-      }
+      await aliceAndBobOnScreens(t, tm, homes);
       // A DM signal goes to the devices a session exists with: they write to each other first.
       await tm.type("bob", "/query alice");
       await tm.type("alice", "/query bob hi bob");

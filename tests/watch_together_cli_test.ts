@@ -83,22 +83,25 @@ async function positions(vs: Viewer[]): Promise<number[]> {
   return ls.map((l) => Number(l.text.match(/position ([\d.]+)s/)![1]) * 1000);
 }
 
+/** Runs `client.ts` as USER of test server `t` (own home folder, trust on first use). */
+const programCli = (t: { port: number; dir: string }) => (u: string, ...a: string[]) =>
+  runProgram("client.ts", [
+    ...a,
+    "--server",
+    `127.0.0.1:${t.port}`,
+    "--user",
+    u,
+    "--home",
+    `${t.dir}/home-${u}`,
+    "--trust-on-first-use",
+  ], { PARLEY_PASSWORD: `pw-${u}-secret` });
+
 test({
   name: "watch together: three scripted viewers stay within 250 ms through pause, seek and play",
   deadlineMs: 110_000,
   fn: async () => {
     const t = await startTestServer();
-    const cli = (u: string, ...a: string[]) =>
-      runProgram("client.ts", [
-        ...a,
-        "--server",
-        `127.0.0.1:${t.port}`,
-        "--user",
-        u,
-        "--home",
-        `${t.dir}/home-${u}`,
-        "--trust-on-first-use",
-      ], { PARLEY_PASSWORD: `pw-${u}-secret` });
+    const cli = programCli(t);
     const vs: Viewer[] = [];
     try {
       for (const u of ["alice", "bob", "carol", "dave"]) assert.equal((await cli(u, "register")).code, 0);
@@ -164,17 +167,7 @@ test({
   deadlineMs: 110_000,
   fn: async () => {
     const t = await startTestServer();
-    const cli = (u: string, ...a: string[]) =>
-      runProgram("client.ts", [
-        ...a,
-        "--server",
-        `127.0.0.1:${t.port}`,
-        "--user",
-        u,
-        "--home",
-        `${t.dir}/home-${u}`,
-        "--trust-on-first-use",
-      ], { PARLEY_PASSWORD: `pw-${u}-secret` });
+    const cli = programCli(t);
     const vs: Viewer[] = [];
     try {
       for (const u of ["alice", "bob"]) assert.equal((await cli(u, "register")).code, 0);
