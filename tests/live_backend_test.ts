@@ -4,7 +4,7 @@
  * connection is re-established by itself inside the same object (but not after a kick).
  */
 import assert from "node:assert/strict";
-import type { BackendEvent } from "../lib/client/backend.ts";
+import { BackendError, type BackendEvent } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { ServerSession } from "../lib/client/core/server_session.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
@@ -99,6 +99,44 @@ Deno.test("ChatClient keeps its codec across a reconnect: the device is proven a
       e.type === "notice" && /Could not read|Reconnect failed|Encryption/.test(e.text)
     );
     assert.deepEqual(failed, [], "no failure said");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("a reconnect whose setup fails closes that connection before the next attempt", async () => {
+  const t = await startTestServer();
+  try {
+    (await t.client("bob")).close();
+    const live = await login(t, "bob");
+    const sessions: ServerSession[] = [];
+    live.reconnect = async () => {
+      const s = await ServerSession.login(await as(t, "bob"));
+      sessions.push(s);
+      if (sessions.length === 1) { // the first new session's setup fails: restoring the status is refused
+        const request = s.conn.request.bind(s.conn);
+        s.conn.request = (k, f, b) =>
+          k === "status" ? Promise.reject(new BackendError("io", "refused by the test")) : request(k, f, b);
+      }
+      return s;
+    };
+    const events: BackendEvent[] = [];
+    live.on((e) => events.push(e));
+    await live.start();
+    await live.setStatus("busy");
+    for (const s of t.srv.hub.sessionsOf("bob")) s.bye("io", "link dropped");
+    await eventually(
+      () => events.some((e) => e.type === "connection" && e.state === "online"),
+      15_000,
+      "online",
+    );
+    assert.ok(sessions.length >= 2, "another attempt after the failed one");
+    assert.ok(sessions[0]!.conn.closed, "the failed attempt's connection is closed");
+    await eventually(
+      () => [...t.srv.hub.sessionsOf("bob")].length === 1,
+      3000,
+      "one session of bob on the server",
+    );
   } finally {
     await t.stop();
   }

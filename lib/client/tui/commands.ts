@@ -243,14 +243,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "",
     help: "Leave Parley (warns once when messages are not sent yet)",
     permission: "user",
-    run: (ctx) => {
+    run: async (ctx) => {
       const n = ctx.backend.pendingCount?.() ?? 0;
       if (n > 0 && !ctx.quitWarned) {
         ctx.quitWarned = true;
         ctx.print(
-          `${n} message${
-            n === 1 ? " is" : "s are"
-          } not sent yet: they go out the next time Parley connects. ` +
+          `${await pendingWords(ctx, n)} not sent yet: they go out the next time Parley connects. ` +
             "/quit again to leave now",
         );
         return;
@@ -259,3 +257,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
 ];
+
+/**
+ * "3 messages are", or with what else waits for a peer that is away (peer mode lists queued changes and
+ * file offers in its outbox, peer/pending.ts): "1 message, 2 changes and 1 file offer are".
+ */
+async function pendingWords(ctx: CommandContext, n: number): Promise<string> {
+  const entries = await ctx.backend.outbox?.().catch(() => []) ?? [];
+  const changes = entries.filter((e) => e.kind === "change").length;
+  const files = entries.filter((e) => e.kind === "file").length;
+  const texts = Math.max(0, n - changes - files);
+  const count = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  const parts = [
+    ...(texts || (!changes && !files) ? [count(texts, "message")] : []),
+    ...(changes ? [count(changes, "change")] : []),
+    ...(files ? [count(files, "file offer")] : []),
+  ];
+  const words = parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}` : parts[0]!;
+  return `${words} ${n === 1 ? "is" : "are"}`;
+}

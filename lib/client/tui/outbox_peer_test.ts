@@ -79,6 +79,14 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
       "· → bob: file notes.txt (2.0 KiB), offered when bob is back (waiting)",
     ]);
     assert.equal(backend.pendingCount(), 5, "/quit counts them all");
+    printed.length = 0;
+    const quit = parseLine("/quit", { role: "user", isUser: () => true, commands: PEER_COMMANDS });
+    if (quit.kind === "command") await quit.spec.run(ctx, quit.args);
+    assert.match(
+      printed.join("\n"),
+      /^1 message, 3 changes and 1 file offer are not sent yet/,
+      "/quit says what waits",
+    );
     // Bob is back: everything goes, and the outbox is empty.
     b = await node("bob", `${dir}/bob`);
     got = nextEvent(b, (e) => e.type === "message" && e.message.text === "are you there?");
