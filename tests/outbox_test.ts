@@ -38,6 +38,21 @@ function live(c: ChatClient, again: (() => Promise<ServerSession>) | null): Chat
   return c;
 }
 
+/**
+ * Alice's UI client on `store` that does not know the server's frame cap (queued before, or an older
+ * server's default) — nor do its reconnects: the server decides what is too large.
+ */
+async function blindAlice(t: TestServer, store: LocalStore): Promise<ChatClient> {
+  const blind = async () => {
+    const s = await ServerSession.login(await as(t, "alice"));
+    s.maxFrame = 16 * 1024 * 1024;
+    return s;
+  };
+  const c = live(await login(t, "alice", { store }), blind);
+  c.session.maxFrame = 16 * 1024 * 1024;
+  return c;
+}
+
 Deno.test("issue 34.1: the hello gives the frame cap; a longer message is refused before it is queued", async () => {
   const t = await startTestServer({ maxFrame: CAP });
   const store = new LocalStore(":memory:");
@@ -65,17 +80,7 @@ Deno.test("issue 34.1: the hello gives the frame cap; a longer message is refuse
 Deno.test("issue 34.1: a queued message the server refuses as too large is marked failed, never resent, droppable", async () => {
   const t = await startTestServer({ maxFrame: CAP });
   const store = new LocalStore(":memory:");
-  // A client that does not know the cap (queued before, or an older server's default): the server decides.
-  const blind = async () => {
-    const s = await ServerSession.login(await as(t, "alice"));
-    s.maxFrame = 16 * 1024 * 1024;
-    return s;
-  };
-  const blindClient = async () => {
-    const c = live(await login(t, "alice", { store }), blind);
-    c.session.maxFrame = 16 * 1024 * 1024;
-    return c;
-  };
+  const blindClient = () => blindAlice(t, store);
   try {
     (await t.client("alice")).close();
     const b = await t.client("bob");
@@ -119,16 +124,7 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
 Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for ends marked failed, not resent", async () => {
   const t = await startTestServer({ maxFrame: CAP });
   const store = new LocalStore(":memory:");
-  const blind = async () => {
-    const s = await ServerSession.login(await as(t, "alice"));
-    s.maxFrame = 16 * 1024 * 1024;
-    return s;
-  };
-  const blindClient = async () => {
-    const c = live(await login(t, "alice", { store }), blind);
-    c.session.maxFrame = 16 * 1024 * 1024;
-    return c;
-  };
+  const blindClient = () => blindAlice(t, store);
   try {
     for (const u of ["alice", "bob"]) (await t.client(u)).close();
     store.addPending({ mid: "huge-one-00001", ts: Date.now(), to: bob, text: "z".repeat(1_500_000) });
