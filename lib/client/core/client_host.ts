@@ -1,7 +1,7 @@
 /**
  * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
  * sending.ts) need of it — the current connection and its link, who is logged in, the local store,
- * the current body codec, the clock, and a way to tell listeners. `ChatClient` is the one
+ * the current body codec, the clock, the engine's driver, and a way to tell listeners. `ChatClient` is the one
  * implementation.
  */
 import type { BackendEvent, Role } from "../backend.ts";
@@ -10,6 +10,7 @@ import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import type { Link } from "./link.ts";
+import type { Driver } from "./driver.ts";
 
 export interface ClientHost {
   readonly conn: Connection;
@@ -23,6 +24,8 @@ export interface ClientHost {
   readonly clock: Clock;
   /** The largest frame the server reads. */
   readonly maxFrame: number;
+  /** The conversation engine and the driver of its effects (engine.ts, driver.ts). */
+  readonly engine: Driver;
   /** Emits an event to the client's listeners. */
   notify(e: BackendEvent): void;
 }
