@@ -23,7 +23,7 @@ import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { wire } from "../session/wire_events.ts";
-import { Driver } from "./driver.ts";
+import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
@@ -77,6 +77,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     resend: () => send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m })),
     now: () => this.now(),
     connOpen: () => !this.conn.closed,
+    every: intervalTimer,
   });
   readonly #chain: send.SendChain = { tail: Promise.resolve() };
   readonly #typing: TypingGate;

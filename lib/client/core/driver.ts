@@ -3,8 +3,8 @@
  * It holds the engine's state, feeds it one input at a time (`step`: the new state kept, the effects
  * answered; `drive`: the same, carried out) and does through its `DriverPorts` what the engine only
  * says: tell listeners, reconnect, save to the local store, acknowledge over the current connection
- * (a batch the server did not take is fed back as `ackFailed`), run the acknowledgement tick on a
- * timer (the one timer of the receive path; time read from the injected clock), purge disappearing
+ * (a batch the server did not take is fed back as `ackFailed`), run the acknowledgement tick on the
+ * port's timer (`every`: the one timer of the receive path; time read from the injected clock), purge disappearing
  * messages (a failure said as a notice), send the outbox again. `open` and `send` are the caller's
  * (receiving.ts opens through the codec, chat_client.ts sends): `drive` leaves them alone.
  */
@@ -26,11 +26,19 @@ export interface DriverPorts {
   now(): number;
   /** Whether the current connection can carry an ack. */
   connOpen(): boolean;
+  /** Runs `f` every `ms` until the answered stop is called. */
+  every(ms: number, f: () => void): () => void;
+}
+
+/** The real timer for `DriverPorts.every`: `setInterval`, stopped by the function it answers. */
+export function intervalTimer(ms: number, f: () => void): () => void {
+  const t = setInterval(f, ms);
+  return () => clearInterval(t);
 }
 
 export class Driver {
   #state: EngineState;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  #stopTick: (() => void) | null = null;
 
   constructor(me: string, readonly ports: DriverPorts) {
     this.#state = initial(me);
@@ -75,13 +83,13 @@ export class Driver {
         if (!f.batch.length) return ports.ack(f.acks);
         return ports.ack(f.acks).catch(() => this.drive({ kind: "ackFailed", messages: f.batch }));
       case "schedule":
-        this.#timer ??= setInterval(() => {
+        this.#stopTick ??= ports.every(f.everyMs, () => {
           void this.drive({ kind: "tick", now: ports.now(), connOpen: ports.connOpen() });
-        }, f.everyMs);
+        });
         return;
       case "unschedule":
-        if (this.#timer !== null) clearInterval(this.#timer);
-        this.#timer = null;
+        this.#stopTick?.();
+        this.#stopTick = null;
         return;
       case "purge":
         try {

@@ -59,6 +59,7 @@ function inbound() {
       resend: () => {},
       now: () => 0,
       connOpen: () => true,
+      every: () => () => {},
     }),
   };
   const st = recv.openInbound(host);

@@ -66,6 +66,7 @@ function receiving() {
       resend: () => {},
       now: () => 0,
       connOpen: () => true,
+      every: () => () => {},
     }),
   };
   const st = recv.openInbound(host);
