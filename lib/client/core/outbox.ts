@@ -14,6 +14,15 @@ import { randomId } from "../../common/random.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { isPermanentRefusal } from "./message_size.ts";
 
+/** What dropping entry `e` did, one sentence (`/outbox drop N`; the peer script's `dropped` line is its own). */
+export function droppedText(e: OutboxEntry, to: string): string {
+  if (e.kind === "change") {
+    return `Dropped change ${e.n} to ${to} (${e.text}): it will not be sent; here it stays`;
+  }
+  if (e.kind === "file") return `Withdrew file offer ${e.n} to ${to} (${e.text}): it will not be offered`;
+  return `Dropped message ${e.n} to ${to}: it will not be sent`;
+}
+
 /** A kept entry is marked failed when the connection dropped this many times in a row while it was sent. */
 export const POISON_DROPS = 3;
 
