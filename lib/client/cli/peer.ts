@@ -14,10 +14,12 @@
  *   saved PATH SIZE SHA256         a received file was verified and saved
  *   replied|edited|deleted|reacted|unreacted|expired …   replies, changes and disappearing
  *                                  messages (issue 39): cli/peer_changes.ts describes them
+ *   outbox N … | dropped N …       (`outbox`, `outbox drop N`) what waits for a peer that is away,
+ *                                  and what was dropped: cli/peer_outbox.ts describes them
  *
  * Script commands (their table, usage and help: peer_script.ts; `--help` lists them): connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
  * TEXT"), reply PEER TEXT…, edit PEER TEXT…, delete PEER, react PEER EMOJI, edits PEER, expire PEER
- * TIME|off (cli/peer_changes.ts), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
+ * TIME|off (cli/peer_changes.ts), outbox [drop N] (cli/peer_outbox.ts), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
  * PEER, verify PEER [NUMBER], trust PEER [NUMBER] (NUMBER: the safety number compared; without it
  * the one `fingerprint` printed last, refused if the peer's key changed since), send PEER FILE (offers a file to a connected peer; returns once

@@ -5,8 +5,8 @@
  * input control it (the room's admins only, as its signed log says): `play`, `pause`, `seek SECONDS`,
  * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
  * state within a second of joining starts VIDEO. `parley watch-together @USER VIDEO` watches with
- * one user in a DM, where both control it (signals go to the devices a DM session exists with: write
- * to each other once first). The playhead here has no pictures: the position
+ * one user in a DM, where both control it (signals go to every device of the other one, a session
+ * started from its prekey bundle where there was none). The playhead here has no pictures: the position
  * follows the shared state on this machine's clock, offset to the server's by a few pings.
  */
 import type { Command } from "commander";

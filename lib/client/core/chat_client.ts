@@ -233,7 +233,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
   }
   /** Seals a signal (a kind of its own, e.g. watch together) for a room (by name) or a user and sends it
-   * on the link; false when there was nobody to seal it for (a user this device never wrote with). */
+   * on the link; false when no device of theirs could be sealed for (no keys published, a changed key). */
   async signal(to: string | B.Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
     if (!this.codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");

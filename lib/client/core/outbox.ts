@@ -19,6 +19,15 @@ import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
 export { POISON_DROPS } from "./engine_outbox.ts";
 
+/** What dropping entry `e` did, one sentence (`/outbox drop N`; the peer script's `dropped` line is its own). */
+export function droppedText(e: OutboxEntry, to: string): string {
+  if (e.kind === "change") {
+    return `Dropped change ${e.n} to ${to} (${e.text}): it will not be sent; here it stays`;
+  }
+  if (e.kind === "file") return `Withdrew file offer ${e.n} to ${to} (${e.text}): it will not be offered`;
+  return `Dropped message ${e.n} to ${to}: it will not be sent`;
+}
+
 export class Outbox {
   constructor(readonly store: LocalStore, readonly me: string, readonly clock: Clock) {}
 

@@ -11,12 +11,13 @@
  *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
  *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
  *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it.
- * - `sendSignal`: typing and room signals, sealed and sent as the link's `signal` (never stored).
+ * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
+ *   stored); a DM's sealed again when devices changed, as a message.
  */
 import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { handOut, sealAndSend } from "../e2e/mod.ts";
+import { handOut, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
@@ -164,10 +165,14 @@ export function flushOutbox(h: SendHost, chain: SendChain, each: (m: ChatMessage
   chain.tail = chain.tail.then(() => resendPending(h, each)).catch(() => {});
 }
 
+/** What `sendSignal`'s seal answers when there is nobody to seal it for. */
+const NOBODY: Sealed = { body: new Uint8Array(0) };
+
 /**
- * Seals `payload(mid)` (typing, or a room signal of a kind of its own) end to end and sends it as
- * the link's signal: the server relays it to live sessions only. Nothing when the codec cannot seal
- * one or there is nobody to seal it for.
+ * Seals `payload(mid)` (typing, or a signal of a kind of its own) end to end and sends it as the
+ * link's signal: the server relays it to live sessions only. A DM's is sealed again once when the
+ * server says the devices changed (`sealAndSend`), so it reaches every current device. False when
+ * the codec cannot seal one or there is nobody to seal it for.
  */
 export async function sendSignal(
   h: SendHost,
@@ -178,9 +183,14 @@ export async function sendSignal(
   if (!codec.sealSignal) return false;
   await h.opened(); // room changes seen so far apply first
   const mid = randomId(undefined, 12);
-  const s = await codec.sealSignal(to, payload(mid));
-  if (!s) return false; // nobody to seal it for (a user this device never wrote with)
-  await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
-  await h.link.signal(to, mid, s.body);
-  return true;
+  return await sealAndSend(
+    async () => (await codec.sealSignal!(to, payload(mid))) ?? NOBODY,
+    async (s) => {
+      if (s === NOBODY) return false; // no device of theirs can read it (no keys, a changed key)
+      await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
+      await h.link.signal(to, mid, s.body, s.devices ? { devices: s.devices } : {});
+      return true;
+    },
+    codec.devicesChanged?.bind(codec),
+  );
 }

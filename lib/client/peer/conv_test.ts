@@ -296,3 +296,57 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox) confirms it and applies", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const events: PeerEvent[] = [];
+  const core = {
+    me: "alice",
+    store,
+    dm: undefined as never,
+    clock: { now: () => 1_000_000 },
+    frameCap: 1 << 20,
+    serial: <T>(fn: () => Promise<T>) => fn(),
+    link: () => undefined,
+    carrier: undefined as never,
+    emit: (e: PeerEvent) => events.push(e),
+  };
+  const conv = new PeerConv(new PeerOutbox(core));
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  try {
+    const ref = newMid();
+    store.local.addPending(
+      { mid: ref, ts: 990_000, to: { kind: "user", name: "bob" }, text: "hi bob" },
+      true,
+    );
+    const mid = newMid();
+    const react = seal({ v: 1, k: "react", mid, ref, emoji: "👍", on: true });
+    const got = conv.received("bob", mid, 999_000, react, { put: {}, del: [] });
+    assert.deepEqual(events.filter((e) => e.type === "notice"), [], "not refused");
+    assert.equal(got[0]?.type, "message.changed");
+    const held = store.local.byMid("alice", ref)!;
+    assert.equal(held.text, "hi bob");
+    assert.deepEqual(held.reactions, { "👍": ["bob"] });
+    assert.equal(store.local.pending(ref), undefined, "out of the outbox, into the history");
+    // Carol's change of a text I wrote to bob does not confirm it (and is refused as before).
+    const other = newMid();
+    store.local.addPending(
+      { mid: other, ts: 991_000, to: { kind: "user", name: "bob" }, text: "to bob" },
+      true,
+    );
+    const m2 = newMid();
+    conv.received(
+      "carol",
+      m2,
+      999_100,
+      seal({ v: 1, k: "react", mid: m2, ref: other, emoji: "👍", on: true }),
+      {
+        put: {},
+        del: [],
+      },
+    );
+    assert.ok(store.local.pending(other), "still waiting for bob");
+  } finally {
+    store.close();
+  }
+});

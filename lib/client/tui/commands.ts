@@ -25,6 +25,7 @@ import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
+import { droppedText } from "../core/outbox.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -159,16 +160,15 @@ export const COMMANDS: readonly CommandSpec[] = [
         if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
         const e = await b.dropOutbox(Number(n));
         if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
-        ctx.removeMessage?.(e.mid);
-        return ctx.print(`Dropped message ${e.n} to ${targetText(e.to)}: it will not be sent`);
+        if (!e.kind) ctx.removeMessage?.(e.mid);
+        return ctx.print(droppedText(e, targetText(e.to)));
       }
       const all = await b.outbox();
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
-        // A change or a file offer waiting for its peer (peer mode) has no number: it is not dropped.
         ctx.print(
-          `${e.kind ? "·" : `${e.n}.`} ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
+          `${e.n}. ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
             sanitize(e.text).slice(0, 60)
           } (${state})`,
           e.failed !== undefined ? "error" : "info",
