@@ -3,7 +3,8 @@ import { runConsoleLine } from "../lib/server/console.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import { eventually, startTestServer } from "./helpers.ts";
-import { topologyTest } from "./topology.ts";
+import { startTestCluster, topologyTest } from "./topology.ts";
+import { clusterSkip } from "./cluster_harness.ts";
 
 function lastEvent(c: { on: (l: (e: BackendEvent) => void) => () => void }, type: string) {
   const box: { e: BackendEvent | null } = { e: null };
@@ -90,6 +91,27 @@ topologyTest("grant and revoke; the last admin cannot be demoted", async (startT
   } finally {
     await t.stop();
   }
+});
+
+Deno.test({
+  name:
+    "3 nodes: an admin demoted elsewhere is refused admin commands at once, before the bus tells this node",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const t = await startTestCluster();
+    try {
+      const alice = await t.client("alice");
+      await runConsoleLine(t.srv, "/grant alice");
+      await eventually(() => alice.role === "admin", 3000, "alice told she is an admin");
+      const bob = await t.client("bob");
+      // The demotion as another node makes it, its bus event not yet here: only the store knows.
+      await t.srv.core.store.setRole("alice", "user");
+      await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+      assert.equal(bob.conn.closed, false);
+    } finally {
+      await t.stop();
+    }
+  },
 });
 
 topologyTest(

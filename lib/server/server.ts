@@ -334,7 +334,7 @@ export class ParleyServer {
     if (!cmd.free && !s.bucket.take(cmd.cost?.(m as any) ?? 1)) {
       return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
     }
-    if (cmd.auth === "admin" && s.role !== "admin") {
+    if (cmd.auth === "admin" && !await this.#isAdmin(s)) {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
       // One audit row per (user, command, window), counting the repeats.
       const now = this.clock.now();
@@ -349,6 +349,17 @@ export class ParleyServer {
       this.core.log.error("handler", { command: m.t, error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
     }
+  }
+
+  /**
+   * Whether `s` may run an admin command. On one of several nodes the role is read from the store
+   * (the truth), not only from the session: another node's demotion reaches this session through
+   * the bus a moment later, and an admin command in that moment must already be refused.
+   */
+  async #isAdmin(s: Session): Promise<boolean> {
+    if (s.role !== "admin") return false;
+    if (!this.cluster) return true;
+    return (await this.core.store.getUser(s.user))?.role === "admin";
   }
 
   #tick(): void {
