@@ -1,28 +1,26 @@
 /**
- * Watch together in peer mode (issue 39.7): `/watch-together @PEER PATH` and the script's
- * `watch-together PEER [FILE]` — two peers play their own copies of one local video in step, each
- * with its own player (its renderer and size its own). One `PeerWatch` per node answers its peers'
- * questions whether the user watches or not.
+ * Watch together in peer mode (issue 39.7): `/watch-together @PEER PATH` and the script's `watch-together
+ * PEER [FILE]` — two peers play their own copies of one local video in step, each with its own player (its
+ * renderer and size its own). One `PeerWatch` per node answers its peers' questions whether the user watches
+ * or not.
  *
- * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy
- * (`ask`, answered by `has`: a file it received or named, hashed again to be sure). If not, the file
- * is offered through the peer file transfer (peer/files.ts) and the session starts once the peer
- * saved it (`file.sent`); a refused or failed transfer starts nothing and says why. A peer that does
- * not answer within ANSWER_MS runs an older Parley (0.5 hands the signal to nobody; older ones drop
- * the channel at the unknown record and redial): said, nothing started, nothing crashes.
+ * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
+ * answered by `has`: a file it received or named, hashed again to be sure). If not, the file is offered
+ * through the peer file transfer (peer/files.ts) and the session starts once the peer saved it
+ * (`file.sent`); a refused or failed transfer starts nothing and says why. A peer that does not answer
+ * within ANSWER_MS runs an older Parley (0.5 hands the signal to nobody; older ones drop the channel at the
+ * unknown record and redial): said, nothing started, nothing crashes.
  *
- * Controls: the rules and encoding of video/watch_together.ts and watch_room.ts — one `WatchRoom` per
- * peer, its key the DM's conversation key ("d:alice:bob"), both parties controlling — over sealed
- * signals (peer/signals.ts: the Double Ratchet, the sender the channel's authenticated peer, a
- * replayed envelope refused by the ratchet). A control whose key is not the DM with its sender, one
- * re-sent under another id, a malformed one, or a state not newer than the current one is refused
- * (a `refused` event) and changes nothing; a clock or copy answer to no question of ours is dropped.
+ * Controls: the rules and encoding of video/watch_together.ts and watch_room.ts — one `WatchRoom` per peer,
+ * its key the DM's conversation key ("d:alice:bob"), both parties controlling — over sealed signals
+ * (peer/signals.ts: the Double Ratchet, the sender the channel's authenticated peer, a replayed envelope
+ * refused by the ratchet). A control whose key is not the DM with its sender, one re-sent under another id,
+ * a malformed one, or a state not newer than the current one is refused (a `refused` event) and changes
+ * nothing; a clock or copy answer to no question of ours is dropped.
  *
- * Clock: there is no server. A session's times are on the clock of the party whose name sorts first
- * in its key (both ends know which without agreeing on anything). The other party estimates that
- * clock from round trips over the channel (`time` controls, `ClockOffset`: the quickest of
- * CLOCK_SAMPLES wins, the answer taken as the middle of the trip, one more every RESAMPLE_MS), so its
- * error is at most half the quickest round trip. Timers: a tick every TICK_MS corrects drift.
+ * Clock: the session's times are on the clock of the name that sorts first in its key, which the other
+ * party estimates from round trips over the channel (peer/watch_clock.ts; one more every RESAMPLE_MS). A
+ * tick every TICK_MS corrects drift.
  */
 import type { Clock } from "../../common/clock.ts";
 import { convKey, normalizeName } from "../../protocol/names.ts";
@@ -41,17 +39,21 @@ import {
 import { Playhead } from "../video/watch_viewer.ts";
 import { type PeerSignal, PeerSignals, type SignalCore } from "./signals.ts";
 import { type CopiesHost, WatchCopies } from "./watch_copies.ts";
+import { isReference, sampleSessionClock } from "./watch_clock.ts";
 
 /** How long a peer has to answer a question (copy, clock) before it counts as too old, ms. */
 export const ANSWER_MS = 3000;
 /** Drift correction period, ms. */
 export const TICK_MS = 100;
+/** A state older than this is an answer to a late start, not a change just made: no step, ms. */
+const FRESH_MS = 5000;
 /** One more clock round trip this often, ms. */
 export const RESAMPLE_MS = 10_000;
 
 /** What a `PeerWatch` tells its surface. */
 export type PeerWatchEvent =
-  | { type: "watch"; peer: string; event: WatchEvent }
+  /** A change (`step`: ms from when the peer made it to its reaching the player here) or a refusal. */
+  | { type: "watch"; peer: string; event: WatchEvent; step?: number }
   /** `peer` plays `state` while this user does not watch with them. */
   | { type: "invited"; peer: string; state: WatchState }
   /** The copy of a session's video shown here changed (null: none here). */
@@ -183,13 +185,9 @@ export class PeerWatch {
     if (known) return known;
     const me = this.host.name, key = convKey("user", me, peer), clock = new ClockOffset();
     const local = () => this.host.clock.now();
-    // The clock of the first name of the key is the session's: the other one samples it.
-    const reference = key.split(":")[1] === me;
-    for (let i = 0; i < (reference ? 1 : CLOCK_SAMPLES); i++) {
-      const sent = local();
-      const a = await this.#ask(peer, { kind: "time", sent }, `t ${peer} ${sent}`);
-      if (!reference && a.kind === "time" && a.now !== undefined) clock.sample(sent, a.now, local());
-    }
+    const ask = (sent: number) => this.#ask(peer, { kind: "time", sent }, `t ${peer} ${sent}`);
+    const reference = isReference(key, me);
+    await sampleSessionClock(ask, clock, local, { key, me, n: reference ? 1 : CLOCK_SAMPLES });
     if (this.#sessions.has(peer)) return this.#sessions.get(peer)!;
     const s: Session = { peer, clock, deliver: null, video: "", path: null, room: null!, timer: 0 as never };
     s.room = new WatchRoom({
@@ -206,23 +204,28 @@ export class PeerWatch {
       serverNow: () => clock.server(local()),
       mayControl: (u) => u === me || u === peer,
       onChange: (event) => {
-        this.#emit({ type: "watch", peer, event });
-        if (event.type === "state") void this.#show(s, event.state);
+        if (event.type !== "state" || event.by === me) return this.#changed(s, event);
+        // After this player was brought into step: how long after the change that was (session clock).
+        void s.room.follower.sync().then(() =>
+          this.#changed(s, event, clock.server(local()) - event.state.at)
+        );
       },
     });
     let ticks = 0;
     s.timer = setInterval(() => {
       void s.room.tick();
-      if (!reference && ++ticks % (RESAMPLE_MS / TICK_MS) === 0) void this.#resample(s);
+      if (reference || ++ticks % (RESAMPLE_MS / TICK_MS)) return;
+      void sampleSessionClock(ask, clock, local, { key, me, n: 1 }).catch(() => {});
     }, TICK_MS);
     this.#sessions.set(peer, s);
     return s;
   }
 
-  async #resample(s: Session): Promise<void> {
-    const sent = this.host.clock.now();
-    const a = await this.#ask(s.peer, { kind: "time", sent }, `t ${s.peer} ${sent}`).catch(() => null);
-    if (a?.kind === "time" && a.now !== undefined) s.clock.sample(sent, a.now, this.host.clock.now());
+  /** A change accepted (`step`: ms from when it was made to its reaching this player) or refused. */
+  #changed(s: Session, event: WatchEvent, step?: number): void {
+    const fresh = step !== undefined && step <= FRESH_MS ? { step: Math.max(0, Math.round(step)) } : {};
+    this.#emit({ type: "watch", peer: s.peer, event, ...fresh });
+    if (event.type === "state") void this.#show(s, event.state);
   }
 
   /** A state accepted: when its video is new here, this node's copy of it is found and told. */
