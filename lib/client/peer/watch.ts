@@ -54,7 +54,7 @@ export const RESAMPLE_MS = 10_000;
 export type PeerWatchEvent =
   /** A change (`step`: ms from when the peer made it to its reaching the player here) or a refusal. */
   | { type: "watch"; peer: string; event: WatchEvent; step?: number }
-  /** `peer` plays `state` while this user does not watch with them. */
+  /** `peer` plays `state` while this user does not watch with them (once a video). */
   | { type: "invited"; peer: string; state: WatchState }
   /** The copy of a session's video shown here changed (null: none here). */
   | { type: "video"; peer: string; path: string | null; state: WatchState; player: Followed }
@@ -83,6 +83,7 @@ export class PeerWatch {
   readonly #listeners = new Set<(e: PeerWatchEvent) => void>();
   /** Answers awaited, by question: `a PEER SHA` (copy) or `t PEER SENT` (clock). */
   readonly #waiting = new Map<string, (v: WatchControl) => void>();
+  readonly #invited = new Map<string, string>(); // peer → the video last said it plays (`invited`)
   readonly #copies: WatchCopies;
   readonly signals: PeerSignals;
   /** The player of a new session (default: a playhead without pictures). */
@@ -292,6 +293,8 @@ export class PeerWatch {
     }
     const s = this.#sessions.get(from);
     if (s) return s.deliver?.(sig);
-    if (c.kind === "state") this.#emit({ type: "invited", peer: from, state: c.state });
+    if (c.kind !== "state" || this.#invited.get(from) === c.state.video) return; // said once a video
+    this.#invited.set(from, c.state.video);
+    this.#emit({ type: "invited", peer: from, state: c.state });
   }
 }

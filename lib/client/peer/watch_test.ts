@@ -133,15 +133,22 @@ Deno.test("peer watch: a late start begins at the current position, on the start
     b.on((e) => void (e.type === "file.offer" && b.files.accept().catch(() => {})));
     await a.watch.start("bob", path); // bob gets his copy through the transfer first
     await until(() => bobs.some((e) => e.type === "invited"), "bob is told alice plays");
+    await a.watch.control("bob", { pause: true });
+    await a.watch.control("bob", { play: true });
     await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(
+      bobs.filter((e) => e.type === "invited").length,
+      1,
+      "told once a video, not at every control",
+    );
     await b.watch.join("alice");
     await until(() => bobs.some((e) => e.type === "video" && e.path !== null), "bob plays his copy");
     await new Promise((r) => setTimeout(r, 200));
     const [pa, pb] = [a.watch.position("bob"), b.watch.position("alice")];
     assert.ok(pa > 1500, `alice played on: ${pa}`);
     assert.ok(Math.abs(pa - pb) < 150, `bob starts where alice is: ${pa} vs ${pb}`);
-    assert.equal((await a.watch.start("bob", path)).n, 1, "a second start of the same video joins it");
-    assert.equal(b.watch.session("alice")!.session.state!.n, 1);
+    assert.equal((await a.watch.start("bob", path)).n, 3, "a second start of the same video joins it");
+    assert.equal(b.watch.session("alice")!.session.state!.n, 3);
   } finally {
     await close();
   }
