@@ -90,6 +90,15 @@ if (import.meta.main) {
           commands: PEER_COMMANDS,
           listPaths: pathCompletions,
           loadPicture: (path, box) => imageThumbnail(ffmpeg, path, box),
+          peerWatch: node.watch,
+          ...(ffmpeg
+            ? {
+              openLocalVideo: async (path: string, start: number, px: { width: number; height: number }) => {
+                const { openLocalPlayback } = await import("./lib/client/video/local_playback.ts");
+                return openLocalPlayback(ffmpeg, path, start, px, () => Date.now());
+              },
+            }
+            : {}),
         });
       } finally {
         await node.close();
