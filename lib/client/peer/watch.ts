@@ -285,7 +285,9 @@ export class PeerWatch {
     }
     if (c.kind === "ask") {
       const video = c.video;
-      return void this.#copies.of(video).then((p) => this.#send(from, { kind: "has", video, ok: p !== null }))
+      return void this.#copies.of(video, from).then((p) =>
+        this.#send(from, { kind: "has", video, ok: p !== null })
+      )
         .catch(() => {});
     }
     if (c.kind === "time" || c.kind === "has") {

@@ -1,8 +1,9 @@
 /**
  * The copies of watch together in peer mode (peer/watch.ts, issue 39.7). A video is named by its
  * file's SHA-256; a copy here is a file the user named (`name`) or one this node received or sent
- * (peer/files.ts, by the SHA-256 of its transfer), hashed again before it counts (a file changed
- * since is no copy; hashes cached by path, size and time). `offer` sends a copy through the peer
+ * (peer/files.ts, by the SHA-256 of its transfer; a peer asking learns only of the files exchanged
+ * with it), hashed again before it counts (a file changed since is no copy; hashes cached by path,
+ * size and time). `offer` sends a copy through the peer
  * file transfer and waits until the peer saved it, or refused it (thrown with its reason). The disk
  * calls are files/disk.ts's.
  */
@@ -33,10 +34,16 @@ export class WatchCopies {
     return { sha, real: f.real, name: f.name };
   }
 
-  /** A copy of the video whose SHA-256 is `sha` here, or null. */
-  async of(sha: string): Promise<string | null> {
+  /**
+   * A copy of the video whose SHA-256 is `sha` here, or null. `askedBy`: a peer asks, and is
+   * answered only from the files the user named or exchanged with that peer (another peer's files
+   * are not theirs to learn of).
+   */
+  async of(sha: string, askedBy?: string): Promise<string | null> {
     const named = this.#named.get(sha);
-    const files = this.host.files.list().filter((f) => f.sha256 === sha && f.path).map((f) => f.path!);
+    const files = this.host.files.list()
+      .filter((f) => f.sha256 === sha && f.path && (askedBy === undefined || f.peer === askedBy))
+      .map((f) => f.path!);
     for (const p of [...(named ? [named] : []), ...files]) {
       const f = await sendable(p).catch(() => null);
       if (f && (await this.#hash(f).catch(() => "")) === sha) return f.real;
