@@ -81,35 +81,49 @@ Deno.test({ name: "cluster files: a room's file taken by members on two other no
   }
 });
 
-Deno.test({ name: "cluster files: a download cut on one node resumes from another", ignore }, async () => {
-  const t = await startTestCluster();
-  try {
-    const a = await t.e2eClient("alice");
-    const b = await t.e2eClient("bob");
-    await a.client.sync();
-    await b.client.sync();
-    const data = bytes(3 * 1024 * 1024 + 5);
-    const sent = await FileTransfers.of(a.client).send("bob", await source(t, "movie.mkv", data));
-    let chunks = 0;
-    const fb = new FileTransfers(b.client, FileTransfers.of(b.client).ops, (pr) => {
-      if (pr.state === "active" && pr.done > 0 && ++chunks === 2) void b.client.conn.close();
-    });
-    const rec = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === sent.fid)))!;
-    await assert.rejects(fb.accept(rec, `${t.dir}/down`));
-    const part = (await Deno.stat(`${t.dir}/down/movie.mkv.part`)).size;
-    assert.ok(part > 0 && part < data.length, `part ${part}`);
-    const b2 = await t.e2eClient("bob", { register: false }); // the next node round-robin: node 3
-    let from = -1;
-    const fb2 = FileTransfers.of(b2.client, (pr) => {
-      if (from < 0) from = pr.done;
-    });
-    const done = await fb2.accept(rec, `${t.dir}/down`);
-    assert.ok(from > 0, `resumed from ${from}, not from the start`);
-    assert.equal(await sha256Hex(await Deno.readFile(done.path)), sent.sha256);
-  } finally {
-    await t.stop();
-  }
-});
+Deno.test(
+  { name: "cluster files: an upload and a download cut on one node resume on another", ignore },
+  async () => {
+    const t = await startTestCluster();
+    try {
+      const a = await t.e2eClient("alice"); // node 1
+      const b = await t.e2eClient("bob"); // node 2
+      await a.client.sync();
+      await b.client.sync();
+      const data = bytes(3 * 1024 * 1024 + 5);
+      const path = await source(t, "movie.mkv", data);
+      let bodies = 0; // alice's connection dies after her second body
+      const fa = new FileTransfers(a.client, FileTransfers.of(a.client).ops, (pr) => {
+        if (pr.state === "active" && ++bodies === 3) void a.client.conn.close();
+      });
+      await assert.rejects(fa.send("bob", path));
+      const a2 = await t.e2eClient("alice", { register: false }); // node 3
+      let sentFrom = -1;
+      const sent = await FileTransfers.of(a2.client, (pr) => {
+        if (sentFrom < 0) sentFrom = pr.done;
+      }).send("bob", path);
+      assert.ok(sentFrom > 0, `the upload resumed on node 3 from ${sentFrom}, not from the start`);
+      let chunks = 0;
+      const fb = new FileTransfers(b.client, FileTransfers.of(b.client).ops, (pr) => {
+        if (pr.state === "active" && pr.done > 0 && ++chunks === 2) void b.client.conn.close();
+      });
+      const rec = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === sent.fid)))!;
+      await assert.rejects(fb.accept(rec, `${t.dir}/down`));
+      const part = (await Deno.stat(`${t.dir}/down/movie.mkv.part`)).size;
+      assert.ok(part > 0 && part < data.length, `part ${part}`);
+      const b2 = await t.e2eClient("bob", { register: false }); // the next node round-robin: node 1
+      let from = -1;
+      const fb2 = FileTransfers.of(b2.client, (pr) => {
+        if (from < 0) from = pr.done;
+      });
+      const done = await fb2.accept(rec, `${t.dir}/down`);
+      assert.ok(from > 0, `resumed from ${from}, not from the start`);
+      assert.equal(await sha256Hex(await Deno.readFile(done.path)), sent.sha256);
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
 Deno.test(
   { name: "cluster files: file.wait on one node wakes on a change made on another", ignore },
@@ -121,9 +135,9 @@ Deno.test(
       const half = new Uint8Array(100_000).fill(3);
       const put = (fid: string, off: number) =>
         a.request("file.put", { fid, to: "bob", size: 200_000, off }, half);
-      const wait = async (c: typeof a, fid: string, have: number, state: string) => {
+      const wait = async (c: typeof a, fid: string, have: number, state: string, ms = 20_000) => {
         const t0 = performance.now();
-        const r = await c.request("file.wait", { fid, have, state, ms: 20_000 });
+        const r = await c.request("file.wait", { fid, have, state, ms });
         return { have: r.header.have, state: r.header.state, ms: performance.now() - t0 };
       };
       const fid = "cluster-wait-0001";
@@ -152,6 +166,20 @@ Deno.test(
       await assert.rejects(withdrawn, (e) => e instanceof BackendError && e.code === "no_such_file");
       const ms = performance.now() - t0;
       assert.ok(ms < 2300, `bob's wait ended ${ms.toFixed(0)} ms after alice withdrew it`);
+
+      // Node 2 misses every file event (the bus is at most once): a wait that runs out reads the folder.
+      t.nodes[1]!.cluster!.files!.on = () => Promise.resolve();
+      const lost = "cluster-wait-0003";
+      await put(lost, 0);
+      const late = wait(b, lost, 100_000, "uploading", 1500);
+      await new Promise((r) => setTimeout(r, 300));
+      await put(lost, 100_000);
+      const w3 = await late;
+      assert.deepEqual(
+        [w3.have, w3.state],
+        [200_000, "ready"],
+        "the timed-out wait's answer is the folder's",
+      );
     } finally {
       await t.stop();
     }

@@ -192,9 +192,9 @@ export class FileStore {
       return undefined;
     }
     const state = f ? laterState(f.state, m.state) : m.state;
-    const have = state === "done" ? m.size : f && this.writing.has(fid) // this node is writing it: its count is the truth
-      ? f.have
-      : await binLength(this.dir, fid);
+    // This node is writing it: its own count is the truth (the disk may hold a write in flight).
+    const mine = f !== undefined && this.writing.has(fid);
+    const have = state === "done" ? m.size : mine ? f.have : await binLength(this.dir, fid);
     const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
     const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
     this.#files.set(fid, e);
