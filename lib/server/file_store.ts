@@ -25,20 +25,10 @@
  * event: file_share.ts).
  */
 import type { Clock } from "../common/clock.ts";
-import {
-  binLength,
-  createMeta,
-  type FileState,
-  isRecent,
-  laterState,
-  readMeta,
-  removeBin,
-  removeMeta,
-  saveMeta,
-} from "./file_meta.ts";
+import * as sidecar from "./file_meta.ts";
 import { FileWatch } from "./file_watch.ts";
 
-export type { FileState } from "./file_meta.ts";
+export type FileState = sidecar.FileState;
 
 export interface FileMeta {
   fid: string;
@@ -114,10 +104,8 @@ export class FileStore {
       try {
         const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
         if (!FID.test(m.fid) || `${m.fid}.json` !== e.name) continue;
-        this.#files.set(m.fid, {
-          ...m,
-          have: m.state === "done" ? m.size : await binLength(this.dir, m.fid),
-        });
+        const have = m.state === "done" ? m.size : await sidecar.binLength(this.dir, m.fid);
+        this.#files.set(m.fid, { ...m, have });
       } catch {
         // A half-written sidecar (killed while writing): the upload starts again.
         await this.#unlink(`${this.dir}/${e.name}`);
@@ -128,10 +116,8 @@ export class FileStore {
     for await (const e of Deno.readDir(this.dir)) {
       const fid = e.name.replace(/\.(bin|lock|json(\.\w+)?\.tmp)$/, "");
       const p = `${this.dir}/${e.name}`;
-      if (!e.isFile || fid === e.name || this.#files.has(fid) || await isRecent(p, this.orphanGraceMs)) {
-        continue;
-      }
-      await this.#unlink(p);
+      const kept = !e.isFile || fid === e.name || this.#files.has(fid);
+      if (!kept && !(await sidecar.isRecent(p, this.orphanGraceMs))) await this.#unlink(p);
     }
     await this.sweep();
   }
@@ -143,7 +129,7 @@ export class FileStore {
   /** Saves `f`'s metadata merged with the folder's (file_meta.ts); false when any node removed it. */
   async #saveMeta(f: FileEntry): Promise<boolean> {
     const { have: _have, ...m } = f;
-    const out = await saveMeta(this.dir, m);
+    const out = await sidecar.saveMeta(this.dir, m);
     if (!out) {
       this.#forget(f.fid);
       return false;
@@ -185,16 +171,16 @@ export class FileStore {
    */
   async refresh(fid: string): Promise<FileEntry | undefined> {
     if (!FID.test(fid)) return undefined;
-    const m = await readMeta<FileMeta>(this.dir, fid);
+    const m = await sidecar.readMeta<FileMeta>(this.dir, fid);
     const f = this.#files.get(fid);
     if (!m) {
       if (f) this.#forget(fid);
       return undefined;
     }
-    const state = f ? laterState(f.state, m.state) : m.state;
+    const state = f ? sidecar.laterState(f.state, m.state) : m.state;
     // This node is writing it: its own count is the truth (the disk may hold a write in flight).
     const mine = f !== undefined && this.writing.has(fid);
-    const have = state === "done" ? m.size : mine ? f.have : await binLength(this.dir, fid);
+    const have = state === "done" ? m.size : mine ? f.have : await sidecar.binLength(this.dir, fid);
     const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
     const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
     this.#files.set(fid, e);
@@ -236,7 +222,7 @@ export class FileStore {
     const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
     await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
     const { have: _have, ...meta } = f;
-    await createMeta(this.dir, meta);
+    await sidecar.createMeta(this.dir, meta);
     this.#files.set(f.fid, f);
     this.watch.changed(f.fid);
     return f;
@@ -357,14 +343,14 @@ export class FileStore {
   async done(f: FileEntry): Promise<void> {
     this.#drop(f.fid);
     f.state = "done";
-    if (await this.#saveMeta(f)) await removeBin(this.dir, f.fid);
+    if (await this.#saveMeta(f)) await sidecar.removeBin(this.dir, f.fid);
     this.watch.changed(f.fid);
   }
 
   async remove(fid: string): Promise<void> {
     this.#drop(fid);
     this.#files.delete(fid);
-    await removeMeta(this.dir, fid);
+    await sidecar.removeMeta(this.dir, fid);
     this.watch.changed(fid);
   }
 
