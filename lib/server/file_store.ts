@@ -18,11 +18,17 @@
  * Its FileWatch (`watch`, for `file.wait`, issue 36) is told when a file changes — a body stored,
  * the file complete, taken (done) or removed — so a reader behind its sender or a sender waiting
  * for delivery is woken by the change instead of polling.
+ *
+ * Several nodes may share the folder: the sidecars are written through file_meta.ts (a
+ * lock per file, merged with the disk, renamed into place); a fid this node does not know is read
+ * from the folder (`lookup`), and one another node changed is read again (`refresh`, on its bus
+ * event: file_share.ts).
  */
 import type { Clock } from "../common/clock.ts";
+import * as sidecar from "./file_meta.ts";
 import { FileWatch } from "./file_watch.ts";
 
-export type FileState = "uploading" | "ready" | "done";
+export type FileState = sidecar.FileState;
 
 export interface FileMeta {
   fid: string;
@@ -66,6 +72,8 @@ const MAX_OPEN = 32;
 /** Files one user may have waiting, not yet fetched, at once (bounds the metadata kept in memory). */
 export const MAX_FILES_PER_USER = 256;
 
+const FID = /^[A-Za-z0-9_-]{8,64}$/;
+
 export class FileStore {
   readonly #files = new Map<string, FileEntry>();
   /** Files with a write in progress (a second writer is told to retry). */
@@ -75,6 +83,13 @@ export class FileStore {
   readonly dir: string;
   /** Who waits for a change of a file (`file.wait`): told when one is stored, complete, done, removed. */
   readonly watch = new FileWatch();
+  /** The node a file this node cannot read lives on (a cluster without a shared folder), else null. */
+  elsewhere: (fid: string) => string | null = () => null;
+  /**
+   * Data without metadata younger than this is left by `load` (a cluster's shared folder: another
+   * node may be making it); 0: one node alone, all of it goes.
+   */
+  orphanGraceMs = 0;
 
   /** `dir`: the files folder (made by `load`). */
   constructor(dir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
@@ -88,39 +103,47 @@ export class FileStore {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       try {
         const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
-        if (!/^[A-Za-z0-9_-]{8,64}$/.test(m.fid) || `${m.fid}.json` !== e.name) continue;
-        this.#files.set(m.fid, { ...m, have: m.state === "done" ? m.size : await this.#length(m.fid) });
+        if (!FID.test(m.fid) || `${m.fid}.json` !== e.name) continue;
+        const have = m.state === "done" ? m.size : await sidecar.binLength(this.dir, m.fid);
+        this.#files.set(m.fid, { ...m, have });
       } catch {
         // A half-written sidecar (killed while writing): the upload starts again.
         await this.#unlink(`${this.dir}/${e.name}`);
       }
     }
     // Data without metadata (killed between the two writes of `create`) belongs to no transfer.
+    // In a shared folder another node may be making it right now: only old ones go.
     for await (const e of Deno.readDir(this.dir)) {
-      const fid = e.name.replace(/\.(bin|json\.tmp)$/, "");
-      if (e.isFile && fid !== e.name && !this.#files.has(fid)) await this.#unlink(`${this.dir}/${e.name}`);
+      const fid = e.name.replace(/\.(bin|lock|json(\.\w+)?\.tmp)$/, "");
+      const p = `${this.dir}/${e.name}`;
+      const kept = !e.isFile || fid === e.name || this.#files.has(fid);
+      if (!kept && !(await sidecar.isRecent(p, this.orphanGraceMs))) await this.#unlink(p);
     }
     await this.sweep();
-  }
-
-  async #length(fid: string): Promise<number> {
-    try {
-      return (await Deno.stat(this.#bin(fid))).size;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return 0;
-      throw e;
-    }
   }
 
   #bin(fid: string): string {
     return `${this.dir}/${fid}.bin`;
   }
 
-  async #saveMeta(f: FileEntry): Promise<void> {
+  /** Saves `f`'s metadata merged with the folder's (file_meta.ts); false when any node removed it. */
+  async #saveMeta(f: FileEntry): Promise<boolean> {
     const { have: _have, ...m } = f;
-    const tmp = `${this.dir}/${f.fid}.json.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(m), { mode: 0o600 });
-    await Deno.rename(tmp, `${this.dir}/${f.fid}.json`);
+    const out = await sidecar.saveMeta(this.dir, m);
+    if (!out) {
+      this.#forget(f.fid);
+      return false;
+    }
+    f.state = out.state;
+    if (out.took) f.took = out.took;
+    return true;
+  }
+
+  /** Another node removed `fid`: forgotten here, its waiters told. */
+  #forget(fid: string): void {
+    this.#drop(fid);
+    this.#files.delete(fid);
+    this.watch.wake(fid);
   }
 
   async #unlink(p: string): Promise<void> {
@@ -135,6 +158,35 @@ export class FileStore {
   get(fid: string): FileEntry | undefined {
     const f = this.#files.get(fid);
     return f && f.expires > this.clock.now() ? f : undefined;
+  }
+
+  /** The live entry; one this node does not know is read from the folder (another node made it). */
+  async lookup(fid: string): Promise<FileEntry | undefined> {
+    return this.get(fid) ?? (this.#files.has(fid) ? undefined : await this.refresh(fid));
+  }
+
+  /**
+   * Reads `fid`'s metadata and stored length again from the folder (another node changed it: a body,
+   * its state, a take, its removal), waking its waiters when it moved; returns the live entry.
+   */
+  async refresh(fid: string): Promise<FileEntry | undefined> {
+    if (!FID.test(fid)) return undefined;
+    const m = await sidecar.readMeta<FileMeta>(this.dir, fid);
+    const f = this.#files.get(fid);
+    if (!m) {
+      if (f) this.#forget(fid);
+      return undefined;
+    }
+    const state = f ? sidecar.laterState(f.state, m.state) : m.state;
+    // This node is writing it: its own count is the truth (the disk may hold a write in flight).
+    const mine = f !== undefined && this.writing.has(fid);
+    const have = state === "done" ? m.size : mine ? f.have : await sidecar.binLength(this.dir, fid);
+    const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
+    const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
+    this.#files.set(fid, e);
+    if (state === "done") this.#drop(fid);
+    if (moved) this.watch.wake(fid);
+    return this.get(fid);
   }
 
   /** Bytes a sender holds on the server (files not yet fetched). */
@@ -169,8 +221,10 @@ export class FileStore {
     const now = this.clock.now();
     const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
     await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
-    await this.#saveMeta(f);
+    const { have: _have, ...meta } = f;
+    await sidecar.createMeta(this.dir, meta);
     this.#files.set(f.fid, f);
+    this.watch.changed(f.fid);
     return f;
   }
 
@@ -289,17 +343,15 @@ export class FileStore {
   async done(f: FileEntry): Promise<void> {
     this.#drop(f.fid);
     f.state = "done";
+    if (await this.#saveMeta(f)) await sidecar.removeBin(this.dir, f.fid);
     this.watch.changed(f.fid);
-    await this.#saveMeta(f);
-    await this.#unlink(this.#bin(f.fid));
   }
 
   async remove(fid: string): Promise<void> {
     this.#drop(fid);
     this.#files.delete(fid);
+    await sidecar.removeMeta(this.dir, fid);
     this.watch.changed(fid);
-    await this.#unlink(this.#bin(fid));
-    await this.#unlink(`${this.dir}/${fid}.json`);
   }
 
   /** Entries sent by or to `user` (`inRoom`: whether `user` may read a room's file). */
@@ -315,13 +367,14 @@ export class FileStore {
    * room's members but the sender) did, the ciphertext goes as for `done`. Returns whether it went.
    */
   async took(f: FileEntry, user: string, others: readonly string[]): Promise<boolean> {
-    const took = new Set([...(f.took ?? []), user]);
-    f.took = [...took];
-    if (f.state !== "uploading" && others.every((m) => took.has(m))) {
+    f.took = [...new Set([...(f.took ?? []), user])];
+    if (!(await this.#saveMeta(f))) return false; // merged with the takes other nodes saw
+    this.watch.changed(f.fid);
+    const took = new Set(f.took);
+    if (f.state === "ready" && others.every((m) => took.has(m))) {
       await this.done(f);
       return true;
     }
-    await this.#saveMeta(f);
     return false;
   }
 

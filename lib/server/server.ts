@@ -25,6 +25,7 @@ import type { Store } from "./store/store.ts";
 import type { Bus } from "./bus/bus.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
+import { FileShare } from "./file_share.ts";
 import { FileStore } from "./file_store.ts";
 import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
@@ -140,6 +141,7 @@ export class ParleyServer {
 
   async start(): Promise<void> {
     await this.core.loadCaches();
+    if (this.deps.bus) this.files.orphanGraceMs = 60_000; // the folder is shared (file_share.ts)
     await this.files.load();
     if (this.config.minFreeMiB && this.core.disk.free(this.config.dataDir) === null) {
       this.core.log.warn("disk.unchecked", {
@@ -148,6 +150,7 @@ export class ParleyServer {
     }
     if (this.deps.bus) {
       this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
+      this.cluster.files = new FileShare(this.files, this.deps.bus, this.core.log);
       await this.cluster.start();
     }
     this.#listener = await listenTlsServer({
