@@ -9,20 +9,11 @@ import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
 import type { ChatMessage } from "../backend.ts";
-import { newMid, PeerOutbox } from "./outbox.ts";
-import { PeerConv } from "./conv.ts";
+import { newMid } from "./outbox.ts";
 import { utf8 } from "../../common/bytes.ts";
-import { nextEvent as waitFor } from "./events_testing.ts";
+import { linklessConv, nextEvent as waitFor, testNode } from "./events_testing.ts";
 
-async function node(name: string): Promise<PeerNode> {
-  return await PeerNode.start({
-    name,
-    store: await PeerStore.open(null, name),
-    hostname: "127.0.0.1",
-    port: 0,
-    backoff: { minMs: 50, maxMs: 400 },
-  });
-}
+const node = testNode;
 
 /** The next message `to` takes from `from` whose text is `text`. */
 async function arrives(to: PeerNode, from: string, text: string): Promise<ChatMessage> {
@@ -219,18 +210,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
 Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; an earlier version's plain text is a text", async () => {
   const store = await PeerStore.open(null, "alice");
   const events: PeerEvent[] = [];
-  const core = {
-    me: "alice",
-    store,
-    dm: undefined as never,
-    clock: { now: () => 1_000_000 },
-    frameCap: 1 << 20,
-    serial: <T>(fn: () => Promise<T>) => fn(),
-    link: () => undefined,
-    carrier: undefined as never,
-    emit: (e: PeerEvent) => events.push(e),
-  };
-  const conv = new PeerConv(new PeerOutbox(core));
+  const conv = linklessConv(store, { now: () => 1_000_000 }, events);
   const NO_WRITES = { put: {}, del: [] };
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
   try {
@@ -300,18 +280,7 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
 Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox) confirms it and applies", async () => {
   const store = await PeerStore.open(null, "alice");
   const events: PeerEvent[] = [];
-  const core = {
-    me: "alice",
-    store,
-    dm: undefined as never,
-    clock: { now: () => 1_000_000 },
-    frameCap: 1 << 20,
-    serial: <T>(fn: () => Promise<T>) => fn(),
-    link: () => undefined,
-    carrier: undefined as never,
-    emit: (e: PeerEvent) => events.push(e),
-  };
-  const conv = new PeerConv(new PeerOutbox(core));
+  const conv = linklessConv(store, { now: () => 1_000_000 }, events);
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
   try {
     const ref = newMid();

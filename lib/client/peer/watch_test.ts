@@ -6,25 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { convKey } from "../../protocol/names.ts";
-import type { Clock } from "../../common/clock.ts";
 import { encodeWatch, type Followed, type WatchState } from "../video/watch_together.ts";
 import { Playhead } from "../video/watch_viewer.ts";
 import { PeerNode } from "./node.ts";
-import { PeerStore } from "./store.ts";
-import { nextEvent } from "./events_testing.ts";
+import { nextEvent, testNode } from "./events_testing.ts";
 import type { PeerWatchEvent } from "./watch.ts";
 
-async function node(name: string, o: { clock?: Clock; out?: string } = {}): Promise<PeerNode> {
-  return await PeerNode.start({
-    name,
-    store: await PeerStore.open(null, name),
-    hostname: "127.0.0.1",
-    port: 0,
-    backoff: { minMs: 50, maxMs: 400 },
-    downloads: o.out ?? null,
-    ...(o.clock ? { clock: o.clock } : {}),
-  });
-}
+const node = testNode;
 
 /** A playhead that notes when it was told to pause, resume or seek (performance.now()). */
 class Recorder extends Playhead {
