@@ -95,6 +95,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/data_dir.ts",
       "lib/server/file_store.ts",
       "lib/server/file_meta.ts",
+      "lib/server/file_handles.ts",
       "lib/server/backup.ts",
       "lib/client/files/transfers.ts",
       "lib/client/files/disk.ts",

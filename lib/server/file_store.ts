@@ -1,13 +1,12 @@
 /**
  * Relayed file transfers on disk (issue 12): `<files>/<fid>.bin` (the files folder: `--files-dir`,
- * else `<data>/files`) holds the ciphertext exactly
- * as uploaded (C2SP chunked AEAD; the server cannot read it), `<fid>.json` its metadata (sender,
- * recipient, declared size, expiry, state). The only server module besides data_dir.ts and the
- * SQLite store that touches the file system. Streaming both ways: a put appends one bounded body
- * at the stored offset, a get reads one bounded range; no file is ever held whole in memory. The
- * handles of files being uploaded and downloaded stay open between requests (at most MAX_OPEN,
- * least recently used closed first; closed when the file is complete, done or removed, and by
- * `close()`), so a body costs no open and, read or written in order, no seek.
+ * else `<data>/files`) holds the ciphertext exactly as uploaded (an age file; the server cannot read
+ * it), `<fid>.json` its metadata (sender, recipient, declared size, expiry, state: file_meta.ts).
+ * With file_meta.ts and file_handles.ts, the server modules besides data_dir.ts and the SQLite store
+ * that touch the file system. Streaming both ways: a put appends one bounded body at the stored
+ * offset, a get reads one bounded range; no file is ever held whole in memory. The handles of files
+ * being uploaded and downloaded stay open between requests (file_handles.ts; closed when the file is
+ * complete, done or removed, and by `close()`).
  *
  * The stored length is the file's length on disk (re-read at start), so after a crash or kill
  * the upload resumes from what reached the disk. Quota: the declared sizes of a sender's files
@@ -26,6 +25,7 @@
  */
 import type { Clock } from "../common/clock.ts";
 import * as sidecar from "./file_meta.ts";
+import { FileHandles } from "./file_handles.ts";
 import { FileWatch } from "./file_watch.ts";
 
 export type FileState = sidecar.FileState;
@@ -57,18 +57,6 @@ export interface FileEntry extends FileMeta {
   have: number;
 }
 
-/** A file handle kept between requests: where the last operation left it, and a queue of them. */
-interface Handle {
-  file: Deno.FsFile;
-  pos: number;
-  busy: number;
-  tail: Promise<unknown>;
-  closed?: boolean;
-}
-
-/** Handles kept open at most (an upload and a download each keep one). */
-const MAX_OPEN = 32;
-
 /** Files one user may have waiting, not yet fetched, at once (bounds the metadata kept in memory). */
 export const MAX_FILES_PER_USER = 256;
 
@@ -78,8 +66,8 @@ export class FileStore {
   readonly #files = new Map<string, FileEntry>();
   /** Files with a write in progress (a second writer is told to retry). */
   readonly writing = new Set<string>();
-  /** Handles kept open between requests ("r"/"w" + fid), least recently used first. */
-  readonly #handles = new Map<string, Handle>();
+  /** Handles kept open between requests (file_handles.ts). */
+  readonly #handles = new FileHandles((fid) => this.#bin(fid));
   readonly dir: string;
   /** Who waits for a change of a file (`file.wait`): told when one is stored, complete, done, removed. */
   readonly watch = new FileWatch();
@@ -141,7 +129,7 @@ export class FileStore {
 
   /** Another node removed `fid`: forgotten here, its waiters told. */
   #forget(fid: string): void {
-    this.#drop(fid);
+    this.#handles.drop(fid);
     this.#files.delete(fid);
     this.watch.wake(fid);
   }
@@ -184,7 +172,7 @@ export class FileStore {
     const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
     const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
     this.#files.set(fid, e);
-    if (state === "done") this.#drop(fid);
+    if (state === "done") this.#handles.drop(fid);
     if (moved) this.watch.wake(fid);
     return this.get(fid);
   }
@@ -231,7 +219,7 @@ export class FileStore {
   /** Writes `body` at the stored length (the caller checked `off === have`). */
   async append(f: FileEntry, body: Uint8Array): Promise<void> {
     if (body.length) {
-      await this.#io(f.fid, "w", f.have, async (file) => {
+      await this.#handles.io(f.fid, "w", f.have, async (file) => {
         let o = 0;
         while (o < body.length) o += await file.write(body.subarray(o));
         return o;
@@ -241,7 +229,7 @@ export class FileStore {
     if (f.have === f.size && f.state === "uploading") {
       f.state = "ready";
       await this.#saveMeta(f);
-      this.#drop(f.fid, "w");
+      this.#handles.drop(f.fid, "w");
     }
     if (body.length || f.state === "ready") this.watch.changed(f.fid);
   }
@@ -256,7 +244,7 @@ export class FileStore {
   async readInto(f: FileEntry, off: number, out: Uint8Array): Promise<number> {
     const n = Math.max(0, Math.min(out.length, f.have - off));
     if (n === 0) return 0;
-    return await this.#io(f.fid, "r", off, async (file) => {
+    return await this.#handles.io(f.fid, "r", off, async (file) => {
       let o = 0;
       while (o < n) {
         const r = await file.read(out.subarray(o, n));
@@ -267,88 +255,22 @@ export class FileStore {
     });
   }
 
-  /**
-   * Runs `op` on the file's kept handle for `mode` (opened on first use, seeked only when `off` is not
-   * where the last operation ended); operations on one handle run one after another. `op` returns
-   * how far it moved. A handle that failed is closed.
-   */
-  async #io(
-    fid: string,
-    mode: "r" | "w",
-    off: number,
-    op: (f: Deno.FsFile) => Promise<number>,
-  ): Promise<number> {
-    const key = mode + fid;
-    let h = this.#handles.get(key);
-    if (h) this.#handles.delete(key); // re-inserted last: the map's order is least recently used first
-    else {
-      for (const [k, old] of this.#handles) { // over the cap: close idle ones, oldest first
-        if (this.#handles.size < MAX_OPEN) break;
-        if (old.busy) continue;
-        this.#handles.delete(k);
-        old.file.close();
-      }
-      // Opened synchronously: two requests for the same file never open it twice.
-      h = {
-        file: Deno.openSync(this.#bin(fid), mode === "w" ? { write: true } : { read: true }),
-        pos: 0,
-        busy: 0,
-        tail: Promise.resolve(),
-      };
-    }
-    this.#handles.set(key, h);
-    const hd = h;
-    hd.busy++;
-    const run = hd.tail.then(async () => {
-      if (hd.closed) throw new Deno.errors.BadResource("The file was closed");
-      if (hd.pos !== off) await hd.file.seek(off, Deno.SeekMode.Start);
-      hd.pos = off;
-      try {
-        hd.pos += await op(hd.file);
-      } catch (e) {
-        this.#drop(fid, mode);
-        throw e;
-      }
-      return hd.pos - off;
-    });
-    hd.tail = run.catch(() => {});
-    try {
-      return await run;
-    } finally {
-      hd.busy--;
-    }
-  }
-
-  /** Closes the kept handles of `fid` (both, or the one for `mode`). */
-  #drop(fid: string, mode?: "r" | "w"): void {
-    for (const m of mode ? [mode] : ["r", "w"]) {
-      const h = this.#handles.get(m + fid);
-      if (!h) continue;
-      this.#handles.delete(m + fid);
-      h.closed = true;
-      void h.tail.then(() => h.file.close()).catch(() => {});
-    }
-  }
-
   /** Closes every kept handle (server shutdown). */
   async close(): Promise<void> {
     this.watch.all();
-    const all = [...this.#handles.values()];
-    this.#handles.clear();
-    for (const h of all) h.closed = true;
-    await Promise.all(all.map((h) => h.tail.then(() => h.file.close()).catch(() => {})));
+    await this.#handles.closeAll();
   }
 
   /** The recipient has it: the ciphertext goes, the entry stays (as "done") until it expires. */
   async done(f: FileEntry): Promise<void> {
-    this.#drop(f.fid);
+    this.#handles.drop(f.fid);
     f.state = "done";
     if (await this.#saveMeta(f)) await sidecar.removeBin(this.dir, f.fid);
     this.watch.changed(f.fid);
   }
 
   async remove(fid: string): Promise<void> {
-    this.#drop(fid);
+    this.#handles.drop(fid);
     this.#files.delete(fid);
     await sidecar.removeMeta(this.dir, fid);
     this.watch.changed(fid);

@@ -188,18 +188,31 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
       waits.set(s, pending + 1);
       // Woken by a change, or not: then it reads the folder again (another node's change whose bus
-      // event was lost shows this way).
+      // event was lost shows this way). A wake that changed nothing the waiter knows (a late event of
+      // an earlier change, from another node) waits on for the rest of its time.
+      const until = c.clock.now() + m.ms;
+      let stop = () => {};
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = (ms: number) => {
+        stop = store.watch.watch(m.fid, () => void answer(true));
+        timer = setTimeout(() => void answer(false), ms);
+      };
       const answer = async (woken: boolean) => {
         clearTimeout(timer);
         stop();
-        waits.set(s, (waits.get(s) ?? 1) - 1);
         const now = woken ? store.get(m.fid) : await store.refresh(m.fid);
+        const left = until - c.clock.now();
+        if (
+          woken && now && now.have === m.have && now.state === m.state && left > 0 && s.state !== "closed"
+        ) {
+          return arm(left);
+        }
+        waits.set(s, (waits.get(s) ?? 1) - 1);
         if (s.state === "closed") return;
         if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
         else missing(s, m.id, m.fid);
       };
-      const stop = store.watch.watch(m.fid, () => void answer(true));
-      const timer = setTimeout(() => void answer(false), m.ms);
+      arm(m.ms);
     },
 
     "file.done": async (c, s, m) => {
