@@ -284,11 +284,8 @@ export class PeerWatch {
       return void this.#send(from, { ...c, now: this.host.clock.now() }).catch(() => {});
     }
     if (c.kind === "ask") {
-      const video = c.video;
-      return void this.#copies.of(video, from).then((p) =>
-        this.#send(from, { kind: "has", video, ok: p !== null })
-      )
-        .catch(() => {});
+      const has = (p: string | null) => this.#send(from, { kind: "has", video: c.video, ok: p !== null });
+      return void this.#copies.of(c.video, from).then(has).catch(() => {});
     }
     if (c.kind === "time" || c.kind === "has") {
       return this.#waiting.get(c.kind === "time" ? `t ${from} ${c.sent}` : `a ${from} ${c.video}`)?.(c);

@@ -8,6 +8,7 @@
  */
 import { capability } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
+import { counted } from "../../common/words.ts";
 
 const KEEP = [
   "help",
@@ -79,9 +80,7 @@ const PEER_ONLY: readonly CommandSpec[] = [
         if (flag !== "--discover") throw new Error("Usage: /peers [--discover]");
         const n = await peers.discover();
         return ctx.print(
-          n
-            ? `Asked ${n} verified peer${n === 1 ? "" : "s"} whom they know`
-            : "No verified peer is connected",
+          n ? `Asked ${counted(n, "verified peer")} whom they know` : "No verified peer is connected",
         );
       }
       const list = await peers.list();
