@@ -112,7 +112,8 @@ export function resendPending(
     (p) =>
       sendText(h, p.to, p.text, { keep: true, mid: p.mid, ...(p.replyTo ? { replyTo: p.replyTo } : {}) }),
     {
-      each,
+      // Shown first, then the changes others made of it while its ok was lost (e2e/apply.ts `confirmed`).
+      each: (m) => (each(m), void h.codec.confirmed?.(m.mid).catch(() => {})),
       notice: (text) => h.notify({ type: "notice", level: "error", text }),
       offline: () => h.conn.closed,
     },

@@ -11,7 +11,7 @@ import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { applyChange, changeOf, changeTarget, expiryText } from "./changes.ts";
 import type { ChangePayload } from "./keys.ts";
-import { commitConsumed, type E2eParts } from "./parts.ts";
+import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
 /** `m` with the id of the message it answers, when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined): ChatMessage =>
@@ -61,6 +61,9 @@ export function deletesAsAdmin(p: E2eParts, env: ChatMessage, c: MessageChange):
   return isAdmin(p, env.to.name!, env.from);
 }
 
+/** Changes kept at most for one unconfirmed text of mine (more are refused as changes of an unknown text). */
+const HELD_PER_TEXT = 64;
+
 /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
 export async function receiveChange(
   p: E2eParts,
@@ -76,9 +79,43 @@ export async function receiveChange(
     await commitConsumed(p, w, m.seq, conv);
     return null;
   }
+  const held = p.held.get(cp.ref) ?? [];
+  if (held.length < HELD_PER_TEXT && heldFor(p, m, cp.ref)) { // my text whose ok was lost: after its resend
+    await commitConsumed(p, w, m.seq, conv);
+    p.held.set(cp.ref, [...held, { m, c, admin }]);
+    return null;
+  }
   const message = await applyWith(p, w, m, { ref: cp.ref, c, admin }, conv);
   p.host.notify({ type: "message.changed", message });
   return null;
+}
+
+/**
+ * Whether change `m` of `ref` waits for its text: not in the history, but mine and still in the outbox
+ * to the same conversation (the server took it, the `ok` was lost; the resend will confirm it).
+ */
+function heldFor(p: E2eParts, m: ChatMessage, ref: string): boolean {
+  if (p.local.byMidAny(ref)) return false;
+  const mine = p.local.pending(ref);
+  return mine !== undefined && convOf(p.me, { ...m, from: p.me, to: mine.to }) === convOf(p.me, m);
+}
+
+/**
+ * My text `mid` was confirmed (into the history): the changes received for it meanwhile apply now, in
+ * the order they came; one refused by the rule is said as a notice, like a refused change.
+ */
+export async function confirmed(p: E2eParts, mid: string): Promise<void> {
+  const waiting = p.held.get(mid);
+  if (!waiting) return;
+  p.held.delete(mid);
+  for (const h of waiting) {
+    try {
+      const message = await applyWith(p, NO_WRITES, h.m, { ref: mid, c: h.c, admin: h.admin }, null);
+      p.host.notify({ type: "message.changed", message });
+    } catch (e) {
+      p.notice("error", `A change from ${h.m.from} could not be applied: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** A received disappearing-time setting: kept for the conversation and shown as a line of its sender's. */

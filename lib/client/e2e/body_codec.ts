@@ -117,6 +117,8 @@ export interface BodyCodec {
   sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
   /** A change this client sent was stored as `sent`: applied here, never shown as a line. */
   changeSent?(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** My text `mid` left the outbox confirmed (a resend): changes held for it apply (e2e/apply.ts). */
+  confirmed?(mid: string): Promise<void>;
   /** The text of a body (a codec with `receive` refuses: it opens messages there). */
   open(from: string, to: Target, mid: string, body: Uint8Array): Promise<string>;
   /** Opens and saves message `m` of `conv` with the codec's state; null for a control message it consumed. */

@@ -33,7 +33,7 @@ import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
-import { applyWith, deletesAsAdmin, isAdmin } from "./apply.ts";
+import { applyWith, confirmed, deletesAsAdmin, isAdmin } from "./apply.ts";
 import { changePayload } from "./changes.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
@@ -97,20 +97,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const notice = (level: "info" | "warn" | "error", text: string) =>
       host.notify({ type: "notice", level, text });
     const own = { dm: this.dm, rooms: this.rooms, devices: this.devices, controls: this.controls };
-    this.#p = {
-      me,
-      device,
-      host,
-      cs,
-      local,
-      clock,
-      dir,
-      logs,
-      request,
-      notice,
-      ...own,
-      signalLists: new Map(),
-    };
+    const kept = { signalLists: new Map(), held: new Map() };
+    this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
   }
@@ -266,6 +254,11 @@ export class E2eCodec implements BodyCodec, SealedChannel {
       const admin = await deletesAsAdmin(this.#p, sent, c);
       return await applyWith(this.#p, NO_WRITES, sent, { ref, c, admin }, conv);
     });
+  }
+
+  /** My text `mid` was confirmed by the outbox's resend: changes received for it meanwhile apply now. */
+  confirmed(mid: string): Promise<void> {
+    return this.#serial(() => confirmed(this.#p, mid));
   }
 
   /** Opens a signal like a message, committing its step (e2e/signals.ts); null when mine or unreadable. */

@@ -13,7 +13,7 @@ import type { SealedChannel } from "./controls.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent, Keystore } from "./door.ts";
+import type { BackendEvent, ChatMessage, Keystore, MessageChange } from "./door.ts";
 import type { Connection } from "../session/connection.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
@@ -42,6 +42,13 @@ export interface Host {
 }
 
 /** The state of one attached codec, as its jobs use it (under the folder's lock). */
+/** A received change of a text of mine not confirmed yet: its envelope and what it does. */
+export interface HeldChange {
+  m: ChatMessage;
+  c: MessageChange;
+  admin: boolean;
+}
+
 export interface E2eParts {
   readonly me: string;
   readonly device: number;
@@ -57,6 +64,11 @@ export interface E2eParts {
   readonly controls: ControlRegistry;
   /** User → the device list (joined addresses) a DM signal last started sessions for (e2e/dm_seal.ts). */
   readonly signalLists: Map<string, string>;
+  /**
+   * Changes of my own texts still in the outbox (their `ok` was lost), by the text's mid: applied when
+   * the outbox's resend confirms it (e2e/apply.ts `holdChange`, `confirmed`).
+   */
+  readonly held: Map<string, HeldChange[]>;
   /** Reads from the server (directory, keys, logs); never a `send`. */
   readonly request: Request;
   notice(level: "info" | "warn" | "error", text: string): void;
