@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { runCli } from "./lib/client/cli/main.ts";
 import { inPlace } from "./lib/common/progress.ts";
 import type { LaunchPrompts } from "./lib/client/start/launch.ts";
-import { callerFolder } from "./lib/common/task_cwd.ts";
+import { followCaller } from "./lib/common/task_cwd.ts";
 
 export { VERSION } from "./lib/common/version.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -62,12 +62,12 @@ const endStatus = () => {
 
 if (import.meta.main) {
   // `deno task client …` from another folder: relative paths are the caller's (lib/common/task_cwd.ts).
-  const here = callerFolder(
-    Deno.env.get("INIT_CWD"),
-    Deno.cwd(),
-    fileURLToPath(new URL(".", import.meta.url)),
-    hasDenoJson(),
-  );
+  const here = followCaller({
+    initCwd: () => Deno.env.get("INIT_CWD"),
+    cwd: () => Deno.cwd(),
+    programDir: fileURLToPath(new URL(".", import.meta.url)),
+    hasConfig: () => Deno.statSync(new URL("./deno.json", import.meta.url)).isFile,
+  });
   if (here) Deno.chdir(here);
   const code = await runCli(Deno.args, {
     env: { get: (n) => Deno.env.get(n) },
@@ -90,6 +90,15 @@ if (import.meta.main) {
           commands: PEER_COMMANDS,
           listPaths: pathCompletions,
           loadPicture: (path, box) => imageThumbnail(ffmpeg, path, box),
+          peerWatch: node.watch,
+          ...(ffmpeg
+            ? {
+              openLocalVideo: async (path: string, start: number, px: { width: number; height: number }) => {
+                const { openLocalPlayback } = await import("./lib/client/video/local_playback.ts");
+                return openLocalPlayback(ffmpeg, path, start, px, () => Date.now());
+              },
+            }
+            : {}),
         });
       } finally {
         await node.close();
@@ -130,13 +139,4 @@ if (import.meta.main) {
     },
   });
   Deno.exit(code);
-}
-
-/** Whether this program's folder holds deno.json (a clone run by deno task), not a bundle's folder. */
-function hasDenoJson(): boolean {
-  try {
-    return Deno.statSync(new URL("./deno.json", import.meta.url)).isFile;
-  } catch {
-    return false;
-  }
 }

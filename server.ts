@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { callerFolder } from "./lib/common/task_cwd.ts";
+import { followCaller } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
@@ -338,12 +338,12 @@ async function backupCommand(
 
 if (import.meta.main) {
   // `deno task server …` from another folder: --data, --videos, … are the caller's (lib/common/task_cwd.ts).
-  const here = callerFolder(
-    Deno.env.get("INIT_CWD"),
-    Deno.cwd(),
-    fileURLToPath(new URL(".", import.meta.url)),
-    hasDenoJson(),
-  );
+  const here = followCaller({
+    initCwd: () => Deno.env.get("INIT_CWD"),
+    cwd: () => Deno.cwd(),
+    programDir: fileURLToPath(new URL(".", import.meta.url)),
+    hasConfig: () => Deno.statSync(new URL("./deno.json", import.meta.url)).isFile,
+  });
   if (here) Deno.chdir(here);
   try {
     const code = await main(Deno.args);
@@ -442,13 +442,4 @@ async function fitConnsToFdLimit(
     refuseMargin: fit.refuseMargin,
     ...(ffmpeg ? { maxVideoStreams: fit.maxVideoStreams } : {}),
   };
-}
-
-/** Whether this program's folder holds deno.json (a clone run by deno task), not a bundle's folder. */
-function hasDenoJson(): boolean {
-  try {
-    return Deno.statSync(new URL("./deno.json", import.meta.url)).isFile;
-  } catch {
-    return false;
-  }
 }

@@ -94,6 +94,8 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
     files: [
       "lib/server/data_dir.ts",
       "lib/server/file_store.ts",
+      "lib/server/file_meta.ts",
+      "lib/server/file_handles.ts",
       "lib/server/backup.ts",
       "lib/client/files/transfers.ts",
       "lib/client/files/disk.ts",
@@ -721,4 +723,41 @@ Deno.test("architecture: type checking stays strict, indexed access included (de
   };
   assert.equal(cfg.compilerOptions?.strict, true);
   assert.equal(cfg.compilerOptions?.noUncheckedIndexedAccess, true);
+});
+
+/** The conversation engine's files (issue 35.2): decisions only, carried out by core/driver.ts. */
+const ENGINE_FILES = ["lib/client/core/engine.ts", "lib/client/core/engine_outbox.ts"];
+/** What the engine may import for its values (types come from anywhere). */
+const ENGINE_VALUE_IMPORTS = new Set(["../session/wire_events.ts", "./engine_outbox.ts"]);
+
+/** Why an engine file's source (comments removed) is not pure: I/O, time, promises, timers, or an import for values. */
+export function engineImpurity(src: string): string[] {
+  const out: string[] = [];
+  const forms: [RegExp, string][] = [
+    [/\bawait\b|\basync\b|\bPromise\b|\.then\(/, "promises"],
+    [/\bset(Timeout|Interval)\b|\bclear(Timeout|Interval)\b/, "timers"],
+    [/\bDate\b|\bperformance\b|\bclock\b|\bnow\(\)/, "a clock read"],
+    [/\bDeno\.|\bconn\.|\blink\.(send|signal|receive|close)\(|\bstore\.|\bfetch\(/, "I/O"],
+  ];
+  for (const [re, what] of forms) if (re.test(src)) out.push(what);
+  for (const m of src.matchAll(/^import\s+(type\s+)?[^;]*?from\s*["']([^"']+)["']/gm)) {
+    if (!m[1] && !ENGINE_VALUE_IMPORTS.has(m[2]!)) out.push(`imports ${m[2]} for its values`);
+  }
+  return out;
+}
+
+Deno.test("architecture: the conversation engine does no I/O, reads no clock, makes no promise (issue 35.2)", async () => {
+  const files = (await libSources()).filter((f) => ENGINE_FILES.includes(f.file));
+  assert.equal(files.length, ENGINE_FILES.length, "an engine file is missing");
+  for (const { file, src } of files) assert.deepEqual(engineImpurity(src), [], file);
+  // Mutations of the real engine: each impurity is seen.
+  const engine = files.find((f) => f.file.endsWith("/engine.ts"))!.src;
+  assert.deepEqual(engineImpurity(engine + "\nasync function f() { await g(); }"), ["promises"]);
+  assert.deepEqual(engineImpurity(engine + "\nconst t = Date.now();"), ["a clock read"]);
+  assert.deepEqual(engineImpurity(engine + "\nsetTimeout(() => {}, 1);"), ["timers"]);
+  assert.deepEqual(engineImpurity(engine + '\nhost.conn.request("ack");'), ["I/O"]);
+  assert.deepEqual(
+    engineImpurity('import { LocalStore } from "../session/local_store.ts";\n' + engine),
+    ["imports ../session/local_store.ts for its values"],
+  );
 });

@@ -181,3 +181,28 @@ Deno.test("files: file.wait is for the sender and the reader, answers on a chang
     if (!stopped) await t.stop();
   }
 });
+
+Deno.test("files: a wake of file.wait that changed nothing the waiter knows (a late event of an earlier change) waits on", async () => {
+  const t = await startTestServer();
+  try {
+    const a = (await t.e2eClient("alice")).client.conn;
+    const b = (await t.e2eClient("bob")).client.conn;
+    const half = new Uint8Array(1000).fill(3);
+    const fid = "late-event-0001";
+    await a.request("file.put", { fid, to: "bob", size: 2000, off: 0 }, half);
+    let answered = false;
+    const wait = b.request("file.wait", { fid, have: 1000, state: "uploading", ms: 10_000 }).then((r) => {
+      answered = true;
+      return r.header;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    t.srv.files.watch.changed(fid); // an event that moved nothing: the first body's, arriving late
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(answered, false, "still waiting");
+    await a.request("file.put", { fid, to: "bob", size: 2000, off: 1000 }, half);
+    const h = await wait;
+    assert.deepEqual([h.have, h.state], [2000, "ready"]);
+  } finally {
+    await t.stop();
+  }
+});

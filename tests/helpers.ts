@@ -62,10 +62,18 @@ export interface TestServer {
   connect(): Promise<Connection>;
   /** `kdf`: the client-side hashing (default fast `testKdf`; `{}` for the real one, when a spawned client logs in later). */
   client(user: string, o?: { register?: boolean; password?: string; kdf?: KdfPolicy }): Promise<ChatClient>;
-  /** An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`). */
+  /**
+   * An end-to-end encrypting client with its keystore in `home` (default: a folder per user in `dir`);
+   * `prepare` runs on the keystore before its keys are published (a linked device's: start/device_link_flow.ts).
+   */
   e2eClient(
     user: string,
-    o?: { register?: boolean; password?: string; home?: string },
+    o?: {
+      register?: boolean;
+      password?: string;
+      home?: string;
+      prepare?: (cs: E2eCodec["cs"], c: ChatClient) => Promise<void>;
+    },
   ): Promise<{ client: ChatClient; codec: E2eCodec; store: LocalStore }>;
   stop(): Promise<void>;
 }
@@ -171,7 +179,11 @@ export async function startTestServer(
       });
       attachVideo(c);
       clients.push(c);
-      const codec = await attachE2e(c, password, { params: testArgon });
+      const prepare = co.prepare;
+      const codec = await attachE2e(c, password, {
+        params: testArgon,
+        ...(prepare ? { prepare: (cs) => prepare(cs, c) } : {}),
+      });
       return { client: c, codec, store };
     },
     async stop() {

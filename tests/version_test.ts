@@ -82,3 +82,25 @@ Deno.test("CHANGELOG: an empty Unreleased heading, then this version dated", asy
   const unreleased = text.slice(text.indexOf("## [Unreleased]") + 15, text.indexOf(`## [${VERSION}]`));
   assert.equal(unreleased.trim(), "");
 });
+
+Deno.test("--version and --help answer without any permission (a tool asking the version runs plain deno run)", async () => {
+  for (
+    const [entry, arg, want] of [
+      ["server.ts", "--version", `parley-server ${VERSION}`],
+      ["client.ts", "--version", VERSION],
+      ["server.ts", "--help", "Usage:"],
+      ["client.ts", "--help", "Usage: parley"],
+    ] as const
+  ) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--config", rootFile("deno.json"), rootFile(entry), arg],
+      clearEnv: true, // no NO_COLOR either: commander reads the colour variables unless told not to
+      env: { INIT_CWD: "/" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 0, `${entry} ${arg}: ${new TextDecoder().decode(r.stderr)}`);
+    assert.ok(out.includes(want), `${entry} ${arg}: ${out}`);
+  }
+});

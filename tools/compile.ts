@@ -13,6 +13,7 @@
  */
 import { VERSION } from "../lib/common/version.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
+import { counted } from "../lib/common/words.ts";
 
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -225,7 +226,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const n = await writeChecksums("dist");
-  console.error(`Wrote dist/SHA256SUMS (${n} executable${n === 1 ? "" : "s"})`);
+  console.error(`Wrote dist/SHA256SUMS (${counted(n, "executable")})`);
   return 0;
 }
 

@@ -41,6 +41,8 @@ export interface FileEntryInfo {
   size: number;
   state: string;
   path?: string;
+  /** The file's SHA-256 (peer mode: watch together finds a copy by it). */
+  sha256?: string;
 }
 
 /** Optional (files): the full-screen client's file commands (`/ls`, `/send`, `/accept`, `/reject`, `/files`). */

@@ -62,8 +62,8 @@ export interface OutboxEntry {
   failed?: string;
   /**
    * Not a text (peer mode, issue 39): a change or setting (`change`) or a file offer (`file`) that
-   * waits for its peer, `text` saying what it is. Listed and counted, never dropped (`n` is 0): its
-   * effect is shown here already.
+   * waits for its peer, `text` saying what it is. Numbered with the texts; dropping a change leaves
+   * its effect here (the peer never gets it), dropping a file offer withdraws it.
    */
   kind?: "change" | "file";
 }

@@ -22,3 +22,29 @@ export function callerFolder(
   if (norm(initCwd) === norm(cwd) || norm(cwd) !== norm(programDir)) return null;
   return initCwd;
 }
+
+/** What an entry reads to decide (`followCaller`); each may throw (a permission not granted). */
+export interface CallerProbe {
+  /** INIT_CWD from the environment. */
+  initCwd(): string | undefined;
+  cwd(): string;
+  /** The program's folder, with or without a trailing slash. */
+  programDir: string;
+  /** Whether the program's folder holds deno.json (a clone run by deno task, not a bundle's folder). */
+  hasConfig(): boolean;
+}
+
+/**
+ * `callerFolder` for an entry, asked lazily: a probe that throws (no --allow-env or --allow-read, as
+ * when `server.ts --version` runs without permissions) means "stay", so what needs no permission
+ * (--version, --help) still answers.
+ */
+export function followCaller(p: CallerProbe): string | null {
+  try {
+    const init = p.initCwd();
+    if (!init) return null;
+    return callerFolder(init, p.cwd(), p.programDir, p.hasConfig());
+  } catch {
+    return null;
+  }
+}

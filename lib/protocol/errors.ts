@@ -67,6 +67,8 @@ export const ErrorCode = {
   DiskFull: "disk_full",
   /** The relayed files of all users together reached the server's cap. */
   ServerFull: "server_full",
+  /** A cluster's node cannot see the files folder of the node that holds the file (no shared --files-dir). */
+  FilesNotShared: "files_not_shared",
   Internal: "internal",
 } as const;
 

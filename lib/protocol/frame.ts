@@ -111,13 +111,16 @@ export class FrameDecoder {
   #room: Uint8Array | null = null;
   readonly #owns: boolean;
   /** Buffers an owning decoder was pushed whole (a piece of a larger buffer, a pool's, is never freed). */
-  readonly #mine = new WeakSet<ArrayBufferLike>();
+  readonly #mine: WeakSet<ArrayBufferLike> | null;
   /** Buffers of pushed pieces a frame handed out is a view of (never freed here). */
-  readonly #lent = new WeakSet<ArrayBufferLike>();
+  readonly #lent: WeakSet<ArrayBufferLike> | null;
 
   constructor(maxFrame = DEFAULT_MAX_FRAME, o: { owns?: boolean } = {}) {
     this.#max = maxFrame;
     this.#owns = o.owns ?? false;
+    // Only an owning decoder (the client's connection) tracks buffers; the server's one per connection does not.
+    this.#mine = this.#owns ? new WeakSet() : null;
+    this.#lent = this.#owns ? new WeakSet() : null;
   }
 
   /**
@@ -126,7 +129,7 @@ export class FrameDecoder {
    */
   #done(c: Uint8Array): void {
     const b = c.buffer;
-    if (this.#mine.has(b) && c.byteOffset + c.length === b.byteLength && !this.#lent.has(b)) {
+    if (this.#mine?.has(b) && c.byteOffset + c.length === b.byteLength && !this.#lent!.has(b)) {
       release(new Uint8Array(b));
     }
   }
@@ -175,7 +178,7 @@ export class FrameDecoder {
     if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
     const b = chunk.buffer;
     if (this.#owns && chunk.byteOffset === 0 && chunk.length === b.byteLength && b instanceof ArrayBuffer) {
-      this.#mine.add(b);
+      this.#mine!.add(b);
     }
     if (this.#room) { // bytes for a frame being read in place: into its buffer
       const k = Math.min(chunk.length, this.#room.length - this.#buffered);
@@ -256,7 +259,7 @@ export class FrameDecoder {
       this.#buffered -= n;
       if (this.#owns) { // (a decoder that frees nothing tracks nothing)
         const b = first.buffer, whole = first.byteOffset === 0 && first.byteLength === b.byteLength;
-        if (this.#mine.has(b) && whole && first.length === n && !this.#lent.has(b)) {
+        if (this.#mine!.has(b) && whole && first.length === n && !this.#lent!.has(b)) {
           return { bytes: first, own: true };
         }
         if (n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
@@ -265,7 +268,7 @@ export class FrameDecoder {
           if (first.length === n) this.#done(first);
           return { bytes: out, own: true };
         }
-        this.#lent.add(b);
+        this.#lent!.add(b);
       }
       return { bytes: first.subarray(0, n), own: false };
     } else {

@@ -5,12 +5,14 @@
  * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
- * store, never take it from the event. No I/O of its own besides the bus and the store.
+ * store, never take it from the event. Relayed files: `files` (file_share.ts) hears the `file` events.
+ * No I/O of its own besides the bus and the store.
  */
 import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import type { Core } from "./core.ts";
+import type { FileShare } from "./file_share.ts";
 import { linkEvent } from "./handlers_link.ts";
 import type { Session } from "./session.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
@@ -35,6 +37,8 @@ export class Cluster {
   #presenceSoon: ReturnType<typeof setTimeout> | null = null;
   readonly #heartbeatMs: number;
   readonly #timeoutMs: number;
+  /** Relayed files across the nodes (set before `start`). */
+  files: FileShare | null = null;
 
   constructor(readonly core: Core, readonly bus: Bus, readonly clock: Clock, o: ClusterOptions = {}) {
     this.#heartbeatMs = o.heartbeatMs ?? 1000;
@@ -51,6 +55,7 @@ export class Cluster {
     this.core.hub.link = this;
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
     this.#publishPresence();
+    await this.files?.start();
   }
 
   publish(e: BusEvent): void {
@@ -206,6 +211,9 @@ export class Cluster {
       case "stream":
         hub.streamEvents?.(from, e);
         break;
+      case "file":
+        void this.files?.on(from, e);
+        break;
     }
   }
 
@@ -241,6 +249,7 @@ export class Cluster {
     this.bus.publish({ t: "presence", users: [], stopping: true });
     if (this.core.hub.link === this) this.core.hub.link = null;
     await this.#catching;
+    await this.files?.close();
     await this.bus.close();
   }
 }

@@ -20,6 +20,7 @@ import type { KickRow, Store } from "./store/store.ts";
 import { DiskSpace } from "./disk_space.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import { isoSeconds } from "../common/parse_time.ts";
+import { counted } from "../common/words.ts";
 
 export type ActionResult = { ok: true; text: string } | { ok: false; code: string; msg: string };
 
@@ -175,9 +176,9 @@ export class Core {
       ...(until ? { until } : {}),
     });
     return ok(
-      `${until ? "Banned" : "Kicked"} ${user}${
-        until ? ` until ${new Date(until).toISOString()}` : ""
-      } (${n} session${n === 1 ? "" : "s"} closed)`,
+      `${until ? "Banned" : "Kicked"} ${user}${until ? ` until ${new Date(until).toISOString()}` : ""} (${
+        counted(n, "session")
+      } closed)`,
     );
   }
 

@@ -1,13 +1,12 @@
 /**
  * Relayed file transfers on disk (issue 12): `<files>/<fid>.bin` (the files folder: `--files-dir`,
- * else `<data>/files`) holds the ciphertext exactly
- * as uploaded (C2SP chunked AEAD; the server cannot read it), `<fid>.json` its metadata (sender,
- * recipient, declared size, expiry, state). The only server module besides data_dir.ts and the
- * SQLite store that touches the file system. Streaming both ways: a put appends one bounded body
- * at the stored offset, a get reads one bounded range; no file is ever held whole in memory. The
- * handles of files being uploaded and downloaded stay open between requests (at most MAX_OPEN,
- * least recently used closed first; closed when the file is complete, done or removed, and by
- * `close()`), so a body costs no open and, read or written in order, no seek.
+ * else `<data>/files`) holds the ciphertext exactly as uploaded (an age file; the server cannot read
+ * it), `<fid>.json` its metadata (sender, recipient, declared size, expiry, state: file_meta.ts).
+ * With file_meta.ts and file_handles.ts, the server modules besides data_dir.ts and the SQLite store
+ * that touch the file system. Streaming both ways: a put appends one bounded body at the stored
+ * offset, a get reads one bounded range; no file is ever held whole in memory. The handles of files
+ * being uploaded and downloaded stay open between requests (file_handles.ts; closed when the file is
+ * complete, done or removed, and by `close()`).
  *
  * The stored length is the file's length on disk (re-read at start), so after a crash or kill
  * the upload resumes from what reached the disk. Quota: the declared sizes of a sender's files
@@ -18,11 +17,18 @@
  * Its FileWatch (`watch`, for `file.wait`, issue 36) is told when a file changes — a body stored,
  * the file complete, taken (done) or removed — so a reader behind its sender or a sender waiting
  * for delivery is woken by the change instead of polling.
+ *
+ * Several nodes may share the folder: the sidecars are written through file_meta.ts (a
+ * lock per file, merged with the disk, renamed into place); a fid this node does not know is read
+ * from the folder (`lookup`), and one another node changed is read again (`refresh`, on its bus
+ * event: file_share.ts).
  */
 import type { Clock } from "../common/clock.ts";
+import * as sidecar from "./file_meta.ts";
+import { FileHandles } from "./file_handles.ts";
 import { FileWatch } from "./file_watch.ts";
 
-export type FileState = "uploading" | "ready" | "done";
+export type FileState = sidecar.FileState;
 
 export interface FileMeta {
   fid: string;
@@ -51,30 +57,27 @@ export interface FileEntry extends FileMeta {
   have: number;
 }
 
-/** A file handle kept between requests: where the last operation left it, and a queue of them. */
-interface Handle {
-  file: Deno.FsFile;
-  pos: number;
-  busy: number;
-  tail: Promise<unknown>;
-  closed?: boolean;
-}
-
-/** Handles kept open at most (an upload and a download each keep one). */
-const MAX_OPEN = 32;
-
 /** Files one user may have waiting, not yet fetched, at once (bounds the metadata kept in memory). */
 export const MAX_FILES_PER_USER = 256;
+
+const FID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export class FileStore {
   readonly #files = new Map<string, FileEntry>();
   /** Files with a write in progress (a second writer is told to retry). */
   readonly writing = new Set<string>();
-  /** Handles kept open between requests ("r"/"w" + fid), least recently used first. */
-  readonly #handles = new Map<string, Handle>();
+  /** Handles kept open between requests (file_handles.ts). */
+  readonly #handles = new FileHandles((fid) => this.#bin(fid));
   readonly dir: string;
   /** Who waits for a change of a file (`file.wait`): told when one is stored, complete, done, removed. */
   readonly watch = new FileWatch();
+  /** The node a file this node cannot read lives on (a cluster without a shared folder), else null. */
+  elsewhere: (fid: string) => string | null = () => null;
+  /**
+   * Data without metadata younger than this is left by `load` (a cluster's shared folder: another
+   * node may be making it); 0: one node alone, all of it goes.
+   */
+  orphanGraceMs = 0;
 
   /** `dir`: the files folder (made by `load`). */
   constructor(dir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
@@ -88,39 +91,47 @@ export class FileStore {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       try {
         const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
-        if (!/^[A-Za-z0-9_-]{8,64}$/.test(m.fid) || `${m.fid}.json` !== e.name) continue;
-        this.#files.set(m.fid, { ...m, have: m.state === "done" ? m.size : await this.#length(m.fid) });
+        if (!FID.test(m.fid) || `${m.fid}.json` !== e.name) continue;
+        const have = m.state === "done" ? m.size : await sidecar.binLength(this.dir, m.fid);
+        this.#files.set(m.fid, { ...m, have });
       } catch {
         // A half-written sidecar (killed while writing): the upload starts again.
         await this.#unlink(`${this.dir}/${e.name}`);
       }
     }
     // Data without metadata (killed between the two writes of `create`) belongs to no transfer.
+    // In a shared folder another node may be making it right now: only old ones go.
     for await (const e of Deno.readDir(this.dir)) {
-      const fid = e.name.replace(/\.(bin|json\.tmp)$/, "");
-      if (e.isFile && fid !== e.name && !this.#files.has(fid)) await this.#unlink(`${this.dir}/${e.name}`);
+      const fid = e.name.replace(/\.(bin|lock|json(\.\w+)?\.tmp)$/, "");
+      const p = `${this.dir}/${e.name}`;
+      const kept = !e.isFile || fid === e.name || this.#files.has(fid);
+      if (!kept && !(await sidecar.isRecent(p, this.orphanGraceMs))) await this.#unlink(p);
     }
     await this.sweep();
-  }
-
-  async #length(fid: string): Promise<number> {
-    try {
-      return (await Deno.stat(this.#bin(fid))).size;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return 0;
-      throw e;
-    }
   }
 
   #bin(fid: string): string {
     return `${this.dir}/${fid}.bin`;
   }
 
-  async #saveMeta(f: FileEntry): Promise<void> {
+  /** Saves `f`'s metadata merged with the folder's (file_meta.ts); false when any node removed it. */
+  async #saveMeta(f: FileEntry): Promise<boolean> {
     const { have: _have, ...m } = f;
-    const tmp = `${this.dir}/${f.fid}.json.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(m), { mode: 0o600 });
-    await Deno.rename(tmp, `${this.dir}/${f.fid}.json`);
+    const out = await sidecar.saveMeta(this.dir, m);
+    if (!out) {
+      this.#forget(f.fid);
+      return false;
+    }
+    f.state = out.state;
+    if (out.took) f.took = out.took;
+    return true;
+  }
+
+  /** Another node removed `fid`: forgotten here, its waiters told. */
+  #forget(fid: string): void {
+    this.#handles.drop(fid);
+    this.#files.delete(fid);
+    this.watch.wake(fid);
   }
 
   async #unlink(p: string): Promise<void> {
@@ -135,6 +146,35 @@ export class FileStore {
   get(fid: string): FileEntry | undefined {
     const f = this.#files.get(fid);
     return f && f.expires > this.clock.now() ? f : undefined;
+  }
+
+  /** The live entry; one this node does not know is read from the folder (another node made it). */
+  async lookup(fid: string): Promise<FileEntry | undefined> {
+    return this.get(fid) ?? (this.#files.has(fid) ? undefined : await this.refresh(fid));
+  }
+
+  /**
+   * Reads `fid`'s metadata and stored length again from the folder (another node changed it: a body,
+   * its state, a take, its removal), waking its waiters when it moved; returns the live entry.
+   */
+  async refresh(fid: string): Promise<FileEntry | undefined> {
+    if (!FID.test(fid)) return undefined;
+    const m = await sidecar.readMeta<FileMeta>(this.dir, fid);
+    const f = this.#files.get(fid);
+    if (!m) {
+      if (f) this.#forget(fid);
+      return undefined;
+    }
+    const state = f ? sidecar.laterState(f.state, m.state) : m.state;
+    // This node is writing it: its own count is the truth (the disk may hold a write in flight).
+    const mine = f !== undefined && this.writing.has(fid);
+    const have = state === "done" ? m.size : mine ? f.have : await sidecar.binLength(this.dir, fid);
+    const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
+    const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
+    this.#files.set(fid, e);
+    if (state === "done") this.#handles.drop(fid);
+    if (moved) this.watch.wake(fid);
+    return this.get(fid);
   }
 
   /** Bytes a sender holds on the server (files not yet fetched). */
@@ -169,15 +209,17 @@ export class FileStore {
     const now = this.clock.now();
     const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
     await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
-    await this.#saveMeta(f);
+    const { have: _have, ...meta } = f;
+    await sidecar.createMeta(this.dir, meta);
     this.#files.set(f.fid, f);
+    this.watch.changed(f.fid);
     return f;
   }
 
   /** Writes `body` at the stored length (the caller checked `off === have`). */
   async append(f: FileEntry, body: Uint8Array): Promise<void> {
     if (body.length) {
-      await this.#io(f.fid, "w", f.have, async (file) => {
+      await this.#handles.io(f.fid, "w", f.have, async (file) => {
         let o = 0;
         while (o < body.length) o += await file.write(body.subarray(o));
         return o;
@@ -187,7 +229,7 @@ export class FileStore {
     if (f.have === f.size && f.state === "uploading") {
       f.state = "ready";
       await this.#saveMeta(f);
-      this.#drop(f.fid, "w");
+      this.#handles.drop(f.fid, "w");
     }
     if (body.length || f.state === "ready") this.watch.changed(f.fid);
   }
@@ -202,7 +244,7 @@ export class FileStore {
   async readInto(f: FileEntry, off: number, out: Uint8Array): Promise<number> {
     const n = Math.max(0, Math.min(out.length, f.have - off));
     if (n === 0) return 0;
-    return await this.#io(f.fid, "r", off, async (file) => {
+    return await this.#handles.io(f.fid, "r", off, async (file) => {
       let o = 0;
       while (o < n) {
         const r = await file.read(out.subarray(o, n));
@@ -213,93 +255,25 @@ export class FileStore {
     });
   }
 
-  /**
-   * Runs `op` on the file's kept handle for `mode` (opened on first use, seeked only when `off` is not
-   * where the last operation ended); operations on one handle run one after another. `op` returns
-   * how far it moved. A handle that failed is closed.
-   */
-  async #io(
-    fid: string,
-    mode: "r" | "w",
-    off: number,
-    op: (f: Deno.FsFile) => Promise<number>,
-  ): Promise<number> {
-    const key = mode + fid;
-    let h = this.#handles.get(key);
-    if (h) this.#handles.delete(key); // re-inserted last: the map's order is least recently used first
-    else {
-      for (const [k, old] of this.#handles) { // over the cap: close idle ones, oldest first
-        if (this.#handles.size < MAX_OPEN) break;
-        if (old.busy) continue;
-        this.#handles.delete(k);
-        old.file.close();
-      }
-      // Opened synchronously: two requests for the same file never open it twice.
-      h = {
-        file: Deno.openSync(this.#bin(fid), mode === "w" ? { write: true } : { read: true }),
-        pos: 0,
-        busy: 0,
-        tail: Promise.resolve(),
-      };
-    }
-    this.#handles.set(key, h);
-    const hd = h;
-    hd.busy++;
-    const run = hd.tail.then(async () => {
-      if (hd.closed) throw new Deno.errors.BadResource("The file was closed");
-      if (hd.pos !== off) await hd.file.seek(off, Deno.SeekMode.Start);
-      hd.pos = off;
-      try {
-        hd.pos += await op(hd.file);
-      } catch (e) {
-        this.#drop(fid, mode);
-        throw e;
-      }
-      return hd.pos - off;
-    });
-    hd.tail = run.catch(() => {});
-    try {
-      return await run;
-    } finally {
-      hd.busy--;
-    }
-  }
-
-  /** Closes the kept handles of `fid` (both, or the one for `mode`). */
-  #drop(fid: string, mode?: "r" | "w"): void {
-    for (const m of mode ? [mode] : ["r", "w"]) {
-      const h = this.#handles.get(m + fid);
-      if (!h) continue;
-      this.#handles.delete(m + fid);
-      h.closed = true;
-      void h.tail.then(() => h.file.close()).catch(() => {});
-    }
-  }
-
   /** Closes every kept handle (server shutdown). */
   async close(): Promise<void> {
     this.watch.all();
-    const all = [...this.#handles.values()];
-    this.#handles.clear();
-    for (const h of all) h.closed = true;
-    await Promise.all(all.map((h) => h.tail.then(() => h.file.close()).catch(() => {})));
+    await this.#handles.closeAll();
   }
 
   /** The recipient has it: the ciphertext goes, the entry stays (as "done") until it expires. */
   async done(f: FileEntry): Promise<void> {
-    this.#drop(f.fid);
+    this.#handles.drop(f.fid);
     f.state = "done";
+    if (await this.#saveMeta(f)) await sidecar.removeBin(this.dir, f.fid);
     this.watch.changed(f.fid);
-    await this.#saveMeta(f);
-    await this.#unlink(this.#bin(f.fid));
   }
 
   async remove(fid: string): Promise<void> {
-    this.#drop(fid);
+    this.#handles.drop(fid);
     this.#files.delete(fid);
+    await sidecar.removeMeta(this.dir, fid);
     this.watch.changed(fid);
-    await this.#unlink(this.#bin(fid));
-    await this.#unlink(`${this.dir}/${fid}.json`);
   }
 
   /** Entries sent by or to `user` (`inRoom`: whether `user` may read a room's file). */
@@ -315,13 +289,14 @@ export class FileStore {
    * room's members but the sender) did, the ciphertext goes as for `done`. Returns whether it went.
    */
   async took(f: FileEntry, user: string, others: readonly string[]): Promise<boolean> {
-    const took = new Set([...(f.took ?? []), user]);
-    f.took = [...took];
-    if (f.state !== "uploading" && others.every((m) => took.has(m))) {
+    f.took = [...new Set([...(f.took ?? []), user])];
+    if (!(await this.#saveMeta(f))) return false; // merged with the takes other nodes saw
+    this.watch.changed(f.fid);
+    const took = new Set(f.took);
+    if (f.state === "ready" && others.every((m) => took.has(m))) {
       await this.done(f);
       return true;
     }
-    await this.#saveMeta(f);
     return false;
   }
 

@@ -1,7 +1,9 @@
 /**
  * Who waits for a relayed file to change (issue 36, `file.wait`): FileStore tells its `FileWatch`
  * when a file grows, completes, is taken or goes, and every waiter of that file is called once, then
- * forgotten. No I/O, no timers: the handler bounds each wait.
+ * forgotten. No I/O, no timers: the handler bounds each wait. In a cluster a change made on
+ * this node is also handed to `onChange` (file_share.ts tells the other nodes), and one another node
+ * made, seen by re-reading the shared folder, only `wake`s the waiters here.
  */
 export class FileWatch {
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -17,8 +19,17 @@ export class FileWatch {
     };
   }
 
-  /** Tells the waiters of `fid` that it changed (each once). */
+  /** Told of every change made on this node (null: one node alone). */
+  onChange: ((fid: string) => void) | null = null;
+
+  /** `fid` changed on this node: its waiters are told (each once), and `onChange`. */
   changed(fid: string): void {
+    this.wake(fid);
+    this.onChange?.(fid);
+  }
+
+  /** Tells the waiters of `fid` that it changed (each once). */
+  wake(fid: string): void {
     const set = this.#waiters.get(fid);
     if (!set) return;
     this.#waiters.delete(fid);
@@ -27,7 +38,7 @@ export class FileWatch {
 
   /** Tells every waiter (the store is closing). */
   all(): void {
-    for (const fid of [...this.#waiters.keys()]) this.changed(fid);
+    for (const fid of [...this.#waiters.keys()]) this.wake(fid);
   }
 
   /** How many files have someone waiting for their change. */

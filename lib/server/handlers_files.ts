@@ -12,6 +12,10 @@
  *
  * `file.wait` (issue 36) is answered later, from the store's watcher, so it never holds up the
  * connection's other requests: at most MAX_WAITS per connection, each at most FILE_WAIT_MAX_MS.
+ *
+ * In a cluster the files folder is shared: a fid this node does not know is read from it
+ * (`lookup`), and a file held by a node that does not share this node's folder is answered
+ * `files_not_shared` (file_share.ts), never "no such file".
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import { frameWithRoom } from "../protocol/frame.ts";
@@ -47,12 +51,22 @@ export const MAX_WAITS = 8;
 export function fileHandlers(store: FileStore): FileHandlers {
   /** The `file.wait`s pending per connection. */
   const waits = new WeakMap<Session, number>();
-  const missing = (s: Session, id: number) =>
+  const missing = (s: Session, id: number, fid: string) => {
+    const node = store.elsewhere(fid);
+    if (node) {
+      return s.fail(
+        id,
+        ErrorCode.FilesNotShared,
+        `That file is on another node of this cluster (${node}), whose files folder this node cannot see: ` +
+          "relayed files in a cluster need --files-dir on a folder every node shares (send with --direct to skip the server)",
+      );
+    }
     s.fail(
       id,
       ErrorCode.NoSuchFile,
       "There is no such file on the server (it expired, or its sender withdrew it)",
     );
+  };
 
   /** Whether `user` may read `f`: its recipient, or a member of its room (its sender included). */
   const mayRead = async (c: Core, f: FileEntry, user: string) =>
@@ -72,9 +86,9 @@ export function fileHandlers(store: FileStore): FileHandlers {
       if (body.length > FILE_BODY_MAX) {
         return s.fail(m.id, ErrorCode.Invalid, `A file body is at most ${FILE_BODY_MAX} bytes`);
       }
-      let f = store.get(m.fid);
+      let f = await store.lookup(m.fid);
       if (!f) {
-        if (m.off !== 0) return missing(s, m.id);
+        if (m.off !== 0) return missing(s, m.id, m.fid);
         const to = normalizeName(m.to);
         let members: string[] | undefined;
         if (m.room) {
@@ -119,11 +133,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
         });
       }
       if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
-        return missing(s, m.id);
+        return missing(s, m.id, m.fid);
       }
       if (m.off + body.length > f.size) {
         return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
       }
+      // The sender went on from another node of a cluster: read what it stored there.
+      if (f.state === "uploading" && m.off !== f.have) f = await store.refresh(f.fid) ?? f;
       if (f.state !== "uploading" || m.off !== f.have || !body.length) {
         return s.reply(m.id, { have: f.have, state: f.state });
       }
@@ -140,8 +156,8 @@ export function fileHandlers(store: FileStore): FileHandlers {
     },
 
     "file.get": async (c, s, m) => {
-      const f = store.get(m.fid);
-      if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id);
+      const f = await store.lookup(m.fid);
+      if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
       const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
       // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
@@ -164,29 +180,44 @@ export function fileHandlers(store: FileStore): FileHandlers {
     },
 
     "file.wait": async (c, s, m) => {
-      const f = store.get(m.fid);
-      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id);
+      const f = await store.lookup(m.fid);
+      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id, m.fid);
       const moved = f.have !== m.have || f.state !== m.state;
       if (moved || m.ms === 0) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
       const pending = waits.get(s) ?? 0;
       if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
       waits.set(s, pending + 1);
-      const answer = () => {
+      // Woken by a change, or not: then it reads the folder again (another node's change whose bus
+      // event was lost shows this way). A wake that changed nothing the waiter knows (a late event of
+      // an earlier change, from another node) waits on for the rest of its time.
+      const until = c.clock.now() + m.ms;
+      let stop = () => {};
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = (ms: number) => {
+        stop = store.watch.watch(m.fid, () => void answer(true));
+        timer = setTimeout(() => void answer(false), ms);
+      };
+      const answer = async (woken: boolean) => {
         clearTimeout(timer);
         stop();
+        const now = woken ? store.get(m.fid) : await store.refresh(m.fid);
+        const left = until - c.clock.now();
+        if (
+          woken && now && now.have === m.have && now.state === m.state && left > 0 && s.state !== "closed"
+        ) {
+          return arm(left);
+        }
         waits.set(s, (waits.get(s) ?? 1) - 1);
         if (s.state === "closed") return;
-        const now = store.get(m.fid);
         if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
-        else missing(s, m.id);
+        else missing(s, m.id, m.fid);
       };
-      const stop = store.watch.watch(m.fid, answer);
-      const timer = setTimeout(answer, m.ms);
+      arm(m.ms);
     },
 
     "file.done": async (c, s, m) => {
-      const f = store.get(m.fid);
-      if (!f || !(await mayRead(c, f, s.user))) return missing(s, m.id);
+      const f = await store.lookup(m.fid);
+      if (!f || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
       if (f.state === "uploading") {
         return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
       }
@@ -200,8 +231,8 @@ export function fileHandlers(store: FileStore): FileHandlers {
     },
 
     "file.abort": async (c, s, m) => {
-      const f = store.get(m.fid);
-      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id);
+      const f = await store.lookup(m.fid);
+      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id, m.fid);
       if (f.room && f.from !== s.user) { // a member declines: for that member only
         if (f.state !== "done") await took(c, f, s.user);
         return s.reply(m.id, {});

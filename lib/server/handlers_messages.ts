@@ -41,7 +41,6 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
 export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
   const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
   if ("err" in t) return s.fail(m.id, t.err, t.msg);
-  if (m.ephemeral) return relaySignal(c, s, m, t, body);
   if (t.kind === "user" && m.devices) {
     const want = await devicesChanged(c, s, t.name, m.devices);
     if (want) {
@@ -55,6 +54,7 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
       return;
     }
   }
+  if (m.ephemeral) return relaySignal(c, s, m, t, body); // a DM signal's devices checked as a message's
   const low = c.dataSpaceRefusal(body.length); // the free-space floor (--min-free)
   if (low) return s.fail(m.id, low.code, low.msg);
   const room = c.reserveQuota(s.user, body.length);
@@ -103,8 +103,8 @@ const SIGNAL_MAX = 16 * 1024;
 /**
  * An ephemeral `send` (typing, issue 14): relayed now to the live sessions of the recipients (a
  * DM's recipient, a room's other members), never stored, never queued for a session that has not
- * synced or a user who is offline, never sent to the sender's own sessions. The reply says to how
- * many sessions it went.
+ * synced or a user who is offline, never sent to the sender's own sessions. A DM's `devices` were
+ * checked as a message's (`devices_changed`). The reply says to how many sessions it went.
  */
 function relaySignal(
   c: Core,

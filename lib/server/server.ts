@@ -25,6 +25,7 @@ import type { Store } from "./store/store.ts";
 import type { Bus } from "./bus/bus.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
+import { FileShare } from "./file_share.ts";
 import { FileStore } from "./file_store.ts";
 import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
@@ -140,6 +141,7 @@ export class ParleyServer {
 
   async start(): Promise<void> {
     await this.core.loadCaches();
+    if (this.deps.bus) this.files.orphanGraceMs = 60_000; // the folder is shared (file_share.ts)
     await this.files.load();
     if (this.config.minFreeMiB && this.core.disk.free(this.config.dataDir) === null) {
       this.core.log.warn("disk.unchecked", {
@@ -148,6 +150,7 @@ export class ParleyServer {
     }
     if (this.deps.bus) {
       this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
+      this.cluster.files = new FileShare(this.files, this.deps.bus, this.core.log);
       await this.cluster.start();
     }
     this.#listener = await listenTlsServer({
@@ -334,7 +337,7 @@ export class ParleyServer {
     if (!cmd.free && !s.bucket.take(cmd.cost?.(m as any) ?? 1)) {
       return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
     }
-    if (cmd.auth === "admin" && s.role !== "admin") {
+    if (cmd.auth === "admin" && !await this.#isAdmin(s)) {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
       // One audit row per (user, command, window), counting the repeats.
       const now = this.clock.now();
@@ -349,6 +352,17 @@ export class ParleyServer {
       this.core.log.error("handler", { command: m.t, error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
     }
+  }
+
+  /**
+   * Whether `s` may run an admin command. On one of several nodes the role is read from the store
+   * (the truth), not only from the session: another node's demotion reaches this session through
+   * the bus a moment later, and an admin command in that moment must already be refused.
+   */
+  async #isAdmin(s: Session): Promise<boolean> {
+    if (s.role !== "admin") return false;
+    if (!this.cluster) return true;
+    return (await this.core.store.getUser(s.user))?.role === "admin";
   }
 
   #tick(): void {

@@ -18,6 +18,7 @@ import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.
 import { roomFor } from "../files/disk.ts";
 import { type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
 import type { CliIo } from "./io.ts";
+import { counted } from "../../common/words.ts";
 
 /** A file command's options, with the global connection flags. */
 export type FileOpts = ConnectFlags & Record<string, unknown>;
@@ -105,7 +106,7 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
     todo = (await mine()).filter((r) => r.state === "offered");
   }
   sayLeft();
-  if (failed) throw new BackendError("file_failed", `${failed} file${failed === 1 ? "" : "s"} not saved`);
+  if (failed) throw new BackendError("file_failed", `${counted(failed, "file")} not saved`);
 }
 
 /**

@@ -75,7 +75,14 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
       "full-screen client: the folder /ls lists and /send-file ID sends from (default <home>/outbox)",
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    // No colours: help goes through io (sanitised), and commander's colour check reads the
+    // environment, which `parley --help` run without --allow-env may not.
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    })
     .showHelpAfterError(false);
 
   const withClient: WithClient = (fn, register = false, prepare) => async (...a: unknown[]) => {

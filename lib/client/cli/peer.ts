@@ -14,15 +14,19 @@
  *   saved PATH SIZE SHA256         a received file was verified and saved
  *   replied|edited|deleted|reacted|unreacted|expired …   replies, changes and disappearing
  *                                  messages (issue 39): cli/peer_changes.ts describes them
+ *   outbox N … | dropped N …       (`outbox`, `outbox drop N`) what waits for a peer that is away,
+ *                                  and what was dropped: cli/peer_outbox.ts describes them
+ *   together PEER …                watch together (issue 39.7): cli/peer_watch.ts describes them
  *
  * Script commands (their table, usage and help: peer_script.ts; `--help` lists them): connect|conn HOST:PORT, msg PEER TEXT…, inbox [PEER] (prints "inbox TIME PEER
  * TEXT"), reply PEER TEXT…, edit PEER TEXT…, delete PEER, react PEER EMOJI, edits PEER, expire PEER
- * TIME|off (cli/peer_changes.ts), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
+ * TIME|off (cli/peer_changes.ts), outbox [drop N] (cli/peer_outbox.ts), peers ("peer NAME ADDR verified|unverified online|offline [key-changed]"; --discover asks
  * verified peers whom they know and prints "discover N", the number asked), fingerprint
  * PEER, verify PEER [NUMBER], trust PEER [NUMBER] (NUMBER: the safety number compared; without it
  * the one `fingerprint` printed last, refused if the peer's key changed since), send PEER FILE (offers a file to a connected peer; returns once
  * offered), accept [N] | reject [N] (a waiting offer, default the oldest), files ("file N|- in|out
- * PEER STATE SIZE NAME"), wait connected|message|changed|offer|sent|saved PEER [SECONDS] (sent and saved
+ * PEER STATE SIZE NAME"), watch-together PEER [FILE], watch PEER play|pause|seek|where|leave [SECONDS]
+ * (cli/peer_watch.ts), wait connected|message|changed|offer|sent|saved PEER [SECONDS] (sent and saved
  * fail at once when that transfer fails), sleep MS, quit. Received files go to --out DIR, else
  * <home>/downloads; with --ephemeral and no --out nothing can be received. Blank lines and lines
  * starting with # are skipped. The node stops at the end of the script (what waits in the outbox
@@ -36,6 +40,7 @@ import { progressReporter } from "./files.ts";
 import type { CliIo } from "./io.ts";
 import { messageLine, runScriptLine, scriptHelp } from "./peer_script.ts";
 import { changeEventLine } from "./peer_changes.ts";
+import { watchEventLine } from "./peer_watch.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { hostPort, resolveTarget } from "../start/session_setup.ts";
@@ -137,6 +142,11 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
           io.err(`parley: ${e.why}`);
         } else if (e.type === "transfer" && progress) progress({ ...e, fid: e.id });
       });
+      const offWatch = node.watch.on((e) => {
+        const l = watchEventLine(e);
+        if (l) io.out(l);
+        else if (e.type === "note") io.err(`parley: ${e.text}`);
+      });
       io.out(`listening ${String(o.listen).replace(/:\d+$/, "")}:${node.port}`);
       try {
         for await (const line of io.scriptLines(String(o.script))) {
@@ -150,6 +160,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
         }
       } finally {
         off();
+        offWatch();
         await node.close();
       }
       setCode(failed ? 1 : 0);

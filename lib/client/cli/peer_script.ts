@@ -15,6 +15,8 @@ import type { ChatMessage } from "../backend.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 import { CHANGE_SCRIPT, type ScriptCommand } from "./peer_changes.ts";
+import { OUTBOX_SCRIPT } from "./peer_outbox.ts";
+import { WATCH_SCRIPT } from "./peer_watch.ts";
 
 /**
  * `TIME PEER TEXT`: the text from the peer on one line, whatever it holds (issue 33.9: a newline in
@@ -109,6 +111,7 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
     },
   },
   ...CHANGE_SCRIPT,
+  ...OUTBOX_SCRIPT,
   {
     name: "peers",
     usage: "[--discover]",
@@ -183,6 +186,7 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
       }
     },
   },
+  ...WATCH_SCRIPT,
   {
     name: "sleep",
     usage: "MS",

@@ -5,15 +5,16 @@
  * input control it (the room's admins only, as its signed log says): `play`, `pause`, `seek SECONDS`,
  * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
  * state within a second of joining starts VIDEO. `parley watch-together @USER VIDEO` watches with
- * one user in a DM, where both control it (signals go to the devices a DM session exists with: write
- * to each other once first). The playhead here has no pictures: the position
+ * one user in a DM, where both control it (signals go to every device of the other one, a session
+ * started from its prekey bundle where there was none). The playhead here has no pictures: the position
  * follows the shared state on this machine's clock, offset to the server's by a few pings.
  */
 import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
-import { ClockOffset, Playhead } from "../video/watch_together.ts";
+import { ClockOffset } from "../video/watch_together.ts";
+import { Playhead } from "../video/watch_viewer.ts";
 import { systemClock } from "../../common/clock.ts";
 import { watchLine, WatchRoom } from "../video/watch_room.ts";
 import { roomSignalsOf, sampleClock, watchChannel, watchKeyOf } from "../video/watch_channel.ts";

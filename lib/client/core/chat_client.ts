@@ -23,7 +23,7 @@ import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { wire } from "../session/wire_events.ts";
-import { AckBatch } from "./ack_batch.ts";
+import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
@@ -62,13 +62,23 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   files?: B.FileControls;
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: B.WatchChannel;
-  /** Whether a UI follows the feed (catchUp/start): acks batched, outbox kept, reconnects. */
-  #following = false;
   #closed = false;
   #versionSaid: string | null = null;
   /** The status the user chose; sent again after every reconnect. */
   #status: B.Status | null = null;
-  readonly #acks = new AckBatch(() => this);
+  /** The conversation engine's state and the driver of its effects (engine.ts: what a UI following
+   * the feed batches, acknowledges, reconnects, sends again). */
+  readonly engine: Driver = new Driver(this.user, {
+    emit: (e) => this.#emit(e),
+    reconnect: (e) => void this.#re.lost(e),
+    save: (m) => this.store?.save([m]),
+    ack: async (acks) => void await this.conn.request("ack", { acks }),
+    purge: (now) => this.changes.purgeExpired(now),
+    resend: () => send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m })),
+    now: () => this.now(),
+    connOpen: () => !this.conn.closed,
+    every: intervalTimer,
+  });
   readonly #chain: send.SendChain = { tail: Promise.resolve() };
   readonly #typing: TypingGate;
   readonly #re: Reconnector;
@@ -138,11 +148,9 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   #emit(e: B.BackendEvent): void {
     for (const l of this.#listeners) l(e);
   }
-  /** An event of the core's parts and the codec: while a UI follows, shown messages wait for their ack and a loss reconnects. */
+  /** An event of the core's parts and the codec: the engine decides (a UI following: shown messages wait for their ack, a loss reconnects). */
   notify(e: B.BackendEvent): void {
-    if (this.#following && e.type === "message") this.#acks.add(e.message);
-    if (this.#following && e.type === "disconnected") return void this.#re.lost(e);
-    this.#emit(e);
+    void this.engine.drive({ kind: "event", event: e });
   }
 
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
@@ -160,8 +168,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   /** Follows the feed (a UI); replays the offline queue as message events (without `catchUp`). */
   async start(): Promise<void> {
-    for (const m of await this.#begin()) this.#emit({ type: "message", message: m });
-    send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m }));
+    const queued = await this.#begin(); // told, batched, then the outbox goes again (engine.ts)
+    await this.engine.drive({ kind: "caughtUp", messages: queued, tell: true });
   }
 
   /** Follows the feed (a UI) and answers with what the screen shows first. */
@@ -171,35 +179,24 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     const queued = await this.#begin();
     const unseen = store ? store.unseen() : queued;
     const pending = this.outgoing?.messages() ?? [];
-    send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m }));
+    await this.engine.drive({ kind: "caughtUp", messages: queued, tell: false });
     return { recent, unseen, pending };
   }
 
-  /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch). */
+  /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch: `caughtUp`). */
   async #begin(): Promise<B.ChatMessage[]> {
-    this.#following = true;
+    // The tick, and the deletion of disappearing messages whose time is up (issue 39.5), start.
+    await this.engine.drive({ kind: "follow", now: this.now() });
     // The server's version differs in major.minor (its hello): said once per server version met.
     const v = this.session.versionNotice;
     if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
     this.#versionSaid = v;
-    // The same tick deletes disappearing messages whose time is up (issue 39.5).
-    this.#acks.start(() => {
-      try {
-        this.changes.purgeExpired(this.now());
-      } catch (e) {
-        this.#emit({ type: "notice", level: "warn", text: `Disappearing messages: ${(e as Error).message}` });
-      }
-    });
-    this.changes.purgeExpired(this.now());
-    const queued = await this.sync();
-    this.#acks.add(...queued);
-    return queued;
+    return await this.sync();
   }
 
   /** A reconnect's session becomes current: the device proven again, the chosen status, the feed and the outbox. */
   async #adopt(s: ServerSession): Promise<void> {
-    this.#bind(s);
-    this.#acks.clear(); // what the old connection handed out is redelivered by the server
+    this.#bind(s); // the engine starts afresh: what the old connection handed out is redelivered
     try {
       await this.codec.resumed?.();
       if (this.#status) await this.setStatus(this.#status);
@@ -222,9 +219,10 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
   send(target: B.Target, text: string, o: { replyTo?: string } = {}): Promise<B.ChatMessage> {
-    if (!this.#following) return send.sendText(this, target, text, o);
-    this.#typing.sent(typingKey(target)); // the message clears the indicator at the receiver
-    return send.sendKept(this, this.#chain, target, text, this.#online, o.replyTo);
+    const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
+    if (this.engine.state.following) this.#typing.sent(typingKey(target)); // clears the indicator at the receiver
+    if (how?.kind !== "send" || how.mode === "one-shot") return send.sendText(this, target, text, o);
+    return send.sendKept(this, this.#chain, target, text, how.mode === "queued", o.replyTo);
   }
 
   /** Typing (issue 14): one "typing" per conversation every 3 s, a "stopped" only while the last may still
@@ -235,7 +233,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
   }
   /** Seals a signal (a kind of its own, e.g. watch together) for a room (by name) or a user and sends it
-   * on the link; false when there was nobody to seal it for (a user this device never wrote with). */
+   * on the link; false when no device of theirs could be sealed for (no keys published, a changed key). */
   async signal(to: string | B.Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
     if (!this.codec.sealSignal) {
       throw new BackendError("unavailable", "This needs end-to-end keys (a client folder)");
@@ -284,14 +282,14 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   info(): [string, string][] {
     const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";
-    return infoLines(this, state, this.#acks.size);
+    return infoLines(this, state, this.engine.state.batch.length);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#re.stop();
-    this.#acks.stop();
-    if (this.#following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
+    void this.engine.drive({ kind: "close", connOpen: !this.conn.closed }); // the tick stops, the last batch goes
+    if (this.engine.state.following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
     await this.#link.close();
     await this.opened().catch(() => {});
     this.store?.close();

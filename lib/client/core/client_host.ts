@@ -1,7 +1,7 @@
 /**
  * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
  * sending.ts) need of it — the current connection and its link, who is logged in, the local store,
- * the current body codec, the clock, and a way to tell listeners. `ChatClient` is the one
+ * the current body codec, the clock, the engine's driver, and a way to tell listeners. `ChatClient` is the one
  * implementation.
  */
 import type { BackendEvent, Role } from "../backend.ts";
@@ -10,6 +10,7 @@ import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import type { Link } from "./link.ts";
+import type { Effect, EngineState, Input } from "./engine.ts";
 
 export interface ClientHost {
   readonly conn: Connection;
@@ -23,6 +24,15 @@ export interface ClientHost {
   readonly clock: Clock;
   /** The largest frame the server reads. */
   readonly maxFrame: number;
+  /** The conversation engine and the driver of its effects (engine.ts; driver.ts's `Driver`). */
+  readonly engine: EngineHandle;
   /** Emits an event to the client's listeners. */
   notify(e: BackendEvent): void;
+}
+
+/** The engine as the core's parts feed it: `step` keeps the new state and answers the effects, `drive` carries them out too. */
+export interface EngineHandle {
+  readonly state: EngineState;
+  step(input: Input): Effect[];
+  drive(input: Input): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * The feed's phases (issue 35.2): a message that arrives while a sync collects the offline queue is
  * the sync's — neither lost nor also told as live — and after the reply messages are live again.
- * On receiving.ts over a scripted connection (pushes and the sync's reply in the order the server sends
+ * The phases themselves are engine_test.ts's table; this is the whole receive path (receiving.ts,
+ * the engine, its driver) over a scripted connection (pushes and the sync's reply in the order the server sends
  * them: the queue, the live messages it held back, then the reply).
  */
 import assert from "node:assert/strict";
@@ -11,8 +12,7 @@ import type { Frame } from "../../protocol/frame.ts";
 import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
 import { PlainCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
-import { Feed } from "./feed.ts";
-import type { SealedEnvelope } from "./link.ts";
+import { Driver } from "./driver.ts";
 import { ServerLink } from "./server_link.ts";
 import * as recv from "./receiving.ts";
 
@@ -50,6 +50,17 @@ function inbound() {
     clock: new ManualClock(),
     maxFrame: 1 << 20,
     notify: (e: BackendEvent) => void (e.type === "message" && events.push(e.message)),
+    engine: new Driver("bob", {
+      emit: (e) => void (e.type === "message" && events.push(e.message)),
+      reconnect: () => {},
+      save: () => {},
+      ack: () => Promise.resolve(),
+      purge: () => {},
+      resend: () => {},
+      now: () => 0,
+      connOpen: () => true,
+      every: () => () => {},
+    }),
   };
   const st = recv.openInbound(host);
   return { ...s, events, sync: () => recv.sync(host, st), opened: () => st.opening };
@@ -67,21 +78,4 @@ Deno.test("feed: a message arriving during the sync is the sync's, once; later o
   t.push(msg(3, "live"));
   await t.opened();
   assert.deepEqual(t.events.map((m) => m.text), ["live"], "nothing of the sync told again as live");
-});
-
-Deno.test("feed: phases connecting → syncing → live; a second sync under way is a bug", () => {
-  const f = new Feed();
-  const e = (mid: string) => ({ mid } as SealedEnvelope);
-  assert.equal(f.phase, "connecting");
-  assert.ok(f.take(e("before")), "before any sync: live");
-  f.beginSync();
-  assert.equal(f.phase, "syncing");
-  assert.throws(() => f.beginSync(), /already under way/);
-  assert.ok(!f.take(e("a")));
-  assert.ok(!f.take(e("b")));
-  assert.deepEqual(f.endSync().map((x) => x.mid), ["a", "b"]);
-  assert.equal(f.phase, "live");
-  assert.ok(f.take(e("c")));
-  f.beginSync(); // again from live: a fresh queue
-  assert.deepEqual(f.endSync(), []);
 });

@@ -58,9 +58,10 @@ export interface Link {
   receive(r: LinkReceiver): () => void;
   /**
    * Sends `body` (sealed) to `to` as the ephemeral signal `mid`: resolves once the carrier took it,
-   * with no acknowledgement from the other side; never stored, never sent again (refusals as `send`'s).
+   * with no acknowledgement from the other side; never stored, never sent again (refusals as `send`'s;
+   * `devices`, a DM's device lists it was sealed against, checked as a message's).
    */
-  signal(to: Target, mid: string, body: Uint8Array): Promise<void>;
+  signal(to: Target, mid: string, body: Uint8Array, o?: Pick<LinkSendOptions, "devices">): Promise<void>;
   /** Adds a receiver of arriving signals (`seq` 0), in arrival order; answers its removal. */
   signals(r: LinkReceiver): () => void;
   /** Stops: nothing more is delivered, sends still waiting reject with `closed`. */

@@ -4,8 +4,10 @@
  * and peer/outbox.ts, which writes the entries through the peer channel's `Link`). An entry is created (a fresh mid, the
  * clock's time), sent and sent again with the same mid after a reconnect, confirmed when taken (out
  * of the outbox, into the history), marked failed when it can never go (kept and listed, never sent
- * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). Storage is the
- * folder's `LocalStore`; time comes from the injected clock. No I/O of its own.
+ * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). Which of these a
+ * failure or an answer leads to is engine_outbox.ts's decision (pure); this class carries its
+ * effects out (`carry`). Storage is the folder's `LocalStore`; time comes from the injected clock.
+ * No I/O of its own.
  */
 import type { ChatMessage, OutboxEntry, Target } from "../backend.ts";
 import { BackendError } from "../backend.ts";
@@ -13,9 +15,18 @@ import type { Clock } from "../../common/clock.ts";
 import { randomId } from "../../common/random.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { isPermanentRefusal } from "./message_size.ts";
+import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
-/** A kept entry is marked failed when the connection dropped this many times in a row while it was sent. */
-export const POISON_DROPS = 3;
+export { POISON_DROPS } from "./engine_outbox.ts";
+
+/** What dropping entry `e` did, one sentence (`/outbox drop N`; the peer script's `dropped` line is its own). */
+export function droppedText(e: OutboxEntry, to: string): string {
+  if (e.kind === "change") {
+    return `Dropped change ${e.n} to ${to} (${e.text}): it will not be sent; here it stays`;
+  }
+  if (e.kind === "file") return `Withdrew file offer ${e.n} to ${to} (${e.text}): it will not be offered`;
+  return `Dropped message ${e.n} to ${to}: it will not be sent`;
+}
 
 export class Outbox {
   constructor(readonly store: LocalStore, readonly me: string, readonly clock: Clock) {}
@@ -89,28 +100,39 @@ export class Outbox {
   }
 
   /**
-   * Sending `mid` failed with `e`: a kept entry the server can never take is marked failed (issue
-   * 34.1), and so is one the connection dropped `POISON_DROPS` times in a row while it was sent (a
-   * server that refuses its size may reset the connection before its refusal is read); a kept entry
-   * cut off by a lost connection stays for the next connect; anything else leaves. Answers the error
-   * to throw.
+   * Sending `mid` failed with `e`: the entry as engine_outbox.ts decides (failed, removed, or kept
+   * for the next connect until `POISON_DROPS`). Answers the error to throw.
    */
   sendFailed(mid: string, e: unknown, o: { kept: boolean; offline: boolean; maxFrame: number }): unknown {
-    if (o.kept && isPermanentRefusal(e)) this.store.markFailed(mid, e.message);
-    else if (!o.kept || !o.offline) this.store.dropPending(mid);
-    else if (this.store.noteDrop(mid) >= POISON_DROPS) {
-      const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
-        `(the server may refuse its size: at most ${o.maxFrame} bytes a frame)`;
-      this.store.markFailed(mid, why);
-      return new BackendError("frame_too_large", why);
+    const refusal = isPermanentRefusal(e) ? e.message : null;
+    let fx = outboxStep({ kind: "sendFailed", mid, kept: o.kept, offline: o.offline, refusal });
+    if (fx.some((f) => f.kind === "noteDrop")) {
+      const drops = this.store.noteDrop(mid);
+      fx = outboxStep({ kind: "dropNoted", mid, drops, maxFrame: o.maxFrame });
     }
-    return e;
+    return this.carry(fx, e);
+  }
+
+  /**
+   * Carries out outbox effects (engine_outbox.ts) on the store; answers what the caller gets: `e`,
+   * a refusal in its place, or the string "pending".
+   */
+  carry(fx: OutboxEffect[], e: unknown): unknown {
+    let answer: unknown = e;
+    for (const f of fx) {
+      if (f.kind === "settle") this.settle(f.message);
+      else if (f.kind === "fail") this.fail(f.mid, f.why);
+      else if (f.kind === "remove") this.remove(f.mid);
+      else if (f.kind === "refuse") answer = new BackendError(f.code, f.text);
+      else if (f.kind === "pending") answer = "pending";
+    }
+    return answer;
   }
 
   /**
    * Sends every waiting entry again with its own mid, in order (`send`); each confirmed message, and
    * each that will never go (as failed), is handed to `each`; other failures are told through
-   * `notice`. Stops (rejects) once `offline()` says the connection went.
+   * `notice` (engine_outbox.ts decides). Stops (rejects) once `offline()` says the connection went.
    */
   async resendAll(
     send: (p: PendingMessage) => Promise<ChatMessage>,
@@ -124,27 +146,22 @@ export class Outbox {
         out.push(m);
         hooks.each(m);
       } catch (e) {
-        if (isPermanentRefusal(e)) {
-          // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
-          hooks.each({
-            seq: 0,
-            mid: p.mid,
-            ts: p.ts,
-            from: this.me,
-            to: p.to,
-            text: p.text,
-            failed: e.message,
-          });
-          const n = this.list().find((x) => x.mid === p.mid)?.n;
-          hooks.notice(
-            `Not sent, and never will be: "${p.text.slice(0, 40)}": ${e.message}` +
-              (n !== undefined ? ` (/outbox drop ${n} removes it)` : ""),
-          );
-        } else if (!hooks.offline()) {
-          hooks.notice(`Not sent: "${p.text.slice(0, 40)}": ${e instanceof Error ? e.message : e}`);
-          continue;
+        const n = this.list().find((x) => x.mid === p.mid)?.n;
+        for (
+          const f of outboxStep({
+            kind: "resendFailed",
+            me: this.me,
+            entry: p,
+            ...(n !== undefined ? { n } : {}),
+            offline: hooks.offline(),
+            refusal: isPermanentRefusal(e) ? e.message : null,
+            why: e instanceof Error ? e.message : String(e),
+          })
+        ) {
+          if (f.kind === "showFailed") hooks.each(f.message);
+          else if (f.kind === "notice") hooks.notice(f.text);
+          else if (f.kind === "rethrow") throw e;
         }
-        if (hooks.offline()) throw e;
       }
     }
     return out;

@@ -1,16 +1,16 @@
 /**
- * How the conversation core (`ChatClient`) receives on one connection: functions over a small
- * per-session record (`InboundState`) the core holds, as sending.ts does for sending.
+ * How the conversation core (`ChatClient`) receives on one connection: the driving half of the
+ * receive path, whose decisions are the engine's (engine.ts, through the core's `Driver`).
  * - `openInbound`: wires the connection's pushes and its `Link` (core/server_link.ts) to the core:
  *   pushed frames become `BackendEvent`s in arrival order (presence, rooms and role; room changes go
  *   to the codec's `onPush`), sealed messages and signals (typing, room signals) arrive through the
- *   link and are opened in the same order, messages saved before they are emitted.
- * - `receive`: opens and saves one message; a message that cannot be read is said as an error notice
- *   naming sender and seq, never dropped silently.
- * - `sync`: the offline queue (the messages that arrive until its reply: the `Feed`, feed.ts, keeps
- *   them from the live path); `history`: a conversation's history.
- * - `ack`: what the caller has consumed, and the control messages the codec consumed (room keys)
- *   with them once no unread message precedes them.
+ *   link and are opened in the same order; a new connection tells the engine (`connected`).
+ * - `receive`: opens one envelope through the body codec (the port the engine does not hold) and
+ *   tells the engine what that gave: it saves before it tells, and says an unreadable message as an
+ *   error notice naming sender and seq.
+ * - `sync`: the offline queue (the engine keeps what arrives until its reply from the live path);
+ *   `history`: a conversation's history.
+ * - `ack`: what the caller has consumed, and the consumed control messages the engine lets go with it.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
@@ -20,23 +20,18 @@ import { envelopeOf } from "./server_link.ts";
 import { decodeTyping } from "./typing.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { SealedEnvelope } from "./link.ts";
-import { Feed } from "./feed.ts";
+import type { Effect, Opening } from "./engine.ts";
 
 /** What receiving keeps for one connection; a reconnect opens a fresh one. */
 export interface InboundState {
   /** Everything received so far, opened in arrival order. */
   opening: Promise<unknown>;
-  /** Connecting, syncing or live: where an arriving message goes (feed.ts). */
-  readonly feed: Feed;
-  /** Chat messages handed out and not acknowledged yet, by conversation. */
-  readonly unacked: Map<string, number[]>;
-  /** Control messages consumed by the codec, acknowledged with the next `ack`. */
-  control: { conv: string; seq: number }[];
 }
 
 /** Wires the connection's pushes and the link's messages and signals to the core; answers the state to keep. */
 export function openInbound(host: ClientHost): InboundState {
-  const st: InboundState = { opening: Promise.resolve(), feed: new Feed(), unacked: new Map(), control: [] };
+  const st: InboundState = { opening: Promise.resolve() };
+  void host.engine.drive({ kind: "connected" }); // the engine's feed and unread messages start afresh
   host.conn.onPush((f) => onPush(host, st, f));
   // Sealed messages and signals come through the link, read in step with the pushes above.
   host.link.receive((e) => onMessage(host, st, e));
@@ -72,12 +67,11 @@ function onPush(host: ClientHost, st: InboundState, f: Frame): void {
   }
 }
 
-/** A message from the link: the sync's while it collects the queue, else live, opened in arrival order. */
+/** A message from the link: the engine keeps it for the sync or has it opened now, in arrival order. */
 function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
-  if (!st.feed.take(e)) return;
-  st.opening = st.opening.then(() => receive(host, st, e)).then((m) => {
-    if (m) host.notify({ type: "message", message: m });
-  }).catch(() => {});
+  for (const f of host.engine.step({ kind: "envelope", env: e })) {
+    if (f.kind === "open") st.opening = st.opening.then(() => receive(host, st, f.env)).catch(() => {});
+  }
 }
 
 /** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
@@ -94,62 +88,53 @@ function onSignal(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
 }
 
 /**
- * Opens, saves and returns a message; null for a control message the codec consumed or for one
- * that could not be read (reported as an error notice naming sender and seq, never dropped silently).
+ * Opens `e` and tells the engine what that gave (it saves, tells and keeps for the ack: engine.ts);
+ * the message, or null for a control message the codec consumed or one that could not be read
+ * (said as an error notice naming sender and seq, never dropped silently).
  */
 export async function receive(
   host: ClientHost,
-  st: InboundState,
+  _st: InboundState,
   e: SealedEnvelope,
   replay = false,
 ): Promise<ChatMessage | null> {
-  const codec = host.codec;
-  const head = header(e, replay);
-  const conv = convOf(host.user, head);
-  try {
-    if (codec.receive) {
-      const m = await codec.receive(head, conv, e.body);
-      if (m === null) st.control.push({ conv, seq: e.seq });
-      else track(host, st, m);
-      return m;
-    }
-    const m = { ...head, text: await codec.open(head.from, head.to, head.mid, e.body) };
-    host.store?.save([m]);
-    track(host, st, m);
-    return m;
-  } catch (err) {
-    // Never readable: acknowledged with the consumed control messages, so it is not redelivered.
-    if (err instanceof UnreadableError) st.control.push({ conv, seq: e.seq });
-    host.notify({
-      type: "notice",
-      level: "error",
-      text: `Could not read message ${e.seq} from ${e.from}: ${err instanceof Error ? err.message : err}`,
-    });
-    return null;
-  }
+  const opening = await open(host, e, replay);
+  await host.engine.drive({ kind: "opened", env: e, replay, opening });
+  return opening.kind === "message" ? opening.message : null;
 }
 
-function track(host: ClientHost, st: InboundState, m: ChatMessage): void {
-  const conv = convOf(host.user, m);
-  const l = st.unacked.get(conv) ?? [];
-  l.push(m.seq);
-  st.unacked.set(conv, l);
+/** The body codec's answer for one envelope (the codec may save the message itself: `stored`). */
+async function open(host: ClientHost, e: SealedEnvelope, replay: boolean): Promise<Opening> {
+  const codec = host.codec;
+  const head = header(e, replay);
+  try {
+    if (codec.receive) {
+      const m = await codec.receive(head, convOf(host.user, head), e.body);
+      return m === null ? { kind: "consumed" } : { kind: "message", message: m, stored: true };
+    }
+    const text = await codec.open(head.from, head.to, head.mid, e.body);
+    return { kind: "message", message: { ...head, text }, stored: false };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return err instanceof UnreadableError ? { kind: "unreadable", why } : { kind: "failed", why };
+  }
 }
 
 /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
 export async function sync(host: ClientHost, st: InboundState): Promise<ChatMessage[]> {
-  // Messages that arrive before the reply are the queue (the feed keeps them from the live path).
-  st.feed.beginSync();
-  let got: SealedEnvelope[];
+  // Messages that arrive before the reply are the queue (the engine keeps them from the live path).
+  host.engine.step({ kind: "syncStart" });
+  const session = host.engine.state.session;
+  let got: Effect[];
   try {
     await host.conn.request("sync");
   } finally {
-    got = st.feed.endSync();
+    got = host.engine.step({ kind: "syncEnd", session });
   }
   await st.opening;
   const out: ChatMessage[] = [];
-  for (const e of got) {
-    const m = await receive(host, st, e, true);
+  for (const f of got) {
+    const m = f.kind === "open" ? await receive(host, st, f.env, f.replay) : null;
     if (m) out.push(m);
   }
   return out;
@@ -174,26 +159,9 @@ export async function history(
   return out;
 }
 
-/** Acknowledges messages: the server drops them from this user's queue. */
-export async function ack(host: ClientHost, st: InboundState, ms: ChatMessage[]): Promise<void> {
-  const max = new Map<string, number>();
-  for (const m of ms) {
-    const conv = convOf(host.user, m);
-    max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
-  }
-  for (const [conv, seq] of max) {
-    st.unacked.set(conv, (st.unacked.get(conv) ?? []).filter((x) => x > seq));
-  }
-  // Consumed control messages (room keys) are acknowledged once no unread message precedes them.
-  const keep: { conv: string; seq: number }[] = [];
-  for (const c of st.control) {
-    const first = Math.min(...(st.unacked.get(c.conv) ?? []));
-    if (c.seq < first) max.set(c.conv, Math.max(max.get(c.conv) ?? 0, c.seq));
-    else keep.push(c);
-  }
-  st.control = keep;
-  if (max.size === 0) return;
-  await host.conn.request("ack", { acks: [...max].map(([conv, seq]) => ({ conv, seq })) });
+/** Acknowledges messages (and the control messages the engine lets go with them): the server drops them. */
+export function ack(host: ClientHost, _st: InboundState, ms: ChatMessage[]): Promise<void> {
+  return host.engine.drive({ kind: "ack", messages: ms });
 }
 
 /** A message from its envelope (text still empty). */

@@ -12,6 +12,7 @@ import { type BodyCodec, PlainCodec, UnreadableError } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { SealedEnvelope } from "./link.ts";
 import * as recv from "./receiving.ts";
+import { Driver } from "./driver.ts";
 import { ServerLink } from "./server_link.ts";
 
 const env = (seq: number, body: string): SealedEnvelope => ({
@@ -56,6 +57,17 @@ function receiving() {
     clock: new ManualClock(),
     maxFrame: 1 << 20,
     notify: () => {},
+    engine: new Driver("bob", {
+      emit: () => {},
+      reconnect: () => {},
+      save: () => {},
+      ack: async (a) => void await conn.request("ack", { acks: a }),
+      purge: () => {},
+      resend: () => {},
+      now: () => 0,
+      connOpen: () => true,
+      every: () => () => {},
+    }),
   };
   const st = recv.openInbound(host);
   return {

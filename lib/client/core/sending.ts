@@ -5,20 +5,23 @@
  *   seen so far; the sender keys a seal answered go first, `handOut`) and sends it through the
  *   link; sealed again when devices changed (`sealAndSend`, e2e/). With `keep`, a send cut off by a
  *   lost connection stays in the outbox (`resendPending` sends it again with the same `mid`);
- *   otherwise, and after any answer from the server, it is dropped (outbox.ts decides).
- * - `sendKept`: the UI's send. A text that can never fit this server is refused at once (issue
+ *   otherwise, and after any answer from the server, it is dropped (engine_outbox.ts decides,
+ *   outbox.ts carries it out).
+ * - `sendKept`: the UI's send (the engine's `sendRequest` chose it). A text that can never fit this server is refused at once (issue
  *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
  *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
  *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it.
- * - `sendSignal`: typing and room signals, sealed and sent as the link's `signal` (never stored).
+ * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
+ *   stored); a DM's sealed again when devices changed, as a message.
  */
 import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { handOut, sealAndSend } from "../e2e/mod.ts";
+import { handOut, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
+import { outboxStep } from "./engine_outbox.ts";
 import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
 
 /** What sending needs of the core beyond `ClientHost`. */
@@ -91,7 +94,7 @@ export async function sendText(
       ...re,
       ...(ttl ? { expires: r.ts + ttl * 1000 } : {}),
     };
-    outbox?.settle(m);
+    outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
     return m;
   } catch (e) {
     const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
@@ -121,31 +124,39 @@ export interface SendChain {
   tail: Promise<unknown>;
 }
 
-/** The UI's send (see the module comment): now when `online`, else kept in the outbox as pending. */
+/**
+ * The UI's send (see the module comment; the engine chose it: a UI follows and there is an outbox):
+ * now, else (`wait`, offline) kept in the outbox as pending.
+ */
 export async function sendKept(
   h: SendHost,
   chain: SendChain,
   target: Target,
   text: string,
-  online: boolean,
+  wait: boolean,
   replyTo?: string,
 ): Promise<ChatMessage> {
   const re = replyTo ? { replyTo } : {}, outbox = h.outgoing;
-  if (!outbox) return await sendText(h, target, text, re);
+  if (!outbox) throw new Error("A kept send needs an outbox"); // the engine sends one-shot without
   const to = wire(target);
   await checkSize(h, to, text); // too long for this server: refused now, never queued (issue 34.1)
   const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
   const queued = { ...m, pending: true };
-  if (!online) return queued;
+  if (wait) return queued;
   // Behind whatever the outbox still holds, so the order is kept.
   const sent = chain.tail.then(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re }));
   chain.tail = sent.catch(() => {});
   try {
     return await sent;
   } catch (e) {
-    if (isPermanentRefusal(e)) outbox.remove(m.mid); // the user is told now: nothing to keep
-    if (!h.conn.closed || isPermanentRefusal(e)) throw e;
-    return queued; // the connection went while sending: it waits in the outbox for the next connect
+    // A refusal for good: removed, the user is told now; the connection went: it waits for the next connect.
+    const refusal = isPermanentRefusal(e) ? e.message : null;
+    const answer = outbox.carry(
+      outboxStep({ kind: "keptFailed", mid: m.mid, offline: h.conn.closed, refusal }),
+      e,
+    );
+    if (answer === "pending") return queued;
+    throw answer;
   }
 }
 
@@ -154,10 +165,14 @@ export function flushOutbox(h: SendHost, chain: SendChain, each: (m: ChatMessage
   chain.tail = chain.tail.then(() => resendPending(h, each)).catch(() => {});
 }
 
+/** What `sendSignal`'s seal answers when there is nobody to seal it for. */
+const NOBODY: Sealed = { body: new Uint8Array(0) };
+
 /**
- * Seals `payload(mid)` (typing, or a room signal of a kind of its own) end to end and sends it as
- * the link's signal: the server relays it to live sessions only. Nothing when the codec cannot seal
- * one or there is nobody to seal it for.
+ * Seals `payload(mid)` (typing, or a signal of a kind of its own) end to end and sends it as the
+ * link's signal: the server relays it to live sessions only. A DM's is sealed again once when the
+ * server says the devices changed (`sealAndSend`), so it reaches every current device. False when
+ * the codec cannot seal one or there is nobody to seal it for.
  */
 export async function sendSignal(
   h: SendHost,
@@ -168,9 +183,14 @@ export async function sendSignal(
   if (!codec.sealSignal) return false;
   await h.opened(); // room changes seen so far apply first
   const mid = randomId(undefined, 12);
-  const s = await codec.sealSignal(to, payload(mid));
-  if (!s) return false; // nobody to seal it for (a user this device never wrote with)
-  await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
-  await h.link.signal(to, mid, s.body);
-  return true;
+  return await sealAndSend(
+    async () => (await codec.sealSignal!(to, payload(mid))) ?? NOBODY,
+    async (s) => {
+      if (s === NOBODY) return false; // no device of theirs can read it (no keys, a changed key)
+      await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
+      await h.link.signal(to, mid, s.body, s.devices ? { devices: s.devices } : {});
+      return true;
+    },
+    codec.devicesChanged?.bind(codec),
+  );
 }

@@ -68,9 +68,10 @@ export class ServerLink implements Link {
     return () => this.#receivers.delete(r);
   }
 
-  async signal(to: Target, mid: string, body: Uint8Array): Promise<void> {
+  async signal(to: Target, mid: string, body: Uint8Array, o: LinkSendOptions = {}): Promise<void> {
     this.#open();
-    await this.conn.request("send", { to: wire(to), mid, ephemeral: true }, body);
+    const devices = o.devices ? { devices: o.devices } : {};
+    await this.conn.request("send", { to: wire(to), mid, ephemeral: true, ...devices }, body);
   }
 
   signals(r: LinkReceiver): () => void {

@@ -15,7 +15,8 @@
  *   `handouts`, the sealed sender-key DMs the caller sends first (core/handouts.ts), reporting each
  *   with `handedOut()` (`resealHandout()` when its recipient's devices changed).
  * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
- *   like a message and sent as ephemeral sends (never stored).
+ *   like a message (a DM's to every device of the other party) and sent as ephemeral sends (never
+ *   stored).
  */
 import { utf8, utf8d } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";

@@ -97,7 +97,20 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const notice = (level: "info" | "warn" | "error", text: string) =>
       host.notify({ type: "notice", level, text });
     const own = { dm: this.dm, rooms: this.rooms, devices: this.devices, controls: this.controls };
-    this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own };
+    this.#p = {
+      me,
+      device,
+      host,
+      cs,
+      local,
+      clock,
+      dir,
+      logs,
+      request,
+      notice,
+      ...own,
+      signalLists: new Map(),
+    };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
   }
@@ -205,7 +218,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
-    return this.#serial(() =>
+    return this.#serial<Sealed>(() =>
       to.kind === "user" ? dmEncrypt(this.#p, to.name!, payload) : sealRoom(this.#p, to, payload)
     );
   }

@@ -3,8 +3,8 @@
  * of its recipient and my other devices (e2e/devices.ts's targets), one part each in a v2 body, or
  * one v1 envelope between two first devices. The first message to a device starts its session
  * from a prekey bundle (X3DH, fetched from the directory). A changed identity key refuses the seal
- * (`keyChangedError`). Signals (typing) go only to devices a session exists with. Runs under the
- * folder's lock; never sends.
+ * (`keyChangedError`). Signals (typing, watch together) go to every device of the recipient too,
+ * a session started once per device list (`sealDmSignal`). Runs under the folder's lock; never sends.
  */
 import { parseDeviceAddress } from "../../common/device_address.ts";
 import { KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
@@ -48,23 +48,27 @@ async function encryptTo(p: E2eParts, address: string, payload: Uint8Array): Pro
 }
 
 /**
- * A signal's DM body: a part for each device of `user` this device already has a session with
- * (no key exchange for a signal; never my own devices); null when there is none.
+ * A signal's DM body (typing, watch together; issue 39): a part for each device of `user`, never my
+ * own (a signal is never shown for oneself). A device without a session gets one started from its
+ * prekey bundle, as a message's would, but only once per device list of `user` (`signalLists`): a
+ * device whose bundle cannot be had is tried again when the list changes, not on every keystroke.
+ * `devices` names the lists it was sealed against, as a message's: the server refuses it
+ * (`devices_changed`) when they changed. Null when no device of `user` can read it.
  */
-export async function sealDmSignal(
-  p: E2eParts,
-  user: string,
-  payload: Uint8Array,
-): Promise<Uint8Array | null> {
+export async function sealDmSignal(p: E2eParts, user: string, payload: Uint8Array): Promise<DmSealed | null> {
   if (user === p.me) return null;
+  const theirs = await p.devices.addresses(user);
+  const exchange = p.signalLists.get(user) !== theirs.join();
+  p.signalLists.set(user, theirs.join());
   const parts = new Map<string, Uint8Array>();
-  for (const a of await p.devices.addresses(user)) {
-    if (!(await p.cs.get(`session:${a}`))) continue;
+  for (const a of theirs) {
+    if (!exchange && !(await p.cs.get(`session:${a}`))) continue;
     try {
-      parts.set(a, await p.dm.encryptDm(a, null, payload));
+      parts.set(a, await encryptTo(p, a, payload));
     } catch {
-      // a changed key or a lost session: no signal for that device
+      // a changed key, no keys published, a lost session: no signal for that device
     }
   }
-  return parts.size ? encodeMultiBody(p.device, parts) : null;
+  if (!parts.size) return null;
+  return { body: encodeMultiBody(p.device, parts), devices: await p.devices.targets(user) };
 }

@@ -55,6 +55,8 @@ export interface E2eParts {
   readonly dir: E2eDirectory;
   readonly logs: RoomLogs;
   readonly controls: ControlRegistry;
+  /** User → the device list (joined addresses) a DM signal last started sessions for (e2e/dm_seal.ts). */
+  readonly signalLists: Map<string, string>;
   /** Reads from the server (directory, keys, logs); never a `send`. */
   readonly request: Request;
   notice(level: "info" | "warn" | "error", text: string): void;

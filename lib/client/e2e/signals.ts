@@ -1,8 +1,9 @@
 /**
  * Signals (typing, core/typing.ts; watch-together, video/): sealed like a message and sent as
  * ephemeral sends (the server relays them to live sessions only, never stores them). A DM signal
- * goes only to the devices a session exists with (no key exchange for a signal, never my own); a
- * room signal goes under my sender key, with the handouts it needs first (e2e/room_seal.ts).
+ * goes to every device of the other party, never my own: a device without a session gets one from
+ * its prekey bundle, once per device list (e2e/dm_seal.ts `sealDmSignal`); a room signal goes under
+ * my sender key, with the handouts it needs first (e2e/room_seal.ts).
  * Opening one commits its ratchet or chain step, so the next real message still opens; one that
  * cannot be read, or is mine, is dropped. Runs under the folder's lock.
  */
@@ -18,8 +19,7 @@ import { sealRoom } from "./room_seal.ts";
 /** Seals a signal's payload for `to`; null when there is nobody to seal it for. */
 export async function sealSignal(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed | null> {
   if (to.kind === "user") {
-    const body = await sealDmSignal(p, to.name!, payload);
-    return body ? { body } : null;
+    return await sealDmSignal(p, to.name!, payload);
   }
   return to.kind === "room" ? await sealRoom(p, to, payload) : null;
 }

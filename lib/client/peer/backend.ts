@@ -26,7 +26,7 @@ import {
 import { normalizeName } from "../../protocol/names.ts";
 import { Outbox } from "../core/outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
-import { pendingCount, pendingEntries } from "./pending.ts";
+import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
@@ -241,7 +241,7 @@ export class PeerBackend implements ChatBackend {
     return Promise.resolve(pendingEntries(this.node, this.#outbox));
   }
   dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(this.#outbox.drop(n));
+    return Promise.resolve(dropPending(this.node, this.#outbox, n));
   }
   info(): [string, string][] {
     const peers = this.node.peers();

@@ -127,6 +127,10 @@ export class PeerConv {
   #change(env: Envelope, p: ChangePayload, writes: StoreWrites): PeerEvent[] {
     const { me, store, clock } = this.#core;
     const c = changeOf(p);
+    // A change of my text still in the outbox to this peer (its ack was lost: I quit before it came,
+    // and its resend has not been taken yet) shows the peer holds it: it is confirmed now, so the
+    // change finds it in the history instead of being refused as a change of an unknown message.
+    if (store.local.pending(p.ref)?.to.name === env.from) this.out.acked(env.from, p.ref);
     // The edit window counts to now, not to the time the peer claims.
     const at = { ...env, ts: clock.now() };
     const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {

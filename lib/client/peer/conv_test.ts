@@ -9,20 +9,11 @@ import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
 import type { ChatMessage } from "../backend.ts";
-import { newMid, PeerOutbox } from "./outbox.ts";
-import { PeerConv } from "./conv.ts";
+import { newMid } from "./outbox.ts";
 import { utf8 } from "../../common/bytes.ts";
-import { nextEvent as waitFor } from "./events_testing.ts";
+import { linklessConv, nextEvent as waitFor, testNode } from "./events_testing.ts";
 
-async function node(name: string): Promise<PeerNode> {
-  return await PeerNode.start({
-    name,
-    store: await PeerStore.open(null, name),
-    hostname: "127.0.0.1",
-    port: 0,
-    backoff: { minMs: 50, maxMs: 400 },
-  });
-}
+const node = testNode;
 
 /** The next message `to` takes from `from` whose text is `text`. */
 async function arrives(to: PeerNode, from: string, text: string): Promise<ChatMessage> {
@@ -219,18 +210,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
 Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; an earlier version's plain text is a text", async () => {
   const store = await PeerStore.open(null, "alice");
   const events: PeerEvent[] = [];
-  const core = {
-    me: "alice",
-    store,
-    dm: undefined as never,
-    clock: { now: () => 1_000_000 },
-    frameCap: 1 << 20,
-    serial: <T>(fn: () => Promise<T>) => fn(),
-    link: () => undefined,
-    carrier: undefined as never,
-    emit: (e: PeerEvent) => events.push(e),
-  };
-  const conv = new PeerConv(new PeerOutbox(core));
+  const conv = linklessConv(store, { now: () => 1_000_000 }, events);
   const NO_WRITES = { put: {}, del: [] };
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
   try {
@@ -294,5 +274,48 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
     for (const k of ["edited", "reactions", "deleted"] as const) assert.equal(kept[k], undefined, k);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox) confirms it and applies", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const events: PeerEvent[] = [];
+  const conv = linklessConv(store, { now: () => 1_000_000 }, events);
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  try {
+    const ref = newMid();
+    store.local.addPending(
+      { mid: ref, ts: 990_000, to: { kind: "user", name: "bob" }, text: "hi bob" },
+      true,
+    );
+    const mid = newMid();
+    const react = seal({ v: 1, k: "react", mid, ref, emoji: "👍", on: true });
+    const got = conv.received("bob", mid, 999_000, react, { put: {}, del: [] });
+    assert.deepEqual(events.filter((e) => e.type === "notice"), [], "not refused");
+    assert.equal(got[0]?.type, "message.changed");
+    const held = store.local.byMid("alice", ref)!;
+    assert.equal(held.text, "hi bob");
+    assert.deepEqual(held.reactions, { "👍": ["bob"] });
+    assert.equal(store.local.pending(ref), undefined, "out of the outbox, into the history");
+    // Carol's change of a text I wrote to bob does not confirm it (and is refused as before).
+    const other = newMid();
+    store.local.addPending(
+      { mid: other, ts: 991_000, to: { kind: "user", name: "bob" }, text: "to bob" },
+      true,
+    );
+    const m2 = newMid();
+    conv.received(
+      "carol",
+      m2,
+      999_100,
+      seal({ v: 1, k: "react", mid: m2, ref: other, emoji: "👍", on: true }),
+      {
+        put: {},
+        del: [],
+      },
+    );
+    assert.ok(store.local.pending(other), "still waiting for bob");
+  } finally {
+    store.close();
   }
 });

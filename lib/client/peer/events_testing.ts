@@ -1,9 +1,43 @@
 /**
- * Test helper for peer mode: the next event of a node that `pred` accepts, or a rejection naming the
- * node after `ms`.
+ * Test helpers for peer mode: the next event of a node that `pred` accepts, or a rejection naming the
+ * node after `ms`; a node on loopback with an in-memory store (`testNode`); a conversation whose
+ * node has no link at all, to hand it payloads directly (`linklessConv`).
  */
+import type { Clock } from "../../common/clock.ts";
+import { PeerConv } from "./conv.ts";
 import type { PeerEvent } from "./events.ts";
-import type { PeerNode } from "./node.ts";
+import { PeerNode } from "./node.ts";
+import { PeerOutbox } from "./outbox.ts";
+import { PeerStore } from "./store.ts";
+
+/** A node named `name` on 127.0.0.1 (a free port), its store in memory; `out`: its downloads folder. */
+export async function testNode(name: string, o: { clock?: Clock; out?: string } = {}): Promise<PeerNode> {
+  return await PeerNode.start({
+    name,
+    store: await PeerStore.open(null, name),
+    hostname: "127.0.0.1",
+    port: 0,
+    backoff: { minMs: 50, maxMs: 400 },
+    ...(o.out !== undefined ? { downloads: o.out } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+  });
+}
+
+/** The conversation of `store`'s node (named "alice"), which has no link: payloads are handed to `received`. */
+export function linklessConv(store: PeerStore, clock: Clock, events: PeerEvent[]): PeerConv {
+  const core = {
+    me: "alice",
+    store,
+    dm: undefined as never,
+    clock,
+    frameCap: 1 << 20,
+    serial: <T>(fn: () => Promise<T>) => fn(),
+    link: () => undefined,
+    carrier: undefined as never,
+    emit: (e: PeerEvent) => events.push(e),
+  };
+  return new PeerConv(new PeerOutbox(core));
+}
 
 /** Resolves with the first event of `n` from now on that `pred` accepts; rejects after `ms`. */
 export function nextEvent(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {

@@ -184,6 +184,19 @@ export class PeerFiles {
       .map(({ fid, peer, name, size, ts }) => ({ fid, peer, name, size, ts: ts ?? 0 }));
   }
 
+  /**
+   * Withdraws file `fid` not saved by its peer yet (`/outbox drop N`): it is not offered again, and
+   * a peer that took the offer earlier is told "no such file is offered" when it asks for it.
+   */
+  withdraw(fid: string): boolean {
+    const o = this.#outs.get(fid);
+    if (!o || !OUT_OPEN.includes(o.state)) return false;
+    o.gen++; // a sending loop stops
+    this.#outs.delete(fid);
+    this.#save();
+    return true;
+  }
+
   /** Every transfer: offers waiting numbered from 1, the other received ones, then those sent. */
   list(): FileEntryInfo[] {
     return [...this.#inbox.list(), ...[...this.#outs.values()].map((o) => entryOf(o))];

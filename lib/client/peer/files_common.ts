@@ -101,5 +101,6 @@ export function entryOf(x: Transfer, n?: number): FileEntryInfo {
     size: x.size,
     state: x.state === "sent-all" ? "sending" : x.state,
     ...(x.path ? { path: x.path } : {}),
+    sha256: x.sha256,
   };
 }

@@ -1,23 +1,22 @@
 /**
- * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address,
- * and keeps one authenticated channel per peer (links.ts); a peer is known by the name it claims
- * in the handshake and pinned to the identity key it proved (trust on first use). A different key under a
- * known name is flagged (`key-changed`), its channel refused, until `trust` or `verify`. A first
- * contact that dialled me is a stranger (peer_keys.ts): kept in memory only, capped, never redialled,
- * until the user accepts it; only a verified peer's own word changes the address a node redials.
+ * A peer-mode node: chat with no server. It listens (lib/net/peer_net.ts), dials peers by address, and keeps
+ * one authenticated channel per peer (links.ts); a peer is known by the name it claims in the handshake and
+ * pinned to the identity key it proved (trust on first use). A different key under a known name is flagged
+ * (`key-changed`), its channel refused, until `trust` or `verify`. A first contact that dialled me is a
+ * stranger (peer_keys.ts): kept in memory only, capped, never redialled, until the user accepts it; only a
+ * verified peer's own word changes the address a node redials.
  *
- * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore):
- * both sides send their signed prekey bundle in the first record (wire.ts), the first to
- * write runs X3DH from it, and the sessions live in the store, so they resume after restarts.
- * What the user writes goes to the local outbox first and leaves when the peer is connected; it is
- * dropped from the outbox when the peer acknowledges it (saved on its side, deduplicated by id):
- * peer/outbox.ts, through the node's `Link` (peer/channel_link.ts: every `msg` out and in, and
- * acks). Replies, edits, deletions, reactions and disappearing messages (issue 39) travel the same
- * way as client mode's payloads, under client mode's one rule: peer/conv.ts.
- * A dropped peer is dialled again at its last known address with back-off (redial.ts); known peers
- * are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
- * Files go straight to a connected peer (`sendFile`, `files`: files.ts). Expected failures are
- * `BackendError`s with a stable code.
+ * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore): both sides
+ * send their signed prekey bundle in the first record (wire.ts), the first to write runs X3DH from it, and
+ * the sessions live in the store, so they resume after restarts. What the user writes goes to the local
+ * outbox first and leaves when the peer is connected; it is dropped from the outbox when the peer
+ * acknowledges it (saved on its side, deduplicated by id): peer/outbox.ts, through the node's `Link`
+ * (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and
+ * disappearing messages (issue 39) travel the same way as client mode's payloads, under client mode's one
+ * rule: peer/conv.ts. A dropped peer is dialled again at its last known address with back-off (redial.ts);
+ * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
+ * Files go straight to a connected peer (`sendFile`, `files`: files.ts); watch together over sealed signals:
+ * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
@@ -42,6 +41,7 @@ import { admitPeer } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
+import { PeerWatch } from "./watch.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -60,6 +60,7 @@ export class PeerNode {
   readonly #redial: Redialer;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
   readonly link: ChannelLink;
+  readonly watch: PeerWatch;
   #stopPurge = () => {};
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
@@ -89,6 +90,7 @@ export class PeerNode {
     });
     this.conv = new PeerConv(this.#out);
     this.link.receive((e) => this.conv.arrived(e));
+    this.watch = new PeerWatch(this, this.#out.core);
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -244,7 +246,6 @@ export class PeerNode {
   typing(peer: string, active: boolean): void {
     void this.#links.open(peer)?.ch.send(encodePeerRecord({ t: "typing", active })).catch(() => {});
   }
-
   peers(): PeerListing[] {
     return this.store.peers().map((p) => ({
       name: p.name,
@@ -258,10 +259,8 @@ export class PeerNode {
   /** Messages received, from everyone or one peer, oldest first. */
   inbox(peer?: string): ChatMessage[] {
     const name = peer === undefined ? undefined : knownPeer(this.store, peer).name;
-    const all = name
-      ? this.store.local.list(this.name, 0, { kind: "user", name })
-      : this.store.local.list(this.name, 0);
-    return all.filter((m) => m.from !== this.name);
+    return this.store.local.list(this.name, 0, name ? { kind: "user", name } : undefined)
+      .filter((m) => m.from !== this.name);
   }
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
@@ -290,6 +289,7 @@ export class PeerNode {
     await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
     this.#stopPurge();
+    this.watch.close();
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();

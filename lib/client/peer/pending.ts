@@ -1,9 +1,11 @@
 /**
- * What waits for a peer in peer mode, as `/outbox` lists it and /quit counts it (issue 39): the
- * texts of the outbox (numbered: `/outbox drop N`), the changes and settings queued for a peer
- * (peer/store.ts `peer_out`: edits, deletions, reactions, disappearing times) and the file offers to
- * a peer that is away (peer/files.ts). A change or a file is listed with what it is (`kind`) and is
- * never dropped: its effect is shown here already. Reads only; no I/O of its own.
+ * What waits for a peer in peer mode, as `/outbox` and the script's `outbox` list it and /quit counts
+ * it (issue 39): the texts of the outbox, the changes and settings queued for a peer (peer/store.ts
+ * `peer_out`: edits, deletions, reactions, disappearing times) and the file offers to a peer that is
+ * away (peer/files.ts), each with what it is (`kind`). One numbering, the one rule of both surfaces:
+ * oldest first, from 1. Any of them can be dropped by that number (`dropPending`): a text leaves the
+ * outbox, a change its queue (its effect here stays: the peer never gets it), a file offer is
+ * withdrawn. No I/O of its own.
  */
 import type { OutboxEntry, PeerListing } from "../backend.ts";
 import { sizeText } from "../../common/progress.ts";
@@ -15,7 +17,7 @@ import type { PeerStore } from "./store.ts";
 /** What the listing reads of a node. */
 export interface PendingSource {
   readonly store: PeerStore;
-  readonly files: Pick<PeerFiles, "waitingFor">;
+  readonly files: Pick<PeerFiles, "waitingFor" | "withdraw">;
   peers(): PeerListing[];
 }
 
@@ -37,7 +39,7 @@ function describe(store: PeerStore, body: string): string {
   return p.k;
 }
 
-/** Every entry waiting, oldest first: texts (with their outbox numbers), changes and files. */
+/** Every entry waiting, oldest first, numbered from 1 in that order: texts, changes and files. */
 export function pendingEntries(node: PendingSource, texts: Outbox): OutboxEntry[] {
   const online = new Set(node.peers().filter((p) => p.online).map((p) => p.name));
   const changes: OutboxEntry[] = node.store.queuedAll().map((q) => ({
@@ -53,10 +55,24 @@ export function pendingEntries(node: PendingSource, texts: Outbox): OutboxEntry[
     mid: f.fid,
     ts: f.ts,
     to: { kind: "user", name: f.peer },
-    text: `file ${f.name} (${sizeText(f.size)}), offered when ${f.peer} is back`,
+    text: `file ${f.name} (${sizeText(f.size)})`,
     kind: "file",
   }));
-  return [...texts.list(), ...changes, ...files].sort((a, b) => a.ts - b.ts);
+  const all = [...texts.list(), ...changes, ...files].sort((a, b) => a.ts - b.ts);
+  return all.map((e, i) => ({ ...e, n: i + 1 }));
+}
+
+/**
+ * Drops entry `n` of `pendingEntries`' numbering: a text leaves the outbox, a change its queue, a
+ * file offer is withdrawn. Answers it (null: there is none).
+ */
+export function dropPending(node: PendingSource, texts: Outbox, n: number): OutboxEntry | null {
+  const e = pendingEntries(node, texts).find((x) => x.n === n);
+  if (!e) return null;
+  if (e.kind === "change") node.store.unqueue(e.to.name!, e.mid);
+  else if (e.kind === "file") node.files.withdraw(e.mid);
+  else texts.remove(e.mid);
+  return e;
 }
 
 /** How many entries wait to be sent: texts not failed, changes, files for peers away. */

@@ -8,9 +8,9 @@ import { ManualClock } from "../../common/clock.ts";
 import { utf8 } from "../../common/bytes.ts";
 import type { Payload } from "../e2e/mod.ts";
 import type { PeerEvent } from "./events.ts";
-import { newMid, PeerOutbox } from "./outbox.ts";
-import { PeerConv } from "./conv.ts";
+import { newMid } from "./outbox.ts";
 import { PeerStore, type SeenBounds } from "./store.ts";
+import { linklessConv } from "./events_testing.ts";
 
 const NO_WRITES = { put: {}, del: [] };
 const DAY = 86_400_000;
@@ -20,18 +20,7 @@ async function conv(bounds: SeenBounds) {
   const clock = new ManualClock();
   const store = await PeerStore.open(null, "alice", { ...bounds, clock });
   const events: PeerEvent[] = [];
-  const core = {
-    me: "alice",
-    store,
-    dm: undefined as never,
-    clock,
-    frameCap: 1 << 20,
-    serial: <T>(fn: () => Promise<T>) => fn(),
-    link: () => undefined,
-    carrier: undefined as never,
-    emit: (e: PeerEvent) => events.push(e),
-  };
-  const c = new PeerConv(new PeerOutbox(core));
+  const c = linklessConv(store, clock, events);
   // A message of bob's to react to.
   const ref = newMid();
   c.received("bob", ref, clock.now(), utf8.encode("hi alice"), NO_WRITES);

@@ -9,6 +9,7 @@ import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer } from "./buffers.ts";
 import type { CommandContext } from "./commands.ts";
 import { helpLines, parseLine } from "./parse.ts";
+import { counted } from "../../common/words.ts";
 
 export function submitLine(app: AppHost, line: string): void {
   const st = app.state;
@@ -83,7 +84,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     setOwnStatus: (s) =>
       later(() => {
         const n = st.setMyStatus(s);
-        if (n !== null) st.info(buf, `${n} message${n === 1 ? "" : "s"} arrived while you were busy`);
+        if (n !== null) st.info(buf, `${counted(n, "message")} arrived while you were busy`);
       }),
     video: app.video,
     savedFile: (path, name) => later(() => app.pictures.saved(path, name, buf)),

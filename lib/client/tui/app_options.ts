@@ -7,6 +7,8 @@ import type { FrameDecoder, GraphicsKind, ImageThumbnail } from "../../media/mod
 import type { Clock } from "../../common/clock.ts";
 import type { NotifyMode } from "./notify.ts";
 import type { CommandSpec } from "./commands.ts";
+import type { PeerWatch } from "../peer/watch.ts";
+import type { VideoHandle } from "../backend.ts";
 import type { Line } from "./buffers.ts";
 
 /** How videos are drawn: the terminal's graphics and, when known, a cell's size in pixels. */
@@ -42,6 +44,14 @@ export interface TuiOptions {
   listPaths?: (typed: string) => string[];
   /** Reads, checks and scales a received picture (client.ts: media's `imageThumbnail`); none: no pictures. */
   loadPicture?: PictureLoader;
+  /** Peer mode: the node's watch together (`/watch-together @PEER [PATH]`, watch_peer_view.ts). */
+  peerWatch?: PeerWatch;
+  /** Opens a local video from `start` ms for a pane of `px` pixels (client.ts; none without ffmpeg). */
+  openLocalVideo?: (
+    path: string,
+    start: number,
+    px: { width: number; height: number },
+  ) => Promise<VideoHandle>;
 }
 
 /** A timestamp as local `HH:MM` (the message pane's default time format). */

@@ -18,6 +18,7 @@ import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
+import { agree, counted } from "../../common/words.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
 export interface Notice {
@@ -180,7 +181,7 @@ export class ChatState {
       const k = groups.size;
       this.info(
         this.buffers.status,
-        `${n} new message${n === 1 ? "" : "s"} in ${k} conversation${k === 1 ? "" : "s"} while you were away`,
+        `${counted(n, "new message")} in ${counted(k, "conversation")} while you were away`,
       );
     }
     const waiting = c.pending.filter((m) => m.failed === undefined).length;
@@ -188,13 +189,13 @@ export class ChatState {
     if (waiting) {
       this.info(
         this.buffers.status,
-        `${waiting} message${waiting === 1 ? "" : "s"} from last time not sent yet: sending now`,
+        `${counted(waiting, "message")} from last time not sent yet: sending now`,
       );
     }
     if (failed) {
       this.info(
         this.buffers.status,
-        `${failed} message${failed === 1 ? "" : "s"} in the outbox can never be sent (✗): /outbox lists, ` +
+        `${counted(failed, "message")} in the outbox can never be sent (✗): /outbox lists, ` +
           "/outbox drop N removes",
         "error",
       );
@@ -244,7 +245,7 @@ export class ChatState {
       if (until < now) this.typing.delete(k);
       else if (k.startsWith(cur)) typers.push(k.slice(cur.length));
     }
-    const out = typers.length ? [`${typers.join(", ")} ${typers.length > 1 ? "are" : "is"} typing…`] : [];
+    const out = typers.length ? [`${typers.join(", ")} ${agree(typers.length, "is", "are")} typing…`] : [];
     for (const [id, t] of this.transfers) {
       if (t.until !== undefined && t.until < now) {
         this.transfers.delete(id);

@@ -14,6 +14,8 @@ export interface VideoControls {
   stop(): Promise<void>;
   /** Watch together (watch_view.ts): joins #`room`'s session; with `video`, starts it for everyone. */
   watch?: { start(room: string, video?: string): Promise<void> };
+  /** Peer mode's watch together (watch_peer_view.ts): PATH starts it for both, without it you join. */
+  peerWatch?: { start(peer: string, path?: string): Promise<void> } | null;
 }
 
 export interface CommandContext {

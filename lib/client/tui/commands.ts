@@ -25,6 +25,8 @@ import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
+import { droppedText } from "../core/outbox.ts";
+import { agree, counted } from "../../common/words.ts";
 
 export type { CommandContext, CommandSpec };
 export { ago } from "./command_context.ts";
@@ -122,7 +124,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const from = since ? parseSince(since, ctx.now()) : undefined;
       const msgs = await ctx.backend.history(t, from);
       ctx.addMessages(msgs);
-      ctx.print(`${msgs.length} message${msgs.length === 1 ? "" : "s"} loaded`);
+      ctx.print(`${counted(msgs.length, "message")} loaded`);
     },
   },
   {
@@ -140,7 +142,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print("Inbox is empty");
       // One line a message, with its time (as the scripted inbox); the text on one line (issue 34.13).
-      ctx.print(`Inbox: ${msgs.length} message${msgs.length === 1 ? "" : "s"}`);
+      ctx.print(`Inbox: ${counted(msgs.length, "message")}`);
       for (const m of msgs) {
         const to = m.to.kind === "user" ? "" : ` → ${targetText(m.to)}`;
         ctx.print(`${ctx.formatTime(m.ts)} ${m.from}${to}: ${sanitize(m.text)}`);
@@ -159,16 +161,15 @@ export const COMMANDS: readonly CommandSpec[] = [
         if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
         const e = await b.dropOutbox(Number(n));
         if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
-        ctx.removeMessage?.(e.mid);
-        return ctx.print(`Dropped message ${e.n} to ${targetText(e.to)}: it will not be sent`);
+        if (!e.kind) ctx.removeMessage?.(e.mid);
+        return ctx.print(droppedText(e, targetText(e.to)));
       }
       const all = await b.outbox();
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
-        // A change or a file offer waiting for its peer (peer mode) has no number: it is not dropped.
         ctx.print(
-          `${e.kind ? "·" : `${e.n}.`} ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
+          `${e.n}. ${ctx.formatTime(e.ts)} → ${targetText(e.to)}: ${
             sanitize(e.text).slice(0, 60)
           } (${state})`,
           e.failed !== undefined ? "error" : "info",
@@ -267,12 +268,11 @@ async function pendingWords(ctx: CommandContext, n: number): Promise<string> {
   const changes = entries.filter((e) => e.kind === "change").length;
   const files = entries.filter((e) => e.kind === "file").length;
   const texts = Math.max(0, n - changes - files);
-  const count = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
   const parts = [
-    ...(texts || (!changes && !files) ? [count(texts, "message")] : []),
-    ...(changes ? [count(changes, "change")] : []),
-    ...(files ? [count(files, "file offer")] : []),
+    ...(texts || (!changes && !files) ? [counted(texts, "message")] : []),
+    ...(changes ? [counted(changes, "change")] : []),
+    ...(files ? [counted(files, "file offer")] : []),
   ];
   const words = parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}` : parts[0]!;
-  return `${words} ${n === 1 ? "is" : "are"}`;
+  return `${words} ${agree(n, "is", "are")}`;
 }

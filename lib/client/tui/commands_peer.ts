@@ -1,13 +1,14 @@
 /**
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
  * `/peers` (name, address, verified, online) and `/send-file PEER ID|PATH` (a file straight to a
- * connected peer), plus the rows of the main table that make sense without a server (messages,
+ * connected peer), `/watch-together @PEER [PATH]` (a local video in step, watch_peer_view.ts), plus the rows of the main table that make sense without a server (messages,
  * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /reply, /edit, /delete, /react, /expire,
  * /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
  */
 import { capability } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
+import { counted } from "../../common/words.ts";
 
 const KEEP = [
   "help",
@@ -44,6 +45,17 @@ const PEER_ONLY: readonly CommandSpec[] = [
       "Send a file (an outbox id from /ls, or a path) straight to a connected peer; saved once they /accept",
   },
   {
+    name: "watch-together",
+    usage: "@PEER [PATH…]",
+    help: "Watch a local video with a peer, in step, each playing their own copy: PATH starts it for both " +
+      "(offered first when they have none), without it you join; space, ←/→ act for both, q leaves",
+    permission: "user",
+    run: (ctx, [peer, path]) => {
+      if (!ctx.video.peerWatch) throw new Error("This client cannot watch videos together");
+      return ctx.video.peerWatch.start(peer!, path);
+    },
+  },
+  {
     name: "connect",
     aliases: ["conn"],
     usage: "HOST:PORT",
@@ -68,9 +80,7 @@ const PEER_ONLY: readonly CommandSpec[] = [
         if (flag !== "--discover") throw new Error("Usage: /peers [--discover]");
         const n = await peers.discover();
         return ctx.print(
-          n
-            ? `Asked ${n} verified peer${n === 1 ? "" : "s"} whom they know`
-            : "No verified peer is connected",
+          n ? `Asked ${counted(n, "verified peer")} whom they know` : "No verified peer is connected",
         );
       }
       const list = await peers.list();

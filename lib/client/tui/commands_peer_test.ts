@@ -92,11 +92,9 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async 
   }
 });
 
-Deno.test("peer TUI: /watch-together and the other server commands are refused as needing a server", () => {
+Deno.test("peer TUI: /play, /join and the other server commands are refused as needing a server", () => {
   const opts = { role: "user" as const, isUser: () => true, commands: PEER_COMMANDS };
-  for (
-    const line of ["/watch-together @bob sample", "/watch-together #den sample", "/play sample", "/join den"]
-  ) {
+  for (const line of ["/play sample", "/videos", "/join den"]) {
     const p = parseLine(line, opts);
     const name = line.split(" ")[0]!;
     assert.deepEqual(p, {
@@ -106,4 +104,21 @@ Deno.test("peer TUI: /watch-together and the other server commands are refused a
   }
   const p = parseLine("/bogus", opts);
   assert.match(p.kind === "error" ? p.message : "", /^Unknown command \/bogus/);
+});
+
+Deno.test("peer TUI (issue 39.7): /watch-together @PEER [PATH] is peer mode's own row: a local video, started or joined", async () => {
+  const opts = { role: "user" as const, isUser: () => true, commands: PEER_COMMANDS };
+  const p = parseLine("/watch-together @bob /videos/my film.mp4", opts);
+  assert.equal(p.kind, "command");
+  const spec = PEER_COMMANDS.find((c) => c.name === "watch-together")!;
+  assert.match(spec.help, /local video/);
+  const started: Array<[string, string | undefined]> = [];
+  const ctx = {
+    video: {
+      peerWatch: { start: (peer: string, path?: string) => (started.push([peer, path]), Promise.resolve()) },
+    },
+  } as unknown as Parameters<typeof spec.run>[0];
+  await spec.run(ctx, ["@bob", "/videos/my film.mp4"]);
+  await spec.run(ctx, ["@bob"]);
+  assert.deepEqual(started, [["@bob", "/videos/my film.mp4"], ["@bob", undefined]]);
 });

@@ -8,6 +8,7 @@ import type { CommandSpec } from "./command_context.ts";
 import { user } from "./command_context.ts";
 import { watchKeyOf } from "../video/watch_channel.ts";
 import { capability } from "../backend.ts";
+import { counted } from "../../common/words.ts";
 
 export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   {
@@ -18,7 +19,7 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
     run: async (ctx) => {
       const list = await capability(ctx.backend, "video").list();
       if (!list.length) return ctx.print("There are no videos on the server");
-      ctx.print(`${list.length} video${list.length === 1 ? "" : "s"} (/play VIDEO [--thirds]):`);
+      ctx.print(`${counted(list.length, "video")} (/play VIDEO [--thirds]):`);
       for (const v of list) {
         ctx.print(
           `  ${v.name}  ${v.duration.toFixed(1)} s  ${v.fps} fps  ${v.width}×${v.height}  ${

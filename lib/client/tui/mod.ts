@@ -12,7 +12,7 @@ import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import type { CommandSpec } from "./command_context.ts";
-import type { PictureLoader } from "./app_options.ts";
+import type { PictureLoader, TuiOptions } from "./app_options.ts";
 import {
   cellPixels,
   chooseGraphics,
@@ -44,6 +44,18 @@ export type {
  */
 type Backend = ChatBackend;
 
+/**
+ * Peer mode's watch together (`PeerWatch`, peer/watch.ts, documented at home; not re-exported) and
+ * how a local video opens for it (video/local_playback.ts through client.ts).
+ * @internal
+ */
+type PeerWatchPort = NonNullable<TuiOptions["peerWatch"]>;
+/**
+ * Opens a local video for a pane (see `PeerWatchPort`).
+ * @internal
+ */
+type LocalVideoOpener = NonNullable<TuiOptions["openLocalVideo"]>;
+
 /** How `runTui` runs: what the caller resolved from flags and environment, and test doubles. */
 export interface RunTuiOptions {
   /** How a DM or a mention is announced (default "bell"). */
@@ -68,6 +80,10 @@ export interface RunTuiOptions {
   listPaths?: (typed: string) => string[];
   /** Reads, checks and scales a received picture (see `TuiOptions.loadPicture`). */
   loadPicture?: PictureLoader;
+  /** Peer mode's watch together (`/watch-together @PEER [PATH]`): the node's. */
+  peerWatch?: PeerWatchPort;
+  /** Opens a local video from a position for a pane (none without ffmpeg). */
+  openLocalVideo?: LocalVideoOpener;
 }
 
 /** Runs the TUI until the user quits; always restores the terminal. */
@@ -88,6 +104,8 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
       ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
       ...(opts.listPaths ? { listPaths: opts.listPaths } : {}),
       ...(opts.loadPicture ? { loadPicture: opts.loadPicture } : {}),
+      ...(opts.peerWatch ? { peerWatch: opts.peerWatch } : {}),
+      ...(opts.openLocalVideo ? { openLocalVideo: opts.openLocalVideo } : {}),
     });
     term.onResize(() => {
       const s = term.size();

@@ -1,8 +1,9 @@
 /**
  * Peer mode's `/outbox` (issue 39): besides texts, the changes and settings queued for a peer that
- * is away (an edit, a reaction, a disappearing time) and a file offer waiting for it are listed
- * (without a number: they are not dropped) and counted (/quit's warning); once the peer is back they
- * go, and the outbox is empty again.
+ * is away (an edit, a reaction, a disappearing time) and a file offer waiting for it are listed,
+ * numbered with the texts, and counted (/quit's warning); any of them can be dropped by its number
+ * (a change is not sent, a file offer is withdrawn); once the peer is back the rest goes, and the
+ * outbox is empty again.
  */
 import assert from "node:assert/strict";
 import type { CommandContext } from "./command_context.ts";
@@ -43,13 +44,14 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     print: (s: string) => void printed.push(s),
     formatTime: utcTime,
   } as unknown as CommandContext;
-  const outbox = async () => {
+  const run = async (line: string) => {
     printed.length = 0;
-    const p = parseLine("/outbox", { role: "user", isUser: () => true, commands: PEER_COMMANDS });
+    const p = parseLine(line, { role: "user", isUser: () => true, commands: PEER_COMMANDS });
     assert.equal(p.kind, "command");
     if (p.kind === "command") await p.spec.run(ctx, p.args);
-    return printed.map((l) => l.replace(/^(·|\d+\.) \S+ /, "$1 "));
+    return printed.map((l) => l.replace(/^(\d+\.) \S+ /, "$1 "));
   };
+  const outbox = () => run("/outbox");
   try {
     const up = nextEvent(b, (e) => e.type === "connected");
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
@@ -72,11 +74,11 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     await Deno.writeTextFile(`${dir}/notes.txt`, "x".repeat(2048));
     await a.sendFile("bob", `${dir}/notes.txt`);
     assert.deepEqual(await outbox(), [
-      "2. → bob: are you there? (waiting)",
-      "· → bob: edit of your message: second draft (waiting)",
-      '· → bob: reaction 👍 on "hi alice" (waiting)',
-      "· → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
-      "· → bob: file notes.txt (2.0 KiB), offered when bob is back (waiting)",
+      "1. → bob: are you there? (waiting)",
+      "2. → bob: edit of your message: second draft (waiting)",
+      '3. → bob: reaction 👍 on "hi alice" (waiting)',
+      "4. → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
+      "5. → bob: file notes.txt (2.0 KiB) (waiting)",
     ]);
     assert.equal(backend.pendingCount(), 5, "/quit counts them all");
     printed.length = 0;
@@ -87,13 +89,36 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
       /^1 message, 3 changes and 1 file offer are not sent yet/,
       "/quit says what waits",
     );
+    // The edit and the file offer are dropped by their numbers; the others are numbered again.
+    assert.deepEqual(await run("/outbox drop 2"), [
+      "Dropped change 2 to bob (edit of your message: second draft): it will not be sent; here it stays",
+    ]);
+    assert.deepEqual(await run("/outbox drop 4"), [
+      "Withdrew file offer 4 to bob (file notes.txt (2.0 KiB)): it will not be offered",
+    ]);
+    await assert.rejects(run("/outbox drop 4"), /no message 4/);
+    assert.deepEqual(await outbox(), [
+      "1. → bob: are you there? (waiting)",
+      '2. → bob: reaction 👍 on "hi alice" (waiting)',
+      "3. → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
+    ]);
+    assert.equal(backend.pendingCount(), 3);
+    assert.ok(!a.files.list().some((f) => f.name === "notes.txt"), "the offer is withdrawn");
     // Bob is back: everything goes, and the outbox is empty.
     b = await node("bob", `${dir}/bob`);
+    const offers: string[] = [];
+    b.on((e) => e.type === "file.offer" && offers.push(e.offer.name));
     got = nextEvent(b, (e) => e.type === "message" && e.message.text === "are you there?");
+    const reacted = nextEvent(b, (e) => e.type === "message.changed" && e.change.kind === "react");
     await b.connect(`127.0.0.1:${a.port}`);
     await got;
+    await reacted; // written after the dropped edit would have been
     await until(() => backend.pendingCount() === 0, "everything delivered");
     assert.deepEqual(await outbox(), ["The outbox is empty"]);
+    const first = b.store.local.byMidAny(mine.mid);
+    assert.equal(first?.text, "first draft", "bob never got the dropped edit");
+    assert.equal(first?.edited, undefined);
+    assert.deepEqual(offers, [], "nor the withdrawn offer");
   } finally {
     await Promise.all([a.close(), b.close()]);
     await Deno.remove(dir, { recursive: true });

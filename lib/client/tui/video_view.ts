@@ -12,7 +12,7 @@
  * through the video capability of `ChatBackend`; never sees frames or sockets.
  */
 import { capability, type StreamOfferInfo, type VideoHandle } from "../backend.ts";
-import type { PaneGeometry } from "../../media/mod.ts";
+import { FFMPEG_HINT, type PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import { applyVideoAction, videoActions } from "../video/video_keys.ts";
 import type { AppHost } from "./app_host.ts";
@@ -23,6 +23,7 @@ import { layout, type Rect } from "./layout.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 import { TuiWatch } from "./watch_view.ts";
+import { TuiPeerWatch } from "./watch_peer_view.ts";
 
 const utf8d = new TextDecoder();
 
@@ -38,9 +39,12 @@ export class TuiVideo {
   #outgoing: { user: string; accepted: boolean; stop(): void } | null = null;
   /** `/watch-together` (watch_view.ts). */
   readonly watch: TuiWatch;
+  /** `/watch-together @PEER [PATH]` in peer mode (watch_peer_view.ts), given the node's PeerWatch. */
+  readonly peerWatch: TuiPeerWatch | null;
 
   constructor(readonly app: AppHost) {
     this.watch = new TuiWatch(app, this);
+    this.peerWatch = app.opts.peerWatch ? new TuiPeerWatch(app, this, app.opts.peerWatch) : null;
   }
 
   /** True while a video occupies the message pane. */
@@ -76,7 +80,7 @@ export class TuiVideo {
 
   /** Status-line items: an open offer, an outgoing stream. */
   extras(): string[] {
-    const out: string[] = [...this.watch.extras()];
+    const out: string[] = [...this.watch.extras(), ...(this.peerWatch?.extras() ?? [])];
     if (this.offer) {
       out.push(`[${sanitizeName(this.offer.from)} offers ${sanitize(this.offer.name)}: y/n]`);
     }
@@ -108,6 +112,14 @@ export class TuiVideo {
   async playAt(name: string, start: number, label: string, hooks: PlayHooks): Promise<void> {
     const handle = await this.#open(name, false, start);
     this.#begin(handle, label, `Watched ${name}`, hooks);
+  }
+
+  /** Plays local file `path` from `start` ms (peer mode's watch together) at this pane's size. */
+  async playFile(path: string, start: number, label: string, hooks: PlayHooks): Promise<void> {
+    const open = this.app.opts.openLocalVideo;
+    if (!open) throw new Error(`Playing a local video needs ffmpeg: ${FFMPEG_HINT}`);
+    const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
+    this.#begin(await open(path, start, px), label, `Watched ${path}`, hooks);
   }
 
   async #open(name: string, thirds: boolean, start?: number): Promise<VideoHandle> {
@@ -216,7 +228,8 @@ export class TuiVideo {
     const p = this.#player;
     const acts = p ? videoActions(ev) : [];
     if (!p || !acts.length) return false;
-    const w = this.watch.viewing ? this.watch : null; // together: for everyone
+    // together: for everyone
+    const w = this.watch.viewing ? this.watch : this.peerWatch?.viewing ? this.peerWatch : null;
     for (const a of acts) this.app.track(w ? w.act(a) : applyVideoAction(p, a), () => {});
     return true;
   }

@@ -7,8 +7,8 @@
  *
  * A session is a room's or a DM's: its key is the room's name, or the DM's conversation key
  * (`watchKey`; "d:alice:bob", the same at both ends), whose controllers are its two parties
- * (`roomAdmins` of a DM key) and whose signals go to the other one (`watchTarget`), sealed to the
- * devices a session exists with (e2e/signals.ts: no key exchange for a signal).
+ * (`roomAdmins` of a DM key) and whose signals go to every device of the other one (`watchTarget`;
+ * e2e/signals.ts: a device without a session gets one from its prekey bundle, as for a message).
  */
 import { BackendError, type BackendEvent, type Target, type WatchChannel } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -63,10 +63,10 @@ export function watchChannel(client: () => ChatClient): WatchChannel {
     signal: async (key, payload) => {
       const to = watchTarget(client().user, key);
       if (!(await client().signal(to, payload)) && to.kind === "user") {
-        // A DM signal goes only to devices a session exists with (no key exchange for a signal).
+        // No device of theirs could be sealed for: no keys published, or a changed key waits.
         throw new BackendError(
           "no_session",
-          `Write to ${to.name} once first: watching together in a DM needs a conversation with them`,
+          `No device of ${to.name} can read it: they have no encryption keys yet, or their key changed`,
         );
       }
     },

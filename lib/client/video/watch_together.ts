@@ -18,6 +18,11 @@
  * `WatchFollower` drives one viewer's own player (its renderer and size are its own) toward the
  * shared state: pause/resume as the state says and a seek whenever the player is further than
  * `DRIFT_MS` from where it should be. `ClockOffset` estimates the server's clock from replies.
+ *
+ * Peer mode (no server, peer/watch.ts) adds three controls to the same payload: `ask` (a SHA-256:
+ * do you hold a copy of this video?), answered by `has` (+ `ok`), and `time` (a clock round trip:
+ * `time` is the asker's clock, `now` the answerer's); the video of a peer session's state is the
+ * SHA-256 of the file each side plays its own copy of.
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 
@@ -42,7 +47,12 @@ export interface WatchState {
 
 export type WatchControl =
   | { kind: "state"; state: WatchState }
-  | { kind: "hello" };
+  | { kind: "hello" }
+  /** Peer mode: do you hold a copy whose SHA-256 is `video`? (`has` answers; peer/watch.ts) */
+  | { kind: "ask"; video: string }
+  | { kind: "has"; video: string; ok: boolean }
+  /** Peer mode: a clock round trip, `sent` on the asker's clock, `now` on the answerer's. */
+  | { kind: "time"; sent: number; now?: number };
 
 export interface WatchPayload {
   v: 1;
@@ -50,6 +60,11 @@ export interface WatchPayload {
   mid: string;
   room: string;
   hello?: true;
+  ask?: string;
+  has?: string;
+  ok?: boolean;
+  time?: number;
+  now?: number;
   n?: number;
   video?: string;
   pos?: number;
@@ -60,13 +75,35 @@ export interface WatchPayload {
 
 /** The plaintext of a watch control for `room`, bound to message id `mid`. */
 export function encodeWatch(mid: string, room: string, c: WatchControl): Uint8Array {
+  const head = { v: 1, k: "watch", mid, room } as const;
   const p: WatchPayload = c.kind === "hello"
-    ? { v: 1, k: "watch", mid, room, hello: true }
-    : { v: 1, k: "watch", mid, room, ...c.state };
+    ? { ...head, hello: true }
+    : c.kind === "ask"
+    ? { ...head, ask: c.video }
+    : c.kind === "has"
+    ? { ...head, has: c.video, ok: c.ok }
+    : c.kind === "time"
+    ? { ...head, time: c.sent, ...(c.now === undefined ? {} : { now: c.now }) }
+    : { ...head, ...c.state };
   return utf8.encode(JSON.stringify(p));
 }
 
 const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The peer-mode controls (ask, has, time) of a payload `p`, or null when it is none of them. */
+function peerControl(p: Record<string, unknown>): WatchControl | null {
+  const { ask, has, ok, time, now } = p;
+  if (ask === undefined && has === undefined && time === undefined) return null;
+  if (typeof ask === "string" && SHA256.test(ask)) return { kind: "ask", video: ask };
+  if (typeof has === "string" && SHA256.test(has) && typeof ok === "boolean") {
+    return { kind: "has", video: has, ok };
+  }
+  if (finite(time) && (now === undefined || finite(now))) {
+    return { kind: "time", sent: time, ...(now === undefined ? {} : { now }) };
+  }
+  throw new SyntaxError("Malformed watch control");
+}
 
 /**
  * The watch control in an opened room body, or null when the body is another kind of payload.
@@ -85,6 +122,8 @@ export function decodeWatch(b: Uint8Array, mid: string, room: string): WatchCont
   if (p.mid !== mid) throw new SyntaxError("The watch control was re-sent under another id (replay)");
   if (p.room !== room) throw new SyntaxError("The watch control belongs to another room");
   if (p.hello === true) return { kind: "hello" };
+  const peer = peerControl(p);
+  if (peer) return peer;
   const { n, video, pos, at, paused, rate } = p;
   if (
     !finite(n) || !Number.isInteger(n) || n < 1 || typeof video !== "string" || !video ||
@@ -241,42 +280,5 @@ export class ClockOffset {
   /** Server time at local time `localMs`. */
   server(localMs: number): number {
     return localMs + this.#offset;
-  }
-}
-
-/** A playhead without pictures (the scripted `watch-together`): position on an injected clock. */
-export class Playhead implements Followed {
-  #pos = 0;
-  #paused = true;
-  #since: number;
-
-  constructor(readonly now: () => number) {
-    this.#since = now();
-  }
-
-  get position(): number {
-    return this.#paused ? this.#pos : this.#pos + (this.now() - this.#since);
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  pause(): Promise<void> {
-    this.#pos = this.position;
-    this.#paused = true;
-    return Promise.resolve();
-  }
-
-  resume(): Promise<void> {
-    this.#since = this.now();
-    this.#paused = false;
-    return Promise.resolve();
-  }
-
-  seekTo(ms: number): Promise<void> {
-    this.#pos = ms;
-    this.#since = this.now();
-    return Promise.resolve();
   }
 }

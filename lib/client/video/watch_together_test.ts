@@ -109,7 +109,7 @@ class Room {
 
   async deliver(to: Viewer, from: string, bytes: Uint8Array, mid: string): Promise<void> {
     const c = decodeWatch(bytes, mid, ROOM);
-    if (!c) return;
+    if (!c || c.kind === "ask" || c.kind === "has" || c.kind === "time") return;
     if (c.kind === "hello") {
       // Whoever may control answers a late joiner with the current state.
       if (to.session.mayControl(to.name) && to.session.state) {

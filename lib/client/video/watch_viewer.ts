@@ -6,8 +6,9 @@
  * pause, resume and seek goes to the playhead and to the attached picture player (none while the
  * viewer only listens), so the shared state is applied to the picture at once; `toldAt` is the
  * local time the picture player was last told (the sync logic's own timestamp of applying).
+ * `Playhead` is that position alone, without pictures (the scripted sessions' player).
  */
-import { type Followed, Playhead } from "./watch_together.ts";
+import type { Followed } from "./watch_together.ts";
 
 /** The `Followed` of one viewer: a playhead, forwarded to the picture player once one is attached. */
 export class WatchedPlayer implements Followed {
@@ -55,5 +56,42 @@ export class WatchedPlayer implements Followed {
     if (!this.#target) return;
     this.toldAt = this.now();
     await op(this.#target);
+  }
+}
+
+/** A playhead without pictures (the scripted `watch-together`): position on an injected clock. */
+export class Playhead implements Followed {
+  #pos = 0;
+  #paused = true;
+  #since: number;
+
+  constructor(readonly now: () => number) {
+    this.#since = now();
+  }
+
+  get position(): number {
+    return this.#paused ? this.#pos : this.#pos + (this.now() - this.#since);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): Promise<void> {
+    this.#pos = this.position;
+    this.#paused = true;
+    return Promise.resolve();
+  }
+
+  resume(): Promise<void> {
+    this.#since = this.now();
+    this.#paused = false;
+    return Promise.resolve();
+  }
+
+  seekTo(ms: number): Promise<void> {
+    this.#pos = ms;
+    this.#since = this.now();
+    return Promise.resolve();
   }
 }

@@ -140,6 +140,17 @@ export function busConformance(
     assert.deepEqual(got[0], [["n9", { t: "user", user: "fresh" }]]);
   });
 
+  t("a file event travels; one naming a path for its fid is refused", 2, async (b, w, key) => {
+    const got = await listen(b);
+    const bad = { t: "file", op: "changed", fid: "../../../etc/passwd" } as BusEvent;
+    await w.inject(new BusSeal({ key }, w.scope).seal("n9", bad));
+    b[0]!.publish({ t: "file", op: "changed", fid: "abcdEFGH-123" });
+    await until(() => got[1]!.length === 1);
+    await settle();
+    assert.deepEqual(got[1], [[b[0]!.node, { t: "file", op: "changed", fid: "abcdEFGH-123" }]]);
+    assert.deepEqual(got[0], []);
+  });
+
   t("a listener on the wire sees no names, addresses or notices in clear", 2, async (b, w) => {
     const wires: Uint8Array[] = [];
     await w.tap((x) => wires.push(x));

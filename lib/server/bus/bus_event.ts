@@ -51,6 +51,12 @@ export type BusEvent =
    * (from `user`); the node holding it answers `joined` `to` the asking node; `msg` relays a body
    * (base64) `to` the node of the other end.
    */
+  /**
+   * Relayed files across nodes (server/file_share.ts): `node` announces this node (its marker is in
+   * its files folder: do we share it?); `changed` says a file changed here: read it again from the
+   * shared folder, never from the event.
+   */
+  | { t: "file"; op: "node" | "changed"; fid?: string }
   | {
     t: "link";
     op: "join" | "joined" | "msg";

@@ -55,6 +55,11 @@ const Event = v.variant("t", [
     body: v.optional(Body),
   }),
   v.strictObject({
+    t: v.literal("file"),
+    op: v.picklist(["node", "changed"]),
+    fid: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/))),
+  }),
+  v.strictObject({
     t: v.literal("link"),
     op: v.picklist(["join", "joined", "msg"]),
     channel: Str(128),

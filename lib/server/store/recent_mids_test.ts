@@ -39,3 +39,18 @@ Deno.test("RecentMids: a window rolled over many times holds exactly its newest 
   assert.equal(d.claim("al", "b"), false, "b is among the 3 newest: b, a, c");
   assert.equal(d.claim("al", "a"), false);
 });
+
+Deno.test("RecentMids: the ring and the lookup agree after a window rolled over many times, with resends in between", () => {
+  const n = 5;
+  const r = new RecentMids(() => ["s1", "s2"], n, 2);
+  const newest: string[] = ["s1", "s2"];
+  for (let i = 0; i < 40; i++) {
+    const mid = `m${i}`;
+    assert.equal(r.claim("al", mid), true);
+    newest.push(mid);
+    if (newest.length > n) newest.shift();
+    if (i % 3 === 0) assert.equal(r.claim("al", newest[0]!), false, "the oldest still held is a resend");
+  }
+  for (const m of newest) assert.equal(r.claim("al", m), false, `${m} is among the ${n} newest`);
+  assert.equal(r.claim("al", "m34"), true, "the one before the newest five has left");
+});

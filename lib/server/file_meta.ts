@@ -1,0 +1,157 @@
+/**
+ * The files folder's metadata sidecars (`<fid>.json`) and node markers, safe when several nodes
+ * share the folder (a cluster's `--files-dir` on NFS or alike). Beside file_store.ts, the
+ * only server module of relayed files that touches the file system.
+ *
+ * Concurrent writes: two nodes may change one file's metadata at once (a room file's `took` list from
+ * members on different nodes; the sender's node marking it complete while a reader's node records a
+ * take or its withdrawal). So every change is a read-modify-write of `<fid>.json` under the file's
+ * lock, `<fid>.lock` (created exclusively, O_EXCL: atomic on a local disk and on NFSv3 and later),
+ * merged with what is on disk — the state only moves forward (uploading → ready → done) and `took`
+ * is the union — and written under a name of its own, then renamed over the sidecar (atomic: a
+ * reader sees the old or the new one, never half). A removal takes the lock too, and a change of a
+ * file whose sidecar went is not written (a withdrawn file never comes back). The lock is held for
+ * one small read and write; one older than LOCK_STALE_MS (its node died holding it) is broken, and
+ * the merge limits what two writers who both believed they held it can lose to one member's take
+ * (the file then waits for its expiry instead of going early: never a file gone early). Creation
+ * needs no lock: a fid is new (random, the sender's).
+ *
+ * Markers: each node writes `<files>/nodes/<node>.node` and tells the others its name over the bus;
+ * a node that cannot see another node's marker does not share its files folder (file_share.ts).
+ */
+
+export type FileState = "uploading" | "ready" | "done";
+
+/** What the merge needs of a sidecar (file_store.ts's FileMeta). */
+export interface MetaLike {
+  fid: string;
+  state: FileState;
+  took?: string[];
+}
+
+/** How long a lock may be held before it is taken for a dead node's, ms. */
+export const LOCK_STALE_MS = 10_000;
+const RANK: Record<FileState, number> = { uploading: 0, ready: 1, done: 2 };
+
+/** The later of two states (states only move forward). */
+export const laterState = (a: FileState, b: FileState): FileState => RANK[a] >= RANK[b] ? a : b;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function unlink(p: string): Promise<void> {
+  try {
+    await Deno.remove(p);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** The stored length of `<fid>.bin` (0 when there is none). */
+export async function binLength(dir: string, fid: string): Promise<number> {
+  try {
+    return (await Deno.stat(`${dir}/${fid}.bin`)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
+
+/** The sidecar of `fid` as on disk, or null when there is none (or it does not parse). */
+export async function readMeta<M extends MetaLike>(dir: string, fid: string): Promise<M | null> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(`${dir}/${fid}.json`)) as M;
+    return m.fid === fid ? m : null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError) return null;
+    throw e;
+  }
+}
+
+async function writeAtomic(dir: string, m: MetaLike): Promise<void> {
+  const tmp = `${dir}/${m.fid}.json.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(m), { mode: 0o600 });
+  await Deno.rename(tmp, `${dir}/${m.fid}.json`);
+}
+
+/** Runs `fn` holding `<fid>.lock` (waits for another holder; breaks a stale lock). */
+async function locked<T>(dir: string, fid: string, fn: () => Promise<T>): Promise<T> {
+  const path = `${dir}/${fid}.lock`;
+  for (let wait = 1;; wait = Math.min(wait * 2, 50)) {
+    try {
+      (await Deno.open(path, { write: true, createNew: true, mode: 0o600 })).close();
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      const age = await Deno.stat(path).then((s) => Date.now() - (s.mtime?.getTime() ?? 0), () => 0);
+      if (age > LOCK_STALE_MS) await unlink(path);
+      else await sleep(wait);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(path);
+  }
+}
+
+/** Writes a new file's sidecar (no lock: its fid is new). */
+export async function createMeta(dir: string, m: MetaLike): Promise<void> {
+  await writeAtomic(dir, m);
+}
+
+/**
+ * Writes `m` merged with the sidecar on disk (under the file's lock); returns what was written, or
+ * null when the sidecar is gone (removed by any node: nothing is written).
+ */
+export function saveMeta<M extends MetaLike>(dir: string, m: M): Promise<M | null> {
+  return locked(dir, m.fid, async () => {
+    const disk = await readMeta<M>(dir, m.fid);
+    if (!disk) return null;
+    const took = [...new Set([...(disk.took ?? []), ...(m.took ?? [])])];
+    const out: M = { ...m, state: laterState(disk.state, m.state), ...(took.length ? { took } : {}) };
+    await writeAtomic(dir, out);
+    return out;
+  });
+}
+
+/** Removes a file's ciphertext and sidecar (under its lock). */
+export function removeMeta(dir: string, fid: string): Promise<void> {
+  return locked(dir, fid, async () => {
+    await unlink(`${dir}/${fid}.bin`);
+    await unlink(`${dir}/${fid}.json`);
+  });
+}
+
+/** Removes a file's ciphertext only (it was taken; the sidecar stays as "done"). */
+export async function removeBin(dir: string, fid: string): Promise<void> {
+  await unlink(`${dir}/${fid}.bin`);
+}
+
+/** A node's marker file name (its id, only safe characters). */
+const markerOf = (dir: string, node: string) =>
+  `${dir}/nodes/${node.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 120)}.node`;
+
+/** Writes this node's marker (and removes markers of nodes gone for a day). */
+export async function writeMarker(dir: string, node: string): Promise<void> {
+  await Deno.mkdir(`${dir}/nodes`, { recursive: true, mode: 0o700 });
+  for await (const e of Deno.readDir(`${dir}/nodes`)) {
+    const p = `${dir}/nodes/${e.name}`;
+    if (e.isFile && e.name.endsWith(".node") && !(await isRecent(p, 86_400_000))) await unlink(p);
+  }
+  await Deno.writeTextFile(markerOf(dir, node), `${node}\n`, { mode: 0o600 });
+}
+
+/** Whether another node's marker is in this folder (it shares the folder). */
+export async function hasMarker(dir: string, node: string): Promise<boolean> {
+  return await Deno.stat(markerOf(dir, node)).then(() => true, () => false);
+}
+
+/** Removes this node's marker (it stops). */
+export async function removeMarker(dir: string, node: string): Promise<void> {
+  await unlink(markerOf(dir, node));
+}
+
+/** Whether a file of the folder changed within the last `ms` (another node may be writing it); file times are the wall clock's. */
+export async function isRecent(path: string, ms: number): Promise<boolean> {
+  return await Deno.stat(path).then((s) => Date.now() - (s.mtime?.getTime() ?? 0) < ms, () => false);
+}

@@ -1,0 +1,89 @@
+/**
+ * Watch together in the full-screen peer client (issue 39.7), in a real terminal: bob's `parley peer`
+ * in tmux, alice a scripted peer. alice starts a 30 s clip (made here) that bob has no copy of: it is
+ * offered, bob `/accept`s it, and the session starts once it is saved; bob sees the line and joins
+ * late with `/watch-together @alice`, his own copy playing in his video view (half-blocks) from where
+ * alice is. alice's pause reaches bob's player — the step his status line prints, measured on the
+ * session clock, at most 250 ms — and bob's → seeks for both; bob's q leaves only his view.
+ */
+import assert from "node:assert/strict";
+import { hashFile } from "../lib/client/files/disk.ts";
+import { skipWithout, testFfmpeg } from "./helpers.ts";
+import { ScriptPeer } from "./peer_harness.ts";
+import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
+
+const ffmpeg = testFfmpeg();
+const STATUS = /\[together @alice: (playing|paused) at ([\d.]+) s by (\w+)(?:, in step (\d+) ms)?\]/;
+
+test({
+  name:
+    "TUI e2e (issue 39.7): peer mode /watch-together @alice — copy offered, late join, pause and seek within 250 ms",
+  ignore: skipWithoutTmux || skipWithout(ffmpeg !== null),
+  deadlineMs: 60_000,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-peer-watch-" });
+    const clip = `${dir}/clip.mp4`;
+    const made = await new Deno.Command(ffmpeg!, {
+      args: ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=12:duration=30"]
+        .concat(["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", clip]),
+    }).output();
+    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    const sha = await hashFile(clip);
+    const tm = new Tmux(0);
+    const alice = await ScriptPeer.start("alice", `${dir}/a`, { ephemeral: true });
+    const status = async (pred: (m: RegExpMatchArray) => boolean, what: string) => {
+      const s = await tm.waitFor("bob", (s) => {
+        const m = s.match(STATUS);
+        return !!m && pred(m);
+      }, what);
+      return s.match(STATUS)!;
+    };
+    try {
+      await tm.startPeer("bob", "bob", `${dir}/b`, "127.0.0.1:0");
+      await tm.waitFor("bob", (s) => s.includes("peer mode on"), "the peer-mode screen");
+      await tm.type("bob", `/connect ${alice.addr}`);
+      await alice.waitLine(/^connected bob$/);
+      await tm.type("bob", "/query alice");
+      await alice.send(`watch-together bob ${clip}`);
+      await tm.waitFor("bob", (s) => /alice offers clip\.mp4/.test(s), "the offer of the copy");
+      await tm.type("bob", "/accept");
+      await alice.waitLine(new RegExp(`^together bob playing ${sha} at 0\\.000s by alice \\(n 1\\)$`));
+      await tm.waitFor(
+        "bob",
+        (s) => s.includes("alice plays a video to watch together"),
+        "the line in alice's buffer",
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // bob joins late
+      await tm.type("bob", "/watch-together @alice");
+      const joined = await status((m) => m[1] === "playing" && m[3] === "alice", "bob watching");
+      assert.ok(Number(joined[2]) >= 1, `bob starts where alice is, not at 0: ${joined[0]}`);
+      await tm.waitFor("bob", (s) => s.includes("▀") || s.includes("▄"), "bob's picture");
+
+      await alice.send("watch bob pause");
+      const paused = await status((m) => m[1] === "paused" && m[4] !== undefined, "bob paused");
+      await alice.waitLine(/^together bob paused .* by alice \(n 2\)$/);
+      const seekTo = (Number(paused[2]) + 5).toFixed(1);
+      await tm.keys("bob", "Right"); // bob seeks for both
+      await status((m) => m[1] === "paused" && m[2] === seekTo && m[3] === "you", "bob's seek here");
+      const sought = await alice.waitLine(/^together bob paused \w+ at [\d.]+s by bob \(n 3\)$/);
+      const to = Number(/ at ([\d.]+)s /.exec(sought)![1]);
+      assert.ok(Math.abs(to - Number(seekTo)) <= 0.05, `alice follows bob's seek to ${seekTo}: ${sought}`);
+      console.log(`peer watch together in the TUI: bob applied alice's pause after ${paused[4]} ms`);
+      assert.ok(Number(paused[4]) <= 250, `step ${paused[4]} ms`);
+
+      await tm.keys("bob", "q");
+      await tm.waitFor("bob", (s) => s.includes("You left watching with alice"), "bob left");
+      await alice.send("watch bob where");
+      await alice.waitLine(/^together bob position /); // alice still watches
+      await tm.type("bob", "/quit");
+    } catch (e) {
+      console.error(await Deno.readTextFile(`${dir}/b.stderr-bob`).catch(() => "(no stderr)"));
+      throw e;
+    } finally {
+      await tm.stop();
+      await alice.quit();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

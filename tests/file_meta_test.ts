@@ -1,0 +1,86 @@
+/**
+ * Two nodes' FileStores on one shared files folder, with no bus between them (file_meta.ts): a node
+ * that does not know a fid reads it from the folder; takes recorded by two nodes whose entries are
+ * stale merge (the file goes once every member took it), also when they race; the state never moves
+ * back; a file one node removed is not brought back by the other's write.
+ */
+import assert from "node:assert/strict";
+import { systemClock } from "../lib/common/clock.ts";
+import { readMeta } from "../lib/server/file_meta.ts";
+import { type FileMeta, FileStore } from "../lib/server/file_store.ts";
+
+async function twoStores() {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fmeta-" });
+  const a = new FileStore(dir, 1 << 30, 3_600_000, systemClock);
+  const b = new FileStore(dir, 1 << 30, 3_600_000, systemClock);
+  await a.load();
+  await b.load();
+  return { dir, a, b, done: () => Deno.remove(dir, { recursive: true }) };
+}
+
+const roomFile = (fid: string, members: string[]) => ({
+  fid,
+  from: "alice",
+  to: "team",
+  size: 10,
+  room: true,
+  members,
+});
+
+Deno.test("file meta: a node reads a fid it does not know; stale takes from two nodes merge", async () => {
+  const { dir, a, b, done } = await twoStores();
+  try {
+    const fa = await a.create(roomFile("roomfile-0001", ["bob", "dave"]));
+    assert.equal(b.get(fa.fid), undefined, "node B was not told");
+    const fb = (await b.lookup(fa.fid))!;
+    assert.equal(fb.state, "uploading", "read from the folder");
+    await a.append(fa, new Uint8Array(10));
+    assert.equal(fa.state, "ready");
+    // B's entry is stale (still uploading); its write must not move the state back.
+    assert.equal(await b.took(fb, "carol", ["bob", "dave"]), false);
+    assert.equal((await readMeta<FileMeta>(dir, fa.fid))?.state, "ready", "the state never moves back");
+    assert.equal(await a.took(fa, "bob", ["bob", "dave"]), false);
+    assert.deepEqual([...fa.took!].sort(), ["bob", "carol"], "A's write merged B's take in");
+    const fb2 = b.get(fa.fid)!;
+    assert.deepEqual(fb2.took, ["carol"], "B has not seen bob's take");
+    assert.equal(await b.took(fb2, "dave", ["bob", "dave"]), true, "bob's take (node A) counts on node B");
+    assert.equal((await readMeta<FileMeta>(dir, fa.fid))?.state, "done");
+  } finally {
+    await a.close();
+    await b.close();
+    await done();
+  }
+});
+
+Deno.test("file meta: takes racing on two nodes are all kept (the per-file lock)", async () => {
+  const { dir, a, b, done } = await twoStores();
+  try {
+    const users = Array.from({ length: 24 }, (_, i) => `u${i}`);
+    const fa = await a.create(roomFile("roomfile-0002", users));
+    const fb = (await b.lookup(fa.fid))!;
+    await Promise.all(users.map((u, i) => (i % 2 ? a.took(fa, u, ["nobody"]) : b.took(fb, u, ["nobody"]))));
+    const disk = await readMeta<FileMeta>(dir, fa.fid);
+    assert.deepEqual([...disk!.took!].sort(), [...users].sort());
+  } finally {
+    await a.close();
+    await b.close();
+    await done();
+  }
+});
+
+Deno.test("file meta: a file one node withdrew is not written back by another", async () => {
+  const { dir, a, b, done } = await twoStores();
+  try {
+    const fa = await a.create(roomFile("roomfile-0003", ["bob"]));
+    const fb = (await b.lookup(fa.fid))!;
+    await a.remove(fa.fid);
+    assert.equal(await b.took(fb, "bob", ["bob"]), false);
+    assert.equal(await readMeta(dir, fa.fid), null, "no sidecar came back");
+    assert.equal(b.get(fa.fid), undefined, "and node B forgot it");
+    assert.equal(await b.lookup(fa.fid), undefined);
+  } finally {
+    await a.close();
+    await b.close();
+    await done();
+  }
+});
