@@ -141,11 +141,17 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     if (i === null || i >= chunkCount(s.size)) return false;
     await c.sendBulk(s.header);
     let pos = chunkOffset(i);
+    // One frame is written while the next one is read and encrypted.
+    let sending: Promise<void> = Promise.resolve();
     for await (const b of cipherPieces(s, pos, DIRECT_BATCH, AHEAD)) {
-      await c.sendBulk(b);
-      onDone(pos += partsLength(b));
-      for (const x of b) if (x.buffer !== s.header.buffer) release(x); // sent: freed now, not at a collection
+      await sending;
+      sending = c.sendBulk(b).then(() => {
+        onDone(pos += partsLength(b));
+        for (const x of b) if (x.buffer !== s.header.buffer) release(x); // sent: freed now, not at a collection
+      });
+      sending.catch(() => {}); // awaited before the next frame, or below
     }
+    await sending;
     // The recipient hashes the whole file before it answers.
     const ok = await recvWithin(c, 600_000);
     return ok !== null && ok.length === OK.length && ok.every((x, k) => x === OK[k]);

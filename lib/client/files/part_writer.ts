@@ -77,8 +77,11 @@ export class PartWriter {
       const pts = await opened;
       if (pts.length) {
         const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
-        for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+        // The plaintext is hashed here while the file system writes it (off this thread).
+        const wrote = this.#write(pt);
+        wrote.catch(() => {}); // awaited just below
         this.hash.update(pt);
+        await wrote;
         this.next = k;
         if (pts.length === 1) release(pt);
         this.#garbage.made(pt.length);
@@ -87,6 +90,9 @@ export class PartWriter {
     })();
     this.#tail = run;
     return run;
+  }
+  async #write(pt: Uint8Array): Promise<void> {
+    for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
   }
   #join(pts: Uint8Array[]): Uint8Array {
     let n = 0;

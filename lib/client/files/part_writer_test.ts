@@ -2,7 +2,7 @@
  * PartWriter (disk.ts), the production chunk writer of downloads: bytes after the final chunk are
  * refused with DecryptError, whether they come in the push that holds the final chunk or in a
  * later one, and nothing past the file's plaintext reaches the `.part` (issue 35: deleting the
- * `extra` check passed every test).
+ * `extra` check passed every test); a push's plaintext is hashed while it is being written.
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../../common/bytes.ts";
@@ -82,4 +82,27 @@ Deno.test("PartWriter frees a frame's own body once decrypted, keeps one it does
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("PartWriter: a push's plaintext is hashed while the file system writes it (issue 36)", async () => {
+  const size = 3 * CHUNK_SIZE + 9, d = data(size);
+  const key = new Uint8Array(32).fill(4);
+  const e = await ChunkedEncryptor.create(key);
+  const body = concatBytes([e.push(d), e.finish()]);
+  let letGo!: () => void;
+  const held = new Promise<void>((r) => (letGo = r));
+  const written: number[] = [], hashed: number[] = [];
+  const out = {
+    write: async (b: Uint8Array) => (written.push(b.length), await held, b.length),
+  } as unknown as Deno.FsFile;
+  const hash = { update: (b: Uint8Array) => void hashed.push(b.length), hex: () => "" };
+  const w = new PartWriter(out, await openFileHeader(key, e.header), size, 0, hash);
+  const pushed = w.push(body);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(written, [size], "the write is under way");
+  assert.deepEqual(hashed, [size], "hashed before the write finished");
+  assert.equal(w.next, 0, "not counted as written yet");
+  letGo();
+  await pushed;
+  assert.ok(w.done);
 });

@@ -25,7 +25,7 @@
  * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
  * front (`PeerFiles`); the receiving side is peer_files_in.ts, what both use peer_files_common.ts.
  */
-import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { fromBase64, release, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import {
@@ -216,34 +216,55 @@ export class PeerFiles {
     o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
     if (o.gen !== gen) return;
     const it = cipherChunks(o.path, o.cipher, o, from, PEER_BATCH, AHEAD);
+    // One batch is written while the next one is read and encrypted: the first that could not be
+    // written (the channel dropped) is where the transfer pauses.
+    let sending: Promise<number | null> = Promise.resolve(null);
     try {
       for (;;) {
         let b: IteratorResult<{ i: number; parts: Uint8Array[] }>;
         try {
           b = await it.next();
         } catch (e) {
+          const lost = await sending;
           if (o.gen !== gen) return;
+          if (lost !== null) return this.#paused(o, lost);
           await via.say({ t: "fend", fid: o.fid, ok: false, why: (e as Error).message }).catch(() => {});
           return this.#outEnd(o, false, (e as Error).message, true);
         }
+        const lost = await sending;
         if (o.gen !== gen) return;
+        if (lost !== null) return this.#paused(o, lost);
         if (b.done) break;
-        try {
-          await via.say({ t: "fdata", fid: o.fid, i: b.value.i, data: b.value.parts });
-        } catch {
-          if (o.gen !== gen) return;
-          o.state = "paused";
-          progress(this.host, o, b.value.i * CHUNK_SIZE, "failed");
-          const text =
-            `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
-          return this.host.emit({ type: "notice", text, level: "warn" });
-        }
-        progress(this.host, o, Math.min(o.size, (b.value.i + PEER_BATCH) * CHUNK_SIZE), "active");
+        sending = this.#sendBatch(o, gen, via, b.value.i, b.value.parts);
       }
       o.state = "sent-all"; // the peer's fend says whether it was saved
     } finally {
+      await sending;
       await it.return(undefined).catch(() => {});
     }
+  }
+
+  /**
+   * Writes batch `i` of `o` on the channel; null once written (its sealed chunks freed then, not at
+   * a collection), else the chunk it stopped at.
+   */
+  async #sendBatch(o: Out, gen: number, via: Via, i: number, parts: Uint8Array[]): Promise<number | null> {
+    try {
+      await via.say({ t: "fdata", fid: o.fid, i, data: parts });
+    } catch {
+      return i;
+    }
+    for (const p of parts) release(p);
+    if (o.gen === gen) progress(this.host, o, Math.min(o.size, (i + PEER_BATCH) * CHUNK_SIZE), "active");
+    return null;
+  }
+
+  #paused(o: Out, i: number): void {
+    o.state = "paused";
+    progress(this.host, o, i * CHUNK_SIZE, "failed");
+    const text =
+      `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
+    this.host.emit({ type: "notice", text, level: "warn" });
   }
 
   #outEnd(o: Out, ok: boolean, why?: string, mine = false): void {

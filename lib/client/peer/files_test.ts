@@ -135,13 +135,14 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
 
 /**
  * Two `PeerFiles` joined in memory through the wire codec, with a hook that may change, drop or
- * replace records on their way, and channels that can be cut (`cut()`) and joined again (`join()`).
+ * replace records on their way (and one, `said`, that sees each record as its sender wrote it), and channels that can be cut (`cut()`) and joined again (`join()`).
  */
 function pair(
   dir: string,
   tamper: (r: FileRecord, from: string) => FileRecord | null = (r) => r,
   verified = true,
   stallMs?: number,
+  said: (r: FileRecord) => void = () => {},
 ) {
   const events = { alice: [] as PeerFileEvent[], bob: [] as PeerFileEvent[] };
   const sides: Record<string, PeerFiles> = {};
@@ -152,6 +153,7 @@ function pair(
         ended: false,
         say: async (r: FileRecord) => {
           if (v.ended) throw new Error("closed");
+          said(r);
           const t = tamper(wireTrip(r), from);
           if (t) {
             await sides[to]!.handle(from, vias[to]!, wireTrip(t));
@@ -314,6 +316,24 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
       );
       assert.match(ofType(p.events.alice, "file.failed")[0]!.why, /^bob refused f\.bin: /, what);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: the sender frees each batch's sealed chunks once the channel took it (issue 36)", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/f.bin`, bytes(3 * PEER_BATCH * CHUNK_SIZE + 9));
+  const batches: Uint8Array[][] = [];
+  const p = pair(dir, undefined, true, undefined, (r) => void (r.t === "fdata" && batches.push([...r.data])));
+  try {
+    await p.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => ofType(p.events.alice, "file.sent").length === 1, "sent and saved");
+    assert.equal(batches.length, 4);
+    for (const [k, b] of batches.entries()) {
+      assert.ok(b.every((c) => c.length === 0), `batch ${k}: its sealed chunks freed once written`);
+    }
+    assert.deepEqual(await Deno.readFile(`${dir}/bob/f.bin`), bytes(3 * PEER_BATCH * CHUNK_SIZE + 9));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
