@@ -12,22 +12,14 @@ import { Connection } from "../lib/client/session/connection.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { serverKey } from "../lib/client/session/trust.ts";
 import { attachE2e } from "../lib/client/start/e2e_attach.ts";
-import {
-  clusterSkip,
-  startNats,
-  startPostgres,
-  type TestNats,
-  type TestPostgres,
-} from "./cluster_harness.ts";
+import { clusterSkip, fileEngines } from "./cluster_harness.ts";
 import { type SpawnedNode, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testArgon, testCert, testKdf } from "./helpers.ts";
 
-let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
-const both = () =>
-  engines ??= (async () => {
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
-    return { pg, nats };
-  })();
+// The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
+const engines = fileEngines();
+const both = engines.both;
+Deno.test.afterAll(engines.stop);
 const ignore = clusterSkip !== null;
 
 /** An end-to-end encrypting client of `user` on the node at `port`, its folder under `dir`. */
@@ -119,14 +111,3 @@ Deno.test(
     });
   },
 );
-
-Deno.test({
-  name: "cluster files: stop the throwaway PostgreSQL and nats-server",
-  ignore,
-  sanitizeResources: false,
-  async fn() {
-    if (!engines) return;
-    const { pg, nats } = await engines;
-    await Promise.all([pg.stop(), nats.stop()]);
-  },
-});

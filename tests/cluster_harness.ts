@@ -276,3 +276,30 @@ export async function startNats(
     },
   };
 }
+
+/**
+ * A throwaway PostgreSQL and nats-server for one test file: `both()` starts them on first use (then
+ * answers the same pair), `stop()` stops them if started. The file registers `stop` with
+ * `Deno.test.afterAll`, so they stop after its last test also when one failed or `--filter` ran none
+ * that used them (a cleanup, not a test that asserts nothing; issue 35).
+ */
+export function fileEngines(): {
+  both: () => Promise<{ pg: TestPostgres; nats: TestNats }>;
+  stop: () => Promise<void>;
+} {
+  let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
+  return {
+    both: () =>
+      engines ??= (async () => {
+        const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+        return { pg, nats };
+      })(),
+    stop: async () => {
+      if (!engines) return;
+      const started = engines;
+      engines = null;
+      const { pg, nats } = await started;
+      await Promise.all([pg.stop(), nats.stop()]);
+    },
+  };
+}

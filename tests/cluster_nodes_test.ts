@@ -6,22 +6,14 @@
 import assert from "node:assert/strict";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
-import {
-  clusterSkip,
-  startNats,
-  startPostgres,
-  type TestNats,
-  type TestPostgres,
-} from "./cluster_harness.ts";
+import { clusterSkip, fileEngines } from "./cluster_harness.ts";
 import { login, type SpawnedNode, spawnNode } from "./cluster_spawn.ts";
 import { eventually } from "./helpers.ts";
 
-let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
-const both = () =>
-  engines ??= (async () => {
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
-    return { pg, nats };
-  })();
+// The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
+const engines = fileEngines();
+const both = engines.both;
+Deno.test.afterAll(engines.stop);
 
 const ignore = clusterSkip !== null;
 
@@ -258,15 +250,5 @@ Deno.test({
       for (const n of nodes) await n.stop().catch(() => {});
       await Deno.remove(dir, { recursive: true });
     }
-  },
-});
-
-Deno.test({
-  name: "nodes: stop the throwaway PostgreSQL and nats-server",
-  ignore,
-  async fn() {
-    if (!engines) return;
-    const { pg, nats } = await engines;
-    await Promise.all([pg.stop(), nats.stop()]);
   },
 });

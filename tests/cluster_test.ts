@@ -18,22 +18,13 @@ import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../
 import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
-import {
-  clusterSkip,
-  startNats,
-  startPostgres,
-  TEST_CLUSTER_KEY,
-  type TestNats,
-  type TestPostgres,
-} from "./cluster_harness.ts";
+import { clusterSkip, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import { eventually, fastHasher, testCert } from "./helpers.ts";
 
-let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
-const both = () =>
-  engines ??= (async () => {
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
-    return { pg, nats };
-  })();
+// The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
+const engines = fileEngines();
+const both = engines.both;
+Deno.test.afterAll(engines.stop);
 
 interface Node {
   srv: ParleyServer;
@@ -417,15 +408,5 @@ Deno.test({
     } finally {
       await c.stop();
     }
-  },
-});
-
-Deno.test({
-  name: "cluster: stop the throwaway PostgreSQL and nats-server",
-  ignore,
-  async fn() {
-    if (!engines) return;
-    const { pg, nats } = await engines;
-    await Promise.all([pg.stop(), nats.stop()]);
   },
 });

@@ -8,25 +8,14 @@
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
-import {
-  clusterSkip,
-  startNats,
-  startPostgres,
-  TEST_CLUSTER_KEY,
-  type TestNats,
-  type TestPostgres,
-} from "./cluster_harness.ts";
+import { clusterSkip, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import postgres from "postgres";
 import { type SharedStoreText, startTestServer, type TestServer } from "./helpers.ts";
 
 type Start = (opts?: ServerOptions, o?: Parameters<typeof startTestServer>[1]) => Promise<TestServer>;
 
-let engines: Promise<{ pg: TestPostgres; nats: TestNats }> | null = null;
-const both = () =>
-  engines ??= (async () => {
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
-    return { pg, nats };
-  })();
+const engines = fileEngines();
+const both = engines.both;
 
 /** Three nodes on a fresh database and bus subject; clients round-robin over them. */
 export const startTestCluster: Start = async (opts = {}, o = {}) => {
@@ -86,10 +75,4 @@ export function topologyTest(name: string, fn: (start: Start) => Promise<void>):
 
 // The throwaway engines stop after the file's last test, also after a failure or when --filter ran
 // none of the cluster runs (a cleanup, not a test that asserts nothing; issue 35).
-Deno.test.afterAll(async () => {
-  if (!engines) return;
-  const started = engines;
-  engines = null;
-  const { pg, nats } = await started;
-  await Promise.all([pg.stop(), nats.stop()]);
-});
+Deno.test.afterAll(engines.stop);
