@@ -41,7 +41,7 @@ Deno.test("driver: a batch the server did not take is put back and goes at the n
   await t.d.drive({ kind: "event", event: { type: "message", message: msg(4) } });
   await t.d.drive({ kind: "tick", now: 1, connOpen: true });
   assert.deepEqual(t.acks, [[{ conv: "d:alice:bob", seq: 4 }]]);
-  assert.deepEqual(t.d.state.batch.map((m) => m.seq), [4], "put back");
+  assert.deepEqual(t.d.state.batch.items().map((m) => m.seq), [4], "put back");
   await assert.rejects(
     t.d.drive({ kind: "ack", messages: [msg(4)] }),
     /closed/,

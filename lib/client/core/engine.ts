@@ -27,6 +27,7 @@
 import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { SealedEnvelope } from "./link.ts";
+import { Run } from "./run.ts";
 
 /** How often a following UI's acknowledgements go out (and disappearing messages are purged). */
 export const ACK_EVERY_MS = 500;
@@ -54,13 +55,13 @@ export interface EngineState {
   readonly session: number;
   readonly phase: FeedPhase;
   /** Messages that arrived while syncing, in order. */
-  readonly queue: readonly SealedEnvelope[];
+  readonly queue: Run<SealedEnvelope>;
   /** Chat messages handed out and not acknowledged yet, by conversation. */
-  readonly unacked: Readonly<Record<string, readonly number[]>>;
+  readonly unacked: Readonly<Record<string, Run<number>>>;
   /** Control messages consumed (or unreadable), acknowledged once nothing unread precedes them. */
   readonly control: readonly Seen[];
   /** Handed to a following UI, acknowledged at the next tick. */
-  readonly batch: readonly ChatMessage[];
+  readonly batch: Run<ChatMessage>;
 }
 
 /** What opening one envelope gave (the codec's answer, told back by the driver). */
@@ -122,10 +123,10 @@ export function initial(me: string): EngineState {
     ticking: false,
     session: 0,
     phase: "connecting",
-    queue: [],
+    queue: Run.empty(),
     unacked: {},
     control: [],
-    batch: [],
+    batch: Run.empty(),
   };
 }
 
@@ -133,8 +134,9 @@ export function initial(me: string): EngineState {
 export function step(st: EngineState, input: Input): Step {
   switch (input.kind) {
     case "connected": {
-      const fresh = { phase: "connecting", queue: [], unacked: {}, control: [], batch: [] } as const;
-      return { state: { ...st, ...fresh, session: st.session + 1 }, effects: [] };
+      const fresh = { phase: "connecting", unacked: {}, control: [] } as const;
+      const runs = { queue: Run.empty<SealedEnvelope>(), batch: Run.empty<ChatMessage>() };
+      return { state: { ...st, ...fresh, ...runs, session: st.session + 1 }, effects: [] };
     }
     case "follow": {
       const effects: Effect[] = st.ticking ? [] : [{ kind: "schedule", everyMs: ACK_EVERY_MS }];
@@ -142,16 +144,16 @@ export function step(st: EngineState, input: Input): Step {
       return { state: { ...st, following: true, ticking: true }, effects };
     }
     case "envelope":
-      if (st.phase === "syncing") return { state: { ...st, queue: [...st.queue, input.env] }, effects: [] };
+      if (st.phase === "syncing") return { state: { ...st, queue: st.queue.with(input.env) }, effects: [] };
       return { state: st, effects: [{ kind: "open", env: input.env, replay: false }] };
     case "syncStart":
       if (st.phase === "syncing") throw new Error("A sync is already under way on this connection");
-      return { state: { ...st, phase: "syncing", queue: [] }, effects: [] };
+      return { state: { ...st, phase: "syncing", queue: Run.empty() }, effects: [] };
     case "syncEnd":
       if (input.session !== st.session) return { state: st, effects: [] };
       return {
-        state: { ...st, phase: "live", queue: [] },
-        effects: st.queue.map((env) => ({ kind: "open", env, replay: true })),
+        state: { ...st, phase: "live", queue: Run.empty() },
+        effects: st.queue.items().map((env) => ({ kind: "open", env, replay: true })),
       };
     case "opened":
       return opened(st, input.env, input.replay, input.opening);
@@ -159,20 +161,20 @@ export function step(st: EngineState, input: Input): Step {
       const told: Effect[] = input.tell
         ? input.messages.map((message) => ({ kind: "emit", event: { type: "message", message } }))
         : [];
-      const batch = st.following ? [...st.batch, ...input.messages] : st.batch;
+      const batch = st.following ? input.messages.reduce((b, m) => b.with(m), st.batch) : st.batch;
       return { state: { ...st, batch }, effects: [...told, { kind: "resend" }] };
     }
     case "ack":
       return acknowledge(st, input.messages, []);
     case "tick": {
       const sent = input.connOpen && st.batch.length
-        ? acknowledge({ ...st, batch: [] }, st.batch, st.batch)
+        ? acknowledge({ ...st, batch: Run.empty() }, st.batch.items(), st.batch.items())
         : null;
       const effects = [...(sent?.effects ?? []), { kind: "purge", now: input.now } as const];
       return { state: sent?.state ?? st, effects };
     }
     case "ackFailed":
-      return { state: { ...st, batch: [...input.messages, ...st.batch] }, effects: [] };
+      return { state: { ...st, batch: Run.of([...input.messages, ...st.batch.items()]) }, effects: [] };
     case "event":
       return told(st, input.event);
     case "sendRequest": {
@@ -181,7 +183,7 @@ export function step(st: EngineState, input: Input): Step {
     }
     case "close": {
       const last = input.connOpen && st.batch.length
-        ? acknowledge({ ...st, batch: [] }, st.batch, st.batch)
+        ? acknowledge({ ...st, batch: Run.empty() }, st.batch.items(), st.batch.items())
         : null;
       return {
         state: { ...(last?.state ?? st), ticking: false },
@@ -196,7 +198,7 @@ function told(st: EngineState, event: BackendEvent): Step {
   if (st.following && event.type === "disconnected") {
     return { state: st, effects: [{ kind: "reconnect", event }] };
   }
-  const batch = st.following && event.type === "message" ? [...st.batch, event.message] : st.batch;
+  const batch = st.following && event.type === "message" ? st.batch.with(event.message) : st.batch;
   return { state: { ...st, batch }, effects: [{ kind: "emit", event }] };
 }
 
@@ -214,7 +216,7 @@ function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Openin
   switch (o.kind) {
     case "message": {
       const m = o.message, key = convOf(st.me, m);
-      const unacked = { ...st.unacked, [key]: [...(st.unacked[key] ?? []), m.seq] };
+      const unacked = { ...st.unacked, [key]: (st.unacked[key] ?? Run.empty<number>()).with(m.seq) };
       let next: EngineState = { ...st, unacked };
       const effects: Effect[] = o.stored ? [] : [{ kind: "save", message: m }];
       if (!replay) {
@@ -249,10 +251,12 @@ function acknowledge(st: EngineState, ms: readonly ChatMessage[], batch: readonl
     max.set(conv, Math.max(max.get(conv) ?? 0, m.seq));
   }
   const unacked = { ...st.unacked };
-  for (const [conv, seq] of max) unacked[conv] = (unacked[conv] ?? []).filter((x) => x > seq);
+  for (const [conv, seq] of max) {
+    unacked[conv] = Run.of((unacked[conv]?.items() ?? []).filter((x) => x > seq));
+  }
   const control: Seen[] = [];
   for (const c of st.control) {
-    const first = Math.min(...(unacked[c.conv] ?? []));
+    const first = lowest(unacked[c.conv]);
     if (c.seq < first) max.set(c.conv, Math.max(max.get(c.conv) ?? 0, c.seq));
     else control.push(c);
   }
@@ -260,4 +264,11 @@ function acknowledge(st: EngineState, ms: readonly ChatMessage[], batch: readonl
     ? [{ kind: "ack", acks: [...max].map(([conv, seq]) => ({ conv, seq })), batch }]
     : [];
   return { state: { ...st, unacked, control }, effects };
+}
+
+/** The lowest seq of a run (Infinity for none), without spreading it into arguments. */
+function lowest(r: Run<number> | undefined): number {
+  let low = Infinity;
+  for (const x of r?.items() ?? []) if (x < low) low = x;
+  return low;
 }

@@ -171,7 +171,7 @@ const rows: { name: string; inputs: Input[]; effects: string[]; state?: (s: Engi
       messages: [msg(1)],
     }],
     effects: [],
-    state: (s) => s.batch.map((m) => m.seq).join() === "1,2",
+    state: (s) => s.batch.items().map((m) => m.seq).join() === "1,2",
   },
   {
     name: "not following: a loss is told",
