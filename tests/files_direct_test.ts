@@ -80,7 +80,9 @@ Deno.test("direct files: auto moves to the direct path once the recipient opens 
   try {
     const { a, b, stored } = await setup(t);
     const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
-    const data = bytes(32 * 1024 * 1024, 5);
+    // Big enough that what goes up the relay before the recipient's direct path opens (~0.3 s of a
+    // relayed upload, ~19 MB with the pipelined sender) stays well under half of it.
+    const data = bytes(64 * 1024 * 1024, 5);
     const p = await file(t, "auto.bin", data);
     const [sent, got] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/down`, new Set())]);
     assert.equal(sent.via, "direct");

@@ -400,6 +400,18 @@ Deno.test("peer files: a sender that goes silent with the channel open pauses th
   }
 });
 
+/** The size of `path` once it stopped growing (two looks 100 ms apart agree; at most 5 s). */
+async function settledSize(path: string): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    const now = (await Deno.stat(path)).size;
+    if (now === last) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}
+
 Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on from the .part", async () => {
   const dir = await Deno.makeTempDir();
   const MiB = 1024 * 1024;
@@ -446,7 +458,7 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
         const gone = waitFor(b, (e) => e.type === "disconnected");
         await a.close();
         await gone;
-        had = (await Deno.stat(part)).size;
+        had = await settledSize(part); // bob's writes of what came before the drop may still be finishing
         a = await start("alice"); // a new port: alice dials bob, whom she knows
       }
       // Registered before anything else runs (the dials wait for a timer).
