@@ -6,15 +6,12 @@
  * them: the queue, the live messages it held back, then the reply).
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../common/clock.ts";
 import { utf8 } from "../../common/bytes.ts";
 import type { Frame } from "../../protocol/frame.ts";
-import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
-import { PlainCodec } from "../e2e/mod.ts";
+import type { ChatMessage } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
-import { Driver } from "./driver.ts";
-import { ServerLink } from "./server_link.ts";
 import * as recv from "./receiving.ts";
+import { testHost } from "./host_testing.ts";
 
 const msg = (seq: number, text: string): Frame => ({
   header: { t: "msg", seq, mid: `m${seq}`, ts: 1000 + seq, from: "alice", to: { kind: "user", name: "bob" } },
@@ -40,28 +37,7 @@ function scripted() {
 function inbound() {
   const s = scripted();
   const events: ChatMessage[] = [];
-  const host = {
-    conn: s.conn,
-    link: new ServerLink(s.conn, new ManualClock()),
-    user: "bob",
-    role: "user" as Role,
-    store: null,
-    codec: PlainCodec,
-    clock: new ManualClock(),
-    maxFrame: 1 << 20,
-    notify: (e: BackendEvent) => void (e.type === "message" && events.push(e.message)),
-    engine: new Driver("bob", {
-      emit: (e) => void (e.type === "message" && events.push(e.message)),
-      reconnect: () => {},
-      save: () => {},
-      ack: () => Promise.resolve(),
-      purge: () => {},
-      resend: () => {},
-      now: () => 0,
-      connOpen: () => true,
-      every: () => () => {},
-    }),
-  };
+  const host = testHost(s.conn, { emit: (e) => void (e.type === "message" && events.push(e.message)) });
   const st = recv.openInbound(host);
   return { ...s, events, sync: () => recv.sync(host, st), opened: () => st.opening };
 }

@@ -4,16 +4,14 @@
  * earlier would drop that message from the server's queue — and an unreadable message goes with it.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../common/clock.ts";
 import { utf8, utf8d } from "../../common/bytes.ts";
 import type { Frame } from "../../protocol/frame.ts";
-import type { ChatMessage, Role } from "../backend.ts";
+import type { ChatMessage } from "../backend.ts";
 import { type BodyCodec, PlainCodec, UnreadableError } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { SealedEnvelope } from "./link.ts";
 import * as recv from "./receiving.ts";
-import { Driver } from "./driver.ts";
-import { ServerLink } from "./server_link.ts";
+import { testHost } from "./host_testing.ts";
 
 const env = (seq: number, body: string): SealedEnvelope => ({
   seq,
@@ -47,28 +45,7 @@ function receiving() {
       return Promise.resolve({ header: { t: "ok" }, body: new Uint8Array() });
     },
   } as unknown as Connection;
-  const host = {
-    conn,
-    link: new ServerLink(conn, new ManualClock()),
-    user: "bob",
-    role: "user" as Role,
-    store: null,
-    codec,
-    clock: new ManualClock(),
-    maxFrame: 1 << 20,
-    notify: () => {},
-    engine: new Driver("bob", {
-      emit: () => {},
-      reconnect: () => {},
-      save: () => {},
-      ack: async (a) => void await conn.request("ack", { acks: a }),
-      purge: () => {},
-      resend: () => {},
-      now: () => 0,
-      connOpen: () => true,
-      every: () => () => {},
-    }),
-  };
+  const host = testHost(conn, { codec, ack: async (a) => void await conn.request("ack", { acks: a }) });
   const st = recv.openInbound(host);
   return {
     acks,
