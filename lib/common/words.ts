@@ -5,7 +5,7 @@
 
 /** `n` and `word`, plural unless `n` is 1 (`many`: an irregular plural, e.g. "are" for "is"). */
 export function counted(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
+  return `${n} ${agree(n, word, many)}`;
 }
 
 /** `word` or its plural by `n`, without the number ("is"/"are": `agree(n, "is", "are")`). */
