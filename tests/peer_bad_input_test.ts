@@ -5,9 +5,7 @@
  * handshake deadline), while the node keeps exchanging messages with its real peer.
  */
 import assert from "node:assert/strict";
-import { ScriptPeer } from "./peer_harness.ts";
-
-const STAMP = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
+import { ScriptPeer, STAMP } from "./peer_harness.ts";
 
 /** Resolves with the ms until the peer closed `c` (EOF or reset), or null if still open after `ms`. */
 function closedWithin(c: Deno.Conn, ms: number): Promise<number | null> {

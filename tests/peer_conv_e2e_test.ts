@@ -5,21 +5,12 @@
  * restart), and disappearing messages deleted from both ends after their time.
  */
 import assert from "node:assert/strict";
-import { ScriptPeer } from "./peer_harness.ts";
+import { freeListen, ScriptPeer, STAMP } from "./peer_harness.ts";
 import { test } from "./deadline.ts";
-
-const STAMP = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 test("peer mode scripted: reply, edit and history, react, delete while away, disappearing messages", async () => {
   const dir = await Deno.makeTempDir();
-  const listen = `127.0.0.1:${freePort()}`;
+  const listen = freeListen();
   const alice = await ScriptPeer.start("alice", `${dir}/a`);
   let bob = await ScriptPeer.start("bob", `${dir}/b`, { listen });
   try {

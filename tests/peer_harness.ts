@@ -6,6 +6,17 @@
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
 
+/** The time at the start of a message line (`TIME PEER TEXT`), as a regular expression's source. */
+export const STAMP = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
+
+/** A loopback address with a port free now, for a peer that must come back on the same one. */
+export function freeListen(): string {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return `127.0.0.1:${p}`;
+}
+
 export class ScriptPeer {
   readonly lines: string[] = [];
   readonly errors: string[] = [];

@@ -6,17 +6,8 @@
  * reaches him and the outbox is empty.
  */
 import assert from "node:assert/strict";
-import { ScriptPeer } from "./peer_harness.ts";
+import { freeListen, ScriptPeer, STAMP } from "./peer_harness.ts";
 import { test } from "./deadline.ts";
-
-const STAMP = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 /** The `outbox` lines `p` prints for one `outbox` command (a `peers` line marks the end). */
 async function outbox(p: ScriptPeer, command = "outbox"): Promise<string[]> {
@@ -30,7 +21,7 @@ async function outbox(p: ScriptPeer, command = "outbox"): Promise<string[]> {
 
 test("peer mode scripted: outbox lists what waits for an away peer; outbox drop N drops any of it", async () => {
   const dir = await Deno.makeTempDir();
-  const listen = `127.0.0.1:${freePort()}`;
+  const listen = freeListen();
   const alice = await ScriptPeer.start("alice", `${dir}/a`);
   let bob = await ScriptPeer.start("bob", `${dir}/b`, { listen });
   try {
