@@ -248,7 +248,7 @@ async function openStoreAndBus(
 ): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null }> {
   if (!storeUrl) {
     if (busUrl) throw new Error("--bus needs a shared store: add --store postgres://USER@HOST:PORT/DB");
-    return { store: new SqliteStore(dbPath), pg: null, bus: null };
+    return { store: new SqliteStore(dbPath, { reserveWal: true }), pg: null, bus: null };
   }
   if (!/^postgres(ql)?:\/\//.test(storeUrl)) {
     throw new Error(`--store takes a postgres://USER@HOST:PORT/DB address, got "${storeUrl}"`);

@@ -81,7 +81,18 @@ function convRanges(conv: string): { kind: string; target: string; sender?: stri
     : [{ kind: "user", target: y, sender: x }, { kind: "user", target: x, sender: y }];
 }
 
+/** How `SqliteStore` is opened. */
+export interface SqliteStoreOptions {
+  /** Grow the write-ahead log to its working size now (`reserveWal`): the server's choice, a file only. */
+  reserveWal?: boolean;
+}
+
 export class SqliteStore extends SqliteAccounts implements Store {
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    super(path);
+    if (opts.reserveWal && path !== ":memory:") this.reserveWal();
+  }
+
   /**
    * Resends are found among each sender's newest messages (recent_mids.ts), not by a UNIQUE index
    * over all history, which cost about half of every insert (migration 12).

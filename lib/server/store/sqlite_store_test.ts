@@ -177,3 +177,34 @@ Deno.test("SqliteStore: migration 12 keeps every row and never gives a seq twice
     Deno.removeSync(path);
   }
 });
+
+Deno.test("SqliteStore reserveWal: the log is grown at open, commits write over it, a crash keeps every commit and no reservation", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-wal-" });
+  try {
+    const path = `${dir}/parley.db`;
+    const s = new SqliteStore(path, { reserveWal: true });
+    try {
+      const grown = (await Deno.stat(`${path}-wal`)).size;
+      assert.ok(grown > 40_000_000, `WAL grown to its working size at open: ${grown} bytes`);
+      const stored: number[] = [];
+      for (let i = 0; i < 50; i++) stored.push((await s.appendMessages([dm(`w${i}`)]))[0]!.seq);
+      assert.equal((await Deno.stat(`${path}-wal`)).size, grown, "the commits wrote over the reserved log");
+      // The files as a power loss would leave them (the store still open: nothing checkpointed).
+      await Deno.copyFile(path, `${dir}/crash.db`);
+      await Deno.copyFile(`${path}-wal`, `${dir}/crash.db-wal`);
+      const c = new SqliteStore(`${dir}/crash.db`);
+      try {
+        assert.deepEqual((await c.since(0, 100)).map((m) => m.seq), stored, "every committed message");
+        const tables = (c as unknown as { db: DatabaseSync }).db
+          .prepare("SELECT name FROM sqlite_master WHERE name = 'wal_reserve'").all();
+        assert.deepEqual(tables, [], "the reservation was never committed");
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
