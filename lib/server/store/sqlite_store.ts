@@ -90,7 +90,13 @@ export interface SqliteStoreOptions {
 export class SqliteStore extends SqliteAccounts implements Store {
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     super(path);
-    if (opts.reserveWal && path !== ":memory:") this.reserveWal();
+    if (opts.reserveWal && path !== ":memory:") {
+      try {
+        this.reserveWal();
+      } catch {
+        // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
+      }
+    }
   }
 
   /**
