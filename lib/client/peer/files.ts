@@ -119,9 +119,9 @@ export class PeerFiles {
   #sum(o: Out): Promise<string> {
     if (o.sha256) return Promise.resolve(o.sha256);
     if (o.sum) return o.sum.done;
-    const sum = o.sum = new FileSum(o.path, o.size);
-    return sum.done.then(async (sha256) => {
-      if (o.sum !== sum || !OUT_OPEN.includes(o.state)) return sha256;
+    o.sum = new FileSum(o.path, o.size);
+    return o.sum.done.then(async (sha256) => {
+      if (!OUT_OPEN.includes(o.state)) return sha256;
       o.sha256 = sha256;
       this.#save();
       const via = o.bare; // the channel it was offered on without its sum; else it goes with the next offer
@@ -162,7 +162,8 @@ export class PeerFiles {
     if (!o.sha256) {
       const sum = this.#sum(o);
       o.sum?.finish();
-      if (!(await sum.then(() => true, () => false))) return;
+      await sum.catch(() => {});
+      if (!o.sha256) return; // it could not be read (the transfer failed), or it ended meanwhile
     }
     await this.#offer(o, via).then(() => o.state === "paused" && (o.state = "offered"), () => {});
   }
