@@ -15,6 +15,7 @@
  */
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { release } from "../common/bytes.ts";
 import { NodeConn, type ServerConn } from "./tls.ts";
 
 export type { ServerConn };
@@ -112,7 +113,11 @@ function duplexOf(c: Deno.TcpConn): Duplex {
         if (n === null) d.push(null);
         else {
           const full = n === buf.length;
-          d.push(buf.slice(0, n)); // node asks for more (read()) while its buffer has room
+          const piece = buf.slice(0, n);
+          d.push(piece); // node asks for more (read()) while its buffer has room
+          // Taken at once (node:tls's stream copies what it is handed into its TLS state as it comes;
+          // nothing left buffered): freed now, not at a collection (issue 36: a relay's RSS).
+          if (d.readableLength === 0) release(piece);
           if (full && buf.length < READ_LARGE) {
             buf = new Uint8Array(buf.length < READ_MID ? READ_MID : READ_LARGE);
           }
@@ -125,7 +130,10 @@ function duplexOf(c: Deno.TcpConn): Duplex {
     write(chunk: Uint8Array, _enc, cb) {
       (async () => {
         for (let o = 0; o < chunk.length;) o += await c.write(chunk.subarray(o));
-      })().then(() => cb(), (e) => cb(e));
+      })().then(() => {
+        release(chunk); // a TLS record node:tls made for this write alone: freed once written
+        cb();
+      }, (e) => cb(e));
     },
     final(cb) {
       c.closeWrite().then(() => cb(), () => cb());
