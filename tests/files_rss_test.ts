@@ -1,7 +1,8 @@
 /**
  * The receiving client's memory (issue 36: a 1 GiB receive within 128 MiB of RSS), measured from
  * outside the process: `parley receive` runs as its own process and its /proc/PID/status (VmRSS,
- * VmHWM) is sampled while it downloads. A 128 MiB file stands for the 1 GiB one (the bench prints
+ * VmHWM) is sampled while it downloads — relayed, and on the direct path (256 MiB; peer mode:
+ * peer_files_rss_test.ts). A 128 MiB file stands for the 1 GiB one (the bench prints
  * that figure): its peak must stay under 128 MiB and within a bound of the same client's peak for a
  * 1 MiB file — memory that grew with the file (buffers kept, garbage left to pile up) fails both.
  * Linux only (/proc).
@@ -39,24 +40,40 @@ async function makeFile(path: string, mib: number): Promise<void> {
   }
 }
 
-/** Bytes of `VmHWM` (the peak) or `VmRSS` of a live process; 0 once it is gone. */
+/**
+ * Bytes of `VmHWM` (the peak) or `VmRSS` of a live process; 0 once it is gone. Read by `cat`: the
+ * test task's permissions let Deno itself read no /proc/PID/status (it threw, and every peak was 0).
+ */
 async function vm(pid: number, key: "VmHWM" | "VmRSS"): Promise<number> {
-  try {
-    const s = await Deno.readTextFile(`/proc/${pid}/status`);
-    return Number(s.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
+  const o = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped", stderr: "null" })
+    .output();
+  return Number(new TextDecoder().decode(o.stdout).match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0) *
+    1024;
 }
 
-/** Runs `receive` as bob and answers its output and its peak RSS, sampled from outside every 20 ms. */
-async function receivePeak(t: TestServer, home: string, out: string): Promise<{ out: string; peak: number }> {
+/**
+ * Runs `receive` as bob (`relay`: from the server's store, else direct while the sender runs) and
+ * answers its output and its peak RSS, sampled from outside every 20 ms.
+ */
+async function receivePeak(
+  t: TestServer,
+  home: string,
+  out: string,
+  relay = true,
+): Promise<{ out: string; peak: number }> {
   const p = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...PROGRAM_PERMS,
       rootFile("client.ts"),
-      ...cliArgs(t, home, "bob", ["receive", "--relay", "--from", "alice", "--out", out]),
+      ...cliArgs(t, home, "bob", [
+        "receive",
+        ...(relay ? ["--relay"] : ["--timeout", "120"]),
+        "--from",
+        "alice",
+        "--out",
+        out,
+      ]),
     ],
     env: { NO_COLOR: "1", PARLEY_PASSWORD: "pw-bob-secret" },
     stdin: "null",
@@ -97,8 +114,45 @@ test({
         peaks.push(got.peak);
       }
       const [small, big] = peaks as [number, number];
+      assert.ok(small > 0, "the receiver's memory was read");
       const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 128 MiB`;
       console.log(`files_rss: ${shown}`);
+      assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
+      assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+test({
+  name:
+    "files: a client receiving on the direct path holds under 128 MiB, not growing with the file (from outside)",
+  ignore: Deno.build.os !== "linux",
+  deadlineMs: 300_000,
+  fn: async () => {
+    const t = await startTestServer();
+    const [ha, hb] = [`${t.dir}/home-a`, `${t.dir}/home-b`];
+    try {
+      await cli(t, ha, "alice", "register");
+      await cli(t, hb, "bob", "register");
+      const peaks: number[] = [];
+      for (const mib of [1, 256]) {
+        const path = `${t.dir}/f${mib}.bin`;
+        await makeFile(path, mib);
+        const [sent, got] = await Promise.all([
+          cli(t, ha, "alice", "send-file", "bob", path, "--direct", "--wait", "120"),
+          receivePeak(t, hb, `${t.dir}/down`, false),
+        ]);
+        assert.equal(got.out, `saved ${t.dir}/down/f${mib}.bin ${mib * MIB} ${sent.split(" ")[3]}`);
+        await Deno.remove(`${t.dir}/down/f${mib}.bin`);
+        await Deno.remove(path);
+        peaks.push(got.peak);
+      }
+      const [small, big] = peaks as [number, number];
+      const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 256 MiB`;
+      console.log(`files_rss direct: ${shown}`);
+      assert.ok(small > 0, "the receiver's memory was read");
       assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
       assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
     } finally {

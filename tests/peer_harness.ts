@@ -45,13 +45,21 @@ export class ScriptPeer {
   static async start(
     user: string,
     home: string,
-    o: { ephemeral?: boolean; listen?: string; args?: string[] } = {},
+    o: {
+      ephemeral?: boolean;
+      listen?: string;
+      args?: string[];
+      /** another checkout's client.ts (benches comparing two), and flags for `deno run` (--cpu-prof) */
+      client?: string;
+      denoArgs?: string[];
+    } = {},
   ): Promise<ScriptPeer> {
     const proc = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        ...(o.denoArgs ?? []),
         ...PROGRAM_PERMS,
-        rootFile("client.ts"),
+        o.client ?? rootFile("client.ts"),
         "peer",
         "--listen",
         o.listen ?? "127.0.0.1:0",

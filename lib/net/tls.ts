@@ -1,19 +1,79 @@
 /**
  * Client sockets (with tls_server.ts, the only files that open sockets): the pinned TLS 1.3 connect,
  * a first-contact probe that reads the server's certificate without trusting it (node:tls) so the
- * user can decide, and `NodeConn`, the pull-read byte stream over a node:tls socket both sides use.
+ * user can decide, `NodeConn`, the pull-read byte stream over a node:tls socket both sides use, and
+ * `DenoConn`, the client's stream over Deno's own TLS (issue 36: reads land in buffers the reader
+ * chooses, so a bulk download leaves no garbage per byte).
  */
 import { X509Certificate } from "node:crypto";
 import * as tls from "node:tls";
 import { derToPem } from "./cert.ts";
 
 /**
- * Connects over TLS 1.3 trusting only `caPem`, the pinned certificate: node:tls's `ca` replaces the
- * default roots (Deno.connectTls's `caCerts` only adds to them, so any publicly trusted certificate
- * for the host would pass), and the leaf's SHA-256 must equal the pin's before anything is sent.
+ * Connects trusting only `caPem`, the pinned certificate: the leaf's SHA-256 must equal the pin's
+ * before anything is sent. Deno's own TLS first (TCP with Nagle off, then the handshake; its
+ * `caCerts` only adds to the default roots, and the pin replaces the host name check, so the leaf
+ * is compared with the pin itself); when this runtime cannot show the peer's certificate, node:tls
+ * (`ca` replaces the default roots, the same leaf check in `checkServerIdentity`).
  */
-export function connectTls(o: { host: string; port: number; caPem: string }): Promise<ServerConn> {
+export async function connectTls(o: { host: string; port: number; caPem: string }): Promise<ServerConn> {
   const pinned = new X509Certificate(o.caPem).fingerprint256;
+  const tcp = await Deno.connect({ hostname: o.host, port: o.port });
+  let c: Deno.TlsConn;
+  try {
+    tcp.setNoDelay(true);
+    c = await Deno.startTls(tcp, {
+      hostname: o.host.replace(/^\[(.*)\]$/, "$1"),
+      caCerts: [o.caPem],
+      unsafelyDisableHostnameVerification: true,
+    });
+  } catch (e) {
+    closeQuietly(tcp);
+    throw e;
+  }
+  let leaf: Uint8Array | null | undefined;
+  try {
+    await c.handshake();
+    leaf = peerCertificate(c);
+  } catch (e) {
+    closeQuietly(c);
+    throw e;
+  }
+  if (leaf === undefined) { // this runtime does not show it: node:tls checks the pin instead
+    closeQuietly(c);
+    return nodeConnectTls(o, pinned);
+  }
+  if (!leaf || new X509Certificate(leaf).fingerprint256 !== pinned) {
+    closeQuietly(c);
+    throw new Error("the certificate is not the pinned one");
+  }
+  return new DenoConn(c);
+}
+
+/**
+ * The DER of the certificate a Deno TLS connection's peer presented; null when it presented none,
+ * undefined when the runtime does not say (the method Deno's node:tls reads it with is not there).
+ */
+function peerCertificate(c: Deno.TlsConn): Uint8Array | null | undefined {
+  const proto = Object.getPrototypeOf(c) as Record<symbol, unknown>;
+  const key = Object.getOwnPropertySymbols(proto).find((s) => s.description === "getPeerCertificate");
+  const get = key === undefined ? undefined : proto[key];
+  if (typeof get !== "function") return undefined;
+  const cert = get.call(c, true) as { raw?: unknown } | null;
+  if (cert === null) return null;
+  return cert.raw instanceof Uint8Array ? cert.raw : undefined;
+}
+
+function closeQuietly(c: Deno.Conn): void {
+  try {
+    c.close();
+  } catch { /* already closed */ }
+}
+
+function nodeConnectTls(
+  o: { host: string; port: number; caPem: string },
+  pinned: string,
+): Promise<ServerConn> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       host: o.host,
@@ -72,6 +132,8 @@ export interface ServerConn {
   readonly localHost: string;
   /** The next received piece itself (no copy; the caller owns it); null at end of stream. */
   readChunk(): Promise<Uint8Array | null>;
+  /** Where it can: reads into `b` (a buffer the caller chose); the bytes read, null at end of stream. */
+  readInto?(b: Uint8Array): Promise<number | null>;
   /** Resolves when the bytes were handed to the socket. */
   write(b: Uint8Array): Promise<number>;
   close(): void;
@@ -135,5 +197,40 @@ export class NodeConn implements ServerConn {
 
   close(): void {
     this.s.destroy();
+  }
+}
+
+/** The client's stream over a Deno TLS connection: reads go into the caller's buffer (`readInto`). */
+export class DenoConn implements ServerConn {
+  /** Longest piece `readChunk` returns (it reads here, then copies what came into a buffer of its own). */
+  static readonly PIECE = 64 * 1024;
+  readonly remoteAddr: { hostname: string; port: number };
+  readonly localHost: string;
+  readonly #scratch = new Uint8Array(DenoConn.PIECE);
+
+  constructor(readonly c: Deno.TlsConn) {
+    this.remoteAddr = { hostname: c.remoteAddr.hostname, port: c.remoteAddr.port };
+    this.localHost = c.localAddr.hostname;
+  }
+
+  async readChunk(): Promise<Uint8Array | null> {
+    const n = await this.readInto(this.#scratch);
+    return n === null ? null : this.#scratch.slice(0, n); // exactly the bytes read, its own buffer
+  }
+
+  async readInto(b: Uint8Array): Promise<number | null> {
+    try {
+      return await this.c.read(b);
+    } catch {
+      return null; // reset or closed here: the end of the stream, as NodeConn reports it
+    }
+  }
+
+  write(b: Uint8Array): Promise<number> {
+    return this.c.write(b);
+  }
+
+  close(): void {
+    closeQuietly(this.c);
   }
 }

@@ -118,7 +118,7 @@ export class FrameDecoder {
   constructor(maxFrame = DEFAULT_MAX_FRAME, o: { owns?: boolean } = {}) {
     this.#max = maxFrame;
     this.#owns = o.owns ?? false;
-    // Only an owning decoder (the client's connection) tracks buffers; the server's one per connection does not.
+    // Only an owning decoder (a connection's reader, client or server) tracks buffers.
     this.#mine = this.#owns ? new WeakSet() : null;
     this.#lent = this.#owns ? new WeakSet() : null;
   }

@@ -18,7 +18,8 @@
  * `files_not_shared` (file_share.ts), never "no such file".
  */
 import { ErrorCode } from "../protocol/errors.ts";
-import { frameWithRoom } from "../protocol/frame.ts";
+import { release } from "../common/bytes.ts";
+import { frameWithRoom, releaseBody } from "../protocol/frame.ts";
 import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
@@ -152,6 +153,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
       } finally {
         store.writing.delete(f.fid);
       }
+      releaseBody(body); // written: a frame with a buffer of its own is freed now, not at a collection
       s.reply(m.id, { have: f.have, state: f.state });
     },
 
@@ -167,8 +169,10 @@ export function fileHandlers(store: FileStore): FileHandlers {
       const { frame, body } = frameWithRoom(h, len);
       const n = await store.readInto(f, m.off, body);
       if (s.state === "closed") return;
-      if (n === body.length) s.outbox.push(frame);
-      else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
+      if (n === body.length) {
+        // Freed once written (the outbox wakes its drain waiters after its last write), not at a collection.
+        if (s.outbox.push(frame)) void s.outbox.drained().then(() => release(frame));
+      } else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
     },
 
     "file.list": async (c, s, m) => {

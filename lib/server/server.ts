@@ -258,7 +258,7 @@ export class ParleyServer {
   }
 
   async #read(s: Session, conn: ServerConn): Promise<void> {
-    const decoder = new FrameDecoder(this.config.maxFrame);
+    const decoder = new FrameDecoder(this.config.maxFrame, { owns: true });
     let chain: Promise<void> = Promise.resolve();
     let handed = 0; // sends put on the chain since it was last awaited
     try {

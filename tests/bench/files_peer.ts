@@ -1,9 +1,10 @@
 /**
  * Peer mode in the files bench: two `parley peer --script -` nodes (tests/peer_harness.ts) on
- * loopback, connected once; each copy is `send bob FILE` on alice, `accept ID` on bob when the offer
- * line shows, timed until bob's `saved` line (so it includes the sender's SHA-256 pass, as
- * send-file's copies do). CPU seconds of each node from /proc; bob's resident memory sampled from
- * outside during the copy.
+ * loopback, connected once; bob takes files unattended (--accept-files, alice verified: as `receive`
+ * takes them in the direct row); each copy is `send bob FILE` on alice, timed until bob's `saved`
+ * line. The sender hashes on the way (as send-file does); an offer answered by a person waits for
+ * the sum instead (files_peer_ab.ts `manual` measures that). CPU seconds of each node from /proc;
+ * bob's resident memory sampled from outside during the copy.
  */
 import { ScriptPeer } from "../peer_harness.ts";
 import { GIB, MB, rssPeak } from "./files_proc.ts";
@@ -13,11 +14,15 @@ export async function peerCopies(root: string, src: string, sum: string, bytes: 
   const dir = `${root}/peer`;
   await Deno.mkdir(dir);
   const alice = await ScriptPeer.start("alice", `${dir}/a`);
-  const bob = await ScriptPeer.start("bob", `${dir}/b`, { args: ["--out", `${dir}/down`] });
+  const bob = await ScriptPeer.start("bob", `${dir}/b`, { args: ["--out", `${dir}/down`, "--accept-files"] });
   const limit = 30 * 60_000;
   try {
     await alice.send(`connect ${bob.addr}`);
     await bob.waitLine(/^connected alice$/);
+    await bob.send("fingerprint alice");
+    await bob.waitLine(/^fingerprint alice /);
+    await bob.send("verify alice");
+    await bob.waitLine(/^verified alice$/);
     const runs: Row[][] = [];
     for (let i = 0; i < times; i++) {
       const [a0, b0] = [await cpuMicros(alice.proc.pid), await cpuMicros(bob.proc.pid)];
@@ -25,8 +30,6 @@ export async function peerCopies(root: string, src: string, sum: string, bytes: 
       const t0 = performance.now();
       const from = bob.lines.length;
       await alice.send(`send bob ${src}`);
-      const offer = await bob.waitLine(/^offer \S+ alice /, limit, from);
-      await bob.send(`accept ${offer.split(" ")[1]}`);
       const saved = await bob.waitLine(/^saved /, limit, from);
       const secs = (performance.now() - t0) / 1000;
       const peak = await rss.stop();
@@ -35,7 +38,7 @@ export async function peerCopies(root: string, src: string, sum: string, bytes: 
       await Deno.remove(saved.split(" ").slice(1, -2).join(" "));
       const gib = bytes / GIB;
       runs.push([
-        { name: "Parley peer mode (send + accept)", value: bytes / MB / secs, unit: "MB/s" },
+        { name: "Parley peer mode (send, --accept-files)", value: bytes / MB / secs, unit: "MB/s" },
         { name: "peer: sender CPU per GiB", value: (a1 - a0) / 1e6 / gib, unit: "s" },
         { name: "peer: receiver CPU per GiB", value: (b1 - b0) / 1e6 / gib, unit: "s" },
         { name: "peer: receiver RSS peak", value: peak / 1024, unit: "MiB", target: "≤ 128" },

@@ -219,8 +219,8 @@ export async function removePart(part: string): Promise<void> {
 /**
  * The ciphertext of a file to send from chunk `from` to the end (the header not included), `batch`
  * whole chunks per piece as its parts, `depth` pieces encrypted ahead (cipher.ts `cipherPieces`, as
- * the relay and the direct path send): bounded memory whatever the size. At the end the file must
- * not have changed.
+ * the relay and the direct path send): bounded memory whatever the size; `seen` is shown the
+ * plaintext read (a `FileSum`). At the end the file must not have changed.
  */
 export async function* cipherChunks(
   path: string,
@@ -229,10 +229,11 @@ export async function* cipherChunks(
   from: number,
   batch: number,
   depth: number,
+  seen?: (pos: number, plaintext: Uint8Array) => void,
 ): AsyncGenerator<{ i: number; parts: Uint8Array[] }> {
   const file = await Deno.open(path, { read: true });
   try {
-    const src = { file, cipher, header: new Uint8Array(0), size: f.size };
+    const src = { file, cipher, header: new Uint8Array(0), size: f.size, seen };
     let i = from;
     for await (const parts of cipherPieces(src, chunkOffset(from), batch, depth)) {
       yield { i, parts };

@@ -68,7 +68,7 @@ class PeerDesk implements FileControls {
     } finally {
       this.awaited.delete(s.fid);
     }
-    return s;
+    return { name: s.name, size: s.size, sha256: await s.sum };
   }
 
   sendRoom(): Promise<never> {

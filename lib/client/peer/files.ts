@@ -2,9 +2,11 @@
  * Direct file transfers of peer mode (`/send PEER PATH`, issue 13): a file goes straight to a
  * connected peer inside its authenticated channel (peer_node.ts), as the records of peer_wire.ts.
  *
- * Send: the file is hashed (SHA-256, streamed) and offered (`foffer`: id, safe name, size,
- * SHA-256, a fresh one-time X25519 identity and the age header); to a peer that is away the offer
- * waits (kept in the book) and goes when it says hello. When the
+ * Send: the file is offered at once (`foffer`: id, safe name, size, a fresh one-time X25519
+ * identity and the age header) and hashed on the way (files/disk.ts `FileSum`, as client mode
+ * does): its SHA-256 follows as `fsum` once every byte was read for sending, or at once when the
+ * receiver asks (`fhash`: a person is shown the offer with its sum); an offer made again carries it.
+ * To a peer that is away the offer waits (kept in the book) and goes when it says hello. When the
  * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from
  * chunk FROM, at most PEER_BATCH chunks (≈513 KiB, under the 1 MiB frame cap) per `fdata` record
  * and the bulk frame after it, as on the direct path (AHEAD batches encrypted ahead); each waits
@@ -23,47 +25,24 @@
  * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
  * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
  * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
- * front (`PeerFiles`); the receiving side is peer_files_in.ts, what both use peer_files_common.ts.
+ * front (`PeerFiles`), its sending loop files_out.ts; the receiving side is files_in.ts, what both
+ * use files_common.ts.
  */
-import { fromBase64, release, toBase64 } from "../../common/bytes.ts";
+import { toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { sanitize } from "../../common/sanitize.ts";
-import {
-  CHUNK_SIZE,
-  type ChunkCipher,
-  ChunkedEncryptor,
-  FILE_FORMAT,
-  openFileHeader,
-} from "../../crypto/age_stream.ts";
+import { ChunkedEncryptor, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import type { FileEntryInfo } from "../backend.ts";
-import { cipherChunks, hashFile, sendable } from "../files/disk.ts";
+import { FileSum, sendable } from "../files/disk.ts";
 import { safeFileName } from "../files/offer.ts";
 import { FileInbox } from "./files_in.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
-import { type FileRecord, PEER_BATCH } from "./wire.ts";
-
-/** Batches encrypted ahead of the channel (bounded memory: ≈ 2 MiB), as on the direct path. */
-const AHEAD = 4;
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
+import { type Out, OUT_OPEN, pump } from "./files_out.ts";
+import type { FileRecord } from "./wire.ts";
 
 export type { PeerFileEvent, Via } from "./files_common.ts";
 
-type OutState = "offered" | "sending" | "sent-all" | "paused" | "sent" | "failed";
-interface Out extends Transfer {
-  dir: "up";
-  path: string;
-  mtime: number;
-  /** opened from key and header when first needed (not kept in the book) */
-  cipher?: ChunkCipher;
-  key: string;
-  hdr: string;
-  state: OutState;
-  /** when it was offered (ms; none in an earlier version's book) */
-  ts?: number;
-}
-
 const OUT_KEY = "pfiles:out";
-
-const OUT_OPEN: readonly OutState[] = ["offered", "sending", "sent-all", "paused"];
 
 export class PeerFiles {
   readonly #outs = new Map<string, Out>();
@@ -85,20 +64,21 @@ export class PeerFiles {
 
   #save(): void {
     if (this.#closed || !this.host.book) return;
-    const list = [...this.#outs.values()].map(({ dir: _d, via: _v, gen: _g, cipher: _c, ...keep }) => keep);
+    const list = [...this.#outs.values()].map((
+      { dir: _d, via: _v, gen: _g, cipher: _c, sum: _s, bare: _b, ...keep },
+    ) => keep);
     this.host.book.commit({ put: { [OUT_KEY]: list }, del: [] });
   }
 
   /**
    * Offers `path` to `peer`; the data goes once the peer accepts. A peer that is away gets the
-   * offer when it is back (`queued`), like a message in the outbox.
+   * offer when it is back (`queued`), like a message in the outbox. `sum`: its SHA-256, once hashed.
    */
   async send(
     peer: string,
     path: string,
-  ): Promise<{ fid: string; name: string; size: number; sha256: string; queued: boolean }> {
+  ): Promise<{ fid: string; name: string; size: number; sum: Promise<string>; queued: boolean }> {
     const f = await sendable(path);
-    const sha256 = await hashFile(f.real);
     const fid = randomId(undefined, 16), key = cryptoRandom(32);
     const hdr = (await ChunkedEncryptor.create(key)).header;
     const out: Out = {
@@ -109,7 +89,7 @@ export class PeerFiles {
       name: safeFileName(f.name),
       size: f.size,
       mtime: f.mtime,
-      sha256,
+      sha256: "",
       cipher: await openFileHeader(key, hdr),
       key: toBase64(key),
       hdr: toBase64(hdr),
@@ -119,14 +99,42 @@ export class PeerFiles {
     };
     keep(this.#outs, fid, out, OUT_OPEN);
     this.#save();
+    const sum = this.#sum(out);
+    sum.catch(() => {}); // a failure fails the transfer
     const via = this.host.via(peer);
+    out.bare = via;
     const sent = via && await this.#offer(out, via).then(() => true, () => false);
     if (sent) out.state = "offered";
     else {
       const text = `${out.name} waits for ${peer} to come online: it is offered when ${peer} is back`;
       this.host.emit({ type: "notice", text, level: "info" });
     }
-    return { fid, name: out.name, size: out.size, sha256, queued: !sent };
+    return { fid, name: out.name, size: out.size, sum, queued: !sent };
+  }
+
+  /**
+   * The SHA-256 of `o`, taken from what its sending reads (or alone: `o.sum.finish()`); once known it
+   * is kept and told to the peer (`fsum`). A file that cannot be read fails the transfer.
+   */
+  #sum(o: Out): Promise<string> {
+    if (o.sha256) return Promise.resolve(o.sha256);
+    if (o.sum) return o.sum.done;
+    o.sum = new FileSum(o.path, o.size);
+    return o.sum.done.then(async (sha256) => {
+      if (!OUT_OPEN.includes(o.state)) return sha256;
+      o.sha256 = sha256;
+      this.#save();
+      const via = o.bare; // the channel it was offered on without its sum; else it goes with the next offer
+      o.bare = undefined;
+      if (via && !via.ended) await via.say({ t: "fsum", fid: o.fid, sha256 }).catch(() => {});
+      return sha256;
+    }, async (e) => {
+      if (!OUT_OPEN.includes(o.state)) throw e;
+      const why = `it could not be read: ${(e as Error).message}`;
+      await this.host.via(o.peer)?.say({ t: "fend", fid: o.fid, ok: false, why }).catch(() => {});
+      this.#outEnd(o, false, why, true);
+      throw e;
+    });
   }
 
   #offer(o: Out, via: Via): Promise<void> {
@@ -142,8 +150,22 @@ export class PeerFiles {
     const via = this.host.via(peer);
     for (const o of this.#outs.values()) {
       if (!via || o.peer !== peer || !OUT_OPEN.includes(o.state)) continue;
-      void this.#offer(o, via).then(() => o.state === "paused" && (o.state = "offered"), () => {});
+      void this.#again(o, via);
     }
+  }
+
+  /**
+   * Offers `o` again on a channel that came up, with its SHA-256 (hashed first when still unknown): a
+   * peer that dropped the channel at an offer without it may not know `fsum` (a 0.6 node).
+   */
+  async #again(o: Out, via: Via): Promise<void> {
+    if (!o.sha256) {
+      const sum = this.#sum(o);
+      o.sum?.finish();
+      await sum.catch(() => {});
+      if (!o.sha256) return; // it could not be read (the transfer failed), or it ended meanwhile
+    }
+    await this.#offer(o, via).then(() => o.state === "paused" && (o.state = "offered"), () => {});
   }
 
   /** A channel closed: what was received on it pauses until the peer is back (sending stops by itself). */
@@ -154,7 +176,13 @@ export class PeerFiles {
   async handle(peer: string, via: Via, r: FileRecord): Promise<void> {
     if (r.t === "foffer") return await this.#inbox.offered(peer, via, r);
     if (r.t === "fdata") return await this.#inbox.data(peer, via, r);
+    if (r.t === "fsum") return await this.#inbox.summed(peer, r);
     const o = this.#outs.get(r.fid);
+    if (r.t === "fhash") {
+      if (o?.peer !== peer || !OUT_OPEN.includes(o.state)) return;
+      void this.#sum(o).catch(() => {});
+      return o.sum?.finish();
+    }
     if (r.t === "fget") {
       if (o?.peer === peer && OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
       return await via.say({ t: "fend", fid: r.fid, ok: false, why: "no such file is offered" });
@@ -209,62 +237,9 @@ export class PeerFiles {
     for (const o of this.#outs.values()) o.gen++;
   }
 
-  async #pump(o: Out, via: Via, from: number): Promise<void> {
-    const gen = ++o.gen;
-    o.via = via;
-    o.state = "sending";
-    o.cipher ??= await openFileHeader(fromBase64(o.key), fromBase64(o.hdr));
-    if (o.gen !== gen) return;
-    const it = cipherChunks(o.path, o.cipher, o, from, PEER_BATCH, AHEAD);
-    // One batch is written while the next one is read and encrypted: the first that could not be
-    // written (the channel dropped) is where the transfer pauses.
-    let sending: Promise<number | null> = Promise.resolve(null);
-    try {
-      for (;;) {
-        let b: IteratorResult<{ i: number; parts: Uint8Array[] }>;
-        try {
-          b = await it.next();
-        } catch (e) {
-          const lost = await sending;
-          if (o.gen !== gen) return;
-          if (lost !== null) return this.#paused(o, lost);
-          await via.say({ t: "fend", fid: o.fid, ok: false, why: (e as Error).message }).catch(() => {});
-          return this.#outEnd(o, false, (e as Error).message, true);
-        }
-        const lost = await sending;
-        if (o.gen !== gen) return;
-        if (lost !== null) return this.#paused(o, lost);
-        if (b.done) break;
-        sending = this.#sendBatch(o, gen, via, b.value.i, b.value.parts);
-      }
-      o.state = "sent-all"; // the peer's fend says whether it was saved
-    } finally {
-      await sending;
-      await it.return(undefined).catch(() => {});
-    }
-  }
-
-  /**
-   * Writes batch `i` of `o` on the channel; null once written (its sealed chunks freed then, not at
-   * a collection), else the chunk it stopped at.
-   */
-  async #sendBatch(o: Out, gen: number, via: Via, i: number, parts: Uint8Array[]): Promise<number | null> {
-    try {
-      await via.say({ t: "fdata", fid: o.fid, i, data: parts });
-    } catch {
-      return i;
-    }
-    for (const p of parts) release(p);
-    if (o.gen === gen) progress(this.host, o, Math.min(o.size, (i + PEER_BATCH) * CHUNK_SIZE), "active");
-    return null;
-  }
-
-  #paused(o: Out, i: number): void {
-    o.state = "paused";
-    progress(this.host, o, i * CHUNK_SIZE, "failed");
-    const text =
-      `Sending ${o.name} to ${o.peer} stopped: the connection dropped; it goes on when ${o.peer} is back`;
-    this.host.emit({ type: "notice", text, level: "warn" });
+  #pump(o: Out, via: Via, from: number): Promise<void> {
+    if (!o.sha256) void this.#sum(o).catch(() => {});
+    return pump(o, via, from, { host: this.host, end: (ok, why) => this.#outEnd(o, ok, why, true) });
   }
 
   #outEnd(o: Out, ok: boolean, why?: string, mine = false): void {

@@ -7,26 +7,39 @@
  * FROM` asks for the chunks the `.part` lacks; each chunk is authenticated before it is written
  * (files/part_writer.ts); data out of order, changed or past the offered size fails the transfer (the
  * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
- * rename (`finishPart`). A dropped channel pauses it; the sender's next offer of the same id resumes it,
+ * rename (`finishPart`). An offer may come before its SHA-256 (`fsum` follows): taken at once it runs
+ * meanwhile and is saved once the sum came; one for a person is shown once the sum came (`fhash`
+ * asks for it at once). A dropped channel pauses it; the sender's next offer of the same id resumes it,
  * in this run or a later one (kept in the `FileBook`, the node's store). `gen` counts restarts, so
  * work still in flight for an older run stops instead of touching the new one.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
-import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
 import { PartWriter } from "../files/part_writer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
-import type { In, InState } from "./files_in_offer.ts";
-import { autoVerdict, booked, IN_OPEN, offerCheck, offeredIn, recordData } from "./files_in_offer.ts";
+import {
+  autoVerdict,
+  booked,
+  fromBook,
+  type In,
+  IN_OPEN,
+  type InState,
+  offerCheck,
+  offeredIn,
+  pick,
+  pushRecord,
+  refusal,
+  sameFile,
+  shown,
+  shownOffer,
+  waitingOf,
+} from "./files_in_offer.ts";
 import type { FileRecord } from "./wire.ts";
 import { sizeText } from "../../common/progress.ts";
 import { STALL_MS, stallError } from "../files/stall.ts";
-
-/** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
-const IN_FLIGHT = 3;
 
 const IN_KEY = "pfiles:in";
 
@@ -39,13 +52,7 @@ export class FileInbox {
     readonly host: PeerFilesHost,
     readonly o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
   ) {
-    // An earlier run's transfers: those under way wait as paused for the sender's next offer;
-    // offers never answered are forgotten (the sender offers them again, and they show again).
-    for (const r of (host.book?.get(IN_KEY) ?? []) as In[]) {
-      if (r.state === "offered") continue;
-      const state = r.state === "receiving" ? "paused" : r.state;
-      this.#ins.set(`${r.peer}/${r.fid}`, { ...r, state, gen: 0, next: 0, dir: "down" });
-    }
+    for (const i of fromBook(host.book?.get(IN_KEY))) this.#ins.set(`${i.peer}/${i.fid}`, i);
   }
 
   #save(): void {
@@ -63,10 +70,8 @@ export class FileInbox {
       if (i.peer !== peer || i.via !== via || i.state !== "receiving") continue;
       this.#stop(i, "paused");
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      this.#notice(
-        "warn",
-        `Receiving ${i.name} from ${peer} stopped: the connection dropped; it goes on when ${peer} is back`,
-      );
+      const why = `the connection dropped; it goes on when ${peer} is back`;
+      this.#notice("warn", `Receiving ${i.name} from ${peer} stopped: ${why}`);
     }
   }
 
@@ -76,9 +81,9 @@ export class FileInbox {
     const end = (ok: boolean, why?: string) =>
       via.say({ t: "fend", fid: r.fid, ok, ...(why ? { why } : {}) });
     if (old) { // offered again after a reconnect
-      if (old.size !== r.size || old.sha256 !== r.sha256 || old.key !== r.key || old.hdr !== r.hdr) {
-        return await end(false, "another file under the same id");
-      }
+      if (!sameFile(old, r)) return await end(false, "another file under the same id");
+      if (r.sha256) await this.summed(peer, r);
+      else if (old.state === "offered") await via.say({ t: "fhash", fid: r.fid }); // asked again
       if (old.state === "done") return await end(true);
       if (!IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
       if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
@@ -87,13 +92,12 @@ export class FileInbox {
       return;
     }
     const name = sanitize(r.name);
-    const refuse = async (why: string) => {
-      const text = `Refused ${name} (${r.size} bytes) from ${peer}: ${why}`;
+    const checked = await offerCheck(r, this.#ins.values());
+    if ("why" in checked) {
+      const text = `Refused ${name} (${r.size} bytes) from ${peer}: ${checked.why}`;
       this.host.emit({ type: "file.failed", fid: r.fid, peer, direction: "down", why: text });
-      await end(false, why);
-    };
-    const checked = await offerCheck(r, this.waiting().length);
-    if ("why" in checked) return await refuse(checked.why);
+      return await end(false, checked.why);
+    }
     const i = offeredIn(peer, via, { ...r, name }, checked.cipher), { fid, size, sha256 } = i;
     keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
     this.#save();
@@ -104,39 +108,37 @@ export class FileInbox {
         this.host.emit({ type: "file.failed", fid, peer, direction: "down", why: (e as Error).message })
       );
     }
-    const n = this.waiting().findIndex((w) => w.fid === fid && w.from === peer) + 1;
-    this.host.emit({
-      type: "file.offer",
-      offer: { n, fid, from: peer, name, size, sha256, verified },
-    });
-    if (auto) {
-      const why = verified
-        ? auto.why
-        : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
-      this.#notice("warn", `${name} waits for /accept: ${why}`);
-    }
+    i.held = { verified, ...(auto ? { why: auto.why } : {}) };
+    if (sha256) return this.#show(i);
+    await via.say({ t: "fhash", fid }); // shown with its sum
+  }
+
+  /** Offer `i` waits for a person: shown (`file.offer`, numbered among those waiting). */
+  #show(i: In): void {
+    const n = shown(this.#ins.values()).indexOf(i) + 1;
+    for (const e of shownOffer(i, n)) this.host.emit(e);
+  }
+
+  /** The SHA-256 of a file offered without it (`fsum`): an offer is shown, a file all in is saved. */
+  async summed(peer: string, r: { fid: string; sha256: string }): Promise<void> {
+    const i = this.#ins.get(`${peer}/${r.fid}`);
+    if (!i || i.sha256 || !IN_OPEN.includes(i.state)) return;
+    i.sha256 = r.sha256;
+    this.#save();
+    if (i.state === "offered") return this.#show(i);
+    if (i.got !== undefined && i.via) await this.#finish(i, i.via, i.gen);
   }
 
   /** Offers waiting for an answer, oldest first (`accept(N)`, `reject(N)`). */
-  waiting(): { fid: string; from: string; name: string; size: number; sha256: string }[] {
-    return [...this.#ins.values()].filter((i) => i.state === "offered")
-      .map(({ fid, peer, name, size, sha256 }) => ({ fid, from: peer, name, size, sha256 }));
-  }
-
-  #pick(n = 1): In {
-    const w = this.waiting()[n - 1];
-    if (!w) {
-      const c = this.waiting().length;
-      throw new BackendError("no_offer", c ? `There are only ${c} file offers` : "No file is offered to you");
-    }
-    return this.#ins.get(`${w.from}/${w.fid}`)!;
+  waiting(): ReturnType<typeof waitingOf> {
+    return waitingOf(this.#ins.values());
   }
 
   /** Accepts waiting offer `n` (default the oldest); `saved` resolves with the path once it is saved. */
   async accept(
     n?: number,
   ): Promise<{ fid: string; from: string; name: string; size: number; saved: Promise<string> }> {
-    const i = this.#pick(n);
+    const i = pick(this.#ins.values(), n);
     i.saved = Promise.withResolvers<string>();
     i.saved.promise.catch(() => {}); // a caller may not wait; failures are events too
     await this.#accept(i);
@@ -166,7 +168,7 @@ export class FileInbox {
 
   /** Refuses waiting offer `n` (default the oldest); the sender is told. */
   reject(n?: number): FileEntryInfo {
-    const i = this.#pick(n);
+    const i = pick(this.#ins.values(), n);
     this.#stop(i, "rejected");
     i.why = `${this.host.me} declined it`;
     this.#save();
@@ -196,8 +198,23 @@ export class FileInbox {
 
   /** Data (`fdata`) on the channel the transfer runs on; other data is ignored. */
   async data(peer: string, via: Via, r: Extract<FileRecord, { t: "fdata" }>): Promise<void> {
-    const i = this.#ins.get(`${peer}/${r.fid}`);
-    if (i?.state === "receiving" && i.via === via) await this.#data(i, via, r.i, r.data);
+    const i = this.#ins.get(`${peer}/${r.fid}`), w = i?.w;
+    if (i?.state !== "receiving" || i.via !== via || !w) return;
+    const gen = i.gen;
+    try {
+      await pushRecord(i, w, r.i, r.data);
+      if (i.gen !== gen) return;
+      i.next = w.next;
+      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
+      i.flying = undefined;
+      w.out.close(); // every chunk is in: the rest is checking the whole
+      i.w = undefined;
+      i.got = w.hash.hex();
+      if (i.sha256) await this.#finish(i, via, gen);
+      else this.#watch(i); // its sum is still to come
+    } catch (e) {
+      if (i.gen === gen) await this.#fail(i, e);
+    }
   }
 
   /** The sender gave up (`fend` not ok): the `.part` goes. */
@@ -208,26 +225,11 @@ export class FileInbox {
     }
   }
 
-  async #data(i: In, via: Via, at: number, data: readonly Uint8Array[]): Promise<void> {
-    const gen = i.gen;
+  /** Every chunk of `i` is in (`got`: their SHA-256) and its sum known: checked, renamed, told. */
+  async #finish(i: In, via: Via, gen: number): Promise<void> {
     try {
-      const w = i.w;
-      if (!w) return;
-      const bytes = recordData(i.size, w.issued, at, data);
-      const flying = i.flying ??= [];
-      const pushed = w.push(bytes);
-      pushed.catch(() => {}); // awaited below, in order
-      flying.push(pushed);
-      if (flying.length > IN_FLIGHT || w.complete) await flying.shift();
-      while (w.complete && flying.length) await flying.shift();
-      if (i.gen !== gen) return;
-      i.next = w.next;
-      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
-      i.flying = undefined;
-      w.out.close(); // every chunk is in: the rest is checking the whole
       clearTimeout(i.stall);
-      i.w = undefined;
-      i.path = await finishPart(`${i.target}.part`, i.target!, i, w.hash.hex());
+      i.path = await finishPart(`${i.target}.part`, i.target!, i, i.got!);
       i.state = "done";
       this.#save();
       progress(this.host, i, i.size, "done");
@@ -247,8 +249,7 @@ export class FileInbox {
     i.why = why;
     this.#save();
     progress(this.host, i, 0, "failed");
-    const text = `Refused ${i.name} from ${i.peer}: ${why}; nothing was saved`;
-    const err = new BackendError(e instanceof DecryptError ? "file_tampered" : "file_failed", text);
+    const { text, err } = refusal(i, e);
     i.saved?.reject(err);
     this.host.emit({ type: "file.failed", fid: i.fid, peer: i.peer, direction: "down", why: text });
     if (!(e instanceof BackendError && e.code === "file_cancelled")) {
@@ -278,6 +279,7 @@ export class FileInbox {
     i.gen++;
     i.w?.out.close();
     i.w = undefined;
+    i.got = undefined;
     i.flying = undefined; // what was under way fails on the closed file, unheard
     i.state = state;
   }

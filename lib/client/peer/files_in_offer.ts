@@ -1,20 +1,24 @@
 /**
  * What peer mode's receiving side keeps of a file offered to it, and how an offer is judged
  * (files_in.ts runs the transfers): the `In` record and what of it the node's store keeps
- * (`booked`); an offer's checks before it may wait (`offerCheck`: a plain name, not too many waiting,
+ * (`booked`, `fromBook`); an offer's checks before it may wait (`offerCheck`: a plain name, not too many waiting,
  * the age format, its key opens its header); and whether `--accept-files` takes it at once
  * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts); and
- * the check of a data record (`recordData`: in order, whole chunks only, not past the size).
+ * the check of a data record (`recordData`: in order, whole chunks only, not past the size) and its
+ * push to the `.part`'s writer (`pushRecord`, a few in flight); how an
+ * offer for a person is shown (`shown`, `pick`, `shownOffer`: once its SHA-256 is known); what a
+ * failure tells (`refusal`).
  */
 import { concatBytes, fromBase64 } from "../../common/bytes.ts";
 import { type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
 import { roomFor } from "../files/disk.ts";
 import { chunkCount, wholeChunks } from "../files/layout.ts";
 import { formatProblem, nameProblem } from "../files/offer.ts";
 import type { PartWriter } from "../files/part_writer.ts";
 import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import type { Transfer, Via } from "./files_common.ts";
+import type { PeerFileEvent, Transfer, Via } from "./files_common.ts";
 import type { FileRecord } from "./wire.ts";
 
 export type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
@@ -36,6 +40,10 @@ export interface In extends Transfer {
   saved?: PromiseWithResolvers<string>;
   /** the stall bound's timer while receiving (file_stall.ts) */
   stall?: ReturnType<typeof setTimeout>;
+  /** the SHA-256 of what the `.part` holds once every chunk is in (its offer's may be still to come) */
+  got?: string;
+  /** an offer for a person, not shown yet (its sum is still to come): verified, why not taken at once */
+  held?: { verified: boolean; why?: string };
 }
 
 /** The states of a transfer not over yet. */
@@ -56,19 +64,89 @@ export function booked(ins: Iterable<In>): unknown[] {
       saved: _s,
       stall: _t,
       flying: _f,
+      got: _h,
+      held: _o,
       ...keep
     } = i;
     return keep;
   });
 }
 
-/** Why offer `r` is refused, or the cipher its key opens from its header. */
+/**
+ * The transfers an earlier run kept (`booked`): those under way wait as paused for the sender's next
+ * offer; offers never answered are forgotten (the sender offers them again, and they show again).
+ */
+export function fromBook(records: unknown): In[] {
+  return ((records ?? []) as In[]).filter((r) => r.state !== "offered")
+    .map((r) => ({
+      ...r,
+      state: r.state === "receiving" ? "paused" : r.state,
+      gen: 0,
+      next: 0,
+      dir: "down",
+    }));
+}
+
+/** The events that show offer `i` (held for a person) as waiting offer `n`; none once shown. */
+export function shownOffer(i: In, n: number): PeerFileEvent[] {
+  const { fid, peer, name, size, sha256, held } = i;
+  if (!held) return [];
+  i.held = undefined;
+  const verified = held.verified;
+  const out: PeerFileEvent[] = [{
+    type: "file.offer",
+    offer: { n, fid, from: peer, name, size, sha256, verified },
+  }];
+  if (held.why === undefined) return out;
+  const why = verified
+    ? held.why
+    : `${peer}'s key is not verified (/fingerprint ${peer}, then /verify ${peer})`;
+  return [...out, { type: "notice", level: "warn", text: `${name} waits for /accept: ${why}` }];
+}
+
+/** The offers waiting for a person, oldest first: those shown (with their SHA-256). */
+export function shown(ins: Iterable<In>): In[] {
+  return [...ins].filter((i) => i.state === "offered" && i.sha256);
+}
+
+/** The offers waiting, as `waiting()` lists them. */
+export function waitingOf(
+  ins: Iterable<In>,
+): { fid: string; from: string; name: string; size: number; sha256: string }[] {
+  return shown(ins).map(({ fid, peer: from, name, size, sha256 }) => ({ fid, from, name, size, sha256 }));
+}
+
+/** Waiting offer `n` (from 1), or `no_offer`. */
+export function pick(ins: Iterable<In>, n = 1): In {
+  const l = shown(ins);
+  if (l[n - 1]) return l[n - 1]!;
+  throw new BackendError(
+    "no_offer",
+    l.length ? `There are only ${l.length} file offers` : "No file is offered to you",
+  );
+}
+
+/** What the receiver of `i` is told when it fails with `e` (DecryptError: `file_tampered`). */
+export function refusal(i: In, e: unknown): { text: string; err: BackendError } {
+  const text = `Refused ${i.name} from ${i.peer}: ${(e as Error).message}; nothing was saved`;
+  return { text, err: new BackendError(e instanceof DecryptError ? "file_tampered" : "file_failed", text) };
+}
+
+/** Whether offer `r`, made again, is the file `old` was offered as (a sum given once stays). */
+export function sameFile(old: In, r: Extract<FileRecord, { t: "foffer" }>): boolean {
+  const sums = !old.sha256 || !r.sha256 || old.sha256 === r.sha256;
+  return sums && old.size === r.size && old.key === r.key && old.hdr === r.hdr;
+}
+
+/** Why offer `r` is refused (`ins`: the transfers kept), or the cipher its key opens from its header. */
 export async function offerCheck(
   r: Extract<FileRecord, { t: "foffer" }>,
-  waiting: number,
+  ins: Iterable<In>,
 ): Promise<{ why: string } | { cipher: ChunkCipher }> {
   const problem = nameProblem(r.name);
   if (problem) return { why: problem };
+  // Shown or still waiting for their sum: a peer that never sends it cannot pile offers up.
+  const waiting = [...ins].filter((i) => i.state === "offered").length;
   if (waiting >= MAX_WAITING) return { why: "too many offers are waiting" };
   if (r.fmt !== FILE_FORMAT) return { why: formatProblem(r.fmt) };
   try {
@@ -115,6 +193,29 @@ export function offeredIn(
     next: 0,
     gen: 0,
   };
+}
+
+/** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
+const IN_FLIGHT = 3;
+
+/**
+ * Data record `at` of `i` checked (`recordData`) and pushed to its writer `w`: decrypted while the
+ * records before it are written; returns once at most IN_FLIGHT are under way, or all are done when
+ * it was the last.
+ */
+export async function pushRecord(
+  i: In,
+  w: PartWriter,
+  at: number,
+  data: readonly Uint8Array[],
+): Promise<void> {
+  const bytes = recordData(i.size, w.issued, at, data);
+  const flying = i.flying ??= [];
+  const pushed = w.push(bytes);
+  pushed.catch(() => {}); // awaited below, in order
+  flying.push(pushed);
+  if (flying.length > IN_FLIGHT || w.complete) await flying.shift();
+  while (w.complete && flying.length) await flying.shift();
 }
 
 /**

@@ -69,7 +69,7 @@ Deno.test("peer files: two nodes exchange empty, 1 byte, one chunk, one chunk + 
       await Deno.writeFile(path, data);
       const offered = waitFor(b, (e) => e.type === "file.offer");
       const s = await a.sendFile("bob", path);
-      assert.equal(s.sha256, await sha256Hex(data));
+      assert.equal(await s.sum, await sha256Hex(data));
       const o = await offered;
       assert.ok(
         o.type === "file.offer" && o.offer.n === 1 && o.offer.size === size && o.offer.from === "alice",
@@ -262,6 +262,11 @@ Deno.test("peer files: tampered, reordered, spliced, surplus, wrong-size and wro
     [
       "another SHA-256",
       (r) => r.t === "foffer" ? { ...r, sha256: "0".repeat(64) } : r,
+      /does not match the SHA-256/,
+    ],
+    [
+      "another SHA-256 following the offer",
+      (r) => r.t === "fsum" ? { ...r, sha256: "0".repeat(64) } : r,
       /does not match the SHA-256/,
     ],
     [
@@ -533,6 +538,11 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
   assert.deepEqual(decodePeerRecord(enc(offer)), offer);
   const full = { t: "fdata", fid: offer.fid, i: 0, n: PEER_BATCH * ENC_CHUNK_SIZE };
   assert.deepEqual(decodePeerRecord(enc(full)), full, "a full batch fits");
+  // Offered before it was hashed: its sum follows (`fsum`), asked for by `fhash`.
+  for (const r of [{ ...offer, sha256: "" }, { t: "fsum", fid: offer.fid, sha256: offer.sha256 }]) {
+    assert.deepEqual(decodePeerRecord(enc(r)), r);
+  }
+  assert.deepEqual(decodePeerRecord(enc({ t: "fhash", fid: offer.fid })), { t: "fhash", fid: offer.fid });
   // The bulk frame after an fdata must be the bytes it announced.
   const head = { t: "fdata" as const, fid: offer.fid, i: 0, n: 10 };
   assert.equal(joinFileData(head, new Uint8Array(10)).data[0]!.length, 10);
@@ -554,6 +564,9 @@ Deno.test("peer files: the wire refuses malformed file records (ids, sizes, hash
     ["a fractional length", { ...full, n: 1.5 }],
     ["a negative chunk", { t: "fget", fid: offer.fid, from: -1 }],
     ["an end without ok", { t: "fend", fid: offer.fid }],
+    ["a sum that is empty", { t: "fsum", fid: offer.fid, sha256: "" }],
+    ["a sum that is short", { t: "fsum", fid: offer.fid, sha256: "a".repeat(63) }],
+    ["a hash request with a sum", { t: "fhash", fid: offer.fid, sha256: offer.sha256 }],
     ["a reason of 1000 characters", { t: "fend", fid: offer.fid, ok: false, why: "w".repeat(1000) }],
   ];
   for (const [what, r] of bad) assert.throws(() => decodePeerRecord(enc(r)), SyntaxError, what);
@@ -601,6 +614,124 @@ Deno.test("peer files: --accept-files leaves an offer over 4 GiB from a verified
       JSON.stringify(p.events.bob),
     );
     await assert.rejects(Deno.stat(`${dir}/bob`), Deno.errors.NotFound, "nothing on disk");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: the offer goes before the file is hashed; its SHA-256 follows (fsum) as it is read for sending, or at once for a person's offer (fhash)", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = bytes(40 * CHUNK_SIZE + 9), sum = await sha256Hex(data);
+  await Deno.writeFile(`${dir}/f.bin`, data);
+  try {
+    // Taken at once (--accept-files, verified): data flows before the sum is known.
+    const said: FileRecord[] = [];
+    const p = pair(`${dir}/auto`, (r) => r, true, undefined, (r) => said.push(r));
+    const s = await p.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved");
+    assert.equal(await s.sum, sum);
+    const kinds = said.map((r) => r.t);
+    const offer = said.find((r) => r.t === "foffer");
+    assert.ok(offer?.t === "foffer" && offer.sha256 === "", "offered before it was hashed");
+    assert.ok(kinds.indexOf("fdata") < kinds.indexOf("fsum"), `data before the sum: ${kinds.join(" ")}`);
+    assert.equal(kinds.filter((k) => k === "fsum").length, 1);
+    assert.equal(ofType(p.events.bob, "file.saved")[0]!.sha256, sum);
+    await settle(() => ofType(p.events.alice, "file.sent").length === 1, "sent");
+    assert.equal(ofType(p.events.alice, "file.sent")[0]!.sha256, sum);
+    assert.deepEqual(await Deno.readFile(`${dir}/auto/bob/f.bin`), data);
+
+    // The sum held back until every chunk is in: the file waits for it, then is saved.
+    let held: FileRecord | null = null;
+    const h = pair(`${dir}/late`, (r) => r.t === "fsum" && !held ? (held = r, null) : r);
+    await h.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => held !== null, "the sum held back");
+    const part = `${dir}/late/bob/f.bin.part`;
+    await settle(() => Deno.statSync(part).size === data.length, "every chunk in");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ofType(h.events.bob, "file.saved").length, 0, "not saved without the sum");
+    await h.bob.handle("alice", { say: () => Promise.resolve(), ended: false }, held!);
+    await settle(() => ofType(h.events.bob, "file.saved").length === 1, "saved once the sum came");
+    assert.deepEqual(await Deno.readFile(`${dir}/late/bob/f.bin`), data);
+
+    // For a person (not verified): the offer is shown with its sum, asked for at once.
+    const said2: FileRecord[] = [];
+    let sum2: FileRecord | null = null;
+    const q = pair(
+      `${dir}/manual`,
+      (r) => r.t === "fsum" ? (sum2 = r, null) : r,
+      false,
+      undefined,
+      (r) => said2.push(r),
+    );
+    await q.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => sum2 !== null, "hashed when asked");
+    assert.deepEqual(q.bob.waiting(), [], "not waiting before its sum");
+    assert.equal(ofType(q.events.bob, "file.offer").length, 0, "not shown before its sum");
+    await q.bob.handle("alice", { say: () => Promise.resolve(), ended: false }, sum2!);
+    await settle(() => ofType(q.events.bob, "file.offer").length === 1, "shown");
+    assert.equal(ofType(q.events.bob, "file.offer")[0]!.offer.sha256, sum);
+    assert.deepEqual(said2.map((r) => r.t), ["foffer", "fhash", "fsum"], "hashed at once, nothing sent yet");
+    assert.deepEqual(q.bob.waiting().map((w) => w.sha256), [sum]);
+    await (await q.bob.accept()).saved;
+    assert.deepEqual(await Deno.readFile(`${dir}/manual/bob/f.bin`), data);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: a file changed while its transfer was cut (same size and time) is refused on resume", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = bytes(40 * CHUNK_SIZE + 9);
+  await Deno.writeFile(`${dir}/big.bin`, data);
+  const { mtime } = await Deno.stat(`${dir}/big.bin`);
+  let records = 0;
+  const p: ReturnType<typeof pair> = pair(dir, (r) => {
+    if (r.t === "fdata" && ++records === 2) return p.cut(), null;
+    return r;
+  });
+  try {
+    await p.alice.send("bob", `${dir}/big.bin`);
+    await settle(() => p.bob.list()[0]!.state === "paused", "cut");
+    await Deno.writeFile(`${dir}/big.bin`, bytes(data.length, 7));
+    await Deno.utime(`${dir}/big.bin`, mtime!, mtime!);
+    p.join();
+    p.alice.connected("bob");
+    await settle(() => ofType(p.events.bob, "file.failed").length === 1, "refused after the resume");
+    assert.match(ofType(p.events.bob, "file.failed")[0]!.why, /does not match the SHA-256/);
+    assert.equal(ofType(p.events.bob, "file.saved").length, 0);
+    assert.deepEqual(await ls(`${dir}/bob`), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer files: an offer made again goes with its SHA-256, hashed first (a 0.6 peer drops the channel at one without it)", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = bytes(10 * CHUNK_SIZE + 3), sum = await sha256Hex(data);
+  await Deno.writeFile(`${dir}/f.bin`, data);
+  let old = true; // bob acts as a 0.6 node until the channel is joined again
+  const after: FileRecord[] = [];
+  const p: ReturnType<typeof pair> = pair(
+    dir,
+    (r) => {
+      if (old && r.t === "foffer" && !r.sha256) return p.cut(), null;
+      return r;
+    },
+    true,
+    undefined,
+    (r) => !old && after.push(r),
+  );
+  try {
+    await p.alice.send("bob", `${dir}/f.bin`);
+    assert.equal(p.alice.list()[0]!.state, "offered"); // and the channel dropped at it
+    old = false;
+    p.join();
+    p.alice.connected("bob");
+    await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved");
+    const offer = after[0];
+    assert.ok(offer?.t === "foffer" && offer.sha256 === sum, JSON.stringify(offer));
+    assert.ok(!after.some((r) => r.t === "fsum" || r.t === "fhash"), after.map((r) => r.t).join(" "));
+    assert.deepEqual(await Deno.readFile(`${dir}/bob/f.bin`), data);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -13,7 +13,10 @@
  *   who     {t:"who"}                      /peers --discover: whom do you know? (answered to verified peers)
  *   intro   {t:"intro", peers}             name, address and identity of the peers I know (at most 64)
  *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer_files.ts): plaintext name, size and
- *            sha256, key, fmt, hdr}        SHA-256, the one-time X25519 identity, "age" and the age header
+ *            sha256, key, fmt, hdr}        SHA-256 ("" until hashed: it follows as `fsum`), the one-time
+ *                                          X25519 identity, "age" and the age header
+ *   fhash   {t:"fhash", fid}               the offer waits for a person, who is shown its SHA-256: hash it now
+ *   fsum    {t:"fsum", fid, sha256}        the SHA-256 of a file offered without it (hashed as it was read)
  *   fget    {t:"fget", fid, from}          accepted: send the ciphertext from chunk `from` (resume)
  *   fdata   {t:"fdata", fid, i, n}         whole age chunks from chunk `i` (at most PEER_BATCH): the
  *                                          `n` bytes come in the bulk frame right after this record
@@ -83,12 +86,14 @@ const PeerRecordSchema = v.variant("t", [
     fid: Fid,
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
     size: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_FILE_SIZE)),
-    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+    sha256: v.pipe(v.string(), v.regex(/^([0-9a-f]{64})?$/)),
     key: v.pipe(B64(44), v.length(44)),
     // Checked by the receiver (an offer of another format is refused with its reason).
     fmt: v.optional(v.pipe(v.string(), v.maxLength(64))),
     hdr: B64(1024),
   }),
+  v.strictObject({ t: v.literal("fhash"), fid: Fid }),
+  v.strictObject({ t: v.literal("fsum"), fid: Fid, sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) }),
   v.strictObject({ t: v.literal("fget"), fid: Fid, from: Chunk }),
   // One batch of whole chunks: PEER_BATCH × (64 KiB + tag) bytes at most, in the next (bulk) frame.
   v.strictObject({
@@ -129,6 +134,8 @@ type FileHead =
     fmt?: string;
     hdr: string;
   }
+  | { t: "fhash"; fid: string }
+  | { t: "fsum"; fid: string; sha256: string }
   | { t: "fget"; fid: string; from: number }
   | { t: "fend"; fid: string; ok: boolean; why?: string };
 
@@ -145,7 +152,7 @@ export type FileRecord = FileHead | FileData;
 
 /** A file record for peer_files.ts (`fdata` only once its bytes are joined to it). */
 export function isFileRecord(r: PeerWireRecord | FileRecord): r is FileRecord {
-  return r.t === "foffer" || r.t === "fget" || r.t === "fend" || (r.t === "fdata" && "data" in r);
+  return ["foffer", "fhash", "fsum", "fget", "fend"].includes(r.t) || (r.t === "fdata" && "data" in r);
 }
 
 export function encodePeerRecord(r: PeerWireRecord): Uint8Array {

@@ -17,6 +17,8 @@ import { localizeUntil } from "../../common/parse_time.ts";
 /** The `until` of an `err` or `bye` (a ban's or lockout's end), when the server gave one. */
 /** A request body at least this long is written after its frame's head as it is (not copied into a frame). */
 const WRITE_APART = 64 * 1024;
+/** A frame still lacking at least this many bytes is read in place (`FrameDecoder.room`). */
+const READ_IN_PLACE = 16 * 1024;
 const untilOf = (h: Record<string, unknown>) => typeof h.until === "number" ? h.until : undefined;
 
 export interface Reply {
@@ -47,7 +49,7 @@ export class Connection {
 
   private constructor(readonly conn: ServerConn, maxFrame: number, clock: Clock) {
     this.#now = () => clock.now();
-    // The socket's pieces are the decoder's (NodeConn.readChunk): freed once copied into a frame.
+    // The socket's pieces are the decoder's (readChunk): freed once copied into a frame.
     this.done = this.#readLoop(new FrameDecoder(maxFrame, { owns: true }));
   }
 
@@ -114,6 +116,15 @@ export class Connection {
   async #readLoop(decoder: FrameDecoder): Promise<void> {
     try {
       for (;;) {
+        // A big frame under way (a file's data) is read straight into its own buffer where the
+        // socket can (DenoConn): never copied, freed by its last user.
+        const room = this.conn.readInto ? decoder.room(READ_IN_PLACE) : null;
+        if (room) {
+          const n = await this.conn.readInto!(room);
+          if (n === null) break;
+          for (const f of decoder.filled(n)) this.#onFrame(f);
+          continue;
+        }
         const chunk = await this.conn.readChunk(); // as received, no copy
         if (chunk === null) break;
         for (const f of decoder.push(chunk)) this.#onFrame(f);

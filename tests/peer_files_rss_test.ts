@@ -1,0 +1,83 @@
+/**
+ * A receiving peer node's memory (issue 36: a 1 GiB receive within 128 MiB of RSS), measured from
+ * outside the process: bob is a `parley peer --script -` process taking files at once
+ * (--accept-files, alice verified); after a 1 MiB and then a 256 MiB file its /proc/PID/status
+ * VmHWM (the peak resident size so far) is read. The 256 MiB peak must stay under 128 MiB and
+ * within a bound of the 1 MiB one: memory that grew with the file (batches kept, plaintexts not
+ * freed) fails both. The same figure for 1 GiB is the files bench's peer row. Linux only (/proc).
+ */
+import assert from "node:assert/strict";
+import { hashFile } from "../lib/client/files/disk.ts";
+import { ScriptPeer } from "./peer_harness.ts";
+import { test } from "./deadline.ts";
+
+const MIB = 1024 * 1024;
+const MAX_RSS = 128 * MIB;
+const MAX_GROWTH = 24 * MIB;
+
+/**
+ * Bytes of VmHWM (the peak resident size) of a live process, read by `cat`: the test task's
+ * permissions grant /proc only to a subprocess (Deno refuses /proc/PID/status to a read grant).
+ */
+async function peakOf(pid: number): Promise<number> {
+  const o = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" }).output();
+  const kb = new TextDecoder().decode(o.stdout).match(/VmHWM:\s+(\d+) kB/)?.[1];
+  assert.ok(kb, `no VmHWM for process ${pid}`);
+  return Number(kb) * 1024;
+}
+
+/** `mib` MiB made of one random MiB repeated (the cipher makes every chunk differ anyway); its SHA-256. */
+async function makeFile(path: string, mib: number): Promise<string> {
+  const one = new Uint8Array(MIB);
+  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
+  } finally {
+    f.close();
+  }
+  return await hashFile(path);
+}
+
+test({
+  name:
+    "peer files: a receiving node's RSS stays under 128 MiB and does not grow with the file (measured from outside)",
+  ignore: Deno.build.os !== "linux",
+  deadlineMs: 300_000,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const alice = await ScriptPeer.start("alice", `${dir}/a`);
+    const bob = await ScriptPeer.start("bob", `${dir}/b`, {
+      args: ["--out", `${dir}/down`, "--accept-files"],
+    });
+    try {
+      await alice.send(`connect ${bob.addr}`);
+      await bob.waitLine(/^connected alice$/);
+      await bob.send("fingerprint alice");
+      await bob.waitLine(/^fingerprint alice /);
+      await bob.send("verify alice");
+      await bob.waitLine(/^verified alice$/);
+      const peaks: number[] = [];
+      for (const mib of [1, 256]) {
+        const path = `${dir}/f${mib}.bin`, sum = await makeFile(path, mib);
+        const from = bob.lines.length;
+        await alice.send(`send bob ${path}`);
+        const saved = await bob.waitLine(/^saved /, 240_000, from);
+        assert.equal(saved, `saved ${dir}/down/f${mib}.bin ${mib * MIB} ${sum}`);
+        peaks.push(await peakOf(bob.proc.pid));
+        await Deno.remove(`${dir}/down/f${mib}.bin`);
+        await Deno.remove(path);
+      }
+      const [small, big] = peaks as [number, number];
+      const shown = `${(small / MIB).toFixed(1)} MiB after 1 MiB, ${
+        (big / MIB).toFixed(1)
+      } MiB after 256 MiB`;
+      console.log(`peer_files_rss: ${shown}`);
+      assert.ok(big <= MAX_RSS, `the receiving node held ${shown}`);
+      assert.ok(big - small <= MAX_GROWTH, `the receiving node's memory grew with the file: ${shown}`);
+    } finally {
+      await Promise.all([alice.quit(), bob.quit()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
