@@ -8,7 +8,15 @@
  * Linux only (/proc).
  */
 import assert from "node:assert/strict";
-import { PROGRAM_PERMS, rootFile, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  makeMiBFile,
+  procKiB,
+  PROGRAM_PERMS,
+  rootFile,
+  runProgram,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const MIB = 1024 * 1024;
@@ -26,29 +34,6 @@ async function cli(t: TestServer, home: string, user: string, ...args: string[])
   });
   assert.equal(r.code, 0, r.err);
   return r.out.trim();
-}
-
-/** A file of `mib` MiB (one random MiB repeated: the cipher makes every chunk differ anyway). */
-async function makeFile(path: string, mib: number): Promise<void> {
-  const one = new Uint8Array(MIB);
-  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
-  } finally {
-    f.close();
-  }
-}
-
-/**
- * Bytes of `VmHWM` (the peak) or `VmRSS` of a live process; 0 once it is gone. Read by `cat`: the
- * test task's permissions let Deno itself read no /proc/PID/status (it threw, and every peak was 0).
- */
-async function vm(pid: number, key: "VmHWM" | "VmRSS"): Promise<number> {
-  const o = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped", stderr: "null" })
-    .output();
-  return Number(new TextDecoder().decode(o.stdout).match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0) *
-    1024;
 }
 
 /**
@@ -83,7 +68,10 @@ async function receivePeak(
   let running = true, peak = 0;
   const done = p.output().finally(() => (running = false));
   while (running) {
-    peak = Math.max(peak, await vm(p.pid, "VmHWM"), await vm(p.pid, "VmRSS"));
+    peak = Math.max(
+      peak,
+      ...(await Promise.all([procKiB(p.pid, "VmHWM"), procKiB(p.pid)]).catch(() => [0])).map((k) => k * 1024),
+    );
     await new Promise((r) => setTimeout(r, 20));
   }
   const o = await done;
@@ -105,7 +93,7 @@ test({
       const peaks: number[] = [];
       for (const mib of [1, 128]) {
         const path = `${t.dir}/f${mib}.bin`;
-        await makeFile(path, mib);
+        await makeMiBFile(path, mib);
         const sent = await cli(t, ha, "alice", "send-file", "bob", path, "--relay");
         const got = await receivePeak(t, hb, `${t.dir}/down`);
         assert.equal(got.out, `saved ${t.dir}/down/f${mib}.bin ${mib * MIB} ${sent.split(" ")[3]}`);
@@ -139,7 +127,7 @@ test({
       const peaks: number[] = [];
       for (const mib of [1, 256]) {
         const path = `${t.dir}/f${mib}.bin`;
-        await makeFile(path, mib);
+        await makeMiBFile(path, mib);
         const [sent, got] = await Promise.all([
           cli(t, ha, "alice", "send-file", "bob", path, "--direct", "--wait", "120"),
           receivePeak(t, hb, `${t.dir}/down`, false),

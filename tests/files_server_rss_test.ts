@@ -7,23 +7,11 @@
  * MiB before one runs, and the allocator keeps the pages. Linux only (/proc).
  */
 import assert from "node:assert/strict";
-import { PROGRAM_PERMS, rootFile, rssKiB, spawnServerProcess } from "./helpers.ts";
+import { makeMiBFile, PROGRAM_PERMS, rootFile, rssKiB, spawnServerProcess } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const MIB = 1024 * 1024;
 const MAX_GROWTH = 64 * MIB;
-
-/** A file of `mib` MiB (one random MiB repeated: the cipher makes every chunk differ anyway). */
-async function makeFile(path: string, mib: number): Promise<void> {
-  const one = new Uint8Array(MIB);
-  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
-  } finally {
-    f.close();
-  }
-}
 
 test({
   name: "files: the server's RSS grows by at most 64 MiB while it relays 256 MiB (measured from outside)",
@@ -51,7 +39,7 @@ test({
     };
     const copy = async (mib: number) => {
       const path = `${dir}/f${mib}.bin`;
-      await makeFile(path, mib);
+      await makeMiBFile(path, mib);
       const [sent, got] = await Promise.all([
         cli("alice", "send-file", "bob", path, "--relay"),
         cli("bob", "receive", "--relay", "--from", "alice", "--out", `${dir}/down`, "--timeout", "120"),

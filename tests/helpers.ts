@@ -375,15 +375,36 @@ export async function spawnServerProcess(
   };
 }
 
-/** Resident memory of a process, KiB (Linux /proc), read from outside the process. */
-export async function rssKiB(pid: number): Promise<number> {
-  // Read by a child process: Deno lets only --allow-all read /proc directly.
-  const o = await new Deno.Command("sh", { args: ["-c", `grep VmRSS /proc/${pid}/status`], stdout: "piped" })
+/**
+ * A memory figure of a live process from its /proc/PID/status (Linux), KiB: `VmRSS` (resident now)
+ * or `VmHWM` (the peak so far); read from outside the process, by a child (Deno lets only
+ * --allow-all read /proc directly: under the test task's flags a direct read throws). Throws when
+ * there is none to read (the process exited), so a test never compares zeros.
+ */
+export async function procKiB(pid: number, key: "VmRSS" | "VmHWM" = "VmRSS"): Promise<number> {
+  const o = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped", stderr: "null" })
     .output();
-  const m = new TextDecoder().decode(o.stdout).match(/VmRSS:\s+(\d+) kB/);
-  if (!m) throw new Error(`no VmRSS for process ${pid}: it has exited (or /proc could not be read)`);
+  const m = new TextDecoder().decode(o.stdout).match(new RegExp(`${key}:\\s+(\\d+) kB`));
+  if (!m) throw new Error(`no ${key} for process ${pid}: it has exited (or /proc could not be read)`);
   return Number(m[1]);
 }
+
+/** Resident memory of a process, KiB (Linux /proc), read from outside the process. */
+export const rssKiB = (pid: number): Promise<number> => procKiB(pid, "VmRSS");
+
+/** A file of `mib` MiB at `path`: one random MiB repeated (a file's cipher makes every chunk differ anyway). */
+export async function makeMiBFile(path: string, mib: number): Promise<void> {
+  const one = new Uint8Array(MIB);
+  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
+  } finally {
+    f.close();
+  }
+}
+const MIB = 1024 * 1024;
+
 // ── No plaintext on the server ───────────────────────────────────────────────────────────────────
 
 /**

@@ -8,36 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { hashFile } from "../lib/client/files/disk.ts";
+import { makeMiBFile, procKiB } from "./helpers.ts";
 import { ScriptPeer } from "./peer_harness.ts";
 import { test } from "./deadline.ts";
 
 const MIB = 1024 * 1024;
 const MAX_RSS = 128 * MIB;
 const MAX_GROWTH = 24 * MIB;
-
-/**
- * Bytes of VmHWM (the peak resident size) of a live process, read by `cat`: the test task's
- * permissions grant /proc only to a subprocess (Deno refuses /proc/PID/status to a read grant).
- */
-async function peakOf(pid: number): Promise<number> {
-  const o = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" }).output();
-  const kb = new TextDecoder().decode(o.stdout).match(/VmHWM:\s+(\d+) kB/)?.[1];
-  assert.ok(kb, `no VmHWM for process ${pid}`);
-  return Number(kb) * 1024;
-}
-
-/** `mib` MiB made of one random MiB repeated (the cipher makes every chunk differ anyway); its SHA-256. */
-async function makeFile(path: string, mib: number): Promise<string> {
-  const one = new Uint8Array(MIB);
-  for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(one.subarray(i, i + 65536));
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    for (let i = 0; i < mib; i++) for (let o = 0; o < MIB;) o += await f.write(one.subarray(o));
-  } finally {
-    f.close();
-  }
-  return await hashFile(path);
-}
 
 test({
   name:
@@ -59,12 +36,12 @@ test({
       await bob.waitLine(/^verified alice$/);
       const peaks: number[] = [];
       for (const mib of [1, 256]) {
-        const path = `${dir}/f${mib}.bin`, sum = await makeFile(path, mib);
+        const path = `${dir}/f${mib}.bin`, sum = await makeMiBFile(path, mib).then(() => hashFile(path));
         const from = bob.lines.length;
         await alice.send(`send bob ${path}`);
         const saved = await bob.waitLine(/^saved /, 240_000, from);
         assert.equal(saved, `saved ${dir}/down/f${mib}.bin ${mib * MIB} ${sum}`);
-        peaks.push(await peakOf(bob.proc.pid));
+        peaks.push((await procKiB(bob.proc.pid, "VmHWM")) * 1024);
         await Deno.remove(`${dir}/down/f${mib}.bin`);
         await Deno.remove(path);
       }
