@@ -1,15 +1,19 @@
 /**
  * Per-connection bounded send queue. Small frames are written straight into a buffer of the queue
- * (a header encoded in place: `pushJson`; or copied: `push`, `pushCopy`), so a burst of frames costs
- * no allocation per frame and goes out in one write; a big frame is queued as it is, uncopied (the
- * same bytes may sit in many outboxes). Frames pushed while a write is in flight go in the next
- * single write. When queued bytes would pass `maxBytes` the connection is declared too slow via
- * `onOverflow` and nothing more is accepted: a slow reader never slows anyone else.
+ * (a header encoded in place: `pushJson`; or copied: `push`), so a burst of frames costs no
+ * allocation per frame and goes out in one write; a big frame is queued as it is, uncopied (the
+ * same bytes may sit in many outboxes). Writes start once the turn of the event loop that queued
+ * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
+ * resolved one microtask after another, go out in one write per connection. Frames pushed while a
+ * write is in flight go in the next single write. When queued bytes would pass `maxBytes` the
+ * connection is declared too slow via `onOverflow` and nothing more is accepted: a slow reader
+ * never slows anyone else.
  * The buffers come from a pool shared by every outbox (sizes 1 to 64 KiB) and go back once written:
  * an idle connection holds none.
  */
 import { frameOfJson } from "../protocol/frame.ts";
 import { putFrame } from "../protocol/frame_put.ts";
+import { onNextTurn } from "../common/turn.ts";
 
 export interface ByteWriter {
   /** Resolves once `p` was handed on: its bytes may change afterwards. */
@@ -24,6 +28,8 @@ export const COPY_MAX = 16 * 1024;
 const POOL_BYTES = 1024 * 1024;
 /** Free buffers by size (1, 2, 4 … 64 KiB). */
 const pools = new Map<number, Uint8Array[]>();
+/** Outboxes whose first frames came in this turn: their writes start once it is over (all its frames in one). */
+const due: Outbox[] = [];
 
 /** A buffer of `size` bytes (a power of two from BUF_MIN to BUF_MAX), from the pool when one is free. */
 function take(size: number): Uint8Array {
@@ -161,9 +167,16 @@ export class Outbox {
     this.#bytes += n;
     if (!this.#writing) {
       this.#writing = true;
-      queueMicrotask(() => this.#flush());
+      due.push(this);
+      if (due.length === 1) onNextTurn(Outbox.#startDue);
     }
     return true;
+  }
+
+  /** Starts the writes of every outbox that got frames in this turn of the event loop. */
+  static #startDue(): void {
+    const now = due.splice(0);
+    for (const o of now) void o.#flush();
   }
 
   #drop(): void {

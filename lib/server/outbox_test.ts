@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { encodeFrame } from "../protocol/frame.ts";
+import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { COPY_MAX, Outbox } from "./outbox.ts";
 
 /** A socket that takes a copy of each write when it is made and checks the bytes did not change before it resolved. */
@@ -110,4 +110,19 @@ Deno.test("a failed write closes the outbox once and reports it", async () => {
   assert.equal(o.error, 1);
   assert.ok(box.closed);
   assert.equal(box.pushJson("{}", new Uint8Array(0)), 0);
+});
+
+Deno.test("frames pushed anywhere in one turn of the event loop go out in one write", async () => {
+  const w = new Socket();
+  const { box } = outboxOn(w);
+  box.pushJson(JSON.stringify({ t: "first" }), new Uint8Array(10));
+  // Replies come in later microtasks of the same turn (a group commit resolving its sends one by one).
+  let p = Promise.resolve();
+  for (let i = 0; i < 20; i++) {
+    p = p.then(() => void box.pushJson(JSON.stringify({ t: "ok", id: i }), new Uint8Array(0)));
+  }
+  await p;
+  await box.drained();
+  assert.equal(w.writes, 1);
+  assert.equal(new FrameDecoder().push(new Uint8Array(w.got)).length, 21);
 });
