@@ -187,8 +187,9 @@ export class Hub {
   /** Fans a stored message out to its recipients' sessions (not the sending session); returns how many frames were queued. */
   fanOut(m: StoredMessage, from: Session | null): number {
     const json = msgText(m);
-    // A small frame is written into one reused buffer (the outboxes copy it), a big one on its own.
-    const reused = 8 + 3 * json.length + m.body.length <= COPY_MAX;
+    // A DM's small frame (one or two sessions get it) is written into one reused buffer and copied
+    // into their send buffers; a room's or a big one is encoded once and queued as it is in each.
+    const reused = m.kind === "user" && 8 + 3 * json.length + m.body.length <= COPY_MAX;
     let frame: Uint8Array;
     if (reused) {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);

@@ -1,8 +1,8 @@
 /**
  * Per-connection bounded send queue. Small frames are written straight into a buffer of the queue
- * (a header encoded in place: `pushJson`; or copied: `push`), so a burst of frames costs no
- * allocation per frame and goes out in one write; a big frame is queued as it is, uncopied (the
- * same bytes may sit in many outboxes). Writes start once the turn of the event loop that queued
+ * (a header encoded in place: `pushJson`; a reused buffer's frame copied: `pushCopy`), so a burst
+ * costs no allocation per frame; a frame encoded once for many outboxes (`push`) is queued as it is.
+ * Queued frames go out in one write (up to MAX_WRITE bytes). Writes start once the turn of the event loop that queued
  * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
  * resolved one microtask after another, go out in one write per connection. Frames pushed while a
  * write is in flight go in the next single write. When queued bytes would pass `maxBytes` the
@@ -22,8 +22,10 @@ export interface ByteWriter {
 
 /** Sizes of the pooled buffers: a queue's first is the smallest that fits, each next one twice its last (to BUF_MAX). */
 const BUF_MIN = 1024, BUF_MAX = 64 * 1024;
-/** Frames longer than this are queued as they are, not copied. */
+/** Frames longer than this are never copied into a pooled buffer. */
 export const COPY_MAX = 16 * 1024;
+/** Bytes of queued frames joined into one write, at most. */
+const MAX_WRITE = 256 * 1024;
 /** Bytes of free buffers kept in the pool per size, at most. */
 const POOL_BYTES = 1024 * 1024;
 /** Free buffers by size (1, 2, 4 … 64 KiB). */
@@ -82,17 +84,22 @@ export class Outbox {
   }
 
   /**
-   * Queues an encoded frame: a small one (up to `COPY_MAX`) is copied now, so its bytes may change
-   * once this returns; a big one must not change until written.
+   * Queues an encoded frame as it is (the same bytes may sit in many outboxes: a room's fan-out): it
+   * must not change until written.
    */
   push(frame: Uint8Array): boolean {
     if (!this.#admit(frame.length)) return false;
-    if (frame.length > COPY_MAX) this.#q.push({ buf: frame, len: frame.length, own: false });
-    else {
-      const p = this.#room(frame.length);
-      p.buf.set(frame, p.len);
-      p.len += frame.length;
-    }
+    this.#q.push({ buf: frame, len: frame.length, own: false });
+    return this.#queued(frame.length);
+  }
+
+  /** Queues a copy of `frame` (into the queue's buffer when small): the caller may reuse its bytes at once. */
+  pushCopy(frame: Uint8Array): boolean {
+    if (frame.length > COPY_MAX) return this.push(frame.slice());
+    if (!this.#admit(frame.length)) return false;
+    const p = this.#room(frame.length);
+    p.buf.set(frame, p.len);
+    p.len += frame.length;
     return this.#queued(frame.length);
   }
 
@@ -187,16 +194,31 @@ export class Outbox {
   async #flush(): Promise<void> {
     try {
       while (this.#q.length > 0 && !this.#closed) {
-        // The first piece leaves the queue now: nothing more is written into it while it is in flight.
-        const p = this.#q.shift()!;
-        const buf = p.len === p.buf.length ? p.buf : p.buf.subarray(0, p.len);
+        // The first pieces leave the queue now (nothing more is written into them), up to MAX_WRITE
+        // bytes in one write: several are copied into one buffer.
+        let n = 0, k = 0;
+        while (k < this.#q.length && (k === 0 || n + this.#q[k]!.len <= MAX_WRITE)) n += this.#q[k++]!.len;
+        const ps = this.#q.splice(0, k);
+        let buf: Uint8Array, own: boolean;
+        if (k === 1) ({ buf, own } = ps[0]!);
+        else {
+          own = n <= BUF_MAX;
+          buf = own ? take(nextSize(0, n)) : new Uint8Array(n);
+          let o = 0;
+          for (const p of ps) {
+            buf.set(p.len === p.buf.length ? p.buf : p.buf.subarray(0, p.len), o);
+            o += p.len;
+            if (p.own) giveBack(p.buf);
+          }
+        }
+        const out = n === buf.length ? buf : buf.subarray(0, n);
         let off = 0;
-        while (off < p.len) off += await this.w.write(off === 0 ? buf : buf.subarray(off));
-        this.#bytes -= p.len;
-        if (p.own) {
-          giveBack(p.buf);
+        while (off < n) off += await this.w.write(off === 0 ? out : out.subarray(off));
+        this.#bytes -= n;
+        if (own) {
+          giveBack(buf);
           // Mostly empty: the next one starts smaller (a burst once does not keep its size for good).
-          if (p.len * 4 < p.buf.length) this.#size = Math.max(BUF_MIN, p.buf.length / 2);
+          if (n * 4 < buf.length) this.#size = Math.max(BUF_MIN, buf.length / 2);
         }
       }
     } catch (e) {

@@ -79,10 +79,12 @@ export class Session {
    * Delivers an already-encoded `msg` frame according to the delivery mode; returns 1 when it was
    * queued to the socket now, 0 when it was held (counted by `endSync`) or dropped (mode "none": the
    * client has not synced and gets it from its offline queue). `reused`: the caller writes other
-   * bytes into `frame` afterwards (then it is no longer than outbox.ts `COPY_MAX`, and copied when kept).
+   * bytes into `frame` afterwards (it is copied when kept).
    */
   deliver(seq: number, frame: Uint8Array, reused = false): number {
-    if (this.delivery === "live") return seq > this.#synced && this.outbox.push(frame) ? 1 : 0;
+    if (this.delivery === "live") {
+      return seq > this.#synced && (reused ? this.outbox.pushCopy(frame) : this.outbox.push(frame)) ? 1 : 0;
+    }
     if (this.delivery === "syncing") this.#held.push({ seq, frame: reused ? frame.slice() : frame });
     return 0;
   }
