@@ -51,15 +51,16 @@ function nextSize(last: number, need: number): number {
   return n;
 }
 
-/** A queued piece: a pooled buffer filled up to `len` (`own`), or a frame queued as it is. */
+/** A pooled buffer of the queue, filled up to `len`. (A frame queued as it is sits in the queue itself.) */
 interface Piece {
   buf: Uint8Array;
   len: number;
-  own: boolean;
 }
 
+const lenOf = (x: Uint8Array | Piece): number => x instanceof Uint8Array ? x.length : x.len;
+
 export class Outbox {
-  #q: Piece[] = [];
+  #q: (Uint8Array | Piece)[] = [];
   #bytes = 0;
   #writing = false;
   #closed = false;
@@ -89,7 +90,7 @@ export class Outbox {
    */
   push(frame: Uint8Array): boolean {
     if (!this.#admit(frame.length)) return false;
-    this.#q.push({ buf: frame, len: frame.length, own: false });
+    this.#q.push(frame); // (no object per frame: a room's fan-out pushes one to every member)
     return this.#queued(frame.length);
   }
 
@@ -153,8 +154,9 @@ export class Outbox {
    * queued after it, sized like the last one this outbox needed.
    */
   #room(n: number): Piece {
-    const last = this.#q.length ? this.#q[this.#q.length - 1]! : null;
-    if (last?.own) {
+    const q = this.#q.length ? this.#q[this.#q.length - 1]! : null;
+    const last = q instanceof Uint8Array ? null : q;
+    if (last) {
       if (last.buf.length - last.len >= n) return last;
       if (last.len + n <= BUF_MAX) {
         const buf = take(nextSize(last.buf.length, last.len + n));
@@ -165,7 +167,7 @@ export class Outbox {
         return last;
       }
     }
-    const p = { buf: take(nextSize(this.#size / 2, n)), len: 0, own: true };
+    const p = { buf: take(nextSize(this.#size / 2, n)), len: 0 };
     this.#q.push(p);
     return p;
   }
@@ -187,7 +189,7 @@ export class Outbox {
   }
 
   #drop(): void {
-    for (const p of this.#q) if (p.own) giveBack(p.buf);
+    for (const p of this.#q) if (!(p instanceof Uint8Array)) giveBack(p.buf);
     this.#q = [];
   }
 
@@ -197,18 +199,24 @@ export class Outbox {
         // The first pieces leave the queue now (nothing more is written into them), up to MAX_WRITE
         // bytes in one write: several are copied into one buffer.
         let n = 0, k = 0;
-        while (k < this.#q.length && (k === 0 || n + this.#q[k]!.len <= MAX_WRITE)) n += this.#q[k++]!.len;
+        while (k < this.#q.length && (k === 0 || n + lenOf(this.#q[k]!) <= MAX_WRITE)) {
+          n += lenOf(this.#q[k++]!);
+        }
         const ps = this.#q.splice(0, k);
         let buf: Uint8Array, own: boolean;
-        if (k === 1) ({ buf, own } = ps[0]!);
+        const first = ps[0]!;
+        if (k === 1) [buf, own] = first instanceof Uint8Array ? [first, false] : [first.buf, true];
         else {
           own = n <= BUF_MAX;
           buf = own ? take(nextSize(0, n)) : new Uint8Array(n);
           let o = 0;
           for (const p of ps) {
-            buf.set(p.len === p.buf.length ? p.buf : p.buf.subarray(0, p.len), o);
-            o += p.len;
-            if (p.own) giveBack(p.buf);
+            if (p instanceof Uint8Array) buf.set(p, o);
+            else {
+              buf.set(p.len === p.buf.length ? p.buf : p.buf.subarray(0, p.len), o);
+              giveBack(p.buf);
+            }
+            o += lenOf(p);
           }
         }
         const out = n === buf.length ? buf : buf.subarray(0, n);
