@@ -12,6 +12,7 @@
 import { release, utf8 } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 import { decodeFrameBytes, type Frame } from "./header.ts";
+import { FRAME_PREFIX, putHead } from "./frame_put.ts";
 
 export { type Frame, MAX_DEPTH, MAX_HEADER, parseHeader } from "./header.ts";
 
@@ -46,25 +47,22 @@ function decoded(bytes: Uint8Array, own: boolean): Frame {
  * are copied once, straight into the frame).
  */
 export function encodeFrame(header: object, body: Uint8Array | readonly Uint8Array[] = EMPTY): Uint8Array {
+  return frameOfJson(JSON.stringify(header), body);
+}
+
+/** One frame of header text `json` (frame_put.ts `msgJson`, or JSON.stringify's) and a body, maybe in parts. */
+export function frameOfJson(json: string, body: Uint8Array | readonly Uint8Array[] = EMPTY): Uint8Array {
   const parts = body instanceof Uint8Array ? [body] : body;
   let bodyLen = 0;
   for (const b of parts) bodyLen += b.length;
-  const json = JSON.stringify(header);
   // Headers are nearly always ASCII: then the JSON is encoded straight into the frame (one
-  // allocation, no intermediate copy); otherwise it is encoded first to learn its length.
-  let out = new Uint8Array(8 + json.length + bodyLen);
-  let hLen = json.length;
-  const r = utf8.encodeInto(json, out.subarray(8, 8 + json.length));
-  if (r.read !== json.length || r.written !== json.length) {
-    const h = utf8.encode(json);
-    hLen = h.length;
-    out = new Uint8Array(8 + hLen + bodyLen);
-    out.set(h, 8);
+  // allocation, no intermediate copy); otherwise its length is learnt first.
+  let out = new Uint8Array(FRAME_PREFIX + json.length + bodyLen);
+  let o = putHead(out, 0, json, bodyLen);
+  if (o < 0) {
+    out = new Uint8Array(FRAME_PREFIX + utf8.encode(json).length + bodyLen);
+    o = putHead(out, 0, json, bodyLen);
   }
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, 4 + hLen + bodyLen);
-  dv.setUint32(4, hLen);
-  let o = 8 + hLen;
   for (const b of parts) {
     out.set(b, o);
     o += b.length;

@@ -8,7 +8,7 @@ import type { Request, Target } from "../protocol/messages.ts";
 import { convKey, normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
 import { devicesChanged } from "./handlers_devices.ts";
-import { msgHeader, wireTarget } from "./hub.ts";
+import { msgText, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { TargetKind } from "./store/store.ts";
 
@@ -84,10 +84,11 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
         // Metadata only (opt-in): never the body.
         c.log.info("message", { from: s.user, to: targetText(t), bytes: body.length, seq: r.seq });
       }
+      if (r) return s.replyStored(m.id, r.seq, r.ts);
       // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
-      if (!r) c.releaseQuota(s.user, body.length);
-      const first = r ?? await c.store.seqOf(s.user, m.mid);
-      s.reply(m.id, first ? { seq: first.seq, ts: first.ts, ...(r ? {} : { dup: true }) } : { dup: true });
+      c.releaseQuota(s.user, body.length);
+      const first = await c.store.seqOf(s.user, m.mid);
+      s.reply(m.id, first ? { seq: first.seq, ts: first.ts, dup: true } : { dup: true });
     })
     .catch((e) => {
       c.releaseQuota(s.user, body.length);
@@ -158,11 +159,9 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
       // instead of overflowing it (and being dropped as too slow).
       if (s.outbox.bytes + row.body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
       if (s.state === "closed") break;
-      const frame = encodeFrame(msgHeader(row), row.body);
-      s.outbox.push(frame);
+      bytes += s.outbox.pushJson(msgText(row), row.body);
       after = row.seq;
       count++;
-      bytes += frame.length;
     }
     if (page.length < SYNC_PAGE || s.state === "closed") break;
     await s.outbox.drained();
@@ -226,7 +225,7 @@ export async function history(c: Core, s: Session, m: Request<"history">): Promi
   for (const row of rows) {
     if (s.outbox.bytes + row.body.length > budget) await s.outbox.drained();
     if (s.state === "closed") return;
-    s.outbox.push(encodeFrame(msgHeader(row, m.id), row.body));
+    s.outbox.pushJson(msgText(row, m.id), row.body);
   }
   s.reply(m.id, { count: rows.length });
 }

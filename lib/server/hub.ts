@@ -13,7 +13,9 @@
  * most PRESENCE_FRAMES_PER_SEC frames a second however many are connected: 50 ms up to 100 live
  * sessions, 500 ms at 1,000, capped at PRESENCE_TICK_MAX_MS.
  */
-import { encodeFrame } from "../protocol/frame.ts";
+import { encodeFrame, frameOfJson } from "../protocol/frame.ts";
+import { msgJson, putFrame } from "../protocol/frame_put.ts";
+import { COPY_MAX } from "./outbox.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
@@ -50,6 +52,9 @@ export function presenceTickMs(live: number): number {
 
 /** One user's presence change, as pushed to live sessions. */
 export type PresenceChange = { user: string; online: boolean; status?: string; since?: number };
+
+/** The buffer small `msg` frames are written into for fan-out (the outboxes copy them). */
+let scratch = new Uint8Array(0);
 
 export class Hub {
   readonly sessions = new Set<Session>();
@@ -181,10 +186,18 @@ export class Hub {
 
   /** Fans a stored message out to its recipients' sessions (not the sending session); returns how many frames were queued. */
   fanOut(m: StoredMessage, from: Session | null): number {
-    const frame = encodeFrame(msgHeader(m), m.body);
+    const json = msgText(m);
+    // A DM's small frame (one or two sessions get it) is written into one reused buffer and copied
+    // into their send buffers; a room's or a big one is encoded once and queued as it is in each.
+    const reused = m.kind === "user" && 8 + 3 * json.length + m.body.length <= COPY_MAX;
+    let frame: Uint8Array;
+    if (reused) {
+      if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
+      frame = scratch.subarray(0, putFrame(scratch, 0, json, m.body));
+    } else frame = frameOfJson(json, m.body);
     let n = 0;
     const each = (s: Session) => {
-      if (s !== from) n += s.deliver(m.seq, frame);
+      if (s !== from) n += s.deliver(m.seq, frame, reused);
     };
     if (m.kind === "broadcast") {
       for (const s of this.sessions) if (s.state === "ready") each(s);
@@ -208,16 +221,10 @@ export function hostOf(addr: string): string {
   return i > 0 ? addr.slice(0, i) : addr;
 }
 
-export function msgHeader(m: StoredMessage, req?: number): Outbound {
-  const h: Outbound = {
-    t: "msg",
-    seq: m.seq,
-    mid: m.mid,
-    from: m.sender,
-    to: wireTarget(m),
-    ts: m.ts,
-    conv: m.conv,
-  };
-  if (req !== undefined) h.req = req;
-  return h;
+/**
+ * The header of a stored message's `msg` frame (`req`: the history request it answers) as JSON,
+ * written by hand (frame_put.ts `msgJson`): one per stored message.
+ */
+export function msgText(m: StoredMessage, req?: number): string {
+  return msgJson({ seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv, req });
 }

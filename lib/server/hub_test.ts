@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { FrameDecoder } from "../protocol/frame.ts";
+import { type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { Hub, PRESENCE_TICK_MAX_MS, PRESENCE_TICK_MS, presenceTickMs } from "./hub.ts";
-import type { Outbox } from "./outbox.ts";
+import { COPY_MAX, Outbox } from "./outbox.ts";
+import type { StoredMessage } from "./store/store.ts";
 import { Session } from "./session.ts";
 import type { TokenBucket } from "./rate.ts";
 
@@ -114,6 +115,73 @@ Deno.test("presence: the tick grows with the live sessions, so a storm costs a b
       );
       assert.deepEqual(users, Array.from({ length: K }, (_, i) => `u${i}`));
     }
+  } finally {
+    hub.close();
+  }
+});
+
+/** A logged-in session on a real Outbox whose socket keeps a copy of every write. */
+function recordingSession(hub: Hub, user: string): { s: Session; got: () => Frame[] } {
+  const bytes: number[] = [];
+  const sock = { write: (p: Uint8Array) => (bytes.push(...p), Promise.resolve(p.length)) };
+  const s = new Session(
+    `127.0.0.1:${2000 + hub.sessions.size}`,
+    0,
+    new Outbox(sock, 1 << 30, () => {}, () => {}),
+    {} as TokenBucket,
+    () => {},
+  );
+  s.state = "ready";
+  s.user = user;
+  hub.add(s);
+  hub.login(s);
+  return { s, got: () => new FrameDecoder().push(new Uint8Array(bytes)) };
+}
+
+Deno.test("fan-out: each recipient gets each stored message's own bytes, live or held while it syncs", async () => {
+  const hub = new Hub();
+  try {
+    const bob = recordingSession(hub, "bob"),
+      syncing = recordingSession(hub, "bob"),
+      alice = recordingSession(hub, "alice");
+    bob.s.delivery = "live";
+    alice.s.delivery = "live";
+    syncing.s.beginSync();
+    hub.rooms.set("dev", new Set(["alice", "bob"]));
+    const sent: StoredMessage[] = [];
+    const msg = (seq: number, kind: "user" | "room", size: number): StoredMessage => ({
+      seq,
+      mid: `mid-${seq}-xxxxx`,
+      sender: "alice",
+      kind,
+      target: kind === "user" ? "bob" : "dev",
+      conv: kind === "user" ? "d:alice:bob" : "r:dev",
+      ts: 1000 + seq,
+      body: new Uint8Array(size).fill(seq),
+    });
+    // Small ones share one reused buffer, a big one (over COPY_MAX) has its own.
+    for (
+      const m of [msg(1, "user", 100), msg(2, "room", 50), msg(3, "user", COPY_MAX + 10), msg(4, "user", 7)]
+    ) {
+      sent.push(m);
+      hub.fanOut(m, alice.s);
+    }
+    syncing.s.endSync(0);
+    await Promise.all([bob.s.outbox.drained(), syncing.s.outbox.drained(), alice.s.outbox.drained()]);
+    const header = (m: StoredMessage) => ({
+      t: "msg",
+      seq: m.seq,
+      mid: m.mid,
+      from: m.sender,
+      to: { kind: m.kind, name: m.target },
+      ts: m.ts,
+      conv: m.conv,
+    });
+    const want = sent.map((m) => ({ header: header(m), body: m.body }));
+    for (const r of [bob, syncing]) {
+      assert.deepEqual(r.got().map((f) => ({ header: f.header, body: f.body.slice() })), want);
+    }
+    assert.deepEqual(alice.got(), [], "never to the sending session");
   } finally {
     hub.close();
   }

@@ -1,22 +1,72 @@
 /**
- * Per-connection bounded send queue. Frames are encoded once by the caller and the same bytes may
- * sit in many outboxes. Frames pushed while a write is in flight are coalesced into the next
- * single write. When queued bytes would pass `maxBytes` the connection is declared too slow via
- * `onOverflow` and nothing more is accepted: a slow reader never slows anyone else.
+ * Per-connection bounded send queue. Small frames are written straight into a buffer of the queue
+ * (a header encoded in place: `pushJson`; a reused buffer's frame copied: `pushCopy`), so a burst
+ * costs no allocation per frame; a frame encoded once for many outboxes (`push`) is queued as it is.
+ * Queued frames go out in one write (up to MAX_WRITE bytes). Writes start once the turn of the event loop that queued
+ * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
+ * resolved one microtask after another, go out in one write per connection. Frames pushed while a
+ * write is in flight go in the next single write. When queued bytes would pass `maxBytes` the
+ * connection is declared too slow via `onOverflow` and nothing more is accepted: a slow reader
+ * never slows anyone else.
+ * The buffers come from a pool shared by every outbox (sizes 1 to 64 KiB) and go back once written:
+ * an idle connection holds none.
  */
+import { frameOfJson } from "../protocol/frame.ts";
+import { putFrame } from "../protocol/frame_put.ts";
+import { onNextTurn } from "../common/turn.ts";
 
 export interface ByteWriter {
+  /** Resolves once `p` was handed on: its bytes may change afterwards. */
   write(p: Uint8Array): Promise<number>;
 }
 
+/** Sizes of the pooled buffers: a queue's first is the smallest that fits, each next one twice its last (to BUF_MAX). */
+const BUF_MIN = 1024, BUF_MAX = 64 * 1024;
+/** Frames longer than this are never copied into a pooled buffer. */
+export const COPY_MAX = 16 * 1024;
+/** Bytes of queued frames joined into one write, at most. */
 const MAX_WRITE = 256 * 1024;
+/** Bytes of free buffers kept in the pool per size, at most. */
+const POOL_BYTES = 1024 * 1024;
+/** Free buffers by size (1, 2, 4 … 64 KiB). */
+const pools = new Map<number, Uint8Array[]>();
+/** Outboxes whose first frames came in this turn: their writes start once it is over (all its frames in one). */
+const due: Outbox[] = [];
+
+/** A buffer of `size` bytes (a power of two from BUF_MIN to BUF_MAX), from the pool when one is free. */
+function take(size: number): Uint8Array {
+  return pools.get(size)?.pop() ?? new Uint8Array(size);
+}
+
+function giveBack(buf: Uint8Array): void {
+  let free = pools.get(buf.length);
+  if (!free) pools.set(buf.length, free = []);
+  if ((free.length + 1) * buf.length <= POOL_BYTES) free.push(buf);
+}
+
+/** The size of a new buffer after one of `last` bytes (0: none), for at least `need` bytes. */
+function nextSize(last: number, need: number): number {
+  let n = Math.min(BUF_MAX, Math.max(BUF_MIN, last * 2));
+  while (n < need) n *= 2;
+  return n;
+}
+
+/** A pooled buffer of the queue, filled up to `len`. (A frame queued as it is sits in the queue itself.) */
+interface Piece {
+  buf: Uint8Array;
+  len: number;
+}
+
+const lenOf = (x: Uint8Array | Piece): number => x instanceof Uint8Array ? x.length : x.len;
 
 export class Outbox {
-  #q: Uint8Array[] = [];
+  #q: (Uint8Array | Piece)[] = [];
   #bytes = 0;
   #writing = false;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** The size of the buffer this outbox needed last (a new one starts there). */
+  #size = BUF_MIN;
 
   constructor(
     readonly w: ByteWriter,
@@ -34,21 +84,45 @@ export class Outbox {
     return this.#closed;
   }
 
+  /**
+   * Queues an encoded frame as it is (the same bytes may sit in many outboxes: a room's fan-out): it
+   * must not change until written.
+   */
   push(frame: Uint8Array): boolean {
-    if (this.#closed) return false;
-    if (this.#bytes + frame.length > this.maxBytes) {
-      this.#closed = true;
-      this.#q = [];
-      this.onOverflow();
-      return false;
+    if (!this.#admit(frame.length)) return false;
+    this.#q.push(frame); // (no object per frame: a room's fan-out pushes one to every member)
+    return this.#queued(frame.length);
+  }
+
+  /** Queues a copy of `frame` (into the queue's buffer when small): the caller may reuse its bytes at once. */
+  pushCopy(frame: Uint8Array): boolean {
+    if (frame.length > COPY_MAX) return this.push(frame.slice());
+    if (!this.#admit(frame.length)) return false;
+    const p = this.#room(frame.length);
+    p.buf.set(frame, p.len);
+    p.len += frame.length;
+    return this.#queued(frame.length);
+  }
+
+  /**
+   * Queues the frame of header text `json` and `body`, encoded straight into the queue's buffer when
+   * small; returns its length, 0 when it was not queued.
+   */
+  pushJson(json: string, body: Uint8Array): number {
+    // At most 3 UTF-8 bytes per UTF-16 unit: a small frame fits any buffer `#room` gives.
+    const most = 8 + 3 * json.length + body.length;
+    if (most > COPY_MAX) {
+      const f = frameOfJson(json, body);
+      return this.push(f) ? f.length : 0;
     }
-    this.#q.push(frame);
-    this.#bytes += frame.length;
-    if (!this.#writing) {
-      this.#writing = true;
-      queueMicrotask(() => this.#flush());
-    }
-    return true;
+    if (this.#closed) return 0;
+    const p = this.#room(most);
+    const end = putFrame(p.buf, p.len, json, body);
+    const n = end - p.len;
+    if (!this.#admit(n)) return 0;
+    p.len = end;
+    this.#queued(n);
+    return n;
   }
 
   /** Resolves when everything queued so far has been written (or the outbox closed). */
@@ -60,36 +134,105 @@ export class Outbox {
   /** Stops accepting frames; pending ones are discarded. */
   close(): void {
     this.#closed = true;
-    this.#q = [];
+    this.#drop();
     this.#wake();
+  }
+
+  /** False (and the outbox closed as too slow) when `n` more bytes would pass `maxBytes`. */
+  #admit(n: number): boolean {
+    if (this.#closed) return false;
+    if (this.#bytes + n <= this.maxBytes) return true;
+    this.#closed = true;
+    this.#drop();
+    this.onOverflow();
+    return false;
+  }
+
+  /**
+   * The queue's last buffer with room for `n` more bytes: grown (copied into one twice as big, to
+   * BUF_MAX) when it lacks it, so frames pushed together go out in one write; else a new buffer
+   * queued after it, sized like the last one this outbox needed.
+   */
+  #room(n: number): Piece {
+    const q = this.#q.length ? this.#q[this.#q.length - 1]! : null;
+    const last = q instanceof Uint8Array ? null : q;
+    if (last) {
+      if (last.buf.length - last.len >= n) return last;
+      if (last.len + n <= BUF_MAX) {
+        const buf = take(nextSize(last.buf.length, last.len + n));
+        buf.set(last.buf.subarray(0, last.len));
+        giveBack(last.buf);
+        last.buf = buf;
+        this.#size = buf.length;
+        return last;
+      }
+    }
+    const p = { buf: take(nextSize(this.#size / 2, n)), len: 0 };
+    this.#q.push(p);
+    return p;
+  }
+
+  #queued(n: number): boolean {
+    this.#bytes += n;
+    if (!this.#writing) {
+      this.#writing = true;
+      due.push(this);
+      if (due.length === 1) onNextTurn(Outbox.#startDue);
+    }
+    return true;
+  }
+
+  /** Starts the writes of every outbox that got frames in this turn of the event loop. */
+  static #startDue(): void {
+    const now = due.splice(0);
+    for (const o of now) void o.#flush();
+  }
+
+  #drop(): void {
+    for (const p of this.#q) if (!(p instanceof Uint8Array)) giveBack(p.buf);
+    this.#q = [];
   }
 
   async #flush(): Promise<void> {
     try {
       while (this.#q.length > 0 && !this.#closed) {
+        // The first pieces leave the queue now (nothing more is written into them), up to MAX_WRITE
+        // bytes in one write: several are copied into one buffer.
         let n = 0, k = 0;
-        while (k < this.#q.length && (k === 0 || n + this.#q[k]!.length <= MAX_WRITE)) {
-          n += this.#q[k++]!.length;
+        while (k < this.#q.length && (k === 0 || n + lenOf(this.#q[k]!) <= MAX_WRITE)) {
+          n += lenOf(this.#q[k++]!);
         }
-        let buf: Uint8Array;
-        if (k === 1) buf = this.#q[0]!;
+        const ps = this.#q.splice(0, k);
+        let buf: Uint8Array, own: boolean;
+        const first = ps[0]!;
+        if (k === 1) [buf, own] = first instanceof Uint8Array ? [first, false] : [first.buf, true];
         else {
-          buf = new Uint8Array(n);
+          own = n <= BUF_MAX;
+          buf = own ? take(nextSize(0, n)) : new Uint8Array(n);
           let o = 0;
-          for (let i = 0; i < k; i++) {
-            buf.set(this.#q[i]!, o);
-            o += this.#q[i]!.length;
+          for (const p of ps) {
+            if (p instanceof Uint8Array) buf.set(p, o);
+            else {
+              buf.set(p.len === p.buf.length ? p.buf : p.buf.subarray(0, p.len), o);
+              giveBack(p.buf);
+            }
+            o += lenOf(p);
           }
         }
-        this.#q = k === this.#q.length ? [] : this.#q.slice(k);
+        const out = n === buf.length ? buf : buf.subarray(0, n);
         let off = 0;
-        while (off < buf.length) off += await this.w.write(off === 0 ? buf : buf.subarray(off));
+        while (off < n) off += await this.w.write(off === 0 ? out : out.subarray(off));
         this.#bytes -= n;
+        if (own) {
+          giveBack(buf);
+          // Mostly empty: the next one starts smaller (a burst once does not keep its size for good).
+          if (n * 4 < buf.length) this.#size = Math.max(BUF_MIN, buf.length / 2);
+        }
       }
     } catch (e) {
       if (!this.#closed) {
         this.#closed = true;
-        this.#q = [];
+        this.#drop();
         this.onError(e);
       }
     } finally {

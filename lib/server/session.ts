@@ -4,7 +4,7 @@
  * "syncing" while the offline queue is sent — live frames are held back meanwhile — then "live").
  * A session never touches the socket: it pushes encoded frames into its `Outbox`.
  */
-import { encodeFrame } from "../protocol/frame.ts";
+import { storedJson } from "../protocol/frame_put.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Outbox } from "./outbox.ts";
@@ -16,6 +16,7 @@ export type Status = "busy" | "free";
 import type { QueueOwner } from "./store/store.ts";
 
 let nextId = 1;
+const EMPTY = new Uint8Array(0);
 
 export class Session {
   readonly id = nextId++;
@@ -57,12 +58,17 @@ export class Session {
     this.lastIn = connectedAt;
   }
 
-  send(h: Outbound, body?: Uint8Array): boolean {
-    return this.outbox.push(encodeFrame(h, body));
+  send(h: Outbound, body: Uint8Array = EMPTY): boolean {
+    return this.outbox.pushJson(JSON.stringify(h), body) > 0;
   }
 
   reply(id: number, data: Record<string, unknown> = {}): void {
     this.send({ ...data, t: "ok", id });
+  }
+
+  /** The reply to a stored `send` (`reply(id, { seq, ts })`, its JSON written by hand: one per message). */
+  replyStored(id: number, seq: number, ts: number): void {
+    this.outbox.pushJson(storedJson(id, seq, ts), EMPTY);
   }
 
   fail(id: number | undefined, code: string, msg: string, until?: number): void {
@@ -72,11 +78,14 @@ export class Session {
   /**
    * Delivers an already-encoded `msg` frame according to the delivery mode; returns 1 when it was
    * queued to the socket now, 0 when it was held (counted by `endSync`) or dropped (mode "none": the
-   * client has not synced and gets it from its offline queue).
+   * client has not synced and gets it from its offline queue). `reused`: the caller writes other
+   * bytes into `frame` afterwards (it is copied when kept).
    */
-  deliver(seq: number, frame: Uint8Array): number {
-    if (this.delivery === "live") return seq > this.#synced && this.outbox.push(frame) ? 1 : 0;
-    if (this.delivery === "syncing") this.#held.push({ seq, frame });
+  deliver(seq: number, frame: Uint8Array, reused = false): number {
+    if (this.delivery === "live") {
+      return seq > this.#synced && (reused ? this.outbox.pushCopy(frame) : this.outbox.push(frame)) ? 1 : 0;
+    }
+    if (this.delivery === "syncing") this.#held.push({ seq, frame: reused ? frame.slice() : frame });
     return 0;
   }
 

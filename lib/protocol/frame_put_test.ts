@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { encodeFrame, FrameDecoder, frameOfJson } from "./frame.ts";
+import { jsonNumber, jsonString, type MsgFields, msgJson, putFrame, storedJson } from "./frame_put.ts";
+
+/** The frame layout written out once more, independently: JSON.stringify, TextEncoder, DataView. */
+function reference(header: object, body: Uint8Array): Uint8Array {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + body.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 4 + h.length + body.length);
+  dv.setUint32(4, h.length);
+  out.set(h, 8);
+  out.set(body, 8 + h.length);
+  return out;
+}
+
+/** Any string: ASCII, quotes, backslashes, controls, any UTF-16 unit (lone surrogates too). */
+const anyString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "binary", maxLength: 20 }),
+  fc.string({
+    unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u007f", "\u2028", "\ud800", "é", "a"),
+    maxLength: 12,
+  }),
+);
+const anyNumber = fc.oneof(
+  fc.integer({ min: 0, max: 2 ** 31 }),
+  fc.maxSafeInteger(),
+  fc.double(),
+  fc.constantFrom(0, -0, 1e21, 1e-7, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER),
+);
+const anyTarget = fc.oneof(
+  fc.record({ kind: fc.constantFrom("user" as const, "room" as const), name: anyString }),
+  fc.constant({ kind: "broadcast" as const }),
+);
+const anyMsg = fc.record({
+  seq: anyNumber,
+  mid: anyString,
+  from: anyString,
+  to: anyTarget,
+  ts: anyNumber,
+  conv: anyString,
+  req: fc.option(anyNumber, { nil: undefined }),
+});
+
+/** hub.ts `msgHeader`'s object: its keys in its order, `req` only when given. */
+function msgObject(m: MsgFields): object {
+  const h: Record<string, unknown> = {
+    t: "msg",
+    seq: m.seq,
+    mid: m.mid,
+    from: m.from,
+    to: m.to,
+    ts: m.ts,
+    conv: m.conv,
+  };
+  if (m.req !== undefined) h.req = m.req;
+  return h;
+}
+
+Deno.test("jsonString and jsonNumber write what JSON.stringify writes", () => {
+  fc.assert(fc.property(anyString, (s) => jsonString(s) === JSON.stringify(s)), { numRuns: 5000 });
+  fc.assert(fc.property(anyNumber, (n) => jsonNumber(n) === JSON.stringify(n)), { numRuns: 5000 });
+});
+
+Deno.test("msgJson is JSON.stringify of the msg header, and its frame the generic encoder's bytes", () => {
+  fc.assert(
+    fc.property(anyMsg, fc.uint8Array({ maxLength: 300 }), (m, body) => {
+      const json = msgJson(m);
+      assert.equal(json, JSON.stringify(msgObject(m)));
+      const want = reference(msgObject(m), body);
+      assert.deepEqual(frameOfJson(json, body), want);
+      assert.deepEqual(encodeFrame(msgObject(m), body), want);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("storedJson is JSON.stringify of the ok reply to a stored send", () => {
+  fc.assert(
+    fc.property(anyNumber, anyNumber, anyNumber, (id, seq, ts) => {
+      const data: Record<string, unknown> = { seq, ts };
+      assert.equal(storedJson(id, seq, ts), JSON.stringify({ ...data, t: "ok", id }));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("putFrame lays frames one after another, and says when the next does not fit", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(anyMsg, fc.uint8Array({ maxLength: 200 })), { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 0, max: 3000 }),
+      (frames, size) => {
+        const out = new Uint8Array(size).fill(7);
+        let at = 0;
+        const want: Uint8Array[] = [];
+        for (const [m, body] of frames) {
+          const end = putFrame(out, at, msgJson(m), body);
+          const f = reference(msgObject(m), body);
+          if (at + f.length > size) {
+            assert.equal(end, -1);
+            break;
+          }
+          assert.equal(end, at + f.length);
+          want.push(f);
+          at = end;
+        }
+        const d = new FrameDecoder();
+        const got = at ? d.push(out.slice(0, at)) : [];
+        assert.equal(got.length, want.length);
+        assert.deepEqual(out.subarray(0, at), new Uint8Array(want.flatMap((f) => [...f])));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

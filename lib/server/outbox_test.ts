@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
+import { COPY_MAX, Outbox } from "./outbox.ts";
+
+/** A socket that takes a copy of each write when it is made and checks the bytes did not change before it resolved. */
+class Socket {
+  got: number[] = [];
+  writes = 0;
+  changed = 0;
+  constructor(readonly delays: number[] = [], readonly short = false) {}
+  async write(p: Uint8Array): Promise<number> {
+    const n = this.short && p.length > 1 ? Math.ceil(p.length / 2) : p.length;
+    const copy = p.slice(0, n);
+    const d = this.delays[this.writes++ % Math.max(1, this.delays.length)] ?? 0;
+    if (d) await new Promise((r) => setTimeout(r, d));
+    else await Promise.resolve();
+    if (!p.subarray(0, n).every((b, i) => b === copy[i])) this.changed++;
+    for (const b of copy) this.got.push(b);
+    return n;
+  }
+}
+
+const outboxOn = (w: Socket, max = 1 << 30) => {
+  const o = { overflow: 0, error: 0 };
+  const box = new Outbox(w, max, () => o.overflow++, () => o.error++);
+  return { box, o };
+};
+
+/** One push: a frame as it is, a frame whose bytes the caller changes right after, or a header + body. */
+const anyPush = fc.record({
+  how: fc.constantFrom("push", "reuse", "json"),
+  text: fc.string({ maxLength: 30 }),
+  body: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 300, max: 3 * COPY_MAX })),
+  wait: fc.boolean(),
+});
+
+Deno.test("the outbox writes every frame, in order, byte for byte, however they were pushed", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(anyPush, { maxLength: 40 }),
+      fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 4 }),
+      fc.boolean(),
+      async (pushes, delays, short) => {
+        const w = new Socket(delays, short);
+        const { box, o } = outboxOn(w);
+        const want: number[] = [];
+        let i = 0;
+        for (const p of pushes) {
+          const header = { t: "x", i: i++, text: p.text };
+          const body = new Uint8Array(p.body).fill(i & 255);
+          const f = encodeFrame(header, body);
+          for (const b of f) want.push(b);
+          if (p.how === "json") assert.equal(box.pushJson(JSON.stringify(header), body), f.length);
+          else if (p.how === "push") assert.ok(box.push(f));
+          else {
+            assert.ok(box.pushCopy(f));
+            f.fill(0xee); // copied already
+          }
+          if (p.wait) await new Promise((r) => setTimeout(r, 0));
+        }
+        await box.drained();
+        assert.equal(w.changed, 0, "no bytes changed while they were written");
+        assert.deepEqual(w.got, want);
+        assert.equal(box.bytes, 0);
+        assert.deepEqual(o, { overflow: 0, error: 0 });
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("frames pushed together go out in one write, however pushed; one frame alone is not copied", async () => {
+  const w = new Socket();
+  const { box } = outboxOn(w);
+  for (let i = 0; i < 50; i++) {
+    const body = new Uint8Array(100);
+    if (i % 3 === 0) box.pushJson(JSON.stringify({ t: "ok", id: i }), body);
+    else if (i % 3 === 1) box.push(encodeFrame({ t: "ok", id: i }, body));
+    else box.pushCopy(encodeFrame({ t: "ok", id: i }, body));
+  }
+  await box.drained();
+  assert.equal(w.writes, 1);
+  assert.equal(new FrameDecoder().push(new Uint8Array(w.got)).length, 50);
+  let seen: Uint8Array | null = null;
+  const keep = new Outbox(
+    { write: (p) => (seen = p, Promise.resolve(p.length)) },
+    1 << 30,
+    () => {},
+    () => {},
+  );
+  const big = encodeFrame({ t: "x" }, new Uint8Array(COPY_MAX + 1));
+  keep.push(big);
+  await keep.drained();
+  assert.equal(seen, big);
+});
+
+Deno.test("the outbox declares a connection too slow past maxBytes, and takes nothing more", async () => {
+  const w = new Socket([5]);
+  const { box, o } = outboxOn(w, 1000);
+  assert.ok(box.pushJson(JSON.stringify({ t: "a" }), new Uint8Array(500)) > 0);
+  assert.equal(box.pushJson(JSON.stringify({ t: "b" }), new Uint8Array(500)), 0);
+  assert.equal(o.overflow, 1);
+  assert.ok(box.closed);
+  assert.equal(box.push(encodeFrame({ t: "c" })), false);
+  assert.equal(o.overflow, 1);
+  await box.drained();
+});
+
+Deno.test("a failed write closes the outbox once and reports it", async () => {
+  const { box, o } = outboxOn({ write: () => Promise.reject(new Error("gone")) } as unknown as Socket);
+  box.pushJson("{}", new Uint8Array(0));
+  box.pushJson("{}", new Uint8Array(0));
+  await box.drained();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(o.error, 1);
+  assert.ok(box.closed);
+  assert.equal(box.pushJson("{}", new Uint8Array(0)), 0);
+});
+
+Deno.test("frames pushed anywhere in one turn of the event loop go out in one write", async () => {
+  const w = new Socket();
+  const { box } = outboxOn(w);
+  box.pushJson(JSON.stringify({ t: "first" }), new Uint8Array(10));
+  // Replies come in later microtasks of the same turn (a group commit resolving its sends one by one).
+  let p = Promise.resolve();
+  for (let i = 0; i < 20; i++) {
+    p = p.then(() => void box.pushJson(JSON.stringify({ t: "ok", id: i }), new Uint8Array(0)));
+  }
+  await p;
+  await box.drained();
+  assert.equal(w.writes, 1);
+  assert.equal(new FrameDecoder().push(new Uint8Array(w.got)).length, 21);
+});
