@@ -10,11 +10,12 @@ import * as v from "valibot";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 import { UNSAFE } from "../common/sanitize.ts";
 import { quickSend } from "./send_check.ts";
+import { DEVICE_LEN_MAX, DEVICE_RE, DEVICES_MAX, ID_MAX, MID_RE, NAME_MAX, TTL_MAX } from "./bounds.ts";
 
 export const PROTOCOL_VERSION = 1;
 
-const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31));
-const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(ID_MAX));
+const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(NAME_MAX));
 const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const Time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
@@ -85,7 +86,7 @@ const KdfSchema = v.strictObject({
 });
 const DeviceNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
 const DeviceNo0 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
-const DeviceAddress = v.pipe(v.string(), v.maxLength(80), v.regex(/^[^/\s]+(\/[1-9][0-9]{0,6})?$/));
+const DeviceAddress = v.pipe(v.string(), v.maxLength(DEVICE_LEN_MAX), v.regex(DEVICE_RE));
 const LinkChannel = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
 /**
  * The device's own key and its proof for this session (lib/crypto/prekey_verify.ts): required by a
@@ -144,23 +145,23 @@ export const Requests = {
   status: req("status", { status: v.picklist(["busy", "free"]) }),
   send: req("send", {
     to: TargetSchema,
-    mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
+    mid: v.pipe(v.string(), v.regex(MID_RE)),
     /** E2E DMs: the device addresses the body is encrypted to ("bob", "bob/2", "alice/3"). */
-    devices: v.optional(v.pipe(v.array(DeviceAddress), v.maxLength(64))),
+    devices: v.optional(v.pipe(v.array(DeviceAddress), v.maxLength(DEVICES_MAX))),
     /**
      * A signal (typing, issue 14): relayed at once to the recipients' live sessions, never stored,
      * never queued for offline users, never sent back to the sender's own sessions (`ephemeral` push).
      */
     ephemeral: v.optional(v.literal(true)),
     /** Disappearing messages (issue 39.5): the server deletes its copy this many seconds after storing it. */
-    ttl: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(366 * 86400))),
+    ttl: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(TTL_MAX))),
   }),
   sync: req("sync", {}),
   ack: req("ack", {
     acks: v.pipe(v.array(v.strictObject({ conv: Text(140), seq: Seq })), v.maxLength(1000)),
   }),
   /** The sender takes back a stored message (issue 39.3): offline recipients will never get it. */
-  "message.unsend": req("message.unsend", { mid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)) }),
+  "message.unsend": req("message.unsend", { mid: v.pipe(v.string(), v.regex(MID_RE)) }),
   history: req("history", {
     to: TargetSchema,
     since: v.optional(Time),

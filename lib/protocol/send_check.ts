@@ -5,16 +5,12 @@
  * why with the stable code and text it always has. send_check_test.ts holds the two to each other
  * on random headers.
  */
-
-const MID = /^[A-Za-z0-9_-]{8,64}$/;
-const DEVICE = /^[^/\s]+(\/[1-9][0-9]{0,6})?$/;
-const TTL_MAX = 366 * 86400;
-const ID_MAX = 2 ** 31;
+import { DEVICE_LEN_MAX, DEVICE_RE, DEVICES_MAX, ID_MAX, MID_RE, NAME_MAX, TTL_MAX } from "./bounds.ts";
 
 type Obj = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
-const isName = (x: unknown): x is string => typeof x === "string" && x.length >= 1 && x.length <= 64;
+const isName = (x: unknown): x is string => typeof x === "string" && x.length >= 1 && x.length <= NAME_MAX;
 const isInt = (x: unknown, min: number, max: number): x is number =>
   typeof x === "number" && Number.isInteger(x) && x >= min && x <= max;
 
@@ -30,14 +26,18 @@ function target(to: unknown): Obj | null {
 }
 
 function devices(d: unknown): string[] | null {
-  if (!Array.isArray(d) || d.length > 64) return null;
-  for (const a of d) if (typeof a !== "string" || a.length > 80 || !DEVICE.test(a)) return null;
+  if (!Array.isArray(d) || d.length > DEVICES_MAX) return null;
+  for (const a of d) {
+    if (typeof a !== "string" || a.length > DEVICE_LEN_MAX || !DEVICE_RE.test(a)) return null;
+  }
   return d.slice();
 }
 
 /** A `send` request the schema would accept, as the schema would answer it; null: ask the schema. */
 export function quickSend(h: Obj): Obj | null {
-  if (h.t !== "send" || !isInt(h.id, 0, ID_MAX) || typeof h.mid !== "string" || !MID.test(h.mid)) return null;
+  if (h.t !== "send" || !isInt(h.id, 0, ID_MAX) || typeof h.mid !== "string" || !MID_RE.test(h.mid)) {
+    return null;
+  }
   const to = target(h.to);
   if (!to) return null;
   const out: Obj = { t: "send", id: h.id, to, mid: h.mid };
