@@ -95,8 +95,10 @@ test({
       );
       assert.doesNotMatch(failed, /⋯ (lorem|ipsum)/, failed);
       const logins = () => t.lines.filter((l) => / INFO login user=alice /.test(l)).length;
+      // One login, or two when the client's own backoff had already reconnected before /reconnect
+      // (a loaded machine restarts the server slower); what must not happen is a loop (below).
       const before = logins();
-      assert.equal(before, 1, "one login after the restart");
+      assert.ok(before === 1 || before === 2, `${before} logins after the restart`);
       await new Promise((r) => setTimeout(r, 3000));
       assert.equal(logins(), before, "no reconnect loop");
       assert.ok(

@@ -268,11 +268,15 @@ Deno.test("direct files: a chunk altered on the direct path is refused and the r
     const fb = new FileTransfers(b.client, {
       ...fbOps,
       ready: (to, r) => {
-        proxy = tamperingProxy(r.port, 3 * 1024 * 1024);
+        // Early in the direct path's data (its hello is a few hundred bytes): how much of the file goes
+        // up the relay before the sender moves to the direct path varies (a CI run sent less than 3 MiB
+        // of a 24 MiB file directly once the relay got faster).
+        proxy = tamperingProxy(r.port, 512 * 1024);
         return fbOps.ready(to, { ...r, port: proxy.port });
       },
     });
-    const data = bytes(24 * 1024 * 1024, 8);
+    // Big enough that a good part goes direct even when the relay runs fast before the switch (~19 MB).
+    const data = bytes(40 * 1024 * 1024, 8);
     const p = await file(t, "tampered.bin", data);
     const [sent, got] = await Promise.all([
       FileTransfers.of(a.client).send("bob", p),
