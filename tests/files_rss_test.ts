@@ -79,38 +79,56 @@ async function receivePeak(
   return { out: new TextDecoder().decode(o.stdout).trim(), peak };
 }
 
+/**
+ * Registers alice and bob, copies a 1 MiB and then a `mib` MiB file from alice to bob with `copy`
+ * (which answers the sender's `sent` line and the receiver's output and peak), and checks the peaks:
+ * read at all, the big one under MAX_RSS and within MAX_GROWTH of the small one.
+ */
+async function peaksOf(
+  label: string,
+  mib: number,
+  copy: (
+    t: TestServer,
+    homes: [string, string],
+    path: string,
+  ) => Promise<[string, { out: string; peak: number }]>,
+): Promise<void> {
+  const t = await startTestServer();
+  const homes: [string, string] = [`${t.dir}/home-a`, `${t.dir}/home-b`];
+  try {
+    await cli(t, homes[0], "alice", "register");
+    await cli(t, homes[1], "bob", "register");
+    const peaks: number[] = [];
+    for (const size of [1, mib]) {
+      const path = `${t.dir}/f${size}.bin`;
+      await makeMiBFile(path, size);
+      const [sent, got] = await copy(t, homes, path);
+      assert.equal(got.out, `saved ${t.dir}/down/f${size}.bin ${size * MIB} ${sent.split(" ")[3]}`);
+      await Deno.remove(`${t.dir}/down/f${size}.bin`);
+      await Deno.remove(path);
+      peaks.push(got.peak);
+    }
+    const [small, big] = peaks as [number, number];
+    assert.ok(small > 0, "the receiver's memory was read");
+    const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for ${mib} MiB`;
+    console.log(`${label}: ${shown}`);
+    assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
+    assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
+  } finally {
+    await t.stop();
+  }
+}
+
 test({
   name:
     "files: a receiving client's RSS stays under 128 MiB and does not grow with the file (measured from outside)",
   ignore: Deno.build.os !== "linux",
   deadlineMs: 300_000,
-  fn: async () => {
-    const t = await startTestServer();
-    const [ha, hb] = [`${t.dir}/home-a`, `${t.dir}/home-b`];
-    try {
-      await cli(t, ha, "alice", "register");
-      await cli(t, hb, "bob", "register");
-      const peaks: number[] = [];
-      for (const mib of [1, 128]) {
-        const path = `${t.dir}/f${mib}.bin`;
-        await makeMiBFile(path, mib);
-        const sent = await cli(t, ha, "alice", "send-file", "bob", path, "--relay");
-        const got = await receivePeak(t, hb, `${t.dir}/down`);
-        assert.equal(got.out, `saved ${t.dir}/down/f${mib}.bin ${mib * MIB} ${sent.split(" ")[3]}`);
-        await Deno.remove(`${t.dir}/down/f${mib}.bin`);
-        await Deno.remove(path);
-        peaks.push(got.peak);
-      }
-      const [small, big] = peaks as [number, number];
-      assert.ok(small > 0, "the receiver's memory was read");
-      const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 128 MiB`;
-      console.log(`files_rss: ${shown}`);
-      assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
-      assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
-    } finally {
-      await t.stop();
-    }
-  },
+  fn: () =>
+    peaksOf("files_rss", 128, async (t, [ha, hb], path) => {
+      const sent = await cli(t, ha, "alice", "send-file", "bob", path, "--relay");
+      return [sent, await receivePeak(t, hb, `${t.dir}/down`)];
+    }),
 });
 
 test({
@@ -118,33 +136,10 @@ test({
     "files: a client receiving on the direct path holds under 128 MiB, not growing with the file (from outside)",
   ignore: Deno.build.os !== "linux",
   deadlineMs: 300_000,
-  fn: async () => {
-    const t = await startTestServer();
-    const [ha, hb] = [`${t.dir}/home-a`, `${t.dir}/home-b`];
-    try {
-      await cli(t, ha, "alice", "register");
-      await cli(t, hb, "bob", "register");
-      const peaks: number[] = [];
-      for (const mib of [1, 256]) {
-        const path = `${t.dir}/f${mib}.bin`;
-        await makeMiBFile(path, mib);
-        const [sent, got] = await Promise.all([
-          cli(t, ha, "alice", "send-file", "bob", path, "--direct", "--wait", "120"),
-          receivePeak(t, hb, `${t.dir}/down`, false),
-        ]);
-        assert.equal(got.out, `saved ${t.dir}/down/f${mib}.bin ${mib * MIB} ${sent.split(" ")[3]}`);
-        await Deno.remove(`${t.dir}/down/f${mib}.bin`);
-        await Deno.remove(path);
-        peaks.push(got.peak);
-      }
-      const [small, big] = peaks as [number, number];
-      const shown = `${(small / MIB).toFixed(1)} MiB for 1 MiB, ${(big / MIB).toFixed(1)} MiB for 256 MiB`;
-      console.log(`files_rss direct: ${shown}`);
-      assert.ok(small > 0, "the receiver's memory was read");
-      assert.ok(big <= MAX_RSS, `the receiver held ${shown}`);
-      assert.ok(big - small <= MAX_GROWTH, `the receiver's memory grew with the file: ${shown}`);
-    } finally {
-      await t.stop();
-    }
-  },
+  fn: () =>
+    peaksOf("files_rss direct", 256, (t, [ha, hb], path) =>
+      Promise.all([
+        cli(t, ha, "alice", "send-file", "bob", path, "--direct", "--wait", "120"),
+        receivePeak(t, hb, `${t.dir}/down`, false),
+      ])),
 });
