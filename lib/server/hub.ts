@@ -15,7 +15,7 @@
  */
 import { encodeFrame, frameOfJson } from "../protocol/frame.ts";
 import { msgJson, putFrame } from "../protocol/frame_put.ts";
-import { COPY_MAX } from "./outbox.ts";
+import { COPY_MAX, smallFrame } from "./outbox.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
@@ -189,7 +189,7 @@ export class Hub {
     const json = msgText(m);
     // A DM's small frame (one or two sessions get it) is written into one reused buffer and copied
     // into their send buffers; a room's or a big one is encoded once and queued as it is in each.
-    const reused = m.kind === "user" && 8 + 3 * json.length + m.body.length <= COPY_MAX;
+    const reused = m.kind === "user" && smallFrame(json.length, m.body.length) > 0;
     let frame: Uint8Array;
     if (reused) {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);

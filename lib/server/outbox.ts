@@ -12,7 +12,7 @@
  * an idle connection holds none.
  */
 import { frameOfJson } from "../protocol/frame.ts";
-import { putFrame } from "../protocol/frame_put.ts";
+import { FRAME_PREFIX, putFrame } from "../protocol/frame_put.ts";
 import { onNextTurn } from "../common/turn.ts";
 
 export interface ByteWriter {
@@ -24,6 +24,16 @@ export interface ByteWriter {
 const BUF_MIN = 1024, BUF_MAX = 64 * 1024;
 /** Frames longer than this are never copied into a pooled buffer. */
 export const COPY_MAX = 16 * 1024;
+
+/**
+ * The most bytes the frame of a `jsonLength`-unit header text and a `bodyLength`-byte body can take
+ * (at most 3 UTF-8 bytes per UTF-16 unit) when that is small enough for a pooled buffer (such a
+ * frame fits any buffer `#room` gives); 0 when it is not.
+ */
+export function smallFrame(jsonLength: number, bodyLength: number): number {
+  const most = FRAME_PREFIX + 3 * jsonLength + bodyLength;
+  return most <= COPY_MAX ? most : 0;
+}
 /** Bytes of queued frames joined into one write, at most. */
 const MAX_WRITE = 256 * 1024;
 /** Bytes of free buffers kept in the pool per size, at most. */
@@ -109,9 +119,8 @@ export class Outbox {
    * small; returns its length, 0 when it was not queued.
    */
   pushJson(json: string, body: Uint8Array): number {
-    // At most 3 UTF-8 bytes per UTF-16 unit: a small frame fits any buffer `#room` gives.
-    const most = 8 + 3 * json.length + body.length;
-    if (most > COPY_MAX) {
+    const most = smallFrame(json.length, body.length);
+    if (!most) {
       const f = frameOfJson(json, body);
       return this.push(f) ? f.length : 0;
     }
