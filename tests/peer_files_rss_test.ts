@@ -30,10 +30,7 @@ test({
     try {
       await alice.send(`connect ${bob.addr}`);
       await bob.waitLine(/^connected alice$/);
-      await bob.send("fingerprint alice");
-      await bob.waitLine(/^fingerprint alice /);
-      await bob.send("verify alice");
-      await bob.waitLine(/^verified alice$/);
+      await bob.verify("alice");
       const peaks: number[] = [];
       for (const mib of [1, 256]) {
         const path = `${dir}/f${mib}.bin`, sum = await makeMiBFile(path, mib).then(() => hashFile(path));

@@ -111,6 +111,14 @@ export class ScriptPeer {
     }
   }
 
+  /** Marks `peer` (connected) verified here, as a user who compared its fingerprint would. */
+  async verify(peer: string): Promise<void> {
+    await this.send(`fingerprint ${peer}`);
+    await this.waitLine(new RegExp(`^fingerprint ${peer} `));
+    await this.send(`verify ${peer}`);
+    await this.waitLine(new RegExp(`^verified ${peer}$`));
+  }
+
   /** Ends the script (the node stops) and waits for the exit; returns the exit code. */
   async quit(): Promise<number> {
     await this.send("quit").catch(() => {});

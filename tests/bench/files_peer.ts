@@ -19,10 +19,7 @@ export async function peerCopies(root: string, src: string, sum: string, bytes: 
   try {
     await alice.send(`connect ${bob.addr}`);
     await bob.waitLine(/^connected alice$/);
-    await bob.send("fingerprint alice");
-    await bob.waitLine(/^fingerprint alice /);
-    await bob.send("verify alice");
-    await bob.waitLine(/^verified alice$/);
+    await bob.verify("alice");
     const runs: Row[][] = [];
     for (let i = 0; i < times; i++) {
       const [a0, b0] = [await cpuMicros(alice.proc.pid), await cpuMicros(bob.proc.pid)];

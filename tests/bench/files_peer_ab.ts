@@ -51,10 +51,7 @@ async function pair(dir: string, tree: string, auto: boolean) {
   await alice.send(`connect ${bob.addr}`);
   await bob.waitLine(/^connected alice$/);
   if (auto) {
-    await bob.send("fingerprint alice");
-    await bob.waitLine(/^fingerprint alice /);
-    await bob.send("verify alice");
-    await bob.waitLine(/^verified alice$/);
+    await bob.verify("alice");
   }
   return { alice, bob };
 }
