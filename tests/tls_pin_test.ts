@@ -6,32 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
+import { testCaAndLeaf } from "../lib/net/cert_testing.ts";
 import { runProgram, startTestServer } from "./helpers.ts";
-
-async function sh(cmd: string, cwd: string): Promise<void> {
-  const o = await new Deno.Command("bash", { args: ["-c", cmd], cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
-}
 
 Deno.test({
   name: "a certificate trusted by the system but not the pinned one is refused as CHANGED",
   ignore: Deno.build.os === "windows", // the test CA is made with the openssl command
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-pin-" });
-  // A test CA and a leaf it signs for 127.0.0.1.
-  await sh(
-    [
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem " +
-      "-subj /CN=ParleyTestCA -days 2 -addext basicConstraints=critical,CA:TRUE " +
-      "-addext keyUsage=critical,keyCertSign",
-      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1",
-      "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf",
-      "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext.cnf",
-    ].join(" && "),
-    dir,
-  );
-  const cert = await Deno.readTextFile(`${dir}/leaf.pem`), key = await Deno.readTextFile(`${dir}/leaf.key`);
+  // A test CA and a leaf it signs for 127.0.0.1 (ca.pem in `dir`).
+  const { leafPem: cert, leafKey: key } = await testCaAndLeaf(dir);
   const t = await startTestServer({}, { tls: { cert, key } });
   const pinned = await makeSelfSignedCert(); // the certificate the client pinned for this address
   try {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { makeSelfSignedCert } from "./cert.ts";
+import { testCaAndLeaf } from "./cert_testing.ts";
 import { connectTls, DenoConn } from "./tls.ts";
 
 /** A TLS listener presenting `cert` that writes `hello` to each connection. */
@@ -18,12 +19,6 @@ function serve(cert: string, key: string, hello: Uint8Array) {
     }
   })().catch(() => {});
   return { port: ln.addr.port, stop: async () => (ln.close(), await done) };
-}
-
-async function sh(cmd: string, cwd: string): Promise<void> {
-  const o = await new Deno.Command("bash", { args: ["-c", cmd], cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
 }
 
 Deno.test("tls: the pinned connect runs on Deno's TLS and reads into the caller's buffer", async () => {
@@ -67,22 +62,11 @@ Deno.test({
   ignore: Deno.build.os === "windows", // the test CA is made with the openssl command
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-tls-" });
-  await sh(
-    [
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem " +
-      "-subj /CN=ParleyTestCA -days 2 -addext basicConstraints=critical,CA:TRUE " +
-      "-addext keyUsage=critical,keyCertSign",
-      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1",
-      "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf",
-      "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext.cnf",
-    ].join(" && "),
-    dir,
-  );
-  const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
-  const s = serve(await read("leaf.pem"), await read("leaf.key"), new Uint8Array(1));
+  const t = await testCaAndLeaf(dir);
+  const s = serve(t.leafPem, t.leafKey, new Uint8Array(1));
   try {
     await assert.rejects(
-      connectTls({ host: "127.0.0.1", port: s.port, caPem: await read("ca.pem") }),
+      connectTls({ host: "127.0.0.1", port: s.port, caPem: t.caPem }),
       /not the pinned one/,
     );
   } finally {
