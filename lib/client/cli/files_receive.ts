@@ -149,14 +149,19 @@ export async function waitForOffers(
   try {
     let todo = await mine();
     while (!todo.length && now() < end) {
+      // A wait that runs to the end is the last one: a timer may fire a little before `end` by this
+      // clock, and that is no reason for more looks.
+      const last = end - now() <= lookMs;
       if (!offered) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, Math.max(0, Math.min(lookMs, end - now())));
           wake = () => (clearTimeout(t), r());
         });
       }
+      const woken = offered;
       offered = false;
       todo = await mine();
+      if (last && !woken) break;
     }
     return todo;
   } finally {

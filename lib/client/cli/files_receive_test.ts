@@ -38,6 +38,18 @@ Deno.test("waitForOffers: no offer for a second looks once or twice, not every 2
   assert.equal(c.listening(), 0, "stops listening");
 });
 
+Deno.test("waitForOffers: a timer that fires a little before the end makes no extra looks", async () => {
+  // The clock runs 1 % slower than the timers (a timeout may fire a little early against it): the
+  // wait that runs to the end is the last one, not followed by a look every few ms till `end`.
+  const c = fakeClient();
+  let looks = 0;
+  const t0 = performance.now();
+  const now = () => t0 + (performance.now() - t0) * 0.99;
+  const got = await waitForOffers(c, now() + 300, () => (looks++, Promise.resolve([])), now, 100);
+  assert.deepEqual(got, []);
+  assert.ok(looks <= 4, `${looks} looks in 300 ms with a look every 100 ms`);
+});
+
 Deno.test("waitForOffers: an offer event wakes it at once, even one filed during the first look", async () => {
   for (const during of [false, true]) {
     const c = fakeClient();
