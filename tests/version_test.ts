@@ -78,7 +78,7 @@ Deno.test("CHANGELOG: an empty Unreleased heading, then this version dated", asy
   const text = await Deno.readTextFile(rootFile("CHANGELOG.md"));
   const heads = [...text.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
   assert.equal(heads[0], "[Unreleased]");
-  assert.equal(heads[1], `[${VERSION}] - 2026-11-25`);
+  assert.match(heads[1]!, new RegExp(`^\\[${VERSION.replaceAll(".", "\\.")}\\] - \\d{4}-\\d{2}-\\d{2}$`));
   const unreleased = text.slice(text.indexOf("## [Unreleased]") + 15, text.indexOf(`## [${VERSION}]`));
   assert.equal(unreleased.trim(), "");
 });
