@@ -125,12 +125,11 @@ function duplexOf(c: Deno.TcpConn): Duplex {
         if (n === null) d.push(null);
         else {
           const size = nextReadSize(buf.length, n);
-          const piece = buf.slice(0, n);
-          d.push(piece); // node asks for more (read()) while its buffer has room
+          d.push(buf.subarray(0, n)); // node asks for more (read()) while its buffer has room
           // Taken at once (node:tls's stream copies what it is handed into its TLS state as it comes;
-          // nothing left buffered): freed now, not at a collection (issue 36: a relay's RSS).
-          if (d.readableLength === 0) release(piece);
-          if (size !== buf.length) buf = new Uint8Array(size);
+          // nothing left buffered): the buffer is read into again, no copy per read (issue 36); else
+          // the stream keeps it and the next read gets a new one.
+          if (d.readableLength !== 0 || size !== buf.length) buf = new Uint8Array(size);
         }
       }, (e) => {
         reading = false;

@@ -50,8 +50,16 @@ export interface Srv {
 /** Extra `deno run` flags for the server, e.g. PARLEY_BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
 const serverFlags = envFlags("PARLEY_BENCH_SERVER_FLAGS");
 
-/** Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only). */
-export async function startServer(dir: string, extra: string[] = [], runFlags: string[] = []): Promise<Srv> {
+/**
+ * Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only); `root`: the
+ * checkout whose server.ts runs (an A/B of two checkouts), this one by default.
+ */
+export async function startServer(
+  dir: string,
+  extra: string[] = [],
+  runFlags: string[] = [],
+  root = ROOT,
+): Promise<Srv> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -62,7 +70,7 @@ export async function startServer(dir: string, extra: string[] = [], runFlags: s
       "--allow-env",
       "--allow-run",
       ...runFlags,
-      `${ROOT}server.ts`,
+      `${root}server.ts`,
       "--port",
       "0",
       "--data",
