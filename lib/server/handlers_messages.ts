@@ -93,22 +93,28 @@ function sendChecked(
 }
 
 /** A DM naming the devices it was encrypted for: refused with the current lists when they changed. */
-async function sendDevices(
+function sendDevices(
   c: Core,
   s: Session,
   m: Request<"send">,
   body: Uint8Array,
   t: Stored,
   devices: string[],
-): Promise<void> {
-  const want = await devicesChanged(c, s, t.name, devices);
-  if (!want) return sendChecked(c, s, m, body, t);
+): void | Promise<void> {
+  const want = devicesChanged(c, s, t.name, devices);
+  if (want instanceof Promise) {
+    return want.then((w) => w ? refuseDevices(s, m.id, w) : sendChecked(c, s, m, body, t));
+  }
+  return want ? refuseDevices(s, m.id, want) : sendChecked(c, s, m, body, t);
+}
+
+function refuseDevices(s: Session, id: number, devices: Record<string, number[]>): void {
   s.send({
     t: "err",
-    id: m.id,
+    id,
     code: ErrorCode.DevicesChanged,
     msg: "The recipient's or your devices changed: encrypt again for these",
-    devices: want,
+    devices,
   });
 }
 

@@ -81,3 +81,26 @@ Deno.test("send: an unknown user is looked up (a promise) and refused; a room on
   await log.close();
   await store.close();
 });
+
+Deno.test("send: a DM naming its devices is checked against the store's rows at once: queued, or refused with the lists", async () => {
+  const { store, log, c, s, replies } = setup();
+  for (const [u, n] of [["alice", 2], ["bob", 1]] as const) {
+    for (let i = 0; i < n; i++) await store.addDevice(u, "", 0, 0);
+  }
+  const dm = (id: number, devices: string[]) => ({ ...req(id, { kind: "user", name: "bob" }), devices });
+  assert.equal(send(c, s, dm(1, ["bob", "alice/2"]), new Uint8Array(3)), undefined, "no promise");
+  assert.equal(log.queued, 1);
+  assert.equal(send(c, s, dm(2, ["bob"]), new Uint8Array(3)), undefined, "no promise");
+  assert.equal(log.queued, 1, "refused: alice's device 2 was left out");
+  await log.flush();
+  await new Promise((r) => setTimeout(r, 10));
+  const got = replies().map((h) => [h.t, h.id, h.code ?? h.seq, h.devices]);
+  assert.deepEqual(got, [["err", 2, "devices_changed", { bob: [1], alice: [1, 2] }], [
+    "ok",
+    1,
+    1,
+    undefined,
+  ]]);
+  await log.close();
+  await store.close();
+});
