@@ -30,17 +30,19 @@ export interface Command<K extends RequestKind = RequestKind> {
    */
   free?: boolean;
   cost?: (m: Request<K>) => number;
-  run(c: Core, s: Session, m: Request<K>, body: Uint8Array): Promise<void>;
+  /** Runs the request; a promise when it waits for something (the next request of the connection waits for it). */
+  run(c: Core, s: Session, m: Request<K>, body: Uint8Array): void | Promise<void>;
 }
 
 export type CommandTable = { [K in RequestKind]: Command<K> };
 
 /** `run`, for a session that proved its device once the account's devices have keys (key_checks.ts). */
 function asDevice<K extends RequestKind>(what: string, run: Command<K>["run"]): Command<K>["run"] {
-  return async (c, s, m, body) => {
-    const no = await unprovenRefusal(c, s, what);
-    if (no) return s.fail(m.id, no.code, no.msg);
-    await run(c, s, m, body);
+  return (c, s, m, body) => {
+    const no = unprovenRefusal(c, s, what);
+    if (no === null) return run(c, s, m, body); // the usual case, at once (no promise)
+    if (!(no instanceof Promise)) return s.fail(m.id, no.code, no.msg);
+    return no.then((r) => r ? s.fail(m.id, r.code, r.msg) : run(c, s, m, body));
   };
 }
 

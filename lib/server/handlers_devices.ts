@@ -35,8 +35,17 @@ const deviceKey = deviceAddress;
 /** Active device ids of `user`; an account that published keys before devices existed has device 1. */
 export async function activeDevices(c: Core, user: string): Promise<number[]> {
   const rows = await c.store.devices(user);
-  if (rows.length) return rows.filter((d) => d.removed === null).map((d) => d.device);
+  if (rows.length) return active(rows);
   return (await c.store.takeBundle(user, false)) ? [1] : [];
+}
+
+const active = (rows: readonly Readonly<DeviceRow>[]) =>
+  rows.filter((d) => d.removed === null).map((d) => d.device);
+
+/** `activeDevices` at once when the store holds `user`'s device rows and there are some; else undefined. */
+function activeDevicesNow(c: Core, user: string): number[] | undefined {
+  const rows = c.store.devicesNow?.(user);
+  return rows?.length ? active(rows) : undefined;
 }
 
 async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promise<string | null> {
@@ -222,14 +231,28 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
  * For an E2E DM: null when `devices` (the addresses the body is encrypted to) are exactly the
  * recipient's active devices and the sender's other ones; else the lists the sender should use.
  */
-export async function devicesChanged(
+export function devicesChanged(
   c: Core,
   s: Session,
   to: string,
   devices: readonly string[],
-): Promise<Record<string, number[]> | null> {
-  const theirs = await activeDevices(c, to);
-  const mine = to === s.user ? theirs : await activeDevices(c, s.user);
+): Record<string, number[]> | null | Promise<Record<string, number[]> | null> {
+  // At once when the store holds both lists (a DM's hot path waits for no promise), else read.
+  const theirs = activeDevicesNow(c, to), mine = to === s.user ? theirs : activeDevicesNow(c, s.user);
+  if (theirs && mine) return changed(s, to, devices, theirs, mine);
+  return (async () => {
+    const theirs = await activeDevices(c, to);
+    return changed(s, to, devices, theirs, to === s.user ? theirs : await activeDevices(c, s.user));
+  })();
+}
+
+function changed(
+  s: Session,
+  to: string,
+  devices: readonly string[],
+  theirs: number[],
+  mine: number[],
+): Record<string, number[]> | null {
   const want = new Set([
     ...theirs.map((d) => deviceKey(to, d)),
     ...mine.filter((d) => d !== s.device).map((d) => deviceKey(s.user, d)),

@@ -10,15 +10,15 @@ import type { Core } from "./core.ts";
 import { devicesChanged } from "./handlers_devices.ts";
 import { msgText, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
+import { SendReply } from "./send_reply.ts";
 import type { TargetKind } from "./store/store.ts";
 
 /** Rows read per page of a sync (at most this many bodies in memory at once). */
 const SYNC_PAGE = 64;
 
-type Resolved = { kind: TargetKind; name: string; conv: string; afterSeq: number } | {
-  err: string;
-  msg: string;
-};
+/** A checked target. */
+type Stored = { kind: TargetKind; name: string; conv: string; afterSeq: number };
+type Resolved = Stored | { err: string; msg: string };
 
 /** Checks a target and the sender's right to it. */
 async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved> {
@@ -38,27 +38,89 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
   return { kind: "room", name, conv: convKey("room", name), afterSeq: since };
 }
 
-export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): Promise<void> {
-  const t = m.to.kind === "room" ? await resolveRoomFast(c, s, m.to.name) : await resolveTarget(c, s, m.to);
-  if ("err" in t) return s.fail(m.id, t.err, t.msg);
-  if (t.kind === "user" && m.devices) {
-    const want = await devicesChanged(c, s, t.name, m.devices);
-    if (want) {
-      s.send({
-        t: "err",
-        id: m.id,
-        code: ErrorCode.DevicesChanged,
-        msg: "The recipient's or your devices changed: encrypt again for these",
-        devices: want,
-      });
-      return;
-    }
+/**
+ * A send's target: at once when the hub knows it (a known user; a room in the membership cache,
+ * whose history lookup a send skips), else as `resolveTarget`/`resolveRoomFast` find it.
+ */
+function sendTarget(c: Core, s: Session, to: Target): Resolved | Promise<Resolved> {
+  if (to.kind === "broadcast") return resolveTarget(c, s, to);
+  const name = normalizeName(to.name);
+  if (to.kind === "user") {
+    if (!name || !c.hub.users.has(name)) return resolveTarget(c, s, to);
+    return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
   }
+  const members = name ? c.hub.rooms.get(name) : undefined;
+  if (!name || !members) return resolveRoomFast(c, s, to.name);
+  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
+  return { kind: "room", name, conv: convKey("room", name), afterSeq: 0 };
+}
+
+/**
+ * `send`: at once, up to the group commit's queue, when nothing needs the store (the usual case:
+ * a promise only where the store is asked); the reply follows the batch's commit (`SendReply`).
+ */
+export function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): void | Promise<void> {
+  const t = sendTarget(c, s, m.to);
+  return t instanceof Promise ? t.then((t) => sendTo(c, s, m, body, t)) : sendTo(c, s, m, body, t);
+}
+
+function sendTo(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Resolved,
+): void | Promise<void> {
+  if ("err" in t) return s.fail(m.id, t.err, t.msg);
+  if (t.kind === "user" && m.devices) return sendDevices(c, s, m, body, t, m.devices);
+  return sendChecked(c, s, m, body, t);
+}
+
+/** A send whose target and devices passed: relayed (a signal) or queued for the group commit. */
+function sendChecked(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Stored,
+): void | Promise<void> {
   if (m.ephemeral) return relaySignal(c, s, m, t, body); // a DM signal's devices checked as a message's
   const low = c.dataSpaceRefusal(body.length); // the free-space floor (--min-free)
   if (low) return s.fail(m.id, low.code, low.msg);
   const room = c.reserveQuota(s.user, body.length);
-  if (!(typeof room === "boolean" ? room : await room)) {
+  if (typeof room !== "boolean") return room.then((ok) => store(c, s, m, body, t, ok));
+  store(c, s, m, body, t, room);
+}
+
+/** A DM naming the devices it was encrypted for: refused with the current lists when they changed. */
+function sendDevices(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Stored,
+  devices: string[],
+): void | Promise<void> {
+  const want = devicesChanged(c, s, t.name, devices);
+  if (want instanceof Promise) {
+    return want.then((w) => w ? refuseDevices(s, m.id, w) : sendChecked(c, s, m, body, t));
+  }
+  return want ? refuseDevices(s, m.id, want) : sendChecked(c, s, m, body, t);
+}
+
+function refuseDevices(s: Session, id: number, devices: Record<string, number[]>): void {
+  s.send({
+    t: "err",
+    id,
+    code: ErrorCode.DevicesChanged,
+    msg: "The recipient's or your devices changed: encrypt again for these",
+    devices,
+  });
+}
+
+/** Queues the message for the group commit (`quota`: its bytes were reserved). */
+function store(c: Core, s: Session, m: Request<"send">, body: Uint8Array, t: Stored, quota: boolean): void {
+  if (!quota) {
     const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
     return s.fail(
       m.id,
@@ -68,34 +130,21 @@ export async function send(c: Core, s: Session, m: Request<"send">, body: Uint8A
   }
   const ts = c.clock.now();
   s.inflight++;
-  // Not awaited: the sender's next request is handled while this one waits for group commit.
-  c.messages.append({
-    mid: m.mid,
-    sender: s.user,
-    kind: t.kind,
-    target: t.name,
-    conv: t.conv,
-    ts,
-    body: body.slice(),
-    ...(m.ttl ? { expires: ts + m.ttl * 1000 } : {}),
-  }, s)
-    .then(async (r) => {
-      if (r && c.config.logMessages) {
-        // Metadata only (opt-in): never the body.
-        c.log.info("message", { from: s.user, to: targetText(t), bytes: body.length, seq: r.seq });
-      }
-      if (r) return s.replyStored(m.id, r.seq, r.ts);
-      // A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it.
-      c.releaseQuota(s.user, body.length);
-      const first = await c.store.seqOf(s.user, m.mid);
-      s.reply(m.id, first ? { seq: first.seq, ts: first.ts, dup: true } : { dup: true });
-    })
-    .catch((e) => {
-      c.releaseQuota(s.user, body.length);
-      c.log.error("store.append", { error: String(e) });
-      s.fail(m.id, ErrorCode.Internal, "The server could not store the message; try again");
-    })
-    .finally(() => s.settled());
+  // The sender's next request is handled while this one waits for group commit.
+  c.messages.enqueue(
+    {
+      mid: m.mid,
+      sender: s.user,
+      kind: t.kind,
+      target: t.name,
+      conv: t.conv,
+      ts,
+      body: body.slice(),
+      ...(m.ttl ? { expires: ts + m.ttl * 1000 } : {}),
+    },
+    s,
+    new SendReply(c, s, m.id, m.mid, body.length, t),
+  );
 }
 
 /** Largest signal body (a typing event sealed for a few devices is far smaller). */
@@ -132,11 +181,6 @@ function relaySignal(
     for (const x of c.hub.sessionsOf(u)) if (x.delivery === "live" && x.outbox.push(frame)) n++;
   }
   s.reply(m.id, { delivered: n });
-}
-
-/** How `--log-messages` names a target: `bob`, `#dev`, `*` for broadcasts. */
-function targetText(t: { kind: string; name?: string | null }): string {
-  return t.kind === "room" ? `#${t.name}` : t.kind === "broadcast" ? "*" : String(t.name);
 }
 
 /** Room sends skip the history lookup: membership from the cache is enough. */

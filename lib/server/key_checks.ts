@@ -80,8 +80,19 @@ export async function deviceRefusal(
  * of the account has a key, only a session that proved its device (keys.publish/keys.count) may.
  * An account from before device keys (none recorded) keeps working without a proof, as device 1.
  */
-export async function unprovenRefusal(c: Core, s: Session, what: string): Promise<Refusal | null> {
-  if (s.proven || !(await c.store.devices(s.user)).some((d) => d.signKey)) return null;
+export function unprovenRefusal(
+  c: Core,
+  s: Session,
+  what: string,
+): Refusal | null | Promise<Refusal | null> {
+  if (s.proven) return null;
+  // At once when the store holds the rows (a send's hot path waits for no promise), else read.
+  const now = c.store.devicesNow?.(s.user);
+  return now ? unproven(now, what) : c.store.devices(s.user).then((rows) => unproven(rows, what));
+}
+
+function unproven(rows: readonly Readonly<DeviceRow>[], what: string): Refusal | null {
+  if (!rows.some((d) => d.signKey)) return null;
   return {
     code: ErrorCode.BadDeviceProof,
     msg: `Only one of the account's devices can ${what}: this session did not prove that it is one ` +

@@ -1,8 +1,9 @@
 /**
- * Group commit for messages. `append` queues a message; once per event-loop turn the queue is
- * written in one durable transaction, then each stored message is fanned out and its promise
- * resolves (so the sender's `ok` is sent only after the message is on disk). Duplicates of
- * (sender, mid) resolve to null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
+ * Group commit for messages. `enqueue` queues a message with its `Committed` (`append`: with a
+ * promise); once per event-loop turn the queue is written in one durable transaction, then each
+ * stored message is fanned out and its `Committed` told, in one loop (so the sender's `ok` is sent
+ * only after the message is on disk; one promise per batch, none per message). Duplicates of
+ * (sender, mid) are told null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
  * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
  * entries count toward MAX_BATCH. Consecutive batches are a macrotask apart (others get a turn).
  */
@@ -12,10 +13,21 @@ import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { Session } from "./session.ts";
 import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
 
+/** Told once about a queued message, after its batch's commit: stored (null: a resend), or failed. */
+export interface Committed {
+  stored(r: StoredMessage | null): void;
+  failed(e: unknown): void;
+}
+
 interface Pending {
   m: NewMessage;
   from: Session | null;
-  resolve: (r: StoredMessage | null) => void;
+  to: Committed;
+}
+
+interface PendingAck {
+  set: AckSet;
+  resolve: () => void;
   reject: (e: unknown) => void;
 }
 
@@ -25,7 +37,7 @@ export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class MessageLog {
   #q: Pending[] = [];
-  #acks: { set: AckSet; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #acks: PendingAck[] = [];
   /** Cancels the scheduled flush (null: none scheduled). */
   #timer: (() => void) | null = null;
   #flushing: Promise<void> | null = null;
@@ -40,13 +52,19 @@ export class MessageLog {
     return this.#q.length;
   }
 
+  /** `enqueue` with a promise of the stored row (null: a resend). */
   append(m: NewMessage, from: Session | null): Promise<StoredMessage | null> {
-    // After close (shutdown) nothing more is stored: a message accepted now could not be confirmed.
-    if (this.#closed) return Promise.reject(new Error("The message log is closed"));
-    return new Promise((resolve, reject) => {
-      this.#q.push({ m, from, resolve, reject });
-      this.#schedule();
-    });
+    return new Promise((stored, failed) => this.enqueue(m, from, { stored, failed }));
+  }
+
+  /**
+   * Queues `m` for the next group commit; `to` is told its outcome after the commit (after the
+   * log was closed at once, as failed: a message accepted now could not be confirmed).
+   */
+  enqueue(m: NewMessage, from: Session | null, to: Committed): void {
+    if (this.#closed) return to.failed(new Error("The message log is closed"));
+    this.#q.push({ m, from, to });
+    this.#schedule();
   }
 
   /**
@@ -102,38 +120,51 @@ export class MessageLog {
     }
     const acks = this.#acks.splice(0, k);
     if (batch.length === 0 && acks.length === 0) return Promise.resolve();
-    this.#flushing = (async () => {
-      try {
-        const ms = batch.map((p) => p.m);
-        this.hub.link?.beforeAppend(ms, batch.map((p) => p.from));
-        const t0 = performance.now();
-        const rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
-        this.metrics.commit((performance.now() - t0) / 1000);
-        let n = 0, nBytes = 0;
-        // One of several nodes: the cluster fans out in seq order, with other nodes' messages.
-        const linked = this.hub.link?.afterAppend(ms, rows) ?? false;
-        for (let i = 0; i < batch.length; i++) {
-          const r = rows[i] ?? null;
-          if (r) {
-            this.stored++;
-            n++;
-            nBytes += r.body.length;
-            if (!linked) this.deliveries += this.hub.fanOut(r, batch[i]!.from);
-          }
-          batch[i]!.resolve(r);
-        }
-        for (const a of acks) a.resolve();
-        if (n) this.metrics.stored(n, nBytes);
-      } catch (e) {
-        for (const p of batch) p.reject(e);
-        for (const a of acks) a.reject(e);
-      } finally {
-        this.#flushing = null;
-      }
-    })();
+    this.#flushing = this.#write(batch, acks);
     const done = this.#flushing;
     // The next batch after a macrotask: other connections' reads and timers run between commits.
     return this.#waiting() ? done.then(yieldTurn).then(() => this.flush()) : done;
+  }
+
+  /** Writes one batch in one transaction, then fans each stored message out and tells its sender. */
+  async #write(batch: Pending[], acks: PendingAck[]): Promise<void> {
+    // A microtask first: a store that throws at once still ends this after `#flushing` is set.
+    await undefined;
+    let rows: (StoredMessage | null)[], linked: boolean;
+    try {
+      const ms = batch.map((p) => p.m);
+      this.hub.link?.beforeAppend(ms, batch.map((p) => p.from));
+      const t0 = performance.now();
+      rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
+      this.metrics.commit((performance.now() - t0) / 1000);
+      // One of several nodes: the cluster fans out in seq order, with other nodes' messages.
+      linked = this.hub.link?.afterAppend(ms, rows) ?? false;
+    } catch (e) {
+      this.#flushing = null;
+      for (const p of batch) p.to.failed(e);
+      for (const a of acks) a.reject(e);
+      return;
+    }
+    this.#flushing = null;
+    let n = 0, nBytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const r = rows[i] ?? null;
+      const p = batch[i]!;
+      if (r) {
+        this.stored++;
+        n++;
+        nBytes += r.body.length;
+      }
+      try {
+        if (r && !linked) this.deliveries += this.hub.fanOut(r, p.from);
+      } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
+        p.to.failed(e);
+        continue;
+      }
+      p.to.stored(r);
+    }
+    for (const a of acks) a.resolve();
+    if (n) this.metrics.stored(n, nBytes);
   }
 
   #waiting(): boolean {

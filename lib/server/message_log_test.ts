@@ -104,3 +104,61 @@ Deno.test("MessageLog: no ok and no delivery before the batch's commit has retur
   await log.close();
   await store.close();
 });
+
+Deno.test("MessageLog: enqueue tells each sender once, after the commit, in queue order, each after its delivery", async () => {
+  const store = new SqliteStore(":memory:");
+  let committed = 0;
+  const append = store.appendMessages.bind(store);
+  store.appendMessages = (b, a) => append(b, a).then((rows) => (committed++, rows));
+  const hub = new Hub();
+  const told: string[] = [];
+  hub.fanOut = (m) => (told.push(`deliver ${m.mid.slice(1)}`), 1);
+  const log = new MessageLog(store, hub);
+  let done!: () => void;
+  const all = new Promise<void>((r) => done = r);
+  for (const i of [1, 2, 3, 1]) { // the second m1 is a resend
+    log.enqueue(msg(`e${i}`), null, {
+      stored: (r) => {
+        told.push(`${r ? "ok" : "dup"} e${i} after ${committed} commit`);
+        if (told.length === 7) done();
+      },
+      failed: (e) => assert.fail(String(e)),
+    });
+  }
+  assert.deepEqual(told, [], "nothing told before the commit");
+  await all;
+  assert.deepEqual(told, [
+    "deliver e1",
+    "ok e1 after 1 commit",
+    "deliver e2",
+    "ok e2 after 1 commit",
+    "deliver e3",
+    "ok e3 after 1 commit",
+    "dup e1 after 1 commit",
+  ]);
+  await log.close();
+  const late: string[] = [];
+  log.enqueue(msg("late"), null, { stored: () => late.push("stored"), failed: () => late.push("failed") });
+  assert.deepEqual(late, ["failed"], "a closed log refuses at once");
+  await store.close();
+});
+
+Deno.test("MessageLog: a store that throws at once fails its batch, and the next batch is still written", async () => {
+  const store = new SqliteStore(":memory:");
+  const append = store.appendMessages.bind(store);
+  let fail = true;
+  store.appendMessages = (b, a) => {
+    if (fail) throw new Error("disk full"); // synchronously, as node:sqlite throws
+    return append(b, a);
+  };
+  const log = new MessageLog(store, new Hub());
+  await assert.rejects(log.append(msg("x1"), null), /disk full/);
+  fail = false;
+  const row = await Promise.race([
+    log.append(msg("x2"), null),
+    new Promise((r) => setTimeout(() => r("stuck"), 1000)),
+  ]);
+  assert.equal((row as { mid?: string } | null)?.mid, "mx2", "the log went on writing");
+  await log.close();
+  await store.close();
+});

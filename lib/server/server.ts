@@ -19,6 +19,7 @@ import { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
+import { RequestChain } from "./request_chain.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
@@ -259,8 +260,11 @@ export class ParleyServer {
 
   async #read(s: Session, conn: ServerConn): Promise<void> {
     const decoder = new FrameDecoder(this.config.maxFrame, { owns: true });
-    let chain: Promise<void> = Promise.resolve();
-    let handed = 0; // sends put on the chain since it was last awaited
+    const chain = new RequestChain<Exclude<Inbound, { t: "pong" }>>(
+      (m, body) => this.#dispatch(s, m, body),
+      () => this.#yieldIfLong(),
+    );
+    let handed = 0; // sends handed on since the chain was last awaited
     try {
       while (s.state !== "closed") {
         // Each piece as the TLS socket received it (no copy; the decoder keeps it until its frames
@@ -284,17 +288,16 @@ export class ParleyServer {
             continue;
           }
           if (msg.t === "pong") continue;
-          const m = msg;
-          chain = chain.then(() => this.#dispatch(s, m, f.body)).then(() => this.#yieldIfLong());
-          if (m.t === "send" && ++handed >= SEND_WINDOW) {
+          chain.run(msg, f.body);
+          if (msg.t === "send" && ++handed >= SEND_WINDOW) {
             // Every request handed so far has run; then wait while too many sends await their commit.
             handed = 0;
-            await chain;
+            await chain.tail;
             await s.inflightBelow(SEND_WINDOW);
           }
         }
         if (s.inflight >= SEND_WINDOW) {
-          await chain;
+          await chain.tail;
           await s.inflightBelow(SEND_WINDOW);
         }
       }
@@ -305,7 +308,7 @@ export class ParleyServer {
         this.#close(s, e.code, e.message);
       } else if (s.state !== "closed") this.core.log.debug("conn.error", { addr: s.addr, error: String(e) });
     }
-    await chain.catch(() => {});
+    await chain.tail?.catch(() => {});
     this.#close(s, "closed", "Connection closed", undefined, false);
   }
 
@@ -321,7 +324,12 @@ export class ParleyServer {
     });
   }
 
-  async #dispatch(s: Session, m: Exclude<Inbound, { t: "pong" }>, body: Uint8Array): Promise<void> {
+  /**
+   * Checks a request's state, rate and role and runs its handler: at once, a promise only when
+   * something waits (an admin's role on a cluster, a handler that awaits). Never rejects: a
+   * handler's failure is logged and answered.
+   */
+  #dispatch(s: Session, m: Exclude<Inbound, { t: "pong" }>, body: Uint8Array): void | Promise<void> {
     if (s.state === "closed") return;
     const cmd = this.#table[m.t as RequestKind];
     if (s.state === "hello" && cmd.auth !== "hello") {
@@ -337,7 +345,19 @@ export class ParleyServer {
     if (!cmd.free && !s.bucket.take(cmd.cost?.(m as any) ?? 1)) {
       return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
     }
-    if (cmd.auth === "admin" && !await this.#isAdmin(s)) {
+    if (cmd.auth === "admin") return this.#asAdmin(s, m, body).catch((e) => this.#failed(s, m, e));
+    try {
+      // deno-lint-ignore no-explicit-any
+      const r = cmd.run(this.core, s, m as any, body);
+      if (r) return r.catch((e) => this.#failed(s, m, e));
+    } catch (e) {
+      this.#failed(s, m, e);
+    }
+  }
+
+  /** An admin command: run when `s` is an admin, else refused and audited. */
+  async #asAdmin(s: Session, m: Exclude<Inbound, { t: "pong" }>, body: Uint8Array): Promise<void> {
+    if (!await this.#isAdmin(s)) {
       this.core.log.warn("denied", { user: s.user, addr: s.addr, command: m.t });
       // One audit row per (user, command, window), counting the repeats.
       const now = this.clock.now();
@@ -345,13 +365,14 @@ export class ParleyServer {
       await this.core.store.auditRepeat(a, now - now % DENIED_WINDOW_MS);
       return s.fail(m.id, ErrorCode.Forbidden, "Only admins can do that");
     }
-    try {
-      // deno-lint-ignore no-explicit-any
-      await cmd.run(this.core, s, m as any, body);
-    } catch (e) {
-      this.core.log.error("handler", { command: m.t, error: String(e) });
-      s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
-    }
+    // deno-lint-ignore no-explicit-any
+    await this.#table[m.t as RequestKind].run(this.core, s, m as any, body);
+  }
+
+  /** A handler failed (a bug): logged, and the request answered. */
+  #failed(s: Session, m: { t: string; id?: number }, e: unknown): void {
+    this.core.log.error("handler", { command: m.t, error: String(e) });
+    s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
   }
 
   /**

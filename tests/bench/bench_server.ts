@@ -15,19 +15,29 @@ export const ROOT = new URL("../..", import.meta.url).pathname;
 export const tokenOf = (u: string) =>
   (u + "-".repeat(64)).slice(0, 0) + toHex(utf8.encode(u.padEnd(32, "#"))).slice(0, 64);
 
-export async function seed(dir: string, users: string[], room?: { name: string; members: string[] }) {
-  await seedStore(new SqliteStore(`${dir}/parley.db`), users, room);
+export async function seed(
+  dir: string,
+  users: string[],
+  room?: { name: string; members: string[] },
+  devices = false,
+) {
+  await seedStore(new SqliteStore(`${dir}/parley.db`), users, room, devices);
 }
 
-/** Users with resume tokens (and a room) written straight into a store of any kind; closes it. */
+/**
+ * Users with resume tokens (and a room) written straight into a store of any kind; closes it.
+ * `devices`: each user also has a device row (device 1, without a key), as a client's account has.
+ */
 export async function seedStore(
   store: Store,
   users: string[],
   room?: { name: string; members: string[] },
+  devices = false,
 ): Promise<void> {
   for (const u of users) {
     await store.createUser({ name: u, hash: "$seeded$", role: "user", createdAt: Date.now() });
     await store.addToken(u, await sha256Hex(tokenOf(u)), Date.now() + 86400_000);
+    if (devices) await store.addDevice(u, "bench", Date.now(), 0);
   }
   if (room) {
     await store.createRoom({
@@ -122,14 +132,15 @@ export async function stopServer(s: Srv): Promise<void> {
   await s.child.status;
 }
 
-/** Seeds users (and a room), starts a server, runs `fn`, and always cleans up. */
+/** Seeds users (and a room; `devices`: a device row each), starts a server, runs `fn`, and always cleans up. */
 export async function withServer<T>(
   users: string[],
   room: { name: string; members: string[] } | undefined,
   fn: (s: Srv) => Promise<T>,
+  devices = false,
 ): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
-  await seed(dir, users, room);
+  await seed(dir, users, room, devices);
   const s = await startServer(dir);
   try {
     return await fn(s);

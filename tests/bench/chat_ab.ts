@@ -1,13 +1,16 @@
 /**
- * Chat A/B (issue 37): workload A (a room of 100, 20,000 messages as fast as they go) and A-paced
- * (600 messages at 200/s) against the servers of several checkouts, interleaved run by run, for a
+ * Chat A/B (issue 37): workload A (a room of 100, 20,000 messages as fast as they go), A-paced
+ * (600 messages at 200/s) and B (100 DM pairs, 1,000 DMs each; `pairs`, or PER after a colon:
+ * `pairs:300`; `pairs-devices`: B with a device row per user and `devices` named on every DM, as the
+ * client sends — every checkout's chat_load.ts must have that option, or its rows say plain `B`) against
+ * the servers of several checkouts, interleaved run by run, for a
  * change whose effect is smaller than the drift of a shared machine. Each checkout's own
  * `tests/bench/chat_load.ts` seeds and starts its own `server.ts` (as `deno task bench chat`
  * does); the order rotates every round; then per checkout and row the median, every run, and how
  * many rounds it was best in. The load average is printed with each run: p50/p99 under a busy
  * machine measure the load generator's starvation, not the server.
  *
- *   deno run -A --v8-flags=--expose-gc tests/bench/chat_ab.ts ROUNDS paced|full|both CHECKOUT...
+ *   deno run -A --v8-flags=--expose-gc tests/bench/chat_ab.ts ROUNDS paced|full|both|pairs[-devices][:PER] CHECKOUT...
  *
  * A checkout is a folder with `tests/bench/chat_load.ts` (e.g. `git worktree add --detach` of the
  * base).
@@ -15,6 +18,7 @@
 import type { Row } from "./proc.ts";
 
 type Fanout = (name: string, count: number, perSec: number) => Promise<Row[]>;
+type Pairs = (per: number, label?: string, devices?: boolean) => Promise<Row[]>;
 
 const median = (l: number[]) => [...l].sort((p, q) => p - q)[Math.floor((l.length - 1) / 2)] ?? NaN;
 
@@ -22,9 +26,14 @@ const median = (l: number[]) => [...l].sort((p, q) => p - q)[Math.floor((l.lengt
 const lowerIsBetter = (name: string) => !name.endsWith("/s");
 
 async function main(rounds: number, which: string, trees: string[]) {
-  const fanouts: Fanout[] = [];
-  for (const t of trees) fanouts.push((await import(`${t}/tests/bench/chat_load.ts`)).fanout);
-  const tests = which === "both" ? ["paced", "full"] : [which];
+  const fanouts: Fanout[] = [], pairs: Pairs[] = [];
+  for (const t of trees) {
+    const mod = await import(`${t}/tests/bench/chat_load.ts`);
+    fanouts.push(mod.fanout);
+    pairs.push(mod.pairs);
+  }
+  const per = Number(which.split(":")[1] ?? 1000);
+  const tests = which === "both" ? ["paced", "full"] : [which.split(":")[0]!];
   // test → row → checkout index → values (one a round)
   const got = new Map<string, number[][]>();
   for (let r = 0; r < rounds; r++) {
@@ -33,13 +42,19 @@ async function main(rounds: number, which: string, trees: string[]) {
         const i = (k + r) % trees.length;
         const rows = test === "paced"
           ? await fanouts[i]!("A-paced", 600, 200)
+          : test === "pairs"
+          ? await pairs[i]!(per)
+          : test === "pairs-devices"
+          ? await pairs[i]!(per, "B-devices", true)
           : await fanouts[i]!("A", 20_000, 0);
         for (const row of rows) {
           const key = `${test}\t${row.name}`;
           if (!got.has(key)) got.set(key, trees.map(() => []));
           got.get(key)![i]!.push(row.value);
         }
-        const shown = rows.map((x) => `${x.name.replace(/^A(-paced)? /, "")} ${x.value.toFixed(2)}`);
+        const shown = rows.map((x) =>
+          `${x.name.replace(/^(A|A-paced|B|B-devices) /, "")} ${x.value.toFixed(2)}`
+        );
         console.log(
           `round ${r} ${test} ${trees[i]} load ${Deno.loadavg()[0]!.toFixed(1)}: ${shown.join(", ")}`,
         );
@@ -66,8 +81,11 @@ async function main(rounds: number, which: string, trees: string[]) {
 
 if (import.meta.main) {
   const [rounds, which, ...trees] = Deno.args;
-  if (!Number(rounds) || !["paced", "full", "both"].includes(which ?? "") || trees.length < 2) {
-    console.error("usage: chat_ab.ts ROUNDS paced|full|both CHECKOUT CHECKOUT...");
+  const mode = (which ?? "").split(":")[0]!;
+  if (
+    !Number(rounds) || !["paced", "full", "both", "pairs", "pairs-devices"].includes(mode) || trees.length < 2
+  ) {
+    console.error("usage: chat_ab.ts ROUNDS paced|full|both|pairs[-devices][:PER] CHECKOUT CHECKOUT...");
     Deno.exit(2);
   }
   await main(Number(rounds), which!, trees.map((t) => t.replace(/\/$/, "")));

@@ -61,6 +61,7 @@ export async function pump(
   window: number,
   perSec = 0,
   tag = "m",
+  extra: Record<string, unknown> = {},
 ) {
   let inflight = 0, sent = 0;
   let waiting = false; // one pacing timer at a time (each reply used to start another 1 ms chain)
@@ -82,7 +83,7 @@ export async function pump(
         // Random as a real client's (outbox.ts: 12 random characters), not in order per sender.
         sent++;
         const mid = `${tag}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-        sender.request("send", { to, mid }, body100()).then(() => {
+        sender.request("send", { to, mid, ...extra }, body100()).then(() => {
           inflight--;
           if (sent === count && inflight === 0) done();
           else step();
@@ -206,13 +207,28 @@ export function fanout(name: string, count: number, perSec: number): Promise<Row
   });
 }
 
-export function pairs(per = 1000, label = "B"): Promise<Row[]> {
+/**
+ * Workload B: 100 pairs of users DM each other `per` times. `devices`: each account has a device row
+ * and every DM names the devices it was encrypted for, as the client's DMs do (the server checks
+ * them: `devices_changed`).
+ */
+export function pairs(per = 1000, label = "B", devices = false): Promise<Row[]> {
   const users = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, "0")}`);
   return withServer(users, undefined, async (s) => {
     const conns = await connectAll(s, users);
     const m = await measure(() => cpuMicros(s.pid), conns, per * users.length, async () => {
       await Promise.all(
-        conns.map((c, i) => pump(c, { kind: "user", name: users[i ^ 1] }, per, 50, 0, `d${i}-`)),
+        conns.map((c, i) =>
+          pump(
+            c,
+            { kind: "user", name: users[i ^ 1] },
+            per,
+            50,
+            0,
+            `d${i}-`,
+            devices ? { devices: [users[i ^ 1]] } : {},
+          )
+        ),
       );
     });
     for (const c of conns) c.close();
@@ -222,7 +238,7 @@ export function pairs(per = 1000, label = "B"): Promise<Row[]> {
       { name: `${label} server CPU per delivery`, value: m.cpuMicros / m.got, unit: "µs" },
       selfRow(label, m),
     ];
-  });
+  }, devices);
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 2000));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RecentMids } from "./recent_mids.ts";
+import { midHash, RecentMids } from "./recent_mids.ts";
 
 Deno.test("RecentMids keeps each sender's newest mids, reads a window once, and again after clear()", () => {
   const stored: Record<string, string[]> = { al: ["a1", "a2", "a3"] };
@@ -53,4 +53,27 @@ Deno.test("RecentMids: the ring and the lookup agree after a window rolled over 
   }
   for (const m of newest) assert.equal(r.claim("al", m), false, `${m} is among the ${n} newest`);
   assert.equal(r.claim("al", "m34"), true, "the one before the newest five has left");
+});
+
+Deno.test("RecentMids: two mids with the same hash are told apart, and one leaving keeps the other", () => {
+  // Two mids of the same 30-bit hash (found by trying: ~50,000 tries).
+  const seen = new Map<number, string>();
+  let a = "", b = "";
+  for (let i = 0; !a; i++) {
+    const m = `c${i}`, h = midHash(m), o = seen.get(h);
+    if (o !== undefined) [a, b] = [o, m];
+    else seen.set(h, m);
+  }
+  assert.equal(midHash(a), midHash(b));
+  const r = new RecentMids(() => [], 3, 1);
+  assert.equal(r.claim("al", a), true);
+  assert.equal(r.claim("al", b), true, "the same hash is not a resend of another mid");
+  assert.equal(r.claim("al", a), false);
+  assert.equal(r.claim("al", b), false);
+  assert.equal(r.claim("al", "x"), true); // window: a, b, x
+  assert.equal(r.claim("al", "y"), true, "a leaves"); // b, x, y
+  assert.equal(r.claim("al", b), false, "b is still held though a, of its hash, left");
+  assert.equal(r.claim("al", a), true, "a is new again"); // x, y, a
+  assert.equal(r.claim("al", b), true, "b left"); // y, a, b
+  assert.equal(r.claim("al", a), false);
 });

@@ -189,6 +189,9 @@ export abstract class SqliteAccounts extends SqliteBase {
     return Promise.resolve(Number(r.changes) === 1);
   }
   devices(user: string): Promise<DeviceRow[]> {
+    return Promise.resolve(this.devicesNow(user).map((d) => ({ ...d }))); // copies: a caller's change stays its own
+  }
+  devicesNow(user: string): readonly Readonly<DeviceRow>[] {
     let rows = this.#devices.get(user);
     if (!rows) {
       rows = (this.q("SELECT * FROM devices WHERE user = ? ORDER BY device").all(user) as Row[]).map((r) => ({
@@ -201,7 +204,7 @@ export abstract class SqliteAccounts extends SqliteBase {
       }));
       this.#devices.set(user, rows);
     }
-    return Promise.resolve(rows.map((d) => ({ ...d }))); // copies: a caller's change stays its own
+    return rows;
   }
   removeDevice(user: string, device: number, now: number): Promise<boolean> {
     this.#devices.delete(user);

@@ -208,6 +208,12 @@ export interface Store {
   setDeviceKey(user: string, device: number, signKey: string): Promise<boolean>;
   /** Every device of `user`, removed ones included (see `removed`), by id. */
   devices(user: string): Promise<DeviceRow[]>;
+  /**
+   * The same rows at once, read-only (not copies), from a store that holds them in this process (the
+   * embedded SQLite store; absent on one shared by several nodes): the hot `send` path checks a
+   * session's device without waiting for a promise.
+   */
+  devicesNow?(user: string): readonly Readonly<DeviceRow>[];
   /** Marks a device removed and deletes its keys; false when it was not active. */
   removeDevice(user: string, device: number, now: number): Promise<boolean>;
   /** Removes every device of `user` and its keys (a `keys reset`). */

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { FrameDecoder } from "../protocol/frame.ts";
+import type { Request } from "../protocol/messages.ts";
+import type { Core } from "./core.ts";
+import { send } from "./handlers_messages.ts";
+import { Hub } from "./hub.ts";
+import { MessageLog } from "./message_log.ts";
+import { Outbox } from "./outbox.ts";
+import type { TokenBucket } from "./rate.ts";
+import { Session } from "./session.ts";
+import { SqliteStore } from "./store/sqlite_store.ts";
+
+/** A core with what `send` uses: a hub that knows alice, bob and the room #dev (alice only). */
+function setup() {
+  const store = new SqliteStore(":memory:");
+  const hub = new Hub();
+  hub.users.add("alice").add("bob");
+  hub.rooms.set("dev", new Set(["alice"]));
+  const log = new MessageLog(store, hub);
+  const c = {
+    hub,
+    store,
+    messages: log,
+    clock: { now: () => 1000 },
+    config: { logMessages: false, quotaBytes: 1e9 },
+    log: { info() {}, error() {} },
+    dataSpaceRefusal: () => null,
+    reserveQuota: () => true,
+    releaseQuota() {},
+    knownUser: (n: string) => Promise.resolve(hub.users.has(n)),
+  } as unknown as Core;
+  const written: Uint8Array[] = [];
+  const outbox = new Outbox(
+    { write: (p) => (written.push(p.slice()), Promise.resolve(p.length)) },
+    1e6,
+    () => {},
+    () => {},
+  );
+  const s = new Session("127.0.0.1:1", 0, outbox, {} as TokenBucket, () => {});
+  s.user = "alice";
+  s.state = "ready";
+  const replies = () => written.flatMap((w) => new FrameDecoder().push(w).map((f) => f.header));
+  return { store, log, c, s, replies };
+}
+
+const req = (id: number, to: Request<"send">["to"]): Request<"send"> => ({
+  t: "send",
+  id,
+  to,
+  mid: `m${id}`,
+});
+
+Deno.test("send: a DM to a known user, or a room in the cache, is queued for the group commit before send returns (no promise)", async () => {
+  const { store, log, c, s, replies } = setup();
+  assert.equal(send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(3)), undefined);
+  assert.equal(send(c, s, req(2, { kind: "room", name: "dev" }), new Uint8Array(3)), undefined);
+  assert.equal(log.queued, 2, "both queued at once");
+  assert.equal(s.inflight, 2);
+  await log.flush();
+  await new Promise((r) => setTimeout(r, 10)); // the outbox writes on the next turn
+  assert.equal(s.inflight, 0, "answered after the commit");
+  assert.deepEqual(replies().map((h) => [h.t, h.id, h.seq]), [["ok", 1, 1], ["ok", 2, 2]]);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("send: an unknown user is looked up (a promise) and refused; a room one is not in, refused at once", async () => {
+  const { store, log, c, s, replies } = setup();
+  const r = send(c, s, req(1, { kind: "user", name: "carol" }), new Uint8Array(3));
+  assert.ok(r instanceof Promise);
+  await r;
+  c.hub.rooms.set("ops", new Set(["bob"]));
+  assert.equal(send(c, s, req(2, { kind: "room", name: "ops" }), new Uint8Array(3)), undefined);
+  assert.equal(log.queued, 0);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(replies().map((h) => [h.t, h.id, h.code]), [["err", 1, "no_such_user"], [
+    "err",
+    2,
+    "not_member",
+  ]]);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("send: a DM naming its devices is checked against the store's rows at once: queued, or refused with the lists", async () => {
+  const { store, log, c, s, replies } = setup();
+  for (const [u, n] of [["alice", 2], ["bob", 1]] as const) {
+    for (let i = 0; i < n; i++) await store.addDevice(u, "", 0, 0);
+  }
+  const dm = (id: number, devices: string[]) => ({ ...req(id, { kind: "user", name: "bob" }), devices });
+  assert.equal(send(c, s, dm(1, ["bob", "alice/2"]), new Uint8Array(3)), undefined, "no promise");
+  assert.equal(log.queued, 1);
+  assert.equal(send(c, s, dm(2, ["bob"]), new Uint8Array(3)), undefined, "no promise");
+  assert.equal(log.queued, 1, "refused: alice's device 2 was left out");
+  await log.flush();
+  await new Promise((r) => setTimeout(r, 10));
+  const got = replies().map((h) => [h.t, h.id, h.code ?? h.seq, h.devices]);
+  assert.deepEqual(got, [["err", 2, "devices_changed", { bob: [1], alice: [1, 2] }], [
+    "ok",
+    1,
+    1,
+    undefined,
+  ]]);
+  await log.close();
+  await store.close();
+});
