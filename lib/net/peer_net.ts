@@ -14,7 +14,9 @@
  * of which `reserved` slots only pinned peers (`isPinned`) may hold once authenticated, a
  * per-address rate of new connections (least recently used buckets forgotten first), and a
  * per-channel record rate (reading pauses while the bucket is empty, so a flooding peer is slowed
- * by TCP backpressure and cannot starve the others). Garbage ends only its own connection.
+ * by TCP backpressure and cannot starve the others); a record followed by a bulk frame of at least
+ * `BULK_PAID` bytes gets its token back (the bytes bound it, as TCP bounds the direct path: issue
+ * 36). Garbage ends only its own connection.
  *
  * Contract: `listenPeer(o, onChannel)` hands each authenticated channel to `onChannel`;
  * `dialPeer(host, port, o)` resolves to one or rejects with a `PeerNetError` (stable `code`).
@@ -81,7 +83,8 @@ export interface PeerChannel {
   recv(): Promise<Uint8Array | null>;
   /**
    * Bulk bytes that carry their own authentication (C2SP file chunks, sealed with a key the two
-   * ends share end to end): framed but not sealed again. `recvBulk` takes only such a frame.
+   * ends share end to end): framed but not sealed again. `recvBulk` takes only such a frame; one
+   * of at least `BULK_PAID` bytes gives back the record rate's token of the record read before it.
    */
   sendBulk(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
   recvBulk(): Promise<Uint8Array | null>;
@@ -96,6 +99,16 @@ export interface PeerListener {
   readonly connections: number;
   close(): Promise<void>;
 }
+
+/**
+ * A bulk frame this big pays for the record before it (its token is given back): a file batch
+ * (peer mode's 8 chunks, ≈ 513 KiB) is not held to the record rate, which made a second 1 GiB copy
+ * on a channel wait ≈ 1 s for tokens (500 records/s × 513 KiB ≈ 270 MB/s at most once the burst
+ * was spent). Records bought this way cost a quarter MiB of bandwidth each, so a flooding peer gets
+ * at most its bandwidth / 256 KiB small records per second (the record must be one its reader took
+ * a bulk frame after); records of their own stay at the rate.
+ */
+export const BULK_PAID = 256 * 1024;
 
 const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 256, handshakesPerNetwork: 8 };
 
@@ -241,7 +254,10 @@ function makeChannel(
     sendBulk: (bytes) => w.write("bulk", bytes),
     async recvBulk() {
       const f = await w.next();
-      if (f && f.header.k === "bulk") return f.body;
+      if (f && f.header.k === "bulk") {
+        if (f.body.length >= BULK_PAID) bucket.give();
+        return f.body;
+      }
       w.close();
       return null;
     },

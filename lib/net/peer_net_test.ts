@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { utf8 } from "../common/bytes.ts";
 import { generateIdentity, publicIdentity, sameIdentity } from "../crypto/identity.ts";
-import { dialPeer, listenPeer, type PeerChannel, PeerNetError } from "./peer_net.ts";
+import { ManualClock } from "../common/clock.ts";
+import { BULK_PAID, dialPeer, listenPeer, type PeerChannel, PeerNetError } from "./peer_net.ts";
 
 const alice = await generateIdentity();
 const bob = await generateIdentity();
@@ -161,5 +162,46 @@ Deno.test("peer net: per-address and total connection caps close the extra conne
   } finally {
     for (const c of held) c.close();
     ln.close();
+  }
+});
+
+Deno.test("peer net: the record rate holds records; a bulk frame of BULK_PAID bytes pays for the record before it", async () => {
+  // The clock never moves: only the burst (3) and what bulk frames give back are there.
+  const clock = new ManualClock();
+  const { ln, next } = listen({ recordsPerSec: 1, recordsBurst: 3, clock });
+  const within = <T>(p: Promise<T>, ms: number) => {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (t = setTimeout(() => r("late"), ms)));
+    return Promise.race([p, late]).finally(() => clearTimeout(t));
+  };
+  try {
+    const a = await dialPeer("127.0.0.1", ln.port, { identity: alice });
+    const b = await next();
+    const big = new Uint8Array(BULK_PAID);
+    // Ten records, each with a bulk frame that pays for it: all come (the burst is 3).
+    for (let i = 0; i < 10; i++) {
+      void a.send(utf8.encode(`r${i}`));
+      void a.sendBulk(big);
+      const got = await within(b.recv(), 2000);
+      assert.ok(got !== "late", `record ${i} held`);
+      assert.equal(dec(got), `r${i}`);
+      assert.equal((await b.recvBulk())?.length, BULK_PAID);
+    }
+    // A smaller bulk frame does not: three records spend the burst, the fourth waits.
+    for (let i = 0; i < 3; i++) {
+      void a.send(utf8.encode(`s${i}`));
+      void a.sendBulk(big.subarray(1));
+      assert.equal(dec(await b.recv()), `s${i}`);
+      assert.equal((await b.recvBulk())?.length, BULK_PAID - 1);
+    }
+    await a.send(utf8.encode("held"));
+    const held = b.recv();
+    assert.equal(await within(held, 300), "late", "a record past the burst was read");
+    clock.advance(1000); // one token: it comes
+    assert.equal(dec(await held), "held");
+    a.close();
+    b.close();
+  } finally {
+    await ln.close();
   }
 });
