@@ -5,10 +5,13 @@
  * (files_ref.ts, when sshd is installed) so the ratio is of the same minutes. Per copy: the rate
  * (from `send bob FILE` until bob's `saved` line; `accept` as soon as the offer shows, or nothing
  * with `auto`: bob runs --accept-files and has verified alice), each node's CPU seconds per GiB
- * (/proc) and bob's peak RSS sampled from outside. Then per checkout the medians, how many rounds
- * each won, and its median over scp's.
+ * (/proc) and bob's peak RSS sampled from outside. Then per checkout the medians, how many copies
+ * each won (against the other's copy of the same round and place), and its median over scp's.
+ * COPIES (default 1): copies per pair and turn, back to back on one channel as `deno task bench
+ * files` makes them (3) — with 1, the other pair's copy and scp's come between two copies of a
+ * pair, which hid a record rate that held back-to-back copies (issue 36).
  *
- *   deno run -A tests/bench/files_peer_ab.ts MIB ROUNDS CHECKOUT_A CHECKOUT_B [manual|auto]
+ *   deno run -A tests/bench/files_peer_ab.ts MIB ROUNDS CHECKOUT_A CHECKOUT_B [manual|auto] [COPIES]
  *
  * PARLEY_BENCH_PROF=DIR runs the nodes with --cpu-prof into DIR (profiles written when they quit).
  */
@@ -90,7 +93,7 @@ async function copy(p: { alice: ScriptPeer; bob: ScriptPeer }, src: string, sum:
   };
 }
 
-async function main(mib: number, rounds: number, trees: [string, string], auto: boolean) {
+async function main(mib: number, rounds: number, trees: [string, string], auto: boolean, copies: number) {
   const bytes = mib * 1024 * 1024;
   const dir = await Deno.makeTempDir({ prefix: "parley-peer-ab-" });
   const src = `${dir}/src.bin`;
@@ -104,14 +107,16 @@ async function main(mib: number, rounds: number, trees: [string, string], auto: 
     for (const k of [0, 1]) await copy(pairs[k]!, src, sum, bytes); // warm-up
     for (let i = 0; i < rounds; i++) {
       for (const k of i % 2 ? [1, 0] : [0, 1]) {
-        const c = await copy(pairs[k]!, src, sum, bytes);
-        got[k]!.push(c);
-        const rss = (c.rss / 1024).toFixed(0);
-        console.log(
-          `${trees[k]}  ${c.rate.toFixed(1)} MB/s  sender ${f(c.sender)}  receiver ${f(c.receiver)} (main ${
-            f(c.main)
-          }) s/GiB  ${(bytes / MB / c.rate).toFixed(2)} s  rss ${rss} MiB`,
-        );
+        for (let j = 0; j < copies; j++) {
+          const c = await copy(pairs[k]!, src, sum, bytes);
+          got[k]!.push(c);
+          const rss = (c.rss / 1024).toFixed(0);
+          console.log(
+            `${trees[k]}  ${c.rate.toFixed(1)} MB/s  sender ${f(c.sender)}  receiver ${f(c.receiver)} (main ${
+              f(c.main)
+            }) s/GiB  ${(bytes / MB / c.rate).toFixed(2)} s  rss ${rss} MiB`,
+          );
+        }
       }
       if (haveSshd()) {
         const r = await scpCopy(dir, src, `${dir}/scp.bin`, bytes);
@@ -141,10 +146,10 @@ async function main(mib: number, rounds: number, trees: [string, string], auto: 
 }
 
 if (import.meta.main) {
-  const [mib, rounds, a, b, mode = "manual"] = Deno.args;
-  if (!a || !b || (mode !== "manual" && mode !== "auto")) {
-    console.error("usage: files_peer_ab.ts MIB ROUNDS CHECKOUT_A CHECKOUT_B [manual|auto]");
+  const [mib, rounds, a, b, mode = "manual", copies = "1"] = Deno.args;
+  if (!a || !b || (mode !== "manual" && mode !== "auto") || !(Number(copies) >= 1)) {
+    console.error("usage: files_peer_ab.ts MIB ROUNDS CHECKOUT_A CHECKOUT_B [manual|auto] [COPIES]");
     Deno.exit(2);
   }
-  await main(Number(mib), Number(rounds), [a, b], mode === "auto");
+  await main(Number(mib), Number(rounds), [a, b], mode === "auto", Number(copies));
 }
