@@ -3,11 +3,13 @@
  * generation (to two 16 MiB semi-spaces) while many objects live through its scavenges — a burst
  * of 2,000 logins does — and keeps it at that size while nothing more is allocated: an idle server
  * held ~30 MB it had no use for (15 KB of the 60 KB per idle connection). Every `LOOK_MS` the
- * server says how many reads it served since its last look (`HeapTrim.look`); when that was few
- * (quiet: `QUIET_READS` plus one per `SESSIONS_PER_READ` sessions, their pings) and the young
- * generation is over `YOUNG_MAX`, one full collection (common/gc.ts) shrinks it. It is not tried
- * again until the young generation has grown past its size after the last one, so where the
- * collection cannot shrink it nothing repeats. Where `gc` is not available, nothing happens.
+ * server says how many connections, reads and requests it served since its last look
+ * (`HeapTrim.look`); after `QUIET_LOOKS` looks in a row with few (quiet: `QUIET_READS` plus one per
+ * `SESSIONS_PER_READ` sessions, their pings) and the young generation over `YOUNG_MAX`, V8's `gc`
+ * (common/gc.ts) shrinks it. That is two full collections: ~50 ms per 1,000 idle connections on
+ * this machine, once after a burst, never during one. It is not tried again until the young
+ * generation has grown past its size after the last one, so where the collection cannot shrink it
+ * nothing repeats. Where `gc` is not available, nothing happens.
  */
 import { getHeapSpaceStatistics } from "node:v8";
 import { collector, type Gc } from "../common/gc.ts";
@@ -18,8 +20,10 @@ export const LOOK_MS = 250;
 export const YOUNG_MAX = 4 * 1024 * 1024;
 /** Reads per look that still count as quiet, besides the sessions' pings. */
 export const QUIET_READS = 32;
-/** Sessions per read a look may see and still count as quiet. */
-export const SESSIONS_PER_READ = 8;
+/** Sessions per read a look may see and still count as quiet (a session is pinged every 30 s: 1 in 120). */
+export const SESSIONS_PER_READ = 64;
+/** Quiet looks in a row before a collection (a slow burst has quiet moments). */
+export const QUIET_LOOKS = 2;
 
 /** Bytes V8 has committed to its young generation now. */
 export function youngBytes(): number {
@@ -29,6 +33,8 @@ export function youngBytes(): number {
 export class HeapTrim {
   /** The young generation's size after the last collection (0: none yet). */
   #after = 0;
+  /** Quiet looks in a row. */
+  #quiet = 0;
   /** Collections made. */
   collections = 0;
 
@@ -37,16 +43,28 @@ export class HeapTrim {
     readonly gc: () => Gc | null = collector,
   ) {}
 
-  /** `reads` reads were served since the last look, with `sessions` open; collects when due. */
-  look(reads: number, sessions: number): boolean {
-    if (reads > QUIET_READS + sessions / SESSIONS_PER_READ) return false;
+  /**
+   * Collects now when the young generation is over YOUNG_MAX, quiet or not (the server once started:
+   * loading its code left ~10 MiB, so the idle server starts lean rather than at its first quiet look).
+   */
+  settle(): boolean {
     const y = this.young();
-    if (y <= Math.max(YOUNG_MAX, this.#after)) return false;
+    if (y <= YOUNG_MAX) return false;
     const gc = this.gc();
     if (!gc) return false;
     gc();
     this.collections++;
     this.#after = this.young();
     return true;
+  }
+
+  /** `reads` reads were served since the last look, with `sessions` open; collects when due. */
+  look(reads: number, sessions: number): boolean {
+    if (reads > QUIET_READS + sessions / SESSIONS_PER_READ) {
+      this.#quiet = 0;
+      return false;
+    }
+    if (++this.#quiet < QUIET_LOOKS) return false;
+    return this.young() > this.#after && this.settle();
   }
 }

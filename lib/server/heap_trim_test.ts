@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { collector } from "../common/gc.ts";
-import { HeapTrim, QUIET_READS, SESSIONS_PER_READ, YOUNG_MAX, youngBytes } from "./heap_trim.ts";
+import { HeapTrim, QUIET_LOOKS, QUIET_READS, SESSIONS_PER_READ, YOUNG_MAX, youngBytes } from "./heap_trim.ts";
 
 const MiB = 1024 * 1024;
 
@@ -14,34 +14,53 @@ function fake(size: number, after: number, gcAvailable = true) {
   return { h, trim };
 }
 
+/** QUIET_LOOKS looks in a row with `reads` each: whether one of them collected. */
+function looks(trim: HeapTrim, reads: number, sessions = 0): boolean {
+  let collected = false;
+  for (let i = 0; i < QUIET_LOOKS; i++) collected = trim.look(reads, sessions) || collected;
+  return collected;
+}
+
 Deno.test("heap trim: a quiet server collects once its young generation grew past YOUNG_MAX", () => {
   const { h, trim } = fake(32 * MiB, 1 * MiB);
-  assert.equal(trim.look(QUIET_READS + 1, 0), false, "busy: no collection");
+  assert.equal(looks(trim, QUIET_READS + 1), false, "busy: no collection");
   assert.equal(h.gcs, 0);
-  assert.equal(trim.look(0, 0), true);
+  assert.equal(looks(trim, 0), true);
   assert.equal(h.gcs, 1);
-  assert.equal(trim.look(0, 0), false, "shrunk: nothing more to do");
+  assert.equal(looks(trim, 0), false, "shrunk: nothing more to do");
   h.size = YOUNG_MAX;
-  assert.equal(trim.look(0, 0), false, "at YOUNG_MAX: left alone");
+  assert.equal(looks(trim, 0), false, "at YOUNG_MAX: left alone");
   h.size = 2 * YOUNG_MAX;
-  assert.equal(trim.look(QUIET_READS, 0), true, "grown again, quiet: collected again");
+  assert.equal(looks(trim, QUIET_READS), true, "grown again, quiet: collected again");
   assert.equal(h.gcs, 2);
+});
+
+Deno.test("heap trim: only after QUIET_LOOKS quiet looks in a row (a slow burst has quiet moments)", () => {
+  assert.ok(QUIET_LOOKS >= 2);
+  const { h, trim } = fake(32 * MiB, 1 * MiB);
+  for (let i = 0; i < 10; i++) {
+    assert.equal(trim.look(0, 0), false);
+    assert.equal(trim.look(QUIET_READS + 1, 0), false); // busy again: the run starts over
+  }
+  assert.equal(h.gcs, 0);
+  for (let i = 1; i < QUIET_LOOKS; i++) assert.equal(trim.look(0, 0), false, "collected early");
+  assert.equal(trim.look(0, 0), true);
 });
 
 Deno.test("heap trim: the sessions' pings still count as quiet, more reads do not", () => {
   const sessions = 2000, pings = QUIET_READS + sessions / SESSIONS_PER_READ;
   const a = fake(32 * MiB, 1 * MiB);
-  assert.equal(a.trim.look(pings + 1, sessions), false);
-  assert.equal(a.trim.look(pings, sessions), true);
+  assert.equal(looks(a.trim, pings + 1, sessions), false);
+  assert.equal(looks(a.trim, pings, sessions), true);
 });
 
 Deno.test("heap trim: a collection that did not shrink it is not repeated; no collector, nothing", () => {
   const a = fake(32 * MiB, 32 * MiB);
-  assert.equal(a.trim.look(0, 0), true);
+  assert.equal(looks(a.trim, 0), true);
   for (let i = 0; i < 5; i++) assert.equal(a.trim.look(0, 0), false);
   assert.equal(a.h.gcs, 1);
   const b = fake(32 * MiB, 1 * MiB, false);
-  assert.equal(b.trim.look(0, 0), false);
+  assert.equal(looks(b.trim, 0), false);
   assert.equal(b.trim.collections, 0);
 });
 
@@ -54,8 +73,15 @@ Deno.test("heap trim: on this runtime the collector exists and shrinks a grown y
   }
   assert.ok(youngBytes() > YOUNG_MAX, `young generation ${youngBytes()} B did not grow`);
   keep = [];
-  const trim = new HeapTrim();
-  assert.equal(trim.look(0, 0), true);
+  assert.equal(looks(new HeapTrim(), 0), true);
   assert.ok(youngBytes() <= YOUNG_MAX, `young generation ${youngBytes()} B after the collection`);
   assert.equal(keep.length, 0);
+});
+
+Deno.test("heap trim: settle() collects at once when over YOUNG_MAX (after start), not under", () => {
+  const { h, trim } = fake(YOUNG_MAX, 1 * MiB);
+  assert.equal(trim.settle(), false);
+  h.size = YOUNG_MAX + 1;
+  assert.equal(trim.settle(), true);
+  assert.equal(h.gcs, 1);
 });

@@ -81,7 +81,7 @@ export class ParleyServer {
   /** Gives back the young generation a burst left, once the server is quiet (heap_trim.ts). */
   readonly #trim = new HeapTrim();
   #trimmer: ReturnType<typeof setInterval> | null = null;
-  /** Reads served (and connections opened) since the trim's last look. */
+  /** Reads and requests served (and connections opened) since the trim's last look. */
   #reads = 0;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
@@ -183,6 +183,7 @@ export class ParleyServer {
       () => void this.core.sweepExpired().catch((e) => this.core.log.error("expiry", { error: String(e) })),
       EXPIRE_EVERY_MS,
     );
+    this.#trim.settle();
     this.#trimmer = setInterval(() => {
       this.#trim.look(this.#reads, this.hub.sessions.size);
       this.#reads = 0;
@@ -199,6 +200,7 @@ export class ParleyServer {
    */
   #admit(addr: string): "accept" | "refuse" | "drop" {
     if (this.#closing) return "drop";
+    this.#reads++;
     const l = this.#listener;
     const all = this.hub.sessions.size + (l?.pending ?? 0);
     const here = this.hub.connectionsFrom(addr) + (l?.pendingFrom(hostOf(addr)) ?? 0);
@@ -260,7 +262,6 @@ export class ParleyServer {
       return this.#refuse(conn);
     }
     this.core.metrics.connection();
-    this.#reads++;
     this.hub.add(session);
     this.#conns.set(session, conn);
     log.info("conn.open", { addr });
@@ -286,6 +287,7 @@ export class ParleyServer {
         s.lastIn = this.clock.now();
         s.pingAt = 0;
         for (const f of decoder.push(chunk)) {
+          this.#reads++;
           let msg: Inbound;
           try {
             msg = parseInbound(f.header);
