@@ -6,10 +6,11 @@
  * server says how many connections, reads and requests it served since its last look
  * (`HeapTrim.look`); after `QUIET_LOOKS` looks in a row with few (quiet: `QUIET_READS` plus one per
  * `SESSIONS_PER_READ` sessions, their pings) and the young generation over `YOUNG_MAX`, V8's `gc`
- * (common/gc.ts) shrinks it. That is two full collections: ~50 ms per 1,000 idle connections on
- * this machine, once after a burst, never during one. It is not tried again until the young
- * generation has grown past its size after the last one, so where the collection cannot shrink it
- * nothing repeats. Where `gc` is not available, nothing happens.
+ * (common/gc.ts) shrinks it. That is two full collections of the whole heap, the event loop held
+ * meanwhile: 130–200 ms with 2,000 idle connections on the 2-core test VM (≈ 100 µs of CPU per
+ * connection of the burst), once after a burst, never during one. It is not tried again until the
+ * young generation has grown past its size after the last one, so where the collection cannot
+ * shrink it nothing repeats. Where `gc` is not available, nothing happens.
  */
 import { getHeapSpaceStatistics } from "node:v8";
 import { collector, type Gc } from "../common/gc.ts";
