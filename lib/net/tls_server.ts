@@ -90,31 +90,26 @@ export async function acceptLoop(
 }
 
 /**
- * Read buffer of a new connection (a handshake fits; 1 KiB instead of 4 KiB: 2,000 idle logged-in
- * connections, 66 → 60 KB each, the bare listener 51 → 48 KB).
+ * Read buffer of a new connection: an idle one holds only this much while its read waits (a
+ * handshake and a chat's frames fit; 1 KiB instead of 4 KiB: 2,000 idle logged-in connections,
+ * 66 → 60 KB each, the bare listener 51 → 48 KB).
  */
-export const READ_SMALL = 1024;
-/**
- * Read buffer after a read of less than this into a buffer no larger than READ_MID: a chatting or
- * idle connection (after its handshake, a login, an ack) waits on this much (issue 37, C).
- */
-export const READ_TINY = 256;
+const READ_SMALL = 1024;
 /** The next step after a read filled the small buffer (a ClientHello with post-quantum key shares is ~1.3 KB). */
-export const READ_MID = 4 * 1024;
+const READ_MID = 4 * 1024;
 /** Read buffer of a connection whose read once filled the middle one (bulk data: fewer, larger reads). */
-export const READ_LARGE = 64 * 1024;
+const READ_LARGE = 64 * 1024;
 /**
  * Read buffer while reads fill the large one (a file's upload: a quarter of the reads, node:tls's
  * pump turns a quarter as often; relayed 1 GiB, server CPU 5.2 → 4.6 s per GiB, medians of 4); back
  * to the large one after a read of less than READ_MID, so only a connection moving bulk data holds it.
  */
-export const READ_BULK = 256 * 1024;
+const READ_BULK = 256 * 1024;
 
 /** The read buffer's next size after a read of `n` bytes into one of `size`. */
-export function nextReadSize(size: number, n: number): number {
+function nextReadSize(size: number, n: number): number {
   if (n === size) return size < READ_MID ? READ_MID : size < READ_LARGE ? READ_LARGE : READ_BULK;
-  if (size === READ_BULK && n < READ_MID) return READ_LARGE;
-  return size <= READ_MID && n < READ_TINY ? READ_TINY : size;
+  return size === READ_BULK && n < READ_MID ? READ_LARGE : size;
 }
 
 /** Writes all of `b` to `c`. */
