@@ -5,8 +5,12 @@
  * held ~30 MB it had no use for (15 KB of the 60 KB per idle connection). Every `LOOK_MS` the
  * server says how many connections, reads and requests it served since its last look
  * (`HeapTrim.look`); after `QUIET_LOOKS` looks in a row with few (quiet: `QUIET_READS` plus one per
- * `SESSIONS_PER_READ` sessions, their pings) and the young generation over `YOUNG_MAX`, V8's `gc`
- * (common/gc.ts) shrinks it. That is two full collections of the whole heap, the event loop held
+ * `SESSIONS_PER_READ` sessions, their pings), with at least `BURST_OPENED` connections opened since
+ * the last collection and the young generation over `YOUNG_MAX`, V8's `gc` (common/gc.ts) shrinks
+ * it. (Without the count, workload A's room of 100, idle for half a second while the load generator
+ * caught up, was collected mid-run: 10 % more server CPU per delivery, the young generation small
+ * again and code to warm up after. Counting the process's CPU time did not tell that moment apart:
+ * the server was idle then.) That is two full collections of the whole heap, the event loop held
  * meanwhile: 130–200 ms with 2,000 idle connections on the 2-core test VM (≈ 100 µs of CPU per
  * connection of the burst), once after a burst, never during one. It is not tried again until the
  * young generation has grown past its size after the last one, so where the collection cannot
@@ -25,6 +29,8 @@ export const QUIET_READS = 32;
 export const SESSIONS_PER_READ = 64;
 /** Quiet looks in a row before a collection (a slow burst has quiet moments). */
 export const QUIET_LOOKS = 2;
+/** Connections opened since the last collection that make a burst worth collecting after. */
+export const BURST_OPENED = 500;
 
 /** Bytes V8 has committed to its young generation now. */
 export function youngBytes(): number {
@@ -36,6 +42,8 @@ export class HeapTrim {
   #after = 0;
   /** Quiet looks in a row. */
   #quiet = 0;
+  /** Connections opened since the last collection. */
+  #opened = 0;
   /** Collections made. */
   collections = 0;
 
@@ -55,17 +63,22 @@ export class HeapTrim {
     if (!gc) return false;
     gc();
     this.collections++;
+    this.#opened = 0;
     this.#after = this.young();
     return true;
   }
 
-  /** `reads` reads were served since the last look, with `sessions` open; collects when due. */
-  look(reads: number, sessions: number): boolean {
+  /**
+   * `reads` reads were served and `opened` connections opened since the last look, with `sessions`
+   * open; collects when due.
+   */
+  look(reads: number, sessions: number, opened: number): boolean {
+    this.#opened += opened;
     if (reads > QUIET_READS + sessions / SESSIONS_PER_READ) {
       this.#quiet = 0;
       return false;
     }
-    if (++this.#quiet < QUIET_LOOKS) return false;
+    if (++this.#quiet < QUIET_LOOKS || this.#opened < BURST_OPENED) return false;
     return this.young() > this.#after && this.settle();
   }
 }

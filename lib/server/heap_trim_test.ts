@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { collector } from "../common/gc.ts";
-import { HeapTrim, QUIET_LOOKS, QUIET_READS, SESSIONS_PER_READ, YOUNG_MAX, youngBytes } from "./heap_trim.ts";
+import {
+  BURST_OPENED,
+  HeapTrim,
+  QUIET_LOOKS,
+  QUIET_READS,
+  SESSIONS_PER_READ,
+  YOUNG_MAX,
+  youngBytes,
+} from "./heap_trim.ts";
 
 const MiB = 1024 * 1024;
 
@@ -14,10 +22,13 @@ function fake(size: number, after: number, gcAvailable = true) {
   return { h, trim };
 }
 
-/** QUIET_LOOKS looks in a row with `reads` each: whether one of them collected. */
-function looks(trim: HeapTrim, reads: number, sessions = 0): boolean {
+/**
+ * QUIET_LOOKS looks in a row with `reads` each, a burst of BURST_OPENED connections opened before
+ * them: whether one of them collected.
+ */
+function looks(trim: HeapTrim, reads: number, sessions = 0, opened = BURST_OPENED): boolean {
   let collected = false;
-  for (let i = 0; i < QUIET_LOOKS; i++) collected = trim.look(reads, sessions) || collected;
+  for (let i = 0; i < QUIET_LOOKS; i++) collected = trim.look(reads, sessions, i ? 0 : opened) || collected;
   return collected;
 }
 
@@ -39,12 +50,12 @@ Deno.test("heap trim: only after QUIET_LOOKS quiet looks in a row (a slow burst 
   assert.ok(QUIET_LOOKS >= 2);
   const { h, trim } = fake(32 * MiB, 1 * MiB);
   for (let i = 0; i < 10; i++) {
-    assert.equal(trim.look(0, 0), false);
-    assert.equal(trim.look(QUIET_READS + 1, 0), false); // busy again: the run starts over
+    assert.equal(trim.look(0, 0, BURST_OPENED), false);
+    assert.equal(trim.look(QUIET_READS + 1, 0, 0), false); // busy again: the run starts over
   }
   assert.equal(h.gcs, 0);
-  for (let i = 1; i < QUIET_LOOKS; i++) assert.equal(trim.look(0, 0), false, "collected early");
-  assert.equal(trim.look(0, 0), true);
+  for (let i = 1; i < QUIET_LOOKS; i++) assert.equal(trim.look(0, 0, BURST_OPENED), false, "collected early");
+  assert.equal(trim.look(0, 0, BURST_OPENED), true);
 });
 
 Deno.test("heap trim: the sessions' pings still count as quiet, more reads do not", () => {
@@ -57,7 +68,7 @@ Deno.test("heap trim: the sessions' pings still count as quiet, more reads do no
 Deno.test("heap trim: a collection that did not shrink it is not repeated; no collector, nothing", () => {
   const a = fake(32 * MiB, 32 * MiB);
   assert.equal(looks(a.trim, 0), true);
-  for (let i = 0; i < 5; i++) assert.equal(a.trim.look(0, 0), false);
+  for (let i = 0; i < 5; i++) assert.equal(a.trim.look(0, 0, BURST_OPENED), false);
   assert.equal(a.h.gcs, 1);
   const b = fake(32 * MiB, 1 * MiB, false);
   assert.equal(looks(b.trim, 0), false);
@@ -84,4 +95,13 @@ Deno.test("heap trim: settle() collects at once when over YOUNG_MAX (after start
   h.size = YOUNG_MAX + 1;
   assert.equal(trim.settle(), true);
   assert.equal(h.gcs, 1);
+});
+
+Deno.test("heap trim: no collection without a burst of BURST_OPENED connections since the last one", () => {
+  const { h, trim } = fake(32 * MiB, 1 * MiB);
+  assert.equal(looks(trim, 0, 100, BURST_OPENED - 1), false, "a room of 100 and its load: no burst");
+  assert.equal(looks(trim, 0, 100, 1), true, "the opened count adds up");
+  assert.equal(h.gcs, 1);
+  h.size = 32 * MiB;
+  assert.equal(looks(trim, 0, 100, 0), false, "counted afresh after a collection");
 });

@@ -81,8 +81,10 @@ export class ParleyServer {
   /** Gives back the young generation a burst left, once the server is quiet (heap_trim.ts). */
   readonly #trim = new HeapTrim();
   #trimmer: ReturnType<typeof setInterval> | null = null;
-  /** Reads and requests served (and connections opened) since the trim's last look. */
+  /** Reads and requests served (and connections accepted) since the trim's last look. */
   #reads = 0;
+  /** Sessions opened since the trim's last look. */
+  #opened = 0;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
@@ -185,8 +187,8 @@ export class ParleyServer {
     );
     this.#trim.settle();
     this.#trimmer = setInterval(() => {
-      this.#trim.look(this.#reads, this.hub.sessions.size);
-      this.#reads = 0;
+      this.#trim.look(this.#reads, this.hub.sessions.size, this.#opened);
+      this.#reads = this.#opened = 0;
     }, LOOK_MS);
     this.video.start();
   }
@@ -262,6 +264,7 @@ export class ParleyServer {
       return this.#refuse(conn);
     }
     this.core.metrics.connection();
+    this.#opened++;
     this.hub.add(session);
     this.#conns.set(session, conn);
     log.info("conn.open", { addr });
