@@ -2,7 +2,7 @@
  * Gives back the memory a burst of connections left (issue 37, workload C). V8 grows its young
  * generation (to two 16 MiB semi-spaces) while many objects live through its scavenges — a burst
  * of 2,000 logins does — and keeps it at that size while nothing more is allocated: an idle server
- * held ~30 MB it had no use for (15 KB of the 60 KB per idle connection). Every `LOOK_MS` the
+ * held ~48 MB it had no use for (~24 KB of the 59 KB per idle connection). Every `LOOK_MS` the
  * server says how many connections, reads and requests it served since its last look
  * (`HeapTrim.look`); after `QUIET_LOOKS` looks in a row with few (quiet: `QUIET_READS` plus one per
  * `SESSIONS_PER_READ` sessions, their pings), with at least `BURST_OPENED` connections opened since
