@@ -32,10 +32,18 @@ export function release(b: Uint8Array): void {
   }
 }
 
+/** "00" … "ff" by byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Lower-case hex of `b`, as one flat string: joined, not added piece by piece (a 64-character hash
+ * built with `+=` stayed a chain of 26 pieces, 1.4 KB where the text is 80 bytes: every logged-in
+ * session keeps its token's hash; issue 37, C).
+ */
 export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
+  const parts = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) parts[i] = HEX[b[i]!]!;
+  return parts.join("");
 }
 
 /** Inputs up to this size are hashed synchronously (node:crypto): no promise hop, no thread hand-off. */

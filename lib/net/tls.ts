@@ -177,12 +177,17 @@ export class NodeConn implements ServerConn {
     w?.();
   }
 
-  async readChunk(): Promise<Uint8Array | null> {
-    while (!this.#chunks.length) {
-      if (this.#ended) return null;
-      await new Promise<void>((r) => (this.#wake = r));
-    }
-    const c = this.#chunks.shift()!;
+  // Not an async function: a read waiting on an idle connection holds one promise, no suspended frame.
+  readChunk(): Promise<Uint8Array | null> {
+    if (this.#chunks.length || this.#ended) return Promise.resolve(this.#take());
+    // #notify runs once a piece came or the stream ended
+    return new Promise((r) => (this.#wake = () => r(this.#take())));
+  }
+
+  /** The next piece, null when none is left (the stream ended). */
+  #take(): Uint8Array | null {
+    const c = this.#chunks.shift();
+    if (c === undefined) return null;
     this.#buffered -= c.length;
     if (this.#buffered < NodeConn.HIGH && this.s.isPaused()) this.s.resume();
     return c;

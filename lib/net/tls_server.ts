@@ -112,49 +112,63 @@ function nextReadSize(size: number, n: number): number {
   return size === READ_BULK && n < READ_MID ? READ_LARGE : size;
 }
 
-/** A node stream over a Deno TCP connection, for node:tls to run its server side on. */
-function duplexOf(c: Deno.TcpConn): Duplex {
-  let buf = new Uint8Array(READ_SMALL);
-  let reading = false;
-  const d: Duplex = new Duplex({
-    read() {
-      if (reading) return;
-      reading = true;
-      c.read(buf).then((n) => {
-        reading = false;
-        if (n === null) d.push(null);
-        else {
-          const size = nextReadSize(buf.length, n);
-          d.push(buf.subarray(0, n)); // node asks for more (read()) while its buffer has room
-          // Taken at once (node:tls's stream copies what it is handed into its TLS state as it comes;
-          // nothing left buffered): the buffer is read into again, no copy per read (issue 36); else
-          // the stream keeps it and the next read gets a new one.
-          if (d.readableLength !== 0 || size !== buf.length) buf = new Uint8Array(size);
-        }
-      }, (e) => {
-        reading = false;
-        d.destroy(e);
-      });
-    },
-    write(chunk: Uint8Array, _enc, cb) {
-      (async () => {
-        for (let o = 0; o < chunk.length;) o += await c.write(chunk.subarray(o));
-      })().then(() => {
-        release(chunk); // a TLS record node:tls made for this write alone: freed once written
-        cb();
-      }, (e) => cb(e));
-    },
-    final(cb) {
-      c.closeWrite().then(() => cb(), () => cb());
-    },
-    destroy(err, cb) {
-      try {
-        c.close();
-      } catch { /* already closed */ }
-      cb(err);
-    },
-  });
-  return d;
+/** Writes all of `b` to `c`. */
+async function writeAll(c: Deno.TcpConn, b: Uint8Array): Promise<void> {
+  for (let o = 0; o < b.length;) o += await c.write(b.subarray(o));
+}
+
+/**
+ * A node stream over a Deno TCP connection, for node:tls to run its server side on. Its methods sit
+ * on the prototype (no closures of its own per connection: an idle connection holds the stream).
+ */
+class TcpDuplex extends Duplex {
+  #buf = new Uint8Array(READ_SMALL);
+  #reading = false;
+
+  constructor(readonly c: Deno.TcpConn) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.c.read(this.#buf).then((n) => this.#got(n), (e) => {
+      this.#reading = false;
+      this.destroy(e);
+    });
+  }
+
+  #got(n: number | null): void {
+    this.#reading = false;
+    if (n === null) {
+      this.push(null);
+      return;
+    }
+    const size = nextReadSize(this.#buf.length, n);
+    this.push(this.#buf.subarray(0, n)); // node asks for more (_read()) while its buffer has room
+    // Taken at once (node:tls's stream copies what it is handed into its TLS state as it comes;
+    // nothing left buffered): the buffer is read into again, no copy per read (issue 36); else the
+    // stream keeps it and the next read gets a new one.
+    if (this.readableLength !== 0 || size !== this.#buf.length) this.#buf = new Uint8Array(size);
+  }
+
+  override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
+    writeAll(this.c, chunk).then(() => {
+      release(chunk); // a TLS record node:tls made for this write alone: freed once written
+      cb();
+    }, (e) => cb(e));
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.c.closeWrite().then(() => cb(), () => cb());
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    try {
+      this.c.close();
+    } catch { /* already closed */ }
+    cb(err);
+  }
 }
 
 /** Starts listening; resolves once the port is bound. */
@@ -185,25 +199,25 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
     } catch { /* reset already */ }
     pending.set(host, (pending.get(host) ?? 0) + 1);
     total++;
-    let done = false;
-    const finish = () => {
-      if (done) return false;
-      done = true;
-      clearTimeout(entry.timer);
-      handshaking.delete(entry);
-      dec(host);
-      return true;
-    };
-    const entry = {
+    // The handshake's entry while it runs; null once finished (its timer then no longer held).
+    let entry: { raw: Deno.TcpConn; timer: ReturnType<typeof setTimeout> } | null = {
       raw,
       timer: setTimeout(() => {
         if (finish()) s.destroy(); // never finished the handshake: release the descriptor now
       }, o.handshakeMs),
     };
+    const finish = () => {
+      if (!entry) return false;
+      clearTimeout(entry.timer);
+      handshaking.delete(entry);
+      entry = null;
+      dec(host);
+      return true;
+    };
     handshaking.add(entry);
-    const stream = duplexOf(raw);
+    const stream = new TcpDuplex(raw);
     const s = new tls.TLSSocket(stream, { isServer: true, secureContext: ctx });
-    s.once("secure", () => {
+    s.on("secure", () => {
       if (!finish()) return;
       const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddr.hostname);
       if (verdict === "accept") o.onConn(c);
@@ -225,8 +239,8 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
     const gone = () => {
       if (finish()) s.destroy();
     };
-    stream.once("end", gone);
-    stream.once("close", gone);
+    stream.on("end", gone);
+    stream.on("close", gone);
   };
   let ln: Deno.Listener<Deno.TcpConn>;
   try {

@@ -22,7 +22,8 @@ export interface Hasher {
 }
 
 export type AuthResult =
-  | { ok: true; user: string; role: Role }
+  /** `tokenHash`: a token login's SHA-256 of the token (hex), hashed once for the check and the session. */
+  | { ok: true; user: string; role: Role; tokenHash?: string }
   | { ok: false; code: string; msg: string; until?: number };
 
 export interface AccountPolicy {
@@ -195,7 +196,8 @@ export class Accounts {
    */
   async loginToken(rawName: string, token: string): Promise<AuthResult> {
     const name = normalizeName(rawName) ?? "";
-    const owner = await this.store.tokenUser(await sha256Hex(token), this.clock.now());
+    const tokenHash = await sha256Hex(token);
+    const owner = await this.store.tokenUser(tokenHash, this.clock.now());
     const u = owner === name ? await this.store.getUser(name) : null;
     if (!u) {
       return {
@@ -204,7 +206,7 @@ export class Accounts {
         msg: "That login token is not valid; log in with your password",
       };
     }
-    return { ok: true, user: name, role: u.role };
+    return { ok: true, user: name, role: u.role, tokenHash };
   }
 
   /**

@@ -7,7 +7,6 @@ import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { hostOf } from "./hub.ts";
-import { sha256Hex } from "../common/bytes.ts";
 import { randomId } from "../common/random.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
@@ -105,7 +104,7 @@ export function makeAuth(limits: AuthLimits) {
     s.role = r.role;
     s.state = "ready";
     s.loginAt = c.clock.now();
-    if (m.t === "login" && m.token !== undefined) s.tokenHash = await sha256Hex(m.token);
+    if (r.tokenHash) s.tokenHash = r.tokenHash; // (`logout` revokes the token this session logged in with)
     const first = c.hub.login(s);
     c.log.info("login", { user: r.user, addr: s.addr, via: m.t });
     const token = m.t === "login" && m.remember ? await c.accounts.issueToken(r.user) : undefined;

@@ -28,6 +28,7 @@ import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
 import { FileShare } from "./file_share.ts";
 import { FileStore } from "./file_store.ts";
+import { HeapTrim, LOOK_MS } from "./heap_trim.ts";
 import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
 import type { MetricsHooks, MetricsSnapshot } from "./metrics.ts";
@@ -78,6 +79,13 @@ export class ParleyServer {
   #ticker: ReturnType<typeof setInterval> | null = null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #expirer: ReturnType<typeof setInterval> | null = null;
+  /** Gives back the young generation a burst left, once the server is quiet (heap_trim.ts). */
+  readonly #trim = new HeapTrim();
+  #trimmer: ReturnType<typeof setInterval> | null = null;
+  /** Reads and requests served (and connections accepted) since the trim's last look. */
+  #reads = 0;
+  /** Sessions opened since the trim's last look. */
+  #opened = 0;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   #sliceStart = 0;
@@ -178,6 +186,11 @@ export class ParleyServer {
       () => void this.core.sweepExpired().catch((e) => this.core.log.error("expiry", { error: String(e) })),
       EXPIRE_EVERY_MS,
     );
+    this.#trim.settle();
+    this.#trimmer = setInterval(() => {
+      this.#trim.look(this.#reads, this.hub.sessions.size, this.#opened);
+      this.#reads = this.#opened = 0;
+    }, LOOK_MS);
     this.video.start();
   }
 
@@ -190,6 +203,7 @@ export class ParleyServer {
    */
   #admit(addr: string): "accept" | "refuse" | "drop" {
     if (this.#closing) return "drop";
+    this.#reads++;
     const l = this.#listener;
     const all = this.hub.sessions.size + (l?.pending ?? 0);
     const here = this.hub.connectionsFrom(addr) + (l?.pendingFrom(hostOf(addr)) ?? 0);
@@ -251,6 +265,7 @@ export class ParleyServer {
       return this.#refuse(conn);
     }
     this.core.metrics.connection();
+    this.#opened++;
     this.hub.add(session);
     this.#conns.set(session, conn);
     log.info("conn.open", { addr });
@@ -271,6 +286,7 @@ export class ParleyServer {
         // complete, the connection pauses while too much waits unread).
         const chunk = await conn.readChunk();
         this.#sliceStart = performance.now(); // a read resumes in a fresh turn of the event loop
+        this.#reads++;
         if (chunk === null) {
           decoder.end();
           break;
@@ -278,6 +294,7 @@ export class ParleyServer {
         s.lastIn = this.clock.now();
         s.pingAt = 0;
         for (const f of decoder.push(chunk)) {
+          this.#reads++;
           let msg: Inbound;
           try {
             msg = parseInbound(f.header);
@@ -455,6 +472,7 @@ export class ParleyServer {
       if (this.#ticker !== null) clearInterval(this.#ticker);
       if (this.#sweeper !== null) clearInterval(this.#sweeper);
       if (this.#expirer !== null) clearInterval(this.#expirer);
+      if (this.#trimmer !== null) clearInterval(this.#trimmer);
       await this.video.close();
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());

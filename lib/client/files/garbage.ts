@@ -5,9 +5,8 @@
  * byte of short-lived buffers outside V8's heap per byte received, which V8 collects only once
  * ~64 MiB of them piled up — and the allocator keeps the pages it once held. `Garbage.made(n)`
  * counts bytes received; every LOOK_EVERY of them it reads V8's external memory and, over `limit`,
- * collects through the `gc` function V8 gives a new context once `--expose-gc` is set (node:v8 and
- * node:vm; no other flag changes). That function does two full collections (≈ 30–60 ms in a client)
- * whatever options it is given; filling the young generation to get a cheap one instead was tried
+ * collects through V8's `gc` function (common/gc.ts `collector`): two full collections (≈ 30–60 ms in
+ * a client) whatever options it is given; filling the young generation to get a cheap one instead was tried
  * and freed too little (the socket's buffers live through one). `deno task bench files`, relayed
  * 128 MiB, same machine and load, interleaved: receiver CPU 31–41 s per GiB before the frees, 17–20
  * after; RSS 118 → 122 MiB. A larger `limit` trades RSS for CPU: at 10 MiB tests/files_rss_test.ts
@@ -17,25 +16,7 @@
  * issue 36), a relayed receive leaves little such garbage and this seldom collects (receiver GC 9.2 s →
  * 0.1 s per GiB in a profile).
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-
-type Gc = () => void;
-
-let gcFn: Gc | null | undefined;
-
-/** V8's collector, made callable once; null when it cannot be. */
-function collector(): Gc | null {
-  if (gcFn !== undefined) return gcFn;
-  try {
-    setFlagsFromString("--expose-gc");
-    const f = runInNewContext("gc");
-    gcFn = typeof f === "function" ? (f as Gc) : null;
-  } catch {
-    gcFn = null;
-  }
-  return gcFn;
-}
+import { collector } from "../../common/gc.ts";
 
 /** External memory (bytes) above which a receive collects its garbage. */
 export const GARBAGE_LIMIT = 8 * 1024 * 1024;
