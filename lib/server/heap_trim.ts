@@ -14,9 +14,11 @@
  * meanwhile: 130–200 ms with 2,000 idle connections on the 2-core test VM (≈ 100 µs of CPU per
  * connection of the burst), once after a burst, never during one. It is not tried again until the
  * young generation has grown past its size after the last one, so where the collection cannot
- * shrink it nothing repeats. Where `gc` is not available, nothing happens.
+ * shrink it nothing repeats. Where `gc` is not available, nothing happens. Nor on a heap of more than
+ * `HEAP_MAX` in use: the pause grows with the heap (a server of 100,000 connections would stop for
+ * seconds), while the young generation's 32 MiB is then a small share of what the process holds.
  */
-import { getHeapSpaceStatistics } from "node:v8";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { collector, type Gc } from "../common/gc.ts";
 
 /** How often the server looks, ms. */
@@ -31,6 +33,14 @@ export const SESSIONS_PER_READ = 64;
 export const QUIET_LOOKS = 2;
 /** Connections opened since the last collection that make a burst worth collecting after. */
 export const BURST_OPENED = 500;
+
+/** Heap in use (bytes) above which no collection is forced: its pause would be too long. */
+export const HEAP_MAX = 256 * 1024 * 1024;
+
+/** Bytes of V8's heap in use now. */
+export function heapBytes(): number {
+  return getHeapStatistics().used_heap_size;
+}
 
 /** Bytes V8 has committed to its young generation now. */
 export function youngBytes(): number {
@@ -50,6 +60,7 @@ export class HeapTrim {
   constructor(
     readonly young: () => number = youngBytes,
     readonly gc: () => Gc | null = collector,
+    readonly heap: () => number = heapBytes,
   ) {}
 
   /**
@@ -58,7 +69,7 @@ export class HeapTrim {
    */
   settle(): boolean {
     const y = this.young();
-    if (y <= YOUNG_MAX) return false;
+    if (y <= YOUNG_MAX || this.heap() > HEAP_MAX) return false;
     const gc = this.gc();
     if (!gc) return false;
     gc();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { collector } from "../common/gc.ts";
 import {
   BURST_OPENED,
+  HEAP_MAX,
   HeapTrim,
   QUIET_LOOKS,
   QUIET_READS,
@@ -14,10 +15,11 @@ const MiB = 1024 * 1024;
 
 /** A young generation of `size` bytes that a collection shrinks to `after` (null: no collector). */
 function fake(size: number, after: number, gcAvailable = true) {
-  const h = { size, gcs: 0 };
+  const h = { size, gcs: 0, heap: 64 * MiB };
   const trim = new HeapTrim(
     () => h.size,
     () => gcAvailable ? () => void (h.gcs++, h.size = after) : null,
+    () => h.heap,
   );
   return { h, trim };
 }
@@ -104,4 +106,15 @@ Deno.test("heap trim: no collection without a burst of BURST_OPENED connections 
   assert.equal(h.gcs, 1);
   h.size = 32 * MiB;
   assert.equal(looks(trim, 0, 100, 0), false, "counted afresh after a collection");
+});
+
+Deno.test("heap trim: never on a heap of more than HEAP_MAX in use (the pause grows with the heap)", () => {
+  const { h, trim } = fake(32 * MiB, 1 * MiB);
+  h.heap = HEAP_MAX + 1;
+  assert.equal(looks(trim, 0), false);
+  assert.equal(trim.settle(), false);
+  assert.equal(h.gcs, 0);
+  h.heap = HEAP_MAX;
+  assert.equal(looks(trim, 0), true, "at HEAP_MAX: collected");
+  assert.equal(h.gcs, 1);
 });
