@@ -2,7 +2,9 @@
  * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
  * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
  * ends (told with its end time); a plain kick or a changed password never by itself. Each attempt
- * is said as "connection" events and notices; a new session is handed to the host (`adopt`).
+ * is said as "connection" events and notices; a new session is handed to the host (`adopt`). One
+ * loop at a time: a loop started later (a `/reconnect` while a session was being adopted) ends the
+ * one before, which takes no further attempt (two loops were two live connections of one client).
  */
 import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
@@ -32,6 +34,8 @@ export class Reconnector {
   /** Set while the backoff waits: `now()` or a ban's end ends the wait early. */
   #wake: (() => void) | null = null;
   #banTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The newest loop's number: an older loop sees it changed and stops. */
+  #loops = 0;
 
   constructor(readonly host: ReconnectHost) {}
 
@@ -83,7 +87,8 @@ export class Reconnector {
   }
 
   async #loop(now: boolean): Promise<void> {
-    const { host } = this;
+    const { host } = this, me = ++this.#loops;
+    const superseded = () => me !== this.#loops;
     this.#reconnecting = true;
     if (this.#banTimer !== null) clearTimeout(this.#banTimer);
     this.#banTimer = null;
@@ -91,10 +96,11 @@ export class Reconnector {
     for (let attempt = now ? -1 : 0; !host.closed(); attempt++) {
       if (attempt >= 0) await this.#wait(backoffDelay(attempt));
       if (host.closed()) break;
+      if (superseded()) return;
       host.emit({ type: "connection", state: "connecting" });
       try {
         const s = await host.reconnect();
-        if (host.closed()) {
+        if (host.closed() || superseded()) {
           await s.conn.close();
           break;
         }
@@ -102,6 +108,8 @@ export class Reconnector {
         await host.adopt(s);
         break;
       } catch (err) {
+        // The session being adopted was dropped by a `/reconnect`, whose own loop goes on.
+        if (superseded()) return;
         this.#reconnecting = true;
         host.emit({ type: "connection", state: "offline" });
         host.emit({
@@ -118,7 +126,7 @@ export class Reconnector {
         }
       }
     }
-    this.#reconnecting = false;
+    if (!superseded()) this.#reconnecting = false;
   }
 
   #wait(ms: number): Promise<void> {

@@ -1,0 +1,70 @@
+/**
+ * The Reconnector runs one loop at a time: a `/reconnect` while a session is being adopted ends the
+ * loop that found it (whose adopt then fails, its connection dropped), instead of that loop trying
+ * again after its backoff and leaving the client with two live connections (CI: a third login 1 s
+ * after `/reconnect`, the second connection never closed).
+ */
+import assert from "node:assert/strict";
+import type { BackendEvent } from "../backend.ts";
+import { backoffDelay } from "../../common/backoff.ts";
+import { Reconnector } from "./reconnect.ts";
+import type { ServerSession } from "./server_session.ts";
+
+interface FakeConn {
+  closed: boolean;
+  close(): Promise<void>;
+}
+
+function fakeConn(): FakeConn {
+  const c: FakeConn = { closed: false, close: () => Promise.resolve(void (c.closed = true)) };
+  return c;
+}
+
+Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that found it (one connection)", async () => {
+  let current: FakeConn = fakeConn();
+  const logins: FakeConn[] = [];
+  let lost: ((e: Extract<BackendEvent, { type: "disconnected" }>) => Promise<void>) | null = null;
+  const adopted: FakeConn[] = [];
+  const pending: { reject: (e: Error) => void }[] = []; // the first adopt, while it waits
+  const re: Reconnector = new Reconnector({
+    conn: () => current,
+    closed: () => false,
+    now: () => Date.now(),
+    emit: () => {},
+    canReconnect: () => true,
+    reconnect: () => {
+      const c = fakeConn();
+      logins.push(c);
+      return Promise.resolve({ conn: c } as unknown as ServerSession);
+    },
+    adopt: (s) => {
+      const c = s.conn as unknown as FakeConn;
+      current = c;
+      // The conn closing ends this session: the host tells the Reconnector (as chat_client does).
+      c.close = () => {
+        c.closed = true;
+        void lost?.({ type: "disconnected", code: "closed", reason: "closed" });
+        return Promise.resolve();
+      };
+      if (adopted.push(c) > 1) return Promise.resolve();
+      // The first adopt takes a while; it fails once its connection is dropped.
+      return new Promise<void>((_, reject) => void pending.push({ reject }));
+    },
+  });
+  lost = (e) => re.lost(e);
+  current.closed = true;
+  const loop = re.lost({ type: "disconnected", code: "closed", reason: "server restart" });
+  await new Promise((r) => setTimeout(r, backoffDelay(0) + 100)); // the first attempt logs in; adopt pending
+  assert.equal(logins.length, 1);
+  assert.equal(pending.length, 1, "adopting the first session");
+  re.now(); // `/reconnect` during the adopt: drops it, a new loop logs in at once
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(logins.length, 2);
+  pending[0]!.reject(new Error("Connection closed")); // the dropped session's adopt fails
+  await loop;
+  await new Promise((r) => setTimeout(r, backoffDelay(1) + 200)); // past the old loop's next backoff
+  assert.equal(logins.length, 2, "no further login (two loops: a second live connection)");
+  assert.equal(current, logins[1]);
+  assert.equal(logins[1]!.closed, false);
+  assert.equal(re.reconnecting, false);
+});
