@@ -5,13 +5,20 @@
  */
 import type { Clock } from "../../common/clock.ts";
 import { PeerConv } from "./conv.ts";
+import type { PeerLimits } from "../../net/peer_net.ts";
 import type { PeerEvent } from "./events.ts";
 import { PeerNode } from "./node.ts";
 import { PeerOutbox } from "./outbox.ts";
 import { PeerStore } from "./store.ts";
 
-/** A node named `name` on 127.0.0.1 (a free port), its store in memory; `out`: its downloads folder. */
-export async function testNode(name: string, o: { clock?: Clock; out?: string } = {}): Promise<PeerNode> {
+/**
+ * A node named `name` on 127.0.0.1 (a free port), its store in memory; `out`: its downloads folder;
+ * `limits`: its channels' caps and rates.
+ */
+export async function testNode(
+  name: string,
+  o: { clock?: Clock; out?: string; limits?: PeerLimits } = {},
+): Promise<PeerNode> {
   return await PeerNode.start({
     name,
     store: await PeerStore.open(null, name),
@@ -20,6 +27,7 @@ export async function testNode(name: string, o: { clock?: Clock; out?: string } 
     backoff: { minMs: 50, maxMs: 400 },
     ...(o.out !== undefined ? { downloads: o.out } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.limits ? { limits: o.limits } : {}),
   });
 }
 

@@ -10,9 +10,7 @@ import { ManualClock } from "../../common/clock.ts";
 import { sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
 import { BULK_PAID } from "../../net/peer_net.ts";
-import { nextEvent } from "./events_testing.ts";
-import { PeerNode } from "./node.ts";
-import { PeerStore } from "./store.ts";
+import { nextEvent, testNode } from "./events_testing.ts";
 import { PEER_BATCH } from "./wire.ts";
 
 Deno.test("peer files: a batch pays for its record (PEER_BATCH chunks are at least BULK_PAID bytes)", () => {
@@ -22,20 +20,9 @@ Deno.test("peer files: a batch pays for its record (PEER_BATCH chunks are at lea
 Deno.test("peer files: a file of 16 batches comes through a record bucket of 8 tokens that never refills", async () => {
   const dir = await Deno.makeTempDir();
   const frozen = { recordsPerSec: 1, recordsBurst: 8, clock: new ManualClock() };
-  const a = await PeerNode.start({
-    name: "alice",
-    store: await PeerStore.open(null, "alice"),
-    hostname: "127.0.0.1",
-    port: 0,
-  });
-  const b = await PeerNode.start({
-    name: "bob",
-    store: await PeerStore.open(null, "bob"),
-    hostname: "127.0.0.1",
-    port: 0,
-    downloads: `${dir}/down`,
-    limits: frozen, // bob dials: the channel bob reads alice's records on has this bucket
-  });
+  const a = await testNode("alice");
+  // bob dials: the channel bob reads alice's records on has this bucket
+  const b = await testNode("bob", { out: `${dir}/down`, limits: frozen });
   try {
     const up = nextEvent(a, (e) => e.type === "connected", 10_000);
     await b.connect(`127.0.0.1:${a.port}`);
