@@ -30,12 +30,18 @@ async function resolveTarget(c: Core, s: Session, to: Target): Promise<Resolved>
     }
     return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
   }
-  const members = name ? await c.roomMembers(name) : null;
-  if (!name || !members) return { err: ErrorCode.NoSuchRoom, msg: `There is no room named #${to.name}` };
-  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
-  const room = await c.store.getRoom(name);
+  const t = roomTarget(s, to.name, name, name ? await c.roomMembers(name) : null);
+  if ("err" in t) return t;
+  const room = await c.store.getRoom(t.name);
   const since = room?.members.find((m) => m.user === s.user)?.sinceSeq ?? 0;
-  return { kind: "room", name, conv: convKey("room", name), afterSeq: since };
+  return { ...t, afterSeq: since };
+}
+
+/** A room target (`raw` as asked, `name` normalised) from its members (null: no such room): `s` must be one. */
+function roomTarget(s: Session, raw: string, name: string | null, members: Set<string> | null): Resolved {
+  if (!name || !members) return { err: ErrorCode.NoSuchRoom, msg: `There is no room named #${raw}` };
+  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
+  return { kind: "room", name, conv: convKey("room", name), afterSeq: 0 };
 }
 
 /**
@@ -50,9 +56,7 @@ function sendTarget(c: Core, s: Session, to: Target): Resolved | Promise<Resolve
     return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
   }
   const members = name ? c.hub.rooms.get(name) : undefined;
-  if (!name || !members) return resolveRoomFast(c, s, to.name);
-  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
-  return { kind: "room", name, conv: convKey("room", name), afterSeq: 0 };
+  return members ? roomTarget(s, to.name, name, members) : resolveRoomFast(c, s, to.name);
 }
 
 /**
@@ -186,10 +190,7 @@ function relaySignal(
 /** Room sends skip the history lookup: membership from the cache is enough. */
 async function resolveRoomFast(c: Core, s: Session, raw: string): Promise<Resolved> {
   const name = normalizeName(raw);
-  const members = name ? await c.roomMembers(name) : null;
-  if (!name || !members) return { err: ErrorCode.NoSuchRoom, msg: `There is no room named #${raw}` };
-  if (!members.has(s.user)) return { err: ErrorCode.NotMember, msg: `You are not a member of #${name}` };
-  return { kind: "room", name, conv: convKey("room", name), afterSeq: 0 };
+  return roomTarget(s, raw, name, name ? await c.roomMembers(name) : null);
 }
 
 export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<void> {
