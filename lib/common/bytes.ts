@@ -32,6 +32,16 @@ export function release(b: Uint8Array): void {
   }
 }
 
+/**
+ * Writes all of `b` through `w`, whose `write` may take only part of what it is given (a socket, a
+ * file): the rest again until none is left. The first write is of `b` itself. Resolves to `b`'s length.
+ */
+export async function writeAll(w: { write(p: Uint8Array): Promise<number> }, b: Uint8Array): Promise<number> {
+  let o = 0;
+  while (o < b.length) o += await w.write(o === 0 ? b : b.subarray(o));
+  return o;
+}
+
 /** "00" … "ff" by byte value. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 

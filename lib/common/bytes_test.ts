@@ -1,6 +1,6 @@
-/** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large). */
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { sha256, sha256Hex, toHex, utf8 } from "./bytes.ts";
+/** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large); writeAll's loop. */
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { sha256, sha256Hex, toHex, utf8, writeAll } from "./bytes.ts";
 
 const MILLION_A = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
@@ -25,4 +25,23 @@ Deno.test("sha256: one million 'a' on the large (WebCrypto) path, as text and as
     assertEquals(await sha256Hex(b), viaWeb);
     assertEquals(await sha256Hex("a".repeat(n)), viaWeb);
   }
+});
+
+Deno.test("writeAll writes the rest again after a partial write, in order, and resolves to the length", async () => {
+  const got: number[] = [];
+  const seen: Uint8Array[] = [];
+  const w = { // takes at most 3 bytes a call
+    write: (p: Uint8Array) => {
+      seen.push(p);
+      const n = Math.min(3, p.length);
+      got.push(...p.subarray(0, n));
+      return Promise.resolve(n);
+    },
+  };
+  const b = Uint8Array.from({ length: 10 }, (_, i) => i);
+  assert.equal(await writeAll(w, b), 10);
+  assert.deepEqual(got, [...b]);
+  assert.equal(seen[0], b, "the first write is of the buffer itself");
+  assert.equal(await writeAll(w, new Uint8Array(0)), 0);
+  assert.equal(seen.length, 4, "nothing written for an empty buffer");
 });

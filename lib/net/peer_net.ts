@@ -25,7 +25,7 @@
 
 import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { initiateHandshake, respondHandshake, type SecureChannel } from "../crypto/peer_handshake.ts";
-import { release } from "../common/bytes.ts";
+import { release, writeAll } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { KeyedBuckets, TokenBucket } from "../common/rate.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
@@ -195,7 +195,7 @@ class Wire {
     const p = this.#writing.then(async () => {
       if (this.#closed) throw new PeerNetError("closed", "The channel is closed");
       const b = encodeFrame({ k: kind }, before ? await before() : body);
-      for (let o = 0; o < b.length;) o += await this.conn.write(b.subarray(o));
+      await writeAll(this.conn, b);
       release(b); // written: its memory goes now, not at the next collection
     });
     this.#writing = p.catch(() => this.close());

@@ -15,7 +15,7 @@
  */
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { release } from "../common/bytes.ts";
+import { release, writeAll } from "../common/bytes.ts";
 import { NodeConn, type ServerConn } from "./tls.ts";
 
 export type { ServerConn };
@@ -110,11 +110,6 @@ const READ_BULK = 256 * 1024;
 function nextReadSize(size: number, n: number): number {
   if (n === size) return size < READ_MID ? READ_MID : size < READ_LARGE ? READ_LARGE : READ_BULK;
   return size === READ_BULK && n < READ_MID ? READ_LARGE : size;
-}
-
-/** Writes all of `b` to `c`. */
-async function writeAll(c: Deno.TcpConn, b: Uint8Array): Promise<void> {
-  for (let o = 0; o < b.length;) o += await c.write(b.subarray(o));
 }
 
 /**

@@ -24,6 +24,7 @@
  * event: file_share.ts).
  */
 import type { Clock } from "../common/clock.ts";
+import { writeAll } from "../common/bytes.ts";
 import * as sidecar from "./file_meta.ts";
 import { FileHandles } from "./file_handles.ts";
 import { FileWatch } from "./file_watch.ts";
@@ -219,11 +220,7 @@ export class FileStore {
   /** Writes `body` at the stored length (the caller checked `off === have`). */
   async append(f: FileEntry, body: Uint8Array): Promise<void> {
     if (body.length) {
-      await this.#handles.io(f.fid, "w", f.have, async (file) => {
-        let o = 0;
-        while (o < body.length) o += await file.write(body.subarray(o));
-        return o;
-      });
+      await this.#handles.io(f.fid, "w", f.have, (file) => writeAll(file, body));
       f.have += body.length;
     }
     if (f.have === f.size && f.state === "uploading") {

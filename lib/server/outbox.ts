@@ -14,6 +14,7 @@
 import { frameOfJson } from "../protocol/frame.ts";
 import { FRAME_PREFIX, putFrame } from "../protocol/frame_put.ts";
 import { onNextTurn } from "../common/turn.ts";
+import { writeAll } from "../common/bytes.ts";
 
 export interface ByteWriter {
   /** Resolves once `p` was handed on: its bytes may change afterwards. */
@@ -229,8 +230,7 @@ export class Outbox {
           }
         }
         const out = n === buf.length ? buf : buf.subarray(0, n);
-        let off = 0;
-        while (off < n) off += await this.w.write(off === 0 ? out : out.subarray(off));
+        await writeAll(this.w, out);
         this.#bytes -= n;
         if (own) {
           giveBack(buf);

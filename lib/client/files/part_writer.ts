@@ -5,7 +5,7 @@
  * verified plaintext, hashing it as it goes; a few pushes may be in flight at once. It writes to a
  * handle its caller opened (disk.ts `openPart`) and opens nothing.
  */
-import { concatBytes, release } from "../../common/bytes.ts";
+import { concatBytes, release, writeAll } from "../../common/bytes.ts";
 import type { ChunkCipher } from "../../crypto/age_stream.ts";
 import { releaseBody } from "../../protocol/frame.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
@@ -92,7 +92,7 @@ export class PartWriter {
     return run;
   }
   async #write(pt: Uint8Array): Promise<void> {
-    for (let o = 0; o < pt.length;) o += await this.out.write(pt.subarray(o));
+    await writeAll(this.out, pt);
   }
   #join(pts: Uint8Array[]): Uint8Array {
     let n = 0;

@@ -5,7 +5,7 @@
  * with `BackendError` carrying the server's stable code; a ban's or lockout's end in the server's
  * sentence is shown as local time and how long until it.
  */
-import { release } from "../../common/bytes.ts";
+import { release, writeAll } from "../../common/bytes.ts";
 import { encodeFrame, type Frame, FrameDecoder, frameHead } from "../../protocol/frame.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { connectTls, type ServerConn } from "../../net/tls.ts";
@@ -101,10 +101,7 @@ export class Connection {
   #write(b: Uint8Array | readonly Uint8Array[], own = false): Promise<void> {
     const parts = b instanceof Uint8Array ? [b] : b;
     const p = this.#writeChain.then(async () => {
-      for (const part of parts) {
-        let o = 0;
-        while (o < part.length) o += await this.conn.write(part.subarray(o));
-      }
+      for (const part of parts) await writeAll(this.conn, part);
       if (own) { for (const part of parts) release(part); }
     });
     this.#writeChain = p.catch(() => {});
