@@ -9,6 +9,7 @@
  */
 import { afterIo, onNextTurn, yieldToIo as yieldTurn } from "../common/turn.ts";
 import type { Hub } from "./hub.ts";
+import { fanOutRun, type RoomRun } from "./room_run.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { Session } from "./session.ts";
 import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
@@ -131,9 +132,10 @@ export class MessageLog {
     // A microtask first: a store that throws at once still ends this after `#flushing` is set.
     await undefined;
     let rows: (StoredMessage | null)[], linked: boolean;
+    const froms = batch.map((p) => p.from);
     try {
       const ms = batch.map((p) => p.m);
-      this.hub.link?.beforeAppend(ms, batch.map((p) => p.from));
+      this.hub.link?.beforeAppend(ms, froms);
       const t0 = performance.now();
       rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
       this.metrics.commit((performance.now() - t0) / 1000);
@@ -147,24 +149,51 @@ export class MessageLog {
     }
     this.#flushing = null;
     let n = 0, nBytes = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const r = rows[i] ?? null;
-      const p = batch[i]!;
-      if (r) {
-        this.stored++;
-        n++;
-        nBytes += r.body.length;
-      }
-      try {
-        if (r && !linked) this.deliveries += this.hub.fanOut(r, p.from);
-      } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
-        p.to.failed(e);
-        continue;
-      }
-      p.to.stored(r);
+    for (const r of rows) if (r) n++, nBytes += r.body.length;
+    this.stored += n;
+    for (let i = 0; i < batch.length;) {
+      i = linked ? this.#tell(batch[i]!, rows[i] ?? null, false, i) : this.#fanOut(batch, rows, froms, i);
     }
     for (const a of acks) a.resolve();
     if (n) this.metrics.stored(n, nBytes);
+  }
+
+  /**
+   * Fans out the stored message at `i` — with the run of those after it to the same room, as one
+   * buffer (room_run.ts) — and tells each sender, in batch order; returns where the next one starts.
+   */
+  #fanOut(batch: Pending[], rows: (StoredMessage | null)[], froms: (Session | null)[], i: number): number {
+    let run: RoomRun | null;
+    try {
+      run = fanOutRun(this.hub, rows, froms, i);
+    } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
+      batch[i]!.to.failed(e);
+      return i + 1;
+    }
+    if (!run) return this.#tell(batch[i]!, rows[i] ?? null, true, i);
+    this.deliveries += run.n;
+    for (let k = 0; k < run.ms.length; k++) {
+      try {
+        this.deliveries += run.toSenders(k);
+      } catch (e) {
+        batch[i + k]!.to.failed(e);
+        continue;
+      }
+      batch[i + k]!.to.stored(run.ms[k]!);
+    }
+    return i + run.ms.length;
+  }
+
+  /** Fans out one stored message (unless `fan` is false) and tells its sender; returns `i + 1`. */
+  #tell(p: Pending, r: StoredMessage | null, fan: boolean, i: number): number {
+    try {
+      if (r && fan) this.deliveries += this.hub.fanOut(r, p.from);
+    } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
+      p.to.failed(e);
+      return i + 1;
+    }
+    p.to.stored(r);
+    return i + 1;
   }
 
   #waiting(): boolean {
