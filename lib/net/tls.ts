@@ -136,6 +136,8 @@ export interface ServerConn {
   readInto?(b: Uint8Array): Promise<number | null>;
   /** Resolves when the bytes were handed to the socket. */
   write(b: Uint8Array): Promise<number>;
+  /** Where it can: `write` with a callback, no promise (`done` once handed on, or with the error). */
+  writeThen?(b: Uint8Array, done: (err?: unknown) => void): void;
   close(): void;
 }
 
@@ -194,10 +196,15 @@ export class NodeConn implements ServerConn {
   }
 
   write(b: Uint8Array): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.s.destroyed) return reject(new Error("Connection closed"));
-      this.s.write(b, (err) => (err ? reject(err) : resolve(b.length)));
-    });
+    return new Promise((resolve, reject) =>
+      this.writeThen(b, (err) => (err ? reject(err) : resolve(b.length)))
+    );
+  }
+
+  /** All of `b` to the socket; `done` once node:tls took it (its callback: no promise), or with the error. */
+  writeThen(b: Uint8Array, done: (err?: unknown) => void): void {
+    if (this.s.destroyed) queueMicrotask(() => done(new Error("Connection closed")));
+    else this.s.write(b, done);
   }
 
   close(): void {

@@ -21,6 +21,13 @@ class Socket {
   }
 }
 
+/** The same socket taking callback writes (`writeThen`, as NodeConn does): all of each write, `done` later. */
+class CallbackSocket extends Socket {
+  writeThen(p: Uint8Array, done: (err?: unknown) => void): void {
+    this.write(p).then(() => done(), done);
+  }
+}
+
 const outboxOn = (w: Socket, max = 1 << 30) => {
   const o = { overflow: 0, error: 0 };
   const box = new Outbox(w, max, () => o.overflow++, () => o.error++);
@@ -40,9 +47,9 @@ Deno.test("the outbox writes every frame, in order, byte for byte, however they 
     fc.asyncProperty(
       fc.array(anyPush, { maxLength: 40 }),
       fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 4 }),
-      fc.boolean(),
-      async (pushes, delays, short) => {
-        const w = new Socket(delays, short);
+      fc.constantFrom("whole", "short", "callback"),
+      async (pushes, delays, how) => {
+        const w = how === "callback" ? new CallbackSocket(delays) : new Socket(delays, how === "short");
         const { box, o } = outboxOn(w);
         const want: number[] = [];
         let i = 0;
@@ -116,6 +123,31 @@ Deno.test("a failed write closes the outbox once and reports it", async () => {
   assert.equal(o.error, 1);
   assert.ok(box.closed);
   assert.equal(box.pushJson("{}", new Uint8Array(0)), 0);
+});
+
+Deno.test("a failed callback write closes the outbox once and reports it; bytes are counted back", async () => {
+  let fail = false, writes = 0;
+  const w = {
+    write: () => Promise.reject(new Error("not used")),
+    writeThen: (_p: Uint8Array, done: (err?: unknown) => void) => {
+      writes++;
+      setTimeout(() => done(fail ? new Error("gone") : null), 0);
+    },
+  };
+  const o = { overflow: 0, error: 0 };
+  const box = new Outbox(w, 1 << 30, () => o.overflow++, () => o.error++);
+  box.pushJson("{}", new Uint8Array(10));
+  await box.drained();
+  assert.equal(box.bytes, 0);
+  assert.equal(writes, 1);
+  fail = true;
+  box.pushJson("{}", new Uint8Array(0));
+  await box.drained();
+  box.pushJson("{}", new Uint8Array(0));
+  await box.drained();
+  assert.deepEqual(o, { overflow: 0, error: 1 });
+  assert.ok(box.closed);
+  assert.equal(writes, 2);
 });
 
 Deno.test("frames pushed anywhere in one turn of the event loop go out in one write", async () => {
