@@ -223,10 +223,13 @@ export class Outbox {
     if (q.length === 0 || this.#closed) return this.#idle();
     let n = lenOf(q[0]!), k = 1;
     while (k < q.length && n + lenOf(q[k]!) <= MAX_WRITE) n += lenOf(q[k++]!);
-    let buf: Uint8Array, own: boolean;
+    let buf: Uint8Array, own = true;
     if (k === 1) {
       const first = q.shift()!;
-      [buf, own] = first instanceof Uint8Array ? [first, false] : [first.buf, true];
+      if (first instanceof Uint8Array) {
+        buf = first;
+        own = false;
+      } else buf = first.buf;
     } else {
       own = n <= BUF_MAX;
       buf = own ? take(nextSize(0, n)) : new Uint8Array(n);

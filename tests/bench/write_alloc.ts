@@ -1,30 +1,37 @@
 /**
- * Bytes allocated and server CPU per small write (issue 37, A-paced): one server connection
+ * Bytes allocated and server CPU per small write (issue 37, A-paced): 100 server connections
  * (lib/net/tls_server.ts: node:net + node:tls), a client in another process reading everything, and
- * N writes of one small frame each, one at a time (as a paced fan-out gives every member one frame a
- * commit). Ways: `raw` (node:tls's `write` with a callback: the floor), `conn` (NodeConn.write),
- * `outbox` (Outbox.pushJson → NodeConn; each write in a turn of its own).
- * The young generation is made big enough that no scavenge runs inside a measured batch.
+ * N writes of one small frame each (a paced fan-out gives every member one frame a commit). Ways, on
+ * the first connection one write at a time: `raw` (node:tls's `write` with a callback: the floor),
+ * `conn` (NodeConn.write), `outbox` (Outbox.pushJson → NodeConn; each write in a turn of its own);
+ * fanned out, one write to each of the 100 connections at a time: `rawFan`, `outboxFan` (pushJson
+ * into each outbox), `pushFan` (one encoded frame pushed into each, as a room run does). The bench's
+ * own promises (one a write, or one an outbox) are counted too.
+ * The young generation is fixed big enough that no scavenge runs inside a measured batch.
  *
- *   deno run -A --v8-flags=--expose-gc,--max-semi-space-size=64 tests/bench/write_alloc.ts [N] [ROUNDS]
+ *   deno run -A --v8-flags=--expose-gc,--max-semi-space-size=64,--min-semi-space-size=64 \
+ *     tests/bench/write_alloc.ts [N] [ROUNDS]
  */
 import { cpuUsage } from "node:process";
 import type * as tls from "node:tls";
 import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 import { listenTlsServer } from "../../lib/net/tls_server.ts";
-import { NodeConn, type ServerConn } from "../../lib/net/tls.ts";
+import type { NodeConn } from "../../lib/net/tls.ts";
 import { Outbox } from "../../lib/server/outbox.ts";
 
+/** Server connections: a room's members (the client process opens them all). */
+const FAN = 100;
+
 if (Deno.args[0] === "client") {
-  const c = await Deno.connectTls({
-    hostname: "127.0.0.1",
-    port: Number(Deno.args[1]),
-    caCerts: [Deno.args[2]!],
-  });
-  const b = new Uint8Array(64 * 1024);
-  try {
-    while ((await c.read(b)) !== null);
-  } catch { /* the server closes without close_notify */ }
+  const read = async () => {
+    const port = Number(Deno.args[1]);
+    const c = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [Deno.args[2]!] });
+    const b = new Uint8Array(64 * 1024);
+    try {
+      while ((await c.read(b)) !== null);
+    } catch { /* the server closes without close_notify */ }
+  };
+  await Promise.all(Array.from({ length: FAN }, read));
   Deno.exit(0);
 }
 
@@ -33,8 +40,9 @@ if (!gc) throw new Error("run with --v8-flags=--expose-gc");
 const N = Number(Deno.args[0] ?? 2000), ROUNDS = Number(Deno.args[1] ?? 5);
 
 const cert = await makeSelfSignedCert(["127.0.0.1"]);
-let got!: (c: ServerConn) => void;
-const conn = new Promise<ServerConn>((r) => (got = r));
+const conns: NodeConn[] = [];
+let got!: () => void;
+const all = new Promise<void>((r) => (got = r));
 const srv = await listenTlsServer({
   host: "127.0.0.1",
   port: 0,
@@ -42,7 +50,9 @@ const srv = await listenTlsServer({
   key: cert.key,
   handshakeMs: 10_000,
   admit: () => "accept",
-  onConn: (c) => got(c),
+  onConn: (c) => {
+    if (conns.push(c as NodeConn) === FAN) got();
+  },
   onRefused: (c) => c.close(),
 });
 const child = new Deno.Command(Deno.execPath(), {
@@ -50,7 +60,8 @@ const child = new Deno.Command(Deno.execPath(), {
   stdout: "inherit",
   stderr: "inherit",
 }).spawn();
-const c = await conn as NodeConn;
+await all;
+const c = conns[0]!;
 const json = JSON.stringify({
   t: "msg",
   room: "bench",
@@ -63,9 +74,8 @@ const body = new Uint8Array(120).fill(7);
 const frame = new Uint8Array(200).fill(9);
 const box = new Outbox(c, 1 << 30, () => {}, (e) => console.error("outbox error", e));
 const s = c.s as tls.TLSSocket;
-/** A room's fan-out: 100 outboxes (all on the one connection: each write still a whole frame). */
-const FAN = 100;
-const boxes = Array.from({ length: FAN }, () => new Outbox(c, 1 << 30, () => {}, (e) => console.error(e)));
+/** A room's fan-out: an outbox on each connection. */
+const boxes = conns.map((k) => new Outbox(k, 1 << 30, () => {}, (e) => console.error(e)));
 
 const ways: Record<string, () => Promise<void>> = {
   raw: () => new Promise<void>((r) => void s.write(frame, () => r())),
@@ -79,6 +89,11 @@ const ways: Record<string, () => Promise<void>> = {
     Promise.all(boxes.map(() => new Promise<void>((r) => void s.write(frame, () => r())))).then(() => {}),
   outboxFan: () => {
     for (const b of boxes) b.pushJson(json, body);
+    return Promise.all(boxes.map((b) => b.drained())).then(() => {});
+  },
+  // a room run's fan-out: one encoded frame pushed to every member (lib/server/room_run.ts)
+  pushFan: () => {
+    for (const b of boxes) b.push(frame);
     return Promise.all(boxes.map((b) => b.drained())).then(() => {});
   },
 };
@@ -106,6 +121,6 @@ for (const [name, e] of res) {
     } µs CPU/write   bytes ${e.bytes.map((x) => x.toFixed(0)).join(" ")}`,
   );
 }
-c.close();
+for (const k of conns) k.close();
 await srv.close();
 await child.status;
