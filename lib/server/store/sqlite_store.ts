@@ -17,6 +17,7 @@ import type {
   Store,
   StoredMessage,
   StoreStats,
+  TargetKind,
 } from "./store.ts";
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -32,9 +33,10 @@ const toMsg = (r: Row): StoredMessage => ({
 
 /** The columns of a deleted row that name its place in the index (`DELETE … RETURNING`). */
 const KEY = "RETURNING seq, sender, kind, target, conv";
-/** Every row without its body, in seq order: the index's rebuild at open. */
-const INDEX_SCAN =
-  "SELECT seq, mid, sender, kind, target, conv, ts, LENGTH(body) AS bytes FROM messages ORDER BY seq";
+/** The rows without their bodies, a page at a time in seq order: the index's rebuild at open. */
+const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, LENGTH(body) FROM messages
+  WHERE seq > ? ORDER BY seq LIMIT 4096`;
+type IndexRow = [number, string, string, TargetKind, string, string, number, number];
 
 /** How `SqliteStore` is opened. */
 export interface SqliteStoreOptions {
@@ -58,7 +60,25 @@ export class SqliteStore extends SqliteAccounts implements Store {
         // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
       }
     }
-    for (const r of this.q(INDEX_SCAN).iterate()) this.#index.add(r as unknown as IndexedMessage);
+    this.#rebuild();
+  }
+
+  /**
+   * Fills the index from the table: pages of rows as arrays (`iterate()`, and rows as objects,
+   * took three times as long: ~0.36 s per 100,000 rows against ~0.12 s).
+   */
+  #rebuild(): void {
+    const page = this.db.prepare(INDEX_PAGE);
+    // Deno's node:sqlite has it (as Node's), its type declarations not yet.
+    (page as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    for (let after = 0;;) {
+      const rows = page.all(after) as unknown as IndexRow[];
+      for (const [seq, mid, sender, kind, target, conv, ts, bytes] of rows) {
+        this.#index.add({ seq, mid, sender, kind, target, conv, ts, bytes });
+      }
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]![0];
+    }
   }
 
   /**
