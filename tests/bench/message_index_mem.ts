@@ -38,7 +38,7 @@ function perMessage(n: number, mixed: boolean): void {
   const before = used();
   const ix = new MemoryMessageIndex();
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) ix.add({ ...nth(i, mixed), seq: i + 1, bytes: 200 });
+  for (let i = 0; i < n; i++) ix.add({ ...nth(i, mixed), seq: i + 1 }, 200);
   const ms = performance.now() - t0;
   const bytes = used() - before;
   console.log(

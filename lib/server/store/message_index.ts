@@ -33,12 +33,10 @@ export interface MessageKey {
   conv: string;
 }
 
-/** What the index holds of one message (the row without its body; the mid as a hash). */
+/** What the index holds of one message besides its body's length (the mid as a hash). */
 export interface IndexedMessage extends MessageKey {
   mid: string;
   ts: number;
-  /** Body length in bytes. */
-  bytes: number;
 }
 
 /** Whose queue `pending` reads (the store looks these up in SQL first: one query each). */
@@ -56,8 +54,11 @@ export interface QueueQuery {
 }
 
 export interface MessageIndex {
-  /** Adds a stored message; seqs arrive increasing (at open, in seq order; then as they are stored). */
-  add(m: IndexedMessage): void;
+  /**
+   * Adds a stored message and its body's length; seqs arrive increasing (at open, in seq order; then
+   * as they are stored).
+   */
+  add(m: IndexedMessage, bytes: number): void;
   /** Forgets a message (deleted: unsend, retention, expiry, a rollback); its body bytes, or undefined. */
   remove(m: MessageKey): number | undefined;
   /** Messages held and their body bytes (the console's /db). */
@@ -135,18 +136,18 @@ export class MemoryMessageIndex implements MessageIndex {
     return l;
   }
 
-  add(m: IndexedMessage): void {
+  add(m: IndexedMessage, bytes: number): void {
     const conv = this.#id(m.conv), sender = this.#id(m.sender);
     this.#to(m.kind, m.target, true).push(m.seq, 0, sender, conv);
     let s = this.#from.get(m.sender);
     if (!s) this.#from.set(m.sender, s = { list: new SeqList(1, 3), bytes: 0 });
     s.list.push(m.seq, 0, midHash(m.mid), conv, m.kind === "user" ? this.#id(m.target) : NOT_DM);
-    s.bytes += m.bytes;
+    s.bytes += bytes;
     let c = this.#conv.get(m.conv);
     if (!c) this.#conv.set(m.conv, c = new SeqList(2, 1));
-    c.push(m.seq, m.ts, m.bytes);
+    c.push(m.seq, m.ts, bytes);
     this.#count++;
-    this.#bodyBytes += m.bytes;
+    this.#bodyBytes += bytes;
   }
 
   remove(m: MessageKey): number | undefined {

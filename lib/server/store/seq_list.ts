@@ -45,12 +45,11 @@ export class SeqList {
 
   /** Appends an entry whose seq is above every held one (`x`: the second double; a, b, c: the ints). */
   push(seq: number, x: number, a: number, b = 0, c = 0): void {
-    if (this.end > 0 && seq <= this.seq(this.end - 1)) {
-      throw new Error(`SeqList: seq ${seq} after ${this.seq(this.end - 1)}`);
-    }
-    if (a < 0) throw new Error(`SeqList: negative first int ${a}`);
-    if (this.end === this.#cap) this.#resize(Math.ceil(this.#cap * 1.5));
     const f = this.end * this.floats, i = this.end * this.ints;
+    if ((this.end > 0 && seq <= this.#f[f - this.floats]!) || a < 0) {
+      throw new Error(`SeqList: seq ${seq} after ${this.seq(this.end - 1)}, first int ${a}`);
+    }
+    if (this.end === this.#cap) this.#resize(this.#cap < 4096 ? this.#cap * 2 : Math.ceil(this.#cap * 1.5));
     this.#f[f] = seq;
     if (this.floats > 1) this.#f[f + 1] = x;
     this.#i[i] = a;

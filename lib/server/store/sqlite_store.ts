@@ -74,7 +74,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
     for (let after = 0;;) {
       const rows = page.all(after) as unknown as IndexRow[];
       for (const [seq, mid, sender, kind, target, conv, ts, bytes] of rows) {
-        this.#index.add({ seq, mid, sender, kind, target, conv, ts, bytes });
+        this.#index.add({ seq, mid, sender, kind, target, conv, ts }, bytes);
       }
       if (rows.length === 0) return;
       after = rows[rows.length - 1]![0];
@@ -105,7 +105,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
           if (!this.#recent.claim(m.sender, m.mid)) return null;
           const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
           const row = { ...m, seq: Number(r.lastInsertRowid) };
-          this.#index.add({ ...row, bytes: m.body.length });
+          this.#index.add(row, m.body.length);
           added.push(row);
           return row;
         });
