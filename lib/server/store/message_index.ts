@@ -9,9 +9,10 @@
  * Layout: each message is an entry of three lists (seq_list.ts), each in seq order — its
  * recipients' (a user's DMs, a room's, the broadcasts: seq, sender, conv), its sender's (seq, mid
  * hash, conv, the DM's target) and its conversation's (seq, ts, body bytes) —, 56 bytes in typed
- * arrays; names are interned as small integers. Measured (tests/bench/message_index_mem.ts):
- * ~75 bytes of memory per message with the lists' spare room (1,000,000 messages of 100 DM pairs),
- * and the store's rebuild at open ~0.2 s per 100,000 rows.
+ * arrays; names are interned as small integers. Measured (tests/bench/message_index_mem.ts, heap
+ * and buffers): 72 bytes per message with the lists' spare room (1,000,000 messages of 100 DM pairs,
+ * or with rooms and broadcasts), 139 when they are spread over 100,000 conversations of 10 (a list's
+ * fixed cost, ~170 bytes, shows); the store's rebuild at open takes ~0.12 s per 100,000 rows.
  *
  * Refined from the lead's interface: no mid strings are held (~40 bytes a message more) — the mid's
  * hash finds candidates and the store confirms each by reading the row —, so `newestMids` became

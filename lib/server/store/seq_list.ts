@@ -25,8 +25,16 @@ export class SeqList {
 
   constructor(readonly floats: number, readonly ints: number, cap = 4) {
     this.#cap = cap;
-    this.#f = new Float64Array(cap * floats);
-    this.#i = new Int32Array(cap * ints);
+    [this.#f, this.#i] = this.#arrays(cap);
+  }
+
+  /** The two arrays for `cap` entries, over one buffer (a buffer's fixed cost is paid once per list). */
+  #arrays(cap: number): [Float64Array, Int32Array] {
+    const buf = new ArrayBuffer(cap * (8 * this.floats + 4 * this.ints));
+    return [
+      new Float64Array(buf, 0, cap * this.floats),
+      new Int32Array(buf, 8 * cap * this.floats, cap * this.ints),
+    ];
   }
 
   get live(): number {
@@ -103,7 +111,7 @@ export class SeqList {
   }
 
   #resize(cap: number): void {
-    const f = new Float64Array(cap * this.floats), i = new Int32Array(cap * this.ints);
+    const [f, i] = this.#arrays(cap);
     f.set(this.#f.subarray(0, this.end * this.floats));
     i.set(this.#i.subarray(0, this.end * this.ints));
     this.#f = f;

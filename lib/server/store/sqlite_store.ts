@@ -7,7 +7,7 @@
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { RecentMids } from "./recent_mids.ts";
-import { type IndexedMessage, MemoryMessageIndex, type MessageKey } from "./message_index.ts";
+import { MemoryMessageIndex, type MessageKey } from "./message_index.ts";
 import type {
   AckSet,
   NewMessage,
