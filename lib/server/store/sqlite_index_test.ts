@@ -77,19 +77,31 @@ Deno.test("SqliteStore: a batch that fails midway leaves the index as the table 
   try {
     await s.appendMessages([msg("a1", "al", "bo"), roomMsg("r1", "cy")]);
     const before = await answers(s);
-    // The third row breaks a NOT NULL constraint: the two before it were inserted and indexed.
-    const bad = { ...msg("x2", "bo", "al"), target: null as unknown as string };
-    await assert.rejects(
-      async () => await s.appendMessages([msg("x0", "al", "bo"), roomMsg("x1", "bo"), bad]),
-      /NOT NULL/,
-    );
-    assert.deepEqual(await answers(s), before, "nothing of the failed batch");
-    await sameAsTable(s, path, "after the rollback");
+    // The last row breaks a NOT NULL constraint: the rows before it (the first statement's 16, a
+    // room message among them) were inserted and indexed; then in a batch of three (one statement).
+    const bad = { ...msg("xx", "bo", "al"), target: null as unknown as string };
+    for (const n of [30, 2]) {
+      const batch = Array.from(
+        { length: n },
+        (_, i) => i === 1 ? roomMsg(`x${i}`, "bo") : msg(`x${i}`, "al", "bo"),
+      );
+      await assert.rejects(async () => await s.appendMessages([...batch, bad]), /NOT NULL/);
+      assert.deepEqual(await answers(s), before, `nothing of the failed batch of ${n + 1}`);
+      await sameAsTable(s, path, "after the rollback");
+    }
     // Their seqs are handed out again (the rollback undid AUTOINCREMENT too): the index takes them.
     const [again] = await s.appendMessages([msg("x0", "al", "bo")]);
     assert.equal(again?.seq, 3);
     assert.deepEqual((await s.pending("bo", 0, 10)).map((m) => m.mid), ["a1", "r1", "x0"]);
     await sameAsTable(s, path, "after the seqs were used again");
+    // A batch of several statements (16 rows each), a resend among them: each row its own seq.
+    const big = Array.from({ length: 40 }, (_, i) => msg(i === 20 ? "x0" : `y${i}`, "al", "bo"));
+    const stored = (await s.appendMessages(big)).filter((m) => m !== null);
+    assert.equal(stored.length, 39);
+    assert.deepEqual(
+      (await s.since(again!.seq, 100)).map((m) => [m.seq, m.mid]),
+      stored.map((m) => [m.seq, m.mid]),
+    );
   } finally {
     await s.close();
     Deno.removeSync(path);
