@@ -4,7 +4,6 @@
  * messages, acks and rooms; sqlite_accounts.ts the rest; sqlite_base.ts the connection. These and
  * the migrations are the only places that speak SQL to SQLite.
  */
-import type { SQLInputValue, StatementSync } from "node:sqlite";
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { RecentMids } from "./recent_mids.ts";
@@ -118,21 +117,20 @@ export class SqliteStore extends SqliteAccounts implements Store {
       throw e;
     }
   }
-  /** INSERT statements of 1 to INSERT_ROWS rows. */
-  readonly #inserts: StatementSync[] = [];
+  /** The INSERT of 1 to INSERT_ROWS rows (kept: the statement cache finds the same string at once). */
+  readonly #inserts: string[] = [];
   /** Inserts `part` (at most INSERT_ROWS messages) in one statement and indexes the rows. */
   #insert(part: readonly NewMessage[], added: StoredMessage[]): void {
-    const args: SQLInputValue[] = [];
+    const args: (string | number | Uint8Array | null)[] = [];
     for (const m of part) {
       args.push(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
     }
-    const st = this.#inserts[part.length] ??= this.db.prepare(
+    const sql = this.#inserts[part.length] ??=
       "INSERT INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES " +
-        Array(part.length).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", "),
-    );
-    const r = st.run(...args);
+      Array(part.length).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    const r = this.q(sql).run(...args);
     // One statement's rows take consecutive seqs in their order (AUTOINCREMENT: one past the
-    // highest ever given, row after row; this connection is the only writer).
+    // highest ever given, row after row, under this transaction's write lock).
     let seq = Number(r.lastInsertRowid) - part.length + 1;
     for (const m of part) {
       const row = { ...m, seq: seq++ };
