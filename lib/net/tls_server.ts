@@ -1,21 +1,24 @@
 /**
- * The server's TLS listener (a named socket file, with tls.ts). Accepts TCP first (Deno.listen), so
+ * The server's TLS listener (a named socket file, with tls.ts). Accepts TCP first (node:net), so
  * that every connection is counted and can be refused before TLS starts, sets TCP_NODELAY, and runs
- * the TLS 1.3 server handshake (node:tls over the TCP connection) under a deadline: a socket that
+ * the TLS 1.3 server handshake (node:tls on the accepted socket) under a deadline: a socket that
  * never completes it is closed, its file descriptor released. (Deno.listenTls keeps the descriptor
- * of a connection whose handshake never starts until the peer goes away, even after close(); a
- * node:net server stops accepting for good after one EMFILE.)
+ * of a connection whose handshake never starts until the peer goes away, even after close().)
+ * node:tls on node:net's own socket costs less per connection than on a Deno connection wrapped in
+ * a JS stream (issue 37: 2,000 idle TLS logins, server CPU and memory per connection, see the
+ * CHANGELOG); Deno 2.9.6's node:net stops accepting for good after one EMFILE, so the listener is
+ * armed again every `REARM_MS`.
  *
  * Contract: `admit(addr)` is asked at TCP accept and may close the socket at once. Handshakes in
  * progress are counted per address (`pendingFrom`) so callers can count them against their caps.
  * Each connection that completes the handshake is handed to `onConn` as a `ServerConn` (read /
- * write / close, the subset of Deno.Conn the server uses). Accept errors (EMFILE, ENFILE) are
- * reported through `onError` (once per run of failures) and `strained` is true for a while after
- * one; the accept loop backs off and keeps serving (`acceptLoop`, shared with the peer listener).
+ * write / close, the subset of Deno.Conn the server uses). Running out of descriptors (EMFILE,
+ * ENFILE) is reported through `onError` (once per run of failures) and `strained` is true for a
+ * while after it; the listener keeps serving. `acceptLoop` (Deno.listen, backing off on EMFILE) is
+ * the peer listener's.
  */
-import { Duplex } from "node:stream";
+import * as net from "node:net";
 import * as tls from "node:tls";
-import { release, writeAll } from "../common/bytes.ts";
 import { NodeConn, type ServerConn } from "./tls.ts";
 
 export type { ServerConn };
@@ -44,12 +47,12 @@ export interface TlsServer {
   pendingFrom(host: string): number;
   /** Handshakes in progress in all. */
   readonly pending: number;
-  /** An accept failed (out of descriptors) in the last `STRAIN_MS`: spare every descriptor. */
+  /** The process ran out of descriptors (a probe failed) in the last `STRAIN_MS`: spare every descriptor. */
   readonly strained: boolean;
   close(): Promise<void>;
 }
 
-/** How long after a failed accept a listener counts as strained, ms. */
+/** How long after running out of descriptors a listener counts as strained, ms. */
 export const STRAIN_MS = 5000;
 /** Longest pause between accept attempts while they fail, ms. */
 const MAX_BACKOFF_MS = 500;
@@ -90,79 +93,25 @@ export async function acceptLoop(
 }
 
 /**
- * Read buffer of a new connection: an idle one holds only this much while its read waits (a
- * handshake and a chat's frames fit; 1 KiB instead of 4 KiB: 2,000 idle logged-in connections,
- * 66 → 60 KB each, the bare listener 51 → 48 KB).
+ * How often the listener is armed again, ms: Deno 2.9.6's node:net drops a failed accept (EMFILE)
+ * without a word and stops polling its listener for good (libs/core/uv_compat/tcp.rs: only a ready
+ * accept re-registers it); listen() on the listening handle marks it ready again, and the
+ * connections waiting in the kernel's backlog are accepted once descriptors are free. Each tick
+ * also opens and closes one socket: when that fails, the process is out of descriptors (reported
+ * once per run of failures, `strained`).
  */
-const READ_SMALL = 1024;
-/** The next step after a read filled the small buffer (a ClientHello with post-quantum key shares is ~1.3 KB). */
-const READ_MID = 4 * 1024;
-/** Read buffer of a connection whose read once filled the middle one (bulk data: fewer, larger reads). */
-const READ_LARGE = 64 * 1024;
-/**
- * Read buffer while reads fill the large one (a file's upload: a quarter of the reads, node:tls's
- * pump turns a quarter as often; relayed 1 GiB, server CPU 5.2 → 4.6 s per GiB, medians of 4); back
- * to the large one after a read of less than READ_MID, so only a connection moving bulk data holds it.
- */
-const READ_BULK = 256 * 1024;
+export const REARM_MS = 500;
 
-/** The read buffer's next size after a read of `n` bytes into one of `size`. */
-function nextReadSize(size: number, n: number): number {
-  if (n === size) return size < READ_MID ? READ_MID : size < READ_LARGE ? READ_LARGE : READ_BULK;
-  return size === READ_BULK && n < READ_MID ? READ_LARGE : size;
-}
+/** node:net's listening handle (private in Node and Deno alike): listen() again re-arms it. */
+type Rearmable = { _handle?: { listen(backlog: number): number } | null };
 
-/**
- * A node stream over a Deno TCP connection, for node:tls to run its server side on. Its methods sit
- * on the prototype (no closures of its own per connection: an idle connection holds the stream).
- */
-class TcpDuplex extends Duplex {
-  #buf = new Uint8Array(READ_SMALL);
-  #reading = false;
-
-  constructor(readonly c: Deno.TcpConn) {
-    super();
-  }
-
-  override _read(): void {
-    if (this.#reading) return;
-    this.#reading = true;
-    this.c.read(this.#buf).then((n) => this.#got(n), (e) => {
-      this.#reading = false;
-      this.destroy(e);
-    });
-  }
-
-  #got(n: number | null): void {
-    this.#reading = false;
-    if (n === null) {
-      this.push(null);
-      return;
-    }
-    const size = nextReadSize(this.#buf.length, n);
-    this.push(this.#buf.subarray(0, n)); // node asks for more (_read()) while its buffer has room
-    // Taken at once (node:tls's stream copies what it is handed into its TLS state as it comes;
-    // nothing left buffered): the buffer is read into again, no copy per read (issue 36); else the
-    // stream keeps it and the next read gets a new one.
-    if (this.readableLength !== 0 || size !== this.#buf.length) this.#buf = new Uint8Array(size);
-  }
-
-  override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
-    writeAll(this.c, chunk).then(() => {
-      release(chunk); // a TLS record node:tls made for this write alone: freed once written
-      cb();
-    }, (e) => cb(e));
-  }
-
-  override _final(cb: (e?: Error | null) => void): void {
-    this.c.closeWrite().then(() => cb(), () => cb());
-  }
-
-  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    try {
-      this.c.close();
-    } catch { /* already closed */ }
-    cb(err);
+/** Opens and closes one loopback socket: the error when the process is out of descriptors, else null. */
+function probeDescriptor(): unknown {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: 0, transport: "tcp" }).close();
+    return null;
+  } catch (e) {
+    return /os error 2[34]\b|Too many open files/.test(String(e)) ? e : null; // EMFILE, ENFILE
   }
 }
 
@@ -170,32 +119,26 @@ class TcpDuplex extends Duplex {
 export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
   const ctx = tls.createSecureContext({ key: o.key, cert: o.cert, minVersion: "TLSv1.3" });
   const pending = new Map<string, number>();
-  const handshaking = new Set<{ raw: Deno.TcpConn; timer: ReturnType<typeof setTimeout> }>();
+  const handshaking = new Set<{ raw: net.Socket; timer: ReturnType<typeof setTimeout> }>();
   let total = 0;
-  let closed = false;
   let failedAt = -Infinity;
+  let failures = 0;
   const dec = (host: string) => {
     const n = (pending.get(host) ?? 1) - 1;
     if (n > 0) pending.set(host, n);
     else pending.delete(host);
     total--;
   };
-  const release = (raw: Deno.TcpConn) => {
-    try {
-      raw.close();
-    } catch { /* already closed */ }
-  };
-  const serve = (raw: Deno.TcpConn) => {
-    const { hostname: host, port } = raw.remoteAddr;
+  const serve = (raw: net.Socket) => {
+    const host = raw.remoteAddress ?? "?";
+    const port = raw.remotePort ?? 0;
     const verdict = o.admit(`${host}:${port}`);
-    if (verdict === "drop") return release(raw);
-    try {
-      raw.setNoDelay(true);
-    } catch { /* reset already */ }
+    if (verdict === "drop") return void raw.destroy();
+    raw.setNoDelay(true);
     pending.set(host, (pending.get(host) ?? 0) + 1);
     total++;
     // The handshake's entry while it runs; null once finished (its timer then no longer held).
-    let entry: { raw: Deno.TcpConn; timer: ReturnType<typeof setTimeout> } | null = {
+    let entry: { raw: net.Socket; timer: ReturnType<typeof setTimeout> } | null = {
       raw,
       timer: setTimeout(() => {
         if (finish()) s.destroy(); // never finished the handshake: release the descriptor now
@@ -210,11 +153,10 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
       return true;
     };
     handshaking.add(entry);
-    const stream = new TcpDuplex(raw);
-    const s = new tls.TLSSocket(stream, { isServer: true, secureContext: ctx });
+    const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
     s.on("secure", () => {
       if (!finish()) return;
-      const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddr.hostname);
+      const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddress);
       if (verdict === "accept") o.onConn(c);
       else o.onRefused(c);
     });
@@ -227,51 +169,54 @@ export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
     s.on("end", () => s.destroy());
     s.on("close", () => {
       finish();
-      stream.destroy();
+      raw.destroy();
     });
-    // The peer went away before finishing its handshake: release the descriptor now (node:tls does
-    // not close a server socket whose stream ends before the handshake).
-    const gone = () => {
+    // The peer went away before finishing its handshake: release the descriptor now.
+    raw.on("close", () => {
       if (finish()) s.destroy();
-    };
-    stream.on("end", gone);
-    stream.on("close", gone);
+    });
   };
-  let ln: Deno.Listener<Deno.TcpConn>;
-  try {
-    ln = Deno.listen({ hostname: o.host, port: o.port, transport: "tcp" });
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  const loop = acceptLoop(ln, serve, {
-    closed: () => closed,
-    onError: (e, run) => {
+  const srv = net.createServer({ pauseOnConnect: false }, serve);
+  const tick = () => {
+    (srv as unknown as Rearmable)._handle?.listen(511);
+    const e = probeDescriptor();
+    if (e) {
       failedAt = performance.now();
-      if (run === 1) o.onError?.("accept", e); // once per run of failures
-    },
-    onRecover: (n) => o.onError?.("accept.recovered", `accepting again after ${n} failed attempts`),
-  });
-  return Promise.resolve({
-    port: (ln.addr as Deno.NetAddr).port,
-    pendingFrom: (h) => pending.get(h) ?? 0,
-    get pending() {
-      return total;
-    },
-    get strained() {
-      return performance.now() - failedAt < STRAIN_MS;
-    },
-    // Stops accepting at once; connections already open are the caller's to close.
-    close: async () => {
-      closed = true;
-      try {
-        ln.close();
-      } catch { /* already closed */ }
-      for (const h of [...handshaking]) {
-        clearTimeout(h.timer);
-        release(h.raw);
-      }
-      handshaking.clear();
-      await loop;
-    },
+      if (++failures === 1) o.onError?.("accept", e); // once per run of failures
+    } else if (failures) {
+      o.onError?.("accept.recovered", `accepting again after ${failures} failed probes`);
+      failures = 0;
+    }
+  };
+  let rearm: ReturnType<typeof setInterval> | undefined;
+  return new Promise((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(o.port, o.host, () => {
+      srv.off("error", reject);
+      srv.on("error", (e) => o.onError?.("listen", e));
+      rearm = setInterval(tick, REARM_MS);
+      Deno.unrefTimer(rearm);
+      resolve({
+        port: (srv.address() as net.AddressInfo).port,
+        pendingFrom: (h) => pending.get(h) ?? 0,
+        get pending() {
+          return total;
+        },
+        get strained() {
+          return performance.now() - failedAt < STRAIN_MS;
+        },
+        // Stops accepting at once; connections already open are the caller's to close.
+        close: () => {
+          clearInterval(rearm);
+          srv.close();
+          for (const h of [...handshaking]) {
+            clearTimeout(h.timer);
+            h.raw.destroy();
+          }
+          handshaking.clear();
+          return Promise.resolve();
+        },
+      });
+    });
   });
 }

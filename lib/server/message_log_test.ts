@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hub } from "./hub.ts";
-import { MAX_BATCH, MAX_BATCH_BYTES, MessageLog } from "./message_log.ts";
+import { ACK_HOLD_MS, MAX_BATCH, MAX_BATCH_BYTES, MessageLog } from "./message_log.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 
 /** A 3-byte DM from alice to bob (`bytes` long when given). */
@@ -57,6 +57,32 @@ Deno.test("MessageLog: acks queued with messages share their commit (no transact
   await log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first[2]!.seq }] });
   assert.deepEqual(calls, [{ msgs: 0, acks: 1 }]);
   assert.deepEqual((await store.pending("bob", 0, 100)).map((m) => m.mid), ["m4", "m5", "m6"]);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("MessageLog: an ack with no message queued waits for the next one and shares its commit (one fsync, not two)", async () => {
+  const store = new SqliteStore(":memory:");
+  const calls: { msgs: number; acks: number }[] = [];
+  const append = store.appendMessages.bind(store);
+  store.appendMessages = (b, a = []) => (calls.push({ msgs: b.length, acks: a.length }), append(b, a));
+  await store.createUser({ name: "alice", hash: "x", role: "user", createdAt: 0 });
+  await store.createUser({ name: "bob", hash: "x", role: "user", createdAt: 0 });
+  const log = new MessageLog(store, new Hub());
+  const first = await log.append(msg("h0"), null);
+  calls.length = 0;
+  const acked = log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
+  await new Promise((r) => setTimeout(r, ACK_HOLD_MS / 4)); // a message comes while the ack waits
+  let timerFired = false;
+  const t = setTimeout(() => (timerFired = true), 0);
+  await Promise.all([log.append(msg("h1"), null), acked]);
+  clearTimeout(t);
+  assert.deepEqual(calls, [{ msgs: 1, acks: 1 }], "one commit for the message and the ack before it");
+  assert.equal(timerFired, false, "the held ack did not make the message wait for a 0 ms timer");
+  // No message comes: the ack is written alone once the hold is over.
+  calls.length = 0;
+  await log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
+  assert.deepEqual(calls, [{ msgs: 0, acks: 1 }]);
   await log.close();
   await store.close();
 });

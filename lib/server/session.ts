@@ -89,6 +89,11 @@ export class Session {
     return 0;
   }
 
+  /** True when a live frame of `seq` (and of every later seq) is queued to the socket as it comes. */
+  liveAfter(seq: number): boolean {
+    return this.delivery === "live" && seq > this.#synced;
+  }
+
   /** A send was committed (or failed) and answered. */
   settled(): void {
     this.inflight--;
