@@ -7,6 +7,7 @@
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { RecentMids } from "./recent_mids.ts";
+import { MemoryMessageIndex, type MessageKey } from "./message_index.ts";
 import type {
   AckSet,
   NewMessage,
@@ -16,6 +17,7 @@ import type {
   Store,
   StoredMessage,
   StoreStats,
+  TargetKind,
 } from "./store.ts";
 
 const toMsg = (r: Row): StoredMessage => ({
@@ -29,57 +31,17 @@ const toMsg = (r: Row): StoredMessage => ({
   body: r.body as Uint8Array,
 });
 
-/** Not yet acknowledged by cursor `:cur`. */
-const UNACKED = "m.seq > COALESCE((SELECT seq FROM cursors c WHERE c.user = :cur AND c.conv = m.conv), 0)";
 /**
- * A user's (or device's) offline queue, one statement per way a message reaches them, each a range
- * scan of an index in seq order; `pending` merges them by seq. (A single query with an OR across
- * kinds scanned every DM on the server at each sync: 28 ms with 200,000 stored, for nothing new.)
- * Every statement takes the same named parameters (node:sqlite refuses unknown ones). The limit is
- * written into the SQL (an integer, checked): a bound `LIMIT ?` made each statement ~5× slower.
+ * Messages inserted by one statement (a multi-row VALUES): a statement run per row cost ~1.2 µs of
+ * CPU more per message (node:sqlite's call and SQLite's statement reset; a 200,000-row micro-bench).
  */
-const pendingSql = (lim: number) => ({
-  /** DMs to them (a note to self only for their other devices). */
-  dmIn: `SELECT m.* FROM messages m WHERE m.kind = 'user' AND m.target = :u AND m.seq > :lo
-    AND (m.sender <> :u OR :own = 1) AND ${UNACKED} ORDER BY m.seq LIMIT ${lim}`,
-  /** DMs they sent to others, for their other devices. */
-  dmOwn: `SELECT m.* FROM messages m WHERE :own = 1 AND m.sender = :u AND m.kind = 'user' AND m.target <> :u
-    AND m.seq > :lo AND ${UNACKED} ORDER BY m.seq LIMIT ${lim}`,
-  /** Rooms they are in, since they joined. */
-  rooms: `SELECT m.* FROM room_members rm CROSS JOIN messages m WHERE rm.user = :u AND m.kind = 'room'
-    AND m.target = rm.room AND m.seq > MAX(:lo, rm.since_seq) AND (m.sender <> :u OR :own = 1) AND ${UNACKED}
-    ORDER BY m.seq LIMIT ${lim}`,
-  broadcasts: `SELECT m.* FROM messages m WHERE m.kind = 'broadcast' AND m.seq > :lo
-    AND (m.sender <> :u OR :own = 1) AND ${UNACKED} ORDER BY m.seq LIMIT ${lim}`,
-});
-
-/**
- * A conversation's history, newest first, in one range of the recipients' index (kind, target,
- * seq, sender): a room's or broadcasts' whole range, or one direction of a DM (its sender checked
- * in the index, no row read). `conv` is checked as well: the ranges only narrow the search.
- */
-const HISTORY_RANGE = `SELECT seq, LENGTH(body) AS n FROM messages INDEXED BY messages_target
-  WHERE kind = :kind AND target = :target AND conv = :c AND ts >= :since AND seq > :after
-  ORDER BY seq DESC LIMIT :lim`;
-const HISTORY_RANGE_FROM = `SELECT seq, LENGTH(body) AS n FROM messages INDEXED BY messages_target
-  WHERE kind = :kind AND target = :target AND sender = :sender AND conv = :c AND ts >= :since
-  AND seq > :after ORDER BY seq DESC LIMIT :lim`;
-
-/**
- * Where a conversation key (protocol/names.ts `convKey`) lies in the recipients' index: a room
- * `r:NAME`, broadcasts `b`, a DM `d:X:Y` in both directions (names never hold ":").
- */
-function convRanges(conv: string): { kind: string; target: string; sender?: string }[] {
-  if (conv === "b") return [{ kind: "broadcast", target: "" }];
-  if (conv.startsWith("r:")) return [{ kind: "room", target: conv.slice(2) }];
-  const [d, x, y, more] = conv.split(":");
-  if (d !== "d" || x === undefined || y === undefined || more !== undefined) {
-    throw new Error(`history: not a conversation key: ${conv}`);
-  }
-  return x === y
-    ? [{ kind: "user", target: x, sender: x }]
-    : [{ kind: "user", target: y, sender: x }, { kind: "user", target: x, sender: y }];
-}
+const INSERT_ROWS = 16;
+/** The columns of a deleted row that name its place in the index (`DELETE … RETURNING`). */
+const KEY = "RETURNING seq, sender, kind, target, conv";
+/** The rows without their bodies, a page at a time in seq order: the index's rebuild at open. */
+const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, LENGTH(body) FROM messages
+  WHERE seq > ? ORDER BY seq LIMIT 4096`;
+type IndexRow = [number, string, string, TargetKind, string, string, number, number];
 
 /** How `SqliteStore` is opened. */
 export interface SqliteStoreOptions {
@@ -88,6 +50,12 @@ export interface SqliteStoreOptions {
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
+  /**
+   * Where each message goes, who sent it, its conversation (message_index.ts): the table has no
+   * secondary index but the partial one on `expires` (migration 14), so an insert writes one B-tree.
+   */
+  readonly #index = new MemoryMessageIndex();
+
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     super(path);
     if (opts.reserveWal && path !== ":memory:") {
@@ -97,53 +65,88 @@ export class SqliteStore extends SqliteAccounts implements Store {
         // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
       }
     }
+    this.#rebuild();
+  }
+
+  /**
+   * Fills the index from the table: pages of rows as arrays (`iterate()`, and rows as objects,
+   * took three times as long: ~0.36 s per 100,000 rows against ~0.12 s).
+   */
+  #rebuild(): void {
+    const page = this.db.prepare(INDEX_PAGE);
+    // Deno's node:sqlite has it (as Node's), its type declarations not yet.
+    (page as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    for (let after = 0;;) {
+      const rows = page.all(after) as unknown as IndexRow[];
+      for (const [seq, mid, sender, kind, target, conv, ts, bytes] of rows) {
+        this.#index.add({ seq, mid, sender, kind, target, conv, ts }, bytes);
+      }
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]![0];
+    }
   }
 
   /**
    * Resends are found among each sender's newest messages (recent_mids.ts), not by a UNIQUE index
    * over all history, which cost about half of every insert (migration 12).
    */
-  readonly #recent = new RecentMids((sender, n) =>
-    (this.q("SELECT mid FROM messages WHERE sender = ? ORDER BY seq DESC LIMIT ?").all(sender, n) as Row[])
-      .map((r) => r.mid as string).reverse()
-  );
+  readonly #recent = new RecentMids((sender, n) => {
+    const one = this.q("SELECT mid FROM messages WHERE seq = ?");
+    return this.#index.newestSeqs(sender, n).map((seq) => (one.get(seq) as Row).mid as string);
+  });
 
   appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
     if (batch.length === 0) {
       this.#ackOnly(acks);
       return Promise.resolve([]);
     }
-    const ins = this.q(
-      "INSERT INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
+    const added: StoredMessage[] = [];
     try {
       return Promise.resolve(this.tx(() => {
-        const rows = batch.map((m) => {
-          if (!this.#recent.claim(m.sender, m.mid)) return null;
-          const r = ins.run(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
-          return { ...m, seq: Number(r.lastInsertRowid) };
-        });
+        const fresh = batch.filter((m) => this.#recent.claim(m.sender, m.mid));
+        for (let i = 0; i < fresh.length; i += INSERT_ROWS) {
+          this.#insert(fresh.slice(i, i + INSERT_ROWS), added);
+        }
         for (const a of acks) this.#acks(a.user, a.acks);
-        return rows;
+        let k = 0; // the stored rows in the batch's order, null for each resend
+        return batch.map((m) => m === fresh[k] ? added[k++]! : null);
       }));
     } catch (e) {
+      for (const m of added) this.#index.remove(m); // rolled back: not in the table
       this.#recent.clear(); // the windows name the mids of the rolled-back rows
       throw e;
     }
   }
+  /** The INSERT of 1 to INSERT_ROWS rows (kept: the statement cache finds the same string at once). */
+  readonly #inserts: string[] = [];
+  /** Inserts `part` (at most INSERT_ROWS messages) in one statement and indexes the rows. */
+  #insert(part: readonly NewMessage[], added: StoredMessage[]): void {
+    const args: (string | number | Uint8Array | null)[] = [];
+    for (const m of part) {
+      args.push(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
+    }
+    const sql = this.#inserts[part.length] ??=
+      "INSERT INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES " +
+      Array(part.length).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    const r = this.q(sql).run(...args);
+    // One statement's rows take consecutive seqs in their order (AUTOINCREMENT: one past the
+    // highest ever given, row after row, under this transaction's write lock).
+    let seq = Number(r.lastInsertRowid) - part.length + 1;
+    for (const m of part) {
+      const row = { ...m, seq: seq++ };
+      this.#index.add(row, m.body.length);
+      added.push(row);
+    }
+  }
   storedBytes(sender: string): Promise<number> {
-    // length() of a blob reads its size from the row header, not the blob.
-    const r = this.q("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages WHERE sender = ?").get(
-      sender,
-    );
-    return Promise.resolve(Number((r as Row).n));
+    return Promise.resolve(this.#index.senderBytes(sender));
   }
   sweepMessages(before: number, limit: number): Promise<number> {
     // Acknowledged by every recipient: the DM's target (a note to self has none other), every
     // room member who joined before it, every user registered before a broadcast.
     const acked = (who: string) =>
       `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
-    const r = this.q(
+    const gone = this.q(
       `DELETE FROM messages WHERE seq IN (
          SELECT m.seq FROM messages m WHERE m.seq < :bound AND m.ts < :before AND (
            (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
@@ -153,9 +156,9 @@ export class SqliteStore extends SqliteAccounts implements Store {
       })))
            OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
              WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
-         ORDER BY m.seq LIMIT :lim)`,
-    ).run({ before, lim: limit, bound: this.#firstSeqAt(before) });
-    return Promise.resolve(this.#deleted(Number(r.changes)));
+         ORDER BY m.seq LIMIT :lim) ${KEY}`,
+    ).all({ before, lim: limit, bound: this.#firstSeqAt(before) });
+    return Promise.resolve(this.#deleted(gone));
   }
   /**
    * The seq of the first message stored at or after `ts` (one past the last seq when none is): a
@@ -187,8 +190,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return Promise.resolve({
       users: n("SELECT COUNT(*) AS n FROM users"),
       rooms: n("SELECT COUNT(*) AS n FROM rooms"),
-      messages: n("SELECT COUNT(*) AS n FROM messages"),
-      bodyBytes: n("SELECT COALESCE(SUM(LENGTH(body)), 0) AS n FROM messages"),
+      messages: this.#index.count,
+      bodyBytes: this.#index.bodyBytes,
       where: this.path,
       // The main file's pages (the WAL beside it is checkpointed into them).
       sizeBytes: n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"),
@@ -199,70 +202,73 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return Promise.resolve((rows as Row[]).map(toMsg));
   }
   sweepExpired(now: number, limit: number): Promise<number> {
-    const r = this.q(
-      "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)",
-    ).run(now, limit);
-    return Promise.resolve(this.#deleted(Number(r.changes)));
+    const gone = this.q(
+      `DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)
+       ${KEY}`,
+    ).all(now, limit);
+    return Promise.resolve(this.#deleted(gone));
   }
-  /** After rows were deleted: the resend windows are read again (a deleted mid is free again). */
-  #deleted(n: number): number {
-    if (n > 0) this.#recent.clear();
-    return n;
+  /**
+   * After rows were deleted (`gone`: their keys, RETURNING): they leave the index, and the resend
+   * windows are read again (a deleted mid is free again). How many went.
+   */
+  #deleted(gone: readonly Row[]): number {
+    for (const r of gone) this.#index.remove(r as unknown as MessageKey);
+    if (gone.length > 0) this.#recent.clear();
+    return gone.length;
   }
-  /** The sender's newest row of `mid` (the sender index, newest first: a recent one is found at once). */
+  /** The sender's newest row of `mid` (seq, mid, ts): the index's candidates, each row read to check. */
   #ofSender(sender: string, mid: string): Row | undefined {
-    return this.q(
-      "SELECT seq, ts, LENGTH(body) AS n FROM messages WHERE sender = ? AND mid = ? ORDER BY seq DESC LIMIT 1",
-    ).get(sender, mid) as Row | undefined;
+    const one = this.q("SELECT seq, mid, ts FROM messages WHERE seq = ?");
+    let row: Row | undefined;
+    this.#index.ofSender(sender, mid, (seq) => (row = one.get(seq) as Row | undefined)?.mid === mid);
+    return row?.mid === mid ? row : undefined;
   }
   unsendMessage(sender: string, mid: string): Promise<number | null> {
-    return Promise.resolve(this.tx(() => {
+    const gone = this.tx(() => {
       const r = this.#ofSender(sender, mid);
-      if (!r) return null;
-      this.#deleted(Number(this.q("DELETE FROM messages WHERE seq = ?").run(r.seq as number).changes));
-      return Number(r.n);
-    }));
+      return r
+        ? this.q(`DELETE FROM messages WHERE seq = ? ${KEY}, LENGTH(body) AS n`).all(r.seq as number)
+        : [];
+    });
+    this.#deleted(gone);
+    return Promise.resolve(gone.length ? Number(gone[0]!.n) : null);
   }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.#ofSender(sender, mid);
     return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
   }
-  /** Statements of `pending` by limit (callers use a few limits: the sync page, tests' small ones). */
-  readonly #pending = new Map<number, ReturnType<typeof pendingSql>>();
 
   pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`pending: bad limit ${limit}`);
-    let sql = this.#pending.get(limit);
-    if (!sql) {
-      if (this.#pending.size >= 16) this.#pending.clear();
-      this.#pending.set(limit, sql = pendingSql(limit));
-    }
-    const own = device?.own ? 1 : 0;
-    const rows: Row[] = [];
-    // One read transaction: one snapshot (and one WAL read lock) for the five statements.
+    // One read transaction: one snapshot (and one WAL read lock) for the lookups and the rows.
     this.db.exec("BEGIN");
     try {
       const u = this.q("SELECT created_seq FROM users WHERE name = ?").get(user) as Row | undefined;
-      if (u) {
-        const p = {
-          u: user,
-          lo: Math.max(Number(u.created_seq), afterSeq, device?.sinceSeq ?? 0),
-          cur: device?.cursor ?? user,
-          own,
-        };
-        for (
-          const q of own
-            ? [sql.dmIn, sql.dmOwn, sql.rooms, sql.broadcasts]
-            : [sql.dmIn, sql.rooms, sql.broadcasts]
-        ) {
-          rows.push(...this.q(q).all(p) as Row[]);
-        }
-      }
+      if (!u) return Promise.resolve([]);
+      const rooms = (this.q("SELECT room, since_seq FROM room_members WHERE user = ?").all(user) as Row[])
+        .map((r) => ({ room: r.room as string, sinceSeq: Number(r.since_seq) }));
+      const cursors = new Map(
+        (this.q("SELECT conv, seq FROM cursors WHERE user = ?").all(device?.cursor ?? user) as Row[])
+          .map((r) => [r.conv as string, Number(r.seq)]),
+      );
+      const seqs = this.#index.pending({
+        user,
+        lo: Math.max(Number(u.created_seq), afterSeq, device?.sinceSeq ?? 0),
+        own: device?.own === true,
+        rooms,
+        acked: (conv) => cursors.get(conv) ?? 0,
+        limit,
+      });
+      return Promise.resolve(this.#rows(seqs));
     } finally {
       this.db.exec("COMMIT");
     }
-    rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-    return Promise.resolve(rows.slice(0, limit).map(toMsg));
+  }
+  /** The rows of `seqs` by primary key, in that order. */
+  #rows(seqs: readonly number[]): StoredMessage[] {
+    const one = this.q("SELECT * FROM messages WHERE seq = ?");
+    return seqs.map((seq) => toMsg(one.get(seq) as Row));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
     return this.ackMany(user, [{ conv, seq }]);
@@ -304,24 +310,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
     maxBytes = Number.MAX_SAFE_INTEGER,
   ): Promise<StoredMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) return Promise.resolve([]);
-    const p = { c: conv, since, after: afterSeq, lim: limit };
-    // One snapshot for the ranges and the rows read after them.
+    // The newest `limit` that fit the byte budget, from the index; then only those rows are read.
+    const seqs = this.#index.history(conv, since, afterSeq, limit, maxBytes);
     this.db.exec("BEGIN");
     try {
-      // The newest `limit` of each range (their seq and body size: length() reads the row header,
-      // not the blob), merged newest first; then only the rows that fit the byte budget are read.
-      const heads = convRanges(conv).flatMap((r) =>
-        this.q(r.sender === undefined ? HISTORY_RANGE : HISTORY_RANGE_FROM).all({ ...p, ...r }) as Row[]
-      ).sort((a, b) => Number(b.seq) - Number(a.seq)).slice(0, limit);
-      const keep: number[] = [];
-      let bytes = 0;
-      for (const h of heads) {
-        bytes += Number(h.n);
-        if (keep.length > 0 && bytes > maxBytes) break;
-        keep.push(Number(h.seq));
-      }
-      const one = this.q("SELECT * FROM messages WHERE seq = ?");
-      return Promise.resolve(keep.reverse().map((seq) => toMsg(one.get(seq) as Row)));
+      return Promise.resolve(this.#rows(seqs));
     } finally {
       this.db.exec("COMMIT");
     }

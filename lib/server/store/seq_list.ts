@@ -1,0 +1,121 @@
+/**
+ * One list of message_index.ts: entries in increasing seq order, each a seq, `floats - 1` more
+ * doubles and `ints` 32-bit integers, kept interleaved in two typed arrays (no object per entry).
+ * The first integer of a live entry is never negative: a removed entry keeps its seq (the binary
+ * searches still work) and is marked DEAD; once the dead outnumber the living the list is compacted
+ * (and shrunk), so a walk reads at most about twice the live entries and a removal costs O(log n)
+ * amortised wherever it is. Removing the newest entries gives their room back at once, so a seq
+ * handed out again after a rolled-back transaction is still the newest. Pure.
+ */
+
+/** The first integer of a removed entry. */
+export const DEAD = -1;
+
+/** Dead entries a list keeps before it compacts (below this, a walk's waste is negligible). */
+const COMPACT_AFTER = 16;
+
+export class SeqList {
+  #f: Float64Array;
+  #i: Int32Array;
+  #cap: number;
+  /** Entries held, live and dead. */
+  end = 0;
+  /** Dead entries among them. */
+  dead = 0;
+
+  constructor(readonly floats: number, readonly ints: number, cap = 4) {
+    this.#cap = cap;
+    [this.#f, this.#i] = this.#arrays(cap);
+  }
+
+  /** The two arrays for `cap` entries, over one buffer (a buffer's fixed cost is paid once per list). */
+  #arrays(cap: number): [Float64Array, Int32Array] {
+    const buf = new ArrayBuffer(cap * (8 * this.floats + 4 * this.ints));
+    return [
+      new Float64Array(buf, 0, cap * this.floats),
+      new Int32Array(buf, 8 * cap * this.floats, cap * this.ints),
+    ];
+  }
+
+  get live(): number {
+    return this.end - this.dead;
+  }
+  seq(k: number): number {
+    return this.#f[k * this.floats]!;
+  }
+  /** The entry's `j`th double after its seq. */
+  float(k: number, j: number): number {
+    return this.#f[k * this.floats + j]!;
+  }
+  int(k: number, j: number): number {
+    return this.#i[k * this.ints + j]!;
+  }
+
+  /** Appends an entry whose seq is above every held one (`x`: the second double; a, b, c: the ints). */
+  push(seq: number, x: number, a: number, b = 0, c = 0): void {
+    const f = this.end * this.floats, i = this.end * this.ints;
+    if ((this.end > 0 && seq <= this.#f[f - this.floats]!) || a < 0) {
+      throw new Error(`SeqList: seq ${seq} after ${this.seq(this.end - 1)}, first int ${a}`);
+    }
+    if (this.end === this.#cap) this.#resize(this.#cap < 4096 ? this.#cap * 2 : Math.ceil(this.#cap * 1.5));
+    this.#f[f] = seq;
+    if (this.floats > 1) this.#f[f + 1] = x;
+    this.#i[i] = a;
+    if (this.ints > 1) this.#i[i + 1] = b;
+    if (this.ints > 2) this.#i[i + 2] = c;
+    this.end++;
+  }
+
+  /** The index of the first entry with a seq above `seq` (`end` when none is). */
+  after(seq: number): number {
+    let lo = 0, hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seq(mid) <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The index of the live entry of `seq`, or -1. */
+  find(seq: number): number {
+    const k = this.after(seq) - 1;
+    return k >= 0 && this.seq(k) === seq && this.int(k, 0) !== DEAD ? k : -1;
+  }
+
+  /** Removes the live entry at `k` (indexes of the others may change: a compaction). */
+  kill(k: number): void {
+    this.#i[k * this.ints] = DEAD;
+    this.dead++;
+    // The newest entries gone (a rollback, a note just swept): their room is given back now.
+    while (this.end > 0 && this.int(this.end - 1, 0) === DEAD) {
+      this.end--;
+      this.dead--;
+    }
+    if (this.dead > COMPACT_AFTER && this.dead * 2 > this.end) this.#compact();
+  }
+
+  #compact(): void {
+    let w = 0;
+    for (let k = 0; k < this.end; k++) {
+      if (this.int(k, 0) === DEAD) continue;
+      if (w !== k) {
+        for (let j = 0; j < this.floats; j++) this.#f[w * this.floats + j] = this.#f[k * this.floats + j]!;
+        for (let j = 0; j < this.ints; j++) this.#i[w * this.ints + j] = this.#i[k * this.ints + j]!;
+      }
+      w++;
+    }
+    this.end = w;
+    this.dead = 0;
+    if (this.#cap > 3 * w + 8) this.#resize(Math.ceil(w * 1.5) + 4);
+  }
+
+  #resize(cap: number): void {
+    const [f, i] = this.#arrays(cap);
+    f.set(this.#f.subarray(0, this.end * this.floats));
+    i.set(this.#i.subarray(0, this.end * this.ints));
+    this.#f = f;
+    this.#i = i;
+    this.#cap = cap;
+  }
+}
