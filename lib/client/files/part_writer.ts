@@ -3,9 +3,11 @@
  * and peer mode. It takes ciphertext in any piece sizes, authenticates each whole chunk by its index
  * (age_stream.ts, the vector-tested decryptor: the one home of the chunk rule) and writes only
  * verified plaintext, hashing it as it goes; a few pushes may be in flight at once. It writes to a
- * handle its caller opened (disk.ts `openPart`) and opens nothing.
+ * handle its caller opened (disk.ts `openPart`) and opens nothing, synchronously: into the page
+ * cache that costs less than an awaited write, which copies the plaintext once more and hands it
+ * to another thread and back per push (issue 36; the sender reads the same way, cipher.ts).
  */
-import { concatBytes, release, writeAll } from "../../common/bytes.ts";
+import { concatBytes, release } from "../../common/bytes.ts";
 import type { ChunkCipher } from "../../crypto/age_stream.ts";
 import { releaseBody } from "../../protocol/frame.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
@@ -77,11 +79,8 @@ export class PartWriter {
       const pts = await opened;
       if (pts.length) {
         const pt = pts.length === 1 ? pts[0]! : this.#join(pts);
-        // The plaintext is hashed here while the file system writes it (off this thread).
-        const wrote = this.#write(pt);
-        wrote.catch(() => {}); // awaited just below
+        this.#write(pt);
         this.hash.update(pt);
-        await wrote;
         this.next = k;
         if (pts.length === 1) release(pt);
         this.#garbage.made(pt.length);
@@ -91,8 +90,9 @@ export class PartWriter {
     this.#tail = run;
     return run;
   }
-  async #write(pt: Uint8Array): Promise<void> {
-    await writeAll(this.out, pt);
+  /** All of `pt` at the file's position, on this thread (a write may take only part of it). */
+  #write(pt: Uint8Array): void {
+    for (let o = 0; o < pt.length;) o += this.out.writeSync(o === 0 ? pt : pt.subarray(o));
   }
   #join(pts: Uint8Array[]): Uint8Array {
     let n = 0;
