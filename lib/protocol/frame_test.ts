@@ -100,6 +100,25 @@ Deno.test("parseHeader() rejects bad JSON, deep nesting, __proto__ and non-objec
   );
 });
 
+/** The deepest nesting of brackets in `s` (strings not skipped: callers pass text without brackets in strings). */
+function nesting(s: string): number {
+  let d = 0, max = 0;
+  for (const c of s) max = Math.max(max, d += c === "{" || c === "[" ? 1 : c === "}" || c === "]" ? -1 : 0);
+  return max;
+}
+
+Deno.test("parseHeader() counts the brackets first and scans the nesting only past MAX_DEPTH of them", () => {
+  // exactly MAX_DEPTH + 1 brackets, all nested, of both kinds: the count lets the scan run, which refuses
+  const mixed = '{"a":[{"b":[{"c":[{"d":[[]]}]}]}]}';
+  assert.equal(nesting(mixed), MAX_DEPTH + 1);
+  assert.equal([...mixed].filter((c) => c === "{" || c === "[").length, MAX_DEPTH + 1);
+  assert.equal(code(() => parseHeader(utf8.encode(mixed))), "too_deep");
+  // many brackets side by side (and in strings) at depth MAX_DEPTH are fine
+  const wide = `{"a":${"[".repeat(MAX_DEPTH - 2)}[],{},[],{}${"]".repeat(MAX_DEPTH - 2)},"s":"[[[[{{{{"}`;
+  assert.equal(nesting(wide.replace(/"[^"]*"/g, '""')), MAX_DEPTH);
+  assert.equal(parseHeader(utf8.encode(wide)).s, "[[[[{{{{");
+});
+
 Deno.test("FrameDecoder.push() never throws anything but ProtocolError on random bytes", () => {
   fc.assert(
     fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
