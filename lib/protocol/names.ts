@@ -10,6 +10,8 @@ export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 /** Returns the canonical form of a user or room name, or null if it is not acceptable. */
 export function normalizeName(raw: string): string | null {
   if (typeof raw !== "string" || raw.length > 128) return null;
+  // Already canonical (the usual case, e.g. every DM's `to`): NFKC and lower case leave it as it is.
+  if (NAME_RE.test(raw)) return raw;
   const n = withoutHash(raw.normalize("NFKC").toLowerCase());
   return NAME_RE.test(n) ? n : null;
 }
@@ -23,6 +25,6 @@ export function withoutHash(s: string): string {
 export function convKey(kind: "user" | "room" | "broadcast", a: string, b?: string): string {
   if (kind === "broadcast") return "b";
   if (kind === "room") return `r:${a}`;
-  const [x, y] = [a, b ?? ""].sort();
-  return `d:${x}:${y}`;
+  const c = b ?? "";
+  return a < c ? `d:${a}:${c}` : `d:${c}:${a}`;
 }
