@@ -14,15 +14,54 @@ export const WINDOW_SENDERS = 2048;
 
 /**
  * One sender's window: its mids in a ring (oldest at `head` once full), their hashes at the same
- * places, and how many held mids have each hash. A lookup is of a small integer (no string of the
- * window is read unless the hash is held: a resend, or — about once in two million new mids of a
- * full window — another mid with the same hash, told apart by comparing the held mids).
+ * places, and the held hashes again in `table`, an open-addressed multiset (each hash + 1 in a slot,
+ * 0 empty; linear probing from the hash's low bits; at most half full). A lookup reads a few small
+ * integers next to each other (no string of the window is read unless the hash is held: a resend,
+ * or — about once in two million new mids of a full window — another mid with the same hash, told
+ * apart by comparing the held mids). (A Map of hash → count, before, cost ~0.1 µs more per claim.)
  */
 interface Window {
-  readonly counts: Map<number, number>;
+  readonly table: Int32Array;
   readonly mids: string[];
   readonly hashes: number[];
   head: number;
+}
+
+/** A table of 2^k slots, at least twice `n`. */
+function tableFor(n: number): Int32Array {
+  let size = 4;
+  while (size < 2 * n) size *= 2;
+  return new Int32Array(size);
+}
+
+/** True when `h` is held in `t`. */
+function holds(t: Int32Array, h: number): boolean {
+  const mask = t.length - 1;
+  for (let i = h & mask; t[i] !== 0; i = (i + 1) & mask) if (t[i] === h + 1) return true;
+  return false;
+}
+
+/** Adds one `h` to `t` (a hash held twice takes two slots). */
+function add(t: Int32Array, h: number): void {
+  const mask = t.length - 1;
+  let i = h & mask;
+  while (t[i] !== 0) i = (i + 1) & mask;
+  t[i] = h + 1;
+}
+
+/** Takes one `h` (held) out of `t`, moving back the entries after it that probed past its slot. */
+function remove(t: Int32Array, h: number): void {
+  const mask = t.length - 1;
+  let i = h & mask;
+  while (t[i] !== h + 1) i = (i + 1) & mask;
+  for (let j = (i + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
+    const home = (t[j]! - 1) & mask;
+    // the entry at j stays when its home is cyclically in (i, j]: a lookup from there still reaches it
+    if (i < j ? i < home && home <= j : i < home || home <= j) continue;
+    t[i] = t[j]!;
+    i = j;
+  }
+  t[i] = 0;
 }
 
 /** A 30-bit hash of a mid (FNV-1a of its UTF-16 units): a small integer, kept unboxed. */
@@ -49,9 +88,9 @@ export class RecentMids {
     if (!w) {
       const mids = [...new Set(this.load(sender, this.perSender))]; // a mid stored twice is held once
       const hashes = mids.map(midHash);
-      const counts = new Map<number, number>();
-      for (const h of hashes) counts.set(h, (counts.get(h) ?? 0) + 1);
-      this.#windows.set(sender, w = { counts, mids, hashes, head: 0 });
+      const table = tableFor(this.perSender);
+      for (const h of hashes) add(table, h);
+      this.#windows.set(sender, w = { table, mids, hashes, head: 0 });
     }
     return w;
   }
@@ -66,17 +105,14 @@ export class RecentMids {
   claim(sender: string, mid: string): boolean {
     const w = this.#of(sender);
     const h = midHash(mid);
-    const n = w.counts.get(h);
-    if (n !== undefined && w.mids.includes(mid)) return false;
-    w.counts.set(h, (n ?? 0) + 1);
+    if (holds(w.table, h) && w.mids.includes(mid)) return false;
+    add(w.table, h);
     if (w.mids.length < this.perSender) {
       w.mids.push(mid);
       w.hashes.push(h);
       return true;
     }
-    const old = w.hashes[w.head]!, k = w.counts.get(old)!;
-    if (k === 1) w.counts.delete(old);
-    else w.counts.set(old, k - 1);
+    remove(w.table, w.hashes[w.head]!);
     w.mids[w.head] = mid;
     w.hashes[w.head] = h;
     w.head = (w.head + 1) % this.perSender;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { midHash, RecentMids } from "./recent_mids.ts";
 
 Deno.test("RecentMids keeps each sender's newest mids, reads a window once, and again after clear()", () => {
@@ -76,4 +77,30 @@ Deno.test("RecentMids: two mids with the same hash are told apart, and one leavi
   assert.equal(r.claim("al", a), true, "a is new again"); // x, y, a
   assert.equal(r.claim("al", b), true, "b left"); // y, a, b
   assert.equal(r.claim("al", a), false);
+});
+
+Deno.test("RecentMids answers every sequence of claims as a list of each sender's newest mids does", () => {
+  // Small windows (tables of 4–16 slots) and few mids: slots collide, probes wrap round the table,
+  // and entries move back when one leaves.
+  const claim = fc.record({ sender: fc.constantFrom("al", "bo"), mid: fc.integer({ min: 0, max: 40 }) });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 8 }),
+      fc.array(claim, { maxLength: 200 }),
+      (per, stored, claims) => {
+        const load = () => stored.map((m) => `m${m}`);
+        const r = new RecentMids((_, n) => load().slice(-n), per, 2);
+        const held = new Map<string, string[]>();
+        for (const { sender, mid } of claims) {
+          if (!held.has(sender)) held.set(sender, [...new Set(load().slice(-per))]);
+          const list = held.get(sender)!, m = `m${mid}`;
+          const fresh = !list.includes(m);
+          assert.equal(r.claim(sender, m), fresh, `${sender} ${m} in [${list}]`);
+          if (fresh) list.push(m), list.length > per && list.shift();
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });
