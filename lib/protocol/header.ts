@@ -32,13 +32,13 @@ function checkKey(key: string, v: unknown): unknown {
  * fifth of a `send` header's parse). Counted with the native `indexOf`, stopping past `MAX_DEPTH`.
  */
 function mayNestTooDeeply(text: string): boolean {
-  let n = 0;
-  for (const open of "{[") {
-    for (let i = text.indexOf(open); i >= 0; i = text.indexOf(open, i + 1)) {
-      if (++n > MAX_DEPTH) return true;
-    }
-  }
-  return false;
+  return opened(text, "[", opened(text, "{", 0)) > MAX_DEPTH;
+}
+
+/** `n` plus the `open` characters in `text`, counted up to `MAX_DEPTH + 1` at most. */
+function opened(text: string, open: string, n: number): number {
+  for (let i = text.indexOf(open); i >= 0 && n <= MAX_DEPTH; i = text.indexOf(open, i + 1)) n++;
+  return n;
 }
 
 /** Refuses nesting deeper than `MAX_DEPTH` before JSON.parse builds it (brackets in strings skipped). */
