@@ -197,16 +197,15 @@ export class Accounts {
   async loginToken(rawName: string, token: string): Promise<AuthResult> {
     const name = normalizeName(rawName) ?? "";
     const tokenHash = await sha256Hex(token);
-    const owner = await this.store.tokenUser(tokenHash, this.clock.now());
-    const u = owner === name ? await this.store.getUser(name) : null;
-    if (!u) {
+    const owner = await this.store.tokenOwner(tokenHash, this.clock.now());
+    if (owner?.user !== name) {
       return {
         ok: false,
         code: ErrorCode.BadCredentials,
         msg: "That login token is not valid; log in with your password",
       };
     }
-    return { ok: true, user: name, role: u.role, tokenHash };
+    return { ok: true, user: name, role: owner.role, tokenHash };
   }
 
   /**

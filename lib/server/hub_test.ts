@@ -4,18 +4,14 @@ import { Hub, PRESENCE_TICK_MAX_MS, PRESENCE_TICK_MS, presenceTickMs } from "./h
 import { COPY_MAX, Outbox } from "./outbox.ts";
 import type { StoredMessage } from "./store/store.ts";
 import { Session } from "./session.ts";
+import { liveSession } from "./session_testing.ts";
 import type { TokenBucket } from "./rate.ts";
 
 /** A live session whose outbox only counts and keeps the frames pushed to it. */
 function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
   const frames: Uint8Array[] = [];
   const outbox = { push: (f: Uint8Array) => (frames.push(f), true) } as unknown as Outbox;
-  const s = new Session(`127.0.0.1:${1000 + hub.sessions.size}`, 0, outbox, {} as TokenBucket, () => {});
-  s.state = "ready";
-  s.user = user;
-  s.delivery = "live";
-  hub.add(s);
-  hub.login(s);
+  liveSession(hub, user, outbox);
   return { frames };
 }
 

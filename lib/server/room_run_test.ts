@@ -3,9 +3,9 @@ import { FrameDecoder } from "../protocol/frame.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import { COPY_MAX, type Outbox } from "./outbox.ts";
-import type { TokenBucket } from "./rate.ts";
 import { RUN_BYTES } from "./room_run.ts";
-import { Session } from "./session.ts";
+import type { Session } from "./session.ts";
+import { liveSession } from "./session_testing.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 import type { NewMessage } from "./store/store.ts";
 
@@ -19,13 +19,7 @@ function recording(hub: Hub, user: string): { s: Session; pushes: string[][] } {
     ) => (pushes.push(new FrameDecoder().push(f).map((x) => `${x.header.mid}`)), true),
     pushJson: (json: string) => (pushes.push([`ok ${JSON.parse(json).seq}`]), 1),
   } as unknown as Outbox;
-  const s = new Session(`127.0.0.1:${1000 + hub.sessions.size}`, 0, outbox, {} as TokenBucket, () => {});
-  s.state = "ready";
-  s.user = user;
-  s.delivery = "live";
-  hub.add(s);
-  hub.login(s);
-  return { s, pushes };
+  return { s: liveSession(hub, user, outbox), pushes };
 }
 
 const roomMsg = (mid: string, sender: string, bytes = 3): NewMessage => ({

@@ -399,24 +399,34 @@ export function storeConformance(
     assert.equal((await s.listAudit(5))[0]?.action, "kick");
   });
 
-  t("resume tokens: live ones name their user; expired and dropped ones do not", async (s) => {
-    await s.addToken("alice", "h1", 100);
-    await s.addToken("alice", "h2", 300);
-    assert.equal(await s.tokenUser("h1", 50), "alice");
-    assert.equal(await s.tokenUser("h1", 100), null);
-    assert.equal(await s.tokenUser("nope", 0), null);
-    await s.dropTokens("alice");
-    assert.equal(await s.tokenUser("h2", 50), null);
-    for (let i = 0; i < 5; i++) await s.addToken("bob", `b${i}`, 1000 + i);
-    await s.addToken("bob", "old", 10);
-    assert.equal(await s.dropToken("b0"), true);
-    assert.equal(await s.dropToken("b0"), false);
-    await s.pruneTokens("bob", 2, 100); // "old" has expired; of b1..b4 the two newest stay
-    assert.deepEqual(
-      await Promise.all(["old", "b1", "b2", "b3", "b4"].map((h) => s.tokenUser(h, 0))),
-      [null, null, null, "bob", "bob"],
-    );
-  });
+  t(
+    "resume tokens: live ones name their account and role; expired, dropped and orphan ones do not",
+    async (s) => {
+      await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
+      await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
+      await s.addToken("alice", "h1", 100);
+      await s.addToken("alice", "h2", 300);
+      await s.addToken("ghost", "g1", 300); // no such account
+      const owner = async (h: string, now: number) => (await s.tokenOwner(h, now))?.user ?? null;
+      assert.deepEqual(await s.tokenOwner("h1", 50), { user: "alice", role: "user" });
+      await s.setRole("alice", "admin");
+      assert.deepEqual(await s.tokenOwner("h1", 50), { user: "alice", role: "admin" });
+      assert.equal(await owner("h1", 100), null);
+      assert.equal(await owner("nope", 0), null);
+      assert.equal(await owner("g1", 0), null);
+      await s.dropTokens("alice");
+      assert.equal(await owner("h2", 50), null);
+      for (let i = 0; i < 5; i++) await s.addToken("bob", `b${i}`, 1000 + i);
+      await s.addToken("bob", "old", 10);
+      assert.equal(await s.dropToken("b0"), true);
+      assert.equal(await s.dropToken("b0"), false);
+      await s.pruneTokens("bob", 2, 100); // "old" has expired; of b1..b4 the two newest stay
+      assert.deepEqual(
+        await Promise.all(["old", "b1", "b2", "b3", "b4"].map((h) => owner(h, 0))),
+        [null, null, null, "bob", "bob"],
+      );
+    },
+  );
 
   t("invitation codes: each works once, until it expires", async (s) => {
     await s.addInvite("i1", "root", 100);

@@ -202,9 +202,10 @@ export abstract class PgAccounts {
     await this.sql`INSERT INTO tokens (hash, user_name, expires) VALUES (${hash}, ${user}, ${expires})
       ON CONFLICT (hash) DO UPDATE SET user_name = excluded.user_name, expires = excluded.expires`;
   }
-  async tokenUser(hash: string, now: number): Promise<string | null> {
-    const [r] = await this.sql`SELECT user_name FROM tokens WHERE hash = ${hash} AND expires > ${now}`;
-    return r ? r.user_name as string : null;
+  async tokenOwner(hash: string, now: number): Promise<{ user: string; role: Role } | null> {
+    const [r] = await this.sql`SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user_name
+      WHERE t.hash = ${hash} AND t.expires > ${now}`;
+    return r ? { user: r.name as string, role: r.role as Role } : null;
   }
   async dropTokens(user: string): Promise<void> {
     await this.sql`DELETE FROM tokens WHERE user_name = ${user}`;

@@ -237,11 +237,11 @@ export abstract class SqliteAccounts extends SqliteBase {
     this.q("INSERT OR REPLACE INTO tokens (hash, user, expires) VALUES (?, ?, ?)").run(hash, user, expires);
     return Promise.resolve();
   }
-  tokenUser(hash: string, now: number): Promise<string | null> {
-    const r = this.q("SELECT user FROM tokens WHERE hash = ? AND expires > ?").get(hash, now) as
-      | Row
-      | undefined;
-    return Promise.resolve(r ? r.user as string : null);
+  tokenOwner(hash: string, now: number): Promise<{ user: string; role: Role } | null> {
+    const r = this.q(
+      "SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user WHERE t.hash = ? AND t.expires > ?",
+    ).get(hash, now) as Row | undefined;
+    return Promise.resolve(r ? { user: r.name as string, role: r.role as Role } : null);
   }
   dropTokens(user: string): Promise<void> {
     this.q("DELETE FROM tokens WHERE user = ?").run(user);

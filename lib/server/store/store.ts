@@ -220,8 +220,11 @@ export interface Store {
   resetDevices(user: string, now: number): Promise<void>;
   // resume tokens (stored as SHA-256 hashes)
   addToken(user: string, hash: string, expires: number): Promise<void>;
-  /** The user a live token belongs to, or null. */
-  tokenUser(hash: string, now: number): Promise<string | null>;
+  /**
+   * The account a live token belongs to, with its role (one lookup: a token login's whole read);
+   * null when the token is unknown or expired, or its account is gone.
+   */
+  tokenOwner(hash: string, now: number): Promise<{ user: string; role: Role } | null>;
   dropTokens(user: string): Promise<void>;
   /** Revokes one token; true when it existed. */
   dropToken(hash: string): Promise<boolean>;
