@@ -49,8 +49,7 @@ function activeDevicesNow(c: Core, user: string): number[] | undefined {
 }
 
 async function accountIdentity(c: Core, user: string, rows: DeviceRow[]): Promise<string | null> {
-  const active = rows.filter((d) => d.removed === null).map((d) => d.device);
-  for (const d of rows.length ? active : [1]) {
+  for (const d of rows.length ? active(rows) : [1]) {
     const b = await c.store.takeBundle(deviceKey(user, d), false);
     if (b) return b.identity;
   }
@@ -136,7 +135,7 @@ async function bindDevice(c: Core, s: Session, device: number): Promise<void> {
   s.queue = {
     cursor: deviceKey(s.user, device),
     sinceSeq: row?.sinceSeq ?? 0,
-    own: rows.filter((d) => d.removed === null).length > 1, // what one's other devices sent
+    own: active(rows).length > 1, // what one's other devices sent
   };
 }
 
