@@ -5,7 +5,7 @@
  * ROOM_ROTATE_EVERY messages). Message encryption is in sender_keys.ts.
  */
 
-import { toBase64, utf8 } from "../common/bytes.ts";
+import { toBase64, u32be, utf8 } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { decodeB64 } from "./identity.ts";
 import { ed25519Generate, KEY_LEN } from "./primitives.ts";
@@ -80,7 +80,7 @@ export interface RoomReceiverState {
 
 function chainIdFrom(rand: RandomBytes): number {
   const b = rand(4);
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  return u32be(b, 0);
 }
 
 /** A fresh sending chain for `room` at membership `epoch`. */

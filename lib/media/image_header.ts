@@ -6,6 +6,7 @@
  * client reads the first `IMAGE_HEAD_BYTES` of a received file, checks it here, and only then lets
  * ffmpeg (ffmpeg.ts `imageThumbnail`) decode it, told the format so it never guesses another one.
  */
+import { u32be } from "../common/bytes.ts";
 import { jpegSize } from "./jpeg_header.ts";
 
 /** The picture formats recognised by their magic bytes. */
@@ -39,8 +40,6 @@ export const IMAGE_CAPS: ImageCaps = { maxBytes: 50 * 1024 * 1024, maxSide: 1638
 
 const u16le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8);
 const u24le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
-const u32be = (b: Uint8Array, i: number) =>
-  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 
 function ascii(b: Uint8Array, i: number, s: string): boolean {
   if (b.length < i + s.length) return false;

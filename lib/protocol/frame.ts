@@ -9,7 +9,7 @@
  * The frame cap applies to `len` and is checked from the prefix alone, before any allocation.
  * The header is capped at `MAX_HEADER` bytes and at `MAX_DEPTH` levels of nesting.
  */
-import { release, utf8 } from "../common/bytes.ts";
+import { release, u32be, utf8 } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 import { decodeFrameBytes, type Frame } from "./header.ts";
 import { FRAME_PREFIX, putHead } from "./frame_put.ts";
@@ -237,14 +237,14 @@ export class FrameDecoder {
 
   #peekU32(): number {
     const first = this.#chunks[0]!;
-    if (first.length >= 4) return new DataView(first.buffer, first.byteOffset, 4).getUint32(0);
+    if (first.length >= 4) return u32be(first, 0);
     const b = new Uint8Array(4);
     let o = 0;
     for (const c of this.#chunks) {
       for (let i = 0; i < c.length && o < 4; i++) b[o++] = c[i]!;
       if (o === 4) break;
     }
-    return new DataView(b.buffer).getUint32(0);
+    return u32be(b, 0);
   }
 
   /** The next `n` bytes; `own` when they are a buffer of their own (copied, or a whole owned piece). */

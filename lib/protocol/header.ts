@@ -3,7 +3,7 @@
  * reach an object's prototype (`__proto__`, `constructor`, `prototype`). Pure; throws `ProtocolError`.
  * `decodeFrameBytes` reads one whole frame's header and body. frame.ts re-exports the names callers use.
  */
-import { utf8Strict } from "../common/bytes.ts";
+import { u32be, utf8Strict } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 
 /** How deeply a header's JSON may nest. */
@@ -87,8 +87,7 @@ export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
 
 /** A whole frame's bytes (length prefix included) → its header, checked, and a view of its body. */
 export function decodeFrameBytes(bytes: Uint8Array): Frame {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const hlen = dv.getUint32(4);
+  const hlen = u32be(bytes, 4);
   if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
   if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
   if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
