@@ -75,7 +75,13 @@ Deno.test({ name: "cluster files: a room's file taken by members on two other no
       await eventually(() => n.files.get(sent.fid)?.state === "done" || null, 5000, "done on every node");
     }
     assert.deepEqual(t.srv.files.get(sent.fid)?.took?.sort(), ["bob", "dave"]);
-    await assert.rejects(Deno.stat(`${t.srv.files.dir}/${sent.fid}.bin`), Deno.errors.NotFound);
+    // The ciphertext goes once it is done (unlinked after the reply: FileStore.done).
+    const gone = () =>
+      Deno.stat(`${t.srv.files.dir}/${sent.fid}.bin`).then(
+        () => false,
+        (e) => e instanceof Deno.errors.NotFound,
+      );
+    await eventually(gone, 5000, "the ciphertext unlinked");
   } finally {
     await t.stop();
   }

@@ -72,6 +72,10 @@ export class FileStore {
   readonly dir: string;
   /** Who waits for a change of a file (`file.wait`): told when one is stored, complete, done, removed. */
   readonly watch = new FileWatch();
+  /** Taken files' ciphertexts being unlinked (`done` does not wait for them). */
+  readonly #unlinking = new Set<Promise<void>>();
+  /** Unlinks a taken file's ciphertext (file_meta.ts); replaceable so that a test can hold it. */
+  removeBin: (fid: string) => Promise<void> = (fid) => sidecar.removeBin(this.dir, fid);
   /** The node a file this node cannot read lives on (a cluster without a shared folder), else null. */
   elsewhere: (fid: string) => string | null = () => null;
   /**
@@ -252,17 +256,26 @@ export class FileStore {
     });
   }
 
-  /** Closes every kept handle (server shutdown). */
+  /** Closes every kept handle (server shutdown), once the ciphertexts of taken files are gone. */
   async close(): Promise<void> {
     this.watch.all();
     await this.#handles.closeAll();
+    await Promise.allSettled([...this.#unlinking]);
   }
 
-  /** The recipient has it: the ciphertext goes, the entry stays (as "done") until it expires. */
+  /**
+   * The recipient has it: the entry stays (as "done") until it expires, and the ciphertext goes
+   * after this resolves (issue 36): unlinking a file just written drops its page cache, 0.1–0.3 s
+   * per GiB, which a recipient's `file.done` no longer waits for. `close()` waits for it; one that
+   * fails leaves the `.bin` until the entry expires (`remove` unlinks it again).
+   */
   async done(f: FileEntry): Promise<void> {
     this.#handles.drop(f.fid);
     f.state = "done";
-    if (await this.#saveMeta(f)) await sidecar.removeBin(this.dir, f.fid);
+    if (await this.#saveMeta(f)) {
+      const p: Promise<void> = this.removeBin(f.fid).catch(() => {}).finally(() => this.#unlinking.delete(p));
+      this.#unlinking.add(p);
+    }
     this.watch.changed(f.fid);
   }
 
