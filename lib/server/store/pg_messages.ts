@@ -22,12 +22,18 @@ export async function raiseSeqFloor(tx: Tx, seq: number): Promise<void> {
     ON CONFLICT (k) DO UPDATE SET v = GREATEST(server_meta.v::bigint, excluded.v::bigint)::text`;
 }
 
+/** Makes the transaction's next statements use their cached generic plan (see `insertQuery`). */
+export const genericPlan = (tx: Tx): unknown => tx`SET LOCAL plan_cache_mode = force_generic_plan`;
+
 /** A message's resend key: its sender and mid. */
 export const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
 
 /**
  * Inserts `rows` (no two with the same sender and mid) in one statement, under the seq lock: those
- * not stored yet get the next seqs, dense and in the batch's order; RETURNING names them.
+ * not stored yet get the next seqs, dense and in the batch's order; RETURNING names them. Run after
+ * `genericPlan`: planning it afresh cost ~180 µs a batch. The stored-already test is a scalar
+ * subquery, an index probe per row whatever the plan: as NOT EXISTS, the generic plan made while
+ * the table was small kept a hash anti join over all of it (2.9 ms for 50 rows at 20,000 stored).
  */
 export function insertQuery(tx: Tx, rows: readonly NewMessage[]) {
   const col = <T>(f: (m: NewMessage) => T): T[] => rows.map(f);
@@ -39,8 +45,8 @@ export function insertQuery(tx: Tx, rows: readonly NewMessage[]) {
         ${conv}::text[], ${ts}::bigint[], ${body}::text[], ${expires}::bigint[])
         WITH ORDINALITY AS t(mid, sender, kind, target, conv, ts, body, expires, i)
     ), fresh AS (
-      SELECT * FROM input WHERE NOT EXISTS (SELECT 1 FROM messages m
-        WHERE m.sender = input.sender AND m.mid = input.mid)
+      SELECT * FROM input WHERE (SELECT m.seq FROM messages m
+        WHERE m.sender = input.sender AND m.mid = input.mid) IS NULL
     ), top AS (SELECT ${seqTopSql(tx)} AS n)
     INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body, expires)
       SELECT top.n + ROW_NUMBER() OVER (ORDER BY fresh.i), mid, sender, kind, target, conv, ts,

@@ -10,7 +10,15 @@
  */
 import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
-import { acksQuery, insertQuery, key, raiseSeqFloor, seqTopSql, type Tx } from "./pg_messages.ts";
+import {
+  acksQuery,
+  genericPlan,
+  insertQuery,
+  key,
+  raiseSeqFloor,
+  seqTopSql,
+  type Tx,
+} from "./pg_messages.ts";
 import { n, PgAccounts, type Row } from "./pg_accounts.ts";
 import type {
   AckSet,
@@ -129,14 +137,15 @@ export class PostgresStore extends PgAccounts implements Store {
     const first = new Map<string, number>();
     batch.forEach((m, i) => first.has(key(m)) || first.set(key(m), i));
     const rows = [...first.values()].map((i) => batch[i]!);
-    // One round trip after BEGIN: the lock, the batch's insert and the acks, pipelined (each
-    // statement starts after the one before it, so the insert reads the seqs under the lock).
+    // One round trip after BEGIN: the lock, the plan mode, the batch's insert and the acks,
+    // pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
     const put = await this.sql.begin((tx) => [
       tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`,
+      genericPlan(tx),
       insertQuery(tx, rows),
       ...(acks.some((a) => a.acks.length) ? [acksQuery(tx, acks)] : []),
     ]) as unknown as Row[][];
-    const seqs = new Map(put[1]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
+    const seqs = new Map(put[2]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
     return batch.map((m, i) => {
       const seq = first.get(key(m)) === i ? seqs.get(key(m)) : undefined;
       return seq === undefined ? null : { ...m, seq };
