@@ -47,6 +47,79 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgresStore: one batch's insert drops resends (stored or earlier in the batch) and keeps seqs dense",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const s = await fresh();
+    try {
+      const [old] = await s.appendMessages([msg(1, "a")]);
+      const body = new Uint8Array([0, 255, 10, 92, 34, 39]); // bytes a text encoding could mangle
+      const got = await s.appendMessages([
+        msg(2, "a"),
+        msg(1, "a"), // stored before
+        { ...msg(3, "b"), body, expires: 9_000 },
+        msg(2, "a"), // earlier in this batch
+        { ...msg(4, "a"), body: new Uint8Array() },
+        msg(2, "b"), // another sender's m2
+      ]);
+      const top = old!.seq;
+      assert.deepEqual(got.map((r) => r?.seq ?? null), [top + 1, null, top + 2, null, top + 3, top + 4]);
+      const next = await s.appendMessages([msg(1, "a"), msg(5, "a")]);
+      assert.deepEqual(next.map((r) => r?.seq ?? null), [null, top + 5], "no seq spent on a duplicate");
+      assert.equal((await s.appendMessages([msg(6, "a")]))[0]!.seq, top + 6);
+      const rows = await s.since(top, 10);
+      assert.deepEqual(rows.map((r) => `${r.sender}/${r.mid}`), [
+        "a/m2",
+        "b/m3",
+        "a/m4",
+        "b/m2",
+        "a/m5",
+        "a/m6",
+      ]);
+      assert.deepEqual([...rows[1]!.body], [...body]);
+      assert.equal(rows[2]!.body.length, 0);
+      assert.equal(await s.sweepExpired(9_000, 10), 1, "the expiry stored with its row");
+    } finally {
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgresStore: acks of one batch, the same conversation more than once, keep each cursor's highest",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const s = await fresh();
+    try {
+      await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 0 });
+      await s.createUser({ name: "carol", hash: "h", role: "user", createdAt: 0 });
+      const dm = (i: number): NewMessage => ({
+        ...msg(i, "alice"),
+        kind: "user",
+        target: "bob",
+        conv: "d:alice:bob",
+      });
+      const rows = await s.appendMessages([dm(1), dm(2), dm(3)]);
+      const [s1, s2, s3] = rows.map((r) => r!.seq) as [number, number, number];
+      await s.appendMessages([dm(4)], [
+        { user: "bob", acks: [{ conv: "d:alice:bob", seq: s2 }, { conv: "d:alice:bob", seq: s1 }] },
+        { user: "carol", acks: [{ conv: "d:alice:bob", seq: s3 }] },
+        { user: "bob", acks: [{ conv: "d:alice:bob", seq: s1 }] },
+      ]);
+      assert.deepEqual((await s.pending("bob", 0, 10)).map((r) => r.seq), [s3, s2 + 2]);
+      await s.appendMessages([], [{
+        user: "bob",
+        acks: [{ conv: "d:alice:bob", seq: s3 }, { conv: "x", seq: 1 }],
+      }]);
+      assert.deepEqual((await s.pending("bob", 0, 10)).map((r) => r.seq), [s2 + 2]);
+    } finally {
+      await s.close();
+    }
+  },
+});
+
 // The throwaway cluster stops after the file's tests, also after a failure; a --filter that ran none
 // of them no longer starts one only to stop it.
 Deno.test.afterAll(async () => {

@@ -14,18 +14,37 @@ import { fanout, measure, openMany, pairs, pump, selfRow } from "./chat_load.ts"
 import { LoadConn, percentile } from "./load_client.ts";
 import { cpuMicros, repeated, type Row } from "./proc.ts";
 
-/** CPU of `pid` and its children (PostgreSQL: the postmaster and a backend per connection). */
-async function treeCpu(pid: number): Promise<number> {
+/**
+ * CPU of PostgreSQL's processes: `backends` (one per client connection, "postgres: parley …") and
+ * `other` (the postmaster, WAL writer, checkpointer, …).
+ */
+async function pgCpu(pid: number): Promise<{ backends: number; other: number }> {
   const r = await new Deno.Command("pgrep", { args: ["-P", String(pid)], stdout: "piped" }).output();
   const kids = new TextDecoder().decode(r.stdout).split("\n").filter(Boolean).map(Number);
-  let sum = await cpuMicros(pid);
-  for (const k of kids) sum += await cpuMicros(k).catch(() => 0); // a backend may have just ended
-  return sum;
+  const out = { backends: 0, other: await cpuMicros(pid) };
+  for (const k of kids) {
+    const c = await cpuMicros(k).catch(() => 0); // a backend may have just ended
+    const cmd = await new Deno.Command("cat", {
+      args: [`/proc/${k}/cmdline`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    if (new TextDecoder().decode(cmd.stdout).startsWith("postgres: parley")) out.backends += c;
+    else out.other += c;
+  }
+  return out;
 }
+
+/** CPU (µs) of each process of the cluster: the nodes, nats-server, PostgreSQL's backends and the rest. */
+type Parts = Record<"nodes" | "nats" | "pgBackends" | "pgOther", number>;
 
 interface Cluster {
   nodes: Srv[];
+  /** The sum of every process's CPU; each call also records its parts (`spent` compares the last two). */
   cpu(): Promise<number>;
+  /** The parts' CPU between the last two `cpu` calls. */
+  spent(): Parts;
 }
 
 /** Seeds users (and a room) into a fresh database, starts three nodes, runs `fn`, cleans up. */
@@ -48,12 +67,29 @@ async function withCluster<T>(
         await startServer(dirs[i]!, ["--store", url, "--bus", eng.nats.url, "--cluster-key-file", key]),
       );
     }
+    const seen: Parts[] = [];
     const cpu = async () => {
-      let sum = await cpuMicros(eng.nats.pid) + await treeCpu(eng.pg.pid);
-      for (const n of nodes) sum += await cpuMicros(n.pid);
-      return sum;
+      const pg = await pgCpu(eng.pg.pid);
+      const p: Parts = {
+        nodes: 0,
+        nats: await cpuMicros(eng.nats.pid),
+        pgBackends: pg.backends,
+        pgOther: pg.other,
+      };
+      for (const n of nodes) p.nodes += await cpuMicros(n.pid);
+      seen.push(p);
+      return p.nodes + p.nats + p.pgBackends + p.pgOther;
     };
-    return await fn({ nodes, cpu });
+    const spent = (): Parts => {
+      const [a, b] = seen.slice(-2) as [Parts, Parts];
+      return {
+        nodes: b.nodes - a.nodes,
+        nats: b.nats - a.nats,
+        pgBackends: b.pgBackends - a.pgBackends,
+        pgOther: b.pgOther - a.pgOther,
+      };
+    };
+    return await fn({ nodes, cpu, spent });
   } finally {
     for (const n of nodes) await stopServer(n);
     for (const d of dirs) await Deno.remove(d, { recursive: true });
@@ -70,7 +106,12 @@ function connectSpread(nodes: Srv[], users: string[], nodeOf: (i: number) => num
   });
 }
 
-function rows(name: string, m: Awaited<ReturnType<typeof measure>>): Row[] {
+function rows(name: string, m: Awaited<ReturnType<typeof measure>>, p: Parts): Row[] {
+  const per = (what: string, us: number): Row => ({
+    name: `${name} CPU per delivery: ${what}`,
+    value: us / m.got,
+    unit: "µs",
+  });
   return [
     { name: `${name} deliveries/s`, value: m.got / m.secs, unit: "1/s" },
     { name: `${name} latency p99`, value: percentile(m.lat, 99), unit: "ms" },
@@ -79,6 +120,10 @@ function rows(name: string, m: Awaited<ReturnType<typeof measure>>): Row[] {
       value: m.cpuMicros / m.got,
       unit: "µs",
     },
+    per("the 3 nodes", p.nodes),
+    per("nats-server", p.nats),
+    per("PostgreSQL backends", p.pgBackends),
+    per("PostgreSQL other processes", p.pgOther),
     selfRow(name, m),
   ];
 }
@@ -95,7 +140,7 @@ function clusterFanout(eng: { pg: TestPostgres; nats: TestNats }, count: number)
       () => pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, 0, "f"),
     );
     for (const x of conns) x.close();
-    return rows(`cluster A 3 nodes, 1 room x 100 members, ${count} msgs:`, m);
+    return rows(`cluster A 3 nodes, 1 room x 100 members, ${count} msgs:`, m, c.spent());
   });
 }
 
@@ -110,23 +155,29 @@ function clusterPairs(eng: { pg: TestPostgres; nats: TestNats }, per: number): P
       );
     });
     for (const x of conns) x.close();
-    return rows(`cluster B 3 nodes, 100 pairs DMs (${per} each):`, m);
+    return rows(`cluster B 3 nodes, 100 pairs DMs (${per} each):`, m, c.spent());
   });
 }
 
-export async function benchCluster(o: { fanoutCount?: number; pairsPer?: number; repeat?: number } = {}) {
+/** `single: false` leaves out the single-node rows (an A/B of the cluster's code alone). */
+export async function benchCluster(
+  o: { fanoutCount?: number; pairsPer?: number; repeat?: number; single?: boolean } = {},
+) {
   const k = Math.max(1, o.repeat ?? 3);
   const fan = o.fanoutCount ?? 2000, per = o.pairsPer ?? 200;
   const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
   try {
     const eng = { pg, nats };
+    const single = o.single ?? true;
     return [
-      ...await repeated(
-        k,
-        () => fanout(`cluster A single node (SQLite), 1 room x 100 members, ${fan} msgs:`, fan, 0),
-      ),
+      ...single
+        ? await repeated(
+          k,
+          () => fanout(`cluster A single node (SQLite), 1 room x 100 members, ${fan} msgs:`, fan, 0),
+        )
+        : [],
       ...await repeated(k, () => clusterFanout(eng, fan)),
-      ...await repeated(k, () => pairs(per, "cluster B single node (SQLite),")),
+      ...single ? await repeated(k, () => pairs(per, "cluster B single node (SQLite),")) : [],
       ...await repeated(k, () => clusterPairs(eng, per)),
     ];
   } finally {

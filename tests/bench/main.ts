@@ -66,6 +66,7 @@ const groups: Record<string, Group> = {
   cluster: () =>
     benchCluster({
       repeat: Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
+      single: Deno.env.get("PARLEY_BENCH_CLUSTER_SINGLE") !== "0",
       ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? { fanoutCount: 100, pairsPer: 10 } : {}),
     }),
   crypto: () => benchCrypto(),

@@ -4,11 +4,21 @@
  * Sequence numbers are assigned here, under a transaction-scoped advisory lock held until commit: they
  * are gap-free and become visible in order on every node, so a node that missed a bus message can
  * catch up with `seq > last`. Acks commit without waiting for the WAL flush (an ack is a hint, as in
- * the SQLite store). This file (messages, acks, rooms, nodes), pg_accounts.ts (the rest) and
- * pg_migrations.ts are the only places that speak Postgres SQL.
+ * the SQLite store). This file (messages, acks, rooms, nodes), pg_messages.ts (a batch's writes: one
+ * statement for its messages, one for its acks), pg_accounts.ts (the rest) and pg_migrations.ts are
+ * the only places that speak Postgres SQL.
  */
 import postgres from "postgres";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
+import {
+  acksQuery,
+  genericPlan,
+  insertQuery,
+  key,
+  raiseSeqFloor,
+  seqTopSql,
+  type Tx,
+} from "./pg_messages.ts";
 import { n, PgAccounts, type Row } from "./pg_accounts.ts";
 import type {
   AckSet,
@@ -44,20 +54,9 @@ const toMsg = (r: Row): StoredMessage => ({
 /** A connection pool of the npm `postgres` client (the accounts half takes it too). */
 export type Sql = postgres.Sql;
 
-/**
- * Seqs are never given twice: the next one is above every stored message and above the floor kept
- * in server_meta, which a deletion of the newest rows raises (`raiseSeqFloor`).
- */
-// deno-lint-ignore no-explicit-any
-type Tx = any;
 async function seqTop(tx: Tx): Promise<number> {
-  const [r] = await tx`SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM messages), 0),
-    COALESCE((SELECT v::bigint FROM server_meta WHERE k = 'seq_floor'), 0)) AS n`;
+  const [r] = await tx`SELECT ${seqTopSql(tx)} AS n`;
   return n(r.n);
-}
-async function raiseSeqFloor(tx: Tx, seq: number): Promise<void> {
-  await tx`INSERT INTO server_meta (k, v) VALUES ('seq_floor', ${String(seq)})
-    ON CONFLICT (k) DO UPDATE SET v = GREATEST(server_meta.v::bigint, excluded.v::bigint)::text`;
 }
 
 export class PostgresStore extends PgAccounts implements Store {
@@ -129,24 +128,28 @@ export class PostgresStore extends PgAccounts implements Store {
 
   async appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
     if (batch.length === 0) {
-      for (const a of acks) await this.ackMany(a.user, a.acks);
+      if (acks.some((a) => a.acks.length)) {
+        await this.sql.begin((tx) => [tx`SET LOCAL synchronous_commit = off`, acksQuery(tx, acks)]);
+      }
       return [];
     }
-    return await this.sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`;
-      let seq = await seqTop(tx);
-      const out: (StoredMessage | null)[] = [];
-      for (const m of batch) {
-        const r = await tx`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body, expires)
-          VALUES (${seq + 1}, ${m.mid}, ${m.sender}, ${m.kind}, ${m.target}, ${m.conv}, ${m.ts}, ${m.body},
-            ${m.expires ?? null})
-          ON CONFLICT (sender, mid) DO NOTHING`;
-        if (r.count === 1) out.push({ ...m, seq: ++seq });
-        else out.push(null);
-      }
-      for (const a of acks) await this.#acks(tx, a.user, a.acks);
-      return out;
-    }) as (StoredMessage | null)[];
+    // A resend of a (sender, mid) already in this batch is a duplicate too: only its first stays.
+    const first = new Map<string, number>();
+    batch.forEach((m, i) => first.has(key(m)) || first.set(key(m), i));
+    const rows = [...first.values()].map((i) => batch[i]!);
+    // One round trip after BEGIN: the lock, the plan mode, the batch's insert and the acks,
+    // pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
+    const put = await this.sql.begin((tx) => [
+      tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`,
+      genericPlan(tx),
+      insertQuery(tx, rows),
+      ...(acks.some((a) => a.acks.length) ? [acksQuery(tx, acks)] : []),
+    ]) as unknown as Row[][];
+    const seqs = new Map(put[2]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
+    return batch.map((m, i) => {
+      const seq = first.get(key(m)) === i ? seqs.get(key(m)) : undefined;
+      return seq === undefined ? null : { ...m, seq };
+    });
   }
   async lastSeq(): Promise<number> {
     return await seqTop(this.sql);
@@ -227,24 +230,7 @@ export class PostgresStore extends PgAccounts implements Store {
   }
   async ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
     if (!acks.length) return;
-    await this.sql.begin(async (tx) => {
-      await tx`SET LOCAL synchronous_commit = off`;
-      await this.#acks(tx, user, acks);
-    });
-  }
-
-  /** Cursor moves inside transaction `tx`, one row per conversation, in a fixed order (no deadlock). */
-  async #acks(
-    tx: postgres.TransactionSql,
-    user: string,
-    acks: readonly { conv: string; seq: number }[],
-  ): Promise<void> {
-    const top = new Map<string, number>();
-    for (const a of acks) top.set(a.conv, Math.max(top.get(a.conv) ?? 0, a.seq));
-    for (const [conv, seq] of [...top].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
-      await tx`INSERT INTO cursors (user_name, conv, seq) VALUES (${user}, ${conv}, ${seq})
-        ON CONFLICT (user_name, conv) DO UPDATE SET seq = GREATEST(cursors.seq, excluded.seq)`;
-    }
+    await this.sql.begin((tx) => [tx`SET LOCAL synchronous_commit = off`, acksQuery(tx, [{ user, acks }])]);
   }
   async history(
     conv: string,
