@@ -1,13 +1,19 @@
 /**
  * NodeConn's callback write (`writeThen`, the server's Outbox writes through it; issue 37): the bytes
- * arrive, `done` runs after the call returned, and a closed connection's write reports an error.
+ * arrive, `done` runs after the call returned, and a closed connection's write reports an error;
+ * writes go to the socket's native handle, not through node:tls's stream `write` (in order; one
+ * still waiting when the socket closes is told once, with an error), and a socket without such a
+ * handle is written through `write`.
  */
+import { EventEmitter } from "node:events";
+import type * as tls from "node:tls";
 import assert from "node:assert/strict";
 import { makeSelfSignedCert } from "./cert.ts";
-import { connectTls, type ServerConn } from "./tls.ts";
+import { connectTls, NodeConn, type ServerConn } from "./tls.ts";
 import { listenTlsServer } from "./tls_server.ts";
 
-Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done with an error", async () => {
+/** A server connection (NodeConn) and the client's end; `close` ends both and the listener. */
+async function pair(): Promise<{ c: ServerConn; client: ServerConn; close: () => Promise<void> }> {
   const pair = await makeSelfSignedCert();
   let got!: (c: ServerConn) => void;
   const conn = new Promise<ServerConn>((r) => (got = r));
@@ -23,6 +29,30 @@ Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done wi
   });
   const client = await connectTls({ host: "127.0.0.1", port: srv.port, caPem: pair.cert });
   const c = await conn;
+  return {
+    c,
+    client,
+    close: async () => {
+      c.close();
+      client.close();
+      await srv.close();
+    },
+  };
+}
+
+/** Reads exactly `n` bytes from `client`. */
+async function readAll(client: ServerConn, n: number): Promise<Uint8Array> {
+  const seen = new Uint8Array(n);
+  for (let at = 0; at < n;) {
+    const k = await client.readInto!(seen.subarray(at));
+    assert.ok(k !== null, "the stream ended early");
+    at += k;
+  }
+  return seen;
+}
+
+Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done with an error", async () => {
+  const { c, client, close } = await pair();
   try {
     const bytes = new Uint8Array(3000).map((_, i) => i & 255);
     let returned = false;
@@ -31,13 +61,7 @@ Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done wi
       returned = true;
     });
     assert.ok(!err, String(err));
-    const seen = new Uint8Array(bytes.length);
-    for (let n = 0; n < seen.length;) {
-      const k = await client.readInto!(seen.subarray(n));
-      assert.ok(k !== null, "the stream ended early");
-      n += k;
-    }
-    assert.deepEqual(seen, bytes);
+    assert.deepEqual(await readAll(client, bytes.length), bytes);
     c.close();
     returned = false;
     const late = await new Promise<unknown>((r) => {
@@ -46,8 +70,65 @@ Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done wi
     });
     assert.ok(late instanceof Error && /closed/i.test(late.message), String(late));
   } finally {
-    c.close();
-    client.close();
-    await srv.close();
+    await close();
   }
+});
+
+Deno.test("NodeConn.writeThen: straight to the native handle, in order; a write waiting at close told once", async () => {
+  const { c, client, close } = await pair();
+  try {
+    const s = (c as NodeConn).s;
+    s.write = () => {
+      throw new Error("node:tls's stream write was used");
+    };
+    // 20 at once (queued behind the first), and each one's `done` writes one more (after the queue).
+    const parts = Array.from({ length: 40 }, (_, i) => new Uint8Array(100 + i).fill(i));
+    const errs: unknown[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = Promise.all(
+      parts.slice(0, 20).map((p, i) =>
+        new Promise<void>((r) =>
+          c.writeThen!(p, (e) => {
+            errs.push(e);
+            c.writeThen!(parts[20 + i]!, (e) => r(void errs.push(e)));
+          })
+        )
+      ),
+    );
+    const late = new Promise((_, no) => timer = setTimeout(() => no(new Error("a write never told")), 5000));
+    await Promise.race([all, late]).finally(() => clearTimeout(timer));
+    assert.deepEqual(errs.filter((e) => e), []);
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const seen = await readAll(client, total);
+    let at = 0;
+    for (const p of parts) assert.deepEqual(seen.subarray(at, at += p.length), p);
+    // More than the sockets hold while the client reads nothing: still waiting when closed.
+    const told: unknown[] = [];
+    c.writeThen!(new Uint8Array(16 << 20), (e) => told.push(e));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(told.length, 0, "the big write ended before the client read it");
+    c.close();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(told.length, 1);
+    assert.ok(told[0] instanceof Error, String(told[0]));
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("NodeConn.writeThen: a socket without a native handle is written through its write", async () => {
+  const writes: Uint8Array[] = [];
+  const fake = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    localAddress: "127.0.0.1",
+    write: (b: Uint8Array, cb: (e?: unknown) => void) => {
+      writes.push(b);
+      queueMicrotask(() => cb());
+      return true;
+    },
+  });
+  const c = new NodeConn(fake as unknown as tls.TLSSocket, { remoteAddress: "127.0.0.1", remotePort: 1 });
+  const err = await new Promise<unknown>((r) => c.writeThen(new Uint8Array([1, 2, 3]), r));
+  assert.ok(!err);
+  assert.deepEqual(writes, [new Uint8Array([1, 2, 3])]);
 });

@@ -141,6 +141,20 @@ export interface ServerConn {
   close(): void;
 }
 
+/** The native handle under a node:tls socket (private in Node and Deno alike; TLSWrap). */
+interface NativeStream {
+  /** Queues `b` (0: taken; else a negative error code, and `req.oncomplete` is never called). */
+  writeBuffer(req: WriteReq, b: Uint8Array): number;
+}
+
+/** One native write: the handle calls `oncomplete(status)` on it once it ended. */
+interface WriteReq {
+  handle: NativeStream;
+  oncomplete: (this: WriteReq, status: number) => void;
+  done: ((err?: unknown) => void) | null;
+  conn: NodeConn;
+}
+
 /** Reading side of a node socket as pulled pieces, paused while `HIGH` bytes wait unread. */
 export class NodeConn implements ServerConn {
   static readonly HIGH = 256 * 1024;
@@ -150,6 +164,9 @@ export class NodeConn implements ServerConn {
   #buffered = 0;
   #ended = false;
   #wake: (() => void) | null = null;
+  /** The native write handed on and not yet ended, and the writes queued behind it. */
+  #inflight: WriteReq | null = null;
+  #later: { b: Uint8Array; done: (err?: unknown) => void }[] = [];
 
   constructor(
     readonly s: tls.TLSSocket,
@@ -201,10 +218,45 @@ export class NodeConn implements ServerConn {
     );
   }
 
-  /** All of `b` to the socket; `done` once node:tls took it (its callback: no promise), or with the error. */
+  /**
+   * All of `b` to the socket; `done` once node:tls took it (no promise), or with the error. Straight
+   * to the socket's native TLS handle when it has one (`writeBuffer`, where node:stream's own write
+   * ends; issue 37, A-paced: a room's fan-out is one small write per member, and the stream's
+   * bookkeeping cost ~1 µs of each ~8); else node:tls's `write`. One native write at a time (the
+   * handle tells only its last one when several wait): the others queue behind it, in order.
+   */
   writeThen(b: Uint8Array, done: (err?: unknown) => void): void {
+    const h = (this.s as unknown as { _handle?: NativeStream | null })._handle;
     if (this.s.destroyed) queueMicrotask(() => done(new Error("Connection closed")));
-    else this.s.write(b, done);
+    else if (typeof h?.writeBuffer !== "function") this.s.write(b, done);
+    else if (this.#inflight) this.#later.push({ b, done });
+    else {
+      const req: WriteReq = { handle: h, oncomplete: NodeConn.written, done, conn: this };
+      const status = h.writeBuffer(req, b); // encrypted (copied) now; oncomplete comes later, always
+      if (status === 0) this.#inflight = req;
+      else queueMicrotask(() => this.#fail(done, status));
+    }
+  }
+
+  /** The native write in flight ended (`status` < 0: failed, e.g. cancelled by close): told once; the next one. */
+  static written(this: WriteReq, status: number): void {
+    const c = this.conn, done = this.done;
+    if (!done || c.#inflight !== this) return;
+    this.done = null;
+    c.#inflight = null;
+    if (status < 0) return c.#fail(done, status);
+    const next = c.#later.shift(); // before `done`, which may write again (after the queued ones)
+    if (next) c.writeThen(next.b, next.done);
+    done();
+  }
+
+  /** `done` and every write queued behind it fail (the connection is gone). */
+  #fail(done: (err?: unknown) => void, status: number): void {
+    const later = this.#later;
+    this.#later = [];
+    const err = new Error(`Connection closed (write: ${status})`);
+    done(err);
+    for (const w of later) w.done(err);
   }
 
   close(): void {

@@ -130,6 +130,11 @@ export class Hub {
     return this.byUser.get(user) ?? [];
   }
 
+  /** Calls `fn` with each of `user`'s sessions (as `sessionsOf`, without an iterator object). */
+  eachSessionOf(user: string, fn: (s: Session) => void): void {
+    this.byUser.get(user)?.forEach(fn);
+  }
+
   /** Sends a header-only frame to every logged-in session (encoded once). */
   toAll(h: Outbound, except?: Session): void {
     const f = encodeFrame(h);

@@ -47,8 +47,11 @@ const MAX_WRITE = 256 * 1024;
 const POOL_BYTES = 1024 * 1024;
 /** Free buffers by size (1, 2, 4 … 64 KiB). */
 const pools = new Map<number, Uint8Array[]>();
-/** Outboxes whose first frames came in this turn: their writes start once it is over (all its frames in one). */
-const due: Outbox[] = [];
+/**
+ * Outboxes whose first frames came in this turn: their writes start once it is over (all its frames in
+ * one). Two arrays taking turns (`spare`: the one emptied last), so a turn's start makes no copy.
+ */
+let due: Outbox[] = [], spare: Outbox[] = [];
 
 /** A buffer of `size` bytes (a power of two from BUF_MIN to BUF_MAX), from the pool when one is free. */
 function take(size: number): Uint8Array {
@@ -203,8 +206,11 @@ export class Outbox {
 
   /** Starts the writes of every outbox that got frames in this turn of the event loop. */
   static #startDue(): void {
-    const now = due.splice(0);
-    for (const o of now) o.#flush();
+    const now = due;
+    due = spare;
+    for (let i = 0; i < now.length; i++) now[i]!.#flush(); // (indexed: no iterator objects)
+    now.length = 0;
+    spare = now;
   }
 
   #drop(): void {
@@ -225,7 +231,8 @@ export class Outbox {
     while (k < q.length && n + lenOf(q[k]!) <= MAX_WRITE) n += lenOf(q[k++]!);
     let buf: Uint8Array, own = true;
     if (k === 1) {
-      const first = q.shift()!;
+      // pop when it is the only one: shift leaves an array whose next push allocates its store again
+      const first = q.length === 1 ? q.pop()! : q.shift()!;
       if (first instanceof Uint8Array) {
         buf = first;
         own = false;
@@ -283,6 +290,7 @@ export class Outbox {
   }
 
   #wake(): void {
+    if (this.#drainWaiters.length === 0) return; // (after every write: no new array)
     const w = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const r of w) r();

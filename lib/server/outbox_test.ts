@@ -164,3 +164,17 @@ Deno.test("frames pushed anywhere in one turn of the event loop go out in one wr
   assert.equal(w.writes, 1);
   assert.equal(new FrameDecoder().push(new Uint8Array(w.got)).length, 21);
 });
+
+Deno.test("frames too big to share a write go out one a write, in order", async () => {
+  const w = new CallbackSocket();
+  const { box } = outboxOn(w);
+  const frames = [1, 2, 3].map((k) => new Uint8Array(200 * 1024).fill(k));
+  for (const f of frames) box.push(f);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise((_, no) => timer = setTimeout(() => no(new Error("not drained")), 5000));
+  await Promise.race([box.drained(), late]).finally(() => clearTimeout(timer));
+  assert.equal(w.writes, 3);
+  const size = frames[0]!.length;
+  assert.equal(w.got.length, 3 * size);
+  assert.deepEqual([0, 1, 2].map((k) => w.got[k * size]), [1, 2, 3]); // (each frame one byte repeated)
+});
