@@ -77,7 +77,7 @@ Deno.test("NodeConn.writeThen: bytes handed on, done later; after close, done wi
 Deno.test("NodeConn.writeThen: straight to the native handle, in order; a write waiting at close told once", async () => {
   const { c, client, close } = await pair();
   try {
-    const s = (c as NodeConn).s;
+    const s = (c as NodeConn).s, streamWrite = s.write.bind(s);
     s.write = () => {
       throw new Error("node:tls's stream write was used");
     };
@@ -102,6 +102,27 @@ Deno.test("NodeConn.writeThen: straight to the native handle, in order; a write 
     const seen = await readAll(client, total);
     let at = 0;
     for (const p of parts) assert.deepEqual(seen.subarray(at, at += p.length), p);
+    // A big piece goes through the stream's write (NATIVE_MAX), in order between native ones.
+    let streamed = 0;
+    s.write =
+      ((b: Uint8Array, cb: (e?: Error | null) => void) => (streamed++, streamWrite(b, cb))) as typeof s.write;
+    const mixed = [
+      new Uint8Array(50).fill(1),
+      new Uint8Array(NodeConn.NATIVE_MAX).fill(2),
+      new Uint8Array(60).fill(3),
+    ];
+    const mixedDone = Promise.all(mixed.map((p) => new Promise((r) => c.writeThen!(p, r))));
+    const slow = new Promise<never>((_, no) =>
+      timer = setTimeout(() => no(new Error("a mixed write never told")), 5000)
+    );
+    const got = await Promise.race([readAll(client, mixed.reduce((n, p) => n + p.length, 0)), slow]);
+    assert.deepEqual(await Promise.race([mixedDone, slow]).finally(() => clearTimeout(timer)), [
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    assert.deepEqual(got, new Uint8Array([...mixed[0]!, ...mixed[1]!, ...mixed[2]!]));
+    assert.equal(streamed, 1, "only the big piece through the stream's write");
     // More than the sockets hold while the client reads nothing: still waiting when closed.
     const told: unknown[] = [];
     c.writeThen!(new Uint8Array(16 << 20), (e) => told.push(e));

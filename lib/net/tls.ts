@@ -158,6 +158,8 @@ interface WriteReq {
 /** Reading side of a node socket as pulled pieces, paused while `HIGH` bytes wait unread. */
 export class NodeConn implements ServerConn {
   static readonly HIGH = 256 * 1024;
+  /** Writes of this many bytes or more go through node:tls's `write` (see `writeThen`). */
+  static readonly NATIVE_MAX = 64 * 1024;
   readonly remoteAddr: { hostname: string; port: number };
   readonly localHost: string;
   #chunks: Uint8Array[] = [];
@@ -232,6 +234,13 @@ export class NodeConn implements ServerConn {
     else if (this.#inflight) this.#later.push({ b, done });
     else {
       const req: WriteReq = { handle: h, oncomplete: NodeConn.written, done, conn: this };
+      if (b.length >= NodeConn.NATIVE_MAX) {
+        // A big piece (a file's download) through node:tls's write: native writes of them cost the
+        // relayed download more server CPU (files_ab.ts). Still one at a time: later writes wait.
+        this.#inflight = req;
+        this.s.write(b, (err) => NodeConn.written.call(req, err ? -1 : 0));
+        return;
+      }
       const status = h.writeBuffer(req, b); // encrypted (copied) now; oncomplete comes later, always
       if (status === 0) this.#inflight = req;
       else queueMicrotask(() => this.#fail(done, status));
