@@ -93,6 +93,7 @@ export class Cluster {
     const from = this.#local.get(k) ?? null;
     this.#local.delete(k);
     this.core.messages.deliveries += this.core.hub.fanOut(r, from);
+    this.core.messages.knowStored(r.seq);
     this.#cursor = r.seq;
   }
 

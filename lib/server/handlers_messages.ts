@@ -220,10 +220,12 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
 /**
  * Acknowledges in one transaction. Only the user's own conversations (their DMs, broadcasts,
  * rooms they are in) and only up to the last stored seq count; other entries are skipped and the
- * reply says how many were taken.
+ * reply says how many were taken. The bound is the highest seq the message log knows is stored;
+ * the store is asked only for an ack above it (on several nodes, a round trip per ack otherwise).
  */
 export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void> {
-  const last = await c.store.lastSeq();
+  const top = c.messages.storedTop;
+  const last = m.acks.some((a) => a.seq > top) ? await c.messages.refreshTop() : top;
   const ok: { conv: string; seq: number }[] = [];
   const rooms = new Map<string, boolean>();
   for (const a of m.acks) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FrameDecoder } from "../protocol/frame.ts";
 import type { Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
-import { send } from "./handlers_messages.ts";
+import { ack, send } from "./handlers_messages.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
@@ -101,6 +101,33 @@ Deno.test("send: a DM naming its devices is checked against the store's rows at 
     1,
     undefined,
   ]]);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("ack: bounded by the seq the log knows is stored; the store is asked only for an ack above it", async () => {
+  const { store, log, c, s, replies } = setup();
+  let asked = 0;
+  const lastSeq = store.lastSeq.bind(store);
+  store.lastSeq = () => (asked++, lastSeq());
+  send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(3));
+  await log.flush();
+  const seq = log.storedTop;
+  assert.ok(seq > 0, "the commit made its seq known");
+  s.user = "bob";
+  const acked = (id: number, n: number) =>
+    ack(c, s, { t: "ack", id, acks: [{ conv: "d:alice:bob", seq: n }] });
+  await acked(10, seq);
+  assert.equal(asked, 0, "an ack of a stored seq asks nothing");
+  await acked(11, seq + 5);
+  assert.equal(asked, 1, "an ack above it asks the store once");
+  await new Promise((r) => setTimeout(r, 30)); // the acks' own commit (ACK_HOLD_MS), then the outbox
+  const r = replies().filter((h) => h.id === 10 || h.id === 11);
+  assert.deepEqual(
+    r.map((h) => [h.id, h.acked, h.skipped]),
+    [[10, 1, 0], [11, 0, 1]],
+    "a seq never stored is skipped",
+  );
   await log.close();
   await store.close();
 });

@@ -54,7 +54,24 @@ export class MessageLog {
   /** Commit latency and stored counts go here (the server sets its Metrics). */
   metrics: MetricsHooks = NO_METRICS;
 
+  /** The highest seq this node knows to be stored: its own commits, and what a cluster's catch-up saw. */
+  #top = 0;
+
   constructor(readonly store: Store, readonly hub: Hub) {}
+
+  /** The highest seq known to be stored (never above the store's own): `ack` bounds acks by it. */
+  get storedTop(): number {
+    return this.#top;
+  }
+  /** `seq` is stored (a commit's row, or a row another node stored and this one read). */
+  knowStored(seq: number): void {
+    if (seq > this.#top) this.#top = seq;
+  }
+  /** The store's highest seq, asked again (an ack above `storedTop`: another node's, or a lie). */
+  async refreshTop(): Promise<number> {
+    this.knowStored(await this.store.lastSeq());
+    return this.#top;
+  }
 
   get queued(): number {
     return this.#q.length;
@@ -160,7 +177,7 @@ export class MessageLog {
     }
     this.#flushing = null;
     let n = 0, nBytes = 0;
-    for (const r of rows) if (r) n++, nBytes += r.body.length;
+    for (const r of rows) if (r) n++, nBytes += r.body.length, this.knowStored(r.seq);
     this.stored += n;
     for (let i = 0; i < batch.length;) {
       i = linked ? this.#tell(batch[i]!, rows[i] ?? null, false, i) : this.#fanOut(batch, rows, froms, i);
