@@ -6,12 +6,12 @@ export const utf8d = new TextDecoder();
 /** A strict decoder: throws on invalid UTF-8 instead of substituting U+FFFD. */
 export const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
-/** Joins byte arrays into one new array. */
 /** The big-endian unsigned 32-bit number at `i` (no DataView made: the frame reader's per-frame read). */
 export function u32be(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 }
 
+/** Joins byte arrays into one new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
