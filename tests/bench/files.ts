@@ -14,7 +14,9 @@
  *   - Parley direct: the same with `send-file --direct` (the recipient's client listens, the sender
  *     connects; the server only carries the end-to-end candidate);
  *   - Parley peer mode (files_peer.ts): two `parley peer` nodes, no server.
- * Then each mode's rate over scp's. PARLEY_BENCH_FILE_ONLY=relay|direct|peer|scp|tcp: that mode alone.
+ * After the relayed rows, the runtime's floor under them (tls_floor.ts: a bare TLS server receiving
+ * 512 MiB through node:tls, as Parley's listener does, and through Deno.listenTls, and why the server
+ * cannot take the second). Then each mode's rate over scp's. PARLEY_BENCH_FILE_ONLY=relay|direct|peer|scp|tcp: that mode alone.
  */
 import { hashFile } from "../../lib/client/files/disk.ts";
 import { PROGRAM_PERMS, rootFile } from "../helpers.ts";
@@ -22,6 +24,8 @@ import { startServer, stopServer } from "./bench_server.ts";
 import { childPid, GIB, makeFile, MB, rssPeak, spawnTimed } from "./files_proc.ts";
 import { haveSshd, SCP_SKIPPED, scpCopy, tcpCopy } from "./files_ref.ts";
 import { peerCopies } from "./files_peer.ts";
+import { tlsFloorRows } from "./tls_floor.ts";
+import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 import { cpuMicros, mergeRuns, phase, repeated, type Row, rssKb } from "./proc.ts";
 
 /** PARLEY_BENCH_PROF=DIR: the server and client processes write V8 CPU profiles there (deno --cpu-prof). */
@@ -154,6 +158,10 @@ export async function benchFiles(mib = 1024, times = 3): Promise<Row[]> {
       const r = await parleyCopies(dir, src, sum, bytes, m, times);
       rows.push(...r);
       modes.push([label, target, r]);
+      // What the runtime's TLS server alone costs to receive (the relay's upload leg), beside it.
+      if (m === "relay") {
+        rows.push(...await tlsFloorRows(dir, await makeSelfSignedCert(["127.0.0.1"]), 512, times));
+      }
     }
     if (want("peer")) {
       const r = await peerCopies(dir, src, sum, bytes, times);
