@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { type Clock, ManualClock, systemClock } from "../lib/common/clock.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
@@ -36,6 +36,7 @@ async function cluster(
   n: number,
   wrap: (b: Bus, i: number) => Bus = (b) => b,
   timing: ClusterOptions = { heartbeatMs: 150, presenceTimeoutMs: 600 },
+  storeClock: Clock = systemClock,
 ) {
   const { pg, nats } = await both();
   const url = await pg.newDatabase();
@@ -48,7 +49,7 @@ async function cluster(
     const srv = new ParleyServer(
       { port: 0, msgRate: 0, loginRate: 0, maxAttempts: 3, dataDir: "/nonexistent" },
       {
-        store: await PostgresStore.open(url),
+        store: await PostgresStore.open(url, { clock: storeClock }),
         log: memoryLogger(systemClock).logger,
         tls,
         hasher: fastHasher,
@@ -404,6 +405,49 @@ Deno.test({
       await assert.rejects(
         alice.conn.request("stream.frame", { sid: "sid-cross-1", pts: 1, index: 1 }, new Uint8Array(4)),
         { code: "no_such_stream" },
+      );
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: a device key published on one node refuses the account's unproven session on another at once",
+  ignore,
+  async fn() {
+    // The stores' clock stands still: only the bus event can drop node 1's rows, never their age.
+    const c = await cluster(2, undefined, undefined, new ManualClock(Date.now()));
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const bob = await n1.client("bob");
+      const alice1 = await n1.client("alice");
+      const to = { kind: "user", name: "bob" } as const;
+      await alice1.send(to, "before any device key"); // node 1 now holds alice's rows: no key
+      await alice1.send(to, "still none");
+      const alice2 = await n2.client("alice", { register: false });
+      const id = await generateIdentity();
+      const spk = await generateSignedPrekey(id, 1, Date.now());
+      const dk = await newDeviceKey();
+      await alice2.conn.request("keys.publish", {
+        identity: publicIdentity(id),
+        spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
+        opks: [],
+        deviceKey: dk.pub,
+        proof: await signDeviceProof(dk, "alice", 1, alice2.nonce),
+      });
+      await eventually(
+        async () => {
+          try {
+            await alice1.send(to, "after device 1 has a key");
+            return false;
+          } catch (e) {
+            return (e as { code?: string }).code === "bad_device_proof";
+          }
+        },
+        1500,
+        "node 1 refuses alice's unproven session",
       );
     } finally {
       await c.stop();

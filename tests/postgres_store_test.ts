@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { storeConformance } from "../lib/server/store/conformance.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
+import { DEVICES_FRESH_MS } from "../lib/server/store/pg_accounts.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import type { NewMessage } from "../lib/server/store/store.ts";
 import { clusterSkip, startPostgres, type TestPostgres } from "./cluster_harness.ts";
 
@@ -124,4 +126,51 @@ Deno.test({
 // of them no longer starts one only to stop it.
 Deno.test.afterAll(async () => {
   if (pg) await (await pg).stop();
+});
+
+Deno.test({
+  name: "PostgresStore: device rows held in memory are dropped by a write here, by forgetDevices and by age",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const url = await (await cluster()).newDatabase();
+    const clock = new ManualClock();
+    const [a, b] = await Promise.all([
+      PostgresStore.open(url, { clock }),
+      PostgresStore.open(url, { clock }),
+    ]);
+    try {
+      const told: string[] = [];
+      b.devicesChanged = (u) => told.push(u);
+      await b.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
+      const one = await b.addDevice("alice", "laptop", 1, 0);
+      assert.deepEqual(told, ["alice"], "a write tells");
+      assert.equal(a.devicesNow("alice"), undefined, "nothing held before a read");
+      assert.deepEqual((await a.devices("alice")).map((d) => d.signKey), [null]);
+      assert.deepEqual(a.devicesNow("alice")?.map((d) => d.device), [one], "held once read");
+
+      assert.ok(await b.setDeviceKey("alice", one, "k1"));
+      assert.deepEqual(told, ["alice", "alice"]);
+      assert.equal(b.devicesNow("alice"), undefined, "the writer holds nothing stale");
+      assert.equal(a.devicesNow("alice")?.[0]?.signKey, null, "another node holds its rows until told");
+      a.forgetDevices("alice");
+      assert.equal(a.devicesNow("alice"), undefined, "told: dropped");
+      assert.equal((await a.devices("alice"))[0]?.signKey, "k1");
+
+      clock.advance(DEVICES_FRESH_MS);
+      assert.equal(a.devicesNow("alice")?.[0]?.signKey, "k1", "still fresh at the limit");
+      clock.advance(1);
+      assert.equal(a.devicesNow("alice"), undefined, "too old: read again");
+
+      // A read that was under way when a change came does not refill the memory with what it saw.
+      const reading = a.devices("alice");
+      a.forgetDevices("alice");
+      await reading;
+      assert.equal(a.devicesNow("alice"), undefined, "a read from before the change is not kept");
+      const rows = await a.devices("alice");
+      rows[0]!.name = "changed by a caller";
+      assert.equal(a.devicesNow("alice")?.[0]?.name, "laptop", "a caller's copy is its own");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  },
 });

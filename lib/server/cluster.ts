@@ -5,7 +5,8 @@
  * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
- * store, never take it from the event. Relayed files: `files` (file_share.ts) hears the `file` events.
+ * store, never take it from the event; a device event drops the user's device rows this node holds
+ * (the store reads them again). Relayed files: `files` (file_share.ts) hears the `file` events.
  * No I/O of its own besides the bus and the store.
  */
 import type { Clock } from "../common/clock.ts";
@@ -53,6 +54,8 @@ export class Cluster {
     this.#cursor = await this.core.store.lastSeq();
     this.bus.subscribe((from, e) => this.#on(from, e));
     this.core.hub.link = this;
+    // Device rows held in memory on the other nodes are dropped as soon as they change here.
+    this.core.store.devicesChanged = (user) => this.bus.publish({ t: "devices", user });
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
     this.#publishPresence();
     await this.files?.start();
@@ -206,6 +209,9 @@ export class Cluster {
       case "user":
         hub.users.add(e.user);
         break;
+      case "devices":
+        this.core.store.forgetDevices?.(e.user);
+        break;
       case "link":
         linkEvent(this.core, from, e);
         break;
@@ -249,6 +255,7 @@ export class Cluster {
     this.#timer = this.#presenceSoon = null;
     this.bus.publish({ t: "presence", users: [], stopping: true });
     if (this.core.hub.link === this) this.core.hub.link = null;
+    this.core.store.devicesChanged = null;
     await this.#catching;
     await this.files?.close();
     await this.bus.close();

@@ -32,6 +32,8 @@ export type BusEvent =
   | { t: "status"; user: string; status: "busy" | "free"; since: number }
   /** A name was registered. */
   | { t: "user"; user: string }
+  /** `user`'s device rows changed: drop them from memory (the next read asks the store, never the event). */
+  | { t: "devices"; user: string }
   /**
    * User-to-user streams across nodes (server/video/relay.ts): `h` goes to the local sessions of the
    * recipient (`offer`, to every node) or of the other side (`to` one node); `frame` carries a body.

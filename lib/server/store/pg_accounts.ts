@@ -4,6 +4,7 @@
  * only places that speak Postgres SQL.
  */
 import type { Sql } from "./postgres_store.ts";
+import type { Clock } from "../../common/clock.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, Role, UserRow } from "./store.ts";
 
@@ -32,8 +33,24 @@ const toKick = (r: Row): KickRow => ({
   reason: (r.reason as string | null) ?? null,
 });
 
+/**
+ * How long a node answers a user's device rows from memory (`devicesNow`) after it read or wrote them,
+ * ms. Another node's change reaches it on the bus at once (`forgetDevices`); this bounds the wait when
+ * that event is lost. The rows decide whether an unproven session may send and which devices a DM
+ * must name: a node lagging this long lets a password-only session act up to this long after the
+ * account's first device key, or takes a DM for a device removed this long ago (that device's
+ * sessions are ended, and its next login reads the rows afresh: `devices`).
+ */
+export const DEVICES_FRESH_MS = 1000;
+
 export abstract class PgAccounts {
-  constructor(protected readonly sql: Sql) {}
+  /** Device rows read or written here lately, by user, with when they were read. */
+  readonly #devices = new Map<string, { rows: readonly Readonly<DeviceRow>[]; at: number }>();
+  /** Moves on every change or forget: a read that started before one does not fill `#devices`. */
+  #devicesGen = 0;
+  devicesChanged: ((user: string) => void) | null = null;
+
+  constructor(protected readonly sql: Sql, protected readonly clock: Clock) {}
 
   async createUser(
     u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
@@ -153,49 +170,85 @@ export abstract class PgAccounts {
     sinceSeq: number,
     signKey?: string,
   ): Promise<number> {
-    return await this.sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(hashtext(${"devices:" + user}))`;
-      const [r] = await tx`SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user_name = ${user}`;
-      const id = n(r!.n) + 1;
-      await tx`INSERT INTO devices (user_name, device, name, created, since_seq, sign_key)
-        VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq}, ${signKey ?? null})`;
-      return id;
-    });
+    try {
+      return await this.sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${"devices:" + user}))`;
+        const [r] = await tx`SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user_name = ${user}`;
+        const id = n(r!.n) + 1;
+        await tx`INSERT INTO devices (user_name, device, name, created, since_seq, sign_key)
+          VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq}, ${signKey ?? null})`;
+        return id;
+      });
+    } finally {
+      this.#changed(user);
+    }
   }
   async setDeviceKey(user: string, device: number, signKey: string): Promise<boolean> {
-    const r = await this.sql`UPDATE devices SET sign_key = ${signKey}
-      WHERE user_name = ${user} AND device = ${device} AND sign_key IS NULL`;
-    return r.count === 1;
+    try {
+      const r = await this.sql`UPDATE devices SET sign_key = ${signKey}
+        WHERE user_name = ${user} AND device = ${device} AND sign_key IS NULL`;
+      return r.count === 1;
+    } finally {
+      this.#changed(user);
+    }
   }
   async devices(user: string): Promise<DeviceRow[]> {
-    const rows = await this.sql`SELECT * FROM devices WHERE user_name = ${user} ORDER BY device`;
-    return rows.map((r) => ({
-      device: n(r.device),
-      name: r.name as string,
-      created: n(r.created),
-      sinceSeq: n(r.since_seq),
-      removed: r.removed === null ? null : n(r.removed),
-      signKey: r.sign_key == null ? null : String(r.sign_key),
-    }));
+    const [gen, at] = [this.#devicesGen, this.clock.now()];
+    const rows: DeviceRow[] =
+      (await this.sql`SELECT * FROM devices WHERE user_name = ${user} ORDER BY device`)
+        .map((r) => ({
+          device: n(r.device),
+          name: r.name as string,
+          created: n(r.created),
+          sinceSeq: n(r.since_seq),
+          removed: r.removed === null ? null : n(r.removed),
+          signKey: r.sign_key == null ? null : String(r.sign_key),
+        }));
+    if (gen === this.#devicesGen) this.#devices.set(user, { rows: rows.map((d) => ({ ...d })), at });
+    return rows;
+  }
+  devicesNow(user: string): readonly Readonly<DeviceRow>[] | undefined {
+    const e = this.#devices.get(user);
+    if (!e) return undefined;
+    if (this.clock.now() - e.at <= DEVICES_FRESH_MS) return e.rows;
+    this.#devices.delete(user);
+    return undefined;
+  }
+  forgetDevices(user: string): void {
+    this.#devicesGen++;
+    this.#devices.delete(user);
+  }
+  /** After a write to `user`'s device rows (done or not: its outcome may be unknown): forgotten here, told. */
+  #changed(user: string): void {
+    this.forgetDevices(user);
+    this.devicesChanged?.(user);
   }
   async removeDevice(user: string, device: number, now: number): Promise<boolean> {
-    return await this.sql.begin(async (tx) => {
-      const r = await tx`UPDATE devices SET removed = ${now}
-        WHERE user_name = ${user} AND device = ${device} AND removed IS NULL`;
-      if (r.count !== 1) return false;
-      const key = deviceAddress(user, device);
-      await tx`DELETE FROM key_identity WHERE user_name = ${key}`;
-      await tx`DELETE FROM key_prekeys WHERE user_name = ${key}`;
-      return true;
-    });
+    try {
+      return await this.sql.begin(async (tx) => {
+        const r = await tx`UPDATE devices SET removed = ${now}
+          WHERE user_name = ${user} AND device = ${device} AND removed IS NULL`;
+        if (r.count !== 1) return false;
+        const key = deviceAddress(user, device);
+        await tx`DELETE FROM key_identity WHERE user_name = ${key}`;
+        await tx`DELETE FROM key_prekeys WHERE user_name = ${key}`;
+        return true;
+      });
+    } finally {
+      this.#changed(user);
+    }
   }
   async resetDevices(user: string, now: number): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      await tx`UPDATE devices SET removed = ${now} WHERE user_name = ${user} AND removed IS NULL`;
-      const prefix = `${user}/`;
-      await tx`DELETE FROM key_identity WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
-      await tx`DELETE FROM key_prekeys WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
-    });
+    try {
+      await this.sql.begin(async (tx) => {
+        await tx`UPDATE devices SET removed = ${now} WHERE user_name = ${user} AND removed IS NULL`;
+        const prefix = `${user}/`;
+        await tx`DELETE FROM key_identity WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
+        await tx`DELETE FROM key_prekeys WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
+      });
+    } finally {
+      this.#changed(user);
+    }
   }
 
   async addToken(user: string, hash: string, expires: number): Promise<void> {

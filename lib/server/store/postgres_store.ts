@@ -9,6 +9,7 @@
  * the only places that speak Postgres SQL.
  */
 import postgres from "postgres";
+import { type Clock, systemClock } from "../../common/clock.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import {
   acksQuery,
@@ -62,17 +63,18 @@ async function seqTop(tx: Tx): Promise<number> {
 export class PostgresStore extends PgAccounts implements Store {
   #closed = false;
 
-  private constructor(sql: Sql) {
-    super(sql);
+  private constructor(sql: Sql, clock: Clock) {
+    super(sql, clock);
   }
 
   /**
    * Connects to `url` (postgres://USER@HOST:PORT/DB; `?sslmode=require` for TLS without verification)
-   * and brings the schema up to date. `tlsCa` (PEM) makes TLS required and verified against that CA.
+   * and brings the schema up to date. `tlsCa` (PEM) makes TLS required and verified against that CA;
+   * `clock` dates the device rows held in memory (pg_accounts.ts `DEVICES_FRESH_MS`).
    */
   static async open(
     url: string,
-    o: { maxConnections?: number; tlsCa?: string } = {},
+    o: { maxConnections?: number; tlsCa?: string; clock?: Clock } = {},
   ): Promise<PostgresStore> {
     const sql = postgres(url, {
       max: o.maxConnections ?? 8,
@@ -80,7 +82,7 @@ export class PostgresStore extends PgAccounts implements Store {
       connect_timeout: 10,
       ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
     });
-    const s = new PostgresStore(sql);
+    const s = new PostgresStore(sql, o.clock ?? systemClock);
     try {
       await s.#migrate();
     } catch (e) {

@@ -209,11 +209,16 @@ export interface Store {
   /** Every device of `user`, removed ones included (see `removed`), by id. */
   devices(user: string): Promise<DeviceRow[]>;
   /**
-   * The same rows at once, read-only (not copies), from a store that holds them in this process (the
-   * embedded SQLite store; absent on one shared by several nodes): the hot `send` path checks a
-   * session's device without waiting for a promise.
+   * The same rows at once, read-only (not copies), when this process holds them (the hot `send` path
+   * checks a session's device without waiting for a promise); undefined when it must read them
+   * (`devices`). The embedded SQLite store always holds them; one shared by several nodes holds what it
+   * read or wrote last for at most `DEVICES_FRESH_MS`, and drops it when told (`forgetDevices`).
    */
-  devicesNow?(user: string): readonly Readonly<DeviceRow>[];
+  devicesNow?(user: string): readonly Readonly<DeviceRow>[] | undefined;
+  /** A store shared by several nodes: another node changed `user`'s device rows (its next read asks). */
+  forgetDevices?(user: string): void;
+  /** Told after this store changed `user`'s device rows (a node tells the others: `forgetDevices`). */
+  devicesChanged?: ((user: string) => void) | null;
   /** Marks a device removed and deletes its keys; false when it was not active. */
   removeDevice(user: string, device: number, now: number): Promise<boolean>;
   /** Removes every device of `user` and its keys (a `keys reset`). */
