@@ -47,18 +47,12 @@ export async function writeAll(w: { write(p: Uint8Array): Promise<number> }, b: 
   return o;
 }
 
-/** "00" … "ff" by byte value. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
- * Lower-case hex of `b`, as one flat string: joined, not added piece by piece (a 64-character hash
- * built with `+=` stayed a chain of 26 pieces, 1.4 KB where the text is 80 bytes: every logged-in
- * session keeps its token's hash; issue 37, C).
+ * Lower-case hex of `b` (the built-in encoder: one flat string, ~15× quicker than joining a table's
+ * pieces: a cluster node writes every body to PostgreSQL as hex, pg_messages.ts).
  */
 export function toHex(b: Uint8Array): string {
-  const parts = new Array<string>(b.length);
-  for (let i = 0; i < b.length; i++) parts[i] = HEX[b[i]!]!;
-  return parts.join("");
+  return b.toHex();
 }
 
 /** Inputs up to this size are hashed synchronously (node:crypto): no promise hop, no thread hand-off. */
@@ -88,11 +82,10 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   return toHex(await sha256(data));
 }
 
+/** The bytes of hex text (either case); a `SyntaxError` for an odd length or another character. */
 export function fromHex(h: string): Uint8Array {
   if (h.length % 2 !== 0 || /[^0-9a-fA-F]/.test(h)) throw new SyntaxError("Invalid hex string");
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  return Uint8Array.fromHex(h);
 }
 
 /** Base64 (the built-in encoder: a 256 KiB file record costs well under a millisecond). */

@@ -1,6 +1,6 @@
-/** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large); writeAll's loop. */
+/** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large); writeAll's loop; hex both ways. */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { sha256, sha256Hex, toHex, utf8, writeAll } from "./bytes.ts";
+import { fromHex, sha256, sha256Hex, toHex, utf8, writeAll } from "./bytes.ts";
 
 const MILLION_A = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
@@ -44,4 +44,16 @@ Deno.test("writeAll writes the rest again after a partial write, in order, and r
   assert.equal(seen[0], b, "the first write is of the buffer itself");
   assert.equal(await writeAll(w, new Uint8Array(0)), 0);
   assert.equal(seen.length, 4, "nothing written for an empty buffer");
+});
+
+Deno.test("toHex and fromHex: every byte value, lower case out, either case in, bad text refused", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const hex = toHex(all);
+  assertEquals(hex.slice(0, 8), "00010203");
+  assertEquals(hex.slice(-4), "feff");
+  assertEquals(hex, Array.from(all, (b) => b.toString(16).padStart(2, "0")).join(""));
+  assertEquals(fromHex(hex), all);
+  assertEquals(fromHex("DEADbeef"), new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+  assertEquals(toHex(new Uint8Array(0)), "");
+  for (const bad of ["abc", "zz", "0x12", "12 34"]) assert.throws(() => fromHex(bad), SyntaxError);
 });
