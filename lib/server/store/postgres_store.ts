@@ -41,6 +41,17 @@ const bytes = (b: unknown): Uint8Array => {
   return new Uint8Array(u.buffer, u.byteOffset, u.byteLength);
 };
 
+/**
+ * `bytea` both ways through the runtime's own hex codec (the client library's goes through its
+ * `Buffer`, hex in JavaScript here: a node reads every message's body back, issue 37).
+ */
+const BYTEA = {
+  to: 17,
+  from: [17],
+  serialize: (x: Uint8Array) => `\\x${x.toHex()}`,
+  parse: (x: string) => Uint8Array.fromHex(x.slice(2)),
+};
+
 const toMsg = (r: Row): StoredMessage => ({
   seq: n(r.seq),
   mid: r.mid as string,
@@ -80,6 +91,7 @@ export class PostgresStore extends PgAccounts implements Store {
       max: o.maxConnections ?? 8,
       onnotice: () => {},
       connect_timeout: 10,
+      types: { bytea: BYTEA },
       ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
     });
     const s = new PostgresStore(sql, o.clock ?? systemClock);
