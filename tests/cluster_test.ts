@@ -15,7 +15,7 @@ import type { ClusterOptions } from "../lib/server/cluster.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
-import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
+import { generateIdentity, type IdentityKeyPair, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import { clusterSkip, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
@@ -84,6 +84,21 @@ async function cluster(
       await Promise.all(nodes.map((x) => x.srv.shutdown()));
     },
   };
+}
+
+/** A `keys.publish` body for identity `id`: its signed prekey and `opks` one-time prekeys. */
+async function keyBundle(id: IdentityKeyPair, opks: number) {
+  const spk = await generateSignedPrekey(id, 1, Date.now());
+  return {
+    identity: publicIdentity(id),
+    spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
+    opks: (await generateOneTimePrekeys(1, opks)).map((k) => ({ id: k.id, pub: k.pub })),
+  };
+}
+
+/** What `keys.publish` adds for a device: its key, and its proof that it is `user`'s `device` to `c`'s session. */
+async function deviceProof(c: ChatClient, user: string, dk: DeviceKey, device: number) {
+  return { deviceKey: dk.pub, proof: await signDeviceProof(dk, user, device, c.nonce) };
 }
 
 function inbox(c: ChatClient): ChatMessage[] {
@@ -233,20 +248,10 @@ Deno.test({
         if (f.header.t === "devices") bobHears.push(f.header.devices);
       });
       const id = await generateIdentity();
-      const keys = async () => {
-        const spk = await generateSignedPrekey(id, 1, Date.now());
-        return {
-          identity: publicIdentity(id),
-          spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
-          opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
-        };
-      };
+      const keys = () => keyBundle(id, 3);
       // Each device proves its own key; device 1 approves device 2's (issue 33).
       const [dk1, dk2] = [await newDeviceKey(), await newDeviceKey()];
-      const proof = async (c: ChatClient, dk: DeviceKey, device: number) => ({
-        deviceKey: dk.pub,
-        proof: await signDeviceProof(dk, "alice", device, c.nonce),
-      });
+      const proof = (c: ChatClient, dk: DeviceKey, device: number) => deviceProof(c, "alice", dk, device);
       await alice.conn.request("keys.publish", { ...(await keys()), ...(await proof(alice, dk1, 1)) });
       const alice2 = await n2.client("alice", { register: false });
       const expires = Date.now() + 60_000;
@@ -421,21 +426,15 @@ Deno.test({
     const c = await cluster(2, undefined, undefined, new ManualClock(Date.now()));
     try {
       const [n1, n2] = c.nodes as [Node, Node];
-      const bob = await n1.client("bob");
+      await n1.client("bob"); // the recipient, registered and connected
       const alice1 = await n1.client("alice");
       const to = { kind: "user", name: "bob" } as const;
       await alice1.send(to, "before any device key"); // node 1 now holds alice's rows: no key
       await alice1.send(to, "still none");
       const alice2 = await n2.client("alice", { register: false });
-      const id = await generateIdentity();
-      const spk = await generateSignedPrekey(id, 1, Date.now());
-      const dk = await newDeviceKey();
       await alice2.conn.request("keys.publish", {
-        identity: publicIdentity(id),
-        spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
-        opks: [],
-        deviceKey: dk.pub,
-        proof: await signDeviceProof(dk, "alice", 1, alice2.nonce),
+        ...(await keyBundle(await generateIdentity(), 0)),
+        ...(await deviceProof(alice2, "alice", await newDeviceKey(), 1)),
       });
       await eventually(
         async () => {
