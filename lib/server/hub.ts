@@ -14,7 +14,7 @@
  * sessions, 500 ms at 1,000, capped at PRESENCE_TICK_MAX_MS.
  */
 import { encodeFrame, frameOfJson } from "../protocol/frame.ts";
-import { msgJson, putFrame } from "../protocol/frame_put.ts";
+import { type MsgFields, msgJson, putFrame, putMsgFrame } from "../protocol/frame_put.ts";
 import { COPY_MAX, smallFrame } from "./outbox.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
@@ -191,15 +191,22 @@ export class Hub {
 
   /** Fans a stored message out to its recipients' sessions (not the sending session); returns how many frames were queued. */
   fanOut(m: StoredMessage, from: Session | null): number {
-    const json = msgText(m);
-    // A DM's small frame (one or two sessions get it) is written into one reused buffer and copied
-    // into their send buffers; a room's or a big one is encoded once and queued as it is in each.
-    const reused = m.kind === "user" && smallFrame(json.length, m.body.length) > 0;
-    let frame: Uint8Array;
-    if (reused) {
+    // A DM's small frame (one or two sessions get it) is written into one reused buffer (without its
+    // text when it can: putMsgFrame) and copied into their send buffers; a room's or a big one is
+    // encoded once and queued as it is in each.
+    const fields = msgFields(m);
+    let frame: Uint8Array | null = null;
+    if (m.kind === "user") {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
-      frame = scratch.subarray(0, putFrame(scratch, 0, json, m.body));
-    } else frame = frameOfJson(json, m.body);
+      let end = putMsgFrame(scratch, 0, fields, m.body);
+      if (end < 0) {
+        const json = msgJson(fields);
+        if (smallFrame(json.length, m.body.length) > 0) end = putFrame(scratch, 0, json, m.body);
+      }
+      if (end >= 0) frame = scratch.subarray(0, end);
+    }
+    const reused = frame !== null;
+    frame ??= frameOfJson(msgJson(fields), m.body);
     let n = 0;
     const each = (s: Session) => {
       if (s !== from) n += s.deliver(m.seq, frame, reused);
@@ -231,5 +238,10 @@ export function hostOf(addr: string): string {
  * written by hand (frame_put.ts `msgJson`): one per stored message.
  */
 export function msgText(m: StoredMessage, req?: number): string {
-  return msgJson({ seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv, req });
+  return msgJson(msgFields(m, req));
+}
+
+/** The fields of a stored message's `msg` header (`req`: the history request it answers). */
+export function msgFields(m: StoredMessage, req?: number): MsgFields {
+  return { seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv, req };
 }

@@ -12,7 +12,17 @@
  * an idle connection holds none.
  */
 import { frameOfJson } from "../protocol/frame.ts";
-import { FRAME_PREFIX, putFrame } from "../protocol/frame_put.ts";
+import {
+  FRAME_PREFIX,
+  type MsgFields,
+  msgFrameMost,
+  msgJson,
+  putFrame,
+  putMsgFrame,
+  putStoredFrame,
+  STORED_FRAME_MOST,
+  storedJson,
+} from "../protocol/frame_put.ts";
 import { onNextTurn } from "../common/turn.ts";
 import { writeAll } from "../common/bytes.ts";
 
@@ -139,7 +149,36 @@ export class Outbox {
     }
     if (this.#closed) return 0;
     const p = this.#room(most);
-    const end = putFrame(p.buf, p.len, json, body);
+    return this.#placed(p, putFrame(p.buf, p.len, json, body));
+  }
+
+  /**
+   * Queues the `msg` frame of `m` and `body` (`pushJson` of `msgJson(m)`), written straight into the
+   * queue's buffer without its text when it can (frame_put.ts `putMsgFrame`: one per delivered
+   * message); returns its length, 0 when it was not queued.
+   */
+  pushMsg(m: MsgFields, body: Uint8Array): number {
+    const most = msgFrameMost(m, body.length);
+    if (most <= COPY_MAX && !this.#closed) {
+      const p = this.#room(most);
+      const end = putMsgFrame(p.buf, p.len, m, body);
+      if (end >= 0) return this.#placed(p, end);
+    }
+    return this.pushJson(msgJson(m), body);
+  }
+
+  /** Queues the ok reply to a stored `send` (`pushJson` of `storedJson`), written as `pushMsg` writes. */
+  pushStored(id: number, seq: number, ts: number): number {
+    if (!this.#closed) {
+      const p = this.#room(STORED_FRAME_MOST);
+      const end = putStoredFrame(p.buf, p.len, id, seq, ts);
+      if (end >= 0) return this.#placed(p, end);
+    }
+    return this.pushJson(storedJson(id, seq, ts), new Uint8Array(0));
+  }
+
+  /** Takes the frame just written into `p` up to `end`; returns its length, 0 when it was not admitted. */
+  #placed(p: Piece, end: number): number {
     const n = end - p.len;
     if (!this.#admit(n)) return 0;
     p.len = end;

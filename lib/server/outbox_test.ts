@@ -34,9 +34,12 @@ const outboxOn = (w: Socket, max = 1 << 30) => {
   return { box, o };
 };
 
-/** One push: a frame as it is, a frame whose bytes the caller changes right after, or a header + body. */
+/**
+ * One push: a frame as it is, a frame whose bytes the caller changes right after, a header + body, a
+ * stored message's `msg` frame (its text a mid: plain or not) or a stored send's ok reply.
+ */
 const anyPush = fc.record({
-  how: fc.constantFrom("push", "reuse", "json"),
+  how: fc.constantFrom("push", "reuse", "json", "msg", "stored"),
   text: fc.string({ maxLength: 30 }),
   body: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 300, max: 3 * COPY_MAX })),
   wait: fc.boolean(),
@@ -54,11 +57,26 @@ Deno.test("the outbox writes every frame, in order, byte for byte, however they 
         const want: number[] = [];
         let i = 0;
         for (const p of pushes) {
-          const header = { t: "x", i: i++, text: p.text };
-          const body = new Uint8Array(p.body).fill(i & 255);
+          const n = i++;
+          const msg = {
+            seq: n,
+            mid: p.text,
+            from: "ann",
+            to: { kind: "user" as const, name: "bo" },
+            ts: 9,
+            conv: "c",
+          };
+          const header = p.how === "msg"
+            ? { t: "msg", ...msg }
+            : p.how === "stored"
+            ? { seq: n, ts: 9, t: "ok", id: n }
+            : { t: "x", i: n, text: p.text };
+          const body = new Uint8Array(p.how === "stored" ? 0 : p.body).fill(i & 255);
           const f = encodeFrame(header, body);
           for (const b of f) want.push(b);
           if (p.how === "json") assert.equal(box.pushJson(JSON.stringify(header), body), f.length);
+          else if (p.how === "msg") assert.equal(box.pushMsg(msg, body), f.length);
+          else if (p.how === "stored") assert.equal(box.pushStored(n, n, 9), f.length);
           else if (p.how === "push") assert.ok(box.push(f));
           else {
             assert.ok(box.pushCopy(f));

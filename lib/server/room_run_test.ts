@@ -17,7 +17,7 @@ function recording(hub: Hub, user: string): { s: Session; pushes: string[][] } {
     pushCopy: (
       f: Uint8Array,
     ) => (pushes.push(new FrameDecoder().push(f).map((x) => `${x.header.mid}`)), true),
-    pushJson: (json: string) => (pushes.push([`ok ${JSON.parse(json).seq}`]), 1),
+    pushStored: (_id: number, seq: number) => (pushes.push([`ok ${seq}`]), 1),
   } as unknown as Outbox;
   return { s: liveSession(hub, user, outbox), pushes };
 }

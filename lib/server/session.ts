@@ -4,7 +4,6 @@
  * "syncing" while the offline queue is sent — live frames are held back meanwhile — then "live").
  * A session never touches the socket: it pushes encoded frames into its `Outbox`.
  */
-import { storedJson } from "../protocol/frame_put.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Outbox } from "./outbox.ts";
@@ -68,7 +67,7 @@ export class Session {
 
   /** The reply to a stored `send` (`reply(id, { seq, ts })`, its JSON written by hand: one per message). */
   replyStored(id: number, seq: number, ts: number): void {
-    this.outbox.pushJson(storedJson(id, seq, ts), EMPTY);
+    this.outbox.pushStored(id, seq, ts);
   }
 
   fail(id: number | undefined, code: string, msg: string, until?: number): void {
