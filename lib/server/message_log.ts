@@ -8,7 +8,9 @@
  * entries count toward MAX_BATCH. Acks with no message queued wait up to ACK_HOLD_MS for one (their
  * own commit is an fsync of its own, which stalls every delivery behind it: at 200 messages/s into
  * a room of 100 whose members ack every 500 ms, half the commits were acks alone). Consecutive
- * batches are a macrotask apart (others get a turn).
+ * batches are a macrotask apart (others get a turn). A commit of SLOW_COMMIT_MS or more (the disk
+ * stalled: every delivery waited behind it) is told to `onSlowCommit`; `slowCommitWarner` makes
+ * the server's warning of it.
  */
 import { afterIo, onNextTurn, yieldToIo as yieldTurn } from "../common/turn.ts";
 import type { Hub } from "./hub.ts";
@@ -16,6 +18,8 @@ import { fanOutRun, type RoomRun } from "./room_run.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { Session } from "./session.ts";
 import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
+import type { Clock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
 
 /** Told once about a queued message, after its batch's commit: stored (null: a resend), or failed. */
 export interface Committed {
@@ -40,6 +44,41 @@ export const MAX_BATCH = 1000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 /** How long acks wait for a message batch to ride along with before they are committed alone, ms. */
 export const ACK_HOLD_MS = 20;
+/**
+ * A group commit at least this long is told to `onSlowCommit` (ms). One is ~1 ms on this project's
+ * test VM; its fsync now and then takes 50–450 ms while another process writes to the disk.
+ */
+export const SLOW_COMMIT_MS = 100;
+/** After a slow-commit warning, the next waits at least this long (ms): a sick disk does not flood the log. */
+export const SLOW_REPORT_MS = 60_000;
+
+/** Told of one slow group commit: how long it took (ms), and the messages and acks it wrote. */
+export type SlowCommit = (ms: number, messages: number, acks: number) => void;
+
+/**
+ * The server's `onSlowCommit`: the warning `store.slow_commit` at the first slow commit, then at
+ * most one per SLOW_REPORT_MS, saying how many slow commits there were since the last warning
+ * (`commits`, this one included) and the longest of them (`ms`).
+ */
+export function slowCommitWarner(log: Logger, clock: Clock): SlowCommit {
+  let last = -Infinity, commits = 0, worst = 0;
+  return (ms, messages, acks) => {
+    commits++;
+    worst = Math.max(worst, ms);
+    const now = clock.now();
+    if (now - last < SLOW_REPORT_MS) return;
+    log.warn("store.slow_commit", {
+      ms: Math.round(worst),
+      commits,
+      messages,
+      acks,
+      msg: "a commit waited on the store (its disk, or PostgreSQL): deliveries waited behind it",
+    });
+    last = now;
+    commits = 0;
+    worst = 0;
+  };
+}
 
 export class MessageLog {
   #q: Pending[] = [];
@@ -53,6 +92,10 @@ export class MessageLog {
   stored = 0;
   /** Commit latency and stored counts go here (the server sets its Metrics). */
   metrics: MetricsHooks = NO_METRICS;
+  /** Told of each group commit of SLOW_COMMIT_MS or more (the server sets `slowCommitWarner`). */
+  onSlowCommit: SlowCommit = () => {};
+  /** Milliseconds, for timing commits (a test's own clock). */
+  now: () => number = () => performance.now();
 
   /** The highest seq this node knows to be stored: its own commits, and what a cluster's catch-up saw. */
   #top = 0;
@@ -164,9 +207,11 @@ export class MessageLog {
     try {
       const ms = batch.map((p) => p.m);
       this.hub.link?.beforeAppend(ms, froms);
-      const t0 = performance.now();
+      const t0 = this.now();
       rows = await this.store.appendMessages(ms, acks.map((a) => a.set));
-      this.metrics.commit((performance.now() - t0) / 1000);
+      const took = this.now() - t0;
+      this.metrics.commit(took / 1000);
+      if (took >= SLOW_COMMIT_MS) this.onSlowCommit(took, ms.length, acks.length);
       // One of several nodes: the cluster fans out in seq order, with other nodes' messages.
       linked = this.hub.link?.afterAppend(ms, rows) ?? false;
     } catch (e) {

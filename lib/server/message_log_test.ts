@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { Hub } from "./hub.ts";
-import { ACK_HOLD_MS, MAX_BATCH, MAX_BATCH_BYTES, MessageLog } from "./message_log.ts";
+import {
+  ACK_HOLD_MS,
+  MAX_BATCH,
+  MAX_BATCH_BYTES,
+  MessageLog,
+  SLOW_COMMIT_MS,
+  SLOW_REPORT_MS,
+  slowCommitWarner,
+} from "./message_log.ts";
+import { ManualClock } from "../common/clock.ts";
+import { Logger } from "../common/logger.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 
 /** A 3-byte DM from alice to bob (`bytes` long when given). */
@@ -187,4 +197,47 @@ Deno.test("MessageLog: a store that throws at once fails its batch, and the next
   assert.equal((row as { mid?: string } | null)?.mid, "mx2", "the log went on writing");
   await log.close();
   await store.close();
+});
+
+Deno.test("MessageLog: a commit of SLOW_COMMIT_MS or more is told, with its messages and acks; a quick one is not", async () => {
+  const store = new SqliteStore(":memory:");
+  let t = 0, takes = 0;
+  const append = store.appendMessages.bind(store);
+  store.appendMessages = (b, a) => (t += takes, append(b, a));
+  const log = new MessageLog(store, new Hub());
+  log.now = () => t;
+  const told: number[][] = [];
+  log.onSlowCommit = (ms, messages, acks) => told.push([ms, messages, acks]);
+  takes = SLOW_COMMIT_MS - 1;
+  await log.append(msg(1), null);
+  assert.deepEqual(told, []);
+  takes = SLOW_COMMIT_MS;
+  await Promise.all([log.append(msg(2), null), log.append(msg(3), null)]);
+  assert.deepEqual(told, [[SLOW_COMMIT_MS, 2, 0]]);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("slowCommitWarner: warns at the first slow commit, then at most once per SLOW_REPORT_MS with the count and the longest", () => {
+  const clock = new ManualClock(0), lines: string[] = [];
+  const warn = slowCommitWarner(new Logger([(l) => lines.push(l)], clock), clock);
+  warn(150.4, 3, 1);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /WARN store\.slow_commit ms=150 commits=1 messages=3 acks=1 /);
+  clock.advance(1000);
+  warn(451, 1, 0);
+  clock.advance(1000);
+  warn(120, 2, 0);
+  assert.equal(lines.length, 1, "held back within SLOW_REPORT_MS");
+  clock.advance(SLOW_REPORT_MS - 2000);
+  warn(101, 1, 0);
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[1]!,
+    /store\.slow_commit ms=451 commits=3 messages=1 acks=0 /,
+    "the three since the last warning",
+  );
+  clock.advance(SLOW_REPORT_MS - 1);
+  warn(200, 1, 0);
+  assert.equal(lines.length, 2);
 });

@@ -17,7 +17,7 @@ import { type CommandTable, commandTable } from "./commands.ts";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
 import { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
-import { MessageLog } from "./message_log.ts";
+import { MessageLog, slowCommitWarner } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestChain } from "./request_chain.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
@@ -98,6 +98,7 @@ export class ParleyServer {
     this.#hasher = deps.hasher ?? new PasswordHasher({ workers: this.config.hashWorkers });
     const accounts = new Accounts(deps.store, this.#hasher, clock, deps.log, this.config);
     const messages = new MessageLog(deps.store, this.hub);
+    messages.onSlowCommit = slowCommitWarner(deps.log, clock);
     this.core = new Core(
       this.config,
       deps.store,
