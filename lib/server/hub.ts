@@ -195,18 +195,18 @@ export class Hub {
     // text when it can: putMsgFrame) and copied into their send buffers; a room's or a big one is
     // encoded once and queued as it is in each.
     const fields = msgFields(m);
-    let frame: Uint8Array | null = null;
+    let frame: Uint8Array | null = null, json: string | null = null;
     if (m.kind === "user") {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
       let end = putMsgFrame(scratch, 0, fields, m.body);
       if (end < 0) {
-        const json = msgJson(fields);
+        json = msgJson(fields);
         if (smallFrame(json.length, m.body.length) > 0) end = putFrame(scratch, 0, json, m.body);
       }
       if (end >= 0) frame = scratch.subarray(0, end);
     }
     const reused = frame !== null;
-    frame ??= frameOfJson(msgJson(fields), m.body);
+    frame ??= frameOfJson(json ?? msgJson(fields), m.body);
     let n = 0;
     const each = (s: Session) => {
       if (s !== from) n += s.deliver(m.seq, frame, reused);

@@ -170,27 +170,21 @@ export abstract class PgAccounts {
     sinceSeq: number,
     signKey?: string,
   ): Promise<number> {
-    try {
-      return await this.sql.begin(async (tx) => {
+    return await this.#deviceWrite(user, () =>
+      this.sql.begin(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(hashtext(${"devices:" + user}))`;
         const [r] = await tx`SELECT COALESCE(MAX(device), 0) AS n FROM devices WHERE user_name = ${user}`;
         const id = n(r!.n) + 1;
         await tx`INSERT INTO devices (user_name, device, name, created, since_seq, sign_key)
           VALUES (${user}, ${id}, ${name}, ${created}, ${sinceSeq}, ${signKey ?? null})`;
         return id;
-      });
-    } finally {
-      this.#changed(user);
-    }
+      }));
   }
   async setDeviceKey(user: string, device: number, signKey: string): Promise<boolean> {
-    try {
-      const r = await this.sql`UPDATE devices SET sign_key = ${signKey}
-        WHERE user_name = ${user} AND device = ${device} AND sign_key IS NULL`;
-      return r.count === 1;
-    } finally {
-      this.#changed(user);
-    }
+    const r = await this.#deviceWrite(user, () =>
+      this.sql`UPDATE devices SET sign_key = ${signKey}
+        WHERE user_name = ${user} AND device = ${device} AND sign_key IS NULL`);
+    return r.count === 1;
   }
   async devices(user: string): Promise<DeviceRow[]> {
     const [gen, at] = [this.#devicesGen, this.clock.now()];
@@ -218,14 +212,21 @@ export abstract class PgAccounts {
     this.#devicesGen++;
     this.#devices.delete(user);
   }
-  /** After a write to `user`'s device rows (done or not: its outcome may be unknown): forgotten here, told. */
-  #changed(user: string): void {
-    this.forgetDevices(user);
-    this.devicesChanged?.(user);
+  /**
+   * Runs `write` on `user`'s device rows; after it, done or not (its outcome may be unknown), the rows
+   * held here are forgotten and `devicesChanged` told.
+   */
+  async #deviceWrite<T>(user: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.forgetDevices(user);
+      this.devicesChanged?.(user);
+    }
   }
   async removeDevice(user: string, device: number, now: number): Promise<boolean> {
-    try {
-      return await this.sql.begin(async (tx) => {
+    return await this.#deviceWrite(user, () =>
+      this.sql.begin(async (tx) => {
         const r = await tx`UPDATE devices SET removed = ${now}
           WHERE user_name = ${user} AND device = ${device} AND removed IS NULL`;
         if (r.count !== 1) return false;
@@ -233,22 +234,16 @@ export abstract class PgAccounts {
         await tx`DELETE FROM key_identity WHERE user_name = ${key}`;
         await tx`DELETE FROM key_prekeys WHERE user_name = ${key}`;
         return true;
-      });
-    } finally {
-      this.#changed(user);
-    }
+      }));
   }
   async resetDevices(user: string, now: number): Promise<void> {
-    try {
-      await this.sql.begin(async (tx) => {
+    await this.#deviceWrite(user, () =>
+      this.sql.begin(async (tx) => {
         await tx`UPDATE devices SET removed = ${now} WHERE user_name = ${user} AND removed IS NULL`;
         const prefix = `${user}/`;
         await tx`DELETE FROM key_identity WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
         await tx`DELETE FROM key_prekeys WHERE user_name = ${user} OR left(user_name, ${prefix.length}) = ${prefix}`;
-      });
-    } finally {
-      this.#changed(user);
-    }
+      }));
   }
 
   async addToken(user: string, hash: string, expires: number): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import postgres from "postgres";
 import { type Clock, systemClock } from "../../common/clock.ts";
+import { fromHex, toHex } from "../../common/bytes.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import {
   acksQuery,
@@ -48,8 +49,8 @@ const bytes = (b: unknown): Uint8Array => {
 const BYTEA = {
   to: 17,
   from: [17],
-  serialize: (x: Uint8Array) => `\\x${x.toHex()}`,
-  parse: (x: string) => Uint8Array.fromHex(x.slice(2)),
+  serialize: (x: Uint8Array) => `\\x${toHex(x)}`,
+  parse: (x: string) => fromHex(x.slice(2)),
 };
 
 const toMsg = (r: Row): StoredMessage => ({
