@@ -11,7 +11,7 @@
  * old one answers its frames, then ends): started with the first one when `spare` is set (frame
  * sizes that follow the rendition), otherwise only after a first size change. It has
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
- * cannot start, dies or stalls (`stallMs`) sends that frame and every later one to the fallback
+ * cannot start, dies or stalls (`stallMs`; `startMs` more until its first answer) sends that frame and every later one to the fallback
  * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
  * of CPU. `output` "rgb": ffmpeg answers RGB (`channels` 3) instead of RGBA; "yuv": planar YUV
  * 4:4:4 that the decoder turns into RGBA itself (`yuvToRgba`). `close()` kills and reaps
@@ -159,6 +159,7 @@ export class FfmpegJpegDecoder implements FrameDecoder {
   readonly #ffmpeg: string;
   readonly #fallback: FrameDecoder;
   readonly #stallMs: number;
+  readonly #startMs: number;
   #proc: Proc | null = null;
   #spare: Proc | null = null;
   readonly #all = new Set<Proc>();
@@ -177,16 +178,20 @@ export class FfmpegJpegDecoder implements FrameDecoder {
    * `output` (default "rgba"): "rgb" makes ffmpeg answer RGB (`channels` 3, for the kitty renderer:
    * no packing, a quarter less to read; the fallback still answers RGBA); "yuv" makes it answer YUV
    * 4:4:4, which this decoder turns into RGBA (for half-blocks' small 4:4:4 frames: ffmpeg's
-   * conversion cost more than the decode).
+   * conversion cost more than the decode). `stallMs` (default 2 s): a frame not answered in that
+   * time sends it and every later one to the fallback; until a process's first answer it may take
+   * `startMs` (default 10 s) more, since starting ffmpeg cold on a busy machine is not a stall (a CI
+   * machine took over 2 s, and the whole play went to WASM).
    */
   constructor(
     ffmpeg: string,
     fallback: FrameDecoder,
-    opts: { stallMs?: number; spare?: boolean; output?: DecoderOutput } = {},
+    opts: { stallMs?: number; startMs?: number; spare?: boolean; output?: DecoderOutput } = {},
   ) {
     this.#ffmpeg = ffmpeg;
     this.#fallback = fallback;
     this.#stallMs = opts.stallMs ?? 2000;
+    this.#startMs = opts.startMs ?? 10_000;
     this.#eagerSpare = opts.spare ?? true;
     this.#out = opts.output ?? "rgba";
   }
@@ -292,7 +297,8 @@ export class FfmpegJpegDecoder implements FrameDecoder {
     }
     p.size = { width: job.width, height: job.height };
     const proc = p;
-    const timer = setTimeout(() => proc.kill(), this.#stallMs); // stalled: its jobs fall back
+    const ms = this.#stallMs + (proc.answered === 0 ? this.#startMs : 0);
+    const timer = setTimeout(() => proc.kill(), ms); // stalled: its jobs fall back
     proc.send({
       ...job,
       asked: job,

@@ -204,3 +204,50 @@ Deno.test({
     }
   },
 });
+
+/** A stand-in ffmpeg in a temp folder: `body` is the shell script after the `#!` line. */
+async function fakeFfmpeg(body: string): Promise<{ path: string; dir: string }> {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/ffmpeg`, `#!/bin/sh\n${body}\n`);
+  await Deno.chmod(`${dir}/ffmpeg`, 0o755);
+  return { path: `${dir}/ffmpeg`, dir };
+}
+
+Deno.test({
+  name:
+    "FfmpegJpegDecoder: a cold start slower than stallMs is no stall (startMs more until the first answer)",
+  ignore: !TEST_FFMPEG,
+  fn: async () => {
+    // Starts 0.6 s late (a busy machine loading ffmpeg), then runs the real one.
+    const slow = await fakeFfmpeg(`sleep 0.6\nexec '${TEST_FFMPEG}' "$@"`);
+    const d = new FfmpegJpegDecoder(slow.path, new JpegDecoder(), { stallMs: 200, spare: false });
+    try {
+      const img = await d.decode(jpeg());
+      assert.deepEqual([img.width, img.height], [48, 32]);
+      await d.decode(jpeg(60));
+      assert.equal(d.onFfmpeg, 2, "both frames answered by ffmpeg, not WASM");
+      assert.equal(d.failed, false);
+    } finally {
+      await d.closed();
+      await Deno.remove(slow.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("FfmpegJpegDecoder: a process that never answers falls back after stallMs + startMs", async () => {
+  const mute = await fakeFfmpeg("exec sleep 30");
+  const d = new FfmpegJpegDecoder(mute.path, new JpegDecoder(), { stallMs: 100, startMs: 100, spare: false });
+  try {
+    const t0 = performance.now();
+    const img = await d.decode(jpeg());
+    const ms = performance.now() - t0;
+    assert.deepEqual([img.width, img.height], [48, 32]);
+    assert.equal(d.onFfmpeg, 0);
+    assert.equal(d.failed, true);
+    // Killed at 200 ms, then a retry the older way (no -autoscale) killed at 200 ms: then WASM.
+    assert.ok(ms >= 380 && ms < 5000, `${ms} ms`);
+  } finally {
+    await d.closed();
+    await Deno.remove(mute.dir, { recursive: true });
+  }
+});
