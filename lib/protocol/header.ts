@@ -5,6 +5,7 @@
  */
 import { u32be, utf8Strict } from "../common/bytes.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
+import { sendHeader } from "./send_header.ts";
 
 /** How deeply a header's JSON may nest. */
 export const MAX_DEPTH = 8;
@@ -56,8 +57,13 @@ function checkDepth(text: string): void {
   }
 }
 
-/** Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. */
+/**
+ * Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. A `send`
+ * header spelt as clients spell it is read by hand (send_header.ts), with the same answer.
+ */
 export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
+  const send = sendHeader(bytes);
+  if (send) return send;
   let text: string;
   try {
     text = utf8Strict.decode(bytes);
