@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RequestChain } from "./request_chain.ts";
+import { RequestChain, Slice } from "./request_chain.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -41,4 +41,34 @@ Deno.test("RequestChain: a pause after a request (the slice) holds the next one 
   await chain.tail;
   assert.deepEqual(log, ["a", "b"]);
   assert.equal(chain.tail, null);
+});
+
+Deno.test("Slice: a run of requests yields once it lasted its time, reading the clock at its start and every `every` requests", async () => {
+  let t = 1000, reads = 0, yields = 0;
+  const now = () => (reads++, t);
+  const slice = new Slice(4, 4, now, () => (yields++, Promise.resolve()));
+  assert.equal(slice.pause(), undefined, "the first request starts the slice");
+  assert.equal(reads, 1);
+  t += 3;
+  for (let i = 0; i < 8; i++) assert.equal(slice.pause(), undefined, `request ${i}: 3 ms < 4`);
+  assert.equal(reads, 3, "the clock read after the 4th and the 8th request only");
+  t += 2; // 5 ms since the start
+  for (let i = 0; i < 3; i++) assert.equal(slice.pause(), undefined, "not read yet");
+  const wait = slice.pause();
+  assert.ok(wait instanceof Promise, "the 4th request after the last read: 5 ms ≥ 4, a wait");
+  assert.equal(yields, 1);
+  await wait;
+  // A new slice starts where the wait ended.
+  t += 3;
+  for (let i = 0; i < 4; i++) assert.equal(slice.pause(), undefined);
+  t += 2;
+  for (let i = 0; i < 3; i++) slice.pause();
+  assert.ok(slice.pause() instanceof Promise, "5 ms after the wait ended");
+  await Promise.resolve();
+  // A read in a fresh turn restarts it: the time before it does not count.
+  slice.restart();
+  t += 100;
+  assert.equal(slice.pause(), undefined, "the first request after a read starts a new slice");
+  for (let i = 0; i < 4; i++) assert.equal(slice.pause(), undefined);
+  assert.equal(yields, 2);
 });

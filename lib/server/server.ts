@@ -19,7 +19,7 @@ import { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog, slowCommitWarner } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
-import { RequestChain } from "./request_chain.ts";
+import { RequestChain, Slice } from "./request_chain.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
@@ -39,7 +39,11 @@ const MAX_VIOLATIONS = 20;
  * pipelines faster than the disk commits waits in its own TCP buffers, not in server memory.
  */
 export const SEND_WINDOW = 256;
-/** Longest run of one connection's requests before other work gets a turn, ms. */
+/**
+ * Longest run of one connection's requests before other work gets a turn, ms: requests run one
+ * after another in microtasks, so without it a flood of pipelined requests from one user would
+ * freeze everyone (request_chain.ts `Slice`).
+ */
 const SLICE_MS = 4;
 /** Requests between two reads of the clock in a slice. */
 const SLICE_CHECK = 4;
@@ -90,9 +94,8 @@ export class ParleyServer {
   #opened = 0;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
-  #sliceStart = -1;
-  /** Requests run in this slice since the clock was last read. */
-  #sliceRuns = 0;
+  /** One connection's run of requests before other work gets a turn. */
+  readonly #slice = new Slice(SLICE_MS, SLICE_CHECK, () => performance.now(), yieldToIo);
   /** Set while this node is one of several (deps.bus). */
   cluster: Cluster | null = null;
 
@@ -282,7 +285,7 @@ export class ParleyServer {
     const decoder = new FrameDecoder(this.config.maxFrame, { owns: true });
     const chain = new RequestChain<Exclude<Inbound, { t: "pong" }>>(
       (m, body) => this.#dispatch(s, m, body),
-      () => this.#yieldIfLong(),
+      () => this.#slice.pause(),
     );
     let handed = 0; // sends handed on since the chain was last awaited
     try {
@@ -290,7 +293,7 @@ export class ParleyServer {
         // Each piece as the TLS socket received it (no copy; the decoder keeps it until its frames
         // complete, the connection pauses while too much waits unread).
         const chunk = await conn.readChunk();
-        this.#sliceStart = -1; // a read resumes in a fresh turn of the event loop: a new slice
+        this.#slice.restart(); // a read resumes in a fresh turn of the event loop
         this.#reads++;
         if (chunk === null) {
           decoder.end();
@@ -332,27 +335,6 @@ export class ParleyServer {
     }
     await chain.tail?.catch(() => {});
     this.#close(s, "closed", "Connection closed", undefined, false);
-  }
-
-  /**
-   * Requests of one connection run one after another in microtasks; after `SLICE_MS` of that the
-   * chain waits for a macrotask, so other sockets' reads and timers run between one connection's
-   * pipelined requests (a flood from one user cannot freeze everyone). The clock is read when a
-   * slice starts (at its first request) and then after every `SLICE_CHECK` requests: each read of it
-   * cost ~0.12 µs, about one a DM (issue 37, B).
-   */
-  #yieldIfLong(): Promise<void> | void {
-    if (this.#sliceStart < 0) {
-      this.#sliceStart = performance.now();
-      this.#sliceRuns = 0;
-      return;
-    }
-    if (++this.#sliceRuns < SLICE_CHECK) return;
-    this.#sliceRuns = 0;
-    if (performance.now() - this.#sliceStart < SLICE_MS) return;
-    return yieldToIo().then(() => {
-      this.#sliceStart = performance.now();
-    });
   }
 
   /**
