@@ -138,7 +138,12 @@ function fields(b: Uint8Array, o: number, h: Record<string, unknown>): number {
  * else null. Two spellings: `t` and `id` first (`{"t":"send","id":N,"to":…}`, other tools), or
  * last (`{"to":…,"t":"send","id":N}`, Parley's client, which writes its fields before them).
  */
-export function sendHeader(b: Uint8Array): Record<string, unknown> | null {
+export function sendHeader(bytes: Uint8Array): Record<string, unknown> | null {
+  if (bytes[0] !== OPEN) return null;
+  // A node Buffer's subarray runs a JavaScript constructor: the strings are cut from a plain view.
+  const b = bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   if (at(b, 0, HEAD)) {
     const id = decimal(b, HEAD.length);
     if (id < 0 || b[end] !== COMMA) return null;
@@ -146,7 +151,6 @@ export function sendHeader(b: Uint8Array): Record<string, unknown> | null {
     const o = fields(b, end + 1, h);
     return o > 0 && o + 1 === b.length && b[o] === CLOSE ? h : null;
   }
-  if (b[0] !== OPEN) return null;
   const h: Record<string, unknown> = {};
   const o = fields(b, 1, h);
   if (o < 0 || !at(b, o, TAIL)) return null;

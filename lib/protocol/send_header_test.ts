@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { sendHeader } from "./send_header.ts";
 import { parseHeader } from "./header.ts";
 
@@ -56,6 +57,10 @@ Deno.test("sendHeader: every send header a client writes (plain ASCII fields) is
     assert.deepEqual(got, want);
     assert.deepEqual(Object.keys(got), Object.keys(want), "keys in the text's order");
     assert.deepEqual(parseHeader(b), want);
+    // As the server reads it: a node Buffer cut from a bigger one (not at offset 0).
+    const big = Buffer.alloc(b.length + 16, 0x7b);
+    big.set(b, 8);
+    assert.deepEqual(sendHeader(big.subarray(8, 8 + b.length)), want);
   }
 });
 
