@@ -11,9 +11,9 @@
  * old one answers its frames, then ends): started with the first one when `spare` is set (frame
  * sizes that follow the rendition), otherwise only after a first size change. It has
  * the `JpegDecoder` API: answers come in order; input without a JPEG frame header, a process that
- * cannot start, dies or stalls (`stallMs`; `startMs` more until its first answer) sends that frame and every later one to the fallback
- * (WASM `JpegDecoder`), which is only started (`warm()`) when first needed: its worker costs ~0.1 s
- * of CPU. `output` "rgb": ffmpeg answers RGB (`channels` 3) instead of RGBA; "yuv": planar YUV
+ * cannot start, dies or stalls (`stallMs`; `startMs` more until its first answer) sends that frame
+ * and every later one to the fallback (WASM `JpegDecoder`), which is only started (`warm()`) when
+ * first needed: its worker costs ~0.1 s of CPU. `output` "rgb": ffmpeg answers RGB (`channels` 3) instead of RGBA; "yuv": planar YUV
  * 4:4:4 that the decoder turns into RGBA itself (`yuvToRgba`). `close()` kills and reaps
  * the processes. This file is a process spawner (ARCHITECTURE.md rule 2) beside ffmpeg.ts; the
  * binary comes from `findFfmpeg` there.
