@@ -39,8 +39,11 @@ export function putFrame(out: Uint8Array, at: number, json: string, body: Uint8A
   return o + body.length;
 }
 
-/** Whether JSON writes the UTF-16 unit `c` as it is: printable ASCII other than `"` and `\`. */
-const plain = (c: number) => c >= 0x20 && c <= 0x7e && c !== 34 && c !== 92;
+/**
+ * Whether JSON writes the UTF-16 unit `c` as it is: printable ASCII other than `"` and `\` (the one
+ * home of this rule: send_header.ts reads strings by it too).
+ */
+export const plain = (c: number): boolean => c >= 0x20 && c <= 0x7e && c !== 34 && c !== 92;
 
 /** `s` as JSON.stringify writes it. */
 export function jsonString(s: string): string {

@@ -10,22 +10,22 @@
  * send_header_test.ts holds it to `JSON.parse` on random spellings.
  */
 
+import { utf8 } from "../common/bytes.ts";
+import { plain } from "./frame_put.ts";
+
 /** The longest string `NAMES` keeps (a device address is at most 80 characters). */
 const INTERN_MAX = 80;
 
-const Q = 0x22, OPEN = 0x7b, CLOSE = 0x7d, COMMA = 0x2c;
+const Q = 0x22, T = 0x74, OPEN = 0x7b, CLOSE = 0x7d, COMMA = 0x2c;
 
 /** The spellings' fixed parts, as bytes. */
-const HEAD = bytesOf('{"t":"send","id":'), TAIL = bytesOf(',"t":"send","id":');
-const TO = bytesOf('"to":{"kind":"');
-const USER = bytesOf("user"), ROOM = bytesOf("room");
-const NAME = bytesOf('","name":"');
-const MID = bytesOf('"},"mid":"');
-const DEVICES = bytesOf(',"devices":['), TTL = bytesOf(',"ttl":');
-
-function bytesOf(s: string): Uint8Array {
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
+const lit = (s: string) => utf8.encode(s);
+const HEAD = lit('{"t":"send","id":'), TAIL = lit(',"t":"send","id":');
+const TO = lit('"to":{"kind":"');
+const USER = lit("user"), ROOM = lit("room");
+const NAME = lit('","name":"');
+const MID = lit('"},"mid":"');
+const DEVICES = lit(',"devices":['), TTL = lit(',"ttl":');
 
 /** True when `lit` lies in `b` at `o`. */
 function at(b: Uint8Array, o: number, lit: Uint8Array): boolean {
@@ -39,7 +39,7 @@ function plainEnd(b: Uint8Array, o: number): number {
   for (let i = o; i < b.length; i++) {
     const c = b[i]!;
     if (c === Q) return i;
-    if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
+    if (!plain(c)) return -1;
   }
   return -1;
 }
@@ -139,7 +139,8 @@ function fields(b: Uint8Array, o: number, h: Record<string, unknown>): number {
  * last (`{"to":…,"t":"send","id":N}`, Parley's client, which writes its fields before them).
  */
 export function sendHeader(bytes: Uint8Array): Record<string, unknown> | null {
-  if (bytes[0] !== OPEN) return null;
+  // Both spellings open with `{"t`: other headers are turned away before anything is made.
+  if (bytes[0] !== OPEN || bytes[1] !== Q || bytes[2] !== T) return null;
   // A node Buffer's subarray runs a JavaScript constructor: the strings are cut from a plain view.
   const b = bytes.constructor === Uint8Array
     ? bytes
@@ -151,6 +152,7 @@ export function sendHeader(bytes: Uint8Array): Record<string, unknown> | null {
     const o = fields(b, end + 1, h);
     return o > 0 && o + 1 === b.length && b[o] === CLOSE ? h : null;
   }
+  if (!at(b, 1, TO)) return null;
   const h: Record<string, unknown> = {};
   const o = fields(b, 1, h);
   if (o < 0 || !at(b, o, TAIL)) return null;
