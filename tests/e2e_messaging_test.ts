@@ -53,7 +53,7 @@ topologyTest(
         bi.notices.some((n) => n.includes("alice created #dev") && n.includes("verified")),
         bi.notices.join(),
       );
-      await assertNoPlaintext(t.dir, t.lines, secrets, t.shared);
+      await assertNoPlaintext(t.dir, t.lines, secrets, t.shared, t.srv.core.store);
       assert.ok(t.lines.join("\n").includes("room.create"), "the log was searched");
     } finally {
       await t.stop();

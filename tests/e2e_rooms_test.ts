@@ -171,7 +171,13 @@ topologyTest(
         "server restarts at noon",
         "second notice",
       ]);
-      await assertNoPlaintext(t.dir, t.lines, ["server restarts at noon", "second notice"], t.shared);
+      await assertNoPlaintext(
+        t.dir,
+        t.lines,
+        ["server restarts at noon", "second notice"],
+        t.shared,
+        t.srv.core.store,
+      );
     } finally {
       await t.stop();
     }

@@ -12,6 +12,7 @@ import type { Hasher } from "../lib/server/accounts.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import { messageLogDir } from "../lib/server/store/segment_log.ts";
 import type { Store } from "../lib/server/store/store.ts";
 import type { Bus } from "../lib/server/bus/bus.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
@@ -409,14 +410,21 @@ const MIB = 1024 * 1024;
 
 /**
  * Every byte the server keeps about messages: `parley.db` (which must exist), `-wal` and `-shm` when
- * present, and the log lines, as one latin1 string.
+ * present, every file of the message log's folder, and the log lines, as one latin1 string.
  */
 export async function serverBytes(dir: string, log: readonly string[]): Promise<string> {
   const dec = new TextDecoder("latin1");
   let all = dec.decode(await Deno.readFile(`${dir}/parley.db`)) + log.join("\n");
-  for (const f of ["parley.db-wal", "parley.db-shm"]) {
+  const logDir = messageLogDir(`${dir}/parley.db`);
+  const logFiles: string[] = [];
+  try {
+    for await (const e of Deno.readDir(logDir)) if (e.isFile) logFiles.push(`${logDir}/${e.name}`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  for (const f of [`${dir}/parley.db-wal`, `${dir}/parley.db-shm`, ...logFiles]) {
     try {
-      all += dec.decode(await Deno.readFile(`${dir}/${f}`));
+      all += dec.decode(await Deno.readFile(f));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
@@ -425,16 +433,17 @@ export async function serverBytes(dir: string, log: readonly string[]): Promise<
 }
 
 /**
- * Asserts that none of `secrets` is anywhere in the server's database files or log. First a known
- * marker is written into the server's database in the clear (a room row, through a second SQLite
- * connection, then checkpointed into parley.db) and must be found: the check is shown to see what
- * the server stored.
+ * Asserts that none of `secrets` is anywhere in the server's database files, message log or log.
+ * First known markers are written in the clear into the server's database (a room row, through a
+ * second SQLite connection, then checkpointed into parley.db) and, given its `store`, into its
+ * message log (a message's mid), and must be found: the check is shown to see what the server stored.
  */
 export async function assertNoPlaintext(
   dir: string,
   log: readonly string[],
   secrets: string[],
   shared?: SharedStoreText,
+  store?: Store,
 ): Promise<void> {
   const marker = `plaintext-marker-${crypto.randomUUID().slice(0, 8)}`;
   if (shared) {
@@ -454,8 +463,20 @@ export async function assertNoPlaintext(
   } finally {
     db.close();
   }
+  const logMarker = `plaintext-log-marker-${crypto.randomUUID().slice(0, 8)}`;
+  if (store) {
+    const m = {
+      mid: logMarker,
+      sender: "marker",
+      kind: "user" as const,
+      target: "marker",
+      conv: "d:marker:marker",
+    };
+    await store.appendMessages([{ ...m, ts: 0, body: new Uint8Array(1) }]);
+  }
   const bytes = await serverBytes(dir, log);
   assert.ok(bytes.includes(marker), "the plaintext check cannot see the server's database");
+  if (store) assert.ok(bytes.includes(logMarker), "the plaintext check cannot see the server's message log");
   for (const s of secrets) assert.equal(bytes.includes(s), false, `"${s}" is stored in the clear`);
 }
 

@@ -25,6 +25,8 @@
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { certMatchesKey, fingerprintPem } from "../net/cert.ts";
 import { dbPathIn, ensureDataDir, KEY_FILES } from "./data_dir.ts";
+import { messageLogDir } from "./store/segment_log.ts";
+import { isSegmentName, openSegmentFiles } from "./store/segment_files.ts";
 
 /** Written beside the copy: what it is and where it came from. */
 export const MANIFEST = "backup.json";
@@ -87,7 +89,12 @@ export async function backup(dest: string, o: BackupOptions): Promise<string[]> 
       copy.close();
     }
     await Deno.chmod(dbPathIn(dest), 0o600).catch(() => {});
-    out.push(`Copied the database (one consistent snapshot) to ${dbPathIn(dest)}`);
+    const segments = await copyLog(messageLogDir(db), messageLogDir(dbPathIn(dest)));
+    out.push(
+      `Copied the database (one consistent snapshot) to ${
+        dbPathIn(dest)
+      } and ${segments} message log segment(s)`,
+    );
   }
   const keys = await copyKeys(o.dataDir, dest);
   const files = await copyFiles(o.filesDir, `${dest}/files`);
@@ -139,7 +146,7 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
     await Deno.rename(from, `${aside}/${name}`);
     moved.push(name);
   };
-  const dbNames = sqlite ? ["parley.db", "parley.db-wal", "parley.db-shm"] : [];
+  const dbNames = sqlite ? ["parley.db", "parley.db-wal", "parley.db-shm", "parley.db-messages"] : [];
   for (const n of [...dbNames, ...KEY_FILES]) await moveAside(`${o.dataDir}/${n}`, n);
   const stamp = aside.slice(aside.lastIndexOf("/") + 1);
   if (o.filesDir === `${o.dataDir}/files`) await moveAside(o.filesDir, "files");
@@ -149,7 +156,10 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
     out.push(`Moved ${o.filesDir} to ${o.filesDir}.${stamp}`);
   }
   if (moved.length) out.push(`Moved what ${o.dataDir} held (${moved.join(", ")}) to ${aside}`);
-  if (sqlite) await copyPrivate(dbPathIn(src), db);
+  if (sqlite) {
+    await copyPrivate(dbPathIn(src), db);
+    await copyLog(messageLogDir(dbPathIn(src)), messageLogDir(db));
+  }
   const keys = await copyKeys(src, o.dataDir);
   const files = await copyFiles(`${src}/files`, o.filesDir);
   const checks = await check(o.dataDir, sqlite);
@@ -198,6 +208,12 @@ async function check(dir: string, sqlite: boolean): Promise<string> {
       conn.close();
     }
     said.push("database integrity ok");
+    const log = messageLogDir(dbPathIn(dir));
+    if (await exists(log)) {
+      let n = 0; // opening reads every record (checksums) and cuts a torn last one off
+      openSegmentFiles(log, () => n++).close();
+      said.push(`message log ok (${n} message(s))`);
+    }
   }
   if (await exists(`${dir}/cert.pem`) || await exists(`${dir}/key.pem`)) {
     const [cert, key] = [await readCert(dir), await Deno.readTextFile(`${dir}/key.pem`)];
@@ -223,6 +239,32 @@ async function copyKeys(from: string, to: string): Promise<string[]> {
     got.push(n);
   }
   return got;
+}
+
+/**
+ * Copies the message log's segments (segment_files.ts), newest first. Every message acknowledged
+ * before the copy began is in them (fsynced); a record the newest was being written meanwhile is
+ * cut off when the copy is opened. Newest first because compaction, which may run meanwhile, only
+ * ever takes from an older segment what is dead, and drops a tombstone only once the entry it
+ * kills has left the older segment: so each older segment, copied later, holds no entry whose
+ * tombstone the copy lacks (oldest first, a deleted message could come back). A segment gone
+ * meanwhile (deleted once nothing in it is live) is skipped. Returns the segments copied.
+ */
+async function copyLog(from: string, to: string): Promise<number> {
+  if (!await exists(from)) return 0;
+  await Deno.mkdir(to, { recursive: true, mode: 0o700 });
+  const names: string[] = [];
+  for await (const e of Deno.readDir(from)) if (e.isFile && isSegmentName(e.name)) names.push(e.name);
+  let n = 0;
+  for (const name of names.sort().reverse()) {
+    try {
+      await copyPrivate(`${from}/${name}`, `${to}/${name}`);
+      n++;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return n;
 }
 
 /** Copies a relayed-files folder: every `.json` before any `.bin` (see the contract). Returns the files. */

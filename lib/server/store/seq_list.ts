@@ -50,6 +50,11 @@ export class SeqList {
   int(k: number, j: number): number {
     return this.#i[k * this.ints + j]!;
   }
+  /** Sets the live entry's `j`th integer (never the first to DEAD: `kill` removes). */
+  setInt(k: number, j: number, v: number): void {
+    if (j === 0 && v < 0) throw new Error(`SeqList: first int ${v}`);
+    this.#i[k * this.ints + j] = v;
+  }
 
   /** Appends an entry whose seq is above every held one (`x`: the second double; a, b, c: the ints). */
   push(seq: number, x: number, a: number, b = 0, c = 0): void {

@@ -37,13 +37,15 @@ export abstract class SqliteAccounts extends SqliteBase {
    */
   readonly #devices = new LruMap<string, DeviceRow[]>(4096);
 
+  /** The highest message seq stored (a new user's `createdSeq`). */
+  protected abstract topSeq(): number;
+
   createUser(
     u: { name: string; hash: string; role: Role; createdAt: number; kdf?: string },
   ): Promise<boolean> {
     const r = this.q(
-      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq, kdf)
-       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM messages), ?)`,
-    ).run(u.name, u.hash, u.role, u.createdAt, u.kdf ?? null);
+      `INSERT OR IGNORE INTO users (name, hash, role, created_at, created_seq, kdf) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(u.name, u.hash, u.role, u.createdAt, this.topSeq(), u.kdf ?? null);
     return Promise.resolve(Number(r.changes) === 1);
   }
   setCredential(name: string, hash: string, kdf: string): Promise<void> {

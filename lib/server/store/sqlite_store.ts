@@ -1,13 +1,17 @@
 /**
- * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL` so that a message
- * acknowledged to its sender survives `kill -9`. Opens a file path or ":memory:". This file holds
- * messages, acks and rooms; sqlite_accounts.ts the rest; sqlite_base.ts the connection. These and
- * the migrations are the only places that speak SQL to SQLite.
+ * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL`, with the messages in a
+ * log of their own (log_messages.ts: segment files beside the database, `messageLogDir`, or memory
+ * for ":memory:"), so that a message acknowledged to its sender survives `kill -9`. This file holds
+ * messages' SQL side (acks, sweeps' recipients, rows from before the log) and rooms;
+ * sqlite_accounts.ts the rest; sqlite_base.ts the connection. These and the migrations are the only
+ * places that speak SQL to SQLite.
  */
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
-import { RecentMids } from "./recent_mids.ts";
-import { MemoryMessageIndex, type MessageKey } from "./message_index.ts";
+import { type LegacyRows, LogMessages } from "./log_messages.ts";
+import { MemorySegmentLog } from "./segment_memory.ts";
+import { openSegmentFiles } from "./segment_files.ts";
+import { type LogMeta, messageLogDir, type OpenSegmentLog } from "./segment_log.ts";
 import type {
   AckSet,
   NewMessage,
@@ -31,17 +35,10 @@ const toMsg = (r: Row): StoredMessage => ({
   body: r.body as Uint8Array,
 });
 
-/**
- * Messages inserted by one statement (a multi-row VALUES): a statement run per row cost ~1.2 µs of
- * CPU more per message (node:sqlite's call and SQLite's statement reset; a 200,000-row micro-bench).
- */
-const INSERT_ROWS = 16;
-/** The columns of a deleted row that name its place in the index (`DELETE … RETURNING`). */
-const KEY = "RETURNING seq, sender, kind, target, conv";
-/** The rows without their bodies, a page at a time in seq order: the index's rebuild at open. */
-const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, LENGTH(body) FROM messages
+/** The table's rows without their bodies, a page at a time in seq order: indexed at open. */
+const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LENGTH(body) FROM messages
   WHERE seq > ? ORDER BY seq LIMIT 4096`;
-type IndexRow = [number, string, string, TargetKind, string, string, number, number];
+type IndexRow = [number, string, string, TargetKind, string, string, number, number | null, number];
 
 /** How `SqliteStore` is opened. */
 export interface SqliteStoreOptions {
@@ -50,11 +47,7 @@ export interface SqliteStoreOptions {
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
-  /**
-   * Where each message goes, who sent it, its conversation (message_index.ts): the table has no
-   * secondary index but the partial one on `expires` (migration 14), so an insert writes one B-tree.
-   */
-  readonly #index = new MemoryMessageIndex();
+  readonly #msgs: LogMessages;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     super(path);
@@ -65,178 +58,125 @@ export class SqliteStore extends SqliteAccounts implements Store {
         // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
       }
     }
-    this.#rebuild();
+    const open: OpenSegmentLog = path === ":memory:"
+      ? (_found, o) => new MemorySegmentLog(o)
+      : (found, o) => openSegmentFiles(messageLogDir(path), found, o);
+    const high = this.q("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as Row | undefined;
+    this.#msgs = new LogMessages(open, this.#legacy, this.#legacyRows(), Number(high?.seq ?? 0));
   }
 
+  /** Rows stored in the table before the log (read and deleted there). */
+  readonly #legacy: LegacyRows = {
+    read: (seqs) => {
+      const one = this.q("SELECT * FROM messages WHERE seq = ?");
+      return seqs.map((seq) => toMsg(one.get(seq) as Row));
+    },
+    delete: (seqs) => {
+      const del = this.q("DELETE FROM messages WHERE seq = ?");
+      this.tx(() => seqs.forEach((seq) => del.run(seq)));
+    },
+  };
+
   /**
-   * Fills the index from the table: pages of rows as arrays (`iterate()`, and rows as objects,
-   * took three times as long: ~0.36 s per 100,000 rows against ~0.12 s).
+   * The table's rows, pages of arrays (`iterate()`, and rows as objects, took three times as long:
+   * ~0.36 s per 100,000 rows against ~0.12 s).
    */
-  #rebuild(): void {
+  *#legacyRows(): Generator<{ meta: LogMeta }> {
     const page = this.db.prepare(INDEX_PAGE);
     // Deno's node:sqlite has it (as Node's), its type declarations not yet.
     (page as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
     for (let after = 0;;) {
       const rows = page.all(after) as unknown as IndexRow[];
-      for (const [seq, mid, sender, kind, target, conv, ts, bytes] of rows) {
-        this.#index.add({ seq, mid, sender, kind, target, conv, ts }, bytes);
+      for (const [seq, mid, sender, kind, target, conv, ts, expires, bodyBytes] of rows) {
+        yield { meta: { seq, mid, sender, kind, target, conv, ts, expires, bodyBytes } };
       }
       if (rows.length === 0) return;
       after = rows[rows.length - 1]![0];
     }
   }
 
-  /**
-   * Resends are found among each sender's newest messages (recent_mids.ts), not by a UNIQUE index
-   * over all history, which cost about half of every insert (migration 12).
-   */
-  readonly #recent = new RecentMids((sender, n) => {
-    const one = this.q("SELECT mid FROM messages WHERE seq = ?");
-    return this.#index.newestSeqs(sender, n).map((seq) => (one.get(seq) as Row).mid as string);
-  });
-
-  appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
-    if (batch.length === 0) {
-      this.#ackOnly(acks);
-      return Promise.resolve([]);
-    }
-    const added: StoredMessage[] = [];
-    try {
-      return Promise.resolve(this.tx(() => {
-        const fresh = batch.filter((m) => this.#recent.claim(m.sender, m.mid));
-        for (let i = 0; i < fresh.length; i += INSERT_ROWS) {
-          this.#insert(fresh.slice(i, i + INSERT_ROWS), added);
-        }
-        for (const a of acks) this.#acks(a.user, a.acks);
-        let k = 0; // the stored rows in the batch's order, null for each resend
-        return batch.map((m) => m === fresh[k] ? added[k++]! : null);
-      }));
-    } catch (e) {
-      for (const m of added) this.#index.remove(m); // rolled back: not in the table
-      this.#recent.clear(); // the windows name the mids of the rolled-back rows
-      throw e;
-    }
+  protected topSeq(): number {
+    return this.#msgs.top;
   }
-  /** The INSERT of 1 to INSERT_ROWS rows (kept: the statement cache finds the same string at once). */
-  readonly #inserts: string[] = [];
-  /** Inserts `part` (at most INSERT_ROWS messages) in one statement and indexes the rows. */
-  #insert(part: readonly NewMessage[], added: StoredMessage[]): void {
-    const args: (string | number | Uint8Array | null)[] = [];
-    for (const m of part) {
-      args.push(m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null);
-    }
-    const sql = this.#inserts[part.length] ??=
-      "INSERT INTO messages (mid, sender, kind, target, conv, ts, body, expires) VALUES " +
-      Array(part.length).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
-    const r = this.q(sql).run(...args);
-    // One statement's rows take consecutive seqs in their order (AUTOINCREMENT: one past the
-    // highest ever given, row after row, under this transaction's write lock).
-    let seq = Number(r.lastInsertRowid) - part.length + 1;
-    for (const m of part) {
-      const row = { ...m, seq: seq++ };
-      this.#index.add(row, m.body.length);
-      added.push(row);
-    }
+
+  async appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
+    const rows = batch.length ? await this.#msgs.append(batch) : [];
+    // After the messages are durable: acks are hints (see #ackOnly), committed without an fsync.
+    this.#ackOnly(acks);
+    return rows;
   }
   storedBytes(sender: string): Promise<number> {
-    return Promise.resolve(this.#index.senderBytes(sender));
+    return Promise.resolve(this.#msgs.index.senderBytes(sender));
   }
-  sweepMessages(before: number, limit: number): Promise<number> {
+  async sweepMessages(before: number, limit: number): Promise<number> {
     // Acknowledged by every recipient: the DM's target (a note to self has none other), every
     // room member who joined before it, every user registered before a broadcast.
     const acked = (who: string) =>
-      `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = m.conv), 0) >= m.seq`;
-    const gone = this.q(
-      `DELETE FROM messages WHERE seq IN (
-         SELECT m.seq FROM messages m WHERE m.seq < :bound AND m.ts < :before AND (
-           (m.kind = 'user' AND (m.target = m.sender OR ${acked("m.target")}))
-           OR (m.kind = 'room' AND NOT EXISTS (SELECT 1 FROM room_members rm
-             WHERE rm.room = m.target AND rm.user <> m.sender AND rm.since_seq < m.seq AND NOT (${
-        acked("rm.user")
-      })))
-           OR (m.kind = 'broadcast' AND NOT EXISTS (SELECT 1 FROM users u
-             WHERE u.name <> m.sender AND u.created_seq < m.seq AND NOT (${acked("u.name")}))))
-         ORDER BY m.seq LIMIT :lim) ${KEY}`,
-    ).all({ before, lim: limit, bound: this.#firstSeqAt(before) });
-    return Promise.resolve(this.#deleted(gone));
-  }
-  /**
-   * The seq of the first message stored at or after `ts` (one past the last seq when none is): a
-   * binary search on the primary key, as messages are stored in time order. Should the clock have
-   * stepped back, a message older than `ts` past this point waits for a later sweep; none newer
-   * than `ts` is ever taken (the sweep checks each row's ts as well).
-   */
-  #firstSeqAt(ts: number): number {
-    const at = this.q("SELECT seq, ts FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1");
-    const ends = this.q("SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM messages")
-      .get() as Row;
-    let lo = Number(ends.lo), hi = Number(ends.hi) + 1;
-    // Invariant: every row below lo has ts < `ts`; the row at or after hi (if any) has ts >= `ts`.
-    while (lo < hi) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      const r = at.get(mid) as Row | undefined;
-      if (r && Number(r.ts) < ts) lo = Number(r.seq) + 1;
-      else hi = mid;
+      `COALESCE((SELECT seq FROM cursors c WHERE c.user = ${who} AND c.conv = :conv), 0) >= :seq`;
+    const dm = this.q(`SELECT ${acked(":target")} AS ok`);
+    const room = this.q(
+      `SELECT NOT EXISTS (SELECT 1 FROM room_members rm WHERE rm.room = :target AND rm.user <> :sender
+         AND rm.since_seq < :seq AND NOT (${acked("rm.user")})) AS ok`,
+    );
+    const all = this.q(
+      `SELECT NOT EXISTS (SELECT 1 FROM users u WHERE u.name <> :sender AND u.created_seq < :seq
+         AND NOT (${acked("u.name")})) AS ok`,
+    );
+    const seqs: number[] = [];
+    for (const m of this.#msgs.olderThan(before)) {
+      if (seqs.length >= limit) break;
+      const { seq, conv, target, sender } = m;
+      const r = m.kind === "user"
+        ? (target === sender ? { ok: 1 } : dm.get({ seq, conv, target }))
+        : m.kind === "room"
+        ? room.get({ seq, conv, target, sender })
+        : all.get({ seq, conv, sender });
+      if ((r as Row).ok === 1) seqs.push(seq);
     }
-    return lo;
+    return (await this.#msgs.remove(seqs)).length;
   }
   lastSeq(): Promise<number> {
-    return Promise.resolve(
-      (this.q("SELECT COALESCE(MAX(seq), 0) AS n FROM messages").get() as Row).n as number,
-    );
+    return Promise.resolve(this.#msgs.top);
   }
   stats(): Promise<StoreStats> {
     const n = (sql: string) => Number((this.q(sql).get() as Row).n);
     return Promise.resolve({
       users: n("SELECT COUNT(*) AS n FROM users"),
       rooms: n("SELECT COUNT(*) AS n FROM rooms"),
-      messages: this.#index.count,
-      bodyBytes: this.#index.bodyBytes,
+      messages: this.#msgs.index.count,
+      bodyBytes: this.#msgs.index.bodyBytes,
       where: this.path,
-      // The main file's pages (the WAL beside it is checkpointed into them).
-      sizeBytes: n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"),
+      // The main file's pages (the WAL beside it is checkpointed into them) and the message log.
+      sizeBytes: n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()") +
+        this.#msgs.logBytes,
     });
   }
   since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
-    const rows = this.q("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit);
-    return Promise.resolve((rows as Row[]).map(toMsg));
+    return Promise.resolve(this.#msgs.rows(this.#msgs.seqsAfter(afterSeq, limit)));
   }
-  sweepExpired(now: number, limit: number): Promise<number> {
-    const gone = this.q(
-      `DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)
-       ${KEY}`,
-    ).all(now, limit);
-    return Promise.resolve(this.#deleted(gone));
+  async sweepExpired(now: number, limit: number): Promise<number> {
+    return (await this.#msgs.remove(this.#msgs.expired(now, limit))).length;
   }
-  /**
-   * After rows were deleted (`gone`: their keys, RETURNING): they leave the index, and the resend
-   * windows are read again (a deleted mid is free again). How many went.
-   */
-  #deleted(gone: readonly Row[]): number {
-    for (const r of gone) this.#index.remove(r as unknown as MessageKey);
-    if (gone.length > 0) this.#recent.clear();
-    return gone.length;
-  }
-  /** The sender's newest row of `mid` (seq, mid, ts): the index's candidates, each row read to check. */
-  #ofSender(sender: string, mid: string): Row | undefined {
-    const one = this.q("SELECT seq, mid, ts FROM messages WHERE seq = ?");
-    let row: Row | undefined;
-    this.#index.ofSender(sender, mid, (seq) => (row = one.get(seq) as Row | undefined)?.mid === mid);
+  /** The sender's newest row of `mid`: the index's candidates, each row read to check. */
+  #ofSender(sender: string, mid: string): StoredMessage | undefined {
+    let row: StoredMessage | undefined;
+    this.#msgs.index.ofSender(sender, mid, (seq) => (row = this.#msgs.rows([seq])[0])?.mid === mid);
     return row?.mid === mid ? row : undefined;
   }
-  unsendMessage(sender: string, mid: string): Promise<number | null> {
-    const gone = this.tx(() => {
-      const r = this.#ofSender(sender, mid);
-      return r
-        ? this.q(`DELETE FROM messages WHERE seq = ? ${KEY}, LENGTH(body) AS n`).all(r.seq as number)
-        : [];
-    });
-    this.#deleted(gone);
-    return Promise.resolve(gone.length ? Number(gone[0]!.n) : null);
+  async unsendMessage(sender: string, mid: string): Promise<number | null> {
+    const r = this.#ofSender(sender, mid);
+    if (!r) return null;
+    const gone = await this.#msgs.remove([r.seq]);
+    return gone.length ? gone[0]!.body.length : null;
   }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.#ofSender(sender, mid);
-    return Promise.resolve(r ? { seq: Number(r.seq), ts: Number(r.ts) } : null);
+    return Promise.resolve(r ? { seq: r.seq, ts: r.ts } : null);
+  }
+
+  override async close(): Promise<void> {
+    await this.#msgs.close();
+    await super.close();
   }
 
   pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
@@ -252,7 +192,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
         (this.q("SELECT conv, seq FROM cursors WHERE user = ?").all(device?.cursor ?? user) as Row[])
           .map((r) => [r.conv as string, Number(r.seq)]),
       );
-      const seqs = this.#index.pending({
+      const seqs = this.#msgs.index.pending({
         user,
         lo: Math.max(Number(u.created_seq), afterSeq, device?.sinceSeq ?? 0),
         own: device?.own === true,
@@ -260,15 +200,10 @@ export class SqliteStore extends SqliteAccounts implements Store {
         acked: (conv) => cursors.get(conv) ?? 0,
         limit,
       });
-      return Promise.resolve(this.#rows(seqs));
+      return Promise.resolve(this.#msgs.rows(seqs));
     } finally {
       this.db.exec("COMMIT");
     }
-  }
-  /** The rows of `seqs` by primary key, in that order. */
-  #rows(seqs: readonly number[]): StoredMessage[] {
-    const one = this.q("SELECT * FROM messages WHERE seq = ?");
-    return seqs.map((seq) => toMsg(one.get(seq) as Row));
   }
   ack(user: string, conv: string, seq: number): Promise<void> {
     return this.ackMany(user, [{ conv, seq }]);
@@ -281,8 +216,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
   #ackOnly(sets: readonly AckSet[]): void {
     if (!sets.some((a) => a.acks.length)) return;
     // An ack is a hint: one lost in a crash only means a redelivery, which clients dedupe by seq.
-    // So a commit of acks alone does not wait for fsync (WAL, synchronous=NORMAL), and a flood of
-    // acks cannot hold the event loop on the disk. With messages, they share the batch's commit.
+    // So a commit of acks does not wait for fsync (WAL, synchronous=NORMAL), and a flood of acks
+    // cannot hold the event loop on the disk.
     this.db.exec("PRAGMA synchronous=NORMAL");
     try {
       this.tx(() => {
@@ -311,13 +246,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   ): Promise<StoredMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) return Promise.resolve([]);
     // The newest `limit` that fit the byte budget, from the index; then only those rows are read.
-    const seqs = this.#index.history(conv, since, afterSeq, limit, maxBytes);
-    this.db.exec("BEGIN");
-    try {
-      return Promise.resolve(this.#rows(seqs));
-    } finally {
-      this.db.exec("COMMIT");
-    }
+    return Promise.resolve(this.#msgs.rows(this.#msgs.index.history(conv, since, afterSeq, limit, maxBytes)));
   }
 
   createRoom(

@@ -186,15 +186,19 @@ Deno.test("SqliteStore reserveWal: the log is grown at open, commits write over 
     try {
       const grown = (await Deno.stat(`${path}-wal`)).size;
       assert.ok(grown > 40_000_000, `WAL grown to its working size at open: ${grown} bytes`);
-      const stored: number[] = [];
-      for (let i = 0; i < 50; i++) stored.push((await s.appendMessages([dm(`w${i}`)]))[0]!.seq);
+      // (Messages are in their own log now: accounts are what SQLite commits.)
+      const stored: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        await s.createUser({ name: `w${i}`, hash: "h", role: "user", createdAt: 1 });
+        stored.push(`w${i}`);
+      }
       assert.equal((await Deno.stat(`${path}-wal`)).size, grown, "the commits wrote over the reserved log");
       // The files as a power loss would leave them (the store still open: nothing checkpointed).
       await Deno.copyFile(path, `${dir}/crash.db`);
       await Deno.copyFile(`${path}-wal`, `${dir}/crash.db-wal`);
       const c = new SqliteStore(`${dir}/crash.db`);
       try {
-        assert.deepEqual((await c.since(0, 100)).map((m) => m.seq), stored, "every committed message");
+        assert.deepEqual((await c.listUsers()).map((u) => u.name).sort(), stored.sort(), "every commit");
         const tables = (c as unknown as { db: DatabaseSync }).db
           .prepare("SELECT name FROM sqlite_master WHERE name = 'wal_reserve'").all();
         assert.deepEqual(tables, [], "the reservation was never committed");
