@@ -305,7 +305,8 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
     throw new Error(`Usage: admin grant|revoke|unlock NAME, or admin invite`);
   }
   await ensureDataDir(dataDir);
-  const store = new SqliteStore(dbPathIn(dataDir));
+  // Accounts only: a server running beside it keeps its message log (a lock; see segment_files.ts).
+  const store = new SqliteStore(dbPathIn(dataDir), { lazyMessages: true });
   try {
     const log = new Logger([], systemClock);
     const r = await offlineAdmin(store, action as OfflineAction, raw, { clock: systemClock, log, dataDir });

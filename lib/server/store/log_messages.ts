@@ -12,7 +12,7 @@
  * Reads and the index see a message only once its append resolved; a deletion leaves the index at
  * once, then its tombstone is written. No SQL, no I/O of its own.
  */
-import { MemoryMessageIndex } from "./message_index.ts";
+import { type IndexedMessage, MemoryMessageIndex } from "./message_index.ts";
 import { RecentMids } from "./recent_mids.ts";
 import { SeqList } from "./seq_list.ts";
 import type { LogEntry, LogMeta, LogPlace, OpenSegmentLog, SegmentLog } from "./segment_log.ts";
@@ -72,16 +72,16 @@ export class LogMessages {
     legacyRows: Iterable<{ meta: LogMeta }>,
     legacyHigh: number,
   ) {
-    for (const { meta } of legacyRows) this.#add(meta, { seg: LEGACY, off: 0, len: 0 });
-    this.#log = open((meta, place) => this.#add(meta, place), { floorSeq: legacyHigh });
+    for (const { meta } of legacyRows) this.#add(meta, meta.bodyBytes, { seg: LEGACY, off: 0, len: 0 });
+    this.#log = open((meta, place) => this.#add(meta, meta.bodyBytes, place), { floorSeq: legacyHigh });
     this.#top = this.#log.highSeq;
     this.#next = this.#top + 1;
   }
 
-  #add(m: LogMeta, p: LogPlace): void {
-    this.index.add(m, m.bodyBytes);
+  #add(m: IndexedMessage & { expires?: number | null }, bytes: number, p: LogPlace): void {
+    this.index.add(m, bytes);
     this.#places.push(m.seq, m.ts, p.seg, p.off, p.len);
-    if (m.expires !== null) this.#expiring.set(m.seq, m.expires);
+    if (m.expires != null) this.#expiring.set(m.seq, m.expires);
     if (m.seq > this.#top) this.#top = m.seq;
   }
 
@@ -95,36 +95,31 @@ export class LogMessages {
 
   /**
    * Stores the batch's new messages (a resend of a (sender, mid) in the window is null) in one
-   * append; resolves once it is durable, with the stored rows in the batch's order.
+   * append; resolves once it is durable, with the stored rows in the batch's order. A row is the
+   * message and its seq, one object: the log takes it as its entry (no copy per message).
    */
   async append(batch: readonly NewMessage[]): Promise<(StoredMessage | null)[]> {
-    const fresh = batch.filter((m) => this.recent.claim(m.sender, m.mid));
-    const entries: LogEntry[] = fresh.map((m) => ({
-      seq: this.#next++,
-      mid: m.mid,
-      sender: m.sender,
-      kind: m.kind,
-      target: m.target,
-      conv: m.conv,
-      ts: m.ts,
-      expires: m.expires ?? null,
-      body: m.body,
-    }));
+    const rows: StoredMessage[] = [], at: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!;
+      if (!this.recent.claim(m.sender, m.mid)) continue;
+      rows.push({ ...m, seq: this.#next++ });
+      at.push(i);
+    }
     let places: LogPlace[];
     try {
-      places = await (this.#last = this.#log.append(entries));
+      places = await (this.#last = this.#log.append(rows));
     } catch (e) {
       this.recent.clear(); // the windows name the mids of messages not stored
       throw e;
     }
-    const rows: StoredMessage[] = [];
-    for (let i = 0; i < fresh.length; i++) {
-      const e = entries[i]!;
-      this.#add({ ...e, bodyBytes: e.body.length }, places[i]!);
-      rows.push({ ...fresh[i]!, seq: e.seq });
+    const out: (StoredMessage | null)[] = new Array(batch.length).fill(null);
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k]!;
+      this.#add(r, r.body.length, places[k]!);
+      out[at[k]!] = r;
     }
-    let k = 0; // the stored rows in the batch's order, null for each resend
-    return batch.map((m) => m === fresh[k] ? rows[k++]! : null);
+    return out;
   }
 
   /** The stored messages of `seqs` (each stored: the index's answers), in that order. */

@@ -28,13 +28,13 @@ export interface LogEntry {
   target: string;
   conv: string;
   ts: number;
-  /** When the stored copy goes (ms), or null. */
-  expires: number | null;
+  /** When the stored copy goes (ms); null or absent: never (appends take either; reads give null). */
+  expires?: number | null;
   body: Uint8Array;
 }
 
 /** An entry without its body, as `open` reports it (the index's rebuild): and its body's length. */
-export type LogMeta = Omit<LogEntry, "body"> & { bodyBytes: number };
+export type LogMeta = Omit<LogEntry, "body" | "expires"> & { expires: number | null; bodyBytes: number };
 
 /** Where an entry's record lies: which segment, at which byte, how many bytes (opaque to callers). */
 export interface LogPlace {

@@ -42,7 +42,11 @@ export const logEntry = (seq: number, p: Partial<LogEntry> = {}): LogEntry => ({
 });
 
 /** What `open` reports for an entry. */
-export const metaOf = ({ body, ...m }: LogEntry): LogMeta => ({ ...m, bodyBytes: body.length });
+export const metaOf = ({ body, ...m }: LogEntry): LogMeta => ({
+  ...m,
+  expires: m.expires ?? null,
+  bodyBytes: body.length,
+});
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -93,6 +97,10 @@ export function segmentLogConformance(name: string, make: () => SegmentLogMaker)
       assert.deepEqual(log.read(places), copies);
       assert.deepEqual(log.read([places[3]!, places[0]!]), [copies[3], copies[0]]);
       assert.deepEqual(await log.append([]), []);
+      // No `expires` at all (a stored message as the store builds it) reads back as null.
+      const { expires: _, ...bare } = logEntry(5);
+      const [p5] = await log.append([bare]);
+      assert.equal(log.read([p5!])[0]!.expires, null);
     },
   );
 

@@ -34,7 +34,7 @@ export class MemorySegmentLog implements SegmentLog {
         last = e.seq;
       }
       return Promise.resolve(entries.map((e) => {
-        this.#entries.set(e.seq, { ...e, body: e.body.slice() });
+        this.#entries.set(e.seq, { ...e, expires: e.expires ?? null, body: e.body.slice() });
         this.#bytes += e.body.length;
         this.#high = e.seq;
         return { seg: 0, off: e.seq, len: e.body.length };

@@ -118,7 +118,7 @@ export class RecordWriter {
     if (typeof e.ts !== "number" || !Number.isFinite(e.ts)) {
       throw new RangeError(`log entry ${e.seq}: bad ts`);
     }
-    if (e.expires !== null && !Number.isFinite(e.expires)) {
+    if (e.expires != null && !Number.isFinite(e.expires)) {
       throw new RangeError(`log entry ${e.seq}: bad expires`);
     }
     if (!(e.body instanceof Uint8Array) || e.body.length > MAX_BODY_BYTES) {
@@ -129,7 +129,7 @@ export class RecordWriter {
     const start = this.n, p = start + RECORD_HEAD, v = this.#view;
     v.setUint8(p, TYPE_ENTRY);
     v.setUint8(p + 1, kind);
-    v.setUint8(p + 2, e.expires === null ? 0 : 1);
+    v.setUint8(p + 2, e.expires == null ? 0 : 1);
     v.setFloat64(p + 3, e.seq, true);
     v.setFloat64(p + 11, e.ts, true);
     v.setFloat64(p + 19, e.expires ?? 0, true);

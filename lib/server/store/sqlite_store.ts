@@ -44,10 +44,19 @@ type IndexRow = [number, string, string, TargetKind, string, string, number, num
 export interface SqliteStoreOptions {
   /** Grow the write-ahead log to its working size now (`reserveWal`): the server's choice, a file only. */
   reserveWal?: boolean;
+  /**
+   * Open the message log (and index it) only when a message is first asked for, not now: for
+   * `admin` commands, which touch accounts only and may run beside a server that holds the log.
+   */
+  lazyMessages?: boolean;
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
-  readonly #msgs: LogMessages;
+  #opened: LogMessages | null = null;
+  /** The messages: their log opened at the first use (at once unless `lazyMessages`). */
+  get #msgs(): LogMessages {
+    return this.#opened ??= this.#openMessages();
+  }
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     super(path);
@@ -58,11 +67,16 @@ export class SqliteStore extends SqliteAccounts implements Store {
         // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
       }
     }
+    if (!opts.lazyMessages) this.#opened = this.#openMessages();
+  }
+
+  #openMessages(): LogMessages {
+    const path = this.path;
     const open: OpenSegmentLog = path === ":memory:"
       ? (_found, o) => new MemorySegmentLog(o)
       : (found, o) => openSegmentFiles(messageLogDir(path), found, o);
     const high = this.q("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as Row | undefined;
-    this.#msgs = new LogMessages(open, this.#legacy, this.#legacyRows(), Number(high?.seq ?? 0));
+    return new LogMessages(open, this.#legacy, this.#legacyRows(), Number(high?.seq ?? 0));
   }
 
   /** Rows stored in the table before the log (read and deleted there). */
@@ -136,6 +150,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return (await this.#msgs.remove(seqs)).length;
   }
   lastSeq(): Promise<number> {
+    // (The health check asks this: a closed store must say so, as a query on it would.)
+    if (!this.db.isOpen) return Promise.reject(new Error("The store is closed"));
     return Promise.resolve(this.#msgs.top);
   }
   stats(): Promise<StoreStats> {
@@ -175,7 +191,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   override async close(): Promise<void> {
-    await this.#msgs.close();
+    await this.#opened?.close();
     await super.close();
   }
 
