@@ -4,7 +4,7 @@
  * only file of the log touching the file system; its bookkeeping is segment_book.ts.
  *
  * Rules: an append or removal is one positional write at the active segment's end and one
- * fdatasync, both async (the server works on through the disk's wait), one at a time in call order;
+ * fdatasync, synchronous (see `#write`), one at a time in call order;
  * a new segment (once the active one holds `segmentBytes`) is created, given its header, fsynced
  * and its folder fsynced before a record goes in. Reads are synchronous preads on one fd a segment,
  * places adjacent in a segment read at once. After an I/O error every later write rejects (reads of
@@ -36,7 +36,6 @@ const TEMP_RE = /^\d{16}\.log\.tmp$/;
 
 const call = <T = void>(f: (done: (e: Error | null, v?: T) => void) => void) =>
   new Promise<T>((ok, no) => f((e, v) => e ? no(e) : ok(v as T)));
-const fdatasync = (fd: number) => call((d) => fs.fdatasync(fd, d));
 const fsync = (fd: number) => call((d) => fs.fsync(fd, d));
 const openAsync = (path: string, flags: string) => call<number>((d) => fs.open(path, flags, 0o600, d));
 
@@ -186,9 +185,13 @@ class SegmentFiles implements SegmentLog {
       await fsync(this.#dirFd);
       seg.bytes = rec.HEADER_BYTES;
     }
-    const at = seg.bytes;
-    await transfer("write", seg.fd, this.#w.bytes, at);
-    await fdatasync(seg.fd);
+    const at = seg.bytes, b = this.#w.bytes;
+    // Synchronous, as SQLite's commit was: while the disk syncs, the sends that arrive wait in the
+    // sockets and come as the next batch. The same write and fdatasync awaited let the server read
+    // and fan out in smaller turns: A (a room of 100) 0.395 → 0.45 µs of CPU per delivery (chat_ab,
+    // 4 rounds; B equal, A-paced p99 equal).
+    for (let done = 0; done < b.length;) done += fs.writeSync(seg.fd, b, done, b.length - done, at + done);
+    fs.fdatasyncSync(seg.fd);
     seg.bytes = at + n;
     return { seg, at };
   }
