@@ -21,10 +21,26 @@ export function withoutHash(s: string): string {
   return s.startsWith("#") ? s.slice(1) : s;
 }
 
+/**
+ * DM keys already made, by one name then the other: a server makes one for every DM it stores, and a
+ * key made anew is also hashed anew by every map it is looked up in (~80 ns a DM more than one kept,
+ * this VM). Forgotten all at once past DM_KEYS pairs.
+ */
+const dmKeys = new Map<string, Map<string, string>>();
+let dmKeyCount = 0;
+const DM_KEYS = 65_536;
+
 /** Conversation key: one string per conversation, the same for both sides of a DM. */
 export function convKey(kind: "user" | "room" | "broadcast", a: string, b?: string): string {
   if (kind === "broadcast") return "b";
   if (kind === "room") return `r:${a}`;
   const c = b ?? "";
-  return a < c ? `d:${a}:${c}` : `d:${c}:${a}`;
+  let of = dmKeys.get(a), k = of?.get(c);
+  if (k !== undefined) return k;
+  k = a < c ? `d:${a}:${c}` : `d:${c}:${a}`;
+  if (dmKeyCount >= DM_KEYS) dmKeys.clear(), dmKeyCount = 0, of = undefined;
+  if (!of) dmKeys.set(a, of = new Map());
+  of.set(c, k);
+  dmKeyCount++;
+  return k;
 }

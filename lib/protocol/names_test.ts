@@ -46,3 +46,16 @@ Deno.test("convKey: one key for both sides of a DM, the two names in code-unit o
   assert.equal(convKey("room", "dev"), "r:dev");
   assert.equal(convKey("broadcast", "x"), "b");
 });
+
+Deno.test("convKey: DM keys kept for reuse are the keys made anew, past the bound that forgets them all", () => {
+  const made = (a: string, b: string) => a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 70_000; i++) {
+      const [a, b] = [`u${i % 300}`, `v${Math.floor(i / 300)}`];
+      assert.equal(convKey("user", a, b), made(a, b));
+      assert.equal(convKey("user", b, a), made(a, b));
+    }
+  }
+  assert.equal(convKey("user", "al", "al"), "d:al:al");
+  assert.equal(convKey("user", "al"), "d::al");
+});

@@ -11,7 +11,11 @@ import { devicesChanged } from "./handlers_devices.ts";
 import { msgFields, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import { SendReply } from "./send_reply.ts";
-import type { TargetKind } from "./store/store.ts";
+import type { NewMessage, TargetKind } from "./store/store.ts";
+import { Slab } from "../common/slab.ts";
+
+/** Where stored sends' bodies are copied to (out of the read buffer, until their batch is stored). */
+const BODIES = new Slab();
 
 /** Rows read per page of a sync (at most this many bodies in memory at once). */
 const SYNC_PAGE = 64;
@@ -134,21 +138,20 @@ function store(c: Core, s: Session, m: Request<"send">, body: Uint8Array, t: Sto
   }
   const ts = c.clock.now();
   s.inflight++;
+  // The body out of the read buffer, copied into a shared chunk (it lives until its batch is stored
+  // and fanned out: slab.ts).
+  const msg: NewMessage = {
+    mid: m.mid,
+    sender: s.user,
+    kind: t.kind,
+    target: t.name,
+    conv: t.conv,
+    ts,
+    body: BODIES.copy(body),
+  };
+  if (m.ttl) msg.expires = ts + m.ttl * 1000;
   // The sender's next request is handled while this one waits for group commit.
-  c.messages.enqueue(
-    {
-      mid: m.mid,
-      sender: s.user,
-      kind: t.kind,
-      target: t.name,
-      conv: t.conv,
-      ts,
-      body: body.slice(),
-      ...(m.ttl ? { expires: ts + m.ttl * 1000 } : {}),
-    },
-    s,
-    new SendReply(c, s, m.id, m.mid, body.length, t),
-  );
+  c.messages.enqueue(msg, s, new SendReply(c, s, m.id, m.mid, body.length, t));
 }
 
 /** Largest signal body (a typing event sealed for a few devices is far smaller). */
