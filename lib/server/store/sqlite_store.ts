@@ -137,15 +137,20 @@ export class SqliteStore extends SqliteAccounts implements Store {
          AND NOT (${acked("u.name")})) AS ok`,
     );
     const seqs: number[] = [];
-    for (const m of this.#msgs.olderThan(before)) {
-      if (seqs.length >= limit) break;
-      const { seq, conv, target, sender } = m;
-      const r = m.kind === "user"
-        ? (target === sender ? { ok: 1 } : dm.get({ seq, conv, target }))
-        : m.kind === "room"
-        ? room.get({ seq, conv, target, sender })
-        : all.get({ seq, conv, sender });
-      if ((r as Row).ok === 1) seqs.push(seq);
+    this.db.exec("BEGIN"); // one snapshot (and one read lock) for every check
+    try {
+      for (const m of this.#msgs.olderThan(before)) {
+        if (seqs.length >= limit) break;
+        const { seq, conv, target, sender } = m;
+        const r = m.kind === "user"
+          ? (target === sender ? { ok: 1 } : dm.get({ seq, conv, target }))
+          : m.kind === "room"
+          ? room.get({ seq, conv, target, sender })
+          : all.get({ seq, conv, sender });
+        if ((r as Row).ok === 1) seqs.push(seq);
+      }
+    } finally {
+      this.db.exec("COMMIT");
     }
     return (await this.#msgs.remove(seqs)).length;
   }
