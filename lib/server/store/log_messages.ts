@@ -71,6 +71,8 @@ export class LogMessages {
     readonly legacy: LegacyRows,
     legacyRows: Iterable<{ meta: LogMeta }>,
     legacyHigh: number,
+    /** Dead bytes from which compaction runs (when they are also a third of the log); tests lower it. */
+    readonly compactDeadBytes = COMPACT_DEAD_BYTES,
   ) {
     for (const { meta } of legacyRows) this.#add(meta, meta.bodyBytes, { seg: LEGACY, off: 0, len: 0 });
     this.#log = open((meta, place) => this.#add(meta, meta.bodyBytes, place), { floorSeq: legacyHigh });
@@ -169,7 +171,7 @@ export class LogMessages {
   /** Compacts the log when enough of it is dead (in the background; a failure waits for the next). */
   #maybeCompact(): void {
     const s = this.#log.stats();
-    if (this.#compaction || s.deadBytes < COMPACT_DEAD_BYTES || s.deadBytes * 3 < s.bytes) return;
+    if (this.#compaction || s.deadBytes < this.compactDeadBytes || s.deadBytes * 3 < s.bytes) return;
     this.#compaction = this.#log.compact((seq, to) => {
       const k = this.#places.find(seq);
       if (k < 0) return; // deleted meanwhile
@@ -222,10 +224,15 @@ export class LogMessages {
     return out;
   }
 
-  /** Waits for the last write and a running compaction, then closes the log. */
-  async close(): Promise<void> {
+  /** Resolves once the last write and a running compaction are done (failed or not). */
+  async settled(): Promise<void> {
     await this.#last.catch(() => {});
     await this.#compaction;
+  }
+
+  /** Waits for the last write and a running compaction, then closes the log. */
+  async close(): Promise<void> {
+    await this.settled();
     this.#log.close();
   }
 }
