@@ -207,19 +207,27 @@ export class Hub {
     }
     const reused = frame !== null;
     frame ??= frameOfJson(json ?? msgJson(fields), m.body);
-    let n = 0;
-    const each = (s: Session) => {
-      if (s !== from) n += s.deliver(m.seq, frame, reused);
-    };
+    let n = 0; // (loops, not a callback: no closure made per message)
     if (m.kind === "broadcast") {
-      for (const s of this.sessions) if (s.state === "ready") each(s);
+      for (const s of this.sessions) {
+        if (s.state === "ready" && s !== from) n += s.deliver(m.seq, frame, reused);
+      }
     } else if (m.kind === "room") {
-      for (const u of this.rooms.get(m.target) ?? []) for (const s of this.sessionsOf(u)) each(s);
+      for (const u of this.rooms.get(m.target) ?? []) n += this.#deliverTo(u, from, m.seq, frame, reused);
     } else {
-      for (const s of this.sessionsOf(m.target)) each(s);
-      if (m.target !== m.sender) { for (const s of this.sessionsOf(m.sender)) each(s); }
+      n += this.#deliverTo(m.target, from, m.seq, frame, reused);
+      if (m.target !== m.sender) n += this.#deliverTo(m.sender, from, m.seq, frame, reused);
     }
     this.metrics.delivered(n, n * frame.length);
+    return n;
+  }
+
+  /** Delivers `frame` to `user`'s sessions but `from`; how many took it. */
+  #deliverTo(user: string, from: Session | null, seq: number, frame: Uint8Array, reused: boolean): number {
+    const set = this.byUser.get(user);
+    if (!set) return 0;
+    let n = 0;
+    for (const s of set) if (s !== from) n += s.deliver(seq, frame, reused);
     return n;
   }
 }

@@ -13,7 +13,7 @@
  * once, then its tombstone is written. No SQL, no I/O of its own.
  */
 import { type IndexedMessage, MemoryMessageIndex } from "./message_index.ts";
-import { RecentMids } from "./recent_mids.ts";
+import { midHash, RecentMids } from "./recent_mids.ts";
 import { SeqList } from "./seq_list.ts";
 import type { LogEntry, LogMeta, LogPlace, OpenSegmentLog, SegmentLog } from "./segment_log.ts";
 import type { NewMessage, StoredMessage } from "./store.ts";
@@ -80,8 +80,8 @@ export class LogMessages {
     this.#next = this.#top + 1;
   }
 
-  #add(m: IndexedMessage & { expires?: number | null }, bytes: number, p: LogPlace): void {
-    this.index.add(m, bytes);
+  #add(m: IndexedMessage & { expires?: number | null }, bytes: number, p: LogPlace, h?: number): void {
+    this.index.add(m, bytes, h);
     this.#places.push(m.seq, m.ts, p.seg, p.off, p.len);
     if (m.expires != null) this.#expiring.set(m.seq, m.expires);
     if (m.seq > this.#top) this.#top = m.seq;
@@ -101,12 +101,13 @@ export class LogMessages {
    * message and its seq, one object: the log takes it as its entry (no copy per message).
    */
   async append(batch: readonly NewMessage[]): Promise<(StoredMessage | null)[]> {
-    const rows: StoredMessage[] = [], at: number[] = [];
+    const rows: StoredMessage[] = [], at: number[] = [], hashes: number[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const m = batch[i]!;
-      if (!this.recent.claim(m.sender, m.mid)) continue;
+      const m = batch[i]!, h = midHash(m.mid); // once for the window and the index
+      if (!this.recent.claim(m.sender, m.mid, h)) continue;
       rows.push({ ...m, seq: this.#next++ });
       at.push(i);
+      hashes.push(h);
     }
     let places: LogPlace[];
     try {
@@ -118,7 +119,7 @@ export class LogMessages {
     const out: (StoredMessage | null)[] = new Array(batch.length).fill(null);
     for (let k = 0; k < rows.length; k++) {
       const r = rows[k]!;
-      this.#add(r, r.body.length, places[k]!);
+      this.#add(r, r.body.length, places[k]!, hashes[k]);
       out[at[k]!] = r;
     }
     return out;

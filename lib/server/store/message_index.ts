@@ -57,9 +57,9 @@ export interface QueueQuery {
 export interface MessageIndex {
   /**
    * Adds a stored message and its body's length; seqs arrive increasing (at open, in seq order; then
-   * as they are stored).
+   * as they are stored). `midHashed`: `midHash(m.mid)`, when the caller has it already.
    */
-  add(m: IndexedMessage, bytes: number): void;
+  add(m: IndexedMessage, bytes: number, midHashed?: number): void;
   /** Forgets a message (deleted: unsend, retention, expiry, a rollback); its body bytes, or undefined. */
   remove(m: MessageKey): number | undefined;
   /** Messages held and their body bytes (the console's /db). */
@@ -137,12 +137,12 @@ export class MemoryMessageIndex implements MessageIndex {
     return l;
   }
 
-  add(m: IndexedMessage, bytes: number): void {
+  add(m: IndexedMessage, bytes: number, midHashed = midHash(m.mid)): void {
     const conv = this.#id(m.conv), sender = this.#id(m.sender);
     this.#to(m.kind, m.target, true).push(m.seq, 0, sender, conv);
     let s = this.#from.get(m.sender);
     if (!s) this.#from.set(m.sender, s = { list: new SeqList(1, 3), bytes: 0 });
-    s.list.push(m.seq, 0, midHash(m.mid), conv, m.kind === "user" ? this.#id(m.target) : NOT_DM);
+    s.list.push(m.seq, 0, midHashed, conv, m.kind === "user" ? this.#id(m.target) : NOT_DM);
     s.bytes += bytes;
     let c = this.#conv.get(m.conv);
     if (!c) this.#conv.set(m.conv, c = new SeqList(2, 1));
