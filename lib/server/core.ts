@@ -68,8 +68,8 @@ export class Core {
   }
 
   /** Why storing `need` more bytes in the data folder (messages, accounts) is refused now, or null. */
-  dataSpaceRefusal(need = 0): { code: string; msg: string } | null {
-    return this.disk.refusal(this.config.dataDir, need);
+  dataSpaceRefusal(need = 0, now?: number): { code: string; msg: string } | null {
+    return this.disk.refusal(this.config.dataDir, need, now);
   }
 
   /**

@@ -19,9 +19,8 @@ export class DiskSpace {
     readonly clock: Clock,
   ) {}
 
-  /** Free bytes under `dir` (at most a second old), or null when unknown. */
-  free(dir: string): number | null {
-    const now = this.clock.now();
+  /** Free bytes under `dir` (at most a second old), or null when unknown; `now`: the clock, when read already. */
+  free(dir: string, now = this.clock.now()): number | null {
     const s = this.#seen.get(dir);
     if (s && now - s.at < FRESH_MS) return s.free;
     const free = this.probe(dir);
@@ -29,10 +28,13 @@ export class DiskSpace {
     return free;
   }
 
-  /** Why `need` more bytes under `dir` are refused (they would leave less than the floor), or null. */
-  refusal(dir: string, need = 0): { code: string; msg: string } | null {
+  /**
+   * Why `need` more bytes under `dir` are refused (they would leave less than the floor), or null;
+   * `now`: the clock, when the caller read it already (a send reads it once).
+   */
+  refusal(dir: string, need = 0, now?: number): { code: string; msg: string } | null {
     if (this.floorBytes <= 0) return null;
-    const free = this.free(dir);
+    const free = this.free(dir, now);
     if (free === null || free - need >= this.floorBytes) return null;
     return {
       code: ErrorCode.DiskFull,

@@ -93,11 +93,13 @@ function sendChecked(
   t: Stored,
 ): void | Promise<void> {
   if (m.ephemeral) return relaySignal(c, s, m, t, body); // a DM signal's devices checked as a message's
-  const low = c.dataSpaceRefusal(body.length); // the free-space floor (--min-free)
+  const now = c.clock.now(); // read once: the floor's check and the message's time
+  const low = c.dataSpaceRefusal(body.length, now); // the free-space floor (--min-free)
   if (low) return s.fail(m.id, low.code, low.msg);
   const room = c.reserveQuota(s.user, body.length);
-  if (typeof room !== "boolean") return room.then((ok) => store(c, s, m, body, t, ok));
-  store(c, s, m, body, t, room);
+  // (After a wait the clock is read again: messages are queued in time order.)
+  if (typeof room !== "boolean") return room.then((ok) => store(c, s, m, body, t, ok, c.clock.now()));
+  store(c, s, m, body, t, room, now);
 }
 
 /** A DM naming the devices it was encrypted for: refused with the current lists when they changed. */
@@ -126,8 +128,16 @@ function refuseDevices(s: Session, id: number, devices: Record<string, number[]>
   });
 }
 
-/** Queues the message for the group commit (`quota`: its bytes were reserved). */
-function store(c: Core, s: Session, m: Request<"send">, body: Uint8Array, t: Stored, quota: boolean): void {
+/** Queues the message for the group commit (`quota`: its bytes were reserved; `ts`: now). */
+function store(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Stored,
+  quota: boolean,
+  ts: number,
+): void {
   if (!quota) {
     const mib = Math.round(c.config.quotaBytes / 1048576 * 10) / 10;
     return s.fail(
@@ -136,7 +146,6 @@ function store(c: Core, s: Session, m: Request<"send">, body: Uint8Array, t: Sto
       `Your stored messages would exceed your quota of ${mib} MiB; nothing was stored`,
     );
   }
-  const ts = c.clock.now();
   s.inflight++;
   // The body out of the read buffer, copied into a shared chunk (it lives until its batch is stored
   // and fanned out: slab.ts).
