@@ -114,10 +114,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   async appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
-    const rows = batch.length ? await this.#msgs.append(batch) : [];
-    // After the messages are durable: acks are hints (see #ackOnly), committed without an fsync.
+    // The acks first, without an fsync (hints: see #ackOnly). They name seqs stored before, so
+    // should the messages' append fail after them, what they say still holds; should they fail,
+    // nothing of the batch is stored (as one transaction would fail).
     this.#ackOnly(acks);
-    return rows;
+    return batch.length ? await this.#msgs.append(batch) : [];
   }
   storedBytes(sender: string): Promise<number> {
     return Promise.resolve(this.#msgs.index.senderBytes(sender));

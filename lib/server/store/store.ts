@@ -143,9 +143,11 @@ export interface Store {
   listAudit(limit: number): Promise<AuditRow[]>;
   // messages
   /**
-   * Appends in order, durably, in one transaction. Returns the stored rows; null for a duplicate
-   * (sender, mid). `acks` (cursor moves of several users, as `ackMany` takes them) are written in
-   * the same transaction: acks ride along with the message batch instead of a commit each.
+   * Appends in order, durably, all or nothing. Returns the stored rows; null for a duplicate
+   * (sender, mid). `acks` (cursor moves of several users, as `ackMany` takes them) ride along with
+   * the message batch instead of a commit each: in its transaction (PostgreSQL), or just before its
+   * append to the message log (the embedded store; an ack names seqs stored before, so it holds
+   * whether the append then succeeds or not).
    */
   appendMessages(batch: NewMessage[], acks?: readonly AckSet[]): Promise<(StoredMessage | null)[]>;
   /** Bytes of message bodies `sender` has stored (the per-user quota). */
