@@ -11,27 +11,18 @@
  * Implementations: segment_files.ts (segment files in a folder; the only one touching the file
  * system) and segment_memory.ts (":memory:" stores, tests). Both pass segment_log_conformance.ts.
  */
-import type { TargetKind } from "./store.ts";
+import type { StoredMessage } from "./store.ts";
 
 /** The message log's folder beside a store's database file: the one place that names it. */
 export function messageLogDir(dbPath: string): string {
   return `${dbPath}-messages`;
 }
 
-/** One stored message as the log holds it. */
-export interface LogEntry {
-  seq: number;
-  mid: string;
-  sender: string;
-  kind: TargetKind;
-  /** User or room name; "" for broadcast. */
-  target: string;
-  conv: string;
-  ts: number;
-  /** When the stored copy goes (ms); null or absent: never (appends take either; reads give null). */
-  expires?: number | null;
-  body: Uint8Array;
-}
+/**
+ * One stored message as the log holds it: a `StoredMessage`, whose `expires` (when the stored copy
+ * goes, ms) may also be null; null or absent: never (appends take either; reads give null).
+ */
+export type LogEntry = Omit<StoredMessage, "expires"> & { expires?: number | null };
 
 /** An entry without its body, as `open` reports it (the index's rebuild): and its body's length. */
 export type LogMeta = Omit<LogEntry, "body" | "expires"> & { expires: number | null; bodyBytes: number };
