@@ -209,7 +209,7 @@ export class LogMessages {
         seqs.push(this.#places.seq(k));
       }
       if (seqs.length === 0) return;
-      yield* this.rows(seqs.filter((s) => this.has(s)));
+      yield* this.rows(seqs); // live: just read from the places
       if (end) return;
       after = seqs[seqs.length - 1]!;
     }
