@@ -174,6 +174,11 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Frame[] {
     if (this.#dead) throw new ProtocolError(ErrorCode.BadFrame, "Decoder already failed");
+    // A node Buffer (a socket's read) as a plain view: every view cut from a Buffer runs its
+    // JavaScript constructor, and a frame takes five (issue 37).
+    if (chunk.constructor !== Uint8Array) {
+      chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    }
     const b = chunk.buffer;
     if (this.#owns && chunk.byteOffset === 0 && chunk.length === b.byteLength && b instanceof ArrayBuffer) {
       this.#mine!.add(b);
@@ -211,9 +216,9 @@ export class FrameDecoder {
           if (this.#owns && this.#need >= OWN_ROOM) this.room(1);
           break;
         }
-        const { bytes, own } = this.#take(this.#need);
+        const bytes = this.#take(this.#need);
         this.#need = -1;
-        out.push(decoded(bytes, own && this.#owns));
+        out.push(decoded(bytes, this.#tookOwn && this.#owns));
       }
     } catch (e) {
       this.#dead = true;
@@ -247,8 +252,12 @@ export class FrameDecoder {
     return u32be(b, 0);
   }
 
-  /** The next `n` bytes; `own` when they are a buffer of their own (copied, or a whole owned piece). */
-  #take(n: number): { bytes: Uint8Array; own: boolean } {
+  /** Whether the bytes `#take` answered last are a buffer of their own (copied, or a whole owned piece). */
+  #tookOwn = false;
+
+  /** The next `n` bytes (`#tookOwn` says whether they are a buffer of their own: no object per frame). */
+  #take(n: number): Uint8Array {
+    this.#tookOwn = true;
     const first = this.#chunks[0]!;
     let out: Uint8Array;
     if (first.length >= n) {
@@ -258,17 +267,18 @@ export class FrameDecoder {
       if (this.#owns) { // (a decoder that frees nothing tracks nothing)
         const b = first.buffer, whole = first.byteOffset === 0 && first.byteLength === b.byteLength;
         if (this.#mine!.has(b) && whole && first.length === n && !this.#lent!.has(b)) {
-          return { bytes: first, own: true };
+          return first;
         }
         if (n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
           out = new Uint8Array(n); // not `first.slice`: a node Buffer's slice is a view
           out.set(first.subarray(0, n));
           if (first.length === n) this.#done(first);
-          return { bytes: out, own: true };
+          return out;
         }
         this.#lent!.add(b);
       }
-      return { bytes: first.subarray(0, n), own: false };
+      this.#tookOwn = false;
+      return first.subarray(0, n);
     } else {
       out = new Uint8Array(n);
       let o = 0;
@@ -284,6 +294,6 @@ export class FrameDecoder {
       }
     }
     this.#buffered -= n;
-    return { bytes: out, own: true };
+    return out;
   }
 }

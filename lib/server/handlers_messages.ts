@@ -11,7 +11,7 @@ import { devicesChanged } from "./handlers_devices.ts";
 import { msgFields, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import { SendReply } from "./send_reply.ts";
-import type { NewMessage, TargetKind } from "./store/store.ts";
+import type { StoredMessage, TargetKind } from "./store/store.ts";
 import { Slab } from "../common/slab.ts";
 
 /** Where stored sends' bodies are copied to (out of the read buffer, until their batch is stored). */
@@ -149,7 +149,9 @@ function store(
   s.inflight++;
   // The body out of the read buffer, copied into a shared chunk (it lives until its batch is stored
   // and fanned out: slab.ts).
-  const msg: NewMessage = {
+  // The stored row once the store gives it its seq (the embedded store's is this object: no copy).
+  const msg: StoredMessage = {
+    seq: 0,
     mid: m.mid,
     sender: s.user,
     kind: t.kind,
@@ -160,7 +162,7 @@ function store(
   };
   if (m.ttl) msg.expires = ts + m.ttl * 1000;
   // The sender's next request is handled while this one waits for group commit.
-  c.messages.enqueue(msg, s, new SendReply(c, s, m.id, m.mid, body.length, t));
+  c.messages.enqueue(new SendReply(c, s, m.id, msg));
 }
 
 /** Largest signal body (a typing event sealed for a few devices is far smaller). */

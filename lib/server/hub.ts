@@ -194,7 +194,7 @@ export class Hub {
     // A DM's small frame (one or two sessions get it) is written into one reused buffer (without its
     // text when it can: putMsgFrame) and copied into their send buffers; a room's or a big one is
     // encoded once and queued as it is in each.
-    const fields = msgFields(m);
+    const fields = fieldsOf(m);
     let frame: Uint8Array | null = null, json: string | null = null;
     if (m.kind === "user") {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
@@ -247,6 +247,27 @@ export function hostOf(addr: string): string {
  */
 export function msgText(m: StoredMessage, req?: number): string {
   return msgJson(msgFields(m, req));
+}
+
+/** `fanOut`'s `msg` fields: one object, refilled for each message (nothing keeps it past the call). */
+const NAMED: { kind: "user" | "room"; name: string } = { kind: "user", name: "" };
+const BROADCAST: Target = { kind: "broadcast" };
+const FIELDS: MsgFields = { seq: 0, mid: "", from: "", to: NAMED, ts: 0, conv: "", req: undefined };
+
+/** `m`'s `msg` fields in FIELDS (issue 37: two objects a message fewer). */
+function fieldsOf(m: StoredMessage): MsgFields {
+  FIELDS.seq = m.seq;
+  FIELDS.mid = m.mid;
+  FIELDS.from = m.sender;
+  if (m.kind === "broadcast") FIELDS.to = BROADCAST;
+  else {
+    NAMED.kind = m.kind;
+    NAMED.name = m.target;
+    FIELDS.to = NAMED;
+  }
+  FIELDS.ts = m.ts;
+  FIELDS.conv = m.conv;
+  return FIELDS;
 }
 
 /** The fields of a stored message's `msg` header (`req`: the history request it answers). */

@@ -1,7 +1,7 @@
 /**
- * Group commit for messages. `enqueue` queues a message with its `Committed` (`append`: with a
- * promise); once per event-loop turn the queue is written in one durable transaction, then each
- * stored message is fanned out and its `Committed` told, in one loop (so the sender's `ok` is sent
+ * Group commit for messages. `enqueue` queues a message with its outcome's listener (`Queued`;
+ * `append`: with a promise); once per event-loop turn the queue is written in one durable transaction, then each
+ * stored message is fanned out and its listener told, in one loop (so the sender's `ok` is sent
  * only after the message is on disk; one promise per batch, none per message). Duplicates of
  * (sender, mid) are told null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
  * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
@@ -21,16 +21,16 @@ import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts"
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 
-/** Told once about a queued message, after its batch's commit: stored (null: a resend), or failed. */
-export interface Committed {
+/**
+ * A queued message (`m`, from the session `from`), told once after its batch's commit: stored (the
+ * row: `m` itself given its seq by the embedded store; null: a resend), or failed. The sender's
+ * reply is the entry itself (send_reply.ts): no object of the queue's own per message in flight.
+ */
+export interface Queued {
+  readonly m: NewMessage;
+  readonly from: Session | null;
   stored(r: StoredMessage | null): void;
   failed(e: unknown): void;
-}
-
-interface Pending {
-  m: NewMessage;
-  from: Session | null;
-  to: Committed;
 }
 
 interface PendingAck {
@@ -42,6 +42,15 @@ interface PendingAck {
 /** Bounds of one group commit (messages plus ack entries). */
 export const MAX_BATCH = 1000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * Messages queued (not yet in a commit) from which a connection's reader waits (`room`) with what
+ * it read, unparsed, until a commit takes a batch: two batches ahead keep every commit full, and a
+ * flood waits as bytes in buffers and the senders' sockets rather than as objects. Issue 37, B: 200
+ * connections writing as fast as they could had up to 51,000 sends queued (median 13,500 at a
+ * commit); held for tens of ms, their objects outlived the young generation, and the collector
+ * copied and promoted them.
+ */
+export const QUEUE_HIGH = 2 * MAX_BATCH;
 /** How long acks wait for a message batch to ride along with before they are committed alone, ms. */
 export const ACK_HOLD_MS = 20;
 /**
@@ -81,13 +90,15 @@ export function slowCommitWarner(log: Logger, clock: Clock): SlowCommit {
 }
 
 export class MessageLog {
-  #q: Pending[] = [];
+  #q: Queued[] = [];
   #acks: PendingAck[] = [];
   /** Cancels the scheduled flush (null: none scheduled). */
   #timer: (() => void) | null = null;
   /** The held acks' own commit, when no message came (null: none waiting). */
   #ackTimer: ReturnType<typeof setTimeout> | null = null;
   #flushing: Promise<void> | null = null;
+  /** Readers waiting for the queue to fall below QUEUE_HIGH. */
+  #roomWaiters: (() => void)[] = [];
   deliveries = 0;
   stored = 0;
   /** Commit latency and stored counts go here (the server sets its Metrics). */
@@ -120,18 +131,39 @@ export class MessageLog {
     return this.#q.length;
   }
 
+  /**
+   * Null when a connection's reader may go on with the bytes it read: fewer than QUEUE_HIGH
+   * messages are queued and no reader waits; else a promise, resolved in turn (first come, first
+   * served) as commits take batches (or the log closed). Readers go on one at a time: each tells
+   * `readerDone` once its bytes are handled, and only then does the next check the queue (woken
+   * all at once, 200 connections' reads had put 51,000 messages in the queue again).
+   */
+  room(): Promise<void> | null {
+    if (this.#closed || (this.#q.length < QUEUE_HIGH && this.#roomWaiters.length === 0)) return null;
+    const p = new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    this.readerDone();
+    return p;
+  }
+
+  /** A reader handled what it read: the next waiting one goes on if there is room. */
+  readerDone(): void {
+    if (this.#roomWaiters.length > 0 && (this.#q.length < QUEUE_HIGH || this.#closed)) {
+      this.#roomWaiters.shift()!();
+    }
+  }
+
   /** `enqueue` with a promise of the stored row (null: a resend). */
   append(m: NewMessage, from: Session | null): Promise<StoredMessage | null> {
-    return new Promise((stored, failed) => this.enqueue(m, from, { stored, failed }));
+    return new Promise((stored, failed) => this.enqueue({ m, from, stored, failed }));
   }
 
   /**
-   * Queues `m` for the next group commit; `to` is told its outcome after the commit (after the
+   * Queues `q.m` for the next group commit; `q` is told its outcome after the commit (after the
    * log was closed at once, as failed: a message accepted now could not be confirmed).
    */
-  enqueue(m: NewMessage, from: Session | null, to: Committed): void {
-    if (this.#closed) return to.failed(new Error("The message log is closed"));
-    this.#q.push({ m, from, to });
+  enqueue(q: Queued): void {
+    if (this.#closed) return q.failed(new Error("The message log is closed"));
+    this.#q.push(q);
     this.#schedule();
   }
 
@@ -183,6 +215,7 @@ export class MessageLog {
       n++;
     }
     const batch = this.#q.splice(0, n);
+    this.readerDone(); // room for a waiting reader
     // Ack entries count toward the same bound (a flood of big acks is several commits too).
     let entries = n, k = 0;
     while (
@@ -199,7 +232,7 @@ export class MessageLog {
   }
 
   /** Writes one batch in one transaction, then fans each stored message out and tells its sender. */
-  async #write(batch: Pending[], acks: PendingAck[]): Promise<void> {
+  async #write(batch: Queued[], acks: PendingAck[]): Promise<void> {
     // A microtask first: a store that throws at once still ends this after `#flushing` is set.
     await undefined;
     let rows: (StoredMessage | null)[], linked: boolean;
@@ -216,7 +249,7 @@ export class MessageLog {
       linked = this.hub.link?.afterAppend(ms, rows) ?? false;
     } catch (e) {
       this.#flushing = null;
-      for (const p of batch) p.to.failed(e);
+      for (const p of batch) p.failed(e);
       for (const a of acks) a.reject(e);
       return;
     }
@@ -235,12 +268,12 @@ export class MessageLog {
    * Fans out the stored message at `i` — with the run of those after it to the same room, as one
    * buffer (room_run.ts) — and tells each sender, in batch order; returns where the next one starts.
    */
-  #fanOut(batch: Pending[], rows: (StoredMessage | null)[], froms: (Session | null)[], i: number): number {
+  #fanOut(batch: Queued[], rows: (StoredMessage | null)[], froms: (Session | null)[], i: number): number {
     let run: RoomRun | null;
     try {
       run = fanOutRun(this.hub, rows, froms, i);
     } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
-      batch[i]!.to.failed(e);
+      batch[i]!.failed(e);
       return i + 1;
     }
     if (!run) return this.#tell(batch[i]!, rows[i] ?? null, true, i);
@@ -249,23 +282,23 @@ export class MessageLog {
       try {
         this.deliveries += run.toSenders(k);
       } catch (e) {
-        batch[i + k]!.to.failed(e);
+        batch[i + k]!.failed(e);
         continue;
       }
-      batch[i + k]!.to.stored(run.ms[k]!);
+      batch[i + k]!.stored(run.ms[k]!);
     }
     return i + run.ms.length;
   }
 
   /** Fans out one stored message (unless `fan` is false) and tells its sender; returns `i + 1`. */
-  #tell(p: Pending, r: StoredMessage | null, fan: boolean, i: number): number {
+  #tell(p: Queued, r: StoredMessage | null, fan: boolean, i: number): number {
     try {
       if (r && fan) this.deliveries += this.hub.fanOut(r, p.from);
     } catch (e) { // a bug: its sender hears of a failure (a resend finds the stored copy)
-      p.to.failed(e);
+      p.failed(e);
       return i + 1;
     }
-    p.to.stored(r);
+    p.stored(r);
     return i + 1;
   }
 
@@ -278,6 +311,7 @@ export class MessageLog {
   /** Stops taking messages, flushes what is queued and stops the timer (shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const w of this.#roomWaiters.splice(0)) w();
     this.#timer?.();
     this.#timer = null;
     if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);

@@ -5,6 +5,7 @@ import {
   MAX_BATCH,
   MAX_BATCH_BYTES,
   MessageLog,
+  QUEUE_HIGH,
   SLOW_COMMIT_MS,
   SLOW_REPORT_MS,
   slowCommitWarner,
@@ -153,7 +154,9 @@ Deno.test("MessageLog: enqueue tells each sender once, after the commit, in queu
   let done!: () => void;
   const all = new Promise<void>((r) => done = r);
   for (const i of [1, 2, 3, 1]) { // the second m1 is a resend
-    log.enqueue(msg(`e${i}`), null, {
+    log.enqueue({
+      m: msg(`e${i}`),
+      from: null,
       stored: (r) => {
         told.push(`${r ? "ok" : "dup"} e${i} after ${committed} commit`);
         if (told.length === 7) done();
@@ -174,7 +177,12 @@ Deno.test("MessageLog: enqueue tells each sender once, after the commit, in queu
   ]);
   await log.close();
   const late: string[] = [];
-  log.enqueue(msg("late"), null, { stored: () => late.push("stored"), failed: () => late.push("failed") });
+  log.enqueue({
+    m: msg("late"),
+    from: null,
+    stored: () => late.push("stored"),
+    failed: () => late.push("failed"),
+  });
   assert.deepEqual(late, ["failed"], "a closed log refuses at once");
   await store.close();
 });
@@ -240,4 +248,44 @@ Deno.test("slowCommitWarner: warns at the first slow commit, then at most once p
   clock.advance(SLOW_REPORT_MS - 1);
   warn(200, 1, 0);
   assert.equal(lines.length, 2);
+});
+
+Deno.test("MessageLog: readers wait with what they read while two batches are queued, then go on one at a time, first come first", async () => {
+  const store = new SqliteStore(":memory:");
+  const log = new MessageLog(store, new Hub());
+  assert.equal(log.room(), null, "an empty queue: go on");
+  const all = Array.from({ length: QUEUE_HIGH }, (_, i) => log.append(msg(i), null));
+  const order: string[] = [];
+  const a = log.room(), b = log.room();
+  assert.ok(a instanceof Promise && b instanceof Promise, "two batches queued: wait");
+  void a.then(() => order.push("a"));
+  void b.then(() => order.push("b"));
+  assert.deepEqual(order, []);
+  await a; // the first commit took a batch
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.deepEqual(order, ["a"], "b waits until a has handled its bytes");
+  assert.notEqual(log.room(), null, "a newcomer queues behind b");
+  log.readerDone();
+  await b;
+  assert.deepEqual(order, ["a", "b"]);
+  await Promise.all(all);
+  await log.close();
+  await store.close();
+});
+
+Deno.test("MessageLog: closing lets every waiting reader go on", async () => {
+  const store = new SqliteStore(":memory:");
+  const log = new MessageLog(store, new Hub());
+  const all = Array.from({ length: QUEUE_HIGH }, (_, i) => log.append(msg(i), null));
+  const waits = [log.room(), log.room(), log.room()];
+  assert.ok(waits.every((w) => w instanceof Promise));
+  await log.close();
+  await Promise.all(waits);
+  assert.equal(log.room(), null, "a closed log holds no reader");
+  assert.equal(
+    (await Promise.all(all)).filter((r) => r).length,
+    QUEUE_HIGH,
+    "the queued messages were written",
+  );
+  await store.close();
 });

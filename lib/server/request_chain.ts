@@ -2,8 +2,11 @@
  * One connection's requests in order (server.ts's read loop): a request runs at once when none is
  * running — no promise at all when it waits for nothing, as a send up to its group commit —, else
  * after the ones before it. After each, `pause` may return a wait (the server's slice: other
- * sockets get a turn), which the next request waits for too. `dispatch` never rejects. `Slice` is
- * that pause: a run of requests ends once it has lasted its time.
+ * sockets get a turn). After a request that ran at once, `run` returns that wait and the caller
+ * waits for it before it hands on the next (one promise per pause; chaining each later request of a
+ * read onto it cost two promises and a closure apiece: issue 37, B). After a request that waited,
+ * the wait joins the chain. `dispatch` never rejects. `Slice` is that pause: a run of requests ends
+ * once it has lasted its time.
  */
 export class RequestChain<M> {
   #tail: Promise<void> | null = null;
@@ -20,7 +23,11 @@ export class RequestChain<M> {
     return this.#tail;
   }
 
-  run(m: M, body: Uint8Array): void {
+  /**
+   * Runs `m` at once, or after the requests before it; returns the pause the caller must wait for
+   * before it hands on the next request (undefined: none).
+   */
+  run(m: M, body: Uint8Array): Promise<void> | undefined {
     if (this.#tail !== null) {
       this.#queued++;
       this.#tail = this.#tail.then(() => this.dispatch(m, body)).then(this.#after);
@@ -32,11 +39,7 @@ export class RequestChain<M> {
       this.#tail = d.then(this.#after);
       return;
     }
-    const y = this.pause();
-    if (y) {
-      this.#queued++;
-      this.#tail = y.then(this.#done);
-    }
+    return this.pause() ?? undefined;
   }
 
   readonly #done = (): void => {

@@ -27,19 +27,43 @@ Deno.test("RequestChain: with none running a request runs at once, no promise; o
   assert.deepEqual(log.at(-1), "start d");
 });
 
-Deno.test("RequestChain: a pause after a request (the slice) holds the next one back until it is over", async () => {
+Deno.test("RequestChain: a pause after a request that ran at once is the caller's to wait for (nothing is chained onto it)", async () => {
   const log: string[] = [];
   let pauses = 1, resume!: () => void;
   const chain = new RequestChain<string>((m) => void log.push(m), () => {
     if (pauses-- <= 0) return;
     return new Promise<void>((r) => resume = r);
   });
-  chain.run("a", EMPTY);
-  chain.run("b", EMPTY);
+  const wait = chain.run("a", EMPTY);
+  assert.ok(wait instanceof Promise, "the slice is over: run answers the wait");
+  assert.equal(chain.tail, null, "no request waits on a chain");
   assert.deepEqual(log, ["a"]);
   resume();
-  await chain.tail;
+  await wait;
+  assert.equal(chain.run("b", EMPTY), undefined);
   assert.deepEqual(log, ["a", "b"]);
+});
+
+Deno.test("RequestChain: a pause after a request that waited holds the next one back on the chain", async () => {
+  const log: string[] = [];
+  let release!: () => void, resume!: () => void, paused = false;
+  const chain = new RequestChain<string>((m) => {
+    log.push(m);
+    if (m === "wait") return new Promise<void>((r) => release = r);
+  }, () => {
+    if (paused || log.at(-1) !== "wait") return;
+    paused = true;
+    return new Promise<void>((r) => resume = r);
+  });
+  assert.equal(chain.run("wait", EMPTY), undefined, "a request that waits answers no pause");
+  assert.equal(chain.run("b", EMPTY), undefined);
+  release();
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.ok(paused, "the pause came after the request that waited");
+  assert.deepEqual(log, ["wait"], "b waits for that pause");
+  resume();
+  await chain.tail;
+  assert.deepEqual(log, ["wait", "b"]);
   assert.equal(chain.tail, null);
 });
 

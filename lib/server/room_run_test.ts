@@ -46,7 +46,9 @@ async function setUp() {
 function sendAll(log: MessageLog, msgs: [NewMessage, Session][]): Promise<unknown> {
   return Promise.all(msgs.map(([m, from], id) =>
     new Promise<void>((done, fail) =>
-      log.enqueue(m, from, {
+      log.enqueue({
+        m,
+        from,
         stored: (r) => (from.replyStored(id, r!.seq, r!.ts), done()),
         failed: fail,
       })

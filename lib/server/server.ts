@@ -17,7 +17,7 @@ import { type CommandTable, commandTable } from "./commands.ts";
 import { resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
 import { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
-import { MessageLog, slowCommitWarner } from "./message_log.ts";
+import { MessageLog, QUEUE_HIGH, slowCommitWarner } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
 import { RequestChain, Slice } from "./request_chain.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
@@ -301,25 +301,37 @@ export class ParleyServer {
         }
         s.lastIn = this.clock.now();
         s.pingAt = 0;
-        for (const f of decoder.push(chunk)) {
-          this.#reads++;
-          let msg: Inbound;
-          try {
-            msg = parseInbound(f.header);
-          } catch (e) {
-            if (!(e instanceof ProtocolError)) throw e;
-            s.fail(e.id, e.code, e.message);
-            if (++s.violations > MAX_VIOLATIONS) s.bye(ErrorCode.Invalid, "Too many invalid messages");
-            continue;
+        // Two batches wait for the group commit already: the bytes wait, unparsed, for a commit
+        // (message_log.ts QUEUE_HIGH); the next waiting reader goes on once these are handled.
+        const room = this.core.messages.room();
+        if (room) await room;
+        try {
+          for (const f of decoder.push(chunk)) {
+            this.#reads++;
+            let msg: Inbound;
+            try {
+              msg = parseInbound(f.header);
+            } catch (e) {
+              if (!(e instanceof ProtocolError)) throw e;
+              s.fail(e.id, e.code, e.message);
+              if (++s.violations > MAX_VIOLATIONS) s.bye(ErrorCode.Invalid, "Too many invalid messages");
+              continue;
+            }
+            if (msg.t === "pong") continue;
+            const pause = chain.run(msg, f.body);
+            if (pause) await pause; // the slice is over: other sockets first
+            if (msg.t !== "send") continue;
+            if (++handed >= SEND_WINDOW) {
+              // Every request handed so far has run; then wait while too many sends await their commit.
+              handed = 0;
+              await chain.tail;
+              await s.inflightBelow(SEND_WINDOW);
+            } else if (this.core.messages.queued >= QUEUE_HIGH) {
+              await this.core.messages.room(); // a piece of many sends: the rest waits for a commit too
+            }
           }
-          if (msg.t === "pong") continue;
-          chain.run(msg, f.body);
-          if (msg.t === "send" && ++handed >= SEND_WINDOW) {
-            // Every request handed so far has run; then wait while too many sends await their commit.
-            handed = 0;
-            await chain.tail;
-            await s.inflightBelow(SEND_WINDOW);
-          }
+        } finally {
+          this.core.messages.readerDone();
         }
         if (s.inflight >= SEND_WINDOW) {
           await chain.tail;

@@ -98,14 +98,17 @@ export class LogMessages {
   /**
    * Stores the batch's new messages (a resend of a (sender, mid) in the window is null) in one
    * append; resolves once it is durable, with the stored rows in the batch's order. A row is the
-   * message and its seq, one object: the log takes it as its entry (no copy per message).
+   * message itself given its seq (`seq` set on the caller's object: no copy per message, issue 37),
+   * and the log takes it as its entry.
    */
   async append(batch: readonly NewMessage[]): Promise<(StoredMessage | null)[]> {
     const rows: StoredMessage[] = [], at: number[] = [], hashes: number[] = [];
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i]!, h = midHash(m.mid); // once for the window and the index
       if (!this.recent.claim(m.sender, m.mid, h)) continue;
-      rows.push({ ...m, seq: this.#next++ });
+      const row = m as StoredMessage;
+      row.seq = this.#next++;
+      rows.push(row);
       at.push(i);
       hashes.push(h);
     }

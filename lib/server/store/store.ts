@@ -144,7 +144,8 @@ export interface Store {
   // messages
   /**
    * Appends in order, durably, all or nothing. Returns the stored rows; null for a duplicate
-   * (sender, mid). `acks` (cursor moves of several users, as `ackMany` takes them) ride along with
+   * (sender, mid). A row may be the batch's own object given its `seq` (the embedded store's
+   * are): a caller keeps no message it appends for another use. `acks` (cursor moves of several users, as `ackMany` takes them) ride along with
    * the message batch instead of a commit each: in its transaction (PostgreSQL), or just before its
    * append to the message log (the embedded store; an ack names seqs stored before, so it holds
    * whether the append then succeeds or not).
