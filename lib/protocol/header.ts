@@ -58,15 +58,16 @@ function checkDepth(text: string): void {
 }
 
 /**
- * Parses header JSON with the depth and forbidden-key checks. Throws `ProtocolError`. A `send`
- * header spelt as clients spell it is read by hand (send_header.ts), with the same answer.
+ * Parses header JSON (`bytes[start..stop)`, all of it by default) with the depth and forbidden-key
+ * checks. Throws `ProtocolError`. A `send` header spelt as clients spell it is read by hand
+ * (send_header.ts), with the same answer.
  */
-export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
-  const send = sendHeader(bytes);
+export function parseHeader(bytes: Uint8Array, start = 0, stop = bytes.length): Record<string, unknown> {
+  const send = sendHeader(bytes, start, stop);
   if (send) return send;
   let text: string;
   try {
-    text = utf8Strict.decode(bytes);
+    text = utf8Strict.decode(start === 0 && stop === bytes.length ? bytes : bytes.subarray(start, stop));
   } catch {
     throw new ProtocolError(ErrorCode.BadJson, "Header is not valid UTF-8");
   }
@@ -97,6 +98,6 @@ export function decodeFrameBytes(bytes: Uint8Array): Frame {
   if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
   if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
   if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
-  const header = parseHeader(bytes.subarray(8, 8 + hlen));
+  const header = parseHeader(bytes, 8, 8 + hlen); // read in place: no view of the header
   return { header, body: bytes.subarray(8 + hlen) };
 }

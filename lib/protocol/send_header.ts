@@ -29,14 +29,14 @@ const DEVICES = lit(',"devices":['), TTL = lit(',"ttl":');
 
 /** True when `lit` lies in `b` at `o`. */
 function at(b: Uint8Array, o: number, lit: Uint8Array): boolean {
-  if (o + lit.length > b.length) return false;
+  if (o + lit.length > lim) return false;
   for (let i = 0; i < lit.length; i++) if (b[o + i] !== lit[i]) return false;
   return true;
 }
 
 /** Where the plain string starting at `o` ends (its closing quote), or -1 (escape, control, non-ASCII, no end). */
 function plainEnd(b: Uint8Array, o: number): number {
-  for (let i = o; i < b.length; i++) {
+  for (let i = o; i < lim; i++) {
     const c = b[i]!;
     if (c === Q) return i;
     if (!plain(c)) return -1;
@@ -44,9 +44,21 @@ function plainEnd(b: Uint8Array, o: number): number {
   return -1;
 }
 
-/** The characters of the ASCII bytes `b[from..to)` (one flat string: cheaper to hash later than a concatenation). */
+/** Arrays of character codes by length, refilled for each string `ascii` makes (no view of `b` a string). */
+const CODES: number[][] = [];
+/** The longest string made through CODES (a mid is at most 64 characters). */
+const CODES_MAX = 128;
+
+/**
+ * The characters of the ASCII bytes `b[from..to)` (one flat string: cheaper to hash later than a
+ * concatenation): ~70 ns for 24 characters through a reused array, ~120–170 through a view of `b`.
+ */
 function ascii(b: Uint8Array, from: number, to: number): string {
-  return String.fromCharCode.apply(null, b.subarray(from, to) as unknown as number[]);
+  const n = to - from;
+  if (n > CODES_MAX) return String.fromCharCode.apply(null, b.subarray(from, to) as unknown as number[]);
+  const a = CODES[n] ??= new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) a[i] = b[from + i]!;
+  return String.fromCharCode.apply(null, a);
 }
 
 /**
@@ -71,11 +83,13 @@ function nameOf(b: Uint8Array, from: number, to: number): string {
 
 /** Where the last `decimal` or `list` ended (a parse runs start to end with no await: one cursor serves). */
 let end = 0;
+/** Where the header being read ends in its buffer (set by `sendHeader` for the same one parse). */
+let lim = 0;
 
 /** A plain decimal at `b[o..)` (1 to 10 digits, no leading 0), `end` past it; else -1. */
 function decimal(b: Uint8Array, o: number): number {
   let v = 0, i = o;
-  for (; i < b.length && b[i]! >= 0x30 && b[i]! <= 0x39; i++) v = v * 10 + b[i]! - 0x30;
+  for (; i < lim && b[i]! >= 0x30 && b[i]! <= 0x39; i++) v = v * 10 + b[i]! - 0x30;
   const n = i - o;
   end = i;
   return n === 0 || n > 10 || (n > 1 && b[o] === 0x30) ? -1 : v;
@@ -134,30 +148,38 @@ function fields(b: Uint8Array, o: number, h: Record<string, unknown>): number {
 }
 
 /**
- * The header as `JSON.parse` would answer it when `b` is a send header spelt as clients spell it;
- * else null. Two spellings: `t` and `id` first (`{"t":"send","id":N,"to":…}`, other tools), or
- * last (`{"to":…,"t":"send","id":N}`, Parley's client, which writes its fields before them).
+ * The header as `JSON.parse` would answer it when `bytes[start..stop)` (all of it by default) is a
+ * send header spelt as clients spell it; else null. Two spellings: `t` and `id` first
+ * (`{"t":"send","id":N,"to":…}`, other tools), or last (`{"to":…,"t":"send","id":N}`, Parley's
+ * client, which writes its fields before them). Read in place: a frame's header needs no view.
  */
-export function sendHeader(bytes: Uint8Array): Record<string, unknown> | null {
+export function sendHeader(
+  bytes: Uint8Array,
+  start = 0,
+  stop = bytes.length,
+): Record<string, unknown> | null {
   // Both spellings open with `{"t`: other headers are turned away before anything is made.
-  if (bytes[0] !== OPEN || bytes[1] !== Q || bytes[2] !== T) return null;
+  if (stop - start < 3 || bytes[start] !== OPEN || bytes[start + 1] !== Q || bytes[start + 2] !== T) {
+    return null;
+  }
   // A node Buffer's subarray runs a JavaScript constructor: the strings are cut from a plain view.
   const b = bytes.constructor === Uint8Array
     ? bytes
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (at(b, 0, HEAD)) {
-    const id = decimal(b, HEAD.length);
+  lim = stop;
+  if (at(b, start, HEAD)) {
+    const id = decimal(b, start + HEAD.length);
     if (id < 0 || b[end] !== COMMA) return null;
     const h: Record<string, unknown> = { t: "send", id };
     const o = fields(b, end + 1, h);
-    return o > 0 && o + 1 === b.length && b[o] === CLOSE ? h : null;
+    return o > 0 && o + 1 === stop && b[o] === CLOSE ? h : null;
   }
-  if (!at(b, 1, TO)) return null;
+  if (!at(b, start + 1, TO)) return null;
   const h: Record<string, unknown> = {};
-  const o = fields(b, 1, h);
+  const o = fields(b, start + 1, h);
   if (o < 0 || !at(b, o, TAIL)) return null;
   const id = decimal(b, o + TAIL.length);
-  if (id < 0 || end + 1 !== b.length || b[end] !== CLOSE) return null;
+  if (id < 0 || end + 1 !== stop || b[end] !== CLOSE) return null;
   h.t = "send";
   h.id = id;
   return h;

@@ -61,6 +61,8 @@ Deno.test("sendHeader: every send header a client writes (plain ASCII fields) is
     const big = Buffer.alloc(b.length + 16, 0x7b);
     big.set(b, 8);
     assert.deepEqual(sendHeader(big.subarray(8, 8 + b.length)), want);
+    // Read in place (a frame's header: its bounds, not a view).
+    assert.deepEqual(sendHeader(big, 8, 8 + b.length), want);
   }
 });
 
@@ -86,6 +88,11 @@ Deno.test("sendHeader: on random changes of such headers it answers null or exac
     }
     const u = new Uint8Array(b);
     const got = sendHeader(u);
+    // The same bytes read in place, between bytes that could continue them (a body's `}`, `"`, `]`…).
+    const framed = new Uint8Array(u.length + 16);
+    for (let j = 0; j < framed.length; j++) framed[j] = bytes[r(bytes.length)]!;
+    framed.set(u, 8);
+    assert.deepEqual(sendHeader(framed, 8, 8 + u.length), got, String.fromCharCode(...u));
     if (got === null) {
       refused++;
       continue;
