@@ -169,12 +169,23 @@ export class NodeConn implements ServerConn {
   /** The native write handed on and not yet ended, and the writes queued behind it. */
   #inflight: WriteReq | null = null;
   #later: { b: Uint8Array; done: (err?: unknown) => void }[] = [];
+  /**
+   * The request of every native write: one is in flight at a time, so one object serves them all
+   * (issue 37, A-paced: a room's fan-out is a write per member).
+   */
+  readonly #req: WriteReq;
 
   constructor(
     readonly s: tls.TLSSocket,
     raw: { remoteAddress?: string; remotePort?: number },
     localHost?: string,
   ) {
+    this.#req = {
+      handle: null as unknown as NativeStream,
+      oncomplete: NodeConn.written,
+      done: null,
+      conn: this,
+    };
     this.remoteAddr = { hostname: raw.remoteAddress ?? "?", port: raw.remotePort ?? 0 };
     this.localHost = localHost ?? s.localAddress ?? "";
     s.on("data", (d: Uint8Array) => {
@@ -233,7 +244,9 @@ export class NodeConn implements ServerConn {
     else if (typeof h?.writeBuffer !== "function") this.s.write(b, done);
     else if (this.#inflight) this.#later.push({ b, done });
     else {
-      const req: WriteReq = { handle: h, oncomplete: NodeConn.written, done, conn: this };
+      const req = this.#req;
+      req.handle = h;
+      req.done = done;
       if (b.length >= NodeConn.NATIVE_MAX) {
         // A big piece (a file's download) through node:tls's write: native writes of them cost the
         // relayed download more server CPU (files_ab.ts). Still one at a time: later writes wait.
@@ -243,7 +256,10 @@ export class NodeConn implements ServerConn {
       }
       const status = h.writeBuffer(req, b); // encrypted (copied) now; oncomplete comes later, always
       if (status === 0) this.#inflight = req;
-      else queueMicrotask(() => this.#fail(done, status));
+      else {
+        req.done = null; // never completed: nothing may be told through it
+        queueMicrotask(() => this.#fail(done, status));
+      }
     }
   }
 

@@ -35,9 +35,9 @@ export function releaseBody(body: Uint8Array): boolean {
   return true;
 }
 
-/** A frame decoded from `bytes`, its body marked as owning its buffer when `own`. */
-function decoded(bytes: Uint8Array, own: boolean): Frame {
-  const f = decodeFrameBytes(bytes);
+/** A frame decoded from `bytes` (its bytes from `start` to `end`), its body marked as owning its buffer when `own`. */
+function decoded(bytes: Uint8Array, own: boolean, start = 0, end = bytes.length): Frame {
+  const f = decodeFrameBytes(bytes, start, end);
   if (own) OWN.add(f.body);
   return f;
 }
@@ -199,6 +199,7 @@ export class FrameDecoder {
     this.#buffered += chunk.length;
     try {
       for (;;) {
+        if (this.#chunks.length === 1 && this.#need < 0) this.#inPlace(out);
         if (this.#need < 0) {
           if (this.#buffered < 4) break;
           const len = this.#peekU32();
@@ -250,6 +251,44 @@ export class FrameDecoder {
       if (o === 4) break;
     }
     return u32be(b, 0);
+  }
+
+  /**
+   * The whole frames at the start of the one piece held, read where they lie (issue 37: no view of
+   * each frame and of the rest of the piece, only its body's); the rest of the piece stays held.
+   * As `#take` would: a frame that is a whole owned piece owns its buffer, a big one is copied out.
+   */
+  #inPlace(out: Frame[]): void {
+    const c = this.#chunks[0]!, n = c.length; // (`n`: a piece freed below reads as empty)
+    let at = 0, lent = false;
+    while (n - at >= 4) {
+      const len = u32be(c, at);
+      if (len > this.#max || len < 4) break; // `push` says why
+      const end = at + 4 + len;
+      if (end > n) break;
+      if (!this.#owns) out.push(decoded(c, false, at, end));
+      else {
+        const b = c.buffer;
+        if (
+          at === 0 && end === c.length && c.byteOffset === 0 && c.length === b.byteLength &&
+          this.#mine!.has(b) && !this.#lent!.has(b)
+        ) {
+          out.push(decoded(c, true));
+        } else if (end - at >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
+          out.push(decoded(c.slice(at, end), true));
+          if (end === n && !lent) this.#done(c); // its last frame: the loop ends here
+        } else {
+          if (!lent) this.#lent!.add(b);
+          lent = true;
+          out.push(decoded(c, false, at, end));
+        }
+      }
+      at = end;
+    }
+    if (at === 0) return;
+    this.#buffered -= at;
+    if (at === n) this.#chunks.length = 0;
+    else this.#chunks[0] = c.subarray(at);
   }
 
   /** Whether the bytes `#take` answered last are a buffer of their own (copied, or a whole owned piece). */

@@ -59,6 +59,22 @@ Deno.test("FrameDecoder owns: frames decode whole under any split while pieces a
   );
 });
 
+Deno.test("FrameDecoder owns: a piece that ends a big frame read in place, then holds one whole big frame, frees that piece once", () => {
+  const x = frameOf(0, 200_000), y = frameOf(1, 70_000), z = frameOf(2, 9);
+  for (const tail of [[y], [y, z], [z, y]]) {
+    const rest = new Uint8Array([...x.subarray(1000), ...tail.flatMap((f) => [...f])]);
+    const d = new FrameDecoder(1 << 20, { owns: true });
+    const got = [...d.push(Buffer.from(x.subarray(0, 1000))), ...d.push(Buffer.from(rest))];
+    assert.deepEqual(got.map((f) => f.header.id), [0, ...tail.map((f) => (f === y ? 1 : 2))]);
+    for (const f of got) {
+      const i = f.header.id as number;
+      assert.equal(f.body.length, [200_000, 70_000, 9][i]);
+      assert.ok(f.body.every((b) => b === i), `frame ${i} arrived whole`);
+    }
+    assert.equal(d.buffered, 0);
+  }
+});
+
 Deno.test("FrameDecoder without owns frees nothing it was given, and marks no body its own", () => {
   const f = frameOf(1, 200_000);
   const pieces = [f.slice(0, 70_000), f.slice(70_000)];

@@ -92,12 +92,15 @@ export function parseHeader(bytes: Uint8Array, start = 0, stop = bytes.length): 
   return value as Record<string, unknown>;
 }
 
-/** A whole frame's bytes (length prefix included) → its header, checked, and a view of its body. */
-export function decodeFrameBytes(bytes: Uint8Array): Frame {
-  const hlen = u32be(bytes, 4);
-  if (hlen > bytes.length - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
+/**
+ * A whole frame's bytes (length prefix included; `bytes[start..end)`, all of it by default) → its
+ * header, checked, and a view of its body.
+ */
+export function decodeFrameBytes(bytes: Uint8Array, start = 0, end = bytes.length): Frame {
+  const hlen = u32be(bytes, start + 4);
+  if (hlen > end - start - 8) throw new ProtocolError(ErrorCode.BadFrame, "Header length exceeds the frame");
   if (hlen > MAX_HEADER) throw new ProtocolError(ErrorCode.FrameTooLarge, "Header is too large");
   if (hlen === 0) throw new ProtocolError(ErrorCode.BadFrame, "Frame has no header");
-  const header = parseHeader(bytes, 8, 8 + hlen); // read in place: no view of the header
-  return { header, body: bytes.subarray(8 + hlen) };
+  const header = parseHeader(bytes, start + 8, start + 8 + hlen); // read in place: no view of the header
+  return { header, body: bytes.subarray(start + 8 + hlen, end) };
 }

@@ -236,8 +236,18 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
  * rooms they are in) and only up to the last stored seq count; other entries are skipped and the
  * reply says how many were taken. The bound is the highest seq the message log knows is stored;
  * the store is asked only for an ack above it (on several nodes, a round trip per ack otherwise).
+ * The usual ack (DMs and broadcasts, below that bound) is checked at once, with no promise: the
+ * connection's next requests are not chained behind it (issue 37, B: two promises and a closure
+ * for each send after an ack).
  */
-export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void> {
+export function ack(c: Core, s: Session, m: Request<"ack">): void | Promise<void> {
+  const top = c.messages.storedTop;
+  if (m.acks.some((a) => a.seq > top || a.conv.startsWith("r:"))) return ackLooked(c, s, m);
+  commitAcks(c, s, m, m.acks.filter((a) => ownPlain(s.user, a.conv)));
+}
+
+/** `ack` when the store or the room cache is asked. */
+async function ackLooked(c: Core, s: Session, m: Request<"ack">): Promise<void> {
   const top = c.messages.storedTop;
   const last = m.acks.some((a) => a.seq > top) ? await c.messages.refreshTop() : top;
   const ok: { conv: string; seq: number }[] = [];
@@ -246,9 +256,26 @@ export async function ack(c: Core, s: Session, m: Request<"ack">): Promise<void>
     if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
     ok.push(a);
   }
-  // Each device has its own cursors; the acks ride along with the next message batch's commit.
-  if (ok.length) await c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok });
-  s.reply(m.id, { acked: ok.length, skipped: m.acks.length - ok.length });
+  commitAcks(c, s, m, ok);
+}
+
+/**
+ * Queues the acks `ok` for the next message batch's commit (each device has its own cursors); the
+ * reply follows that commit. The connection's next requests do not wait for it: only `sync` reads
+ * cursors, and it writes what is queued first.
+ */
+function commitAcks(c: Core, s: Session, m: Request<"ack">, ok: { conv: string; seq: number }[]): void {
+  const answer = { acked: ok.length, skipped: m.acks.length - ok.length };
+  if (!ok.length) return s.reply(m.id, answer);
+  c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok }).then(() => s.reply(m.id, answer), (e) => {
+    c.log.error("handler", { command: "ack", error: String(e) });
+    s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
+  });
+}
+
+/** Whether `conv` is a broadcast or one of `user`'s DMs (no room: `ownConversation` asks). */
+function ownPlain(user: string, conv: string): boolean {
+  return conv === "b" || (conv.startsWith("d:") && conv.slice(2).split(":").includes(user));
 }
 
 async function ownConversation(
@@ -257,9 +284,7 @@ async function ownConversation(
   conv: string,
   rooms: Map<string, boolean>,
 ): Promise<boolean> {
-  if (conv === "b") return true;
-  if (conv.startsWith("d:")) return conv.slice(2).split(":").includes(user);
-  if (!conv.startsWith("r:")) return false;
+  if (!conv.startsWith("r:")) return ownPlain(user, conv);
   const name = conv.slice(2);
   let member = rooms.get(name);
   if (member === undefined) {

@@ -125,9 +125,26 @@ Deno.test("ack: bounded by the seq the log knows is stored; the store is asked o
   const r = replies().filter((h) => h.id === 10 || h.id === 11);
   assert.deepEqual(
     r.map((h) => [h.id, h.acked, h.skipped]),
-    [[10, 1, 0], [11, 0, 1]],
-    "a seq never stored is skipped",
+    [[11, 0, 1], [10, 1, 0]],
+    "a seq never stored is skipped (answered at once); a taken one is answered after its commit",
   );
+  await log.close();
+  await store.close();
+});
+
+Deno.test("ack: the usual ack returns no promise, so the connection's next requests run at once; its answer follows the commit", async () => {
+  const { store, log, c, s, replies } = setup();
+  send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(3));
+  await log.flush();
+  s.user = "bob";
+  const r = ack(c, s, { t: "ack", id: 20, acks: [{ conv: "d:alice:bob", seq: log.storedTop }] });
+  assert.equal(r, undefined, "no promise for the request chain to wait on");
+  assert.deepEqual(replies().filter((h) => h.id === 20), [], "not answered before its commit");
+  await log.flush();
+  await new Promise((r) => setTimeout(r, 5)); // the outbox writes on the next turn
+  assert.deepEqual(replies().filter((h) => h.id === 20).map((h) => h.acked), [1]);
+  const pending = await store.pending("bob", 0, 10);
+  assert.deepEqual(pending, [], "the cursor moved");
   await log.close();
   await store.close();
 });

@@ -96,8 +96,16 @@ export class Session {
   /** A send was committed (or failed) and answered. */
   settled(): void {
     this.inflight--;
-    if (this.#belowWaiters.length === 0) return;
-    this.#belowWaiters = this.#belowWaiters.filter((w) => this.inflight >= w.n || (w.resolve(), false));
+    const ws = this.#belowWaiters;
+    if (ws.length === 0) return;
+    // In place (issue 37, B: a new array and a closure for every send settled while one waits).
+    let keep = 0;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      if (this.inflight >= w.n) ws[keep++] = w;
+      else w.resolve();
+    }
+    ws.length = keep;
   }
 
   /** Resolves once fewer than `n` sends are waiting for their commit. */
