@@ -35,7 +35,10 @@ export function releaseBody(body: Uint8Array): boolean {
   return true;
 }
 
-/** A frame decoded from `bytes` (its bytes from `start` to `end`), its body marked as owning its buffer when `own`. */
+/**
+ * A frame decoded from `bytes` (the frame's bytes from `start` to `end`), its body marked as owning
+ * its buffer when `own`.
+ */
 function decoded(bytes: Uint8Array, own: boolean, start = 0, end = bytes.length): Frame {
   const f = decodeFrameBytes(bytes, start, end);
   if (own) OWN.add(f.body);
@@ -270,7 +273,7 @@ export class FrameDecoder {
       else {
         const b = c.buffer;
         if (
-          at === 0 && end === c.length && c.byteOffset === 0 && c.length === b.byteLength &&
+          at === 0 && end === n && c.byteOffset === 0 && n === b.byteLength &&
           this.#mine!.has(b) && !this.#lent!.has(b)
         ) {
           out.push(decoded(c, true));

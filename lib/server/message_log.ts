@@ -1,9 +1,10 @@
 /**
  * Group commit for messages. `enqueue` queues a message with its outcome's listener (`Queued`;
- * `append`: with a promise); once per event-loop turn the queue is written in one durable transaction, then each
- * stored message is fanned out and its listener told, in one loop (so the sender's `ok` is sent
- * only after the message is on disk; one promise per batch, none per message). Duplicates of
- * (sender, mid) are told null. A batch holds at most MAX_BATCH messages / MAX_BATCH_BYTES.
+ * `append`: with a promise); once per event-loop turn the queue is written in one durable
+ * transaction, then each stored message is fanned out and its listener told, in one loop (so the
+ * sender's `ok` is sent only after the message is on disk; one promise per batch, none per
+ * message). Duplicates of (sender, mid) are told null. A batch holds at most MAX_BATCH messages /
+ * MAX_BATCH_BYTES. While QUEUE_HIGH messages wait, connections' readers wait too (`room`).
  * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
  * entries count toward MAX_BATCH. Acks with no message queued wait up to ACK_HOLD_MS for one (their
  * own commit is an fsync of its own, which stalls every delivery behind it: at 200 messages/s into
