@@ -200,22 +200,23 @@ class SegmentFiles implements SegmentLog {
 
   append(entries: readonly LogEntry[]): Promise<LogPlace[]> {
     return this.#run("writes", () => {
-      const w = this.#w, lens: number[] = [];
+      const w = this.#w, n = entries.length, lens: number[] = new Array(n);
       w.reset();
       let last = this.#high;
-      for (const e of entries) {
+      for (let i = 0; i < n; i++) { // (indexed: an iterator's results were ~25 bytes an entry)
+        const e = entries[i]!;
         if (!Number.isSafeInteger(e.seq) || e.seq <= last) {
           throw new RangeError(`append: seq ${e.seq} is not above ${last}`);
         }
-        lens.push(w.entry(e));
+        lens[i] = w.entry(e);
         last = e.seq;
       }
-      if (entries.length === 0) return [];
+      if (n === 0) return [];
       const { seg, at } = this.#write();
-      const places: LogPlace[] = [];
-      for (let i = 0, off = at; i < entries.length; off += lens[i++]!) {
+      const places: LogPlace[] = new Array(n);
+      for (let i = 0, off = at; i < n; off += lens[i++]!) {
         this.#book.placed(seg, entries[i]!.seq, off, lens[i]!);
-        places.push({ seg: seg.num, off, len: lens[i]! });
+        places[i] = { seg: seg.num, off, len: lens[i]! };
       }
       this.#high = last;
       return places;
