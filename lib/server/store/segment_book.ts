@@ -5,8 +5,8 @@
  * file. Pure: no file system (the fd and path are only carried; `scan` reads a buffer).
  *
  * Rules: a segment's entries have seqs above its base and at most the next segment's base, so the
- * segment of a seq is a binary search over bases, then one over its seqs (~20 bytes an entry in
- * plain arrays, no object per entry). A tombstone is needed while the entry it kills is still in an
+ * segment of a seq is a binary search over bases, then one over its seqs (20 bytes an entry in
+ * typed columns grown by doubling: no object per entry, nothing for the collector to walk). A tombstone is needed while the entry it kills is still in an
  * earlier segment; once that entry leaves the disk (its segment rewritten or deleted) the tombstone
  * counts as dead. Dead bytes: a dead entry's whole record, 8 bytes per tombstoned seq not needed
  * (a tombstone record's own 9 bytes of head are not counted).
@@ -22,14 +22,33 @@ export interface Seg {
   bytes: number;
   dead: number;
   live: number;
-  /** The entries physically here (live or dead), in seq order, with their places. */
-  seqs: number[];
-  offs: number[];
-  lens: number[];
+  /** How many entries are physically here (live or dead): the first `count` of each column below. */
+  count: number;
+  /** The entries, in seq order, with their places. */
+  seqs: Float64Array;
+  offs: Int32Array;
+  lens: Int32Array;
   /** 0 while the entry lives, else the number of the segment holding its tombstone. */
-  killer: number[];
+  killer: Int32Array;
   /** Seqs tombstoned here whose entry is still in an earlier segment: the tombstones to keep. */
   needed: Set<number>;
+}
+
+/** A new segment's room for entries in each column (doubled as it fills). */
+const FIRST_ROOM = 64;
+
+/** Gives `seg`'s columns room for `cap` entries, keeping the first `count`. */
+function grow(seg: Seg, cap: number): void {
+  const seqs = new Float64Array(cap), offs = new Int32Array(cap), lens = new Int32Array(cap);
+  const killer = new Int32Array(cap), n = seg.count;
+  seqs.set(seg.seqs.subarray(0, n));
+  offs.set(seg.offs.subarray(0, n));
+  lens.set(seg.lens.subarray(0, n));
+  killer.set(seg.killer.subarray(0, n));
+  seg.seqs = seqs;
+  seg.offs = offs;
+  seg.lens = lens;
+  seg.killer = killer;
 }
 
 export class SegmentBook {
@@ -48,10 +67,11 @@ export class SegmentBook {
       bytes,
       dead: 0,
       live: 0,
-      seqs: [],
-      offs: [],
-      lens: [],
-      killer: [],
+      count: 0,
+      seqs: new Float64Array(FIRST_ROOM),
+      offs: new Int32Array(FIRST_ROOM),
+      lens: new Int32Array(FIRST_ROOM),
+      killer: new Int32Array(FIRST_ROOM),
       needed: new Set(),
     };
     this.segs.push(seg);
@@ -90,7 +110,7 @@ export class SegmentBook {
 
   /** Tells `found` the live entries of `seg` (read by `r`) in seq order, with their places. */
   report(seg: Seg, r: RecordReader, found: (meta: LogMeta, place: LogPlace) => void): void {
-    for (let i = 0; i < seg.seqs.length; i++) {
+    for (let i = 0; i < seg.count; i++) {
       const off = seg.offs[i]!;
       if (seg.killer[i] === 0) found(r.meta(off), { seg: seg.num, off, len: seg.lens[i]! });
     }
@@ -98,10 +118,13 @@ export class SegmentBook {
 
   /** Books a live entry at the end of `seg`. */
   placed(seg: Seg, seq: number, off: number, len: number): void {
-    seg.seqs.push(seq);
-    seg.offs.push(off);
-    seg.lens.push(len);
-    seg.killer.push(0);
+    const i = seg.count;
+    if (i === seg.seqs.length) grow(seg, 2 * i);
+    seg.seqs[i] = seq;
+    seg.offs[i] = off;
+    seg.lens[i] = len;
+    seg.killer[i] = 0;
+    seg.count = i + 1;
     seg.live++;
   }
 
@@ -115,7 +138,7 @@ export class SegmentBook {
     }
     const seg = this.segs[lo];
     if (!seg || !(seg.base < seq)) return null;
-    let a = 0, b = seg.seqs.length - 1;
+    let a = 0, b = seg.count - 1;
     while (a <= b) {
       const m = (a + b) >> 1, s = seg.seqs[m]!;
       if (s === seq) return { seg, i: m };
@@ -155,7 +178,7 @@ export class SegmentBook {
 
   /** `seg` was deleted from the disk. */
   dropped(seg: Seg): void {
-    this.#gone(seg, seg.seqs.map((_, i) => i));
+    this.#gone(seg, Array.from({ length: seg.count }, (_, i) => i));
     this.segs.splice(this.segs.indexOf(seg), 1);
     this.#byNum.delete(seg.num);
   }
@@ -170,10 +193,11 @@ export class SegmentBook {
     seg.dead = 0;
     seg.live = 0;
     for (const i of keep) seg.killer[i] === 0 ? seg.live++ : seg.dead += seg.lens[i]!;
-    seg.seqs = keep.map((i) => seg.seqs[i]!);
-    seg.lens = keep.map((i) => seg.lens[i]!);
-    seg.killer = keep.map((i) => seg.killer[i]!);
-    seg.offs = offs;
+    seg.seqs = Float64Array.from(keep, (i) => seg.seqs[i]!);
+    seg.lens = Int32Array.from(keep, (i) => seg.lens[i]!);
+    seg.killer = Int32Array.from(keep, (i) => seg.killer[i]!);
+    seg.offs = Int32Array.from(offs);
+    seg.count = keep.length;
     seg.fd = fd;
     seg.bytes = bytes;
     return old;

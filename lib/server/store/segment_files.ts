@@ -278,7 +278,7 @@ class SegmentFiles implements SegmentLog {
     const tmp = `${seg.path}.tmp`, fd = await openAsync(tmp, "w+");
     try {
       const keep: number[] = [], gone: number[] = [];
-      seg.killer.forEach((k, i) => (k === 0 ? keep : gone).push(i));
+      for (let i = 0; i < seg.count; i++) (seg.killer[i] === 0 ? keep : gone).push(i);
       const { runs, offs } = this.#book.runs(seg, keep, COPY_CHUNK, rec.HEADER_BYTES);
       await transfer("write", fd, rec.encodeHeader(seg.base), 0);
       let pos = rec.HEADER_BYTES, chunk = new Uint8Array(COPY_CHUNK);
@@ -301,7 +301,7 @@ class SegmentFiles implements SegmentLog {
       await call((d) => fs.rename(tmp, seg.path, d));
       await fsync(this.#dirFd);
       fs.closeSync(this.#book.rewritten(seg, keep, gone, offs, fd, pos));
-      for (let i = 0; i < seg.seqs.length; i++) {
+      for (let i = 0; i < seg.count; i++) {
         if (seg.killer[i] === 0) moved(seg.seqs[i]!, { seg: seg.num, off: seg.offs[i]!, len: seg.lens[i]! });
       }
     } catch (e) {
