@@ -6,9 +6,9 @@
  *
  * Rules: a segment's entries have seqs above its base and at most the next segment's base, so the
  * segment of a seq is a binary search over bases, then one over its seqs (20 bytes an entry in
- * typed columns grown by doubling: no object per entry, nothing for the collector to walk). A tombstone is needed while the entry it kills is still in an
- * earlier segment; once that entry leaves the disk (its segment rewritten or deleted) the tombstone
- * counts as dead. Dead bytes: a dead entry's whole record, 8 bytes per tombstoned seq not needed
+ * typed columns grown by doubling: no object per entry, nothing for the collector to walk). A
+ * tombstone is needed while the entry it kills is still in an earlier segment; once that entry
+ * leaves the disk (its segment rewritten or deleted) the tombstone counts as dead. Dead bytes: a dead entry's whole record, 8 bytes per tombstoned seq not needed
  * (a tombstone record's own 9 bytes of head are not counted).
  */
 import type { LogMeta, LogPlace, LogStats } from "./segment_log.ts";
@@ -119,7 +119,7 @@ export class SegmentBook {
   /** Books a live entry at the end of `seg`. */
   placed(seg: Seg, seq: number, off: number, len: number): void {
     const i = seg.count;
-    if (i === seg.seqs.length) grow(seg, 2 * i);
+    if (i === seg.seqs.length) grow(seg, Math.max(FIRST_ROOM, 2 * i)); // (a rewrite may leave none)
     seg.seqs[i] = seq;
     seg.offs[i] = off;
     seg.lens[i] = len;
