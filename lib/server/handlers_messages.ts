@@ -231,22 +231,29 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.reply(m.id, { count, lastSeq: after });
 }
 
+/** Entries an ack may have and still take the quick path (a client acks a few conversations at a time). */
+const QUICK_ACK = 16;
+
 /**
  * Acknowledges in one transaction. Only the user's own conversations (their DMs, broadcasts,
  * rooms they are in) and only up to the last stored seq count; other entries are skipped and the
  * reply says how many were taken. The bound is the highest seq the message log knows is stored;
  * the store is asked only for an ack above it (on several nodes, a round trip per ack otherwise).
- * The usual ack (DMs and broadcasts, below that bound) is checked at once, with no promise: the
- * connection's next requests are not chained behind it (issue 37, B: two promises and a closure
- * for each send after an ack).
+ * The usual ack (at most QUICK_ACK DMs and broadcasts, below that bound) is checked at once and
+ * returns no promise: the connection's next requests are not chained behind its commit (issue 37,
+ * B: two promises and a closure for each send after an ack). Any other holds the connection's
+ * next requests until its commit, so a flood of big acks is written one commit at a time while
+ * other connections are served between them.
  */
 export function ack(c: Core, s: Session, m: Request<"ack">): void | Promise<void> {
   const top = c.messages.storedTop;
-  if (m.acks.some((a) => a.seq > top || a.conv.startsWith("r:"))) return ackLooked(c, s, m);
-  commitAcks(c, s, m, m.acks.filter((a) => ownPlain(s.user, a.conv)));
+  if (m.acks.length > QUICK_ACK || m.acks.some((a) => a.seq > top || a.conv.startsWith("r:"))) {
+    return ackLooked(c, s, m);
+  }
+  void commitAcks(c, s, m, m.acks.filter((a) => ownPlain(s.user, a.conv)));
 }
 
-/** `ack` when the store or the room cache is asked. */
+/** `ack` when the store or the room cache is asked, or the ack is big: done once committed. */
 async function ackLooked(c: Core, s: Session, m: Request<"ack">): Promise<void> {
   const top = c.messages.storedTop;
   const last = m.acks.some((a) => a.seq > top) ? await c.messages.refreshTop() : top;
@@ -256,21 +263,29 @@ async function ackLooked(c: Core, s: Session, m: Request<"ack">): Promise<void> 
     if (a.seq > last || !(await ownConversation(c, s.user, a.conv, rooms))) continue;
     ok.push(a);
   }
-  commitAcks(c, s, m, ok);
+  await commitAcks(c, s, m, ok);
 }
 
 /**
  * Queues the acks `ok` for the next message batch's commit (each device has its own cursors); the
- * reply follows that commit. The connection's next requests do not wait for it: only `sync` reads
- * cursors, and it writes what is queued first.
+ * reply follows that commit, and so does the promise. Only `sync` reads cursors, and it writes what
+ * is queued first.
  */
-function commitAcks(c: Core, s: Session, m: Request<"ack">, ok: { conv: string; seq: number }[]): void {
+function commitAcks(
+  c: Core,
+  s: Session,
+  m: Request<"ack">,
+  ok: { conv: string; seq: number }[],
+): Promise<void> {
   const answer = { acked: ok.length, skipped: m.acks.length - ok.length };
-  if (!ok.length) return s.reply(m.id, answer);
-  c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok }).then(() => s.reply(m.id, answer), (e) => {
-    c.log.error("handler", { command: "ack", error: String(e) });
-    s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
-  });
+  if (!ok.length) return Promise.resolve(s.reply(m.id, answer));
+  return c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok }).then(
+    () => s.reply(m.id, answer),
+    (e) => {
+      c.log.error("handler", { command: "ack", error: String(e) });
+      s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
+    },
+  );
 }
 
 /** Whether `conv` is a broadcast or one of `user`'s DMs (no room: `ownConversation` asks). */
