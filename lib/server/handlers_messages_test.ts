@@ -148,3 +148,18 @@ Deno.test("ack: the usual ack returns no promise, so the connection's next reque
   await log.close();
   await store.close();
 });
+
+Deno.test("ack: a big ack (over 16 entries) holds its connection's next requests until its commit", async () => {
+  const { store, log, c, s } = setup();
+  send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(3));
+  await log.flush();
+  s.user = "bob";
+  const acks = Array.from({ length: 17 }, () => ({ conv: "d:alice:bob", seq: log.storedTop }));
+  const r = ack(c, s, { t: "ack", id: 21, acks });
+  assert.ok(r instanceof Promise, "the request chain waits on it");
+  await log.flush();
+  await r;
+  assert.deepEqual(await store.pending("bob", 0, 10), [], "committed by the time it resolves");
+  await log.close();
+  await store.close();
+});
