@@ -220,9 +220,9 @@ export class FrameDecoder {
           if (this.#owns && this.#need >= OWN_ROOM) this.room(1);
           break;
         }
-        const bytes = this.#take(this.#need);
+        const n = this.#need;
         this.#need = -1;
-        out.push(decoded(bytes, this.#tookOwn && this.#owns));
+        out.push(this.#takeFrame(n));
       }
     } catch (e) {
       this.#dead = true;
@@ -259,33 +259,17 @@ export class FrameDecoder {
   /**
    * The whole frames at the start of the one piece held, read where they lie (issue 37: no view of
    * each frame and of the rest of the piece, only its body's); the rest of the piece stays held.
-   * As `#take` would: a frame that is a whole owned piece owns its buffer, a big one is copied out.
+   * An owning decoder hands each out as `#takeFrame` does (`#handOut`).
    */
   #inPlace(out: Frame[]): void {
     const c = this.#chunks[0]!, n = c.length; // (`n`: a piece freed below reads as empty)
-    let at = 0, lent = false;
+    let at = 0;
     while (n - at >= 4) {
       const len = u32be(c, at);
       if (len > this.#max || len < 4) break; // `push` says why
       const end = at + 4 + len;
       if (end > n) break;
-      if (!this.#owns) out.push(decoded(c, false, at, end));
-      else {
-        const b = c.buffer;
-        if (
-          at === 0 && end === n && c.byteOffset === 0 && n === b.byteLength &&
-          this.#mine!.has(b) && !this.#lent!.has(b)
-        ) {
-          out.push(decoded(c, true));
-        } else if (end - at >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
-          out.push(decoded(c.slice(at, end), true));
-          if (end === n && !lent) this.#done(c); // its last frame: the loop ends here
-        } else {
-          if (!lent) this.#lent!.add(b);
-          lent = true;
-          out.push(decoded(c, false, at, end));
-        }
-      }
+      out.push(this.#owns ? this.#handOut(c, at, end, n) : decoded(c, false, at, end));
       at = end;
     }
     if (at === 0) return;
@@ -294,48 +278,50 @@ export class FrameDecoder {
     else this.#chunks[0] = c.subarray(at);
   }
 
-  /** Whether the bytes `#take` answered last are a buffer of their own (copied, or a whole owned piece). */
-  #tookOwn = false;
+  /**
+   * An owning decoder's frame `at`..`end` of the piece `c` (`n` long; the piece is no longer
+   * held): a whole owned piece owns its buffer; a big frame is copied out, and the piece freed when
+   * it ends there; any other is a view, and its buffer is then lent (never freed by the decoder).
+   */
+  #handOut(c: Uint8Array, at: number, end: number, n: number): Frame {
+    const b = c.buffer;
+    if (
+      at === 0 && end === n && c.byteOffset === 0 && n === b.byteLength && this.#mine!.has(b) &&
+      !this.#lent!.has(b)
+    ) {
+      return decoded(c, true);
+    }
+    if (end - at >= OWN_ROOM) {
+      const f = decoded(c.slice(at, end), true); // (a plain view's slice is a copy: `push`)
+      if (end === n) this.#done(c);
+      return f;
+    }
+    this.#lent!.add(b);
+    return decoded(c, false, at, end);
+  }
 
-  /** The next `n` bytes (`#tookOwn` says whether they are a buffer of their own: no object per frame). */
-  #take(n: number): Uint8Array {
-    this.#tookOwn = true;
-    const first = this.#chunks[0]!;
-    let out: Uint8Array;
-    if (first.length >= n) {
-      if (first.length === n) this.#chunks.shift();
+  /** The next frame, `n` bytes long, cut from the pieces held. */
+  #takeFrame(n: number): Frame {
+    const first = this.#chunks[0]!, k = first.length;
+    if (k >= n) {
+      if (k === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
       this.#buffered -= n;
-      if (this.#owns) { // (a decoder that frees nothing tracks nothing)
-        const b = first.buffer, whole = first.byteOffset === 0 && first.byteLength === b.byteLength;
-        if (this.#mine!.has(b) && whole && first.length === n && !this.#lent!.has(b)) {
-          return first;
-        }
-        if (n >= OWN_ROOM) { // a big frame is copied out: the piece can be freed once read
-          out = new Uint8Array(n); // not `first.slice`: a node Buffer's slice is a view
-          out.set(first.subarray(0, n));
-          if (first.length === n) this.#done(first);
-          return out;
-        }
-        this.#lent!.add(b);
-      }
-      this.#tookOwn = false;
-      return first.subarray(0, n);
-    } else {
-      out = new Uint8Array(n);
-      let o = 0;
-      while (o < n) {
-        const c = this.#chunks[0]!;
-        const k = Math.min(c.length, n - o);
-        out.set(c.subarray(0, k), o);
-        o += k;
-        if (k === c.length) {
-          this.#chunks.shift();
-          this.#done(c);
-        } else this.#chunks[0] = c.subarray(k);
-      }
+      return this.#owns ? this.#handOut(first, 0, n, k) : decoded(first, false, 0, n);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const c = this.#chunks[0]!;
+      const m = Math.min(c.length, n - o);
+      out.set(c.subarray(0, m), o);
+      o += m;
+      if (m === c.length) {
+        this.#chunks.shift();
+        this.#done(c);
+      } else this.#chunks[0] = c.subarray(m);
     }
     this.#buffered -= n;
-    return out;
+    return decoded(out, this.#owns);
   }
 }
