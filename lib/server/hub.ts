@@ -194,7 +194,7 @@ export class Hub {
     // A DM's small frame (one or two sessions get it) is written into one reused buffer (without its
     // text when it can: putMsgFrame) and copied into their send buffers; a room's or a big one is
     // encoded once and queued as it is in each.
-    const fields = fieldsOf(m);
+    const fields = fieldsInto(FIELDS, NAMED, m, undefined); // (issue 37: no object per message)
     let frame: Uint8Array | null = null, json: string | null = null;
     if (m.kind === "user") {
       if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
@@ -233,7 +233,7 @@ export class Hub {
 }
 
 export function wireTarget(m: { kind: string; target: string }): Target {
-  return m.kind === "broadcast" ? { kind: "broadcast" } : { kind: m.kind as "user" | "room", name: m.target };
+  return targetInto({ kind: "user", name: "" }, m);
 }
 
 export function hostOf(addr: string): string {
@@ -250,27 +250,35 @@ export function msgText(m: StoredMessage, req?: number): string {
 }
 
 /** `fanOut`'s `msg` fields: one object, refilled for each message (nothing keeps it past the call). */
-const NAMED: { kind: "user" | "room"; name: string } = { kind: "user", name: "" };
-const BROADCAST: Target = { kind: "broadcast" };
+const NAMED: Named = { kind: "user", name: "" };
 const FIELDS: MsgFields = { seq: 0, mid: "", from: "", to: NAMED, ts: 0, conv: "", req: undefined };
+/** The one broadcast target (frozen: every header of a broadcast shares it). */
+const BROADCAST: Target = Object.freeze({ kind: "broadcast" });
 
-/** `m`'s `msg` fields in FIELDS (issue 37: two objects a message fewer). */
-function fieldsOf(m: StoredMessage): MsgFields {
-  FIELDS.seq = m.seq;
-  FIELDS.mid = m.mid;
-  FIELDS.from = m.sender;
-  if (m.kind === "broadcast") FIELDS.to = BROADCAST;
-  else {
-    NAMED.kind = m.kind;
-    NAMED.name = m.target;
-    FIELDS.to = NAMED;
-  }
-  FIELDS.ts = m.ts;
-  FIELDS.conv = m.conv;
-  return FIELDS;
+type Named = { kind: "user" | "room"; name: string };
+
+/** `m`'s target on the wire: `t` filled with a named one's kind and name, or the broadcast target. */
+function targetInto(t: Named, m: { kind: string; target: string }): Target {
+  if (m.kind === "broadcast") return BROADCAST;
+  t.kind = m.kind as Named["kind"];
+  t.name = m.target;
+  return t;
+}
+
+/** `f` (its `to`: `t`) filled with the fields of `m`'s `msg` header (`req`: the history request it answers). */
+function fieldsInto(f: MsgFields, t: Named, m: StoredMessage, req: number | undefined): MsgFields {
+  f.seq = m.seq;
+  f.mid = m.mid;
+  f.from = m.sender;
+  f.to = targetInto(t, m);
+  f.ts = m.ts;
+  f.conv = m.conv;
+  f.req = req;
+  return f;
 }
 
 /** The fields of a stored message's `msg` header (`req`: the history request it answers). */
 export function msgFields(m: StoredMessage, req?: number): MsgFields {
-  return { seq: m.seq, mid: m.mid, from: m.sender, to: wireTarget(m), ts: m.ts, conv: m.conv, req };
+  const f: MsgFields = { seq: 0, mid: "", from: "", to: BROADCAST, ts: 0, conv: "", req: undefined };
+  return fieldsInto(f, { kind: "user", name: "" }, m, req);
 }
