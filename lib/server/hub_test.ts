@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Frame, FrameDecoder } from "../protocol/frame.ts";
-import { Hub, PRESENCE_TICK_MAX_MS, PRESENCE_TICK_MS, presenceTickMs } from "./hub.ts";
+import { Hub, msgFields, msgText, PRESENCE_TICK_MAX_MS, PRESENCE_TICK_MS, presenceTickMs } from "./hub.ts";
 import { COPY_MAX, Outbox } from "./outbox.ts";
 import type { StoredMessage } from "./store/store.ts";
 import { Session } from "./session.ts";
@@ -181,4 +181,30 @@ Deno.test("fan-out: each recipient gets each stored message's own bytes, live or
   } finally {
     hub.close();
   }
+});
+
+Deno.test("msg fields: a history page's frames name their request, a fan-out's none; a broadcast has no name", () => {
+  const m: StoredMessage = {
+    seq: 9,
+    mid: "mid-9-xxxxxx",
+    sender: "alice",
+    kind: "room",
+    target: "dev",
+    conv: "r:dev",
+    ts: 1009,
+    body: new Uint8Array(3),
+  };
+  const want = {
+    seq: 9,
+    mid: m.mid,
+    from: "alice",
+    to: { kind: "room", name: "dev" },
+    ts: 1009,
+    conv: "r:dev",
+  };
+  assert.deepEqual(JSON.parse(msgText(m, 4)), { t: "msg", ...want, req: 4 });
+  assert.deepEqual(JSON.parse(msgText(m)), { t: "msg", ...want });
+  const b = { ...m, kind: "broadcast" as const, target: "", conv: "b" };
+  assert.deepEqual(msgFields(b, 2).to, { kind: "broadcast" });
+  assert.deepEqual(msgFields(m).to, { kind: "room", name: "dev" }, "a named target after a broadcast");
 });
