@@ -45,12 +45,14 @@ export function quickSend(h: Obj): Obj | null {
   if (!target(h.to)) return null;
   for (const k in h) {
     if (k === "t" || k === "id" || k === "to" || k === "mid") continue;
-    const v = h[k];
-    if (
-      k === "devices" ? !devices(v) : k === "ephemeral" ? v !== true : k !== "ttl" || !isInt(v, 1, TTL_MAX)
-    ) {
-      return null;
-    }
+    if (!allowedKey(k, h[k])) return null;
   }
   return h;
+}
+
+/** Whether `v` is what the schema takes for a send's optional key `k` (any other key: no). */
+function allowedKey(k: string, v: unknown): boolean {
+  if (k === "devices") return devices(v);
+  if (k === "ephemeral") return v === true;
+  return k === "ttl" && isInt(v, 1, TTL_MAX);
 }

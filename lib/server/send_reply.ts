@@ -15,15 +15,12 @@ export class SendReply implements Queued {
   /** `m`: the message (its body's bytes are the sender's quota reservation); `id`: the request's. */
   constructor(readonly c: Core, readonly from: Session, readonly id: number, readonly m: NewMessage) {}
 
-  get s(): Session {
-    return this.from;
-  }
   get bytes(): number {
     return this.m.body.length;
   }
 
   stored(r: StoredMessage | null): void {
-    const { c, s } = this;
+    const { c, from: s } = this;
     try {
       if (!r) return void this.#resent().catch((e) => this.failed(e));
       // Metadata only (opt-in): never the body.
@@ -39,17 +36,17 @@ export class SendReply implements Queued {
 
   /** A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it. */
   async #resent(): Promise<void> {
-    const first = await this.c.store.seqOf(this.s.user, this.m.mid);
-    this.c.releaseQuota(this.s.user, this.bytes);
-    this.s.reply(this.id, first ? { seq: first.seq, ts: first.ts, dup: true } : { dup: true });
-    this.s.settled();
+    const first = await this.c.store.seqOf(this.from.user, this.m.mid);
+    this.c.releaseQuota(this.from.user, this.bytes);
+    this.from.reply(this.id, first ? { seq: first.seq, ts: first.ts, dup: true } : { dup: true });
+    this.from.settled();
   }
 
   failed(e: unknown): void {
-    this.c.releaseQuota(this.s.user, this.bytes);
+    this.c.releaseQuota(this.from.user, this.bytes);
     this.c.log.error("store.append", { error: String(e) });
-    this.s.fail(this.id, ErrorCode.Internal, "The server could not store the message; try again");
-    this.s.settled();
+    this.from.fail(this.id, ErrorCode.Internal, "The server could not store the message; try again");
+    this.from.settled();
   }
 }
 
