@@ -231,25 +231,22 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.reply(m.id, { count, lastSeq: after });
 }
 
-/** Entries an ack may have and still take the quick path (a client acks a few conversations at a time). */
-const QUICK_ACK = 16;
-
 /**
  * Acknowledges in one transaction. Only the user's own conversations (their DMs, broadcasts,
  * rooms they are in) and only up to the last stored seq count; other entries are skipped and the
  * reply says how many were taken. The bound is the highest seq the message log knows is stored;
  * the store is asked only for an ack above it (on several nodes, a round trip per ack otherwise).
- * The usual ack (at most QUICK_ACK DMs and broadcasts, below that bound) is checked at once and
- * returns no promise: the connection's next requests are not chained behind its commit (issue 37,
- * B: two promises and a closure for each send after an ack). Any other holds the connection's
- * next requests until its commit, so a flood of big acks is written one commit at a time while
- * other connections are served between them.
+ * An ack of DMs and broadcasts below that bound is checked at once and returns no promise: the
+ * connection's next requests are not chained behind its commit (issue 37, B: two promises and a
+ * closure for each send after an ack). Its entries count as sends do: toward the connection's
+ * window of uncommitted work (`Session.inflight`: a big ack holds the connection's reader until its
+ * commit, so a flood of them is written one commit at a time while others are served between
+ * them) and the log's backlog (message_log.ts `room`). One that asks the store or the room cache
+ * holds the connection's next requests until its commit.
  */
 export function ack(c: Core, s: Session, m: Request<"ack">): void | Promise<void> {
   const top = c.messages.storedTop;
-  if (m.acks.length > QUICK_ACK || m.acks.some((a) => a.seq > top || a.conv.startsWith("r:"))) {
-    return ackLooked(c, s, m);
-  }
+  if (m.acks.some((a) => a.seq > top || a.conv.startsWith("r:"))) return ackLooked(c, s, m);
   void commitAcks(c, s, m, m.acks.filter((a) => ownPlain(s.user, a.conv)));
 }
 
@@ -279,9 +276,14 @@ function commitAcks(
 ): Promise<void> {
   const answer = { acked: ok.length, skipped: m.acks.length - ok.length };
   if (!ok.length) return Promise.resolve(s.reply(m.id, answer));
+  s.inflight += ok.length;
   return c.messages.ack({ user: s.queue?.cursor ?? s.user, acks: ok }).then(
-    () => s.reply(m.id, answer),
+    () => {
+      s.settled(ok.length);
+      s.reply(m.id, answer);
+    },
     (e) => {
+      s.settled(ok.length);
       c.log.error("handler", { command: "ack", error: String(e) });
       s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
     },

@@ -4,7 +4,8 @@
  * transaction, then each stored message is fanned out and its listener told, in one loop (so the
  * sender's `ok` is sent only after the message is on disk; one promise per batch, none per
  * message). Duplicates of (sender, mid) are told null. A batch holds at most MAX_BATCH messages /
- * MAX_BATCH_BYTES. While QUEUE_HIGH messages wait, connections' readers wait too (`room`).
+ * MAX_BATCH_BYTES. While QUEUE_HIGH messages and ack entries wait, connections' readers wait too
+ * (`room`).
  * Acks queued with `ack` ride along in the next batch's transaction (one commit for both); their
  * entries count toward MAX_BATCH. Acks with no message queued wait up to ACK_HOLD_MS for one (their
  * own commit is an fsync of its own, which stalls every delivery behind it: at 200 messages/s into
@@ -44,8 +45,8 @@ interface PendingAck {
 export const MAX_BATCH = 1000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 /**
- * Messages queued (not yet in a commit) from which a connection's reader waits (`room`) with what
- * it read, unparsed, until a commit takes a batch: two batches ahead keep every commit full, and a
+ * Messages and ack entries queued (not yet in a commit: `backlog`) from which a connection's reader
+ * waits (`room`) with what it read, unparsed, until a commit takes a batch: two batches ahead keep every commit full, and a
  * flood waits as bytes in buffers and the senders' sockets rather than as objects. Issue 37, B: 200
  * connections writing as fast as they could had up to 39,700 sends queued (median 23,300 at a
  * commit); held for tens of ms, their objects outlived the young generation, and the collector
@@ -93,6 +94,8 @@ export function slowCommitWarner(log: Logger, clock: Clock): SlowCommit {
 export class MessageLog {
   #q: Queued[] = [];
   #acks: PendingAck[] = [];
+  /** The entries of the acks queued. */
+  #ackEntries = 0;
   /** Cancels the scheduled flush (null: none scheduled). */
   #timer: (() => void) | null = null;
   /** The held acks' own commit, when no message came (null: none waiting). */
@@ -128,19 +131,25 @@ export class MessageLog {
     return this.#top;
   }
 
+  /** Messages queued for a commit. */
   get queued(): number {
     return this.#q.length;
   }
 
+  /** Messages and ack entries queued for a commit: what `room` bounds. */
+  get backlog(): number {
+    return this.#q.length + this.#ackEntries;
+  }
+
   /**
-   * Null when a connection's reader may go on with the bytes it read: fewer than QUEUE_HIGH
-   * messages are queued and no reader waits; else a promise, resolved in turn (first come, first
+   * Null when a connection's reader may go on with the bytes it read: the backlog is below
+   * QUEUE_HIGH and no reader waits; else a promise, resolved in turn (first come, first
    * served) as commits take batches (or the log closed). Readers go on one at a time: each tells
    * `readerDone` once its bytes are handled, and only then does the next check the queue (woken
    * all at once, after each piece, the readers still had a median of 13,500 queued at a commit).
    */
   room(): Promise<void> | null {
-    if (this.#closed || (this.#q.length < QUEUE_HIGH && this.#roomWaiters.length === 0)) return null;
+    if (this.#closed || (this.backlog < QUEUE_HIGH && this.#roomWaiters.length === 0)) return null;
     const p = new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     this.readerDone();
     return p;
@@ -148,7 +157,7 @@ export class MessageLog {
 
   /** A reader handled what it read: the next waiting one goes on if there is room. */
   readerDone(): void {
-    if (this.#roomWaiters.length > 0 && (this.#q.length < QUEUE_HIGH || this.#closed)) {
+    if (this.#roomWaiters.length > 0 && (this.backlog < QUEUE_HIGH || this.#closed)) {
       this.#roomWaiters.shift()!();
     }
   }
@@ -170,13 +179,15 @@ export class MessageLog {
 
   /**
    * Moves cursors in the next batch's transaction; resolves once committed. With no message
-   * queued, the acks wait up to ACK_HOLD_MS for one, then are written alone.
+   * queued, the acks wait up to ACK_HOLD_MS for one, then are written alone (at once when they
+   * fill a batch).
    */
   ack(set: AckSet): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The message log is closed"));
     return new Promise((resolve, reject) => {
       this.#acks.push({ set, resolve, reject });
-      if (this.#q.length > 0) this.#schedule();
+      this.#ackEntries += set.acks.length;
+      if (this.#q.length > 0 || this.#ackEntries >= MAX_BATCH) this.#schedule();
       else {
         this.#ackTimer ??= setTimeout(() => {
           this.#ackTimer = null;
@@ -216,7 +227,6 @@ export class MessageLog {
       n++;
     }
     const batch = this.#q.splice(0, n);
-    this.readerDone(); // room for a waiting reader
     // Ack entries count toward the same bound (a flood of big acks is several commits too).
     let entries = n, k = 0;
     while (
@@ -225,6 +235,8 @@ export class MessageLog {
       entries += this.#acks[k++]!.set.acks.length;
     }
     const acks = this.#acks.splice(0, k);
+    this.#ackEntries -= entries - n;
+    this.readerDone(); // room for a waiting reader
     if (batch.length === 0 && acks.length === 0) return Promise.resolve();
     this.#flushing = this.#write(batch, acks);
     const done = this.#flushing;

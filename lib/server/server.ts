@@ -35,8 +35,9 @@ import type { MetricsHooks, MetricsSnapshot } from "./metrics.ts";
 
 const MAX_VIOLATIONS = 20;
 /**
- * Sends of one connection not yet committed beyond which its socket is not read: a client that
- * pipelines faster than the disk commits waits in its own TCP buffers, not in server memory.
+ * Sends (and ack entries) of one connection not yet committed beyond which its socket is not read:
+ * a client that pipelines faster than the disk commits waits in its own TCP buffers, not in server
+ * memory.
  */
 export const SEND_WINDOW = 256;
 /**
@@ -320,14 +321,18 @@ export class ParleyServer {
             if (msg.t === "pong") continue;
             const pause = chain.run(msg, f.body);
             if (pause) await pause; // the slice is over: other sockets first
-            if (msg.t !== "send") continue;
-            if (++handed >= SEND_WINDOW) {
-              // Every request handed so far has run; then wait while too many sends await their commit.
+            if (
+              msg.t === "send"
+                ? ++handed >= SEND_WINDOW
+                : msg.t === "ack" && (chain.tail || s.inflight >= SEND_WINDOW)
+            ) {
+              // Every request handed so far has run; then wait while too many sends (and ack entries)
+              // await their commit.
               handed = 0;
               await chain.tail;
               await s.inflightBelow(SEND_WINDOW);
-            } else if (this.core.messages.queued >= QUEUE_HIGH) {
-              await this.core.messages.room(); // a piece of many sends: the rest waits for a commit too
+            } else if ((msg.t === "send" || msg.t === "ack") && this.core.messages.backlog >= QUEUE_HIGH) {
+              await this.core.messages.room(); // a piece of many sends or acks: the rest waits for a commit too
             }
           }
         } finally {

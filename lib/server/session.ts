@@ -43,7 +43,10 @@ export class Session {
   #held: { seq: number; frame: Uint8Array }[] = [];
   /** The last seq the sync sent: a later live copy of it (another node's fan-out catching up) is skipped. */
   #synced = 0;
-  /** Sends accepted but not yet committed and answered (the read loop pauses above a window). */
+  /**
+   * Sends, and ack entries, accepted but not yet committed and answered (the read loop pauses
+   * above a window: server.ts SEND_WINDOW).
+   */
   inflight = 0;
   #belowWaiters: { n: number; resolve: () => void }[] = [];
 
@@ -93,9 +96,9 @@ export class Session {
     return this.delivery === "live" && seq > this.#synced;
   }
 
-  /** A send was committed (or failed) and answered. */
-  settled(): void {
-    this.inflight--;
+  /** A send (or `n` ack entries) was committed, or failed, and answered. */
+  settled(n = 1): void {
+    this.inflight -= n;
     const ws = this.#belowWaiters;
     if (ws.length === 0) return;
     // In place (issue 37, B: a new array and a closure for every send settled while one waits).
@@ -108,7 +111,7 @@ export class Session {
     ws.length = keep;
   }
 
-  /** Resolves once fewer than `n` sends are waiting for their commit. */
+  /** Resolves once fewer than `n` sends and ack entries are waiting for their commit. */
   inflightBelow(n: number): Promise<void> {
     if (this.inflight < n) return Promise.resolve();
     return new Promise((resolve) => this.#belowWaiters.push({ n, resolve }));
