@@ -89,20 +89,35 @@ export function storedJson(id: number, seq: number, ts: number): string {
 
 /**
  * Writes `n` (a safe integer, at least 0) in decimal at `at`; returns where it ends, -1 for any other
- * number or when it does not fit.
+ * number or when it does not fit. In int32 arithmetic (issue 37: a double division a digit cost
+ * twice as much): below 1e8 in one piece, else its high part (below 1e8 for every safe integer)
+ * and its low eight digits.
  */
 function putUint(out: Uint8Array, at: number, n: number): number {
   if (at < 0 || !Number.isSafeInteger(n) || n < 0) return -1;
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  const end = at + digits;
+  const hi = n < 1e8 ? 0 : Math.floor(n / 1e8), lo = n - hi * 1e8;
+  const loDigits = hi > 0 ? 8 : digitCount(lo);
+  const end = at + (hi > 0 ? digitCount(hi) : 0) + loDigits;
   if (end > out.length) return -1;
-  for (let i = end - 1; i >= at; i--) {
-    const q = Math.floor(n / 10);
-    out[i] = 48 + (n - q * 10);
+  putDigits(out, end, lo, loDigits);
+  if (hi > 0) putDigits(out, end - 8, hi, end - 8 - at);
+  return end;
+}
+
+/** How many decimal digits `n` (0 ≤ n < 1e8) has. */
+function digitCount(n: number): number {
+  let d = 1;
+  for (let p = 10; p <= n; p *= 10) d++;
+  return d;
+}
+
+/** Writes the `count` last decimal digits of `n` (0 ≤ n < 1e8, zero-padded) to end just before `end`. */
+function putDigits(out: Uint8Array, end: number, n: number, count: number): void {
+  for (let i = end - 1; i >= end - count; i--) {
+    const q = (n / 10) | 0;
+    out[i] = 48 + n - q * 10;
     n = q;
   }
-  return end;
 }
 
 /**

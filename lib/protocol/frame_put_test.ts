@@ -133,7 +133,14 @@ const plainString = fc.string({
   unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
 });
 const someString = fc.oneof(plainString, plainString, anyString);
-const someNumber = fc.oneof(fc.integer({ min: 0, max: 2 ** 31 }), fc.maxSafeInteger(), anyNumber);
+/** Where the decimal writer splits a number (1e8) and its digit counts change: 10^k, 10^k - 1, 10^k + 1. */
+const digitEdges = [...Array(16).keys()].flatMap((k) => [10 ** k - 1, 10 ** k, 10 ** k + 1, 3 * 10 ** k]);
+const someNumber = fc.oneof(
+  fc.integer({ min: 0, max: 2 ** 31 }),
+  fc.maxSafeInteger(),
+  fc.constantFrom(...digitEdges, 2e8, 1_764_187_000_123),
+  anyNumber,
+);
 const someMsg = fc.record({
   seq: someNumber,
   mid: someString,
