@@ -54,11 +54,19 @@ function roomTarget(s: Session, raw: string, name: string | null, members: Set<s
  */
 function sendTarget(c: Core, s: Session, to: Target): Resolved | Promise<Resolved> {
   if (to.kind === "broadcast") return resolveTarget(c, s, to);
-  const name = normalizeName(to.name);
   if (to.kind === "user") {
+    // The usual send goes where the last one went: its target as then resolved (issue 37, B).
+    const last = s.lastDm;
+    if (last !== null && last.raw === to.name && last.user === s.user && c.hub.users.has(last.t.name)) {
+      return last.t;
+    }
+    const name = normalizeName(to.name);
     if (!name || !c.hub.users.has(name)) return resolveTarget(c, s, to);
-    return { kind: "user", name, conv: convKey("user", s.user, name), afterSeq: 0 };
+    const t = { kind: "user" as const, name, conv: convKey("user", s.user, name), afterSeq: 0 };
+    s.lastDm = { raw: to.name, user: s.user, t };
+    return t;
   }
+  const name = normalizeName(to.name);
   const members = name ? c.hub.rooms.get(name) : undefined;
   return members ? roomTarget(s, to.name, name, members) : resolveRoomFast(c, s, to.name);
 }

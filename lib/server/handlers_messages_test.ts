@@ -64,6 +64,36 @@ Deno.test("send: a DM to a known user, or a room in the cache, is queued for the
   await store.close();
 });
 
+Deno.test("send: a DM to the last DM's target reuses its resolved target; another name, or another user, resolves again", async () => {
+  const { store, log, c, s } = setup();
+  c.hub.users.add("carol");
+  const sent: [string, string, string][] = []; // sender, target, conv as stored
+  const appendMessages = store.appendMessages.bind(store);
+  store.appendMessages = (ms, acks) => {
+    for (const m of ms) sent.push([m.sender, m.target, m.conv]);
+    return appendMessages(ms, acks);
+  };
+  send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(1));
+  const first = s.lastDm?.t;
+  send(c, s, req(2, { kind: "user", name: "bob" }), new Uint8Array(1));
+  assert.ok(first && s.lastDm?.t === first, "the same target again: resolved once");
+  send(c, s, req(3, { kind: "user", name: "Bob" }), new Uint8Array(1)); // normalised: bob again
+  send(c, s, req(4, { kind: "user", name: "carol" }), new Uint8Array(1));
+  s.user = "bob"; // (a session's user is set once, at login; the target is keyed by it anyway)
+  send(c, s, req(5, { kind: "user", name: "carol" }), new Uint8Array(1));
+  send(c, s, req(6, { kind: "user", name: "nobody" }), new Uint8Array(1)); // looked up, refused
+  await log.flush();
+  assert.deepEqual(sent, [
+    ["alice", "bob", "d:alice:bob"],
+    ["alice", "bob", "d:alice:bob"],
+    ["alice", "bob", "d:alice:bob"],
+    ["alice", "carol", "d:alice:carol"],
+    ["bob", "carol", "d:bob:carol"],
+  ]);
+  await log.close();
+  await store.close();
+});
+
 Deno.test("send: an unknown user is looked up (a promise) and refused; a room one is not in, refused at once", async () => {
   const { store, log, c, s, replies } = setup();
   const r = send(c, s, req(1, { kind: "user", name: "carol" }), new Uint8Array(3));

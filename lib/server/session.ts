@@ -11,6 +11,13 @@ import type { TokenBucket } from "./rate.ts";
 import type { Role } from "./store/store.ts";
 
 export type SessionState = "hello" | "auth" | "ready" | "closed";
+/** A DM's target as `send` resolves it: the user and the conversation. */
+export interface DmTarget {
+  kind: "user";
+  name: string;
+  conv: string;
+  afterSeq: number;
+}
 export type Status = "busy" | "free";
 import type { QueueOwner } from "./store/store.ts";
 
@@ -49,6 +56,11 @@ export class Session {
    */
   inflight = 0;
   #belowWaiters: { n: number; resolve: () => void }[] = [];
+  /**
+   * The DM target this session last sent to: the name as asked, whose session user asked it, and
+   * the target as `send` resolved it (handlers_messages.ts; never changed once made).
+   */
+  lastDm: { raw: string; user: string; t: Readonly<DmTarget> } | null = null;
 
   constructor(
     readonly addr: string,
