@@ -14,8 +14,8 @@
  * sessions, 500 ms at 1,000, capped at PRESENCE_TICK_MAX_MS.
  */
 import { encodeFrame, frameOfJson } from "../protocol/frame.ts";
-import { type MsgFields, msgJson, putFrame, putMsgFrame } from "../protocol/frame_put.ts";
-import { COPY_MAX, smallFrame } from "./outbox.ts";
+import { type MsgFields, msgFrameMost, msgJson } from "../protocol/frame_put.ts";
+import { COPY_MAX } from "./outbox.ts";
 import type { Outbound, Target } from "../protocol/messages.ts";
 import type { Session } from "./session.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
@@ -52,9 +52,6 @@ export function presenceTickMs(live: number): number {
 
 /** One user's presence change, as pushed to live sessions. */
 export type PresenceChange = { user: string; online: boolean; status?: string; since?: number };
-
-/** The buffer small `msg` frames are written into for fan-out (the outboxes copy them). */
-let scratch = new Uint8Array(0);
 
 export class Hub {
   readonly sessions = new Set<Session>();
@@ -191,43 +188,48 @@ export class Hub {
 
   /** Fans a stored message out to its recipients' sessions (not the sending session); returns how many frames were queued. */
   fanOut(m: StoredMessage, from: Session | null): number {
-    // A DM's small frame (one or two sessions get it) is written into one reused buffer (without its
-    // text when it can: putMsgFrame) and copied into their send buffers; a room's or a big one is
-    // encoded once and queued as it is in each.
     const fields = fieldsInto(FIELDS, NAMED, m, undefined); // (issue 37: no object per message)
-    let frame: Uint8Array | null = null, json: string | null = null;
-    if (m.kind === "user") {
-      if (scratch.length < COPY_MAX) scratch = new Uint8Array(COPY_MAX);
-      let end = putMsgFrame(scratch, 0, fields, m.body);
-      if (end < 0) {
-        json = msgJson(fields);
-        if (smallFrame(json.length, m.body.length) > 0) end = putFrame(scratch, 0, json, m.body);
+    // A DM's small frame (one or two sessions get it) is written straight into each one's send
+    // buffer (without its text when it can: putMsgFrame); a room's or a big one is encoded once and
+    // queued as it is in each.
+    if (m.kind === "user" && msgFrameMost(fields, m.body.length) <= COPY_MAX) {
+      let n = 0, bytes = 0; // (loops, not a callback: no closure made per message)
+      for (let k = 0; k < 2; k++) {
+        const u = k === 0 ? m.target : m.sender;
+        if (k === 1 && u === m.target) break;
+        const set = this.byUser.get(u);
+        if (set) {
+          for (const s of set) {
+            const b = s === from ? 0 : s.deliverMsg(m.seq, fields, m.body);
+            if (b > 0) n++, bytes += b;
+          }
+        }
       }
-      if (end >= 0) frame = scratch.subarray(0, end);
+      this.metrics.delivered(n, bytes);
+      return n;
     }
-    const reused = frame !== null;
-    frame ??= frameOfJson(json ?? msgJson(fields), m.body);
-    let n = 0; // (loops, not a callback: no closure made per message)
+    const frame = frameOfJson(msgJson(fields), m.body);
+    let n = 0;
     if (m.kind === "broadcast") {
       for (const s of this.sessions) {
-        if (s.state === "ready" && s !== from) n += s.deliver(m.seq, frame, reused);
+        if (s.state === "ready" && s !== from) n += s.deliver(m.seq, frame);
       }
     } else if (m.kind === "room") {
-      for (const u of this.rooms.get(m.target) ?? []) n += this.#deliverTo(u, from, m.seq, frame, reused);
+      for (const u of this.rooms.get(m.target) ?? []) n += this.#deliverTo(u, from, m.seq, frame);
     } else {
-      n += this.#deliverTo(m.target, from, m.seq, frame, reused);
-      if (m.target !== m.sender) n += this.#deliverTo(m.sender, from, m.seq, frame, reused);
+      n += this.#deliverTo(m.target, from, m.seq, frame);
+      if (m.target !== m.sender) n += this.#deliverTo(m.sender, from, m.seq, frame);
     }
     this.metrics.delivered(n, n * frame.length);
     return n;
   }
 
   /** Delivers `frame` to `user`'s sessions but `from`; how many took it. */
-  #deliverTo(user: string, from: Session | null, seq: number, frame: Uint8Array, reused: boolean): number {
+  #deliverTo(user: string, from: Session | null, seq: number, frame: Uint8Array): number {
     const set = this.byUser.get(user);
     if (!set) return 0;
     let n = 0;
-    for (const s of set) if (s !== from) n += s.deliver(seq, frame, reused);
+    for (const s of set) if (s !== from) n += s.deliver(seq, frame);
     return n;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Per-connection bounded send queue. Small frames are written straight into a buffer of the queue
- * (a header encoded in place: `pushJson`; a reused buffer's frame copied: `pushCopy`), so a burst
+ * (a header encoded in place: `pushJson`, `pushMsg`, `pushStored`), so a burst
  * costs no allocation per frame; a frame encoded once for many outboxes (`push`) is queued as it is.
  * Queued frames go out in one write (up to MAX_WRITE bytes). Writes start once the turn of the event loop that queued
  * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
@@ -124,16 +124,6 @@ export class Outbox {
   push(frame: Uint8Array): boolean {
     if (!this.#admit(frame.length)) return false;
     this.#q.push(frame); // (no object per frame: a room's fan-out pushes one to every member)
-    return this.#queued(frame.length);
-  }
-
-  /** Queues a copy of `frame` (into the queue's buffer when small): the caller may reuse its bytes at once. */
-  pushCopy(frame: Uint8Array): boolean {
-    if (frame.length > COPY_MAX) return this.push(frame.slice());
-    if (!this.#admit(frame.length)) return false;
-    const p = this.#room(frame.length);
-    p.buf.set(frame, p.len);
-    p.len += frame.length;
     return this.#queued(frame.length);
   }
 

@@ -8,15 +8,14 @@ import type { Session } from "./session.ts";
 import { liveSession } from "./session_testing.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 import type { NewMessage } from "./store/store.ts";
+import type { MsgFields } from "../protocol/frame_put.ts";
 
 /** A live session whose outbox records each push: the `msg` mids of a frame push, `ok SEQ` of a reply. */
 function recording(hub: Hub, user: string): { s: Session; pushes: string[][] } {
   const pushes: string[][] = [];
   const outbox = {
     push: (f: Uint8Array) => (pushes.push(new FrameDecoder().push(f).map((x) => `${x.header.mid}`)), true),
-    pushCopy: (
-      f: Uint8Array,
-    ) => (pushes.push(new FrameDecoder().push(f).map((x) => `${x.header.mid}`)), true),
+    pushMsg: (m: MsgFields) => (pushes.push([m.mid]), 1),
     pushStored: (_id: number, seq: number) => (pushes.push([`ok ${seq}`]), 1),
   } as unknown as Outbox;
   return { s: liveSession(hub, user, outbox), pushes };

@@ -6,6 +6,8 @@
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Outbound } from "../protocol/messages.ts";
+import { frameOfJson } from "../protocol/frame.ts";
+import { type MsgFields, msgJson } from "../protocol/frame_put.ts";
 import type { Outbox } from "./outbox.ts";
 import type { TokenBucket } from "./rate.ts";
 import type { Role } from "./store/store.ts";
@@ -92,14 +94,22 @@ export class Session {
   /**
    * Delivers an already-encoded `msg` frame according to the delivery mode; returns 1 when it was
    * queued to the socket now, 0 when it was held (counted by `endSync`) or dropped (mode "none": the
-   * client has not synced and gets it from its offline queue). `reused`: the caller writes other
-   * bytes into `frame` afterwards (it is copied when kept).
+   * client has not synced and gets it from its offline queue). The frame must not change until written.
    */
-  deliver(seq: number, frame: Uint8Array, reused = false): number {
-    if (this.delivery === "live") {
-      return seq > this.#synced && (reused ? this.outbox.pushCopy(frame) : this.outbox.push(frame)) ? 1 : 0;
-    }
-    if (this.delivery === "syncing") this.#held.push({ seq, frame: reused ? frame.slice() : frame });
+  deliver(seq: number, frame: Uint8Array): number {
+    if (this.delivery === "live") return seq > this.#synced && this.outbox.push(frame) ? 1 : 0;
+    if (this.delivery === "syncing") this.#held.push({ seq, frame });
+    return 0;
+  }
+
+  /**
+   * `deliver` of the `msg` frame of `fields` and `body`, written straight into the send buffer when
+   * live (outbox.ts `pushMsg`: a DM's one or two sessions); returns the bytes queued now (0: held,
+   * dropped, or refused by a full outbox).
+   */
+  deliverMsg(seq: number, fields: MsgFields, body: Uint8Array): number {
+    if (this.delivery === "live") return seq > this.#synced ? this.outbox.pushMsg(fields, body) : 0;
+    if (this.delivery === "syncing") this.#held.push({ seq, frame: frameOfJson(msgJson(fields), body) });
     return 0;
   }
 
