@@ -101,6 +101,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/client/files/disk.ts",
       "lib/server/store/sqlite_base.ts",
       "lib/server/store/segment_files.ts",
+      "lib/server/store/segment_compact.ts",
       "lib/client/session/local_store.ts",
       "lib/client/session/crypto_store.ts",
       "lib/client/peer/store.ts",

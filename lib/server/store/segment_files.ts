@@ -1,7 +1,8 @@
 /**
  * `SegmentLog` (segment_log.ts) in a folder of segment files, `0000000000000001.log` and up, each a
- * header naming its base seq, then records (segment_record.ts); only the newest is appended to. The
- * only file of the log touching the file system; its bookkeeping is segment_book.ts.
+ * header naming its base seq, then records (segment_record.ts); only the newest is appended to. With
+ * segment_compact.ts (a closed segment's compaction) the only files of the log touching the file
+ * system; its bookkeeping is segment_book.ts.
  *
  * Rules: an append or removal is one positional write at the active segment's end and one
  * fdatasync, synchronous (see `#write`), one at a time in call order;
@@ -25,29 +26,13 @@ import { join } from "node:path";
 import type { LogEntry, LogMeta, LogPlace, LogStats, SegmentLog, SegmentLogOptions } from "./segment_log.ts";
 import { type Seg, SegmentBook } from "./segment_book.ts";
 import * as rec from "./segment_record.ts";
+import { compactSegment } from "./segment_compact.ts";
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Offsets stay inside an int32 (log_messages.ts keeps places in Int32 lists). */
 const MAX_SEGMENT_END = 0x7fffffff;
-/** Compaction copies live records in runs of at most this many bytes (or one bigger record). */
-const COPY_CHUNK = 1 << 20;
 const SEGMENT_RE = /^\d{16}\.log$/;
 const TEMP_RE = /^\d{16}\.log\.tmp$/;
-
-const call = <T = void>(f: (done: (e: Error | null, v?: T) => void) => void) =>
-  new Promise<T>((ok, no) => f((e, v) => e ? no(e) : ok(v as T)));
-const fsync = (fd: number) => call((d) => fs.fsync(fd, d));
-const openAsync = (path: string, flags: string) => call<number>((d) => fs.open(path, flags, 0o600, d));
-
-/** Writes (`write`) or reads all of `b` at byte `at` of `fd`, async. */
-async function transfer(op: "write" | "read", fd: number, b: Uint8Array, at: number): Promise<void> {
-  const f = (op === "write" ? fs.write : fs.read) as typeof fs.read; // the same signature
-  for (let done = 0; done < b.length;) {
-    const n = await call<number>((d) => f(fd, b, done, b.length - done, at + done, d));
-    if (n <= 0) throw new Error(`${op} of ${b.length} bytes stopped at ${done}`);
-    done += n;
-  }
-}
 
 /** Writes all of `b` at byte `at` of `fd`. */
 function writeSyncAt(fd: number, b: Uint8Array, at: number): void {
@@ -261,53 +246,9 @@ class SegmentFiles implements SegmentLog {
       for (const seg of this.#book.segs.slice(0, -1)) {
         if (this.#closed) return; // the rest waits for the next open
         this.#check();
-        if (seg.live === 0 && seg.needed.size === 0) {
-          await call((d) => fs.unlink(seg.path, d));
-          await fsync(this.#dirFd);
-          this.#book.dropped(seg);
-          fs.closeSync(seg.fd);
-        } else if (seg.dead * 2 > seg.bytes) {
-          await this.#rewrite(seg, moved);
-        }
+        await compactSegment(this.#book, seg, this.#dirFd, moved);
       }
     });
-  }
-
-  /** Rewrites `seg` with its live entries and needed tombstones only. */
-  async #rewrite(seg: Seg, moved: (seq: number, to: LogPlace) => void): Promise<void> {
-    const tmp = `${seg.path}.tmp`, fd = await openAsync(tmp, "w+");
-    try {
-      const keep: number[] = [], gone: number[] = [];
-      for (let i = 0; i < seg.count; i++) (seg.killer[i] === 0 ? keep : gone).push(i);
-      const { runs, offs } = this.#book.runs(seg, keep, COPY_CHUNK, rec.HEADER_BYTES);
-      await transfer("write", fd, rec.encodeHeader(seg.base), 0);
-      let pos = rec.HEADER_BYTES, chunk = new Uint8Array(COPY_CHUNK);
-      for (const { from, n } of runs) { // adjacent records: one read, one write
-        if (n > chunk.length) chunk = new Uint8Array(n);
-        const run = chunk.subarray(0, n);
-        await transfer("read", seg.fd, run, from);
-        const bad = new rec.RecordReader(run).firstBad(n);
-        if (bad) throw new Error(`${seg.path}: bad record at byte ${from + bad.off}: ${bad.why}`);
-        await transfer("write", fd, run, pos);
-        pos += n;
-      }
-      if (seg.needed.size > 0) {
-        const w = new rec.RecordWriter();
-        w.tombstone([...seg.needed]);
-        await transfer("write", fd, w.bytes, pos);
-        pos += w.n;
-      }
-      await fsync(fd);
-      await call((d) => fs.rename(tmp, seg.path, d));
-      await fsync(this.#dirFd);
-      fs.closeSync(this.#book.rewritten(seg, keep, gone, offs, fd, pos));
-      for (let i = 0; i < seg.count; i++) {
-        if (seg.killer[i] === 0) moved(seg.seqs[i]!, { seg: seg.num, off: seg.offs[i]!, len: seg.lens[i]! });
-      }
-    } catch (e) {
-      if (seg.fd !== fd) fs.closeSync(fd);
-      throw e;
-    }
   }
 
   stats(): LogStats {
