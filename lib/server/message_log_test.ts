@@ -101,14 +101,18 @@ Deno.test("MessageLog: an ack with no message queued waits for the next one and 
 Deno.test("MessageLog: a message is committed on the next event-loop turn, not after a timer (setTimeout 0 waits ~2 ms)", async () => {
   const store = new SqliteStore(":memory:");
   const log = new MessageLog(store, new Hub());
+  // A turn that takes over a millisecond (the collector, a compile) lets the timer in first now and
+  // then; a commit behind a timer would be behind it every time.
+  let late = 0;
   for (let i = 0; i < 20; i++) {
     let timerFired = false;
     const t = setTimeout(() => (timerFired = true), 0); // scheduled before the append
     const row = await log.append(msg(`t${i}`), null);
     assert.ok(row, "stored");
-    assert.equal(timerFired, false, "the commit waited for a 0 ms timer scheduled before it");
+    if (timerFired) late++;
     clearTimeout(t);
   }
+  assert.ok(late <= 3, `${late} of 20 commits waited for a 0 ms timer scheduled before them`);
   await log.close();
   await store.close();
 });
