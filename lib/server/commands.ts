@@ -10,6 +10,7 @@ import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import * as acc from "./handlers_account.ts";
 import * as msg from "./handlers_messages.ts";
+import * as acks from "./handlers_ack.ts";
 import * as rooms from "./handlers_rooms.ts";
 import * as adm from "./handlers_admin.ts";
 import * as dev from "./handlers_devices.ts";
@@ -69,7 +70,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     ack: {
       auth: "user",
       cost: (m) => 1 + Math.floor(m.acks.length / 50),
-      run: asDevice("acknowledge its messages", msg.ack),
+      run: asDevice("acknowledge its messages", acks.ack),
     },
     history: { auth: "user", run: asDevice("read its history", msg.history) },
     "message.unsend": { auth: "user", run: asDevice("take back a message", msg.unsend) },
