@@ -20,6 +20,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { NodeConn, type ServerConn } from "./tls.ts";
+import { tlsKeyPem } from "./cert.ts";
 
 export type { ServerConn };
 
@@ -117,7 +118,7 @@ function probeDescriptor(): unknown {
 
 /** Starts listening; resolves once the port is bound. */
 export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
-  const ctx = tls.createSecureContext({ key: o.key, cert: o.cert, minVersion: "TLSv1.3" });
+  const ctx = tls.createSecureContext({ key: tlsKeyPem(o.key), cert: o.cert, minVersion: "TLSv1.3" });
   const pending = new Map<string, number>();
   const handshaking = new Set<{ raw: net.Socket; timer: ReturnType<typeof setTimeout> }>();
   let total = 0;
