@@ -1,6 +1,7 @@
 /**
- * Handlers for send, sync (offline queue), unsend and history (ack: handlers_ack.ts). Bodies are opaque bytes: stored and
- * relayed, never parsed or logged (`--log-messages` logs sender, target, size and seq only).
+ * Handlers for send, sync (offline queue), unsend and history (ack: handlers_ack.ts). Bodies are
+ * opaque bytes: stored and relayed, never parsed or logged (`--log-messages` logs sender, target,
+ * size and seq only).
  */
 import { encodeFrame } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/errors.ts";

@@ -48,10 +48,9 @@ export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
  * Messages and ack entries queued (not yet in a commit: `backlog`) from which a connection's reader
  * waits (`room`) with what it read, unparsed, until a commit takes a batch: two batches ahead keep
  * every commit full, and a flood waits as bytes in buffers and the senders' sockets rather than as
- * objects. Issue 37, B: 200
- * connections writing as fast as they could had up to 39,700 sends queued (median 23,300 at a
- * commit); held for tens of ms, their objects outlived the young generation, and the collector
- * copied and promoted them.
+ * objects. Issue 37, B: 200 connections writing as fast as they could had up to 39,700 sends
+ * queued (median 23,300 at a commit); held for tens of ms, their objects outlived the young
+ * generation, and the collector copied and promoted them.
  */
 export const QUEUE_HIGH = 2 * MAX_BATCH;
 /** How long acks wait for a message batch to ride along with before they are committed alone, ms. */
