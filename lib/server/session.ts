@@ -97,7 +97,7 @@ export class Session {
    * client has not synced and gets it from its offline queue). The frame must not change until written.
    */
   deliver(seq: number, frame: Uint8Array): number {
-    if (this.delivery === "live") return seq > this.#synced && this.outbox.push(frame) ? 1 : 0;
+    if (this.liveAfter(seq)) return this.outbox.push(frame) ? 1 : 0;
     if (this.delivery === "syncing") this.#held.push({ seq, frame });
     return 0;
   }
@@ -108,7 +108,7 @@ export class Session {
    * dropped, or refused by a full outbox).
    */
   deliverMsg(seq: number, fields: MsgFields, body: Uint8Array): number {
-    if (this.delivery === "live") return seq > this.#synced ? this.outbox.pushMsg(fields, body) : 0;
+    if (this.liveAfter(seq)) return this.outbox.pushMsg(fields, body);
     if (this.delivery === "syncing") this.#held.push({ seq, frame: frameOfJson(msgJson(fields), body) });
     return 0;
   }

@@ -8,8 +8,9 @@
  * segment of a seq is a binary search over bases, then one over its seqs (20 bytes an entry in
  * typed columns grown by doubling: no object per entry, nothing for the collector to walk). A
  * tombstone is needed while the entry it kills is still in an earlier segment; once that entry
- * leaves the disk (its segment rewritten or deleted) the tombstone counts as dead. Dead bytes: a dead entry's whole record, 8 bytes per tombstoned seq not needed
- * (a tombstone record's own 9 bytes of head are not counted).
+ * leaves the disk (its segment rewritten or deleted) the tombstone counts as dead. Dead bytes: a
+ * dead entry's whole record, 8 bytes per tombstoned seq not needed (a tombstone record's own 9
+ * bytes of head are not counted).
  */
 import type { LogMeta, LogPlace, LogStats } from "./segment_log.ts";
 import { HEADER_BYTES, type RecordReader, TYPE_ENTRY } from "./segment_record.ts";
