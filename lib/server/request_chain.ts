@@ -3,15 +3,19 @@
  * running — no promise at all when it waits for nothing, as a send up to its group commit —, else
  * after the ones before it. After each, `pause` may return a wait (the server's slice: other
  * sockets get a turn). After a request that ran at once, `run` returns that wait and the caller
- * waits for it before it hands on the next (one promise per pause; chaining each later request of a
- * read onto it cost two promises and a closure apiece: issue 37, B). After a request that waited,
- * the wait joins the chain. `dispatch` never rejects. `Slice` is that pause: a run of requests ends
- * once it has lasted its time.
+ * waits for it before it hands on the next. Once a request waits, the ones handed after it join a
+ * queue, and one drain runs them in turn (pausing after each, waiting for those that wait): no
+ * promise or closure per queued request (issue 37, B: a connection's first read of 250 sends, queued
+ * behind its first send's look-up, cost two promises and a closure apiece, a quarter of B's sends).
+ * `tail` is the drain: it settles once the queue is empty. `dispatch` never rejects (should it, the
+ * queue is dropped and `tail` rejects). `Slice` is that pause: a run of requests ends once it has
+ * lasted its time.
  */
 export class RequestChain<M> {
   #tail: Promise<void> | null = null;
-  /** Requests on the tail not yet done. */
-  #queued = 0;
+  /** Requests handed while one waits, in order: message, body, message, body, … (`#next` the first). */
+  readonly #queue: (M | Uint8Array | null)[] = [];
+  #next = 0;
 
   constructor(
     readonly dispatch: (m: M, body: Uint8Array) => void | Promise<void>,
@@ -29,27 +33,37 @@ export class RequestChain<M> {
    */
   run(m: M, body: Uint8Array): Promise<void> | undefined {
     if (this.#tail !== null) {
-      this.#queued++;
-      this.#tail = this.#tail.then(() => this.dispatch(m, body)).then(this.#after);
+      this.#queue.push(m, body);
       return;
     }
     const d = this.dispatch(m, body);
     if (d) {
-      this.#queued++;
-      this.#tail = d.then(this.#after);
+      this.#tail = this.#drain(d);
       return;
     }
     return this.pause() ?? undefined;
   }
 
-  readonly #done = (): void => {
-    if (--this.#queued === 0) this.#tail = null;
-  };
-
-  readonly #after = (): Promise<void> | void => {
-    const y = this.pause();
-    return y ? y.then(this.#done) : this.#done();
-  };
+  /** Waits for `d`, then runs the queue in order, pausing after each request; empties `tail` when done. */
+  async #drain(d: void | Promise<void>): Promise<void> {
+    const q = this.#queue;
+    try {
+      for (;;) {
+        if (d) await d;
+        const y = this.pause();
+        if (y) await y;
+        if (this.#next === q.length) return;
+        const m = q[this.#next] as M, body = q[this.#next + 1] as Uint8Array;
+        q[this.#next] = q[this.#next + 1] = null; // run requests are not kept
+        this.#next += 2;
+        d = this.dispatch(m, body);
+      }
+    } finally {
+      q.length = 0;
+      this.#next = 0;
+      this.#tail = null;
+    }
+  }
 }
 
 /**

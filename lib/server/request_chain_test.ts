@@ -96,3 +96,39 @@ Deno.test("Slice: a run of requests yields once it lasted its time, reading the 
   for (let i = 0; i < 4; i++) assert.equal(slice.pause(), undefined);
   assert.equal(yields, 2);
 });
+
+Deno.test("RequestChain: queued requests run in order through a second one that waits, then the chain is empty", async () => {
+  const log: string[] = [];
+  const release: (() => void)[] = [];
+  let pauses = 0;
+  const chain = new RequestChain<string>((m) => {
+    log.push(m);
+    if (m.startsWith("wait")) return new Promise<void>((r) => release.push(r));
+  }, () => void pauses++);
+  for (const m of ["wait1", "a", "wait2", "b"]) chain.run(m, EMPTY);
+  const tail = chain.tail;
+  assert.ok(tail, "a request waits");
+  release[0]!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(log, ["wait1", "a", "wait2"], "b waits for wait2");
+  assert.equal(chain.tail, tail, "one drain for the whole queue");
+  release[1]!();
+  await tail;
+  assert.deepEqual(log, ["wait1", "a", "wait2", "b"]);
+  assert.equal(pauses, 4, "a pause after every request");
+  assert.equal(chain.tail, null);
+});
+
+Deno.test("RequestChain: a request that rejects (a bug) drops the queue and rejects the tail; the next runs at once", async () => {
+  const log: string[] = [];
+  const chain = new RequestChain<string>((m) => {
+    log.push(m);
+    if (m === "bad") return Promise.reject(new Error("bug"));
+  }, () => {});
+  chain.run("bad", EMPTY);
+  chain.run("dropped", EMPTY);
+  await assert.rejects(chain.tail!, /bug/);
+  assert.equal(chain.tail, null);
+  chain.run("next", EMPTY);
+  assert.deepEqual(log, ["bad", "next"]);
+});
