@@ -4,18 +4,18 @@
  * after the ones before it. After each, `pause` may return a wait (the server's slice: other
  * sockets get a turn). After a request that ran at once, `run` returns that wait and the caller
  * waits for it before it hands on the next. Once a request waits, the ones handed after it join a
- * queue, and one drain runs them in turn (pausing after each, waiting for those that wait): no
+ * queue, run in turn once it is done (pausing after each, waiting for those that wait): no
  * promise or closure per queued request (issue 37, B: a connection's first read of 250 sends, queued
  * behind its first send's look-up, cost two promises and a closure apiece, a quarter of B's sends).
- * `tail` is the drain: it settles once the queue is empty. `dispatch` never rejects (should it, the
+ * `tail` settles once the queue is empty. `dispatch` never rejects (should it, the
  * queue is dropped and `tail` rejects). `Slice` is that pause: a run of requests ends once it has
  * lasted its time.
  */
 export class RequestChain<M> {
   #tail: Promise<void> | null = null;
-  /** Requests handed while one waits, in order: message, body, message, body, … (`#next` the first). */
+  /** Requests handed while one waits, in order: message, body, message, body, … (`#head` the first). */
   readonly #queue: (M | Uint8Array | null)[] = [];
-  #next = 0;
+  #head = 0;
 
   constructor(
     readonly dispatch: (m: M, body: Uint8Array) => void | Promise<void>,
@@ -38,31 +38,43 @@ export class RequestChain<M> {
     }
     const d = this.dispatch(m, body);
     if (d) {
-      this.#tail = this.#drain(d);
+      this.#tail = d.then(this.#next, this.#fail);
       return;
     }
     return this.pause() ?? undefined;
   }
 
-  /** Waits for `d`, then runs the queue in order, pausing after each request; empties `tail` when done. */
-  async #drain(d: void | Promise<void>): Promise<void> {
+  /** After a request that waited: the pause, then the queue. */
+  readonly #next = (): Promise<void> | void => {
+    const y = this.pause();
+    return y ? y.then(this.#resume) : this.#resume();
+  };
+
+  /** Runs the queue until a request waits (the chain goes on after it) or none is left (it ends). */
+  readonly #resume = (): Promise<void> | void => {
     const q = this.#queue;
-    try {
-      for (;;) {
-        if (d) await d;
-        const y = this.pause();
-        if (y) await y;
-        if (this.#next === q.length) return;
-        const m = q[this.#next] as M, body = q[this.#next + 1] as Uint8Array;
-        q[this.#next] = q[this.#next + 1] = null; // run requests are not kept
-        this.#next += 2;
-        d = this.dispatch(m, body);
-      }
-    } finally {
-      q.length = 0;
-      this.#next = 0;
-      this.#tail = null;
+    while (this.#head < q.length) {
+      const m = q[this.#head] as M, body = q[this.#head + 1] as Uint8Array;
+      q[this.#head] = q[this.#head + 1] = null; // run requests are not kept
+      this.#head += 2;
+      const d = this.dispatch(m, body);
+      if (d) return d.then(this.#next, this.#fail);
+      const y = this.pause();
+      if (y) return y.then(this.#resume);
     }
+    this.#end();
+  };
+
+  /** A request rejected (a bug): the queue is dropped and the tail rejects with its error. */
+  readonly #fail = (e: unknown): never => {
+    this.#end();
+    throw e;
+  };
+
+  #end(): void {
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#tail = null;
   }
 }
 
