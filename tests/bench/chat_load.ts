@@ -403,7 +403,11 @@ export async function bareTlsFloor(n = 2000, node = false): Promise<Row[]> {
     });
     conns = cold.conns;
     const what = node ? "bare node:tls with TCP_NODELAY (the server's path)" : "bare Deno TLS";
-    return [{ name: `C reference: ${what}, ${n} idle connections, cold`, value: cold.kb, unit: "KB" }];
+    return [
+      { name: `C reference: ${what}, ${n} idle connections, cold`, value: cold.kb, unit: "KB" },
+      // The runtime's share of C's CPU row: the handshake and one echo, no Parley code (issue 37).
+      { name: `C reference: ${what}, server CPU per connection, cold`, value: cold.cpu, unit: "µs" },
+    ];
   } finally {
     for (const c of conns) c.close();
     child.kill("SIGTERM");

@@ -2,14 +2,15 @@
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
- * dm (B alone beside redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
+ * dm (B alone beside redis-tls-always and nats-tls), conns (C alone beside the runtime's bare TLS floors
+ * and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more; terminal: each play 3
  * times, PARLEY_BENCH_TERMINAL_REPEAT) print their median with the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
-import { benchPeers, benchPeersDm, ratioRows } from "./peers.ts";
-import { pairs } from "./chat_load.ts";
+import { benchPeers, benchPeersDm, benchPeersIdle, ratioRows } from "./peers.ts";
+import { bareTlsFloor, idle, pairs } from "./chat_load.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
 import { benchFiles } from "./files.ts";
@@ -60,6 +61,20 @@ const groups: Record<string, Group> = {
     };
     const parley = await repeated(o.repeat, () => pairs(o.pairsPer));
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersDm(o);
+    return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
+  },
+  // Only C (2,000 idle connections) beside the runtime's TLS floors and the same-work references (issue 37).
+  conns: async () => {
+    const o = {
+      repeat: Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3)),
+      idleConns: Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? 200 : 2000,
+    };
+    const parley = [
+      ...await repeated(o.repeat, () => idle(o.idleConns)),
+      ...await repeated(o.repeat, () => bareTlsFloor(o.idleConns)),
+      ...await repeated(o.repeat, () => bareTlsFloor(o.idleConns, true)),
+    ];
+    const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersIdle(o);
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
   // Three nodes on PostgreSQL + NATS beside one SQLite node, A and B (issue 16).

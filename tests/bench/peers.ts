@@ -274,6 +274,22 @@ export async function benchPeersDm(o: { repeat: number; pairsPer: number }): Pro
   return rows;
 }
 
+/** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
+export async function benchPeersIdle(o: { repeat: number; idleConns: number }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (
+    const [proto, binName] of [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const
+  ) {
+    const bin = findBinary(binName);
+    if (!bin) {
+      rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
+      continue;
+    }
+    rows.push(...await repeated(o.repeat, () => withPeer(proto, bin, (p) => idle(p, o.idleConns))));
+  }
+  return rows;
+}
+
 /** Parley / Redis for each workload, from rows already measured (a missing row gives no ratio). */
 export function ratioRows(rows: Row[]): Row[] {
   const find = (re: RegExp) => rows.find((r) => re.test(r.name) && Number.isFinite(r.value))?.value;
