@@ -212,7 +212,11 @@ export class NodeConn implements ServerConn {
   // Not an async function: a read waiting on an idle connection holds one promise, no suspended frame.
   readChunk(): Promise<Uint8Array | null> {
     if (this.#chunks.length || this.#ended) return Promise.resolve(this.#take());
-    // #notify runs once a piece came or the stream ended
+    return this.#waitChunk();
+  }
+
+  /** The next piece once one comes (`#notify`); apart from `readChunk`, whose usual path makes no closure. */
+  #waitChunk(): Promise<Uint8Array | null> {
     return new Promise((r) => (this.#wake = () => r(this.#take())));
   }
 
@@ -240,7 +244,7 @@ export class NodeConn implements ServerConn {
    */
   writeThen(b: Uint8Array, done: (err?: unknown) => void): void {
     const h = (this.s as unknown as { _handle?: NativeStream | null })._handle;
-    if (this.s.destroyed) queueMicrotask(() => done(new Error("Connection closed")));
+    if (this.s.destroyed) NodeConn.#closedLater(done);
     else if (typeof h?.writeBuffer !== "function") this.s.write(b, done);
     else if (this.#inflight) this.#later.push({ b, done });
     else {
@@ -251,16 +255,28 @@ export class NodeConn implements ServerConn {
         // A big piece (a file's download) through node:tls's write: native writes of them cost the
         // relayed download more server CPU (files_ab.ts). Still one at a time: later writes wait.
         this.#inflight = req;
-        this.s.write(b, (err) => NodeConn.written.call(req, err ? -1 : 0));
+        this.s.write(b, NodeConn.#viaStream(req));
         return;
       }
       const status = h.writeBuffer(req, b); // encrypted (copied) now; oncomplete comes later, always
       if (status === 0) this.#inflight = req;
       else {
         req.done = null; // never completed: nothing may be told through it
-        queueMicrotask(() => this.#fail(done, status));
+        this.#failLater(done, status);
       }
     }
+  }
+
+  // The closures of `writeThen`'s rare paths, apart: made in `writeThen` they cost every write a
+  // context object until the optimiser removed it (issue 37: a paced room writes once per member).
+  static #closedLater(done: (err?: unknown) => void): void {
+    queueMicrotask(() => done(new Error("Connection closed")));
+  }
+  static #viaStream(req: WriteReq): (err?: Error | null) => void {
+    return (err) => NodeConn.written.call(req, err ? -1 : 0);
+  }
+  #failLater(done: (err?: unknown) => void, status: number): void {
+    queueMicrotask(() => this.#fail(done, status));
   }
 
   /** The native write in flight ended (`status` < 0: failed, e.g. cancelled by close): told once; the next one. */

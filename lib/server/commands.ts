@@ -18,7 +18,7 @@ import * as link from "./handlers_link.ts";
 import { videoHandlers, type VideoParts } from "./video/handlers.ts";
 import { fileHandlers } from "./handlers_files.ts";
 import type { FileStore } from "./file_store.ts";
-import { unprovenRefusal } from "./key_checks.ts";
+import { type Refusal, unprovenRefusal } from "./key_checks.ts";
 
 export type Auth = "hello" | "anon" | "user" | "admin";
 
@@ -43,8 +43,23 @@ function asDevice<K extends RequestKind>(what: string, run: Command<K>["run"]): 
     const no = unprovenRefusal(c, s, what);
     if (no === null) return run(c, s, m, body); // the usual case, at once (no promise)
     if (!(no instanceof Promise)) return s.fail(m.id, no.code, no.msg);
-    return no.then((r) => r ? s.fail(m.id, r.code, r.msg) : run(c, s, m, body));
+    return proven(no, run, c, s, m, body);
   };
+}
+
+/**
+ * `run` once the device's proof is checked. Apart from `asDevice`'s function: a closure there cost
+ * every request a context object until the optimiser removed it (issue 37, a fresh server's B).
+ */
+function proven<K extends RequestKind>(
+  no: Promise<Refusal | null>,
+  run: Command<K>["run"],
+  c: Core,
+  s: Session,
+  m: Request<K>,
+  body: Uint8Array,
+): Promise<void> {
+  return no.then((r) => r ? s.fail(m.id, r.code, r.msg) : run(c, s, m, body));
 }
 
 export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: FileStore): CommandTable {

@@ -78,7 +78,22 @@ function sendTarget(c: Core, s: Session, to: Target): Resolved | Promise<Resolve
  */
 export function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array): void | Promise<void> {
   const t = sendTarget(c, s, m.to);
-  return t instanceof Promise ? t.then((t) => sendTo(c, s, m, body, t)) : sendTo(c, s, m, body, t);
+  return t instanceof Promise ? sendLater(c, s, m, body, t) : sendTo(c, s, m, body, t);
+}
+
+/**
+ * `sendTo` once the target is resolved. The closures of the rare waits live in functions of their own
+ * (here, `storeLater`): in `send` or `sendChecked` they cost every send a context object until the
+ * optimiser removed it (issue 37, a fresh server's B).
+ */
+function sendLater(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Promise<Resolved>,
+): Promise<void> {
+  return t.then((t) => sendTo(c, s, m, body, t));
 }
 
 function sendTo(
@@ -106,9 +121,20 @@ function sendChecked(
   const low = c.dataSpaceRefusal(body.length, now); // the free-space floor (--min-free)
   if (low) return s.fail(m.id, low.code, low.msg);
   const room = c.reserveQuota(s.user, body.length);
-  // (After a wait the clock is read again: messages are queued in time order.)
-  if (typeof room !== "boolean") return room.then((ok) => store(c, s, m, body, t, ok, c.clock.now()));
+  if (typeof room !== "boolean") return storeLater(c, s, m, body, t, room);
   store(c, s, m, body, t, room, now);
+}
+
+/** `store` once the sender's quota is known; the clock is read again (messages are queued in time order). */
+function storeLater(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Stored,
+  room: Promise<boolean>,
+): Promise<void> {
+  return room.then((ok) => store(c, s, m, body, t, ok, c.clock.now()));
 }
 
 /** A DM naming the devices it was encrypted for: refused with the current lists when they changed. */
@@ -121,10 +147,20 @@ function sendDevices(
   devices: string[],
 ): void | Promise<void> {
   const want = devicesChanged(c, s, t.name, devices);
-  if (want instanceof Promise) {
-    return want.then((w) => w ? refuseDevices(s, m.id, w) : sendChecked(c, s, m, body, t));
-  }
+  if (want instanceof Promise) return devicesLater(c, s, m, body, t, want);
   return want ? refuseDevices(s, m.id, want) : sendChecked(c, s, m, body, t);
+}
+
+/** `sendDevices` once the device lists are read (its closure apart, as `sendLater`'s). */
+function devicesLater(
+  c: Core,
+  s: Session,
+  m: Request<"send">,
+  body: Uint8Array,
+  t: Stored,
+  want: Promise<Record<string, number[]> | null>,
+): Promise<void> {
+  return want.then((w) => w ? refuseDevices(s, m.id, w) : sendChecked(c, s, m, body, t));
 }
 
 function refuseDevices(s: Session, id: number, devices: Record<string, number[]>): void {

@@ -22,7 +22,7 @@ import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { DeviceRow } from "./store/store.ts";
 
-type Refusal = { code: string; msg: string };
+export type Refusal = { code: string; msg: string };
 
 /** The longest an approval may be valid for from now (a day): older ones are not taken. */
 const APPROVAL_MAX_MS = 86_400_000;

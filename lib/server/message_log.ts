@@ -150,9 +150,14 @@ export class MessageLog {
    */
   room(): Promise<void> | null {
     if (this.#closed || (this.backlog < QUEUE_HIGH && this.#roomWaiters.length === 0)) return null;
-    const p = new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    const p = this.#roomWait();
     this.readerDone();
     return p;
+  }
+
+  /** A place in the readers' line (apart from `room`, which is asked for every piece read: no closure there). */
+  #roomWait(): Promise<void> {
+    return new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
   }
 
   /** A reader handled what it read: the next waiting one goes on if there is room. */
@@ -204,11 +209,17 @@ export class MessageLog {
   #schedule(): void {
     if (this.#timer) return;
     const idle = !this.#flushing && this.#q.length === 1; // (held acks do not make it busy)
-    this.#timer = (idle ? onNextTurn : afterIo)(() => {
-      this.#timer = null;
-      this.flush();
-    });
+    this.#timer = (idle ? onNextTurn : afterIo)(this.#due);
   }
+
+  /**
+   * The scheduled flush. One bound function: a closure made in `#schedule` cost every queued send a
+   * context object (over `this`) until the optimiser removed it (issue 37, a fresh server's B).
+   */
+  readonly #due = (): void => {
+    this.#timer = null;
+    void this.flush();
+  };
 
   /**
    * Writes everything queued now, in transactions of at most MAX_BATCH messages and MAX_BATCH_BYTES

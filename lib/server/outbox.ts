@@ -284,10 +284,15 @@ export class Outbox {
     const out = n === buf.length ? buf : buf.subarray(0, n);
     try {
       if (this.w.writeThen) this.w.writeThen(out, this.#written);
-      else writeAll(this.w, out).then(() => this.#written(null), (e) => this.#failed(e));
+      else this.#writeAll(out);
     } catch (e) {
       this.#failed(e);
     }
+  }
+
+  /** `out` through the writer's `write` (one without `writeThen`); the closures apart from `#flush`. */
+  #writeAll(out: Uint8Array): void {
+    writeAll(this.w, out).then(() => this.#written(null), (e) => this.#failed(e));
   }
 
   /** The write in flight was handed on (or failed: `err`): its bytes are no longer queued; the next one. */

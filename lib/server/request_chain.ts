@@ -108,8 +108,11 @@ export class Slice {
     if (++this.#runs < this.every) return;
     this.#runs = 0;
     if (this.now() - this.#start < this.ms) return;
-    return this.yieldNow().then(() => {
-      this.#start = this.now();
-    });
+    return this.yieldNow().then(this.#resumed);
   }
+
+  /** A slice starts after the wait (bound once: no closure per request in `pause`). */
+  readonly #resumed = (): void => {
+    this.#start = this.now();
+  };
 }

@@ -57,7 +57,20 @@ export function fanOutRun(
   i: number,
 ): RoomRun | null {
   const first = rows[i];
-  if (!first || first.kind !== "room") return null;
+  return first && first.kind === "room" ? roomRun(hub, rows, froms, i, first) : null;
+}
+
+/**
+ * `fanOutRun` of a room message `first` (at `i`). Its own function: its closures' variables made a
+ * context object at entry, which `fanOutRun` paid for every DM too (issue 37, a fresh server's B).
+ */
+function roomRun(
+  hub: Hub,
+  rows: readonly (StoredMessage | null)[],
+  froms: readonly (Session | null)[],
+  i: number,
+  first: StoredMessage,
+): RoomRun | null {
   const jsons: string[] = [];
   let most = 0;
   for (let j = i; j < rows.length; j++) {

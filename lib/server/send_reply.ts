@@ -22,7 +22,7 @@ export class SendReply implements Queued {
   stored(r: StoredMessage | null): void {
     const { c, from: s } = this;
     try {
-      if (!r) return void this.#resent().catch((e) => this.failed(e));
+      if (!r) return this.#resend();
       // Metadata only (opt-in): never the body.
       if (c.config.logMessages) {
         c.log.info("message", { from: s.user, to: targetText(this.m), bytes: this.bytes, seq: r.seq });
@@ -32,6 +32,14 @@ export class SendReply implements Queued {
     } catch (e) {
       this.failed(e);
     }
+  }
+
+  /**
+   * `#resent`, its failure told. Apart from `stored`: a closure there (over `this`) cost every stored
+   * send a context object until the optimiser removed it (issue 37, a fresh server's B).
+   */
+  #resend(): void {
+    this.#resent().catch((e) => this.failed(e));
   }
 
   /** A resend (same mid) learns the first copy's seq, so the sender's outbox can confirm it. */

@@ -375,14 +375,21 @@ export class ParleyServer {
     if (!cmd.free && !s.bucket.take(cmd.cost?.(m as any) ?? 1)) {
       return s.fail(m.id, ErrorCode.RateLimited, "You are sending too fast; slow down");
     }
-    if (cmd.auth === "admin") return this.#asAdmin(s, m, body).catch((e) => this.#failed(s, m, e));
     try {
       // deno-lint-ignore no-explicit-any
-      const r = cmd.run(this.core, s, m as any, body);
-      if (r) return r.catch((e) => this.#failed(s, m, e));
+      const r = cmd.auth === "admin" ? this.#asAdmin(s, m, body) : cmd.run(this.core, s, m as any, body);
+      if (r) return this.#caught(r, s, m);
     } catch (e) {
       this.#failed(s, m, e);
     }
+  }
+
+  /**
+   * `r`, its failure answered. Apart from `#dispatch`: a closure there (over `s` and `m`) cost every
+   * request a context object until the optimiser removed it (issue 37, a fresh server's B).
+   */
+  #caught(r: Promise<void>, s: Session, m: Exclude<Inbound, { t: "pong" }>): Promise<void> {
+    return r.catch((e) => this.#failed(s, m, e));
   }
 
   /** An admin command: run when `s` is an admin, else refused and audited. */
