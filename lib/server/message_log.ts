@@ -279,7 +279,10 @@ export class MessageLog {
     }
     this.#flushing = null;
     let n = 0, nBytes = 0;
-    for (const r of rows) if (r) n++, nBytes += r.body.length, this.knowStored(r.seq);
+    for (let i = 0; i < rows.length; i++) { // (indexed: an async function's loop, no iterator results)
+      const r = rows[i];
+      if (r) n++, nBytes += r.body.length, this.knowStored(r.seq);
+    }
     this.stored += n;
     for (let i = 0; i < batch.length;) {
       i = linked ? this.#tell(batch[i]!, rows[i] ?? null, false, i) : this.#fanOut(batch, rows, froms, i);
