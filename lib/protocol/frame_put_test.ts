@@ -196,3 +196,30 @@ Deno.test("putStoredFrame writes putFrame's bytes of storedJson, or -1", () => {
     { numRuns: 4000 },
   );
 });
+
+Deno.test("a time written again (its digits remembered) is the same bytes, at any place and room", () => {
+  // Times repeat between frames (the messages of one commit): each frame must still be storedJson's.
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(0, 9, 10, 1764190000123, 1764190000124, 2 ** 53 - 1, -1, 1.5), {
+        minLength: 2,
+        maxLength: 12,
+      }),
+      fc.nat(80),
+      (times, size) => {
+        for (const [k, ts] of times.entries()) {
+          const out = new Uint8Array(size + 40), want = new Uint8Array(size + 40), at = k % 7;
+          const end = putStoredFrame(out.subarray(0, size), at, k, 5, ts);
+          const wantEnd = putFrame(want.subarray(0, size), at, storedJson(k, 5, ts), new Uint8Array(0));
+          if (!isUint(ts) || wantEnd < 0) {
+            assert.equal(end, -1);
+            continue;
+          }
+          assert.equal(end, wantEnd);
+          assert.deepEqual(out.subarray(at, end), want.subarray(at, end));
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
