@@ -105,6 +105,27 @@ export function storeConformance(
     assert.deepEqual([...(await s.history("d:alice:bob", 0, 0, 10))[0]!.body], [1, 2, 3]);
   });
 
+  t(
+    "appendMessages() stores a (sender, mid) once when it comes twice in one batch, or in two at once",
+    async (s) => {
+      const one = await s.appendMessages([
+        msg({ mid: "w1", sender: "alice" }),
+        msg({ mid: "w1", sender: "alice" }),
+        msg({ mid: "w2", sender: "alice" }),
+      ]);
+      assert.ok(one[0] && one[2]);
+      assert.equal(one[1], null, "the second of one batch is a resend");
+      // Two batches in flight at once (the second claims before the first is written).
+      const [a, b] = await Promise.all([
+        s.appendMessages([msg({ mid: "w3", sender: "alice" })]),
+        s.appendMessages([msg({ mid: "w3", sender: "alice" }), msg({ mid: "w1", sender: "alice" })]),
+      ]);
+      assert.equal([a[0], b[0]].filter((r) => r !== null).length, 1, "w3 stored once");
+      assert.equal(b[1], null, "w1 was stored before");
+      assert.deepEqual(await s.seqOf("alice", "w1"), { seq: one[0]!.seq, ts: one[0]!.ts });
+    },
+  );
+
   t("stats() counts users, rooms, messages and their body bytes, and says where the store is", async (s) => {
     await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });

@@ -58,9 +58,19 @@ export class LogMessages {
   /** The running compaction, or null. */
   #compaction: Promise<void> | null = null;
 
-  readonly recent = new RecentMids((sender, n) =>
-    this.rows(this.index.newestSeqs(sender, n)).map((r) => r.mid)
-  );
+  /** The rows of the appends under way, in seq order each (not in the index yet): what `#midOf` reads first. */
+  readonly #writing: StoredMessage[][] = [];
+
+  readonly recent = new RecentMids((sender, n) => this.index.newest(sender, n), (seq) => this.#midOf(seq));
+
+  /** The mid of `seq`, stored or being stored; undefined when it is neither (deleted). */
+  #midOf(seq: number): string | undefined {
+    for (const rows of this.#writing) {
+      const k = rows.length ? seq - rows[0]!.seq : -1; // (an append's seqs follow one another)
+      if (k >= 0 && k < rows.length) return rows[k]!.mid;
+    }
+    return this.has(seq) ? this.rows([seq])[0]!.mid : undefined;
+  }
 
   /**
    * `legacy`: the old table's rows (seq order, their index keys and body lengths) and its highest
@@ -103,21 +113,24 @@ export class LogMessages {
    */
   async append(batch: readonly NewMessage[]): Promise<(StoredMessage | null)[]> {
     const rows: StoredMessage[] = [], at: number[] = [], hashes: number[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const m = batch[i]!, h = midHash(m.mid); // once for the window and the index
-      if (!this.recent.claim(m.sender, m.mid, h)) continue;
-      const row = m as StoredMessage;
-      row.seq = this.#next++;
-      rows.push(row);
-      at.push(i);
-      hashes.push(h);
-    }
     let places: LogPlace[];
+    this.#writing.push(rows);
     try {
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i]!, h = midHash(m.mid); // once for the window and the index
+        if (!this.recent.claim(m.sender, m.mid, this.#next, h)) continue;
+        const row = m as StoredMessage;
+        row.seq = this.#next++;
+        rows.push(row);
+        at.push(i);
+        hashes.push(h);
+      }
       places = await (this.#last = this.#log.append(rows));
     } catch (e) {
-      this.recent.clear(); // the windows name the mids of messages not stored
+      this.recent.clear(); // the windows name the seqs of messages not stored
       throw e;
+    } finally {
+      this.#writing.splice(this.#writing.indexOf(rows), 1);
     }
     const out: (StoredMessage | null)[] = new Array(batch.length).fill(null);
     for (let k = 0; k < rows.length; k++) {

@@ -16,7 +16,7 @@
  *
  * Refined from the lead's interface: no mid strings are held (~40 bytes a message more) — the mid's
  * hash finds candidates and the store confirms each by reading the row —, so `newestMids` became
- * `newestSeqs`, `ofSender` takes that check, and `remove` takes the row's keys (every deletion has
+ * `newest` (seqs and hashes), `ofSender` takes that check, and `remove` takes the row's keys (every deletion has
  * them: RETURNING, or the rows of a rolled-back batch) instead of a seq→message map (~30 bytes a
  * message). Expiry stays with SQLite's partial index, which costs nothing for rows without expiry.
  */
@@ -67,8 +67,8 @@ export interface MessageIndex {
   readonly bodyBytes: number;
   /** Body bytes `sender` has stored (the per-user quota). */
   senderBytes(sender: string): number;
-  /** The seqs of the sender's newest `n` messages, oldest first (the resend window's loader). */
-  newestSeqs(sender: string, n: number): number[];
+  /** The seqs of the sender's newest `n` messages and their mids' hashes, oldest first (the resend window's loader). */
+  newest(sender: string, n: number): { seqs: number[]; hashes: number[] };
   /** The newest message `sender` stored whose mid has `mid`'s hash and passes `isMid` (the row read). */
   ofSender(sender: string, mid: string, isMid: (seq: number) => boolean): number | undefined;
   /**
@@ -179,12 +179,12 @@ export class MemoryMessageIndex implements MessageIndex {
     return this.#from.get(sender)?.bytes ?? 0;
   }
 
-  newestSeqs(sender: string, n: number): number[] {
-    const l = this.#from.get(sender)?.list, out: number[] = [];
-    for (let k = (l?.end ?? 0) - 1; l && k >= 0 && out.length < n; k--) {
-      if (l.int(k, 0) !== DEAD) out.push(l.seq(k));
+  newest(sender: string, n: number): { seqs: number[]; hashes: number[] } {
+    const l = this.#from.get(sender)?.list, seqs: number[] = [], hashes: number[] = [];
+    for (let k = (l?.end ?? 0) - 1; l && k >= 0 && seqs.length < n; k--) {
+      if (l.int(k, 0) !== DEAD) seqs.push(l.seq(k)), hashes.push(l.int(k, 0));
     }
-    return out.reverse();
+    return { seqs: seqs.reverse(), hashes: hashes.reverse() };
   }
 
   ofSender(sender: string, mid: string, isMid: (seq: number) => boolean): number | undefined {
