@@ -267,8 +267,7 @@ export class NodeConn implements ServerConn {
     }
   }
 
-  // The closures of `writeThen`'s rare paths, apart: made in `writeThen` they cost every write a
-  // context object until the optimiser removed it (issue 37: a paced room writes once per member).
+  // `writeThen`'s rare paths, apart (no closure on a hot path: ARCHITECTURE.md rule 9).
   static #closedLater(done: (err?: unknown) => void): void {
     queueMicrotask(() => done(new Error("Connection closed")));
   }

@@ -47,10 +47,7 @@ function asDevice<K extends RequestKind>(what: string, run: Command<K>["run"]): 
   };
 }
 
-/**
- * `run` once the device's proof is checked. Apart from `asDevice`'s function: a closure there cost
- * every request a context object until the optimiser removed it (issue 37, a fresh server's B).
- */
+/** `run` once the device's proof is checked (apart: no closure on a hot path, ARCHITECTURE.md rule 9). */
 function proven<K extends RequestKind>(
   no: Promise<Refusal | null>,
   run: Command<K>["run"],

@@ -85,10 +85,7 @@ export class Core {
     return true;
   }
 
-  /**
-   * `reserveQuota` once the user's usage is read. Apart: its closure made a context object on every
-   * call of `reserveQuota`, a send's hot path (issue 37, a fresh server's B).
-   */
+  /** `reserveQuota` once the user's usage is read (apart: no closure on a hot path, ARCHITECTURE.md rule 9). */
   #reserveLater(user: string, bytes: number): Promise<boolean> {
     return this.store.storedBytes(user).then((n) => {
       if (!this.#usage.has(user)) this.#usage.set(user, n);

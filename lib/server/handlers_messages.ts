@@ -82,9 +82,8 @@ export function send(c: Core, s: Session, m: Request<"send">, body: Uint8Array):
 }
 
 /**
- * `sendTo` once the target is resolved. The closures of the rare waits live in functions of their own
- * (here, `storeLater`): in `send` or `sendChecked` they cost every send a context object until the
- * optimiser removed it (issue 37, a fresh server's B).
+ * `sendTo` once the target is resolved. The rare waits' closures live in functions of their own (this,
+ * `storeLater`, `devicesLater`): no closure on a hot path (ARCHITECTURE.md rule 9).
  */
 function sendLater(
   c: Core,
@@ -151,7 +150,7 @@ function sendDevices(
   return want ? refuseDevices(s, m.id, want) : sendChecked(c, s, m, body, t);
 }
 
-/** `sendDevices` once the device lists are read (its closure apart, as `sendLater`'s). */
+/** `sendDevices` once the device lists are read (apart, as `sendLater`). */
 function devicesLater(
   c: Core,
   s: Session,

@@ -155,7 +155,7 @@ export class MessageLog {
     return p;
   }
 
-  /** A place in the readers' line (apart from `room`, which is asked for every piece read: no closure there). */
+  /** A place in the readers' line (apart from `room`, asked for every piece read: ARCHITECTURE.md rule 9). */
   #roomWait(): Promise<void> {
     return new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
   }
@@ -212,10 +212,7 @@ export class MessageLog {
     this.#timer = (idle ? onNextTurn : afterIo)(this.#due);
   }
 
-  /**
-   * The scheduled flush. One bound function: a closure made in `#schedule` cost every queued send a
-   * context object (over `this`) until the optimiser removed it (issue 37, a fresh server's B).
-   */
+  /** The scheduled flush: one bound function, no closure per queued send (ARCHITECTURE.md rule 9). */
   readonly #due = (): void => {
     this.#timer = null;
     void this.flush();
@@ -279,7 +276,7 @@ export class MessageLog {
     }
     this.#flushing = null;
     let n = 0, nBytes = 0;
-    for (let i = 0; i < rows.length; i++) { // (indexed: an async function's loop, no iterator results)
+    for (let i = 0; i < rows.length; i++) { // (indexed: ARCHITECTURE.md rule 9)
       const r = rows[i];
       if (r) n++, nBytes += r.body.length, this.knowStored(r.seq);
     }

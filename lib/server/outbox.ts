@@ -290,7 +290,7 @@ export class Outbox {
     }
   }
 
-  /** `out` through the writer's `write` (one without `writeThen`); the closures apart from `#flush`. */
+  /** `out` through the writer's `write` (one without `writeThen`; apart: ARCHITECTURE.md rule 9). */
   #writeAll(out: Uint8Array): void {
     writeAll(this.w, out).then(() => this.#written(null), (e) => this.#failed(e));
   }

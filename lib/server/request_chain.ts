@@ -111,7 +111,7 @@ export class Slice {
     return this.yieldNow().then(this.#resumed);
   }
 
-  /** A slice starts after the wait (bound once: no closure per request in `pause`). */
+  /** A slice starts after the wait (bound once: no closure in `pause`, ARCHITECTURE.md rule 9). */
   readonly #resumed = (): void => {
     this.#start = this.now();
   };

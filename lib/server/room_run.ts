@@ -61,8 +61,8 @@ export function fanOutRun(
 }
 
 /**
- * `fanOutRun` of a room message `first` (at `i`). Its own function: its closures' variables made a
- * context object at entry, which `fanOutRun` paid for every DM too (issue 37, a fresh server's B).
+ * `fanOutRun` of a room message `first` (at `i`). Its own function: the context of its closure's
+ * variables was made at entry, every DM's call too (ARCHITECTURE.md rule 9).
  */
 function roomRun(
   hub: Hub,

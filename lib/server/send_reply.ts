@@ -34,10 +34,7 @@ export class SendReply implements Queued {
     }
   }
 
-  /**
-   * `#resent`, its failure told. Apart from `stored`: a closure there (over `this`) cost every stored
-   * send a context object until the optimiser removed it (issue 37, a fresh server's B).
-   */
+  /** `#resent`, its failure told (apart from `stored`: ARCHITECTURE.md rule 9). */
   #resend(): void {
     this.#resent().catch((e) => this.failed(e));
   }

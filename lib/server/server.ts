@@ -308,8 +308,7 @@ export class ParleyServer {
         if (room) await room;
         try {
           const frames = decoder.push(chunk);
-          // (indexed: this loop runs mostly unoptimised, the read loop being one long async call, and a
-          // for-of made an iterator result a frame, ~40 bytes a DM)
+          // (indexed: ARCHITECTURE.md rule 9; a for-of made an iterator result a frame, ~40 bytes a DM)
           for (let i = 0; i < frames.length; i++) {
             const f = frames[i]!;
             this.#reads++;
@@ -388,10 +387,7 @@ export class ParleyServer {
     }
   }
 
-  /**
-   * `r`, its failure answered. Apart from `#dispatch`: a closure there (over `s` and `m`) cost every
-   * request a context object until the optimiser removed it (issue 37, a fresh server's B).
-   */
+  /** `r`, its failure answered (apart from `#dispatch`: ARCHITECTURE.md rule 9). */
   #caught(r: Promise<void>, s: Session, m: Exclude<Inbound, { t: "pong" }>): Promise<void> {
     return r.catch((e) => this.#failed(s, m, e));
   }
