@@ -13,10 +13,6 @@ import { msgFields, wireTarget } from "./hub.ts";
 import type { Session } from "./session.ts";
 import { SendReply } from "./send_reply.ts";
 import type { StoredMessage, TargetKind } from "./store/store.ts";
-import { Slab } from "../common/slab.ts";
-
-/** Where stored sends' bodies are copied to (out of the read buffer, until their batch is stored). */
-const BODIES = new Slab();
 
 /** Rows read per page of a sync (at most this many bodies in memory at once). */
 const SYNC_PAGE = 64;
@@ -191,9 +187,10 @@ function store(
     );
   }
   s.inflight++;
-  // The body out of the read buffer, copied into a shared chunk (it lives until its batch is stored
-  // and fanned out: slab.ts).
-  // The stored row once the store gives it its seq (the embedded store's is this object: no copy).
+  // The stored row once the store gives it its seq (the embedded store's is this object: no copy). Its
+  // body stays the view of the piece read (no copy either: each read's piece is a buffer never written
+  // again, and the decoder frees none a frame handed out views); the row is let go once its batch is
+  // stored and fanned out (issue 37: the copy into shared chunks cost B ~2%, 6.45 → 6.33 µs per DM).
   const msg: StoredMessage = {
     seq: 0,
     mid: m.mid,
@@ -202,7 +199,7 @@ function store(
     target: t.name,
     conv: t.conv,
     ts,
-    body: BODIES.copy(body),
+    body,
   };
   if (m.ttl) msg.expires = ts + m.ttl * 1000;
   // The sender's next request is handled while this one waits for group commit.
