@@ -148,13 +148,6 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const fp = await fingerprintPem(dd.tls.cert);
-  // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
-  const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
-  console.log(
-    `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
-      `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
-      `(check the fingerprint above when it asks)`,
-  );
   log.info("listen", {
     host: srv.config.host,
     port: srv.port,
@@ -162,6 +155,8 @@ async function main(argv: string[]): Promise<number> {
     cert: dd.createdCert ? "created" : "reused",
   });
 
+  // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
+  // gracefully (installed after it, one could find no handler yet and end the process at once).
   let exiting = false;
   const stop = async (why: string) => {
     if (exiting) return;
@@ -177,6 +172,14 @@ async function main(argv: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+  // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
+  const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
+  console.log(
+    `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
+      `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
+      `(check the fingerprint above when it asks)`,
+  );
 
   if (on("console") || Deno.stdin.isTerminal()) {
     (async () => {
