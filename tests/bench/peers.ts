@@ -258,8 +258,11 @@ export async function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
   return rows;
 }
 
-/** Only workload B (100 DM pairs) against the same-work servers (redis-tls-always, nats-tls): `deno task bench dm`. */
-export async function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<Row[]> {
+/**
+ * One workload, `repeat` times, against the same-work servers only (redis-tls-always, nats-tls): B for
+ * `deno task bench dm` (`benchPeersDm`), C for `deno task bench conns` (`benchPeersIdle`).
+ */
+async function benchSameWork(repeat: number, workload: (p: Peer) => Promise<Row[]>): Promise<Row[]> {
   const rows: Row[] = [];
   for (
     const [proto, binName] of [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const
@@ -269,25 +272,17 @@ export async function benchPeersDm(o: { repeat: number; pairsPer: number }): Pro
       rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
       continue;
     }
-    rows.push(...await repeated(o.repeat, () => withPeer(proto, bin, (p) => pairs(p, o.pairsPer))));
+    rows.push(...await repeated(repeat, () => withPeer(proto, bin, workload)));
   }
   return rows;
 }
 
-/** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
-export async function benchPeersIdle(o: { repeat: number; idleConns: number }): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (
-    const [proto, binName] of [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const
-  ) {
-    const bin = findBinary(binName);
-    if (!bin) {
-      rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
-      continue;
-    }
-    rows.push(...await repeated(o.repeat, () => withPeer(proto, bin, (p) => idle(p, o.idleConns))));
-  }
-  return rows;
+export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<Row[]> {
+  return benchSameWork(o.repeat, (p) => pairs(p, o.pairsPer));
+}
+
+export function benchPeersIdle(o: { repeat: number; idleConns: number }): Promise<Row[]> {
+  return benchSameWork(o.repeat, (p) => idle(p, o.idleConns));
 }
 
 /** Parley / Redis for each workload, from rows already measured (a missing row gives no ratio). */
