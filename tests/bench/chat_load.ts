@@ -431,6 +431,13 @@ export async function benchChat(o: ChatBenchOptions = {}): Promise<Row[]> {
     ...await repeated(k, () => fanout(`A 1 room x 100 members, ${fan} msgs:`, fan, 0)),
     ...await repeated(k, () => fanout("A-paced 600 msgs at 200/s:", 600, 200)),
     ...await repeated(k, () => pairs(per)),
+    ...await benchIdle(k, n),
+  ];
+}
+
+/** Workload C `k` times, then the bare TLS floors beside it (Deno's own, then the server's node:tls path). */
+export async function benchIdle(k: number, n: number): Promise<Row[]> {
+  return [
     ...await repeated(k, () => idle(n)),
     ...await repeated(k, () => bareTlsFloor(n)),
     ...await repeated(k, () => bareTlsFloor(n, true)),

@@ -10,7 +10,7 @@
  */
 import { benchChat } from "./chat_load.ts";
 import { benchPeers, benchPeersDm, benchPeersIdle, ratioRows } from "./peers.ts";
-import { bareTlsFloor, idle, pairs } from "./chat_load.ts";
+import { benchIdle, pairs } from "./chat_load.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
 import { benchFiles } from "./files.ts";
@@ -69,11 +69,7 @@ const groups: Record<string, Group> = {
       repeat: Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3)),
       idleConns: Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? 200 : 2000,
     };
-    const parley = [
-      ...await repeated(o.repeat, () => idle(o.idleConns)),
-      ...await repeated(o.repeat, () => bareTlsFloor(o.idleConns)),
-      ...await repeated(o.repeat, () => bareTlsFloor(o.idleConns, true)),
-    ];
+    const parley = await benchIdle(o.repeat, o.idleConns);
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersIdle(o);
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },

@@ -232,57 +232,48 @@ export interface PeerBenchOptions {
   idleConns: number;
 }
 
-/** Every reference server's rows, each workload `repeat` times (median, range). */
-export async function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
-  const rows: Row[] = [];
-  const all = [
-    ["redis", "redis-server"],
-    ["nats", "nats-server"],
-    ["redis-tls-always", "redis-server"],
-    ["nats-tls", "nats-server"],
-  ] as const;
-  for (const [proto, binName] of all) {
-    const bin = findBinary(binName);
-    if (!bin) {
-      rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
-      continue;
-    }
-    const run = (fn: (p: Peer) => Promise<Row[]>) => repeated(o.repeat, () => withPeer(proto, bin, fn));
-    rows.push(
-      ...await run((p) => fanout(p, `A 1 room x 100 members, ${o.fanoutCount} msgs:`, o.fanoutCount, 0)),
-      ...await run((p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200)),
-      ...await run((p) => pairs(p, o.pairsPer)),
-      ...await run((p) => idle(p, o.idleConns)),
-    );
-  }
-  return rows;
-}
+/** The reference servers doing Parley's work: TLS, every message stored before it is delivered. */
+const SAME_WORK = [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const;
 
 /**
- * One workload, `repeat` times, against the same-work servers only (redis-tls-always, nats-tls): B for
- * `deno task bench dm` (`benchPeersDm`), C for `deno task bench conns` (`benchPeersIdle`).
+ * Each server of `peers` (a skipped row when its binary is not installed), each of `workloads` on it
+ * `repeat` times, each time on a freshly started server (median, range).
  */
-async function benchSameWork(repeat: number, workload: (p: Peer) => Promise<Row[]>): Promise<Row[]> {
+async function peerRows(
+  peers: readonly (readonly [Proto, string])[],
+  repeat: number,
+  workloads: ((p: Peer) => Promise<Row[]>)[],
+): Promise<Row[]> {
   const rows: Row[] = [];
-  for (
-    const [proto, binName] of [["redis-tls-always", "redis-server"], ["nats-tls", "nats-server"]] as const
-  ) {
+  for (const [proto, binName] of peers) {
     const bin = findBinary(binName);
     if (!bin) {
       rows.push({ name: `ref ${proto}: skipped (${binName} is not installed)`, value: NaN, unit: "" });
       continue;
     }
-    rows.push(...await repeated(repeat, () => withPeer(proto, bin, workload)));
+    for (const w of workloads) rows.push(...await repeated(repeat, () => withPeer(proto, bin, w)));
   }
   return rows;
 }
 
-export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<Row[]> {
-  return benchSameWork(o.repeat, (p) => pairs(p, o.pairsPer));
+/** Every reference server's rows, each workload `repeat` times (median, range). */
+export function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
+  return peerRows([["redis", "redis-server"], ["nats", "nats-server"], ...SAME_WORK], o.repeat, [
+    (p) => fanout(p, `A 1 room x 100 members, ${o.fanoutCount} msgs:`, o.fanoutCount, 0),
+    (p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200),
+    (p) => pairs(p, o.pairsPer),
+    (p) => idle(p, o.idleConns),
+  ]);
 }
 
+/** Only workload B (100 DM pairs) against the same-work servers: `deno task bench dm`. */
+export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<Row[]> {
+  return peerRows(SAME_WORK, o.repeat, [(p) => pairs(p, o.pairsPer)]);
+}
+
+/** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
 export function benchPeersIdle(o: { repeat: number; idleConns: number }): Promise<Row[]> {
-  return benchSameWork(o.repeat, (p) => idle(p, o.idleConns));
+  return peerRows(SAME_WORK, o.repeat, [(p) => idle(p, o.idleConns)]);
 }
 
 /** Parley / Redis for each workload, from rows already measured (a missing row gives no ratio). */
