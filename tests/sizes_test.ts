@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sourceFunctions } from "./source_functions.ts";
 
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
 
@@ -60,32 +61,6 @@ export interface FunctionSize {
   lines: number;
 }
 
-type FnNode =
-  | Deno.lint.FunctionDeclaration
-  | Deno.lint.FunctionExpression
-  | Deno.lint.ArrowFunctionExpression;
-
-/** The name a function is known by: its own, its method's, its variable's or its property's. */
-function ownName(fn: FnNode): string | null {
-  if (fn.type !== "ArrowFunctionExpression" && fn.id) return fn.id.name;
-  const p = fn.parent;
-  const key = (k: Deno.lint.Node) =>
-    k.type === "Identifier" || k.type === "PrivateIdentifier"
-      ? (k.type === "PrivateIdentifier" ? `#${k.name}` : k.name)
-      : k.type === "Literal"
-      ? String(k.value)
-      : null;
-  switch (p.type) {
-    case "MethodDefinition":
-    case "Property":
-    case "PropertyDefinition":
-      return key(p.key);
-    case "VariableDeclarator":
-      return p.id.type === "Identifier" ? p.id.name : null;
-  }
-  return null;
-}
-
 /**
  * Every function of one file with its size. A function without a name of its own (a callback) is
  * named after the nearest named function around it: `receive/<anonymous>` (`<anonymous>` at top level).
@@ -102,36 +77,10 @@ export function functionSizes(file: string, src: string): FunctionSize[] {
     }
     return lo + 1;
   };
-  const found: FunctionSize[] = [];
-  const names = new Map<unknown, string>();
-  const visit = (fn: FnNode) => {
-    let name = ownName(fn);
-    if (name === null) {
-      // Up the tree by `parent` (the Program has none) to the nearest function already named.
-      let outer = fn.parent as unknown as { parent?: unknown } | undefined;
-      while (outer && !names.has(outer)) outer = outer.parent as typeof outer;
-      name = `${outer ? names.get(outer) : ""}/<anonymous>`.replace(/^\//, "");
-    }
-    names.set(fn, name);
-    // A method's function may start at its parameters; its definition (with the name) is the span.
-    const [from, to] = fn.parent.type === "MethodDefinition" ? fn.parent.range : fn.range;
+  return sourceFunctions(file, src).map(({ name, span: [from, to] }) => {
     const line = lineOf(from);
-    found.push({ name, line, lines: lineOf(to - 1) - line + 1 });
-  };
-  const plugin: Deno.lint.Plugin = {
-    name: "sizes",
-    rules: {
-      functions: {
-        create: () => ({
-          FunctionDeclaration: visit,
-          FunctionExpression: visit,
-          ArrowFunctionExpression: visit,
-        }),
-      },
-    },
-  };
-  Deno.lint.runPlugin(plugin, file, src);
-  return found;
+    return { name, line, lines: lineOf(to - 1) - line + 1 };
+  });
 }
 
 /** What breaks the two limits in `files`, as `file: N lines` and `file:name: N lines (line L)`. */
