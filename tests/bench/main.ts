@@ -3,14 +3,16 @@
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
  * dm (B alone beside redis-tls-always and nats-tls), conns (C alone beside the runtime's bare TLS floors
+ * and redis-tls-always and nats-tls), paced (A-paced alone beside the runtime's floors for its writes
  * and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more; terminal: each play 3
  * times, PARLEY_BENCH_TERMINAL_REPEAT) print their median with the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
-import { benchPeers, benchPeersDm, benchPeersIdle, ratioRows } from "./peers.ts";
-import { benchIdle, pairs } from "./chat_load.ts";
+import { benchPeers, benchPeersDm, benchPeersIdle, benchPeersPaced, ratioRows } from "./peers.ts";
+import { benchIdle, fanout, pairs } from "./chat_load.ts";
+import { pacedFloor } from "./paced_floor.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
 import { benchFiles } from "./files.ts";
@@ -71,6 +73,19 @@ const groups: Record<string, Group> = {
     };
     const parley = await benchIdle(o.repeat, o.idleConns);
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersIdle(o);
+    return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
+  },
+  // Only A-paced beside the runtime's floor for one small write a member a message and the same-work
+  // references (issue 37): the fan-out's writes alone, without chat, through each way a server could take.
+  paced: async () => {
+    const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
+    const parley = [
+      ...await repeated(repeat, () => fanout("A-paced 600 msgs at 200/s:", 600, 200)),
+      ...await repeated(repeat, () => pacedFloor("node")),
+      ...await repeated(repeat, () => pacedFloor("deno")),
+      ...await repeated(repeat, () => pacedFloor("tcp")),
+    ];
+    const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersPaced({ repeat });
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
   // Three nodes on PostgreSQL + NATS beside one SQLite node, A and B (issue 16).

@@ -271,6 +271,11 @@ export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<R
   return peerRows(SAME_WORK, o.repeat, [(p) => pairs(p, o.pairsPer)]);
 }
 
+/** Only workload A-paced against the same-work servers: `deno task bench paced`. */
+export function benchPeersPaced(o: { repeat: number }): Promise<Row[]> {
+  return peerRows(SAME_WORK, o.repeat, [(p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200)]);
+}
+
 /** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
 export function benchPeersIdle(o: { repeat: number; idleConns: number }): Promise<Row[]> {
   return peerRows(SAME_WORK, o.repeat, [(p) => idle(p, o.idleConns)]);

@@ -1,0 +1,139 @@
+/**
+ * The runtime's floor under workload A-paced (issue 37): a server process with no chat code gives
+ * each of 100 connections one 250-byte write every 5 ms, 600 times (what a room of 100 members gets
+ * from 600 messages at 200/s, one write a member a message), and the bench reads that process's CPU
+ * per write from /proc. Three ways:
+ *   `node`  Parley's transport: lib/net/tls_server.ts's listener (node:net, TCP_NODELAY, node:tls)
+ *           and NodeConn's write (the native handle's, as a room's fan-out writes);
+ *   `deno`  Deno's own TLS (Deno.listenTls), which Parley's server does not take: its connections
+ *           cannot turn Nagle off, and a socket whose handshake never starts keeps its descriptor;
+ *   `tcp`   plain TCP with TCP_NODELAY: what the kernel and the runtime's op cost without TLS.
+ * As a server (`paced_floor.ts serve WAY CERT KEY`, run by `pacedFloor`) it prints its port and
+ * starts once each of its 100 connections has sent one byte.
+ */
+import { makeSelfSignedCert } from "../../lib/net/cert.ts";
+import { listenTlsServer } from "../../lib/net/tls_server.ts";
+import type { NodeConn } from "../../lib/net/tls.ts";
+import { cpuMicros, phase, type Row } from "./proc.ts";
+
+export type Way = "node" | "deno" | "tcp";
+const FAN = 100, ROUNDS = 600, EVERY_MS = 5, BYTES = 250;
+const WHAT: Record<Way, string> = {
+  node: "node:tls with TCP_NODELAY (Parley's transport)",
+  deno: "Deno's own TLS (Nagle on)",
+  tcp: "plain TCP with TCP_NODELAY",
+};
+
+/** The server side: connections as they come, the paced rounds once every one has said go. */
+async function serve(way: Way, cert: string, key: string): Promise<void> {
+  const writers: ((b: Uint8Array) => void)[] = [];
+  let go = 0;
+  const rounds = () => {
+    const msg = new Uint8Array(BYTES).fill(0x61), t0 = performance.now();
+    let r = 0;
+    const round = () => {
+      for (const w of writers) w(msg);
+      if (++r < ROUNDS) setTimeout(round, Math.max(0, t0 + r * EVERY_MS - performance.now()));
+    };
+    round();
+  };
+  /** Reads the connection's go byte, then drains it until it ends (`read`: null at its end). */
+  const follow = async (read: () => Promise<unknown>) => {
+    try {
+      if ((await read()) !== null && ++go === FAN) rounds();
+      while ((await read()) !== null);
+    } catch { /* the bench closed it */ }
+  };
+  if (way === "node") {
+    const srv = await listenTlsServer({
+      host: "127.0.0.1",
+      port: 0,
+      cert,
+      key,
+      handshakeMs: 30_000,
+      admit: () => "accept",
+      onConn: (c) => {
+        const n = c as NodeConn, done = () => {};
+        writers.push((b) => n.writeThen(b, done));
+        void follow(() => n.readChunk());
+      },
+      onRefused: (c) => c.close(),
+    });
+    console.log(srv.port);
+    return;
+  }
+  const l = way === "deno"
+    ? Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key })
+    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  console.log((l.addr as Deno.NetAddr).port);
+  for await (const c of l) {
+    if (way === "tcp") (c as Deno.TcpConn).setNoDelay(true);
+    const b = new Uint8Array(64);
+    writers.push((m) => void c.write(m).catch(() => {}));
+    void follow(() => c.read(b));
+  }
+}
+
+/** One run of `way`: the server in its own process, 100 connections from this one; CPU per write. */
+export async function pacedFloor(way: Way): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const pair = await makeSelfSignedCert(["127.0.0.1"]);
+  await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
+  await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      import.meta.filename!,
+      "serve",
+      way,
+      `${dir}/cert.pem`,
+      `${dir}/key.pem`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const conns: Deno.Conn[] = [];
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await phase("paced floor server start", 30_000, reader.read())).value);
+    reader.releaseLock();
+    child.stdout.cancel().catch(() => {});
+    for (let i = 0; i < FAN; i++) {
+      conns.push(
+        way === "tcp"
+          ? await Deno.connect({ hostname: "127.0.0.1", port })
+          : await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair.cert] }),
+      );
+    }
+    const cpu0 = await cpuMicros(child.pid);
+    const all = conns.map(async (c) => {
+      await c.write(new Uint8Array(1));
+      const b = new Uint8Array(64 * 1024);
+      for (let got = 0; got < ROUNDS * BYTES;) {
+        const n = await c.read(b);
+        if (n === null) throw new Error("the paced floor server closed a connection");
+        got += n;
+      }
+    });
+    await phase(`paced floor (${way}): ${ROUNDS} rounds`, 60_000, Promise.all(all));
+    const cpu = (await cpuMicros(child.pid)) - cpu0;
+    return [{
+      name: `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
+        `one round every ${EVERY_MS} ms: server CPU per write`,
+      value: cpu / (FAN * ROUNDS),
+      unit: "µs",
+    }];
+  } finally {
+    for (const c of conns) c.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main && Deno.args[0] === "serve") {
+  const [, way, certPath, keyPath] = Deno.args;
+  await serve(way as Way, Deno.readTextFileSync(certPath!), Deno.readTextFileSync(keyPath!));
+}
