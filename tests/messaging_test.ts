@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
-import { eventually } from "./helpers.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { eventually, startTestServer, testKdf } from "./helpers.ts";
 import { topologyTest } from "./topology.ts";
 
 const texts = (ms: ChatMessage[]) => ms.map((m) => m.text);
@@ -221,3 +222,45 @@ topologyTest(
     }
   },
 );
+
+Deno.test("a tick of logins reaches the real client in the short presence form, each online since its login", async () => {
+  const t = await startTestServer();
+  try {
+    const conn = await t.connect();
+    const pushed: Record<string, unknown>[] = [];
+    conn.onPush((f) => void pushed.push(f.header));
+    const alice = await ChatClient.login({
+      conn,
+      server: `127.0.0.1:${t.port}`,
+      user: "alice",
+      password: "pw-alice-secret",
+      register: true,
+      kdf: testKdf,
+    });
+    const events: BackendEvent[] = [];
+    alice.on((e) => void (e.type === "presence" && events.push(e)));
+    await alice.sync(); // live: presence comes
+    t.srv.hub.flushPresence(); // alice's own login, if its tick had not gone yet
+    await new Promise((r) => setTimeout(r, 200));
+    pushed.length = events.length = 0;
+    const now = Date.now();
+    t.srv.hub.presence({ user: "bob", online: true, status: "free", since: now - 200 });
+    t.srv.hub.presence({ user: "carol", online: true, status: "busy", since: now - 100 });
+    t.srv.hub.presence({ user: "dave", online: true, status: "free", since: now });
+    t.srv.hub.flushPresence();
+    await eventually(() => events.length === 3, 3000, "three presence events");
+    const frame = pushed.find((h) => h.t === "presences");
+    assert.deepEqual(frame, {
+      t: "presences",
+      at: now,
+      on: ["bob", ["carol", "busy", now - 100], "dave"],
+      off: [],
+    });
+    const seen = events.map((e) => e.type === "presence" && [e.user, e.presence?.status, e.presence?.since]);
+    // bob is shown online from `at`: 200 ms late, within the short form's second.
+    assert.deepEqual(seen, [["bob", "free", now], ["carol", "busy", now - 100], ["dave", "free", now]]);
+    await alice.close();
+  } finally {
+    await t.stop();
+  }
+});

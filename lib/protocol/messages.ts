@@ -13,6 +13,11 @@ import { quickSend } from "./send_check.ts";
 import { DEVICE_LEN_MAX, DEVICE_RE, DEVICES_MAX, ID_MAX, MID_RE, NAME_MAX, TTL_MAX } from "./bounds.ts";
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * A `presences` frame's short form names a user alone for a login at most this long before its `at`
+ * (ms): the receiver shows it online since `at`, a second early at most.
+ */
+export const SHORT_SINCE_MS = 1000;
 
 const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(ID_MAX));
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(NAME_MAX));
@@ -101,12 +106,14 @@ const req = <K extends string, T extends v.ObjectEntries>(kind: K, entries: T) =
 export const Requests = {
   /**
    * `quiet`: a one-shot scripted session (send, read, who…): the server announces no presence for it
-   * and `who` does not list it. The `ok` reply gives `maxFrame`, the largest frame the server reads.
+   * and `who` does not list it. `shortPresence`: the client reads the short form of `presences` (see
+   * its type). The `ok` reply gives `maxFrame`, the largest frame the server reads.
    */
   hello: req("hello", {
     v: v.pipe(v.number(), v.integer()),
     client: Text(64),
     quiet: v.optional(v.boolean()),
+    shortPresence: v.optional(v.boolean()),
   }),
   /** With `kdf`, `password` is the credential derived from it; without, a password (older clients). */
   register: req("register", {
@@ -348,8 +355,13 @@ export type Outbound =
   /** A relayed `send` with `ephemeral: true`: no seq, never stored or acknowledged. */
   | { t: "ephemeral"; mid: string; from: string; to: Target; ts: number; conv: string }
   | { t: "presence"; user: string; online: boolean; status?: string; since?: number; addr?: string }
-  /** Several presence changes of one tick: `on` as [user, status, since], `off` as user names. */
-  | { t: "presences"; on: [string, string, number][]; off: string[] }
+  /**
+   * Several presence changes of one tick: `on` as [user, status, since], `off` as user names. In the
+   * short form (to a client that said `shortPresence` at hello) an `on` entry may be the user's name
+   * alone: status free, online since `at` (a login of that tick: its `since` is at most
+   * SHORT_SINCE_MS before `at`).
+   */
+  | { t: "presences"; at?: number; on: ([string, string, number] | string)[]; off: string[] }
   | { t: "role"; role: "admin" | "user" }
   | { t: "devices"; user: string; devices: number[] }
   | { t: "link"; channel: string; event?: "joined" }

@@ -17,6 +17,7 @@ export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<v
   s.state = "auth";
   s.nonce = randomId(); // what device proofs of this session sign (issue 33)
   s.quiet = m.quiet === true;
+  s.shortPresence = m.shortPresence === true;
   // maxFrame: clients refuse an over-long message before queueing it (issue 34.1).
   s.reply(m.id, {
     v: PROTOCOL_VERSION,

@@ -6,6 +6,7 @@ import type { StoredMessage } from "./store/store.ts";
 import { Session } from "./session.ts";
 import { liveSession } from "./session_testing.ts";
 import type { TokenBucket } from "./rate.ts";
+import { SHORT_SINCE_MS } from "../protocol/messages.ts";
 
 /** A live session whose outbox only counts and keeps the frames pushed to it. */
 function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
@@ -76,6 +77,40 @@ Deno.test("presence: one change is a plain presence frame; a later change of the
     hub.presence({ user: "dave", online: true });
     hub.flushPresence();
     assert.equal(w.frames.length, 3, "nothing after close");
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("presence: a session that reads the short form gets a tick's fresh logins as names alone, others the full form", () => {
+  const hub = new Hub();
+  try {
+    const frames: Uint8Array[][] = [[], []];
+    const box = (i: number) => ({ push: (f: Uint8Array) => (frames[i]!.push(f), true) }) as unknown as Outbox;
+    liveSession(hub, "old", box(0));
+    liveSession(hub, "new", box(1)).shortPresence = true;
+    hub.presence({ user: "bob", online: true, status: "free", since: 10_000 });
+    hub.presence({ user: "dave", online: true, status: "busy", since: 10_200 }); // busy: in full
+    hub.presence({ user: "erin", online: false });
+    hub.presence({ user: "carol", online: true, status: "free", since: 10_900 });
+    // Free again after a while busy: online since long before this tick, so in full.
+    hub.presence({ user: "fred", online: true, status: "free", since: 2_000 });
+    hub.presence({ user: "gina", online: true, status: "free", since: 10_900 - SHORT_SINCE_MS });
+    hub.flushPresence();
+    const full = [["bob", "free", 10_000], ["dave", "busy", 10_200], ["carol", "free", 10_900]];
+    full.push(["fred", "free", 2_000], ["gina", "free", 10_900 - SHORT_SINCE_MS]);
+    assert.deepEqual(headers(frames[0]!), [{ t: "presences", on: full, off: ["erin"] }]);
+    assert.deepEqual(headers(frames[1]!), [{
+      t: "presences",
+      at: 10_900,
+      on: ["bob", ["dave", "busy", 10_200], "carol", ["fred", "free", 2_000], "gina"],
+      off: ["erin"],
+    }]);
+    assert.equal(hub.presenceFrames, 2);
+    // One change is the plain frame for both.
+    hub.presence({ user: "bob", online: false });
+    hub.flushPresence();
+    assert.deepEqual(headers(frames[0]!.slice(1)), headers(frames[1]!.slice(1)));
   } finally {
     hub.close();
   }

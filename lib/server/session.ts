@@ -40,6 +40,8 @@ export class Session {
   nonce = "";
   /** A one-shot scripted session (`hello` with `quiet`): no presence is announced for it, `who` skips it. */
   quiet = false;
+  /** It reads the short form of `presences` frames (`hello` with `shortPresence`). */
+  shortPresence = false;
   /** True once the session proved it holds its device's key (keys.publish/keys.count). */
   proven = false;
   /** SHA-256 (hex) of the resume token this session logged in with, if any (for `logout`). */

@@ -104,7 +104,7 @@ export class LoadConn {
   }
 
   async login(user: string, token: string): Promise<void> {
-    await this.ok("hello", { v: 1, client: "bench" });
+    await this.ok("hello", { v: 1, client: "bench", shortPresence: true }); // as the real client says
     await this.ok("login", { user, token });
   }
 

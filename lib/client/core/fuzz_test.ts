@@ -103,9 +103,11 @@ Deno.test("fuzz: parseHeader and parseInbound throw only ProtocolError", () => {
 Deno.test("fuzz: pushEvent gives a well-typed event or null for any server frame", () => {
   const batches = fc.record({
     t: fc.constant("presences"),
-    on: fc.array(fc.oneof(fc.tuple(fc.string(), fc.string(), fc.integer()), fc.jsonValue({ maxDepth: 1 })), {
-      maxLength: 5,
-    }),
+    at: fc.jsonValue({ maxDepth: 1 }), // the short form's (and anything else there)
+    on: fc.array(
+      fc.oneof(fc.tuple(fc.string(), fc.string(), fc.integer()), fc.string(), fc.jsonValue({ maxDepth: 1 })),
+      { maxLength: 5 },
+    ),
     off: fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 5 }),
   });
   fc.assert(

@@ -53,6 +53,7 @@ export class ServerSession {
       v: PROTOCOL_VERSION,
       client: o.clientName ?? "parley-client",
       ...(o.quiet ? { quiet: true } : {}),
+      shortPresence: true, // wire_events.ts reads it
     });
     const r = await authenticate(o.conn, o);
     const s = new ServerSession(o.conn, o.server, String(r.header.user), r.header.role as Role);

@@ -18,13 +18,15 @@ import {
 
 /**
  * The events for a pushed header other than `msg` (none when it carries none): a `presences`
- * frame (several presence changes batched by the server) gives one presence event per change.
+ * frame (several presence changes batched by the server) gives one presence event per change; in
+ * its short form (messages.ts) a name alone is online, free, since the frame's `at`.
  */
 export function pushEvents(h: Record<string, unknown>, now = systemClock.now()): BackendEvent[] {
   if (h.t === "presences") {
     const on = Array.isArray(h.on) ? h.on : [], off = Array.isArray(h.off) ? h.off : [];
     const events = [
       ...on.map((x) => {
+        if (typeof x === "string") return presenceEvent({ user: x, online: true, since: h.at });
         const [user, status, since] = Array.isArray(x) ? x : [];
         return presenceEvent({ user, online: true, status, since });
       }),

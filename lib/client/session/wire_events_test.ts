@@ -30,6 +30,26 @@ Deno.test("pushEvents() gives one presence event per change of a batched `presen
   assert.deepEqual(pushEvents({ t: "zzz" }), []);
 });
 
+Deno.test("pushEvents() reads the short form of `presences`: a name alone is online, free, since `at`", () => {
+  const on = (user: string, since: number, status = "free") => ({
+    type: "presence",
+    user,
+    online: true,
+    presence: { user, addr: "", since, status, role: "user" },
+  });
+  assert.deepEqual(
+    pushEvents({ t: "presences", at: 900, on: ["bob", ["dave", "busy", 200], "carol"], off: ["erin"] }),
+    [on("bob", 900), on("dave", 200, "busy"), on("carol", 900), {
+      type: "presence",
+      user: "erin",
+      online: false,
+      presence: undefined,
+    }],
+  );
+  // No `at` (a malformed frame): still the user, since unknown (0).
+  assert.deepEqual(pushEvents({ t: "presences", on: ["bob"], off: [] }), [on("bob", 0)]);
+});
+
 Deno.test("pushEvents() and kickedEntries(): objects where strings belong give no event or a BackendError, never a TypeError", () => {
   // JSON can carry an object whose "toString" is not a function: String() on it throws.
   const evil = { toString: "" };
