@@ -6,15 +6,14 @@
  * logins do not dominate set-up. Every workload runs `repeat` times (median and range printed);
  * every phase has a deadline; the load generator's own CPU is reported beside the server's.
  */
-import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 import { ROOT, type Srv, tokenOf, withServer } from "./bench_server.ts";
 import { LoadConn, percentile } from "./load_client.ts";
-import { cpuMicros, phase, repeated, type Row, rssKb } from "./proc.ts";
+import { cpuMicros, phase, repeated, type Row, rssKb, withRefServer } from "./proc.ts";
 
 export type { Row };
 
 /** Deadlines per phase (generous: they catch a hang, not a slow run). */
-const CONNECT_MS = 180_000, LOAD_MS = 300_000, START_MS = 30_000; // START_MS: the bare TLS server
+const CONNECT_MS = 180_000, LOAD_MS = 300_000;
 
 function body100(): Uint8Array {
   const b = new Uint8Array(100);
@@ -374,50 +373,24 @@ export function idle(n = 2000): Promise<Row[]> {
  * C's cold measurement, made the same way, against a bare TLS echo server: Deno's own TLS (the
  * floor the issue names) or, with `node`, the node:tls path with TCP_NODELAY that Parley's server takes.
  */
-export async function bareTlsFloor(n = 2000, node = false): Promise<Row[]> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
-  const pair = await makeSelfSignedCert();
-  await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
-  await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      `${ROOT}tests/bench/bare_tls_server.ts`,
-      `${dir}/cert.pem`,
-      `${dir}/key.pem`,
-      ...(node ? ["--node"] : []),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  let conns: Deno.TlsConn[] = [];
-  try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const port = Number((await phase("bare TLS server start", START_MS, reader.read())).value);
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
+export function bareTlsFloor(n = 2000, node = false): Promise<Row[]> {
+  const script = `${ROOT}tests/bench/bare_tls_server.ts`;
+  return withRefServer("bare TLS server", script, node ? ["--node"] : [], async ({ pid, port, cert }) => {
     // a round trip per connection, as Parley's hello + login is one exchange after the handshake
-    const cold = await coldKbPerConn(child.pid, n, async () => {
-      const c = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair.cert] });
+    const cold = await coldKbPerConn(pid, n, async () => {
+      const c = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] });
       await c.write(new Uint8Array(64));
       await c.read(new Uint8Array(64));
       return c;
     });
-    conns = cold.conns;
+    for (const c of cold.conns) c.close();
     const what = node ? "bare node:tls with TCP_NODELAY (the server's path)" : "bare Deno TLS";
     return [
       { name: `C reference: ${what}, ${n} idle connections, cold`, value: cold.kb, unit: "KB" },
       // The runtime's share of C's CPU row: the handshake and one echo, no Parley code (issue 37).
       { name: `C reference: ${what}, server CPU per connection, cold`, value: cold.cpu, unit: "µs" },
     ];
-  } finally {
-    for (const c of conns) c.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 export interface ChatBenchOptions {

@@ -8,13 +8,12 @@
  *   `deno`  Deno's own TLS (Deno.listenTls), which Parley's server does not take: its connections
  *           cannot turn Nagle off, and a socket whose handshake never starts keeps its descriptor;
  *   `tcp`   plain TCP with TCP_NODELAY: what the kernel and the runtime's op cost without TLS.
- * As a server (`paced_floor.ts serve WAY CERT KEY`, run by `pacedFloor`) it prints its port and
+ * As a server (`paced_floor.ts CERT KEY serve WAY`, run by `pacedFloor`) it prints its port and
  * starts once each of its 100 connections has sent one byte.
  */
-import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 import { listenTlsServer } from "../../lib/net/tls_server.ts";
 import type { NodeConn } from "../../lib/net/tls.ts";
-import { cpuMicros, phase, type Row } from "./proc.ts";
+import { cpuMicros, phase, type Row, withRefServer } from "./proc.ts";
 
 export type Way = "node" | "deno" | "tcp";
 const FAN = 100, ROUNDS = 600, EVERY_MS = 5, BYTES = 250;
@@ -75,65 +74,47 @@ async function serve(way: Way, cert: string, key: string): Promise<void> {
 }
 
 /** One run of `way`: the server in its own process, 100 connections from this one; CPU per write. */
-export async function pacedFloor(way: Way): Promise<Row[]> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
-  const pair = await makeSelfSignedCert(["127.0.0.1"]);
-  await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
-  await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      import.meta.filename!,
-      "serve",
-      way,
-      `${dir}/cert.pem`,
-      `${dir}/key.pem`,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const conns: Deno.Conn[] = [];
-  try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const port = Number((await phase("paced floor server start", 30_000, reader.read())).value);
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
-    for (let i = 0; i < FAN; i++) {
-      conns.push(
-        way === "tcp"
-          ? await Deno.connect({ hostname: "127.0.0.1", port })
-          : await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair.cert] }),
-      );
-    }
-    const cpu0 = await cpuMicros(child.pid);
-    const all = conns.map(async (c) => {
-      await c.write(new Uint8Array(1));
-      const b = new Uint8Array(64 * 1024);
-      for (let got = 0; got < ROUNDS * BYTES;) {
-        const n = await c.read(b);
-        if (n === null) throw new Error("the paced floor server closed a connection");
-        got += n;
+export function pacedFloor(way: Way): Promise<Row[]> {
+  return withRefServer(
+    "paced floor server",
+    import.meta.filename!,
+    ["serve", way],
+    async ({ pid, port, cert }) => {
+      const conns: Deno.Conn[] = [];
+      try {
+        for (let i = 0; i < FAN; i++) {
+          conns.push(
+            way === "tcp"
+              ? await Deno.connect({ hostname: "127.0.0.1", port })
+              : await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] }),
+          );
+        }
+        const cpu0 = await cpuMicros(pid);
+        const all = conns.map(async (c) => {
+          await c.write(new Uint8Array(1));
+          const b = new Uint8Array(64 * 1024);
+          for (let got = 0; got < ROUNDS * BYTES;) {
+            const n = await c.read(b);
+            if (n === null) throw new Error("the paced floor server closed a connection");
+            got += n;
+          }
+        });
+        await phase(`paced floor (${way}): ${ROUNDS} rounds`, 60_000, Promise.all(all));
+        const cpu = (await cpuMicros(pid)) - cpu0;
+        return [{
+          name: `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
+            `one round every ${EVERY_MS} ms: server CPU per write`,
+          value: cpu / (FAN * ROUNDS),
+          unit: "µs",
+        }];
+      } finally {
+        for (const c of conns) c.close();
       }
-    });
-    await phase(`paced floor (${way}): ${ROUNDS} rounds`, 60_000, Promise.all(all));
-    const cpu = (await cpuMicros(child.pid)) - cpu0;
-    return [{
-      name: `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
-        `one round every ${EVERY_MS} ms: server CPU per write`,
-      value: cpu / (FAN * ROUNDS),
-      unit: "µs",
-    }];
-  } finally {
-    for (const c of conns) c.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+    },
+  );
 }
 
-if (import.meta.main && Deno.args[0] === "serve") {
-  const [, way, certPath, keyPath] = Deno.args;
+if (import.meta.main && Deno.args[2] === "serve") { // (withRefServer: CERT KEY serve WAY)
+  const [certPath, keyPath, , way] = Deno.args;
   await serve(way as Way, Deno.readTextFileSync(certPath!), Deno.readTextFileSync(keyPath!));
 }

@@ -1,8 +1,10 @@
 /**
  * What the benches read about processes from outside (Linux /proc, through `cat`: Deno grants
  * /proc reads only with --allow-all): CPU time in the kernel's own clock ticks (CLK_TCK asked of
- * `getconf`, not assumed), resident memory; and the statistics of repeated runs.
+ * `getconf`, not assumed), resident memory; the statistics of repeated runs; and a reference
+ * server run in its own process for the time of a measurement (`withRefServer`).
  */
+import { makeSelfSignedCert } from "../../lib/net/cert.ts";
 
 async function run(cmd: string, args: string[]): Promise<string> {
   const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
@@ -88,4 +90,44 @@ export function mergeRuns(runs: Row[][]): Row[] {
     const samples = runs.map((rows) => rows.find((x) => x.name === r.name)?.value ?? NaN);
     return { ...r, value: median(samples), samples };
   });
+}
+
+/** A reference server in its own process (`withRefServer`): its pid, port and certificate. */
+export interface RefServer {
+  pid: number;
+  port: number;
+  cert: string;
+}
+
+/**
+ * Runs `script` (`deno run --allow-net --allow-read SCRIPT CERT KEY ARGS…`, a fresh self-signed
+ * certificate's files in a temp folder) until `fn` is done with it; the script prints its port first.
+ * Always stops it (SIGTERM) and removes the folder.
+ */
+export async function withRefServer<T>(
+  what: string,
+  script: string,
+  args: string[],
+  fn: (s: RefServer) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  const pair = await makeSelfSignedCert(["127.0.0.1"]);
+  await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
+  await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", script, `${dir}/cert.pem`, `${dir}/key.pem`, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await phase(`${what} start`, 30_000, reader.read())).value);
+    reader.releaseLock();
+    child.stdout.cancel().catch(() => {});
+    return await fn({ pid: child.pid, port, cert: pair.cert });
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 }
