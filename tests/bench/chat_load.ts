@@ -179,6 +179,9 @@ export const selfRow = (name: string, m: Measured): Row => ({
   unit: "%",
 });
 
+/** Workload A-paced: its rows' name, its messages and their rate (one home for Parley's and the references'). */
+export const A_PACED = { name: "A-paced 600 msgs at 200/s:", count: 600, perSec: 200 } as const;
+
 export function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
   const members = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
   return withServer(members, { name: "bench", members }, async (s) => {
@@ -406,7 +409,7 @@ export async function benchChat(o: ChatBenchOptions = {}): Promise<Row[]> {
   const fan = o.fanoutCount ?? 20_000, per = o.pairsPer ?? 1000, n = o.idleConns ?? 2000;
   return [
     ...await repeated(k, () => fanout(`A 1 room x 100 members, ${fan} msgs:`, fan, 0)),
-    ...await repeated(k, () => fanout("A-paced 600 msgs at 200/s:", 600, 200)),
+    ...await repeated(k, () => fanout(A_PACED.name, A_PACED.count, A_PACED.perSec)),
     ...await repeated(k, () => pairs(per)),
     ...await benchIdle(k, n),
   ];

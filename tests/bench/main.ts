@@ -11,7 +11,7 @@
  */
 import { benchChat } from "./chat_load.ts";
 import { benchPeers, benchPeersDm, benchPeersIdle, benchPeersPaced, ratioRows } from "./peers.ts";
-import { benchIdle, fanout, pairs } from "./chat_load.ts";
+import { A_PACED, benchIdle, fanout, pairs } from "./chat_load.ts";
 import { pacedFloor } from "./paced_floor.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
@@ -80,7 +80,7 @@ const groups: Record<string, Group> = {
   paced: async () => {
     const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
     const parley = [
-      ...await repeated(repeat, () => fanout("A-paced 600 msgs at 200/s:", 600, 200)),
+      ...await repeated(repeat, () => fanout(A_PACED.name, A_PACED.count, A_PACED.perSec)),
       ...await repeated(repeat, () => pacedFloor("node")),
       ...await repeated(repeat, () => pacedFloor("deno")),
       ...await repeated(repeat, () => pacedFloor("tcp")),

@@ -9,7 +9,7 @@
  */
 import { percentile } from "./load_client.ts";
 import { PEER_PASSWORD, PEER_USER, PeerConn, type Proto } from "./peer_client.ts";
-import { coldKbPerConn, openMany } from "./chat_load.ts";
+import { A_PACED, coldKbPerConn, openMany } from "./chat_load.ts";
 import { cpuMicros, phase, repeated, type Row } from "./proc.ts";
 
 const START_MS = 10_000, LOAD_MS = 120_000;
@@ -260,7 +260,7 @@ async function peerRows(
 export function benchPeers(o: PeerBenchOptions): Promise<Row[]> {
   return peerRows([["redis", "redis-server"], ["nats", "nats-server"], ...SAME_WORK], o.repeat, [
     (p) => fanout(p, `A 1 room x 100 members, ${o.fanoutCount} msgs:`, o.fanoutCount, 0),
-    (p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200),
+    (p) => fanout(p, A_PACED.name, A_PACED.count, A_PACED.perSec),
     (p) => pairs(p, o.pairsPer),
     (p) => idle(p, o.idleConns),
   ]);
@@ -273,7 +273,7 @@ export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<R
 
 /** Only workload A-paced against the same-work servers: `deno task bench paced`. */
 export function benchPeersPaced(o: { repeat: number }): Promise<Row[]> {
-  return peerRows(SAME_WORK, o.repeat, [(p) => fanout(p, "A-paced 600 msgs at 200/s:", 600, 200)]);
+  return peerRows(SAME_WORK, o.repeat, [(p) => fanout(p, A_PACED.name, A_PACED.count, A_PACED.perSec)]);
 }
 
 /** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
