@@ -7,7 +7,7 @@
  * load, and every client command imports this module only for fingerprints.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { sha256Hex } from "../common/bytes.ts";
+import { sha256Hex, toHex } from "../common/bytes.ts";
 
 type X509 = typeof import("@peculiar/x509");
 let x509Module: Promise<X509> | null = null;
@@ -35,10 +35,7 @@ export async function makeSelfSignedCert(names: string[] = [], days = 3650): Pro
   const ips = ["127.0.0.1", "::1", ...names.filter((n) => /^[\d.:]+$/.test(n))];
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(
-      crypto.getRandomValues(new Uint8Array(8)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join(""),
+    serialNumber: toHex(crypto.getRandomValues(new Uint8Array(8))),
     name: "CN=Parley server",
     notBefore: new Date(now.getTime() - 86400_000),
     notAfter: new Date(now.getTime() + days * 86400_000),
