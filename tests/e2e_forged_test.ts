@@ -15,7 +15,7 @@ function sessionlessDm(): Uint8Array {
 Deno.test("E2E: forged DMs from a user with no session are reported once, then acknowledged (issue 33.10)", async () => {
   const t = await startTestServer();
   try {
-    const home = await Deno.makeTempDir({ prefix: "parley-forged-nosession-" });
+    const home = `${t.dir}/home-bob-forged`; // removed with the server's folder
     const b1 = await t.e2eClient("bob", { home });
     await b1.client.close();
     const mallory = await t.client("mallory");

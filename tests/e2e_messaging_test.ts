@@ -212,7 +212,7 @@ Deno.test("E2E bad input 12–14: replay under a new mid, bit flips, a header 10
 Deno.test("E2E: forged DMs are reported once, acknowledged, and cost nothing on the next read (issue 10 item 8)", async () => {
   const t = await startTestServer();
   try {
-    const home = await Deno.makeTempDir({ prefix: "parley-forged-" });
+    const home = `${t.dir}/home-bob-forged`; // removed with the server's folder
     const b1 = await t.e2eClient("bob", { home });
     await b1.client.close();
     const mallory = await t.client("mallory");

@@ -228,7 +228,8 @@ test({
     const w = await world(["bob"]);
     const { t, tm, homes } = w;
     try {
-      const alice = await t.e2eClient("alice", await Deno.makeTempDir({ prefix: "parley-alice-" }));
+      homes.alice = await Deno.makeTempDir({ prefix: "parley-alice-" }); // cleanup removes it
+      const alice = await t.e2eClient("alice", homes.alice);
       await tm.start("bob", "bob", homes.bob!);
       await tm.waitFor("bob", (s) => s.includes("Welcome to Parley"), "welcome");
       const sending = (async () => {

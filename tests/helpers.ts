@@ -285,6 +285,7 @@ let renditionCache: Promise<string> | null = null;
 export async function videoDataDir(ffmpeg: string): Promise<string> {
   renditionCache ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "parley-renditions-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true })); // the test process ends
     await new VideoLibrary({ videosDir: VIDEOS_DIR, dataDir: dir, ffmpeg }).scan();
     return dir;
   })();

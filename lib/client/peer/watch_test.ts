@@ -34,10 +34,18 @@ class Recorder extends Playhead {
   }
 }
 
-/** Two connected nodes (alice, bob), each recording its players; bob's clock `skew` ms ahead. */
-async function pair(skew = 0, out: string | undefined = undefined) {
+/**
+ * Two connected nodes (alice, bob), each recording its players; bob's clock `skew` ms ahead; with
+ * `out`, bob saves what he receives in `dir`/out. `dir` holds the pair's videos; `close` removes it.
+ */
+async function pair(skew = 0, out = false) {
+  const dir = await Deno.makeTempDir({ prefix: "parley-watch-" });
+  if (out) await Deno.mkdir(`${dir}/out`);
   const a = await node("alice");
-  const b = await node("bob", { clock: { now: () => Date.now() + skew }, ...(out ? { out } : {}) });
+  const b = await node("bob", {
+    clock: { now: () => Date.now() + skew },
+    ...(out ? { out: `${dir}/out` } : {}),
+  });
   const players = new Map<string, Recorder>();
   for (const n of [a, b]) {
     n.watch.player = () => {
@@ -52,11 +60,16 @@ async function pair(skew = 0, out: string | undefined = undefined) {
   ]);
   await a.connect(`127.0.0.1:${b.port}`);
   await up;
-  return { a, b, players, close: () => Promise.all([a.close(), b.close()]) };
+  const close = async () => {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { a, b, players, dir, close };
 }
 
-async function video(): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix: ".mp4" });
+/** A 50 kB "video" of random bytes in `dir`. */
+async function video(dir: string): Promise<string> {
+  const path = `${dir}/${crypto.randomUUID()}.mp4`;
   await Deno.writeFile(path, crypto.getRandomValues(new Uint8Array(50_000)));
   return path;
 }
@@ -76,10 +89,9 @@ async function until(ok: () => boolean, what: string, ms = 5000): Promise<void> 
 }
 
 Deno.test("peer watch: the copy is offered first; pause, seek and play by either peer reach the other's player within 250 ms", async () => {
-  const out = await Deno.makeTempDir();
-  const { a, b, players, close } = await pair(0, out);
+  const { a, b, players, dir, close } = await pair(0, true);
   try {
-    const path = await video();
+    const path = await video(dir);
     b.on((e) => void (e.type === "file.offer" && b.files.accept().catch(() => {})));
     const notes = events(a);
     const first = await a.watch.start("bob", path);
@@ -114,9 +126,9 @@ Deno.test("peer watch: the copy is offered first; pause, seek and play by either
 });
 
 Deno.test("peer watch: a late start begins at the current position, on the starter's clock though the joiner's is 7 s off", async () => {
-  const { a, b, close } = await pair(7000, await Deno.makeTempDir());
+  const { a, b, dir, close } = await pair(7000, true);
   try {
-    const path = await video();
+    const path = await video(dir);
     const bobs = events(b);
     b.on((e) => void (e.type === "file.offer" && b.files.accept().catch(() => {})));
     await a.watch.start("bob", path); // bob gets his copy through the transfer first
@@ -143,10 +155,10 @@ Deno.test("peer watch: a late start begins at the current position, on the start
 });
 
 Deno.test("peer watch (hostile): forged, replayed, misdirected and stale controls are refused and change nothing", async () => {
-  const { a, b, players, close } = await pair(0, await Deno.makeTempDir());
+  const { a, b, players, dir, close } = await pair(0, true);
   const carol = await node("carol");
   try {
-    const path = await video();
+    const path = await video(dir);
     b.on((e) => void (e.type === "file.offer" && b.files.accept().catch(() => {})));
     const sent: { mid: string; body: Uint8Array }[] = [];
     const signal = a.link.signal.bind(a.link);
@@ -196,10 +208,10 @@ Deno.test("peer watch (hostile): forged, replayed, misdirected and stale control
 });
 
 Deno.test("peer watch: a peer that does not know the signal is named as too old; the channel stays up", async () => {
-  const { a, b, close } = await pair();
+  const { a, b, dir, close } = await pair();
   try {
     b.watch.close(); // as a 0.5 node: signals reach nobody
-    await assert.rejects(a.watch.start("bob", await video()), /did not answer.*0\.6/);
+    await assert.rejects(a.watch.start("bob", await video(dir)), /did not answer.*0\.6/);
     const got = nextEvent(b, (e) => e.type === "message" && e.message.text === "still here");
     a.send("bob", "still here");
     await got;

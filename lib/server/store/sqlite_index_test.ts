@@ -10,6 +10,7 @@ import { SqliteStore } from "./sqlite_store.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { NewMessage } from "./store.ts";
 import { midHash } from "./recent_mids.ts";
+import { tempDb } from "./temp_db_testing.ts";
 
 const USERS = ["al", "bo", "cy"];
 const CONVS = ["d:al:bo", "d:al:al", "d:bo:cy", "r:room", "b"];
@@ -75,7 +76,7 @@ async function seeded(path: string): Promise<SqliteStore> {
 }
 
 Deno.test("SqliteStore: a batch the log refuses leaves nothing of it in the index, the resend windows or the log", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   let s = await seeded(path);
   try {
     await s.appendMessages([msg("a1", "al", "bo"), roomMsg("r1", "cy")]);
@@ -106,12 +107,12 @@ Deno.test("SqliteStore: a batch the log refuses leaves nothing of it in the inde
     );
   } finally {
     await s.close();
-    Deno.removeSync(path);
+    remove();
   }
 });
 
 Deno.test("SqliteStore: unsend, retention and expiry take their rows out of the index", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   let s = await seeded(path);
   try {
     await s.appendMessages([
@@ -133,12 +134,12 @@ Deno.test("SqliteStore: unsend, retention and expiry take their rows out of the 
     assert.equal((await s.stats()).messages, 3);
   } finally {
     await s.close();
-    Deno.removeSync(path);
+    remove();
   }
 });
 
 Deno.test("SqliteStore: a database from before the message index opens with it built from the rows", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   try {
     const db = new DatabaseSync(path);
     const before = MIGRATIONS.length - 1; // the schema with messages_target and messages_sender
@@ -172,7 +173,7 @@ Deno.test("SqliteStore: a database from before the message index opens with it b
       await s.close();
     }
   } finally {
-    Deno.removeSync(path);
+    remove();
   }
 });
 

@@ -3,12 +3,13 @@ import { storeConformance } from "./conformance.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { DatabaseSync } from "node:sqlite";
+import { tempDb, tempFileStore } from "./temp_db_testing.ts";
 
 storeConformance("SqliteStore(:memory:)", () => new SqliteStore(":memory:"));
-storeConformance("SqliteStore(file)", () => new SqliteStore(Deno.makeTempFileSync({ suffix: ".db" })));
+storeConformance("SqliteStore(file)", () => tempFileStore());
 
 Deno.test("SqliteStore keeps data across reopen and runs migrations once", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   const version = () => {
     const db = new DatabaseSync(path, { readOnly: true });
     try {
@@ -26,7 +27,7 @@ Deno.test("SqliteStore keeps data across reopen and runs migrations once", async
   assert.equal((await b.getUser("x"))?.role, "admin");
   await b.close();
   assert.equal(version(), MIGRATIONS.length);
-  Deno.removeSync(path);
+  remove();
 });
 
 Deno.test("SqliteStore.pending() reads only the user's conversations: a sync does not get slower with others' DMs", async () => {
@@ -117,7 +118,7 @@ const dm = (mid: string, sender = "al") => ({
 });
 
 Deno.test("SqliteStore finds a resend after a reopen, with no UNIQUE index over (sender, mid) (issue 37)", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   try {
     const a = new SqliteStore(path);
     const [first] = await a.appendMessages([dm("m1"), dm("m2")]);
@@ -145,12 +146,12 @@ Deno.test("SqliteStore finds a resend after a reopen, with no UNIQUE index over 
       await b.close();
     }
   } finally {
-    Deno.removeSync(path);
+    remove();
   }
 });
 
 Deno.test("SqliteStore: migration 12 keeps every row and never gives a seq twice", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const { path, remove } = tempDb();
   try {
     const db = new DatabaseSync(path);
     for (let i = 0; i < 11; i++) db.exec(MIGRATIONS[i]!);
@@ -174,7 +175,7 @@ Deno.test("SqliteStore: migration 12 keeps every row and never gives a seq twice
       await s.close();
     }
   } finally {
-    Deno.removeSync(path);
+    remove();
   }
 });
 
