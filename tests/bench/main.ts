@@ -3,8 +3,8 @@
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
  * dm (B alone beside redis-tls-always and nats-tls), conns (C alone beside the runtime's bare TLS floors
- * and redis-tls-always and nats-tls), paced (A-paced alone beside the runtime's floors for its writes
- * and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
+ * and redis-tls-always and nats-tls), paced (A-paced alone beside a relay with no chat code on Parley's
+ * transport, the runtime's floors for its writes, and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
  * Repeated rows (chat: each workload 3 times, PARLEY_BENCH_REPEAT for more; terminal: each play 3
  * times, PARLEY_BENCH_TERMINAL_REPEAT) print their median with the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
@@ -13,6 +13,7 @@ import { benchChat } from "./chat_load.ts";
 import { benchPeers, benchPeersDm, benchPeersIdle, benchPeersPaced, ratioRows } from "./peers.ts";
 import { A_PACED, benchIdle, fanout, pairs } from "./chat_load.ts";
 import { pacedFloor } from "./paced_floor.ts";
+import { pacedRelay } from "./paced_relay.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
 import { benchFiles } from "./files.ts";
@@ -75,12 +76,14 @@ const groups: Record<string, Group> = {
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersIdle(o);
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
-  // Only A-paced beside the runtime's floor for one small write a member a message and the same-work
-  // references (issue 37): the fan-out's writes alone, without chat, through each way a server could take.
+  // Only A-paced beside a relay with no chat code on Parley's transport (its latency floor), the runtime's
+  // floor for one small write a member a message (the fan-out's writes alone, through each way a server
+  // could take) and the same-work references (issue 37).
   paced: async () => {
     const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
     const parley = [
       ...await repeated(repeat, () => fanout(A_PACED.name, A_PACED.count, A_PACED.perSec)),
+      ...await repeated(repeat, () => pacedRelay()),
       ...await repeated(repeat, () => pacedFloor("node")),
       ...await repeated(repeat, () => pacedFloor("deno")),
       ...await repeated(repeat, () => pacedFloor("tcp")),
