@@ -23,6 +23,24 @@ const WHAT: Record<Way, string> = {
   tcp: "plain TCP with TCP_NODELAY",
 };
 
+/**
+ * Parley's TLS listener (lib/net/tls_server.ts) as a reference server's: every connection accepted and
+ * handed to `onConn` as the NodeConn the server's would be; prints the port (`withRefServer` reads it).
+ */
+export async function listenAsRef(cert: string, key: string, onConn: (c: NodeConn) => void): Promise<void> {
+  const srv = await listenTlsServer({
+    host: "127.0.0.1",
+    port: 0,
+    cert,
+    key,
+    handshakeMs: 30_000,
+    admit: () => "accept",
+    onConn: (c) => onConn(c as NodeConn),
+    onRefused: (c) => c.close(),
+  });
+  console.log(srv.port);
+}
+
 /** The server side: connections as they come, the paced rounds once every one has said go. */
 async function serve(way: Way, cert: string, key: string): Promise<void> {
   const writers: ((b: Uint8Array) => void)[] = [];
@@ -44,22 +62,11 @@ async function serve(way: Way, cert: string, key: string): Promise<void> {
     } catch { /* the bench closed it */ }
   };
   if (way === "node") {
-    const srv = await listenTlsServer({
-      host: "127.0.0.1",
-      port: 0,
-      cert,
-      key,
-      handshakeMs: 30_000,
-      admit: () => "accept",
-      onConn: (c) => {
-        const n = c as NodeConn, done = () => {};
-        writers.push((b) => n.writeThen(b, done));
-        void follow(() => n.readChunk());
-      },
-      onRefused: (c) => c.close(),
+    const done = () => {};
+    return listenAsRef(cert, key, (n) => {
+      writers.push((b) => n.writeThen(b, done));
+      void follow(() => n.readChunk());
     });
-    console.log(srv.port);
-    return;
   }
   const l = way === "deno"
     ? Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key })

@@ -8,9 +8,9 @@
  * own work adds. As a server (`paced_relay.ts CERT KEY serve`, run by `pacedRelay`) it prints its
  * port.
  */
-import { listenTlsServer } from "../../lib/net/tls_server.ts";
 import type { NodeConn } from "../../lib/net/tls.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../lib/protocol/frame.ts";
+import { listenAsRef } from "./paced_floor.ts";
 import { type Row, withRefServer } from "./proc.ts";
 
 async function serve(cert: string, key: string): Promise<void> {
@@ -34,25 +34,15 @@ async function serve(cert: string, key: string): Promise<void> {
       c.writeThen(encodeFrame({ t: "ok", id, lastSeq: seq }), done);
     } else if (typeof id === "number") c.writeThen(encodeFrame({ t: "ok", id, v: 1, role: "user" }), done);
   };
-  const srv = await listenTlsServer({
-    host: "127.0.0.1",
-    port: 0,
-    cert,
-    key,
-    handshakeMs: 30_000,
-    admit: () => "accept",
-    onConn: async (conn) => {
-      const c = conn as NodeConn, dec = new FrameDecoder(1024 * 1024);
-      try {
-        for (let b = await c.readChunk(); b !== null; b = await c.readChunk()) {
-          for (const f of dec.push(b)) handle(c, f);
-        }
-      } catch { /* the bench closed it */ }
-      live.delete(c);
-    },
-    onRefused: (c) => c.close(),
+  await listenAsRef(cert, key, async (c) => {
+    const dec = new FrameDecoder(1024 * 1024);
+    try {
+      for (let b = await c.readChunk(); b !== null; b = await c.readChunk()) {
+        for (const f of dec.push(b)) handle(c, f);
+      }
+    } catch { /* the bench closed it */ }
+    live.delete(c);
   });
-  console.log(srv.port);
 }
 
 /**
