@@ -245,7 +245,7 @@ const NODE_TIMEOUT_MS = 5000;
  * SQLite in the data folder, or PostgreSQL from `--store postgres://…`; with `--bus`, the NATS bus. A
  * Postgres store without a bus refuses to start while another node uses the same database. The
  * PostgreSQL and NATS clients are loaded here, only when asked for: a single node on SQLite starts
- * without them (~3.5 MB less memory, ~20 ms less CPU at start).
+ * without them (V8's heap after start 11.4 → 9.8 MB, ~15 ms less CPU to start).
  */
 async function openStoreAndBus(
   storeUrl: string,
