@@ -56,7 +56,7 @@ export function presenceTickMs(live: number): number {
  * The `presences` frame of several changes (messages.ts); `short`: its short form, where a user who
  * came online free at most SHORT_SINCE_MS before the newest such login (`at`) is named alone.
  */
-export function presencesFrame(changes: readonly PresenceChange[], short: boolean): Outbound {
+function presencesFrame(changes: readonly PresenceChange[], short: boolean): Outbound {
   const on = changes.filter((c) => c.online), off = changes.filter((c) => !c.online).map((c) => c.user);
   const full = (c: PresenceChange): [string, string, number] => [c.user, c.status ?? "free", c.since ?? 0];
   if (!short) return { t: "presences", on: on.map(full), off };
