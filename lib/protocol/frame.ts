@@ -274,7 +274,7 @@ export class FrameDecoder {
     }
     if (at === 0) return;
     this.#buffered -= at;
-    if (at === n) this.#chunks.length = 0;
+    if (at === n) this.#chunks.pop(); // (the only piece; pop keeps the list's store, length = 0 gives it back)
     else this.#chunks[0] = c.subarray(at);
   }
 
