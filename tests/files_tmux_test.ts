@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { test } from "./deadline.ts";
-import { PROGRAM_PERMS, startTestServer, type TestServer } from "./helpers.ts";
+import { colsFor, PROGRAM_PERMS, startTestServer, type TestServer } from "./helpers.ts";
 import { dmOnScreens, PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -137,7 +137,7 @@ async function inPane(tm: Tmux, name: string, user: string, home: string, args: 
     `cd ${ROOT} && NO_COLOR=1 RUST_BACKTRACE=0 PARLEY_PASSWORD=${PASSWORD} ${Deno.execPath()} run ` +
     `${PROGRAM_PERMS.join(" ")} client.ts ${args} --user ${user} --server 127.0.0.1:${tm.port} ` +
     `--home ${home} --trust-on-first-use; echo EXIT=$?; sleep 600`;
-  await tm.run("new-session", "-d", "-s", name, "-x", "120", "-y", "12", cmd);
+  await tm.run("new-session", "-d", "-s", name, "-x", String(colsFor(home, 120)), "-y", "12", cmd);
 }
 
 /** "↑ big.bin [####----------------] 9.6 MiB/32.0 MiB 3.2 MiB/s ETA 0:07" on standard error. */

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { ScriptPeer } from "./peer_harness.ts";
-import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
+import { colsFor, PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 
@@ -171,7 +171,7 @@ test({
     await Deno.writeFile(`${dir}/pic.bin`, pic);
     await Deno.writeFile(`${dir}/notes.txt`, notes);
     try {
-      await tmux.startPeer("carol", "carol", `${dir}/c`, "127.0.0.1:0");
+      await tmux.startPeer("carol", "carol", `${dir}/c`, "127.0.0.1:0", "", colsFor(dir, 110));
       await tmux.waitFor("carol", (s) => s.includes("peer mode on"), "the peer-mode screen");
       await tmux.type("carol", `/connect ${alice.addr}`);
       await alice.waitLine(/^connected carol$/);

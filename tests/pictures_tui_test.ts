@@ -6,7 +6,7 @@
  * says 60000×60000 is saved but refused with a line, never decoded.
  */
 import assert from "node:assert/strict";
-import { startTestServer, testFfmpeg } from "./helpers.ts";
+import { colsFor, startTestServer, testFfmpeg } from "./helpers.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 import { pngHead } from "../lib/media/_testing.ts";
@@ -55,7 +55,7 @@ test({
         const home = await Deno.makeTempDir();
         homes.push(home);
         await tm.start(u, u, home, {
-          cols: 100,
+          cols: colsFor(home, 100), // the "Saved …/pic.png" line on one line wherever the temp folder is
           rows: 30,
           env: `PARLEY_PASSWORD=${PASSWORD} PARLEY_RENDERER=halfblock`,
         });

@@ -4,6 +4,7 @@
  * screens back with `capture-pane`. Also runs scripted `client.ts` commands against the same server.
  */
 import {
+  colsFor,
   PROGRAM_PERMS,
   rootFile,
   runProgram,
@@ -70,12 +71,22 @@ export class Tmux {
     );
   }
 
-  /** Starts the full-screen client in peer mode (`parley peer --listen …`) in a session named `name`. */
-  async startPeer(name: string, user: string, home: string, listen: string, env = ""): Promise<void> {
+  /**
+   * Starts the full-screen client in peer mode (`parley peer --listen …`) in a session named `name`,
+   * `cols` wide (110 unless said).
+   */
+  async startPeer(
+    name: string,
+    user: string,
+    home: string,
+    listen: string,
+    env = "",
+    cols = 110,
+  ): Promise<void> {
     const cmd =
       `cd ${ROOT} && RUST_BACKTRACE=0 NO_COLOR=1 ${env} ${Deno.execPath()} run ${PROGRAM_PERMS.join(" ")} ` +
       `client.ts peer --listen ${listen} --user ${user} --home ${home} 2>>${home}.stderr-${name}`;
-    await this.run("new-session", "-d", "-s", name, "-x", "110", "-y", "30", cmd);
+    await this.run("new-session", "-d", "-s", name, "-x", String(cols), "-y", "30", cmd);
   }
 
   /** The pane's title (what tmux's default status bar shows). */
@@ -150,7 +161,7 @@ export async function dmOnScreens(
     for (const u of ["alice", "bob"]) {
       const home = await Deno.makeTempDir();
       homes.push(home);
-      await tm.start(u, u, home);
+      await tm.start(u, u, home, { cols: colsFor(home, 100) });
     }
     for (const u of ["alice", "bob"]) {
       await tm.waitFor(u, (s) => s.includes(`Welcome to Parley, ${u}`), "welcome");

@@ -131,6 +131,8 @@ Deno.test("TuiApp Tab completes offline registered users, videos after /play and
         }];
       },
       listPaths: pathCompletions,
+      // wide enough for the input line to show the whole path wherever the temp folder is (macOS's: ~50 characters)
+      cols: Math.max(80, dir.length + 50),
     });
     let s = await h.type("/msg zel\t");
     assert.match(s[23]!, /\/msg zelda$/, "zelda is registered but offline");
