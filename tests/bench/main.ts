@@ -76,7 +76,8 @@ const groups: Record<string, Group> = {
     const peers = Deno.env.get("PARLEY_BENCH_PEERS") === "0" ? [] : await benchPeersIdle(o);
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
-  // Only A-paced beside a relay with no chat code on Parley's transport (its latency floor), the runtime's
+  // Only A-paced beside a relay with no chat code on Parley's transport (its latency floor), the same relay
+  // with each message written and fdatasynced first (the floor of durable delivery), the runtime's
   // floor for one small write a member a message (the fan-out's writes alone, through each way a server
   // could take) and the same-work references (issue 37).
   paced: async () => {
@@ -84,6 +85,7 @@ const groups: Record<string, Group> = {
     const parley = [
       ...await repeated(repeat, () => fanout(A_PACED.name, A_PACED.count, A_PACED.perSec)),
       ...await repeated(repeat, () => pacedRelay()),
+      ...await repeated(repeat, () => pacedRelay(true)),
       ...await repeated(repeat, () => pacedFloor("node")),
       ...await repeated(repeat, () => pacedFloor("deno")),
       ...await repeated(repeat, () => pacedFloor("tcp")),

@@ -345,5 +345,15 @@ export function ratioRows(rows: Row[]): Row[] {
     const ref = name.includes("(vs ") ? "reference" : "Redis";
     out.push({ name: `Parley / ${ref}: ${name}`, value: a / b, unit: "×", ...(target ? { target } : {}) });
   }
+  // The floor of durable delivery on this runtime (paced_relay.ts, durable) beside the same reference: no target.
+  const floor = find(/^A-paced reference: a relay that fdatasyncs.*latency p99$/);
+  const always = find(/^ref redis-tls-always: A-paced.*latency p99$/);
+  if (floor !== undefined && always !== undefined) {
+    out.push({
+      name: "Durable relay / reference: A-paced latency p99 (vs redis-tls-always)",
+      value: floor / always,
+      unit: "×",
+    });
+  }
   return out;
 }

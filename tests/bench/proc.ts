@@ -100,9 +100,9 @@ export interface RefServer {
 }
 
 /**
- * Runs `script` (`deno run --allow-net --allow-read SCRIPT CERT KEY ARGS…`, a fresh self-signed
- * certificate's files in a temp folder) until `fn` is done with it; the script prints its port first.
- * Always stops it (SIGTERM) and removes the folder.
+ * Runs `script` (`deno run --allow-net --allow-read --allow-write=FOLDER SCRIPT CERT KEY ARGS…`, a
+ * fresh self-signed certificate's files in a temp folder FOLDER, which it may write to) until `fn` is
+ * done with it; the script prints its port first. Always stops it (SIGTERM) and removes the folder.
  */
 export async function withRefServer<T>(
   what: string,
@@ -115,7 +115,16 @@ export async function withRefServer<T>(
   await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
   await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", script, `${dir}/cert.pem`, `${dir}/key.pem`, ...args],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      `--allow-write=${dir}`, // its own folder (a durable relay's log)
+      script,
+      `${dir}/cert.pem`,
+      `${dir}/key.pem`,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
