@@ -8,9 +8,14 @@
  *   `deno`  Deno's own TLS (Deno.listenTls), which Parley's server does not take: its connections
  *           cannot turn Nagle off, and a socket whose handshake never starts keeps its descriptor;
  *   `tcp`   plain TCP with TCP_NODELAY: what the kernel and the runtime's op cost without TLS.
- * As a server (`paced_floor.ts CERT KEY serve WAY`, run by `pacedFloor`) it prints its port and
+ * The server also reads how much of V8's old space its writes take (`old_space` from
+ * getHeapSpaceStatistics at each round's start, over rounds with no collection between: objects made
+ * there skip the young generation and wait for a mark-compact) and leaves it in `floor.json` in its
+ * folder. As a server (`paced_floor.ts CERT KEY serve WAY`, run by `pacedFloor`) it prints its port and
  * starts once each of its 100 connections has sent one byte.
  */
+import { getHeapSpaceStatistics } from "node:v8";
+import { dirname } from "node:path";
 import { listenTlsServer } from "../../lib/net/tls_server.ts";
 import type { NodeConn } from "../../lib/net/tls.ts";
 import { cpuMicros, phase, type Row, withRefServer } from "./proc.ts";
@@ -41,16 +46,36 @@ export async function listenAsRef(cert: string, key: string, onConn: (c: NodeCon
   console.log(srv.port);
 }
 
+/** Bytes in use in V8's old space and young generation now. */
+function spaces(): { old: number; young: number } {
+  let old = 0, young = 0;
+  for (const s of getHeapSpaceStatistics()) {
+    if (s.space_name === "old_space") old = s.space_used_size;
+    else if (s.space_name === "new_space") young = s.space_used_size;
+  }
+  return { old, young };
+}
+
 /** The server side: connections as they come, the paced rounds once every one has said go. */
-async function serve(way: Way, cert: string, key: string): Promise<void> {
+async function serve(way: Way, cert: string, key: string, out: string): Promise<void> {
   const writers: ((b: Uint8Array) => void)[] = [];
   let go = 0;
   const rounds = () => {
     const msg = new Uint8Array(BYTES).fill(0x61), t0 = performance.now();
-    let r = 0;
+    let r = 0, last = spaces(), grew = 0, kept = 0;
     const round = () => {
+      const now = spaces(); // what the last round's writes (and their completions) left
+      if (r > 0 && now.old >= last.old && now.young >= last.young) grew += now.old - last.old, kept++;
+      last = now;
+      if (r === ROUNDS) {
+        return Deno.writeTextFileSync(
+          out,
+          JSON.stringify({ oldPerWrite: grew / (kept * writers.length), kept }),
+        );
+      }
       for (const w of writers) w(msg);
-      if (++r < ROUNDS) setTimeout(round, Math.max(0, t0 + r * EVERY_MS - performance.now()));
+      r++;
+      setTimeout(round, Math.max(0, t0 + r * EVERY_MS - performance.now()));
     };
     round();
   };
@@ -86,7 +111,7 @@ export function pacedFloor(way: Way): Promise<Row[]> {
     "paced floor server",
     import.meta.filename!,
     ["serve", way],
-    async ({ pid, port, cert }) => {
+    async ({ pid, port, cert, dir }) => {
       const conns: Deno.Conn[] = [];
       try {
         for (let i = 0; i < FAN; i++) {
@@ -108,12 +133,18 @@ export function pacedFloor(way: Way): Promise<Row[]> {
         });
         await phase(`paced floor (${way}): ${ROUNDS} rounds`, 60_000, Promise.all(all));
         const cpu = (await cpuMicros(pid)) - cpu0;
-        return [{
-          name: `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
-            `one round every ${EVERY_MS} ms: server CPU per write`,
-          value: cpu / (FAN * ROUNDS),
-          unit: "µs",
-        }];
+        const name =
+          `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
+          `one round every ${EVERY_MS} ms:`;
+        const heap = await phase(`paced floor (${way}): its heap figures`, 10_000, floorFile(dir));
+        return [
+          { name: `${name} server CPU per write`, value: cpu / (FAN * ROUNDS), unit: "µs" },
+          {
+            name: `${name} V8 old space per write (rounds with no collection)`,
+            value: heap.oldPerWrite,
+            unit: "B",
+          },
+        ];
       } finally {
         for (const c of conns) c.close();
       }
@@ -121,7 +152,20 @@ export function pacedFloor(way: Way): Promise<Row[]> {
   );
 }
 
+/** The server's `floor.json` in `dir`, once it wrote it (after its last round). */
+async function floorFile(dir: string): Promise<{ oldPerWrite: number }> {
+  for (;;) {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dir}/floor.json`));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 if (import.meta.main && Deno.args[2] === "serve") { // (withRefServer: CERT KEY serve WAY)
   const [certPath, keyPath, , way] = Deno.args;
-  await serve(way as Way, Deno.readTextFileSync(certPath!), Deno.readTextFileSync(keyPath!));
+  const out = `${dirname(certPath!)}/floor.json`;
+  await serve(way as Way, Deno.readTextFileSync(certPath!), Deno.readTextFileSync(keyPath!), out);
 }

@@ -92,11 +92,13 @@ export function mergeRuns(runs: Row[][]): Row[] {
   });
 }
 
-/** A reference server in its own process (`withRefServer`): its pid, port and certificate. */
+/** A reference server in its own process (`withRefServer`): its pid, port, certificate and folder. */
 export interface RefServer {
   pid: number;
   port: number;
   cert: string;
+  /** The temp folder it was given (its certificate's files; what it writes). */
+  dir: string;
 }
 
 /**
@@ -133,7 +135,7 @@ export async function withRefServer<T>(
     const port = Number((await phase(`${what} start`, 30_000, reader.read())).value);
     reader.releaseLock();
     child.stdout.cancel().catch(() => {});
-    return await fn({ pid: child.pid, port, cert: pair.cert });
+    return await fn({ pid: child.pid, port, cert: pair.cert, dir });
   } finally {
     child.kill("SIGTERM");
     await child.status;
