@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { test } from "./deadline.ts";
-import { colsFor, PROGRAM_PERMS, startTestServer, type TestServer } from "./helpers.ts";
+import { PROGRAM_PERMS, startTestServer, type TestServer } from "./helpers.ts";
+import { colsFor } from "../lib/client/tui/testing.ts";
 import { dmOnScreens, PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { FileDesk } from "../lib/client/files/desk.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
-import { harness } from "../lib/client/tui/testing.ts";
-import { colsFor, eventually, startTestServer } from "./helpers.ts";
+import { colsFor, harness } from "../lib/client/tui/testing.ts";
+import { eventually, startTestServer } from "./helpers.ts";
 
 Deno.test("TUI files: offer line, /files, /accept saves, /reject, /ls and /send from the outbox", async () => {
   const t = await startTestServer();
-  // wide enough for "Saved <downloads>/plan.txt …" on one line wherever the temp folder is (helpers.ts colsFor)
+  // "Saved <downloads>/plan.txt …" on one line wherever the temp folder is (testing.ts colsFor)
   const h = await harness({ user: "bob", cols: colsFor(t.dir, 130), rows: 30 });
   try {
     const a = await t.e2eClient("alice");

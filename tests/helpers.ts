@@ -506,13 +506,3 @@ export async function scriptedCli(
   });
   return { code, lines, out: lines.join("\n"), err: err.join("\n") };
 }
-
-/**
- * Columns for a window whose lines name files under `folder`: `base` beside the folder's path, so
- * that such a line ("Saved /…/downloads/notes.bin (58.6 KiB) from alice") fits on one line
- * wherever the temp folder is (macOS's is ~50 characters long, Linux's /tmp 4): a test that reads
- * it does not depend on that.
- */
-export function colsFor(folder: string, base: number): number {
-  return base + folder.length;
-}

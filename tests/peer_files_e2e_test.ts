@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { ScriptPeer } from "./peer_harness.ts";
-import { colsFor, PROGRAM_PERMS, rootFile } from "./helpers.ts";
+import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
+import { colsFor } from "../lib/client/tui/testing.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 

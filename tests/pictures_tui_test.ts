@@ -6,7 +6,8 @@
  * says 60000×60000 is saved but refused with a line, never decoded.
  */
 import assert from "node:assert/strict";
-import { colsFor, startTestServer, testFfmpeg } from "./helpers.ts";
+import { startTestServer, testFfmpeg } from "./helpers.ts";
+import { colsFor } from "../lib/client/tui/testing.ts";
 import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 import { pngHead } from "../lib/media/_testing.ts";

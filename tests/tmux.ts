@@ -3,8 +3,8 @@
  * (socket), starts real `client.ts` processes in detached sessions, types into them and reads their
  * screens back with `capture-pane`. Also runs scripted `client.ts` commands against the same server.
  */
+import { colsFor } from "../lib/client/tui/testing.ts";
 import {
-  colsFor,
   PROGRAM_PERMS,
   rootFile,
   runProgram,

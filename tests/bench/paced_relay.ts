@@ -5,8 +5,8 @@
  * encoded once, written to every synced connection but the sender's: no store, no fsync, no
  * checks. The bench drives it exactly as it drives Parley's server (chat_load.ts `fanoutOn`), so
  * its p99 beside Parley's and redis-tls-always's tells what the transport costs and what Parley's
- * own work adds. Durable (`pacedRelay(true)`), it also writes each `send` frame at the end of a log
- * file and fdatasyncs it before the ok and the fan-out, as Parley's message log does (segment_files.ts:
+ * own work adds. Durable (`pacedRelay(true)`), it also writes each message (the `msg` frame it
+ * delivers) at the end of a log file and fdatasyncs it before the ok and the fan-out, as Parley's message log does (segment_files.ts:
  * one positional write and one fdatasync a commit; here a commit a message, as the paced room's are):
  * the floor of delivering only what is on disk, on this runtime. As a server (`paced_relay.ts CERT
  * KEY serve [durable]`, run by `pacedRelay`) it prints its port; its log is beside CERT.

@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-control-regex
 import assert from "node:assert/strict";
 import { pathCompletions } from "../files/disk.ts";
-import { demoWorld, harness, type HarnessOptions } from "./testing.ts";
+import { colsFor, demoWorld, harness, type HarnessOptions } from "./testing.ts";
 
 const general = { kind: "room" as const, name: "general" };
 
@@ -131,8 +131,7 @@ Deno.test("TuiApp Tab completes offline registered users, videos after /play and
         }];
       },
       listPaths: pathCompletions,
-      // wide enough for the input line to show the whole path wherever the temp folder is (macOS's: ~50 characters)
-      cols: Math.max(80, dir.length + 50),
+      cols: Math.max(80, colsFor(dir, 50)), // the input line shows the whole path wherever the temp folder is
     });
     let s = await h.type("/msg zel\t");
     assert.match(s[23]!, /\/msg zelda$/, "zelda is registered but offline");

@@ -28,6 +28,16 @@ export function demoWorld(b: FakeBackend): void {
   ];
 }
 
+/**
+ * Columns for a screen (this harness's, or a tmux window's in tests/) whose lines name files under
+ * `folder`: `base` beside the folder's path, so that such a line ("Saved /…/downloads/notes.bin
+ * (58.6 KiB) from alice") fits on one line wherever the temp folder is (macOS's is ~50 characters
+ * long, Linux's /tmp 4): a test that reads it does not depend on that.
+ */
+export function colsFor(folder: string, base: number): number {
+  return base + folder.length;
+}
+
 export const utcTime = (ts: number) => new Date(ts).toISOString().slice(11, 16);
 
 export interface Harness {
