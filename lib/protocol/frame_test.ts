@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { getHeapStatistics } from "node:v8";
+import { allocatedBytes } from "../common/heap_testing.ts";
 import { concatBytes, utf8 } from "../common/bytes.ts";
 import { encodeFrame, FrameDecoder, frameWithRoom, MAX_DEPTH, parseHeader } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
@@ -237,15 +237,13 @@ Deno.test("frameWithRoom: a body filled in place makes the same bytes as encodeF
 Deno.test("a read of one whole small frame keeps the decoder's list of pieces (no new list a read)", () => {
   // The list was emptied with `length = 0`, which gives its store back to V8: every read of whole
   // frames grew one from nothing (~150 bytes a read; 650–670 bytes a pong read before, 500–520 after).
-  const total = () =>
-    (getHeapStatistics() as unknown as { total_allocated_bytes: number }).total_allocated_bytes;
   const chunk = encodeFrame({ t: "pong" });
   const dec = new FrameDecoder(1 << 20);
   let frames = 0;
   for (let i = 0; i < 20_000; i++) frames += dec.push(chunk).length; // compiled
-  const n = 100_000, t0 = total();
+  const n = 100_000, t0 = allocatedBytes();
   for (let i = 0; i < n; i++) frames += dec.push(chunk).length;
-  const perRead = (total() - t0) / n;
+  const perRead = (allocatedBytes() - t0) / n;
   assert.equal(frames, 20_000 + n);
   assert.ok(perRead < 580, `${perRead.toFixed(0)} bytes allocated a read`);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { COPY_MAX, Outbox } from "./outbox.ts";
-import { getHeapStatistics } from "node:v8";
+import { allocatedBytes } from "../common/heap_testing.ts";
 
 /** A socket that takes a copy of each write when it is made and checks the bytes did not change before it resolved. */
 class Socket {
@@ -197,8 +197,6 @@ Deno.test("frames too big to share a write go out one a write, in order", async 
 Deno.test("a turn of one frame pushed to 100 outboxes allocates a few bytes a push, not a new list of them", async () => {
   // The turn's list of outboxes to start was emptied with `length = 0`, which gives its store back to V8:
   // every paced room's message grew one from nothing (~2.5 KB, ~25 bytes a delivery; issue 37).
-  const total = () =>
-    (getHeapStatistics() as unknown as { total_allocated_bytes: number }).total_allocated_bytes;
   const pend: ((e?: unknown) => void)[] = new Array(200).fill(null);
   let np = 0;
   const w = {
@@ -218,9 +216,9 @@ Deno.test("a turn of one frame pushed to 100 outboxes allocates a few bytes a pu
     for (let i = 0; i < n; i++) pend[i]!();
   };
   const cost = async (push: boolean, n: number) => {
-    const t0 = total();
+    const t0 = allocatedBytes();
     for (let i = 0; i < n; i++) await round(push);
-    return total() - t0;
+    return allocatedBytes() - t0;
   };
   for (let i = 0; i < 300; i++) await round(true); // compiled, pools filled
   const n = 2000, turns = await cost(false, n), pushes = await cost(true, n);
