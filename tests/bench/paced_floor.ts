@@ -10,7 +10,7 @@
  *   `tcp`   plain TCP with TCP_NODELAY: what the kernel and the runtime's op cost without TLS.
  * The server also reads how much of V8's old space its writes take (`old_space` from
  * getHeapSpaceStatistics at each round's start, over rounds with no collection between: objects made
- * there skip the young generation and wait for a mark-compact) and leaves it in `floor.json` in its
+ * there skip the young generation and wait for a mark-compact) and leaves it in FLOOR_FILE in its
  * folder. As a server (`paced_floor.ts CERT KEY serve WAY`, run by `pacedFloor`) it prints its port and
  * starts once each of its 100 connections has sent one byte.
  */
@@ -22,6 +22,8 @@ import { cpuMicros, phase, type Row, withRefServer } from "./proc.ts";
 
 export type Way = "node" | "deno" | "tcp";
 const FAN = 100, ROUNDS = 600, EVERY_MS = 5, BYTES = 250;
+/** What the server writes its heap figures to, in its folder. */
+const FLOOR_FILE = "floor.json";
 const WHAT: Record<Way, string> = {
   node: "node:tls with TCP_NODELAY (Parley's transport)",
   deno: "Deno's own TLS (Nagle on)",
@@ -136,7 +138,7 @@ export function pacedFloor(way: Way): Promise<Row[]> {
         const name =
           `A-paced reference: ${WHAT[way]}, ${FAN} connections × ${ROUNDS} writes of ${BYTES} bytes, ` +
           `one round every ${EVERY_MS} ms:`;
-        const heap = await phase(`paced floor (${way}): its heap figures`, 10_000, floorFile(dir));
+        const heap = await floorFile(dir, 10_000);
         return [
           { name: `${name} server CPU per write`, value: cpu / (FAN * ROUNDS), unit: "µs" },
           {
@@ -152,13 +154,17 @@ export function pacedFloor(way: Way): Promise<Row[]> {
   );
 }
 
-/** The server's `floor.json` in `dir`, once it wrote it (after its last round). */
-async function floorFile(dir: string): Promise<{ oldPerWrite: number }> {
+/** The server's FLOOR_FILE in `dir`, once it wrote it (after its last round); throws after `ms`. */
+async function floorFile(dir: string, ms: number): Promise<{ oldPerWrite: number }> {
+  const end = Date.now() + ms;
   for (;;) {
     try {
-      return JSON.parse(await Deno.readTextFile(`${dir}/floor.json`));
+      return JSON.parse(await Deno.readTextFile(`${dir}/${FLOOR_FILE}`));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+      if (Date.now() > end) {
+        throw new Error(`paced floor: no ${FLOOR_FILE} from its server within ${ms / 1000} s`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -166,6 +172,6 @@ async function floorFile(dir: string): Promise<{ oldPerWrite: number }> {
 
 if (import.meta.main && Deno.args[2] === "serve") { // (withRefServer: CERT KEY serve WAY)
   const [certPath, keyPath, , way] = Deno.args;
-  const out = `${dirname(certPath!)}/floor.json`;
+  const out = `${dirname(certPath!)}/${FLOOR_FILE}`;
   await serve(way as Way, Deno.readTextFileSync(certPath!), Deno.readTextFileSync(keyPath!), out);
 }
