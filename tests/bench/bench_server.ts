@@ -57,8 +57,11 @@ export interface Srv {
   cert: string;
 }
 
-/** Extra `deno run` flags for the server, e.g. PARLEY_BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
-const serverFlags = envFlags("PARLEY_BENCH_SERVER_FLAGS");
+/**
+ * Extra `deno run` flags for the server, e.g. PARLEY_BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"
+ * (read when a server starts: a reference server importing `seedStore` has no env permission).
+ */
+const serverFlags = () => envFlags("PARLEY_BENCH_SERVER_FLAGS");
 
 /**
  * Starts `server.ts` on port 0 in `dir` (raised caps, no rate limits, warnings only); `root`: the
@@ -73,7 +76,7 @@ export async function startServer(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...serverFlags,
+      ...serverFlags(),
       "--allow-net",
       "--allow-read",
       "--allow-write",

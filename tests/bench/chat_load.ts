@@ -7,6 +7,7 @@
  * every phase has a deadline; the load generator's own CPU is reported beside the server's.
  */
 import { ROOT, type Srv, tokenOf, withServer } from "./bench_server.ts";
+import { idleUsers, loginFloor } from "./login_floor.ts";
 import { LoadConn, percentile } from "./load_client.ts";
 import { cpuMicros, phase, repeated, type Row, rssKb, withRefServer } from "./proc.ts";
 
@@ -317,7 +318,7 @@ async function warmRound<C extends { close(): void }>(
 }
 
 export function idle(n = 2000): Promise<Row[]> {
-  const users = Array.from({ length: n }, (_, i) => `i${String(i).padStart(4, "0")}`);
+  const users = idleUsers(n);
   return withServer(users, undefined, async (s) => {
     const login = async (i: number) => {
       const c = await LoadConn.open(s.port, s.cert);
@@ -436,5 +437,6 @@ export async function benchIdle(k: number, n: number): Promise<Row[]> {
     ...await repeated(k, () => idle(n)),
     ...await repeated(k, () => bareTlsFloor(n)),
     ...await repeated(k, () => bareTlsFloor(n, true)),
+    ...await repeated(k, () => loginFloor(n)),
   ];
 }

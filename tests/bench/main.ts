@@ -77,7 +77,7 @@ const groups: Record<string, Group> = {
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
   // Only A-paced beside a relay with no chat code on Parley's transport (its latency floor), the same relay
-  // with each message written and fdatasynced first (the floor of durable delivery), the runtime's
+  // with each message written and fdatasynced first (the floor of durable delivery; on Deno's own TLS too), the runtime's
   // floor for one small write a member a message (the fan-out's writes alone, through each way a server
   // could take) and the same-work references (issue 37).
   paced: async () => {
@@ -86,6 +86,7 @@ const groups: Record<string, Group> = {
       ...await repeated(repeat, () => fanout(A_PACED.name, A_PACED.count, A_PACED.perSec)),
       ...await repeated(repeat, () => pacedRelay()),
       ...await repeated(repeat, () => pacedRelay(true)),
+      ...await repeated(repeat, () => pacedRelay(true, "deno")),
       ...await repeated(repeat, () => pacedFloor("node")),
       ...await repeated(repeat, () => pacedFloor("deno")),
       ...await repeated(repeat, () => pacedFloor("tcp")),
