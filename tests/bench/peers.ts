@@ -291,7 +291,7 @@ export function ratioRows(rows: Row[]): Row[] {
       /^ref redis: A 1 room.*CPU per delivery$/,
       "≤ 1",
     ],
-    ["A-paced latency p99", /^A-paced.*latency p99$/, /^ref redis: A-paced.*latency p99$/, "≤ 1.5"],
+    ["A-paced latency p99", /^A-paced \d+ msgs.*latency p99$/, /^ref redis: A-paced.*latency p99$/, "≤ 1.5"],
     ["B server CPU per DM", /^B server CPU per delivery$/, /^ref redis: B server CPU per delivery$/, "≤ 3"],
     ["B msgs/s", /^B 100 pairs.*msgs\/s$/, /^ref redis: B msgs\/s$/],
     [
@@ -315,7 +315,7 @@ export function ratioRows(rows: Row[]): Row[] {
     ],
     [
       "A-paced latency p99 (vs redis-tls-always)",
-      /^A-paced.*latency p99$/,
+      /^A-paced \d+ msgs.*latency p99$/,
       /^ref redis-tls-always: A-paced.*latency p99$/,
       "≤ 1",
     ],
@@ -346,19 +346,28 @@ export function ratioRows(rows: Row[]): Row[] {
     out.push({ name: `Parley / ${ref}: ${name}`, value: a / b, unit: "×", ...(target ? { target } : {}) });
   }
   // The floor of durable delivery on this runtime (paced_relay.ts, durable) beside the same reference, on
-  // Parley's transport and on Deno's own TLS (which the server cannot take): no target.
+  // Parley's transport and on Deno's own TLS (which the server cannot take); Parley's C beside a server
+  // that does a token login and nothing else on its transport (login_floor.ts). No targets.
   const always = find(/^ref redis-tls-always: A-paced.*latency p99$/);
-  for (
-    const [on, label] of [["Parley's transport", "Durable relay"], [
-      "Deno's own TLS",
-      "Durable relay on Deno's TLS",
-    ]]
-  ) {
-    const floor = find(new RegExp(`^A-paced reference: a relay that fdatasyncs.* on ${on},.*latency p99$`));
+  const floors: [string, RegExp][] = [
+    ["Durable relay", /^A-paced reference: a relay that fdatasyncs.* on Parley's transport,.*latency p99$/],
+    ["Durable relay on Deno's TLS", /^A-paced reference: a relay that fdatasyncs.* on Deno's own TLS,.*p99$/],
+  ];
+  for (const [label, re] of floors) {
+    const floor = find(re);
     if (floor === undefined || always === undefined) continue;
     out.push({
       name: `${label} / reference: A-paced latency p99 (vs redis-tls-always)`,
       value: floor / always,
+      unit: "×",
+    });
+  }
+  const cCpu = find(/^C \d+ idle: server CPU per connection.*cold$/);
+  const loginOnly = find(/^C reference: a token login and nothing else.*server CPU per connection, cold$/);
+  if (cCpu !== undefined && loginOnly !== undefined) {
+    out.push({
+      name: "Parley / a token login alone: C server CPU per connection",
+      value: cCpu / loginOnly,
       unit: "×",
     });
   }
