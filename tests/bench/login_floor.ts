@@ -51,7 +51,8 @@ async function serve(cert: string, key: string, db: string, n: number): Promise<
 
 /**
  * C's cold measurement against the floor, made as `idle` makes it (the same users, tokens and
- * client): KB and server CPU per connection.
+ * client): KB and server CPU per connection. (chat_load.ts and the client are imported here, not at
+ * the top: chat_load.ts imports this module, and the floor's own process needs neither.)
  */
 export async function loginFloor(n: number): Promise<Row[]> {
   const { coldKbPerConn } = await import("./chat_load.ts");

@@ -77,9 +77,9 @@ const groups: Record<string, Group> = {
     return [...parley, ...peers, ...ratioRows([...parley, ...peers])];
   },
   // Only A-paced beside a relay with no chat code on Parley's transport (its latency floor), the same relay
-  // with each message written and fdatasynced first (the floor of durable delivery; on Deno's own TLS too), the runtime's
-  // floor for one small write a member a message (the fan-out's writes alone, through each way a server
-  // could take) and the same-work references (issue 37).
+  // with each message written and fdatasynced first (the floor of durable delivery; on Deno's own TLS too),
+  // the runtime's floor for one small write a member a message (the fan-out's writes alone, through each
+  // way a server could take) and the same-work references (issue 37).
   paced: async () => {
     const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
     const parley = [

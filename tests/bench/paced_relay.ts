@@ -6,19 +6,19 @@
  * checks. The bench drives it exactly as it drives Parley's server (chat_load.ts `fanoutOn`), so
  * its p99 beside Parley's and redis-tls-always's tells what the transport costs and what Parley's
  * own work adds. Durable (`pacedRelay(true)`), it also writes each message (the `msg` frame it
- * delivers) at the end of a log file and fdatasyncs it before the ok and the fan-out, as Parley's message log does (segment_files.ts:
- * one positional write and one fdatasync a commit; here a commit a message, as the paced room's are):
- * the floor of delivering only what is on disk, on this runtime. On Deno's own TLS (`way` "deno":
+ * delivers) at the end of a log file and fdatasyncs it before the ok and the fan-out, as Parley's
+ * message log does (segment_files.ts: one positional write and one fdatasync a commit; here a commit
+ * a message, as the paced room's are): the floor of delivering only what is on disk, on this runtime. On Deno's own TLS (`way` "deno":
  * Deno.listenTls, each connection's writes one after another), which Parley's server cannot take (a
  * connection whose handshake never finishes keeps its descriptor after close, and Nagle stays on:
- * paced_floor.ts), it shows what that TLS would change: less CPU per write, and the tail Nagle gives. As a server (`paced_relay.ts CERT KEY serve WAY
- * [durable]`, run by `pacedRelay`) it prints its port; its log is beside CERT.
+ * paced_floor.ts), it shows what that TLS would change: less CPU per write, and the tail Nagle gives.
+ * As a server (`paced_relay.ts CERT KEY serve WAY [durable]`, run by `pacedRelay`) it prints its port;
+ * its log is beside CERT.
  */
 import * as fs from "node:fs";
 import { dirname } from "node:path";
-import { DenoConn } from "../../lib/net/tls.ts";
+import { DenoConn, type NodeConn } from "../../lib/net/tls.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../lib/protocol/frame.ts";
-import type { NodeConn } from "../../lib/net/tls.ts";
 import { listenAsRef } from "./paced_floor.ts";
 import { type Row, withRefServer } from "./proc.ts";
 
@@ -27,7 +27,10 @@ interface Out {
   writeThen(b: Uint8Array, done: () => void): void;
 }
 
-/** A Deno TLS connection's writes, one after another in the order given (a write may be partial). */
+/**
+ * A Deno TLS connection's writes, one after another in the order given (a write may be partial). Its
+ * `writeThen` tells nothing back: the relay never waits for a write.
+ */
 class DenoWrites implements Out {
   #queue: Uint8Array[] = [];
   #busy = false;
