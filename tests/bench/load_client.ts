@@ -3,6 +3,7 @@
  * pipelined requests with batched writes, a callback per pushed message, and `ackNewest()` (the
  * periodic ack of the newest message a real client sends). Not for production.
  */
+import { writeAll } from "../../lib/common/bytes.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../lib/protocol/frame.ts";
 
 export class LoadConn {
@@ -72,8 +73,7 @@ export class LoadConn {
         const buf = new Uint8Array(n);
         let o = 0;
         for (const p of parts) buf.set(p, (o += p.length) - p.length);
-        let w = 0;
-        while (w < buf.length) w += await this.c.write(buf.subarray(w));
+        await writeAll(this.c, buf);
       }
     } catch {
       /* closed */

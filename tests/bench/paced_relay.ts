@@ -17,6 +17,7 @@
  */
 import * as fs from "node:fs";
 import { dirname } from "node:path";
+import { writeAll } from "../../lib/common/bytes.ts";
 import { DenoConn, type NodeConn } from "../../lib/net/tls.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../lib/protocol/frame.ts";
 import { listenAsRef } from "./paced_floor.ts";
@@ -43,7 +44,7 @@ class DenoWrites implements Out {
     this.#busy = true;
     try {
       for (; b !== undefined; b = this.#queue.shift()) {
-        for (let at = 0; at < b.length;) at += await this.c.write(b.subarray(at));
+        await writeAll(this.c, b);
       }
     } catch { /* the bench closed it */ }
     this.#busy = false;
