@@ -83,7 +83,15 @@ export type BackendEvent =
   /** Disappearing messages whose time is up: gone from the local history; take them off the screen. */
   | { type: "messages.expired"; mids: string[] }
   | { type: "presence"; user: string; online: boolean; presence?: Presence }
-  | { type: "room"; room: RoomInfo; change: "created" | "joined" | "left" | "updated"; by?: string }
+  | {
+    type: "room";
+    room: RoomInfo;
+    change: "created" | "joined" | "left" | "kicked" | "updated";
+    /** Who made the change. */
+    by?: string;
+    /** Who joined, left or was removed. */
+    user?: string;
+  }
   | { type: "notice"; text: string; level: "info" | "warn" | "error" }
   /** The connection ended: kicked, banned, server shutdown or network loss. */
   | { type: "disconnected"; reason: string; code: string; until?: number }

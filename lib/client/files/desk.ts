@@ -3,10 +3,10 @@
  * client is current (the live backend reconnects with a new one). Numbers offers waiting from 1,
  * oldest first (`/accept N`, `/reject N`) and outbox files from 1 (`/ls`, `/send USER ID`). Progress
  * goes out as "transfer" events through the client (the backend forwards them to the screen);
- * `resume()` continues every unfinished upload and accepted download, once at a time per file:
- * the launcher calls it at start and after every reconnect. An active transfer's progress reaches
- * the screen at most every PROGRESS_MS (each event is a redraw; a fast transfer reports hundreds a
- * second); its end always does.
+ * `resume()` continues every unfinished upload (as it was offered: `FileTransfers.resume`) and
+ * accepted download, once at a time per file: the launcher calls it at start and after every
+ * reconnect. An active transfer's progress reaches the screen at most every PROGRESS_MS (each event
+ * is a redraw; a fast transfer reports hundreds a second); its end always does.
  */
 import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";
@@ -174,8 +174,7 @@ export class FileDesk implements FileControls {
     for (const r of await ft.outgoing()) {
       const key = `out:${r.to}:${r.path}`;
       if (r.state === "uploading" && !this.#running.has(key)) {
-        const room = r.to.startsWith("#");
-        jobs.push(this.#once<unknown>(key, () => room ? ft.sendRoom(r.to, r.path) : ft.send(r.to, r.path)));
+        jobs.push(this.#once<unknown>(key, () => ft.resume(r)));
       }
     }
     const done = await Promise.allSettled(jobs);

@@ -13,7 +13,8 @@ import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { checkUnchanged, FileSum } from "./disk.ts";
 import { cipherSize } from "./layout.ts";
-import { prepared, type Sending, setOut, uploadRecord, upProgress } from "./send.ts";
+import type { OutRecord } from "./offer.ts";
+import { endsUpload, endUpload, prepared, type Sending, setOut, uploadRecord, upProgress } from "./send.ts";
 import { Stall } from "./stall.ts";
 import { relayUpload } from "./upload.ts";
 
@@ -30,16 +31,18 @@ async function roomOf(client: ChatClient, room: string): Promise<{ name: string;
 }
 
 /**
- * Uploads `path` once for `room` and offers it to the room in one sealed message; resolves with the
- * plaintext's name, size and SHA-256 and the members it was offered to.
+ * Uploads `path` once for `room` and offers it to the room in one sealed message (`given`: that
+ * remembered upload, resumed as it is); resolves with the plaintext's name, size and SHA-256 and the
+ * members it was offered to.
  */
 export async function sendRoom(
   ft: Sending,
   room: string,
   path: string,
+  given?: OutRecord,
 ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
   const { name: roomName, members } = await roomOf(ft.client, room);
-  const rec = await uploadRecord(ft.ops, `#${roomName}`, path, ft.client.clock.now());
+  const rec = given ?? await uploadRecord(ft, `#${roomName}`, path, ft.client.clock.now());
   const p = upProgress(ft, rec);
   const size = cipherSize(rec.size);
   const put = async (off: number, body: Uint8Array | readonly Uint8Array[]) => {
@@ -66,9 +69,7 @@ export async function sendRoom(
     await checkUnchanged(rec.path, rec.size, rec.mtime);
     if (sum) await setOut(ft.ops, rec.fid, { sha256: sha256 = await sum.done });
   } catch (e) {
-    if (e instanceof BackendError && e.code === "file_changed") {
-      await setOut(ft.ops, rec.fid, { state: "failed" });
-    }
+    if (endsUpload(e)) await endUpload(ft, rec);
     p(0, "failed");
     throw e;
   } finally {

@@ -6,11 +6,16 @@
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
  * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
  * recipient opens one (`auto`). Reads the file through disk.ts.
+ * An upload ends for good (`endUpload`: withdrawn from the server, its record failed, never resumed)
+ * on a refusal it cannot get past (`endsUpload`), when its file changed or went away before a resume
+ * (`stillSendable`: a resume never sends another version than the one offered), and when the same
+ * path is sent to the same target again in another version (`uploadRecord`).
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -156,13 +161,7 @@ export async function upload(
     await checkUnchanged(rec.path, rec.size, rec.mtime);
     await summed;
   } catch (e) {
-    if (e instanceof BackendError && e.code === "file_changed") {
-      await setOut(ft.ops, rec.fid, { state: "failed" });
-    }
-    if (e instanceof BackendError && e.code === "direct_failed") { // withdrawn: a recipient waiting is told
-      await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
-      await setOut(ft.ops, rec.fid, { state: "failed" });
-    }
+    if (endsUpload(e)) await endUpload(ft, rec);
     p(0, "failed");
     throw e;
   } finally {
@@ -173,17 +172,66 @@ export async function upload(
   return via;
 }
 
+/** Refusals after which an upload can never finish (`no_room`: room_send.ts, the sender left the room). */
+const FINAL: ReadonlySet<string> = new Set([
+  "file_changed",
+  "direct_failed",
+  "no_file",
+  "no_room",
+  ErrorCode.NoSuchUser,
+  ErrorCode.NotMember,
+]);
+
+/** Whether `e` ends an upload for good: its file changed or is gone, or its target refuses it for good. */
+export function endsUpload(e: unknown): boolean {
+  return e instanceof BackendError && FINAL.has(e.code);
+}
+
+/**
+ * Ends upload `rec` for good: the server's copy is withdrawn (a recipient who accepts it is told) and
+ * its record says failed, so nothing resumes it.
+ */
+export async function endUpload(ft: Pick<Sending, "client" | "ops">, rec: OutRecord): Promise<void> {
+  await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {}); // none on the server: nothing to withdraw
+  await setOut(ft.ops, rec.fid, { state: "failed" });
+}
+
+/**
+ * Returns when upload `rec`'s file is still the one offered (same path, size and time); else throws
+ * `file_changed` (`no_file` when it is gone), which ends the upload: a resume never sends another version.
+ */
+export async function stillSendable(rec: OutRecord): Promise<void> {
+  const f = await sendable(rec.path).catch((e) => {
+    if (e instanceof BackendError && e.code === "no_file") return null;
+    throw e;
+  });
+  if (f && f.real === rec.path && f.size === rec.size && f.mtime === rec.mtime) return;
+  throw f
+    ? new BackendError(
+      "file_changed",
+      `${rec.path} changed since it was offered to ${rec.to}; that transfer ends (send the file again to send it as it is now)`,
+    )
+    : new BackendError("no_file", `${rec.path} is gone; sending it to ${rec.to} ends`);
+}
+
 /**
  * The unfinished upload of `path` to `to` (a user, or `#room`) if the file is unchanged since, else a
- * new record with a fresh file key and header seed, remembered in "files:out" (one home of that rule).
+ * new record with a fresh file key and header seed, remembered in "files:out" (one home of that rule);
+ * an unfinished upload of another version of that path to `to` then ends (the recipient gets this one).
  */
-export async function uploadRecord(ops: FileOps, to: string, path: string, now: number): Promise<OutRecord> {
+export async function uploadRecord(
+  ft: Pick<Sending, "client" | "ops">,
+  to: string,
+  path: string,
+  now: number,
+): Promise<OutRecord> {
+  const ops = ft.ops;
   const f = await sendable(path);
   const list = ((await ops.get(OUT_KEY)) ?? []) as OutRecord[];
-  const old = list.find((r) =>
-    r.state === "uploading" && r.to === to && r.path === f.real && r.size === f.size && r.mtime === f.mtime
-  );
+  const mine = list.filter((r) => r.state === "uploading" && r.to === to && r.path === f.real);
+  const old = mine.find((r) => r.size === f.size && r.mtime === f.mtime);
   if (old) return old;
+  for (const r of mine) await endUpload(ft, r);
   const rec: OutRecord = {
     fid: randomId(undefined, 16),
     to,

@@ -31,7 +31,7 @@ import { downloadTarget, FileSum, finishPart, removePart } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
-import { upload, uploadRecord } from "./send.ts";
+import { endsUpload, endUpload, stillSendable, upload, uploadRecord } from "./send.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -98,12 +98,32 @@ export class FileTransfers {
   ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
-    const rec = await uploadRecord(this.ops, to, path, this.client.clock.now());
+    return await this.#upload(await uploadRecord(this, to, path, this.client.clock.now()), mode, waitMs);
+  }
+
+  async #upload(rec: OutRecord, mode: SendMode, waitMs: number) {
     // Hashed from the plaintext read for the chunks (a resumed sender hashes the file on its own).
     const sum = rec.sha256 ? null : new FileSum(rec.path, rec.size);
-    sum?.done.catch(() => {}); // awaited by #upload
+    sum?.done.catch(() => {}); // awaited by upload()
     const via = await upload(this, rec, mode, waitMs, sum);
     return { fid: rec.fid, name: rec.name, size: rec.size, sha256: sum ? await sum.done : rec.sha256, via };
+  }
+
+  /**
+   * Continues remembered upload `rec` exactly as it was offered (the full-screen client resumes every
+   * unfinished one): when its file changed or is gone, its recipient no longer exists or the sender
+   * left its room, the upload ends for good (withdrawn from the server, failed) instead.
+   */
+  async resume(rec: OutRecord): Promise<{ fid: string; name: string; size: number; sha256: string }> {
+    try {
+      await stillSendable(rec);
+      return rec.to.startsWith("#")
+        ? await sendRoom(this, rec.to, rec.path, rec)
+        : await this.#upload(rec, "auto", DIRECT_WAIT_MS);
+    } catch (e) {
+      if (endsUpload(e)) await endUpload(this, rec); // (upload() may have ended it already: twice is harmless)
+      throw e;
+    }
   }
 
   /**

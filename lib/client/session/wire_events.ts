@@ -76,6 +76,7 @@ const STRING_FIELDS = [
   "reason",
   "change",
   "by",
+  "user",
 ] as const;
 const NUMBER_FIELDS = ["id", "req", "seq", "ts"] as const;
 
@@ -95,13 +96,14 @@ export function pushEvent(h: Record<string, unknown>, now = systemClock.now()): 
     case "presence":
       return presenceEvent(h);
     case "room": {
-      const name = str(h.room, null), by = str(h.by, undefined);
+      const name = str(h.room, null), by = str(h.by, undefined), user = str(h.user, undefined);
       if (name === null) return null;
       return {
         type: "room",
         room: { name, members: strings(h.members), admins: strings(h.admins) },
         change: h.change as "created",
         ...(by === undefined ? {} : { by }),
+        ...(user === undefined ? {} : { user }),
       };
     }
     case "notice": {

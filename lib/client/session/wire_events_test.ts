@@ -80,3 +80,26 @@ Deno.test("pushEvents() and kickedEntries(): objects where strings belong give n
     { user: "bob", by: "root", at: 1 },
   ]);
 });
+
+Deno.test("pushEvents(): a room change says who made it and whom it is about", () => {
+  const h = {
+    t: "room",
+    room: "team",
+    members: ["alice", "bob", "dave"],
+    admins: ["alice"],
+    change: "joined",
+  };
+  assert.deepEqual(pushEvents({ ...h, by: "alice", user: "dave" }), [{
+    type: "room",
+    room: { name: "team", members: ["alice", "bob", "dave"], admins: ["alice"] },
+    change: "joined",
+    by: "alice",
+    user: "dave",
+  }]);
+  assert.deepEqual(pushEvents({ ...h, change: "updated", by: "alice" })[0], {
+    type: "room",
+    room: { name: "team", members: ["alice", "bob", "dave"], admins: ["alice"] },
+    change: "updated",
+    by: "alice",
+  });
+});

@@ -135,7 +135,7 @@ export class ChatBuffer {
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;
     this.lines.push(line);
-    if (!active && (line.kind === "msg" || line.kind === "broadcast")) {
+    if (!active && (line.kind === "msg" || line.kind === "broadcast" || line.highlight)) {
       this.unread++;
       if (line.highlight) this.highlights++;
     }

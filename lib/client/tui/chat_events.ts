@@ -81,20 +81,27 @@ function presence(s: ChatState, e: EventOf<"presence">): null {
 
 function room(s: ChatState, e: EventOf<"room">): null {
   const name = sanitizeName(e.room.name);
-  if (e.change === "left" && !e.room.members.includes(s.me)) {
+  const by = e.by && e.by !== s.me ? sanitizeName(e.by) : null; // someone else did it
+  if (!e.room.members.includes(s.me) && (e.change === "left" || e.change === "kicked")) {
     s.rooms.delete(name);
     const b = s.buffers.find("room", name);
     if (b) s.buffers.close(b);
-    s.info(
-      s.buffers.status,
-      `You left #${name}${e.by && e.by !== s.me ? ` (removed by ${sanitizeName(e.by)})` : ""}`,
-    );
+    if (by) s.alert(s.buffers.status, `You left #${name} (removed by ${by})`);
+    else s.info(s.buffers.status, `You left #${name}`);
     return null;
   }
   const b = s.setRoom(e.room);
-  if (e.change === "created" || e.change === "joined") {
-    s.info(b, `You are in #${name}: ${e.room.members.map(sanitizeName).join(", ")}`);
-  } else if (e.by) s.info(b, `Members: ${e.room.members.map(sanitizeName).join(", ")}`);
+  const members = e.room.members.map(sanitizeName).join(", ");
+  const user = e.user === undefined ? null : sanitizeName(e.user);
+  if (e.change === "created" || (e.change === "joined" && (user === null || user === s.me))) {
+    // Put in a room by someone else: news for the user, wherever they look.
+    if (by) s.alert(b, `You are in #${name}: ${members} (added by ${by})`);
+    else s.info(b, `You are in #${name}: ${members}`);
+  } else if (user && (e.change === "joined" || e.change === "kicked")) {
+    const who = e.by === s.me ? "You" : sanitizeName(e.by ?? "An admin");
+    s.info(b, `${who} ${e.change === "joined" ? "added" : "removed"} ${user}; members: ${members}`);
+  } else if (user && e.change === "left") s.info(b, `${user} left; members: ${members}`);
+  else if (e.by) s.info(b, `Members: ${members}`);
   return null;
 }
 
@@ -138,6 +145,6 @@ function fileOffer(s: ChatState, e: EventOf<"file.offer">): Notice {
   const b = s.buffers.ensure("dm", from);
   const key = o.verified ? "verified key" : "key not verified";
   const where = o.room ? ` to #${sanitizeName(o.room)}` : "";
-  s.info(b, `${from} offers ${sanitize(o.name)}${where} (${sizeText(o.size)}, ${key}): /accept or /reject`);
+  s.alert(b, `${from} offers ${sanitize(o.name)}${where} (${sizeText(o.size)}, ${key}): /accept or /reject`);
   return { title: `File from ${from}`, body: sanitize(o.name) };
 }

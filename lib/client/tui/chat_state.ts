@@ -55,6 +55,17 @@ export class ChatState {
     buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
   }
 
+  /**
+   * A line that asks something of the user (a file offered to them, a room they were put in or taken
+   * out of): like `info`, and it marks its buffer as a highlight while the user looks elsewhere.
+   */
+  alert(buf: ChatBuffer, text: string): void {
+    buf.add(
+      { ts: this.now(), from: "", text: sanitize(text, true), kind: "info", highlight: true },
+      buf === this.buffers.current,
+    );
+  }
+
   /** Records the user's own status; going free returns how many messages arrived while busy. */
   setMyStatus(status: Status): number | null {
     const was = this.myStatus;

@@ -240,3 +240,77 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
   });
   assert.equal(lines()[1], "↪ bob: (message deleted)\nor later");
 });
+
+Deno.test("applyEvent(): a file offered, or a room one is put in or taken out of, marks its buffer as a highlight", () => {
+  const s = new ChatState("alice", now);
+  const offer = { fid: "f1", from: "bob", name: "plan.pdf", size: 2048, sha256: "" };
+  assert.deepEqual(applyEvent(s, { type: "file.offer", offer }), {
+    title: "File from bob",
+    body: "plan.pdf",
+  });
+  const dm = s.buffers.find("dm", "bob")!;
+  assert.match(
+    dm.lines.at(-1)!.text,
+    /^bob offers plan\.pdf \(2\.0 KiB, key not verified\): \/accept or \/reject$/,
+  );
+  assert.deepEqual([dm.unread, dm.highlights], [1, 1], "looked at elsewhere: the offer is news");
+  s.buffers.focus(dm);
+  applyEvent(s, { type: "file.offer", offer: { ...offer, fid: "f2" } });
+  assert.deepEqual([dm.unread, dm.highlights], [0, 0], "in view: nothing to mark");
+  s.buffers.focus(s.buffers.status);
+  const room = { name: "g", members: ["alice", "bob"], admins: ["bob"] };
+  applyEvent(s, { type: "room", change: "created", room, by: "bob" });
+  const g = s.buffers.find("room", "g")!;
+  assert.equal(g.lines.at(-1)!.text, "You are in #g: alice, bob (added by bob)");
+  assert.deepEqual([g.unread, g.highlights], [1, 1]);
+  applyEvent(s, {
+    type: "room",
+    change: "kicked",
+    room: { ...room, members: ["bob"] },
+    by: "bob",
+    user: "alice",
+  });
+  assert.equal(s.buffers.find("room", "g"), undefined, "the room's buffer closes");
+  assert.equal(s.rooms.has("g"), false);
+  assert.equal(s.buffers.status.lines.at(-1)!.text, "You left #g (removed by bob)");
+  // Her own doings are no news: a room she makes, one she leaves.
+  applyEvent(s, { type: "room", change: "created", room: { ...room, name: "h" }, by: "alice" });
+  const h = s.buffers.find("room", "h")!;
+  assert.deepEqual([h.lines.at(-1)!.text, h.unread], ["You are in #h: alice, bob", 0]);
+  applyEvent(s, {
+    type: "room",
+    change: "left",
+    room: { ...room, name: "h", members: ["bob"] },
+    by: "alice",
+  });
+  assert.equal(s.buffers.status.lines.at(-1)!.text, "You left #h");
+});
+
+Deno.test("applyEvent(): a member added to, removed from or leaving a room one is in is said as such, not 'You are in'", () => {
+  const s = new ChatState("bob", now);
+  const team = { name: "team", members: ["alice", "bob"], admins: ["alice"] };
+  applyEvent(s, { type: "room", change: "created", room: team, by: "alice" });
+  const b = s.buffers.find("room", "team")!;
+  const said = (e: Parameters<typeof applyEvent>[1]) => (applyEvent(s, e), b.lines.at(-1)!.text);
+  const plus = { ...team, members: ["alice", "bob", "dave"] };
+  assert.equal(
+    said({ type: "room", change: "joined", room: plus, by: "alice", user: "dave" }),
+    "alice added dave; members: alice, bob, dave",
+  );
+  assert.equal(
+    said({ type: "room", change: "kicked", room: team, by: "alice", user: "dave" }),
+    "alice removed dave; members: alice, bob",
+  );
+  assert.equal(
+    said({ type: "room", change: "joined", room: plus, by: "bob", user: "dave" }),
+    "You added dave; members: alice, bob, dave",
+  );
+  assert.equal(
+    said({ type: "room", change: "left", room: team, by: "dave", user: "dave" }),
+    "dave left; members: alice, bob",
+  );
+  assert.ok(
+    b.lines.every((l) => !l.text.startsWith("You are in") || l === b.lines[0]),
+    "said once, when bob was put in",
+  );
+});
