@@ -136,6 +136,13 @@ test("e2e: users register, chat, use rooms and moderation through the scripted c
     await cli(hc, s.port, ["send", "--user", "carol", "#dev", "build", "is", "green"]);
     const rr = await cli(hb, s.port, ["read", "--user", "bob", "--room", "dev"]);
     assert.match(rr.out, /carol -> #dev: build is green$/);
+    // A typo in --room or --from is said so, not "No new messages".
+    const typo = await cli(hb, s.port, ["read", "--user", "bob", "--room", "deb"]);
+    assert.deepEqual([typo.code, typo.err], [1, "parley: There is no room named #deb"]);
+    const ghostly = await cli(hb, s.port, ["read", "--user", "bob", "--from", "ghost"]);
+    assert.deepEqual([ghostly.code, ghostly.err], [1, "parley: There is no user named ghost"]);
+    const none = await cli(hb, s.port, ["read", "--user", "bob", "--from", "carol"]);
+    assert.deepEqual([none.code, none.err], [0, "No new messages"]);
     assert.match((await cli(hb, s.port, ["room", "list", "--user", "bob"])).out, /^#dev: @alice bob carol$/);
     const who = JSON.parse((await cli(ha, s.port, ["who", "--user", "alice", "--json"])).out);
     // One-shot commands are not "online" (issue 34.14): not even the asking one is listed.

@@ -134,6 +134,11 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   const now = (io.now ?? systemClock.now)();
   shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) => m.expires === undefined || m.expires > now);
   c.changes.purgeExpired(now);
+  // Nothing for --from or --room: a user or room that does not exist for this user (a typo) is said so,
+  // by the server's refusal of its history (`--since` asked for it above already).
+  if (!shown.length && filter && filter.kind !== "broadcast" && since === undefined) {
+    await c.history(filter, now);
+  }
   if (o.json) io.out(safeJson(shown.map(messageJson)));
   else if (shown.length === 0) io.err("No new messages");
   else for (const m of shown) io.out(formatMessage(m));
