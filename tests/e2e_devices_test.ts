@@ -247,3 +247,32 @@ test("devices: edits, reactions, deletions and the disappearing time reach every
     for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
   }
 });
+
+test("devices: a device linked while a room member was away reads that member's next room message", async () => {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes = await Promise.all(["a1", "a2", "b"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })));
+  const [a1, a2, hb] = homes as [string, string, string];
+  try {
+    assert.equal((await tm.cli("alice", a1, "register")).code, 0);
+    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
+    assert.equal((await tm.cli("alice", a1, "room", "create", "team", "bob")).code, 0);
+    // Bob's sender key goes to alice's one device; his folder remembers her device list.
+    assert.equal((await tm.cli("bob", hb, "send", "#team", "before the link")).code, 0);
+    assert.match((await tm.cli("alice", a1, "read")).out, /before the link/);
+    // Alice links a second folder while bob is away: the server's push of her devices reaches no one.
+    const link = spawnCli(t.port, "alice", a1, "device", "link", "--timeout", "30");
+    const code = (await waitLine(link.lines, /^code: /)).slice("code: ".length);
+    assert.equal((await tm.cli("alice", a2, "device", "add", code)).code, 0);
+    assert.equal((await link.p.status).code, 0, await link.err);
+    await link.reading;
+    // Bob's next room message reaches the new device too.
+    assert.equal((await tm.cli("bob", hb, "send", "#team", "after the link")).code, 0);
+    const r2 = await tm.cli("alice", a2, "read");
+    assert.match(r2.out, /bob -> #team: after the link/, r2.err);
+    assert.doesNotMatch(r2.err, /Could not read|No sender key/);
+  } finally {
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+});

@@ -138,6 +138,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** The client logged in again (a reconnect): this device proven under the new session's nonce. */
   resumed(): Promise<void> {
+    this.devices.stale(); // device lists pushed while away were missed
     const who = { user: this.me, nonce: this.host.nonce };
     return this.#serial(async () =>
       void (await publishKeys(this.cs, this.#p.request, this.clock.now(), who))

@@ -5,7 +5,9 @@
  * - `DeviceLists`: device ids per user, from the server's `users` list (once per process), the
  *   `devices` pushes, `keys.fetch` replies and a `devices_changed` refusal of a send; kept in the
  *   crypto store so the next process starts from them. `targets(user)` is where a DM to `user`
- *   goes: every device of `user` and my other devices (never this one).
+ *   goes: every device of `user` and my other devices (never this one). A room's seal asks for
+ *   `current()` lists: read again once per connection, since a device linked while this client
+ *   was away was pushed to no one here, and no refusal would tell (a DM's `devices_changed` does).
  * - DM body v2: JSON `{"v":2,"d":<sender device>,"to":{"<address>":"<base64 envelope>"}}`, each
  *   envelope a v1 DM envelope (dm.ts) whose AD names the sender's and the recipient's device
  *   addresses, so a part cannot be moved to another device or claimed by another sender device.
@@ -19,6 +21,8 @@ import type { Request } from "./keys.ts";
 export class DeviceLists {
   readonly #lists = new Map<string, number[]>();
   #fetched = false;
+  /** The lists were read from the server on this connection (its pushes keep them so since). */
+  #current = false;
 
   constructor(
     readonly request: Request,
@@ -45,9 +49,20 @@ export class DeviceLists {
     return (await this.of(user)).map((d) => deviceAddress(user, d));
   }
 
+  /** Reads the lists again when they were not read on this connection yet. */
+  async current(): Promise<void> {
+    if (!this.#current) await this.refresh();
+  }
+
+  /** A new connection: what was pushed while away was missed. */
+  stale(): void {
+    this.#current = false;
+  }
+
   /** Reads every user's devices from the server's user list. */
   async refresh(): Promise<void> {
     this.#fetched = true;
+    this.#current = true;
     const us = (await this.request("users")).header.users;
     if (!Array.isArray(us)) return;
     for (const u of us as { user?: unknown; devices?: unknown }[]) {
