@@ -15,6 +15,9 @@ import { backup, restore } from "./lib/server/backup.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
+import { segmentFilesInUse } from "./lib/server/store/segment_files.ts";
+import { messageLogDir } from "./lib/server/store/segment_log.ts";
+import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
@@ -320,9 +323,22 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
   const store = new SqliteStore(dbPathIn(dataDir), { lazyMessages: true });
   try {
     const log = new Logger([], systemClock);
+    const user = normalizeName(raw) ?? raw;
+    const before = action === "invite" ? undefined : (await store.getUser(user))?.role;
     const r = await offlineAdmin(store, action as OfflineAction, raw, { clock: systemClock, log, dataDir });
     if (!r.ok) throw new Error(r.code === "no_such_user" ? `${r.msg}; they must register first` : r.msg);
     console.log(r.text);
+    const changed = (action === "grant" && before !== "admin") || (action === "revoke" && before === "admin");
+    if (changed && segmentFilesInUse(messageLogDir(dbPathIn(dataDir)))) {
+      // The running server reads roles from the store at each admin command, not at once everywhere.
+      console.error(
+        action === "grant"
+          ? `A server is running on this data folder: ${user} is an admin there from their next login ` +
+            `(its console's /grant ${user} applies it at once)`
+          : `A server is running on this data folder: ${user}'s next admin command there is refused, ` +
+            "and their clients are told then",
+      );
+    }
     return 0;
   } finally {
     await store.close();

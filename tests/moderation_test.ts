@@ -96,6 +96,22 @@ topologyTest("grant and revoke; the last admin cannot be demoted", async (startT
   }
 });
 
+Deno.test("an admin demoted beside the running server (offline `admin revoke`) is refused at once and told", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.client("alice");
+    await runConsoleLine(t.srv, "/grant alice");
+    await eventually(() => alice.role === "admin", 3000, "alice told she is an admin");
+    await t.client("bob");
+    // `parley-server admin revoke alice` writes the store alone: no session here hears of it.
+    await t.srv.core.store.setRole("alice", "user");
+    await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+    await eventually(() => alice.role === "user", 3000, "alice's client told she is no admin");
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test({
   name:
     "3 nodes: an admin demoted elsewhere is refused admin commands at once, before the bus tells this node",

@@ -64,6 +64,21 @@ Deno.test("offline admin uses Core.setRole/unlock on the configured data folder"
           code: "bad_invite",
         },
       );
+      // Beside the running server: done, and the operator is told when it counts there.
+      const granted = await admin("grant", "bob");
+      assert.equal(granted.out.trim(), "bob is now an admin");
+      assert.match(
+        granted.err,
+        /^A server is running on this data folder: bob is an admin there from their next login/,
+      );
+      const twice = await admin("grant", "bob");
+      assert.deepEqual(
+        [twice.out.trim(), twice.err],
+        ["bob is already an admin", ""],
+        "nothing changed: no note",
+      );
+      const revoked = await admin("revoke", "bob");
+      assert.match(revoked.err, /bob's next admin command there is refused/);
     } finally {
       await t.stop();
     }

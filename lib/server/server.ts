@@ -413,14 +413,20 @@ export class ParleyServer {
   }
 
   /**
-   * Whether `s` may run an admin command. On one of several nodes the role is read from the store
-   * (the truth), not only from the session: another node's demotion reaches this session through
-   * the bus a moment later, and an admin command in that moment must already be refused.
+   * Whether `s` may run an admin command. The role is read from the store (the truth), not only from
+   * the session: a demotion made beside this server (`parley-server admin revoke` while it runs) or
+   * on another node (its bus event comes a moment later) must already refuse the next admin command.
+   * Demoted so, the user's sessions here are told (their clients lock admin commands).
    */
   async #isAdmin(s: Session): Promise<boolean> {
     if (s.role !== "admin") return false;
-    if (!this.cluster) return true;
-    return (await this.core.store.getUser(s.user))?.role === "admin";
+    if ((await this.core.store.getUser(s.user))?.role === "admin") return true;
+    for (const x of this.hub.sessionsOf(s.user)) {
+      if (x.role !== "admin") continue;
+      x.role = "user";
+      x.send({ t: "role", role: "user" });
+    }
+    return false;
   }
 
   #tick(): void {

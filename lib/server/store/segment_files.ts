@@ -282,3 +282,18 @@ export function openSegmentFiles(
 ): SegmentLog {
   return new SegmentFiles(dir, found, opts);
 }
+
+/** Whether a process holds the lock of the log in folder `dir` (a server running on its data folder). */
+export function segmentFilesInUse(dir: string): boolean {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(join(dir, "lock"), { write: true });
+  } catch {
+    return false; // no log there yet: nothing ever held it
+  }
+  try {
+    return !f.tryLockSync(true);
+  } finally {
+    f.close(); // (and the lock, when this took it)
+  }
+}
