@@ -4,7 +4,7 @@
  * backend's moderation capability (asked through `capability`); they never touch the terminal.
  */
 import { type CommandContext, type CommandSpec, user } from "./command_context.ts";
-import { KICK_USAGE, parseDuration, parseKick } from "../../common/parse_time.ts";
+import { durationText, KICK_USAGE, parseDuration, parseKick } from "../../common/parse_time.ts";
 import { capability } from "../backend.ts";
 
 /** Runs another row of this table (`/changegrant` prints what `/grant` or `/revoke` print). */
@@ -23,7 +23,11 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, args) => {
       const k = parseKick(args);
       await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
-      ctx.print(k.banSeconds ? `${user(k.user)} kicked and banned for ${args[1]}` : `${user(k.user)} kicked`);
+      ctx.print(
+        k.banSeconds
+          ? `${user(k.user)} kicked and banned for ${durationText(k.banSeconds)}`
+          : `${user(k.user)} kicked`,
+      );
     },
   },
   {
@@ -35,7 +39,7 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
       parseDuration(args[1]!); // a ban needs its duration: "10m", not a reason
       const k = parseKick(args);
       await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
-      ctx.print(`${user(k.user)} banned for ${args[1]}`);
+      ctx.print(`${user(k.user)} banned for ${durationText(k.banSeconds!)}`);
     },
   },
   {

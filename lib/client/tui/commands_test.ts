@@ -206,6 +206,10 @@ Deno.test("COMMANDS admin rows kick, ban, list, grant and revoke", async () => {
     ["frank", 3600, "rude"],
     ["gina", undefined, "be nice"],
   ]);
+  // What was done, with its unit: a bare number is seconds.
+  await t.run("/kick hal 60");
+  await t.run("/ban ian 90");
+  assert.deepEqual(t.printed.slice(-2), ["hal kicked and banned for 1m", "ian banned for 90s"]);
 });
 
 Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", async () => {
