@@ -8,7 +8,9 @@
  *   nothing: a room message's sender-key `Handout`s come back with it and its caller sends them first
  *   (`handOut`); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
  * - The `SealedChannel`: features `register(kind, {decode, onReceive})` their control kinds on it
- *   and `send(to, kind, encode)` them (to a user's every device, or to a room as one message).
+ *   and `send(to, kind, encode)` them (to a user's every device, or to a room as one message); a
+ *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
+ *   `waitFiled`: filed.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`changeTarget`, `applyChange`, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
@@ -26,6 +28,7 @@ export {
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
 export { handOut } from "./handouts.ts";
+export { filed, FiledList, LOOK_MS, takeFiled, waitFiled, wake } from "./filed.ts";
 export type {
   ControlContext,
   ControlKind,

@@ -2,15 +2,14 @@
  * Files over the sealed channel (issue 35.1): the three file control kinds — an offer ("file"), a
  * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready") — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
- * read and update the transfer records in the folder's keystore, wait for a candidate). Where a
- * received control goes is control.ts's rule (the keystore, for whichever process waits). A control
- * filed by this process wakes its waiters at once (`filed`); one filed by another process of the
- * folder is seen by their next look (every LOOK_MS).
+ * read and update the transfer records in the folder's keystore, wait for a candidate). A received
+ * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
+ * sums into "files:in", candidates into "files:ready" by sender and transfer id. A control filed by
+ * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
+ * seen by their next look (every LOOK_MS).
  */
-import { systemClock } from "../../common/clock.ts";
 import { BackendError } from "../backend.ts";
-import type { SealedChannel } from "../e2e/mod.ts";
-import { READY_KEY, readyIn, readyWrites, takeReady } from "./control.ts";
+import { filed, FiledList, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
   decodeFileOffer,
   decodeFileReady,
@@ -24,30 +23,10 @@ import {
   sumWrites,
 } from "./offer.ts";
 
-/** How often a waiter looks in the keystore for a control another process of the folder filed. */
-export const LOOK_MS = 250;
+export { LOOK_MS };
 
-/** Who waits for a file control to be filed, per channel. */
-const waiters = new WeakMap<SealedChannel, Set<() => void>>();
-
-/** Wakes every waiter of `ch` (a file control was just committed). */
-function wake(ch: SealedChannel): void {
-  const set = waiters.get(ch);
-  if (!set) return;
-  waiters.delete(ch);
-  for (const w of set) w();
-}
-
-/** Resolves once a file control is filed on `ch` by this process, or after `ms`. */
-function filed(ch: SealedChannel, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    let set = waiters.get(ch);
-    if (!set) waiters.set(ch, set = new Set());
-    const done = () => (clearTimeout(timer), set!.delete(done), resolve());
-    const timer = setTimeout(done, Math.max(0, ms));
-    set.add(done);
-  });
-}
+/** Direct-path candidates filed for the process that waits for one, by sender and transfer id. */
+const READY = new FiledList<FileReady>("files:ready");
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
@@ -97,7 +76,7 @@ export function registerFileControls(ch: SealedChannel): void {
   ch.register<FileReady>("file-ready", {
     decode: kindOf(decodeFileReady, "direct-path candidate"),
     onReceive: async (ready, ctx) => ({
-      writes: await readyWrites(ctx.cs, { from: ctx.from, at: ctx.at, ready }),
+      writes: await READY.writes(ctx.cs, { from: ctx.from, id: ready.fid, at: ctx.at, value: ready }),
       after: () => wake(ch),
     }),
   });
@@ -105,15 +84,7 @@ export function registerFileControls(ch: SealedChannel): void {
 
 /** What file transfers use of the sealed channel. */
 export function fileOps(ch: SealedChannel) {
-  /** Takes `from`'s candidate for `fid` out of the keystore when filed (a look without the lock first). */
-  const takeNow = async (from: string, fid: string): Promise<FileReady | undefined> => {
-    if (!readyIn(await ch.peek(READY_KEY), from, fid)) return undefined;
-    return await ch.locked(async (cs) => {
-      const t = await takeReady(cs, from, fid);
-      if (t) await cs.commit(t.writes);
-      return t?.ready;
-    });
-  };
+  const takeNow = (from: string, fid: string) => takeFiled(ch, READY, from, fid);
   return {
     offer: (to: string, o: FileOffer): Promise<void> =>
       ch.send({ kind: "user", name: to }, "file", (mid) => encodeFileOffer(mid, o)),
@@ -137,19 +108,13 @@ export function fileOps(ch: SealedChannel) {
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (control.ts) — woken when this process files one, else looking every LOOK_MS;
+     * opened it (e2e/filed.ts) — woken when this process files one, else looking every LOOK_MS;
      * rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
-      const end = systemClock.now() + ms;
-      for (;;) {
-        const r = await takeNow(from, fid);
-        if (r) return r;
-        if (systemClock.now() >= end) {
-          throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
-        }
-        await filed(ch, Math.min(LOOK_MS, end - systemClock.now()));
-      }
+      const r = await waitFiled(ch, READY, from, fid, ms);
+      if (!r) throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
+      return r;
     },
     /** Resolves once a file control is filed by this process (wakes at once), or after `ms`. */
     filed: (ms: number): Promise<void> => filed(ch, ms),

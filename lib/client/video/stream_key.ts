@@ -2,17 +2,17 @@
  * End-to-end delivery of a user-to-user stream's frame key. The sender's client puts the random
  * 32-byte key in an encrypted DM control message (`{v: 1, k: "stream-key", mid, sid, key}`,
  * sealed by the Double Ratchet like any DM, bound to its message id); the recipient's codec opens
- * it, consumes it silently (it never shows as a chat line) and files the key here under
- * (sender, stream id) until `PeerStreams.accept()` asks for it. The server relays only ciphertext,
- * so it can neither read the key nor forge one: the sender is proven by the DM session.
+ * it, consumes it silently (it never shows as a chat line) and files the key in the folder's
+ * keystore under (sender, stream id) until `PeerStreams.accept()` takes it — in whichever process of
+ * the folder waits for it (e2e/filed.ts: the full-screen client may be the one that opened the DM
+ * while `parley watch` waits). The server relays only ciphertext, so it can neither read the key
+ * nor forge one: the sender is proven by the DM session.
  *
- * `StreamKeyChannel` is what `PeerStreams` uses (`keyVia`); `StreamKeyBox` is the recipient-side
- * store with waiters (bounded: the oldest keys are forgotten first).
+ * `StreamKeyChannel` is what `PeerStreams` uses (`keyVia`).
  */
-import { Mailbox } from "../../common/mailbox.ts";
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
-import type { SealedChannel } from "../e2e/mod.ts";
+import { FiledList, type SealedChannel, waitFiled, wake } from "../e2e/mod.ts";
 
 export interface StreamKeyChannel {
   /** Sends the frame key of stream `sid` to `to` end to end (an encrypted DM control message). */
@@ -29,7 +29,8 @@ export interface StreamKeyPayload {
   key: string;
 }
 
-const MAX_KEPT = 64;
+/** Received keys (base64) by sender and stream id, kept for their waiter: 64 at most, 10 minutes each. */
+const KEYS = new FiledList<string>("streams:keys");
 
 export function encodeStreamKey(mid: string, sid: string, key: Uint8Array): Uint8Array {
   const p: StreamKeyPayload = { v: 1, k: "stream-key", mid, sid, key: toBase64(key) };
@@ -62,38 +63,39 @@ export function decodeStreamKey(b: Uint8Array, mid: string): { sid: string; key:
   return { sid: p.sid, key };
 }
 
-/** Received stream keys by (sender, stream id), with waiters for keys not arrived yet. */
-export class StreamKeyBox extends Mailbox<Uint8Array> {
-  constructor() {
-    super(
-      MAX_KEPT,
-      (from) =>
-        new BackendError("no_stream_key", `${from}'s key for this stream did not arrive end to end in time`),
-    );
-  }
-}
-
 /** The stream-key channels of the codecs that registered the kind (start/e2e_attach.ts). */
 const channels = new WeakMap<object, StreamKeyChannel>();
 
 /**
- * Registers the "stream-key" control kind on `ch` (a received key is filed in a box for
- * `PeerStreams.accept()` once its DM is committed) and answers the channel that sends and waits.
+ * Registers the "stream-key" control kind on `ch` (a received key is filed in the keystore with its
+ * DM's ratchet step, for `PeerStreams.accept()` in any process of the folder) and answers the
+ * channel that sends and waits.
  */
 export function attachStreamKeys(ch: SealedChannel): StreamKeyChannel {
-  const box = new StreamKeyBox();
   ch.register<{ sid: string; key: Uint8Array }>("stream-key", {
     decode: (b, mid) => {
       const v = decodeStreamKey(b, mid);
       if (!v) throw new SyntaxError("Malformed stream key");
       return v;
     },
-    onReceive: (v, ctx) => Promise.resolve({ after: () => box.put(ctx.from, v.sid, v.key) }),
+    onReceive: async (v, ctx) => ({
+      writes: await KEYS.writes(ctx.cs, { from: ctx.from, id: v.sid, at: ctx.at, value: toBase64(v.key) }),
+      after: () => wake(ch),
+    }),
   });
   const c: StreamKeyChannel = {
     send: (to, sid, key) =>
       ch.send({ kind: "user", name: to }, "stream-key", (mid) => encodeStreamKey(mid, sid, key)),
-    receive: (from, sid, timeoutMs) => box.take(from, sid, timeoutMs),
+    receive: async (from, sid, timeoutMs = 10_000) => {
+      const key = await waitFiled(ch, KEYS, from, sid, timeoutMs);
+      if (key === undefined) {
+        throw new BackendError(
+          "no_stream_key",
+          `${from}'s key for this stream did not arrive end to end in time`,
+        );
+      }
+      return fromBase64(key);
+    },
   };
   channels.set(ch, c);
   return c;
