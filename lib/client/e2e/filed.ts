@@ -17,10 +17,13 @@ export const LOOK_MS = 250;
 
 /** One filed control: from whom, for which id (a transfer, a stream), sent when, and its value. */
 export interface FiledEntry<T> {
+  /** Its sender. */
   from: string;
+  /** What it is for: a transfer's id, a stream's id. */
   id: string;
   /** When it was sent (the server's time of the message). */
   at: number;
+  /** What it carries (JSON, as the keystore keeps it). */
   value: T;
 }
 
@@ -32,6 +35,7 @@ const same = (e: FiledEntry<unknown>, from: string, id: string) => e.from === fr
 
 /** The entries filed under one keystore key. */
 export class FiledList<T> {
+  /** The list under keystore key `key`: at most `keep` entries, each for `ttlMs` at most. */
   constructor(readonly key: string, readonly keep = 64, readonly ttlMs = 10 * 60_000) {}
 
   async #entries(cs: CryptoStateStore): Promise<FiledEntry<T>[]> {
