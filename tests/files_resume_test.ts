@@ -25,18 +25,23 @@ async function writeFile(t: TestServer, name: string, data: Uint8Array): Promise
   return p;
 }
 
+/** `send` run by alice's transfers, her connection dying after a few bodies (once her session ended). */
+async function cutShort(t: TestServer, a: ChatClient, send: (ft: FileTransfers) => Promise<unknown>) {
+  let bodies = 0;
+  const fa = new FileTransfers(a, FileTransfers.of(a).ops, (pr: TransferProgress) => {
+    if (pr.state === "active" && ++bodies === 3) void a.conn.close();
+  });
+  await assert.rejects(send(fa));
+  await eventually(() => ![...t.srv.hub.sessionsOf("alice")].length, 5000, "alice's session ended");
+}
+
 /** Alice starts sending `path` to bob and her connection dies after a few bodies; the upload's fid. */
 async function interrupted(t: TestServer, path: string): Promise<string> {
   const a = await t.e2eClient("alice");
   const b = await t.e2eClient("bob");
   await a.client.sync();
   await b.client.sync();
-  let bodies = 0;
-  const fa = new FileTransfers(a.client, FileTransfers.of(a.client).ops, (pr: TransferProgress) => {
-    if (pr.state === "active" && ++bodies === 3) void a.client.conn.close();
-  });
-  await assert.rejects(fa.send("bob", path));
-  await eventually(() => ![...t.srv.hub.sessionsOf("alice")].length, 5000, "alice's session ended");
+  await cutShort(t, a.client, (ft) => ft.send("bob", path));
   const [rec] = await FileTransfers.of(b.client).incoming();
   assert.ok(rec && t.srv.files.get(rec.fid), "bob was offered the file, the server has part of it");
   return rec.fid;
@@ -151,14 +156,9 @@ Deno.test("files: a room's unfinished upload ends at the next start once its sen
     await a.client.createRoom("team", ["bob"]);
     await a.client.send({ kind: "room", name: "team" }, "hello"); // the room key is handed out here
     const p = await writeFile(t, "deck.pdf", bytes(3 * 1024 * 1024, 11));
-    let bodies = 0;
-    const fa = new FileTransfers(a.client, FileTransfers.of(a.client).ops, (pr: TransferProgress) => {
-      if (pr.state === "active" && ++bodies === 3) void a.client.conn.close();
-    });
-    await assert.rejects(fa.sendRoom("#team", p));
+    await cutShort(t, a.client, (ft) => ft.sendRoom("#team", p));
     const [rec] = await FileTransfers.of(a.client).outgoing();
     assert.equal(rec?.state, "uploading");
-    await eventually(() => ![...t.srv.hub.sessionsOf("alice")].length, 5000, "alice's session ended");
     const a2 = await t.e2eClient("alice", { register: false });
     await a2.client.leave("team");
     assert.deepEqual(await resumeAll(a2.client, `${t.dir}/alice`), [

@@ -291,24 +291,29 @@ Deno.test("applyEvent(): a member added to, removed from or leaving a room one i
   const team = { name: "team", members: ["alice", "bob"], admins: ["alice"] };
   applyEvent(s, { type: "room", change: "created", room: team, by: "alice" });
   const b = s.buffers.find("room", "team")!;
-  const said = (e: Parameters<typeof applyEvent>[1]) => (applyEvent(s, e), b.lines.at(-1)!.text);
   const plus = { ...team, members: ["alice", "bob", "dave"] };
-  assert.equal(
-    said({ type: "room", change: "joined", room: plus, by: "alice", user: "dave" }),
-    "alice added dave; members: alice, bob, dave",
-  );
-  assert.equal(
-    said({ type: "room", change: "kicked", room: team, by: "alice", user: "dave" }),
-    "alice removed dave; members: alice, bob",
-  );
-  assert.equal(
-    said({ type: "room", change: "joined", room: plus, by: "bob", user: "dave" }),
-    "You added dave; members: alice, bob, dave",
-  );
-  assert.equal(
-    said({ type: "room", change: "left", room: team, by: "dave", user: "dave" }),
-    "dave left; members: alice, bob",
-  );
+  const cases: [Parameters<typeof applyEvent>[1], string][] = [
+    [
+      { type: "room", change: "joined", room: plus, by: "alice", user: "dave" },
+      "alice added dave; members: alice, bob, dave",
+    ],
+    [
+      { type: "room", change: "kicked", room: team, by: "alice", user: "dave" },
+      "alice removed dave; members: alice, bob",
+    ],
+    [
+      { type: "room", change: "joined", room: plus, by: "bob", user: "dave" },
+      "You added dave; members: alice, bob, dave",
+    ],
+    [
+      { type: "room", change: "left", room: team, by: "dave", user: "dave" },
+      "dave left; members: alice, bob",
+    ],
+  ];
+  for (const [e, text] of cases) {
+    applyEvent(s, e);
+    assert.equal(b.lines.at(-1)!.text, text);
+  }
   assert.ok(
     b.lines.every((l) => !l.text.startsWith("You are in") || l === b.lines[0]),
     "said once, when bob was put in",
