@@ -134,7 +134,7 @@ export interface BodyCodec {
   /** Seals a signal's payload (typing) end to end; null when there is nobody it can be sealed for. */
   sealSignal?(to: Target, payload: Uint8Array): Promise<Sealed | null>;
   /** Opens a signal, committing the ratchet step as for a message; null when unreadable or one's own. */
-  openSignal?(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
+  openSignal?(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
   /** A handout went out (`seq`: the server's) or could not (`error`: told, and tried again with the next seal). */
   handedOut?(h: Handout, r: { seq: number } | { error: unknown }): Promise<void>;
   /** The handout sealed again, for its recipient's devices as now known (after `devicesChanged`). */

@@ -263,7 +263,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   /** Opens a signal like a message, committing its step (e2e/signals.ts); null when mine or unreadable. */
-  openSignal(m: { from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
+  openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(() => openSignal(this.#p, m, body));
   }
 

@@ -5,7 +5,8 @@
  * process waits for (a file's direct-path candidate, a stream's frame key) is never kept in the
  * memory of the process that happened to open it: its handler returns `FiledList.writes`, committed
  * with the message's ratchet step, and the waiter takes it out (`waitFiled`, `takeFiled`) — woken at
- * once when its own process filed it (`wake`), else at its next look, every LOOK_MS.
+ * once when its own process filed it (`wake`), else at its next look, every LOOK_MS. A signal opened
+ * by one process is filed too, and read (`get`, not taken) by the others (signals.ts).
  * A list keeps at most `keep` entries (the oldest go first); an entry older than `ttlMs` is dropped.
  */
 import { systemClock } from "../../common/clock.ts";
@@ -52,6 +53,11 @@ export class FiledList<T> {
   /** Whether `from`'s entry for `id` is in `list` (the key's value: a cheap look before `take`). */
   has(list: unknown, from: string, id: string): boolean {
     return Array.isArray(list) && list.some((x) => isEntry(x) && same(x, from, id));
+  }
+
+  /** `from`'s entry for `id`, left there (for every process that reads it); undefined when none is filed. */
+  async get(cs: CryptoStateStore, from: string, id: string): Promise<T | undefined> {
+    return (await this.#entries(cs)).find((x) => same(x, from, id))?.value;
   }
 
   /** `from`'s entry for `id`, and the writes that take it out; null when none is filed. */

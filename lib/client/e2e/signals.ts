@@ -6,7 +6,11 @@
  * my sender key, with the handouts it needs first (e2e/room_seal.ts).
  * Opening one commits its ratchet or chain step, so the next real message still opens; one that
  * cannot be read, or is mine, is dropped. Runs under the folder's lock.
+ * Every process of a folder is the same device and gets the signal, but only the first can open it:
+ * that one files what it opened in the keystore for a minute (`OPENED`, e2e/filed.ts), committed
+ * with its step, and the others read it there (`watch-together` beside the full-screen client).
  */
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Target } from "../backend.ts";
@@ -15,6 +19,10 @@ import { decodeMultiBody } from "./devices.ts";
 import { sealDmSignal } from "./dm_seal.ts";
 import type { E2eParts } from "./parts.ts";
 import { sealRoom } from "./room_seal.ts";
+import { FiledList } from "./filed.ts";
+
+/** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
+const OPENED = new FiledList<string>("signals:opened", 64, 60_000);
 
 /** Seals a signal's payload for `to`; null when there is nobody to seal it for. */
 export async function sealSignal(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed | null> {
@@ -27,10 +35,15 @@ export async function sealSignal(p: E2eParts, to: Target, payload: Uint8Array): 
 /** Opens a signal; null when it is mine or cannot be read. */
 export async function openSignal(
   p: E2eParts,
-  m: { from: string; to: Target },
+  m: { mid?: string; from: string; to: Target },
   body: Uint8Array,
 ): Promise<Uint8Array | null> {
   if (m.from === p.me) return null; // never shown for oneself (nor from my other devices)
+  const mid = m.mid;
+  if (mid !== undefined) { // another process of this folder opened it first
+    const filed = await OPENED.get(p.cs, m.from, mid);
+    if (filed !== undefined) return fromBase64(filed);
+  }
   try {
     let o: { plaintext: Uint8Array; writes: StoreWrites };
     if (m.to.kind === "user") {
@@ -41,7 +54,12 @@ export async function openSignal(
     } else if (m.to.kind === "room") {
       o = await p.rooms.open(m.to.name!, m.from, body, await p.devices.addresses(m.from));
     } else return null;
-    await p.cs.commit(o.writes);
+    if (mid === undefined) await p.cs.commit(o.writes);
+    else {
+      const at = p.clock.now();
+      const f = await OPENED.writes(p.cs, { from: m.from, id: mid, at, value: toBase64(o.plaintext) });
+      await p.cs.commit({ put: { ...o.writes.put, ...f.put }, del: o.writes.del });
+    }
     return o.plaintext;
   } catch {
     return null; // a signal that cannot be read is dropped: it is never stored or retried

@@ -1,0 +1,45 @@
+/**
+ * A signal (typing, watch-together) reaches every process of the recipient's folder that follows the
+ * live feed (a day of real use: `parley watch-together` beside the full-screen client of the same
+ * folder). Both are the same device and both get the signal; opening it takes a ratchet (or chain)
+ * step, so the second to try cannot open it again: the first files what it opened in the folder's
+ * keystore for a minute (e2e/filed.ts) and the second reads it there.
+ */
+import assert from "node:assert/strict";
+import type { BackendEvent, Target } from "../lib/client/backend.ts";
+import { eventually, startTestServer } from "./helpers.ts";
+
+const typings = (ev: BackendEvent[]) =>
+  ev.flatMap((e) => (e.type === "typing" ? [`${e.from}>${e.to.kind}:${e.to.name ?? ""}:${e.active}`] : []));
+
+Deno.test("signals: two clients of one folder both get every DM and room signal, 10 of 10 each", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.e2eClient("alice");
+    const screen = await t.e2eClient("bob");
+    const script = await t.e2eClient("bob", { register: false, home: `${t.dir}/home-bob` });
+    const seen = { screen: [] as BackendEvent[], script: [] as BackendEvent[] };
+    screen.client.on((e) => seen.screen.push(e));
+    script.client.on((e) => seen.script.push(e));
+    for (const c of [alice, screen, script]) await c.client.start();
+    await alice.client.createRoom("team", ["bob"]);
+    const dm: Target = { kind: "user", name: "bob" }, room: Target = { kind: "room", name: "team" };
+    await alice.client.send(dm, "hello");
+    await alice.client.send(room, "hello room"); // the room key is handed out here
+    const want: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const to = i % 2 ? room : dm;
+      alice.client.typing!(to, i % 4 < 2);
+      want.push(`alice>${to.kind}:${to.kind === "room" ? "team" : "bob"}:${i % 4 < 2}`);
+      await eventually(
+        () => typings(seen.screen).length > i && typings(seen.script).length > i,
+        5000,
+        `signal ${i + 1}`,
+      );
+    }
+    assert.deepEqual(typings(seen.screen), want);
+    assert.deepEqual(typings(seen.script), want);
+  } finally {
+    await t.stop();
+  }
+});
