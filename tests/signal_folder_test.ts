@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
+import { envelopeOf } from "../lib/client/core/server_link.ts";
+import type { SealedEnvelope } from "../lib/client/core/link.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const typings = (ev: BackendEvent[]) =>
@@ -39,6 +41,19 @@ Deno.test("signals: two clients of one folder both get every DM and room signal,
     }
     assert.deepEqual(typings(seen.screen), want);
     assert.deepEqual(typings(seen.script), want);
+    // The same signal sent again (a replaying server) is taken by neither: each process takes it once.
+    const got: SealedEnvelope[] = [];
+    screen.client.conn.onPush((f) => void (f.header.t === "ephemeral" && got.push(envelopeOf(f))));
+    alice.client.typing!(dm, false);
+    await eventually(
+      () => typings(seen.screen).length === 11 && typings(seen.script).length === 11,
+      5000,
+      "one more",
+    );
+    const e = got[0]!;
+    for (const c of [screen, script]) {
+      assert.equal(await c.codec.openSignal({ ...e }, e.body), null, "sent again");
+    }
   } finally {
     await t.stop();
   }

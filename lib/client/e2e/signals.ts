@@ -9,6 +9,8 @@
  * Every process of a folder is the same device and gets the signal, but only the first can open it:
  * that one files what it opened in the keystore for a minute (`OPENED`, e2e/filed.ts), committed
  * with its step, and the others read it there (`watch-together` beside the full-screen client).
+ * Each process takes a signal once (`taken`): one sent again, by the server or anyone, is dropped as
+ * the ratchet would drop it.
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { deviceAddress } from "../../common/device_address.ts";
@@ -23,6 +25,20 @@ import { FiledList } from "./filed.ts";
 
 /** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
 const OPENED = new FiledList<string>("signals:opened", 64, 60_000);
+/** The signals this process took (sender and mid), per keystore: the newest TAKEN_KEPT. */
+const taken = new WeakMap<object, Set<string>>();
+const TAKEN_KEPT = 256;
+
+/** Whether this process took `from`'s signal `mid` before; marks it taken. */
+function takenBefore(p: E2eParts, from: string, mid: string): boolean {
+  let set = taken.get(p.cs);
+  if (!set) taken.set(p.cs, set = new Set());
+  const k = `${from}\n${mid}`;
+  if (set.has(k)) return true;
+  set.add(k);
+  if (set.size > TAKEN_KEPT) set.delete(set.values().next().value!);
+  return false;
+}
 
 /** Seals a signal's payload for `to`; null when there is nobody to seal it for. */
 export async function sealSignal(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed | null> {
@@ -40,8 +56,9 @@ export async function openSignal(
 ): Promise<Uint8Array | null> {
   if (m.from === p.me) return null; // never shown for oneself (nor from my other devices)
   const mid = m.mid;
-  if (mid !== undefined) { // another process of this folder opened it first
-    const filed = await OPENED.get(p.cs, m.from, mid);
+  if (mid !== undefined) {
+    if (takenBefore(p, m.from, mid)) return null; // sent again
+    const filed = await OPENED.get(p.cs, m.from, mid); // another process of this folder opened it first
     if (filed !== undefined) return fromBase64(filed);
   }
   try {
