@@ -2,7 +2,7 @@
  * Linked devices on the encrypting client (issue 9): which devices each user has, and the DM body
  * that carries one ciphertext per device.
  *
- * - `DeviceLists`: device ids per user, from the server's `users` list (once per process), the
+ * - `DeviceLists`: device ids per user, from the server's `users` list (once per connection), the
  *   `devices` pushes, `keys.fetch` replies and a `devices_changed` refusal of a send; kept in the
  *   crypto store so the next process starts from them. `targets(user)` is where a DM to `user`
  *   goes: every device of `user` and my other devices (never this one). A room's seal asks for
@@ -20,7 +20,6 @@ import type { Request } from "./keys.ts";
 
 export class DeviceLists {
   readonly #lists = new Map<string, number[]>();
-  #fetched = false;
   /** The lists were read from the server on this connection (its pushes keep them so since). */
   #current = false;
 
@@ -38,7 +37,7 @@ export class DeviceLists {
   /** Device ids of `user` (at least device 1 until the server says otherwise). */
   async of(user: string): Promise<number[]> {
     let l = this.#lists.get(user) ?? (await this.cs.get(`devices:${user}`)) as number[] | undefined;
-    if (!l && !this.#fetched) {
+    if (!l && !this.#current) {
       await this.refresh();
       l = this.#lists.get(user);
     }
@@ -61,7 +60,6 @@ export class DeviceLists {
 
   /** Reads every user's devices from the server's user list. */
   async refresh(): Promise<void> {
-    this.#fetched = true;
     this.#current = true;
     const us = (await this.request("users")).header.users;
     if (!Array.isArray(us)) return;

@@ -14,6 +14,7 @@
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { deviceAddress } from "../../common/device_address.ts";
+import { LruMap } from "../../common/lru.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Target } from "../backend.ts";
 import type { Sealed } from "./body_codec.ts";
@@ -25,18 +26,16 @@ import { FiledList } from "./filed.ts";
 
 /** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
 const OPENED = new FiledList<string>("signals:opened", 64, 60_000);
-/** The signals this process took (sender and mid), per keystore: the newest TAKEN_KEPT. */
-const taken = new WeakMap<object, Set<string>>();
-const TAKEN_KEPT = 256;
+/** The signals this process took (sender and mid), per keystore: the newest 256. */
+const taken = new WeakMap<object, LruMap<string, true>>();
 
 /** Whether this process took `from`'s signal `mid` before; marks it taken. */
 function takenBefore(p: E2eParts, from: string, mid: string): boolean {
-  let set = taken.get(p.cs);
-  if (!set) taken.set(p.cs, set = new Set());
+  let seen = taken.get(p.cs);
+  if (!seen) taken.set(p.cs, seen = new LruMap(256));
   const k = `${from}\n${mid}`;
-  if (set.has(k)) return true;
-  set.add(k);
-  if (set.size > TAKEN_KEPT) set.delete(set.values().next().value!);
+  if (seen.has(k)) return true;
+  seen.set(k, true);
   return false;
 }
 

@@ -14,7 +14,16 @@ import type { ChatClient } from "../core/chat_client.ts";
 import { checkUnchanged, FileSum } from "./disk.ts";
 import { cipherSize } from "./layout.ts";
 import type { OutRecord } from "./offer.ts";
-import { endsUpload, endUpload, prepared, type Sending, setOut, uploadRecord, upProgress } from "./send.ts";
+import {
+  endIfFinal,
+  endsUpload,
+  endUpload,
+  prepared,
+  type Sending,
+  setOut,
+  uploadRecord,
+  upProgress,
+} from "./send.ts";
 import { Stall } from "./stall.ts";
 import { relayUpload } from "./upload.ts";
 
@@ -41,7 +50,9 @@ export async function sendRoom(
   path: string,
   given?: OutRecord,
 ): Promise<{ fid: string; name: string; size: number; sha256: string; to: string[] }> {
-  const { name: roomName, members } = await roomOf(ft.client, room);
+  // A resumed upload to a room its sender left ends there (`no_room`).
+  const { name: roomName, members } =
+    await (given ? roomOf(ft.client, room).catch(endIfFinal(ft, given)) : roomOf(ft.client, room));
   const rec = given ?? await uploadRecord(ft, `#${roomName}`, path, ft.client.clock.now());
   const p = upProgress(ft, rec);
   const size = cipherSize(rec.size);

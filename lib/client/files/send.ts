@@ -196,22 +196,30 @@ export async function endUpload(ft: Pick<Sending, "client" | "ops">, rec: OutRec
   await setOut(ft.ops, rec.fid, { state: "failed" });
 }
 
+/** A catch handler: ends upload `rec` when `e` ends it for good (`endsUpload`), then throws `e` on. */
+export const endIfFinal =
+  (ft: Pick<Sending, "client" | "ops">, rec: OutRecord) => async (e: unknown): Promise<never> => {
+    if (endsUpload(e)) await endUpload(ft, rec);
+    throw e;
+  };
+
 /**
- * Returns when upload `rec`'s file is still the one offered (same path, size and time); else throws
+ * Returns when upload `rec`'s file is still the one offered (disk.ts `checkUnchanged`); else throws
  * `file_changed` (`no_file` when it is gone), which ends the upload: a resume never sends another version.
  */
 export async function stillSendable(rec: OutRecord): Promise<void> {
-  const f = await sendable(rec.path).catch((e) => {
-    if (e instanceof BackendError && e.code === "no_file") return null;
-    throw e;
-  });
-  if (f && f.real === rec.path && f.size === rec.size && f.mtime === rec.mtime) return;
-  throw f
-    ? new BackendError(
+  try {
+    await checkUnchanged(rec.path, rec.size, rec.mtime);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new BackendError("no_file", `${rec.path} is gone; sending it to ${rec.to} ends`);
+    }
+    if (!(e instanceof BackendError && e.code === "file_changed")) throw e;
+    throw new BackendError(
       "file_changed",
       `${rec.path} changed since it was offered to ${rec.to}; that transfer ends (send the file again to send it as it is now)`,
-    )
-    : new BackendError("no_file", `${rec.path} is gone; sending it to ${rec.to} ends`);
+    );
+  }
 }
 
 /**

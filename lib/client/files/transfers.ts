@@ -31,7 +31,7 @@ import { downloadTarget, FileSum, finishPart, removePart } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
-import { endsUpload, endUpload, stillSendable, upload, uploadRecord } from "./send.ts";
+import { endIfFinal, stillSendable, upload, uploadRecord } from "./send.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -115,15 +115,10 @@ export class FileTransfers {
    * left its room, the upload ends for good (withdrawn from the server, failed) instead.
    */
   async resume(rec: OutRecord): Promise<{ fid: string; name: string; size: number; sha256: string }> {
-    try {
-      await stillSendable(rec);
-      return rec.to.startsWith("#")
-        ? await sendRoom(this, rec.to, rec.path, rec)
-        : await this.#upload(rec, "auto", DIRECT_WAIT_MS);
-    } catch (e) {
-      if (endsUpload(e)) await endUpload(this, rec); // (upload() may have ended it already: twice is harmless)
-      throw e;
-    }
+    await stillSendable(rec).catch(endIfFinal(this, rec)); // (what comes after ends it on its own)
+    return rec.to.startsWith("#")
+      ? await sendRoom(this, rec.to, rec.path, rec)
+      : await this.#upload(rec, "auto", DIRECT_WAIT_MS);
   }
 
   /**

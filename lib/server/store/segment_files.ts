@@ -83,7 +83,7 @@ class SegmentFiles implements SegmentLog {
 
   #open(found: (meta: LogMeta, place: LogPlace) => void): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    this.#lock = Deno.openSync(join(this.dir, "lock"), { create: true, write: true, mode: 0o600 });
+    this.#lock = Deno.openSync(lockPath(this.dir), { create: true, write: true, mode: 0o600 });
     if (!this.#lock.tryLockSync(true)) {
       throw new Error(`The message log in ${this.dir} is in use by another process (a running server?)`);
     }
@@ -283,11 +283,14 @@ export function openSegmentFiles(
   return new SegmentFiles(dir, found, opts);
 }
 
+/** The lock file of the log in folder `dir`, held by the process that writes it. */
+const lockPath = (dir: string) => join(dir, "lock");
+
 /** Whether a process holds the lock of the log in folder `dir` (a server running on its data folder). */
 export function segmentFilesInUse(dir: string): boolean {
   let f: Deno.FsFile;
   try {
-    f = Deno.openSync(join(dir, "lock"), { write: true });
+    f = Deno.openSync(lockPath(dir), { write: true });
   } catch {
     return false; // no log there yet: nothing ever held it
   }
