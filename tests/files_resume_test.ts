@@ -170,3 +170,32 @@ Deno.test("files: a room's unfinished upload ends at the next start once its sen
     await t.stop();
   }
 });
+
+Deno.test("files: the desk knows a send it runs, however its path and name were typed (no second uploader)", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    for (const x of [a, b]) await x.client.sync();
+    await writeFile(t, "big.bin", bytes(3 * 1024 * 1024, 13));
+    const files = t.srv.files;
+    const append = files.append.bind(files);
+    files.append = async (f, body) => (await new Promise((r) => setTimeout(r, 30)), await append(f, body));
+    const desk = new FileDesk(() => a.client, { outbox: `${t.dir}/outbox`, downloads: `${t.dir}/down` });
+    const sending = desk.send("Bob", `${t.dir}/src/./big.bin`); // as typed: not the record's name or path
+    sending.catch(() => {}); // awaited below
+    await eventually(
+      async () => (await FileTransfers.of(a.client).outgoing()).length === 1,
+      5000,
+      "recorded",
+    );
+    const out = (await desk.list()).filter((e) => e.direction === "out");
+    assert.deepEqual(out.map((e) => e.state), ["sending"], "not 'paused' while it runs");
+    await desk.resume(); // a reconnect's resume starts no second uploader of it
+    files.append = append;
+    assert.equal((await sending).size, 3 * 1024 * 1024);
+    assert.deepEqual(await states(a.client), [`bob ${3 * 1024 * 1024} sent`]);
+  } finally {
+    await t.stop();
+  }
+});

@@ -118,6 +118,8 @@ export type BackendEvent =
   }
   /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
   | { type: "file.offer"; offer: FileOfferInfo }
+  /** Optional (files): the sender took back file `fid` offered to this user (or in `room`). */
+  | { type: "file.withdrawn"; fid: string; from: string; name: string; room?: string }
   /** Optional (video): a user offers to stream a video to this user; answer with `video.accept`. */
   | { type: "stream.offer"; offer: StreamOfferInfo }
   /** Optional (video): a pending offer was withdrawn before it was answered. */

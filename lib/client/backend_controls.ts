@@ -31,9 +31,14 @@ export interface FileOfferInfo {
   verified?: boolean;
 }
 
-/** An offer or a transfer as `/files` lists it; offers waiting are numbered from 1 (`/accept N`). */
+/**
+ * An offer or a transfer as `/files` lists it; offers waiting are numbered from 1 (`/accept N`), and
+ * so, on their own, are files sent that their recipient does not have yet (`/withdraw N`).
+ */
 export interface FileEntryInfo {
   n?: number;
+  /** A file sent, not taken yet: its number for `/withdraw N`. */
+  w?: number;
   fid: string;
   direction: "in" | "out";
   peer: string;
@@ -62,6 +67,8 @@ export interface FileControls {
   reject(n?: number): Promise<FileEntryInfo>;
   /** The offer `/accept` without N would take, if any. */
   waiting(): Promise<number>;
+  /** Optional: takes back sent file N (`w` in `list`): the recipient is told and cannot take it. */
+  withdraw?(n: number): Promise<FileEntryInfo>;
 }
 
 /** Capability (rooms): named rooms and their members (`/join`, `/part`, `/room`, `/invite`). */

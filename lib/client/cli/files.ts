@@ -1,6 +1,9 @@
 /**
  * Scripted file commands (fixed contract, registered on the `parley` program by cli/main.ts; issue 12):
  *   files [--json]                                        offers received and files sent, with state
+ *   files withdraw FID                                    take back a file sent (FID or its start, ≥ 4
+ *                                                         characters) before its recipient has it; prints
+ *                                                         `withdrawn FID to WHO SIZE NAME`; the recipient is told
  *   send-file TARGET PATH [--direct|--relay] [--wait S] [--stall S]
  *                                                         offer and upload; prints `sent NAME SIZE SHA256`
  *                                                         (TARGET #room: one upload, one offer every member opens)
@@ -79,10 +82,20 @@ export function registerFileCommands(program: Command, io: CliIo): void {
       (c) => fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args),
     );
   };
-  program.command("files").description("list files offered to you and files you sent")
+  program.command("files").description(
+    "list files offered to you and files you sent; withdraw FID takes one sent back",
+  )
+    .argument(
+      "[withdraw]",
+      "withdraw: take back file FID you sent, before its recipient has it (they are told)",
+    )
+    .argument("[fid]", "the file's id as listed (or its first 4 characters or more)")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  parley files\n  parley files --json")
-    .action(run((c, ft, o) => listFiles(io, c, ft, o)));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley files\n  parley files --json\n  parley files withdraw 3kQ9x2Lm",
+    )
+    .action(run((c, ft, o, args) => args.length ? withdrawFile(io, ft, args) : listFiles(io, c, ft, o)));
 
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one upload, through the server)")
@@ -148,6 +161,15 @@ async function listFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: Opts): 
   for (const r of outgoing) {
     io.out("out " + line(r.fid, `to ${r.to}`, r.size, r.delivered ? "delivered" : r.state, r.name));
   }
+}
+
+/** `files withdraw FID`: one `withdrawn FID to WHO SIZE NAME` line. */
+async function withdrawFile(io: CliIo, ft: FileTransfers, [verb, fid = ""]: string[]): Promise<void> {
+  if (verb !== "withdraw" || !fid) {
+    throw new BackendError("usage", "Use: parley files withdraw FID (the id 'parley files' lists)");
+  }
+  const r = await ft.withdraw(fid);
+  io.out("withdrawn  " + line(r.fid, `to ${r.to}`, r.size, r.name));
 }
 
 /** `send-file TARGET PATH`: one `sent NAME SIZE SHA256` line (a room: one upload, one offer every member opens). */

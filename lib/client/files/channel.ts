@@ -1,6 +1,7 @@
 /**
- * Files over the sealed channel (issue 35.1): the three file control kinds — an offer ("file"), a
- * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready") — registered with the codec's
+ * Files over the sealed channel (issue 35.1): the four file control kinds — an offer ("file"), a
+ * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready"), a withdrawal ("file-gone": the
+ * offer is marked withdrawn and the screen told, `file.withdrawn`) — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records in the folder's keystore, wait for a candidate). A received
  * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
@@ -8,17 +9,21 @@
  * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
  * seen by their next look (every LOOK_MS).
  */
+import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import { filed, FiledList, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
+  decodeFileGone,
   decodeFileOffer,
   decodeFileReady,
   decodeFileSum,
+  encodeFileGone,
   encodeFileOffer,
   encodeFileReady,
   encodeFileSum,
   type FileOffer,
   type FileReady,
+  goneWrites,
   offerWrites,
   sumWrites,
 } from "./offer.ts";
@@ -73,6 +78,27 @@ export function registerFileControls(ch: SealedChannel): void {
       after: () => wake(ch),
     }),
   });
+  ch.register<{ fid: string }>("file-gone", {
+    room: true, // a room's file: withdrawn for every member at once
+    decode: kindOf(decodeFileGone, "file withdrawal"),
+    async onReceive(gone, ctx) {
+      const { writes, rec } = await goneWrites(ctx.cs, ctx.from, gone.fid, ctx.room);
+      if (!rec) return { writes }; // not offered here, or saved or ended already: nothing to say
+      return {
+        writes,
+        after: () => {
+          wake(ch);
+          ch.notify({
+            type: "file.withdrawn",
+            fid: rec.fid,
+            from: rec.from,
+            name: rec.name,
+            ...(rec.room === undefined ? {} : { room: rec.room }),
+          });
+        },
+      };
+    },
+  });
   ch.register<FileReady>("file-ready", {
     decode: kindOf(decodeFileReady, "direct-path candidate"),
     onReceive: async (ready, ctx) => ({
@@ -103,6 +129,13 @@ export function fileOps(ch: SealedChannel) {
     /** The SHA-256 of a file offered before it was hashed (offer.ts "file-sum"). */
     sum: (to: string, fid: string, sha256: string): Promise<void> =>
       ch.send({ kind: "user", name: to }, "file-sum", (mid) => encodeFileSum(mid, fid, sha256)),
+    /** Tells the recipient (a user, or every member of `#room`) that file `fid` is withdrawn. */
+    gone: (to: string, fid: string): Promise<void> =>
+      ch.send(
+        to.startsWith("#") ? { kind: "room", name: withoutHash(to) } : { kind: "user", name: to },
+        "file-gone",
+        (mid) => encodeFileGone(mid, fid),
+      ),
     /** Tells the sender where this client waits for the file's direct path (direct.ts). */
     ready: (to: string, r: FileReady): Promise<void> =>
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),

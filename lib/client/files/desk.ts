@@ -4,16 +4,21 @@
  * oldest first (`/accept N`, `/reject N`) and outbox files from 1 (`/ls`, `/send USER ID`). Progress
  * goes out as "transfer" events through the client (the backend forwards them to the screen);
  * `resume()` continues every unfinished upload (as it was offered: `FileTransfers.resume`) and
- * accepted download, once at a time per file: the launcher calls it at start and after every
- * reconnect. An active transfer's progress reaches the screen at most every PROGRESS_MS (each event
+ * accepted download, once at a time per file (an upload known by its recipient and real path, as
+ * its record has them, `upKey`, whether typed or resumed): the launcher calls it at start and after every
+ * reconnect. Files sent that their recipient does not have yet are numbered from 1 too (`/withdraw N`). An active transfer's progress reaches the screen at most every PROGRESS_MS (each event
  * is a redraw; a fast transfer reports hundreds a second); its end always does.
  */
 import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { InRecord } from "./offer.ts";
-import { listFolder } from "./disk.ts";
-import { FileTransfers, type TransferProgress } from "./transfers.ts";
+import { normalizeName, withoutHash } from "../../protocol/names.ts";
+import type { InRecord, OutRecord } from "./offer.ts";
+import { listFolder, sendable } from "./disk.ts";
+import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
+
+/** The one running upload of `path` (real) to `to` (a user, or `#room`, normalised as records keep them). */
+const upKey = (to: string, path: string) => `out:${to}:${path}`;
 
 /** How often an active transfer's progress reaches the screen at most, ms. */
 export const PROGRESS_MS = 100;
@@ -90,7 +95,8 @@ export class FileDesk implements FileControls {
 
   async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
     const path = await this.#path(idOrPath);
-    return await this.#once(`out:${user}:${path}`, () => this.#ft().send(user, path));
+    const key = upKey(normalizeName(user) ?? user, (await sendable(path)).real);
+    return await this.#once(key, () => this.#ft().send(user, path));
   }
 
   async sendRoom(
@@ -98,7 +104,8 @@ export class FileDesk implements FileControls {
     idOrPath: string,
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
     const path = await this.#path(idOrPath);
-    return await this.#once(`room:${room}:${path}`, () => this.#ft().sendRoom(room, path));
+    const key = upKey(`#${normalizeName(withoutHash(room)) ?? room}`, (await sendable(path)).real);
+    return await this.#once(key, () => this.#ft().sendRoom(room, path));
   }
 
   async #waiting(): Promise<InRecord[]> {
@@ -134,19 +141,49 @@ export class FileDesk implements FileControls {
       state: this.#running.has(r.fid) ? "receiving" : r.state === "accepted" ? "paused" : r.state,
       ...(r.path ? { path: r.path } : {}),
     }));
-    const outs: FileEntryInfo[] = (await ft.outgoing()).map((r) => ({
-      fid: r.fid,
-      direction: "out",
-      peer: r.to,
-      name: r.name,
-      size: r.size,
-      state: this.#running.has(`out:${r.to}:${r.path}`)
-        ? "sending"
-        : r.state === "uploading"
-        ? "paused"
-        : r.state,
-    }));
+    const server = await this.#onServer(ft);
+    let w = 0;
+    const outs: FileEntryInfo[] = (await ft.outgoing()).map((r) => {
+      const state = this.#outState(r, server);
+      return {
+        ...(state === "sending" || state === "paused" || state === "sent" ? { w: ++w } : {}),
+        fid: r.fid,
+        direction: "out",
+        peer: r.to,
+        name: r.name,
+        size: r.size,
+        state,
+      };
+    });
     return [...ins, ...outs];
+  }
+
+  /** The server's files of this user by id; null when it cannot be asked now (then "sent" stays so). */
+  async #onServer(ft: FileTransfers): Promise<Map<string, ServerFile> | null> {
+    try {
+      return new Map((await ft.serverFiles()).map((f) => [f.fid, f]));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * What `/files` says of upload `r`: sending, paused, sent (waiting for its recipient), delivered,
+   * "not on the server" (refused, or expired), failed, withdrawn.
+   */
+  #outState(r: OutRecord, server: Map<string, ServerFile> | null): string {
+    if (r.state === "uploading") return this.#running.has(upKey(r.to, r.path)) ? "sending" : "paused";
+    if (r.state !== "sent" || !server) return r.state;
+    const f = server.get(r.fid);
+    return f?.state === "done" ? "delivered" : f ? "sent" : "not on the server";
+  }
+
+  /** Takes back sent file N (`w` in `list`): the recipient is told, the server forgets it. */
+  async withdraw(n: number): Promise<FileEntryInfo> {
+    const e = (await this.list()).find((x) => x.w === n);
+    if (!e) throw new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`);
+    const r = await this.#ft().withdraw(e.fid);
+    return { ...e, w: undefined, state: r.state };
   }
 
   async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
@@ -172,7 +209,7 @@ export class FileDesk implements FileControls {
       }
     }
     for (const r of await ft.outgoing()) {
-      const key = `out:${r.to}:${r.path}`;
+      const key = upKey(r.to, r.path);
       if (r.state === "uploading" && !this.#running.has(key)) {
         jobs.push(this.#once<unknown>(key, () => ft.resume(r)));
       }

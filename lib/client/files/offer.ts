@@ -11,6 +11,9 @@
  * - (the ciphertext layout of an age file as Parley writes it: layout.ts);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list;
+ * - the withdrawal `{v: 1, k: "file-gone", mid, fid}`: the sender took its offer back (the server's
+ *   copy is gone too); `goneWrites` marks the offer withdrawn, only when it came from that sender and
+ *   was not saved yet;
  * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
  *   having accepted, listens on `host:port` and tells the sender (end to end, so the server sees
  *   neither the address nor the token) where to connect and which token to present first;
@@ -33,8 +36,10 @@ export interface FileOffer {
   sha256: string;
 }
 
-export type InState = "offered" | "accepted" | "done" | "rejected" | "failed";
-export type OutState = "uploading" | "sent" | "failed";
+/** `withdrawn`: its sender took the offer back ("file-gone") before this client had the file. */
+export type InState = "offered" | "accepted" | "done" | "rejected" | "failed" | "withdrawn";
+/** `withdrawn`: its sender took it back (`FileTransfers.withdraw`) before the recipient had it. */
+export type OutState = "uploading" | "sent" | "failed" | "withdrawn";
 
 export interface InRecord {
   fid: string;
@@ -169,6 +174,40 @@ export function decodeFileSum(b: Uint8Array, mid: string): { fid: string; sha256
   if (!ok) throw new SyntaxError("Malformed file SHA-256");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
   return { fid: p.fid as string, sha256: p.sha256 as string };
+}
+
+export function encodeFileGone(mid: string, fid: string): Uint8Array {
+  return utf8.encode(JSON.stringify({ v: 1, k: "file-gone", mid, fid }));
+}
+
+/** The withdrawn file's id, null for another payload kind; SyntaxError when malformed or replayed. */
+export function decodeFileGone(b: Uint8Array, mid: string): { fid: string } | null {
+  const p = payloadOf(b, "file-gone");
+  if (!p) return null;
+  if (!(p.v === 1 && typeof p.fid === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(p.fid))) {
+    throw new SyntaxError("Malformed file withdrawal");
+  }
+  if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");
+  return { fid: p.fid as string };
+}
+
+/**
+ * Keystore writes that mark `from`'s offer of `fid` withdrawn, and that offer — none when there is
+ * no such offer from `from` (in room `room`, or a DM's when none), or it is saved, refused or ended already.
+ */
+export async function goneWrites(
+  cs: CryptoStateStore,
+  from: string,
+  fid: string,
+  room?: string,
+): Promise<{ writes: StoreWrites; rec?: InRecord }> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  const i = list.findIndex((r) =>
+    r.fid === fid && r.from === from && r.room === room && (r.state === "offered" || r.state === "accepted")
+  );
+  if (i < 0) return { writes: { put: {}, del: [] } };
+  const rec: InRecord = { ...list[i]!, state: "withdrawn", error: `${from} withdrew it` };
+  return { writes: { put: { [IN_KEY]: list.map((r, k) => (k === i ? rec : r)) }, del: [] }, rec };
 }
 
 /** Keystore writes that give `from`'s offer of `fid` its SHA-256 (only an offer that has none yet). */

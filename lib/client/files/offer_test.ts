@@ -11,10 +11,13 @@ import { UNSAFE } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import {
+  decodeFileGone,
   decodeFileOffer,
   decodeFileSum,
+  encodeFileGone,
   encodeFileOffer,
   encodeFileSum,
+  goneWrites,
   IN_KEY,
   type InRecord,
   offerWrites,
@@ -116,6 +119,39 @@ Deno.test("file-sum: an offer may come without its SHA-256; the sum that follows
   assert.equal(await sumOf("alice"), sum.sha256, "a second sum changes nothing");
   await cs.commit(await offerWrites(cs, "dave", offer, 3));
   assert.deepEqual(await sumWrites(cs, "dave", sum), { put: {}, del: [] }, "an offer with its sum keeps it");
+});
+
+Deno.test("file-gone: only the sender withdraws its own offer, where it made it, and only one not saved yet", async () => {
+  const b = encodeFileGone("m1", offer.fid);
+  assert.deepEqual(decodeFileGone(b, "m1"), { fid: offer.fid });
+  assert.throws(() => decodeFileGone(b, "m2"), SyntaxError, "replayed under another id");
+  assert.equal(decodeFileGone(encodeFileOffer("m1", offer), "m1"), null, "another kind");
+  assert.equal(decodeFileOffer(b, "m1"), null);
+  for (const bad of ["short", "a/b/c/d/e", 7, undefined]) {
+    const raw = utf8.encode(JSON.stringify({ v: 1, k: "file-gone", mid: "m1", fid: bad }));
+    assert.throws(() => decodeFileGone(raw, "m1"), SyntaxError, String(bad));
+  }
+  const cs = new MemoryCryptoStore();
+  await cs.commit(await offerWrites(cs, "alice", offer, 1));
+  await cs.commit(await offerWrites(cs, "carol", offer, 2, "team")); // the same id, someone else's, in a room
+  const state = async (from: string) =>
+    ((await cs.get(IN_KEY)) as InRecord[]).find((r) => r.from === from)!.state;
+  const none = { writes: { put: {}, del: [] } };
+  assert.deepEqual(await goneWrites(cs, "mallory", offer.fid), none, "not the sender");
+  assert.deepEqual(await goneWrites(cs, "carol", offer.fid), none, "carol's offer was in a room, not a DM");
+  assert.deepEqual(await goneWrites(cs, "alice", offer.fid, "team"), none, "alice's was a DM");
+  const g = await goneWrites(cs, "alice", offer.fid);
+  assert.equal(g.rec?.state, "withdrawn");
+  await cs.commit(g.writes);
+  assert.equal(await state("alice"), "withdrawn");
+  assert.equal(await state("carol"), "offered", "the other sender's offer of the same id stays");
+  assert.deepEqual(await goneWrites(cs, "alice", offer.fid), none, "once");
+  const list = (await cs.get(IN_KEY)) as InRecord[];
+  await cs.commit({
+    put: { [IN_KEY]: list.map((r) => r.from === "carol" ? { ...r, state: "done" } : r) },
+    del: [],
+  });
+  assert.deepEqual(await goneWrites(cs, "carol", offer.fid, "team"), none, "a saved file stays saved");
 });
 
 const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;

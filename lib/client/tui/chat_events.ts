@@ -48,6 +48,15 @@ export function applyEvent(s: ChatState, e: BackendEvent): Notice | null {
       return typing(s, e);
     case "file.offer":
       return fileOffer(s, e);
+    case "file.withdrawn": {
+      const from = sanitizeName(e.from);
+      const where = e.room ? ` in #${sanitizeName(e.room)}` : "";
+      s.alert(
+        s.buffers.ensure("dm", from),
+        `${from} withdrew ${sanitize(e.name)}${where}: it cannot be taken now`,
+      );
+      return null;
+    }
     case "transfer":
       s.transfer(e);
       return null;

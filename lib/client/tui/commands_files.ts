@@ -1,7 +1,8 @@
 /**
  * The file rows of the command table (`COMMANDS` in commands.ts appends them; issue 12): `/ls`
  * (the outbox folder, numbered), `/send-file USER ID|PATH` (alias `/send`), `/accept [N]` (a file offer; with no file
- * offered it accepts a video stream), `/reject [N]`, `/files`. Transfers run in the background:
+ * offered it accepts a video stream), `/reject [N]`, `/files`, `/withdraw N` (take back file N sent, as
+ * `/files` numbers them, where the backend can). Transfers run in the background:
  * their progress is the "transfer" event in the status line and the end is a line in the buffer.
  * Handlers use the backend's `files` capability; they never touch the terminal or the disk.
  */
@@ -15,9 +16,9 @@ function files(ctx: CommandContext): FileControls {
   return capability(ctx.backend, "files");
 }
 
-function number(s: string | undefined): number | undefined {
+function number(s: string | undefined, what = "an offer"): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^\d+$/.test(s) || Number(s) < 1) throw new Error(`"${s}" is not an offer number (see /files)`);
+  if (!/^\d+$/.test(s) || Number(s) < 1) throw new Error(`"${s}" is not ${what} number (see /files)`);
   return Number(s);
 }
 
@@ -120,12 +121,25 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
       if (!list.length) return ctx.print("No file offers or transfers");
       for (const e of list) {
         const who = e.direction === "in" ? `from ${sanitizeName(e.peer)}` : `to ${sanitizeName(e.peer)}`;
+        const hint = e.w !== undefined && files(ctx).withdraw ? `  (/withdraw ${e.w})` : "";
         ctx.print(
           `  ${e.n !== undefined ? String(e.n).padStart(2) : " -"}  ${e.direction === "in" ? "↓" : "↑"} ${
             sanitize(e.name)
-          }  ${sizeText(e.size)}  ${who}  ${e.state}`,
+          }  ${sizeText(e.size)}  ${who}  ${e.state}${hint}`,
         );
       }
+    },
+  },
+  {
+    name: "withdraw",
+    usage: "N",
+    help: "Take back file N you sent (as /files numbers them) before its recipient has it; they are told",
+    permission: "user",
+    run: async (ctx, [n]) => {
+      const f = files(ctx);
+      if (!f.withdraw) throw new Error("Sent files cannot be withdrawn here");
+      const r = await f.withdraw(number(n, "a sent file")!);
+      ctx.print(`Withdrew ${sanitize(r.name)} from ${sanitizeName(r.peer)}: they cannot take it now`);
     },
   },
 ];

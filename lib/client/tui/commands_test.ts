@@ -277,3 +277,44 @@ Deno.test("COMMANDS /changegrant toggles: a user is granted, an admin revoked (o
   await assert.rejects(() => t.run("/changegrant nobody"), /There is no user named nobody/);
   assert.equal(parseLine("/changegrant bob", { role: "user", isUser: () => true }).kind, "error");
 });
+
+Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N takes one back", async () => {
+  const t = ctx(null);
+  const withdrawn: number[] = [];
+  const out = (w: number | undefined, name: string, state: string) => ({
+    ...(w === undefined ? {} : { w }),
+    fid: name,
+    direction: "out" as const,
+    peer: "bob",
+    name,
+    size: 2048,
+    state,
+  });
+  const base = {
+    outbox: () => Promise.resolve([]),
+    send: () => Promise.reject(new Error("no")),
+    sendRoom: () => Promise.reject(new Error("no")),
+    list: () => Promise.resolve([out(undefined, "old.txt", "delivered"), out(1, "plan.pdf", "sending")]),
+    accept: () => Promise.reject(new Error("no")),
+    reject: () => Promise.reject(new Error("no")),
+    waiting: () => Promise.resolve(0),
+  };
+  t.backend.files = {
+    ...base,
+    withdraw: (n) => (withdrawn.push(n), Promise.resolve(out(undefined, "plan.pdf", "withdrawn"))),
+  };
+  await t.run("/files");
+  await t.run("/withdraw 1");
+  await assert.rejects(t.run("/withdraw x"), /"x" is not a sent file number \(see \/files\)/);
+  assert.deepEqual(withdrawn, [1]);
+  assert.deepEqual(t.printed, [
+    "   -  ↑ old.txt  2.0 KiB  to bob  delivered",
+    "   -  ↑ plan.pdf  2.0 KiB  to bob  sending  (/withdraw 1)",
+    "Withdrew plan.pdf from bob: they cannot take it now",
+  ]);
+  t.backend.files = base; // a backend that cannot (peer mode withdraws from its outbox)
+  t.printed.length = 0;
+  await t.run("/files");
+  assert.equal(t.printed[1], "   -  ↑ plan.pdf  2.0 KiB  to bob  sending", "no hint where it cannot");
+  await assert.rejects(t.run("/withdraw 1"), /Sent files cannot be withdrawn here/);
+});
