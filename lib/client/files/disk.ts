@@ -14,7 +14,8 @@ import { sha256Stream } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
 import { cipherPieces } from "./cipher.ts";
-import { MAX_FILE_SIZE, safeFileName, withNumber } from "./offer.ts";
+import { MAX_FILE_SIZE } from "./offer.ts";
+import { safeFileName, withNumber } from "./file_name.ts";
 import { chunkCount, chunkOffset } from "./layout.ts";
 
 /** A file to send: its real path, size, modification time and the name it is offered under. */

@@ -21,10 +21,9 @@ import {
   IN_KEY,
   type InRecord,
   offerWrites,
-  safeFileName,
   sumWrites,
-  withNumber,
 } from "./offer.ts";
+import { safeFileName, withNumber } from "./file_name.ts";
 import { chunkCount, chunkLength, chunkOffset, cipherSize, plainBefore } from "./layout.ts";
 
 const offer = {

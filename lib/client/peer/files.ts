@@ -34,7 +34,7 @@ import { sanitize } from "../../common/sanitize.ts";
 import { ChunkedEncryptor, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import type { FileEntryInfo } from "../backend.ts";
 import { FileSum, sendable } from "../files/disk.ts";
-import { safeFileName } from "../files/offer.ts";
+import { safeFileName } from "../files/file_name.ts";
 import { FileInbox } from "./files_in.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
 import { type Out, OUT_OPEN, pump } from "./files_out.ts";
