@@ -21,6 +21,8 @@ export const SHORT_SINCE_MS = 1000;
 
 const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(ID_MAX));
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(NAME_MAX));
+/** Most users one `users` request may name. */
+export const USERS_NAMES_MAX = 1000;
 const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const Time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
@@ -148,7 +150,8 @@ export const Requests = {
   logout: req("logout", { all: v.optional(v.boolean()) }),
   who: req("who", {}),
   whois: req("whois", { user: Name }),
-  users: req("users", {}),
+  /** `names`: only these users (those that exist), e.g. a room's members; every user without it. */
+  users: req("users", { names: v.optional(v.pipe(v.array(Name), v.maxLength(USERS_NAMES_MAX))) }),
   status: req("status", { status: v.picklist(["busy", "free"]) }),
   send: req("send", {
     to: TargetSchema,

@@ -3,6 +3,7 @@ import { normalizeName } from "../protocol/names.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION, type Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
+import type { UserRow } from "./store/store.ts";
 import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets, TokenBucket } from "./rate.ts";
@@ -193,10 +194,13 @@ export async function whois(c: Core, s: Session, m: Request<"whois">): Promise<v
   s.reply(m.id, { user: name, role: u.role, registered: u.createdAt, presence: p });
 }
 
-/** Every registered user: names and roles for anyone (encrypted broadcast needs them), details for admins. */
+/**
+ * Every registered user, or those of `names` that exist: names and roles for anyone (encrypted
+ * broadcast needs them), details for admins.
+ */
 export async function users(c: Core, s: Session, m: Request<"users">): Promise<void> {
   // Device ids too: encrypting clients address every device of every member (issue 9).
-  const all = await c.store.listUsers();
+  const all = m.names ? await named(c, m.names) : await c.store.listUsers();
   const devices = new Map<string, number[]>();
   for (const u of all) devices.set(u.name, await activeDevices(c, u.name));
   if (s.role !== "admin") {
@@ -213,6 +217,17 @@ export async function users(c: Core, s: Session, m: Request<"users">): Promise<v
     lockedUntil: u.lockedUntil > c.clock.now() ? u.lockedUntil : undefined,
   }));
   s.reply(m.id, { users: list });
+}
+
+/** The users of `names` that exist, once each (a room's members: no read of every user). */
+async function named(c: Core, names: readonly string[]): Promise<UserRow[]> {
+  const want = new Set(names.map(normalizeName).filter((n): n is string => n !== null));
+  const rows: UserRow[] = [];
+  for (const n of want) {
+    const u = await c.store.getUser(n);
+    if (u) rows.push(u);
+  }
+  return rows;
 }
 
 export async function status(c: Core, s: Session, m: Request<"status">): Promise<void> {

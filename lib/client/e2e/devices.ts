@@ -2,12 +2,13 @@
  * Linked devices on the encrypting client (issue 9): which devices each user has, and the DM body
  * that carries one ciphertext per device.
  *
- * - `DeviceLists`: device ids per user, from the server's `users` list (once per connection), the
- *   `devices` pushes, `keys.fetch` replies and a `devices_changed` refusal of a send; kept in the
- *   crypto store so the next process starts from them. `targets(user)` is where a DM to `user`
- *   goes: every device of `user` and my other devices (never this one). A room's seal asks for
- *   `current()` lists: read again once per connection, since a device linked while this client
- *   was away was pushed to no one here, and no refusal would tell (a DM's `devices_changed` does).
+ * - `DeviceLists`: device ids per user, from the server's `users` list (each user's at most once per
+ *   connection), the `devices` pushes, `keys.fetch` replies and a `devices_changed` refusal of a
+ *   send; kept in the crypto store so the next process starts from them. `targets(user)` is where a
+ *   DM to `user` goes: every device of `user` and my other devices (never this one). A room's seal
+ *   asks for its members' `current()` lists: read again once per connection (only theirs: `users`
+ *   with `names`), since a device linked while this client was away was pushed to no one here, and
+ *   no refusal would tell (a DM's `devices_changed` does).
  * - DM body v2: JSON `{"v":2,"d":<sender device>,"to":{"<address>":"<base64 envelope>"}}`, each
  *   envelope a v1 DM envelope (dm.ts) whose AD names the sender's and the recipient's device
  *   addresses, so a part cannot be moved to another device or claimed by another sender device.
@@ -17,11 +18,15 @@ import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import type { Request } from "./keys.ts";
+import { BackendError } from "../backend.ts";
+import { USERS_NAMES_MAX } from "../../protocol/messages.ts";
 
 export class DeviceLists {
   readonly #lists = new Map<string, number[]>();
-  /** The lists were read from the server on this connection (its pushes keep them so since). */
+  /** Every list was read from the server on this connection (its pushes keep them so since). */
   #current = false;
+  /** The users whose lists were read on this connection (when not every one was). */
+  readonly #read = new Set<string>();
 
   constructor(
     readonly request: Request,
@@ -37,8 +42,8 @@ export class DeviceLists {
   /** Device ids of `user` (at least device 1 until the server says otherwise). */
   async of(user: string): Promise<number[]> {
     let l = this.#lists.get(user) ?? (await this.cs.get(`devices:${user}`)) as number[] | undefined;
-    if (!l && !this.#current) {
-      await this.refresh();
+    if (!l && !this.#current && !this.#read.has(user)) {
+      await this.refresh([user]);
       l = this.#lists.get(user);
     }
     return l && l.length ? l : [1];
@@ -48,23 +53,36 @@ export class DeviceLists {
     return (await this.of(user)).map((d) => deviceAddress(user, d));
   }
 
-  /** Reads the lists again when they were not read on this connection yet. */
-  async current(): Promise<void> {
-    if (!this.#current) await this.refresh();
+  /** Reads the lists of `users` (every user's when not given) not read on this connection yet. */
+  async current(users?: readonly string[]): Promise<void> {
+    if (this.#current) return;
+    if (!users) return await this.refresh();
+    const missing = [...new Set(users)].filter((u) => !this.#read.has(u));
+    if (missing.length) await this.refresh(missing);
   }
 
   /** A new connection: what was pushed while away was missed. */
   stale(): void {
     this.#current = false;
+    this.#read.clear();
   }
 
-  /** Reads every user's devices from the server's user list. */
-  async refresh(): Promise<void> {
-    this.#current = true;
-    const us = (await this.request("users")).header.users;
-    if (!Array.isArray(us)) return;
-    for (const u of us as { user?: unknown; devices?: unknown }[]) {
-      if (typeof u?.user === "string" && Array.isArray(u.devices)) await this.set(u.user, u.devices);
+  /** Reads the devices of `names` (of every user when not given) from the server's user list. */
+  async refresh(names?: readonly string[]): Promise<void> {
+    if (!names) this.#current = true;
+    for (let i = 0; i < (names?.length ?? 1); i += USERS_NAMES_MAX) {
+      const some = names?.slice(i, i + USERS_NAMES_MAX);
+      const us = await this.request("users", some ? { names: some } : {}).then((r) => r.header.users, (e) => {
+        // A server before 0.14 takes no `names`: then every user's, once for the connection.
+        if (some && e instanceof BackendError && e.code === "invalid") return this.refresh().then(() => null);
+        throw e;
+      });
+      if (us === null) return;
+      for (const u of some ?? []) this.#read.add(u); // one the server does not list does not exist
+      if (!Array.isArray(us)) continue;
+      for (const u of us as { user?: unknown; devices?: unknown }[]) {
+        if (typeof u?.user === "string" && Array.isArray(u.devices)) await this.set(u.user, u.devices);
+      }
     }
   }
 

@@ -59,9 +59,11 @@ export async function sealRoom(p: E2eParts, to: Target, payload: Uint8Array): Pr
 export async function planHandouts(p: E2eParts, to: Target): Promise<{ room: string; handouts: Handout[] }> {
   const room = senderKeyRoom(to);
   const members = to.kind === "room" ? await p.logs.recipients(room) : await p.dir.everyone();
-  await p.devices.current(); // a member may have linked a device while this client was away
+  const users = new Set([...members, p.me]);
+  // A member may have linked a device while this client was away (broadcasts: every user's, at once).
+  await p.devices.current(to.kind === "room" ? [...users] : undefined);
   const byUser = new Map<string, string[]>();
-  for (const u of new Set([...members, p.me])) byUser.set(u, await p.devices.addresses(u));
+  for (const u of users) byUser.set(u, await p.devices.addresses(u));
   const addrs = [...byUser.values()].flat().filter((a) => a !== p.dm.self);
   const plan = await p.rooms.planSend(room, addrs);
   const chainId = plan.dist.chainId;
