@@ -160,17 +160,14 @@ export class Core {
     const action = until ? "ban" : "kick";
     await this.store.audit({ at: now, actor, action, target: user, detail: until ? `${banSeconds}s` : "" });
     this.log.info(`admin.${action}`, { actor, target: user, seconds: banSeconds });
-    let n = 0;
-    for (const s of [...this.hub.sessionsOf(user)]) {
-      n++;
-      const why = until
-        ? `You were banned by ${actor} until ${new Date(until).toISOString()}${reason ? `: ${reason}` : ""}`
-        : `You were kicked by ${actor}${reason ? `: ${reason}` : ""}`;
-      s.bye(until ? ErrorCode.Banned : ErrorCode.Kicked, why, until ?? undefined);
-    }
     const why = until
       ? `You were banned by ${actor} until ${new Date(until).toISOString()}${reason ? `: ${reason}` : ""}`
       : `You were kicked by ${actor}${reason ? `: ${reason}` : ""}`;
+    let n = 0;
+    for (const s of [...this.hub.sessionsOf(user)]) {
+      n++;
+      s.bye(until ? ErrorCode.Banned : ErrorCode.Kicked, why, until ?? undefined);
+    }
     this.hub.link?.publish({
       t: "kick",
       user,

@@ -2,7 +2,8 @@
  * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
  * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
  * ends (told with its end time); a plain kick or a changed password never by itself. Each attempt
- * is said as "connection" events and notices; a new session is handed to the host (`adopt`). One
+ * is said as "connection" events; a failure as a notice, once while its reason stays the same; a new
+ * session is handed to the host (`adopt`). One
  * loop at a time: a loop started later (a `/reconnect` while a session was being adopted) ends the
  * one before, which takes no further attempt (two loops were two live connections of one client).
  */
@@ -93,6 +94,7 @@ export class Reconnector {
     if (this.#banTimer !== null) clearTimeout(this.#banTimer);
     this.#banTimer = null;
     host.emit({ type: "connection", state: "offline" });
+    let said = "";
     for (let attempt = now ? -1 : 0; !host.closed(); attempt++) {
       if (attempt >= 0) await this.#wait(backoffDelay(attempt));
       if (host.closed()) break;
@@ -112,12 +114,18 @@ export class Reconnector {
         if (superseded()) return;
         this.#reconnecting = true;
         host.emit({ type: "connection", state: "offline" });
-        host.emit({
-          type: "notice",
-          level: "warn",
-          text: `Reconnect failed: ${err instanceof Error ? err.message : err}`,
-        });
-        if (err instanceof BackendError && FINAL.has(err.code)) {
+        const final = err instanceof BackendError && FINAL.has(err.code);
+        const why = `Reconnect failed: ${err instanceof Error ? err.message : err}`;
+        // Said once while it stays the same (a server down for an hour is one line, not a hundred).
+        if (why !== said) {
+          said = why;
+          host.emit({
+            type: "notice",
+            level: "warn",
+            text: final ? why : `${why} (Parley keeps trying; /reconnect tries now)`,
+          });
+        }
+        if (final) {
           this.#reconnecting = false;
           if (err.until !== undefined && err.until > host.now()) {
             this.#banTimer = setTimeout(() => this.now(), err.until - host.now() + 1000);

@@ -68,3 +68,32 @@ Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that
   assert.equal(logins[1]!.closed, false);
   assert.equal(re.reconnecting, false);
 });
+
+Deno.test("reconnect: a server down for long is one 'Reconnect failed' line while its reason stays the same", async () => {
+  const notices: string[] = [];
+  let attempts = 0;
+  let host = "down";
+  const re = new Reconnector({
+    conn: () => ({ closed: true, close: () => Promise.resolve() }),
+    closed: () => attempts >= 5,
+    now: () => Date.now(),
+    emit: (e) => void (e.type === "notice" && notices.push(e.text)),
+    canReconnect: () => true,
+    reconnect: () => {
+      attempts++;
+      if (attempts === 3) host = "refusing";
+      return Promise.reject(new Error(host === "down" ? "Connection refused" : "Wrong password"));
+    },
+    adopt: () => Promise.resolve(),
+  });
+  re.now(); // at once, then with backoff: keep it short by waking each wait
+  while (attempts < 5) {
+    await new Promise((r) => setTimeout(r, 10));
+    re.now();
+  }
+  re.stop();
+  assert.deepEqual(notices, [
+    "Reconnect failed: Connection refused (Parley keeps trying; /reconnect tries now)",
+    "Reconnect failed: Wrong password (Parley keeps trying; /reconnect tries now)",
+  ]);
+});

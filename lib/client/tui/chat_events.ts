@@ -9,6 +9,7 @@ import { sizeText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { BackendEvent } from "../backend.ts";
 import type { ChatState, Notice } from "./chat_state.ts";
+import type { ChatBuffer } from "./buffers.ts";
 
 /** How long a typing indicator lasts without a new typing event, in ms. */
 const TYPING_TTL = 6000;
@@ -125,10 +126,19 @@ function notice(s: ChatState, e: EventOf<"notice">): null {
 function disconnected(s: ChatState, e: EventOf<"disconnected">): Notice {
   s.connection = "offline";
   const text = `Disconnected: ${e.reason}`;
-  s.info(s.buffers.status, text, "error");
+  // The server's goodbye (a kick, a ban, a shutdown) was said a moment ago as a notice: that line
+  // becomes this one, not a second copy of it.
+  const say = (b: ChatBuffer) => {
+    const last = b.lines[b.lines.length - 1];
+    if (last?.kind === "error" && last.text === sanitize(e.reason, true)) {
+      last.text = sanitize(text, true);
+      last.cacheWidth = undefined;
+    } else s.info(b, text, "error");
+  };
+  say(s.buffers.status);
   // A kick or ban is said where the user is looking; a network loss only in the status buffer.
   const personal = e.code === "kicked" || e.code === "banned";
-  if (personal && s.buffers.current !== s.buffers.status) s.info(s.buffers.current, text, "error");
+  if (personal && s.buffers.current !== s.buffers.status) say(s.buffers.current);
   return { title: "Parley", body: text };
 }
 

@@ -331,3 +331,22 @@ Deno.test("applyEvent(): a member added to, removed from or leaving a room one i
     "said once, when bob was put in",
   );
 });
+
+Deno.test("applyEvent(): a ban is said once where the user looks and in the status buffer, not as a notice and again", () => {
+  const s = new ChatState("bob", now);
+  const dm = s.buffers.ensure("dm", "alice");
+  s.buffers.focus(dm);
+  const why = "You were banned by console until 13:18 (in 1 min): being loud";
+  applyEvent(s, { type: "notice", level: "error", text: why }); // the server's goodbye
+  applyEvent(s, { type: "disconnected", reason: why, code: "banned" });
+  for (const b of [s.buffers.status, dm]) {
+    assert.deepEqual(b.lines.map((l) => l.text), [`Disconnected: ${why}`]);
+  }
+  // A network loss after some other line: said as it is.
+  applyEvent(s, { type: "notice", level: "error", text: "Something else" });
+  applyEvent(s, { type: "disconnected", reason: "Connection closed", code: "closed" });
+  assert.deepEqual(s.buffers.status.lines.map((l) => l.text).slice(-2), [
+    "Something else",
+    "Disconnected: Connection closed",
+  ]);
+});
