@@ -96,6 +96,21 @@ class PeerDesk implements FileControls {
   waiting(): Promise<number> {
     return Promise.resolve(this.node.files.waiting().length);
   }
+  /** Takes back file N sent (`w` in `list`) that its peer has not saved yet; a connected peer is told. */
+  withdraw(n: number): Promise<FileEntryInfo> {
+    const e = this.node.files.list().find((x) => x.w === n);
+    // Its end is said by this command (and by a send still waiting for it), not again as a notice.
+    const quiet = e && !this.awaited.has(e.fid);
+    if (quiet) this.awaited.add(e.fid);
+    const done = e && this.node.files.withdraw(e.fid);
+    if (quiet) this.awaited.delete(e.fid);
+    if (!e || !done) {
+      return Promise.reject(
+        new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`),
+      );
+    }
+    return Promise.resolve({ ...e, w: undefined, state: "withdrawn" });
+  }
 }
 
 export class PeerBackend implements ChatBackend {

@@ -213,8 +213,9 @@ export class PeerFiles {
   }
 
   /**
-   * Withdraws file `fid` not saved by its peer yet (`/outbox drop N`): it is not offered again, and
-   * a peer that took the offer earlier is told "no such file is offered" when it asks for it.
+   * Withdraws file `fid` not saved by its peer yet (`/withdraw N`, `/outbox drop N`): it is not
+   * offered again; a connected peer is told at once (its offer, or the transfer under way, ends), one
+   * that took the offer earlier is told "no such file is offered" when it asks for it.
    */
   withdraw(fid: string): boolean {
     const o = this.#outs.get(fid);
@@ -222,12 +223,31 @@ export class PeerFiles {
     o.gen++; // a sending loop stops
     this.#outs.delete(fid);
     this.#save();
+    void this.host.via(o.peer)?.say({ t: "fend", fid, ok: false, why: "withdrawn by its sender" }).catch(
+      () => {},
+    );
+    // Its send ends (a command waiting for it says so).
+    this.host.emit({
+      type: "file.failed",
+      fid,
+      peer: o.peer,
+      direction: "up",
+      why: `${o.name} to ${o.peer}: withdrawn`,
+    });
     return true;
   }
 
-  /** Every transfer: offers waiting numbered from 1, the other received ones, then those sent. */
+  /**
+   * Every transfer: offers waiting numbered from 1, the other received ones, then those sent (the
+   * ones not saved by their peer yet numbered from 1 too: `w`, for `/withdraw N`).
+   */
   list(): FileEntryInfo[] {
-    return [...this.#inbox.list(), ...[...this.#outs.values()].map((o) => entryOf(o))];
+    let w = 0;
+    const outs = [...this.#outs.values()].map((o) => ({
+      ...entryOf(o),
+      ...(OUT_OPEN.includes(o.state) ? { w: ++w } : {}),
+    }));
+    return [...this.#inbox.list(), ...outs];
   }
 
   /** Stops everything (a `.part` stays for a later run to look at). */

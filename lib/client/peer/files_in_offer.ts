@@ -129,7 +129,10 @@ export function pick(ins: Iterable<In>, n = 1): In {
 
 /** What the receiver of `i` is told when it fails with `e` (DecryptError: `file_tampered`). */
 export function refusal(i: In, e: unknown): { text: string; err: BackendError } {
-  const text = `Refused ${i.name} from ${i.peer}: ${(e as Error).message}; nothing was saved`;
+  // The sender gave up: said as what it is, not as a refusal of ours.
+  const text = e instanceof BackendError && e.code === "file_cancelled"
+    ? `${i.name} from ${i.peer} did not come: ${e.message}; nothing was saved`
+    : `Refused ${i.name} from ${i.peer}: ${(e as Error).message}; nothing was saved`;
   return { text, err: new BackendError(e instanceof DecryptError ? "file_tampered" : "file_failed", text) };
 }
 

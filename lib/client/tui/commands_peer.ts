@@ -26,6 +26,7 @@ const KEEP = [
   "accept",
   "reject",
   "files",
+  "withdraw",
   "quit",
   // Issue 39: replies, edits, deletions, reactions, disappearing messages (peer/conv.ts).
   "reply",
