@@ -4,7 +4,8 @@
  * its recipient does not have yet (`FileTransfers.withdraw`, `parley files withdraw FID`, `/withdraw
  * N`); an upload that ends for good withdraws itself. Either way the server forgets its copy and the
  * recipient — every member, for a room's file — is told end to end: its offer says withdrawn at once
- * and the screen says who took what back.
+ * and the screen says who took what back. And an offer taken on another device of the recipient says
+ * so when this one tries it, not "no such file".
  */
 import assert from "node:assert/strict";
 import { FileTransfers, type TransferProgress } from "../lib/client/files/transfers.ts";
@@ -12,6 +13,7 @@ import { FileDesk } from "../lib/client/files/desk.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import { linkDevice } from "./link_device.ts";
 
 async function writeFile(t: TestServer, name: string, n: number): Promise<string> {
   await Deno.mkdir(`${t.dir}/src`, { recursive: true });
@@ -178,6 +180,34 @@ Deno.test("scripted: parley files withdraw FID takes a file back; both sides' fi
     r = await cli("alice", "files", "withdraw");
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /Use: parley files withdraw FID/);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("files: an offer taken on another of one's devices says so, not 'no such file'", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b1 = await t.e2eClient("bob");
+    const b2 = await linkDevice(t, b1, "bob-laptop");
+    for (const x of [a, b1, b2]) await x.client.sync();
+    const sent = await FileTransfers.of(a.client).send("bob", await writeFile(t, "notes.txt", 2000), "relay");
+    for (const x of [b1, b2]) {
+      await eventually(
+        async () => (await inState(x.client, sent.fid)) === "offered",
+        5000,
+        "both devices offered",
+      );
+    }
+    const offer = { fid: sent.fid, from: "alice" };
+    await FileTransfers.of(b1.client).accept(offer, `${t.dir}/down1`, { direct: false });
+    const f2 = FileTransfers.of(b2.client);
+    await assert.rejects(
+      f2.accept(offer, `${t.dir}/down2`, { direct: false }),
+      /notes\.txt from alice: You received this file already, on another of your devices/,
+    );
+    assert.equal(await inState(b2.client, sent.fid), "elsewhere");
   } finally {
     await t.stop();
   }

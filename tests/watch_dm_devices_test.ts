@@ -9,34 +9,10 @@ import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { encodeTyping } from "../lib/client/core/typing.ts";
-import { joinLink, offerLink } from "../lib/client/start/device_link_flow.ts";
 import { watchChannel, watchKey } from "../lib/client/video/watch_channel.ts";
 import { decodeWatch, encodeWatch, type WatchState } from "../lib/client/video/watch_together.ts";
-import { eventually, startTestServer, type TestServer } from "./helpers.ts";
-
-type E2e = Awaited<ReturnType<TestServer["e2eClient"]>>;
-
-/** A second (third…) folder of `first`'s user, linked to it as start/device_link_flow.ts does. */
-async function linkDevice(t: TestServer, first: E2e, home: string): Promise<E2e> {
-  let code!: (c: string) => void;
-  const shown = new Promise<string>((r) => code = r);
-  const offer = offerLink(first.client, first.codec.cs, {
-    device: first.codec.device,
-    timeoutMs: 20_000,
-    onCode: code,
-  });
-  let finish: ((device: number) => Promise<void>) | null = null;
-  const next = await t.e2eClient(first.client.user, {
-    register: false,
-    home: `${t.dir}/${home}`,
-    prepare: async (cs, c) => {
-      finish = await joinLink(c, cs, await shown, { name: home, timeoutMs: 20_000 });
-    },
-  });
-  await finish!(next.codec.device);
-  await offer;
-  return next;
-}
+import { eventually, startTestServer } from "./helpers.ts";
+import { linkDevice } from "./link_device.ts";
 
 /** The watch-together states `c` heard from `from` in session `key`. */
 function heard(c: ChatClient, key: string): WatchState[] {

@@ -60,6 +60,8 @@ export const ErrorCode = {
   Unavailable: "unavailable",
   // files
   NoSuchFile: "no_such_file",
+  /** The file's recipient took it already (on another of their devices): it is not kept for a second. */
+  FileTaken: "file_taken",
   OverQuota: "over_quota",
   FileTooLarge: "file_too_large",
   Busy: "busy",

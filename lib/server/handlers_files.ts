@@ -159,6 +159,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
 
     "file.get": async (c, s, m) => {
       const f = await store.lookup(m.fid);
+      if (f?.state === "done" && !f.room && f.to === s.user) { // its data went when it was taken
+        return s.fail(
+          m.id,
+          ErrorCode.FileTaken,
+          "You received this file already, on another of your devices",
+        );
+      }
       if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
       const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here

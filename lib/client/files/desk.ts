@@ -4,10 +4,11 @@
  * oldest first (`/accept N`, `/reject N`) and outbox files from 1 (`/ls`, `/send USER ID`). Progress
  * goes out as "transfer" events through the client (the backend forwards them to the screen);
  * `resume()` continues every unfinished upload (as it was offered: `FileTransfers.resume`) and
- * accepted download, once at a time per file (an upload known by its recipient and real path, as
- * its record has them, `upKey`, whether typed or resumed): the launcher calls it at start and after every
- * reconnect. Files sent that their recipient does not have yet are numbered from 1 too (`/withdraw N`). An active transfer's progress reaches the screen at most every PROGRESS_MS (each event
- * is a redraw; a fast transfer reports hundreds a second); its end always does.
+ * accepted download, once at a time per file (an upload known by its recipient and real path as its
+ * record has them, `upKey`, whether typed or resumed): the launcher calls it at start and after
+ * every reconnect. Files sent that their recipient does not have yet are numbered from 1 too
+ * (`/withdraw N`). An active transfer's progress reaches the screen at most every PROGRESS_MS (each
+ * event is a redraw; a fast transfer reports hundreds a second); its end always does.
  */
 import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";

@@ -33,8 +33,11 @@ export interface FileOffer {
   sha256: string;
 }
 
-/** `withdrawn`: its sender took the offer back ("file-gone") before this client had the file. */
-export type InState = "offered" | "accepted" | "done" | "rejected" | "failed" | "withdrawn";
+/**
+ * `withdrawn`: its sender took the offer back ("file-gone") before this client had the file;
+ * `elsewhere`: another device of this user received it (the server keeps a file for one device).
+ */
+export type InState = "offered" | "accepted" | "done" | "rejected" | "failed" | "withdrawn" | "elsewhere";
 /** `withdrawn`: its sender took it back (`FileTransfers.withdraw`) before the recipient had it. */
 export type OutState = "uploading" | "sent" | "failed" | "withdrawn";
 

@@ -197,8 +197,9 @@ export async function endUpload(ft: Pick<Sending, "client" | "ops">, rec: OutRec
 
 /**
  * Takes upload `rec` back: its record says `state` first (a resume of it can no longer start), then
- * the server forgets its copy and its recipient (every member, for a room's file) is told, end to end,
- * when it was offered. Nothing is refused: no copy on the server or no recipient any more is nothing to withdraw.
+ * the server forgets its copy and its recipient (every member, for a room's file) is told, end to
+ * end, when it was offered. Nothing is refused: no copy on the server or no recipient any more is
+ * nothing to withdraw.
  */
 export async function withdrawUpload(
   ft: Pick<Sending, "client" | "ops">,

@@ -284,6 +284,11 @@ export class FileTransfers {
           p(0, "failed");
           throw new BackendError("file_withdrawn", `${rec.from} withdrew ${rec.name}`);
         }
+        if (e instanceof BackendError && e.code === "file_taken") {
+          await this.#setIn(rec.fid, rec.from, { state: "elsewhere", error: e.message });
+          p(0, "failed");
+          throw new BackendError("file_taken", `${rec.name} from ${rec.from}: ${e.message}`);
+        }
         await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
       }
       p(0, "failed");
