@@ -141,6 +141,14 @@ test("e2e: users register, chat, use rooms and moderation through the scripted c
     assert.deepEqual([typo.code, typo.err], [1, "parley: There is no room named #deb"]);
     const ghostly = await cli(hb, s.port, ["read", "--user", "bob", "--from", "ghost"]);
     assert.deepEqual([ghostly.code, ghostly.err], [1, "parley: There is no user named ghost"]);
+    // So is one in a send or a leave (the client lists only its own rooms; the server says which it is).
+    const typoSend = await cli(hb, s.port, ["send", "--user", "bob", "#deb", "hi"]);
+    assert.deepEqual([typoSend.code, typoSend.err], [1, "parley: There is no room named #deb"]);
+    const typoLeave = await cli(hb, s.port, ["room", "leave", "--user", "bob", "deb"]);
+    assert.deepEqual([typoLeave.code, typoLeave.err], [1, "parley: There is no room named #deb"]);
+    await cli(ha, s.port, ["room", "create", "--user", "alice", "ops", "carol"]);
+    const notMine = await cli(hb, s.port, ["send", "--user", "bob", "#ops", "hi"]);
+    assert.deepEqual([notMine.code, notMine.err], [1, "parley: You are not a member of #ops"]);
     const none = await cli(hb, s.port, ["read", "--user", "bob", "--from", "carol"]);
     assert.deepEqual([none.code, none.err], [0, "No new messages"]);
     assert.match((await cli(hb, s.port, ["room", "list", "--user", "bob"])).out, /^#dev: @alice bob carol$/);

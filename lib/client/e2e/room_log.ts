@@ -78,7 +78,12 @@ export class RoomLogs {
   async #list(room: string, fresh: boolean): Promise<Listed> {
     if (fresh || !this.#listed.has(room)) await this.#reload();
     const r = this.#listed.get(room);
-    if (!r) throw new BackendError("not_member", `You are not a member of #${room}`);
+    if (!r) {
+      // The server lists only one's own rooms: its refusal of the room's history says which it is
+      // (a room that does not exist, a typo, or one of others); only when it answers is it "not a member".
+      await this.request("history", { to: { kind: "room", name: room }, limit: 1 });
+      throw new BackendError("not_member", `You are not a member of #${room}`);
+    }
     return r;
   }
 

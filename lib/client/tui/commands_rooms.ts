@@ -6,7 +6,7 @@
 import { type CommandSpec, needRoom, user } from "./command_context.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { withoutHash } from "../../protocol/names.ts";
-import { capability } from "../backend.ts";
+import { BackendError, capability } from "../backend.ts";
 
 /** `/join`, `/part`, `/room`, `/invite`. */
 export const ROOM_COMMANDS: readonly CommandSpec[] = [
@@ -20,6 +20,11 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       const rooms = capability(ctx.backend, "rooms");
       if (rooms.join) await rooms.join(name);
       else if (!(await rooms.list()).some((x) => x.name === name)) {
+        // Only one's own rooms are listed: the server's refusal of its history says whether it exists.
+        const e = await ctx.backend.history({ kind: "room", name }, ctx.now()).then(() => null, (e) => e);
+        if (e instanceof BackendError && e.code === "no_such_room") {
+          throw new Error(`There is no room named #${name} (/room create ${name} USER… makes one)`);
+        }
         throw new Error(`You are not a member of #${name}; ask a member to /invite you`);
       }
       ctx.open({ kind: "room", name }, true);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ChatMessage, Target } from "../backend.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
@@ -85,6 +85,13 @@ Deno.test("COMMANDS /join switches to a room the user belongs to and explains ot
   await t.run("/join #general");
   assert.deepEqual(t.opened, [[{ kind: "room", name: "general" }, true]]);
   await assert.rejects(() => t.run("/join #secret"), /not a member of #secret/);
+  // A room that does not exist (the server refuses its history so): said so, with how to make one.
+  t.backend.history = (to) =>
+    Promise.reject(new BackendError("no_such_room", `There is no room named #${to.name}`));
+  await assert.rejects(
+    () => t.run("/join #genral"),
+    /^Error: There is no room named #genral \(\/room create genral USER… makes one\)$/,
+  );
 });
 
 Deno.test("COMMANDS /history loads messages since a time into the buffers", async () => {
