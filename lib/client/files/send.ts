@@ -27,6 +27,7 @@ import { bounded, type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
 import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
+import { withdrawUpload } from "./withdraw.ts";
 import { relayUpload } from "./upload.ts";
 
 /** What sending needs of a FileTransfers. */
@@ -193,28 +194,6 @@ export function endsUpload(e: unknown): boolean {
  */
 export async function endUpload(ft: Pick<Sending, "client" | "ops">, rec: OutRecord): Promise<void> {
   await withdrawUpload(ft, rec, "failed");
-}
-
-/**
- * Takes upload `rec` back: its record says `state` first (a resume of it can no longer start), then
- * the server forgets its copy and its recipient (every member, for a room's file) is told, end to
- * end, when it was offered. Nothing is refused: no copy on the server or no recipient any more is
- * nothing to withdraw.
- */
-export async function withdrawUpload(
-  ft: Pick<Sending, "client" | "ops">,
-  rec: OutRecord,
-  state: "failed" | "withdrawn",
-): Promise<void> {
-  const list = await ft.ops.update<OutRecord[]>(
-    OUT_KEY,
-    (l) => (l ?? []).map((r) => (r.fid === rec.fid ? { ...r, state } : r)),
-  );
-  await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
-  // As filed now: an upload marks its offer sent in the store, not in the record it was handed.
-  if ((list.find((r) => r.fid === rec.fid) ?? rec).offered) {
-    await ft.ops.gone(rec.to, rec.fid).catch(() => {});
-  }
 }
 
 /** A catch handler: ends upload `rec` when `e` ends it for good (`endsUpload`), then throws `e` on. */

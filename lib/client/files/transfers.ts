@@ -31,7 +31,8 @@ import { downloadTarget, FileSum, finishPart, removePart } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
-import { endIfFinal, stillSendable, upload, uploadRecord, withdrawUpload } from "./send.ts";
+import { endIfFinal, stillSendable, upload, uploadRecord } from "./send.ts";
+import { withdrawSent } from "./withdraw.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -48,15 +49,6 @@ export const DIRECT_WAIT_MS = 300_000;
 /** How long a download whose data is complete waits for its sender's SHA-256. */
 const SUM_WAIT_MS = 60_000;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
-
-/** The one upload `id` names (a start of its file id), or why not. */
-function pickUnique(list: OutRecord[], id: string): OutRecord {
-  if (list.length === 1) return list[0]!;
-  if (!list.length) {
-    throw new BackendError("no_such_file", `You sent no file ${id} ('parley files' lists them)`);
-  }
-  throw new BackendError("usage", `${id} is the start of ${list.length} file ids: give more of it`);
-}
 
 export class FileTransfers {
   constructor(
@@ -196,28 +188,8 @@ export class FileTransfers {
    * a room's file) is told end to end. Resolves with its record; refused (with why) when no such file
    * was sent, it ended already, or the recipient has it.
    */
-  async withdraw(id: string): Promise<OutRecord> {
-    const mine = await this.outgoing();
-    const found = mine.filter((r) => r.fid === id);
-    const rec = found.length
-      ? found[0]!
-      : pickUnique(mine.filter((r) => id.length >= 4 && r.fid.startsWith(id)), id);
-    if (rec.state === "failed" || rec.state === "withdrawn") {
-      throw new BackendError("invalid", `${rec.name} to ${rec.to} has ended already (${rec.state})`);
-    }
-    if (rec.state === "sent") {
-      const f = (await this.serverFiles()).find((x) => x.fid === rec.fid);
-      if (!f || f.state === "done") {
-        throw new BackendError(
-          "invalid",
-          f
-            ? `${rec.to} has ${rec.name} already`
-            : `${rec.name} is no longer on the server (${rec.to} has it, or it expired)`,
-        );
-      }
-    }
-    await withdrawUpload(this, rec, "withdrawn");
-    return { ...rec, state: "withdrawn" };
+  withdraw(id: string): Promise<OutRecord> {
+    return withdrawSent(this, id);
   }
 
   /** Refuses an offer: the server forgets the file. */
