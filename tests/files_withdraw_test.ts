@@ -208,6 +208,16 @@ Deno.test("files: an offer taken on another of one's devices says so, not 'no su
       /notes\.txt from alice: You received this file already, on another of your devices/,
     );
     assert.equal(await inState(b2.client, sent.fid), "elsewhere");
+    // Looked at (/files) before it is tried: said so at once, and not numbered for /accept.
+    const again = await FileTransfers.of(a.client).send("bob", await writeFile(t, "more.txt", 100), "relay");
+    await eventually(async () => (await inState(b2.client, again.fid)) === "offered", 5000, "offered");
+    await FileTransfers.of(b1.client).accept({ fid: again.fid, from: "alice" }, `${t.dir}/down1`, {
+      direct: false,
+    });
+    const desk2 = new FileDesk(() => b2.client, { outbox: `${t.dir}/o2`, downloads: `${t.dir}/down2` });
+    const listed = (await desk2.list()).find((e) => e.fid === again.fid);
+    assert.deepEqual([listed?.n, listed?.state], [undefined, "elsewhere"]);
+    assert.equal(await desk2.waiting(), 0);
   } finally {
     await t.stop();
   }

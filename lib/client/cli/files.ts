@@ -26,6 +26,7 @@ import { progressText, RateMeter, sizeText } from "../../common/progress.ts";
 import { systemClock } from "../../common/clock.ts";
 import { DEFAULT_MAX_SIZE } from "../files/policy.ts";
 import { STALL_MS } from "../files/stall.ts";
+import { reconcileTaken } from "../files/receive.ts";
 import { type FileOpts, line1, receiveFiles, seconds, syncOffers } from "./files_receive.ts";
 
 type Opts = FileOpts;
@@ -148,7 +149,9 @@ export function registerFileCommands(program: Command, io: CliIo): void {
 /** `files`: offers received and files sent, one line each (or JSON). */
 async function listFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: Opts): Promise<void> {
   await syncOffers(c);
-  const server = new Map((await ft.serverFiles()).map((f) => [f.fid, f]));
+  const listed = await ft.serverFiles();
+  await reconcileTaken(ft.ops, c.user, listed); // offers another device of this user took: `elsewhere`
+  const server = new Map(listed.map((f) => [f.fid, f]));
   const incoming = (await ft.incoming()).map(({ key: _k, ...r }) => r);
   const outgoing = (await ft.outgoing()).map(({ key: _k, salt: _s, ...r }) => ({
     ...r,

@@ -16,6 +16,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import type { InRecord, OutRecord } from "./offer.ts";
 import { listFolder, sendable } from "./disk.ts";
+import { reconcileTaken } from "./receive.ts";
 import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
 
 /** The one running upload of `path` (real) to `to` (a user, or `#room`, normalised as records keep them). */
@@ -131,6 +132,8 @@ export class FileDesk implements FileControls {
 
   async list(): Promise<FileEntryInfo[]> {
     const ft = this.#ft();
+    const server = await this.#onServer(ft);
+    if (server) await reconcileTaken(ft.ops, ft.client.user, [...server.values()]); // taken on another device
     let n = 0;
     const ins: FileEntryInfo[] = (await ft.incoming()).map((r) => ({
       ...(r.state === "offered" ? { n: ++n } : {}),
@@ -142,7 +145,6 @@ export class FileDesk implements FileControls {
       state: this.#running.has(r.fid) ? "receiving" : r.state === "accepted" ? "paused" : r.state,
       ...(r.path ? { path: r.path } : {}),
     }));
-    const server = await this.#onServer(ft);
     let w = 0;
     const outs: FileEntryInfo[] = (await ft.outgoing()).map((r) => {
       const state = this.#outState(r, server);

@@ -4,7 +4,8 @@
  * (file_direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight; while the sender
  * is behind, woken by the server when its copy grows: watch.ts). Every chunk is authenticated by
  * its index before its plaintext is written (PartWriter); a restart keeps the verified chunks.
- * `FileTransfers.accept` checks the SHA-256 and renames.
+ * `FileTransfers.accept` checks the SHA-256 and renames. `reconcileTaken`: offers another device of
+ * this user took meanwhile are marked `elsewhere`.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, FILE_HEADER_LEN, openFileHeader } from "../../crypto/age_stream.ts";
@@ -22,7 +23,7 @@ import {
 } from "./direct.ts";
 import { openPart, type PartHash } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
-import { type InRecord } from "./offer.ts";
+import { IN_KEY, type InRecord } from "./offer.ts";
 import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -208,4 +209,26 @@ async function relayDownload(
     await Promise.allSettled([...ahead.map((x) => x.body), ...writes]);
   }
   await writes.at(-1);
+}
+
+/**
+ * Marks `elsewhere` the offers still waiting in this folder that another device of `user` took
+ * meanwhile (`server`, the server's `file.list`, has them done), so `/files` and `parley files` say so
+ * at once instead of "offered" until tried.
+ */
+export async function reconcileTaken(
+  ops: FileOps,
+  user: string,
+  server: readonly ServerFile[],
+): Promise<void> {
+  const taken = new Set(
+    server.filter((f) => f.state === "done" && !f.room && f.to === user).map((f) => f.fid),
+  );
+  const waiting = (r: InRecord) => r.state === "offered" && !r.room && taken.has(r.fid);
+  if (!taken.size || !(((await ops.get(IN_KEY)) ?? []) as InRecord[]).some(waiting)) return;
+  const elsewhere = "You received this file already, on another of your devices";
+  await ops.update<InRecord[]>(
+    IN_KEY,
+    (l) => (l ?? []).map((r) => (waiting(r) ? { ...r, state: "elsewhere", error: elsewhere } : r)),
+  );
 }
