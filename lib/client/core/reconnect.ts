@@ -1,7 +1,8 @@
 /**
  * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
  * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
- * ends (told with its end time); a plain kick or a changed password never by itself. Each attempt
+ * ends (told with its end time), as after a login lockout; a plain kick, a changed password or a
+ * password the server refuses never by itself (trying again would only lock the account). Each attempt
  * is said as "connection" events; a failure as a notice, once while its reason stays the same; a new
  * session is handed to the host (`adopt`). One
  * loop at a time: a loop started later (a `/reconnect` while a session was being adopted) ends the
@@ -13,6 +14,11 @@ import type { ServerSession } from "./server_session.ts";
 
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
 const FINAL = new Set(["kicked", "banned", "password_changed"]);
+/**
+ * Refusals of a login that trying again cannot pass, and each try would count toward a lockout: the
+ * loop stops (a lockout's end is waited for, as a ban's).
+ */
+const REFUSED = new Set(["bad_credentials", "locked"]);
 
 export interface ReconnectHost {
   /** The current connection. */
@@ -81,7 +87,13 @@ export class Reconnector {
             "/reconnect tries now",
         });
         this.#banTimer = setTimeout(() => this.now(), e.until - host.now() + 1000);
-      } else host.emit({ type: "notice", level: "info", text: "Type /reconnect to connect again" });
+      } else {
+        // A changed password: the one this client holds is refused now (a try would count toward a lockout).
+        const text = e.code === "password_changed"
+          ? "Start Parley again with the new password to connect"
+          : "Type /reconnect to connect again";
+        host.emit({ type: "notice", level: "info", text });
+      }
       return;
     }
     await this.#loop(manual);
@@ -114,7 +126,8 @@ export class Reconnector {
         if (superseded()) return;
         this.#reconnecting = true;
         host.emit({ type: "connection", state: "offline" });
-        const final = err instanceof BackendError && FINAL.has(err.code);
+        const code = err instanceof BackendError ? err.code : "";
+        const final = FINAL.has(code) || REFUSED.has(code);
         const why = `Reconnect failed: ${err instanceof Error ? err.message : err}`;
         // Said once while it stays the same (a server down for an hour is one line, not a hundred).
         if (why !== said) {
@@ -122,12 +135,16 @@ export class Reconnector {
           host.emit({
             type: "notice",
             level: "warn",
-            text: final ? why : `${why} (Parley keeps trying; /reconnect tries now)`,
+            text: !final
+              ? `${why} (Parley keeps trying; /reconnect tries now)`
+              : code === "bad_credentials"
+              ? `${why}. Parley stopped trying (each try counts toward a lockout): start it again with the right password`
+              : why,
           });
         }
         if (final) {
           this.#reconnecting = false;
-          if (err.until !== undefined && err.until > host.now()) {
+          if (err instanceof BackendError && err.until !== undefined && err.until > host.now()) {
             this.#banTimer = setTimeout(() => this.now(), err.until - host.now() + 1000);
           }
           break;

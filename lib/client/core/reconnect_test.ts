@@ -5,7 +5,7 @@
  * after `/reconnect`, the second connection never closed).
  */
 import assert from "node:assert/strict";
-import type { BackendEvent } from "../backend.ts";
+import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
 import { Reconnector } from "./reconnect.ts";
 import type { ServerSession } from "./server_session.ts";
@@ -96,4 +96,57 @@ Deno.test("reconnect: a server down for long is one 'Reconnect failed' line whil
     "Reconnect failed: Connection refused (Parley keeps trying; /reconnect tries now)",
     "Reconnect failed: Wrong password (Parley keeps trying; /reconnect tries now)",
   ]);
+});
+
+Deno.test("reconnect: a refused password stops the loop (no lockout by retries); a lockout is waited out", async () => {
+  const notices: string[] = [];
+  const answers: Error[] = [
+    new BackendError("locked", "Account carol is locked until 14:12 (in 1 s)", Date.now() + 150),
+    new BackendError("bad_credentials", "Wrong user name or password"),
+  ];
+  let attempts = 0;
+  const re = new Reconnector({
+    conn: () => ({ closed: true, close: () => Promise.resolve() }),
+    closed: () => false,
+    now: () => Date.now(),
+    emit: (e) => void (e.type === "notice" && notices.push(e.text)),
+    canReconnect: () => true,
+    reconnect: () => Promise.reject(answers[Math.min(attempts++, answers.length - 1)]),
+    adopt: () => Promise.resolve(),
+  });
+  re.now();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(attempts, 1, "locked: no try before the lockout ends");
+  await new Promise((r) => setTimeout(r, 1500)); // its end (+1 s), then one try
+  assert.equal(attempts, 2);
+  await new Promise((r) => setTimeout(r, backoffDelay(0) + backoffDelay(1) + 200));
+  assert.equal(attempts, 2, "a refused password is not tried again by itself");
+  assert.equal(re.reconnecting, false);
+  assert.deepEqual(notices, [
+    "Reconnect failed: Account carol is locked until 14:12 (in 1 s)",
+    "Reconnect failed: Wrong user name or password. Parley stopped trying (each try counts toward a lockout): " +
+    "start it again with the right password",
+  ]);
+  re.stop();
+});
+
+Deno.test("reconnect: a password changed elsewhere says to start again with it, not /reconnect", async () => {
+  const notices: string[] = [];
+  const re = new Reconnector({
+    conn: () => ({ closed: true, close: () => Promise.resolve() }),
+    closed: () => false,
+    now: () => Date.now(),
+    emit: (e) => void (e.type === "notice" && notices.push(e.text)),
+    canReconnect: () => true,
+    reconnect: () => Promise.reject(new Error("not tried")),
+    adopt: () => Promise.resolve(),
+  });
+  await re.lost({
+    type: "disconnected",
+    code: "password_changed",
+    reason: "The account's password was changed",
+  });
+  assert.deepEqual(notices, ["Start Parley again with the new password to connect"]);
+  await re.lost({ type: "disconnected", code: "kicked", reason: "You were kicked" });
+  assert.deepEqual(notices.at(-1), "Type /reconnect to connect again");
 });
