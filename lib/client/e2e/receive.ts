@@ -31,7 +31,7 @@ export async function receive(
   if (p.cs.consumed(m.seq)) return null;
   try {
     if (m.from === p.me) {
-      const own = ownMessage(p, m, body);
+      const own = ownMessage(p, m, conv, body);
       if (own) return own;
     }
     if (m.to.kind === "user") return await receiveDm(p, m, conv, body);
@@ -41,11 +41,19 @@ export async function receive(
   }
 }
 
-/** Mine, sent from this folder by another process (or this one): its text is in the outbox or history. */
-function ownMessage(p: E2eParts, m: ChatMessage, body: Uint8Array): ChatMessage | null {
+/**
+ * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
+ * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
+ * process that sent it may file it after this one does, and the first to file a message wins).
+ */
+function ownMessage(p: E2eParts, m: ChatMessage, conv: string, body: Uint8Array): ChatMessage | null {
   const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
   if (own) {
-    const mine = withReply({ ...m, text: own.text }, own.replyTo);
+    const ttl = p.local.expiryOf(conv);
+    const mine = withReply(
+      { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
+      own.replyTo,
+    );
     p.local.confirm(mine);
     return mine;
   }
