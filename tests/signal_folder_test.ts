@@ -58,3 +58,21 @@ Deno.test("signals: two clients of one folder both get every DM and room signal,
     await t.stop();
   }
 });
+
+Deno.test("signals: what an earlier process filed for the folder goes at the next login once its minute is up", async () => {
+  const t = await startTestServer();
+  try {
+    const first = await t.e2eClient("bob");
+    const now = Date.now();
+    const entry = (id: string, at: number) => ({ from: "alice", id, at, value: "dHlwaW5n" });
+    await first.codec.cs.commit({
+      put: { "signals:opened": [entry("old", now - 120_000), entry("new", now)] },
+      del: [],
+    });
+    const next = await t.e2eClient("bob", { register: false, home: `${t.dir}/home-bob` });
+    const left = (await next.codec.cs.get("signals:opened")) as { id: string }[];
+    assert.deepEqual(left.map((e) => e.id), ["new"], "the old one is gone, the one in its minute stays");
+  } finally {
+    await t.stop();
+  }
+});

@@ -54,7 +54,7 @@ import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
 import { adoptLegacyRooms, handedOut, resealHandout, sealRoom } from "./room_seal.ts";
-import { openSignal, sealSignal } from "./signals.ts";
+import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
 
 export { BROADCAST_ROOM };
 export type { AttachClient, AttachOptions };
@@ -133,6 +133,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     client.codec = codec;
     // Once per folder: the 0.1.0 rooms I am an admin of get their log and a fresh sender key.
     await codec.#serial(() => adoptLegacyRooms(codec.#p)).catch((e) => codec.#p.notice("warn", errorText(e)));
+    await codec.#serial(() => pruneOpened(codec.#p)); // signals an earlier process filed, their minute up
     return codec;
   }
 
@@ -140,9 +141,10 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   resumed(): Promise<void> {
     this.devices.stale(); // device lists pushed while away were missed
     const who = { user: this.me, nonce: this.host.nonce };
-    return this.#serial(async () =>
-      void (await publishKeys(this.cs, this.#p.request, this.clock.now(), who))
-    );
+    return this.#serial(async () => {
+      await publishKeys(this.cs, this.#p.request, this.clock.now(), who);
+      await pruneOpened(this.#p); // signals filed for the folder whose minute is up
+    });
   }
 
   /** One operation at a time, holding the folder's write lock (other processes may share it). */

@@ -50,6 +50,14 @@ export class FiledList<T> {
     return { put: { [this.key]: [...kept, e].slice(-this.keep) }, del: [] };
   }
 
+  /** The writes that drop the entries older than `ttlMs` at `now`; null when none is. */
+  async pruned(cs: CryptoStateStore, now: number): Promise<StoreWrites | null> {
+    const all = await this.#entries(cs);
+    const kept = all.filter((x) => now - x.at < this.ttlMs);
+    if (kept.length === all.length) return null;
+    return kept.length ? { put: { [this.key]: kept }, del: [] } : { put: {}, del: [this.key] };
+  }
+
   /** Whether `from`'s entry for `id` is in `list` (the key's value: a cheap look before `take`). */
   has(list: unknown, from: string, id: string): boolean {
     return Array.isArray(list) && list.some((x) => isEntry(x) && same(x, from, id));

@@ -10,7 +10,8 @@
  * that one files what it opened in the keystore for a minute (`OPENED`, e2e/filed.ts), committed
  * with its step, and the others read it there (`watch-together` beside the full-screen client).
  * Each process takes a signal once (`taken`): one sent again, by the server or anyone, is dropped as
- * the ratchet would drop it.
+ * the ratchet would drop it. What is filed goes once its minute is up: when a later signal is filed,
+ * and at every login (`pruneOpened`), so a process that starts leaves none of an earlier one's behind.
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { deviceAddress } from "../../common/device_address.ts";
@@ -37,6 +38,13 @@ function takenBefore(p: E2eParts, from: string, mid: string): boolean {
   if (seen.has(k)) return true;
   seen.set(k, true);
   return false;
+}
+
+/** Opened signals filed here whose minute is up leave the keystore; true when some did. Under the lock. */
+export async function pruneOpened(p: E2eParts): Promise<boolean> {
+  const w = await OPENED.pruned(p.cs, p.clock.now());
+  if (w) await p.cs.commit(w);
+  return w !== null;
 }
 
 /** Seals a signal's payload for `to`; null when there is nobody to seal it for. */
