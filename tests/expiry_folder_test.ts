@@ -6,7 +6,8 @@
  * does; it now gives it the conversation's time as the sender sealed it.
  */
 import assert from "node:assert/strict";
-import { eventually, startTestServer } from "./helpers.ts";
+import type { BackendEvent } from "../lib/client/backend.ts";
+import { eventually, runProgram, startTestServer } from "./helpers.ts";
 
 Deno.test("expiry: my own disappearing message filed by another process of the folder keeps its time", async () => {
   const t = await startTestServer();
@@ -24,6 +25,45 @@ Deno.test("expiry: my own disappearing message filed by another process of the f
     await eventually(() => screen.store.get(sent.seq) !== undefined, 5000, "the screen filed it");
     assert.equal(screen.store.get(sent.seq)?.text, "this will vanish");
     assert.equal(screen.store.get(sent.seq)?.expires, sent.ts + 30_000);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("changes: my edit and reaction sent by another process of the folder show on the screen, no 'could not read'", async () => {
+  const t = await startTestServer();
+  const home = `${t.dir}/home-alice`;
+  // The script is a real process (two stores of one folder in one process would wait on each other).
+  const cli = async (...args: string[]) => {
+    const r = await runProgram("client.ts", [
+      ...args,
+      ...["--server", `127.0.0.1:${t.port}`, "--user", "alice", "--home", home, "--trust-on-first-use"],
+    ], { PARLEY_PASSWORD: "pw-alice-secret" });
+    assert.equal(r.code, 0, r.err);
+    return r.out.trim();
+  };
+  try {
+    await t.e2eClient("bob");
+    await cli("register");
+    const screen = await t.e2eClient("alice", { register: false, home });
+    const seen: BackendEvent[] = [];
+    screen.client.on((e) => seen.push(e));
+    await screen.client.start();
+    const { id, seq } = JSON.parse(await cli("send", "bob", "helo wrld", "--json"));
+    await eventually(() => screen.store.get(seq) !== undefined, 5000, "the screen has the text");
+    for (let i = 1; i <= 3; i++) await cli("edit", id, `hello world ${i}`);
+    await cli("react", id, ":tada:");
+    await eventually(
+      () => seen.some((e) => e.type === "message.changed" && e.message.reactions?.["🎉"]?.includes("alice")),
+      5000,
+      "the screen was told of the reaction",
+    );
+    const texts = seen.flatMap((e) => (e.type === "message.changed" ? [e.message.text] : []));
+    assert.ok(texts.includes("hello world 3"), texts.join(" | "));
+    const notices = seen.flatMap((e) => (e.type === "notice" ? [e.text] : []));
+    assert.deepEqual(notices.filter((n) => /Could not read/.test(n)), []);
+    assert.equal(screen.store.get(seq)?.text, "hello world 3");
+    assert.equal(screen.store.editsOf(seq).length, 3, "each edit applied once (three earlier texts)");
   } finally {
     await t.stop();
   }

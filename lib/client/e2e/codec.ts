@@ -31,10 +31,8 @@ import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { convOf } from "../session/wire_events.ts";
 import { type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
-import { applyWith, confirmed, deletesAsAdmin, isAdmin } from "./apply.ts";
-import { changePayload } from "./changes.ts";
+import { confirmed, isAdmin } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
@@ -48,13 +46,13 @@ import {
   type E2eParts,
   errorText,
   type Host,
-  NO_WRITES,
 } from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
 import { adoptLegacyRooms, handedOut, resealHandout, sealRoom } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
+import { ownChangeSent, sealOwnChange } from "./own_changes.ts";
 
 export { BROADCAST_ROOM };
 export type { AttachClient, AttachOptions };
@@ -200,7 +198,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
   sealChange(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed> {
-    return this.#sealPayload(to, encodePayload(changePayload(mid, ref, c)));
+    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c));
   }
 
   /** Seals a disappearing-time setting (seconds, 0: off) for the conversation `to` (issue 39.5). */
@@ -252,11 +250,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    * gave it): applied to the local history and recorded as consumed (it never shows as a line).
    */
   changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
-    return this.#serial(async () => {
-      const conv = sent.seq > 0 ? convOf(this.me, sent) : null;
-      const admin = await deletesAsAdmin(this.#p, sent, c);
-      return await applyWith(this.#p, NO_WRITES, sent, { ref, c, admin }, conv);
-    });
+    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c));
   }
 
   /** My text `mid` was confirmed by the outbox's resend: changes received for it meanwhile apply now. */

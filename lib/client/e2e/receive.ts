@@ -11,6 +11,7 @@ import { DecryptError } from "../../crypto/primitives.ts";
 import { ReplayError } from "../../crypto/ratchet.ts";
 import type { ChatMessage } from "../backend.ts";
 import { opened, receiveChange, receiveExpiry, save, withReply } from "./apply.ts";
+import { ownChange } from "./own_changes.ts";
 import { UnreadableError } from "./body_codec.ts";
 import { isChange } from "./changes.ts";
 import { decodeMultiBody } from "./devices.ts";
@@ -28,6 +29,13 @@ export async function receive(
 ): Promise<ChatMessage | null> {
   const saved = p.local.get(m.seq);
   if (saved) return m.replay ? { ...saved, replay: true } : saved;
+  if (m.from === p.me) { // a change of mine from this folder: applied here, or by its sender already
+    const changed = await ownChange(p, m, conv);
+    if (changed !== undefined) {
+      if (changed) p.host.notify({ type: "message.changed", message: changed });
+      return null;
+    }
+  }
   if (p.cs.consumed(m.seq)) return null;
   try {
     if (m.from === p.me) {

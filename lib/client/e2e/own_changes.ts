@@ -1,0 +1,65 @@
+/**
+ * My changes (edit, deletion, reaction) as the folder's other processes see them. A change sealed by
+ * one process of a folder (`parley edit` beside the full-screen client) comes back to the others as
+ * an envelope sealed for every device but this one, so they cannot open it. The sending process files
+ * what it changes as it seals it (`sealOwnChange`, by the envelope's mid, for ten minutes); a process
+ * that gets the envelope back applies it from there (`ownChange`) — whichever of them comes first
+ * applies it and records it consumed, the other only reads the result (`ownChangeSent` for the
+ * sender) — and says so on screen.
+ * Runs under the folder's lock.
+ */
+import type { ChatMessage, MessageChange, Target } from "../backend.ts";
+import { convOf } from "../session/wire_events.ts";
+import { applyWith, deletesAsAdmin } from "./apply.ts";
+import type { Sealed } from "./body_codec.ts";
+import { changePayload } from "./changes.ts";
+import { dmEncrypt } from "./dm_seal.ts";
+import { FiledList } from "./filed.ts";
+import { encodePayload } from "./keys.ts";
+import { type E2eParts, NO_WRITES } from "./parts.ts";
+import { sealRoom } from "./room_seal.ts";
+
+/** My changes sealed in this folder, by the mid of their envelope. */
+const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
+
+/**
+ * Envelope `m` of mine as a change filed in this folder: the changed message (applied now and recorded
+ * consumed, unless that was done already), or undefined when it is no change of mine filed here.
+ */
+export async function ownChange(p: E2eParts, m: ChatMessage, conv: string): Promise<ChatMessage | undefined> {
+  const f = await MINE.get(p.cs, p.me, m.mid);
+  if (!f) return undefined;
+  if (p.cs.consumed(m.seq)) return p.local.byMidAny(f.ref);
+  const admin = await deletesAsAdmin(p, m, f.c);
+  return await applyWith(p, NO_WRITES, m, { ref: f.ref, c: f.c, admin }, conv);
+}
+
+/** Seals my change `c` of `ref` under `mid` for `to`, filed first for the folder's other processes. */
+export async function sealOwnChange(
+  p: E2eParts,
+  to: Target,
+  mid: string,
+  ref: string,
+  c: MessageChange,
+): Promise<Sealed> {
+  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: { ref, c } }));
+  const payload = encodePayload(changePayload(mid, ref, c));
+  return to.kind === "user" ? await dmEncrypt(p, to.name!, payload) : await sealRoom(p, to, payload);
+}
+
+/**
+ * My change `c` of `ref` went through (envelope `sent`, with the seq the server gave it): applied to
+ * the local history and recorded consumed — unless another process of the folder got it back first
+ * and did so — and the message as it is now.
+ */
+export async function ownChangeSent(
+  p: E2eParts,
+  sent: ChatMessage,
+  ref: string,
+  c: MessageChange,
+): Promise<ChatMessage> {
+  if (sent.seq > 0 && p.cs.consumed(sent.seq)) return p.local.byMidAny(ref) ?? sent;
+  const conv = sent.seq > 0 ? convOf(p.me, sent) : null;
+  const admin = await deletesAsAdmin(p, sent, c);
+  return await applyWith(p, NO_WRITES, sent, { ref, c, admin }, conv);
+}
