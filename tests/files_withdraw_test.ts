@@ -29,15 +29,21 @@ function heard(c: ChatClient): Extract<BackendEvent, { type: "file.withdrawn" }>
   return got;
 }
 
+/** Alice and bob, each with a client folder, following the feed. */
+async function pair(t: TestServer) {
+  const a = await t.e2eClient("alice");
+  const b = await t.e2eClient("bob");
+  for (const x of [a, b]) await x.client.sync();
+  return { a, b };
+}
+
 const inState = async (c: ChatClient, fid: string) =>
   (await FileTransfers.of(c).incoming()).find((r) => r.fid === fid)?.state;
 
 Deno.test("files: a sender withdraws a file; its recipient is told at once and cannot take it", async () => {
   const t = await startTestServer();
   try {
-    const a = await t.e2eClient("alice");
-    const b = await t.e2eClient("bob");
-    for (const x of [a, b]) await x.client.sync();
+    const { a, b } = await pair(t);
     const told = heard(b.client);
     const fa = FileTransfers.of(a.client);
     const sent = await fa.send("bob", await writeFile(t, "draft.pdf", 300_000), "relay");
@@ -73,9 +79,7 @@ Deno.test("files: a sender withdraws a file; its recipient is told at once and c
 Deno.test("files: a file its recipient has cannot be withdrawn", async () => {
   const t = await startTestServer();
   try {
-    const a = await t.e2eClient("alice");
-    const b = await t.e2eClient("bob");
-    for (const x of [a, b]) await x.client.sync();
+    const { a, b } = await pair(t);
     const fa = FileTransfers.of(a.client);
     const sent = await fa.send("bob", await writeFile(t, "ok.txt", 5000), "relay");
     await eventually(async () => (await inState(b.client, sent.fid)) === "offered", 5000, "offered");
@@ -92,9 +96,7 @@ Deno.test("files: a file its recipient has cannot be withdrawn", async () => {
 Deno.test("files: an upload that ends for good on its own tells its recipient too", async () => {
   const t = await startTestServer();
   try {
-    const a = await t.e2eClient("alice");
-    const b = await t.e2eClient("bob");
-    for (const x of [a, b]) await x.client.sync();
+    const { a, b } = await pair(t);
     const told = heard(b.client);
     const p = await writeFile(t, "log.txt", 3 * 1024 * 1024);
     // The file grows while it goes: the upload ends (file_changed) after its offer went out in this run.

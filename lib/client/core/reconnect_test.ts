@@ -69,23 +69,27 @@ Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that
   assert.equal(re.reconnecting, false);
 });
 
-Deno.test("reconnect: a server down for long is one 'Reconnect failed' line while its reason stays the same", async () => {
+/** A Reconnector whose connection is gone, logging in with `login`; the notices it gives. */
+function downHost(login: () => Promise<never>, closed = () => false) {
   const notices: string[] = [];
-  let attempts = 0;
-  let host = "down";
   const re = new Reconnector({
     conn: () => ({ closed: true, close: () => Promise.resolve() }),
-    closed: () => attempts >= 5,
+    closed,
     now: () => Date.now(),
     emit: (e) => void (e.type === "notice" && notices.push(e.text)),
     canReconnect: () => true,
-    reconnect: () => {
-      attempts++;
-      if (attempts === 3) host = "refusing";
-      return Promise.reject(new Error(host === "down" ? "Connection refused" : "Wrong password"));
-    },
+    reconnect: login,
     adopt: () => Promise.resolve(),
   });
+  return { re, notices };
+}
+
+Deno.test("reconnect: a server down for long is one 'Reconnect failed' line while its reason stays the same", async () => {
+  let attempts = 0;
+  const { re, notices } = downHost(() => {
+    attempts++;
+    return Promise.reject(new Error(attempts < 3 ? "Connection refused" : "Wrong password"));
+  }, () => attempts >= 5);
   re.now(); // at once, then with backoff: keep it short by waking each wait
   while (attempts < 5) {
     await new Promise((r) => setTimeout(r, 10));
@@ -99,21 +103,12 @@ Deno.test("reconnect: a server down for long is one 'Reconnect failed' line whil
 });
 
 Deno.test("reconnect: a refused password stops the loop (no lockout by retries); a lockout is waited out", async () => {
-  const notices: string[] = [];
   const answers: Error[] = [
     new BackendError("locked", "Account carol is locked until 14:12 (in 1 s)", Date.now() + 150),
     new BackendError("bad_credentials", "Wrong user name or password"),
   ];
   let attempts = 0;
-  const re = new Reconnector({
-    conn: () => ({ closed: true, close: () => Promise.resolve() }),
-    closed: () => false,
-    now: () => Date.now(),
-    emit: (e) => void (e.type === "notice" && notices.push(e.text)),
-    canReconnect: () => true,
-    reconnect: () => Promise.reject(answers[Math.min(attempts++, answers.length - 1)]),
-    adopt: () => Promise.resolve(),
-  });
+  const { re, notices } = downHost(() => Promise.reject(answers[Math.min(attempts++, answers.length - 1)]));
   re.now();
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(attempts, 1, "locked: no try before the lockout ends");
@@ -131,16 +126,7 @@ Deno.test("reconnect: a refused password stops the loop (no lockout by retries);
 });
 
 Deno.test("reconnect: a password changed elsewhere says to start again with it, not /reconnect", async () => {
-  const notices: string[] = [];
-  const re = new Reconnector({
-    conn: () => ({ closed: true, close: () => Promise.resolve() }),
-    closed: () => false,
-    now: () => Date.now(),
-    emit: (e) => void (e.type === "notice" && notices.push(e.text)),
-    canReconnect: () => true,
-    reconnect: () => Promise.reject(new Error("not tried")),
-    adopt: () => Promise.resolve(),
-  });
+  const { re, notices } = downHost(() => Promise.reject(new Error("not tried")));
   await re.lost({
     type: "disconnected",
     code: "password_changed",

@@ -5,24 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { PeerBackend } from "./backend.ts";
-import { type PeerEvent, PeerNode } from "./node.ts";
-import { PeerStore } from "./store.ts";
-import { nextEvent } from "./events_testing.ts";
-
-async function node(name: string): Promise<PeerNode> {
-  const store = await PeerStore.open(null, name);
-  return await PeerNode.start({
-    name,
-    store,
-    hostname: "127.0.0.1",
-    port: 0,
-    backoff: { minMs: 50, maxMs: 400 },
-  });
-}
+import type { PeerEvent } from "./node.ts";
+import { nextEvent, testNode } from "./events_testing.ts";
 
 Deno.test("peer: /withdraw N takes back a file a connected peer has not saved; the peer is told at once", async () => {
   const dir = await Deno.makeTempDir();
-  const a = await node("alice"), b = await node("bob");
+  const a = await testNode("alice"), b = await testNode("bob");
   try {
     const up = nextEvent(b, (e) => e.type === "connected");
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
