@@ -29,16 +29,17 @@ export async function receive(
 ): Promise<ChatMessage | null> {
   const saved = p.local.get(m.seq);
   if (saved) return m.replay ? { ...saved, replay: true } : saved;
-  if (m.from === p.me) { // a change of mine from this folder: applied here, or by its sender already
-    const changed = await ownChange(p, m, conv);
-    if (changed !== undefined) {
-      if (changed) p.host.notify({ type: "message.changed", message: changed });
-      return null;
-    }
-  }
-  if (p.cs.consumed(m.seq)) return null;
+  const mine = m.from === p.me;
+  if (!mine && p.cs.consumed(m.seq)) return null;
   try {
-    if (m.from === p.me) {
+    if (mine) {
+      // A change of mine from this folder: applied here, or by the process that sent it already.
+      const changed = await ownChange(p, m, conv);
+      if (changed !== undefined) {
+        if (changed) p.host.notify({ type: "message.changed", message: changed });
+        return null;
+      }
+      if (p.cs.consumed(m.seq)) return null;
       const own = ownMessage(p, m, conv, body);
       if (own) return own;
     }
