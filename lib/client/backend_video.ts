@@ -64,6 +64,8 @@ export interface VideoHandle {
   readonly backlog?: number;
   /** How small frames come ("rgb": raw, nothing to decode); absent: JPEG. */
   readonly format?: "jpeg" | "rgb";
+  /** How long the whole video is, ms (a server video); absent for a live stream. */
+  readonly duration?: number;
 }
 
 export interface PlayVideoOptions {

@@ -25,8 +25,8 @@ export function parseSize(text: string): number | null {
   return Number.isSafeInteger(Math.floor(n)) ? Math.floor(n) : null;
 }
 
-/** Seconds as m:ss (or h:mm:ss); "?" when unknown. */
-function clock(s: number): string {
+/** Seconds (rounded up) as m:ss, or h:mm:ss from an hour; "?" when unknown. */
+export function clockText(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "?";
   const t = Math.ceil(s), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), ss = t % 60;
   const two = (n: number) => String(n).padStart(2, "0");
@@ -39,7 +39,7 @@ export function progressText(done: number, total: number, bytesPerSec: number, w
   const fill = Math.floor(frac * width);
   const bar = `[${"#".repeat(fill)}${"-".repeat(width - fill)}]`;
   const rate = bytesPerSec > 0 ? `${sizeText(Math.round(bytesPerSec))}/s` : "-- /s";
-  const eta = bytesPerSec > 0 ? clock((total - done) / bytesPerSec) : "?";
+  const eta = bytesPerSec > 0 ? clockText((total - done) / bytesPerSec) : "?";
   return `${bar} ${sizeText(done)}/${sizeText(total)} ${rate} ETA ${eta}`;
 }
 

@@ -1,10 +1,12 @@
 /**
  * Player overlay — pure. `PlaybackMeter` measures what the viewer actually shows (frames and
  * bytes per second over a sliding window, from an injected clock) and `formatOverlay` makes the
- * one status line: fps, dropped frames, rendition and kbit/s, cut to the pane width.
+ * one status line: where the video is (of how long), fps, dropped frames (once there are any),
+ * rendition and kbit/s, cut to the pane width (the position first, so a narrow pane keeps it).
  */
 
 import type { Clock } from "../common/clock.ts";
+import { clockText } from "../common/progress.ts";
 
 /** What the overlay line shows. */
 export interface OverlayInfo {
@@ -22,13 +24,24 @@ export interface OverlayInfo {
   renderer?: string;
   /** True while playback is paused (the line starts with ⏸ instead of ▶). */
   paused?: boolean;
+  /** Where the video is, ms (shown as m:ss after the ▶). */
+  at?: number;
+  /** How long the whole video is, ms (shown as "/ m:ss" after `at`; absent for a live stream). */
+  length?: number;
 }
 
 /** One status line, at most `width` columns. */
 export function formatOverlay(info: OverlayInfo, width = Infinity): string {
+  const icon = info.paused ? "⏸" : "▶";
+  const where = info.at === undefined ? [] : [
+    `${icon} ${clockText(Math.floor(info.at / 1000))}${
+      info.length ? ` / ${clockText(info.length / 1000)}` : ""
+    }`,
+  ];
   const parts = [
-    `${info.paused ? "⏸" : "▶"} ${info.fps.toFixed(1)} fps`,
-    `${info.dropped} dropped`,
+    ...where,
+    `${where.length ? "" : `${icon} `}${info.fps.toFixed(1)} fps`,
+    ...(info.dropped > 0 ? [`${info.dropped} dropped`] : []),
     info.rendition,
     `${Math.round(info.kbps)} kbit/s`,
   ];

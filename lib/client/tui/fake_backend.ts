@@ -212,6 +212,7 @@ export class FakeBackend implements ChatBackend {
     play: (name, opts) => {
       const h = new FakeVideoHandle(this.videoFrames, this.user);
       h.format = this.videoFormat;
+      h.duration = (this.videoList.find((v) => v.name === name)?.duration ?? 0) * 1000 || undefined;
       this.handles.push(h);
       return this.#ok("playVideo", [name, opts], h);
     },
@@ -232,6 +233,8 @@ export class FakeVideoHandle implements VideoHandle {
   readonly dropped = 0;
   readonly ops: string[] = [];
   format: "jpeg" | "rgb" | undefined;
+  /** The video's length, ms (a played one from `videoList`; a stream has none). */
+  duration: number | undefined;
   readonly ended: Promise<{ reason: string; by: string }>;
   #i = 0;
   #end!: (e: { reason: string; by: string }) => void;

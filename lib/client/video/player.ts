@@ -5,8 +5,8 @@
  * `draw` callback that receives bytes already positioned inside the pane; the player decodes the
  * next frame on a worker while it paints this one (newest first: frames that arrive meanwhile are
  * skipped, never queued),
- * and, unless `overlay: false`, writes one status line (fps, dropped, rendition, kbit/s) on the
- * pane's last row. pause/resume/toggle/seek/stop/resize forward to the source.
+ * and, unless `overlay: false`, writes one status line (position, fps, dropped, rendition, kbit/s)
+ * on the pane's last row. pause/resume/toggle/seek/stop/resize forward to the source.
  * A source with a `lead` sends frames early: the player then shows each at its presentation time
  * (anchored on the first frame, again after a pause, a seek, a jump in the frames' times or a
  * backlog beyond the lead) and holds the picture while paused; other sources are drawn as frames
@@ -29,6 +29,7 @@ import {
 } from "../../media/mod.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 import { DueClock } from "./due_clock.ts";
+import { SeekTarget } from "./seek_target.ts";
 
 /** How often the player reports to its source. */
 const REPORT_MS = 1000;
@@ -86,6 +87,8 @@ export class VideoPlayer {
   readonly #now: () => number;
   /** Paced sources: when each frame is due (due_clock.ts); kicked by pause, resume, seek and stop. */
   readonly #due: DueClock;
+  /** A seek asked for and not yet on screen (seek_target.ts). */
+  readonly #seek: SeekTarget;
 
   constructor(source: FrameSource, o: PlayerOptions) {
     this.#src = source;
@@ -94,6 +97,7 @@ export class VideoPlayer {
     this.#painter = new FramePainter(o.kind);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
+    this.#seek = new SeekTarget(this.#now);
     this.#due = new DueClock(
       {
         lead: () => this.#src.lead ?? 0,
@@ -157,14 +161,17 @@ export class VideoPlayer {
     return this.#paused ? this.resume() : this.pause();
   }
 
-  /** Seeks relative to the last drawn frame (arrow keys: ±5000). */
+  /** Seeks relative to where the video is heading (a seek not yet on screen), else the last drawn frame (arrows: ±5000). */
   seekBy(deltaMs: number): Promise<void> {
-    return this.seekTo(this.#lastPts + deltaMs);
+    return this.seekTo(this.#seek.position(this.#lastPts) + deltaMs);
   }
 
   async seekTo(ms: number): Promise<void> {
+    if (!this.#src.seek) return;
+    const to = this.#seek.set(ms, this.#src.duration);
     this.#due.kick();
-    await this.#src.seek?.(Math.max(0, ms));
+    this.#status(); // the new position at once, before its frames come
+    await this.#src.seek(to);
   }
 
   /** The pane moved or changed size: later frames are drawn there, the server rescales. */
@@ -228,6 +235,7 @@ export class VideoPlayer {
       this.#meter.frame(f.bytes ?? f.data.length); // what came over the wire (the overlay's kbit/s)
       this.#rendition = f.shownAs ?? f.rendition;
       this.#lastPts = f.pts;
+      this.#seek.drawn(f.pts);
       this.#status();
       this.#report();
     }
@@ -265,6 +273,8 @@ export class VideoPlayer {
       rendition: this.#rendition || "…",
       kbps: this.#meter.kbps(),
       paused: this.#paused,
+      at: this.#seek.position(this.#lastPts),
+      ...(this.#src.duration ? { length: this.#src.duration } : {}),
       ...(this.#o.label ? { mode: this.#o.label } : {}),
       renderer: this.#o.kind,
     }, this.#pane.cols);

@@ -42,7 +42,7 @@ function source(frames: number, extra: Partial<VideoFrame> = {}): FrameSource & 
 
 Deno.test("VideoPlayer draws each frame inside its pane and an overlay on the pane's last row", async () => {
   const out: string[] = [];
-  const pane = { row: 3, col: 5, cols: 60, rows: 6 };
+  const pane = { row: 3, col: 5, cols: 72, rows: 6 };
   const p = new VideoPlayer(source(3), {
     kind: "halfblock",
     pane,
@@ -56,7 +56,7 @@ Deno.test("VideoPlayer draws each frame inside its pane and an overlay on the pa
   assert.ok(frames.length >= 3);
   const overlay = out.filter((s) => s.startsWith("\x1b[8;5H"));
   assert.equal(overlay.length, 3, "status line on row 3+6-1");
-  assert.match(overlay[2]!, /fps · 0 dropped · 240p · \d+ kbit\/s · halfblock/);
+  assert.match(overlay[2]!, /H\S*▶ 0:0\d · \d+\.\d fps · 240p · \d+ kbit\/s · halfblock/);
   // Image rows stay above the overlay row.
   // deno-lint-ignore no-control-regex
   for (const s of out) for (const m of s.matchAll(/\x1b\[(\d+);\d+H/g)) assert.ok(Number(m[1]) <= 8);
@@ -72,6 +72,36 @@ Deno.test("VideoPlayer's overlay names a frame by its shownAs when it has one (a
   });
   assert.equal((await p.done).lastRendition, "720p");
   assert.match(lines.at(-1)!, / 720p /);
+});
+
+Deno.test("VideoPlayer: quick seeks add up from where the video is heading, and the status line shows it at once", async () => {
+  const seeks: number[] = [];
+  const lines: string[] = [];
+  let gate!: () => void;
+  const src = source(1);
+  const first = src.next;
+  let n = 0;
+  const held = new Promise<void>((r) => (gate = r));
+  src.next = async () => n++ === 0 ? await first() : (await held, null); // one frame at 0, then none until stopped
+  const seekable = Object.assign(src, {
+    duration: 20_000,
+    seek: (ms: number) => (seeks.push(ms), Promise.resolve()),
+  });
+  const p = new VideoPlayer(seekable, {
+    kind: "halfblock",
+    pane: { row: 1, col: 1, cols: 80, rows: 6 },
+    draw: () => {},
+    onStatus: (l) => lines.push(l),
+  });
+  while (p.position !== 0 || lines.length === 0) await new Promise((r) => setTimeout(r, 1));
+  await p.seekBy(5000);
+  await p.seekBy(5000); // before any frame of the first seek came
+  await p.seekBy(20_000); // past the end: the end
+  await p.seekBy(-5000);
+  assert.deepEqual(seeks, [5000, 10_000, 20_000, 15_000]);
+  assert.match(lines.at(-1)!, /^▶ 0:15 \/ 0:20 · /);
+  gate();
+  await p.stop();
 });
 
 Deno.test("VideoPlayer.pixelsFor() asks for the image area only (overlay row excluded)", () => {

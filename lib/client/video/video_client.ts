@@ -83,6 +83,8 @@ export class Playback implements FrameSource {
   /** Deltas that could not be applied (no base of that size, or malformed): dropped. */
   badDeltas = 0;
   #noReports = false;
+  /** The whole video's length, ms. */
+  readonly duration: number;
 
   constructor(
     readonly conn: Connection,
@@ -94,6 +96,7 @@ export class Playback implements FrameSource {
     readonly format: "jpeg" | "rgb" = "jpeg",
   ) {
     this.ended = new Promise((r) => (this.#end = r));
+    this.duration = info.duration * 1000;
     // Room for two leads: frames come up to a lead early, and a player that started late holds more.
     const early = lead > 0 && info.fps > 0 ? Math.ceil((2 * lead * info.fps) / 1000) : 0;
     this.#slot = new LatestSlot<VideoFrame>(JITTER_FRAMES + early);
