@@ -384,11 +384,17 @@ Deno.test({
         1500,
         "offer on node 2",
       );
-      await bob.conn.request("stream.answer", { sid: "sid-cross-1", accept: true });
+      await bob.conn.request("stream.answer", { sid: "sid-cross-1", accept: true, width: 320, height: 180 });
       await eventually(
-        () => pa.some((p) => p.t === "stream.answer" && p.h.accept === true),
+        () => pa.some((p) => p.t === "stream.answer" && p.h.accept === true && p.h.height === 180),
         1500,
-        "answer on node 1",
+        "answer on node 1, with the viewer's pixels",
+      );
+      await bob.conn.request("stream.pane", { sid: "sid-cross-1", width: 640, height: 360 });
+      await eventually(
+        () => pa.some((p) => p.t === "stream.pane" && p.h.width === 640 && p.h.from === "bob"),
+        1500,
+        "the viewer's new size on node 1",
       );
       const r = await alice.conn.request(
         "stream.frame",

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { concatBytes, toBase64 } from "../lib/common/bytes.ts";
 import type { Connection } from "../lib/client/session/connection.ts";
 import { PeerStreams } from "../lib/client/video/peer_stream.ts";
+import { jpegSize } from "../lib/media/jpeg_header.ts";
 import { type StreamKeyChannel, streamKeysOf } from "../lib/client/video/stream_key.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, VIDEOS_DIR } from "./helpers.ts";
 
@@ -38,7 +39,27 @@ Deno.test({
         (e: Error & { code?: string }) => e.code === "no_such_stream",
       );
       assert.ok(!seen.includes("stream.frame"), "no frame reached bob");
-      await bob.conn.request("stream.answer", { sid, accept: true });
+      const toAlice: Record<string, unknown>[] = [];
+      alice.conn.onPush((f) => toAlice.push(f.header));
+      await assert.rejects( // only the viewer of an accepted stream says its size
+        () => bob.conn.request("stream.pane", { sid, width: 320, height: 180 }),
+        (e: Error & { code?: string }) => e.code === "no_such_stream",
+      );
+      await bob.conn.request("stream.answer", { sid, accept: true, width: 320, height: 180 });
+      await bob.conn.request("stream.pane", { sid, width: 64, height: 36 });
+      await assert.rejects(
+        () => alice.conn.request("stream.pane", { sid, width: 64, height: 36 }),
+        (e: Error & { code?: string }) => e.code === "no_such_stream",
+      );
+      await eventually(() => toAlice.some((h) => h.t === "stream.pane"), 3000, "the new size relayed");
+      assert.deepEqual(
+        toAlice.filter((h) => String(h.t).startsWith("stream.")).map(({ t, width, height }) => ({
+          t,
+          width,
+          height,
+        })),
+        [{ t: "stream.answer", width: 320, height: 180 }, { t: "stream.pane", width: 64, height: 36 }],
+      );
       const r = await alice.conn.request("stream.frame", { sid, pts: 0, index: 0 }, new Uint8Array(100));
       assert.equal(r.header.delivered, true);
       await eventually(() => seen.includes("stream.frame"), 3000, "frame relayed after accept");
@@ -117,13 +138,27 @@ Deno.test({
       await alice.conn.request("ping", {});
       await bob.conn.request("ping", {});
       assert.equal(bodies.length, 0, "nothing before accept");
-      const incoming = await receiver.accept(offer);
+      const incoming = await receiver.accept(offer, { width: 80, height: 46 }); // drawn this small
       const frames = [];
       for (let i = 0; i < 10; i++) {
         const f = await incoming.next();
         assert.ok(f, "frame");
         assert.deepEqual([...f.data.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
+        const size = jpegSize(f.data)!;
+        assert.ok(
+          size.width <= 80 && size.height <= 46,
+          `no larger than the viewer draws: ${JSON.stringify(size)}`,
+        );
         frames.push(f);
+      }
+      await incoming.setPane(1920, 1080); // the viewer's window grew: frames as offered (240 high), no larger
+      for (let i = 0;; i++) {
+        const f = await incoming.next();
+        assert.ok(f && i < 100, "frames at the new size");
+        const size = jpegSize(f.data)!;
+        if (size.height <= 46) continue;
+        assert.ok(size.height > 200 && size.height <= 240 && size.width <= 426, JSON.stringify(size));
+        break;
       }
       assert.ok(acceptedAt === 1);
       assert.ok(bodies.every((b) => !(b[0] === 0xff && b[1] === 0xd8)), "relayed bodies are sealed");

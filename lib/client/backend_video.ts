@@ -137,8 +137,11 @@ export interface VideoControls {
   play(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
   /** Offers a local video file to a user (`/stream`); frames flow once accepted. */
   offer(user: string, file: string): OutgoingStream;
-  /** Accepts an offered stream; its frames are decrypted end to end. */
-  accept(sid: string): Promise<IncomingVideo>;
+  /**
+   * Accepts an offered stream; its frames are decrypted end to end. `viewer`: the pixels it will be
+   * drawn at, so the sender sends no larger frames (the handle's `setPane` says a later size).
+   */
+  accept(sid: string, viewer?: { width: number; height: number }): Promise<IncomingVideo>;
   /** Refuses an offered stream. */
   refuse(sid: string): Promise<void>;
 }

@@ -264,7 +264,15 @@ export const Requests = {
     height: v.optional(Px),
     // No frame key here: user-to-user streams are end to end only (the key travels in an E2E DM).
   }),
-  "stream.answer": req("stream.answer", { sid: Sid, accept: v.boolean() }),
+  /** `width`, `height`: the pixels the accepting viewer draws, so the sender need not send more. */
+  "stream.answer": req("stream.answer", {
+    sid: Sid,
+    accept: v.boolean(),
+    width: v.optional(Px),
+    height: v.optional(Px),
+  }),
+  /** The viewer of an accepted stream draws it at a new size (pixels): passed on to the sender. */
+  "stream.pane": req("stream.pane", { sid: Sid, width: Px, height: Px }),
   "stream.frame": req("stream.frame", {
     sid: Sid,
     pts: Time,
@@ -406,6 +414,7 @@ export type Outbound =
     width?: number;
     height?: number;
   }
-  | { t: "stream.answer"; sid: string; from: string; accept: boolean }
+  | { t: "stream.answer"; sid: string; from: string; accept: boolean; width?: number; height?: number }
+  | { t: "stream.pane"; sid: string; from: string; width: number; height: number }
   | { t: "stream.frame"; sid: string; from: string; pts: number; index: number }
   | { t: "stream.stop"; sid: string; by: string; reason: string; sent?: number; dropped?: number };

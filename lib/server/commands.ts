@@ -112,6 +112,7 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     "video.ctl": { auth: "user", run: vid["video.ctl"] },
     "stream.offer": { auth: "user", run: vid["stream.offer"] },
     "stream.answer": { auth: "user", run: vid["stream.answer"] },
+    "stream.pane": { auth: "user", run: vid["stream.pane"] },
     // Paced by the relay itself (token bucket at the offered fps), not the chat message rate.
     "stream.frame": { auth: "user", free: true, run: vid["stream.frame"] },
     "stream.stop": { auth: "user", run: vid["stream.stop"] },

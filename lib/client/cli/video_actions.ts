@@ -154,12 +154,12 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   await c.sync(); // live delivery of DMs: the frame key arrives as one
   io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
   const offer = await peers.waitOffer(from, (positiveInt(o.wait, "--wait") ?? 60) * 1000);
-  const incoming = await peers.accept(offer);
-  await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
-  io.err(`Accepted ${offer.name} from ${offer.from}`);
   const t = io.terminal ?? denoTerminalIo();
   const term = await detectTerminal(t, { forced: renderer(o.renderer) });
   const pane = fullPane(term);
+  const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane)); // no larger frames than drawn
+  await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
+  io.err(`Accepted ${offer.name} from ${offer.from}`);
   let taken = 0;
   const counted: FrameSource = {
     get dropped() {
@@ -172,6 +172,7 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
       return f;
     },
     stop: () => incoming.stop(),
+    setPane: (width, height) => incoming.setPane(width, height), // the window changed size
   };
   const sum = await onScreen(t, term, (draw) =>
     stopOnInterrupt(() => void incoming.stop(), async () => {

@@ -17,7 +17,7 @@ export interface VideoPart {
   videos(): Promise<VideoListing[]>;
   play(name: string, opts?: PlayVideoOptions): Promise<VideoHandle>;
   offer(user: string, file: string): OutgoingStream;
-  accept(sid: string): Promise<IncomingVideo>;
+  accept(sid: string, viewer?: { width: number; height: number }): Promise<IncomingVideo>;
   refuse(sid: string): Promise<void>;
 }
 
@@ -40,7 +40,7 @@ export function videoControls(v: () => VideoPart): VideoControls {
     list: () => v().videos(),
     play: (name, opts) => v().play(name, opts),
     offer: (user, file) => v().offer(user, file),
-    accept: (sid) => v().accept(sid),
+    accept: (sid, viewer) => v().accept(sid, viewer),
     refuse: (sid) => v().refuse(sid),
   };
 }

@@ -53,7 +53,8 @@ export const VIDEO_COMMANDS: readonly CommandSpec[] = [
   {
     name: "stream",
     usage: "USER FILE",
-    help: "Offer a local video to a user; it streams, encrypted end to end, once they accept",
+    help:
+      "Offer a local video to a user; it streams, encrypted end to end, once they accept, no larger than their window shows it",
     permission: "user",
     run: (ctx, [u, file]) => ctx.video.stream(user(u!), file!),
   },

@@ -219,10 +219,10 @@ export class FakeBackend implements ChatBackend {
     offer: () => {
       throw new BackendError("unsupported", "FakeBackend does not stream");
     },
-    accept: (sid) => {
+    accept: (sid, viewer) => {
       const h = new FakeVideoHandle(this.videoFrames, this.user);
       this.handles.push(h);
-      return this.#ok("acceptStream", [sid], h);
+      return this.#ok("acceptStream", [sid, viewer], h);
     },
     refuse: (sid) => this.#ok("refuseStream", [sid], undefined),
   };

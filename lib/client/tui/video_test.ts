@@ -115,7 +115,8 @@ Deno.test("TuiApp shows a stream offer; y accepts and the stream plays, the send
   assert.match(s[22]!, /\[bob offers clip\.mp4: y\/n\]/);
   assert.match(s.join("\n"), /bob offers to stream clip\.mp4 \(640×360\): press y to accept, n to refuse/);
   await h.type("y");
-  assert.deepEqual(h.backend.callsOf("acceptStream"), [["sid-1"]]);
+  // The pixels the pane draws (half-blocks: a pixel a column, two a row): the sender sends no larger frames.
+  assert.deepEqual(h.backend.callsOf("acceptStream"), [["sid-1", { width: 150, height: 40 }]]);
   s = await until(h, "the stream drawn", (l) => paneText(l).includes("▀") && l[21]!.includes("from bob"));
   assert.ok(!/offers clip/.test(s[22]!), "the prompt is gone");
   h.backend.handles[0]!.end("bob");

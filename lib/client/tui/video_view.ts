@@ -163,7 +163,7 @@ export class TuiVideo {
     const b = this.app.backend;
     const video = capability(b, "video");
     this.offer = null;
-    const s = await video.accept(o.sid);
+    const s = await video.accept(o.sid, VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false));
     this.#begin(s, `from ${sanitizeName(o.from)}`, `Stream ${sanitize(o.name)} from ${sanitizeName(o.from)}`);
     s.ended.then((e) => {
       if (e.by !== this.app.backend.user) this.#say(`${sanitizeName(e.by)} stopped the stream`);

@@ -88,8 +88,9 @@ export class ClientVideo {
     return o;
   }
 
-  accept(sid: string): Promise<IncomingStream> {
-    return this.peers.accept(this.#find(sid));
+  /** `viewer`: the pixels the stream will be drawn at (the sender sends no larger frames). */
+  accept(sid: string, viewer?: { width: number; height: number }): Promise<IncomingStream> {
+    return this.peers.accept(this.#find(sid), viewer);
   }
 
   async refuse(sid: string): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
 import { LatestSlot } from "../../media/mod.ts";
+import { jpegSize } from "../../media/jpeg_header.ts";
 import type { StreamOfferInfo } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
@@ -33,6 +34,8 @@ export class IncomingStream implements FrameSource {
   readonly #slot = new LatestSlot<VideoFrame>();
   #opening: Promise<void> = Promise.resolve();
   #done = false;
+  /** False once the server refused a size (a server before 0.15): not told again. */
+  #panes = true;
 
   constructor(
     readonly conn: Connection,
@@ -71,13 +74,14 @@ export class IncomingStream implements FrameSource {
       // A frame that arrived before the end is still opened and kept (it was relayed, so it counts).
       this.#highest = index; // only an authentic frame moves the mark
       this.received++;
+      // The size it came at (no larger than the viewer draws), else the size the offer said.
+      const size = jpegSize(jpeg) ?? { width: this.offer.width ?? 0, height: this.offer.height ?? 0 };
       this.#slot.offer({
         pts,
         index,
         rendition: "1080p",
-        shownAs: this.offer.height ? `${this.offer.height}p` : "stream", // the size the offer said
-        width: this.offer.width ?? 0,
-        height: this.offer.height ?? 0,
+        shownAs: size.height ? `${size.height}p` : "stream",
+        ...size,
         data: jpeg,
       });
     });
@@ -96,6 +100,19 @@ export class IncomingStream implements FrameSource {
 
   next(): Promise<VideoFrame | null> {
     return this.#slot.take();
+  }
+
+  /** The viewer draws at `width` × `height` pixels now: the sender is told (it sends no larger frames). */
+  async setPane(width: number, height: number): Promise<void> {
+    if (this.#done || !this.#panes) return;
+    const sid = this.offer.sid;
+    await this.conn.request("stream.pane", { sid, width: Math.max(2, width), height: Math.max(2, height) })
+      .catch(() => this.noPanes()); // an older server, or the stream just ended
+  }
+
+  /** @internal the server takes no sizes: none is sent. */
+  noPanes(): void {
+    this.#panes = false;
   }
 
   async stop(): Promise<void> {

@@ -23,7 +23,7 @@ Deno.test("IncomingStream drops a replayed or older frame index and keeps a forg
   assert.deepEqual([s.received, s.replayed, s.rejected], [3, 2, 1]);
 });
 
-Deno.test("IncomingStream's frames are shown as the size the offer said (issue 34.6: the overlay said 1080p)", async () => {
+Deno.test("IncomingStream's frames are shown as the size they came at, else the size the offer said (issue 34.6: the overlay said 1080p)", async () => {
   const key = crypto.getRandomValues(new Uint8Array(32));
   const hd = { ...offer, width: 1280, height: 720 };
   const s = new IncomingStream({} as Connection, hd as never, "bob", key);
@@ -35,4 +35,31 @@ Deno.test("IncomingStream's frames are shown as the size the offer said (issue 3
     await encryptFile(key, frameCtx("s1", 0, "alice", "bob"), Uint8Array.of(0)),
   );
   assert.equal((await unsized.next())?.shownAs, "stream");
+  // A frame made for a smaller viewer: shown as the size it came at.
+  const sof = Uint8Array.of(
+    0xff,
+    0xd8,
+    0xff,
+    0xc0,
+    0,
+    17,
+    8,
+    0,
+    44,
+    0,
+    80,
+    3,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  );
+  s.push({ index: 1, pts: 40 }, await encryptFile(key, frameCtx("s1", 1, "alice", "bob"), sof));
+  const small = await s.next();
+  assert.deepEqual([small?.shownAs, small?.width, small?.height], ["44p", 80, 44]);
 });

@@ -5,6 +5,8 @@
  * stream id, frame index, sender and recipient, and sent as `stream.frame` with one frame in
  * flight (the server's reply says whether it was relayed). The recipient opens each frame and keeps
  * the newest in a latest-frame slot (an `IncomingStream` is a `FrameSource` for `VideoPlayer`).
+ * The viewer says the pixels it draws when it accepts, and again when its pane changes size
+ * (`stream.pane`): the sender's ffmpeg makes frames no larger than that (nor than it offered).
  * Either side may stop. Key delivery is end to end only: the `keyVia` channel (an end-to-end
  * encrypting codec, see stream_key.ts) carries the key in an encrypted DM control message and the
  * offer carries none (the protocol has no field for it); a client without a channel can neither
@@ -20,6 +22,7 @@ import type { Connection } from "../session/connection.ts";
 import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import { basename, type Halt, relayFrames, type SendOptions, type SendResult } from "./stream_send.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
+import type { Pixels } from "./stream_send.ts";
 
 export { IncomingStream } from "./incoming_stream.ts";
 export type { StreamOffer } from "./incoming_stream.ts";
@@ -43,7 +46,9 @@ export class PeerStreams {
   readonly #pending = new Map<string, StreamOffer>();
   readonly #offerListeners = new Set<(o: StreamOffer) => void>();
   readonly #withdrawListeners = new Set<(o: StreamOffer, by: string) => void>();
-  readonly #answers = new Map<string, (accept: boolean) => void>();
+  readonly #answers = new Map<string, (accept: boolean, viewer?: Pixels) => void>();
+  /** The running sends' ffmpeg, told when their viewer's pane changes size. */
+  readonly #panes = new Map<string, (viewer: Pixels) => void>();
   readonly #stops = new Map<string, (by: string, reason: string) => void>();
   readonly #incoming = new Map<string, IncomingStream>();
   readonly #off: () => void;
@@ -96,14 +101,21 @@ export class PeerStreams {
     });
   }
 
-  async accept(o: StreamOffer): Promise<IncomingStream> {
+  /** Accepts `o`; `viewer`: the pixels it will be drawn at (the sender then sends no larger frames). */
+  async accept(o: StreamOffer, viewer?: Pixels): Promise<IncomingStream> {
     const channel = this.opts.keyVia?.() ?? null;
     if (!channel) throw noKeys();
     const key = await channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
     const s = new IncomingStream(this.conn, o, this.me, key);
     this.#incoming.set(o.sid, s);
     s.ended.then(() => this.#incoming.delete(o.sid));
-    await this.conn.request("stream.answer", { sid: o.sid, accept: true });
+    const size = viewer ? { width: Math.max(2, viewer.width), height: Math.max(2, viewer.height) } : {};
+    await this.conn.request("stream.answer", { sid: o.sid, accept: true, ...size }).catch((e) => {
+      // A server before 0.15 knows no size in an answer: answered again without it.
+      if (!viewer || !(e instanceof BackendError) || e.code !== "invalid") throw e;
+      s.noPanes();
+      return this.conn.request("stream.answer", { sid: o.sid, accept: true });
+    });
     this.#pending.delete(o.sid);
     return s;
   }
@@ -135,7 +147,8 @@ export class PeerStreams {
     const key = crypto.getRandomValues(new Uint8Array(32));
     const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
     const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
-    const answered = new Promise<boolean>((r) => this.#answers.set(sid, r));
+    let viewer: Pixels | undefined;
+    const answered = new Promise<boolean>((r) => this.#answers.set(sid, (a, v) => (viewer = v, r(a))));
     const halt: Halt = {};
     const stopped = new Promise<void>((r) =>
       this.#stops.set(sid, (by, reason) => (halt.by = { by, reason }, r()))
@@ -174,12 +187,18 @@ export class PeerStreams {
       return { sent: 0, relayed: 0, dropped: 0, reason: "refused" };
     }
     o.onAccepted?.();
-    const forget = () => this.#stops.delete(sid);
-    return await relayFrames(this.conn, { sid, key, me: this.me, peer, file, info, width, height }, o, {
-      stopped,
-      halt,
-      forget,
-    });
+    const forget = () => (this.#stops.delete(sid), this.#panes.delete(sid));
+    return await relayFrames(
+      this.conn,
+      { sid, key, me: this.me, peer, file, info, width, height, viewer },
+      o,
+      {
+        stopped,
+        halt,
+        forget,
+        resized: (to) => this.#panes.set(sid, to),
+      },
+    );
   }
 
   #onPush(f: Frame): void {
@@ -196,8 +215,13 @@ export class PeerStreams {
         break;
       }
       case "stream.answer":
-        this.#answers.get(String(h.sid))?.(h.accept === true);
+        this.#answers.get(String(h.sid))?.(h.accept === true, pixels(h));
         break;
+      case "stream.pane": {
+        const v = pixels(h);
+        if (v) this.#panes.get(String(h.sid))?.(v);
+        break;
+      }
       case "stream.frame":
         this.#incoming.get(String(h.sid))?.push(h, f.body);
         break;
@@ -215,4 +239,10 @@ export class PeerStreams {
       }
     }
   }
+}
+
+/** The viewer's pixels a push says (whole numbers, 2 or more), if it says them. */
+function pixels(h: Record<string, unknown>): Pixels | undefined {
+  const ok = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 2;
+  return ok(h.width) && ok(h.height) ? { width: h.width, height: h.height } : undefined;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Connection } from "../session/connection.ts";
 import type { Frame } from "../../protocol/frame.ts";
+import { BackendError } from "../backend.ts";
 import { PeerStreams } from "./peer_stream.ts";
 
 /** Just enough of a Connection to push frames at PeerStreams. */
@@ -22,5 +23,41 @@ Deno.test("PeerStreams.waitOffer names the sender by the one name rule (NFKC, ca
     const o = await peers.waitOffer(spelled, 50).catch((e) => e);
     assert.equal(o.sid, "sid-abcdefgh", `waitOffer(${JSON.stringify(spelled)}) → ${o}`);
   }
+  peers.close();
+});
+
+Deno.test("PeerStreams.accept says the viewer's pixels; a server that knows no size gets the answer without it, and no later size", async () => {
+  const { conn, push } = fakeConn();
+  const sent: Record<string, unknown>[] = [];
+  let old = false; // a server before 0.15: an answer with a size is invalid, and there is no stream.pane
+  conn.request = ((t: string, h: Record<string, unknown>) => {
+    sent.push({ t, ...h });
+    if (old && (t === "stream.pane" || h.width !== undefined)) {
+      return Promise.reject(new BackendError("invalid", "Unknown field width"));
+    }
+    return Promise.resolve({ header: {}, body: new Uint8Array() });
+  }) as Connection["request"];
+  const key = new Uint8Array(32);
+  const peers = new PeerStreams(conn, "bob", {
+    keyVia: () => ({ send: async () => {}, receive: async () => key }),
+  });
+  push({ t: "stream.offer", sid: "sid-new-server", from: "alice", name: "a.mp4" });
+  const a = await peers.accept(await peers.waitOffer("alice", 50), { width: 160, height: 90 });
+  await a.setPane(320, 1);
+  assert.deepEqual(sent.splice(0), [
+    { t: "stream.answer", sid: "sid-new-server", accept: true, width: 160, height: 90 },
+    { t: "stream.pane", sid: "sid-new-server", width: 320, height: 2 },
+  ]);
+  old = true;
+  push({ t: "stream.offer", sid: "sid-old-server", from: "alice", name: "b.mp4" });
+  const b = await peers.accept(await peers.waitOffer("alice", 50).then(() => peers.pending[0]!), {
+    width: 160,
+    height: 90,
+  });
+  await b.setPane(320, 180);
+  assert.deepEqual(sent, [
+    { t: "stream.answer", sid: "sid-old-server", accept: true, width: 160, height: 90 },
+    { t: "stream.answer", sid: "sid-old-server", accept: true },
+  ]);
   peers.close();
 });

@@ -1,7 +1,7 @@
 /**
  * The sending half of a user-to-user stream once the recipient accepted (PeerStreams.send in
  * peer_stream.ts offers it and waits for the answer): the local file read by ffmpeg into a
- * latest-frame slot at the agreed size, each JPEG sealed with the chunked file AEAD under the
+ * latest-frame slot at the offered size or, smaller, the size the viewer draws (again when it changes), each JPEG sealed with the chunked file AEAD under the
  * stream's key (bound to stream id, frame index, sender and recipient) and sent as `stream.frame`
  * with one frame in flight; at the end the figures go to the recipient with `stream.stop`.
  */
@@ -48,7 +48,19 @@ export function basename(path: string): string {
   return path.replace(/\\/g, "/").split("/").pop() || path;
 }
 
-/** The stream being sent: its id and key, both ends, the file, its probe and the size sent. */
+/** A size in pixels. */
+export interface Pixels {
+  width: number;
+  height: number;
+}
+
+/** The pane `viewer` draws in, no larger than the `offered` size. */
+export function sendPane(offered: Pixels, viewer?: Pixels): Pixels {
+  if (!viewer) return offered;
+  return { width: Math.min(offered.width, viewer.width), height: Math.min(offered.height, viewer.height) };
+}
+
+/** The stream being sent: its id and key, both ends, the file, its probe and the size offered (the most sent). */
 export interface OutgoingStream {
   sid: string;
   key: Uint8Array;
@@ -58,6 +70,8 @@ export interface OutgoingStream {
   info: VideoInfo;
   width: number;
   height: number;
+  /** The pixels the viewer said it draws, when it said them. */
+  viewer?: Pixels;
 }
 
 /**
@@ -68,7 +82,13 @@ export async function relayFrames(
   conn: Connection,
   s: OutgoingStream,
   o: SendOptions & { signal?: AbortSignal },
-  end: { stopped: Promise<void>; halt: Halt; forget: () => void },
+  end: {
+    stopped: Promise<void>;
+    halt: Halt;
+    forget: () => void;
+    /** Registers what to do when the viewer's pane changes size. */
+    resized?: (to: (viewer: Pixels) => void) => void;
+  },
 ): Promise<SendResult> {
   const { sid, key, me, peer, file, info, width, height } = s;
   const { stopped, halt } = end;
@@ -78,8 +98,12 @@ export async function relayFrames(
     video: { name: basename(file), ...info, renditions: [r] },
     path: () => file,
     mode: r,
-    pane: { width, height },
+    pane: sendPane({ width, height }, s.viewer),
     signal: o.signal,
+  });
+  end.resized?.((v) => {
+    const p = sendPane({ width, height }, v);
+    stream.setPane(p.width, p.height); // ffmpeg restarts only when the frame size really changes
   });
   const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
   stopped.then(() => stream.stop());

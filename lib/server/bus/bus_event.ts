@@ -40,7 +40,7 @@ export type BusEvent =
    */
   | {
     t: "stream";
-    op: "offer" | "answer" | "frame" | "stop";
+    op: "offer" | "answer" | "frame" | "stop" | "pane";
     sid: string;
     h: Outbound;
     user?: string;

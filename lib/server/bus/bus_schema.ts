@@ -47,7 +47,7 @@ const Event = v.variant("t", [
   v.strictObject({ t: v.literal("devices"), user: Name }),
   v.strictObject({
     t: v.literal("stream"),
-    op: v.picklist(["offer", "answer", "frame", "stop"]),
+    op: v.picklist(["offer", "answer", "frame", "stop", "pane"]),
     sid: Str(128),
     h: Header,
     user: v.optional(Name),

@@ -22,6 +22,7 @@ export interface VideoHandlers {
   "video.ctl": (c: Core, s: Session, m: Request<"video.ctl">) => Promise<void>;
   "stream.offer": (c: Core, s: Session, m: Request<"stream.offer">) => Promise<void>;
   "stream.answer": (c: Core, s: Session, m: Request<"stream.answer">) => Promise<void>;
+  "stream.pane": (c: Core, s: Session, m: Request<"stream.pane">) => Promise<void>;
   "stream.frame": (c: Core, s: Session, m: Request<"stream.frame">, body: Uint8Array) => Promise<void>;
   "stream.stop": (c: Core, s: Session, m: Request<"stream.stop">) => Promise<void>;
 }
@@ -84,6 +85,8 @@ export function videoHandlers(v: VideoParts): VideoHandlers {
     });
   const answer: Handler<"stream.answer"> = (_c, s, m) =>
     guard(s, m.id, () => Promise.resolve(v.relay.answer(s, m)));
+  const pane: Handler<"stream.pane"> = (_c, s, m) =>
+    guard(s, m.id, () => Promise.resolve(v.relay.pane(s, m)));
   const frame: Handler<"stream.frame"> = (_c, s, m, body) =>
     guard(s, m.id, () => Promise.resolve(v.relay.frame(s, m, body)));
   const stop: Handler<"stream.stop"> = (_c, s, m) =>
@@ -94,6 +97,7 @@ export function videoHandlers(v: VideoParts): VideoHandlers {
     "video.ctl": ctl,
     "stream.offer": offer,
     "stream.answer": answer,
+    "stream.pane": pane,
     "stream.frame": frame,
     "stream.stop": stop,
   };

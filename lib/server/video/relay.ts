@@ -121,7 +121,7 @@ export class StreamRelay {
       if (m.accept) p.peer = s;
       else this.#proxies.delete(m.sid);
       this.#answeredElsewhere(m.sid, s.user, s);
-      const h: Outbound = { t: "stream.answer", sid: m.sid, from: s.user, accept: m.accept };
+      const h = answerPush(m.sid, s.user, m);
       this.hub.link?.publish({ t: "stream", op: "answer", sid: m.sid, to: p.origin, accept: m.accept, h });
       return { accepted: m.accept };
     }
@@ -132,8 +132,19 @@ export class StreamRelay {
     if (m.accept) o.peer = s;
     else this.#offers.delete(m.sid);
     this.#answeredElsewhere(o.sid, o.to, s);
-    o.from.send({ t: "stream.answer", sid: o.sid, from: s.user, accept: m.accept });
+    o.from.send(answerPush(o.sid, s.user, m));
     return { accepted: m.accept };
+  }
+
+  /** The viewer of an accepted stream draws it at a new size: its sender is told (it may send smaller frames). */
+  pane(s: Session, m: Request<"stream.pane">): Record<string, never> {
+    const h: Outbound = { t: "stream.pane", sid: m.sid, from: s.user, width: m.width, height: m.height };
+    const o = this.#offers.get(m.sid);
+    const p = o ? null : this.#proxies.get(m.sid);
+    if (p && p.peer === s) this.hub.link?.publish({ t: "stream", op: "pane", sid: m.sid, to: p.origin, h });
+    else if (o && o.peer === s) o.from.send(h);
+    else throw new VideoError("no_such_stream", "You are not watching a stream with that id");
+    return {};
   }
 
   /** The recipient's sessions here other than `by` drop the offer: one of theirs answered it. */
@@ -232,6 +243,9 @@ export class StreamRelay {
         });
         o.from.send(e.h);
         return;
+      case "pane":
+        if (o && o.peerNode === from) o.from.send(e.h);
+        return;
       case "frame":
         if (p?.peer && !p.peer.outbox.closed && p.peer.outbox.bytes <= LOW_WATER) {
           p.peer.send(e.h, fromBase64(e.body ?? ""));
@@ -262,4 +276,13 @@ export class StreamRelay {
       this.hub.link?.publish({ t: "stream", op: "stop", sid: o.sid, h });
     }
   }
+}
+
+/** The answer as its sender gets it, with the viewer's pixels when it said them. */
+function answerPush(sid: string, from: string, m: Request<"stream.answer">): Outbound {
+  const h: Outbound = { t: "stream.answer", sid, from, accept: m.accept };
+  if (m.accept && m.width !== undefined && m.height !== undefined) {
+    Object.assign(h, { width: m.width, height: m.height });
+  }
+  return h;
 }
