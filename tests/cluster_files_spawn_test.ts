@@ -108,6 +108,8 @@ Deno.test(
       }
       const warned = logs.filter((l) => /cluster\.files.*does not share this node's --files-dir/.test(l));
       assert.equal(warned.length, nodes.length, `every node warns:\n${logs.join("\n---\n")}`);
+      // Both present the same certificate (spawnNode gives each the test one): no word of it.
+      assert.ok(logs.every((l) => !l.includes("cluster.cert")), logs.join("\n---\n"));
     });
   },
 );

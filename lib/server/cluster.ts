@@ -6,13 +6,15 @@
  * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
  * store, never take it from the event; a device event drops the user's device rows this node holds
- * (the store reads them again). Relayed files: `files` (file_share.ts) hears the `file` events.
+ * (the store reads them again). Relayed files: `files` (file_share.ts) hears the `file` events;
+ * `certs` (cert_check.ts) the `cert` ones.
  * No I/O of its own besides the bus and the store.
  */
 import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import type { Core } from "./core.ts";
+import type { CertCheck } from "./cert_check.ts";
 import type { FileShare } from "./file_share.ts";
 import { linkEvent } from "./handlers_link.ts";
 import type { Session } from "./session.ts";
@@ -40,6 +42,8 @@ export class Cluster {
   readonly #timeoutMs: number;
   /** Relayed files across the nodes (set before `start`). */
   files: FileShare | null = null;
+  /** One certificate on every node (set before `start`). */
+  certs: CertCheck | null = null;
 
   constructor(readonly core: Core, readonly bus: Bus, readonly clock: Clock, o: ClusterOptions = {}) {
     this.#heartbeatMs = o.heartbeatMs ?? 1000;
@@ -58,6 +62,7 @@ export class Cluster {
     this.core.store.devicesChanged = (user) => this.bus.publish({ t: "devices", user });
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
     this.#publishPresence();
+    this.certs?.start();
     await this.files?.start();
   }
 
@@ -220,6 +225,9 @@ export class Cluster {
         break;
       case "file":
         void this.files?.on(from, e);
+        break;
+      case "cert":
+        this.certs?.on(from, e);
         break;
     }
   }

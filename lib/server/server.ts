@@ -27,6 +27,8 @@ import type { Bus } from "./bus/bus.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { StreamRelay } from "./video/relay.ts";
 import { FileShare } from "./file_share.ts";
+import { CertCheck } from "./cert_check.ts";
+import { fingerprintPem } from "../net/cert.ts";
 import { FileStore } from "./file_store.ts";
 import { HeapTrim, LOOK_MS } from "./heap_trim.ts";
 import { freeBytes } from "./data_dir.ts";
@@ -169,6 +171,8 @@ export class ParleyServer {
     if (this.deps.bus) {
       this.cluster = new Cluster(this.core, this.deps.bus, this.clock, this.deps.cluster);
       this.cluster.files = new FileShare(this.files, this.deps.bus, this.core.log);
+      const fingerprint = await fingerprintPem(this.deps.tls.cert);
+      this.cluster.certs = new CertCheck(this.deps.bus, this.core.log, fingerprint);
       await this.cluster.start();
     }
     this.#listener = await listenTlsServer({

@@ -59,6 +59,11 @@ export type BusEvent =
    * shared folder, never from the event.
    */
   | { t: "file"; op: "node" | "changed"; fid?: string }
+  /**
+   * This node presents the certificate with this fingerprint to clients (cert_check.ts): said at
+   * start, and once in answer to a node not heard before.
+   */
+  | { t: "cert"; fingerprint: string }
   | {
     t: "link";
     op: "join" | "joined" | "msg";

@@ -55,6 +55,7 @@ const Event = v.variant("t", [
     accept: v.optional(v.boolean()),
     body: v.optional(Body),
   }),
+  v.strictObject({ t: v.literal("cert"), fingerprint: Str(200) }),
   v.strictObject({
     t: v.literal("file"),
     op: v.picklist(["node", "changed"]),
