@@ -70,7 +70,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
         (l.seq ?? 0) > 0 && !l.deleted && !l.setting
       ) ?? null,
     selectedMessage: () => selected,
-    addMessages: (msgs) => later(() => st.addHistory(msgs)),
+    addMessages: (msgs) => new Promise((shown) => later(() => shown(st.addHistory(msgs)))),
     quit: () => app.quit(),
     get quitWarned() {
       return app.quitWarned;

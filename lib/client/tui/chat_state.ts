@@ -164,14 +164,16 @@ export class ChatState {
     return { title: `${line.from}${where}`, body: line.text };
   }
 
-  /** Adds fetched (history/inbox) messages to their buffers. */
-  addHistory(msgs: ChatMessage[]): void {
+  /** Adds fetched (history/inbox) messages to their buffers; how many were not there already. */
+  addHistory(msgs: ChatMessage[]): number {
     const groups = new Map<ChatBuffer, Line[]>();
     for (const m of msgs) {
       const b = this.bufferFor(m);
       groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
     }
-    for (const [b, lines] of groups) b.addHistory(lines);
+    let fresh = 0;
+    for (const [b, lines] of groups) fresh += b.addHistory(lines);
+    return fresh;
   }
 
   /**

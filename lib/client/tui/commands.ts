@@ -123,8 +123,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       const t = needTarget(ctx);
       const from = since ? parseSince(since, ctx.now()) : undefined;
       const msgs = await ctx.backend.history(t, from);
-      ctx.addMessages(msgs);
-      ctx.print(`${counted(msgs.length, "message")} loaded`);
+      const fresh = await ctx.addMessages(msgs);
+      if (!msgs.length) return ctx.print(since ? "No messages since then" : "No messages to load");
+      const shown = msgs.length - fresh; // on screen already: not counted as loaded
+      ctx.print(
+        fresh === 0
+          ? `Nothing more to load: ${
+            shown === 1 ? "that message is" : `those ${shown} messages are`
+          } shown already`
+          : `${counted(fresh, "message")} loaded${shown ? ` (${shown} more shown already)` : ""}`,
+      );
     },
   },
   {
@@ -139,7 +147,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         : who
         ? await ctx.backend.history({ kind: "user", name: who })
         : [];
-      ctx.addMessages(msgs);
+      void ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print("Inbox is empty");
       // One line a message, with its time (as the scripted inbox); the text on one line (issue 34.13).
       ctx.print(`Inbox: ${counted(msgs.length, "message")}`);

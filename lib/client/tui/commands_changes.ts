@@ -53,7 +53,7 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       if (time !== "off" && seconds < 1) {
         throw new Error("Messages can disappear after 1 second at the earliest");
       }
-      ctx.addMessages([await ctx.backend.setExpiry(ctx.target, seconds)]);
+      void ctx.addMessages([await ctx.backend.setExpiry(ctx.target, seconds)]);
     },
   },
   {

@@ -51,7 +51,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async 
     send: async (t: Target, text: string, replyTo?: string) =>
       void await backend.send(t, text, replyTo ? { replyTo } : undefined),
     lastMessage: lastOf,
-    addMessages: (m: ChatMessage[]) => void added.push(...m),
+    addMessages: (m: ChatMessage[]) => (added.push(...m), Promise.resolve(m.length)),
     now: () => Date.now(),
     formatTime: utcTime,
   } as unknown as CommandContext;

@@ -21,7 +21,12 @@ function ctx(target: Target | null, role: "user" | "admin" = "user") {
     open: (t, f) => opened.push([t, f]),
     closeCurrent: () => void closed++,
     send: (t, text) => Promise.resolve(void sent.push([t, text])),
-    addMessages: (m) => void added.push(...m),
+    // A message already in `added` (by mid) counts as shown already.
+    addMessages: (m) => {
+      const fresh = m.filter((x) => !added.some((a) => a.mid === x.mid));
+      added.push(...fresh);
+      return Promise.resolve(fresh.length);
+    },
     quit: () => Promise.resolve(),
     quitWarned: false,
     now: () => NOW,
@@ -107,7 +112,19 @@ Deno.test("COMMANDS /history loads messages since a time into the buffers", asyn
   await t.run("/history 2h");
   assert.deepEqual(t.backend.callsOf("history"), [[{ kind: "room", name: "general" }, NOW - 7200e3]]);
   assert.equal(t.added.length, 1);
-  assert.deepEqual(t.printed, ["1 message loaded"]);
+  assert.deepEqual(t.printed.splice(0), ["1 message loaded"]);
+  await t.run("/history 2h"); // the same again: nothing new on screen
+  t.backend.historyMessages.push({ ...t.backend.historyMessages[0]!, seq: 2, mid: "h2", text: "newer" });
+  await t.run("/history 2h");
+  t.backend.historyMessages = [];
+  await t.run("/history 2h");
+  await t.run("/history");
+  assert.deepEqual(t.printed, [
+    "Nothing more to load: that message is shown already",
+    "1 message loaded (1 more shown already)",
+    "No messages since then",
+    "No messages to load",
+  ]);
   await assert.rejects(() => ctx(null).run("/history"), /status buffer/);
 });
 
