@@ -20,10 +20,10 @@ import {
   endUpload,
   prepared,
   type Sending,
-  setOut,
   uploadRecord,
   upProgress,
 } from "./send.ts";
+import { setOut } from "./out_record.ts";
 import { Stall } from "./stall.ts";
 import { relayUpload } from "./upload.ts";
 

@@ -1,7 +1,7 @@
 /**
  * The sending side of a file transfer (issue 12; `FileTransfers.send` and room_send.ts drive it):
  * the age header and cipher of a remembered upload (`prepared`: the same key and header seed give the
- * same header after a restart), the record's updates in "files:out" (`setOut`), progress in
+ * same header after a restart), the record's updates in "files:out" (out_record.ts `setOut`), progress in
  * plaintext bytes (`upProgress`), and `upload` — create the file on the server, send the offer as an
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
  * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
@@ -28,6 +28,7 @@ import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
 import { withdrawUpload } from "./withdraw.ts";
+import { setOut } from "./out_record.ts";
 import { relayUpload } from "./upload.ts";
 
 /** What sending needs of a FileTransfers. */
@@ -41,14 +42,6 @@ export interface Sending {
 const EMPTY = new Uint8Array(0);
 /** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
 const LOOK_MS = 100;
-
-/** Changes upload `fid`'s record in "files:out". */
-export async function setOut(ops: FileOps, fid: string, patch: Partial<OutRecord>): Promise<void> {
-  await ops.update<OutRecord[]>(
-    OUT_KEY,
-    (l) => (l ?? []).map((r) => (r.fid === fid ? { ...r, ...patch } : r)),
-  );
-}
 
 /** Progress of upload `rec` at ciphertext offset `off`, in plaintext bytes as the recipient sees it. */
 export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: TransferProgress["state"]) =>

@@ -9,6 +9,7 @@ import { OUT_KEY, type OutRecord } from "./offer.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
 import type { ServerFile } from "./transfer_types.ts";
+import { setOut } from "./out_record.ts";
 
 /** What taking a file back uses of a FileTransfers. */
 type Sender = { client: ChatClient; ops: FileOps };
@@ -24,10 +25,7 @@ export async function withdrawUpload(
   rec: OutRecord,
   state: "failed" | "withdrawn",
 ): Promise<void> {
-  const list = await ft.ops.update<OutRecord[]>(
-    OUT_KEY,
-    (l) => (l ?? []).map((r) => (r.fid === rec.fid ? { ...r, state } : r)),
-  );
+  const list = await setOut(ft.ops, rec.fid, { state });
   await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
   // As filed now: an upload marks its offer sent in the store, not in the record it was handed.
   if ((list.find((r) => r.fid === rec.fid) ?? rec).offered) {
