@@ -85,6 +85,11 @@ test({
       ]);
       assert.notEqual(bad.code, 0);
       assert.match(bad.err, /--frame-format is auto, jpeg or rgb, not "png"/, bad.err);
+      // `watch` checks its options before it waits: a bad one never costs an offer that came meanwhile.
+      const badWatch = await client(t, home, "viewer", ["watch", "--renderer", "foo", "--wait", "30"]);
+      assert.notEqual(badWatch.code, 0);
+      assert.match(badWatch.err, /--renderer is kitty, sixel or halfblock, not "foo"/, badWatch.err);
+      assert.doesNotMatch(badWatch.err, /Waiting for a stream/, "refused before it waits");
 
       const thirds = await client(t, home, "viewer", [
         "play",

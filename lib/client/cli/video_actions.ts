@@ -148,14 +148,17 @@ export async function streamVideo(
 
 /** `watch`: waits for an offer (from `--accept-from` only, if given), accepts it and draws it. */
 export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): Promise<void> {
+  // Every option is checked before waiting: a bad one must not cost an offer that came meanwhile.
   const max = positiveInt(o.frames, "--frames");
+  const waitMs = (positiveInt(o.wait, "--wait") ?? 60) * 1000;
+  const forced = renderer(o.renderer);
   const peers = videoOf(c).peers;
   const from = o.acceptFrom as string | undefined;
   await c.sync(); // live delivery of DMs: the frame key arrives as one
   io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
-  const offer = await peers.waitOffer(from, (positiveInt(o.wait, "--wait") ?? 60) * 1000);
+  const offer = await peers.waitOffer(from, waitMs);
   const t = io.terminal ?? denoTerminalIo();
-  const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+  const term = await detectTerminal(t, { forced });
   const pane = fullPane(term);
   const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane)); // no larger frames than drawn
   await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
