@@ -384,3 +384,30 @@ test("scripted files: send-file '#room' uploads once; bob and carol each receive
     await t.stop();
   }
 });
+
+test("receive: a file where the folder should be is said at once; a failed offer is tried once a run and stays offered", async () => {
+  const t = await startTestServer();
+  try {
+    assert.equal((await inCli(t, "bob", "register")).code, 0);
+    const a = await t.e2eClient("alice");
+    await a.client.sync();
+    const small = `${t.dir}/small.txt`;
+    await Deno.writeTextFile(small, "z".repeat(300));
+    await FileTransfers.of(a.client).send("bob", small);
+    const started = Date.now();
+    let r = await inCli(t, "bob", "receive", "--from", "alice", "--out", small, "--timeout", "60");
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /Cannot save into .*small\.txt: it is a file, not a folder/);
+    assert.ok(Date.now() - started < 30_000, "said before any wait");
+    // Under a file: seen only when saving. Said once (it looped for good, at full CPU), the offer kept.
+    r = await inCli(t, "bob", "receive", "--from", "alice", "--out", `${small}/sub`);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.err.split("\n").filter((l) => /Cannot save into/.test(l)).length, 1, r.err);
+    assert.match(r.err.split("\n").at(-1)!, /1 file not saved/);
+    assert.match((await inCli(t, "bob", "files")).out[0]!, /offered {2}small\.txt$/);
+    r = await inCli(t, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down`);
+    assert.match(r.out[0]!, /^saved .*small\.txt 300 /, r.err);
+  } finally {
+    await t.stop();
+  }
+});

@@ -2,7 +2,8 @@
  * `parley receive` once logged in (registered by cli/files.ts, which documents its fixed output):
  * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
  * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
- * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each; offers left waiting are
+ * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each, each offer tried once a
+ * run (one that failed stays offered, said on standard error); offers left waiting are
  * said once, with why, on standard error, and room files sent before this user joined
  * (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
@@ -15,7 +16,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import type { InRecord } from "../files/offer.ts";
 import type { FileTransfers } from "../files/transfers.ts";
 import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import { roomFor } from "../files/disk.ts";
+import { roomFor, saveFolder } from "../files/disk.ts";
 import { type ConnectFlags, resolveTarget } from "../start/session_setup.ts";
 import type { CliIo } from "./io.ts";
 import { counted } from "../../common/words.ts";
@@ -58,6 +59,7 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   const rules = acceptRules(o);
   const from = rules.from;
   const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
+  await saveFolder(dir); // before waiting: a file named as the folder is said at once
   const end = systemClock.now() + seconds(o.timeout, "--timeout") * 1000;
   /** Offers left waiting by the rules, with why (said once at the end). */
   const left = new Map<string, string>();
@@ -89,8 +91,11 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
     return left.size ? sayLeft() : io.err("No files offered");
   }
   let failed = 0;
+  /** Offers tried in this run: one that failed is not tried again (it stays offered for a later run). */
+  const tried = new Set<string>();
   while (todo.length) {
     for (const r of todo) {
+      tried.add(r.fid);
       try {
         const v = await judge(r); // again: the files saved before it took room
         if (!v.take) continue;
@@ -103,7 +108,7 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
       }
     }
     await c.ack([]);
-    todo = (await mine()).filter((r) => r.state === "offered");
+    todo = (await mine()).filter((r) => r.state === "offered" && !tried.has(r.fid)); // new offers only
   }
   sayLeft();
   if (failed) throw new BackendError("file_failed", `${counted(failed, "file")} not saved`);

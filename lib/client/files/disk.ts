@@ -131,12 +131,13 @@ export async function hashFile(path: string): Promise<string> {
   return h.hex();
 }
 
+/** Whether something is at `p` (nothing is under a file: a path through one is not there either). */
 export async function exists(p: string): Promise<boolean> {
   try {
     await Deno.lstat(p);
     return true;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
     throw e;
   }
 }
@@ -169,8 +170,25 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
  * modes) and a free, safe form of the offered name. The file itself is 0600 (`openPart`).
  */
 export async function downloadTarget(dir: string, name: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await saveFolder(dir);
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory) {
+      throw notAFolder(dir);
+    }
+    throw e;
+  }
   return await freeName(dir, safeFileName(name));
+}
+
+const notAFolder = (dir: string) =>
+  new BackendError("usage", `Cannot save into ${dir}: it is a file, not a folder (or lies under one)`);
+
+/** Refuses `dir` as a folder to save into when it is there and is not a folder; one not there yet is made later. */
+export async function saveFolder(dir: string): Promise<void> {
+  const st = await Deno.stat(dir).catch(() => null);
+  if (st && !st.isDirectory) throw notAFolder(dir);
 }
 
 /**
