@@ -49,7 +49,11 @@ async function withPlay(
     const run = background ? `${play} < /dev/tty & p=$!; echo $p >${home}/pid; wait $p` : play;
     const cmd = `${run}; echo "exit $?" >${home}/exit; sleep 60`;
     await tmux.run("new-session", "-d", "-s", "play", "-x", "80", "-y", "24", `sh -c '${cmd}'`);
-    await tmux.waitFor("play", (s) => /▶ [\d.]+ fps/.test(s), "the overlay of a playing video");
+    await tmux.waitFor(
+      "play",
+      (s) => /▶ \d+:\d\d \/ \d+:\d\d · [\d.]+ fps/.test(s),
+      "the overlay of a playing video",
+    );
     await fn(t, tmux, home);
   } finally {
     await tmux.stop();
@@ -76,7 +80,7 @@ test({
   fn: () =>
     withPlay(false, async (t, tmux, home) => {
       await tmux.keys("play", "Space");
-      await tmux.waitFor("play", (s) => /⏸ [\d.]+ fps/.test(s), "the paused overlay");
+      await tmux.waitFor("play", (s) => /⏸ \d+:\d\d \/ \d+:\d\d · [\d.]+ fps/.test(s), "the paused overlay");
       // A paused stream stays on the server: the size of its frames can be read at leisure.
       const sent = () => t.srv.video.viewerStats().map((v) => `${v.width}x${v.height}`);
       assert.deepEqual(sent(), [halfblockSize(80, 24)]);
@@ -86,7 +90,7 @@ test({
       await tmux.keys("play", "Space");
       const s = await tmux.waitFor(
         "play",
-        (s) => /▶ [\d.]+ fps/.test(s.split("\n")[13] ?? ""),
+        (s) => /▶ \d+:\d\d \/ \d+:\d\d · [\d.]+ fps/.test(s.split("\n")[13] ?? ""),
         "overlay on row 14",
       );
       assert.ok(s.split("\n").slice(0, 13).some((l) => l.includes("▀")), s);
@@ -103,7 +107,7 @@ test({
   fn: () =>
     withPlay(true, async (_t, tmux, home) => {
       await tmux.keys("play", "Space");
-      await tmux.waitFor("play", (s) => /⏸ [\d.]+ fps/.test(s), "the paused overlay");
+      await tmux.waitFor("play", (s) => /⏸ \d+:\d\d \/ \d+:\d\d · [\d.]+ fps/.test(s), "the paused overlay");
       Deno.kill(Number((await Deno.readTextFile(`${home}/pid`)).trim()), "SIGTERM");
       await exited(home);
       const err = await Deno.readTextFile(`${home}/err`);
