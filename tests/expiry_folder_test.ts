@@ -68,3 +68,39 @@ Deno.test("changes: my edit and reaction sent by another process of the folder s
     await t.stop();
   }
 });
+
+Deno.test("settings: a room made and its disappearing time set by another process of the folder show on the screen, no 'could not read'", async () => {
+  const t = await startTestServer();
+  const home = `${t.dir}/home-alice`;
+  const cli = async (...args: string[]) => {
+    const r = await runProgram("client.ts", [
+      ...args,
+      ...["--server", `127.0.0.1:${t.port}`, "--user", "alice", "--home", home, "--trust-on-first-use"],
+    ], { PARLEY_PASSWORD: "pw-alice-secret" });
+    assert.equal(r.code, 0, r.err);
+    return r.out.trim();
+  };
+  try {
+    await t.e2eClient("bob");
+    await cli("register");
+    const screen = await t.e2eClient("alice", { register: false, home });
+    const seen: BackendEvent[] = [];
+    screen.client.on((e) => seen.push(e));
+    await screen.client.start();
+    await cli("room", "create", "team", "bob");
+    // The room's first message from this folder: the room key goes to bob first (a DM sealed for him only).
+    await cli("expire", "#team", "1h");
+    await cli("expire", "bob", "10m");
+    const settings = () =>
+      seen.flatMap((e) => (e.type === "message" && e.message.setting ? [e.message] : []));
+    await eventually(() => settings().length >= 2, 5000, "the screen shows both settings");
+    for (const m of settings()) {
+      assert.match(m.text, /^⏱ messages here now disappear (1h|10m) after they are sent$/);
+      assert.equal(screen.store.get(m.seq)?.text, m.text, "filed in the folder");
+    }
+    const notices = seen.flatMap((e) => (e.type === "notice" ? [e.text] : []));
+    assert.deepEqual(notices.filter((n) => /Could not read/.test(n)), []);
+  } finally {
+    await t.stop();
+  }
+});

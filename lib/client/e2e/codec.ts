@@ -52,7 +52,7 @@ import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
 import { adoptLegacyRooms, handedOut, resealHandout, sealRoom } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
-import { ownChangeSent, sealOwnChange } from "./own_changes.ts";
+import { ownChangeSent, sealOwnChange, sealOwnExpiry } from "./own_changes.ts";
 
 export { BROADCAST_ROOM };
 export type { AttachClient, AttachOptions };
@@ -203,7 +203,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Seals a disappearing-time setting (seconds, 0: off) for the conversation `to` (issue 39.5). */
   sealExpiry(to: Target, mid: string, seconds: number): Promise<Sealed> {
-    return this.#sealPayload(to, encodePayload({ v: 1, k: "expire", mid, seconds }));
+    return this.#serial(() => sealOwnExpiry(this.#p, to, mid, seconds));
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {

@@ -1,16 +1,16 @@
 /**
- * My changes (edit, deletion, reaction) as the folder's other processes see them. A change sealed by
+ * My changes (edit, deletion, reaction) and disappearing-time settings as the folder's other processes see them. A change sealed by
  * one process of a folder (`parley edit` beside the full-screen client) comes back to the others as
  * an envelope sealed for every device but this one, so they cannot open it. The sending process files
  * what it changes as it seals it (`sealOwnChange`, by the envelope's mid, for ten minutes); a process
  * that gets the envelope back applies it from there (`ownChange`) — whichever of them comes first
  * applies it and records it consumed, the other only reads the result (`ownChangeSent` for the
- * sender) — and says so on screen.
+ * sender) — and says so on screen. A setting is filed the same way (`sealOwnExpiry`, `ownSetting`).
  * Runs under the folder's lock.
  */
 import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { convOf } from "../session/wire_events.ts";
-import { applyWith, deletesAsAdmin } from "./apply.ts";
+import { applyWith, deletesAsAdmin, receiveExpiry } from "./apply.ts";
 import type { Sealed } from "./body_codec.ts";
 import { changePayload } from "./changes.ts";
 import { dmEncrypt } from "./dm_seal.ts";
@@ -21,6 +21,24 @@ import { sealRoom } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
 const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
+/** My disappearing-time settings sealed in this folder (seconds, 0: off), by the mid of their envelope. */
+const SETTINGS = new FiledList<number>("settings:mine", 64, 10 * 60_000);
+
+/** Seals my setting that messages to `to` disappear after `seconds` (0: never), filed first like a change. */
+export async function sealOwnExpiry(p: E2eParts, to: Target, mid: string, seconds: number): Promise<Sealed> {
+  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: seconds }));
+  const payload = encodePayload({ v: 1, k: "expire", mid, seconds });
+  return to.kind === "user" ? await dmEncrypt(p, to.name!, payload) : await sealRoom(p, to, payload);
+}
+
+/**
+ * Envelope `m` of mine as a setting filed in this folder: its line (saved here, or by the process
+ * that sent it: the first to file it wins), or undefined when it is no setting of mine filed here.
+ */
+export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessage | undefined> {
+  const seconds = await SETTINGS.get(p.cs, p.me, m.mid);
+  return seconds === undefined ? undefined : await receiveExpiry(p, NO_WRITES, m, seconds);
+}
 
 /**
  * Envelope `m` of mine as a change filed in this folder: the changed message (applied now and recorded

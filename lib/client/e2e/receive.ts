@@ -11,7 +11,8 @@ import { DecryptError } from "../../crypto/primitives.ts";
 import { ReplayError } from "../../crypto/ratchet.ts";
 import type { ChatMessage } from "../backend.ts";
 import { opened, receiveChange, receiveExpiry, save, withReply } from "./apply.ts";
-import { ownChange } from "./own_changes.ts";
+import { ownChange, ownSetting } from "./own_changes.ts";
+import { isOwnHandout } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
 import { isChange } from "./changes.ts";
 import { decodeMultiBody } from "./devices.ts";
@@ -40,8 +41,16 @@ export async function receive(
         return null;
       }
       if (p.cs.consumed(m.seq)) return null;
-      const own = ownMessage(p, m, conv, body);
+      const own = ownMessage(p, m, conv) ?? await ownSetting(p, m);
       if (own) return own;
+      // From one of my other devices: a DM has a part for this device, a room message my chain.
+      if (m.to.kind === "user" && !decodeMultiBody(body)) {
+        if (!(await isOwnHandout(p, m.mid))) {
+          throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
+        }
+        await commitConsumed(p, NO_WRITES, m.seq, conv); // a room key this folder sent: nothing to show
+        return null;
+      }
     }
     if (m.to.kind === "user") return await receiveDm(p, m, conv, body);
     return await receiveRoom(p, m, conv, body);
@@ -55,22 +64,16 @@ export async function receive(
  * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
  * process that sent it may file it after this one does, and the first to file a message wins).
  */
-function ownMessage(p: E2eParts, m: ChatMessage, conv: string, body: Uint8Array): ChatMessage | null {
+function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
   const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
-  if (own) {
-    const ttl = p.local.expiryOf(conv);
-    const mine = withReply(
-      { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
-      own.replyTo,
-    );
-    p.local.confirm(mine);
-    return mine;
-  }
-  // From one of my other devices: a DM has a part for this device, a room message my chain.
-  if (m.to.kind === "user" && !decodeMultiBody(body)) {
-    throw new UnreadableError("you sent it from another device; only its recipients can decrypt it");
-  }
-  return null;
+  if (!own) return null;
+  const ttl = p.local.expiryOf(conv);
+  const mine = withReply(
+    { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
+    own.replyTo,
+  );
+  p.local.confirm(mine);
+  return mine;
 }
 
 /** A room (or broadcast) message, opened with its sender's chain. */

@@ -7,7 +7,8 @@
  * - Who gets the key: every device of every member of the room's verified log (broadcasts: every
  *   registered user) and my other devices. A member is marked as holding the chain only once its
  *   handout went out (`handedOut`), as before, when the codec sent it itself.
- * - A handout not reported yet is kept in the keystore ("skpend:<room>": its mid and distribution)
+ * - A handout not reported yet is kept in the keystore ("skpend:<room>": its mid and distribution;
+ *   "skpend:rooms" lists those rooms, so the folder's other processes know its echo: `isOwnHandout`)
  *   and sealed again, under the same mid, with the next message of the room — by this process or
  *   another of the folder, after a crash too — so every message goes after a handout of its chain
  *   to each member (the server keeps the first copy of a mid: a repeat is a duplicate, not a second
@@ -36,9 +37,30 @@ async function pendingOf(p: E2eParts, room: string): Promise<Pending[]> {
   return ((await p.cs.get(pendingKey(room))) as Pending[] | undefined) ?? [];
 }
 
-function keepPending(p: E2eParts, room: string, list: Pending[]): Promise<void> {
+/** The rooms with handouts kept ("skpend:<room>"), so a handout's mid can be found without its room. */
+const PENDING_ROOMS = "skpend:rooms";
+
+async function keepPending(p: E2eParts, room: string, list: Pending[]): Promise<void> {
   const key = pendingKey(room);
-  return p.cs.commit(list.length ? { put: { [key]: list }, del: [] } : { put: {}, del: [key] });
+  const rooms = new Set(((await p.cs.get(PENDING_ROOMS)) as string[] | undefined) ?? []);
+  const listed = rooms.has(room);
+  if (list.length) rooms.add(room);
+  else rooms.delete(room);
+  const index = listed === rooms.has(room) ? {} : { [PENDING_ROOMS]: [...rooms] };
+  await p.cs.commit(
+    list.length ? { put: { [key]: list, ...index }, del: [] } : { put: index, del: [key] },
+  );
+}
+
+/**
+ * Whether `mid` is a handout of mine not reported yet: sent by another process of this folder (the
+ * same device), whose echo reaches this one sealed for its member only; it is not a message to show.
+ */
+export async function isOwnHandout(p: E2eParts, mid: string): Promise<boolean> {
+  for (const room of ((await p.cs.get(PENDING_ROOMS)) as string[] | undefined) ?? []) {
+    if ((await pendingOf(p, room)).some((e) => e.mid === mid)) return true;
+  }
+  return false;
 }
 
 const skd = (e: Pending) => encodePayload({ v: 1, k: "skd", mid: e.mid, dist: e.dist });
