@@ -39,7 +39,7 @@ Deno.test("PeerStreams.accept says the viewer's pixels; a server that knows no s
   }) as Connection["request"];
   const key = new Uint8Array(32);
   const peers = new PeerStreams(conn, "bob", {
-    keyVia: () => ({ send: async () => {}, receive: async () => key }),
+    keyVia: () => ({ send: () => Promise.resolve(), receive: () => Promise.resolve(key) }),
   });
   push({ t: "stream.offer", sid: "sid-new-server", from: "alice", name: "a.mp4" });
   const a = await peers.accept(await peers.waitOffer("alice", 50), { width: 160, height: 90 });
