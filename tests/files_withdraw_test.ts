@@ -71,6 +71,7 @@ Deno.test("files: a sender withdraws a file; its recipient is told at once and c
     assert.equal((await fa.outgoing())[0]?.state, "withdrawn", "alice's record says so; nothing resumes it");
     await assert.rejects(fa.withdraw(sent.fid), /has ended already \(withdrawn\)/);
     await assert.rejects(fa.withdraw("zzzzzz"), /You sent no file zzzzzz/);
+    await assert.rejects(fa.withdraw(sent.fid.slice(0, 3)), /is too short: give 4 or more characters/);
   } finally {
     await t.stop();
   }

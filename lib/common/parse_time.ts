@@ -67,7 +67,19 @@ function writtenDate(text: string): number | null {
   return d.getTime();
 }
 
+/**
+ * A time typed for "since" (history): a written date, an ISO date or time, or a duration back from
+ * `now`; refused when it is not one, or lies ahead (a minute's clock difference is let through).
+ */
 export function parseSince(text: string, now: number): number {
+  const t = sinceTime(text, now);
+  if (t > now + 60_000) {
+    throw new Error(`"${text}" is in the future: history reaches up to now (try 2h, 3d or an earlier date)`);
+  }
+  return t;
+}
+
+function sinceTime(text: string, now: number): number {
   const w = writtenDate(text);
   if (w !== null) return w;
   const d = DATE_RE.exec(text);

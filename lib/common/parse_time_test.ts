@@ -29,6 +29,11 @@ Deno.test("parseSince() reads ISO, 2h/3d and written dates like 1 Jun 2022 16:00
   assert.throws(() => parseSince("31 Feb 2022", now), /not a time/);
   assert.throws(() => parseSince("1 Jux 2022", now), /not a time/);
   assert.throws(() => parseSince("1 Jun 2022 25:00", now), /not a time/);
+  assert.throws(
+    () => parseSince("2099-01-01", now),
+    /"2099-01-01" is in the future: history reaches up to now/,
+  );
+  assert.equal(parseSince(new Date(now + 30_000).toISOString(), now), now + 30_000, "a clock a little ahead");
 });
 
 Deno.test("isoSeconds: UTC ISO 8601 to the second, the scripted output's one time format", () => {

@@ -53,9 +53,10 @@ export async function withdrawSent(
 ): Promise<OutRecord> {
   const mine = ((await ft.ops.get(OUT_KEY)) ?? []) as OutRecord[];
   const found = mine.filter((r) => r.fid === id);
-  const rec = found.length
-    ? found[0]!
-    : pickUnique(mine.filter((r) => id.length >= 4 && r.fid.startsWith(id)), id);
+  if (!found.length && id.length < 4) {
+    throw new BackendError("usage", `"${id}" is too short: give 4 or more characters of the file id`);
+  }
+  const rec = found.length ? found[0]! : pickUnique(mine.filter((r) => r.fid.startsWith(id)), id);
   if (rec.state === "failed" || rec.state === "withdrawn") {
     throw new BackendError("invalid", `${rec.name} to ${rec.to} has ended already (${rec.state})`);
   }
