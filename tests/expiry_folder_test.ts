@@ -7,7 +7,30 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../lib/client/backend.ts";
-import { eventually, runProgram, startTestServer } from "./helpers.ts";
+import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+
+/**
+ * Alice's folder with two processes: a script (a real process: two stores of one folder in one
+ * process would wait on each other) and a screen following the live feed here; bob to talk to.
+ */
+async function scriptBesideScreen(t: TestServer) {
+  const home = `${t.dir}/home-alice`;
+  const cli = async (...args: string[]) => {
+    const r = await runProgram("client.ts", [
+      ...args,
+      ...["--server", `127.0.0.1:${t.port}`, "--user", "alice", "--home", home, "--trust-on-first-use"],
+    ], { PARLEY_PASSWORD: "pw-alice-secret" });
+    assert.equal(r.code, 0, r.err);
+    return r.out.trim();
+  };
+  await t.e2eClient("bob");
+  await cli("register");
+  const screen = await t.e2eClient("alice", { register: false, home });
+  const seen: BackendEvent[] = [];
+  screen.client.on((e) => seen.push(e));
+  await screen.client.start();
+  return { cli, screen, seen };
+}
 
 Deno.test("expiry: my own disappearing message filed by another process of the folder keeps its time", async () => {
   const t = await startTestServer();
@@ -32,23 +55,8 @@ Deno.test("expiry: my own disappearing message filed by another process of the f
 
 Deno.test("changes: my edit and reaction sent by another process of the folder show on the screen, no 'could not read'", async () => {
   const t = await startTestServer();
-  const home = `${t.dir}/home-alice`;
-  // The script is a real process (two stores of one folder in one process would wait on each other).
-  const cli = async (...args: string[]) => {
-    const r = await runProgram("client.ts", [
-      ...args,
-      ...["--server", `127.0.0.1:${t.port}`, "--user", "alice", "--home", home, "--trust-on-first-use"],
-    ], { PARLEY_PASSWORD: "pw-alice-secret" });
-    assert.equal(r.code, 0, r.err);
-    return r.out.trim();
-  };
   try {
-    await t.e2eClient("bob");
-    await cli("register");
-    const screen = await t.e2eClient("alice", { register: false, home });
-    const seen: BackendEvent[] = [];
-    screen.client.on((e) => seen.push(e));
-    await screen.client.start();
+    const { cli, screen, seen } = await scriptBesideScreen(t);
     const { id, seq } = JSON.parse(await cli("send", "bob", "helo wrld", "--json"));
     await eventually(() => screen.store.get(seq) !== undefined, 5000, "the screen has the text");
     for (let i = 1; i <= 3; i++) await cli("edit", id, `hello world ${i}`);
@@ -71,22 +79,8 @@ Deno.test("changes: my edit and reaction sent by another process of the folder s
 
 Deno.test("settings: a room made and its disappearing time set by another process of the folder show on the screen, no 'could not read'", async () => {
   const t = await startTestServer();
-  const home = `${t.dir}/home-alice`;
-  const cli = async (...args: string[]) => {
-    const r = await runProgram("client.ts", [
-      ...args,
-      ...["--server", `127.0.0.1:${t.port}`, "--user", "alice", "--home", home, "--trust-on-first-use"],
-    ], { PARLEY_PASSWORD: "pw-alice-secret" });
-    assert.equal(r.code, 0, r.err);
-    return r.out.trim();
-  };
   try {
-    await t.e2eClient("bob");
-    await cli("register");
-    const screen = await t.e2eClient("alice", { register: false, home });
-    const seen: BackendEvent[] = [];
-    screen.client.on((e) => seen.push(e));
-    await screen.client.start();
+    const { cli, screen, seen } = await scriptBesideScreen(t);
     await cli("room", "create", "team", "bob");
     // The room's first message from this folder: the room key goes to bob first (a DM sealed for him only).
     await cli("expire", "#team", "1h");
