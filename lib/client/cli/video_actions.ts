@@ -160,7 +160,8 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   const t = io.terminal ?? denoTerminalIo();
   const term = await detectTerminal(t, { forced });
   const pane = fullPane(term);
-  const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane)); // no larger frames than drawn
+  // The pixels drawn: the sender sends no larger frames.
+  const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane));
   await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
   io.err(`Accepted ${offer.name} from ${offer.from}`);
   let taken = 0;

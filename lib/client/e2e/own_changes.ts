@@ -1,11 +1,12 @@
 /**
- * My changes (edit, deletion, reaction) and disappearing-time settings as the folder's other processes see them. A change sealed by
- * one process of a folder (`parley edit` beside the full-screen client) comes back to the others as
- * an envelope sealed for every device but this one, so they cannot open it. The sending process files
- * what it changes as it seals it (`sealOwnChange`, by the envelope's mid, for ten minutes); a process
- * that gets the envelope back applies it from there (`ownChange`) — whichever of them comes first
- * applies it and records it consumed, the other only reads the result (`ownChangeSent` for the
- * sender) — and says so on screen. A setting is filed the same way (`sealOwnExpiry`, `ownSetting`).
+ * My changes (edit, deletion, reaction) and disappearing-time settings as the folder's other
+ * processes see them. A change sealed by one process of a folder (`parley edit` beside the
+ * full-screen client) comes back to the others as an envelope sealed for every device but this one,
+ * so they cannot open it. The sending process files what it changes as it seals it
+ * (`sealOwnChange`, by the envelope's mid, for ten minutes); a process that gets the envelope back
+ * applies it from there (`ownChange`) — whichever of them comes first applies it and records it
+ * consumed, the other only reads the result (`ownChangeSent` for the sender) — and says so on
+ * screen. A setting is filed the same way (`sealOwnExpiry`, `ownSetting`).
  * Runs under the folder's lock.
  */
 import type { ChatMessage, MessageChange, Target } from "../backend.ts";

@@ -185,7 +185,7 @@ export async function downloadTarget(dir: string, name: string): Promise<string>
 const notAFolder = (dir: string) =>
   new BackendError("usage", `Cannot save into ${dir}: it is a file, not a folder (or lies under one)`);
 
-/** Refuses `dir` as a folder to save into when it is there and is not a folder; one not there yet is made later. */
+/** Refuses `dir` as a folder to save into when it is there and is not one (one not there yet is made later). */
 export async function saveFolder(dir: string): Promise<void> {
   const st = await Deno.stat(dir).catch(() => null);
   if (st && !st.isDirectory) throw notAFolder(dir);

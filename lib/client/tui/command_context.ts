@@ -32,7 +32,7 @@ export interface CommandContext {
   lastMessage?(own: boolean): Line | null;
   /** The message selected in the current buffer (selection mode, select.ts) when the line was typed; null if none. */
   selectedMessage?(): Line | null;
-  /** Adds fetched messages (history, inbox) to their buffers; resolves with how many were not shown already. */
+  /** Adds fetched messages (history, inbox) to their buffers; resolves with how many were new there. */
   addMessages(messages: ChatMessage[]): Promise<number>;
   quit(): Promise<void>;
   /** Set once `/quit` warned about unsent messages (a second `/quit` leaves). */

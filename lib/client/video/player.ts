@@ -161,7 +161,7 @@ export class VideoPlayer {
     return this.#paused ? this.resume() : this.pause();
   }
 
-  /** Seeks relative to where the video is heading (a seek not yet on screen), else the last drawn frame (arrows: ±5000). */
+  /** Seeks from where the video is heading (a seek not on screen yet), else its last frame (arrows: ±5000). */
   seekBy(deltaMs: number): Promise<void> {
     return this.seekTo(this.#seek.position(this.#lastPts) + deltaMs);
   }
