@@ -29,6 +29,7 @@ import { localTime, type SearchState, type TuiOptions } from "./app_options.ts";
 import { loadAtStart } from "./app_start.ts";
 import { TuiSelect } from "./select.ts";
 import type { AppHost } from "./app_host.ts";
+import { InputHold } from "./input_hold.ts";
 
 type Item =
   | { t: "input"; events: KeyEvent[] }
@@ -56,6 +57,7 @@ export class TuiApp implements AppHost {
   quitWarned = false;
   /** How many frames were drawn (tests check coalescing). */
   draws = 0;
+  readonly #hold = new InputHold((events) => this.#enqueue({ t: "input", events }), (fn) => this.later(fn));
   readonly clock: Clock;
   readonly formatTime: (ts: number) => string;
   readonly commands: readonly CommandSpec[];
@@ -171,8 +173,8 @@ export class TuiApp implements AppHost {
 
   #handle(it: Item): void {
     switch (it.t) {
-      case "input":
-        for (const ev of it.events) bindKey(this, ev);
+      case "input": // keys after a submitted command wait for it (input_hold.ts)
+        this.#hold.take(it.events, (ev) => bindKey(this, ev));
         break;
       case "event": {
         if (it.e.type === "stream.offer") return this.video.offered(it.e.offer);
@@ -271,6 +273,11 @@ export class TuiApp implements AppHost {
   /** Handles a submitted input line (see `app_commands.ts`). */
   submit(line: string): void {
     submitLine(this, line);
+  }
+
+  /** Keys typed after a command wait for it (input_hold.ts). */
+  holdInput(p: Promise<unknown>): void {
+    this.#hold.hold(p);
   }
 
   /** Runs `fn` in the next pass (results of async work). */

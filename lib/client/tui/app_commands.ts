@@ -44,6 +44,7 @@ export function submitLine(app: AppHost, line: string): void {
     case "command": {
       const ctx = commandContext(app, buf);
       const run = Promise.resolve().then(() => p.spec.run(ctx, p.args));
+      app.holdInput(run); // what is typed after it acts on the screen the command leaves
       return app.track(run, () => {}, buf);
     }
   }

@@ -72,6 +72,8 @@ export interface AppHost {
   later(fn: () => void): void;
   /** Handles a submitted input line. */
   submit(line: string): void;
+  /** The keys typed after a submitted command wait until `p` (the command) settles, a moment at most. */
+  holdInput(p: Promise<unknown>): void;
   /** Sends text to a conversation. */
   sendText(target: Target, text: string, replyTo?: string): Promise<void>;
   /** Called by the key bindings after the input line changed. */

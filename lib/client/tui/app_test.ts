@@ -417,3 +417,17 @@ Deno.test("TuiApp /msg and /query to a name the server does not know: an error a
   assert.deepEqual(h.backend.callsOf("whois"), [["nosuchuser"], ["nosuchuser"], ["erin"]]);
   h.close();
 });
+
+Deno.test("TuiApp: what is typed after a command, in the same read, acts where the command left the screen", async () => {
+  const h = await open();
+  // A paste, or a busy moment that read both lines at once: "hello" goes to carol, not the status buffer.
+  await h.type("/query carol\rhello\r");
+  let s = await h.settle();
+  assert.deepEqual(h.backend.callsOf("send"), [[{ kind: "user", name: "carol" }, "hello"]]);
+  assert.doesNotMatch(s.join("\n"), /This is the status buffer/);
+  // Editing keys are kept in order too: typed before the command's turn, shown once it ran.
+  await h.type("/join #general\rab\x7fc");
+  s = await h.settle();
+  assert.equal(s.at(-1), "[#general] ac");
+  h.close();
+});
