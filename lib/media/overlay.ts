@@ -33,14 +33,13 @@ export interface OverlayInfo {
 /** One status line, at most `width` columns. */
 export function formatOverlay(info: OverlayInfo, width = Infinity): string {
   const icon = info.paused ? "⏸" : "▶";
-  const where = info.at === undefined ? [] : [
-    `${icon} ${clockText(Math.floor(info.at / 1000))}${
-      info.length ? ` / ${clockText(info.length / 1000)}` : ""
-    }`,
-  ];
+  const fps = `${info.fps.toFixed(1)} fps`;
+  const length = info.length ? ` / ${clockText(info.length / 1000)}` : "";
   const parts = [
-    ...where,
-    `${where.length ? "" : `${icon} `}${info.fps.toFixed(1)} fps`,
+    // ▶ 1:05 / 3:20 · 25.0 fps, or ▶ 25.0 fps when the position is not known
+    ...(info.at === undefined
+      ? [`${icon} ${fps}`]
+      : [`${icon} ${clockText(Math.floor(info.at / 1000))}${length}`, fps]),
     ...(info.dropped > 0 ? [`${info.dropped} dropped`] : []),
     info.rendition,
     `${Math.round(info.kbps)} kbit/s`,

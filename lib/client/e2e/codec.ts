@@ -36,7 +36,6 @@ import { confirmed, isAdmin } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
-import { dmEncrypt } from "./dm_seal.ts";
 import { keyOps } from "./key_ops.ts";
 import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request } from "./keys.ts";
 import {
@@ -50,7 +49,7 @@ import {
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
-import { adoptLegacyRooms, handedOut, resealHandout, sealRoom } from "./room_seal.ts";
+import { adoptLegacyRooms, handedOut, resealHandout, sealFor } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
 import { ownChangeSent, sealOwnChange, sealOwnExpiry } from "./own_changes.ts";
 
@@ -207,9 +206,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
-    return this.#serial<Sealed>(() =>
-      to.kind === "user" ? dmEncrypt(this.#p, to.name!, payload) : sealRoom(this.#p, to, payload)
-    );
+    return this.#serial(() => sealFor(this.#p, to, payload));
   }
 
   /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/signals.ts); null: nobody to seal it for. */

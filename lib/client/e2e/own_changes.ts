@@ -14,11 +14,10 @@ import { convOf } from "../session/wire_events.ts";
 import { applyWith, deletesAsAdmin, receiveExpiry } from "./apply.ts";
 import type { Sealed } from "./body_codec.ts";
 import { changePayload } from "./changes.ts";
-import { dmEncrypt } from "./dm_seal.ts";
 import { FiledList } from "./filed.ts";
 import { encodePayload } from "./keys.ts";
 import { type E2eParts, NO_WRITES } from "./parts.ts";
-import { sealRoom } from "./room_seal.ts";
+import { sealFor } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
 const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
@@ -29,7 +28,7 @@ const SETTINGS = new FiledList<number>("settings:mine", 64, 10 * 60_000);
 export async function sealOwnExpiry(p: E2eParts, to: Target, mid: string, seconds: number): Promise<Sealed> {
   await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: seconds }));
   const payload = encodePayload({ v: 1, k: "expire", mid, seconds });
-  return to.kind === "user" ? await dmEncrypt(p, to.name!, payload) : await sealRoom(p, to, payload);
+  return await sealFor(p, to, payload);
 }
 
 /**
@@ -63,7 +62,7 @@ export async function sealOwnChange(
 ): Promise<Sealed> {
   await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: { ref, c } }));
   const payload = encodePayload(changePayload(mid, ref, c));
-  return to.kind === "user" ? await dmEncrypt(p, to.name!, payload) : await sealRoom(p, to, payload);
+  return await sealFor(p, to, payload);
 }
 
 /**

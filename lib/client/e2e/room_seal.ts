@@ -68,6 +68,11 @@ const skd = (e: Pending) => encodePayload({ v: 1, k: "skd", mid: e.mid, dist: e.
 /** The sender-key room of a target: the room's name, or "*" for broadcasts. */
 export const senderKeyRoom = (to: Target): string => to.kind === "room" ? to.name! : BROADCAST_ROOM;
 
+/** Seals `payload` for `to`: a DM (e2e/dm_seal.ts), else a room or broadcasts (`sealRoom`). */
+export function sealFor(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed> {
+  return to.kind === "user" ? dmEncrypt(p, to.name!, payload) : sealRoom(p, to, payload);
+}
+
 /** Seals `payload` for a room (or broadcasts) under my sender key, with the handouts it needs first. */
 export async function sealRoom(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed> {
   const { room, handouts } = await planHandouts(p, to);

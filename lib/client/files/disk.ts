@@ -170,7 +170,6 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
  * modes) and a free, safe form of the offered name. The file itself is 0600 (`openPart`).
  */
 export async function downloadTarget(dir: string, name: string): Promise<string> {
-  await saveFolder(dir);
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {

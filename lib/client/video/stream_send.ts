@@ -1,9 +1,10 @@
 /**
  * The sending half of a user-to-user stream once the recipient accepted (PeerStreams.send in
  * peer_stream.ts offers it and waits for the answer): the local file read by ffmpeg into a
- * latest-frame slot at the offered size or, smaller, the size the viewer draws (again when it changes), each JPEG sealed with the chunked file AEAD under the
- * stream's key (bound to stream id, frame index, sender and recipient) and sent as `stream.frame`
- * with one frame in flight; at the end the figures go to the recipient with `stream.stop`.
+ * latest-frame slot at the offered size or, smaller, the size the viewer draws (again when it
+ * changes), each JPEG sealed with the chunked file AEAD under the stream's key (bound to stream id,
+ * frame index, sender and recipient) and sent as `stream.frame` with one frame in flight; at the end
+ * the figures go to the recipient with `stream.stop`.
  */
 import { encryptFile } from "../../crypto/file_aead.ts";
 import { type probe, type Rendition, VideoStream } from "../../media/mod.ts";
