@@ -94,6 +94,64 @@ Deno.test("direct files: auto moves to the direct path once the recipient opens 
   }
 });
 
+Deno.test("direct files: a file too big for the relay goes straight (auto says so); a direct file takes no quota and its recipient's done clears it", async () => {
+  const t = await startTestServer({ fileQuota: 100_000 });
+  try {
+    const { a, b, stored } = await setup(t);
+    const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    const notices: string[] = [];
+    a.client.on((e) => e.type === "notice" && notices.push(e.text));
+    const seen = new Set<string>();
+    // Larger than the sender's whole quota: auto goes direct instead of failing (a day of real use:
+    // 1.5 GB could not be sent at all, not even --direct).
+    const data = bytes(300_000, 11);
+    const [sent, got] = await Promise.all([
+      fa.send("bob", await file(t, "big.bin", data)),
+      acceptNext(fb, `${t.dir}/down`, seen),
+    ]);
+    assert.equal(sent.via, "direct");
+    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+    assert.match(
+      notices.join("\n"),
+      /The server does not relay big\.bin: That file is 293\.\d KiB with its encryption: more than the 97\.7 KiB this server relays for one sender\. It goes straight to bob once they accept it/,
+    );
+    assert.equal(stored(), 0);
+    // The recipient's done clears the record though its sender never finished an upload.
+    assert.equal(t.srv.files.get(sent.fid)?.state, "done");
+    // A relayed file waiting (60 KB of the 100 KB quota) leaves room for a direct one of 90 KB.
+    const waiting = await fa.send("bob", await file(t, "wait.bin", bytes(60_000, 12)), "relay");
+    const [sent2] = await Promise.all([
+      fa.send("bob", await file(t, "d.bin", bytes(90_000, 13)), "direct", 10_000),
+      acceptNext(fb, `${t.dir}/down`, new Set([...seen, waiting.fid])),
+    ]);
+    assert.equal(sent2.via, "direct");
+    assert.equal(
+      t.srv.files.used("alice"),
+      t.srv.files.get(waiting.fid)!.size,
+      "the direct file counts nothing",
+    );
+    // Over the quota on the relay alone: said in sizes, with what waits.
+    await assert.rejects(
+      fa.send("bob", await file(t, "more.bin", bytes(60_000, 14)), "relay"),
+      /That file is 58\.\d KiB with its encryption, and 58\.\d KiB of yours wait for their recipients: the server holds at most 97\.7 KiB for you/,
+    );
+    // A direct file's record takes no byte; a room's file cannot be direct.
+    const put = (h: Record<string, unknown>, body = new Uint8Array(0)) =>
+      a.client.conn.request("file.put", { fid: "directfid01", to: "bob", size: 100, off: 0, ...h }, body);
+    assert.equal((await put({ direct: true })).header.direct, true);
+    await assert.rejects(
+      put({}, new Uint8Array(10)),
+      /goes straight to its recipient: the server takes none of it/,
+    );
+    await assert.rejects(
+      put({ fid: "directfid02", to: "team", room: true, direct: true }),
+      /room's file goes through the server/,
+    );
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("direct files: a recipient with no direct path — --direct fails clearly, auto stays on the relay", async () => {
   const t = await startTestServer();
   try {

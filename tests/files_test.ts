@@ -165,18 +165,21 @@ Deno.test("files: quota refusal and TTL expiry", async () => {
   try {
     const { a, b } = await pair(t);
     const fa = FileTransfers.of(a.client), fb = FileTransfers.of(b.client);
+    // By the relay only (auto would send it straight: files_direct_test.ts).
     await assert.rejects(
-      fa.send("bob", await writeFile(t, "big.bin", bytes(120_000))),
+      fa.send("bob", await writeFile(t, "big.bin", bytes(120_000)), "relay"),
       (e: Error & { code?: string }) => {
-        assert.equal(e.code, "over_quota");
+        assert.equal(e.code, "file_too_large");
         return true;
       },
     );
+    assert.equal((await fa.outgoing())[0]?.state, "failed", "larger than the quota itself: never retried");
     const s = await fa.send("bob", await writeFile(t, "small.bin", bytes(60_000)));
     // Over quota together with the first (still waiting) file.
     await assert.rejects(
-      fa.send("bob", await writeFile(t, "more.bin", bytes(60_000))),
-      /keeps at most 100000/,
+      fa.send("bob", await writeFile(t, "more.bin", bytes(60_000)), "relay"),
+      (e: Error & { code?: string }) =>
+        e.code === "over_quota" && /holds at most 97\.7 KiB for you/.test(e.message),
     );
     const rec = await offerFor(fb, s.fid);
     clock.advance(1100);
@@ -259,7 +262,11 @@ Deno.test("files: the server lets only the sender write, only the recipient read
     assert.equal(await code(put(a, 60, new Uint8Array(10), "bob", 200)), "no_such_file", "size is fixed");
     // A put at a stale offset writes nothing and tells where the file is.
     assert.equal((await put(a, 10, new Uint8Array(5))).header.have, 60);
-    assert.equal(await code(b.conn.request("file.done", { fid })), "invalid", "not complete yet");
+    assert.equal(
+      await code(c.conn.request("file.done", { fid })),
+      "no_such_file",
+      "only its recipient's done",
+    );
     assert.equal(await code(c.conn.request("file.get", { fid, off: 0, len: 10 })), "no_such_file");
     assert.equal(await code(a.conn.request("file.get", { fid, off: 0, len: 10 })), "no_such_file");
     const r = await b.conn.request("file.get", { fid, off: 50, len: 100 });
@@ -270,6 +277,11 @@ Deno.test("files: the server lets only the sender write, only the recipient read
     assert.equal(await code(c.conn.request("file.abort", { fid })), "no_such_file");
     assert.equal(await code(b.conn.request("file.abort", { fid })), "ok");
     assert.equal(t.srv.files.get(fid), undefined);
+    // Its recipient's done while it is still uploading: it came by the direct path; the server drops it.
+    assert.equal(await code(put(a, 0, new Uint8Array(60))), "ok");
+    assert.equal(await code(b.conn.request("file.done", { fid })), "ok");
+    assert.equal(t.srv.files.get(fid)?.state, "done");
+    assert.equal((await put(a, 60, new Uint8Array(10))).header.state, "done", "its sender is told");
     assert.equal(
       await code(a.conn.request("file.put", { fid: "../../etc", to: "bob", size: 1, off: 0 })),
       "invalid",

@@ -70,6 +70,20 @@ Deno.test("TUI files: offer line, /files, /accept saves, /reject, /ls and /send 
     await Deno.writeTextFile(`${outbox}/a.txt`, "first");
     screen = (await h.type("/ls\r")).join("\n");
     assert.match(screen, / 1 {2}a\.txt {2}5 B .*\n.* 2 {2}b\.bin {2}39\.1 KiB/);
+    // A bad path or id is its error line alone: nothing says it is sending (a day of real use).
+    const shows = (what: string) =>
+      eventually(
+        async () => {
+          const s = (await h.settle()).join("\n");
+          return s.includes(what) ? s : "";
+        },
+        5000,
+        what,
+      );
+    await h.type(`/send alice ${t.dir}/nonexistent\r`);
+    assert.doesNotMatch((await shows(`There is no file ${t.dir}/nonexistent`))!, /Sending nonexistent/);
+    await h.type("/send alice 9\r");
+    assert.doesNotMatch((await shows("There is no file 9 in the outbox"))!, /Sending 9/);
     await h.type("/send alice 2\r");
     screen = (await eventually(
       async () => {

@@ -54,12 +54,21 @@ export interface FileEntryInfo {
 export interface FileControls {
   /** The outbox folder's files, numbered from 1 (`/send USER ID`). */
   outbox(): Promise<{ id: number; name: string; size: number }[]>;
-  /** Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events. */
-  send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }>;
+  /**
+   * Offers a file (an outbox id or a path) and uploads it; progress comes as "transfer" events.
+   * `started` is told the file's name once it is found to be a file that can be sent (before that a
+   * bad id or path is refused, and nothing was said to be sending).
+   */
+  send(
+    user: string,
+    idOrPath: string,
+    started?: (name: string) => void,
+  ): Promise<{ name: string; size: number; sha256: string }>;
   /** The same to every other member of a room (one upload, one offer for the room); resolves with who got it. */
   sendRoom(
     room: string,
     idOrPath: string,
+    started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }>;
   list(): Promise<FileEntryInfo[]>;
   /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */

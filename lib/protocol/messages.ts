@@ -283,7 +283,9 @@ export const Requests = {
   // Files (issue 12): end-to-end encrypted ciphertext relayed through the server's disk.
   /**
    * Appends the body (≤ FILE_BODY_MAX bytes) at `off`; the first put (off 0) creates the file. `room`:
-   * `to` names a room, and every member may read the file (one upload for the whole room).
+   * `to` names a room, and every member may read the file (one upload for the whole room). `direct`
+   * (at creation): the file goes straight to its recipient, the server holds only its record (no
+   * body is taken, it counts toward no quota); the reply says `direct: true` for such a file.
    */
   "file.put": req("file.put", {
     fid: Sid,
@@ -291,6 +293,7 @@ export const Requests = {
     size: FileSize,
     off: FileSize,
     room: v.optional(v.boolean()),
+    direct: v.optional(v.boolean()),
   }),
   /** Reads up to `len` bytes from `off` (the reply's body). */
   "file.get": req("file.get", {
@@ -310,7 +313,10 @@ export const Requests = {
     state: v.picklist(["uploading", "ready", "done"]),
     ms: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(FILE_WAIT_MAX_MS)),
   }),
-  /** The recipient has every byte and verified it: the server drops the ciphertext. */
+  /**
+   * The recipient has every byte and verified it: the server drops the ciphertext. Also while its
+   * sender is still uploading (the file came by the direct path).
+   */
   "file.done": req("file.done", { fid: Sid }),
   /** Sender or recipient cancels: the server forgets the file. */
   "file.abort": req("file.abort", { fid: Sid }),

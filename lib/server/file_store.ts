@@ -10,7 +10,8 @@
  *
  * The stored length is the file's length on disk (re-read at start), so after a crash or kill
  * the upload resumes from what reached the disk. Quota: the declared sizes of a sender's files
- * not yet fetched (`used`, and `usedAll` for everyone: the server's cap), at most
+ * not yet fetched (`used`, and `usedAll` for everyone: the server's cap; a `direct` file's record
+ * holds no byte and counts for neither), at most
  * MAX_FILES_PER_USER of them (`count`; fetched ones no longer count); expiry: `ttlMs` after
  * creation (swept, and checked on every lookup).
  *
@@ -48,6 +49,8 @@ export interface FileMeta {
   members?: string[];
   /** Declared ciphertext size, bytes. */
   size: number;
+  /** The file goes straight to its recipient: only this record is kept, no byte (no quota). */
+  direct?: boolean;
   created: number;
   expires: number;
   state: FileState;
@@ -185,14 +188,14 @@ export class FileStore {
   /** Bytes a sender holds on the server (files not yet fetched). */
   used(user: string): number {
     let n = 0;
-    for (const f of this.#files.values()) if (f.from === user && f.state !== "done") n += f.size;
+    for (const f of this.#files.values()) if (f.from === user && f.state !== "done" && !f.direct) n += f.size;
     return n;
   }
 
   /** Bytes all senders hold on the server (files not yet fetched). */
   usedAll(): number {
     let n = 0;
-    for (const f of this.#files.values()) if (f.state !== "done") n += f.size;
+    for (const f of this.#files.values()) if (f.state !== "done" && !f.direct) n += f.size;
     return n;
   }
 

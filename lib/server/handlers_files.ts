@@ -6,9 +6,12 @@
  * server lists them at each request) may read it; a member's done or abort counts for that member
  * only, and the ciphertext goes once every other member it was for took it (or it expires): the
  * members when it was created and still in the room (one who joins later was not offered it, like
- * the room's older messages); only the sender withdraws it for everyone. Bounds: the declared size is the most a file may grow to (writing past it is refused), each sender's waiting
+ * the room's older messages); only the sender withdraws it for everyone. A `direct` file (a DM's
+ * sent by the direct path only) is a record without bytes: no quota, no body taken; a recipient
+ * marks a DM's file done while it is still uploading (it came by the direct path). Bounds: the
+ * declared size is the most a file may grow to (writing past it is refused), each sender's waiting
  * bytes stay under `--file-quota`, everyone's under `--files-max`, the disk keeps `--min-free`
- * (`disk_full`), and each body is at most `FILE_BODY_MAX`.
+ * (`disk_full`), and each body is at most `FILE_BODY_MAX` (`noRoomFor`).
  *
  * `file.wait` (issue 36) is answered later, from the store's watcher, so it never holds up the
  * connection's other requests: at most MAX_WAITS per connection, each at most FILE_WAIT_MAX_MS.
@@ -22,6 +25,7 @@ import { release } from "../common/bytes.ts";
 import { frameWithRoom, releaseBody } from "../protocol/frame.ts";
 import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
 import { normalizeName } from "../protocol/names.ts";
+import { sizeText } from "../common/progress.ts";
 import type { Core } from "./core.ts";
 import { type FileEntry, type FileStore, MAX_FILES_PER_USER } from "./file_store.ts";
 import type { Session } from "./session.ts";
@@ -48,6 +52,46 @@ export interface FileHandlers {
 
 /** `file.wait`s one connection may have pending at once. */
 export const MAX_WAITS = 8;
+
+/**
+ * Why the server cannot hold a relayed file of `size` bytes from `user` (null: it can): everyone's
+ * cap (`--files-max`), the sender's (`--file-quota`: a file larger than it alone is `file_too_large`,
+ * one that would fit once the sender's waiting files are taken `over_quota`), the disk's floor.
+ */
+function noRoomFor(
+  c: Core,
+  user: string,
+  store: FileStore,
+  size: number,
+): { code: string; msg: string } | null {
+  const all = store.usedAll();
+  if (c.config.filesMaxBytes && all + size > c.config.filesMaxBytes) {
+    c.log.warn("files.full", { user, size, used: all });
+    return {
+      code: ErrorCode.ServerFull,
+      msg: "The server holds as many waiting files as it keeps for everyone; try again once some are fetched",
+    };
+  }
+  const quota = store.quota;
+  if (size > quota) {
+    return {
+      code: ErrorCode.FileTooLarge,
+      msg:
+        `That file is ${sizeText(size)} with its encryption: more than the ${sizeText(quota)} this server ` +
+        "relays for one sender",
+    };
+  }
+  const used = store.used(user);
+  if (used + size > quota) {
+    return {
+      code: ErrorCode.OverQuota,
+      msg:
+        `That file is ${sizeText(size)} with its encryption, and ${sizeText(used)} of yours wait for their ` +
+        `recipients: the server holds at most ${sizeText(quota)} for you (try again once they took them)`,
+    };
+  }
+  return c.disk.refusal(store.dir, size); // the whole declared size must fit above the floor
+}
 
 export function fileHandlers(store: FileStore): FileHandlers {
   /** The `file.wait`s pending per connection. */
@@ -90,6 +134,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
       let f = await store.lookup(m.fid);
       if (!f) {
         if (m.off !== 0) return missing(s, m.id, m.fid);
+        if (m.direct && m.room) {
+          return s.fail(
+            m.id,
+            ErrorCode.Invalid,
+            "A room's file goes through the server: it cannot be direct",
+          );
+        }
         const to = normalizeName(m.to);
         let members: string[] | undefined;
         if (m.room) {
@@ -104,33 +155,23 @@ export function fileHandlers(store: FileStore): FileHandlers {
         if (store.count(s.user) >= MAX_FILES_PER_USER) {
           return s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
         }
-        const all = store.usedAll();
-        if (c.config.filesMaxBytes && all + m.size > c.config.filesMaxBytes) {
-          c.log.warn("files.full", { user: s.user, size: m.size, used: all });
-          return s.fail(
-            m.id,
-            ErrorCode.ServerFull,
-            "The server holds as many waiting files as it keeps for everyone; try again once some are fetched",
-          );
-        }
-        const used = store.used(s.user);
-        if (used + m.size > store.quota) {
-          return s.fail(
-            m.id,
-            ErrorCode.OverQuota,
-            `That file needs ${m.size} bytes and the server keeps at most ${store.quota} for you ` +
-              `(${used} in use)`,
-          );
-        }
-        const low = c.disk.refusal(store.dir, m.size); // the whole declared size must fit above the floor
-        if (low) return s.fail(m.id, low.code, low.msg);
-        c.log.info("file.create", { fid: m.fid, from: s.user, to, size: m.size, room: m.room === true });
+        const refused = m.direct ? null : noRoomFor(c, s.user, store, m.size);
+        if (refused) return s.fail(m.id, refused.code, refused.msg);
+        c.log.info("file.create", {
+          fid: m.fid,
+          from: s.user,
+          to,
+          size: m.size,
+          room: m.room === true,
+          direct: m.direct === true,
+        });
         f = await store.create({
           fid: m.fid,
           from: s.user,
           to,
           size: m.size,
           ...(m.room ? { room: true, members } : {}),
+          ...(m.direct ? { direct: true } : {}),
         });
       }
       if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
@@ -142,7 +183,14 @@ export function fileHandlers(store: FileStore): FileHandlers {
       // The sender went on from another node of a cluster: read what it stored there.
       if (f.state === "uploading" && m.off !== f.have) f = await store.refresh(f.fid) ?? f;
       if (f.state !== "uploading" || m.off !== f.have || !body.length) {
-        return s.reply(m.id, { have: f.have, state: f.state });
+        return s.reply(m.id, { have: f.have, state: f.state, ...(f.direct ? { direct: true } : {}) });
+      }
+      if (f.direct) {
+        return s.fail(
+          m.id,
+          ErrorCode.Invalid,
+          "That file goes straight to its recipient: the server takes none of it",
+        );
       }
       if (store.writing.has(f.fid)) return s.fail(m.id, ErrorCode.Busy, "This file is being written; retry");
       const low = c.disk.refusal(store.dir, body.length);
@@ -229,7 +277,8 @@ export function fileHandlers(store: FileStore): FileHandlers {
     "file.done": async (c, s, m) => {
       const f = await store.lookup(m.fid);
       if (!f || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
-      if (f.state === "uploading") {
+      // A file its sender still uploads came by the direct path: its recipient has it all the same.
+      if (f.state === "uploading" && f.room) {
         return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
       }
       if (f.room) {

@@ -95,18 +95,27 @@ export class FileDesk implements FileControls {
     return f.path;
   }
 
-  async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
+  async send(
+    user: string,
+    idOrPath: string,
+    started?: (name: string) => void,
+  ): Promise<{ name: string; size: number; sha256: string }> {
     const path = await this.#path(idOrPath);
-    const key = upKey(normalizeName(user) ?? user, (await sendable(path)).real);
+    const f = await sendable(path);
+    const key = upKey(normalizeName(user) ?? user, f.real);
+    started?.(f.name);
     return await this.#once(key, () => this.#ft().send(user, path));
   }
 
   async sendRoom(
     room: string,
     idOrPath: string,
+    started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
     const path = await this.#path(idOrPath);
-    const key = upKey(`#${normalizeName(withoutHash(room)) ?? room}`, (await sendable(path)).real);
+    const f = await sendable(path);
+    const key = upKey(`#${normalizeName(withoutHash(room)) ?? room}`, f.real);
+    started?.(f.name);
     return await this.#once(key, () => this.#ft().sendRoom(room, path));
   }
 

@@ -28,7 +28,7 @@ import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
 import { withdrawUpload } from "./withdraw.ts";
-import { setOut } from "./out_record.ts";
+import { dropOut, setOut } from "./out_record.ts";
 import { relayUpload } from "./upload.ts";
 
 /** What sending needs of a FileTransfers. */
@@ -80,6 +80,52 @@ async function put(ft: Sending, rec: OutRecord, off: number, body: Uint8Array | 
   const size = cipherSize(rec.size);
   const r = await ft.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
   return Number(r.header.have);
+}
+
+/** Refusals of a relayed file for its size alone: it can still go straight to its recipient. */
+const TOO_BIG: ReadonlySet<string> = new Set([
+  ErrorCode.FileTooLarge,
+  ErrorCode.OverQuota,
+  ErrorCode.ServerFull,
+  ErrorCode.DiskFull,
+]);
+
+/**
+ * Creates upload `rec` on the server (or finds how far it got): its record only when it goes by the
+ * direct path (`direct`; no byte, no quota), else the relay's file. An `auto` upload the relay
+ * refuses for its size goes direct instead, and says so (`notice`). Resolves with the server's
+ * offset and whether the file goes direct (the server says so of a file made direct before).
+ */
+async function create(
+  ft: Sending,
+  rec: OutRecord,
+  mode: SendMode,
+  waitMs: number,
+): Promise<{ have: number; direct: boolean }> {
+  const h = { fid: rec.fid, to: rec.to, size: cipherSize(rec.size), off: 0 };
+  const ask = async (direct: boolean) => {
+    const r = await ft.client.conn.request("file.put", direct ? { ...h, direct } : h, EMPTY);
+    return { have: Number(r.header.have), direct: r.header.direct === true };
+  };
+  if (mode === "direct") {
+    // A server before direct records refuses the field (`invalid`): the relay's file then, as before.
+    return await ask(true).catch((e) => {
+      if (e instanceof BackendError && e.code === ErrorCode.Invalid) return ask(false);
+      throw e;
+    }).then((r) => ({ ...r, direct: true }));
+  }
+  try {
+    return await ask(false);
+  } catch (e) {
+    if (mode !== "auto" || !(e instanceof BackendError && TOO_BIG.has(e.code))) throw e;
+    ft.client.notify({
+      type: "notice",
+      level: "warn",
+      text: `The server does not relay ${rec.name}: ${e.message}. It goes straight to ${rec.to} once ` +
+        `they accept it (waiting up to ${Math.round(waitMs / 60_000)} min)`,
+    });
+    return { ...(await ask(true)), direct: true };
+  }
 }
 
 async function dial(ft: Sending, r: FileReady, to: string): Promise<PeerChannel> {
@@ -135,7 +181,7 @@ export async function upload(
   let via: "direct" | "relay" = "relay";
   let summed: Promise<void> = Promise.resolve();
   try {
-    const have = await put(ft, rec, 0, EMPTY); // creates the file on the server, or says how far it got
+    const { have, direct } = await create(ft, rec, mode, waitMs);
     if (!rec.offered) {
       await ft.ops.offer(rec.to, { fid: rec.fid, name: rec.name, size: rec.size, key, sha256: rec.sha256 });
       await setOut(ft.ops, rec.fid, { offered: true });
@@ -147,7 +193,7 @@ export async function upload(
       await setOut(ft.ops, rec.fid, { sha256: h });
     });
     summed.catch(() => {}); // awaited below
-    if (mode === "direct") {
+    if (direct) {
       await directOnly(ft, rec, src, waitMs);
       via = "direct";
     } else via = await relayed(ft, rec, src, mode, have);
@@ -155,7 +201,10 @@ export async function upload(
     await checkUnchanged(rec.path, rec.size, rec.mtime);
     await summed;
   } catch (e) {
-    if (endsUpload(e)) await endUpload(ft, rec);
+    // A recipient who does not exist was offered nothing: the typo leaves no record behind.
+    const typo = e instanceof BackendError && e.code === ErrorCode.NoSuchUser &&
+      (await dropOut(ft.ops, rec.fid));
+    if (!typo && endsUpload(e)) await endUpload(ft, rec);
     p(0, "failed");
     throw e;
   } finally {
@@ -169,6 +218,7 @@ export async function upload(
 /** Refusals after which an upload can never finish (`no_room`: room_send.ts, the sender left the room). */
 const FINAL: ReadonlySet<string> = new Set([
   "file_changed",
+  ErrorCode.FileTooLarge, // (an auto upload goes direct instead: `create`)
   "direct_failed",
   "no_file",
   "no_room",

@@ -47,7 +47,11 @@ class PeerDesk implements FileControls {
     return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
   }
 
-  async send(user: string, idOrPath: string): Promise<{ name: string; size: number; sha256: string }> {
+  async send(
+    user: string,
+    idOrPath: string,
+    started?: (name: string) => void,
+  ): Promise<{ name: string; size: number; sha256: string }> {
     let path = idOrPath;
     if (/^\d+$/.test(idOrPath)) {
       const f = (await this.outbox())[Number(idOrPath) - 1];
@@ -55,6 +59,7 @@ class PeerDesk implements FileControls {
       path = f.path;
     }
     const s = await this.node.sendFile(user, path);
+    started?.(s.name);
     this.awaited.add(s.fid);
     try {
       await new Promise<void>((resolve, reject) => {

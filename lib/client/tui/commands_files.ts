@@ -22,14 +22,6 @@ function number(s: string | undefined, what = "an offer"): number | undefined {
   return Number(s);
 }
 
-/** The name of what `/send` sends: an outbox file by its id from `/ls`, or a path's last component. */
-async function sendName(f: FileControls, what: string): Promise<string> {
-  if (!/^\d+$/.test(what)) return what.split(/[\\/]/).filter(Boolean).pop() ?? what;
-  const file = (await f.outbox()).find((x) => x.id === Number(what));
-  if (!file) throw new Error(`There is no file ${what} in the outbox (/ls lists it)`);
-  return file.name;
-}
-
 /** Runs a transfer after the command returns; its end (or failure) is printed then. */
 function background(ctx: CommandContext, p: Promise<string>): void {
   p.then((text) => ctx.print(text), (e) => ctx.print(e instanceof Error ? e.message : String(e), "error"));
@@ -56,14 +48,15 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
     usage: "USER|#ROOM ID|PATH…",
     help: "Send a file (an outbox id from /ls, or a path) to a user or every room member, end to end",
     permission: "user",
-    run: async (ctx, [u, what]) => {
+    run: (ctx, [u, what]) => {
       const f = files(ctx);
-      const name = await sendName(f, what!);
+      // "Sending…" is said once the file is found; a bad id or path is only its error line.
       if (u!.startsWith("#")) {
-        ctx.print(`Sending ${sanitize(name)} to every member of ${sanitize(u!)}…`);
+        const said = (name: string) =>
+          ctx.print(`Sending ${sanitize(name)} to every member of ${sanitize(u!)}…`);
         return background(
           ctx,
-          f.sendRoom(u!, what!).then((s) =>
+          f.sendRoom(u!, what!, said).then((s) =>
             `Sent ${sanitize(s.name)} (${sizeText(s.size)}) to ${
               s.to.map(sanitizeName).join(", ")
             }; SHA-256 ${s.sha256}`
@@ -71,10 +64,10 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
         );
       }
       const to = user(u!);
-      ctx.print(`Sending ${sanitize(name)} to ${sanitizeName(to)}…`);
+      const said = (name: string) => ctx.print(`Sending ${sanitize(name)} to ${sanitizeName(to)}…`);
       background(
         ctx,
-        f.send(to, what!).then((s) =>
+        f.send(to, what!, said).then((s) =>
           `Sent ${sanitize(s.name)} (${sizeText(s.size)}) to ${sanitizeName(to)}; SHA-256 ${s.sha256}`
         ),
       );
