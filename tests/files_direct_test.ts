@@ -135,6 +135,17 @@ Deno.test("direct files: a file too big for the relay goes straight (auto says s
       fa.send("bob", await file(t, "more.bin", bytes(60_000, 14)), "relay"),
       /That file is 58\.\d KiB with its encryption, and 58\.\d KiB of yours wait for their recipients: the server holds at most 97\.7 KiB for you/,
     );
+    // A recipient who opens no direct path is told why, at once (not a stall of the relay).
+    const relayOnly = new FileTransfers(b.client, fb.ops, () => {}, 200, false); // receive --relay
+    const [late, took] = await Promise.allSettled([
+      fa.send("bob", await file(t, "r.bin", bytes(1000, 15)), "direct", 3000),
+      acceptNext(relayOnly, `${t.dir}/down`, new Set([...seen, waiting.fid, sent2.fid])),
+    ]);
+    assert.equal(late.status, "rejected");
+    assert.match(
+      String((took as PromiseRejectedResult).reason),
+      /alice sends r\.bin only by the direct path \(the server does not relay it\), and none opened: take it with the direct path open \(without --relay\)/,
+    );
     // A direct file's record takes no byte; a room's file cannot be direct.
     const put = (h: Record<string, unknown>, body = new Uint8Array(0)) =>
       a.client.conn.request("file.put", { fid: "directfid01", to: "bob", size: 100, off: 0, ...h }, body);

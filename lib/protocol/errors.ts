@@ -71,6 +71,8 @@ export const ErrorCode = {
   ServerFull: "server_full",
   /** A cluster's node cannot see the files folder of the node that holds the file (no shared --files-dir). */
   FilesNotShared: "files_not_shared",
+  /** The file goes straight from its sender by the direct path only: the server holds none of it. */
+  DirectOnly: "direct_only",
   Internal: "internal",
 } as const;
 

@@ -36,6 +36,7 @@ const show = (f: FileEntry) => ({
   to: f.to,
   ...(f.room ? { room: true } : {}),
   size: f.size,
+  ...(f.direct ? { direct: true } : {}),
   have: f.have,
   state: f.state,
   expires: f.expires,
@@ -215,6 +216,13 @@ export function fileHandlers(store: FileStore): FileHandlers {
         );
       }
       if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
+      if (f.direct) {
+        return s.fail(
+          m.id,
+          ErrorCode.DirectOnly,
+          "That file comes only straight from its sender: the server holds none of it",
+        );
+      }
       if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
       const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
       // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).

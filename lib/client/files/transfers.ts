@@ -264,6 +264,15 @@ export class FileTransfers {
         await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
       }
       p(0, "failed");
+      if (e instanceof BackendError && e.code === "direct_only") { // stays accepted: a later run takes it
+        const why = direct
+          ? `is ${rec.from}'s client still sending it?`
+          : `take it with the direct path open (without --relay); ${rec.from} then learns your address`;
+        throw new BackendError(
+          "direct_only",
+          `${rec.from} sends ${rec.name} only by the direct path (the server does not relay it), and none opened: ${why}`,
+        );
+      }
       if (e instanceof DecryptError) {
         throw new BackendError("file_tampered", `${rec.name} from ${rec.from} was refused: ${e.message}`);
       }
