@@ -74,7 +74,14 @@ const ShownText = (max: number, what: string) =>
 const VideoName = v.pipe(ShownText(200, "A video name"), v.minLength(1, "A video name is empty"));
 /** The largest `video.play` lead a client may ask for, ms. */
 export const MAX_VIDEO_LEAD_MS = 2000;
-const Px = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(8192));
+/** A pane's pixels as requests carry them (`video.play`, `stream.answer`, `stream.pane`): whole, 2 to 8192. */
+const PX_MIN = 2, PX_MAX = 8192;
+const Px = v.pipe(v.number(), v.integer(), v.minValue(PX_MIN), v.maxValue(PX_MAX));
+/** `width` × `height` as a request may carry them (rounded, within the bounds of `Px`). */
+export function paneFields(width: number, height: number): { width: number; height: number } {
+  const px = (n: number) => Math.min(PX_MAX, Math.max(PX_MIN, Math.round(n)));
+  return { width: px(width), height: px(height) };
+}
 const StreamNo = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31));
 const Sid = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/));
 /** Largest file body in one `file.put` or `file.get`, bytes. */

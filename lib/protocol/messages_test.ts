@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseInbound } from "./messages.ts";
+import { paneFields, parseInbound } from "./messages.ts";
 import { ProtocolError } from "./errors.ts";
 import { convKey, normalizeName } from "./names.ts";
 
@@ -51,4 +51,14 @@ Deno.test("normalizeName() folds case and width and refuses look-alikes and cont
   assert.equal(normalizeName(""), null);
   assert.equal(normalizeName("a".repeat(33)), null);
   assert.equal(convKey("user", "bob", "alice"), convKey("user", "alice", "bob"));
+});
+
+Deno.test("paneFields() gives pixels every pane-carrying request takes (the one home of that bound)", () => {
+  for (const [w, h] of [[0, 0], [1.4, 2.6], [640.5, 359.5], [99999, 1e9], [-5, 7]]) {
+    const px = paneFields(w!, h!);
+    assert.ok(Number.isInteger(px.width) && Number.isInteger(px.height), `${w}×${h}`);
+    assert.equal(code({ t: "stream.pane", id: 1, sid: "abcdefgh", ...px }), "none", `${w}×${h}`);
+  }
+  assert.deepEqual(paneFields(640.5, 359.4), { width: 641, height: 359 });
+  assert.deepEqual(paneFields(0, 1e9), { width: 2, height: 8192 });
 });

@@ -14,6 +14,7 @@ import { jpegSize } from "../../media/jpeg_header.ts";
 import type { StreamOfferInfo } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
+import { paneFields } from "../../protocol/messages.ts";
 
 export interface StreamOffer extends StreamOfferInfo {
 }
@@ -106,7 +107,7 @@ export class IncomingStream implements FrameSource {
   async setPane(width: number, height: number): Promise<void> {
     if (this.#done || !this.#panes) return;
     const sid = this.offer.sid;
-    await this.conn.request("stream.pane", { sid, width: Math.max(2, width), height: Math.max(2, height) })
+    await this.conn.request("stream.pane", { sid, ...paneFields(width, height) })
       .catch(() => this.noPanes()); // an older server, or the stream just ended
   }
 

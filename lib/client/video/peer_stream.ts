@@ -23,6 +23,7 @@ import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import { basename, type Halt, relayFrames, type SendOptions, type SendResult } from "./stream_send.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
 import type { Pixels } from "./stream_send.ts";
+import { paneFields } from "../../protocol/messages.ts";
 
 export { IncomingStream } from "./incoming_stream.ts";
 export type { StreamOffer } from "./incoming_stream.ts";
@@ -109,7 +110,7 @@ export class PeerStreams {
     const s = new IncomingStream(this.conn, o, this.me, key);
     this.#incoming.set(o.sid, s);
     s.ended.then(() => this.#incoming.delete(o.sid));
-    const size = viewer ? { width: Math.max(2, viewer.width), height: Math.max(2, viewer.height) } : {};
+    const size = viewer ? paneFields(viewer.width, viewer.height) : {};
     await this.conn.request("stream.answer", { sid: o.sid, accept: true, ...size }).catch((e) => {
       // A server before 0.15 knows no size in an answer: answered again without it.
       if (!viewer || !(e instanceof BackendError) || e.code !== "invalid") throw e;

@@ -14,6 +14,7 @@ import { isLocalAddress } from "../../net/local_address.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import type { Connection } from "../session/connection.ts";
+import { paneFields } from "../../protocol/messages.ts";
 
 /** A video in the server's library (the backend's `VideoListing`). */
 export type VideoEntry = VideoListing;
@@ -189,7 +190,7 @@ export class Playback implements FrameSource {
     return this.#ctl("seek", { pts: Math.max(0, Math.round(ms)) });
   }
   setPane(width: number, height: number): Promise<void> {
-    return this.#ctl("pane", { width: Math.max(2, width), height: Math.max(2, height) });
+    return this.#ctl("pane", paneFields(width, height));
   }
 
   /** Tells the server what was drawn (see `VideoHandle.report`); a server that refuses it is not told again. */
@@ -237,8 +238,7 @@ export class VideoClient {
     const fields: Record<string, unknown> = { name };
     if (o.mode) fields.mode = o.mode;
     if (o.width && o.height) {
-      fields.width = Math.max(2, Math.round(o.width));
-      fields.height = Math.max(2, Math.round(o.height));
+      Object.assign(fields, paneFields(o.width, o.height));
     }
     if (o.start) fields.start = Math.round(o.start);
     if (o.lead) fields.lead = Math.round(o.lead);
