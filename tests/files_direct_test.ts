@@ -182,8 +182,12 @@ Deno.test("direct files: a recipient with no direct path — --direct fails clea
         /bob did not open a direct path/.test(e.message),
     );
     assert.ok(Date.now() - started < 8000);
-    // The offer was withdrawn: bob's accept ends with a clear error; sent again without --direct it relays.
-    await assert.rejects(accepting, /sender withdrew it/);
+    // Bob's accept ends at once with why (a direct-only file, and his path closed); sent again without
+    // --direct it relays.
+    await assert.rejects(
+      accepting,
+      /only by the direct path .*: take it with the direct path open \(without --relay\)/,
+    );
     const [sent, got] = await Promise.all([fa.send("bob", p), acceptNext(fb, `${t.dir}/down2`, new Set())]);
     assert.equal(sent.via, "relay");
     assert.equal(got.via, "relay");
@@ -278,8 +282,8 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     assert.equal(s2.code, 1);
     assert.match(s2.err, /bob did not open a direct path in time/);
     assert.equal(r2.code, 1);
-    assert.equal(r2.out, "", "nothing saved: the sender gave up");
-    assert.match(r2.err, /its sender withdrew it/);
+    assert.equal(r2.out, "", "nothing saved: it comes by the direct path only");
+    assert.match(r2.err, /alice sends cli\.bin only by the direct path .* \(without --relay\)/);
   } finally {
     await t.stop();
   }

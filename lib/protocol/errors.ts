@@ -76,6 +76,12 @@ export const ErrorCode = {
   Internal: "internal",
 } as const;
 
+/**
+ * The words of `file_taken`: the server's refusal, and a client's own record of an offer its server
+ * lists as taken (files/receive.ts `reconcileTaken`), say the same.
+ */
+export const TAKEN_ELSEWHERE = "You received this file already, on another of your devices";
+
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode];
 
 /** Malformed bytes or messages. `code` is one of `ErrorCode`; `id` is the request id if known. */

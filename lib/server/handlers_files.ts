@@ -20,7 +20,7 @@
  * (`lookup`), and a file held by a node that does not share this node's folder is answered
  * `files_not_shared` (file_share.ts), never "no such file".
  */
-import { ErrorCode } from "../protocol/errors.ts";
+import { ErrorCode, TAKEN_ELSEWHERE } from "../protocol/errors.ts";
 import { release } from "../common/bytes.ts";
 import { frameWithRoom, releaseBody } from "../protocol/frame.ts";
 import { FILE_BODY_MAX, type Request } from "../protocol/messages.ts";
@@ -209,11 +209,7 @@ export function fileHandlers(store: FileStore): FileHandlers {
     "file.get": async (c, s, m) => {
       const f = await store.lookup(m.fid);
       if (f?.state === "done" && !f.room && f.to === s.user) { // its data went when it was taken
-        return s.fail(
-          m.id,
-          ErrorCode.FileTaken,
-          "You received this file already, on another of your devices",
-        );
+        return s.fail(m.id, ErrorCode.FileTaken, TAKEN_ELSEWHERE);
       }
       if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
       if (f.direct) {

@@ -29,6 +29,7 @@ import { Stall } from "./stall.ts";
 import { fileChange } from "./watch.ts";
 import type { FileOps } from "./channel.ts";
 import type { ServerFile } from "./transfer_types.ts";
+import { TAKEN_ELSEWHERE } from "../../protocol/errors.ts";
 
 /** What the receiving side needs of a FileTransfers. */
 export interface Receiving {
@@ -226,9 +227,8 @@ export async function reconcileTaken(
   );
   const waiting = (r: InRecord) => r.state === "offered" && !r.room && taken.has(r.fid);
   if (!taken.size || !(((await ops.get(IN_KEY)) ?? []) as InRecord[]).some(waiting)) return;
-  const elsewhere = "You received this file already, on another of your devices";
   await ops.update<InRecord[]>(
     IN_KEY,
-    (l) => (l ?? []).map((r) => (waiting(r) ? { ...r, state: "elsewhere", error: elsewhere } : r)),
+    (l) => (l ?? []).map((r) => (waiting(r) ? { ...r, state: "elsewhere", error: TAKEN_ELSEWHERE } : r)),
   );
 }

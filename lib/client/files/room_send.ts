@@ -14,15 +14,8 @@ import type { ChatClient } from "../core/chat_client.ts";
 import { checkUnchanged, FileSum } from "./disk.ts";
 import { cipherSize } from "./layout.ts";
 import type { OutRecord } from "./offer.ts";
-import {
-  endIfFinal,
-  endsUpload,
-  endUpload,
-  prepared,
-  type Sending,
-  uploadRecord,
-  upProgress,
-} from "./send.ts";
+import { prepared, type Sending, uploadRecord, upProgress } from "./send.ts";
+import { endIfFinal, endsUpload, endUpload } from "./withdraw.ts";
 import { setOut } from "./out_record.ts";
 import { Stall } from "./stall.ts";
 import { relayUpload } from "./upload.ts";

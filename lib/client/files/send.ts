@@ -6,8 +6,8 @@
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
  * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
  * recipient opens one (`auto`). Reads the file through disk.ts.
- * An upload ends for good (`endUpload`: withdrawn from the server, its record failed, never resumed)
- * on a refusal it cannot get past (`endsUpload`), when its file changed or went away before a resume
+ * An upload ends for good (withdraw.ts `endUpload`: withdrawn from the server, its record failed, never
+ * resumed) on a refusal it cannot get past (`endsUpload`), when its file changed or went away before a resume
  * (`stillSendable`: a resume never sends another version than the one offered), and when the same
  * path is sent to the same target again in another version (`uploadRecord`).
  */
@@ -27,7 +27,7 @@ import { bounded, type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
 import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
-import { withdrawUpload } from "./withdraw.ts";
+import { endsUpload, endUpload } from "./withdraw.ts";
 import { dropOut, setOut } from "./out_record.ts";
 import { relayUpload } from "./upload.ts";
 
@@ -214,37 +214,6 @@ export async function upload(
   p(cipherSize(rec.size), "done");
   return via;
 }
-
-/** Refusals after which an upload can never finish (`no_room`: room_send.ts, the sender left the room). */
-const FINAL: ReadonlySet<string> = new Set([
-  "file_changed",
-  ErrorCode.FileTooLarge, // (an auto upload goes direct instead: `create`)
-  "direct_failed",
-  "no_file",
-  "no_room",
-  ErrorCode.NoSuchUser,
-  ErrorCode.NotMember,
-]);
-
-/** Whether `e` ends an upload for good: its file changed or is gone, or its target refuses it for good. */
-export function endsUpload(e: unknown): boolean {
-  return e instanceof BackendError && FINAL.has(e.code);
-}
-
-/**
- * Ends upload `rec` for good: its record says failed (so nothing resumes it), the server's copy is
- * withdrawn and a recipient who was offered it is told (`file-gone`).
- */
-export async function endUpload(ft: Pick<Sending, "client" | "ops">, rec: OutRecord): Promise<void> {
-  await withdrawUpload(ft, rec, "failed");
-}
-
-/** A catch handler: ends upload `rec` when `e` ends it for good (`endsUpload`), then throws `e` on. */
-export const endIfFinal =
-  (ft: Pick<Sending, "client" | "ops">, rec: OutRecord) => async (e: unknown): Promise<never> => {
-    if (endsUpload(e)) await endUpload(ft, rec);
-    throw e;
-  };
 
 /**
  * Returns when upload `rec`'s file is still the one offered (disk.ts `checkUnchanged`); else throws

@@ -1,10 +1,12 @@
 /**
  * Taking a file back (the sender's side): `withdrawUpload` — its record says so first, the server
  * forgets its copy, and a recipient it was offered to is told end to end ("file-gone", offer.ts) —
- * used for an upload that ends for good (send.ts `endUpload`) and by `withdrawSent`, the sender's own
- * "take it back" (`parley files withdraw FID`, `/withdraw N`), refused once the recipient has it.
+ * used for an upload that ends for good (`endUpload`) and by `withdrawSent`, the sender's own
+ * "take it back" (`parley files withdraw FID`, `/withdraw N`), refused once the recipient has it; and
+ * which refusals end an upload for good (`endsUpload`, `endIfFinal`).
  */
 import { BackendError } from "../backend.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { OUT_KEY, type OutRecord } from "./offer.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
@@ -32,6 +34,36 @@ export async function withdrawUpload(
     await ft.ops.gone(rec.to, rec.fid).catch(() => {});
   }
 }
+
+/** Refusals after which an upload can never finish (`no_room`: room_send.ts, the sender left the room). */
+const FINAL: ReadonlySet<string> = new Set([
+  "file_changed",
+  ErrorCode.FileTooLarge, // (an auto upload goes direct instead: `create`)
+  "direct_failed",
+  "no_file",
+  "no_room",
+  ErrorCode.NoSuchUser,
+  ErrorCode.NotMember,
+]);
+
+/** Whether `e` ends an upload for good: its file changed or is gone, or its target refuses it for good. */
+export function endsUpload(e: unknown): boolean {
+  return e instanceof BackendError && FINAL.has(e.code);
+}
+
+/**
+ * Ends upload `rec` for good: its record says failed (so nothing resumes it), the server's copy is
+ * withdrawn and a recipient who was offered it is told (`file-gone`).
+ */
+export async function endUpload(ft: Sender, rec: OutRecord): Promise<void> {
+  await withdrawUpload(ft, rec, "failed");
+}
+
+/** A catch handler: ends upload `rec` when `e` ends it for good (`endsUpload`), then throws `e` on. */
+export const endIfFinal = (ft: Sender, rec: OutRecord) => async (e: unknown): Promise<never> => {
+  if (endsUpload(e)) await endUpload(ft, rec);
+  throw e;
+};
 
 /** The one upload `id` names (a start of its file id), or why not. */
 function pickUnique(list: OutRecord[], id: string): OutRecord {
