@@ -6,10 +6,12 @@
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
  * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
  * recipient opens one (`auto`). Reads the file through disk.ts.
- * An upload ends for good (withdraw.ts `endUpload`: withdrawn from the server, its record failed, never
- * resumed) on a refusal it cannot get past (`endsUpload`), when its file changed or went away before a resume
- * (`stillSendable`: a resume never sends another version than the one offered), and when the same
- * path is sent to the same target again in another version (`uploadRecord`).
+ * An upload ends for good (withdraw.ts `endUpload`: withdrawn from the server, its record failed,
+ * never resumed) on a refusal it cannot get past (`endsUpload`), when its file changed or went away
+ * before a resume (`stillSendable`: a resume never sends another version than the one offered), and
+ * when the same path is sent to the same target again in another version (`uploadRecord`). A file
+ * the relay refuses for its size goes by the direct path instead (`create`), and a send to a user
+ * who does not exist leaves no record (out_record.ts `dropOut`).
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";

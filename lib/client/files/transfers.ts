@@ -32,8 +32,7 @@ import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
 import { stillSendable, upload, uploadRecord } from "./send.ts";
-import { endIfFinal } from "./withdraw.ts";
-import { withdrawSent } from "./withdraw.ts";
+import { endIfFinal, withdrawSent } from "./withdraw.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -266,9 +265,11 @@ export class FileTransfers {
       }
       p(0, "failed");
       if (e instanceof BackendError && e.code === "direct_only") { // stays accepted: a later run takes it
-        const why = direct
-          ? `is ${rec.from}'s client still sending it?`
-          : `take it with the direct path open (without --relay); ${rec.from} then learns your address`;
+        const why = !this.direct
+          ? `take it with the direct path open (without --relay); ${rec.from} then learns your address`
+          : o.direct === false
+          ? `only a verified contact may use it here (parley verify ${rec.from})`
+          : `is ${rec.from}'s client still sending it?`;
         throw new BackendError(
           "direct_only",
           `${rec.from} sends ${rec.name} only by the direct path (the server does not relay it), and none opened: ${why}`,
