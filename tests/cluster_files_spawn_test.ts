@@ -47,7 +47,14 @@ async function e2eOn(dir: string, port: number, user: string): Promise<ChatClien
 async function twoNodes(
   args: (dir: string) => string[],
   fn: (
-    o: { dir: string; nodes: SpawnedNode[]; bob: FileTransfers; fid: string; data: Uint8Array },
+    o: {
+      dir: string;
+      nodes: SpawnedNode[];
+      alice: FileTransfers;
+      bob: FileTransfers;
+      fid: string;
+      data: Uint8Array;
+    },
   ) => Promise<void>,
 ): Promise<void> {
   const { pg, nats } = await both();
@@ -68,7 +75,7 @@ async function twoNodes(
     const sent = await FileTransfers.of(alice).send("bob", `${dir}/x.bin`, "relay");
     const bob = FileTransfers.of(bobC);
     await eventually(async () => (await bob.incoming()).find((r) => r.fid === sent.fid), 5000, "the offer");
-    await fn({ dir, nodes, bob, fid: sent.fid, data });
+    await fn({ dir, nodes, alice: FileTransfers.of(alice), bob, fid: sent.fid, data });
   } finally {
     for (const c of clients) await c.close().catch(() => {});
     for (const n of nodes) await n.stop();
@@ -110,6 +117,31 @@ Deno.test(
       assert.equal(warned.length, nodes.length, `every node warns:\n${logs.join("\n---\n")}`);
       // Both present the same certificate (spawnNode gives each the test one): no word of it.
       assert.ok(logs.every((l) => !l.includes("cluster.cert")), logs.join("\n---\n"));
+    });
+  },
+);
+
+Deno.test(
+  { name: "cluster files: --direct goes straight across nodes with their own files folders", ignore },
+  async () => {
+    await twoNodes(() => [], async ({ dir, alice, bob, fid }) => {
+      // The refusal of the relayed file advises --direct: that must work between these nodes.
+      const data = new Uint8Array(900_000).map((_, i) => i * 7);
+      await Deno.writeFile(`${dir}/d.bin`, data);
+      const taking = (async () => {
+        const rec = await eventually(
+          async () => (await bob.incoming()).find((r) => r.state === "offered" && r.fid !== fid),
+          10_000,
+          "the direct offer",
+        );
+        return await bob.accept(rec!, `${dir}/down`);
+      })();
+      const [sent, got] = await Promise.all([alice.send("bob", `${dir}/d.bin`, "direct", 20_000), taking]);
+      assert.equal(sent.via, "direct");
+      assert.equal(got.via, "direct");
+      assert.deepEqual(await Deno.readFile(got.path), data);
+      // Bob's done could not reach alice's node: her client withdrew the record there itself.
+      assert.equal((await alice.serverFiles()).find((f) => f.fid === sent.fid), undefined);
     });
   },
 );

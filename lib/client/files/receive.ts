@@ -29,7 +29,7 @@ import { Stall } from "./stall.ts";
 import { fileChange } from "./watch.ts";
 import type { FileOps } from "./channel.ts";
 import type { ServerFile } from "./transfer_types.ts";
-import { TAKEN_ELSEWHERE } from "../../protocol/errors.ts";
+import { ErrorCode, TAKEN_ELSEWHERE } from "../../protocol/errors.ts";
 
 /** What the receiving side needs of a FileTransfers. */
 export interface Receiving {
@@ -62,8 +62,19 @@ async function behind(ft: Receiving, rec: InRecord, have: number, stall: Stall):
 }
 
 /**
+ * Whether file `fid` is held by another node of a cluster whose files folder this node cannot see
+ * (`files_not_shared`): its bytes cannot come by this node, but its direct path can still open.
+ */
+const onAnotherNode = (ft: Receiving, fid: string): Promise<boolean> =>
+  ft.client.conn.request("file.wait", { fid, have: 0, state: "uploading", ms: 0 }).then(
+    () => false,
+    (e) => e instanceof BackendError && e.code === ErrorCode.FilesNotShared,
+  );
+
+/**
  * Opens the direct path for an accepted offer while its sender is still uploading (a file the
- * server holds whole comes from there): listens, tells the sender where, end to end.
+ * server holds whole comes from there), or while another node holds it (`onAnotherNode`): listens,
+ * tells the sender where, end to end.
  */
 export async function listenDirect(
   ft: Receiving,
@@ -73,7 +84,7 @@ export async function listenDirect(
   const host = open ? candidateHost(ft.client.conn.conn.localHost) : null;
   if (!host) return null;
   const onServer = (await ft.serverFiles().catch(() => [])).find((f) => f.fid === rec.fid);
-  if (onServer?.state !== "uploading") return null;
+  if (onServer ? onServer.state !== "uploading" : !(await onAnotherNode(ft, rec.fid))) return null;
   const w = listenForSender({
     fid: rec.fid,
     host,

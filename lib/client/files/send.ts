@@ -130,6 +130,20 @@ async function create(
   }
 }
 
+/**
+ * After a file went straight to its recipient: the server's record of it goes too when the
+ * recipient's done did not reach it (a server before 0.16, or a node of a cluster that does not
+ * share its files folder), so what the relay took before the direct path opened does not wait there,
+ * counted in the sender's quota, until it expires.
+ */
+async function forgetCopy(ft: Sending, rec: OutRecord): Promise<void> {
+  const fid = rec.fid;
+  const r = await ft.client.conn.request("file.wait", { fid, have: 0, state: "done", ms: 0 }).catch(() =>
+    null
+  );
+  if (r && r.header.state !== "done") await ft.client.conn.request("file.abort", { fid }).catch(() => {});
+}
+
 async function dial(ft: Sending, r: FileReady, to: string): Promise<PeerChannel> {
   return await dialRecipient(r, await ft.ops.identity(), await ft.ops.pinned(to));
 }
@@ -202,6 +216,7 @@ export async function upload(
     sum?.finish(); // a no-op once every byte was seen on the way
     await checkUnchanged(rec.path, rec.size, rec.mtime);
     await summed;
+    if (via === "direct") await forgetCopy(ft, rec);
   } catch (e) {
     // A recipient who does not exist was offered nothing: the typo leaves no record behind.
     const typo = e instanceof BackendError && e.code === ErrorCode.NoSuchUser &&
