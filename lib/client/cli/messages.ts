@@ -1,6 +1,7 @@
 /**
  * The scripted message commands (fixed contract, registered on the `parley` program by cli/main.ts,
- * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`), `read`
+ * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`; TEXT `-` or
+ * `--lines`: standard input, send_stdin.ts), `read`
  * (`--from`, `--room`, `--broadcast`, `--since`, `--json`: prints what no client of this folder showed
  * yet, then acknowledges it), `who [--json]`, `status busy|free`. Results go to `out`, "No new
  * messages" to `err`; every line through the program's one escaping rule (main.ts).
@@ -13,20 +14,22 @@ import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseSince } from "../../common/parse_time.ts";
 import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
+import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 
 type Opts = Record<string, unknown>;
 
 /** Registers `send`, `read`, `who` and `status` on the program. */
 export function registerMessageCommands(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
-    .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast")
+    .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast; TEXT - reads standard input")
     .option("--broadcast", "send to everyone")
+    .option("--lines", "send each line of standard input as its own message, as it arrives (TEXT: - or none)")
     .option("--raw", "send the text exactly as typed (no emoji conversion)")
     .option("--reply-to <id>", "answer the message with this id (read --json shows ids)")
     .option("--json", "print the sent message's id, seq and time as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'\n  git log -3 | parley send bob -\n  tail -f app.log | parley send '#ops' --lines",
     )
     .action(withClient((c, o, args) => sendMessage(io, c, o, args)));
 
@@ -84,11 +87,13 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
     target = t.startsWith("#") ? { kind: "room", name: withoutHash(t) } : { kind: "user", name: t };
     words = rest;
   }
-  const typed = words.join(" ");
-  if (!typed) throw new BackendError("usage", "There is no text to send");
-  // The same rule as the full-screen client; the emoji tables load only when a message is sent.
-  const text = o.raw ? typed : (await import("../core/emoji.ts")).convertEmoji(typed);
-
+  const stdin = (words.length === 1 && words[0] === "-") || (o.lines === true && !words.length);
+  if (o.lines && !stdin) {
+    throw new BackendError(
+      "usage",
+      "--lines sends the lines of standard input: give - (or no text) as the text",
+    );
+  }
   const re = o.replyTo === undefined ? undefined : String(o.replyTo);
   if (re !== undefined && !/^[A-Za-z0-9_-]{8,64}$/.test(re)) {
     throw new BackendError(
@@ -96,9 +101,27 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
       "--reply-to takes a message's id (read --json shows each message's id)",
     );
   }
-  const m = await c.send(target, text, re ? { replyTo: re } : {});
-  if (o.json) io.out(safeJson({ id: m.mid, seq: m.seq, time: isoSeconds(m.ts), to: formatTarget(m.to) }));
-  else io.out(`Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`);
+  if (re !== undefined && o.lines) {
+    throw new BackendError("usage", "--reply-to answers with one message, not --lines");
+  }
+  // The same rule as the full-screen client; the emoji tables load only when a message is sent.
+  const emoji = o.raw ? null : (await import("../core/emoji.ts")).convertEmoji;
+  const convert = (s: string) => emoji ? emoji(s) : s;
+  const said = (m: ChatMessage) =>
+    io.out(
+      o.json
+        ? safeJson({ id: m.mid, seq: m.seq, time: isoSeconds(m.ts), to: formatTarget(m.to) })
+        : `Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`,
+    );
+  if (o.lines) {
+    const refused = await sendLines(c, target, stdinLines(io), convert, said, io, io.now ?? systemClock.now);
+    if (!refused.length) return;
+    const which = refused.length === 1 ? `line ${refused[0]} was` : `lines ${refused.join(", ")} were`;
+    throw new BackendError("frame_too_large", `${which} not sent (see above); the others were`);
+  }
+  const typed = stdin ? await wholeText(stdinLines(io)) : words.join(" ");
+  if (!typed) throw new BackendError("usage", "There is no text to send");
+  said(await c.send(target, convert(typed), re ? { replyTo: re } : {}));
 }
 
 /** `read`: what no client of this folder showed yet (and history since `--since`), then the acks. */

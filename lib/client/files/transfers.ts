@@ -50,6 +50,22 @@ export const DIRECT_WAIT_MS = 300_000;
 const SUM_WAIT_MS = 60_000;
 const liveIn = (r: InRecord) => r.state === "offered" || r.state === "accepted";
 
+/**
+ * Why a file that comes only by the direct path did not come: this client keeps to the relay
+ * (`relay`: --relay), keeps its sender to it (`unverified`), or listened and was not reached (`open`).
+ */
+function directOnly(rec: InRecord, path: "relay" | "unverified" | "open"): BackendError {
+  const why = path === "relay"
+    ? `take it with the direct path open (without --relay); ${rec.from} then learns your address`
+    : path === "unverified"
+    ? `only a verified contact may use it here (parley verify ${rec.from})`
+    : `is ${rec.from}'s client still sending it?`;
+  return new BackendError(
+    "direct_only",
+    `${rec.from} sends ${rec.name} only by the direct path (the server does not relay it), and none opened: ${why}`,
+  );
+}
+
 export class FileTransfers {
   constructor(
     readonly client: ChatClient,
@@ -265,15 +281,7 @@ export class FileTransfers {
       }
       p(0, "failed");
       if (e instanceof BackendError && e.code === "direct_only") { // stays accepted: a later run takes it
-        const why = !this.direct
-          ? `take it with the direct path open (without --relay); ${rec.from} then learns your address`
-          : o.direct === false
-          ? `only a verified contact may use it here (parley verify ${rec.from})`
-          : `is ${rec.from}'s client still sending it?`;
-        throw new BackendError(
-          "direct_only",
-          `${rec.from} sends ${rec.name} only by the direct path (the server does not relay it), and none opened: ${why}`,
-        );
+        throw directOnly(rec, !this.direct ? "relay" : o.direct === false ? "unverified" : "open");
       }
       if (e instanceof DecryptError) {
         throw new BackendError("file_tampered", `${rec.name} from ${rec.from} was refused: ${e.message}`);

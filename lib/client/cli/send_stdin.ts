@@ -1,0 +1,95 @@
+/**
+ * `parley send TARGET -` and `parley send TARGET --lines` (fixed contract, added in 0.16): text from
+ * standard input. `-` sends the whole input as one message (a multi-line text; blank lines at its
+ * end dropped). `--lines` sends every line that is not blank as its own message, in order, as it
+ * arrives (`tail -f app.log | parley send '#ops' --lines`), printing one "Sent to …" line (or JSON)
+ * per message as `send` does. A line the server can never take (too long) is named by its number on
+ * standard error and the rest go on; a refusal for speed waits and tries the same line again, so a
+ * burst is slowed, never dropped; anything else (the connection lost) stops with the number of the
+ * first line not sent. Reads standard input through `CliIo.scriptLines` only.
+ */
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { isPermanentRefusal } from "../core/message_size.ts";
+import type { CliIo } from "./io.ts";
+
+/** How long one line may keep being refused for speed before the command gives up, ms. */
+export const RATE_PATIENCE_MS = 60_000;
+/** The first pause after a refusal for speed, ms (doubled each time, at most 2 s). */
+const FIRST_PAUSE_MS = 100;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Standard input's lines, or a usage error where it cannot be read. */
+export function stdinLines(io: CliIo): AsyncIterable<string> {
+  if (!io.scriptLines) throw new BackendError("usage", "Standard input cannot be read here");
+  return io.scriptLines("-");
+}
+
+/** The whole of `lines` as one text: trailing blank lines dropped; empty is refused. */
+export async function wholeText(lines: AsyncIterable<string>): Promise<string> {
+  const all: string[] = [];
+  for await (const l of lines) all.push(l);
+  while (all.length && !all[all.length - 1]!.trim()) all.pop();
+  if (!all.length) throw new BackendError("usage", "There is no text to send: standard input was empty");
+  return all.join("\n");
+}
+
+/** Sends `text`, waiting while the server refuses it for speed (up to RATE_PATIENCE_MS by `now`). */
+async function patiently(
+  c: ChatClient,
+  target: Target,
+  text: string,
+  now: () => number,
+): Promise<ChatMessage> {
+  const start = now();
+  for (let pause = FIRST_PAUSE_MS;; pause = Math.min(2000, pause * 2)) {
+    try {
+      return await c.send(target, text);
+    } catch (e) {
+      const slow = e instanceof BackendError && e.code === "rate_limited";
+      if (!slow || now() - start > RATE_PATIENCE_MS) throw e;
+      await sleep(pause);
+    }
+  }
+}
+
+/**
+ * Sends every line of `lines` that is not blank to `target` as its own message, in order (`convert`:
+ * the emoji rule, or none with --raw); `said` prints each sent one. Resolves with the numbers of the
+ * lines the server can never take; throws on any other failure, naming the first line not sent.
+ */
+export async function sendLines(
+  c: ChatClient,
+  target: Target,
+  lines: AsyncIterable<string>,
+  convert: (s: string) => string,
+  said: (m: ChatMessage) => void,
+  io: Pick<CliIo, "err">,
+  now: () => number,
+): Promise<number[]> {
+  const refused: number[] = [];
+  let n = 0, sent = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line.trim()) continue;
+    try {
+      said(await patiently(c, target, convert(line), now));
+      sent++;
+    } catch (e) {
+      if (!isPermanentRefusal(e)) {
+        const msg = e instanceof Error ? e.message : String(e);
+        const where = sent || refused.length
+          ? `Stopped at line ${n} (${sent} sent before it; line ${n} and what follows were not)`
+          : "Nothing was sent";
+        throw new BackendError(e instanceof BackendError ? e.code : "failed", `${where}: ${msg}`);
+      }
+      refused.push(n);
+      io.err(`parley: line ${n} not sent: ${e.message}`);
+    }
+  }
+  if (!sent && !refused.length) {
+    throw new BackendError("usage", "There is no text to send: standard input had no line that is not blank");
+  }
+  return refused;
+}
