@@ -502,7 +502,11 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
   {
     rule: "name normalisation",
     re: /\.normalize\(\s*["']NFKC["']\s*\)/,
-    files: ["lib/protocol/names.ts", "lib/crypto/at_rest.ts" /* passwords, not names */],
+    files: [
+      "lib/protocol/names.ts",
+      "lib/crypto/at_rest.ts", /* passwords, not names */
+      "lib/client/session/local_store_search.ts", /* text folded for search, not names */
+    ],
   },
   {
     rule: "unsafe-character escaping",

@@ -18,6 +18,7 @@ const COMMANDS = [
   ["passwd"],
   ["send"],
   ["read"],
+  ["search"],
   ["who"],
   ["status"],
   ["outbox"],

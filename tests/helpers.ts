@@ -217,14 +217,22 @@ export async function runProgram(
   name: string,
   args: string[],
   env: Record<string, string> = {},
+  /** Standard input (none by default). */
+  input?: string,
 ): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PROGRAM_PERMS, rootFile(name), ...args],
     env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...env },
-    stdin: "null",
+    stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (input !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+  }
+  const o = await child.output();
   const d = new TextDecoder();
   return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
 }

@@ -4,18 +4,17 @@
  * multi-line message; `--lines` sends each line that is not blank as its own message, in order, a
  * line too long for the server named on standard error while the others go, and a burst past the
  * server's message rate slowed, never dropped. The unit tests of send_stdin.ts drive the same
- * function with a scripted client (rate refusals, a lost connection).
+ * function with a scripted client (rate refusals, a lost connection). And `parley search` (there was
+ * no way to find a message): what the folder keeps, with read's filters, leaving new messages new.
  */
 import assert from "node:assert/strict";
-import { PROGRAM_PERMS, rootFile, startTestServer, type TestServer } from "./helpers.ts";
+import { runProgram, startTestServer, type TestServer } from "./helpers.ts";
 
 /** `parley ARGS…` as `user` (registered with its own folder) with `input` on standard input. */
 async function piped(t: TestServer, user: string, args: string[], input: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...PROGRAM_PERMS,
-      rootFile("client.ts"),
+  const r = await runProgram(
+    "client.ts",
+    [
       ...args,
       "--server",
       `127.0.0.1:${t.port}`,
@@ -25,17 +24,10 @@ async function piped(t: TestServer, user: string, args: string[], input: string)
       `${t.dir}/home-${user}`,
       "--trust-on-first-use",
     ],
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: `pw-${user}-secret` },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(input));
-  await w.close();
-  const o = await child.output();
-  const d = new TextDecoder();
-  return { code: o.code, out: d.decode(o.stdout).trimEnd(), err: d.decode(o.stderr).trimEnd() };
+    { PARLEY_PASSWORD: `pw-${user}-secret` },
+    input,
+  );
+  return { code: r.code, out: r.out.trimEnd(), err: r.err.trimEnd() };
 }
 
 Deno.test("scripted: send - sends standard input as one message; --lines one message a line", async () => {
@@ -70,6 +62,42 @@ Deno.test("scripted: send - sends standard input as one message; --lines one mes
     assert.match(both.err, /--lines sends the lines of standard input: give - \(or no text\)/);
     const nobody = await piped(t, "alice", ["send", "#nowhere", "--lines"], "a\nb\n");
     assert.match(nobody.err, /^parley: Nothing was sent: /);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("scripted: search finds what this folder keeps, newest last, with read's filters and --json", async () => {
+  const t = await startTestServer();
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await piped(t, u, ["register"], "")).code, 0);
+    await piped(
+      t,
+      "alice",
+      ["send", "bob", "--lines"],
+      "the Deploy is on friday\nlunch?\nfriday: deploy done\n",
+    );
+    // Bob has not read them: search saves them first and leaves them new for read.
+    const found = await piped(t, "bob", ["search", "friday", "DEPLOY"], "");
+    assert.equal(found.code, 0, found.err);
+    assert.match(
+      found.out,
+      /^\S+ alice -> bob: the Deploy is on friday\n\S+ alice -> bob: friday: deploy done$/,
+    );
+    const json = await piped(t, "bob", ["search", "--from", "alice", "--json", "--limit", "1", "deploy"], "");
+    assert.deepEqual(JSON.parse(json.out).map((m: { text: string }) => m.text), ["friday: deploy done"]);
+    assert.match(json.err, /The newest 1 matches are shown; --limit shows more/);
+    const none = await piped(t, "bob", ["search", "pizza"], "");
+    assert.match(
+      none.err,
+      /^No message matches "pizza" \(searched 3 messages kept in this folder since \S+\)$/,
+    );
+    const read = await piped(t, "bob", ["read"], "");
+    assert.equal(read.out.split("\n").length, 3, "still new for read");
+    const typo = await piped(t, "bob", ["search", "--room", "nosuch", "x"], "");
+    assert.deepEqual([typo.code, typo.err], [1, "parley: There is no room named #nosuch"]);
+    const bad = await piped(t, "bob", ["search", "--limit", "0", "x"], "");
+    assert.match(bad.err, /--limit takes a whole number from 1 to 10000, not "0"/);
   } finally {
     await t.stop();
   }

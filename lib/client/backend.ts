@@ -45,10 +45,20 @@ export type {
   ChatMessage,
   MessageChange,
   OutboxEntry,
+  SearchQuery,
+  SearchResult,
   Target,
   TargetKind,
 } from "./backend_messages.ts";
-import type { CatchUp, ChatMessage, MessageChange, OutboxEntry, Target } from "./backend_messages.ts";
+import type {
+  CatchUp,
+  ChatMessage,
+  MessageChange,
+  OutboxEntry,
+  SearchQuery,
+  SearchResult,
+  Target,
+} from "./backend_messages.ts";
 
 export type Status = "busy" | "free";
 export type Role = "user" | "admin";
@@ -218,6 +228,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   typing?(target: Target, active: boolean): void;
   /** Optional: accepts a contact's changed identity key without verifying it (`/trust`). */
   trust?(user: string, number?: string): Promise<Fingerprint>;
+  /** Optional: the messages this client keeps whose text holds every word of `q.text` (`/search`). */
+  search?(q: SearchQuery): Promise<SearchResult>;
 }
 
 /** Keys of `T` whose members are optional. */
@@ -249,6 +261,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   inbox: true,
   typing: true,
   trust: true,
+  search: true,
 };
 /** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
 export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];

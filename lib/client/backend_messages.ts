@@ -77,3 +77,26 @@ export interface CatchUp {
   /** One's own messages still waiting to be sent. */
   pending: ChatMessage[];
 }
+
+/** A search of the messages this client keeps (`search`, `/search`; local_store_search.ts). */
+export interface SearchQuery {
+  /** Words that must all appear in a message's text. */
+  text: string;
+  /** Only this conversation (seen from the searcher). */
+  filter?: Target;
+  /** Only messages at or after this time (ms since epoch). */
+  since?: number;
+  /** At most this many matches, the newest. */
+  limit: number;
+}
+
+export interface SearchResult {
+  /** The newest matches, oldest first. */
+  matches: ChatMessage[];
+  /** Messages looked at. */
+  searched: number;
+  /** Whether older matches were left out (the limit). */
+  more: boolean;
+  /** The time of the oldest message this folder keeps (undefined: none). */
+  oldest?: number;
+}

@@ -1,10 +1,11 @@
 /**
  * The scripted message commands (fixed contract, registered on the `parley` program by cli/main.ts,
  * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`; TEXT `-` or
- * `--lines`: standard input, send_stdin.ts), `read`
- * (`--from`, `--room`, `--broadcast`, `--since`, `--json`: prints what no client of this folder showed
- * yet, then acknowledges it), `who [--json]`, `status busy|free`. Results go to `out`, "No new
- * messages" to `err`; every line through the program's one escaping rule (main.ts).
+ * `--lines`: standard input, send_stdin.ts), `read` (`--from`, `--room`, `--broadcast`, `--since`,
+ * `--json`: prints what no client of this folder showed yet, then acknowledges it), `search WORDS…`
+ * (the same filters, `--limit N`: what this folder keeps), `who [--json]`, `status busy|free`.
+ * Results go to `out`, "No new messages" to `err`; every line through the program's one escaping rule
+ * (main.ts).
  */
 import type { Command } from "commander";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
@@ -47,6 +48,23 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
       "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json",
     )
     .action(withClient((c, o) => readMessages(io, c, o)));
+
+  program.command("search").description("find messages kept in this folder whose text holds every word")
+    .argument("<words...>", "words that must all appear (any case, any order)")
+    .option("--from <user>", "only direct messages with USER")
+    .option("--room <room>", "only messages in ROOM")
+    .option("--broadcast", "only broadcasts")
+    .option(
+      "--since <time>",
+      "only messages since this time (with --from or --room, loaded from the server too)",
+    )
+    .option("--limit <n>", "print at most the newest N matches (default 100)")
+    .option("--json", "print JSON, as read --json does")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley search deploy friday\n  parley search --room ops --since 7d 'disk full'",
+    )
+    .action(withClient((c, o, args) => searchMessages(io, c, o, args)));
 
   program.command("who").description("who is online, from where, since when").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley who\n  parley who --json")
@@ -126,15 +144,7 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
 
 /** `read`: what no client of this folder showed yet (and history since `--since`), then the acks. */
 async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
-  const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
-  if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
-  const filter: Target | undefined = o.from
-    ? { kind: "user", name: canonical(String(o.from), "--from") }
-    : o.room
-    ? { kind: "room", name: canonical(String(o.room), "--room") }
-    : o.broadcast
-    ? { kind: "broadcast" }
-    : undefined;
+  const filter = filterFlags(o);
   const since = sinceFlag(o.since as string | undefined, (io.now ?? systemClock.now)());
   c.changes.purgeExpired((io.now ?? systemClock.now)()); // disappearing messages whose time is up go first
   const queued = await c.sync();
@@ -184,6 +194,53 @@ function messageJson(m: ChatMessage): Record<string, unknown> {
     ...(m.reactions ? { reactions: m.reactions } : {}),
     ...(m.expires !== undefined ? { expires: isoSeconds(m.expires) } : {}),
   };
+}
+
+/** `--from`, `--room`, `--broadcast`: one conversation (at most one of them), or none. */
+function filterFlags(o: Opts): Target | undefined {
+  const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
+  if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
+  return o.from
+    ? { kind: "user", name: canonical(String(o.from), "--from") }
+    : o.room
+    ? { kind: "room", name: canonical(String(o.room), "--room") }
+    : o.broadcast
+    ? { kind: "broadcast" }
+    : undefined;
+}
+
+/**
+ * `search WORDS…`: the messages this folder keeps whose text holds every word (local_store_search.ts),
+ * after saving what waits on the server (not acknowledged: `read` still shows it as new); with a
+ * conversation and `--since`, its history on the server since then is loaded first. Oldest first, as
+ * `read` prints; how much was searched goes to standard error.
+ */
+async function searchMessages(io: CliIo, c: ChatClient, o: Opts, words: string[]): Promise<void> {
+  const text = words.join(" ");
+  if (!text.trim()) throw new BackendError("usage", "Say what to look for: search WORDS…");
+  const filter = filterFlags(o);
+  const now = (io.now ?? systemClock.now)();
+  const since = sinceFlag(o.since as string | undefined, now);
+  const limit = o.limit === undefined ? 100 : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+    throw new BackendError("usage", `--limit takes a whole number from 1 to 10000, not "${o.limit}"`);
+  }
+  await c.sync();
+  // Its history since then is saved first; without --since this only has a typo refused, as `read` does.
+  if (filter && (since !== undefined || filter.kind !== "broadcast")) await c.history(filter, since ?? now);
+  const r = await c.search({
+    text,
+    limit,
+    ...(filter ? { filter } : {}),
+    ...(since !== undefined ? { since } : {}),
+  });
+  if (o.json) io.out(safeJson(r.matches.map(messageJson)));
+  else for (const m of r.matches) io.out(formatMessage(m));
+  const kept = `${r.searched} message${r.searched === 1 ? "" : "s"} kept in this folder${
+    r.oldest === undefined ? "" : ` since ${isoSeconds(r.oldest)}`
+  }`;
+  if (!r.matches.length) io.err(`No message matches "${text}" (searched ${kept})`);
+  else if (r.more) io.err(`The newest ${r.matches.length} matches are shown; --limit shows more`);
 }
 
 /** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */

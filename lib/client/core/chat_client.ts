@@ -22,6 +22,7 @@ import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
+import { NO_MATCHES } from "../session/local_store_search.ts";
 import { wire } from "../session/wire_events.ts";
 import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
@@ -66,8 +67,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   #versionSaid: string | null = null;
   /** The status the user chose; sent again after every reconnect. */
   #status: B.Status | null = null;
-  /** The conversation engine's state and the driver of its effects (engine.ts: what a UI following
-   * the feed batches, acknowledges, reconnects, sends again). */
+  /** The conversation engine's state and the driver of its effects (engine.ts). */
   readonly engine: Driver = new Driver(this.user, {
     emit: (e) => this.#emit(e),
     reconnect: (e) => void this.#re.lost(e),
@@ -249,8 +249,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return Promise.resolve(m && this.store ? this.store.editsOf(m.seq) : []);
   }
   markSeen(ms: B.ChatMessage[]): void {
-    const seqs = ms.filter((m) => m.seq > 0).map((m) => m.seq);
-    if (seqs.length) this.store?.markSeen(seqs);
+    this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   }
   pendingCount(): number {
     return this.outgoing?.count() ?? 0;
@@ -270,6 +269,10 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
   history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
     return recv.history(this, this.#in, target, since);
+  }
+  /** The messages this folder keeps whose text holds every word of `q.text` (`/search`, `parley search`). */
+  search(q: B.SearchQuery): Promise<B.SearchResult> {
+    return this.store?.search(this.user, q, this.now()) ?? Promise.resolve(NO_MATCHES);
   }
   inbox(user?: string): Promise<B.ChatMessage[]> {
     if (user) return this.history({ kind: "user", name: user });

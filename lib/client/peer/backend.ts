@@ -30,7 +30,7 @@ import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
-import type { MessageChange } from "../backend.ts";
+import type { MessageChange, SearchQuery, SearchResult } from "../backend.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -225,6 +225,10 @@ export class PeerBackend implements ChatBackend {
   }
   inbox(user?: string): Promise<ChatMessage[]> {
     return Promise.resolve(this.node.inbox(user));
+  }
+  /** The messages this node keeps whose text holds every word of `q.text` (`/search`). */
+  search(q: SearchQuery): Promise<SearchResult> {
+    return this.node.store.local.search(this.user, q, this.node.clock.now());
   }
   /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
   changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {

@@ -3,7 +3,8 @@
  * so history survives acknowledgement on the server. One file per account and server; the
  * encryption layer keeps its keys and ratchet state in the same database (its own tables).
  * `LocalStore` is the one object callers hold. This file opens and guards the database (the file
- * side, rule 2); its tables live beside it: local_store_messages.ts (history, seen),
+ * side, rule 2); its tables live beside it: local_store_messages.ts (history, seen; searched by
+ * local_store_search.ts),
  * local_store_changes.ts (edits, deletion, reactions, disappearing messages), local_store_outbox.ts
  * (unconfirmed sends), local_store_seal.ts (text at rest), local_store_sql.ts (schema, `writeTx`).
  *
@@ -17,13 +18,15 @@
  * before are sealed then. The database and its -wal/-shm are 0600.
  */
 import { DatabaseSync } from "node:sqlite";
-import { BackendError, type ChatMessage, type OutboxEntry, type Target } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { ChatMessage, OutboxEntry, SearchQuery, SearchResult, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { migrate, type Row, writeTx } from "./local_store_sql.ts";
 import { HistorySealer } from "./local_store_seal.ts";
 import * as history from "./local_store_messages.ts";
 import * as changes from "./local_store_changes.ts";
 import * as outbox from "./local_store_outbox.ts";
+import { searchMessages } from "./local_store_search.ts";
 
 export type { PendingMessage } from "./local_store_outbox.ts";
 
@@ -149,35 +152,30 @@ export class LocalStore {
     history.insertMessages(this.db, this.#sealer, ms, seen);
   }
 
+  #one(sql: string, ...args: (string | number)[]): ChatMessage | undefined {
+    return history.oneMessage(this.db, this.#sealer, sql, ...args);
+  }
   /** The saved message with server sequence number `seq`, if any. */
   get(seq: number): ChatMessage | undefined {
-    return history.oneMessage(this.db, this.#sealer, "SELECT * FROM messages WHERE seq = ?", seq);
+    return this.#one("SELECT * FROM messages WHERE seq = ?", seq);
   }
-
   /** The saved message with id `mid`, whoever sent it (the newest when ids collide). */
   byMidAny(mid: string): ChatMessage | undefined {
-    return history.oneMessage(
-      this.db,
-      this.#sealer,
-      "SELECT * FROM messages WHERE mid = ? ORDER BY seq DESC",
-      mid,
-    );
+    return this.#one("SELECT * FROM messages WHERE mid = ? ORDER BY seq DESC", mid);
   }
-
   /** The saved message with id `mid` sent by `from`, if any. */
   byMid(from: string, mid: string): ChatMessage | undefined {
-    return history.oneMessage(
-      this.db,
-      this.#sealer,
-      "SELECT * FROM messages WHERE mid = ? AND sender = ?",
-      mid,
-      from,
-    );
+    return this.#one("SELECT * FROM messages WHERE mid = ? AND sender = ?", mid, from);
   }
 
   /** Messages since `since` (ms), optionally of one conversation seen from `me`. Oldest first. */
   list(me: string, since: number, filter?: Target): ChatMessage[] {
     return history.listMessages(this.db, this.#sealer, me, since, filter);
+  }
+
+  /** Messages whose text holds every word of `q.text`, seen from `me` at `now` (local_store_search.ts). */
+  search(me: string, q: SearchQuery, now: number): Promise<SearchResult> {
+    return searchMessages(this.db, this.#sealer, me, q, now);
   }
 
   /** The last `perConversation` shown messages of each conversation, oldest first. */

@@ -106,7 +106,7 @@ export function markSeen(db: SqlDb, seqs: number[]): void {
 }
 
 /** A message row as a `ChatMessage` (its text opened, its reactions read). */
-function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage {
+export function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage {
   const m: ChatMessage = {
     seq: r.seq as number,
     mid: r.mid as string,

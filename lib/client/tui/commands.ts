@@ -22,6 +22,7 @@ import { parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
+import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -135,6 +136,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       );
     },
   },
+  ...SEARCH_COMMANDS,
   {
     name: "inbox",
     usage: "[USER]",

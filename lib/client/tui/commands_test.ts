@@ -342,3 +342,49 @@ Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N
   assert.equal(t.printed[1], "   -  ↑ plan.pdf  2.0 KiB  to bob  sending", "no hint where it cannot");
   await assert.rejects(t.run("/withdraw 1"), /Sent files cannot be withdrawn here/);
 });
+
+Deno.test("COMMANDS /search prints what matched, with day, time, conversation and sender, and how much was searched", async () => {
+  const t = ctx(null);
+  await assert.rejects(t.run("/search deploy"), /keeps no history to search/);
+  const asked: unknown[] = [];
+  const day = Date.UTC(2025, 11, 30, 9, 5);
+  t.backend.search = (q) => {
+    asked.push(q);
+    return Promise.resolve({
+      matches: q.text === "deploy"
+        ? [
+          {
+            seq: 1,
+            mid: "a",
+            ts: day,
+            from: "bob",
+            to: { kind: "room", name: "team" },
+            text: "we deploy\nfriday",
+          },
+          {
+            seq: 2,
+            mid: "b",
+            ts: NOW,
+            from: "alice",
+            to: { kind: "user", name: "bob" },
+            text: "deploy \x1b[2Jnow",
+          },
+          { seq: 3, mid: "c", ts: NOW, from: "bob", to: { kind: "user", name: "alice" }, text: "ok deploy" },
+        ]
+        : [],
+      searched: 1_204,
+      more: q.text === "deploy",
+      oldest: day,
+    });
+  };
+  await t.run("/search deploy");
+  await t.run("/search nothing at all");
+  assert.deepEqual(asked, [{ text: "deploy", limit: 30 }, { text: "nothing at all", limit: 30 }]);
+  assert.deepEqual(t.printed, [
+    '"deploy": the newest 3 matches (more words narrow it)',
+    "  2025-12-30 09:05 #team bob: we deploy ⏎ friday",
+    "  12:00 → bob alice: deploy ^[[2Jnow",
+    "  12:00 bob: ok deploy",
+    'Nothing matches "nothing at all" in the 1204 messages kept here, since 2025-12-30',
+  ]);
+});

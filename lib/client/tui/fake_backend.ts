@@ -44,12 +44,13 @@ export class FakeBackend implements ChatBackend {
   echo = false;
   /** File commands, when a test gives some (none by default, like a client without keys). */
   files?: FileControls;
-  /** Optional members: tests set them to exercise `/inbox`, `/outbox` and typing with server support (`/join`: `rooms.join`). */
+  /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/search` and typing with server support (`/join`: `rooms.join`). */
   inbox?: ChatBackend["inbox"];
   users?: ChatBackend["users"];
   typing?: ChatBackend["typing"];
   outbox?: ChatBackend["outbox"];
   dropOutbox?: ChatBackend["dropOutbox"];
+  search?: ChatBackend["search"];
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
   /** Messages this backend sent, for `history`. */

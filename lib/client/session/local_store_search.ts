@@ -1,0 +1,72 @@
+/**
+ * Searching the local store's history (`parley search`, `/search`): the text is sealed at rest, so
+ * rows are opened newest first, a batch at a time (the event loop runs between), and a message matches when its text holds every
+ * word of the query, whatever their case, width or order (NFKC, lower case). Deleted messages,
+ * setting lines and messages whose disappearing time is up are never found. Only this folder's
+ * history is searched: what its clients received or loaded (`/history`, `read --since`).
+ */
+import type { ChatMessage, SearchQuery, SearchResult } from "../backend.ts";
+import type { Row, SqlDb } from "./local_store_sql.ts";
+import { type HistorySealer, msgAd } from "./local_store_seal.ts";
+import { toMessage } from "./local_store_messages.ts";
+
+/** What a search of no history finds. */
+export const NO_MATCHES: SearchResult = { matches: [], searched: 0, more: false };
+
+/** Rows opened per query. */
+const BATCH = 500;
+
+/** `s` folded for matching: compatibility forms, lower case. */
+export const fold = (s: string): string => s.normalize("NFKC").toLowerCase();
+
+/** The words of a query, folded; empty ones dropped. */
+export const queryWords = (text: string): string[] => fold(text).split(/\s+/).filter(Boolean);
+
+/** Lets the event loop run between batches (a long history does not freeze a screen). */
+const breathe = () => new Promise((r) => setTimeout(r, 0));
+
+/** Messages whose text holds every word of `q.text` (see the contract above), by `me`, at `now`. */
+export async function searchMessages(
+  db: SqlDb,
+  sealer: HistorySealer,
+  me: string,
+  q: SearchQuery,
+  now: number,
+): Promise<SearchResult> {
+  const words = queryWords(q.text);
+  let sql = "SELECT * FROM messages WHERE seq < ? AND deleted = 0 AND setting = 0 AND ts >= ?";
+  const args: (string | number)[] = [q.since ?? 0];
+  const f = q.filter;
+  if (f?.kind === "broadcast") sql += " AND kind = 'broadcast'";
+  else if (f?.kind === "room") {
+    sql += " AND kind = 'room' AND target = ?";
+    args.push(f.name ?? "");
+  } else if (f?.kind === "user") {
+    sql += " AND kind = 'user' AND ((sender = ? AND target = ?) OR (sender = ? AND target = ?))";
+    args.push(f.name ?? "", me, me, f.name ?? "");
+  }
+  const st = db.prepare(`${sql} ORDER BY seq DESC LIMIT ${BATCH}`);
+  const found: ChatMessage[] = [];
+  let searched = 0, before = Number.MAX_SAFE_INTEGER, more = false;
+  for (;;) {
+    const rows = st.all(before, ...args) as Row[];
+    for (const r of rows) {
+      before = r.seq as number;
+      if (r.expires_at !== null && r.expires_at !== undefined && Number(r.expires_at) <= now) continue;
+      searched++;
+      const text = fold(sealer.open(r.text, msgAd(r.seq as number, r.mid as string)));
+      if (!words.every((w) => text.includes(w))) continue;
+      if (found.length === q.limit) {
+        more = true;
+        break;
+      }
+      found.push(toMessage(db, sealer, r));
+    }
+    if (more || rows.length < BATCH) break;
+    await breathe();
+  }
+  const first = db.prepare("SELECT MIN(ts) AS t FROM messages WHERE deleted = 0 AND setting = 0")
+    .get() as Row;
+  const oldest = first?.t === null || first?.t === undefined ? undefined : Number(first.t);
+  return { matches: found.reverse(), searched, more, ...(oldest === undefined ? {} : { oldest }) };
+}

@@ -1,0 +1,56 @@
+/**
+ * `/search TEXT` (the command table includes it, commands.ts): the messages this client keeps, in
+ * every conversation, whose text holds every word of TEXT (the backend's optional `search`,
+ * local_store_search.ts). The newest SEARCH_LIMIT matches are printed in the current buffer, one line
+ * each with its day and time, conversation and sender, oldest first, after a line saying how many
+ * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
+ */
+import { sanitize } from "../../common/sanitize.ts";
+import type { ChatMessage, SearchResult } from "../backend.ts";
+import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { targetText } from "./command_context.ts";
+import { counted } from "../../common/words.ts";
+
+/** Matches `/search` prints at most (the newest). */
+export const SEARCH_LIMIT = 30;
+
+const pad = (n: number) => String(n).padStart(2, "0");
+/** The local day of `ts`, as 2026-11-27. */
+const dayOf = (ts: number) => {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+};
+
+/** One match: its day (unless today), time, room (or whom a DM of mine went to), sender, text on one line. */
+function matchLine(ctx: CommandContext, m: ChatMessage): string {
+  const day = dayOf(m.ts) === dayOf(ctx.now()) ? "" : `${dayOf(m.ts)} `;
+  const mine = m.to.kind === "user" && m.from === ctx.backend.user;
+  const where = m.to.kind !== "user" ? `${targetText(m.to)} ` : mine ? `→ ${m.to.name} ` : "";
+  const text = sanitize(m.text.replace(/\s*\n\s*/g, " ⏎ "));
+  return `  ${day}${ctx.formatTime(m.ts)} ${where}${m.from}: ${text}`;
+}
+
+/** The head line: how many matched, of how much history, from when. */
+function headLine(q: string, r: SearchResult): string {
+  const since = r.oldest === undefined ? "" : `, since ${dayOf(r.oldest)}`;
+  const kept = `${counted(r.searched, "message")} kept here${since}`;
+  if (!r.matches.length) return `Nothing matches "${sanitize(q)}" in the ${kept}`;
+  if (r.more) return `"${sanitize(q)}": the newest ${r.matches.length} matches (more words narrow it)`;
+  return `"${sanitize(q)}": ${counted(r.matches.length, "message")} of the ${kept}`;
+}
+
+export const SEARCH_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "search",
+    usage: "TEXT",
+    help: "Find messages in every conversation whose text holds every word of TEXT (Ctrl-F: this buffer)",
+    permission: "user",
+    run: async (ctx, [text]) => {
+      if (!ctx.backend.search) throw new Error("This client keeps no history to search");
+      if (!text?.trim()) throw new Error("Say what to look for: /search WORDS");
+      const r = await ctx.backend.search({ text, limit: SEARCH_LIMIT });
+      ctx.print(headLine(text, r));
+      for (const m of r.matches) ctx.print(matchLine(ctx, m));
+    },
+  },
+];
