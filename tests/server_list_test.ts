@@ -1,6 +1,6 @@
 /** `--server a:9797,b:9797` (issue 16): the client tries the nodes in order and moves on when one is down. */
 import assert from "node:assert/strict";
-import { loginAgain } from "../lib/client/start/launch.ts";
+import { loginAgain } from "../lib/client/start/login_again.ts";
 import { connectAndLogin, openPinned, resolveTarget, storePath } from "../lib/client/start/session_setup.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";

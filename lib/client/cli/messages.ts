@@ -2,20 +2,24 @@
  * The scripted message commands (fixed contract, registered on the `parley` program by cli/main.ts,
  * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`; TEXT `-` or
  * `--lines`: standard input, send_stdin.ts), `read` (`--from`, `--room`, `--broadcast`, `--since`,
- * `--json`: prints what no client of this folder showed yet, then acknowledges it), `search WORDS…`
- * (the same filters, `--limit N`: what this folder keeps), `who [--json]`, `status busy|free`.
- * Results go to `out`, "No new messages" to `err`; every line through the program's one escaping rule
- * (main.ts).
+ * `--json`: prints what no client of this folder showed yet, then acknowledges it; `--follow`:
+ * read_follow.ts), `search WORDS…` (the same filters, `--limit N`: what this folder keeps),
+ * `who [--json]`, `status busy|free`. Results go to `out`, "No new messages" to `err`; every line
+ * through the program's one escaping rule (main.ts).
  */
 import type { Command } from "commander";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { safeJson } from "../../common/sanitize.ts";
-import { normalizeName, withoutHash } from "../../protocol/names.ts";
-import { isoSeconds, parseSince } from "../../common/parse_time.ts";
+import { withoutHash } from "../../protocol/names.ts";
+import { isoSeconds } from "../../common/parse_time.ts";
 import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
 import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
+import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
+import { readFollow } from "./read_follow.ts";
+import { loginAgain } from "../start/login_again.ts";
+import type { ConnectFlags } from "../start/session_setup.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -42,10 +46,11 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
       "--since <time>",
       "also print history since this time (2h, 3d, 2026-01-31, 2026-01-31T12:00:00Z, '1 Jun 2026 16:00')",
     )
-    .option("--json", "print JSON")
+    .option("--json", "print JSON (with --follow: one object a line)")
+    .option("--follow", "then print every message as it arrives, until Ctrl-C (a script's input)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json",
+      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json\n  parley read --follow --room ops --json",
     )
     .action(withClient((c, o) => readMessages(io, c, o)));
 
@@ -146,6 +151,17 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
 async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   const filter = filterFlags(o);
   const since = sinceFlag(o.since as string | undefined, (io.now ?? systemClock.now)());
+  if (o.follow) {
+    // A lost connection is followed by a new one when the password needs no one to type it.
+    const unattended = o.passwordFile !== undefined || io.env.get("PARLEY_PASSWORD") !== undefined;
+    const flags = o as ConnectFlags;
+    return await readFollow(io, c, {
+      ...(filter ? { filter } : {}),
+      ...(since !== undefined ? { since } : {}),
+      json: o.json === true,
+      reconnect: unattended ? () => loginAgain({ ...flags, user: c.user }, io.env, true) : null,
+    });
+  }
   c.changes.purgeExpired((io.now ?? systemClock.now)()); // disappearing messages whose time is up go first
   const queued = await c.sync();
   // New = never shown by any client on this folder: what the queue brought and the screen
@@ -177,36 +193,6 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   else for (const m of shown) io.out(formatMessage(m));
   store?.markSeen(shown.map((m) => m.seq));
   await c.ack(queued.filter((m) => matches(c.user, m, filter)));
-}
-
-/** One message as `read --json` prints it. */
-function messageJson(m: ChatMessage): Record<string, unknown> {
-  return {
-    seq: m.seq,
-    id: m.mid,
-    time: isoSeconds(m.ts),
-    from: m.from,
-    to: formatTarget(m.to),
-    text: m.text,
-    ...(m.replyTo ? { reply_to: m.replyTo } : {}),
-    ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
-    ...(m.deleted ? { deleted: true } : {}),
-    ...(m.reactions ? { reactions: m.reactions } : {}),
-    ...(m.expires !== undefined ? { expires: isoSeconds(m.expires) } : {}),
-  };
-}
-
-/** `--from`, `--room`, `--broadcast`: one conversation (at most one of them), or none. */
-function filterFlags(o: Opts): Target | undefined {
-  const picked = [o.from, o.room, o.broadcast].filter((x) => x !== undefined).length;
-  if (picked > 1) throw new BackendError("usage", "Use only one of --from, --room and --broadcast");
-  return o.from
-    ? { kind: "user", name: canonical(String(o.from), "--from") }
-    : o.room
-    ? { kind: "room", name: canonical(String(o.room), "--room") }
-    : o.broadcast
-    ? { kind: "broadcast" }
-    : undefined;
 }
 
 /**
@@ -241,29 +227,4 @@ async function searchMessages(io: CliIo, c: ChatClient, o: Opts, words: string[]
   }`;
   if (!r.matches.length) io.err(`No message matches "${text}" (searched ${kept})`);
   else if (r.more) io.err(`The newest ${r.matches.length} matches are shown; --limit shows more`);
-}
-
-/** `--since`: the grammar of the TUI's /history (lib/common/parse_time.ts). */
-function sinceFlag(s: string | undefined, now: number): number | undefined {
-  if (s === undefined) return undefined;
-  try {
-    return parseSince(s, now);
-  } catch (e) {
-    throw new BackendError("bad_time", (e as Error).message);
-  }
-}
-
-/** The one name rule (lib/protocol/names.ts), as a usage error for a flag. */
-function canonical(raw: string, flag: string): string {
-  const n = normalizeName(raw);
-  if (!n) throw new BackendError("usage", `${flag}: "${raw}" is not a valid name`);
-  return n;
-}
-
-function matches(me: string, m: ChatMessage, f?: Target): boolean {
-  if (!f) return true;
-  if (f.kind !== m.to.kind) return false;
-  if (f.kind === "broadcast") return true;
-  if (f.kind === "room") return m.to.name === f.name;
-  return m.from === f.name || (m.from === me && m.to.name === f.name);
 }

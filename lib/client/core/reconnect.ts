@@ -14,6 +14,11 @@ import type { ServerSession } from "./server_session.ts";
 
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
 const FINAL = new Set(["kicked", "banned", "password_changed"]);
+
+/** Whether a core that can reconnect does so by itself after disconnect `e` (at `now`; a ban: once it ends). */
+export function reconnectsAfter(e: { code: string; until?: number }, now: number): boolean {
+  return !FINAL.has(e.code) || (e.code === "banned" && e.until !== undefined && e.until > now);
+}
 /**
  * Refusals of a login that trying again cannot pass, and each try would count toward a lockout: the
  * loop stops (a lockout's end is waited for, as a ban's).

@@ -9,7 +9,6 @@
  */
 import { BackendError, type ChatBackend } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { ServerSession } from "../core/server_session.ts";
 import { FileDesk } from "../files/desk.ts";
 import { watchChannel } from "../video/watch_channel.ts";
 import { holdsAccount } from "../session/home_dir.ts";
@@ -19,11 +18,11 @@ import {
   type ClientEnv,
   connectAndLogin,
   type ConnectFlags,
-  openPinned,
   type Prompts,
   readPassword,
   resolveTarget,
 } from "./session_setup.ts";
+import { loginAgain } from "./login_again.ts";
 
 export interface LaunchPrompts extends Prompts {
   choose?: (message: string, options: { value: string; label: string }[]) => Promise<string | null>;
@@ -125,20 +124,4 @@ function attachFiles(backend: ChatClient, outbox: string, downloads: string): vo
     if (e.type === "connection" && e.state === "online") resume();
   });
   resume();
-}
-
-/**
- * Logs in again on a new pinned connection, without prompts (the full-screen client's reconnect):
- * the session the core adopts (core/chat_client.ts keeps its store and codec).
- */
-export async function loginAgain(f: ConnectFlags, env: ClientEnv): Promise<ServerSession> {
-  const t = resolveTarget(f, env), user = t.user ?? "";
-  const password = await readPassword(f, env, {}, user, false);
-  const { conn, server } = await openPinned(t, f, {});
-  return await ServerSession.login({ conn, server, user, password, clientName: "parley-cli" }).catch(
-    async (e) => {
-      await conn.close();
-      throw e;
-    },
-  );
 }

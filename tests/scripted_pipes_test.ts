@@ -8,7 +8,14 @@
  * no way to find a message): what the folder keeps, with read's filters, leaving new messages new.
  */
 import assert from "node:assert/strict";
-import { runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  eventually,
+  PROGRAM_PERMS,
+  rootFile,
+  runProgram,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 
 /** `parley ARGS…` as `user` (registered with its own folder) with `input` on standard input. */
 async function piped(t: TestServer, user: string, args: string[], input: string) {
@@ -98,6 +105,71 @@ Deno.test("scripted: search finds what this folder keeps, newest last, with read
     assert.deepEqual([typo.code, typo.err], [1, "parley: There is no room named #nosuch"]);
     const bad = await piped(t, "bob", ["search", "--limit", "0", "x"], "");
     assert.match(bad.err, /--limit takes a whole number from 1 to 10000, not "0"/);
+  } finally {
+    await t.stop();
+  }
+});
+
+/** `parley read --follow --json --from alice` as bob, the password in the environment. */
+const followArgs = (t: TestServer): Deno.CommandOptions => ({
+  args: [
+    "run",
+    ...PROGRAM_PERMS,
+    rootFile("client.ts"),
+    ...["read", "--follow", "--json", "--from", "alice"],
+    ...["--server", `127.0.0.1:${t.port}`, "--user", "bob", "--home", `${t.dir}/home-bob`],
+  ],
+  env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: "pw-bob-secret" },
+  stdin: "null",
+});
+
+Deno.test("scripted: read --follow prints what arrives as it arrives, one JSON a line, across a lost connection", async () => {
+  const t = await startTestServer();
+  const send = (text: string) => piped(t, "alice", ["send", "bob", text], "");
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await piped(t, u, ["register"], "")).code, 0);
+    await send("before");
+    const child = new Deno.Command(Deno.execPath(), { ...followArgs(t), stdout: "piped", stderr: "piped" })
+      .spawn();
+    const lines: string[] = [];
+    let err = "";
+    const reading = (async () => {
+      let rest = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        lines.push(...parts);
+      }
+    })();
+    const erring = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
+    })();
+    const texts = () => lines.map((l) => JSON.parse(l).text);
+    await eventually(() => texts().join() === "before", 20_000, `the queued one: ${err}`);
+    await send("live 1");
+    await eventually(() => texts().join() === "before,live 1", 10_000, "the live one");
+    // The server drops bob's connection: read --follow connects again and goes on.
+    for (const s of t.srv.hub.sessionsOf("bob")) s.bye("io", "link dropped");
+    await eventually(() => err.includes("Connected again"), 15_000, `connected again: ${err}`);
+    await send("live 2");
+    await eventually(() => texts().join() === "before,live 1,live 2", 10_000, "after the reconnect");
+    child.kill("SIGINT");
+    assert.equal((await child.status).code, 0, err);
+    await Promise.all([reading, erring]);
+    assert.match(err, /The connection was lost; connecting again…/);
+    // Printed is acknowledged and shown: nothing is new for read.
+    const read = await piped(t, "bob", ["read"], "");
+    assert.deepEqual([read.code, read.out, read.err], [0, "", "No new messages"]);
+    // A kick ends it, with why (it does not connect again by itself, as the full-screen client does not).
+    const again = new Deno.Command(Deno.execPath(), { ...followArgs(t), stdout: "null", stderr: "piped" })
+      .spawn();
+    await eventually(() => [...t.srv.hub.sessionsOf("bob")].length > 0, 20_000, "following");
+    for (const s of t.srv.hub.sessionsOf("bob")) s.bye("kicked", "You were kicked by an admin: enough");
+    const late = setTimeout(() => again.kill("SIGKILL"), 20_000); // a follow that never ends fails here
+    const o = await again.output();
+    clearTimeout(late);
+    assert.equal(o.code, 1);
+    assert.match(new TextDecoder().decode(o.stderr), /parley: You were kicked by an admin: enough/);
   } finally {
     await t.stop();
   }

@@ -1,0 +1,85 @@
+/**
+ * `parley read --follow` (fixed contract, added in 0.16): what `read` prints, then every message
+ * that arrives, as it arrives, until Ctrl-C or SIGTERM (exit 0) — the input of a script or a bot,
+ * as `send --lines` is its output. The same filters (`--from`, `--room`, `--broadcast`, `--since`);
+ * `--json` prints one JSON object per line here (the same fields as `read --json`), so each line can
+ * be read as it comes. Every message printed is marked shown in the folder and acknowledged (the
+ * core acknowledges what it follows in batches, and the last batch when it closes); one outside the
+ * filter stays new for `read` and the full-screen client. A lost connection is followed by a new
+ * one (`reconnect`: the password came from PARLEY_PASSWORD or --password-file), said on standard
+ * error; without one, and after a kick or a password change, the command ends with why (a ban is
+ * waited out, as the full-screen client does).
+ */
+import { safeJson } from "../../common/sanitize.ts";
+import { systemClock } from "../../common/clock.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import type { ServerSession } from "../core/server_session.ts";
+import { reconnectsAfter } from "../core/reconnect.ts";
+import { type CliIo, formatMessage } from "./io.ts";
+import { matches, messageJson } from "./message_filters.ts";
+import { stopOnInterrupt } from "./video_screen.ts";
+
+export interface FollowOptions {
+  filter?: Target;
+  since?: number;
+  json: boolean;
+  /** A new session after a lost connection; null: the command ends there. */
+  reconnect: (() => Promise<ServerSession>) | null;
+  /** Resolves when the command should end (tests); default: Ctrl-C, SIGTERM or SIGHUP. */
+  stopped?: Promise<void>;
+}
+
+/** Follows `c`'s feed, printing what `o` asks for (see the contract above). */
+export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Promise<void> {
+  const now = io.now ?? systemClock.now;
+  const shown = new Set<number>();
+  const show = (m: ChatMessage) => {
+    if (shown.has(m.seq) || m.seq <= 0 || !matches(c.user, m, o.filter)) return;
+    if (o.since !== undefined && m.ts < o.since) return;
+    if (m.expires !== undefined && m.expires <= now()) return;
+    shown.add(m.seq);
+    io.out(o.json ? safeJson(messageJson(m)) : formatMessage(m));
+    c.markSeen([m]);
+  };
+  if (o.reconnect) c.reconnect = o.reconnect;
+  let end!: (why?: BackendError) => void;
+  const ended = new Promise<BackendError | undefined>((r) => (end = r));
+  let caught = false, offline = false;
+  const early: ChatMessage[] = [];
+  const off = c.on((e) => {
+    if (e.type === "message" && !e.message.pending) caught ? show(e.message) : early.push(e.message);
+    if (e.type === "disconnected") {
+      if (!c.reconnect) {
+        const how = "(with the password in PARLEY_PASSWORD or --password-file, read --follow connects again)";
+        end(new BackendError("connection_lost", `The connection was lost: ${e.reason} ${how}`));
+      } else if (!reconnectsAfter(e, now())) end(new BackendError(e.code, e.reason));
+      else if (e.code === "banned") io.err(`parley: ${e.reason}; following again once the ban ends`);
+    }
+    if (e.type !== "connection") return;
+    if (e.state === "offline" && !offline) io.err("parley: The connection was lost; connecting again…");
+    else if (e.state === "online" && offline) io.err("parley: Connected again");
+    offline = e.state === "offline" ? true : e.state === "online" ? false : offline;
+  });
+  try {
+    c.changes.purgeExpired(now());
+    const first = await c.catchUp(); // the core follows the feed from here
+    const before: ChatMessage[] = [...first.unseen];
+    if (o.since !== undefined) {
+      if (o.filter) before.push(...await c.history(o.filter, o.since));
+      before.push(...c.store?.list(c.user, o.since, o.filter) ?? []);
+    }
+    for (const m of before.sort((a, b) => a.seq - b.seq)) show(c.store?.get(m.seq) ?? m);
+    caught = true;
+    for (const m of early) show(m);
+    const why = await (o.stopped
+      ? Promise.race([
+        o.stopped.then(() => undefined),
+        ended,
+      ])
+      : stopOnInterrupt(() => end(), () => ended));
+    if (why) throw why;
+  } finally {
+    off();
+  }
+}
