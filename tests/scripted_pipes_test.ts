@@ -110,13 +110,13 @@ Deno.test("scripted: search finds what this folder keeps, newest last, with read
   }
 });
 
-/** `parley read --follow --json --from alice` as bob, the password in the environment. */
-const followArgs = (t: TestServer): Deno.CommandOptions => ({
+/** `parley read --follow --json --from alice` (or `FILTER…`) as bob, the password in the environment. */
+const followArgs = (t: TestServer, filter = ["--from", "alice"]): Deno.CommandOptions => ({
   args: [
     "run",
     ...PROGRAM_PERMS,
     rootFile("client.ts"),
-    ...["read", "--follow", "--json", "--from", "alice"],
+    ...["read", "--follow", "--json", ...filter],
     ...["--server", `127.0.0.1:${t.port}`, "--user", "bob", "--home", `${t.dir}/home-bob`],
   ],
   env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: "pw-bob-secret" },
@@ -170,6 +170,33 @@ Deno.test("scripted: read --follow prints what arrives as it arrives, one JSON a
     clearTimeout(late);
     assert.equal(o.code, 1);
     assert.match(new TextDecoder().decode(o.stderr), /parley: You were kicked by an admin: enough/);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("scripted: read --follow --others leaves out one's own messages (a bot does not answer itself)", async () => {
+  const t = await startTestServer();
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await piped(t, u, ["register"], "")).code, 0);
+    assert.equal((await piped(t, "alice", ["room", "create", "ops", "bob"], "")).code, 0);
+    const child = new Deno.Command(Deno.execPath(), {
+      ...followArgs(t, ["--room", "ops", "--others"]),
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let out = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+    })();
+    await eventually(() => [...t.srv.hub.sessionsOf("bob")].length > 0, 20_000, "following");
+    await piped(t, "bob", ["send", "#ops", "mine"], ""); // the same folder: it comes back to the follower
+    await piped(t, "alice", ["send", "#ops", "theirs"], "");
+    await eventually(() => out.includes("theirs"), 10_000, "alice's message");
+    child.kill("SIGINT");
+    await child.status;
+    await reading;
+    assert.deepEqual(out.trim().split("\n").map((l) => JSON.parse(l).text), ["theirs"]);
   } finally {
     await t.stop();
   }

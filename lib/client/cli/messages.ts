@@ -48,9 +48,10 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
     )
     .option("--json", "print JSON (with --follow: one object a line)")
     .option("--follow", "then print every message as it arrives, until Ctrl-C (a script's input)")
+    .option("--others", "only messages others sent (a bot that answers does not read its own lines)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json\n  parley read --follow --room ops --json",
+      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json\n  parley read --follow --room ops --json --others",
     )
     .action(withClient((c, o) => readMessages(io, c, o)));
 
@@ -137,7 +138,7 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
         : `Sent to ${formatTarget(m.to)} at ${isoSeconds(m.ts)}`,
     );
   if (o.lines) {
-    const refused = await sendLines(c, target, stdinLines(io), convert, said, io, io.now ?? systemClock.now);
+    const refused = await sendLines(c, target, stdinLines(io), convert, said, io);
     if (!refused.length) return;
     const which = refused.length === 1 ? `line ${refused[0]} was` : `lines ${refused.join(", ")} were`;
     throw new BackendError("frame_too_large", `${which} not sent (see above); the others were`);
@@ -159,6 +160,7 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
       ...(filter ? { filter } : {}),
       ...(since !== undefined ? { since } : {}),
       json: o.json === true,
+      others: o.others === true,
       reconnect: unattended ? () => loginAgain({ ...flags, user: c.user }, io.env, true) : null,
     });
   }
@@ -182,6 +184,7 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   // Changes (edits, deletions, reactions) that arrived in the same sync apply to what is shown.
   const now = (io.now ?? systemClock.now)();
   shown = shown.map((m) => store?.get(m.seq) ?? m).filter((m) => m.expires === undefined || m.expires > now);
+  if (o.others) shown = shown.filter((m) => m.from !== c.user); // acknowledged all the same, below
   c.changes.purgeExpired(now);
   // Nothing for --from or --room: a user or room that does not exist for this user (a typo) is said so,
   // by the server's refusal of its history (`--since` asked for it above already).

@@ -24,6 +24,8 @@ export interface FollowOptions {
   filter?: Target;
   since?: number;
   json: boolean;
+  /** Only messages others sent (`--others`): a bot does not read what it wrote itself. */
+  others?: boolean;
   /** A new session after a lost connection; null: the command ends there. */
   reconnect: (() => Promise<ServerSession>) | null;
   /** Resolves when the command should end (tests); default: Ctrl-C, SIGTERM or SIGHUP. */
@@ -36,6 +38,7 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
   const shown = new Set<number>();
   const show = (m: ChatMessage) => {
     if (shown.has(m.seq) || m.seq <= 0 || !matches(c.user, m, o.filter)) return;
+    if (o.others && m.from === c.user) return;
     if (o.since !== undefined && m.ts < o.since) return;
     if (m.expires !== undefined && m.expires <= now()) return;
     shown.add(m.seq);

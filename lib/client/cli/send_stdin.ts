@@ -4,21 +4,16 @@
  * end dropped). `--lines` sends every line that is not blank as its own message, in order, as it
  * arrives (`tail -f app.log | parley send '#ops' --lines`), printing one "Sent to …" line (or JSON)
  * per message as `send` does. A line the server can never take (too long) is named by its number on
- * standard error and the rest go on; a refusal for speed waits and tries the same line again, so a
- * burst is slowed, never dropped; anything else (the connection lost) stops with the number of the
- * first line not sent. Reads standard input through `CliIo.scriptLines` only.
+ * standard error and the rest go on; a refusal for speed waits and tries the same line again
+ * (session/rate_wait.ts), so a burst is slowed, never dropped; anything else (the connection lost)
+ * stops with the number of the first line not sent. Reads standard input through
+ * `CliIo.scriptLines` only.
  */
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { isPermanentRefusal } from "../core/message_size.ts";
+import { paced } from "../session/rate_wait.ts";
 import type { CliIo } from "./io.ts";
-
-/** How long one line may keep being refused for speed before the command gives up, ms. */
-export const RATE_PATIENCE_MS = 60_000;
-/** The first pause after a refusal for speed, ms (doubled each time, at most 2 s). */
-const FIRST_PAUSE_MS = 100;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Standard input's lines, or a usage error where it cannot be read. */
 export function stdinLines(io: CliIo): AsyncIterable<string> {
@@ -35,25 +30,6 @@ export async function wholeText(lines: AsyncIterable<string>): Promise<string> {
   return all.join("\n");
 }
 
-/** Sends `text`, waiting while the server refuses it for speed (up to RATE_PATIENCE_MS by `now`). */
-async function patiently(
-  c: ChatClient,
-  target: Target,
-  text: string,
-  now: () => number,
-): Promise<ChatMessage> {
-  const start = now();
-  for (let pause = FIRST_PAUSE_MS;; pause = Math.min(2000, pause * 2)) {
-    try {
-      return await c.send(target, text);
-    } catch (e) {
-      const slow = e instanceof BackendError && e.code === "rate_limited";
-      if (!slow || now() - start > RATE_PATIENCE_MS) throw e;
-      await sleep(pause);
-    }
-  }
-}
-
 /**
  * Sends every line of `lines` that is not blank to `target` as its own message, in order (`convert`:
  * the emoji rule, or none with --raw); `said` prints each sent one. Resolves with the numbers of the
@@ -66,7 +42,7 @@ export async function sendLines(
   convert: (s: string) => string,
   said: (m: ChatMessage) => void,
   io: Pick<CliIo, "err">,
-  now: () => number,
+  patienceMs?: number,
 ): Promise<number[]> {
   const refused: number[] = [];
   let n = 0, sent = 0;
@@ -74,7 +50,7 @@ export async function sendLines(
     n++;
     if (!line.trim()) continue;
     try {
-      said(await patiently(c, target, convert(line), now));
+      said(await paced(() => c.send(target, convert(line)), patienceMs));
       sent++;
     } catch (e) {
       if (!isPermanentRefusal(e)) {

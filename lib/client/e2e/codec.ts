@@ -52,6 +52,7 @@ import { roomChanged } from "./room_push.ts";
 import { adoptLegacyRooms, handedOut, resealHandout, sealFor } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
 import { ownChangeSent, sealOwnChange, sealOwnExpiry } from "./own_changes.ts";
+import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
 export type { AttachClient, AttachOptions };
@@ -85,7 +86,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     readonly device: number,
   ) {
     const me = host.user;
-    const request: Request = (k, f) => host.conn.request(k, f);
+    // Key lookups, device lists and room logs wait out a refusal for speed (session/rate_wait.ts):
+    // what they serve, a message or a sender key, would be lost or sent unreadable otherwise.
+    const request: Request = (k, f) => paced(() => host.conn.request(k, f));
     this.dm = new DmManager({ store: cs, me, device, clock });
     this.devices = new DeviceLists(request, cs, me, device);
     this.rooms = new RoomManager({ store: cs, me, clock });

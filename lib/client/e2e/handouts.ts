@@ -5,10 +5,12 @@
  * member holds the key before the first message under it; a `devices_changed`
  * refusal relearns and seals it once more (`sealAndSend`, the one home of that loop). Each outcome
  * goes back to the codec (`handedOut`): a sent one is recorded, a failed one is told as a notice
- * and kept for the room's next message; the message itself goes anyway, as before.
+ * and kept for the room's next message; the message itself goes anyway, as before. A refusal for
+ * speed is not a failure: the handout waits and goes (session/rate_wait.ts), before its message.
  */
 import { type BodyCodec, type Handout, sealAndSend, type Sealed } from "./body_codec.ts";
 import type { Host } from "./parts.ts";
+import { paced } from "../session/rate_wait.ts";
 
 /** Sends `handouts` over `conn` one after the other, reporting each to `codec`. */
 export async function handOut(
@@ -24,10 +26,11 @@ export async function handOut(
       return Promise.resolve(h);
     };
     try {
+      // Refused for speed (a burst of messages): asked again shortly, as the message after it needs it.
+      const to = { kind: "user", name: h.to } as const;
       const r = await sealAndSend(
         seal,
-        (s) =>
-          conn.request("send", { to: { kind: "user", name: h.to }, mid: h.mid, devices: s.devices }, s.body),
+        (s) => paced(() => conn.request("send", { to, mid: h.mid, devices: s.devices }, s.body)),
         codec.devicesChanged?.bind(codec),
       );
       await codec.handedOut!(h, { seq: Number(r.header.seq ?? 0) });
