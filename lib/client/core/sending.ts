@@ -10,7 +10,8 @@
  * - `sendKept`: the UI's send (the engine's `sendRequest` chose it). A text that can never fit this server is refused at once (issue
  *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
  *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
- *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it.
+ *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it;
+ *   a refusal for speed waits and sends it again (session/rate_wait.ts).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
@@ -18,6 +19,7 @@ import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import { paced } from "../session/rate_wait.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
@@ -145,7 +147,8 @@ export async function sendKept(
   const queued = { ...m, pending: true };
   if (wait) return queued;
   // Behind whatever the outbox still holds, so the order is kept.
-  const sent = chain.tail.then(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re }));
+  // A refusal for speed (a paste of many lines) waits and sends again, the same mid: none is lost.
+  const sent = chain.tail.then(() => paced(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re })));
   chain.tail = sent.catch(() => {});
   try {
     return await sent;
