@@ -12,7 +12,7 @@ import { FileTransfers, type TransferProgress } from "../lib/client/files/transf
 import { FileDesk } from "../lib/client/files/desk.ts";
 import type { BackendEvent } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
-import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, runAs, startTestServer, type TestServer } from "./helpers.ts";
 import { linkDevice } from "./link_device.ts";
 
 async function writeFile(t: TestServer, name: string, n: number): Promise<string> {
@@ -152,18 +152,7 @@ Deno.test("files: a room's file withdrawn is withdrawn for every member; the des
 Deno.test("scripted: parley files withdraw FID takes a file back; both sides' files say withdrawn", async () => {
   const t = await startTestServer();
   const cli = async (user: string, ...args: string[]) => {
-    const r = await runProgram("client.ts", [
-      ...args,
-      ...[
-        "--server",
-        `127.0.0.1:${t.port}`,
-        "--user",
-        user,
-        "--home",
-        `${t.dir}/h-${user}`,
-        "--trust-on-first-use",
-      ],
-    ], { PARLEY_PASSWORD: `pw-${user}-secret` });
+    const r = await runAs(t, user, args);
     return { code: r.code, out: r.out.trim(), err: r.err.trim() };
   };
   try {

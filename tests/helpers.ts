@@ -237,6 +237,22 @@ export async function runProgram(
   return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
 }
 
+/**
+ * `parley ARGS…` (client.ts) as `user` of test server `t`, with the folder `t.dir/home-USER`, the
+ * password `pw-USER-secret` in the environment and `input` on standard input (none by default).
+ */
+export function runAs(
+  t: { port: number; dir: string },
+  user: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; out: string; err: string }> {
+  const at = ["--server", `127.0.0.1:${t.port}`, "--user", user, "--home", `${t.dir}/home-${user}`];
+  return runProgram("client.ts", [...args, ...at, "--trust-on-first-use"], {
+    PARLEY_PASSWORD: `pw-${user}-secret`,
+  }, input);
+}
+
 /** Waits until `fn` returns a truthy value, polling; fails after `ms`. */
 export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000, what = "condition"): Promise<T> {
   const end = Date.now() + ms;

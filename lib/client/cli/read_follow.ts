@@ -28,8 +28,6 @@ export interface FollowOptions {
   others?: boolean;
   /** A new session after a lost connection; null: the command ends there. */
   reconnect: (() => Promise<ServerSession>) | null;
-  /** Resolves when the command should end (tests); default: Ctrl-C, SIGTERM or SIGHUP. */
-  stopped?: Promise<void>;
 }
 
 /** Follows `c`'s feed, printing what `o` asks for (see the contract above). */
@@ -75,12 +73,7 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
     for (const m of before.sort((a, b) => a.seq - b.seq)) show(c.store?.get(m.seq) ?? m);
     caught = true;
     for (const m of early) show(m);
-    const why = await (o.stopped
-      ? Promise.race([
-        o.stopped.then(() => undefined),
-        ended,
-      ])
-      : stopOnInterrupt(() => end(), () => ended));
+    const why = await stopOnInterrupt(() => end(), () => ended); // Ctrl-C, SIGTERM or SIGHUP: done
     if (why) throw why;
   } finally {
     off();

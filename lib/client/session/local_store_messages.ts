@@ -45,6 +45,15 @@ export function oneMessage(
   return r ? toMessage(db, sealer, r) : undefined;
 }
 
+/** The WHERE clause (from " AND") and its values that keep one conversation seen from `me` (none: all). */
+export function conversation(me: string, f?: Target): { sql: string; args: string[] } {
+  if (f?.kind === "broadcast") return { sql: " AND kind = 'broadcast'", args: [] };
+  if (f?.kind === "room") return { sql: " AND kind = 'room' AND target = ?", args: [f.name ?? ""] };
+  if (f?.kind !== "user") return { sql: "", args: [] };
+  const sql = " AND kind = 'user' AND ((sender = ? AND target = ?) OR (sender = ? AND target = ?))";
+  return { sql, args: [f.name ?? "", me, me, f.name ?? ""] };
+}
+
 /** Messages since `since` (ms), optionally of one conversation seen from `me`. Oldest first. */
 export function listMessages(
   db: SqlDb,
@@ -53,17 +62,9 @@ export function listMessages(
   since: number,
   filter?: Target,
 ): ChatMessage[] {
-  let sql = "SELECT * FROM messages WHERE ts >= ?";
-  const args: (string | number)[] = [since];
-  if (filter?.kind === "broadcast") sql += " AND kind = 'broadcast'";
-  else if (filter?.kind === "room") {
-    sql += " AND kind = 'room' AND target = ?";
-    args.push(filter.name ?? "");
-  } else if (filter?.kind === "user") {
-    sql += " AND kind = 'user' AND ((sender = ? AND target = ?) OR (sender = ? AND target = ?))";
-    args.push(filter.name ?? "", me, me, filter.name ?? "");
-  }
-  const rows = db.prepare(sql + " ORDER BY seq").all(...args) as Row[];
+  const only = conversation(me, filter);
+  const rows = db.prepare(`SELECT * FROM messages WHERE ts >= ?${only.sql} ORDER BY seq`)
+    .all(since, ...only.args) as Row[];
   return rows.map((r) => toMessage(db, sealer, r));
 }
 

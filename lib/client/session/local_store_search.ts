@@ -8,7 +8,7 @@
 import type { ChatMessage, SearchQuery, SearchResult } from "../backend.ts";
 import type { Row, SqlDb } from "./local_store_sql.ts";
 import { type HistorySealer, msgAd } from "./local_store_seal.ts";
-import { toMessage } from "./local_store_messages.ts";
+import { conversation, toMessage } from "./local_store_messages.ts";
 
 /** What a search of no history finds. */
 export const NO_MATCHES: SearchResult = { matches: [], searched: 0, more: false };
@@ -34,17 +34,9 @@ export async function searchMessages(
   now: number,
 ): Promise<SearchResult> {
   const words = queryWords(q.text);
-  let sql = "SELECT * FROM messages WHERE seq < ? AND deleted = 0 AND setting = 0 AND ts >= ?";
-  const args: (string | number)[] = [q.since ?? 0];
-  const f = q.filter;
-  if (f?.kind === "broadcast") sql += " AND kind = 'broadcast'";
-  else if (f?.kind === "room") {
-    sql += " AND kind = 'room' AND target = ?";
-    args.push(f.name ?? "");
-  } else if (f?.kind === "user") {
-    sql += " AND kind = 'user' AND ((sender = ? AND target = ?) OR (sender = ? AND target = ?))";
-    args.push(f.name ?? "", me, me, f.name ?? "");
-  }
+  const only = conversation(me, q.filter);
+  const sql = `SELECT * FROM messages WHERE seq < ? AND deleted = 0 AND setting = 0 AND ts >= ?${only.sql}`;
+  const args: (string | number)[] = [q.since ?? 0, ...only.args];
   const st = db.prepare(`${sql} ORDER BY seq DESC LIMIT ${BATCH}`);
   const found: ChatMessage[] = [];
   let searched = 0, before = Number.MAX_SAFE_INTEGER, more = false;
