@@ -55,6 +55,16 @@ function searchKey(app: AppHost, ev: KeyEvent): void {
   }
 }
 
+/**
+ * A bracketed paste as the editor takes it: its lines kept (sent as one message of several lines, shown
+ * as ⏎ in the input), every other control character a space, blank lines at its end dropped.
+ */
+export function pastedText(raw: string): string {
+  const lines = raw.split(/\r\n?|\n/).map(stripControls);
+  while (lines.length > 1 && !lines[lines.length - 1]!.trim()) lines.pop();
+  return lines.join("\n");
+}
+
 export function bindKey(app: AppHost, ev: KeyEvent): void {
   if (app.search) return searchKey(app, ev);
   if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
@@ -64,7 +74,7 @@ export function bindKey(app: AppHost, ev: KeyEvent): void {
   const list = st.buffers;
   const ed = list.current.editor;
   if (ev.type === "text" || ev.type === "paste") {
-    const text = ev.type === "paste" ? stripControls(ev.text.replace(/\r\n?|\n/g, " ")) : ev.text;
+    const text = ev.type === "paste" ? pastedText(ev.text) : ev.text;
     ed.insert(text);
     app.completer.reset();
     return app.edited();

@@ -91,12 +91,14 @@ Deno.test("TuiApp repaints the whole screen on Ctrl-L", async () => {
   h.close();
 });
 
-Deno.test("TuiApp inserts a bracketed paste as one line without sending it", async () => {
+Deno.test("TuiApp keeps a bracketed paste's lines (⏎ in the input) and sends it as one message on Enter", async () => {
   const h = await open();
   await h.type("\x1b2");
-  const s = await h.type("\x1b[200~line one\nline two\x1b[31m\x1b[201~");
-  assert.equal(s[23], "[#general] line one line two [31m");
-  assert.equal(h.backend.callsOf("send").length, 0);
+  const s = await h.type("\x1b[200~line one\r\nline two\x1b[31m\n\n\x1b[201~");
+  assert.equal(s[23], "[#general] line one⏎line two [31m", "no control character, no blank line at its end");
+  assert.equal(h.backend.callsOf("send").length, 0, "a paste is not sent by itself");
+  await h.type("\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, "line one\nline two [31m"]]);
   h.close();
 });
 

@@ -181,7 +181,9 @@ function drawInput(s: Screen, lay: Layout, st: ViewState): void {
   const prompt = truncate(`[${cur.label}] `, Math.floor(lay.cols / 3));
   const p = s.put(row, 0, prompt, style(6));
   const ed = cur.editor;
-  const win = inputWindow(ed.text, ed.cursorColumn, lay.cols - p);
+  // A pasted text's line breaks show as ⏎ (one cell each); what is sent keeps them.
+  const shown = (t: string) => t.replaceAll("\n", "⏎");
+  const win = inputWindow(shown(ed.text), textWidth(shown(ed.before)), lay.cols - p);
   s.put(row, p, win.shown, 0, lay.cols - p);
   s.cursorRow = row;
   s.cursorCol = Math.min(lay.cols - 1, p + win.cursorCol);
