@@ -121,6 +121,9 @@ export function bindKey(app: AppHost, ev: KeyEvent): void {
       if (ed.text) ed.set("");
       else st.info(list.current, "Type /quit to leave Parley");
       return;
+    case "M-Enter": // a line break inside the message (⏎), as a paste keeps them
+      ed.insert("\n");
+      return app.edited();
     case "Enter": {
       const line = ed.submit();
       list.current.scroll = null;

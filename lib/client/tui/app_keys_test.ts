@@ -91,7 +91,7 @@ Deno.test("TuiApp repaints the whole screen on Ctrl-L", async () => {
   h.close();
 });
 
-Deno.test("TuiApp keeps a bracketed paste's lines (⏎ in the input) and sends it as one message on Enter", async () => {
+Deno.test("TuiApp keeps a bracketed paste's lines (⏎ in the input), Alt+Enter adds one, Enter sends one message", async () => {
   const h = await open();
   await h.type("\x1b2");
   const s = await h.type("\x1b[200~line one\r\nline two\x1b[31m\n\n\x1b[201~");
@@ -99,6 +99,13 @@ Deno.test("TuiApp keeps a bracketed paste's lines (⏎ in the input) and sends i
   assert.equal(h.backend.callsOf("send").length, 0, "a paste is not sent by itself");
   await h.type("\r");
   assert.deepEqual(h.backend.callsOf("send"), [[general, "line one\nline two [31m"]]);
+  // Alt+Enter (ESC CR) breaks a line while typing.
+  await h.type("a");
+  await h.type("\x1b\r");
+  const typed = await h.type("b");
+  assert.equal(typed[23], "[#general] a⏎b");
+  await h.type("\r");
+  assert.deepEqual(h.backend.callsOf("send").at(-1), [general, "a\nb"]);
   h.close();
 });
 

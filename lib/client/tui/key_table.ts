@@ -15,6 +15,7 @@ export const KEYS: readonly (readonly [keys: string, does: string])[] = [
     "Complete commands, user names (offline ones too), #rooms, :emoji:, video names after /play, " +
     "file paths after /send-file and /stream",
   ],
+  ["Alt+Enter", "A new line in the message being typed (⏎; a paste keeps its lines too)"],
   ["Up, Down", "Recall what you typed"],
   ["Ctrl-C", "Clear the input line"],
   ["Ctrl-L", "Redraw the screen"],
