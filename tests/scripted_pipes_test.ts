@@ -16,6 +16,79 @@ async function piped(t: TestServer, user: string, args: string[], input: string)
   return { code: r.code, out: r.out.trimEnd(), err: r.err.trimEnd() };
 }
 
+Deno.test("scripted: send - sends standard input as one message; --lines one message a line", async () => {
+  const t = await startTestServer({ msgRate: 20, msgBurst: 10 });
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await piped(t, u, ["register"], "")).code, 0);
+    const whole = await piped(t, "alice", ["send", "bob", "-"], "build 1842 failed\n  at step test\n\n\n");
+    assert.equal(whole.code, 0, whole.err);
+    assert.match(whole.out, /^Sent to bob at \S+$/);
+    // 60 lines at a rate of 20 a second (bursts of 10): slowed by the server's refusals, every one sent, in order.
+    const lines = Array.from({ length: 60 }, (_, i) => `log ${i + 1} :rocket:`);
+    lines.splice(10, 0, "", "   ", "x".repeat(2_000_000)); // blank lines are no message; line 13 is too long
+    const each = await piped(t, "alice", ["send", "bob", "--lines", "--json"], lines.join("\n") + "\n");
+    assert.equal(each.code, 1);
+    assert.equal(each.out.split("\n").length, 60);
+    assert.ok(each.out.split("\n").every((l) => JSON.parse(l).to === "bob"));
+    assert.match(each.err, /^parley: line 13 not sent: The message is too long \(1\.9 MiB\)/m);
+    assert.match(each.err, /parley: line 13 was not sent \(see above\); the others were$/);
+    const read = await piped(t, "bob", ["read", "--json"], "");
+    const texts = (JSON.parse(read.out) as { text: string }[]).map((m) => m.text);
+    assert.deepEqual(texts, [
+      "build 1842 failed\n  at step test",
+      ...Array.from({ length: 60 }, (_, i) => `log ${i + 1} 🚀`),
+    ]);
+    // Bad input: each a clear line, nothing sent.
+    const none = await piped(t, "alice", ["send", "bob", "-"], "\n\n");
+    assert.deepEqual([none.code, none.err], [
+      2,
+      "parley: There is no text to send: standard input was empty",
+    ]);
+    const both = await piped(t, "alice", ["send", "bob", "--lines", "hi"], "x\n");
+    assert.match(both.err, /--lines sends the lines of standard input: give - \(or no text\)/);
+    const nobody = await piped(t, "alice", ["send", "#nowhere", "--lines"], "a\nb\n");
+    assert.match(nobody.err, /^parley: Nothing was sent: /);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("scripted: search finds what this folder keeps, newest last, with read's filters and --json", async () => {
+  const t = await startTestServer();
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await piped(t, u, ["register"], "")).code, 0);
+    await piped(
+      t,
+      "alice",
+      ["send", "bob", "--lines"],
+      "the Deploy is on friday\nlunch?\nfriday: deploy done\n",
+    );
+    // Bob has not read them: search saves them first and leaves them new for read.
+    const found = await piped(t, "bob", ["search", "friday", "DEPLOY"], "");
+    assert.equal(found.code, 0, found.err);
+    assert.match(
+      found.out,
+      /^\S+ alice -> bob: the Deploy is on friday\n\S+ alice -> bob: friday: deploy done$/,
+    );
+    const json = await piped(t, "bob", ["search", "--from", "alice", "--json", "--limit", "1", "deploy"], "");
+    assert.deepEqual(JSON.parse(json.out).map((m: { text: string }) => m.text), ["friday: deploy done"]);
+    assert.match(json.err, /The newest 1 matches are shown; --limit shows more/);
+    const none = await piped(t, "bob", ["search", "pizza"], "");
+    assert.match(
+      none.err,
+      /^No message matches "pizza" \(searched 3 messages kept in this folder since \S+\)$/,
+    );
+    const read = await piped(t, "bob", ["read"], "");
+    assert.equal(read.out.split("\n").length, 3, "still new for read");
+    const typo = await piped(t, "bob", ["search", "--room", "nosuch", "x"], "");
+    assert.deepEqual([typo.code, typo.err], [1, "parley: There is no room named #nosuch"]);
+    const bad = await piped(t, "bob", ["search", "--limit", "0", "x"], "");
+    assert.match(bad.err, /--limit takes a whole number from 1 to 10000, not "0"/);
+  } finally {
+    await t.stop();
+  }
+});
+
 /** `parley read --follow --json --from alice` (or `FILTER…`) as bob, the password in the environment. */
 const followArgs = (t: TestServer, filter = ["--from", "alice"]): Deno.CommandOptions => ({
   args: [
