@@ -98,7 +98,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   };
 
   registerAccountCommands(program, io, withClient); // register, login, logout, passwd (account.ts)
-  registerMessageCommands(program, io, withClient); // send, read, who, status (messages.ts)
+  registerMessageCommands(program, io, withClient); // send, read, search, who, status (messages.ts)
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli/video.ts)

@@ -23,7 +23,7 @@ import type { ConnectFlags } from "../start/session_setup.ts";
 
 type Opts = Record<string, unknown>;
 
-/** Registers `send`, `read`, `who` and `status` on the program. */
+/** Registers `send`, `read`, `search`, `who` and `status` on the program. */
 export function registerMessageCommands(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("send").description("send a message to a user, a #room, or everyone (--broadcast)")
     .argument("[target-and-text...]", "TARGET TEXT…, or TEXT… with --broadcast; TEXT - reads standard input")
