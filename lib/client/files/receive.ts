@@ -66,7 +66,7 @@ async function behind(ft: Receiving, rec: InRecord, have: number, stall: Stall):
  * (`files_not_shared`): its bytes cannot come by this node, but its direct path can still open.
  */
 const onAnotherNode = (ft: Receiving, fid: string): Promise<boolean> =>
-  ft.client.conn.request("file.wait", { fid, have: 0, state: "uploading", ms: 0 }).then(
+  fileChange(ft.client.conn, fid, { have: 0, state: "uploading" }, 0, 0).then(
     () => false,
     (e) => e instanceof BackendError && e.code === ErrorCode.FilesNotShared,
   );

@@ -32,6 +32,7 @@ import type { SendMode, TransferProgress } from "./transfer_types.ts";
 import { endsUpload, endUpload } from "./withdraw.ts";
 import { dropOut, setOut } from "./out_record.ts";
 import { relayUpload } from "./upload.ts";
+import { fileChange } from "./watch.ts";
 
 /** What sending needs of a FileTransfers. */
 export interface Sending {
@@ -79,9 +80,20 @@ export async function prepared(
 
 /** Sends a body of upload `rec` at `off`; resolves with how far the server has it. */
 async function put(ft: Sending, rec: OutRecord, off: number, body: Uint8Array | readonly Uint8Array[]) {
-  const size = cipherSize(rec.size);
-  const r = await ft.client.conn.request("file.put", { fid: rec.fid, to: rec.to, size, off }, body);
-  return Number(r.header.have);
+  return (await putFile(ft, rec, off, body)).have;
+}
+
+/** `file.put` of upload `rec` (`direct`: created as a record only); how far the server has it, and whether direct. */
+async function putFile(
+  ft: Sending,
+  rec: OutRecord,
+  off: number,
+  body: Uint8Array | readonly Uint8Array[],
+  direct = false,
+): Promise<{ have: number; direct: boolean }> {
+  const h = { fid: rec.fid, to: rec.to, size: cipherSize(rec.size), off, ...(direct ? { direct } : {}) };
+  const r = await ft.client.conn.request("file.put", h, body);
+  return { have: Number(r.header.have), direct: r.header.direct === true };
 }
 
 /** Refusals of a relayed file for its size alone: it can still go straight to its recipient. */
@@ -104,11 +116,7 @@ async function create(
   mode: SendMode,
   waitMs: number,
 ): Promise<{ have: number; direct: boolean }> {
-  const h = { fid: rec.fid, to: rec.to, size: cipherSize(rec.size), off: 0 };
-  const ask = async (direct: boolean) => {
-    const r = await ft.client.conn.request("file.put", direct ? { ...h, direct } : h, EMPTY);
-    return { have: Number(r.header.have), direct: r.header.direct === true };
-  };
+  const ask = (direct: boolean) => putFile(ft, rec, 0, EMPTY, direct);
   if (mode === "direct") {
     // A server before direct records refuses the field (`invalid`): the relay's file then, as before.
     return await ask(true).catch((e) => {
@@ -137,11 +145,10 @@ async function create(
  * counted in the sender's quota, until it expires.
  */
 async function forgetCopy(ft: Sending, rec: OutRecord): Promise<void> {
-  const fid = rec.fid;
-  const r = await ft.client.conn.request("file.wait", { fid, have: 0, state: "done", ms: 0 }).catch(() =>
-    null
-  );
-  if (r && r.header.state !== "done") await ft.client.conn.request("file.abort", { fid }).catch(() => {});
+  const now = await fileChange(ft.client.conn, rec.fid, { have: 0, state: "done" }, 0, 0).catch(() => null);
+  if (now && now.state !== "done") {
+    await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
+  }
 }
 
 async function dial(ft: Sending, r: FileReady, to: string): Promise<PeerChannel> {
