@@ -45,6 +45,8 @@ export interface FileEntryInfo {
   name: string;
   size: number;
   state: string;
+  /** When it was offered (received, or sent): tells apart files of the same name. */
+  at?: number;
   path?: string;
   /** The file's SHA-256 (peer mode: watch together finds a copy by it). */
   sha256?: string;

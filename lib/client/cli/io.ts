@@ -5,7 +5,7 @@
  * a target and a message that every command prints.
  */
 import type { Command } from "commander";
-import type { ChatMessage, Target } from "../backend.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import {
   type ClientEnv,
@@ -31,6 +31,9 @@ export type WithClient = (
     args: string[],
   ) => Promise<void>,
 ) => (...a: unknown[]) => Promise<void>;
+
+/** A failure whose sentence is on standard error already (a kick's reason, said as the server's notice): the command ends with it, not saying it twice. */
+export class SaidError extends BackendError {}
 
 export interface CliIo {
   env: ClientEnv;

@@ -10,7 +10,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { BackendError } from "../backend.ts";
-import { type CliIo, commandFlags, scriptedSession, type WithClient } from "./io.ts";
+import { type CliIo, commandFlags, SaidError, scriptedSession, type WithClient } from "./io.ts";
 export type { CliIo, WithClient };
 import type { ChatClient } from "../core/chat_client.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
@@ -44,7 +44,7 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof BackendError) {
-      io.err(`parley: ${e.message}`);
+      if (!(e instanceof SaidError)) io.err(`parley: ${e.message}`);
       return e.code === "usage" ? 2 : 1;
     }
     io.err(`parley: ${e instanceof Error ? e.message : String(e)}`);

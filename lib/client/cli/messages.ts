@@ -56,7 +56,7 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
     .action(withClient((c, o) => readMessages(io, c, o)));
 
   program.command("search").description("find messages kept in this folder whose text holds every word")
-    .argument("<words...>", "words that must all appear (any case, any order)")
+    .argument("<words...>", "words that must all appear, each at the start of a word (any case, any order)")
     .option("--from <user>", "only direct messages with USER")
     .option("--room <room>", "only messages in ROOM")
     .option("--broadcast", "only broadcasts")

@@ -16,7 +16,7 @@ import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { ServerSession } from "../core/server_session.ts";
 import { reconnectsAfter } from "../core/reconnect.ts";
-import { type CliIo, formatMessage } from "./io.ts";
+import { type CliIo, formatMessage, SaidError } from "./io.ts";
 import { matches, messageJson } from "./message_filters.ts";
 import { stopOnInterrupt } from "./video_screen.ts";
 
@@ -48,14 +48,17 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
   const ended = new Promise<BackendError | undefined>((r) => (end = r));
   let caught = false, offline = false;
   const early: ChatMessage[] = [];
+  const said = new Set<string>(); // error notices on standard error (scriptedSession prints them)
   const off = c.on((e) => {
+    if (e.type === "notice" && e.level === "error") said.add(e.text);
     if (e.type === "message" && !e.message.pending) caught ? show(e.message) : early.push(e.message);
     if (e.type === "disconnected") {
       if (!c.reconnect) {
         const how = "(with the password in PARLEY_PASSWORD or --password-file, read --follow connects again)";
         end(new BackendError("connection_lost", `The connection was lost: ${e.reason} ${how}`));
-      } else if (!reconnectsAfter(e, now())) end(new BackendError(e.code, e.reason));
-      else if (e.code === "banned") io.err(`parley: ${e.reason}; following again once the ban ends`);
+      } else if (!reconnectsAfter(e, now())) {
+        end(new (said.has(e.reason) ? SaidError : BackendError)(e.code, e.reason)); // a kick's notice said it
+      } else if (e.code === "banned") io.err(`parley: ${e.reason}; following again once the ban ends`);
     }
     if (e.type !== "connection") return;
     if (e.state === "offline" && !offline) io.err("parley: The connection was lost; connecting again…");

@@ -151,6 +151,7 @@ export class FileDesk implements FileControls {
       peer: r.from,
       name: r.name,
       size: r.size,
+      at: r.at,
       state: this.#running.has(r.fid) ? "receiving" : r.state === "accepted" ? "paused" : r.state,
       ...(r.path ? { path: r.path } : {}),
     }));
@@ -164,6 +165,7 @@ export class FileDesk implements FileControls {
         peer: r.to,
         name: r.name,
         size: r.size,
+        at: r.at,
         state,
       };
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ChatMessage, Target } from "../backend.ts";
 import { LocalStore } from "./local_store.ts";
+import { holdsWord } from "./local_store_search.ts";
 
 const bob: Target = { kind: "user", name: "bob" };
 const team: Target = { kind: "room", name: "team" };
@@ -66,6 +67,25 @@ Deno.test("search: every word, any case, width and order; deleted, settings and 
   s.close();
 });
 
+Deno.test("search: a word matches at the start of a word; unspaced scripts and words of signs anywhere", () => {
+  const yes: [string, string][] = [
+    ["deployed on friday", "deploy"],
+    ["we re-deploy", "deploy"],
+    ["see (deploy)", "deploy"],
+    ["build 39 failed", "39"],
+    ["q3-report.pdf", ".pdf"],
+    ["alert in #ops now", "#ops"],
+    ["今日は東京へ行きます", "東京"],
+    ["ไปกรุงเทพวันนี้", "กรุงเทพ"],
+    ["😀deploy", "deploy"],
+    ["deploy", "deploy"],
+  ];
+  for (const [text, word] of yes) assert.ok(holdsWord(text, word), `${word} in ${text}`);
+  const no: [string, string][] = [["build 139 failed", "39"], ["redeploy", "deploy"], ["friday", "day"]];
+  for (const [text, word] of no) assert.ok(!holdsWord(text, word), `${word} not in ${text}`);
+  assert.ok(holdsWord("a day after friday", "day"), "a later place may start a word");
+});
+
 Deno.test("search: history larger than a batch is searched whole, newest matches first kept", async () => {
   const s = new LocalStore(":memory:");
   const many = Array.from(
@@ -75,8 +95,8 @@ Deno.test("search: history larger than a batch is searched whole, newest matches
   s.save(many);
   const r = await s.search("alice", { text: "line 1", limit: 1_000 }, Date.now());
   assert.equal(r.searched, 1_234);
-  // Both words anywhere: every line whose number has a 1 in it.
-  assert.equal(r.matches.length, many.filter((m) => m.text.slice(5).includes("1")).length);
+  // Both words, each at a word's start: every line whose number starts with 1.
+  assert.equal(r.matches.length, many.filter((m) => m.text.slice(5).startsWith("1")).length);
   assert.equal(r.matches[0]!.text, "line 1", "oldest first");
   assert.equal(r.matches.at(-1)!.text, "line 1233");
   assert.equal(

@@ -86,6 +86,18 @@ export function ago(now: number, since: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
+const pad2 = (n: number) => String(n).padStart(2, "0");
+/** The local day of `ts`, as 2026-11-27. */
+export const dayOf = (ts: number): string => {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+};
+
+/** `ts` as lists say it (`/search`, `/files`): its time, after its day unless that is today. */
+export function whenText(ctx: CommandContext, ts: number): string {
+  return `${dayOf(ts) === dayOf(ctx.now()) ? "" : `${dayOf(ts)} `}${ctx.formatTime(ts)}`;
+}
+
 export function presenceLine(ctx: CommandContext, p: Presence): string {
   // The address is shown to admins only (the server sends "" to others).
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${

@@ -9,7 +9,7 @@
 import { capability, type FileControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
-import { user } from "./command_context.ts";
+import { user, whenText } from "./command_context.ts";
 import { sizeText } from "../../common/progress.ts";
 
 function files(ctx: CommandContext): FileControls {
@@ -115,10 +115,11 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
       for (const e of list) {
         const who = e.direction === "in" ? `from ${sanitizeName(e.peer)}` : `to ${sanitizeName(e.peer)}`;
         const hint = e.w !== undefined && files(ctx).withdraw ? `  (/withdraw ${e.w})` : "";
+        const when = e.at === undefined ? "" : `  ${whenText(ctx, e.at)}`;
         ctx.print(
           `  ${e.n !== undefined ? String(e.n).padStart(2) : " -"}  ${e.direction === "in" ? "↓" : "↑"} ${
             sanitize(e.name)
-          }  ${sizeText(e.size)}  ${who}  ${e.state}${hint}`,
+          }  ${sizeText(e.size)}  ${who}${when}  ${e.state}${hint}`,
         );
       }
     },

@@ -8,26 +8,18 @@
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
-import { targetText } from "./command_context.ts";
+import { dayOf, targetText, whenText } from "./command_context.ts";
 import { counted } from "../../common/words.ts";
 
 /** Matches `/search` prints at most (the newest). */
 export const SEARCH_LIMIT = 30;
 
-const pad = (n: number) => String(n).padStart(2, "0");
-/** The local day of `ts`, as 2026-11-27. */
-const dayOf = (ts: number) => {
-  const d = new Date(ts);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-};
-
 /** One match: its day (unless today), time, room (or whom a DM of mine went to), sender, text on one line. */
 function matchLine(ctx: CommandContext, m: ChatMessage): string {
-  const day = dayOf(m.ts) === dayOf(ctx.now()) ? "" : `${dayOf(m.ts)} `;
   const mine = m.to.kind === "user" && m.from === ctx.backend.user;
   const where = m.to.kind !== "user" ? `${targetText(m.to)} ` : mine ? `→ ${m.to.name} ` : "";
   const text = sanitize(m.text.replace(/\s*\n\s*/g, " ⏎ "));
-  return `  ${day}${ctx.formatTime(m.ts)} ${where}${m.from}: ${text}`;
+  return `  ${whenText(ctx, m.ts)} ${where}${m.from}: ${text}`;
 }
 
 /** The head line: how many matched, of how much history, from when. */
@@ -43,7 +35,8 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
   {
     name: "search",
     usage: "TEXT",
-    help: "Find messages in every conversation whose text holds every word of TEXT (Ctrl-F: this buffer)",
+    help:
+      "Find messages in every conversation whose text holds every word of TEXT, each at a word's start (Ctrl-F: this buffer)",
     permission: "user",
     run: async (ctx, [text]) => {
       if (!ctx.backend.search) throw new Error("This client keeps no history to search");

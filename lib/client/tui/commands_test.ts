@@ -305,8 +305,9 @@ Deno.test("COMMANDS /changegrant toggles: a user is granted, an admin revoked (o
 Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N takes one back", async () => {
   const t = ctx(null);
   const withdrawn: number[] = [];
-  const out = (w: number | undefined, name: string, state: string) => ({
+  const out = (w: number | undefined, name: string, state: string, at?: number) => ({
     ...(w === undefined ? {} : { w }),
+    ...(at === undefined ? {} : { at }),
     fid: name,
     direction: "out" as const,
     peer: "bob",
@@ -318,7 +319,12 @@ Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N
     outbox: () => Promise.resolve([]),
     send: () => Promise.reject(new Error("no")),
     sendRoom: () => Promise.reject(new Error("no")),
-    list: () => Promise.resolve([out(undefined, "old.txt", "delivered"), out(1, "plan.pdf", "sending")]),
+    list: () =>
+      Promise.resolve([
+        out(undefined, "old.txt", "delivered"),
+        out(undefined, "plan.pdf", "delivered", NOW - 26 * 3_600_000), // two of one name: their times tell them apart
+        out(1, "plan.pdf", "sending", NOW - 60_000),
+      ]),
     accept: () => Promise.reject(new Error("no")),
     reject: () => Promise.reject(new Error("no")),
     waiting: () => Promise.resolve(0),
@@ -333,13 +339,14 @@ Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N
   assert.deepEqual(withdrawn, [1]);
   assert.deepEqual(t.printed, [
     "   -  ↑ old.txt  2.0 KiB  to bob  delivered",
-    "   -  ↑ plan.pdf  2.0 KiB  to bob  sending  (/withdraw 1)",
+    "   -  ↑ plan.pdf  2.0 KiB  to bob  2026-01-01 10:00  delivered",
+    "   -  ↑ plan.pdf  2.0 KiB  to bob  11:59  sending  (/withdraw 1)",
     "Withdrew plan.pdf from bob: they cannot take it now",
   ]);
   t.backend.files = base; // a backend that cannot (peer mode withdraws from its outbox)
   t.printed.length = 0;
   await t.run("/files");
-  assert.equal(t.printed[1], "   -  ↑ plan.pdf  2.0 KiB  to bob  sending", "no hint where it cannot");
+  assert.equal(t.printed[2], "   -  ↑ plan.pdf  2.0 KiB  to bob  11:59  sending", "no hint where it cannot");
   await assert.rejects(t.run("/withdraw 1"), /Sent files cannot be withdrawn here/);
 });
 
