@@ -24,6 +24,22 @@ backendConformance("ChatClient on a real server", async () => {
   };
 }, ["rooms", "moderation", "video"]);
 
+backendConformance("ChatClient with end-to-end keys", async () => {
+  const t = await startTestServer();
+  const bob = (await t.e2eClient("bob")).client;
+  const live = (await t.e2eClient("alice")).client;
+  await live.start();
+  return {
+    backend: live,
+    peer: "bob",
+    peerSends: async (text) => void await bob.send({ kind: "user", name: "alice" }, text),
+    done: async () => {
+      await live.close();
+      await t.stop();
+    },
+  };
+}, ["rooms", "moderation", "video", "blocks"]);
+
 const peerNode = async (name: string) =>
   await PeerNode.start({ name, store: await PeerStore.open(null, name), hostname: "127.0.0.1", port: 0 });
 

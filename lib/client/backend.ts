@@ -21,6 +21,7 @@ export type {
 import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_video.ts";
 
 export type {
+  BlockControls,
   FileControls,
   FileEntryInfo,
   FileOfferInfo,
@@ -32,6 +33,7 @@ export type {
   RoomInfo,
 } from "./backend_controls.ts";
 import type {
+  BlockControls,
   FileControls,
   FileOfferInfo,
   ModerationControls,
@@ -155,10 +157,11 @@ export class BackendError extends Error {
 export interface Capabilities {
   rooms: RoomControls;
   moderation: ModerationControls;
-  /** The file commands; set when the client has end-to-end keys. */
+  /** The file commands and the block list (`blocks`): set when the client has end-to-end keys. */
   files: FileControls;
   video: VideoControls;
   peers: PeerControls;
+  blocks: BlockControls;
 }
 export type CapabilityName = keyof Capabilities;
 
@@ -245,6 +248,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   files: true,
   video: true,
   peers: true,
+  blocks: true,
   changeMessage: true,
   react: true,
   setExpiry: true,
@@ -273,14 +277,12 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   files: ["no_keys", "This client cannot send files (it needs end-to-end keys)"],
   video: ["unsupported", "This client cannot play or stream videos"],
   peers: ["peer_mode", "/connect and /peers work in peer mode only"],
+  blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
 };
 /** The capability objects, in the order of `Capabilities`. */
 export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];
 
-/**
- * The capability `name` of `b`, or the refusal saying it is missing (a stable code and one
- * sentence): the one place a UI asks whether a capability exists.
- */
+/** The capability `name` of `b`, or the refusal saying it is missing: the one place a UI asks whether one exists. */
 export function capability<K extends CapabilityName>(b: ChatBackend, name: K): Capabilities[K] {
   const c = b[name];
   if (c) return c as Capabilities[K];

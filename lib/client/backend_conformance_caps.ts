@@ -59,6 +59,23 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       }
     }],
   ],
+  blocks: [
+    [
+      "blocks a user the server holds (not oneself), lists, refuses a message to them, unblocks",
+      async (h) => {
+        const blocks = capability(h.backend, "blocks");
+        const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+        assert.deepEqual(await blocks.list(), []);
+        await assert.rejects(blocks.block(h.backend.user), code("usage"));
+        await assert.rejects(blocks.block("nobody-here"), code("no_such_user"));
+        assert.deepEqual(await blocks.block(h.peer), [h.peer]);
+        assert.deepEqual(await blocks.list(), [h.peer]);
+        await assert.rejects(h.backend.send({ kind: "user", name: h.peer }, "hi"), code("blocked"));
+        assert.deepEqual(await blocks.unblock(h.peer), []);
+        await assert.rejects(blocks.unblock(h.peer), code("not_blocked"));
+      },
+    ],
+  ],
   peers: [
     ["list() names the connected peer online; discover() answers a count", async (h) => {
       const peers = capability(h.backend, "peers");

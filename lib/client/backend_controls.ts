@@ -103,6 +103,19 @@ export interface ModerationControls {
   revoke(user: string): Promise<void>;
 }
 
+/**
+ * Capability (blocks): the users this client blocked (lib/client/e2e/blocks.ts): what they send is
+ * dropped unseen (they are not told), messages, files and streams to them are refused.
+ */
+export interface BlockControls {
+  /** The names blocked, sorted. */
+  list(): Promise<string[]>;
+  /** Blocks `user` (a name the server holds, not oneself); the list after. */
+  block(user: string): Promise<string[]>;
+  /** Unblocks `user` (code "not_blocked" when it is not); the list after. */
+  unblock(user: string): Promise<string[]>;
+}
+
 /** Capability (peers): peer mode's own commands (`/connect`, `/peers`). */
 export interface PeerControls {
   /** Dials a peer at HOST:PORT; resolves with its name. */

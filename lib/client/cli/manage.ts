@@ -1,12 +1,13 @@
 /**
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
  * lib/client/cli/main.ts): `room create|invite|leave|kick|list` (create refuses a second room for the same
- * people without `--new`, see core/room_twin.ts), `fingerprint`, `verify`, `trust`,
- * `admin kick|kicked|invite|grant|revoke`.
+ * people without `--new`, see core/room_twin.ts), `fingerprint`, `verify`, `trust`, `block`,
+ * `unblock`, `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
  */
 import { safeJson } from "../../common/sanitize.ts";
 import type { Command } from "commander";
-import { BackendError } from "../backend.ts";
+import { BackendError, capability } from "../backend.ts";
+import type { ChatClient } from "../core/chat_client.ts";
 import type { CliIo, WithClient } from "./io.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -109,6 +110,39 @@ function registerKeyCommands(program: Command, io: CliIo, withClient: WithClient
     .action(withClient(async (c, _o, a) => {
       const f = await c.trust(a[0]!, number(a));
       io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
+    }));
+  registerBlockCommands(program, io, withClient);
+}
+
+/** `block USER`, `unblock USER`, `blocked [--json]`: this folder's block list (lib/client/e2e/blocks.ts). */
+function registerBlockCommands(program: Command, io: CliIo, withClient: WithClient): void {
+  const blocks = (c: ChatClient) => capability(c, "blocks");
+  program.command("block").argument("<user>").description(
+    "drop everything USER sends you (messages, room lines, files, streams, typing) in this folder, without telling them",
+  )
+    .addHelpText("after", "\nExamples:\n  parley block mallory\n  parley blocked")
+    .action(withClient(async (c, _o, a) => {
+      const before = await blocks(c).list();
+      const after = await blocks(c).block(a[0]!);
+      const name = after.find((n) => !before.includes(n));
+      io.out(name ? `Blocked ${name}` : `${a[0]} is blocked already`);
+    }));
+  program.command("unblock").argument("<user>").description(
+    "take USER off the block list: what they send from now on arrives",
+  )
+    .addHelpText("after", "\nExamples:\n  parley unblock mallory")
+    .action(withClient(async (c, _o, a) => {
+      await blocks(c).unblock(a[0]!);
+      io.out(`Unblocked ${a[0]}`);
+    }));
+  program.command("blocked").description("the users blocked in this folder, one a line")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  parley blocked\n  parley blocked --json")
+    .action(withClient(async (c, o) => {
+      const names = await blocks(c).list();
+      if (o.json) return io.out(safeJson({ blocked: names }));
+      if (!names.length) io.err("Nobody is blocked");
+      for (const n of names) io.out(n);
     }));
 }
 

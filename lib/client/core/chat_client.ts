@@ -278,7 +278,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     if (user) return this.history({ kind: "user", name: user });
     return Promise.resolve(this.store?.list(this.user, 0) ?? []);
   }
-  /** Rooms, admin actions and video (capabilities), over the current session. */
+  /** Rooms, admin actions and video (capabilities), over the current session; blocks: ServerCommands. */
   readonly rooms: B.RoomControls = roomControls(() => this);
   readonly moderation: B.ModerationControls = moderationControls(() => this);
   readonly video: B.VideoControls = videoControls(() => this.videoPart);

@@ -18,7 +18,7 @@
 import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { handOut, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import { handOut, refuseBlocked, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { paced } from "../session/rate_wait.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
@@ -38,11 +38,12 @@ export interface SendHost extends ClientHost {
 const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
 
 /**
- * Refuses a text too long for one `send` frame of this server, before it is queued (issue 34.1):
+ * Refuses a text to a user blocked here, or too long for one `send` frame of this server, before it is queued (issue 34.1):
  * measured against the copies the codec seals it into (a DM: one per device), or one copy when
  * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
  */
 export async function checkSize(h: SendHost, to: Target, text: string): Promise<void> {
+  await refuseBlocked(h.codec.blocks, to); // nor to a user blocked here (e2e/blocks.ts)
   const enc = h.codec.encrypted;
   checkTextSize(text, h.maxFrame, 1, enc);
   if (!h.codec.sealCopies) return;
@@ -184,7 +185,7 @@ export async function sendSignal(
   payload: (mid: string) => Uint8Array,
 ): Promise<boolean> {
   const codec = h.codec;
-  if (!codec.sealSignal) return false;
+  if (!codec.sealSignal || (to.kind === "user" && await codec.blocks?.has(to.name!))) return false;
   await h.opened(); // room changes seen so far apply first
   const mid = randomId(undefined, 12);
   return await sealAndSend(

@@ -7,6 +7,7 @@
  */
 import {
   BackendError,
+  type BlockControls,
   type Fingerprint,
   type KickedEntry,
   type ModerationControls,
@@ -141,6 +142,10 @@ export abstract class ServerCommands {
   async verify(user: string, number?: string): Promise<Fingerprint> {
     return await this.#keys(user).verify(this.#name(user), number);
   }
+  /** The block list (a capability), once the codec has end-to-end keys (e2e/blocks.ts). */
+  get blocks(): BlockControls | undefined {
+    return this.codec.blocks ? blockControls(() => this) : undefined;
+  }
   #keys(user?: string): KeyOps {
     if (this.codec.keys) return this.codec.keys;
     throw new BackendError(
@@ -161,6 +166,37 @@ export function roomControls(c: () => ServerCommands): RoomControls {
     invite: (room, user) => c().invite(room, user),
     leave: (room) => c().leave(room),
     kick: (room, user) => c().roomKick(room, user),
+  };
+}
+
+/**
+ * The block list as a capability object over the current codec's (e2e/blocks.ts): a name is
+ * checked with the server before it is blocked (`no_such_user`); one cannot block oneself.
+ */
+export function blockControls(c: () => ServerCommands): BlockControls {
+  const ops = () => {
+    const b = c().codec.blocks;
+    if (!b) throw new BackendError("no_keys", "Blocking needs end-to-end keys (a client folder)");
+    return b;
+  };
+  const name = (user: string) => {
+    const n = normalizeName(user.replace(/^@/, ""));
+    if (!n) throw new BackendError("usage", `"${user}" is not a valid user name`);
+    return n;
+  };
+  return {
+    list: () => ops().list(),
+    block: async (user) => {
+      const n = name(user);
+      if (n === c().user) throw new BackendError("usage", "You cannot block yourself");
+      await c().whois(n); // a name nobody holds is refused here
+      return await ops().set(n, true);
+    },
+    unblock: async (user) => {
+      const n = name(user);
+      if (!(await ops().has(n))) throw new BackendError("not_blocked", `${n} is not blocked`);
+      return await ops().set(n, false);
+    },
   };
 }
 

@@ -103,6 +103,16 @@ export interface KeyOps {
   logEntry?(room: string, action: MembershipVerb, target: string): Promise<unknown>;
 }
 
+/** The users this folder blocked (e2e/blocks.ts); every call reads or writes under the folder's lock. */
+export interface BlockOps {
+  /** The names blocked, sorted. */
+  list(): Promise<string[]>;
+  /** Whether `user` is blocked (never oneself). */
+  has(user: string): Promise<boolean>;
+  /** Blocks (`on`) or unblocks `user`; the list after. */
+  set(user: string, on: boolean): Promise<string[]>;
+}
+
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */
 export interface BodyCodec {
   /** Whether bodies are end-to-end encrypted. */
@@ -127,6 +137,8 @@ export interface BodyCodec {
   onPush?(header: Record<string, unknown>): Promise<void>;
   /** Safety numbers, pinning and signed membership changes. */
   keys?: KeyOps;
+  /** The users this folder blocked: what they send is dropped, messages to them refused. */
+  blocks?: BlockOps;
   /** How many sealed copies a message to `to` carries (a DM: one per device; issue 34.1's size check). */
   sealCopies?(to: Target): Promise<number>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */

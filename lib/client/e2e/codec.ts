@@ -31,7 +31,8 @@ import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
+import { type BlockOps, type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
+import { blockOps, isBlocked } from "./blocks.ts";
 import { confirmed, isAdmin } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
@@ -67,6 +68,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly rooms: RoomManager;
   /** Safety numbers, pinning, signed membership changes (e2e/key_ops.ts). */
   readonly keys: KeyOps;
+  /** The users this folder blocked (e2e/blocks.ts). */
+  readonly blocks: BlockOps;
   /** The control kinds features registered (files/, video/): the receive path looks them up. */
   readonly controls = new ControlRegistry();
   /** @internal Device lists of every user and where a DM goes (e2e/devices.ts). */
@@ -101,6 +104,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
+    this.blocks = blockOps(this.#p, (fn) => this.#serial(fn));
   }
 
   /**
@@ -260,7 +264,10 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Opens a signal like a message, committing its step (e2e/signals.ts); null when mine or unreadable. */
   openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
-    return this.#serial(() => openSignal(this.#p, m, body));
+    return this.#serial(async () => {
+      const p = await openSignal(this.#p, m, body); // opened first: the ratchet stays in step
+      return p && !(await isBlocked(this.#p, m.from)) ? p : null;
+    });
   }
 
   /** Pushed frames: low prekeys (refilled), device lists, room changes (e2e/room_push.ts). */

@@ -17,6 +17,7 @@ import { UnreadableError } from "./body_codec.ts";
 import { isChange } from "./changes.ts";
 import { decodeMultiBody } from "./devices.ts";
 import { releaseHeld } from "./held_room_keys.ts";
+import { isBlocked } from "./blocks.ts";
 import { decodePayload, keyChangedError } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 import { receiveControl, receiveDm } from "./receive_dm.ts";
@@ -32,6 +33,7 @@ export async function receive(
   if (saved) return m.replay ? { ...saved, replay: true } : saved;
   const mine = m.from === p.me;
   if (!mine && p.cs.consumed(m.seq)) return null;
+  const blocked = !mine && await isBlocked(p, m.from); // opened, then dropped (e2e/blocks.ts)
   try {
     if (mine) {
       // A change of mine from this folder: applied here, or by the process that sent it already.
@@ -52,10 +54,12 @@ export async function receive(
         return null;
       }
     }
-    if (m.to.kind === "user") return await receiveDm(p, m, conv, body);
-    return await receiveRoom(p, m, conv, body);
+    if (m.to.kind === "user") return await receiveDm(p, m, conv, body, blocked);
+    return await receiveRoom(p, m, conv, body, blocked);
   } catch (e) {
-    return await unreadable(p, m, conv, e);
+    if (!blocked) return await unreadable(p, m, conv, e);
+    await commitConsumed(p, NO_WRITES, m.seq, conv); // nothing said of a blocked sender's message
+    return null;
   }
 }
 
@@ -76,12 +80,13 @@ function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | nu
   return mine;
 }
 
-/** A room (or broadcast) message, opened with its sender's chain. */
+/** A room (or broadcast) message, opened with its sender's chain (dropped as consumed when `blocked`). */
 async function receiveRoom(
   p: E2eParts,
   m: ChatMessage,
   conv: string,
   body: Uint8Array,
+  blocked: boolean,
 ): Promise<ChatMessage | null> {
   const room = m.to.kind === "room" ? m.to.name! : BROADCAST_ROOM;
   if (room !== BROADCAST_ROOM && (await heldBack(p, room)).includes(m.from)) {
@@ -92,6 +97,10 @@ async function receiveRoom(
     );
   }
   const o = await p.rooms.open(room, m.from, body, await p.devices.addresses(m.from));
+  if (blocked) {
+    await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
+    return null;
+  }
   // A control kind that may come in a room (a room file's offer); broadcasts carry none.
   if (m.to.kind === "room" && await receiveControl(p, m, conv, o, room)) return null;
   const pl = decodePayload(o.plaintext, m.mid);

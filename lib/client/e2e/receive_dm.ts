@@ -39,14 +39,22 @@ async function openPart(p: E2eParts, m: ChatMessage, body: Uint8Array): Promise<
   return { ...await p.dm.openDm(from, envelope), from };
 }
 
-/** Opens DM `m` of conversation `conv` and does what it says; null for a consumed control message. */
+/**
+ * Opens DM `m` of conversation `conv` and does what it says; null for a consumed control message.
+ * From a user this folder blocked (`blocked`) only a sender key installs; the rest is consumed unread.
+ */
 export async function receiveDm(
   p: E2eParts,
   m: ChatMessage,
   conv: string,
   body: Uint8Array,
+  blocked = false,
 ): Promise<ChatMessage | null> {
   const o = await openPart(p, m, body);
+  if (blocked && !isSenderKey(p, m, o.plaintext)) {
+    await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
+    return null;
+  }
   if (await receiveControl(p, m, conv, o)) return null;
   const pl = decodePayload(o.plaintext, m.mid);
   if (pl.k === "text") return await save(p, o.writes, opened(m, pl));
@@ -54,6 +62,16 @@ export async function receiveDm(
   if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
   await receiveSenderKey(p, o, m, conv, pl);
   return null;
+}
+
+/** Whether a DM's plaintext is a sender key (no control kind, and its payload says "skd"). */
+function isSenderKey(p: E2eParts, m: ChatMessage, plaintext: Uint8Array): boolean {
+  if (p.controls.lookup(plaintext, m.mid, false)) return false;
+  try {
+    return decodePayload(plaintext, m.mid).k === "skd";
+  } catch {
+    return false; // unreadable: consumed with the rest
+  }
 }
 
 /** A member's sender key for a room: installed, kept (a 0.1.0 room without its log) or refused; consumed. */

@@ -24,6 +24,7 @@
 import { systemClock } from "../../common/clock.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { normalizeName } from "../../protocol/names.ts";
+import { refuseBlocked } from "../e2e/mod.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
@@ -115,6 +116,7 @@ export class FileTransfers {
   ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
+    await refuseBlocked(this.client.codec.blocks, { kind: "user", name: to }); // before any upload
     return await this.#upload(await uploadRecord(this, to, path, this.client.clock.now()), mode, waitMs);
   }
 

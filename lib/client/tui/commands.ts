@@ -23,6 +23,7 @@ import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
+import { BLOCK_COMMANDS } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -137,6 +138,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   ...SEARCH_COMMANDS,
+  ...BLOCK_COMMANDS,
   {
     name: "inbox",
     usage: "[USER]",

@@ -395,3 +395,26 @@ Deno.test("COMMANDS /search prints what matched, with day, time, conversation an
     'Nothing matches "nothing at all" in the 1204 messages kept here, since 2025-12-30',
   ]);
 });
+
+Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a block does; without the capability, why not", async () => {
+  const t = ctx(null);
+  await assert.rejects(t.run("/block mallory"), /Blocking needs a server and end-to-end keys/);
+  let list: string[] = [];
+  t.backend.blocks = {
+    list: () => Promise.resolve(list),
+    block: (u: string) => Promise.resolve(list = [...new Set([...list, u])].sort()),
+    unblock: (u: string) => Promise.resolve(list = list.filter((x) => x !== u)),
+  };
+  await t.run("/blocked");
+  await t.run("/block @mallory");
+  await t.run("/ignore mallory");
+  await t.run("/blocked");
+  await t.run("/unblock mallory");
+  assert.deepEqual(t.printed, [
+    "Nobody is blocked here",
+    "Blocked mallory: what they send is dropped here, unseen, and they are not told (your other devices keep their own list); /unblock mallory undoes it",
+    "mallory is blocked already (/blocked lists them)",
+    "Blocked here: mallory",
+    "Unblocked mallory: what they send from now on arrives",
+  ]);
+});

@@ -42,8 +42,9 @@ export class FakeBackend implements ChatBackend {
   historyMessages: ChatMessage[] = [];
   /** When true, `send` also emits the sent message as an event (like a server echo). */
   echo = false;
-  /** File commands, when a test gives some (none by default, like a client without keys). */
+  /** File commands and a block list, when a test gives some (none by default, like a client without keys). */
   files?: FileControls;
+  blocks?: ChatBackend["blocks"];
   /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/search` and typing with server support (`/join`: `rooms.join`). */
   inbox?: ChatBackend["inbox"];
   users?: ChatBackend["users"];

@@ -17,6 +17,7 @@ import {
 import type { Connection } from "../session/connection.ts";
 import { type IncomingStream, PeerStreams, type StreamOffer } from "./peer_stream.ts";
 import { streamKeysOf } from "./stream_key.ts";
+import { blocksOf } from "../e2e/mod.ts";
 import { VideoClient } from "./video_client.ts";
 
 export interface ClientVideoHost {
@@ -36,7 +37,10 @@ export class ClientVideo {
   ffmpeg: string | null | undefined;
 
   constructor(readonly host: ClientVideoHost) {
-    this.peers = new PeerStreams(host.conn, host.user, { keyVia: () => streamKeysOf(host.codec) });
+    this.peers = new PeerStreams(host.conn, host.user, {
+      keyVia: () => streamKeysOf(host.codec),
+      blocks: () => blocksOf(host.codec),
+    });
     this.peers.onOffer((o) => host.notify({ type: "stream.offer", offer: publicOffer(o) }));
     this.peers.onWithdrawn((o, by) =>
       host.notify({ type: "stream.withdrawn", sid: o.sid, from: o.from, by })

@@ -19,6 +19,7 @@ import type { Frame } from "../../protocol/frame.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
+import { type BlockOps, refuseBlocked } from "../e2e/mod.ts";
 import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import { basename, type Halt, relayFrames, type SendOptions, type SendResult } from "./stream_send.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
@@ -33,6 +34,8 @@ export interface PeerStreamsOptions {
   keyVia?: () => StreamKeyChannel | null;
   /** How long `accept()` waits for the key to arrive end to end (default 10 s). */
   keyWaitMs?: number;
+  /** The users this client blocked (e2e/blocks.ts): their offers are refused unseen, streams to them refused. */
+  blocks?: () => BlockOps | undefined;
 }
 
 /** Streams between users are end to end only; a client without E2E keys can neither send nor accept. */
@@ -121,6 +124,15 @@ export class PeerStreams {
     return s;
   }
 
+  /** Offer `o` is told to the listeners, or refused unseen when its sender is blocked here. */
+  async #offered(o: StreamOffer): Promise<void> {
+    const blocks = this.opts.blocks?.();
+    const blocked = blocks ? await blocks.has(o.from).catch(() => false) : false;
+    if (blocked) return void await this.refuse(o).catch(() => {});
+    this.#pending.set(o.sid, o);
+    for (const l of this.#offerListeners) l(o);
+  }
+
   async refuse(o: StreamOffer): Promise<void> {
     this.#pending.delete(o.sid);
     await this.conn.request("stream.answer", { sid: o.sid, accept: false });
@@ -141,6 +153,7 @@ export class PeerStreams {
       signal?: AbortSignal;
     },
   ): Promise<SendResult> {
+    await refuseBlocked(this.opts.blocks?.(), { kind: "user", name: normalizeName(to) ?? to });
     const channel = this.opts.keyVia?.() ?? null;
     if (!channel) throw noKeys(); // end to end only: the frame key never travels in clear
     const info = await probe(o.ffmpeg, file);
@@ -211,8 +224,7 @@ export class PeerStreams {
         for (const k of ["fps", "width", "height"] as const) {
           if (typeof h[k] === "number") o[k] = h[k] as number;
         }
-        this.#pending.set(o.sid, o);
-        for (const l of this.#offerListeners) l(o);
+        void this.#offered(o);
         break;
       }
       case "stream.answer":

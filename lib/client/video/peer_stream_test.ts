@@ -61,3 +61,30 @@ Deno.test("PeerStreams.accept says the viewer's pixels; a server that knows no s
   ]);
   peers.close();
 });
+
+Deno.test("PeerStreams: a blocked user's offer is refused unseen; a stream to them is refused before anything is sent", async () => {
+  const { conn, push } = fakeConn();
+  const asked: unknown[] = [];
+  conn.request = ((t: string, f: unknown) => (asked.push([t, f]), Promise.resolve({ header: {} }))) as never;
+  const blocks = {
+    list: () => Promise.resolve(["mallory"]),
+    has: (u: string) => Promise.resolve(u === "mallory"),
+    set: () => Promise.resolve([]),
+  };
+  const peers = new PeerStreams(conn, "bob", { blocks: () => blocks });
+  const seen: string[] = [];
+  peers.onOffer((o) => seen.push(o.from));
+  push({ t: "stream.offer", sid: "sid-mallory-1", from: "mallory", name: "spam.mp4" });
+  push({ t: "stream.offer", sid: "sid-alice-001", from: "alice", name: "clip.mp4" });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen, ["alice"]);
+  assert.deepEqual(peers.pending.map((o) => o.sid), ["sid-alice-001"]);
+  assert.deepEqual(asked, [["stream.answer", { sid: "sid-mallory-1", accept: false }]]);
+  await assert.rejects(
+    peers.send("Mallory", "/nonexistent.mp4", { ffmpeg: "/nonexistent-ffmpeg" }),
+    (e: unknown) =>
+      e instanceof BackendError && e.code === "blocked" && /You blocked mallory/.test(e.message),
+  );
+  assert.equal(asked.length, 1, "no offer went");
+  peers.close();
+});
