@@ -8,7 +8,8 @@
  * told; what they sent meanwhile is gone. Messages to them are refused before they are queued
  * (`refuseBlocked`). One folder's list: another device keeps its own, as it keeps its verifications.
  */
-import { BackendError, type Target } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { Target } from "./door.ts";
 import type { BlockOps } from "./body_codec.ts";
 import type { E2eParts } from "./parts.ts";
 
