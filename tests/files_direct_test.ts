@@ -163,6 +163,47 @@ Deno.test("direct files: a file too big for the relay goes straight (auto says s
   }
 });
 
+Deno.test("direct files: a file too big for the relay sent while its recipient is away stays offered; a later send takes it straight once they accepted", async () => {
+  const t = await startTestServer({ fileQuota: 100_000 });
+  try {
+    const { a, b } = await setup(t);
+    const fa = FileTransfers.of(a.client);
+    await b.client.close(); // bob is away
+    const data = bytes(300_000, 21);
+    const p = await file(t, "away.bin", data);
+    // Nobody opens a path in time: the send ends, saying how to go on; the offer and the record stay.
+    await assert.rejects(
+      fa.send("bob", p, "auto", 1500),
+      (e) =>
+        e instanceof BackendError && e.code === "direct_waiting" &&
+        /bob did not take away\.bin within 1 min \(are they online\? parley who\): it stays offered/.test(
+          e.message,
+        ),
+    );
+    const [rec] = await fa.outgoing();
+    assert.equal(rec?.state, "uploading", "kept for a later send");
+    // Bob is back and accepts while alice sends nothing: his path opens and closes unused (its
+    // candidate stays filed at alice, stale), and he is told why nothing came.
+    const b2 = await t.e2eClient("bob", { register: false });
+    await b2.client.sync();
+    const fb = FileTransfers.of(b2.client);
+    const again: string[] = [];
+    b2.client.on((e) => e.type === "file.again" && again.push(e.fid));
+    const offer = (await eventually(async () => (await fb.incoming())[0], 10_000, "the offer"))!;
+    await assert.rejects(fb.accept(offer, `${t.dir}/down`), /is alice's client still sending it\?/);
+    // Alice sends it again: the offer goes again, bob's client is told ("file.again") and takes it
+    // (the full-screen client's desk does so by itself); the stale candidate is passed over.
+    const sending = fa.send("bob", p, "auto", 20_000);
+    await eventually(() => again.length === 1, 10_000, "file.again");
+    const got = await fb.accept((await fb.incoming())[0]!, `${t.dir}/down`);
+    const sent = await sending;
+    assert.deepEqual([sent.via, got.via, sent.fid], ["direct", "direct", offer.fid]);
+    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("direct files: a recipient with no direct path — --direct fails clearly, auto stays on the relay", async () => {
   const t = await startTestServer();
   try {

@@ -43,8 +43,8 @@ Deno.test("TUI files: offer line, /files, /accept saves, /reject, /ls and /send 
       /alice offers plan\.txt \(8 B, key not verified\): \/accept or \/reject/,
     );
     screen = (await h.type("/files\r")).join("\n");
-    assert.match(screen, / 1 {2}↓ plan\.txt {2}8 B {2}from alice {2}offered/);
-    assert.match(screen, / 2 {2}↓ junk\.txt {2}4 B {2}from alice {2}offered/);
+    assert.match(screen, / 1 {2}↓ plan\.txt {2}8 B {2}from alice {2}(\d{4}-\d\d-\d\d )?\d\d:\d\d {2}offered/);
+    assert.match(screen, / 2 {2}↓ junk\.txt {2}4 B {2}from alice {2}(\d{4}-\d\d-\d\d )?\d\d:\d\d {2}offered/);
     screen = (await h.type("/reject 2\r")).join("\n");
     assert.match(screen, /Refused junk\.txt from alice/);
     await h.type("/accept\r");

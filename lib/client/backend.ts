@@ -130,6 +130,8 @@ export type BackendEvent =
   }
   /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
   | { type: "file.offer"; offer: FileOfferInfo }
+  /** Optional (files): the sender of accepted offer `fid` waits to send it straight: take it now. */
+  | { type: "file.again"; fid: string; from: string }
   /** Optional (files): the sender took back file `fid` offered to this user (or in `room`). */
   | { type: "file.withdrawn"; fid: string; from: string; name: string; room?: string }
   /** Optional (video): a user offers to stream a video to this user; answer with `video.accept`. */

@@ -13,6 +13,7 @@ import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import { filed, FiledList, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
+  acceptedHere,
   decodeFileGone,
   decodeFileOffer,
   decodeFileReady,
@@ -51,7 +52,14 @@ export function registerFileControls(ch: SealedChannel): void {
         throw new SyntaxError("A room's file offer without its SHA-256");
       }
       const writes = await offerWrites(ctx.cs, ctx.from, offer, ctx.at, ctx.room);
-      if (!Object.keys(writes.put).length) return { writes }; // seen before: nothing to announce
+      if (!Object.keys(writes.put).length) {
+        // Seen before: offered again by a sender now waiting to send it straight (send.ts `directOnly`);
+        // an accepted one that did not come is taken again now (files/desk.ts resumes on "file.again").
+        const again = await acceptedHere(ctx.cs, ctx.from, offer.fid);
+        return again
+          ? { writes, after: () => ch.notify({ type: "file.again", fid: offer.fid, from: ctx.from }) }
+          : { writes };
+      }
       const verified = await ctx.verified();
       const { key: _key, ...shown } = offer;
       return {

@@ -22,6 +22,9 @@ import { FileTransfers, type ServerFile, type TransferProgress } from "./transfe
 /** The one running upload of `path` (real) to `to` (a user, or `#room`, normalised as records keep them). */
 const upKey = (to: string, path: string) => `out:${to}:${path}`;
 
+/** How long the full-screen client waits for a recipient to open a direct path: a day (it waits again at its next start). */
+export const WHILE_RUNNING_MS = 86_400_000;
+
 /** How often an active transfer's progress reaches the screen at most, ms. */
 export const PROGRESS_MS = 100;
 
@@ -56,7 +59,9 @@ export class FileDesk implements FileControls {
     const c = this.client();
     let progress = this.#progress.get(c);
     if (!progress) this.#progress.set(c, progress = throttled(() => c.clock.now(), (p) => this.#show(c, p)));
-    return FileTransfers.of(c, progress);
+    const ft = FileTransfers.of(c, progress);
+    ft.directWaitMs = WHILE_RUNNING_MS; // a file that goes only straight waits for its recipient as long as this runs
+    return ft;
   }
 
   #show(c: ChatClient, p: TransferProgress): void {

@@ -249,6 +249,12 @@ export async function offerWrites(
   };
 }
 
+/** Whether offer `fid` from `from` is accepted here and not saved yet. */
+export async function acceptedHere(cs: CryptoStateStore, from: string, fid: string): Promise<boolean> {
+  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
+  return list.some((r) => r.fid === fid && r.from === from && r.state === "accepted");
+}
+
 /** Drops the oldest finished records past the cap. */
 export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
   const out = [...list];

@@ -4,8 +4,8 @@
  * same header after a restart), the record's updates in "files:out" (out_record.ts `setOut`), progress in
  * plaintext bytes (`upProgress`), and `upload` — create the file on the server, send the offer as an
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
- * relay (upload.ts), the direct path (direct.ts) or the relay moving to the direct path once the
- * recipient opens one (`auto`). Reads the file through disk.ts.
+ * relay (upload.ts), the direct path only (send_direct.ts) or the relay moving to the direct path
+ * once the recipient opens one (`auto`). Reads the file through disk.ts.
  * An upload ends for good (withdraw.ts `endUpload`: withdrawn from the server, its record failed,
  * never resumed) on a refusal it cannot get past (`endsUpload`), when its file changed or went away
  * before a resume (`stillSendable`: a resume never sends another version than the one offered), and
@@ -16,23 +16,21 @@
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { ChunkedEncryptor, HEADER_SEED_LEN, openFileHeader, seeded } from "../../crypto/age_stream.ts";
-import type { PeerChannel } from "../../net/peer_net.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
 import type { Source } from "./cipher.ts";
-import { dialRecipient, pushDirect } from "./direct.ts";
 import { checkUnchanged, type FileSum, openToSend, sendable } from "./disk.ts";
-import { bounded, type FileReady, OUT_KEY, type OutRecord } from "./offer.ts";
+import { bounded, OUT_KEY, type OutRecord } from "./offer.ts";
+import { dial, directOnly, forgetCopy, waitText } from "./send_direct.ts";
 import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import type { SendMode, TransferProgress } from "./transfer_types.ts";
 import { endsUpload, endUpload } from "./withdraw.ts";
 import { dropOut, setOut } from "./out_record.ts";
 import { relayUpload } from "./upload.ts";
-import { fileChange } from "./watch.ts";
 
 /** What sending needs of a FileTransfers. */
 export interface Sending {
@@ -132,40 +130,9 @@ async function create(
       type: "notice",
       level: "warn",
       text: `The server does not relay ${rec.name}: ${e.message}. It goes straight to ${rec.to} once ` +
-        `they accept it (waiting up to ${Math.round(waitMs / 60_000)} min)`,
+        `they accept it (${waitText(waitMs)})`,
     });
     return { ...(await ask(true)), direct: true };
-  }
-}
-
-/**
- * After a file went straight to its recipient: the server's record of it goes too when the
- * recipient's done did not reach it (a server before 0.16, or a node of a cluster that does not
- * share its files folder), so what the relay took before the direct path opened does not wait there,
- * counted in the sender's quota, until it expires.
- */
-async function forgetCopy(ft: Sending, rec: OutRecord): Promise<void> {
-  const now = await fileChange(ft.client.conn, rec.fid, { have: 0, state: "done" }, 0, 0).catch(() => null);
-  if (now && now.state !== "done") {
-    await ft.client.conn.request("file.abort", { fid: rec.fid }).catch(() => {});
-  }
-}
-
-async function dial(ft: Sending, r: FileReady, to: string): Promise<PeerChannel> {
-  return await dialRecipient(r, await ft.ops.identity(), await ft.ops.pinned(to));
-}
-
-/** The whole file straight to the recipient once it opens its direct path (up to `waitMs`), or `direct_failed`. */
-async function directOnly(ft: Sending, rec: OutRecord, src: Source, waitMs: number): Promise<void> {
-  const r = await ft.ops.candidate(rec.to, rec.fid, waitMs);
-  const ch = await dial(ft, r, rec.to).catch((e) => {
-    throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
-  });
-  if (!(await pushDirect(ch, src, (d) => upProgress(ft, rec)(d, "active")))) {
-    throw new BackendError(
-      "direct_failed",
-      `The direct path to ${rec.to} broke off; the offer is withdrawn (send again, or without --direct)`,
-    );
   }
 }
 
@@ -205,9 +172,11 @@ export async function upload(
   let summed: Promise<void> = Promise.resolve();
   try {
     const { have, direct } = await create(ft, rec, mode, waitMs);
-    if (!rec.offered) {
+    // A file that goes only straight is offered again each time its send waits: a recipient who
+    // accepted it while this sender was away takes it now (files/channel.ts "file.again").
+    if (!rec.offered || direct) {
       await ft.ops.offer(rec.to, { fid: rec.fid, name: rec.name, size: rec.size, key, sha256: rec.sha256 });
-      await setOut(ft.ops, rec.fid, { offered: true });
+      if (!rec.offered) await setOut(ft.ops, rec.fid, { offered: true });
     }
     // The SHA-256 follows the offer once hashed (meanwhile the file goes); a restarted sender
     // that had not sent it yet hashes and sends it again.
@@ -217,7 +186,7 @@ export async function upload(
     });
     summed.catch(() => {}); // awaited below
     if (direct) {
-      await directOnly(ft, rec, src, waitMs);
+      await directOnly(ft, rec, src, { waitMs, kept: mode !== "direct", progress: upProgress(ft, rec) });
       via = "direct";
     } else via = await relayed(ft, rec, src, mode, have);
     sum?.finish(); // a no-op once every byte was seen on the way

@@ -80,6 +80,9 @@ export class FileTransfers {
     readonly stallMs = STALL_MS,
   ) {}
 
+  /** How long a file that goes only straight waits for its recipient (send_direct.ts); desk.ts: a day. */
+  directWaitMs = DIRECT_WAIT_MS;
+
   /** The transfers of a client with end-to-end keys (`no_keys` otherwise). */
   static of(
     client: ChatClient,
@@ -112,7 +115,7 @@ export class FileTransfers {
     target: string,
     path: string,
     mode: SendMode = "auto",
-    waitMs = DIRECT_WAIT_MS,
+    waitMs = this.directWaitMs,
   ): Promise<{ fid: string; name: string; size: number; sha256: string; via: "direct" | "relay" }> {
     const to = normalizeName(target);
     if (!to) throw new BackendError("usage", `"${target}" is not a valid user name`);
@@ -137,7 +140,7 @@ export class FileTransfers {
     await stillSendable(rec).catch(endIfFinal(this, rec)); // (what comes after ends it on its own)
     return rec.to.startsWith("#")
       ? await sendRoom(this, rec.to, rec.path, rec)
-      : await this.#upload(rec, "auto", DIRECT_WAIT_MS);
+      : await this.#upload(rec, "auto", this.directWaitMs);
   }
 
   /**

@@ -115,13 +115,13 @@ export async function launchTui(
   }
 }
 
-/** Files (issue 12): the desk, resumed at start and after every reconnect. */
+/** Files (issue 12): the desk, resumed at start, after every reconnect and when a sender is back to send straight. */
 function attachFiles(backend: ChatClient, outbox: string, downloads: string): void {
   const desk = new FileDesk(() => backend, { outbox, downloads });
   backend.files = desk;
   const resume = () => void desk.resume().catch(() => {});
   backend.on((e) => {
-    if (e.type === "connection" && e.state === "online") resume();
+    if ((e.type === "connection" && e.state === "online") || e.type === "file.again") resume();
   });
   resume();
 }
