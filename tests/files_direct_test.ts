@@ -199,6 +199,18 @@ Deno.test("direct files: a file too big for the relay sent while its recipient i
     const sent = await sending;
     assert.deepEqual([sent.via, got.via, sent.fid], ["direct", "direct", offer.fid]);
     assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+    // One bob refuses ends its send at once (its wait would have lasted a minute), for good.
+    const t0 = Date.now();
+    const refusing = fa.send("bob", await file(t, "unwanted.bin", bytes(300_000, 22)), "auto", 60_000);
+    const unwanted = (await eventually(
+      async () => (await fb.incoming()).find((r) => r.name === "unwanted.bin"),
+      10_000,
+      "the second offer",
+    ))!;
+    await fb.reject(unwanted);
+    await assert.rejects(refusing, /bob refused unwanted\.bin \(or the server let it expire\)/);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.equal((await fa.outgoing()).find((r) => r.name === "unwanted.bin")?.state, "failed");
   } finally {
     await t.stop();
   }

@@ -15,7 +15,6 @@ import { payloadKind } from "./controls.ts";
 import type { Target } from "./door.ts";
 import { dmEncrypt } from "./dm_seal.ts";
 import { handOut } from "./handouts.ts";
-import { refuseBlocked } from "./blocks.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 import { sealRoom } from "./room_seal.ts";
 
@@ -34,10 +33,7 @@ export async function sendControl(
   const mid = randomId(undefined, 12), payload = encode(mid);
   const got = payloadKind(payload);
   if (got !== kind) throw new Error(`A "${kind}" control was asked for, the payload is "${got}"`);
-  if (to.kind === "user") {
-    await refuseBlocked(codec.blocks, to); // a file offer, a stream key: not to a user blocked here
-    return await serial(() => sendToUser(p, to.name!, mid, payload));
-  }
+  if (to.kind === "user") return await serial(() => sendToUser(p, to.name!, mid, payload));
   if (to.kind !== "room" || !p.controls.mayComeInRoom(kind)) {
     throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);
   }

@@ -16,6 +16,9 @@ import { dialRecipient, pushDirect } from "./direct.ts";
 import type { FileReady, OutRecord } from "./offer.ts";
 import type { TransferProgress } from "./transfer_types.ts";
 import { fileChange } from "./watch.ts";
+import type { ServerFile } from "./transfer_types.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { FILE_WAIT_MAX_MS } from "../../protocol/messages.ts";
 
 /** What the direct path needs of a FileTransfers. */
 interface Direct {
@@ -47,6 +50,9 @@ export const waitText = (ms: number): string =>
     ? `waiting up to ${Math.max(1, Math.round(ms / 60_000))} min`
     : "waiting as long as Parley runs";
 
+/** The pause between looks at a direct-only file's record where the server cannot wait (or is gone). */
+const GONE_LOOK_MS = 2000;
+
 /** Candidates of one recipient nobody answers at (stale: it listened before) a direct-only send passes over before it gives up. */
 const DIALS = 3;
 
@@ -64,18 +70,31 @@ export async function directOnly(
   o: { waitMs: number; kept: boolean; progress: (off: number, state: TransferProgress["state"]) => void },
 ): Promise<void> {
   const clock = ft.client.clock, until = clock.now() + o.waitMs;
+  const watch = { done: false };
+  const refused = recordGone(ft, rec, watch).then(() => {
+    throw new BackendError(
+      "file_refused",
+      `${rec.to} refused ${rec.name} (or the server let it expire): it is not offered any more`,
+    );
+  });
   let ch: PeerChannel | null = null;
-  for (let failed = 0; !ch;) {
-    const r = await ft.ops.candidate(rec.to, rec.fid, Math.max(0, until - clock.now())).catch((e) => {
-      throw o.kept ? notTaken(rec, o.waitMs) : e;
-    });
-    ch = await dial(ft, r, rec.to).catch((e) => {
-      // Nobody at that address (a stale candidate): the next one; any other failure (not the key
-      // pinned for them: an impostor) ends it now.
-      const stale = e instanceof PeerNetError && e.code === "unreachable";
-      if (stale && ++failed < DIALS) return null;
-      throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
-    });
+  try {
+    for (let failed = 0; !ch;) {
+      const next = ft.ops.candidate(rec.to, rec.fid, Math.max(0, until - clock.now())).catch((e) => {
+        throw o.kept ? notTaken(rec, o.waitMs) : e;
+      });
+      const r = await Promise.race([next, refused]);
+      ch = await dial(ft, r, rec.to).catch((e) => {
+        // Nobody at that address (a stale candidate): the next one; any other failure (not the key
+        // pinned for them: an impostor) ends it now.
+        const stale = e instanceof PeerNetError && e.code === "unreachable";
+        if (stale && ++failed < DIALS) return null;
+        throw new BackendError("direct_failed", `No direct path to ${rec.to}: ${e.message}`);
+      });
+    }
+  } finally {
+    watch.done = true;
+    refused.catch(() => {});
   }
   if (!(await pushDirect(ch, src, (d) => o.progress(d, "active")))) {
     throw new BackendError(
@@ -83,6 +102,23 @@ export async function directOnly(
       `The direct path to ${rec.to} broke off; the offer is withdrawn (send again, or without --direct)`,
     );
   }
+}
+
+/**
+ * Resolves once the server no longer holds `rec`'s record — its recipient refused it (`file.abort`),
+ * it was withdrawn or it expired — watching with `file.wait` until `watch.done`; never otherwise.
+ */
+async function recordGone(ft: Direct, rec: OutRecord, watch: { done: boolean }): Promise<void> {
+  let now: Pick<ServerFile, "have" | "state"> = { have: 0, state: "uploading" };
+  while (!watch.done) {
+    try {
+      now = (await fileChange(ft.client.conn, rec.fid, now, FILE_WAIT_MAX_MS, GONE_LOOK_MS)) ?? now;
+    } catch (e) {
+      if (e instanceof BackendError && e.code === ErrorCode.NoSuchFile) return;
+      await new Promise((r) => setTimeout(r, GONE_LOOK_MS)); // offline: look again
+    }
+  }
+  return await new Promise<void>(() => {}); // the send ended first
 }
 
 /** A direct-only send nobody opened a path for in time: it ends here, its offer kept. */

@@ -40,6 +40,7 @@ const FINAL: ReadonlySet<string> = new Set([
   "file_changed",
   ErrorCode.FileTooLarge, // (an auto upload goes direct instead: `create`)
   "direct_failed",
+  "file_refused", // send_direct.ts: its recipient refused it while it waited for them
   "no_file",
   "no_room",
   ErrorCode.NoSuchUser,
