@@ -12,6 +12,7 @@ import { CHUNK_SIZE } from "../lib/crypto/age_stream.ts";
 import { BackendError } from "../lib/client/backend.ts";
 import { publicIdentity } from "../lib/crypto/identity.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
+import { attachFileDesk } from "../lib/client/start/launch.ts";
 import type { InRecord } from "../lib/client/files/offer.ts";
 import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
 
@@ -176,7 +177,7 @@ Deno.test("direct files: a file too big for the relay sent while its recipient i
       fa.send("bob", p, "auto", 1500),
       (e) =>
         e instanceof BackendError && e.code === "direct_waiting" &&
-        /bob did not take away\.bin within 1 min \(are they online\? parley who\): it stays offered/.test(
+        /bob did not take away\.bin within 2 s \(are they online\? parley who\): it stays offered/.test(
           e.message,
         ),
     );
@@ -190,15 +191,26 @@ Deno.test("direct files: a file too big for the relay sent while its recipient i
     const again: string[] = [];
     b2.client.on((e) => e.type === "file.again" && again.push(e.fid));
     const offer = (await eventually(async () => (await fb.incoming())[0], 10_000, "the offer"))!;
-    await assert.rejects(fb.accept(offer, `${t.dir}/down`), /is alice's client still sending it\?/);
-    // Alice sends it again: the offer goes again, bob's client is told ("file.again") and takes it
-    // (the full-screen client's desk does so by itself); the stale candidate is passed over.
-    const sending = fa.send("bob", p, "auto", 20_000);
+    await assert.rejects(
+      fb.accept(offer, `${t.dir}/down`),
+      /alice's Parley is not sending it now \(offline\?\); it stays accepted/,
+    );
+    // Alice sends it again: the offer goes again, bob's client is told ("file.again") and his
+    // full-screen client's desk takes it by itself, and says so; the stale candidate is passed over.
+    const notices: string[] = [];
+    b2.client.on((e) => e.type === "notice" && notices.push(e.text));
+    attachFileDesk(b2.client, `${t.dir}/outbox`, `${t.dir}/down`); // its first look finds alice away
+    await eventually(() => notices.some((n) => /not sending it now/.test(n)), 10_000, "the desk's first try");
+    const sent = await fa.send("bob", p, "auto", 20_000);
     await eventually(() => again.length === 1, 10_000, "file.again");
-    const got = await fb.accept((await fb.incoming())[0]!, `${t.dir}/down`);
-    const sent = await sending;
-    assert.deepEqual([sent.via, got.via, sent.fid], ["direct", "direct", offer.fid]);
-    assert.equal(await sha256Hex(await Deno.readFile(got.path)), await sha256Hex(data));
+    const saved = `${t.dir}/down/away.bin`;
+    await eventually(
+      () => notices.includes(`away.bin from alice came: saved ${saved} (293.0 KiB)`),
+      10_000,
+      "came",
+    );
+    assert.deepEqual([sent.via, sent.fid], ["direct", offer.fid]);
+    assert.equal(await sha256Hex(await Deno.readFile(saved)), await sha256Hex(data));
     // One bob refuses ends its send at once (its wait would have lasted a minute), for good.
     const t0 = Date.now();
     const refusing = fa.send("bob", await file(t, "unwanted.bin", bytes(300_000, 22)), "auto", 60_000);

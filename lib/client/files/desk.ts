@@ -18,6 +18,7 @@ import type { InRecord, OutRecord } from "./offer.ts";
 import { listFolder, sendable } from "./disk.ts";
 import { reconcileTaken } from "./receive.ts";
 import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
+import { sizeText } from "../../common/progress.ts";
 
 /** The one running upload of `path` (real) to `to` (a user, or `#room`, normalised as records keep them). */
 const upKey = (to: string, path: string) => `out:${to}:${path}`;
@@ -222,15 +223,21 @@ export class FileDesk implements FileControls {
     const c = this.client();
     const ft = this.#ft();
     const jobs: Promise<unknown>[] = [];
+    // What ends well is said too: nobody typed a command for it (a file that came once its sender was back).
+    const said = (text: string) => c.notify({ type: "notice", level: "info", text });
     for (const r of await ft.incoming()) {
       if (r.state === "accepted" && !this.#running.has(r.fid)) {
-        jobs.push(this.#once(r.fid, () => ft.accept(r, this.dirs.downloads)));
+        const got = this.#once(r.fid, () => ft.accept(r, this.dirs.downloads));
+        jobs.push(
+          got.then((g) => said(`${r.name} from ${r.from} came: saved ${g.path} (${sizeText(r.size)})`)),
+        );
       }
     }
     for (const r of await ft.outgoing()) {
       const key = upKey(r.to, r.path);
       if (r.state === "uploading" && !this.#running.has(key)) {
-        jobs.push(this.#once<unknown>(key, () => ft.resume(r)));
+        const sent = this.#once(key, () => ft.resume(r));
+        jobs.push(sent.then(() => said(`${r.name} (${sizeText(r.size)}) went to ${r.to}`)));
       }
     }
     const done = await Promise.allSettled(jobs);

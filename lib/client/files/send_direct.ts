@@ -46,9 +46,10 @@ export async function dial(ft: Direct, r: FileReady, to: string): Promise<PeerCh
 
 /** How long a direct-only send waits, said: minutes, or for a client that waits as long as it runs. */
 export const waitText = (ms: number): string =>
-  ms < 3_600_000
-    ? `waiting up to ${Math.max(1, Math.round(ms / 60_000))} min`
-    : "waiting as long as Parley runs";
+  ms < 3_600_000 ? `waiting up to ${span(ms)}` : "waiting as long as Parley runs";
+
+/** A wait said in seconds under two minutes, else in minutes. */
+const span = (ms: number) => ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 
 /** The pause between looks at a direct-only file's record where the server cannot wait (or is gone). */
 const GONE_LOOK_MS = 2000;
@@ -123,10 +124,11 @@ async function recordGone(ft: Direct, rec: OutRecord, watch: { done: boolean }):
 
 /** A direct-only send nobody opened a path for in time: it ends here, its offer kept. */
 function notTaken(rec: OutRecord, waitMs: number): BackendError {
-  const min = Math.max(1, Math.round(waitMs / 60_000));
   return new BackendError(
     "direct_waiting",
-    `${rec.to} did not take ${rec.name} within ${min} min (are they online? parley who): it stays offered; ` +
+    `${rec.to} did not take ${rec.name} within ${
+      span(waitMs)
+    } (are they online? parley who): it stays offered; ` +
       `send it again to wait once more (--wait S for longer), or from the full-screen client, which waits as long as it runs`,
   );
 }

@@ -60,7 +60,7 @@ function directOnly(rec: InRecord, path: "relay" | "unverified" | "open"): Backe
     ? `take it with the direct path open (without --relay); ${rec.from} then learns your address`
     : path === "unverified"
     ? `only a verified contact may use it here (parley verify ${rec.from})`
-    : `is ${rec.from}'s client still sending it?`;
+    : `${rec.from}'s Parley is not sending it now (offline?); it stays accepted and comes once they send it again`;
   return new BackendError(
     "direct_only",
     `${rec.from} sends ${rec.name} only by the direct path (the server does not relay it), and none opened: ${why}`,

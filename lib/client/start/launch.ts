@@ -83,7 +83,7 @@ export async function launchTui(
       const backend = client; // the one core: a reconnect swaps its session inside it
       client.reconnect = () => loginAgain({ ...flags, user }, withPw);
       if (client.codec.encrypted) {
-        attachFiles(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
+        attachFileDesk(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
         backend.watch = watchChannel(() => backend);
       }
       // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
@@ -116,7 +116,7 @@ export async function launchTui(
 }
 
 /** Files (issue 12): the desk, resumed at start, after every reconnect and when a sender is back to send straight. */
-function attachFiles(backend: ChatClient, outbox: string, downloads: string): void {
+export function attachFileDesk(backend: ChatClient, outbox: string, downloads: string): void {
   const desk = new FileDesk(() => backend, { outbox, downloads });
   backend.files = desk;
   const resume = () => void desk.resume().catch(() => {});

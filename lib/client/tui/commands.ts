@@ -17,7 +17,7 @@ import {
   targetText,
   user,
 } from "./command_context.ts";
-import { sanitize } from "../../common/sanitize.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
@@ -254,17 +254,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "quit",
     aliases: ["exit", "disconnect"],
     usage: "",
-    help: "Leave Parley (warns once when messages are not sent yet)",
+    help: "Leave Parley (warns once when messages are not sent yet or files are under way)",
     permission: "user",
     run: async (ctx) => {
       const n = ctx.backend.pendingCount?.() ?? 0;
-      if (n > 0 && !ctx.quitWarned) {
+      const moving = (await ctx.backend.files?.list().catch(() => []) ?? [])
+        .filter((e) => e.state === "sending" || e.state === "receiving")
+        .map((e) => `${sanitize(e.name)} ${e.direction === "out" ? "to" : "from"} ${sanitizeName(e.peer)}`);
+      if ((n > 0 || moving.length) && !ctx.quitWarned) {
         ctx.quitWarned = true;
-        ctx.print(
-          `${await pendingWords(ctx, n)} not sent yet: they go out the next time Parley connects. ` +
-            "/quit again to leave now",
-        );
-        return;
+        const pending = n > 0
+          ? `${await pendingWords(ctx, n)} not sent yet: they go out the next time Parley connects. `
+          : "";
+        const files = moving.length
+          ? `Under way: ${moving.join(", ")}; it goes on the next time Parley runs. `
+          : "";
+        return ctx.print(`${pending}${files}/quit again to leave now`);
       }
       return ctx.quit();
     },

@@ -418,3 +418,38 @@ Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a bloc
     "Unblocked mallory: what they send from now on arrives",
   ]);
 });
+
+Deno.test("COMMANDS /quit warns once while a file is under way, naming it; then leaves", async () => {
+  const t = ctx(null);
+  let quit = 0;
+  t.c.quit = () => Promise.resolve(void quit++);
+  const entry = (name: string, direction: "in" | "out", state: string) => ({
+    fid: name,
+    direction,
+    peer: direction === "in" ? "alice" : "carol",
+    name,
+    size: 5_000_000,
+    state,
+  });
+  t.backend.files = {
+    outbox: () => Promise.resolve([]),
+    send: () => Promise.reject(new Error("no")),
+    sendRoom: () => Promise.reject(new Error("no")),
+    list: () =>
+      Promise.resolve([
+        entry("big5.bin", "out", "sending"),
+        entry("old.txt", "out", "delivered"),
+        entry("in.bin", "in", "receiving"),
+      ]),
+    accept: () => Promise.reject(new Error("no")),
+    reject: () => Promise.reject(new Error("no")),
+    waiting: () => Promise.resolve(0),
+  };
+  await t.run("/quit");
+  assert.equal(quit, 0, "warned first");
+  assert.deepEqual(t.printed, [
+    "Under way: big5.bin to carol, in.bin from alice; it goes on the next time Parley runs. /quit again to leave now",
+  ]);
+  await t.run("/quit");
+  assert.equal(quit, 1);
+});
