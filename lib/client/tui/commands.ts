@@ -23,7 +23,7 @@ import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
-import { BLOCK_COMMANDS } from "./commands_blocks.ts";
+import { BLOCK_COMMANDS, blockedNote } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -82,7 +82,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [u]) => {
       const p = await ctx.backend.whois(user(u!));
-      ctx.print(p ? presenceLine(ctx, p) : `${user(u!)} is offline`);
+      ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${await blockedNote(ctx, user(u!))}`);
     },
   },
   {

@@ -6,12 +6,19 @@
  */
 import { capability } from "../backend.ts";
 import { sanitizeName } from "../../common/sanitize.ts";
-import type { CommandSpec } from "./command_context.ts";
+import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import { user } from "./command_context.ts";
 
 /** The names, or that there are none. */
 const listText = (names: string[]) =>
   names.length ? `Blocked here: ${names.map(sanitizeName).join(", ")}` : "Nobody is blocked here";
+
+/** " (blocked here: /unblock)" after what `/whois` says of `name` when this client blocked them, else "". */
+export async function blockedNote(ctx: CommandContext, name: string): Promise<string> {
+  const list: string[] = await ctx.backend.blocks?.list().catch(() => []) ?? [];
+  return list.includes(normalizeName(name) ?? name) ? " (blocked here: /unblock)" : "";
+}
 
 export const BLOCK_COMMANDS: readonly CommandSpec[] = [
   {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import {
+  BackendError,
+  type ChatMessage,
+  type FileControls,
+  type FileEntryInfo,
+  type Target,
+} from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
@@ -302,6 +308,19 @@ Deno.test("COMMANDS /changegrant toggles: a user is granted, an admin revoked (o
   assert.equal(parseLine("/changegrant bob", { role: "user", isUser: () => true }).kind, "error");
 });
 
+/** File controls that list `entries` and refuse everything else. */
+function listingFiles(entries: FileEntryInfo[]): FileControls {
+  return {
+    outbox: () => Promise.resolve([]),
+    send: () => Promise.reject(new Error("no")),
+    sendRoom: () => Promise.reject(new Error("no")),
+    list: () => Promise.resolve(entries),
+    accept: () => Promise.reject(new Error("no")),
+    reject: () => Promise.reject(new Error("no")),
+    waiting: () => Promise.resolve(0),
+  };
+}
+
 Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N takes one back", async () => {
   const t = ctx(null);
   const withdrawn: number[] = [];
@@ -315,20 +334,11 @@ Deno.test("COMMANDS /files numbers files sent that can be withdrawn; /withdraw N
     size: 2048,
     state,
   });
-  const base = {
-    outbox: () => Promise.resolve([]),
-    send: () => Promise.reject(new Error("no")),
-    sendRoom: () => Promise.reject(new Error("no")),
-    list: () =>
-      Promise.resolve([
-        out(undefined, "old.txt", "delivered"),
-        out(undefined, "plan.pdf", "delivered", NOW - 26 * 3_600_000), // two of one name: their times tell them apart
-        out(1, "plan.pdf", "sending", NOW - 60_000),
-      ]),
-    accept: () => Promise.reject(new Error("no")),
-    reject: () => Promise.reject(new Error("no")),
-    waiting: () => Promise.resolve(0),
-  };
+  const base = listingFiles([
+    out(undefined, "old.txt", "delivered"),
+    out(undefined, "plan.pdf", "delivered", NOW - 26 * 3_600_000), // two of one name: their times tell them apart
+    out(1, "plan.pdf", "sending", NOW - 60_000),
+  ]);
   t.backend.files = {
     ...base,
     withdraw: (n) => (withdrawn.push(n), Promise.resolve(out(undefined, "plan.pdf", "withdrawn"))),
@@ -409,13 +419,17 @@ Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a bloc
   await t.run("/block @mallory");
   await t.run("/ignore mallory");
   await t.run("/blocked");
+  await t.run("/whois MALLORY");
   await t.run("/unblock mallory");
+  await t.run("/whois mallory");
   assert.deepEqual(t.printed, [
     "Nobody is blocked here",
     "Blocked mallory: what they send is dropped here, unseen, and they are not told (your other devices keep their own list); /unblock mallory undoes it",
     "mallory is blocked already (/blocked lists them)",
     "Blocked here: mallory",
+    "MALLORY is offline (blocked here: /unblock)",
     "Unblocked mallory: what they send from now on arrives",
+    "mallory is offline",
   ]);
 });
 
@@ -431,20 +445,11 @@ Deno.test("COMMANDS /quit warns once while a file is under way, naming it; then 
     size: 5_000_000,
     state,
   });
-  t.backend.files = {
-    outbox: () => Promise.resolve([]),
-    send: () => Promise.reject(new Error("no")),
-    sendRoom: () => Promise.reject(new Error("no")),
-    list: () =>
-      Promise.resolve([
-        entry("big5.bin", "out", "sending"),
-        entry("old.txt", "out", "delivered"),
-        entry("in.bin", "in", "receiving"),
-      ]),
-    accept: () => Promise.reject(new Error("no")),
-    reject: () => Promise.reject(new Error("no")),
-    waiting: () => Promise.resolve(0),
-  };
+  t.backend.files = listingFiles([
+    entry("big5.bin", "out", "sending"),
+    entry("old.txt", "out", "delivered"),
+    entry("in.bin", "in", "receiving"),
+  ]);
   await t.run("/quit");
   assert.equal(quit, 0, "warned first");
   assert.deepEqual(t.printed, [
