@@ -14,7 +14,7 @@ import { publicIdentity } from "../lib/crypto/identity.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { attachFileDesk } from "../lib/client/start/launch.ts";
 import type { InRecord } from "../lib/client/files/offer.ts";
-import { eventually, runProgram, startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, runAs, runProgram, startTestServer, type TestServer } from "./helpers.ts";
 
 function bytes(n: number, seed = 1): Uint8Array {
   const b = new Uint8Array(n);
@@ -349,6 +349,41 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     assert.equal(r2.code, 1);
     assert.equal(r2.out, "", "nothing saved: it comes by the direct path only");
     assert.match(r2.err, /alice sends cli\.bin only by the direct path .* \(without --relay\)/);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("direct files, scripted: a file too big for the relay to someone away: send-file keeps it; receive --timeout waits for its sender, in a folder made again", async () => {
+  const t = await startTestServer({ fileQuota: 100_000 });
+  const cli = (user: string, ...args: string[]) => runAs(t, user, args);
+  try {
+    for (const u of ["alice", "bob"]) assert.equal((await cli(u, "register")).code, 0);
+    const data = bytes(300_000, 31);
+    const p = await file(t, "later.bin", data);
+    const s1 = await cli("alice", "send-file", "bob", p, "--wait", "2");
+    assert.equal(s1.code, 1);
+    assert.match(s1.err, /It goes straight to bob once they accept it \(waiting up to 2 s\)/);
+    assert.match(
+      s1.err,
+      /bob did not take later\.bin within 2 s \(are they online\? parley who\): it stays offered/,
+    );
+    // Bob takes it while alice is away: it stays accepted, its folder chosen; then he removes that folder.
+    const down = `${t.dir}/down`;
+    const r1 = await cli("bob", "receive", "--from", "alice", "--out", down);
+    assert.equal(r1.code, 1);
+    assert.match(r1.err, /alice's Parley is not sending it now \(offline\?\); it stays accepted/);
+    await Deno.remove(down, { recursive: true });
+    // A receive that may wait waits for her; she sends it again: it goes straight, into the folder made again.
+    const r2 = cli("bob", "receive", "--from", "alice", "--out", down, "--timeout", "60");
+    await new Promise((r) => setTimeout(r, 3000)); // bob's receive tried it and waits
+    const s2 = await cli("alice", "send-file", "bob", p, "--wait", "30");
+    const got = await r2;
+    assert.equal(s2.code, 0, s2.err);
+    assert.match(s2.err, /later\.bin went straight to bob/);
+    assert.equal(got.code, 0, got.err);
+    assert.match(got.err, /alice is not sending later\.bin now; waiting for them/);
+    assert.equal(got.out.trim(), `saved ${down}/later.bin ${data.length} ${await sha256Hex(data)}`);
   } finally {
     await t.stop();
   }

@@ -3,7 +3,8 @@
  * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
  * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
  * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each, each offer tried once a
- * run (one that failed stays offered, said on standard error); offers left waiting are
+ * run (one that failed stays offered, said on standard error; a direct-only file whose sender is
+ * away is taken again when its sender offers it again, until `--timeout`); offers left waiting are
  * said once, with why, on standard error, and room files sent before this user joined
  * (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
@@ -93,25 +94,62 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   let failed = 0;
   /** Offers tried in this run: one that failed is not tried again (it stays offered for a later run). */
   const tried = new Set<string>();
+  /** Direct-only files whose sender was away: tried again when it offers them again, until --timeout. */
+  const back = new Map<string, InRecord>();
   while (todo.length) {
     for (const r of todo) {
       tried.add(r.fid);
+      let direct: boolean | undefined;
       try {
         const v = await judge(r); // again: the files saved before it took room
         if (!v.take) continue;
+        direct = v.direct !== false && ft.direct;
         const got = await ft.accept(r, dir, { direct: v.direct });
         io.out(line1("saved", got.path, r.size, got.rec.sha256));
       } catch (e) {
         if (c.conn.closed) throw e;
+        const away = e instanceof BackendError && e.code === "direct_only" && direct;
+        if (away && systemClock.now() < end) {
+          back.set(r.fid, r);
+          io.err(`parley: ${sanitize(r.from)} is not sending ${sanitize(r.name)} now; waiting for them`);
+          continue;
+        }
         failed++;
         io.err(`parley: ${sanitize(e instanceof Error ? e.message : String(e))}`);
       }
     }
     await c.ack([]);
     todo = (await mine()).filter((r) => r.state === "offered" && !tried.has(r.fid)); // new offers only
+    if (!todo.length && back.size) todo = await sentAgain(c, back, end);
+  }
+  for (const r of back.values()) {
+    failed++;
+    io.err(
+      `parley: ${sanitize(r.from)} did not send ${
+        sanitize(r.name)
+      } in time; it stays accepted for a later run`,
+    );
   }
   sayLeft();
   if (failed) throw new BackendError("file_failed", `${counted(failed, "file")} not saved`);
+}
+
+/**
+ * The first of `back` its sender offers again (a direct-only send that waits: files/channel.ts
+ * "file.again"), taken out of `back`; none by `end` (wall time): [].
+ */
+function sentAgain(c: ChatClient, back: Map<string, InRecord>, end: number): Promise<InRecord[]> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => (off(), resolve([])), Math.max(0, end - systemClock.now()));
+    const off = c.on((e) => {
+      const r = e.type === "file.again" ? back.get(e.fid) : undefined;
+      if (!r) return;
+      clearTimeout(t);
+      off();
+      back.delete(r.fid);
+      resolve([r]);
+    });
+  });
 }
 
 /**

@@ -181,6 +181,15 @@ export async function downloadTarget(dir: string, name: string): Promise<string>
   return await freeName(dir, safeFileName(name));
 }
 
+/**
+ * Where an accepted download goes: the path an earlier run chose (`path`, its `.part` beside it)
+ * while its folder is still there, else a new one in `dir` (`downloadTarget`).
+ */
+export async function resumeTarget(dir: string, name: string, path?: string): Promise<string> {
+  const there = path && (await Deno.stat(dirname(path)).catch(() => null))?.isDirectory;
+  return there ? path : await downloadTarget(dir, name);
+}
+
 const notAFolder = (dir: string) =>
   new BackendError("usage", `Cannot save into ${dir}: it is a file, not a folder (or lies under one)`);
 

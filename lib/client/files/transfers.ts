@@ -28,7 +28,7 @@ import { refuseBlocked } from "../e2e/mod.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
-import { downloadTarget, FileSum, finishPart, removePart } from "./disk.ts";
+import { FileSum, finishPart, removePart, resumeTarget } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
@@ -231,11 +231,8 @@ export class FileTransfers {
   ): Promise<{ path: string; rec: InRecord; via: "direct" | "relay" }> {
     const rec = (await this.incoming()).find((r) => r.fid === offer.fid && r.from === offer.from);
     if (!rec || !liveIn(rec)) throw new BackendError("no_offer", "There is no such file offer waiting");
-    let target = rec.path;
-    if (!target) {
-      target = await downloadTarget(dir, rec.name);
-      await this.#setIn(rec.fid, rec.from, { state: "accepted", path: target });
-    }
+    const target = await resumeTarget(dir, rec.name, rec.path); // its folder gone since: saved anew in `dir`
+    if (target !== rec.path) await this.#setIn(rec.fid, rec.from, { state: "accepted", path: target });
     const part = `${target}.part`;
     const total = rec.size;
     const p = (done: number, state: TransferProgress["state"]) =>
