@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage, Target } from "../lib/client/backend.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
+import { convKey } from "../lib/protocol/names.ts";
 import { eventually, inbox, runAs, startTestServer } from "./helpers.ts";
 
 const dm = (name: string): Target => ({ kind: "user", name });
@@ -43,13 +44,21 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     await c.client.send(dev, "carol's line");
     await eventually(() => a.codec.cs.consumed(last.seq), 5000, "bob's last DM opened and dropped");
     await eventually(() => ai.msgs.some((m) => m.text === "carol's line"), 5000, "carol's line");
-    const fromBob = (m: ChatMessage) => m.from === "bob" && m.text !== "before the block";
+    const fromBob = (m: ChatMessage) => m.from === "bob" && !m.setting && m.text !== "before the block";
     assert.deepEqual(ai.msgs.filter(fromBob), [], "no line of bob's");
     assert.deepEqual(events.filter((e) => e.type === "typing"), [], "no typing");
     assert.deepEqual(events.filter((e) => e.type === "file.offer" || e.type === "message.changed"), []);
     assert.deepEqual(await FileTransfers.of(a.client).incoming(), [], "no offer filed");
     assert.deepEqual(ai.notices.filter((n) => n.includes("bob")), [], "nothing said of bob");
     assert.equal(a.store.get(first.seq)?.reactions, undefined, "the reaction did not apply");
+
+    // A room bob runs: his lines there are dropped too, but the disappearing time he sets is the room's.
+    await b.client.createRoom("ops", ["alice", "carol"]);
+    await b.client.setExpiry!({ kind: "room", name: "ops" }, 3600);
+    const opsLine = await b.client.send({ kind: "room", name: "ops" }, "ops line while blocked");
+    await eventually(() => a.codec.cs.consumed(opsLine.seq), 5000, "bob's ops line dropped");
+    assert.equal(a.store.expiryOf(convKey("room", "ops")), 3600, "the room's time applies");
+    assert.deepEqual(ai.msgs.filter(fromBob).map((m) => m.text), [], "still no line of bob's");
 
     // Nothing to them: refused before the outbox or an upload.
     await assert.rejects(a.client.send(dm("bob"), "hello?"), code("blocked"));

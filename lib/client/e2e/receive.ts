@@ -80,7 +80,7 @@ function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | nu
   return mine;
 }
 
-/** A room (or broadcast) message, opened with its sender's chain (dropped as consumed when `blocked`). */
+/** A room (or broadcast) message, opened with its sender's chain (from a user blocked here: consumed, but for a setting). */
 async function receiveRoom(
   p: E2eParts,
   m: ChatMessage,
@@ -97,15 +97,18 @@ async function receiveRoom(
     );
   }
   const o = await p.rooms.open(room, m.from, body, await p.devices.addresses(m.from));
-  if (blocked) {
+  // A control kind that may come in a room (a room file's offer); broadcasts carry none.
+  if (!blocked && m.to.kind === "room" && await receiveControl(p, m, conv, o, room)) return null;
+  const pl = blocked && p.controls.lookup(o.plaintext, m.mid, true)
+    ? null
+    : decodePayload(o.plaintext, m.mid);
+  // From a user blocked here only the room's disappearing time applies: it is the room's, not theirs.
+  if (pl?.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
+  if (blocked || !pl) {
     await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
     return null;
   }
-  // A control kind that may come in a room (a room file's offer); broadcasts carry none.
-  if (m.to.kind === "room" && await receiveControl(p, m, conv, o, room)) return null;
-  const pl = decodePayload(o.plaintext, m.mid);
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
-  if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
   if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
   return await save(p, o.writes, opened(m, pl));
 }

@@ -14,9 +14,8 @@ import type { FileOps } from "./channel.ts";
 import type { Source } from "./cipher.ts";
 import { dialRecipient, pushDirect } from "./direct.ts";
 import type { FileReady, OutRecord } from "./offer.ts";
-import type { TransferProgress } from "./transfer_types.ts";
+import type { ServerFile, TransferProgress } from "./transfer_types.ts";
 import { fileChange } from "./watch.ts";
-import type { ServerFile } from "./transfer_types.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FILE_WAIT_MAX_MS } from "../../protocol/messages.ts";
 
