@@ -30,10 +30,10 @@ export const BLOCK_COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [u]) => {
       const blocks = capability(ctx.backend, "blocks");
-      const name = user(u!);
+      const name = normalizeName(user(u!)) ?? user(u!);
       const before = await blocks.list();
       const after = await blocks.block(name);
-      const who = sanitizeName(after.find((n) => !before.includes(n)) ?? name);
+      const who = sanitizeName(name);
       if (after.length === before.length) return ctx.print(`${who} is blocked already (/blocked lists them)`);
       ctx.print(
         `Blocked ${who}: what they send is dropped here, unseen, and they are not told ` +

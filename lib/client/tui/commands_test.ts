@@ -417,7 +417,7 @@ Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a bloc
   };
   await t.run("/blocked");
   await t.run("/block @mallory");
-  await t.run("/ignore mallory");
+  await t.run("/ignore MALLORY");
   await t.run("/blocked");
   await t.run("/whois MALLORY");
   await t.run("/unblock mallory");
