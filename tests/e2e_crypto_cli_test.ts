@@ -97,8 +97,15 @@ test("scripted client: encrypted send/read, read --since after ack, fingerprint,
     assert.equal(r.code, 0, r.err);
     r = await run(ha, "alice", "send", "--raw", "bob", "as typed :-) <3");
     assert.equal(r.code, 0, r.err);
-    r = await run(hb, "bob", "read", "--from", "alice");
-    assert.match(r.out, /alice -> bob: ok 👍 🙂 ❤️\n.*alice -> bob: as typed :-\) <3$/);
+    r = await run(ha, "alice", "send", "bob", "--me", "waves :wave:"); // an action (core/action.ts)
+    assert.equal(r.code, 0, r.err);
+    r = await run(hb, "bob", "read", "--from", "alice", "--json");
+    const read = JSON.parse(r.out) as { text: string; action?: boolean }[];
+    assert.deepEqual(read.map((m) => [m.text, m.action ?? false]), [
+      ["ok 👍 🙂 ❤️", false],
+      ["as typed :-) <3", false],
+      ["/me waves 👋", true],
+    ]);
   } finally {
     await t.stop();
   }

@@ -8,6 +8,7 @@ import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { isoSeconds, parseSince } from "../../common/parse_time.ts";
 import { formatTarget } from "./io.ts";
+import { actionOf } from "../core/action.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -20,6 +21,7 @@ export function messageJson(m: ChatMessage): Record<string, unknown> {
     from: m.from,
     to: formatTarget(m.to),
     text: m.text,
+    ...(actionOf(m.text) !== null ? { action: true } : {}),
     ...(m.replyTo ? { reply_to: m.replyTo } : {}),
     ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
     ...(m.deleted ? { deleted: true } : {}),

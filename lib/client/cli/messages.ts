@@ -1,6 +1,6 @@
 /**
  * The scripted message commands (fixed contract, registered on the `parley` program by cli/main.ts,
- * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--reply-to ID`, `--json`; TEXT `-` or
+ * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--me`, `--reply-to ID`, `--json`; TEXT `-` or
  * `--lines`: standard input, send_stdin.ts), `read` (`--from`, `--room`, `--broadcast`, `--since`,
  * `--json`: prints what no client of this folder showed yet, then acknowledges it; `--follow`:
  * read_follow.ts), `search WORDS…` (the same filters, `--limit N`: what this folder keeps),
@@ -8,6 +8,7 @@
  * through the program's one escaping rule (main.ts).
  */
 import type { Command } from "commander";
+import { asAction } from "../core/action.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { safeJson } from "../../common/sanitize.ts";
@@ -30,11 +31,12 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
     .option("--broadcast", "send to everyone")
     .option("--lines", "send each line of standard input as its own message, as it arrives (TEXT: - or none)")
     .option("--raw", "send the text exactly as typed (no emoji conversion)")
+    .option("--me", "send it as an action: shown as * YOURNAME TEXT (as /me)")
     .option("--reply-to <id>", "answer the message with this id (read --json shows ids)")
     .option("--json", "print the sent message's id, seq and time as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'\n  git log -3 | parley send bob -\n  tail -f app.log | parley send '#ops' --lines",
+      "\nExamples:\n  parley send bob 'hello there'\n  parley send '#dev' build is green\n  parley send --broadcast server restarts at noon\n  parley send bob 'ship it :rocket: :-)'\n  parley send '#dev' --me is deploying\n  parley send --reply-to 3kq0aZ8mXb1c bob 'yes, at noon'\n  git log -3 | parley send bob -\n  tail -f app.log | parley send '#ops' --lines",
     )
     .action(withClient((c, o, args) => sendMessage(io, c, o, args)));
 
@@ -130,7 +132,8 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
   }
   // The same rule as the full-screen client; the emoji tables load only when a message is sent.
   const emoji = o.raw ? null : (await import("../core/emoji.ts")).convertEmoji;
-  const convert = (s: string) => emoji ? emoji(s) : s;
+  const act = o.me ? asAction : (s: string) => s; // --me: an action (core/action.ts)
+  const convert = (s: string) => act(emoji ? emoji(s) : s);
   const said = (m: ChatMessage) =>
     io.out(
       o.json

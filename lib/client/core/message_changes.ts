@@ -18,7 +18,7 @@ import {
 } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
-import { checkSize, type SendHost } from "./sending.ts";
+import { checkSendable, type SendHost } from "./sending.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
 export type ChangesHost = SendHost;
@@ -40,7 +40,7 @@ export class MessageChanges {
     const to: Target = orig.to.kind === "user" && orig.from !== host.user
       ? { kind: "user", name: orig.from }
       : orig.to;
-    if (c.kind === "edit") await checkSize(host, to, c.text);
+    if (c.kind === "edit") await checkSendable(host, to, c.text);
     const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c), "");
     const changed = await codec.changeSent(sent, ref, c);
     host.notify({ type: "message.changed", message: changed });

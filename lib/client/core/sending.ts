@@ -42,7 +42,7 @@ const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
  * measured against the copies the codec seals it into (a DM: one per device), or one copy when
  * those cannot be learnt now (offline); the sealed frame is checked again before it is written.
  */
-export async function checkSize(h: SendHost, to: Target, text: string): Promise<void> {
+export async function checkSendable(h: SendHost, to: Target, text: string): Promise<void> {
   await refuseBlocked(h.codec.blocks, to); // nor to a user blocked here (e2e/blocks.ts)
   const enc = h.codec.encrypted;
   checkTextSize(text, h.maxFrame, 1, enc);
@@ -65,7 +65,7 @@ export async function sendText(
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
   if (!o.mid) {
-    await checkSize(h, to, text);
+    await checkSendable(h, to, text);
     outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
   }
   try {
@@ -143,7 +143,7 @@ export async function sendKept(
   const re = replyTo ? { replyTo } : {}, outbox = h.outgoing;
   if (!outbox) throw new Error("A kept send needs an outbox"); // the engine sends one-shot without
   const to = wire(target);
-  await checkSize(h, to, text); // too long for this server: refused now, never queued (issue 34.1)
+  await checkSendable(h, to, text); // too long for this server: refused now, never queued (issue 34.1)
   const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
   const queued = { ...m, pending: true };
   if (wait) return queued;

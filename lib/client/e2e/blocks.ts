@@ -43,14 +43,16 @@ export function blockOps(p: E2eParts, serial: <T>(fn: () => Promise<T>) => Promi
   };
 }
 
-/** Refuses a message to a user this folder blocked (before it is queued); others pass. */
-export async function refuseBlocked(blocks: BlockOps | undefined, to: Target): Promise<void> {
-  if (to.kind !== "user" || !blocks || !(await blocks.has(to.name!))) return;
-  const name = to.name!;
-  throw new BackendError(
+/** Why nothing goes to `name`, a user this folder blocked (code "blocked"). */
+export const blockedError = (name: string): BackendError =>
+  new BackendError(
     "blocked",
     `You blocked ${name}: unblock them first (/unblock ${name}, or parley unblock ${name}) to write to them`,
   );
+
+/** Refuses a message to a user this folder blocked (before it is queued); others pass. */
+export async function refuseBlocked(blocks: BlockOps | undefined, to: Target): Promise<void> {
+  if (to.kind === "user" && blocks && (await blocks.has(to.name!))) throw blockedError(to.name!);
 }
 
 /** The block list of a client's codec (`BodyCodec.blocks`), where it has one. */

@@ -29,7 +29,7 @@ export {
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
 export { handOut } from "./handouts.ts";
-export { blocksOf, refuseBlocked } from "./blocks.ts";
+export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export { filed, type FiledEntry, FiledList, LOOK_MS, takeFiled, waitFiled, wake } from "./filed.ts";
 export type {
   ControlContext,

@@ -49,6 +49,10 @@ export function throttled(
   };
 }
 
+/** Whether `FileDesk.resume(only)` takes download `r` again: any accepted one, or (`only`) that one alone. */
+export const takenAgain = (r: Pick<InRecord, "fid" | "state">, only?: string): boolean =>
+  r.state === "accepted" && (only === undefined || r.fid === only);
+
 export class FileDesk implements FileControls {
   readonly #running = new Set<string>();
   /** The progress of every client this desk used, throttled (one map per client). */
@@ -218,22 +222,25 @@ export class FileDesk implements FileControls {
     return { fid: r.fid, direction: "in", peer: r.from, name: r.name, size: r.size, state: "rejected" };
   }
 
-  /** Continues unfinished transfers (errors become notices); resolves when all have ended. */
-  async resume(): Promise<void> {
+  /**
+   * Continues unfinished transfers (errors become notices); resolves when all have ended. `only`: a
+   * repeated offer (`file.again`) takes that accepted download again, and nothing else.
+   */
+  async resume(only?: string): Promise<void> {
     const c = this.client();
     const ft = this.#ft();
     const jobs: Promise<unknown>[] = [];
     // What ends well is said too: nobody typed a command for it (a file that came once its sender was back).
     const said = (text: string) => c.notify({ type: "notice", level: "info", text });
     for (const r of await ft.incoming()) {
-      if (r.state === "accepted" && !this.#running.has(r.fid)) {
+      if (takenAgain(r, only) && !this.#running.has(r.fid)) {
         const got = this.#once(r.fid, () => ft.accept(r, this.dirs.downloads));
         jobs.push(
           got.then((g) => said(`${r.name} from ${r.from} came: saved ${g.path} (${sizeText(r.size)})`)),
         );
       }
     }
-    for (const r of await ft.outgoing()) {
+    for (const r of only ? [] : await ft.outgoing()) {
       const key = upKey(r.to, r.path);
       if (r.state === "uploading" && !this.#running.has(key)) {
         const sent = this.#once(key, () => ft.resume(r));

@@ -4,7 +4,7 @@
  * active, and always its end.
  */
 import assert from "node:assert/strict";
-import { PROGRESS_MS, throttled } from "./desk.ts";
+import { PROGRESS_MS, takenAgain, throttled } from "./desk.ts";
 import type { TransferProgress } from "./transfers.ts";
 
 const p = (fid: string, done: number, state: TransferProgress["state"] = "active"): TransferProgress => ({
@@ -37,4 +37,12 @@ Deno.test("throttled(): one active report per PROGRESS_MS per transfer, every en
   t += 1;
   report(p("a", 0)); // the same file again after its end: shown at once
   assert.equal(shown.at(-1), "a active 0");
+});
+
+Deno.test("takenAgain(): every accepted download at a start or reconnect; on a repeated offer that file alone", () => {
+  const r = (fid: string, state: "accepted" | "done" | "offered") => ({ fid, state });
+  const all = [r("a", "accepted"), r("b", "accepted"), r("c", "done"), r("d", "offered")];
+  assert.deepEqual(all.filter((x) => takenAgain(x)).map((x) => x.fid), ["a", "b"]);
+  assert.deepEqual(all.filter((x) => takenAgain(x, "b")).map((x) => x.fid), ["b"]);
+  assert.deepEqual(all.filter((x) => takenAgain(x, "c")).map((x) => x.fid), []);
 });

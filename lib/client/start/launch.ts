@@ -119,9 +119,10 @@ export async function launchTui(
 export function attachFileDesk(backend: ChatClient, outbox: string, downloads: string): void {
   const desk = new FileDesk(() => backend, { outbox, downloads });
   backend.files = desk;
-  const resume = () => void desk.resume().catch(() => {});
+  const resume = (only?: string) => void desk.resume(only).catch(() => {});
   backend.on((e) => {
-    if ((e.type === "connection" && e.state === "online") || e.type === "file.again") resume();
+    if (e.type === "connection" && e.state === "online") resume();
+    if (e.type === "file.again") resume(e.fid); // its sender is back: that file, not every other one
   });
   resume();
 }

@@ -137,6 +137,24 @@ Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", asyn
   h.close();
 });
 
+Deno.test("TuiApp /me sends an action, drawn * NAME TEXT; a reply quotes it so; /me alone is refused", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "/me waves at everyone");
+  await h.type("/me waves back :)\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, "/me waves back 🙂"]]);
+  let s = await h.settle();
+  assert.match(s[1]!, /│12:00         \* │ bob waves at everyone +│/);
+  assert.match(s[2]!, /│12:00         \* │ alice waves back 🙂 +│/);
+  await h.type("/reply hi bob\r"); // the fake backend echoes the reply with its replyTo
+  s = await h.settle();
+  assert.match(s[3]!, /alice │ ↪ \* bob waves at everyone +│/);
+  s = await h.type("/me\r");
+  assert.match(s.join("\n"), /!! │ Usage: \/me TEXT/);
+  assert.equal(h.backend.callsOf("send").length, 2);
+  h.close();
+});
+
 Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
   const h = await open();
   await h.type("\x1b2");

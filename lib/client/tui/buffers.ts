@@ -35,6 +35,8 @@ export interface Line {
   deleted?: boolean;
   /** A conversation's setting line (its disappearing time): no text to reply to, edit or react to. */
   setting?: boolean;
+  /** An action ("/me waves", core/action.ts): drawn "* alice waves", its `body` the text with the marker. */
+  action?: boolean;
   /** The id of the message this line answers (its quote is drawn again when that message changes). */
   replyTo?: string;
   /** The message's own text when `text` shows more (a quote, "(edited)", reactions): what `e` edits. */

@@ -7,6 +7,7 @@ import { progressText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { ChatMessage } from "../backend.ts";
 import type { Line } from "./buffers.ts";
+import { saidBy } from "../core/action.ts";
 
 /** A file transfer as the status line and its conversation line show it. */
 export interface TransferView {
@@ -46,7 +47,7 @@ export function decorate(m: ChatMessage, text: string, quoted: Line | undefined)
   if (m.replyTo) {
     const q = quoted;
     const first = q ? (q.deleted ? "(message deleted)" : firstLine(q.body ?? q.text)) : "an earlier message";
-    out = `↪ ${q ? `${q.from}: ` : ""}${first}\n${out}`;
+    out = `↪ ${q ? saidBy(q.from, first) : first}\n${out}`;
   }
   if (m.edited !== undefined) out += " (edited)";
   const rs = Object.entries(m.reactions ?? {});

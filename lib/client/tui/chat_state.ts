@@ -18,6 +18,7 @@ import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
+import { actionOf, saidBy } from "../core/action.ts";
 import { agree, counted } from "../../common/words.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
@@ -101,8 +102,9 @@ export class ChatState {
   toLine(m: ChatMessage): Line {
     const own = m.from === this.me;
     const body = sanitize(m.text, true);
+    const act = actionOf(body); // "/me waves": "alice waves" beside a "*"
     const quoted = m.replyTo ? this.bufferFor(m).lines.find((l) => l.mid === m.replyTo) : undefined;
-    const text = decorate(m, body, quoted);
+    const text = decorate(m, act === null ? body : `${sanitizeName(m.from)} ${act}`, quoted);
     const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
     const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
     const line: Line = {
@@ -119,6 +121,7 @@ export class ChatState {
     if (m.deleted) line.deleted = true;
     if (m.setting) line.setting = true;
     if (m.replyTo) line.replyTo = m.replyTo;
+    if (act !== null && !m.deleted) line.action = true;
     if (text !== body && !m.deleted) line.body = body;
     return line;
   }
@@ -134,6 +137,7 @@ export class ChatState {
       text: next.text,
       body: next.body,
       deleted: next.deleted,
+      action: next.action,
       cacheWidth: undefined,
       cacheRows: undefined,
     });
@@ -141,8 +145,8 @@ export class ChatState {
     for (const l of buf.lines) {
       const nl = l.text.indexOf("\n");
       if (l.replyTo !== m.mid || nl < 0) continue;
-      const quote = `↪ ${old.from}: ${
-        next.deleted ? "(message deleted)" : firstLine(sanitize(m.text, true))
+      const quote = `↪ ${
+        next.deleted ? `${old.from}: (message deleted)` : saidBy(old.from, firstLine(sanitize(m.text, true)))
       }`;
       Object.assign(l, { text: quote + l.text.slice(nl), cacheWidth: undefined, cacheRows: undefined });
     }

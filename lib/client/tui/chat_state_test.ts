@@ -241,6 +241,19 @@ Deno.test("ChatState shows a reply's quote, edits, reactions and deletions in pl
   assert.equal(lines()[1], "↪ bob: (message deleted)\nor later");
 });
 
+Deno.test("ChatState: an action is '* NAME TEXT' with its marked text to edit; an edit without the marker makes it text", () => {
+  const s = new ChatState("alice", now);
+  const dm = { kind: "user" as const, name: "alice" };
+  s.addMessage({ ...msg("bob", dm, "/me waves", "mid-wave-01"), seq: 5 }, true);
+  const line = () => s.buffers.find("dm", "bob")!.lines[0]!;
+  assert.deepEqual([line().text, line().action, line().body], ["bob waves", true, "/me waves"]);
+  applyEvent(s, {
+    type: "message.changed",
+    message: { ...msg("bob", dm, "waves", "mid-wave-01"), seq: 5, edited: now() },
+  });
+  assert.deepEqual([line().text, line().action], ["waves (edited)", undefined]);
+});
+
 Deno.test("applyEvent(): a file offered, or a room one is put in or taken out of, marks its buffer as a highlight", () => {
   const s = new ChatState("alice", now);
   const offer = { fid: "f1", from: "bob", name: "plan.pdf", size: 2048, sha256: "" };

@@ -21,9 +21,9 @@ import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { parseSince } from "../../common/parse_time.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
-import { CHANGE_COMMANDS } from "./commands_changes.ts";
+import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
-import { BLOCK_COMMANDS, blockedNote } from "./commands_blocks.ts";
+import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -48,6 +48,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Send a private message without switching buffer",
     permission: "user",
     run: async (ctx, [u, text]) => {
+      await refuseBlockedHere(ctx, u!); // no empty buffer left for a message that cannot go
       const t = await openQuery(ctx, u!, false);
       await ctx.send(t, text!);
     },
@@ -58,10 +59,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Open a private conversation (and send TEXT)",
     permission: "user",
     run: async (ctx, [u, text]) => {
+      if (text) await refuseBlockedHere(ctx, u!);
       const t = await openQuery(ctx, u!, true);
       if (text) await ctx.send(t, text);
     },
   },
+  ME,
   ...ROOM_COMMANDS,
   {
     name: "who",

@@ -5,6 +5,7 @@
  * refused. The list is this folder's (another device keeps its own).
  */
 import { capability } from "../backend.ts";
+import { blockedError } from "../e2e/mod.ts";
 import { sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -14,10 +15,21 @@ import { user } from "./command_context.ts";
 const listText = (names: string[]) =>
   names.length ? `Blocked here: ${names.map(sanitizeName).join(", ")}` : "Nobody is blocked here";
 
+/** Whether this client blocked `name` (false where it keeps no block list). */
+async function blockedHere(ctx: CommandContext, name: string): Promise<boolean> {
+  const list: string[] = await ctx.backend.blocks?.list().catch(() => []) ?? [];
+  return list.includes(normalizeName(name) ?? name);
+}
+
 /** " (blocked here: /unblock)" after what `/whois` says of `name` when this client blocked them, else "". */
 export async function blockedNote(ctx: CommandContext, name: string): Promise<string> {
-  const list: string[] = await ctx.backend.blocks?.list().catch(() => []) ?? [];
-  return list.includes(normalizeName(name) ?? name) ? " (blocked here: /unblock)" : "";
+  return await blockedHere(ctx, name) ? " (blocked here: /unblock)" : "";
+}
+
+/** Refuses to write to USER `u` when this client blocked them, before a buffer opens for them (`/msg`, `/query … TEXT`). */
+export async function refuseBlockedHere(ctx: CommandContext, u: string): Promise<void> {
+  const name = normalizeName(user(u)) ?? user(u);
+  if (await blockedHere(ctx, name)) throw blockedError(sanitizeName(name));
 }
 
 export const BLOCK_COMMANDS: readonly CommandSpec[] = [

@@ -1,5 +1,6 @@
 /**
- * The message-change rows of the command table (issue 39; `COMMANDS` in commands.ts includes them):
+ * `/me TEXT` (`ME`: an action, "* alice TEXT", core/action.ts) and the message-change rows of the
+ * command table (issue 39; `COMMANDS` in commands.ts includes them):
  * `/reply TEXT` answers the last message of the others in this buffer, `/edit TEXT` and `/delete`
  * change one's own last message, `/react EMOJI` toggles a reaction on the last message of the
  * others, `/expire TIME|off` sets disappearing messages for the conversation. With a message
@@ -8,7 +9,8 @@
  * use the backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when
  * the backend announces the change.
  */
-import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { type CommandContext, type CommandSpec, needTarget } from "./command_context.ts";
+import { asAction } from "../core/action.ts";
 import { convertEmoji } from "../core/emoji.ts";
 import { parseDuration } from "../../common/parse_time.ts";
 
@@ -34,6 +36,15 @@ function changes(ctx: CommandContext) {
   }
   return { changeMessage: b.changeMessage.bind(b), react: b.react.bind(b) };
 }
+
+/** `/me TEXT`: an action in this conversation, shown "* alice TEXT" (core/action.ts). */
+export const ME: CommandSpec = {
+  name: "me",
+  usage: "TEXT",
+  help: "Say what you are doing here: everyone sees * YOURNAME TEXT (as /me on IRC)",
+  permission: "user",
+  run: async (ctx, [text]) => await ctx.send(needTarget(ctx), asAction(text!)),
+};
 
 export const CHANGE_COMMANDS: readonly CommandSpec[] = [
   {

@@ -30,7 +30,7 @@ function next(n: PeerNode, pred: (e: PeerEvent) => boolean): Promise<PeerEvent> 
   });
 }
 
-Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async () => {
+Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", async () => {
   const [a, b] = [await node("alice"), await node("bob")];
   const backend = new PeerBackend(a);
   const bobT: Target = { kind: "user", name: "bob" };
@@ -85,6 +85,9 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire reach the peer", async 
     assert.equal((await change as { message: ChatMessage }).message.deleted, true);
     got = next(b, (e) => e.type === "message" && e.message.text === expiryText(86400));
     await run("/expire 1d");
+    await got;
+    got = next(b, (e) => e.type === "message" && e.message.text === "/me waves"); // an action (core/action.ts)
+    await run("/me waves");
     await got;
     assert.deepEqual(added.map((m) => m.text), [expiryText(86400)]);
   } finally {

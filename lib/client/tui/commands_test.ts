@@ -420,6 +420,13 @@ Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a bloc
   await t.run("/ignore MALLORY");
   await t.run("/blocked");
   await t.run("/whois MALLORY");
+  // Writing to them is refused before a buffer opens for them (none is left empty); a look at the old one opens.
+  const refused = /You blocked mallory: unblock them first \(\/unblock mallory, or parley unblock mallory\)/;
+  await assert.rejects(t.run("/msg Mallory hi"), refused);
+  await assert.rejects(t.run("/query mallory hi"), refused);
+  assert.deepEqual([t.opened, t.sent], [[], []]);
+  await t.run("/query mallory");
+  assert.deepEqual(t.opened, [[{ kind: "user", name: "mallory" }, true]]);
   await t.run("/unblock mallory");
   await t.run("/whois mallory");
   assert.deepEqual(t.printed, [

@@ -98,7 +98,7 @@ export class FakeBackend implements ChatBackend {
     return this.calls.filter((c) => c.method === method).map((c) => c.args);
   }
 
-  send(target: Target, text: string): Promise<ChatMessage> {
+  send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage> {
     try {
       this.#call("send", target, text);
     } catch (e) {
@@ -111,6 +111,7 @@ export class FakeBackend implements ChatBackend {
       from: this.user,
       to: target,
       text,
+      ...(o?.replyTo ? { replyTo: o.replyTo } : {}),
     };
     this.sent.push(m);
     if (this.echo) this.emit({ type: "message", message: m });

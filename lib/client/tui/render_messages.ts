@@ -99,7 +99,7 @@ function nickCell(line: Line, me: string): { text: string; st: number } {
         : line.highlight
         ? style(0, 3, BOLD)
         : style(nickColour(line.from));
-      return { text: line.from, st };
+      return { text: line.action ? "*" : line.from, st }; // an action's text starts with its sender
     }
   }
 }
