@@ -64,6 +64,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
         if (focus) st.buffers.focus(b);
       }),
     closeCurrent: () => later(() => st.buffers.close(buf)),
+    clearCurrent: () => later(() => buf.clear()),
     send: (t, text, replyTo) => app.sendText(t, text, replyTo),
     lastMessage: (own) =>
       buf.lines.findLast((l) =>

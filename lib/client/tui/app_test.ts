@@ -155,6 +155,20 @@ Deno.test("TuiApp /me sends an action, drawn * NAME TEXT; a reply quotes it so; 
   h.close();
 });
 
+Deno.test("TuiApp /clear empties the buffer on screen; /history shows what is kept again", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  await h.type("kept line\r");
+  h.backend.receive("bob", general, "seen line");
+  let s = await h.settle();
+  assert.match(s.join("\n"), /alice │ kept line[^]*bob │ seen line/);
+  s = await h.type("/clear\r");
+  assert.doesNotMatch(s.join("\n"), /kept line|seen line/);
+  s = await h.type("/history\r");
+  assert.match(s.join("\n"), /alice │ kept line[^]*-- │ 1 message loaded/);
+  h.close();
+});
+
 Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
   const h = await open();
   await h.type("\x1b2");

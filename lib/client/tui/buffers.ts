@@ -121,6 +121,15 @@ export class ChatBuffer {
     }
   }
 
+  /** Takes every line off (`/clear`): messages loaded again (`/history`) show as new lines. */
+  clear(): void {
+    this.lines = [];
+    this.#mids.clear();
+    this.unread = this.highlights = 0;
+    this.markerAfter = this.markerBefore = null;
+    this.scroll = null;
+  }
+
   /** Removes the line of message `mid` (an outbox entry the user dropped); true when there was one. */
   removeMessage(mid: string): boolean {
     const i = this.lines.findIndex((l) => l.mid === mid);

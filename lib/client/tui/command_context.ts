@@ -27,6 +27,8 @@ export interface CommandContext {
   open(target: Target, focus: boolean): void;
   /** Closes the current buffer (not the status buffer). */
   closeCurrent(): void;
+  /** Takes every line off the current buffer's screen (`/clear`; its history stays where it is kept). */
+  clearCurrent?(): void;
   send(target: Target, text: string, replyTo?: string): Promise<void>;
   /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
   lastMessage?(own: boolean): Line | null;

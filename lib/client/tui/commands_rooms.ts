@@ -1,14 +1,25 @@
 /**
  * The room rows of the command table (`COMMANDS` in commands.ts includes them, in this order):
- * `/join`, `/part`, `/room create|kick`, `/invite`. Handlers use the backend's rooms capability
+ * `/join`, `/part`, `/room create|kick`, `/invite`, `/names` (a room's members, its admins and who is
+ * online), `/rooms` (one's rooms). Handlers use the backend's rooms capability
  * (asked through `capability`) and print through the `CommandContext`; they never touch the terminal.
  */
-import { type CommandSpec, needRoom, user } from "./command_context.ts";
+import { type CommandContext, type CommandSpec, needRoom, user } from "./command_context.ts";
+import type { RoomInfo } from "../backend.ts";
+import { sanitizeName } from "../../common/sanitize.ts";
+import { counted } from "../../common/words.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError, capability } from "../backend.ts";
 
-/** `/join`, `/part`, `/room`, `/invite`. */
+/** One of my rooms by name, or why not. */
+async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
+  const room = (await capability(ctx.backend, "rooms").list()).find((x) => x.name === name);
+  if (!room) throw new Error(`You are not a member of #${sanitizeName(name)} (/rooms lists yours)`);
+  return room;
+}
+
+/** `/join`, `/part`, `/room`, `/invite`, `/names`, `/rooms`. */
 export const ROOM_COMMANDS: readonly CommandSpec[] = [
   {
     name: "join",
@@ -76,6 +87,36 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       const name = needRoom(ctx, r);
       await capability(ctx.backend, "rooms").invite(name, user(u!));
       ctx.print(`Invited ${user(u!)} to #${name}`);
+    },
+  },
+  {
+    name: "names",
+    aliases: ["members"],
+    usage: "[#ROOM]",
+    help: "The members of this room (or #ROOM), @ before its admins, and who of them is online",
+    permission: "user",
+    run: async (ctx, [r]) => {
+      const room = await myRoom(ctx, needRoom(ctx, r));
+      const online = new Set((await ctx.backend.who()).map((p) => p.user));
+      const names = room.members.map((m) =>
+        `${room.admins.includes(m) ? "@" : ""}${sanitizeName(m)}${online.has(m) ? " (online)" : ""}`
+      );
+      ctx.print(`#${sanitizeName(room.name)}: ${counted(names.length, "member")}: ${names.join(", ")}`);
+    },
+  },
+  {
+    name: "rooms",
+    aliases: ["list"],
+    usage: "",
+    help: "The rooms you are a member of, with their members",
+    permission: "user",
+    run: async (ctx) => {
+      const rooms = await capability(ctx.backend, "rooms").list();
+      if (!rooms.length) return ctx.print("You are in no room yet (/room create NAME USER… makes one)");
+      ctx.print(`You are in ${counted(rooms.length, "room")} (/join #ROOM goes there):`);
+      for (const x of rooms) {
+        ctx.print(`  #${sanitizeName(x.name)}: ${x.members.map(sanitizeName).join(", ")}`);
+      }
     },
   },
 ];

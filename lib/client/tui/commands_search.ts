@@ -4,6 +4,7 @@
  * local_store_search.ts). The newest SEARCH_LIMIT matches are printed in the current buffer, one line
  * each with its day and time, conversation and sender, oldest first, after a line saying how many
  * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
+ * `/clear` empties that scrollback (what is kept stays: `/history` shows it again).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";
@@ -44,6 +45,16 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
       const r = await ctx.backend.search({ text, limit: SEARCH_LIMIT });
       ctx.print(headLine(text, r));
       for (const m of r.matches) ctx.print(matchLine(ctx, m));
+    },
+  },
+  {
+    name: "clear",
+    usage: "",
+    help: "Empty this buffer's screen (its history is kept: /history shows it again)",
+    permission: "user",
+    run: (ctx) => {
+      if (!ctx.clearCurrent) throw new Error("This screen cannot be cleared");
+      ctx.clearCurrent();
     },
   },
 ];

@@ -465,3 +465,36 @@ Deno.test("COMMANDS /quit warns once while a file is under way, naming it; then 
   await t.run("/quit");
   assert.equal(quit, 1);
 });
+
+Deno.test("COMMANDS /names lists a room's members (@ admins, who is online); /rooms (also /list) lists mine; /clear empties the screen", async () => {
+  const t = ctx({ kind: "room", name: "dev" });
+  const presence = (user: string) => ({
+    user,
+    addr: "x:1",
+    since: NOW,
+    status: "free" as const,
+    role: "user" as const,
+  });
+  t.backend.online = [presence("alice"), presence("carol")];
+  await t.run("/rooms");
+  t.backend.roomList = [
+    { name: "dev", members: ["alice", "bob", "carol"], admins: ["alice"] },
+    { name: "ops", members: ["alice", "b\x1b[2Job"], admins: ["alice"] },
+  ];
+  await t.run("/names");
+  await t.run("/members #ops");
+  await t.run("/list");
+  await assert.rejects(t.run("/names #nope"), /You are not a member of #nope \(\/rooms lists yours\)/);
+  assert.deepEqual(t.printed, [
+    "You are in no room yet (/room create NAME USER… makes one)",
+    "#dev: 3 members: @alice (online), bob, carol (online)",
+    "#ops: 2 members: @alice (online), b^[[2Job",
+    "You are in 2 rooms (/join #ROOM goes there):",
+    "  #dev: alice, bob, carol",
+    "  #ops: alice, b^[[2Job",
+  ]);
+  let cleared = 0;
+  t.c.clearCurrent = () => void cleared++;
+  await t.run("/clear");
+  assert.equal(cleared, 1);
+});
