@@ -169,6 +169,22 @@ Deno.test("TuiApp /clear empties the buffer on screen; /history shows what is ke
   h.close();
 });
 
+Deno.test("TuiApp draws a day row where the day changes, and above a first line of another day", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "on new year's day");
+  let s = await h.settle();
+  assert.match(s[1]!, /12:00 +bob │ on new year's day/, "today's first line: no day row");
+  h.clock.advance(86_400_000);
+  h.backend.receive("carol", general, "the day after");
+  s = await h.settle(); // the first line is not today's now: its day is said too
+  assert.match(s[1]!, /│─+ Thursday 1 January 2026 ─+│/);
+  assert.match(s[2]!, /12:00 +bob │ on new year's day/);
+  assert.match(s[3]!, /│─+ Friday 2 January 2026 ─+│/);
+  assert.match(s[4]!, /12:00 +carol │ the day after/);
+  h.close();
+});
+
 Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
   const h = await open();
   await h.type("\x1b2");

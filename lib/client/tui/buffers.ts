@@ -43,6 +43,8 @@ export interface Line {
   body?: string;
   /** A picture shown under the text (picture_view.ts): this many blank rows are kept for it. */
   picture?: { rows: number };
+  /** Render cache: the day it was written ("2026-11-27", local time), for the day rows. */
+  day?: string;
   /** Render cache: width the rows were wrapped for, and the rows. */
   cacheWidth?: number;
   cacheRows?: string[];

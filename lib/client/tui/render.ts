@@ -218,6 +218,7 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
       me: st.user,
       formatTime: st.formatTime,
       searchHit: st.search?.hit ?? st.selected ?? null,
+      now: st.now,
       ...(st.placePicture ? { placePicture: st.placePicture } : {}),
     });
   }

@@ -3,7 +3,7 @@
  * hit, drawn bottom-anchored at the buffer's scroll position. Pure (writes into a `Screen`).
  *
  * Contract: `paneMeasure` gives the rows a line takes (the read-marker row counts with the first
- * unread line) and is what the buffer's scroll functions must use; `drawMessages` draws the rows
+ * unread line, a day row with the first line of each day) and is what the buffer's scroll functions must use; `drawMessages` draws the rows
  * that end at the scroll position, top-aligned when the buffer is shorter than the pane. Wrapped
  * rows are cached on the line per text width, so only visible lines are ever wrapped.
  */
@@ -11,6 +11,7 @@ import type { ChatBuffer, Line, Measure } from "./buffers.ts";
 import type { Layout } from "./layout.ts";
 import { BOLD, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, wrap } from "./width.ts";
+import { dayOf } from "./command_context.ts";
 
 /**
  * Nick colours (the WeeChat habit): greens, yellows, blues, magentas and cyans. Red is kept for
@@ -57,6 +58,46 @@ function rowGraphemes(
   return c.rows;
 }
 
+const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** The day a line was written (local time, `dayOf`), kept on the line once worked out. */
+const dayKey = (l: Line): string => l.day ??= dayOf(l.ts);
+
+/** A day row's text: "Thursday 26 November 2026". */
+export function dayLabel(ts: number): string {
+  const d = new Date(ts);
+  return `${DAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
+}
+
+/**
+ * The lines drawn under a day row (WeeChat's "day changed"): each whose day differs from the line
+ * before it, and the first line when it is not from `now`'s day (an old conversation says when).
+ */
+export function dayStarts(lines: readonly Line[], now: number): Set<Line> {
+  const out = new Set<Line>();
+  let prev = dayOf(now);
+  for (let i = 0; i < lines.length; i++) {
+    const d = dayKey(lines[i]!);
+    if (d !== prev) out.add(lines[i]!);
+    prev = d;
+  }
+  return out;
+}
+
 /** The first line after the read marker, when the marker is to be shown. */
 export function markerLine(buf: ChatBuffer): Line | null {
   if (buf.markerBefore) return buf.lines[0] === buf.markerBefore ? buf.markerBefore : null;
@@ -67,14 +108,16 @@ export function markerLine(buf: ChatBuffer): Line | null {
   return i >= 0 ? buf.lines[i + 1] ?? null : null;
 }
 
-export function paneMeasure(buf: ChatBuffer, width: number): Measure {
+/** The rows each line takes in the pane: its wrapped rows, and its day row and read-marker row when it has them. */
+export function paneMeasure(buf: ChatBuffer, width: number, now: number): Measure {
   const marker = markerLine(buf);
-  return (l) => lineRows(l, width).length + (l === marker ? 1 : 0);
+  const days = dayStarts(buf.lines, now);
+  return (l) => lineRows(l, width).length + (l === marker ? 1 : 0) + (days.has(l) ? 1 : 0);
 }
 
 interface Row {
   line: Line;
-  /** Row of the wrapped line, or -1 for the read marker. */
+  /** Row of the wrapped line, -1 for the read marker, -2 for the day row. */
   index: number;
 }
 
@@ -83,6 +126,8 @@ export interface MessageView {
   formatTime(ts: number): string;
   /** Line to show as the current search hit. */
   searchHit: Line | null;
+  /** Now (ms): a first line of another day gets a day row. */
+  now: number;
   /** Told where a line's picture rows are drawn, when all of them are visible (0-based cell). */
   placePicture?: (line: Line, row: number, col: number) => void;
 }
@@ -129,9 +174,11 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     skip = i < 0 ? 0 : buf.scroll.skip;
   }
   const rows: Row[] = [];
+  const today = dayOf(view.now);
   for (; idx >= 0 && rows.length < r.height; idx--) {
     const line = lines[idx]!;
     const own: Row[] = [];
+    if (dayKey(line) !== (idx > 0 ? dayKey(lines[idx - 1]!) : today)) own.push({ line, index: -2 });
     if (line === marker) own.push({ line, index: -1 });
     const n = lineRows(line, W).length;
     for (let k = 0; k < n; k++) own.push({ line, index: k });
@@ -145,10 +192,11 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
   shown.forEach((row, y) => {
     const sr = r.row + y;
     const { line } = row;
-    if (row.index === -1) {
-      const label = " new messages ";
+    if (row.index < 0) {
+      const label = row.index === -1 ? " new messages " : ` ${dayLabel(line.ts)} `;
       const side = Math.max(0, Math.floor((r.width - label.length) / 2));
-      screen.put(sr, r.col, "─".repeat(side) + label + "─".repeat(r.width), MARKER_STYLE, r.width);
+      const st = row.index === -1 ? MARKER_STYLE : SEP_STYLE;
+      screen.put(sr, r.col, "─".repeat(side) + label + "─".repeat(r.width), st, r.width);
       return;
     }
     if (row.index === 0) {

@@ -36,7 +36,7 @@ export function messagePane(app: AppHost): { buf: ChatBuffer; height: number; me
     app.select.banner().length,
   );
   const buf = app.state.buffers.current;
-  return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth) };
+  return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth, app.clock.now()) };
 }
 
 /** Scrolls the least needed for every row of `line` to show (its first rows when it is taller). */
