@@ -9,7 +9,7 @@
  * and benches await it). `done` resolves after `/quit`. Its options are in app_options.ts, what it
  * loads at start in app_start.ts, keys in app_keys.ts, submitted lines in app_commands.ts.
  */
-import type { ChatBackend, Target } from "../backend.ts";
+import type { ChatBackend, ChatMessage, Target } from "../backend.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
 import { applyEvent } from "./chat_events.ts";
@@ -55,6 +55,7 @@ export class TuiApp implements AppHost {
   search: SearchState | null = null;
   /** `/quit` warned once about unsent messages. */
   quitWarned = false;
+  found: ChatMessage[] = [];
   /** How many frames were drawn (tests check coalescing). */
   draws = 0;
   readonly #hold = new InputHold((events) => this.#enqueue({ t: "input", events }), (fn) => this.later(fn));

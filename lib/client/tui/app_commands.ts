@@ -4,7 +4,7 @@
  * in (its output and errors land there, even if the user switched away meanwhile), and an error
  * (unknown command, usage, permission) is printed and never sent.
  */
-import type { Target } from "../backend.ts";
+import type { ChatMessage, Target } from "../backend.ts";
 import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer } from "./buffers.ts";
 import type { CommandContext } from "./commands.ts";
@@ -80,6 +80,19 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     set quitWarned(v: boolean) {
       app.quitWarned = v;
     },
+    get found() {
+      return app.found;
+    },
+    set found(v: ChatMessage[] | undefined) {
+      app.found = v ?? [];
+    },
+    showMessage: (m) =>
+      new Promise((shown) =>
+        later(() => {
+          st.buffers.focus(st.bufferFor(m));
+          shown(app.select.pick(m.mid));
+        })
+      ),
     now: () => app.clock.now(),
     formatTime: app.formatTime,
     helpLines: (cmd) => helpLines(app.backend.role, cmd, app.commands),

@@ -4,7 +4,7 @@
  * selection) take an `AppHost`, which `TuiApp` (app.ts) implements. They import this file, never
  * app.ts, so app.ts stands above them all. Types only; no I/O.
  */
-import type { ChatBackend, Target } from "../backend.ts";
+import type { ChatBackend, ChatMessage, Target } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { KeyEvent } from "../term/keys.ts";
 import type { ChatState } from "./chat_state.ts";
@@ -43,6 +43,8 @@ export interface SelectPane {
   banner(): string[];
   /** Handles a key in selection mode (or the key that enters it); true when it took the key. */
   key(ev: KeyEvent): boolean;
+  /** Shows the line of message `mid` in the current buffer, selected when it can be; false when it is not there. */
+  pick(mid: string): boolean;
 }
 
 /** What the app's parts ask of the app (app.ts documents each member on `TuiApp`). */
@@ -64,6 +66,8 @@ export interface AppHost {
   showMembers: boolean;
   search: SearchState | null;
   quitWarned: boolean;
+  /** The matches the last `/search` printed (`/goto N`). */
+  found: ChatMessage[];
   /** Forces a full repaint on the next pass. */
   invalidate(): void;
   /** Runs a backend call; `ok` runs in a later pass with the result, an error is printed in `buf`. */

@@ -185,6 +185,29 @@ Deno.test("TuiApp draws a day row where the day changes, and above a first line 
   h.close();
 });
 
+Deno.test("TuiApp /goto N after /search goes to the match's conversation, loads it and selects the match", async () => {
+  const h = await open({ cols: 160, rows: 30 });
+  const random = { kind: "room" as const, name: "random" };
+  const old = { seq: 7, mid: "old-match-1", ts: h.clock.now() - 3 * 86_400_000, from: "bob", to: random };
+  const match = { ...old, text: "the deploy key is in the vault" };
+  const later = { ...old, seq: 8, mid: "old-after-1", ts: old.ts + 60_000, text: "thanks" };
+  h.backend.historyMessages = [match, later];
+  h.backend.search = () => Promise.resolve({ matches: [match], searched: 10, more: false, oldest: old.ts });
+  await h.type("/search deploy key\r");
+  let s = await h.settle();
+  assert.match(s.join("\n"), /1\. 2025-12-29 12:00 #random bob: the deploy key is in the vault/);
+  s = await h.type("/goto 1\r");
+  const screen = s.join("\n");
+  assert.match(screen, /\nSelected bob's message — /);
+  assert.match(screen, /│─+ Monday 29 December 2025 ─+│[^]*bob │ the deploy key[^]*bob │ thanks/);
+  assert.match(screen, /\[3:#random\]/);
+  await h.type("r");
+  s = await h.type("found it\r"); // selected: r answers it
+  assert.deepEqual(h.backend.callsOf("send").at(-1), [random, "found it"]);
+  assert.equal(h.backend.sent.at(-1)?.replyTo, "old-match-1");
+  h.close();
+});
+
 Deno.test("TuiApp completes :thu to :thumbsup: with Tab and sends 👍 (issue 14)", async () => {
   const h = await open();
   await h.type("\x1b2");

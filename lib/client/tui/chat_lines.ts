@@ -1,13 +1,20 @@
 /**
- * What the chat model writes on a conversation line: a message's decorations (the quote it answers,
- * "(edited)", deletion, reactions), the first line of a quoted message, a transfer's progress text,
- * and the pattern that finds a mention of the user. Pure functions of their arguments.
+ * What the chat model writes on a conversation line: a message's line (`messageLine`), its
+ * decorations (the quote it answers, "(edited)", deletion, reactions), the first line of a quoted
+ * message, the conversation a message is part of, a transfer's progress text, and the pattern that
+ * finds a mention of the user. Pure functions of their arguments.
  */
 import { progressText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import type { ChatMessage } from "../backend.ts";
+import type { ChatMessage, Target } from "../backend.ts";
 import type { Line } from "./buffers.ts";
-import { saidBy } from "../core/action.ts";
+import { actionOf, saidBy } from "../core/action.ts";
+
+/** The conversation `m` is part of for user `me`: its room, everyone, or the other party of a DM. */
+export function conversationOf(me: string, m: ChatMessage): Target {
+  if (m.to.kind !== "user") return m.to;
+  return { kind: "user", name: m.from === me ? m.to.name ?? "" : m.from };
+}
 
 /** A file transfer as the status line and its conversation line show it. */
 export interface TransferView {
@@ -56,6 +63,29 @@ export function decorate(m: ChatMessage, text: string, quoted: Line | undefined)
       rs.map(([e, who]) => `${sanitize(e)} ${who.length} (${who.map(sanitizeName).join(", ")})`).join("  ");
   }
   return out;
+}
+
+/**
+ * The line of message `m` for user `me`: sender and text sanitised, decorated (`quoted`: the line it
+ * answers, when shown), an action ("/me waves") as "alice waves" with its marked text as `body`,
+ * a highlight for a DM or broadcast of someone else or a room line that mentions `me` (`mention`).
+ */
+export function messageLine(m: ChatMessage, me: string, quoted: Line | undefined, mention: RegExp): Line {
+  const own = m.from === me;
+  const body = sanitize(m.text, true);
+  const act = actionOf(body); // "/me waves": "alice waves" beside a "*"
+  const text = decorate(m, act === null ? body : `${sanitizeName(m.from)} ${act}`, quoted);
+  const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
+  const highlight = !own && (m.to.kind !== "room" || mention.test(text));
+  const line: Line = { ts: m.ts, from: sanitizeName(m.from), text, kind, highlight, mid: m.mid, seq: m.seq };
+  if (m.failed !== undefined) line.failed = true;
+  else if (m.pending) line.pending = true;
+  if (m.deleted) line.deleted = true;
+  if (m.setting) line.setting = true;
+  if (m.replyTo) line.replyTo = m.replyTo;
+  if (act !== null && !m.deleted) line.action = true;
+  if (text !== body && !m.deleted) line.body = body;
+  return line;
 }
 
 /** "↓ big.iso [##--------] 20.0 MiB/100.0 MiB 10.0 MiB/s ETA 0:08", or "↑ a.txt done". */

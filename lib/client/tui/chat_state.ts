@@ -17,8 +17,9 @@ import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { withoutHash } from "../../protocol/names.ts";
-import { decorate, firstLine, mentionPattern, transferText, type TransferView } from "./chat_lines.ts";
-import { actionOf, saidBy } from "../core/action.ts";
+import { conversationOf, firstLine, mentionPattern, messageLine, transferText } from "./chat_lines.ts";
+import type { TransferView } from "./chat_lines.ts";
+import { saidBy } from "../core/action.ts";
 import { agree, counted } from "../../common/words.ts";
 
 /** A notification to raise: a DM or a mention that arrived live, a file offer, a disconnection. */
@@ -93,37 +94,16 @@ export class ChatState {
   bufferFor(m: ChatMessage): ChatBuffer {
     if (m.to.kind === "room") return this.buffers.ensure("room", sanitizeName(m.to.name ?? ""));
     if (m.to.kind === "user") {
-      const other = m.from === this.me ? m.to.name ?? "" : m.from;
-      return this.buffers.ensure("dm", sanitizeName(other));
+      return this.buffers.ensure("dm", sanitizeName(conversationOf(this.me, m).name!));
     }
     return this.buffers.status;
   }
 
-  toLine(m: ChatMessage): Line {
-    const own = m.from === this.me;
-    const body = sanitize(m.text, true);
-    const act = actionOf(body); // "/me waves": "alice waves" beside a "*"
-    const quoted = m.replyTo ? this.bufferFor(m).lines.find((l) => l.mid === m.replyTo) : undefined;
-    const text = decorate(m, act === null ? body : `${sanitizeName(m.from)} ${act}`, quoted);
-    const kind = own ? "own" : m.to.kind === "broadcast" ? "broadcast" : "msg";
-    const highlight = !own && (m.to.kind !== "room" || this.#mention.test(text));
-    const line: Line = {
-      ts: m.ts,
-      from: sanitizeName(m.from),
-      text,
-      kind,
-      highlight,
-      mid: m.mid,
-      seq: m.seq,
-    };
-    if (m.failed !== undefined) line.failed = true;
-    else if (m.pending) line.pending = true;
-    if (m.deleted) line.deleted = true;
-    if (m.setting) line.setting = true;
-    if (m.replyTo) line.replyTo = m.replyTo;
-    if (act !== null && !m.deleted) line.action = true;
-    if (text !== body && !m.deleted) line.body = body;
-    return line;
+  /** `m`'s line; a reply quotes a line of its buffer, or of `batch` (lines added with it, by mid). */
+  toLine(m: ChatMessage, batch?: ReadonlyMap<string, Line>): Line {
+    const re = m.replyTo;
+    const quoted = re ? this.bufferFor(m).lines.find((l) => l.mid === re) ?? batch?.get(re) : undefined;
+    return messageLine(m, this.me, quoted, this.#mention);
   }
 
   /** A message changed (edited, deleted, a reaction): its line shows the new state in place. */
@@ -168,13 +148,22 @@ export class ChatState {
     return { title: `${line.from}${where}`, body: line.text };
   }
 
-  /** Adds fetched (history/inbox) messages to their buffers; how many were not there already. */
-  addHistory(msgs: ChatMessage[]): number {
+  /** Lines of `msgs` (oldest first) by buffer; a reply quotes an earlier one of them too. */
+  #lines(msgs: ChatMessage[]): Map<ChatBuffer, Line[]> {
     const groups = new Map<ChatBuffer, Line[]>();
+    const batch = new Map<string, Line>();
     for (const m of msgs) {
       const b = this.bufferFor(m);
-      groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
+      const line = this.toLine(m, batch);
+      batch.set(m.mid, line);
+      groups.get(b)?.push(line) ?? groups.set(b, [line]);
     }
+    return groups;
+  }
+
+  /** Adds fetched (history/inbox) messages to their buffers; how many were not there already. */
+  addHistory(msgs: ChatMessage[]): number {
+    const groups = this.#lines(msgs);
     let fresh = 0;
     for (const [b, lines] of groups) fresh += b.addHistory(lines);
     return fresh;
@@ -186,11 +175,7 @@ export class ChatState {
    */
   catchUp(c: CatchUp): void {
     this.addHistory(c.recent);
-    const groups = new Map<ChatBuffer, Line[]>();
-    for (const m of c.unseen) {
-      const b = this.bufferFor(m);
-      groups.set(b, [...(groups.get(b) ?? []), this.toLine(m)]);
-    }
+    const groups = this.#lines(c.unseen);
     let n = 0;
     for (const [b, lines] of groups) n += b.addUnseen(lines, b === this.buffers.current);
     this.addHistory(c.pending);

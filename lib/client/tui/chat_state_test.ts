@@ -254,6 +254,26 @@ Deno.test("ChatState: an action is '* NAME TEXT' with its marked text to edit; a
   assert.deepEqual([line().text, line().action], ["waves (edited)", undefined]);
 });
 
+Deno.test("ChatState: a reply loaded in one batch with what it answers (history, the start's catch-up) quotes it", () => {
+  const s = new ChatState("alice", now);
+  const dm = { kind: "user" as const, name: "alice" };
+  const first = { ...msg("bob", dm, "lunch at noon?", "mid-lunch-1"), seq: 5, replay: true };
+  const reply = { ...msg("alice", { kind: "user" as const, name: "bob" }, "yes", "mid-yes-001"), seq: 6 };
+  s.catchUp({ recent: [first, { ...reply, replyTo: "mid-lunch-1" }], unseen: [], pending: [] });
+  const later = { ...msg("bob", dm, "see you", "mid-later-1"), seq: 7, replyTo: "mid-yes-001" };
+  s.catchUp({
+    recent: [],
+    unseen: [{ ...later, mid: "mid-see-0001", replyTo: "mid-gone-001" }, later],
+    pending: [],
+  });
+  assert.deepEqual(s.buffers.find("dm", "bob")!.lines.map((l) => l.text), [
+    "lunch at noon?",
+    "↪ bob: lunch at noon?\nyes",
+    "↪ an earlier message\nsee you",
+    "↪ alice: yes\nsee you",
+  ]);
+});
+
 Deno.test("applyEvent(): a file offered, or a room one is put in or taken out of, marks its buffer as a highlight", () => {
   const s = new ChatState("alice", now);
   const offer = { fid: "f1", from: "bob", name: "plan.pdf", size: 2048, sha256: "" };

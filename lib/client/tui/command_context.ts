@@ -39,6 +39,10 @@ export interface CommandContext {
   quit(): Promise<void>;
   /** Set once `/quit` warned about unsent messages (a second `/quit` leaves). */
   quitWarned: boolean;
+  /** The matches the last `/search` printed, numbered from 1 (`/goto N` shows one). */
+  found?: ChatMessage[];
+  /** Goes to the buffer of `m` and shows its line, selected; false when that line is not there. */
+  showMessage?(m: ChatMessage): Promise<boolean>;
   now(): number;
   formatTime(ts: number): string;
   /** Text that lists commands for `/help`. */

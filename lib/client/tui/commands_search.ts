@@ -4,23 +4,26 @@
  * local_store_search.ts). The newest SEARCH_LIMIT matches are printed in the current buffer, one line
  * each with its day and time, conversation and sender, oldest first, after a line saying how many
  * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
- * `/clear` empties that scrollback (what is kept stays: `/history` shows it again).
+ * The matches are numbered: `/goto N` goes to match N in its conversation (loaded from its time on)
+ * and selects it (select.ts). `/clear` empties that scrollback (what is kept stays: `/history` shows it again).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { dayOf, targetText, whenText } from "./command_context.ts";
 import { counted } from "../../common/words.ts";
+import { saidBy } from "../core/action.ts";
+import { conversationOf } from "./chat_lines.ts";
 
 /** Matches `/search` prints at most (the newest). */
 export const SEARCH_LIMIT = 30;
 
-/** One match: its day (unless today), time, room (or whom a DM of mine went to), sender, text on one line. */
-function matchLine(ctx: CommandContext, m: ChatMessage): string {
+/** Match `n`: its day (unless today), time, room (or whom a DM of mine went to), sender, text on one line. */
+function matchLine(ctx: CommandContext, m: ChatMessage, n: number): string {
   const mine = m.to.kind === "user" && m.from === ctx.backend.user;
   const where = m.to.kind !== "user" ? `${targetText(m.to)} ` : mine ? `→ ${m.to.name} ` : "";
   const text = sanitize(m.text.replace(/\s*\n\s*/g, " ⏎ "));
-  return `  ${whenText(ctx, m.ts)} ${where}${m.from}: ${text}`;
+  return `  ${n}. ${whenText(ctx, m.ts)} ${where}${saidBy(m.from, text)}`;
 }
 
 /** The head line: how many matched, of how much history, from when. */
@@ -28,8 +31,9 @@ function headLine(q: string, r: SearchResult): string {
   const since = r.oldest === undefined ? "" : `, since ${dayOf(r.oldest)}`;
   const kept = `${counted(r.searched, "message")} kept here${since}`;
   if (!r.matches.length) return `Nothing matches "${sanitize(q)}" in the ${kept}`;
-  if (r.more) return `"${sanitize(q)}": the newest ${r.matches.length} matches (more words narrow it)`;
-  return `"${sanitize(q)}": ${counted(r.matches.length, "message")} of the ${kept}`;
+  const go = "/goto N shows one";
+  if (r.more) return `"${sanitize(q)}": the newest ${r.matches.length} matches (more words narrow it; ${go})`;
+  return `"${sanitize(q)}": ${counted(r.matches.length, "message")} of the ${kept} (${go})`;
 }
 
 export const SEARCH_COMMANDS: readonly CommandSpec[] = [
@@ -43,8 +47,30 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
       if (!ctx.backend.search) throw new Error("This client keeps no history to search");
       if (!text?.trim()) throw new Error("Say what to look for: /search WORDS");
       const r = await ctx.backend.search({ text, limit: SEARCH_LIMIT });
+      ctx.found = r.matches;
       ctx.print(headLine(text, r));
-      for (const m of r.matches) ctx.print(matchLine(ctx, m));
+      r.matches.forEach((m, i) => ctx.print(matchLine(ctx, m, i + 1)));
+    },
+  },
+  {
+    name: "goto",
+    usage: "N",
+    help: "Show match N of the last /search in its conversation, selected (r replies to it, Esc leaves)",
+    permission: "user",
+    run: async (ctx, [n]) => {
+      const found = ctx.found ?? [];
+      if (!found.length) throw new Error("Nothing to go to yet: /search WORDS first, then /goto N");
+      const i = Number(n);
+      if (!Number.isInteger(i) || i < 1 || i > found.length) {
+        throw new Error(`"${sanitize(n!)}" is not a match number: 1 to ${found.length} (see /search)`);
+      }
+      const m = found[i - 1]!;
+      // Its conversation from that message on, so that it shows with what followed it.
+      const after = await ctx.backend.history(conversationOf(ctx.backend.user, m), m.ts).catch(() => []);
+      await ctx.addMessages([m, ...after]);
+      if (!(await ctx.showMessage?.(m))) {
+        throw new Error("That message is not here any more (deleted, or its disappearing time is up)");
+      }
     },
   },
   {

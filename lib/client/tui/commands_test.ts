@@ -394,16 +394,29 @@ Deno.test("COMMANDS /search prints what matched, with day, time, conversation an
       oldest: day,
     });
   };
+  await assert.rejects(t.run("/goto 1"), /Nothing to go to yet: \/search WORDS first, then \/goto N/);
   await t.run("/search deploy");
+  // /goto N: the match's conversation from its time on, then its line shown and selected.
+  const shown: string[] = [];
+  t.c.showMessage = (m) => Promise.resolve(shown.push(m.mid) > 0 && m.mid !== "c");
+  await assert.rejects(t.run("/goto 4"), /"4" is not a match number: 1 to 3 \(see \/search\)/);
+  await t.run("/goto 2");
+  await assert.rejects(t.run("/goto 3"), /That message is not here any more/);
+  assert.deepEqual(t.backend.callsOf("history"), [
+    [{ kind: "user", name: "bob" }, NOW],
+    [{ kind: "user", name: "bob" }, NOW],
+  ]);
+  assert.deepEqual([shown, t.added.map((m) => m.mid)], [["b", "c"], ["b", "c"]]);
   await t.run("/search nothing at all");
   assert.deepEqual(asked, [{ text: "deploy", limit: 30 }, { text: "nothing at all", limit: 30 }]);
   assert.deepEqual(t.printed, [
-    '"deploy": the newest 3 matches (more words narrow it)',
-    "  2025-12-30 09:05 #team bob: we deploy ⏎ friday",
-    "  12:00 → bob alice: deploy ^[[2Jnow",
-    "  12:00 bob: ok deploy",
+    '"deploy": the newest 3 matches (more words narrow it; /goto N shows one)',
+    "  1. 2025-12-30 09:05 #team bob: we deploy ⏎ friday",
+    "  2. 12:00 → bob alice: deploy ^[[2Jnow",
+    "  3. 12:00 bob: ok deploy",
     'Nothing matches "nothing at all" in the 1204 messages kept here, since 2025-12-30',
   ]);
+  await assert.rejects(t.run("/goto 1"), /Nothing to go to yet/, "the last search found nothing");
 });
 
 Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a block does; without the capability, why not", async () => {

@@ -175,6 +175,24 @@ export class TuiSelect {
     this.#show();
   }
 
+  /** Shows the line of message `mid` in the current buffer, selected when it can be (`/goto`); false when it is not there. */
+  pick(mid: string): boolean {
+    const buf = this.app.state.buffers.current;
+    const line = buf.lines.find((l) => l.mid === mid);
+    if (!line) return false;
+    if (!selectable(line)) {
+      const p = messagePane(this.app);
+      reveal(p.buf, line, p.height, p.measure);
+      return true;
+    }
+    this.#buf = buf;
+    this.#saved = buf.scroll;
+    this.line = line;
+    this.mode = "browse";
+    this.#show();
+    return true;
+  }
+
   #show(): void {
     const p = messagePane(this.app);
     reveal(p.buf, this.line!, p.height, p.measure);
