@@ -27,6 +27,7 @@ export type {
   FileOfferInfo,
   KickedEntry,
   ModerationControls,
+  MuteList,
   PeerControls,
   PeerListing,
   RoomControls,
@@ -37,6 +38,7 @@ import type {
   FileControls,
   FileOfferInfo,
   ModerationControls,
+  MuteList,
   PeerControls,
   RoomControls,
   RoomInfo,
@@ -235,42 +237,9 @@ export interface ChatBackend extends Partial<Capabilities> {
   trust?(user: string, number?: string): Promise<Fingerprint>;
   /** Optional: the messages this client keeps whose text holds every word of `q.text` (`/search`). */
   search?(q: SearchQuery): Promise<SearchResult>;
+  /** Optional: the conversations muted in this client folder (`/mute`). */
+  mutes?: MuteList;
 }
-
-/** Keys of `T` whose members are optional. */
-export type OptionalKeys<T> = { [K in keyof T]-?: undefined extends T[K] ? K : never }[keyof T];
-
-/**
- * Every optional member of `ChatBackend`, once: the compiler refuses this table when it misses a
- * member the type declares optional or names one it does not (so the list is the type's own).
- */
-const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
-  rooms: true,
-  moderation: true,
-  files: true,
-  video: true,
-  peers: true,
-  blocks: true,
-  changeMessage: true,
-  react: true,
-  setExpiry: true,
-  editsOf: true,
-  watch: true,
-  catchUp: true,
-  markSeen: true,
-  pendingCount: true,
-  outbox: true,
-  dropOutbox: true,
-  info: true,
-  reconnectNow: true,
-  users: true,
-  inbox: true,
-  typing: true,
-  trust: true,
-  search: true,
-};
-/** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
-export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];
 
 /** Why a backend lacks each capability: a stable code and one sentence for the user. */
 const MISSING: Record<CapabilityName, [string, string]> = {

@@ -6,7 +6,7 @@
  * joins them. The core cases run against every backend; each capability it declares (`rooms`,
  * `moderation`, `files`, `video`, `peers`) runs its own cases (backend_conformance_caps.ts), and it
  * must offer exactly those. `optionalMembers` names the optional members an object offers, from
- * `OPTIONAL_MEMBERS` (backend.ts), which the compiler checks against the type; a stand-in must not
+ * `OPTIONAL_MEMBERS` (here), which the compiler checks against the type; a stand-in must not
  * offer one the real backend lacks.
  */
 import assert from "node:assert/strict";
@@ -16,7 +16,6 @@ import {
   type CapabilityName,
   type ChatBackend,
   type ChatMessage,
-  OPTIONAL_MEMBERS,
   type Target,
 } from "./backend.ts";
 import { CAPABILITY_CASES } from "./backend_conformance_caps.ts";
@@ -31,7 +30,41 @@ export interface BackendHarness {
   done(): Promise<void>;
 }
 
-export { OPTIONAL_MEMBERS };
+/** Keys of `T` whose members are optional. */
+export type OptionalKeys<T> = { [K in keyof T]-?: undefined extends T[K] ? K : never }[keyof T];
+
+/**
+ * Every optional member of `ChatBackend`, once: the compiler refuses this table when it misses a
+ * member the type declares optional or names one it does not (so the list is the type's own).
+ */
+const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
+  rooms: true,
+  moderation: true,
+  files: true,
+  video: true,
+  peers: true,
+  blocks: true,
+  changeMessage: true,
+  react: true,
+  setExpiry: true,
+  editsOf: true,
+  watch: true,
+  catchUp: true,
+  markSeen: true,
+  pendingCount: true,
+  outbox: true,
+  dropOutbox: true,
+  info: true,
+  reconnectNow: true,
+  users: true,
+  inbox: true,
+  typing: true,
+  trust: true,
+  search: true,
+  mutes: true,
+};
+/** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
+export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];
 
 /** The optional members `b` offers (a method or a capability object). */
 export function optionalMembers(b: ChatBackend): string[] {
@@ -129,6 +162,20 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
     assert.ok(await seen, "the second listener got the message");
     assert.deepEqual(got, [want], "no event after unsubscribe");
   }],
+
+  [
+    "mutes (where offered): a conversation muted is listed as lists name it, until it is unmuted",
+    async (h) => {
+      const m = h.backend.mutes;
+      if (!m) return;
+      assert.deepEqual(await m.set("#Dev", true), ["#dev"]);
+      assert.deepEqual(await m.set(`@${h.peer.toUpperCase()}`, true), ["#dev", h.peer].sort());
+      assert.deepEqual(await m.set(h.peer, true), ["#dev", h.peer].sort(), "muted twice: listed once");
+      await assert.rejects(m.set("#", true), (e: { code?: string }) => e.code === "usage");
+      assert.deepEqual(await m.set("#dev", false), [h.peer]);
+      assert.deepEqual(await m.list(), [h.peer]);
+    },
+  ],
 
   ["setStatus resolves for busy and free", async (h) => {
     await h.backend.setStatus("busy");

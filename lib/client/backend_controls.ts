@@ -116,6 +116,18 @@ export interface BlockControls {
   unblock(user: string): Promise<string[]>;
 }
 
+/**
+ * Optional (`ChatBackend.mutes`): the conversations muted in this client folder (`/mute`): what
+ * arrives there still shows and counts as unread, but rings no bell, raises no notification and no
+ * highlight. A conversation is named as lists name it: "#room", a user's name, or "*" (broadcasts).
+ */
+export interface MuteList {
+  /** The muted conversations, sorted. */
+  list(): Promise<string[]>;
+  /** Mutes (`on`) or unmutes conversation `conv`; the list after. */
+  set(conv: string, on: boolean): Promise<string[]>;
+}
+
 /** Capability (peers): peer mode's own commands (`/connect`, `/peers`). */
 export interface PeerControls {
   /** Dials a peer at HOST:PORT; resolves with its name. */

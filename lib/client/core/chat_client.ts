@@ -23,6 +23,7 @@ import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { NO_MATCHES } from "../session/local_store_search.ts";
+import { muteList } from "../session/local_mutes.ts";
 import { wire } from "../session/wire_events.ts";
 import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
@@ -53,6 +54,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
+  /** The conversations muted in this folder (`/mute`; session/local_mutes.ts); none without a local store. */
+  readonly mutes: B.MuteList | undefined;
   role!: B.Role;
   /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
   videoPart: VideoPart = NO_VIDEO;
@@ -96,6 +99,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   ) {
     super(session);
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
+    this.mutes = store ? muteList(store.db, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       conn: () => this.conn,
@@ -251,13 +255,9 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   markSeen(ms: B.ChatMessage[]): void {
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   }
-  pendingCount(): number {
-    return this.outgoing?.count() ?? 0;
-  }
+  readonly pendingCount = (): number => this.outgoing?.count() ?? 0;
   /** The outbox, waiting and failed messages (`/outbox`). */
-  outbox(): Promise<B.OutboxEntry[]> {
-    return Promise.resolve(this.outgoing?.list() ?? []);
-  }
+  readonly outbox = (): Promise<B.OutboxEntry[]> => Promise.resolve(this.outgoing?.list() ?? []);
   /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
   dropOutbox(n: number): Promise<B.OutboxEntry | null> {
     return Promise.resolve(this.outgoing?.drop(n) ?? null);

@@ -70,6 +70,8 @@ const SCHEMA = [
    CREATE TABLE IF NOT EXISTS expiry (conv TEXT PRIMARY KEY, seconds INTEGER NOT NULL, at INTEGER NOT NULL);`,
   // Issue 39: a conversation's setting line (the disappearing time) is no text: never edited or reacted to.
   `ALTER TABLE messages ADD COLUMN setting INTEGER NOT NULL DEFAULT 0;`,
+  // Muted conversations (`/mute`, local_mutes.ts).
+  `CREATE TABLE IF NOT EXISTS muted (conv TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
 
 /** Brings the schema up to date (in one transaction); a database already there is left alone. */

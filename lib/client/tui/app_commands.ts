@@ -109,6 +109,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
         const b = st.buffers.find(t.kind === "room" ? "room" : "dm", t.name ?? "");
         if (b) st.buffers.close(b);
       }),
+    mutedChanged: (names) => later(() => st.buffers.setMuted(names)),
     removeMessage: (mid) => later(() => st.buffers.buffers.forEach((b) => b.removeMessage(mid))),
   };
 }

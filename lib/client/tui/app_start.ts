@@ -1,6 +1,6 @@
 /**
  * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
- * the welcome line, rooms, registered users, videos and peers (for Tab), then the catch-up of what
+ * the welcome line, muted conversations, rooms, registered users, videos and peers (for Tab), then the catch-up of what
  * arrived while away, and only then who is online (presence pushes start once the queue is synced).
  * Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
  */
@@ -13,7 +13,9 @@ export function loadAtStart(app: AppHost): void {
     app.state.buffers.status,
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
-  const { rooms, video, peers } = app.backend;
+  const { rooms, video, peers, mutes } = app.backend;
+  // Muted conversations first (answered at once from the folder): what the catch-up brings is quiet there.
+  if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
   if (rooms) app.track(rooms.list(), (rs) => rs.forEach((r) => app.state.setRoom(r)));
   // Tab completes registered users who are offline, and the server's videos after /play.
   if (app.backend.users) {

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-control-regex no-regex-spaces
 import assert from "node:assert/strict";
-import { demoWorld, harness, type HarnessOptions } from "./testing.ts";
+import { demoWorld, harness, type HarnessOptions, memoryMutes } from "./testing.ts";
 
 const general = { kind: "room" as const, name: "general" };
 
@@ -323,6 +323,32 @@ Deno.test("TuiApp rings the bell on a DM or mention, with OSC 9 when configured"
   h.backend.receive("carol", { kind: "user", name: "alice" }, "live dm");
   await h.settle();
   assert.equal(h.writes.slice(n).join("").match(/\x1b\]9;/g)?.length, 1);
+  h.close();
+});
+
+Deno.test("TuiApp: a muted conversation (kept from the last start, or /mute) rings no bell and is left out of Act: and Alt+A", async () => {
+  const mutes = memoryMutes();
+  await mutes.set("#general", true); // muted at an earlier start
+  const h = await harness({ setup: (b) => (demoWorld(b), b.mutes = mutes), notify: "osc9" });
+  let n = h.writes.length;
+  h.backend.receive("bob", general, "hey Alice, a mention in a muted room");
+  h.backend.receive("carol", { kind: "user", name: "alice" }, "a dm");
+  let s = await h.settle();
+  const rung = h.writes.slice(n).join("");
+  assert.equal(rung.match(/\x1b\]9;/g)?.length, 1, "the DM rings, the muted room does not");
+  assert.match(rung, /\x1b\]9;carol: a dm/);
+  assert.match(s[22]!, /\[Act: 4!\]/, "the muted room has unread lines but is not listed");
+  assert.match(s[2]!, /^2\.#general +1│/, "its unread count, not a highlight");
+  await h.type("\x1ba"); // Alt+A: the DM
+  await h.type("\x1ba"); // nothing else but the muted room: stays
+  s = await h.settle();
+  assert.match(s[22]!, /\[4:carol\]/);
+  // Unmuted, the room rings again.
+  await h.type("/unmute #general\r");
+  n = h.writes.length;
+  h.backend.receive("bob", general, "hey Alice, again");
+  await h.settle();
+  assert.match(h.writes.slice(n).join(""), /\x1b\]9;bob in #general: hey Alice, again/);
   h.close();
 });
 

@@ -4,14 +4,25 @@
  * Contract: `BufferList` holds the status buffer (always first) then rooms and queries in opening
  * order; exactly one is active. Switching away sets that buffer's read marker after its last line;
  * switching to a buffer clears its unread and highlight counts. Closing a buffer never closes the
- * status buffer.
+ * status buffer. Buffers of muted conversations are marked `muted` (`setMuted`).
  */
 import { bufferKey, type BufferKind, ChatBuffer } from "./buffers.ts";
+
+/** How the mute list names buffer `b`'s conversation: "#room", the user, or "*" (the status buffer: broadcasts). */
+export const muteName = (b: ChatBuffer): string => b.kind === "status" ? "*" : b.label;
 
 /** The status buffer, then rooms and queries in opening order, one of them active. */
 export class BufferList {
   readonly buffers: ChatBuffer[] = [new ChatBuffer("status", "status")];
   #active = 0;
+  /** The muted conversations as the mute list names them ("#room", a user, "*": the status buffer). */
+  #muted = new Set<string>();
+
+  /** The muted conversations (`ChatBackend.mutes`): each buffer, and every one opened later, follows them. */
+  setMuted(names: readonly string[]): void {
+    this.#muted = new Set(names);
+    for (const b of this.buffers) b.muted = this.#muted.has(muteName(b));
+  }
 
   get active(): number {
     return this.#active;
@@ -33,6 +44,7 @@ export class BufferList {
     let b = this.find(kind, name);
     if (!b) {
       b = new ChatBuffer(kind, name);
+      b.muted = this.#muted.has(muteName(b));
       this.buffers.push(b);
     }
     return b;
@@ -60,14 +72,14 @@ export class BufferList {
     this.switchTo((this.#active - 1 + this.buffers.length) % this.buffers.length);
   }
 
-  /** Goes to the next buffer with highlights, else with unread lines; false when none. */
+  /** Goes to the next buffer with highlights, else with unread lines (not a muted one's); false when none. */
   nextUnread(): boolean {
     const n = this.buffers.length;
     for (const want of ["hl", "unread"] as const) {
       for (let k = 1; k < n; k++) {
         const i = (this.#active + k) % n;
         const b = this.buffers[i]!;
-        if (want === "hl" ? b.highlights > 0 : b.unread > 0) return this.switchTo(i);
+        if (want === "hl" ? b.highlights > 0 : b.unread > 0 && !b.muted) return this.switchTo(i);
       }
     }
     return false;

@@ -69,6 +69,8 @@ export class ChatBuffer {
   lines: Line[] = [];
   unread = 0;
   highlights = 0;
+  /** Muted (`/mute`): its lines raise no highlight, bell or notification, and it is drawn dim. */
+  muted = false;
   markerAfter: Line | null = null;
   /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
   markerBefore: Line | null = null;

@@ -137,6 +137,7 @@ export class ChatState {
     const buf = this.bufferFor(m);
     this.typing.delete(`${buf.key}|${sanitizeName(m.from)}`); // a message ends its sender's typing there
     const line = this.toLine(m);
+    if (buf.muted) line.highlight = false; // muted (/mute): no highlight, bell or notification
     const added = buf.add(line, buf === this.buffers.current);
     if (!added || !live || m.replay || line.kind === "own") return null;
     if (this.myStatus === "busy" || this.#busy) {

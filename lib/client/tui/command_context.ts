@@ -56,6 +56,8 @@ export interface CommandContext {
   isUser?(name: string): boolean;
   /** Closes the buffer of a conversation, if open. */
   closeTarget?(target: Target): void;
+  /** The mute list changed (`/mute`, `/unmute`): the buffers follow `names`. */
+  mutedChanged?(names: string[]): void;
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
 }

@@ -25,6 +25,7 @@ import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
+import { MUTE_COMMANDS } from "./commands_mutes.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
 import { droppedText } from "../core/outbox.ts";
@@ -142,6 +143,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   ...SEARCH_COMMANDS,
   ...BLOCK_COMMANDS,
+  ...MUTE_COMMANDS,
   {
     name: "inbox",
     usage: "[USER]",

@@ -1,7 +1,7 @@
 /**
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
  * `/peers` (name, address, verified, online) and `/send-file PEER ID|PATH` (a file straight to a
- * connected peer), `/watch-together @PEER [PATH]` (a local video in step, watch_peer_view.ts), plus the rows of the main table that make sense without a server (messages, /me, /clear,
+ * connected peer), `/watch-together @PEER [PATH]` (a local video in step, watch_peer_view.ts), plus the rows of the main table that make sense without a server (messages, /me, /clear, /mute,
  * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /reply, /edit, /delete, /react, /expire,
  * /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
@@ -20,6 +20,9 @@ const KEEP = [
   "outbox",
   "history",
   "clear",
+  "mute",
+  "unmute",
+  "muted",
   "fingerprint",
   "verify",
   "trust",

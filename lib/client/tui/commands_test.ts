@@ -8,6 +8,7 @@ import {
 } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
+import { memoryMutes } from "./testing.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
 
@@ -510,4 +511,30 @@ Deno.test("COMMANDS /names lists a room's members (@ admins, who is online); /ro
   t.c.clearCurrent = () => void cleared++;
   await t.run("/clear");
   assert.equal(cleared, 1);
+});
+
+Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; the screen follows; without a list, why not", async () => {
+  const t = ctx({ kind: "room", name: "dev" });
+  await assert.rejects(t.run("/mute"), /This client keeps no mute list/);
+  t.backend.mutes = memoryMutes();
+  const shown: string[][] = [];
+  t.c.mutedChanged = (names) => void shown.push(names);
+  await t.run("/mute");
+  await t.run("/mute #DEV");
+  await t.run("/mute @Bob");
+  await t.run("/mute *");
+  await t.run("/muted");
+  await t.run("/unmute bob");
+  await t.run("/unmute bob");
+  await assert.rejects(t.run("/mute #"), /"#" names no conversation/);
+  assert.deepEqual(t.printed, [
+    "Muted #dev: its messages arrive without a bell or highlight; /unmute #dev undoes it",
+    "#dev is muted already (/muted lists them)",
+    "Muted bob: its messages arrive without a bell or highlight; /unmute bob undoes it",
+    "Muted broadcasts (the status buffer): its messages arrive without a bell or highlight; /unmute * undoes it",
+    "Muted here: #dev, broadcasts (the status buffer), bob",
+    "Unmuted bob",
+    "bob is not muted (/muted lists them)",
+  ]);
+  assert.deepEqual(shown.at(-1), ["#dev", "*"]);
 });

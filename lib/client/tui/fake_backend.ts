@@ -4,7 +4,8 @@
  * `ChatBackend` conformance suite as the live backend (lib/client/backend_conformance.ts): sent
  * messages appear in `history`, `leave` leaves, admin actions refuse a non-admin, and it offers no
  * optional member a real backend lacks (`typing` is opt-in, like `inbox` and `rooms.join`). Capabilities:
- * `rooms`, `moderation` and `video` (`files` when a test gives one). Video: `videoList` and
+ * `rooms`, `moderation` and `video` (`files` when a test gives one; a mute list too, testing.ts's
+ * `memoryMutes`). Video: `videoList` and
  * `videoFrames` (JPEGs, see `syntheticJpeg`) back `video.list`, `video.play` and `video.accept`; the
  * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
@@ -17,6 +18,7 @@ import {
   type Fingerprint,
   type KickedEntry,
   type ModerationControls,
+  type MuteList,
   type Presence,
   type Role,
   type RoomControls,
@@ -52,6 +54,8 @@ export class FakeBackend implements ChatBackend {
   outbox?: ChatBackend["outbox"];
   dropOutbox?: ChatBackend["dropOutbox"];
   search?: ChatBackend["search"];
+  /** Muted conversations, when a test gives some (`memoryMutes()`; a client without a folder has none). */
+  mutes?: MuteList;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
   /** Messages this backend sent, for `history`. */

@@ -3,10 +3,12 @@ import { backendConformance, optionalMembers } from "../backend_conformance.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { ServerSession } from "../core/server_session.ts";
 import { FakeBackend } from "./fake_backend.ts";
+import { memoryMutes } from "./testing.ts";
 
 backendConformance("FakeBackend", () => {
   const backend = new FakeBackend("alice");
   backend.registered = new Set(["alice", "bob"]);
+  backend.mutes = memoryMutes(); // as a client with a folder has
   return Promise.resolve({
     backend,
     peer: "bob",

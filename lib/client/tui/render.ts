@@ -87,12 +87,22 @@ function drawBufferList(s: Screen, lay: Layout, st: ViewState): void {
       ? `${b.unread}!`
       : `${b.unread},${b.highlights}!`;
     const active = i === list.active;
-    const nameSt = active ? REVERSE : b.highlights ? style(13, -1, BOLD) : b.unread ? style(11) : 0;
+    const quiet = b.muted && !b.highlights; // muted: drawn dim, its unread count too
+    const nameSt = active
+      ? REVERSE
+      : quiet
+      ? style(8)
+      : b.highlights
+      ? style(13, -1, BOLD)
+      : b.unread
+      ? style(11)
+      : 0;
     const name = fit(`${i + 1}.${b.label}`, r.width - (count ? textWidth(count) + 1 : 0));
     const used = s.put(y, r.col, name, nameSt, r.width);
     if (count) {
       s.put(y, r.col + used, " ", nameSt, 1);
-      s.put(y, r.col + used + 1, count, b.highlights ? style(13, -1, BOLD) : style(11), r.width - used - 1);
+      const st = quiet ? style(8) : b.highlights ? style(13, -1, BOLD) : style(11);
+      s.put(y, r.col + used + 1, count, st, r.width - used - 1);
     }
   }
 }
@@ -136,7 +146,7 @@ function drawStatus(s: Screen, lay: Layout, st: ViewState): void {
   s.fill(row, 0, lay.cols, BAR);
   const cur = st.buffers.current;
   const act = st.buffers.buffers
-    .map((b, i) => (b.unread ? `${i + 1}${b.highlights ? "!" : ""}` : ""))
+    .map((b, i) => (b.unread && (!b.muted || b.highlights) ? `${i + 1}${b.highlights ? "!" : ""}` : ""))
     .filter(Boolean);
   const items = [
     `[${st.formatTime(st.now)}]`,

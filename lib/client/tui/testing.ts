@@ -5,7 +5,8 @@
  */
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
-import type { Role } from "../backend.ts";
+import type { MuteList, Role } from "../backend.ts";
+import { muteName } from "../session/local_mutes.ts";
 import { TuiApp } from "./app.ts";
 import type { TuiOptions } from "./app_options.ts";
 import { FakeBackend } from "./fake_backend.ts";
@@ -132,5 +133,21 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
       app.stop();
       term.dispose();
     },
+  };
+}
+
+/** A mute list in memory, naming conversations as the local store's does (session/local_mutes.ts). */
+export function memoryMutes(): MuteList {
+  const on = new Set<string>();
+  const list = () => [...on].sort();
+  return {
+    list: () => Promise.resolve(list()),
+    set: (conv, mute) =>
+      Promise.resolve().then(() => {
+        const name = muteName(conv);
+        if (mute) on.add(name);
+        else on.delete(name);
+        return list();
+      }),
   };
 }

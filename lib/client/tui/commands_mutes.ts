@@ -1,0 +1,68 @@
+/**
+ * `/mute [#ROOM|USER|*]`, `/unmute [#ROOM|USER|*]`, `/muted`: conversations kept quiet in this
+ * client folder (`ChatBackend.mutes`, session/local_mutes.ts): what arrives there still shows and
+ * counts as unread, but rings no bell, raises no notification or highlight, is left out of
+ * "Act:" and Alt+A, and its buffer is drawn dim. Without an argument the command acts on the
+ * buffer it is typed in ("*": the status buffer, where broadcasts land).
+ */
+import { sanitizeName } from "../../common/sanitize.ts";
+import type { CommandContext, CommandSpec } from "./command_context.ts";
+import { targetText } from "./command_context.ts";
+import type { MuteList } from "../backend.ts";
+import { muteName } from "../session/local_mutes.ts";
+
+function mutes(ctx: CommandContext): MuteList {
+  if (!ctx.backend.mutes) throw new Error("This client keeps no mute list (it needs a client folder)");
+  return ctx.backend.mutes;
+}
+
+/** The conversation named (as the list names it), or the buffer's own. */
+const named = (ctx: CommandContext, arg?: string) =>
+  muteName(arg ?? (ctx.target ? targetText(ctx.target) : "*"));
+
+/** "#dev", "bob", or "broadcasts" for "*". */
+const said = (conv: string) => conv === "*" ? "broadcasts (the status buffer)" : sanitizeName(conv);
+
+export const MUTE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "mute",
+    usage: "[#ROOM|USER|*]",
+    help:
+      "Keep a conversation quiet here (this one by default): no bell, notification or highlight; it still counts as unread",
+    permission: "user",
+    run: async (ctx, [arg]) => {
+      const before = await mutes(ctx).list();
+      const after = await mutes(ctx).set(named(ctx, arg), true);
+      ctx.mutedChanged?.(after);
+      const conv = after.find((c) => !before.includes(c));
+      if (!conv) return ctx.print(`${said(named(ctx, arg))} is muted already (/muted lists them)`);
+      ctx.print(
+        `Muted ${said(conv)}: its messages arrive without a bell or highlight; /unmute ${conv} undoes it`,
+      );
+    },
+  },
+  {
+    name: "unmute",
+    usage: "[#ROOM|USER|*]",
+    help: "Let a muted conversation ring and highlight again (this one by default)",
+    permission: "user",
+    run: async (ctx, [arg]) => {
+      const conv = named(ctx, arg);
+      const before = await mutes(ctx).list();
+      ctx.mutedChanged?.(await mutes(ctx).set(conv, false));
+      ctx.print(
+        before.includes(conv) ? `Unmuted ${said(conv)}` : `${said(conv)} is not muted (/muted lists them)`,
+      );
+    },
+  },
+  {
+    name: "muted",
+    usage: "",
+    help: "List the conversations muted here",
+    permission: "user",
+    run: async (ctx) => {
+      const list = await mutes(ctx).list();
+      ctx.print(list.length ? `Muted here: ${list.map(said).join(", ")}` : "Nothing is muted here");
+    },
+  },
+];
