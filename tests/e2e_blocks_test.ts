@@ -117,3 +117,24 @@ Deno.test("scripted: parley block, blocked, unblock; a block made by one process
     await t.stop();
   }
 });
+
+Deno.test("blocks: a block message from another user (not one of my devices) changes nothing", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const b = await t.e2eClient("bob");
+    await t.e2eClient("carol");
+    await a.client.sync();
+    const ai = inbox(a.client);
+    // bob forges what alice's other device would send: "block carol".
+    const forged = (mid: string) =>
+      new TextEncoder().encode(JSON.stringify({ v: 1, k: "block", mid, user: "carol", on: true }));
+    await b.codec.send(dm("alice"), "block", forged);
+    const after = await b.client.send(dm("alice"), "after the forged block");
+    await eventually(() => ai.msgs.some((m) => m.seq === after.seq), 5000, "bob's next DM");
+    assert.deepEqual(await a.client.blocks!.list(), [], "carol is not blocked");
+    assert.deepEqual(ai.notices.filter((n) => /Blocked/.test(n)), []);
+  } finally {
+    await t.stop();
+  }
+});

@@ -248,6 +248,42 @@ test("devices: edits, reactions, deletions and the disappearing time reach every
   }
 });
 
+test("devices: a note to self is kept alone and reaches one's other devices once linked; so does a block", async () => {
+  const t = await startTestServer();
+  const tm = new Tmux(t.port);
+  const homes = await Promise.all(["a1", "a2", "b"].map((n) => Deno.makeTempDir({ prefix: `parley-${n}-` })));
+  const [a1, a2, hb] = homes as [string, string, string];
+  const notes = async (home: string) => {
+    const r = await tm.cli("alice", home, "read", "--json", "--since", "1h", "--from", "alice");
+    assert.equal(r.code, 0, r.err);
+    return (JSON.parse(r.out) as { text: string }[]).map((m) => m.text);
+  };
+  try {
+    assert.equal((await tm.cli("alice", a1, "register")).code, 0);
+    const alone = await tm.cli("alice", a1, "send", "alice", "milk, eggs");
+    assert.equal(alone.code, 0, alone.err); // was: "The recipient's or your devices changed" (a loop)
+    assert.deepEqual(await notes(a1), ["milk, eggs"]);
+    await linkSecondFolder(tm, t.port, "alice", a1, a2);
+    assert.equal((await tm.cli("alice", a1, "send", "alice", "the wifi code is 1234")).code, 0);
+    assert.equal((await tm.cli("alice", a2, "send", "alice", "noted on the laptop")).code, 0);
+    assert.deepEqual(await notes(a2), ["the wifi code is 1234", "noted on the laptop"]);
+    assert.deepEqual(await notes(a1), ["milk, eggs", "the wifi code is 1234", "noted on the laptop"]);
+    // A block made on one device holds on the other (told in a note to self; bob is told nothing).
+    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
+    assert.equal((await tm.cli("alice", a1, "block", "bob")).out.trim(), "Blocked bob");
+    assert.equal((await tm.cli("alice", a2, "blocked")).out.trim(), "bob");
+    assert.equal((await tm.cli("bob", hb, "send", "alice", "are you ignoring me?")).code, 0);
+    const dropped = await tm.cli("alice", a2, "read", "--from", "bob", "--since", "1h");
+    assert.equal(dropped.out, "", "dropped on the other device too");
+    assert.equal((await tm.cli("alice", a2, "unblock", "bob")).code, 0);
+    assert.equal((await tm.cli("alice", a1, "blocked", "--json")).out.trim(), '{"blocked":[]}');
+    assert.deepEqual(await notes(a1), ["milk, eggs", "the wifi code is 1234", "noted on the laptop"]);
+  } finally {
+    await t.stop();
+    for (const h of homes) await Deno.remove(h, { recursive: true }).catch(() => {});
+  }
+});
+
 test("devices: a device linked while a room member was away reads that member's next room message", async () => {
   const t = await startTestServer();
   const tm = new Tmux(t.port);

@@ -114,16 +114,18 @@ function registerKeyCommands(program: Command, io: CliIo, withClient: WithClient
   registerBlockCommands(program, io, withClient);
 }
 
-/** `block USER`, `unblock USER`, `blocked [--json]`: this folder's block list (lib/client/e2e/blocks.ts). */
+/** `block USER`, `unblock USER`, `blocked [--json]`: the block list, the account's devices alike (lib/client/e2e/blocks.ts). */
 function registerBlockCommands(program: Command, io: CliIo, withClient: WithClient): void {
-  const blocks = (c: ChatClient) => capability(c, "blocks");
+  // What the account's other devices blocked meanwhile arrives with the queue: applied first.
+  const blocks = async (c: ChatClient) => (await c.sync(), capability(c, "blocks"));
   program.command("block").argument("<user>").description(
-    "drop everything USER sends you (messages, room lines, files, streams, typing) in this folder, without telling them",
+    "drop everything USER sends you (messages, room lines, files, streams, typing), here and on your other devices, without telling them",
   )
     .addHelpText("after", "\nExamples:\n  parley block mallory\n  parley blocked")
     .action(withClient(async (c, _o, a) => {
-      const before = await blocks(c).list();
-      const after = await blocks(c).block(a[0]!);
+      const b = await blocks(c);
+      const before = await b.list();
+      const after = await b.block(a[0]!);
       const name = after.find((n) => !before.includes(n));
       io.out(name ? `Blocked ${name}` : `${a[0]} is blocked already`);
     }));
@@ -132,14 +134,14 @@ function registerBlockCommands(program: Command, io: CliIo, withClient: WithClie
   )
     .addHelpText("after", "\nExamples:\n  parley unblock mallory")
     .action(withClient(async (c, _o, a) => {
-      await blocks(c).unblock(a[0]!);
+      await (await blocks(c)).unblock(a[0]!);
       io.out(`Unblocked ${a[0]}`);
     }));
-  program.command("blocked").description("the users blocked in this folder, one a line")
+  program.command("blocked").description("the users blocked here (and on your other devices), one a line")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley blocked\n  parley blocked --json")
     .action(withClient(async (c, o) => {
-      const names = await blocks(c).list();
+      const names = await (await blocks(c)).list();
       if (o.json) return io.out(safeJson({ blocked: names }));
       if (!names.length) io.err("Nobody is blocked");
       for (const n of names) io.out(n);

@@ -104,7 +104,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
-    this.blocks = blockOps(this.#p, (fn) => this.#serial(fn));
+    this.blocks = blockOps(this.#p, (fn) => this.#serial(fn), this);
   }
 
   /**

@@ -21,7 +21,8 @@ export interface DmSealed {
 /** Encrypts a DM payload to every device of `user` and my other devices (e2e/devices.ts). */
 export async function dmEncrypt(p: E2eParts, user: string, payload: Uint8Array): Promise<DmSealed> {
   const to = await p.devices.targets(user);
-  if (to.length === 0 || (to.length === 1 && to[0] === user && p.dm.self === p.me)) {
+  // A note to self goes to my other devices, if any (none: a body with no part, kept for this folder).
+  if (user !== p.me && (to.length === 0 || (to.length === 1 && to[0] === user && p.dm.self === p.me))) {
     return { body: await encryptTo(p, user, payload), devices: [user] }; // v1: first to first
   }
   const parts = new Map<string, Uint8Array>();

@@ -268,7 +268,7 @@ export class ChatState {
       const r = this.rooms.get(cur.name);
       names = r?.members.map(sanitizeName) ?? [];
       admins = r?.admins.map(sanitizeName) ?? [];
-    } else if (cur.kind === "dm") names = [this.me, cur.name];
+    } else if (cur.kind === "dm") names = [...new Set([this.me, cur.name])]; // a note to self: one name
     else names = [...this.presence.keys()];
     return names.sort((a, b) => a.localeCompare(b)).map((n) => {
       const p = this.presence.get(n);

@@ -68,6 +68,11 @@ Deno.test("applyEvent() closes a room the user left and tracks presence", () => 
     presence: { user: "carol", addr: "a:1", since: 0, status: "busy", role: "user" },
   });
   assert.deepEqual(s.members().map((m) => [m.name, m.status]), [["carol", "busy"]]);
+  s.buffers.focus(s.buffers.ensure("dm", "dave"));
+  assert.deepEqual(s.members().map((m) => m.name), ["alice", "dave"]);
+  s.buffers.focus(s.buffers.ensure("dm", "alice")); // notes to self: one name
+  assert.deepEqual(s.members().map((m) => m.name), ["alice"]);
+  s.buffers.focus(s.buffers.status);
   applyEvent(s, { type: "presence", user: "carol", online: false });
   assert.equal(s.isUser("carol"), false);
 });

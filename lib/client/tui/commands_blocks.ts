@@ -2,7 +2,7 @@
  * `/block USER` (also `/ignore`), `/unblock USER`, `/blocked`: the users this client blocked (the
  * backend's `blocks` capability, lib/client/e2e/blocks.ts). What a blocked user sends — messages,
  * reactions, files, streams, typing — is dropped unseen and they are not told; messages to them are
- * refused. The list is this folder's (another device keeps its own).
+ * refused. The account's other devices follow (e2e/blocks.ts).
  */
 import { capability } from "../backend.ts";
 import { blockedError } from "../e2e/mod.ts";
@@ -49,7 +49,7 @@ export const BLOCK_COMMANDS: readonly CommandSpec[] = [
       if (after.length === before.length) return ctx.print(`${who} is blocked already (/blocked lists them)`);
       ctx.print(
         `Blocked ${who}: what they send is dropped here, unseen, and they are not told ` +
-          `(your other devices keep their own list); /unblock ${who} undoes it`,
+          `(your other devices follow); /unblock ${who} undoes it`,
       );
     },
   },

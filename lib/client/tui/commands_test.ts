@@ -445,7 +445,7 @@ Deno.test("COMMANDS /block (also /ignore), /unblock and /blocked say what a bloc
   await t.run("/whois mallory");
   assert.deepEqual(t.printed, [
     "Nobody is blocked here",
-    "Blocked mallory: what they send is dropped here, unseen, and they are not told (your other devices keep their own list); /unblock mallory undoes it",
+    "Blocked mallory: what they send is dropped here, unseen, and they are not told (your other devices follow); /unblock mallory undoes it",
     "mallory is blocked already (/blocked lists them)",
     "Blocked here: mallory",
     "MALLORY is offline (blocked here: /unblock)",
