@@ -26,6 +26,7 @@ import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
 import { MUTE_COMMANDS } from "./commands_mutes.ts";
+import { saidBy } from "../core/action.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
 import { droppedText } from "../core/outbox.ts";
@@ -151,18 +152,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [u]) => {
       const who = u ? user(u) : undefined;
-      const msgs = ctx.backend.inbox
-        ? await ctx.backend.inbox(who)
-        : who
-        ? await ctx.backend.history({ kind: "user", name: who })
-        : [];
+      const b = ctx.backend;
+      const msgs = b.inbox ? await b.inbox(who) : who ? await b.history({ kind: "user", name: who }) : [];
       void ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print("Inbox is empty");
       // One line a message, with its time (as the scripted inbox); the text on one line (issue 34.13).
       ctx.print(`Inbox: ${counted(msgs.length, "message")}`);
       for (const m of msgs) {
         const to = m.to.kind === "user" ? "" : ` → ${targetText(m.to)}`;
-        ctx.print(`${ctx.formatTime(m.ts)} ${m.from}${to}: ${sanitize(m.text)}`);
+        ctx.print(`${ctx.formatTime(m.ts)} ${saidBy(`${m.from}${to}`, sanitize(m.text))}`);
       }
     },
   },

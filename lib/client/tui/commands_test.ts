@@ -147,17 +147,24 @@ Deno.test("COMMANDS /inbox lists the messages with their times, each on one line
       to: { kind: "user", name: "alice" },
       text: "x",
     });
-    return Promise.resolve([m("bob", "1"), m("bob", "2"), { ...m("carol", "3"), text: "hi\nfake line" }]);
+    const act = { ...m("bob", "4"), text: "/me waves", to: { kind: "room" as const, name: "dev" } };
+    return Promise.resolve([
+      m("bob", "1"),
+      m("bob", "2"),
+      { ...m("carol", "3"), text: "hi\nfake line" },
+      act,
+    ]);
   };
   await t.run("/inbox");
   const at = utcTime(NOW);
   assert.deepEqual(t.printed, [
-    "Inbox: 3 messages",
+    "Inbox: 4 messages",
     `${at} bob: x`,
     `${at} bob: x`,
     `${at} carol: hi^Jfake line`,
+    `${at} * bob → #dev waves`,
   ]);
-  assert.equal(t.added.length, 3);
+  assert.equal(t.added.length, 4);
 });
 
 Deno.test("COMMANDS /outbox lists waiting and failed messages; /outbox drop N removes one (issue 34.1)", async () => {
