@@ -263,20 +263,26 @@ test("devices: a note to self is kept alone and reaches one's other devices once
     const alone = await tm.cli("alice", a1, "send", "alice", "milk, eggs");
     assert.equal(alone.code, 0, alone.err); // was: "The recipient's or your devices changed" (a loop)
     assert.deepEqual(await notes(a1), ["milk, eggs"]);
+    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
+    assert.equal((await tm.cli("alice", a1, "block", "bob")).out.trim(), "Blocked bob");
     await linkSecondFolder(tm, t.port, "alice", a1, a2);
+    assert.equal(
+      (await tm.cli("alice", a2, "blocked")).out.trim(),
+      "bob",
+      "the block list moves with the link",
+    );
     assert.equal((await tm.cli("alice", a1, "send", "alice", "the wifi code is 1234")).code, 0);
     assert.equal((await tm.cli("alice", a2, "send", "alice", "noted on the laptop")).code, 0);
     assert.deepEqual(await notes(a2), ["the wifi code is 1234", "noted on the laptop"]);
     assert.deepEqual(await notes(a1), ["milk, eggs", "the wifi code is 1234", "noted on the laptop"]);
-    // A block made on one device holds on the other (told in a note to self; bob is told nothing).
-    assert.equal((await tm.cli("bob", hb, "register")).code, 0);
-    assert.equal((await tm.cli("alice", a1, "block", "bob")).out.trim(), "Blocked bob");
-    assert.equal((await tm.cli("alice", a2, "blocked")).out.trim(), "bob");
+    // A block or unblock made on one device holds on the other (told in a note to self; bob is told nothing).
     assert.equal((await tm.cli("bob", hb, "send", "alice", "are you ignoring me?")).code, 0);
     const dropped = await tm.cli("alice", a2, "read", "--from", "bob", "--since", "1h");
-    assert.equal(dropped.out, "", "dropped on the other device too");
+    assert.equal(dropped.out, "", "dropped on the new device too");
     assert.equal((await tm.cli("alice", a2, "unblock", "bob")).code, 0);
     assert.equal((await tm.cli("alice", a1, "blocked", "--json")).out.trim(), '{"blocked":[]}');
+    assert.equal((await tm.cli("alice", a1, "block", "bob")).code, 0);
+    assert.equal((await tm.cli("alice", a2, "blocked")).out.trim(), "bob");
     assert.deepEqual(await notes(a1), ["milk, eggs", "the wifi code is 1234", "noted on the laptop"]);
   } finally {
     await t.stop();

@@ -9,7 +9,8 @@
  * (`refuseBlocked`). My other devices follow: each block or unblock goes to them as a control
  * message ("block", `{user, on}`) in a note to self (a DM to myself, sealed for my other devices
  * only, never for the user blocked), applied there as it is here; one from anyone else is dropped.
- * A device that is offline gets it when it connects; a device linked later starts with no list.
+ * A device that is offline gets it when it connects; a device linked later gets the list with its
+ * keys (start/device_link_flow.ts).
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";

@@ -14,8 +14,8 @@
  * only with one, so a folder that has the password and the identity key — a removed device — cannot
  * add itself back.
  *
- * The identity key moves, so contacts' safety numbers do not change; pinned contacts and
- * verification marks move with it. Nothing readable passes the server: it relays sealed bytes.
+ * The identity key moves, so contacts' safety numbers do not change; pinned contacts, verification
+ * marks and the block list move with it. Nothing readable passes the server: it relays sealed bytes.
  * Deadlines and the approval's expiry are on the client's clock (`ChatClient.clock`).
  */
 import { BackendError } from "../backend.ts";
@@ -34,8 +34,8 @@ import {
 import { deviceKeyOf } from "../e2e/mod.ts";
 import type { RandomBytes } from "../../common/random.ts";
 
-/** State that moves to a new device with the identity. */
-const MOVED = ["contact:", "mlog:", "devices:"];
+/** State that moves to a new device with the identity (and the block list, e2e/blocks.ts). */
+const MOVED = ["contact:", "mlog:", "devices:", "blocked"];
 
 interface Transfer {
   identity: unknown;
