@@ -1,5 +1,5 @@
 /**
- * `/mute [#ROOM|USER|*]`, `/unmute [#ROOM|USER|*]`, `/muted`: conversations kept quiet in this
+ * `/mute [#ROOM|@USER|*]`, `/unmute [#ROOM|@USER|*]` (Tab completes both; the @ may be left out), `/muted`: conversations kept quiet in this
  * client folder (`ChatBackend.mutes`, session/local_mutes.ts): what arrives there still shows and
  * counts as unread, but rings no bell, raises no notification or highlight, is left out of
  * "Act:" and Alt+A, and its buffer is drawn dim. Without an argument the command acts on the
@@ -26,7 +26,7 @@ const said = (conv: string) => conv === "*" ? "broadcasts (the status buffer)" :
 export const MUTE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "mute",
-    usage: "[#ROOM|USER|*]",
+    usage: "[#ROOM|@USER|*]",
     help:
       "Keep a conversation quiet here (this one by default): no bell, notification or highlight; it still counts as unread",
     permission: "user",
@@ -43,7 +43,7 @@ export const MUTE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "unmute",
-    usage: "[#ROOM|USER|*]",
+    usage: "[#ROOM|@USER|*]",
     help: "Let a muted conversation ring and highlight again (this one by default)",
     permission: "user",
     run: async (ctx, [arg]) => {

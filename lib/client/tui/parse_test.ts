@@ -126,4 +126,6 @@ Deno.test("argKind() reads #ROOM|@USER (/watch-together) as a room or an @user",
   assert.equal(argKind(spec, 0), "conv");
   assert.equal(argKind(spec, 1), "video");
   assert.equal(argKind(findCommand("msg")!, 0), "user");
+  assert.equal(argKind(findCommand("mute")!, 0), "conv", "/mute: a room or a user");
+  assert.equal(argKind(findCommand("names")!, 0), "room");
 });
