@@ -35,9 +35,9 @@ const prompts: LaunchPrompts = interactive
       await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 500));
       return true;
     },
-    confirm: async (message) => {
+    confirm: async (message, initial = false) => {
       const clack = await clackModule();
-      const r = await clack.confirm({ message, initialValue: false });
+      const r = await clack.confirm({ message, initialValue: initial });
       return r === true;
     },
     text: async (message) => {

@@ -9,7 +9,11 @@ import { launchTui } from "../lib/client/start/launch.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { startTestServer } from "./helpers.ts";
 
-function scriptedPrompts(passwords: string[], answers: { confirm?: boolean[]; choose?: string } = {}) {
+/** Answers in order; a confirm answered `undefined` is Enter (the question's default). */
+function scriptedPrompts(
+  passwords: string[],
+  answers: { confirm?: (boolean | undefined)[]; choose?: string } = {},
+) {
   const asked: string[] = [], errors: string[] = [];
   const confirms = [...(answers.confirm ?? [])];
   return {
@@ -17,7 +21,7 @@ function scriptedPrompts(passwords: string[], answers: { confirm?: boolean[]; ch
     errors,
     prompts: {
       password: (m: string) => (asked.push(m), Promise.resolve(passwords.shift() ?? null)),
-      confirm: (m: string) => (asked.push(m), Promise.resolve(confirms.shift() ?? false)),
+      confirm: (m: string, initial = false) => (asked.push(m), Promise.resolve(confirms.shift() ?? initial)),
       choose: (m: string) => (asked.push(m), Promise.resolve(answers.choose ?? "login")),
       error: (m: string) => void errors.push(m),
     },
@@ -34,7 +38,7 @@ Deno.test("launchTui() asks about the fingerprint, registers, then retries a wro
     // question (issue 14): a short one, then two that differ, then a good pair.
     const reg = scriptedPrompts(
       ["short", "pw-secret-123", "pw-secret-999", "pw-secret-123", "pw-secret-123"],
-      { confirm: [true, true, true], choose: "register" },
+      { confirm: [undefined, undefined, true], choose: "register" }, // Enter tries again, "y" trusts
     );
     let seen = "";
     assert.equal(await launchTui(flags, env, reg.prompts, (b) => Promise.resolve(void (seen = b.user))), 0);

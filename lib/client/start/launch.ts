@@ -109,7 +109,7 @@ export async function launchTui(
       const canRetry = !scripted && RETRYABLE.has(e.code) && prompts.confirm;
       if (!canRetry) throw e;
       prompts.error?.(e.message);
-      if (!await prompts.confirm!("Try again?")) return 1;
+      if (!await prompts.confirm!("Try again?", true)) return 1; // Enter tries again; Ctrl-C or n leaves
       if (e.code === "name_taken") register = false;
     }
   }

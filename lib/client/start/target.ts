@@ -24,7 +24,8 @@ export interface ClientEnv {
 
 export interface Prompts {
   password?: (message: string) => Promise<string | null>;
-  confirm?: (message: string) => Promise<boolean>;
+  /** A yes/no question; Enter answers `initial` (no, unless said: a certificate is never trusted by Enter). */
+  confirm?: (message: string, initial?: boolean) => Promise<boolean>;
   text?: (message: string) => Promise<string | null>;
 }
 
