@@ -147,7 +147,7 @@ Deno.test("README's command tables are the ones the console, the TUI and the CLI
 });
 
 Deno.test("the TUI's /help and completion come from the same COMMANDS rows as README", () => {
-  const help = helpLines("admin").join("\n");
+  const help = [...helpLines("admin"), ...helpLines("admin", "keys")].join("\n");
   for (const c of COMMANDS) assert.ok(help.includes(`/${c.name}`), `/help lacks /${c.name}`);
   for (const [k, d] of KEYS) assert.ok(help.includes(`${k.padEnd(24)} ${d}`), `/help lacks the key ${k}`);
   // The two commands errors tell users to run exist in the TUI (issue 11).

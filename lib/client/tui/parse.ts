@@ -104,7 +104,10 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
   return { kind: "text", text: line };
 }
 
-/** `/help` text: the whole table then the keys (key_table.ts), one command, or the keys alone (`/help keys`). */
+/**
+ * `/help` text: the whole table, ending with how to read it (the screen shows its end); one command;
+ * or the keys (key_table.ts, `/help keys`).
+ */
 export function helpLines(role: Role, cmd?: string, commands: readonly CommandSpec[] = COMMANDS): string[] {
   const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(24)} ${d}`)];
   if (cmd === "keys") return keys;
@@ -122,5 +125,11 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
     const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
     lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
   }
-  return [...lines, ...keys];
+  // What the screen shows is the list's end: say there how to read the rest.
+  return [
+    ...lines,
+    `${
+      lines.length - 1
+    } commands, from the top (PgUp); /help COMMAND explains one, /help keys lists the keys`,
+  ];
 }

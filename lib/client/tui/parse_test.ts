@@ -75,6 +75,13 @@ Deno.test("helpLines() lists commands for the role and explains one", () => {
   assert.match(user, /\/msg USER TEXT/);
   assert.doesNotMatch(user, /\/grant/);
   assert.match(helpLines("admin").join("\n"), /\/grant USER/);
+  // The screen shows the end of the list: it says how to read the rest, and the keys come apart.
+  assert.match(
+    helpLines("user").at(-1)!,
+    /^\d+ commands, from the top \(PgUp\); \/help COMMAND explains one, \/help keys lists the keys$/,
+  );
+  assert.doesNotMatch(user, /Ctrl-N, Ctrl-P/);
+  assert.equal(helpLines("user", "keys")[0], "Keys:");
   assert.deepEqual(helpLines("user", "away"), [
     "/busy (also /away)",
     "  Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
