@@ -99,10 +99,10 @@ export class ChatState {
     return this.buffers.status;
   }
 
-  /** `m`'s line; a reply quotes a line of its buffer, or of `batch` (lines added with it, by mid). */
+  /** `m`'s line; a reply quotes a line of its buffer, or of `batch` (lines added with it, by buffer and mid). */
   toLine(m: ChatMessage, batch?: ReadonlyMap<string, Line>): Line {
-    const re = m.replyTo;
-    const quoted = re ? this.bufferFor(m).lines.find((l) => l.mid === re) ?? batch?.get(re) : undefined;
+    const re = m.replyTo, buf = this.bufferFor(m);
+    const quoted = re ? buf.lines.find((l) => l.mid === re) ?? batch?.get(`${buf.key} ${re}`) : undefined;
     return messageLine(m, this.me, quoted, this.#mention);
   }
 
@@ -156,7 +156,7 @@ export class ChatState {
     for (const m of msgs) {
       const b = this.bufferFor(m);
       const line = this.toLine(m, batch);
-      batch.set(m.mid, line);
+      batch.set(`${b.key} ${m.mid}`, line); // a reply quotes a line of its own conversation only
       groups.get(b)?.push(line) ?? groups.set(b, [line]);
     }
     return groups;

@@ -266,11 +266,13 @@ Deno.test("ChatState: a reply loaded in one batch with what it answers (history,
   const reply = { ...msg("alice", { kind: "user" as const, name: "bob" }, "yes", "mid-yes-001"), seq: 6 };
   s.catchUp({ recent: [first, { ...reply, replyTo: "mid-lunch-1" }], unseen: [], pending: [] });
   const later = { ...msg("bob", dm, "see you", "mid-later-1"), seq: 7, replyTo: "mid-yes-001" };
-  s.catchUp({
-    recent: [],
-    unseen: [{ ...later, mid: "mid-see-0001", replyTo: "mid-gone-001" }, later],
-    pending: [],
-  });
+  // A quote names a message of its own conversation only, not one of another in the same batch.
+  const elsewhere = {
+    ...msg("carol", { kind: "room" as const, name: "dev" }, "in #dev", "mid-dev-0001"),
+    seq: 8,
+  };
+  const fromDev = { ...later, mid: "mid-see-0001", replyTo: "mid-dev-0001" };
+  s.catchUp({ recent: [], unseen: [elsewhere, fromDev, later], pending: [] });
   assert.deepEqual(s.buffers.find("dm", "bob")!.lines.map((l) => l.text), [
     "lunch at noon?",
     "↪ bob: lunch at noon?\nyes",
