@@ -25,7 +25,7 @@ import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
-import { MUTE_COMMANDS } from "./commands_mutes.ts";
+import { MUTE_COMMANDS, mutedNote } from "./commands_mutes.ts";
 import { saidBy } from "../core/action.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
 import { othersWarning } from "../e2e/mod.ts";
@@ -87,7 +87,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [u]) => {
       const p = await ctx.backend.whois(user(u!));
-      ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${await blockedNote(ctx, user(u!))}`);
+      const notes = `${await blockedNote(ctx, user(u!))}${await mutedNote(ctx, user(u!))}`;
+      ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${notes}`);
     },
   },
   {

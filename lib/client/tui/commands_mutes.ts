@@ -23,6 +23,12 @@ const named = (ctx: CommandContext, arg?: string) =>
 /** "#dev", "bob", or "broadcasts" for "*". */
 const said = (conv: string) => conv === "*" ? "broadcasts (the status buffer)" : sanitizeName(conv);
 
+/** " (muted here: /unmute)" after what `/whois` says of `name` when their DM is muted here, else "". */
+export async function mutedNote(ctx: CommandContext, name: string): Promise<string> {
+  const list: string[] = await ctx.backend.mutes?.list().catch(() => []) ?? [];
+  return list.includes(muteName(name)) ? " (muted here: /unmute)" : "";
+}
+
 export const MUTE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "mute",

@@ -544,4 +544,7 @@ Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; t
     "bob is not muted (/muted lists them)",
   ]);
   assert.deepEqual(shown.at(-1), ["#dev", "*"]);
+  await t.run("/mute bob");
+  await t.run("/whois Bob");
+  assert.equal(t.printed.at(-1), "Bob is offline (muted here: /unmute)");
 });
