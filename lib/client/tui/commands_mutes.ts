@@ -20,6 +20,16 @@ function mutes(ctx: CommandContext): MuteList {
 const named = (ctx: CommandContext, arg?: string) =>
   muteName(arg ?? (ctx.target ? targetText(ctx.target) : "*"));
 
+/** Refuses a room one is not in (where rooms are listed) or a user nobody is (`whois`); "*" always exists. */
+async function mustExist(ctx: CommandContext, conv: string): Promise<void> {
+  if (conv === "*") return;
+  if (!conv.startsWith("#")) return void await ctx.backend.whois(conv); // "no_such_user" otherwise
+  const rooms = await ctx.backend.rooms?.list();
+  if (rooms && !rooms.some((r) => `#${r.name}` === conv)) {
+    throw new Error(`You are not in ${sanitizeName(conv)} (/rooms lists yours)`);
+  }
+}
+
 /** "#dev", "bob", or "broadcasts" for "*". */
 const said = (conv: string) => conv === "*" ? "broadcasts (the status buffer)" : sanitizeName(conv);
 
@@ -37,11 +47,11 @@ export const MUTE_COMMANDS: readonly CommandSpec[] = [
       "Keep a conversation quiet here (this one by default): no bell, notification or highlight; it still counts as unread",
     permission: "user",
     run: async (ctx, [arg]) => {
+      const conv = named(ctx, arg);
+      if (arg) await mustExist(ctx, conv); // a typo mutes nothing
       const before = await mutes(ctx).list();
-      const after = await mutes(ctx).set(named(ctx, arg), true);
-      ctx.mutedChanged?.(after);
-      const conv = after.find((c) => !before.includes(c));
-      if (!conv) return ctx.print(`${said(named(ctx, arg))} is muted already (/muted lists them)`);
+      ctx.mutedChanged?.(await mutes(ctx).set(conv, true));
+      if (before.includes(conv)) return ctx.print(`${said(conv)} is muted already (/muted lists them)`);
       ctx.print(
         `Muted ${said(conv)}: its messages arrive without a bell or highlight; /unmute ${conv} undoes it`,
       );

@@ -526,6 +526,10 @@ Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; t
   t.backend.mutes = memoryMutes();
   const shown: string[][] = [];
   t.c.mutedChanged = (names) => void shown.push(names);
+  t.backend.roomList = [{ name: "dev", members: ["alice", "bob"], admins: ["alice"] }];
+  t.backend.registered = new Set(["alice", "bob"]);
+  await assert.rejects(t.run("/mute #dve"), /You are not in #dve \(\/rooms lists yours\)/);
+  await assert.rejects(t.run("/mute bbo"), /There is no user named bbo/);
   await t.run("/mute");
   await t.run("/mute #DEV");
   await t.run("/mute @Bob");
@@ -545,6 +549,6 @@ Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; t
   ]);
   assert.deepEqual(shown.at(-1), ["#dev", "*"]);
   await t.run("/mute bob");
-  await t.run("/whois Bob");
-  assert.equal(t.printed.at(-1), "Bob is offline (muted here: /unmute)");
+  await t.run("/whois bob");
+  assert.equal(t.printed.at(-1), "bob is offline (muted here: /unmute)");
 });
