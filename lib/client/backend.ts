@@ -130,6 +130,8 @@ export type BackendEvent =
     /** A room's file (one upload for its members): its line goes in that room, not a DM with `peer`. */
     room?: string;
   }
+  /** Optional: another device of mine showed conversation `target` up to seq `upTo` (e2e/seen_sync.ts). */
+  | { type: "seen"; target: Target; upTo: number }
   /** Optional (files): a user offered a file end to end; it waits in the keystore until accepted. */
   | { type: "file.offer"; offer: FileOfferInfo }
   /** Optional (files): the sender of accepted offer `fid` waits to send it straight: take it now. */
@@ -217,6 +219,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   catchUp?(): Promise<CatchUp>;
   /** Optional: the UI has shown these messages (at the next start they are history, not new). */
   markSeen?(messages: ChatMessage[]): void;
+  /** Optional: the user read conversation `target` up to seq `upTo` (on screen): their other devices are told. */
+  read?(target: Target, upTo: number): void;
   /** Optional: how many of one's messages wait in the outbox. */
   pendingCount?(): number;
   /** Optional: one's messages in the outbox, waiting or failed (`/outbox`). */

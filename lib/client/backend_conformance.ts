@@ -51,6 +51,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   watch: true,
   catchUp: true,
   markSeen: true,
+  read: true,
   pendingCount: true,
   outbox: true,
   dropOutbox: true,

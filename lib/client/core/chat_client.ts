@@ -255,13 +255,14 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   markSeen(ms: B.ChatMessage[]): void {
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   }
+  /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
+  readonly read = (t: B.Target, upTo: number): void => this.codec.seen?.(t, upTo);
   readonly pendingCount = (): number => this.outgoing?.count() ?? 0;
   /** The outbox, waiting and failed messages (`/outbox`). */
   readonly outbox = (): Promise<B.OutboxEntry[]> => Promise.resolve(this.outgoing?.list() ?? []);
   /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
-  dropOutbox(n: number): Promise<B.OutboxEntry | null> {
-    return Promise.resolve(this.outgoing?.drop(n) ?? null);
-  }
+  readonly dropOutbox = (n: number): Promise<B.OutboxEntry | null> =>
+    Promise.resolve(this.outgoing?.drop(n) ?? null);
   override async setStatus(status: B.Status): Promise<void> {
     await super.setStatus(status);
     this.#status = status;
@@ -282,7 +283,6 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly rooms: B.RoomControls = roomControls(() => this);
   readonly moderation: B.ModerationControls = moderationControls(() => this);
   readonly video: B.VideoControls = videoControls(() => this.videoPart);
-
   info(): [string, string][] {
     const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";
     return infoLines(this, state, this.engine.state.batch.length);

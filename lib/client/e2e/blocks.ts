@@ -85,14 +85,14 @@ export function blockOps(
     list: () => serial(() => blockedUsers(p)),
     has: (user) => serial(() => isBlocked(p, user)),
     set: async (user, on) => {
-      const { list, others } = await serial(async () => {
+      const list = await serial(async () => {
         const c = changed(await blockedUsers(p), user, on);
         await p.cs.commit(c.writes);
-        return { list: c.list, others: (await p.devices.targets(p.me).catch(() => [])).length };
+        return c.list;
       });
-      // My other devices follow (a note to self sealed for them only); offline, they are not told.
+      // My other devices follow (a note to self sealed for them only; none: nothing goes); offline, they are not told.
       const sync = (mid: string) => utf8.encode(JSON.stringify({ v: 1, k: SYNC, mid, user, on }));
-      if (others) await channel.send({ kind: "user", name: p.me }, SYNC, sync).catch(() => {});
+      await channel.send({ kind: "user", name: p.me }, SYNC, sync).catch(() => {});
       return list;
     },
   };

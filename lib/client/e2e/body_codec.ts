@@ -139,6 +139,8 @@ export interface BodyCodec {
   keys?: KeyOps;
   /** The users this folder blocked: what they send is dropped, messages to them refused. */
   blocks?: BlockOps;
+  /** The user read conversation `to` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
+  seen?: (to: Target, upTo: number) => void;
   /** How many sealed copies a message to `to` carries (a DM: one per device; issue 34.1's size check). */
   sealCopies?(to: Target): Promise<number>;
   /** The server refused a send because devices changed (`detail`: their lists); seal again after. */

@@ -33,6 +33,7 @@ import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { type BlockOps, type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
+import { seenSync } from "./seen_sync.ts";
 import { confirmed, isAdmin } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
@@ -70,6 +71,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly keys: KeyOps;
   /** The users this folder blocked (e2e/blocks.ts). */
   readonly blocks: BlockOps;
+  /** The user read conversation `to` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
+  readonly seen: (to: Target, upTo: number) => void;
   /** The control kinds features registered (files/, video/): the receive path looks them up. */
   readonly controls = new ControlRegistry();
   /** @internal Device lists of every user and where a DM goes (e2e/devices.ts). */
@@ -105,6 +108,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
     this.blocks = blockOps(this.#p, (fn) => this.#serial(fn), this);
+    this.seen = seenSync(this.#p, this);
   }
 
   /**

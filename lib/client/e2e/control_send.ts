@@ -45,8 +45,12 @@ export async function sendControl(
   if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
 }
 
-/** The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. */
+/**
+ * The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. One
+ * to myself (a note to self for my other devices) goes nowhere when I have no other device.
+ */
 async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
+  if (user === p.me && !(await p.devices.targets(user)).length) return;
   const to = { kind: "user", name: user };
   const sent = await sealAndSend(
     () => dmEncrypt(p, user, payload),

@@ -106,6 +106,15 @@ export function markSeen(db: SqlDb, seqs: number[]): void {
   });
 }
 
+/**
+ * Marks seen every message of `me`'s conversation `to` up to `seq` (another device of mine showed
+ * them, e2e/seen_sync.ts): a room's, the broadcasts, or the DMs between `me` and a user.
+ */
+export function markSeenUpTo(db: SqlDb, me: string, to: Target, seq: number): void {
+  const only = conversation(me, to);
+  db.prepare(`UPDATE messages SET seen = 1 WHERE seen = 0 AND seq <= ?${only.sql}`).run(seq, ...only.args);
+}
+
 /** A message row as a `ChatMessage` (its text opened, its reactions read). */
 export function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage {
   const m: ChatMessage = {

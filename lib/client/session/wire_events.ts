@@ -164,9 +164,15 @@ export function wire(t: Target): Target {
   return { kind: t.kind, name };
 }
 
+/** The conversation `m` is part of for user `me`: its room, everyone, or the other party of a DM. */
+export function conversationOf(me: string, m: ChatMessage): Target {
+  if (m.to.kind !== "user") return m.to;
+  return { kind: "user", name: m.from === me ? m.to.name ?? "" : m.from };
+}
+
 /** The conversation a message belongs to, as `me` sees it (the key the server's cursors use). */
 export function convOf(me: string, m: ChatMessage): string {
   if (m.to.kind === "broadcast") return convKey("broadcast", "");
   if (m.to.kind === "room") return convKey("room", m.to.name ?? "");
-  return convKey("user", me, m.from === me ? m.to.name ?? "" : m.from);
+  return convKey("user", me, conversationOf(me, m).name!);
 }

@@ -14,6 +14,8 @@ export function loadAtStart(app: AppHost): void {
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
   const { rooms, video, peers, mutes } = app.backend;
+  // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
+  app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
   // Muted conversations first (answered at once from the folder): what the catch-up brings is quiet there.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
   if (rooms) app.track(rooms.list(), (rs) => rs.forEach((r) => app.state.setRoom(r)));

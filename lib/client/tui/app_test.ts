@@ -352,6 +352,26 @@ Deno.test("TuiApp: a muted conversation (kept from the last start, or /mute) rin
   h.close();
 });
 
+Deno.test("TuiApp tells the backend what the user read: a line arriving in view, a buffer opened with unread lines", async () => {
+  const h = await open();
+  const read: [string, number][] = [];
+  h.backend.read = (t, upTo) => void read.push([`${t.kind}:${t.name ?? ""}`, upTo]);
+  await h.type("\x1b2"); // #general in view
+  h.backend.receive("bob", general, "seen as it came");
+  h.backend.receive("carol", { kind: "user", name: "alice" }, "a dm, not in view");
+  h.backend.receive("carol", { kind: "user", name: "alice" }, "another");
+  await h.settle();
+  assert.deepEqual(read.map(([c]) => c), ["room:general"], "the DM is not read yet");
+  await h.type("\x1ba"); // Alt+A: carol's DM, two unread lines
+  await h.settle();
+  assert.deepEqual(read.map(([c]) => c), ["room:general", "user:carol"]);
+  assert.ok(read[1]![1] > read[0]![1], "up to the newest of carol's lines");
+  await h.type("\x1b2"); // back to a buffer with nothing unread: nothing to tell
+  await h.settle();
+  assert.equal(read.length, 2);
+  h.close();
+});
+
 Deno.test("TuiApp shows typing, transfers, connection and encryption state", async () => {
   const h = await open();
   await h.type("\x1b2");

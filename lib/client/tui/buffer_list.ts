@@ -4,7 +4,8 @@
  * Contract: `BufferList` holds the status buffer (always first) then rooms and queries in opening
  * order; exactly one is active. Switching away sets that buffer's read marker after its last line;
  * switching to a buffer clears its unread and highlight counts. Closing a buffer never closes the
- * status buffer. Buffers of muted conversations are marked `muted` (`setMuted`).
+ * status buffer. Buffers of muted conversations are marked `muted` (`setMuted`). `onRead` hears what
+ * the user read (ChatState tells it of a line arriving in view too).
  */
 import { bufferKey, type BufferKind, ChatBuffer } from "./buffers.ts";
 
@@ -17,6 +18,8 @@ export class BufferList {
   #active = 0;
   /** The muted conversations as the mute list names them ("#room", a user, "*": the status buffer). */
   #muted = new Set<string>();
+  /** Told when the user reads a buffer up to a seq: on switching to it with unread lines, or a line arriving in view. */
+  onRead: ((b: ChatBuffer, upTo: number) => void) | null = null;
 
   /** The muted conversations (`ChatBackend.mutes`): each buffer, and every one opened later, follows them. */
   setMuted(names: readonly string[]): void {
@@ -56,8 +59,11 @@ export class BufferList {
     old.markerAfter = old.lines[old.lines.length - 1] ?? null;
     old.markerBefore = null;
     this.#active = i;
-    this.current.unread = 0;
-    this.current.highlights = 0;
+    const b = this.current;
+    const upTo = b.unread ? b.lines.findLast((l) => l.seq)?.seq : undefined;
+    if (upTo) this.onRead?.(b, upTo); // its unread lines are on screen now
+    b.unread = 0;
+    b.highlights = 0;
     return true;
   }
 

@@ -146,6 +146,24 @@ export class ChatBuffer {
     return true;
   }
 
+  /**
+   * Another device of the user showed this conversation up to `seq` (e2e/seen_sync.ts): of the lines
+   * counted unread (the last ones that count), those up to it count no more.
+   */
+  seenUpTo(seq: number): void {
+    let unread = 0, highlights = 0, left = this.unread;
+    for (let i = this.lines.length - 1; i >= 0 && left > 0; i--) {
+      const l = this.lines[i]!;
+      if (!(l.kind === "msg" || l.kind === "broadcast" || l.highlight)) continue;
+      left--;
+      if ((l.seq ?? 0) <= seq && l.seq !== undefined) continue;
+      unread++;
+      if (l.highlight) highlights++;
+    }
+    this.unread = unread;
+    this.highlights = Math.min(highlights, this.highlights);
+  }
+
   /** Appends a line; returns false for a duplicate message (a pending one is marked sent). */
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;

@@ -47,6 +47,9 @@ export function applyEvent(s: ChatState, e: BackendEvent): Notice | null {
       return encryption(s, e);
     case "typing":
       return typing(s, e);
+    case "seen": // read on another device: counts as read here too
+      s.bufferOf(e.target)?.seenUpTo(e.upTo);
+      return null;
     case "file.offer":
       return fileOffer(s, e);
     case "file.withdrawn": {

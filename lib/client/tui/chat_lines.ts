@@ -1,20 +1,13 @@
 /**
  * What the chat model writes on a conversation line: a message's line (`messageLine`), its
  * decorations (the quote it answers, "(edited)", deletion, reactions), the first line of a quoted
- * message, the conversation a message is part of, a transfer's progress text, and the pattern that
- * finds a mention of the user. Pure functions of their arguments.
+ * message, a transfer's progress text, and the pattern that finds a mention of the user. Pure functions of their arguments.
  */
 import { progressText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import type { ChatMessage, Target } from "../backend.ts";
+import type { ChatMessage } from "../backend.ts";
 import type { Line } from "./buffers.ts";
 import { actionOf, saidBy } from "../core/action.ts";
-
-/** The conversation `m` is part of for user `me`: its room, everyone, or the other party of a DM. */
-export function conversationOf(me: string, m: ChatMessage): Target {
-  if (m.to.kind !== "user") return m.to;
-  return { kind: "user", name: m.from === me ? m.to.name ?? "" : m.from };
-}
 
 /** A file transfer as the status line and its conversation line show it. */
 export interface TransferView {

@@ -11,13 +11,14 @@
  * broadcast → status buffer), sanitising sender and text; a repeated `mid` is ignored.
  */
 import { RateMeter } from "../../common/progress.ts";
-import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status } from "../backend.ts";
+import type { BackendEvent, CatchUp, ChatMessage, Presence, RoomInfo, Status, Target } from "../backend.ts";
 import type { ChatBuffer, Line } from "./buffers.ts";
 import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { withoutHash } from "../../protocol/names.ts";
-import { conversationOf, firstLine, mentionPattern, messageLine, transferText } from "./chat_lines.ts";
+import { firstLine, mentionPattern, messageLine, transferText } from "./chat_lines.ts";
+import { conversationOf } from "../session/wire_events.ts";
 import type { TransferView } from "./chat_lines.ts";
 import { saidBy } from "../core/action.ts";
 import { agree, counted } from "../../common/words.ts";
@@ -91,6 +92,12 @@ export class ChatState {
     return false;
   }
 
+  /** The buffer of conversation `t`, when one is open. */
+  bufferOf(t: Target): ChatBuffer | undefined {
+    if (t.kind === "broadcast") return this.buffers.status;
+    return this.buffers.find(t.kind === "room" ? "room" : "dm", sanitizeName(t.name ?? ""));
+  }
+
   bufferFor(m: ChatMessage): ChatBuffer {
     if (m.to.kind === "room") return this.buffers.ensure("room", sanitizeName(m.to.name ?? ""));
     if (m.to.kind === "user") {
@@ -140,6 +147,7 @@ export class ChatState {
     if (buf.muted) line.highlight = false; // muted (/mute): no highlight, bell or notification
     const added = buf.add(line, buf === this.buffers.current);
     if (!added || !live || m.replay || line.kind === "own") return null;
+    if (buf === this.buffers.current && m.seq > 0) this.buffers.onRead?.(buf, m.seq); // read as it came
     if (this.myStatus === "busy" || this.#busy) {
       this.arrivedWhileBusy++; // do not disturb: it arrives and counts as unread, silently
       return null;

@@ -390,3 +390,19 @@ Deno.test("applyEvent(): a ban is said once where the user looks and in the stat
     "Disconnected: Connection closed",
   ]);
 });
+
+Deno.test("applyEvent(seen): what another device showed counts as read here; what came after it still counts", () => {
+  const s = new ChatState("alice", now);
+  const dm = { kind: "user" as const, name: "alice" };
+  for (const [seq, mid] of [[5, "mid-one-0001"], [6, "mid-two-0001"], [7, "mid-three-01"]] as const) {
+    s.addMessage({ ...msg("bob", dm, `m${seq}`, mid), seq }, true);
+  }
+  const bob = s.buffers.find("dm", "bob")!;
+  s.alert(bob, "bob offers x.bin: /accept or /reject"); // no seq: another device's reading says nothing of it
+  assert.deepEqual([bob.unread, bob.highlights], [4, 4]);
+  applyEvent(s, { type: "seen", target: { kind: "user", name: "bob" }, upTo: 6 });
+  assert.deepEqual([bob.unread, bob.highlights], [2, 2]);
+  applyEvent(s, { type: "seen", target: { kind: "user", name: "bob" }, upTo: 9 });
+  assert.deepEqual([bob.unread, bob.highlights], [1, 1]);
+  applyEvent(s, { type: "seen", target: { kind: "room", name: "nowhere" }, upTo: 9 }); // no such buffer: nothing
+});

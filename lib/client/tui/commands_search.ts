@@ -13,7 +13,7 @@ import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { dayOf, targetText, whenText } from "./command_context.ts";
 import { counted } from "../../common/words.ts";
 import { saidBy } from "../core/action.ts";
-import { conversationOf } from "./chat_lines.ts";
+import { conversationOf } from "../session/wire_events.ts";
 
 /** Matches `/search` prints at most (the newest). */
 export const SEARCH_LIMIT = 30;

@@ -54,6 +54,7 @@ export class FakeBackend implements ChatBackend {
   outbox?: ChatBackend["outbox"];
   dropOutbox?: ChatBackend["dropOutbox"];
   search?: ChatBackend["search"];
+  read?: ChatBackend["read"];
   /** Muted conversations, when a test gives some (`memoryMutes()`; a client without a folder has none). */
   mutes?: MuteList;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
