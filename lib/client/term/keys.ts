@@ -183,6 +183,8 @@ export class KeyDecoder {
           const base = CSI_TILDE[parts[0] ?? ""];
           if (base) out.push({ type: "key", key: modPrefix(parts[1]) + base });
         }
+      } else if ((fin === "I" || fin === "O") && params === "") {
+        out.push({ type: "key", key: fin === "I" ? "FocusIn" : "FocusOut" }); // focus reports (?1004h)
       } else if (fin !== undefined && CSI_LETTER[fin]) {
         const base = CSI_LETTER[fin]!;
         out.push({ type: "key", key: base === "S-Tab" ? base : modPrefix(parts[1]) + base });

@@ -19,6 +19,8 @@ Deno.test("KeyDecoder.push() decodes arrows, paging, editing keys and modifiers"
     "End",
   ]);
   assert.deepEqual(keys("\x1b[1;5C\x1b[1;3D\x1b[Z\x1b[18~"), ["C-Right", "M-Left", "S-Tab", "F7"]);
+  // Focus reports (?1004h): the window got or lost the focus; SS3 I/O are no focus.
+  assert.deepEqual(keys("\x1b[I\x1b[Ohi\x1bOI"), ["FocusIn", "FocusOut", "text:hi"]);
 });
 
 Deno.test("KeyDecoder.push() decodes control keys, Enter, Tab and Backspace", () => {

@@ -66,6 +66,9 @@ export function pastedText(raw: string): string {
 }
 
 export function bindKey(app: AppHost, ev: KeyEvent): void {
+  if (ev.type === "key" && (ev.key === "FocusIn" || ev.key === "FocusOut")) {
+    return app.state.buffers.setAway(ev.key === "FocusOut"); // what is read follows the window's focus
+  }
   if (app.search) return searchKey(app, ev);
   if (app.video.key(ev)) return; // q, space, ←/→ while a video plays; y/n at a stream offer
   if (app.pictures.key(ev)) return; // Alt+V a picture full size; Esc back

@@ -369,6 +369,15 @@ Deno.test("TuiApp tells the backend what the user read: a line arriving in view,
   await h.type("\x1b2"); // back to a buffer with nothing unread: nothing to tell
   await h.settle();
   assert.equal(read.length, 2);
+  // The terminal window loses the focus: a line in the buffer on screen is not read, and counts.
+  await h.type("\x1b[O");
+  h.backend.receive("bob", general, "while you were in another window");
+  let s = await h.settle();
+  assert.equal(read.length, 2);
+  assert.match(s[22]!, /\[Act: 2\]/);
+  s = await h.type("\x1b[I"); // back: read now
+  assert.deepEqual(read.at(-1)?.[0], "room:general");
+  assert.doesNotMatch(s[22]!, /Act:/);
   h.close();
 });
 

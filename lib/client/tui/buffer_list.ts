@@ -20,6 +20,8 @@ export class BufferList {
   #muted = new Set<string>();
   /** Told when the user reads a buffer up to a seq: on switching to it with unread lines, or a line arriving in view. */
   onRead: ((b: ChatBuffer, upTo: number) => void) | null = null;
+  /** The terminal has not the focus (`setAway`): nothing is read. */
+  away = false;
 
   /** The muted conversations (`ChatBackend.mutes`): each buffer, and every one opened later, follows them. */
   setMuted(names: readonly string[]): void {
@@ -59,12 +61,25 @@ export class BufferList {
     old.markerAfter = old.lines[old.lines.length - 1] ?? null;
     old.markerBefore = null;
     this.#active = i;
-    const b = this.current;
+    if (!this.away) this.#read(this.current);
+    return true;
+  }
+
+  /**
+   * The terminal lost the focus (`away`: lines arriving in the current buffer count as unread, and
+   * are not read) or got it back (the current buffer's unread lines are read now).
+   */
+  setAway(away: boolean): void {
+    this.away = away;
+    if (!away) this.#read(this.current);
+  }
+
+  /** `b` is on screen: its unread lines are read (`onRead`) and count no more. */
+  #read(b: ChatBuffer): void {
     const upTo = b.unread ? b.lines.findLast((l) => l.seq)?.seq : undefined;
-    if (upTo) this.onRead?.(b, upTo); // its unread lines are on screen now
+    if (upTo) this.onRead?.(b, upTo);
     b.unread = 0;
     b.highlights = 0;
-    return true;
   }
 
   focus(b: ChatBuffer): void {

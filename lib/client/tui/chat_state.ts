@@ -145,9 +145,10 @@ export class ChatState {
     this.typing.delete(`${buf.key}|${sanitizeName(m.from)}`); // a message ends its sender's typing there
     const line = this.toLine(m);
     if (buf.muted) line.highlight = false; // muted (/mute): no highlight, bell or notification
-    const added = buf.add(line, buf === this.buffers.current);
+    const inView = buf === this.buffers.current && !this.buffers.away; // the terminal may be elsewhere
+    const added = buf.add(line, inView);
     if (!added || !live || m.replay || line.kind === "own") return null;
-    if (buf === this.buffers.current && m.seq > 0) this.buffers.onRead?.(buf, m.seq); // read as it came
+    if (inView && m.seq > 0) this.buffers.onRead?.(buf, m.seq); // read as it came
     if (this.myStatus === "busy" || this.#busy) {
       this.arrivedWhileBusy++; // do not disturb: it arrives and counts as unread, silently
       return null;

@@ -28,8 +28,8 @@ export interface FullScreenIo {
 }
 
 /** The window title is pushed at the start and popped at the end: whatever set it meanwhile is undone. */
-const ENTER = TITLE_PUSH + "\x1b[?1049h\x1b[?2004h\x1b[?7l\x1b[H\x1b[2J";
-const LEAVE = "\x1b[0m\x1b[?2004l\x1b[?7h\x1b[?25h\x1b[?1049l" + TITLE_POP;
+const ENTER = TITLE_PUSH + "\x1b[?1049h\x1b[?2004h\x1b[?1004h\x1b[?7l\x1b[H\x1b[2J";
+const LEAVE = "\x1b[0m\x1b[?1004l\x1b[?2004l\x1b[?7h\x1b[?25h\x1b[?1049l" + TITLE_POP;
 
 export function openTerminal(dev: TerminalIo = denoTerminalIo()): FullScreenIo {
   const enc = new TextEncoder();
