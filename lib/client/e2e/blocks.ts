@@ -90,7 +90,8 @@ export function blockOps(
         await p.cs.commit(c.writes);
         return c.list;
       });
-      // My other devices follow (a note to self sealed for them only; none: nothing goes); offline, they are not told.
+      // My other devices follow (a note to self sealed for them only; none: nothing goes); offline,
+      // they are not told.
       const sync = (mid: string) => utf8.encode(JSON.stringify({ v: 1, k: SYNC, mid, user, on }));
       await channel.send({ kind: "user", name: p.me }, SYNC, sync).catch(() => {});
       return list;

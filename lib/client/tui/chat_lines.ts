@@ -1,7 +1,8 @@
 /**
  * What the chat model writes on a conversation line: a message's line (`messageLine`), its
  * decorations (the quote it answers, "(edited)", deletion, reactions), the first line of a quoted
- * message, a transfer's progress text, and the pattern that finds a mention of the user. Pure functions of their arguments.
+ * message, a transfer's progress text, and the pattern that finds a mention of the user. Pure
+ * functions of their arguments.
  */
 import { progressText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";

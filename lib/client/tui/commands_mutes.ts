@@ -1,9 +1,10 @@
 /**
- * `/mute [#ROOM|@USER|*]`, `/unmute [#ROOM|@USER|*]` (Tab completes both; the @ may be left out), `/muted`: conversations kept quiet in this
- * client folder (`ChatBackend.mutes`, session/local_mutes.ts): what arrives there still shows and
- * counts as unread, but rings no bell, raises no notification or highlight, is left out of
- * "Act:" and Alt+A, and its buffer is drawn dim. Without an argument the command acts on the
- * buffer it is typed in ("*": the status buffer, where broadcasts land).
+ * `/mute [#ROOM|@USER|*]`, `/unmute [#ROOM|@USER|*]` (Tab completes both; the @ may be left out),
+ * `/muted`: conversations kept quiet in this client folder (`ChatBackend.mutes`,
+ * session/local_mutes.ts): what arrives there still shows and counts as unread, but rings no bell,
+ * raises no notification or highlight, is left out of "Act:" and Alt+A, and its buffer is drawn dim.
+ * Without an argument the command acts on the buffer it is typed in ("*": the status buffer, where
+ * broadcasts land); a room one is not in, or a user nobody is, is refused.
  */
 import { sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";

@@ -5,7 +5,8 @@
  * each with its day and time, conversation and sender, oldest first, after a line saying how many
  * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
  * The matches are numbered: `/goto N` goes to match N in its conversation (loaded from its time on)
- * and selects it (select.ts). `/clear` empties that scrollback (what is kept stays: `/history` shows it again).
+ * and selects it (select.ts). `/clear` empties that scrollback (what is kept stays: `/history`
+ * shows it again).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";

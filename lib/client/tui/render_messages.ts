@@ -3,9 +3,10 @@
  * hit, drawn bottom-anchored at the buffer's scroll position. Pure (writes into a `Screen`).
  *
  * Contract: `paneMeasure` gives the rows a line takes (the read-marker row counts with the first
- * unread line, a day row with the first line of each day) and is what the buffer's scroll functions must use; `drawMessages` draws the rows
- * that end at the scroll position, top-aligned when the buffer is shorter than the pane. Wrapped
- * rows are cached on the line per text width, so only visible lines are ever wrapped.
+ * unread line, a day row with the first line of each day) and is what the buffer's scroll
+ * functions must use; `drawMessages` draws the rows that end at the scroll position, top-aligned
+ * when the buffer is shorter than the pane. Wrapped rows are cached on the line per text width, so
+ * only visible lines are ever wrapped.
  */
 import type { ChatBuffer, Line, Measure } from "./buffers.ts";
 import type { Layout } from "./layout.ts";
