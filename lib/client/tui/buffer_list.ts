@@ -10,7 +10,7 @@
 import { bufferKey, type BufferKind, ChatBuffer } from "./buffers.ts";
 
 /** How the mute list names buffer `b`'s conversation: "#room", the user, or "*" (the status buffer: broadcasts). */
-export const muteName = (b: ChatBuffer): string => b.kind === "status" ? "*" : b.label;
+const listName = (b: ChatBuffer): string => b.kind === "status" ? "*" : b.label;
 
 /** The status buffer, then rooms and queries in opening order, one of them active. */
 export class BufferList {
@@ -26,7 +26,7 @@ export class BufferList {
   /** The muted conversations (`ChatBackend.mutes`): each buffer, and every one opened later, follows them. */
   setMuted(names: readonly string[]): void {
     this.#muted = new Set(names);
-    for (const b of this.buffers) b.muted = this.#muted.has(muteName(b));
+    for (const b of this.buffers) b.muted = this.#muted.has(listName(b));
   }
 
   get active(): number {
@@ -49,7 +49,7 @@ export class BufferList {
     let b = this.find(kind, name);
     if (!b) {
       b = new ChatBuffer(kind, name);
-      b.muted = this.#muted.has(muteName(b));
+      b.muted = this.#muted.has(listName(b));
       this.buffers.push(b);
     }
     return b;

@@ -64,6 +64,9 @@ export function bufferKey(kind: BufferKind, name: string): string {
   return kind === "status" ? "status" : (kind === "room" ? "#" : "@") + name;
 }
 
+/** A line that counts as unread when it arrives out of view: a message of someone else, or a highlight. */
+const countsUnread = (l: Line): boolean => l.kind === "msg" || l.kind === "broadcast" || l.highlight;
+
 export class ChatBuffer {
   readonly key: string;
   lines: Line[] = [];
@@ -154,7 +157,7 @@ export class ChatBuffer {
     let unread = 0, highlights = 0, left = this.unread;
     for (let i = this.lines.length - 1; i >= 0 && left > 0; i--) {
       const l = this.lines[i]!;
-      if (!(l.kind === "msg" || l.kind === "broadcast" || l.highlight)) continue;
+      if (!countsUnread(l)) continue;
       left--;
       if ((l.seq ?? 0) <= seq && l.seq !== undefined) continue;
       unread++;
@@ -168,7 +171,7 @@ export class ChatBuffer {
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;
     this.lines.push(line);
-    if (!active && (line.kind === "msg" || line.kind === "broadcast" || line.highlight)) {
+    if (!active && countsUnread(line)) {
       this.unread++;
       if (line.highlight) this.highlights++;
     }

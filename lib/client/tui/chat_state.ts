@@ -108,8 +108,9 @@ export class ChatState {
 
   /** `m`'s line; a reply quotes a line of its buffer, or of `batch` (lines added with it, by buffer and mid). */
   toLine(m: ChatMessage, batch?: ReadonlyMap<string, Line>): Line {
-    const re = m.replyTo, buf = this.bufferFor(m);
-    const quoted = re ? buf.lines.find((l) => l.mid === re) ?? batch?.get(`${buf.key} ${re}`) : undefined;
+    const re = m.replyTo;
+    const buf = re ? this.bufferFor(m) : undefined; // looked up only for a reply (every message comes here)
+    const quoted = buf && (buf.lines.find((l) => l.mid === re) ?? batch?.get(`${buf.key} ${re}`));
     return messageLine(m, this.me, quoted, this.#mention);
   }
 
