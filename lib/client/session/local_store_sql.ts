@@ -74,10 +74,15 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS muted (conv TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
 
-/** Brings the schema up to date (in one transaction); a database already there is left alone. */
+/**
+ * Brings the schema up to date (in one transaction); a database already there is left alone, without
+ * taking the write lock (another process of the folder may hold it for long: LocalStore.exclusive).
+ */
 export function migrate(db: SqlDb): void {
+  const version = () => Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+  if (version() >= SCHEMA.length) return;
   writeTx(db, () => {
-    const v = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+    const v = version(); // read again under the lock: another process may have migrated meanwhile
     for (let i = v; i < SCHEMA.length; i++) db.exec(SCHEMA[i]!);
     if (v < SCHEMA.length) db.exec(`PRAGMA user_version=${SCHEMA.length}`);
   });

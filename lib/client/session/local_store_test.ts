@@ -185,3 +185,20 @@ Deno.test("local store: waiting for another process's write lock gives up on the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("local store: a folder another process keeps locked opens at once when its schema is current", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/alice@x.db`;
+    const busy = new LocalStore(path);
+    busy.db.exec("BEGIN IMMEDIATE"); // another process working under the folder's lock
+    const t0 = Date.now();
+    const second = new LocalStore(path); // was: 10 s of busy_timeout, then "database is locked"
+    assert.ok(Date.now() - t0 < 2000, `opened after ${Date.now() - t0} ms`);
+    second.close();
+    busy.db.exec("ROLLBACK");
+    busy.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
