@@ -33,6 +33,7 @@ export async function sendControl(
   const mid = randomId(undefined, 12), payload = encode(mid);
   const got = payloadKind(payload);
   if (got !== kind) throw new Error(`A "${kind}" control was asked for, the payload is "${got}"`);
+  if (to.kind === "user" && to.name === p.me && p.devices.alone) return; // spares the lock (checked again under it)
   if (to.kind === "user") return await serial(() => sendToUser(p, to.name!, mid, payload));
   if (to.kind !== "room" || !p.controls.mayComeInRoom(kind)) {
     throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);

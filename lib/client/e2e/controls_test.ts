@@ -141,3 +141,23 @@ Deno.test("controls: send checks the payload's kind, and a room gets only kinds 
   await assert.rejects(send(room, "pong", "pong"), /stop/);
   assert.deepEqual(sealed, ["sealed", "sealed"]);
 });
+
+Deno.test("controls: a control to myself takes no lock when this process knows I have no other device", async () => {
+  const { r } = registry();
+  const cs = new MemoryCryptoStore();
+  const { DeviceLists } = await import("./devices.ts");
+  const devices = new DeviceLists(() => Promise.reject(new Error("no server here")), cs, "alice", 1);
+  const p = { controls: r, me: "alice", devices } as unknown as E2eParts;
+  let locked = 0;
+  const serial = <T>(_fn: () => Promise<T>): Promise<T> => (locked++, Promise.reject(new Error("stop")));
+  const me = { kind: "user" as const, name: "alice" };
+  const send = () =>
+    sendControl({} as never, p, serial, me, "ping", (mid) => enc({ v: 1, k: "ping", mid, n: 1 }));
+  await assert.rejects(send(), /stop/, "not known yet: under the lock, which reads the list");
+  await devices.set("alice", [1]);
+  await send();
+  assert.equal(locked, 1, "only this device: nothing sent, no lock taken");
+  await devices.set("alice", [1, 2]);
+  await assert.rejects(send(), /stop/, "another device: sealed under the lock");
+  assert.equal(locked, 2);
+});

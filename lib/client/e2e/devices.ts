@@ -104,6 +104,12 @@ export class DeviceLists {
     }
   }
 
+  /** This is my only device, as far as this process already knows (memory only: no read, no lock). */
+  get alone(): boolean {
+    const l = this.#lists.get(this.me);
+    return l !== undefined && l.every((d) => d === this.device);
+  }
+
   /** Where a DM to `user` goes: every device of `user` and my other devices, never this one. */
   async targets(user: string): Promise<string[]> {
     const all = new Set([...await this.addresses(user), ...await this.addresses(this.me)]);
