@@ -32,6 +32,7 @@ export type {
   PeerListing,
   RoomControls,
   RoomInfo,
+  RoomTopic,
 } from "./backend_controls.ts";
 import type {
   BlockControls,

@@ -3,10 +3,21 @@
  * (backend_video.ts): rooms, moderation, files and peer mode's peers, and the records they answer.
  * Types only; a backend offers each object or lacks it, and a UI asks once (`capability`).
  */
+import type { ChatMessage } from "./backend_messages.ts";
+
 export interface RoomInfo {
   name: string;
   members: string[];
   admins: string[];
+}
+
+/** A room's topic as this client holds it: end to end, set by a member (`/topic`), the newest wins. */
+export interface RoomTopic {
+  text: string;
+  /** Who set it. */
+  by: string;
+  /** When it was set (server time, ms). */
+  at: number;
 }
 
 export interface KickedEntry {
@@ -92,6 +103,13 @@ export interface RoomControls {
   kick(room: string, user: string): Promise<void>;
   /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
   join?(room: string): Promise<RoomInfo>;
+  /** Optional (end-to-end keys): the room's topic as this client holds it; null when it has none. */
+  topic?(room: string): Promise<RoomTopic | null>;
+  /**
+   * Optional (end-to-end keys): sets the room's topic for every member ("" clears it), a setting line
+   * sealed like a message of the room; resolves with that line. A member invited later gets it too.
+   */
+  setTopic?(room: string, text: string): Promise<ChatMessage>;
 }
 
 /** Capability (moderation): a server's admin actions; a non-admin is refused with code "forbidden". */

@@ -38,6 +38,8 @@ export interface ChatMessage {
    * from the setting here; it cannot be edited, deleted or reacted to.
    */
   setting?: true;
+  /** A topic's setting line as it arrives or is sent (`RoomControls.setTopic`): the room's new topic ("" cleared). */
+  topic?: string;
   /** Deleted for everyone by its sender: `text` is empty and gone from the stores. */
   deleted?: boolean;
   /** Reactions: emoji → the users who reacted with it, in the order they did. */

@@ -1,7 +1,7 @@
 /**
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
- * lib/client/cli/main.ts): `room create|invite|leave|kick|list` (create refuses a second room for the same
- * people without `--new`, see core/room_twin.ts), `fingerprint`, `verify`, `trust`, `block`,
+ * lib/client/cli/main.ts): `room create|invite|leave|kick|list|topic` (create refuses a second room for
+ * the same people without `--new`, see core/room_twin.ts; `topic` added in 0.19), `fingerprint`, `verify`, `trust`, `block`,
  * `unblock`, `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
  */
 import { safeJson } from "../../common/sanitize.ts";
@@ -21,7 +21,7 @@ export function registerManageCommands(program: Command, io: CliIo, withClient: 
   registerAdminCommands(program, io, withClient);
 }
 
-/** `room create|invite|leave|kick|list`. */
+/** `room create|invite|leave|kick|list|topic`. */
 function registerRoomCommands(program: Command, io: CliIo, withClient: WithClient): void {
   const room = program.command("room").description("rooms: create, invite, leave, list")
     .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
@@ -42,7 +42,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
     .action(withClient(async (c, _o, a) => {
       const name = withoutHash(a[0]!);
-      await c.invite(name, a[1]!);
+      await c.rooms.invite(name, a[1]!); // the room's topic follows them (core/room_topics.ts)
       io.out(`Invited ${a[1]} to #${name}`);
     }));
   room.command("leave").argument("<name>").description("leave a room")
@@ -65,11 +65,44 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
     .action(withClient(async (c, o) => {
       const rs = await c.roomList();
-      if (o.json) return io.out(safeJson(rs));
+      if (o.json) {
+        const topics = await Promise.all(rs.map((r) => c.rooms.topic?.(r.name) ?? null));
+        return io.out(safeJson(rs.map((r, i) => topics[i] ? { ...r, topic: topics[i] } : r)));
+      }
       if (!rs.length) io.err("You are in no rooms");
       for (const r of rs) {
         io.out(`#${r.name}: ${r.members.map((m) => (r.admins.includes(m) ? `@${m}` : m)).join(" ")}`);
       }
+    }));
+  registerTopicCommand(room, io, withClient);
+}
+
+/** `room topic NAME [TEXT…] [--clear] [--json]`: shows, sets or clears a room's topic (end to end). */
+function registerTopicCommand(room: Command, io: CliIo, withClient: WithClient): void {
+  room.command("topic").argument("<name>").argument("[text...]").description(
+    "show a room's topic, or set it for every member (end to end; --clear removes it)",
+  )
+    .option("--clear", "remove the topic").option("--json", "print JSON (when showing)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley room topic dev\n  parley room topic dev 'Release on Friday'\n  parley room topic dev --clear",
+    )
+    .action(withClient(async (c, o, a) => {
+      const name = withoutHash(a[0]!), text = a.slice(1).join(" ");
+      if (!c.rooms.topic || !c.rooms.setTopic) {
+        throw new BackendError("no_keys", "Room topics need end-to-end keys (a client folder)");
+      }
+      if (!(await c.roomList()).some((r) => r.name === name)) {
+        throw new BackendError("not_member", `You are not a member of #${name} (parley room list lists yours)`);
+      }
+      if (o.clear && text) throw new BackendError("usage", "Give a topic or --clear, not both");
+      if (!o.clear && !text) {
+        const t = await c.rooms.topic(name);
+        if (o.json) return io.out(safeJson({ room: name, topic: t }));
+        return io.out(t ? `#${name} topic: ${t.text} (set by ${t.by}, ${isoSeconds(t.at)})` : `#${name} has no topic`);
+      }
+      await c.rooms.setTopic(name, o.clear ? "" : text);
+      io.out(o.clear ? `Cleared the topic of #${name}` : `Set the topic of #${name}: ${text}`);
     }));
 }
 

@@ -33,6 +33,7 @@ import { Reconnector } from "./reconnect.ts";
 import { moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
 import { ServerLink } from "./server_link.ts";
 import { ServerSession } from "./server_session.ts";
+import { withTopics } from "./room_topics.ts";
 import * as recv from "./receiving.ts";
 import * as send from "./sending.ts";
 import { encodeTyping, TypingGate } from "./typing.ts";
@@ -252,9 +253,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     const m = this.store?.byMidAny(ref);
     return Promise.resolve(m && this.store ? this.store.editsOf(m.seq) : []);
   }
-  markSeen(ms: B.ChatMessage[]): void {
+  readonly markSeen = (ms: B.ChatMessage[]): void =>
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
-  }
   /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
   readonly read = (t: B.Target, upTo: number): void => this.codec.seen?.(t, upTo);
   readonly pendingCount = (): number => this.outgoing?.count() ?? 0;
@@ -280,7 +280,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return Promise.resolve(this.store?.list(this.user, 0) ?? []);
   }
   /** Rooms, admin actions and video (capabilities), over the current session; blocks: ServerCommands. */
-  readonly rooms: B.RoomControls = roomControls(() => this);
+  readonly rooms: B.RoomControls = withTopics(roomControls(() => this), this.changes, () => this.store);
   readonly moderation: B.ModerationControls = moderationControls(() => this);
   readonly video: B.VideoControls = videoControls(() => this.videoPart);
   info(): [string, string][] {

@@ -1,11 +1,12 @@
 /**
- * `MessageChanges`: changes of messages already sent (issue 39) and disappearing messages (issue
- * 39.5) on one connection. A change (edit, delete, reaction) or a setting (a conversation's expiry)
- * is sealed like a message of its conversation under a fresh mid, after the room changes seen so
- * far, and sealed once more if devices changed; it is applied here once the server stored it and
- * the new state is announced (`message.changed`). `purgeExpired` deletes what ran out of time.
+ * `MessageChanges`: changes of messages already sent (issue 39), disappearing messages (issue 39.5)
+ * and room topics on one connection. A change (edit, delete, reaction) or a setting (a conversation's
+ * expiry, a room's topic) is sealed like a message of its conversation under a fresh mid, after the
+ * room changes seen so far, and sealed once more if devices changed; it is applied here once the
+ * server stored it and the new state is announced (`message.changed`). `purgeExpired` deletes what
+ * ran out of time.
  */
-import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
+import { BackendError, type ChatMessage, type MessageChange, type RoomTopic, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
   EDIT_WINDOW_MS,
@@ -15,7 +16,10 @@ import {
   sealAndSend,
   type Sealed,
   SETTING_FIXED,
+  topicProblem,
+  topicText,
 } from "../e2e/mod.ts";
+import { setTopic } from "../session/local_topics.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { convOf, wire } from "../session/wire_events.ts";
 import { checkSendable, type SendHost } from "./sending.ts";
@@ -90,19 +94,41 @@ export class MessageChanges {
    */
   async setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
     const { host } = this, codec = host.codec, store = host.store;
-    if (!codec.sealExpiry || !store) throw noKeys("Disappearing messages");
+    if (!codec.sealSetting || !store) throw noKeys("Disappearing messages");
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXPIRY_S) {
       throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
     }
     const to = wire(target);
     const sent = await this.#sendSealed(
       to,
-      (mid) => codec.sealExpiry!(to, mid, seconds),
+      (mid) => codec.sealSetting!(to, mid, { kind: "expire", seconds }),
       expiryText(seconds),
     );
     const m: ChatMessage = { ...sent, setting: true }; // a setting line, no text: never changed
     LocalStore.tx(store.db, () => {
       store.setExpiry(convOf(host.user, m), seconds, m.ts);
+      if (m.seq) store.insert([m], true);
+    });
+    return m;
+  }
+
+  /**
+   * Sets the topic of `room` for every member ("" clears it): a setting sealed like a message of the
+   * room, kept here at once; its line (`topic` says the text). `again`: the topic held here, sent once
+   * more for members invited since (with the time it was set; it shows only where it is new).
+   */
+  async setTopic(room: string, text: string, again?: RoomTopic): Promise<ChatMessage | null> {
+    const { host } = this, codec = host.codec, store = host.store;
+    if (!codec.sealSetting || !store) throw noKeys("Room topics");
+    const problem = topicProblem(text);
+    if (problem) throw new BackendError("usage", problem);
+    const to = wire({ kind: "room", name: room });
+    const s = { kind: "topic" as const, text, ...(again ? { at: again.at } : {}) };
+    const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), topicText(text));
+    if (again) return null; // changes nothing here; the other devices' copies stay unseen too
+    const m: ChatMessage = { ...sent, setting: true, topic: text };
+    LocalStore.tx(store.db, () => {
+      setTopic(store.db, convOf(host.user, m), { text, by: host.user, at: m.ts });
       if (m.seq) store.insert([m], true);
     });
     return m;

@@ -71,7 +71,7 @@ export async function sendText(
   try {
     if (codec.encrypted) await h.opened(); // room changes seen so far apply first
     // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
-    const ttl = codec.sealExpiry
+    const ttl = codec.sealSetting
       ? h.store?.expiryOf(convOf(h.user, { ...NO_TEXT, from: h.user, to })) ?? 0
       : 0;
     const sealed = { ...re, ...(ttl ? { ttl } : {}) };

@@ -1,16 +1,18 @@
 /**
  * What an opened payload does to the local history, committed with the ratchet or chain step that
  * opened it (one transaction): a text is saved, a change (edit, deletion, reaction; issue 39) is
- * checked by e2e/changes.ts's one rule and applied, a disappearing-time setting is kept for its
- * conversation and shown as its sender's line. A room admin (by the verified log) may delete
+ * checked by e2e/changes.ts's one rule and applied, a disappearing-time setting or a room's topic is
+ * kept for its conversation and shown as its sender's line (a topic re-sent to a member invited
+ * later shows only where it is new). A room admin (by the verified log) may delete
  * others' messages. Runs under the folder's lock.
  */
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
-import { applyChange, changeOf, changeTarget, expiryText } from "./changes.ts";
-import type { ChangePayload } from "./keys.ts";
+import { setTopic } from "../session/local_topics.ts";
+import { applyChange, changeOf, changeTarget, expiryText, topicText } from "./changes.ts";
+import type { ChangePayload, TopicPayload } from "./keys.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
 /** `m` with the id of the message it answers, when it names one. */
@@ -131,4 +133,27 @@ export async function receiveExpiry(
     p.local.insert([line]);
   });
   return line;
+}
+
+/**
+ * A received room topic: kept for the room unless a newer one is held, and shown as its sender's line
+ * (`topic` says the new text); a re-send (`pl.at`) that changes nothing here is consumed unseen (null).
+ */
+export async function receiveTopic(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  pl: Pick<TopicPayload, "text" | "at">,
+): Promise<ChatMessage | null> {
+  if (m.to.kind !== "room") throw new SyntaxError("A topic outside a room");
+  const conv = convOf(p.me, m);
+  const line: ChatMessage = { ...m, text: topicText(pl.text), setting: true, topic: pl.text };
+  let shown = true;
+  await p.cs.commit(w, (db) => {
+    const now = setTopic(p.local.db, conv, { text: pl.text, by: m.from, at: Math.min(pl.at ?? m.ts, m.ts) });
+    shown = now || pl.at === undefined;
+    if (shown) p.local.insert([line]);
+    else SqliteCryptoStore.markConsumed(db, m.seq, conv);
+  });
+  return shown ? line : null;
 }

@@ -113,6 +113,12 @@ export interface BlockOps {
   set(user: string, on: boolean): Promise<string[]>;
 }
 
+/**
+ * A conversation's setting, sealed like one of its messages and shown as a line: messages disappear
+ * after `seconds` (0: off); a room's `topic` ("" clears it; `at`: when first set, on a re-send).
+ */
+export type Setting = { kind: "expire"; seconds: number } | { kind: "topic"; text: string; at?: number };
+
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */
 export interface BodyCodec {
   /** Whether bodies are end-to-end encrypted. */
@@ -121,8 +127,8 @@ export interface BodyCodec {
   seal(to: Target, mid: string, text: string, o?: { replyTo?: string; ttl?: number }): Promise<Sealed>;
   /** Whether this user is an admin of `room` by its verified log (may delete others' messages there). */
   roomAdmin?(room: string): Promise<boolean>;
-  /** Seals a disappearing-time setting for a conversation (issue 39.5). */
-  sealExpiry?(to: Target, mid: string, seconds: number): Promise<Sealed>;
+  /** Seals a conversation's setting: its disappearing time (issue 39.5), a room's topic. */
+  sealSetting?(to: Target, mid: string, s: Setting): Promise<Sealed>;
   /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */
   sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
   /** A change this client sent was stored as `sent`: applied here, never shown as a line. */

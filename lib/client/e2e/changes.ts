@@ -24,6 +24,11 @@ export function expiryText(seconds: number): string {
     : "⏱ messages here no longer disappear";
 }
 
+/** The line a room's topic setting shows as, made here from the text ("" clears it). */
+export function topicText(text: string): string {
+  return text ? `✎ topic: ${text}` : "✎ the topic is cleared";
+}
+
 /** Why a setting line (`ChatMessage.setting`) takes no change: the refusal at the sender's client. */
 export const SETTING_FIXED = "A setting line cannot be edited, deleted or reacted to";
 

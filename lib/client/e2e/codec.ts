@@ -31,7 +31,7 @@ import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { type BlockOps, type BodyCodec, type Handout, type KeyOps, type Sealed } from "./body_codec.ts";
+import { type BlockOps, type BodyCodec, type Handout, type KeyOps, type Sealed, type Setting } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { seenSync } from "./seen_sync.ts";
 import { confirmed, isAdmin } from "./apply.ts";
@@ -53,7 +53,7 @@ import { RoomLogs } from "./room_log.ts";
 import { roomChanged } from "./room_push.ts";
 import { adoptLegacyRooms, handedOut, resealHandout, sealFor } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
-import { ownChangeSent, sealOwnChange, sealOwnExpiry } from "./own_changes.ts";
+import { ownChangeSent, sealOwnChange, sealOwnSetting } from "./own_changes.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
@@ -211,9 +211,9 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c));
   }
 
-  /** Seals a disappearing-time setting (seconds, 0: off) for the conversation `to` (issue 39.5). */
-  sealExpiry(to: Target, mid: string, seconds: number): Promise<Sealed> {
-    return this.#serial(() => sealOwnExpiry(this.#p, to, mid, seconds));
+  /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
+  sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
+    return this.#serial(() => sealOwnSetting(this.#p, to, mid, s));
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {

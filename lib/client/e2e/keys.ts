@@ -200,8 +200,15 @@ export async function keyToPin(
 export type Payload =
   | { v: 1; k: "text"; mid: string; text: string; re?: string; x?: number }
   | { v: 1; k: "expire"; mid: string; seconds: number }
+  | TopicPayload
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
   | ChangePayload;
+
+/**
+ * A room's topic ("" clears it). `at`: when it was first set, on a re-send to a member invited later
+ * (no later than its envelope's time; the newest setting wins by that time).
+ */
+export type TopicPayload = { v: 1; k: "topic"; mid: string; text: string; at?: number };
 
 /** A change of the message `ref` (issue 39), sealed and delivered like a message, never shown as one. */
 export type ChangePayload =
@@ -214,6 +221,16 @@ const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 export const MAX_EXPIRY_S = 366 * 86400;
 const isExpiry = (x: unknown, min: number) =>
   typeof x === "number" && Number.isInteger(x) && x >= min && x <= MAX_EXPIRY_S;
+/** The longest topic a room takes, in code points. */
+export const TOPIC_MAX = 300;
+
+/** Why `text` cannot be a room's topic (more than TOPIC_MAX code points, a line break), or null when it can. */
+export function topicProblem(text: string): string | null {
+  if (/[\r\n\u2028\u2029]/.test(text)) return "A topic is one line";
+  const n = [...text].length;
+  return n > TOPIC_MAX ? `A topic is at most ${TOPIC_MAX} characters (this one has ${n})` : null;
+}
+
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
@@ -241,6 +258,13 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   }
   if (p.k === "expire") {
     if (!isExpiry(p.seconds, 0)) throw new SyntaxError("A malformed disappearing time");
+    return p as Payload;
+  }
+  if (p.k === "topic") {
+    if (typeof p.text !== "string" || topicProblem(p.text)) throw new SyntaxError("A malformed topic");
+    if (p.at !== undefined && !(Number.isSafeInteger(p.at) && (p.at as number) > 0)) {
+      throw new SyntaxError("A topic with a malformed time");
+    }
     return p as Payload;
   }
   if (p.k === "edit" || p.k === "delete" || p.k === "react") {

@@ -25,6 +25,7 @@ export {
   PlainCodec,
   sealAndSend,
   type Sealed,
+  type Setting,
   UnreadableError,
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
@@ -47,6 +48,7 @@ export {
   expiryText,
   isChange,
   SETTING_FIXED,
+  topicText,
 } from "./changes.ts";
 export {
   type ChangePayload,
@@ -58,6 +60,7 @@ export {
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  topicProblem,
 } from "./keys.ts";
 export type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 export type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";

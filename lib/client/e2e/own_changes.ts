@@ -6,13 +6,13 @@
  * (`sealOwnChange`, by the envelope's mid, for ten minutes); a process that gets the envelope back
  * applies it from there (`ownChange`) — whichever of them comes first applies it and records it
  * consumed, the other only reads the result (`ownChangeSent` for the sender) — and says so on
- * screen. A setting is filed the same way (`sealOwnExpiry`, `ownSetting`).
+ * screen. A setting is filed the same way (`sealOwnSetting`, `ownSetting`).
  * Runs under the folder's lock.
  */
 import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { convOf } from "../session/wire_events.ts";
-import { applyWith, deletesAsAdmin, receiveExpiry } from "./apply.ts";
-import type { Sealed } from "./body_codec.ts";
+import { applyWith, deletesAsAdmin, receiveExpiry, receiveTopic } from "./apply.ts";
+import type { Sealed, Setting } from "./body_codec.ts";
 import { changePayload } from "./changes.ts";
 import { FiledList } from "./filed.ts";
 import { encodePayload } from "./keys.ts";
@@ -21,23 +21,30 @@ import { sealFor } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
 const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
-/** My disappearing-time settings sealed in this folder (seconds, 0: off), by the mid of their envelope. */
-const SETTINGS = new FiledList<number>("settings:mine", 64, 10 * 60_000);
+/** My settings sealed in this folder (a disappearing time in seconds, or a topic), by the mid of their envelope. */
+const SETTINGS = new FiledList<number | { topic: string; at?: number }>("settings:mine", 64, 10 * 60_000);
 
-/** Seals my setting that messages to `to` disappear after `seconds` (0: never), filed first like a change. */
-export async function sealOwnExpiry(p: E2eParts, to: Target, mid: string, seconds: number): Promise<Sealed> {
-  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: seconds }));
-  const payload = encodePayload({ v: 1, k: "expire", mid, seconds });
+/** Seals my setting `s` for `to` (its disappearing time, a room's topic), filed first like a change. */
+export async function sealOwnSetting(p: E2eParts, to: Target, mid: string, s: Setting): Promise<Sealed> {
+  const at = s.kind === "topic" && s.at !== undefined ? { at: s.at } : {};
+  const value = s.kind === "expire" ? s.seconds : { topic: s.text, ...at };
+  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
+  const payload = encodePayload(
+    s.kind === "expire" ? { v: 1, k: "expire", mid, seconds: s.seconds } : { v: 1, k: "topic", mid, text: s.text, ...at },
+  );
   return await sealFor(p, to, payload);
 }
 
 /**
  * Envelope `m` of mine as a setting filed in this folder: its line (saved here, or by the process
- * that sent it: the first to file it wins), or undefined when it is no setting of mine filed here.
+ * that sent it: the first to file it wins; null for a re-sent topic that changes nothing here), or
+ * undefined when it is no setting of mine filed here.
  */
-export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessage | undefined> {
-  const seconds = await SETTINGS.get(p.cs, p.me, m.mid);
-  return seconds === undefined ? undefined : await receiveExpiry(p, NO_WRITES, m, seconds);
+export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessage | null | undefined> {
+  const s = await SETTINGS.get(p.cs, p.me, m.mid);
+  if (s === undefined) return undefined;
+  if (typeof s === "number") return await receiveExpiry(p, NO_WRITES, m, s);
+  return await receiveTopic(p, NO_WRITES, m, { text: s.topic, at: s.at });
 }
 
 /**

@@ -10,7 +10,7 @@ import { KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { ReplayError } from "../../crypto/ratchet.ts";
 import type { ChatMessage } from "../backend.ts";
-import { opened, receiveChange, receiveExpiry, save, withReply } from "./apply.ts";
+import { opened, receiveChange, receiveExpiry, receiveTopic, save, withReply } from "./apply.ts";
 import { ownChange, ownSetting } from "./own_changes.ts";
 import { isOwnHandout } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
@@ -44,7 +44,7 @@ export async function receive(
       }
       if (p.cs.consumed(m.seq)) return null;
       const own = ownMessage(p, m, conv) ?? await ownSetting(p, m);
-      if (own) return own;
+      if (own !== undefined) return own; // null: a re-sent topic that changes nothing here
       // From one of my other devices: a DM has a part for this device, a room message my chain.
       if (m.to.kind === "user" && !decodeMultiBody(body)) {
         if (!(await isOwnHandout(p, m.mid))) {
@@ -102,8 +102,9 @@ async function receiveRoom(
   const pl = blocked && p.controls.lookup(o.plaintext, m.mid, true)
     ? null
     : decodePayload(o.plaintext, m.mid);
-  // From a user blocked here only the room's disappearing time applies: it is the room's, not theirs.
+  // From a user blocked here only the room's settings apply (its disappearing time, its topic): they are the room's.
   if (pl?.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
+  if (pl?.k === "topic") return await receiveTopic(p, o.writes, m, pl);
   if (blocked || !pl) {
     await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
     return null;

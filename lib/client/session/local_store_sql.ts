@@ -72,6 +72,10 @@ const SCHEMA = [
   `ALTER TABLE messages ADD COLUMN setting INTEGER NOT NULL DEFAULT 0;`,
   // Muted conversations (`/mute`, local_mutes.ts).
   `CREATE TABLE IF NOT EXISTS muted (conv TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  // Room topics (`/topic`, local_topics.ts): the newest setting of each room.
+  `CREATE TABLE IF NOT EXISTS topics (
+     conv TEXT PRIMARY KEY, text TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL
+   );`,
 ];
 
 /**

@@ -1,11 +1,11 @@
 /**
  * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
- * the welcome line, muted conversations, rooms, registered users, videos and peers (for Tab), then
+ * the welcome line, muted conversations, rooms (with the topics the folder holds), registered users, videos and peers (for Tab), then
  * the catch-up of what arrived while away, and only then who is online (presence pushes start once
  * the queue is synced). What the user reads goes to `ChatBackend.read` (the other devices are told).
  * Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
  */
-import { sanitizeName } from "../../common/sanitize.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { AppHost } from "./app_host.ts";
 
 /** Starts the loads of `TuiApp.start()`; their results land in the app's state as they come. */
@@ -19,7 +19,15 @@ export function loadAtStart(app: AppHost): void {
   app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
   // Muted conversations first (answered at once from the folder): what the catch-up brings is quiet there.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
-  if (rooms) app.track(rooms.list(), (rs) => rs.forEach((r) => app.state.setRoom(r)));
+  if (rooms) {
+    app.track(rooms.list(), (rs) => {
+      for (const r of rs) {
+        const b = app.state.setRoom(r);
+        // The topic held in the folder, unless a topic line came meanwhile (it is newer).
+        if (rooms.topic) app.track(rooms.topic(r.name), (t) => void (t && !b.topic && (b.topic = sanitize(t.text))));
+      }
+    });
+  }
   // Tab completes registered users who are offline, and the server's videos after /play.
   if (app.backend.users) {
     app.track(app.backend.users(), (us) => us.forEach((u) => app.state.known.add(sanitizeName(u.user))));

@@ -33,8 +33,10 @@ export interface Line {
   failed?: boolean;
   /** Deleted for everyone (issue 39.3): drawn as "message deleted". */
   deleted?: boolean;
-  /** A conversation's setting line (its disappearing time): no text to reply to, edit or react to. */
+  /** A conversation's setting line (its disappearing time, a topic): no text to reply to, edit or react to. */
   setting?: boolean;
+  /** A room topic's setting line as it came: the new topic ("" cleared), which the buffer takes. */
+  topic?: string;
   /** An action ("/me waves", core/action.ts): drawn "* alice waves", its `body` the text with the marker. */
   action?: boolean;
   /** The id of the message this line answers (its quote is drawn again when that message changes). */
@@ -74,6 +76,8 @@ export class ChatBuffer {
   highlights = 0;
   /** Muted (`/mute`): its lines raise no highlight, bell or notification, and it is drawn dim. */
   muted = false;
+  /** A room's topic ("" none), for the title bar: the start's load, then each topic line added. */
+  topic = "";
   markerAfter: Line | null = null;
   /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
   markerBefore: Line | null = null;
@@ -104,6 +108,7 @@ export class ChatBuffer {
       }
       this.#mids.add(line.mid);
     }
+    if (line.topic !== undefined) this.topic = line.topic;
     if (line.kind === "msg" || line.kind === "own") {
       const i = this.speakers.indexOf(line.from);
       if (i >= 0) this.speakers.splice(i, 1);

@@ -76,6 +76,7 @@ export function messageLine(m: ChatMessage, me: string, quoted: Line | undefined
   else if (m.pending) line.pending = true;
   if (m.deleted) line.deleted = true;
   if (m.setting) line.setting = true;
+  if (m.topic !== undefined) line.topic = sanitize(m.topic);
   if (m.replyTo) line.replyTo = m.replyTo;
   if (act !== null && !m.deleted) line.action = true;
   if (text !== body && !m.deleted) line.body = body;

@@ -1,12 +1,13 @@
 /**
  * The room rows of the command table (`COMMANDS` in commands.ts includes them, in this order):
  * `/join`, `/part`, `/room create|kick`, `/invite`, `/names` (a room's members, its admins and who is
- * online), `/rooms` (one's rooms). Handlers use the backend's rooms capability
+ * online), `/rooms` (one's rooms, with their topics), `/topic` (shows, sets or clears a room's topic,
+ * end to end: the rooms capability's optional `topic` / `setTopic`). Handlers use the backend's rooms capability
  * (asked through `capability`) and print through the `CommandContext`; they never touch the terminal.
  */
-import { type CommandContext, type CommandSpec, needRoom, user } from "./command_context.ts";
-import type { RoomInfo } from "../backend.ts";
-import { sanitizeName } from "../../common/sanitize.ts";
+import { ago, type CommandContext, type CommandSpec, needRoom, user } from "./command_context.ts";
+import type { RoomControls, RoomInfo } from "../backend.ts";
+import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { counted } from "../../common/words.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { withoutHash } from "../../protocol/names.ts";
@@ -19,7 +20,20 @@ async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
   return room;
 }
 
-/** `/join`, `/part`, `/room`, `/invite`, `/names`, `/rooms`. */
+/** The room and the text of `/topic [#ROOM] [TEXT]`: a first word "#…" names a room when it is one of mine (or no room is on screen). */
+function topicArgs(ctx: CommandContext, mine: RoomInfo[], r?: string, rest?: string): [string, string | undefined] {
+  const named = r?.startsWith("#") && (mine.some((x) => x.name === withoutHash(r)) || ctx.target?.kind !== "room");
+  if (named) return [withoutHash(r!), rest || undefined];
+  return [needRoom(ctx), [r, rest].filter(Boolean).join(" ") || undefined];
+}
+
+/** What `/topic` and `/rooms` say of room `name`'s topic: "" when it has none or topics are not offered. */
+async function topicOf(rooms: RoomControls, name: string, now: number): Promise<string> {
+  const t = await rooms.topic?.(name);
+  return t ? `${sanitize(t.text)} (set by ${sanitizeName(t.by)}, ${ago(now, t.at)} ago)` : "";
+}
+
+/** `/join`, `/part`, `/room`, `/invite`, `/names`, `/rooms`, `/topic`. */
 export const ROOM_COMMANDS: readonly CommandSpec[] = [
   {
     name: "join",
@@ -116,7 +130,31 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       ctx.print(`You are in ${counted(rooms.length, "room")} (/join #ROOM goes there):`);
       for (const x of rooms) {
         ctx.print(`  #${sanitizeName(x.name)}: ${x.members.map(sanitizeName).join(", ")}`);
+        const t = await topicOf(capability(ctx.backend, "rooms"), x.name, ctx.now());
+        if (t) ctx.print(`    topic: ${t}`);
       }
+    },
+  },
+  {
+    name: "topic",
+    usage: "[#ROOM] [TEXT|-delete]",
+    help:
+      "Show this room's topic (or #ROOM's); with TEXT set it for every member (end to end, shown in the title bar), -delete clears it",
+    permission: "user",
+    run: async (ctx, [r, rest]) => {
+      const rooms = capability(ctx.backend, "rooms");
+      if (!rooms.topic || !rooms.setTopic) throw new Error("Room topics need end-to-end keys (a client folder)");
+      const mine = await rooms.list();
+      const [name, text] = topicArgs(ctx, mine, r, rest);
+      if (!mine.some((x) => x.name === name)) {
+        throw new Error(`You are not a member of #${sanitizeName(name)} (/rooms lists yours)`);
+      }
+      if (text === undefined) {
+        const t = await topicOf(rooms, name, ctx.now());
+        return ctx.print(`#${sanitizeName(name)} ${t ? `topic: ${t}` : "has no topic (/topic TEXT sets one)"}`);
+      }
+      if (text === "-delete" && !(await rooms.topic(name))) return ctx.print(`#${sanitizeName(name)} has no topic to clear`);
+      void ctx.addMessages([await rooms.setTopic(name, text === "-delete" ? "" : text)]);
     },
   },
 ];

@@ -1,0 +1,105 @@
+/**
+ * Room topics end to end through a real server (core/room_topics.ts, e2e/apply.ts `receiveTopic`):
+ * a member sets the topic, every member's client shows it as the setter's line and holds it; a
+ * member invited later gets it once (the others see nothing new); a cleared topic is gone; bad
+ * topics are refused before anything is sent; a topic forged into a DM, or one that is too long,
+ * is refused by the receiving codec and changes nothing. The server stores only sealed bodies.
+ */
+import assert from "node:assert/strict";
+import type { ChatMessage } from "../lib/client/backend.ts";
+import { randomId } from "../lib/common/random.ts";
+import { handOut } from "../lib/client/e2e/mod.ts";
+import { eventually, inbox, startTestServer } from "./helpers.ts";
+import { test } from "./deadline.ts";
+
+const dev = { kind: "room" as const, name: "dev" };
+const topicLines = (ms: ChatMessage[]) => ms.filter((m) => m.setting && m.topic !== undefined);
+
+test("room topics: set by a member, held by all, sent once more to a member invited later, cleared", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
+    const bi = inbox(b.client), ci = inbox(c.client);
+    for (const x of [a, b, c]) await x.client.sync(); // live delivery from here
+    await a.client.createRoom("dev", ["bob"]);
+    assert.equal(await a.client.rooms.topic!("dev"), null, "no topic yet");
+
+    const line = await a.client.rooms.setTopic!("#dev", "Release on Friday");
+    assert.equal(line.setting, true);
+    assert.equal(line.topic, "Release on Friday");
+    assert.equal(line.text, "✎ topic: Release on Friday");
+    assert.deepEqual(await a.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    await eventually(() => topicLines(bi.msgs).length === 1, 5000, "bob's topic line");
+    assert.equal(topicLines(bi.msgs)[0]!.text, "✎ topic: Release on Friday");
+    assert.deepEqual(await b.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    // The server holds the sealed body only.
+    const stored = await t.srv.core.store.pending("bob", 0, 100);
+    assert.ok(stored.length > 0 && stored.every((m) => !new TextDecoder().decode(m.body).includes("Friday")));
+
+    // Carol, invited later, cannot read the room's earlier messages: the inviter sends the topic again,
+    // with the time it was set. It shows for her; bob, who holds it, gets no second line.
+    await a.client.rooms.invite("dev", "carol");
+    await eventually(() => topicLines(ci.msgs).length === 1, 5000, "carol's topic line");
+    assert.deepEqual(await c.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    const after = await a.client.send(dev, "a line after the invite");
+    await eventually(() => bi.msgs.some((m) => m.mid === after.mid), 5000, "bob's next line");
+    assert.equal(topicLines(bi.msgs).length, 1, "no second topic line for bob");
+    assert.equal(bi.notices.filter((n) => /could not|unreadable/i.test(n)).length, 0, bi.notices.join("\n"));
+    assert.equal(topicLines(a.store.list("alice", 0)).length, 0, "setting lines in history carry no topic field");
+    assert.equal(a.store.list("alice", 0).filter((m) => m.setting).length, 1, "alice's history: her one line");
+
+    // Bad topics are refused before anything is sent.
+    await assert.rejects(b.client.rooms.setTopic!("dev", "two\nlines"), /one line/);
+    await assert.rejects(b.client.rooms.setTopic!("dev", "x".repeat(301)), /at most 300 characters \(this one has 301\)/);
+    await assert.rejects(b.client.rooms.setTopic!("nosuchroom", "hi"), (e: Error & { code?: string }) => !!e.code);
+
+    // Any member may change it; clearing it is a line too.
+    await b.client.rooms.setTopic!("dev", "Release moved to Monday");
+    await eventually(async () => (await c.client.rooms.topic!("dev"))?.by === "bob", 5000, "bob's topic at carol's");
+    const cleared = await c.client.rooms.setTopic!("dev", "");
+    assert.equal(cleared.text, "✎ the topic is cleared");
+    await eventually(async () => (await a.client.rooms.topic!("dev")) === null, 5000, "cleared at alice's");
+    await eventually(async () => (await b.client.rooms.topic!("dev")) === null, 5000, "cleared at bob's");
+
+    // Kept in the folder: a new process of bob's folder reads it.
+    await a.client.rooms.setTopic!("dev", "kept");
+    await eventually(async () => (await b.client.rooms.topic!("dev"))?.text === "kept", 5000, "bob has it");
+    await b.client.close();
+    const b2 = await t.e2eClient("bob", { register: false });
+    assert.equal((await b2.client.rooms.topic!("dev"))?.text, "kept");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("room topics: a topic forged into a DM, or one too long, is refused by the receiver and changes nothing", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
+    const ai = inbox(a.client);
+    await a.client.createRoom("dev", ["bob"]);
+    await a.client.rooms.setTopic!("dev", "the real one");
+    await b.client.sync();
+    // Bob seals topics himself, past his client's checks (as a modified client would).
+    const forge = async (to: { kind: "user" | "room"; name: string }, text: string) => {
+      const mid = randomId(undefined, 12);
+      const s = await b.codec.sealSetting(to, mid, { kind: "topic", text });
+      await handOut(b.codec, b.client.conn, s.handouts);
+      await b.client.conn.request("send", { to, mid, ...(s.devices ? { devices: s.devices } : {}) }, s.body);
+    };
+    await forge({ kind: "user", name: "alice" }, "a DM topic");
+    await forge(dev, "y".repeat(301));
+    await forge(dev, "a\nb");
+    await a.client.sync();
+    await eventually(() => ai.notices.length >= 3, 5000, "three refusals told");
+    assert.deepEqual(ai.notices.map((n) => n.replace(/^Could not read message \d+ from bob: /, "")), [
+      "A room's topic arrived in a direct message",
+      "A malformed topic",
+      "A malformed topic",
+    ]);
+    assert.equal((await a.client.rooms.topic!("dev"))?.text, "the real one");
+    assert.equal(topicLines(ai.msgs).length, 0);
+  } finally {
+    await t.stop();
+  }
+});
