@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { randomId } from "../lib/common/random.ts";
 import { handOut } from "../lib/client/e2e/mod.ts";
-import { eventually, inbox, startTestServer } from "./helpers.ts";
+import { eventually, inbox, scriptedCli, startTestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const dev = { kind: "room" as const, name: "dev" };
@@ -28,10 +28,18 @@ test("room topics: set by a member, held by all, sent once more to a member invi
     assert.equal(line.setting, true);
     assert.equal(line.topic, "Release on Friday");
     assert.equal(line.text, "✎ topic: Release on Friday");
-    assert.deepEqual(await a.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    assert.deepEqual(await a.client.rooms.topic!("dev"), {
+      text: "Release on Friday",
+      by: "alice",
+      at: line.ts,
+    });
     await eventually(() => topicLines(bi.msgs).length === 1, 5000, "bob's topic line");
     assert.equal(topicLines(bi.msgs)[0]!.text, "✎ topic: Release on Friday");
-    assert.deepEqual(await b.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    assert.deepEqual(await b.client.rooms.topic!("dev"), {
+      text: "Release on Friday",
+      by: "alice",
+      at: line.ts,
+    });
     // The server holds the sealed body only.
     const stored = await t.srv.core.store.pending("bob", 0, 100);
     assert.ok(stored.length > 0 && stored.every((m) => !new TextDecoder().decode(m.body).includes("Friday")));
@@ -40,22 +48,44 @@ test("room topics: set by a member, held by all, sent once more to a member invi
     // with the time it was set. It shows for her; bob, who holds it, gets no second line.
     await a.client.rooms.invite("dev", "carol");
     await eventually(() => topicLines(ci.msgs).length === 1, 5000, "carol's topic line");
-    assert.deepEqual(await c.client.rooms.topic!("dev"), { text: "Release on Friday", by: "alice", at: line.ts });
+    assert.deepEqual(await c.client.rooms.topic!("dev"), {
+      text: "Release on Friday",
+      by: "alice",
+      at: line.ts,
+    });
     const after = await a.client.send(dev, "a line after the invite");
     await eventually(() => bi.msgs.some((m) => m.mid === after.mid), 5000, "bob's next line");
     assert.equal(topicLines(bi.msgs).length, 1, "no second topic line for bob");
     assert.equal(bi.notices.filter((n) => /could not|unreadable/i.test(n)).length, 0, bi.notices.join("\n"));
-    assert.equal(topicLines(a.store.list("alice", 0)).length, 0, "setting lines in history carry no topic field");
-    assert.equal(a.store.list("alice", 0).filter((m) => m.setting).length, 1, "alice's history: her one line");
+    assert.equal(
+      topicLines(a.store.list("alice", 0)).length,
+      0,
+      "setting lines in history carry no topic field",
+    );
+    assert.equal(
+      a.store.list("alice", 0).filter((m) => m.setting).length,
+      1,
+      "alice's history: her one line",
+    );
 
     // Bad topics are refused before anything is sent.
     await assert.rejects(b.client.rooms.setTopic!("dev", "two\nlines"), /one line/);
-    await assert.rejects(b.client.rooms.setTopic!("dev", "x".repeat(301)), /at most 300 characters \(this one has 301\)/);
-    await assert.rejects(b.client.rooms.setTopic!("nosuchroom", "hi"), (e: Error & { code?: string }) => !!e.code);
+    await assert.rejects(
+      b.client.rooms.setTopic!("dev", "x".repeat(301)),
+      /at most 300 characters \(this one has 301\)/,
+    );
+    await assert.rejects(
+      b.client.rooms.setTopic!("nosuchroom", "hi"),
+      (e: Error & { code?: string }) => !!e.code,
+    );
 
     // Any member may change it; clearing it is a line too.
     await b.client.rooms.setTopic!("dev", "Release moved to Monday");
-    await eventually(async () => (await c.client.rooms.topic!("dev"))?.by === "bob", 5000, "bob's topic at carol's");
+    await eventually(
+      async () => (await c.client.rooms.topic!("dev"))?.by === "bob",
+      5000,
+      "bob's topic at carol's",
+    );
     const cleared = await c.client.rooms.setTopic!("dev", "");
     assert.equal(cleared.text, "✎ the topic is cleared");
     await eventually(async () => (await a.client.rooms.topic!("dev")) === null, 5000, "cleared at alice's");
@@ -99,6 +129,45 @@ test("room topics: a topic forged into a DM, or one too long, is refused by the 
     ]);
     assert.equal((await a.client.rooms.topic!("dev"))?.text, "the real one");
     assert.equal(topicLines(ai.msgs).length, 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("room topics: parley room topic shows, sets and clears; room list --json carries it; room invite sends it on", async () => {
+  const t = await startTestServer();
+  try {
+    const cli = (user: string, ...argv: string[]) => scriptedCli(t, user, argv);
+    for (const u of ["alice", "bob", "carol"]) assert.equal((await cli(u, "register")).code, 0);
+    assert.equal((await cli("alice", "room", "create", "dev", "bob")).code, 0);
+    assert.equal((await cli("alice", "room", "topic", "#dev")).out, "#dev has no topic");
+    const set = await cli("alice", "room", "topic", "dev", "Release", "on", "Friday");
+    assert.equal(set.out, "Set the topic of #dev: Release on Friday", set.err);
+    assert.match(
+      (await cli("bob", "room", "topic", "dev")).out,
+      /^#dev topic: Release on Friday \(set by alice, \d{4}-.*Z\)$/,
+    );
+    const listed = JSON.parse((await cli("bob", "room", "list", "--json")).out);
+    assert.equal(listed[0].topic.text, "Release on Friday");
+    assert.match((await cli("bob", "read", "--since", "1h")).out, /alice.*✎ topic: Release on Friday/);
+    assert.equal((await cli("alice", "room", "invite", "dev", "carol")).code, 0);
+    assert.equal(
+      JSON.parse((await cli("carol", "room", "topic", "dev", "--json")).out).topic.text,
+      "Release on Friday",
+    );
+    const both = await cli("alice", "room", "topic", "dev", "x", "--clear");
+    assert.notEqual(both.code, 0);
+    assert.match(both.err, /Give a topic or --clear, not both/);
+    const notMine = await cli("carol", "room", "topic", "ops", "hi");
+    assert.match(notMine.err, /You are not a member of #ops/);
+    const long = await cli("bob", "room", "topic", "dev", "z".repeat(301));
+    assert.match(long.err, /at most 300 characters/);
+    assert.equal((await cli("bob", "room", "topic", "dev", "--clear")).out, "Cleared the topic of #dev");
+    assert.equal((await cli("carol", "room", "topic", "dev")).out, "#dev has no topic");
+    assert.deepEqual(JSON.parse((await cli("carol", "room", "topic", "dev", "--json")).out), {
+      room: "dev",
+      topic: null,
+    });
   } finally {
     await t.stop();
   }

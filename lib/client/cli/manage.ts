@@ -42,7 +42,8 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room invite dev erin")
     .action(withClient(async (c, _o, a) => {
       const name = withoutHash(a[0]!);
-      await c.rooms.invite(name, a[1]!); // the room's topic follows them (core/room_topics.ts)
+      await c.sync(); // the newest topic first: it follows them (core/room_topics.ts)
+      await c.rooms.invite(name, a[1]!);
       io.out(`Invited ${a[1]} to #${name}`);
     }));
   room.command("leave").argument("<name>").description("leave a room")
@@ -66,6 +67,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .action(withClient(async (c, o) => {
       const rs = await c.roomList();
       if (o.json) {
+        await c.sync(); // topics set meanwhile arrive with the queue
         const topics = await Promise.all(rs.map((r) => c.rooms.topic?.(r.name) ?? null));
         return io.out(safeJson(rs.map((r, i) => topics[i] ? { ...r, topic: topics[i] } : r)));
       }
@@ -93,13 +95,19 @@ function registerTopicCommand(room: Command, io: CliIo, withClient: WithClient):
         throw new BackendError("no_keys", "Room topics need end-to-end keys (a client folder)");
       }
       if (!(await c.roomList()).some((r) => r.name === name)) {
-        throw new BackendError("not_member", `You are not a member of #${name} (parley room list lists yours)`);
+        throw new BackendError(
+          "not_member",
+          `You are not a member of #${name} (parley room list lists yours)`,
+        );
       }
       if (o.clear && text) throw new BackendError("usage", "Give a topic or --clear, not both");
       if (!o.clear && !text) {
+        await c.sync(); // a topic set meanwhile arrives with the queue
         const t = await c.rooms.topic(name);
         if (o.json) return io.out(safeJson({ room: name, topic: t }));
-        return io.out(t ? `#${name} topic: ${t.text} (set by ${t.by}, ${isoSeconds(t.at)})` : `#${name} has no topic`);
+        return io.out(
+          t ? `#${name} topic: ${t.text} (set by ${t.by}, ${isoSeconds(t.at)})` : `#${name} has no topic`,
+        );
       }
       await c.rooms.setTopic(name, o.clear ? "" : text);
       io.out(o.clear ? `Cleared the topic of #${name}` : `Set the topic of #${name}: ${text}`);

@@ -6,7 +6,13 @@
  * server stored it and the new state is announced (`message.changed`). `purgeExpired` deletes what
  * ran out of time.
  */
-import { BackendError, type ChatMessage, type MessageChange, type RoomTopic, type Target } from "../backend.ts";
+import {
+  BackendError,
+  type ChatMessage,
+  type MessageChange,
+  type RoomTopic,
+  type Target,
+} from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
   EDIT_WINDOW_MS,

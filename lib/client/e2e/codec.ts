@@ -31,7 +31,7 @@ import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { type BlockOps, type BodyCodec, type Handout, type KeyOps, type Sealed, type Setting } from "./body_codec.ts";
+import type { BlockOps, BodyCodec, Handout, KeyOps, Sealed, Setting } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { seenSync } from "./seen_sync.ts";
 import { confirmed, isAdmin } from "./apply.ts";

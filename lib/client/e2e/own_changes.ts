@@ -30,7 +30,9 @@ export async function sealOwnSetting(p: E2eParts, to: Target, mid: string, s: Se
   const value = s.kind === "expire" ? s.seconds : { topic: s.text, ...at };
   await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
   const payload = encodePayload(
-    s.kind === "expire" ? { v: 1, k: "expire", mid, seconds: s.seconds } : { v: 1, k: "topic", mid, text: s.text, ...at },
+    s.kind === "expire"
+      ? { v: 1, k: "expire", mid, seconds: s.seconds }
+      : { v: 1, k: "topic", mid, text: s.text, ...at },
   );
   return await sealFor(p, to, payload);
 }

@@ -102,7 +102,9 @@ export class PeerConv {
     let p: Payload;
     try {
       p = bodyOf(plaintext, mid);
-      if (p.k === "skd" || p.k === "topic") throw new SyntaxError("A room's key or topic has no place in peer mode");
+      if (p.k === "skd" || p.k === "topic") {
+        throw new SyntaxError("A room's key or topic has no place in peer mode");
+      }
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
       store.withWrites(writes, () => store.takeOnce(from, mid, ts, this.#core.clock.now())); // the ratchet step stands

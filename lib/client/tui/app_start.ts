@@ -24,7 +24,9 @@ export function loadAtStart(app: AppHost): void {
       for (const r of rs) {
         const b = app.state.setRoom(r);
         // The topic held in the folder, unless a topic line came meanwhile (it is newer).
-        if (rooms.topic) app.track(rooms.topic(r.name), (t) => void (t && !b.topic && (b.topic = sanitize(t.text))));
+        if (rooms.topic) {
+          app.track(rooms.topic(r.name), (t) => void (t && !b.topic && (b.topic = sanitize(t.text))));
+        }
       }
     });
   }

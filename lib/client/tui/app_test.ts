@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-control-regex no-regex-spaces
 import assert from "node:assert/strict";
-import { demoWorld, harness, type HarnessOptions, memoryMutes } from "./testing.ts";
+import { demoWorld, harness, type HarnessOptions, memoryMutes, memoryTopics } from "./testing.ts";
+import type { RoomControls } from "../backend.ts";
 
 const general = { kind: "room" as const, name: "general" };
 
@@ -555,5 +556,31 @@ Deno.test("TuiApp: what is typed after a command, in the same read, acts where t
   await h.type("/join #general\rab\x7fc");
   s = await h.settle();
   assert.equal(s.at(-1), "[#general] ac");
+  h.close();
+});
+
+Deno.test("TuiApp shows the room's topic in the title bar: the folder's at start, then each topic line", async () => {
+  const h = await open({
+    cols: 120,
+    setup: (b) => {
+      demoWorld(b);
+      const rooms = memoryTopics(b.rooms, "bob", () => Date.UTC(2026, 0, 1, 11, 0));
+      void rooms.setTopic!("general", "Release on \x1b[2JFriday");
+      (b as { rooms: RoomControls }).rooms = rooms;
+    },
+  });
+  const bar = " Parley │ chat.example:7000 │ alice │ online │ E2E on";
+  assert.equal((await h.type("\x1b2"))[0], `${bar} │ #general: Release on ^[[2JFriday`);
+  h.backend.receive("carol", general, "✎ topic: Moved to Monday", {
+    setting: true,
+    topic: "Moved to Monday",
+  });
+  let s = await h.settle();
+  assert.equal(s[0], `${bar} │ #general: Moved to Monday`);
+  assert.match(s.join("\n"), /carol │ ✎ topic: Moved to Monday/);
+  assert.equal((await h.type("\x1b3"))[0], bar, "#random has no topic");
+  h.backend.receive("dave", general, "✎ the topic is cleared", { setting: true, topic: "" });
+  s = await h.type("\x1b2");
+  assert.equal(s[0], bar, "cleared");
   h.close();
 });

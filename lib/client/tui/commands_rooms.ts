@@ -20,9 +20,18 @@ async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
   return room;
 }
 
-/** The room and the text of `/topic [#ROOM] [TEXT]`: a first word "#…" names a room when it is one of mine (or no room is on screen). */
-function topicArgs(ctx: CommandContext, mine: RoomInfo[], r?: string, rest?: string): [string, string | undefined] {
-  const named = r?.startsWith("#") && (mine.some((x) => x.name === withoutHash(r)) || ctx.target?.kind !== "room");
+/**
+ * The room and the text of `/topic [#ROOM] [TEXT]`: a first word "#…" names a room when it stands
+ * alone, is one of mine, or no room is on screen; else it starts the topic ("/topic #1 priority").
+ */
+function topicArgs(
+  ctx: CommandContext,
+  mine: RoomInfo[],
+  r?: string,
+  rest?: string,
+): [string, string | undefined] {
+  const named = r?.startsWith("#") &&
+    (!rest || mine.some((x) => x.name === withoutHash(r)) || ctx.target?.kind !== "room");
   if (named) return [withoutHash(r!), rest || undefined];
   return [needRoom(ctx), [r, rest].filter(Boolean).join(" ") || undefined];
 }
@@ -137,13 +146,15 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "topic",
-    usage: "[#ROOM] [TEXT|-delete]",
+    usage: "[#ROOM] [TEXT]",
     help:
-      "Show this room's topic (or #ROOM's); with TEXT set it for every member (end to end, shown in the title bar), -delete clears it",
+      "Show this room's topic (or #ROOM's); with TEXT set it for every member (end to end, shown in the title bar); /topic -delete clears it",
     permission: "user",
     run: async (ctx, [r, rest]) => {
       const rooms = capability(ctx.backend, "rooms");
-      if (!rooms.topic || !rooms.setTopic) throw new Error("Room topics need end-to-end keys (a client folder)");
+      if (!rooms.topic || !rooms.setTopic) {
+        throw new Error("Room topics need end-to-end keys (a client folder)");
+      }
       const mine = await rooms.list();
       const [name, text] = topicArgs(ctx, mine, r, rest);
       if (!mine.some((x) => x.name === name)) {
@@ -151,9 +162,13 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       }
       if (text === undefined) {
         const t = await topicOf(rooms, name, ctx.now());
-        return ctx.print(`#${sanitizeName(name)} ${t ? `topic: ${t}` : "has no topic (/topic TEXT sets one)"}`);
+        return ctx.print(
+          `#${sanitizeName(name)} ${t ? `topic: ${t}` : "has no topic (/topic TEXT sets one)"}`,
+        );
       }
-      if (text === "-delete" && !(await rooms.topic(name))) return ctx.print(`#${sanitizeName(name)} has no topic to clear`);
+      if (text === "-delete" && !(await rooms.topic(name))) {
+        return ctx.print(`#${sanitizeName(name)} has no topic to clear`);
+      }
       void ctx.addMessages([await rooms.setTopic(name, text === "-delete" ? "" : text)]);
     },
   },

@@ -4,11 +4,12 @@ import {
   type ChatMessage,
   type FileControls,
   type FileEntryInfo,
+  type RoomControls,
   type Target,
 } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
-import { memoryMutes } from "./testing.ts";
+import { memoryMutes, memoryTopics } from "./testing.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
 
@@ -551,4 +552,44 @@ Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; t
   await t.run("/mute bob");
   await t.run("/whois bob");
   assert.equal(t.printed.at(-1), "bob is offline (muted here: /unmute)");
+});
+
+Deno.test("COMMANDS /topic shows, sets (for this room or #ROOM) and clears a room's topic; /rooms shows topics; refusals", async () => {
+  const t = ctx({ kind: "room", name: "dev" });
+  t.backend.roomList = [
+    { name: "dev", members: ["alice", "bob"], admins: ["alice"] },
+    { name: "ops", members: ["alice"], admins: ["alice"] },
+  ];
+  await assert.rejects(t.run("/topic"), /Room topics need end-to-end keys/);
+  (t.backend as { rooms: RoomControls }).rooms = memoryTopics(t.backend.rooms, "alice", () => NOW - 120_000);
+  await t.run("/topic");
+  await t.run("/topic -delete");
+  await t.run("/topic Release  on Friday");
+  await t.run("/topic #ops on call: \x1b[2Jbob");
+  await t.run("/topic #1 priority");
+  await t.run("/topic #ops");
+  await t.run("/rooms");
+  await t.run("/topic #dev -delete");
+  await t.run("/topic");
+  await assert.rejects(t.run("/topic #nope"), /You are not a member of #nope/);
+  const dm = ctx({ kind: "user", name: "bob" });
+  (dm.backend as { rooms: RoomControls }).rooms = memoryTopics(dm.backend.rooms, "alice", () => NOW);
+  await assert.rejects(dm.run("/topic hello"), /Not in a room: give the room name/);
+  assert.deepEqual(t.printed, [
+    "#dev has no topic (/topic TEXT sets one)",
+    "#dev has no topic to clear",
+    "#ops topic: on call: ^[[2Jbob (set by alice, 2m ago)",
+    "You are in 2 rooms (/join #ROOM goes there):",
+    "  #dev: alice, bob",
+    "    topic: #1 priority (set by alice, 2m ago)",
+    "  #ops: alice",
+    "    topic: on call: ^[[2Jbob (set by alice, 2m ago)",
+    "#dev has no topic (/topic TEXT sets one)",
+  ]);
+  assert.deepEqual(t.added.map((m) => [m.to.name, m.topic]), [
+    ["dev", "Release on Friday"],
+    ["ops", "on call: \x1b[2Jbob"],
+    ["dev", "#1 priority"],
+    ["dev", ""],
+  ]);
 });

@@ -5,7 +5,7 @@
  */
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
-import type { MuteList, Role } from "../backend.ts";
+import type { ChatMessage, MuteList, Role, RoomControls, RoomTopic } from "../backend.ts";
 import { muteName } from "../session/local_mutes.ts";
 import { TuiApp } from "./app.ts";
 import type { TuiOptions } from "./app_options.ts";
@@ -149,5 +149,29 @@ export function memoryMutes(): MuteList {
         else on.delete(name);
         return list();
       }),
+  };
+}
+
+/** `rooms` with topics held in memory (as a folder with keys holds them): each one set is a setting line of `user`'s. */
+export function memoryTopics(rooms: RoomControls, user: string, now: () => number): RoomControls {
+  const held = new Map<string, RoomTopic>();
+  let n = 0;
+  return {
+    ...rooms,
+    topic: (room) => Promise.resolve(held.get(room)?.text ? held.get(room)! : null),
+    setTopic: (room, text) => {
+      held.set(room, { text, by: user, at: now() });
+      const line: ChatMessage = {
+        seq: 900 + ++n,
+        mid: `topic${n}`,
+        ts: now(),
+        from: user,
+        to: { kind: "room", name: room },
+        text: text ? `✎ topic: ${text}` : "✎ the topic is cleared",
+        setting: true,
+        topic: text,
+      };
+      return Promise.resolve(line);
+    },
   };
 }
