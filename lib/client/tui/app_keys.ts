@@ -157,6 +157,7 @@ function complete(app: AppHost, back: boolean): void {
     commands,
     rooms: [...st.rooms.keys()],
     videos: app.videoNames,
+    ...(cur.topic ? { topic: cur.topic } : {}),
     ...(app.opts.listPaths ? { paths: app.opts.listPaths } : {}),
     argKind: (name, i) => {
       const spec = findCommand(name, app.commands);

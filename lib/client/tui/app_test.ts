@@ -578,6 +578,12 @@ Deno.test("TuiApp shows the room's topic in the title bar: the folder's at start
   let s = await h.settle();
   assert.equal(s[0], `${bar} │ #general: Moved to Monday`);
   assert.match(s.join("\n"), /carol │ ✎ topic: Moved to Monday/);
+  assert.equal(
+    (await h.type("/topic \t")).at(-1),
+    "[#general] /topic Moved to Monday",
+    "Tab brings the topic",
+  );
+  await h.type("\x15"); // Ctrl-U: the line is emptied again
   assert.equal((await h.type("\x1b3"))[0], bar, "#random has no topic");
   h.backend.receive("dave", general, "✎ the topic is cleared", { setting: true, topic: "" });
   s = await h.type("\x1b2");

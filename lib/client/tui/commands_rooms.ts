@@ -148,7 +148,7 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     name: "topic",
     usage: "[#ROOM] [TEXT]",
     help:
-      "Show this room's topic (or #ROOM's); with TEXT set it for every member (end to end, shown in the title bar); /topic -delete clears it",
+      "Show this room's topic (or #ROOM's); with TEXT set it for every member (end to end, shown in the title bar; Tab after /topic brings the current one to edit); /topic -delete clears it",
     permission: "user",
     run: async (ctx, [r, rest]) => {
       const rooms = capability(ctx.backend, "rooms");

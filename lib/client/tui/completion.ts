@@ -10,7 +10,8 @@
  * `sources.paths(word)`, which lists a folder: a folder is completed with `/` and no space), so Tab on an empty argument (`/msg `,
  * `/join `) offers every choice: the first is inserted and `choices` lists them all. Pressing Tab
  * again right after a completion (text and cursor unchanged) cycles to the next candidate;
- * `backwards` cycles back. Any other edit should call `reset()`.
+ * `backwards` cycles back. Tab right after `/topic ` brings the room's topic (`sources.topic`) to
+ * edit, as irssi does. Any other edit should call `reset()`.
  */
 import { emojiNames } from "../core/emoji.ts";
 import { withoutHash } from "../../protocol/names.ts";
@@ -26,6 +27,8 @@ export interface CompletionSources {
   videos?: readonly string[];
   /** Completions of a file path as typed (after `/send`, `/stream`): folders end in `/`. */
   paths?(typed: string): string[];
+  /** The topic of the room on screen, which Tab after `/topic ` puts on the line to edit. */
+  topic?: string;
 }
 
 /** What an argument names; `conv`: a room (#ROOM) or a user written with an @ (@USER). */
@@ -60,6 +63,7 @@ function candidates(word: string, head: string, src: CompletionSources): string[
   };
   if (atStart && word.startsWith("/")) return pick(src.commands, lw.slice(1)).map((c) => `/${c} `);
   const cmd = /^\/(\S+)\s+/.exec(head);
+  if (word === "" && src.topic && /^\/topic\s+$/i.test(head)) return [src.topic];
   const kind = cmd ? src.argKind?.(cmd[1]!, head.trim().split(/\s+/).length - 1) ?? null : null;
   if (kind === "user" && !word.startsWith("#")) {
     return pick(src.nicks, lw.replace(/^@/, "")).map((n) => `${n} `);

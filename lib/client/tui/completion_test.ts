@@ -84,3 +84,20 @@ Deno.test("Completer.complete() of /watch-together's #ROOM|@USER keeps the @ of 
     "/watch-together #games ",
   );
 });
+
+Deno.test("Completer.complete(): Tab after /topic brings the room's topic to edit; with none, the rooms", () => {
+  const topic = "Ship 0.19 today; review at 15:00";
+  assert.deepEqual(new Completer().complete("/topic ", 7, { ...src, topic }), {
+    text: `/topic ${topic}`,
+    cursor: 7 + topic.length,
+  });
+  assert.equal(new Completer().complete("/TOPIC  ", 8, { ...src, topic })!.text, `/TOPIC  ${topic}`);
+  const rooms = { ...src, argKind: () => "room" as const };
+  assert.equal(new Completer().complete("/topic ", 7, rooms)!.text, "/topic #general ", "no topic: rooms");
+  assert.equal(new Completer().complete("/topic #ga", 10, { ...rooms, topic })!.text, "/topic #games ");
+  assert.equal(
+    new Completer().complete("/msg ", 5, { ...src, topic }),
+    null,
+    "other commands: not the topic",
+  );
+});
