@@ -60,6 +60,7 @@ export {
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  type TopicPayload,
   topicProblem,
 } from "./keys.ts";
 export type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
