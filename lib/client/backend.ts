@@ -33,6 +33,7 @@ export type {
   RoomControls,
   RoomInfo,
   RoomTopic,
+  WordList,
 } from "./backend_controls.ts";
 import type {
   BlockControls,
@@ -43,6 +44,7 @@ import type {
   PeerControls,
   RoomControls,
   RoomInfo,
+  WordList,
 } from "./backend_controls.ts";
 
 export type {
@@ -244,6 +246,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   search?(q: SearchQuery): Promise<SearchResult>;
   /** Optional: the conversations muted in this client folder (`/mute`). */
   mutes?: MuteList;
+  /** Optional: the words that highlight a line besides one's name, kept in this client folder (`/highlight`). */
+  highlights?: WordList;
 }
 
 /** Why a backend lacks each capability: a stable code and one sentence for the user. */

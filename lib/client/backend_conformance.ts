@@ -63,6 +63,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   trust: true,
   search: true,
   mutes: true,
+  highlights: true,
 };
 /** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
 export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];
@@ -175,6 +176,20 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
       await assert.rejects(m.set("#", true), (e: { code?: string }) => e.code === "usage");
       assert.deepEqual(await m.set("#dev", false), [h.peer]);
       assert.deepEqual(await m.list(), [h.peer]);
+    },
+  ],
+
+  [
+    "highlights (where offered): a word added is listed as kept (lower case, trimmed), until it is removed",
+    async (h) => {
+      const w = h.backend.highlights;
+      if (!w) return;
+      assert.deepEqual(await w.set("  Deploy ", true), ["deploy"]);
+      assert.deepEqual(await w.set("release  train", true), ["deploy", "release train"]);
+      assert.deepEqual(await w.set("DEPLOY", true), ["deploy", "release train"], "added twice: listed once");
+      await assert.rejects(w.set("   ", true), (e: { code?: string }) => e.code === "usage");
+      assert.deepEqual(await w.set("Deploy", false), ["release train"]);
+      assert.deepEqual(await w.list(), ["release train"]);
     },
   ],
 

@@ -146,6 +146,17 @@ export interface MuteList {
   set(conv: string, on: boolean): Promise<string[]>;
 }
 
+/**
+ * Optional (`ChatBackend.highlights`): words or phrases besides one's name that make a room line a
+ * highlight (bell, notification), kept in this client folder (`/highlight`); lower case, as listed.
+ */
+export interface WordList {
+  /** The words, sorted. */
+  list(): Promise<string[]>;
+  /** Adds (`on`) or removes `word`; the list after (code "usage" for one that cannot be a highlight). */
+  set(word: string, on: boolean): Promise<string[]>;
+}
+
 /** Capability (peers): peer mode's own commands (`/connect`, `/peers`). */
 export interface PeerControls {
   /** Dials a peer at HOST:PORT; resolves with its name. */

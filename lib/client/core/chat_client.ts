@@ -24,6 +24,7 @@ import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { NO_MATCHES } from "../session/local_store_search.ts";
 import { muteList } from "../session/local_mutes.ts";
+import { highlightList } from "../session/local_highlights.ts";
 import { wire } from "../session/wire_events.ts";
 import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
@@ -55,8 +56,9 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
-  /** The conversations muted in this folder (`/mute`; session/local_mutes.ts); none without a local store. */
+  /** Muted conversations and highlight words of this folder (`/mute`, `/highlight`); none without a local store. */
   readonly mutes: B.MuteList | undefined;
+  readonly highlights: B.WordList | undefined;
   role!: B.Role;
   /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
   videoPart: VideoPart = NO_VIDEO;
@@ -101,6 +103,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     super(session);
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
     this.mutes = store ? muteList(store.db, this.now) : undefined;
+    this.highlights = store ? highlightList(store.db, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       conn: () => this.conn,
@@ -249,10 +252,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly setExpiry = this.changes.setExpiry.bind(this.changes);
   readonly changeMessage = this.changes.changeMessage.bind(this.changes);
   readonly react = this.changes.react.bind(this.changes);
-  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
-    const m = this.store?.byMidAny(ref);
-    return Promise.resolve(m && this.store ? this.store.editsOf(m.seq) : []);
-  }
+  readonly editsOf = this.changes.editsOf.bind(this.changes);
   readonly markSeen = (ms: B.ChatMessage[]): void =>
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */

@@ -87,6 +87,12 @@ export class MessageChanges {
     return orig;
   }
 
+  /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
+  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
+    const store = this.host.store, m = store?.byMidAny(ref);
+    return Promise.resolve(m && store ? store.editsOf(m.seq) : []);
+  }
+
   /** Toggles this user's reaction `emoji` on message `ref`. */
   react(ref: string, emoji: string): Promise<ChatMessage> {
     const mine = this.host.store?.byMidAny(ref)?.reactions?.[emoji]?.includes(this.host.user) ?? false;

@@ -30,8 +30,9 @@ import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
-import type { MessageChange, MuteList, SearchQuery, SearchResult } from "../backend.ts";
+import type { MessageChange, MuteList, SearchQuery, SearchResult, WordList } from "../backend.ts";
 import { muteList } from "../session/local_mutes.ts";
+import { highlightList } from "../session/local_highlights.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -132,12 +133,14 @@ export class PeerBackend implements ChatBackend {
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
   /** One's messages until the peer takes them (the node writes and sends them; this side lists and drops). */
   readonly #outbox: Outbox;
-  /** The conversations muted in this folder (`/mute`; session/local_mutes.ts). */
+  /** The conversations muted in this folder (`/mute`; session/local_mutes.ts), and the highlight words. */
   readonly mutes: MuteList;
+  readonly highlights: WordList;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
     this.#outbox = new Outbox(node.store.local, node.name, node.clock);
     this.mutes = muteList(node.store.local.db, () => node.clock.now());
+    this.highlights = highlightList(node.store.local.db, () => node.clock.now());
   }
 
   get user(): string {

@@ -76,6 +76,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS topics (
      conv TEXT PRIMARY KEY, text TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL
    );`,
+  // Highlight words (`/highlight`, local_highlights.ts).
+  `CREATE TABLE IF NOT EXISTS highlights (word TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
 
 /**

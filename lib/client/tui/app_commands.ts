@@ -110,6 +110,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
         if (b) st.buffers.close(b);
       }),
     mutedChanged: (names) => later(() => st.buffers.setMuted(names)),
+    highlightsChanged: (words) => later(() => st.setHighlights(words)),
     removeMessage: (mid) => later(() => st.buffers.buffers.forEach((b) => b.removeMessage(mid))),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
- * the welcome line, muted conversations, rooms (with the topics the folder holds), registered users, videos and peers (for Tab), then
+ * the welcome line, muted conversations and highlight words, rooms (with the topics the folder holds), registered users, videos and peers (for Tab), then
  * the catch-up of what arrived while away, and only then who is online (presence pushes start once
  * the queue is synced). What the user reads goes to `ChatBackend.read` (the other devices are told).
  * Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
@@ -14,11 +14,12 @@ export function loadAtStart(app: AppHost): void {
     app.state.buffers.status,
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
-  const { rooms, video, peers, mutes } = app.backend;
+  const { rooms, video, peers, mutes, highlights } = app.backend;
   // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
   app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
-  // Muted conversations first (answered at once from the folder): what the catch-up brings is quiet there.
+  // Muted conversations and highlight words first (answered at once from the folder): the catch-up follows them.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
+  if (highlights) app.track(highlights.list(), (words) => app.state.setHighlights(words));
   if (rooms) {
     app.track(rooms.list(), (rs) => {
       for (const r of rs) {

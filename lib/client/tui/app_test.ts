@@ -1,6 +1,13 @@
 // deno-lint-ignore-file no-control-regex no-regex-spaces
 import assert from "node:assert/strict";
-import { demoWorld, harness, type HarnessOptions, memoryMutes, memoryTopics } from "./testing.ts";
+import {
+  demoWorld,
+  harness,
+  type HarnessOptions,
+  memoryHighlights,
+  memoryMutes,
+  memoryTopics,
+} from "./testing.ts";
 import type { RoomControls } from "../backend.ts";
 
 const general = { kind: "room" as const, name: "general" };
@@ -588,5 +595,27 @@ Deno.test("TuiApp shows the room's topic in the title bar: the folder's at start
   h.backend.receive("dave", general, "✎ the topic is cleared", { setting: true, topic: "" });
   s = await h.type("\x1b2");
   assert.equal(s[0], bar, "cleared");
+  h.close();
+});
+
+Deno.test("TuiApp: a room line holding a highlight word rings and highlights like one's name; /unhighlight stops it", async () => {
+  const words = memoryHighlights();
+  await words.set("deploy", true); // added at an earlier start
+  await words.set("release train", true);
+  const h = await harness({ setup: (b) => (demoWorld(b), b.highlights = words), notify: "osc9" });
+  let n = h.writes.length;
+  h.backend.receive("bob", general, "DEPLOY is done");
+  h.backend.receive("carol", general, "the release train leaves at 5");
+  h.backend.receive("dave", general, "redeploy later, deployment notes, release trainee"); // not whole words
+  let s = await h.settle();
+  assert.equal(h.writes.slice(n).join("").match(/\x1b\]9;/g)?.length, 2, "two rang");
+  assert.match(s[2]!, /^2\.#gen… 3,2!│/);
+  await h.type("/unhighlight deploy\r");
+  n = h.writes.length;
+  h.backend.receive("bob", general, "deploy again");
+  h.backend.receive("bob", general, "hey alice");
+  s = await h.settle();
+  assert.equal(h.writes.slice(n).join("").match(/\x1b\]9;/g)?.length, 1, "only the mention rang");
+  assert.match(s[2]!, /^2\.#gen… 5,3!│/);
   h.close();
 });

@@ -26,9 +26,13 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The user's name as a whole word (letters, digits and `_` around it do not count), any case. */
-export function mentionPattern(me: string): RegExp {
-  return new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(me)}($|[^\\p{L}\\p{N}_])`, "iu");
+/**
+ * The user's name, or one of their highlight `words` (`/highlight`), as a whole word or phrase
+ * (letters, digits and `_` around it do not count), any case.
+ */
+export function mentionPattern(me: string, words: readonly string[] = []): RegExp {
+  const any = [me, ...words].map(escapeRe).join("|");
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])(?:${any})($|[^\\p{L}\\p{N}_])`, "iu");
 }
 
 /** What a quote shows of a message: its first line, at most `max` characters. */

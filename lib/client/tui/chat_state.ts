@@ -54,6 +54,11 @@ export class ChatState {
     this.#mention = mentionPattern(me);
   }
 
+  /** The highlight words (`/highlight`): a room line holding one (or my name) is a highlight from now on. */
+  setHighlights(words: readonly string[]): void {
+    this.#mention = mentionPattern(this.me, words);
+  }
+
   info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
     buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
   }

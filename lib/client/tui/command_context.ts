@@ -58,6 +58,8 @@ export interface CommandContext {
   closeTarget?(target: Target): void;
   /** The mute list changed (`/mute`, `/unmute`): the buffers follow `names`. */
   mutedChanged?(names: string[]): void;
+  /** The highlight words changed (`/highlight`, `/unhighlight`): lines from now on follow `words`. */
+  highlightsChanged?(words: string[]): void;
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
 }

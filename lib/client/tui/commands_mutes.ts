@@ -4,17 +4,27 @@
  * session/local_mutes.ts): what arrives there still shows and counts as unread, but rings no bell,
  * raises no notification or highlight, is left out of "Act:" and Alt+A, and its buffer is drawn dim.
  * Without an argument the command acts on the buffer it is typed in ("*": the status buffer, where
- * broadcasts land); a room one is not in, or a user nobody is, is refused.
+ * broadcasts land); a room one is not in, or a user nobody is, is refused. The other way round,
+ * `/highlight [WORD…]` (lists, or adds a word or phrase that makes a room line ring like one's name)
+ * and `/unhighlight WORD…` (`ChatBackend.highlights`, session/local_highlights.ts).
  */
 import { sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
 import { targetText } from "./command_context.ts";
-import type { MuteList } from "../backend.ts";
+import type { MuteList, WordList } from "../backend.ts";
 import { muteName } from "../session/local_mutes.ts";
+import { highlightWord } from "../session/local_highlights.ts";
 
 function mutes(ctx: CommandContext): MuteList {
   if (!ctx.backend.mutes) throw new Error("This client keeps no mute list (it needs a client folder)");
   return ctx.backend.mutes;
+}
+
+function highlights(ctx: CommandContext): WordList {
+  if (!ctx.backend.highlights) {
+    throw new Error("This client keeps no highlight words (it needs a client folder)");
+  }
+  return ctx.backend.highlights;
 }
 
 /** The conversation named (as the list names it), or the buffer's own. */
@@ -80,6 +90,53 @@ export const MUTE_COMMANDS: readonly CommandSpec[] = [
     run: async (ctx) => {
       const list = await mutes(ctx).list();
       ctx.print(list.length ? `Muted here: ${list.map(said).join(", ")}` : "Nothing is muted here");
+    },
+  },
+  {
+    name: "highlight",
+    aliases: ["hilight"],
+    usage: "[TEXT]",
+    help:
+      "Make room lines holding TEXT (a word or phrase, any case) ring and highlight like your name; without TEXT, list them",
+    permission: "user",
+    run: async (ctx, [text]) => {
+      const list = highlights(ctx);
+      if (!text) {
+        const now = await list.list();
+        return ctx.print(
+          now.length
+            ? `Highlighted here: your name, ${
+              now.map((w) => `"${w}"`).join(", ")
+            } (/unhighlight TEXT removes one)`
+            : "Only your name highlights here (/highlight TEXT adds a word or phrase)",
+        );
+      }
+      const w = highlightWord(text);
+      if (w === ctx.backend.user.toLowerCase()) return ctx.print("Your name always highlights");
+      const before = await list.list();
+      ctx.highlightsChanged?.(await list.set(w, true));
+      ctx.print(
+        before.includes(w)
+          ? `"${w}" highlights already (/highlight lists them)`
+          : `Room lines holding "${w}" now highlight here; /unhighlight ${w} undoes it`,
+      );
+    },
+  },
+  {
+    name: "unhighlight",
+    aliases: ["dehilight"],
+    usage: "TEXT",
+    help: "Stop highlighting room lines that hold TEXT (/highlight lists the words)",
+    permission: "user",
+    run: async (ctx, [text]) => {
+      const list = highlights(ctx), w = highlightWord(text!);
+      const before = await list.list();
+      ctx.highlightsChanged?.(await list.set(w, false));
+      ctx.print(
+        before.includes(w)
+          ? `"${w}" no longer highlights`
+          : `"${w}" is not a highlight here (/highlight lists them)`,
+      );
     },
   },
 ];

@@ -9,7 +9,7 @@ import {
 } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
-import { memoryMutes, memoryTopics } from "./testing.ts";
+import { memoryHighlights, memoryMutes, memoryTopics } from "./testing.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
 
@@ -591,5 +591,40 @@ Deno.test("COMMANDS /topic shows, sets (for this room or #ROOM) and clears a roo
     ["ops", "on call: \x1b[2Jbob"],
     ["dev", "#1 priority"],
     ["dev", ""],
+  ]);
+});
+
+Deno.test("COMMANDS /highlight lists or adds a word or phrase, /unhighlight removes it; the screen follows; refusals", async () => {
+  const t = ctx({ kind: "room", name: "dev" });
+  await assert.rejects(t.run("/highlight deploy"), /This client keeps no highlight words/);
+  t.backend.highlights = memoryHighlights();
+  const shown: string[][] = [];
+  t.c.highlightsChanged = (words) => void shown.push(words);
+  await t.run("/highlight");
+  await t.run("/highlight  Deploy ");
+  await t.run("/hilight release   train");
+  await t.run("/highlight deploy");
+  await t.run("/highlight ALICE");
+  await t.run("/highlight");
+  await t.run("/unhighlight DEPLOY");
+  await t.run("/dehilight deploy");
+  await assert.rejects(t.run("/highlight " + "x".repeat(65)), /at most 64 characters \(this one has 65\)/);
+  await assert.rejects(t.run("/highlight a\u200bb"), /control characters/);
+  assert.deepEqual(t.printed, [
+    "Only your name highlights here (/highlight TEXT adds a word or phrase)",
+    'Room lines holding "deploy" now highlight here; /unhighlight deploy undoes it',
+    'Room lines holding "release train" now highlight here; /unhighlight release train undoes it',
+    '"deploy" highlights already (/highlight lists them)',
+    "Your name always highlights",
+    'Highlighted here: your name, "deploy", "release train" (/unhighlight TEXT removes one)',
+    '"deploy" no longer highlights',
+    '"deploy" is not a highlight here (/highlight lists them)',
+  ]);
+  assert.deepEqual(shown, [
+    ["deploy"],
+    ["deploy", "release train"],
+    ["deploy", "release train"],
+    ["release train"],
+    ["release train"],
   ]);
 });

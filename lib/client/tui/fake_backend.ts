@@ -29,6 +29,7 @@ import {
   type VideoFrameData,
   type VideoHandle,
   type VideoListing,
+  type WordList,
 } from "../backend.ts";
 
 export interface FakeCall {
@@ -55,8 +56,9 @@ export class FakeBackend implements ChatBackend {
   dropOutbox?: ChatBackend["dropOutbox"];
   search?: ChatBackend["search"];
   read?: ChatBackend["read"];
-  /** Muted conversations, when a test gives some (`memoryMutes()`; a client without a folder has none). */
+  /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */
   mutes?: MuteList;
+  highlights?: WordList;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
   /** Messages this backend sent, for `history`. */

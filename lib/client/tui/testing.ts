@@ -5,7 +5,8 @@
  */
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
-import type { ChatMessage, MuteList, Role, RoomControls, RoomTopic } from "../backend.ts";
+import type { ChatMessage, MuteList, Role, RoomControls, RoomTopic, WordList } from "../backend.ts";
+import { highlightWord } from "../session/local_highlights.ts";
 import { muteName } from "../session/local_mutes.ts";
 import { TuiApp } from "./app.ts";
 import type { TuiOptions } from "./app_options.ts";
@@ -173,5 +174,21 @@ export function memoryTopics(rooms: RoomControls, user: string, now: () => numbe
       };
       return Promise.resolve(line);
     },
+  };
+}
+
+/** Highlight words in memory, kept as the local store keeps them (session/local_highlights.ts). */
+export function memoryHighlights(): WordList {
+  const on = new Set<string>();
+  const list = () => [...on].sort();
+  return {
+    list: () => Promise.resolve(list()),
+    set: (word, add) =>
+      Promise.resolve().then(() => {
+        const w = highlightWord(word);
+        if (add) on.add(w);
+        else on.delete(w);
+        return list();
+      }),
   };
 }

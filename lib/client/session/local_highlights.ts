@@ -1,0 +1,48 @@
+/**
+ * Highlight words (`/highlight`, `ChatBackend.highlights`): words or phrases besides one's own name
+ * that make a room line a highlight (bell, notification, "!" in the buffer list), kept in a table of
+ * the client folder's local store like the mute list, so every process of the folder and the next
+ * start see them. A word is kept trimmed and in lower case (matching ignores case); this is the one
+ * home of that rule. What a highlight does is the screen's business (tui/chat_lines.ts).
+ */
+import type { WordList } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import { type Row, type SqlDb, writeTx } from "./local_store_sql.ts";
+
+/** The longest highlight word or phrase, in code points. */
+export const HIGHLIGHT_MAX = 64;
+
+/** `text` as the list keeps it (trimmed, one space between words, lower case), or a refusal saying why not. */
+export function highlightWord(text: string): string {
+  const w = text.normalize("NFC").trim().replace(/\s+/gu, " ").toLowerCase();
+  if (!w) throw new BackendError("usage", "Give a word or phrase to highlight");
+  if (/[\p{Cc}\p{Cf}]/u.test(w)) {
+    throw new BackendError("usage", "A highlight cannot hold control characters");
+  }
+  const n = [...w].length;
+  if (n > HIGHLIGHT_MAX) {
+    throw new BackendError("usage", `A highlight is at most ${HIGHLIGHT_MAX} characters (this one has ${n})`);
+  }
+  return w;
+}
+
+/** The highlight words of the store `db`, sorted. */
+function listWords(db: SqlDb): string[] {
+  return (db.prepare("SELECT word FROM highlights ORDER BY word").all() as Row[]).map((r) => String(r.word));
+}
+
+/** The highlight list over the store `db` (its clock gives each entry its time). */
+export function highlightList(db: SqlDb, now: () => number): WordList {
+  return {
+    list: () => Promise.resolve(listWords(db)),
+    set: (word, on) =>
+      Promise.resolve().then(() => {
+        const w = highlightWord(word);
+        return writeTx(db, () => {
+          if (on) db.prepare("INSERT OR IGNORE INTO highlights (word, at) VALUES (?, ?)").run(w, now());
+          else db.prepare("DELETE FROM highlights WHERE word = ?").run(w);
+          return listWords(db);
+        });
+      }),
+  };
+}
