@@ -172,3 +172,25 @@ test("room topics: parley room topic shows, sets and clears; room list --json ca
     await t.stop();
   }
 });
+
+test("room settings: a member invited later learns the room's disappearing time too, so what they send disappears", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
+    const bi = inbox(b.client), ci = inbox(c.client);
+    for (const x of [a, b, c]) await x.client.sync();
+    await a.client.createRoom("dev", ["bob"]);
+    await a.client.setExpiry(dev, 3600);
+    await eventually(() => bi.msgs.some((m) => m.setting), 5000, "bob's expiry line");
+    await a.client.rooms.invite("dev", "carol");
+    await eventually(() => ci.msgs.some((m) => m.setting && /disappear/.test(m.text)), 5000, "carol's expiry line");
+    assert.equal(c.store.expiryOf("r:dev"), 3600, "carol holds the room's time");
+    const mine = await c.client.send(dev, "carol's first line");
+    await eventually(() => bi.msgs.some((m) => m.mid === mine.mid), 5000, "bob gets carol's line");
+    const got = bi.msgs.find((m) => m.mid === mine.mid)!;
+    assert.equal(got.expires, got.ts + 3600_000, "it disappears like every line of the room");
+    assert.equal(bi.msgs.filter((m) => m.setting).length, 1, "bob, who held the time, sees no second line");
+  } finally {
+    await t.stop();
+  }
+});

@@ -6,13 +6,7 @@
  * server stored it and the new state is announced (`message.changed`). `purgeExpired` deletes what
  * ran out of time.
  */
-import {
-  BackendError,
-  type ChatMessage,
-  type MessageChange,
-  type RoomTopic,
-  type Target,
-} from "../backend.ts";
+import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
   EDIT_WINDOW_MS,
@@ -21,6 +15,7 @@ import {
   MAX_EXPIRY_S,
   sealAndSend,
   type Sealed,
+  type Setting,
   SETTING_FIXED,
   topicProblem,
   topicText,
@@ -105,42 +100,46 @@ export class MessageChanges {
    * it (and shows it as a line); it is kept here at once.
    */
   async setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
-    const { host } = this, codec = host.codec, store = host.store;
-    if (!codec.sealSetting || !store) throw noKeys("Disappearing messages");
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXPIRY_S) {
       throw new BackendError("usage", "Messages can disappear after 1 second to 366 days (or off)");
     }
-    const to = wire(target);
-    const sent = await this.#sendSealed(
-      to,
-      (mid) => codec.sealSetting!(to, mid, { kind: "expire", seconds }),
-      expiryText(seconds),
-    );
-    const m: ChatMessage = { ...sent, setting: true }; // a setting line, no text: never changed
-    LocalStore.tx(store.db, () => {
-      store.setExpiry(convOf(host.user, m), seconds, m.ts);
-      if (m.seq) store.insert([m], true);
-    });
-    return m;
+    return await this.#setting(wire(target), { kind: "expire", seconds }, expiryText(seconds));
   }
 
   /**
    * Sets the topic of `room` for every member ("" clears it): a setting sealed like a message of the
-   * room, kept here at once; its line (`topic` says the text). `again`: the topic held here, sent once
-   * more for members invited since (with the time it was set; it shows only where it is new).
+   * room, kept here at once; its line (`topic` says the text).
    */
-  async setTopic(room: string, text: string, again?: RoomTopic): Promise<ChatMessage | null> {
-    const { host } = this, codec = host.codec, store = host.store;
-    if (!codec.sealSetting || !store) throw noKeys("Room topics");
+  async setTopic(room: string, text: string): Promise<ChatMessage> {
     const problem = topicProblem(text);
     if (problem) throw new BackendError("usage", problem);
-    const to = wire({ kind: "room", name: room });
-    const s = { kind: "topic" as const, text, ...(again ? { at: again.at } : {}) };
-    const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), topicText(text));
-    if (again) return null; // changes nothing here; the other devices' copies stay unseen too
-    const m: ChatMessage = { ...sent, setting: true, topic: text };
+    return await this.#setting(wire({ kind: "room", name: room }), { kind: "topic", text }, topicText(text));
+  }
+
+  /**
+   * Sends setting `s` held here for `room` once more, with the time it was set (`s.at`), for members
+   * invited since: it shows only where it is news (not here, nor on my other devices).
+   */
+  async again(room: string, s: Setting & { at: number }): Promise<void> {
+    await this.#setting(wire({ kind: "room", name: room }), s, "");
+  }
+
+  /**
+   * Seals setting `s` for `to` and sends it; a new one (no `at`) is kept here at once and its line
+   * saved and answered (a setting line: never changed; a topic's says its text).
+   */
+  async #setting(to: Target, s: Setting, text: string): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec, store = host.store;
+    if (!codec.sealSetting || !store) {
+      throw noKeys(s.kind === "topic" ? "Room topics" : "Disappearing messages");
+    }
+    const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), text);
+    if (s.at !== undefined) return sent;
+    const m: ChatMessage = { ...sent, setting: true, ...(s.kind === "topic" ? { topic: s.text } : {}) };
     LocalStore.tx(store.db, () => {
-      setTopic(store.db, convOf(host.user, m), { text, by: host.user, at: m.ts });
+      const conv = convOf(host.user, m);
+      if (s.kind === "topic") setTopic(store.db, conv, { text: s.text, by: host.user, at: m.ts });
+      else store.setExpiry(conv, s.seconds, m.ts);
       if (m.seq) store.insert([m], true);
     });
     return m;

@@ -2,8 +2,8 @@
  * What an opened payload does to the local history, committed with the ratchet or chain step that
  * opened it (one transaction): a text is saved, a change (edit, deletion, reaction; issue 39) is
  * checked by e2e/changes.ts's one rule and applied, a disappearing-time setting or a room's topic is
- * kept for its conversation and shown as its sender's line (a topic re-sent to a member invited
- * later shows only where it is new). A room admin (by the verified log) may delete
+ * kept for its conversation and shown as its sender's line (a setting re-sent to a member invited
+ * later shows only where it is news). A room admin (by the verified log) may delete
  * others' messages. Runs under the folder's lock.
  */
 import type { StoreWrites } from "../../crypto/state_store.ts";
@@ -120,40 +120,61 @@ export async function confirmed(p: E2eParts, mid: string): Promise<void> {
   }
 }
 
-/** A received disappearing-time setting: kept for the conversation and shown as a line of its sender's. */
-export async function receiveExpiry(
+/**
+ * A received disappearing-time setting: kept for the conversation and shown as a line of its
+ * sender's; a re-send (`s.at`: to a member invited later) that is no news here is consumed unseen (null).
+ */
+export function receiveExpiry(
   p: E2eParts,
   w: StoreWrites,
   m: ChatMessage,
-  seconds: number,
-): Promise<ChatMessage> {
-  const line: ChatMessage = { ...m, text: expiryText(seconds), setting: true };
-  await p.cs.commit(w, () => {
-    p.local.setExpiry(convOf(p.me, m), seconds, m.ts);
-    p.local.insert([line]);
+  s: { seconds: number; at?: number },
+): Promise<ChatMessage | null> {
+  const line: ChatMessage = { ...m, text: expiryText(s.seconds), setting: true };
+  return keepSetting(p, w, m, line, s.at, (conv, at) => p.local.setExpiry(conv, s.seconds, at));
+}
+
+/**
+ * Keeps a setting `m` carries with `keep(conv, at)` (whether it is news here) in the ratchet step's
+ * transaction, `at` its time (a re-send's `sentAt`: when first set, never after its envelope); `line`
+ * is saved and answered, unless it is a re-send that is no news here (consumed unseen: null).
+ */
+async function keepSetting(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  line: ChatMessage,
+  sentAt: number | undefined,
+  keep: (conv: string, at: number) => boolean,
+): Promise<ChatMessage | null> {
+  const conv = convOf(p.me, m);
+  let shown = true;
+  await p.cs.commit(w, (db) => {
+    shown = keep(conv, Math.min(sentAt ?? m.ts, m.ts)) || sentAt === undefined;
+    if (shown) p.local.insert([line]);
+    else SqliteCryptoStore.markConsumed(db, m.seq, conv);
   });
-  return line;
+  return shown ? line : null;
 }
 
 /**
  * A received room topic: kept for the room unless a newer one is held, and shown as its sender's line
  * (`topic` says the new text); a re-send (`pl.at`) that changes nothing here is consumed unseen (null).
  */
-export async function receiveTopic(
+export function receiveTopic(
   p: E2eParts,
   w: StoreWrites,
   m: ChatMessage,
   pl: Pick<TopicPayload, "text" | "at">,
 ): Promise<ChatMessage | null> {
   if (m.to.kind !== "room") throw new SyntaxError("A topic outside a room");
-  const conv = convOf(p.me, m);
   const line: ChatMessage = { ...m, text: topicText(pl.text), setting: true, topic: pl.text };
-  let shown = true;
-  await p.cs.commit(w, (db) => {
-    const now = setTopic(p.local.db, conv, { text: pl.text, by: m.from, at: Math.min(pl.at ?? m.ts, m.ts) });
-    shown = now || pl.at === undefined;
-    if (shown) p.local.insert([line]);
-    else SqliteCryptoStore.markConsumed(db, m.seq, conv);
-  });
-  return shown ? line : null;
+  return keepSetting(
+    p,
+    w,
+    m,
+    line,
+    pl.at,
+    (conv, at) => setTopic(p.local.db, conv, { text: pl.text, by: m.from, at }),
+  );
 }

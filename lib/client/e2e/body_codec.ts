@@ -115,9 +115,12 @@ export interface BlockOps {
 
 /**
  * A conversation's setting, sealed like one of its messages and shown as a line: messages disappear
- * after `seconds` (0: off); a room's `topic` ("" clears it; `at`: when first set, on a re-send).
+ * after `seconds` (0: off); a room's `topic` ("" clears it). `at`: when it was first set, on a re-send
+ * to a member invited later (it shows only where it is news).
  */
-export type Setting = { kind: "expire"; seconds: number } | { kind: "topic"; text: string; at?: number };
+export type Setting =
+  | { kind: "expire"; seconds: number; at?: number }
+  | { kind: "topic"; text: string; at?: number };
 
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */
 export interface BodyCodec {

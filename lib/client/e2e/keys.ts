@@ -199,7 +199,7 @@ export async function keyToPin(
 /** What an encrypted body carries once opened. */
 export type Payload =
   | { v: 1; k: "text"; mid: string; text: string; re?: string; x?: number }
-  | { v: 1; k: "expire"; mid: string; seconds: number }
+  | { v: 1; k: "expire"; mid: string; seconds: number; at?: number }
   | TopicPayload
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
   | ChangePayload;
@@ -256,15 +256,15 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
     if (p.x !== undefined && !isExpiry(p.x, 1)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;
   }
+  if (p.at !== undefined && !(Number.isSafeInteger(p.at) && (p.at as number) > 0)) {
+    throw new SyntaxError("A setting with a malformed time");
+  }
   if (p.k === "expire") {
     if (!isExpiry(p.seconds, 0)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;
   }
   if (p.k === "topic") {
     if (typeof p.text !== "string" || topicProblem(p.text)) throw new SyntaxError("A malformed topic");
-    if (p.at !== undefined && !(Number.isSafeInteger(p.at) && (p.at as number) > 0)) {
-      throw new SyntaxError("A topic with a malformed time");
-    }
     return p as Payload;
   }
   if (p.k === "edit" || p.k === "delete" || p.k === "react") {

@@ -21,17 +21,16 @@ import { sealFor } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
 const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
-/** My settings sealed in this folder (a disappearing time in seconds, or a topic), by the mid of their envelope. */
-const SETTINGS = new FiledList<number | { topic: string; at?: number }>("settings:mine", 64, 10 * 60_000);
+/** My settings sealed in this folder, by the mid of their envelope (a number: a disappearing time filed by 0.18). */
+const SETTINGS = new FiledList<number | Setting>("settings:mine", 64, 10 * 60_000);
 
 /** Seals my setting `s` for `to` (its disappearing time, a room's topic), filed first like a change. */
 export async function sealOwnSetting(p: E2eParts, to: Target, mid: string, s: Setting): Promise<Sealed> {
-  const at = s.kind === "topic" && s.at !== undefined ? { at: s.at } : {};
-  const value = s.kind === "expire" ? s.seconds : { topic: s.text, ...at };
-  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
+  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: s }));
+  const at = s.at !== undefined ? { at: s.at } : {};
   const payload = encodePayload(
     s.kind === "expire"
-      ? { v: 1, k: "expire", mid, seconds: s.seconds }
+      ? { v: 1, k: "expire", mid, seconds: s.seconds, ...at }
       : { v: 1, k: "topic", mid, text: s.text, ...at },
   );
   return await sealFor(p, to, payload);
@@ -39,14 +38,15 @@ export async function sealOwnSetting(p: E2eParts, to: Target, mid: string, s: Se
 
 /**
  * Envelope `m` of mine as a setting filed in this folder: its line (saved here, or by the process
- * that sent it: the first to file it wins; null for a re-sent topic that changes nothing here), or
+ * that sent it: the first to file it wins; null for a re-sent setting that is no news here), or
  * undefined when it is no setting of mine filed here.
  */
 export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessage | null | undefined> {
-  const s = await SETTINGS.get(p.cs, p.me, m.mid);
-  if (s === undefined) return undefined;
-  if (typeof s === "number") return await receiveExpiry(p, NO_WRITES, m, s);
-  return await receiveTopic(p, NO_WRITES, m, { text: s.topic, at: s.at });
+  const filed = await SETTINGS.get(p.cs, p.me, m.mid);
+  if (filed === undefined) return undefined;
+  const s: Setting = typeof filed === "number" ? { kind: "expire", seconds: filed } : filed;
+  if (s.kind === "expire") return await receiveExpiry(p, NO_WRITES, m, s);
+  return await receiveTopic(p, NO_WRITES, m, s);
 }
 
 /**

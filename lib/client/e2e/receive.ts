@@ -103,7 +103,7 @@ async function receiveRoom(
     ? null
     : decodePayload(o.plaintext, m.mid);
   // From a user blocked here only the room's settings apply (its disappearing time, its topic): they are the room's.
-  if (pl?.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
+  if (pl?.k === "expire") return await receiveExpiry(p, o.writes, m, pl);
   if (pl?.k === "topic") return await receiveTopic(p, o.writes, m, pl);
   if (blocked || !pl) {
     await commitConsumed(p, o.writes, m.seq, conv); // dropped unread

@@ -59,7 +59,7 @@ export async function receiveDm(
   const pl = decodePayload(o.plaintext, m.mid);
   if (pl.k === "text") return await save(p, o.writes, opened(m, pl));
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
-  if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl.seconds);
+  if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl);
   if (pl.k === "topic") throw new SyntaxError("A room's topic arrived in a direct message");
   await receiveSenderKey(p, o, m, conv, pl);
   return null;

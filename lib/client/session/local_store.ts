@@ -219,9 +219,9 @@ export class LocalStore {
     changes.applyReaction(this.db, seq, user, emoji, on, at);
   }
 
-  /** Disappearing messages in conversation `conv`: `seconds` (0: off), set at `at`; an older setting loses. */
-  setExpiry(conv: string, seconds: number, at: number): void {
-    changes.setExpiry(this.db, conv, seconds, at);
+  /** Disappearing messages in `conv`: `seconds` (0: off), set at `at`; an older setting loses. Whether it is news here. */
+  setExpiry(conv: string, seconds: number, at: number): boolean {
+    return changes.setExpiry(this.db, conv, seconds, at);
   }
 
   /** The disappearing time of conversation `conv` in seconds; 0 when off. */

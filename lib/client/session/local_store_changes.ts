@@ -80,18 +80,29 @@ export function reactionsOf(db: SqlDb, seq: number): Record<string, string[]> | 
   return by;
 }
 
-/** Disappearing messages in conversation `conv`: `seconds` (0: off), set at `at`; an older setting loses. */
-export function setExpiry(db: SqlDb, conv: string, seconds: number, at: number): void {
+/**
+ * Disappearing messages in conversation `conv`: `seconds` (0: off), set at `at`; an older setting
+ * loses. Whether it is news here (none held, or the one held older or other): a setting re-sent to a
+ * member invited later shows only where it is.
+ */
+export function setExpiry(db: SqlDb, conv: string, seconds: number, at: number): boolean {
+  const held = expirySetting(db, conv);
   db.prepare(
     `INSERT INTO expiry (conv, seconds, at) VALUES (?, ?, ?)
      ON CONFLICT (conv) DO UPDATE SET seconds = excluded.seconds, at = excluded.at WHERE excluded.at >= at`,
   ).run(conv, seconds, at);
+  return !held || held.at < at || (held.at === at && held.seconds !== seconds);
+}
+
+/** The disappearing-time setting of conversation `conv` held here (seconds, 0: off; when set), if any. */
+export function expirySetting(db: SqlDb, conv: string): { seconds: number; at: number } | undefined {
+  const r = db.prepare("SELECT seconds, at FROM expiry WHERE conv = ?").get(conv) as Row | undefined;
+  return r ? { seconds: Number(r.seconds), at: Number(r.at) } : undefined;
 }
 
 /** The disappearing time of conversation `conv` in seconds; 0 when off. */
 export function expiryOf(db: SqlDb, conv: string): number {
-  const r = db.prepare("SELECT seconds FROM expiry WHERE conv = ?").get(conv) as Row | undefined;
-  return Number(r?.seconds ?? 0);
+  return expirySetting(db, conv)?.seconds ?? 0;
 }
 
 /**
