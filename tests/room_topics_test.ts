@@ -183,7 +183,11 @@ test("room settings: a member invited later learns the room's disappearing time 
     await a.client.setExpiry(dev, 3600);
     await eventually(() => bi.msgs.some((m) => m.setting), 5000, "bob's expiry line");
     await a.client.rooms.invite("dev", "carol");
-    await eventually(() => ci.msgs.some((m) => m.setting && /disappear/.test(m.text)), 5000, "carol's expiry line");
+    await eventually(
+      () => ci.msgs.some((m) => m.setting && /disappear/.test(m.text)),
+      5000,
+      "carol's expiry line",
+    );
     assert.equal(c.store.expiryOf("r:dev"), 3600, "carol holds the room's time");
     const mine = await c.client.send(dev, "carol's first line");
     await eventually(() => bi.msgs.some((m) => m.mid === mine.mid), 5000, "bob gets carol's line");

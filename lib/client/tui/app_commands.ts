@@ -65,6 +65,8 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
       }),
     closeCurrent: () => later(() => st.buffers.close(buf)),
     clearCurrent: () => later(() => buf.clear()),
+    bufferLabels: () => st.buffers.buffers.map((b) => b.label),
+    showBuffer: (i) => later(() => st.buffers.switchTo(i)),
     send: (t, text, replyTo) => app.sendText(t, text, replyTo),
     lastMessage: (own) =>
       buf.lines.findLast((l) =>

@@ -619,3 +619,12 @@ Deno.test("TuiApp: a room line holding a highlight word rings and highlights lik
   assert.match(s[2]!, /^2\.#gen… 5,3!│/);
   h.close();
 });
+
+Deno.test("TuiApp /buffer NAME and /window N switch buffers (beyond Alt+1…0 too)", async () => {
+  const h = await open();
+  assert.equal((await h.type("/buffer rand\r")).at(-1), "[#random]");
+  assert.equal((await h.type("/window 2\r")).at(-1), "[#general]");
+  const s = await h.type("/buffer nobody\r");
+  assert.match(s.join("\n"), /No open buffer is named "nobody"/);
+  h.close();
+});

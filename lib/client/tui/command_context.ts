@@ -29,6 +29,10 @@ export interface CommandContext {
   closeCurrent(): void;
   /** Takes every line off the current buffer's screen (`/clear`; its history stays where it is kept). */
   clearCurrent?(): void;
+  /** The buffers' labels in list order ("status", "#dev", "bob"), for `/buffer`. */
+  bufferLabels?(): string[];
+  /** Shows buffer `index` (0-based, in list order). */
+  showBuffer?(index: number): void;
   send(target: Target, text: string, replyTo?: string): Promise<void>;
   /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
   lastMessage?(own: boolean): Line | null;

@@ -6,7 +6,8 @@
  * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
  * The matches are numbered: `/goto N` goes to match N in its conversation (loaded from its time on)
  * and selects it (select.ts). `/clear` empties that scrollback (what is kept stays: `/history`
- * shows it again).
+ * shows it again). `/buffer N|NAME` (also `/window`) goes to buffer N of the list, or to the one
+ * whose name is NAME or the only one that starts with it (where Alt+1…0 cannot reach).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";
@@ -15,6 +16,26 @@ import { dayOf, targetText, whenText } from "./command_context.ts";
 import { counted } from "../../common/words.ts";
 import { saidBy } from "../core/action.ts";
 import { conversationOf } from "../session/wire_events.ts";
+
+/** The index of the buffer `/buffer` names among `labels` (a number from 1, a name, the start of one), or why none. */
+export function bufferIndex(labels: readonly string[], arg: string): number | string {
+  if (/^\d+$/.test(arg)) {
+    const n = Number(arg);
+    return n >= 1 && n <= labels.length ? n - 1 : `There is no buffer ${arg}: the list has ${labels.length}`;
+  }
+  const q = arg.toLowerCase().replace(/^@/, ""), lower = labels.map((l) => l.toLowerCase());
+  const exact = lower.indexOf(q);
+  if (exact >= 0) return exact;
+  if (lower.includes(`#${q}`)) return lower.indexOf(`#${q}`);
+  // "#d" looks among rooms only; "d" among every name, the rooms' without their "#".
+  const starts = (l: string) => q.startsWith("#") ? l.startsWith(q) : l.replace(/^#/, "").startsWith(q);
+  const some = lower.flatMap((l, i) => starts(l) ? [i] : []);
+  if (some.length === 1) return some[0]!;
+  const said = sanitize(arg);
+  return some.length
+    ? `"${said}" starts ${some.map((i) => sanitize(labels[i]!)).join(", ")}: say which`
+    : `No open buffer is named "${said}" (/join #ROOM or /query USER opens one)`;
+}
 
 /** Matches `/search` prints at most (the newest). */
 export const SEARCH_LIMIT = 30;
@@ -82,6 +103,19 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
     run: (ctx) => {
       if (!ctx.clearCurrent) throw new Error("This screen cannot be cleared");
       ctx.clearCurrent();
+    },
+  },
+  {
+    name: "buffer",
+    aliases: ["window", "win"],
+    usage: "N|NAME",
+    help: "Go to buffer N of the list, or to the one named NAME (#dev, bob) or whose name starts so",
+    permission: "user",
+    run: (ctx, [arg]) => {
+      if (!ctx.bufferLabels || !ctx.showBuffer) throw new Error("This screen has no buffer list");
+      const i = bufferIndex(ctx.bufferLabels(), arg!);
+      if (typeof i === "string") throw new Error(i);
+      ctx.showBuffer(i);
     },
   },
 ];

@@ -628,3 +628,23 @@ Deno.test("COMMANDS /highlight lists or adds a word or phrase, /unhighlight remo
     ["release train"],
   ]);
 });
+
+Deno.test("COMMANDS /buffer N|NAME (also /window) goes to a buffer by number, name or the start of one; else why not", async () => {
+  const t = ctx({ kind: "room", name: "dev" });
+  const shown: number[] = [];
+  t.c.bufferLabels = () => ["status", "#dev", "#design", "dave", "dev", "#ops", "b\x1b[2Job"];
+  t.c.showBuffer = (i) => void shown.push(i);
+  for (const arg of ["3", "7", "dev", "#dev", "@Dave", "#o", "op", "DESIGN"]) await t.run(`/buffer ${arg}`);
+  await t.run("/window 1");
+  assert.deepEqual(shown, [2, 6, 4, 1, 3, 5, 5, 2, 0]);
+  await assert.rejects(t.run("/buffer 8"), /There is no buffer 8: the list has 7/);
+  await assert.rejects(t.run("/buffer 0"), /There is no buffer 0/);
+  await assert.rejects(t.run("/buffer #de"), /"#de" starts #dev, #design: say which/);
+  await assert.rejects(t.run("/buffer d"), /"d" starts #dev, #design, dave, dev: say which/);
+  await assert.rejects(
+    t.run("/buffer zed"),
+    /No open buffer is named "zed" \(\/join #ROOM or \/query USER opens one\)/,
+  );
+  await t.run("/buffer b");
+  assert.equal(shown.at(-1), 6, "the one name that starts so");
+});
