@@ -16,6 +16,7 @@ import { dayOf, targetText, whenText } from "./command_context.ts";
 import { counted } from "../../common/words.ts";
 import { saidBy } from "../core/action.ts";
 import { conversationOf } from "../session/wire_events.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 /** The index of the buffer `/buffer` names among `labels` (a number from 1, a name, the start of one), or why none. */
 export function bufferIndex(labels: readonly string[], arg: string): number | string {
@@ -28,7 +29,7 @@ export function bufferIndex(labels: readonly string[], arg: string): number | st
   if (exact >= 0) return exact;
   if (lower.includes(`#${q}`)) return lower.indexOf(`#${q}`);
   // "#d" looks among rooms only; "d" among every name, the rooms' without their "#".
-  const starts = (l: string) => q.startsWith("#") ? l.startsWith(q) : l.replace(/^#/, "").startsWith(q);
+  const starts = (l: string) => q.startsWith("#") ? l.startsWith(q) : withoutHash(l).startsWith(q);
   const some = lower.flatMap((l, i) => starts(l) ? [i] : []);
   if (some.length === 1) return some[0]!;
   const said = sanitize(arg);
