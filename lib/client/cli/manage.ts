@@ -1,8 +1,9 @@
 /**
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
- * lib/client/cli/main.ts): `room create|invite|leave|kick|list|topic` (create refuses a second room for
- * the same people without `--new`, see core/room_twin.ts; `topic` added in 0.19), `fingerprint`, `verify`, `trust`, `block`,
- * `unblock`, `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
+ * lib/client/cli/main.ts): `room create|invite|leave|kick|list|topic` (create refuses a second room
+ * for the same people without `--new`, see core/room_twin.ts; `topic` added in 0.19; `invite` sends
+ * the room's topic and disappearing time on), `fingerprint`, `verify`, `trust`, `block`, `unblock`,
+ * `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
  */
 import { safeJson } from "../../common/sanitize.ts";
 import type { Command } from "commander";

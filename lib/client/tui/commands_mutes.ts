@@ -5,8 +5,8 @@
  * raises no notification or highlight, is left out of "Act:" and Alt+A, and its buffer is drawn dim.
  * Without an argument the command acts on the buffer it is typed in ("*": the status buffer, where
  * broadcasts land); a room one is not in, or a user nobody is, is refused. The other way round,
- * `/highlight [WORD…]` (lists, or adds a word or phrase that makes a room line ring like one's name)
- * and `/unhighlight WORD…` (`ChatBackend.highlights`, session/local_highlights.ts).
+ * `/highlight [TEXT]` (lists, or adds a word or phrase that makes a room line ring like one's name)
+ * and `/unhighlight TEXT` (`ChatBackend.highlights`, session/local_highlights.ts).
  */
 import { sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";

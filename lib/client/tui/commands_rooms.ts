@@ -2,15 +2,16 @@
  * The room rows of the command table (`COMMANDS` in commands.ts includes them, in this order):
  * `/join`, `/part`, `/room create|kick`, `/invite`, `/names` (a room's members, its admins and who is
  * online), `/rooms` (one's rooms, with their topics), `/topic` (shows, sets or clears a room's topic,
- * end to end: the rooms capability's optional `topic` / `setTopic`). Handlers use the backend's rooms capability
- * (asked through `capability`) and print through the `CommandContext`; they never touch the terminal.
+ * end to end: the rooms capability's optional `topic` / `setTopic`). Handlers use the backend's
+ * rooms capability (asked through `capability`) and print through the `CommandContext`; they never
+ * touch the terminal.
  */
 import { ago, type CommandContext, type CommandSpec, needRoom, user } from "./command_context.ts";
 import type { RoomControls, RoomInfo } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { counted } from "../../common/words.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
-import { withoutHash } from "../../protocol/names.ts";
+import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { BackendError, capability } from "../backend.ts";
 
 /** One of my rooms by name, or why not. */
@@ -30,10 +31,11 @@ function topicArgs(
   r?: string,
   rest?: string,
 ): [string, string | undefined] {
+  const norm = (n: string) => normalizeName(n) ?? n;
   const named = r?.startsWith("#") &&
-    (!rest || mine.some((x) => x.name === withoutHash(r)) || ctx.target?.kind !== "room");
-  if (named) return [withoutHash(r!), rest || undefined];
-  return [needRoom(ctx), [r, rest].filter(Boolean).join(" ") || undefined];
+    (!rest || mine.some((x) => x.name === norm(withoutHash(r))) || ctx.target?.kind !== "room");
+  const room = named ? withoutHash(r!) : needRoom(ctx);
+  return [norm(room), (named ? rest : [r, rest].filter(Boolean).join(" ")) || undefined];
 }
 
 /** What `/topic` and `/rooms` say of room `name`'s topic: "" when it has none or topics are not offered. */

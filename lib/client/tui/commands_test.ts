@@ -565,7 +565,7 @@ Deno.test("COMMANDS /topic shows, sets (for this room or #ROOM) and clears a roo
   await t.run("/topic");
   await t.run("/topic -delete");
   await t.run("/topic Release  on Friday");
-  await t.run("/topic #ops on call: \x1b[2Jbob");
+  await t.run("/topic #OPS on call: \x1b[2Jbob"); // a room name in any case
   await t.run("/topic #1 priority");
   await t.run("/topic #ops");
   await t.run("/rooms");
