@@ -134,7 +134,7 @@ test("room topics: a topic forged into a DM, or one too long, is refused by the 
   }
 });
 
-test("room topics: parley room topic shows, sets and clears; room list --json carries it; room invite sends it on", async () => {
+test("room topics: parley room topic shows, sets and clears; room list --json carries it; room invite sends it and the time on; parley expire TARGET says the time", async () => {
   const t = await startTestServer();
   try {
     const cli = (user: string, ...argv: string[]) => scriptedCli(t, user, argv);
@@ -150,7 +150,15 @@ test("room topics: parley room topic shows, sets and clears; room list --json ca
     const listed = JSON.parse((await cli("bob", "room", "list", "--json")).out);
     assert.equal(listed[0].topic.text, "Release on Friday");
     assert.match((await cli("bob", "read", "--since", "1h")).out, /alice.*✎ topic: Release on Friday/);
+    assert.equal((await cli("bob", "expire", "#dev")).out, "Messages to #dev do not disappear");
+    assert.equal((await cli("alice", "expire", "#dev", "1d")).code, 0);
+    assert.equal((await cli("bob", "expire", "#dev")).out, "Messages to #dev disappear after 1d");
     assert.equal((await cli("alice", "room", "invite", "dev", "carol")).code, 0);
+    assert.equal(
+      (await cli("carol", "expire", "#dev")).out,
+      "Messages to #dev disappear after 1d",
+      "sent on",
+    );
     assert.equal(
       JSON.parse((await cli("carol", "room", "topic", "dev", "--json")).out).topic.text,
       "Release on Friday",

@@ -215,6 +215,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   watch?: WatchChannel;
   /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
   setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
+  /** Optional (issue 39.5): how long after they are sent messages in `target` disappear, in seconds (0: never). */
+  expiry?(target: Target): Promise<number>;
   /**
    * Optional: starts the live feed once the UI listens, and resolves with what to show first.
    * Without it the UI shows only what arrives live.

@@ -47,6 +47,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   changeMessage: true,
   react: true,
   setExpiry: true,
+  expiry: true,
   editsOf: true,
   watch: true,
   catchUp: true,
@@ -176,6 +177,20 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
       await assert.rejects(m.set("#", true), (e: { code?: string }) => e.code === "usage");
       assert.deepEqual(await m.set("#dev", false), [h.peer]);
       assert.deepEqual(await m.list(), [h.peer]);
+    },
+  ],
+
+  [
+    "expiry (where offered): reads back the disappearing time setExpiry set (0: off)",
+    async (h) => {
+      const b = h.backend, peer = { kind: "user" as const, name: h.peer };
+      if (!b.expiry || !b.setExpiry) return;
+      assert.equal(await b.expiry(peer), 0, "none set");
+      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
+      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
+      assert.equal(await b.expiry(peer), 90);
+      await b.setExpiry(peer, 0);
+      assert.equal(await b.expiry(peer), 0);
     },
   ],
 

@@ -2,8 +2,9 @@
  * Scripted changes of messages already sent (issue 39; added to the fixed contract of cli/main.ts):
  * `edit MID TEXT…` and `delete MID` (one's own message), `react MID EMOJI` (toggles one's reaction;
  * :codes: are converted as in messages), `edits MID` (the earlier texts of an edited message),
- * `expire TARGET TIME|off` (disappearing messages in a conversation: `Messages to T now disappear
- * after TIME` / `Messages to T no longer disappear`). MID
+ * `expire TARGET [TIME|off]` (disappearing messages in a conversation: `Messages to T now disappear
+ * after TIME` / `Messages to T no longer disappear`; without TIME, since 0.19: `Messages to T
+ * disappear after TIME` / `Messages to T do not disappear`). MID
  * is a message's id as `read --json` and `send --json` print it. One line each:
  * `Edited MID`, `Deleted MID`, `Reacted MID EMOJI` or `Unreacted MID EMOJI`; `edits`: `TIME TEXT`.
  */
@@ -73,17 +74,29 @@ export function registerChangeCommands(program: Command, io: CliIo, withClient: 
   registerExpireEdits(program, io, withClient);
 }
 
-/** `expire TARGET TIME|off`, `edits MID`. */
+/** `expire TARGET [TIME|off]` (without TIME: how long now, added in 0.19), `edits MID`. */
 function registerExpireEdits(program: Command, io: CliIo, withClient: WithClient): void {
   program.command("expire")
     .description("make messages in a conversation disappear everywhere after a time (off: keep them)")
     .argument("<target>", "USER or '#ROOM'")
-    .argument("<time>", "30s, 10m, 2h, 1d, 1w, or off")
-    .addHelpText("after", "\nExamples:\n  parley expire bob 1d\n  parley expire '#dev' off")
+    .argument("[time]", "30s, 10m, 2h, 1d, 1w, or off; without it, how long now")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley expire bob 1d\n  parley expire '#dev' off\n  parley expire '#dev'",
+    )
     .action(withClient(async (c, _o, [t, time]) => {
       const target: Target = t!.startsWith("#")
         ? { kind: "room", name: withoutHash(t!) }
         : { kind: "user", name: t! };
+      if (time === undefined) {
+        await c.sync(); // a time set meanwhile arrives with the queue
+        const s = await c.expiry(target);
+        return io.out(
+          s
+            ? `Messages to ${formatTarget(target)} disappear after ${durationText(s)}`
+            : `Messages to ${formatTarget(target)} do not disappear`,
+        );
+      }
       let seconds = 0;
       if (time !== "off") {
         try {

@@ -250,6 +250,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   }
 
   readonly setExpiry = this.changes.setExpiry.bind(this.changes);
+  readonly expiry = this.changes.expiry.bind(this.changes);
   readonly changeMessage = this.changes.changeMessage.bind(this.changes);
   readonly react = this.changes.react.bind(this.changes);
   readonly editsOf = this.changes.editsOf.bind(this.changes);
@@ -275,10 +276,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   search(q: B.SearchQuery): Promise<B.SearchResult> {
     return this.store?.search(this.user, q, this.now()) ?? Promise.resolve(NO_MATCHES);
   }
-  inbox(user?: string): Promise<B.ChatMessage[]> {
-    if (user) return this.history({ kind: "user", name: user });
-    return Promise.resolve(this.store?.list(this.user, 0) ?? []);
-  }
+  readonly inbox = (user?: string): Promise<B.ChatMessage[]> =>
+    user ? this.history({ kind: "user", name: user }) : Promise.resolve(this.store?.list(this.user, 0) ?? []);
   /** Rooms, admin actions and video (capabilities), over the current session; blocks: ServerCommands. */
   readonly rooms: B.RoomControls = withTopics(roomControls(() => this), this.changes, () => this.store);
   readonly moderation: B.ModerationControls = moderationControls(() => this);

@@ -106,6 +106,13 @@ export class MessageChanges {
     return await this.#setting(wire(target), { kind: "expire", seconds }, expiryText(seconds));
   }
 
+  /** How long after they are sent messages in `target` disappear, in seconds (0: never; no store: 0). */
+  expiry(target: Target): Promise<number> {
+    const { host } = this, to = wire(target);
+    const m = { seq: 0, mid: "", ts: 0, text: "", from: host.user, to };
+    return Promise.resolve(host.store?.expiryOf(convOf(host.user, m)) ?? 0);
+  }
+
   /**
    * Sets the topic of `room` for every member ("" clears it): a setting sealed like a message of the
    * room, kept here at once; its line (`topic` says the text).

@@ -25,6 +25,7 @@ import {
 } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { Outbox } from "../core/outbox.ts";
+import { convWith } from "./outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
@@ -252,6 +253,10 @@ export class PeerBackend implements ChatBackend {
     // Conversations with peers only: a room's name ("#room") is no peer's.
     const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
     return attempt(() => this.node.conv.setExpiry(peer, seconds));
+  }
+  expiry(target: Target): Promise<number> {
+    const conv = convWith(this.node.name, target.kind === "user" ? target.name ?? "" : "");
+    return Promise.resolve(target.kind === "user" ? this.node.store.local.expiryOf(conv) : 0);
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);

@@ -12,7 +12,7 @@
 import { type CommandContext, type CommandSpec, needTarget } from "./command_context.ts";
 import { asAction } from "../core/action.ts";
 import { convertEmoji } from "../core/emoji.ts";
-import { parseDuration } from "../../common/parse_time.ts";
+import { durationText, parseDuration } from "../../common/parse_time.ts";
 
 /** The message acted on: the selected one, else the last one (one's own with `own`). */
 function last(ctx: CommandContext, own: boolean, onlyOwn = false) {
@@ -49,9 +49,9 @@ export const ME: CommandSpec = {
 export const CHANGE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "expire",
-    usage: "TIME|off",
+    usage: "[TIME|off]",
     help:
-      "Messages here disappear everywhere TIME after they are sent (30s, 10m, 1d, 1w), or no longer (off)",
+      "Messages here disappear everywhere TIME after they are sent (30s, 10m, 1d, 1w), or no longer (off); without TIME, how long now",
     permission: "user",
     run: async (ctx, [time]) => {
       if (!ctx.target || ctx.target.kind === "broadcast") {
@@ -59,6 +59,14 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       }
       if (!ctx.backend.setExpiry) {
         throw new Error("This conversation cannot have disappearing messages (no end-to-end keys)");
+      }
+      if (!time) {
+        const s = await ctx.backend.expiry?.(ctx.target) ?? 0;
+        return ctx.print(
+          s
+            ? `Messages here disappear ${durationText(s)} after they are sent (/expire off keeps them)`
+            : "Messages here do not disappear (/expire TIME makes them, e.g. /expire 1d)",
+        );
       }
       const seconds = time === "off" ? 0 : parseDuration(time!) / 1000;
       if (time !== "off" && seconds < 1) {

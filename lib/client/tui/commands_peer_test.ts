@@ -3,6 +3,7 @@
  * PEER_COMMANDS, run over a PeerBackend, reach the other node as client mode's changes.
  */
 import assert from "node:assert/strict";
+import { durationText } from "../../common/parse_time.ts";
 import type { ChatMessage, Target } from "../backend.ts";
 import type { CommandContext } from "./command_context.ts";
 import { PEER_COMMANDS } from "./commands_peer.ts";
@@ -34,7 +35,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
   const [a, b] = [await node("alice"), await node("bob")];
   const backend = new PeerBackend(a);
   const bobT: Target = { kind: "user", name: "bob" };
-  const added: ChatMessage[] = [];
+  const added: ChatMessage[] = [], printed: string[] = [];
   // The buffer's last message of bob's (or mine), as the app finds it: confirmed, not deleted.
   const lastOf = (own: boolean) => {
     const m = a.store.local.list("alice", 0, bobT).findLast((m) =>
@@ -47,7 +48,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
   const ctx = {
     backend,
     target: bobT,
-    print: () => {},
+    print: (t: string) => void printed.push(t),
     send: async (t: Target, text: string, replyTo?: string) =>
       void await backend.send(t, text, replyTo ? { replyTo } : undefined),
     lastMessage: lastOf,
@@ -83,9 +84,15 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
     change = changed("alice");
     await run("/delete");
     assert.equal((await change as { message: ChatMessage }).message.deleted, true);
+    await run("/expire");
     got = next(b, (e) => e.type === "message" && e.message.text === expiryText(86400));
     await run("/expire 1d");
     await got;
+    await run("/expire");
+    assert.deepEqual(printed, [
+      "Messages here do not disappear (/expire TIME makes them, e.g. /expire 1d)",
+      `Messages here disappear ${durationText(86400)} after they are sent (/expire off keeps them)`,
+    ]);
     got = next(b, (e) => e.type === "message" && e.message.text === "/me waves"); // an action (core/action.ts)
     await run("/me waves");
     await got;
