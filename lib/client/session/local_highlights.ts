@@ -7,7 +7,8 @@
  */
 import type { WordList } from "../backend.ts";
 import { BackendError } from "../backend.ts";
-import { type Row, type SqlDb, writeTx } from "./local_store_sql.ts";
+import type { SqlDb } from "./local_store_sql.ts";
+import { storedSet } from "./local_name_set.ts";
 
 /** The longest highlight word or phrase, in code points. */
 export const HIGHLIGHT_MAX = 64;
@@ -26,23 +27,7 @@ export function highlightWord(text: string): string {
   return w;
 }
 
-/** The highlight words of the store `db`, sorted. */
-function listWords(db: SqlDb): string[] {
-  return (db.prepare("SELECT word FROM highlights ORDER BY word").all() as Row[]).map((r) => String(r.word));
-}
-
 /** The highlight list over the store `db` (its clock gives each entry its time). */
 export function highlightList(db: SqlDb, now: () => number): WordList {
-  return {
-    list: () => Promise.resolve(listWords(db)),
-    set: (word, on) =>
-      Promise.resolve().then(() => {
-        const w = highlightWord(word);
-        return writeTx(db, () => {
-          if (on) db.prepare("INSERT OR IGNORE INTO highlights (word, at) VALUES (?, ?)").run(w, now());
-          else db.prepare("DELETE FROM highlights WHERE word = ?").run(w);
-          return listWords(db);
-        });
-      }),
-  };
+  return storedSet(db, "highlights", "word", highlightWord, now);
 }

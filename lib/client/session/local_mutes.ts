@@ -8,7 +8,8 @@
 import type { MuteList } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { type Row, type SqlDb, writeTx } from "./local_store_sql.ts";
+import type { SqlDb } from "./local_store_sql.ts";
+import { storedSet } from "./local_name_set.ts";
 
 /** `conv` as the list keeps it ("#dev", "bob", "*"), or a refusal naming it. */
 export function muteName(conv: string): string {
@@ -19,23 +20,7 @@ export function muteName(conv: string): string {
   return room ? `#${name}` : name;
 }
 
-/** The muted conversations of the store `db`, sorted. */
-function listMuted(db: SqlDb): string[] {
-  return (db.prepare("SELECT conv FROM muted ORDER BY conv").all() as Row[]).map((r) => String(r.conv));
-}
-
 /** The mute list over the store `db` (its clock gives each entry its time). */
 export function muteList(db: SqlDb, now: () => number): MuteList {
-  return {
-    list: () => Promise.resolve(listMuted(db)),
-    set: (conv, on) =>
-      Promise.resolve().then(() => {
-        const name = muteName(conv);
-        return writeTx(db, () => {
-          if (on) db.prepare("INSERT OR IGNORE INTO muted (conv, at) VALUES (?, ?)").run(name, now());
-          else db.prepare("DELETE FROM muted WHERE conv = ?").run(name);
-          return listMuted(db);
-        });
-      }),
-  };
+  return storedSet(db, "muted", "conv", muteName, now);
 }

@@ -137,21 +137,27 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   };
 }
 
-/** A mute list in memory, naming conversations as the local store's does (session/local_mutes.ts). */
-export function memoryMutes(): MuteList {
+/** A set of names in memory, each kept as `norm` says (as the local store's are: session/local_name_set.ts). */
+function memorySet(norm: (name: string) => string): MuteList & WordList {
   const on = new Set<string>();
   const list = () => [...on].sort();
   return {
     list: () => Promise.resolve(list()),
-    set: (conv, mute) =>
+    set: (name, add) =>
       Promise.resolve().then(() => {
-        const name = muteName(conv);
-        if (mute) on.add(name);
-        else on.delete(name);
+        const n = norm(name);
+        if (add) on.add(n);
+        else on.delete(n);
         return list();
       }),
   };
 }
+
+/** A mute list in memory, naming conversations as the local store's does (session/local_mutes.ts). */
+export const memoryMutes = (): MuteList => memorySet(muteName);
+
+/** Highlight words in memory, kept as the local store keeps them (session/local_highlights.ts). */
+export const memoryHighlights = (): WordList => memorySet(highlightWord);
 
 /** `rooms` with topics held in memory (as a folder with keys holds them): each one set is a setting line of `user`'s. */
 export function memoryTopics(rooms: RoomControls, user: string, now: () => number): RoomControls {
@@ -174,21 +180,5 @@ export function memoryTopics(rooms: RoomControls, user: string, now: () => numbe
       };
       return Promise.resolve(line);
     },
-  };
-}
-
-/** Highlight words in memory, kept as the local store keeps them (session/local_highlights.ts). */
-export function memoryHighlights(): WordList {
-  const on = new Set<string>();
-  const list = () => [...on].sort();
-  return {
-    list: () => Promise.resolve(list()),
-    set: (word, add) =>
-      Promise.resolve().then(() => {
-        const w = highlightWord(word);
-        if (add) on.add(w);
-        else on.delete(w);
-        return list();
-      }),
   };
 }
