@@ -319,3 +319,20 @@ Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox
     store.close();
   }
 });
+
+Deno.test("peer conv: a room's topic (or key) from a peer is refused with a warning and saved as nothing", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const conv = linklessConv(store, { now: () => 1_000_000 }, []);
+  const NO_WRITES = { put: {}, del: [] };
+  try {
+    const mid = newMid();
+    const body = utf8.encode(JSON.stringify({ v: 1, k: "topic", mid, text: "a topic in a DM" }));
+    const got = conv.received("bob", mid, 999_000, body, NO_WRITES);
+    assert.equal(got.length, 1);
+    assert.notEqual(got[0]!.type, "message", JSON.stringify(got));
+    assert.match(JSON.stringify(got), /no place in peer mode/);
+    assert.equal(store.local.byMid("bob", mid), undefined, "nothing saved");
+  } finally {
+    store.close();
+  }
+});
