@@ -22,7 +22,7 @@ import {
 } from "../e2e/mod.ts";
 import { setTopic } from "../session/local_topics.ts";
 import { LocalStore } from "../session/local_store.ts";
-import { convOf, wire } from "../session/wire_events.ts";
+import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
 import { checkSendable, type SendHost } from "./sending.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
@@ -108,9 +108,8 @@ export class MessageChanges {
 
   /** How long after they are sent messages in `target` disappear, in seconds (0: never; no store: 0). */
   expiry(target: Target): Promise<number> {
-    const { host } = this, to = wire(target);
-    const m = { seq: 0, mid: "", ts: 0, text: "", from: host.user, to };
-    return Promise.resolve(host.store?.expiryOf(convOf(host.user, m)) ?? 0);
+    const { host } = this;
+    return Promise.resolve(host.store?.expiryOf(convOfTarget(host.user, wire(target))) ?? 0);
   }
 
   /**

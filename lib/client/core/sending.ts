@@ -20,7 +20,7 @@ import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, refuseBlocked, sealAndSend, type Sealed } from "../e2e/mod.ts";
 import { paced } from "../session/rate_wait.ts";
-import { convOf, wire } from "../session/wire_events.ts";
+import { convOfTarget, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
 import { outboxStep } from "./engine_outbox.ts";
@@ -33,9 +33,6 @@ export interface SendHost extends ClientHost {
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
   opened(): Promise<unknown>;
 }
-
-/** The fields of a message that `convOf` does not read. */
-const NO_TEXT = { seq: 0, mid: "", ts: 0, text: "" };
 
 /**
  * Refuses a text to a user blocked here, or too long for one `send` frame of this server, before it is queued (issue 34.1):
@@ -71,9 +68,7 @@ export async function sendText(
   try {
     if (codec.encrypted) await h.opened(); // room changes seen so far apply first
     // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
-    const ttl = codec.sealSetting
-      ? h.store?.expiryOf(convOf(h.user, { ...NO_TEXT, from: h.user, to })) ?? 0
-      : 0;
+    const ttl = codec.sealSetting ? h.store?.expiryOf(convOfTarget(h.user, to)) ?? 0 : 0;
     const sealed = { ...re, ...(ttl ? { ttl } : {}) };
     const r = await sealAndSend(
       () => codec.seal(to, mid, text, sealed),

@@ -255,8 +255,8 @@ export class PeerBackend implements ChatBackend {
     return attempt(() => this.node.conv.setExpiry(peer, seconds));
   }
   expiry(target: Target): Promise<number> {
-    const conv = convWith(this.node.name, target.kind === "user" ? target.name ?? "" : "");
-    return Promise.resolve(target.kind === "user" ? this.node.store.local.expiryOf(conv) : 0);
+    if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
+    return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
   }
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);

@@ -170,6 +170,11 @@ export function conversationOf(me: string, m: ChatMessage): Target {
   return { kind: "user", name: m.from === me ? m.to.name ?? "" : m.from };
 }
 
+/** The conversation key of target `to` (wire form) as `me` sees it: `convOf` of a message of mine to it. */
+export function convOfTarget(me: string, to: Target): string {
+  return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to });
+}
+
 /** The conversation a message belongs to, as `me` sees it (the key the server's cursors use). */
 export function convOf(me: string, m: ChatMessage): string {
   if (m.to.kind === "broadcast") return convKey("broadcast", "");

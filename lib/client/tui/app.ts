@@ -210,7 +210,6 @@ export class TuiApp implements AppHost {
       connection: this.state.connection,
       encryption: this.state.encryption,
       buffers: this.state.buffers,
-      topic: this.state.buffers.current.topic,
       showBuffers: this.showBuffers,
       showMembers: this.showMembers,
       members: this.state.members(),

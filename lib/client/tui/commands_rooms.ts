@@ -136,12 +136,12 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     help: "The rooms you are a member of, with their members",
     permission: "user",
     run: async (ctx) => {
-      const rooms = await capability(ctx.backend, "rooms").list();
+      const ctl = capability(ctx.backend, "rooms"), rooms = await ctl.list();
       if (!rooms.length) return ctx.print("You are in no room yet (/room create NAME USER… makes one)");
       ctx.print(`You are in ${counted(rooms.length, "room")} (/join #ROOM goes there):`);
       for (const x of rooms) {
         ctx.print(`  #${sanitizeName(x.name)}: ${x.members.map(sanitizeName).join(", ")}`);
-        const t = await topicOf(capability(ctx.backend, "rooms"), x.name, ctx.now());
+        const t = await topicOf(ctl, x.name, ctx.now());
         if (t) ctx.print(`    topic: ${t}`);
       }
     },

@@ -29,8 +29,6 @@ export interface ViewState {
   connection: "connecting" | "online" | "offline";
   encryption: { state: "on" | "off" | "warning"; detail?: string };
   buffers: BufferList;
-  /** The topic of the buffer on screen ("" none), drawn at the end of the title bar. */
-  topic?: string;
   showBuffers: boolean;
   showMembers: boolean;
   members: MemberEntry[];
@@ -60,7 +58,8 @@ function drawTitle(s: Screen, lay: Layout, st: ViewState): void {
     ? "E2E OFF"
     : `E2E warning${st.encryption.detail ? ": " + st.encryption.detail : ""}`;
   const parts = [" Parley", st.server, `${st.user}${st.role === "admin" ? " (admin)" : ""}`, conn, enc];
-  if (st.topic) parts.push(`${st.buffers.current.label}: ${st.topic}`);
+  const cur = st.buffers.current; // a room's topic ends the bar
+  if (cur.topic) parts.push(`${cur.label}: ${cur.topic}`);
   let col = 0;
   parts.forEach((p, i) => {
     if (i) col += s.put(0, col, " │ ", BAR, lay.cols - col);
