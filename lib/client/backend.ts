@@ -21,6 +21,7 @@ export type {
 import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_video.ts";
 
 export type {
+  AwayControl,
   BlockControls,
   FileControls,
   FileEntryInfo,
@@ -36,6 +37,7 @@ export type {
   WordList,
 } from "./backend_controls.ts";
 import type {
+  AwayControl,
   BlockControls,
   FileControls,
   FileOfferInfo,
@@ -118,6 +120,8 @@ export type BackendEvent =
   | { type: "encryption"; state: "on" | "off" | "warning"; detail?: string }
   /** Optional (TUI status line): someone is typing in a conversation; `active: false` when they stop. */
   | { type: "typing"; from: string; to: Target; active: boolean }
+  /** Optional: `from` is away and says why, in answer to a direct message (core/away.ts). */
+  | { type: "away"; from: string; text: string }
   /** Optional: a sealed room signal of a control kind the core does not know (video/watch_room.ts). */
   | { type: "signal"; from: string; to: Target; mid: string; plaintext: Uint8Array }
   /** Optional (TUI status line): progress of a file transfer; `state` ends at "done" or "failed". */
@@ -196,6 +200,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   /** Presence of a user (null: offline); a name nobody holds is refused with code "no_such_user". */
   whois(user: string): Promise<Presence | null>;
   setStatus(status: Status): Promise<void>;
+  /** Optional: the away reason this client tells whoever sends the user a direct message (`/away REASON`). */
+  readonly away?: AwayControl;
   /** History of one conversation since a time (ms since epoch), oldest first. */
   history(target: Target, since?: number): Promise<ChatMessage[]>;
   fingerprint(user?: string): Promise<Fingerprint>;

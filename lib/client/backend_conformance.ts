@@ -65,6 +65,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   search: true,
   mutes: true,
   highlights: true,
+  away: true,
 };
 /** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
 export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];

@@ -157,6 +157,18 @@ export interface WordList {
   set(word: string, on: boolean): Promise<string[]>;
 }
 
+/**
+ * Optional (`ChatBackend.away`): the reason the user is away (`/away REASON`), kept in this client and
+ * never sent to the server (it is user text): whoever sends the user a direct message while it is set
+ * gets it once, end to end (a sealed signal to their live devices).
+ */
+export interface AwayControl {
+  /** The reason set here, or null. */
+  readonly reason: string | null;
+  /** Sets it (null or "" clears it); code "usage" for one that is not a single line of at most 300 characters. */
+  set(reason: string | null): void;
+}
+
 /** Capability (peers): peer mode's own commands (`/connect`, `/peers`). */
 export interface PeerControls {
   /** Dials a peer at HOST:PORT; resolves with its name. */

@@ -17,7 +17,6 @@
  *   again), and the status the user chose (busy) is restored.
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
-import { normalizeName } from "../../protocol/names.ts";
 import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
@@ -37,14 +36,14 @@ import { ServerSession } from "./server_session.ts";
 import { withTopics } from "./room_topics.ts";
 import * as recv from "./receiving.ts";
 import * as send from "./sending.ts";
-import { encodeTyping, TypingGate } from "./typing.ts";
+import { encodeTyping, TypingGate, typingKey } from "./typing.ts";
+import { AwayReplies } from "./away.ts";
 import { infoLines } from "./info.ts";
 import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
 export type { LoginOptions } from "./login_options.ts";
 export type { VideoPart } from "./video_part.ts";
 
-const typingKey = (t: B.Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
 
@@ -59,6 +58,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   /** Muted conversations and highlight words of this folder (`/mute`, `/highlight`); none without a local store. */
   readonly mutes: B.MuteList | undefined;
   readonly highlights: B.WordList | undefined;
+  /** `/away REASON` (away.ts): told to whoever sends a live direct message, once each (receiving.ts). */
+  readonly away: AwayReplies = new AwayReplies(this);
   role!: B.Role;
   /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
   videoPart: VideoPart = NO_VIDEO;

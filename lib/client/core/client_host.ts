@@ -4,7 +4,7 @@
  * the current body codec, the clock, the engine's driver, and a way to tell listeners. `ChatClient` is the one
  * implementation.
  */
-import type { BackendEvent, Role } from "../backend.ts";
+import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
@@ -28,6 +28,8 @@ export interface ClientHost {
   readonly engine: EngineHandle;
   /** Emits an event to the client's listeners. */
   notify(e: BackendEvent): void;
+  /** Optional: answers a message that arrived live, once opened and saved, with the away reason (away.ts). */
+  readonly away?: { answer(m: ChatMessage): Promise<void> };
 }
 
 /** The engine as the core's parts feed it: `step` keeps the new state and answers the effects, `drive` carries them out too. */

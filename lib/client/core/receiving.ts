@@ -18,6 +18,7 @@ import { UnreadableError } from "../e2e/mod.ts";
 import { convOf, pushEvents, wire } from "../session/wire_events.ts";
 import { envelopeOf } from "./server_link.ts";
 import { decodeTyping } from "./typing.ts";
+import { decodeAway } from "./away.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { SealedEnvelope } from "./link.ts";
 import type { Effect, Opening } from "./engine.ts";
@@ -70,7 +71,11 @@ function onPush(host: ClientHost, st: InboundState, f: Frame): void {
 /** A message from the link: the engine keeps it for the sync or has it opened now, in arrival order. */
 function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
   for (const f of host.engine.step({ kind: "envelope", env: e })) {
-    if (f.kind === "open") st.opening = st.opening.then(() => receive(host, st, f.env)).catch(() => {});
+    if (f.kind !== "open") continue;
+    // A live text may be answered with the away reason (away.ts), not awaited here: it waits for this chain.
+    st.opening = st.opening.then(() => receive(host, st, f.env)).then((m) => {
+      if (m) host.away?.answer(m).catch(() => {}); // offline, no keys of theirs: nobody is told
+    }).catch(() => {});
   }
 }
 
@@ -81,7 +86,9 @@ function onSignal(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
   const m = { mid: e.mid, from: e.from, to: e.to };
   st.opening = st.opening.then(() => codec.openSignal!(m, e.body)).then((p) => {
     const t = p && decodeTyping(p, m.mid);
+    const away = p && !t && m.to.kind === "user" ? decodeAway(p, m.mid) : null;
     if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });
+    else if (away !== null) host.notify({ type: "away", from: m.from, text: away });
     // Another signal, in a room or a DM (a kind of its own, e.g. video/watch_together.ts): its plaintext.
     else if (p && m.to.kind !== "broadcast") host.notify({ type: "signal", ...m, plaintext: p });
   }).catch(() => {});

@@ -8,11 +8,16 @@
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
+import { normalizeName } from "../../protocol/names.ts";
+import type { Target } from "../backend.ts";
 
 /** At most one "typing" per conversation this often, ms. */
 export const TYPING_RESEND_MS = 3000;
 /** A receiver shows "typing" this long after the last event, ms (the TUI's TYPING_TTL). */
 export const TYPING_SHOWN_MS = 6000;
+
+/** The key `TypingGate` keeps a conversation under. */
+export const typingKey = (t: Target): string => `${t.kind}:${normalizeName(t.name ?? "") ?? t.name}`;
 
 export function encodeTyping(mid: string, active: boolean): Uint8Array {
   return utf8.encode(JSON.stringify({ v: 1, k: "typing", mid, active }));

@@ -224,12 +224,15 @@ const isExpiry = (x: unknown, min: number) =>
 /** The longest topic a room takes, in code points. */
 export const TOPIC_MAX = 300;
 
-/** Why `text` cannot be a room's topic (more than TOPIC_MAX code points, a line break), or null when it can. */
-export function topicProblem(text: string): string | null {
-  if (/[\r\n\u2028\u2029]/.test(text)) return "A topic is one line";
+/** Why `text` cannot be `what` (a line break, more than `max` code points): "A topic is one line"; null when it can. */
+export function lineProblem(what: string, text: string, max: number): string | null {
+  if (/[\r\n\u2028\u2029]/.test(text)) return `${what} is one line`;
   const n = [...text].length;
-  return n > TOPIC_MAX ? `A topic is at most ${TOPIC_MAX} characters (this one has ${n})` : null;
+  return n > max ? `${what} is at most ${max} characters (this one has ${n})` : null;
 }
+
+/** Why `text` cannot be a room's topic (more than TOPIC_MAX code points, a line break), or null when it can. */
+export const topicProblem = (text: string): string | null => lineProblem("A topic", text, TOPIC_MAX);
 
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);

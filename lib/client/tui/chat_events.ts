@@ -1,6 +1,6 @@
 /**
  * How one `BackendEvent` changes the UI's model of the chat (`ChatState`): messages, presence,
- * rooms, notices, connection and encryption state, typing, file offers and transfers.
+ * rooms, notices, connection and encryption state, typing, away replies, file offers and transfers.
  *
  * Contract: `applyEvent(state, event)` updates the state and returns the notification to raise, or
  * null; plain data, no terminal, time from the state's injected `now`.
@@ -13,6 +13,9 @@ import type { ChatBuffer } from "./buffers.ts";
 
 /** How long a typing indicator lasts without a new typing event, in ms. */
 const TYPING_TTL = 6000;
+
+/** The same away reason again this soon (another device of the same user answered too) is not shown twice. */
+const AWAY_REPEAT_MS = 60_000;
 
 /** An online and an offline line for one person this close together become "joined and left". */
 const MERGE_PRESENCE_MS = 60_000;
@@ -47,6 +50,8 @@ export function applyEvent(s: ChatState, e: BackendEvent): Notice | null {
       return encryption(s, e);
     case "typing":
       return typing(s, e);
+    case "away":
+      return away(s, e);
     case "seen": // read on another device: counts as read here too
       s.bufferOf(e.target)?.seenUpTo(e.upTo);
       return null;
@@ -150,6 +155,16 @@ function encryption(s: ChatState, e: EventOf<"encryption">): null {
   if (e.state !== "on") {
     s.info(s.buffers.current, `Encryption ${e.state}${e.detail ? ": " + e.detail : ""}`, "error");
   }
+  return null;
+}
+
+/** `from` answered a direct message with their away reason: said in the conversation with them. */
+function away(s: ChatState, e: EventOf<"away">): null {
+  const from = sanitizeName(e.from);
+  const b = s.buffers.ensure("dm", from);
+  const text = sanitize(`${from} is away: ${e.text}`, true), since = s.now() - AWAY_REPEAT_MS;
+  if (b.lines.some((l) => l.kind === "info" && l.text === text && l.ts >= since)) return null;
+  s.info(b, text);
   return null;
 }
 

@@ -406,3 +406,22 @@ Deno.test("applyEvent(seen): what another device showed counts as read here; wha
   assert.deepEqual([bob.unread, bob.highlights], [1, 1]);
   applyEvent(s, { type: "seen", target: { kind: "room", name: "nowhere" }, upTo: 9 }); // no such buffer: nothing
 });
+
+Deno.test("applyEvent() says an away reply in the conversation with its sender, once while it repeats (another device)", () => {
+  let t = Date.UTC(2026, 0, 1, 12, 0);
+  const s = new ChatState("alice", () => t);
+  const lines = () => s.buffers.find("dm", "bob")?.lines.map((l) => `${l.kind}:${l.text}`) ?? [];
+  assert.equal(applyEvent(s, { type: "away", from: "bob", text: "gone \x1b[31mfor lunch" }), null, "no bell");
+  assert.deepEqual(
+    lines(),
+    ["info:bob is away: gone ^[[31mfor lunch"],
+    "its own buffer, escapes neutralised",
+  );
+  t += 5_000;
+  applyEvent(s, { type: "away", from: "bob", text: "gone \x1b[31mfor lunch" });
+  assert.equal(lines().length, 1, "the same reason again within a minute (his other device) is not repeated");
+  applyEvent(s, { type: "away", from: "bob", text: "in a meeting" });
+  t += 61_000;
+  applyEvent(s, { type: "away", from: "bob", text: "in a meeting" });
+  assert.deepEqual(lines().slice(1), ["info:bob is away: in a meeting", "info:bob is away: in a meeting"]);
+});

@@ -6,7 +6,7 @@
  *
  * Usage strings: UPPER words are parameters, `[X]` is optional, a last `TEXT` or `X…` takes the rest
  * of the line. Rows by family live beside it (commands_rooms, commands_admin, commands_video,
- * commands_files, commands_changes); this table puts them in /help's order.
+ * commands_files, commands_changes, commands_status…); this table puts them in /help's order.
  */
 import {
   type CommandContext,
@@ -25,6 +25,7 @@ import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
 import { ROOM_COMMANDS } from "./commands_rooms.ts";
+import { STATUS_COMMANDS } from "./commands_status.ts";
 import { MUTE_COMMANDS, mutedNote } from "./commands_mutes.ts";
 import { saidBy } from "../core/action.ts";
 import { ADMIN_COMMANDS } from "./commands_admin.ts";
@@ -91,30 +92,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${notes}`);
     },
   },
-  {
-    name: "busy",
-    aliases: ["away"],
-    usage: "",
-    help: "Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
-    permission: "user",
-    run: async (ctx) => {
-      await ctx.backend.setStatus("busy");
-      ctx.setOwnStatus("busy");
-      ctx.print("You are now busy");
-    },
-  },
-  {
-    name: "free",
-    aliases: ["back"],
-    usage: "",
-    help: "Mark yourself free",
-    permission: "user",
-    run: async (ctx) => {
-      await ctx.backend.setStatus("free");
-      ctx.print("You are now free");
-      ctx.setOwnStatus("free"); // then how many messages arrived while busy
-    },
-  },
+  ...STATUS_COMMANDS,
   {
     name: "broadcast",
     usage: "TEXT",

@@ -9,6 +9,8 @@ import {
 } from "../backend.ts";
 import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
+import { AwayReplies } from "../core/away.ts";
+import type { SendHost } from "../core/sending.ts";
 import { memoryHighlights, memoryMutes, memoryTopics } from "./testing.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
@@ -260,6 +262,32 @@ Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", asyn
   assert.deepEqual(t.backend.callsOf("setStatus"), [["busy"], ["free"]]);
   assert.deepEqual(t.backend.callsOf("verify"), [["bob"]]);
   assert.deepEqual(t.sent, [[{ kind: "broadcast" }, "server restarts at noon"]]);
+});
+
+Deno.test("COMMANDS /away REASON keeps the reason beside busy, /back forgets it; a bad one or a refused status changes nothing", async () => {
+  const t = ctx(null);
+  await assert.rejects(() => t.run("/away gone for lunch"), /cannot tell anyone an away reason here/);
+  assert.deepEqual(t.backend.callsOf("setStatus"), [], "peer mode: refused before the status changes");
+  t.backend.away = new AwayReplies({} as SendHost);
+  await t.run("/away gone  for lunch");
+  assert.equal(t.backend.away.reason, "gone  for lunch");
+  assert.equal(
+    t.printed.at(-1),
+    "You are now away: gone  for lunch (whoever writes to you directly is told, once each)",
+  );
+  await assert.rejects(
+    () => t.run(`/busy ${"x".repeat(301)}`),
+    /An away reason is at most 300 characters \(this one has 301\)/,
+  );
+  t.backend.failures.set("setStatus", new BackendError("closed", "Not connected"));
+  await assert.rejects(() => t.run("/away in a meeting"), /Not connected/);
+  assert.equal(t.backend.away.reason, "gone  for lunch", "kept as it was");
+  t.backend.failures.delete("setStatus");
+  await t.run("/back");
+  assert.equal(t.backend.away.reason, null);
+  await t.run("/busy");
+  assert.equal(t.printed.at(-1), "You are now busy");
+  assert.deepEqual(t.backend.callsOf("setStatus"), [["busy"], ["busy"], ["free"], ["busy"]]); // the second refused
 });
 
 Deno.test("/broadcast help says offline users get it later, not 'everyone online' (issue 14)", async () => {

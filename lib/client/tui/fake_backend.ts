@@ -10,6 +10,7 @@
  * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
 import {
+  type AwayControl,
   BackendError,
   type BackendEvent,
   type ChatBackend,
@@ -59,6 +60,8 @@ export class FakeBackend implements ChatBackend {
   /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */
   mutes?: MuteList;
   highlights?: WordList;
+  /** The away reason's keeper, when a test gives one (peer mode has none). */
+  away?: AwayControl;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
   /** Messages this backend sent, for `history`. */

@@ -83,8 +83,9 @@ Deno.test("helpLines() lists commands for the role and explains one", () => {
   assert.doesNotMatch(user, /Ctrl-N, Ctrl-P/);
   assert.equal(helpLines("user", "keys")[0], "Keys:");
   assert.deepEqual(helpLines("user", "away"), [
-    "/busy (also /away)",
-    "  Mark yourself busy: do not disturb (no bell or notification; messages still arrive)",
+    "/busy [REASON…] (also /away)",
+    "  Mark yourself busy: do not disturb (no bell or notification; messages still arrive); with REASON, " +
+    "whoever writes to you directly is told it once, end to end (IRC's /away)",
   ]);
 });
 

@@ -1,0 +1,53 @@
+/**
+ * `/busy [REASON]` (also `/away`) and `/free` (also `/back`): the status the server shows others
+ * (busy: do not disturb here, no bell or notification; messages still arrive), and with a REASON the
+ * away reason this client tells whoever writes to the user directly, once each, end to end
+ * (`ChatBackend.away`, core/away.ts): the server never holds it. `/free` clears both.
+ */
+import { sanitize } from "../../common/sanitize.ts";
+import type { CommandSpec } from "./command_context.ts";
+
+export const STATUS_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "busy",
+    aliases: ["away"],
+    usage: "[REASON…]",
+    help:
+      "Mark yourself busy: do not disturb (no bell or notification; messages still arrive); with REASON, " +
+      "whoever writes to you directly is told it once, end to end (IRC's /away)",
+    permission: "user",
+    run: async (ctx, [reason]) => {
+      const away = ctx.backend.away, why = reason?.trim() ?? "";
+      if (why && !away) {
+        throw new Error("This client cannot tell anyone an away reason here: /busy alone marks you busy");
+      }
+      const was = away?.reason ?? null;
+      away?.set(why || null); // refuses a reason that cannot be one before anything changes
+      try {
+        await ctx.backend.setStatus("busy");
+      } catch (e) {
+        away?.set(was);
+        throw e;
+      }
+      ctx.setOwnStatus("busy");
+      ctx.print(
+        why
+          ? `You are now away: ${sanitize(why)} (whoever writes to you directly is told, once each)`
+          : "You are now busy",
+      );
+    },
+  },
+  {
+    name: "free",
+    aliases: ["back"],
+    usage: "",
+    help: "Mark yourself free (and forget the away reason)",
+    permission: "user",
+    run: async (ctx) => {
+      await ctx.backend.setStatus("free");
+      ctx.backend.away?.set(null);
+      ctx.print("You are now free");
+      ctx.setOwnStatus("free"); // then how many messages arrived while busy
+    },
+  },
+];
