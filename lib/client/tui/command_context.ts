@@ -82,6 +82,8 @@ export interface CommandSpec {
   help: string;
   /** Who may run it: everyone, or server admins only. */
   permission: "user" | "admin";
+  /** Said after "needs admin rights" to a user who may not run it: what they may have meant. */
+  refusedHint?: string;
   /**
    * Carries the command out with the words typed after its name. `ctx` is what the app lends a
    * handler (`CommandContext`, the TUI's own).

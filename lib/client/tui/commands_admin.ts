@@ -11,6 +11,9 @@ import { capability } from "../backend.ts";
 const run = (name: string, ctx: CommandContext, args: string[]) =>
   ADMIN_COMMANDS.find((c) => c.name === name)!.run(ctx, args);
 
+/** What a user who typed the server's /kick may have meant (IRC's /kick takes someone out of a channel). */
+const ROOM_KICK = "to take someone out of a room you administer: /room kick ROOM USER";
+
 /** `/kick`, `/ban`, `/kicked`, `/grant`, `/revoke`, `/changegrant` (permission "admin"). */
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   {
@@ -20,13 +23,16 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     help:
       "Disconnect a user; with DURATION (600, 10m, 2h, 1d) also ban them that long; REASON is shown to them",
     permission: "admin",
+    refusedHint: ROOM_KICK,
     run: async (ctx, args) => {
       const k = parseKick(args);
       await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
+      // Typed in a room, it may have meant the room (IRC's /kick): say which it was.
+      const t = ctx.target, where = t?.kind === "room" ? `off the server (${ROOM_KICK})` : "";
       ctx.print(
         k.banSeconds
-          ? `${user(k.user)} kicked and banned for ${durationText(k.banSeconds)}`
-          : `${user(k.user)} kicked`,
+          ? `${user(k.user)} kicked and banned for ${durationText(k.banSeconds)}${where ? ` ${where}` : ""}`
+          : `${user(k.user)} kicked${where ? ` ${where}` : ""}`,
       );
     },
   },

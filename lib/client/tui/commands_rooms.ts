@@ -22,10 +22,10 @@ async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
 }
 
 /**
- * The room and the text of `/topic [#ROOM] [TEXT]`: a first word "#…" names a room when it stands
- * alone, is one of mine, or no room is on screen; else it starts the topic ("/topic #1 priority").
+ * The room and the text of `/topic [#ROOM] [TEXT]` and `/part`: a first word "#…" names a room when it
+ * stands alone, is one of mine, or no room is on screen; else it starts the text ("/topic #1 priority").
  */
-function topicArgs(
+function roomAndText(
   ctx: CommandContext,
   mine: RoomInfo[],
   r?: string,
@@ -36,6 +36,22 @@ function topicArgs(
     (!rest || mine.some((x) => x.name === norm(withoutHash(r))) || ctx.target?.kind !== "room");
   const room = named ? withoutHash(r!) : needRoom(ctx);
   return [norm(room), (named ? rest : [r, rest].filter(Boolean).join(" ")) || undefined];
+}
+
+/**
+ * `/part`'s message: sent to the room, and taken by the server, before the room is left (a text still
+ * waiting in the outbox could no longer be sealed for it once left): offline, nothing is left.
+ */
+async function partMessage(ctx: CommandContext, room: string, text: string): Promise<void> {
+  const m = await ctx.backend.send({ kind: "room", name: room }, text);
+  void ctx.addMessages([m]);
+  if (m.seq <= 0) {
+    throw new Error(
+      `Not connected: your message waits in the outbox and you are still in #${
+        sanitizeName(room)
+      } (/part again once it is sent)`,
+    );
+  }
 }
 
 /** What `/topic` and `/rooms` say of room `name`'s topic: "" when it has none or topics are not offered. */
@@ -69,14 +85,20 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
   {
     name: "part",
     aliases: ["leave", "close"],
-    usage: "[#ROOM]",
-    help: "Leave a room (or close a private conversation)",
+    usage: "[#ROOM] [TEXT]",
+    help:
+      "Leave a room (or close a private conversation); with TEXT, say it to the room first, end to end, as IRC's part message",
     permission: "user",
-    run: async (ctx, [r]) => {
+    run: async (ctx, [r, rest]) => {
       if (!r && ctx.target?.kind === "user") return ctx.closeCurrent();
-      const name = needRoom(ctx, r);
-      await capability(ctx.backend, "rooms").leave(name);
-      if (!r || ctx.target?.name === name) ctx.closeCurrent();
+      const rooms = capability(ctx.backend, "rooms");
+      const mine = r ? await rooms.list() : [];
+      // "/part dev" (one of my rooms, alone) leaves #dev, as before part messages.
+      const bare = r && !rest && !r.startsWith("#") && mine.some((x) => x.name === (normalizeName(r) ?? r));
+      const [name, text] = bare ? [normalizeName(r)!, undefined] : roomAndText(ctx, mine, r, rest);
+      if (text !== undefined) await partMessage(ctx, name, text);
+      await rooms.leave(name);
+      if (ctx.target?.kind === "room" && ctx.target.name === name) ctx.closeCurrent();
     },
   },
   {
@@ -158,7 +180,7 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
         throw new Error("Room topics need end-to-end keys (a client folder)");
       }
       const mine = await rooms.list();
-      const [name, text] = topicArgs(ctx, mine, r, rest);
+      const [name, text] = roomAndText(ctx, mine, r, rest);
       if (!mine.some((x) => x.name === name)) {
         throw new Error(`You are not a member of #${sanitizeName(name)} (/rooms lists yours)`);
       }

@@ -82,6 +82,32 @@ Deno.test("COMMANDS /room create makes a room and /invite and /part use the curr
   await assert.rejects(() => s.run("/invite dave"), /Not in a room/);
 });
 
+Deno.test("COMMANDS /part TEXT says it to the room before leaving; /part NAME alone still names a room; offline nothing is left", async () => {
+  const t = ctx({ kind: "room", name: "team" });
+  t.backend.roomList = ["team", "dev", "ops"].map((name) => ({ name, members: ["alice"], admins: [] }));
+  await t.run("/part see you  all"); // spaces after the first word are kept
+  assert.deepEqual(t.backend.callsOf("send"), [[{ kind: "room", name: "team" }, "see you  all"]]);
+  assert.deepEqual(t.backend.callsOf("leave"), [["team"]]);
+  assert.equal(t.added.at(-1)?.text, "see you  all", "on screen before the room closes");
+  assert.equal(t.closed(), 1);
+  await t.run("/part dev");
+  await t.run("/part #ops bye ops");
+  assert.deepEqual(t.backend.callsOf("leave").slice(1), [["dev"], ["ops"]]);
+  assert.deepEqual(t.backend.callsOf("send").slice(1), [[{ kind: "room", name: "ops" }, "bye ops"]]);
+  assert.equal(t.closed(), 1, "rooms not on screen: the buffer stays");
+  t.backend.send = (to, text) =>
+    Promise.resolve({ seq: 0, mid: "q1", ts: NOW, from: "alice", to, text, pending: true });
+  await assert.rejects(
+    () => t.run("/part later"),
+    /Not connected: your message waits in the outbox and you are still in #team/,
+  );
+  assert.equal(t.backend.callsOf("leave").length, 3, "not left");
+  const d = ctx({ kind: "user", name: "bob" });
+  await assert.rejects(() => d.run("/part bye"), /Not in a room/);
+  await d.run("/part");
+  assert.equal(d.closed(), 1, "a private conversation closes");
+});
+
 Deno.test("COMMANDS /trust accepts a changed key and /room kick removes a member (what errors tell users)", async () => {
   const t = ctx({ kind: "room", name: "team" });
   await t.run("/trust @bob");
@@ -251,6 +277,13 @@ Deno.test("COMMANDS admin rows kick, ban, list, grant and revoke", async () => {
   await t.run("/kick hal 60");
   await t.run("/ban ian 90");
   assert.deepEqual(t.printed.slice(-2), ["hal kicked and banned for 1m", "ian banned for 90s"]);
+  // Typed in a room, the server's kick says it was not the room's (IRC's /kick is a channel's).
+  const r = ctx({ kind: "room", name: "dev" }, "admin");
+  await r.run("/kick carol");
+  assert.equal(
+    r.printed.at(-1),
+    "carol kicked off the server (to take someone out of a room you administer: /room kick ROOM USER)",
+  );
 });
 
 Deno.test("COMMANDS /busy, /free, /verify and /broadcast call the backend", async () => {

@@ -88,7 +88,8 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
       };
     }
     if (spec.permission === "admin" && opts.role !== "admin") {
-      return { kind: "error", message: `/${spec.name} needs admin rights` };
+      const hint = spec.refusedHint ? ` (${spec.refusedHint})` : "";
+      return { kind: "error", message: `/${spec.name} needs admin rights${hint}` };
     }
     const args = splitUsage(spec.usage, m[2]!);
     if (!args) return { kind: "error", message: `Usage: /${spec.name} ${spec.usage}`.trimEnd() };

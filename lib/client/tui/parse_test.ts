@@ -55,6 +55,12 @@ Deno.test("parseLine() refuses admin commands to users", () => {
     assert.equal(parseLine(c, opts).kind, "error", c);
     assert.equal(parseLine(c, admin).kind, "command", c);
   }
+  // IRC's /kick takes someone out of a channel: a user is told what does that here.
+  assert.deepEqual(parseLine("/kick bob", opts), {
+    kind: "error",
+    message: "/kick needs admin rights (to take someone out of a room you administer: /room kick ROOM USER)",
+  });
+  assert.deepEqual(parseLine("/grant bob", opts), { kind: "error", message: "/grant needs admin rights" });
 });
 
 Deno.test("COMMANDS has one row per required command with usage, help and permission", () => {
