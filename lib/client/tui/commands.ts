@@ -24,7 +24,7 @@ import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
-import { ROOM_COMMANDS } from "./commands_rooms.ts";
+import { ROOM_COMMANDS, roomTarget } from "./commands_rooms.ts";
 import { STATUS_COMMANDS } from "./commands_status.ts";
 import { MUTE_COMMANDS, mutedNote } from "./commands_mutes.ts";
 import { saidBy } from "../core/action.ts";
@@ -47,10 +47,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "msg",
     aliases: ["messageto"],
-    usage: "USER TEXT",
-    help: "Send a private message without switching buffer",
+    usage: "USER|#ROOM TEXT",
+    help: "Send a private message (or a line to one of your rooms) without switching buffer",
     permission: "user",
     run: async (ctx, [u, text]) => {
+      if (u!.startsWith("#")) return await ctx.send(await roomTarget(ctx, u!), text!); // IRC's /msg #channel
       await refuseBlockedHere(ctx, u!); // no empty buffer left for a message that cannot go
       const t = await openQuery(ctx, u!, false);
       await ctx.send(t, text!);

@@ -7,7 +7,7 @@
  * touch the terminal.
  */
 import { ago, type CommandContext, type CommandSpec, needRoom, user } from "./command_context.ts";
-import type { RoomControls, RoomInfo } from "../backend.ts";
+import type { RoomControls, RoomInfo, Target } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { counted } from "../../common/words.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
@@ -19,6 +19,14 @@ async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
   const room = (await capability(ctx.backend, "rooms").list()).find((x) => x.name === name);
   if (!room) throw new Error(`You are not a member of #${sanitizeName(name)} (/rooms lists yours)`);
   return room;
+}
+
+/** `#room` (any case) as a target, when it is one of my rooms: its buffer opens, not focused (`/msg #ROOM`). */
+export async function roomTarget(ctx: CommandContext, arg: string): Promise<Target> {
+  const name = (await myRoom(ctx, normalizeName(withoutHash(arg)) ?? withoutHash(arg))).name;
+  const t: Target = { kind: "room", name };
+  ctx.open(t, false);
+  return t;
 }
 
 /**
@@ -64,6 +72,7 @@ async function topicOf(rooms: RoomControls, name: string, now: number): Promise<
 export const ROOM_COMMANDS: readonly CommandSpec[] = [
   {
     name: "join",
+    aliases: ["j"],
     usage: "#ROOM",
     help: "Join a room you belong to and switch to it",
     permission: "user",

@@ -69,6 +69,18 @@ Deno.test("COMMANDS /msg opens the query without focus and /query focuses it", a
   assert.deepEqual(t.sent, [[{ kind: "user", name: "bob" }, "hi there"]]);
 });
 
+Deno.test("COMMANDS /msg #ROOM TEXT says a line to one of my rooms without switching (IRC's /msg #channel); /j joins", async () => {
+  const t = ctx(null);
+  t.backend.roomList = [{ name: "dev", members: ["alice", "bob"], admins: [] }];
+  await t.run("/msg #Dev hello room");
+  assert.deepEqual(t.sent, [[{ kind: "room", name: "dev" }, "hello room"]]);
+  assert.deepEqual(t.opened, [[{ kind: "room", name: "dev" }, false]]);
+  await assert.rejects(() => t.run("/msg #ops hi"), /You are not a member of #ops \(\/rooms lists yours\)/);
+  assert.equal(t.sent.length, 1);
+  await t.run("/j #dev");
+  assert.deepEqual(t.opened.at(-1), [{ kind: "room", name: "dev" }, true]);
+});
+
 Deno.test("COMMANDS /room create makes a room and /invite and /part use the current room", async () => {
   const t = ctx({ kind: "room", name: "team" });
   await t.run("/room create team bob carol");

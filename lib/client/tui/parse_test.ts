@@ -41,7 +41,7 @@ Deno.test("parseLine() splits command arguments by the table's usage", () => {
 });
 
 Deno.test("parseLine() reports usage for wrong argument counts", () => {
-  assert.deepEqual(parseLine("/msg bob", opts), { kind: "error", message: "Usage: /msg USER TEXT" });
+  assert.deepEqual(parseLine("/msg bob", opts), { kind: "error", message: "Usage: /msg USER|#ROOM TEXT" });
   assert.deepEqual(parseLine("/whois", opts), { kind: "error", message: "Usage: /whois USER" });
   assert.deepEqual(parseLine("/who extra", opts), { kind: "error", message: "Usage: /who" });
   assert.deepEqual(parseLine("/ban bob", admin), {
@@ -78,7 +78,7 @@ Deno.test("COMMANDS has one row per required command with usage, help and permis
 
 Deno.test("helpLines() lists commands for the role and explains one", () => {
   const user = helpLines("user").join("\n");
-  assert.match(user, /\/msg USER TEXT/);
+  assert.match(user, /\/msg USER\|#ROOM TEXT/);
   assert.doesNotMatch(user, /\/grant/);
   assert.match(helpLines("admin").join("\n"), /\/grant USER/);
   // The screen shows the end of the list: it says how to read the rest, and the keys come apart.
