@@ -333,6 +333,14 @@ Deno.test("COMMANDS /away REASON keeps the reason beside busy, /back forgets it;
   await t.run("/busy");
   assert.equal(t.printed.at(-1), "You are now busy");
   assert.deepEqual(t.backend.callsOf("setStatus"), [["busy"], ["busy"], ["free"], ["busy"]]); // the second refused
+  // `/away` alone is IRC's "I am back" when busy (irssi, WeeChat), and busy otherwise.
+  t.backend.online = [{ user: "alice", addr: "", since: NOW, status: "busy", role: "user" }];
+  await t.run("/away");
+  assert.equal(t.printed.at(-1), "You are now free");
+  t.backend.online = [{ user: "alice", addr: "", since: NOW, status: "free", role: "user" }];
+  await t.run("/away");
+  assert.equal(t.printed.at(-1), "You are now busy");
+  assert.deepEqual(t.backend.callsOf("setStatus").slice(4), [["free"], ["busy"]]);
 });
 
 Deno.test("/broadcast help says offline users get it later, not 'everyone online' (issue 14)", async () => {

@@ -89,9 +89,8 @@ Deno.test("helpLines() lists commands for the role and explains one", () => {
   assert.doesNotMatch(user, /Ctrl-N, Ctrl-P/);
   assert.equal(helpLines("user", "keys")[0], "Keys:");
   assert.deepEqual(helpLines("user", "away"), [
-    "/busy [REASON…] (also /away)",
-    "  Mark yourself busy: do not disturb (no bell or notification; messages still arrive); with REASON, " +
-    "whoever writes to you directly is told it once, end to end (IRC's /away)",
+    "/away [REASON…]",
+    "  As on IRC: with REASON, /busy REASON; alone, back (/free) when you are busy, else /busy",
   ]);
 });
 
