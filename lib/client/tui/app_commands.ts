@@ -106,6 +106,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     video: app.video,
     savedFile: (path, name) => later(() => app.pictures.saved(path, name, buf)),
     isUser: (n) => st.isUser(n),
+    awayOf: (u) => st.buffers.find("dm", u)?.away ?? null,
     closeTarget: (t) =>
       later(() => {
         const b = st.buffers.find(t.kind === "room" ? "room" : "dm", t.name ?? "");

@@ -78,6 +78,8 @@ export class ChatBuffer {
   muted = false;
   /** A room's topic ("" none), for the title bar: the start's load, then each topic line added. */
   topic = "";
+  /** A conversation's peer's away reason as they last told it (`/whois` says it), until they are free or offline. */
+  away: { text: string; at: number } | null = null;
   markerAfter: Line | null = null;
   /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
   markerBefore: Line | null = null;

@@ -84,6 +84,7 @@ function presence(s: ChatState, e: EventOf<"presence">): null {
   // list shows everyone else); a quick online-then-offline (a scripted command) is one line.
   const b = u === s.me ? null : s.buffers.find("dm", u);
   if (!b) return null;
+  if (!e.online || e.presence?.status === "free") b.away = null; // back: the reason they told is old
   const last = b.lines[b.lines.length - 1];
   if (
     !e.online && last?.kind === "info" && last.text.startsWith(`${u} is online`) &&
@@ -163,6 +164,7 @@ function away(s: ChatState, e: EventOf<"away">): null {
   const from = sanitizeName(e.from);
   const b = s.buffers.ensure("dm", from);
   const text = sanitize(`${from} is away: ${e.text}`, true), since = s.now() - AWAY_REPEAT_MS;
+  b.away = { text: e.text, at: s.now() };
   if (b.lines.some((l) => l.kind === "info" && l.text === text && l.ts >= since)) return null;
   s.info(b, text);
   return null;

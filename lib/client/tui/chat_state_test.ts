@@ -424,4 +424,10 @@ Deno.test("applyEvent() says an away reply in the conversation with its sender, 
   t += 61_000;
   applyEvent(s, { type: "away", from: "bob", text: "in a meeting" });
   assert.deepEqual(lines().slice(1), ["info:bob is away: in a meeting", "info:bob is away: in a meeting"]);
+  assert.deepEqual(s.buffers.find("dm", "bob")?.away, { text: "in a meeting", at: t }, "kept for /whois");
+  const presence = { user: "bob", addr: "", since: t, role: "user" as const };
+  applyEvent(s, { type: "presence", user: "bob", online: true, presence: { ...presence, status: "busy" } });
+  assert.notEqual(s.buffers.find("dm", "bob")?.away, null, "still busy: still away");
+  applyEvent(s, { type: "presence", user: "bob", online: true, presence: { ...presence, status: "free" } });
+  assert.equal(s.buffers.find("dm", "bob")?.away, null, "back: the reason is old");
 });

@@ -5,6 +5,7 @@
 import type { ChatBackend, ChatMessage, Presence, Target } from "../backend.ts";
 import type { Line } from "./buffers.ts";
 import { withoutHash } from "../../protocol/names.ts";
+import { sanitize } from "../../common/sanitize.ts";
 
 /** The app's video controls (video_view.ts), for the video commands. */
 export interface VideoControls {
@@ -56,6 +57,8 @@ export interface CommandContext {
   video: VideoControls;
   /** A downloaded file was saved: shown as a picture when it is one (picture_view.ts). */
   savedFile?(path: string, name: string): void;
+  /** The away reason `user` last told this client (a reply to a direct message), while they are busy. */
+  awayOf?(user: string): { text: string; at: number } | null;
   /** True for a user the client already knows (online, a room member or an open query). */
   isUser?(name: string): boolean;
   /** Closes the buffer of a conversation, if open. */
@@ -116,9 +119,12 @@ export function whenText(ctx: CommandContext, ts: number): string {
 
 export function presenceLine(ctx: CommandContext, p: Presence): string {
   // The address is shown to admins only (the server sends "" to others).
+  const away = p.status === "busy" ? ctx.awayOf?.(p.user) : null; // told to me, end to end
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
-    p.addr ? ` — ${p.addr}` : ""
-  } — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${p.node ? ` — on ${p.node}` : ""}`;
+    away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : ""
+  }${p.addr ? ` — ${p.addr}` : ""} — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${
+    p.node ? ` — on ${p.node}` : ""
+  }`;
 }
 
 /**

@@ -260,6 +260,16 @@ Deno.test("COMMANDS /who, /whois and /fingerprint print what the backend says", 
     "nobody is offline",
     `bob: ${"12345 ".repeat(12).trim()} (not verified)`,
   ]);
+  // The away reason bob told this client (a reply to a direct message) stands beside his busy status.
+  t.c.awayOf = (u) => u === "bob" ? { text: "at the \x1b[2Jdentist", at: NOW - 120e3 } : null;
+  await t.run("/whois bob");
+  assert.equal(
+    t.printed.at(-1),
+    "bob — busy (away: at the ^[[2Jdentist, said 2m ago) — 10.0.0.2:5000 — active since 11:00 (1h)",
+  );
+  t.backend.online[0]!.status = "free";
+  await t.run("/whois bob");
+  assert.equal(t.printed.at(-1), "bob — free — 10.0.0.2:5000 — active since 11:00 (1h)", "free: no reason");
 });
 
 Deno.test("COMMANDS admin rows kick, ban, list, grant and revoke", async () => {
