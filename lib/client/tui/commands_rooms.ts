@@ -57,7 +57,7 @@ async function partMessage(ctx: CommandContext, room: string, text: string): Pro
     throw new Error(
       `Not connected: your message waits in the outbox and you are still in #${
         sanitizeName(room)
-      } (/part again once it is sent)`,
+      } (/part alone leaves once it is sent)`,
     );
   }
 }
