@@ -101,7 +101,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     setOwnStatus: (s) =>
       later(() => {
         const n = st.setMyStatus(s);
-        if (n !== null) st.info(buf, `${counted(n, "message")} arrived while you were busy`);
+        if (n !== null) st.info(buf, `${n ? counted(n, "message") : "Nothing"} arrived while you were busy`);
       }),
     video: app.video,
     savedFile: (path, name) => later(() => app.pictures.saved(path, name, buf)),

@@ -533,6 +533,9 @@ Deno.test("TuiApp while busy: no bell, messages still arrive as unread; /free te
   h.backend.receive("bob", { kind: "user", name: "alice" }, "now?");
   await h.settle();
   assert.match(h.writes.slice(m).join(""), /\x07/);
+  await h.type("/busy\r");
+  s = await h.type("/free\r");
+  assert.match(s.join("\n"), /Nothing arrived while you were busy/, "not '0 messages arrived'");
   h.close();
 });
 
