@@ -28,11 +28,11 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
       const k = parseKick(args);
       await capability(ctx.backend, "moderation").kick(user(k.user), k.banSeconds, k.reason);
       // Typed in a room, it may have meant the room (IRC's /kick): say which it was.
-      const t = ctx.target, where = t?.kind === "room" ? `off the server (${ROOM_KICK})` : "";
+      const where = ctx.target?.kind === "room" ? ` off the server (${ROOM_KICK})` : "";
       ctx.print(
         k.banSeconds
-          ? `${user(k.user)} kicked and banned for ${durationText(k.banSeconds)}${where ? ` ${where}` : ""}`
-          : `${user(k.user)} kicked${where ? ` ${where}` : ""}`,
+          ? `${user(k.user)} kicked and banned for ${durationText(k.banSeconds)}${where}`
+          : `${user(k.user)} kicked${where}`,
       );
     },
   },
