@@ -9,7 +9,7 @@
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import { type AwayControl, BackendError, type ChatMessage } from "../backend.ts";
-import { lineProblem } from "../e2e/mod.ts";
+import { lineProblem } from "../../common/words.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { type SendHost, sendSignal } from "./sending.ts";
 

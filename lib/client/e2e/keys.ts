@@ -10,6 +10,7 @@
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
  *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
  */
+import { lineProblem } from "../../common/words.ts";
 import { UNSAFE } from "../../common/sanitize.ts";
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import {
@@ -223,13 +224,6 @@ const isExpiry = (x: unknown, min: number) =>
   typeof x === "number" && Number.isInteger(x) && x >= min && x <= MAX_EXPIRY_S;
 /** The longest topic a room takes, in code points. */
 export const TOPIC_MAX = 300;
-
-/** Why `text` cannot be `what` (a line break, more than `max` code points): "A topic is one line"; null when it can. */
-export function lineProblem(what: string, text: string, max: number): string | null {
-  if (/[\r\n\u2028\u2029]/.test(text)) return `${what} is one line`;
-  const n = [...text].length;
-  return n > max ? `${what} is at most ${max} characters (this one has ${n})` : null;
-}
 
 /** Why `text` cannot be a room's topic (more than TOPIC_MAX code points, a line break), or null when it can. */
 export const topicProblem = (text: string): string | null => lineProblem("A topic", text, TOPIC_MAX);

@@ -57,7 +57,6 @@ export {
   deviceKeyOf,
   encodePayload,
   keyToPin,
-  lineProblem,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,

@@ -9,6 +9,7 @@ import type { WordList } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { SqlDb } from "./local_store_sql.ts";
 import { storedSet } from "./local_name_set.ts";
+import { lineProblem } from "../../common/words.ts";
 
 /** The longest highlight word or phrase, in code points. */
 export const HIGHLIGHT_MAX = 64;
@@ -20,10 +21,8 @@ export function highlightWord(text: string): string {
   if (/[\p{Cc}\p{Cf}]/u.test(w)) {
     throw new BackendError("usage", "A highlight cannot hold control characters");
   }
-  const n = [...w].length;
-  if (n > HIGHLIGHT_MAX) {
-    throw new BackendError("usage", `A highlight is at most ${HIGHLIGHT_MAX} characters (this one has ${n})`);
-  }
+  const problem = lineProblem("A highlight", w, HIGHLIGHT_MAX); // its line breaks are spaces by now
+  if (problem) throw new BackendError("usage", problem);
   return w;
 }
 

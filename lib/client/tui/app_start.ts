@@ -3,7 +3,8 @@
  * the welcome line, muted conversations and highlight words, rooms (with the topics the folder
  * holds), registered users, videos and peers (for Tab), then the catch-up of what arrived while
  * away, and only then who is online (presence pushes start once the queue is synced). What the
- * user reads goes to `ChatBackend.read` (the other devices are told). Each answer is applied in a later pass of the app's queue (`app.track`); nothing is drawn here.
+ * user reads goes to `ChatBackend.read` (the other devices are told). Each answer is applied in a
+ * later pass of the app's queue (`app.track`); nothing is drawn here.
  */
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { AppHost } from "./app_host.ts";
