@@ -21,9 +21,12 @@ async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
   return room;
 }
 
+/** A room name as typed ("#Dev", "dev") as rooms are named (lower case, no "#"). */
+const roomName = (arg: string): string => normalizeName(withoutHash(arg)) ?? withoutHash(arg);
+
 /** `#room` (any case) as a target, when it is one of my rooms: its buffer opens, not focused (`/msg #ROOM`). */
 export async function roomTarget(ctx: CommandContext, arg: string): Promise<Target> {
-  const name = (await myRoom(ctx, normalizeName(withoutHash(arg)) ?? withoutHash(arg))).name;
+  const name = (await myRoom(ctx, roomName(arg))).name;
   const t: Target = { kind: "room", name };
   ctx.open(t, false);
   return t;
@@ -39,11 +42,12 @@ function roomAndText(
   r?: string,
   rest?: string,
 ): [string, string | undefined] {
-  const norm = (n: string) => normalizeName(n) ?? n;
   const named = r?.startsWith("#") &&
-    (!rest || mine.some((x) => x.name === norm(withoutHash(r))) || ctx.target?.kind !== "room");
-  const room = named ? withoutHash(r!) : needRoom(ctx);
-  return [norm(room), (named ? rest : [r, rest].filter(Boolean).join(" ")) || undefined];
+    (!rest || mine.some((x) => x.name === roomName(r)) || ctx.target?.kind !== "room");
+  return [
+    roomName(named ? r! : needRoom(ctx)),
+    (named ? rest : [r, rest].filter(Boolean).join(" ")) || undefined,
+  ];
 }
 
 /**
@@ -103,8 +107,8 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       const rooms = capability(ctx.backend, "rooms");
       const mine = r ? await rooms.list() : [];
       // "/part dev" (one of my rooms, alone) leaves #dev, as before part messages.
-      const bare = r && !rest && !r.startsWith("#") && mine.some((x) => x.name === (normalizeName(r) ?? r));
-      const [name, text] = bare ? [normalizeName(r)!, undefined] : roomAndText(ctx, mine, r, rest);
+      const bare = r && !rest && !r.startsWith("#") && mine.some((x) => x.name === roomName(r));
+      const [name, text] = bare ? [roomName(r), undefined] : roomAndText(ctx, mine, r, rest);
       if (text !== undefined) await partMessage(ctx, name, text);
       await rooms.leave(name);
       if (ctx.target?.kind === "room" && ctx.target.name === name) ctx.closeCurrent();
