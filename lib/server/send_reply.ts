@@ -1,14 +1,16 @@
 /**
  * A stored `send` (handlers_messages.ts) as the group commit queues it, and its answer, told once
  * its batch is on disk (message_log.ts `Queued`): `ok` with its seq; a resend (same mid) the first
- * copy's seq; a failure `internal`, its quota given back. One object per send, no promise (a
- * resend's look-up aside).
+ * copy's seq; a failure its quota given back and its code (store_errors.ts: `disk_full` when the disk took
+ * nothing more, `unavailable` with a retry hint when the store cannot be reached, else `internal`). One
+ * object per send, no promise (a resend's look-up aside).
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Core } from "./core.ts";
 import type { Queued } from "./message_log.ts";
 import type { Session } from "./session.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
+import { StoreFull, StoreUnavailable } from "./store/store_errors.ts";
 
 /** A stored send, queued: its answer once its batch is committed (`ok` with its seq, or why not). */
 export class SendReply implements Queued {
@@ -49,10 +51,29 @@ export class SendReply implements Queued {
 
   failed(e: unknown): void {
     this.c.releaseQuota(this.from.user, this.bytes);
-    this.c.log.error("store.append", { error: String(e) });
-    this.from.fail(this.id, ErrorCode.Internal, "The server could not store the message; try again");
+    const [code, text] = failure(e);
+    if (code === ErrorCode.Internal) this.c.log.error("store.append", { error: String(e) });
+    else this.c.log.warn("store.append", { code, error: String(e) });
+    this.from.fail(this.id, code, text);
     this.from.settled();
   }
+}
+
+/** A failed append's code and words: what the sender hears. */
+export function failure(e: unknown): [string, string] {
+  if (e instanceof StoreFull) {
+    return [
+      ErrorCode.DiskFull,
+      "The server's disk is full and it stores nothing more for now; try again later",
+    ];
+  }
+  if (e instanceof StoreUnavailable) {
+    return [
+      ErrorCode.Unavailable,
+      "The server cannot store messages right now; it keeps trying, send again shortly",
+    ];
+  }
+  return [ErrorCode.Internal, "The server could not store the message; try again"];
 }
 
 /** How `--log-messages` names a target: `bob`, `#dev`, `*` for broadcasts. */
