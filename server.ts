@@ -11,17 +11,15 @@ import { type Level, Logger } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
-import { backup, restore } from "./lib/server/backup.ts";
+import { backup, databaseInUse, restore } from "./lib/server/backup.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
-import { segmentFilesInUse } from "./lib/server/store/segment_files.ts";
-import { messageLogDir } from "./lib/server/store/segment_log.ts";
 import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
-import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
+import { SqliteStore, type SqliteStoreOptions } from "./lib/server/store/sqlite_store.ts";
 import type { PostgresStore } from "./lib/server/store/postgres_store.ts";
 import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
@@ -100,9 +98,17 @@ async function main(argv: string[]): Promise<number> {
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  // The embedded store broke (an I/O error, damage): it takes no more writes; the server stops with a
+  // failure for its supervisor to restart it, and the next start recovers from the WAL (issue 68).
+  let storeBroke = (e: Error) => log.error("store.broken", { error: e.message });
   const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
     storeCa: await readOpt(f["store-tls-ca"]),
     bus: busUrl ? await busOptions(dataDir, f, log) : null,
+    embedded: {
+      check: true,
+      warn: (event, fields) => log.warn(event, fields),
+      onBroken: (e) => storeBroke(e),
+    },
   });
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
@@ -164,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
   // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
   // gracefully (installed after it, one could find no handler yet and end the process at once).
   let exiting = false;
-  const stop = async (why: string) => {
+  const stop = async (why: string, code = 0) => {
     if (exiting) return;
     exiting = true;
     log.info("signal", { why });
@@ -173,7 +179,15 @@ async function main(argv: string[]): Promise<number> {
     await pg?.leave(node).catch(() => {});
     await srv.shutdown();
     dd.close();
-    Deno.exit(0);
+    Deno.exit(code);
+  };
+  storeBroke = (e) => {
+    log.error("store.broken", {
+      error: e.message,
+      hint: "the database failed (an I/O error or damage): no more writes; stopping for a restart, " +
+        "which recovers from its write-ahead log (`parley-server admin check` says what is wrong)",
+    });
+    void stop("store broken", 70);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
@@ -255,11 +269,11 @@ async function openStoreAndBus(
   busUrl: string,
   node: string,
   dbPath: string,
-  o: { storeCa?: string; bus: NatsBusOptions | null },
+  o: { storeCa?: string; bus: NatsBusOptions | null; embedded: SqliteStoreOptions },
 ): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null }> {
   if (!storeUrl) {
     if (busUrl) throw new Error("--bus needs a shared store: add --store postgres://USER@HOST:PORT/DB");
-    return { store: new SqliteStore(dbPath, { reserveWal: true }), pg: null, bus: null };
+    return { store: new SqliteStore(dbPath, o.embedded), pg: null, bus: null };
   }
   if (!/^postgres(ql)?:\/\//.test(storeUrl)) {
     throw new Error(`--store takes a postgres://USER@HOST:PORT/DB address, got "${storeUrl}"`);
@@ -319,7 +333,11 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
     throw new Error(`Usage: admin grant|revoke|unlock NAME, or admin invite`);
   }
   await ensureDataDir(dataDir);
-  // Accounts only: a server running beside it keeps its message log (a lock; see segment_files.ts).
+  // Accounts only (messages are indexed only when asked for): SQLite lets it run beside a server.
+  const running = await Deno.stat(dbPathIn(dataDir)).then(
+    () => databaseInUse(dbPathIn(dataDir)),
+    () => false,
+  );
   const store = new SqliteStore(dbPathIn(dataDir), { lazyMessages: true });
   try {
     const log = new Logger([], systemClock);
@@ -329,7 +347,7 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
     if (!r.ok) throw new Error(r.code === "no_such_user" ? `${r.msg}; they must register first` : r.msg);
     console.log(r.text);
     const changed = (action === "grant" && before !== "admin") || (action === "revoke" && before === "admin");
-    if (changed && segmentFilesInUse(messageLogDir(dbPathIn(dataDir)))) {
+    if (changed && running) {
       // The running server reads roles from the store at each admin command, not at once everywhere.
       console.error(
         action === "grant"

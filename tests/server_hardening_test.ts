@@ -159,12 +159,8 @@ Deno.test({
     for (const f of ["parley.db", "parley.db-wal", "parley.db-shm", "parley.log", "key.pem", "cert.pem"]) {
       assert.equal((await mode(`${dir}/${f}`)).toString(8), "600", f);
     }
-    // The message log: a private folder of private files (its first segment and its lock).
-    const logDir = `${dir}/parley.db-messages`;
-    assert.equal((await mode(logDir)).toString(8), "700", logDir);
-    const inLog = [...Deno.readDirSync(logDir)].map((e) => e.name).sort();
-    assert.deepEqual(inLog, ["0000000000000001.log", "lock"]);
-    for (const f of inLog) assert.equal((await mode(`${logDir}/${f}`)).toString(8), "600", f);
+    // Messages are rows of parley.db: no folder of them (only the relayed files' folder).
+    assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name), ["files"]);
   } finally {
     srv.child.kill("SIGTERM");
     await srv.child.status;

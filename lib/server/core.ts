@@ -123,6 +123,7 @@ export class Core {
       await yieldToIo();
     }
     if (total) this.#usage = new LruMap(10_000);
+    await this.store.scrub?.(); // no copy of what any deletion took stays in the store's files
     return total;
   }
 

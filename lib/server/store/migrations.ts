@@ -128,4 +128,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS messages_target;
   DROP INDEX IF EXISTS messages_sender;
   `,
+  // Issue 68: messages are rows again (the segment log of 0.13–0.20 is imported at open), each with a
+  // CRC-32 of its columns (sqlite_store.ts `rowCrc`), checked on every read: a flipped bit in a page
+  // is found and said, never served. Rows from before this step have none (NULL: not checked).
+  `
+  ALTER TABLE messages ADD COLUMN crc INTEGER;
+  `,
 ];

@@ -1,8 +1,8 @@
 /**
  * The SQLite connection under `SqliteStore`: opens a file path or ":memory:" in WAL mode with
  * `synchronous=FULL`, runs the migrations once, caches prepared statements and runs write
- * transactions; `reserveWal` grows the write-ahead log to its working size at start. Its
- * subclasses (sqlite_accounts.ts, sqlite_store.ts) hold the queries.
+ * transactions; deleted content is overwritten with zeros (`secure_delete`); `quickCheck` and
+ * `fileSizes` serve the start's check, `/db` and `admin check`. Its subclasses (sqlite_accounts.ts, sqlite_store.ts) hold the queries.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
@@ -11,6 +11,8 @@ export type Row = Record<string, unknown>;
 
 /** WAL pages written before SQLite checkpoints (and then writes the WAL again from its start). */
 const WAL_AUTOCHECKPOINT = 10_000;
+/** SQLite's result codes for a damaged database file. */
+const SQLITE_CORRUPT = 11, SQLITE_NOTADB = 26;
 /** The page cache: 64 MiB, grown only as pages are used. */
 const CACHE_SIZE = "-65536";
 
@@ -18,15 +20,35 @@ export abstract class SqliteBase {
   protected readonly db: DatabaseSync;
   readonly #st = new Map<string, StatementSync>();
 
-  constructor(readonly path: string) {
+  /** `check`: SQLite's `quick_check` first, and a damaged database refused with what to do. */
+  constructor(readonly path: string, check = false) {
     this.db = new DatabaseSync(path);
-    // A 64 MiB page cache (grown only as pages are used) and checkpoints every ~40 MB of WAL instead of
-    // ~4 MB: message inserts with their four indexes cost ~25 % less CPU (a 100,000-row micro-bench).
-    this.db.exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;" +
-        `PRAGMA cache_size=${CACHE_SIZE}; PRAGMA wal_autocheckpoint=${WAL_AUTOCHECKPOINT};`,
-    );
-    this.#migrate();
+    try {
+      // A 64 MiB page cache (grown only as pages are used) and checkpoints every ~40 MB of WAL instead of
+      // ~4 MB: message inserts cost ~25 % less CPU (a 100,000-row micro-bench).
+      this.db.exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;" +
+          `PRAGMA cache_size=${CACHE_SIZE}; PRAGMA wal_autocheckpoint=${WAL_AUTOCHECKPOINT};` +
+          "PRAGMA secure_delete=ON;",
+      );
+      const bad = check ? this.quickCheck() : [];
+      if (bad.length) {
+        const e = new Error(bad.slice(0, 3).join("; ") + (bad.length > 3 ? "; …" : ""));
+        throw Object.assign(e, { errcode: SQLITE_CORRUPT });
+      }
+      this.#migrate();
+    } catch (e) {
+      this.db.close();
+      const code = ((e as { errcode?: number }).errcode ?? 0) & 0xff;
+      if (code !== SQLITE_CORRUPT && code !== SQLITE_NOTADB) throw e;
+      throw new Error(
+        `${path} is damaged (SQLite quick_check: ${
+          (e as Error).message
+        }): run \`parley-server admin check\` ` +
+          "for the whole list, then restore a backup or run `parley-server admin salvage`",
+        { cause: e },
+      );
+    }
   }
 
   #migrate(): void {
@@ -44,37 +66,25 @@ export abstract class SqliteBase {
     }
   }
 
-  /**
-   * Grows the write-ahead log to the size it reaches between two checkpoints, once at start, so
-   * that commits overwrite blocks the file already has instead of appending: the fsync of a commit
-   * that makes the file longer waits for the file system's journal too (its new size). Measured
-   * here (ext4, 2-core VM under load, one-message commits with synchronous=FULL, 6 interleaved
-   * pairs of 300): p50 2.2 → 0.8 ms, p90 5.4 → 3.9 ms, p99 9.5 → 6.9 ms. SQLite does the same on its
-   * own once a server has passed its first checkpoint (the log is reused, not truncated); this
-   * gives a restarted server that from its first message. How: a transaction that writes the
-   * size in a throwaway table with a small page cache, so its pages spill into the log, then rolls
-   * back (nothing is committed; the next commits write over those frames, which recovery ignores:
-   * no commit marker, and their checksums no longer chain). Costs ~0.1–0.3 s and the disk space.
-   */
-  protected reserveWal(): void {
-    const wal = (this.db.prepare("PRAGMA page_size").get() as Row).page_size as number + 24;
-    const bytes = WAL_AUTOCHECKPOINT * wal;
-    this.db.exec("PRAGMA cache_size=64");
-    try {
-      this.db.exec("BEGIN IMMEDIATE");
+  /** SQLite's `quick_check`: [] when the database is sound, else its complaints (at most 100). */
+  quickCheck(): string[] {
+    const rows = this.db.prepare("PRAGMA quick_check(100)").all() as Row[];
+    const out = rows.map((r) => String(Object.values(r)[0]));
+    return out.length === 1 && out[0] === "ok" ? [] : out;
+  }
+
+  /** The database's files and their sizes (the WAL and its index too, when there): `/db`, `admin check`. */
+  fileSizes(): { name: string; bytes: number }[] {
+    if (this.path === ":memory:") return [];
+    const out: { name: string; bytes: number }[] = [];
+    for (const name of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
       try {
-        this.db.exec("CREATE TABLE wal_reserve (x BLOB)");
-        this.db.prepare("INSERT INTO wal_reserve VALUES (zeroblob(?))").run(bytes);
-      } finally {
-        this.db.exec("ROLLBACK");
+        out.push({ name, bytes: Deno.statSync(name).size });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
-    } finally {
-      this.db.exec(`PRAGMA cache_size=${CACHE_SIZE}`);
     }
-    // One commit (the header's version, unchanged) syncs the log: the spilled frames reach the disk
-    // now, not in the first message's fsync.
-    const v = (this.db.prepare("PRAGMA user_version").get() as Row).user_version as number;
-    this.tx(() => this.db.exec(`PRAGMA user_version = ${v}`));
+    return out;
   }
 
   /** The prepared statement for `sql` (cached). */
@@ -95,7 +105,11 @@ export abstract class SqliteBase {
       this.db.exec("COMMIT");
       return r;
     } catch (e) {
-      this.db.exec("ROLLBACK");
+      // SQLite has rolled back already after some errors (SQLITE_FULL, I/O errors): the cause is
+      // what the caller must hear, not "no transaction is active".
+      try {
+        this.db.exec("ROLLBACK");
+      } catch { /* rolled back by SQLite */ }
       throw e;
     }
   }

@@ -11,6 +11,7 @@ import { MIGRATIONS } from "./migrations.ts";
 import type { NewMessage } from "./store.ts";
 import { midHash } from "./recent_mids.ts";
 import { tempDb } from "./temp_db_testing.ts";
+import { StoreFull } from "./store_errors.ts";
 
 const USERS = ["al", "bo", "cy"];
 const CONVS = ["d:al:bo", "d:al:al", "d:bo:cy", "r:room", "b"];
@@ -75,20 +76,25 @@ async function seeded(path: string): Promise<SqliteStore> {
   return s;
 }
 
-Deno.test("SqliteStore: a batch the log refuses leaves nothing of it in the index, the resend windows or the log", async () => {
+Deno.test("SqliteStore: a batch the disk refuses (SQLITE_FULL) leaves nothing of it in the index, the resend windows or the table, and writes go on once there is room", async () => {
   const { path, remove } = tempDb();
   let s = await seeded(path);
   try {
     await s.appendMessages([msg("a1", "al", "bo"), roomMsg("r1", "cy")]);
     const before = await answers(s);
-    // A mid too long for the log's record: the whole append is refused before anything is written.
-    const bad = msg("x".repeat(70_000), "bo", "al");
+    // The database may not grow (a full disk, injected as SQLite's page cap): the last message needs
+    // new pages, so the whole transaction is refused and rolled back.
+    const bad = msg("big", "bo", "al", { body: new Uint8Array(70_000) });
+    const db = (s: SqliteStore) => (s as unknown as { db: DatabaseSync }).db;
+    const pages = (s: SqliteStore) =>
+      (db(s).prepare("PRAGMA page_count").get() as { page_count: number }).page_count;
     for (const n of [30, 2]) {
       const batch = Array.from(
         { length: n },
         (_, i) => i === 1 ? roomMsg(`x${i}`, "bo") : msg(`x${i}`, "al", "bo"),
       );
-      await assert.rejects(async () => await s.appendMessages([...batch, bad]), RangeError);
+      db(s).exec(`PRAGMA max_page_count=${pages(s)}`);
+      await assert.rejects(async () => await s.appendMessages([...batch, bad]), StoreFull);
       assert.deepEqual(await answers(s), before, `nothing of the failed batch of ${n + 1}`);
       s = await sameAsTable(s, path, "after the refused batch");
     }

@@ -1,17 +1,26 @@
 /**
- * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL`, with the messages in a
- * log of their own (log_messages.ts: segment files beside the database, `messageLogDir`, or memory
- * for ":memory:"), so that a message acknowledged to its sender survives `kill -9`. This file holds
- * messages' SQL side (acks, sweeps' recipients, rows from before the log) and rooms;
+ * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL`, `secure_delete=ON`, so
+ * that a message acknowledged to its sender survives `kill -9` and a deleted one leaves the file.
+ * Messages are rows of the `messages` table (each with a CRC-32 of its columns, checked on every
+ * read), found by the in-memory index of table_messages.ts. This file holds messages' SQL side
+ * (inserts with the acks in one transaction, reads, deletes, sweeps' recipients), the high-water
+ * check of seqs at open, the import of an older version's message log (segment_import.ts) and rooms;
  * sqlite_accounts.ts the rest; sqlite_base.ts the connection. These and the migrations are the only
  * places that speak SQL to SQLite.
+ *
+ * Faults (issue 68): an insert the disk cannot take (SQLITE_FULL) rolls back whole and throws
+ * `StoreFull`; the store takes writes again once there is room. Any I/O error or damage throws
+ * `StoreBroken` and the store takes no more writes (`onBroken` is told once: the server stops, and
+ * its next start recovers from the WAL). Deleted rows are overwritten with zeros (`secure_delete`),
+ * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
+import { crc32 } from "node:zlib";
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
-import { type LegacyRows, LogMessages } from "./log_messages.ts";
-import { MemorySegmentLog } from "./segment_memory.ts";
-import { openSegmentFiles } from "./segment_files.ts";
-import { type LogMeta, messageLogDir, type OpenSegmentLog } from "./segment_log.ts";
+import { type MessageRows, type StoredMeta, TableMessages } from "./table_messages.ts";
+import { hasSegmentLog, importSegmentLog, removeSegmentLog } from "./segment_import.ts";
+import { messageLogDir } from "./segment_log.ts";
+import { classifySqliteError, StoreBroken } from "./store_errors.ts";
 import type {
   AckSet,
   NewMessage,
@@ -35,77 +44,225 @@ const toMsg = (r: Row): StoredMessage => ({
   body: r.body as Uint8Array,
 });
 
+/** The CRC-32 a row carries: of its body, then of its other columns as one string. */
+export function rowCrc(m: NewMessage & { seq: number }): number {
+  const meta = `${m.seq}\0${m.mid}\0${m.sender}\0${m.kind}\0${m.target}\0${m.conv}\0${m.ts}\0${
+    m.expires ?? ""
+  }`;
+  return crc32(meta, crc32(m.body));
+}
+
+/**
+ * Reads every row of `db`'s messages table (a store's, or a backup's opened read-only) and checks
+ * it against its CRC: how many rows, and the seqs of those that fail (rows from before the CRC
+ * carry none and are counted, not checked).
+ */
+export function checkMessageRows(
+  db: { prepare(sql: string): { all(...args: number[]): unknown[] } },
+): { rows: number; damaged: number[] } {
+  const damaged: number[] = [];
+  let rows = 0;
+  const page = db.prepare("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT 1024");
+  for (let after = 0;;) {
+    const got = page.all(after) as Row[];
+    if (got.length === 0) return { rows, damaged };
+    for (const r of got) {
+      rows++;
+      const m = { ...toMsg(r), expires: (r.expires as number | null) ?? undefined };
+      if (r.crc != null && rowCrc(m) !== Number(r.crc)) damaged.push(m.seq);
+    }
+    after = got[got.length - 1]!.seq as number;
+  }
+}
+
 /** The table's rows without their bodies, a page at a time in seq order: indexed at open. */
 const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LENGTH(body) FROM messages
   WHERE seq > ? ORDER BY seq LIMIT 4096`;
 type IndexRow = [number, string, string, TargetKind, string, string, number, number | null, number];
 
+const INSERT = `INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body, expires, crc)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /** How `SqliteStore` is opened. */
 export interface SqliteStoreOptions {
-  /** Grow the write-ahead log to its working size now (`reserveWal`): the server's choice, a file only. */
-  reserveWal?: boolean;
   /**
-   * Open the message log (and index it) only when a message is first asked for, not now: for
-   * `admin` commands, which touch accounts only and may run beside a server that holds the log.
+   * Open the messages (and index them) only when a message is first asked for, not now: for
+   * `admin` commands, which touch accounts only and may run beside a server.
    */
   lazyMessages?: boolean;
+  /** Run SQLite's `quick_check` at open and refuse a damaged database (the server's start). */
+  check?: boolean;
+  /** What the store did on its own that an operator must hear of (a WARN line). */
+  warn?: (event: string, fields: Record<string, unknown>) => void;
+  /** The store broke (an I/O error or damage): it takes no more writes. Told once. */
+  onBroken?: (e: StoreBroken) => void;
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
-  #opened: LogMessages | null = null;
-  /** The messages: their log opened at the first use (at once unless `lazyMessages`). */
-  get #msgs(): LogMessages {
+  #opened: TableMessages | null = null;
+  #broken: StoreBroken | null = null;
+  /** Rows were deleted since the WAL was last truncated: `scrub` has work. */
+  #scrubPending = false;
+  readonly #warn: NonNullable<SqliteStoreOptions["warn"]>;
+  readonly #onBroken: NonNullable<SqliteStoreOptions["onBroken"]>;
+  /** The messages: indexed at the first use (at once unless `lazyMessages`). */
+  get #msgs(): TableMessages {
     return this.#opened ??= this.#openMessages();
   }
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
-    super(path);
-    if (opts.reserveWal && path !== ":memory:") {
-      try {
-        this.reserveWal();
-      } catch {
-        // No room for it (SQLITE_FULL): nothing was committed, and the log grows as it is written.
-      }
-    }
+    super(path, opts.check);
+    this.#warn = opts.warn ?? (() => {});
+    this.#onBroken = opts.onBroken ?? (() => {});
     if (!opts.lazyMessages) this.#opened = this.#openMessages();
   }
 
-  #openMessages(): LogMessages {
-    const path = this.path;
-    const open: OpenSegmentLog = path === ":memory:"
-      ? (_found, o) => new MemorySegmentLog(o)
-      : (found, o) => openSegmentFiles(messageLogDir(path), found, o);
-    const high = this.q("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as Row | undefined;
-    return new LogMessages(open, this.#legacy, this.#legacyRows(), Number(high?.seq ?? 0));
+  #openMessages(): TableMessages {
+    this.#importOldLog();
+    return new TableMessages(this.#rows, this.#scan(), this.#highWater(), (seq) => this.#damaged(seq));
   }
 
-  /** Rows stored in the table before the log (read and deleted there). */
-  readonly #legacy: LegacyRows = {
-    read: (seqs) => {
-      const one = this.q("SELECT * FROM messages WHERE seq = ?");
-      return seqs.map((seq) => toMsg(one.get(seq) as Row));
-    },
-    delete: (seqs) => {
-      const del = this.q("DELETE FROM messages WHERE seq = ?");
-      this.tx(() => seqs.forEach((seq) => del.run(seq)));
-    },
-  };
+  /** A row failed its check on reading: said, once per read (the row is left out of the answer). */
+  #damaged(seq: number): void {
+    this.#warn("store.damaged_row", {
+      seq,
+      hint:
+        "this message's row fails its check (a damaged page): it is not served; `parley-server admin check` lists every one",
+    });
+  }
+
+  /**
+   * The next seq goes above every seq the data folder has seen: the table's AUTOINCREMENT mark, and
+   * every cursor, room member, account and device (a database put back from an older copy, or rows
+   * lost to damage, would otherwise give a seq twice: issue 68 item 2). Said when it had to move.
+   */
+  #highWater(): number {
+    const n = (sql: string) => Number((this.q(sql).get() as Row | undefined)?.n ?? 0);
+    const mark = n("SELECT seq AS n FROM sqlite_sequence WHERE name = 'messages'");
+    const seen = Math.max(
+      n("SELECT MAX(seq) AS n FROM messages"),
+      n("SELECT MAX(seq) AS n FROM cursors"),
+      n("SELECT MAX(since_seq) AS n FROM room_members"),
+      n("SELECT MAX(created_seq) AS n FROM users"),
+      n("SELECT MAX(since_seq) AS n FROM devices"),
+    );
+    if (seen > mark) {
+      this.#warn("store.seq_mark", {
+        mark,
+        seen,
+        hint:
+          "seqs above the database's mark were seen (cursors, members, accounts or devices): new seqs start above them",
+      });
+      this.#setMark(seen);
+    }
+    return Math.max(mark, seen);
+  }
+
+  #setMark(seq: number): void {
+    this.tx(() => {
+      const up = this.q("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'messages'").run(seq);
+      if (Number(up.changes) === 0) {
+        this.q("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', ?)").run(seq);
+      }
+    });
+  }
+
+  /**
+   * An older version's message log beside the database (0.13–0.20): its live entries become rows in
+   * one transaction, with the mark above its highest seq; the folder is deleted once that committed.
+   * Damage that is not a torn tail refuses (segment_import.ts), naming the file and byte.
+   */
+  #importOldLog(): void {
+    if (this.path === ":memory:") return;
+    const dir = messageLogDir(this.path);
+    if (!hasSegmentLog(dir)) return;
+    const done = this.q("SELECT v FROM server_meta WHERE k = 'log_imported'").get() as Row | undefined;
+    if (!done) {
+      const ins = this.q(INSERT);
+      const got = this.tx(() => {
+        const r = importSegmentLog(dir, (e) => {
+          const crc = rowCrc({ ...e, expires: e.expires ?? undefined });
+          ins.run(e.seq, e.mid, e.sender, e.kind, e.target, e.conv, e.ts, e.body, e.expires ?? null, crc);
+        });
+        this.q("INSERT OR REPLACE INTO server_meta (k, v) VALUES ('log_imported', ?)").run(String(r.entries));
+        return r;
+      });
+      this.#setMark(got.highSeq);
+      if (got.cut) {
+        this.#warn("store.import_cut", {
+          ...got.cut,
+          hint: "a torn write at the log's end (never acknowledged)",
+        });
+      }
+      this.#warn("store.imported", { from: dir, messages: got.entries, highSeq: got.highSeq });
+    }
+    removeSegmentLog(dir);
+  }
 
   /**
    * The table's rows, pages of arrays (`iterate()`, and rows as objects, took three times as long:
    * ~0.36 s per 100,000 rows against ~0.12 s).
    */
-  *#legacyRows(): Generator<{ meta: LogMeta }> {
+  *#scan(): Generator<StoredMeta> {
     const page = this.db.prepare(INDEX_PAGE);
     // Deno's node:sqlite has it (as Node's), its type declarations not yet.
     (page as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
     for (let after = 0;;) {
       const rows = page.all(after) as unknown as IndexRow[];
       for (const [seq, mid, sender, kind, target, conv, ts, expires, bodyBytes] of rows) {
-        yield { meta: { seq, mid, sender, kind, target, conv, ts, expires, bodyBytes } };
+        yield { seq, mid, sender, kind, target, conv, ts, expires, bodyBytes };
       }
       if (rows.length === 0) return;
       after = rows[rows.length - 1]![0];
+    }
+  }
+
+  /** The table's side of the messages (see `MessageRows`). */
+  readonly #rows: MessageRows = {
+    insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
+    read: (seqs, check = true) => {
+      const one = this.q("SELECT * FROM messages WHERE seq = ?");
+      return seqs.map((seq) => {
+        const r = one.get(seq) as Row | undefined;
+        if (!r) return null;
+        const m = toMsg(r);
+        if (!check || r.crc == null) return m;
+        return rowCrc({ ...m, expires: (r.expires as number | null) ?? undefined }) === Number(r.crc)
+          ? m
+          : null;
+      });
+    },
+    delete: (seqs) => {
+      const del = this.q("DELETE FROM messages WHERE seq = ?");
+      this.#write(() => this.tx(() => seqs.forEach((seq) => del.run(seq))));
+      this.#scrubPending = true;
+    },
+  };
+
+  #insert(rows: readonly StoredMessage[], acks: readonly AckSet[]): void {
+    if (rows.length === 0) return this.#ackOnly(acks);
+    const ins = this.q(INSERT);
+    this.tx(() => {
+      for (const a of acks) this.#acks(a.user, a.acks);
+      for (let i = 0; i < rows.length; i++) {
+        const m = rows[i]!;
+        ins.run(m.seq, m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.body, m.expires ?? null, rowCrc(m));
+      }
+    });
+  }
+
+  /** Runs a write: refused once the store broke; a failure classified (store_errors.ts). */
+  #write<T>(fn: () => T): T {
+    if (this.#broken) throw this.#broken;
+    try {
+      return fn();
+    } catch (e) {
+      const c = classifySqliteError(e);
+      if (c instanceof StoreBroken) {
+        this.#broken = c;
+        this.#onBroken(c);
+      }
+      throw c;
     }
   }
 
@@ -113,17 +270,17 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return this.#msgs.top;
   }
 
-  async appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
-    // The acks first, without an fsync (hints: see #ackOnly). They name seqs stored before, so
-    // should the messages' append fail after them, what they say still holds; should they fail,
-    // nothing of the batch is stored (as one transaction would fail).
-    this.#ackOnly(acks);
-    return batch.length ? await this.#msgs.append(batch) : [];
+  appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
+    try {
+      return Promise.resolve(this.#msgs.append(batch, acks));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   storedBytes(sender: string): Promise<number> {
     return Promise.resolve(this.#msgs.index.senderBytes(sender));
   }
-  async sweepMessages(before: number, limit: number): Promise<number> {
+  sweepMessages(before: number, limit: number): Promise<number> {
     // Acknowledged by every recipient: the DM's target (a note to self has none other), every
     // room member who joined before it, every user registered before a broadcast.
     const acked = (who: string) =>
@@ -153,31 +310,55 @@ export class SqliteStore extends SqliteAccounts implements Store {
     } finally {
       this.db.exec("COMMIT");
     }
-    return (await this.#msgs.remove(seqs)).length;
+    return this.#settle(() => this.#msgs.remove(seqs).length);
+  }
+  /** `fn`'s answer as a promise (a throw: a rejection). */
+  #settle<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   lastSeq(): Promise<number> {
-    // (The health check asks this: a closed store must say so, as a query on it would.)
+    // (The health check asks this: a closed or broken store must say so.)
     if (!this.db.isOpen) return Promise.reject(new Error("The store is closed"));
+    if (this.#broken) return Promise.reject(this.#broken);
     return Promise.resolve(this.#msgs.top);
   }
   stats(): Promise<StoreStats> {
     const n = (sql: string) => Number((this.q(sql).get() as Row).n);
+    const files = this.fileSizes();
     return Promise.resolve({
       users: n("SELECT COUNT(*) AS n FROM users"),
       rooms: n("SELECT COUNT(*) AS n FROM rooms"),
       messages: this.#msgs.index.count,
       bodyBytes: this.#msgs.index.bodyBytes,
       where: this.path,
-      // The main file's pages (the WAL beside it is checkpointed into them) and the message log.
-      sizeBytes: n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()") +
-        this.#msgs.logBytes,
+      // The files (the database, its WAL and WAL index); in memory, the pages.
+      sizeBytes: files.length
+        ? files.reduce((a, f) => a + f.bytes, 0)
+        : n("SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"),
+      ...(files.length ? { files } : {}),
     });
   }
   since(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return Promise.resolve(this.#msgs.rows(this.#msgs.seqsAfter(afterSeq, limit)));
   }
-  async sweepExpired(now: number, limit: number): Promise<number> {
-    return (await this.#msgs.remove(this.#msgs.expired(now, limit))).length;
+  sweepExpired(now: number, limit: number): Promise<number> {
+    return this.#settle(() => this.#msgs.remove(this.#msgs.expired(now, limit)).length);
+  }
+  /**
+   * After deletions: the WAL is checkpointed into the database and truncated to nothing, so the
+   * deleted rows' old pages leave the data folder too (the database's own pages were zeroed by
+   * `secure_delete`). A checkpoint a reader holds back (a backup running) is tried again next time.
+   */
+  scrub(): Promise<void> {
+    if (!this.#scrubPending || this.#broken || !this.db.isOpen) return Promise.resolve();
+    return this.#settle(() => {
+      const r = this.#write(() => this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as Row);
+      if (Number(r.busy) === 0) this.#scrubPending = false;
+    });
   }
   /** The sender's newest row of `mid`: the index's candidates, each row read to check. */
   #ofSender(sender: string, mid: string): StoredMessage | undefined {
@@ -185,20 +366,22 @@ export class SqliteStore extends SqliteAccounts implements Store {
     this.#msgs.index.ofSender(sender, mid, (seq) => (row = this.#msgs.rows([seq])[0])?.mid === mid);
     return row?.mid === mid ? row : undefined;
   }
-  async unsendMessage(sender: string, mid: string): Promise<number | null> {
-    const r = this.#ofSender(sender, mid);
-    if (!r) return null;
-    const gone = await this.#msgs.remove([r.seq]);
-    return gone.length ? gone[0]!.body.length : null;
+  unsendMessage(sender: string, mid: string): Promise<number | null> {
+    return this.#settle(() => {
+      const r = this.#ofSender(sender, mid);
+      if (!r) return null;
+      const gone = this.#msgs.remove([r.seq]);
+      return gone.length ? gone[0]!.body.length : null;
+    });
   }
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.#ofSender(sender, mid);
     return Promise.resolve(r ? { seq: r.seq, ts: r.ts } : null);
   }
 
-  override async close(): Promise<void> {
-    await this.#opened?.close();
-    await super.close();
+  /** Every row's check (`admin check`): how many rows, and the seqs of those that fail. */
+  checkRows(): { rows: number; damaged: number[] } {
+    return checkMessageRows(this.db);
   }
 
   pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
@@ -231,8 +414,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return this.ackMany(user, [{ conv, seq }]);
   }
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void> {
-    this.#ackOnly([{ user, acks }]);
-    return Promise.resolve();
+    return this.#settle(() => this.#write(() => this.#ackOnly([{ user, acks }])));
   }
 
   #ackOnly(sets: readonly AckSet[]): void {

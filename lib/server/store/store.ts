@@ -112,6 +112,8 @@ export interface StoreStats {
   bodyBytes: number;
   where: string;
   sizeBytes: number;
+  /** The store's files and their sizes (an embedded store: the database, its WAL and WAL index). */
+  files?: { name: string; bytes: number }[];
 }
 
 export interface Store {
@@ -165,6 +167,12 @@ export interface Store {
   since(afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Deletes up to `limit` messages whose `expires` is at or before `now` (issue 39.5); how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
+  /**
+   * After deletions, makes sure no copy of the deleted rows stays in the store's files (the
+   * embedded store truncates its WAL); called after each expiry sweep. Optional: a store whose
+   * deletions leave nothing behind has none.
+   */
+  scrub?(): Promise<void>;
   /** Deletes the message `mid` that `sender` stored (issue 39.3); the bytes freed, or null when none. */
   unsendMessage(sender: string, mid: string): Promise<number | null>;
   /** Seq and time of the message `mid` that `sender` stored, or null. */
