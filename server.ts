@@ -12,6 +12,7 @@ import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
 import { backup, databaseInUse, restore } from "./lib/server/backup.ts";
+import { adminCheck, adminSalvage } from "./lib/server/data_check.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
 import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
@@ -37,6 +38,8 @@ Usage:
   parley-server admin grant|revoke NAME   make NAME an admin, or take it back (offline)
   parley-server admin unlock NAME         lift a login lockout (offline)
   parley-server admin invite              a one-time invitation code to register with (offline)
+  parley-server admin check               check the data folder: database, messages, seqs, files (also beside a running server)
+  parley-server admin salvage             rebuild a damaged database from what can be read, keeping the old files (offline)
   parley-server backup DEST               copy the data folder to DEST (new or empty) while the server runs
   parley-server restore SRC               put a backup back into the data folder (server stopped) and check it
 
@@ -73,6 +76,9 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`--log-level must be debug, info, warn or error`);
   }
 
+  if (positionals[0] === "admin" && (positionals[1] === "check" || positionals[1] === "salvage")) {
+    return await checkCommand(positionals[1], dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] }));
+  }
   if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
   if (positionals[0] === "backup" || positionals[0] === "restore") {
     return await backupCommand(positionals, { dataDir, filesDir: f["files-dir"], store: f.store });
@@ -361,6 +367,22 @@ async function adminCommand(dataDir: string, args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `admin check` (exit 1 when something is wrong) and `admin salvage` (server stopped): lib/server/data_check.ts. */
+async function checkCommand(what: "check" | "salvage", dataDir: string, filesDir: string): Promise<number> {
+  if (what === "check") {
+    const r = adminCheck(dataDir, filesDir);
+    console.log(r.lines.join("\n"));
+    return r.ok ? 0 : 1;
+  }
+  const db = dbPathIn(dataDir);
+  if (await Deno.stat(db).then(() => databaseInUse(db), () => false)) {
+    throw new Error(`a server is using ${db}: stop it first`);
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  console.log((await adminSalvage(dataDir, stamp)).join("\n"));
+  return 0;
 }
 
 /** `backup DEST` and `restore SRC` (lib/server/backup.ts): the data folder, `--files-dir`, `--store`. */

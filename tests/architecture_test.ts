@@ -101,6 +101,8 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/client/files/disk.ts",
       "lib/server/store/sqlite_base.ts",
       "lib/server/store/segment_import.ts",
+      "lib/server/store/sqlite_check.ts",
+      "lib/server/data_check.ts",
       "lib/client/session/local_store.ts",
       "lib/client/session/crypto_store.ts",
       "lib/client/peer/store.ts",

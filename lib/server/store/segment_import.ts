@@ -33,12 +33,21 @@ export interface Imported {
 interface Seg {
   path: string;
   buf: Uint8Array;
-  /** Where its sound records end (the file's size unless a torn tail follows). */
-  end: number;
+  /** The runs of sound records, [from, to) each (one run from the header to the end, unless damaged). */
+  runs: [number, number][];
 }
 
-/** The seqs of the entries around byte `off` of a segment (for a refusal's words). */
-function around(r: RecordReader, off: number): string {
+/** Damage `admin salvage` moves past: the file, where it begins, how many bytes, the seq before it. */
+export interface Skipped {
+  file: string;
+  at: number;
+  bytes: number;
+  why: string;
+  afterSeq: number;
+}
+
+/** The seq of the last entry before byte `off` of a segment (0: none). */
+function seqBefore(r: RecordReader, off: number): number {
   let last = 0;
   for (let p = HEADER_BYTES; p < off;) {
     const len = r.check(p, off);
@@ -46,37 +55,53 @@ function around(r: RecordReader, off: number): string {
     if (r.type(p) === TYPE_ENTRY) last = r.seq(p);
     p += len;
   }
-  return last ? `after seq ${last}` : "before any entry of this segment";
+  return last;
 }
 
-/** Whether a sound record starts anywhere in (`off`, `size`): then the bad one is not a torn tail. */
-function soundAfter(r: RecordReader, off: number, size: number): boolean {
+/** Where the next sound record starts in (`off`, `size`), or -1: none (then the bad one is a torn tail). */
+function nextSound(r: RecordReader, off: number, size: number): number {
   for (let p = off + 1; p + 8 < size; p++) {
-    if (typeof r.check(p, size) === "number") return true;
+    if (typeof r.check(p, size) === "number") return p;
   }
-  return false;
+  return -1;
 }
 
-/** Reads and checks one segment; the records' end. Throws on damage that is not a torn tail. */
-function checkSegment(path: string, buf: Uint8Array, newest: boolean): number {
-  const r = new RecordReader(buf);
+/**
+ * Checks one segment; its runs of sound records. A bad record throws (damage) unless it is a torn
+ * tail of the newest segment (the run ends there) or `skip` is given (salvage: told, and passed).
+ */
+function checkSegment(path: string, buf: Uint8Array, newest: boolean, skip?: (s: Skipped) => void) {
+  const r = new RecordReader(buf), runs: [number, number][] = [];
+  let from = HEADER_BYTES;
   for (let off = HEADER_BYTES; off < buf.length;) {
     const len = r.check(off, buf.length);
     if (typeof len === "number") {
       off += len;
       continue;
     }
-    if (newest && !soundAfter(r, off, buf.length)) return off;
-    throw new Error(
-      `${path}: bad record at byte ${off} (${around(r, off)}): ${len}; sound records follow it, so it is ` +
-        "damage, not a torn write: run `parley-server admin check`, then `admin salvage` to move on without it",
-    );
+    runs.push([from, off]);
+    const next = nextSound(r, off, buf.length);
+    if (next < 0 && newest) return { runs, cut: off };
+    const afterSeq = seqBefore(r, off);
+    if (!skip) {
+      throw new Error(
+        `${path}: bad record at byte ${off} (${
+          afterSeq ? `after seq ${afterSeq}` : "before any entry of this segment"
+        }): ${len}` +
+          (next < 0 ? "" : "; sound records follow it, so it is damage, not a torn write") +
+          ": run `parley-server admin check`, then `admin salvage` to move on without it",
+      );
+    }
+    const end = next < 0 ? buf.length : next;
+    skip({ file: path, at: off, bytes: end - off, why: len, afterSeq });
+    from = off = end;
   }
-  return buf.length;
+  runs.push([from, buf.length]);
+  return { runs, cut: -1 };
 }
 
 /** The folder's segments, checked, oldest first (each read whole). */
-function readSegments(dir: string): { segs: Seg[]; cut: Imported["cut"]; high: number } {
+function readSegments(dir: string, skip?: (s: Skipped) => void) {
   const names = fs.readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
   const segs: Seg[] = [];
   let cut: Imported["cut"] = null, high = 0;
@@ -85,27 +110,41 @@ function readSegments(dir: string): { segs: Seg[]; cut: Imported["cut"]; high: n
     const base = decodeHeader(buf.subarray(0, Math.min(buf.length, HEADER_BYTES)));
     if (typeof base !== "number") {
       if (newest && buf.length <= HEADER_BYTES) continue; // begun by a crash, never written to
-      throw new Error(`${path}: bad segment header at byte 0: ${base}`);
+      if (!skip) throw new Error(`${path}: bad segment header at byte 0: ${base}`);
+      skip({ file: path, at: 0, bytes: buf.length, why: `bad segment header: ${base}`, afterSeq: high });
+      continue;
     }
-    const end = checkSegment(path, buf, newest);
-    if (end < buf.length) cut = { file: path, at: end, bytes: buf.length - end };
+    const c = checkSegment(path, buf, newest, skip);
+    if (c.cut >= 0) cut = { file: path, at: c.cut, bytes: buf.length - c.cut };
     high = Math.max(high, base);
-    segs.push({ path, buf, end });
+    segs.push({ path, buf, runs: c.runs });
   }
   return { segs, cut, high };
 }
 
+/** Every sound record of `s`: its reader and offset. */
+function* records(s: Seg): Generator<[RecordReader, number]> {
+  const r = new RecordReader(s.buf);
+  for (const [from, to] of s.runs) {
+    for (let off = from; off < to; off += r.check(off, to) as number) yield [r, off];
+  }
+}
+
 /**
  * Reads the old log in `dir`: tells `entry` every live entry in seq order (its body a view, valid
- * during the call). Throws on damage (see the contract) before telling any.
+ * during the call). Throws on damage (see the contract) before telling any — unless `skip` is given
+ * (`admin salvage`): then each damaged span is told to it and passed over.
  */
-export function importSegmentLog(dir: string, entry: (e: LogEntry) => void): Imported {
-  const { segs, cut, high: bases } = readSegments(dir);
+export function importSegmentLog(
+  dir: string,
+  entry: (e: LogEntry) => void,
+  skip?: (s: Skipped) => void,
+): Imported {
+  const { segs, cut, high: bases } = readSegments(dir, skip);
   const killed = new Set<number>();
   let high = bases, last = 0;
   for (const s of segs) {
-    const r = new RecordReader(s.buf);
-    for (let off = HEADER_BYTES; off < s.end; off += r.check(off, s.end) as number) {
+    for (const [r, off] of records(s)) {
       if (r.type(off) !== TYPE_ENTRY) {
         for (const seq of r.tombstoneSeqs(off)) killed.add(seq), high = Math.max(high, seq);
         continue;
@@ -118,8 +157,7 @@ export function importSegmentLog(dir: string, entry: (e: LogEntry) => void): Imp
   }
   let entries = 0;
   for (const s of segs) {
-    const r = new RecordReader(s.buf);
-    for (let off = HEADER_BYTES; off < s.end; off += r.check(off, s.end) as number) {
+    for (const [r, off] of records(s)) {
       if (r.type(off) === TYPE_ENTRY && !killed.has(r.seq(off))) entry(r.entry(off)), entries++;
     }
   }

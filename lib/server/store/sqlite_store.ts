@@ -18,7 +18,7 @@ import { crc32 } from "node:zlib";
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages } from "./table_messages.ts";
-import { hasSegmentLog, importSegmentLog, removeSegmentLog } from "./segment_import.ts";
+import { hasSegmentLog, importSegmentLog, removeSegmentLog, type Skipped } from "./segment_import.ts";
 import { messageLogDir } from "./segment_log.ts";
 import { classifySqliteError, StoreBroken } from "./store_errors.ts";
 import type {
@@ -96,6 +96,11 @@ export interface SqliteStoreOptions {
   warn?: (event: string, fields: Record<string, unknown>) => void;
   /** The store broke (an I/O error or damage): it takes no more writes. Told once. */
   onBroken?: (e: StoreBroken) => void;
+  /**
+   * `admin salvage`: an older version's message log is imported past its damage, each damaged span
+   * told here, instead of refused.
+   */
+  salvageLog?: (s: Skipped) => void;
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
@@ -105,6 +110,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   #scrubPending = false;
   readonly #warn: NonNullable<SqliteStoreOptions["warn"]>;
   readonly #onBroken: NonNullable<SqliteStoreOptions["onBroken"]>;
+  readonly #salvageLog: SqliteStoreOptions["salvageLog"];
   /** The messages: indexed at the first use (at once unless `lazyMessages`). */
   get #msgs(): TableMessages {
     return this.#opened ??= this.#openMessages();
@@ -114,6 +120,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
     super(path, opts.check);
     this.#warn = opts.warn ?? (() => {});
     this.#onBroken = opts.onBroken ?? (() => {});
+    this.#salvageLog = opts.salvageLog;
     if (!opts.lazyMessages) this.#opened = this.#openMessages();
   }
 
@@ -183,7 +190,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
         const r = importSegmentLog(dir, (e) => {
           const crc = rowCrc({ ...e, expires: e.expires ?? undefined });
           ins.run(e.seq, e.mid, e.sender, e.kind, e.target, e.conv, e.ts, e.body, e.expires ?? null, crc);
-        });
+        }, this.#salvageLog);
         this.q("INSERT OR REPLACE INTO server_meta (k, v) VALUES ('log_imported', ?)").run(String(r.entries));
         return r;
       });
