@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { randomId } from "../lib/common/random.ts";
-import { collect, eventually, inbox, scriptedCli, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  collect,
+  eventually,
+  inbox,
+  runProgram,
+  scriptedCli,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const bob = { kind: "user" as const, name: "bob" };
@@ -224,9 +232,18 @@ test("disappearing: a conversation's time reaches both ends; its messages leave 
     assert.equal(a.store.byMidAny(m.mid), undefined, "gone from the sender's history");
     b.client.changes.purgeExpired(later);
     assert.equal(b.store.byMidAny(m.mid), undefined, "and from the recipient's");
+    // The sealed body as the server stored it: in the data folder until its time, in no file after.
+    const sealed = (await t.srv.core.store.since(0, 1000)).find((x) => x.mid === m.mid)!.body.slice(0, 48);
+    assert.ok(folderHas(t.dir, sealed), "the check sees the stored body");
     await new Promise((res) => setTimeout(res, Math.max(0, m.ts + 1100 - Date.now())));
     assert.ok((await t.srv.core.sweepExpired()) >= 1);
     assert.equal(await t.srv.core.store.seqOf("alice", m.mid), null, "the server's copy is gone");
+    assert.equal(folderHas(t.dir, sealed), false, "the expired body is still in a file of the data folder");
+    const copy = `${t.dir}-backup`;
+    const bk = await runProgram("server.ts", ["backup", copy, "--data", t.dir]);
+    assert.equal(bk.code, 0, bk.err);
+    assert.equal(folderHas(copy, sealed), false, "a backup after the expiry holds the body");
+    await Deno.remove(copy, { recursive: true });
     await a.client.changes.setExpiry(bob, 0);
     await b.client.sync();
     assert.equal(b.store.expiryOf("d:alice:bob"), 0, "off again");
@@ -236,6 +253,19 @@ test("disappearing: a conversation's time reaches both ends; its messages leave 
     await t.stop();
   }
 });
+
+/** Whether any file under `dir` holds `bytes`. */
+function folderHas(dir: string, bytes: Uint8Array): boolean {
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (
+      e.isDirectory ? folderHas(p, bytes) : e.isFile && Buffer.from(Deno.readFileSync(p)).indexOf(bytes) >= 0
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
 
 test("disappearing: a malformed time inside a sealed message is refused", async () => {
   const { decodePayload } = await import("../lib/client/e2e/keys.ts");

@@ -57,7 +57,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
   },
   db: {
     args: "",
-    help: "what the store holds: users, rooms, messages, bytes, and its file (or database) and size",
+    help: "what the store holds: users, rooms, messages, bytes, and its files (or database) and sizes",
     run: async (srv) => {
       const st = await srv.core.store.stats();
       const size = (b: number) =>
@@ -67,6 +67,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
         `users: ${st.users}`,
         `rooms: ${st.rooms}`,
         `messages: ${st.messages} (${size(st.bodyBytes)} of sealed bodies)`,
+        ...(st.files ?? []).map((f) => `file: ${f.name} (${size(f.bytes)})`),
       ].join("\n");
     },
   },
