@@ -221,7 +221,11 @@ Deno.test("console /db shows what the store holds: users, rooms, messages, bytes
     assert.match(db, /^messages: 1 \(\d+\.\d KiB of sealed bodies\)$/m);
     // Every file of the store with its size, the WAL too (issue 68.9).
     for (const f of ["parley.db", "parley.db-wal", "parley.db-shm"]) {
-      assert.match(db, new RegExp(`^file: ${t.dir}/${f.replace(/\./g, "\\.")} \\(\\d+\\.\\d (KiB|MiB)\\)$`, "m"), db);
+      assert.match(
+        db,
+        new RegExp(`^file: ${t.dir}/${f.replace(/\./g, "\\.")} \\(\\d+\\.\\d (KiB|MiB)\\)$`, "m"),
+        db,
+      );
     }
     assert.match(await runConsoleLine(t.srv, "/help"), /\/db — what the store holds/);
   } finally {
