@@ -46,6 +46,12 @@ async function login(port: number, cert: string, user: string): Promise<ChatClie
   });
 }
 
+/** The server's standard error, once stopped (for a failure's message). */
+async function stopped(srv: Awaited<ReturnType<typeof spawnServerProcess>>): Promise<string> {
+  await srv.stop();
+  return await srv.errText;
+}
+
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => (e as { code?: string }).code ?? String(e));
 
 Deno.test("a real full disk (tmpfs): disk_full answers, reads go on, the process never exits, nothing acknowledged is lost, sends resume", async (t) => {
@@ -54,6 +60,16 @@ Deno.test("a real full disk (tmpfs): disk_full answers, reads go on, the process
     console.log("ignored: this machine cannot mount a tmpfs (needs root)");
     return;
   }
+  try {
+    await fill(disk.dir, t);
+  } finally {
+    await disk.unmount();
+  }
+});
+
+/** The test's body on the mounted disk `dir`. */
+async function fill(dir: string, t: Deno.TestContext): Promise<void> {
+  const disk = { dir };
   const data = `${disk.dir}/data`;
   const srv = await spawnServerProcess(data, { args: [...ARGS, "--min-free", "0"] });
   let exited = false;
@@ -83,7 +99,7 @@ Deno.test("a real full disk (tmpfs): disk_full answers, reads go on, the process
       const c = await code(alice.conn.request("send", { to, mid }, new Uint8Array(8000)));
       if (c === "ok") acked.push(mid);
       else if (c === "disk_full") full++;
-      else assert.fail(`send ${i}: ${c}`);
+      else assert.fail(`send ${i}: ${c}\n${await stopped(srv)}`);
     }
     await t.step("sends the disk cannot take are answered disk_full", () => {
       assert.ok(full >= 20 && acked.length > 0, `${acked.length} acknowledged, ${full} refused`);
@@ -103,15 +119,11 @@ Deno.test("a real full disk (tmpfs): disk_full answers, reads go on, the process
     await bob.close();
     await srv.stop();
   }
+  const s = new SqliteStore(`${data}/parley.db`, { check: true });
   try {
-    const s = new SqliteStore(`${data}/parley.db`, { check: true });
-    try {
-      const mids = new Set((await s.since(0, 100_000)).map((m) => m.mid));
-      for (const mid of acked) assert.ok(mids.has(mid), `acknowledged ${mid} is stored`);
-    } finally {
-      await s.close();
-    }
+    const mids = new Set((await s.since(0, 100_000)).map((m) => m.mid));
+    for (const mid of acked) assert.ok(mids.has(mid), `acknowledged ${mid} is stored`);
   } finally {
-    await disk.unmount();
+    await s.close();
   }
-});
+}

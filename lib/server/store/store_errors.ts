@@ -39,6 +39,13 @@ export class StoreBroken extends Error {
 
 /** SQLite's primary result codes this file tells apart (the low byte of an extended code). */
 const SQLITE = { CORRUPT: 11, FULL: 13, IOERR: 10, NOTADB: 26, CANTOPEN: 14 } as const;
+/** SQLite's messages for those codes (sqlite3ErrStr), for errors that carry no code. */
+const SQLITE_WORDS: readonly [RegExp, number][] = [
+  [/^database or disk is full\b/, SQLITE.FULL],
+  [/^disk I\/O error\b/, SQLITE.IOERR],
+  [/^database disk image is malformed\b/, SQLITE.CORRUPT],
+  [/^file is not a database\b/, SQLITE.NOTADB],
+];
 
 /**
  * What a node:sqlite error means for the store: `StoreFull` for SQLITE_FULL, `StoreBroken` for
@@ -47,9 +54,10 @@ const SQLITE = { CORRUPT: 11, FULL: 13, IOERR: 10, NOTADB: 26, CANTOPEN: 14 } as
  */
 export function classifySqliteError(e: unknown): unknown {
   const code = (e as { errcode?: unknown } | null)?.errcode;
-  if (typeof code !== "number") return e;
-  const primary = code & 0xff;
-  const text = (e as Error).message;
+  const text = e instanceof Error ? e.message : String(e);
+  // node:sqlite leaves `errcode` out of some errors (a statement's run, exec): SQLite's own words then.
+  const primary = typeof code === "number" ? code & 0xff : SQLITE_WORDS.find(([re]) => re.test(text))?.[1];
+  if (primary === undefined) return e;
   if (primary === SQLITE.FULL) return new StoreFull(`The server's disk is full (${text})`);
   if (primary === SQLITE.IOERR || primary === SQLITE.CORRUPT || primary === SQLITE.NOTADB) {
     return new StoreBroken(`The database failed: ${text}`, { cause: e });

@@ -351,3 +351,17 @@ Deno.test("store faults: the old log's torn tail is cut and said; a flipped bit 
     h.remove();
   }
 });
+
+Deno.test("store faults: node:sqlite's errors are told apart with or without their code (a real full disk's carries none)", async () => {
+  const { classifySqliteError } = await import("./store_errors.ts");
+  const plain = (message: string) => Object.assign(new Error(message), { code: "ERR_SQLITE_ERROR" });
+  assert.ok(classifySqliteError(plain("database or disk is full")) instanceof StoreFull);
+  assert.ok(classifySqliteError(Object.assign(plain("x"), { errcode: 13 })) instanceof StoreFull);
+  assert.ok(classifySqliteError(plain("disk I/O error")) instanceof StoreBroken);
+  assert.ok(
+    classifySqliteError(Object.assign(plain("x"), { errcode: 10 | (4 << 8) })) instanceof StoreBroken,
+  );
+  assert.ok(classifySqliteError(plain("database disk image is malformed")) instanceof StoreBroken);
+  const other = plain("UNIQUE constraint failed: messages.seq");
+  assert.equal(classifySqliteError(other), other, "a bug stays itself");
+});
