@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { followCaller } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
-import { type Level, Logger } from "./lib/common/logger.ts";
+import { type Level, Logger, writerSink } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
@@ -91,9 +91,9 @@ async function main(argv: string[]): Promise<number> {
   const metrics = metricsAt
     ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
     : undefined;
-  const enc = new TextEncoder();
+  // Sinks that never throw (a full disk): lines dropped are counted, then said (logger.ts guardedSink).
   const log = new Logger(
-    [(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink],
+    [writerSink((b) => Deno.stderr.writeSync(b), systemClock), dd.logSink],
     systemClock,
     level,
   );
