@@ -411,3 +411,27 @@ Deno.test("restore: a backup without checksums (an older version's) is restored 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("backup: a segment or relayed file that is a symlink in the data folder is refused by name, not skipped", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-srclink-" });
+  try {
+    const { data, files } = await dataFolder(root);
+    const log = `${data}/parley.db-messages`;
+    const name = [...Deno.readDirSync(log)].find((e) => e.name.endsWith(".log"))!.name;
+    await Deno.rename(`${log}/${name}`, `${root}/moved.log`);
+    await Deno.symlink(`${root}/moved.log`, `${log}/${name}`);
+    await assert.rejects(
+      backup(`${root}/b1`, { ...opts(data, files), version: "test" }),
+      new RegExp(`${log}/${name} is a symbolic link`),
+    );
+    await Deno.remove(`${log}/${name}`);
+    await Deno.rename(`${root}/moved.log`, `${log}/${name}`);
+    await Deno.symlink(`${files}/f1.bin`, `${files}/f2.bin`);
+    await assert.rejects(
+      backup(`${root}/b2`, { ...opts(data, files), version: "test" }),
+      /files\/f2\.bin is a symbolic link/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -231,8 +231,7 @@ async function readManifest(src: string): Promise<Manifest> {
     if (e instanceof Deno.errors.NotFound) throw new Error(`${src} is not a Parley backup (no ${MANIFEST})`);
     throw e;
   });
-  const odd = oddKind(info);
-  if (odd) throw new Error(`${at} is ${odd}: a backup holds only regular files and folders; refused`);
+  if (!info.isFile) throw notRegular(at, info);
   let m: Manifest;
   try {
     m = JSON.parse(await Deno.readTextFile(at));
@@ -309,6 +308,25 @@ function oddKind(i: Deno.FileInfo): string | null {
   return "not a regular file";
 }
 
+/** The refusal of an entry `path` that is not a regular file (`info`: its lstat), by name. */
+function notRegular(path: string, info: Deno.FileInfo): Error {
+  return new Error(
+    `${path} is ${oddKind(info) ?? "a folder"}: a backup holds only regular files and folders; refused`,
+  );
+}
+
+/** Throws `notRegular` for the entry at `path` of a folder being copied, unless it is gone meanwhile. */
+async function refuseOdd(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  throw notRegular(path, info);
+}
+
 /**
  * Every regular file under `root` by its path inside it ("/" between folders) → size; a folder is
  * walked (lstat: links are not followed); anything else throws, naming it.
@@ -317,10 +335,7 @@ async function walk(root: string, rel = "", out = new Map<string, number>()): Pr
   for await (const e of Deno.readDir(rel ? `${root}/${rel}` : root)) {
     const path = rel ? `${rel}/${e.name}` : e.name;
     const info = await Deno.lstat(`${root}/${path}`);
-    const odd = oddKind(info);
-    if (odd) {
-      throw new Error(`${root}/${path} is ${odd}: a backup holds only regular files and folders; refused`);
-    }
+    if (oddKind(info)) throw notRegular(`${root}/${path}`, info);
     if (info.isDirectory) await walk(root, path, out);
     else out.set(path, info.size);
   }
@@ -526,13 +541,18 @@ async function copyKeys(from: string, to: string): Promise<string[]> {
  * ever takes from an older segment what is dead, and drops a tombstone only once the entry it
  * kills has left the older segment: so each older segment, copied later, holds no entry whose
  * tombstone the copy lacks (oldest first, a deleted message could come back). A segment gone
- * meanwhile (deleted once nothing in it is live) is skipped. Returns the segments copied.
+ * meanwhile (deleted once nothing in it is live) is skipped; one that is not a regular file (a link)
+ * is refused by name, not skipped. Returns the segments copied.
  */
 async function copyLog(from: string, to: string): Promise<number> {
   if (!await exists(from)) return 0;
   await Deno.mkdir(to, { recursive: true, mode: 0o700 });
   const names: string[] = [];
-  for await (const e of Deno.readDir(from)) if (e.isFile && isSegmentName(e.name)) names.push(e.name);
+  for await (const e of Deno.readDir(from)) {
+    if (!isSegmentName(e.name)) continue;
+    if (e.isFile) names.push(e.name);
+    else await refuseOdd(`${from}/${e.name}`); // a segment the server reads through a link: not copied blind
+  }
   let n = 0;
   for (const name of names.sort().reverse()) {
     try {
@@ -545,12 +565,18 @@ async function copyLog(from: string, to: string): Promise<number> {
   return n;
 }
 
-/** Copies a relayed-files folder: every `.json` before any `.bin` (see the contract). Returns the files. */
+/**
+ * Copies a relayed-files folder: every `.json` before any `.bin` (see the contract); a `.json` or
+ * `.bin` that is not a regular file is refused by name. Returns the files.
+ */
 async function copyFiles(from: string, to: string): Promise<number> {
   if (!await exists(from)) return 0;
   await Deno.mkdir(to, { recursive: true, mode: 0o700 });
   const names: string[] = [];
-  for await (const e of Deno.readDir(from)) if (e.isFile) names.push(e.name);
+  for await (const e of Deno.readDir(from)) {
+    if (e.isFile) names.push(e.name);
+    else if (/\.(bin|json)$/.test(e.name)) await refuseOdd(`${from}/${e.name}`);
+  }
   const first = (n: string) => (n.endsWith(".json") ? 0 : 1);
   names.sort((a, b) => first(a) - first(b));
   let n = 0;
