@@ -398,7 +398,16 @@ Deno.test("restore: a backup without checksums (an older version's) is restored 
       "kinds are still checked",
     );
     await Deno.remove(`${dest}/files/k`);
-    const before = await folderPrint(dest);
+    // No hashes to catch it: a damaged database is refused by its integrity check, on a copy.
+    const good = await Deno.readFile(`${dest}/parley.db`);
+    const bad = good.slice();
+    bad.fill(0xff, 4096 + 8, 4096 + 200); // page 2: a table's b-tree page, its cells torn
+    await Deno.writeFile(`${dest}/parley.db`, bad);
+    let before = await folderPrint(dest);
+    await assert.rejects(restore(dest, opts(`${root}/r1`)), /the database in .*backup is damaged: /);
+    assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");
+    await Deno.writeFile(`${dest}/parley.db`, good);
+    before = await folderPrint(dest);
     const out = (await restore(dest, opts(`${root}/r2`))).join("\n");
     assert.match(
       out,

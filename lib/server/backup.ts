@@ -126,7 +126,7 @@ export async function backup(dest: string, o: BackupOptions): Promise<string[]> 
   out.push(`Copied ${keys.join(", ") || "no key files"} and ${files} relayed file(s)`);
   const fingerprint = keys.includes("cert.pem") ? await fingerprintPem(await readCert(dest)) : null;
   const { said, logMessages } = await check(dest, !o.postgres);
-  const counts = o.postgres ? undefined : { ...databaseCounts(dbPathIn(dest), logMessages) };
+  const counts = o.postgres ? undefined : databaseCounts(dbPathIn(dest), logMessages);
   const contents = await listContents(dest);
   const m: Manifest = {
     version: o.version,
@@ -409,39 +409,41 @@ async function checkKeys(src: string, m: Manifest): Promise<string> {
 }
 
 /**
- * `PRAGMA integrity_check` of the database `db` on a copy in `tmpDir` (never the backup's own file:
- * SQLite may write beside a database it opens), and its counts against the manifest's.
+ * `PRAGMA integrity_check` of the database `db` on a copy in a temporary folder in `tmpDir` (never
+ * the backup's own file: SQLite may write beside a database it opens; the copy is opened read-write,
+ * a database in WAL mode included), and its counts against the manifest's.
  */
 async function checkDatabaseCopy(db: string, tmpDir: string, m: Manifest): Promise<string> {
-  const tmp = await Deno.makeTempFile({ dir: tmpDir, prefix: ".restore-check-", suffix: ".db" });
+  const tmp = await Deno.makeTempDir({ dir: tmpDir, prefix: ".restore-check-" });
   try {
-    await Deno.copyFile(db, tmp);
-    integrity(tmp, `the database in ${db.slice(0, db.lastIndexOf("/"))}`);
-    if (m.counts) {
-      const c = databaseCounts(tmp, m.counts.messageLog ?? null);
-      if (c.users !== m.counts.users || c.rooms !== m.counts.rooms || c.messages !== m.counts.messages) {
-        throw new Error(
-          `the database in ${db} holds ${countsText(c)}, ${MANIFEST} says ${countsText(m.counts)}; refused`,
-        );
-      }
-      return `database integrity ok (${countsText(c)})`;
+    await Deno.copyFile(db, `${tmp}/parley.db`);
+    integrity(`${tmp}/parley.db`, `the database in ${db.slice(0, db.lastIndexOf("/"))}`, false);
+    if (!m.counts) return "database integrity ok";
+    const c = databaseCounts(`${tmp}/parley.db`, m.counts.messageLog ?? null);
+    if (c.users !== m.counts.users || c.rooms !== m.counts.rooms || c.messages !== m.counts.messages) {
+      throw new Error(
+        `the database in ${db} holds ${countsText(c)}, ${MANIFEST} says ${countsText(m.counts)}; refused`,
+      );
     }
-    return "database integrity ok";
+    return `database integrity ok (${countsText(c)})`;
   } finally {
-    await Deno.remove(tmp).catch(() => {});
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 }
 
-/** `PRAGMA integrity_check` of the database at `path`, opened read-only; throws naming `what` when damaged. */
-function integrity(path: string, what: string): void {
-  const conn = new DatabaseSync(path, { readOnly: true });
+/** `PRAGMA integrity_check` of the database at `path` (read-only unless told); throws naming `what` when damaged. */
+function integrity(path: string, what: string, readOnly = true): void {
+  const conn = new DatabaseSync(path, { readOnly });
+  let res: string;
   try {
     const rows = conn.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
-    const res = rows.map((r) => r.integrity_check).join("; ");
-    if (res !== "ok") throw new Error(`${what} is damaged: ${res}`);
+    res = rows.map((r) => r.integrity_check).join("; ");
+  } catch (e) {
+    res = (e as Error).message; // "database disk image is malformed": too damaged to check
   } finally {
     conn.close();
   }
+  if (res !== "ok") throw new Error(`${what} is damaged: ${res}`);
 }
 
 /**
