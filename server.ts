@@ -49,6 +49,13 @@ Examples:
   parley-server --port 9797 --data ./data
   parley-server admin grant alice`;
 
+/**
+ * The serving server's stdout and stderr (its log lines, the line scripts wait for, the console's
+ * answers): sinks that never throw (a full disk under a redirected stream: logger.ts guardedSink).
+ */
+const stdoutSink = writerSink((b) => Deno.stdout.writeSync(b), systemClock);
+const stderrSink = writerSink((b) => Deno.stderr.writeSync(b), systemClock);
+
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new Error(`--${name} takes a whole number, got "${v}"`);
@@ -91,9 +98,8 @@ async function main(argv: string[]): Promise<number> {
   const metrics = metricsAt
     ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
     : undefined;
-  // Sinks that never throw (a full disk): lines dropped are counted, then said (logger.ts guardedSink).
   const log = new Logger(
-    [writerSink((b) => Deno.stderr.writeSync(b), systemClock), dd.logSink],
+    [stderrSink, dd.logSink],
     systemClock,
     level,
   );
@@ -181,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
 
   // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
   const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
-  console.log(
+  stdoutSink(
     `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
       `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
       `(check the fingerprint above when it asks)`,
@@ -198,7 +204,7 @@ async function main(argv: string[]): Promise<number> {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           const out = await runConsoleLine(srv, line);
-          if (out) console.log(out);
+          if (out) stdoutSink(out);
           if (/^\/?shutdown\b/.test(line.trim())) return stop("console");
         }
       }
@@ -237,7 +243,7 @@ async function startMetrics(
   });
   log.info("metrics.listen", { host: at.host, port: http.port });
   const close = () => (clearInterval(timer), http.close());
-  console.log(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
+  stdoutSink(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
   return { close };
 }
 
@@ -454,7 +460,7 @@ async function fitConnsToFdLimit(
     if (!fit.lowered) log.info("limits.fds", { raised: lim.soft });
   }
   if (!fit.lowered) return { maxConns: want };
-  console.error(
+  stderrSink(
     `parley-server: --max-conns ${want} needs ${fit.need} open files but the limit is ${lim.soft}; ` +
       `serving at most ${fit.maxConns} connections (raise it with ulimit -n)`,
   );

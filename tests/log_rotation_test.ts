@@ -182,29 +182,34 @@ Deno.test("log: on a full disk a half-written line is ended, and rotation works 
   for (const l of all.filter(Boolean)) assert.match(l, /^(before|after) \d|^duri$|WARN log\.dropped/, l);
 });
 
+/** server.ts on `dir`, its stderr (and stdout, when `stdoutFull`) on /dev/full: every write fails with ENOSPC. */
+function spawnOnFullDisk(dir: string, stdoutFull: boolean): Deno.ChildProcess {
+  const args = [
+    ...PROGRAM_PERMS,
+    rootFile("server.ts"),
+    "--port",
+    "0",
+    "--data",
+    dir,
+    "--videos",
+    `${dir}/none`,
+  ];
+  const quoted = [Deno.execPath(), "run", ...args].map((a) => `'${a}'`).join(" ");
+  return new Deno.Command("bash", {
+    args: ["-c", `exec ${quoted} 2>/dev/full${stdoutFull ? " >/dev/full" : ""}`],
+    stdin: "null",
+    stdout: stdoutFull ? "null" : "piped",
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+  }).spawn();
+}
+
 Deno.test({
   name: "server.ts: with stderr on a full disk (/dev/full) it starts, serves and stops as usual",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "parley-full-stderr-" });
     try {
-      const args = [
-        ...PROGRAM_PERMS,
-        rootFile("server.ts"),
-        "--port",
-        "0",
-        "--data",
-        dir,
-        "--videos",
-        `${dir}/none`,
-      ];
-      const quoted = [Deno.execPath(), "run", ...args].map((a) => `'${a}'`).join(" ");
-      const child = new Deno.Command("bash", {
-        args: ["-c", `exec ${quoted} 2>/dev/full`], // every write to stderr fails with ENOSPC
-        stdin: "null",
-        stdout: "piped",
-        env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-      }).spawn();
+      const child = spawnOnFullDisk(dir, false);
       let out = "";
       for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
         out += c;
@@ -215,6 +220,30 @@ Deno.test({
       assert.equal((await child.status).code, 0);
       const log = await lines(`${dir}/parley.log`);
       assert.ok(log.some((l) => l.includes("INFO listen ")) && log.some((l) => l.includes("shutdown.done")));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "server.ts: with stdout and stderr on a full disk it still serves (the listening line dropped, not fatal)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-full-stdout-" });
+    try {
+      const child = spawnOnFullDisk(dir, true);
+      const deadline = Date.now() + 20_000;
+      const log = () => lines(`${dir}/parley.log`).catch(() => [] as string[]);
+      while (!(await log()).some((l) => l.includes("INFO listen "))) {
+        assert.ok(Date.now() < deadline, "the server did not start");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 500)); // the listening line is written (and fails) meanwhile
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0, "it was still running, and stopped gracefully");
+      assert.ok((await log()).some((l) => l.includes("shutdown.done")));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
