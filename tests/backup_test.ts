@@ -366,7 +366,7 @@ Deno.test("restore: a good backup restores every message and the backup stays by
     );
     assert.match(
       out,
-      /Restored the backup of .*: cert\.pem, key\.pem, 1 relayed file\(s\); database integrity ok, message log ok \(6 message\(s\)/,
+      /Restored the backup of .*: cert\.pem, key\.pem, 1 relayed file\(s\); \d+ file\(s\) copied as backed up, database integrity ok, message log ok \(6 message\(s\)/,
     );
     assert.doesNotMatch(out, /Warning/);
     assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");

@@ -151,7 +151,7 @@ const countsText = (c: NonNullable<Manifest["counts"]>) =>
 
 /**
  * Users, rooms and messages in the database at `path` (opened read-only), the message log's
- * `logMessages` added to its messages; null for a table it lacks.
+ * `logMessages` added to its messages.
  */
 function databaseCounts(path: string, logMessages: number | null): NonNullable<Manifest["counts"]> {
   const conn = new DatabaseSync(path, { readOnly: true });
@@ -208,7 +208,7 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
   }
   const keys = await copyKeys(src, o.dataDir);
   const files = await copyFiles(`${src}/files`, o.filesDir);
-  const checks = await checkRestored(o.dataDir, sqlite, m);
+  const checks = await checkRestored(o, sqlite, m);
   const fp = keys.includes("cert.pem") ? await fingerprintPem(await readCert(o.dataDir)) : null;
   if (m.database === "postgres") {
     out.push(
@@ -447,12 +447,15 @@ function integrity(path: string, what: string, readOnly = true): void {
 }
 
 /**
- * The data folder `dir` after a restore: the database's integrity (read-only), the message log as
- * the verified manifest counted it (its records are the server's to check when it opens them), the
- * certificate–key pair. A sentence, or throws.
+ * The data folder after a restore: every file copied is the one the verified manifest lists (size
+ * and SHA-256), the database's integrity (read-only), the message log as the manifest counted it
+ * (its records are the server's to check when it opens them), the certificate–key pair. A sentence,
+ * or throws.
  */
-async function checkRestored(dir: string, sqlite: boolean, m: Manifest): Promise<string> {
+async function checkRestored(o: RestoreOptions, sqlite: boolean, m: Manifest): Promise<string> {
   const said: string[] = [];
+  if (m.contents) said.push(await checkCopies(o, m.contents));
+  const dir = o.dataDir;
   if (sqlite) {
     integrity(dbPathIn(dir), `the database in ${dir}`);
     said.push("database integrity ok");
@@ -468,6 +471,31 @@ async function checkRestored(dir: string, sqlite: boolean, m: Manifest): Promise
   }
   if (await certPair(dir) !== null) said.push("certificate matches its key");
   return said.join(", ") || "nothing to check";
+}
+
+/** The files restore copied, each against its manifest entry: a copy gone wrong throws, naming it. */
+async function checkCopies(o: RestoreOptions, list: ManifestEntry[]): Promise<string> {
+  let n = 0;
+  for (const e of list) {
+    const to = restoredPath(o, e.path);
+    if (to === null) continue;
+    if ((await Deno.stat(to)).size !== e.bytes || await fileSha256(to) !== e.sha256) {
+      throw new Error(
+        `${to} is not the file of the backup it was copied from (${e.path}): the copy went wrong`,
+      );
+    }
+    n++;
+  }
+  return `${n} file(s) copied as backed up`;
+}
+
+/** Where restore puts the backup's file `path` (as its manifest names it), or null when it copies it not (the log's lock). */
+function restoredPath(o: RestoreOptions, path: string): string | null {
+  if (path.startsWith("files/")) return `${o.filesDir}/${path.slice("files/".length)}`;
+  const log = `${messageLogDir("parley.db")}/`; // the backup's own names: parley.db-messages/
+  if (!path.startsWith(log)) return `${o.dataDir}/${path}`;
+  const name = path.slice(log.length);
+  return isSegmentName(name) ? `${messageLogDir(dbPathIn(o.dataDir))}/${name}` : null;
 }
 
 /**
