@@ -173,7 +173,12 @@ Deno.test("log: on a full disk a half-written line is ended, and rotation works 
   assert.ok(new TextEncoder().encode(now).length <= 250, now);
   assert.ok(new TextEncoder().encode(old).length <= 250, old);
   assert.equal(now, `after 1 ${"z".repeat(40)}\n`);
-  const all = [...state.replaced, old, now].join("").split("\n");
+  const kept = [...state.replaced, old, now];
+  assert.ok(
+    kept.every((f) => !f.startsWith("\n")),
+    "a new file starts with a line, not the end of a cut one",
+  );
+  const all = kept.flatMap((f) => f.split("\n"));
   assert.deepEqual(all.filter((l) => l.startsWith("before")).length, 4);
   assert.equal(all.filter((l) => l === "duri").length, 1, all.join("|"));
   const note = all.find((l) => l.includes("WARN log.dropped"));

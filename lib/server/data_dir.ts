@@ -134,7 +134,7 @@ export function rotatingLog(
   const put = (line: string) => {
     if (closed) return;
     if (!file) reopen();
-    const bytes = enc.encode(cut ? "\n" + line + "\n" : line + "\n");
+    let bytes = enc.encode(cut ? "\n" + line + "\n" : line + "\n");
     if (max > 0 && size > 0 && size + bytes.length > max) {
       const old = file!;
       file = null;
@@ -143,6 +143,7 @@ export function rotatingLog(
         files.rename(path, `${path}.1`);
       } catch { /* moved away meanwhile (or failing): the new file starts anyway */ }
       reopen();
+      if (cut && size === 0) bytes = bytes.subarray(1); // the cut line went with the old file
     }
     let done = 0;
     try {
