@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { followCaller } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
-import { type Level, Logger } from "./lib/common/logger.ts";
+import { type Level, Logger, writerSink } from "./lib/common/logger.ts";
 import { fingerprintPem } from "./lib/net/cert.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
@@ -49,6 +49,13 @@ ${flagHelp()}
 Examples:
   parley-server --port 9797 --data ./data
   parley-server admin grant alice`;
+
+/**
+ * The serving server's stdout and stderr (its log lines, the line scripts wait for, the console's
+ * answers): sinks that never throw (a full disk under a redirected stream: logger.ts guardedSink).
+ */
+const stdoutSink = writerSink((b) => Deno.stdout.writeSync(b), systemClock);
+const stderrSink = writerSink((b) => Deno.stderr.writeSync(b), systemClock);
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -95,9 +102,8 @@ async function main(argv: string[]): Promise<number> {
   const metrics = metricsAt
     ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
     : undefined;
-  const enc = new TextEncoder();
   const log = new Logger(
-    [(l) => Deno.stderr.writeSync(enc.encode(l + "\n")), dd.logSink],
+    [stderrSink, dd.logSink],
     systemClock,
     level,
   );
@@ -201,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
 
   // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
   const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
-  console.log(
+  stdoutSink(
     `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
       `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
       `(check the fingerprint above when it asks)`,
@@ -218,7 +224,7 @@ async function main(argv: string[]): Promise<number> {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           const out = await runConsoleLine(srv, line);
-          if (out) console.log(out);
+          if (out) stdoutSink(out);
           if (/^\/?shutdown\b/.test(line.trim())) return stop("console");
         }
       }
@@ -257,7 +263,7 @@ async function startMetrics(
   });
   log.info("metrics.listen", { host: at.host, port: http.port });
   const close = () => (clearInterval(timer), http.close());
-  console.log(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
+  stdoutSink(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
   return { close };
 }
 
@@ -494,7 +500,7 @@ async function fitConnsToFdLimit(
     if (!fit.lowered) log.info("limits.fds", { raised: lim.soft });
   }
   if (!fit.lowered) return { maxConns: want };
-  console.error(
+  stderrSink(
     `parley-server: --max-conns ${want} needs ${fit.need} open files but the limit is ${lim.soft}; ` +
       `serving at most ${fit.maxConns} connections (raise it with ulimit -n)`,
   );

@@ -3,13 +3,19 @@
  * a backup taken by a second process during a 2,000-message send storm restores to a server that has
  * every message acknowledged before the backup began (count and content, read by a client) and starts
  * with the same certificate fingerprint; restore refuses while a server uses the data folder, and
- * refuses a backup whose certificate is not its key's.
+ * refuses a backup whose certificate is not its key's. Issue 68 item 11: restore verifies the backup
+ * read-only against its manifest first — a flipped byte, a symlink, a fifo, an unexpected or missing
+ * file is refused by name, and the backup folder is left byte for byte as it was.
  */
 import assert from "node:assert/strict";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
+import { sha256Hex } from "../lib/common/bytes.ts";
+import { makeSelfSignedCert } from "../lib/net/cert.ts";
+import { backup, restore } from "../lib/server/backup.ts";
 import { dbPathIn } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import { encodeHeader, RecordWriter } from "../lib/server/store/segment_record_testing.ts";
 import { runProgram, spawnServerProcess, testKdf } from "./helpers.ts";
 
 const ARGS = ["--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", "--register-rate-total", "0"];
@@ -184,6 +190,280 @@ Deno.test("with --store postgres:// the backup says to use pg_dump and copies th
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /put it back with pg_restore/);
     assert.equal(await Deno.readTextFile(`${root}/data2/cert.pem`), srv.cert);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+// Issue 68 item 11: a backup is checked read-only against its manifest (sizes, SHA-256, counts) before
+// restore touches anything; a flipped byte or a symlink anywhere is refused, named, and the backup
+// folder stays byte for byte as it was. In process (lib/server/backup.ts), on a folder made by the store.
+
+const SIX = 6, OLD = 2;
+
+/**
+ * A data folder as a server of 0.20 leaves it before its first start on this version: 2 users, a room,
+ * SIX messages in the database and OLD more in an older version's message log (`parley.db-messages/`,
+ * imported at the next start), keys, a relayed file.
+ */
+async function dataFolder(root: string): Promise<{ data: string; files: string }> {
+  const [data, files] = [`${root}/data`, `${root}/data/files`];
+  await Deno.mkdir(files, { recursive: true });
+  const store = new SqliteStore(dbPathIn(data));
+  for (const name of ["alice", "bob"]) {
+    await store.createUser({ name, hash: "h", role: "user", createdAt: 1 });
+  }
+  await store.createRoom({ name: "ops", createdBy: "alice", createdAt: 1, members: [] });
+  for (let i = 0; i < SIX; i++) {
+    const m = { mid: `m${i}`, sender: "alice", kind: "user" as const, target: "bob", conv: "d:alice:bob" };
+    await store.appendMessages([{ ...m, ts: i, body: new TextEncoder().encode(`body ${i} `.repeat(40)) }]);
+  }
+  await store.close();
+  const w = new RecordWriter();
+  for (let i = 0; i < OLD; i++) {
+    const seq = SIX + 1 + i, m = { mid: `old${seq}`, sender: "bob", kind: "user" as const, target: "alice" };
+    w.entry({
+      ...m,
+      seq,
+      conv: "d:alice:bob",
+      ts: seq,
+      body: new TextEncoder().encode(`old ${seq} `.repeat(40)),
+    });
+  }
+  await Deno.mkdir(`${data}/parley.db-messages`);
+  await Deno.writeFile(
+    `${data}/parley.db-messages/0000000000000007.log`,
+    new Uint8Array([...encodeHeader(SIX), ...w.bytes]),
+  );
+  const pair = await makeSelfSignedCert([]);
+  await Deno.writeTextFile(`${data}/cert.pem`, pair.cert);
+  await Deno.writeTextFile(`${data}/key.pem`, pair.key);
+  await Deno.writeTextFile(`${files}/f1.json`, '{"fid":"f1"}');
+  await Deno.writeFile(`${files}/f1.bin`, new Uint8Array(3000).fill(7));
+  return { data, files };
+}
+
+/** Every entry under `dir`: its kind, and its bytes' SHA-256 (a link: its target), by path. */
+async function folderPrint(
+  dir: string,
+  rel = "",
+  out: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    const i = await Deno.lstat(`${dir}/${p}`);
+    if (i.isSymlink) out[p] = `link ${await Deno.readLink(`${dir}/${p}`)}`;
+    else if (i.isDirectory) (out[p] = "dir", await folderPrint(dir, p, out));
+    else if (i.isFile) out[p] = `file ${await sha256Hex(await Deno.readFile(`${dir}/${p}`))}`;
+    else out[p] = "other";
+  }
+  return out;
+}
+
+const opts = (data: string, files = `${data}/files`) => ({
+  dataDir: data,
+  filesDir: files,
+  postgres: false,
+  now: 1,
+});
+
+async function takeBackup(root: string): Promise<string> {
+  const { data, files } = await dataFolder(root);
+  const dest = `${root}/backup`;
+  const out = await backup(dest, { ...opts(data, files), version: "test" });
+  assert.match(out.join("\n"), /message log ok \(6 message\(s\)\)/);
+  assert.match(
+    out.join("\n"),
+    /^Listed \d+ file\(s\) with their sizes and SHA-256 in .*backup\.json; 2 user\(s\), 1 room\(s\), 8 message\(s\)$/m,
+  );
+  return dest;
+}
+
+const segmentOf = async (dest: string) => {
+  for await (const e of Deno.readDir(`${dest}/parley.db-messages`)) {
+    if (e.name.endsWith(".log")) return e.name;
+  }
+  throw new Error("no segment");
+};
+
+Deno.test("restore: a flipped byte anywhere in a backup is refused naming the file, and the backup is left as it was", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-flip-" });
+  try {
+    const dest = await takeBackup(root);
+    const seg = `parley.db-messages/${await segmentOf(dest)}`;
+    for (
+      const [file, at] of [[seg, 0.6], ["parley.db", 0.5], ["files/f1.bin", 0.5], ["key.pem", 0.5]] as const
+    ) {
+      const path = `${dest}/${file}`;
+      const good = await Deno.readFile(path);
+      const bad = good.slice();
+      const i = Math.floor(bad.length * at);
+      bad[i] = bad[i]! ^ (file === "key.pem" ? 0x01 : 0x20); // one byte, the length kept
+      await Deno.writeFile(path, bad);
+      const before = await folderPrint(dest);
+      const target = `${root}/restored-${file.replace(/\W/g, "-")}`;
+      await assert.rejects(
+        restore(dest, opts(target)),
+        (e: Error) =>
+          file === "key.pem" // the pair is checked first: its sentence names key.pem
+            ? /the certificate in .* does not match its key\.pem/.test(e.message)
+            : e.message.includes(`${dest}/${file} does not match its SHA-256 in backup.json`),
+        file,
+      );
+      assert.deepEqual(await folderPrint(dest), before, `${file}: the backup is unchanged`);
+      await assert.rejects(Deno.stat(dbPathIn(target)), Deno.errors.NotFound, "nothing restored");
+      await Deno.writeFile(path, good);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("restore: a symlink, a fifo, an unexpected or a missing file in a backup is refused by name; the backup unchanged", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-link-" });
+  try {
+    const dest = await takeBackup(root);
+    const name = await segmentOf(dest);
+    const seg = `${dest}/parley.db-messages/${name}`;
+    // The segment moved out and linked back in: the same bytes, but not a file of the backup's own.
+    await Deno.rename(seg, `${root}/outside.log`);
+    await Deno.symlink(`${root}/outside.log`, seg);
+    const refused = async (want: RegExp) => {
+      const before = await folderPrint(dest);
+      await assert.rejects(restore(dest, opts(`${root}/restored`)), want);
+      assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");
+      await assert.rejects(Deno.stat(dbPathIn(`${root}/restored`)), Deno.errors.NotFound);
+    };
+    await refused(
+      new RegExp(`${seg} is a symbolic link: a backup holds only regular files and folders; refused`),
+    );
+    await Deno.remove(seg);
+    await Deno.rename(`${root}/outside.log`, seg);
+    await Deno.symlink("/etc/passwd", `${dest}/files/f2.bin`);
+    await refused(/files\/f2\.bin is a symbolic link/);
+    await Deno.remove(`${dest}/files/f2.bin`);
+    if (Deno.build.os === "linux") {
+      const fifo = await new Deno.Command("mkfifo", { args: [`${dest}/files/pipe`] }).output();
+      assert.ok(fifo.success);
+      await refused(/files\/pipe is a named pipe \(fifo\)/);
+      await Deno.remove(`${dest}/files/pipe`);
+    }
+    await Deno.writeTextFile(`${dest}/files/extra.json`, "{}");
+    await refused(/files\/extra\.json is not in backup\.json: the backup did not write it; refused/);
+    await Deno.remove(`${dest}/files/extra.json`);
+    await Deno.rename(`${dest}/files/f1.bin`, `${root}/f1.bin`);
+    await refused(/files\/f1\.bin is missing \(backup\.json lists it\); refused/);
+    await Deno.rename(`${root}/f1.bin`, `${dest}/files/f1.bin`);
+    // Put back as it was: it restores.
+    const r = await restore(dest, opts(`${root}/restored`));
+    assert.match(
+      r.join("\n"),
+      /Checked the backup in .* \(read-only\): \d+ file\(s\) match their sizes and SHA-256/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("restore: a good backup restores every message and the backup stays byte for byte as it was", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-good-" });
+  try {
+    const dest = await takeBackup(root);
+    const before = await folderPrint(dest);
+    const m = JSON.parse(await Deno.readTextFile(`${dest}/backup.json`));
+    assert.deepEqual(m.counts, { users: 2, rooms: 1, messages: SIX + OLD, messageLog: OLD });
+    assert.deepEqual(
+      m.contents.map((e: { path: string }) => e.path).filter((p: string) =>
+        !p.startsWith("parley.db-messages/")
+      ),
+      ["cert.pem", "files/f1.bin", "files/f1.json", "key.pem", "parley.db"],
+    );
+    for (const e of m.contents) assert.equal(`file ${e.sha256}`, before[e.path], e.path);
+    const target = `${root}/restored`;
+    const out = (await restore(dest, opts(target))).join("\n");
+    assert.match(
+      out,
+      /^Checked the backup in .* \(read-only\): \d+ file\(s\) match their sizes and SHA-256, database integrity ok \(2 user\(s\), 1 room\(s\), 8 message\(s\)\), certificate matches its key and the manifest's fingerprint$/m,
+    );
+    assert.match(
+      out,
+      /Restored the backup of .*: cert\.pem, key\.pem, 1 relayed file\(s\); \d+ file\(s\) copied as backed up, database integrity ok, message log ok \(6 message\(s\)\), older message log ok \(2 message\(s\), its segments as backed up/,
+    );
+    assert.doesNotMatch(out, /Warning/);
+    assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");
+    assert.equal([...Deno.readDirSync(target)].filter((e) => e.name.startsWith(".restore-check")).length, 0);
+    const store = new SqliteStore(dbPathIn(target));
+    try {
+      const got = await store.since(0, 100);
+      assert.deepEqual(got.map((x) => x.mid), ["m0", "m1", "m2", "m3", "m4", "m5", "old7", "old8"]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("restore: a backup without checksums (an older version's) is restored with a warning, after the other checks", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-old-" });
+  try {
+    const dest = await takeBackup(root);
+    const m = JSON.parse(await Deno.readTextFile(`${dest}/backup.json`));
+    delete m.contents;
+    delete m.counts;
+    await Deno.writeTextFile(`${dest}/backup.json`, JSON.stringify(m));
+    await Deno.symlink(`${dest}/key.pem`, `${dest}/files/k`);
+    await assert.rejects(
+      restore(dest, opts(`${root}/r1`)),
+      /files\/k is a symbolic link/,
+      "kinds are still checked",
+    );
+    await Deno.remove(`${dest}/files/k`);
+    // No hashes to catch it: a damaged database is refused by its integrity check, on a copy.
+    const good = await Deno.readFile(`${dest}/parley.db`);
+    const bad = good.slice();
+    bad.fill(0xff, 4096 + 8, 4096 + 200); // page 2: a table's b-tree page, its cells torn
+    await Deno.writeFile(`${dest}/parley.db`, bad);
+    let before = await folderPrint(dest);
+    await assert.rejects(restore(dest, opts(`${root}/r1`)), /the database in .*backup is damaged: /);
+    assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");
+    await Deno.writeFile(`${dest}/parley.db`, good);
+    before = await folderPrint(dest);
+    const out = (await restore(dest, opts(`${root}/r2`))).join("\n");
+    assert.match(
+      out,
+      /^Checked the backup in .* \(read-only\): database integrity ok, certificate matches its key/m,
+    );
+    assert.match(out, /^Warning: .*backup\.json carries no checksums \(a backup of Parley test\)/m);
+    assert.match(
+      out,
+      /older message log copied \(no checksums: the server checks its records when it imports it\)/,
+    );
+    assert.deepEqual(await folderPrint(dest), before, "the backup is unchanged");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("backup: a segment or relayed file that is a symlink in the data folder is refused by name, not skipped", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-backup-srclink-" });
+  try {
+    const { data, files } = await dataFolder(root);
+    const log = `${data}/parley.db-messages`;
+    const name = [...Deno.readDirSync(log)].find((e) => e.name.endsWith(".log"))!.name;
+    await Deno.rename(`${log}/${name}`, `${root}/moved.log`);
+    await Deno.symlink(`${root}/moved.log`, `${log}/${name}`);
+    await assert.rejects(
+      backup(`${root}/b1`, { ...opts(data, files), version: "test" }),
+      new RegExp(`${log}/${name} is a symbolic link`),
+    );
+    await Deno.remove(`${log}/${name}`);
+    await Deno.rename(`${root}/moved.log`, `${log}/${name}`);
+    await Deno.symlink(`${files}/f1.bin`, `${files}/f2.bin`);
+    await assert.rejects(
+      backup(`${root}/b2`, { ...opts(data, files), version: "test" }),
+      /files\/f2\.bin is a symbolic link/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -5,9 +5,12 @@
  * existed with looser modes: `secure()` sets them once the store has created its files. Also
  * `freeBytes`, the disk space probe behind the free-space floor (`--min-free`). The log file is
  * bounded (`--log-max-bytes`): a line that would take it past the bound first moves it to
- * `parley.log.1` (replacing the previous one) and starts a new `parley.log`.
+ * `parley.log.1` (replacing the previous one) and starts a new `parley.log`; a failed write never
+ * throws into the server (`rotatingLog`, over an injectable file layer).
  */
 import { statfsSync } from "node:fs";
+import { type Clock, systemClock } from "../common/clock.ts";
+import { type GuardedSink, guardedSink } from "../common/logger.ts";
 import { makeSelfSignedCert } from "../net/cert.ts";
 import { newClusterKeyText, parseClusterKey } from "./bus/seal.ts";
 
@@ -16,7 +19,8 @@ export interface DataDir {
   tls: { cert: string; key: string };
   /** True when the certificate was created by this start. */
   createdCert: boolean;
-  logSink: (line: string) => void;
+  /** parley.log's sink: never throws (a line it cannot write is counted, then reported). */
+  logSink: GuardedSink;
   /** Sets the folder to 0700 and the database (with -wal, -shm), log, key and certificate to 0600. */
   secure(): Promise<void>;
   close(): void;
@@ -74,36 +78,98 @@ export async function openDataDir(
   };
 }
 
+/** One open log file under `rotatingLog` (tests inject one whose writes fail). */
+export interface LogFile {
+  /** Its size now, bytes. */
+  size(): number;
+  /** Writes some of `b` at its end (appending); how many bytes; throws on failure (ENOSPC, EIO…). */
+  write(b: Uint8Array): number;
+  close(): void;
+}
+
+/** The file layer under `rotatingLog`: the real one is `LOG_FILES`; a test's fails as it is told. */
+export interface LogFiles {
+  /** Opens `path` for appending, created (0600) when missing. */
+  open(path: string): LogFile;
+  rename(from: string, to: string): void;
+}
+
+/** The log's file layer on the real file system. */
+export const LOG_FILES: LogFiles = {
+  open(path) {
+    const f = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+    return { size: () => f.statSync().size, write: (b) => f.writeSync(b), close: () => f.close() };
+  },
+  rename: (from, to) => Deno.renameSync(from, to),
+};
+
+/** The log file's sink: never throws (lib/common/logger.ts `guardedSink`); `close` ends it. */
+export interface RotatingLog {
+  write: GuardedSink;
+  close: () => void;
+}
+
 /**
  * An append-only log file of at most `max` bytes (0: unbounded): before a line that would pass the
  * bound, the file becomes `PATH.1` (the older one is replaced) and a new one is started. A line
- * longer than the bound is written alone into a fresh file.
+ * longer than the bound is written alone into a fresh file. Its first open throws (a start with an
+ * unwritable data folder fails); after that a failed write, rename or open never throws: the line
+ * is dropped, counted and reported once writing works again (issue 68 item 3, `guardedSink`). A
+ * line cut by a failed write is ended before the next one.
  */
-export function rotatingLog(path: string, max: number): { write: (line: string) => void; close: () => void } {
+export function rotatingLog(
+  path: string,
+  max: number,
+  o: { files?: LogFiles; clock?: Clock } = {},
+): RotatingLog {
+  const files = o.files ?? LOG_FILES;
   const enc = new TextEncoder();
-  const openLog = () => Deno.openSync(path, { append: true, create: true, mode: 0o600 });
-  let file: Deno.FsFile | null = openLog();
-  let size = file.statSync().size;
+  let file: LogFile | null = files.open(path);
+  let size = file.size();
+  let closed = false, cut = false;
+  const reopen = () => {
+    file = files.open(path);
+    size = file.size();
+  };
+  const put = (line: string) => {
+    if (closed) return;
+    if (!file) reopen();
+    let bytes = enc.encode(cut ? "\n" + line + "\n" : line + "\n");
+    if (max > 0 && size > 0 && size + bytes.length > max) {
+      const old = file!;
+      file = null;
+      closeQuietly(old);
+      try {
+        files.rename(path, `${path}.1`);
+      } catch { /* moved away meanwhile (or failing): the new file starts anyway */ }
+      reopen();
+      if (cut && size === 0) bytes = bytes.subarray(1); // the cut line went with the old file
+    }
+    let done = 0;
+    try {
+      while (done < bytes.length) done += file!.write(bytes.subarray(done));
+    } catch (e) {
+      size += done;
+      cut ||= done > 0; // half a line in the file: the next one starts on a line of its own
+      throw e;
+    }
+    size += done;
+    cut = false;
+  };
   return {
-    write: (line) => {
-      if (!file) return;
-      const bytes = enc.encode(line + "\n");
-      if (max > 0 && size > 0 && size + bytes.length > max) {
-        file.close();
-        try {
-          Deno.renameSync(path, `${path}.1`);
-        } catch { /* moved away meanwhile: the new file starts anyway */ }
-        file = openLog();
-        size = file.statSync().size;
-      }
-      file.writeSync(bytes);
-      size += bytes.length;
-    },
+    write: guardedSink(put, o.clock ?? systemClock),
     close: () => {
-      file?.close();
+      closed = true;
+      if (file) closeQuietly(file);
       file = null;
     },
   };
+}
+
+function closeQuietly(f: LogFile): void {
+  try {
+    f.close();
+  } catch { /* closed already, or its last write failed: nothing more to do with it */ }
 }
 
 /** The data folder's key files, besides the database: what a backup copies with it. */
