@@ -138,12 +138,17 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return new TableMessages(this.#rows, this.#scan(), this.#highWater(), (seq) => this.#damaged(seq));
   }
 
-  /** A row failed its check on reading: said, once per read (the row is left out of the answer). */
+  /** Damaged rows said already (each said once a process: a queue may read one at every sync). */
+  readonly #saidDamaged = new Set<number>();
+
+  /** A row failed its check on reading: said once (the row is left out of every answer). */
   #damaged(seq: number): void {
+    if (this.#saidDamaged.has(seq) || this.#saidDamaged.size >= 10_000) return;
+    this.#saidDamaged.add(seq);
     this.#warn("store.damaged_row", {
       seq,
-      hint:
-        "this message's row fails its check (a damaged page): it is not served; `parley-server admin check` lists every one",
+      hint: "this message's row fails its check (a damaged page): it is not served; " +
+        "`parley-server admin check` lists every one, `admin salvage` moves past them",
     });
   }
 

@@ -116,7 +116,12 @@ Deno.test("store faults: a flipped bit in a row's body, names or CRC is found on
     try {
       const rows = await c.since(0, 100);
       assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 6, 7, 8, 9, 10], `${part}: seq 5 left out`);
-      assert.ok(h.warned.some((w) => w.event === "store.damaged_row" && w.fields.seq === 5), `${part}: said`);
+      await c.since(0, 100); // read again: said once
+      assert.equal(
+        h.warned.filter((w) => w.event === "store.damaged_row" && w.fields.seq === 5).length,
+        1,
+        part,
+      );
       assert.deepEqual(c.checkRows(), { rows: 10, damaged: [5] }, part);
       const [next] = await c.appendMessages([dm(10)]);
       assert.equal(next!.seq, 11, `${part}: no seq given twice`);
