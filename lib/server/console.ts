@@ -57,7 +57,7 @@ export const CONSOLE_COMMANDS: Record<string, ConsoleCommand> = {
   },
   db: {
     args: "",
-    help: "what the store holds: users, rooms, messages, bytes, and its files (or database) and sizes",
+    help: "what the store holds: users, rooms, messages, bytes, and its file (or database) and size",
     run: async (srv) => {
       const st = await srv.core.store.stats();
       const size = (b: number) =>
