@@ -28,7 +28,7 @@ import type { Bus } from "./lib/server/bus/bus.ts";
 import type { NatsBusOptions } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 import { Metrics } from "./lib/server/metrics.ts";
-import { parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
+import { METRICS_MAX_CONNS, parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
 
 export { VERSION };
 
@@ -111,7 +111,10 @@ async function main(argv: string[]): Promise<number> {
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const quota = num(f.quota, "quota");
-  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log);
+  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {
+    // The --metrics listener's socket and connections (issue 69 N1).
+    metricsFds: metricsAt ? METRICS_MAX_CONNS + 1 : 0,
+  });
   const srv = new ParleyServer({
     host: f.host,
     port: num(f.port, "port"),
@@ -227,6 +230,7 @@ async function startMetrics(
   };
   const http = serveMetricsHttp({
     ...at,
+    maxConns: METRICS_MAX_CONNS,
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     health: async () => {
       const h = await metrics.health();
@@ -428,9 +432,11 @@ async function fitConnsToFdLimit(
   want: number,
   ffmpeg: string | null,
   log: Logger,
+  more: { metricsFds: number },
 ): Promise<{ maxConns: number; refuseMargin?: number; maxVideoStreams?: number }> {
   const baseline = (await openFds()) ?? BASELINE_GUESS;
   const wants = {
+    ...more,
     maxConns: want,
     refuseMargin: DEFAULTS.refuseMargin,
     maxVideoStreams: ffmpeg ? DEFAULTS.maxVideoStreams : 0,
