@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { systemClock } from "../lib/common/clock.ts";
-import { readMeta } from "../lib/server/file_meta.ts";
+import {
+  createMeta,
+  LOCK_SKEW_MS,
+  LOCK_STALE_MS,
+  lockIsStale,
+  readMeta,
+  saveMeta,
+} from "../lib/server/file_meta.ts";
 import { type FileMeta, FileStore } from "../lib/server/file_store.ts";
 
 async function twoStores() {
@@ -83,4 +90,34 @@ Deno.test("file meta: a file one node withdrew is not written back by another", 
     await b.close();
     await done();
   }
+});
+
+Deno.test("file meta: a lock file dated in the future does not block the file's changes (issue 69 S2)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fmeta-lock-" });
+  try {
+    await createMeta(dir, { fid: "lockedfile-01", state: "uploading" });
+    // Planted in the shared folder (or left by a node whose clock ran an hour ahead).
+    await Deno.writeTextFile(`${dir}/lockedfile-01.lock`, "");
+    const hour = new Date(Date.now() + 3_600_000);
+    await Deno.utime(`${dir}/lockedfile-01.lock`, hour, hour);
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const saved = await Promise.race([
+      saveMeta(dir, { fid: "lockedfile-01", state: "ready" as const }),
+      new Promise<"blocked">((r) => (id = setTimeout(() => r("blocked"), 5000))),
+    ]);
+    clearTimeout(id);
+    assert.notEqual(saved, "blocked", "the change went through within 5 s");
+    assert.equal((await readMeta(dir, "lockedfile-01"))?.state, "ready");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file meta: which locks are broken — stale, in the future, or waited for too long", () => {
+  const now = 1_800_000_000_000;
+  assert.equal(lockIsStale(now - 1000, now, 0), false, "held a second: wait");
+  assert.equal(lockIsStale(now - LOCK_STALE_MS - 1, now, 0), true, "its node died holding it");
+  assert.equal(lockIsStale(now + LOCK_SKEW_MS - 1, now, 0), false, "another clock a little ahead");
+  assert.equal(lockIsStale(now + LOCK_SKEW_MS + 1, now, 0), true, "dated in the future");
+  assert.equal(lockIsStale(now + 1000, now, LOCK_STALE_MS + 1), true, "the wait is bounded");
 });

@@ -11,7 +11,8 @@
  * is the union — and written under a name of its own, then renamed over the sidecar (atomic: a
  * reader sees the old or the new one, never half). A removal takes the lock too, and a change of a
  * file whose sidecar went is not written (a withdrawn file never comes back). The lock is held for
- * one small read and write; one older than LOCK_STALE_MS (its node died holding it) is broken, and
+ * one small read and write; one older than LOCK_STALE_MS (its node died holding it), dated in the
+ * future, or waited for that long is broken (`lockIsStale`), and
  * the merge limits what two writers who both believed they held it can lose to one member's take
  * (the file then waits for its expiry instead of going early: never a file gone early). Creation
  * needs no lock: a fid is new (random, the sender's).
@@ -31,6 +32,8 @@ export interface MetaLike {
 
 /** How long a lock may be held before it is taken for a dead node's, ms. */
 export const LOCK_STALE_MS = 10_000;
+/** How far in the future a lock's mtime may be (clocks of the nodes and the file server differ), ms. */
+export const LOCK_SKEW_MS = 2_000;
 const RANK: Record<FileState, number> = { uploading: 0, ready: 1, done: 2 };
 
 /** The later of two states (states only move forward). */
@@ -73,17 +76,35 @@ async function writeAtomic(dir: string, m: MetaLike): Promise<void> {
   await Deno.rename(tmp, `${dir}/${m.fid}.json`);
 }
 
-/** Runs `fn` holding `<fid>.lock` (waits for another holder; breaks a stale lock). */
+/**
+ * Whether a lock found in place is to be broken: its mtime older than LOCK_STALE_MS (its node died
+ * holding it) or more than LOCK_SKEW_MS in the future (issue 69 S2: a negative age was never
+ * broken: a planted or mis-stamped lock blocked the file's changes for ever), or this waiter has
+ * seen that very lock (same inode and mtime) in place for LOCK_STALE_MS of its own clock — the
+ * bound of the wait whatever the file times say.
+ */
+export function lockIsStale(mtimeMs: number, nowMs: number, waitedMs: number): boolean {
+  const age = nowMs - mtimeMs;
+  return age > LOCK_STALE_MS || age < -LOCK_SKEW_MS || waitedMs > LOCK_STALE_MS;
+}
+
+/** Runs `fn` holding `<fid>.lock` (waits for another holder; breaks a stale lock, `lockIsStale`). */
 async function locked<T>(dir: string, fid: string, fn: () => Promise<T>): Promise<T> {
   const path = `${dir}/${fid}.lock`;
+  let seen = ""; // the lock in place (inode, mtime) when this wait first met it
+  let since = 0;
   for (let wait = 1;; wait = Math.min(wait * 2, 50)) {
     try {
       (await Deno.open(path, { write: true, createNew: true, mode: 0o600 })).close();
       break;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      const age = await Deno.stat(path).then((s) => Date.now() - (s.mtime?.getTime() ?? 0), () => 0);
-      if (age > LOCK_STALE_MS) await unlink(path);
+      const st = await Deno.lstat(path).catch(() => null);
+      if (!st) continue; // released meanwhile
+      const mtime = st.mtime?.getTime() ?? 0;
+      const id = `${st.ino}:${mtime}`;
+      if (id !== seen) [seen, since] = [id, performance.now()];
+      if (lockIsStale(mtime, Date.now(), performance.now() - since)) await unlink(path);
       else await sleep(wait);
     }
   }
