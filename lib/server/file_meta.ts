@@ -49,23 +49,66 @@ async function unlink(p: string): Promise<void> {
   }
 }
 
-/** The stored length of `<fid>.bin` (0 when there is none). */
-export async function binLength(dir: string, fid: string): Promise<number> {
+/** A file of the folder that is not a regular file: a link (planted in a shared folder), a folder, a device. */
+export class NotRegularFile extends Error {
+  constructor(path: string) {
+    super(`not a regular file: ${path}`);
+    this.name = "NotRegularFile";
+  }
+}
+
+/**
+ * Opens `path` only when it is a regular file, never through a link (issue 69 S1: a link planted
+ * in a shared `--files-dir` made a node serve any file it could read): lstat, open, then the open
+ * handle's own stat must be that very file (device and inode), so a link swapped in between the
+ * two is refused too. Synchronous: file_handles.ts opens a file once however many ask at once.
+ */
+export function openRegularSync(path: string, opts: Deno.OpenOptions): Deno.FsFile {
+  const before = Deno.lstatSync(path);
+  if (!before.isFile) throw new NotRegularFile(path);
+  const file = Deno.openSync(path, opts);
   try {
-    return (await Deno.stat(`${dir}/${fid}.bin`)).size;
+    const now = file.statSync();
+    if (!now.isFile || now.dev !== before.dev || now.ino !== before.ino) throw new NotRegularFile(path);
+    return file;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** A regular file's text (`openRegularSync`'s rule). */
+async function readRegularText(path: string): Promise<string> {
+  const file = openRegularSync(path, { read: true });
+  try {
+    return new TextDecoder().decode(await new Response(file.readable).arrayBuffer());
+  } finally {
+    try {
+      file.close();
+    } catch { /* closed with its stream */ }
+  }
+}
+
+/** The stored length of `<fid>.bin` (0 when there is none); null when it is not a regular file (a link). */
+export async function binLength(dir: string, fid: string): Promise<number | null> {
+  try {
+    const st = await Deno.lstat(`${dir}/${fid}.bin`);
+    return st.isFile ? st.size : null;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return 0;
     throw e;
   }
 }
 
-/** The sidecar of `fid` as on disk, or null when there is none (or it does not parse). */
+/** The sidecar of `fid` as on disk, or null when there is none (or it does not parse, or is no regular file). */
 export async function readMeta<M extends MetaLike>(dir: string, fid: string): Promise<M | null> {
   try {
-    const m = JSON.parse(await Deno.readTextFile(`${dir}/${fid}.json`)) as M;
+    const m = JSON.parse(await readRegularText(`${dir}/${fid}.json`)) as M;
     return m.fid === fid ? m : null;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError) return null;
+    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError || e instanceof NotRegularFile) {
+      return null;
+    }
     throw e;
   }
 }

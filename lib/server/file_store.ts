@@ -101,6 +101,7 @@ export class FileStore {
         const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
         if (!FID.test(m.fid) || `${m.fid}.json` !== e.name) continue;
         const have = m.state === "done" ? m.size : await sidecar.binLength(this.dir, m.fid);
+        if (have === null) continue; // its data is a link, not a file: never served (issue 69 S1)
         this.#files.set(m.fid, { ...m, have });
       } catch {
         // A half-written sidecar (killed while writing): the upload starts again.
@@ -177,6 +178,10 @@ export class FileStore {
     // This node is writing it: its own count is the truth (the disk may hold a write in flight).
     const mine = f !== undefined && this.writing.has(fid);
     const have = state === "done" ? m.size : mine ? f.have : await sidecar.binLength(this.dir, fid);
+    if (have === null) { // its data is a link, not a file (planted in a shared folder): never served
+      if (f) this.#forget(fid);
+      return undefined;
+    }
     const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
     const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
     this.#files.set(fid, e);
@@ -216,7 +221,9 @@ export class FileStore {
   async create(m: Omit<FileMeta, "created" | "expires" | "state">): Promise<FileEntry> {
     const now = this.clock.now();
     const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
-    await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
+    // Made anew: whatever the name holds (a link planted in a shared folder) is removed, not followed.
+    await this.#unlink(this.#bin(f.fid));
+    await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600, createNew: true });
     const { have: _have, ...meta } = f;
     await sidecar.createMeta(this.dir, meta);
     this.#files.set(f.fid, f);
