@@ -3,13 +3,19 @@
  * kept its owner out for ever (the lockout was the account's). Now `maxAttempts` failures lock out
  * the guessing source network only (/24 for IPv4, /64 for IPv6): the owner logs in from elsewhere;
  * guesses spread over many networks still lock the whole account, at ACCOUNT_FACTOR times as many.
- * Against server/accounts.ts on a SQLite store, with the source addresses the server passes in.
+ * Against server/accounts.ts on a SQLite store, with the source addresses the server passes in; and
+ * on a server, a password login proving one of the account's devices goes through a lockout.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/common/clock.ts";
 import { Logger } from "../lib/common/logger.ts";
 import { ACCOUNT_FACTOR, Accounts } from "../lib/server/accounts.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
+import type { BackendError } from "../lib/client/backend.ts";
+import { newDeviceKey, signDeviceProof } from "../lib/crypto/device_link.ts";
+import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
+import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
+import { startTestServer } from "./helpers.ts";
 
 const hasher = {
   hash: (p: string) => Promise.resolve(`fake$${p}`),
@@ -89,5 +95,78 @@ Deno.test("lockout (issue 69 D1): guesses spread over many networks still lock t
     assert.equal(await t.login("the right password", "198.51.100.20:5000"), "ok", "it ends by itself");
   } finally {
     t.close();
+  }
+});
+
+Deno.test("lockout (issue 69 D1): a password login proving one of the account's devices goes through a lockout", async () => {
+  const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 600 });
+  try {
+    const open = async () => {
+      const c = await t.connect();
+      const nonce = String((await c.request("hello", { v: 1, client: "t" })).header.nonce);
+      return { c, nonce };
+    };
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: BackendError) => e.code);
+    // alice registers (an older client: the password itself) and publishes device 1's key.
+    const reg = await open();
+    await reg.c.request("register", { user: "alice", password: "right password" });
+    const id = await generateIdentity();
+    const spk = await generateSignedPrekey(id, 1, Date.now());
+    const dk = await newDeviceKey();
+    await reg.c.request("keys.publish", {
+      identity: publicIdentity(id),
+      spk: { id: spk.id, pub: spk.pub, sig: spk.sig },
+      opks: (await generateOneTimePrekeys(1, 3)).map((k) => ({ id: k.id, pub: k.pub })),
+      device: 1,
+      deviceKey: dk.pub,
+      proof: await signDeviceProof(dk, "alice", 1, reg.nonce),
+    });
+    await reg.c.close();
+    // Someone on the owner's own network (the tests' 127.0.0.1) locks it out.
+    for (let i = 0; i < 3; i++) {
+      const x = await open();
+      await code(x.c.request("login", { user: "alice", password: `guess ${i}` }));
+      await x.c.close();
+    }
+    const plain = await open();
+    assert.equal(
+      await code(plain.c.request("login", { user: "alice", password: "right password" })),
+      "locked",
+    );
+    await plain.c.close();
+    // A proof made for another session, or by a key that is no device of alice's, does not pass.
+    const replay = await open();
+    const stale = {
+      device: 1,
+      deviceKey: dk.pub,
+      proof: await signDeviceProof(dk, "alice", 1, "another-nonce"),
+    };
+    assert.equal(
+      await code(replay.c.request("login", { user: "alice", password: "right password", ...stale })),
+      "locked",
+    );
+    await replay.c.close();
+    const stranger = await open();
+    const other = await newDeviceKey();
+    const foreign = { deviceKey: other.pub, proof: await signDeviceProof(other, "alice", 1, stranger.nonce) };
+    assert.equal(
+      await code(stranger.c.request("login", { user: "alice", password: "right password", ...foreign })),
+      "locked",
+    );
+    await stranger.c.close();
+    // The owner's device, proving itself for this session, logs in; a wrong password still fails.
+    const own = await open();
+    const proof = { device: 1, deviceKey: dk.pub, proof: await signDeviceProof(dk, "alice", 1, own.nonce) };
+    assert.equal(
+      await code(own.c.request("login", { user: "alice", password: "wrong!", ...proof })),
+      "bad_credentials",
+    );
+    assert.equal(
+      await code(own.c.request("login", { user: "alice", password: "right password", ...proof })),
+      "ok",
+    );
+    await own.c.close();
+  } finally {
+    await t.stop();
   }
 });

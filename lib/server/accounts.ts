@@ -3,7 +3,7 @@
  * code, or nobody), argon2id via the injected hasher, lockout after N failures for a period that
  * doubles per repeat up to a cap and ends by itself (the repeats are forgotten after a quiet hour
  * and on a successful login; a resume token logs in through a lockout: the account's owner keeps
- * their devices) — N failures from one source network (/24, /64) lock out that network only, and
+ * their devices, and so does a password login proving one of its devices: key_checks.ts) — N failures from one source network (/24, /64) lock out that network only, and
  * ACCOUNT_FACTOR × N from any lock the account (issue 69 D1: three guesses an hour from one address
  * kept any chosen account's owner out) — a dummy hash for unknown users so both failures look and cost the same, and
  * per-user serialisation so parallel attempts are counted exactly. Returns results with stable
@@ -129,11 +129,12 @@ export class Accounts {
     return { ok: true, user: name, role: "user" };
   }
 
-  login(rawName: string, password: string, addr: string): Promise<AuthResult> {
+  /** `proven`: the login proved one of the account's devices (key_checks.ts): no lockout stops it. */
+  login(rawName: string, password: string, addr: string, proven = false): Promise<AuthResult> {
     const name = normalizeName(rawName) ?? "";
     // Serialise attempts per account so that failures are counted exactly.
     const prev = this.#locks.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.#login(name, password, addr));
+    const next = prev.then(() => this.#login(name, password, addr, proven));
     const tail = next.catch(() => {});
     this.#locks.set(name, tail);
     tail.then(() => {
@@ -142,7 +143,7 @@ export class Accounts {
     return next;
   }
 
-  async #login(name: string, password: string, addr: string): Promise<AuthResult> {
+  async #login(name: string, password: string, addr: string, proven: boolean): Promise<AuthResult> {
     const bad: AuthResult = { ok: false, code: ErrorCode.BadCredentials, msg: "Wrong user name or password" };
     if (utf8.encode(password).length > MAX_PASSWORD_BYTES) return bad;
     const u = name ? await this.store.getUser(name) : null;
@@ -154,7 +155,7 @@ export class Accounts {
     const net = networkOf(hostOf(addr));
     const src = await this.store.loginSource(name, net);
     const until = Math.max(src?.lockedUntil ?? 0, u.lockedUntil);
-    if (until > now) {
+    if (until > now && !proven) {
       // As slow as an attempt that hashes (its time says nothing more than its words), without
       // spending a hash: a storm on a locked account stays cheap.
       await new Promise((r) => setTimeout(r, this.#verifyMs));
