@@ -100,9 +100,10 @@ async function main(argv: string[]): Promise<number> {
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const busOpts = busUrl ? await busOptions(dataDir, f, log) : null;
   const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
     storeCa: await readOpt(f["store-tls-ca"]),
-    bus: busUrl ? await busOptions(dataDir, f, log) : null,
+    bus: busOpts,
   });
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
@@ -141,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics });
+  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics, clusterKey: busOpts?.key });
   await srv.start();
   const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;

@@ -13,6 +13,7 @@ import {
   lockIsStale,
   readMeta,
   saveMeta,
+  sidecarKey,
 } from "../lib/server/file_meta.ts";
 import { type FileMeta, FileStore } from "../lib/server/file_store.ts";
 
@@ -120,4 +121,57 @@ Deno.test("file meta: which locks are broken — stale, in the future, or waited
   assert.equal(lockIsStale(now + LOCK_SKEW_MS - 1, now, 0), false, "another clock a little ahead");
   assert.equal(lockIsStale(now + LOCK_SKEW_MS + 1, now, 0), true, "dated in the future");
   assert.equal(lockIsStale(now + 1000, now, LOCK_STALE_MS + 1), true, "the wait is bounded");
+});
+
+Deno.test("file meta: a sidecar without the cluster key's MAC is not read, at load or lookup (issue 69 S1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fmeta-mac-" });
+  try {
+    const key = await sidecarKey(crypto.getRandomValues(new Uint8Array(32)));
+    const node = () => {
+      const s = new FileStore(dir, 1 << 30, 3_600_000, systemClock);
+      s.macKey = key;
+      return s;
+    };
+    const [a, b] = [node(), node()];
+    await a.load();
+    await b.load();
+    const made = await a.create({ fid: "realfile-0001", from: "alice", to: "bob", size: 4 });
+    assert.equal((await b.lookup(made.fid))?.to, "bob", "another node's sidecar verifies");
+    // Planted in the shared folder: sidecars naming mallory, with a regular file beside them.
+    const now = Date.now();
+    const planted = (fid: string) => ({
+      fid,
+      from: "alice",
+      to: "mallory",
+      size: 6,
+      created: now,
+      expires: now + 3_600_000,
+      state: "ready",
+    });
+    await Deno.writeTextFile(`${dir}/planted-0001.json`, JSON.stringify(planted("planted-0001")));
+    await Deno.writeTextFile(`${dir}/planted-0001.bin`, "ABCDEF");
+    const wrongKey = await sidecarKey(crypto.getRandomValues(new Uint8Array(32)));
+    const forged = JSON.stringify(planted("planted-0002"));
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", wrongKey, new TextEncoder().encode(forged)));
+    await Deno.writeTextFile(
+      `${dir}/planted-0002.json`,
+      JSON.stringify({ ...planted("planted-0002"), mac: mac.toHex() }),
+    );
+    await Deno.writeTextFile(`${dir}/planted-0002.bin`, "ABCDEF");
+    assert.equal(await b.lookup("planted-0001"), undefined, "no MAC: not read");
+    assert.equal(await b.lookup("planted-0002"), undefined, "a MAC under another key: not read");
+    // A real sidecar edited in place (its recipient changed, its MAC kept): not read either.
+    const real = JSON.parse(await Deno.readTextFile(`${dir}/${made.fid}.json`));
+    await Deno.writeTextFile(`${dir}/${made.fid}.json`, JSON.stringify({ ...real, to: "mallory" }));
+    assert.equal(await b.refresh(made.fid), undefined, "an edited sidecar is not taken");
+    const c = node();
+    await c.load(); // a node starting on the folder
+    assert.deepEqual([c.get("planted-0001"), c.get("planted-0002"), c.get(made.fid)], [
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -100,11 +100,74 @@ export async function binLength(dir: string, fid: string): Promise<number | null
   }
 }
 
-/** The sidecar of `fid` as on disk, or null when there is none (or it does not parse, or is no regular file). */
-export async function readMeta<M extends MetaLike>(dir: string, fid: string): Promise<M | null> {
+/** What a sidecar's MAC is made under: `sidecarKey` of the cluster key; null: none (one node alone). */
+export type SidecarKey = CryptoKey | null;
+
+/**
+ * The key that authenticates the sidecars of a shared files folder (issue 69 S1: the folder — NFS,
+ * another host — is a weaker zone than a node's data folder; a sidecar planted there named any
+ * user as a file's recipient): HMAC-SHA-256 under HKDF-SHA-256 of the cluster key (bus/seal.ts's),
+ * with a label of its own. WebCrypto.
+ */
+export async function sidecarKey(clusterKey: Uint8Array): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", clusterKey as BufferSource, "HKDF", false, ["deriveKey"]);
+  return await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(SIDECAR_INFO) },
+    base,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
+}
+const SIDECAR_INFO = "parley files sidecar v1";
+
+/** The sidecar's text: `m` as JSON, with `mac` (hex HMAC of the JSON without it) under `key`. */
+async function sealMeta(m: MetaLike, key: SidecarKey): Promise<string> {
+  const { mac: _old, ...rest } = m as MetaLike & { mac?: unknown };
+  const text = JSON.stringify(rest);
+  if (!key) return text;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+  return JSON.stringify({ ...rest, mac: mac.toHex() });
+}
+
+/** A sidecar's metadata when its `mac` verifies under `key` (any, without a key); null otherwise. */
+async function openMeta<M extends MetaLike>(text: string, fid: string, key: SidecarKey): Promise<M | null> {
+  const { mac, ...m } = JSON.parse(text) as M & { mac?: unknown };
+  if (m.fid !== fid) return null;
+  if (!key) return m as unknown as M;
+  if (typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac)) return null;
+  const ok = await crypto.subtle.verify(
+    "HMAC",
+    key,
+    Uint8Array.fromHex(mac) as BufferSource,
+    new TextEncoder().encode(JSON.stringify(m)),
+  );
+  return ok ? m as unknown as M : null;
+}
+
+/**
+ * The sidecar of `fid` as on disk (a regular file whose MAC verifies under `key`), or null when
+ * its MAC does not; throws when there is none or it does not parse (`load` removes a half-written one).
+ */
+export async function loadMeta<M extends MetaLike>(
+  dir: string,
+  fid: string,
+  key: SidecarKey = null,
+): Promise<M | null> {
+  return await openMeta<M>(await readRegularText(`${dir}/${fid}.json`), fid, key);
+}
+
+/**
+ * The sidecar of `fid` as on disk, or null when there is none (or it does not parse, is no regular
+ * file, or its MAC does not verify under `key`).
+ */
+export async function readMeta<M extends MetaLike>(
+  dir: string,
+  fid: string,
+  key: SidecarKey = null,
+): Promise<M | null> {
   try {
-    const m = JSON.parse(await readRegularText(`${dir}/${fid}.json`)) as M;
-    return m.fid === fid ? m : null;
+    return await loadMeta<M>(dir, fid, key);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError || e instanceof NotRegularFile) {
       return null;
@@ -113,9 +176,9 @@ export async function readMeta<M extends MetaLike>(dir: string, fid: string): Pr
   }
 }
 
-async function writeAtomic(dir: string, m: MetaLike): Promise<void> {
+async function writeAtomic(dir: string, m: MetaLike, key: SidecarKey): Promise<void> {
   const tmp = `${dir}/${m.fid}.json.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(m), { mode: 0o600 });
+  await Deno.writeTextFile(tmp, await sealMeta(m, key), { mode: 0o600 });
   await Deno.rename(tmp, `${dir}/${m.fid}.json`);
 }
 
@@ -159,21 +222,21 @@ async function locked<T>(dir: string, fid: string, fn: () => Promise<T>): Promis
 }
 
 /** Writes a new file's sidecar (no lock: its fid is new). */
-export async function createMeta(dir: string, m: MetaLike): Promise<void> {
-  await writeAtomic(dir, m);
+export async function createMeta(dir: string, m: MetaLike, key: SidecarKey = null): Promise<void> {
+  await writeAtomic(dir, m, key);
 }
 
 /**
  * Writes `m` merged with the sidecar on disk (under the file's lock); returns what was written, or
  * null when the sidecar is gone (removed by any node: nothing is written).
  */
-export function saveMeta<M extends MetaLike>(dir: string, m: M): Promise<M | null> {
+export function saveMeta<M extends MetaLike>(dir: string, m: M, key: SidecarKey = null): Promise<M | null> {
   return locked(dir, m.fid, async () => {
-    const disk = await readMeta<M>(dir, m.fid);
+    const disk = await readMeta<M>(dir, m.fid, key);
     if (!disk) return null;
     const took = [...new Set([...(disk.took ?? []), ...(m.took ?? [])])];
     const out: M = { ...m, state: laterState(disk.state, m.state), ...(took.length ? { took } : {}) };
-    await writeAtomic(dir, out);
+    await writeAtomic(dir, out, key);
     return out;
   });
 }
