@@ -169,7 +169,9 @@ async function answerOne(h: Held, o: MetricsHttpOptions, report: (e: unknown) =>
       a = { status: 500, body: "internal error\n", headers: { "content-type": TEXT } };
     }
   }
-  await writeAll(h.conn, encodeAnswer(a, head));
+  try {
+    await writeAll(h.conn, encodeAnswer(a, head));
+  } catch { /* the peer went away, or the write deadline closed it: nothing to report */ }
 }
 
 /**

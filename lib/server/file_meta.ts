@@ -77,10 +77,14 @@ export function openRegularSync(path: string, opts: Deno.OpenOptions): Deno.FsFi
   }
 }
 
-/** A regular file's text (`openRegularSync`'s rule). */
+/** The largest sidecar read: a room's file lists its members (a planted bigger one is refused unread). */
+const MAX_SIDECAR_BYTES = 1 << 20;
+
+/** A regular file's text (`openRegularSync`'s rule); a SyntaxError past MAX_SIDECAR_BYTES. */
 async function readRegularText(path: string): Promise<string> {
   const file = openRegularSync(path, { read: true });
   try {
+    if (file.statSync().size > MAX_SIDECAR_BYTES) throw new SyntaxError(`${path} is too large for a sidecar`);
     return new TextDecoder().decode(await new Response(file.readable).arrayBuffer());
   } finally {
     try {
