@@ -4,7 +4,8 @@
  * the guessing source network only (/24 for IPv4, /64 for IPv6): the owner logs in from elsewhere;
  * guesses spread over many networks still lock the whole account, at ACCOUNT_FACTOR times as many.
  * Against server/accounts.ts on a SQLite store, with the source addresses the server passes in; and
- * on a server, a password login proving one of the account's devices goes through a lockout.
+ * on a server, a password login proving one of the account's devices goes through a lockout — the
+ * reconnect of a running client (start/login_again.ts `deviceProver`) sends that proof.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/common/clock.ts";
@@ -15,7 +16,9 @@ import type { BackendError } from "../lib/client/backend.ts";
 import { newDeviceKey, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { generateIdentity, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
-import { startTestServer } from "./helpers.ts";
+import { startTestServer, testKdf } from "./helpers.ts";
+import { ServerSession } from "../lib/client/core/server_session.ts";
+import { deviceProver } from "../lib/client/start/login_again.ts";
 
 const hasher = {
   hash: (p: string) => Promise.resolve(`fake$${p}`),
@@ -166,6 +169,41 @@ Deno.test("lockout (issue 69 D1): a password login proving one of the account's 
       "ok",
     );
     await own.c.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("lockout (issue 69 D1): a running client logging in again proves its device and gets through a lockout", async () => {
+  const t = await startTestServer({ maxAttempts: 3, lockoutSeconds: 600 });
+  try {
+    const { client } = await t.e2eClient("alice");
+    for (let i = 0; i < 3; i++) { // someone on the same network guesses
+      const c = await t.connect();
+      await c.request("hello", { v: 1, client: "t" });
+      await c.request("login", { user: "alice", password: `guess ${i}` }).catch(() => {});
+      await c.close();
+    }
+    const again = async (proveDevice?: (nonce: string) => Promise<Record<string, unknown> | null>) => {
+      const conn = await t.connect();
+      const o = {
+        conn,
+        server: `127.0.0.1:${t.port}`,
+        user: "alice",
+        password: "pw-alice-secret",
+        kdf: testKdf,
+      };
+      try {
+        const s = await ServerSession.login({ ...o, ...(proveDevice ? { proveDevice } : {}) });
+        return s.user;
+      } catch (e) {
+        return (e as BackendError).code;
+      } finally {
+        await conn.close();
+      }
+    };
+    assert.equal(await again(), "locked", "the password alone, as before");
+    assert.equal(await again(deviceProver(client)), "alice", "the reconnect of alice's own client");
   } finally {
     await t.stop();
   }
