@@ -27,7 +27,7 @@ import type { Bus } from "./lib/server/bus/bus.ts";
 import type { NatsBusOptions } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 import { Metrics } from "./lib/server/metrics.ts";
-import { parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
+import { METRICS_MAX_CONNS, parseListenAddress, serveMetricsHttp } from "./lib/net/http_metrics.ts";
 
 export { VERSION };
 
@@ -113,9 +113,10 @@ async function main(argv: string[]): Promise<number> {
   // The embedded store broke (an I/O error, damage): it takes no more writes; the server stops with a
   // failure for its supervisor to restart it, and the next start recovers from the WAL (issue 68).
   let storeBroke = (e: Error) => log.error("store.broken", { error: e.message });
+  const busOpts = busUrl ? await busOptions(dataDir, f, log) : null;
   const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
     storeCa: await readOpt(f["store-tls-ca"]),
-    bus: busUrl ? await busOptions(dataDir, f, log) : null,
+    bus: busOpts,
     embedded: {
       check: true,
       warn: (event, fields) => log.warn(event, fields),
@@ -129,7 +130,10 @@ async function main(argv: string[]): Promise<number> {
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const quota = num(f.quota, "quota");
-  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log);
+  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {
+    // The --metrics listener's socket and connections (issue 69 N1).
+    metricsFds: metricsAt ? METRICS_MAX_CONNS + 1 : 0,
+  });
   const srv = new ParleyServer({
     host: f.host,
     port: num(f.port, "port"),
@@ -156,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics });
+  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics, clusterKey: busOpts?.key });
   await srv.start();
   const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
@@ -253,6 +257,7 @@ async function startMetrics(
   };
   const http = serveMetricsHttp({
     ...at,
+    maxConns: METRICS_MAX_CONNS,
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     health: async () => {
       const h = await metrics.health();
@@ -474,9 +479,11 @@ async function fitConnsToFdLimit(
   want: number,
   ffmpeg: string | null,
   log: Logger,
+  more: { metricsFds: number },
 ): Promise<{ maxConns: number; refuseMargin?: number; maxVideoStreams?: number }> {
   const baseline = (await openFds()) ?? BASELINE_GUESS;
   const wants = {
+    ...more,
     maxConns: want,
     refuseMargin: DEFAULTS.refuseMargin,
     maxVideoStreams: ffmpeg ? DEFAULTS.maxVideoStreams : 0,

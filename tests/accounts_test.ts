@@ -104,7 +104,9 @@ Deno.test("100 parallel wrong logins: exactly N counted failures, then locked; h
     assert.equal(rs.filter((r) => r === "locked").length, 98);
     assert.equal(verifies, 3, "only the attempts before the lock cost a hash");
     assert.equal(peak, 1, "attempts on one account are serialised");
-    assert.equal((await t.srv.core.store.getUser("alice"))!.lockouts, 1);
+    // Issue 69 D1: the lockout is the source network's (every connection here is 127.0.0.1).
+    assert.equal((await t.srv.core.store.loginSource("alice", "127.0.0.0/24"))!.lockouts, 1);
+    assert.equal((await t.srv.core.store.getUser("alice"))!.lockedUntil, 0, "not the whole account's");
   } finally {
     await t.stop();
   }
@@ -275,7 +277,7 @@ Deno.test("lockouts double up to the cap, are forgotten after a quiet hour and o
     clock.advance(15_001);
     assert.equal(await attempt({ password: "right password" }), "ok");
     assert.match(await lockOut(), /\(in 10 s\)/);
-    assert.equal((await t.srv.core.store.getUser("alice"))!.lockouts, 1);
+    assert.equal((await t.srv.core.store.loginSource("alice", "127.0.0.0/24"))!.lockouts, 1);
   } finally {
     await t.stop();
   }

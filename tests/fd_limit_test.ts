@@ -173,3 +173,52 @@ Deno.test({
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test({
+  name:
+    "issue 69 N1: 300 slow connections to --metrics under ulimit -n 160 leave the chat port and /healthz serving",
+  ignore: !LINUX,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-emfile-metrics-" });
+  await seed(dir, ["alice"]);
+  const srv = await spawnServerProcess(dir, { ulimit: 160, args: ["--metrics", "127.0.0.1:0"] });
+  const chatPort = Number(srv.banner.match(/Parley listening on .*:(\d+) /)![1]);
+  const metricsPort = Number(srv.banner.match(/Metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/)![1]);
+  let held: Deno.Conn[] = [];
+  try {
+    // Deno 2.9.6 panics when out of descriptors in its first ~2 s (see above); a server is up longer.
+    await new Promise((r) => setTimeout(r, 2500));
+    held = await flood(metricsPort, 300);
+    const head = new TextEncoder().encode("GET /metrics HTTP/1.1\r\n"); // never finished
+    await Promise.all(held.map((c) => c.write(head).catch(() => 0)));
+    await new Promise((r) => setTimeout(r, 1500));
+    // Still held by the attacker: the chat port logs alice in, and /healthz answers.
+    const alice = await within(5000, async () => {
+      const c = await LoadConn.open(chatPort, srv.cert);
+      try {
+        await c.ok("hello", { v: 1, client: "test" });
+        await c.ok("login", { user: "alice", token: tokenOf("alice") });
+        return c;
+      } catch (e) {
+        c.c.close();
+        throw e;
+      }
+    });
+    alice.c.close();
+    const status = await within(5000, async () => {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+      await r.body?.cancel();
+      return r.status;
+    });
+    assert.equal(status, 200);
+  } catch (e) {
+    for (const c of held) c.close();
+    held = [];
+    await srv.stop("SIGKILL");
+    throw new Error(`${e}; the server said: ${(await srv.errText).slice(-2000)}`);
+  } finally {
+    for (const c of held) c.close();
+    await srv.stop("SIGKILL");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

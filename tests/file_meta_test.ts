@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { systemClock } from "../lib/common/clock.ts";
-import { readMeta } from "../lib/server/file_meta.ts";
+import {
+  createMeta,
+  LOCK_SKEW_MS,
+  LOCK_STALE_MS,
+  lockIsStale,
+  readMeta,
+  saveMeta,
+  sidecarKey,
+} from "../lib/server/file_meta.ts";
 import { type FileMeta, FileStore } from "../lib/server/file_store.ts";
 
 async function twoStores() {
@@ -82,5 +90,88 @@ Deno.test("file meta: a file one node withdrew is not written back by another", 
     await a.close();
     await b.close();
     await done();
+  }
+});
+
+Deno.test("file meta: a lock file dated in the future does not block the file's changes (issue 69 S2)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fmeta-lock-" });
+  try {
+    await createMeta(dir, { fid: "lockedfile-01", state: "uploading" });
+    // Planted in the shared folder (or left by a node whose clock ran an hour ahead).
+    await Deno.writeTextFile(`${dir}/lockedfile-01.lock`, "");
+    const hour = new Date(Date.now() + 3_600_000);
+    await Deno.utime(`${dir}/lockedfile-01.lock`, hour, hour);
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const saved = await Promise.race([
+      saveMeta(dir, { fid: "lockedfile-01", state: "ready" as const }),
+      new Promise<"blocked">((r) => (id = setTimeout(() => r("blocked"), 5000))),
+    ]);
+    clearTimeout(id);
+    assert.notEqual(saved, "blocked", "the change went through within 5 s");
+    assert.equal((await readMeta(dir, "lockedfile-01"))?.state, "ready");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file meta: which locks are broken — stale, in the future, or waited for too long", () => {
+  const now = 1_800_000_000_000;
+  assert.equal(lockIsStale(now - 1000, now, 0), false, "held a second: wait");
+  assert.equal(lockIsStale(now - LOCK_STALE_MS - 1, now, 0), true, "its node died holding it");
+  assert.equal(lockIsStale(now + LOCK_SKEW_MS - 1, now, 0), false, "another clock a little ahead");
+  assert.equal(lockIsStale(now + LOCK_SKEW_MS + 1, now, 0), true, "dated in the future");
+  assert.equal(lockIsStale(now + 1000, now, LOCK_STALE_MS + 1), true, "the wait is bounded");
+});
+
+Deno.test("file meta: a sidecar without the cluster key's MAC is not read, at load or lookup (issue 69 S1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-fmeta-mac-" });
+  try {
+    const key = await sidecarKey(crypto.getRandomValues(new Uint8Array(32)));
+    const node = () => {
+      const s = new FileStore(dir, 1 << 30, 3_600_000, systemClock);
+      s.macKey = key;
+      return s;
+    };
+    const [a, b] = [node(), node()];
+    await a.load();
+    await b.load();
+    const made = await a.create({ fid: "realfile-0001", from: "alice", to: "bob", size: 4 });
+    assert.equal((await b.lookup(made.fid))?.to, "bob", "another node's sidecar verifies");
+    // Planted in the shared folder: sidecars naming mallory, with a regular file beside them.
+    const now = Date.now();
+    const planted = (fid: string) => ({
+      fid,
+      from: "alice",
+      to: "mallory",
+      size: 6,
+      created: now,
+      expires: now + 3_600_000,
+      state: "ready",
+    });
+    await Deno.writeTextFile(`${dir}/planted-0001.json`, JSON.stringify(planted("planted-0001")));
+    await Deno.writeTextFile(`${dir}/planted-0001.bin`, "ABCDEF");
+    const wrongKey = await sidecarKey(crypto.getRandomValues(new Uint8Array(32)));
+    const forged = JSON.stringify(planted("planted-0002"));
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", wrongKey, new TextEncoder().encode(forged)));
+    await Deno.writeTextFile(
+      `${dir}/planted-0002.json`,
+      JSON.stringify({ ...planted("planted-0002"), mac: mac.toHex() }),
+    );
+    await Deno.writeTextFile(`${dir}/planted-0002.bin`, "ABCDEF");
+    assert.equal(await b.lookup("planted-0001"), undefined, "no MAC: not read");
+    assert.equal(await b.lookup("planted-0002"), undefined, "a MAC under another key: not read");
+    // A real sidecar edited in place (its recipient changed, its MAC kept): not read either.
+    const real = JSON.parse(await Deno.readTextFile(`${dir}/${made.fid}.json`));
+    await Deno.writeTextFile(`${dir}/${made.fid}.json`, JSON.stringify({ ...real, to: "mallory" }));
+    assert.equal(await b.refresh(made.fid), undefined, "an edited sidecar is not taken");
+    const c = node();
+    await c.load(); // a node starting on the folder
+    assert.deepEqual([c.get("planted-0001"), c.get("planted-0002"), c.get(made.fid)], [
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

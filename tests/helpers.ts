@@ -96,6 +96,8 @@ export async function startTestServer(
       store: () => Promise<Store>;
       bus: (i: number) => Promise<Bus>;
       shared?: SharedStoreText;
+      /** The buses' cluster key: the shared files folder's sidecars carry a MAC under it (issue 69 S1). */
+      key?: Uint8Array;
     };
   } = {},
 ): Promise<TestServer> {
@@ -126,6 +128,7 @@ export async function startTestServer(
         ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
         ...(o.metrics && i === 0 ? { metrics: o.metrics } : {}),
         ...(bus ? { bus, cluster } : {}),
+        ...(o.nodes?.key ? { clusterKey: o.nodes.key } : {}),
       }),
     );
     await servers[i]!.start();

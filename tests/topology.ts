@@ -29,6 +29,7 @@ export const startTestCluster: Start = async (opts = {}, o = {}) => {
       store: () => PostgresStore.open(url),
       bus: (i) => NatsBus.open(nats.url, `node${i + 1}`, { key: TEST_CLUSTER_KEY, subject }),
       shared: storeText(url),
+      key: TEST_CLUSTER_KEY,
     },
   });
 };

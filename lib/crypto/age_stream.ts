@@ -23,7 +23,7 @@
  */
 import { concatBytes, utf8 } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
-import { AgeError, FILE_KEY_LEN, MAX_HEADER, openHeader, sealHeader } from "./age.ts";
+import { AgeError, FILE_KEY_LEN, headerLength, openHeader, sealHeader } from "./age.ts";
 import {
   chachaOpen,
   chachaSeal,
@@ -189,17 +189,6 @@ export class ChunkDecryptor {
   }
 }
 
-/** Where the header's MAC line ends (after its LF), or -1 while it has not all arrived. */
-function headerEnd(b: Uint8Array): number {
-  for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) {
-    if (b[i + 1] === 0x2d && b[i + 2] === 0x2d && b[i + 3] === 0x2d) {
-      const e = b.indexOf(0x0a, i + 1);
-      return e < 0 ? -1 : e + 1;
-    }
-  }
-  return -1;
-}
-
 /** Decryptor of a whole age file (any v1 header) over arbitrary splits; failures are sticky. */
 export class StreamDecryptor {
   #buf: Uint8Array = new Uint8Array(0);
@@ -214,10 +203,7 @@ export class StreamDecryptor {
     return this.#sticky.run(async () => {
       this.#buf = concatBytes([this.#buf, data]);
       if (!this.#dec) {
-        const end = headerEnd(this.#buf);
-        if (end < 0 && this.#buf.length > MAX_HEADER) {
-          throw new AgeError("header", "The age header is too long");
-        }
+        const end = headerLength(this.#buf); // the bound before anything reads the header
         if (end < 0 || this.#buf.length < end + NONCE_LEN) return new Uint8Array(0);
         const h = await openHeader(this.#buf, this.secret);
         this.#dec = new ChunkDecryptor(

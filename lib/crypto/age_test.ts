@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex, utf8 } from "../common/bytes.ts";
-import { AgeError, parseHeader } from "./age.ts";
+import { AgeError, b64, parseHeader } from "./age.ts";
 import {
   bech32Decode,
   bech32Encode,
@@ -179,4 +179,33 @@ Deno.test("round trips at chunk edges; trailing data, truncation and a wrong ide
     }
     await assert.rejects(decryptFile(crypto.getRandomValues(new Uint8Array(32)), ct), AgeError);
   }
+});
+
+Deno.test("issue 69 I1: a 20 MiB header in one push is refused as too long before any of it is parsed", async () => {
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  const share = b64(crypto.getRandomValues(new Uint8Array(32)));
+  const big = new Uint8Array(20 << 20).fill(0x41); // one stanza line of 20 MiB
+  const file = concatBytes([
+    utf8.encode(`age-encryption.org/v1\n-> X25519 ${share} `),
+    big,
+    utf8.encode(`\n${b64(new Uint8Array(32))}\n--- ${b64(new Uint8Array(32))}\n`),
+    new Uint8Array(12 + 17), // payload nonce, an empty final chunk
+  ]);
+  // The spy: the header parser builds each line it reads with String.fromCharCode.
+  const orig = String.fromCharCode;
+  let decoded = 0;
+  String.fromCharCode = (...codes: number[]) => (decoded += codes.length, orig(...codes));
+  let err: unknown;
+  try {
+    await new StreamDecryptor(secret).push(file);
+  } catch (e) {
+    err = e;
+  } finally {
+    String.fromCharCode = orig;
+  }
+  assert.ok(err instanceof AgeError, `refused: ${err}`);
+  assert.equal(err.kind, "header");
+  assert.match(err.message, /too long/);
+  assert.equal(decoded, 0, "no header line was read");
+  assert.throws(() => parseHeader(file), /The age header is too long/);
 });

@@ -10,7 +10,7 @@
  * Listener protections (the server's, as far as they apply): a handshake deadline (a connection
  * that has not finished it is closed), frames before the handshake capped at a handshake message's
  * size (`HANDSHAKE_MAX_FRAME`; the frame cap after it), a per-address cap on open connections, a
- * cap on handshakes in progress per network (/24 for IPv4, /64 for IPv6: `networkOf`), a total cap
+ * cap on handshakes in progress per network (/24 for IPv4, /64 for IPv6: common/host_port.ts `networkOf`), a total cap
  * of which `reserved` slots only pinned peers (`isPinned`) may hold once authenticated, a
  * per-address rate of new connections (least recently used buckets forgotten first), and a
  * per-channel record rate (reading pauses while the bucket is empty, so a flooding peer is slowed
@@ -27,6 +27,7 @@ import type { IdentityKeyPair, PublicIdentity } from "../crypto/identity.ts";
 import { initiateHandshake, respondHandshake, type SecureChannel } from "../crypto/peer_handshake.ts";
 import { release, writeAll } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
+import { networkOf } from "../common/host_port.ts";
 import { KeyedBuckets, TokenBucket } from "../common/rate.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../protocol/frame.ts";
 import { acceptLoop } from "./tls_server.ts";
@@ -117,21 +118,6 @@ const D = { handshakeMs: 10_000, maxFrame: 1 << 20, perAddress: 16, maxConns: 25
  * 128-byte identities, a 32-byte key, a name of at most 128 bytes, a purpose, a signature).
  */
 export const HANDSHAKE_MAX_FRAME = 2048;
-
-/** The network an address belongs to for the handshake cap: its /24 (IPv4, mapped too) or /64 (IPv6). */
-export function networkOf(host: string): string {
-  const h = host.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
-  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(h);
-  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
-  if (!h.includes(":")) return h;
-  const [head = "", tail = ""] = h.split("::");
-  const left = head ? head.split(":") : [];
-  const right = h.includes("::") ? (tail ? tail.split(":") : []) : [];
-  const groups = h.includes("::")
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-    : left;
-  return `${groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":")}::/64`;
-}
 
 /** Frame reader + writer over one TCP connection. */
 class Wire {

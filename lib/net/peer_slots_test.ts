@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { generateIdentity, publicIdentity, sameIdentity } from "../crypto/identity.ts";
-import { dialPeer, HANDSHAKE_MAX_FRAME, listenPeer, networkOf, type PeerChannel } from "./peer_net.ts";
+import { dialPeer, HANDSHAKE_MAX_FRAME, listenPeer, type PeerChannel } from "./peer_net.ts";
+import { networkOf } from "../common/host_port.ts";
 
 const alice = await generateIdentity();
 const bob = await generateIdentity();

@@ -152,6 +152,12 @@ export const Requests = {
     /** A resume token from an earlier login with `remember` (64 hex digits). */
     token: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
     remember: v.optional(v.boolean()),
+    /**
+     * A password login by one of the account's devices (issue 69 D1): its number (default 1), key,
+     * and proof over this session's hello nonce. A valid one goes through a lockout, as a token does.
+     */
+    device: v.optional(DeviceNo),
+    ...DeviceAuth,
   }),
   ping: req("ping", {}),
   logout: req("logout", { all: v.optional(v.boolean()) }),

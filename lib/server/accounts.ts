@@ -3,7 +3,9 @@
  * code, or nobody), argon2id via the injected hasher, lockout after N failures for a period that
  * doubles per repeat up to a cap and ends by itself (the repeats are forgotten after a quiet hour
  * and on a successful login; a resume token logs in through a lockout: the account's owner keeps
- * their devices), a dummy hash for unknown users so both failures look and cost the same, and
+ * their devices, and so does a password login proving one of its devices: key_checks.ts) — N failures from one source network (/24, /64) lock out that network only, and
+ * ACCOUNT_FACTOR × N from any lock the account (issue 69 D1: three guesses an hour from one address
+ * kept any chosen account's owner out) — a dummy hash for unknown users so both failures look and cost the same, and
  * per-user serialisation so parallel attempts are counted exactly. Returns results with stable
  * codes; never throws for expected failures.
  */
@@ -13,7 +15,9 @@ import { sha256Hex, toHex, utf8 } from "../common/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from "../crypto/password.ts";
-import type { Role, Store } from "./store/store.ts";
+import type { LoginSourceRow, Role, Store, UserRow } from "./store/store.ts";
+import { networkOf } from "../common/host_port.ts";
+import { hostOf } from "./hub.ts";
 import { Invites } from "./invites.ts";
 
 export interface Hasher {
@@ -39,6 +43,11 @@ const STAND_IN_KDF = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
 export const TOKEN_DAYS = 30;
 /** Resume tokens kept per user (the oldest are revoked beyond this). */
 export const MAX_TOKENS_PER_USER = 10;
+/**
+ * A lockout of the whole account takes this many times `maxAttempts` failures from any networks
+ * (issue 69 D1); `maxAttempts` from one network lock out only that network.
+ */
+export const ACCOUNT_FACTOR = 10;
 /** A failed login older than this no longer counts towards a lockout (15 minutes). */
 export const FAIL_WINDOW_MS = 15 * 60_000;
 /** Lockouts of an account with no failed login for this long after the last one ended are forgotten. */
@@ -120,11 +129,12 @@ export class Accounts {
     return { ok: true, user: name, role: "user" };
   }
 
-  login(rawName: string, password: string, addr: string): Promise<AuthResult> {
+  /** `proven`: the login proved one of the account's devices (key_checks.ts): no lockout stops it. */
+  login(rawName: string, password: string, addr: string, proven = false): Promise<AuthResult> {
     const name = normalizeName(rawName) ?? "";
     // Serialise attempts per account so that failures are counted exactly.
     const prev = this.#locks.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.#login(name, password, addr));
+    const next = prev.then(() => this.#login(name, password, addr, proven));
     const tail = next.catch(() => {});
     this.#locks.set(name, tail);
     tail.then(() => {
@@ -133,7 +143,7 @@ export class Accounts {
     return next;
   }
 
-  async #login(name: string, password: string, addr: string): Promise<AuthResult> {
+  async #login(name: string, password: string, addr: string, proven: boolean): Promise<AuthResult> {
     const bad: AuthResult = { ok: false, code: ErrorCode.BadCredentials, msg: "Wrong user name or password" };
     if (utf8.encode(password).length > MAX_PASSWORD_BYTES) return bad;
     const u = name ? await this.store.getUser(name) : null;
@@ -142,41 +152,91 @@ export class Accounts {
       return bad;
     }
     const now = this.clock.now();
-    if (u.lockedUntil > now) {
+    const net = networkOf(hostOf(addr));
+    const src = await this.store.loginSource(name, net);
+    const until = Math.max(src?.lockedUntil ?? 0, u.lockedUntil);
+    if (until > now && !proven) {
       // As slow as an attempt that hashes (its time says nothing more than its words), without
       // spending a hash: a storm on a locked account stays cheap.
       await new Promise((r) => setTimeout(r, this.#verifyMs));
       this.log.warn("login.locked", { user: name, addr });
-      return lockedResult(name, u.lockedUntil);
+      return lockedResult(name, until);
     }
     if (await this.#timedVerify(password, u.hash)) {
       // The owner is back: failures and past lockouts are forgotten (the next lockout is the shortest).
       if (u.failed > 0 || u.lockedUntil > 0 || u.lockouts > 0) {
         await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
       }
+      if (src) await this.store.setLoginSource(name, net, null);
       return { ok: true, user: name, role: u.role };
     }
-    // Failures decay: one older than FAIL_WINDOW_MS no longer counts towards a lockout, and past
-    // lockouts no longer lengthen the next after a quiet LOCKOUT_QUIET_MS.
-    const failed = (now - u.failedAt > FAIL_WINDOW_MS ? 0 : u.failed) + 1;
-    const lockouts = now - Math.max(u.failedAt, u.lockedUntil) > LOCKOUT_QUIET_MS ? 0 : u.lockouts;
-    if (failed >= this.policy.maxAttempts) {
-      const secs = lockoutSeconds(this.policy, lockouts);
-      const until = this.clock.now() + secs * 1000;
-      await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: lockouts + 1 });
-      this.log.warn("lockout", { user: name, addr, seconds: secs, until: new Date(until).toISOString() });
-      await this.store.audit({
-        at: now,
-        actor: "server",
-        action: "lockout",
-        target: name,
-        detail: `${secs}s from ${addr}`,
-      });
-      return lockedResult(name, until);
+    return await this.#failed(u, net, src, addr) ?? bad;
+  }
+
+  /**
+   * Counts a failed login (issue 69 D1) against its source network — `maxAttempts` of them lock
+   * that network out of the account — and against the account, which only `ACCOUNT_FACTOR` times
+   * as many lock for everyone (guesses spread over many networks). Failures decay: one older than
+   * FAIL_WINDOW_MS no longer counts, and past lockouts no longer lengthen the next after a quiet
+   * LOCKOUT_QUIET_MS. The locked answer, or null for a plain wrong password.
+   */
+  async #failed(
+    u: UserRow,
+    net: string,
+    src: LoginSourceRow | null,
+    addr: string,
+  ): Promise<AuthResult | null> {
+    const now = this.clock.now();
+    const name = u.name;
+    if (!src) {
+      await this.store.pruneLoginSources(name, now - LOCKOUT_QUIET_MS - this.policy.lockoutCapSeconds * 1000);
     }
-    await this.store.setLoginState(name, { failed, lockedUntil: u.lockedUntil, lockouts, failedAt: now });
-    this.log.info("login.failed", { user: name, addr, failed });
-    return bad;
+    const s = decayed(src ?? { failed: 0, failedAt: 0, lockedUntil: 0, lockouts: 0 }, now);
+    const a = decayed(u, now);
+    let until = 0;
+    if (a.failed >= this.policy.maxAttempts * ACCOUNT_FACTOR) {
+      until = await this.#lockOut(name, a.lockouts, `from many networks, the last ${addr}`, addr);
+      await this.store.setLoginState(name, { failed: 0, lockedUntil: until, lockouts: a.lockouts + 1 });
+    } else {
+      await this.store.setLoginState(name, { ...a, lockedUntil: u.lockedUntil, failedAt: now });
+    }
+    if (s.failed >= this.policy.maxAttempts) {
+      const end = await this.#lockOut(name, s.lockouts, `from ${addr} (${net})`, addr);
+      await this.store.setLoginSource(name, net, {
+        failed: 0,
+        failedAt: now,
+        lockedUntil: end,
+        lockouts: s.lockouts + 1,
+      });
+      until = Math.max(until, end);
+    } else {
+      await this.store.setLoginSource(name, net, { ...s, lockedUntil: src?.lockedUntil ?? 0, failedAt: now });
+    }
+    if (until) return lockedResult(name, until);
+    this.log.info("login.failed", { user: name, addr, failed: s.failed, failedAll: a.failed });
+    return null;
+  }
+
+  /** A lockout's end after `lockouts` earlier ones, logged and audited (`detail`: whom it keeps out). */
+  async #lockOut(name: string, lockouts: number, detail: string, addr: string): Promise<number> {
+    const now = this.clock.now();
+    const secs = lockoutSeconds(this.policy, lockouts);
+    const until = now + secs * 1000;
+    this.log.warn("lockout", {
+      user: name,
+      addr,
+      seconds: secs,
+      until: new Date(until).toISOString(),
+      detail,
+    });
+    await this.store.audit({
+      at: now,
+      actor: "server",
+      action: "lockout",
+      target: name,
+      detail: `${secs}s ${detail}`,
+    });
+    return until;
   }
 
   /** Issues a resume token (64 hex digits) valid for `TOKEN_DAYS`; only its hash is stored. */
@@ -236,11 +296,12 @@ export class Accounts {
     return { ok: true, user: name, role: u.role };
   }
 
-  /** Lifts a lockout (admin action). */
+  /** Lifts a lockout, the account's and every source network's (admin action). */
   async unlock(name: string): Promise<boolean> {
     const u = await this.store.getUser(name);
     if (!u) return false;
     await this.store.setLoginState(name, { failed: 0, lockedUntil: 0, lockouts: 0 });
+    await this.store.pruneLoginSources(name, null);
     return true;
   }
 
@@ -260,6 +321,14 @@ export class Accounts {
 }
 
 /** The length of the lockout after `lockouts` earlier ones: doubling from the first, never over the cap. */
+/** A failure count with the failures and lockouts that no longer count dropped, and this failure added. */
+function decayed(r: LoginSourceRow, now: number): { failed: number; lockouts: number } {
+  return {
+    failed: (now - r.failedAt > FAIL_WINDOW_MS ? 0 : r.failed) + 1,
+    lockouts: now - Math.max(r.failedAt, r.lockedUntil) > LOCKOUT_QUIET_MS ? 0 : r.lockouts,
+  };
+}
+
 export function lockoutSeconds(p: AccountPolicy, lockouts: number): number {
   return Math.min(p.lockoutCapSeconds, p.lockoutSeconds * 2 ** Math.min(lockouts, 30));
 }

@@ -2,8 +2,8 @@
  * The open-files budget (pure): which caps fit a descriptor limit. Every descriptor the server may
  * hold counts — what the process already has open at start (store, log, certificate, runtime),
  * relayed files kept open, each ffmpeg's pipes, the connections refused with a frame beyond the
- * cap, a little slack for short-lived ones (probes, accepts closed at once) — and connections get
- * what is left. server.ts reads the limit and the descriptors open (prlimit, /proc) and applies it.
+ * cap, a little slack for short-lived ones (probes, accepts closed at once), the `--metrics`
+ * listener and its connections (net/http_metrics.ts's cap) — and connections get what is left. server.ts reads the limit and the descriptors open (prlimit, /proc) and applies it.
  */
 
 /** Pipes a running ffmpeg holds in the server (stdout, stderr). */
@@ -20,6 +20,8 @@ export interface FdWants {
   refuseMargin: number;
   /** ffmpeg streams at once; 0 when there is no ffmpeg (no pipes). */
   maxVideoStreams: number;
+  /** Descriptors of the `--metrics` listener: its socket and its connection cap; 0 without it. */
+  metricsFds?: number;
 }
 
 export interface FdFit extends FdWants {
@@ -31,7 +33,7 @@ export interface FdFit extends FdWants {
 
 /** Caps fitting `limit` descriptors with `baseline` already open; `want` unchanged when they fit. */
 export function fitFdBudget(limit: number, baseline: number, want: FdWants): FdFit {
-  const fixed = baseline + FILE_HANDLES + FD_SLACK;
+  const fixed = baseline + FILE_HANDLES + FD_SLACK + (want.metricsFds ?? 0);
   const need = fixed + want.maxConns + want.refuseMargin + want.maxVideoStreams * FDS_PER_FFMPEG;
   if (limit >= need) return { ...want, need, lowered: false };
   // Short: a quarter of what is left at most for video, an eighth at most for refusals, the rest

@@ -25,3 +25,11 @@ Deno.test("fd budget: under a small limit everything held at the caps stays belo
   const at160 = fitFdBudget(160, 41, want);
   assert.ok(at160.maxConns + at160.refuseMargin <= 160 - 41 - FILE_HANDLES - FD_SLACK);
 });
+
+Deno.test("fd budget: the --metrics listener's descriptors are counted (issue 69 N1)", () => {
+  const without = fitFdBudget(1 << 20, 41, want);
+  const withMetrics = fitFdBudget(1 << 20, 41, { ...want, metricsFds: 17 });
+  assert.equal(withMetrics.need, without.need + 17);
+  const at160 = fitFdBudget(160, 41, { ...want, metricsFds: 17 });
+  assert.ok(at160.maxConns + at160.refuseMargin <= 160 - 41 - FILE_HANDLES - FD_SLACK - 17);
+});

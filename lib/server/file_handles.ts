@@ -3,8 +3,10 @@
  * downloaded stay open between requests, keyed by mode ("r"/"w") and fid, at most `MAX_OPEN` of them
  * (idle ones closed least recently used first), so a body costs no open and, read or written in
  * order, no seek. Operations on one handle run one after another; a handle that failed is closed.
- * A named file-system module (with file_store.ts and file_meta.ts).
+ * A named file-system module (with file_store.ts and file_meta.ts); a handle is opened only on a
+ * regular file, never through a link (file_meta.ts `openRegularSync`).
  */
+import { openRegularSync } from "./file_meta.ts";
 
 /** A file handle kept between requests: where the last operation left it, and a queue of them. */
 interface Handle {
@@ -48,7 +50,7 @@ export class FileHandles {
       }
       // Opened synchronously: two requests for the same file never open it twice.
       h = {
-        file: Deno.openSync(this.pathOf(fid), mode === "w" ? { write: true } : { read: true }),
+        file: openRegularSync(this.pathOf(fid), mode === "w" ? { write: true } : { read: true }),
         pos: 0,
         busy: 0,
         tail: Promise.resolve(),

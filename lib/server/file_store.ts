@@ -20,7 +20,8 @@
  * for delivery is woken by the change instead of polling.
  *
  * Several nodes may share the folder: the sidecars are written through file_meta.ts (a
- * lock per file, merged with the disk, renamed into place); a fid this node does not know is read
+ * lock per file, merged with the disk, renamed into place; on a cluster's nodes authenticated under
+ * the cluster key, `macKey`, and only regular files are opened, never through a link: issue 69 S1); a fid this node does not know is read
  * from the folder (`lookup`), and one another node changed is read again (`refresh`, on its bus
  * event: file_share.ts).
  */
@@ -86,6 +87,11 @@ export class FileStore {
    * node may be making it); 0: one node alone, all of it goes.
    */
   orphanGraceMs = 0;
+  /**
+   * The key the sidecars are authenticated under (file_meta.ts `sidecarKey` of the cluster key), set
+   * before `load` on a node of a cluster: a sidecar without a valid MAC is not read (issue 69 S1).
+   */
+  macKey: sidecar.SidecarKey = null;
 
   /** `dir`: the files folder (made by `load`). */
   constructor(dir: string, readonly quota: number, readonly ttlMs: number, readonly clock: Clock) {
@@ -98,9 +104,10 @@ export class FileStore {
     for await (const e of Deno.readDir(this.dir)) {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       try {
-        const m = JSON.parse(await Deno.readTextFile(`${this.dir}/${e.name}`)) as FileMeta;
-        if (!FID.test(m.fid) || `${m.fid}.json` !== e.name) continue;
+        const m = await sidecar.loadMeta<FileMeta>(this.dir, e.name.slice(0, -".json".length), this.macKey);
+        if (!m || !FID.test(m.fid)) continue; // its MAC does not verify: not a node's (issue 69 S1)
         const have = m.state === "done" ? m.size : await sidecar.binLength(this.dir, m.fid);
+        if (have === null) continue; // its data is a link, not a file: never served (issue 69 S1)
         this.#files.set(m.fid, { ...m, have });
       } catch {
         // A half-written sidecar (killed while writing): the upload starts again.
@@ -125,7 +132,7 @@ export class FileStore {
   /** Saves `f`'s metadata merged with the folder's (file_meta.ts); false when any node removed it. */
   async #saveMeta(f: FileEntry): Promise<boolean> {
     const { have: _have, ...m } = f;
-    const out = await sidecar.saveMeta(this.dir, m);
+    const out = await sidecar.saveMeta(this.dir, m, this.macKey);
     if (!out) {
       this.#forget(f.fid);
       return false;
@@ -167,7 +174,7 @@ export class FileStore {
    */
   async refresh(fid: string): Promise<FileEntry | undefined> {
     if (!FID.test(fid)) return undefined;
-    const m = await sidecar.readMeta<FileMeta>(this.dir, fid);
+    const m = await sidecar.readMeta<FileMeta>(this.dir, fid, this.macKey);
     const f = this.#files.get(fid);
     if (!m) {
       if (f) this.#forget(fid);
@@ -177,6 +184,10 @@ export class FileStore {
     // This node is writing it: its own count is the truth (the disk may hold a write in flight).
     const mine = f !== undefined && this.writing.has(fid);
     const have = state === "done" ? m.size : mine ? f.have : await sidecar.binLength(this.dir, fid);
+    if (have === null) { // its data is a link, not a file (planted in a shared folder): never served
+      if (f) this.#forget(fid);
+      return undefined;
+    }
     const moved = !f || f.state !== state || f.have !== have || f.took?.length !== m.took?.length;
     const e: FileEntry = Object.assign(f ?? { ...m, have }, m, { state, have });
     this.#files.set(fid, e);
@@ -216,9 +227,11 @@ export class FileStore {
   async create(m: Omit<FileMeta, "created" | "expires" | "state">): Promise<FileEntry> {
     const now = this.clock.now();
     const f: FileEntry = { ...m, created: now, expires: now + this.ttlMs, state: "uploading", have: 0 };
-    await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600 });
+    // Made anew: whatever the name holds (a link planted in a shared folder) is removed, not followed.
+    await this.#unlink(this.#bin(f.fid));
+    await Deno.writeFile(this.#bin(f.fid), new Uint8Array(0), { mode: 0o600, createNew: true });
     const { have: _have, ...meta } = f;
-    await sidecar.createMeta(this.dir, meta);
+    await sidecar.createMeta(this.dir, meta, this.macKey);
     this.#files.set(f.fid, f);
     this.watch.changed(f.fid);
     return f;

@@ -8,6 +8,7 @@ import { activeDevices } from "./handlers_devices.ts";
 import type { Session } from "./session.ts";
 import type { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { hostOf } from "./hub.ts";
+import { loginDeviceProven } from "./key_checks.ts";
 import { randomId } from "../common/random.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
@@ -74,7 +75,10 @@ export function makeAuth(limits: AuthLimits) {
       if (m.t === "register") {
         r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf), m.invite);
       } else if (m.token !== undefined) r = await c.accounts.loginToken(m.user, m.token);
-      else r = await c.accounts.login(m.user, m.password ?? "", s.addr); // one of the two, checked above
+      else { // one of the two, checked above; a proven device goes through a lockout
+        const proven = await loginDeviceProven(c, s, normalizeName(m.user) ?? "", m);
+        r = await c.accounts.login(m.user, m.password ?? "", s.addr, proven);
+      }
     } catch (e) {
       if (guess) limits.login.give(host); // the server's fault, not a guess
       if (m.t === "register") giveRegister(limits, host);

@@ -12,6 +12,8 @@
  * - `unprovenRefusal`: once the account's devices have keys, only a session that proved one of
  *   them reads or consumes a device's queue or files, or removes a device (`bad_device_proof`):
  *   a removed folder that still has the password must not take device 1's messages (commands.ts).
+ * - `loginDeviceProven` (issue 69 D1): a password login proving one of the account's active devices
+ *   goes through a lockout.
  * - `prekeysToKeep`: at most `maxPrekeys` one-time prekeys are kept per device; ones past the cap
  *   are ignored, and the reply says how many.
  */
@@ -98,6 +100,24 @@ function unproven(rows: readonly Readonly<DeviceRow>[], what: string): Refusal |
     msg: `Only one of the account's devices can ${what}: this session did not prove that it is one ` +
       "(a client folder proves it when it logs in)",
   };
+}
+
+/**
+ * Whether a password login carries a valid device proof (issue 69 D1): `deviceKey` is the key of
+ * `user`'s active device `device` (default 1) and `proof` signs this session's hello nonce with
+ * it. Such a login goes through a lockout, as a resume token does; its password is still checked.
+ */
+export async function loginDeviceProven(
+  c: Core,
+  s: Session,
+  user: string,
+  m: Pick<Request<"login">, "device" | "deviceKey" | "proof">,
+): Promise<boolean> {
+  if (m.deviceKey === undefined || m.proof === undefined || !s.nonce || !user) return false;
+  const device = m.device ?? 1;
+  const row = (await c.store.devices(user)).find((r) => r.device === device && r.removed === null);
+  if (!row?.signKey || row.signKey !== m.deviceKey) return false;
+  return await verifyDeviceProof(m.deviceKey, { user, device, nonce: s.nonce }, m.proof);
 }
 
 /** How many of `m`'s one-time prekeys fit under the cap for the key rows `key`, and the reply's note. */

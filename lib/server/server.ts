@@ -30,6 +30,7 @@ import { FileShare } from "./file_share.ts";
 import { CertCheck } from "./cert_check.ts";
 import { fingerprintPem } from "../net/cert.ts";
 import { FileStore } from "./file_store.ts";
+import { sidecarKey } from "./file_meta.ts";
 import { HeapTrim, LOOK_MS } from "./heap_trim.ts";
 import { freeBytes } from "./data_dir.ts";
 import { VideoService } from "./video/service.ts";
@@ -72,6 +73,11 @@ export interface ServerDeps {
   freeSpace?: (dir: string) => number | null;
   /** Counters fed as things happen (`--metrics`); none: not counted. */
   metrics?: MetricsHooks;
+  /**
+   * The cluster key (with `bus`): the sidecars of the shared files folder are authenticated under it
+   * (file_meta.ts `sidecarKey`, issue 69 S1); none: they carry no MAC.
+   */
+  clusterKey?: Uint8Array;
 }
 
 export class ParleyServer {
@@ -162,6 +168,7 @@ export class ParleyServer {
   async start(): Promise<void> {
     await this.core.loadCaches();
     if (this.deps.bus) this.files.orphanGraceMs = 60_000; // the folder is shared (file_share.ts)
+    if (this.deps.clusterKey) this.files.macKey = await sidecarKey(this.deps.clusterKey);
     await this.files.load();
     if (this.config.minFreeMiB && this.core.disk.free(this.config.dataDir) === null) {
       this.core.log.warn("disk.unchecked", {

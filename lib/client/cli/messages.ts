@@ -19,7 +19,7 @@ import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.t
 import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
 import { readFollow } from "./read_follow.ts";
-import { loginAgain } from "../start/login_again.ts";
+import { deviceProver, loginAgain } from "../start/login_again.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 
 type Opts = Record<string, unknown>;
@@ -164,7 +164,9 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
       ...(since !== undefined ? { since } : {}),
       json: o.json === true,
       others: o.others === true,
-      reconnect: unattended ? () => loginAgain({ ...flags, user: c.user }, io.env, true) : null,
+      reconnect: unattended
+        ? () => loginAgain({ ...flags, user: c.user }, io.env, true, deviceProver(c))
+        : null,
     });
   }
   c.changes.purgeExpired((io.now ?? systemClock.now)()); // disappearing messages whose time is up go first

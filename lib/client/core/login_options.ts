@@ -32,4 +32,6 @@ export interface LoginOptions {
   quiet?: boolean;
   /** The clock every time this client stamps comes from (default: the system's). */
   clock?: Clock;
+  /** This folder's device proof for the session of hello's `nonce` (a reconnect: session/account_login.ts). */
+  proveDevice?: (nonce: string) => Promise<Record<string, unknown> | null>;
 }

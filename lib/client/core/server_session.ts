@@ -55,7 +55,12 @@ export class ServerSession {
       ...(o.quiet ? { quiet: true } : {}),
       shortPresence: true, // wire_events.ts reads it
     });
-    const r = await authenticate(o.conn, o);
+    const nonce = typeof hello.header.nonce === "string" ? hello.header.nonce : "";
+    const { proveDevice: prove, ...creds } = o; // proven for this session's nonce (account_login.ts)
+    const r = await authenticate(o.conn, {
+      ...creds,
+      ...(prove && nonce ? { proveDevice: () => prove(nonce) } : {}),
+    });
     const s = new ServerSession(o.conn, o.server, String(r.header.user), r.header.role as Role);
     const cap = hello.header.maxFrame;
     if (typeof cap === "number" && Number.isInteger(cap) && cap >= 1024) s.maxFrame = cap;

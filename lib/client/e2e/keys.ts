@@ -64,6 +64,18 @@ export async function deviceAuth(
   return { deviceKey: k.pub, proof: await signDeviceProof(k, who.user, device, who.nonce) };
 }
 
+/**
+ * A password login's proof that it comes from this folder's device `device` (issue 69 D1: the server
+ * lets it through a lockout, as a resume token); null for a device the server has not numbered yet.
+ */
+export async function loginProof(
+  store: CryptoStateStore,
+  who: SessionId,
+  device: number,
+): Promise<{ device: number; deviceKey: string; proof: string } | null> {
+  return device > 0 ? { device, ...(await deviceAuth(store, who, device)) } : null;
+}
+
 /** This folder's device id (1 for a folder made before devices existed; 0 until the server assigns one). */
 export async function deviceOf(store: CryptoStateStore): Promise<number> {
   return ((await store.get("e2e:device")) as number | undefined) ?? 1;

@@ -57,6 +57,7 @@ export {
   deviceKeyOf,
   encodePayload,
   keyToPin,
+  loginProof,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,

@@ -46,6 +46,12 @@ export interface Credentials {
   remember?: boolean;
   /** Registering: an admin's one-time invitation code (servers with `--registration invite`). */
   invite?: string;
+  /**
+   * This folder's device proof for this session (a reconnect of a client with its keystore open):
+   * sent with the password again when the first answer is `locked` (issue 69 D1: a proven device
+   * goes through a lockout). A server from before it refuses the fields: the first answer stands.
+   */
+  proveDevice?: () => Promise<Record<string, unknown> | null>;
 }
 
 /** Registers or logs in on `conn`; resolves with the server's reply header and the derived secrets. */
@@ -98,12 +104,24 @@ export async function authenticate(
     );
   }
   const secrets = await accountSecrets(o.password, kdf);
-  const r = await conn.request("login", {
-    user: o.user,
-    password: secrets.credential,
-    ...(o.remember ? { remember: true } : {}),
-  });
+  const fields = { user: o.user, password: secrets.credential, ...(o.remember ? { remember: true } : {}) };
+  const r = await conn.request("login", fields).catch((e) => lockedRetry(conn, fields, o, e));
   return { header: r.header, secrets };
+}
+
+/** A `locked` answer, tried once more with the device's proof (`proveDevice`); any other failure stands. */
+async function lockedRetry(
+  conn: Connection,
+  fields: Record<string, unknown>,
+  o: Credentials,
+  e: unknown,
+): Promise<{ header: Record<string, unknown> }> {
+  const proof = e instanceof BackendError && e.code === "locked" ? await o.proveDevice?.() : null;
+  if (!proof) throw e;
+  return await conn.request("login", { ...fields, ...proof }).catch((again) => {
+    // A server without device proofs at login refuses the fields (`invalid`): its lockout stands.
+    throw again instanceof BackendError && again.code === "invalid" ? e : again;
+  });
 }
 
 /** The server cannot check a password it never sees: the client does, before registering (or a change). */

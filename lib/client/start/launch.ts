@@ -22,7 +22,7 @@ import {
   readPassword,
   resolveTarget,
 } from "./session_setup.ts";
-import { loginAgain } from "./login_again.ts";
+import { deviceProver, loginAgain } from "./login_again.ts";
 
 export interface LaunchPrompts extends Prompts {
   choose?: (message: string, options: { value: string; label: string }[]) => Promise<string | null>;
@@ -81,7 +81,7 @@ export async function launchTui(
         ...(register && invite ? { invite } : {}),
       });
       const backend = client; // the one core: a reconnect swaps its session inside it
-      client.reconnect = () => loginAgain({ ...flags, user }, withPw);
+      client.reconnect = () => loginAgain({ ...flags, user }, withPw, false, deviceProver(client));
       if (client.codec.encrypted) {
         attachFileDesk(backend, flags.outbox ?? `${t.home}/outbox`, `${t.home}/downloads`);
         backend.watch = watchChannel(() => backend);

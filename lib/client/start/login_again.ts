@@ -4,6 +4,8 @@
  * `parley read --follow`): the session the core adopts (core/chat_client.ts keeps its store and codec).
  */
 import { ServerSession } from "../core/server_session.ts";
+import type { ChatClient } from "../core/chat_client.ts";
+import { E2eCodec, loginProof } from "../e2e/mod.ts";
 import {
   type ClientEnv,
   type ConnectFlags,
@@ -12,8 +14,29 @@ import {
   resolveTarget,
 } from "./session_setup.ts";
 
-/** A new session of the user of `f` (`quiet`: a scripted one, not shown online). */
-export async function loginAgain(f: ConnectFlags, env: ClientEnv, quiet = false): Promise<ServerSession> {
+/**
+ * How `client`'s folder proves its device at a login (issue 69 D1: a reconnect goes through a lockout
+ * someone else's guesses set), once its keystore is open; nothing before.
+ */
+export function deviceProver(client: ChatClient): (nonce: string) => Promise<Record<string, unknown> | null> {
+  return async (nonce) => {
+    const codec = client.codec;
+    return codec instanceof E2eCodec
+      ? await loginProof(codec.cs, { user: client.user, nonce }, codec.device)
+      : null;
+  };
+}
+
+/**
+ * A new session of the user of `f` (`quiet`: a scripted one, not shown online; `proveDevice`: the
+ * running client's, `deviceProver`).
+ */
+export async function loginAgain(
+  f: ConnectFlags,
+  env: ClientEnv,
+  quiet = false,
+  proveDevice?: (nonce: string) => Promise<Record<string, unknown> | null>,
+): Promise<ServerSession> {
   const t = resolveTarget(f, env), user = t.user ?? "";
   const password = await readPassword(f, env, {}, user, false);
   const { conn, server } = await openPinned(t, f, {});
@@ -24,6 +47,7 @@ export async function loginAgain(f: ConnectFlags, env: ClientEnv, quiet = false)
     password,
     clientName: "parley-cli",
     ...(quiet ? { quiet } : {}),
+    ...(proveDevice ? { proveDevice } : {}),
   })
     .catch(async (e) => {
       await conn.close();

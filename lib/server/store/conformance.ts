@@ -64,6 +64,28 @@ export function storeConformance(
     assert.equal((await s.listUsers()).length, 1);
   });
 
+  t("loginSource(): per (account, network), replaced, forgotten, pruned by age or all", async (s) => {
+    await s.createUser({ name: "a", hash: "h", role: "user", createdAt: 1 });
+    assert.equal(await s.loginSource("a", "192.0.2.0/24"), null);
+    await s.setLoginSource("a", "192.0.2.0/24", { failed: 2, failedAt: 100, lockedUntil: 0, lockouts: 0 });
+    await s.setLoginSource("a", "192.0.2.0/24", { failed: 0, failedAt: 200, lockedUntil: 900, lockouts: 1 });
+    await s.setLoginSource("a", "198.51.100.0/24", { failed: 1, failedAt: 300, lockedUntil: 0, lockouts: 0 });
+    assert.deepEqual(await s.loginSource("a", "192.0.2.0/24"), {
+      failed: 0,
+      failedAt: 200,
+      lockedUntil: 900,
+      lockouts: 1,
+    });
+    await s.pruneLoginSources("a", 500); // the second's last failure is older; the first is locked till 900
+    assert.equal(await s.loginSource("a", "198.51.100.0/24"), null);
+    assert.notEqual(await s.loginSource("a", "192.0.2.0/24"), null);
+    await s.setLoginSource("a", "198.51.100.0/24", { failed: 1, failedAt: 300, lockedUntil: 0, lockouts: 0 });
+    await s.setLoginSource("a", "198.51.100.0/24", null);
+    assert.equal(await s.loginSource("a", "198.51.100.0/24"), null);
+    await s.pruneLoginSources("a", null);
+    assert.equal(await s.loginSource("a", "192.0.2.0/24"), null);
+  });
+
   t("appendMessages() assigns increasing seqs and drops a duplicate (sender, mid)", async (s) => {
     const r = await s.appendMessages([
       msg({ mid: "m1", sender: "alice" }),

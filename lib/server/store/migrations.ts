@@ -134,4 +134,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN crc INTEGER;
   `,
+  // Issue 69 D1: failed logins and lockouts per (account, source network), so that guesses from one
+  // network lock out that network, not the account's owner elsewhere.
+  `
+  CREATE TABLE login_sources (
+    user_name TEXT NOT NULL, net TEXT NOT NULL, failed INTEGER NOT NULL, failed_at INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL, lockouts INTEGER NOT NULL, PRIMARY KEY (user_name, net)
+  );
+  `,
 ];

@@ -6,7 +6,7 @@
 import type { Sql } from "./postgres_store.ts";
 import type { Clock } from "../../common/clock.ts";
 import { deviceAddress } from "../../common/device_address.ts";
-import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, Role, UserRow } from "./store.ts";
+import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, LoginSourceRow, Role, UserRow } from "./store.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -81,6 +81,34 @@ export abstract class PgAccounts {
   ): Promise<void> {
     await this.sql`UPDATE users SET failed = ${s.failed}, locked_until = ${s.lockedUntil},
       lockouts = ${s.lockouts}, failed_at = ${s.failedAt ?? 0} WHERE name = ${name}`;
+  }
+  async loginSource(name: string, net: string): Promise<LoginSourceRow | null> {
+    const [r] = await this.sql`SELECT * FROM login_sources WHERE user_name = ${name} AND net = ${net}`;
+    return r
+      ? {
+        failed: n(r.failed),
+        failedAt: n(r.failed_at),
+        lockedUntil: n(r.locked_until),
+        lockouts: n(r.lockouts),
+      }
+      : null;
+  }
+  async setLoginSource(name: string, net: string, s: LoginSourceRow | null): Promise<void> {
+    if (!s) {
+      await this.sql`DELETE FROM login_sources WHERE user_name = ${name} AND net = ${net}`;
+      return;
+    }
+    await this.sql`INSERT INTO login_sources (user_name, net, failed, failed_at, locked_until, lockouts)
+      VALUES (${name}, ${net}, ${s.failed}, ${s.failedAt}, ${s.lockedUntil}, ${s.lockouts})
+      ON CONFLICT (user_name, net) DO UPDATE SET failed = EXCLUDED.failed, failed_at = EXCLUDED.failed_at,
+        locked_until = EXCLUDED.locked_until, lockouts = EXCLUDED.lockouts`;
+  }
+  async pruneLoginSources(name: string, before: number | null): Promise<void> {
+    if (before === null) await this.sql`DELETE FROM login_sources WHERE user_name = ${name}`;
+    else {
+      await this.sql`DELETE FROM login_sources WHERE user_name = ${name} AND failed_at < ${before}
+        AND locked_until < ${before}`;
+    }
   }
   async setRole(name: string, role: Role): Promise<void> {
     await this.sql`UPDATE users SET role = ${role} WHERE name = ${name}`;

@@ -76,4 +76,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN expires BIGINT;
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
+  // Failed logins per (account, source network) (issue 69 D1, as SQLite migration 15).
+  `
+  CREATE TABLE login_sources (
+    user_name TEXT NOT NULL, net TEXT NOT NULL, failed INTEGER NOT NULL, failed_at BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL, lockouts INTEGER NOT NULL, PRIMARY KEY (user_name, net)
+  );
+  `,
 ];

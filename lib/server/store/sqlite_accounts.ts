@@ -6,7 +6,7 @@
 import { type Row, SqliteBase } from "./sqlite_base.ts";
 import { deviceAddress } from "../../common/device_address.ts";
 import { LruMap } from "../../common/lru.ts";
-import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, Role, UserRow } from "./store.ts";
+import type { AuditRow, DeviceRow, KeyBundleRow, KickRow, LoginSourceRow, Role, UserRow } from "./store.ts";
 
 const toUser = (r: Row): UserRow => ({
   name: r.name as string,
@@ -19,6 +19,13 @@ const toUser = (r: Row): UserRow => ({
   lockouts: r.lockouts as number,
   failedAt: (r.failed_at as number | undefined) ?? 0,
   kdf: (r.kdf as string | null | undefined) ?? null,
+});
+
+const toSource = (r: Row): LoginSourceRow => ({
+  failed: r.failed as number,
+  failedAt: r.failed_at as number,
+  lockedUntil: r.locked_until as number,
+  lockouts: r.lockouts as number,
 });
 
 const toKick = (r: Row): KickRow => ({
@@ -70,6 +77,30 @@ export abstract class SqliteAccounts extends SqliteBase {
   ): Promise<void> {
     this.q("UPDATE users SET failed = ?, locked_until = ?, lockouts = ?, failed_at = ? WHERE name = ?")
       .run(s.failed, s.lockedUntil, s.lockouts, s.failedAt ?? 0, name);
+    return Promise.resolve();
+  }
+  loginSource(name: string, net: string): Promise<LoginSourceRow | null> {
+    const r = this.q("SELECT * FROM login_sources WHERE user_name = ? AND net = ?").get(name, net) as
+      | Row
+      | undefined;
+    return Promise.resolve(r ? toSource(r) : null);
+  }
+  setLoginSource(name: string, net: string, s: LoginSourceRow | null): Promise<void> {
+    if (!s) this.q("DELETE FROM login_sources WHERE user_name = ? AND net = ?").run(name, net);
+    else {
+      this.q(
+        `INSERT OR REPLACE INTO login_sources (user_name, net, failed, failed_at, locked_until, lockouts)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(name, net, s.failed, s.failedAt, s.lockedUntil, s.lockouts);
+    }
+    return Promise.resolve();
+  }
+  pruneLoginSources(name: string, before: number | null): Promise<void> {
+    if (before === null) this.q("DELETE FROM login_sources WHERE user_name = ?").run(name);
+    else {
+      this.q("DELETE FROM login_sources WHERE user_name = ? AND failed_at < ? AND locked_until < ?")
+        .run(name, before, before);
+    }
     return Promise.resolve();
   }
   setRole(name: string, role: Role): Promise<void> {

@@ -24,6 +24,19 @@ export interface UserRow {
   kdf: string | null;
 }
 
+/**
+ * Failed logins to one account from one source network (/24 or /64, common/host_port.ts
+ * `networkOf`) and that source's lockout (issue 69 D1: a lockout keeps out the network that
+ * guessed, not the account's owner elsewhere).
+ */
+export interface LoginSourceRow {
+  failed: number;
+  /** When the last failure was counted (ms). */
+  failedAt: number;
+  lockedUntil: number;
+  lockouts: number;
+}
+
 /** One user's (or device cursor's) acks, as `ackMany` takes them. */
 export interface AckSet {
   user: string;
@@ -131,6 +144,15 @@ export interface Store {
     name: string,
     s: { failed: number; lockedUntil: number; lockouts: number; failedAt?: number },
   ): Promise<void>;
+  /** The failed logins to `name` from the source network `net`, or null when none are kept. */
+  loginSource(name: string, net: string): Promise<LoginSourceRow | null>;
+  /** Keeps `s` for (`name`, `net`); null forgets it. */
+  setLoginSource(name: string, net: string, s: LoginSourceRow | null): Promise<void>;
+  /**
+   * Forgets `name`'s sources whose last failure and lockout both ended before `before` (ms), or all
+   * of them when `before` is null (an admin's unlock).
+   */
+  pruneLoginSources(name: string, before: number | null): Promise<void>;
   setRole(name: string, role: Role): Promise<void>;
   countAdmins(): Promise<number>;
   // moderation
