@@ -132,10 +132,10 @@ export interface BodyCodec {
   roomAdmin?(room: string): Promise<boolean>;
   /** Seals a conversation's setting: its disappearing time (issue 39.5), a room's topic. */
   sealSetting?(to: Target, mid: string, s: Setting): Promise<Sealed>;
-  /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */
-  sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
-  /** A change this client sent was stored as `sent`: applied here, never shown as a line. */
-  changeSent?(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** Seals a change (edit, delete, reaction) of message `ref` sent by `by` for its conversation (issue 39, 69 N2). */
+  sealChange?(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed>;
+  /** A change this client sent was stored as `sent`: applied here (to `by`'s `ref`), never shown as a line. */
+  changeSent?(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage>;
   /** My text `mid` left the outbox confirmed (a resend): changes held for it apply (e2e/apply.ts). */
   confirmed?(mid: string): Promise<void>;
   /** The text of a body (a codec with `receive` refuses: it opens messages there). */

@@ -207,8 +207,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
-  sealChange(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed> {
-    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c));
+  sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
+    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c, by));
   }
 
   /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
@@ -257,8 +257,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    * The change `c` of `ref` this client sent went through (envelope `sent`, with the seq the server
    * gave it): applied to the local history and recorded as consumed (it never shows as a line).
    */
-  changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
-    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c));
+  changeSent(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage> {
+    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c, by));
   }
 
   /** My text `mid` was confirmed by the outbox's resend: changes received for it meanwhile apply now. */

@@ -11,6 +11,7 @@
  *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
  */
 import { lineProblem } from "../../common/words.ts";
+import { NAME_RE } from "../../protocol/names.ts";
 import { UNSAFE } from "../../common/sanitize.ts";
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import {
@@ -213,9 +214,9 @@ export type TopicPayload = { v: 1; k: "topic"; mid: string; text: string; at?: n
 
 /** A change of the message `ref` (issue 39), sealed and delivered like a message, never shown as one. */
 export type ChangePayload =
-  | { v: 1; k: "edit"; mid: string; ref: string; text: string }
-  | { v: 1; k: "delete"; mid: string; ref: string }
-  | { v: 1; k: "react"; mid: string; ref: string; emoji: string; on: boolean };
+  | { v: 1; k: "edit"; mid: string; ref: string; by?: string; text: string }
+  | { v: 1; k: "delete"; mid: string; ref: string; by?: string }
+  | { v: 1; k: "react"; mid: string; ref: string; by?: string; emoji: string; on: boolean };
 
 const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 /** Disappearing times: whole seconds up to a year (0: off, where allowed). */
@@ -267,6 +268,9 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   if (p.k === "edit" || p.k === "delete" || p.k === "react") {
     if (typeof p.ref !== "string" || !MID_RE.test(p.ref)) {
       throw new SyntaxError("A change names a malformed message id");
+    }
+    if (p.by !== undefined && (typeof p.by !== "string" || !NAME_RE.test(p.by))) {
+      throw new SyntaxError("A change names a malformed sender");
     }
     if (p.k === "edit" && typeof p.text !== "string") throw new SyntaxError("An edit without text");
     if (

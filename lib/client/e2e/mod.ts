@@ -12,7 +12,7 @@
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
  *   `waitFiled`: filed.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
- *   (`changeTarget`, `applyChange`, …), shared with peer mode.
+ *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
@@ -46,6 +46,7 @@ export {
   changeTarget,
   EDIT_WINDOW_MS,
   expiryText,
+  idTaken,
   isChange,
   SETTING_FIXED,
   topicText,

@@ -111,7 +111,7 @@ async function receiveRoom(
   }
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
   if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-  return await save(p, o.writes, opened(m, pl));
+  return await save(p, o.writes, opened(m, pl), conv);
 }
 
 /** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */

@@ -45,6 +45,12 @@ export function oneMessage(
   return r ? toMessage(db, sealer, r) : undefined;
 }
 
+/** The senders of the saved messages with id `mid` (one: a copy of another sender's id is refused, e2e/changes.ts). */
+export function sendersOf(db: SqlDb, mid: string): string[] {
+  const rows = db.prepare("SELECT DISTINCT sender FROM messages WHERE mid = ?").all(mid) as Row[];
+  return rows.map((r) => String(r.sender));
+}
+
 /** The WHERE clause (from " AND") and its values that keep one conversation seen from `me` (none: all). */
 export function conversation(me: string, f?: Target): { sql: string; args: string[] } {
   if (f?.kind === "broadcast") return { sql: " AND kind = 'broadcast'", args: [] };
