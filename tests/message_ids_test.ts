@@ -11,6 +11,7 @@ import { randomId } from "../lib/common/random.ts";
 import { sendText } from "../lib/client/core/sending.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { nextEvent, testNode } from "../lib/client/peer/events_testing.ts";
+import { ChatState } from "../lib/client/tui/chat_state.ts";
 import { eventually, inbox, startTestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
@@ -44,6 +45,12 @@ test("message ids: a member's copy of alice's id is refused; carol's 👍 and al
       assert.deepEqual(x.store.byMid("alice", msg.mid)?.reactions, { "👍": ["carol"] }, "on alice's message");
     }
     assert.equal(m.store.byMid("mallory", msg.mid)?.reactions, undefined, "not on mallory's (her own copy)");
+
+    // Carol's reply names the message it answers by sender and id; alice's copy keeps both.
+    const reply = await c.client.send(room, "ok, friday", { replyTo: msg.mid });
+    await a.client.sync();
+    assert.equal(a.store.byMid("carol", reply.mid)?.replyBy, "alice", "the reply names alice");
+    assert.equal(a.store.byMid("carol", reply.mid)?.replyTo, msg.mid);
 
     await a.client.changes.changeMessage(msg.mid, { kind: "delete" });
     for (const x of [c, m]) await x.client.sync();
@@ -129,4 +136,18 @@ test("message ids, peer mode: a peer's text under another peer's id is refused o
   } finally {
     await Promise.all([a.close(), m.close(), c.close()]);
   }
+});
+
+test("message ids: a reply quotes the line of the sender it names, whichever line with that id came first", () => {
+  const s = new ChatState("carol", () => 1_000);
+  const base = { ts: 1_000, to: room, mid: "mid-deploy-01" };
+  s.addMessage({ ...base, seq: 1, from: "mallory", text: "I approve the wire transfer" }, true); // an old copy
+  s.addMessage({ ...base, seq: 2, from: "alice", text: "deploy friday at 5" }, true);
+  const re = { ts: 1_000, to: room, seq: 3, mid: "mid-reply-001", from: "bob", text: "ok" };
+  s.addMessage({ ...re, replyTo: base.mid, replyBy: "alice" }, true);
+  const lines = s.buffers.find("room", "ops")!.lines;
+  assert.equal(lines.at(-1)!.text, "↪ alice: deploy friday at 5\nok");
+  // An edit of the other sender's line under that id leaves the quote alone.
+  s.changeMessage({ ...base, seq: 1, from: "mallory", text: "edited", edited: 2_000 });
+  assert.equal(lines.at(-1)!.text, "↪ alice: deploy friday at 5\nok");
 });

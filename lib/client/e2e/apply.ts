@@ -16,13 +16,16 @@ import { applyChange, changeOf, changeTarget, expiryText, idTaken, targetOf, top
 import type { ChangePayload, TopicPayload } from "./keys.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
-/** `m` with the id of the message it answers, when it names one. */
-export const withReply = (m: ChatMessage, re: string | undefined): ChatMessage =>
-  re ? { ...m, replyTo: re } : m;
+/** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
+export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
+  re ? { ...m, replyTo: re, ...(by ? { replyBy: by } : {}) } : m;
 
 /** An opened text message: its text, the message it answers, when it disappears (server time + its ttl). */
-export const opened = (m: ChatMessage, p: { text: string; re?: string; x?: number }): ChatMessage => {
-  const r = withReply({ ...m, text: p.text }, p.re);
+export const opened = (
+  m: ChatMessage,
+  p: { text: string; re?: string; rb?: string; x?: number },
+): ChatMessage => {
+  const r = withReply({ ...m, text: p.text }, p.re, p.rb);
   return p.x ? { ...r, expires: m.ts + p.x * 1000 } : r;
 };
 

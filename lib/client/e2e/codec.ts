@@ -39,7 +39,7 @@ import { type ControlKind, ControlRegistry, type SealedChannel } from "./control
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
 import { keyOps } from "./key_ops.ts";
-import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request } from "./keys.ts";
+import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import {
   type AttachClient,
   type AttachOptions,
@@ -201,9 +201,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   // --- sealing (a seal never sends: handouts come back as data) ---
 
-  seal(to: Target, mid: string, text: string, o: { replyTo?: string; ttl?: number } = {}): Promise<Sealed> {
-    const extra = { ...(o.replyTo ? { re: o.replyTo } : {}), ...(o.ttl ? { x: o.ttl } : {}) };
-    return this.#sealPayload(to, encodePayload({ v: 1, k: "text", mid, text, ...extra }));
+  seal(to: Target, mid: string, text: string, o: Parameters<BodyCodec["seal"]>[3] = {}): Promise<Sealed> {
+    return this.#sealPayload(to, encodePayload(textPayload(mid, text, o)));
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */

@@ -200,7 +200,7 @@ export async function keyToPin(
 
 /** What an encrypted body carries once opened. */
 export type Payload =
-  | { v: 1; k: "text"; mid: string; text: string; re?: string; x?: number }
+  | { v: 1; k: "text"; mid: string; text: string; re?: string; rb?: string; x?: number }
   | { v: 1; k: "expire"; mid: string; seconds: number; at?: number }
   | TopicPayload
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
@@ -232,6 +232,19 @@ export const topicProblem = (text: string): string | null => lineProblem("A topi
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
+/**
+ * A text's payload: the message it answers (`re`) and that message's sender (`rb`: a message is its
+ * sender's and its id's, issue 69 N2), its disappearing time (`x`).
+ */
+export function textPayload(
+  mid: string,
+  text: string,
+  o: { replyTo?: string; replyBy?: string; ttl?: number },
+): Payload {
+  const re = o.replyTo ? { re: o.replyTo, ...(o.replyBy ? { rb: o.replyBy } : {}) } : {};
+  return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}) };
+}
+
 /** An opened body's bytes: its JSON. */
 export function encodePayload(p: Payload): Uint8Array {
   return utf8.encode(JSON.stringify(p));
@@ -250,6 +263,9 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   if (p.k === "text" && typeof p.text === "string") {
     if (p.re !== undefined && (typeof p.re !== "string" || !MID_RE.test(p.re))) {
       throw new SyntaxError("A reply names a malformed message id");
+    }
+    if (p.rb !== undefined && (typeof p.rb !== "string" || !NAME_RE.test(p.rb) || p.re === undefined)) {
+      throw new SyntaxError("A reply names a malformed sender");
     }
     if (p.x !== undefined && !isExpiry(p.x, 1)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;

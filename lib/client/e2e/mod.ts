@@ -26,6 +26,7 @@ export {
   sealAndSend,
   type Sealed,
   type Setting,
+  type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
@@ -61,6 +62,7 @@ export {
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  textPayload,
   type TopicPayload,
   topicProblem,
 } from "./keys.ts";

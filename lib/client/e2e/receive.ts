@@ -75,6 +75,7 @@ function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | nu
   const mine = withReply(
     { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
     own.replyTo,
+    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
   );
   p.local.confirm(mine);
   return mine;

@@ -123,7 +123,7 @@ export class PeerConv {
     const m = {
       ...env,
       text: p.text,
-      ...(p.re ? { replyTo: p.re } : {}),
+      ...(p.re ? { replyTo: p.re, ...(p.rb ? { replyBy: p.rb } : {}) } : {}),
       ...(p.x ? { expires: ts + p.x * 1000 } : {}),
     };
     const saved = store.saveReceived(m, writes);
