@@ -12,6 +12,7 @@ import { sendText } from "../lib/client/core/sending.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { nextEvent, testNode } from "../lib/client/peer/events_testing.ts";
 import { ChatState } from "../lib/client/tui/chat_state.ts";
+import { messageJson } from "../lib/client/cli/message_filters.ts";
 import { eventually, inbox, startTestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
@@ -51,6 +52,11 @@ test("message ids: a member's copy of alice's id is refused; carol's 👍 and al
     await a.client.sync();
     assert.equal(a.store.byMid("carol", reply.mid)?.replyBy, "alice", "the reply names alice");
     assert.equal(a.store.byMid("carol", reply.mid)?.replyTo, msg.mid);
+    assert.equal(
+      messageJson(a.store.byMid("carol", reply.mid)!).reply_by,
+      "alice",
+      "read --json says it too",
+    );
 
     await a.client.changes.changeMessage(msg.mid, { kind: "delete" });
     for (const x of [c, m]) await x.client.sync();

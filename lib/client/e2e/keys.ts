@@ -232,10 +232,7 @@ export const topicProblem = (text: string): string | null => lineProblem("A topi
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
-/**
- * A text's payload: the message it answers (`re`) and that message's sender (`rb`: a message is its
- * sender's and its id's, issue 69 N2), its disappearing time (`x`).
- */
+/** A text's payload: what it answers (`re`, sent by `rb`: issue 69 N2) and its disappearing time (`x`). */
 export function textPayload(
   mid: string,
   text: string,
