@@ -580,6 +580,20 @@ export const ONE_HOME: { rule: string; re: RegExp; files: string[] }[] = [
     re: /^export\s+(?:interface|type)\s+TerminalIo\b/m,
     files: ["lib/client/term/terminal.ts"],
   },
+  {
+    rule: "whose message an id is (issue 69 N2: e2e/changes.ts idTaken, targetOf)",
+    re: /\bsendersOf\(/,
+    files: [
+      "lib/client/e2e/changes.ts",
+      "lib/client/session/local_store.ts", /* byMidAny: none when two senders hold an id */
+      "lib/client/session/local_store_messages.ts", /* the query */
+    ],
+  },
+  {
+    rule: "a text's sealed payload (e2e/keys.ts textPayload: its reply names the sender too)",
+    re: /k:\s*["']text["']\s*,\s*mid\b[^}]*\bre\b/,
+    files: ["lib/client/e2e/keys.ts"],
+  },
 ];
 
 export function oneHomeViolations(file: string, src: string): string[] {
@@ -624,6 +638,9 @@ Deno.test("architecture: each rule has one home (rule 7)", async () => {
     ["lib/server/console.ts", 'const min = toks.filter((t) => !t.startsWith("[")).length;'],
     ["lib/client/video/terminal.ts", "export interface TerminalIo {"],
     ["lib/client/tui/terminal.ts", "export interface TerminalIo {"],
+    // Issue 69 N2: the copies a mid alone once had.
+    ["lib/client/peer/conv.ts", "const other = store.local.sendersOf(mid).find((s) => s !== from);"],
+    ["lib/client/peer/outbox.ts", 'encodePayload({ v: 1, k: "text", mid: p.mid, text: p.text, ...re })'],
   ];
   for (const [file, src] of copies) assert.equal(oneHomeViolations(file, src).length, 1, `${file}: ${src}`);
 });

@@ -31,6 +31,8 @@ export interface ChatMessage {
   failed?: string;
   /** The id of the message this one answers (issue 39.1). */
   replyTo?: string;
+  /** The sender of the message this one answers, when the reply names it (issue 69 N2: ids are per sender). */
+  replyBy?: string;
   /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
   edited?: number;
   /**

@@ -23,6 +23,7 @@ export function messageJson(m: ChatMessage): Record<string, unknown> {
     text: m.text,
     ...(actionOf(m.text) !== null ? { action: true } : {}),
     ...(m.replyTo ? { reply_to: m.replyTo } : {}),
+    ...(m.replyTo && m.replyBy ? { reply_by: m.replyBy } : {}), // its sender (issue 69 N2)
     ...(m.edited !== undefined ? { edited: isoSeconds(m.edited) } : {}),
     ...(m.deleted ? { deleted: true } : {}),
     ...(m.reactions ? { reactions: m.reactions } : {}),

@@ -63,9 +63,9 @@ export function quoteOf(m: ChatMessage | undefined): string {
  */
 export function changeEventLine(node: PeerNode, e: PeerEvent): string | null {
   if (e.type === "message" && e.message.replyTo && e.message.from !== node.name) {
-    const re = e.message.replyTo;
+    const { replyTo: re, replyBy: by } = e.message; // the sender too, when named (issue 69 N2)
     return `replied ${e.message.from} ${
-      quoteOf(conversation(node, e.message.from).find((m) => m.mid === re))
+      quoteOf(conversation(node, e.message.from).find((m) => m.mid === re && (!by || m.from === by)))
     }`;
   }
   if (e.type === "messages.expired") return `expired ${e.mids.length}`;

@@ -46,8 +46,9 @@ export class MessageChanges {
       ? { kind: "user", name: orig.from }
       : orig.to;
     if (c.kind === "edit") await checkSendable(host, to, c.text);
-    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c), "");
-    const changed = await codec.changeSent(sent, ref, c);
+    // The change names the message by its sender and id (issue 69 N2).
+    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c, orig.from), "");
+    const changed = await codec.changeSent(sent, ref, c, orig.from);
     host.notify({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
     // server from before 0.3 does not know the request; the deletion itself has gone out anyway.

@@ -58,6 +58,8 @@ export async function sendText(
   const to = wire(target), codec = h.codec, outbox = h.outgoing;
   const mid = o.mid ?? randomId(undefined, 12);
   const re = o.replyTo ? { replyTo: o.replyTo } : {};
+  // A reply names the message it answers by its sender and id (issue 69 N2).
+  const by = o.replyTo ? h.store?.byMidAny(o.replyTo)?.from : undefined, rb = by ? { replyBy: by } : {};
   if (o.replyTo && !codec.sealChange) {
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
@@ -69,7 +71,7 @@ export async function sendText(
     if (codec.encrypted) await h.opened(); // room changes seen so far apply first
     // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
     const ttl = codec.sealSetting ? h.store?.expiryOf(convOfTarget(h.user, to)) ?? 0 : 0;
-    const sealed = { ...re, ...(ttl ? { ttl } : {}) };
+    const sealed = { ...re, ...rb, ...(ttl ? { ttl } : {}) };
     const r = await sealAndSend(
       () => codec.seal(to, mid, text, sealed),
       async ({ body, devices, handouts }) => {
@@ -90,6 +92,7 @@ export async function sendText(
       to,
       text,
       ...re,
+      ...rb,
       ...(ttl ? { expires: r.ts + ttl * 1000 } : {}),
     };
     outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history

@@ -11,24 +11,40 @@ import type { ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { setTopic } from "../session/local_topics.ts";
-import { applyChange, changeOf, changeTarget, expiryText, topicText } from "./changes.ts";
+import { UnreadableError } from "./body_codec.ts";
+import { applyChange, changeOf, changeTarget, expiryText, idTaken, targetOf, topicText } from "./changes.ts";
 import type { ChangePayload, TopicPayload } from "./keys.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
-/** `m` with the id of the message it answers, when it names one. */
-export const withReply = (m: ChatMessage, re: string | undefined): ChatMessage =>
-  re ? { ...m, replyTo: re } : m;
+/** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
+export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
+  re ? { ...m, replyTo: re, ...(by ? { replyBy: by } : {}) } : m;
 
 /** An opened text message: its text, the message it answers, when it disappears (server time + its ttl). */
-export const opened = (m: ChatMessage, p: { text: string; re?: string; x?: number }): ChatMessage => {
-  const r = withReply({ ...m, text: p.text }, p.re);
+export const opened = (
+  m: ChatMessage,
+  p: { text: string; re?: string; rb?: string; x?: number },
+): ChatMessage => {
+  const r = withReply({ ...m, text: p.text }, p.re, p.rb);
   return p.x ? { ...r, expires: m.ts + p.x * 1000 } : r;
 };
 
-/** Saves message `m` with the writes `w`. */
-export async function save(p: E2eParts, w: StoreWrites, m: ChatMessage): Promise<ChatMessage> {
+/**
+ * Saves message `m` of `conv` with the writes `w`; one whose id another sender's message holds here
+ * (e2e/changes.ts `idTaken`) is consumed, not stored, and refused (UnreadableError: said once).
+ */
+export async function save(p: E2eParts, w: StoreWrites, m: ChatMessage, conv: string): Promise<ChatMessage> {
+  await refuseTaken(p, w, m, conv);
   await p.cs.commit(w, () => p.local.insert([m]));
   return m;
+}
+
+/** Refuses `m` when its id is another sender's here: the writes `w` committed, `m` consumed, not stored. */
+async function refuseTaken(p: E2eParts, w: StoreWrites, m: ChatMessage, conv: string): Promise<void> {
+  const taken = idTaken(p.local, m);
+  if (taken === null) return;
+  await commitConsumed(p, w, m.seq, conv);
+  throw new UnreadableError(taken);
 }
 
 /**
@@ -39,11 +55,11 @@ export async function applyWith(
   p: E2eParts,
   w: StoreWrites,
   env: ChatMessage,
-  change: { ref: string; c: MessageChange; admin: boolean },
+  change: { ref: string; c: MessageChange; admin: boolean; by?: string },
   conv: string | null,
 ): Promise<ChatMessage> {
-  const { ref, c, admin } = change;
-  const orig = changeTarget(p.local, p.me, env, ref, c, admin);
+  const { ref, c, admin, by } = change;
+  const orig = changeTarget(p.local, p.me, env, ref, c, admin, by);
   let changed!: ChatMessage;
   await p.cs.commit(w, (db) => {
     changed = applyChange(p.local, orig.seq, env.from, env.ts, c);
@@ -76,7 +92,8 @@ export async function receiveChange(
 ): Promise<null> {
   const c = changeOf(cp);
   const admin = await deletesAsAdmin(p, m, c);
-  if (c.kind === "delete" && !(admin ? p.local.byMidAny(cp.ref) : p.local.byMid(m.from, cp.ref))) {
+  const by = cp.by === undefined ? {} : { by: cp.by };
+  if (c.kind === "delete" && !targetOf(p.local, m, cp.ref, c, admin, cp.by)) {
     // Taken back before it reached this device (the server deleted its copy): nothing to show.
     await commitConsumed(p, w, m.seq, conv);
     return null;
@@ -84,10 +101,10 @@ export async function receiveChange(
   const held = p.held.get(cp.ref) ?? [];
   if (held.length < HELD_PER_TEXT && heldFor(p, m, cp.ref)) { // my text whose ok was lost: after its resend
     await commitConsumed(p, w, m.seq, conv);
-    p.held.set(cp.ref, [...held, { m, c, admin }]);
+    p.held.set(cp.ref, [...held, { m, c, admin, ...by }]);
     return null;
   }
-  const message = await applyWith(p, w, m, { ref: cp.ref, c, admin }, conv);
+  const message = await applyWith(p, w, m, { ref: cp.ref, c, admin, ...by }, conv);
   p.host.notify({ type: "message.changed", message });
   return null;
 }
@@ -112,7 +129,7 @@ export async function confirmed(p: E2eParts, mid: string): Promise<void> {
   p.held.delete(mid);
   for (const h of waiting) {
     try {
-      const message = await applyWith(p, NO_WRITES, h.m, { ref: mid, c: h.c, admin: h.admin }, null);
+      const message = await applyWith(p, NO_WRITES, h.m, { ...h, ref: mid }, null);
       p.host.notify({ type: "message.changed", message });
     } catch (e) {
       p.notice("error", `A change from ${h.m.from} could not be applied: ${(e as Error).message}`);
@@ -148,6 +165,7 @@ async function keepSetting(
   keep: (conv: string, at: number) => boolean,
 ): Promise<ChatMessage | null> {
   const conv = convOf(p.me, m);
+  await refuseTaken(p, w, m, conv);
   let shown = true;
   await p.cs.commit(w, (db) => {
     shown = keep(conv, Math.min(sentAt ?? m.ts, m.ts)) || sentAt === undefined;

@@ -122,20 +122,27 @@ export type Setting =
   | { kind: "expire"; seconds: number; at?: number }
   | { kind: "topic"; text: string; at?: number };
 
+/** How a text is sealed: the message it answers (`replyTo`, sent by `replyBy`), its disappearing time (s). */
+export interface TextOptions {
+  replyTo?: string;
+  replyBy?: string;
+  ttl?: number;
+}
+
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */
 export interface BodyCodec {
   /** Whether bodies are end-to-end encrypted. */
   readonly encrypted: boolean;
-  /** `replyTo`: the id of the message this one answers (issue 39.1). */
-  seal(to: Target, mid: string, text: string, o?: { replyTo?: string; ttl?: number }): Promise<Sealed>;
+  /** `replyTo`: the id of the message this one answers (issue 39.1), `replyBy` its sender (issue 69 N2). */
+  seal(to: Target, mid: string, text: string, o?: TextOptions): Promise<Sealed>;
   /** Whether this user is an admin of `room` by its verified log (may delete others' messages there). */
   roomAdmin?(room: string): Promise<boolean>;
   /** Seals a conversation's setting: its disappearing time (issue 39.5), a room's topic. */
   sealSetting?(to: Target, mid: string, s: Setting): Promise<Sealed>;
-  /** Seals a change (edit, delete, reaction) of message `ref` for its conversation (issue 39). */
-  sealChange?(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed>;
-  /** A change this client sent was stored as `sent`: applied here, never shown as a line. */
-  changeSent?(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** Seals a change (edit, delete, reaction) of message `ref` sent by `by` for its conversation (issue 39, 69 N2). */
+  sealChange?(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed>;
+  /** A change this client sent was stored as `sent`: applied here (to `by`'s `ref`), never shown as a line. */
+  changeSent?(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage>;
   /** My text `mid` left the outbox confirmed (a resend): changes held for it apply (e2e/apply.ts). */
   confirmed?(mid: string): Promise<void>;
   /** The text of a body (a codec with `receive` refuses: it opens messages there). */

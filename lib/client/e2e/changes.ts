@@ -10,6 +10,11 @@
  * the window or of a deleted message, any change of a setting line (the disappearing time: shown as
  * its sender's line, but no text of theirs). A replayed change cannot arrive (the ratchet refuses it; a
  * re-sent one under a new id sets the same state again: reactions carry on/off, not a toggle).
+ *
+ * A message is its sender's and its id's (issue 69 N2): a change names both (`by` in its payload; one
+ * from a client before 0.21 names the id alone and takes only the one row its rule allows: its
+ * sender's own, or the one message holding that id, refused when two senders hold it), and a received
+ * message whose id another sender's message holds already is refused (`idTaken`), never stored.
  */
 import type { ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { convOf } from "../session/wire_events.ts";
@@ -35,11 +40,42 @@ export const SETTING_FIXED = "A setting line cannot be edited, deleted or reacte
 /** How long after sending its sender may edit a message (ms). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;
 
-/** The payload of change `c` of message `ref`, sent under `mid`. */
-export function changePayload(mid: string, ref: string, c: MessageChange): ChangePayload {
-  if (c.kind === "edit") return { v: 1, k: "edit", mid, ref, text: c.text };
-  if (c.kind === "delete") return { v: 1, k: "delete", mid, ref };
-  return { v: 1, k: "react", mid, ref, emoji: c.emoji, on: c.on };
+/** The payload of change `c` of message `ref` sent by `by`, sent under `mid`. */
+export function changePayload(mid: string, ref: string, c: MessageChange, by?: string): ChangePayload {
+  const b = by === undefined ? {} : { by };
+  if (c.kind === "edit") return { v: 1, k: "edit", mid, ref, ...b, text: c.text };
+  if (c.kind === "delete") return { v: 1, k: "delete", mid, ref, ...b };
+  return { v: 1, k: "react", mid, ref, ...b, emoji: c.emoji, on: c.on };
+}
+
+/** Why message `m` (received) is refused: another sender's message holds its id here; null when none does. */
+export function idTaken(local: LocalStore, m: Pick<ChatMessage, "mid" | "from">): string | null {
+  const owner = local.sendersOf(m.mid).find((s) => s !== m.from);
+  return owner === undefined
+    ? null
+    : `its id ${m.mid} is a message of ${owner}'s already (a copy of another's id): not stored, not shown`;
+}
+
+/**
+ * The message change `c` by `env.from` takes (`ref` sent by `by`, when the change names its sender),
+ * or undefined: an edit or deletion only its sender's own (UnreadableError when it names another's),
+ * a reaction or a room admin's deletion (`roomAdmin`) the named sender's message, or without a name
+ * the one message holding `ref` (none when two senders hold it).
+ */
+export function targetOf(
+  local: LocalStore,
+  env: Pick<ChatMessage, "from" | "to">,
+  ref: string,
+  c: MessageChange,
+  roomAdmin: boolean,
+  by?: string,
+): ChatMessage | undefined {
+  const anyone = c.kind === "react" || (c.kind === "delete" && roomAdmin && env.to.kind === "room");
+  if (!anyone && by !== undefined && by !== env.from) {
+    throw new UnreadableError(`it changes a message of ${by}'s, which only ${by} may edit or delete`);
+  }
+  if (!anyone) return local.byMid(env.from, ref);
+  return by === undefined ? local.byMidAny(ref) : local.byMid(by, ref);
 }
 
 /** Whether a payload is a change (edit, deletion, reaction). */
@@ -66,14 +102,18 @@ export function changeTarget(
   c: MessageChange,
   /** The sender is an admin of the room `env` is in (its verified log): it may delete others' messages there. */
   roomAdmin = false,
+  /** The sender of the message it changes, as the change names it (none: a change from before 0.21). */
+  by?: string,
 ): ChatMessage {
-  const anyone = c.kind === "react" || (c.kind === "delete" && roomAdmin && env.to.kind === "room");
-  const orig = anyone ? local.byMidAny(ref) : local.byMid(env.from, ref);
+  const orig = targetOf(local, env, ref, c, roomAdmin, by);
   if (!orig) {
+    if (by === undefined && local.sendersOf(ref).length > 1) {
+      throw new UnreadableError(`it names message ${ref} but not its sender, and two senders hold that id`);
+    }
     throw new UnreadableError(
       c.kind === "react"
         ? "it reacts to a message this client does not hold"
-        : `it changes a message of ${env.from}'s this client does not hold (or not theirs)`,
+        : `it changes a message of ${by ?? env.from}'s this client does not hold (or not theirs)`,
     );
   }
   if (convOf(me, orig) !== convOf(me, { ...orig, from: env.from, to: env.to })) {

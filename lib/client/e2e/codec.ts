@@ -39,7 +39,7 @@ import { type ControlKind, ControlRegistry, type SealedChannel } from "./control
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
 import { keyOps } from "./key_ops.ts";
-import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request } from "./keys.ts";
+import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import {
   type AttachClient,
   type AttachOptions,
@@ -201,14 +201,13 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   // --- sealing (a seal never sends: handouts come back as data) ---
 
-  seal(to: Target, mid: string, text: string, o: { replyTo?: string; ttl?: number } = {}): Promise<Sealed> {
-    const extra = { ...(o.replyTo ? { re: o.replyTo } : {}), ...(o.ttl ? { x: o.ttl } : {}) };
-    return this.#sealPayload(to, encodePayload({ v: 1, k: "text", mid, text, ...extra }));
+  seal(to: Target, mid: string, text: string, o: Parameters<BodyCodec["seal"]>[3] = {}): Promise<Sealed> {
+    return this.#sealPayload(to, encodePayload(textPayload(mid, text, o)));
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
-  sealChange(to: Target, mid: string, ref: string, c: MessageChange): Promise<Sealed> {
-    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c));
+  sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
+    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c, by));
   }
 
   /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
@@ -257,8 +256,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    * The change `c` of `ref` this client sent went through (envelope `sent`, with the seq the server
    * gave it): applied to the local history and recorded as consumed (it never shows as a line).
    */
-  changeSent(sent: ChatMessage, ref: string, c: MessageChange): Promise<ChatMessage> {
-    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c));
+  changeSent(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage> {
+    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c, by));
   }
 
   /** My text `mid` was confirmed by the outbox's resend: changes received for it meanwhile apply now. */

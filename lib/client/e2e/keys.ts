@@ -11,6 +11,7 @@
  *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
  */
 import { lineProblem } from "../../common/words.ts";
+import { NAME_RE } from "../../protocol/names.ts";
 import { UNSAFE } from "../../common/sanitize.ts";
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import {
@@ -211,7 +212,7 @@ export async function keyToPin(
 
 /** What an encrypted body carries once opened. */
 export type Payload =
-  | { v: 1; k: "text"; mid: string; text: string; re?: string; x?: number }
+  | { v: 1; k: "text"; mid: string; text: string; re?: string; rb?: string; x?: number }
   | { v: 1; k: "expire"; mid: string; seconds: number; at?: number }
   | TopicPayload
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
@@ -225,9 +226,9 @@ export type TopicPayload = { v: 1; k: "topic"; mid: string; text: string; at?: n
 
 /** A change of the message `ref` (issue 39), sealed and delivered like a message, never shown as one. */
 export type ChangePayload =
-  | { v: 1; k: "edit"; mid: string; ref: string; text: string }
-  | { v: 1; k: "delete"; mid: string; ref: string }
-  | { v: 1; k: "react"; mid: string; ref: string; emoji: string; on: boolean };
+  | { v: 1; k: "edit"; mid: string; ref: string; by?: string; text: string }
+  | { v: 1; k: "delete"; mid: string; ref: string; by?: string }
+  | { v: 1; k: "react"; mid: string; ref: string; by?: string; emoji: string; on: boolean };
 
 const MID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 /** Disappearing times: whole seconds up to a year (0: off, where allowed). */
@@ -242,6 +243,16 @@ export const topicProblem = (text: string): string | null => lineProblem("A topi
 
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
+
+/** A text's payload: what it answers (`re`, sent by `rb`: issue 69 N2) and its disappearing time (`x`). */
+export function textPayload(
+  mid: string,
+  text: string,
+  o: { replyTo?: string; replyBy?: string; ttl?: number },
+): Payload {
+  const re = o.replyTo ? { re: o.replyTo, ...(o.replyBy ? { rb: o.replyBy } : {}) } : {};
+  return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}) };
+}
 
 /** An opened body's bytes: its JSON. */
 export function encodePayload(p: Payload): Uint8Array {
@@ -262,6 +273,9 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
     if (p.re !== undefined && (typeof p.re !== "string" || !MID_RE.test(p.re))) {
       throw new SyntaxError("A reply names a malformed message id");
     }
+    if (p.rb !== undefined && (typeof p.rb !== "string" || !NAME_RE.test(p.rb) || p.re === undefined)) {
+      throw new SyntaxError("A reply names a malformed sender");
+    }
     if (p.x !== undefined && !isExpiry(p.x, 1)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;
   }
@@ -279,6 +293,9 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   if (p.k === "edit" || p.k === "delete" || p.k === "react") {
     if (typeof p.ref !== "string" || !MID_RE.test(p.ref)) {
       throw new SyntaxError("A change names a malformed message id");
+    }
+    if (p.by !== undefined && (typeof p.by !== "string" || !NAME_RE.test(p.by))) {
+      throw new SyntaxError("A change names a malformed sender");
     }
     if (p.k === "edit" && typeof p.text !== "string") throw new SyntaxError("An edit without text");
     if (

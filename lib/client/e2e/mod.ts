@@ -12,7 +12,7 @@
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
  *   `waitFiled`: filed.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
- *   (`changeTarget`, `applyChange`, …), shared with peer mode.
+ *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
@@ -26,6 +26,7 @@ export {
   sealAndSend,
   type Sealed,
   type Setting,
+  type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
@@ -46,6 +47,7 @@ export {
   changeTarget,
   EDIT_WINDOW_MS,
   expiryText,
+  idTaken,
   isChange,
   SETTING_FIXED,
   topicText,
@@ -61,6 +63,7 @@ export {
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  textPayload,
   type TopicPayload,
   topicProblem,
 } from "./keys.ts";

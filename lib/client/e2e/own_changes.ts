@@ -20,7 +20,7 @@ import { type E2eParts, NO_WRITES } from "./parts.ts";
 import { sealFor } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
-const MINE = new FiledList<{ ref: string; c: MessageChange }>("changes:mine", 64, 10 * 60_000);
+const MINE = new FiledList<{ ref: string; c: MessageChange; by?: string }>("changes:mine", 64, 10 * 60_000);
 /** My settings sealed in this folder, by the mid of their envelope (a number: a disappearing time filed by 0.18). */
 const SETTINGS = new FiledList<number | Setting>("settings:mine", 64, 10 * 60_000);
 
@@ -56,26 +56,33 @@ export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessa
 export async function ownChange(p: E2eParts, m: ChatMessage, conv: string): Promise<ChatMessage | undefined> {
   const f = await MINE.get(p.cs, p.me, m.mid);
   if (!f) return undefined;
-  if (p.cs.consumed(m.seq)) return p.local.byMidAny(f.ref);
+  if (p.cs.consumed(m.seq)) return named(p, f.ref, f.by);
   const admin = await deletesAsAdmin(p, m, f.c);
-  return await applyWith(p, NO_WRITES, m, { ref: f.ref, c: f.c, admin }, conv);
+  return await applyWith(p, NO_WRITES, m, { ...f, admin }, conv);
 }
 
-/** Seals my change `c` of `ref` under `mid` for `to`, filed first for the folder's other processes. */
+/** Message `ref` of `by` (none named: the one message holding `ref`). */
+function named(p: E2eParts, ref: string, by: string | undefined): ChatMessage | undefined {
+  return by === undefined ? p.local.byMidAny(ref) : p.local.byMid(by, ref);
+}
+
+/** Seals my change `c` of `ref` (sent by `by`) under `mid` for `to`, filed first for the folder's other processes. */
 export async function sealOwnChange(
   p: E2eParts,
   to: Target,
   mid: string,
   ref: string,
   c: MessageChange,
+  by?: string,
 ): Promise<Sealed> {
-  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: { ref, c } }));
-  const payload = encodePayload(changePayload(mid, ref, c));
+  const value = { ref, c, ...(by === undefined ? {} : { by }) };
+  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
+  const payload = encodePayload(changePayload(mid, ref, c, by));
   return await sealFor(p, to, payload);
 }
 
 /**
- * My change `c` of `ref` went through (envelope `sent`, with the seq the server gave it): applied to
+ * My change `c` of `ref` (sent by `by`) went through (envelope `sent`, with the seq the server gave it): applied to
  * the local history and recorded consumed — unless another process of the folder got it back first
  * and did so — and the message as it is now.
  */
@@ -84,9 +91,10 @@ export async function ownChangeSent(
   sent: ChatMessage,
   ref: string,
   c: MessageChange,
+  by?: string,
 ): Promise<ChatMessage> {
-  if (sent.seq > 0 && p.cs.consumed(sent.seq)) return p.local.byMidAny(ref) ?? sent;
+  if (sent.seq > 0 && p.cs.consumed(sent.seq)) return named(p, ref, by) ?? sent;
   const conv = sent.seq > 0 ? convOf(p.me, sent) : null;
   const admin = await deletesAsAdmin(p, sent, c);
-  return await applyWith(p, NO_WRITES, sent, { ref, c, admin }, conv);
+  return await applyWith(p, NO_WRITES, sent, { ref, c, admin, ...(by === undefined ? {} : { by }) }, conv);
 }

@@ -47,6 +47,8 @@ export interface HeldChange {
   m: ChatMessage;
   c: MessageChange;
   admin: boolean;
+  /** The sender of the message it changes, as the change names it. */
+  by?: string;
 }
 
 export interface E2eParts {

@@ -75,6 +75,7 @@ function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | nu
   const mine = withReply(
     { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
     own.replyTo,
+    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
   );
   p.local.confirm(mine);
   return mine;
@@ -111,7 +112,7 @@ async function receiveRoom(
   }
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
   if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-  return await save(p, o.writes, opened(m, pl));
+  return await save(p, o.writes, opened(m, pl), conv);
 }
 
 /** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */

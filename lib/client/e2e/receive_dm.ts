@@ -57,7 +57,7 @@ export async function receiveDm(
   }
   if (await receiveControl(p, m, conv, o)) return null;
   const pl = decodePayload(o.plaintext, m.mid);
-  if (pl.k === "text") return await save(p, o.writes, opened(m, pl));
+  if (pl.k === "text") return await save(p, o.writes, opened(m, pl), conv);
   if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
   if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl);
   if (pl.k === "topic") throw new SyntaxError("A room's topic arrived in a direct message");

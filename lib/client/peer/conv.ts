@@ -16,7 +16,9 @@
  * a disappearing time (`expire`) is a setting line of its sender's in the conversation (no text:
  * never edited, deleted or reacted to), and each text sent
  * after it carries the time (`x`), so both ends delete it from their stores when it is up (`purge`).
- * A peer of an earlier version sends plain text, not a payload: taken as a text.
+ * A peer of an earlier version sends plain text, not a payload: taken as a text. A change names its
+ * message by sender and id (`by`), and a text or setting whose id another sender's message holds here
+ * is refused once, never stored (issue 69 N2, e2e/changes.ts).
  */
 import { utf8Strict } from "../../common/bytes.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
@@ -31,6 +33,7 @@ import {
   decodePayload,
   encodePayload,
   expiryText,
+  idTaken,
   isChange,
   type Payload,
   SETTING_FIXED,
@@ -111,6 +114,8 @@ export class PeerConv {
       return [this.#refused(from, e.message)];
     }
     if (isChange(p)) return this.#change(env, p, writes);
+    const taken = idTaken(store.local, env);
+    if (taken !== null) return this.#takenId(env, taken, writes);
     if (p.k === "expire") {
       const line = store.withWrites(writes, () => this.#expiryLine(env, p.seconds));
       return line ? [{ type: "message", message: line }] : [];
@@ -118,7 +123,7 @@ export class PeerConv {
     const m = {
       ...env,
       text: p.text,
-      ...(p.re ? { replyTo: p.re } : {}),
+      ...(p.re ? { replyTo: p.re, ...(p.rb ? { replyBy: p.rb } : {}) } : {}),
       ...(p.x ? { expires: ts + p.x * 1000 } : {}),
     };
     const saved = store.saveReceived(m, writes);
@@ -140,7 +145,7 @@ export class PeerConv {
       if (taken === "again") return null; // taken before: its copy came again
       if (taken === "stale") return { refused: "it is older than the changes this node remembers (replay)" };
       try {
-        const orig = changeTarget(store.local, me, at, p.ref, c);
+        const orig = changeTarget(store.local, me, at, p.ref, c, false, p.by);
         return { changed: applyChange(store.local, orig.seq, env.from, at.ts, c) };
       } catch (e) {
         if (e instanceof UnreadableError) return { refused: e.message };
@@ -150,6 +155,13 @@ export class PeerConv {
     if (!r) return [];
     if ("refused" in r) return [this.#refused(env.from, r.refused)];
     return [{ type: "message.changed", message: r.changed, by: env.from, change: c }];
+  }
+
+  /** A text or setting whose id a message of another sender's holds here (issue 69 N2): not stored, said once. */
+  #takenId(env: Envelope, why: string, writes: StoreWrites): PeerEvent[] {
+    const { store, clock } = this.#core;
+    const taken = store.withWrites(writes, () => store.takeOnce(env.from, env.mid, env.ts, clock.now()));
+    return taken === "again" ? [] : [this.#refused(env.from, why)];
   }
 
   #refused(from: string, why: string): PeerEvent {
@@ -188,11 +200,12 @@ export class PeerConv {
     const peer = this.out.writable(orig.from === me ? orig.to.name! : orig.from);
     if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
     const mid = newMid(), ts = clock.now();
-    const p = checked(changePayload(mid, ref, c));
+    const p = checked(changePayload(mid, ref, c, orig.from)); // by sender and id (issue 69 N2)
     const changed = LocalStore.tx(store.db, () => {
       let target: ChatMessage;
       try {
-        target = changeTarget(store.local, me, { from: me, to: { kind: "user", name: peer }, ts }, ref, c);
+        const env = { from: me, to: { kind: "user" as const, name: peer }, ts };
+        target = changeTarget(store.local, me, env, ref, c, false, orig.from);
       } catch (e) {
         if (!(e instanceof UnreadableError)) throw e;
         throw new BackendError("refused", `Refused: ${e.message}`);

@@ -14,7 +14,7 @@ import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { encodePayload, type Payload } from "../e2e/mod.ts";
+import { encodePayload, type Payload, textPayload } from "../e2e/mod.ts";
 import { Outbox } from "../core/outbox.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
@@ -133,17 +133,18 @@ export class PeerOutbox {
     const texts = this.entries.waiting()
       .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
       .map((p) => {
-        const x = this.#ttl(p.mid);
-        const re = p.replyTo ? { re: p.replyTo } : {};
-        return {
-          mid: p.mid,
-          ts: p.ts,
-          body: encodePayload({ v: 1, k: "text", mid: p.mid, text: p.text, ...re, ...(x ? { x } : {}) }),
-        };
+        const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid) };
+        return { mid: p.mid, ts: p.ts, body: encodePayload(textPayload(p.mid, p.text, o)) };
       });
     const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
       .map((q) => ({ mid: q.mid, ts: q.ts, body: utf8.encode(q.body) }));
     return [...texts, ...changes].sort((a, b) => a.ts - b.ts);
+  }
+
+  /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
+  #reply(ref: string | undefined): { replyTo?: string; replyBy?: string } {
+    const by = ref ? this.core.store.local.byMidAny(ref)?.from : undefined;
+    return ref ? { replyTo: ref, ...(by ? { replyBy: by } : {}) } : {};
   }
 
   /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
@@ -159,7 +160,7 @@ export class PeerOutbox {
       from: this.core.me,
       to: p.to,
       text: p.text,
-      ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+      ...this.#reply(p.replyTo),
       ...(x ? { expires: p.ts + x * 1000 } : {}),
     };
     LocalStore.tx(store.db, () => {

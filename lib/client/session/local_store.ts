@@ -72,8 +72,7 @@ export class LocalStore {
     if (sealed && !this.db.isTransaction) this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
-  /** A password change: sealed text is sealed again under a key from `keystoreKey` (in the caller's
-   * transaction, if any), which is used from then on. */
+  /** A password change: sealed text sealed again under a key from `keystoreKey` (in the caller's transaction). */
   rekey(keystoreKey: Uint8Array): void {
     this.#sealer.rekey(this.db, keystoreKey);
   }
@@ -159,9 +158,14 @@ export class LocalStore {
   get(seq: number): ChatMessage | undefined {
     return this.#one("SELECT * FROM messages WHERE seq = ?", seq);
   }
-  /** The saved message with id `mid`, whoever sent it (the newest when ids collide). */
+  /** The saved message with id `mid`, whoever sent it; none when two senders hold it (issue 69 N2: name one). */
   byMidAny(mid: string): ChatMessage | undefined {
-    return this.#one("SELECT * FROM messages WHERE mid = ? ORDER BY seq DESC", mid);
+    const [only, other] = this.sendersOf(mid);
+    return only === undefined || other !== undefined ? undefined : this.byMid(only, mid);
+  }
+  /** Who sent the saved messages with id `mid` (one sender, but in a history kept from before 0.21). */
+  sendersOf(mid: string): string[] {
+    return history.sendersOf(this.db, mid);
   }
   /** The saved message with id `mid` sent by `from`, if any. */
   byMid(from: string, mid: string): ChatMessage | undefined {
@@ -235,10 +239,8 @@ export class LocalStore {
   }
 
   // The outbox (local_store_outbox.ts).
-  /**
-   * Keeps text the user sent until the server confirms it. `resend`: sent again after a reconnect
-   * (the full-screen client's outbox); scripted sends report failure instead and are never resent.
-   */
+  /** Keeps text the user sent until the server confirms it. `resend`: sent again after a reconnect
+   * (the full-screen client's outbox); scripted sends report failure instead and are never resent. */
   addPending(p: outbox.PendingMessage, resend = true): void {
     outbox.addPending(this.db, this.#sealer, p, resend);
   }

@@ -13,8 +13,9 @@ import { reactionsOf } from "./local_store_changes.ts";
 /** Inserts messages inside the caller's transaction; a `seq` already there is left as it is. */
 export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage[], seen: boolean): void {
   const st = db.prepare(
-    `INSERT OR IGNORE INTO messages (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at, setting)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO messages
+       (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at, setting, reply_by)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const m of ms) {
     const text = sealer.seal(m.text, msgAd(m.seq, m.mid));
@@ -30,6 +31,7 @@ export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage
       m.replyTo ?? null,
       m.expires ?? null,
       m.setting ? 1 : 0,
+      m.replyTo && m.replyBy ? m.replyBy : null,
     );
   }
 }
@@ -43,6 +45,12 @@ export function oneMessage(
 ): ChatMessage | undefined {
   const r = db.prepare(sql).get(...args) as Row | undefined;
   return r ? toMessage(db, sealer, r) : undefined;
+}
+
+/** The senders of the saved messages with id `mid` (one: a copy of another sender's id is refused, e2e/changes.ts). */
+export function sendersOf(db: SqlDb, mid: string): string[] {
+  const rows = db.prepare("SELECT DISTINCT sender FROM messages WHERE mid = ?").all(mid) as Row[];
+  return rows.map((r) => String(r.sender));
 }
 
 /** The WHERE clause (from " AND") and its values that keep one conversation seen from `me` (none: all). */
@@ -126,6 +134,7 @@ export function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage
     text: sealer.open(r.text, msgAd(r.seq, r.mid)),
   };
   if (typeof r.reply_to === "string") m.replyTo = r.reply_to;
+  if (typeof r.reply_by === "string") m.replyBy = r.reply_by;
   if (r.edited_at !== null && r.edited_at !== undefined) m.edited = Number(r.edited_at);
   if (r.deleted) m.deleted = true;
   if (r.setting) m.setting = true;

@@ -78,6 +78,8 @@ const SCHEMA = [
    );`,
   // Highlight words (`/highlight`, local_highlights.ts).
   `CREATE TABLE IF NOT EXISTS highlights (word TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  // Issue 69 N2: a reply names the sender of the message it answers (ids are per sender).
+  `ALTER TABLE messages ADD COLUMN reply_by TEXT;`,
 ];
 
 /**

@@ -2,8 +2,8 @@
  * Each buffer's scrollback (the list of buffers is buffer_list.ts). Plain data, no terminal.
  *
  * Contract:
- * - `ChatBuffer.add` appends a line (dropping a message whose `mid` is already there; a pending
- *   one of the same `mid` is marked sent instead), counts it as unread (and highlight) when the
+ * - `ChatBuffer.add` appends a line (dropping a message whose sender and `mid` are already there —
+ *   ids are per sender, issue 69 N2; a pending one of the same `mid` is marked sent instead), counts it as unread (and highlight) when the
  *   buffer is not active, and keeps at most `MAX_LINES` lines. `addHistory` merges older messages
  *   in time order; `addUnseen` adds what arrived while away behind the read marker.
  * - The scroll position is a reference to the line at the bottom of the view plus how many of its
@@ -15,6 +15,7 @@ import type { Target } from "../backend.ts";
 import { LineEditor } from "./editor.ts";
 
 export const MAX_LINES = 20000;
+const msgKey = (l: Line, mid = l.mid) => `${l.from} ${mid}`; // a message: its sender and id
 
 export type LineKind = "msg" | "own" | "info" | "error" | "broadcast";
 
@@ -41,6 +42,8 @@ export interface Line {
   action?: boolean;
   /** The id of the message this line answers (its quote is drawn again when that message changes). */
   replyTo?: string;
+  /** That message's sender, when the reply names it (issue 69 N2: a quote is by sender and id). */
+  replyBy?: string;
   /** The message's own text when `text` shows more (a quote, "(edited)", reactions): what `e` edits. */
   body?: string;
   /** A picture shown under the text (picture_view.ts): this many blank rows are kept for it. */
@@ -104,11 +107,11 @@ export class ChatBuffer {
 
   #note(line: Line): boolean {
     if (line.mid !== undefined) {
-      if (this.#mids.has(line.mid)) {
+      if (this.#mids.has(msgKey(line))) {
         if (!line.pending) this.#confirm(line);
         return false;
       }
-      this.#mids.add(line.mid);
+      this.#mids.add(msgKey(line));
     }
     if (line.topic !== undefined) this.topic = line.topic;
     if (line.kind === "msg" || line.kind === "own") {
@@ -124,7 +127,7 @@ export class ChatBuffer {
   #confirm(sent: Line): void {
     for (let i = this.lines.length - 1; i >= 0; i--) {
       const l = this.lines[i]!;
-      if (l.mid !== sent.mid) continue;
+      if (l.mid !== sent.mid || l.from !== sent.from) continue;
       if (l.pending) {
         l.pending = false;
         if (sent.failed) l.failed = true;
@@ -149,7 +152,7 @@ export class ChatBuffer {
     const i = this.lines.findIndex((l) => l.mid === mid);
     if (i < 0) return false;
     const [l] = this.lines.splice(i, 1);
-    this.#mids.delete(mid);
+    this.#mids.delete(msgKey(l!, mid));
     if (this.scroll?.line === l) this.scroll = null;
     if (this.markerAfter === l) this.markerAfter = this.lines[i - 1] ?? null;
     if (this.markerBefore === l) this.markerBefore = this.lines[i] ?? null;
@@ -216,7 +219,7 @@ export class ChatBuffer {
   #trim(): void {
     if (this.lines.length <= MAX_LINES + 1000) return;
     const gone = this.lines.splice(0, this.lines.length - MAX_LINES);
-    for (const l of gone) if (l.mid) this.#mids.delete(l.mid);
+    for (const l of gone) if (l.mid) this.#mids.delete(msgKey(l));
   }
 
   /** Index of the line at the bottom of the view. */

@@ -63,6 +63,10 @@ export function decorate(m: ChatMessage, text: string, quoted: Line | undefined)
   return out;
 }
 
+/** Whether line `l` is the message a reply answers: its id `re`, and its sender `by` when the reply names one. */
+export const answers = (l: Line, re: string | undefined, by: string | undefined): boolean =>
+  l.mid === re && (by === undefined || l.from === sanitizeName(by));
+
 /**
  * The line of message `m` for user `me`: sender and text sanitised, decorated (`quoted`: the line it
  * answers, when shown), an action ("/me waves") as "alice waves" with its marked text as `body`,
@@ -82,6 +86,7 @@ export function messageLine(m: ChatMessage, me: string, quoted: Line | undefined
   if (m.setting) line.setting = true;
   if (m.topic !== undefined) line.topic = sanitize(m.topic);
   if (m.replyTo) line.replyTo = m.replyTo;
+  if (m.replyTo && m.replyBy) line.replyBy = m.replyBy;
   if (act !== null && !m.deleted) line.action = true;
   if (text !== body && !m.deleted) line.body = body;
   return line;

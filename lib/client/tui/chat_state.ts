@@ -17,7 +17,7 @@ import { BufferList } from "./buffer_list.ts";
 import type { MemberEntry } from "./render.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { withoutHash } from "../../protocol/names.ts";
-import { firstLine, mentionPattern, messageLine, transferText } from "./chat_lines.ts";
+import { answers, firstLine, mentionPattern, messageLine, transferText } from "./chat_lines.ts";
 import { conversationOf } from "../session/wire_events.ts";
 import type { TransferView } from "./chat_lines.ts";
 import { saidBy } from "../core/action.ts";
@@ -115,7 +115,8 @@ export class ChatState {
   toLine(m: ChatMessage, batch?: ReadonlyMap<string, Line>): Line {
     const re = m.replyTo;
     const buf = re ? this.bufferFor(m) : undefined; // looked up only for a reply (every message comes here)
-    const quoted = buf && (buf.lines.find((l) => l.mid === re) ?? batch?.get(`${buf.key} ${re}`));
+    const quoted = buf &&
+      (buf.lines.find((l) => answers(l, re, m.replyBy)) ?? batch?.get(`${buf.key} ${re}`));
     return messageLine(m, this.me, quoted, this.#mention);
   }
 
@@ -137,7 +138,7 @@ export class ChatState {
     // Replies quoting it show its new first line (or that it was deleted).
     for (const l of buf.lines) {
       const nl = l.text.indexOf("\n");
-      if (l.replyTo !== m.mid || nl < 0) continue;
+      if (!answers(old, l.replyTo, l.replyBy) || nl < 0) continue;
       const quote = `↪ ${
         next.deleted ? `${old.from}: (message deleted)` : saidBy(old.from, firstLine(sanitize(m.text, true)))
       }`;
