@@ -52,6 +52,8 @@ import type {
 export type {
   CatchUp,
   ChatMessage,
+  HistoryPage,
+  HistoryQuery,
   MessageChange,
   OutboxEntry,
   SearchQuery,
@@ -62,6 +64,8 @@ export type {
 import type {
   CatchUp,
   ChatMessage,
+  HistoryPage,
+  HistoryQuery,
   MessageChange,
   OutboxEntry,
   SearchQuery,
@@ -204,6 +208,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   readonly away?: AwayControl;
   /** History of one conversation since a time (ms since epoch), oldest first. */
   history(target: Target, since?: number): Promise<ChatMessage[]>;
+  /** Optional (issue 68): one page of it on the server, before a seq; core/history_pages.ts reads every page. */
+  historyPage?(target: Target, q?: HistoryQuery): Promise<HistoryPage>;
   fingerprint(user?: string): Promise<Fingerprint>;
   /**
    * Verifies the key whose safety number is `number` (any grouping), or without it the key whose

@@ -76,4 +76,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN expires BIGINT;
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
+  // History paging (issue 68): a page, the newest N of a conversation before a seq, read backward from
+  // this index, times checked in it (an index-only scan), never a sort of the conversation. It
+  // replaces messages_conv (conv, seq), which it serves as well.
+  `
+  CREATE INDEX messages_conv_page ON messages (conv, seq) INCLUDE (ts);
+  DROP INDEX messages_conv;
+  `,
 ];
