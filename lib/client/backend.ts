@@ -115,7 +115,13 @@ export type BackendEvent =
     /** Who joined, left or was removed. */
     user?: string;
   }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
+  | {
+    type: "notice";
+    text: string;
+    level: "info" | "warn" | "error";
+    /** A stored message this client could not open (the notice says why): which (issue 68, `read --all`). */
+    unreadable?: { seq: number; from: string; to: Target };
+  }
   /** The connection ended: kicked, banned, server shutdown or network loss. */
   | { type: "disconnected"; reason: string; code: string; until?: number }
   /** Live state from the server: one's role changed (commands lock or unlock at once). */

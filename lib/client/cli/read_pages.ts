@@ -47,11 +47,20 @@ export async function readPages(
   if (o.follow) throw new BackendError("usage", "--all and --before print history, not with --follow");
   const now = (io.now ?? systemClock.now)();
   c.changes.purgeExpired(now); // disappearing messages whose time is up go first
-  const queued = await c.sync(); // keys and changes that wait come first: they open what follows
-  const q = { ...(since !== undefined ? { since } : {}), ...(before !== undefined ? { before } : {}) };
-  const got: AllPages = o.all
-    ? await everyPage((p) => c.historyPage(filter, p), q)
-    : await onePage(c, filter, q);
+  // What this read could not open in the conversation, from the queue or a page: each said as a notice.
+  const unreadable = new Set<number>();
+  const off = c.on((e) => {
+    const u = e.type === "notice" ? e.unreadable : undefined;
+    if (u && matches(c.user, { ...u, mid: "", ts: 0, text: "" }, filter)) unreadable.add(u.seq);
+  });
+  let queued: ChatMessage[], got: AllPages;
+  try {
+    queued = await c.sync(); // keys and changes that wait come first: they open what follows
+    const q = { ...(since !== undefined ? { since } : {}), ...(before !== undefined ? { before } : {}) };
+    got = o.all ? await everyPage((p) => c.historyPage(filter, p), q) : await onePage(c, filter, q);
+  } finally {
+    off();
+  }
   const seen = new Map<number, ChatMessage>();
   for (const m of got.messages) seen.set(m.seq, m);
   // What this folder keeps of the same span (the server may have let older ones go) and, for --all, the queue.
@@ -69,7 +78,7 @@ export async function readPages(
   if (o.json) io.out(safeJson(shown.map(messageJson)));
   else if (!shown.length) io.err(before === undefined ? "No messages" : `No messages before seq ${before}`);
   else for (const m of shown) io.out(formatMessage(m));
-  const said = unreadableLine(got.unreadable);
+  const said = unreadableLine(unreadable.size);
   if (said) io.err(said);
   if (!o.all && got.count > 0) io.err(`Older messages: --before ${got.oldest}`);
   store?.markSeen(shown.map((m) => m.seq));
