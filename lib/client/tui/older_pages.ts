@@ -15,7 +15,7 @@ import { counted } from "../../common/words.ts";
 const paging = new WeakMap<ChatBuffer, "asking" | number>();
 
 /** Whether the first line of `buf` is in view (the pane `height` rows high). */
-export function topInView(buf: ChatBuffer, height: number, measure: Measure): boolean {
+function topInView(buf: ChatBuffer, height: number, measure: Measure): boolean {
   const last = buf.scroll ? buf.lines.indexOf(buf.scroll.line) : buf.lines.length - 1;
   let rows = -(buf.scroll?.skip ?? 0); // the rows from the first line to the view's bottom
   for (let i = 0; i <= last && rows <= height; i++) rows += measure(buf.lines[i]!);
