@@ -8,7 +8,7 @@
  */
 import { BackendError, type ChatMessage, type HistoryQuery, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { type AllPages, everyPage, unreadableLine } from "../core/history_pages.ts";
+import { type AllPages, everyPage, UNPAGED, unreadableLine } from "../core/history_pages.ts";
 import { safeJson } from "../../common/sanitize.ts";
 import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage } from "./io.ts";
@@ -78,6 +78,7 @@ export async function readPages(
   if (o.json) io.out(safeJson(shown.map(messageJson)));
   else if (!shown.length) io.err(before === undefined ? "No messages" : `No messages before seq ${before}`);
   else for (const m of shown) io.out(formatMessage(m));
+  if (got.unpaged) io.err(UNPAGED);
   const said = unreadableLine(unreadable.size);
   if (said) io.err(said);
   if (!o.all && got.count > 0) io.err(`Older messages: --before ${got.oldest}`);
@@ -88,5 +89,5 @@ export async function readPages(
 /** One page as `everyPage` answers a walk (`--before` without `--all`). */
 async function onePage(c: ChatClient, t: Target, q: HistoryQuery): Promise<AllPages> {
   const p = await c.historyPage(t, q);
-  return { messages: p.messages, count: p.count, unreadable: p.unreadable, pages: 1, oldest: p.oldest };
+  return { ...p, pages: 1, unpaged: false };
 }

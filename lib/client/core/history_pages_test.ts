@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ChatMessage, HistoryPage, HistoryQuery } from "../backend.ts";
+import { BackendError, type ChatMessage, type HistoryPage, type HistoryQuery } from "../backend.ts";
 import { everyPage, unreadableLine } from "./history_pages.ts";
 
 const room = { kind: "room" as const, name: "r" };
@@ -71,4 +71,27 @@ Deno.test("unreadableLine says how many the folder's keys could not open, nothin
   assert.equal(unreadableLine(0), null);
   assert.equal(unreadableLine(1), "1 message could not be opened with this folder's keys");
   assert.equal(unreadableLine(3), "3 messages could not be opened with this folder's keys");
+});
+
+Deno.test("everyPage: a server that refuses before (older than issue 68) leaves the newest page, said as unpaged", async () => {
+  const asked: HistoryQuery[] = [];
+  const page = (q: HistoryQuery): Promise<HistoryPage> => {
+    asked.push(q);
+    if (q.before !== undefined) {
+      return Promise.reject(new BackendError("invalid", 'Invalid field "before": Invalid key'));
+    }
+    return Promise.resolve({ messages: [msg(9), msg(10)], count: 2, oldest: 9, unreadable: 0 });
+  };
+  const all = await everyPage(page, { since: 5 });
+  assert.deepEqual([all.messages.map((m) => m.seq), all.unpaged, asked], [[9, 10], true, [{ since: 5 }, {
+    since: 5,
+    before: 9,
+  }]]);
+  await assert.rejects(
+    everyPage(page, { before: 20 }),
+    /Invalid field/,
+    "a before the caller gave is refused as such",
+  );
+  const other = () => Promise.reject(new BackendError("not_member", "You are not a member of #r"));
+  await assert.rejects(everyPage(other), /not a member/);
 });

@@ -19,7 +19,7 @@ import {
 } from "./command_context.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { parseSince } from "../../common/parse_time.ts";
-import { everyPage, unreadableLine } from "../core/history_pages.ts";
+import { everyPage, UNPAGED, unreadableLine } from "../core/history_pages.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
@@ -116,6 +116,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const msgs = all ? all.messages : await b.history(t, from);
       const unread = unreadableLine(all?.unreadable ?? 0);
       if (unread) ctx.print(unread, "error");
+      if (all?.unpaged) ctx.print(UNPAGED, "error");
       const fresh = await ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print(since ? "No messages since then" : "No messages to load");
       const shown = msgs.length - fresh; // on screen already: not counted as loaded

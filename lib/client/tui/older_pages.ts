@@ -4,11 +4,13 @@
  * (`historyPage`: the `history` request's `before`; what this folder keeps comes back opened from it,
  * what it does not from the server) and merged into the buffer, above what is shown; the view stays
  * where it is, and the next PgUp reaches them. One request at a time per buffer; once the server has
- * nothing before a seq it is not asked again for it. A backend without paging (peer mode) is not asked.
+ * nothing before a seq (or cannot page: it predates paging) it is not asked again for it. A backend
+ * without paging (peer mode) is not asked.
  */
 import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer, Measure } from "./buffers.ts";
-import { unreadableLine } from "../core/history_pages.ts";
+import { UNPAGED, unreadableLine } from "../core/history_pages.ts";
+import { BackendError } from "../backend.ts";
 import { counted } from "../../common/words.ts";
 
 /** A buffer's page under way ("asking"), or the seq the server had nothing before. */
@@ -36,10 +38,15 @@ export function olderAtTop(app: AppHost, buf: ChatBuffer, height: number, measur
   const b = app.backend, t = buf.target;
   if (!b.historyPage || !t || !topInView(buf, height, measure)) return;
   const before = oldestSeq(buf), was = paging.get(buf);
-  if (was === "asking" || (was !== undefined && was === before)) return;
+  if (was === "asking" || was === (before ?? 0)) return;
   paging.set(buf, "asking");
-  const asked = b.historyPage(t, before === undefined ? {} : { before });
-  asked.catch(() => paging.delete(buf)); // said in the buffer by `track`; the next PgUp asks again
+  const asked = b.historyPage(t, before === undefined ? {} : { before }).catch((e) => {
+    // Said in the buffer by `track`; the next PgUp asks again, unless the server cannot page at all.
+    const old = e instanceof BackendError && e.code === "invalid" && before !== undefined;
+    if (old) paging.set(buf, before);
+    else paging.delete(buf);
+    throw old ? new Error(UNPAGED) : e;
+  });
   app.track(asked, (p) => {
     if (p.oldest === null) {
       paging.set(buf, before ?? 0);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { demoWorld, harness } from "./testing.ts";
-import type { ChatBackend, ChatMessage, HistoryPage, HistoryQuery } from "../backend.ts";
+import {
+  BackendError,
+  type ChatBackend,
+  type ChatMessage,
+  type HistoryPage,
+  type HistoryQuery,
+} from "../backend.ts";
 import type { FakeBackend } from "./fake_backend.ts";
 
 const general = { kind: "room" as const, name: "general" };
@@ -81,5 +87,22 @@ Deno.test("PgUp at the top of a conversation loads the page before its oldest me
   for (let i = 0; i < 5; i++) s = await h.type("\x1b[5~");
   assert.equal(asked.length, 4, "not asked again for what it has not");
   assert.ok(s.length > 0);
+  h.close();
+});
+
+Deno.test("PgUp against a server that cannot page says so once and does not ask again", async () => {
+  const h = await harness({ setup: demoWorld });
+  let asked = 0;
+  (h.backend as ChatBackend).historyPage = () => {
+    asked++;
+    return Promise.reject(new BackendError("invalid", 'Invalid field "before": Invalid key'));
+  };
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "a new line");
+  await h.settle();
+  for (let i = 0; i < 3; i++) await h.type("\x1b[5~");
+  assert.equal(asked, 1);
+  const text = h.app.state.buffers.current.lines.map((l) => l.text).join("\n");
+  assert.match(text, /This server cannot page through older messages/);
   h.close();
 });
