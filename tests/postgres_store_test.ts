@@ -1,7 +1,9 @@
 /** The shared store conformance suite on PostgreSQL (a throwaway cluster), plus what only Postgres has. */
 import assert from "node:assert/strict";
 import { storeConformance } from "../lib/server/store/conformance.ts";
+import postgres from "postgres";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
+import { HISTORY_SQL } from "../lib/server/store/pg_messages.ts";
 import { DEVICES_FRESH_MS } from "../lib/server/store/pg_accounts.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import type { NewMessage } from "../lib/server/store/store.ts";
@@ -171,6 +173,76 @@ Deno.test({
       assert.equal(a.devicesNow("alice")?.[0]?.name, "laptop", "a caller's copy is its own");
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  },
+});
+
+/** Every node of an EXPLAIN (FORMAT JSON) plan. */
+function planNodes(plan: Record<string, unknown>): Record<string, unknown>[] {
+  const kids = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return [plan, ...kids.flatMap(planNodes)];
+}
+
+Deno.test({
+  name:
+    "PostgresStore: a history page of 1,000 from a 1M-message conversation is read backward from an index, never sorted whole (EXPLAIN, custom and generic plans)",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const url = await (await cluster()).newDatabase();
+    const s = await PostgresStore.open(url); // migrated: messages_conv_page is there
+    const raw = postgres(url, { max: 1, onnotice: () => {} }); // one connection: PREPARE, SET, EXECUTE
+    try {
+      // 500,000 messages of r:old, then 1,000,000 of r:big with every 11th seq another conversation's:
+      // r:old's newest page lies below 1.1M newer messages (a walk of the primary key would pass them).
+      await raw.unsafe(`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body)
+        SELECT g, 'm' || g, 'a', 'room', 'big', CASE WHEN g <= 500000 THEN 'r:old'
+          WHEN g % 11 = 0 THEN 'r:other' ELSE 'r:big' END, 1000 + g, '\\x0102'::bytea
+        FROM generate_series(1, 1600000) g`);
+      await raw.unsafe("VACUUM ANALYZE messages");
+      await raw.unsafe(`PREPARE page(text, bigint, bigint, bigint, bigint, bigint) AS ${HISTORY_SQL}`);
+      const max = Number.MAX_SAFE_INTEGER;
+      const explain = async (conv: string, before: number, format: "JSON" | "TEXT") =>
+        await raw.unsafe(
+          `EXPLAIN (ANALYZE, COSTS OFF, FORMAT ${format}) EXECUTE page('${conv}', 0, 0, 1000, ${max}, ${before})`,
+        );
+      for (const mode of ["auto", "force_generic_plan"]) {
+        await raw.unsafe(`SET plan_cache_mode = ${mode}`);
+        for (const [conv, before] of [["r:big", max], ["r:big", 1_000_000], ["r:old", max]] as const) {
+          const [row] = await explain(conv, before, "JSON");
+          const plan = (row!["QUERY PLAN"] as { Plan: Record<string, unknown> }[])[0]!.Plan;
+          const nodes = planNodes(plan);
+          const what = `${mode}, ${conv} before ${before}: ${JSON.stringify(plan)}`;
+          const sorted = nodes.filter((p) => p["Node Type"] === "Sort").map((p) =>
+            p["Actual Rows"] as number
+          );
+          assert.ok(sorted.every((rows) => rows <= 1000), `no sort of more than the page (${what})`);
+          const scan = nodes.find((p) => p["Index Name"] === "messages_conv_page");
+          assert.equal(
+            scan?.["Scan Direction"],
+            "Backward",
+            `the page read backward from the index (${what})`,
+          );
+          assert.ok(
+            (scan?.["Actual Rows"] as number) <= 1000,
+            `the index read only as far as the page (${what})`,
+          );
+        }
+        if (Deno.env.get("PARLEY_SHOW_PLAN")) {
+          console.log((await explain("r:old", max, "TEXT")).map((r) => r["QUERY PLAN"]).join("\n"));
+        }
+      }
+      const t0 = performance.now();
+      const page = await s.history("r:big", 0, 0, 1000, undefined, 1_000_000);
+      const ms = performance.now() - t0;
+      assert.equal(page.length, 1000);
+      assert.ok(page.every((m) => m.conv === "r:big" && m.seq < 1_000_000));
+      assert.deepEqual([page[0]!.seq < page[999]!.seq, page[999]!.seq], [true, 999_998]); // 999,999 is r:other's (every 11th)
+      const old = await s.history("r:old", 0, 0, 1000);
+      assert.deepEqual([old.length, old[0]!.seq, old[999]!.seq], [1000, 499_001, 500_000]);
+      console.log(`a page of 1,000 before seq 1,000,000 of a 1M-message conversation: ${ms.toFixed(1)} ms`);
+    } finally {
+      await raw.end({ timeout: 1 });
+      await s.close();
     }
   },
 });

@@ -52,6 +52,8 @@ import type {
 export type {
   CatchUp,
   ChatMessage,
+  HistoryPage,
+  HistoryQuery,
   MessageChange,
   OutboxEntry,
   SearchQuery,
@@ -62,6 +64,8 @@ export type {
 import type {
   CatchUp,
   ChatMessage,
+  HistoryPage,
+  HistoryQuery,
   MessageChange,
   OutboxEntry,
   SearchQuery,
@@ -111,7 +115,13 @@ export type BackendEvent =
     /** Who joined, left or was removed. */
     user?: string;
   }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
+  | {
+    type: "notice";
+    text: string;
+    level: "info" | "warn" | "error";
+    /** A stored message this client could not open (the notice says why): which (issue 68, `read --all`). */
+    unreadable?: { seq: number; from: string; to: Target };
+  }
   /** The connection ended: kicked, banned, server shutdown or network loss. */
   | { type: "disconnected"; reason: string; code: string; until?: number }
   /** Live state from the server: one's role changed (commands lock or unlock at once). */
@@ -204,6 +214,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   readonly away?: AwayControl;
   /** History of one conversation since a time (ms since epoch), oldest first. */
   history(target: Target, since?: number): Promise<ChatMessage[]>;
+  /** Optional (issue 68): one page of it on the server, before a seq; core/history_pages.ts reads every page. */
+  historyPage?(target: Target, q?: HistoryQuery): Promise<HistoryPage>;
   fingerprint(user?: string): Promise<Fingerprint>;
   /**
    * Verifies the key whose safety number is `number` (any grouping), or without it the key whose

@@ -66,6 +66,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   mutes: true,
   highlights: true,
   away: true,
+  historyPage: true,
 };
 /** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
 export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];

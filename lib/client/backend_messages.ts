@@ -104,3 +104,23 @@ export interface SearchResult {
   /** The time of the oldest message this folder keeps (undefined: none). */
   oldest?: number;
 }
+
+/** Which page of a conversation's history to ask the server for (issue 68). */
+export interface HistoryQuery {
+  /** Only messages at or after this time (ms since epoch). */
+  since?: number;
+  /** Only messages with a lower seq: the page before the oldest one held. */
+  before?: number;
+}
+
+/** One page of a conversation's history on the server: what this client could open of it. */
+export interface HistoryPage {
+  /** The messages opened, oldest first. */
+  messages: ChatMessage[];
+  /** How many the server sent (opened, taken as control messages, or not opened). */
+  count: number;
+  /** The lowest seq the server sent (the next page is asked before it); null when it sent none. */
+  oldest: number | null;
+  /** How many could not be opened with this client's keys (each also said as an error notice). */
+  unreadable: number;
+}

@@ -189,6 +189,11 @@ export const Requests = {
     to: TargetSchema,
     since: v.optional(Time),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10000))),
+    /**
+     * Only messages with a lower seq (issue 68, as IRCv3 CHATHISTORY BEFORE): the page before the
+     * oldest one a client holds; the next page is asked before the oldest of this one.
+     */
+    before: v.optional(Seq),
   }),
   "room.create": req("room.create", {
     room: Name,

@@ -285,7 +285,7 @@ export async function history(c: Core, s: Session, m: Request<"history">): Promi
   const limit = Math.min(m.limit ?? c.config.historyLimit, c.config.historyLimit);
   // At most half the send queue of bodies per answer (the newest that fit), read only as far as that.
   const budget = Math.max(1, Math.floor(c.config.maxQueueBytes / 2));
-  const rows = await c.store.history(t.conv, m.since ?? 0, t.afterSeq, limit, budget);
+  const rows = await c.store.history(t.conv, m.since ?? 0, t.afterSeq, limit, budget, m.before);
   for (const row of rows) {
     if (s.outbox.bytes + row.body.length > budget) await s.outbox.drained();
     if (s.state === "closed") return;

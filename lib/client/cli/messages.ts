@@ -3,8 +3,8 @@
  * in this order): `send TARGET TEXT…` (`--broadcast`, `--raw`, `--me`, `--reply-to ID`, `--json`; TEXT `-` or
  * `--lines`: standard input, send_stdin.ts), `read` (`--from`, `--room`, `--broadcast`, `--since`,
  * `--json`: prints what no client of this folder showed yet, then acknowledges it; `--follow`:
- * read_follow.ts), `search WORDS…` (the same filters, `--limit N`: what this folder keeps),
- * `who [--json]`, `status busy|free`. Results go to `out`, "No new messages" to `err`; every line
+ * read_follow.ts; `--all`, `--before SEQ`: history page by page, read_pages.ts), `search WORDS…`
+ * (the same filters, `--limit N`: what this folder keeps), `who [--json]`, `status busy|free`. Results go to `out`, "No new messages" to `err`; every line
  * through the program's one escaping rule (main.ts).
  */
 import type { Command } from "commander";
@@ -19,6 +19,8 @@ import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.t
 import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
 import { readFollow } from "./read_follow.ts";
+import { pagesAsked, readPages } from "./read_pages.ts";
+import { everyPage } from "../core/history_pages.ts";
 import { deviceProver, loginAgain } from "../start/login_again.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 
@@ -51,9 +53,11 @@ export function registerMessageCommands(program: Command, io: CliIo, withClient:
     .option("--json", "print JSON (with --follow: one object a line)")
     .option("--follow", "then print every message as it arrives, until Ctrl-C (a script's input)")
     .option("--others", "only messages others sent (a bot that answers does not read its own lines)")
+    .option("--all", "print the conversation's whole history on the server, page by page, oldest first")
+    .option("--before <seq>", "print the page of history before this seq (read --json shows seqs)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json\n  parley read --follow --room ops --json --others",
+      "\nExamples:\n  parley read\n  parley read --room dev --since 2026-01-31T00:00:00Z --json\n  parley read --follow --room ops --json --others\n  parley read --from bob --all\n  parley read --room dev --before 5120 --json",
     )
     .action(withClient((c, o) => readMessages(io, c, o)));
 
@@ -155,6 +159,7 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
 async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   const filter = filterFlags(o);
   const since = sinceFlag(o.since as string | undefined, (io.now ?? systemClock.now)());
+  if (pagesAsked(o)) return await readPages(io, c, o, filter, since); // --all, --before: read_pages.ts
   if (o.follow) {
     // A lost connection is followed by a new one when the password needs no one to type it.
     const unattended = o.passwordFile !== undefined || io.env.get("PARLEY_PASSWORD") !== undefined;
@@ -181,7 +186,9 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   let shown = fresh;
   if (since !== undefined) {
     const seen = new Map<number, ChatMessage>();
-    if (filter) { for (const m of await c.history(filter, since)) seen.set(m.seq, m); }
+    // Every page back to then (issue 68), not only the server's newest page.
+    const pages = filter ? await everyPage((q) => c.historyPage(filter, q), { since }) : null;
+    for (const m of pages?.messages ?? []) seen.set(m.seq, m);
     for (const m of c.store?.list(c.user, since, filter) ?? []) seen.set(m.seq, m);
     for (const m of fresh) seen.set(m.seq, m);
     shown = [...seen.values()].filter((m) => m.ts >= since).sort((a, b) => a.seq - b.seq);

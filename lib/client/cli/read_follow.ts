@@ -19,6 +19,7 @@ import { reconnectsAfter } from "../core/reconnect.ts";
 import { type CliIo, formatMessage, SaidError } from "./io.ts";
 import { matches, messageJson } from "./message_filters.ts";
 import { stopOnInterrupt } from "./video_screen.ts";
+import { everyPage } from "../core/history_pages.ts";
 
 export interface FollowOptions {
   filter?: Target;
@@ -70,7 +71,8 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
     const first = await c.catchUp(); // the core follows the feed from here
     const before: ChatMessage[] = [...first.unseen];
     if (o.since !== undefined) {
-      if (o.filter) before.push(...await c.history(o.filter, o.since));
+      const f = o.filter; // every page back to then (issue 68)
+      if (f) before.push(...(await everyPage((q) => c.historyPage(f, q), { since: o.since })).messages);
       before.push(...c.store?.list(c.user, o.since, o.filter) ?? []);
     }
     for (const m of before.sort((a, b) => a.seq - b.seq)) show(c.store?.get(m.seq) ?? m);

@@ -163,9 +163,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   }
 
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
-  opened(): Promise<unknown> {
-    return this.#in.opening;
-  }
+  readonly opened = (): Promise<unknown> => this.#in.opening;
   /** Fetches the offline queue (not acknowledged yet); live messages follow as events. */
   sync(): Promise<B.ChatMessage[]> {
     return recv.sync(this, this.#in);
@@ -222,9 +220,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     }
   }
 
-  reconnectNow(): void {
-    this.#re.now();
-  }
+  readonly reconnectNow = (): void => this.#re.now();
 
   /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
   send(target: B.Target, text: string, o: { replyTo?: string } = {}): Promise<B.ChatMessage> {
@@ -271,7 +267,11 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   }
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
   history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
-    return recv.history(this, this.#in, target, since);
+    return this.historyPage(target, since === undefined ? {} : { since }).then((p) => p.messages);
+  }
+  /** A page of it before a seq (issue 68), with what could not be opened counted (receiving.ts). */
+  historyPage(t: B.Target, q?: B.HistoryQuery): Promise<B.HistoryPage> {
+    return recv.history(this, this.#in, t, q);
   }
   /** The messages this folder keeps whose text holds every word of `q.text` (`/search`, `parley search`). */
   search(q: B.SearchQuery): Promise<B.SearchResult> {

@@ -234,7 +234,15 @@ function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Openin
       const control = o.kind === "unreadable" ? [...st.control, seen] : st.control;
       return {
         state: { ...st, control },
-        effects: [{ kind: "emit", event: { type: "notice", level: "error", text } }],
+        effects: [{
+          kind: "emit",
+          event: {
+            type: "notice",
+            level: "error",
+            text,
+            unreadable: { seq: env.seq, from: env.from, to: env.to },
+          },
+        }],
       };
     }
   }

@@ -9,10 +9,10 @@
  *   tells the engine what that gave: it saves before it tells, and says an unreadable message as an
  *   error notice naming sender and seq.
  * - `sync`: the offline queue (the engine keeps what arrives until its reply from the live path);
- *   `history`: a conversation's history.
+ *   `history`: a page of a conversation's history (before a seq: issue 68), what could not be opened counted.
  * - `ack`: what the caller has consumed, and the consumed control messages the engine lets go with it.
  */
-import type { ChatMessage, Target } from "../backend.ts";
+import type { ChatMessage, HistoryPage, HistoryQuery, Target } from "../backend.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { UnreadableError } from "../e2e/mod.ts";
 import { convOf, pushEvents, wire } from "../session/wire_events.ts";
@@ -147,23 +147,32 @@ export async function sync(host: ClientHost, st: InboundState): Promise<ChatMess
   return out;
 }
 
-/** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
+/**
+ * A page of one conversation's history (since a time, before a seq: issue 68), oldest first, opened
+ * and saved; what the server sent, its lowest seq (the next page's `before`) and how many could not be
+ * opened here (each also said as an error notice, engine.ts).
+ */
 export async function history(
   host: ClientHost,
-  st: InboundState,
+  _st: InboundState,
   target: Target,
-  since?: number,
-): Promise<ChatMessage[]> {
+  q: HistoryQuery = {},
+): Promise<HistoryPage> {
   const r = await host.conn.request("history", {
     to: wire(target),
-    ...(since !== undefined ? { since } : {}),
+    ...(q.since !== undefined ? { since: q.since } : {}),
+    ...(q.before !== undefined ? { before: q.before } : {}),
   });
-  const out: ChatMessage[] = [];
+  const page: HistoryPage = { messages: [], count: r.items.length, oldest: null, unreadable: 0 };
   for (const f of r.items) {
-    const m = await receive(host, st, envelopeOf(f), true);
-    if (m) out.push(m);
+    const e = envelopeOf(f);
+    page.oldest = Math.min(page.oldest ?? e.seq, e.seq);
+    const opening = await open(host, e, true);
+    await host.engine.drive({ kind: "opened", env: e, replay: true, opening });
+    if (opening.kind === "message") page.messages.push(opening.message);
+    else if (opening.kind !== "consumed") page.unreadable++;
   }
-  return out;
+  return page;
 }
 
 /** Acknowledges messages (and the control messages the engine lets go with them): the server drops them. */

@@ -3,10 +3,11 @@
  * search, completion, toggles) and, for the rest, to the input line editor.
  *
  * Bindings: Alt+1…9/0 buffer 1…10, Ctrl-N/Ctrl-P next/previous buffer, Alt+A next unread (highlights
- * first), PgUp/PgDn scroll a page minus one row, Ctrl-F search the scrollback (type to search,
- * Ctrl-F/Up older hit, Enter keep the place, Esc/Ctrl-G back), Ctrl-L full redraw, Tab/Shift-Tab
- * completion, F7/Alt+Shift+B toggle the buffer list, F8/Alt+Shift+M the member list, Ctrl-C clear the
- * line, Enter submit; everything else goes to the line editor (readline keys, Up/Down history).
+ * first), PgUp/PgDn scroll a page minus one row (PgUp at the top loads older messages: older_pages.ts),
+ * Ctrl-F search the scrollback (type to search, Ctrl-F/Up older hit, Enter keep the place, Esc/Ctrl-G
+ * back), Ctrl-L full redraw, Tab/Shift-Tab completion, F7/Alt+Shift+B toggle the buffer list,
+ * F8/Alt+Shift+M the member list, Ctrl-C clear the line, Enter submit; everything else goes to the
+ * line editor (readline keys, Up/Down history).
  * With an empty input line, video keys come first (video_view.ts): q stop, space pause, ←/→ seek,
  * y/n answer a stream offer. Alt+V shows the newest picture of the buffer full size, Esc goes back
  * (picture_view.ts). Alt+S or Ctrl+Up selects a message (select.ts: ↑↓/k j move, r reply, e edit,
@@ -16,6 +17,7 @@ import type { AppHost } from "./app_host.ts";
 import { argKind, findCommand } from "./parse.ts";
 import type { KeyEvent } from "../term/keys.ts";
 import { messagePane } from "./select.ts";
+import { olderAtTop } from "./older_pages.ts";
 import { sanitizeName, stripControls } from "../../common/sanitize.ts";
 
 function runSearch(app: AppHost, older: boolean): void {
@@ -103,6 +105,7 @@ export function bindKey(app: AppHost, ev: KeyEvent): void {
       const n = Math.max(1, height - 1);
       if (k === "PageUp") buf.scrollUp(n, height, measure);
       else buf.scrollDown(n, measure);
+      if (k === "PageUp") olderAtTop(app, buf, height, measure); // the top in view: the page before it
       return;
     }
     case "C-f": {

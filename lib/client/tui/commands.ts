@@ -19,6 +19,7 @@ import {
 } from "./command_context.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { parseSince } from "../../common/parse_time.ts";
+import { everyPage, UNPAGED, unreadableLine } from "../core/history_pages.ts";
 import { VIDEO_COMMANDS } from "./commands_video.ts";
 import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
@@ -109,7 +110,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [since]) => {
       const t = needTarget(ctx);
       const from = since ? parseSince(since, ctx.now()) : undefined;
-      const msgs = await ctx.backend.history(t, from);
+      const b = ctx.backend, pages = b.historyPage?.bind(b);
+      // SINCE: every page back to then from the server (issue 68); without it, the newest page.
+      const all = from !== undefined && pages ? await everyPage((q) => pages(t, q), { since: from }) : null;
+      const msgs = all ? all.messages : await b.history(t, from);
+      const unread = unreadableLine(all?.unreadable ?? 0);
+      if (unread) ctx.print(unread, "error");
+      if (all?.unpaged) ctx.print(UNPAGED, "error");
       const fresh = await ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print(since ? "No messages since then" : "No messages to load");
       const shown = msgs.length - fresh; // on screen already: not counted as loaded

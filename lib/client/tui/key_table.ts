@@ -8,7 +8,7 @@ export const KEYS: readonly (readonly [keys: string, does: string])[] = [
   ["Alt+1…9, Alt+0", "Go to buffer 1…10"],
   ["Ctrl-N, Ctrl-P", "Next, previous buffer"],
   ["Alt+A", "Next buffer with unread messages (highlights first)"],
-  ["PgUp, PgDn", "Scroll the messages a page"],
+  ["PgUp, PgDn", "Scroll the messages a page (PgUp at the top loads older ones from the server)"],
   ["Ctrl-F", "Search the scrollback (Ctrl-F or Up: older hit, Enter stays there, Esc returns)"],
   [
     "Tab, Shift-Tab",

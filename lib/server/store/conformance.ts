@@ -405,6 +405,44 @@ export function storeConformance(
     assert.deepEqual((await s.history("r:r", 0, rows[2]!.seq, 10)).map((m) => m.mid), ["h4"]);
   });
 
+  t(
+    "history() pages before a seq: the newest below it, oldest first, with time, seq and byte bounds",
+    async (s) => {
+      const rows = await s.appendMessages(
+        Array.from(
+          { length: 12 },
+          (_, i) => msg({ mid: `p${i}`, sender: "a", kind: "room", target: "r", conv: "r:r", ts: i * 100 }),
+        ),
+      );
+      await s.appendMessages([msg({ mid: "x", sender: "a" })]); // another conversation, between pages
+      const seq = rows.map((r) => r!.seq);
+      const mids = async (before: number, limit = 5, since = 0, after = 0, max?: number) =>
+        (await s.history("r:r", since, after, limit, max, before)).map((m) => m.mid);
+      assert.deepEqual(await mids(seq[7]!), ["p2", "p3", "p4", "p5", "p6"], "the newest 5 below p7's seq");
+      assert.deepEqual(await mids(seq[2]!), ["p0", "p1"], "the first page");
+      assert.deepEqual(await mids(seq[0]!), [], "nothing before the first");
+      assert.deepEqual(await mids(seq[11]! + 100), ["p7", "p8", "p9", "p10", "p11"], "above the newest");
+      assert.deepEqual(await mids(seq[7]!, 5, 400), ["p4", "p5", "p6"], "since a time");
+      assert.deepEqual(await mids(seq[7]!, 5, 0, seq[4]!), ["p5", "p6"], "above afterSeq");
+      assert.deepEqual(await mids(seq[7]!, 5, 0, 0, 6), ["p5", "p6"], "the byte budget (3 bytes each)");
+      // Every page, newest to oldest, each starting below the oldest of the last: all twelve, once.
+      const all: string[] = [];
+      for (let before = Number.MAX_SAFE_INTEGER;;) {
+        const page = await s.history("r:r", 0, 0, 5, undefined, before);
+        if (!page.length) break;
+        all.unshift(...page.map((m) => m.mid));
+        before = page[0]!.seq;
+      }
+      assert.deepEqual(all, rows.map((_, i) => `p${i}`));
+      await s.unsendMessage("a", "p5");
+      assert.deepEqual(
+        await mids(seq[7]!, 3),
+        ["p3", "p4", "p6"],
+        "a deleted message leaves no hole in a page",
+      );
+    },
+  );
+
   t("rooms: createRoom() is unique, roomsOf() lists memberships", async (s) => {
     const mk = (n: string) =>
       s.createRoom({

@@ -79,10 +79,17 @@ export interface MessageIndex {
    */
   pending(q: QueueQuery): number[];
   /**
-   * The seqs of a conversation's newest `limit` messages with ts >= since and seq > afterSeq, oldest
-   * first, and with `maxBytes` only as many of the newest as fit (always at least one).
+   * The seqs of a conversation's newest `limit` messages with ts >= since, seq > afterSeq and seq <
+   * beforeSeq, oldest first, and with `maxBytes` only as many of the newest as fit (always at least one).
    */
-  history(conv: string, since: number, afterSeq: number, limit: number, maxBytes?: number): number[];
+  history(
+    conv: string,
+    since: number,
+    afterSeq: number,
+    limit: number,
+    maxBytes?: number,
+    beforeSeq?: number,
+  ): number[];
 }
 
 /** The dmTarget of a sender's entry that is not a DM. */
@@ -228,10 +235,19 @@ export class MemoryMessageIndex implements MessageIndex {
     return out.length > q.limit ? out.slice(0, q.limit) : out;
   }
 
-  history(conv: string, since: number, afterSeq: number, limit: number, maxBytes = Infinity): number[] {
+  history(
+    conv: string,
+    since: number,
+    afterSeq: number,
+    limit: number,
+    maxBytes = Infinity,
+    beforeSeq = Infinity,
+  ): number[] {
     const l = this.#conv.get(conv), keep: number[] = [];
     let bytes = 0;
-    for (let k = (l?.end ?? 0) - 1; l && k >= 0 && keep.length < limit; k--) {
+    // A page before `beforeSeq` starts below it: a binary search, not a walk down from the newest.
+    const top = !l ? 0 : beforeSeq === Infinity ? l.end : l.after(Math.ceil(beforeSeq) - 1);
+    for (let k = top - 1; l && k >= 0 && keep.length < limit; k--) {
       const seq = l.seq(k), n = l.int(k, 0);
       if (seq <= afterSeq) break;
       if (n === DEAD || l.float(k, 1) < since) continue;

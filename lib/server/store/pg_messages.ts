@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store's writes of messages and acks (postgres_store.ts runs them inside its
  * transactions): a batch's messages in one statement under the seq lock, with dense seqs in the
- * batch's order and resends left out; a batch's acks in one statement; the seq floor a deletion raises.
+ * batch's order and resends left out; a batch's acks in one statement; the seq floor a deletion raises;
+ * the one read of a history page (`HISTORY_SQL`).
  */
 import { toHex } from "../../common/bytes.ts";
 import type { AckSet, NewMessage } from "./store.ts";
@@ -21,6 +22,25 @@ export async function raiseSeqFloor(tx: Tx, seq: number): Promise<void> {
   await tx`INSERT INTO server_meta (k, v) VALUES ('seq_floor', ${String(seq)})
     ON CONFLICT (k) DO UPDATE SET v = GREATEST(server_meta.v::bigint, excluded.v::bigint)::text`;
 }
+
+/**
+ * A page of a conversation's history ($1 conv, $2 since, $3 afterSeq, $4 limit, $5 maxBytes,
+ * $6 beforeSeq): the newest $4 with ts >= $2 and $3 < seq < $6, as many of the newest as fit in $5
+ * body bytes (always one), oldest first. The page's seqs come first, alone, read backward from
+ * messages_conv_page (pg_migrations.ts) and cut at the limit; only those rows are then read: no sort
+ * of the conversation, in a custom or a generic plan (tests/postgres_store_test.ts EXPLAINs it).
+ * `conv >= $1 AND conv <= $1 … ORDER BY conv DESC, seq DESC` is `conv = $1 … ORDER BY seq DESC`
+ * that only that index can answer in order: with `=`, the planner took the primary key backward for
+ * a conversation holding much of the table and filtered by conv, walking past every newer message of
+ * the others (600,000 rows, 0.1 s, for a conversation whose messages were all older).
+ */
+export const HISTORY_SQL = `
+  SELECT m.* FROM messages m JOIN (
+    SELECT p.seq, SUM(OCTET_LENGTH(b.body)) OVER (ORDER BY p.seq DESC ROWS UNBOUNDED PRECEDING) AS upto,
+           ROW_NUMBER() OVER (ORDER BY p.seq DESC) AS n
+    FROM (SELECT seq FROM messages WHERE conv >= $1 AND conv <= $1 AND ts >= $2 AND seq > $3 AND seq < $6
+          ORDER BY conv DESC, seq DESC LIMIT $4) p JOIN messages b ON b.seq = p.seq
+  ) w ON w.seq = m.seq WHERE w.n = 1 OR w.upto <= $5 ORDER BY m.seq`;
 
 /** Makes the transaction's next statements use their cached generic plan (see `insertQuery`). */
 export const genericPlan = (tx: Tx): unknown => tx`SET LOCAL plan_cache_mode = force_generic_plan`;

@@ -76,11 +76,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN expires BIGINT;
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
-  // Failed logins per (account, source network) (issue 69 D1, as SQLite migration 15).
+  // Failed logins per (account, source network) (issue 69 D1, as in the SQLite store).
   `
   CREATE TABLE login_sources (
     user_name TEXT NOT NULL, net TEXT NOT NULL, failed INTEGER NOT NULL, failed_at BIGINT NOT NULL,
     locked_until BIGINT NOT NULL, lockouts INTEGER NOT NULL, PRIMARY KEY (user_name, net)
   );
+  `,
+  // History paging (issue 68): a page, the newest N of a conversation before a seq, read backward from
+  // this index, times checked in it (an index-only scan), never a sort of the conversation. It
+  // replaces messages_conv (conv, seq), which it serves as well.
+  `
+  CREATE INDEX messages_conv_page ON messages (conv, seq) INCLUDE (ts);
+  DROP INDEX messages_conv;
   `,
 ];

@@ -15,6 +15,7 @@ import { PG_MIGRATIONS } from "./pg_migrations.ts";
 import {
   acksQuery,
   genericPlan,
+  HISTORY_SQL,
   insertQuery,
   key,
   raiseSeqFloor,
@@ -253,14 +254,13 @@ export class PostgresStore extends PgAccounts implements Store {
     afterSeq: number,
     limit: number,
     maxBytes = Number.MAX_SAFE_INTEGER,
+    beforeSeq = Number.MAX_SAFE_INTEGER,
   ): Promise<StoredMessage[]> {
-    const rows = await this.sql`
-      SELECT m.* FROM messages m JOIN (
-        SELECT seq, SUM(OCTET_LENGTH(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS upto,
-               ROW_NUMBER() OVER (ORDER BY seq DESC) AS n
-        FROM messages WHERE conv = ${conv} AND ts >= ${since} AND seq > ${afterSeq}
-        ORDER BY seq DESC LIMIT ${limit}
-      ) w ON w.seq = m.seq WHERE w.n = 1 OR w.upto <= ${maxBytes} ORDER BY m.seq`;
+    if (!Number.isSafeInteger(limit) || limit < 1) return [];
+    const before = Math.min(Math.ceil(beforeSeq), Number.MAX_SAFE_INTEGER);
+    const rows = await this.sql.unsafe(HISTORY_SQL, [conv, since, afterSeq, limit, maxBytes, before], {
+      prepare: true,
+    });
     return rows.map(toMsg);
   }
 

@@ -475,10 +475,12 @@ export class SqliteStore extends SqliteAccounts implements Store {
     afterSeq: number,
     limit: number,
     maxBytes = Number.MAX_SAFE_INTEGER,
+    beforeSeq?: number,
   ): Promise<StoredMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) return Promise.resolve([]);
-    // The newest `limit` that fit the byte budget, from the index; then only those rows are read.
-    return Promise.resolve(this.#msgs.rows(this.#msgs.index.history(conv, since, afterSeq, limit, maxBytes)));
+    // The newest `limit` (below `beforeSeq`) that fit the byte budget, from the index; then only those rows are read.
+    const seqs = this.#msgs.index.history(conv, since, afterSeq, limit, maxBytes, beforeSeq);
+    return Promise.resolve(this.#msgs.rows(seqs));
   }
 
   createRoom(

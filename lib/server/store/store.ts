@@ -208,13 +208,15 @@ export interface Store {
   /** Several acks of one user in one transaction (a cursor never moves back). */
   ackMany(user: string, acks: readonly { conv: string; seq: number }[]): Promise<void>;
   /** Messages of one conversation with ts >= since and seq > afterSeq: the newest `limit`, oldest first. */
-  /** …and, with `maxBytes`, only as many of the newest as fit in that many body bytes (at least one). */
+  /** …and, with `maxBytes`, only as many of the newest as fit in that many body bytes (at least one); */
+  /** with `beforeSeq`, only those with seq < beforeSeq (the page before it: history paging, issue 68). */
   history(
     conv: string,
     since: number,
     afterSeq: number,
     limit: number,
     maxBytes?: number,
+    beforeSeq?: number,
   ): Promise<StoredMessage[]>;
   // rooms
   createRoom(
