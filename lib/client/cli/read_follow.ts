@@ -68,10 +68,10 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
   try {
     c.changes.purgeExpired(now());
     const first = await c.catchUp(); // the core follows the feed from here
-    const before: ChatMessage[] = [...first.unseen];
-    if (o.since !== undefined) {
-      if (o.filter) before.push(...await c.history(o.filter, o.since));
-      before.push(...c.store?.list(c.user, o.since, o.filter) ?? []);
+    let before: ChatMessage[] = [...first.unseen];
+    if (o.since !== undefined) { // concat, not push(...): a long history is one argument each
+      if (o.filter) before = before.concat(await c.history(o.filter, o.since));
+      before = before.concat(c.store?.list(c.user, o.since, o.filter) ?? []);
     }
     for (const m of before.sort((a, b) => a.seq - b.seq)) show(c.store?.get(m.seq) ?? m);
     caught = true;

@@ -174,7 +174,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     idx = i < 0 ? 0 : i;
     skip = i < 0 ? 0 : buf.scroll.skip;
   }
-  const rows: Row[] = [];
+  let rows: Row[] = [];
   const today = dayOf(view.now);
   for (; idx >= 0 && rows.length < r.height; idx--) {
     const line = lines[idx]!;
@@ -185,7 +185,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     for (let k = 0; k < n; k++) own.push({ line, index: k });
     if (skip) own.splice(Math.max(0, own.length - skip));
     skip = 0;
-    rows.unshift(...own);
+    rows = own.concat(rows); // not unshift(...own): a long message's rows, one argument each
   }
   const shown = rows.slice(Math.max(0, rows.length - r.height));
   const nextCache: typeof frameCache = new Map();
