@@ -7,6 +7,7 @@ import {
   memoryHighlights,
   memoryMutes,
   memoryTopics,
+  T0,
 } from "./testing.ts";
 import type { RoomControls } from "../backend.ts";
 
@@ -421,6 +422,36 @@ Deno.test("TuiApp /quit closes the backend and resolves done", async () => {
   await h.app.done;
   assert.equal(h.backend.callsOf("close").length, 1);
   h.close();
+});
+
+Deno.test("TuiApp /quit TEXT says TEXT to each of my rooms, end to end, then quits; offline it stays (issue 71.5)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  const s = await h.type("/quit see you  tomorrow\r");
+  assert.ok(!s.some((l) => l.includes("Usage: /quit")), s.join("\n"));
+  await h.app.done;
+  const rooms = (name: string) => ({ kind: "room", name });
+  assert.deepEqual(h.backend.callsOf("send"), [
+    [rooms("general"), "see you  tomorrow"],
+    [rooms("random"), "see you  tomorrow"],
+  ]);
+  assert.equal(h.backend.callsOf("close").length, 1);
+  h.close();
+  // Offline: the text waits in the outbox, Parley says so and stays; /quit alone then leaves.
+  const o = await open();
+  o.backend.send = (to, text) =>
+    Promise.resolve({ seq: 0, mid: "q1", ts: T0, from: "alice", to, text, pending: true });
+  let t = await o.type("/quit bye\r");
+  assert.ok(
+    t.some((l) => l.includes("Not connected: your message waits in")) &&
+      t.some((l) => l.includes("running (/quit alone leaves now)")),
+    t.join("\n"),
+  );
+  assert.equal(o.backend.callsOf("close").length, 0);
+  t = await o.type("/quit\r");
+  await o.app.done;
+  assert.equal(o.backend.callsOf("close").length, 1);
+  o.close();
 });
 
 Deno.test("TuiApp neutralises hostile room and user names in every pane", async () => {
