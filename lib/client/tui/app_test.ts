@@ -131,6 +131,27 @@ Deno.test("TuiApp shows a read marker before lines that arrived while away", asy
   h.close();
 });
 
+Deno.test("TuiApp draws no read marker above one's own error line or text; it goes above another's next message (issue 71.9)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "hello");
+  await h.type("\x1b3\x1b2"); // away and back: nothing new
+  let s = await h.type("/nosuch\r");
+  assert.match(s[2]!, /!! │ Unknown command \/nosuch/);
+  assert.ok(!s.some((l) => l.includes("new messages")), `above one's own error line:\n${s.join("\n")}`);
+  s = await h.type("my own words\r");
+  assert.ok(!s.some((l) => l.includes("new messages")), `above one's own text:\n${s.join("\n")}`);
+  await h.type("\x1b3");
+  h.backend.receive("carol", general, "fresh");
+  s = await h.type("\x1b2");
+  const at = s.findIndex((l) => l.includes("new messages"));
+  assert.ok(
+    at > 0 && s[at - 1]!.includes("my own words") && s[at + 1]!.includes("carol │ fresh"),
+    s.join("\n"),
+  );
+  h.close();
+});
+
 Deno.test("TuiApp sends text, converts emoji and refuses unknown commands", async () => {
   const h = await open();
   await h.type("\x1b2");
