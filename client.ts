@@ -8,6 +8,7 @@ import { runCli } from "./lib/client/cli/main.ts";
 import { inPlace } from "./lib/common/progress.ts";
 import type { LaunchPrompts } from "./lib/client/start/launch.ts";
 import { followCaller } from "./lib/common/task_cwd.ts";
+import { waitWithoutEcho } from "./lib/client/term/terminal.ts";
 
 export { VERSION } from "./lib/common/version.ts";
 import { VERSION } from "./lib/common/version.ts";
@@ -32,8 +33,7 @@ const prompts: LaunchPrompts = interactive
     },
     waitUntil: async (message, until) => {
       (await clackModule()).log.warn(message);
-      await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 500));
-      return true;
+      return await waitWithoutEcho(Math.max(0, until - Date.now()) + 500); // nothing typed is shown; Ctrl-C quits
     },
     confirm: async (message, initial = false) => {
       const clack = await clackModule();

@@ -3,7 +3,8 @@
  * processes in tmux against an in-process server. A big file's one line in the conversation moves
  * while it goes — bytes and rate change, in plaintext sizes, under the file's name — and ends with
  * "done", on the sender's screen and on the receiver's; `/send-file #room FILE` offers one upload
- * to the room, a member takes it with `/accept`, and the transfer's line is in the room.
+ * to the room (its offer line in the room, not in the sender's DM: issue 71.4), a member takes it
+ * with `/accept`, and the transfer's line is in the room.
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
@@ -115,12 +116,17 @@ test({
           "Sent, and the transfer's line in #team",
         );
         assert.ok(a.includes(sum.slice(0, 12)), "the SHA-256 shown");
+        // The room's offer is in #team, not in bob's DM with alice, where he is (issue 71.4).
+        await tm.waitFor("bob", (s) => /\d\.#team +\d*!/.test(s), "#team marked as having news");
+        assert.doesNotMatch(await tm.screen("bob"), /alice offers notes\.bin/, "not in the DM on screen");
         await tm.type("bob", "/join #team");
-        await tm.waitFor("bob", (s) => /\[#team\]/.test(s), "bob in #team");
+        await tm.waitFor("bob", (s) =>
+          /\[#team\]/.test(s) && /alice offers notes\.bin to #team/.test(s), "the offer in #team");
         await tm.type("bob", "/accept");
         const b = await tm.waitFor(
           "bob",
-          (s) => /Saved \S+notes\.bin \(58\.6/.test(s) && /│ ↓ notes\.bin done/.test(s),
+          (s) =>
+            /Saved \S+notes\.bin \(58\.6/.test(s) && /│ ↓ notes\.bin done/.test(s),
           "Saved, and the transfer's line in #team",
         );
         const saved = /Saved (\S+notes\.bin) /.exec(b)![1]!;

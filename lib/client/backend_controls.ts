@@ -84,8 +84,11 @@ export interface FileControls {
     started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }>;
   list(): Promise<FileEntryInfo[]>;
-  /** Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved. */
-  accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }>;
+  /**
+   * Accepts waiting offer N (default: the oldest) and downloads it; resolves once saved (`room`: the
+   * room it was offered in, none for a DM's file).
+   */
+  accept(n?: number): Promise<{ path: string; name: string; size: number; from: string; room?: string }>;
   reject(n?: number): Promise<FileEntryInfo>;
   /** The offer `/accept` without N would take, if any. */
   waiting(): Promise<number>;

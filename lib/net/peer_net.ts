@@ -161,11 +161,11 @@ class Wire {
           if (this.handshakeFrames > 0 && this.handshakeFrames-- && f.body.length > HANDSHAKE_MAX_FRAME) {
             throw new Error("handshake frame too big");
           }
+          this.#frames.push(f); // one at a time: a read of many small frames is no spread
         }
         if (this.handshakeFrames > 0 && this.#dec.buffered > HANDSHAKE_MAX_FRAME) {
           throw new Error("handshake frame too big");
         }
-        this.#frames.push(...got);
       } catch {
         this.close();
         return null;

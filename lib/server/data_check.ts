@@ -78,7 +78,7 @@ export function adminCheck(dataDir: string, filesDir: string): { lines: string[]
   try {
     Deno.statSync(db);
     const r = checkDatabase(db);
-    wrong.push(...r.problems.map((p) => `${db}: ${p}`));
+    for (const p of r.problems) wrong.push(`${db}: ${p}`);
     if (r.damaged.length) wrong.push(`${db}: message rows failing their CRC: seq ${seqRuns(r.damaged)}`);
     if (r.unreadable.length) {
       wrong.push(`${db}: message rows that cannot be read: seq ${seqRuns(r.unreadable)}`);
@@ -105,7 +105,7 @@ export function adminCheck(dataDir: string, filesDir: string): { lines: string[]
   }
   const files = checkFiles(filesDir);
   lines.push(files.said);
-  wrong.push(...files.bad);
+  for (const b of files.bad) wrong.push(b); // one per file: no spread of a folder-sized list
   if (wrong.length) lines.push(`Problems (${wrong.length}):`, ...wrong.map((w) => `  ${w}`));
   else lines.push("No problems found");
   return { lines, ok: wrong.length === 0 };

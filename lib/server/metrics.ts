@@ -142,7 +142,11 @@ export class Metrics implements MetricsHooks {
     gauge("connections", "Open connections (sessions).", (s) => s.connections);
     gauge("sessions_logged_in", "Sessions logged in.", (s) => s.loggedIn);
     gauge("outbox_bytes", "Bytes waiting in all outboxes together.", (s) => sum(s.outboxBytes));
-    gauge("outbox_max_bytes", "Bytes waiting in the fullest outbox.", (s) => Math.max(0, ...s.outboxBytes));
+    gauge(
+      "outbox_max_bytes",
+      "Bytes waiting in the fullest outbox.",
+      (s) => s.outboxBytes.reduce((a, b) => Math.max(a, b), 0),
+    ); // no spread: one per connection
     gauge("files", "Relayed files waiting to be fetched.", (s) => s.files);
     gauge("file_bytes", "Bytes of relayed files waiting to be fetched.", (s) => s.fileBytes);
     gauge("video_viewers", "Video streams playing.", (s) => s.videoViewers);

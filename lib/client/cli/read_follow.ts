@@ -69,11 +69,13 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
   try {
     c.changes.purgeExpired(now());
     const first = await c.catchUp(); // the core follows the feed from here
-    const before: ChatMessage[] = [...first.unseen];
-    if (o.since !== undefined) {
+    let before: ChatMessage[] = [...first.unseen];
+    if (o.since !== undefined) { // concat, not push(...): a long history is one argument each
       const f = o.filter; // every page back to then (issue 68)
-      if (f) before.push(...(await everyPage((q) => c.historyPage(f, q), { since: o.since })).messages);
-      before.push(...c.store?.list(c.user, o.since, o.filter) ?? []);
+      if (f) {
+        before = before.concat((await everyPage((q) => c.historyPage(f, q), { since: o.since })).messages);
+      }
+      before = before.concat(c.store?.list(c.user, o.since, o.filter) ?? []);
     }
     for (const m of before.sort((a, b) => a.seq - b.seq)) show(c.store?.get(m.seq) ?? m);
     caught = true;

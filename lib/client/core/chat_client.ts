@@ -184,10 +184,10 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     const store = this.store;
     const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
     const queued = await this.#begin();
-    const unseen = store ? store.unseen() : queued;
+    const unseen = this.changes.unexpired(store ? store.unseen() : queued);
     const pending = this.outgoing?.messages() ?? [];
     await this.engine.drive({ kind: "caughtUp", messages: queued, tell: false });
-    return { recent, unseen, pending };
+    return { recent: this.changes.unexpired(recent), unseen, pending };
   }
 
   /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch: `caughtUp`). */

@@ -10,6 +10,7 @@
  */
 import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
+import { untilText } from "../../common/parse_time.ts";
 import type { ServerSession } from "./server_session.ts";
 
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
@@ -80,16 +81,12 @@ export class Reconnector {
     if (host.closed() || !host.canReconnect() || this.#reconnecting) return;
     if (FINAL.has(e.code) && !manual) {
       if (e.code === "banned" && e.until !== undefined && e.until > host.now()) {
-        const at = new Date(e.until);
-        const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+        // The ban's end as the ban line says it (common/parse_time.ts: one rounding rule, issue 71.8).
+        const at = untilText(e.until, host.now());
         host.emit({
           type: "notice",
           level: "info",
-          text:
-            `Parley reconnects by itself when the ban ends at ${hhmm} (${
-              inMinutes(e.until - host.now())
-            }); ` +
-            "/reconnect tries now",
+          text: `Parley reconnects by itself when the ban ends at ${at}; /reconnect tries now`,
         });
         this.#banTimer = setTimeout(() => this.now(), e.until - host.now() + 1000);
       } else {
@@ -165,9 +162,4 @@ export class Reconnector {
       this.#wake = () => (clearTimeout(t), r());
     }).finally(() => (this.#wake = null));
   }
-}
-
-function inMinutes(ms: number): string {
-  const min = Math.ceil(ms / 60_000);
-  return min < 60 ? `in ${min} min` : `in ${Math.floor(min / 60)} h ${min % 60} min`;
 }

@@ -39,7 +39,8 @@ import { type ControlKind, ControlRegistry, type SealedChannel } from "./control
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
 import { keyOps } from "./key_ops.ts";
-import { deviceOf, encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
+import { encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
+import { deviceOf } from "./device_proof.ts";
 import {
   type AttachClient,
   type AttachOptions,

@@ -55,11 +55,8 @@ export {
 export {
   type ChangePayload,
   decodePayload,
-  deviceAuth,
-  deviceKeyOf,
   encodePayload,
   keyToPin,
-  loginProof,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
@@ -74,5 +71,5 @@ export type { DeviceKey } from "../../crypto/device_link.ts";
 export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
-export type { SessionId } from "./keys.ts";
+export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";
 export type { Host } from "./parts.ts";

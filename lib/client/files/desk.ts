@@ -210,10 +210,12 @@ export class FileDesk implements FileControls {
     return { ...e, w: undefined, state: r.state };
   }
 
-  async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
+  async accept(
+    n?: number,
+  ): Promise<{ path: string; name: string; size: number; from: string; room?: string }> {
     const r = await this.#pick(n);
     const got = await this.#once(r.fid, () => this.#ft().accept(r, this.dirs.downloads));
-    return { path: got.path, name: r.name, size: r.size, from: r.from };
+    return { path: got.path, name: r.name, size: r.size, from: r.from, ...(r.room ? { room: r.room } : {}) };
   }
 
   async reject(n?: number): Promise<FileEntryInfo> {

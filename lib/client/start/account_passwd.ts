@@ -32,6 +32,7 @@ import {
   storePath,
 } from "./session_setup.ts";
 import { pinnedCertificate } from "../session/trust.ts";
+import { askedPassword } from "./target.ts";
 
 /** The parts of an encrypting codec a password change seals again. */
 interface Sealed {
@@ -81,13 +82,14 @@ async function newPassword(env: ClientEnv, prompts: Prompts, user: string): Prom
     checkNewPassword(fromEnv);
     return fromEnv;
   }
-  const p = prompts.password &&
-    await prompts.password(`New password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`);
-  if (p === null || p === undefined) {
+  if (!prompts.password) {
     throw new BackendError("no_password", "No new password: set PARLEY_NEW_PASSWORD or run on a terminal");
   }
+  const p = askedPassword(
+    await prompts.password(`New password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`),
+  );
   checkNewPassword(p);
-  if ((await prompts.password!(`Repeat the new password for ${user}`)) !== p) {
+  if (askedPassword(await prompts.password(`Repeat the new password for ${user}`)) !== p) {
     throw new BackendError("password_mismatch", "The two passwords differ");
   }
   return p;

@@ -90,23 +90,29 @@ export async function readPassword(
   const fromEnv = env.get("PARLEY_PASSWORD");
   if (fromEnv !== undefined) return fromEnv;
   if (prompts.password && register) {
-    const p = await prompts.password(
-      `Choose a password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`,
+    const p = askedPassword(
+      await prompts.password(`Choose a password for ${user} (at least ${MIN_PASSWORD_CHARS} characters)`),
     );
-    if (p !== null) {
-      if ([...p].length < MIN_PASSWORD_CHARS) {
-        throw new BackendError("weak_password", `Passwords need at least ${MIN_PASSWORD_CHARS} characters`);
-      }
-      const again = await prompts.password(`Repeat the password for ${user}`);
-      if (again !== p) throw new BackendError("password_mismatch", "The two passwords differ");
-      return p;
+    if ([...p].length < MIN_PASSWORD_CHARS) {
+      throw new BackendError("weak_password", `Passwords need at least ${MIN_PASSWORD_CHARS} characters`);
     }
+    const again = askedPassword(await prompts.password(`Repeat the password for ${user}`));
+    if (again !== p) throw new BackendError("password_mismatch", "The two passwords differ");
+    return p;
   } else if (prompts.password) {
-    const p = await prompts.password(`Password for ${user}`);
-    if (p !== null) return p;
+    return askedPassword(await prompts.password(`Password for ${user}`));
   }
   throw new BackendError(
     "no_password",
     "No password: set PARLEY_PASSWORD, pass --password-file, or run on a terminal",
   );
+}
+
+/**
+ * A password prompt's answer; null is the person's Ctrl-C (or Esc) at it, said as such (issue 71.3),
+ * never as "no password … run on a terminal" on the terminal they ran it on.
+ */
+export function askedPassword(p: string | null): string {
+  if (p === null) throw new BackendError("cancelled", "Cancelled at the password prompt");
+  return p;
 }

@@ -6,7 +6,8 @@
  *
  * Contract: `denoTerminalIo()` reads stdin through one reader (one per process: call it once), writes
  * all of a chunk, `size()` throws when stdout is no terminal, `rawOutput` and `onResize` may do
- * nothing where the platform cannot (Windows).
+ * nothing where the platform cannot (Windows). `waitWithoutEcho` is a wait before full screen with
+ * the echo off (a lockout's countdown at the password prompt).
  */
 
 export interface TerminalIo {
@@ -70,4 +71,37 @@ export function denoTerminalIo(): TerminalIo {
       return () => Deno.removeSignalListener("SIGWINCH", h);
     },
   };
+}
+
+/**
+ * Waits `ms` with the terminal's echo off (issue 71.2: a lockout's countdown, where people type their
+ * next try out of habit): what is typed meanwhile is never shown, and stays for the password prompt
+ * that follows, which masks it. Ctrl-C still interrupts: it resolves false; the time up, true. The
+ * terminal's mode is put back either way. Off a terminal (or where cbreak mode is missing), only the wait.
+ */
+export function waitWithoutEcho(ms: number): Promise<boolean> {
+  let quiet = false;
+  try {
+    if (Deno.stdin.isTerminal()) {
+      Deno.stdin.setRaw(true, { cbreak: true }); // no echo, no line editing; Ctrl-C still a signal
+      quiet = true;
+    }
+  } catch {
+    // no cbreak mode here (Windows): the wait alone
+  }
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      try {
+        Deno.removeSignalListener("SIGINT", interrupted);
+      } catch { /* never added */ }
+      if (quiet) Deno.stdin.setRaw(false);
+      resolve(ok);
+    };
+    const interrupted = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    try {
+      Deno.addSignalListener("SIGINT", interrupted);
+    } catch { /* no such signal here: Ctrl-C ends the process as before */ }
+  });
 }

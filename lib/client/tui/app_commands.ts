@@ -9,6 +9,7 @@ import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer } from "./buffers.ts";
 import type { CommandContext } from "./commands.ts";
 import { helpLines, parseLine } from "./parse.ts";
+import { fileBuffer } from "./chat_events.ts";
 import { counted } from "../../common/words.ts";
 
 export function submitLine(app: AppHost, line: string): void {
@@ -104,7 +105,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
         if (n !== null) st.info(buf, `${n ? counted(n, "message") : "Nothing"} arrived while you were busy`);
       }),
     video: app.video,
-    savedFile: (path, name) => later(() => app.pictures.saved(path, name, buf)),
+    savedFile: (path, name, from) => later(() => app.pictures.saved(path, name, fileBuffer(st, from))),
     isUser: (n) => st.isUser(n),
     awayOf: (u) => st.buffers.find("dm", u)?.away ?? null,
     closeTarget: (t) =>

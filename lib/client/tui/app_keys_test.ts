@@ -1,5 +1,7 @@
 // deno-lint-ignore-file no-control-regex
 import assert from "node:assert/strict";
+import type { BackendError } from "../backend.ts";
+import { checkTextSize } from "../core/message_size.ts";
 import { pathCompletions } from "../files/disk.ts";
 import { colsFor, demoWorld, harness, type HarnessOptions } from "./testing.ts";
 
@@ -154,4 +156,32 @@ Deno.test("TuiApp Tab completes offline registered users, videos after /play and
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("TuiApp takes a paste of 300 KB whole and sends it; one over the server's cap is refused with send's size error (issue 71.1)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  const big = "0123456789".repeat(30_000) + " the end";
+  let s = await h.type(`\x1b[200~${big}\x1b[201~`);
+  assert.ok(!s.some((l) => l.includes("Internal error")), s.join("\n"));
+  assert.match(s[23]!, /^\[#general\] .*6789 the end$/, "the input shows the paste's end");
+  await h.type("\r");
+  assert.deepEqual(h.backend.callsOf("send"), [[general, big]], "sent whole, as one message");
+  // Over the cap: the words the scripted `send` gives (core/message_size.ts), not a stack overflow.
+  const cap = 1024 * 1024; // the server's default frame cap (protocol/frame.ts)
+  const huge = "x".repeat(cap + 1000);
+  const refusal = (() => {
+    try {
+      checkTextSize(huge, cap, 1, true);
+    } catch (e) {
+      return e as BackendError;
+    }
+  })()!;
+  h.backend.failures.set("send", refusal);
+  s = await h.type(`\x1b[200~${huge}\x1b[201~`);
+  assert.ok(!s.some((l) => l.includes("Internal error")), s.join("\n"));
+  s = await h.type("\r");
+  assert.equal(h.backend.callsOf("send").at(-1)?.[1], huge);
+  assert.ok(s.some((l) => l.includes("Not sent: The message is too long")), s.join("\n"));
+  h.close();
 });

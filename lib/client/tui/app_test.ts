@@ -7,6 +7,7 @@ import {
   memoryHighlights,
   memoryMutes,
   memoryTopics,
+  T0,
 } from "./testing.ts";
 import type { RoomControls } from "../backend.ts";
 
@@ -127,6 +128,27 @@ Deno.test("TuiApp shows a read marker before lines that arrived while away", asy
   assert.match(s[1]!, /bob │ old news/);
   assert.match(s[2]!, /─+ new messages ─+/);
   assert.match(s[3]!, /carol │ fresh/);
+  h.close();
+});
+
+Deno.test("TuiApp draws no read marker above one's own error line or text; it goes above another's next message (issue 71.9)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  h.backend.receive("bob", general, "hello");
+  await h.type("\x1b3\x1b2"); // away and back: nothing new
+  let s = await h.type("/nosuch\r");
+  assert.match(s[2]!, /!! │ Unknown command \/nosuch/);
+  assert.ok(!s.some((l) => l.includes("new messages")), `above one's own error line:\n${s.join("\n")}`);
+  s = await h.type("my own words\r");
+  assert.ok(!s.some((l) => l.includes("new messages")), `above one's own text:\n${s.join("\n")}`);
+  await h.type("\x1b3");
+  h.backend.receive("carol", general, "fresh");
+  s = await h.type("\x1b2");
+  const at = s.findIndex((l) => l.includes("new messages"));
+  assert.ok(
+    at > 0 && s[at - 1]!.includes("my own words") && s[at + 1]!.includes("carol │ fresh"),
+    s.join("\n"),
+  );
   h.close();
 });
 
@@ -421,6 +443,36 @@ Deno.test("TuiApp /quit closes the backend and resolves done", async () => {
   await h.app.done;
   assert.equal(h.backend.callsOf("close").length, 1);
   h.close();
+});
+
+Deno.test("TuiApp /quit TEXT says TEXT to each of my rooms, end to end, then quits; offline it stays (issue 71.5)", async () => {
+  const h = await open();
+  await h.type("\x1b2");
+  const s = await h.type("/quit see you  tomorrow\r");
+  assert.ok(!s.some((l) => l.includes("Usage: /quit")), s.join("\n"));
+  await h.app.done;
+  const rooms = (name: string) => ({ kind: "room", name });
+  assert.deepEqual(h.backend.callsOf("send"), [
+    [rooms("general"), "see you  tomorrow"],
+    [rooms("random"), "see you  tomorrow"],
+  ]);
+  assert.equal(h.backend.callsOf("close").length, 1);
+  h.close();
+  // Offline: the text waits in the outbox, Parley says so and stays; /quit alone then leaves.
+  const o = await open();
+  o.backend.send = (to, text) =>
+    Promise.resolve({ seq: 0, mid: "q1", ts: T0, from: "alice", to, text, pending: true });
+  let t = await o.type("/quit bye\r");
+  assert.ok(
+    t.some((l) => l.includes("Not connected: your message waits in")) &&
+      t.some((l) => l.includes("running (/quit alone leaves now)")),
+    t.join("\n"),
+  );
+  assert.equal(o.backend.callsOf("close").length, 0);
+  t = await o.type("/quit\r");
+  await o.app.done;
+  assert.equal(o.backend.callsOf("close").length, 1);
+  o.close();
 });
 
 Deno.test("TuiApp neutralises hostile room and user names in every pane", async () => {

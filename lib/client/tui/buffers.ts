@@ -70,7 +70,7 @@ export function bufferKey(kind: BufferKind, name: string): string {
 }
 
 /** A line that counts as unread when it arrives out of view: a message of someone else, or a highlight. */
-const countsUnread = (l: Line): boolean => l.kind === "msg" || l.kind === "broadcast" || l.highlight;
+export const countsUnread = (l: Line): boolean => l.kind === "msg" || l.kind === "broadcast" || l.highlight;
 
 export class ChatBuffer {
   readonly key: string;

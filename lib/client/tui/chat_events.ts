@@ -10,6 +10,7 @@ import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { BackendEvent } from "../backend.ts";
 import type { ChatState, Notice } from "./chat_state.ts";
 import type { ChatBuffer } from "./buffers.ts";
+import { withoutHash } from "../../protocol/names.ts";
 
 /** How long a typing indicator lasts without a new typing event, in ms. */
 const TYPING_TTL = 6000;
@@ -61,7 +62,7 @@ export function applyEvent(s: ChatState, e: BackendEvent): Notice | null {
       const from = sanitizeName(e.from);
       const where = e.room ? ` in #${sanitizeName(e.room)}` : "";
       s.alert(
-        s.buffers.ensure("dm", from),
+        fileBuffer(s, { user: e.from, ...(e.room ? { room: e.room } : {}) }),
         `${from} withdrew ${sanitize(e.name)}${where}: it cannot be taken now`,
       );
       return null;
@@ -181,9 +182,19 @@ function typing(s: ChatState, e: EventOf<"typing">): null {
 function fileOffer(s: ChatState, e: EventOf<"file.offer">): Notice {
   const o = e.offer;
   const from = sanitizeName(o.from);
-  const b = s.buffers.ensure("dm", from);
+  const b = fileBuffer(s, { user: o.from, ...(o.room ? { room: o.room } : {}) }); // a room's file: in the room
   const key = o.verified ? "verified key" : "key not verified";
   const where = o.room ? ` to #${sanitizeName(o.room)}` : "";
   s.alert(b, `${from} offers ${sanitize(o.name)}${where} (${sizeText(o.size)}, ${key}): /accept or /reject`);
   return { title: `File from ${from}`, body: sanitize(o.name) };
+}
+
+/**
+ * A file's conversation: the room it was offered in (issue 71.4), else the DM with its sender. Its
+ * offer, withdrawal and picture go there (its transfer line too: ChatState.transfer).
+ */
+export function fileBuffer(s: ChatState, f: { user: string; room?: string }): ChatBuffer {
+  return f.room
+    ? s.buffers.ensure("room", sanitizeName(withoutHash(f.room)))
+    : s.buffers.ensure("dm", sanitizeName(f.user));
 }

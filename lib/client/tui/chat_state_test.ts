@@ -326,16 +326,14 @@ Deno.test("applyEvent(): a file offered, or a room one is put in or taken out of
   assert.equal(s.buffers.status.lines.at(-1)!.text, "You left #h");
 });
 
-Deno.test("applyEvent(): a file withdrawn by its sender is said in their conversation, as news", () => {
+Deno.test("applyEvent(): a file withdrawn by its sender is said in its conversation (a room's in the room), as news", () => {
   const s = new ChatState("alice", now);
   applyEvent(s, { type: "file.withdrawn", fid: "f1", from: "bob", name: "plan.pdf" });
   applyEvent(s, { type: "file.withdrawn", fid: "f2", from: "bob", name: "deck.pdf", room: "team" });
-  const dm = s.buffers.find("dm", "bob")!;
-  assert.deepEqual(dm.lines.map((l) => l.text), [
-    "bob withdrew plan.pdf: it cannot be taken now",
-    "bob withdrew deck.pdf in #team: it cannot be taken now",
-  ]);
-  assert.deepEqual([dm.unread, dm.highlights], [2, 2]);
+  const dm = s.buffers.find("dm", "bob")!, team = s.buffers.find("room", "team")!;
+  assert.deepEqual(dm.lines.map((l) => l.text), ["bob withdrew plan.pdf: it cannot be taken now"]);
+  assert.deepEqual(team.lines.map((l) => l.text), ["bob withdrew deck.pdf in #team: it cannot be taken now"]);
+  assert.deepEqual([dm.unread, dm.highlights, team.unread, team.highlights], [1, 1, 1, 1]);
 });
 
 Deno.test("applyEvent(): a member added to, removed from or leaving a room one is in is said as such, not 'You are in'", () => {

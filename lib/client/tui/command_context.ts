@@ -55,8 +55,11 @@ export interface CommandContext {
   /** Records the user's own status after `/busy` or `/free` succeeded. */
   setOwnStatus(status: "busy" | "free"): void;
   video: VideoControls;
-  /** A downloaded file was saved: shown as a picture when it is one (picture_view.ts). */
-  savedFile?(path: string, name: string): void;
+  /**
+   * A downloaded file was saved: shown as a picture when it is one (picture_view.ts), in its
+   * conversation (the room it was offered in, or the DM with its sender).
+   */
+  savedFile?(path: string, name: string, from: { user: string; room?: string }): void;
   /** The away reason `user` last told this client (a reply to a direct message), while they are busy. */
   awayOf?(user: string): { text: string; at: number } | null;
   /** True for a user the client already knows (online, a room member or an open query). */

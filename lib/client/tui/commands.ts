@@ -25,7 +25,7 @@ import { FILE_COMMANDS } from "./commands_files.ts";
 import { CHANGE_COMMANDS, ME } from "./commands_changes.ts";
 import { SEARCH_COMMANDS } from "./commands_search.ts";
 import { BLOCK_COMMANDS, blockedNote, refuseBlockedHere } from "./commands_blocks.ts";
-import { ROOM_COMMANDS, roomTarget } from "./commands_rooms.ts";
+import { leavingMessage, ROOM_COMMANDS, roomTarget } from "./commands_rooms.ts";
 import { STATUS_COMMANDS } from "./commands_status.ts";
 import { MUTE_COMMANDS, mutedNote } from "./commands_mutes.ts";
 import { saidBy } from "../core/action.ts";
@@ -243,10 +243,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "quit",
     aliases: ["exit", "disconnect"],
-    usage: "",
-    help: "Leave Parley (warns once when messages are not sent yet or files are under way)",
+    usage: "[TEXT]",
+    help:
+      "Leave Parley (warns once when messages are not sent yet or files are under way); with TEXT, say it to your rooms first, end to end, as IRC's quit message",
     permission: "user",
-    run: async (ctx) => {
+    run: async (ctx, [text]) => {
+      if (text !== undefined) await quitMessage(ctx, text);
       const n = ctx.backend.pendingCount?.() ?? 0;
       const moving = (await ctx.backend.files?.list().catch(() => []) ?? [])
         .filter((e) => e.state === "sending" || e.state === "receiving")
@@ -265,6 +267,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
 ];
+
+/** `/quit TEXT`: said to each of my rooms first (commands_rooms.ts); offline, the next `/quit` leaves. */
+async function quitMessage(ctx: CommandContext, text: string): Promise<void> {
+  for (const r of await ctx.backend.rooms?.list() ?? []) {
+    try {
+      await leavingMessage(ctx, r.name, text, "Parley is still running (/quit alone leaves now)");
+    } catch (e) {
+      ctx.quitWarned = true;
+      throw e;
+    }
+  }
+}
 
 /**
  * "3 messages are", or with what else waits for a peer that is away (peer mode lists queued changes and

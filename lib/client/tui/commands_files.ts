@@ -88,7 +88,7 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
       background(
         ctx,
         f.accept(number(n)).then((r) => {
-          ctx.savedFile?.(r.path, r.name);
+          ctx.savedFile?.(r.path, r.name, { user: r.from, ...(r.room ? { room: r.room } : {}) });
           return `Saved ${sanitize(r.path)} (${sizeText(r.size)}) from ${sanitizeName(r.from)}`;
         }),
       );

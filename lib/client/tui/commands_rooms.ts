@@ -51,19 +51,19 @@ function roomAndText(
 }
 
 /**
- * `/part`'s message: sent to the room, and taken by the server, before the room is left (a text still
- * waiting in the outbox could no longer be sealed for it once left): offline, nothing is left.
+ * A part or quit message, IRC's (`/part TEXT`, `/quit TEXT`): sent to the room end to end, on screen at
+ * once, and taken by the server before the room is left or Parley quits (a text still waiting in the
+ * outbox could no longer be sealed for a room once left): offline, it says so and what stays (`still`).
  */
-async function partMessage(ctx: CommandContext, room: string, text: string): Promise<void> {
+export async function leavingMessage(
+  ctx: CommandContext,
+  room: string,
+  text: string,
+  still: string,
+): Promise<void> {
   const m = await ctx.backend.send({ kind: "room", name: room }, text);
   void ctx.addMessages([m]);
-  if (m.seq <= 0) {
-    throw new Error(
-      `Not connected: your message waits in the outbox and you are still in #${
-        sanitizeName(room)
-      } (/part alone leaves once it is sent)`,
-    );
-  }
+  if (m.seq <= 0) throw new Error(`Not connected: your message waits in the outbox and ${still}`);
 }
 
 /** What `/topic` and `/rooms` say of room `name`'s topic: "" when it has none or topics are not offered. */
@@ -109,7 +109,8 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
       // "/part dev" (one of my rooms, alone) leaves #dev, as before part messages.
       const bare = r && !rest && !r.startsWith("#") && mine.some((x) => x.name === roomName(r));
       const [name, text] = bare ? [roomName(r), undefined] : roomAndText(ctx, mine, r, rest);
-      if (text !== undefined) await partMessage(ctx, name, text);
+      const still = `you are still in #${sanitizeName(name)} (/part alone leaves once it is sent)`;
+      if (text !== undefined) await leavingMessage(ctx, name, text, still);
       await rooms.leave(name);
       if (ctx.target?.kind === "room" && ctx.target.name === name) ctx.closeCurrent();
     },

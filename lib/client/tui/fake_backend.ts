@@ -244,6 +244,8 @@ export class FakeBackend implements ChatBackend {
 /** Frames from a list, one per `next()`; after the last, `next()` waits for `stop()` (or `end()`). */
 export class FakeVideoHandle implements VideoHandle {
   readonly dropped = 0;
+  /** Frames "received" per rendition, when a test sets them (a server playback's end line). */
+  perRendition: Record<string, number> | undefined;
   readonly ops: string[] = [];
   format: "jpeg" | "rgb" | undefined;
   /** The video's length, ms (a played one from `videoList`; a stream has none). */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import type { FileControls, FileEntryInfo } from "../backend.ts";
 import type { ImageThumbnail } from "../../media/mod.ts";
-import { harness } from "./testing.ts";
+import { demoWorld, harness } from "./testing.ts";
 
-/** One file offered by bob; `/accept` saves it at /dl/NAME. */
-function files(name: string): FileControls {
+/** One file offered by bob (in `room`, when given); `/accept` saves it at /dl/NAME. */
+function files(name: string, room?: string): FileControls {
   let offered = true;
   const entry = (): FileEntryInfo => ({
     ...(offered ? { n: 1 } : {}),
@@ -22,7 +22,13 @@ function files(name: string): FileControls {
     list: () => Promise.resolve([entry()]),
     accept: () => {
       offered = false;
-      return Promise.resolve({ path: `/dl/${name}`, name, size: 100, from: "bob" });
+      return Promise.resolve({
+        path: `/dl/${name}`,
+        name,
+        size: 100,
+        from: "bob",
+        ...(room ? { room } : {}),
+      });
     },
     reject: () => Promise.resolve(entry()),
     waiting: () => Promise.resolve(offered ? 1 : 0),
@@ -170,6 +176,33 @@ Deno.test("with kitty graphics the thumbnail is a kitty image at the cell size's
       new RegExp(`\\x1b_Ga=d,d=I,i=${id}[,;\\x1b]`),
       "deleted once gone",
     );
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a room's file: its offer, withdrawal and picture are in the room's buffer, not the sender's DM (issue 71.4)", async () => {
+  const h = await harness({
+    setup: (b) => (demoWorld(b), b.files = files("pic.png", "general")),
+    loadPicture: () => Promise.resolve(red(16, 8)),
+  });
+  try {
+    const offer = { fid: "f1", from: "bob", name: "pic.png", size: 100, sha256: "", room: "general" };
+    h.backend.emit({ type: "file.offer", offer });
+    let s = await h.type("\x1b2");
+    assert.equal(s[23], "[#general]");
+    assert.ok(s.some((l) => l.includes("bob offers pic.png to #general")), s.join("\n"));
+    assert.ok(!s.some((l) => /\d\.bob\b/.test(l)), `no DM buffer with bob:\n${s.join("\n")}`);
+    // Accepted from another buffer: the picture goes under a line of #general.
+    await h.type("\x1b3/accept\r");
+    s = await h.settle();
+    assert.ok(!s.some((l) => l.includes("🖼")), `not in #random:\n${s.join("\n")}`);
+    s = await h.type("\x1b2");
+    assert.ok(s.some((l) => l.includes("🖼 pic.png 640×320")), s.join("\n"));
+    h.backend.emit({ type: "file.withdrawn", fid: "f2", from: "bob", name: "old.zip", room: "general" });
+    s = await h.settle();
+    assert.ok(s.some((l) => l.includes("bob withdrew old.zip in #general")), s.join("\n"));
+    assert.ok(!s.some((l) => /\d\.bob\b/.test(l)), `no DM buffer with bob:\n${s.join("\n")}`);
   } finally {
     h.close();
   }

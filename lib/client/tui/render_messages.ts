@@ -8,7 +8,7 @@
  * when the buffer is shorter than the pane. Wrapped rows are cached on the line per text width, so
  * only visible lines are ever wrapped.
  */
-import type { ChatBuffer, Line, Measure } from "./buffers.ts";
+import { type ChatBuffer, countsUnread, type Line, type Measure } from "./buffers.ts";
 import type { Layout } from "./layout.ts";
 import { BOLD, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, wrap } from "./width.ts";
@@ -99,14 +99,18 @@ export function dayStarts(lines: readonly Line[], now: number): Set<Line> {
   return out;
 }
 
-/** The first line after the read marker, when the marker is to be shown. */
+/**
+ * The line the read marker ("new messages") is drawn above, when it is shown: the first line after
+ * the marker that is new to the user — another's message or a highlight (buffers.ts `countsUnread`),
+ * never one's own text, answer or error line (issue 71.9).
+ */
 export function markerLine(buf: ChatBuffer): Line | null {
   if (buf.markerBefore) return buf.lines[0] === buf.markerBefore ? buf.markerBefore : null;
   if (!buf.markerAfter) return null;
-  const last = buf.lines[buf.lines.length - 1];
-  if (last === buf.markerAfter) return null;
   const i = buf.lines.lastIndexOf(buf.markerAfter);
-  return i >= 0 ? buf.lines[i + 1] ?? null : null;
+  if (i < 0) return null;
+  for (let k = i + 1; k < buf.lines.length; k++) if (countsUnread(buf.lines[k]!)) return buf.lines[k]!;
+  return null;
 }
 
 /** The rows each line takes in the pane: its wrapped rows, and its day row and read-marker row when it has them. */
@@ -174,7 +178,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     idx = i < 0 ? 0 : i;
     skip = i < 0 ? 0 : buf.scroll.skip;
   }
-  const rows: Row[] = [];
+  let rows: Row[] = [];
   const today = dayOf(view.now);
   for (; idx >= 0 && rows.length < r.height; idx--) {
     const line = lines[idx]!;
@@ -185,7 +189,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     for (let k = 0; k < n; k++) own.push({ line, index: k });
     if (skip) own.splice(Math.max(0, own.length - skip));
     skip = 0;
-    rows.unshift(...own);
+    rows = own.concat(rows); // not unshift(...own): a long message's rows, one argument each
   }
   const shown = rows.slice(Math.max(0, rows.length - r.height));
   const nextCache: typeof frameCache = new Map();

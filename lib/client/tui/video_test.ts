@@ -88,6 +88,22 @@ Deno.test("TuiApp /play draws half-blocks in the message pane with the overlay; 
   h.close();
 });
 
+Deno.test("TuiApp /play's end line adds up after a seek back: frames passed over are said (issue 71.6)", async () => {
+  const h = await harness({ setup: video });
+  await h.type("\x1b2/play sample\r");
+  await until(h, "frames", (l) => paneText(l).includes("▀"));
+  const handle = h.backend.handles[0]!;
+  await h.type("\x1b[D"); // back: the frames held then were never drawn, yet received
+  handle.perRendition = { "240p": 7, "720p": 0, "1080p": 0 }; // 3 drawn, 4 held when the seek came
+  await h.type("q");
+  const s = await until(h, "the end line", (l) => /Played sample: 3 frames shown/.test(paneText(l)));
+  assert.match(
+    s.map((l) => l.split("│")[2]?.trim() ?? "").join(" "), // the message column, its rows joined
+    /Played sample: 3 frames shown, 0 dropped, 4 passed over by a seek or the stop \(240p: 7 720p: 0 1080p: 0\)/,
+  );
+  h.close();
+});
+
 Deno.test("TuiApp /play --thirds asks for thirds mode; typing goes to the input line, not the player", async () => {
   const h = await harness({ setup: video });
   await h.type("/play sample --thirds\r");

@@ -275,7 +275,7 @@ export class TuiVideo {
           this.app.invalidate();
           this.app.state.info(
             this.app.state.buffers.current,
-            `${what}: ${sum.shown} frames shown, ${sum.dropped} dropped${renditionCounts(src)}`,
+            `${what}: ${sum.shown} frames shown, ${sum.dropped} dropped${renditionCounts(src, sum)}`,
           );
         })
       );
@@ -283,9 +283,15 @@ export class TuiVideo {
   }
 }
 
-/** " (240p: A 720p: B 1080p: C)" — frames received per rendition, as `parley play` prints them. */
-function renditionCounts(src: VideoHandle): string {
+/**
+ * " (240p: A 720p: B 1080p: C)" — frames received per rendition, as `parley play` prints them; frames
+ * received but neither shown nor dropped (held when a seek or the stop came: never drawn) are said
+ * before them, so that the counts add up (issue 71.6: "168 shown, 0 dropped (240p: 172 …)").
+ */
+function renditionCounts(src: VideoHandle, sum: { shown: number; dropped: number }): string {
   const r = src.perRendition;
   if (!r) return "";
-  return ` (${["240p", "720p", "1080p"].map((k) => `${k}: ${r[k] ?? 0}`).join(" ")})`;
+  const over = Object.values(r).reduce((a, b) => a + b, 0) - sum.shown - sum.dropped;
+  const passed = over > 0 ? `, ${over} passed over by a seek or the stop` : "";
+  return `${passed} (${["240p", "720p", "1080p"].map((k) => `${k}: ${r[k] ?? 0}`).join(" ")})`;
 }
