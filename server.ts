@@ -21,6 +21,7 @@ import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
+import { STOP_TIMEOUT_S, stopWithin } from "./lib/server/stop_bound.ts";
 import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
 import type { PostgresStore } from "./lib/server/store/postgres_store.ts";
 import type { Store } from "./lib/server/store/store.ts";
@@ -164,16 +165,29 @@ async function main(argv: string[]): Promise<number> {
   // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
   // gracefully (installed after it, one could find no handler yet and end the process at once).
   let exiting = false;
+  const bound = (num(f["stop-timeout"], "stop-timeout") ?? STOP_TIMEOUT_S) * 1000;
   const stop = async (why: string) => {
     if (exiting) return;
     exiting = true;
     log.info("signal", { why });
     if (beat !== null) clearInterval(beat);
-    await http?.close().catch(() => {});
-    await pg?.leave(node).catch(() => {});
-    await srv.shutdown();
-    dd.close();
-    Deno.exit(0);
+    // Each step raced against one deadline (lib/server/stop_bound.ts): a PostgreSQL or NATS that
+    // does not answer leaves the step pending, logged, and the process ends all the same.
+    const r = await stopWithin(
+      [
+        { name: "metrics close", run: async () => await http?.close() },
+        {
+          name: "leave the cluster (PostgreSQL nodes row)",
+          run: async () => await pg?.leave(node),
+          capMs: 2000,
+        },
+        { name: "server shutdown", run: () => srv.shutdown(), waiting: () => srv.shutdownStep },
+      ],
+      bound,
+      { log, now: () => Date.now() },
+    );
+    dd.close(); // after the last log line: the log file is in it
+    Deno.exit(r.done ? 0 : 1);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.

@@ -95,6 +95,7 @@ export class ParleyServer {
   #reads = 0;
   /** Sessions opened since the trim's last look. */
   #opened = 0;
+  #closingStep: string | null = null;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   /** One connection's run of requests before other work gets a turn. */
@@ -492,8 +493,14 @@ export class ParleyServer {
     };
   }
 
+  /** What a shutdown under way waits for now (logged when server.ts's stop bound cuts it short). */
+  get shutdownStep(): string | null {
+    return this.#closingStep;
+  }
+
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
   shutdown(reason = "The server is shutting down"): Promise<void> {
+    const step = (name: string) => void (this.#closingStep = name);
     this.#closing ??= (async () => {
       this.core.log.info("shutdown", { sessions: this.hub.sessions.size });
       try {
@@ -503,10 +510,13 @@ export class ParleyServer {
       if (this.#sweeper !== null) clearInterval(this.#sweeper);
       if (this.#expirer !== null) clearInterval(this.#expirer);
       if (this.#trimmer !== null) clearInterval(this.#trimmer);
+      step("video close");
       await this.video.close();
+      step("message log close (the last batch's commit)");
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());
       for (const s of [...this.hub.sessions]) this.#close(s, ErrorCode.Shutdown, reason);
+      step("client outboxes drained");
       await Promise.race([
         Promise.all(drains),
         new Promise((r) => setTimeout(r, this.config.shutdownGraceMs)),
@@ -517,12 +527,17 @@ export class ParleyServer {
           c.close();
         } catch { /* gone */ }
       }
+      step("connection readers");
       await Promise.allSettled([...this.#readers]);
       this.hub.close();
+      step("cluster close (bus)");
       await this.cluster?.close();
       this.#hasher.close?.();
+      step("files close");
       await this.files.close();
+      step("store close");
       await this.deps.store.close();
+      step("done");
       this.core.log.info("shutdown.done", {});
     })();
     return this.#closing;
