@@ -5,8 +5,15 @@
  * sender's outbox and is delivered once after the outage.
  */
 import assert from "node:assert/strict";
+import postgres from "postgres";
+import type { ChatMessage } from "../lib/client/backend.ts";
+import { ChatClient } from "../lib/client/core/chat_client.ts";
+import { Connection } from "../lib/client/session/connection.ts";
+import { LocalStore } from "../lib/client/session/local_store.ts";
+import { sendKeptOnce } from "../lib/client/cli/messages.ts";
 import { clusterSkip, fileEngines } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
+import { eventually, testCert, testKdf } from "./helpers.ts";
 
 // The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
 const engines = fileEngines();
@@ -58,6 +65,109 @@ Deno.test({
         a.child.kill("SIGKILL");
       } catch { /* gone */ }
       await a.child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** `user` registered on the node at `port` with a client folder's store in memory (an outbox). */
+async function withOutbox(port: number, user: string): Promise<ChatClient> {
+  const conn = await Connection.open({ host: "127.0.0.1", port, caPem: (await testCert()).cert });
+  return await ChatClient.login({
+    conn,
+    server: `127.0.0.1:${port}`,
+    user,
+    password: `pw-${user}-secret`,
+    register: true,
+    kdf: testKdf,
+    store: new LocalStore(":memory:"),
+  });
+}
+
+/** How many rows of the shared database hold the message `mid`. */
+async function storedCopies(url: string, mid: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [r] = await sql`SELECT COUNT(*)::int AS n FROM messages WHERE mid = ${mid}`;
+    return r!.n as number;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+Deno.test({
+  name:
+    "faults: during a PostgreSQL outage a send is answered unavailable, stays queued, and is delivered once after it",
+  ignore,
+  async fn() {
+    const { pg, nats } = await engines.both();
+    const dir = await Deno.makeTempDir({ prefix: "parley-faults-" });
+    const url = await pg.newDatabase();
+    const a = await spawnNode(dir, url, nats.url);
+    const clients: ChatClient[] = [];
+    let down = false;
+    try {
+      const bob = await login(a.port, "bob", true);
+      const alice = await withOutbox(a.port, "alice");
+      clients.push(bob, alice);
+      await Promise.all([bob.sync(), alice.sync()]);
+      const seen: ChatMessage[] = [];
+      bob.on((e) => void (e.type === "message" && seen.push(e.message)));
+      const to = { kind: "user" as const, name: "bob" };
+
+      await pg.down();
+      down = true;
+      // A login during the outage is answered at once, with the code that says "try again".
+      const t0 = Date.now();
+      await assert.rejects(
+        login(a.port, "bob", false),
+        (e: Error & { code?: string }) => e.code === "unavailable",
+      );
+      assert.ok(Date.now() - t0 < 4000, `the login was answered after ${Date.now() - t0} ms`);
+
+      // A scripted send gives up after its patience: kept in the outbox, waiting, not failed.
+      const said: string[] = [];
+      await assert.rejects(
+        sendKeptOnce(alice, to, "kept through the outage", undefined, (l) => said.push(l), 1500),
+        (e: Error & { code?: string }) => e.code === "unavailable",
+      );
+      assert.match(said[0]!, /^The server cannot store messages right now; sending again/);
+      assert.match(said[1]!, /waits in the outbox/);
+      const kept = alice.outgoing!.list();
+      assert.equal(kept.length, 1);
+      assert.equal(kept[0]!.text, "kept through the outage");
+      assert.equal(kept[0]!.failed, undefined, "not marked failed");
+
+      // Another waits for the store to come back, said once.
+      const said2: string[] = [];
+      const waiting = sendKeptOnce(
+        alice,
+        to,
+        "sent once it is back",
+        undefined,
+        (l) => said2.push(l),
+        30_000,
+      );
+      await eventually(() => said2.length === 1, 10_000, "the send said the server cannot store");
+      await pg.up();
+      down = false;
+      const sent = await waiting;
+      assert.ok(sent.seq > 0);
+      assert.equal(said2.length, 1, "said once");
+
+      // The kept one goes at the next connect of a following client, with its mid.
+      await alice.start();
+      await eventually(() => alice.outgoing!.count() === 0, 15_000, "the outbox emptied");
+      await eventually(() => seen.length >= 2, 10_000, "bob got both");
+      await new Promise((r) => setTimeout(r, 1500)); // a second copy would come now
+      const texts = seen.map((m) => m.text).sort();
+      assert.deepEqual(texts, ["kept through the outage", "sent once it is back"]);
+      assert.equal(await storedCopies(url, kept[0]!.mid), 1);
+      assert.equal(await storedCopies(url, sent.mid), 1);
+    } finally {
+      if (down) await pg.up().catch(() => {});
+      for (const c of clients) await c.close().catch(() => {});
+      await a.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -6,12 +6,14 @@
  * catch up with `seq > last`. Acks commit without waiting for the WAL flush (an ack is a hint, as in
  * the SQLite store). This file (messages, acks, rooms, nodes), pg_messages.ts (a batch's writes: one
  * statement for its messages, one for its acks), pg_accounts.ts (the rest) and pg_migrations.ts are
- * the only places that speak Postgres SQL.
+ * the only places that speak Postgres SQL. PostgreSQL out of reach, or slower than
+ * `STATEMENT_TIMEOUT_MS`, is `StoreUnavailable` from every method (pg_errors.ts).
  */
 import postgres from "postgres";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
+import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
   genericPlan,
@@ -32,6 +34,12 @@ import type {
   StoredMessage,
   StoreStats,
 } from "./store.ts";
+
+/**
+ * The longest a statement may run (PostgreSQL cancels it) and, a second more, the longest any call
+ * waits for an answer (pg_errors.ts `guardCalls`); both end in `StoreUnavailable`.
+ */
+export const STATEMENT_TIMEOUT_MS = 5000;
 
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
@@ -86,12 +94,15 @@ export class PostgresStore extends PgAccounts implements Store {
    */
   static async open(
     url: string,
-    o: { maxConnections?: number; tlsCa?: string; clock?: Clock } = {},
+    o: { maxConnections?: number; tlsCa?: string; clock?: Clock; timeoutMs?: number } = {},
   ): Promise<PostgresStore> {
+    const timeoutMs = o.timeoutMs ?? STATEMENT_TIMEOUT_MS;
     const sql = postgres(url, {
       max: o.maxConnections ?? 8,
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // PostgreSQL cancels a statement past it (57014: StoreUnavailable, pg_errors.ts).
+      connection: { statement_timeout: timeoutMs },
       types: { bytea: BYTEA },
       ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
     });
@@ -100,13 +111,16 @@ export class PostgresStore extends PgAccounts implements Store {
       await s.#migrate();
     } catch (e) {
       await sql.end({ timeout: 1 });
-      throw e;
+      throw classifyPgError(e);
     }
+    // Every call answered within a second more than PostgreSQL's own bound, even when it hangs.
+    guardCalls(s, methodNames(PostgresStore.prototype).filter((m) => m !== "close"), timeoutMs + 1000);
     return s;
   }
 
   async #migrate(): Promise<void> {
     await this.sql.begin(async (tx) => {
+      await tx`SET LOCAL statement_timeout = 0`; // a migration may take its time
       await tx`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`;
       await tx`CREATE TABLE IF NOT EXISTS schema_version (v INTEGER NOT NULL)`;
       const rows = await tx`SELECT v FROM schema_version`;
