@@ -11,7 +11,7 @@ import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { sendKeptOnce } from "../lib/client/cli/messages.ts";
-import { clusterSkip, fileEngines } from "./cluster_harness.ts";
+import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";
 
@@ -103,7 +103,8 @@ Deno.test({
     const { pg, nats } = await engines.both();
     const dir = await Deno.makeTempDir({ prefix: "parley-faults-" });
     const url = await pg.newDatabase();
-    const a = await spawnNode(dir, url, nats.url);
+    const metrics = await freePort();
+    const a = await spawnNode(dir, url, nats.url, { args: ["--metrics", `127.0.0.1:${metrics}`] });
     const clients: ChatClient[] = [];
     let down = false;
     try {
@@ -117,6 +118,9 @@ Deno.test({
 
       await pg.down();
       down = true;
+      const h = await fetch(`http://127.0.0.1:${metrics}/healthz`);
+      assert.equal(h.status, 503);
+      assert.match(await h.text(), /^unhealthy store=The server cannot reach its database right now/);
       // A login during the outage is answered at once, with the code that says "try again".
       const t0 = Date.now();
       await assert.rejects(
