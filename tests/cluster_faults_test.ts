@@ -14,6 +14,9 @@ import { sendKeptOnce } from "../lib/client/cli/messages.ts";
 import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";
+import { BusSeal } from "../lib/server/bus/seal.ts";
+import { ManualClock } from "../lib/common/clock.ts";
+import { Logger } from "../lib/common/logger.ts";
 
 // The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
 const engines = fileEngines();
@@ -175,4 +178,20 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("faults: an event refused as stale after a pause logs a hint naming pauses and partitions, not only the key", () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const clock = new ManualClock();
+  const lines: string[] = [];
+  const log = new Logger([(l) => lines.push(l)], clock);
+  const a = new BusSeal({ key, clock }, "t"), b = new BusSeal({ key, clock, log }, "t");
+  const wire = a.seal("node-a", { t: "msg", seq: 1 });
+  clock.advance(31_000); // node A (or NATS) was paused for 31 s
+  assert.equal(b.open(wire), null);
+  assert.equal(b.refused.get("stale"), 1);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /bus\.refused counts="stale: 1"/);
+  assert.match(lines[0]!, /paused or cut off \(partitioned\)/);
+  assert.doesNotMatch(lines[0]!, /same cluster key/, "a stale event alone says nothing of keys");
 });
