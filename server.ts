@@ -139,7 +139,17 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics });
+  }, {
+    store,
+    log,
+    tls: dd.tls,
+    bus: bus ?? undefined,
+    metrics,
+    // Presence through a bus blip: the nodes alive by their PostgreSQL heartbeat (lib/server/cluster.ts).
+    ...(pg && bus
+      ? { cluster: { liveNodes: (now: number, within: number) => pg.liveNodes(node, now, within) } }
+      : {}),
+  });
   await srv.start();
   const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;

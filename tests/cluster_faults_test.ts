@@ -15,6 +15,15 @@ import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";
 import { BusSeal } from "../lib/server/bus/seal.ts";
+import type { Bus } from "../lib/server/bus/bus.ts";
+import { NatsBus } from "../lib/server/bus/nats_bus.ts";
+import type { ClusterOptions } from "../lib/server/cluster.ts";
+import { ParleyServer } from "../lib/server/server.ts";
+import { PostgresStore } from "../lib/server/store/postgres_store.ts";
+import { memoryLogger } from "../lib/common/logger.ts";
+import { systemClock } from "../lib/common/clock.ts";
+import { fastHasher } from "./helpers.ts";
+import { TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { Logger } from "../lib/common/logger.ts";
 
@@ -194,4 +203,59 @@ Deno.test("faults: an event refused as stale after a pause logs a hint naming pa
   assert.match(lines[0]!, /bus\.refused counts="stale: 1"/);
   assert.match(lines[0]!, /paused or cut off \(partitioned\)/);
   assert.doesNotMatch(lines[0]!, /same cluster key/, "a stale event alone says nothing of keys");
+});
+
+Deno.test({
+  name:
+    "faults: while the bus is silent, a node keeps the users of nodes whose PostgreSQL heartbeat is fresh",
+  ignore,
+  async fn() {
+    const { pg, nats } = await engines.both();
+    const url = await pg.newDatabase();
+    const tls = await testCert();
+    const subject = `parley.t${crypto.randomUUID().slice(0, 8)}`;
+    let muted = false; // the bus delivers nothing (a NATS blip) while set
+    const mutable = (b: Bus): Bus => ({
+      node: b.node,
+      publish: (e) => b.publish(e),
+      subscribe: (fn) => b.subscribe((from, e) => muted ? undefined : fn(from, e)),
+      close: () => b.close(),
+    });
+    const servers: ParleyServer[] = [], clients: ChatClient[] = [];
+    const beats: ReturnType<typeof setInterval>[] = [];
+    try {
+      for (const node of ["node1", "node2"]) {
+        const store = await PostgresStore.open(url);
+        const cluster: ClusterOptions = {
+          heartbeatMs: 150,
+          presenceTimeoutMs: 600,
+          liveNodes: (now, within) => store.liveNodes(node, now, within),
+        };
+        const bus = mutable(await NatsBus.open(nats.url, node, { key: TEST_CLUSTER_KEY, subject }));
+        const srv = new ParleyServer(
+          { port: 0, msgRate: 0, loginRate: 0, dataDir: "/nonexistent" },
+          { store, log: memoryLogger(systemClock).logger, tls, hasher: fastHasher, bus, cluster },
+        );
+        await srv.start();
+        servers.push(srv);
+        // As server.ts: the node's heartbeat row in PostgreSQL.
+        beats.push(setInterval(() => store.heartbeat(node, true, Date.now()).catch(() => {}), 150));
+      }
+      const alice = await login(servers[0]!.port, "alice", true);
+      const bob = await login(servers[1]!.port, "bob", true);
+      clients.push(alice, bob);
+      const bobThere = async () => (await alice.who()).some((p) => p.user === "bob");
+      await eventually(bobThere, 5000, "bob seen from node 1");
+      muted = true;
+      await new Promise((r) => setTimeout(r, 2000)); // over three presence timeouts without a word
+      assert.ok(await bobThere(), "bob kept while node 2's heartbeat in PostgreSQL is fresh");
+      clearInterval(beats.pop()); // node 2 stops beating too: now it is gone
+      await eventually(async () => !(await bobThere()), 5000, "bob offline once node 2's heartbeat is old");
+    } finally {
+      muted = false;
+      for (const b of beats) clearInterval(b);
+      for (const c of clients) await c.close().catch(() => {});
+      await Promise.all(servers.map((s) => s.shutdown()));
+    }
+  },
 });

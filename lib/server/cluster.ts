@@ -3,7 +3,8 @@
  * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message,
  * its own included, in seq order (its own at once when nothing is missing before them); a bus `msg`
  * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
- * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
+ * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
+ * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
  * store, never take it from the event; a device event drops the user's device rows this node holds
  * (the store reads them again). Relayed files: `files` (file_share.ts) hears the `file` events;
@@ -27,6 +28,11 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** A node not heard from for this long is gone (its users go offline). */
   presenceTimeoutMs?: number;
+  /**
+   * The other nodes whose heartbeat in the store is within `withinMs` of `now` (server.ts: the
+   * PostgreSQL `nodes` rows). A node silent on the bus but alive there keeps its users' presence.
+   */
+  liveNodes?: (now: number, withinMs: number) => Promise<string[]>;
 }
 
 export class Cluster {
@@ -40,6 +46,10 @@ export class Cluster {
   #presenceSoon: ReturnType<typeof setTimeout> | null = null;
   readonly #heartbeatMs: number;
   readonly #timeoutMs: number;
+  readonly #liveNodes: ClusterOptions["liveNodes"];
+  /** Nodes alive by their store heartbeat at the last look (each tick looks again). */
+  #alive = new Set<string>();
+  #looking = false;
   /** Relayed files across the nodes (set before `start`). */
   files: FileShare | null = null;
   /** One certificate on every node (set before `start`). */
@@ -48,6 +58,7 @@ export class Cluster {
   constructor(readonly core: Core, readonly bus: Bus, readonly clock: Clock, o: ClusterOptions = {}) {
     this.#heartbeatMs = o.heartbeatMs ?? 1000;
     this.#timeoutMs = o.presenceTimeoutMs ?? 3500;
+    this.#liveNodes = o.liveNodes;
   }
 
   get node(): string {
@@ -133,9 +144,23 @@ export class Cluster {
     this.#publishPresence();
     const now = this.clock.now();
     for (const [node, n] of this.#remote) {
-      if (now - n.seen > this.#timeoutMs) this.#setRemote(node, null);
+      if (now - n.seen > this.#timeoutMs && !this.#alive.has(node)) this.#setRemote(node, null);
     }
+    void this.#lookAlive(now);
     void this.catchUp();
+  }
+
+  /** Which nodes the store says are alive (none when it cannot say: the bus alone decides then). */
+  async #lookAlive(now: number): Promise<void> {
+    if (!this.#liveNodes || this.#looking) return;
+    this.#looking = true;
+    try {
+      this.#alive = new Set(await this.#liveNodes(now, this.#timeoutMs));
+    } catch {
+      this.#alive = new Set();
+    } finally {
+      this.#looking = false;
+    }
   }
 
   /** Fans out every message after the cursor that this node did not store; one run at a time. */
