@@ -26,6 +26,7 @@ import { SqliteStore } from "./lib/server/store/sqlite_store.ts";
 import type { PostgresStore } from "./lib/server/store/postgres_store.ts";
 import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
+import type { ClusterOptions } from "./lib/server/cluster.ts";
 import type { NatsBusOptions } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 import { Metrics } from "./lib/server/metrics.ts";
@@ -145,10 +146,9 @@ async function main(argv: string[]): Promise<number> {
     tls: dd.tls,
     bus: bus ?? undefined,
     metrics,
-    // Presence through a bus blip: the nodes alive by their PostgreSQL heartbeat (lib/server/cluster.ts).
-    ...(pg && bus
-      ? { cluster: { liveNodes: (now: number, within: number) => pg.liveNodes(node, now, within) } }
-      : {}),
+    // Through a bus blip (lib/server/cluster.ts): presence from the nodes' PostgreSQL heartbeats,
+    // controls (kicks, roles, device changes) from PostgreSQL's log of them.
+    ...(pg && bus ? { cluster: clusterStore(pg, node) } : {}),
   });
   await srv.start();
   const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
@@ -263,6 +263,18 @@ async function startMetrics(
   const close = () => (clearInterval(timer), http.close());
   console.log(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
   return { close };
+}
+
+/** What a node's Cluster reads of PostgreSQL besides messages: live nodes, and the controls' log. */
+function clusterStore(pg: PostgresStore, node: string): ClusterOptions {
+  return {
+    liveNodes: (now, within) => pg.liveNodes(node, now, within),
+    controls: {
+      put: (origin, at, event) => pg.putControl(origin, at, event),
+      since: (after, limit) => pg.controlsSince(after, limit),
+      last: () => pg.lastControl(),
+    },
+  };
 }
 
 /** A node not heard from for this long is taken for dead (heartbeats are every second). */

@@ -24,6 +24,7 @@ import { memoryLogger } from "../lib/common/logger.ts";
 import { systemClock } from "../lib/common/clock.ts";
 import { fastHasher } from "./helpers.ts";
 import { TEST_CLUSTER_KEY } from "./cluster_harness.ts";
+import { runConsoleLine } from "../lib/server/console.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import { Logger } from "../lib/common/logger.ts";
 
@@ -205,57 +206,108 @@ Deno.test("faults: an event refused as stale after a pause logs a hint naming pa
   assert.doesNotMatch(lines[0]!, /same cluster key/, "a stale event alone says nothing of keys");
 });
 
+/**
+ * Two in-process nodes on one fresh database and NATS subject, each beating its heartbeat row as
+ * server.ts does; `mute(true)` makes the bus deliver nothing (a NATS blip).
+ */
+async function twoNodes() {
+  const { pg, nats } = await engines.both();
+  const url = await pg.newDatabase();
+  const tls = await testCert();
+  const subject = `parley.t${crypto.randomUUID().slice(0, 8)}`;
+  let muted = false;
+  const mutable = (b: Bus): Bus => ({
+    node: b.node,
+    publish: (e) => b.publish(e),
+    subscribe: (fn) => b.subscribe((from, e) => muted ? undefined : fn(from, e)),
+    close: () => b.close(),
+  });
+  const servers: ParleyServer[] = [], clients: ChatClient[] = [];
+  const beats: ReturnType<typeof setInterval>[] = [];
+  for (const node of ["node1", "node2"]) {
+    const store = await PostgresStore.open(url);
+    const cluster: ClusterOptions = {
+      heartbeatMs: 150,
+      presenceTimeoutMs: 600,
+      liveNodes: (now, within) => store.liveNodes(node, now, within),
+      controls: {
+        put: (o, at, e) => store.putControl(o, at, e),
+        since: (after, limit) => store.controlsSince(after, limit),
+        last: () => store.lastControl(),
+      },
+    };
+    const bus = mutable(await NatsBus.open(nats.url, node, { key: TEST_CLUSTER_KEY, subject }));
+    const srv = new ParleyServer(
+      { port: 0, msgRate: 0, loginRate: 0, dataDir: "/nonexistent" },
+      { store, log: memoryLogger(systemClock).logger, tls, hasher: fastHasher, bus, cluster },
+    );
+    await srv.start();
+    servers.push(srv);
+    beats.push(setInterval(() => store.heartbeat(node, true, Date.now()).catch(() => {}), 150));
+  }
+  return {
+    servers,
+    beats,
+    mute(on: boolean) {
+      muted = on;
+    },
+    async client(i: number, user: string, register = true) {
+      const c = await login(servers[i]!.port, user, register);
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      muted = false;
+      for (const b of beats) clearInterval(b);
+      for (const c of clients) await c.close().catch(() => {});
+      await Promise.all(servers.map((x) => x.shutdown()));
+    },
+  };
+}
+
 Deno.test({
   name:
     "faults: while the bus is silent, a node keeps the users of nodes whose PostgreSQL heartbeat is fresh",
   ignore,
   async fn() {
-    const { pg, nats } = await engines.both();
-    const url = await pg.newDatabase();
-    const tls = await testCert();
-    const subject = `parley.t${crypto.randomUUID().slice(0, 8)}`;
-    let muted = false; // the bus delivers nothing (a NATS blip) while set
-    const mutable = (b: Bus): Bus => ({
-      node: b.node,
-      publish: (e) => b.publish(e),
-      subscribe: (fn) => b.subscribe((from, e) => muted ? undefined : fn(from, e)),
-      close: () => b.close(),
-    });
-    const servers: ParleyServer[] = [], clients: ChatClient[] = [];
-    const beats: ReturnType<typeof setInterval>[] = [];
+    const n = await twoNodes();
     try {
-      for (const node of ["node1", "node2"]) {
-        const store = await PostgresStore.open(url);
-        const cluster: ClusterOptions = {
-          heartbeatMs: 150,
-          presenceTimeoutMs: 600,
-          liveNodes: (now, within) => store.liveNodes(node, now, within),
-        };
-        const bus = mutable(await NatsBus.open(nats.url, node, { key: TEST_CLUSTER_KEY, subject }));
-        const srv = new ParleyServer(
-          { port: 0, msgRate: 0, loginRate: 0, dataDir: "/nonexistent" },
-          { store, log: memoryLogger(systemClock).logger, tls, hasher: fastHasher, bus, cluster },
-        );
-        await srv.start();
-        servers.push(srv);
-        // As server.ts: the node's heartbeat row in PostgreSQL.
-        beats.push(setInterval(() => store.heartbeat(node, true, Date.now()).catch(() => {}), 150));
-      }
-      const alice = await login(servers[0]!.port, "alice", true);
-      const bob = await login(servers[1]!.port, "bob", true);
-      clients.push(alice, bob);
+      const alice = await n.client(0, "alice");
+      await n.client(1, "bob");
       const bobThere = async () => (await alice.who()).some((p) => p.user === "bob");
       await eventually(bobThere, 5000, "bob seen from node 1");
-      muted = true;
+      n.mute(true);
       await new Promise((r) => setTimeout(r, 2000)); // over three presence timeouts without a word
       assert.ok(await bobThere(), "bob kept while node 2's heartbeat in PostgreSQL is fresh");
-      clearInterval(beats.pop()); // node 2 stops beating too: now it is gone
+      clearInterval(n.beats.pop()); // node 2 stops beating too: now it is gone
       await eventually(async () => !(await bobThere()), 5000, "bob offline once node 2's heartbeat is old");
     } finally {
-      muted = false;
-      for (const b of beats) clearInterval(b);
-      for (const c of clients) await c.close().catch(() => {});
-      await Promise.all(servers.map((s) => s.shutdown()));
+      await n.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "faults: a kick sent while the bus is silent lands from the store on the other node; a later login stays",
+  ignore,
+  async fn() {
+    const n = await twoNodes();
+    try {
+      await n.client(0, "alice");
+      const bob = await n.client(1, "bob");
+      await bob.sync();
+      n.mute(true);
+      const out = await runConsoleLine(n.servers[0]!, "/kick bob stop that");
+      assert.match(out, /Kicked bob \(0 sessions closed\)/);
+      await eventually(() => bob.conn.closed, 3000, "bob's session on node 2 closed by the stored kick");
+      // bob comes back on node 2 after the kick: the same stored kick closes nothing more.
+      const again = await n.client(1, "bob", false);
+      await again.sync();
+      await new Promise((r) => setTimeout(r, 1000)); // several heartbeats
+      assert.equal(again.conn.closed, false, "bob's new session lives");
+    } finally {
+      await n.stop();
     }
   },
 });

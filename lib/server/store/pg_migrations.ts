@@ -76,4 +76,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN expires BIGINT;
   CREATE INDEX messages_expires ON messages (expires) WHERE expires IS NOT NULL;
   `,
+  // Controls every node applies from the store too (issue 74: kicks, bans, roles, device removals
+  // that the bus lost); a day of them is kept.
+  `
+  CREATE TABLE controls (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, origin TEXT NOT NULL, event TEXT NOT NULL);
+  CREATE INDEX controls_at ON controls (at);
+  `,
 ];

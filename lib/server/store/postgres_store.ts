@@ -41,6 +41,9 @@ import type {
  */
 export const STATEMENT_TIMEOUT_MS = 5000;
 
+/** How long a control is kept for nodes to apply from the store (cluster.ts), ms. */
+const CONTROLS_KEPT_MS = 86_400_000;
+
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
 const SEQ_LOCK = 0x50617232;
@@ -345,6 +348,35 @@ export class PostgresStore extends PgAccounts implements Store {
       ORDER BY id`;
     return rows.map((r) => r.id as string);
   }
+  /**
+   * A control (a kick, a role change, a device change: its bus event as JSON) sent by node `origin`
+   * at `at`, for every node to apply from here too (cluster.ts); those over a day old go.
+   */
+  async putControl(origin: string, at: number, event: string): Promise<void> {
+    await this.sql.begin((tx) => [
+      tx`DELETE FROM controls WHERE at < ${at - CONTROLS_KEPT_MS}`,
+      tx`INSERT INTO controls (at, origin, event) VALUES (${at}, ${origin}, ${event})`,
+    ]);
+  }
+  /** Controls after id `after`, oldest first (at most `limit`). */
+  async controlsSince(
+    after: number,
+    limit: number,
+  ): Promise<{ id: number; at: number; origin: string; event: string }[]> {
+    const rows = await this.sql`SELECT id, at, origin, event FROM controls WHERE id > ${after} ORDER BY id
+      LIMIT ${limit}`;
+    return rows.map((r) => ({
+      id: n(r.id),
+      at: n(r.at),
+      origin: r.origin as string,
+      event: r.event as string,
+    }));
+  }
+  /** The newest control's id (0: none). */
+  async lastControl(): Promise<number> {
+    return n((await this.sql`SELECT COALESCE(MAX(id), 0) AS n FROM controls`)[0]!.n);
+  }
+
   /** A node stopping cleanly leaves at once (a killed one ages out). */
   async leave(id: string): Promise<void> {
     await this.sql`DELETE FROM nodes WHERE id = ${id}`;
