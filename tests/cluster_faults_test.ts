@@ -311,3 +311,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "faults: a following client's sends during a PostgreSQL outage wait as pending, said once, then go in order",
+  ignore,
+  async fn() {
+    const { pg, nats } = await engines.both();
+    const dir = await Deno.makeTempDir({ prefix: "parley-faults-" });
+    const url = await pg.newDatabase();
+    const a = await spawnNode(dir, url, nats.url);
+    const clients: ChatClient[] = [];
+    let down = false;
+    try {
+      const bob = await login(a.port, "bob", true);
+      const alice = await withOutbox(a.port, "alice");
+      clients.push(bob, alice);
+      await bob.sync();
+      await alice.start(); // a UI: its sends are kept in the outbox until taken
+      const seen: string[] = [], notices: string[] = [];
+      bob.on((e) => void (e.type === "message" && seen.push(e.message.text)));
+      alice.on((e) => void (e.type === "notice" && notices.push(e.text)));
+      const to = { kind: "user" as const, name: "bob" };
+      await pg.down();
+      down = true;
+      const first = await alice.send(to, "one");
+      const second = await alice.send(to, "two");
+      assert.equal(first.pending, true);
+      assert.equal(second.pending, true);
+      assert.equal(alice.outgoing!.count(), 2);
+      await new Promise((r) => setTimeout(r, 3500)); // a retry while it is still down
+      assert.equal(
+        notices.filter((t) => /cannot store messages right now/.test(t)).length,
+        1,
+        notices.join("\n"),
+      );
+      await pg.up();
+      down = false;
+      await eventually(() => alice.outgoing!.count() === 0, 15_000, "the outbox emptied");
+      await eventually(() => seen.length >= 2, 10_000, "bob got both");
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.deepEqual(seen, ["one", "two"], "once each, in order");
+      assert.equal(await storedCopies(url, first.mid), 1);
+    } finally {
+      if (down) await pg.up().catch(() => {});
+      for (const c of clients) await c.close().catch(() => {});
+      await a.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -169,6 +169,8 @@ export async function sendKept(
   const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
   const queued = { ...m, pending: true };
   if (wait) return queued;
+  // The server cannot store messages now: behind those already waiting, sent by the next retry, in order.
+  if (chain.down) return (retryLater(h, chain), queued);
   // Behind whatever the outbox still holds, so the order is kept.
   // A refusal for speed (a paste of many lines) waits and sends again, the same mid: none is lost.
   const sent = chain.tail.then(() => paced(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re })));
