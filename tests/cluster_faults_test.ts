@@ -340,9 +340,11 @@ Deno.test({
       assert.equal(first.pending, true);
       assert.equal(second.pending, true);
       assert.equal(alice.outgoing!.count(), 2);
-      await new Promise((r) => setTimeout(r, 3500)); // a retry while it is still down
+      const storeDown = () => notices.filter((t) => /cannot store messages right now/.test(t)).length;
+      await eventually(() => storeDown() >= 1, 10_000, "the client says the server cannot store messages");
+      await new Promise((r) => setTimeout(r, 3500)); // a retry while it is still down: not said again
       assert.equal(
-        notices.filter((t) => /cannot store messages right now/.test(t)).length,
+        storeDown(),
         1,
         notices.join("\n"),
       );
