@@ -10,7 +10,7 @@ import type { ChatMessage } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
-import { sendKeptOnce } from "../lib/client/cli/messages.ts";
+import { sendKeptOnce } from "../lib/client/cli/send_stdin.ts";
 import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";

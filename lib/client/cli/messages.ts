@@ -16,10 +16,7 @@ import { withoutHash } from "../../protocol/names.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
-import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
-import { STORE_PATIENCE_MS, untilStored } from "../session/rate_wait.ts";
-import { isRetryLater, STORE_DOWN_TEXT } from "../core/message_size.ts";
-import { randomId } from "../../common/random.ts";
+import { sendKeptOnce, sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
 import { readFollow } from "./read_follow.ts";
 import { loginAgain } from "../start/login_again.ts";
@@ -152,39 +149,6 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
   const typed = stdin ? await wholeText(stdinLines(io)) : words.join(" ");
   if (!typed) throw new BackendError("usage", "There is no text to send");
   said(await sendKeptOnce(c, target, convert(typed), re, (l) => io.err(l)));
-}
-
-/**
- * `send`'s one message (issue 74): while the server cannot store messages it is said once (`err`)
- * and sent again with the same mid for up to `patienceMs`; then the error, the message waiting in
- * the outbox for the next connect of a client that follows (the full-screen one, read --follow).
- */
-export async function sendKeptOnce(
-  c: ChatClient,
-  target: Target,
-  text: string,
-  replyTo: string | undefined,
-  err: (line: string) => void,
-  patienceMs = STORE_PATIENCE_MS,
-): Promise<ChatMessage> {
-  const mid = randomId(undefined, 12), re = replyTo ? { replyTo } : {};
-  const waiting = () =>
-    err(
-      `${STORE_DOWN_TEXT.split(";")[0]}; sending again until it can (at most ${
-        Math.round(patienceMs / 1000)
-      } s)`,
-    );
-  try {
-    return await untilStored(() => c.send(target, text, { mid, ...re }), waiting, patienceMs);
-  } catch (e) {
-    if (isRetryLater(e) && c.outgoing?.has(mid)) {
-      err(
-        "The message waits in the outbox (parley outbox lists it): the full-screen client or " +
-          "parley read --follow sends it at its next connect",
-      );
-    }
-    throw e;
-  }
 }
 
 /** `read`: what no client of this folder showed yet (and history since `--since`), then the acks. */
