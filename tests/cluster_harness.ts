@@ -98,7 +98,7 @@ export interface TestPostgres {
   pause(): Promise<void>;
   /** SIGCONT to what `pause` stopped. */
   resume(): Promise<void>;
-  /** Stops the server (`pg_ctl stop -m immediate`), keeping its data: connections are refused. */
+  /** Stops the server (`pg_ctl stop -m fast`: sessions ended, data kept): connections are refused. */
   down(): Promise<void>;
   /** Starts it again on the same port and data after `down`. */
   up(): Promise<void>;
@@ -229,7 +229,7 @@ export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostg
       return Promise.resolve();
     },
     async down() {
-      await run(bin("pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
+      await run(bin("pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
     },
     async up() {
       await run(bin("pg_ctl"), ["-D", data, "-l", `${dir}/log`, "-w", "-t", "30", "-o", opts, "start"]);

@@ -55,19 +55,40 @@ export function classifyPgError(e: unknown): unknown {
 }
 
 /**
- * Wraps each method `names` of `target` (own or inherited) on the instance: a promise it returns is
+ * Wraps each async method `names` of `target` (own or inherited) on the instance: its promise is
  * raced against `timeoutMs` (then `StoreUnavailable`; the statement itself runs on, and a resend of
- * a message it stored meets its first copy) and its failure classified. A method that returns no
- * promise is left as it is.
+ * a message it stored meets its first copy) and its failure classified. Once a call found PostgreSQL
+ * out of reach, one call at a time goes on to see whether it is back and the others are answered
+ * `StoreUnavailable` at once (the client would queue them until it reconnects): a login or a send
+ * during an outage hears "unavailable" without waiting.
  */
 export function guardCalls(target: object, names: readonly string[], timeoutMs: number): void {
   const t = target as Record<string, unknown>;
+  const state = { down: false, probing: false };
   for (const name of names) {
     const f = t[name];
-    if (typeof f !== "function") continue;
-    t[name] = function (this: unknown, ...args: unknown[]) {
-      const r = f.apply(this, args);
-      return r instanceof Promise ? within(r, timeoutMs, name) : r;
+    if (typeof f !== "function" || f.constructor.name !== "AsyncFunction") continue;
+    t[name] = async function (this: unknown, ...args: unknown[]) {
+      if (state.down && state.probing) {
+        throw new StoreUnavailable(
+          `The server cannot reach its database right now (${name}: still out of reach)`,
+        );
+      }
+      const probe = state.down;
+      if (probe) state.probing = true;
+      try {
+        const r = await within(f.apply(this, args) as Promise<unknown>, timeoutMs, name);
+        state.down = false;
+        return r;
+      } catch (e) {
+        // Out of reach, or no answer at all; a statement PostgreSQL cancelled (57014) says it is there.
+        if (e instanceof StoreUnavailable && (e.cause as { code?: unknown } | undefined)?.code !== "57014") {
+          state.down = true;
+        }
+        throw e;
+      } finally {
+        if (probe) state.probing = false;
+      }
     };
   }
 }

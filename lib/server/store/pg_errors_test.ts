@@ -28,11 +28,12 @@ Deno.test("pg errors: out of reach, dropped connections and cancelled statements
 
 Deno.test("pg errors: a guarded call that never answers is StoreUnavailable within its deadline", async () => {
   class S {
-    hang(): Promise<void> {
-      return new Promise(() => {});
+    async hang(): Promise<void> {
+      await new Promise(() => {});
     }
-    refuse(): Promise<void> {
-      return Promise.reject(err("ECONNREFUSED"));
+    async refuse(): Promise<void> {
+      await Promise.resolve();
+      throw err("ECONNREFUSED");
     }
     sync(): number {
       return 7;
@@ -48,4 +49,32 @@ Deno.test("pg errors: a guarded call that never answers is StoreUnavailable with
   assert.ok(Date.now() - t0 < 1000);
   await assert.rejects(s.refuse(), StoreUnavailable);
   assert.equal(s.sync(), 7);
+});
+
+Deno.test("pg errors: once out of reach, one call looks while the others are answered at once; back, all go", async () => {
+  let up = false, calls = 0;
+  let release: () => void = () => {};
+  class S {
+    async q(): Promise<string> {
+      calls++;
+      if (!up) throw err("ECONNREFUSED");
+      await new Promise<void>((r) => release = r);
+      return "ok";
+    }
+  }
+  const s = new S();
+  guardCalls(s, ["q"], 5000);
+  await assert.rejects(s.q(), StoreUnavailable); // found down
+  up = true;
+  const probe = s.q(); // the one that looks
+  await Promise.resolve();
+  await assert.rejects(s.q(), /still out of reach/); // answered at once, never sent
+  assert.equal(calls, 2);
+  release();
+  assert.equal(await probe, "ok");
+  const next = s.q();
+  await Promise.resolve();
+  release();
+  assert.equal(await next, "ok");
+  assert.equal(calls, 3);
 });
