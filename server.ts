@@ -20,10 +20,12 @@ import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
 import { ParleyServer } from "./lib/server/server.ts";
+import { STOP_TIMEOUT_S, stopWithin } from "./lib/server/stop_bound.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./lib/server/store/sqlite_store.ts";
 import type { PostgresStore } from "./lib/server/store/postgres_store.ts";
 import type { Store } from "./lib/server/store/store.ts";
 import type { Bus } from "./lib/server/bus/bus.ts";
+import type { ClusterOptions } from "./lib/server/cluster.ts";
 import type { NatsBusOptions } from "./lib/server/bus/nats_bus.ts";
 import { VERSION } from "./lib/common/version.ts";
 import { Metrics } from "./lib/server/metrics.ts";
@@ -160,7 +162,17 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, { store, log, tls: dd.tls, bus: bus ?? undefined, metrics, clusterKey: busOpts?.key });
+  }, {
+    store,
+    log,
+    tls: dd.tls,
+    bus: bus ?? undefined,
+    metrics,
+    clusterKey: busOpts?.key,
+    // Through a bus blip (lib/server/cluster.ts): presence from the nodes' PostgreSQL heartbeats,
+    // controls (kicks, roles, device changes) from PostgreSQL's log of them.
+    ...(pg && bus ? { cluster: clusterStore(pg, node) } : {}),
+  });
   await srv.start();
   const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
   const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
@@ -186,16 +198,29 @@ async function main(argv: string[]): Promise<number> {
   // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
   // gracefully (installed after it, one could find no handler yet and end the process at once).
   let exiting = false;
+  const bound = (num(f["stop-timeout"], "stop-timeout") ?? STOP_TIMEOUT_S) * 1000;
   const stop = async (why: string, code = 0) => {
     if (exiting) return;
     exiting = true;
     log.info("signal", { why });
     if (beat !== null) clearInterval(beat);
-    await http?.close().catch(() => {});
-    await pg?.leave(node).catch(() => {});
-    await srv.shutdown();
-    dd.close();
-    Deno.exit(code);
+    // Each step raced against one deadline (lib/server/stop_bound.ts): a PostgreSQL or NATS that
+    // does not answer leaves the step pending, logged, and the process ends all the same.
+    const r = await stopWithin(
+      [
+        { name: "metrics close", run: async () => await http?.close() },
+        {
+          name: "leave the cluster (PostgreSQL nodes row)",
+          run: async () => await pg?.leave(node),
+          capMs: 2000,
+        },
+        { name: "server shutdown", run: () => srv.shutdown(), waiting: () => srv.shutdownStep },
+      ],
+      bound,
+      { log, now: () => Date.now() },
+    );
+    dd.close(); // after the last log line: the log file is in it
+    Deno.exit(code || (r.done ? 0 : 1));
   };
   storeBroke = (e) => {
     log.error("store.broken", {
@@ -270,6 +295,18 @@ async function startMetrics(
   const close = () => (clearInterval(timer), http.close());
   stdoutSink(`Metrics on http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${http.port}/metrics`);
   return { close };
+}
+
+/** What a node's Cluster reads of PostgreSQL besides messages: live nodes, and the controls' log. */
+function clusterStore(pg: PostgresStore, node: string): ClusterOptions {
+  return {
+    liveNodes: (now, within) => pg.liveNodes(node, now, within),
+    controls: {
+      put: (origin, at, event) => pg.putControl(origin, at, event),
+      since: (after, limit) => pg.controlsSince(after, limit),
+      last: () => pg.lastControl(),
+    },
+  };
 }
 
 /** A node not heard from for this long is taken for dead (heartbeats are every second). */

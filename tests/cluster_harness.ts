@@ -94,7 +94,22 @@ export interface TestPostgres {
   /** A fresh empty database; returns its URL. */
   newDatabase(): Promise<string>;
   pid: number;
+  /** SIGSTOP to the postmaster and every backend: connections hang, none is refused (a paused host). */
+  pause(): Promise<void>;
+  /** SIGCONT to what `pause` stopped. */
+  resume(): Promise<void>;
+  /** Stops the server (`pg_ctl stop -m fast`: sessions ended, data kept): connections are refused. */
+  down(): Promise<void>;
+  /** Starts it again on the same port and data after `down`. */
+  up(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The processes whose parent is `pid` (the postmaster's backends), from `ps`. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out = await new Deno.Command("ps", { args: ["-o", "pid=", "--ppid", String(pid)], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(out.stdout).split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
 }
 
 let dbCounter = 0;
@@ -185,17 +200,41 @@ export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostg
     );
   }
   await run(bin("pg_ctl"), ["-D", data, "-l", `${dir}/log`, "-w", "-t", "30", "-o", opts, "start"]);
-  const pid = Number(Deno.readTextFileSync(`${data}/postmaster.pid`).split("\n")[0]);
+  let pid = Number(Deno.readTextFileSync(`${data}/postmaster.pid`).split("\n")[0]);
   const url = (db = "postgres") => `postgres://parley@127.0.0.1:${port}/${db}`;
   const stopSync = () => {
     try {
+      Deno.kill(pid, "SIGCONT");
       Deno.kill(pid, "SIGQUIT");
     } catch { /* gone */ }
   };
   globalThis.addEventListener("unload", stopSync);
+  let paused: number[] = [];
   return {
     url,
-    pid,
+    get pid() {
+      return pid;
+    },
+    async pause() {
+      paused = [pid, ...await childrenOf(pid)];
+      for (const p of paused) Deno.kill(p, "SIGSTOP");
+    },
+    resume() {
+      for (const p of paused) {
+        try {
+          Deno.kill(p, "SIGCONT");
+        } catch { /* gone */ }
+      }
+      paused = [];
+      return Promise.resolve();
+    },
+    async down() {
+      await run(bin("pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+    },
+    async up() {
+      await run(bin("pg_ctl"), ["-D", data, "-l", `${dir}/log`, "-w", "-t", "30", "-o", opts, "start"]);
+      pid = Number(Deno.readTextFileSync(`${data}/postmaster.pid`).split("\n")[0]);
+    },
     async newDatabase() {
       const name = `t${Deno.pid}_${++dbCounter}`;
       await run(bin("psql"), [
@@ -215,6 +254,11 @@ export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostg
     },
     async stop() {
       globalThis.removeEventListener("unload", stopSync);
+      for (const p of paused) {
+        try {
+          Deno.kill(p, "SIGCONT");
+        } catch { /* gone */ }
+      }
       if (alive(pid)) Deno.kill(pid, "SIGTERM");
       await waitGone(pid, 5000);
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -12,6 +12,8 @@ export interface SpawnedNode {
   port: number;
   pid: number;
   child: Deno.ChildProcess;
+  /** Everything the node wrote to stderr, once it has exited. */
+  stderr: Promise<string>;
   /** Writes a console line (nodes started with `console: true`). */
   console(line: string): Promise<void>;
   stop(): Promise<void>;
@@ -68,6 +70,7 @@ export async function spawnNode(
         port: Number(m[1]),
         pid: child.pid,
         child,
+        stderr: err,
         async console(line) {
           await writer!.write(new TextEncoder().encode(line + "\n"));
         },

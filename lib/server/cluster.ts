@@ -3,10 +3,14 @@
  * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message,
  * its own included, in seq order (its own at once when nothing is missing before them); a bus `msg`
  * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
- * from within the timeout is gone and its users go offline. Kicks, role changes, room changes, new
+ * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
+ * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
  * store, never take it from the event; a device event drops the user's device rows this node holds
- * (the store reads them again). Relayed files: `files` (file_share.ts) hears the `file` events;
+ * (the store reads them again). Controls (kicks and bans, role changes, device changes) are also
+ * written to the store (`controls`, issue 74) and every node applies the others' on its heartbeat,
+ * from the last one applied: the bus only makes them fast, a lost or stale event still lands (a
+ * kick then closes only sessions logged in before it was sent). Relayed files: `files` (file_share.ts) hears the `file` events;
  * `certs` (cert_check.ts) the `cert` ones.
  * No I/O of its own besides the bus and the store.
  */
@@ -27,7 +31,24 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** A node not heard from for this long is gone (its users go offline). */
   presenceTimeoutMs?: number;
+  /**
+   * The other nodes whose heartbeat in the store is within `withinMs` of `now` (server.ts: the
+   * PostgreSQL `nodes` rows). A node silent on the bus but alive there keeps its users' presence.
+   */
+  liveNodes?: (now: number, withinMs: number) => Promise<string[]>;
+  /** Where controls are kept for every node to apply (server.ts: PostgreSQL's `controls` table). */
+  controls?: ControlLog;
 }
+
+/** The store's log of controls (postgres_store.ts `putControl`, `controlsSince`, `lastControl`). */
+export interface ControlLog {
+  put(origin: string, at: number, event: string): Promise<void>;
+  since(after: number, limit: number): Promise<{ id: number; at: number; origin: string; event: string }[]>;
+  last(): Promise<number>;
+}
+
+/** The bus events that are controls: kept in the store too, applied by every node. */
+const CONTROLS: ReadonlySet<string> = new Set(["kick", "role", "devices"]);
 
 export class Cluster {
   #cursor = 0;
@@ -40,6 +61,13 @@ export class Cluster {
   #presenceSoon: ReturnType<typeof setTimeout> | null = null;
   readonly #heartbeatMs: number;
   readonly #timeoutMs: number;
+  readonly #liveNodes: ClusterOptions["liveNodes"];
+  /** Nodes alive by their store heartbeat at the last look (each tick looks again). */
+  #alive = new Set<string>();
+  #looking = false;
+  readonly #controls: ControlLog | undefined;
+  /** The last control applied from the store; null while a look is under way. */
+  #controlCursor: number | null = 0;
   /** Relayed files across the nodes (set before `start`). */
   files: FileShare | null = null;
   /** One certificate on every node (set before `start`). */
@@ -48,6 +76,8 @@ export class Cluster {
   constructor(readonly core: Core, readonly bus: Bus, readonly clock: Clock, o: ClusterOptions = {}) {
     this.#heartbeatMs = o.heartbeatMs ?? 1000;
     this.#timeoutMs = o.presenceTimeoutMs ?? 3500;
+    this.#liveNodes = o.liveNodes;
+    this.#controls = o.controls;
   }
 
   get node(): string {
@@ -56,10 +86,11 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.#cursor = await this.core.store.lastSeq();
+    this.#controlCursor = (await this.#controls?.last()) ?? 0;
     this.bus.subscribe((from, e) => this.#on(from, e));
     this.core.hub.link = this;
     // Device rows held in memory on the other nodes are dropped as soon as they change here.
-    this.core.store.devicesChanged = (user) => this.bus.publish({ t: "devices", user });
+    this.core.store.devicesChanged = (user) => this.publish({ t: "devices", user });
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
     this.#publishPresence();
     this.certs?.start();
@@ -68,6 +99,40 @@ export class Cluster {
 
   publish(e: BusEvent): void {
     this.bus.publish(e);
+    if (!this.#controls || !CONTROLS.has(e.t)) return;
+    this.#controls.put(this.node, this.clock.now(), JSON.stringify(e)).catch((err) =>
+      this.core.log.warn("cluster.control", { event: e.t, error: String(err), hint: "sent on the bus only" })
+    );
+  }
+
+  /** Applies the other nodes' controls stored since the last one applied (each heartbeat; one look at a time). */
+  async #applyControls(): Promise<void> {
+    const from = this.#controlCursor;
+    if (!this.#controls || from === null) return;
+    this.#controlCursor = null;
+    let last = from;
+    try {
+      for (const r of await this.#controls.since(from, PAGE)) {
+        last = r.id;
+        if (r.origin === this.node) continue;
+        const e = JSON.parse(r.event) as BusEvent;
+        if (e.t === "kick") this.#kick(e, r.at);
+        else if (CONTROLS.has(e.t)) this.#on(r.origin, e);
+      }
+    } catch (err) {
+      this.core.log.warn("cluster.controls", { error: String(err) });
+    } finally {
+      this.#controlCursor = last;
+    }
+  }
+
+  /** A kick: the user's sessions (of its device) closed; from the store, only those logged in before `at`. */
+  #kick(e: Extract<BusEvent, { t: "kick" }>, at = Infinity): void {
+    for (const s of [...this.core.hub.sessionsOf(e.user)]) {
+      if ((e.device === undefined || s.device === e.device) && s.loginAt <= at) {
+        s.bye(e.code, e.reason, e.until);
+      }
+    }
   }
 
   /** Messages about to be stored here, with their sending sessions (not sent their own message back). */
@@ -133,9 +198,24 @@ export class Cluster {
     this.#publishPresence();
     const now = this.clock.now();
     for (const [node, n] of this.#remote) {
-      if (now - n.seen > this.#timeoutMs) this.#setRemote(node, null);
+      if (now - n.seen > this.#timeoutMs && !this.#alive.has(node)) this.#setRemote(node, null);
     }
+    void this.#lookAlive(now);
+    void this.#applyControls();
     void this.catchUp();
+  }
+
+  /** Which nodes the store says are alive (none when it cannot say: the bus alone decides then). */
+  async #lookAlive(now: number): Promise<void> {
+    if (!this.#liveNodes || this.#looking) return;
+    this.#looking = true;
+    try {
+      this.#alive = new Set(await this.#liveNodes(now, this.#timeoutMs));
+    } catch {
+      this.#alive = new Set();
+    } finally {
+      this.#looking = false;
+    }
   }
 
   /** Fans out every message after the cursor that this node did not store; one run at a time. */
@@ -189,9 +269,7 @@ export class Cluster {
         if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":
-        for (const s of [...hub.sessionsOf(e.user)]) {
-          if (e.device === undefined || s.device === e.device) s.bye(e.code, e.reason, e.until);
-        }
+        this.#kick(e);
         break;
       case "status":
         for (const s of hub.sessionsOf(e.user)) s.status = e.status;

@@ -7,6 +7,7 @@
 import { FFMPEG_HINT } from "../media/mod.ts";
 import { DEFAULTS } from "./config.ts";
 import { DEFAULT_LOG_MAX_BYTES } from "./data_dir.ts";
+import { STOP_TIMEOUT_S } from "./stop_bound.ts";
 
 export interface FlagSpec {
   /** The long name without dashes. */
@@ -183,6 +184,13 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     help:
       "serve Prometheus metrics at http://HOST:PORT/metrics and a health check at /healthz (plain HTTP; " +
       "off by default; a bare PORT means 127.0.0.1)",
+  },
+  {
+    name: "stop-timeout",
+    arg: "SECONDS",
+    help: "longest a stop (SIGTERM, SIGINT, /shutdown) may take: past it the process exits with what " +
+      "was still pending logged (keep it below systemd's TimeoutStopSec)",
+    def: STOP_TIMEOUT_S,
   },
   { name: "console", help: "read console commands from stdin even when it is not a terminal" },
   { name: "version", help: "print the version and exit" },

@@ -10,6 +10,8 @@ import type { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { hostOf } from "./hub.ts";
 import { loginDeviceProven } from "./key_checks.ts";
 import { randomId } from "../common/random.ts";
+import { StoreUnavailable } from "./store/store_errors.ts";
+import { STORE_UNAVAILABLE_TEXT } from "./send_reply.ts";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
   if (m.v !== PROTOCOL_VERSION) {
@@ -82,6 +84,10 @@ export function makeAuth(limits: AuthLimits) {
     } catch (e) {
       if (guess) limits.login.give(host); // the server's fault, not a guess
       if (m.t === "register") giveRegister(limits, host);
+      if (e instanceof StoreUnavailable) {
+        c.log.warn("auth.error", { addr: s.addr, code: ErrorCode.Unavailable, error: String(e) });
+        return s.fail(m.id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
+      }
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
       return s.fail(
         m.id,

@@ -59,6 +59,9 @@ export class SendReply implements Queued {
   }
 }
 
+/** What a request hears when the store cannot be reached (any request but a send: `failure`'s words). */
+export const STORE_UNAVAILABLE_TEXT = "The server cannot reach its database right now; try again shortly";
+
 /** A failed append's code and words: what the sender hears. */
 export function failure(e: unknown): [string, string] {
   if (e instanceof StoreFull) {

@@ -8,6 +8,8 @@ import type { Logger } from "../common/logger.ts";
 import { yieldToIo } from "../common/turn.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { ErrorCode, ProtocolError } from "../protocol/errors.ts";
+import { StoreUnavailable } from "./store/store_errors.ts";
+import { STORE_UNAVAILABLE_TEXT } from "./send_reply.ts";
 import { type Inbound, parseInbound, type RequestKind } from "../protocol/messages.ts";
 import { hostOf } from "./hub.ts";
 import { listenTlsServer, type ServerConn, type TlsServer } from "../net/tls_server.ts";
@@ -101,6 +103,7 @@ export class ParleyServer {
   #reads = 0;
   /** Sessions opened since the trim's last look. */
   #opened = 0;
+  #closingStep: string | null = null;
   #closing: Promise<void> | null = null;
   readonly #readers = new Set<Promise<void>>();
   /** One connection's run of requests before other work gets a turn. */
@@ -417,8 +420,12 @@ export class ParleyServer {
     await this.#table[m.t as RequestKind].run(this.core, s, m as any, body);
   }
 
-  /** A handler failed (a bug): logged, and the request answered. */
+  /** A handler failed: its store out of reach (`unavailable`, to try again), else a bug; logged, answered. */
   #failed(s: Session, m: { t: string; id?: number }, e: unknown): void {
+    if (e instanceof StoreUnavailable) {
+      this.core.log.warn("handler", { command: m.t, code: ErrorCode.Unavailable, error: String(e) });
+      return s.fail(m.id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
+    }
     this.core.log.error("handler", { command: m.t, error: String(e) });
     s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
   }
@@ -499,8 +506,14 @@ export class ParleyServer {
     };
   }
 
+  /** What a shutdown under way waits for now (logged when server.ts's stop bound cuts it short). */
+  get shutdownStep(): string | null {
+    return this.#closingStep;
+  }
+
   /** Graceful shutdown: stop accepting, tell clients, drain, close the store. */
   shutdown(reason = "The server is shutting down"): Promise<void> {
+    const step = (name: string) => void (this.#closingStep = name);
     this.#closing ??= (async () => {
       this.core.log.info("shutdown", { sessions: this.hub.sessions.size });
       try {
@@ -510,10 +523,13 @@ export class ParleyServer {
       if (this.#sweeper !== null) clearInterval(this.#sweeper);
       if (this.#expirer !== null) clearInterval(this.#expirer);
       if (this.#trimmer !== null) clearInterval(this.#trimmer);
+      step("video close");
       await this.video.close();
+      step("message log close (the last batch's commit)");
       await this.core.messages.close();
       const drains = [...this.hub.sessions].map((s) => s.outbox.drained());
       for (const s of [...this.hub.sessions]) this.#close(s, ErrorCode.Shutdown, reason);
+      step("client outboxes drained");
       await Promise.race([
         Promise.all(drains),
         new Promise((r) => setTimeout(r, this.config.shutdownGraceMs)),
@@ -524,12 +540,17 @@ export class ParleyServer {
           c.close();
         } catch { /* gone */ }
       }
+      step("connection readers");
       await Promise.allSettled([...this.#readers]);
       this.hub.close();
+      step("cluster close (bus)");
       await this.cluster?.close();
       this.#hasher.close?.();
+      step("files close");
       await this.files.close();
+      step("store close");
       await this.deps.store.close();
+      step("done");
       this.core.log.info("shutdown.done", {});
     })();
     return this.#closing;

@@ -16,7 +16,7 @@ import { withoutHash } from "../../protocol/names.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
-import { sendLines, stdinLines, wholeText } from "./send_stdin.ts";
+import { sendKeptOnce, sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
 import { readFollow } from "./read_follow.ts";
 import { pagesAsked, readPages } from "./read_pages.ts";
@@ -152,7 +152,7 @@ async function sendMessage(io: CliIo, c: ChatClient, o: Opts, args: string[]): P
   }
   const typed = stdin ? await wholeText(stdinLines(io)) : words.join(" ");
   if (!typed) throw new BackendError("usage", "There is no text to send");
-  said(await c.send(target, convert(typed), re ? { replyTo: re } : {}));
+  said(await sendKeptOnce(c, target, convert(typed), re, (l) => io.err(l)));
 }
 
 /** `read`: what no client of this folder showed yet (and history since `--since`), then the acks. */

@@ -6,13 +6,16 @@
  * per message as `send` does. A line the server can never take (too long) is named by its number on
  * standard error and the rest go on; a refusal for speed waits and tries the same line again
  * (session/rate_wait.ts), so a burst is slowed, never dropped; anything else (the connection lost)
- * stops with the number of the first line not sent. Reads standard input through
- * `CliIo.scriptLines` only.
+ * stops with the number of the first line not sent. "The server cannot store messages right now"
+ * (issue 74) is said once and the same message sent again for up to a minute (`sendKeptOnce`, which
+ * `send` uses too); then it stops there, that message waiting in the outbox. Reads standard input
+ * through `CliIo.scriptLines` only.
  */
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { isPermanentRefusal } from "../core/message_size.ts";
-import { paced } from "../session/rate_wait.ts";
+import { isPermanentRefusal, isRetryLater, STORE_DOWN_TEXT } from "../core/message_size.ts";
+import { paced, STORE_PATIENCE_MS, untilStored } from "../session/rate_wait.ts";
+import { randomId } from "../../common/random.ts";
 import type { CliIo } from "./io.ts";
 
 /** Standard input's lines, or a usage error where it cannot be read. */
@@ -50,14 +53,17 @@ export async function sendLines(
     n++;
     if (!line.trim()) continue;
     try {
-      said(await paced(() => c.send(target, convert(line)), patienceMs));
+      said(
+        await paced(() => sendKeptOnce(c, target, convert(line), undefined, (l) => io.err(l)), patienceMs),
+      );
       sent++;
     } catch (e) {
       if (!isPermanentRefusal(e)) {
         const msg = e instanceof Error ? e.message : String(e);
+        const kept = isRetryLater(e) ? ` (line ${n} waits in the outbox)` : "";
         const where = sent || refused.length
-          ? `Stopped at line ${n} (${sent} sent before it; line ${n} and what follows were not)`
-          : "Nothing was sent";
+          ? `Stopped at line ${n} (${sent} sent before it; line ${n} and what follows were not)${kept}`
+          : `Nothing was sent${kept}`;
         throw new BackendError(e instanceof BackendError ? e.code : "failed", `${where}: ${msg}`);
       }
       refused.push(n);
@@ -68,4 +74,37 @@ export async function sendLines(
     throw new BackendError("usage", "There is no text to send: standard input had no line that is not blank");
   }
   return refused;
+}
+
+/**
+ * `send`'s one message (issue 74): while the server cannot store messages it is said once (`err`)
+ * and sent again with the same mid for up to `patienceMs`; then the error, the message waiting in
+ * the outbox for the next connect of a client that follows (the full-screen one, read --follow).
+ */
+export async function sendKeptOnce(
+  c: ChatClient,
+  target: Target,
+  text: string,
+  replyTo: string | undefined,
+  err: (line: string) => void,
+  patienceMs = STORE_PATIENCE_MS,
+): Promise<ChatMessage> {
+  const mid = randomId(undefined, 12), re = replyTo ? { replyTo } : {};
+  const waiting = () =>
+    err(
+      `${STORE_DOWN_TEXT.split(";")[0]}; sending again until it can (at most ${
+        Math.round(patienceMs / 1000)
+      } s)`,
+    );
+  try {
+    return await untilStored(() => c.send(target, text, { mid, ...re }), waiting, patienceMs);
+  } catch (e) {
+    if (isRetryLater(e) && c.outgoing?.has(mid)) {
+      err(
+        "The message waits in the outbox (parley outbox lists it): the full-screen client or " +
+          "parley read --follow sends it at its next connect",
+      );
+    }
+    throw e;
+  }
 }

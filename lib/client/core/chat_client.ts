@@ -223,7 +223,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly reconnectNow = (): void => this.#re.now();
 
   /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
-  send(target: B.Target, text: string, o: { replyTo?: string } = {}): Promise<B.ChatMessage> {
+  send(target: B.Target, text: string, o: { replyTo?: string; mid?: string } = {}): Promise<B.ChatMessage> {
     const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
     if (this.engine.state.following) this.#typing.sent(typingKey(target)); // clears the indicator at the receiver
     if (how?.kind !== "send" || how.mode === "one-shot") return send.sendText(this, target, text, o);

@@ -14,6 +14,9 @@
  *   connection lost mid-send leaves it, answered as pending.
  * - A resend after a reconnect failed: a permanent refusal shows the entry failed and says so (with
  *   `/outbox drop N`); another refusal is said and the next entry goes; once offline, resending stops.
+ * - The server cannot store messages now (`later`, issue 74): never failed, never removed — a
+ *   one-shot entry becomes one to send again (`keep`), the UI's kept send is answered as pending, and
+ *   resending stops (the order is kept) until sending.ts tries again.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 
@@ -30,11 +33,18 @@ export interface EntryFacts {
 
 export type OutboxInput =
   | { kind: "answered"; message: ChatMessage }
-  /** `refusal`: the server's permanent refusal (its text), else null. */
-  | { kind: "sendFailed"; mid: string; kept: boolean; offline: boolean; refusal: string | null }
+  /** `refusal`: the server's permanent refusal (its text), else null; `later`: it cannot store now. */
+  | {
+    kind: "sendFailed";
+    mid: string;
+    kept: boolean;
+    offline: boolean;
+    refusal: string | null;
+    later?: boolean;
+  }
   /** The connection was lost while `mid` was sent, `drops` times in a row now. */
   | { kind: "dropNoted"; mid: string; drops: number; maxFrame: number }
-  | { kind: "keptFailed"; mid: string; offline: boolean; refusal: string | null }
+  | { kind: "keptFailed"; mid: string; offline: boolean; refusal: string | null; later?: boolean }
   /** `why`: the error's text; `n`: the entry's `/outbox` number. */
   | {
     kind: "resendFailed";
@@ -44,6 +54,7 @@ export type OutboxInput =
     offline: boolean;
     refusal: string | null;
     why: string;
+    later?: boolean;
   };
 
 export type OutboxEffect =
@@ -51,6 +62,8 @@ export type OutboxEffect =
   | { kind: "fail"; mid: string; why: string }
   | { kind: "remove"; mid: string }
   | { kind: "noteDrop"; mid: string }
+  /** The entry stays, to be sent again (a one-shot one becomes kept). */
+  | { kind: "keep"; mid: string }
   /** The caller gets this refusal instead of the error. */
   | { kind: "refuse"; code: string; text: string }
   /** The caller gets the error (a send), or it is thrown on (a resend). */
@@ -68,6 +81,9 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
       return [{ kind: "settle", message: input.message }];
     case "sendFailed": {
       const { mid } = input;
+      if (input.later) {
+        return input.kept ? [{ kind: "rethrow" }] : [{ kind: "keep", mid }, { kind: "rethrow" }];
+      }
       if (input.kept && input.refusal !== null) {
         return [{ kind: "fail", mid, why: input.refusal }, { kind: "rethrow" }];
       }
@@ -81,6 +97,7 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
       return [{ kind: "fail", mid: input.mid, why }, { kind: "refuse", code: "frame_too_large", text: why }];
     }
     case "keptFailed": {
+      if (input.later) return [{ kind: "pending" }];
       const gone = input.refusal !== null;
       const out: OutboxEffect[] = gone ? [{ kind: "remove", mid: input.mid }] : [];
       return [...out, !input.offline || gone ? { kind: "rethrow" } : { kind: "pending" }];
@@ -93,6 +110,7 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
 function resendFailed(input: Extract<OutboxInput, { kind: "resendFailed" }>): OutboxEffect[] {
   const { entry: p, refusal } = input, out: OutboxEffect[] = [];
   const quote = `"${p.text.slice(0, 40)}"`;
+  if (input.later) return [{ kind: "rethrow" }]; // said once, and sent again later, by sending.ts
   if (refusal !== null) {
     // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
     const message = { seq: 0, mid: p.mid, ts: p.ts, from: input.me, to: p.to, text: p.text, failed: refusal };

@@ -327,6 +327,34 @@ const outboxRows: { name: string; input: OutboxInput; effects: OutboxEffect[] }[
     input: { kind: "resendFailed", me: "bob", entry: p, offline: true, refusal: null, why: "gone" },
     effects: [{ kind: "rethrow" }],
   },
+  {
+    name: "one-shot, the server cannot store now: kept to send again, told (issue 74)",
+    input: { kind: "sendFailed", mid: "m", kept: false, offline: false, refusal: null, later: true },
+    effects: [{ kind: "keep", mid: "m" }, { kind: "rethrow" }],
+  },
+  {
+    name: "kept, the server cannot store now: stays, told (issue 74)",
+    input: { kind: "sendFailed", mid: "m", kept: true, offline: false, refusal: null, later: true },
+    effects: [{ kind: "rethrow" }],
+  },
+  {
+    name: "UI send, the server cannot store now: pending (issue 74)",
+    input: { kind: "keptFailed", mid: "m", offline: false, refusal: null, later: true },
+    effects: [{ kind: "pending" }],
+  },
+  {
+    name: "resend, the server cannot store now: stops, nothing said per entry (issue 74)",
+    input: {
+      kind: "resendFailed",
+      me: "bob",
+      entry: p,
+      offline: false,
+      refusal: null,
+      why: "no",
+      later: true,
+    },
+    effects: [{ kind: "rethrow" }],
+  },
 ];
 
 for (const r of outboxRows) {

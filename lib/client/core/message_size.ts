@@ -59,6 +59,17 @@ export function checkFrameSize(frameBytes: number, maxFrame: number, text: strin
   );
 }
 
+/**
+ * The server cannot store messages now (issue 74: its database is out of reach): the message stays
+ * in the outbox and goes again later with the same mid, never marked failed.
+ */
+export function isRetryLater(e: unknown): e is BackendError {
+  return e instanceof BackendError && e.code === "unavailable";
+}
+/** What the client says, once, while the server cannot store messages. */
+export const STORE_DOWN_TEXT = "The server cannot store messages right now; they wait in the outbox " +
+  "and go again with the same ids";
+
 /** Errors that mean the server can never take the message: it is not sent again. */
 export function isPermanentRefusal(e: unknown): e is BackendError {
   return e instanceof BackendError && PERMANENT.has(e.code);

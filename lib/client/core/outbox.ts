@@ -14,7 +14,7 @@ import { BackendError } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { randomId } from "../../common/random.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
-import { isPermanentRefusal } from "./message_size.ts";
+import { isPermanentRefusal, isRetryLater } from "./message_size.ts";
 import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
 export { POISON_DROPS } from "./engine_outbox.ts";
@@ -94,6 +94,11 @@ export class Outbox {
   remove(mid: string): void {
     this.store.dropPending(mid);
   }
+  /** Entry `mid` stays to be sent again after a reconnect, also when it was a one-shot send's. */
+  #keep(mid: string): void {
+    const p = this.store.pending(mid);
+    if (p) this.store.addPending(p, true);
+  }
   /** `/outbox drop N`: removes entry `n`, answering it (null: none). */
   drop(n: number): OutboxEntry | null {
     return this.store.dropOutbox(n);
@@ -105,7 +110,14 @@ export class Outbox {
    */
   sendFailed(mid: string, e: unknown, o: { kept: boolean; offline: boolean; maxFrame: number }): unknown {
     const refusal = isPermanentRefusal(e) ? e.message : null;
-    let fx = outboxStep({ kind: "sendFailed", mid, kept: o.kept, offline: o.offline, refusal });
+    let fx = outboxStep({
+      kind: "sendFailed",
+      mid,
+      kept: o.kept,
+      offline: o.offline,
+      refusal,
+      later: isRetryLater(e),
+    });
     if (fx.some((f) => f.kind === "noteDrop")) {
       const drops = this.store.noteDrop(mid);
       fx = outboxStep({ kind: "dropNoted", mid, drops, maxFrame: o.maxFrame });
@@ -123,6 +135,7 @@ export class Outbox {
       if (f.kind === "settle") this.settle(f.message);
       else if (f.kind === "fail") this.fail(f.mid, f.why);
       else if (f.kind === "remove") this.remove(f.mid);
+      else if (f.kind === "keep") this.#keep(f.mid);
       else if (f.kind === "refuse") answer = new BackendError(f.code, f.text);
       else if (f.kind === "pending") answer = "pending";
     }
@@ -155,6 +168,7 @@ export class Outbox {
             ...(n !== undefined ? { n } : {}),
             offline: hooks.offline(),
             refusal: isPermanentRefusal(e) ? e.message : null,
+            later: isRetryLater(e),
             why: e instanceof Error ? e.message : String(e),
           })
         ) {

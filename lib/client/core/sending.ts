@@ -11,7 +11,9 @@
  *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
  *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
  *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it;
- *   a refusal for speed waits and sends it again (session/rate_wait.ts).
+ *   a refusal for speed waits and sends it again (session/rate_wait.ts). "The server cannot store
+ *   messages right now" (`unavailable`, issue 74) leaves it in the outbox, answered as pending: said
+ *   once (until a send goes through), and the outbox sent again every STORE_RETRY_MS (`retryLater`).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
@@ -24,7 +26,13 @@ import { convOfTarget, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
 import { outboxStep } from "./engine_outbox.ts";
-import { checkFrameSize, checkTextSize, isPermanentRefusal } from "./message_size.ts";
+import {
+  checkFrameSize,
+  checkTextSize,
+  isPermanentRefusal,
+  isRetryLater,
+  STORE_DOWN_TEXT,
+} from "./message_size.ts";
 
 /** What sending needs of the core beyond `ClientHost`. */
 export interface SendHost extends ClientHost {
@@ -63,7 +71,7 @@ export async function sendText(
   if (o.replyTo && !codec.sealChange) {
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
-  if (!o.mid) {
+  if (!o.mid || !outbox?.has(o.mid)) { // a resend's entry is there already; a script's first send with its mid is not
     await checkSendable(h, to, text);
     outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
   }
@@ -124,6 +132,25 @@ export function resendPending(
 /** The order of the UI's sends: each one (and each flush of the outbox) runs behind the one before. */
 export interface SendChain {
   tail: Promise<unknown>;
+  /** The last flush's `each` (a retry's flush tells its messages the same way). */
+  each?: (m: ChatMessage) => void;
+  /** The server said it cannot store messages, and no send went through since (said once). */
+  down?: boolean;
+  /** The outbox's next try while the server cannot store messages. */
+  retry?: ReturnType<typeof setTimeout> | null;
+}
+
+/** How often the outbox is sent again while the server cannot store messages, ms. */
+export const STORE_RETRY_MS = 3000;
+
+/** The server cannot store messages now: said once, the outbox sent again in STORE_RETRY_MS. */
+export function retryLater(h: SendHost, chain: SendChain): void {
+  if (!chain.down) h.notify({ type: "notice", level: "warn", text: STORE_DOWN_TEXT });
+  chain.down = true;
+  chain.retry ??= setTimeout(() => {
+    chain.retry = null;
+    if (!h.conn.closed) flushOutbox(h, chain, chain.each ?? (() => {}));
+  }, STORE_RETRY_MS);
 }
 
 /**
@@ -145,17 +172,22 @@ export async function sendKept(
   const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
   const queued = { ...m, pending: true };
   if (wait) return queued;
+  // The server cannot store messages now: behind those already waiting, sent by the next retry, in order.
+  if (chain.down) return (retryLater(h, chain), queued);
   // Behind whatever the outbox still holds, so the order is kept.
   // A refusal for speed (a paste of many lines) waits and sends again, the same mid: none is lost.
   const sent = chain.tail.then(() => paced(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re })));
   chain.tail = sent.catch(() => {});
   try {
-    return await sent;
+    const ok = await sent;
+    chain.down = false;
+    return ok;
   } catch (e) {
     // A refusal for good: removed, the user is told now; the connection went: it waits for the next connect.
-    const refusal = isPermanentRefusal(e) ? e.message : null;
+    const refusal = isPermanentRefusal(e) ? e.message : null, later = isRetryLater(e);
+    if (later) retryLater(h, chain);
     const answer = outbox.carry(
-      outboxStep({ kind: "keptFailed", mid: m.mid, offline: h.conn.closed, refusal }),
+      outboxStep({ kind: "keptFailed", mid: m.mid, offline: h.conn.closed, refusal, later }),
       e,
     );
     if (answer === "pending") return queued;
@@ -165,7 +197,11 @@ export async function sendKept(
 
 /** Sends the outbox in order, behind any send already under way; each message sent is told to `each`. */
 export function flushOutbox(h: SendHost, chain: SendChain, each: (m: ChatMessage) => void): void {
-  chain.tail = chain.tail.then(() => resendPending(h, each)).catch(() => {});
+  chain.each = each;
+  chain.tail = chain.tail.then(() => resendPending(h, each)).then(
+    () => void (chain.down = false),
+    (e) => void (isRetryLater(e) && retryLater(h, chain)),
+  );
 }
 
 /** What `sendSignal`'s seal answers when there is nobody to seal it for. */

@@ -25,11 +25,16 @@ export interface PendingMessage {
   replyTo?: string;
 }
 
-/** Keeps text the user sent until the server confirms it (`resend`: sent again after a reconnect). */
+/**
+ * Keeps text the user sent until the server confirms it (`resend`: sent again after a reconnect).
+ * Added again with `resend`, an entry already there becomes one to send again (issue 74: a scripted
+ * send the server could not store now stays queued); its text and place stay as they were.
+ */
 export function addPending(db: SqlDb, sealer: HistorySealer, p: PendingMessage, resend: boolean): void {
   writeTx(db, () => {
     db.prepare(
-      "INSERT OR IGNORE INTO outbox (mid, ts, kind, target, text, resend, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO outbox (mid, ts, kind, target, text, resend, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (mid) DO UPDATE SET resend = MAX(resend, excluded.resend)",
     ).run(
       p.mid,
       p.ts,

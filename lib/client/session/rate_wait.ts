@@ -3,7 +3,8 @@
  * refuses it with `rate_limited`, waits (100 ms, doubling, at most 2 s a pause) and runs it again,
  * until it has waited RATE_PATIENCE_MS in all; any other outcome is `fn`'s own. Used where a refusal for
  * speed must not lose anything: a sender-key handout, which the message after it needs
- * (e2e/handouts.ts), and each line of `parley send --lines` (cli/send_stdin.ts).
+ * (e2e/handouts.ts), and each line of `parley send --lines` (cli/send_stdin.ts). And of "the
+ * server cannot store messages right now" for a scripted send (`untilStored`, cli/messages.ts).
  */
 import { BackendError } from "../backend.ts";
 
@@ -13,6 +14,34 @@ export const RATE_PATIENCE_MS = 60_000;
 const FIRST_PAUSE_MS = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long a scripted send keeps asking while the server cannot store messages (issue 74), ms. */
+export const STORE_PATIENCE_MS = 60_000;
+
+/**
+ * `fn`'s answer, asked again while the server answers `unavailable` (it cannot store messages now:
+ * its database is out of reach), after 1 s, doubling to at most 5 s a pause, until `patienceMs` in
+ * all; `waiting` is called before the first pause only. `fn` sends with the same mid each time.
+ */
+export async function untilStored<T>(
+  fn: () => Promise<T>,
+  waiting: () => void,
+  patienceMs = STORE_PATIENCE_MS,
+): Promise<T> {
+  let waited = 0;
+  for (let pause = 1000;; pause = Math.min(5000, pause * 2)) {
+    try {
+      return await fn();
+    } catch (e) {
+      const later = e instanceof BackendError && e.code === "unavailable";
+      if (!later || waited >= patienceMs) throw e;
+      if (waited === 0) waiting();
+      const p = Math.min(pause, patienceMs - waited);
+      await sleep(p);
+      waited += p;
+    }
+  }
+}
 
 /** `fn`'s answer, asked again while the server refuses it for speed (see above; `patienceMs`: tests). */
 export async function paced<T>(fn: () => Promise<T>, patienceMs = RATE_PATIENCE_MS): Promise<T> {

@@ -139,15 +139,29 @@ export class BusSeal {
     if (this.#log && now - this.#lastLog >= 60_000) {
       this.#lastLog = now;
       const counts = [...this.#unlogged].map(([k, n]) => `${k}: ${n}`).join(", ");
-      this.#log.warn("bus.refused", {
-        counts,
-        hint:
-          "every node of a cluster needs the same cluster key and a clock within 30 s (README: several nodes)",
-      });
+      this.#log.warn("bus.refused", { counts, hint: refusalHint([...this.#unlogged.keys()]) });
       this.#unlogged.clear();
     }
     return null;
   }
+}
+
+/**
+ * What the `bus.refused` log line suggests for these reasons: a `stale` envelope (sealed more than
+ * 30 s before it was opened) most often comes from a node or NATS that was paused or cut off for
+ * longer (issue 74; what it missed is read from the store again), else from a clock that is off;
+ * the other refusals from another cluster key (or a stranger on the bus).
+ */
+function refusalHint(whys: readonly string[]): string {
+  const stale = "an event sealed more than 30 s before it arrived is refused as stale: a node or NATS " +
+    "paused or cut off (partitioned) for longer than that — messages are read from the store again, " +
+    "so nothing is lost —, or a node's clock more than 30 s off";
+  const key = "every node of a cluster needs the same cluster key and a clock within 30 s";
+  const parts = [
+    ...(whys.includes("stale") ? [stale] : []),
+    ...(whys.some((w) => w !== "stale") ? [key] : []),
+  ];
+  return `${parts.join("; ")} (README: several nodes)`;
 }
 
 function nonce(head: Uint8Array): Uint8Array {

@@ -90,4 +90,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_conv_page ON messages (conv, seq) INCLUDE (ts);
   DROP INDEX messages_conv;
   `,
+  // Controls every node applies from the store too (issue 74: kicks, bans, roles, device removals
+  // that the bus lost); a day of them is kept.
+  `
+  CREATE TABLE controls (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, origin TEXT NOT NULL, event TEXT NOT NULL);
+  CREATE INDEX controls_at ON controls (at);
+  `,
 ];

@@ -6,12 +6,14 @@
  * catch up with `seq > last`. Acks commit without waiting for the WAL flush (an ack is a hint, as in
  * the SQLite store). This file (messages, acks, rooms, nodes), pg_messages.ts (a batch's writes: one
  * statement for its messages, one for its acks), pg_accounts.ts (the rest) and pg_migrations.ts are
- * the only places that speak Postgres SQL.
+ * the only places that speak Postgres SQL. PostgreSQL out of reach, or slower than
+ * `STATEMENT_TIMEOUT_MS`, is `StoreUnavailable` from every method (pg_errors.ts).
  */
 import postgres from "postgres";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
+import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
   genericPlan,
@@ -33,6 +35,15 @@ import type {
   StoredMessage,
   StoreStats,
 } from "./store.ts";
+
+/**
+ * The longest a statement may run (PostgreSQL cancels it) and, a second more, the longest any call
+ * waits for an answer (pg_errors.ts `guardCalls`); both end in `StoreUnavailable`.
+ */
+export const STATEMENT_TIMEOUT_MS = 5000;
+
+/** How long a control is kept for nodes to apply from the store (cluster.ts), ms. */
+const CONTROLS_KEPT_MS = 86_400_000;
 
 /** Advisory lock keys: schema migrations, and the message sequence. */
 const MIGRATE_LOCK = 0x50617231;
@@ -87,12 +98,15 @@ export class PostgresStore extends PgAccounts implements Store {
    */
   static async open(
     url: string,
-    o: { maxConnections?: number; tlsCa?: string; clock?: Clock } = {},
+    o: { maxConnections?: number; tlsCa?: string; clock?: Clock; timeoutMs?: number } = {},
   ): Promise<PostgresStore> {
+    const timeoutMs = o.timeoutMs ?? STATEMENT_TIMEOUT_MS;
     const sql = postgres(url, {
       max: o.maxConnections ?? 8,
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // PostgreSQL cancels a statement past it (57014: StoreUnavailable, pg_errors.ts).
+      connection: { statement_timeout: timeoutMs },
       types: { bytea: BYTEA },
       ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
     });
@@ -101,13 +115,16 @@ export class PostgresStore extends PgAccounts implements Store {
       await s.#migrate();
     } catch (e) {
       await sql.end({ timeout: 1 });
-      throw e;
+      throw classifyPgError(e);
     }
+    // Every call answered within a second more than PostgreSQL's own bound, even when it hangs.
+    guardCalls(s, methodNames(PostgresStore.prototype).filter((m) => m !== "close"), timeoutMs + 1000);
     return s;
   }
 
   async #migrate(): Promise<void> {
     await this.sql.begin(async (tx) => {
+      await tx`SET LOCAL statement_timeout = 0`; // a migration may take its time
       await tx`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`;
       await tx`CREATE TABLE IF NOT EXISTS schema_version (v INTEGER NOT NULL)`;
       const rows = await tx`SELECT v FROM schema_version`;
@@ -331,6 +348,35 @@ export class PostgresStore extends PgAccounts implements Store {
       ORDER BY id`;
     return rows.map((r) => r.id as string);
   }
+  /**
+   * A control (a kick, a role change, a device change: its bus event as JSON) sent by node `origin`
+   * at `at`, for every node to apply from here too (cluster.ts); those over a day old go.
+   */
+  async putControl(origin: string, at: number, event: string): Promise<void> {
+    await this.sql.begin((tx) => [
+      tx`DELETE FROM controls WHERE at < ${at - CONTROLS_KEPT_MS}`,
+      tx`INSERT INTO controls (at, origin, event) VALUES (${at}, ${origin}, ${event})`,
+    ]);
+  }
+  /** Controls after id `after`, oldest first (at most `limit`). */
+  async controlsSince(
+    after: number,
+    limit: number,
+  ): Promise<{ id: number; at: number; origin: string; event: string }[]> {
+    const rows = await this.sql`SELECT id, at, origin, event FROM controls WHERE id > ${after} ORDER BY id
+      LIMIT ${limit}`;
+    return rows.map((r) => ({
+      id: n(r.id),
+      at: n(r.at),
+      origin: r.origin as string,
+      event: r.event as string,
+    }));
+  }
+  /** The newest control's id (0: none). */
+  async lastControl(): Promise<number> {
+    return n((await this.sql`SELECT COALESCE(MAX(id), 0) AS n FROM controls`)[0]!.n);
+  }
+
   /** A node stopping cleanly leaves at once (a killed one ages out). */
   async leave(id: string): Promise<void> {
     await this.sql`DELETE FROM nodes WHERE id = ${id}`;
