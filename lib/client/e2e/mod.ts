@@ -47,6 +47,7 @@ export {
   EDIT_WINDOW_MS,
   expiryText,
   isChange,
+  pastEditWindow,
   SETTING_FIXED,
   topicText,
 } from "./changes.ts";
