@@ -789,3 +789,101 @@ Deno.test("architecture: the conversation engine does no I/O, reads no clock, ma
     ["imports ../session/local_store.ts for its values"],
   );
 });
+
+/**
+ * Names of files that comments give (issue 70 item 7): every `name.ts` a comment of a source file
+ * under lib/ or of an entry (server.ts, client.ts) names is a file of the tree — matched by its file
+ * name, or by the tail of its path when a folder is given (`e2e/room_log.ts`, `../core/link.ts`). A
+ * name that is not Parley's own (an npm package's file) waits in COMMENT_NAMES_OK with its reason; an
+ * entry no comment needs any more fails too, so the list only holds what is needed.
+ */
+export const COMMENT_NAMES_OK = new Map<string, string>([]);
+
+/** A `name.ts` or `folder/name.ts` in running text (not `*.ts`, not a suffix such as `_test.ts`). */
+const COMMENT_NAME_RE = /(?<![\w.\/*@-])((?:\.{1,2}\/)*(?:[\w.-]+\/)*[A-Za-z0-9][\w.-]*\.ts)\b/g;
+
+/** Every `.ts` name that the comments of `src` give, with its line (1-based); Deno's parser finds the comments. */
+export function commentFileNames(file: string, src: string): { name: string; line: number }[] {
+  const found: { name: string; line: number }[] = [];
+  const plugin: Deno.lint.Plugin = {
+    name: "comments",
+    rules: {
+      comments: {
+        create: (ctx) => ({
+          Program() {
+            for (const c of ctx.sourceCode.getAllComments()) {
+              const at = c.range[0] + 2; // after `//` or `/*`
+              for (const m of c.value.matchAll(COMMENT_NAME_RE)) {
+                found.push({ name: m[1]!, line: src.slice(0, at + m.index).split("\n").length });
+              }
+            }
+          },
+        }),
+      },
+    },
+  };
+  Deno.lint.runPlugin(plugin, file, src);
+  return found;
+}
+
+/** Whether a name a comment gives is a file of `tree` (repo-relative paths): by file name, or by its path's tail. */
+export function namesTreeFile(name: string, tree: readonly string[]): boolean {
+  const path = name.replace(/^(?:\.{1,2}\/)+/, "");
+  return tree.some((t) => t === path || t.endsWith(`/${path}`));
+}
+
+/** The names that the comments of `files` give and `tree` lacks, as `file:line: name` (COMMENT_NAMES_OK aside). */
+export function staleCommentNames(files: { file: string; src: string }[], tree: readonly string[]): string[] {
+  return files.flatMap(({ file, src }) =>
+    commentFileNames(file, src).filter((n) => !COMMENT_NAMES_OK.has(n.name) && !namesTreeFile(n.name, tree))
+      .map((n) => `${file}:${n.line}: ${n.name}`)
+  );
+}
+
+/** Every file of the repository (repo-relative, forward slashes), hidden folders, node_modules, data/ and dist/ aside. */
+async function treeFiles(): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith(".") || ["node_modules", "data", "dist"].includes(e.name)) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory) await walk(p);
+      else out.push(relative(ROOT, p).replaceAll("\\", "/"));
+    }
+  };
+  await walk(ROOT);
+  return out;
+}
+
+Deno.test("architecture: the files that comments name exist (issue 70 item 7)", async () => {
+  const tree = await treeFiles();
+  const files: { file: string; src: string }[] = [];
+  for (
+    const f of tree.filter((t) =>
+      t.startsWith("lib/") && t.endsWith(".ts") || /^(server|client)\.ts$/.test(t)
+    )
+  ) {
+    files.push({ file: f, src: await Deno.readTextFile(join(ROOT, f)) });
+  }
+  assert.ok(files.length > 100, `only ${files.length} files found`);
+  const named = files.flatMap(({ file, src }) => commentFileNames(file, src));
+  assert.ok(named.length > 200, `only ${named.length} names found in comments: is the pattern broken?`);
+  assert.deepEqual(staleCommentNames(files, tree), [], "comments name files that do not exist");
+  const unneeded = [...COMMENT_NAMES_OK.keys()].filter((k) => !named.some((n) => n.name === k));
+  assert.deepEqual(unneeded, [], "no comment names them any more: remove them from COMMENT_NAMES_OK");
+});
+
+Deno.test("architecture: staleCommentNames() sees a gone file in a comment, by name or by path", () => {
+  const tree = ["lib/client/e2e/room_log.ts", "lib/client/core/engine.ts", "server.ts"];
+  const cases: [string, string[]][] = [
+    ["/** acknowledged in batches (ack_batch.ts) */\n", ["x.ts:1: ack_batch.ts"]],
+    ["// one\n// the log (core/room_log.ts)\n", ["x.ts:2: core/room_log.ts"]],
+    ["/*\n * the log (e2e/room_log.ts), engine.ts, ../core/engine.ts, lib/client/core/engine.ts\n */\n", []],
+    ['const f = "ack_batch.ts"; // server.ts\n', []], // a string is not a comment
+    ["// the `_test.ts` files, every *.ts, @std/path.ts\n", []],
+    ["const a = 1; /* gone.ts */ const b = /gone2.ts/;\n", ["x.ts:1: gone.ts"]],
+  ];
+  for (const [src, want] of cases) {
+    assert.deepEqual(staleCommentNames([{ file: "x.ts", src }], tree), want, src);
+  }
+});

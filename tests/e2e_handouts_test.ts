@@ -1,7 +1,7 @@
 /**
  * Sender-key distribution is an effect the core carries out (issue 35.1): sealing a room message
  * sends nothing (a transport that throws on any request during the seal), the seal answers the
- * handouts as data, and once they are carried out (core/handouts.ts) the member reads the message.
+ * handouts as data, and once they are carried out (e2e/handouts.ts) the member reads the message.
  * A handout not carried out yet is handed out again under the same mid; `ChatClient.send` sends the
  * handouts before the message.
  */

@@ -74,6 +74,8 @@ export interface TestServer {
       password?: string;
       home?: string;
       prepare?: (cs: E2eCodec["cs"], c: ChatClient) => Promise<void>;
+      /** The client's clock (default: the system's); the server's is `startTestServer`'s `clock`. */
+      clock?: Clock;
     },
   ): Promise<{ client: ChatClient; codec: E2eCodec; store: LocalStore }>;
   stop(): Promise<void>;
@@ -180,6 +182,7 @@ export async function startTestServer(
         register: co.register ?? true,
         store,
         kdf: testKdf,
+        ...(co.clock ? { clock: co.clock } : {}),
       });
       attachVideo(c);
       clients.push(c);

@@ -1,10 +1,13 @@
 /**
  * Issue 39.1-4: reply, edit, delete for everyone and reactions, end to end in DMs and rooms, on the
  * sender's other device, in scripted output; a forged change (wrong sender, another conversation,
- * a message not held, after the edit window) is refused and changes nothing.
+ * a message not held, after the edit window) is refused and changes nothing. The edit window (24 h
+ * after the server stamped the message) is checked by the sender's client and by the recipient's,
+ * on a hand-driven clock: an edit at its last millisecond applies, one a millisecond later does not.
  */
 import assert from "node:assert/strict";
 import { randomId } from "../lib/common/random.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import {
   collect,
   eventually,
@@ -136,6 +139,35 @@ test("changes: forged edits and deletions are refused and change nothing", async
     await eventually(() => ai.notices.length >= 3, 3000, "three refusals told");
     assert.match(ai.notices.join("\n"), /does not hold|not theirs|another conversation/);
     void c;
+  } finally {
+    await t.stop();
+  }
+});
+
+test("changes: the edit window is 24 hours, at the sender's client and at the recipient's (server time)", async () => {
+  // One hand-driven clock for the server (the time it stamps) and both clients (the sender's check).
+  const clock = new ManualClock(Date.now());
+  const t = await startTestServer({}, { clock });
+  try {
+    const a = await t.e2eClient("alice", { clock }), b = await t.e2eClient("bob", { clock });
+    const ai = inbox(a.client);
+    const m = await b.client.send(alice, "lunch at noon?");
+    await a.client.sync();
+    // 24 hours to the millisecond after it was sent, its sender may still edit it, and it is taken.
+    clock.advance(24 * 3600_000); // the rule's number written out: a longer or shorter window fails here
+    await b.client.changes.changeMessage(m.mid, { kind: "edit", text: "lunch at one?" });
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.text, "lunch at one?", "an edit at the window's end applies");
+    // One millisecond later the sender's client refuses…
+    clock.advance(1);
+    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "edit", text: "lunch at two?" }), {
+      code: "edit_window",
+    });
+    // …and an edit sealed past that check (a modified client) is refused by the recipient's.
+    await forge(t, b, alice, m.mid, { kind: "edit", text: "lunch at three?" });
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.text, "lunch at one?", "the late edit changed nothing");
+    await eventually(() => ai.notices.some((n) => /edit window/.test(n)), 3000, "the late edit told");
   } finally {
     await t.stop();
   }

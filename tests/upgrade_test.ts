@@ -4,7 +4,7 @@
  * there; README.md beside it). Every account and direct message is still readable: messages read
  * before the upgrade from the client's history, the ones left unread from the server. A room made
  * by 0.1.0 has no signed membership log, which today's clients require (issue 10): its admin's client
- * adopts it (core/room_log.ts), and its unread messages are read once it has.
+ * adopts it (e2e/room_log.ts), and its unread messages are read once it has.
  */
 import assert from "node:assert/strict";
 import { runProgram, spawnServerProcess } from "./helpers.ts";

@@ -1,6 +1,6 @@
 /**
  * Reconnect back-off: the one rule for how long to wait before trying a lost connection again,
- * used by the client's reconnect (core/reconnect.ts) and peer mode's redial (peer_redial.ts). After
+ * used by the client's reconnect (core/reconnect.ts) and peer mode's redial (peer/redial.ts). After
  * `failures` failed attempts the wait is `minMs` doubled that many times, never more than `maxMs`
  * (default 500 ms, 1 s, 2 s … 16 s, then 30 s). Pure.
  */

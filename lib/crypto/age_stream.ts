@@ -9,7 +9,7 @@
  *
  * The final chunk may be full, never empty unless it is the only one. Parley's header is always
  * FILE_HEADER_LEN bytes (header text and payload nonce), so the layout of a transfer follows from
- * its plaintext size (file_offer.ts), and chunks are sealed and checked by index, in any order.
+ * its plaintext size (client/files/layout.ts), and chunks are sealed and checked by index, in any order.
  *
  * age does not authenticate its sender: anyone who knows a recipient can encrypt to it. A transfer's
  * file is authentic because only its two ends know the one-time identity — its public half is never
@@ -19,7 +19,7 @@
  *
  * `ChunkCipher.decryptChunk` is the one home of the chunk rule (nonce, last flag, lengths);
  * `ChunkDecryptor` (chunk by chunk) and `StreamDecryptor` (arbitrary splits, any age header, sticky
- * failures) go through it, and so does the production reader (file_disk.ts `PartWriter`).
+ * failures) go through it, and so does the production reader (client/files/part_writer.ts `PartWriter`).
  */
 import { concatBytes, utf8 } from "../common/bytes.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { hashPasswordInline, PasswordHasher, verifyPasswordInline } from "./password.ts";
+import { brokenWorkerUrl } from "../common/worker_testing.ts";
 
 Deno.test("hashPasswordInline() produces an argon2id PHC string at OWASP parameters", async () => {
   const h = await hashPasswordInline("correct horse", new Uint8Array(16));
@@ -87,7 +88,7 @@ Deno.test("PasswordHasher refuses work past its queue bound", async () => {
 
 Deno.test("PasswordHasher falls back to in-thread hashing when its worker module is missing", async () => {
   // A module that fails to load, as a missing password_worker.ts does beside a single-file bundle.
-  const broken = "data:application/javascript,throw new Error('no worker here')";
+  const broken = brokenWorkerUrl("PasswordHasher hashes in-thread");
   const ph = new PasswordHasher({ workers: 1, workerUrl: broken });
   try {
     const [a, b] = await Promise.all([ph.hash("pw-one-1"), ph.hash("pw-two-2")]);

@@ -142,7 +142,7 @@ export class RoomManager {
     await this.store.commit({ put, del });
   }
 
-  /** My chain for `room` rotates before its next use (a 0.1.0 room just got its log: core/room_log.ts). */
+  /** My chain for `room` rotates before its next use (a 0.1.0 room just got its log: client/e2e/room_log.ts). */
   async rotate(room: string): Promise<void> {
     const sk = await this.#mine(room);
     if (sk) await this.store.commit({ put: { [`sk:${room}`]: markRotate(sk) }, del: [] });

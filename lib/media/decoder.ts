@@ -29,7 +29,7 @@ export class JpegDecoder {
   /** Jobs the worker answered (tests check the worker was used). */
   onWorker = 0;
 
-  /** `workerUrl` replaces the worker module (tests point it at a missing file). */
+  /** `workerUrl` replaces the worker module (tests point it at one that cannot start). */
   constructor(opts: { workerUrl?: string } = {}) {
     this.#url = opts.workerUrl ?? new URL("./decode_worker.ts", import.meta.url).href;
   }

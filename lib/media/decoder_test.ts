@@ -3,6 +3,7 @@ import jpegJs from "jpeg-js";
 import { JpegDecoder } from "./decoder.ts";
 import { decodeJpeg } from "./jpeg.ts";
 import { goldenImage } from "./_testing.ts";
+import { brokenWorkerUrl } from "../common/worker_testing.ts";
 
 const jpeg = () => {
   const src = goldenImage();
@@ -28,7 +29,7 @@ Deno.test("JpegDecoder decodes on its worker, in order, the same pixels as decod
 });
 
 Deno.test("JpegDecoder decodes in-thread when its worker cannot start", async () => {
-  const d = new JpegDecoder({ workerUrl: new URL("./no_such_worker.ts", import.meta.url).href });
+  const d = new JpegDecoder({ workerUrl: brokenWorkerUrl("JpegDecoder decodes in-thread") });
   try {
     const img = await d.decode(jpeg());
     assert.deepEqual([img.width, img.height], [48, 32]);

@@ -167,7 +167,7 @@ export async function list(c: Core, s: Session, m: Request<"room.list">): Promis
 /**
  * A room made by 0.1.0 has no membership log: one of its admins sends the genesis entry (epoch 0,
  * "create", the members as the admin's client lists them). Stored once; every member's client
- * verifies it exactly as it verifies a new room's, and the member list must match (core/room_log.ts).
+ * verifies it exactly as it verifies a new room's, and the member list must match (client/e2e/room_log.ts).
  */
 export async function adopt(c: Core, s: Session, m: Request<"room.adopt">): Promise<void> {
   const name = normalizeName(m.room);

@@ -7,8 +7,8 @@
  * its p99 beside Parley's and redis-tls-always's tells what the transport costs and what Parley's
  * own work adds. Durable (`pacedRelay(true)`), it also writes each message (the `msg` frame it
  * delivers) at the end of a log file and fdatasyncs it before the ok and the fan-out, as Parley's
- * message log does (segment_files.ts: one positional write and one fdatasync a commit; here a commit
- * a message, as the paced room's are): the floor of delivering only what is on disk, on this runtime. On Deno's own TLS (`way` "deno":
+ * message log of 0.13–0.20 did (one positional write and one fdatasync a commit; the SQLite store,
+ * sqlite_store.ts, commits a batch in one transaction; here a commit a message, as the paced room's are): the floor of delivering only what is on disk, on this runtime. On Deno's own TLS (`way` "deno":
  * Deno.listenTls, each connection's writes one after another), which Parley's server cannot take (a
  * connection whose handshake never finishes keeps its descriptor after close, and Nagle stays on:
  * paced_floor.ts), it shows what that TLS would change: less CPU per write, and the tail Nagle gives.

@@ -10,7 +10,7 @@
  *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE] [--stall S]
  *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
  *                                                         line per file (default folder <home>/downloads);
- *                                                         who, how and how big: file_policy.ts
+ *                                                         who, how and how big: files/policy.ts
  * Every command logs in with the client folder's keystore: the file key travels end to end inside
  * the offer, and an interrupted send or receive run again continues where it stopped. Progress
  * (bar, bytes, rate, ETA) goes to standard error only when it is a terminal, at most once a second;

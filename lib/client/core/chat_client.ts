@@ -9,7 +9,7 @@
  *   `close`; one connection, no reconnect.
  * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into
  *   the local store and answers recent history, what arrived while away and the outbox; shown
- *   messages are acknowledged in batches (ack_batch.ts; the client saves before it emits); `send`
+ *   messages are acknowledged in batches (engine.ts; the client saves before it emits); `send`
  *   keeps a text in the outbox while offline and sends it, in order and once, after the next
  *   connect; after a network loss or restart it reconnects with backoff (reconnect.ts), at once on
  *   `reconnectNow()`, by itself when a ban ends (not after a plain kick): the new session's

@@ -12,7 +12,7 @@
  *   `devicesChanged()`: when the server says they changed, the codec learns the new lists and
  *   `sealAndSend` (the one home of that loop) seals once more.
  * - A seal never sends anything: a room message whose sender key some member lacks comes with
- *   `handouts`, the sealed sender-key DMs the caller sends first (core/handouts.ts), reporting each
+ *   `handouts`, the sealed sender-key DMs the caller sends first (e2e/handouts.ts), reporting each
  *   with `handedOut()` (`resealHandout()` when its recipient's devices changed).
  * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
  *   like a message (a DM's to every device of the other party) and sent as ephemeral sends (never

@@ -40,6 +40,14 @@ export const SETTING_FIXED = "A setting line cannot be edited, deleted or reacte
 /** How long after sending its sender may edit a message (ms). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;
 
+/**
+ * Whether an edit made at `at` of a message sent at `sentAt` (ms) comes after the edit window: the
+ * one home of the comparison, for the sender's check and the recipient's (both modes).
+ */
+export function pastEditWindow(sentAt: number, at: number): boolean {
+  return at - sentAt > EDIT_WINDOW_MS;
+}
+
 /** The payload of change `c` of message `ref` sent by `by`, sent under `mid`. */
 export function changePayload(mid: string, ref: string, c: MessageChange, by?: string): ChangePayload {
   const b = by === undefined ? {} : { by };
@@ -121,7 +129,7 @@ export function changeTarget(
   }
   if (orig.setting) throw new UnreadableError("it changes a setting line, not a text");
   if (orig.deleted) throw new UnreadableError("the message it changes was deleted");
-  if (c.kind === "edit" && env.ts - orig.ts > EDIT_WINDOW_MS) {
+  if (c.kind === "edit" && pastEditWindow(orig.ts, env.ts)) {
     throw new UnreadableError("it edits a message older than the edit window (24 h)");
   }
   return orig;

@@ -5,7 +5,7 @@
  * named "*" of every registered user) through `RoomManager` sender keys (e2e/room_seal.ts), handed
  * to members as DM control messages that the receiving codec consumes silently. A seal sends
  * nothing: the sender keys a room message needs first come back as `handouts`, which the core sends
- * (core/handouts.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
+ * (e2e/handouts.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
  * room is decided by its signed membership log (`RoomLogs`, e2e/room_log.ts): sender keys go only to
  * the log's members and are accepted only from them (e2e/receive_dm.ts), and a disagreeing server
  * sends nothing (a room made by 0.1.0 is adopted by its admin's client; its keys wait in

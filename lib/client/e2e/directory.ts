@@ -1,6 +1,6 @@
 /**
  * `E2eDirectory`: what the server's directory says about users, as `E2eCodec` needs it (room
- * members are decided by the signed membership log, core/room_log.ts): every registered user, prekey
+ * members are decided by the signed membership log, e2e/room_log.ts): every registered user, prekey
  * bundles from `keys.fetch` (refused unless validly signed; kept until a session exists), pinning a user's identity key on first use (a different key later is recorded as
  * pending, beside any key already waiting: pending_keys.ts), and checking a signed room membership change against the acting member's pinned
  * identity key. It holds no lock: `E2eCodec` calls it under its own.

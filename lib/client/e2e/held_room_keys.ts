@@ -1,5 +1,5 @@
 /**
- * Room keys for a room made by Parley 0.1.0 that has no membership log yet (core/room_log.ts): instead
+ * Room keys for a room made by Parley 0.1.0 that has no membership log yet (room_log.ts): instead
  * of being refused, they are held in the keystore ("held:<room>", the last MAX_HELD per room)
  * until the room's admin has signed its log, then installed for the senders that log lets in
  * (`RoomLogs.refusal`, the same rule as for any room key) and dropped, with a notice, otherwise.

@@ -9,7 +9,7 @@
  * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
- *   shared by client mode (e2e/codec.ts) and peer mode (peer_node.ts).
+ *   shared by client mode (e2e/codec.ts) and peer mode (peer/node.ts).
  */
 import { lineProblem } from "../../common/words.ts";
 import { NAME_RE } from "../../protocol/names.ts";

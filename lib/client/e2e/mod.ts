@@ -49,6 +49,7 @@ export {
   expiryText,
   idTaken,
   isChange,
+  pastEditWindow,
   SETTING_FIXED,
   topicText,
 } from "./changes.ts";

@@ -2,7 +2,7 @@
  * Room and broadcast sealing under my sender key (`RoomManager`), and the sender-key handouts as
  * data: a seal never sends. `sealRoom` rotates my chain when due and answers, with the sealed
  * body, one `Handout` (a sealed "skd" DM, e2e/dm_seal.ts) per member still missing the chain; the
- * caller sends them before the body (core/handouts.ts) and reports each with `handedOut`.
+ * caller sends them before the body (e2e/handouts.ts) and reports each with `handedOut`.
  *
  * - Who gets the key: every device of every member of the room's verified log (broadcasts: every
  *   registered user) and my other devices. A member is marked as holding the chain only once its

@@ -1,6 +1,6 @@
 /**
- * The ciphertext of a file being sent (issue 12), read from a handle its caller opened (files.ts,
- * file_disk.ts) — this module opens nothing: `cipherPieces` (the rest of the file from an offset,
+ * The ciphertext of a file being sent (issue 12), read from a handle its caller opened (transfers.ts,
+ * disk.ts) — this module opens nothing: `cipherPieces` (the rest of the file from an offset,
  * with several batches read and encrypted ahead and all their chunks in flight at once, for the
  * relay, the direct path and peer mode), each piece as its parts, copied once into the frame that
  * carries them.

@@ -4,7 +4,7 @@
  *
  *   recipient: accepts an offer → `listenForSender` on an ephemeral port of the interface its server
  *     connection uses → sends `{fid, host, port, token}` to the sender as a DM control message
- *     (e2e_codec files.ready) → waits up to DIRECT_MS for a channel that presents the token;
+ *     (the "files.ready" kind, files/channel.ts) → waits up to DIRECT_MS for a channel that presents the token;
  *   sender: takes the candidate → `dialRecipient` (the signed handshake of crypto/peer_handshake.ts
  *     with purpose FILE_PURPOSE; each side expects the other's pinned identity key) → sends the token.
  *

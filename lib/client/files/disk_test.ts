@@ -1,5 +1,5 @@
 /**
- * file_disk.ts: a `.part` reopened to resume keeps its whole verified chunks and loses a torn tail;
+ * disk.ts: a `.part` reopened to resume keeps its whole verified chunks and loses a torn tail;
  * `cipherPieces` gives the same bytes as one-shot encryption from any offset (its one read buffer
  * reused while earlier batches are still being encrypted), and shows the plaintext it read to
  * `FileSum`, which gives the file's SHA-256 however the pieces came; `roomFor` gives the free space of a

@@ -124,7 +124,7 @@ export function decodeFileOffer(b: Uint8Array, mid: string): FileOffer | null {
   };
 }
 
-/** Where the recipient of a file waits for its sender to connect directly (file_direct.ts). */
+/** Where the recipient of a file waits for its sender to connect directly (direct.ts). */
 export interface FileReady {
   fid: string;
   host: string;

@@ -1,7 +1,7 @@
 /**
- * The receiving side of a file transfer (issue 12; with files.ts, the client files touching the
+ * The receiving side of a file transfer (issue 12; with transfers.ts and disk.ts, the client files touching the
  * user's files): fills an accepted offer's `.part` from the sender's direct channel while it lasts
- * (file_direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight; while the sender
+ * (direct.ts), then from the relay (`file.get`, up to WINDOW reads in flight; while the sender
  * is behind, woken by the server when its copy grows: watch.ts). Every chunk is authenticated by
  * its index before its plaintext is written (PartWriter); a restart keeps the verified chunks.
  * `FileTransfers.accept` checks the SHA-256 and renames. `reconcileTaken`: offers another device of
@@ -37,7 +37,7 @@ export interface Receiving {
   ops: FileOps;
   /** The pause between looks on a server that cannot tell when a file grows (watch.ts). */
   pollMs: number;
-  /** How long the relay may send no new byte before the download fails (file_stall.ts). */
+  /** How long the relay may send no new byte before the download fails (stall.ts). */
   stallMs: number;
   /** Whether an accepted offer opens the direct path. */
   direct: boolean;

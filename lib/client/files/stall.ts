@@ -41,9 +41,9 @@ export class Stall {
     return Math.max(0, this.#last + this.ms - this.now());
   }
 
-  /** Throws once the bound has passed since the last progress. */
+  /** Throws once the bound has passed since the last progress (`left()`, the one home of the comparison). */
   check(): void {
-    if (this.now() - this.#last >= this.ms) throw this.#error();
+    if (this.left() === 0) throw this.#error();
   }
 
   /** `p`, or the stall error if the bound passes (counted from the last progress) before it settles. */

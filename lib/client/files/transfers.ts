@@ -1,6 +1,6 @@
 /**
  * `FileTransfers` (issue 12): end-to-end encrypted, resumable file transfers, relayed by the server
- * or direct between the two clients (file_direct.ts). With file_disk.ts and file_receive.ts (the
+ * or direct between the two clients (direct.ts). With disk.ts and receive.ts (the
  * download side), the client files touching the user's files (besides the stores).
  *
  * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
@@ -15,7 +15,7 @@
  * Send modes: `auto` uploads to the relay and moves to the direct path when the recipient opens one
  * (back to the relay if it breaks), `direct` never relays, `relay` never goes direct.
  *
- * Receive (file_receive.ts): an accepted offer downloads into `<name>.part` beside its final name;
+ * Receive (receive.ts): an accepted offer downloads into `<name>.part` beside its final name;
  * every chunk is authenticated (by its index: reordered, duplicated, spliced or changed chunks fail) before its
  * plaintext is written; a restart keeps the whole verified chunks of the `.part` and continues.
  * Only when the last chunk verifies and the size and SHA-256 match the sender's (which may come
@@ -76,7 +76,7 @@ export class FileTransfers {
     readonly pollMs = 200,
     /** Whether an accepted offer opens the direct path (off: the relay only). */
     readonly direct = true,
-    /** A transfer moving no byte this long fails with `transfer_stalled` (file_stall.ts). */
+    /** A transfer moving no byte this long fails with `transfer_stalled` (stall.ts). */
     readonly stallMs = STALL_MS,
   ) {}
 

@@ -1,10 +1,10 @@
 /**
- * The relay side of sending a file (issue 12; `FileTransfers.send` in files.ts drives it, from the
+ * The relay side of sending a file (issue 12; `FileTransfers.send` in transfers.ts drives it, from the
  * offset the server reports): the age ciphertext goes in `file.put` bodies of RELAY_BATCH chunks,
  * WINDOW of them in flight (the server handles one connection's requests in order) and AHEAD more
- * read and encrypted (file_cipher.ts). A body taken only in part sends on from where the server got.
+ * read and encrypted (cipher.ts). A body taken only in part sends on from where the server got.
  * In `auto` mode, as soon as the recipient's direct path answers, the rest goes there
- * (file_direct.ts); if that breaks off, the relay goes on from the server's offset. Opens nothing:
+ * (direct.ts); if that breaks off, the relay goes on from the server's offset. Opens nothing:
  * the file handle comes in `src`.
  */
 import { release } from "../../common/bytes.ts";
@@ -28,7 +28,7 @@ export interface Upload {
   /** A channel straight to the recipient when its direct path is open now, else null. */
   direct(): Promise<PeerChannel | null>;
   progress(done: number): void;
-  /** Bounds the wait for the server's answers (file_stall.ts); unbounded without. */
+  /** Bounds the wait for the server's answers (stall.ts); unbounded without. */
   stall?: Stall;
 }
 

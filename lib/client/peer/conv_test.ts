@@ -12,6 +12,8 @@ import type { ChatMessage } from "../backend.ts";
 import { newMid } from "./outbox.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { linklessConv, nextEvent as waitFor, testNode } from "./events_testing.ts";
+import { ManualClock } from "../../common/clock.ts";
+import { generateIdentity, publicIdentity } from "../../crypto/identity.ts";
 
 const node = testNode;
 
@@ -225,6 +227,43 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
     assert.equal(store.local.byMid("bob", ref)!.text, "edited");
     assert.deepEqual(conv.editsOf(ref).map((e) => e.text), ["from 0.2, no payload"]);
     assert.deepEqual(events, []);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clock and to the sender's", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const events: PeerEvent[] = [];
+  const clock = new ManualClock();
+  const conv = linklessConv(store, clock, events);
+  const NO_WRITES = { put: {}, del: [] };
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  const DAY = 24 * 3600_000; // the rule's number written out: a longer or shorter window fails here
+  try {
+    // Received: bob's text, then his edits of it, timed by alice's clock: each claims to be as old as
+    // the text (a peer's word on its time is not taken).
+    const ref = newMid(), sent = clock.now();
+    const text = seal({ v: 1, k: "text", mid: ref, text: "lunch at noon?" });
+    conv.received("bob", ref, sent, text, NO_WRITES);
+    const edit = (text: string) => {
+      const mid = newMid();
+      return conv.received("bob", mid, sent, seal({ v: 1, k: "edit", mid, ref, text }), NO_WRITES);
+    };
+    clock.advance(DAY);
+    assert.deepEqual(edit("lunch at one?").map((e) => e.type), ["message.changed"], "at the window's end");
+    clock.advance(1);
+    const [late] = edit("lunch at two?");
+    assert.ok(late?.type === "notice" && /edit window/.test(late.text), JSON.stringify(late));
+    assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?", "the late edit changed nothing");
+    // Made here: alice's own text to bob, edited by her node at the window's end and a millisecond after.
+    store.putPeer({ name: "bob", identity: publicIdentity(await generateIdentity()), verified: true });
+    const mine = conv.out.send("bob", "see you there");
+    conv.out.acked("bob", mine.mid);
+    clock.advance(DAY);
+    assert.equal(conv.change(mine.mid, { kind: "edit", text: "see you at one" }).text, "see you at one");
+    clock.advance(1);
+    assert.throws(() => conv.change(mine.mid, { kind: "edit", text: "see you at two" }), /edit window/);
   } finally {
     store.close();
   }

@@ -1,6 +1,6 @@
 /**
  * Direct file transfers of peer mode (`/send PEER PATH`, issue 13): a file goes straight to a
- * connected peer inside its authenticated channel (peer_node.ts), as the records of peer_wire.ts.
+ * connected peer inside its authenticated channel (node.ts), as the records of wire.ts.
  *
  * Send: the file is offered at once (`foffer`: id, safe name, size, a fresh one-time X25519
  * identity and the age header) and hashed on the way (files/disk.ts `FileSum`, as client mode
@@ -15,8 +15,8 @@
  * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
  * `reject(N)`, or is taken at once with `autoAccept`. A name that is a path or holds control
  * characters is refused. The file goes to `<downloads>/NAME.part` (safeFileName, freeName); each
- * chunk is authenticated before its plaintext is written (file_disk.ts `writeChunks`, shared with
- * client mode); data out of order, changed, spliced or past the offered size fails the transfer:
+ * chunk is authenticated before its plaintext is written (files/part_writer.ts `PartWriter`, shared
+ * with client mode); data out of order, changed, spliced or past the offered size fails the transfer:
  * the `.part` is removed and the sender told. Only when the last chunk verified and the size and
  * SHA-256 match is the `.part` renamed (`file.saved`). With no download folder (--ephemeral and no
  * --out) offers can be listed and refused; accepting says why it cannot.

@@ -1,5 +1,5 @@
 /**
- * What the two sides of peer-mode files (peer_files.ts sends, peer_files_in.ts receives) share:
+ * What the two sides of peer-mode files (files.ts and files_out.ts send, files_in.ts receives) share:
  * `Via` (a channel as files use it), the events, the host (`FileBook`: where transfers are kept
  * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
  * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.

@@ -39,7 +39,7 @@ export interface In extends Transfer {
   flying?: Promise<void>[];
   next: number;
   saved?: PromiseWithResolvers<string>;
-  /** the stall bound's timer while receiving (file_stall.ts) */
+  /** the stall bound's timer while receiving (files/stall.ts) */
   stall?: ReturnType<typeof setTimeout>;
   /** the SHA-256 of what the `.part` holds once every chunk is in (its offer's may be still to come) */
   got?: string;

@@ -2,7 +2,7 @@
  * Fuzzing the peer-mode decoders (SECURITY.md item 20, issue 33): for random and mutated input each
  * returns a well-formed value or throws its one documented error — `decodePeerRecord` SyntaxError,
  * the peer handshake HandshakeError, a channel's records DecryptError, the file offer and candidate
- * (file_offer.ts) SyntaxError — and never hangs (every asynchronous check runs under a time limit).
+ * (files/offer.ts) SyntaxError — and never hangs (every asynchronous check runs under a time limit).
  * Last, random bytes sent to a real peer listener end only their own connection.
  */
 import assert from "node:assert/strict";

@@ -3,7 +3,7 @@
  * one authenticated channel per peer (links.ts); a peer is known by the name it claims in the handshake and
  * pinned to the identity key it proved (trust on first use). A different key under a known name is flagged
  * (`key-changed`), its channel refused, until `trust` or `verify`. A first contact that dialled me is a
- * stranger (peer_keys.ts): kept in memory only, capped, never redialled, until the user accepts it; only a
+ * stranger (keys.ts): kept in memory only, capped, never redialled, until the user accepts it; only a
  * verified peer's own word changes the address a node redials.
  *
  * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore): both sides
@@ -237,7 +237,7 @@ export class PeerNode {
     return this.#out.send(peer, text, o.replyTo);
   }
 
-  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (peer_files.ts). */
+  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (files.ts). */
   // deno-lint-ignore require-await
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
     return this.files.send(this.#out.writable(peer), path);

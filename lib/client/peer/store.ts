@@ -52,7 +52,7 @@ export interface PeerRecord extends KeyCandidates {
   verified: boolean;
   /** "host:port" to redial: one the user dialled, a verified peer's or one a verified peer introduced */
   addr?: string;
-  /** a first contact that reached me, not accepted yet: kept in memory only (peer_keys.ts) */
+  /** a first contact that reached me, not accepted yet: kept in memory only (keys.ts) */
   stranger?: true;
 }
 

@@ -12,7 +12,7 @@
  *   ping    {t:"ping"}                     keepalive (a channel silent for three periods is dropped)
  *   who     {t:"who"}                      /peers --discover: whom do you know? (answered to verified peers)
  *   intro   {t:"intro", peers}             name, address and identity of the peers I know (at most 64)
- *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer_files.ts): plaintext name, size and
+ *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer/files.ts): plaintext name, size and
  *            sha256, key, fmt, hdr}        SHA-256 ("" until hashed: it follows as `fsum`), the one-time
  *                                          X25519 identity, "age" and the age header
  *   fhash   {t:"fhash", fid}               the offer waits for a person, who is shown its SHA-256: hash it now
@@ -122,7 +122,7 @@ export type PeerWireRecord =
   | FileHead
   | { t: "fdata"; fid: string; i: number; n: number };
 
-/** The records of a direct file transfer (peer_files.ts) but `fdata`, as on the wire and in memory. */
+/** The records of a direct file transfer (peer/files.ts) but `fdata`, as on the wire and in memory. */
 type FileHead =
   | {
     t: "foffer";
@@ -147,10 +147,10 @@ export interface FileData {
   data: readonly Uint8Array[];
 }
 
-/** The records of a peer file transfer as peer_files.ts sends and handles them. */
+/** The records of a peer file transfer as peer/files.ts, files_out.ts and files_in.ts send and handle them. */
 export type FileRecord = FileHead | FileData;
 
-/** A file record for peer_files.ts (`fdata` only once its bytes are joined to it). */
+/** A file record for peer/files.ts (`fdata` only once its bytes are joined to it). */
 export function isFileRecord(r: PeerWireRecord | FileRecord): r is FileRecord {
   return ["foffer", "fhash", "fsum", "fget", "fend"].includes(r.t) || (r.t === "fdata" && "data" in r);
 }
