@@ -104,6 +104,7 @@ export async function sendText(
       ...(ttl ? { expires: r.ts + ttl * 1000 } : {}),
     };
     outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
+    if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
     const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
