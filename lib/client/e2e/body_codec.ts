@@ -127,6 +127,8 @@ export interface TextOptions {
   replyTo?: string;
   replyBy?: string;
   ttl?: number;
+  /** The sender's clock when sealed (ms; issue 69 N4): sealed as the payload's `at`. */
+  at?: number;
 }
 
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */

@@ -50,6 +50,7 @@ export {
   idTaken,
   isChange,
   SETTING_FIXED,
+  startsAt,
   topicText,
 } from "./changes.ts";
 export {
