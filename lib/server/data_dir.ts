@@ -188,11 +188,14 @@ const PRIVATE_FILES = [
 
 /**
  * The cluster key (issue 33 item 2): from `file` when given, else `cluster.key` in the data folder,
- * made (0600, 32 random bytes as hex) on first start. Every node of a cluster needs the same one.
+ * made (0600, 32 random bytes as hex) on first start. Every node of a cluster needs the same one:
+ * none is made when the store already knows `others` (other nodes: a key of its own would not be
+ * theirs, issue 69 S3) — the error names the file to copy.
  */
 export async function loadClusterKey(
   dir: string,
   file?: string,
+  others: readonly string[] = [],
 ): Promise<{ key: Uint8Array; path: string; created: boolean }> {
   const path = file ?? `${dir}/cluster.key`;
   try {
@@ -202,6 +205,13 @@ export async function loadClusterKey(
     if (!(e instanceof Deno.errors.NotFound) || file) {
       throw new Error(`cluster key ${path}: ${(e as Error).message}`);
     }
+  }
+  if (others.length) {
+    throw new Error(
+      `cluster key ${path}: none here, and this store already knows other nodes (${others.join(", ")}): ` +
+        `copy cluster.key from the data folder of one of them to ${path} (or name it with ` +
+        `--cluster-key-file); a new key would not be theirs`,
+    );
   }
   const text = newClusterKeyText();
   await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
