@@ -15,7 +15,7 @@ import { backup, databaseInUse, restore } from "./lib/server/backup.ts";
 import { adminCheck, adminSalvage } from "./lib/server/data_check.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
-import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
+import { dbPathIn, ensureDataDir, holdServing, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
 import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
@@ -100,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
     certNames: f.host ? [f.host] : [],
     logMaxBytes: num(f["log-max-bytes"], "log-max-bytes"),
   });
+  // Held while serving, in the data and files folders: `restore` refuses while any server runs (issue 69 B2).
+  await holdServing([dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] })]);
   const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
   const metrics = metricsAt
     ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })

@@ -468,3 +468,56 @@ Deno.test("backup: a segment or relayed file that is a symlink in the data folde
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("restore (issue 69 B2, the attack): with a PostgreSQL store, restore refuses while a node serves on the shared files folder, and leaves it in place", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-restore-b2-" });
+  const [data, dest, shared] = [`${root}/data`, `${root}/backup`, `${root}/shared-files`];
+  try {
+    const first = await spawnServerProcess(data); // makes cert.pem and key.pem
+    await first.stop();
+    await Deno.remove(dbPathIn(data));
+    const store = ["--store", "postgres://parley@127.0.0.1:1/parley"]; // never connected to
+    const b = await runProgram("server.ts", ["backup", dest, "--data", data, ...store]);
+    assert.equal(b.code, 0, b.err);
+    // A node serving on the shared files folder (its own store: the lock is the same whatever the store).
+    await Deno.mkdir(shared);
+    await Deno.writeTextFile(`${shared}/kept.txt`, "a node's file");
+    const node = await spawnServerProcess(`${root}/node`, { args: ["--files-dir", shared] });
+    try {
+      const r = await runProgram("server.ts", [
+        "restore",
+        dest,
+        "--data",
+        `${root}/data2`,
+        "--files-dir",
+        shared,
+        ...store,
+      ]);
+      assert.equal(r.code, 1, r.out);
+      assert.match(
+        r.err,
+        /a server is running on .*shared-files \(it holds .*serving\.lock\): stop every server/,
+      );
+      assert.equal(
+        await Deno.readTextFile(`${shared}/kept.txt`),
+        "a node's file",
+        "not moved away under the node",
+      );
+    } finally {
+      await node.stop();
+    }
+    const ok = await runProgram("server.ts", [
+      "restore",
+      dest,
+      "--data",
+      `${root}/data2`,
+      "--files-dir",
+      shared,
+      ...store,
+    ]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /Moved .*shared-files to .*shared-files\.before-restore-/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
