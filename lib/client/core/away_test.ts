@@ -72,7 +72,7 @@ Deno.test("away: only a live direct text of someone else is answered, once per s
   assert.equal(signals.at(-1)?.startsWith("carol:"), true, "not sent the first time: told on the next");
 });
 
-Deno.test("away (issue 69 A1): a reply is expected only after a direct text to its sender, within the bound, once", () => {
+Deno.test("away (issue 69 A1): a reply is expected only after a direct text to its sender, within the bound, once", async () => {
   let now = 1_000_000;
   const h = { user: "alice", clock: { now: () => now } } as unknown as SendHost;
   const away = new AwayReplies(h);
@@ -83,4 +83,14 @@ Deno.test("away (issue 69 A1): a reply is expected only after a direct text to i
   away.sent("bob");
   now += AWAY_ASKED_MS + 1;
   assert.equal(away.expects("bob"), false, "too long ago");
+  const mine = {
+    seq: 9,
+    mid: "m9",
+    ts: now,
+    from: "alice",
+    to: { kind: "user" as const, name: "carol" },
+    text: "hi",
+  };
+  await away.answer(mine); // a DM of mine from another device, arriving here
+  assert.equal(away.expects("carol"), true, "one's other device asked carol");
 });
