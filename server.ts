@@ -100,8 +100,6 @@ async function main(argv: string[]): Promise<number> {
     certNames: f.host ? [f.host] : [],
     logMaxBytes: num(f["log-max-bytes"], "log-max-bytes"),
   });
-  // Held while serving, in the data and files folders: `restore` refuses while any server runs (issue 69 B2).
-  await holdServing([dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] })]);
   const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
   const metrics = metricsAt
     ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
@@ -111,6 +109,11 @@ async function main(argv: string[]): Promise<number> {
     systemClock,
     level,
   );
+  // Held while serving, in the data and files folders: `restore` refuses while any server runs (issue 69 B2).
+  const serving = await holdServing([dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] })]);
+  for (const u of serving.unlocked) {
+    log.warn("serving.lock", { dir: u.dir, error: u.why, hint: "restore cannot see this server there" });
+  }
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;

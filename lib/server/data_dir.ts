@@ -256,24 +256,32 @@ async function openLock(dir: string): Promise<Deno.FsFile> {
 
 /**
  * Holds a shared lock on `serving.lock` in each of `dirs` while the server runs (released by the
- * process's exit, or `release`). Refuses to start while a restore holds one (its exclusive lock).
+ * process's exit, or `release`). Refuses to start while a restore holds one (its exclusive lock);
+ * `unlocked`: the folders whose file system takes no lock (said by the caller; served all the same).
  */
-export async function holdServing(dirs: readonly string[]): Promise<{ release(): void }> {
-  const held: Deno.FsFile[] = [];
+export async function holdServing(
+  dirs: readonly string[],
+): Promise<{ release(): void; unlocked: { dir: string; why: string }[] }> {
+  const held: Deno.FsFile[] = [], unlocked: { dir: string; why: string }[] = [];
   const release = () => held.splice(0).forEach((f) => f.close());
   try {
     for (const dir of new Set(dirs)) {
       const f = await openLock(dir);
       held.push(f);
-      if (!await f.tryLock(false)) {
-        throw new Error(`a restore is running on ${dir} (${dir}/${SERVING_LOCK}): wait for it`);
+      let got: boolean;
+      try {
+        got = await f.tryLock(false);
+      } catch (e) {
+        unlocked.push({ dir, why: (e as Error).message });
+        continue;
       }
+      if (!got) throw new Error(`a restore is running on ${dir} (${dir}/${SERVING_LOCK}): wait for it`);
     }
   } catch (e) {
     release();
     throw e;
   }
-  return { release };
+  return { release, unlocked };
 }
 
 /**
