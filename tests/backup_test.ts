@@ -13,7 +13,7 @@ import { Connection } from "../lib/client/session/connection.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import { backup, restore } from "../lib/server/backup.ts";
-import { dbPathIn } from "../lib/server/data_dir.ts";
+import { dbPathIn, holdServing, takeServing } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { encodeHeader, RecordWriter } from "../lib/server/store/segment_record_testing.ts";
 import { runProgram, spawnServerProcess, testKdf } from "./helpers.ts";
@@ -519,5 +519,22 @@ Deno.test("restore (issue 69 B2, the attack): with a PostgreSQL store, restore r
     assert.match(ok.out, /Moved .*shared-files to .*shared-files\.before-restore-/);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("serving lock (issue 69 B2): a server holds it shared beside others; a restore takes it alone, and no server starts meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-serving-" });
+  try {
+    const a = await holdServing([dir]), b = await holdServing([dir, dir]); // two nodes, one folder
+    await assert.rejects(takeServing([dir]), /a server is running on .* \(it holds .*serving\.lock\)/);
+    a.release();
+    await assert.rejects(takeServing([dir]), /a server is running/, "while any one holds it");
+    b.release();
+    const r = await takeServing([dir, `${dir}/none`]); // a folder that is not there: nobody serves there
+    await assert.rejects(holdServing([dir]), /a restore is running on .*: wait for it/);
+    r.release();
+    (await holdServing([dir])).release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
