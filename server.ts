@@ -15,7 +15,7 @@ import { backup, databaseInUse, restore } from "./lib/server/backup.ts";
 import { adminCheck, adminSalvage } from "./lib/server/data_check.ts";
 import { BASELINE_GUESS, fitFdBudget } from "./lib/server/fd_budget.ts";
 import { runConsoleLine } from "./lib/server/console.ts";
-import { dbPathIn, ensureDataDir, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
+import { dbPathIn, ensureDataDir, holdServing, loadClusterKey, openDataDir } from "./lib/server/data_dir.ts";
 import { normalizeName } from "./lib/protocol/names.ts";
 import { flagHelp, parseOptions } from "./lib/server/flags.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./lib/server/offline_admin.ts";
@@ -109,16 +109,21 @@ async function main(argv: string[]): Promise<number> {
     systemClock,
     level,
   );
+  // Held while serving, in the data and files folders: `restore` refuses while any server runs (issue 69 B2).
+  const serving = await holdServing([dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] })]);
+  for (const u of serving.unlocked) {
+    log.warn("serving.lock", { dir: u.dir, error: u.why, hint: "restore cannot see this server there" });
+  }
   const storeUrl = f.store ?? Deno.env.get("PARLEY_STORE") ?? "";
   const busUrl = f.bus ?? Deno.env.get("PARLEY_BUS") ?? "";
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   // The embedded store broke (an I/O error, damage): it takes no more writes; the server stops with a
   // failure for its supervisor to restart it, and the next start recovers from the WAL (issue 68).
   let storeBroke = (e: Error) => log.error("store.broken", { error: e.message });
-  const busOpts = busUrl ? await busOptions(dataDir, f, log) : null;
-  const { store, pg, bus } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
+  const { store, pg, bus, busOpts } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
     storeCa: await readOpt(f["store-tls-ca"]),
-    bus: busOpts,
+    // The cluster key once the store says which other nodes it knows (none made then: issue 69 S3).
+    bus: busUrl ? (others) => busOptions(dataDir, f, log, others) : null,
     embedded: {
       check: true,
       warn: (event, fields) => log.warn(event, fields),
@@ -323,11 +328,15 @@ async function openStoreAndBus(
   busUrl: string,
   node: string,
   dbPath: string,
-  o: { storeCa?: string; bus: NatsBusOptions | null; embedded: SqliteStoreOptions },
-): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null }> {
+  o: {
+    storeCa?: string;
+    bus: ((others: string[]) => Promise<NatsBusOptions>) | null;
+    embedded: SqliteStoreOptions;
+  },
+): Promise<{ store: Store; pg: PostgresStore | null; bus: Bus | null; busOpts: NatsBusOptions | null }> {
   if (!storeUrl) {
     if (busUrl) throw new Error("--bus needs a shared store: add --store postgres://USER@HOST:PORT/DB");
-    return { store: new SqliteStore(dbPath, o.embedded), pg: null, bus: null };
+    return { store: new SqliteStore(dbPath, o.embedded), pg: null, bus: null, busOpts: null };
   }
   if (!/^postgres(ql)?:\/\//.test(storeUrl)) {
     throw new Error(`--store takes a postgres://USER@HOST:PORT/DB address, got "${storeUrl}"`);
@@ -341,10 +350,11 @@ async function openStoreAndBus(
         `another node (${others[0]}) is using this database; start every node with --bus nats://HOST:PORT`,
       );
     }
-    const bus = busUrl && o.bus
-      ? await (await import("./lib/server/bus/nats_bus.ts")).NatsBus.open(busUrl, node, o.bus)
+    const busOpts = busUrl && o.bus ? await o.bus(await pg.knownNodes(node)) : null;
+    const bus = busUrl && busOpts
+      ? await (await import("./lib/server/bus/nats_bus.ts")).NatsBus.open(busUrl, node, busOpts)
       : null;
-    return { store: pg, pg, bus };
+    return { store: pg, pg, bus, busOpts };
   } catch (e) {
     await pg.close();
     throw e;
@@ -360,10 +370,11 @@ async function busOptions(
   dataDir: string,
   f: Record<string, string | boolean | undefined>,
   log: Logger,
+  others: string[],
 ): Promise<NatsBusOptions> {
   const str = (k: string) => typeof f[k] === "string" ? f[k] as string : undefined;
   const keyFile = str("cluster-key-file") ?? Deno.env.get("PARLEY_CLUSTER_KEY_FILE");
-  const k = await loadClusterKey(dataDir, keyFile);
+  const k = await loadClusterKey(dataDir, keyFile, others);
   if (k.created) {
     log.warn("cluster.key", { created: k.path, hint: "copy this file to every node of the cluster" });
   }

@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
+import { encodeAway } from "../lib/client/core/away.ts";
+import { sendSignal } from "../lib/client/core/sending.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
 const toAlice: Target = { kind: "user", name: "alice" };
@@ -76,6 +78,31 @@ Deno.test("away: a live DM is answered once per sender and reason, end to end; r
       ["before", "lunch?", "hello??", "hi", "still out?", "back?"],
       "every DM arrived (carol's after the block is dropped unread)",
     );
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("away (issue 69 A1, the attack): a stranger's away reply nobody asked for is not shown; one answering a DM sent them is, once", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = live((await t.e2eClient("alice")).client);
+    const mallory = live((await t.e2eClient("mallory")).client);
+    for (const x of [alice, mallory]) await x.c.start();
+    await mallory.c.send(toAlice, "hello"); // a session between them: the signal opens
+    await eventually(() => texts(alice.ev).includes("hello"), 5000, "mallory's DM");
+    // Mallory's client sends an away reply alice never asked for (a one-line change to his client).
+    const unasked = (text: string) => sendSignal(mallory.c, toAlice, (mid) => encodeAway(mid, text));
+    await unasked("Parley: your session expired, log in at evil.example");
+    await settle(mallory.c, alice.c);
+    assert.deepEqual(aways(alice.ev), [], "an away reply nobody asked for is dropped");
+    await alice.c.send({ kind: "user", name: "mallory" }, "who are you?");
+    await eventually(() => texts(mallory.ev).includes("who are you?"), 5000, "alice's DM");
+    await unasked("out until monday");
+    await eventually(() => aways(alice.ev).length === 1, 5000, "the reply to alice's DM");
+    await unasked("out until monday, again");
+    await settle(mallory.c, alice.c);
+    assert.deepEqual(aways(alice.ev), ["mallory: out until monday"], "one reply per DM sent");
   } finally {
     await t.stop();
   }

@@ -13,7 +13,7 @@ import { Connection } from "../lib/client/session/connection.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import { backup, restore } from "../lib/server/backup.ts";
-import { dbPathIn } from "../lib/server/data_dir.ts";
+import { dbPathIn, holdServing, takeServing } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { encodeHeader, RecordWriter } from "../lib/server/store/segment_record_testing.ts";
 import { runProgram, spawnServerProcess, testKdf } from "./helpers.ts";
@@ -466,5 +466,75 @@ Deno.test("backup: a segment or relayed file that is a symlink in the data folde
     );
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("restore (issue 69 B2, the attack): with a PostgreSQL store, restore refuses while a node serves on the shared files folder, and leaves it in place", async () => {
+  const root = await Deno.makeTempDir({ prefix: "parley-restore-b2-" });
+  const [data, dest, shared] = [`${root}/data`, `${root}/backup`, `${root}/shared-files`];
+  try {
+    const first = await spawnServerProcess(data); // makes cert.pem and key.pem
+    await first.stop();
+    await Deno.remove(dbPathIn(data));
+    const store = ["--store", "postgres://parley@127.0.0.1:1/parley"]; // never connected to
+    const b = await runProgram("server.ts", ["backup", dest, "--data", data, ...store]);
+    assert.equal(b.code, 0, b.err);
+    // A node serving on the shared files folder (its own store: the lock is the same whatever the store).
+    await Deno.mkdir(shared);
+    await Deno.writeTextFile(`${shared}/kept.txt`, "a node's file");
+    const node = await spawnServerProcess(`${root}/node`, { args: ["--files-dir", shared] });
+    try {
+      const r = await runProgram("server.ts", [
+        "restore",
+        dest,
+        "--data",
+        `${root}/data2`,
+        "--files-dir",
+        shared,
+        ...store,
+      ]);
+      assert.equal(r.code, 1, r.out);
+      assert.match(
+        r.err,
+        /a server is running on .*shared-files \(it holds .*serving\.lock\): stop every server/,
+      );
+      assert.equal(
+        await Deno.readTextFile(`${shared}/kept.txt`),
+        "a node's file",
+        "not moved away under the node",
+      );
+    } finally {
+      await node.stop();
+    }
+    const ok = await runProgram("server.ts", [
+      "restore",
+      dest,
+      "--data",
+      `${root}/data2`,
+      "--files-dir",
+      shared,
+      ...store,
+    ]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /Moved .*shared-files to .*shared-files\.before-restore-/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("serving lock (issue 69 B2): a server holds it shared beside others; a restore takes it alone, and no server starts meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-serving-" });
+  try {
+    const a = await holdServing([dir]), b = await holdServing([dir, dir]); // two nodes, one folder
+    await assert.rejects(takeServing([dir]), /a server is running on .* \(it holds .*serving\.lock\)/);
+    a.release();
+    await assert.rejects(takeServing([dir]), /a server is running/, "while any one holds it");
+    b.release();
+    const r = await takeServing([dir, `${dir}/none`]); // a folder that is not there: nobody serves there
+    await assert.rejects(holdServing([dir]), /a restore is running on .*: wait for it/);
+    r.release();
+    (await holdServing([dir])).release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -14,7 +14,7 @@ import { sendKeptOnce } from "../lib/client/cli/send_stdin.ts";
 import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";
-import { BusSeal } from "../lib/server/bus/seal.ts";
+import { BusSeal, FOREIGN_WINDOW_MS } from "../lib/server/bus/seal.ts";
 import type { Bus } from "../lib/server/bus/bus.ts";
 import { NatsBus } from "../lib/server/bus/nats_bus.ts";
 import type { ClusterOptions } from "../lib/server/cluster.ts";
@@ -201,9 +201,25 @@ Deno.test("faults: an event refused as stale after a pause logs a hint naming pa
   assert.equal(b.open(wire), null);
   assert.equal(b.refused.get("stale"), 1);
   assert.equal(lines.length, 1);
-  assert.match(lines[0]!, /bus\.refused counts="stale: 1"/);
+  assert.match(lines[0]!, /WARN bus\.refused counts="stale: 1"/, "a warning, not an error (issue 69 S3)");
+  assert.equal(b.foreignKey(), null, "a stale event does not fail the health check");
   assert.match(lines[0]!, /paused or cut off \(partitioned\)/);
   assert.doesNotMatch(lines[0]!, /same cluster key/, "a stale event alone says nothing of keys");
+});
+
+Deno.test("faults (issue 69 S3): an envelope under another cluster key is an ERROR and the seal says so for a minute; a stale one is not", () => {
+  const clock = new ManualClock();
+  const lines: string[] = [];
+  const log = new Logger([(l) => lines.push(l)], clock);
+  const other = new BusSeal({ key: crypto.getRandomValues(new Uint8Array(32)), clock }, "t");
+  const b = new BusSeal({ key: crypto.getRandomValues(new Uint8Array(32)), clock, log }, "t");
+  assert.equal(b.foreignKey(), null);
+  assert.equal(b.open(other.seal("node-x", { t: "msg", seq: 1 })), null);
+  assert.equal(b.open(other.seal("node-x", { t: "msg", seq: 2 })), null);
+  assert.match(lines[0]!, /ERROR bus\.refused counts="bad key or tampered: 1"/);
+  assert.match(b.foreignKey() ?? "", /^2 bus envelopes under another cluster key in the last minute/);
+  clock.advance(FOREIGN_WINDOW_MS + 1);
+  assert.equal(b.foreignKey(), null, "a minute without one: healthy again");
 });
 
 /**

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { newClusterKeyText } from "../lib/server/bus/seal.ts";
 import { loadClusterKey } from "../lib/server/data_dir.ts";
-import { clusterSkip, startNats, startPostgres } from "./cluster_harness.ts";
+import { clusterSkip, freePort, startNats, startPostgres } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 
 Deno.test("cluster key: made on first start in the data folder (0600, 32 bytes), then reused; a bad or missing file given is refused", async () => {
@@ -30,6 +30,61 @@ Deno.test("cluster key: made on first start in the data folder (0600, 32 bytes),
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cluster key (issue 69 S3): none is made when the store already knows other nodes; the error names the file to copy", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-key-" });
+  try {
+    await assert.rejects(
+      loadClusterKey(dir, undefined, ["node-1-ab"]),
+      (e: Error) =>
+        /other nodes \(node-1-ab\)/.test(e.message) && e.message.includes(`copy cluster.key`) &&
+        e.message.includes(`${dir}/cluster.key`),
+    );
+    await assert.rejects(Deno.stat(`${dir}/cluster.key`), Deno.errors.NotFound, "no key of its own");
+    assert.equal((await loadClusterKey(dir)).created, true, "the first node of a store makes one");
+    assert.equal((await loadClusterKey(dir, undefined, ["node-1-ab"])).created, false, "a key there is used");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "nodes (issue 69 S3, the attack): a node started with --bus and no key beside a running cluster refuses to start; one with another key fails /healthz",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "parley-key-s3-" });
+    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    const nodes: Awaited<ReturnType<typeof spawnNode>>[] = [];
+    try {
+      const store = await pg.newDatabase();
+      nodes.push(await spawnNode(dir, store, nats.url));
+      await assert.rejects(
+        spawnNode(dir, store, nats.url, { keyFile: "" }), // its data folder has no cluster.key
+        (e: Error) =>
+          /cluster key .*cluster\.key: none here, and this store already knows other nodes/.test(e.message),
+      );
+      await Deno.writeTextFile(`${dir}/other.key`, newClusterKeyText());
+      const metrics = await freePort();
+      const args = ["--metrics", `127.0.0.1:${metrics}`];
+      nodes.push(await spawnNode(dir, store, nats.url, { keyFile: `${dir}/other.key`, args }));
+      const health = async () => {
+        const h = await fetch(`http://127.0.0.1:${metrics}/healthz`);
+        return `${h.status} ${await h.text()}`;
+      };
+      let last = "";
+      for (let i = 0; i < 40 && !last.startsWith("503"); i++) {
+        await new Promise((r) => setTimeout(r, 250)); // node 1's heartbeats, every second
+        last = await health();
+      }
+      assert.match(last, /^503 unhealthy store=ok bus=\d+ bus envelopes under another cluster key/);
+    } finally {
+      for (const n of nodes) await n.stop();
+      await Promise.all([pg.stop(), nats.stop()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({
@@ -57,8 +112,8 @@ Deno.test({
       const logs = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("node-"))
         .map((e) => Deno.readTextFileSync(`${dir}/${e.name}/parley.log`));
       assert.ok(
-        logs.every((l) => /WARN bus\.refused .*bad key or tampered/.test(l)),
-        "each node logs the refusals",
+        logs.every((l) => /ERROR bus\.refused .*bad key or tampered/.test(l)),
+        "each node logs the refusals, as an error (issue 69 S3)",
       );
       assert.ok(logs.every((l) => l.includes("same cluster key")));
     } finally {

@@ -42,7 +42,7 @@ export async function spawnNode(
   const args = ["run", ...PROGRAM_PERMS, rootFile("server.ts"), "--port", "0", "--host", "127.0.0.1"];
   args.push("--data", data, "--tls-cert", files.cert, "--tls-key", files.key, "--store", store);
   args.push("--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", ...(o.args ?? []));
-  if (bus) args.push("--bus", bus, "--cluster-key-file", o.keyFile ?? keyFile);
+  if (bus) args.push("--bus", bus, ...(o.keyFile === "" ? [] : ["--cluster-key-file", o.keyFile ?? keyFile])); // "": none
   if (o.console) args.push("--console");
   const child = new Deno.Command(Deno.execPath(), {
     args,

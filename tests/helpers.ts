@@ -189,6 +189,7 @@ export async function startTestServer(
       const prepare = co.prepare;
       const codec = await attachE2e(c, password, {
         params: testArgon,
+        ...(co.clock ? { clock: co.clock } : {}), // the codec's clock too: sealed times, the future check
         ...(prepare ? { prepare: (cs) => prepare(cs, c) } : {}),
       });
       return { client: c, codec, store };

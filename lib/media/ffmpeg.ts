@@ -5,10 +5,11 @@
  * makes H.264 renditions, and streams frames: MJPEG from `image2pipe`, or raw RGB24 of a known size
  * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer). Every spawned ffmpeg is
  * killed and awaited when its consumer stops, aborts, returns early or hits an error. `imageThumbnail`
- * scales a received picture's first frame after its header passed the caps (image_header.ts).
+ * scales a received picture's first frame after its header passed the caps (image_header.ts), the
+ * decoder under a memory limit where `prlimit` exists (`pictureDecoder`: DECODER_DATA_BYTES).
  */
 
-import { checkImage, IMAGE_CAPS, IMAGE_HEAD_BYTES } from "./image_header.ts";
+import { checkImage, IMAGE_CAPS, IMAGE_HEAD_BYTES, pixelCap } from "./image_header.ts";
 import type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 import { fitInto, type RgbaImage } from "./jpeg.ts";
 import { MjpegSplitter } from "./mjpeg_splitter.ts";
@@ -376,6 +377,41 @@ const IMAGE_DEMUXER: Record<ImageFormat, string> = {
   gif: "gif",
 };
 
+/** The most data (heap) a picture's decoder may take (RLIMIT_DATA through `prlimit`: issue 69 item 11). */
+export const DECODER_DATA_BYTES = 256 * 1024 * 1024;
+
+const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"];
+
+/** The `prlimit` binary (util-linux), or null: Linux only. */
+export function findPrlimit(exists: (path: string) => boolean = isFile): string | null {
+  return Deno.build.os === "linux" ? PRLIMIT.find(exists) ?? null : null;
+}
+
+/**
+ * The command that decodes the first frame of the picture at `path` (header `h`, checked) scaled to
+ * `out`: ffmpeg told the format, its decoder capped at the format's pixels, under `prlimit
+ * --data=DECODER_DATA_BYTES` when there is one (a picture needing more is not decoded).
+ */
+export function pictureDecoder(
+  ffmpeg: string,
+  path: string,
+  h: ImageHeader,
+  out: { width: number; height: number },
+  caps: ImageCaps = IMAGE_CAPS,
+  prlimit: string | null = findPrlimit(),
+): { cmd: string; args: string[] } {
+  const args = [
+    ...["-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"],
+    // ffmpeg counts rows padded (to 64): near the cap a side is over 3000 pixels, so 3% covers them.
+    ...["-max_pixels", String(Math.ceil(pixelCap(h.format, caps) * 1.03)), "-f", IMAGE_DEMUXER[h.format]],
+    ...["-i", path],
+    ...["-frames:v", "1", "-vf", `scale=${out.width}:${out.height}:flags=area`],
+    ...["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
+  ];
+  if (!prlimit) return { cmd: ffmpeg, args };
+  return { cmd: prlimit, args: [`--data=${DECODER_DATA_BYTES}`, "--", ffmpeg, ...args] };
+}
+
 /**
  * Reads the head of the picture at `path`, checks it against `caps` (image_header.ts) and only
  * then has ffmpeg decode its first frame, told the format (no guessing), its decoder capped at
@@ -411,14 +447,10 @@ export async function imageThumbnail(
   const out = fitInto(h.width, h.height, Math.max(1, box.width), Math.max(1, box.height));
   const want = out.width * out.height * 3;
   const child = (() => {
+    const run = pictureDecoder(ffmpeg, path, h, out, caps);
     try {
-      return new Deno.Command(ffmpeg, {
-        args: [
-          ...["-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"],
-          ...["-max_pixels", String(caps.maxPixels), "-f", IMAGE_DEMUXER[h.format], "-i", path],
-          ...["-frames:v", "1", "-vf", `scale=${out.width}:${out.height}:flags=area`],
-          ...["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
-        ],
+      return new Deno.Command(run.cmd, {
+        args: run.args,
         stdin: "null",
         stdout: "piped",
         stderr: "null",

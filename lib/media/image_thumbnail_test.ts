@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { imageThumbnail } from "./ffmpeg.ts";
+import { DECODER_DATA_BYTES, findPrlimit, imageThumbnail, pictureDecoder } from "./ffmpeg.ts";
+import { IMAGE_CAPS } from "./image_header.ts";
 import { pngHead, TEST_FFMPEG } from "./_testing.ts";
 
 const ff = TEST_FFMPEG ?? "";
@@ -75,6 +76,94 @@ Deno.test({
       // No ffmpeg: a reason.
       const none = await imageThumbnail(null, `${dir}/b.png`, { width: 8, height: 8 });
       assert.ok(!none.ok && /no ffmpeg/.test(none.reason));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** A 35-byte GIF of `w`×`h` whose one LZW code paints a pixel: the decoder fills the rest (issue 69 item 11). */
+function tinyGif(w: number, h: number): Uint8Array {
+  const le = (n: number) => [n & 0xff, n >> 8];
+  return new Uint8Array([
+    ...new TextEncoder().encode("GIF89a"),
+    ...le(w),
+    ...le(h),
+    0x80,
+    0,
+    0,
+    ...[0xff, 0xff, 0xff, 0, 0, 0],
+    0x2c,
+    ...le(0),
+    ...le(0),
+    ...le(w),
+    ...le(h),
+    0,
+    ...[0x02, 0x02, 0x44, 0x01, 0x00, 0x3b],
+  ]);
+}
+
+/**
+ * The peak resident size (VmHWM, bytes) of the decoder `run`, read from /proc: its output (over a
+ * pipe's 64 KiB) is not read until the peak has stood still for 300 ms, so it cannot exit before.
+ */
+async function peakRss(run: { cmd: string; args: string[] }): Promise<number> {
+  const child = new Deno.Command(run.cmd, { args: run.args, stdin: "null", stdout: "piped", stderr: "null" })
+    .spawn();
+  let peak = 0, still = 0;
+  while (still < 300) {
+    await new Promise((r) => setTimeout(r, 20));
+    const m = (await Deno.readTextFile(`/proc/${child.pid}/status`)).match(/VmHWM:\s+(\d+) kB/);
+    const now = Number(m?.[1] ?? 0) * 1024;
+    still = now === peak ? still + 20 : 0;
+    peak = Math.max(peak, now);
+  }
+  await child.stdout.pipeTo(new WritableStream());
+  await child.status;
+  return peak;
+}
+
+Deno.test({
+  name:
+    "imageThumbnail() (issue 69 item 11, the attack): a 35-byte GIF of 49 megapixels is refused before decoding",
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const gif = `${dir}/bomb.gif`;
+      await Deno.writeFile(gif, tinyGif(7000, 7000));
+      assert.equal((await Deno.stat(gif)).size, 35);
+      const t = await imageThumbnail(ff, gif, { width: 16, height: 16 });
+      assert.ok(!t.ok, "decoded: ffmpeg's GIF decoder peaks near 260-300 MB for it");
+      assert.match(t.reason, /7000×7000 pixels, over the cap \(16384 a side, 25 megapixels for a GIF\)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "pictureDecoder() (issue 69 item 11): the largest GIF and PNG the caps let through decode under DECODER_DATA_BYTES; more is stopped by the limit",
+  ignore: ignore || findPrlimit() === null || Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const gif = `${dir}/g.gif`, png = `${dir}/p.png`, out = { width: 256, height: 256 }; // 192 KiB out
+      await Deno.writeFile(gif, tinyGif(5000, 5000)); // 25 megapixels: the GIF cap
+      await make(dir, "p.png", ["-vf", "scale=7000:7000"]); // 49 megapixels (ffmpeg pads rows past 50)
+      for (const [path, format, side] of [[gif, "gif", 5000], [png, "png", 7000]] as const) {
+        const h = { format, width: side, height: side };
+        const peak = await peakRss(pictureDecoder(ff, path, h, out));
+        assert.ok(peak > 100 * 1024 * 1024, `${format}: it decoded (${peak} bytes)`);
+        assert.ok(peak < DECODER_DATA_BYTES, `${format} peaked at ${Math.round(peak / 1048576)} MiB`);
+        assert.ok((await imageThumbnail(ff, path, out)).ok, `${format} is shown`);
+      }
+      // Caps raised past the limit: the 49-megapixel GIF is stopped by the decoder's memory limit.
+      await Deno.writeFile(gif, tinyGif(7000, 7000));
+      const caps = { ...IMAGE_CAPS, maxGifPixels: 50_000_000 };
+      const t = await imageThumbnail(ff, gif, out, { caps });
+      assert.ok(!t.ok && /could not decode/.test(t.reason), "over the memory limit: not decoded");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -35,7 +35,7 @@
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { sha256Stream } from "../common/bytes.ts";
 import { certMatchesKey, fingerprintPem } from "../net/cert.ts";
-import { dbPathIn, ensureDataDir, KEY_FILES } from "./data_dir.ts";
+import { dbPathIn, ensureDataDir, KEY_FILES, SERVING_LOCK, takeServing } from "./data_dir.ts";
 import { messageLogDir } from "./store/segment_log.ts";
 import { importSegmentLog } from "./store/segment_import.ts";
 import { checkMessageRows } from "./store/sqlite_store.ts";
@@ -205,6 +205,18 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
   if (sqlite && await exists(db) && databaseInUse(db)) {
     throw new Error(`a server is using ${db}: stop it first`);
   }
+  // Whatever the store: no server runs on the data folder or the files folder (issue 69 B2).
+  const serving = await takeServing([o.dataDir, o.filesDir]);
+  try {
+    return await restoreStopped(src, o, m, out);
+  } finally {
+    serving.release();
+  }
+}
+
+/** `restore` once nothing serves: moves aside, copies, checks. */
+async function restoreStopped(src: string, o: RestoreOptions, m: Manifest, out: string[]): Promise<string[]> {
+  const sqlite = m.database === "sqlite", db = dbPathIn(o.dataDir);
   out.push(...await moveAsideAll(o, sqlite));
   if (sqlite) {
     await copyPrivate(dbPathIn(src), db);
@@ -611,7 +623,7 @@ async function copyFiles(from: string, to: string): Promise<number> {
   await Deno.mkdir(to, { recursive: true, mode: 0o700 });
   const names: string[] = [];
   for await (const e of Deno.readDir(from)) {
-    if (e.isFile) names.push(e.name);
+    if (e.isFile && e.name !== SERVING_LOCK) names.push(e.name); // the servers' lock is no relayed file
     else if (/\.(bin|json)$/.test(e.name)) await refuseOdd(`${from}/${e.name}`);
   }
   const first = (n: string) => (n.endsWith(".json") ? 0 : 1);

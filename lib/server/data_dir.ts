@@ -6,7 +6,10 @@
  * `freeBytes`, the disk space probe behind the free-space floor (`--min-free`). The log file is
  * bounded (`--log-max-bytes`): a line that would take it past the bound first moves it to
  * `parley.log.1` (replacing the previous one) and starts a new `parley.log`; a failed write never
- * throws into the server (`rotatingLog`, over an injectable file layer).
+ * throws into the server (`rotatingLog`, over an injectable file layer). The serving lock (issue 69
+ * B2): every running server holds a shared lock on `serving.lock` in its data folder and its files
+ * folder (`holdServing`); `restore` takes them exclusively without waiting (`takeServing`), so it
+ * refuses while any server (any node sharing the files folder, whatever the store) runs.
  */
 import { statfsSync } from "node:fs";
 import { type Clock, systemClock } from "../common/clock.ts";
@@ -188,11 +191,14 @@ const PRIVATE_FILES = [
 
 /**
  * The cluster key (issue 33 item 2): from `file` when given, else `cluster.key` in the data folder,
- * made (0600, 32 random bytes as hex) on first start. Every node of a cluster needs the same one.
+ * made (0600, 32 random bytes as hex) on first start. Every node of a cluster needs the same one:
+ * none is made when the store already knows `others` (other nodes: a key of its own would not be
+ * theirs, issue 69 S3) — the error names the file to copy.
  */
 export async function loadClusterKey(
   dir: string,
   file?: string,
+  others: readonly string[] = [],
 ): Promise<{ key: Uint8Array; path: string; created: boolean }> {
   const path = file ?? `${dir}/cluster.key`;
   try {
@@ -202,6 +208,13 @@ export async function loadClusterKey(
     if (!(e instanceof Deno.errors.NotFound) || file) {
       throw new Error(`cluster key ${path}: ${(e as Error).message}`);
     }
+  }
+  if (others.length) {
+    throw new Error(
+      `cluster key ${path}: none here, and this store already knows other nodes (${others.join(", ")}): ` +
+        `copy cluster.key from the data folder of one of them to ${path} (or name it with ` +
+        `--cluster-key-file); a new key would not be theirs`,
+    );
   }
   const text = newClusterKeyText();
   await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
@@ -231,4 +244,67 @@ export function freeBytes(dir: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** The file every running server holds a shared lock on, in its data folder and its files folder. */
+export const SERVING_LOCK = "serving.lock";
+
+async function openLock(dir: string): Promise<Deno.FsFile> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return await Deno.open(`${dir}/${SERVING_LOCK}`, { read: true, write: true, create: true, mode: 0o600 });
+}
+
+/**
+ * Holds a shared lock on `serving.lock` in each of `dirs` while the server runs (released by the
+ * process's exit, or `release`). Refuses to start while a restore holds one (its exclusive lock);
+ * `unlocked`: the folders whose file system takes no lock (said by the caller; served all the same).
+ */
+export async function holdServing(
+  dirs: readonly string[],
+): Promise<{ release(): void; unlocked: { dir: string; why: string }[] }> {
+  const held: Deno.FsFile[] = [], unlocked: { dir: string; why: string }[] = [];
+  const release = () => held.splice(0).forEach((f) => f.close());
+  try {
+    for (const dir of new Set(dirs)) {
+      const f = await openLock(dir);
+      held.push(f);
+      let got: boolean;
+      try {
+        got = await f.tryLock(false);
+      } catch (e) {
+        unlocked.push({ dir, why: (e as Error).message });
+        continue;
+      }
+      if (!got) throw new Error(`a restore is running on ${dir} (${dir}/${SERVING_LOCK}): wait for it`);
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { release, unlocked };
+}
+
+/**
+ * Takes `serving.lock` in each of `dirs` that exists exclusively, without waiting, for a restore
+ * (released by `release`); refuses, naming the folder, while any server holds one.
+ */
+export async function takeServing(dirs: readonly string[]): Promise<{ release(): void }> {
+  const held: Deno.FsFile[] = [];
+  const release = () => held.splice(0).forEach((f) => f.close());
+  try {
+    for (const dir of new Set(dirs)) {
+      if (!await Deno.stat(dir).then(() => true, () => false)) continue; // no folder: nobody serves there
+      const f = await openLock(dir);
+      held.push(f);
+      if (!await f.tryLock(true)) {
+        throw new Error(
+          `a server is running on ${dir} (it holds ${dir}/${SERVING_LOCK}): stop every server using it first`,
+        );
+      }
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { release };
 }

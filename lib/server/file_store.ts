@@ -28,6 +28,7 @@
 import type { Clock } from "../common/clock.ts";
 import { writeAll } from "../common/bytes.ts";
 import * as sidecar from "./file_meta.ts";
+import { SERVING_LOCK } from "./data_dir.ts";
 import { FileHandles } from "./file_handles.ts";
 import { FileWatch } from "./file_watch.ts";
 
@@ -119,7 +120,7 @@ export class FileStore {
     for await (const e of Deno.readDir(this.dir)) {
       const fid = e.name.replace(/\.(bin|lock|json(\.\w+)?\.tmp)$/, "");
       const p = `${this.dir}/${e.name}`;
-      const kept = !e.isFile || fid === e.name || this.#files.has(fid);
+      const kept = !e.isFile || fid === e.name || this.#files.has(fid) || e.name === SERVING_LOCK; // data_dir.ts
       if (!kept && !(await sidecar.isRecent(p, this.orphanGraceMs))) await this.#unlink(p);
     }
     await this.sweep();

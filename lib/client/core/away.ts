@@ -6,12 +6,18 @@
  * live is answered: nothing from the offline queue or history, nothing from oneself, from a blocked
  * user (the codec consumes those unread), nor a change or setting line. The status the server shows
  * (busy) is set beside it by the caller.
+ * An away reply received is shown only when this user asked for it (issue 69 A1): a direct text of
+ * theirs to that person (from this client, or one of their devices: `sent`) within AWAY_ASKED_MS and
+ * since the last reply shown (`expects`); anyone else's is dropped (receiving.ts).
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import { type AwayControl, BackendError, type ChatMessage } from "../backend.ts";
 import { lineProblem } from "../../common/words.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { type SendHost, sendSignal } from "./sending.ts";
+
+/** How long after a direct text to someone their away reply is still expected. */
+export const AWAY_ASKED_MS = 10 * 60_000;
 
 /** The longest away reason, in code points. */
 export const AWAY_MAX = 300;
@@ -38,6 +44,8 @@ export function decodeAway(b: Uint8Array, mid: string): string | null {
 export class AwayReplies implements AwayControl {
   #reason: string | null = null;
   readonly #told = new Set<string>();
+  /** Who was sent a direct text, and when: their away reply is expected (issue 69 A1). */
+  readonly #asked = new Map<string, number>();
 
   constructor(readonly h: SendHost) {}
 
@@ -54,9 +62,29 @@ export class AwayReplies implements AwayControl {
     this.#reason = r;
   }
 
-  /** Tells the sender of a live direct text `m` the reason, when one is set and they were not told it yet. */
+  /** Notes a direct text sent to `to` (here or by another device of this user): their away reply is expected. */
+  sent(to: string): void {
+    const now = this.h.clock.now();
+    if (this.#asked.size >= 1000) {
+      for (const [k, at] of this.#asked) if (now - at > AWAY_ASKED_MS) this.#asked.delete(k);
+    }
+    this.#asked.set(normalizeName(to) ?? to, now);
+  }
+
+  /** Whether an away reply from `from` answers a text sent to them lately; it is taken (one reply per ask). */
+  expects(from: string): boolean {
+    const k = normalizeName(from) ?? from, at = this.#asked.get(k);
+    this.#asked.delete(k);
+    return at !== undefined && this.h.clock.now() - at <= AWAY_ASKED_MS;
+  }
+
+  /**
+   * Tells the sender of a live direct text `m` the reason, when one is set and they were not told it
+   * yet; one's own direct text (another device's) is noted as asking for the other's reply.
+   */
   async answer(m: ChatMessage): Promise<void> {
     const h = this.h;
+    if (m.from === h.user && m.to.kind === "user" && !m.setting && m.to.name) this.sent(m.to.name);
     if (this.#reason === null || m.to.kind !== "user" || m.from === h.user) return;
     if (m.replay || m.setting || m.seq <= 0) return;
     const k = normalizeName(m.from) ?? m.from, text = this.#reason;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { utf8 } from "../../common/bytes.ts";
 import type { ChatMessage } from "../backend.ts";
-import { AwayReplies, decodeAway, encodeAway } from "./away.ts";
+import { AWAY_ASKED_MS, AwayReplies, decodeAway, encodeAway } from "./away.ts";
 import type { SendHost } from "./sending.ts";
 
 Deno.test("away: the signal's payload round-trips; a malformed, empty, multi-line, too long or re-sent one is nothing", () => {
@@ -20,6 +20,7 @@ Deno.test("away: only a live direct text of someone else is answered, once per s
   const signals: string[] = [];
   const h = {
     user: "alice",
+    clock: { now: () => 1 },
     codec: {
       sealSignal: (to: { name?: string }, p: Uint8Array) => {
         signals.push(`${to.name}:${new TextDecoder().decode(p)}`);
@@ -69,4 +70,27 @@ Deno.test("away: only a live direct text of someone else is answered, once per s
   (h.codec as { sealSignal: unknown }).sealSignal = sealSignal;
   await away.answer(dm({ from: "carol" }));
   assert.equal(signals.at(-1)?.startsWith("carol:"), true, "not sent the first time: told on the next");
+});
+
+Deno.test("away (issue 69 A1): a reply is expected only after a direct text to its sender, within the bound, once", async () => {
+  let now = 1_000_000;
+  const h = { user: "alice", clock: { now: () => now } } as unknown as SendHost;
+  const away = new AwayReplies(h);
+  assert.equal(away.expects("mallory"), false, "nobody asked mallory");
+  away.sent("Bob");
+  assert.equal(away.expects("bob"), true, "a DM sent bob: his reply (any case)");
+  assert.equal(away.expects("bob"), false, "one reply per ask");
+  away.sent("bob");
+  now += AWAY_ASKED_MS + 1;
+  assert.equal(away.expects("bob"), false, "too long ago");
+  const mine = {
+    seq: 9,
+    mid: "m9",
+    ts: now,
+    from: "alice",
+    to: { kind: "user" as const, name: "carol" },
+    text: "hi",
+  };
+  await away.answer(mine); // a DM of mine from another device, arriving here
+  assert.equal(away.expects("carol"), true, "one's other device asked carol");
 });

@@ -28,8 +28,15 @@ export interface ClientHost {
   readonly engine: EngineHandle;
   /** Emits an event to the client's listeners. */
   notify(e: BackendEvent): void;
-  /** Optional: answers a message that arrived live, once opened and saved, with the away reason (away.ts). */
-  readonly away?: { answer(m: ChatMessage): Promise<void> };
+  /**
+   * Optional (away.ts): answers a message that arrived live, once opened and saved, with the away
+   * reason; notes a direct text sent (`sent`) so that only an away reply asked for is shown (`expects`).
+   */
+  readonly away?: {
+    answer(m: ChatMessage): Promise<void>;
+    sent(to: string): void;
+    expects(from: string): boolean;
+  };
 }
 
 /** The engine as the core's parts feed it: `step` keeps the new state and answers the effects, `drive` carries them out too. */

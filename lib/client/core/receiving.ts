@@ -88,8 +88,9 @@ function onSignal(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
     const t = p && decodeTyping(p, m.mid);
     const away = p && !t && m.to.kind === "user" ? decodeAway(p, m.mid) : null;
     if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });
-    else if (away !== null) host.notify({ type: "away", from: m.from, text: away });
-    // Another signal, in a room or a DM (a kind of its own, e.g. video/watch_together.ts): its plaintext.
+    else if (away !== null) { // only one asked for: a direct text sent them lately (issue 69 A1)
+      if (host.away?.expects(m.from)) host.notify({ type: "away", from: m.from, text: away });
+    } // Another signal, in a room or a DM (a kind of its own, e.g. video/watch_together.ts): its plaintext.
     else if (p && m.to.kind !== "broadcast") host.notify({ type: "signal", ...m, plaintext: p });
   }).catch(() => {});
 }

@@ -20,7 +20,7 @@
 import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { handOut, refuseBlocked, sealAndSend, type Sealed } from "../e2e/mod.ts";
+import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e2e/mod.ts";
 import { paced } from "../session/rate_wait.ts";
 import { convOfTarget, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
@@ -79,7 +79,8 @@ export async function sendText(
     if (codec.encrypted) await h.opened(); // room changes seen so far apply first
     // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
     const ttl = codec.sealSetting ? h.store?.expiryOf(convOfTarget(h.user, to)) ?? 0 : 0;
-    const sealed = { ...re, ...rb, ...(ttl ? { ttl } : {}) };
+    const at = h.clock.now(); // sealed: the server's stamp does not alone start its disappearing time (issue 69 N4)
+    const sealed = { ...re, ...rb, ...(ttl ? { ttl } : {}), at };
     const r = await sealAndSend(
       () => codec.seal(to, mid, text, sealed),
       async ({ body, devices, handouts }) => {
@@ -101,9 +102,10 @@ export async function sendText(
       text,
       ...re,
       ...rb,
-      ...(ttl ? { expires: r.ts + ttl * 1000 } : {}),
+      ...(ttl ? { expires: startsAt(r.ts, at) + ttl * 1000 } : {}),
     };
     outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
+    if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
     const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };

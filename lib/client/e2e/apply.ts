@@ -12,7 +12,17 @@ import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { setTopic } from "../session/local_topics.ts";
 import { UnreadableError } from "./body_codec.ts";
-import { applyChange, changeOf, changeTarget, expiryText, idTaken, targetOf, topicText } from "./changes.ts";
+import {
+  applyChange,
+  changeOf,
+  changeTarget,
+  expiryText,
+  idTaken,
+  refuseFuture,
+  startsAt,
+  targetOf,
+  topicText,
+} from "./changes.ts";
 import type { ChangePayload, TopicPayload } from "./keys.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
@@ -20,20 +30,26 @@ import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
   re ? { ...m, replyTo: re, ...(by ? { replyBy: by } : {}) } : m;
 
-/** An opened text message: its text, the message it answers, when it disappears (server time + its ttl). */
+/**
+ * An opened text message: its text, the message it answers, when it disappears: its ttl after the
+ * server's time, but no later than after the sender's sealed time plus a small skew (issue 69 N4:
+ * the server does not choose alone; changes.ts `startsAt`).
+ */
 export const opened = (
   m: ChatMessage,
-  p: { text: string; re?: string; rb?: string; x?: number },
+  p: { text: string; re?: string; rb?: string; x?: number; at?: number },
 ): ChatMessage => {
   const r = withReply({ ...m, text: p.text }, p.re, p.rb);
-  return p.x ? { ...r, expires: m.ts + p.x * 1000 } : r;
+  return p.x ? { ...r, expires: startsAt(m.ts, p.at) + p.x * 1000 } : r;
 };
 
 /**
  * Saves message `m` of `conv` with the writes `w`; one whose id another sender's message holds here
- * (e2e/changes.ts `idTaken`) is consumed, not stored, and refused (UnreadableError: said once).
+ * (e2e/changes.ts `idTaken`), or one stamped minutes ahead of this device's clock (issue 69 N4: its
+ * disappearing time and edit window would start there), is consumed, not stored, and refused (UnreadableError: said once).
  */
 export async function save(p: E2eParts, w: StoreWrites, m: ChatMessage, conv: string): Promise<ChatMessage> {
+  await refuseWith(p, w, m, conv, () => refuseFuture(m.ts, p.clock.now()));
   await refuseTaken(p, w, m, conv);
   await p.cs.commit(w, () => p.local.insert([m]));
   return m;
@@ -45,6 +61,16 @@ async function refuseTaken(p: E2eParts, w: StoreWrites, m: ChatMessage, conv: st
   if (taken === null) return;
   await commitConsumed(p, w, m.seq, conv);
   throw new UnreadableError(taken);
+}
+
+/** Runs `check`; when it refuses `m`, the writes `w` are committed and `m` consumed before its error goes on. */
+async function refuseWith(p: E2eParts, w: StoreWrites, m: ChatMessage, conv: string, check: () => void) {
+  try {
+    check();
+  } catch (e) {
+    await commitConsumed(p, w, m.seq, conv);
+    throw e;
+  }
 }
 
 /**
@@ -91,6 +117,12 @@ export async function receiveChange(
   cp: ChangePayload,
 ): Promise<null> {
   const c = changeOf(cp);
+  if (c.kind === "edit") {
+    // The edit window (changes.ts) from times the server does not choose alone (issue 69 N4): a stamp
+    // ahead of this clock is refused, and the edit's sealed time counts when later than the stamp.
+    await refuseWith(p, w, m, conv, () => refuseFuture(m.ts, p.clock.now()));
+    if (cp.k === "edit" && cp.at !== undefined && cp.at > m.ts) m = { ...m, ts: cp.at };
+  }
   const admin = await deletesAsAdmin(p, m, c);
   const by = cp.by === undefined ? {} : { by: cp.by };
   if (c.kind === "delete" && !targetOf(p.local, m, cp.ref, c, admin, cp.by)) {

@@ -124,9 +124,14 @@ export type Setting =
 
 /** How a text is sealed: the message it answers (`replyTo`, sent by `replyBy`), its disappearing time (s). */
 export interface TextOptions {
+  /** The id of the message this one answers. */
   replyTo?: string;
+  /** That message's sender (issue 69 N2). */
   replyBy?: string;
+  /** The conversation's disappearing time, seconds. */
   ttl?: number;
+  /** The sender's clock when sealed (ms; issue 69 N4): sealed as the payload's `at`. */
+  at?: number;
 }
 
 /** How the core turns message text into the bodies the server relays and back (see the module comment). */

@@ -48,10 +48,32 @@ export function pastEditWindow(sentAt: number, at: number): boolean {
   return at - sentAt > EDIT_WINDOW_MS;
 }
 
-/** The payload of change `c` of message `ref` sent by `by`, sent under `mid`. */
-export function changePayload(mid: string, ref: string, c: MessageChange, by?: string): ChangePayload {
+/** How far after the sender's sealed time a server's stamp may start a disappearing message's timer (issue 69 N4). */
+export const SEALED_SKEW_MS = 2 * 60_000;
+/** How far ahead of this device's clock an envelope's time may be (issue 69 N4). */
+export const FUTURE_TS_MS = 5 * 60_000;
+
+/** When a message's disappearing time starts: the server's `ts`, no later than its sealed `at` plus the skew. */
+export const startsAt = (ts: number, at?: number): number =>
+  at === undefined ? ts : Math.min(ts, at + SEALED_SKEW_MS);
+
+/** Refuses an envelope the server stamped minutes ahead of this device's clock (`now`): issue 69 N4. */
+export function refuseFuture(ts: number, now: number): void {
+  if (ts - now <= FUTURE_TS_MS) return;
+  const min = Math.round((ts - now) / 60_000);
+  throw new UnreadableError(`the server stamped it ${min} minutes in the future of this device's clock`);
+}
+
+/** The payload of change `c` of message `ref` sent by `by`, sent under `mid`; an edit carries its sealed time `at`. */
+export function changePayload(
+  mid: string,
+  ref: string,
+  c: MessageChange,
+  by?: string,
+  at?: number,
+): ChangePayload {
   const b = by === undefined ? {} : { by };
-  if (c.kind === "edit") return { v: 1, k: "edit", mid, ref, ...b, text: c.text };
+  if (c.kind === "edit") return { v: 1, k: "edit", mid, ref, ...b, text: c.text, ...(at ? { at } : {}) };
   if (c.kind === "delete") return { v: 1, k: "delete", mid, ref, ...b };
   return { v: 1, k: "react", mid, ref, ...b, emoji: c.emoji, on: c.on };
 }

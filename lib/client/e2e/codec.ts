@@ -203,7 +203,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   // --- sealing (a seal never sends: handouts come back as data) ---
 
   seal(to: Target, mid: string, text: string, o: Parameters<BodyCodec["seal"]>[3] = {}): Promise<Sealed> {
-    return this.#sealPayload(to, encodePayload(textPayload(mid, text, o)));
+    return this.#sealPayload(to, encodePayload(textPayload(mid, text, { at: this.#p.clock.now(), ...o })));
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */

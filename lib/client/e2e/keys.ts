@@ -169,7 +169,7 @@ export async function keyToPin(
 
 /** What an encrypted body carries once opened. */
 export type Payload =
-  | { v: 1; k: "text"; mid: string; text: string; re?: string; rb?: string; x?: number }
+  | { v: 1; k: "text"; mid: string; text: string; re?: string; rb?: string; x?: number; at?: number }
   | { v: 1; k: "expire"; mid: string; seconds: number; at?: number }
   | TopicPayload
   | { v: 1; k: "skd"; mid: string; dist: SenderKeyDistribution }
@@ -183,7 +183,7 @@ export type TopicPayload = { v: 1; k: "topic"; mid: string; text: string; at?: n
 
 /** A change of the message `ref` (issue 39), sealed and delivered like a message, never shown as one. */
 export type ChangePayload =
-  | { v: 1; k: "edit"; mid: string; ref: string; by?: string; text: string }
+  | { v: 1; k: "edit"; mid: string; ref: string; by?: string; text: string; at?: number }
   | { v: 1; k: "delete"; mid: string; ref: string; by?: string }
   | { v: 1; k: "react"; mid: string; ref: string; by?: string; emoji: string; on: boolean };
 
@@ -201,14 +201,18 @@ export const topicProblem = (text: string): string | null => lineProblem("A topi
 /** An emoji reaction: 1 to 32 code points, no white space and nothing unsafe to show (common/sanitize.ts). */
 const isEmoji = (e: string) => [...e].length >= 1 && [...e].length <= 32 && !/\s/.test(e) && !UNSAFE.test(e);
 
-/** A text's payload: what it answers (`re`, sent by `rb`: issue 69 N2) and its disappearing time (`x`). */
+/**
+ * A text's payload: what it answers (`re`, sent by `rb`: issue 69 N2), its disappearing time (`x`)
+ * and the sender's clock when sealed (`at`, ms: issue 69 N4 — the server's stamp does not alone say
+ * when it disappears).
+ */
 export function textPayload(
   mid: string,
   text: string,
-  o: { replyTo?: string; replyBy?: string; ttl?: number },
+  o: { replyTo?: string; replyBy?: string; ttl?: number; at?: number },
 ): Payload {
   const re = o.replyTo ? { re: o.replyTo, ...(o.replyBy ? { rb: o.replyBy } : {}) } : {};
-  return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}) };
+  return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}), ...(o.at ? { at: o.at } : {}) };
 }
 
 /** An opened body's bytes: its JSON. */
@@ -234,11 +238,11 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
       throw new SyntaxError("A reply names a malformed sender");
     }
     if (p.x !== undefined && !isExpiry(p.x, 1)) throw new SyntaxError("A malformed disappearing time");
-    return p as Payload;
   }
   if (p.at !== undefined && !(Number.isSafeInteger(p.at) && (p.at as number) > 0)) {
-    throw new SyntaxError("A setting with a malformed time");
+    throw new SyntaxError("A payload with a malformed time");
   }
+  if (p.k === "text" && typeof p.text === "string") return p as Payload;
   if (p.k === "expire") {
     if (!isExpiry(p.seconds, 0)) throw new SyntaxError("A malformed disappearing time");
     return p as Payload;

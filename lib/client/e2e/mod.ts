@@ -51,6 +51,7 @@ export {
   isChange,
   pastEditWindow,
   SETTING_FIXED,
+  startsAt,
   topicText,
 } from "./changes.ts";
 export {

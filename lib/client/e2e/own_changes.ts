@@ -77,7 +77,7 @@ export async function sealOwnChange(
 ): Promise<Sealed> {
   const value = { ref, c, ...(by === undefined ? {} : { by }) };
   await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
-  const payload = encodePayload(changePayload(mid, ref, c, by));
+  const payload = encodePayload(changePayload(mid, ref, c, by, p.clock.now())); // an edit's sealed time: issue 69 N4
   return await sealFor(p, to, payload);
 }
 

@@ -14,7 +14,7 @@ import { opened, receiveChange, receiveExpiry, receiveTopic, save, withReply } f
 import { ownChange, ownSetting } from "./own_changes.ts";
 import { isOwnHandout } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
-import { isChange } from "./changes.ts";
+import { isChange, startsAt } from "./changes.ts";
 import { decodeMultiBody } from "./devices.ts";
 import { releaseHeld } from "./held_room_keys.ts";
 import { isBlocked } from "./blocks.ts";
@@ -72,8 +72,9 @@ function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | nu
   const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
   if (!own) return null;
   const ttl = p.local.expiryOf(conv);
+  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
   const mine = withReply(
-    { ...m, text: own.text, ...(ttl ? { expires: m.ts + ttl * 1000 } : {}) },
+    { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
     own.replyTo,
     own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
   );

@@ -9,7 +9,7 @@ import { sizeText } from "../../common/progress.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import type { BackendEvent } from "../backend.ts";
 import type { ChatState, Notice } from "./chat_state.ts";
-import type { ChatBuffer } from "./buffers.ts";
+import type { ChatBuffer, Line } from "./buffers.ts";
 import { withoutHash } from "../../protocol/names.ts";
 
 /** How long a typing indicator lasts without a new typing event, in ms. */
@@ -160,14 +160,18 @@ function encryption(s: ChatState, e: EventOf<"encryption">): null {
   return null;
 }
 
-/** `from` answered a direct message with their away reason: said in the conversation with them. */
+/**
+ * `from` answered a direct message with their away reason: said in the conversation with them as
+ * their words, not Parley's (issue 69 A1) — a line of theirs, "* bob (away): …" in their colour.
+ */
 function away(s: ChatState, e: EventOf<"away">): null {
   const from = sanitizeName(e.from);
   const b = s.buffers.ensure("dm", from);
-  const text = sanitize(`${from} is away: ${e.text}`, true), since = s.now() - AWAY_REPEAT_MS;
+  const text = sanitize(`${from} (away): ${e.text}`, true), since = s.now() - AWAY_REPEAT_MS;
   b.away = { text: e.text, at: s.now() };
-  if (b.lines.some((l) => l.kind === "info" && l.text === text && l.ts >= since)) return null;
-  s.info(b, text);
+  const same = (l: Line) => l.kind === "msg" && l.action && !l.mid && l.text === text && l.ts >= since;
+  if (b.lines.some(same)) return null;
+  b.add({ ts: s.now(), from, text, kind: "msg", action: true, highlight: false }, true);
   return null;
 }
 

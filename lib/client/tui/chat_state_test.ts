@@ -405,14 +405,14 @@ Deno.test("applyEvent(seen): what another device showed counts as read here; wha
   applyEvent(s, { type: "seen", target: { kind: "room", name: "nowhere" }, upTo: 9 }); // no such buffer: nothing
 });
 
-Deno.test("applyEvent() says an away reply in the conversation with its sender, once while it repeats (another device)", () => {
+Deno.test("applyEvent() says an away reply in the conversation with its sender, as their line, once while it repeats (another device)", () => {
   let t = Date.UTC(2026, 0, 1, 12, 0);
   const s = new ChatState("alice", () => t);
-  const lines = () => s.buffers.find("dm", "bob")?.lines.map((l) => `${l.kind}:${l.text}`) ?? [];
+  const lines = () => s.buffers.find("dm", "bob")?.lines.map((l) => `${l.kind}:${l.from}:${l.text}`) ?? [];
   assert.equal(applyEvent(s, { type: "away", from: "bob", text: "gone \x1b[31mfor lunch" }), null, "no bell");
   assert.deepEqual(
     lines(),
-    ["info:bob is away: gone ^[[31mfor lunch"],
+    ["msg:bob:bob (away): gone ^[[31mfor lunch"],
     "its own buffer, escapes neutralised",
   );
   t += 5_000;
@@ -421,8 +421,17 @@ Deno.test("applyEvent() says an away reply in the conversation with its sender, 
   applyEvent(s, { type: "away", from: "bob", text: "in a meeting" });
   t += 61_000;
   applyEvent(s, { type: "away", from: "bob", text: "in a meeting" });
-  assert.deepEqual(lines().slice(1), ["info:bob is away: in a meeting", "info:bob is away: in a meeting"]);
+  assert.deepEqual(lines().slice(1), [
+    "msg:bob:bob (away): in a meeting",
+    "msg:bob:bob (away): in a meeting",
+  ]);
   assert.deepEqual(s.buffers.find("dm", "bob")?.away, { text: "in a meeting", at: t }, "kept for /whois");
+  const l = s.buffers.find("dm", "bob")!.lines.at(-1)!;
+  assert.deepEqual(
+    [l.action, l.mid, l.kind === "info"],
+    [true, undefined, false],
+    "their words (issue 69 A1), not Parley's",
+  );
   const presence = { user: "bob", addr: "", since: t, role: "user" as const };
   applyEvent(s, { type: "presence", user: "bob", online: true, presence: { ...presence, status: "busy" } });
   assert.notEqual(s.buffers.find("dm", "bob")?.away, null, "still busy: still away");

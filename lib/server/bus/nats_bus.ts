@@ -103,10 +103,15 @@ export class NatsBus implements Bus {
     })();
   }
 
-  /** A round trip to NATS (a PING answered by a PONG). */
+  /**
+   * A round trip to NATS (a PING answered by a PONG); fails too while envelopes under another cluster
+   * key arrive (seal.ts `foreignKey`: `/healthz` says this node is out of its cluster, issue 69 S3).
+   */
   async ping(): Promise<void> {
     if (this.nc.isClosed()) throw new Error("the NATS connection is closed");
     await this.nc.flush();
+    const foreign = this.seal.foreignKey();
+    if (foreign) throw new Error(foreign);
   }
 
   /**

@@ -11,7 +11,10 @@
  * Each sender has its own key (its random id as salt), so the counter nonce never repeats under one
  * key. The receiver refuses a seq not above the last one it accepted from that sender (replays, in
  * NATS order per publisher) and a `ts` more than REPLAY_WINDOW_MS from its clock; the decrypted
- * envelope is schema-checked (bus_schema.ts). Refusals are counted and logged, at most once a minute.
+ * envelope is schema-checked (bus_schema.ts). Refusals are counted and logged, at most once a minute:
+ * an envelope that does not open under the key (a node with another cluster key) as an ERROR, and
+ * `foreignKey()` says so for the health check (`/healthz` fails: issue 69 S3) while one came within
+ * FOREIGN_WINDOW_MS.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
 import type { Clock } from "../../common/clock.ts";
@@ -26,6 +29,10 @@ import { checkEnvelope } from "./bus_schema.ts";
 export const CLUSTER_KEY_BYTES = 32;
 /** An envelope whose time is further than this from the receiver's clock is refused. */
 export const REPLAY_WINDOW_MS = 30_000;
+/** How long after an envelope under another key the health check still fails, ms. */
+export const FOREIGN_WINDOW_MS = 60_000;
+/** The refusal of an envelope that does not open under this node's key. */
+const BAD_KEY = "bad key or tampered";
 const VERSION = 1;
 const HEADER = 1 + 16 + 8;
 const TAG = 16;
@@ -60,6 +67,8 @@ export class BusSeal {
   readonly refused = new Map<string, number>();
   readonly #unlogged = new Map<string, number>();
   #lastLog = -Infinity;
+  /** When the last envelope under another key came, and how many came since FOREIGN_WINDOW_MS before it. */
+  #foreign = { at: -Infinity, n: 0 };
 
   constructor(o: SealOptions, readonly scope: string) {
     if (o.key.length !== CLUSTER_KEY_BYTES) {
@@ -117,7 +126,7 @@ export class BusSeal {
       d.final(); // throws on a wrong key or a changed byte
       plain = new Uint8Array(a);
     } catch {
-      return this.#refuse("bad key or tampered");
+      return this.#refuse(BAD_KEY);
     }
     let env: unknown;
     try {
@@ -132,14 +141,32 @@ export class BusSeal {
     return { from: ok.from, e: ok.e };
   }
 
+  /**
+   * Why this node is not in its cluster, or null: envelopes that do not open under its key came within
+   * FOREIGN_WINDOW_MS (a node with another cluster key: kicks, bans and device removals from it, or
+   * to it, do not arrive).
+   */
+  foreignKey(): string | null {
+    const f = this.#foreign;
+    if (this.#clock.now() - f.at > FOREIGN_WINDOW_MS) return null;
+    return `${f.n} bus envelopes under another cluster key in the last minute: every node needs the same cluster.key`;
+  }
+
   #refuse(why: string): null {
     this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
     this.#unlogged.set(why, (this.#unlogged.get(why) ?? 0) + 1);
     const now = this.#clock.now();
+    if (why === BAD_KEY) {
+      const f = this.#foreign;
+      this.#foreign = { at: now, n: now - f.at > FOREIGN_WINDOW_MS ? 1 : f.n + 1 };
+    }
     if (this.#log && now - this.#lastLog >= 60_000) {
       this.#lastLog = now;
       const counts = [...this.#unlogged].map(([k, n]) => `${k}: ${n}`).join(", ");
-      this.#log.warn("bus.refused", { counts, hint: refusalHint([...this.#unlogged.keys()]) });
+      const fields = { counts, hint: refusalHint([...this.#unlogged.keys()]) };
+      // Another cluster key: this node is cut off from the controls (issue 69 S3), an error.
+      if (this.#unlogged.has(BAD_KEY)) this.#log.error("bus.refused", fields);
+      else this.#log.warn("bus.refused", fields);
       this.#unlogged.clear();
     }
     return null;

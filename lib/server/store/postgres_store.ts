@@ -342,6 +342,11 @@ export class PostgresStore extends PgAccounts implements Store {
     await this.sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${now}, ${bus})
       ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, bus = excluded.bus`;
   }
+  /** Every other node this store knows (a row in `nodes`: running, or stopped without leaving), by id. */
+  async knownNodes(except: string): Promise<string[]> {
+    const rows = await this.sql`SELECT id FROM nodes WHERE id <> ${except} ORDER BY id LIMIT 5`;
+    return rows.map((r) => r.id as string);
+  }
   /** Other nodes heard from within `withinMs` of `now`. */
   async liveNodes(except: string, now: number, withinMs: number): Promise<string[]> {
     const rows = await this.sql`SELECT id FROM nodes WHERE id <> ${except} AND seen_at > ${now - withinMs}
