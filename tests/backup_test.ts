@@ -8,38 +8,24 @@
  * file is refused by name, and the backup folder is left byte for byte as it was.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { Connection } from "../lib/client/session/connection.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import { backup, restore } from "../lib/server/backup.ts";
 import { dbPathIn, holdServing, takeServing } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { encodeHeader, RecordWriter } from "../lib/server/store/segment_record_testing.ts";
-import { runProgram, spawnServerProcess, testKdf } from "./helpers.ts";
+import { loginSpawned, runProgram, spawnServerProcess } from "./helpers.ts";
 
 const ARGS = ["--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", "--register-rate-total", "0"];
 const STORM = 2000;
 const IN_FLIGHT = 16;
 
-async function login(port: number, cert: string, user: string, register: boolean): Promise<ChatClient> {
-  const conn = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
-  return await ChatClient.login({
-    conn,
-    server: `127.0.0.1:${port}`,
-    user,
-    password: `pw-${user}-secret`,
-    register,
-    kdf: testKdf,
-  });
-}
-
 Deno.test("backup during a 2,000-message send storm restores every acknowledged message, same fingerprint", async () => {
   const root = await Deno.makeTempDir({ prefix: "parley-backup-" });
   const [data, dest, restored] = [`${root}/data`, `${root}/backup`, `${root}/restored`];
   const srv = await spawnServerProcess(data, { args: ARGS });
-  const alice = await login(srv.port, srv.cert, "alice", true);
-  const bob = await login(srv.port, srv.cert, "bob", true);
+  const alice = await loginSpawned(srv.port, srv.cert, "alice", true);
+  const bob = await loginSpawned(srv.port, srv.cert, "bob", true);
   await bob.close();
   const acked = new Set<number>();
   let backupRun: Promise<{ code: number; out: string; err: string }> | null = null;
@@ -80,7 +66,7 @@ Deno.test("backup during a 2,000-message send storm restores every acknowledged 
     const again = await spawnServerProcess(restored, { args: ARGS });
     try {
       assert.equal(again.cert, srv.cert, "the restored server presents the same certificate (fingerprint)");
-      const reader = await login(again.port, again.cert, "bob", false);
+      const reader = await loginSpawned(again.port, again.cert, "bob", false);
       try {
         const got = new Map<number, string>();
         for (let round = 0; round < 100; round++) {

@@ -6,10 +6,8 @@
  * room. Needs a tmpfs mount (root, as on the CI machine); elsewhere it is ignored with a line saying so.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { Connection } from "../lib/client/session/connection.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
-import { spawnServerProcess, testKdf } from "./helpers.ts";
+import { loginSpawned, spawnServerProcess } from "./helpers.ts";
 
 const ARGS = ["--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", "--register-rate-total", "0"];
 
@@ -32,18 +30,6 @@ async function tmpfs(mib: number): Promise<{ dir: string; unmount: () => Promise
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-async function login(port: number, cert: string, user: string): Promise<ChatClient> {
-  const conn = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
-  return await ChatClient.login({
-    conn,
-    server: `127.0.0.1:${port}`,
-    user,
-    password: `pw-${user}-secret`,
-    register: true,
-    kdf: testKdf,
-  });
 }
 
 /** The server's standard error, once stopped (for a failure's message). */
@@ -74,8 +60,8 @@ async function fill(dir: string, t: Deno.TestContext): Promise<void> {
   const srv = await spawnServerProcess(data, { args: [...ARGS, "--min-free", "0"] });
   let exited = false;
   srv.child.status.then(() => exited = true);
-  const alice = await login(srv.port, srv.cert, "alice");
-  const bob = await login(srv.port, srv.cert, "bob");
+  const alice = await loginSpawned(srv.port, srv.cert, "alice", true);
+  const bob = await loginSpawned(srv.port, srv.cert, "bob", true);
   const acked: string[] = [];
   try {
     // The filler takes all but ~1 MiB.

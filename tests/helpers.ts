@@ -333,6 +333,24 @@ export async function videoDataDir(ffmpeg: string): Promise<string> {
   return dir;
 }
 
+/** A ChatClient (password `pw-USER-secret`) logged in to a spawned server on `port` presenting `cert`. */
+export async function loginSpawned(
+  port: number,
+  cert: string,
+  user: string,
+  register: boolean,
+): Promise<ChatClient> {
+  const conn = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
+  return await ChatClient.login({
+    conn,
+    server: `127.0.0.1:${port}`,
+    user,
+    password: `pw-${user}-secret`,
+    register,
+    kdf: testKdf,
+  });
+}
+
 /**
  * A real `server.ts` process on a free port with data folder `dir` (and, on Linux, an optional
  * open-files limit); resolves once it listens. Read its memory from outside with `rssKiB(pid)`.

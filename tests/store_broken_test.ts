@@ -6,24 +6,10 @@
  * the limit recovers from the WAL with every acknowledged message, and takes sends again.
  */
 import assert from "node:assert/strict";
-import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { Connection } from "../lib/client/session/connection.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
-import { PROGRAM_PERMS, rootFile, spawnServerProcess, testKdf } from "./helpers.ts";
+import { loginSpawned, PROGRAM_PERMS, rootFile, spawnServerProcess } from "./helpers.ts";
 
 const ARGS = ["--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", "--register-rate-total", "0"];
-
-async function login(port: number, cert: string, user: string, register: boolean): Promise<ChatClient> {
-  const conn = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
-  return await ChatClient.login({
-    conn,
-    server: `127.0.0.1:${port}`,
-    user,
-    password: `pw-${user}-secret`,
-    register,
-    kdf: testKdf,
-  });
-}
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => (e as { code?: string }).code ?? String(e));
 
@@ -53,7 +39,7 @@ Deno.test("a disk failing the database's writes: the store breaks, the server sa
   try {
     // Accounts first, on a server without the limit.
     const first = await spawnServerProcess(dir, { args: ARGS });
-    for (const u of ["alice", "bob"]) await (await login(first.port, first.cert, u, true)).close();
+    for (const u of ["alice", "bob"]) await (await loginSpawned(first.port, first.cert, u, true)).close();
     await first.stop();
     const child = limitedServer(dir, 2048);
     const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -65,7 +51,7 @@ Deno.test("a disk failing the database's writes: the store breaks, the server sa
     }
     const port = Number(banner.match(/127\.0\.0\.1:(\d+)/)![1]);
     const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    const alice = await login(port, cert, "alice", false);
+    const alice = await loginSpawned(port, cert, "alice", false);
     const acked: string[] = [];
     const to = { kind: "user", name: "bob" };
     let failed = "";
@@ -94,7 +80,7 @@ Deno.test("a disk failing the database's writes: the store breaks, the server sa
     }
     const again = await spawnServerProcess(dir, { args: ARGS });
     try {
-      const a = await login(again.port, again.cert, "alice", false);
+      const a = await loginSpawned(again.port, again.cert, "alice", false);
       assert.equal(await code(a.conn.request("send", { to, mid: "after-00001" }, new Uint8Array(10))), "ok");
       await a.close();
     } finally {

@@ -14,7 +14,7 @@
  * speak SQL to SQLite; the server must be stopped for a salvage (server.ts checks).
  */
 import { DatabaseSync } from "node:sqlite";
-import { rowCrc, SqliteStore } from "./sqlite_store.ts";
+import { rowCrc, rowOf, SqliteStore } from "./sqlite_store.ts";
 import type { NewMessage } from "./store.ts";
 
 type Row = Record<string, unknown>;
@@ -128,18 +128,7 @@ function scanRows(
     return scanRows(db, mid, hi, visit, unreadable);
   }
   for (const r of rows) {
-    visit({
-      seq: r.seq as number,
-      mid: r.mid as string,
-      sender: r.sender as string,
-      kind: r.kind as NewMessage["kind"],
-      target: r.target as string,
-      conv: r.conv as string,
-      ts: r.ts as number,
-      body: r.body as Uint8Array,
-      expires: (r.expires as number | null) ?? undefined,
-      crc: r.crc == null ? null : Number(r.crc),
-    });
+    visit({ ...rowOf(r), crc: r.crc == null ? null : Number(r.crc) });
   }
 }
 

@@ -33,6 +33,7 @@ import type {
   TargetKind,
 } from "./store.ts";
 
+/** A message as reads answer it (no `expires`, as the table's rows were always read). */
 const toMsg = (r: Row): StoredMessage => ({
   seq: r.seq as number,
   mid: r.mid as string,
@@ -42,6 +43,12 @@ const toMsg = (r: Row): StoredMessage => ({
   conv: r.conv as string,
   ts: r.ts as number,
   body: r.body as Uint8Array,
+});
+
+/** A row of the table with its `expires` (absent when none): what its CRC covers (`rowCrc`). */
+export const rowOf = (r: Row): StoredMessage => ({
+  ...toMsg(r),
+  expires: (r.expires as number | null) ?? undefined,
 });
 
 /** The CRC-32 a row carries: of its body, then of its other columns as one string. */
@@ -68,7 +75,7 @@ export function checkMessageRows(
     if (got.length === 0) return { rows, damaged };
     for (const r of got) {
       rows++;
-      const m = { ...toMsg(r), expires: (r.expires as number | null) ?? undefined };
+      const m = rowOf(r);
       if (r.crc != null && rowCrc(m) !== Number(r.crc)) damaged.push(m.seq);
     }
     after = got[got.length - 1]!.seq as number;
@@ -247,10 +254,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
         const r = one.get(seq) as Row | undefined;
         if (!r) return null;
         const m = toMsg(r);
-        if (!check || r.crc == null) return m;
-        return rowCrc({ ...m, expires: (r.expires as number | null) ?? undefined }) === Number(r.crc)
-          ? m
-          : null;
+        return !check || r.crc == null || rowCrc(rowOf(r)) === Number(r.crc) ? m : null;
       });
     },
     delete: (seqs) => {
