@@ -5,7 +5,8 @@
  *
  * The pin is the certificate: the nodes of one `--server a,b` list are one server, so a node not
  * pinned yet is trusted when it presents the certificate pinned for another node of the list (and
- * is then pinned under its own address too, `pinAddress`). `serverKey` names a server by its
+ * is then pinned under its own address too, `pinAddress`); an address not pinned yet that presents a
+ * certificate pinned for any other address (a server restored or moved) is trusted and pinned too. `serverKey` names a server by its
  * certificate, not by an address: the client folder's database is keyed by it (`addressesOf` lists
  * the addresses it was reached at, for folders made when it was keyed by address).
  */
@@ -93,6 +94,9 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
     );
   }
   const fp = await fingerprintPem(pem);
+  // The pin is the certificate, not the address (issue 71.17): one pinned for another address (the
+  // server restored or moved elsewhere) is trusted here too; the handshake then proves its key.
+  const pinnedElsewhere = Object.values(known).some((e) => e.fingerprint === fp);
   if (o.fingerprint !== undefined) {
     const want = normalizeFingerprint(o.fingerprint);
     if (!want) throw new BackendError("bad_fingerprint", `"${o.fingerprint}" is not a SHA-256 fingerprint`);
@@ -102,7 +106,7 @@ export async function trustedCertificate(o: TrustOptions): Promise<string> {
         `The server at ${key} has fingerprint ${fp}, not the expected ${want}; refusing to connect`,
       );
     }
-  } else if (!o.trustOnFirstUse) {
+  } else if (!o.trustOnFirstUse && !pinnedElsewhere) {
     const q = `First contact with ${key}. Its certificate fingerprint is\n  ${fp}\nTrust it?`;
     if (!o.ask || !await o.ask(q)) {
       throw new BackendError(
