@@ -68,6 +68,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     clearCurrent: () => later(() => buf.clear()),
     bufferLabels: () => st.buffers.buffers.map((b) => b.label),
     showBuffer: (i) => later(() => st.buffers.switchTo(i)),
+    moveBuffer: (n) => later(() => st.buffers.move(buf, n)),
     send: (t, text, replyTo) => app.sendText(t, text, replyTo),
     lastMessage: (own) =>
       buf.lines.findLast((l) =>

@@ -34,6 +34,8 @@ export interface CommandContext {
   bufferLabels?(): string[];
   /** Shows buffer `index` (0-based, in list order). */
   showBuffer?(index: number): void;
+  /** Gives the current buffer number `n` (from 2; `/buffer move N`). */
+  moveBuffer?(n: number): void;
   send(target: Target, text: string, replyTo?: string): Promise<void>;
   /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
   lastMessage?(own: boolean): Line | null;
