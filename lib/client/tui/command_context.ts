@@ -122,11 +122,17 @@ export function whenText(ctx: CommandContext, ts: number): string {
   return `${dayOf(ts) === dayOf(ctx.now()) ? "" : `${dayOf(ts)} `}${ctx.formatTime(ts)}`;
 }
 
-export function presenceLine(ctx: CommandContext, p: Presence): string {
+/** `/whois` of a busy user whose away reason this client was not told (it comes with a reply to a direct message). */
+export const AWAY_UNTOLD = "away; reason shown when you write to them";
+
+/** One user's presence as `/who` says it; `/whois` (`whois`) says too where an away reason would come from. */
+export function presenceLine(ctx: CommandContext, p: Presence, whois = false): string {
   // The address is shown to admins only (the server sends "" to others).
   const away = p.status === "busy" ? ctx.awayOf?.(p.user) : null; // told to me, end to end
+  // The reason never reaches the server: /whois says where it comes from when none came yet (issue 71.14).
+  const unknown = whois && p.status === "busy" && !away && ctx.awayOf ? ` (${AWAY_UNTOLD})` : "";
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
-    away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : ""
+    away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : unknown
   }${p.addr ? ` — ${p.addr}` : ""} — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${
     p.node ? ` — on ${p.node}` : ""
   }`;

@@ -91,7 +91,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       const p = await ctx.backend.whois(user(u!));
       const notes = `${await blockedNote(ctx, user(u!))}${await mutedNote(ctx, user(u!))}`;
-      ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${notes}`);
+      ctx.print(`${p ? presenceLine(ctx, p, true) : `${user(u!)} is offline`}${notes}`);
     },
   },
   ...STATUS_COMMANDS,
