@@ -292,7 +292,7 @@ export class ChatState {
       return {
         name: n,
         status,
-        admin: admins.includes(n) || p?.role === "admin",
+        admin: admins.includes(n), // a room's admin: @ has this one meaning (issue 71.18; /help says it)
         ...(p ? { since: p.since } : {}),
       };
     });

@@ -105,6 +105,10 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
   return { kind: "text", text: line };
 }
 
+/** What @ before a nick means, in the nick list and `/names` alike (issue 71.18): said at /help's end. */
+export const AT_MEANS =
+  "@NICK (nick list, /names): an admin of that room; a server admin is (admin) in /who and /whois";
+
 /**
  * `/help` text: the whole table, ending with how to read it (the screen shows its end); one command;
  * or the keys (key_table.ts, `/help keys`).
@@ -129,6 +133,7 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
   // What the screen shows is the list's end: say there how to read the rest.
   return [
     ...lines,
+    `  ${AT_MEANS}`,
     `${
       lines.length - 1
     } commands, from the top (PgUp); /help COMMAND explains one, /help keys lists the keys`,
