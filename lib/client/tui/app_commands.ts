@@ -58,7 +58,8 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
   return {
     backend: app.backend,
     target: buf.target,
-    print: (text, level = "info") => later(() => st.info(buf, text, level === "error" ? "error" : "info")),
+    print: (text, level = "info", hang) =>
+      later(() => st.info(buf, text, level === "error" ? "error" : "info", hang)),
     open: (t, focus) =>
       later(() => {
         const b = st.buffers.ensure(t.kind === "room" ? "room" : "dm", t.name ?? "");

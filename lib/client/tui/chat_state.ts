@@ -59,8 +59,8 @@ export class ChatState {
     this.#mention = mentionPattern(this.me, words);
   }
 
-  info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
-    buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
+  info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info", hang = 0): void {
+    buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false, hang }, true);
   }
 
   /**

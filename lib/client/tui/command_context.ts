@@ -23,7 +23,8 @@ export interface CommandContext {
   backend: ChatBackend;
   /** Conversation of the current buffer; null in the status buffer. */
   target: Target | null;
-  print(text: string, level?: "info" | "error"): void;
+  /** Prints a line in this buffer; `hang`: its rows after the first indented by that many cells (`/help`). */
+  print(text: string, level?: "info" | "error", hang?: number): void;
   /** Opens (and with `focus`, switches to) the buffer of a conversation. */
   open(target: Target, focus: boolean): void;
   /** Closes the current buffer (not the status buffer). */
@@ -74,6 +75,16 @@ export interface CommandContext {
   highlightsChanged?(words: string[]): void;
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
+}
+
+/** `/help`'s rows: two spaces, the command in HELP_HEAD cells, a space, then its help (parse.ts `helpLines`). */
+export const HELP_HEAD = 24;
+/** Where a `/help` row's help starts: its wrapped rows start there too (a longer command puts it on the next row). */
+export const HELP_HANG = 2 + HELP_HEAD + 1;
+
+/** How far `/help`'s row `l` hangs: the table's rows (and the keys') under their text column, one command's under its indent. */
+export function helpHang(l: string, cmd?: string): number {
+  return !l.startsWith("  ") ? 0 : cmd && cmd !== "keys" ? 2 : HELP_HANG;
 }
 
 /** One row of a command table: how the command is typed, explained and run. */

@@ -17,6 +17,7 @@
 import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
+import { HELP_HEAD } from "./command_context.ts";
 import { splitUsage } from "../../common/usage.ts";
 import { KEYS } from "./key_table.ts";
 
@@ -114,7 +115,7 @@ export const AT_MEANS =
  * or the keys (key_table.ts, `/help keys`).
  */
 export function helpLines(role: Role, cmd?: string, commands: readonly CommandSpec[] = COMMANDS): string[] {
-  const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(24)} ${d}`)];
+  const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(HELP_HEAD)} ${d}`)];
   if (cmd === "keys") return keys;
   if (cmd) {
     const spec = findCommand(cmd.replace(/^\//, ""), commands);
@@ -128,7 +129,8 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
     if (c.permission === "admin" && role !== "admin") continue;
     const head = `/${c.name} ${c.usage}`.trimEnd();
     const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
-    lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
+    // A command longer than its column puts its help on the next row, in the column (issue 71.21).
+    lines.push(`  ${head.length > HELP_HEAD ? `${head}\n` : head.padEnd(HELP_HEAD + 1)}${c.help}${also}`);
   }
   // What the screen shows is the list's end: say there how to read the rest.
   return [

@@ -30,3 +30,16 @@ Deno.test("TuiApp: @ before a nick means an admin of that room, in the nick list
   );
   h.close();
 });
+
+Deno.test("TuiApp /help rows wrap under their help column; a command longer than its column puts its help on the next row (issue 71.21)", async () => {
+  const h = await harness({ cols: 100, rows: 200, setup: demoWorld });
+  const s = await h.type("/help\r");
+  const at = (re: RegExp) => s.findIndex((l) => re.test(l));
+  const fp = at(/\/fingerprint \[USER\] +Show/), col = s[fp]!.indexOf("Show");
+  assert.equal(s[fp + 1]!.slice(col).split(" ")[0], "share", s.slice(fp, fp + 3).join("\n"));
+  assert.equal(s[fp + 1]!.slice(0, col).replace(/^.*│/, "").trim(), "", "nothing under the command column");
+  const sf = at(/\/send-file USER\|#ROOM ID\|PATH… *│/);
+  assert.ok(sf > 0, "the command alone on its row");
+  assert.equal(s[sf + 1]!.indexOf("Send a file"), col, s.slice(sf, sf + 3).join("\n"));
+  h.close();
+});
