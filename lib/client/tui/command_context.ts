@@ -141,7 +141,10 @@ export function presenceLine(ctx: CommandContext, p: Presence, whois = false): s
   // The address is shown to admins only (the server sends "" to others).
   const away = p.status === "busy" ? ctx.awayOf?.(p.user) : null; // told to me, end to end
   // The reason never reaches the server: /whois says where it comes from when none came yet (issue 71.14).
-  const unknown = whois && p.status === "busy" && !away && ctx.awayOf ? ` (${AWAY_UNTOLD})` : "";
+  // (Not in peer mode: its backend keeps no away reason, so no peer sends one.)
+  const unknown = whois && p.status === "busy" && !away && ctx.awayOf && ctx.backend.away
+    ? ` (${AWAY_UNTOLD})`
+    : "";
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
     away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : unknown
   }${p.addr ? ` — ${p.addr}` : ""} — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${

@@ -3,12 +3,23 @@ import assert from "node:assert/strict";
 import { demoWorld, harness } from "./testing.ts";
 
 Deno.test("TuiApp /whois of a busy user whose away reason never came says where it would come from (issue 71.14)", async () => {
-  const h = await harness({ cols: 140, setup: demoWorld });
+  let reason: string | null = null; // a client that keeps away reasons (and so hears them): not peer mode
+  const away = {
+    get reason() {
+      return reason;
+    },
+    set: (r: string | null) => void (reason = r),
+  };
+  const h = await harness({ cols: 140, setup: (b) => (demoWorld(b), b.away = away) });
   let s = (await h.type("/whois carol\r")).join("\n");
   assert.match(s, /carol — busy \(away; reason shown when you write to them\) — 10\.0\.0\.3:5000/);
   s = (await h.type("/whois bob\r")).join("\n");
   assert.match(s, /bob \(admin\) — free — 10\.0\.0\.2:5000/, "free: nothing to say");
   h.close();
+  // A backend that keeps no away reason (peer mode): nobody sends one, so nothing is promised.
+  const p = await harness({ cols: 140, setup: demoWorld });
+  assert.match((await p.type("/whois carol\r")).join("\n"), /carol — busy — 10\.0\.0\.3:5000/);
+  p.close();
 });
 
 Deno.test("TuiApp: @ before a nick means an admin of that room, in the nick list and /names alike; /help says so (issue 71.18)", async () => {
