@@ -135,6 +135,13 @@ async function main(argv: string[]): Promise<number> {
   const ffmpeg = findFfmpeg(Deno.env);
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
+  // A --videos folder that is not there lists no video: said here, by name (issue 71.23), not only "videos=0".
+  if (f.videos !== undefined && !(await Deno.stat(f.videos).then((st) => st.isDirectory, () => false))) {
+    log.warn("video.folder_missing", {
+      dir: f.videos,
+      hint: "create it and put the videos in it, then restart",
+    });
+  }
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const quota = num(f.quota, "quota");
   const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {

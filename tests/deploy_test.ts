@@ -42,6 +42,13 @@ async function unitHere(text: string): Promise<{ dir: string; path: string }> {
   return { dir, path };
 }
 
+Deno.test("deploy: the unit makes the --videos folder it passes (issue 71.23: a missing one is a WARN at start)", async () => {
+  const text = await Deno.readTextFile(UNIT);
+  const videos = /--videos (\S+)/.exec(text)?.[1];
+  const made = (/^StateDirectory=(.*)$/m.exec(text)?.[1] ?? "").split(/\s+/).map((d) => `/var/lib/${d}`);
+  assert.ok(videos && made.includes(videos), `--videos ${videos}; StateDirectory= makes ${made.join(" ")}`);
+});
+
 Deno.test({
   name: "deploy: parley-server.service passes systemd-analyze verify with no warning",
   ignore: !tool,

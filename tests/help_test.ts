@@ -21,6 +21,7 @@ const COMMANDS = [
   ["search"],
   ["who"],
   ["status"],
+  ["export"],
   ["outbox"],
   ["outbox", "drop"],
   ["edit"],

@@ -181,6 +181,11 @@ test("peer mode: a peer whose key changed is flagged and refused until trusted",
     await alice.send("peers");
     await alice.waitLine(/^peer bob \S+ unverified offline key-changed$/);
     assert.ok(alice.errors.some((l) => /identity key of bob changed/.test(l)), alice.errors.join("\n"));
+    // Its hint names the script's commands, not the full-screen client's (issue 71.20).
+    const hint =
+      /identity key of bob changed: compare safety numbers \(fingerprint bob\), then verify or trust$/;
+    assert.ok(alice.errors.some((l) => hint.test(l)), alice.errors.join("\n"));
+    assert.ok(!alice.errors.some((l) => /\/(fingerprint|verify|trust)\b/.test(l)), alice.errors.join("\n"));
     await new Promise((r) => setTimeout(r, 1500)); // back-off retries stay refused
     assert.ok(!bob.lines.some((l) => /^connected alice$/.test(l)), bob.lines.join("\n"));
     await alice.send("trust bob");

@@ -23,6 +23,7 @@ import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_vid
 export type {
   AwayControl,
   BlockControls,
+  BufferOrder,
   FileControls,
   FileEntryInfo,
   FileOfferInfo,
@@ -39,6 +40,7 @@ export type {
 import type {
   AwayControl,
   BlockControls,
+  BufferOrder,
   FileControls,
   FileOfferInfo,
   ModerationControls,
@@ -268,6 +270,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   mutes?: MuteList;
   /** Optional: the words that highlight a line besides one's name, kept in this client folder (`/highlight`). */
   highlights?: WordList;
+  /** Optional: the buffer list's order, kept in this client folder (buffer numbers stay across restarts). */
+  bufferOrder?: BufferOrder;
 }
 
 /** Why a backend lacks each capability: a stable code and one sentence for the user. */

@@ -65,6 +65,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   search: true,
   mutes: true,
   highlights: true,
+  bufferOrder: true,
   away: true,
   historyPage: true,
 };
@@ -179,6 +180,18 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
       await assert.rejects(m.set("#", true), (e: { code?: string }) => e.code === "usage");
       assert.deepEqual(await m.set("#dev", false), [h.peer]);
       assert.deepEqual(await m.list(), [h.peer]);
+    },
+  ],
+
+  [
+    "bufferOrder (where offered): reads back the order last saved",
+    async (h) => {
+      const o = h.backend.bufferOrder;
+      if (!o) return;
+      await o.save(["@kofi", "#proj"]);
+      assert.deepEqual(await o.list(), ["@kofi", "#proj"]);
+      await o.save(["#proj"]);
+      assert.deepEqual(await o.list(), ["#proj"]);
     },
   ],
 

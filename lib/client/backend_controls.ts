@@ -150,6 +150,18 @@ export interface MuteList {
 }
 
 /**
+ * Optional (`ChatBackend.bufferOrder`): the order of the full-screen client's buffer list, kept in
+ * this client folder so that buffer numbers (Alt+2, `/buffer 2`) stay across restarts. Names are
+ * the buffers' keys ("#dev", "@bob"), first to last, the status buffer not among them.
+ */
+export interface BufferOrder {
+  /** The names in order, as last saved ([] before any). */
+  list(): Promise<string[]>;
+  /** Keeps `names` as the order. */
+  save(names: readonly string[]): Promise<void>;
+}
+
+/**
  * Optional (`ChatBackend.highlights`): words or phrases besides one's name that make a room line a
  * highlight (bell, notification), kept in this client folder (`/highlight`); lower case, as listed.
  */

@@ -1,6 +1,6 @@
 /**
  * The scripted client (fixed contract): `register`, `login` (`--remember`), `logout`, `passwd`, `send`, `read`, `who`,
- * `status`, `outbox` (`drop ID`),
+ * `status`, `export` (export.ts), `outbox` (`drop ID`),
  * `room …` (incl. `room kick`), `admin …`, and the key commands `fingerprint [USER]`, `verify USER`,
  * `trust USER`. Warnings and errors from the encryption layer (a message that could not be
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
@@ -16,6 +16,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 import { registerAccountCommands } from "./account.ts";
 import { registerMessageCommands } from "./messages.ts";
+import { registerExportCommand } from "./export.ts";
 import { registerVideoCommands } from "./video.ts";
 import { registerWatchTogetherCommand } from "./watch_together.ts";
 import { registerManageCommands } from "./manage.ts";
@@ -99,6 +100,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
 
   registerAccountCommands(program, io, withClient); // register, login, logout, passwd (account.ts)
   registerMessageCommands(program, io, withClient); // send, read, search, who, status (messages.ts)
+  registerExportCommand(program, io, withClient); // export: history as plain text (export.ts)
   registerManageCommands(program, io, withClient); // room, fingerprint, verify, trust, admin
   registerDeviceCommands(program, io, withClient); // device link|add|list|remove, keys reset
   registerVideoCommands(program, io); // videos, play, stream, watch (lib/client/cli/video.ts)

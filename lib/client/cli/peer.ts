@@ -38,7 +38,7 @@ import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
 import { progressReporter } from "./files.ts";
 import type { CliIo } from "./io.ts";
-import { messageLine, runScriptLine, scriptHelp } from "./peer_script.ts";
+import { messageLine, runScriptLine, scriptHelp, scriptHint } from "./peer_script.ts";
 import { changeEventLine } from "./peer_changes.ts";
 import { watchEventLine } from "./peer_watch.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
@@ -130,22 +130,23 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
       if (!io.scriptLines) throw new BackendError("usage", "Scripts cannot be read here");
       let failed = false;
       const progress = progressReporter(io);
+      const say = (text: string) => io.err(`parley: ${scriptHint(text)}`); // hints in the script's words
       const off = node.on((e) => {
         const l = peerEventLine(e);
         if (l) io.out(l);
         const c = changeEventLine(node, e);
         if (c) io.out(c);
-        else if (e.type === "notice" && e.level !== "info") io.err(`parley: ${e.text}`);
+        else if (e.type === "notice" && e.level !== "info") say(e.text);
         else if (e.type === "failed") io.err(`parley: not sent, and never will be: ${e.message.failed}`);
         else if (e.type === "file.failed") {
           failed = true;
-          io.err(`parley: ${e.why}`);
+          say(e.why);
         } else if (e.type === "transfer" && progress) progress({ ...e, fid: e.id });
       });
       const offWatch = node.watch.on((e) => {
         const l = watchEventLine(e);
         if (l) io.out(l);
-        else if (e.type === "note") io.err(`parley: ${e.text}`);
+        else if (e.type === "note") say(e.text);
       });
       io.out(`listening ${String(o.listen).replace(/:\d+$/, "")}:${node.port}`);
       try {
@@ -155,7 +156,7 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
             if (await runScriptLine(node, line, io)) break;
           } catch (e) {
             failed = true;
-            io.err(`parley: ${(e as Error).message}`);
+            say((e as Error).message);
           }
         }
       } finally {

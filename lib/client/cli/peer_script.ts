@@ -197,6 +197,18 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
   { name: "quit", usage: "", help: "stop here (the end of the script does too)", run: () => true },
 ];
 
+/**
+ * A hint the peer layer words for the full-screen client ("/fingerprint noor, then /verify noor") as a
+ * script says it (issue 71.20): each of the script's command names without its slash ("fingerprint
+ * noor, then verify noor"); other words, and paths, stay.
+ */
+export function scriptHint(text: string): string {
+  return text.replace(
+    /(?<![\w/.~-])\/([a-z][\w-]*)(?![\w/.-])/g,
+    (all, name: string) => PEER_SCRIPT.some((c) => c.name === name || c.aliases?.includes(name)) ? name : all,
+  );
+}
+
 /** One line per script command: usage and help, as `parley peer --help` shows them. */
 export function scriptHelp(): string[] {
   const heads = PEER_SCRIPT.map((c) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { peerEventLine } from "./peer.ts";
-import { messageLine } from "./peer_script.ts";
+import { messageLine, scriptHint } from "./peer_script.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
 
 const m: ChatMessage = {
@@ -65,4 +65,17 @@ Deno.test("peer script (issue 39): change lines are one line each; a reply quote
   } finally {
     await node.close();
   }
+});
+
+Deno.test("peer script (issue 71.20): the peer layer's hints name the script's commands; paths and other words stay", () => {
+  assert.equal(
+    scriptHint(
+      "notes.txt waits for /accept: noor's key is not verified (/fingerprint noor, then /verify noor)",
+    ),
+    "notes.txt waits for accept: noor's key is not verified (fingerprint noor, then verify noor)",
+  );
+  assert.equal(
+    scriptHint("saved to /tmp/accept/x and ~/trust; /nosuch stays"),
+    "saved to /tmp/accept/x and ~/trust; /nosuch stays",
+  );
 });

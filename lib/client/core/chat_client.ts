@@ -3,18 +3,16 @@
  * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
  * (message_changes.ts), the receiving state of the current `ServerSession` (server_session.ts: the
  * connection and what its login gave) and its `Link` (server_link.ts). Sending is sending.ts,
- * receiving receiving.ts (plain functions over that state); the one-request commands come from
- * `ServerCommands`.
+ * receiving receiving.ts (plain functions over that state); the one-request commands: `ServerCommands`.
  * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
  *   `close`; one connection, no reconnect.
- * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into
- *   the local store and answers recent history, what arrived while away and the outbox; shown
- *   messages are acknowledged in batches (engine.ts; the client saves before it emits); `send`
- *   keeps a text in the outbox while offline and sends it, in order and once, after the next
- *   connect; after a network loss or restart it reconnects with backoff (reconnect.ts), at once on
- *   `reconnectNow()`, by itself when a ban ends (not after a plain kick): the new session's
- *   connection and link replace the old ones inside this object (the codec proves its device
- *   again), and the status the user chose (busy) is restored.
+ * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into the
+ *   local store and answers recent history, what arrived while away and the outbox; shown messages are
+ *   acknowledged in batches (engine.ts; the client saves before it emits); `send` keeps a text in the
+ *   outbox while offline and sends it, in order and once, after the next connect; after a network loss or
+ *   restart it reconnects with backoff (reconnect.ts), at once on `reconnectNow()`, by itself when a ban
+ *   ends (not after a plain kick): the new session's connection and link replace the old ones inside this
+ *   object (the codec proves its device again), and the status the user chose (busy) is restored.
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
 import type * as B from "../backend.ts";
@@ -23,6 +21,7 @@ import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { NO_MATCHES } from "../session/local_store_search.ts";
 import { muteList } from "../session/local_mutes.ts";
+import { bufferOrder } from "../session/local_buffer_order.ts";
 import { highlightList } from "../session/local_highlights.ts";
 import { wire } from "../session/wire_events.ts";
 import { Driver, intervalTimer } from "./driver.ts";
@@ -41,8 +40,7 @@ import { AwayReplies } from "./away.ts";
 import { infoLines } from "./info.ts";
 import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
-export type { LoginOptions } from "./login_options.ts";
-export type { VideoPart } from "./video_part.ts";
+export type { LoginOptions, VideoPart };
 
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
@@ -57,6 +55,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly outgoing: Outbox | null;
   /** Muted conversations and highlight words of this folder (`/mute`, `/highlight`); none without a local store. */
   readonly mutes: B.MuteList | undefined;
+  readonly bufferOrder: B.BufferOrder | undefined;
   readonly highlights: B.WordList | undefined;
   /** `/away REASON` (away.ts): told to whoever sends a live direct message, once each (receiving.ts). */
   readonly away: AwayReplies = new AwayReplies(this);
@@ -104,6 +103,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     super(session);
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
     this.mutes = store ? muteList(store.db, this.now) : undefined;
+    this.bufferOrder = store ? bufferOrder(store.db) : undefined;
     this.highlights = store ? highlightList(store.db, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({

@@ -11,6 +11,7 @@
 import {
   BackendError,
   type BackendEvent,
+  type BufferOrder,
   type CatchUp,
   type ChatBackend,
   type ChatMessage,
@@ -33,6 +34,7 @@ import { listFolder } from "../files/disk.ts";
 import { sizeText } from "../../common/progress.ts";
 import type { MessageChange, MuteList, SearchQuery, SearchResult, WordList } from "../backend.ts";
 import { muteList } from "../session/local_mutes.ts";
+import { bufferOrder } from "../session/local_buffer_order.ts";
 import { highlightList } from "../session/local_highlights.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
@@ -137,11 +139,14 @@ export class PeerBackend implements ChatBackend {
   /** The conversations muted in this folder (`/mute`; session/local_mutes.ts), and the highlight words. */
   readonly mutes: MuteList;
   readonly highlights: WordList;
+  /** The buffer list's order (session/local_buffer_order.ts). */
+  readonly bufferOrder: BufferOrder;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
     this.#outbox = new Outbox(node.store.local, node.name, node.clock);
     this.mutes = muteList(node.store.local.db, () => node.clock.now());
     this.highlights = highlightList(node.store.local.db, () => node.clock.now());
+    this.bufferOrder = bufferOrder(node.store.local.db);
   }
 
   get user(): string {

@@ -80,6 +80,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS highlights (word TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
   // Issue 69 N2: a reply names the sender of the message it answers (ids are per sender).
   `ALTER TABLE messages ADD COLUMN reply_by TEXT;`,
+  // Issue 71.10: the buffer list's order (local_buffer_order.ts), so numbers stay across restarts.
+  `CREATE TABLE IF NOT EXISTS buffer_order (pos INTEGER PRIMARY KEY, name TEXT NOT NULL);`,
 ];
 
 /**

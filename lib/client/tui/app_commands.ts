@@ -58,7 +58,8 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
   return {
     backend: app.backend,
     target: buf.target,
-    print: (text, level = "info") => later(() => st.info(buf, text, level === "error" ? "error" : "info")),
+    print: (text, level = "info", hang) =>
+      later(() => st.info(buf, text, level === "error" ? "error" : "info", hang)),
     open: (t, focus) =>
       later(() => {
         const b = st.buffers.ensure(t.kind === "room" ? "room" : "dm", t.name ?? "");
@@ -68,6 +69,7 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
     clearCurrent: () => later(() => buf.clear()),
     bufferLabels: () => st.buffers.buffers.map((b) => b.label),
     showBuffer: (i) => later(() => st.buffers.switchTo(i)),
+    moveBuffer: (n) => later(() => st.buffers.move(buf, n)),
     send: (t, text, replyTo) => app.sendText(t, text, replyTo),
     lastMessage: (own) =>
       buf.lines.findLast((l) =>

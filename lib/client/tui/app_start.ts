@@ -1,6 +1,6 @@
 /**
  * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
- * the welcome line, muted conversations and highlight words, rooms (with the topics the folder
+ * the welcome line, muted conversations, the buffer list's order and highlight words, rooms (with the topics the folder
  * holds), registered users, videos and peers (for Tab), then the catch-up of what arrived while
  * away, and only then who is online (presence pushes start once the queue is synced). What the
  * user reads goes to `ChatBackend.read` (the other devices are told). Each answer is applied in a
@@ -15,11 +15,18 @@ export function loadAtStart(app: AppHost): void {
     app.state.buffers.status,
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
-  const { rooms, video, peers, mutes, highlights } = app.backend;
+  const { rooms, video, peers, mutes, highlights, bufferOrder } = app.backend;
   // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
   app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
   // Muted conversations and highlight words first (answered at once from the folder): the catch-up follows them.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
+  // The buffer list's order kept in the folder (numbers stay across restarts); every change kept there.
+  if (bufferOrder) {
+    app.track(bufferOrder.list(), (names) => {
+      app.state.buffers.setOrder(names);
+      app.state.buffers.onOrder = (order) => void bufferOrder.save(order).catch(() => {});
+    });
+  }
   if (highlights) app.track(highlights.list(), (words) => app.state.setHighlights(words));
   if (rooms) {
     app.track(rooms.list(), (rs) => {

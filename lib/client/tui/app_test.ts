@@ -25,7 +25,11 @@ Deno.test("TuiApp draws title, buffer list, messages, members, status and input 
   assert.equal(s[0], " Parley │ chat.example:7000 │ alice │ online │ E2E on");
   assert.match(s[1]!, /^1\.status +│12:00       bob │ hello alice, welcome back +│Free \(2\)$/);
   assert.match(s[2]!, /^2\.#general +│12:01     carol │ hi +│ @alice +2h$/);
-  assert.match(s[3]!, /^3\.#random +│ +│ @bob +16m$/);
+  assert.match(
+    s[3]!,
+    /^3\.#random +│ +│ bob +16m$/,
+    "a server admin, not an admin of #general: no @ (issue 71.18)",
+  );
   assert.match(s[4]!, /│Busy \(1\)$/);
   assert.match(s[5]!, /│ carol +3d$/);
   assert.match(s[6]!, /│Offline \(1\)$/);

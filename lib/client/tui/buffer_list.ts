@@ -1,8 +1,10 @@
 /**
  * The buffer list of the TUI. Plain data, no terminal.
  *
- * Contract: `BufferList` holds the status buffer (always first) then rooms and queries in opening
- * order; exactly one is active. Switching away sets that buffer's read marker after its last line;
+ * Contract: `BufferList` holds the status buffer (always first) then rooms and queries in the order
+ * kept in the client folder (`setOrder`, `ChatBackend.bufferOrder`: numbers stay across restarts), a
+ * new one last; `move` gives one another number (`/buffer move N`); `onOrder` hears every new order.
+ * Exactly one is active. Switching away sets that buffer's read marker after its last line;
  * switching to a buffer clears its unread and highlight counts. Closing a buffer never closes the
  * status buffer. Buffers of muted conversations are marked `muted` (`setMuted`). `onRead` hears what
  * the user read (ChatState tells it of a line arriving in view too).
@@ -20,6 +22,10 @@ export class BufferList {
   #muted = new Set<string>();
   /** Told when the user reads a buffer up to a seq: on switching to it with unread lines, or a line arriving in view. */
   onRead: ((b: ChatBuffer, upTo: number) => void) | null = null;
+  /** Told of the order after it changed (a buffer opened or moved), to keep it (`ChatBackend.bufferOrder`). */
+  onOrder: ((names: string[]) => void) | null = null;
+  /** The buffers' keys in order, the status buffer aside, closed ones kept in their place (they come back there). */
+  #order: string[] = [];
   /** The terminal has not the focus (`setAway`): nothing is read. */
   away = false;
 
@@ -44,15 +50,60 @@ export class BufferList {
     return this.buffers.find((b) => b.key === k);
   }
 
-  /** Returns the buffer, creating it at the end of the list when needed. */
+  /** Returns the buffer, creating it when needed: in its kept place, else at the end of the list. */
   ensure(kind: BufferKind, name: string): ChatBuffer {
     let b = this.find(kind, name);
     if (!b) {
       b = new ChatBuffer(kind, name);
       b.muted = this.#muted.has(listName(b));
-      this.buffers.push(b);
+      const known = this.#order.includes(b.key);
+      if (!known) this.#order.push(b.key);
+      const at = this.#rank(b.key);
+      const i = this.buffers.findIndex((o, j) => j > 0 && this.#rank(o.key) > at);
+      this.#insert(b, i < 0 ? this.buffers.length : i);
+      if (!known) this.onOrder?.([...this.#order]);
     }
     return b;
+  }
+
+  /** Where `key` stands in the kept order. */
+  #rank(key: string): number {
+    return this.#order.indexOf(key);
+  }
+
+  /** Puts `b` at index `i`, the active buffer staying active. */
+  #insert(b: ChatBuffer, i: number): void {
+    this.buffers.splice(i, 0, b);
+    if (i <= this.#active) this.#active++;
+  }
+
+  /**
+   * The order kept in the client folder (`names`: buffer keys, first to last): the open buffers take
+   * their places in it (the active one staying active); those it does not name follow, in their order.
+   */
+  setOrder(names: readonly string[]): void {
+    const current = this.current;
+    const open = this.buffers.slice(1).map((b) => b.key).filter((k) => !names.includes(k));
+    this.#order = [...names, ...open];
+    const rest = this.buffers.slice(1).sort((a, b) => this.#rank(a.key) - this.#rank(b.key));
+    this.buffers.splice(1, rest.length, ...rest);
+    this.#active = this.buffers.indexOf(current);
+    if (open.length) this.onOrder?.([...this.#order]);
+  }
+
+  /** Gives `b` number `n` (from 2: 1 is the status buffer), the others between moving up or down; the new order kept. */
+  move(b: ChatBuffer, n: number): void {
+    const from = this.buffers.indexOf(b), to = Math.min(Math.max(n - 1, 1), this.buffers.length - 1);
+    if (from <= 0 || from === to) return;
+    const current = this.current;
+    this.buffers.splice(from, 1);
+    this.buffers.splice(to, 0, b);
+    this.#active = this.buffers.indexOf(current);
+    this.#order.splice(this.#rank(b.key), 1);
+    const next = this.buffers[to + 1];
+    const prev = this.buffers[to - 1]!;
+    this.#order.splice(next ? this.#rank(next.key) : this.#rank(prev.key) + 1, 0, b.key);
+    this.onOrder?.([...this.#order]);
   }
 
   switchTo(i: number): boolean {

@@ -46,6 +46,8 @@ export interface Line {
   replyBy?: string;
   /** The message's own text when `text` shows more (a quote, "(edited)", reactions): what `e` edits. */
   body?: string;
+  /** Cells every row after the first is indented by (`/help`'s rows: width.ts `wrap`). */
+  hang?: number;
   /** A picture shown under the text (picture_view.ts): this many blank rows are kept for it. */
   picture?: { rows: number };
   /** Render cache: the day it was written ("2026-11-27", local time), for the day rows. */
@@ -193,9 +195,8 @@ export class ChatBuffer {
   addHistory(lines: Line[]): number {
     const fresh = lines.filter((l) => this.#note(l));
     if (!fresh.length) return 0;
-    const key = (l: Line) => l.ts;
     this.lines = this.lines.concat(fresh);
-    this.lines.sort((a, b) => key(a) - key(b) || (a.seq ?? 0) - (b.seq ?? 0));
+    this.lines.sort((a, b) => a.ts - b.ts || (a.seq ?? 0) - (b.seq ?? 0));
     this.#trim();
     return fresh.length;
   }

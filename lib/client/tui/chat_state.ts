@@ -59,8 +59,8 @@ export class ChatState {
     this.#mention = mentionPattern(this.me, words);
   }
 
-  info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info"): void {
-    buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false }, true);
+  info(buf: ChatBuffer, text: string, kind: "info" | "error" = "info", hang = 0): void {
+    buf.add({ ts: this.now(), from: "", text: sanitize(text, true), kind, highlight: false, hang }, true);
   }
 
   /**
@@ -292,7 +292,7 @@ export class ChatState {
       return {
         name: n,
         status,
-        admin: admins.includes(n) || p?.role === "admin",
+        admin: admins.includes(n), // a room's admin: @ has this one meaning (issue 71.18; /help says it)
         ...(p ? { since: p.since } : {}),
       };
     });

@@ -23,7 +23,8 @@ export interface CommandContext {
   backend: ChatBackend;
   /** Conversation of the current buffer; null in the status buffer. */
   target: Target | null;
-  print(text: string, level?: "info" | "error"): void;
+  /** Prints a line in this buffer; `hang`: its rows after the first indented by that many cells (`/help`). */
+  print(text: string, level?: "info" | "error", hang?: number): void;
   /** Opens (and with `focus`, switches to) the buffer of a conversation. */
   open(target: Target, focus: boolean): void;
   /** Closes the current buffer (not the status buffer). */
@@ -34,6 +35,8 @@ export interface CommandContext {
   bufferLabels?(): string[];
   /** Shows buffer `index` (0-based, in list order). */
   showBuffer?(index: number): void;
+  /** Gives the current buffer number `n` (from 2; `/buffer move N`). */
+  moveBuffer?(n: number): void;
   send(target: Target, text: string, replyTo?: string): Promise<void>;
   /** The last message of the current buffer (one's own with `own`), confirmed by the server; null if none. */
   lastMessage?(own: boolean): Line | null;
@@ -72,6 +75,16 @@ export interface CommandContext {
   highlightsChanged?(words: string[]): void;
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
+}
+
+/** `/help`'s rows: two spaces, the command in HELP_HEAD cells, a space, then its help (parse.ts `helpLines`). */
+export const HELP_HEAD = 24;
+/** Where a `/help` row's help starts: its wrapped rows start there too (a longer command puts it on the next row). */
+export const HELP_HANG = 2 + HELP_HEAD + 1;
+
+/** How far `/help`'s row `l` hangs: the table's rows (and the keys') under their text column, one command's under its indent. */
+export function helpHang(l: string, cmd?: string): number {
+  return !l.startsWith("  ") ? 0 : cmd && cmd !== "keys" ? 2 : HELP_HANG;
 }
 
 /** One row of a command table: how the command is typed, explained and run. */
@@ -120,11 +133,20 @@ export function whenText(ctx: CommandContext, ts: number): string {
   return `${dayOf(ts) === dayOf(ctx.now()) ? "" : `${dayOf(ts)} `}${ctx.formatTime(ts)}`;
 }
 
-export function presenceLine(ctx: CommandContext, p: Presence): string {
+/** `/whois` of a busy user whose away reason this client was not told (it comes with a reply to a direct message). */
+export const AWAY_UNTOLD = "away; reason shown when you write to them";
+
+/** One user's presence as `/who` says it; `/whois` (`whois`) says too where an away reason would come from. */
+export function presenceLine(ctx: CommandContext, p: Presence, whois = false): string {
   // The address is shown to admins only (the server sends "" to others).
   const away = p.status === "busy" ? ctx.awayOf?.(p.user) : null; // told to me, end to end
+  // The reason never reaches the server: /whois says where it comes from when none came yet (issue 71.14).
+  // (Not in peer mode: its backend keeps no away reason, so no peer sends one.)
+  const unknown = whois && p.status === "busy" && !away && ctx.awayOf && ctx.backend.away
+    ? ` (${AWAY_UNTOLD})`
+    : "";
   return `${p.user}${p.role === "admin" ? " (admin)" : ""} — ${p.status}${
-    away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : ""
+    away ? ` (away: ${sanitize(away.text)}, said ${ago(ctx.now(), away.at)} ago)` : unknown
   }${p.addr ? ` — ${p.addr}` : ""} — active since ${ctx.formatTime(p.since)} (${ago(ctx.now(), p.since)})${
     p.node ? ` — on ${p.node}` : ""
   }`;

@@ -11,6 +11,7 @@
 import {
   type CommandContext,
   type CommandSpec,
+  helpHang,
   needTarget,
   openQuery,
   presenceLine,
@@ -43,7 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "[COMMAND]",
     help: "List commands, or show how to use one",
     permission: "user",
-    run: (ctx, [cmd]) => ctx.helpLines(cmd).forEach((l) => ctx.print(l)),
+    run: (ctx, [cmd]) => ctx.helpLines(cmd).forEach((l) => ctx.print(l, "info", helpHang(l, cmd))),
   },
   {
     name: "msg",
@@ -91,7 +92,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       const p = await ctx.backend.whois(user(u!));
       const notes = `${await blockedNote(ctx, user(u!))}${await mutedNote(ctx, user(u!))}`;
-      ctx.print(`${p ? presenceLine(ctx, p) : `${user(u!)} is offline`}${notes}`);
+      ctx.print(`${p ? presenceLine(ctx, p, true) : `${user(u!)} is offline`}${notes}`);
     },
   },
   ...STATUS_COMMANDS,

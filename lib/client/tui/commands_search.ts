@@ -7,7 +7,8 @@
  * The matches are numbered: `/goto N` goes to match N in its conversation (loaded from its time on)
  * and selects it (select.ts). `/clear` empties that scrollback (what is kept stays: `/history`
  * shows it again). `/buffer N|NAME` (also `/window`) goes to buffer N of the list, or to the one
- * whose name is NAME or the only one that starts with it (where Alt+1…0 cannot reach).
+ * whose name is NAME or the only one that starts with it (where Alt+1…0 cannot reach); `/buffer move N`
+ * gives the current one number N, kept in the client folder (buffer_list.ts).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { ChatMessage, SearchResult } from "../backend.ts";
@@ -36,6 +37,16 @@ export function bufferIndex(labels: readonly string[], arg: string): number | st
   return some.length
     ? `"${said}" starts ${some.map((i) => sanitize(labels[i]!)).join(", ")}: say which`
     : `No open buffer is named "${said}" (/join #ROOM or /query USER opens one)`;
+}
+
+/** `/buffer move N`: the current buffer becomes number N (2 to the list's length; 1 is the status buffer). */
+function moveBuffer(ctx: CommandContext, n: string | undefined): void {
+  const count = ctx.bufferLabels!().length;
+  if (!ctx.moveBuffer || ctx.target === null) throw new Error("The status buffer stays number 1");
+  if (n === undefined || !/^\d+$/.test(n) || Number(n) < 2 || Number(n) > count) {
+    throw new Error(`Say which number: /buffer move N, N from 2 to ${count}`);
+  }
+  ctx.moveBuffer(Number(n));
 }
 
 /** Matches `/search` prints at most (the newest). */
@@ -109,11 +120,14 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
   {
     name: "buffer",
     aliases: ["window", "win"],
-    usage: "N|NAME",
-    help: "Go to buffer N of the list, or to the one named NAME (#dev, bob) or whose name starts so",
+    usage: "N|NAME|move [N]",
+    help:
+      "Go to buffer N of the list, or to the one named NAME (#dev, bob) or whose name starts so; move N gives this buffer number N (kept across restarts)",
     permission: "user",
-    run: (ctx, [arg]) => {
+    run: (ctx, [arg, n]) => {
       if (!ctx.bufferLabels || !ctx.showBuffer) throw new Error("This screen has no buffer list");
+      if (arg === "move") return moveBuffer(ctx, n);
+      if (n !== undefined) throw new Error(`Usage: /buffer N|NAME, or /buffer move N`);
       const i = bufferIndex(ctx.bufferLabels(), arg!);
       if (typeof i === "string") throw new Error(i);
       ctx.showBuffer(i);

@@ -60,6 +60,7 @@ export class FakeBackend implements ChatBackend {
   /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */
   mutes?: MuteList;
   highlights?: WordList;
+  bufferOrder?: ChatBackend["bufferOrder"];
   /** The away reason's keeper, when a test gives one (peer mode has none). */
   away?: AwayControl;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */

@@ -17,6 +17,7 @@
 import type { ArgKind } from "./completion.ts";
 import type { Role } from "../backend.ts";
 import { COMMANDS, type CommandSpec } from "./commands.ts";
+import { HELP_HEAD } from "./command_context.ts";
 import { splitUsage } from "../../common/usage.ts";
 import { KEYS } from "./key_table.ts";
 
@@ -105,12 +106,16 @@ export function parseLine(line: string, opts: ParseOptions): Parsed {
   return { kind: "text", text: line };
 }
 
+/** What @ before a nick means, in the nick list and `/names` alike (issue 71.18): said at /help's end. */
+export const AT_MEANS =
+  "@NICK (nick list, /names): an admin of that room; a server admin is (admin) in /who and /whois";
+
 /**
  * `/help` text: the whole table, ending with how to read it (the screen shows its end); one command;
  * or the keys (key_table.ts, `/help keys`).
  */
 export function helpLines(role: Role, cmd?: string, commands: readonly CommandSpec[] = COMMANDS): string[] {
-  const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(24)} ${d}`)];
+  const keys = ["Keys:", ...KEYS.map(([k, d]) => `  ${k.padEnd(HELP_HEAD)} ${d}`)];
   if (cmd === "keys") return keys;
   if (cmd) {
     const spec = findCommand(cmd.replace(/^\//, ""), commands);
@@ -124,11 +129,13 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
     if (c.permission === "admin" && role !== "admin") continue;
     const head = `/${c.name} ${c.usage}`.trimEnd();
     const also = c.aliases?.length ? ` (also ${c.aliases.map((x) => "/" + x).join(", ")})` : "";
-    lines.push(`  ${head.padEnd(24)} ${c.help}${also}`);
+    // A command longer than its column puts its help on the next row, in the column (issue 71.21).
+    lines.push(`  ${head.length > HELP_HEAD ? `${head}\n` : head.padEnd(HELP_HEAD + 1)}${c.help}${also}`);
   }
   // What the screen shows is the list's end: say there how to read the rest.
   return [
     ...lines,
+    `  ${AT_MEANS}`,
     `${
       lines.length - 1
     } commands, from the top (PgUp); /help COMMAND explains one, /help keys lists the keys`,

@@ -17,6 +17,7 @@ import { fit, graphemes, graphemeWidth, textWidth, truncate } from "./width.ts";
 export interface MemberEntry {
   name: string;
   status: Status | "offline";
+  /** An admin of the room on screen (drawn @NAME, as `/names` says it); a server admin is not marked. */
   admin: boolean;
   since?: number;
 }

@@ -33,7 +33,7 @@ export function nickColour(nick: string): number {
 
 export function lineRows(line: Line, width: number): string[] {
   if (line.cacheWidth !== width || !line.cacheRows) {
-    const rows = wrap(line.text, width);
+    const rows = wrap(line.text, width, line.hang);
     line.cacheRows = line.picture ? [...rows, ...new Array<string>(line.picture.rows).fill("")] : rows;
     line.cacheWidth = width;
   }

@@ -82,15 +82,25 @@ export function textWidth(text: string): number {
   return w;
 }
 
-/** Word-wraps `text` into rows of at most `width` cells. Always returns at least one row. */
-export function wrap(text: string, width: number): string[] {
+/**
+ * Word-wraps `text` into rows of at most `width` cells. Always returns at least one row. With `hang`,
+ * every row after the first is indented by that many cells (a table row's text stays in its column),
+ * unless that would leave fewer than HANG_ROOM cells.
+ */
+export function wrap(text: string, width: number, hang = 0): string[] {
   const w = Math.max(1, width);
+  const h = hang > 0 && w - hang >= HANG_ROOM ? hang : 0;
   const rows: string[] = [];
-  for (const para of text.split("\n")) wrapParagraph(para, w, rows);
-  return rows;
+  for (const para of text.split("\n")) wrapParagraph(para, rows.length ? w - h : w, w - h, rows);
+  return h ? rows.map((r, i) => i ? " ".repeat(h) + r : r) : rows;
 }
 
-function wrapParagraph(text: string, width: number, rows: string[]): void {
+/** Fewest cells a hanging indent leaves for the text beside it. */
+const HANG_ROOM = 16;
+
+/** Wraps one paragraph into `rows`: its first row `width` cells at most, the others `later`. */
+function wrapParagraph(text: string, first: number, later: number, rows: string[]): void {
+  let width = first;
   if (text.length <= width && textWidth(text) <= width) {
     rows.push(text);
     return;
@@ -102,6 +112,7 @@ function wrapParagraph(text: string, width: number, rows: string[]): void {
   for (const g of gs) {
     const gw = graphemeWidth(g);
     if (lineW + gw > width && line.length > 0) {
+      width = later;
       if (g === " ") {
         rows.push(line.join(""));
         line = [];
