@@ -181,6 +181,7 @@ async function main(argv: string[]): Promise<number> {
     bus: bus ?? undefined,
     metrics,
     clusterKey: busOpts?.key,
+    ...(busOpts?.accept ? { clusterKeysAccepted: busOpts.accept } : {}),
     // Through a bus blip (lib/server/cluster.ts): presence from the nodes' PostgreSQL heartbeats,
     // controls (kicks, roles, device changes) from PostgreSQL's log of them.
     ...(pg && bus ? { cluster: clusterStore(pg, node) } : {}),
@@ -391,6 +392,7 @@ async function busOptions(
   const tls = ca || cert || key ? { ca, cert, key } : undefined;
   return {
     key: k.key,
+    ...(k.also.length ? { accept: k.also } : {}),
     log,
     ...(creds ? { creds } : {}),
     ...(nkeySeed ? { nkeySeed } : {}),

@@ -15,7 +15,7 @@ import { statfsSync } from "node:fs";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { type GuardedSink, guardedSink } from "../common/logger.ts";
 import { makeSelfSignedCert } from "../net/cert.ts";
-import { newClusterKeyText, parseClusterKey } from "./bus/seal.ts";
+import { newClusterKeyText, parseClusterKey, parseClusterKeys } from "./bus/seal.ts";
 
 export interface DataDir {
   dbPath: string;
@@ -199,11 +199,11 @@ export async function loadClusterKey(
   dir: string,
   file?: string,
   others: readonly string[] = [],
-): Promise<{ key: Uint8Array; path: string; created: boolean }> {
+): Promise<{ key: Uint8Array; also: Uint8Array[]; path: string; created: boolean }> {
   const path = file ?? `${dir}/cluster.key`;
   try {
-    const key = parseClusterKey(await Deno.readTextFile(path));
-    return { key, path, created: false };
+    const [key, ...also] = parseClusterKeys(await Deno.readTextFile(path));
+    return { key: key!, also, path, created: false };
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound) || file) {
       throw new Error(`cluster key ${path}: ${(e as Error).message}`);
@@ -218,7 +218,7 @@ export async function loadClusterKey(
   }
   const text = newClusterKeyText();
   await Deno.writeTextFile(path, text, { mode: 0o600, createNew: true });
-  return { key: parseClusterKey(text), path, created: true };
+  return { key: parseClusterKey(text), also: [], path, created: true };
 }
 
 async function securePerms(dir: string): Promise<void> {

@@ -104,8 +104,17 @@ export async function binLength(dir: string, fid: string): Promise<number | null
   }
 }
 
-/** What a sidecar's MAC is made under: `sidecarKey` of the cluster key; null: none (one node alone). */
-export type SidecarKey = CryptoKey | null;
+/**
+ * What a sidecar's MAC is made under: `sidecarKey` of the cluster key; several during a rotation (the
+ * first seals, any verifies); null: none (one node alone).
+ */
+export type SidecarKey = CryptoKey | readonly CryptoKey[] | null;
+
+/** The key a sidecar is sealed with, and every key one verifies under. */
+const sealKey = (key: SidecarKey): CryptoKey | null =>
+  Array.isArray(key) ? key[0] ?? null : key as CryptoKey | null;
+const verifyKeys = (key: SidecarKey): readonly CryptoKey[] =>
+  key === null ? [] : Array.isArray(key) ? key : [key as CryptoKey];
 
 /**
  * The key that authenticates the sidecars of a shared files folder (issue 69 S1: the folder — NFS,
@@ -126,9 +135,10 @@ export async function sidecarKey(clusterKey: Uint8Array): Promise<CryptoKey> {
 const SIDECAR_INFO = "parley files sidecar v1";
 
 /** The sidecar's text: `m` as JSON, with `mac` (hex HMAC of the JSON without it) under `key`. */
-async function sealMeta(m: MetaLike, key: SidecarKey): Promise<string> {
+async function sealMeta(m: MetaLike, keys: SidecarKey): Promise<string> {
   const { mac: _old, ...rest } = m as MetaLike & { mac?: unknown };
   const text = JSON.stringify(rest);
+  const key = sealKey(keys);
   if (!key) return text;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
   return JSON.stringify({ ...rest, mac: mac.toHex() });
@@ -140,13 +150,11 @@ async function openMeta<M extends MetaLike>(text: string, fid: string, key: Side
   if (m.fid !== fid) return null;
   if (!key) return m as unknown as M;
   if (typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac)) return null;
-  const ok = await crypto.subtle.verify(
-    "HMAC",
-    key,
-    Uint8Array.fromHex(mac) as BufferSource,
-    new TextEncoder().encode(JSON.stringify(m)),
-  );
-  return ok ? m as unknown as M : null;
+  const sig = Uint8Array.fromHex(mac) as BufferSource, data = new TextEncoder().encode(JSON.stringify(m));
+  for (const k of verifyKeys(key)) {
+    if (await crypto.subtle.verify("HMAC", k, sig, data)) return m as unknown as M;
+  }
+  return null;
 }
 
 /**

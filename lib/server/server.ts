@@ -80,6 +80,8 @@ export interface ServerDeps {
    * (file_meta.ts `sidecarKey`, issue 69 S1); none: they carry no MAC.
    */
   clusterKey?: Uint8Array;
+  /** Cluster keys also accepted during a rotation (bus/seal.ts `parseClusterKeys`): their sidecars verify too. */
+  clusterKeysAccepted?: readonly Uint8Array[];
 }
 
 export class ParleyServer {
@@ -171,7 +173,12 @@ export class ParleyServer {
   async start(): Promise<void> {
     await this.core.loadCaches();
     if (this.deps.bus) this.files.orphanGraceMs = 60_000; // the folder is shared (file_share.ts)
-    if (this.deps.clusterKey) this.files.macKey = await sidecarKey(this.deps.clusterKey);
+    if (this.deps.clusterKey) {
+      const keys = [this.deps.clusterKey, ...(this.deps.clusterKeysAccepted ?? [])];
+      this.files.macKey = keys.length === 1
+        ? await sidecarKey(keys[0]!)
+        : await Promise.all(keys.map((k) => sidecarKey(k))); // the first seals, every one verifies
+    }
     await this.files.load();
     if (this.config.minFreeMiB && this.core.disk.free(this.config.dataDir) === null) {
       this.core.log.warn("disk.unchecked", {

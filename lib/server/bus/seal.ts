@@ -42,6 +42,11 @@ const SENDERS = 1024;
 export interface SealOptions {
   /** The cluster key: 32 bytes, the same on every node of the cluster. */
   key: Uint8Array;
+  /**
+   * Keys also opened, never sealed with: a rotation under way (`parseClusterKeys`: the key file's
+   * further lines), so nodes can move to a new key one restart at a time.
+   */
+  accept?: readonly Uint8Array[];
   clock?: Clock;
   random?: RandomBytes;
   /** Where refused envelopes are reported (throttled). */
@@ -55,6 +60,7 @@ const dec = new TextDecoder("utf-8", { fatal: true });
 
 export class BusSeal {
   readonly #key: Uint8Array;
+  readonly #accept: readonly Uint8Array[];
   readonly #info: Uint8Array;
   readonly #id: Uint8Array;
   readonly #idHex: string;
@@ -75,6 +81,10 @@ export class BusSeal {
       throw new Error(`the cluster key must be ${CLUSTER_KEY_BYTES} bytes, got ${o.key.length}`);
     }
     this.#key = o.key.slice();
+    for (const k of o.accept ?? []) {
+      if (k.length !== CLUSTER_KEY_BYTES) throw new Error(`a cluster key must be ${CLUSTER_KEY_BYTES} bytes`);
+    }
+    this.#accept = (o.accept ?? []).map((k) => k.slice());
     this.#info = enc.encode(`parley bus v1 ${scope}`);
     this.#id = (o.random ?? cryptoRandom)(16);
     this.#idHex = toHex(this.#id);
@@ -83,8 +93,22 @@ export class BusSeal {
     this.#log = o.log;
   }
 
-  #derive(id: Uint8Array): Uint8Array {
-    return new Uint8Array(hkdfSync("sha256", this.#key, id, this.#info, 32));
+  #derive(id: Uint8Array, key = this.#key): Uint8Array {
+    return new Uint8Array(hkdfSync("sha256", key, id, this.#info, 32));
+  }
+
+  /** The plaintext of `wire` under `key` (a sender's derived key), or null when it does not open. */
+  #decrypt(wire: Uint8Array, head: Uint8Array, key: Uint8Array): Uint8Array | null {
+    try {
+      const d = createDecipheriv("chacha20-poly1305", key, nonce(head), { authTagLength: TAG });
+      d.setAAD(head, { plaintextLength: wire.length - HEADER - TAG });
+      d.setAuthTag(wire.subarray(wire.length - TAG));
+      const a = d.update(wire.subarray(HEADER, wire.length - TAG));
+      d.final(); // throws on a wrong key or a changed byte
+      return new Uint8Array(a);
+    } catch {
+      return null;
+    }
   }
 
   /** The wire bytes of `e` sent by `from`. */
@@ -116,18 +140,11 @@ export class BusSeal {
     const seq = new DataView(wire.buffer, wire.byteOffset, HEADER).getBigUint64(17);
     const known = this.#senders.get(name);
     if (known && seq <= known.seq) return this.#refuse("replayed");
-    const key = known?.key ?? this.#derive(id);
-    let plain: Uint8Array;
-    try {
-      const d = createDecipheriv("chacha20-poly1305", key, nonce(head), { authTagLength: TAG });
-      d.setAAD(head, { plaintextLength: wire.length - HEADER - TAG });
-      d.setAuthTag(wire.subarray(wire.length - TAG));
-      const a = d.update(wire.subarray(HEADER, wire.length - TAG));
-      d.final(); // throws on a wrong key or a changed byte
-      plain = new Uint8Array(a);
-    } catch {
-      return this.#refuse(BAD_KEY);
-    }
+    // A sender met before: the key it opened under; else this node's key, then the rotation's others.
+    const keys = known ? [known.key] : [this.#derive(id), ...this.#accept.map((k) => this.#derive(id, k))];
+    let key: Uint8Array | undefined, plain: Uint8Array | null = null;
+    for (const k of keys) if ((plain = this.#decrypt(wire, head, key = k))) break;
+    if (!plain || !key) return this.#refuse(BAD_KEY);
     let env: unknown;
     try {
       env = JSON.parse(dec.decode(plain));
@@ -202,11 +219,24 @@ export function newClusterKeyText(random: RandomBytes = cryptoRandom): string {
   return toHex(random(CLUSTER_KEY_BYTES)) + "\n";
 }
 
-/** The key in a key file's text (64 hex digits; blanks around ignored), or an error naming the problem. */
+/** The key in a key file's text (its first key: what this node seals with), or an error naming the problem. */
 export function parseClusterKey(text: string): Uint8Array {
-  const t = text.trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(t)) {
-    throw new Error("a cluster key file holds 64 hex digits (32 bytes); make one with: openssl rand -hex 32");
+  return parseClusterKeys(text)[0]!;
+}
+
+/**
+ * The keys of a key file's text: a line of 64 hex digits each (blank lines and `#` lines ignored). The
+ * first is the one this node seals with; the others are also opened — a rotation under way: add the
+ * new key as a second line on every node (a restart each), then make it the first on every node, then
+ * drop the old line. At no step does a node refuse another's envelopes or sidecars.
+ */
+export function parseClusterKeys(text: string): Uint8Array[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (!lines.length || lines.some((l) => !/^[0-9a-fA-F]{64}$/.test(l))) {
+    throw new Error(
+      "a cluster key file holds lines of 64 hex digits (32 bytes each; the first seals, the others are " +
+        "also opened during a rotation); make one with: openssl rand -hex 32",
+    );
   }
-  return fromHex(t.toLowerCase());
+  return lines.map((l) => fromHex(l.toLowerCase()));
 }
