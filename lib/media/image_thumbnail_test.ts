@@ -104,19 +104,23 @@ function tinyGif(w: number, h: number): Uint8Array {
 }
 
 /**
- * The peak resident size (VmHWM, bytes) of the decoder `run`, read from /proc: its output (over a
- * pipe's 64 KiB) is not read until the peak has stood still for 300 ms, so it cannot exit before.
+ * The peak resident size (VmHWM, bytes) of the decoder `run`, read from /proc. Its output (over a
+ * pipe's 64 KiB) is not read until it has been asleep for 300 ms — blocked writing it, its decoding
+ * done — so it cannot exit before its peak is read. A decoder starved of CPU on a loaded machine is
+ * runnable, not asleep: its pauses are not taken for the end (they were, when "still" meant "VmHWM
+ * unchanged").
  */
 async function peakRss(run: { cmd: string; args: string[] }): Promise<number> {
   const child = new Deno.Command(run.cmd, { args: run.args, stdin: "null", stdout: "piped", stderr: "null" })
     .spawn();
-  let peak = 0, still = 0;
-  while (still < 300) {
+  let peak = 0, asleep = 0;
+  while (asleep < 300) {
     await new Promise((r) => setTimeout(r, 20));
-    const m = (await Deno.readTextFile(`/proc/${child.pid}/status`)).match(/VmHWM:\s+(\d+) kB/);
-    const now = Number(m?.[1] ?? 0) * 1024;
-    still = now === peak ? still + 20 : 0;
-    peak = Math.max(peak, now);
+    const st = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    const m = st.match(/VmHWM:\s+(\d+) kB/);
+    if (!m) break; // exited (or a zombie): nothing more to read
+    peak = Math.max(peak, Number(m[1]) * 1024);
+    asleep = /^State:\s+S/m.test(st) ? asleep + 20 : 0;
   }
   await child.stdout.pipeTo(new WritableStream());
   await child.status;
