@@ -1,7 +1,7 @@
 /**
  * Several nodes on one PostgreSQL and one NATS (issue 16), in process: DMs and a room across nodes,
  * `who` across nodes, a kick and a lockout across nodes, and catch-up from the log when the bus
- * loses `msg` events.
+ * loses `msg` events or its reads fail for a while (issue 74.4).
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
@@ -18,6 +18,7 @@ import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../
 import { generateIdentity, type IdentityKeyPair, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
+import { StoreUnavailable } from "../lib/server/store/store_errors.ts";
 import { clusterSkip, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import { eventually, fastHasher, testCert } from "./helpers.ts";
 
@@ -454,6 +455,38 @@ Deno.test({
         1500,
         "node 1 refuses alice's unproven session",
       );
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: a node whose log reads fail for a while (PostgreSQL out of reach) pushes every message " +
+    "stored meanwhile to its live recipients once reads work again, without a sync (issue 74.4)",
+  ignore,
+  async fn() {
+    const c = await cluster(2);
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await Promise.all([alice.sync(), bob.sync()]);
+      const ib = inbox(bob);
+      const store = n2.srv.core.store;
+      const since = store.since.bind(store);
+      let failed = 0;
+      store.since = () => (failed++, Promise.reject(new StoreUnavailable()));
+      const to = { kind: "user", name: "bob" } as const;
+      for (let i = 0; i < 20; i++) await alice.send(to, `during ${i}`);
+      await eventually(() => failed >= 1, 3000, "node 2's catch-up tried and failed");
+      await new Promise((r) => setTimeout(r, 600)); // several heartbeats (150 ms) with reads failing
+      assert.equal(ib.length, 0, "nothing could be read meanwhile");
+      store.since = since;
+      await eventually(() => ib.length === 20, 3000, "every message pushed to bob live after the outage");
+      for (let i = 0; i < 5; i++) await alice.send(to, `after ${i}`);
+      await eventually(() => ib.length === 25, 3000, "live delivery goes on");
+      assert.deepEqual(new Set(ib.map((m) => m.text)).size, 25, "each once");
     } finally {
       await c.stop();
     }

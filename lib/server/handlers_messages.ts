@@ -253,7 +253,13 @@ export async function sync(c: Core, s: Session, m: Request<"sync">): Promise<voi
   s.beginSync();
   let after = 0, count = 0, bytes = 0;
   for (;;) {
-    const page = await c.store.pending(s.user, after, SYNC_PAGE, s.queue ?? undefined);
+    let page;
+    try {
+      page = await c.store.pending(s.user, after, SYNC_PAGE, s.queue ?? undefined);
+    } catch (e) { // the store out of reach: the client is told; live delivery is not left held (issue 74.4)
+      c.messages.deliveries += s.abortSync().n;
+      throw e;
+    }
     for (const row of page) {
       // Never more than half the send queue waiting: a reader slower than the queue is fed gently
       // instead of overflowing it (and being dropped as too slow).

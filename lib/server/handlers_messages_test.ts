@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FrameDecoder } from "../protocol/frame.ts";
 import type { Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
-import { send } from "./handlers_messages.ts";
+import { send, sync } from "./handlers_messages.ts";
 import { ack } from "./handlers_ack.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog, QUEUE_HIGH } from "./message_log.ts";
@@ -10,6 +10,8 @@ import { Outbox } from "./outbox.ts";
 import type { TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
+import { StoreUnavailable } from "./store/store_errors.ts";
+import { liveSession } from "./session_testing.ts";
 
 /** A core with what `send` uses: a hub that knows alice, bob and the room #dev (alice only). */
 function setup() {
@@ -23,7 +25,7 @@ function setup() {
     store,
     messages: log,
     clock: { now: () => 1000 },
-    config: { logMessages: false, quotaBytes: 1e9 },
+    config: { logMessages: false, quotaBytes: 1e9, maxQueueBytes: 1e6 },
     log: { info() {}, error() {} },
     dataSpaceRefusal: () => null,
     reserveQuota: () => true,
@@ -201,4 +203,37 @@ Deno.test("ack: a big ack returns no promise either; its entries count toward th
   assert.deepEqual(await store.pending("bob", 0, 10), [], "committed");
   await log.close();
   await store.close();
+});
+
+Deno.test("sync: one that fails (the store out of reach) leaves live delivery live, or back to none, never held for ever (issue 74.4)", async () => {
+  const { store, log, c, s } = setup();
+  const pushed: Uint8Array[] = [];
+  const bobBox = {
+    push: (f: Uint8Array) => (pushed.push(f), true),
+    pushMsg: () => (pushed.push(new Uint8Array(1)), 1),
+    pushJson: () => 1,
+    bytes: 0,
+  } as unknown as Outbox;
+  const bob = liveSession(c.hub, "bob", bobBox);
+  const pending = store.pending.bind(store);
+  let down = true;
+  store.pending = (...a) => down ? Promise.reject(new StoreUnavailable()) : pending(...a);
+  const live = bob.delivery;
+  const dm = (id: number) => send(c, s, req(id, { kind: "user", name: "bob" }), new Uint8Array(3));
+  // Live, then a sync that fails: the DMs stored after it still go to bob as they come.
+  await assert.rejects(sync(c, bob, { t: "sync", id: 1 }), StoreUnavailable);
+  assert.equal(bob.delivery, live);
+  dm(1), dm(2);
+  await log.flush();
+  assert.equal(pushed.length, 2, "the DMs stored after the failed sync were pushed to bob live");
+  // Not live yet (a fresh session), a sync that fails: back to none, nothing held; the next sync sends the queue.
+  bob.delivery = "none";
+  await assert.rejects(sync(c, bob, { t: "sync", id: 2 }), StoreUnavailable);
+  assert.equal(bob.delivery, "none");
+  down = false;
+  await sync(c, bob, { t: "sync", id: 3 });
+  assert.equal(bob.delivery, "live");
+  dm(3);
+  await log.flush();
+  assert.equal(pushed.length, 3);
 });

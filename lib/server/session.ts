@@ -54,6 +54,8 @@ export class Session {
   #held: { seq: number; frame: Uint8Array }[] = [];
   /** The last seq the sync sent: a later live copy of it (another node's fan-out catching up) is skipped. */
   #synced = 0;
+  /** Delivery was live when the sync under way began (`abortSync`). */
+  #wasLive = false;
   /**
    * Sends, and ack entries, accepted but not yet committed and answered (the read loop pauses
    * above a window: server.ts SEND_WINDOW).
@@ -142,8 +144,22 @@ export class Session {
   }
 
   beginSync(): void {
+    this.#wasLive = this.delivery === "live";
     this.delivery = "syncing";
     this.#held = [];
+  }
+
+  /**
+   * A sync that failed (the store out of reach: issue 74.4) ends here, never left "syncing" (every
+   * live frame was then held for ever): a session that was live goes on live with what was held
+   * meanwhile; one that was not is back to "none" (its next sync sends the queue). Returns as `endSync`.
+   */
+  abortSync(): { n: number; bytes: number } {
+    if (this.delivery !== "syncing") return { n: 0, bytes: 0 };
+    if (this.#wasLive) return this.endSync(this.#synced);
+    this.#held = [];
+    this.delivery = "none";
+    return { n: 0, bytes: 0 };
   }
 
   /**
