@@ -5,8 +5,8 @@
  * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each, each offer tried once a
  * run (one that failed stays offered, said on standard error; a direct-only file whose sender is
  * away is taken again when its sender offers it again, until `--timeout`); having saved only offers
- * the folder knew before it started, it waits on, until `--timeout`, for a new one; offers left waiting
- * are said at once, with why and the flag that takes them, on standard error (issue 71.15), and room
+ * the folder knew before it started (not accepted yet), it waits on, until `--timeout`, for a new
+ * one; offers left waiting are said at once, with why and the flag that takes them, on standard error (issue 71.15), and room
  * files sent before this user joined (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
 import { sanitize } from "../../common/sanitize.ts";
@@ -96,9 +96,9 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   await saveFolder(dir); // before waiting: a file named as the folder is said at once
   const end = systemClock.now() + seconds(o.timeout, "--timeout") * 1000;
   const { left, judge, mine } = offerJudge(io, ft, rules, dir);
-  // Offers this folder knew before the run are older ones: having saved only those, it still waits
-  // (until --timeout) for a new one, the one its user most likely runs it for.
-  const known = new Set((await ft.incoming()).map((r) => r.fid));
+  // Offers this folder knew before the run, not accepted yet, are older ones: having saved only those,
+  // it still waits (until --timeout) for a new one, the one its user most likely runs it for.
+  const known = new Set((await ft.incoming()).filter((r) => r.state === "offered").map((r) => r.fid));
   await syncOffers(c);
   let todo = await mine();
   let fresh = todo.every((r) => !known.has(r.fid));
