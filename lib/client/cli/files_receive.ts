@@ -4,9 +4,10 @@
  * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
  * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each, each offer tried once a
  * run (one that failed stays offered, said on standard error; a direct-only file whose sender is
- * away is taken again when its sender offers it again, until `--timeout`); offers left waiting are
- * said once, with why, on standard error, and room files sent before this user joined
- * (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
+ * away is taken again when its sender offers it again, until `--timeout`); having saved only offers
+ * the folder knew before it started (not accepted yet), it waits on, until `--timeout`, for a new
+ * one; offers left waiting are said at once, with why and the flag that takes them, on standard error (issue 71.15), and room
+ * files sent before this user joined (`beforeJoining`). Time is the system clock (lib/common/clock.ts).
  */
 import { sanitize } from "../../common/sanitize.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -55,15 +56,13 @@ function acceptRules(o: FileOpts): AcceptRules {
   return { from, anyone: o.fromAnyone === true, maxSize };
 }
 
-/** `receive`: saves every offer the rules take; fails when one could not be saved. */
-export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: FileOpts): Promise<void> {
-  const rules = acceptRules(o);
-  const from = rules.from;
-  const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
-  await saveFolder(dir); // before waiting: a file named as the folder is said at once
-  const end = systemClock.now() + seconds(o.timeout, "--timeout") * 1000;
-  /** Offers left waiting by the rules, with why (said once at the end). */
+/**
+ * Judges offers by `rules`; an offer left waiting is said at once on standard error, with why and the
+ * flag that would take it (once for each reason), and kept in `left` while it stays left.
+ */
+function offerJudge(io: CliIo, ft: FileTransfers, rules: AcceptRules, dir: string) {
   const left = new Map<string, string>();
+  const said = new Set<string>();
   const judge = async (r: InRecord) => {
     const v = judgeOffer(
       rules,
@@ -72,30 +71,49 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
       await roomFor(dir, r.path && `${r.path}.part`),
     );
     if (v.take) left.delete(r.fid);
-    else left.set(r.fid, `left ${r.name} from ${r.from} offered: ${v.why}`);
+    else {
+      const why = `left ${r.name} from ${r.from} offered: ${v.why}`;
+      left.set(r.fid, why);
+      if (!said.has(`${r.fid} ${why}`)) io.err(`parley: ${sanitize(why)}`);
+      said.add(`${r.fid} ${why}`);
+    }
     return v;
   };
   const mine = async () => {
     const out: InRecord[] = [];
     for (const r of await ft.incoming()) {
-      if (waiting(r) && (!from || r.from === from) && (await judge(r)).take) out.push(r);
+      if (waiting(r) && (!rules.from || r.from === rules.from) && (await judge(r)).take) out.push(r);
     }
     return out;
   };
+  return { left, judge, mine };
+}
+
+/** `receive`: saves every offer the rules take; fails when one could not be saved. */
+export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: FileOpts): Promise<void> {
+  const rules = acceptRules(o);
+  const dir = o.out === undefined ? `${resolveTarget(o, io.env).home}/downloads` : String(o.out);
+  await saveFolder(dir); // before waiting: a file named as the folder is said at once
+  const end = systemClock.now() + seconds(o.timeout, "--timeout") * 1000;
+  const { left, judge, mine } = offerJudge(io, ft, rules, dir);
+  // Offers this folder knew before the run, not accepted yet, are older ones: having saved only those,
+  // it still waits (until --timeout) for a new one, the one its user most likely runs it for.
+  const known = new Set((await ft.incoming()).filter((r) => r.state === "offered").map((r) => r.fid));
   await syncOffers(c);
-  let todo = await waitForOffers(c, end, mine);
-  const sayLeft = () => {
-    for (const why of left.values()) io.err(`parley: ${sanitize(why)}`);
-  };
+  let todo = await mine();
+  let fresh = todo.every((r) => !known.has(r.fid));
+  if (fresh) todo = await waitForOffers(c, end, mine);
   if (!todo.length) {
     for (const l of await beforeJoining(c, ft)) io.err(l);
-    return left.size ? sayLeft() : io.err("No files offered");
+    if (!left.size) io.err("No files offered");
+    return;
   }
   let failed = 0;
   /** Offers tried in this run: one that failed is not tried again (it stays offered for a later run). */
   const tried = new Set<string>();
   /** Direct-only files whose sender was away: tried again when it offers them again, until --timeout. */
   const back = new Map<string, InRecord>();
+  const newOnes = async () => (await mine()).filter((r) => r.state === "offered" && !tried.has(r.fid));
   while (todo.length) {
     for (const r of todo) {
       tried.add(r.fid);
@@ -119,8 +137,9 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
       }
     }
     await c.ack([]);
-    todo = (await mine()).filter((r) => r.state === "offered" && !tried.has(r.fid)); // new offers only
+    todo = await newOnes(); // new offers only
     if (!todo.length && back.size) todo = await sentAgain(c, back, end);
+    else if (!todo.length && !fresh) (todo = await waitForOffers(c, end, newOnes), fresh = true);
   }
   for (const r of back.values()) {
     failed++;
@@ -130,7 +149,6 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
       } in time; it stays accepted for a later run`,
     );
   }
-  sayLeft();
   if (failed) throw new BackendError("file_failed", `${counted(failed, "file")} not saved`);
 }
 
