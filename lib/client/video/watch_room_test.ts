@@ -2,7 +2,8 @@
  * WatchRoom over an in-memory channel of sealed room signals (what the end-to-end codec relays):
  * an admin starts, pauses and seeks; two viewers follow at once; a late joiner is answered with the
  * current state; a non-admin's control is refused (at the sender and at every receiver) and a
- * signal re-sent under another message id is refused; the lines `watch-together` prints.
+ * signal re-sent under another message id is refused; a server replaying earlier sealed states verbatim
+ * (same id, same bytes) moves no viewer back (issue 69 "Also"); the lines `watch-together` prints.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
@@ -126,4 +127,52 @@ Deno.test("watch room: admin controls, viewers follow, late joiner, hostile cont
   assert.equal(lines.bob!.length, 6, "the answer to dave is not news to bob");
   for (const r of Object.values(rooms)) r.close();
   assert.equal(hub.subs.length, 0);
+});
+
+Deno.test("watch room: a server replaying earlier sealed states verbatim does not move a viewer back", async () => {
+  const clock = new ManualClock(1_000_000);
+  const hub = new Hub();
+  const sent: Parameters<Cb>[0][] = []; // what the server relayed, kept to replay
+  const deliver = hub.deliver.bind(hub);
+  hub.deliver = (s) => {
+    sent.push(s);
+    deliver(s);
+  };
+  const room = (me: string, player: Player, lines: string[]) =>
+    new WatchRoom({
+      room: "movie",
+      me,
+      channel: hub.channel(me),
+      player,
+      serverNow: () => clock.now(),
+      mayControl: (u) => u === "alice",
+      onChange: (e) => lines.push(watchLine(e)),
+    });
+  const bobPlayer = new Player(), bobLines: string[] = [];
+  const alice = room("alice", new Player(), []);
+  const bob = room("bob", bobPlayer, bobLines);
+  await alice.control({ video: "film.mp4" });
+  await settle();
+  clock.advance(10_000);
+  await alice.control({ pause: true });
+  await settle();
+  await alice.control({ seek: 42_000 });
+  await settle();
+  assert.deepStrictEqual([bobPlayer.position, bobPlayer.paused], [42_000, true]);
+  const earlier = sent.slice(0, 2);
+  for (const s of earlier) deliver({ ...s, plaintext: s.plaintext.slice() }); // the same sealed bytes, same id
+  clock.advance(5000);
+  await settle();
+  assert.deepStrictEqual(
+    [bobPlayer.position, bobPlayer.paused],
+    [42_000, true],
+    "not moved back, not resumed",
+  );
+  assert.equal(bob.session.state?.n, 3);
+  assert.deepStrictEqual(bobLines.slice(3).map((l) => l.replace(/\(n \d+, current \d+\)/, "")), [
+    "refused alice: an old or replayed state ",
+    "refused alice: an old or replayed state ",
+  ]);
+  alice.close();
+  bob.close();
 });
