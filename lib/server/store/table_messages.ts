@@ -17,20 +17,13 @@
 import { type IndexedMessage, MemoryMessageIndex } from "./message_index.ts";
 import { midHash, RecentMids } from "./recent_mids.ts";
 import { SeqList } from "./seq_list.ts";
-import type { AckSet, NewMessage, StoredMessage, TargetKind } from "./store.ts";
+import type { AckSet, NewMessage, StoredMessage } from "./store.ts";
 
 /** A stored message without its body, as the table's scan at open reports it: and its body's length. */
-export interface StoredMeta {
-  seq: number;
-  mid: string;
-  sender: string;
-  kind: TargetKind;
-  target: string;
-  conv: string;
-  ts: number;
+export type StoredMeta = Omit<StoredMessage, "body" | "expires"> & {
   expires: number | null;
   bodyBytes: number;
-}
+};
 
 /** The table's side (sqlite_store.ts): inserts, reads and deletes by seq. */
 export interface MessageRows {
