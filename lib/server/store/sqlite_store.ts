@@ -5,8 +5,8 @@
  * read), found by the in-memory index of table_messages.ts. This file holds messages' SQL side
  * (inserts with the acks in one transaction, reads, deletes, sweeps' recipients), the high-water
  * check of seqs at open, the import of an older version's message log (segment_import.ts) and rooms;
- * sqlite_accounts.ts the rest; sqlite_base.ts the connection. These and the migrations are the only
- * places that speak SQL to SQLite.
+ * sqlite_accounts.ts the rest; sqlite_base.ts the connection. These, sqlite_check.ts (`admin check`,
+ * `admin salvage`) and the migrations are the only places that speak SQL to SQLite.
  *
  * Faults (issue 68): an insert the disk cannot take (SQLITE_FULL) rolls back whole and throws
  * `StoreFull`; the store takes writes again once there is room. Any I/O error or damage throws
