@@ -357,7 +357,14 @@ export async function loginSpawned(
  */
 export async function spawnServerProcess(
   dir: string,
-  o: { args?: string[]; ulimit?: number; port?: number; console?: boolean } = {},
+  o: {
+    args?: string[];
+    ulimit?: number;
+    port?: number;
+    console?: boolean;
+    /** A file-size limit (`ulimit -f`, KiB) with SIGXFSZ ignored: writes past it fail with EFBIG. */
+    fileLimitKiB?: number;
+  } = {},
 ) {
   const args = [
     "run",
@@ -369,7 +376,11 @@ export async function spawnServerProcess(
   ];
   const quoted = [Deno.execPath(), ...args].map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("bash", {
-    args: ["-c", `${o.ulimit ? `ulimit -n ${o.ulimit}; ` : ""}exec ${quoted}`],
+    args: [
+      "-c",
+      `${o.ulimit ? `ulimit -n ${o.ulimit}; ` : ""}` +
+      `${o.fileLimitKiB ? `trap '' XFSZ; ulimit -f ${o.fileLimitKiB}; ` : ""}exec ${quoted}`,
+    ],
     stdin: o.console ? "piped" : "inherit",
     stdout: "piped",
     stderr: "piped",

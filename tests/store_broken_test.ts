@@ -7,32 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
-import { loginSpawned, PROGRAM_PERMS, rootFile, spawnServerProcess } from "./helpers.ts";
+import { loginSpawned, spawnServerProcess } from "./helpers.ts";
 
 const ARGS = ["--msg-rate", "0", "--login-rate", "0", "--register-rate", "0", "--register-rate-total", "0"];
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => (e as { code?: string }).code ?? String(e));
-
-/** server.ts on `dir` under a file-size limit of `kib` KiB (writes past it fail with EFBIG). */
-function limitedServer(dir: string, kib: number) {
-  const args = [
-    ...PROGRAM_PERMS,
-    rootFile("server.ts"),
-    "--port",
-    "0",
-    "--data",
-    dir,
-    "--videos",
-    `${dir}/none`,
-  ];
-  const quoted = ["run", ...args, ...ARGS, "--min-free", "0"].map((a) => `'${a}'`).join(" ");
-  return new Deno.Command("bash", {
-    args: ["-c", `trap '' XFSZ; ulimit -f ${kib}; exec '${Deno.execPath()}' ${quoted}`],
-    stdout: "piped",
-    stderr: "piped",
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-  }).spawn();
-}
 
 Deno.test("a disk failing the database's writes: the store breaks, the server says so and exits 70; a restart has every acknowledged message", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-broken-" });
@@ -41,17 +20,8 @@ Deno.test("a disk failing the database's writes: the store breaks, the server sa
     const first = await spawnServerProcess(dir, { args: ARGS });
     for (const u of ["alice", "bob"]) await (await loginSpawned(first.port, first.cert, u, true)).close();
     await first.stop();
-    const child = limitedServer(dir, 2048);
-    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let banner = "";
-    while (!banner.includes("listening")) {
-      const r = await out.read();
-      if (r.done) break;
-      banner += r.value;
-    }
-    const port = Number(banner.match(/127\.0\.0\.1:(\d+)/)![1]);
-    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    const alice = await loginSpawned(port, cert, "alice", false);
+    const srv = await spawnServerProcess(dir, { args: [...ARGS, "--min-free", "0"], fileLimitKiB: 2048 });
+    const alice = await loginSpawned(srv.port, srv.cert, "alice", false);
     const acked: string[] = [];
     const to = { kind: "user", name: "bob" };
     let failed = "";
@@ -61,11 +31,9 @@ Deno.test("a disk failing the database's writes: the store breaks, the server sa
       if (c === "ok") acked.push(mid);
       else failed = c;
     }
-    const status = await child.status;
-    const err = await new Response(child.stderr).text();
+    const status = await srv.child.status;
+    const err = await srv.errText;
     await alice.close().catch(() => {});
-    out.releaseLock();
-    await child.stdout.cancel().catch(() => {});
     assert.ok(failed !== "", "a send failed once the disk failed");
     assert.ok(acked.length > 100, `${acked.length} acknowledged first`);
     assert.match(err, /ERROR store\.broken error="The database failed: /);
