@@ -38,7 +38,7 @@ import { certMatchesKey, fingerprintPem } from "../net/cert.ts";
 import { dbPathIn, ensureDataDir, KEY_FILES, SERVING_LOCK, takeServing } from "./data_dir.ts";
 import { messageLogDir } from "./store/segment_log.ts";
 import { importSegmentLog } from "./store/segment_import.ts";
-import { checkMessageRows } from "./store/sqlite_store.ts";
+import { checkMessageRows } from "./store/sqlite_check.ts";
 
 /** A segment file's name in an older version's message log folder. */
 const isSegmentName = (n: string) => /^\d{16}\.log$/.test(n);
@@ -459,6 +459,8 @@ function integrity(path: string, what: string, readOnly = true): number {
       rows = r.rows;
       if (r.damaged.length) {
         res = `message row(s) failing their checksum: seq ${r.damaged.slice(0, 10).join(", ")}`;
+      } else if (r.unreadable.length) {
+        res = `message row(s) that cannot be read: seq ${r.unreadable.slice(0, 10).join(", ")}`;
       }
     }
   } catch (e) {

@@ -3,7 +3,7 @@
  * 7): the checks a start cannot afford, and a way past damage that does not need a hex editor.
  *
  * - `checkDatabase`: SQLite's full `integrity_check`, every message row against its CRC
- *   (sqlite_store.ts `checkMessageRows`), and the seq mark against every seq the folder has seen.
+ *   (`checkMessageRows`, also backup.ts's), and the seq mark against every seq the folder has seen.
  *   Reads only (a plain connection: beside a running server it reads a snapshot).
  * - `salvageDatabase`: copies every row that can still be read into a new database of the current
  *   schema (sqlite_store.ts makes it), message rows in seq ranges halved around a read error down to
@@ -14,10 +14,9 @@
  * speak SQL to SQLite; the server must be stopped for a salvage (server.ts checks).
  */
 import { DatabaseSync } from "node:sqlite";
-import { rowCrc, rowOf, SqliteStore } from "./sqlite_store.ts";
+import type { Row } from "./sqlite_base.ts";
+import { rowCrc, rowOf, SEQ_SEEN_SQL, SqliteStore } from "./sqlite_store.ts";
 import type { NewMessage } from "./store.ts";
-
-type Row = Record<string, unknown>;
 
 /** What `admin check` found in the database. */
 export interface DatabaseReport {
@@ -36,15 +35,7 @@ export interface DatabaseReport {
 const one = (db: DatabaseSync, sql: string) => Number((db.prepare(sql).get() as Row | undefined)?.n ?? 0);
 
 /** The highest seq any table names. */
-function seqSeen(db: DatabaseSync): number {
-  return Math.max(
-    one(db, "SELECT MAX(seq) AS n FROM messages"),
-    one(db, "SELECT MAX(seq) AS n FROM cursors"),
-    one(db, "SELECT MAX(since_seq) AS n FROM room_members"),
-    one(db, "SELECT MAX(created_seq) AS n FROM users"),
-    one(db, "SELECT MAX(since_seq) AS n FROM devices"),
-  );
-}
+const seqSeen = (db: DatabaseSync) => one(db, SEQ_SEEN_SQL);
 
 /** Runs `fn`; a thrown error becomes a problem line (a damaged file may fail any read). */
 function tryRead<T>(problems: string[], what: string, fn: () => T, dflt: T): T {
@@ -69,12 +60,7 @@ export function checkDatabase(path: string): DatabaseReport {
     );
     const lines = (ic as Row[]).map((r) => String(Object.values(r)[0]));
     if (!(lines.length === 1 && lines[0] === "ok")) problems.push(...lines);
-    let rows = 0;
-    const damaged: number[] = [], unreadable: number[] = [];
-    scanAll(db, (r) => {
-      rows++;
-      if (r.crc !== null && rowCrc(r) !== r.crc) damaged.push(r.seq);
-    }, (seq) => unreadable.push(seq));
+    const { rows, damaged, unreadable } = checkMessageRows(db);
     const mark = tryRead(
       problems,
       "seq mark",
@@ -140,6 +126,23 @@ function scanAll(db: DatabaseSync, visit: (r: ReadRow) => void, unreadable: (seq
   );
   for (let lo = 0; lo < top; lo += 4096) scanRows(db, lo, Math.min(top, lo + 4096), visit, unreadable);
   return top;
+}
+
+/**
+ * Every message row of `db` (a store's, or a backup's copy opened read-only) against its CRC: how
+ * many rows were read, the seqs of those that fail (rows from before the CRC carry none: counted, not
+ * checked) and the seqs in ranges that could not be read at all.
+ */
+export function checkMessageRows(
+  db: DatabaseSync,
+): { rows: number; damaged: number[]; unreadable: number[] } {
+  let rows = 0;
+  const damaged: number[] = [], unreadable: number[] = [];
+  scanAll(db, (r) => {
+    rows++;
+    if (r.crc !== null && rowCrc(r) !== r.crc) damaged.push(r.seq);
+  }, (seq) => unreadable.push(seq));
+  return { rows, damaged, unreadable };
 }
 
 /** Copies what can be read of `table` (every column both have); why it stopped short, or null. */

@@ -60,27 +60,13 @@ export function rowCrc(m: NewMessage & { seq: number }): number {
 }
 
 /**
- * Reads every row of `db`'s messages table (a store's, or a backup's opened read-only) and checks
- * it against its CRC: how many rows, and the seqs of those that fail (rows from before the CRC
- * carry none and are counted, not checked).
+ * The highest seq any table of the store names (rows, cursors, room members, accounts, devices), as
+ * one statement (`n`): the seq mark may not be below it (`#highWater`; `admin check`, sqlite_check.ts).
  */
-export function checkMessageRows(
-  db: { prepare(sql: string): { all(...args: number[]): unknown[] } },
-): { rows: number; damaged: number[] } {
-  const damaged: number[] = [];
-  let rows = 0;
-  const page = db.prepare("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT 1024");
-  for (let after = 0;;) {
-    const got = page.all(after) as Row[];
-    if (got.length === 0) return { rows, damaged };
-    for (const r of got) {
-      rows++;
-      const m = rowOf(r);
-      if (r.crc != null && rowCrc(m) !== Number(r.crc)) damaged.push(m.seq);
-    }
-    after = got[got.length - 1]!.seq as number;
-  }
-}
+export const SEQ_SEEN_SQL = `SELECT MAX(
+  COALESCE((SELECT MAX(seq) FROM messages), 0), COALESCE((SELECT MAX(seq) FROM cursors), 0),
+  COALESCE((SELECT MAX(since_seq) FROM room_members), 0), COALESCE((SELECT MAX(created_seq) FROM users), 0),
+  COALESCE((SELECT MAX(since_seq) FROM devices), 0)) AS n`;
 
 /** The table's rows without their bodies, a page at a time in seq order: indexed at open. */
 const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LENGTH(body) FROM messages
@@ -167,13 +153,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   #highWater(): number {
     const n = (sql: string) => Number((this.q(sql).get() as Row | undefined)?.n ?? 0);
     const mark = n("SELECT seq AS n FROM sqlite_sequence WHERE name = 'messages'");
-    const seen = Math.max(
-      n("SELECT MAX(seq) AS n FROM messages"),
-      n("SELECT MAX(seq) AS n FROM cursors"),
-      n("SELECT MAX(since_seq) AS n FROM room_members"),
-      n("SELECT MAX(created_seq) AS n FROM users"),
-      n("SELECT MAX(since_seq) AS n FROM devices"),
-    );
+    const seen = n(SEQ_SEEN_SQL);
     if (seen > mark) {
       this.#warn("store.seq_mark", {
         mark,
@@ -409,11 +389,6 @@ export class SqliteStore extends SqliteAccounts implements Store {
   seqOf(sender: string, mid: string): Promise<{ seq: number; ts: number } | null> {
     const r = this.#ofSender(sender, mid);
     return Promise.resolve(r ? { seq: r.seq, ts: r.ts } : null);
-  }
-
-  /** Every row's check (`admin check`): how many rows, and the seqs of those that fail. */
-  checkRows(): { rows: number; damaged: number[] } {
-    return checkMessageRows(this.db);
   }
 
   pending(user: string, afterSeq: number, limit: number, device?: QueueOwner): Promise<StoredMessage[]> {
