@@ -283,11 +283,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   appendMessages(batch: NewMessage[], acks: readonly AckSet[] = []): Promise<(StoredMessage | null)[]> {
-    try {
-      return Promise.resolve(this.#msgs.append(batch, acks));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#settle(() => this.#msgs.append(batch, acks));
   }
   storedBytes(sender: string): Promise<number> {
     return Promise.resolve(this.#msgs.index.senderBytes(sender));
