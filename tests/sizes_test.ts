@@ -1,15 +1,16 @@
 /**
- * Issue 35's sizes: every source file under lib/client (tests and test helpers aside) has at most
- * MAX_FILE_LINES lines, and every function in it — declarations, function expressions, arrows,
- * methods, getters — at most MAX_FUNCTION_LINES, counted from the line where it starts (its name,
- * for a method) to the line of its closing brace. Functions are found on Deno's own parser
- * (`Deno.lint.runPlugin`, available under `deno test`), so braces in strings, comments, regular
- * expressions and template literals cannot mislead the count. A nested function counts inside its
- * parent and on its own.
+ * Issue 35's sizes, widened by issue 70: every function of every source file under lib/ and of the two
+ * programs (server.ts, client.ts) — declarations, function expressions, arrows, methods, getters — spans
+ * at most MAX_FUNCTION_LINES, counted from the line where it starts (its name, for a method) to the line of
+ * its closing brace. Functions are found on Deno's own parser (`Deno.lint.runPlugin`, available under
+ * `deno test`), so braces in strings, comments, regular expressions and template literals cannot mislead
+ * the count. A nested function counts inside its parent and on its own. Tests and test helpers are left out.
  *
- * What is still over is listed in FILE_SIZE_DEBT and FUNCTION_SIZE_DEBT (all of it in folders other
- * work was reshaping when the guard came); the lists only shrink: an entry that no longer breaks the
- * rule fails the test until it is removed.
+ * Files are split by ownership, not by size (ARCHITECTURE.md rule 9): a file past WARN_FILE_LINES is
+ * named on stderr as a reason to look, never a failure.
+ *
+ * What is still over is listed in FUNCTION_SIZE_DEBT; the list only shrinks: an entry that no longer
+ * breaks the rule fails the test until it is removed.
  */
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
@@ -18,21 +19,29 @@ import { sourceFunctions } from "./source_functions.ts";
 
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
 
-/** Most lines a client source file may have. */
-export const MAX_FILE_LINES = 300;
+/** Lines past which a source file is named as a reason to look (a warning, not a cap). */
+export const WARN_FILE_LINES = 400;
 /** Most lines a function may span. */
 export const MAX_FUNCTION_LINES = 80;
 
-/** Client files still over MAX_FILE_LINES (repo-relative); only shrinks. */
-export const FILE_SIZE_DEBT: string[] = [];
-
 /** Functions still over MAX_FUNCTION_LINES, as `file:name` (see `functionSizes`); only shrinks. */
-export const FUNCTION_SIZE_DEBT: string[] = [];
+export const FUNCTION_SIZE_DEBT: string[] = [
+  "lib/crypto/bench.ts:benchCrypto",
+  "lib/media/mjpeg_splitter.ts:#scan",
+  "lib/media/render_sixel.ts:encode",
+  "lib/media/stream.ts:#run",
+  "lib/net/peer_net.ts:listenPeer",
+  "lib/net/tls_server.ts:listenTlsServer",
+  "lib/server/bus/bus_conformance.ts:busConformance",
+  "lib/server/handlers_files.ts:fileHandlers",
+  "lib/server/store/conformance.ts:storeConformance",
+  "server.ts:main",
+];
 
 const isTestCode = (f: string) => /(_test|_testing|_test_util)\.ts$/.test(f);
 
-/** The client's source files (repo-relative, sorted), without tests, test helpers and testdata. */
-async function clientSources(): Promise<{ file: string; src: string }[]> {
+/** The source files of lib/ and the two programs (repo-relative, sorted), without tests, helpers and testdata. */
+async function sources(): Promise<{ file: string; src: string }[]> {
   const out: { file: string; src: string }[] = [];
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(dir)) {
@@ -44,7 +53,10 @@ async function clientSources(): Promise<{ file: string; src: string }[]> {
       }
     }
   };
-  await walk(join(ROOT, "lib", "client"));
+  await walk(join(ROOT, "lib"));
+  for (const f of ["server.ts", "client.ts"]) {
+    out.push({ file: f, src: await Deno.readTextFile(join(ROOT, f)) });
+  }
   return out.sort((a, b) => a.file.localeCompare(b.file));
 }
 
@@ -83,14 +95,14 @@ export function functionSizes(file: string, src: string): FunctionSize[] {
   });
 }
 
-/** What breaks the two limits in `files`, as `file: N lines` and `file:name: N lines (line L)`. */
+/** Files past the warning (`file: N lines`) and functions over the limit (`file:name: N lines (line L)`). */
 export function sizeViolations(
   files: { file: string; src: string }[],
 ): { files: string[]; functions: string[] } {
   const out = { files: [] as string[], functions: [] as string[] };
   for (const { file, src } of files) {
     const n = fileLines(src);
-    if (n > MAX_FILE_LINES) out.files.push(`${file}: ${n} lines`);
+    if (n > WARN_FILE_LINES) out.files.push(`${file}: ${n} lines`);
     for (const f of functionSizes(file, src)) {
       if (f.lines > MAX_FUNCTION_LINES) {
         out.functions.push(`${file}:${f.name}: ${f.lines} lines (line ${f.line})`);
@@ -102,17 +114,17 @@ export function sizeViolations(
 
 const keyOf = (v: string) => v.replace(/: \d+ lines.*$/, "");
 
-Deno.test("sizes: no client file over 300 lines, no function over 80 (the debt lists only shrink)", async () => {
-  const v = sizeViolations(await clientSources());
-  const files = v.files.map(keyOf);
+Deno.test("sizes: no function of lib/ or the programs over 80 lines (the debt list only shrinks)", async () => {
+  const v = sizeViolations(await sources());
   const fns = [...new Set(v.functions.map(keyOf))];
-  assert.deepEqual(v.files.filter((x) => !FILE_SIZE_DEBT.includes(keyOf(x))), [], "files over 300 lines");
+  if (v.files.length) {
+    console.error(`files past ${WARN_FILE_LINES} lines (a reason to look):\n  ${v.files.join("\n  ")}`);
+  }
   assert.deepEqual(
     v.functions.filter((x) => !FUNCTION_SIZE_DEBT.includes(keyOf(x))),
     [],
     "functions over 80 lines",
   );
-  assert.deepEqual(FILE_SIZE_DEBT.filter((f) => !files.includes(f)), [], "file debt paid: remove it");
   assert.deepEqual(FUNCTION_SIZE_DEBT.filter((f) => !fns.includes(f)), [], "function debt paid: remove it");
 });
 
@@ -152,13 +164,13 @@ Deno.test("sizes: functionSizes() counts on the parser (strings, comments, templ
   assert.equal(fileLines(""), 0);
 });
 
-Deno.test("sizes: a 301-line file and an 81-line function are caught; 300 and 80 pass (mutations)", () => {
+Deno.test("sizes: a 401-line file is named and an 81-line function caught; 400 and 80 pass (mutations)", () => {
   const body = (n: number) => Array.from({ length: n }, (_, i) => `  const v${i} = ${i};`).join("\n");
   const fn = (lines: number) => `export function long(): void {\n${body(lines - 2)}\n}\n`;
   const lines = (n: number) => "// x\n".repeat(n);
-  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(300) }]).files, []);
-  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(301) }]).files, [
-    "lib/client/tui/x.ts: 301 lines",
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(400) }]).files, []);
+  assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: lines(401) }]).files, [
+    "lib/client/tui/x.ts: 401 lines",
   ]);
   assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: fn(80) }]).functions, []);
   assert.deepEqual(sizeViolations([{ file: "lib/client/tui/x.ts", src: fn(81) }]).functions, [
