@@ -116,105 +116,138 @@ function probeDescriptor(): unknown {
   }
 }
 
-/** Starts listening; resolves once the port is bound. */
-export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
-  const ctx = tls.createSecureContext({ key: tlsKeyPem(o.key), cert: o.cert, minVersion: "TLSv1.3" });
-  const pending = new Map<string, number>();
-  const handshaking = new Set<{ raw: net.Socket; timer: ReturnType<typeof setTimeout> }>();
-  let total = 0;
-  let failedAt = -Infinity;
-  let failures = 0;
-  const dec = (host: string) => {
-    const n = (pending.get(host) ?? 1) - 1;
-    if (n > 0) pending.set(host, n);
-    else pending.delete(host);
-    total--;
-  };
-  const serve = (raw: net.Socket) => {
-    const host = raw.remoteAddress ?? "?";
-    const port = raw.remotePort ?? 0;
-    const verdict = o.admit(`${host}:${port}`);
-    if (verdict === "drop") return void raw.destroy();
-    raw.setNoDelay(true);
-    pending.set(host, (pending.get(host) ?? 0) + 1);
-    total++;
-    // The handshake's entry while it runs; null once finished (its timer then no longer held).
-    let entry: { raw: net.Socket; timer: ReturnType<typeof setTimeout> } | null = {
-      raw,
-      timer: setTimeout(() => {
-        if (finish()) s.destroy(); // never finished the handshake: release the descriptor now
-      }, o.handshakeMs),
-    };
-    const finish = () => {
+/** One handshake in progress: its raw socket and its deadline. */
+type Handshake = { raw: net.Socket; timer: ReturnType<typeof setTimeout> };
+
+/** Owns the handshakes in progress: counted per address and in all, each under its deadline. */
+class Handshakes {
+  readonly #perHost = new Map<string, number>();
+  readonly #open = new Set<Handshake>();
+  total = 0;
+
+  pendingFrom(host: string): number {
+    return this.#perHost.get(host) ?? 0;
+  }
+
+  /**
+   * Counts a handshake from `host` whose deadline (`ms`) calls `expired`; returns its finish: true
+   * the first time (the count released, the deadline cleared), false after.
+   */
+  start(raw: net.Socket, host: string, ms: number, expired: () => void): () => boolean {
+    this.#perHost.set(host, this.pendingFrom(host) + 1);
+    this.total++;
+    let entry: Handshake | null = { raw, timer: setTimeout(expired, ms) };
+    this.#open.add(entry);
+    return () => {
       if (!entry) return false;
       clearTimeout(entry.timer);
-      handshaking.delete(entry);
+      this.#open.delete(entry);
       entry = null;
-      dec(host);
+      const n = this.pendingFrom(host) - 1;
+      if (n > 0) this.#perHost.set(host, n);
+      else this.#perHost.delete(host);
+      this.total--;
       return true;
     };
-    handshaking.add(entry);
-    const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
-    s.on("secure", () => {
-      if (!finish()) return;
-      const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddress);
-      if (verdict === "accept") o.onConn(c);
-      else o.onRefused(c);
-    });
-    s.on("error", () => {
-      finish();
-      s.destroy();
-    });
-    // The peer closed: close this end too (no half-open connections), releasing the descriptor
-    // even if the owner never calls close(). Data received before is still read from NodeConn.
-    s.on("end", () => s.destroy());
-    s.on("close", () => {
-      finish();
-      raw.destroy();
-    });
-    // The peer went away before finishing its handshake: release the descriptor now.
-    raw.on("close", () => {
-      if (finish()) s.destroy();
-    });
-  };
-  const srv = net.createServer({ pauseOnConnect: false }, serve);
-  const tick = () => {
+  }
+
+  /** Ends every handshake in progress (the listener closes). */
+  closeAll(): void {
+    for (const h of this.#open) {
+      clearTimeout(h.timer);
+      h.raw.destroy();
+    }
+    this.#open.clear();
+  }
+}
+
+/** Owns the descriptor probe's state: failures in the current run and when the last one was. */
+class DescriptorWatch {
+  #failedAt = -Infinity;
+  #failures = 0;
+
+  constructor(readonly onError?: (what: string, e: unknown) => void) {}
+
+  get strained(): boolean {
+    return performance.now() - this.#failedAt < STRAIN_MS;
+  }
+
+  /** Arms `srv` again and probes for a free descriptor (every REARM_MS). */
+  tick(srv: net.Server): void {
     (srv as unknown as Rearmable)._handle?.listen(511);
     const e = probeDescriptor();
     if (e) {
-      failedAt = performance.now();
-      if (++failures === 1) o.onError?.("accept", e); // once per run of failures
-    } else if (failures) {
-      o.onError?.("accept.recovered", `accepting again after ${failures} failed probes`);
-      failures = 0;
+      this.#failedAt = performance.now();
+      if (++this.#failures === 1) this.onError?.("accept", e); // once per run of failures
+    } else if (this.#failures) {
+      this.onError?.("accept.recovered", `accepting again after ${this.#failures} failed probes`);
+      this.#failures = 0;
     }
-  };
+  }
+}
+
+/** Runs one accepted socket through admission and the TLS handshake under its deadline. */
+function serveSocket(raw: net.Socket, o: TlsServerOptions, ctx: tls.SecureContext, hs: Handshakes): void {
+  const host = raw.remoteAddress ?? "?";
+  const port = raw.remotePort ?? 0;
+  const verdict = o.admit(`${host}:${port}`);
+  if (verdict === "drop") return void raw.destroy();
+  raw.setNoDelay(true);
+  const finish = hs.start(raw, host, o.handshakeMs, () => {
+    if (finish()) s.destroy(); // never finished the handshake: release the descriptor now
+  });
+  const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+  s.on("secure", () => {
+    if (!finish()) return;
+    const c = new NodeConn(s, { remoteAddress: host, remotePort: port }, raw.localAddress);
+    if (verdict === "accept") o.onConn(c);
+    else o.onRefused(c);
+  });
+  s.on("error", () => {
+    finish();
+    s.destroy();
+  });
+  // The peer closed: close this end too (no half-open connections), releasing the descriptor
+  // even if the owner never calls close(). Data received before is still read from NodeConn.
+  s.on("end", () => s.destroy());
+  s.on("close", () => {
+    finish();
+    raw.destroy();
+  });
+  // The peer went away before finishing its handshake: release the descriptor now.
+  raw.on("close", () => {
+    if (finish()) s.destroy();
+  });
+}
+
+/** Starts listening; resolves once the port is bound. */
+export function listenTlsServer(o: TlsServerOptions): Promise<TlsServer> {
+  const ctx = tls.createSecureContext({ key: tlsKeyPem(o.key), cert: o.cert, minVersion: "TLSv1.3" });
+  const hs = new Handshakes();
+  const watch = new DescriptorWatch(o.onError);
+  const srv = net.createServer({ pauseOnConnect: false }, (raw) => serveSocket(raw, o, ctx, hs));
   let rearm: ReturnType<typeof setInterval> | undefined;
   return new Promise((resolve, reject) => {
     srv.once("error", reject);
     srv.listen(o.port, o.host, () => {
       srv.off("error", reject);
       srv.on("error", (e) => o.onError?.("listen", e));
-      rearm = setInterval(tick, REARM_MS);
+      rearm = setInterval(() => watch.tick(srv), REARM_MS);
       Deno.unrefTimer(rearm);
       resolve({
         port: (srv.address() as net.AddressInfo).port,
-        pendingFrom: (h) => pending.get(h) ?? 0,
+        pendingFrom: (h) => hs.pendingFrom(h),
         get pending() {
-          return total;
+          return hs.total;
         },
         get strained() {
-          return performance.now() - failedAt < STRAIN_MS;
+          return watch.strained;
         },
         // Stops accepting at once; connections already open are the caller's to close.
         close: () => {
           clearInterval(rearm);
           srv.close();
-          for (const h of [...handshaking]) {
-            clearTimeout(h.timer);
-            h.raw.destroy();
-          }
-          handshaking.clear();
+          hs.closeAll();
           return Promise.resolve();
         },
       });
