@@ -264,92 +264,127 @@ function deadline(w: Wire, ms: number): () => boolean {
   };
 }
 
-/** Listens on hostname:port; each authenticated connection goes to `onChannel`. */
-export function listenPeer(
-  o:
-    & { hostname: string; port: number; purposes?: readonly string[]; expect?: PublicIdentity }
-    & PeerEndpoint
-    & PeerLimits,
-  onChannel: (c: PeerChannel) => void,
-): PeerListener {
-  const ln = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
-  const perAddr = new Map<string, number>();
-  const handshaking = new Map<string, number>(); // per network
-  const open = new Set<Wire>();
-  const loose = new Set<Wire>(); // channels of peers not pinned: they may not use the reserved slots
-  const maxConns = o.maxConns ?? D.maxConns;
-  const general = maxConns - Math.min(maxConns - 1, o.reserved ?? Math.floor(maxConns / 8));
-  const count = (m: Map<string, number>, k: string, d: number) => {
-    const v = (m.get(k) ?? 0) + d;
-    if (v > 0) m.set(k, v);
-    else m.delete(k);
-  };
-  const accepts = new KeyedBuckets(o.acceptPerSec ?? 5, o.acceptBurst ?? 20, o.clock ?? systemClock, 10_000);
-  const serve = async (conn: Deno.TcpConn) => {
-    const host = conn.remoteAddr.hostname;
-    const net = networkOf(host);
-    if (
-      (perAddr.get(host) ?? 0) >= (o.perAddress ?? D.perAddress) || open.size >= maxConns ||
-      (handshaking.get(net) ?? 0) >= (o.handshakesPerNetwork ?? D.handshakesPerNetwork) ||
-      !accepts.take(host)
-    ) {
-      conn.close();
-      return;
-    }
-    try {
-      conn.setNoDelay(true);
-    } catch { /* closed already */ }
-    const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
-    w.handshakeFrames = 2;
-    count(perAddr, host, 1);
-    count(handshaking, net, 1);
+/** What a peer listener is told: where, as whom, for which purposes, and its limits. */
+type ListenOptions =
+  & { hostname: string; port: number; purposes?: readonly string[]; expect?: PublicIdentity }
+  & PeerEndpoint
+  & PeerLimits;
+
+/** Adds `d` to the count of `k` in `m` (a count of 0 is removed). */
+function count(m: Map<string, number>, k: string, d: number): void {
+  const v = (m.get(k) ?? 0) + d;
+  if (v > 0) m.set(k, v);
+  else m.delete(k);
+}
+
+/**
+ * Owns a listener's admission state: open connections per address and in all, handshakes in progress
+ * per network, the channels of peers not pinned (they may not use the reserved slots), accept rates.
+ */
+class PeerAdmission {
+  readonly open = new Set<Wire>();
+  readonly #perAddr = new Map<string, number>();
+  readonly #handshaking = new Map<string, number>(); // per network
+  readonly #loose = new Set<Wire>();
+  readonly #accepts: KeyedBuckets;
+  readonly #maxConns: number;
+  readonly #general: number;
+
+  constructor(readonly o: ListenOptions) {
+    this.#maxConns = o.maxConns ?? D.maxConns;
+    this.#general = this.#maxConns -
+      Math.min(this.#maxConns - 1, o.reserved ?? Math.floor(this.#maxConns / 8));
+    this.#accepts = new KeyedBuckets(
+      o.acceptPerSec ?? 5,
+      o.acceptBurst ?? 20,
+      o.clock ?? systemClock,
+      10_000,
+    );
+  }
+
+  /** Whether a connection from `host` (of network `net`) may start its handshake. */
+  admits(host: string, net: string): boolean {
+    return (this.#perAddr.get(host) ?? 0) < (this.o.perAddress ?? D.perAddress) &&
+      this.open.size < this.#maxConns &&
+      (this.#handshaking.get(net) ?? 0) < (this.o.handshakesPerNetwork ?? D.handshakesPerNetwork) &&
+      this.#accepts.take(host);
+  }
+
+  /** Counts wire `w` from `host` until it closes; returns the call that ends its handshake's count. */
+  track(w: Wire, host: string, net: string): () => void {
+    count(this.#perAddr, host, 1);
+    count(this.#handshaking, net, 1);
     let shaking = true;
     const shaken = () => {
-      if (shaking) count(handshaking, net, -1);
+      if (shaking) count(this.#handshaking, net, -1);
       shaking = false;
     };
-    open.add(w);
+    this.open.add(w);
     w.onClose(() => {
-      open.delete(w);
-      loose.delete(w);
-      count(perAddr, host, -1);
+      this.open.delete(w);
+      this.#loose.delete(w);
+      count(this.#perAddr, host, -1);
       shaken();
     });
-    const inTime = deadline(w, o.handshakeMs ?? D.handshakeMs);
-    try {
-      const res = await respondHandshake(
-        { identity: o.identity, name: o.name, purposes: o.purposes ?? [PEER_PURPOSE], expect: o.expect },
-        await expectHs(w),
-      );
-      await w.write("hs", res.reply);
-      const sc = await res.finish(await expectHs(w));
-      if (!inTime()) throw new PeerNetError("timeout", "Handshake too slow");
-      shaken();
-      // The reserved slots are for pinned peers: anyone else is refused once the rest are taken.
-      if (!o.isPinned?.(sc.peer)) {
-        if (loose.size >= general) throw new PeerNetError("closed", "No slot left");
-        loose.add(w);
-      }
-      onChannel(makeChannel(w, sc, host, conn.remoteAddr.port, o));
-    } catch {
-      inTime();
-      w.close();
-    }
-  };
+    return shaken;
+  }
+
+  /** The reserved slots are for pinned peers: anyone else is refused once the rest are taken. */
+  seat(w: Wire, peer: PublicIdentity): void {
+    if (this.o.isPinned?.(peer)) return;
+    if (this.#loose.size >= this.#general) throw new PeerNetError("closed", "No slot left");
+    this.#loose.add(w);
+  }
+}
+
+/** Runs one accepted connection through admission and the responder's handshake. */
+async function servePeer(conn: Deno.TcpConn, adm: PeerAdmission, onChannel: (c: PeerChannel) => void) {
+  const o = adm.o;
+  const host = conn.remoteAddr.hostname;
+  const net = networkOf(host);
+  if (!adm.admits(host, net)) return conn.close();
+  try {
+    conn.setNoDelay(true);
+  } catch { /* closed already */ }
+  const w = new Wire(conn, o.maxFrame ?? D.maxFrame);
+  w.handshakeFrames = 2;
+  const shaken = adm.track(w, host, net);
+  const inTime = deadline(w, o.handshakeMs ?? D.handshakeMs);
+  try {
+    const res = await respondHandshake(
+      { identity: o.identity, name: o.name, purposes: o.purposes ?? [PEER_PURPOSE], expect: o.expect },
+      await expectHs(w),
+    );
+    await w.write("hs", res.reply);
+    const sc = await res.finish(await expectHs(w));
+    if (!inTime()) throw new PeerNetError("timeout", "Handshake too slow");
+    shaken();
+    adm.seat(w, sc.peer);
+    onChannel(makeChannel(w, sc, host, conn.remoteAddr.port, o));
+  } catch {
+    inTime();
+    w.close();
+  }
+}
+
+/** Listens on hostname:port; each authenticated connection goes to `onChannel`. */
+export function listenPeer(o: ListenOptions, onChannel: (c: PeerChannel) => void): PeerListener {
+  const ln = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
+  const adm = new PeerAdmission(o);
   let stopped = false;
   // Survives failed accepts (out of descriptors): backs off and accepts again.
-  const loop = acceptLoop(ln, (c) => void serve(c), { closed: () => stopped });
+  const loop = acceptLoop(ln, (c) => void servePeer(c, adm, onChannel), { closed: () => stopped });
   return {
     port: (ln.addr as Deno.NetAddr).port,
     get connections() {
-      return open.size;
+      return adm.open.size;
     },
     async close() {
       stopped = true;
       try {
         ln.close();
       } catch { /* closed */ }
-      for (const w of [...open]) w.close();
+      for (const w of [...adm.open]) w.close();
       await loop; // the port is free again once the accept loop has ended
     },
   };
