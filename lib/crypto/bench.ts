@@ -29,12 +29,23 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+const TEXT = utf8.encode("a typical chat message of some sixty bytes, give or take..");
+
 /** Runs the benchmarks; `scale` < 1 shortens them (tests use a small scale). */
 export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
   // A client's steady state: E2eCodec.attach loads the WebAssembly hashers while it opens the
   // keystore; in this loop of resolved promises their lazy load would never get a turn.
   await wasmHashers();
+  return [
+    ...await benchSessions(scale),
+    ...await benchRoom(scale),
+    ...await benchSafety(scale),
+    ...await benchFilePayload(scale),
+  ];
+}
+
+/** X3DH session setup (initiate + first message + accept), then DMs both ways on the session made. */
+async function benchSessions(scale: number): Promise<BenchRow[]> {
   const alice = await generateIdentity();
   const bob = await generateIdentity();
   const spk = await generateSignedPrekey(bob, 1, 0);
@@ -43,8 +54,6 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
   const opks = await generateOneTimePrekeys(1, nSetup + warmup);
   const lookup = { spk: () => spk, opk: (id: number) => opks.find((o) => o.id === id) };
   const hello = utf8.encode("hello");
-
-  // X3DH session setup: initiate + first message + accept (the first `warmup` ones not timed).
   let t = 0;
   let last: Awaited<ReturnType<typeof acceptSession>> | undefined;
   let aState;
@@ -55,28 +64,25 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
     aState = m.state;
     last = await acceptSession(bob, lookup, m.message);
   }
-  rows.push({ name: "X3DH session setup", value: round((performance.now() - t) / nSetup), unit: "ms" });
-
+  const setup = { name: "X3DH session setup", value: round((performance.now() - t) / nSetup), unit: "ms" };
   // DM encrypt + decrypt, alternating directions now and then as a conversation does.
   let a = aState!;
   let b = last!.state;
   const nDm = Math.max(10, Math.round(1000 * scale));
-  const text = utf8.encode("a typical chat message of some sixty bytes, give or take..");
   t = performance.now();
   for (let i = 0; i < nDm; i++) {
-    const e = await sessionEncrypt(a, text);
+    const e = await sessionEncrypt(a, TEXT);
     a = e.state;
     const d = await sessionDecrypt(b, e.message);
     b = d.state;
     if (i % 10 === 9) [a, b] = [b, a];
   }
-  rows.push({
-    name: "DM encrypt+decrypt per message",
-    value: round(((performance.now() - t) / nDm) * 1000),
-    unit: "µs",
-  });
+  const dm = round(((performance.now() - t) / nDm) * 1000);
+  return [setup, { name: "DM encrypt+decrypt per message", value: dm, unit: "µs" }];
+}
 
-  // Room of 100: one sender encrypts once; each of 99 receivers decrypts.
+/** Room of 100: one sender encrypts once; each of 99 receivers decrypts. */
+async function benchRoom(scale: number): Promise<BenchRow[]> {
   let sender = await createSenderKey("bench", 0);
   const receivers: RoomReceiverState[] = [];
   for (let i = 0; i < 99; i++) {
@@ -86,8 +92,8 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
   let tSend = 0;
   let tRecv = 0;
   for (let m = 0; m < nRoom; m++) {
-    t = performance.now();
-    const e = await encryptRoom(sender, text);
+    let t = performance.now();
+    const e = await encryptRoom(sender, TEXT);
     tSend += performance.now() - t;
     sender = e.state;
     t = performance.now();
@@ -96,16 +102,22 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
     }
     tRecv += performance.now() - t;
   }
-  rows.push({ name: "room send to 100 members (sender)", value: round((tSend / nRoom) * 1000), unit: "µs" });
-  rows.push({
-    name: "room send to 100 members (per receiver)",
-    value: round((tRecv / nRoom / 99) * 1000),
-    unit: "µs",
-  });
+  return [
+    { name: "room send to 100 members (sender)", value: round((tSend / nRoom) * 1000), unit: "µs" },
+    {
+      name: "room send to 100 members (per receiver)",
+      value: round((tRecv / nRoom / 99) * 1000),
+      unit: "µs",
+    },
+  ];
+}
 
-  // Safety number, median of a few: cold (both halves: 2 × 5,200 SHA-512), then a new contact
-  // each time with the device's own half already cached (one half computed).
-  const pa = publicIdentity(alice);
+/**
+ * Safety number, median of a few: cold (both halves: 2 × 5,200 SHA-512), then a new contact each time
+ * with the device's own half already cached (one half computed).
+ */
+async function benchSafety(scale: number): Promise<BenchRow[]> {
+  const pa = publicIdentity(await generateIdentity());
   const others = [];
   const nSafety = Math.max(3, Math.round(9 * scale));
   for (let i = 0; i < nSafety; i++) others.push(publicIdentity(await generateIdentity()));
@@ -113,20 +125,20 @@ export async function benchCrypto(scale = 1): Promise<BenchRow[]> {
   const cold: number[] = [], warm: number[] = [];
   for (let i = 0; i < nSafety; i++) {
     clearSafetyNumberCache();
-    t = performance.now();
+    const t = performance.now();
     await identitySafetyNumber("alice", pa, "bob", others[i]!);
     cold.push(performance.now() - t);
   }
   await identitySafetyNumber("alice", pa, "bob", others[0]!);
   for (let i = 1; i < nSafety; i++) {
-    t = performance.now();
+    const t = performance.now();
     await identitySafetyNumber("alice", pa, `carol${i}`, others[i]!);
     warm.push(performance.now() - t);
   }
-  rows.push({ name: "safety number (cold: both halves)", value: round(median(cold)), unit: "ms" });
-  rows.push({ name: "safety number (new contact, own half cached)", value: round(median(warm)), unit: "ms" });
-  rows.push(...await benchFilePayload(scale));
-  return rows;
+  return [
+    { name: "safety number (cold: both halves)", value: round(median(cold)), unit: "ms" },
+    { name: "safety number (new contact, own half cached)", value: round(median(warm)), unit: "ms" },
+  ];
 }
 
 /** The age file payload (age_stream.ts) sealed and opened chunk by chunk as transfers do: MB/s. */
