@@ -32,16 +32,28 @@ const settle = (ms = 100) => new Promise((r) => setTimeout(r, ms));
 const newKey = () => crypto.getRandomValues(new Uint8Array(32));
 const enc = new TextEncoder();
 
+/** Subscribes every bus; got[i] collects what bus i hears. */
+async function listen(b: Bus[]): Promise<[string, BusEvent][][]> {
+  const got: [string, BusEvent][][] = b.map(() => []);
+  b.forEach((x, i) => x.subscribe((from, e) => got[i]!.push([from, e])));
+  await settle(50); // subscriptions are live
+  return got;
+}
+
+/** Registers one case: `keys` is a count of nodes under one fresh key, or each node's key. */
+type Case = (
+  what: string,
+  keys: number | Uint8Array[],
+  fn: (b: Bus[], w: BusWorld, key: Uint8Array) => Promise<void>,
+) => void;
+
+/** Registers the suite for one implementation (`name`), whose nodes `join` starts. */
 export function busConformance(
   name: string,
   join: (keys: Uint8Array[]) => Promise<BusWorld>,
   o: { ignore?: boolean } = {},
 ): void {
-  const t = (
-    what: string,
-    keys: number | Uint8Array[],
-    fn: (b: Bus[], w: BusWorld, key: Uint8Array) => Promise<void>,
-  ) =>
+  const t: Case = (what, keys, fn) =>
     Deno.test({ name: `Bus conformance (${name}): ${what}`, ignore: o.ignore ?? false }, async () => {
       const key = newKey();
       const w = await join(typeof keys === "number" ? Array.from({ length: keys }, () => key) : keys);
@@ -52,15 +64,13 @@ export function busConformance(
         await w.close();
       }
     });
+  deliveryCases(t);
+  refusalCases(t);
+  wireCases(t);
+}
 
-  /** Subscribes every bus; got[i] collects what bus i hears. */
-  const listen = async (b: Bus[]) => {
-    const got: [string, BusEvent][][] = b.map(() => []);
-    b.forEach((x, i) => x.subscribe((from, e) => got[i]!.push([from, e])));
-    await settle(50); // subscriptions are live
-    return got;
-  };
-
+/** Delivery: once, in order, never to itself; a closed node is silent. */
+function deliveryCases(t: Case): void {
   t("an event reaches every other node once, in the sender's order, never itself", 3, async (b) => {
     const got = await listen(b);
     for (let i = 1; i <= 20; i++) b[0]!.publish({ t: "msg", seq: i });
@@ -84,7 +94,10 @@ export function busConformance(
     await settle();
     assert.deepEqual(got, []);
   });
+}
 
+/** What an outsider puts on the wire changes nothing: no key, another key, replays, stale or odd shapes. */
+function refusalCases(t: Case): void {
   t("a publisher without the key changes nothing: plain JSON, junk, another key", 2, async (b, w) => {
     const got = await listen(b);
     const role: BusEvent = { t: "role", user: "mallory", role: "admin", note: "you are root now" };
@@ -139,7 +152,10 @@ export function busConformance(
     await settle();
     assert.deepEqual(got[0], [["n9", { t: "user", user: "fresh" }]]);
   });
+}
 
+/** What travels: file events with valid fids only, and nothing readable on the wire. */
+function wireCases(t: Case): void {
   t("a file event travels; one naming a path for its fid is refused", 2, async (b, w, key) => {
     const got = await listen(b);
     const bad = { t: "file", op: "changed", fid: "../../../etc/passwd" } as BusEvent;
