@@ -94,11 +94,16 @@ function noRoomFor(
   return c.disk.refusal(store.dir, size); // the whole declared size must fit above the floor
 }
 
-export function fileHandlers(store: FileStore): FileHandlers {
+/** Answers `file.*` requests over one FileStore; owns each connection's count of pending `file.wait`s. */
+class FileRequests {
   /** The `file.wait`s pending per connection. */
-  const waits = new WeakMap<Session, number>();
-  const missing = (s: Session, id: number, fid: string) => {
-    const node = store.elsewhere(fid);
+  readonly #waits = new WeakMap<Session, number>();
+
+  constructor(readonly store: FileStore) {}
+
+  /** Says why `fid` cannot be found: on a node whose folder this one cannot see, or nowhere. */
+  #missing(s: Session, id: number, fid: string): void {
+    const node = this.store.elsewhere(fid);
     if (node) {
       return s.fail(
         id,
@@ -112,198 +117,227 @@ export function fileHandlers(store: FileStore): FileHandlers {
       ErrorCode.NoSuchFile,
       "There is no such file on the server (it expired, or its sender withdrew it)",
     );
-  };
+  }
 
   /** Whether `user` may read `f`: its recipient, or a member of its room (its sender included). */
-  const mayRead = async (c: Core, f: FileEntry, user: string) =>
-    f.room ? (await c.roomMembers(f.to))?.has(user) === true : f.to === user;
+  async #mayRead(c: Core, f: FileEntry, user: string): Promise<boolean> {
+    return f.room ? (await c.roomMembers(f.to))?.has(user) === true : f.to === user;
+  }
+
   /**
    * A member took or declined a room's file; it goes once every other member it was for (those in
    * the room when it was created, and still in it) did.
    */
-  const took = async (c: Core, f: FileEntry, user: string) => {
+  async #took(c: Core, f: FileEntry, user: string): Promise<void> {
     const now = (await c.roomMembers(f.to)) ?? new Set<string>();
     const others = (f.members ?? [...now]).filter((u) => u !== f.from && now.has(u));
-    if (await store.took(f, user, others)) c.log.info("file.done", { fid: f.fid, from: f.from, room: f.to });
-  };
+    if (await this.store.took(f, user, others)) {
+      c.log.info("file.done", { fid: f.fid, from: f.from, room: f.to });
+    }
+  }
 
-  return {
-    "file.put": async (c, s, m, body) => {
-      if (body.length > FILE_BODY_MAX) {
-        return s.fail(m.id, ErrorCode.Invalid, `A file body is at most ${FILE_BODY_MAX} bytes`);
+  /** A new file's record, from its first `file.put` at offset 0; undefined once refused (said to `s`). */
+  async #create(c: Core, s: Session, m: Request<"file.put">): Promise<FileEntry | undefined> {
+    if (m.direct && m.room) {
+      return void s.fail(
+        m.id,
+        ErrorCode.Invalid,
+        "A room's file goes through the server: it cannot be direct",
+      );
+    }
+    const to = normalizeName(m.to);
+    let members: string[] | undefined;
+    if (m.room) {
+      const now = to ? await c.roomMembers(to) : null;
+      if (!to || !now?.has(s.user)) {
+        return void s.fail(m.id, ErrorCode.NotMember, `You are not in a room named ${m.to}`);
       }
-      let f = await store.lookup(m.fid);
-      if (!f) {
-        if (m.off !== 0) return missing(s, m.id, m.fid);
-        if (m.direct && m.room) {
-          return s.fail(
-            m.id,
-            ErrorCode.Invalid,
-            "A room's file goes through the server: it cannot be direct",
-          );
-        }
-        const to = normalizeName(m.to);
-        let members: string[] | undefined;
-        if (m.room) {
-          const now = to ? await c.roomMembers(to) : null;
-          if (!to || !now?.has(s.user)) {
-            return s.fail(m.id, ErrorCode.NotMember, `You are not in a room named ${m.to}`);
-          }
-          members = [...now].filter((u) => u !== s.user);
-        } else if (!to || !(await c.knownUser(to))) {
-          return s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
-        }
-        if (store.count(s.user) >= MAX_FILES_PER_USER) {
-          return s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
-        }
-        const refused = m.direct ? null : noRoomFor(c, s.user, store, m.size);
-        if (refused) return s.fail(m.id, refused.code, refused.msg);
-        c.log.info("file.create", {
-          fid: m.fid,
-          from: s.user,
-          to,
-          size: m.size,
-          room: m.room === true,
-          direct: m.direct === true,
-        });
-        f = await store.create({
-          fid: m.fid,
-          from: s.user,
-          to,
-          size: m.size,
-          ...(m.room ? { room: true, members } : {}),
-          ...(m.direct ? { direct: true } : {}),
-        });
-      }
-      if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
-        return missing(s, m.id, m.fid);
-      }
-      if (m.off + body.length > f.size) {
-        return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
-      }
-      // The sender went on from another node of a cluster: read what it stored there.
-      if (f.state === "uploading" && m.off !== f.have) f = await store.refresh(f.fid) ?? f;
-      if (f.state !== "uploading" || m.off !== f.have || !body.length) {
-        return s.reply(m.id, { have: f.have, state: f.state, ...(f.direct ? { direct: true } : {}) });
-      }
-      if (f.direct) {
-        return s.fail(
-          m.id,
-          ErrorCode.Invalid,
-          "That file goes straight to its recipient: the server takes none of it",
-        );
-      }
-      if (store.writing.has(f.fid)) return s.fail(m.id, ErrorCode.Busy, "This file is being written; retry");
-      const low = c.disk.refusal(store.dir, body.length);
-      if (low) return s.fail(m.id, low.code, low.msg);
-      store.writing.add(f.fid);
-      try {
-        await store.append(f, body);
-      } finally {
-        store.writing.delete(f.fid);
-      }
-      releaseBody(body); // written: a frame with a buffer of its own is freed now, not at a collection
-      s.reply(m.id, { have: f.have, state: f.state });
-    },
+      members = [...now].filter((u) => u !== s.user);
+    } else if (!to || !(await c.knownUser(to))) {
+      return void s.fail(m.id, ErrorCode.NoSuchUser, `There is no user named ${m.to}`);
+    }
+    if (this.store.count(s.user) >= MAX_FILES_PER_USER) {
+      return void s.fail(m.id, ErrorCode.OverQuota, `You have ${MAX_FILES_PER_USER} files waiting already`);
+    }
+    const refused = m.direct ? null : noRoomFor(c, s.user, this.store, m.size);
+    if (refused) return void s.fail(m.id, refused.code, refused.msg);
+    c.log.info("file.create", {
+      fid: m.fid,
+      from: s.user,
+      to,
+      size: m.size,
+      room: m.room === true,
+      direct: m.direct === true,
+    });
+    return await this.store.create({
+      fid: m.fid,
+      from: s.user,
+      to,
+      size: m.size,
+      ...(m.room ? { room: true, members } : {}),
+      ...(m.direct ? { direct: true } : {}),
+    });
+  }
 
-    "file.get": async (c, s, m) => {
-      const f = await store.lookup(m.fid);
-      if (f?.state === "done" && !f.room && f.to === s.user) { // its data went when it was taken
-        return s.fail(m.id, ErrorCode.FileTaken, TAKEN_ELSEWHERE);
+  async put(c: Core, s: Session, m: Request<"file.put">, body: Uint8Array): Promise<void> {
+    if (body.length > FILE_BODY_MAX) {
+      return s.fail(m.id, ErrorCode.Invalid, `A file body is at most ${FILE_BODY_MAX} bytes`);
+    }
+    let f = await this.store.lookup(m.fid);
+    if (!f) {
+      if (m.off !== 0) return this.#missing(s, m.id, m.fid);
+      f = await this.#create(c, s, m);
+      if (!f) return;
+    }
+    if (f.from !== s.user || f.to !== normalizeName(m.to) || f.size !== m.size || !f.room !== !m.room) {
+      return this.#missing(s, m.id, m.fid);
+    }
+    if (m.off + body.length > f.size) {
+      return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
+    }
+    // The sender went on from another node of a cluster: read what it stored there.
+    if (f.state === "uploading" && m.off !== f.have) f = await this.store.refresh(f.fid) ?? f;
+    if (f.state !== "uploading" || m.off !== f.have || !body.length) {
+      return s.reply(m.id, { have: f.have, state: f.state, ...(f.direct ? { direct: true } : {}) });
+    }
+    if (f.direct) {
+      return s.fail(
+        m.id,
+        ErrorCode.Invalid,
+        "That file goes straight to its recipient: the server takes none of it",
+      );
+    }
+    if (this.store.writing.has(f.fid)) {
+      return s.fail(m.id, ErrorCode.Busy, "This file is being written; retry");
+    }
+    const low = c.disk.refusal(this.store.dir, body.length);
+    if (low) return s.fail(m.id, low.code, low.msg);
+    this.store.writing.add(f.fid);
+    try {
+      await this.store.append(f, body);
+    } finally {
+      this.store.writing.delete(f.fid);
+    }
+    releaseBody(body); // written: a frame with a buffer of its own is freed now, not at a collection
+    s.reply(m.id, { have: f.have, state: f.state });
+  }
+
+  async get(c: Core, s: Session, m: Request<"file.get">): Promise<void> {
+    const f = await this.store.lookup(m.fid);
+    if (f?.state === "done" && !f.room && f.to === s.user) { // its data went when it was taken
+      return s.fail(m.id, ErrorCode.FileTaken, TAKEN_ELSEWHERE);
+    }
+    if (!f || f.state === "done" || !(await this.#mayRead(c, f, s.user))) {
+      return this.#missing(s, m.id, m.fid);
+    }
+    if (f.direct) {
+      return s.fail(
+        m.id,
+        ErrorCode.DirectOnly,
+        "That file comes only straight from its sender: the server holds none of it",
+      );
+    }
+    if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+    const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
+    // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
+    if (s.outbox.bytes + len > c.config.maxQueueBytes / 2) await s.outbox.drained();
+    // The stored bytes are read straight into the reply frame (no second buffer, no copy).
+    const h = { t: "ok", id: m.id, have: f.have, size: f.size, state: f.state } as const;
+    const { frame, body } = frameWithRoom(h, len);
+    const n = await this.store.readInto(f, m.off, body);
+    if (s.state === "closed") return;
+    if (n === body.length) {
+      // Freed once written (the outbox wakes its drain waiters after its last write), not at a collection.
+      if (s.outbox.push(frame)) void s.outbox.drained().then(() => release(frame));
+    } else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
+  }
+
+  async list(c: Core, s: Session, m: Request<"file.list">): Promise<void> {
+    const files: FileEntry[] = [];
+    for (const f of this.store.list(s.user, () => true)) {
+      if (f.from === s.user || (await this.#mayRead(c, f, s.user))) files.push(f);
+    }
+    s.reply(m.id, { files: files.map(show) });
+  }
+
+  async wait(c: Core, s: Session, m: Request<"file.wait">): Promise<void> {
+    const f = await this.store.lookup(m.fid);
+    if (!f || (f.from !== s.user && !(await this.#mayRead(c, f, s.user)))) {
+      return this.#missing(s, m.id, m.fid);
+    }
+    const moved = f.have !== m.have || f.state !== m.state;
+    if (moved || m.ms === 0) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
+    const pending = this.#waits.get(s) ?? 0;
+    if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
+    this.#waits.set(s, pending + 1);
+    // Woken by a change, or not: then it reads the folder again (another node's change whose bus
+    // event was lost shows this way). A wake that changed nothing the waiter knows (a late event of
+    // an earlier change, from another node) waits on for the rest of its time.
+    const until = c.clock.now() + m.ms;
+    let stop = () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number) => {
+      stop = this.store.watch.watch(m.fid, () => void answer(true));
+      timer = setTimeout(() => void answer(false), ms);
+    };
+    const answer = async (woken: boolean) => {
+      clearTimeout(timer);
+      stop();
+      const now = woken ? this.store.get(m.fid) : await this.store.refresh(m.fid);
+      const left = until - c.clock.now();
+      if (
+        woken && now && now.have === m.have && now.state === m.state && left > 0 && s.state !== "closed"
+      ) {
+        return arm(left);
       }
-      if (!f || f.state === "done" || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
-      if (f.direct) {
-        return s.fail(
-          m.id,
-          ErrorCode.DirectOnly,
-          "That file comes only straight from its sender: the server holds none of it",
-        );
-      }
-      if (m.off > f.have) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
-      const len = Math.max(0, Math.min(m.len, f.have - m.off)); // m.off ≤ f.have here
-      // Never more than half the send queue waiting (a slow reader is fed gently, not dropped).
-      if (s.outbox.bytes + len > c.config.maxQueueBytes / 2) await s.outbox.drained();
-      // The stored bytes are read straight into the reply frame (no second buffer, no copy).
-      const h = { t: "ok", id: m.id, have: f.have, size: f.size, state: f.state } as const;
-      const { frame, body } = frameWithRoom(h, len);
-      const n = await store.readInto(f, m.off, body);
+      this.#waits.set(s, (this.#waits.get(s) ?? 1) - 1);
       if (s.state === "closed") return;
-      if (n === body.length) {
-        // Freed once written (the outbox wakes its drain waiters after its last write), not at a collection.
-        if (s.outbox.push(frame)) void s.outbox.drained().then(() => release(frame));
-      } else s.send(h, body.subarray(0, n)); // the stored file was shorter than its record says
-    },
+      if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
+      else this.#missing(s, m.id, m.fid);
+    };
+    arm(m.ms);
+  }
 
-    "file.list": async (c, s, m) => {
-      const files: FileEntry[] = [];
-      for (const f of store.list(s.user, () => true)) {
-        if (f.from === s.user || (await mayRead(c, f, s.user))) files.push(f);
-      }
-      s.reply(m.id, { files: files.map(show) });
-    },
+  async done(c: Core, s: Session, m: Request<"file.done">): Promise<void> {
+    const f = await this.store.lookup(m.fid);
+    if (!f || !(await this.#mayRead(c, f, s.user))) return this.#missing(s, m.id, m.fid);
+    // A file its sender still uploads came by the direct path: its recipient has it all the same.
+    if (f.state === "uploading" && f.room) {
+      return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
+    }
+    if (f.room) {
+      if (f.state !== "done") await this.#took(c, f, s.user);
+    } else if (f.state !== "done") {
+      await this.store.done(f);
+      c.log.info("file.done", { fid: f.fid, from: f.from, to: f.to });
+    }
+    s.reply(m.id, {});
+  }
 
-    "file.wait": async (c, s, m) => {
-      const f = await store.lookup(m.fid);
-      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id, m.fid);
-      const moved = f.have !== m.have || f.state !== m.state;
-      if (moved || m.ms === 0) return s.reply(m.id, { have: f.have, size: f.size, state: f.state });
-      const pending = waits.get(s) ?? 0;
-      if (pending >= MAX_WAITS) return s.fail(m.id, ErrorCode.Busy, `At most ${MAX_WAITS} waits at once`);
-      waits.set(s, pending + 1);
-      // Woken by a change, or not: then it reads the folder again (another node's change whose bus
-      // event was lost shows this way). A wake that changed nothing the waiter knows (a late event of
-      // an earlier change, from another node) waits on for the rest of its time.
-      const until = c.clock.now() + m.ms;
-      let stop = () => {};
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const arm = (ms: number) => {
-        stop = store.watch.watch(m.fid, () => void answer(true));
-        timer = setTimeout(() => void answer(false), ms);
-      };
-      const answer = async (woken: boolean) => {
-        clearTimeout(timer);
-        stop();
-        const now = woken ? store.get(m.fid) : await store.refresh(m.fid);
-        const left = until - c.clock.now();
-        if (
-          woken && now && now.have === m.have && now.state === m.state && left > 0 && s.state !== "closed"
-        ) {
-          return arm(left);
-        }
-        waits.set(s, (waits.get(s) ?? 1) - 1);
-        if (s.state === "closed") return;
-        if (now) s.reply(m.id, { have: now.have, size: now.size, state: now.state });
-        else missing(s, m.id, m.fid);
-      };
-      arm(m.ms);
-    },
+  async abort(c: Core, s: Session, m: Request<"file.abort">): Promise<void> {
+    const f = await this.store.lookup(m.fid);
+    if (!f || (f.from !== s.user && !(await this.#mayRead(c, f, s.user)))) {
+      return this.#missing(s, m.id, m.fid);
+    }
+    if (f.room && f.from !== s.user) { // a member declines: for that member only
+      if (f.state !== "done") await this.#took(c, f, s.user);
+      return s.reply(m.id, {});
+    }
+    await this.store.remove(f.fid);
+    c.log.info("file.abort", { fid: f.fid, by: s.user });
+    s.reply(m.id, {});
+  }
+}
 
-    "file.done": async (c, s, m) => {
-      const f = await store.lookup(m.fid);
-      if (!f || !(await mayRead(c, f, s.user))) return missing(s, m.id, m.fid);
-      // A file its sender still uploads came by the direct path: its recipient has it all the same.
-      if (f.state === "uploading" && f.room) {
-        return s.fail(m.id, ErrorCode.Invalid, "The file is not complete on the server yet");
-      }
-      if (f.room) {
-        if (f.state !== "done") await took(c, f, s.user);
-      } else if (f.state !== "done") {
-        await store.done(f);
-        c.log.info("file.done", { fid: f.fid, from: f.from, to: f.to });
-      }
-      s.reply(m.id, {});
-    },
-
-    "file.abort": async (c, s, m) => {
-      const f = await store.lookup(m.fid);
-      if (!f || (f.from !== s.user && !(await mayRead(c, f, s.user)))) return missing(s, m.id, m.fid);
-      if (f.room && f.from !== s.user) { // a member declines: for that member only
-        if (f.state !== "done") await took(c, f, s.user);
-        return s.reply(m.id, {});
-      }
-      await store.remove(f.fid);
-      c.log.info("file.abort", { fid: f.fid, by: s.user });
-      s.reply(m.id, {});
-    },
+/** The `file.*` handlers of the server's command table, over `store`. */
+export function fileHandlers(store: FileStore): FileHandlers {
+  const r = new FileRequests(store);
+  return {
+    "file.put": (c, s, m, body) => r.put(c, s, m, body),
+    "file.get": (c, s, m) => r.get(c, s, m),
+    "file.list": (c, s, m) => r.list(c, s, m),
+    "file.wait": (c, s, m) => r.wait(c, s, m),
+    "file.done": (c, s, m) => r.done(c, s, m),
+    "file.abort": (c, s, m) => r.abort(c, s, m),
   };
 }
