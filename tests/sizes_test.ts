@@ -29,7 +29,6 @@ export const FUNCTION_SIZE_DEBT: string[] = [
   "lib/media/mjpeg_splitter.ts:#scan",
   "lib/media/render_sixel.ts:encode",
   "lib/media/stream.ts:#run",
-  "lib/server/store/conformance.ts:storeConformance",
   "server.ts:main",
 ];
 

@@ -15,12 +15,16 @@ const msg = (p: Partial<NewMessage> & { mid: string; sender: string }): NewMessa
   ...p,
 });
 
+/** Registers one case, run on a fresh store that is closed after it. */
+type Case = (what: string, fn: (s: Store) => Promise<void>) => void;
+
+/** Registers the suite for one implementation (`name`), whose fresh stores `make` opens. */
 export function storeConformance(
   name: string,
   make: () => Promise<Store> | Store,
   o: { ignore?: boolean } = {},
 ): void {
-  const t = (what: string, fn: (s: Store) => Promise<void>) =>
+  const t: Case = (what, fn) =>
     Deno.test({ name: `${name} ${what}`, ignore: o.ignore ?? false }, async () => {
       const s = await make();
       try {
@@ -29,7 +33,20 @@ export function storeConformance(
         await s.close();
       }
     });
+  accountCases(t);
+  appendCases(t);
+  readCases(t);
+  deviceQueueCases(t);
+  membershipQueueCases(t);
+  deviceCases(t);
+  historyCases(t);
+  pagingCases(t);
+  roomCases(t);
+  tokenCases(t);
+}
 
+/** Accounts: users, credentials, login state and sources. */
+function accountCases(t: Case): void {
   t("createUser() is unique per name and getUser() returns the row", async (s) => {
     assert.equal(await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 5 }), true);
     assert.equal(await s.createUser({ name: "alice", hash: "h2", role: "user", createdAt: 6 }), false);
@@ -85,7 +102,10 @@ export function storeConformance(
     await s.pruneLoginSources("a", null);
     assert.equal(await s.loginSource("a", "192.0.2.0/24"), null);
   });
+}
 
+/** Appending messages: seqs, duplicates within and across batches. */
+function appendCases(t: Case): void {
   t("appendMessages() assigns increasing seqs and drops a duplicate (sender, mid)", async (s) => {
     const r = await s.appendMessages([
       msg({ mid: "m1", sender: "alice" }),
@@ -147,7 +167,10 @@ export function storeConformance(
       assert.deepEqual(await s.seqOf("alice", "w1"), { seq: one[0]!.seq, ts: one[0]!.ts });
     },
   );
+}
 
+/** Reading messages back: stats, since(), history() by bytes, pending() per conversation. */
+function readCases(t: Case): void {
   t("stats() counts users, rooms, messages and their body bytes, and says where the store is", async (s) => {
     await s.createUser({ name: "alice", hash: "h", role: "user", createdAt: 1 });
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
@@ -216,7 +239,10 @@ export function storeConformance(
     }]);
     assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
   });
+}
 
+/** pending() for one device of several, and acks written with messages. */
+function deviceQueueCases(t: Case): void {
   t(
     "pending() for one device of several: also one's own DMs, notes to self, room and broadcast messages",
     async (s) => {
@@ -282,7 +308,10 @@ export function storeConformance(
       assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
     },
   );
+}
 
+/** pending() and room membership. */
+function membershipQueueCases(t: Case): void {
   t("pending() skips room messages from before joining and after leaving", async (s) => {
     await s.createUser({ name: "bob", hash: "h", role: "user", createdAt: 1 });
     await s.createRoom({
@@ -301,7 +330,10 @@ export function storeConformance(
     assert.deepEqual((await s.pending("bob", 0, 10)).map((m) => m.mid), []);
     assert.deepEqual((await s.getRoom("r"))?.members.map((m) => m.user), ["a"]);
   });
+}
 
+/** Devices: ids, cursors, removal. */
+function deviceCases(t: Case): void {
   t(
     "devices: ids never reused, each with its own queue cursor and start, removal drops its keys",
     async (s) => {
@@ -365,7 +397,10 @@ export function storeConformance(
       assert.ok(await s.takeBundle("bobby"), "another user's keys stay");
     },
   );
+}
 
+/** history() of a DM, by time and seq. */
+function historyCases(t: Case): void {
   t(
     "history() of a DM holds both directions and no other conversation, newest within the limit",
     async (s) => {
@@ -404,7 +439,10 @@ export function storeConformance(
     assert.deepEqual((await s.history("r:r", 0, 0, 2)).map((m) => m.mid), ["h3", "h4"]);
     assert.deepEqual((await s.history("r:r", 0, rows[2]!.seq, 10)).map((m) => m.mid), ["h4"]);
   });
+}
 
+/** history() paged before a seq. */
+function pagingCases(t: Case): void {
   t(
     "history() pages before a seq: the newest below it, oldest first, with time, seq and byte bounds",
     async (s) => {
@@ -442,7 +480,10 @@ export function storeConformance(
       );
     },
   );
+}
 
+/** Rooms, their membership log, kicks, bans and audit rows. */
+function roomCases(t: Case): void {
   t("rooms: createRoom() is unique, roomsOf() lists memberships", async (s) => {
     const mk = (n: string) =>
       s.createRoom({
@@ -479,7 +520,10 @@ export function storeConformance(
     await s.audit({ at: 1, actor: "a", action: "kick", target: "m", detail: "" });
     assert.equal((await s.listAudit(5))[0]?.action, "kick");
   });
+}
 
+/** Resume tokens, invitation codes, the key directory. */
+function tokenCases(t: Case): void {
   t(
     "resume tokens: live ones name their account and role; expired, dropped and orphan ones do not",
     async (s) => {
