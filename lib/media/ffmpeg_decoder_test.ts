@@ -26,10 +26,20 @@ function maxDiff(a: RgbaImage, b: RgbaImage): number {
   return m;
 }
 
-/** ffmpeg processes whose parent is this test process. */
-async function childFfmpegs(): Promise<number> {
-  const o = await new Deno.Command("pgrep", { args: ["-P", String(Deno.pid), "ffmpeg"], stdout: "piped" })
-    .output();
+/**
+ * A path of this test's own to ffmpeg (a link in a fresh folder), so that `childFfmpegs` counts only the
+ * processes this test started: under `deno test --parallel` other test files run in the same process.
+ */
+async function ownFfmpeg(): Promise<string> {
+  const link = `${await Deno.makeTempDir()}/ffmpeg`;
+  await Deno.symlink(TEST_FFMPEG!, link);
+  return link;
+}
+
+/** Processes of this test process started from `path` (its command line begins with it). */
+async function childFfmpegs(path: string): Promise<number> {
+  const args = ["-P", String(Deno.pid), "-f", `^${path} `];
+  const o = await new Deno.Command("pgrep", { args, stdout: "piped" }).output();
   return new TextDecoder().decode(o.stdout).trim().split("\n").filter(Boolean).length;
 }
 
@@ -37,7 +47,8 @@ Deno.test({
   name: "FfmpegJpegDecoder: one ffmpeg for every size, in order, pixels equal to WASM within 6 levels",
   ignore: !TEST_FFMPEG,
   fn: async () => {
-    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
+    const ffmpeg = await ownFfmpeg();
+    const d = new FfmpegJpegDecoder(ffmpeg, new JpegDecoder());
     try {
       await d.warm();
       const a = jpeg(90), b = jpeg(60), c = jpeg(90, 64, 40);
@@ -49,7 +60,7 @@ Deno.test({
       }
       assert.equal(d.onFfmpeg, 4, "every frame answered by ffmpeg");
       assert.equal(d.failed, false);
-      assert.equal(await childFfmpegs(), 1, "the size change started no second ffmpeg (-autoscale 0)");
+      assert.equal(await childFfmpegs(ffmpeg), 1, "the size change started no second ffmpeg (-autoscale 0)");
       // Not a JPEG: the WASM decoder's answer (a SyntaxError), and ffmpeg stays in use.
       await assert.rejects(d.decode(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
       await d.decode(a);
@@ -57,7 +68,7 @@ Deno.test({
     } finally {
       await d.closed();
     }
-    assert.equal(await childFfmpegs(), 0, "no ffmpeg left running");
+    assert.equal(await childFfmpegs(ffmpeg), 0, "no ffmpeg left running");
   },
 });
 
@@ -92,12 +103,13 @@ Deno.test({
   name: "FfmpegJpegDecoder: close() ends its ffmpeg (no leaked process)",
   ignore: !TEST_FFMPEG,
   fn: async () => {
-    const d = new FfmpegJpegDecoder(TEST_FFMPEG!, new JpegDecoder());
+    const ffmpeg = await ownFfmpeg();
+    const d = new FfmpegJpegDecoder(ffmpeg, new JpegDecoder());
     await d.warm();
     await d.decode(jpeg());
-    assert.equal(await childFfmpegs(), 1, "the decoding process (no spare: it takes every size)");
+    assert.equal(await childFfmpegs(ffmpeg), 1, "the decoding process (no spare: it takes every size)");
     await d.closed();
-    assert.equal(await childFfmpegs(), 0);
+    assert.equal(await childFfmpegs(ffmpeg), 0);
   },
 });
 
@@ -108,10 +120,10 @@ Deno.test({
   fn: async () => {
     // A stand-in for an older ffmpeg: refuses -autoscale as ffmpeg 4.3 does, else runs the real one.
     const dir = await Deno.makeTempDir();
-    const old = `${dir}/ffmpeg`;
+    const old = `${dir}/ffmpeg`, ffmpeg = await ownFfmpeg();
     await Deno.writeTextFile(
       old,
-      `#!/bin/sh\nfor a in "$@"; do [ "$a" = -autoscale ] && { echo "Unrecognized option 'autoscale'." >&2; exit 1; }; done\nexec '${TEST_FFMPEG}' "$@"\n`,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = -autoscale ] && { echo "Unrecognized option 'autoscale'." >&2; exit 1; }; done\nexec '${ffmpeg}' "$@"\n`,
     );
     await Deno.chmod(old, 0o755);
     let warmed = 0;
@@ -124,7 +136,7 @@ Deno.test({
       await d.decode(jpeg());
       assert.equal(d.onFfmpeg, 1, "answered by the ffmpeg started the older way");
       assert.equal(d.processes, 1, "no spare yet");
-      assert.equal(await childFfmpegs(), 1);
+      assert.equal(await childFfmpegs(ffmpeg), 1);
       const img = await d.decode(jpeg(90, 64, 40));
       assert.deepEqual([img.width, img.height], [64, 40]);
       await d.decode(jpeg(90, 64, 40));
@@ -141,7 +153,7 @@ Deno.test({
       await d.closed();
       await Deno.remove(dir, { recursive: true });
     }
-    assert.equal(await childFfmpegs(), 0);
+    assert.equal(await childFfmpegs(ffmpeg), 0);
   },
 });
 
