@@ -94,10 +94,12 @@ Deno.test({
     const replies = await Promise.all(flood);
     const floodMs = performance.now() - floodStart;
     assert.ok(replies.every((f) => f.header.acked === 1000), "the flood was served");
-    // Served between the flood's commits: a ping waits for one commit at most, never for the flood
-    // (the bound scales with the machine's speed: a loaded machine's commits are slower, too).
+    // Served between the flood's commits, never after the flood: a server that froze for it answers its
+    // first ping only near the flood's end (≥ 0.9 of it). The bound is the flood measured in the same run
+    // (a loaded machine's commits and pings are slower alike), with room for one scheduling hiccup of the
+    // test process itself (seen: one ping of 544 ms in a 1,452 ms flood under a load average of 10).
     assert.ok(
-      Math.max(...pings) < Math.max(200, floodMs / 5),
+      Math.max(...pings) < Math.max(200, floodMs / 2),
       `bob's pings during the flood: ${pings.map(Math.round).join(", ")} ms (flood ${
         Math.round(floodMs)
       } ms)`,
