@@ -125,6 +125,7 @@ export class PeerConv {
       text: p.text,
       ...(p.re ? { replyTo: p.re, ...(p.rb ? { replyBy: p.rb } : {}) } : {}),
       ...(p.x ? { expires: ts + p.x * 1000 } : {}),
+      ...(p.at !== undefined ? { sentAt: p.at } : {}),
     };
     const saved = store.saveReceived(m, writes);
     return saved ? [{ type: "message", message: saved }] : [];
@@ -138,8 +139,10 @@ export class PeerConv {
     // and its resend has not been taken yet) shows the peer holds it: it is confirmed now, so the
     // change finds it in the history instead of being refused as a change of an unknown message.
     if (store.local.pending(p.ref)?.to.name === env.from) this.out.acked(env.from, p.ref);
-    // The edit window counts to now, not to the time the peer claims.
-    const at = { ...env, ts: clock.now() };
+    // The edit window (e2e/changes.ts editTooLate): between the times sealed in the text and the
+    // edit; for a peer of an earlier version, without them, to now, not to the time the peer claims.
+    const sealed = p.k === "edit" && p.at !== undefined ? { at: p.at } : {};
+    const at = { ...env, ts: clock.now(), ...sealed };
     const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {
       const taken = store.takeOnce(env.from, env.mid, env.ts, at.ts);
       if (taken === "again") return null; // taken before: its copy came again
@@ -200,11 +203,11 @@ export class PeerConv {
     const peer = this.out.writable(orig.from === me ? orig.to.name! : orig.from);
     if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
     const mid = newMid(), ts = clock.now();
-    const p = checked(changePayload(mid, ref, c, orig.from)); // by sender and id (issue 69 N2)
+    const p = checked(changePayload(mid, ref, c, orig.from, ts)); // by sender and id (issue 69 N2), an edit's time (N4)
     const changed = LocalStore.tx(store.db, () => {
       let target: ChatMessage;
       try {
-        const env = { from: me, to: { kind: "user" as const, name: peer }, ts };
+        const env = { from: me, to: { kind: "user" as const, name: peer }, ts, at: ts };
         target = changeTarget(store.local, me, env, ref, c, false, orig.from);
       } catch (e) {
         if (!(e instanceof UnreadableError)) throw e;
