@@ -9,8 +9,10 @@
  * before the peer's horizon (ids older than it were pruned, peer/store.ts) is refused, and an
  * envelope replayed is refused by the ratchet before it gets here. Refused, changing nothing but a
  * warning: a change of a message this node does not hold, of another conversation, an edit or
- * deletion of a message that is not its sender's, an edit after the window (counted to the time it
- * arrives: a peer's clock cannot take it back), a change of a deleted message, a malformed payload.
+ * deletion of a message that is not its sender's, an edit after the window (between the times sealed
+ * in the text and in the edit, as in client mode: an edit that waited in its sender's queue is taken
+ * as its sender took it; from a peer of an earlier version, without them, counted to the time it
+ * arrives), a change of a deleted message, a malformed payload.
  * A change made here is checked by the same rule (the sender being me), applied at once and queued
  * for the peer (peer/outbox.ts). A deletion removes the text from the store (LocalStore.applyDelete);
  * a disappearing time (`expire`) is a setting line of its sender's in the conversation (no text:
