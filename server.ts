@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { followCaller } from "./lib/common/task_cwd.ts";
 import { systemClock } from "./lib/common/clock.ts";
 import { type Level, Logger, writerSink } from "./lib/common/logger.ts";
-import { fingerprintPem } from "./lib/net/cert.ts";
+import { fingerprintPem, keyFingerprintPem } from "./lib/net/cert.ts";
+import { bindCertKey } from "./lib/server/cert_key.ts";
 import { FFMPEG_HINT, findFfmpeg } from "./lib/media/mod.ts";
 import { DEFAULTS, filesDirOf, REGISTRATION_MODES, type ServerConfig } from "./lib/server/config.ts";
 import { backup, databaseInUse, restore } from "./lib/server/backup.ts";
@@ -90,7 +91,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals[0] === "admin") return await adminCommand(dataDir, positionals.slice(1));
   if (positionals[0] === "backup" || positionals[0] === "restore") {
-    return await backupCommand(positionals, { dataDir, filesDir: f["files-dir"], store: f.store });
+    return await backupCommand(positionals, {
+      dataDir,
+      filesDir: f["files-dir"],
+      store: f.store,
+      otherServer: on("other-server"),
+      tlsCert: f["tls-cert"],
+    });
   }
   if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
 
@@ -130,6 +137,17 @@ async function main(argv: string[]): Promise<number> {
       onBroken: (e) => storeBroke(e),
     },
   });
+  // The database belongs with this certificate's key (issue 69): recorded at its first start.
+  const keyFp = await keyFingerprintPem(dd.tls.cert);
+  const certKey = await bindCertKey(store, keyFp, on("other-server"));
+  if (certKey.kind === "refused") {
+    log.error("cert.key", { problem: certKey.message });
+    await store.close();
+    throw new Error(certKey.message);
+  }
+  if (certKey.kind !== "same") {
+    log.info("cert.key", { recorded: keyFp, ...(certKey.kind === "replaced" ? { was: certKey.was } : {}) });
+  }
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
   // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
   const ffmpeg = findFfmpeg(Deno.env);
@@ -456,7 +474,7 @@ async function checkCommand(what: "check" | "salvage", dataDir: string, filesDir
 /** `backup DEST` and `restore SRC` (lib/server/backup.ts): the data folder, `--files-dir`, `--store`. */
 async function backupCommand(
   [cmd, path, ...extra]: string[],
-  o: { dataDir: string; filesDir?: string; store?: string },
+  o: { dataDir: string; filesDir?: string; store?: string; otherServer: boolean; tlsCert?: string },
 ): Promise<number> {
   if (!path || extra.length) throw new Error(`Usage: ${cmd} ${cmd === "backup" ? "DEST" : "SRC"}`);
   const common = {
@@ -465,9 +483,11 @@ async function backupCommand(
     postgres: !!(o.store ?? Deno.env.get("PARLEY_STORE")),
     now: Date.now(),
   };
-  const lines = cmd === "backup"
-    ? await backup(path, { ...common, version: VERSION })
-    : await restore(path, common);
+  const lines = cmd === "backup" ? await backup(path, { ...common, version: VERSION }) : await restore(path, {
+    ...common,
+    otherServer: o.otherServer,
+    tlsCert: o.tlsCert === undefined ? undefined : await Deno.readTextFile(o.tlsCert),
+  });
   for (const l of lines) console.log(l);
   return 0;
 }

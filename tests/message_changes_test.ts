@@ -2,8 +2,10 @@
  * Issue 39.1-4: reply, edit, delete for everyone and reactions, end to end in DMs and rooms, on the
  * sender's other device, in scripted output; a forged change (wrong sender, another conversation,
  * a message not held, after the edit window) is refused and changes nothing. The edit window (24 h
- * after the server stamped the message) is checked by the sender's client and by the recipient's,
- * on a hand-driven clock: an edit at its last millisecond applies, one a millisecond later does not.
+ * after the message was sent) is checked by the sender's client and by the recipient's, on a
+ * hand-driven clock: an edit at its last millisecond applies, one a millisecond later does not; it
+ * runs between the times sealed in the text and in the edit, so a server stamping either later than
+ * it was sealed moves nothing (issue 69 N4).
  */
 import assert from "node:assert/strict";
 import { randomId } from "../lib/common/random.ts";
@@ -167,6 +169,66 @@ test("changes: the edit window is 24 hours, at the sender's client and at the re
     await forge(t, b, alice, m.mid, { kind: "edit", text: "lunch at three?" });
     await a.client.sync();
     assert.equal(a.store.byMid("bob", m.mid)?.text, "lunch at one?", "the late edit changed nothing");
+    await eventually(() => ai.notices.some((n) => /edit window/.test(n)), 3000, "the late edit told");
+  } finally {
+    await t.stop();
+  }
+});
+
+/**
+ * Issue 69 N4: the server stamps with a clock of its own (`server`), each client seals with its own
+ * (`sender`, `recipient`): the window runs from the original's sealed time to the edit's.
+ */
+async function threeClocks() {
+  const t0 = Date.now();
+  const server = new ManualClock(t0), sender = new ManualClock(t0), recipient = new ManualClock(t0);
+  const t = await startTestServer({}, { clock: server });
+  const a = await t.e2eClient("alice", { clock: recipient }), b = await t.e2eClient("bob", { clock: sender });
+  /** Sets each clock to `t0` plus its hours. */
+  const at = (h: { server: number; sender: number; recipient: number }) => {
+    for (const [c, hours] of [[server, h.server], [sender, h.sender], [recipient, h.recipient]] as const) {
+      c.set(t0 + hours * 3600_000);
+    }
+  };
+  return { t, a, b, at, t0 };
+}
+
+test("changes (issue 69 N4): an edit sealed 23 h after its text is taken though the server stamps it 30 h after", async () => {
+  const { t, a, b, at } = await threeClocks();
+  try {
+    const ai = inbox(a.client);
+    const m = await b.client.send(alice, "lunch at noon?");
+    await a.client.sync();
+    at({ sender: 23, server: 30, recipient: 30 }); // the server held it, or stamps it late
+    await b.client.changes.changeMessage(m.mid, { kind: "edit", text: "lunch at one?" });
+    await a.client.sync();
+    assert.equal(
+      a.store.byMid("bob", m.mid)?.text,
+      "lunch at one?",
+      `the server's stamp moved the window: ${ai.notices.join("; ")}`,
+    );
+  } finally {
+    await t.stop();
+  }
+});
+
+test("changes (issue 69 N4): an edit sealed 25 h after its text is refused though the server stamped the text 10 h late", async () => {
+  const { t, a, b, at, t0 } = await threeClocks();
+  try {
+    const ai = inbox(a.client);
+    at({ sender: 0, server: 10, recipient: 10 }); // sealed at 0 h, stamped (and received) at 10 h
+    const m = await b.client.send(alice, "lunch at noon?");
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.ts, t0 + 10 * 3600_000, "stamped late");
+    at({ sender: 25, server: 25, recipient: 25 });
+    // The sender's own client refuses, from the time it sealed…
+    await assert.rejects(b.client.changes.changeMessage(m.mid, { kind: "edit", text: "lunch at two?" }), {
+      code: "edit_window",
+    });
+    // …and so does the recipient's when a modified client seals it all the same.
+    await forge(t, b, alice, m.mid, { kind: "edit", text: "lunch at three?" });
+    await a.client.sync();
+    assert.equal(a.store.byMid("bob", m.mid)?.text, "lunch at noon?", "the late edit changed nothing");
     await eventually(() => ai.notices.some((n) => /edit window/.test(n)), 3000, "the late edit told");
   } finally {
     await t.stop();

@@ -48,6 +48,11 @@ export interface ChatMessage {
   reactions?: Record<string, string[]>;
   /** Disappearing messages (issue 39.5): when it is deleted from every store (ms). */
   expires?: number;
+  /**
+   * The time its sender sealed in it (ms, the sender's clock; issue 69 N4): its edit window starts
+   * there, not at the server's `ts` (e2e/changes.ts `editTooLate`). None from a client before 0.21.
+   */
+  sentAt?: number;
 }
 
 /** A change of a message already sent (issue 39): its sender edits or deletes it; anyone reacts. */

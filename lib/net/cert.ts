@@ -1,7 +1,9 @@
 /**
  * Self-signed TLS certificates (ECDSA P-256, SANs localhost/127.0.0.1/::1 plus extra names) made
  * with @peculiar/x509, and certificate fingerprints (`SHA256:` + colon-separated upper-case hex
- * of the SHA-256 of the DER, the form `openssl x509 -fingerprint -sha256` prints); a key in the form
+ * of the SHA-256 of the DER, the form `openssl x509 -fingerprint -sha256` prints), and the same form of
+ * the SHA-256 of a certificate's public key (its SPKI DER: `keyFingerprintPem`, the same across a
+ * renewal that keeps the key); a key in the form
  * the TLS layer loads fastest (`tlsKeyPem`). No file I/O.
  * @peculiar/x509 is loaded on the first certificate made, not at import: it is ~145 ms of CPU to
  * load, and every client command imports this module only for fingerprints.
@@ -94,6 +96,15 @@ export async function fingerprintDer(der: Uint8Array): Promise<string> {
 
 export function fingerprintPem(pem: string): Promise<string> {
   return fingerprintDer(pemToDer(pem));
+}
+
+/**
+ * The SHA-256 of the public key of the PEM certificate `pem` (its SubjectPublicKeyInfo, DER), in the
+ * fingerprint form: what a database records as the certificate it belongs with (lib/server/cert_key.ts).
+ */
+export function keyFingerprintPem(pem: string): Promise<string> {
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return fingerprintDer(new Uint8Array(spki));
 }
 
 /** Normalises a user-typed fingerprint (any case, with or without `SHA256:` and colons). */

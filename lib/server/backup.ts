@@ -31,10 +31,16 @@
  * after the other checks. Restore refuses while a server has the target database open (probed with an
  * exclusive SQLite lock, which a running server's connection prevents), moves what the data folder
  * held aside (DATA/before-restore-TIME/), copies the backup in and checks the result again.
+ *
+ * A database belongs with its server's certificate key (cert_key.ts): restore refuses, before anything
+ * is touched, a backup whose database recorded another key than the certificate the restored server
+ * will serve with (`--tls-cert` when given, else the backup's cert.pem), unless `--other-server`;
+ * then the restored database's record is cleared, for the next start to record its own.
  */
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { sha256Stream } from "../common/bytes.ts";
-import { certMatchesKey, fingerprintPem } from "../net/cert.ts";
+import { certMatchesKey, fingerprintPem, keyFingerprintPem } from "../net/cert.ts";
+import { OTHER_SERVER_FLAG, restoreCertKey } from "./cert_key.ts";
 import { dbPathIn, ensureDataDir, KEY_FILES, SERVING_LOCK, takeServing } from "./data_dir.ts";
 import { messageLogDir } from "./store/segment_log.ts";
 import { importSegmentLog } from "./store/segment_import.ts";
@@ -190,6 +196,10 @@ export interface RestoreOptions {
   filesDir: string;
   postgres: boolean;
   now: number;
+  /** `--other-server`: a database recorded with another certificate key is restored all the same. */
+  otherServer?: boolean;
+  /** The PEM certificate the server will serve with (`--tls-cert`), when not the backup's cert.pem. */
+  tlsCert?: string;
 }
 
 /** Puts the backup in `src` back into the data folder (server stopped); returns the lines to print. */
@@ -200,7 +210,7 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
     throw new Error("this backup holds a SQLite database: restore it without --store");
   }
   await ensureDataDir(o.dataDir); // the database's temporary copy is checked there
-  const out = await verifyBackup(src, m, o.dataDir); // throws before anything is touched
+  const v = await verifyBackup(src, m, o); // throws before anything is touched
   const db = dbPathIn(o.dataDir);
   if (sqlite && await exists(db) && databaseInUse(db)) {
     throw new Error(`a server is using ${db}: stop it first`);
@@ -208,7 +218,9 @@ export async function restore(src: string, o: RestoreOptions): Promise<string[]>
   // Whatever the store: no server runs on the data folder or the files folder (issue 69 B2).
   const serving = await takeServing([o.dataDir, o.filesDir]);
   try {
-    return await restoreStopped(src, o, m, out);
+    const out = await restoreStopped(src, o, m, v.out);
+    if (v.recorded !== null && v.recorded !== v.target) out.push(forgetCertKey(o.dataDir, v.recorded));
+    return out;
   } finally {
     serving.release();
   }
@@ -292,15 +304,22 @@ async function moveAsideAll(o: RestoreOptions, sqlite: boolean): Promise<string[
  * `tmpDir`. Throws naming what is wrong; else the lines to print (a warning for a backup without
  * hashes).
  */
-async function verifyBackup(src: string, m: Manifest, tmpDir: string): Promise<string[]> {
+async function verifyBackup(src: string, m: Manifest, o: RestoreOptions): Promise<Verified> {
   const found = await walk(src); // throws on a symlink, fifo, device… anywhere
   found.delete(MANIFEST);
   const said: string[] = [];
   const keys = await checkKeys(src, m);
   if (m.contents) said.push(await checkContents(src, m.contents, found));
+  let recorded: string | null = null, target: string | null = null;
   if (m.database === "sqlite") {
     if (!found.has("parley.db")) throw new Error(`there is no database in the backup ${src}; refused`);
-    said.push(await checkDatabaseCopy(dbPathIn(src), tmpDir, m));
+    const db = await checkDatabaseCopy(dbPathIn(src), o.dataDir, m);
+    said.push(db.said);
+    // The certificate the restored server serves with: --tls-cert, else the backup's own (issue 69).
+    const cert = o.tlsCert ?? (found.has("cert.pem") ? await readCert(src) : null);
+    [recorded, target] = [db.certKey, cert === null ? null : await keyFingerprintPem(cert)];
+    const refused = restoreCertKey(src, recorded, target, o.otherServer ?? false);
+    if (refused !== null) throw new Error(refused);
   }
   if (keys) said.push(keys);
   const out = [`Checked the backup in ${src} (read-only): ${said.join(", ") || "nothing to check"}`];
@@ -310,7 +329,43 @@ async function verifyBackup(src: string, m: Manifest, tmpDir: string): Promise<s
         "checked for their kind and the database for its integrity, not against what was backed up",
     );
   }
-  return out;
+  return { out, recorded, target };
+}
+
+/** What `verifyBackup` found: its lines; the certificate key the database recorded, and the restored one's. */
+interface Verified {
+  out: string[];
+  recorded: string | null;
+  target: string | null;
+}
+
+/** The certificate key the database at `path` recorded (cert_key.ts), null when none; read-only. */
+function recordedCertKey(path: string): string | null {
+  const conn = new DatabaseSync(path, { readOnly: true });
+  try {
+    const r = conn.prepare("SELECT v FROM server_meta WHERE k = 'cert_fingerprint'").get() as
+      | { v: string }
+      | undefined;
+    return r?.v ?? null;
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * After a restore with `--other-server` of a database recorded with another certificate key: the
+ * record cleared (after the copies were checked against the manifest), so the next start records
+ * its own key. The line to print.
+ */
+function forgetCertKey(dataDir: string, was: string): string {
+  const conn = new DatabaseSync(dbPathIn(dataDir));
+  try {
+    conn.exec("DELETE FROM server_meta WHERE k = 'cert_fingerprint'");
+  } finally {
+    conn.close();
+  }
+  return `The database belonged with another certificate key (${was}; ${OTHER_SERVER_FLAG}): ` +
+    "the record is cleared, and the server records its own key at its next start";
 }
 
 /** What an lstat found when it is neither a regular file nor a folder, in words; else null. */
@@ -429,19 +484,24 @@ async function checkKeys(src: string, m: Manifest): Promise<string> {
  * the backup's own file: SQLite may write beside a database it opens; the copy is opened read-write,
  * a database in WAL mode included), and its counts against the manifest's.
  */
-async function checkDatabaseCopy(db: string, tmpDir: string, m: Manifest): Promise<string> {
+async function checkDatabaseCopy(
+  db: string,
+  tmpDir: string,
+  m: Manifest,
+): Promise<{ said: string; certKey: string | null }> {
   const tmp = await Deno.makeTempDir({ dir: tmpDir, prefix: ".restore-check-" });
   try {
     await Deno.copyFile(db, `${tmp}/parley.db`);
     integrity(`${tmp}/parley.db`, `the database in ${db.slice(0, db.lastIndexOf("/"))}`, false);
-    if (!m.counts) return "database integrity ok";
+    const certKey = recordedCertKey(`${tmp}/parley.db`);
+    if (!m.counts) return { said: "database integrity ok", certKey };
     const c = databaseCounts(`${tmp}/parley.db`, m.counts.messageLog ?? null);
     if (c.users !== m.counts.users || c.rooms !== m.counts.rooms || c.messages !== m.counts.messages) {
       throw new Error(
         `the database in ${db} holds ${countsText(c)}, ${MANIFEST} says ${countsText(m.counts)}; refused`,
       );
     }
-    return `database integrity ok (${countsText(c)})`;
+    return { said: `database integrity ok (${countsText(c)})`, certKey };
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }

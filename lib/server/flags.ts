@@ -192,6 +192,11 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
       "was still pending logged (keep it below systemd's TimeoutStopSec)",
     def: STOP_TIMEOUT_S,
   },
+  {
+    name: "other-server",
+    help: "accept a database recorded with another certificate key: a start records this one (a new TLS " +
+      "key); restore takes another server's backup",
+  },
   { name: "console", help: "read console commands from stdin even when it is not a terminal" },
   { name: "version", help: "print the version and exit" },
   { name: "help", short: "h", help: "print this help and exit" },

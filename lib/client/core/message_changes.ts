@@ -9,10 +9,10 @@
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
+  editTooLate,
   expiryText,
   handOut,
   MAX_EXPIRY_S,
-  pastEditWindow,
   sealAndSend,
   type Sealed,
   type Setting,
@@ -77,7 +77,8 @@ export class MessageChanges {
       );
     }
     if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
-    if (c.kind === "edit" && pastEditWindow(orig.ts, host.clock.now())) {
+    const now = host.clock.now(); // sealed in the edit (e2e/own_changes.ts): the recipients' rule, same times
+    if (c.kind === "edit" && editTooLate(orig, { ts: now, at: now })) {
       throw new BackendError("edit_window", "A message can be edited for 24 hours after it was sent");
     }
     return orig;

@@ -103,6 +103,7 @@ export async function sendText(
       ...re,
       ...rb,
       ...(ttl ? { expires: startsAt(r.ts, at) + ttl * 1000 } : {}),
+      sentAt: at, // its edit window starts there, as on the recipients' clients (e2e/changes.ts editTooLate)
     };
     outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)

@@ -31,15 +31,16 @@ export const withReply = (m: ChatMessage, re: string | undefined, by?: string): 
   re ? { ...m, replyTo: re, ...(by ? { replyBy: by } : {}) } : m;
 
 /**
- * An opened text message: its text, the message it answers, when it disappears: its ttl after the
- * server's time, but no later than after the sender's sealed time plus a small skew (issue 69 N4:
- * the server does not choose alone; changes.ts `startsAt`).
+ * An opened text message: its text, the message it answers, its sender's sealed time (`sentAt`: its
+ * edit window starts there), when it disappears: its ttl after the server's time, but no later than
+ * after the sender's sealed time plus a small skew (issue 69 N4: the server does not choose alone;
+ * changes.ts `startsAt`, `editTooLate`).
  */
 export const opened = (
   m: ChatMessage,
   p: { text: string; re?: string; rb?: string; x?: number; at?: number },
 ): ChatMessage => {
-  const r = withReply({ ...m, text: p.text }, p.re, p.rb);
+  const r = withReply({ ...m, text: p.text, ...(p.at !== undefined ? { sentAt: p.at } : {}) }, p.re, p.rb);
   return p.x ? { ...r, expires: startsAt(m.ts, p.at) + p.x * 1000 } : r;
 };
 
@@ -81,11 +82,11 @@ export async function applyWith(
   p: E2eParts,
   w: StoreWrites,
   env: ChatMessage,
-  change: { ref: string; c: MessageChange; admin: boolean; by?: string },
+  change: { ref: string; c: MessageChange; admin: boolean; by?: string; at?: number },
   conv: string | null,
 ): Promise<ChatMessage> {
-  const { ref, c, admin, by } = change;
-  const orig = changeTarget(p.local, p.me, env, ref, c, admin, by);
+  const { ref, c, admin, by, at } = change;
+  const orig = changeTarget(p.local, p.me, at === undefined ? env : { ...env, at }, ref, c, admin, by);
   let changed!: ChatMessage;
   await p.cs.commit(w, (db) => {
     changed = applyChange(p.local, orig.seq, env.from, env.ts, c);
@@ -118,13 +119,17 @@ export async function receiveChange(
 ): Promise<null> {
   const c = changeOf(cp);
   if (c.kind === "edit") {
-    // The edit window (changes.ts) from times the server does not choose alone (issue 69 N4): a stamp
-    // ahead of this clock is refused, and the edit's sealed time counts when later than the stamp.
+    // The edit window (changes.ts `editTooLate`) from the sealed times, not the server's (issue 69
+    // N4): a stamp ahead of this clock is refused; it is edited at its sealed time when later.
     await refuseWith(p, w, m, conv, () => refuseFuture(m.ts, p.clock.now()));
     if (cp.k === "edit" && cp.at !== undefined && cp.at > m.ts) m = { ...m, ts: cp.at };
   }
   const admin = await deletesAsAdmin(p, m, c);
-  const by = cp.by === undefined ? {} : { by: cp.by };
+  // The sender it names, and an edit's sealed time: held with it, or checked now.
+  const named = {
+    ...(cp.by === undefined ? {} : { by: cp.by }),
+    ...(cp.k === "edit" && cp.at ? { at: cp.at } : {}),
+  };
   if (c.kind === "delete" && !targetOf(p.local, m, cp.ref, c, admin, cp.by)) {
     // Taken back before it reached this device (the server deleted its copy): nothing to show.
     await commitConsumed(p, w, m.seq, conv);
@@ -133,10 +138,10 @@ export async function receiveChange(
   const held = p.held.get(cp.ref) ?? [];
   if (held.length < HELD_PER_TEXT && heldFor(p, m, cp.ref)) { // my text whose ok was lost: after its resend
     await commitConsumed(p, w, m.seq, conv);
-    p.held.set(cp.ref, [...held, { m, c, admin, ...by }]);
+    p.held.set(cp.ref, [...held, { m, c, admin, ...named }]);
     return null;
   }
-  const message = await applyWith(p, w, m, { ref: cp.ref, c, admin, ...by }, conv);
+  const message = await applyWith(p, w, m, { ref: cp.ref, c, admin, ...named }, conv);
   p.host.notify({ type: "message.changed", message });
   return null;
 }

@@ -40,12 +40,24 @@ export const SETTING_FIXED = "A setting line cannot be edited, deleted or reacte
 /** How long after sending its sender may edit a message (ms). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;
 
-/**
- * Whether an edit made at `at` of a message sent at `sentAt` (ms) comes after the edit window: the
- * one home of the comparison, for the sender's check and the recipient's (both modes).
- */
-export function pastEditWindow(sentAt: number, at: number): boolean {
+/** Whether an edit made at `at` of a message sent at `sentAt` (ms) comes after the edit window (under `editTooLate`). */
+function pastEditWindow(sentAt: number, at: number): boolean {
   return at - sentAt > EDIT_WINDOW_MS;
+}
+
+/**
+ * Whether edit `edit` of message `orig` comes after the edit window — the one rule, for the sender's
+ * check and the recipient's, in both modes (issue 69 N4): from the time the original's sender sealed
+ * in it (`sentAt`) to the time sealed in the edit (`at`) when both carry one, so a server's stamps
+ * (`ts`) move nothing; else (a text or edit of a client before 0.21) from the original's stamp to
+ * the later of the edit's stamp and its sealed time.
+ */
+export function editTooLate(
+  orig: Pick<ChatMessage, "ts" | "sentAt">,
+  edit: { ts: number; at?: number },
+): boolean {
+  if (orig.sentAt !== undefined && edit.at !== undefined) return pastEditWindow(orig.sentAt, edit.at);
+  return pastEditWindow(orig.ts, Math.max(edit.ts, edit.at ?? edit.ts));
 }
 
 /** How far after the sender's sealed time a server's stamp may start a disappearing message's timer (issue 69 N4). */
@@ -121,13 +133,14 @@ export function changeOf(p: ChangePayload): MessageChange {
 }
 
 /**
- * The message `env` (a change's envelope: sender, conversation, server time) may change with `c`,
- * checked against the local history seen from `me`; UnreadableError says why not.
+ * The message `env` (a change's envelope: sender, conversation, server time, and the time sealed in
+ * an edit, `at`) may change with `c`, checked against the local history seen from `me`;
+ * UnreadableError says why not.
  */
 export function changeTarget(
   local: LocalStore,
   me: string,
-  env: Pick<ChatMessage, "from" | "to" | "ts">,
+  env: Pick<ChatMessage, "from" | "to" | "ts"> & { at?: number },
   ref: string,
   c: MessageChange,
   /** The sender is an admin of the room `env` is in (its verified log): it may delete others' messages there. */
@@ -151,7 +164,7 @@ export function changeTarget(
   }
   if (orig.setting) throw new UnreadableError("it changes a setting line, not a text");
   if (orig.deleted) throw new UnreadableError("the message it changes was deleted");
-  if (c.kind === "edit" && pastEditWindow(orig.ts, env.ts)) {
+  if (c.kind === "edit" && editTooLate(orig, env)) {
     throw new UnreadableError("it edits a message older than the edit window (24 h)");
   }
   return orig;

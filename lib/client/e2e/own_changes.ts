@@ -20,7 +20,11 @@ import { type E2eParts, NO_WRITES } from "./parts.ts";
 import { sealFor } from "./room_seal.ts";
 
 /** My changes sealed in this folder, by the mid of their envelope. */
-const MINE = new FiledList<{ ref: string; c: MessageChange; by?: string }>("changes:mine", 64, 10 * 60_000);
+const MINE = new FiledList<{ ref: string; c: MessageChange; by?: string; at?: number }>(
+  "changes:mine",
+  64,
+  10 * 60_000,
+);
 /** My settings sealed in this folder, by the mid of their envelope (a number: a disappearing time filed by 0.18). */
 const SETTINGS = new FiledList<number | Setting>("settings:mine", 64, 10 * 60_000);
 
@@ -75,9 +79,10 @@ export async function sealOwnChange(
   c: MessageChange,
   by?: string,
 ): Promise<Sealed> {
-  const value = { ref, c, ...(by === undefined ? {} : { by }) };
-  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value }));
-  const payload = encodePayload(changePayload(mid, ref, c, by, p.clock.now())); // an edit's sealed time: issue 69 N4
+  const at = p.clock.now(); // an edit's sealed time, filed with it for the edit window: issue 69 N4
+  const value = { ref, c, ...(by === undefined ? {} : { by }), ...(c.kind === "edit" ? { at } : {}) };
+  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at, value }));
+  const payload = encodePayload(changePayload(mid, ref, c, by, at));
   return await sealFor(p, to, payload);
 }
 
@@ -96,5 +101,7 @@ export async function ownChangeSent(
   if (sent.seq > 0 && p.cs.consumed(sent.seq)) return named(p, ref, by) ?? sent;
   const conv = sent.seq > 0 ? convOf(p.me, sent) : null;
   const admin = await deletesAsAdmin(p, sent, c);
-  return await applyWith(p, NO_WRITES, sent, { ref, c, admin, ...(by === undefined ? {} : { by }) }, conv);
+  const at = (await MINE.get(p.cs, p.me, sent.mid))?.at; // the edit's sealed time, as filed
+  const also = { ...(by === undefined ? {} : { by }), ...(at === undefined ? {} : { at }) };
+  return await applyWith(p, NO_WRITES, sent, { ref, c, admin, ...also }, conv);
 }

@@ -49,6 +49,8 @@ export interface HeldChange {
   admin: boolean;
   /** The sender of the message it changes, as the change names it. */
   by?: string;
+  /** The time sealed in an edit (its edit window: e2e/changes.ts `editTooLate`). */
+  at?: number;
 }
 
 export interface E2eParts {

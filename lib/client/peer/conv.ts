@@ -9,8 +9,10 @@
  * before the peer's horizon (ids older than it were pruned, peer/store.ts) is refused, and an
  * envelope replayed is refused by the ratchet before it gets here. Refused, changing nothing but a
  * warning: a change of a message this node does not hold, of another conversation, an edit or
- * deletion of a message that is not its sender's, an edit after the window (counted to the time it
- * arrives: a peer's clock cannot take it back), a change of a deleted message, a malformed payload.
+ * deletion of a message that is not its sender's, an edit after the window (between the times sealed
+ * in the text and in the edit, as in client mode: an edit that waited in its sender's queue is taken
+ * as its sender took it; from a peer of an earlier version, without them, counted to the time it
+ * arrives), a change of a deleted message, a malformed payload.
  * A change made here is checked by the same rule (the sender being me), applied at once and queued
  * for the peer (peer/outbox.ts). A deletion removes the text from the store (LocalStore.applyDelete);
  * a disappearing time (`expire`) is a setting line of its sender's in the conversation (no text:
@@ -125,6 +127,7 @@ export class PeerConv {
       text: p.text,
       ...(p.re ? { replyTo: p.re, ...(p.rb ? { replyBy: p.rb } : {}) } : {}),
       ...(p.x ? { expires: ts + p.x * 1000 } : {}),
+      ...(p.at !== undefined ? { sentAt: p.at } : {}),
     };
     const saved = store.saveReceived(m, writes);
     return saved ? [{ type: "message", message: saved }] : [];
@@ -138,8 +141,10 @@ export class PeerConv {
     // and its resend has not been taken yet) shows the peer holds it: it is confirmed now, so the
     // change finds it in the history instead of being refused as a change of an unknown message.
     if (store.local.pending(p.ref)?.to.name === env.from) this.out.acked(env.from, p.ref);
-    // The edit window counts to now, not to the time the peer claims.
-    const at = { ...env, ts: clock.now() };
+    // The edit window (e2e/changes.ts editTooLate): between the times sealed in the text and the
+    // edit; for a peer of an earlier version, without them, to now, not to the time the peer claims.
+    const sealed = p.k === "edit" && p.at !== undefined ? { at: p.at } : {};
+    const at = { ...env, ts: clock.now(), ...sealed };
     const r = store.withWrites(writes, (): { changed: ChatMessage } | { refused: string } | null => {
       const taken = store.takeOnce(env.from, env.mid, env.ts, at.ts);
       if (taken === "again") return null; // taken before: its copy came again
@@ -200,11 +205,11 @@ export class PeerConv {
     const peer = this.out.writable(orig.from === me ? orig.to.name! : orig.from);
     if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
     const mid = newMid(), ts = clock.now();
-    const p = checked(changePayload(mid, ref, c, orig.from)); // by sender and id (issue 69 N2)
+    const p = checked(changePayload(mid, ref, c, orig.from, ts)); // by sender and id (issue 69 N2), an edit's time (N4)
     const changed = LocalStore.tx(store.db, () => {
       let target: ChatMessage;
       try {
-        const env = { from: me, to: { kind: "user" as const, name: peer }, ts };
+        const env = { from: me, to: { kind: "user" as const, name: peer }, ts, at: ts };
         target = changeTarget(store.local, me, env, ref, c, false, orig.from);
       } catch (e) {
         if (!(e instanceof UnreadableError)) throw e;

@@ -269,6 +269,42 @@ Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clo
   }
 });
 
+Deno.test("peer conv: the edit window runs between the sealed times — an edit that waited is taken as its sender took it", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const events: PeerEvent[] = [];
+  const clock = new ManualClock();
+  const conv = linklessConv(store, clock, events);
+  const NO_WRITES = { put: {}, del: [] };
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  const H = 3600_000;
+  try {
+    const ref = newMid(), sent = clock.now();
+    conv.received(
+      "bob",
+      ref,
+      sent,
+      seal({ v: 1, k: "text", mid: ref, text: "lunch at noon?", at: sent }),
+      NO_WRITES,
+    );
+    const edit = (text: string, at: number) => {
+      const mid = newMid();
+      return conv.received("bob", mid, at, seal({ v: 1, k: "edit", mid, ref, text, at }), NO_WRITES);
+    };
+    clock.advance(30 * H); // bob was away: his edit, sealed 23 h after his text, arrives 30 h after it
+    assert.deepEqual(edit("lunch at one?", sent + 23 * H).map((e) => e.type), ["message.changed"]);
+    const [late] = edit("lunch at two?", sent + 25 * H);
+    assert.ok(late?.type === "notice" && /edit window/.test(late.text), JSON.stringify(late));
+    assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?");
+    // Made here: the edit carries the time it was made, the text the time it was written.
+    store.putPeer({ name: "bob", identity: publicIdentity(await generateIdentity()), verified: true });
+    const mine = conv.out.send("bob", "see you there");
+    conv.out.acked("bob", mine.mid);
+    assert.equal(store.local.byMid("alice", mine.mid)?.sentAt, clock.now(), "its sealed time kept");
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("peer conv: a setting line is no text — its sender's node refuses to change it, the peer refuses a forged change", async () => {
   const [a, b] = [await node("alice"), await node("bob")];
   try {

@@ -133,7 +133,8 @@ export class PeerOutbox {
     const texts = this.entries.waiting()
       .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
       .map((p) => {
-        const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid) };
+        // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
+        const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
         return { mid: p.mid, ts: p.ts, body: encodePayload(textPayload(p.mid, p.text, o)) };
       });
     const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
@@ -162,6 +163,7 @@ export class PeerOutbox {
       text: p.text,
       ...this.#reply(p.replyTo),
       ...(x ? { expires: p.ts + x * 1000 } : {}),
+      sentAt: p.ts, // as sealed in it (#todo)
     };
     LocalStore.tx(store.db, () => {
       store.confirmSent(m);

@@ -2,7 +2,7 @@
  * The local store's history: the `messages` table, one row per message by its server sequence
  * number (`seq`), text sealed by the `HistorySealer` and bound to its row. `seen` marks messages a
  * screen or `parley read` has shown; the rest are "new" at next start. Rows come back as
- * `ChatMessage`s with their reply, edit, deletion, expiry and reactions, and whether the row is a
+ * `ChatMessage`s with their reply, edit, deletion, expiry, reactions and sealed time (`sentAt`), and whether the row is a
  * conversation's setting line (`setting`), not a text.
  */
 import type { ChatMessage, Target } from "../backend.ts";
@@ -14,8 +14,8 @@ import { reactionsOf } from "./local_store_changes.ts";
 export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage[], seen: boolean): void {
   const st = db.prepare(
     `INSERT OR IGNORE INTO messages
-       (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at, setting, reply_by)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       (seq, mid, ts, sender, kind, target, text, seen, reply_to, expires_at, setting, reply_by, sent_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const m of ms) {
     const text = sealer.seal(m.text, msgAd(m.seq, m.mid));
@@ -32,6 +32,7 @@ export function insertMessages(db: SqlDb, sealer: HistorySealer, ms: ChatMessage
       m.expires ?? null,
       m.setting ? 1 : 0,
       m.replyTo && m.replyBy ? m.replyBy : null,
+      m.sentAt ?? null,
     );
   }
 }
@@ -139,6 +140,7 @@ export function toMessage(db: SqlDb, sealer: HistorySealer, r: Row): ChatMessage
   if (r.deleted) m.deleted = true;
   if (r.setting) m.setting = true;
   if (r.expires_at !== null && r.expires_at !== undefined) m.expires = Number(r.expires_at);
+  if (r.sent_at !== null && r.sent_at !== undefined) m.sentAt = Number(r.sent_at);
   const reactions = reactionsOf(db, m.seq);
   if (reactions) m.reactions = reactions;
   return m;

@@ -82,6 +82,8 @@ const SCHEMA = [
   `ALTER TABLE messages ADD COLUMN reply_by TEXT;`,
   // Issue 71.10: the buffer list's order (local_buffer_order.ts), so numbers stay across restarts.
   `CREATE TABLE IF NOT EXISTS buffer_order (pos INTEGER PRIMARY KEY, name TEXT NOT NULL);`,
+  // Issue 69 N4: the time a text's sender sealed in it (its edit window starts there, not at the server's stamp).
+  `ALTER TABLE messages ADD COLUMN sent_at INTEGER;`,
 ];
 
 /**

@@ -71,6 +71,13 @@ function accountCases(t: Case): void {
     },
   );
 
+  t("certKey() is null until setCertKey() records one, which replaces the last", async (s) => {
+    assert.equal(await s.certKey(), null);
+    await s.setCertKey("SHA256:AA");
+    await s.setCertKey("SHA256:BB");
+    assert.equal(await s.certKey(), "SHA256:BB");
+  });
+
   t("setLoginState(), setRole() and countAdmins() persist", async (s) => {
     await s.createUser({ name: "a", hash: "h", role: "user", createdAt: 1 });
     await s.setLoginState("a", { failed: 3, lockedUntil: 99, lockouts: 1 });

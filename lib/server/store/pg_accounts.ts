@@ -68,6 +68,14 @@ export abstract class PgAccounts {
   async serverSecret(): Promise<string> {
     return (await this.sql`SELECT v FROM server_meta WHERE k = 'secret'`)[0]!.v as string;
   }
+  async certKey(): Promise<string | null> {
+    const [r] = await this.sql`SELECT v FROM server_meta WHERE k = 'cert_fingerprint'`;
+    return r ? r.v as string : null;
+  }
+  async setCertKey(fp: string): Promise<void> {
+    await this.sql`INSERT INTO server_meta (k, v) VALUES ('cert_fingerprint', ${fp})
+      ON CONFLICT (k) DO UPDATE SET v = excluded.v`;
+  }
   async getUser(name: string): Promise<UserRow | null> {
     const [r] = await this.sql`SELECT * FROM users WHERE name = ${name}`;
     return r ? toUser(r) : null;

@@ -64,6 +64,14 @@ export abstract class SqliteAccounts extends SqliteBase {
       (this.q("SELECT v FROM server_meta WHERE k = 'secret'").get() as Row).v as string,
     );
   }
+  certKey(): Promise<string | null> {
+    const r = this.q("SELECT v FROM server_meta WHERE k = 'cert_fingerprint'").get() as Row | undefined;
+    return Promise.resolve(r ? r.v as string : null);
+  }
+  setCertKey(fp: string): Promise<void> {
+    this.q("INSERT OR REPLACE INTO server_meta (k, v) VALUES ('cert_fingerprint', ?)").run(fp);
+    return Promise.resolve();
+  }
   getUser(name: string): Promise<UserRow | null> {
     const r = this.q("SELECT * FROM users WHERE name = ?").get(name) as Row | undefined;
     return Promise.resolve(r ? toUser(r) : null);

@@ -138,6 +138,13 @@ export interface Store {
   setCredential(name: string, hash: string, kdf: string): Promise<void>;
   /** A random secret made once per data folder (stand-in salts for unknown accounts). */
   serverSecret(): Promise<string>;
+  /**
+   * The certificate key this database belongs with (server_meta `cert_fingerprint`: the SHA-256 of
+   * the TLS certificate's public key, lib/server/cert_key.ts), or null when none is recorded yet.
+   */
+  certKey(): Promise<string | null>;
+  /** Records `fp` as the certificate key this database belongs with. */
+  setCertKey(fp: string): Promise<void>;
   getUser(name: string): Promise<UserRow | null>;
   listUsers(): Promise<UserRow[]>;
   setLoginState(
