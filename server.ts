@@ -74,6 +74,9 @@ function registrationMode(v: string | undefined): ServerConfig["registration"] |
   return v as ServerConfig["registration"];
 }
 
+/** The flags as parsed: those with a value (`f`, lib/server/flags.ts) and whether an on/off one is given. */
+type Flags = { f: Record<string, string | undefined>; on: (name: string) => boolean };
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: parseOptions() });
   const f = values as Record<string, string | undefined>; // the flags with a value (lib/server/flags.ts)
@@ -100,22 +103,88 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (positionals.length) throw new Error(`Unknown command "${positionals[0]}"; see --help`);
+  return await serve({ f, on }, dataDir, level);
+}
 
+/** Opened for serving: the data folder, the log, the store (and PostgreSQL, the bus) of this node. */
+interface Opened {
+  dd: Awaited<ReturnType<typeof openDataDir>>;
+  log: Logger;
+  node: string;
+  busUrl: string;
+  store: Store;
+  pg: PostgresStore | null;
+  bus: Bus | null;
+  busOpts: NatsBusOptions | null;
+  /** Set once the stop exists: what a broken embedded store does. */
+  onBroken: (e: Error) => void;
+}
+
+/** Runs the server until a signal, the console's /shutdown or a broken store stops it. */
+async function serve(fl: Flags, dataDir: string, level: Level): Promise<number> {
+  const { f, on } = fl;
+  const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
+  const metrics = metricsAt
+    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
+    : undefined;
+  const o = await openServing(fl, dataDir, level);
+  const { dd, log, store, pg, bus, node } = o;
+  const ffmpeg = await findMedia(f, log);
+  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {
+    // The --metrics listener's socket and connections (issue 69 N1).
+    metricsFds: metricsAt ? METRICS_MAX_CONNS + 1 : 0,
+  });
+  const srv = new ParleyServer({ ...serverConfig(fl, dataDir, ffmpeg), ...fds }, {
+    store,
+    log,
+    tls: dd.tls,
+    bus: bus ?? undefined,
+    metrics,
+    clusterKey: o.busOpts?.key,
+    ...(o.busOpts?.accept ? { clusterKeysAccepted: o.busOpts.accept } : {}),
+    // Through a bus blip (lib/server/cluster.ts): presence from the nodes' PostgreSQL heartbeats,
+    // controls (kicks, roles, device changes) from PostgreSQL's log of them.
+    ...(pg && bus ? { cluster: clusterStore(pg, node) } : {}),
+  });
+  await srv.start();
+  const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
+  const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
+  if (pg) await pg.heartbeat(node, !!bus, Date.now());
+  await sayCluster(f, o);
+  const fp = await fingerprintPem(dd.tls.cert);
+  log.info("listen", {
+    host: srv.config.host,
+    port: srv.port,
+    fingerprint: fp,
+    cert: dd.createdCert ? "created" : "reused",
+  });
+  const stop = stopper(o, srv, http, beat, (num(f["stop-timeout"], "stop-timeout") ?? STOP_TIMEOUT_S) * 1000);
+  // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
+  // gracefully (installed after it, one could find no handler yet and end the process at once).
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+  // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
+  const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
+  stdoutSink(
+    `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
+      `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
+      `(check the fingerprint above when it asks)`,
+  );
+  if (on("console") || Deno.stdin.isTerminal()) void runConsole(srv, stop);
+  return -1; // keep running
+}
+
+/** The data folder, the log, the serving lock, the store and bus, and the check of the certificate's key. */
+async function openServing({ f, on }: Flags, dataDir: string, level: Level): Promise<Opened> {
   const dd = await openDataDir(dataDir, {
     certFile: f["tls-cert"],
     keyFile: f["tls-key"],
     certNames: f.host ? [f.host] : [],
     logMaxBytes: num(f["log-max-bytes"], "log-max-bytes"),
   });
-  const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
-  const metrics = metricsAt
-    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
-    : undefined;
-  const log = new Logger(
-    [stderrSink, dd.logSink],
-    systemClock,
-    level,
-  );
+  const log = new Logger([stderrSink, dd.logSink], systemClock, level);
   // Held while serving, in the data and files folders: `restore` refuses while any server runs (issue 69 B2).
   const serving = await holdServing([dataDir, filesDirOf({ dataDir, filesDir: f["files-dir"] })]);
   for (const u of serving.unlocked) {
@@ -126,30 +195,34 @@ async function main(argv: string[]): Promise<number> {
   const node = `node-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   // The embedded store broke (an I/O error, damage): it takes no more writes; the server stops with a
   // failure for its supervisor to restart it, and the next start recovers from the WAL (issue 68).
-  let storeBroke = (e: Error) => log.error("store.broken", { error: e.message });
-  const { store, pg, bus, busOpts } = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
+  const o = { onBroken: (e: Error) => log.error("store.broken", { error: e.message }) };
+  const opened = await openStoreAndBus(storeUrl, busUrl, node, dd.dbPath, {
     storeCa: await readOpt(f["store-tls-ca"]),
     // The cluster key once the store says which other nodes it knows (none made then: issue 69 S3).
     bus: busUrl ? (others) => busOptions(dataDir, f, log, others) : null,
     embedded: {
       check: true,
       warn: (event, fields) => log.warn(event, fields),
-      onBroken: (e) => storeBroke(e),
+      onBroken: (e) => o.onBroken(e),
     },
   });
   // The database belongs with this certificate's key (issue 69): recorded at its first start.
   const keyFp = await keyFingerprintPem(dd.tls.cert);
-  const certKey = await bindCertKey(store, keyFp, on("other-server"));
+  const certKey = await bindCertKey(opened.store, keyFp, on("other-server"));
   if (certKey.kind === "refused") {
     log.error("cert.key", { problem: certKey.message });
-    await store.close();
+    await opened.store.close();
     throw new Error(certKey.message);
   }
   if (certKey.kind !== "same") {
     log.info("cert.key", { recorded: keyFp, ...(certKey.kind === "replaced" ? { was: certKey.was } : {}) });
   }
   await dd.secure(); // the store has made its files: 0600 (and the folder 0700) whatever they were
-  // Video: PARLEY_FFMPEG, then PATH; none → video answers "unavailable".
+  return Object.assign(o, { dd, log, node, busUrl, ...opened });
+}
+
+/** Video: PARLEY_FFMPEG, then PATH (none: video answers "unavailable"); a --videos folder that is not there. */
+async function findMedia(f: Flags["f"], log: Logger): Promise<string | null> {
   const ffmpeg = findFfmpeg(Deno.env);
   if (ffmpeg) log.info("video.ffmpeg", { path: ffmpeg });
   else log.warn("video.unavailable", { reason: `ffmpeg not found (${FFMPEG_HINT})` });
@@ -160,13 +233,14 @@ async function main(argv: string[]): Promise<number> {
       hint: "create it and put the videos in it, then restart",
     });
   }
+  return ffmpeg;
+}
+
+/** The server's configuration from the flags (the descriptor budget aside: fitConnsToFdLimit). */
+function serverConfig({ f, on }: Flags, dataDir: string, ffmpeg: string | null): Partial<ServerConfig> {
   const loginTimeout = num(f["login-timeout"], "login-timeout");
   const quota = num(f.quota, "quota");
-  const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {
-    // The --metrics listener's socket and connections (issue 69 N1).
-    metricsFds: metricsAt ? METRICS_MAX_CONNS + 1 : 0,
-  });
-  const srv = new ParleyServer({
+  return {
     host: f.host,
     port: num(f.port, "port"),
     dataDir,
@@ -176,7 +250,6 @@ async function main(argv: string[]): Promise<number> {
     lockoutSeconds: num(f.lockout, "lockout"),
     lockoutCapSeconds: num(f["lockout-cap"], "lockout-cap"),
     maxFrame: num(f["max-frame"], "max-frame"),
-    ...fds,
     maxConnsPerAddr: num(f["max-conns-per-addr"], "max-conns-per-addr"),
     msgRate: num(f["msg-rate"], "msg-rate"),
     loginRate: num(f["login-rate"], "login-rate"),
@@ -192,51 +265,41 @@ async function main(argv: string[]): Promise<number> {
     registration: registrationMode(f.registration),
     registerRate: num(f["register-rate"], "register-rate"),
     registerRateTotal: num(f["register-rate-total"], "register-rate-total"),
-  }, {
-    store,
-    log,
-    tls: dd.tls,
-    bus: bus ?? undefined,
-    metrics,
-    clusterKey: busOpts?.key,
-    ...(busOpts?.accept ? { clusterKeysAccepted: busOpts.accept } : {}),
-    // Through a bus blip (lib/server/cluster.ts): presence from the nodes' PostgreSQL heartbeats,
-    // controls (kicks, roles, device changes) from PostgreSQL's log of them.
-    ...(pg && bus ? { cluster: clusterStore(pg, node) } : {}),
-  });
-  await srv.start();
-  const http = metrics && metricsAt ? await startMetrics(metrics, metricsAt, srv, store, bus, log) : null;
-  const beat = pg ? setInterval(() => pg.heartbeat(node, !!bus, Date.now()).catch(() => {}), 1000) : null;
-  if (pg) await pg.heartbeat(node, !!bus, Date.now());
-  if (bus) {
-    const { redactBusUrl } = await import("./lib/server/bus/nats_bus.ts"); // loaded already: the bus is up
-    log.info("cluster.join", { node, bus: redactBusUrl(busUrl) });
-  }
-  if (bus && !/\/\/[^/,]*@/.test(busUrl) && !f["bus-creds"] && !f["bus-nkey"] && !f["bus-tls-cert"]) {
-    log.warn("cluster.bus", {
+  };
+}
+
+/** Says the node joined its cluster, and warns when NATS takes anyone (no credentials given). */
+async function sayCluster(f: Flags["f"], o: Opened): Promise<void> {
+  if (!o.bus) return;
+  const { redactBusUrl } = await import("./lib/server/bus/nats_bus.ts"); // loaded already: the bus is up
+  o.log.info("cluster.join", { node: o.node, bus: redactBusUrl(o.busUrl) });
+  if (!/\/\/[^/,]*@/.test(o.busUrl) && !f["bus-creds"] && !f["bus-nkey"] && !f["bus-tls-cert"]) {
+    o.log.warn("cluster.bus", {
       hint: "no NATS credentials given: events stay sealed, but anyone who reaches NATS can flood it " +
         "(README: Lock NATS and PostgreSQL down)",
     });
   }
-  const fp = await fingerprintPem(dd.tls.cert);
-  log.info("listen", {
-    host: srv.config.host,
-    port: srv.port,
-    fingerprint: fp,
-    cert: dd.createdCert ? "created" : "reused",
-  });
+}
 
-  // The signals are taken before the line scripts wait for: a SIGTERM right after it shuts down
-  // gracefully (installed after it, one could find no handler yet and end the process at once).
+/**
+ * The one stop of the process (signals, the console, a broken store): each step raced against one
+ * deadline (`boundMs`, lib/server/stop_bound.ts), so a PostgreSQL or NATS that does not answer leaves the
+ * step pending, logged, and the process ends all the same. A broken embedded store stops it with 70.
+ */
+function stopper(
+  o: Opened,
+  srv: ParleyServer,
+  http: { close(): Promise<void> } | null,
+  beat: ReturnType<typeof setInterval> | null,
+  boundMs: number,
+): (why: string, code?: number) => Promise<void> {
+  const { log, pg, node, dd } = o;
   let exiting = false;
-  const bound = (num(f["stop-timeout"], "stop-timeout") ?? STOP_TIMEOUT_S) * 1000;
   const stop = async (why: string, code = 0) => {
     if (exiting) return;
     exiting = true;
     log.info("signal", { why });
     if (beat !== null) clearInterval(beat);
-    // Each step raced against one deadline (lib/server/stop_bound.ts): a PostgreSQL or NATS that
-    // does not answer leaves the step pending, logged, and the process ends all the same.
     const r = await stopWithin(
       [
         { name: "metrics close", run: async () => await http?.close() },
@@ -247,13 +310,13 @@ async function main(argv: string[]): Promise<number> {
         },
         { name: "server shutdown", run: () => srv.shutdown(), waiting: () => srv.shutdownStep },
       ],
-      bound,
+      boundMs,
       { log, now: () => Date.now() },
     );
     dd.close(); // after the last log line: the log file is in it
     Deno.exit(code || (r.done ? 0 : 1));
   };
-  storeBroke = (e) => {
+  o.onBroken = (e) => {
     log.error("store.broken", {
       error: e.message,
       hint: "the database failed (an I/O error or damage): no more writes; stopping for a restart, " +
@@ -261,36 +324,24 @@ async function main(argv: string[]): Promise<number> {
     });
     void stop("store broken", 70);
   };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  // Windows has no SIGTERM; Ctrl-C (SIGINT) and the console's /shutdown still work there.
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  return stop;
+}
 
-  // One write: the line scripts wait for ("listening", a fixed contract), then how a user connects.
-  const where = /^(0\.0\.0\.0|::|\[::\])$/.test(srv.config.host) ? "HOST" : srv.config.host;
-  stdoutSink(
-    `Parley listening on ${srv.config.host}:${srv.port} (TLS) fingerprint ${fp}\n` +
-      `Connect: parley --server ${where.includes(":") ? `[${where}]` : where}:${srv.port} --user NAME ` +
-      `(check the fingerprint above when it asks)`,
-  );
-
-  if (on("console") || Deno.stdin.isTerminal()) {
-    (async () => {
-      const dec = new TextDecoderStream();
-      let buf = "";
-      for await (const chunk of Deno.stdin.readable.pipeThrough(dec)) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          const out = await runConsoleLine(srv, line);
-          if (out) stdoutSink(out);
-          if (/^\/?shutdown\b/.test(line.trim())) return stop("console");
-        }
-      }
-    })();
+/** The server console on stdin: a line at a time; `/shutdown` stops the process. */
+async function runConsole(srv: ParleyServer, stop: (why: string) => Promise<void>): Promise<void> {
+  const dec = new TextDecoderStream();
+  let buf = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(dec)) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const out = await runConsoleLine(srv, line);
+      if (out) stdoutSink(out);
+      if (/^\/?shutdown\b/.test(line.trim())) return stop("console");
+    }
   }
-  return -1; // keep running
 }
 
 /** `--metrics`: gauges read from the server and this process, health from the store and bus; HTTP on. */

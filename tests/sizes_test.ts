@@ -29,7 +29,6 @@ export const FUNCTION_SIZE_DEBT: string[] = [
   "lib/media/mjpeg_splitter.ts:#scan",
   "lib/media/render_sixel.ts:encode",
   "lib/media/stream.ts:#run",
-  "server.ts:main",
 ];
 
 const isTestCode = (f: string) => /(_test|_testing|_test_util)\.ts$/.test(f);
