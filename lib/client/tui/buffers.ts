@@ -86,15 +86,14 @@ export class ChatBuffer {
   /** A conversation's peer's away reason as they last told it (`/whois` says it), until they are free or offline. */
   away: { text: string; at: number } | null = null;
   markerAfter: Line | null = null;
-  /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
-  markerBefore: Line | null = null;
+  markerBefore: Line | null = null; // instead of `markerAfter` when the first unread line is the first
   scroll: ScrollPos | null = null;
   readonly editor = new LineEditor();
-  /** Nicks that spoke here, most recent first. */
-  speakers: string[] = [];
+  speakers: string[] = []; // nicks that spoke here, most recent first
   #mids = new Set<string>();
 
-  constructor(readonly kind: BufferKind, readonly name: string) {
+  /** `shown`: told each line `add` appends (a conversation's log, app_settings.ts). */
+  constructor(readonly kind: BufferKind, readonly name: string, readonly shown?: (line: Line) => void) {
     this.key = bufferKey(kind, name);
   }
 
@@ -183,6 +182,7 @@ export class ChatBuffer {
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;
     this.lines.push(line);
+    this.shown?.(line);
     if (!active && countsUnread(line)) {
       this.unread++;
       if (line.highlight) this.highlights++;

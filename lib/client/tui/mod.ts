@@ -10,6 +10,7 @@ import type { ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
+import type { ClientFiles } from "../session/home_dir.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import type { CommandSpec } from "./command_context.ts";
 import type { PictureLoader, TuiOptions } from "./app_options.ts";
@@ -56,10 +57,19 @@ type PeerWatchPort = NonNullable<TuiOptions["peerWatch"]>;
  */
 type LocalVideoOpener = NonNullable<TuiOptions["openLocalVideo"]>;
 
+/**
+ * The settings file and the conversation logs (`ClientFiles`, session/home_dir.ts, documented at
+ * home; not re-exported).
+ * @internal
+ */
+type SettingsFiles = ClientFiles;
+
 /** How `runTui` runs: what the caller resolved from flags and environment, and test doubles. */
 export interface RunTuiOptions {
-  /** How a DM or a mention is announced (default "bell"). */
+  /** How a DM or a mention is announced as the terminal allows (default "bell"; the `notify` setting's `auto`). */
   notify?: NotifyMode;
+  /** The settings file (read before the first frame) and the conversation logs: start/launch.ts `screenFiles`. */
+  files?: SettingsFiles;
   /** Time source of the app (default: the system clock). */
   clock?: Clock;
   /** Formats a message time for the screen (default: local HH:MM). */
@@ -93,6 +103,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
   let ticker: ReturnType<typeof setInterval> | undefined;
   try {
     const { cols, rows } = term.size();
+    const config = opts.files ? await readConfig(opts.files) : undefined;
     const app = new TuiApp(backend, {
       output: term,
       cols,
@@ -100,6 +111,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.formatTime ? { formatTime: opts.formatTime } : {}),
       notify: opts.notify ?? "bell",
+      ...(opts.files ? { files: opts.files, config } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
       ...(opts.listPaths ? { listPaths: opts.listPaths } : {}),
@@ -142,6 +154,15 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
     clearTimeout(escTimer);
     clearInterval(ticker);
     term.restore();
+  }
+}
+
+/** The settings file's text, or why it could not be read (said at start; never a crash). */
+async function readConfig(files: ClientFiles): Promise<{ text: string | null; error?: string }> {
+  try {
+    return { text: await files.readConfig() };
+  } catch (e) {
+    return { text: null, error: (e as Error).message };
   }
 }
 
