@@ -4,13 +4,16 @@
  * e.g. `notify: detectNotifyMode(Deno.env.toObject())` — nothing here reads flags or environment.
  * Video graphics: unless `renderer` is given, the terminal is asked at start (kitty graphics query,
  * cell size, DA1 — lib/media's DETECT_QUERY) and its replies are taken out of the first input;
- * no answer within `detectMs` means half-blocks. Keys typed meanwhile still reach the app.
+ * no answer within `detectMs` means half-blocks. Keys typed meanwhile still reach the app. Before
+ * that query, emoji_probe.ts asks how the terminal draws joined emoji, which width.ts then follows.
  */
 import type { ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
 import type { ClientFiles } from "../session/home_dir.ts";
+import { EMOJI_PROBE, parseEmojiReplies } from "./emoji_probe.ts";
+import { type EmojiCells, useEmojiCells } from "./width.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import type { CommandSpec } from "./command_context.ts";
 import type { PictureLoader, TuiOptions } from "./app_options.ts";
@@ -136,6 +139,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
       else {
         const found = await detectGraphics(term, input, opts.detectMs ?? 300);
         app.video.graphics = found.graphics;
+        emojiAsDrawn(app, found.emoji); // the probe drew at the top left: repainted whole either way
         if (found.rest) app.feedText(found.rest);
         if (found.eof) return;
       }
@@ -172,9 +176,14 @@ async function detectGraphics(
   input: { read(): Promise<Uint8Array | null>; taken(): void },
   ms: number,
 ): Promise<
-  { graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number }; rest: string; eof: boolean }
+  {
+    graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number };
+    rest: string;
+    eof: boolean;
+    emoji: EmojiCells | null;
+  }
 > {
-  term.write(DETECT_QUERY);
+  term.write(EMOJI_PROBE + DETECT_QUERY); // the probe's replies come first, DA1's last
   const dec = new TextDecoder();
   let text = "", eof = false, timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
@@ -188,17 +197,26 @@ async function detectGraphics(
         break;
       }
       text += dec.decode(chunk, { stream: true });
-      if (parseDetectReplies(text).complete) break;
+      if (parseDetectReplies(parseEmojiReplies(text).rest).complete) break;
     }
   } finally {
     clearTimeout(timer);
   }
-  const r = parseDetectReplies(text);
+  const emoji = parseEmojiReplies(text);
+  const r = parseDetectReplies(emoji.rest);
   const graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number } = {
     kind: chooseGraphics(r),
   };
   const { cols, rows } = term.size();
   const cell = cellPixels(r, cols, rows);
   if (cell.from !== "default") [graphics.cellWidth, graphics.cellHeight] = [cell.width, cell.height];
-  return { graphics, rest: r.rest, eof };
+  return { graphics, rest: r.rest, eof, emoji: emoji.cells };
+}
+
+/** Emoji drawn as the terminal told (width.ts), every line wrapped again and the screen repainted. */
+function emojiAsDrawn(app: TuiApp, cells: EmojiCells | null): void {
+  if (cells) useEmojiCells(cells);
+  for (const b of app.state.buffers.buffers) for (const l of b.lines) l.cacheWidth = undefined;
+  app.invalidate();
+  app.tick();
 }
