@@ -94,6 +94,25 @@ Deno.test("/set log on in a conversation appends each line shown there to its lo
     await h.app.settings.flushed();
     assert.match(files.logs.get("bob") ?? "", /\tbob\thello log\n$/);
     assert.equal(files.logs.has("#general"), false);
+    // What arrived while away is shown (behind the read marker) and logged too; older history is not.
+    const at = h.clock.now();
+    const m = (seq: number, text: string) => ({
+      seq,
+      mid: `u${seq}`,
+      ts: at,
+      from: "bob",
+      to: { kind: "user" as const, name: "alice" },
+      text,
+    });
+    h.app.state.catchUp({
+      recent: [m(90, "an old line")],
+      unseen: [m(91, "while you were away")],
+      pending: [],
+    });
+    await h.settle();
+    await h.app.settings.flushed();
+    assert.match(files.logs.get("bob")!, /\tbob\twhile you were away\n$/);
+    assert.doesNotMatch(files.logs.get("bob")!, /an old line/);
     assert.match(files.saved.at(-1)!, /^log\.bob = on$/m);
     // The other settings apply at once too: emoji conversion off, seconds in the time column.
     await h.type("/set emoji off\r");
