@@ -76,6 +76,15 @@ export function progressReporter(
 /** A fixed-contract line: its fields (names from others among them) escaped, so it stays one line. */
 const line = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join("  ");
 
+/** `send-file --direct`: waits a little for the direct path, then relays (issue 71.15). */
+const DIRECT_HELP = `straight to the recipient's client: wait for it to accept (up to --wait, default ${
+  DIRECT_FIRST_MS / 1000
+} s), then through the server, said on standard error`;
+const DIRECT_ONLY_HELP =
+  `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
+    DIRECT_WAIT_MS / 1000
+  } s), never relay`;
+
 /** Registers `files`, `send-file` and `receive` on the program, in this order. */
 export function registerFileCommands(program: Command, io: CliIo): void {
   const run = (fn: (c: ChatClient, ft: FileTransfers, o: Opts, args: string[]) => Promise<void>) =>
@@ -109,18 +118,8 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one upload, through the server)")
     .argument("<path>", "file to send")
-    .option(
-      "--direct",
-      `straight to the recipient's client: wait for it to accept (up to --wait, default ${
-        DIRECT_FIRST_MS / 1000
-      } s), then through the server, said on standard error`,
-    )
-    .option(
-      "--direct-only",
-      `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
-        DIRECT_WAIT_MS / 1000
-      } s), never relay`,
-    )
+    .option("--direct", DIRECT_HELP)
+    .option("--direct-only", DIRECT_ONLY_HELP)
     .option(
       "--relay",
       "only through the server (default: the relay, moving to the direct path when it opens)",
