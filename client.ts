@@ -87,6 +87,7 @@ if (import.meta.main) {
         const ffmpeg = findFfmpeg({ get: (n: string) => Deno.env.get(n) });
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
+          files: dirs.files,
           commands: PEER_COMMANDS,
           listPaths: pathCompletions,
           loadPicture: (path, box) => imageThumbnail(ffmpeg, path, box),

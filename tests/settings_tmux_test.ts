@@ -87,3 +87,22 @@ test({
     }
   },
 });
+
+test({
+  name: "TUI e2e: peer mode's /set saves in the same settings file",
+  ignore: skipWithoutTmux,
+  fn: async () => {
+    const tm = new Tmux(0);
+    const home = await Deno.makeTempDir();
+    try {
+      await tm.startPeer("p", "alice", home, "127.0.0.1:0", "XDG_CONFIG_HOME=", 200);
+      await tm.waitFor("p", (s) => s.includes("Welcome to Parley, alice"), "welcome");
+      await tm.type("p", "/set time_format %H.%M");
+      await tm.waitFor("p", (s) => /time_format = %H\.%M \(saved in /.test(s), "saved");
+      assert.match(await Deno.readTextFile(`${home}/config`), /^time_format = %H\.%M$/m);
+    } finally {
+      await tm.stop();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});

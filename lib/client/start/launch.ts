@@ -5,13 +5,13 @@
  * lockout names the time of the next allowed try and waits for it (`waitUntil`), then asks the
  * password again; without `waitUntil` (or in a script) it ends with that time. A server that
  * registers by invitation asks for the code (or PARLEY_INVITE). Then hands the core (`ChatClient`),
- * which reconnects by itself, to the UI runner, with its settings file and logs (`screenFiles`).
+ * which reconnects by itself, to the UI runner, with its settings file and logs (target.ts `screenFiles`).
  */
 import { BackendError, type ChatBackend } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { FileDesk } from "../files/desk.ts";
 import { watchChannel } from "../video/watch_channel.ts";
-import { type ClientFiles, clientFiles, holdsAccount } from "../session/home_dir.ts";
+import { type ClientFiles, holdsAccount } from "../session/home_dir.ts";
 import { pinnedCertificate, serverKey } from "../session/trust.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import {
@@ -22,6 +22,7 @@ import {
   readPassword,
   resolveTarget,
 } from "./session_setup.ts";
+import { screenFiles } from "./target.ts";
 import { deviceProver, loginAgain } from "./login_again.ts";
 
 export interface LaunchPrompts extends Prompts {
@@ -113,15 +114,6 @@ export async function launchTui(
       if (e.code === "name_taken") register = false;
     }
   }
-}
-
-/**
- * The settings file (`$XDG_CONFIG_HOME/parley/config` when that is set, else `config` in the client
- * folder) and the conversation logs (`logs/USER/` in the client folder), issue 71.11 and 71.13.
- */
-export function screenFiles(home: string, env: ClientEnv, user: string): ClientFiles {
-  const xdg = env.get("XDG_CONFIG_HOME");
-  return clientFiles(xdg ? `${xdg}/parley` : home, `${home}/logs/${user}`);
 }
 
 /** Files (issue 12): the desk, resumed at start, after every reconnect and when a sender is back to send straight. */
