@@ -293,6 +293,7 @@ export class TuiApp implements AppHost {
     this.stop();
     if (this.video.playing) await this.video.stop().catch(() => {});
     await this.backend.close().catch(() => {});
+    await this.settings.flushed(); // the conversation logs' last lines are on disk
     this.#quit();
   }
 }

@@ -76,7 +76,11 @@ export interface CommandContext {
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
   /** `/set` (app_settings.ts): every setting's line, and a change checked, applied and saved (rejects with why not). */
-  settings?: { list(): string[]; set(name: string, value: string): Promise<string> };
+  settings?: {
+    list(): string[];
+    set(name: string, value: string): Promise<string>;
+    outgoing(text: string): string;
+  };
 }
 
 /** `/help`'s rows: two spaces, the command in HELP_HEAD cells, a space, then its help (parse.ts `helpLines`). */
