@@ -13,8 +13,8 @@
  * narrow character it takes one cell in tmux and xterm.js — the widths they agree on, and the default
  * — or what the terminal's probe measured (two in kitty). A sequence joined with U+200D (a family,
  * "woman technologist", the rainbow flag) is drawn whole, one cluster, in a terminal that the probe
- * saw join it (tmux: the cells of its first part), and as its parts, two cells each, without the
- * joiner, where the terminal does not join or said nothing (xterm.js: the parts' cells, so the rest
+ * saw join it (tmux: the cells of its first part) when it fits a tmux cell (JOIN_MAX_BYTES), and as
+ * its parts, two cells each, without the joiner, where the terminal does not join or said nothing (xterm.js: the parts' cells, so the rest
  * of the row stays in line). A skin-tone modifier likewise stays on its emoji only where the probe
  * saw the terminal draw the pair in two cells. The text itself (sent, stored, edited) is never changed.
  */
@@ -78,10 +78,27 @@ const ZWJ = "\u200d";
 const EMOJI_JOINED = /\p{Extended_Pictographic}.*(\u200d|[\u{1f3fb}-\u{1f3ff}])/u;
 const SKIN_TONE = /([\u{1f3fb}-\u{1f3ff}])/u;
 
+/**
+ * The longest sequence drawn joined, in UTF-8 bytes: tmux keeps at most 21 in a cell (its UTF8_SIZE)
+ * and drops the rest of a longer one from the screen (a family of four, 25 bytes, lost its last
+ * person), so a longer sequence is drawn as its parts in every terminal.
+ */
+const JOIN_MAX_BYTES = 21;
+
+function utf8Bytes(g: string): number {
+  let n = 0;
+  for (const ch of g) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
 /** A joined emoji as the terminal draws it: whole where it joins (`emoji`), else its parts without the joiner. */
 function splitEmoji(g: string, out: string[]): void {
   const joined = g.includes(ZWJ);
-  if (joined ? emoji.zwj && (emoji.tone || !SKIN_TONE.test(g)) : emoji.tone) return void out.push(g);
+  const whole = joined ? emoji.zwj && (emoji.tone || !SKIN_TONE.test(g)) : emoji.tone;
+  if (whole && utf8Bytes(g) <= JOIN_MAX_BYTES) return void out.push(g);
   for (const part of g.split(ZWJ)) {
     if (emoji.tone) out.push(part);
     else for (const p of part.split(SKIN_TONE)) if (p !== "") out.push(p);
