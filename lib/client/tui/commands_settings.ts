@@ -20,7 +20,7 @@ export const SET_DETAILS = (): string[] =>
 export const SET_COMMANDS: readonly CommandSpec[] = [
   {
     name: "set",
-    usage: "[NAME [VALUE…]]",
+    usage: "[NAME] [VALUE…]",
     help:
       "List the settings with their values and defaults, or change one (saved at once; /help set explains them)",
     permission: "user",

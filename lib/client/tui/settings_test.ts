@@ -120,6 +120,9 @@ Deno.test("/set log on in a conversation appends each line shown there to its lo
     assert.equal(h.backend.sent.at(-1)?.text, "hi :) :thumbsup:");
     const shown = (await h.type("/set time_format %H:%M:%S\r")).join("\n");
     assert.match(shown, /\d\d:\d\d:\d\d\s+-- │ time_format = %H:%M:%S/);
+    // A value with spaces is one value.
+    const ampm = (await h.type("/set time_format %I:%M %p\r")).join("\n");
+    assert.match(ampm, /\d\d:\d\d [AP]M\s+-- │ time_format = %I:%M %p/);
   } finally {
     h.close();
   }
