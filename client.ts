@@ -87,6 +87,7 @@ if (import.meta.main) {
         const ffmpeg = findFfmpeg({ get: (n: string) => Deno.env.get(n) });
         await runTui(new PeerBackend(node, dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
+          files: dirs.files,
           commands: PEER_COMMANDS,
           listPaths: pathCompletions,
           loadPicture: (path, box) => imageThumbnail(ffmpeg, path, box),
@@ -122,13 +123,14 @@ if (import.meta.main) {
       const { findFfmpeg, imageThumbnail } = await import("./lib/media/mod.ts");
       const { pathCompletions } = await import("./lib/client/files/disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };
-      return await launchTui(flags, env, prompts, async (backend) => {
+      return await launchTui(flags, env, prompts, async (backend, files) => {
         const r = Deno.env.get("PARLEY_RENDERER");
         if (r !== undefined && r !== "kitty" && r !== "sixel" && r !== "halfblock") {
           throw new Error(`PARLEY_RENDERER must be kitty, sixel or halfblock, not "${r}"`);
         }
         await runTui(backend, {
           notify: detectNotifyMode(Deno.env.toObject()),
+          files, // the settings file and conversation logs (/set)
           ...(r ? { renderer: r } : {}),
           // Frames decode in a long-lived ffmpeg when there is one (as in `parley play`).
           videoDecoder: (kind) => playDecoder(findFfmpeg(env), kind),

@@ -1,5 +1,6 @@
 /**
- * Rule 3, one description per command: README's command tables (and its key table, from the TUI's `KEYS`) are rendered here from the
+ * Rule 3, one description per command: README's command tables (and its key table, from the TUI's `KEYS`,
+ * and its settings table, from settings.ts's `SETTINGS` that `/set` and `/help set` read) are rendered here from the
  * tables the programs run — the TUI's `COMMANDS` (which also drive `/help` and Tab completion), the
  * scripted client's commander program (`cliProgram`, which prints `--help`) and the server console's
  * `CONSOLE_COMMANDS` — and must equal README's rows; so must its server option table, from the
@@ -12,6 +13,7 @@ import { cliProgram } from "../lib/client/cli/main.ts";
 import { COMMANDS } from "../lib/client/tui/commands.ts";
 import { helpLines } from "../lib/client/tui/parse.ts";
 import { KEYS } from "../lib/client/tui/key_table.ts";
+import { settingRows } from "../lib/client/tui/commands_settings.ts";
 import { CONSOLE_COMMANDS } from "../lib/server/console.ts";
 import { flagUsage, SERVER_FLAGS } from "../lib/server/flags.ts";
 import { runProgram } from "./helpers.ts";
@@ -102,10 +104,16 @@ export function keyRows(): Row[] {
   return KEYS.map(([k, d]) => [k, d]);
 }
 
+/** README's settings table: the rows `/help set` lists (settings.ts's `SETTINGS`, issue 71.11). */
+export function settingsRows(): Row[] {
+  return settingRows().map(([n, v, d, h]) => [code(n), h, v, code(d)]);
+}
+
 const TABLES: { id: string; head: Row; rows: () => Row[] }[] = [
   { id: "console", head: ["Command", "Does"], rows: consoleRows },
   { id: "tui", head: ["Command", "Does"], rows: tuiRows },
   { id: "keys", head: ["Key", "Does"], rows: keyRows },
+  { id: "settings", head: ["Setting", "Does", "Values", "Default"], rows: settingsRows },
   { id: "cli", head: ["Command", "Example"], rows: cliRows },
   { id: "flags", head: ["Option", "Meaning", "Default"], rows: flagRows },
 ];

@@ -3,13 +3,15 @@
  * full-screen client counts for it. `❤️` (U+2764 U+FE0F) was counted two cells while tmux and
  * xterm.js move the cursor one, which left a stray character on screen until Ctrl-L. Each emoji is
  * drawn as the client draws it (`graphemes`) into @xterm/headless (Unicode 11 widths, as xterm.js
- * in a browser) and into a tmux pane, and the cursor's advance is compared with `textWidth`.
+ * in a browser) and into a tmux pane, and the cursor's advance is compared with `textWidth`. In tmux,
+ * as the client does, the terminal is first asked how it draws joined emoji (emoji_probe.ts; tmux 3.3a
+ * joins U+200D sequences), and every emoji is drawn that way — whole where tmux joins it (issue 71.24).
  */
 import assert from "node:assert/strict";
 import xt from "@xterm/headless";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { allEmoji } from "../lib/client/core/emoji_testing.ts";
-import { graphemes, textWidth } from "../lib/client/tui/width.ts";
+import { type EmojiCells, graphemes, textWidth } from "../lib/client/tui/width.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
 import { skipWithoutTmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
@@ -52,18 +54,23 @@ test({
         `${rootFile("tests/emoji_width_probe.ts")} ${out} 2>${dir}/stderr`;
       await tmux("new-session", "-d", "-s", "w", "-x", "60", "-y", "5", cmd);
       const end = Date.now() + 60_000;
-      let rows: { e: string; assumed: number; advance: number }[] | null = null;
-      while (!rows && Date.now() < end) {
+      type Probe = { cells: EmojiCells; rows: { e: string; assumed: number; advance: number }[] };
+      let got: Probe | null = null;
+      while (!got && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 200));
-        rows = await Deno.readTextFile(out).then(JSON.parse).catch(() => null);
+        got = await Deno.readTextFile(out).then(JSON.parse).catch(() => null);
       }
       assert.ok(
-        rows,
+        got,
         `no answer from the probe: ${await Deno.readTextFile(`${dir}/stderr`).catch(() => "")}`,
       );
-      assert.ok(rows.length > 1000);
-      const bad = rows.filter((r) => r.assumed !== r.advance);
-      assert.equal(bad.length, 0, report(bad, "tmux"));
+      assert.ok(got.rows.length > 1000);
+      const bad = got.rows.filter((r) => r.assumed !== r.advance);
+      assert.equal(
+        bad.length,
+        0,
+        report(bad, `tmux (which the probe found draws ${JSON.stringify(got.cells)})`),
+      );
     } finally {
       await tmux("kill-server");
       await Deno.remove(dir, { recursive: true });

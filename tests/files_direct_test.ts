@@ -312,7 +312,7 @@ Deno.test("direct files: an unreachable candidate or an impostor falls back to t
   }
 });
 
-Deno.test("direct files, scripted: send-file --direct while receive waits; receive --relay makes --direct fail", async () => {
+Deno.test("direct files, scripted: send-file --direct while receive waits; receive --relay makes --direct-only fail; --direct with nobody there relays", async () => {
   const t = await startTestServer();
   const cli = (home: string, user: string, ...args: string[]) =>
     runProgram(
@@ -341,14 +341,38 @@ Deno.test("direct files, scripted: send-file --direct while receive waits; recei
     assert.equal(r.out.trim(), `saved ${t.dir}/down/cli.bin ${data.length} ${sum}`, r.err);
     assert.equal(stored, 0);
     const [s2, r2] = await Promise.all([
-      cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "3"),
+      cli(ha, "alice", "send-file", "bob", p, "--direct-only", "--wait", "3"),
       cli(hb, "bob", "receive", "--from", "alice", "--out", `${t.dir}/down2`, "--timeout", "30", "--relay"),
     ]);
     assert.equal(s2.code, 1);
     assert.match(s2.err, /bob did not open a direct path in time/);
+    assert.doesNotMatch(s2.err, /through the server/, "--direct-only never relays");
     assert.equal(r2.code, 1);
     assert.equal(r2.out, "", "nothing saved: it comes by the direct path only");
     assert.match(r2.err, /alice sends cli\.bin only by the direct path .* \(without --relay\)/);
+    // --direct with nobody there: after its short wait it goes through the server, and says so (issue 71.15).
+    const s3 = await cli(ha, "alice", "send-file", "bob", p, "--direct", "--wait", "2");
+    assert.equal(s3.code, 0, s3.err);
+    assert.match(
+      s3.err,
+      /waiting up to 2 s for bob to accept \(parley receive\) and open a direct path, then through the server/,
+    );
+    assert.match(s3.err, /bob did not open a direct path in time; sending through the server instead/);
+    assert.match(s3.err, /cli\.bin went through the server to bob/);
+    assert.equal(s3.out.trim(), `sent cli.bin ${data.length} ${sum}`);
+    assert.ok(stored >= data.length, "the relay holds it");
+    const r3 = await cli(
+      hb,
+      "bob",
+      "receive",
+      "--from",
+      "alice",
+      "--out",
+      `${t.dir}/down3`,
+      "--timeout",
+      "30",
+    );
+    assert.equal(r3.out.trim(), `saved ${t.dir}/down3/cli.bin ${data.length} ${sum}`, r3.err);
   } finally {
     await t.stop();
   }

@@ -77,7 +77,7 @@ export class FileShare {
         filesDir: this.store.dir,
         problem: `node ${from} does not share this node's --files-dir ${this.store.dir}: ` +
           "relayed files between users on the two nodes fail; give every node --files-dir on one " +
-          "shared folder (NFS or alike), or send files --direct",
+          "shared folder (NFS or alike), or send files --direct-only",
       });
     }
   }

@@ -109,7 +109,7 @@ class FileRequests {
         id,
         ErrorCode.FilesNotShared,
         `That file is on another node of this cluster (${node}), whose files folder this node cannot see: ` +
-          "relayed files in a cluster need --files-dir on a folder every node shares (send with --direct to skip the server)",
+          "relayed files in a cluster need --files-dir on a folder every node shares (send with --direct-only to skip the server)",
       );
     }
     s.fail(

@@ -4,8 +4,10 @@
  *   files withdraw FID                                    take back a file sent (FID or its start, ≥ 4
  *                                                         characters) before its recipient has it; prints
  *                                                         `withdrawn FID to WHO SIZE NAME`; the recipient is told
- *   send-file TARGET PATH [--direct|--relay] [--wait S] [--stall S]
- *                                                         offer and upload; prints `sent NAME SIZE SHA256`
+ *   send-file TARGET PATH [--direct|--direct-only|--relay] [--wait S] [--stall S]
+ *                                                         offer and upload; prints `sent NAME SIZE SHA256`;
+ *                                                         --direct waits --wait S (15 s) for the direct path,
+ *                                                         then relays, said on stderr; --direct-only never relays
  *                                                         (TARGET #room: one upload, one offer every member opens)
  *   receive [--from USER|--from-anyone] [--out DIR] [--timeout S] [--relay] [--max-size SIZE] [--stall S]
  *                                                         accept waiting offers; one `saved PATH SIZE SHA256`
@@ -21,7 +23,13 @@ import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
-import { DIRECT_WAIT_MS, FileTransfers, type SendMode, type TransferProgress } from "../files/transfers.ts";
+import {
+  DIRECT_FIRST_MS,
+  DIRECT_WAIT_MS,
+  FileTransfers,
+  type SendMode,
+  type TransferProgress,
+} from "../files/transfers.ts";
 import { progressText, RateMeter, sizeText } from "../../common/progress.ts";
 import { systemClock } from "../../common/clock.ts";
 import { DEFAULT_MAX_SIZE } from "../files/policy.ts";
@@ -68,6 +76,15 @@ export function progressReporter(
 /** A fixed-contract line: its fields (names from others among them) escaped, so it stays one line. */
 const line = (...f: unknown[]) => f.map((x) => sanitize(String(x))).join("  ");
 
+/** `send-file --direct`: waits a little for the direct path, then relays (issue 71.15). */
+const DIRECT_HELP = `straight to the recipient's client: wait for it to accept (up to --wait, default ${
+  DIRECT_FIRST_MS / 1000
+} s), then through the server, said on standard error`;
+const DIRECT_ONLY_HELP =
+  `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
+    DIRECT_WAIT_MS / 1000
+  } s), never relay`;
+
 /** Registers `files`, `send-file` and `receive` on the program, in this order. */
 export function registerFileCommands(program: Command, io: CliIo): void {
   const run = (fn: (c: ChatClient, ft: FileTransfers, o: Opts, args: string[]) => Promise<void>) =>
@@ -101,12 +118,8 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   program.command("send-file").description("send a file to a user, encrypted end to end (resumable)")
     .argument("<target>", "user, or #room for every other member (one upload, through the server)")
     .argument("<path>", "file to send")
-    .option(
-      "--direct",
-      `only straight to the recipient's client: wait for it to accept (up to --wait, default ${
-        DIRECT_WAIT_MS / 1000
-      } s), never relay`,
-    )
+    .option("--direct", DIRECT_HELP)
+    .option("--direct-only", DIRECT_ONLY_HELP)
     .option(
       "--relay",
       "only through the server (default: the relay, moving to the direct path when it opens)",
@@ -115,7 +128,7 @@ export function registerFileCommands(program: Command, io: CliIo): void {
     .option("--stall <s>", `fail when the server takes no byte for S seconds (default ${STALL_MS / 1000})`)
     .addHelpText(
       "after",
-      "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --direct --wait 600" +
+      "\nExamples:\n  parley send-file bob ./report.pdf\n  parley send-file bob ./big.iso --direct-only --wait 600" +
         "\n  parley send-file '#team' ./notes.txt --relay",
     )
     .action(run((c, ft, o, [target, path]) => sendFile(io, c, ft, o, target!, path!)));
@@ -184,8 +197,11 @@ async function sendFile(
   target: string,
   path: string,
 ): Promise<void> {
-  if (o.direct && o.relay) throw new BackendError("usage", "Use only one of --direct and --relay");
-  const mode: SendMode = o.direct ? "direct" : o.relay ? "relay" : "auto";
+  const only = o.directOnly === true;
+  for (const [f, flag] of [["direct", "--direct"], ["directOnly", "--direct-only"]] as const) {
+    if (o[f] && o.relay) throw new BackendError("usage", `Use only one of ${flag} and --relay`);
+  }
+  const mode: SendMode = o.direct || only ? "direct" : o.relay ? "relay" : "auto";
   const wait = seconds(o.wait, "--wait");
   // Live delivery: the recipient's direct-path candidate arrives as an end-to-end message.
   if (mode !== "relay") await syncOffers(c);
@@ -195,21 +211,29 @@ async function sendFile(
     const s = await ft.sendRoom(target, path);
     return io.out(line1("sent", s.name, s.size, s.sha256));
   }
-  const waitMs = wait > 0 ? wait * 1000 : DIRECT_WAIT_MS;
+  const waitMs = wait > 0 ? wait * 1000 : only ? DIRECT_WAIT_MS : DIRECT_FIRST_MS;
   if (mode === "direct") {
     io.err(
       `parley: waiting up to ${
         waitMs / 1000
-      } s for ${target} to accept (parley receive) and open a direct path`,
+      } s for ${target} to accept (parley receive) and open a direct path${
+        only ? "" : ", then through the server"
+      }`,
     );
   }
-  const s = await ft.send(target, path, mode, waitMs);
+  const s = await ft.send(target, path, mode, waitMs).catch(async (e) => {
+    // --direct: nobody opened a path in time (or it broke off): the relay, said (issue 71.15).
+    if (only || mode !== "direct" || !(e instanceof BackendError && e.code === "direct_failed")) throw e;
+    io.err(`parley: ${sanitize(e.message)}; sending through the server instead (--direct-only never relays)`);
+    return await ft.send(target, path, "auto", waitMs);
+  });
   io.out(line1("sent", s.name, s.size, s.sha256));
   io.err(
     `parley: ${sanitize(s.name)} went ${
       s.via === "direct" ? "straight to" : "through the server to"
     } ${target}`,
   );
+  if (mode === "direct") return; // --wait was the wait for the direct path
   if (wait > 0 && s.via === "relay" && !(await ft.delivered(s.fid, wait * 1000))) {
     throw new BackendError("timeout", `${target} has not received ${s.name} within ${wait} s`);
   }

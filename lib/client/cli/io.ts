@@ -16,6 +16,7 @@ import {
 } from "../start/session_setup.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { PeerNode } from "../peer/node.ts";
+import type { ClientFiles } from "../session/home_dir.ts";
 import { sanitizeLines } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 
@@ -55,8 +56,8 @@ export interface CliIo {
   /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
   scriptLines?: (src: string) => AsyncIterable<string>;
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
-  /** `outbox`: the folder `/ls` lists */
-  peerTui?: (node: PeerNode, dirs: { outbox: string }) => Promise<number>;
+  /** `outbox`: the folder `/ls` lists; `files`: the settings file and logs (start/target.ts `screenFiles`) */
+  peerTui?: (node: PeerNode, dirs: { outbox: string; files: ClientFiles }) => Promise<number>;
 }
 
 /** A subcommand's options with the program's global ones (the connection flags). */

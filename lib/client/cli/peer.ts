@@ -44,6 +44,7 @@ import { watchEventLine } from "./peer_watch.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { hostPort, resolveTarget } from "../start/session_setup.ts";
+import { screenFiles } from "../start/target.ts";
 import { normalizeName } from "../../protocol/names.ts";
 
 /** The event lines of the scripted contract (null: not printed). */
@@ -125,7 +126,8 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
           throw new BackendError("usage", "The full-screen peer mode needs a terminal; use --script");
         }
         const { home } = resolveTarget(o.home ? { home: String(o.home) } : {}, io.env);
-        return setCode(await io.peerTui(node, { outbox: `${home}/outbox` }));
+        const files = screenFiles(home, io.env, `${node.name}@peer`); // settings and logs, as with a server
+        return setCode(await io.peerTui(node, { outbox: `${home}/outbox`, files }));
       }
       if (!io.scriptLines) throw new BackendError("usage", "Scripts cannot be read here");
       let failed = false;

@@ -1,10 +1,10 @@
 /**
- * A file that goes only by the direct path (a `--direct` send, or one the relay refused for its size:
+ * A file that goes only by the direct path (a `--direct`/`--direct-only` send, or one the relay refused for its size:
  * send.ts `create`): `directOnly` waits for the recipient's candidate (files/channel.ts), dials it
  * and pushes the whole file (direct.ts). A candidate it cannot reach — filed by a recipient who
  * listened while this sender was away — makes it wait for the next, up to DIALS. None in time ends a
  * file the relay refused with `direct_waiting`, the offer and the record kept for a later send (or
- * the full-screen client) to resume; a `--direct` send fails for good. `forgetCopy` drops the
+ * the full-screen client) to resume; a `--direct-only` send fails for good (`--direct` then relays: cli/files.ts). `forgetCopy` drops the
  * server's copy once the file went straight.
  */
 import { type PeerChannel, PeerNetError } from "../../net/peer_net.ts";
@@ -60,8 +60,8 @@ const DIALS = 3;
  * The whole file straight to the recipient once it opens its direct path (up to `waitMs`). A candidate
  * it cannot reach (one the recipient filed before, its listener gone since) waits for the next, up to
  * DIALS. None in time: a file the relay refused (`kept`) ends this send with `direct_waiting`, the
- * offer kept (a later send resumes it); a `--direct` send fails for good (`direct_failed`: the same
- * file sent again without --direct then relays).
+ * offer kept (a later send resumes it); a direct send fails for good (`direct_failed`: `--direct` then
+ * sends it through the server, cli/files.ts).
  */
 export async function directOnly(
   ft: Direct,

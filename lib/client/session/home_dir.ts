@@ -116,3 +116,38 @@ export async function forgetToken(home: string, server: string, user: string): P
   await writeSessions(home, s);
   return true;
 }
+
+/**
+ * The full-screen client's settings file and its conversation logs (issue 71.11, 71.13): the file is
+ * replaced whole (`writePrivateFile`), a log is appended to, one file per conversation (0600, in a
+ * folder of 0700). Where both live is the start's choice (start/launch.ts: the client folder, or
+ * `$XDG_CONFIG_HOME/parley`).
+ */
+export interface ClientFiles {
+  readonly configPath: string;
+  /** The settings file's text; null when there is none yet. Throws the file system's other errors. */
+  readConfig(): Promise<string | null>;
+  saveConfig(text: string): Promise<void>;
+  /** The log file of a conversation ("#proj", "kofi"). */
+  logPath(conversation: string): string;
+  appendLog(conversation: string, text: string): Promise<void>;
+}
+
+export function clientFiles(configDir: string, logsDir: string): ClientFiles {
+  const configPath = `${configDir}/config`;
+  const logPath = (c: string) => `${logsDir}/${c.replace(/[^A-Za-z0-9#._-]/g, "_")}.log`;
+  return {
+    configPath,
+    readConfig: () =>
+      Deno.readTextFile(configPath).catch((
+        e,
+      ) => (e instanceof Deno.errors.NotFound ? null : Promise.reject(e))),
+    saveConfig: (text) => writePrivateFile(configDir, configPath, text),
+    logPath,
+    appendLog: async (c, text) => {
+      await ensureHome(logsDir);
+      await Deno.writeTextFile(logPath(c), text, { append: true, mode: 0o600 });
+      if (Deno.build.os !== "windows") await Deno.chmod(logPath(c), 0o600);
+    },
+  };
+}

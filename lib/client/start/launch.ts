@@ -5,13 +5,13 @@
  * lockout names the time of the next allowed try and waits for it (`waitUntil`), then asks the
  * password again; without `waitUntil` (or in a script) it ends with that time. A server that
  * registers by invitation asks for the code (or PARLEY_INVITE). Then hands the core (`ChatClient`),
- * which reconnects by itself, to the UI runner.
+ * which reconnects by itself, to the UI runner, with its settings file and logs (target.ts `screenFiles`).
  */
 import { BackendError, type ChatBackend } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { FileDesk } from "../files/desk.ts";
 import { watchChannel } from "../video/watch_channel.ts";
-import { holdsAccount } from "../session/home_dir.ts";
+import { type ClientFiles, holdsAccount } from "../session/home_dir.ts";
 import { pinnedCertificate, serverKey } from "../session/trust.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import {
@@ -22,6 +22,7 @@ import {
   readPassword,
   resolveTarget,
 } from "./session_setup.ts";
+import { screenFiles } from "./target.ts";
 import { deviceProver, loginAgain } from "./login_again.ts";
 
 export interface LaunchPrompts extends Prompts {
@@ -49,7 +50,7 @@ export async function launchTui(
   flags: ConnectFlags & { register?: boolean; outbox?: string },
   env: ClientEnv,
   prompts: LaunchPrompts,
-  run: (backend: ChatBackend) => Promise<void>,
+  run: (backend: ChatBackend, files: ClientFiles) => Promise<void>,
 ): Promise<number> {
   const t = resolveTarget(flags, env);
   let user = t.user;
@@ -88,7 +89,7 @@ export async function launchTui(
       }
       // The screen calls backend.catchUp() once it listens (nothing queued is emitted before that).
       try {
-        await run(backend);
+        await run(backend, screenFiles(t.home, env, client.user));
       } finally {
         await backend.close();
       }

@@ -2,12 +2,13 @@
  * Where and as whom to connect, before any socket: the flags and environment a surface hands in
  * (`ConnectFlags`, `ClientEnv`), the answers it can prompt for (`Prompts`), the target resolved
  * from flags, then environment, then defaults (`resolveTarget`, every node of a `--server a,b`
- * list), and the password (file, PARLEY_PASSWORD or a prompt; twice when registering).
+ * list), and the password (file, PARLEY_PASSWORD or a prompt; twice when registering); where the
+ * full-screen client keeps its settings and logs (`screenFiles`).
  */
 import { splitHostPort } from "../../common/host_port.ts";
 import { MIN_PASSWORD_CHARS } from "../../crypto/password.ts";
 import { BackendError } from "../backend.ts";
-import { readPasswordFile } from "../session/home_dir.ts";
+import { type ClientFiles, clientFiles, readPasswordFile } from "../session/home_dir.ts";
 
 export interface ConnectFlags {
   server?: string;
@@ -115,4 +116,13 @@ export async function readPassword(
 export function askedPassword(p: string | null): string {
   if (p === null) throw new BackendError("cancelled", "Cancelled at the password prompt");
   return p;
+}
+
+/**
+ * The settings file (`$XDG_CONFIG_HOME/parley/config` when that is set, else `config` in the client
+ * folder) and the conversation logs (`logs/USER/` in the client folder), issue 71.11 and 71.13.
+ */
+export function screenFiles(home: string, env: ClientEnv, user: string): ClientFiles {
+  const xdg = env.get("XDG_CONFIG_HOME");
+  return clientFiles(xdg ? `${xdg}/parley` : home, `${home}/logs/${user}`);
 }

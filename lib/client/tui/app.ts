@@ -14,7 +14,6 @@ import { type Clock, systemClock } from "../../common/clock.ts";
 import { ChatState } from "./chat_state.ts";
 import { applyEvent } from "./chat_events.ts";
 import { submitLine } from "./app_commands.ts";
-import { convertEmoji } from "../core/emoji.ts";
 import { KeyDecoder, type KeyEvent } from "../term/keys.ts";
 import { bindKey } from "./app_keys.ts";
 import { notification } from "./notify.ts";
@@ -30,6 +29,7 @@ import { loadAtStart } from "./app_start.ts";
 import { TuiSelect } from "./select.ts";
 import type { AppHost } from "./app_host.ts";
 import { InputHold } from "./input_hold.ts";
+import { TuiSettings } from "./app_settings.ts";
 
 type Item =
   | { t: "input"; events: KeyEvent[] }
@@ -60,7 +60,8 @@ export class TuiApp implements AppHost {
   draws = 0;
   readonly #hold = new InputHold((events) => this.#enqueue({ t: "input", events }), (fn) => this.later(fn));
   readonly clock: Clock;
-  readonly formatTime: (ts: number) => string;
+  formatTime: (ts: number) => string = localTime;
+  readonly settings: TuiSettings;
   readonly commands: readonly CommandSpec[];
   #queue: Item[] = [];
   #scheduled = false;
@@ -79,7 +80,7 @@ export class TuiApp implements AppHost {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.clock = opts.clock ?? systemClock;
-    this.formatTime = opts.formatTime ?? localTime;
+    this.settings = new TuiSettings(this); // the time format, side lists, colours, notify, emoji
     this.commands = opts.commands ?? COMMANDS;
     this.state = new ChatState(backend.user, () => this.clock.now());
     this.done = new Promise((r) => (this.#quit = r));
@@ -198,7 +199,7 @@ export class TuiApp implements AppHost {
   }
 
   #notify(title: string, body: string): void {
-    this.#bells.push(notification(this.opts.notify ?? "bell", title, body));
+    this.#bells.push(notification(this.settings.notify(), title, body));
   }
 
   view(): ViewState {
@@ -215,6 +216,7 @@ export class TuiApp implements AppHost {
       members: this.state.members(),
       now: this.clock.now(),
       formatTime: this.formatTime,
+      look: this.settings.look,
       extras: [...this.state.extras(), ...this.video.extras()],
       search: this.search,
       selected: this.select.highlighted,
@@ -243,7 +245,7 @@ export class TuiApp implements AppHost {
   sendText(target: Target, text: string, replyTo?: string): Promise<void> {
     const buf = this.state.buffers.current;
     this.#typing(false);
-    return this.backend.send(target, convertEmoji(text), replyTo ? { replyTo } : undefined).then(
+    return this.backend.send(target, this.settings.outgoing(text), replyTo ? { replyTo } : undefined).then(
       (m) => this.#enqueue({ t: "run", fn: () => this.state.addMessage(m, false) }),
       (err) => {
         this.#enqueue({
@@ -291,6 +293,7 @@ export class TuiApp implements AppHost {
     this.stop();
     if (this.video.playing) await this.video.stop().catch(() => {});
     await this.backend.close().catch(() => {});
+    await this.settings.flushed(); // the conversation logs' last lines are on disk
     this.#quit();
   }
 }

@@ -117,6 +117,11 @@ export function commandContext(app: AppHost, buf: ChatBuffer): CommandContext {
       }),
     mutedChanged: (names) => later(() => st.buffers.setMuted(names)),
     highlightsChanged: (words) => later(() => st.setHighlights(words)),
+    settings: {
+      list: () => app.settings.list(buf),
+      set: (n, v) => app.settings.set(buf, n, v),
+      outgoing: (text) => app.settings.outgoing(text),
+    },
     removeMessage: (mid) => later(() => st.buffers.buffers.forEach((b) => b.removeMessage(mid))),
   };
 }

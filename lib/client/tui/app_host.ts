@@ -14,6 +14,7 @@ import type { VideoControls } from "./command_context.ts";
 import type { Completer } from "./completion.ts";
 import type { Rect } from "./layout.ts";
 import type { GraphicsInfo, SearchState, TuiOptions } from "./app_options.ts";
+import type { TuiSettings } from "./app_settings.ts";
 
 /** The video view (video_view.ts) as the other parts use it: the commands' controls, its pane, its keys. */
 export interface VideoPane extends VideoControls {
@@ -53,7 +54,9 @@ export interface AppHost {
   readonly opts: TuiOptions;
   readonly state: ChatState;
   readonly clock: Clock;
-  readonly formatTime: (ts: number) => string;
+  formatTime: (ts: number) => string;
+  /** The settings (`/set`, the config file): app_settings.ts. */
+  readonly settings: TuiSettings;
   readonly commands: readonly CommandSpec[];
   readonly completer: Completer;
   readonly video: VideoPane;

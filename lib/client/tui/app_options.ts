@@ -10,6 +10,7 @@ import type { CommandSpec } from "./commands.ts";
 import type { PeerWatch } from "../peer/watch.ts";
 import type { VideoHandle } from "../backend.ts";
 import type { Line } from "./buffers.ts";
+import type { ClientFiles } from "../session/home_dir.ts";
 
 /** How videos are drawn: the terminal's graphics and, when known, a cell's size in pixels. */
 export interface GraphicsInfo {
@@ -29,7 +30,12 @@ export interface TuiOptions {
   clock?: Clock;
   /** Formats a timestamp for the message pane (default: local `HH:MM`). */
   formatTime?: (ts: number) => string;
+  /** The notification mode the terminal allows (the `notify` setting's `auto`). */
   notify?: NotifyMode;
+  /** The settings file and the conversation logs (start/launch.ts `screenFiles`); none: settings last a session. */
+  files?: ClientFiles;
+  /** The settings file's text as read at start (null: none yet), or why it could not be read. */
+  config?: { text: string | null; error?: string };
   /** How videos are drawn (detected by `runTui`; default half-blocks). */
   graphics?: GraphicsInfo;
   /** The command table (default COMMANDS; peer mode passes PEER_COMMANDS): parsing, /help, Tab. */

@@ -1,6 +1,6 @@
 /**
  * What the full-screen app asks the backend for when it starts, after it subscribed to its events:
- * the welcome line, muted conversations, the buffer list's order and highlight words, rooms (with the topics the folder
+ * the welcome line, the settings (app_settings.ts), muted conversations, the buffer list's order and highlight words, rooms (with the topics the folder
  * holds), registered users, videos and peers (for Tab), then the catch-up of what arrived while
  * away, and only then who is online (presence pushes start once the queue is synced). What the
  * user reads goes to `ChatBackend.read` (the other devices are told). Each answer is applied in a
@@ -15,6 +15,7 @@ export function loadAtStart(app: AppHost): void {
     app.state.buffers.status,
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
+  app.settings.load(); // the config file's bad lines said here, under the welcome
   const { rooms, video, peers, mutes, highlights, bufferOrder } = app.backend;
   // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
   app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);

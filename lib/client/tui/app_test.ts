@@ -526,8 +526,8 @@ Deno.test("TuiApp gives each nick a stable palette colour and the own nick a dis
   assert.equal(inList("bob").fg, nickColour("bob"));
   // Stable, never the own colour nor the error red, and spread over the palette.
   const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
-  const colours = names.map(nickColour);
-  assert.deepEqual(colours, names.map(nickColour));
+  const colours = names.map((n) => nickColour(n));
+  assert.deepEqual(colours, names.map((n) => nickColour(n)));
   assert.ok(colours.every((c) => c !== 15 && c !== 1 && c !== 9 && c !== 8), String(colours));
   assert.ok(new Set(colours).size >= 5, String(colours));
   h.close();

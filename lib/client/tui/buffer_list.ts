@@ -9,7 +9,7 @@
  * status buffer. Buffers of muted conversations are marked `muted` (`setMuted`). `onRead` hears what
  * the user read (ChatState tells it of a line arriving in view too).
  */
-import { bufferKey, type BufferKind, ChatBuffer } from "./buffers.ts";
+import { bufferKey, type BufferKind, ChatBuffer, type Line } from "./buffers.ts";
 
 /** How the mute list names buffer `b`'s conversation: "#room", the user, or "*" (the status buffer: broadcasts). */
 const listName = (b: ChatBuffer): string => b.kind === "status" ? "*" : b.label;
@@ -24,6 +24,8 @@ export class BufferList {
   onRead: ((b: ChatBuffer, upTo: number) => void) | null = null;
   /** Told of the order after it changed (a buffer opened or moved), to keep it (`ChatBackend.bufferOrder`). */
   onOrder: ((names: string[]) => void) | null = null;
+  /** Hears each line a buffer's `add` appends (app_settings.ts: a conversation's log). */
+  onLine: ((buf: ChatBuffer, line: Line) => void) | null = null;
   /** The buffers' keys in order, the status buffer aside, closed ones kept in their place (they come back there). */
   #order: string[] = [];
   /** The terminal has not the focus (`setAway`): nothing is read. */
@@ -54,7 +56,7 @@ export class BufferList {
   ensure(kind: BufferKind, name: string): ChatBuffer {
     let b = this.find(kind, name);
     if (!b) {
-      b = new ChatBuffer(kind, name);
+      const made: ChatBuffer = b = new ChatBuffer(kind, name, (line) => this.onLine?.(made, line));
       b.muted = this.#muted.has(listName(b));
       const known = this.#order.includes(b.key);
       if (!known) this.#order.push(b.key);

@@ -4,8 +4,8 @@
  * Contract:
  * - `ChatBuffer.add` appends a line (dropping a message whose sender and `mid` are already there —
  *   ids are per sender, issue 69 N2; a pending one of the same `mid` is marked sent instead), counts it as unread (and highlight) when the
- *   buffer is not active, and keeps at most `MAX_LINES` lines. `addHistory` merges older messages
- *   in time order; `addUnseen` adds what arrived while away behind the read marker.
+ *   buffer is not active, and keeps at most `MAX_LINES` lines. `addHistory` merges older messages in
+ *   time order; `addUnseen` adds what arrived while away behind the read marker (`shown` hears both).
  * - The scroll position is a reference to the line at the bottom of the view plus how many of its
  *   rows are hidden below, so new lines arriving never move what the user is reading; `null` means
  *   "follow the newest line". Row counts come from a `measure` callback (wrapping is the renderer's).
@@ -63,7 +63,6 @@ export interface ScrollPos {
 }
 
 export type BufferKind = "status" | "room" | "dm";
-
 /** Rows a line takes in the message pane. */
 export type Measure = (line: Line) => number;
 
@@ -86,15 +85,14 @@ export class ChatBuffer {
   /** A conversation's peer's away reason as they last told it (`/whois` says it), until they are free or offline. */
   away: { text: string; at: number } | null = null;
   markerAfter: Line | null = null;
-  /** Set instead of `markerAfter` when the first unread line is the buffer's first line. */
-  markerBefore: Line | null = null;
+  markerBefore: Line | null = null; // instead of `markerAfter` when the first unread line is the first
   scroll: ScrollPos | null = null;
   readonly editor = new LineEditor();
-  /** Nicks that spoke here, most recent first. */
-  speakers: string[] = [];
+  speakers: string[] = []; // nicks that spoke here, most recent first
   #mids = new Set<string>();
 
-  constructor(readonly kind: BufferKind, readonly name: string) {
+  /** `shown`: told each line `add` appends (a conversation's log, app_settings.ts). */
+  constructor(readonly kind: BufferKind, readonly name: string, readonly shown?: (line: Line) => void) {
     this.key = bufferKey(kind, name);
   }
 
@@ -183,6 +181,7 @@ export class ChatBuffer {
   add(line: Line, active: boolean): boolean {
     if (!this.#note(line)) return false;
     this.lines.push(line);
+    this.shown?.(line);
     if (!active && countsUnread(line)) {
       this.unread++;
       if (line.highlight) this.highlights++;
@@ -191,9 +190,10 @@ export class ChatBuffer {
     return true;
   }
 
-  /** Merges history lines (any order) by time; returns how many were new. */
-  addHistory(lines: Line[]): number {
+  /** Merges history lines (any order) by time; returns how many were new (with `tell`, each told to `shown`). */
+  addHistory(lines: Line[], tell = false): number {
     const fresh = lines.filter((l) => this.#note(l));
+    if (tell) fresh.forEach((l) => this.shown?.(l));
     if (!fresh.length) return 0;
     this.lines = this.lines.concat(fresh);
     this.lines.sort((a, b) => a.ts - b.ts || (a.seq ?? 0) - (b.seq ?? 0));
@@ -204,7 +204,7 @@ export class ChatBuffer {
   /** Adds messages that arrived while away: the read marker goes before them, all count as unread. */
   addUnseen(lines: Line[], active: boolean): number {
     const before = this.lines[this.lines.length - 1] ?? null;
-    const n = this.addHistory(lines);
+    const n = this.addHistory(lines, true); // new here: a log hears them (app_settings.ts)
     if (!n) return 0;
     const first = lines.reduce((a, l) => (l.ts < a.ts ? l : a));
     const i = this.lines.indexOf(first);

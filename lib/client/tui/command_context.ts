@@ -75,6 +75,12 @@ export interface CommandContext {
   highlightsChanged?(words: string[]): void;
   /** Takes the line of message `mid` off the screen (an outbox entry the user dropped). */
   removeMessage?(mid: string): void;
+  /** `/set` (app_settings.ts): every setting's line, and a change checked, applied and saved (rejects with why not). */
+  settings?: {
+    list(): string[];
+    set(name: string, value: string): Promise<string>;
+    outgoing(text: string): string;
+  };
 }
 
 /** `/help`'s rows: two spaces, the command in HELP_HEAD cells, a space, then its help (parse.ts `helpLines`). */
@@ -101,6 +107,8 @@ export interface CommandSpec {
   help: string;
   /** Who may run it: everyone, or server admins only. */
   permission: "user" | "admin";
+  /** More lines `/help NAME` shows after its help (`/set`: the settings). */
+  details?: () => string[];
   /** Said after "needs admin rights" to a user who may not run it: what they may have meant. */
   refusedHint?: string;
   /**

@@ -92,7 +92,10 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       "Replace the text of your selected (Alt+S) or last message here (within 24 h); everyone sees it marked edited",
     permission: "user",
     run: async (ctx, [text]) => {
-      await changes(ctx).changeMessage(last(ctx, true, true), { kind: "edit", text: convertEmoji(text!) });
+      await changes(ctx).changeMessage(last(ctx, true, true), {
+        kind: "edit",
+        text: ctx.settings?.outgoing(text!) ?? convertEmoji(text!),
+      });
     },
   },
   {

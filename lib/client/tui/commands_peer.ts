@@ -19,6 +19,7 @@ const KEEP = [
   "inbox",
   "outbox",
   "history",
+  "set",
   "clear",
   "mute",
   "unmute",

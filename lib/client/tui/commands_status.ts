@@ -3,10 +3,11 @@
  * (busy: do not disturb here, no bell or notification; messages still arrive), and with a REASON the
  * away reason this client tells whoever writes to the user directly, once each, end to end
  * (`ChatBackend.away`, core/away.ts): the server never holds it. `/free` clears both. `/away` alone
- * is IRC's: back when busy, else busy.
+ * is IRC's: back when busy, else busy. The table ends with commands_settings.ts's `/set`.
  */
 import { sanitize } from "../../common/sanitize.ts";
 import type { CommandSpec } from "./command_context.ts";
+import { SET_COMMANDS } from "./commands_settings.ts";
 
 /** Another row of this table (`/away` is `/busy` or `/free`). */
 const row = (name: string): CommandSpec => STATUS_COMMANDS.find((c) => c.name === name)!;
@@ -66,4 +67,5 @@ export const STATUS_COMMANDS: readonly CommandSpec[] = [
       ctx.setOwnStatus("free"); // then how many messages arrived while busy
     },
   },
+  ...SET_COMMANDS, // /set (commands_settings.ts): /help lists it after the status rows
 ];

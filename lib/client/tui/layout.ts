@@ -6,9 +6,11 @@
  * line above them);
  * between them the buffer list (left), the message pane and the member list (right), each side list
  * followed/preceded by a one-column separator. Side lists can be turned off and are dropped
- * automatically below `SIDE_MIN_COLS` columns. The message pane's text column starts after a time
+ * automatically below `SIDE_MIN_COLS` columns; their widths follow the screen unless `widths` fixes them. The message pane's text column starts after a time
  * column, a right-aligned nick column and ` │ `.
  */
+
+import type { Look } from "./settings.ts";
 
 export interface Rect {
   row: number;
@@ -40,6 +42,8 @@ export const SIDE_MIN_COLS = 60;
 export const MIN_COLS = 20;
 export const MIN_ROWS = 5;
 
+/** The side lists' widths as the screen gives them (the settings' `auto`). */
+const NO_WIDTHS = { buffersWidth: null, membersWidth: null };
 const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
 
 export function layout(
@@ -49,14 +53,15 @@ export function layout(
   showMembers: boolean,
   timeWidth = 5,
   bannerRows = 0,
+  widths: Pick<Look, "buffersWidth" | "membersWidth"> = NO_WIDTHS,
 ): Layout {
   const tooSmall = cols < MIN_COLS || rows < MIN_ROWS;
   const ban = Math.max(0, Math.min(bannerRows, rows - 4));
   const midH = Math.max(1, rows - 3 - ban);
   const side = cols >= SIDE_MIN_COLS;
   const sideW = clamp(Math.floor(cols * 0.12), 12, 24);
-  const bw = showBuffers && side ? sideW : 0;
-  const mw = showMembers && side ? sideW : 0;
+  const bw = showBuffers && side ? widths.buffersWidth ?? sideW : 0;
+  const mw = showMembers && side ? widths.membersWidth ?? sideW : 0;
   const msgCol = bw ? bw + 1 : 0;
   const msgW = Math.max(1, cols - msgCol - (mw ? mw + 1 : 0));
   const nickWidth = msgW >= 100 ? 12 : msgW >= 50 ? 9 : 6;

@@ -4,12 +4,16 @@
  * e.g. `notify: detectNotifyMode(Deno.env.toObject())` — nothing here reads flags or environment.
  * Video graphics: unless `renderer` is given, the terminal is asked at start (kitty graphics query,
  * cell size, DA1 — lib/media's DETECT_QUERY) and its replies are taken out of the first input;
- * no answer within `detectMs` means half-blocks. Keys typed meanwhile still reach the app.
+ * no answer within `detectMs` means half-blocks. Keys typed meanwhile still reach the app. Before
+ * that query, emoji_probe.ts asks how the terminal draws joined emoji, which width.ts then follows.
  */
 import type { ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { TuiApp } from "./app.ts";
 import type { NotifyMode } from "./notify.ts";
+import type { ClientFiles } from "../session/home_dir.ts";
+import { EMOJI_PROBE, parseEmojiReplies } from "./emoji_probe.ts";
+import { type EmojiCells, useEmojiCells } from "./width.ts";
 import { type FullScreenIo, openTerminal } from "./terminal.ts";
 import type { CommandSpec } from "./command_context.ts";
 import type { PictureLoader, TuiOptions } from "./app_options.ts";
@@ -56,10 +60,19 @@ type PeerWatchPort = NonNullable<TuiOptions["peerWatch"]>;
  */
 type LocalVideoOpener = NonNullable<TuiOptions["openLocalVideo"]>;
 
+/**
+ * The settings file and the conversation logs (`ClientFiles`, session/home_dir.ts, documented at
+ * home; not re-exported).
+ * @internal
+ */
+type SettingsFiles = ClientFiles;
+
 /** How `runTui` runs: what the caller resolved from flags and environment, and test doubles. */
 export interface RunTuiOptions {
-  /** How a DM or a mention is announced (default "bell"). */
+  /** How a DM or a mention is announced as the terminal allows (default "bell"; the `notify` setting's `auto`). */
   notify?: NotifyMode;
+  /** The settings file (read before the first frame) and the conversation logs: start/launch.ts `screenFiles`. */
+  files?: SettingsFiles;
   /** Time source of the app (default: the system clock). */
   clock?: Clock;
   /** Formats a message time for the screen (default: local HH:MM). */
@@ -93,6 +106,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
   let ticker: ReturnType<typeof setInterval> | undefined;
   try {
     const { cols, rows } = term.size();
+    const config = opts.files ? await readConfig(opts.files) : undefined;
     const app = new TuiApp(backend, {
       output: term,
       cols,
@@ -100,6 +114,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.formatTime ? { formatTime: opts.formatTime } : {}),
       notify: opts.notify ?? "bell",
+      ...(opts.files ? { files: opts.files, config } : {}),
       ...(opts.commands ? { commands: opts.commands } : {}),
       ...(opts.videoDecoder ? { videoDecoder: opts.videoDecoder } : {}),
       ...(opts.listPaths ? { listPaths: opts.listPaths } : {}),
@@ -124,6 +139,7 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
       else {
         const found = await detectGraphics(term, input, opts.detectMs ?? 300);
         app.video.graphics = found.graphics;
+        emojiAsDrawn(app, found.emoji); // the probe drew at the top left: repainted whole either way
         if (found.rest) app.feedText(found.rest);
         if (found.eof) return;
       }
@@ -145,15 +161,29 @@ export async function runTui(backend: Backend, opts: RunTuiOptions = {}): Promis
   }
 }
 
+/** The settings file's text, or why it could not be read (said at start; never a crash). */
+async function readConfig(files: ClientFiles): Promise<{ text: string | null; error?: string }> {
+  try {
+    return { text: await files.readConfig() };
+  } catch (e) {
+    return { text: null, error: (e as Error).message };
+  }
+}
+
 /** Asks the terminal for graphics support and reads its replies from the first input. */
 async function detectGraphics(
   term: FullScreenIo,
   input: { read(): Promise<Uint8Array | null>; taken(): void },
   ms: number,
 ): Promise<
-  { graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number }; rest: string; eof: boolean }
+  {
+    graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number };
+    rest: string;
+    eof: boolean;
+    emoji: EmojiCells | null;
+  }
 > {
-  term.write(DETECT_QUERY);
+  term.write(EMOJI_PROBE + DETECT_QUERY); // the probe's replies come first, DA1's last
   const dec = new TextDecoder();
   let text = "", eof = false, timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
@@ -167,17 +197,26 @@ async function detectGraphics(
         break;
       }
       text += dec.decode(chunk, { stream: true });
-      if (parseDetectReplies(text).complete) break;
+      if (parseDetectReplies(parseEmojiReplies(text).rest).complete) break;
     }
   } finally {
     clearTimeout(timer);
   }
-  const r = parseDetectReplies(text);
+  const emoji = parseEmojiReplies(text);
+  const r = parseDetectReplies(emoji.rest);
   const graphics: { kind: GraphicsKind; cellWidth?: number; cellHeight?: number } = {
     kind: chooseGraphics(r),
   };
   const { cols, rows } = term.size();
   const cell = cellPixels(r, cols, rows);
   if (cell.from !== "default") [graphics.cellWidth, graphics.cellHeight] = [cell.width, cell.height];
-  return { graphics, rest: r.rest, eof };
+  return { graphics, rest: r.rest, eof, emoji: emoji.cells };
+}
+
+/** Emoji drawn as the terminal told (width.ts), every line wrapped again and the screen repainted. */
+function emojiAsDrawn(app: TuiApp, cells: EmojiCells | null): void {
+  if (cells) useEmojiCells(cells);
+  for (const b of app.state.buffers.buffers) for (const l of b.lines) l.cacheWidth = undefined;
+  app.invalidate();
+  app.tick();
 }

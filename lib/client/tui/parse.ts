@@ -122,7 +122,7 @@ export function helpLines(role: Role, cmd?: string, commands: readonly CommandSp
     if (!spec) return [`Unknown command /${cmd.replace(/^\//, "")}`];
     const al = spec.aliases?.length ? ` (also ${spec.aliases.map((a) => "/" + a).join(", ")})` : "";
     const adm = spec.permission === "admin" ? " [admin]" : "";
-    return [`/${spec.name} ${spec.usage}`.trimEnd() + al + adm, "  " + spec.help];
+    return [`/${spec.name} ${spec.usage}`.trimEnd() + al + adm, "  " + spec.help, ...spec.details?.() ?? []];
   }
   const lines = ["Commands (/help COMMAND for details; USER: text sends a private message):"];
   for (const c of commands) {

@@ -10,6 +10,7 @@ import type { Line } from "./buffers.ts";
 import type { BufferList } from "./buffer_list.ts";
 import { ago } from "./commands.ts";
 import { type Layout, layout } from "./layout.ts";
+import type { Look } from "./settings.ts";
 import { drawMessages, nickColour, OWN_NICK_STYLE, SEP_STYLE } from "./render_messages.ts";
 import { BOLD, DIM, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, graphemeWidth, textWidth, truncate } from "./width.ts";
@@ -35,6 +36,8 @@ export interface ViewState {
   members: MemberEntry[];
   now: number;
   formatTime(ts: number): string;
+  /** The settings' colours and side widths (app_settings.ts); none: the defaults. */
+  look?: Look;
   /** Extra status-line items: typing, transfers. */
   extras: string[];
   search: { query: string; hit: Line | null; failed: boolean } | null;
@@ -136,7 +139,7 @@ function drawMembers(s: Screen, lay: Layout, st: ViewState): void {
         ? style(8, -1, DIM)
         : m.name === st.user
         ? OWN_NICK_STYLE
-        : style(nickColour(m.name));
+        : style(nickColour(m.name, st.look?.nickColours));
       s.put(y, r.col + 1, nm, nst, nameW);
       if (age) s.put(y, r.col + r.width - age.length, age, style(8), age.length);
       y++;
@@ -212,6 +215,7 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
     st.showMembers,
     textWidth(st.formatTime(st.now)),
     banner.length,
+    st.look,
   );
   const s = reuse && reuse.cols === cols && reuse.rows === rows ? reuse : new Screen(cols, rows);
   if (s === reuse) s.clear();
@@ -230,6 +234,7 @@ export function render(st: ViewState, cols: number, rows: number, reuse?: Screen
     drawMessages(s, lay, st.buffers.current, {
       me: st.user,
       formatTime: st.formatTime,
+      ...(st.look ? { look: st.look } : {}),
       searchHit: st.search?.hit ?? st.selected ?? null,
       now: st.now,
       ...(st.placePicture ? { placePicture: st.placePicture } : {}),

@@ -13,22 +13,24 @@ import type { Layout } from "./layout.ts";
 import { BOLD, REVERSE, Screen, style } from "./screen.ts";
 import { fit, graphemes, wrap } from "./width.ts";
 import { dayOf } from "./command_context.ts";
+import { colourIndex, findSetting, type Look } from "./settings.ts";
 
 /**
- * Nick colours (the WeeChat habit): greens, yellows, blues, magentas and cyans. Red is kept for
- * errors, grey for times and offline people, and bold bright white (`OWN_NICK_STYLE`) for the user.
+ * Nick colours (the WeeChat habit), the `nick_colors` setting's default (settings.ts): greens, yellows,
+ * blues, magentas and cyans. Red is kept for errors, grey for times and offline people, and bold
+ * bright white (`OWN_NICK_STYLE`) for the user.
  */
-const NICK_COLOURS = [2, 3, 4, 5, 6, 10, 11, 12, 13, 14];
+const NICK_COLOURS = findSetting("nick_colors")!.default.split(",").map(colourIndex);
 export const OWN_NICK_STYLE = style(15, -1, BOLD);
 export const TIME_STYLE = style(8);
 export const SEP_STYLE = style(8);
 const MARKER_STYLE = style(1);
 
 /** A stable colour for a nick (the same in every session: a hash of the name). */
-export function nickColour(nick: string): number {
+export function nickColour(nick: string, colours: readonly number[] = NICK_COLOURS): number {
   let h = 0;
   for (let i = 0; i < nick.length; i++) h = (h * 31 + nick.charCodeAt(i)) >>> 0;
-  return NICK_COLOURS[h % NICK_COLOURS.length]!;
+  return colours[h % colours.length] ?? NICK_COLOURS[0]!;
 }
 
 export function lineRows(line: Line, width: number): string[] {
@@ -129,6 +131,8 @@ interface Row {
 export interface MessageView {
   me: string;
   formatTime(ts: number): string;
+  /** The settings' colours (app_settings.ts); none: the defaults. */
+  look?: Look;
   /** Line to show as the current search hit. */
   searchHit: Line | null;
   /** Now (ms): a first line of another day gets a day row. */
@@ -137,7 +141,7 @@ export interface MessageView {
   placePicture?: (line: Line, row: number, col: number) => void;
 }
 
-function nickCell(line: Line, me: string): { text: string; st: number } {
+function nickCell(line: Line, me: string, look?: Look): { text: string; st: number } {
   switch (line.kind) {
     case "info":
       return { text: "--", st: style(6) };
@@ -147,8 +151,8 @@ function nickCell(line: Line, me: string): { text: string; st: number } {
       const st = line.from === me
         ? OWN_NICK_STYLE
         : line.highlight
-        ? style(0, 3, BOLD)
-        : style(nickColour(line.from));
+        ? style(0, look?.highlight ?? 3, BOLD)
+        : style(nickColour(line.from, look?.nickColours));
       return { text: line.action ? "*" : line.from, st }; // an action's text starts with its sender
     }
   }
@@ -206,7 +210,7 @@ export function drawMessages(screen: Screen, lay: Layout, buf: ChatBuffer, view:
     }
     if (row.index === 0) {
       screen.put(sr, r.col, fit(view.formatTime(line.ts), lay.timeWidth), TIME_STYLE);
-      const nick = nickCell(line, view.me);
+      const nick = nickCell(line, view.me, view.look);
       screen.put(sr, r.col + lay.timeWidth + 1, fit(nick.text, lay.nickWidth, true, "+"), nick.st);
     }
     // A pending line (in the outbox, not confirmed by the server) has "⋯" for its separator; one the

@@ -34,6 +34,7 @@ export function messagePane(app: AppHost): { buf: ChatBuffer; height: number; me
     app.showMembers,
     textWidth(app.formatTime(app.clock.now())),
     app.select.banner().length,
+    app.settings.look,
   );
   const buf = app.state.buffers.current;
   return { buf, height: lay.messages.height, measure: paneMeasure(buf, lay.textWidth, app.clock.now()) };

@@ -70,6 +70,9 @@ export interface HarnessOptions {
   listPaths?: TuiOptions["listPaths"];
   /** Passed to the app as `TuiOptions.loadPicture`. */
   loadPicture?: TuiOptions["loadPicture"];
+  /** Passed to the app as `TuiOptions.files` and `.config` (the settings file and logs). */
+  files?: TuiOptions["files"];
+  config?: TuiOptions["config"];
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -97,6 +100,8 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     ...(o.videoDecoder ? { videoDecoder: o.videoDecoder } : {}),
     ...(o.listPaths ? { listPaths: o.listPaths } : {}),
     ...(o.loadPicture ? { loadPicture: o.loadPicture } : {}),
+    ...(o.files ? { files: o.files } : {}),
+    ...(o.config ? { config: o.config } : {}),
   });
   const lines = () => {
     const out: string[] = [];

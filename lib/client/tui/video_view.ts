@@ -60,8 +60,8 @@ export class TuiVideo {
   /** The message pane rectangle for the current size and toggles. */
   paneRect(): Rect {
     const a = this.app;
-    return layout(a.cols, a.rows, a.showBuffers, a.showMembers, textWidth(a.formatTime(a.clock.now())))
-      .messages;
+    const time = textWidth(a.formatTime(a.clock.now()));
+    return layout(a.cols, a.rows, a.showBuffers, a.showMembers, time, 0, a.settings.look).messages;
   }
 
   /** The picture area: the message pane minus its last row (the overlay), 1-based. */

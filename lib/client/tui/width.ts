@@ -1,18 +1,22 @@
 /**
- * Display width of text in terminal cells, built on `string-width` per grapheme cluster. Pure.
+ * Display width of text in terminal cells, built on `string-width` per grapheme cluster. Pure but for
+ * one setting of the module, `useEmojiCells`, which the terminal's entry (mod.ts) makes once the
+ * terminal told how it draws emoji (emoji_probe.ts); width and wrap caches follow it.
  *
- * Contract: `clusters` splits text into user-perceived characters, `graphemes` into the units
- * drawn; `graphemeWidth` is 0, 1 or 2 cells; `wrap` breaks text into rows no wider than `width` (at spaces when it can, never inside a
- * grapheme, honouring `\n`); `truncate` and `fit` cut to a width with an ellipsis or padding.
- * Input must already be sanitised (no control characters).
+ * Contract: `clusters` splits text into user-perceived characters (`Intl.Segmenter`), `graphemes`
+ * into the units drawn; `graphemeWidth` is 0, 1 or 2 cells; `wrap` breaks text into rows no wider
+ * than `width` (at spaces when it can, never inside a grapheme, honouring `\n`); `truncate` and
+ * `fit` cut to a width with an ellipsis or padding. Input must already be sanitised (no control
+ * characters).
  *
- * Emoji joined with U+200D (families, "woman technologist", rainbow flag) and emoji with a skin-tone
- * modifier are drawn as their parts, two cells each, without the joiner: terminals disagree on
- * whether (and up to how many parts) they join such a sequence, so a joined one would push the rest
- * of the row out of line; the parts take the same cells in every terminal. U+FE0F (emoji
- * presentation) is left out of what is drawn: terminals disagree on whether it widens a narrow
- * character (`❤️` is U+2764 U+FE0F: one cell in tmux and xterm.js, two in kitty), so `❤` is drawn,
- * one cell everywhere. The text itself (sent, stored, edited) keeps it.
+ * Emoji (issue 71.24): U+FE0F (emoji presentation) stays in what is drawn (`❤️` keeps it): on a
+ * narrow character it takes one cell in tmux and xterm.js — the widths they agree on, and the default
+ * — or what the terminal's probe measured (two in kitty). A sequence joined with U+200D (a family,
+ * "woman technologist", the rainbow flag) is drawn whole, one cluster, in a terminal that the probe
+ * saw join it (tmux: the cells of its first part) when it fits a tmux cell (JOIN_MAX_BYTES), and as
+ * its parts, two cells each, without the joiner, where the terminal does not join or said nothing (xterm.js: the parts' cells, so the rest
+ * of the row stays in line). A skin-tone modifier likewise stays on its emoji only where the probe
+ * saw the terminal draw the pair in two cells. The text itself (sent, stored, edited) is never changed.
  */
 import stringWidth from "string-width";
 
@@ -34,29 +38,79 @@ export function clusters(text: string): string[] {
   return out;
 }
 
-/** Splits text into the units drawn in cells: clusters, with joined emoji split into their parts. */
+/**
+ * How the terminal draws emoji sequences (emoji_probe.ts measures it): the cells of a narrow character
+ * with U+FE0F, and whether it joins U+200D sequences and skin-tone modifiers into one glyph.
+ */
+export interface EmojiCells {
+  vs16: 1 | 2;
+  zwj: boolean;
+  tone: boolean;
+}
+
+/** What tmux and xterm.js agree on, used until (or unless) the terminal tells otherwise. */
+export const AGREED_EMOJI: EmojiCells = { vs16: 1, zwj: false, tone: false };
+let emoji: EmojiCells = AGREED_EMOJI;
+
+/** Draws emoji as a terminal measured by emoji_probe.ts does (the caller repaints; caches are dropped). */
+export function useEmojiCells(cells: EmojiCells): void {
+  emoji = cells;
+  widthCache.clear();
+}
+
+/** Splits text into the units drawn in cells: clusters, with joined emoji split where the terminal splits them. */
 export function graphemes(text: string): string[] {
   if (text.length <= 1 || SIMPLE.test(text)) return text.split("");
   const out: string[] = [];
   for (const s of segmenter.segment(text)) {
-    const g = s.segment.includes(VS16) ? s.segment.replaceAll(VS16, "") : s.segment;
+    const g = s.segment;
     if (g.length > 2 && EMOJI_JOINED.test(g)) splitEmoji(g, out);
-    else if (g !== "") out.push(g);
+    else out.push(g);
   }
   return out;
 }
 
-/** U+FE0F, the emoji presentation selector: dropped from what is drawn (see the module contract). */
+/** U+FE0F, the emoji presentation selector. */
 const VS16 = "\ufe0f";
+const ZWJ = "\u200d";
 
 /** A grapheme holding a zero-width joiner or a skin-tone modifier after an emoji. */
 const EMOJI_JOINED = /\p{Extended_Pictographic}.*(\u200d|[\u{1f3fb}-\u{1f3ff}])/u;
 const SKIN_TONE = /([\u{1f3fb}-\u{1f3ff}])/u;
 
-function splitEmoji(g: string, out: string[]): void {
-  for (const part of g.split("\u200d")) {
-    for (const p of part.split(SKIN_TONE)) if (p !== "") out.push(p);
+/**
+ * The longest sequence drawn joined, in UTF-8 bytes: tmux keeps at most 21 in a cell (its UTF8_SIZE)
+ * and drops the rest of a longer one from the screen (a family of four, 25 bytes, lost its last
+ * person), so a longer sequence is drawn as its parts in every terminal.
+ */
+const JOIN_MAX_BYTES = 21;
+
+function utf8Bytes(g: string): number {
+  let n = 0;
+  for (const ch of g) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
   }
+  return n;
+}
+
+/** A joined emoji as the terminal draws it: whole where it joins (`emoji`), else its parts without the joiner. */
+function splitEmoji(g: string, out: string[]): void {
+  const joined = g.includes(ZWJ);
+  const whole = joined ? emoji.zwj && (emoji.tone || !SKIN_TONE.test(g)) : emoji.tone;
+  if (whole && utf8Bytes(g) <= JOIN_MAX_BYTES) return void out.push(g);
+  for (const part of g.split(ZWJ)) {
+    if (emoji.tone) out.push(part);
+    else for (const p of part.split(SKIN_TONE)) if (p !== "") out.push(p);
+  }
+}
+
+/** Cells of a cluster string-width does not count as terminals draw it: U+FE0F and joined sequences. */
+function emojiWidth(g: string): number {
+  if (g.includes(ZWJ)) return graphemeWidth(g.slice(0, g.indexOf(ZWJ))); // drawn whole: its first part's cells
+  const base = g.replaceAll(VS16, "");
+  const w = base === "" ? 0 : Math.min(2, stringWidth(base));
+  return w === 1 ? emoji.vs16 : w;
 }
 
 /** Cells taken by one grapheme cluster. */
@@ -67,7 +121,7 @@ export function graphemeWidth(g: string): number {
   }
   let w = widthCache.get(g);
   if (w === undefined) {
-    w = Math.min(2, stringWidth(g));
+    w = g.includes(VS16) || g.includes(ZWJ) ? emojiWidth(g) : Math.min(2, stringWidth(g));
     if (widthCache.size > 10000) widthCache.clear();
     widthCache.set(g, w);
   }

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { clusters, fit, graphemes, graphemeWidth, textWidth, truncate, wrap } from "./width.ts";
+import {
+  AGREED_EMOJI,
+  clusters,
+  fit,
+  graphemes,
+  graphemeWidth,
+  textWidth,
+  truncate,
+  useEmojiCells,
+  wrap,
+} from "./width.ts";
 
 Deno.test("textWidth() counts CJK and emoji as two cells and combining marks as none", () => {
   assert.equal(textWidth("abc"), 3);
@@ -10,15 +20,34 @@ Deno.test("textWidth() counts CJK and emoji as two cells and combining marks as 
   assert.equal(graphemeWidth("👨‍👩‍👧"), 2);
 });
 
-Deno.test("graphemes() draws joined emoji and skin tones as their parts, without the joiner", () => {
+Deno.test("graphemes() keeps U+FE0F, and draws joined emoji as their parts where the terminal did not say it joins them", () => {
   assert.deepEqual(graphemes("a👨‍👩‍👧b"), ["a", "👨", "👩", "👧", "b"]);
   assert.deepEqual(clusters("a👨‍👩‍👧b"), ["a", "👨‍👩‍👧", "b"]); // the editor keeps the sequence whole
   assert.equal(textWidth("👨‍👩‍👧‍👦"), 8);
   assert.equal(textWidth("👍🏽"), 4);
-  assert.deepEqual(graphemes("🏳️‍🌈"), ["🏳", "🌈"]); // U+FE0F is not drawn (the flag: one cell everywhere)
-  assert.deepEqual(graphemes("I ❤️ it"), ["I", " ", "❤", " ", "i", "t"]);
-  assert.equal(textWidth("❤️"), 1);
+  assert.deepEqual(graphemes("🏳️‍🌈"), ["🏳️", "🌈"]); // the joiner goes, U+FE0F stays
+  assert.deepEqual(graphemes("I ❤️ it"), ["I", " ", "❤️", " ", "i", "t"]); // issue 71.24: VS16 kept
+  assert.equal(textWidth("❤️"), 1); // one cell in tmux and xterm.js alike
   assert.ok(!graphemes("x 👩‍💻 y").join("").includes("\u200d"));
+});
+
+Deno.test("graphemes() draws a joined emoji whole, in the cells the terminal's probe measured (issue 71.24)", () => {
+  try {
+    useEmojiCells({ vs16: 1, zwj: true, tone: false }); // tmux 3.3a
+    assert.deepEqual(graphemes("a👨‍👩‍👧b"), ["a", "👨‍👩‍👧", "b"]);
+    // Longer than a tmux cell holds (25 bytes): its parts, every person kept.
+    assert.deepEqual(graphemes("a👨‍👩‍👧‍👦b"), ["a", "👨", "👩", "👧", "👦", "b"]);
+    assert.equal(textWidth("🏳️‍🌈"), 1); // its first part's cells, as tmux draws it
+    assert.deepEqual(graphemes("👍🏽"), ["👍", "🏽"]);
+    assert.deepEqual(wrap("👨‍👩‍👧 👨‍👩‍👧 👨‍👩‍👧", 5), ["👨‍👩‍👧 👨‍👩‍👧", "👨‍👩‍👧"]);
+    useEmojiCells({ vs16: 2, zwj: true, tone: true }); // kitty
+    assert.equal(textWidth("❤️"), 2);
+    assert.deepEqual(graphemes("👍🏽!"), ["👍🏽", "!"]);
+    assert.equal(textWidth("👍🏽"), 2);
+  } finally {
+    useEmojiCells(AGREED_EMOJI);
+  }
+  assert.equal(textWidth("a👨‍👩‍👧b"), 8);
 });
 
 Deno.test("wrap() breaks at spaces and hard-breaks long words", () => {
