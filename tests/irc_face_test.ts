@@ -1,0 +1,289 @@
+/**
+ * `parley irc`'s face over a raw TCP socket (issue 72): registration against the folder's IRC
+ * password (PASS, SASL PLAIN), the numerics of bad input, each advertised capability, a DM and a room
+ * between an IRC user and a Parley client, several IRC clients at once, playback after a detach, and
+ * no plaintext in the server's store.
+ */
+import assert from "node:assert/strict";
+import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
+import { RawIrc } from "./irc_testing.ts";
+import { startIrc } from "../lib/client/irc/mod.ts";
+import { systemClock } from "../lib/common/clock.ts";
+
+const PW = "irc-secret-0123456789";
+
+async function setup() {
+  const t = await startTestServer();
+  const a = await t.e2eClient("alice");
+  const b = await t.e2eClient("bob");
+  await b.client.sync();
+  const logs: string[] = [];
+  const irc = await startIrc(a.client, {
+    host: "127.0.0.1",
+    port: 0,
+    password: PW,
+    clock: systemClock,
+    log: (l) => logs.push(l),
+  });
+  const opened: RawIrc[] = [];
+  const open = async () => {
+    const r = await RawIrc.open(irc.listener.port);
+    opened.push(r);
+    return r;
+  };
+  return {
+    t,
+    a,
+    b,
+    irc,
+    logs,
+    open,
+    async stop() {
+      for (const r of opened) r.close();
+      irc.stop();
+      await t.stop();
+    },
+  };
+}
+
+Deno.test("irc: a wrong or missing password is refused with ERR_PASSWDMISMATCH; SASL PLAIN and PASS let in", async () => {
+  const s = await setup();
+  try {
+    const bad = await s.open();
+    await bad.send("PASS nope", "NICK x", "USER u 0 * :r");
+    await bad.waitFor(/ 464 \* :Password incorrect/);
+    await bad.waitFor(/^ERROR /);
+    const none = await s.open();
+    await none.send("NICK x", "USER u 0 * :r");
+    await none.waitFor(/ 464 /);
+    const early = await s.open();
+    await early.send("PRIVMSG bob :hi");
+    await early.waitFor(/ 451 \* :You have not registered/);
+
+    const sasl = await s.open();
+    await sasl.send("CAP LS 302", "NICK x", "USER u 0 * :r");
+    const ls = await sasl.waitFor(/ CAP \* LS /);
+    for (
+      const cap of [
+        "server-time",
+        "message-tags",
+        "echo-message",
+        "batch",
+        "away-notify",
+        "account-tag",
+        "multi-prefix",
+        "sasl=PLAIN",
+      ]
+    ) {
+      assert.ok(ls.split(/[ :]/).includes(cap), `${cap} in ${ls}`);
+    }
+    await sasl.send("CAP REQ :sasl", "AUTHENTICATE PLAIN");
+    await sasl.waitFor(/^AUTHENTICATE \+$/);
+    await sasl.send(`AUTHENTICATE ${btoa("\0alice\0wrong")}`);
+    await sasl.waitFor(/ 904 /);
+    await sasl.send("AUTHENTICATE PLAIN");
+    await eventually(() => sasl.lines.filter((l) => l === "AUTHENTICATE +").length === 2, 5000, "second +");
+    await sasl.send(`AUTHENTICATE ${btoa("\0alice\0" + PW)}`);
+    await sasl.waitFor(/ 900 \* alice!alice@parley alice /);
+    await sasl.waitFor(/ 903 /);
+    await sasl.send("CAP END");
+    await sasl.waitFor(/ 001 alice :Welcome/);
+    await sasl.waitFor(/JOIN &broadcast/);
+
+    const pass = await s.open();
+    await pass.register(PW);
+    await pass.waitFor(/ 001 alice /);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: bad input gets Modern IRC's numerics, never a crash", async () => {
+  const s = await setup();
+  try {
+    const c = await s.open();
+    await c.register(PW);
+    const n = c.lines.length;
+    await c.send("FROB x");
+    await c.waitFor(/ 421 alice FROB :Unknown command/, 5000, n);
+    await c.send("PRIVMSG " + "a".repeat(600));
+    await c.waitFor(/ 417 alice :Input line was too long/, 5000, n);
+    await c.send("@" + "a=" + "b".repeat(4100) + " PING x");
+    await c.waitFor(/ 417 alice :Input line was too long \(message tags\)/, 5000, n);
+    await c.sendRaw(new Uint8Array(20_000).fill(65));
+    await c.send("", "JOIN");
+    await c.waitFor(/ 461 alice JOIN :Not enough parameters/, 5000, n);
+    await c.send(
+      "PRIVMSG",
+      "PRIVMSG bob",
+      "PRIVMSG nobody.x :hi",
+      "USER a b c d",
+      "CAP FOO",
+      "PING :still here",
+    );
+    await c.waitFor(/ 411 alice :No recipient/, 5000, n);
+    await c.waitFor(/ 412 alice :No text to send/, 5000, n);
+    await c.waitFor(/ 401 alice nobody\.x /, 5000, n);
+    await c.waitFor(/ 462 alice /, 5000, n);
+    await c.waitFor(/ 410 alice FOO /, 5000, n);
+    await c.waitFor(/PONG parley :still here/, 5000, n);
+    assert.deepEqual(s.logs, []);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capability, no plaintext stored", async () => {
+  const s = await setup();
+  try {
+    const bi = inbox(s.b.client);
+    const tagged = await s.open();
+    await tagged.register(PW, ["server-time", "message-tags", "echo-message", "account-tag"]);
+    const plain = await s.open();
+    await plain.register(PW);
+
+    await tagged.send("@label=x PRIVMSG bob :secret-dm-from-irc");
+    await eventually(() => bi.msgs.some((m) => m.text === "secret-dm-from-irc"), 5000, "bob gets the DM");
+    const echo = await tagged.waitFor(/PRIVMSG bob :secret-dm-from-irc/);
+    assert.match(echo, /^@.*time=\d{4}-.*msgid=/);
+    await plain.waitFor(/^:alice!alice@parley PRIVMSG bob :secret-dm-from-irc$/);
+
+    await s.b.client.send({ kind: "user", name: "alice" }, "secret-dm-from-bob");
+    const got = await tagged.waitFor(/PRIVMSG alice :secret-dm-from-bob/);
+    assert.match(got, /account=bob/);
+    assert.match(got, /time=/);
+    await plain.waitFor(/^:bob!bob@parley PRIVMSG alice :secret-dm-from-bob$/);
+
+    await tagged.send("PRIVMSG bob :\x01ACTION waves\x01");
+    await eventually(() => bi.msgs.some((m) => m.text === "/me waves"), 5000, "an action");
+
+    await tagged.send("JOIN #den");
+    await tagged.waitFor(/:alice!alice@parley JOIN #den/);
+    await plain.waitFor(/JOIN #den/);
+    await tagged.send("INVITE bob #den");
+    await tagged.waitFor(/ 341 alice bob :#den/);
+    await eventually(
+      async () => (await s.b.client.rooms.list()).some((r) => r.name === "den"),
+      5000,
+      "bob in #den",
+    );
+    await tagged.send("PRIVMSG #den :secret-room-from-irc");
+    await eventually(
+      () => bi.msgs.some((m) => m.text === "secret-room-from-irc"),
+      5000,
+      "bob reads the room",
+    );
+    await s.b.client.send({ kind: "room", name: "den" }, "secret-room-from-bob");
+    await plain.waitFor(/:bob!bob@parley PRIVMSG #den :secret-room-from-bob/);
+    await tagged.send("NAMES #den");
+    await tagged.waitFor(/ 353 alice = #den :(@alice bob|bob @alice)/);
+    await tagged.send("TOPIC #den :secret-topic-here");
+    await eventually(
+      async () => (await s.b.client.rooms.topic!("den"))?.text === "secret-topic-here",
+      5000,
+      "topic",
+    );
+    await plain.waitFor(/TOPIC #den :secret-topic-here/);
+    await tagged.send("WHOIS bob");
+    await tagged.waitFor(/ 312 alice bob parley :online since/);
+    await tagged.send("LIST");
+    await tagged.waitFor(/ 322 alice #den 2 :secret-topic-here/);
+
+    await assertNoPlaintext(s.t.dir, s.t.lines, [
+      "secret-dm-from-irc",
+      "secret-dm-from-bob",
+      "secret-room-from-irc",
+      "secret-room-from-bob",
+      "secret-topic-here",
+    ]);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: detached, the session stays online; the next client gets what it missed (server-time, batch, or a time in the text)", async () => {
+  const s = await setup();
+  try {
+    const first = await s.open();
+    await first.register(PW);
+    await first.send("QUIT :bye");
+    await first.waitFor(/^ERROR :Closing link \(bye\)/);
+    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached");
+    assert.ok((await s.b.client.who()).some((p) => p.user === "alice"), "alice stays online");
+    await s.b.client.send({ kind: "user", name: "alice" }, "while-you-were-away");
+    await eventually(
+      async () => (await s.a.client.history({ kind: "user", name: "bob" })).length > 0,
+      5000,
+      "kept",
+    );
+    const back = await s.open();
+    await back.register(PW, ["server-time", "batch"]);
+    await back.waitFor(/^:parley BATCH \+p\d+ chathistory alice$/);
+    const line = await back.waitFor(/PRIVMSG alice :while-you-were-away/);
+    assert.match(line, /^@(time=[^;]+;batch=p\d+|batch=p\d+;time=[^;]+) :bob/);
+    await back.waitFor(/^:parley BATCH -p\d+$/);
+    back.close();
+    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached again");
+    await s.b.client.send({ kind: "user", name: "alice" }, "second-time");
+    await eventually(
+      async () => (await s.a.client.history({ kind: "user", name: "bob" })).length > 1,
+      5000,
+      "kept",
+    );
+    const old = await s.open();
+    await old.register(PW);
+    await old.waitFor(/^:bob!bob@parley PRIVMSG alice :\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\] second-time$/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing", async () => {
+  const s = await setup();
+  try {
+    const one = await s.open();
+    await one.register(PW, ["away-notify", "multi-prefix", "message-tags"]);
+    const two = await s.open();
+    await two.register(PW, ["away-notify", "message-tags"]);
+    const old = await s.open();
+    await old.register(PW);
+    await one.send("AWAY :lunch");
+    await one.waitFor(/ 306 alice /);
+    await two.waitFor(/^:alice!alice@parley AWAY :lunch$/);
+    await eventually(async () => (await s.b.client.whois("alice"))?.status === "busy", 5000, "busy");
+    await s.b.client.setStatus("busy");
+    await s.b.client.close();
+    await one.waitFor(/^:bob!bob@parley AWAY :offline$/);
+    assert.ok(!old.lines.some((l) => / AWAY /.test(l)), "no AWAY without away-notify");
+
+    await one.send("JOIN #ops");
+    await one.waitFor(/ 353 alice = #ops :@alice/);
+    const c = await s.t.e2eClient("carol");
+    await c.client.sync();
+    await s.a.client.rooms.invite("ops", "carol");
+    await eventually(
+      async () => (await c.client.rooms.list()).some((r) => r.name === "ops"),
+      5000,
+      "carol in",
+    );
+    const m = await c.client.send({ kind: "room", name: "ops" }, "react to me");
+    await one.waitFor(/PRIVMSG #ops :react to me/);
+    await one.send(`@+draft/react=👍;+draft/reply=${m.mid} TAGMSG #ops`);
+    await eventually(
+      async () =>
+        (await c.client.history({ kind: "room", name: "ops" })).some((x) =>
+          x.reactions?.["👍"]?.includes("alice")
+        ),
+      5000,
+      "reacted",
+    );
+    await two.waitFor(new RegExp(`\\+draft/react=👍.* TAGMSG #ops`));
+    await old.waitFor(/:alice!alice@parley NOTICE #ops :\(reacted 👍\)/);
+    await c.client.react(m.mid, "🎉");
+    await one.waitFor(/\+draft\/react=🎉.*:carol!carol@parley TAGMSG #ops/);
+    c.client.typing({ kind: "room", name: "ops" }, true);
+    await one.waitFor(/\+typing=active.*:carol!carol@parley TAGMSG #ops/);
+  } finally {
+    await s.stop();
+  }
+});
