@@ -1,0 +1,111 @@
+/**
+ * `parley irc` as a program with a real IRC client (issue 72): a spawned server, alice's `parley irc`
+ * (its password file 0600, `--show-password`, a non-loopback --listen refused) and irssi in tmux —
+ * connect, join a room, query a contact, `/me`, `/away`, `/part` with a message, `/quit`, reconnect
+ * and see the line missed meanwhile — while bob uses the scripted client.
+ */
+import assert from "node:assert/strict";
+import { runAs, spawnServerProcess } from "./helpers.ts";
+import { skipWithoutTmux, Tmux } from "./tmux.ts";
+import { test } from "./deadline.ts";
+import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
+
+const hasIrssi = new Deno.Command("sh", { args: ["-c", "command -v irssi"] }).outputSync().success;
+
+test({
+  name:
+    "irc: irssi in tmux through `parley irc`: join, query, /me, /away, /part, /quit, missed lines on return",
+  ignore: skipWithoutTmux || !hasIrssi,
+  deadlineMs: 180_000,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "parley-irc-" });
+    const srv = await spawnServerProcess(dir);
+    const t = { port: srv.port, dir };
+    const tmux = new Tmux(srv.port);
+    let irc: Deno.ChildProcess | null = null;
+    try {
+      for (const u of ["alice", "bob"]) assert.equal((await runAs(t, u, ["register"])).code, 0);
+      const far = await runAs(t, "alice", ["irc", "--listen", "0.0.0.0:0"]);
+      assert.equal(far.code, 2);
+      assert.match(far.err, /loopback/);
+      const pw = (await runAs(t, "alice", ["irc", "--show-password"])).out.trim();
+      assert.match(pw, /^[0-9a-f]{36}$/);
+      assert.equal((await Deno.stat(`${dir}/home-alice/irc-password`)).mode! & 0o777, 0o600);
+
+      irc = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...PROGRAM_PERMS,
+          rootFile("client.ts"),
+          "irc",
+          "--listen",
+          "127.0.0.1:0",
+          "--server",
+          `127.0.0.1:${srv.port}`,
+          "--user",
+          "alice",
+          "--home",
+          `${dir}/home-alice`,
+          "--trust-on-first-use",
+        ],
+        env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PARLEY_PASSWORD: "pw-alice-secret" },
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = irc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let banner = "";
+      while (!/listening 127\.0\.0\.1:\d+/.test(banner)) {
+        const r = await reader.read();
+        if (r.done) throw new Error(`parley irc ended: ${banner}`);
+        banner += r.value;
+      }
+      const port = Number(/listening 127\.0\.0\.1:(\d+)/.exec(banner)![1]);
+      await Deno.mkdir(`${dir}/irssi`);
+      const irssi = `irssi --home=${dir}/irssi -c 127.0.0.1 -p ${port} -w ${pw} -n alice`;
+      await tmux.run("new-session", "-d", "-s", "irc", "-x", "160", "-y", "40", irssi);
+      await tmux.waitFor("irc", (s) => /Welcome to Parley through IRC/.test(s), "the welcome");
+
+      await tmux.type("irc", "/join #den");
+      await tmux.waitFor("irc", (s) => /alice .*has joined #den|Join to #den/.test(s), "joined #den");
+      await tmux.type("irc", "/invite bob #den");
+      await tmux.type("irc", "hello-room-from-irssi");
+      await tmux.type("irc", "/me waves");
+      await tmux.type("irc", "/msg bob hello-dm-from-irssi");
+      const read = async () => (await runAs(t, "bob", ["read"])).out;
+      let seen = "";
+      for (let i = 0; i < 40 && !(/hello-dm-from-irssi/.test(seen) && /\/me waves/.test(seen)); i++) {
+        seen += await read();
+      }
+      assert.match(seen, /alice -> bob: hello-dm-from-irssi/);
+      assert.match(seen, /alice -> #den: \/me waves/);
+
+      assert.equal((await runAs(t, "bob", ["send", "alice", "hello-back-from-bob"])).code, 0);
+      await tmux.type("irc", "/query bob");
+      await tmux.waitFor("irc", (s) => /hello-back-from-bob/.test(s), "bob's answer in a query");
+      await tmux.type("irc", "/away lunch");
+      await tmux.waitFor("irc", (s) => /alice \(zZzZ\)/.test(s), "away (irssi marks the nick)");
+      await tmux.type("irc", "/window goto #den");
+      await tmux.type("irc", "/part #den see-you");
+      await tmux.waitFor("irc", (s) => !/\[#den\]/.test(s) || /has left #den/.test(s), "parted");
+      seen = "";
+      for (let i = 0; i < 40 && !/left: see-you/.test(seen); i++) seen += await read();
+      assert.match(seen, /alice -> #den: \/me left: see-you/);
+      await tmux.type("irc", "/quit bye");
+      await tmux.run("kill-session", "-t", "irc").catch(() => "");
+
+      assert.equal((await runAs(t, "bob", ["send", "alice", "missed-while-away"])).code, 0);
+      await tmux.run("new-session", "-d", "-s", "irc2", "-x", "160", "-y", "40", irssi);
+      await tmux.waitFor("irc2", (s) => /Welcome to Parley through IRC/.test(s), "the welcome again");
+      await tmux.type("irc2", "/query bob");
+      await tmux.waitFor("irc2", (s) => /missed-while-away/.test(s), "the missed line", 30_000);
+    } finally {
+      await tmux.stop();
+      if (irc) {
+        irc.kill("SIGTERM");
+        await irc.status;
+      }
+      await srv.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
