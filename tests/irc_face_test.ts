@@ -287,3 +287,26 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
     await s.stop();
   }
 });
+
+Deno.test("irc: a flood of lines from the IRC side reaches the contact whole and in order", async () => {
+  const s = await setup();
+  try {
+    const N = Number(Deno.env.get("PARLEY_IRC_FLOOD") ?? 1000);
+    const bi = inbox(s.b.client);
+    const c = await s.open();
+    await c.register(PW);
+    const lines = Array.from({ length: N }, (_, i) => `PRIVMSG bob :flood-${i}`);
+    const t0 = performance.now();
+    await c.send(...lines);
+    await eventually(
+      () => bi.msgs.filter((m) => m.text.startsWith("flood-")).length >= N,
+      120_000,
+      "every line",
+    );
+    const got = bi.msgs.filter((m) => m.text.startsWith("flood-")).map((m) => m.text);
+    assert.deepEqual(got, lines.map((_, i) => `flood-${i}`), "none lost, none reordered");
+    console.log(`irc flood: ${N} lines in ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await s.stop();
+  }
+});
