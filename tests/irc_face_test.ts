@@ -186,6 +186,10 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     await plain.waitFor(/TOPIC #den :secret-topic-here/);
     await tagged.send("WHOIS bob");
     await tagged.waitFor(/ 312 alice bob parley :online since/);
+    await tagged.send("PRIVMSG *parley :help", "PRIVMSG *parley :fingerprint bob", "PRIVMSG *parley :frob");
+    await tagged.waitFor(/^:\*parley!\*parley@parley NOTICE alice :Commands/);
+    await tagged.waitFor(/NOTICE alice :bob: \d{5} .*\(not verified\)/);
+    await tagged.waitFor(/NOTICE alice :Unknown command "frob"/);
     await tagged.send("LIST");
     await tagged.waitFor(/ 322 alice #den 2 :secret-topic-here/);
 
