@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
 import { RawIrc } from "./irc_testing.ts";
 import { startIrc } from "../lib/client/irc/mod.ts";
+import type { ChatMessage } from "../lib/client/backend.ts";
 import { systemClock } from "../lib/common/clock.ts";
 
 const PW = "irc-secret-0123456789";
@@ -72,6 +73,8 @@ Deno.test("irc: a wrong or missing password is refused with ERR_PASSWDMISMATCH; 
         "away-notify",
         "account-tag",
         "multi-prefix",
+        "invite-notify",
+        "draft/message-redaction",
         "sasl=PLAIN",
       ]
     ) {
@@ -246,7 +249,7 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
   const s = await setup();
   try {
     const one = await s.open();
-    await one.register(PW, ["away-notify", "multi-prefix", "message-tags"]);
+    await one.register(PW, ["away-notify", "multi-prefix", "message-tags", "invite-notify"]);
     const two = await s.open();
     await two.register(PW, ["away-notify", "message-tags"]);
     const old = await s.open();
@@ -270,6 +273,9 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
       5000,
       "carol in",
     );
+    await one.waitFor(/^:alice!alice@parley INVITE carol :?#ops$/);
+    await old.waitFor(/:carol!carol@parley JOIN #ops/);
+    assert.ok(!old.lines.some((l) => / INVITE /.test(l)), "no INVITE without invite-notify");
     const m = await c.client.send({ kind: "room", name: "ops" }, "react to me");
     await one.waitFor(/PRIVMSG #ops :react to me/);
     await one.send(`@+draft/react=👍;+draft/reply=${m.mid} TAGMSG #ops`);
@@ -310,6 +316,50 @@ Deno.test("irc: a flood of lines from the IRC side reaches the contact whole and
     const got = bi.msgs.filter((m) => m.text.startsWith("flood-")).map((m) => m.text);
     assert.deepEqual(got, lines.map((_, i) => `flood-${i}`), "none lost, none reordered");
     console.log(`irc flood: ${N} lines in ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: replies, edits and deletions both ways (+draft/reply, draft/message-redaction, or readable lines)", async () => {
+  const s = await setup();
+  try {
+    const changed: ChatMessage[] = [];
+    s.b.client.on((e) => void (e.type === "message.changed" && changed.push(e.message)));
+    const bi = inbox(s.b.client);
+    const tagged = await s.open();
+    await tagged.register(PW, ["message-tags", "draft/message-redaction", "echo-message"]);
+    const plain = await s.open();
+    await plain.register(PW);
+    const orig = await s.b.client.send({ kind: "user", name: "alice" }, "original-text");
+    await tagged.waitFor(new RegExp(`msgid=${orig.mid}.* PRIVMSG alice :original-text`));
+
+    await tagged.send(`@+draft/reply=${orig.mid} PRIVMSG bob :an-answer`);
+    const answer = (await eventually(() => bi.msgs.find((m) => m.text === "an-answer"), 5000, "the answer"))!;
+    assert.equal(answer.replyTo, orig.mid);
+    await s.b.client.send({ kind: "user", name: "alice" }, "bob-replies", { replyTo: answer.mid });
+    await tagged.waitFor(new RegExp(`\\+draft/reply=${answer.mid}.* PRIVMSG alice :bob-replies`));
+
+    await s.b.client.changeMessage(orig.mid, { kind: "edit", text: "edited-text" });
+    await tagged.waitFor(
+      new RegExp(`\\+draft/reply=${orig.mid}.*:bob!bob@parley PRIVMSG alice :\\(edited\\) edited-text`),
+    );
+    await plain.waitFor(/^:bob!bob@parley PRIVMSG alice :\(edited\) edited-text$/);
+    await s.b.client.changeMessage(orig.mid, { kind: "delete" });
+    await tagged.waitFor(new RegExp(`:bob!bob@parley REDACT alice ${orig.mid}$`));
+    await plain.waitFor(/^:bob!bob@parley NOTICE alice :\(deleted a message\)$/);
+    assert.ok(!plain.lines.some((l) => / REDACT /.test(l)), "no REDACT without the capability");
+
+    await tagged.send(`PRIVMSG *parley :edit ${answer.mid} answer-edited`);
+    await eventually(
+      () => changed.some((m) => m.mid === answer.mid && m.text === "answer-edited"),
+      5000,
+      "edited",
+    );
+    await tagged.send(`REDACT bob ${answer.mid}`);
+    await eventually(() => changed.some((m) => m.mid === answer.mid && m.deleted), 5000, "deleted");
+    await tagged.waitFor(new RegExp(`:alice!alice@parley REDACT bob ${answer.mid}$`));
+    await plain.waitFor(/^:alice!alice@parley NOTICE bob :\(deleted a message\)$/);
   } finally {
     await s.stop();
   }

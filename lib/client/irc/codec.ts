@@ -15,6 +15,10 @@ export interface IrcMessage {
   /** Upper-cased command or three-digit numeric. */
   command: string;
   params: string[];
+  /** Sent only to clients that negotiated this capability (not on the wire). */
+  cap?: string;
+  /** Sent only to clients that did not negotiate this capability: the readable form (not on the wire). */
+  without?: string;
 }
 
 /** Why a line was refused (each answered with a numeric by the face, never a crash). */

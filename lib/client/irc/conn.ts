@@ -37,6 +37,8 @@ export const CAPS: Record<string, string> = {
   "away-notify": "",
   "account-tag": "",
   "multi-prefix": "",
+  "invite-notify": "",
+  "draft/message-redaction": "",
   "sasl": "PLAIN",
 };
 
@@ -81,9 +83,12 @@ export class IrcConn {
   send(m: IrcMessage): void {
     if (this.closed) return;
     if (m.command === "TAGMSG" && !this.caps.has("message-tags")) return;
+    if ((m.cap && !this.caps.has(m.cap)) || (m.without && this.caps.has(m.without))) return;
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(m.tags)) if (tagAllowed(k, this.caps)) tags[k] = v;
-    this.t.write(serialize({ ...m, tags }));
+    this.t.write(
+      serialize({ tags, ...(m.source ? { source: m.source } : {}), command: m.command, params: m.params }),
+    );
   }
 
   /** A numeric (or server line) from the server to this client. */

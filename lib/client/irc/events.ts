@@ -72,9 +72,7 @@ export function changeLines(before: Seen | undefined, m: ChatMessage, user: stri
   const where = ircWhere(m, user), time = new Date(m.ts).toISOString();
   const out: IrcMessage[] = [];
   if (m.deleted && !before?.deleted) {
-    out.push(
-      ...textLines("NOTICE", sourceOf(m.from), where, `(deleted a message)`, { time, "+draft/reply": m.mid }),
-    );
+    out.push(...redactLines(m.from, where, m.mid, time));
   } else if (!m.deleted && m.edited !== undefined && m.edited !== before?.edited) {
     out.push(...textLines("PRIVMSG", sourceOf(m.from), where, `(edited) ${toIrcText(m.text)}`, {
       time: new Date(m.edited).toISOString(),
@@ -124,7 +122,15 @@ export function eventLines(e: BackendEvent, user: string): IrcMessage[] {
     case "room": {
       const chan = `#${e.room.name}`, who = e.user ?? user;
       if (e.change === "joined" || e.change === "created") {
-        return [{ tags: { account: who }, source: sourceOf(who), command: "JOIN", params: [chan] }];
+        const join: IrcMessage = {
+          tags: { account: who },
+          source: sourceOf(who),
+          command: "JOIN",
+          params: [chan],
+        };
+        if (!e.by || e.by === who) return [join];
+        const invite = { tags: {}, source: sourceOf(e.by), command: "INVITE", params: [nickOf(who), chan] };
+        return [{ ...invite, cap: "invite-notify" }, join]; // invite-notify: who brought them in
       }
       if (e.change === "left") return [{ tags: {}, source: sourceOf(who), command: "PART", params: [chan] }];
       if (e.change === "kicked") {
@@ -160,4 +166,19 @@ export function eventLines(e: BackendEvent, user: string): IrcMessage[] {
     default:
       return [];
   }
+}
+
+/** A deletion: REDACT for clients with draft/message-redaction, a readable NOTICE for the others. */
+export function redactLines(by: string, where: string, mid: string, time: string): IrcMessage[] {
+  const redact = {
+    tags: { time, account: by },
+    source: sourceOf(by),
+    command: "REDACT",
+    params: [where, mid],
+  };
+  const text = textLines("NOTICE", sourceOf(by), where, "(deleted a message)", { time, "+draft/reply": mid });
+  return [
+    { ...redact, cap: "draft/message-redaction" },
+    ...text.map((l) => ({ ...l, without: "draft/message-redaction" })),
+  ];
 }

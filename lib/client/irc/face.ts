@@ -129,6 +129,11 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#dropped = 0;
   }
 
+  /** A change made from IRC (a reaction, a deletion): its state, so the backend's event of it shows nothing again. */
+  remember(m: ChatMessage): void {
+    this.#remember(m);
+  }
+
   #remember(m: ChatMessage): Seen | undefined {
     const before = this.#seen.get(m.mid);
     this.#seen.delete(m.mid);

@@ -18,4 +18,6 @@ export interface FaceHost {
   toAll(lines: IrcMessage[], except?: IrcConn): void;
   /** One's own text sent from client `from`: to the others, and to it with echo-message. */
   echo(from: IrcConn, m: ChatMessage, label?: string): void;
+  /** The state of a message changed from IRC, so the backend's event of the change shows nothing again. */
+  remember(m: ChatMessage): void;
 }

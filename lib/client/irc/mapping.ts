@@ -12,7 +12,7 @@ import { BROADCAST_CHANNEL, CONTROL_NICK, nickOf, parleyTarget, userOf } from ".
 import { ERR, RPL } from "./numerics.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { channel, channels, sendJoin, sendList, sendNames, sendTopic, sendWho } from "./chan.ts";
-import { controlNotice, sourceOf } from "./events.ts";
+import { controlNotice, redactLines, sourceOf } from "./events.ts";
 import { controlCommand } from "./control.ts";
 import type { FaceHost } from "./face_host.ts";
 
@@ -28,6 +28,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
   PRIVMSG: { min: 0, run: (f, c, p, m) => say(f, c, p, m, true) },
   NOTICE: { min: 0, run: (f, c, p, m) => say(f, c, p, m, false) },
   TAGMSG: { min: 1, run: tagmsg },
+  REDACT: { min: 2, run: redact },
   JOIN: { min: 1, run: join },
   PART: { min: 1, run: part },
   TOPIC: { min: 1, run: topic },
@@ -120,7 +121,9 @@ async function tagmsg(f: FaceHost, c: IrcConn, p: string[], m: IrcMessage): Prom
   const ref = m.tags["+draft/reply"];
   const react = m.tags["+draft/react"], unreact = m.tags["+draft/unreact"];
   if (ref && (react || unreact) && f.backend.changeMessage) {
-    await f.backend.changeMessage(ref, { kind: "react", emoji: (react || unreact)!, on: !!react });
+    f.remember(
+      await f.backend.changeMessage(ref, { kind: "react", emoji: (react || unreact)!, on: !!react }),
+    );
   }
   const typing = m.tags["+typing"];
   if (typing) f.backend.typing?.(target, typing === "active");
@@ -222,4 +225,16 @@ async function away(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
     params: reason ? [reason] : [],
   };
   for (const x of f.conns) if (x !== c && x.caps.has("away-notify")) x.send(line);
+}
+
+/** `REDACT TARGET MSGID [REASON]` (draft/message-redaction): deletes one's message for everyone. */
+async function redact(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
+  if (!f.backend.changeMessage) {
+    return c.reply(ERR.UNKNOWNCOMMAND, "REDACT", "Messages cannot be deleted here");
+  }
+  const m = await f.backend.changeMessage(p[1]!, { kind: "delete" });
+  f.remember(m);
+  const lines = redactLines(f.account, p[0]!, m.mid, new Date(m.ts).toISOString());
+  f.toAll(lines, c);
+  if (c.caps.has("echo-message")) { for (const l of lines) c.send(l); }
 }
