@@ -75,6 +75,8 @@ Deno.test("irc: a wrong or missing password is refused with ERR_PASSWDMISMATCH; 
         "multi-prefix",
         "invite-notify",
         "draft/message-redaction",
+        "labeled-response",
+        "standard-replies",
         "sasl=PLAIN",
       ]
     ) {
@@ -360,6 +362,33 @@ Deno.test("irc: replies, edits and deletions both ways (+draft/reply, draft/mess
     await eventually(() => changed.some((m) => m.mid === answer.mid && m.deleted), 5000, "deleted");
     await tagged.waitFor(new RegExp(`:alice!alice@parley REDACT bob ${answer.mid}$`));
     await plain.waitFor(/^:alice!alice@parley NOTICE bob :\(deleted a message\)$/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: labeled-response (ACK, one line, a batch) and standard-replies (FAIL for a refusal)", async () => {
+  const s = await setup();
+  try {
+    const c = await s.open();
+    await c.register(PW, ["labeled-response", "batch", "standard-replies", "message-tags"]);
+    await c.send("@label=a1 PING x");
+    await c.waitFor(/^@label=a1 :parley PONG parley :?x$/);
+    await c.send("@label=a2 PONG x");
+    await c.waitFor(/^@label=a2 :parley ACK$/);
+    await c.send("@label=a3 NAMES &broadcast");
+    const open = await c.waitFor(/^@label=a3 :parley BATCH \+l\d+ labeled-response$/);
+    const id = /\+(l\d+)/.exec(open)![1];
+    await c.waitFor(new RegExp(`^@batch=${id} :parley 353 alice = &broadcast :alice bob$`));
+    await c.waitFor(new RegExp(`^@batch=${id} :parley 366 `));
+    await c.waitFor(new RegExp(`^:parley BATCH -${id}$`));
+    await c.send("@label=a4 PRIVMSG nobody-here :hi");
+    await c.waitFor(/^@label=a4 :parley FAIL PRIVMSG [A-Z_]+ :.+/);
+    const plain = await s.open();
+    await plain.register(PW);
+    await plain.send("@label=b1 PRIVMSG nobody-here :hi", "@label=b2 PING y");
+    await plain.waitFor(/^:\*parley!\*parley@parley NOTICE alice :PRIVMSG refused: /);
+    await plain.waitFor(/^:parley PONG parley :?y$/);
   } finally {
     await s.stop();
   }

@@ -39,6 +39,8 @@ export const CAPS: Record<string, string> = {
   "multi-prefix": "",
   "invite-notify": "",
   "draft/message-redaction": "",
+  "labeled-response": "",
+  "standard-replies": "",
   "sasl": "PLAIN",
 };
 
@@ -50,6 +52,7 @@ function tagAllowed(name: string, caps: ReadonlySet<string>): boolean {
   if (name === "time") return caps.has("server-time");
   if (name === "account") return caps.has("account-tag");
   if (name === "batch") return caps.has("batch");
+  if (name === "label") return caps.has("labeled-response");
   return caps.has("message-tags"); // msgid and client tags
 }
 
@@ -71,6 +74,8 @@ export class IrcConn {
   #nickGiven = false;
   #userGiven = false;
   #capPending = false;
+  #capture: IrcMessage[] | null = null;
+  #batches = 0;
 
   constructor(readonly host: ConnHost, readonly t: IrcTransport) {}
 
@@ -82,6 +87,7 @@ export class IrcConn {
   /** Sends a message with the tags this connection negotiated; TAGMSG only with message-tags. */
   send(m: IrcMessage): void {
     if (this.closed) return;
+    if (this.#capture) return void this.#capture.push(m); // a labeled command's answer (#labeled)
     if (m.command === "TAGMSG" && !this.caps.has("message-tags")) return;
     if ((m.cap && !this.caps.has(m.cap)) || (m.without && this.caps.has(m.without))) return;
     const tags: Record<string, string> = {};
@@ -99,6 +105,7 @@ export class IrcConn {
   /** Ends the connection (the Parley session stays online). */
   close(why: string): void {
     if (this.closed) return;
+    this.#capture = null; // the ERROR is said at once, labeled or not
     this.send({ tags: {}, command: "ERROR", params: [why] });
     this.closed = true;
     this.t.close();
@@ -124,7 +131,25 @@ export class IrcConn {
     if (m.command === "PASS" || m.command === "USER") {
       return this.reply(ERR.ALREADYREGISTERED, "You may not reregister");
     }
-    await this.host.run(this, m);
+    const label = this.caps.has("labeled-response") ? m.tags.label : undefined;
+    if (label === undefined || this.#capture) return await this.host.run(this, m);
+    const got: IrcMessage[] = (this.#capture = []);
+    try {
+      await this.host.run(this, m);
+    } finally {
+      this.#capture = null;
+      this.#labeled(label, got);
+    }
+  }
+
+  /** labeled-response: no answer is an ACK, one carries the label, several go in a batch that does. */
+  #labeled(label: string, got: IrcMessage[]): void {
+    if (got.length === 0) return this.send({ tags: { label }, source: SERVER, command: "ACK", params: [] });
+    if (got.length === 1) return this.send({ ...got[0]!, tags: { ...got[0]!.tags, label } });
+    const id = `l${++this.#batches}`;
+    this.send({ tags: { label }, source: SERVER, command: "BATCH", params: [`+${id}`, "labeled-response"] });
+    for (const g of got) this.send({ ...g, tags: { ...g.tags, batch: id } });
+    this.send({ tags: {}, source: SERVER, command: "BATCH", params: [`-${id}`] });
   }
 
   async #register(m: IrcMessage): Promise<void> {

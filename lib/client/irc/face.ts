@@ -85,14 +85,14 @@ export class IrcFace implements ConnHost, FaceHost {
   }
 
   /** One's own text sent from IRC client `from`: echoed to the others, and to it with echo-message. */
-  echo(from: IrcConn, m: ChatMessage, label?: string): void {
+  echo(from: IrcConn, m: ChatMessage): void {
     this.sent.add(m.mid);
     if (this.sent.size > SEEN_MAX) this.sent.delete(this.sent.values().next().value!);
     this.#remember(m);
     const lines = messageLines(m, this.account);
     this.toAll(lines, from);
     if (from.caps.has("echo-message")) {
-      for (const l of lines) from.send(label ? { ...l, tags: { ...l.tags, label } } : l);
+      for (const l of lines) from.send(l);
     }
   }
 

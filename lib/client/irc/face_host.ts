@@ -17,7 +17,7 @@ export interface FaceHost {
   /** Lines to every attached client but `except`. */
   toAll(lines: IrcMessage[], except?: IrcConn): void;
   /** One's own text sent from client `from`: to the others, and to it with echo-message. */
-  echo(from: IrcConn, m: ChatMessage, label?: string): void;
+  echo(from: IrcConn, m: ChatMessage): void;
   /** The state of a message changed from IRC, so the backend's event of the change shows nothing again. */
   remember(m: ChatMessage): void;
 }

@@ -88,7 +88,10 @@ export async function runCommand(f: FaceHost, c: IrcConn, m: IrcMessage): Promis
     await v.run(f, c, m.params, m);
   } catch (e) {
     if (!(e instanceof BackendError) && !(e instanceof TypeError && !f.backend.rooms)) throw e;
-    for (const l of controlNotice(f.nick, `${m.command} refused: ${e.message}`)) c.send(l);
+    const code = e instanceof BackendError ? e.code.toUpperCase() : "UNSUPPORTED";
+    if (c.caps.has("standard-replies")) {
+      c.send({ tags: {}, source: SERVER, command: "FAIL", params: [m.command, code, e.message] });
+    } else for (const l of controlNotice(f.nick, `${m.command} refused: ${e.message}`)) c.send(l);
   }
 }
 
@@ -112,7 +115,7 @@ async function say(f: FaceHost, c: IrcConn, p: string[], m: IrcMessage, privmsg:
   if (text === null) return; // CTCP other than ACTION: nothing to carry
   const replyTo = m.tags["+draft/reply"];
   const sent = await f.backend.send(target, text, replyTo ? { replyTo } : {});
-  f.echo(c, sent, m.tags.label);
+  f.echo(c, sent);
 }
 
 async function tagmsg(f: FaceHost, c: IrcConn, p: string[], m: IrcMessage): Promise<void> {
