@@ -77,6 +77,7 @@ Deno.test("irc: a wrong or missing password is refused with ERR_PASSWDMISMATCH; 
         "draft/message-redaction",
         "labeled-response",
         "standard-replies",
+        "draft/chathistory",
         "sasl=PLAIN",
       ]
     ) {
@@ -389,6 +390,62 @@ Deno.test("irc: labeled-response (ACK, one line, a batch) and standard-replies (
     await plain.send("@label=b1 PRIVMSG nobody-here :hi", "@label=b2 PING y");
     await plain.waitFor(/^:\*parley!\*parley@parley NOTICE alice :PRIVMSG refused: /);
     await plain.waitFor(/^:parley PONG parley :?y$/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: draft/chathistory — no playback pushed; LATEST, BEFORE, AFTER, BETWEEN and TARGETS in batches", async () => {
+  const s = await setup();
+  try {
+    const first = await s.open();
+    await first.register(PW);
+    for (let i = 0; i < 5; i++) await s.b.client.send({ kind: "user", name: "alice" }, `h${i}`);
+    await first.waitFor(/PRIVMSG alice :h4/);
+    await first.send("PRIVMSG bob :mine");
+    first.close();
+    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached");
+    await s.b.client.send({ kind: "user", name: "alice" }, "h5-missed");
+    await eventually(
+      async () => (await s.a.client.history({ kind: "user", name: "bob" })).length >= 7,
+      5000,
+      "kept",
+    );
+    const c = await s.open();
+    await c.register(PW, ["draft/chathistory", "batch", "server-time", "message-tags"]);
+    await c.waitFor(/ 005 alice .*CHATHISTORY=100/);
+    await c.send("CHATHISTORY LATEST bob * 3");
+    const open = await c.waitFor(/^:parley BATCH \+h\d+ chathistory bob$/);
+    const id = /\+(h\d+)/.exec(open)![1]!;
+    await c.waitFor(new RegExp(`^:parley BATCH -${id}$`));
+    const inBatch = (bid: string) =>
+      c.lines.filter((l) => l.includes(`batch=${bid}`)).map((l) => / :(\S+)$/.exec(l)![1]);
+    assert.deepEqual(inBatch(id), ["h4", "mine", "h5-missed"]);
+    assert.ok(
+      !c.lines.some((l) => /PRIVMSG alice :h5-missed/.test(l) && !l.includes("batch=")),
+      "no playback pushed",
+    );
+    const h4 = c.lines.find((l) => l.endsWith(":h4"))!;
+    const mid = /msgid=([^; ]+)/.exec(h4)![1];
+    await c.send(`CHATHISTORY BEFORE bob msgid=${mid} 2`, `CHATHISTORY AFTER bob msgid=${mid} 1`);
+    await c.waitFor(/BATCH -h\d+$/, 5000, c.lines.length);
+    await eventually(() => c.lines.filter((l) => /BATCH -h/.test(l)).length === 3, 5000, "two more batches");
+    const ids = c.lines.filter((l) => /BATCH \+h/.test(l)).map((l) => /\+(h\d+)/.exec(l)![1]!);
+    assert.deepEqual(inBatch(ids[1]!), ["h2", "h3"]);
+    assert.deepEqual(inBatch(ids[2]!), ["mine"]);
+    const t0 = new Date(Date.now() - 3600_000).toISOString(),
+      t1 = new Date(Date.now() + 3600_000).toISOString();
+    await c.send(
+      `CHATHISTORY BETWEEN bob timestamp=${t0} msgid=${mid} 10`,
+      `CHATHISTORY TARGETS timestamp=${t0} timestamp=${t1} 10`,
+    );
+    await c.waitFor(/^:parley BATCH \+h\d+ draft\/chathistory-targets$/);
+    await c.waitFor(/CHATHISTORY TARGETS bob timestamp=/);
+    const between = c.lines.filter((l) => /BATCH \+h/.test(l)).map((l) => /\+(h\d+)/.exec(l)![1]!)[3]!;
+    assert.deepEqual(inBatch(between), ["h0", "h1", "h2", "h3"]);
+    await c.send("CHATHISTORY SIDEWAYS bob * 5", "CHATHISTORY LATEST bob nonsense 5");
+    await c.waitFor(/FAIL CHATHISTORY INVALID_PARAMS SIDEWAYS/);
+    await c.waitFor(/FAIL CHATHISTORY INVALID_PARAMS LATEST/);
   } finally {
     await s.stop();
   }

@@ -41,8 +41,12 @@ export const CAPS: Record<string, string> = {
   "draft/message-redaction": "",
   "labeled-response": "",
   "standard-replies": "",
+  "draft/chathistory": "",
   "sasl": "PLAIN",
 };
+
+/** The most one CHATHISTORY may ask for (ISUPPORT CHATHISTORY; history.ts). */
+export const HISTORY_LIMIT = 100;
 
 /** The server's name in numerics and as the source of its own lines. */
 export const SERVER = "parley";
@@ -185,7 +189,15 @@ export class IrcConn {
     this.reply(RPL.YOURHOST, `Your host is ${SERVER}, a local face of the Parley client`);
     this.reply(RPL.CREATED, "This server was started with the Parley client");
     this.reply(RPL.MYINFO, SERVER, "parley", "i", "nt");
-    const isupport = ["CASEMAPPING=ascii", "CHANTYPES=#&", "NICKLEN=33", "PREFIX=(o)@", "CHANMODES=,,,nt"];
+    const isupport = [
+      "CASEMAPPING=ascii",
+      "CHANTYPES=#&",
+      "NICKLEN=33",
+      "PREFIX=(o)@",
+      "CHANMODES=,,,nt",
+      `CHATHISTORY=${HISTORY_LIMIT}`,
+      "MSGREFTYPES=timestamp,msgid",
+    ];
     this.reply(RPL.ISUPPORT, ...isupport, "are supported by this server");
     this.reply(RPL.NOMOTD, "MOTD File is missing");
     await this.host.attach(this);

@@ -15,6 +15,7 @@ import { changeLines, eventLines, messageLines, type Seen, tagFallback } from ".
 import { nickOf } from "./names.ts";
 import { joinAll, runCommand } from "./mapping.ts";
 import { channel, sendJoin } from "./chan.ts";
+import { HistoryLog } from "./history.ts";
 import { controlNotice } from "./events.ts";
 
 /** Lines kept for playback while no IRC client is attached. */
@@ -34,6 +35,8 @@ export class IrcFace implements ConnHost, FaceHost {
   readonly account: string;
   /** Mids of the texts sent from IRC: their later events (seq, outbox) are not shown again. */
   readonly sent = new Set<string>();
+  /** Each conversation's recent lines, for CHATHISTORY (history.ts). */
+  readonly log: HistoryLog;
   #missed: IrcMessage[] = [];
   #dropped = 0;
   #seen = new Map<string, Seen>();
@@ -43,12 +46,17 @@ export class IrcFace implements ConnHost, FaceHost {
   constructor(readonly backend: ChatBackend, readonly o: IrcFaceOptions) {
     this.account = backend.user;
     this.nick = nickOf(backend.user);
+    this.log = new HistoryLog(this.nick);
   }
 
   /** Follows the session: what arrived while no screen showed it is the first playback. */
   async start(): Promise<void> {
     this.#off = this.backend.on((e) => this.#event(e));
     const c = await this.backend.catchUp?.();
+    for (const m of c?.recent ?? []) {
+      this.#remember(m);
+      this.log.add(messageLines(m, this.account));
+    }
     for (const m of c?.unseen ?? []) this.#message(m);
   }
 
@@ -90,6 +98,7 @@ export class IrcFace implements ConnHost, FaceHost {
     if (this.sent.size > SEEN_MAX) this.sent.delete(this.sent.values().next().value!);
     this.#remember(m);
     const lines = messageLines(m, this.account);
+    this.log.add(lines);
     this.toAll(lines, from);
     if (from.caps.has("echo-message")) {
       for (const l of lines) from.send(l);
@@ -113,6 +122,11 @@ export class IrcFace implements ConnHost, FaceHost {
   }
 
   #playback(c: IrcConn): void {
+    if (c.caps.has("draft/chathistory")) { // it asks for what it wants (CHATHISTORY), nothing is pushed
+      this.#missed = [];
+      this.#dropped = 0;
+      return;
+    }
     if (this.#dropped) {
       for (const l of controlNotice(this.nick, `${this.#dropped} older lines were not kept`)) c.send(l);
     }
@@ -151,7 +165,9 @@ export class IrcFace implements ConnHost, FaceHost {
     if (m.from === this.account && this.sent.has(m.mid)) return; // shown when sent
     if (this.#seen.has(m.mid)) return this.#changed(m);
     this.#remember(m);
-    this.toAll(messageLines(m, this.account));
+    const lines = messageLines(m, this.account);
+    this.log.add(lines);
+    this.toAll(lines);
     if (this.conns.size) this.backend.markSeen?.([m]);
   }
 

@@ -6,6 +6,7 @@
 import type { ChatBackend, ChatMessage } from "../backend.ts";
 import type { IrcMessage } from "./codec.ts";
 import type { IrcConn } from "./conn.ts";
+import type { HistoryLog } from "./history.ts";
 
 export interface FaceHost {
   readonly backend: ChatBackend;
@@ -14,6 +15,8 @@ export interface FaceHost {
   readonly account: string;
   /** The registered IRC clients attached now. */
   readonly conns: ReadonlySet<IrcConn>;
+  /** Each conversation's recent lines (CHATHISTORY). */
+  readonly log: HistoryLog;
   /** Lines to every attached client but `except`. */
   toAll(lines: IrcMessage[], except?: IrcConn): void;
   /** One's own text sent from client `from`: to the others, and to it with echo-message. */

@@ -29,6 +29,13 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
   NOTICE: { min: 0, run: (f, c, p, m) => say(f, c, p, m, false) },
   TAGMSG: { min: 1, run: tagmsg },
   REDACT: { min: 2, run: redact },
+  CHATHISTORY: {
+    min: 1,
+    run: (f, c, p) =>
+      c.caps.has("draft/chathistory")
+        ? f.log.run(c, p)
+        : c.reply(ERR.UNKNOWNCOMMAND, "CHATHISTORY", "Unknown command"),
+  },
   JOIN: { min: 1, run: join },
   PART: { min: 1, run: part },
   TOPIC: { min: 1, run: topic },
