@@ -13,8 +13,8 @@ import { systemClock } from "../lib/common/clock.ts";
 
 const PW = "irc-secret-0123456789";
 
-async function setup() {
-  const t = await startTestServer();
+async function setup(opts: Parameters<typeof startTestServer>[0] = {}) {
+  const t = await startTestServer(opts);
   const a = await t.e2eClient("alice");
   const b = await t.e2eClient("bob");
   await b.client.sync();
@@ -78,6 +78,7 @@ Deno.test("irc: a wrong or missing password is refused with ERR_PASSWDMISMATCH; 
         "labeled-response",
         "standard-replies",
         "draft/chathistory",
+        "draft/read-marker",
         "sasl=PLAIN",
       ]
     ) {
@@ -301,10 +302,10 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
   }
 });
 
-Deno.test("irc: a flood of lines from the IRC side reaches the contact whole and in order", async () => {
-  const s = await setup();
+Deno.test("irc: a flood of lines from the IRC side is paced to the server's rate, none lost or reordered", async () => {
+  const s = await setup({ msgRate: 200, msgBurst: 20 });
   try {
-    const N = Number(Deno.env.get("PARLEY_IRC_FLOOD") ?? 1000);
+    const N = Number(Deno.env.get("PARLEY_IRC_FLOOD") ?? 500);
     const bi = inbox(s.b.client);
     const c = await s.open();
     await c.register(PW);
@@ -446,6 +447,42 @@ Deno.test("irc: draft/chathistory — no playback pushed; LATEST, BEFORE, AFTER,
     await c.send("CHATHISTORY SIDEWAYS bob * 5", "CHATHISTORY LATEST bob nonsense 5");
     await c.waitFor(/FAIL CHATHISTORY INVALID_PARAMS SIDEWAYS/);
     await c.waitFor(/FAIL CHATHISTORY INVALID_PARAMS LATEST/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("irc: draft/read-marker — MARKREAD read, moved forward only, told to every client that asked and at attach", async () => {
+  const s = await setup();
+  try {
+    const one = await s.open();
+    await one.register(PW, ["draft/read-marker"]);
+    const two = await s.open();
+    await two.register(PW, ["draft/read-marker"]);
+    const old = await s.open();
+    await old.register(PW);
+    await s.b.client.send({ kind: "user", name: "alice" }, "read me");
+    await one.waitFor(/PRIVMSG alice :read me/);
+    await one.send("MARKREAD bob");
+    await one.waitFor(/^:parley MARKREAD bob :?\*$/);
+    const t = new Date().toISOString();
+    await one.send(`MARKREAD bob timestamp=${t}`);
+    await two.waitFor(new RegExp(`^:parley MARKREAD bob :?timestamp=${t}$`));
+    await one.waitFor(new RegExp(`^:parley MARKREAD bob :?timestamp=${t}$`));
+    const n = one.lines.length;
+    await one.send(
+      "MARKREAD bob timestamp=2020-01-01T00:00:00.000Z",
+      "MARKREAD bob nonsense",
+      "MARKREAD #no room",
+    );
+    await one.waitFor(new RegExp(`^:parley MARKREAD bob :?timestamp=${t}$`), 5000, n);
+    await one.waitFor(/FAIL MARKREAD INVALID_PARAMS bob/);
+    await old.send("MARKREAD bob");
+    await old.waitFor(/ 421 alice MARKREAD /);
+    assert.ok(!old.lines.some((l) => /MARKREAD bob/.test(l)), "no MARKREAD without the capability");
+    const three = await s.open();
+    await three.register(PW, ["draft/read-marker"]);
+    await three.waitFor(new RegExp(`^:parley MARKREAD bob :?timestamp=${t}$`));
   } finally {
     await s.stop();
   }

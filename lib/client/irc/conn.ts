@@ -42,6 +42,7 @@ export const CAPS: Record<string, string> = {
   "labeled-response": "",
   "standard-replies": "",
   "draft/chathistory": "",
+  "draft/read-marker": "",
   "sasl": "PLAIN",
 };
 

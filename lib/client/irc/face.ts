@@ -13,9 +13,12 @@ import type { ConnHost, IrcConn } from "./conn.ts";
 import type { FaceHost } from "./face_host.ts";
 import { changeLines, eventLines, messageLines, type Seen, tagFallback } from "./events.ts";
 import { nickOf } from "./names.ts";
+import { ircWhere } from "./events.ts";
 import { joinAll, runCommand } from "./mapping.ts";
 import { channel, sendJoin } from "./chan.ts";
 import { HistoryLog } from "./history.ts";
+import { markLine, ReadMarkers } from "./markers.ts";
+import { ircTarget, parleyTarget } from "./names.ts";
 import { controlNotice } from "./events.ts";
 
 /** Lines kept for playback while no IRC client is attached. */
@@ -35,6 +38,8 @@ export class IrcFace implements ConnHost, FaceHost {
   readonly account: string;
   /** Mids of the texts sent from IRC: their later events (seq, outbox) are not shown again. */
   readonly sent = new Set<string>();
+  /** How far each conversation was read (draft/read-marker, markers.ts). */
+  readonly markers = new ReadMarkers();
   /** Each conversation's recent lines, for CHATHISTORY (history.ts). */
   readonly log: HistoryLog;
   #missed: IrcMessage[] = [];
@@ -75,7 +80,17 @@ export class IrcFace implements ConnHost, FaceHost {
   async attach(c: IrcConn): Promise<void> {
     this.conns.add(c);
     await joinAll(this, c);
+    for (const [where, iso] of this.markers.all()) c.send(markLine(where, iso));
     this.#playback(c);
+  }
+
+  /** The user read `where` up to `iso` (MARKREAD): every client that asked is told, and the other devices. */
+  markRead(where: string, iso: string): boolean {
+    if (!this.markers.set(where, iso)) return false;
+    const seq = this.markers.seqAt(where, iso), t = parleyTarget(where);
+    if (seq !== null && t) this.backend.read?.(t, seq);
+    for (const c of this.conns) c.send(markLine(where, iso));
+    return true;
   }
 
   detach(c: IrcConn): void {
@@ -99,6 +114,7 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#remember(m);
     const lines = messageLines(m, this.account);
     this.log.add(lines);
+    this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines, from);
     if (from.caps.has("echo-message")) {
       for (const l of lines) from.send(l);
@@ -167,6 +183,7 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#remember(m);
     const lines = messageLines(m, this.account);
     this.log.add(lines);
+    this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines);
     if (this.conns.size) this.backend.markSeen?.([m]);
   }
@@ -185,6 +202,11 @@ export class IrcFace implements ConnHost, FaceHost {
   #event(e: BackendEvent): void {
     if (e.type === "message") return this.#message(e.message);
     if (e.type === "message.changed") return this.#changed(e.message);
+    if (e.type === "seen") { // read on another device of the account
+      const where = ircTarget(e.target), iso = this.markers.timeOf(where, e.upTo);
+      if (iso && this.markers.set(where, iso)) { for (const c of this.conns) c.send(markLine(where, iso)); }
+      return;
+    }
     if (e.type === "presence" && e.user === this.account) return;
     if (e.type === "typing" && this.conns.size === 0) return;
     if (

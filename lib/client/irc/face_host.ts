@@ -7,6 +7,7 @@ import type { ChatBackend, ChatMessage } from "../backend.ts";
 import type { IrcMessage } from "./codec.ts";
 import type { IrcConn } from "./conn.ts";
 import type { HistoryLog } from "./history.ts";
+import type { ReadMarkers } from "./markers.ts";
 
 export interface FaceHost {
   readonly backend: ChatBackend;
@@ -15,6 +16,10 @@ export interface FaceHost {
   readonly account: string;
   /** The registered IRC clients attached now. */
   readonly conns: ReadonlySet<IrcConn>;
+  /** How far each conversation was read (draft/read-marker). */
+  readonly markers: ReadMarkers;
+  /** The user read `where` up to `iso` (MARKREAD): clients and other devices told; false when not further. */
+  markRead(where: string, iso: string): boolean;
   /** Each conversation's recent lines (CHATHISTORY). */
   readonly log: HistoryLog;
   /** Lines to every attached client but `except`. */

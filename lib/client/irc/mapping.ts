@@ -15,6 +15,7 @@ import { channel, channels, sendJoin, sendList, sendNames, sendTopic, sendWho } 
 import { controlNotice, redactLines, sourceOf } from "./events.ts";
 import { controlCommand } from "./control.ts";
 import type { FaceHost } from "./face_host.ts";
+import { markLine } from "./markers.ts";
 
 type Handler = (f: FaceHost, c: IrcConn, p: string[], m: IrcMessage) => Promise<void> | void;
 
@@ -29,6 +30,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
   NOTICE: { min: 0, run: (f, c, p, m) => say(f, c, p, m, false) },
   TAGMSG: { min: 1, run: tagmsg },
   REDACT: { min: 2, run: redact },
+  MARKREAD: { min: 1, run: markread },
   CHATHISTORY: {
     min: 1,
     run: (f, c, p) =>
@@ -247,4 +249,19 @@ async function redact(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
   const lines = redactLines(f.account, p[0]!, m.mid, new Date(m.ts).toISOString());
   f.toAll(lines, c);
   if (c.caps.has("echo-message")) { for (const l of lines) c.send(l); }
+}
+
+/** `MARKREAD TARGET [timestamp=ISO]` (draft/read-marker): the marker asked, or moved forward. */
+function markread(f: FaceHost, c: IrcConn, p: string[]): void {
+  if (!c.caps.has("draft/read-marker")) return c.reply(ERR.UNKNOWNCOMMAND, "MARKREAD", "Unknown command");
+  const [where, at] = [p[0]!, p[1]];
+  const fail = (why: string) =>
+    c.send({ tags: {}, source: SERVER, command: "FAIL", params: ["MARKREAD", "INVALID_PARAMS", where, why] });
+  if (!parleyTarget(where)) return fail("No such conversation");
+  if (at !== undefined) {
+    const m = /^timestamp=(.+)$/.exec(at), t = m ? new Date(m[1]!) : null;
+    if (!t || Number.isNaN(t.getTime())) return fail("The marker is timestamp=YYYY-MM-DDThh:mm:ss.sssZ");
+    if (f.markRead(where, t.toISOString())) return; // every client was told, this one too
+  }
+  c.send(markLine(where, f.markers.get(where)));
 }
