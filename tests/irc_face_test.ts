@@ -5,7 +5,7 @@
  * no plaintext in the server's store.
  */
 import assert from "node:assert/strict";
-import { assertNoPlaintext, eventually, inbox, startTestServer } from "./helpers.ts";
+import { assertNoPlaintext, collect, eventually, inbox, startTestServer } from "./helpers.ts";
 import { RawIrc } from "./irc_testing.ts";
 import { startIrc } from "../lib/client/irc/mod.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
@@ -154,6 +154,10 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     const echo = await tagged.waitFor(/PRIVMSG bob :secret-dm-from-irc/);
     assert.match(echo, /^@.*time=\d{4}-.*msgid=/);
     await plain.waitFor(/^:alice!alice@parley PRIVMSG bob :secret-dm-from-irc$/);
+    await plain.send("PRIVMSG bob :from-plain");
+    await tagged.waitFor(/:alice!alice@parley PRIVMSG bob :from-plain$/);
+    await eventually(() => bi.msgs.some((m) => m.text === "from-plain"), 5000, "bob gets it");
+    assert.ok(!plain.lines.some((l) => l.endsWith(":from-plain")), "no echo without echo-message");
 
     await s.b.client.send({ kind: "user", name: "alice" }, "secret-dm-from-bob");
     const got = await tagged.waitFor(/PRIVMSG alice :secret-dm-from-bob/);
@@ -295,8 +299,22 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
     await old.waitFor(/:alice!alice@parley NOTICE #ops :\(reacted 👍\)/);
     await c.client.react(m.mid, "🎉");
     await one.waitFor(/\+draft\/react=🎉.*:carol!carol@parley TAGMSG #ops/);
+    const typing = collect(c.client, "typing");
+    await one.send("@+typing=active TAGMSG #ops");
+    await eventually(
+      () => typing.items.some((e) => (e as { from: string }).from === "alice"),
+      5000,
+      "typing",
+    );
     c.client.typing({ kind: "room", name: "ops" }, true);
     await one.waitFor(/\+typing=active.*:carol!carol@parley TAGMSG #ops/);
+    await one.send("KICK #ops carol :bye");
+    await old.waitFor(/^:alice!alice@parley KICK #ops carol :/);
+    await eventually(
+      async () => !(await c.client.rooms.list()).some((r) => r.name === "ops"),
+      5000,
+      "kicked",
+    );
   } finally {
     await s.stop();
   }
@@ -314,7 +332,7 @@ Deno.test("irc: a flood of lines from the IRC side is paced to the server's rate
     await c.send(...lines);
     await eventually(
       () => bi.msgs.filter((m) => m.text.startsWith("flood-")).length >= N,
-      120_000,
+      Math.max(120_000, N * 60),
       "every line",
     );
     const got = bi.msgs.filter((m) => m.text.startsWith("flood-")).map((m) => m.text);
