@@ -371,6 +371,10 @@ Deno.test("irc: replies, edits and deletions both ways (+draft/reply, draft/mess
     await tagged.waitFor(new RegExp(`:bob!bob@parley REDACT alice ${orig.mid}$`));
     await plain.waitFor(/^:bob!bob@parley NOTICE alice :\(deleted a message\)$/);
     assert.ok(!plain.lines.some((l) => / REDACT /.test(l)), "no REDACT without the capability");
+    assert.ok(
+      !tagged.lines.some((l) => /NOTICE alice :\(deleted/.test(l)),
+      "no readable form with the capability",
+    );
 
     await tagged.send(`PRIVMSG *parley :edit ${answer.mid} answer-edited`);
     await eventually(
@@ -441,7 +445,7 @@ Deno.test("irc: draft/chathistory — no playback pushed; LATEST, BEFORE, AFTER,
       c.lines.filter((l) => l.includes(`batch=${bid}`)).map((l) => / :(\S+)$/.exec(l)![1]);
     assert.deepEqual(inBatch(id), ["h4", "mine", "h5-missed"]);
     assert.ok(
-      !c.lines.some((l) => /PRIVMSG alice :h5-missed/.test(l) && !l.includes("batch=")),
+      !c.lines.some((l) => / BATCH \+p\d+ /.test(l) || (/:h5-missed$/.test(l) && !/batch=h/.test(l))),
       "no playback pushed",
     );
     const h4 = c.lines.find((l) => l.endsWith(":h4"))!;
