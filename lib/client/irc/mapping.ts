@@ -5,7 +5,7 @@
  * LIST/QUIT/PING/MODE/TAGMSG; commands to the control user go to control.ts. A refusal of the
  * backend (a BackendError) is a NOTICE from the control user saying why; nothing is sent half.
  */
-import { BackendError } from "../backend.ts";
+import { BackendError, capability } from "../backend.ts";
 import { fromIrcText, type IrcMessage } from "./codec.ts";
 import { type IrcConn, SERVER } from "./conn.ts";
 import { BROADCAST_CHANNEL, CONTROL_NICK, nickOf, parleyTarget, userOf } from "./names.ts";
@@ -56,7 +56,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
     run: async (f, c, p) => {
       const user = userOf(p[0]!);
       if (!user) return c.reply(ERR.NOSUCHNICK, p[0]!, "No such nick");
-      await f.backend.rooms!.invite(withoutHash(p[1]!), user);
+      await capability(f.backend, "rooms").invite(withoutHash(p[1]!), user);
       c.reply(RPL.INVITING, p[0]!, p[1]!);
     },
   },
@@ -65,7 +65,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
     run: async (f, c, p) => {
       const user = userOf(p[1]!);
       if (!user) return c.reply(ERR.NOSUCHNICK, p[1]!, "No such nick");
-      await f.backend.rooms!.kick(withoutHash(p[0]!), user);
+      await capability(f.backend, "rooms").kick(withoutHash(p[0]!), user);
     },
   },
   LIST: { min: 0, run: (f, c) => sendList(f.backend, c) },
@@ -96,8 +96,8 @@ export async function runCommand(f: FaceHost, c: IrcConn, m: IrcMessage): Promis
   try {
     await v.run(f, c, m.params, m);
   } catch (e) {
-    if (!(e instanceof BackendError) && !(e instanceof TypeError && !f.backend.rooms)) throw e;
-    const code = e instanceof BackendError ? e.code.toUpperCase() : "UNSUPPORTED";
+    if (!(e instanceof BackendError)) throw e; // a bug: listen.ts ends this connection and says so
+    const code = e.code.toUpperCase();
     if (c.caps.has("standard-replies")) {
       c.send({ tags: {}, source: SERVER, command: "FAIL", params: [m.command, code, e.message] });
     } else for (const l of controlNotice(f.nick, `${m.command} refused: ${e.message}`)) c.send(l);
@@ -172,8 +172,8 @@ async function part(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
       );
       continue;
     }
-    if (p[1]) await f.backend.send({ kind: "room", name: ch.name.slice(1) }, `/me left: ${p[1]}`);
-    await f.backend.rooms!.leave(ch.name.slice(1));
+    if (p[1]) await f.backend.send({ kind: "room", name: withoutHash(ch.name) }, `/me left: ${p[1]}`);
+    await capability(f.backend, "rooms").leave(withoutHash(ch.name));
     const line: IrcMessage = {
       tags: {},
       source: sourceOf(f.account),
@@ -191,7 +191,7 @@ async function topic(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
   if (!f.backend.rooms?.setTopic || !ch.name.startsWith("#")) {
     return c.reply(ERR.CHANOPRIVSNEEDED, ch.name, "This channel's topic cannot be set");
   }
-  const line = await f.backend.rooms.setTopic(ch.name.slice(1), p[1]!);
+  const line = await f.backend.rooms.setTopic(withoutHash(ch.name), p[1]!);
   f.echo(c, line);
 }
 
