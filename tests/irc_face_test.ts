@@ -10,6 +10,8 @@ import { RawIrc } from "./irc_testing.ts";
 import { startIrc } from "../lib/client/irc/mod.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { systemClock } from "../lib/common/clock.ts";
+import { makeSelfSignedCert } from "../lib/net/cert.ts";
+import { ircCertificate } from "../lib/client/session/home_dir.ts";
 
 const PW = "irc-secret-0123456789";
 
@@ -507,5 +509,40 @@ Deno.test("irc: draft/read-marker — MARKREAD read, moved forward only, told to
     await three.waitFor(new RegExp(`^:parley MARKREAD bob :?timestamp=${t}$`));
   } finally {
     await s.stop();
+  }
+});
+
+Deno.test("irc: an address other than loopback only with TLS, its certificate kept 0600 in the folder and pinned", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.e2eClient("alice");
+    const o = { port: 0, password: PW, clock: systemClock, log: () => {} };
+    await assert.rejects(() => startIrc(a.client, { ...o, host: "0.0.0.0" }), /only with TLS/);
+    const home = `${t.dir}/irc-home`;
+    let made = 0;
+    const make = () => (made++, makeSelfSignedCert(["0.0.0.0"]));
+    const pair = await ircCertificate(home, make);
+    assert.deepEqual(await ircCertificate(home, make), pair, "made once, then read");
+    assert.equal(made, 1);
+    for (const f of ["irc-cert.pem", "irc-key.pem"]) {
+      assert.equal((await Deno.stat(`${home}/${f}`)).mode! & 0o777, 0o600);
+    }
+    const irc = await startIrc(a.client, { ...o, host: "0.0.0.0", tls: pair });
+    try {
+      const c = await RawIrc.openTls(irc.listener.port, pair.cert);
+      await c.register(PW);
+      await c.waitFor(/ 001 alice /);
+      c.close();
+      const other = await makeSelfSignedCert();
+      await assert.rejects(async () => {
+        const x = await RawIrc.openTls(irc.listener.port, other.cert);
+        await x.send("PING x");
+        await x.waitFor(/PONG/, 2000);
+      });
+    } finally {
+      irc.stop();
+    }
+  } finally {
+    await t.stop();
   }
 });

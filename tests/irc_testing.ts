@@ -16,6 +16,11 @@ export class RawIrc {
     return new RawIrc(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
+  /** Over TLS, trusting only certificate `ca` (pinned). */
+  static async openTls(port: number, ca: string): Promise<RawIrc> {
+    return new RawIrc(await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [ca] }));
+  }
+
   async #read(): Promise<void> {
     let rest = "";
     try {

@@ -1,6 +1,6 @@
 /**
  * The IRC face's listener (issue 72), one of the files rule 2 lets touch sockets: plain TCP on a
- * loopback address (mod.ts refuses any other), each connection read into codec.ts's LineReader and
+ * loopback address, TLS on any other (mod.ts refuses one without), each connection read into codec.ts's LineReader and
  * handed line by line to its conn.ts state machine — the next line is read only once the last is
  * handled, so a flood waits in the socket, in order. Writes go out in order; a client that does not
  * read past WRITE_MAX bytes is dropped. A bug while handling a line ends that connection, not the face.
@@ -24,8 +24,11 @@ export function listenIrc(
   hostname: string,
   port: number,
   log: (line: string) => void,
+  tls?: { cert: string; key: string },
 ): IrcListener {
-  const l = Deno.listen({ hostname, port, transport: "tcp" });
+  const l: Deno.Listener = tls
+    ? Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key })
+    : Deno.listen({ hostname, port, transport: "tcp" });
   const open = new Set<Deno.Conn>();
   void (async () => {
     for (;;) {

@@ -1,7 +1,7 @@
 /**
  * `parley irc` (issue 72): a local IRC server in front of one logged-in Parley session. `startIrc`
- * starts the face (face.ts) on the backend and its listener (listen.ts) on a loopback address —
- * another address is refused, since the face has no TLS yet; cli/irc.ts runs it.
+ * starts the face (face.ts) on the backend and its listener (listen.ts): plain TCP on a loopback
+ * address, TLS (a certificate the IRC client pins) on any other; cli/irc.ts runs it.
  */
 import { BackendError, type ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
@@ -25,19 +25,24 @@ export interface IrcRun {
 /** Starts the face and its listener; refuses an address that is not loopback. */
 export async function startIrc(
   backend: ChatBackend,
-  o: { host: string; port: number; password: string; clock: Clock; log: (line: string) => void },
+  o: {
+    host: string;
+    port: number;
+    password: string;
+    clock: Clock;
+    log: (line: string) => void;
+    /** The certificate and key to serve TLS with: needed on any address but loopback. */
+    tls?: { cert: string; key: string };
+  },
 ): Promise<IrcRun> {
-  if (!isLoopback(o.host)) {
-    throw new BackendError(
-      "usage",
-      `parley irc listens on loopback addresses only (127.0.0.1, ::1): ${o.host} would need TLS, which it does not offer yet`,
-    );
+  if (!isLoopback(o.host) && !o.tls) {
+    throw new BackendError("usage", `parley irc serves ${o.host} only with TLS (loopback addresses without)`);
   }
   const face = new IrcFace(backend, { password: o.password, clock: o.clock });
   await face.start();
   let listener: IrcListener;
   try {
-    listener = listenIrc(face, o.host.replace(/^\[|\]$/g, ""), o.port, o.log);
+    listener = listenIrc(face, o.host.replace(/^\[|\]$/g, ""), o.port, o.log, o.tls);
   } catch (e) {
     face.stop();
     throw new BackendError("listen_failed", `Cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);

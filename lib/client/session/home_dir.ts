@@ -135,3 +135,23 @@ export async function ircPassword(home: string, rand: RandomBytes = cryptoRandom
   await writePrivateFile(home, path, pw + "\n");
   return pw;
 }
+
+/**
+ * The TLS certificate `parley irc` serves on an address other than loopback (issue 72): made once by
+ * `make` and kept in `<home>/irc-cert.pem` and `<home>/irc-key.pem` (0600), so the IRC client can pin it.
+ */
+export async function ircCertificate(
+  home: string,
+  make: () => Promise<{ cert: string; key: string }>,
+): Promise<{ cert: string; key: string }> {
+  const [certPath, keyPath] = [`${home}/irc-cert.pem`, `${home}/irc-key.pem`];
+  try {
+    return { cert: await Deno.readTextFile(certPath), key: await Deno.readTextFile(keyPath) };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const pair = await make();
+  await writePrivateFile(home, keyPath, pair.key);
+  await writePrivateFile(home, certPath, pair.cert);
+  return pair;
+}
