@@ -271,12 +271,14 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
     await s.b.client.setStatus("busy");
     await s.b.client.close();
     await one.waitFor(/^:bob!bob@parley AWAY :offline$/);
+    await old.waitFor(/^:bob!bob@parley PART &broadcast :offline$/);
     assert.ok(!old.lines.some((l) => / AWAY /.test(l)), "no AWAY without away-notify");
 
     await one.send("JOIN #ops");
     await one.waitFor(/ 353 alice = #ops :@alice/);
     const c = await s.t.e2eClient("carol");
     await c.client.sync();
+    await old.waitFor(/^:carol!carol@parley JOIN &broadcast$/);
     await s.a.client.rooms.invite("ops", "carol");
     await eventually(
       async () => (await c.client.rooms.list()).some((r) => r.name === "ops"),

@@ -1,6 +1,6 @@
 /**
  * Channels as IRC sees them (issue 72): a room's JOIN with its topic and names, NAMES (admins with
- * `@`), WHO, LIST, and the broadcast channel whose members are every registered user. mapping.ts's
+ * `@`), WHO, LIST, and the broadcast channel whose members are the users online. mapping.ts's
  * table calls these; the rooms come from the backend's rooms capability.
  */
 import type { ChatBackend, RoomInfo } from "../backend.ts";
@@ -32,8 +32,8 @@ export async function channel(b: ChatBackend, name: string): Promise<ChannelView
   return (await channels(b)).find((c) => c.name === lower) ?? null;
 }
 
+/** The broadcast channel's members: whoever is online (presence comes as its JOIN and PART, face.ts). */
 async function everyone(b: ChatBackend): Promise<string[]> {
-  if (b.users) return (await b.users()).map((u) => u.user);
   return [...new Set([b.user, ...(await b.who()).map((p) => p.user)])];
 }
 

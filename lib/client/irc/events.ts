@@ -117,8 +117,10 @@ export function eventLines(e: BackendEvent, user: string): IrcMessage[] {
   switch (e.type) {
     case "notice":
       return controlNotice(me, e.text);
-    case "presence":
-      return [{ tags: {}, source: sourceOf(e.user), command: "AWAY", params: e.online ? [] : ["offline"] }];
+    case "presence": { // for away-notify; face.ts makes the JOIN and PART of the broadcast channel
+      const why = !e.online ? ["offline"] : e.presence?.status === "busy" ? ["busy"] : [];
+      return [{ tags: {}, source: sourceOf(e.user), command: "AWAY", params: why, cap: "away-notify" }];
+    }
     case "room": {
       const chan = `#${e.room.name}`, who = e.user ?? user;
       if (e.change === "joined" || e.change === "created") {

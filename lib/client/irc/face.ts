@@ -13,12 +13,12 @@ import type { ConnHost, IrcConn } from "./conn.ts";
 import type { FaceHost } from "./face_host.ts";
 import { changeLines, eventLines, messageLines, type Seen, tagFallback } from "./events.ts";
 import { nickOf } from "./names.ts";
-import { ircWhere } from "./events.ts";
+import { ircWhere, sourceOf } from "./events.ts";
 import { joinAll, runCommand } from "./mapping.ts";
 import { channel, sendJoin } from "./chan.ts";
 import { HistoryLog } from "./history.ts";
 import { markLine, ReadMarkers } from "./markers.ts";
-import { ircTarget, parleyTarget } from "./names.ts";
+import { BROADCAST_CHANNEL, ircTarget, parleyTarget } from "./names.ts";
 import { controlNotice } from "./events.ts";
 
 /** Lines kept for playback while no IRC client is attached. */
@@ -43,6 +43,8 @@ export class IrcFace implements ConnHost, FaceHost {
   /** Each conversation's recent lines, for CHATHISTORY (history.ts). */
   readonly log: HistoryLog;
   #missed: IrcMessage[] = [];
+  /** Who is online, as the broadcast channel's JOIN and PART tell. */
+  #online = new Set<string>();
   #dropped = 0;
   #seen = new Map<string, Seen>();
   #off: (() => void) | null = null;
@@ -57,6 +59,7 @@ export class IrcFace implements ConnHost, FaceHost {
   /** Follows the session: what arrived while no screen showed it is the first playback. */
   async start(): Promise<void> {
     this.#off = this.backend.on((e) => this.#event(e));
+    for (const p of await this.backend.who()) this.#online.add(p.user);
     const c = await this.backend.catchUp?.();
     for (const m of c?.recent ?? []) {
       this.#remember(m);
@@ -188,6 +191,20 @@ export class IrcFace implements ConnHost, FaceHost {
     if (this.conns.size) this.backend.markSeen?.([m]);
   }
 
+  /**
+   * A user came online or went away: the broadcast channel's JOIN or PART on a change (its members are
+   * the users online), and AWAY for the clients with away-notify. Said to attached clients only.
+   */
+  #presence(user: string, online: boolean, away: IrcMessage[]): void {
+    const change = online !== this.#online.has(user);
+    if (online) this.#online.add(user);
+    else this.#online.delete(user);
+    const line: IrcMessage = online
+      ? { tags: { account: user }, source: sourceOf(user), command: "JOIN", params: [BROADCAST_CHANNEL] }
+      : { tags: {}, source: sourceOf(user), command: "PART", params: [BROADCAST_CHANNEL, "offline"] };
+    for (const c of this.conns) for (const l of change ? [line, ...away] : away) c.send(l);
+  }
+
   /** The user is in room `name` now: every client joins its channel (names, topic). */
   async #joined(name: string): Promise<void> {
     const ch = await channel(this.backend, `#${name}`);
@@ -216,10 +233,7 @@ export class IrcFace implements ConnHost, FaceHost {
       return void this.#joined(e.room.name);
     }
     const lines = eventLines(e, this.account);
-    if (e.type === "presence") {
-      for (const c of this.conns) if (c.caps.has("away-notify")) { for (const l of lines) c.send(l); }
-      return;
-    }
+    if (e.type === "presence") return this.#presence(e.user, e.online, lines);
     this.toAll(lines);
   }
 }
