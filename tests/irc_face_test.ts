@@ -30,7 +30,7 @@ async function setup(opts: Parameters<typeof startTestServer>[0] = {}) {
   });
   const opened: RawIrc[] = [];
   const open = async () => {
-    const r = await RawIrc.open(irc.listener.port);
+    const r = await RawIrc.open(irc.port);
     opened.push(r);
     return r;
   };
@@ -225,7 +225,7 @@ Deno.test("irc: detached, the session stays online; the next client gets what it
     await first.register(PW);
     await first.send("QUIT :bye");
     await first.waitFor(/^ERROR :Closing link \(bye\)/);
-    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached");
+    await eventually(() => s.irc.attached() === 0, 5000, "detached");
     assert.ok((await s.b.client.who()).some((p) => p.user === "alice"), "alice stays online");
     await s.b.client.send({ kind: "user", name: "alice" }, "while-you-were-away");
     await eventually(
@@ -240,7 +240,7 @@ Deno.test("irc: detached, the session stays online; the next client gets what it
     assert.match(line, /^@(time=[^;]+;batch=p\d+|batch=p\d+;time=[^;]+) :bob/);
     await back.waitFor(/^:parley BATCH -p\d+$/);
     back.close();
-    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached again");
+    await eventually(() => s.irc.attached() === 0, 5000, "detached again");
     await s.b.client.send({ kind: "user", name: "alice" }, "second-time");
     await eventually(
       async () => (await s.a.client.history({ kind: "user", name: "bob" })).length > 1,
@@ -431,7 +431,7 @@ Deno.test("irc: draft/chathistory — no playback pushed; LATEST, BEFORE, AFTER,
     await first.waitFor(/PRIVMSG alice :h4/);
     await first.send("PRIVMSG bob :mine");
     first.close();
-    await eventually(() => s.irc.face.conns.size === 0, 5000, "detached");
+    await eventually(() => s.irc.attached() === 0, 5000, "detached");
     await s.b.client.send({ kind: "user", name: "alice" }, "h5-missed");
     await eventually(
       async () => (await s.a.client.history({ kind: "user", name: "bob" })).length >= 7,
@@ -531,13 +531,13 @@ Deno.test("irc: an address other than loopback only with TLS, its certificate ke
     }
     const irc = await startIrc(a.client, { ...o, host: "0.0.0.0", tls: pair });
     try {
-      const c = await RawIrc.openTls(irc.listener.port, pair.cert);
+      const c = await RawIrc.openTls(irc.port, pair.cert);
       await c.register(PW);
       await c.waitFor(/ 001 alice /);
       c.close();
       const other = await makeSelfSignedCert();
       await assert.rejects(async () => {
-        const x = await RawIrc.openTls(irc.listener.port, other.cert);
+        const x = await RawIrc.openTls(irc.port, other.cert);
         await x.send("PING x");
         await x.waitFor(/PONG/, 2000);
       });

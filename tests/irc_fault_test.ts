@@ -18,7 +18,7 @@ Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); 
     clock: systemClock,
     log: (l) => logs.push(l),
   });
-  const [one, two] = [await RawIrc.open(irc.listener.port), await RawIrc.open(irc.listener.port)];
+  const [one, two] = [await RawIrc.open(irc.port), await RawIrc.open(irc.port)];
   try {
     await one.register("pw");
     await two.register("pw");
@@ -31,8 +31,8 @@ Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); 
     await two.waitFor(/PONG parley :?alive/);
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /a bug in the backend/);
-    assert.equal(irc.face.conns.size, 1);
-    const three = await RawIrc.open(irc.listener.port);
+    assert.equal(irc.attached(), 1);
+    const three = await RawIrc.open(irc.port);
     await three.register("pw");
     three.close();
   } finally {

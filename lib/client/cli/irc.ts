@@ -46,7 +46,7 @@ export function registerIrcCommand(program: Command, io: CliIo, setCode: (n: num
             log: io.err,
             ...(tls ? { tls } : {}),
           });
-          io.out(`listening ${host}:${run.listener.port}${pin}`);
+          io.out(`listening ${host}:${run.port}${pin}`);
           try {
             await (io.stopped?.() ?? new Promise<void>(() => {}));
           } finally {
