@@ -5,7 +5,7 @@
  * and see the line missed meanwhile — while bob uses the scripted client.
  */
 import assert from "node:assert/strict";
-import { runAs, spawnServerProcess } from "./helpers.ts";
+import { assertNoPlaintext, runAs, spawnServerProcess } from "./helpers.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 import { PROGRAM_PERMS, rootFile } from "./helpers.ts";
@@ -105,6 +105,13 @@ test({
       await tmux.waitFor("irc2", (s) => /Welcome to Parley through IRC/.test(s), "the welcome again");
       await tmux.type("irc2", "/query bob");
       await tmux.waitFor("irc2", (s) => /missed-while-away/.test(s), "the missed line", 30_000);
+      await assertNoPlaintext(dir, [], [
+        "hello-room-from-irssi",
+        "hello-dm-from-irssi",
+        "hello-back-from-bob",
+        "see-you",
+        "missed-while-away",
+      ]);
     } finally {
       await tmux.stop();
       if (irc) {
@@ -183,6 +190,13 @@ test({
         async () => /bob\thello-query-from-bob/.test(await log("irc.parley.bob.weechatlog")),
       );
       assert.match(await log("irc.parley.#den.weechatlog"), /\*\talice hums in the room/);
+      await assertNoPlaintext(dir, [], [
+        "hums in the room",
+        "hello-room-from-weechat",
+        "hello-dm-from-weechat",
+        "hello-room-from-bob",
+        "hello-query-from-bob",
+      ]);
     } finally {
       if (wee) {
         wee.kill("SIGTERM");
