@@ -203,6 +203,15 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     await tagged.waitFor(/^:\*parley!\*parley@parley NOTICE alice :Commands/);
     await tagged.waitFor(/NOTICE alice :bob: \d{5} .*\(not verified\)/);
     await tagged.waitFor(/NOTICE alice :Unknown command "frob"/);
+    await tagged.send(
+      "PRIVMSG *parley :info",
+      "PRIVMSG *parley :block carol",
+      "PRIVMSG *parley :expire bob 1h",
+    );
+    await tagged.waitFor(/NOTICE alice :server: 127\.0\.0\.1:\d+/);
+    await tagged.waitFor(/NOTICE alice :.*no_such_user|NOTICE alice :.*carol/);
+    await tagged.waitFor(/NOTICE alice :Messages in bob disappear 1h after they are sent/);
+    assert.equal(await s.a.client.expiry!({ kind: "user", name: "bob" }), 3600);
     await tagged.send("LIST");
     await tagged.waitFor(/ 322 alice #den 2 :secret-topic-here/);
 

@@ -1,7 +1,8 @@
 /**
  * The control user `*parley` (issue 72, as soju's BouncerServ and ZNC's `*status`): commands for what
  * IRC has no verb for, each answered by NOTICEs from it — help (and how names map), fingerprint,
- * verify, trust, files, accept, reject, expire, edit, delete, react, who, outbox. mapping.ts sends it
+ * verify, trust, files, accept, reject, expire, edit, delete, react, info, blocks, block, unblock,
+ * outbox. mapping.ts sends it
  * the texts of `PRIVMSG *parley`.
  */
 import { BackendError, capability } from "../backend.ts";
@@ -122,6 +123,36 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
       if (!mid || !emoji || !f.backend.react) throw new BackendError("usage", "Usage: react MSGID EMOJI");
       await f.backend.react(mid, emoji);
       say(`Reacted ${emoji} to ${mid}`);
+    },
+  },
+  info: {
+    usage: "",
+    help: "this session: server, device, connection, queues, versions",
+    run: (f, _a, say) => {
+      const rows = f.backend.info?.() ?? [["server", f.backend.server]];
+      for (const [k, v] of rows) say(`${k}: ${v}`);
+    },
+  },
+  blocks: {
+    usage: "",
+    help: "the users you blocked",
+    run: async (f, _a, say) => {
+      const list = await capability(f.backend, "blocks").list();
+      say(list.length ? `Blocked: ${list.map(nickOf).join(" ")}` : "Nobody is blocked");
+    },
+  },
+  block: {
+    usage: "NICK",
+    help: "drops what NICK sends, unseen (they are not told)",
+    run: async (f, [n], say) =>
+      say(`Blocked: ${(await capability(f.backend, "blocks").block(user(n))).map(nickOf).join(" ")}`),
+  },
+  unblock: {
+    usage: "NICK",
+    help: "takes NICK off the block list",
+    run: async (f, [n], say) => {
+      const list = await capability(f.backend, "blocks").unblock(user(n));
+      say(list.length ? `Blocked: ${list.map(nickOf).join(" ")}` : "Nobody is blocked");
     },
   },
   outbox: {
