@@ -373,7 +373,12 @@ Deno.test("irc: replies, edits and deletions both ways (+draft/reply, draft/mess
     const answer = (await eventually(() => bi.msgs.find((m) => m.text === "an-answer"), 5000, "the answer"))!;
     assert.equal(answer.replyTo, orig.mid);
     await s.b.client.send({ kind: "user", name: "alice" }, "bob-replies", { replyTo: answer.mid });
-    await tagged.waitFor(new RegExp(`\\+draft/reply=${answer.mid}.* PRIVMSG alice :bob-replies`));
+    await tagged.waitFor(new RegExp(`\\+draft/reply=${answer.mid}.* PRIVMSG alice :bob-replies$`));
+    await plain.waitFor(/^:bob!bob@parley PRIVMSG alice :\(re alice: an-answer\) bob-replies$/);
+    assert.ok(
+      !tagged.lines.some((l) => l.includes("(re alice")),
+      "the readable form only without message-tags",
+    );
 
     await s.b.client.changeMessage(orig.mid, { kind: "edit", text: "edited-text" });
     await tagged.waitFor(

@@ -7,6 +7,7 @@
  */
 import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { type IrcMessage, splitText, toIrcText } from "./codec.ts";
+import { actionOf } from "../core/action.ts";
 import { CONTROL_NICK, ircTarget, nickOf } from "./names.ts";
 import { SERVER } from "./conn.ts";
 
@@ -42,8 +43,12 @@ export function ircWhere(m: Pick<ChatMessage, "from" | "to">, user: string): str
   return m.from === user ? nickOf(m.to.name!) : nickOf(user);
 }
 
-/** A message as PRIVMSG lines (a topic's setting line as TOPIC; a deleted one as nothing). */
-export function messageLines(m: ChatMessage, user: string): IrcMessage[] {
+/**
+ * A message as PRIVMSG lines (a topic's setting line as TOPIC; a deleted one as nothing). A reply
+ * whose original is known (`quote`: "bob: its text") reads "(re bob: its te…) text" for the clients
+ * without message-tags, which see no `+draft/reply`.
+ */
+export function messageLines(m: ChatMessage, user: string, quote?: string): IrcMessage[] {
   const where = ircWhere(m, user);
   const tags: Record<string, string> = {
     time: new Date(m.ts).toISOString(),
@@ -56,11 +61,19 @@ export function messageLines(m: ChatMessage, user: string): IrcMessage[] {
   }
   if (m.deleted) return [];
   if (m.setting) return textLines("NOTICE", sourceOf(m.from), where, m.text, tags);
-  return textLines("PRIVMSG", sourceOf(m.from), where, toIrcText(m.text), tags);
+  const lines = textLines("PRIVMSG", sourceOf(m.from), where, toIrcText(m.text), tags);
+  if (!m.replyTo || quote === undefined || actionOf(m.text) !== null) return lines;
+  const short = [...quote].length > 40 ? [...quote].slice(0, 39).join("") + "…" : quote;
+  const readable = textLines("PRIVMSG", sourceOf(m.from), where, `(re ${short}) ${m.text}`, tags);
+  return [
+    ...lines.map((l) => ({ ...l, cap: "message-tags" })),
+    ...readable.map((l) => ({ ...l, without: "message-tags" })),
+  ];
 }
 
 /** The state of a message a change is compared with. */
 export interface Seen {
+  from: string;
   text: string;
   edited?: number;
   deleted?: boolean;

@@ -115,7 +115,7 @@ export class IrcFace implements ConnHost, FaceHost {
     this.sent.add(m.mid);
     if (this.sent.size > SEEN_MAX) this.sent.delete(this.sent.values().next().value!);
     this.#remember(m);
-    const lines = messageLines(m, this.account);
+    const lines = messageLines(m, this.account, this.#quote(m));
     this.log.add(lines);
     this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines, from);
@@ -162,6 +162,12 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#dropped = 0;
   }
 
+  /** The original a reply answers, as "nick: text", when this face saw it. */
+  #quote(m: ChatMessage): string | undefined {
+    const o = m.replyTo ? this.#seen.get(m.replyTo) : undefined;
+    return o && !o.deleted ? `${nickOf(o.from)}: ${o.text}` : undefined;
+  }
+
   /** A change made from IRC (a reaction, a deletion): its state, so the backend's event of it shows nothing again. */
   remember(m: ChatMessage): void {
     this.#remember(m);
@@ -171,6 +177,7 @@ export class IrcFace implements ConnHost, FaceHost {
     const before = this.#seen.get(m.mid);
     this.#seen.delete(m.mid);
     this.#seen.set(m.mid, {
+      from: m.from,
       text: m.text,
       ...(m.edited !== undefined ? { edited: m.edited } : {}),
       ...(m.deleted ? { deleted: true } : {}),
@@ -184,7 +191,7 @@ export class IrcFace implements ConnHost, FaceHost {
     if (m.from === this.account && this.sent.has(m.mid)) return; // shown when sent
     if (this.#seen.has(m.mid)) return this.#changed(m);
     this.#remember(m);
-    const lines = messageLines(m, this.account);
+    const lines = messageLines(m, this.account, this.#quote(m));
     this.log.add(lines);
     this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines);
