@@ -78,6 +78,14 @@ if (import.meta.main) {
       : {}),
     prompts,
     version: VERSION,
+    stopped: () =>
+      new Promise<void>((resolve) => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) {
+          try {
+            Deno.addSignalListener(sig, () => resolve());
+          } catch { /* Windows: SIGINT only */ }
+        }
+      }),
     peerTui: async (node, dirs) => {
       try {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");

@@ -70,6 +70,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/net/tls_server.ts",
       "lib/net/peer_net.ts",
       "lib/net/http_metrics.ts",
+      "lib/client/irc/listen.ts", // `parley irc`'s loopback IRC listener (issue 72)
       "lib/server/store/postgres_store.ts",
       "lib/server/bus/nats_bus.ts",
     ],
@@ -202,6 +203,7 @@ export const CLIENT_FLOORS: Record<string, number> = {
   video: 5,
   start: 6,
   peer: 7,
+  irc: 7,
   cli: 8,
   tui: 8,
 };

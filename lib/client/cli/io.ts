@@ -53,6 +53,8 @@ export interface CliIo {
    * and moves on to a new line. Absent: status lines go to `err`, one a line.
    */
   errStatus?: (line: string, end: boolean) => void;
+  /** `parley irc`: resolves when the program is asked to stop (SIGINT, SIGTERM); absent: it runs until killed. */
+  stopped?: () => Promise<void>;
   /** `parley peer --script SRC`: the lines of the file SRC, or of standard input for "-". */
   scriptLines?: (src: string) => AsyncIterable<string>;
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */

@@ -26,6 +26,7 @@ import { registerFileCommands } from "./files.ts";
 import { registerPeerCommand } from "./peer.ts";
 import { registerOutboxCommand } from "./outbox.ts";
 import { registerChangeCommands } from "./changes.ts";
+import { registerIrcCommand } from "./irc.ts";
 import { sanitize } from "../../common/sanitize.ts";
 
 export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
@@ -109,6 +110,7 @@ export function cliProgram(io: CliIo, setCode: (code: number) => void = () => {}
   registerPeerCommand(program, io, setCode); // peer: no server (lib/client/cli/peer.ts)
   registerOutboxCommand(program, io, withClient); // outbox, outbox drop (lib/client/cli/outbox.ts)
   registerChangeCommands(program, io, withClient); // edit, delete, react, edits (lib/client/cli/changes.ts)
+  registerIrcCommand(program, io, setCode); // irc: a local IRC server on the session (lib/client/cli/irc.ts)
 
   program.action(async () => {
     if (!io.tui) throw new BackendError("usage", "Give a command; see --help");

@@ -1,10 +1,12 @@
 /**
  * The client's own files outside the stores (the counterpart of the server's data_dir.ts): the
- * client folder (0700, also when it existed before), a password file and remembered logins. One of the
+ * client folder (0700, also when it existed before), a password file, remembered logins and the IRC
+ * password of `parley irc` (`ircPassword`). One of the
  * files named by rule 2. `holdsAccount` tells whether the folder already has an account's local store.
  */
 import { LocalStore } from "./local_store.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
+import { cryptoRandom, type RandomBytes, randomId } from "../../common/random.ts";
 
 /**
  * True when `home` holds `user`'s local store under one of `servers` (the names a server's store may
@@ -150,4 +152,41 @@ export function clientFiles(configDir: string, logsDir: string): ClientFiles {
       if (Deno.build.os !== "windows") await Deno.chmod(logPath(c), 0o600);
     },
   };
+}
+
+/**
+ * The folder's IRC password (`parley irc`, issue 72): a random secret in `<home>/irc-password` (0600),
+ * made on first use; an IRC client presents it (PASS or SASL PLAIN) so other local users cannot attach.
+ */
+export async function ircPassword(home: string, rand: RandomBytes = cryptoRandom): Promise<string> {
+  const path = `${home}/irc-password`;
+  try {
+    const text = (await Deno.readTextFile(path)).trim();
+    if (text) return text;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const pw = randomId(rand, 18);
+  await writePrivateFile(home, path, pw + "\n");
+  return pw;
+}
+
+/**
+ * The TLS certificate `parley irc` serves on an address other than loopback (issue 72): made once by
+ * `make` and kept in `<home>/irc-cert.pem` and `<home>/irc-key.pem` (0600), so the IRC client can pin it.
+ */
+export async function ircCertificate(
+  home: string,
+  make: () => Promise<{ cert: string; key: string }>,
+): Promise<{ cert: string; key: string }> {
+  const [certPath, keyPath] = [`${home}/irc-cert.pem`, `${home}/irc-key.pem`];
+  try {
+    return { cert: await Deno.readTextFile(certPath), key: await Deno.readTextFile(keyPath) };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const pair = await make();
+  await writePrivateFile(home, keyPath, pair.key);
+  await writePrivateFile(home, certPath, pair.cert);
+  return pair;
 }

@@ -1,0 +1,43 @@
+/**
+ * The IRC face on a fake backend (issue 72): a bug while one IRC connection's command runs ends that
+ * connection with ERROR and a log line; the face and the other connections go on.
+ */
+import assert from "node:assert/strict";
+import { FakeBackend } from "../lib/client/tui/fake_backend.ts";
+import { startIrc } from "../lib/client/irc/mod.ts";
+import { systemClock } from "../lib/common/clock.ts";
+import { RawIrc } from "./irc_testing.ts";
+
+Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); the others go on", async () => {
+  const b = new FakeBackend("alice");
+  const logs: string[] = [];
+  const irc = await startIrc(b, {
+    host: "127.0.0.1",
+    port: 0,
+    password: "pw",
+    clock: systemClock,
+    log: (l) => logs.push(l),
+  });
+  const [one, two] = [await RawIrc.open(irc.port), await RawIrc.open(irc.port)];
+  try {
+    await one.register("pw");
+    await two.register("pw");
+    b.whois = () => {
+      throw new TypeError("a bug in the backend");
+    };
+    await one.send("WHOIS bob");
+    await one.waitFor(/^ERROR :Internal error/);
+    await two.send("PING :alive");
+    await two.waitFor(/PONG parley :?alive/);
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /a bug in the backend/);
+    assert.equal(irc.attached(), 1);
+    const three = await RawIrc.open(irc.port);
+    await three.register("pw");
+    three.close();
+  } finally {
+    one.close();
+    two.close();
+    irc.stop();
+  }
+});
