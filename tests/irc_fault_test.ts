@@ -1,6 +1,7 @@
 /**
  * The IRC face on a fake backend (issue 72): a bug while one IRC connection's command runs ends that
- * connection with ERROR and a log line; the face and the other connections go on.
+ * connection with ERROR and a log line; the face and the other connections go on. A connection that
+ * does not register in time is closed, and one past the cap is told so and closed.
  */
 import assert from "node:assert/strict";
 import { FakeBackend } from "../lib/client/tui/fake_backend.ts";
@@ -38,6 +39,41 @@ Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); 
   } finally {
     one.close();
     two.close();
+    irc.stop();
+  }
+});
+
+Deno.test("irc: a connection that does not register in time is closed; one past the cap is told so", async () => {
+  const b = new FakeBackend("alice");
+  const irc = await startIrc(b, {
+    host: "127.0.0.1",
+    port: 0,
+    password: "pw",
+    clock: systemClock,
+    log: () => {},
+    limits: { registerMs: 300, maxConns: 2 },
+  });
+  const conns: RawIrc[] = [];
+  try {
+    const idle = await RawIrc.open(irc.port);
+    const member = await RawIrc.open(irc.port);
+    conns.push(idle, member);
+    await member.register("pw");
+    await idle.send("NICK lurker"); // never completes registration
+    await idle.waitFor(/^ERROR :.*Registration timed out/);
+    const end = await idle.waitFor(/never sent/, 5000).catch((e) => String(e));
+    assert.match(end, /closed before/, "the server closed it");
+    // The registered one stays past the deadline, and the freed slot takes a new connection.
+    await member.send("PING :still");
+    await member.waitFor(/PONG parley :?still/);
+    const next = await RawIrc.open(irc.port);
+    conns.push(next);
+    await next.register("pw");
+    const over = await RawIrc.open(irc.port);
+    conns.push(over);
+    await over.waitFor(/^ERROR :Too many connections/);
+  } finally {
+    for (const c of conns) c.close();
     irc.stop();
   }
 });

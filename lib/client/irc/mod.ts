@@ -6,7 +6,9 @@
 import { BackendError, type ChatBackend } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { IrcFace } from "./face.ts";
-import { type IrcListener, listenIrc } from "./listen.ts";
+import { type IrcLimits, type IrcListener, listenIrc } from "./listen.ts";
+
+export type { IrcLimits } from "./listen.ts";
 
 export type { Clock } from "../../common/clock.ts";
 
@@ -36,6 +38,8 @@ export interface IrcOptions {
   log: (line: string) => void;
   /** The certificate and key to serve TLS with: needed on any address but loopback. */
   tls?: { cert: string; key: string };
+  /** Connections at once and the time to register (listen.ts has the defaults). */
+  limits?: IrcLimits;
 }
 
 /** A running face: where it listens, how many IRC clients are attached, and its stop. */
@@ -57,7 +61,7 @@ export async function startIrc(backend: Backend, o: IrcOptions): Promise<IrcRun>
   await face.start();
   let listener: IrcListener;
   try {
-    listener = listenIrc(face, o.host.replace(/^\[|\]$/g, ""), o.port, o.log, o.tls);
+    listener = await listenIrc(face, o.host.replace(/^\[|\]$/g, ""), o.port, o.log, o.tls, o.limits);
   } catch (e) {
     face.stop();
     throw new BackendError("listen_failed", `Cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
