@@ -12,6 +12,7 @@
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, envFlags, median, type Row } from "./proc.ts";
+import { readReleaseFigures, type ReleaseFigures, releaseVerdict } from "./terminal_release.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
@@ -116,6 +117,7 @@ export async function benchTerminalVideo(
   const seconds = o.seconds ?? 20, fps = 24, sourceFrames = seconds * fps;
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
   const rows: Row[] = [];
+  const release = await readReleaseFigures();
   if (!timg) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
@@ -283,15 +285,11 @@ export async function benchTerminalVideo(
           );
           // Each Parley play against the timg play that followed it. Not for sixel: timg draws no sixel
           // inside tmux (it falls back to other output), so its sixel rows are not the same work.
+          const ratios = total.map((x, i) => x / timgCpu[i]!);
           if (kind !== "sixel") {
-            rows.push(
-              med(
-                `video cpu/frame ratio ${kind} ${size} (parley / timg)`,
-                total.map((x, i) => x / timgCpu[i]!),
-                "×",
-              ),
-            );
+            rows.push(med(`video cpu/frame ratio ${kind} ${size} (parley / timg)`, ratios, "×"));
           }
+          rows.push(releaseRow(release, `${kind} ${size}`, ratios));
         }
       }
     } finally {
@@ -302,4 +300,20 @@ export async function benchTerminalVideo(
     else console.error(`kept ${dir}`);
   }
   return rows;
+}
+
+/**
+ * The row comparing this run's ratio to timg (for sixel only a same-run yardstick: timg's fallback)
+ * with the last release's (terminal_release.ts); a REGRESSION row when above it by more than its range.
+ */
+function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[]): Row {
+  const m = median(ratios);
+  const v = releaseVerdict(release, key, m);
+  if (!v) return { name: `video release check ${key}: no recorded figure`, value: m, unit: "×" };
+  const name = `video release check ${key} (≤ ${v.limit.toFixed(3)}, ${v.release} + its range)`;
+  if (!v.regressed) return { name, value: m, unit: "× ok", samples: ratios };
+  const regression = `REGRESSION: ${key} costs ${m.toFixed(3)}× timg's CPU per frame, over ${v.release}'s ${
+    v.limit.toFixed(3)
+  }`;
+  return { name, value: m, unit: "× REGRESSION", samples: ratios, regression };
 }
