@@ -18,6 +18,8 @@ export interface ReleaseFigures {
   release: string;
   /** How they were measured (the command, the machine's load). */
   how: string;
+  /** The clip length they were measured with: a run with another compares nothing (fixed costs weigh differently). */
+  clipSeconds: number;
   /** Keyed "halfblock 200x60": Parley total CPU per shown frame / timg's CPU per source frame. */
   ratios: Record<string, ReleaseFigure>;
 }
@@ -37,9 +39,10 @@ export function releaseVerdict(
   figures: ReleaseFigures | null,
   key: string,
   median: number,
+  clipSeconds: number,
 ): { limit: number; regressed: boolean; release: string } | null {
   const f = figures?.ratios[key];
-  if (!f || !Number.isFinite(median)) return null;
+  if (!f || !Number.isFinite(median) || figures!.clipSeconds !== clipSeconds) return null;
   const limit = f.median + (f.max - f.min);
   return { limit, regressed: median > limit, release: figures!.release };
 }

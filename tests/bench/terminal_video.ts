@@ -289,7 +289,7 @@ export async function benchTerminalVideo(
           if (kind !== "sixel") {
             rows.push(med(`video cpu/frame ratio ${kind} ${size} (parley / timg)`, ratios, "×"));
           }
-          rows.push(releaseRow(release, `${kind} ${size}`, ratios));
+          rows.push(releaseRow(release, `${kind} ${size}`, ratios, seconds));
         }
       }
     } finally {
@@ -306,10 +306,15 @@ export async function benchTerminalVideo(
  * The row comparing this run's ratio to timg (for sixel only a same-run yardstick: timg's fallback)
  * with the last release's (terminal_release.ts); a REGRESSION row when above it by more than its range.
  */
-function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[]): Row {
+function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[], seconds: number): Row {
   const m = median(ratios);
-  const v = releaseVerdict(release, key, m);
-  if (!v) return { name: `video release check ${key}: no recorded figure`, value: m, unit: "×" };
+  const v = releaseVerdict(release, key, m, seconds);
+  if (!v) {
+    const why = release && release.clipSeconds !== seconds
+      ? `recorded for a ${release.clipSeconds} s clip`
+      : "no recorded figure";
+    return { name: `video release check ${key}: ${why}`, value: m, unit: "×" };
+  }
   const name = `video release check ${key} (≤ ${v.limit.toFixed(3)}, ${v.release} + its range)`;
   if (!v.regressed) return { name, value: m, unit: "× ok", samples: ratios };
   const regression = `REGRESSION: ${key} costs ${m.toFixed(3)}× timg's CPU per frame, over ${v.release}'s ${
