@@ -7,7 +7,10 @@
  * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
- * after it. Needs ffmpeg and tmux; a missing one skips the group with a row saying so.
+ * after it; a release check row per renderer and size compares that ratio with the last release's
+ * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
+ * range, which makes `deno task bench` exit 1. Needs ffmpeg and tmux; a missing one skips the group
+ * with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
