@@ -6,6 +6,11 @@
  */
 
 const DEC: Uint8Array[] = Array.from({ length: 256 }, (_, i) => new TextEncoder().encode(String(i)));
+/** The decimal digits of 0–255 packed as one number each: the digit count in the low byte, then the digits. */
+const DEC_PACKED = Int32Array.from(
+  DEC,
+  (d) => d.reduce((acc, digit, i) => acc | (digit << (8 * (i + 1))), d.length),
+);
 
 export class ByteOut {
   #buf: Uint8Array;
@@ -53,17 +58,63 @@ export class ByteOut {
     for (let i = 0; i < s.length; i++) this.#buf[this.#n++] = s.charCodeAt(i);
   }
 
+  /**
+   * Raw access for a writer's hot loop: makes room for `k` more bytes and returns the buffer, to be
+   * written from `length` on (with `putRgbAt`, `putNumAt`) and then committed with `setLength`.
+   */
+  room(k: number): Uint8Array {
+    this.#room(k);
+    return this.#buf;
+  }
+
+  /** Commits what was written into `room`'s buffer: `n` bytes in all (never more than it made room for). */
+  setLength(n: number): void {
+    if (n < 0 || n > this.#buf.length) throw new RangeError(`ByteOut length ${n} out of its buffer`);
+    this.#n = n;
+  }
+
   /** Appends "R;G;B" (decimal) of a 0xRRGGBB colour. */
   rgb(c: number): void {
-    this.put(DEC[(c >> 16) & 255]!);
-    this.byte(0x3b);
-    this.put(DEC[(c >> 8) & 255]!);
-    this.byte(0x3b);
-    this.put(DEC[c & 255]!);
+    this.#room(11);
+    this.#n = putRgbAt(this.#buf, this.#n, c);
   }
 
   /** A copy of what was written. */
   bytes(): Uint8Array {
     return this.#buf.slice(0, this.#n);
   }
+}
+
+/** Writes "R;G;B" of a 0xRRGGBB colour at `n` (11 bytes at most); returns the index after it. */
+export function putRgbAt(buf: Uint8Array, n: number, c: number): number {
+  n = putDec(buf, n, DEC_PACKED[(c >> 16) & 255]!);
+  buf[n++] = 0x3b;
+  n = putDec(buf, n, DEC_PACKED[(c >> 8) & 255]!);
+  buf[n++] = 0x3b;
+  return putDec(buf, n, DEC_PACKED[c & 255]!);
+}
+
+/** Writes a whole number in decimal at `n` (a cursor position: 5 bytes up to 99999); returns the index after it. */
+export function putNumAt(buf: Uint8Array, n: number, v: number): number {
+  if (v < 256) return putDec(buf, n, DEC_PACKED[v]!);
+  if (v >= 100000) {
+    const s = String(Math.floor(v));
+    for (let i = 0; i < s.length; i++) buf[n++] = s.charCodeAt(i);
+    return n;
+  }
+  if (v >= 10000) buf[n++] = 0x30 + ((v / 10000) | 0) % 10;
+  if (v >= 1000) buf[n++] = 0x30 + ((v / 1000) | 0) % 10;
+  buf[n++] = 0x30 + ((v / 100) | 0) % 10;
+  buf[n++] = 0x30 + ((v / 10) | 0) % 10;
+  buf[n++] = 0x30 + (v % 10);
+  return n;
+}
+
+/** Writes the digits of one packed 0–255 (`DEC_PACKED`) at `n`; returns the index after them. */
+function putDec(buf: Uint8Array, n: number, d: number): number {
+  buf[n++] = (d >> 8) & 255;
+  const k = d & 255;
+  if (k > 1) buf[n++] = (d >> 16) & 255;
+  if (k > 2) buf[n++] = (d >> 24) & 255;
+  return n;
 }

@@ -3,11 +3,11 @@
  * upper pixel as 24-bit foreground and the lower as background (a cell whose two pixels match
  * becomes a space with only a background). SGR is written only when a colour changes. The image
  * is sampled nearest-neighbour to cols × 2·rows pixels (callers fit the aspect ratio beforehand).
- * Cells are written as bytes into a `ByteOut` (`cell`, `cursorTo`, `cursorRight`), shared with the
+ * Cells are written as bytes into a `ByteOut` by `paintCells`, the one loop it shares with the
  * diffing canvas.
  */
 
-import { ByteOut } from "./byte_out.ts";
+import { ByteOut, putNumAt, putRgbAt } from "./byte_out.ts";
 import type { RgbaImage } from "./jpeg.ts";
 
 export interface HalfblockOptions {
@@ -41,74 +41,131 @@ export function sampleCells(
   }
 }
 
-/** The colours in effect on the terminal (-1: unknown). */
-export interface Pen {
-  fg: number;
-  bg: number;
-}
-
-export const newPen = (): Pen => ({ fg: -1, bg: -1 });
-
 const enc = new TextEncoder();
-const SGR_FG = enc.encode("\x1b[38;2;");
-const SGR_BG = enc.encode("\x1b[48;2;");
-const FG_BG = enc.encode(";48;2;");
-const UPPER = enc.encode("▀");
 const RESET = enc.encode("\x1b[0m");
-const CRLF_RESET = enc.encode("\x1b[0m\r\n");
+/** Per row at most: a cursor move (CUP, 2 + 5 + 1 + 5 + 1 bytes) or CR LF with a reset (6), then per cell a move (CUF, 8) and SGR for both colours (7 + 11 + 6 + 11 + 1) and "▀" (3). */
+const ROW_EXTRA = 16;
+const CELL_MAX = 47;
 
 /**
- * Writes one cell with upper colour `t` and lower colour `b`: "▀" (or a space on the background
- * when both match), preceded by SGR only for the colours that differ from `pen`, which it updates.
+ * The one loop of both half-block renderers: writes the cells of `top`/`bot` (0xRRGGBB, cols×rows,
+ * row-major) into `out`. Each cell is "▀" with the upper colour as foreground and the lower as
+ * background, or a space on the background when both match, preceded by SGR for only the colours
+ * that differ from the pen (the colours in effect, kept from cell to cell and across cursor moves).
+ *
+ * With `prevTop`/`prevBot` (what the screen shows) only cells whose colours changed are written,
+ * reached by a cursor move (CUP to a new row, CUF within one — "\x1b[C" for one column); with
+ * `tol` > 0 a cell whose two colours are each within it of the screen's is left, and `top`/`bot`
+ * take the screen's colours for it (they stay the reference). Without them every cell is written:
+ * each row starts with a CUP when `at` is given, else rows are joined by an SGR reset and CR LF
+ * (reset first: a scroll must not paint the new line), the pen forgotten. Writes no final reset.
+ * One function with its loops and writes inline: V8 optimises it on the first frame's loop
+ * (on-stack replacement), where a call per cell ran unoptimised for the first hundreds of frames.
  */
-export function cell(out: ByteOut, t: number, b: number, pen: Pen): void {
-  if (t === b) {
-    if (b !== pen.bg) {
-      pen.bg = b;
-      out.put(SGR_BG);
-      out.rgb(b);
-      out.byte(0x6d); // m
+export function paintCells(
+  out: ByteOut,
+  top: Int32Array,
+  bot: Int32Array,
+  cols: number,
+  rows: number,
+  at: { row: number; col: number } | null,
+  prevTop: Int32Array | null,
+  prevBot: Int32Array | null,
+  tol: number,
+): void {
+  const diff = prevTop !== null && prevBot !== null;
+  let fg = -1, bg = -1; // the pen (-1: unknown)
+  let cr = -1, cc = -1; // the cell the cursor is on (-1: unknown)
+  let n = out.length;
+  for (let r = 0; r < rows; r++) {
+    const buf = out.room(n - out.length + ROW_EXTRA + cols * CELL_MAX);
+    const base = r * cols;
+    if (!at && r > 0) {
+      n = put6(buf, n, 0x1b, 0x5b, 0x30, 0x6d, 0x0d, 0x0a); // ESC [ 0 m CR LF
+      fg = bg = -1;
     }
-    out.byte(0x20);
-    return;
-  }
-  if (t !== pen.fg) {
-    out.put(SGR_FG);
-    out.rgb(t);
-    if (b !== pen.bg) {
-      out.put(FG_BG);
-      out.rgb(b);
+    for (let c = 0; c < cols; c++) {
+      const i = base + c;
+      const t = top[i]!, b = bot[i]!;
+      if (diff) {
+        const ot = prevTop![i]!, ob = prevBot![i]!;
+        if (t === ot && b === ob) continue;
+        if (tol > 0 && near(t, ot, tol) && near(b, ob, tol)) {
+          top[i] = ot; // the screen keeps the old colours, and they stay the reference
+          bot[i] = ob;
+          continue;
+        }
+      }
+      if (at) {
+        if (cr !== r) {
+          buf[n++] = 0x1b;
+          buf[n++] = 0x5b;
+          n = putNumAt(buf, n, at.row + r);
+          buf[n++] = 0x3b;
+          n = putNumAt(buf, n, at.col + c);
+          buf[n++] = 0x48; // H
+        } else if (cc !== c) {
+          buf[n++] = 0x1b;
+          buf[n++] = 0x5b;
+          if (c - cc !== 1) n = putNumAt(buf, n, c - cc);
+          buf[n++] = 0x43; // C
+        }
+        cr = r;
+        cc = c + 1;
+      }
+      if (t === b) {
+        if (b !== bg) {
+          bg = b;
+          n = put6(buf, n, 0x1b, 0x5b, 0x34, 0x38, 0x3b, 0x32); // ESC [ 4 8 ; 2
+          buf[n++] = 0x3b;
+          n = putRgbAt(buf, n, b);
+          buf[n++] = 0x6d; // m
+        }
+        buf[n++] = 0x20;
+        continue;
+      }
+      if (t !== fg) {
+        n = put6(buf, n, 0x1b, 0x5b, 0x33, 0x38, 0x3b, 0x32); // ESC [ 3 8 ; 2
+        buf[n++] = 0x3b;
+        n = putRgbAt(buf, n, t);
+        if (b !== bg) {
+          n = put6(buf, n, 0x3b, 0x34, 0x38, 0x3b, 0x32, 0x3b); // ; 4 8 ; 2 ;
+          n = putRgbAt(buf, n, b);
+        }
+        buf[n++] = 0x6d;
+      } else if (b !== bg) {
+        n = put6(buf, n, 0x1b, 0x5b, 0x34, 0x38, 0x3b, 0x32);
+        buf[n++] = 0x3b;
+        n = putRgbAt(buf, n, b);
+        buf[n++] = 0x6d;
+      }
+      fg = t;
+      bg = b;
+      buf[n++] = 0xe2; // "▀" in UTF-8
+      buf[n++] = 0x96;
+      buf[n++] = 0x80;
     }
-    out.byte(0x6d);
-  } else if (b !== pen.bg) {
-    out.put(SGR_BG);
-    out.rgb(b);
-    out.byte(0x6d);
+    out.setLength(n);
   }
-  pen.fg = t;
-  pen.bg = b;
-  out.put(UPPER);
 }
 
-/** Writes a cursor move to 1-based `row`, `col` (CUP). */
-export function cursorTo(out: ByteOut, row: number, col: number): void {
-  out.byte(0x1b);
-  out.byte(0x5b);
-  out.num(row);
-  out.byte(0x3b);
-  out.num(col);
-  out.byte(0x48); // H
+/** Writes six bytes at `n`; returns the index after them. */
+function put6(buf: Uint8Array, n: number, a: number, b: number, c: number, d: number, e: number, f: number) {
+  buf[n] = a;
+  buf[n + 1] = b;
+  buf[n + 2] = c;
+  buf[n + 3] = d;
+  buf[n + 4] = e;
+  buf[n + 5] = f;
+  return n + 6;
 }
 
-const CUF1 = enc.encode("\x1b[C");
-
-/** Writes a cursor move `n` columns to the right (CUF; the one-byte-shorter form for one column). */
-export function cursorRight(out: ByteOut, n: number): void {
-  if (n === 1) return out.put(CUF1);
-  out.byte(0x1b);
-  out.byte(0x5b);
-  out.num(n);
-  out.byte(0x43); // C
+/** True when every channel of two 0xRRGGBB colours differs by at most `tol`. */
+function near(a: number, b: number, tol: number): boolean {
+  const r = ((a >> 16) & 255) - ((b >> 16) & 255);
+  const g = ((a >> 8) & 255) - ((b >> 8) & 255);
+  const l = (a & 255) - (b & 255);
+  return r <= tol && r >= -tol && g <= tol && g >= -tol && l <= tol && l >= -tol;
 }
 
 /** Writes the SGR reset that ends every drawing. */
@@ -127,16 +184,7 @@ export function renderHalfblock(
   const top = new Int32Array(cols * rows), bot = new Int32Array(cols * rows);
   sampleCells(img, cols, rows, top, bot);
   const out = new ByteOut(cols * rows * 24);
-  const pen = newPen();
-  for (let r = 0; r < rows; r++) {
-    if (opts.at) cursorTo(out, opts.at.row + r, opts.at.col); // colours survive a cursor move
-    else if (r > 0) {
-      out.put(CRLF_RESET); // reset first: a scroll must not paint the new line
-      pen.fg = pen.bg = -1;
-    }
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) cell(out, top[base + c]!, bot[base + c]!, pen);
-  }
+  paintCells(out, top, bot, cols, rows, opts.at ?? null, null, null, 0);
   sgrReset(out);
   return new TextDecoder().decode(out.bytes());
 }

@@ -16,21 +16,13 @@
 
 import { ByteOut } from "./byte_out.ts";
 import type { RgbaImage } from "./jpeg.ts";
-import { cell, cursorRight, cursorTo, newPen, sampleCells, sgrReset } from "./render_halfblock.ts";
+import { paintCells, sampleCells, sgrReset } from "./render_halfblock.ts";
 
 /**
  * The player's tolerance: on the sample, bytes per frame at 80×24 go from 11.8 to 10.1 KiB and at
  * 200×60 from 42.1 to 33.0 KiB (below timg's), with every shown colour within 8/255 per channel.
  */
 export const PLAYER_TOLERANCE = 8;
-
-/** True when every channel of two 0xRRGGBB colours differs by at most `tol`. */
-function near(a: number, b: number, tol: number): boolean {
-  const r = ((a >> 16) & 255) - ((b >> 16) & 255);
-  const g = ((a >> 8) & 255) - ((b >> 8) & 255);
-  const l = (a & 255) - (b & 255);
-  return r <= tol && r >= -tol && g <= tol && g >= -tol && l <= tol && l >= -tol;
-}
 
 export class HalfblockCanvas {
   constructor(readonly tolerance = 0) {}
@@ -69,30 +61,7 @@ export class HalfblockCanvas {
     const pt = this.#top, pb = this.#bot;
     const out = this.#out;
     out.reset();
-    const pen = newPen();
-    const tol = this.tolerance;
-    let cr = -1, cc = -1; // the cell the cursor is on (-1: unknown)
-    for (let r = 0; r < rows; r++) {
-      const base = r * cols;
-      for (let c = 0; c < cols; c++) {
-        const i = base + c;
-        const t = top[i]!, b = bot[i]!;
-        if (!full) {
-          const ot = pt[i]!, ob = pb[i]!;
-          if (t === ot && b === ob) continue;
-          if (tol > 0 && near(t, ot, tol) && near(b, ob, tol)) {
-            top[i] = ot; // the screen keeps the old colours, and they stay the reference
-            bot[i] = ob;
-            continue;
-          }
-        }
-        if (cr !== r) cursorTo(out, at.row + r, at.col + c);
-        else if (cc !== c) cursorRight(out, c - cc);
-        cell(out, t, b, pen);
-        cr = r;
-        cc = c + 1;
-      }
-    }
+    paintCells(out, top, bot, cols, rows, at, full ? null : pt, full ? null : pb, this.tolerance);
     // The arrays just drawn become the state the next frame is compared with.
     this.#nextTop = pt.length === n ? pt : new Int32Array(n);
     this.#nextBot = pb.length === n ? pb : new Int32Array(n);

@@ -26,28 +26,42 @@ export function encodeRgbDelta(
   // Runs are at least a pixel apart by two unchanged ones: at most ⌈px / 3⌉ of them.
   const cap = Math.min(limit - 1, cur.length + HEADER * Math.ceil(px / 3));
   if (cap < 0) return null;
-  const out = new Uint8Array(cap);
-  const dv = new DataView(out.buffer);
+  // Written into one scratch buffer kept between calls (a frame's worth, every frame), then copied
+  // out at its size: one allocation a frame, not two, and no closure.
+  if (scratch.length < cap) scratch = new Uint8Array(cap);
+  const out = scratch;
   let o = 0, i = 0, last = 0;
-  const same = (p: number) => {
-    const k = p * 3;
-    return prev[k] === cur[k] && prev[k + 1] === cur[k + 1] && prev[k + 2] === cur[k + 2];
-  };
   while (i < px) {
-    while (i < px && same(i)) i++;
+    while (i < px && samePixel(prev, cur, i)) i++;
     if (i >= px) break;
     let e = i + 1;
     // A run ends at two unchanged pixels in a row (one is cheaper to resend than a new run header).
-    while (e < px && !(same(e) && (e + 1 >= px || same(e + 1)))) e++;
+    while (e < px && !(samePixel(prev, cur, e) && (e + 1 >= px || samePixel(prev, cur, e + 1)))) e++;
     const bytes = (e - i) * 3;
     if (o + HEADER + bytes > cap) return null;
-    dv.setUint32(o, i - last, true);
-    dv.setUint32(o + 4, e - i, true);
+    putU32(out, o, i - last);
+    putU32(out, o + 4, e - i);
     out.set(cur.subarray(i * 3, e * 3), o + HEADER);
     o += HEADER + bytes;
     i = last = e;
   }
   return out.slice(0, o);
+}
+
+/** `encodeRgbDelta`'s buffer, grown to the largest delta it was asked to make room for. */
+let scratch = new Uint8Array(0);
+
+function samePixel(prev: Uint8Array, cur: Uint8Array, p: number): boolean {
+  const k = p * 3;
+  return prev[k] === cur[k] && prev[k + 1] === cur[k + 1] && prev[k + 2] === cur[k + 2];
+}
+
+/** Writes `v` as a little-endian u32 at `o`. */
+function putU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 255;
+  b[o + 1] = (v >>> 8) & 255;
+  b[o + 2] = (v >>> 16) & 255;
+  b[o + 3] = (v >>> 24) & 255;
 }
 
 /** The frame `delta` makes of `base` (a new array; `base` is not changed). Throws RangeError if malformed. */

@@ -158,3 +158,7 @@ for (const r of rows) {
     } | ${r.target ?? ""} |`,
   );
 }
+// Rows that failed their check (the terminal group's release check): said again last, and the run fails.
+const failed = rows.filter((r) => r.regression);
+for (const r of failed) console.log(r.regression);
+if (failed.length) Deno.exit(1);

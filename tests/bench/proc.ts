@@ -50,6 +50,8 @@ export interface Row {
   target?: string;
   /** Set for repeated measurements: `value` is the median of `samples`. */
   samples?: number[];
+  /** Set when the row failed its check (a "REGRESSION" line): `deno task bench` then exits 1. */
+  regression?: string;
 }
 
 /** `p`, or a rejection naming the phase after `ms`: a lost delivery ends the bench, not hangs it. */

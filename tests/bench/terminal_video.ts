@@ -7,11 +7,15 @@
  * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
- * after it. Needs ffmpeg and tmux; a missing one skips the group with a row saying so.
+ * after it; a release check row per renderer and size compares that ratio with the last release's
+ * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
+ * range, which makes `deno task bench` exit 1. Needs ffmpeg and tmux; a missing one skips the group
+ * with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
 import { cpuMicros, envFlags, median, type Row } from "./proc.ts";
+import { readReleaseFigures, type ReleaseFigures, releaseVerdict } from "./terminal_release.ts";
 
 /** The checkout whose client.ts is measured (PARLEY_BENCH_ROOT: e.g. an older worktree, for before/after). */
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
@@ -116,6 +120,7 @@ export async function benchTerminalVideo(
   const seconds = o.seconds ?? 20, fps = 24, sourceFrames = seconds * fps;
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
   const rows: Row[] = [];
+  const release = await readReleaseFigures();
   if (!timg) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
@@ -283,15 +288,11 @@ export async function benchTerminalVideo(
           );
           // Each Parley play against the timg play that followed it. Not for sixel: timg draws no sixel
           // inside tmux (it falls back to other output), so its sixel rows are not the same work.
+          const ratios = total.map((x, i) => x / timgCpu[i]!);
           if (kind !== "sixel") {
-            rows.push(
-              med(
-                `video cpu/frame ratio ${kind} ${size} (parley / timg)`,
-                total.map((x, i) => x / timgCpu[i]!),
-                "×",
-              ),
-            );
+            rows.push(med(`video cpu/frame ratio ${kind} ${size} (parley / timg)`, ratios, "×"));
           }
+          rows.push(releaseRow(release, `${kind} ${size}`, ratios, seconds));
         }
       }
     } finally {
@@ -302,4 +303,25 @@ export async function benchTerminalVideo(
     else console.error(`kept ${dir}`);
   }
   return rows;
+}
+
+/**
+ * The row comparing this run's ratio to timg (for sixel only a same-run yardstick: timg's fallback)
+ * with the last release's (terminal_release.ts); a REGRESSION row when above it by more than its range.
+ */
+function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[], seconds: number): Row {
+  const m = median(ratios);
+  const v = releaseVerdict(release, key, m, seconds);
+  if (!v) {
+    const why = release && release.clipSeconds !== seconds
+      ? `recorded for a ${release.clipSeconds} s clip`
+      : "no recorded figure";
+    return { name: `video release check ${key}: ${why}`, value: m, unit: "×" };
+  }
+  const name = `video release check ${key} (≤ ${v.limit.toFixed(3)}, ${v.release} + its range)`;
+  if (!v.regressed) return { name, value: m, unit: "× ok", samples: ratios };
+  const regression = `REGRESSION: ${key} costs ${m.toFixed(3)}× timg's CPU per frame, over ${v.release}'s ${
+    v.limit.toFixed(3)
+  }`;
+  return { name, value: m, unit: "× REGRESSION", samples: ratios, regression };
 }
