@@ -59,8 +59,9 @@ const CELL_MAX = 47;
  * take the screen's colours for it (they stay the reference). Without them every cell is written:
  * each row starts with a CUP when `at` is given, else rows are joined by an SGR reset and CR LF
  * (reset first: a scroll must not paint the new line), the pen forgotten. Writes no final reset.
- * One function with its loops and writes inline: V8 optimises it on the first frame's loop
- * (on-stack replacement), where a call per cell ran unoptimised for the first hundreds of frames.
+ * One function with its loops and writes inline (its few small writers, putCup and putBg, are inlined by
+ * V8 with it): V8 optimises it on the first frame's loop (on-stack replacement), where a call per cell
+ * ran unoptimised for the first hundreds of frames.
  */
 export function paintCells(
   out: ByteOut,
@@ -98,12 +99,7 @@ export function paintCells(
       }
       if (at) {
         if (cr !== r) {
-          buf[n++] = 0x1b;
-          buf[n++] = 0x5b;
-          n = putNumAt(buf, n, at.row + r);
-          buf[n++] = 0x3b;
-          n = putNumAt(buf, n, at.col + c);
-          buf[n++] = 0x48; // H
+          n = putCup(buf, n, at.row + r, at.col + c);
         } else if (cc !== c) {
           buf[n++] = 0x1b;
           buf[n++] = 0x5b;
@@ -116,10 +112,7 @@ export function paintCells(
       if (t === b) {
         if (b !== bg) {
           bg = b;
-          n = put6(buf, n, 0x1b, 0x5b, 0x34, 0x38, 0x3b, 0x32); // ESC [ 4 8 ; 2
-          buf[n++] = 0x3b;
-          n = putRgbAt(buf, n, b);
-          buf[n++] = 0x6d; // m
+          n = putBg(buf, n, b);
         }
         buf[n++] = 0x20;
         continue;
@@ -134,10 +127,7 @@ export function paintCells(
         }
         buf[n++] = 0x6d;
       } else if (b !== bg) {
-        n = put6(buf, n, 0x1b, 0x5b, 0x34, 0x38, 0x3b, 0x32);
-        buf[n++] = 0x3b;
-        n = putRgbAt(buf, n, b);
-        buf[n++] = 0x6d;
+        n = putBg(buf, n, b);
       }
       fg = t;
       bg = b;
@@ -147,6 +137,26 @@ export function paintCells(
     }
     out.setLength(n);
   }
+}
+
+/** Writes CUP to 1-based `row`, `col` at `n` (ESC [ row ; col H); returns the index after it. */
+function putCup(buf: Uint8Array, n: number, row: number, col: number): number {
+  buf[n++] = 0x1b;
+  buf[n++] = 0x5b;
+  n = putNumAt(buf, n, row);
+  buf[n++] = 0x3b;
+  n = putNumAt(buf, n, col);
+  buf[n++] = 0x48; // H
+  return n;
+}
+
+/** Writes SGR for background `rgb` (0xRRGGBB) at `n` (ESC [ 4 8 ; 2 ; r ; g ; b m); returns the index after it. */
+function putBg(buf: Uint8Array, n: number, rgb: number): number {
+  n = put6(buf, n, 0x1b, 0x5b, 0x34, 0x38, 0x3b, 0x32); // ESC [ 4 8 ; 2
+  buf[n++] = 0x3b;
+  n = putRgbAt(buf, n, rgb);
+  buf[n++] = 0x6d; // m
+  return n;
 }
 
 /** Writes six bytes at `n`; returns the index after them. */
