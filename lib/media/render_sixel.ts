@@ -80,8 +80,8 @@ export class SixelEncoder {
   }
 
   encode(img: RgbaImage, at?: { row: number; col: number }): Uint8Array {
-    const levels = this.levels, nColors = levels ** 3, table = this.#table;
-    const w = img.width, h = img.height, d = img.data;
+    const levels = this.levels, nColors = levels ** 3;
+    const w = img.width, h = img.height;
     const head = enc.encode(
       (at ? `\x1b[${at.row};${at.col}H` : "") + `\x1bP0;1;0q"1;1;${w};${h}` + this.#palette,
     );
@@ -103,7 +103,6 @@ export class SixelEncoder {
     const bits = this.#bits, pos = this.#pos;
     const count = new Int32Array(nColors), lastX = new Int32Array(nColors);
     const used: number[] = [];
-    const l2 = levels * levels, stride = w * 4;
     if (this.#idx.length !== 6 * w) this.#idx = new Uint8Array(6 * w);
     const idx = this.#idx;
     for (let y0 = 0; y0 < h; y0 += 6) {
@@ -111,14 +110,7 @@ export class SixelEncoder {
       used.length = 0;
       count.fill(0);
       lastX.fill(-1);
-      // The band's colour indexes, row by row (sequential reads of the picture)…
-      for (let dy = 0; dy < bandH; dy++) {
-        const y = y0 + dy, row = y * stride, ty = (y & 3) * 4, ir = dy * w;
-        for (let x = 0; x < w; x++) {
-          const i = row + x * 4, k = (ty + (x & 3)) * 256;
-          idx[ir + x] = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
-        }
-      }
+      this.#indexBand(img, y0, bandH); // the band's colour indexes, row by row (sequential reads)…
       // …then column by column, so each colour's columns come out in order.
       for (let x = 0; x < w; x++) {
         for (let dy = 0; dy < bandH; dy++) {
@@ -160,6 +152,19 @@ export class SixelEncoder {
     out[o++] = 0x1b;
     out[o++] = 0x5c;
     return out.subarray(0, o);
+  }
+
+  /** Writes the palette index of each pixel of rows y0 … y0+bandH-1 into `#idx` (dithered, row-major). */
+  #indexBand(img: RgbaImage, y0: number, bandH: number): void {
+    const levels = this.levels, l2 = levels * levels, table = this.#table, idx = this.#idx;
+    const w = img.width, d = img.data, stride = w * 4;
+    for (let dy = 0; dy < bandH; dy++) {
+      const y = y0 + dy, row = y * stride, ty = (y & 3) * 4, ir = dy * w;
+      for (let x = 0; x < w; x++) {
+        const i = row + x * 4, k = (ty + (x & 3)) * 256;
+        idx[ir + x] = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
+      }
+    }
   }
 }
 
