@@ -252,81 +252,16 @@ export class VideoStream {
       this.#measureFrom = this.#clock.now();
       this.#bytesSum = this.#bytesCount = 0;
       const poster = this.#posterFor(seg);
-      const skip = poster ? 1 : 0; // ffmpeg starts after the poster
       // Small frames get no poster (above), and raw RGB when it was asked for.
       const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
       let src: MjpegSource;
       try {
-        src = (this.#o.spawn ?? spawnMjpeg)({
-          ffmpeg: this.#o.ffmpeg,
-          input: this.#o.path(seg.rendition),
-          startSec: (seg.startMs + skip * this.#frameMs) / 1000,
-          fps: this.#o.video.fps,
-          width: seg.width,
-          height: seg.height,
-          quality: this.#o.quality,
-          maxFrames: seg.frames === undefined ? undefined : seg.frames - skip,
-          format,
-          signal: ac.signal,
-        });
+        src = this.#spawnFor(seg, poster ? 1 : 0, format, ac.signal);
       } catch (e) {
         this.#fail(e);
         continue;
       }
-      let count = 0;
-      let interrupted = false;
-      try {
-        if (poster) {
-          if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
-          this.#slot.offer({
-            pts: seg.startMs,
-            rendition: seg.rendition,
-            index: 0,
-            format: "jpeg",
-            ...poster,
-          });
-          this.#pos = seg.startMs + this.#frameMs;
-          count = 1;
-          if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
-        }
-        // ffmpeg runs ahead in bursts of about a second (see read_ahead.ts) rather than waking for
-        // each frame the pacing below releases.
-        for await (const data of readAhead(src)) {
-          const pts = seg.startMs + count * this.#frameMs;
-          // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
-          const late = -this.#pacer.delayFor(pts);
-          if (late > 250 || (count === 0 && late > this.#frameMs)) this.#pacer.seek(pts);
-          count++;
-          if (!(await this.#waitDue(pts, ac.signal))) {
-            interrupted = true;
-            break;
-          }
-          this.#bytesSum += data.length;
-          this.#bytesCount++;
-          const index = Math.round(pts / this.#frameMs);
-          this.#slot.offer({
-            pts,
-            rendition: seg.rendition,
-            data,
-            format,
-            index,
-            width: seg.width,
-            height: seg.height,
-          });
-          this.#pos = pts + this.#frameMs;
-          if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
-          if (ac.signal.aborted || this.#adaptiveWantsRestart(seg)) {
-            interrupted = true;
-            break;
-          }
-        }
-      } catch (e) {
-        if (!ac.signal.aborted) this.#fail(e);
-        interrupted = true;
-      } finally {
-        ac.abort();
-        await src.stop();
-      }
+      const { count, interrupted } = await this.#playSegment(seg, src, poster, format, ac);
       const st = this.#state as StreamState; // may have changed while awaiting
       if (interrupted || st === "stopped" || st === "ended") continue;
       if (seg.frames !== undefined && count > 0) {
@@ -334,6 +269,77 @@ export class VideoStream {
         continue;
       }
       this.#end();
+    }
+  }
+
+  /** Starts ffmpeg for segment `seg`, `skip` frames in (the poster's), decoding to `format`. */
+  #spawnFor(seg: Segment, skip: number, format: "rgb" | "jpeg", signal: AbortSignal): MjpegSource {
+    return (this.#o.spawn ?? spawnMjpeg)({
+      ffmpeg: this.#o.ffmpeg,
+      input: this.#o.path(seg.rendition),
+      startSec: (seg.startMs + skip * this.#frameMs) / 1000,
+      fps: this.#o.video.fps,
+      width: seg.width,
+      height: seg.height,
+      quality: this.#o.quality,
+      maxFrames: seg.frames === undefined ? undefined : seg.frames - skip,
+      format,
+      signal,
+    });
+  }
+
+  /**
+   * Offers segment `seg`'s frames (its poster first, if any, then `src`'s) to the slot, each when due;
+   * ends `src` whatever happens. `count`: frames offered; `interrupted`: a seek, stop, failure or restart.
+   */
+  async #playSegment(
+    seg: Segment,
+    src: MjpegSource,
+    poster: { data: Uint8Array; width: number; height: number } | null,
+    format: "rgb" | "jpeg",
+    ac: AbortController,
+  ): Promise<{ count: number; interrupted: boolean }> {
+    let count = 0;
+    try {
+      if (poster) {
+        if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
+        this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, format: "jpeg", ...poster });
+        this.#pos = seg.startMs + this.#frameMs;
+        count = 1;
+        if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
+      }
+      // ffmpeg runs ahead in bursts of about a second (see read_ahead.ts) rather than waking for
+      // each frame the pacing below releases.
+      for await (const data of readAhead(src)) {
+        const pts = seg.startMs + count * this.#frameMs;
+        // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
+        const late = -this.#pacer.delayFor(pts);
+        if (late > 250 || (count === 0 && late > this.#frameMs)) this.#pacer.seek(pts);
+        count++;
+        if (!(await this.#waitDue(pts, ac.signal))) return { count, interrupted: true };
+        this.#bytesSum += data.length;
+        this.#bytesCount++;
+        const index = Math.round(pts / this.#frameMs);
+        this.#slot.offer({
+          pts,
+          rendition: seg.rendition,
+          data,
+          format,
+          index,
+          width: seg.width,
+          height: seg.height,
+        });
+        this.#pos = pts + this.#frameMs;
+        if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
+        if (ac.signal.aborted || this.#adaptiveWantsRestart(seg)) return { count, interrupted: true };
+      }
+      return { count, interrupted: false };
+    } catch (e) {
+      if (!ac.signal.aborted) this.#fail(e);
+      return { count, interrupted: true };
+    } finally {
+      ac.abort();
+      await src.stop();
     }
   }
 
