@@ -88,25 +88,11 @@ export class MjpegSplitter implements FrameSplitter {
     this.#pos -= n;
   }
 
+  /** Runs the state machine over the held bytes, pushing each whole frame to `out`, until it needs more. */
   #scan(out: Uint8Array[]): void {
-    const b = this.#buf;
     for (;;) {
-      const len = this.#len;
       if (this.#state === State.Seek) {
-        let i = this.#pos;
-        while (i + 1 < len && !(b[i] === 0xff && b[i + 1] === 0xd8)) i++;
-        if (i + 1 >= len) {
-          // Keep a trailing FF: it may start the next SOI.
-          const keep = len > 0 && b[len - 1] === 0xff ? 1 : 0;
-          this.#pos = len;
-          this.#consume(len - keep);
-          this.#pos = 0;
-          return;
-        }
-        this.#pos = i;
-        this.#consume(i); // frame now starts at 0
-        this.#pos = 2;
-        this.#state = State.Header;
+        if (!this.#seek()) return;
         continue;
       }
       if (this.#len > this.#max) {
@@ -117,71 +103,98 @@ export class MjpegSplitter implements FrameSplitter {
         this.#state = State.Seek;
         continue;
       }
-      if (this.#state === State.Header) {
-        let i = this.#pos;
-        while (i < len && b[i] !== 0xff) i++; // tolerate junk between segments
-        while (i + 1 < len && b[i + 1] === 0xff) i++; // fill bytes
-        if (i + 1 >= len) {
-          this.#pos = i;
-          return;
-        }
-        const m = b[i + 1]!;
-        if (m === 0xd9) {
-          this.#emit(out, i + 2);
-          continue;
-        }
-        if (m === 0xd8) { // a new SOI: the previous frame was truncated
-          this.#consume(i);
-          this.#pos = 2;
-          continue;
-        }
-        if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { // markers without a length
-          this.#pos = i + 2;
-          continue;
-        }
-        if (i + 3 >= len) {
-          this.#pos = i;
-          return;
-        }
-        const segLen = (b[i + 2]! << 8) | b[i + 3]!;
-        const next = i + 2 + segLen;
-        if (m === 0xda) {
-          this.#pos = next; // may lie beyond the held bytes until they arrive
-          this.#state = State.Scan;
-          continue;
-        }
-        if (next > len) {
-          this.#pos = i;
-          return;
-        }
-        this.#pos = next;
-        continue;
-      }
-      // State.Scan
-      let i = this.#pos;
-      if (i > len) return;
-      for (;;) {
-        while (i < len && b[i] !== 0xff) i++;
-        if (i + 1 >= len) {
-          this.#pos = i;
-          return;
-        }
-        const m = b[i + 1]!;
-        if (m === 0x00 || (m >= 0xd0 && m <= 0xd7) || m === 0xff) {
-          i += m === 0xff ? 1 : 2;
-          continue;
-        }
-        break;
+      if (!(this.#state === State.Header ? this.#header(out) : this.#entropy(out))) return;
+    }
+  }
+
+  /** Seek: finds the next SOI and moves it to the start (false: none yet, all but a trailing FF dropped). */
+  #seek(): boolean {
+    const b = this.#buf, len = this.#len;
+    let i = this.#pos;
+    while (i + 1 < len && !(b[i] === 0xff && b[i + 1] === 0xd8)) i++;
+    if (i + 1 >= len) {
+      // Keep a trailing FF: it may start the next SOI.
+      const keep = len > 0 && b[len - 1] === 0xff ? 1 : 0;
+      this.#pos = len;
+      this.#consume(len - keep);
+      this.#pos = 0;
+      return false;
+    }
+    this.#pos = i;
+    this.#consume(i); // frame now starts at 0
+    this.#pos = 2;
+    this.#state = State.Header;
+    return true;
+  }
+
+  /** Header: steps over one marker segment (false: it is not all held yet). */
+  #header(out: Uint8Array[]): boolean {
+    const b = this.#buf, len = this.#len;
+    let i = this.#pos;
+    while (i < len && b[i] !== 0xff) i++; // tolerate junk between segments
+    while (i + 1 < len && b[i + 1] === 0xff) i++; // fill bytes
+    if (i + 1 >= len) {
+      this.#pos = i;
+      return false;
+    }
+    const m = b[i + 1]!;
+    if (m === 0xd9) {
+      this.#emit(out, i + 2);
+      return true;
+    }
+    if (m === 0xd8) { // a new SOI: the previous frame was truncated
+      this.#consume(i);
+      this.#pos = 2;
+      return true;
+    }
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { // markers without a length
+      this.#pos = i + 2;
+      return true;
+    }
+    if (i + 3 >= len) {
+      this.#pos = i;
+      return false;
+    }
+    const next = i + 2 + ((b[i + 2]! << 8) | b[i + 3]!);
+    if (m === 0xda) {
+      this.#pos = next; // may lie beyond the held bytes until they arrive
+      this.#state = State.Scan;
+      return true;
+    }
+    if (next > len) {
+      this.#pos = i;
+      return false;
+    }
+    this.#pos = next;
+    return true;
+  }
+
+  /** Scan: the entropy-coded data up to the next real marker (false: not held yet). */
+  #entropy(out: Uint8Array[]): boolean {
+    const b = this.#buf, len = this.#len;
+    let i = this.#pos;
+    if (i > len) return false;
+    for (;;) {
+      while (i < len && b[i] !== 0xff) i++;
+      if (i + 1 >= len) {
+        this.#pos = i;
+        return false;
       }
       const m = b[i + 1]!;
-      if (m === 0xd9) {
-        this.#emit(out, i + 2);
+      if (m === 0x00 || (m >= 0xd0 && m <= 0xd7) || m === 0xff) {
+        i += m === 0xff ? 1 : 2;
         continue;
       }
-      // Another marker after a scan (progressive JPEG: more tables and scans).
-      this.#pos = i;
-      this.#state = State.Header;
+      break;
     }
+    if (b[i + 1] === 0xd9) {
+      this.#emit(out, i + 2);
+      return true;
+    }
+    // Another marker after a scan (progressive JPEG: more tables and scans).
+    this.#pos = i;
+    this.#state = State.Header;
+    return true;
   }
 
   #emit(out: Uint8Array[], end: number): void {
