@@ -99,6 +99,12 @@ export class SeqList {
     let n = 0;
     for (let k = 0; k < end; k++) if (this.int(k, 0) !== DEAD) n++;
     if (n === 0) return null;
+    if (n === end) { // no dead entry among them (the usual case): two copies
+      const fb = n * this.floats * 8, data = new Uint8Array(fb + n * this.ints * 4);
+      data.set(new Uint8Array(this.#f.buffer, this.#f.byteOffset, fb));
+      data.set(new Uint8Array(this.#i.buffer, this.#i.byteOffset, n * this.ints * 4), fb);
+      return { first: this.seq(0), last: this.seq(n - 1), data };
+    }
     const out = new SeqList(this.floats, this.ints, n);
     for (let k = 0; k < end; k++) {
       if (this.int(k, 0) === DEAD) continue;
