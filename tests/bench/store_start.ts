@@ -88,6 +88,11 @@ export async function benchStoreStart(sizes: readonly number[], repeat: number):
     });
     if (n) {
       rows.push({
+        name: `server first start after the fill, ${label} (keys moved once)`,
+        value: first.get(n)!,
+        unit: "ms",
+      });
+      rows.push({
         name: `server RSS above empty, ${label}`,
         value: median(rss),
         unit: "MB",
