@@ -30,8 +30,11 @@ export abstract class SqliteBase {
   protected readonly db: DatabaseSync;
   readonly #st = new Map<string, StatementSync>();
 
-  /** `check`: SQLite's `quick_check` first, and a damaged database refused with what to do. */
-  constructor(readonly path: string, check = false) {
+  /**
+   * `check`: SQLite's `quick_check` first (of the whole file up to `wholeUpTo` bytes, else every table
+   * but the messages'), and a damaged database refused with what to do.
+   */
+  constructor(readonly path: string, check = false, readonly wholeUpTo = FULL_CHECK_BYTES) {
     this.db = new DatabaseSync(path);
     try {
       // A 64 MiB page cache (grown only as pages are used) and checkpoints every ~40 MB of WAL instead of
@@ -49,16 +52,24 @@ export abstract class SqliteBase {
       this.#migrate();
     } catch (e) {
       this.db.close();
-      const code = ((e as { errcode?: number }).errcode ?? 0) & 0xff;
-      if (code !== SQLITE_CORRUPT && code !== SQLITE_NOTADB) throw e;
-      throw new Error(
-        `${path} is damaged (SQLite quick_check: ${
-          (e as Error).message
-        }): run \`parley-server admin check\` ` +
-          "for the whole list, then restore a backup or run `parley-server admin salvage`",
-        { cause: e },
-      );
+      throw this.damaged(e);
     }
+  }
+
+  /**
+   * `e` when it is not SQLite's word for a damaged file; else the refusal of a damaged database, with
+   * what to do (the check at open, or a read at open that found a damaged page).
+   */
+  protected damaged(e: unknown): unknown {
+    const code = ((e as { errcode?: number }).errcode ?? 0) & 0xff;
+    if (code !== SQLITE_CORRUPT && code !== SQLITE_NOTADB) return e;
+    return new Error(
+      `${this.path} is damaged (SQLite quick_check: ${
+        (e as Error).message
+      }): run \`parley-server admin check\` ` +
+        "for the whole list, then restore a backup or run `parley-server admin salvage`",
+      { cause: e },
+    );
   }
 
   #migrate(): void {
@@ -87,7 +98,7 @@ export abstract class SqliteBase {
   /** The check at open: whole up to `FULL_CHECK_BYTES`, else every table but the messages' ones. */
   #checkAtOpen(): string[] {
     const size = this.fileSizes()[0]?.bytes ?? 0;
-    if (size <= FULL_CHECK_BYTES) return this.quickCheck();
+    if (size <= this.wholeUpTo) return this.quickCheck();
     const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Row[])
       .map((r) => r.name as string).filter((t) => !HISTORY_TABLES.has(t));
     return tables.flatMap((t) => this.quickCheck(t)).slice(0, 100);

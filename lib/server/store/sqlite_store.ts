@@ -96,6 +96,8 @@ export interface SqliteStoreOptions {
   lazyMessages?: boolean;
   /** Run SQLite's `quick_check` at open and refuse a damaged database (the server's start). */
   check?: boolean;
+  /** The check at open covers the whole file up to this size (sqlite_base.ts `FULL_CHECK_BYTES`; tests set it). */
+  checkWholeUpTo?: number;
   /** What the store did on its own that an operator must hear of (a WARN line). */
   warn?: (event: string, fields: Record<string, unknown>) => void;
   /** The store broke (an I/O error or damage): it takes no more writes. Told once. */
@@ -124,12 +126,20 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
-    super(path, opts.check);
+    super(path, opts.check, opts.checkWholeUpTo);
     this.#warn = opts.warn ?? (() => {});
     this.#onBroken = opts.onBroken ?? (() => {});
     this.#salvageLog = opts.salvageLog;
     this.#tailMax = opts.tailMax ?? TAIL_MAX;
-    if (!opts.lazyMessages) this.#opened = this.#openMessages();
+    if (opts.lazyMessages) return;
+    try {
+      this.#opened = this.#openMessages();
+    } catch (e) {
+      // A damaged page among the newest rows, which the start reads (a large database's check at open
+      // leaves the messages' tables to them): refused as the check refuses.
+      this.db.close();
+      throw this.damaged(e);
+    }
   }
 
   #openMessages(): TableMessages {
