@@ -128,3 +128,32 @@ Deno.test("a storm past the hashing queue is refused at once with `unavailable` 
     hasher.close();
   }
 });
+
+Deno.test("the login deadline waits while the server checks the password (the hashing queue is the server's wait, not the client's)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-storm-" });
+  const s = new SqliteStore(`${dir}/parley.db`);
+  await s.createUser({ name: "slowpoke", hash: `fake$${PASSWORD}`, role: "user", createdAt: 0 });
+  await s.close();
+  let release!: () => void, begun!: () => void;
+  const held = new Promise<void>((r) => release = r), checking = new Promise<void>((r) => begun = r);
+  const hasher = {
+    hash: (p: string) => Promise.resolve(`fake$${p}`),
+    verify: async (p: string, h: string) => (begun(), await held, h === `fake$${p}`),
+  };
+  const t = await startTestServer({ loginTimeoutMs: 200 }, { dir, hasher });
+  try {
+    const c = await t.connect();
+    await c.request("hello", { v: 1, client: "t" });
+    const answer = c.request("login", { user: "slowpoke", password: PASSWORD });
+    await checking;
+    // Three deadlines pass (the server looks every 50 ms) while the check is held: nothing to await
+    // but the time itself.
+    await new Promise((r) => setTimeout(r, 600));
+    release();
+    await answer;
+    assert.ok(!t.lines.some((l) => l.includes("Login took too long")));
+    await c.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -77,6 +77,7 @@ export function makeAuth(limits: AuthLimits) {
       }
     }
     let r;
+    s.checkBegins();
     try {
       if (m.t === "register") {
         r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf), m.invite);
@@ -99,6 +100,8 @@ export function makeAuth(limits: AuthLimits) {
       }
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
       return s.fail(m.id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+    } finally {
+      s.checkEnds(c.clock.now());
     }
     if (r.ok && guess) limits.login.give(host); // only failures count against an address
     if (!r.ok && m.t === "register") giveRegister(limits, host); // no account was made

@@ -16,16 +16,22 @@ const PASSWORD = "bench-storm-password";
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
+/** Why logins failed, and how many each way (printed beside the rows). */
+const failures = new Map<string, number>();
+
 async function login(port: number, cert: string, user: string): Promise<boolean> {
-  const c = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
+  let c: Connection | undefined;
   try {
+    c = await Connection.open({ host: "127.0.0.1", port, caPem: cert });
     await c.request("hello", { v: 1, client: "bench" });
     await c.request("login", { user, password: PASSWORD });
     return true;
-  } catch {
+  } catch (e) {
+    const why = e instanceof Error ? e.message.slice(0, 80) : String(e);
+    failures.set(why, (failures.get(why) ?? 0) + 1);
     return false;
   } finally {
-    await c.close();
+    await c?.close();
   }
 }
 
@@ -71,6 +77,7 @@ export async function benchLoginStorm(clients = 200, each = 5): Promise<Row[]> {
       const pings = await during;
       await pinger.close();
       const ok = results.reduce((a, b) => a + b, 0), n = clients * each;
+      for (const [why, k] of failures) console.error(`logins failed ${k}× : ${why}`);
       const what = `${n} password logins, ${clients} clients at once`;
       return [
         { name: `${what}: time`, value: secs, unit: "s" },
