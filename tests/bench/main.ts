@@ -2,7 +2,7 @@
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
- * dm (B alone beside redis-tls-always and nats-tls), store (start-up and RSS at 1M and 3M stored messages), logins (a storm of 1,000 password logins, pings meanwhile), conns (C alone beside the runtime's bare TLS floors
+ * dm (B alone beside redis-tls-always and nats-tls), store (start-up and RSS at 1M and 3M stored messages), logins (a storm of 1,000 password logins, pings meanwhile), rooms (a room of 100 and of 1,000 at 20 msgs/s), conns (C alone beside the runtime's bare TLS floors
  * and redis-tls-always and nats-tls), paced (A-paced alone beside a relay with no chat code on Parley's
  * transport, the runtime's floors for its writes, and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
@@ -110,6 +110,15 @@ const groups: Record<string, Group> = {
       (Deno.env.get("PARLEY_BENCH_STORE_SIZES") ?? "1000000,3000000").split(",").map(Number),
       Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
     ),
+  // Big rooms (issue 73): one sender at 20 msgs/s to a room of 100 and of 1,000, 200 messages each.
+  rooms: async () => {
+    const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
+    const rows: Row[] = [];
+    for (const n of [100, 1000]) {
+      rows.push(...await repeated(repeat, () => fanout(`room of ${n} at 20 msgs/s, 200 msgs:`, 200, 20, n)));
+    }
+    return rows;
+  },
   // 1,000 password logins from 200 clients at once, pings answered meanwhile (issue 73).
   logins: () => benchLoginStorm(),
   crypto: () => benchCrypto(),
