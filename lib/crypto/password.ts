@@ -32,6 +32,17 @@ export async function verifyPasswordInline(password: string, hash: string): Prom
   return await argon2Verify({ password, hash }).catch(() => false);
 }
 
+/**
+ * A hash refused because the pool's queue is full (a login storm past the bound): an expected
+ * failure, which the server answers with a stable code (try again later), never a wait without end.
+ */
+export class HashQueueFull extends Error {
+  constructor() {
+    super("Password hashing queue is full");
+    this.name = "HashQueueFull";
+  }
+}
+
 type Job = { op: "hash"; password: string; salt: Uint8Array } | {
   op: "verify";
   password: string;
@@ -141,7 +152,7 @@ export class PasswordHasher {
 
   #submit(job: Job): Promise<string | boolean> {
     if (this.#queue.length >= this.#maxQueue) {
-      return Promise.reject(new Error("Password hashing queue is full"));
+      return Promise.reject(new HashQueueFull());
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject });

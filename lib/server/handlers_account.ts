@@ -12,6 +12,10 @@ import { loginDeviceProven } from "./key_checks.ts";
 import { randomId } from "../common/random.ts";
 import { StoreUnavailable } from "./store/store_errors.ts";
 import { STORE_UNAVAILABLE_TEXT } from "./send_reply.ts";
+import { HashQueueFull } from "../crypto/password.ts";
+
+/** The answer to a login or registration the password hashing cannot take now (its queue full). */
+export const HASH_BUSY_TEXT = "The server is too busy to check passwords right now; try again";
 
 export async function hello(c: Core, s: Session, m: Request<"hello">): Promise<void> {
   if (m.v !== PROTOCOL_VERSION) {
@@ -73,6 +77,7 @@ export function makeAuth(limits: AuthLimits) {
       }
     }
     let r;
+    s.checkBegins();
     try {
       if (m.t === "register") {
         r = await c.accounts.register(m.user, m.password, s.addr, m.kdf && JSON.stringify(m.kdf), m.invite);
@@ -84,16 +89,19 @@ export function makeAuth(limits: AuthLimits) {
     } catch (e) {
       if (guess) limits.login.give(host); // the server's fault, not a guess
       if (m.t === "register") giveRegister(limits, host);
+      if (e instanceof HashQueueFull) {
+        // A login storm past the hashing queue's bound: refused at once, never queued without end.
+        c.log.warn("auth.busy", { addr: s.addr });
+        return s.fail(m.id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+      }
       if (e instanceof StoreUnavailable) {
         c.log.warn("auth.error", { addr: s.addr, code: ErrorCode.Unavailable, error: String(e) });
         return s.fail(m.id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
       }
       c.log.error("auth.error", { addr: s.addr, error: String(e) });
-      return s.fail(
-        m.id,
-        ErrorCode.Unavailable,
-        "The server is too busy to check passwords right now; try again",
-      );
+      return s.fail(m.id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+    } finally {
+      s.checkEnds(c.clock.now());
     }
     if (r.ok && guess) limits.login.give(host); // only failures count against an address
     if (!r.ok && m.t === "register") giveRegister(limits, host); // no account was made

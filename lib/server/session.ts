@@ -177,9 +177,25 @@ export class Session {
     return { n, bytes };
   }
 
+  /** Logins of this connection being checked (their password hashing queued or running). */
+  #checking = 0;
+  /** When the last of them was answered (ms; 0: none yet). */
+  #checkedAt = 0;
   /**
-   * Called on every timer tick: a session not logged in within the deadline is dropped; a quiet
-   * one is pinged, and dropped if the ping goes unanswered.
+   * A login's check begins / ends: the login deadline waits while the server checks (a storm of
+   * logins queues for the hashing workers: the server's wait, not the client's), and counts again from its answer.
+   */
+  checkBegins(): void {
+    this.#checking++;
+  }
+  checkEnds(now: number): void {
+    this.#checking--;
+    this.#checkedAt = now;
+  }
+
+  /**
+   * Called on every timer tick: a session not logged in within the deadline (its logins' checks
+   * aside) is dropped; a quiet one is pinged, and dropped if the ping goes unanswered.
    */
   checkLiveness(
     now: number,
@@ -187,7 +203,10 @@ export class Session {
   ): void {
     if (this.state === "closed") return;
     if (this.state !== "ready") {
-      if (now - this.connectedAt > c.loginTimeoutMs) this.bye(ErrorCode.Timeout, "Login took too long");
+      const from = Math.max(this.connectedAt, this.#checkedAt);
+      if (this.#checking === 0 && now - from > c.loginTimeoutMs) {
+        this.bye(ErrorCode.Timeout, "Login took too long");
+      }
     } else if (this.pingAt && now - this.pingAt > c.pingTimeoutMs) {
       this.bye(ErrorCode.Timeout, "No answer to ping");
     } else if (!this.pingAt && now - this.lastIn > c.pingIntervalMs) {

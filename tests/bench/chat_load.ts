@@ -184,14 +184,26 @@ export const selfRow = (name: string, m: Measured): Row => ({
 export const A_PACED = { name: "A-paced 600 msgs at 200/s:", count: 600, perSec: 200 } as const;
 
 /** The members of workload A's room: the first sends, the other 100 receive. */
-const A_MEMBERS = Array.from({ length: 101 }, (_, i) => `a${String(i).padStart(3, "0")}`);
+const A_MEMBERS = roomMembers(100);
 
-/** Workload A (`perSec` 0: as fast as the window lets) against Parley's server, started and stopped around it. */
-export function fanout(name: string, count: number, perSec: number): Promise<Row[]> {
+/** A room's members: the first sends, the other `receivers` receive. */
+function roomMembers(receivers: number): string[] {
+  return Array.from(
+    { length: receivers + 1 },
+    (_, i) => `a${String(i).padStart(receivers < 1000 ? 3 : 4, "0")}`,
+  );
+}
+
+/**
+ * Workload A (`perSec` 0: as fast as the window lets) against Parley's server, started and stopped
+ * around it; `receivers`: the room's size but its sender (100; issue 73 measures big rooms with 1,000).
+ */
+export function fanout(name: string, count: number, perSec: number, receivers = 100): Promise<Row[]> {
+  const members = receivers === 100 ? A_MEMBERS : roomMembers(receivers);
   return withServer(
-    A_MEMBERS,
-    { name: "bench", members: A_MEMBERS },
-    (s) => fanoutOn(s, name, count, perSec),
+    members,
+    { name: "bench", members },
+    (s) => fanoutOn(s, name, count, perSec, members),
   );
 }
 
@@ -205,8 +217,9 @@ export async function fanoutOn(
   name: string,
   count: number,
   perSec: number,
+  members: readonly string[] = A_MEMBERS,
 ): Promise<Row[]> {
-  const conns = await connectAll(s, A_MEMBERS);
+  const conns = await connectAll(s, [...members]);
   const receivers = conns.slice(1);
   const m = await measure(
     () => cpuMicros(s.pid),

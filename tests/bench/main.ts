@@ -2,7 +2,7 @@
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
- * dm (B alone beside redis-tls-always and nats-tls), conns (C alone beside the runtime's bare TLS floors
+ * dm (B alone beside redis-tls-always and nats-tls), store (start-up and RSS at 1M and 3M stored messages), logins (a storm of 1,000 password logins, pings meanwhile), rooms (a room of 100 and of 1,000 at 20 msgs/s), conns (C alone beside the runtime's bare TLS floors
  * and redis-tls-always and nats-tls), paced (A-paced alone beside a relay with no chat code on Parley's
  * transport, the runtime's floors for its writes, and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
@@ -17,6 +17,8 @@ import { pacedRelay } from "./paced_relay.ts";
 import { repeated } from "./proc.ts";
 import { benchCluster } from "./cluster_load.ts";
 import { benchFiles } from "./files.ts";
+import { benchStoreStart } from "./store_start.ts";
+import { benchLoginStorm } from "./login_storm.ts";
 import type { Row } from "./proc.ts";
 import { benchVideoServer } from "./video.ts";
 import { benchTerminalVideo, type Kind } from "./terminal_video.ts";
@@ -101,6 +103,24 @@ const groups: Record<string, Group> = {
       single: Deno.env.get("PARLEY_BENCH_CLUSTER_SINGLE") !== "0",
       ...(Deno.env.get("PARLEY_BENCH_QUICK") === "1" ? { fanoutCount: 100, pairsPer: 10 } : {}),
     }),
+  // Start-up and RSS against stored messages (issue 73): 1M and 3M filled straight into SQLite.
+  // PARLEY_BENCH_STORE_SIZES (default 1000000,3000000), PARLEY_BENCH_REPEAT (default 3) starts each.
+  store: () =>
+    benchStoreStart(
+      (Deno.env.get("PARLEY_BENCH_STORE_SIZES") ?? "1000000,3000000").split(",").map(Number),
+      Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
+    ),
+  // Big rooms (issue 73): one sender at 20 msgs/s to a room of 100 and of 1,000, 200 messages each.
+  rooms: async () => {
+    const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
+    const rows: Row[] = [];
+    for (const n of [100, 1000]) {
+      rows.push(...await repeated(repeat, () => fanout(`room of ${n} at 20 msgs/s, 200 msgs:`, 200, 20, n)));
+    }
+    return rows;
+  },
+  // 1,000 password logins from 200 clients at once, pings answered meanwhile (issue 73).
+  logins: () => benchLoginStorm(),
   crypto: () => benchCrypto(),
   // PARLEY_BENCH_FILE_MIB (default 1024): the size copied by scp, raw TCP and Parley.
   files: () =>

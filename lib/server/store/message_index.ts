@@ -4,7 +4,8 @@
  * — never its body. It answers the questions the SQLite indexes answered (a user's queue, a
  * conversation's history, a sender's bytes and mids) with seqs; the store then reads those rows by
  * primary key. So an insert updates one B-tree (the table's) instead of three, and the index is
- * rebuilt from the table when the store opens. Pure: no SQL, no clock, no I/O.
+ * rebuilt from the table's newest rows when the store opens; older messages' lists leave it as
+ * chunks (`takeThrough`) that sqlite_keys.ts keeps (issue 73). Pure: no SQL, no clock, no I/O.
  *
  * Layout: each message is an entry of three lists (seq_list.ts), each in seq order — its
  * recipients' (a user's DMs, a room's, the broadcasts: seq, sender, conv), its sender's (seq, mid
@@ -93,18 +94,32 @@ export interface MessageIndex {
 }
 
 /** The dmTarget of a sender's entry that is not a DM. */
-const NOT_DM = -2;
+export const NOT_DM = -2;
 /** The id of a name never seen (no entry holds it). */
-const UNKNOWN = -3;
+export const UNKNOWN = -3;
 
-/** A sender's list (ints: mid hash, conv, DM target) and the body bytes they store. */
+/** A sender's list (ints: mid hash, conv, DM target, body bytes) and the body bytes they store. */
 interface Sender {
   readonly list: SeqList;
   bytes: number;
 }
 
+/**
+ * The name of each list in a chunk of the table (table_messages.ts): a user's DMs ("u:"), a room's
+ * ("r:"), the broadcasts ("b:"), a sender's ("s:"), a conversation's ("c:"); and each kind's shape.
+ */
+export const LIST_SHAPE = { u: [1, 2], r: [1, 2], b: [1, 2], s: [1, 4], c: [2, 1] } as const;
+export type ListKind = keyof typeof LIST_SHAPE;
+
+/** Chunks taken out of the index (`takeThrough`): each list's entries at or below a seq. */
+export interface TakenChunks {
+  chunks: { list: string; first: number; last: number; data: Uint8Array }[];
+  /** Per sender, the messages taken and their body bytes. */
+  totals: Map<string, { messages: number; bytes: number }>;
+}
+
 export class MemoryMessageIndex implements MessageIndex {
-  /** Names (users, rooms, conversations) as small integers, and back. */
+  /** Names (users, rooms, conversations) as small integers, and back: `names` first (the table's). */
   readonly #ids = new Map<string, number>();
   readonly #names: string[] = [];
   /** Recipients' lists (ints: sender, conv) by kind. */
@@ -122,6 +137,54 @@ export class MemoryMessageIndex implements MessageIndex {
   }
   get bodyBytes(): number {
     return this.#bodyBytes;
+  }
+
+  constructor(names: readonly string[] = []) {
+    for (const n of names) this.#id(n);
+  }
+
+  /** Every name interned, by id (ids are never reused: the table's chunks name them). */
+  get names(): readonly string[] {
+    return this.#names;
+  }
+  /** The id of `name`, or -3 when it was never seen. */
+  idOf(name: string): number {
+    return this.#ids.get(name) ?? UNKNOWN;
+  }
+
+  /**
+   * Takes every list's live entries with seq ≤ `seq` out, and their messages out of the counts, once
+   * `keep` has kept them (as chunks for the table; should it throw, nothing is taken).
+   */
+  takeThrough(seq: number, keep: (t: TakenChunks) => void): void {
+    const out: TakenChunks = { chunks: [], totals: new Map() };
+    const lists: [string, SeqList][] = [["b:", this.#broadcasts]];
+    for (const [k, l] of this.#dmTo) lists.push(["u:" + k, l]);
+    for (const [k, l] of this.#roomTo) lists.push(["r:" + k, l]);
+    for (const [k, s] of this.#from) lists.push(["s:" + k, s.list]);
+    for (const [k, l] of this.#conv) lists.push(["c:" + k, l]);
+    for (const [list, l] of lists) {
+      const c = l.chunkThrough(seq);
+      if (c) out.chunks.push({ list, ...c });
+    }
+    for (const [sender, s] of this.#from) {
+      let messages = 0, bytes = 0;
+      for (let k = 0, end = s.list.after(seq); k < end; k++) {
+        if (s.list.int(k, 0) !== DEAD) messages++, bytes += s.list.int(k, 3);
+      }
+      if (messages) out.totals.set(sender, { messages, bytes });
+    }
+    keep(out);
+    for (const [sender, t] of out.totals) {
+      this.#from.get(sender)!.bytes -= t.bytes;
+      this.#count -= t.messages;
+      this.#bodyBytes -= t.bytes;
+    }
+    for (const [, l] of lists) l.dropThrough(seq);
+    for (const m of [this.#dmTo, this.#roomTo, this.#conv]) {
+      for (const [k, l] of m) if (l.end === 0) m.delete(k);
+    }
+    for (const [k, s] of this.#from) if (s.list.end === 0) this.#from.delete(k);
   }
 
   #id(name: string): number {
@@ -148,8 +211,8 @@ export class MemoryMessageIndex implements MessageIndex {
     const conv = this.#id(m.conv), sender = this.#id(m.sender);
     this.#to(m.kind, m.target, true).push(m.seq, 0, sender, conv);
     let s = this.#from.get(m.sender);
-    if (!s) this.#from.set(m.sender, s = { list: new SeqList(1, 3), bytes: 0 });
-    s.list.push(m.seq, 0, midHashed, conv, m.kind === "user" ? this.#id(m.target) : NOT_DM);
+    if (!s) this.#from.set(m.sender, s = { list: new SeqList(1, 4), bytes: 0 });
+    s.list.push(m.seq, 0, midHashed, conv, m.kind === "user" ? this.#id(m.target) : NOT_DM, bytes);
     s.bytes += bytes;
     let c = this.#conv.get(m.conv);
     if (!c) this.#conv.set(m.conv, c = new SeqList(2, 1));
@@ -233,6 +296,17 @@ export class MemoryMessageIndex implements MessageIndex {
     take(this.#broadcasts, q.lo);
     out.sort((a, b) => a - b);
     return out.length > q.limit ? out.slice(0, q.limit) : out;
+  }
+
+  /** A conversation's live messages below `beforeSeq`, newest first: seq, ts and body bytes. */
+  *newestOf(conv: string, beforeSeq = Infinity): Generator<[number, number, number]> {
+    const l = this.#conv.get(conv);
+    if (!l) return;
+    const top = beforeSeq === Infinity ? l.end : l.after(Math.ceil(beforeSeq) - 1);
+    for (let k = top - 1; k >= 0; k--) {
+      const n = l.int(k, 0);
+      if (n !== DEAD) yield [l.seq(k), l.float(k, 1), n];
+    }
   }
 
   history(

@@ -142,4 +142,21 @@ export const MIGRATIONS: readonly string[] = [
     locked_until INTEGER NOT NULL, lockouts INTEGER NOT NULL, PRIMARY KEY (user_name, net)
   );
   `,
+  // Issue 73: the keys of messages older than the newest few thousand move from memory into
+  // SQLite (sqlite_keys.ts): the in-memory index's lists as chunks, a row per list per move; the names
+  // their integers stand for; each sender's totals; and the highest seq whose keys are here (`upto`).
+  // A start reads the rows above it only.
+  `
+  CREATE TABLE key_chunks (
+    id INTEGER PRIMARY KEY, list TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    data BLOB NOT NULL
+  );
+  CREATE INDEX key_chunks_list ON key_chunks (list, last_seq, first_seq);
+  CREATE TABLE key_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+  CREATE TABLE message_totals (
+    sender TEXT PRIMARY KEY, messages INTEGER NOT NULL, bytes INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE message_keys_mark (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
+  INSERT INTO message_keys_mark (id, upto) VALUES (1, 0);
+  `,
 ];

@@ -56,8 +56,8 @@ export class SeqList {
     this.#i[k * this.ints + j] = v;
   }
 
-  /** Appends an entry whose seq is above every held one (`x`: the second double; a, b, c: the ints). */
-  push(seq: number, x: number, a: number, b = 0, c = 0): void {
+  /** Appends an entry whose seq is above every held one (`x`: the second double; a, b, c, d: the ints). */
+  push(seq: number, x: number, a: number, b = 0, c = 0, d = 0): void {
     const f = this.end * this.floats, i = this.end * this.ints;
     if ((this.end > 0 && seq <= this.#f[f - this.floats]!) || a < 0) {
       throw new Error(`SeqList: seq ${seq} after ${this.seq(this.end - 1)}, first int ${a}`);
@@ -68,6 +68,7 @@ export class SeqList {
     this.#i[i] = a;
     if (this.ints > 1) this.#i[i + 1] = b;
     if (this.ints > 2) this.#i[i + 2] = c;
+    if (this.ints > 3) this.#i[i + 3] = d;
     this.end++;
   }
 
@@ -86,6 +87,73 @@ export class SeqList {
   find(seq: number): number {
     const k = this.after(seq) - 1;
     return k >= 0 && this.seq(k) === seq && this.int(k, 0) !== DEAD ? k : -1;
+  }
+
+  /**
+   * The live entries with seq ≤ `seq` as one chunk's bytes (table_messages.ts keeps chunks in the
+   * table: their doubles, then their ints), and its first and last seq; null when none is. The list
+   * is not changed (`dropThrough` takes them out).
+   */
+  chunkThrough(seq: number): { first: number; last: number; data: Uint8Array } | null {
+    const end = this.after(seq);
+    let n = 0;
+    for (let k = 0; k < end; k++) if (this.int(k, 0) !== DEAD) n++;
+    if (n === 0) return null;
+    if (n === end) { // no dead entry among them (the usual case): two copies
+      const fb = n * this.floats * 8, data = new Uint8Array(fb + n * this.ints * 4);
+      data.set(new Uint8Array(this.#f.buffer, this.#f.byteOffset, fb));
+      data.set(new Uint8Array(this.#i.buffer, this.#i.byteOffset, n * this.ints * 4), fb);
+      return { first: this.seq(0), last: this.seq(n - 1), data };
+    }
+    const out = new SeqList(this.floats, this.ints, n);
+    for (let k = 0; k < end; k++) {
+      if (this.int(k, 0) === DEAD) continue;
+      const f = out.end * this.floats, i = out.end * this.ints;
+      for (let j = 0; j < this.floats; j++) out.#f[f + j] = this.#f[k * this.floats + j]!;
+      for (let j = 0; j < this.ints; j++) out.#i[i + j] = this.#i[k * this.ints + j]!;
+      out.end++;
+    }
+    return { first: out.seq(0), last: out.seq(n - 1), data: out.bytes() };
+  }
+
+  /** Takes the entries with seq ≤ `seq` out; the rest move to the front (the room shrunk as a compaction would). */
+  dropThrough(seq: number): void {
+    const end = this.after(seq);
+    if (end === 0) return;
+    for (let k = 0; k < end; k++) if (this.int(k, 0) === DEAD) this.dead--;
+    this.#f.copyWithin(0, end * this.floats, this.end * this.floats);
+    this.#i.copyWithin(0, end * this.ints, this.end * this.ints);
+    this.end -= end;
+    if (this.#cap > 3 * this.end + 8) this.#resize(Math.ceil(this.end * 1.5) + 4);
+  }
+
+  /** The entries' bytes (a chunk: `ofBytes` reads it back). */
+  bytes(): Uint8Array {
+    const f = new Uint8Array(this.#f.buffer, this.#f.byteOffset, this.end * this.floats * 8);
+    const i = new Uint8Array(this.#i.buffer, this.#i.byteOffset, this.end * this.ints * 4);
+    const out = new Uint8Array(f.length + i.length);
+    out.set(f);
+    out.set(i, f.length);
+    return out;
+  }
+
+  /** A list of a chunk's entries (`bytes`' answer), to walk or change. */
+  static ofBytes(data: Uint8Array, floats: number, ints: number): SeqList {
+    const n = data.length / (8 * floats + 4 * ints);
+    if (!Number.isInteger(n)) throw new Error(`SeqList: a chunk of ${data.length} bytes`);
+    const l = new SeqList(floats, ints, Math.max(1, n));
+    const copy = data.slice(); // aligned
+    l.#f.set(new Float64Array(copy.buffer, 0, n * floats));
+    l.#i.set(new Int32Array(copy.buffer, n * floats * 8, n * ints));
+    l.end = n;
+    for (let k = 0; k < n; k++) if (l.int(k, 0) === DEAD) l.dead++;
+    return l;
+  }
+
+  /** Marks the live entry at `k` removed, keeping it in place (a chunk's entry: the chunk's bytes stay its size). */
+  mark(k: number): void {
+    this.#i[k * this.ints] = DEAD;
+    this.dead++;
   }
 
   /** Removes the live entry at `k` (indexes of the others may change: a compaction). */

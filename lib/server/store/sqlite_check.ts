@@ -189,7 +189,9 @@ export async function salvageDatabase(path: string, stamp: string): Promise<Salv
     const tables =
       (to.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         .all() as Row[]).map((r) => r.name as string);
-    for (const t of tables.filter((t) => t !== "messages")) {
+    // The messages' keys (sqlite_keys.ts) are not copied: the next open makes them again from the rows kept.
+    const derived = new Set(["messages", "key_chunks", "key_names", "message_totals", "message_keys_mark"]);
+    for (const t of tables.filter((t) => !derived.has(t))) {
       const why = copyTable(from, to, t);
       if (why) partial.push(why);
     }

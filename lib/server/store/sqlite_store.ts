@@ -2,11 +2,12 @@
  * `Store` on embedded SQLite (`node:sqlite`), WAL mode, `synchronous=FULL`, `secure_delete=ON`, so
  * that a message acknowledged to its sender survives `kill -9` and a deleted one leaves the file.
  * Messages are rows of the `messages` table (each with a CRC-32 of its columns, checked on every
- * read), found by the in-memory index of table_messages.ts. This file holds messages' SQL side
- * (inserts with the acks in one transaction, reads, deletes, sweeps' recipients), the high-water
- * check of seqs at open, the import of an older version's message log (segment_import.ts) and rooms;
- * sqlite_accounts.ts the rest; sqlite_base.ts the connection. These, sqlite_check.ts (`admin check`,
- * `admin salvage`) and the migrations are the only places that speak SQL to SQLite.
+ * read), found by table_messages.ts (the newest in memory, older ones by their keys' chunks in
+ * sqlite_keys.ts). This file holds messages' SQL side (inserts with the acks in one transaction,
+ * reads, deletes, sweeps' recipients), the high-water check of seqs at open, the import of an older
+ * version's message log (segment_import.ts) and rooms; sqlite_accounts.ts the rest; sqlite_base.ts
+ * the connection. These, sqlite_keys.ts, sqlite_check.ts (`admin check`, `admin salvage`) and the
+ * migrations are the only places that speak SQL to SQLite.
  *
  * Faults (issue 68): an insert the disk cannot take (SQLITE_FULL) rolls back whole and throws
  * `StoreFull`; the store takes writes again once there is room. Any I/O error or damage throws
@@ -17,7 +18,8 @@
 import { crc32 } from "node:zlib";
 import { type Row } from "./sqlite_base.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
-import { type MessageRows, type StoredMeta, TableMessages } from "./table_messages.ts";
+import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
+import { SqliteKeys } from "./sqlite_keys.ts";
 import { hasSegmentLog, importSegmentLog, removeSegmentLog, type Skipped } from "./segment_import.ts";
 import { messageLogDir } from "./segment_log.ts";
 import { classifySqliteError, StoreBroken } from "./store_errors.ts";
@@ -94,6 +96,8 @@ export interface SqliteStoreOptions {
   lazyMessages?: boolean;
   /** Run SQLite's `quick_check` at open and refuse a damaged database (the server's start). */
   check?: boolean;
+  /** The check at open covers the whole file up to this size (sqlite_base.ts `FULL_CHECK_BYTES`; tests set it). */
+  checkWholeUpTo?: number;
   /** What the store did on its own that an operator must hear of (a WARN line). */
   warn?: (event: string, fields: Record<string, unknown>) => void;
   /** The store broke (an I/O error or damage): it takes no more writes. Told once. */
@@ -103,6 +107,8 @@ export interface SqliteStoreOptions {
    * told here, instead of refused.
    */
   salvageLog?: (s: Skipped) => void;
+  /** Messages held in memory at most (table_messages.ts `TAIL_MAX`; tests move keys sooner). */
+  tailMax?: number;
 }
 
 export class SqliteStore extends SqliteAccounts implements Store {
@@ -113,22 +119,44 @@ export class SqliteStore extends SqliteAccounts implements Store {
   readonly #warn: NonNullable<SqliteStoreOptions["warn"]>;
   readonly #onBroken: NonNullable<SqliteStoreOptions["onBroken"]>;
   readonly #salvageLog: SqliteStoreOptions["salvageLog"];
+  readonly #tailMax: number;
   /** The messages: indexed at the first use (at once unless `lazyMessages`). */
   get #msgs(): TableMessages {
     return this.#opened ??= this.#openMessages();
   }
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
-    super(path, opts.check);
+    super(path, opts.check, opts.checkWholeUpTo);
     this.#warn = opts.warn ?? (() => {});
     this.#onBroken = opts.onBroken ?? (() => {});
     this.#salvageLog = opts.salvageLog;
-    if (!opts.lazyMessages) this.#opened = this.#openMessages();
+    this.#tailMax = opts.tailMax ?? TAIL_MAX;
+    if (opts.lazyMessages) return;
+    try {
+      this.#opened = this.#openMessages();
+    } catch (e) {
+      // A damaged page among the newest rows, which the start reads (a large database's check at open
+      // leaves the messages' tables to them): refused as the check refuses.
+      this.db.close();
+      throw this.damaged(e);
+    }
   }
 
   #openMessages(): TableMessages {
     this.#importOldLog();
-    return new TableMessages(this.#rows, this.#scan(), this.#highWater(), (seq) => this.#damaged(seq));
+    const keys = new SqliteKeys((sql) => this.q(sql)), upto = keys.upto(), t = performance.now();
+    const o = { upto, totals: keys.totals(), names: keys.names(), highSeq: this.#highWater() };
+    const damaged = (seq: number) => this.#damaged(seq);
+    const msgs = new TableMessages(this.#rowsWith(keys), this.#scan(upto), o, damaged, this.#tailMax);
+    if (msgs.movedAtOpen > 0) {
+      this.#warn("store.keyed", {
+        messages: msgs.movedAtOpen,
+        upto: msgs.upto,
+        ms: Math.round(performance.now() - t),
+        hint: "the keys of older messages moved into the database, once: later starts read only the newest",
+      });
+    }
+    return msgs;
   }
 
   /** Damaged rows said already (each said once a process: a queue may read one at every sync). */
@@ -211,11 +239,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
    * The table's rows, pages of arrays (`iterate()`, and rows as objects, took three times as long:
    * ~0.36 s per 100,000 rows against ~0.12 s).
    */
-  *#scan(): Generator<StoredMeta> {
+  *#scan(from: number): Generator<StoredMeta> {
     const page = this.db.prepare(INDEX_PAGE);
     // Deno's node:sqlite has it (as Node's), its type declarations not yet.
     (page as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-    for (let after = 0;;) {
+    for (let after = from;;) {
       const rows = page.all(after) as unknown as IndexRow[];
       for (const [seq, mid, sender, kind, target, conv, ts, expires, bodyBytes] of rows) {
         yield { seq, mid, sender, kind, target, conv, ts, expires, bodyBytes };
@@ -226,23 +254,57 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   /** The table's side of the messages (see `MessageRows`). */
-  readonly #rows: MessageRows = {
-    insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
-    read: (seqs, check = true) => {
-      const one = this.q("SELECT * FROM messages WHERE seq = ?");
-      return seqs.map((seq) => {
-        const r = one.get(seq) as Row | undefined;
-        if (!r) return null;
-        const m = toMsg(r);
-        return !check || r.crc == null || rowCrc(rowOf(r)) === Number(r.crc) ? m : null;
-      });
-    },
-    delete: (seqs) => {
-      const del = this.q("DELETE FROM messages WHERE seq = ?");
-      this.#write(() => this.tx(() => seqs.forEach((seq) => del.run(seq))));
-      this.#scrubPending = true;
-    },
-  };
+  #rowsWith(keys: SqliteKeys): MessageRows {
+    return {
+      insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
+      read: (seqs, check = true) => {
+        const one = this.q("SELECT * FROM messages WHERE seq = ?");
+        return seqs.map((seq) => {
+          const r = one.get(seq) as Row | undefined;
+          if (!r) return undefined;
+          const m = toMsg(r);
+          return !check || r.crc == null || rowCrc(rowOf(r)) === Number(r.crc) ? m : null;
+        });
+      },
+      delete: (seqs, old) => {
+        const del = this.q("DELETE FROM messages WHERE seq = ?");
+        this.#write(() =>
+          this.tx(() => {
+            for (const seq of seqs) del.run(seq);
+            for (const o of old) keys.drop(o.seq, o.lists, o.sender, o.bytes);
+          })
+        );
+        this.#scrubPending = true;
+      },
+      moveKeys: (t, names, namesFrom, upto) =>
+        this.#write(() => this.#relaxed(() => keys.keep(t, names, namesFrom, upto))),
+      places: (after, limit) =>
+        (this.q("SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?").all(after, limit) as Row[])
+          .map((r) => ({ seq: r.seq as number, ts: r.ts as number })),
+      exists: (seq) => this.q("SELECT 1 AS x FROM messages WHERE seq = ?").get(seq) !== undefined,
+      expired: (now, limit) =>
+        (this.q("SELECT seq FROM messages WHERE expires IS NOT NULL AND expires <= ? LIMIT ?").all(
+          now,
+          limit,
+        ) as Row[])
+          .map((r) => r.seq as number),
+      keys,
+    };
+  }
+
+  /**
+   * `fn` in a write transaction whose commit does not wait for fsync (WAL, synchronous=NORMAL): what it
+   * writes can be made again from the rows (acks: a redelivery; keys: rows above the mark are read
+   * at the next start), and a later durable commit carries it to the disk.
+   */
+  #relaxed<T>(fn: () => T): T {
+    this.db.exec("PRAGMA synchronous=NORMAL");
+    try {
+      return this.tx(fn);
+    } finally {
+      this.db.exec("PRAGMA synchronous=FULL");
+    }
+  }
 
   #insert(rows: readonly StoredMessage[], acks: readonly AckSet[]): void {
     if (rows.length === 0) return this.#ackOnly(acks);
@@ -278,6 +340,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
     }
   }
 
+  /** Messages whose keys are held in memory (the newest; the rest are in the table: issue 73). */
+  messagesInMemory(): number {
+    return this.#msgs.inMemory;
+  }
+
   protected topSeq(): number {
     return this.#msgs.top;
   }
@@ -286,7 +353,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return this.#settle(() => this.#msgs.append(batch, acks));
   }
   storedBytes(sender: string): Promise<number> {
-    return Promise.resolve(this.#msgs.index.senderBytes(sender));
+    return Promise.resolve(this.#msgs.senderBytes(sender));
   }
   sweepMessages(before: number, limit: number): Promise<number> {
     // Acknowledged by every recipient: the DM's target (a note to self has none other), every
@@ -340,8 +407,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return Promise.resolve({
       users: n("SELECT COUNT(*) AS n FROM users"),
       rooms: n("SELECT COUNT(*) AS n FROM rooms"),
-      messages: this.#msgs.index.count,
-      bodyBytes: this.#msgs.index.bodyBytes,
+      messages: this.#msgs.count,
+      bodyBytes: this.#msgs.bodyBytes,
       where: this.path,
       // The files (the database, its WAL and WAL index); in memory, the pages.
       sizeBytes: files.length
@@ -371,7 +438,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   /** The sender's newest row of `mid`: the index's candidates, each row read to check. */
   #ofSender(sender: string, mid: string): StoredMessage | undefined {
     let row: StoredMessage | undefined;
-    this.#msgs.index.ofSender(sender, mid, (seq) => (row = this.#msgs.rows([seq])[0])?.mid === mid);
+    this.#msgs.ofSender(sender, mid, (seq) => (row = this.#msgs.rows([seq])[0])?.mid === mid);
     return row?.mid === mid ? row : undefined;
   }
   unsendMessage(sender: string, mid: string): Promise<number | null> {
@@ -400,7 +467,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
         (this.q("SELECT conv, seq FROM cursors WHERE user = ?").all(device?.cursor ?? user) as Row[])
           .map((r) => [r.conv as string, Number(r.seq)]),
       );
-      const seqs = this.#msgs.index.pending({
+      const seqs = this.#msgs.pending({
         user,
         lo: Math.max(Number(u.created_seq), afterSeq, device?.sinceSeq ?? 0),
         own: device?.own === true,
@@ -423,16 +490,11 @@ export class SqliteStore extends SqliteAccounts implements Store {
   #ackOnly(sets: readonly AckSet[]): void {
     if (!sets.some((a) => a.acks.length)) return;
     // An ack is a hint: one lost in a crash only means a redelivery, which clients dedupe by seq.
-    // So a commit of acks does not wait for fsync (WAL, synchronous=NORMAL), and a flood of acks
-    // cannot hold the event loop on the disk.
-    this.db.exec("PRAGMA synchronous=NORMAL");
-    try {
-      this.tx(() => {
-        for (const a of sets) this.#acks(a.user, a.acks);
-      });
-    } finally {
-      this.db.exec("PRAGMA synchronous=FULL");
-    }
+    // So a commit of acks does not wait for fsync (`#relaxed`), and a flood of acks cannot hold the
+    // event loop on the disk.
+    this.#relaxed(() => {
+      for (const a of sets) this.#acks(a.user, a.acks);
+    });
   }
 
   /** Cursor moves, inside a transaction (a cursor never moves back). */
@@ -454,7 +516,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
   ): Promise<StoredMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) return Promise.resolve([]);
     // The newest `limit` (below `beforeSeq`) that fit the byte budget, from the index; then only those rows are read.
-    const seqs = this.#msgs.index.history(conv, since, afterSeq, limit, maxBytes, beforeSeq);
+    const seqs = this.#msgs.history(conv, since, afterSeq, limit, maxBytes, beforeSeq);
     return Promise.resolve(this.#msgs.rows(seqs));
   }
 

@@ -6,6 +6,8 @@ import { DatabaseSync } from "node:sqlite";
 import { tempDb, tempFileStore } from "./temp_db_testing.ts";
 
 storeConformance("SqliteStore(:memory:)", () => new SqliteStore(":memory:"));
+// Every answer again with at most 2 messages in memory: the rest found by their keys in the table (issue 73).
+storeConformance("SqliteStore(:memory:, keys moved)", () => new SqliteStore(":memory:", { tailMax: 2 }));
 storeConformance("SqliteStore(file)", () => tempFileStore());
 
 Deno.test("SqliteStore keeps data across reopen and runs migrations once", async () => {

@@ -153,6 +153,25 @@ Deno.test("store faults: a damaged page (a B-tree page header) refuses the start
   h.remove();
 });
 
+Deno.test("store faults: a database past the size checked whole at open (issue 73) still refuses a damaged page among the newest messages, which its start reads", async () => {
+  const h = harness();
+  const s = h.open();
+  await seed(s, 200);
+  await s.close();
+  const file = Deno.readFileSync(h.path);
+  const page = 4096, pages = file.length / page;
+  file[(pages - 2) * page]! ^= 0xff;
+  Deno.writeFileSync(h.path, file);
+  assert.throws(() => h.open(h.path, { check: true, checkWholeUpTo: 0 }), (e: Error) => {
+    assert.match(
+      e.message,
+      new RegExp(`${h.path} is damaged \\(SQLite quick_check: .+\\): run \`parley-server admin check\``),
+    );
+    return true;
+  });
+  h.remove();
+});
+
 Deno.test("store faults: a full disk refuses the insert whole (StoreFull), reads go on, and writes resume once there is room", async () => {
   const h = harness();
   const s = h.open();
