@@ -52,6 +52,21 @@ export interface AuthLimits {
   registerAll: TokenBucket;
 }
 
+/** Answers a login or registration the server could not finish: a storm past the hashing queue, a store out of reach, a bug. */
+function failAuth(c: Core, s: Session, id: number, e: unknown): void {
+  if (e instanceof HashQueueFull) {
+    // A login storm past the hashing queue's bound: refused at once, never queued without end.
+    c.log.warn("auth.busy", { addr: s.addr });
+    return s.fail(id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+  }
+  if (e instanceof StoreUnavailable) {
+    c.log.warn("auth.error", { addr: s.addr, code: ErrorCode.Unavailable, error: String(e) });
+    return s.fail(id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
+  }
+  c.log.error("auth.error", { addr: s.addr, error: String(e) });
+  s.fail(id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+}
+
 export function makeAuth(limits: AuthLimits) {
   async function authenticate(c: Core, s: Session, m: Request<"login" | "register">): Promise<void> {
     if (s.state === "ready") return s.fail(m.id, ErrorCode.AlreadyAuthenticated, "You are already logged in");
@@ -89,17 +104,7 @@ export function makeAuth(limits: AuthLimits) {
     } catch (e) {
       if (guess) limits.login.give(host); // the server's fault, not a guess
       if (m.t === "register") giveRegister(limits, host);
-      if (e instanceof HashQueueFull) {
-        // A login storm past the hashing queue's bound: refused at once, never queued without end.
-        c.log.warn("auth.busy", { addr: s.addr });
-        return s.fail(m.id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
-      }
-      if (e instanceof StoreUnavailable) {
-        c.log.warn("auth.error", { addr: s.addr, code: ErrorCode.Unavailable, error: String(e) });
-        return s.fail(m.id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
-      }
-      c.log.error("auth.error", { addr: s.addr, error: String(e) });
-      return s.fail(m.id, ErrorCode.Unavailable, HASH_BUSY_TEXT);
+      return failAuth(c, s, m.id, e);
     } finally {
       s.checkEnds(c.clock.now());
     }
