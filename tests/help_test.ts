@@ -63,6 +63,7 @@ const COMMANDS = [
   ["send-file"],
   ["receive"],
   ["peer"],
+  ["irc"],
 ];
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
