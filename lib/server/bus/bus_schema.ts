@@ -15,6 +15,19 @@ const Header = v.looseObject({ t: v.pipe(v.string(), v.minLength(1), v.maxLength
 /** Bodies relayed between nodes (base64 of a stream frame or a link message). */
 const Body = v.pipe(v.string(), v.maxLength(32 * 1024 * 1024), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
 
+/** A stored message carried by a `msg` event (its body at most a carried batch's bytes, cluster.ts). */
+const Row = v.strictObject({
+  seq: Int,
+  mid: Str(200),
+  sender: Name,
+  kind: v.picklist(["user", "room", "broadcast"]),
+  target: Str(64),
+  conv: Str(300),
+  ts: Int,
+  body: v.pipe(v.string(), v.maxLength(512 * 1024), v.regex(/^[A-Za-z0-9+/]*={0,2}$/)),
+  expires: v.optional(Int),
+});
+
 const Presence = v.strictObject({
   user: Name,
   addr: Str(200),
@@ -25,7 +38,11 @@ const Presence = v.strictObject({
 });
 
 const Event = v.variant("t", [
-  v.strictObject({ t: v.literal("msg"), seq: Int }),
+  v.strictObject({
+    t: v.literal("msg"),
+    seq: Int,
+    rows: v.optional(v.pipe(v.array(Row), v.maxLength(10_000))),
+  }),
   v.strictObject({
     t: v.literal("kick"),
     user: Name,
