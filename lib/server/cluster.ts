@@ -59,8 +59,7 @@ function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
   });
 }
 
-/** A carried row as the store would give it. */
-const fromBus = (r: BusRow): StoredMessage => ({ ...r, body: fromBase64(r.body) });
+const NO_BODY = new Uint8Array(0);
 
 export interface ClusterOptions {
   heartbeatMs?: number;
@@ -93,10 +92,12 @@ export class Cluster {
   #catching: Promise<void> | null = null;
   #again = false;
   /** Rows heard or stored past the cursor, waiting for the seqs before them. */
-  readonly #ahead = new Map<number, StoredMessage>();
+  readonly #ahead = new Map<number, StoredMessage | BusRow>();
   #gapTimer: ReturnType<typeof setTimeout> | null = null;
   /** Rows came (bus or here) since the last heartbeat: a lost event shows as a gap, no need to read. */
   #heard = false;
+  /** The last catch-up failed (the store out of reach): the next is the heartbeat's. */
+  #readFailed = false;
   #timer: ReturnType<typeof setInterval> | null = null;
   #presenceSoon: ReturnType<typeof setTimeout> | null = null;
   readonly #heartbeatMs: number;
@@ -193,32 +194,59 @@ export class Cluster {
     });
     if (!stored.length) return true;
     stored.sort((a, b) => a.seq - b.seq);
-    this.bus.publish({ t: "msg", seq: stored[stored.length - 1]!.seq, rows: carried(stored) });
+    const seq = stored[stored.length - 1]!.seq;
+    try {
+      this.bus.publish({ t: "msg", seq, rows: carried(stored) });
+    } catch { // over the bus's largest payload (NATS max_payload): the others read them from the store
+      this.bus.publish({ t: "msg", seq });
+    }
     this.#hold(stored);
     return true;
   }
 
   /** Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. */
-  #hold(rows: readonly StoredMessage[]): void {
+  #hold(rows: readonly (StoredMessage | BusRow)[]): void {
     this.#heard = true;
     for (const r of rows) if (r.seq > this.#cursor) this.#ahead.set(r.seq, r);
     if (this.#ahead.size > AHEAD_MAX) this.#ahead.clear(); // the catch-up reads them from the store
     this.#drain();
   }
 
+  /**
+   * A held row as the store gives it, its body decoded only when a session here takes it (a DM to and
+   * from users with none here: none); null when it is not base64 (a bug of its sender: the store says).
+   */
+  #opened(r: StoredMessage | BusRow): StoredMessage | null {
+    if (typeof r.body !== "string") return r as StoredMessage;
+    const users = this.core.hub.byUser;
+    if (r.kind === "user" && !users.has(r.target) && !users.has(r.sender)) return { ...r, body: NO_BODY };
+    try {
+      return { ...r, body: fromBase64(r.body) };
+    } catch (err) {
+      this.core.log.warn("cluster.rows", { seq: r.seq, error: String(err) });
+      return null;
+    }
+  }
+
   /** Fans out the held rows that follow the cursor; a gap left open is read from the store soon. */
   #drain(): void {
     if (this.#catching) return; // the catch-up drains when it ends
     for (let r = this.#ahead.get(this.#cursor + 1); r; r = this.#ahead.get(this.#cursor + 1)) {
-      if (r.kind === "room" && !this.core.hub.rooms.has(r.target)) return void this.catchUp(); // members unknown
+      if (r.kind === "room" && !this.core.hub.rooms.has(r.target)) break; // members unknown: the store says
+      const m = this.#opened(r);
+      if (!m) {
+        this.#ahead.delete(r.seq); // read from the store instead
+        break;
+      }
       this.#ahead.delete(r.seq);
-      this.#fanOut(r);
+      this.#fanOut(m);
     }
-    if (this.#ahead.size && this.#gapTimer === null) {
+    // A gap (or a row to read) left: from the store soon; after a failed read, on the heartbeat.
+    if (this.#ahead.size && this.#gapTimer === null && !this.#readFailed) {
       this.#gapTimer = setTimeout(() => {
         this.#gapTimer = null;
         if (this.#ahead.size) void this.catchUp();
-      }, GAP_MS);
+      }, this.#ahead.has(this.#cursor + 1) ? 0 : GAP_MS);
     }
   }
 
@@ -263,7 +291,7 @@ export class Cluster {
     }
     void this.#lookAlive(now);
     void this.#applyControls();
-    if (!this.#heard) void this.catchUp(); // a quiet beat: a last event may have been lost
+    if (!this.#heard || this.#readFailed) void this.catchUp(); // a last event may have been lost
     this.#heard = false;
   }
 
@@ -299,7 +327,9 @@ export class Cluster {
             if (rows.length < PAGE) break;
           }
         } while (this.#again);
+        this.#readFailed = false;
       } catch (e) {
+        this.#readFailed = true;
         this.core.log.warn("cluster.catchup", { error: String(e) });
       } finally {
         this.#catching = null;
@@ -330,7 +360,7 @@ export class Cluster {
     const hub = this.core.hub;
     switch (e.t) {
       case "msg":
-        if (e.rows) this.#hold(e.rows.map(fromBus));
+        if (e.rows) this.#hold(e.rows);
         else if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":
