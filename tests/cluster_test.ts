@@ -549,3 +549,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "cluster: a bus that throws on publish (NATS down or a payload over its limit) never fails a stored " +
+    "send: answered ok, pushed here at once, read from the store by the other nodes",
+  ignore,
+  async fn() {
+    let broken = false;
+    const c = await cluster(2, (b, i) =>
+      i !== 0 ? b : ({
+        node: b.node,
+        publish: (e: BusEvent) => {
+          if (broken && e.t === "msg") throw new Error("NATS: MAX_PAYLOAD_EXCEEDED");
+          b.publish(e);
+        },
+        subscribe: (fn) => b.subscribe(fn),
+        close: () => b.close(),
+      }));
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n1.client("bob");
+      const carol = await n2.client("carol");
+      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
+      const ib = inbox(bob), ic = inbox(carol);
+      broken = true;
+      const sent = await alice.send({ kind: "user", name: "bob" }, "here");
+      assert.ok(sent.seq > 0, "answered ok");
+      await alice.send({ kind: "user", name: "carol" }, "there");
+      await eventually(() => ib.length === 1, 2000, "bob, on the same node, at once");
+      await eventually(() => ic.length === 1, 3000, "carol, on the other node, from the store");
+      assert.deepEqual([ib[0]!.text, ic[0]!.text], ["here", "there"]);
+    } finally {
+      await c.stop();
+    }
+  },
+});

@@ -194,14 +194,25 @@ export class Cluster {
     });
     if (!stored.length) return true;
     stored.sort((a, b) => a.seq - b.seq);
-    const seq = stored[stored.length - 1]!.seq;
-    try {
-      this.bus.publish({ t: "msg", seq, rows: carried(stored) });
-    } catch { // over the bus's largest payload (NATS max_payload): the others read them from the store
-      this.bus.publish({ t: "msg", seq });
-    }
     this.#hold(stored);
+    this.#tell(stored);
     return true;
+  }
+
+  /**
+   * The other nodes told of stored rows, with the rows when they fit; a bus that takes neither (down,
+   * or over its largest payload) never fails a stored batch: the others read it from the store.
+   */
+  #tell(rows: readonly StoredMessage[]): void {
+    const seq = rows[rows.length - 1]!.seq;
+    try {
+      return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
+    } catch { /* too large for the bus (NATS max_payload): without the rows */ }
+    try {
+      this.bus.publish({ t: "msg", seq });
+    } catch (err) {
+      this.core.log.warn("cluster.publish", { seq, error: String(err) });
+    }
   }
 
   /** Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. */
