@@ -202,7 +202,13 @@ test({
         await sleep(FAULT_MS);
         await f.end();
         const ended = Date.now();
-        if (!kicked) kicked = await admins[f.adminOn]!.kick(victim).then(() => true);
+        // Asked again until the node's store answers (its pool may still be reconnecting).
+        while (!kicked) {
+          kicked = await admins[f.adminOn]!.kick(victim).then(() => true, (e) => {
+            if (e.code !== "unavailable" || Date.now() - ended > KICK_BOUND_MS) throw e;
+            return sleep(100).then(() => false);
+          });
+        }
         await eventually(() => v.conn.closed, KICK_BOUND_MS, `${f.name}: the kick closed ${victim}`);
         const kickTook = Date.now() - ended;
         await loading;
