@@ -1,8 +1,8 @@
 /**
  * Throwaway PostgreSQL and NATS for tests: `initdb` into a temp folder and `pg_ctl` on a free loopback
- * port (as the `postgres` user when the tests run as root), `nats-server` on a free port; both stopped
- * by PID, never a system service. Either may run with TLS (a throwaway CA made by openssl,
- * `makeTestCa`), NATS with a configuration (users, subject permissions). `clusterSkip` is the
+ * port (as the `postgres` user when the tests run as root), `nats-server` on a free port (paused,
+ * killed and restarted on it by the fault tests); both stopped by PID, never a system service. Either
+ * may run with TLS (a throwaway CA made by openssl, `makeTestCa`), NATS with a configuration (users, subject permissions). `clusterSkip` is the
  * one-line reason to skip when a binary is missing (null when present); on CI (CI=true) a missing
  * binary is not a skip but a failure.
  */
@@ -269,7 +269,16 @@ export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostg
 export interface TestNats {
   url: string;
   port: number;
+  /** The running nats-server's PID (a new one after `restart`). */
   pid: number;
+  /** SIGSTOP to nats-server: connections hang, none is refused (a paused host). */
+  pause(): void;
+  /** SIGCONT to what `pause` stopped. */
+  resume(): void;
+  /** SIGKILL to nats-server (a crash): connections are refused until `restart`. */
+  kill(): Promise<void>;
+  /** Starts nats-server again on the same port and configuration after `kill`. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -291,30 +300,43 @@ export async function startNats(
   }
   if (o.tls) args.push("--tls", "--tlscert", o.tls.certFile, "--tlskey", o.tls.keyFile);
   if (o.tls && o.verifyClients) args.push("--tlsverify", "--tlscacert", o.tls.caFile);
-  const child = new Deno.Command(natsBin!, {
-    args,
-    stdout: "null",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const end = Date.now() + 5000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 20));
+  const spawn = async () => {
+    const child = new Deno.Command(natsBin!, { args, stdout: "null", stderr: "null", stdin: "null" }).spawn();
+    const end = Date.now() + 5000;
+    for (;;) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return child;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
-  }
+  };
+  let child = await spawn();
+  const signal = (s: Deno.Signal) => {
+    try {
+      Deno.kill(child.pid, s);
+    } catch { /* gone */ }
+  };
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    pid: child.pid,
+    get pid() {
+      return child.pid;
+    },
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    async kill() {
+      signal("SIGKILL");
+      await child.status;
+    },
+    async restart() {
+      child = await spawn();
+    },
     async stop() {
-      try {
-        Deno.kill(child.pid, "SIGTERM");
-      } catch { /* gone */ }
+      signal("SIGCONT");
+      signal("SIGTERM");
       await child.status;
       if (confDir) await Deno.remove(confDir, { recursive: true }).catch(() => {});
     },

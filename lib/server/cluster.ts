@@ -1,8 +1,11 @@
 /**
  * One node of several (issue 16): joins the Hub to the `Bus`. Messages: the store is the truth and
  * assigns seqs in commit order, so this node keeps a cursor over the log and fans out every message,
- * its own included, in seq order (its own at once when nothing is missing before them); a bus `msg`
- * event only says "read now" (a missed one is caught up on the next heartbeat). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * its own included, in seq order. Which node reads what (issue 74 item 7): a node's `msg` event carries
+ * the rows it stored (a batch of bodies up to CARRY_BYTES), so the others fan them out without reading
+ * them back; rows that come ahead of a missing seq wait (`#ahead`) for the event that fills the gap.
+ * The store is read only to fill a gap still open GAP_MS later, after a larger batch (an event without
+ * rows), and on a heartbeat after one without rows (a last event lost, an outage). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
  * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
@@ -17,6 +20,8 @@
 import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
+import type { BusRow } from "./bus/bus_event.ts";
+import { fromBase64, toBase64 } from "../common/bytes.ts";
 import type { Core } from "./core.ts";
 import type { CertCheck } from "./cert_check.ts";
 import type { FileShare } from "./file_share.ts";
@@ -26,6 +31,35 @@ import type { NewMessage, StoredMessage } from "./store/store.ts";
 
 const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
 const PAGE = 500;
+/** A `msg` event carries its batch's rows when their bodies total at most this many bytes. */
+export const CARRY_BYTES = 256 * 1024;
+/** A gap before rows heard on the bus is filled from the store when still open this long after. */
+const GAP_MS = 50;
+/** Rows held ahead of a gap at most (beyond, they are dropped: the catch-up reads them). */
+const AHEAD_MAX = 20_000;
+
+/** Rows as a `msg` event carries them; none when their bodies are too large to carry. */
+function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
+  let bytes = 0;
+  for (const r of rows) bytes += r.body.length;
+  if (bytes > CARRY_BYTES) return undefined;
+  return rows.map((r) => {
+    const w: BusRow = {
+      seq: r.seq,
+      mid: r.mid,
+      sender: r.sender,
+      kind: r.kind,
+      target: r.target,
+      conv: r.conv,
+      ts: r.ts,
+      body: toBase64(r.body),
+    };
+    if (r.expires != null) w.expires = r.expires;
+    return w;
+  });
+}
+
+const NO_BODY = new Uint8Array(0);
 
 export interface ClusterOptions {
   heartbeatMs?: number;
@@ -57,6 +91,13 @@ export class Cluster {
   readonly #remote = new Map<string, { users: PresenceEntry[]; seen: number }>();
   #catching: Promise<void> | null = null;
   #again = false;
+  /** Rows heard or stored past the cursor, waiting for the seqs before them. */
+  readonly #ahead = new Map<number, StoredMessage | BusRow>();
+  #gapTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Rows came (bus or here) since the last heartbeat: a lost event shows as a gap, no need to read. */
+  #heard = false;
+  /** The last catch-up failed (the store out of reach): the next is the heartbeat's. */
+  #readFailed = false;
   #timer: ReturnType<typeof setInterval> | null = null;
   #presenceSoon: ReturnType<typeof setTimeout> | null = null;
   readonly #heartbeatMs: number;
@@ -142,8 +183,8 @@ export class Cluster {
 
   /**
    * Every message, local or not, is fanned out here in seq order (a recipient acks cumulatively per
-   * conversation, so a later seq must never overtake an earlier one): at once when the batch follows
-   * the cursor, else by a catch-up from the log.
+   * conversation, so a later seq must never overtake an earlier one): at once when nothing is missing
+   * before it, else once the gap is filled (`#drain`). The event tells the other nodes, with the rows.
    */
   afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): boolean {
     const stored: StoredMessage[] = [];
@@ -152,13 +193,72 @@ export class Cluster {
       else this.#local.delete(key(batch[i]!)); // a duplicate is not a new row of the log
     });
     if (!stored.length) return true;
-    this.bus.publish({ t: "msg", seq: Math.max(...stored.map((r) => r.seq)) });
     stored.sort((a, b) => a.seq - b.seq);
-    const next = !this.#catching && stored.every((r, i) => r.seq === this.#cursor + 1 + i) &&
-      stored.every((r) => r.kind !== "room" || this.core.hub.rooms.has(r.target));
-    if (next) { for (const r of stored) this.#fanOut(r); }
-    else void this.catchUp();
+    this.#hold(stored);
+    this.#tell(stored);
     return true;
+  }
+
+  /**
+   * The other nodes told of stored rows, with the rows when they fit; a bus that takes neither (down,
+   * or over its largest payload) never fails a stored batch: the others read it from the store.
+   */
+  #tell(rows: readonly StoredMessage[]): void {
+    const seq = rows[rows.length - 1]!.seq;
+    try {
+      return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
+    } catch { /* too large for the bus (NATS max_payload): without the rows */ }
+    try {
+      this.bus.publish({ t: "msg", seq });
+    } catch (err) {
+      this.core.log.warn("cluster.publish", { seq, error: String(err) });
+    }
+  }
+
+  /** Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. */
+  #hold(rows: readonly (StoredMessage | BusRow)[]): void {
+    this.#heard = true;
+    for (const r of rows) if (r.seq > this.#cursor) this.#ahead.set(r.seq, r);
+    if (this.#ahead.size > AHEAD_MAX) this.#ahead.clear(); // the catch-up reads them from the store
+    this.#drain();
+  }
+
+  /**
+   * A held row as the store gives it, its body decoded only when a session here takes it (a DM to and
+   * from users with none here: none); null when it is not base64 (a bug of its sender: the store says).
+   */
+  #opened(r: StoredMessage | BusRow): StoredMessage | null {
+    if (typeof r.body !== "string") return r as StoredMessage;
+    const users = this.core.hub.byUser;
+    if (r.kind === "user" && !users.has(r.target) && !users.has(r.sender)) return { ...r, body: NO_BODY };
+    try {
+      return { ...r, body: fromBase64(r.body) };
+    } catch (err) {
+      this.core.log.warn("cluster.rows", { seq: r.seq, error: String(err) });
+      return null;
+    }
+  }
+
+  /** Fans out the held rows that follow the cursor; a gap left open is read from the store soon. */
+  #drain(): void {
+    if (this.#catching) return; // the catch-up drains when it ends
+    for (let r = this.#ahead.get(this.#cursor + 1); r; r = this.#ahead.get(this.#cursor + 1)) {
+      if (r.kind === "room" && !this.core.hub.rooms.has(r.target)) break; // members unknown: the store says
+      const m = this.#opened(r);
+      if (!m) {
+        this.#ahead.delete(r.seq); // read from the store instead
+        break;
+      }
+      this.#ahead.delete(r.seq);
+      this.#fanOut(m);
+    }
+    // A gap (or a row to read) left: from the store soon; after a failed read, on the heartbeat.
+    if (this.#ahead.size && this.#gapTimer === null && !this.#readFailed) {
+      this.#gapTimer = setTimeout(() => {
+        this.#gapTimer = null;
+        if (this.#ahead.size) void this.catchUp();
+      }, this.#ahead.has(this.#cursor + 1) ? 0 : GAP_MS);
+    }
   }
 
   #fanOut(r: StoredMessage): void {
@@ -202,7 +302,8 @@ export class Cluster {
     }
     void this.#lookAlive(now);
     void this.#applyControls();
-    void this.catchUp();
+    if (!this.#heard || this.#readFailed) void this.catchUp(); // a last event may have been lost
+    this.#heard = false;
   }
 
   /** Which nodes the store says are alive (none when it cannot say: the bus alone decides then). */
@@ -218,7 +319,7 @@ export class Cluster {
     }
   }
 
-  /** Fans out every message after the cursor that this node did not store; one run at a time. */
+  /** Fans out every message after the cursor from the store (a gap, a lost event); one run at a time. */
   catchUp(): Promise<void> {
     if (this.#catching) {
       this.#again = true;
@@ -237,10 +338,14 @@ export class Cluster {
             if (rows.length < PAGE) break;
           }
         } while (this.#again);
+        this.#readFailed = false;
       } catch (e) {
+        this.#readFailed = true;
         this.core.log.warn("cluster.catchup", { error: String(e) });
       } finally {
         this.#catching = null;
+        for (const seq of this.#ahead.keys()) if (seq <= this.#cursor) this.#ahead.delete(seq);
+        this.#drain();
       }
     })();
     return this.#catching;
@@ -266,7 +371,8 @@ export class Cluster {
     const hub = this.core.hub;
     switch (e.t) {
       case "msg":
-        if (e.seq > this.#cursor) void this.catchUp();
+        if (e.rows) this.#hold(e.rows);
+        else if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":
         this.#kick(e);
@@ -338,7 +444,8 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     if (this.#presenceSoon !== null) clearTimeout(this.#presenceSoon);
-    this.#timer = this.#presenceSoon = null;
+    if (this.#gapTimer !== null) clearTimeout(this.#gapTimer);
+    this.#timer = this.#presenceSoon = this.#gapTimer = null;
     this.bus.publish({ t: "presence", users: [], stopping: true });
     if (this.core.hub.link === this) this.core.hub.link = null;
     this.core.store.devicesChanged = null;

@@ -15,9 +15,25 @@ export interface PresenceEntry {
   node?: string;
 }
 
+/** A stored message as it travels on the bus (cluster.ts): its row with the body in base64. */
+export interface BusRow {
+  seq: number;
+  mid: string;
+  sender: string;
+  kind: "user" | "room" | "broadcast";
+  target: string;
+  conv: string;
+  ts: number;
+  body: string;
+  expires?: number;
+}
+
 export type BusEvent =
-  /** A message was stored with this seq: read it (and any earlier missed ones) from the store. */
-  | { t: "msg"; seq: number }
+  /**
+   * Messages were stored up to this seq: with `rows` (a batch small enough to carry), they are those
+   * messages and a node fans them out without reading the store; without, read them from the store.
+   */
+  | { t: "msg"; seq: number; rows?: BusRow[] }
   /** End every session of `user` (or only those of one `device`) with this `bye`. */
   | { t: "kick"; user: string; code: string; reason: string; until?: number; device?: number }
   /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */
