@@ -2,10 +2,10 @@
  * The `ack` handler: a device's cursors moved, in the next group commit (message_log.ts `ack`).
  * Bodies and conversations are never read; an entry counts only for the user's own conversations.
  */
-import { ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/messages.ts";
 import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
+import { handlerFailed } from "./send_reply.ts";
 
 /**
  * Acknowledges in one transaction. Only the user's own conversations (their DMs, broadcasts,
@@ -60,8 +60,7 @@ function commitAcks(
     },
     (e) => {
       s.settled(ok.length);
-      c.log.error("handler", { command: "ack", error: String(e) });
-      s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
+      handlerFailed(c, s, "ack", m.id, e); // a store out of reach: `unavailable`, to ack again
     },
   );
 }

@@ -237,3 +237,28 @@ Deno.test("sync: one that fails (the store out of reach) leaves live delivery li
   await log.flush();
   assert.equal(pushed.length, 3);
 });
+
+Deno.test("ack: a commit that fails with the store out of reach is answered unavailable (WARN); a bug, internal (ERROR)", async () => {
+  const { store, log, c, s, replies } = setup();
+  send(c, s, req(1, { kind: "user", name: "bob" }), new Uint8Array(3));
+  await log.flush();
+  s.user = "bob";
+  const logged: string[] = [];
+  (c as { log: unknown }).log = {
+    info() {},
+    warn: (e: string, f: { code?: string }) => logged.push(`WARN ${e} ${f.code}`),
+    error: (e: string) => logged.push(`ERROR ${e}`),
+  };
+  for (const [id, fail] of [[30, new StoreUnavailable()], [31, new TypeError("a bug")]] as const) {
+    (c as { messages: unknown }).messages = { ack: () => Promise.reject(fail) };
+    await ack(c, s, { t: "ack", id, acks: [{ conv: "d:alice:bob", seq: log.storedTop }] });
+  }
+  await new Promise((r) => setTimeout(r, 5)); // the outbox writes on the next turn
+  assert.deepEqual(replies().filter((h) => h.id === 30 || h.id === 31).map((h) => [h.id, h.code]), [
+    [30, "unavailable"],
+    [31, "internal"],
+  ]);
+  assert.deepEqual(logged, ["WARN handler unavailable", "ERROR handler"]);
+  await log.close();
+  await store.close();
+});

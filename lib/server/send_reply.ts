@@ -62,6 +62,26 @@ export class SendReply implements Queued {
 /** What a request hears when the store cannot be reached (any request but a send: `failure`'s words). */
 export const STORE_UNAVAILABLE_TEXT = "The server cannot reach its database right now; try again shortly";
 
+/**
+ * A request's handler failed (any request but a send): its store out of reach is `unavailable`, to try
+ * again, logged as a WARN; anything else is a bug, logged as an ERROR and answered `internal`. The one
+ * home of that rule (the server's dispatch, and an ack whose commit failed).
+ */
+export function handlerFailed(
+  c: Pick<Core, "log">,
+  s: Session,
+  command: string,
+  id: number | undefined,
+  e: unknown,
+) {
+  if (e instanceof StoreUnavailable) {
+    c.log.warn("handler", { command, code: ErrorCode.Unavailable, error: String(e) });
+    return s.fail(id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
+  }
+  c.log.error("handler", { command, error: String(e) });
+  s.fail(id, ErrorCode.Internal, "The server failed to handle that request");
+}
+
 /** A failed append's code and words: what the sender hears. */
 export function failure(e: unknown): [string, string] {
   if (e instanceof StoreFull) {

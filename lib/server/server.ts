@@ -8,8 +8,7 @@ import type { Logger } from "../common/logger.ts";
 import { yieldToIo } from "../common/turn.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
 import { ErrorCode, ProtocolError } from "../protocol/errors.ts";
-import { StoreUnavailable } from "./store/store_errors.ts";
-import { STORE_UNAVAILABLE_TEXT } from "./send_reply.ts";
+import { handlerFailed } from "./send_reply.ts";
 import { type Inbound, parseInbound, type RequestKind } from "../protocol/messages.ts";
 import { hostOf } from "./hub.ts";
 import { listenTlsServer, type ServerConn, type TlsServer } from "../net/tls_server.ts";
@@ -429,12 +428,7 @@ export class ParleyServer {
 
   /** A handler failed: its store out of reach (`unavailable`, to try again), else a bug; logged, answered. */
   #failed(s: Session, m: { t: string; id?: number }, e: unknown): void {
-    if (e instanceof StoreUnavailable) {
-      this.core.log.warn("handler", { command: m.t, code: ErrorCode.Unavailable, error: String(e) });
-      return s.fail(m.id, ErrorCode.Unavailable, STORE_UNAVAILABLE_TEXT);
-    }
-    this.core.log.error("handler", { command: m.t, error: String(e) });
-    s.fail(m.id, ErrorCode.Internal, "The server failed to handle that request");
+    handlerFailed(this.core, s, m.t, m.id, e);
   }
 
   /**
