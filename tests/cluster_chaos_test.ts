@@ -25,7 +25,9 @@ Deno.test.afterAll(engines.stop);
 
 const PER_PHASE = Number(Deno.env.get("PARLEY_CHAOS_DMS") ?? 30);
 /** Every message of a phase delivered within this long after its fault ended (or after it was sent). */
-const LIVE_BOUND_MS = 10_000; // a client in reconnect back-off waits up to 4 s after a 2.5 s fault
+// A client in reconnect back-off waits up to 4 s after a 2.5 s fault: alone, the PostgreSQL phase delivers
+// 6.6 s after the fault's end; with two more test files beside it on 2 cores it passed 10 s once.
+const LIVE_BOUND_MS = 20_000;
 /** A kick issued during a fault has closed its victim within this long after the fault ended. */
 const KICK_BOUND_MS = 5000;
 /** How long each fault lasts. */

@@ -144,7 +144,7 @@ export interface SendChain {
 }
 
 /** How often the outbox is sent again while the server cannot store messages, ms. */
-export const STORE_RETRY_MS = 3000;
+export const STORE_RETRY_MS = 1000;
 
 /** The server cannot store messages now: said once, the outbox sent again in STORE_RETRY_MS. */
 export function retryLater(h: SendHost, chain: SendChain): void {
