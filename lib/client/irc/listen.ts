@@ -49,7 +49,9 @@ function plainLink(c: Deno.Conn): Link {
 
 /** The limits of one listener: `registerMs` (tests shorten it) and `maxConns`. */
 export interface IrcLimits {
+  /** How long a connection may take to register, ms (REGISTER_MS). */
   registerMs?: number;
+  /** Connections open at once (MAX_CONNS). */
   maxConns?: number;
 }
 
