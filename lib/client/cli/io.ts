@@ -60,6 +60,8 @@ export interface CliIo {
   /** `parley peer` without --script: the full-screen client on the node; resolves with the exit code. */
   /** `outbox`: the folder `/ls` lists; `files`: the settings file and logs (start/target.ts `screenFiles`) */
   peerTui?: (node: PeerNode, dirs: { outbox: string; files: ClientFiles }) => Promise<number>;
+  /** How a scripted command logs in; default start/session_setup.ts `connectAndLogin` (tests hand in a client in memory). */
+  connect?: typeof connectAndLogin;
 }
 
 /** A subcommand's options with the program's global ones (the connection flags). */
@@ -84,12 +86,12 @@ export function formatMessage(m: ChatMessage): string {
  * `fn` and always closes. Every scripted subcommand's wrapper is this one (rule 7).
  */
 export async function scriptedSession(
-  io: Pick<CliIo, "env" | "prompts" | "err">,
+  io: Pick<CliIo, "env" | "prompts" | "err" | "connect">,
   flags: ConnectFlags,
   choices: LoginChoices,
   fn: (c: ChatClient) => Promise<void> | void,
 ): Promise<void> {
-  const c = await connectAndLogin(flags, io.env, io.prompts, {
+  const c = await (io.connect ?? connectAndLogin)(flags, io.env, io.prompts, {
     quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
     notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
     ...choices,
