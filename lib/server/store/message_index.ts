@@ -93,6 +93,32 @@ export interface MessageIndex {
   ): number[];
 }
 
+/**
+ * The one rule of a history page, over a conversation's messages newest first (`[seq, ts, body bytes]`):
+ * the seqs of the newest `limit` with ts >= since and seq > afterSeq, oldest first, and with `maxBytes`
+ * only as many of the newest as fit (always at least one). Reads `newest` only as far as the page needs.
+ */
+export function historyPage(
+  newest: Iterable<[number, number, number]>,
+  since: number,
+  afterSeq: number,
+  limit: number,
+  maxBytes = Infinity,
+): number[] {
+  const keep: number[] = [];
+  let bytes = 0;
+  if (limit <= 0) return keep;
+  for (const [seq, ts, n] of newest) {
+    if (seq <= afterSeq) break;
+    if (ts < since) continue;
+    bytes += n;
+    if (keep.length > 0 && bytes > maxBytes) break;
+    keep.push(seq);
+    if (keep.length >= limit) break;
+  }
+  return keep.reverse();
+}
+
 /** The dmTarget of a sender's entry that is not a DM. */
 export const NOT_DM = -2;
 /** The id of a name never seen (no entry holds it). */
@@ -317,18 +343,6 @@ export class MemoryMessageIndex implements MessageIndex {
     maxBytes = Infinity,
     beforeSeq = Infinity,
   ): number[] {
-    const l = this.#conv.get(conv), keep: number[] = [];
-    let bytes = 0;
-    // A page before `beforeSeq` starts below it: a binary search, not a walk down from the newest.
-    const top = !l ? 0 : beforeSeq === Infinity ? l.end : l.after(Math.ceil(beforeSeq) - 1);
-    for (let k = top - 1; l && k >= 0 && keep.length < limit; k--) {
-      const seq = l.seq(k), n = l.int(k, 0);
-      if (seq <= afterSeq) break;
-      if (n === DEAD || l.float(k, 1) < since) continue;
-      bytes += n;
-      if (keep.length > 0 && bytes > maxBytes) break;
-      keep.push(seq);
-    }
-    return keep.reverse();
+    return historyPage(this.newestOf(conv, beforeSeq), since, afterSeq, limit, maxBytes);
   }
 }

@@ -18,6 +18,7 @@
  * No SQL, no I/O of its own.
  */
 import {
+  historyPage,
   type IndexedMessage,
   MemoryMessageIndex,
   NOT_DM,
@@ -403,31 +404,21 @@ export class TableMessages {
     maxBytes = Infinity,
     beforeSeq = Infinity,
   ): number[] {
-    const keep: number[] = [];
-    let bytes = 0;
-    /** Takes one message, newest first; false once the page is done. */
-    const step = (seq: number, ts: number, n: number): boolean => {
-      if (seq <= afterSeq) return false;
-      if (ts < since) return true;
-      bytes += n;
-      if (keep.length > 0 && bytes > maxBytes) return false;
-      keep.push(seq);
-      return keep.length < limit;
-    };
-    let going = limit > 0;
-    if (going) {
-      for (const [seq, ts, n] of this.index.newestOf(conv, beforeSeq)) {
-        if (!(going = step(seq, ts, n))) break;
-      }
-    }
+    return historyPage(this.#newestOf(conv, afterSeq, beforeSeq), since, afterSeq, limit, maxBytes);
+  }
+
+  /**
+   * A conversation's live messages below `beforeSeq`, newest first (`[seq, ts, body bytes]`): those in
+   * memory, then the chunks moved to the table (not read when every seq there is at most `afterSeq`).
+   */
+  *#newestOf(conv: string, afterSeq: number, beforeSeq: number): Generator<[number, number, number]> {
+    yield* this.index.newestOf(conv, beforeSeq);
+    if (afterSeq >= this.#upto) return;
     const below = Math.min(Math.ceil(beforeSeq), this.#upto + 1);
-    if (!going || afterSeq >= this.#upto) return keep.reverse();
     for (const l of this.table.keys.before(`c:${conv}`, below)) {
-      for (let k = l.after(below - 1) - 1; k >= 0 && going; k--) {
-        if (l.int(k, 0) !== DEAD) going = step(l.seq(k), l.float(k, 1), l.int(k, 0));
+      for (let k = l.after(below - 1) - 1; k >= 0; k--) {
+        if (l.int(k, 0) !== DEAD) yield [l.seq(k), l.float(k, 1), l.int(k, 0)];
       }
-      if (!going) break;
     }
-    return keep.reverse();
   }
 }
