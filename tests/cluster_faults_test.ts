@@ -11,7 +11,7 @@ import { ChatClient } from "../lib/client/core/chat_client.ts";
 import { Connection } from "../lib/client/session/connection.ts";
 import { LocalStore } from "../lib/client/session/local_store.ts";
 import { sendKeptOnce } from "../lib/client/cli/send_stdin.ts";
-import { clusterSkip, fileEngines, freePort } from "./cluster_harness.ts";
+import { clusterSkip, faultyBus, fileEngines, freePort } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
 import { eventually, testCert, testKdf } from "./helpers.ts";
 import { BusSeal, FOREIGN_WINDOW_MS } from "../lib/server/bus/seal.ts";
@@ -232,12 +232,7 @@ async function twoNodes() {
   const tls = await testCert();
   const subject = `parley.t${crypto.randomUUID().slice(0, 8)}`;
   let muted = false;
-  const mutable = (b: Bus): Bus => ({
-    node: b.node,
-    publish: (e) => b.publish(e),
-    subscribe: (fn) => b.subscribe((from, e) => muted ? undefined : fn(from, e)),
-    close: () => b.close(),
-  });
+  const mutable = (b: Bus): Bus => faultyBus(b, { hear: () => !muted });
   const servers: ParleyServer[] = [], clients: ChatClient[] = [];
   const beats: ReturnType<typeof setInterval>[] = [];
   for (const node of ["node1", "node2"]) {

@@ -4,10 +4,30 @@
  * killed and restarted on it by the fault tests); both stopped by PID, never a system service. Either
  * may run with TLS (a throwaway CA made by openssl, `makeTestCa`), NATS with a configuration (users, subject permissions). `clusterSkip` is the
  * one-line reason to skip when a binary is missing (null when present); on CI (CI=true) a missing
- * binary is not a skip but a failure.
+ * binary is not a skip but a failure. `faultyBus` puts a fault between a node and its bus.
  */
+import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
 
 const onCi = Deno.env.get("CI") === "true";
+
+/**
+ * Bus `b` seen through a fault: an incoming event for which `hear` says false is dropped before the
+ * node sees it; an outgoing one for which `send` says false is not sent (`send` may also throw, as a
+ * bus that refuses it does). Without either, that direction is left as it is.
+ */
+export function faultyBus(
+  b: Bus,
+  o: { hear?: (e: BusEvent) => boolean; send?: (e: BusEvent) => boolean },
+): Bus {
+  return {
+    node: b.node,
+    publish: (e) => {
+      if (o.send?.(e) !== false) b.publish(e);
+    },
+    subscribe: (fn) => b.subscribe((from, e) => o.hear?.(e) === false ? undefined : fn(from, e)),
+    close: () => b.close(),
+  };
+}
 
 /** The cluster key of in-process test nodes (each test cluster has its own subject too). */
 export const TEST_CLUSTER_KEY: Uint8Array = crypto.getRandomValues(new Uint8Array(32));

@@ -19,7 +19,7 @@ import { generateIdentity, type IdentityKeyPair, publicIdentity } from "../lib/c
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import { StoreUnavailable } from "../lib/server/store/store_errors.ts";
-import { clusterSkip, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
+import { clusterSkip, faultyBus, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import { eventually, fastHasher, testCert } from "./helpers.ts";
 
 // The throwaway engines stop after the file's tests, whatever ran or failed (cluster_harness.ts).
@@ -177,12 +177,8 @@ Deno.test({
     "from the log (and finds names in the store)",
   ignore,
   async fn() {
-    const lossy = (b: Bus): Bus => ({
-      node: b.node,
-      publish: (e: BusEvent) => e.t === "msg" || e.t === "user" ? undefined : b.publish(e),
-      subscribe: (fn) => b.subscribe((from, e) => e.t === "msg" || e.t === "user" ? undefined : fn(from, e)),
-      close: () => b.close(),
-    });
+    const kept = (e: BusEvent) => e.t !== "msg" && e.t !== "user";
+    const lossy = (b: Bus): Bus => faultyBus(b, { hear: kept, send: kept });
     const c = await cluster(2, lossy);
     try {
       const [n1, n2] = c.nodes as [Node, Node];
@@ -468,13 +464,10 @@ Deno.test({
   async fn() {
     // Node 2 misses the `msg` events of the outage too (their rows would have spared it the reads).
     let deaf = false;
-    const c = await cluster(2, (b, i) =>
-      i === 0 ? b : ({
-        node: b.node,
-        publish: (e: BusEvent) => b.publish(e),
-        subscribe: (fn) => b.subscribe((from, e) => deaf && e.t === "msg" ? undefined : fn(from, e)),
-        close: () => b.close(),
-      }));
+    const c = await cluster(
+      2,
+      (b, i) => i === 0 ? b : faultyBus(b, { hear: (e) => !(deaf && e.t === "msg") }),
+    );
     try {
       const [n1, n2] = c.nodes as [Node, Node];
       const alice = await n1.client("alice");
@@ -510,11 +503,12 @@ Deno.test({
   async fn() {
     let lose = 0; // node 3 drops this many `msg` events
     const c = await cluster(3, (b, i) =>
-      i !== 2 ? b : ({
-        node: b.node,
-        publish: (e: BusEvent) => b.publish(e),
-        subscribe: (fn) => b.subscribe((from, e) => e.t === "msg" && lose > 0 ? void lose-- : fn(from, e)),
-        close: () => b.close(),
+      i !== 2 ? b : faultyBus(b, {
+        hear: (e) => {
+          if (e.t !== "msg" || lose <= 0) return true;
+          lose--; // this one is lost
+          return false;
+        },
       }));
     try {
       const [n1, n2, n3] = c.nodes as [Node, Node, Node];
@@ -558,14 +552,11 @@ Deno.test({
   async fn() {
     let broken = false;
     const c = await cluster(2, (b, i) =>
-      i !== 0 ? b : ({
-        node: b.node,
-        publish: (e: BusEvent) => {
+      i !== 0 ? b : faultyBus(b, {
+        send: (e) => {
           if (broken && e.t === "msg") throw new Error("NATS: MAX_PAYLOAD_EXCEEDED");
-          b.publish(e);
+          return true;
         },
-        subscribe: (fn) => b.subscribe(fn),
-        close: () => b.close(),
       }));
     try {
       const [n1, n2] = c.nodes as [Node, Node];
