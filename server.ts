@@ -124,11 +124,11 @@ interface Opened {
 async function serve(fl: Flags, dataDir: string, level: Level): Promise<number> {
   const { f, on } = fl;
   const metricsAt = f.metrics === undefined ? null : parseListenAddress(f.metrics);
-  const metrics = metricsAt
-    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!(f.bus ?? Deno.env.get("PARLEY_BUS")) })
-    : undefined;
   const o = await openServing(fl, dataDir, level);
   const { dd, log, store, pg, bus, node } = o;
+  const metrics = metricsAt
+    ? new Metrics({ fds: Deno.build.os === "linux", cluster: !!o.busUrl })
+    : undefined;
   const ffmpeg = await findMedia(f, log);
   const fds = await fitConnsToFdLimit(num(f["max-conns"], "max-conns") ?? DEFAULTS.maxConns, ffmpeg, log, {
     // The --metrics listener's socket and connections (issue 69 N1).
