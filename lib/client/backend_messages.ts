@@ -116,6 +116,8 @@ export interface HistoryQuery {
   since?: number;
   /** Only messages with a lower seq: the page before the oldest one held. */
   before?: number;
+  /** At most this many on a page (the server's own cap still holds). */
+  limit?: number;
 }
 
 /** One page of a conversation's history on the server: what this client could open of it. */

@@ -34,9 +34,23 @@ export const UNPAGED =
  * server from before issue 68 refuses `before` ("invalid"; the walk stops at its newest page,
  * `unpaged`) or, were one to ignore it, gives a page that does not go back: the walk stops there.
  */
-export async function everyPage(
+export function everyPage(
   page: (q: HistoryQuery) => Promise<HistoryPage>,
   q: HistoryQuery = {},
+  onPage?: (p: HistoryPage) => void,
+): Promise<AllPages> {
+  return pagesUntil(page, q, () => false, onPage);
+}
+
+/**
+ * `everyPage`'s walk, stopped early once `enough` says so, given the pages read so far (newest
+ * first, each oldest first): a bounded question (`parley irc`'s CHATHISTORY, irc/history.ts) reads
+ * only the pages it needs, under the same rules.
+ */
+export async function pagesUntil(
+  page: (q: HistoryQuery) => Promise<HistoryPage>,
+  q: HistoryQuery,
+  enough: (newestFirst: ChatMessage[][]) => boolean,
   onPage?: (p: HistoryPage) => void,
 ): Promise<AllPages> {
   const newestFirst: ChatMessage[][] = [];
@@ -48,6 +62,7 @@ export async function everyPage(
       p = await page({
         ...(q.since !== undefined ? { since: q.since } : {}),
         ...(before !== undefined ? { before } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
       });
     } catch (e) {
       // The first page went without `before`, this one with it: a server from before issue 68 refuses it.
@@ -62,6 +77,7 @@ export async function everyPage(
     newestFirst.push(p.messages);
     onPage?.(p);
     before = all.oldest = p.oldest;
+    if (enough(newestFirst)) break;
   }
   all.messages = newestFirst.reverse().flat();
   return all;

@@ -163,6 +163,7 @@ export async function history(
     to: wire(target),
     ...(q.since !== undefined ? { since: q.since } : {}),
     ...(q.before !== undefined ? { before: q.before } : {}),
+    ...(q.limit !== undefined ? { limit: q.limit } : {}),
   });
   const page: HistoryPage = { messages: [], count: r.items.length, oldest: null, unreadable: 0 };
   for (const f of r.items) {

@@ -16,7 +16,6 @@ import { nickOf } from "./names.ts";
 import { ircWhere, sourceOf } from "./events.ts";
 import { joinAll, runCommand } from "./mapping.ts";
 import { channel, sendJoin } from "./chan.ts";
-import { HistoryLog } from "./history.ts";
 import { markLine, ReadMarkers } from "./markers.ts";
 import { BROADCAST_CHANNEL, ircTarget, parleyTarget } from "./names.ts";
 import { controlNotice } from "./events.ts";
@@ -40,8 +39,8 @@ export class IrcFace implements ConnHost, FaceHost {
   readonly sent = new Set<string>();
   /** How far each conversation was read (draft/read-marker, markers.ts). */
   readonly markers = new ReadMarkers();
-  /** Each conversation's recent lines, for CHATHISTORY (history.ts). */
-  readonly log: HistoryLog;
+  /** The nicks of the direct conversations seen, for CHATHISTORY TARGETS (history.ts). */
+  readonly queries = new Set<string>();
   #missed: IrcMessage[] = [];
   /** Who is online, as the broadcast channel's JOIN and PART tell. */
   #online = new Set<string>();
@@ -53,7 +52,6 @@ export class IrcFace implements ConnHost, FaceHost {
   constructor(readonly backend: ChatBackend, readonly o: IrcFaceOptions) {
     this.account = backend.user;
     this.nick = nickOf(backend.user);
-    this.log = new HistoryLog(this.nick);
   }
 
   /** Follows the session: what arrived while no screen showed it is the first playback. */
@@ -63,7 +61,7 @@ export class IrcFace implements ConnHost, FaceHost {
     const c = await this.backend.catchUp?.();
     for (const m of c?.recent ?? []) {
       this.#remember(m);
-      this.log.add(messageLines(m, this.account));
+      this.#query(m);
     }
     for (const m of c?.unseen ?? []) this.#message(m);
   }
@@ -116,7 +114,7 @@ export class IrcFace implements ConnHost, FaceHost {
     if (this.sent.size > SEEN_MAX) this.sent.delete(this.sent.values().next().value!);
     this.#remember(m);
     const lines = messageLines(m, this.account, this.#quote(m));
-    this.log.add(lines);
+    this.#query(m);
     this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines, from);
     if (from.caps.has("echo-message")) {
@@ -162,6 +160,12 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#dropped = 0;
   }
 
+  /** A direct message's other party, as a query CHATHISTORY TARGETS names. */
+  #query(m: ChatMessage): void {
+    if (m.to.kind !== "user" || this.queries.size >= SEEN_MAX) return;
+    this.queries.add(nickOf(m.from === this.account ? m.to.name! : m.from));
+  }
+
   /** The original a reply answers, as "nick: text", when this face saw it. */
   #quote(m: ChatMessage): string | undefined {
     const o = m.replyTo ? this.#seen.get(m.replyTo) : undefined;
@@ -192,7 +196,7 @@ export class IrcFace implements ConnHost, FaceHost {
     if (this.#seen.has(m.mid)) return this.#changed(m);
     this.#remember(m);
     const lines = messageLines(m, this.account, this.#quote(m));
-    this.log.add(lines);
+    this.#query(m);
     this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines);
     if (this.conns.size) this.backend.markSeen?.([m]);

@@ -6,7 +6,6 @@
 import type { ChatBackend, ChatMessage } from "../backend.ts";
 import type { IrcMessage } from "./codec.ts";
 import type { IrcConn } from "./conn.ts";
-import type { HistoryLog } from "./history.ts";
 import type { ReadMarkers } from "./markers.ts";
 
 export interface FaceHost {
@@ -20,8 +19,8 @@ export interface FaceHost {
   readonly markers: ReadMarkers;
   /** The user read `where` up to `iso` (MARKREAD): clients and other devices told; false when not further. */
   markRead(where: string, iso: string): boolean;
-  /** Each conversation's recent lines (CHATHISTORY). */
-  readonly log: HistoryLog;
+  /** The nicks of the direct conversations this face saw (CHATHISTORY TARGETS, beside the channels). */
+  readonly queries: ReadonlySet<string>;
   /** Lines to every attached client but `except`. */
   toAll(lines: IrcMessage[], except?: IrcConn): void;
   /** One's own text sent from client `from`: to the others, and to it with echo-message. */

@@ -16,6 +16,7 @@ import { controlNotice, redactLines, sourceOf } from "./events.ts";
 import { controlCommand } from "./control.ts";
 import type { FaceHost } from "./face_host.ts";
 import { markLine } from "./markers.ts";
+import { chathistory } from "./history.ts";
 
 type Handler = (f: FaceHost, c: IrcConn, p: string[], m: IrcMessage) => Promise<void> | void;
 
@@ -35,7 +36,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
     min: 1,
     run: (f, c, p) =>
       c.caps.has("draft/chathistory")
-        ? f.log.run(c, p)
+        ? chathistory(f, c, p)
         : c.reply(ERR.UNKNOWNCOMMAND, "CHATHISTORY", "Unknown command"),
   },
   JOIN: { min: 1, run: join },
