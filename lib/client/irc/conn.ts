@@ -39,6 +39,7 @@ export const CAPS: Record<string, string> = {
   "multi-prefix": "",
   "invite-notify": "",
   "draft/message-redaction": "",
+  "draft/message-edit": "",
   "labeled-response": "",
   "standard-replies": "",
   "draft/chathistory": "",

@@ -87,11 +87,7 @@ export function changeLines(before: Seen | undefined, m: ChatMessage, user: stri
   if (m.deleted && !before?.deleted) {
     out.push(...redactLines(m.from, where, m.mid, time));
   } else if (!m.deleted && m.edited !== undefined && m.edited !== before?.edited) {
-    out.push(...textLines("PRIVMSG", sourceOf(m.from), where, `(edited) ${toIrcText(m.text)}`, {
-      time: new Date(m.edited).toISOString(),
-      account: m.from,
-      "+draft/reply": m.mid,
-    }));
+    out.push(...editLines(m.from, where, m.mid, m.text, new Date(m.edited).toISOString()));
   }
   const old = before?.reactions ?? {};
   for (const [emoji, who] of Object.entries(m.reactions ?? {})) {
@@ -196,4 +192,28 @@ export function redactLines(by: string, where: string, mid: string, time: string
     { ...redact, cap: "draft/message-redaction" },
     ...text.map((l) => ({ ...l, without: "draft/message-redaction" })),
   ];
+}
+
+/** The most bytes of an edit's text carried in its `draft/edit-text` tag (the tag part holds 4094). */
+const EDIT_TAG_MAX = 3000;
+
+/**
+ * An edit: `EDIT` with `draft/target-msgid` and `draft/edit-text` (the draft/message-edit draft) for the
+ * clients that negotiated it, "(edited) text" lines replying to the message for the others.
+ */
+export function editLines(by: string, where: string, mid: string, text: string, time: string): IrcMessage[] {
+  const readable = textLines("PRIVMSG", sourceOf(by), where, `(edited) ${toIrcText(text)}`, {
+    time,
+    account: by,
+    "+draft/reply": mid,
+  });
+  if (enc.encode(text).length > EDIT_TAG_MAX) return readable; // too long for a tag: the text lines for all
+  const edit: IrcMessage = {
+    tags: { time, account: by, "draft/target-msgid": mid, "draft/edit-text": text },
+    source: sourceOf(by),
+    command: "EDIT",
+    params: [where],
+    cap: "draft/message-edit",
+  };
+  return [edit, ...readable.map((l) => ({ ...l, without: "draft/message-edit" }))];
 }

@@ -5,14 +5,14 @@
  * LIST/QUIT/PING/MODE/TAGMSG; commands to the control user go to control.ts. A refusal of the
  * backend (a BackendError) is a NOTICE from the control user saying why; nothing is sent half.
  */
-import { BackendError, capability } from "../backend.ts";
+import { BackendError, capability, type ChatMessage } from "../backend.ts";
 import { fromIrcText, type IrcMessage } from "./codec.ts";
 import { type IrcConn, SERVER } from "./conn.ts";
 import { BROADCAST_CHANNEL, CONTROL_NICK, nickOf, parleyTarget, userOf } from "./names.ts";
 import { ERR, RPL } from "./numerics.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { channel, channels, sendJoin, sendList, sendNames, sendTopic, sendWho } from "./chan.ts";
-import { controlNotice, redactLines, sourceOf } from "./events.ts";
+import { controlNotice, editLines, redactLines, sourceOf } from "./events.ts";
 import { controlCommand } from "./control.ts";
 import type { FaceHost } from "./face_host.ts";
 import { markLine } from "./markers.ts";
@@ -31,6 +31,7 @@ export const VERBS: Record<string, { min: number; run: Handler }> = {
   NOTICE: { min: 0, run: (f, c, p, m) => say(f, c, p, m, false) },
   TAGMSG: { min: 1, run: tagmsg },
   REDACT: { min: 2, run: redact },
+  EDIT: { min: 1, run: edit },
   MARKREAD: { min: 1, run: markread },
   CHATHISTORY: {
     min: 1,
@@ -248,6 +249,32 @@ async function redact(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
   const m = await f.backend.changeMessage(p[1]!, { kind: "delete" });
   f.remember(m);
   const lines = redactLines(f.account, p[0]!, m.mid, new Date(m.ts).toISOString());
+  f.toAll(lines, c);
+  if (c.caps.has("echo-message")) { for (const l of lines) c.send(l); }
+}
+
+/** `@draft/target-msgid=ID;draft/edit-text=TEXT EDIT TARGET` (draft/message-edit): edits one's message. */
+async function edit(f: FaceHost, c: IrcConn, p: string[], msg: IrcMessage): Promise<void> {
+  const mid = msg.tags["draft/target-msgid"], text = msg.tags["draft/edit-text"];
+  const fail = (code: string, why: string) =>
+    c.send({
+      tags: {},
+      source: SERVER,
+      command: "FAIL",
+      params: ["EDIT", code, p[0]!, ...(mid ? [mid] : []), why],
+    });
+  if (!c.caps.has("draft/message-edit")) return c.reply(ERR.UNKNOWNCOMMAND, "EDIT", "Unknown command");
+  if (!mid || !text) return fail("INVALID_EDIT", "EDIT needs draft/target-msgid and draft/edit-text");
+  if (!f.backend.changeMessage) return fail("EDIT_FORBIDDEN", "Messages cannot be edited here");
+  let m: ChatMessage;
+  try {
+    m = await f.backend.changeMessage(mid, { kind: "edit", text });
+  } catch (e) {
+    if (!(e instanceof BackendError)) throw e;
+    return fail(e.code === "edit_window" ? "EDIT_WINDOW_EXPIRED" : "EDIT_FORBIDDEN", e.message);
+  }
+  f.remember(m);
+  const lines = editLines(f.account, p[0]!, m.mid, m.text, new Date(m.edited ?? m.ts).toISOString());
   f.toAll(lines, c);
   if (c.caps.has("echo-message")) { for (const l of lines) c.send(l); }
 }
