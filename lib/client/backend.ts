@@ -101,6 +101,18 @@ export interface Fingerprint {
   others?: string[];
 }
 
+/** One device of the user's account (the IRC face's `devices`; `parley device list` prints the same rows). */
+export interface DeviceInfo {
+  device: number;
+  name: string;
+  /** When it was added (ms since epoch). */
+  created: number;
+  /** The device this client is. */
+  current: boolean;
+  /** The SHA-256 of its device key as the server holds it, hex in groups of four; null before it has one. */
+  fingerprint: string | null;
+}
+
 export type BackendEvent =
   | { type: "message"; message: ChatMessage }
   /** A message shown before changed (edited, deleted, a reaction): the new state, to replace it. */
@@ -219,6 +231,8 @@ export interface ChatBackend extends Partial<Capabilities> {
   /** Optional (issue 68): one page of it on the server, before a seq; core/history_pages.ts reads every page. */
   historyPage?(target: Target, q?: HistoryQuery): Promise<HistoryPage>;
   fingerprint(user?: string): Promise<Fingerprint>;
+  /** Optional: this account's devices, each with its key's fingerprint, and which one this client is. */
+  devices?(): Promise<DeviceInfo[]>;
   /**
    * Verifies the key whose safety number is `number` (any grouping), or without it the key whose
    * number was last shown (refused if it changed since); resolves with the key actually pinned.

@@ -68,6 +68,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   bufferOrder: true,
   away: true,
   historyPage: true,
+  devices: true,
 };
 /** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
 export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];

@@ -195,6 +195,7 @@ export async function deviceList(c: Core, s: Session, m: Request<"device.list">)
       name: d.name,
       created: d.created,
       current: d.device === s.device,
+      ...(d.signKey ? { key: d.signKey } : {}), // its public device key: the client shows its fingerprint
     })),
   });
 }

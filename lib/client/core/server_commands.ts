@@ -8,6 +8,7 @@
 import {
   BackendError,
   type BlockControls,
+  type DeviceInfo,
   type Fingerprint,
   type KickedEntry,
   type ModerationControls,
@@ -19,6 +20,7 @@ import {
 } from "../backend.ts";
 import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/mod.ts";
 import { normalizeName } from "../../protocol/names.ts";
+import { sha256Hex } from "../../common/bytes.ts";
 import type { Connection } from "../session/connection.ts";
 import { kickedEntries, wire } from "../session/wire_events.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
@@ -131,6 +133,24 @@ export abstract class ServerCommands {
   }
   async revoke(user: string): Promise<void> {
     await this.conn.request("admin.revoke", { user });
+  }
+
+  /** This account's devices (`device.list`), each key's SHA-256 as its fingerprint. */
+  async devices(): Promise<DeviceInfo[]> {
+    const rows = (await this.conn.request("device.list")).header.devices as {
+      device: number;
+      name: string;
+      created: number;
+      current: boolean;
+      key?: string;
+    }[];
+    const out: DeviceInfo[] = [];
+    for (const d of rows) {
+      const hex = d.key ? await sha256Hex(d.key) : null;
+      const fingerprint = hex ? hex.match(/.{4}/g)!.join(" ") : null;
+      out.push({ device: d.device, name: d.name, created: d.created, current: d.current, fingerprint });
+    }
+    return out;
   }
 
   async fingerprint(user?: string): Promise<Fingerprint> {

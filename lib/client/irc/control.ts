@@ -1,7 +1,7 @@
 /**
  * The control user `*parley` (issue 72, as soju's BouncerServ and ZNC's `*status`): commands for what
  * IRC has no verb for, each answered by NOTICEs from it — help (and how names map), fingerprint,
- * verify, trust, files, accept, reject, expire, edit, delete, react, info, blocks, block, unblock,
+ * verify, trust, devices, files, accept, reject, expire, edit, delete, react, info, blocks, block, unblock,
  * outbox. mapping.ts sends it
  * the texts of `PRIVMSG *parley`.
  */
@@ -9,7 +9,7 @@ import { BackendError, capability } from "../backend.ts";
 import type { IrcConn } from "./conn.ts";
 import { controlNotice } from "./events.ts";
 import { BROADCAST_CHANNEL, nickOf, parleyTarget, userOf } from "./names.ts";
-import { durationText, parseDuration } from "../../common/parse_time.ts";
+import { durationText, isoSeconds, parseDuration } from "../../common/parse_time.ts";
 import type { FaceHost } from "./face_host.ts";
 
 type Say = (text: string) => void;
@@ -51,6 +51,22 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
       if (!f.backend.trust) throw new BackendError("unsupported", "This client cannot trust keys");
       const fp = await f.backend.trust(user(n));
       say(`${nickOf(fp.user)} trusted: ${fp.safetyNumber}`);
+    },
+  },
+  devices: {
+    usage: "",
+    help: "your account's devices, each key's fingerprint, and which one this is",
+    run: async (f, _a, say) => {
+      if (!f.backend.devices) throw new BackendError("unsupported", "This client cannot list devices");
+      const list = await f.backend.devices();
+      if (!list.length) return say("No devices yet (keys are published at the first login with a folder)");
+      for (const d of list) {
+        say(
+          `${d.device} ${d.name || "-"} added ${isoSeconds(d.created)} key ${d.fingerprint ?? "none yet"}${
+            d.current ? " (this device)" : ""
+          }`,
+        );
+      }
     },
   },
   files: {
