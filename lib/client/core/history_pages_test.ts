@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BackendError, type ChatMessage, type HistoryPage, type HistoryQuery } from "../backend.ts";
-import { everyPage, unreadableLine } from "./history_pages.ts";
+import { everyPage, pagesUntil, unreadableLine } from "./history_pages.ts";
 
 const room = { kind: "room" as const, name: "r" };
 const msg = (seq: number): ChatMessage => ({
@@ -94,4 +94,18 @@ Deno.test("everyPage: a server that refuses before (older than issue 68) leaves 
   );
   const other = () => Promise.reject(new BackendError("not_member", "You are not a member of #r"));
   await assert.rejects(everyPage(other), /not a member/);
+});
+
+Deno.test("pagesUntil reads only the pages a bounded question needs, passing its limit, under everyPage's rules", async () => {
+  const s = server(5000, 1000);
+  let seen = 0;
+  const got = await pagesUntil(s.page, { limit: 1000 }, (newestFirst) => {
+    seen = newestFirst.length;
+    return newestFirst.flat().filter((m) => m.seq % 10 === 0).length >= 150; // 100 a page
+  });
+  assert.equal(seen, 2, "enough after the second page");
+  assert.deepEqual(s.asked, [{ limit: 1000 }, { before: 4001, limit: 1000 }], "no third page asked");
+  assert.deepEqual([got.messages[0]!.seq, got.messages.at(-1)!.seq, got.pages], [3001, 5000, 2]);
+  const never = await pagesUntil(server(2500, 1000).page, {}, () => false);
+  assert.equal(never.messages.length, 2500, "never enough: every page, as everyPage");
 });
