@@ -42,7 +42,7 @@ Deno.test("irc *parley devices: the account's devices, each key's fingerprint, t
     assert.match(two, new RegExp(` key ${theirs}$`));
 
     await c.send("PRIVMSG *parley :help");
-    await c.waitFor(/NOTICE alice :  devices — your account's devices/, 10_000, from);
+    await c.waitFor(/NOTICE alice : {2}devices — your account's devices/, 10_000, from);
   } finally {
     c.close();
     irc.stop();
