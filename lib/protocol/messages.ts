@@ -227,8 +227,12 @@ export const Requests = {
     description: v.optional(ShownText(ROOM_DESCRIPTION_MAX, "A room description")),
     ...Change,
   }),
-  /** The server's open rooms, members or not: name, member count, public description (`member`: mine). */
-  "room.directory": req("room.directory", {}),
+  /**
+   * The server's open rooms, members or not: name, member count, public description (`member`: mine).
+   * With `room`: that room alone if it is open, with its signed log, members and admins, which a
+   * joiner's client verifies before it signs its join.
+   */
+  "room.directory": req("room.directory", { room: v.optional(Name) }),
   "admin.kick": req("admin.kick", {
     user: Name,
     ban: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10 * 365 * 86400))),

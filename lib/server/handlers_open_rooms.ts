@@ -104,9 +104,26 @@ export async function setPublic(c: Core, s: Session, m: Request<"room.public">):
   s.reply(m.id, { room: name, open: m.open ?? r.open, description: m.description ?? r.description });
 }
 
-/** The server's open rooms (at most OPEN_ROOMS_MAX), to anyone: name, member count, description, whether mine. */
+/**
+ * The server's open rooms (at most OPEN_ROOMS_MAX), to anyone: name, member count, description,
+ * whether mine; with `room`, that one alone if open, with its log, members and admins (for a joiner).
+ */
 export async function directory(c: Core, s: Session, m: Request<"room.directory">): Promise<void> {
+  if (m.room !== undefined) return await oneOpenRoom(c, s, m.id, m.room);
   const mine = new Set((await c.store.roomsOf(s.user)).map((r) => r.name));
   const rooms = (await c.store.openRooms(OPEN_ROOMS_MAX)).map((r) => ({ ...r, member: mine.has(r.name) }));
   s.reply(m.id, { rooms });
+}
+
+/** `room.directory` for one room: listed only while open, with what a joiner's client verifies. */
+async function oneOpenRoom(c: Core, s: Session, id: number, raw: string): Promise<void> {
+  const name = normalizeName(raw);
+  const r = name ? await c.store.getRoom(name) : null;
+  if (!r || !r.open) return s.reply(id, { rooms: [] });
+  const log = (await c.store.roomLog(r.name)).map((e) => JSON.parse(e) as unknown);
+  const member = r.members.some((x) => x.user === s.user);
+  s.reply(id, {
+    rooms: [{ name: r.name, members: r.members.length, description: r.description, member }],
+    room: { ...view(r), log },
+  });
 }
