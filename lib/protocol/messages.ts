@@ -229,7 +229,7 @@ export const Requests = {
   }),
   /**
    * The server's open rooms, members or not: name, member count, public description (`member`: mine).
-   * With `room`: that room alone if it is open, with its signed log, members and admins, which a
+   * With `room`: that room alone if it is open, and as `listing` its signed log, members and admins, which a
    * joiner's client verifies before it signs its join.
    */
   "room.directory": req("room.directory", { room: v.optional(Name) }),

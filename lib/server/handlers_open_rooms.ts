@@ -124,6 +124,6 @@ async function oneOpenRoom(c: Core, s: Session, id: number, raw: string): Promis
   const member = r.members.some((x) => x.user === s.user);
   s.reply(id, {
     rooms: [{ name: r.name, members: r.members.length, description: r.description, member }],
-    room: { ...view(r), log },
+    listing: { ...view(r), log },
   });
 }

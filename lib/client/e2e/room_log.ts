@@ -210,7 +210,7 @@ export class RoomLogs {
    * enough: the log must say so (an admin's signed "open" with no "close" after it).
    */
   async #joinable(room: string): Promise<LogState | null> {
-    const r = (await this.request("room.directory", { room })).header.room as Listed | undefined;
+    const r = (await this.request("room.directory", { room })).header.listing as Listed | undefined;
     if (!r || typeof r !== "object" || r.name !== room) return null;
     const known = (await this.cs.get(`mlog:${room}`)) as { epoch: number; head: string } | undefined;
     const v = await verifyLog(room, r.log, this.signKeyOf, this.clock.now(), known);
