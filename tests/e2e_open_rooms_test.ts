@@ -70,6 +70,9 @@ Deno.test("open rooms: listed to non-members, joined by oneself, read from the j
     const page = await b.client.history({ kind: "room", name: "lobby" }, 0);
     const texts = [...bi.msgs, ...page].map((m) => m.text);
     assert.ok(!texts.includes("before bob joined"), texts.join(" | "));
+    // not even as a message bob cannot read: the server delivers the room to him from his join on
+    await b.client.sync();
+    assert.ok(!bi.notices.some((n) => /could not read/i.test(n)), bi.notices.join("\n"));
     // and with the stored ciphertext of what alice sent before his join in hand, bob's keys open none of it
     const rows = await t.srv.core.store.history("r:lobby", 0, 0, 100);
     const early = rows.filter((r) => r.sender === "alice" && r.seq <= joinedAt);
@@ -136,6 +139,7 @@ Deno.test("open rooms: the server is not trusted on who may join", async () => {
     });
     assert.equal(await t.srv.core.store.appendRoomLog("lobby", forged.epoch, JSON.stringify(forged)), true);
     await t.srv.core.store.addMember("lobby", { user: "carol", sinceSeq: 0, admin: false });
+    await a.client.close(); // one client of a folder at a time in this process (e2e_room_log_test.ts says why)
     const a2 = await t.e2eClient("alice", { register: false });
     await assert.rejects(
       () => a2.client.send({ kind: "room", name: "lobby" }, "secret"),
