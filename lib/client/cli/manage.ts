@@ -8,6 +8,7 @@
  */
 import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { ROOM_DESCRIPTION_MAX } from "../../protocol/messages.ts";
+import { counted } from "../../common/words.ts";
 import type { Command } from "commander";
 import { BackendError, capability } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -119,13 +120,14 @@ async function openOrClose(io: CliIo, c: ChatClient, name: string, open: boolean
   );
 }
 
-/** `room list --open`: one line per open room, "#NAME MEMBERS [member] DESCRIPTION". */
+/** `room list --open`: one line per open room, "#NAME (N members[, joined])[: DESCRIPTION]". */
 async function listOpen(io: CliIo, c: ChatClient, json: boolean): Promise<void> {
   const rs = await c.openRooms();
   if (json) return io.out(safeJson(rs));
   if (!rs.length) io.err("No open rooms on this server");
   for (const r of rs) {
-    io.out(`#${r.name}\t${r.members}\t${r.member ? "member" : "-"}\t${sanitize(r.description)}`);
+    const about = r.description ? `: ${sanitize(r.description)}` : "";
+    io.out(`#${r.name} (${counted(r.members, "member")}${r.member ? ", joined" : ""})${about}`);
   }
 }
 
