@@ -6,7 +6,7 @@
  * listing open rooms, unlike its topic (end to end); it is shown through sanitize.ts like any text.
  */
 import type { CommandContext } from "./command_context.ts";
-import { type RoomControls } from "../backend.ts";
+import { BackendError, type RoomControls } from "../backend.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { counted } from "../../common/words.ts";
 import { ROOM_DESCRIPTION_MAX } from "../../protocol/messages.ts";
@@ -24,7 +24,12 @@ export async function joinOpen(ctx: CommandContext, rooms: RoomControls, name: s
 /** The open rooms I am not in, after my own in `/rooms` (nothing when the backend lists none). */
 export async function printOpenRooms(ctx: CommandContext, rooms: RoomControls): Promise<void> {
   if (!rooms.openRooms) return;
-  const others = (await rooms.openRooms()).filter((r) => !r.member);
+  const all = await rooms.openRooms().catch((e) => {
+    if (e instanceof BackendError && e.code === "unknown_kind") return null; // a server from before open rooms
+    throw e;
+  });
+  if (!all) return;
+  const others = all.filter((r) => !r.member);
   if (!others.length) {
     return ctx.print("No other open rooms on this server (/room create --open NAME makes one)");
   }
