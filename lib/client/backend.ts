@@ -30,6 +30,7 @@ export type {
   KickedEntry,
   ModerationControls,
   MuteList,
+  OpenRoomInfo,
   PeerControls,
   PeerListing,
   RoomControls,

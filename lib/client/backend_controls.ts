@@ -9,6 +9,21 @@ export interface RoomInfo {
   name: string;
   members: string[];
   admins: string[];
+  /** Open (issue 71.12): anyone may join by themself, as the server lists it (absent: closed). */
+  open?: boolean;
+  /** The room's public description (not encrypted), as the server lists it (absent: none). */
+  description?: string;
+}
+
+/** An open room as the server lists it to anyone (issue 71.12): no member names. */
+export interface OpenRoomInfo {
+  name: string;
+  /** How many members it has. */
+  members: number;
+  /** Its public description ("" when none): not encrypted, set by a room admin. */
+  description: string;
+  /** Whether I am a member. */
+  member: boolean;
 }
 
 /** A room's topic as this client holds it: end to end, set by a member (`/topic`), the newest wins. */
@@ -104,8 +119,21 @@ export interface RoomControls {
   leave(room: string): Promise<void>;
   /** A room admin removes a member (`/room kick`); the room's keys rotate. */
   kick(room: string, user: string): Promise<void>;
-  /** Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches. */
+  /**
+   * Optional: joins an existing room the user may enter (`/join`); without it `/join` only switches.
+   * A server's open room (issue 71.12): a self-join, signed into the room's log.
+   */
   join?(room: string): Promise<RoomInfo>;
+  /** Optional: the server's open rooms, members or not (`/list`, `room list --open`). */
+  openRooms?(): Promise<OpenRoomInfo[]>;
+  /**
+   * Optional (room admins): opens (`open: true`) or closes a room, and/or sets its public
+   * description ("" clears it); resolves with what the server now holds.
+   */
+  setPublic?(
+    room: string,
+    p: { open?: boolean; description?: string },
+  ): Promise<{ open: boolean; description: string }>;
   /** Optional (end-to-end keys): the room's topic as this client holds it; null when it has none. */
   topic?(room: string): Promise<RoomTopic | null>;
   /**

@@ -5,8 +5,11 @@
  * members in `target`, comma-separated); every later entry has epoch = previous + 1, `prev` =
  * SHA-256 of the previous entry's signed bytes, `at` not earlier than the previous entry's and
  * not more than MAX_SKEW_MS in the future, and is signed by a room admin of the state before it
- * ("add", "remove", "grant", "revoke") or, for "leave", by the member who leaves. When the last
- * admin leaves, the longest-standing member becomes admin.
+ * ("add", "remove", "grant", "revoke", and "open" / "close" with an empty target: whether anyone may
+ * join by themself) or, for "leave", by the member who leaves, and for "join" (a self-join, target =
+ * by) by the joiner, accepted only while the state before it is open: a server that appends a join to
+ * a closed room, or an "open" not signed by an admin, is refused on every client. A room is closed
+ * at creation. When the last admin leaves, the longest-standing member becomes admin.
  *
  * Signed bytes: "parley-room-log-v1\0" ‖ lp(room, action, target, by, prev) ‖ u32be(epoch) ‖ f64be(at)
  *
@@ -18,8 +21,29 @@ import { concatBytes, fromBase64, toBase64, utf8 } from "../common/bytes.ts";
 import type { IdentityKeyPair } from "./identity.ts";
 import { ed25519Sign, ed25519Verify, lp, sha256, u32be } from "./primitives.ts";
 
-export type LogAction = "create" | "add" | "remove" | "leave" | "grant" | "revoke";
-const ACTIONS: readonly string[] = ["create", "add", "remove", "leave", "grant", "revoke"];
+export type LogAction =
+  | "create"
+  | "add"
+  | "remove"
+  | "leave"
+  | "grant"
+  | "revoke"
+  | "open"
+  | "close"
+  | "join";
+/** Every action of a log entry (the wire's schema, lib/protocol/messages.ts, lists the same). */
+export const LOG_ACTIONS: readonly LogAction[] = [
+  "create",
+  "add",
+  "remove",
+  "leave",
+  "grant",
+  "revoke",
+  "open",
+  "close",
+  "join",
+];
+const ACTIONS: readonly string[] = LOG_ACTIONS;
 /** How far in the future an entry's `at` may be (clock skew between clients). */
 export const MAX_SKEW_MS = 5 * 60_000;
 const MAX_MEMBERS = 1001; // room.create's 1000 plus the creator
@@ -51,6 +75,8 @@ export interface LogState {
   at: number;
   members: string[];
   admins: string[];
+  /** True while the log says anyone may join by themself (an admin's "open", until a "close"). */
+  open: boolean;
 }
 
 export type LogResult = { ok: true; state: LogState } | { ok: false; error: string };
@@ -99,6 +125,91 @@ function fail(error: string): LogResult {
   return { ok: false, error };
 }
 
+/** Who is in, who is admin and whether anyone may join, as an entry's rules change them. */
+interface Roll {
+  members: string[];
+  admins: string[];
+  open: boolean;
+}
+
+/** The genesis entry's roll, or why it is refused. */
+function genesisRoll(e: LogEntry, where: string): Roll | string {
+  if (e.action !== "create") return `${where} does not start the room`;
+  const members = [...new Set(e.target.split(","))].sort();
+  if (!members.includes(e.by) || members.length > MAX_MEMBERS || members.includes("")) {
+    return `${where} has a bad member list`;
+  }
+  return { members, admins: [e.by], open: false };
+}
+
+/**
+ * The entries a member signs for themself: "leave" (any member), "join" (a self-join: only while the
+ * log says the room is open; target = by, not yet a member). Null when `e` is neither.
+ */
+function ownRoll(s: LogState, e: LogEntry, where: string): Roll | string | null {
+  const { members, admins, open } = s;
+  if (e.action === "leave") {
+    if (e.target !== e.by || !members.includes(e.by)) return `${where} is a leave by a non-member`;
+    const rest = members.filter((m) => m !== e.by);
+    let heirs = admins.filter((m) => m !== e.by);
+    // The last admin left: the longest-standing member becomes admin (as the server does).
+    if (heirs.length === 0 && rest.length > 0) heirs = [rest[0]!];
+    return { members: rest, admins: heirs, open };
+  }
+  if (e.action !== "join") return null;
+  if (!open) return `${where} is a self-join while #${e.room} is not open`;
+  if (e.target !== e.by || members.includes(e.by) || !e.by || e.by.includes(",")) {
+    return `${where} is a self-join by a member or for someone else`;
+  }
+  return { members: [...members, e.by], admins, open };
+}
+
+/** The entries only an admin of the state before signs: add, remove, grant, revoke, open, close. */
+function adminRoll(s: LogState, e: LogEntry, where: string): Roll | string {
+  const { members, admins, open } = s;
+  if (!admins.includes(e.by)) return `${where} is signed by ${e.by}, who is not an admin of #${e.room}`;
+  const has = members.includes(e.target);
+  switch (e.action) {
+    case "add":
+      if (has || !e.target || e.target.includes(",")) return `${where} adds a bad member`;
+      return { members: [...members, e.target], admins, open };
+    case "remove":
+      if (!has || e.target === e.by) return `${where} removes a non-member`;
+      return {
+        members: members.filter((m) => m !== e.target),
+        admins: admins.filter((m) => m !== e.target),
+        open,
+      };
+    case "grant":
+      if (!has || admins.includes(e.target)) return `${where} grants a bad member`;
+      return { members, admins: [...admins, e.target].sort(), open };
+    case "revoke":
+      if (!admins.includes(e.target)) return `${where} revokes a non-admin`;
+      return { members, admins: admins.filter((m) => m !== e.target), open };
+    default: // "open" | "close": the target is empty
+      if (e.target !== "" || open === (e.action === "open")) {
+        return `${where} ${e.action === "open" ? "opens a room already open" : "closes a room not open"}`;
+      }
+      return { members, admins, open: e.action === "open" };
+  }
+}
+
+/** The roll after `e` (null state: the genesis), or why `e` is refused; its signature is checked apart. */
+function rollOf(state: LogState | null, e: LogEntry, where: string): Roll | string {
+  if (!state) return genesisRoll(e, where);
+  if (e.action === "create") return `${where} creates the room again`;
+  return ownRoll(state, e, where) ?? adminRoll(state, e, where);
+}
+
+/** True when `e`'s signature checks out under its `signer`. */
+async function goodSignature(e: LogEntry): Promise<boolean> {
+  try {
+    return await ed25519Verify(fromBase64(e.signer), signedBytes(e), fromBase64(e.sig));
+  } catch {
+    return false;
+  }
+}
+
 /** Applies one entry to `state` (null: the entry must be the genesis), checking everything. */
 export async function applyEntry(
   state: LogState | null,
@@ -115,54 +226,12 @@ export async function applyEntry(
   if (e.prev !== (state ? state.head : "")) return fail(`${where} does not follow the previous change`);
   if (state && e.at < state.at) return fail(`${where} is older than the change before it`);
   if (e.at > now + MAX_SKEW_MS) return fail(`${where} is dated in the future`);
-  let members = state ? [...state.members] : [];
-  let admins = state ? [...state.admins] : [];
-  const isAdmin = admins.includes(e.by);
-  if (!state) {
-    if (e.action !== "create") return fail(`${where} does not start the room`);
-    members = [...new Set(e.target.split(","))].sort();
-    if (!members.includes(e.by) || members.length > MAX_MEMBERS || members.includes("")) {
-      return fail(`${where} has a bad member list`);
-    }
-    admins = [e.by];
-  } else if (e.action === "create") return fail(`${where} creates the room again`);
-  else if (e.action === "leave") {
-    if (e.target !== e.by || !members.includes(e.by)) return fail(`${where} is a leave by a non-member`);
-    members = members.filter((m) => m !== e.by);
-    admins = admins.filter((m) => m !== e.by);
-    // The last admin left: the longest-standing member becomes admin (as the server does).
-    if (admins.length === 0 && members.length > 0) admins = [members[0]!];
-  } else {
-    if (!isAdmin) return fail(`${where} is signed by ${e.by}, who is not an admin of #${e.room}`);
-    const has = members.includes(e.target);
-    if (e.action === "add") {
-      if (has || !e.target || e.target.includes(",")) return fail(`${where} adds a bad member`);
-      members = [...members, e.target];
-    } else if (e.action === "remove") {
-      if (!has || e.target === e.by) return fail(`${where} removes a non-member`);
-      members = members.filter((m) => m !== e.target);
-      admins = admins.filter((m) => m !== e.target);
-    } else if (e.action === "grant") {
-      if (!has || admins.includes(e.target)) return fail(`${where} grants a bad member`);
-      admins = [...admins, e.target].sort();
-    } else {
-      if (!admins.includes(e.target)) return fail(`${where} revokes a non-admin`);
-      admins = admins.filter((m) => m !== e.target);
-    }
-  }
+  const roll = rollOf(state, e, where);
+  if (typeof roll === "string") return fail(roll);
   const key = await signKeyOf(e.by).catch(() => undefined);
   if (!key || key !== e.signer) return fail(`${where} is not signed with ${e.by}'s identity key`);
-  let good = false;
-  try {
-    good = await ed25519Verify(fromBase64(e.signer), signedBytes(e), fromBase64(e.sig));
-  } catch {
-    good = false;
-  }
-  if (!good) return fail(`${where} has a bad signature`);
-  return {
-    ok: true,
-    state: { room: e.room, epoch: e.epoch, head: await hashOf(e), at: e.at, members, admins },
-  };
+  if (!(await goodSignature(e))) return fail(`${where} has a bad signature`);
+  return { ok: true, state: { room: e.room, epoch: e.epoch, head: await hashOf(e), at: e.at, ...roll } };
 }
 
 /**

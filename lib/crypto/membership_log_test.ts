@@ -232,3 +232,80 @@ Deno.test("membership log fuzz: arbitrary entries never throw and are refused wi
     { numRuns: 300 },
   );
 });
+
+/** The next entry after `s` signed by `who` (`by` = who unless given), and the state it gives or its refusal. */
+async function step(
+  ids: Record<string, IdentityKeyPair>,
+  keyOf: (u: string) => Promise<string | undefined>,
+  s: LogState,
+  who: string,
+  action: LogEntry["action"],
+  target: string,
+  by = who,
+) {
+  const e = await signEntry(ids[who]!, s, { room: "team", action, target, by, at: s.at + 1 });
+  return { e, r: await applyEntry(s, e, keyOf, T0 + 100) };
+}
+
+const stateOf = (r: Awaited<ReturnType<typeof applyEntry>>) => {
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.state;
+};
+const errorOf = (r: Awaited<ReturnType<typeof applyEntry>>) => {
+  assert.equal(r.ok, false, "refused");
+  return (r as { error: string }).error;
+};
+
+Deno.test("membership log: open rooms: a self-join is accepted only while an admin's open stands", async () => {
+  const { ids, keyOf, s0 } = await setup();
+  assert.equal(s0.open, false, "a room is closed at creation");
+  // closed: carol's own join is refused
+  assert.match(errorOf((await step(ids, keyOf, s0, "carol", "join", "carol")).r), /not open/);
+  // a member (not admin) cannot open it
+  assert.match(errorOf((await step(ids, keyOf, s0, "bob", "open", "")).r), /not an admin/);
+  const s1 = stateOf((await step(ids, keyOf, s0, "alice", "open", "")).r);
+  assert.equal(s1.open, true);
+  assert.match(errorOf((await step(ids, keyOf, s1, "alice", "open", "")).r), /already open/);
+  const s2 = stateOf((await step(ids, keyOf, s1, "carol", "join", "carol")).r);
+  assert.deepEqual(s2.members, ["alice", "bob", "carol"]);
+  assert.deepEqual(s2.admins, ["alice"], "a joiner is no admin");
+  // a member joining again, or someone joining another user in, is refused
+  assert.match(errorOf((await step(ids, keyOf, s2, "carol", "join", "carol")).r), /by a member/);
+  assert.match(errorOf((await step(ids, keyOf, s1, "carol", "join", "bob")).r), /for someone else/);
+  // closed again: members stay, a new self-join is refused
+  const s3 = stateOf((await step(ids, keyOf, s2, "alice", "close", "")).r);
+  assert.equal(s3.open, false);
+  assert.deepEqual(s3.members, ["alice", "bob", "carol"]);
+  ids.dave = await generateIdentity();
+  assert.match(errorOf((await step(ids, keyOf, s3, "dave", "join", "dave")).r), /not open/);
+  assert.match(errorOf((await step(ids, keyOf, s3, "bob", "close", "")).r), /not an admin/);
+  // the whole chain verifies from its genesis, and the open state is the log's
+  const s4 = stateOf((await step(ids, keyOf, s1, "dave", "join", "dave")).r);
+  assert.deepEqual(s4.members, ["alice", "bob", "dave"]);
+});
+
+Deno.test("membership log: open rooms: a join or an open forged by the server is refused", async () => {
+  const { ids, keyOf, s0 } = await setup();
+  // The server (or anyone holding its own key) signs a join in carol's name to a closed room, and to an open one.
+  const server = await generateIdentity();
+  const forge = async (s: LogState, action: LogEntry["action"], target: string, by: string) =>
+    await applyEntry(
+      s,
+      await signEntry(server, s, { room: "team", action, target, by, at: s.at + 1 }),
+      keyOf,
+      T0 + 100,
+    );
+  assert.match(errorOf(await forge(s0, "open", "", "alice")), /not signed with alice's identity key/);
+  const s1 = stateOf((await step(ids, keyOf, s0, "alice", "open", "")).r);
+  assert.match(errorOf(await forge(s1, "join", "carol", "carol")), /not signed with carol's identity key/);
+  // a user the server controls joins a room the log says closed: refused whatever its signature
+  const closed = stateOf((await step(ids, keyOf, s1, "alice", "close", "")).r);
+  ids.mallory = server;
+  assert.match(errorOf((await step(ids, keyOf, closed, "mallory", "join", "mallory")).r), /not open/);
+  // an open or close with a target, and a join as a malformed action, are refused
+  assert.match(errorOf((await step(ids, keyOf, s0, "alice", "open", "carol")).r), /opens/);
+  assert.equal(
+    isLogEntry({ ...(await step(ids, keyOf, s1, "carol", "join", "carol")).e, action: "enter" }),
+    false,
+  );
+});

@@ -45,6 +45,8 @@ export const ErrorCode = {
   RoomExists: "room_exists",
   NotMember: "not_member",
   AlreadyMember: "already_member",
+  /** A self-join to a room that is not open (issue 71.12): ask a member to invite you. */
+  RoomClosed: "room_closed",
   Duplicate: "duplicate",
   NoKeys: "no_keys",
   BadKeys: "bad_keys",

@@ -55,7 +55,8 @@ const LogEntrySchema = v.strictObject({
   room: Name,
   epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
   prev: B64(44),
-  action: v.picklist(["create", "add", "remove", "leave", "grant", "revoke"]),
+  // the actions of lib/crypto/membership_log.ts LOG_ACTIONS (open rooms, issue 71.12: open, close, join)
+  action: v.picklist(["create", "add", "remove", "leave", "grant", "revoke", "open", "close", "join"]),
   target: Text(34000),
   by: Name,
   at: v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15)),
@@ -63,6 +64,11 @@ const LogEntrySchema = v.strictObject({
   sig: B64(88),
 });
 const Change = { change: v.optional(SignedChangeSchema), log: v.optional(LogEntrySchema) };
+
+/** The longest public description of a room (`room.public`), characters. */
+export const ROOM_DESCRIPTION_MAX = 200;
+/** The most open rooms one `room.directory` lists. */
+export const OPEN_ROOMS_MAX = 500;
 
 /** Text shown to other users (stream names, kick reasons): no control, bidi or separator characters. */
 const ShownText = (max: number, what: string) =>
@@ -206,6 +212,27 @@ export const Requests = {
   "room.list": req("room.list", {}),
   /** An admin signs the first log entry (epoch 0, "create") of a room made before logs (0.1.0). */
   "room.adopt": req("room.adopt", { room: Name, log: LogEntrySchema }),
+  /**
+   * Open rooms (issue 71.12): one joins an open room by themself, with a log entry "join" they sign;
+   * refused with `room_closed` when the server holds it closed (members' clients decide by the log).
+   */
+  "room.join": req("room.join", { room: Name, ...Change }),
+  /**
+   * A room admin opens (`open: true`, log entry "open") or closes (`open: false`, "close") a room,
+   * and/or sets its public description (not encrypted: anyone listing open rooms reads it; "" clears it).
+   */
+  "room.public": req("room.public", {
+    room: Name,
+    open: v.optional(v.boolean()),
+    description: v.optional(ShownText(ROOM_DESCRIPTION_MAX, "A room description")),
+    ...Change,
+  }),
+  /**
+   * The server's open rooms, members or not: name, member count, public description (`member`: mine).
+   * With `room`: that room alone if it is open, and as `listing` its signed log, members and admins, which a
+   * joiner's client verifies before it signs its join.
+   */
+  "room.directory": req("room.directory", { room: v.optional(Name) }),
   "admin.kick": req("admin.kick", {
     user: Name,
     ban: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10 * 365 * 86400))),

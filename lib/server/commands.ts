@@ -12,6 +12,7 @@ import * as acc from "./handlers_account.ts";
 import * as msg from "./handlers_messages.ts";
 import * as acks from "./handlers_ack.ts";
 import * as rooms from "./handlers_rooms.ts";
+import * as openRooms from "./handlers_open_rooms.ts";
 import * as adm from "./handlers_admin.ts";
 import * as dev from "./handlers_devices.ts";
 import * as link from "./handlers_link.ts";
@@ -92,6 +93,9 @@ export function commandTable(limits: acc.AuthLimits, video: VideoParts, files: F
     "room.kick": { auth: "user", run: asDevice("remove a room member", rooms.kick) },
     "room.list": { auth: "user", run: rooms.list },
     "room.adopt": { auth: "user", run: asDevice("adopt a room", rooms.adopt) },
+    "room.join": { auth: "user", run: asDevice("join a room", openRooms.join) },
+    "room.public": { auth: "user", run: asDevice("open or close a room", openRooms.setPublic) },
+    "room.directory": { auth: "user", run: openRooms.directory },
     "admin.kick": { auth: "admin", run: adm.kick },
     "admin.kicked": { auth: "admin", run: adm.kicked },
     "admin.grant": { auth: "admin", run: adm.grant },

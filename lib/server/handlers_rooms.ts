@@ -1,5 +1,6 @@
 /**
- * Handlers for room.create, room.invite, room.leave, room.kick, room.list and room.adopt. Room
+ * Handlers for room.create, room.invite, room.leave, room.kick, room.list and room.adopt (open
+ * rooms' room.join, room.public and room.directory: handlers_open_rooms.ts). Room
  * admins invite and kick. A membership change signed by the client (`change`, opaque here) is
  * relayed to every member in the `room` event as `signed`; clients verify it against the signer's
  * identity key.
@@ -16,13 +17,13 @@ import type { Core } from "./core.ts";
 import type { Session } from "./session.ts";
 import type { RoomRow } from "./store/store.ts";
 
-const view = (r: RoomRow) => ({
+export const view = (r: RoomRow) => ({
   name: r.name,
   members: r.members.map((m) => m.user),
   admins: r.members.filter((m) => m.admin).map((m) => m.user),
 });
 
-async function notify(
+export async function notify(
   c: Core,
   room: string,
   change: string,
@@ -51,7 +52,13 @@ async function notify(
 }
 
 /** Appends a request's log entry; false (and a failure sent) when it is not the room's next epoch. */
-async function appendLog(c: Core, s: Session, id: number, room: string, entry: unknown): Promise<boolean> {
+export async function appendLog(
+  c: Core,
+  s: Session,
+  id: number,
+  room: string,
+  entry: unknown,
+): Promise<boolean> {
   if (!entry) return true;
   const e = entry as { room: string; epoch: number };
   if (e.room === room && await c.store.appendRoomLog(room, e.epoch, JSON.stringify(entry))) return true;
@@ -159,7 +166,13 @@ export async function list(c: Core, s: Session, m: Request<"room.list">): Promis
   const rooms = await c.store.roomsOf(s.user);
   const out = [];
   for (const r of rooms) {
-    out.push({ ...view(r), log: (await c.store.roomLog(r.name)).map((e) => JSON.parse(e) as unknown) });
+    const log = (await c.store.roomLog(r.name)).map((e) => JSON.parse(e) as unknown);
+    out.push({
+      ...view(r),
+      log,
+      ...(r.open ? { open: true } : {}),
+      ...(r.description ? { description: r.description } : {}),
+    });
   }
   s.reply(m.id, { rooms: out });
 }

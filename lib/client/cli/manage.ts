@@ -1,11 +1,14 @@
 /**
  * Scripted subcommands for rooms, encryption trust and moderation (part of the fixed contract of
- * lib/client/cli/main.ts): `room create|invite|leave|kick|list|topic` (create refuses a second room
+ * lib/client/cli/main.ts): `room create|invite|leave|kick|list|topic|join|open|close` (`join`, `open`,
+ * `close`, `create --open` and `list --open`: open rooms, issue 71.12; create refuses a second room
  * for the same people without `--new`, see core/room_twin.ts; `topic` added in 0.19; `invite` sends
  * the room's topic and disappearing time on), `fingerprint`, `verify`, `trust`, `block`, `unblock`,
  * `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
  */
-import { safeJson } from "../../common/sanitize.ts";
+import { safeJson, sanitize } from "../../common/sanitize.ts";
+import { ROOM_DESCRIPTION_MAX } from "../../protocol/messages.ts";
+import { counted } from "../../common/words.ts";
 import type { Command } from "commander";
 import { BackendError, capability } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -28,14 +31,21 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room create dev bob carol\n  parley room list");
   room.command("create").argument("<name>").argument("[members...]").description("create a room with members")
     .option("--new", "create it even when a room with exactly these members exists")
+    .option("--open", "make it open: anyone on the server may join it by themself (room open)")
+    .option("--description <text>", "with --open: its PUBLIC description (not encrypted)")
     .addHelpText(
       "after",
-      "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave\n  parley room create standup bob carol --new",
+      "\nExamples:\n  parley room create dev bob carol\n  parley room create '#ops' dave\n  parley room create standup bob carol --new\n  parley room create lobby --open --description 'Say hello'",
     )
     .action(withClient(async (c, o, a) => {
+      if (o.description !== undefined && !o.open) {
+        throw new BackendError("usage", "--description needs --open");
+      }
+      if (o.description !== undefined) checkDescription(String(o.description));
       if (!o.new) refuseTwinRoom(await c.roomList(), c.user, a.slice(1), "add --new");
       const r = await c.createRoom(withoutHash(a[0]!), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
+      if (o.open) await openOrClose(io, c, r.name, true, o.description as string | undefined);
     }));
   room.command("invite").argument("<name>").argument("<user>").description(
     "add a user to a room (room admins)",
@@ -63,9 +73,17 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
       await c.roomKick(name, a[1]!);
       io.out(`Removed ${a[1]} from #${name}`);
     }));
-  room.command("list").description("rooms you are in").option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  parley room list\n  parley room list --json")
+  room.command("list").description("rooms you are in; --open: the server's open rooms").option(
+    "--json",
+    "print JSON",
+  )
+    .option("--open", "the server's open rooms, members or not: member count and public description")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  parley room list\n  parley room list --json\n  parley room list --open",
+    )
     .action(withClient(async (c, o) => {
+      if (o.open) return await listOpen(io, c, o.json === true);
       const rs = await c.roomList();
       if (o.json) {
         await c.sync(); // topics set meanwhile arrive with the queue
@@ -78,6 +96,65 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
       }
     }));
   registerTopicCommand(room, io, withClient);
+  registerOpenRoomCommands(room, io, withClient);
+}
+
+/** Refuses a public description the server would refuse, before anything is signed or sent. */
+function checkDescription(text: string): void {
+  if ([...text].length > ROOM_DESCRIPTION_MAX) {
+    throw new BackendError(
+      "usage",
+      `A room description is at most ${ROOM_DESCRIPTION_MAX} characters (it is public, not encrypted)`,
+    );
+  }
+}
+
+/** Opens or closes room `name` (and sets its public description), saying what it is now. */
+async function openOrClose(io: CliIo, c: ChatClient, name: string, open: boolean, description?: string) {
+  const r = await c.setRoomPublic(name, { open, ...(description !== undefined ? { description } : {}) });
+  if (!r.open) return io.out(`Closed #${name}: members stay; nobody joins by themself`);
+  io.out(
+    `Opened #${name}: anyone on this server may join it${
+      r.description ? ` (public description: ${r.description})` : ""
+    }`,
+  );
+}
+
+/** `room list --open`: one line per open room, "#NAME (N members[, joined])[: DESCRIPTION]". */
+async function listOpen(io: CliIo, c: ChatClient, json: boolean): Promise<void> {
+  const rs = await c.openRooms();
+  if (json) return io.out(safeJson(rs));
+  if (!rs.length) io.err("No open rooms on this server");
+  for (const r of rs) {
+    const about = r.description ? `: ${sanitize(r.description)}` : "";
+    io.out(`#${r.name} (${counted(r.members, "member")}${r.member ? ", joined" : ""})${about}`);
+  }
+}
+
+/** `room join NAME`, `room open NAME [--description TEXT]`, `room close NAME` (open rooms, issue 71.12). */
+function registerOpenRoomCommands(room: Command, io: CliIo, withClient: WithClient): void {
+  room.command("join").argument("<name>").description(
+    "join an open room by yourself (you read what is sent from then on)",
+  )
+    .addHelpText("after", "\nExamples:\n  parley room list --open\n  parley room join lobby")
+    .action(withClient(async (c, _o, a) => {
+      const r = await c.joinRoom(withoutHash(a[0]!));
+      io.out(`Joined #${r.name} with ${r.members.join(", ")}`);
+    }));
+  room.command("open").argument("<name>").description(
+    "let anyone on the server join a room (room admins); --description sets its PUBLIC description (not encrypted)",
+  )
+    .option("--description <text>", 'the public description ("" clears it)')
+    .addHelpText("after", "\nExamples:\n  parley room open lobby --description 'Questions welcome'")
+    .action(withClient(async (c, o, a) => {
+      if (o.description !== undefined) checkDescription(String(o.description));
+      await openOrClose(io, c, withoutHash(a[0]!), true, o.description as string | undefined);
+    }));
+  room.command("close").argument("<name>").description(
+    "stop anyone joining a room by themself (room admins); its members stay",
+  )
+    .addHelpText("after", "\nExamples:\n  parley room close lobby")
+    .action(withClient(async (c, _o, a) => await openOrClose(io, c, withoutHash(a[0]!), false)));
 }
 
 /** `room topic NAME [TEXT…] [--clear] [--json]`: shows, sets or clears a room's topic (end to end). */

@@ -12,13 +12,14 @@ import {
   type Fingerprint,
   type KickedEntry,
   type ModerationControls,
+  type OpenRoomInfo,
   type Presence,
   type Role,
   type RoomControls,
   type RoomInfo,
   type Status,
 } from "../backend.ts";
-import type { BodyCodec, KeyOps, MembershipVerb } from "../e2e/mod.ts";
+import type { BodyCodec, KeyOps, LogVerb, MembershipVerb } from "../e2e/mod.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { sha256Hex } from "../../common/bytes.ts";
 import type { Connection } from "../session/connection.ts";
@@ -91,15 +92,75 @@ export abstract class ServerCommands {
   /** The rooms this user is in, as the server lists them. */
   async roomList(): Promise<RoomInfo[]> {
     const rs = (await this.conn.request("room.list")).header.rooms as RoomInfo[];
-    return rs.map((r) => ({ name: r.name, members: r.members, admins: r.admins })); // not the membership log
+    return rs.map((r) => ({
+      name: r.name,
+      members: r.members,
+      admins: r.admins,
+      ...(r.open ? { open: true } : {}),
+      ...(r.description ? { description: r.description } : {}),
+    })); // not the membership log
   }
-  async #signed(room: string, action: MembershipVerb, target: string): Promise<Record<string, unknown>> {
+  async #signed(room: string, action: LogVerb, target: string): Promise<Record<string, unknown>> {
     const r = normalizeName(room);
-    const t = action === "create" ? target : normalizeName(target);
+    const t = action === "create" || action === "open" || action === "close" ? target : normalizeName(target);
     const keys = this.codec.keys;
     if (!keys || !r || t === null) return {};
     const log = await keys.logEntry?.(r, action, t);
-    return { change: await keys.signChange(r, action, t), ...(log ? { log } : {}) };
+    // The signed record of 0.1's membership changes: none for an open room's (its log entry is signed).
+    const legacy = action === "enter" || action === "open" || action === "close"
+      ? undefined
+      : await keys.signChange(r, action as MembershipVerb, t);
+    return { ...(legacy ? { change: legacy } : {}), ...(log ? { log } : {}) };
+  }
+  /**
+   * Joins an open room by myself (issue 71.12): the join is signed into its log, which this client
+   * verifies first (e2e/room_log.ts); the server refuses a room it holds closed (`room_closed`).
+   */
+  async joinRoom(room: string): Promise<RoomInfo> {
+    const name = normalizeName(room) ?? room;
+    const h = (await this.conn.request("room.join", {
+      room: name,
+      ...(await this.#signed(name, "enter", this.user)),
+    }))
+      .header;
+    return { name: String(h.name), members: h.members as string[], admins: h.admins as string[] };
+  }
+  /** The server's open rooms, members or not (name, member count, public description). */
+  async openRooms(): Promise<OpenRoomInfo[]> {
+    const rs = (await this.conn.request("room.directory")).header.rooms as OpenRoomInfo[];
+    return rs.map((r) => ({
+      name: r.name,
+      members: r.members,
+      description: r.description,
+      member: r.member,
+    }));
+  }
+  /**
+   * A room admin opens or closes a room (signed into its log) and/or sets its public description. An
+   * open asked of a room its log says is open already only sets the description (if one is given).
+   */
+  async setRoomPublic(
+    room: string,
+    p: { open?: boolean; description?: string },
+  ): Promise<{ open: boolean; description: string }> {
+    const name = normalizeName(room) ?? room;
+    let signed: Record<string, unknown> = {};
+    let open = p.open;
+    if (open !== undefined) {
+      try {
+        signed = await this.#signed(name, open ? "open" : "close", "");
+      } catch (e) {
+        if (!(e instanceof BackendError && e.code === "unchanged" && p.description !== undefined)) throw e;
+        open = undefined; // already so: the description alone
+      }
+    }
+    const h = (await this.conn.request("room.public", {
+      room: name,
+      ...(open !== undefined ? { open } : {}),
+      ...(p.description !== undefined ? { description: p.description } : {}),
+      ...signed,
+    })).header;
+    return { open: h.open === true, description: String(h.description ?? "") };
   }
   async createRoom(name: string, members: string[]): Promise<RoomInfo> {
     const all = [...new Set([this.user, ...members.map((m) => normalizeName(m) ?? m)])].sort().join(",");
@@ -186,6 +247,9 @@ export function roomControls(c: () => ServerCommands): RoomControls {
     invite: (room, user) => c().invite(room, user),
     leave: (room) => c().leave(room),
     kick: (room, user) => c().roomKick(room, user),
+    join: (room) => c().joinRoom(room),
+    openRooms: () => c().openRooms(),
+    setPublic: (room, p) => c().setRoomPublic(room, p),
   };
 }
 

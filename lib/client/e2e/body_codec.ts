@@ -88,6 +88,11 @@ export class UnreadableError extends Error {
 
 /** A signed room membership change. */
 export type MembershipVerb = "create" | "join" | "leave" | "kick";
+/**
+ * A change a room's log records: a membership change, or an open room's (issue 71.12): "enter" (I join
+ * an open room by myself), "open" and "close" (an admin: whether anyone may join by themself).
+ */
+export type LogVerb = MembershipVerb | "enter" | "open" | "close";
 
 /** Keys and signatures of an encrypting codec (`BodyCodec.keys`). */
 export interface KeyOps {
@@ -99,8 +104,11 @@ export interface KeyOps {
   trust(user: string, number?: string): Promise<Fingerprint>;
   /** A signed membership record to send with room.create/invite/leave/kick. */
   signChange(room: string, action: MembershipVerb, target: string): Promise<unknown>;
-  /** The signed room membership log entry for that change (lib/client/e2e/room_log.ts). */
-  logEntry?(room: string, action: MembershipVerb, target: string): Promise<unknown>;
+  /**
+   * The signed room membership log entry for that change (lib/client/e2e/room_log.ts); undefined for
+   * an "enter" when the server lists no such open room (its refusal of the join then says why).
+   */
+  logEntry?(room: string, action: LogVerb, target: string): Promise<unknown>;
 }
 
 /** The users this folder blocked (e2e/blocks.ts); every call reads or writes under the folder's lock. */

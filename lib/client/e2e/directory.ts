@@ -12,7 +12,7 @@ import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { verifyBundle } from "../../crypto/prekey_verify.ts";
 import { BackendError } from "../backend.ts";
 import { deviceAddress } from "../../common/device_address.ts";
-import type { MembershipVerb } from "./body_codec.ts";
+import type { LogVerb, MembershipVerb } from "./body_codec.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { Request } from "./keys.ts";
 
@@ -82,11 +82,12 @@ export class E2eDirectory {
   async describeChange(
     h: Record<string, unknown>,
     room: string,
-    verb: MembershipVerb,
+    verb: LogVerb,
     by: string,
     user: string,
     inLog: boolean,
   ): Promise<ChangeNotice> {
+    if (verb === "enter" || verb === "open" || verb === "close") return openRoomChange(room, verb, by, inLog);
     const members = (h.members as string[]) ?? [];
     const admins = (h.admins as string[]) ?? [];
     const what = verb === "create"
@@ -109,4 +110,23 @@ export class E2eDirectory {
     if (ok) return { level: "info", text: `${what} (signed by ${by}, verified)` };
     return { level: "error", text: `${what}, but its signature does not match ${by}'s identity key` };
   }
+}
+
+/**
+ * An open room's change (issue 71.12): a self-join, an open, a close. Its only record is the signed
+ * log entry (no 0.1 signed change): shown as checked when it is the latest entry of the verified log.
+ */
+function openRoomChange(
+  room: string,
+  verb: "enter" | "open" | "close",
+  by: string,
+  inLog: boolean,
+): ChangeNotice {
+  const what = verb === "enter"
+    ? `${by} joined #${room} by themself (an open room)`
+    : verb === "open"
+    ? `${by} opened #${room}: anyone on the server may join it`
+    : `${by} closed #${room}: nobody joins by themself any more`;
+  if (!inLog) return { level: "warn", text: `${what} (not in #${room}'s signed membership log: ignored)` };
+  return { level: "info", text: `${what} (signed by ${by}, verified)` };
 }

@@ -33,6 +33,7 @@ export function keyOps(p: E2eParts, serial: <T>(fn: () => Promise<T>) => Promise
         })
       ),
     // Leaving is always possible: with a log this client cannot verify, the leave carries no entry.
+    // "enter" (a self-join) is signed on the open room's log the server gives a joiner (room_log.ts).
     logEntry: (room, action, target) =>
       serial(() =>
         p.logs.entry(p.me, room, action, target).catch((e) => {

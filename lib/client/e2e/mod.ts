@@ -21,6 +21,7 @@ export {
   type BodyCodec,
   type Handout,
   type KeyOps,
+  type LogVerb,
   type MembershipVerb,
   PlainCodec,
   sealAndSend,

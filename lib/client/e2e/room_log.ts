@@ -27,14 +27,17 @@ import {
 } from "../../crypto/membership_log.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
-import type { MembershipVerb } from "./body_codec.ts";
+import type { LogVerb } from "./body_codec.ts";
 import type { Request } from "./keys.ts";
 
-const ACTION: Record<MembershipVerb, LogAction> = {
+const ACTION: Record<LogVerb, LogAction> = {
   create: "create",
   join: "add",
   leave: "leave",
   kick: "remove",
+  enter: "join",
+  open: "open",
+  close: "close",
 };
 
 interface Listed {
@@ -176,9 +179,22 @@ export class RoomLogs {
     }
   }
 
-  /** The signed log entry for a change I make (`target` for "create": the sorted members, comma-separated). */
-  async entry(me: string, room: string, verb: MembershipVerb, target: string): Promise<LogEntry> {
-    const state = verb === "create" ? null : await this.state(room, true);
+  /**
+   * The signed log entry for a change I make (`target` for "create": the sorted members,
+   * comma-separated; for "open" and "close": ""). "enter" (a self-join) is signed on the open room's
+   * log as the server lists it to a joiner, verified here first; undefined when it lists no such open
+   * room. "open" when the log says open, or "close" when it says closed, is refused (`unchanged`).
+   */
+  async entry(me: string, room: string, verb: LogVerb, target: string): Promise<LogEntry | undefined> {
+    const state = verb === "create"
+      ? null
+      : verb === "enter"
+      ? await this.#joinable(room)
+      : await this.state(room, true);
+    if (verb === "enter" && !state) return undefined;
+    if ((verb === "open" || verb === "close") && state!.open === (verb === "open")) {
+      throw new BackendError("unchanged", `#${room} is already ${state!.open ? "open" : "closed"}`);
+    }
     return await signEntry(await loadIdentity(this.cs), state, {
       room,
       action: ACTION[verb],
@@ -186,5 +202,28 @@ export class RoomLogs {
       by: me,
       at: this.clock.now(),
     });
+  }
+
+  /**
+   * The verified state of an open room I am not in, from its log as the server gives a joiner
+   * (`room.directory`); null when the server lists no such open room. The server saying "open" is not
+   * enough: the log must say so (an admin's signed "open" with no "close" after it).
+   */
+  async #joinable(room: string): Promise<LogState | null> {
+    const r = (await this.request("room.directory", { room })).header.listing as Listed | undefined;
+    if (!r || typeof r !== "object" || r.name !== room) return null;
+    const known = (await this.cs.get(`mlog:${room}`)) as { epoch: number; head: string } | undefined;
+    const v = await verifyLog(room, r.log, this.signKeyOf, this.clock.now(), known);
+    if (!v.ok) throw new BackendError("membership", `Not joined: ${v.error}`);
+    if (v.state.members.includes(this.me)) {
+      throw new BackendError("already_member", `You are already in #${room}`);
+    }
+    if (!v.state.open) {
+      throw new BackendError(
+        "room_closed",
+        `Not joined: #${room} is not open by its signed membership log (whatever the server says)`,
+      );
+    }
+    return v.state;
   }
 }

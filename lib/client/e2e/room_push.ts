@@ -2,8 +2,9 @@
  * Pushed room changes as the codec sees them (in order with messages): the room's verified log is
  * read again, a member who left or was kicked makes my chain rotate and their chains go, and a
  * change made by someone else is told with who signed it and whether it checks out
- * (e2e/directory.ts `describeChange`). Runs under the folder's lock.
+ * (e2e/directory.ts `describeChange`; an open room's self-join, open and close too). Runs under the folder's lock.
  */
+import type { LogVerb } from "./body_codec.ts";
 import { MEMBERSHIP_VERBS } from "./directory.ts";
 import { type E2eParts, errorText } from "./parts.ts";
 
@@ -31,9 +32,19 @@ export async function roomChanged(p: E2eParts, h: Record<string, unknown>): Prom
   if ((change === "left" || change === "kicked") && user) {
     await p.rooms.memberLeft(room, user, await p.devices.addresses(user));
   }
-  const verb = MEMBERSHIP_VERBS[change];
+  const verb = openRoomVerb(change, by, user, h.entry) ?? MEMBERSHIP_VERBS[change];
   if (by && by !== p.me && verb) {
     const n = await p.dir.describeChange(h, room, verb, by, user, inLog || !members.includes(p.me));
     p.notice(n.level, n.text);
   }
+}
+
+/** An open room's change (issue 71.12): a self-join ("joined" by the joiner), an open or a close ("updated"). */
+function openRoomVerb(change: string, by: string, user: string, entry: unknown): LogVerb | undefined {
+  if (change === "joined" && by && user === by) return "enter";
+  const action = typeof entry === "object" && entry !== null
+    ? (entry as { action?: unknown }).action
+    : undefined;
+  if (change === "updated" && (action === "open" || action === "close")) return action;
+  return undefined;
 }

@@ -157,8 +157,12 @@ async function join(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
       continue;
     }
     const rooms = f.backend.rooms; // every client sees the JOIN when the backend says (face.ts)
+    // An open room is joined; a room nobody made yet is made (issue 71.12: a closed one is refused).
     await (rooms.join
-      ? rooms.join(t.name!).catch(() => rooms.create(t.name!, []))
+      ? rooms.join(t.name!).catch((e) => {
+        if (e instanceof BackendError && e.code === "no_such_room") return rooms.create(t.name!, []);
+        throw e;
+      })
       : rooms.create(t.name!, []));
   }
 }

@@ -117,6 +117,8 @@ function room(s: ChatState, e: EventOf<"room">): null {
     // Put in a room by someone else: news for the user, wherever they look.
     if (by) s.alert(b, `You are in #${name}: ${members} (added by ${by})`);
     else s.info(b, `You are in #${name}: ${members}`);
+  } else if (user && e.change === "joined" && e.by === e.user) {
+    s.info(b, `${user} joined (an open room); members: ${members}`);
   } else if (user && (e.change === "joined" || e.change === "kicked")) {
     const who = e.by === s.me ? "You" : sanitizeName(e.by ?? "An admin");
     s.info(b, `${who} ${e.change === "joined" ? "added" : "removed"} ${user}; members: ${members}`);

@@ -1,7 +1,8 @@
 /**
  * The room rows of the command table (`COMMANDS` in commands.ts includes them, in this order):
- * `/join`, `/part`, `/room create|kick`, `/invite`, `/names` (a room's members, its admins and who is
- * online), `/rooms` (one's rooms, with their topics), `/topic` (shows, sets or clears a room's topic,
+ * `/join` (an open room by oneself: commands_open_rooms.ts), `/part`, `/room create|kick|open|close`,
+ * `/invite`, `/names` (a room's members, its admins and who is online), `/rooms` (one's rooms, with
+ * their topics, then the server's open rooms), `/topic` (shows, sets or clears a room's topic,
  * end to end: the rooms capability's optional `topic` / `setTopic`). Handlers use the backend's
  * rooms capability (asked through `capability`) and print through the `CommandContext`; they never
  * touch the terminal.
@@ -13,6 +14,7 @@ import { counted } from "../../common/words.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { BackendError, capability } from "../backend.ts";
+import { joinOpen, openOrClose, printOpenRooms } from "./commands_open_rooms.ts";
 
 /** One of my rooms by name, or why not. */
 async function myRoom(ctx: CommandContext, name: string): Promise<RoomInfo> {
@@ -78,13 +80,15 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     name: "join",
     aliases: ["j"],
     usage: "#ROOM",
-    help: "Join a room you belong to and switch to it",
+    help: "Switch to a room you belong to, or join an open room (/list shows them) by yourself",
     permission: "user",
     run: async (ctx, [r]) => {
-      const name = withoutHash(r!);
+      const name = roomName(r!);
       const rooms = capability(ctx.backend, "rooms");
-      if (rooms.join) await rooms.join(name);
-      else if (!(await rooms.list()).some((x) => x.name === name)) {
+      if ((await rooms.list()).some((x) => x.name === name)) {
+        // one of mine: switch to it
+      } else if (rooms.join) return await joinOpen(ctx, rooms, name);
+      else {
         // Only one's own rooms are listed: the server's refusal of its history says whether it exists.
         const e = await ctx.backend.history({ kind: "room", name }, ctx.now()).then(() => null, (e) => e);
         if (e instanceof BackendError && e.code === "no_such_room") {
@@ -117,26 +121,35 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "room",
-    usage: "create|kick NAME USER…",
+    usage: "create|kick|open|close NAME [USER…|TEXT…]",
     help:
-      "Create a room with the given members (add --new when a room for the same people exists), or remove one member (room admins; the room's keys change)",
+      "Create a room (--open: anyone may /join it; --new: even if one for the same people exists), remove a member (admins; keys change), open one with TEXT as its PUBLIC description (not encrypted, unlike /topic; admins), or close it",
     permission: "user",
     run: async (ctx, [sub, name, rest]) => {
-      const words = rest!.split(/\s+/).filter(Boolean);
-      const members = words.filter((w) => w !== "--new").map(user);
       const rooms = capability(ctx.backend, "rooms");
+      if (sub === "open" || sub === "close") {
+        if (sub === "close" && rest) throw new Error("Usage: /room close NAME");
+        return await openOrClose(ctx, rooms, sub, roomName(name!), rest);
+      }
+      const words = [name!, ...(rest ?? "").split(/\s+/)].filter(Boolean);
+      const [room, ...members] = words.filter((w) => w !== "--new" && w !== "--open").map(user);
       if (sub === "kick") {
         if (members.length !== 1) throw new Error("Usage: /room kick NAME USER");
-        await rooms.kick(withoutHash(name!), members[0]!);
-        return ctx.print(`Removed ${members[0]} from #${withoutHash(name!)}`);
+        await rooms.kick(withoutHash(room!), members[0]!);
+        return ctx.print(`Removed ${members[0]} from #${withoutHash(room!)}`);
       }
-      if (sub !== "create") throw new Error("Usage: /room create NAME USER… or /room kick NAME USER");
+      if (sub !== "create" || !room) {
+        throw new Error(
+          "Usage: /room create [--open] NAME [USER…], /room kick NAME USER, /room open|close NAME",
+        );
+      }
       if (!words.includes("--new")) {
         refuseTwinRoom(await rooms.list(), ctx.backend.user, members, "add --new");
       }
-      const info = await rooms.create(withoutHash(name!), members);
+      const info = await rooms.create(withoutHash(room), members);
       ctx.open({ kind: "room", name: info.name }, true);
       ctx.print(`Room #${info.name} created with ${info.members.join(", ")}`);
+      if (words.includes("--open")) await openOrClose(ctx, rooms, "open", info.name);
     },
   },
   {
@@ -169,17 +182,22 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     name: "rooms",
     aliases: ["list"],
     usage: "",
-    help: "The rooms you are a member of, with their members",
+    help:
+      "The rooms you are a member of, with their members, then the server's open rooms you may /join, with their member counts and public descriptions",
     permission: "user",
     run: async (ctx) => {
       const ctl = capability(ctx.backend, "rooms"), rooms = await ctl.list();
-      if (!rooms.length) return ctx.print("You are in no room yet (/room create NAME USER… makes one)");
-      ctx.print(`You are in ${counted(rooms.length, "room")} (/join #ROOM goes there):`);
+      if (!rooms.length) ctx.print("You are in no room yet (/room create NAME USER… makes one)");
+      else ctx.print(`You are in ${counted(rooms.length, "room")} (/join #ROOM goes there):`);
       for (const x of rooms) {
-        ctx.print(`  #${sanitizeName(x.name)}: ${x.members.map(sanitizeName).join(", ")}`);
+        ctx.print(
+          `  #${sanitizeName(x.name)}${x.open ? " (open)" : ""}: ${x.members.map(sanitizeName).join(", ")}`,
+        );
         const t = await topicOf(ctl, x.name, ctx.now());
         if (t) ctx.print(`    topic: ${t}`);
+        if (x.description) ctx.print(`    public description: ${sanitize(x.description)}`);
       }
+      await printOpenRooms(ctx, ctl);
     },
   },
   {

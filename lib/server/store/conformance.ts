@@ -516,6 +516,45 @@ function roomCases(t: Case): void {
     assert.deepEqual(await s.roomLog("y"), []);
   });
 
+  t(
+    "rooms: open rooms (issue 71.12): closed at creation, opened, described, listed with counts, closed again",
+    async (s) => {
+      const mk = (name: string, users: string[]) =>
+        s.createRoom({
+          name,
+          createdBy: users[0]!,
+          createdAt: 1,
+          members: users.map((user, i) => ({ user, sinceSeq: 0, admin: i === 0 })),
+        });
+      await mk("pub", ["a", "b"]);
+      await mk("hidden", ["a"]);
+      await mk("apub", ["c"]);
+      const pub = await s.getRoom("pub");
+      assert.deepEqual([pub?.open, pub?.description], [false, ""], "closed at creation, no description");
+      assert.deepEqual(await s.openRooms(10), []);
+      assert.equal(
+        await s.setRoomPublic("pub", { open: true, description: "Talk about Parley ünïcode" }),
+        true,
+      );
+      assert.equal(await s.setRoomPublic("apub", { open: true }), true);
+      assert.equal(await s.setRoomPublic("nope", { open: true }), false, "no such room");
+      assert.deepEqual(await s.openRooms(10), [
+        { name: "apub", members: 1, description: "" },
+        { name: "pub", members: 2, description: "Talk about Parley ünïcode" },
+      ]);
+      assert.deepEqual((await s.openRooms(1)).map((r) => r.name), ["apub"], "bounded by the limit");
+      await s.addMember("pub", { user: "d", sinceSeq: 5, admin: false });
+      assert.equal((await s.openRooms(10))[1]?.members, 3, "the count follows the members");
+      // the description alone changes; the flag alone changes; members and the description stay
+      assert.equal(await s.setRoomPublic("pub", { description: "new words" }), true);
+      assert.equal(await s.setRoomPublic("pub", { open: false }), true);
+      const closed = await s.getRoom("pub");
+      assert.deepEqual([closed?.open, closed?.description, closed?.members.length], [false, "new words", 3]);
+      assert.deepEqual((await s.openRooms(10)).map((r) => r.name), ["apub"]);
+      assert.equal((await s.roomsOf("b"))[0]?.open, false, "roomsOf() gives the flag too");
+    },
+  );
+
   t("kicks, bans and audit rows", async (s) => {
     await s.addKick({ user: "m", by: "a", at: 10, bannedUntil: null, reason: null });
     await s.addKick({ user: "m", by: "a", at: 20, bannedUntil: 100, reason: "spam" });

@@ -159,4 +159,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE message_keys_mark (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
   INSERT INTO message_keys_mark (id, upto) VALUES (1, 0);
   `,
+  // Open rooms (issue 71.12): anyone may join one by themself; its description is public (shown to
+  // non-members, never encrypted). Rooms made before are closed, with none.
+  `
+  ALTER TABLE rooms ADD COLUMN is_open INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE rooms ADD COLUMN description TEXT NOT NULL DEFAULT '';
+  CREATE INDEX rooms_open ON rooms (name) WHERE is_open = 1;
+  `,
 ];

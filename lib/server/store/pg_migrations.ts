@@ -96,4 +96,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE controls (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, origin TEXT NOT NULL, event TEXT NOT NULL);
   CREATE INDEX controls_at ON controls (at);
   `,
+  // Open rooms (issue 71.12, as the SQLite migration): rooms made before are closed, with no description.
+  `
+  ALTER TABLE rooms ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT false;
+  ALTER TABLE rooms ADD COLUMN description TEXT NOT NULL DEFAULT '';
+  CREATE INDEX rooms_open ON rooms (name) WHERE is_open;
+  `,
 ];

@@ -28,6 +28,7 @@ import { n, PgAccounts, type Row } from "./pg_accounts.ts";
 import type {
   AckSet,
   NewMessage,
+  OpenRoomRow,
   QueueOwner,
   RoomMember,
   RoomRow,
@@ -309,6 +310,8 @@ export class PostgresStore extends PgAccounts implements Store {
       createdBy: r.created_by as string,
       createdAt: n(r.created_at),
       members: rows.map((m) => ({ user: m.user_name as string, sinceSeq: n(m.since_seq), admin: !!m.admin })),
+      open: !!r.is_open,
+      description: r.description as string,
     };
   }
   async addMember(room: string, m: RoomMember): Promise<void> {
@@ -335,6 +338,21 @@ export class PostgresStore extends PgAccounts implements Store {
   async roomLog(room: string): Promise<string[]> {
     const rows = await this.sql`SELECT entry FROM room_log WHERE room = ${room} ORDER BY epoch`;
     return rows.map((r) => r.entry as string);
+  }
+  async setRoomPublic(room: string, p: { open?: boolean; description?: string }): Promise<boolean> {
+    const r = await this.sql`UPDATE rooms SET is_open = COALESCE(${p.open ?? null}::boolean, is_open),
+      description = COALESCE(${p.description ?? null}::text, description) WHERE name = ${room}`;
+    return r.count === 1;
+  }
+  async openRooms(limit: number): Promise<OpenRoomRow[]> {
+    const rows = await this.sql`SELECT r.name, r.description,
+      (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members
+      FROM rooms r WHERE r.is_open ORDER BY r.name LIMIT ${limit}`;
+    return rows.map((r) => ({
+      name: r.name as string,
+      members: n(r.members),
+      description: r.description as string,
+    }));
   }
 
   /** Marks node `id` alive now (every node, every second), saying whether it has a bus. */

@@ -26,6 +26,7 @@ import { classifySqliteError, StoreBroken } from "./store_errors.ts";
 import type {
   AckSet,
   NewMessage,
+  OpenRoomRow,
   QueueOwner,
   RoomMember,
   RoomRow,
@@ -554,6 +555,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
       createdBy: r.created_by as string,
       createdAt: r.created_at as number,
       members,
+      open: r.is_open === 1,
+      description: r.description as string,
     };
   }
   addMember(room: string, m: RoomMember): Promise<void> {
@@ -582,5 +585,29 @@ export class SqliteStore extends SqliteAccounts implements Store {
   roomLog(room: string): Promise<string[]> {
     const rows = this.q("SELECT entry FROM room_log WHERE room = ? ORDER BY epoch").all(room) as Row[];
     return Promise.resolve(rows.map((r) => r.entry as string));
+  }
+  setRoomPublic(room: string, p: { open?: boolean; description?: string }): Promise<boolean> {
+    const c = this.q(
+      `UPDATE rooms SET is_open = COALESCE(:open, is_open), description = COALESCE(:description, description)
+       WHERE name = :room`,
+    ).run({
+      room,
+      open: p.open === undefined ? null : p.open ? 1 : 0,
+      description: p.description ?? null,
+    });
+    return Promise.resolve(Number(c.changes) === 1);
+  }
+  openRooms(limit: number): Promise<OpenRoomRow[]> {
+    const rows = this.q(
+      `SELECT r.name, r.description, (SELECT COUNT(*) FROM room_members m WHERE m.room = r.name) AS members
+       FROM rooms r WHERE r.is_open = 1 ORDER BY r.name LIMIT ?`,
+    ).all(limit) as Row[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        name: r.name as string,
+        members: Number(r.members),
+        description: r.description as string,
+      })),
+    );
   }
 }

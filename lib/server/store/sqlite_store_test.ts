@@ -203,3 +203,27 @@ Deno.test("SqliteStore: the WAL grows with what is written, not to a reserve at 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteStore: the open rooms' migration keeps a database's rooms, closed and undescribed (issue 71.12)", async () => {
+  const { path, remove } = tempDb();
+  try {
+    const db = new DatabaseSync(path);
+    const before = MIGRATIONS.length - 1;
+    for (let i = 0; i < before; i++) db.exec(MIGRATIONS[i]!);
+    db.exec(`PRAGMA user_version = ${before}`);
+    db.exec("INSERT INTO rooms (name, created_by, created_at) VALUES ('old', 'al', 1)");
+    db.exec("INSERT INTO room_members (room, user, since_seq, admin) VALUES ('old', 'al', 0, 1)");
+    db.close();
+    const s = new SqliteStore(path);
+    try {
+      const r = await s.getRoom("old");
+      assert.deepEqual([r?.members.length, r?.open, r?.description], [1, false, ""]);
+      assert.equal(await s.setRoomPublic("old", { open: true, description: "d" }), true);
+      assert.deepEqual(await s.openRooms(5), [{ name: "old", members: 1, description: "d" }]);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    remove();
+  }
+});

@@ -71,6 +71,17 @@ export interface RoomRow {
   createdBy: string;
   createdAt: number;
   members: RoomMember[];
+  /** Anyone may join by themself (issue 71.12); members' clients decide by the room's log, not by this. */
+  open: boolean;
+  /** The room's public description (not encrypted: shown to non-members in the open rooms' list); "" when none. */
+  description: string;
+}
+
+/** One open room as the server lists it to anyone: no member names. */
+export interface OpenRoomRow {
+  name: string;
+  members: number;
+  description: string;
 }
 
 export interface KickRow {
@@ -237,6 +248,13 @@ export interface Store {
   appendRoomLog(room: string, epoch: number, entry: string): Promise<boolean>;
   /** A room's membership log entries (JSON), in epoch order. */
   roomLog(room: string): Promise<string[]>;
+  /**
+   * Sets whether `room` is open and its public description (each when given); false when there is
+   * no such room. Created rooms are closed, with no description.
+   */
+  setRoomPublic(room: string, p: { open?: boolean; description?: string }): Promise<boolean>;
+  /** The open rooms by name, at most `limit`, with their member counts and descriptions. */
+  openRooms(limit: number): Promise<OpenRoomRow[]>;
   // key directory (public keys only)
   putIdentity(user: string, identity: string, spk: string): Promise<void>;
   addPrekeys(user: string, opks: { id: number; pub: string }[]): Promise<void>;
