@@ -212,8 +212,13 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     await tagged.waitFor(/NOTICE alice :.*no_such_user|NOTICE alice :.*carol/);
     await tagged.waitFor(/NOTICE alice :Messages in bob disappear 1h after they are sent/);
     assert.equal(await s.a.client.expiry!({ kind: "user", name: "bob" }), 3600);
+    await s.b.client.createRoom("lobby", []);
+    await s.b.client.setRoomPublic("lobby", { open: true, description: "Say hello" });
     await tagged.send("LIST");
     await tagged.waitFor(/ 322 alice #den 2 :secret-topic-here/);
+    await tagged.waitFor(/ 322 alice #lobby 1 :\[open\] Say hello/);
+    await tagged.send("JOIN #lobby");
+    await tagged.waitFor(/:alice!\S+ JOIN #lobby/);
 
     await assertNoPlaintext(s.t.dir, s.t.lines, [
       "secret-dm-from-irc",

@@ -93,12 +93,21 @@ export async function sendWho(
   c.reply(RPL.ENDOFWHO, mask, "End of /WHO list");
 }
 
-/** LIST: every channel the user is in, with its member count and topic. */
+/**
+ * LIST: every channel the user is in, with its member count and topic, then the server's open rooms
+ * the user is not in (JOIN enters them), with their public description marked `[open]`.
+ */
 export async function sendList(b: ChatBackend, c: IrcConn): Promise<void> {
   c.reply(RPL.LISTSTART, "Channel", "Users  Name");
-  for (const ch of await channels(b)) {
+  const mine = await channels(b);
+  for (const ch of mine) {
     const t = ch.name === BROADCAST_CHANNEL ? null : await b.rooms?.topic?.(withoutHash(ch.name));
     c.reply(RPL.LIST, ch.name, String(ch.members.length), t?.text ?? "");
+  }
+  const joined = new Set(mine.map((ch) => ch.name));
+  for (const r of (await b.rooms?.openRooms?.()) ?? []) {
+    if (r.member || joined.has(`#${r.name}`)) continue;
+    c.reply(RPL.LIST, `#${r.name}`, String(r.members), `[open] ${r.description}`.trimEnd());
   }
   c.reply(RPL.LISTEND, "End of /LIST");
 }
