@@ -476,6 +476,10 @@ Deno.test("architecture: sourceViolations() catches each kind (mutations of real
     ["lib/crypto/keystore.ts", 'import { readFileSync } from "node:fs";', /touch the file system/],
     ["lib/client/video/client_video.ts", 'Deno.env.get("PARLEY_FFMPEG")', /rule 6/],
     ["lib/server/config.ts", "const a = Deno.args;", /rule 6/],
+    // The server's start reads the process only through server.ts's ports (issue 70).
+    ["lib/server/launch.ts", 'Deno.env.get("PARLEY_STORE")', /rule 6/],
+    ["lib/server/launch.ts", "Deno.stdin.isTerminal()", /touch the terminal/],
+    ["lib/server/launch_fds.ts", 'new Deno.Command("prlimit")', /touch processes/],
     [
       "lib/media/render_kitty_test.ts",
       'new URL("../../tests/testdata/x", import.meta.url)',

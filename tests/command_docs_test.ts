@@ -179,8 +179,12 @@ Deno.test("README's server option table lists every option server.ts --help prin
 });
 
 Deno.test("every flag server.ts reads has a row in SERVER_FLAGS (so --help, parsing and README know it)", async () => {
-  // Every function of server.ts that reads flags reads them as `f[…]`, `f.…` or `on(…)`.
-  const src = await Deno.readTextFile(new URL("../server.ts", import.meta.url));
+  // Every function of the server's start (lib/server/launch*.ts, since issue 70) that reads flags reads
+  // them as `f[…]`, `f.…` or `on(…)`.
+  const files = ["launch.ts", "launch_open.ts", "launch_offline.ts", "launch_fds.ts"];
+  const src = (await Promise.all(
+    files.map((f) => Deno.readTextFile(new URL(`../lib/server/${f}`, import.meta.url))),
+  )).join("\n");
   const read = [...src.matchAll(/\bf\["([a-z-]+)"\]|\bf\.([a-z]+)\b|\bon\("([a-z-]+)"\)/g)].map((m) =>
     m[1] ?? m[2] ?? m[3]!
   );

@@ -211,7 +211,7 @@ test({
       }
       // The server's queue is empty for bob: everything was acknowledged after it was stored.
       await tm.type("bob", "/quit");
-      await new Promise((r) => setTimeout(r, 800));
+      await tm.gone("bob"); // its last acks sent before it exits
       const r = await tm.cli("bob", homes.bob!, "read");
       assert.equal(r.out, "");
     } finally {
@@ -252,7 +252,7 @@ test({
       assert.equal(new Set(rows.map((r) => r.mid)).size, 200);
       assert.deepEqual(rows.map((r) => r.text), Array.from({ length: 200 }, (_, i) => `burst ${i + 1}`));
       await tm.type("bob2", "/quit");
-      await new Promise((r) => setTimeout(r, 800));
+      await tm.gone("bob2");
       const r = await tm.cli("bob", homes.bob!, "read");
       assert.equal(r.out, "", "nothing redelivered as new");
     } finally {

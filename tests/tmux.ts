@@ -5,6 +5,7 @@
  */
 import { colsFor } from "../lib/client/tui/testing.ts";
 import {
+  eventually,
   PROGRAM_PERMS,
   rootFile,
   runProgram,
@@ -122,6 +123,15 @@ export class Tmux {
   }
 
   /** Kills the client running in session `name` with SIGKILL (the session stays, the pane dies). */
+  /** Resolves once session `name` is gone: its client exited (after `/quit`), its pane with it. */
+  async gone(name: string, ms = 20_000): Promise<void> {
+    await eventually(
+      () => this.run("has-session", "-t", `=${name}`).then(() => false, () => true),
+      ms,
+      `${name} to exit`,
+    );
+  }
+
   async kill9(user: string, home: string): Promise<void> {
     await new Deno.Command("pkill", { args: ["-9", "-f", `client.ts --user ${user} .*--home ${home} `] })
       .output();

@@ -56,6 +56,6 @@ export function registerAccountCommands(program: Command, io: CliIo, withClient:
         "\nExamples:\n  parley passwd --user alice\n  PARLEY_PASSWORD=… PARLEY_NEW_PASSWORD=… parley passwd --user alice",
     )
     .action(async (...a: unknown[]) => {
-      io.out(await passwdCommand(commandFlags(a[a.length - 1] as Command), io.env, io.prompts));
+      io.out(await passwdCommand(commandFlags(a[a.length - 1] as Command), io.env, io.prompts, io.connect));
     });
 }

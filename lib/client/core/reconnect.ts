@@ -41,16 +41,27 @@ export interface ReconnectHost {
   adopt(s: ServerSession): Promise<void>;
 }
 
+/** The timers the loop waits on: the backoff and a ban's or lockout's end (tests fire them by hand). */
+export interface ReconnectTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(t: unknown): void;
+}
+
+const REAL_TIMERS: ReconnectTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+};
+
 export class Reconnector {
   #reconnecting = false;
   #manual = false;
   /** Set while the backoff waits: `now()` or a ban's end ends the wait early. */
   #wake: (() => void) | null = null;
-  #banTimer: ReturnType<typeof setTimeout> | null = null;
+  #banTimer: unknown = null;
   /** The newest loop's number: an older loop sees it changed and stops. */
   #loops = 0;
 
-  constructor(readonly host: ReconnectHost) {}
+  constructor(readonly host: ReconnectHost, readonly timers: ReconnectTimers = REAL_TIMERS) {}
 
   /** Between a lost connection and the next one taken. */
   get reconnecting(): boolean {
@@ -70,7 +81,7 @@ export class Reconnector {
   /** The backend is closing: the wait and the ban timer end. */
   stop(): void {
     this.#wake?.();
-    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    if (this.#banTimer !== null) this.timers.clear(this.#banTimer);
   }
 
   /** The connection ended (`e`): said (unless asked for), then reconnected as its reason allows. */
@@ -88,7 +99,7 @@ export class Reconnector {
           level: "info",
           text: `Parley reconnects by itself when the ban ends at ${at}; /reconnect tries now`,
         });
-        this.#banTimer = setTimeout(() => this.now(), e.until - host.now() + 1000);
+        this.#banTimer = this.timers.set(() => this.now(), e.until - host.now() + 1000);
       } else {
         // A changed password: the one this client holds is refused now (a try would count toward a lockout).
         const text = e.code === "password_changed"
@@ -105,7 +116,7 @@ export class Reconnector {
     const { host } = this, me = ++this.#loops;
     const superseded = () => me !== this.#loops;
     this.#reconnecting = true;
-    if (this.#banTimer !== null) clearTimeout(this.#banTimer);
+    if (this.#banTimer !== null) this.timers.clear(this.#banTimer);
     this.#banTimer = null;
     host.emit({ type: "connection", state: "offline" });
     let said = "";
@@ -147,7 +158,7 @@ export class Reconnector {
         if (final) {
           this.#reconnecting = false;
           if (err instanceof BackendError && err.until !== undefined && err.until > host.now()) {
-            this.#banTimer = setTimeout(() => this.now(), err.until - host.now() + 1000);
+            this.#banTimer = this.timers.set(() => this.now(), err.until - host.now() + 1000);
           }
           break;
         }
@@ -158,8 +169,8 @@ export class Reconnector {
 
   #wait(ms: number): Promise<void> {
     return new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      this.#wake = () => (clearTimeout(t), r());
+      const t = this.timers.set(r, ms);
+      this.#wake = () => (this.timers.clear(t), r());
     }).finally(() => (this.#wake = null));
   }
 }

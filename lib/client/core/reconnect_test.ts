@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
-import { Reconnector } from "./reconnect.ts";
+import { Reconnector, type ReconnectTimers } from "./reconnect.ts";
 import type { ServerSession } from "./server_session.ts";
 
 interface FakeConn {
@@ -20,16 +20,46 @@ function fakeConn(): FakeConn {
   return c;
 }
 
+/**
+ * The loop's timers by hand: what is waiting (its delay), fired when the test says. A wait no timer
+ * stands behind never ends: "nothing more happens" is no timer pending, not a wall-clock wait.
+ */
+function handTimers() {
+  const waiting = new Map<number, { fn: () => void; ms: number }>();
+  let ids = 0;
+  const timers: ReconnectTimers = {
+    set: (fn, ms) => (waiting.set(++ids, { fn, ms }), ids),
+    clear: (t) => void waiting.delete(t as number),
+  };
+  return {
+    timers,
+    pending: () => [...waiting.values()].map((w) => w.ms),
+    /** Fires the one timer waiting. */
+    fire: () => {
+      assert.equal(waiting.size, 1, "one timer waiting");
+      const [id, w] = [...waiting][0]!;
+      waiting.delete(id);
+      w.fn();
+    },
+  };
+}
+
+/** Lets every promise the fakes resolved run (the fakes do no I/O: one macrotask turn drains them). */
+const settle = () => new Promise<void>((r) => setTimeout(r, 0));
+
+const NOW = Date.UTC(2026, 0, 1, 14, 11);
+
 Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that found it (one connection)", async () => {
   let current: FakeConn = fakeConn();
   const logins: FakeConn[] = [];
   let lost: ((e: Extract<BackendEvent, { type: "disconnected" }>) => Promise<void>) | null = null;
   const adopted: FakeConn[] = [];
   const pending: { reject: (e: Error) => void }[] = []; // the first adopt, while it waits
+  const t = handTimers();
   const re: Reconnector = new Reconnector({
     conn: () => current,
     closed: () => false,
-    now: () => Date.now(),
+    now: () => NOW,
     emit: () => {},
     canReconnect: () => true,
     reconnect: () => {
@@ -50,20 +80,28 @@ Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that
       // The first adopt takes a while; it fails once its connection is dropped.
       return new Promise<void>((_, reject) => void pending.push({ reject }));
     },
-  });
+  }, t.timers);
   lost = (e) => re.lost(e);
   current.closed = true;
   const loop = re.lost({ type: "disconnected", code: "closed", reason: "server restart" });
-  await new Promise((r) => setTimeout(r, backoffDelay(0) + 100)); // the first attempt logs in; adopt pending
+  await settle();
+  assert.deepEqual(t.pending(), [backoffDelay(0)], "the first backoff");
+  t.fire();
+  await settle(); // the first attempt logs in; adopt pending
   assert.equal(logins.length, 1);
   assert.equal(pending.length, 1, "adopting the first session");
   re.now(); // `/reconnect` during the adopt: drops it, a new loop logs in at once
-  await new Promise((r) => setTimeout(r, 50));
+  await settle();
   assert.equal(logins.length, 2);
   pending[0]!.reject(new Error("Connection closed")); // the dropped session's adopt fails
   await loop;
-  await new Promise((r) => setTimeout(r, backoffDelay(1) + 200)); // past the old loop's next backoff
-  assert.equal(logins.length, 2, "no further login (two loops: a second live connection)");
+  await settle();
+  assert.deepEqual(
+    t.pending(),
+    [],
+    "no backoff of the old loop left to end in a login (a second live connection)",
+  );
+  assert.equal(logins.length, 2);
   assert.equal(current, logins[1]);
   assert.equal(logins[1]!.closed, false);
   assert.equal(re.reconnecting, false);
@@ -72,30 +110,33 @@ Deno.test("reconnect: a /reconnect while a session is adopted ends the loop that
 /** A Reconnector whose connection is gone, logging in with `login`; the notices it gives. */
 function downHost(login: () => Promise<never>, closed = () => false) {
   const notices: string[] = [];
+  const t = handTimers();
   const re = new Reconnector({
     conn: () => ({ closed: true, close: () => Promise.resolve() }),
     closed,
-    now: () => Date.now(),
+    now: () => NOW,
     emit: (e) => void (e.type === "notice" && notices.push(e.text)),
     canReconnect: () => true,
     reconnect: login,
     adopt: () => Promise.resolve(),
-  });
-  return { re, notices };
+  }, t.timers);
+  return { re, notices, t };
 }
 
 Deno.test("reconnect: a server down for long is one 'Reconnect failed' line while its reason stays the same", async () => {
   let attempts = 0;
-  const { re, notices } = downHost(() => {
+  const { re, notices, t } = downHost(() => {
     attempts++;
     return Promise.reject(new Error(attempts < 3 ? "Connection refused" : "Wrong password"));
   }, () => attempts >= 5);
-  re.now(); // at once, then with backoff: keep it short by waking each wait
-  while (attempts < 5) {
-    await new Promise((r) => setTimeout(r, 10));
-    re.now();
+  re.now(); // at once, then after each backoff, which the test ends by hand
+  const waited: number[] = [];
+  for (await settle(); attempts < 5; await settle()) {
+    waited.push(...t.pending());
+    t.fire();
   }
   re.stop();
+  assert.deepEqual(waited, [0, 1, 2, 3].map((n) => backoffDelay(n)), "the backoff grows");
   assert.deepEqual(notices, [
     "Reconnect failed: Connection refused (Parley keeps trying; /reconnect tries now)",
     "Reconnect failed: Wrong password (Parley keeps trying; /reconnect tries now)",
@@ -104,18 +145,25 @@ Deno.test("reconnect: a server down for long is one 'Reconnect failed' line whil
 
 Deno.test("reconnect: a refused password stops the loop (no lockout by retries); a lockout is waited out", async () => {
   const answers: Error[] = [
-    new BackendError("locked", "Account carol is locked until 14:12 (in 1 s)", Date.now() + 150),
+    new BackendError("locked", "Account carol is locked until 14:12 (in 1 s)", NOW + 150),
     new BackendError("bad_credentials", "Wrong user name or password"),
   ];
   let attempts = 0;
-  const { re, notices } = downHost(() => Promise.reject(answers[Math.min(attempts++, answers.length - 1)]));
+  const { re, notices, t } = downHost(() =>
+    Promise.reject(answers[Math.min(attempts++, answers.length - 1)])
+  );
   re.now();
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(attempts, 1, "locked: no try before the lockout ends");
-  await new Promise((r) => setTimeout(r, 1500)); // its end (+1 s), then one try
+  await settle();
+  assert.equal(attempts, 1);
+  assert.deepEqual(
+    t.pending(),
+    [150 + 1000],
+    "locked: the next try waits for the lockout's end (+1 s), no sooner",
+  );
+  t.fire(); // its end: one try
+  await settle();
   assert.equal(attempts, 2);
-  await new Promise((r) => setTimeout(r, backoffDelay(0) + backoffDelay(1) + 200));
-  assert.equal(attempts, 2, "a refused password is not tried again by itself");
+  assert.deepEqual(t.pending(), [], "a refused password is not tried again by itself: no timer waits");
   assert.equal(re.reconnecting, false);
   assert.deepEqual(notices, [
     "Reconnect failed: Account carol is locked until 14:12 (in 1 s)",

@@ -96,7 +96,12 @@ async function newPassword(env: ClientEnv, prompts: Prompts, user: string): Prom
 }
 
 /** `parley passwd`: changes the password (or seals this folder under the one changed elsewhere). */
-export async function passwdCommand(f: ConnectFlags, env: ClientEnv, prompts: Prompts): Promise<string> {
+export async function passwdCommand(
+  f: ConnectFlags,
+  env: ClientEnv,
+  prompts: Prompts,
+  login: typeof connectAndLogin = connectAndLogin, // the login port (tests: a core in memory)
+): Promise<string> {
   const t = resolveTarget(f, env);
   const user = t.user ?? "";
   const canonical = normalizeName(user);
@@ -107,10 +112,10 @@ export async function passwdCommand(f: ConnectFlags, env: ClientEnv, prompts: Pr
   const { passwordFile: _file, ...flags } = f; // the password read above is used, not read again
   let c: ChatClient;
   try {
-    c = await connectAndLogin(flags, fixed, prompts);
+    c = await login(flags, fixed, prompts);
   } catch (e) {
     if (!(e instanceof BackendError && e.code === "bad_credentials")) throw e;
-    return await resealHere(flags, env, prompts, old, next);
+    return await resealHere(flags, env, prompts, old, next, login);
   }
   try {
     const remembered = await rememberedToken(t.home, t.server, canonical);
@@ -130,9 +135,10 @@ async function resealHere(
   prompts: Prompts,
   old: string,
   next: string,
+  login: typeof connectAndLogin,
 ): Promise<string> {
   const env2 = { get: (k: string) => (k === "PARLEY_PASSWORD" ? next : env.get(k)) };
-  const c = await connectAndLogin(f, env2, prompts, { keepHistory: false });
+  const c = await login(f, env2, prompts, { keepHistory: false });
   const t = resolveTarget(f, env);
   // The folder's database is named by the server's certificate (any node of the list presents it).
   const nodes = t.nodes ?? [{ host: t.host, port: t.port }];

@@ -51,6 +51,7 @@ export async function launchTui(
   env: ClientEnv,
   prompts: LaunchPrompts,
   run: (backend: ChatBackend, files: ClientFiles) => Promise<void>,
+  login: typeof connectAndLogin = connectAndLogin, // the login port (tests: a core in memory)
 ): Promise<number> {
   const t = resolveTarget(flags, env);
   let user = t.user;
@@ -77,7 +78,7 @@ export async function launchTui(
     try {
       password = await readPassword(flags, env, prompts, user, register); // twice when registering
       const withPw: ClientEnv = { get: (n) => (n === "PARLEY_PASSWORD" ? password : env.get(n)) };
-      const client = await connectAndLogin({ ...flags, user }, withPw, prompts, {
+      const client = await login({ ...flags, user }, withPw, prompts, {
         register,
         ...(register && invite ? { invite } : {}),
       });

@@ -36,11 +36,15 @@ export async function loginAgain(
   env: ClientEnv,
   quiet = false,
   proveDevice?: (nonce: string) => Promise<Record<string, unknown> | null>,
+  ports: { open: typeof openPinned; login: typeof ServerSession.login } = {
+    open: openPinned,
+    login: (o) => ServerSession.login(o),
+  }, // the connection and login ports (tests: in memory)
 ): Promise<ServerSession> {
   const t = resolveTarget(f, env), user = t.user ?? "";
   const password = await readPassword(f, env, {}, user, false);
-  const { conn, server } = await openPinned(t, f, {});
-  return await ServerSession.login({
+  const { conn, server } = await ports.open(t, f, {});
+  return await ports.login({
     conn,
     server,
     user,
