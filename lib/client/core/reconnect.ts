@@ -1,6 +1,7 @@
 /**
  * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
- * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
+ * reconnects with backoff (common/backoff.ts), a server that answers `unavailable` (its store is out of
+ * reach) on the short UNAVAILABLE_BACKOFF; `/reconnect` (`now()`) at once; a ban by itself when it
  * ends (told with its end time), as after a login lockout; a plain kick, a changed password or a
  * password the server refuses never by itself (trying again would only lock the account). Each attempt
  * is said as "connection" events; a failure as a notice, once while its reason stays the same; a new
@@ -9,7 +10,7 @@
  * one before, which takes no further attempt (two loops were two live connections of one client).
  */
 import { BackendError, type BackendEvent } from "../backend.ts";
-import { backoffDelay } from "../../common/backoff.ts";
+import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 import { untilText } from "../../common/parse_time.ts";
 import type { ServerSession } from "./server_session.ts";
 
@@ -41,6 +42,22 @@ export interface ReconnectHost {
   adopt(s: ServerSession): Promise<void>;
 }
 
+/** A back-off's wait: `done` resolves when it is over, or at once after `wake()`. */
+export interface BackoffWait {
+  done: Promise<void>;
+  wake(): void;
+}
+
+/** The real timer's wait. */
+function realWait(ms: number): BackoffWait {
+  let wake = () => {};
+  const done = new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    wake = () => (clearTimeout(t), r());
+  });
+  return { done, wake };
+}
+
 export class Reconnector {
   #reconnecting = false;
   #manual = false;
@@ -50,7 +67,8 @@ export class Reconnector {
   /** The newest loop's number: an older loop sees it changed and stops. */
   #loops = 0;
 
-  constructor(readonly host: ReconnectHost) {}
+  /** `sleep` waits a back-off (injected: tests see the waits asked for); `now()` cuts it short. */
+  constructor(readonly host: ReconnectHost, readonly sleep: (ms: number) => BackoffWait = realWait) {}
 
   /** Between a lost connection and the next one taken. */
   get reconnecting(): boolean {
@@ -109,8 +127,11 @@ export class Reconnector {
     this.#banTimer = null;
     host.emit({ type: "connection", state: "offline" });
     let said = "";
-    for (let attempt = now ? -1 : 0; !host.closed(); attempt++) {
-      if (attempt >= 0) await this.#wait(backoffDelay(attempt));
+    // A server that answered `unavailable` is there and says at once when it can serve again: asked
+    // again on the short schedule, not after a back-off grown through the outage (issue 74).
+    let failures = 0, unavailable = 0;
+    for (let delay = now ? 0 : backoffDelay(0); !host.closed();) {
+      if (delay > 0) await this.#wait(delay);
       if (host.closed()) break;
       if (superseded()) return;
       host.emit({ type: "connection", state: "connecting" });
@@ -130,6 +151,9 @@ export class Reconnector {
         host.emit({ type: "connection", state: "offline" });
         const code = err instanceof BackendError ? err.code : "";
         const final = FINAL.has(code) || REFUSED.has(code);
+        delay = code === "unavailable"
+          ? backoffDelay(unavailable++, UNAVAILABLE_BACKOFF)
+          : backoffDelay(++failures);
         const why = `Reconnect failed: ${err instanceof Error ? err.message : err}`;
         // Said once while it stays the same (a server down for an hour is one line, not a hundred).
         if (why !== said) {
@@ -157,9 +181,8 @@ export class Reconnector {
   }
 
   #wait(ms: number): Promise<void> {
-    return new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      this.#wake = () => (clearTimeout(t), r());
-    }).finally(() => (this.#wake = null));
+    const w = this.sleep(ms);
+    this.#wake = w.wake;
+    return w.done.finally(() => (this.#wake = null));
   }
 }

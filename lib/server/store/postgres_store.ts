@@ -13,6 +13,7 @@ import postgres from "postgres";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
+import { backoffDelay, STORE_RECONNECT } from "../../common/backoff.ts";
 import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
@@ -105,6 +106,9 @@ export class PostgresStore extends PgAccounts implements Store {
       max: o.maxConnections ?? 8,
       onnotice: () => {},
       connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // The client's own back-off grows to 20 s between connects (3^n / 100 s): a database back after a
+      // short outage stayed unused for seconds (issue 74). Its connections are tried again within 250 ms.
+      backoff: (retries: number) => backoffDelay(retries - 1, STORE_RECONNECT) / 1000,
       // PostgreSQL cancels a statement past it (57014: StoreUnavailable, pg_errors.ts).
       connection: { statement_timeout: timeoutMs },
       types: { bytea: BYTEA },
