@@ -79,9 +79,12 @@ export class Driver {
         return ports.reconnect(f.event);
       case "save":
         return ports.save(f.message);
-      case "ack":
-        if (!f.batch.length) return ports.ack(f.acks);
-        return ports.ack(f.acks).catch(() => this.drive({ kind: "ackFailed", messages: f.batch }));
+      case "ack": {
+        // Taken: the server drops what it covers, so none of it can be handed again (engine.ts `shown`).
+        const taken = () => void this.step({ kind: "acked", acks: f.acks });
+        if (!f.batch.length) return ports.ack(f.acks).then(taken);
+        return ports.ack(f.acks).then(taken, () => this.drive({ kind: "ackFailed", messages: f.batch }));
+      }
       case "schedule":
         this.#stopTick ??= ports.every(f.everyMs, () => {
           void this.drive({ kind: "tick", now: ports.now(), connOpen: ports.connOpen() });
