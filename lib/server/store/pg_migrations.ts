@@ -96,4 +96,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE controls (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, origin TEXT NOT NULL, event TEXT NOT NULL);
   CREATE INDEX controls_at ON controls (at);
   `,
+  // The bus protocol each node speaks (bus_event.ts BUS_PROTOCOL), said with its heartbeat; nodes that
+  // do not say it (0.21, 0.22.0: their heartbeat names only id, seen_at and bus) read as 1.
+  `
+  ALTER TABLE nodes ADD COLUMN proto INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
