@@ -3,7 +3,7 @@
  * It holds the engine's state, feeds it one input at a time (`step`: the new state kept, the effects
  * answered; `drive`: the same, carried out) and does through its `DriverPorts` what the engine only
  * says: tell listeners, reconnect, save to the local store, acknowledge over the current connection
- * (a batch the server did not take is fed back as `ackFailed`), run the acknowledgement tick on the
+ * (what the server took is fed back as `acked`, a batch it did not take as `ackFailed`), run the acknowledgement tick on the
  * port's timer (`every`: the one timer of the receive path; time read from the injected clock), purge disappearing
  * messages (a failure said as a notice), send the outbox again. `open` and `send` are the caller's
  * (receiving.ts opens through the codec, chat_client.ts sends): `drive` leaves them alone.
