@@ -155,10 +155,13 @@ export function retryLater(h: SendHost, chain: SendChain): void {
   if (!chain.down) h.notify({ type: "notice", level: "warn", text: STORE_DOWN_TEXT });
   if (!chain.down) chain.tries = 0;
   chain.down = true;
-  chain.retry ??= setTimeout(() => {
+  if (chain.retry) return;
+  const wait = backoffDelay(chain.tries ?? 0, UNAVAILABLE_BACKOFF);
+  chain.tries = (chain.tries ?? 0) + 1;
+  chain.retry = setTimeout(() => {
     chain.retry = null;
     if (!h.conn.closed) flushOutbox(h, chain, chain.each ?? (() => {}));
-  }, backoffDelay(chain.tries = (chain.tries ?? 0) + 1, UNAVAILABLE_BACKOFF));
+  }, wait);
 }
 
 /**
