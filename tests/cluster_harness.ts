@@ -13,16 +13,17 @@ const onCi = Deno.env.get("CI") === "true";
 /**
  * Bus `b` seen through a fault: an incoming event for which `hear` says false is dropped before the
  * node sees it; an outgoing one for which `send` says false is not sent (`send` may also throw, as a
- * bus that refuses it does). Without either, that direction is left as it is.
+ * bus that refuses it does), else sent as `shape` makes it (an older version's event). Without any,
+ * that direction is left as it is.
  */
 export function faultyBus(
   b: Bus,
-  o: { hear?: (e: BusEvent) => boolean; send?: (e: BusEvent) => boolean },
+  o: { hear?: (e: BusEvent) => boolean; send?: (e: BusEvent) => boolean; shape?: (e: BusEvent) => BusEvent },
 ): Bus {
   return {
     node: b.node,
     publish: (e) => {
-      if (o.send?.(e) !== false) b.publish(e);
+      if (o.send?.(e) !== false) b.publish(o.shape ? o.shape(e) : e);
     },
     subscribe: (fn) => b.subscribe((from, e) => o.hear?.(e) === false ? undefined : fn(from, e)),
     close: () => b.close(),

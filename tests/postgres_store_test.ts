@@ -246,3 +246,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "PostgresStore: a database back after an outage answers within a second — the pool's connections are tried again every 250 ms at most, not after a back-off grown to seconds (issue 74)",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const engine = await cluster();
+    const s = await PostgresStore.open(await engine.newDatabase());
+    try {
+      assert.equal(await s.lastSeq(), 0);
+      await engine.down();
+      // Four seconds of calls, each refused (StoreUnavailable): the client's own back-off would be 2–20 s by now.
+      const end = Date.now() + 4000;
+      while (Date.now() < end) {
+        await assert.rejects(s.lastSeq(), (e: Error) => e.name === "StoreUnavailable");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await engine.up();
+      const back = Date.now();
+      for (;;) {
+        try {
+          await s.lastSeq();
+          break;
+        } catch (e) {
+          assert.equal((e as Error).name, "StoreUnavailable");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const took = Date.now() - back;
+      console.log(`answered ${took} ms after PostgreSQL was back`);
+      assert.ok(took < 1500, `answered ${took} ms after PostgreSQL was back`);
+    } finally {
+      await s.close();
+    }
+  },
+});

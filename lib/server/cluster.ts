@@ -5,7 +5,9 @@
  * the rows it stored (a batch of bodies up to CARRY_BYTES), so the others fan them out without reading
  * them back; rows that come ahead of a missing seq wait (`#ahead`) for the event that fills the gap.
  * The store is read only to fill a gap still open GAP_MS later, after a larger batch (an event without
- * rows), and on a heartbeat after one without rows (a last event lost, an outage). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * rows), and on a heartbeat after one without rows (a last event lost, an outage). While a live node
+ * speaks an older bus protocol (its store heartbeat says, bus_event.ts BUS_PROTOCOL: 0.21 refuses rows),
+ * events go without rows, in the shape it takes: a rolling upgrade at full speed. Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
  * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
@@ -20,7 +22,7 @@
 import type { Clock } from "../common/clock.ts";
 import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
-import type { BusRow } from "./bus/bus_event.ts";
+import { BUS_PROTOCOL, type BusRow } from "./bus/bus_event.ts";
 import { fromBase64, toBase64 } from "../common/bytes.ts";
 import type { Core } from "./core.ts";
 import type { CertCheck } from "./cert_check.ts";
@@ -106,6 +108,9 @@ export class Cluster {
   /** Nodes alive by their store heartbeat at the last look (each tick looks again). */
   #alive = new Set<string>();
   #looking = false;
+  /** Live nodes speaking an older bus protocol (store heartbeats, each tick): `msg` events go in their shape. */
+  #older: string[] = [];
+  #lookingProtocols = false;
   readonly #controls: ControlLog | undefined;
   /** The last control applied from the store; null while a look is under way. */
   #controlCursor: number | null = 0;
@@ -127,6 +132,7 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.#cursor = await this.core.store.lastSeq();
+    await this.#lookProtocols(this.clock.now()); // an older node already running hears the first event
     this.#controlCursor = (await this.#controls?.last()) ?? 0;
     this.bus.subscribe((from, e) => this.#on(from, e));
     this.core.hub.link = this;
@@ -206,7 +212,8 @@ export class Cluster {
   #tell(rows: readonly StoredMessage[]): void {
     const seq = rows[rows.length - 1]!.seq;
     try {
-      return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
+      // A node of an older protocol refuses rows (bus_event.ts BUS_PROTOCOL): every node reads them then.
+      if (!this.#older.length) return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
     } catch { /* too large for the bus (NATS max_payload): without the rows */ }
     try {
       this.bus.publish({ t: "msg", seq });
@@ -278,6 +285,11 @@ export class Cluster {
     }, 0);
   }
 
+  /** Live nodes that speak an older bus protocol (their `msg` events are sent in its shape). */
+  get olderNodes(): readonly string[] {
+    return this.#older;
+  }
+
   /** Other nodes heard from recently. */
   get remoteNodes(): number {
     return this.#remote.size;
@@ -301,6 +313,7 @@ export class Cluster {
       if (now - n.seen > this.#timeoutMs && !this.#alive.has(node)) this.#setRemote(node, null);
     }
     void this.#lookAlive(now);
+    void this.#lookProtocols(now);
     void this.#applyControls();
     if (!this.#heard || this.#readFailed) void this.catchUp(); // a last event may have been lost
     this.#heard = false;
@@ -316,6 +329,33 @@ export class Cluster {
       this.#alive = new Set();
     } finally {
       this.#looking = false;
+    }
+  }
+
+  /**
+   * Which live nodes speak an older bus protocol, from their store heartbeats (a rolling upgrade): said
+   * when that changes. A store that cannot say leaves the last answer.
+   */
+  async #lookProtocols(now: number): Promise<void> {
+    const look = this.core.store.nodeProtocols;
+    if (!look || this.#lookingProtocols) return;
+    this.#lookingProtocols = true;
+    try {
+      const protos = await look.call(this.core.store, this.node, now, this.#timeoutMs);
+      const older = [...protos].filter(([, p]) => p < BUS_PROTOCOL).map(([id]) => id).sort();
+      if (older.join() !== this.#older.join()) {
+        this.core.log.info("cluster.protocol", {
+          older: older.join(",") || "none",
+          hint: older.length
+            ? "nodes of an older version: messages are announced without their rows until every node is upgraded"
+            : "every node speaks this version: messages travel with their rows",
+        });
+      }
+      this.#older = older;
+    } catch {
+      /* the store out of reach: as last seen */
+    } finally {
+      this.#lookingProtocols = false;
     }
   }
 

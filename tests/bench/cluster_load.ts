@@ -63,6 +63,10 @@ async function withCluster<T>(
     for (let i = 0; i < 3; i++) {
       dirs.push(await Deno.makeTempDir({ prefix: "parley-bench-node-" }));
       if (!key) await Deno.writeTextFile(key = `${dirs[0]}/shared-cluster.key`, newClusterKeyText());
+      // One certificate on every node: the database records the first node's key and refuses another.
+      for (const f of i ? ["cert.pem", "key.pem"] : []) {
+        await Deno.copyFile(`${dirs[0]}/${f}`, `${dirs[i]}/${f}`);
+      }
       nodes.push(
         await startServer(dirs[i]!, ["--store", url, "--bus", eng.nats.url, "--cluster-key-file", key]),
       );

@@ -3,7 +3,7 @@
  * It holds the engine's state, feeds it one input at a time (`step`: the new state kept, the effects
  * answered; `drive`: the same, carried out) and does through its `DriverPorts` what the engine only
  * says: tell listeners, reconnect, save to the local store, acknowledge over the current connection
- * (a batch the server did not take is fed back as `ackFailed`), run the acknowledgement tick on the
+ * (what the server took is fed back as `acked`, a batch it did not take as `ackFailed`), run the acknowledgement tick on the
  * port's timer (`every`: the one timer of the receive path; time read from the injected clock), purge disappearing
  * messages (a failure said as a notice), send the outbox again. `open` and `send` are the caller's
  * (receiving.ts opens through the codec, chat_client.ts sends): `drive` leaves them alone.
@@ -79,9 +79,12 @@ export class Driver {
         return ports.reconnect(f.event);
       case "save":
         return ports.save(f.message);
-      case "ack":
-        if (!f.batch.length) return ports.ack(f.acks);
-        return ports.ack(f.acks).catch(() => this.drive({ kind: "ackFailed", messages: f.batch }));
+      case "ack": {
+        // Taken: the server drops what it covers, so none of it can be handed again (engine.ts `shown`).
+        const taken = () => void this.step({ kind: "acked", acks: f.acks });
+        if (!f.batch.length) return ports.ack(f.acks).then(taken);
+        return ports.ack(f.acks).then(taken, () => this.drive({ kind: "ackFailed", messages: f.batch }));
+      }
       case "schedule":
         this.#stopTick ??= ports.every(f.everyMs, () => {
           void this.drive({ kind: "tick", now: ports.now(), connOpen: ports.connOpen() });

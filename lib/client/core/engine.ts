@@ -20,6 +20,10 @@
  *   batch acknowledged every `ACK_EVERY_MS` (`tick`; a batch the server did not take goes back in
  *   front); the same tick purges disappearing messages. A new connection starts afresh: what the old
  *   one handed out is redelivered by the server.
+ * - Shown once (issue 74): while a UI follows, every message handed to it is remembered (`shown`,
+ *   across connections) until the server confirms its acknowledgement (`acked`). One the server hands
+ *   again under the same seq — after a reconnect, a failover to another node — is not opened, saved
+ *   nor told again; it only goes with the next acknowledgement. The one home of that rule.
  * - Events: while a UI follows, a lost connection reconnects instead of being told; after catching
  *   up, the outbox is sent again in order with the same mids (`resend`). The outbox's own rules
  *   (drop on the answer, failed after `POISON_DROPS`, one-shot or kept) are engine_outbox.ts.
@@ -62,6 +66,8 @@ export interface EngineState {
   readonly control: readonly Seen[];
   /** Handed to a following UI, acknowledged at the next tick. */
   readonly batch: Run<ChatMessage>;
+  /** Seqs handed to a following UI whose acknowledgement the server has not confirmed, by conversation, ascending; kept across connections. */
+  readonly shown: Readonly<Record<string, Run<number>>>;
 }
 
 /** What opening one envelope gave (the codec's answer, told back by the driver). */
@@ -89,6 +95,8 @@ export type Input =
   /** The tick: `connOpen` whether the current connection can carry an ack. */
   | { kind: "tick"; now: number; connOpen: boolean }
   | { kind: "ackFailed"; messages: readonly ChatMessage[] }
+  /** The server took these acknowledgements. */
+  | { kind: "acked"; acks: readonly Seen[] }
   /** An event of the core's parts or the codec. */
   | { kind: "event"; event: BackendEvent }
   /** The user sends a text: `online` whether the connection is up, `kept` whether an outbox exists. */
@@ -127,6 +135,7 @@ export function initial(me: string): EngineState {
     unacked: {},
     control: [],
     batch: Run.empty(),
+    shown: {},
   };
 }
 
@@ -145,16 +154,21 @@ export function step(st: EngineState, input: Input): Step {
     }
     case "envelope":
       if (st.phase === "syncing") return { state: { ...st, queue: st.queue.with(input.env) }, effects: [] };
+      if (wasShown(st, input.env)) return { state: handedAgain(st, input.env), effects: [] };
       return { state: st, effects: [{ kind: "open", env: input.env, replay: false }] };
     case "syncStart":
       if (st.phase === "syncing") throw new Error("A sync is already under way on this connection");
       return { state: { ...st, phase: "syncing", queue: Run.empty() }, effects: [] };
-    case "syncEnd":
+    case "syncEnd": {
       if (input.session !== st.session) return { state: st, effects: [] };
-      return {
-        state: { ...st, phase: "live", queue: Run.empty() },
-        effects: st.queue.items().map((env) => ({ kind: "open", env, replay: true })),
-      };
+      let next: EngineState = { ...st, phase: "live", queue: Run.empty() };
+      const effects: Effect[] = [];
+      for (const env of st.queue.items()) {
+        if (wasShown(st, env)) next = handedAgain(next, env);
+        else effects.push({ kind: "open", env, replay: true });
+      }
+      return { state: next, effects };
+    }
     case "opened":
       return opened(st, input.env, input.replay, input.opening);
     case "caughtUp": {
@@ -162,7 +176,8 @@ export function step(st: EngineState, input: Input): Step {
         ? input.messages.map((message) => ({ kind: "emit", event: { type: "message", message } }))
         : [];
       const batch = st.following ? input.messages.reduce((b, m) => b.with(m), st.batch) : st.batch;
-      return { state: { ...st, batch }, effects: [...told, { kind: "resend" }] };
+      const shown = input.messages.reduce((s, m) => showing(s, st, m), st.shown);
+      return { state: { ...st, batch, shown }, effects: [...told, { kind: "resend" }] };
     }
     case "ack":
       return acknowledge(st, input.messages, []);
@@ -175,6 +190,8 @@ export function step(st: EngineState, input: Input): Step {
     }
     case "ackFailed":
       return { state: { ...st, batch: Run.of([...input.messages, ...st.batch.items()]) }, effects: [] };
+    case "acked":
+      return { state: acked(st, input.acks), effects: [] };
     case "event":
       return told(st, input.event);
     case "sendRequest": {
@@ -198,21 +215,66 @@ function told(st: EngineState, event: BackendEvent): Step {
   if (st.following && event.type === "disconnected") {
     return { state: st, effects: [{ kind: "reconnect", event }] };
   }
-  const batch = st.following && event.type === "message" ? st.batch.with(event.message) : st.batch;
-  return { state: { ...st, batch }, effects: [{ kind: "emit", event }] };
+  if (!st.following || event.type !== "message") return { state: st, effects: [{ kind: "emit", event }] };
+  const m = event.message;
+  return {
+    state: { ...st, batch: st.batch.with(m), shown: showing(st.shown, st, m) },
+    effects: [{ kind: "emit", event }],
+  };
+}
+
+/** `shown` with `m` handed to a following UI (a seq of a history page or my own send: none). */
+function showing(shown: EngineState["shown"], st: EngineState, m: ChatMessage): EngineState["shown"] {
+  if (!st.following || !(m.seq > 0)) return shown;
+  const conv = convOf(st.me, m), run = shown[conv] ?? Run.empty<number>();
+  const last = run.at(run.length - 1);
+  if (last !== undefined && m.seq <= last) return shown; // already there (seqs of a conversation rise)
+  return { ...shown, [conv]: run.with(m.seq) };
+}
+
+/** The conversation an envelope belongs to. */
+function convOfEnv(st: EngineState, env: SealedEnvelope): string {
+  return convOf(st.me, { seq: env.seq, mid: env.mid, ts: env.ts, from: env.from, to: env.to, text: "" });
+}
+
+/** Whether `env`'s seq was handed to the UI already (a binary search of its conversation's run). */
+function wasShown(st: EngineState, env: SealedEnvelope): boolean {
+  const run = st.shown[convOfEnv(st, env)];
+  if (!run) return false;
+  for (let lo = 0, hi = run.length - 1; lo <= hi;) {
+    const mid = (lo + hi) >> 1, x = run.at(mid)!;
+    if (x === env.seq) return true;
+    if (x < env.seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** A message handed again (same seq): not opened, saved nor told; acknowledged with the next batch. */
+function handedAgain(st: EngineState, env: SealedEnvelope): EngineState {
+  const m: ChatMessage = { seq: env.seq, mid: env.mid, ts: env.ts, from: env.from, to: env.to, text: "" };
+  if (st.following) return { ...st, batch: st.batch.with(m) };
+  return { ...st, control: [...st.control, { conv: convOfEnv(st, env), seq: env.seq }] };
+}
+
+/** The server took `acks`: their seqs and those before them are no longer waited for. */
+function acked(st: EngineState, acks: readonly Seen[]): EngineState {
+  let shown = st.shown;
+  for (const a of acks) {
+    const run = shown[a.conv];
+    if (!run) continue;
+    const rest = run.items().filter((x) => x > a.seq);
+    const next = { ...shown };
+    if (rest.length) next[a.conv] = Run.of(rest);
+    else delete next[a.conv];
+    shown = next;
+  }
+  return shown === st.shown ? st : { ...st, shown };
 }
 
 /** An envelope was opened: saved before it is told, a control message or an unreadable one kept for the ack. */
 function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Opening): Step {
-  const conv = convOf(st.me, {
-    seq: env.seq,
-    mid: env.mid,
-    ts: env.ts,
-    from: env.from,
-    to: env.to,
-    text: "",
-  });
-  const seen = { conv, seq: env.seq };
+  const seen = { conv: convOfEnv(st, env), seq: env.seq };
   switch (o.kind) {
     case "message": {
       const m = o.message, key = convOf(st.me, m);

@@ -1,6 +1,6 @@
 /**
  * Test helper for the receiving path: a `ClientHost` over a scripted connection (no store, user
- * "bob"), its engine a `Driver` whose ports do nothing but what the test gives (`emit`, `ack`).
+ * "bob"), its engine a `Driver` whose ports do nothing but what the test gives (`emit`, `ack`, `save`).
  */
 import { ManualClock } from "../../common/clock.ts";
 import type { BackendEvent, Role } from "../backend.ts";
@@ -9,10 +9,15 @@ import type { Connection } from "../session/connection.ts";
 import { Driver, type DriverPorts } from "./driver.ts";
 import { ServerLink } from "./server_link.ts";
 
-/** Bob's host on `conn`: `emit` hears the engine's events, `ack` carries its acknowledgements. */
+/** Bob's host on `conn`: `emit` hears the engine's events, `ack` carries its acknowledgements, `save` its saves. */
 export function testHost(
   conn: Connection,
-  o: { codec?: BodyCodec; emit?: (e: BackendEvent) => void; ack?: DriverPorts["ack"] } = {},
+  o: {
+    codec?: BodyCodec;
+    emit?: (e: BackendEvent) => void;
+    ack?: DriverPorts["ack"];
+    save?: DriverPorts["save"];
+  } = {},
 ) {
   const emit = o.emit ?? (() => {});
   return {
@@ -28,7 +33,7 @@ export function testHost(
     engine: new Driver("bob", {
       emit,
       reconnect: () => {},
-      save: () => {},
+      save: o.save ?? (() => {}),
       ack: o.ack ?? (() => Promise.resolve()),
       purge: () => {},
       resend: () => {},

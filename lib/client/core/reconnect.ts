@@ -1,6 +1,7 @@
 /**
  * `Reconnector`: the core's way back (chat_client.ts) after the connection ends. A network loss or server restart
- * reconnects with backoff (common/backoff.ts); `/reconnect` (`now()`) at once; a ban by itself when it
+ * reconnects with backoff (common/backoff.ts), a server that answers `unavailable` (its store is out of
+ * reach) on the short UNAVAILABLE_BACKOFF; `/reconnect` (`now()`) at once; a ban by itself when it
  * ends (told with its end time), as after a login lockout; a plain kick, a changed password or a
  * password the server refuses never by itself (trying again would only lock the account). Each attempt
  * is said as "connection" events; a failure as a notice, once while its reason stays the same; a new
@@ -9,7 +10,7 @@
  * one before, which takes no further attempt (two loops were two live connections of one client).
  */
 import { BackendError, type BackendEvent } from "../backend.ts";
-import { backoffDelay } from "../../common/backoff.ts";
+import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 import { untilText } from "../../common/parse_time.ts";
 import type { ServerSession } from "./server_session.ts";
 
@@ -120,8 +121,12 @@ export class Reconnector {
     this.#banTimer = null;
     host.emit({ type: "connection", state: "offline" });
     let said = "";
-    for (let attempt = now ? -1 : 0; !host.closed(); attempt++) {
-      if (attempt >= 0) await this.#wait(backoffDelay(attempt));
+    // A server that answered `unavailable` is there and says at once when it can serve again: asked
+    // again on the short schedule, not after a back-off grown through the outage (issue 74).
+    // `failures` counts the waits taken: a loop begun at once (`now`) has taken none before its first retry.
+    let failures = now ? -1 : 0, unavailable = 0;
+    for (let delay = now ? 0 : backoffDelay(0); !host.closed();) {
+      if (delay > 0) await this.#wait(delay);
       if (host.closed()) break;
       if (superseded()) return;
       host.emit({ type: "connection", state: "connecting" });
@@ -141,6 +146,9 @@ export class Reconnector {
         host.emit({ type: "connection", state: "offline" });
         const code = err instanceof BackendError ? err.code : "";
         const final = FINAL.has(code) || REFUSED.has(code);
+        delay = code === "unavailable"
+          ? backoffDelay(unavailable++, UNAVAILABLE_BACKOFF)
+          : backoffDelay(++failures);
         const why = `Reconnect failed: ${err instanceof Error ? err.message : err}`;
         // Said once while it stays the same (a server down for an hour is one line, not a hundred).
         if (why !== said) {

@@ -184,3 +184,38 @@ Deno.test("reconnect: a password changed elsewhere says to start again with it, 
   await re.lost({ type: "disconnected", code: "kicked", reason: "You were kicked" });
   assert.deepEqual(notices.at(-1), "Type /reconnect to connect again");
 });
+
+Deno.test("reconnect: a server that answers `unavailable` is asked again on the short schedule, not a grown back-off", async () => {
+  const waits: number[] = [];
+  let attempts = 0;
+  const answers = [
+    new Error("Connection refused"), // the node restarting: the usual back-off
+    ...Array.from(
+      { length: 5 },
+      () => new BackendError("unavailable", "The server cannot store messages right now"),
+    ),
+  ];
+  const re = new Reconnector({
+    conn: () => ({ closed: true, close: () => Promise.resolve() }),
+    closed: () => false,
+    now: () => Date.now(),
+    emit: () => {},
+    canReconnect: () => true,
+    reconnect: () => {
+      const a = answers[attempts++];
+      return a ? Promise.reject(a) : Promise.resolve({ conn: fakeConn() } as unknown as ServerSession);
+    },
+    adopt: () => Promise.resolve(),
+  }, { set: (fn, ms) => (waits.push(ms), queueMicrotask(fn), 0), clear: () => {} });
+  await re.lost({ type: "disconnected", code: "closed", reason: "server restart" });
+  assert.equal(attempts, 7, "six refusals, then the session");
+  assert.deepEqual(waits.slice(0, 2), [backoffDelay(0), backoffDelay(1)], "a refused connection backs off");
+  const short = waits.slice(2);
+  assert.equal(short.length, 5);
+  // 250 ms growing to 1 s, each ±25 %: never the 4 s, 8 s, 16 s … a connection refused that long would wait.
+  for (const [i, ms] of short.entries()) {
+    const base = Math.min(1000, 250 * 2 ** i);
+    assert.ok(ms >= base * 0.75 && ms <= base * 1.25, `wait ${i}: ${ms} ms, about ${base}`);
+  }
+  assert.equal(re.reconnecting, false);
+});

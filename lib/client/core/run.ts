@@ -41,4 +41,9 @@ export class Run<T> {
   first(): T | undefined {
     return this.length ? this.#items[0] : undefined;
   }
+
+  /** The item at `i` (undefined past the end), without copying the run. */
+  at(i: number): T | undefined {
+    return i >= 0 && i < this.length ? this.#items[i] : undefined;
+  }
 }

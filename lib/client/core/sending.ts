@@ -13,11 +13,13 @@
  *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it;
  *   a refusal for speed waits and sends it again (session/rate_wait.ts). "The server cannot store
  *   messages right now" (`unavailable`, issue 74) leaves it in the outbox, answered as pending: said
- *   once (until a send goes through), and the outbox sent again every STORE_RETRY_MS (`retryLater`).
+ *   once (until a send goes through), and the outbox sent again soon, on common/backoff.ts's
+ *   UNAVAILABLE_BACKOFF (250 ms growing to 1 s, jittered: `retryLater`).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
 import { randomId } from "../../common/random.ts";
+import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e2e/mod.ts";
@@ -141,19 +143,25 @@ export interface SendChain {
   down?: boolean;
   /** The outbox's next try while the server cannot store messages. */
   retry?: ReturnType<typeof setTimeout> | null;
+  /** Tries answered `unavailable` since a send last went through (the retry's back-off). */
+  tries?: number;
 }
 
-/** How often the outbox is sent again while the server cannot store messages, ms. */
-export const STORE_RETRY_MS = 1000;
-
-/** The server cannot store messages now: said once, the outbox sent again in STORE_RETRY_MS. */
+/**
+ * The server cannot store messages now: said once, the outbox sent again soon (UNAVAILABLE_BACKOFF:
+ * the store's return is seen within about a second, and clients told at once do not all come back at once).
+ */
 export function retryLater(h: SendHost, chain: SendChain): void {
   if (!chain.down) h.notify({ type: "notice", level: "warn", text: STORE_DOWN_TEXT });
+  if (!chain.down) chain.tries = 0;
   chain.down = true;
-  chain.retry ??= setTimeout(() => {
+  if (chain.retry) return;
+  const wait = backoffDelay(chain.tries ?? 0, UNAVAILABLE_BACKOFF);
+  chain.tries = (chain.tries ?? 0) + 1;
+  chain.retry = setTimeout(() => {
     chain.retry = null;
     if (!h.conn.closed) flushOutbox(h, chain, chain.each ?? (() => {}));
-  }, STORE_RETRY_MS);
+  }, wait);
 }
 
 /**

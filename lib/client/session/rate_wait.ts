@@ -7,6 +7,7 @@
  * server cannot store messages right now" for a scripted send (`untilStored`, cli/messages.ts).
  */
 import { BackendError } from "../backend.ts";
+import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 
 /** How long one request may keep being refused for speed before the refusal is the answer, ms. */
 export const RATE_PATIENCE_MS = 60_000;
@@ -20,8 +21,9 @@ export const STORE_PATIENCE_MS = 60_000;
 
 /**
  * `fn`'s answer, asked again while the server answers `unavailable` (it cannot store messages now:
- * its database is out of reach), after 1 s, doubling to at most 5 s a pause, until `patienceMs` in
- * all; `waiting` is called before the first pause only. `fn` sends with the same mid each time.
+ * its database is out of reach), on common/backoff.ts's UNAVAILABLE_BACKOFF (250 ms growing to 1 s a
+ * pause, jittered), until `patienceMs` in all; `waiting` is called before the first pause only. `fn`
+ * sends with the same mid each time.
  */
 export async function untilStored<T>(
   fn: () => Promise<T>,
@@ -29,14 +31,14 @@ export async function untilStored<T>(
   patienceMs = STORE_PATIENCE_MS,
 ): Promise<T> {
   let waited = 0;
-  for (let pause = 1000;; pause = Math.min(5000, pause * 2)) {
+  for (let tries = 0;; tries++) {
     try {
       return await fn();
     } catch (e) {
       const later = e instanceof BackendError && e.code === "unavailable";
       if (!later || waited >= patienceMs) throw e;
       if (waited === 0) waiting();
-      const p = Math.min(pause, patienceMs - waited);
+      const p = Math.min(backoffDelay(tries, UNAVAILABLE_BACKOFF), patienceMs - waited);
       await sleep(p);
       waited += p;
     }

@@ -1,9 +1,18 @@
 /**
  * What one server node tells the others over the bus (`BusEvent`, and the `PresenceEntry` of a
- * presence event): the bus (bus.ts), its seal (seal.ts) and its schema (bus_schema.ts) all speak
- * it, so it stands below them. bus.ts exports these types too. Types only.
+ * presence event) and which version of it (`BUS_PROTOCOL`): the bus (bus.ts), its seal (seal.ts)
+ * and its schema (bus_schema.ts) all speak it, so it stands below them. bus.ts exports these types
+ * too. Types and one constant.
  */
 import type { Outbound } from "../../protocol/messages.ts";
+
+/**
+ * The bus protocol this node speaks, said with its heartbeat in PostgreSQL (postgres_store.ts): 1 —
+ * 0.21 and 0.22.0, which do not say it — takes a `msg` event only without rows (0.21 refuses one
+ * with them); 2 takes rows. While a live node speaks an older one, `msg` events go in its shape
+ * (cluster.ts), so a rolling upgrade delivers at full speed.
+ */
+export const BUS_PROTOCOL = 2;
 
 export interface PresenceEntry {
   user: string;

@@ -102,4 +102,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE rooms ADD COLUMN description TEXT NOT NULL DEFAULT '';
   CREATE INDEX rooms_open ON rooms (name) WHERE is_open;
   `,
+  // The bus protocol each node speaks (bus_event.ts BUS_PROTOCOL), said with its heartbeat; nodes that
+  // do not say it (0.21, 0.22.0: their heartbeat names only id, seen_at and bus) read as 1.
+  `
+  ALTER TABLE nodes ADD COLUMN proto INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

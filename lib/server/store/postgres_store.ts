@@ -13,6 +13,8 @@ import postgres from "postgres";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import { PG_MIGRATIONS } from "./pg_migrations.ts";
+import { BUS_PROTOCOL } from "../bus/bus_event.ts";
+import { backoffDelay, STORE_RECONNECT } from "../../common/backoff.ts";
 import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
@@ -106,6 +108,9 @@ export class PostgresStore extends PgAccounts implements Store {
       max: o.maxConnections ?? 8,
       onnotice: () => {},
       connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // The client's own back-off grows to 20 s between connects (3^n / 100 s): a database back after a
+      // short outage stayed unused for seconds (issue 74). Its connections are tried again within 250 ms.
+      backoff: (retries: number) => backoffDelay(retries - 1, STORE_RECONNECT) / 1000,
       // PostgreSQL cancels a statement past it (57014: StoreUnavailable, pg_errors.ts).
       connection: { statement_timeout: timeoutMs },
       types: { bytea: BYTEA },
@@ -355,10 +360,17 @@ export class PostgresStore extends PgAccounts implements Store {
     }));
   }
 
-  /** Marks node `id` alive now (every node, every second), saying whether it has a bus. */
-  async heartbeat(id: string, bus: boolean, now: number): Promise<void> {
-    await this.sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${now}, ${bus})
-      ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, bus = excluded.bus`;
+  /** Marks node `id` alive now (every node, every second), saying whether it has a bus and its bus protocol. */
+  async heartbeat(id: string, bus: boolean, now: number, proto = BUS_PROTOCOL): Promise<void> {
+    await this.sql`INSERT INTO nodes (id, seen_at, bus, proto) VALUES (${id}, ${now}, ${bus}, ${proto})
+      ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, bus = excluded.bus, proto = excluded.proto`;
+  }
+  /** Other nodes heard from within `withinMs` of `now`, with the bus protocol each speaks (1: not said). */
+  async nodeProtocols(except: string, now: number, withinMs: number): Promise<Map<string, number>> {
+    const rows = await this.sql`SELECT id, proto FROM nodes WHERE id <> ${except} AND seen_at > ${
+      now - withinMs
+    }`;
+    return new Map(rows.map((r) => [r.id as string, n(r.proto)]));
   }
   /** Every other node this store knows (a row in `nodes`: running, or stopped without leaving), by id. */
   async knownNodes(except: string): Promise<string[]> {
