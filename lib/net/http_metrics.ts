@@ -6,7 +6,7 @@
  *
  * Issue 69 N1: a `Deno.listen` accept loop (tls_server.ts `acceptLoop`: a failed accept, EMFILE
  * included, backs off and never ends the loop) instead of `Deno.serve`, so that the port holds at
- * most `maxConns` descriptors (server.ts counts them in the fd budget, fd_budget.ts): at the cap a
+ * most `maxConns` descriptors (launch_fds.ts counts them in the fd budget, fd_budget.ts): at the cap a
  * new connection takes the place of the oldest one still sending its request head, or is closed
  * at once when none is; a request head must arrive whole (at most `MAX_HEAD_BYTES`) within
  * `headerMs`; one request a connection, answered with `Connection: close`.
@@ -14,7 +14,7 @@
 import { splitHostPort } from "../common/host_port.ts";
 import { acceptLoop } from "./tls_server.ts";
 
-/** Connections the listener holds at most (server.ts adds them, and the listener, to the fd budget). */
+/** Connections the listener holds at most (launch_fds.ts adds them, and the listener, to the fd budget). */
 export const METRICS_MAX_CONNS = 16;
 /** Time from accept to a whole request head, ms. */
 export const METRICS_HEADER_MS = 5000;

@@ -1,6 +1,6 @@
 /**
  * Server console commands (one table: name, arguments, help). `runConsoleLine` turns one typed
- * line into text for the operator; server.ts feeds it stdin lines. Actions run as "console".
+ * line into text for the operator; launch.ts feeds it the console port's lines. Actions run as "console".
  * A command's `args` is its usage and its check: the line is split by it (lib/common/usage.ts, as
  * the TUI does), and too few or too many words answer "Usage: /NAME ARGS" before `run` is called.
  */

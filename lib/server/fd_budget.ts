@@ -3,7 +3,7 @@
  * hold counts — what the process already has open at start (store, log, certificate, runtime),
  * relayed files kept open, each ffmpeg's pipes, the connections refused with a frame beyond the
  * cap, a little slack for short-lived ones (probes, accepts closed at once), the `--metrics`
- * listener and its connections (net/http_metrics.ts's cap) — and connections get what is left. server.ts reads the limit and the descriptors open (prlimit, /proc) and applies it.
+ * listener and its connections (net/http_metrics.ts's cap) — and connections get what is left. server.ts reads the limit and the descriptors open (prlimit, /proc); launch_fds.ts applies it.
  */
 
 /** Pipes a running ffmpeg holds in the server (stdout, stderr). */

@@ -1,5 +1,5 @@
 /**
- * The server's flags — one table (issue 35) that server.ts parses with (`parseOptions`), prints
+ * The server's flags — one table (issue 35) that launch.ts parses with (`parseOptions`), prints
  * as `--help`'s option list (`flagHelp`) and README's "Server options" table is checked against
  * (tests/command_docs_test.ts). Adding a flag is one row here. Pure: nothing here
  * reads flags or the environment. Flags are a fixed contract: add rows, never rename one.

@@ -507,7 +507,7 @@ export class ParleyServer {
     };
   }
 
-  /** What a shutdown under way waits for now (logged when server.ts's stop bound cuts it short). */
+  /** What a shutdown under way waits for now (logged when launch.ts's stop bound cuts it short). */
   get shutdownStep(): string | null {
     return this.#closingStep;
   }

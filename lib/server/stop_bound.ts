@@ -1,5 +1,5 @@
 /**
- * A stop within a bound (issue 74): server.ts's `stop()` runs its steps (the metrics listener, the
+ * A stop within a bound (issue 74): launch.ts's `stop()` runs its steps (the metrics listener, the
  * node's `leave` of PostgreSQL, ParleyServer's `shutdown`, the data folder) one after another, each
  * raced against what is left of one deadline, so SIGTERM ends the process in time whatever the store
  * or the bus is doing. A step that has not ended at the deadline is left running and named in the
@@ -8,7 +8,7 @@
  */
 import type { Logger } from "../common/logger.ts";
 
-/** The default bound of a stop, in seconds (server.ts `--stop-timeout`). */
+/** The default bound of a stop, in seconds (`--stop-timeout`, launch.ts). */
 export const STOP_TIMEOUT_S = 20;
 
 export interface StopStep {
