@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import irc from "irc"; // npm:irc 0.5.2 (deno.json), node-irc: a test-only dependency
 import { eventually, inbox, startTestServer } from "./helpers.ts";
-import { startIrc } from "../lib/client/irc/mod.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { localIrc } from "./irc_testing.ts";
 
 const PW = "irc-bot-secret-0123456789";
 
@@ -18,13 +17,7 @@ Deno.test("irc: a bot on a plain IRC library joins a room and answers in it; a P
   await botty.client.sync();
   await alice.client.sync();
   await alice.client.rooms.create("ops", ["botty"]);
-  const face = await startIrc(botty.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: () => {},
-  });
+  const face = await localIrc(botty.client, PW);
   const heard: string[] = [];
   const bot = new irc.Client("127.0.0.1", "helperbot", {
     port: face.port,

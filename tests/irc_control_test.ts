@@ -7,10 +7,8 @@
 import assert from "node:assert/strict";
 import { eventually, scriptedCli, startTestServer } from "./helpers.ts";
 import { attachFileDesk } from "../lib/client/start/launch.ts";
-import { RawIrc } from "./irc_testing.ts";
+import { localIrc, RawIrc } from "./irc_testing.ts";
 import { linkDevice } from "./link_device.ts";
-import { startIrc } from "../lib/client/irc/mod.ts";
-import { systemClock } from "../lib/common/clock.ts";
 import { deviceKeyOf } from "../lib/client/e2e/mod.ts";
 import { sha256Hex } from "../lib/common/bytes.ts";
 
@@ -21,13 +19,7 @@ Deno.test("irc *parley devices: the account's devices, each key's fingerprint, t
   const t = await startTestServer();
   const a = await t.e2eClient("alice");
   const laptop = await linkDevice(t, a, "laptop");
-  const irc = await startIrc(a.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: () => {},
-  });
+  const irc = await localIrc(a.client, PW);
   const c = await RawIrc.open(irc.port);
   try {
     await c.register(PW);
@@ -55,13 +47,7 @@ Deno.test("irc *parley files: an offer from parley send-file is a NOTICE, files 
   const a = await t.e2eClient("alice");
   const down = `${t.dir}/downloads`;
   attachFileDesk(a.client, `${t.dir}/outbox`, down);
-  const irc = await startIrc(a.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: () => {},
-  });
+  const irc = await localIrc(a.client, PW);
   const c = await RawIrc.open(irc.port);
   try {
     await c.register(PW);

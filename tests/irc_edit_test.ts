@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually, startTestServer } from "./helpers.ts";
-import { RawIrc } from "./irc_testing.ts";
-import { startIrc } from "../lib/client/irc/mod.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { localIrc, RawIrc } from "./irc_testing.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 
 const PW = "irc-edit-secret-0123456";
@@ -18,13 +16,7 @@ Deno.test("irc edits: EDIT (draft/message-edit) both ways, readable lines for cl
   const a = await t.e2eClient("alice");
   const b = await t.e2eClient("bob");
   await b.client.sync();
-  const irc = await startIrc(a.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: () => {},
-  });
+  const irc = await localIrc(a.client, PW);
   const conns: RawIrc[] = [];
   const open = async (caps: string[] | null) => {
     const c = await RawIrc.open(irc.port);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { assertNoPlaintext, collect, eventually, inbox, startTestServer } from "./helpers.ts";
-import { RawIrc } from "./irc_testing.ts";
+import { localIrc, RawIrc } from "./irc_testing.ts";
 import { startIrc } from "../lib/client/irc/mod.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 import { systemClock } from "../lib/common/clock.ts";
@@ -21,13 +21,7 @@ async function setup(opts: Parameters<typeof startTestServer>[0] = {}) {
   const b = await t.e2eClient("bob");
   await b.client.sync();
   const logs: string[] = [];
-  const irc = await startIrc(a.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: (l) => logs.push(l),
-  });
+  const irc = await localIrc(a.client, PW, { log: (l) => logs.push(l) });
   const opened: RawIrc[] = [];
   const open = async () => {
     const r = await RawIrc.open(irc.port);

@@ -5,20 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { FakeBackend } from "../lib/client/tui/fake_backend.ts";
-import { startIrc } from "../lib/client/irc/mod.ts";
-import { systemClock } from "../lib/common/clock.ts";
-import { RawIrc } from "./irc_testing.ts";
+import { localIrc, RawIrc } from "./irc_testing.ts";
 
 Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); the others go on", async () => {
   const b = new FakeBackend("alice");
   const logs: string[] = [];
-  const irc = await startIrc(b, {
-    host: "127.0.0.1",
-    port: 0,
-    password: "pw",
-    clock: systemClock,
-    log: (l) => logs.push(l),
-  });
+  const irc = await localIrc(b, "pw", { log: (l) => logs.push(l) });
   const [one, two] = [await RawIrc.open(irc.port), await RawIrc.open(irc.port)];
   try {
     await one.register("pw");
@@ -45,14 +37,7 @@ Deno.test("irc: a bug in one command ends that connection only (ERROR, logged); 
 
 Deno.test("irc: a connection that does not register in time is closed; one past the cap is told so", async () => {
   const b = new FakeBackend("alice");
-  const irc = await startIrc(b, {
-    host: "127.0.0.1",
-    port: 0,
-    password: "pw",
-    clock: systemClock,
-    log: () => {},
-    limits: { registerMs: 300, maxConns: 2 },
-  });
+  const irc = await localIrc(b, "pw", { limits: { registerMs: 300, maxConns: 2 } });
   const conns: RawIrc[] = [];
   try {
     const idle = await RawIrc.open(irc.port);

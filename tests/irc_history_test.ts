@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
-import { RawIrc } from "./irc_testing.ts";
-import { startIrc } from "../lib/client/irc/mod.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { localIrc, RawIrc } from "./irc_testing.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
 
 const PW = "irc-history-secret-0123";
@@ -24,13 +22,7 @@ async function setup() {
   for (let i = 0; i < 12; i++) sent.push(await b.client.send({ kind: "user", name: "alice" }, `old${i}`));
   await b.client.rooms.create("ops", ["alice"]);
   for (let i = 0; i < 3; i++) sent.push(await b.client.send({ kind: "room", name: "ops" }, `ops${i}`));
-  const irc = await startIrc(a.client, {
-    host: "127.0.0.1",
-    port: 0,
-    password: PW,
-    clock: systemClock,
-    log: () => {},
-  });
+  const irc = await localIrc(a.client, PW);
   const c = await RawIrc.open(irc.port);
   await c.register(PW, CAPS);
   return {

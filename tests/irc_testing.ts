@@ -2,6 +2,25 @@
  * A raw IRC client over TCP for the IRC face's tests (issue 72): lines written as they are, lines
  * read into a list that `waitFor` watches (an event, not a sleep).
  */
+import { type IrcOptions, startIrc } from "../lib/client/irc/mod.ts";
+import { systemClock } from "../lib/common/clock.ts";
+
+/** The face on a free loopback port with `password` (tests' defaults: the real clock, `log` or nothing). */
+export function localIrc(
+  backend: Parameters<typeof startIrc>[0],
+  password: string,
+  more: Partial<IrcOptions> = {},
+): ReturnType<typeof startIrc> {
+  return startIrc(backend, {
+    host: "127.0.0.1",
+    port: 0,
+    password,
+    clock: systemClock,
+    log: () => {},
+    ...more,
+  });
+}
+
 export class RawIrc {
   readonly lines: string[] = [];
   #waiters: (() => void)[] = [];
