@@ -157,7 +157,7 @@ export async function benchTerminalVideo(
       RUST_BACKTRACE: "0",
       COLORTERM: "truecolor",
     };
-    const cli = (args: string[]) => [
+    const cli = (args: string[], user = "viewer") => [
       Deno.execPath(),
       "run",
       ...CLIENT_FLAGS,
@@ -167,7 +167,7 @@ export async function benchTerminalVideo(
       "--server",
       `127.0.0.1:${srv.port}`,
       "--user",
-      "viewer",
+      user,
     ];
     try {
       const [c0, ...rest] = cli(["register", "--trust-on-first-use"]);
@@ -295,6 +295,9 @@ export async function benchTerminalVideo(
           rows.push(releaseRow(release, `${kind} ${size}`, ratios, seconds));
         }
       }
+      rows.push(
+        ...await streamRows(o.renderers ?? ["halfblock", "kitty", "sixel"], repeat, dir, clip, env, cli),
+      );
     } finally {
       await stopServer(srv);
     }
@@ -324,4 +327,82 @@ function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[
     v.limit.toFixed(3)
   }`;
   return { name, value: m, unit: "× REGRESSION", samples: ratios, regression };
+}
+
+/**
+ * The first frame after accepting a user-to-user stream, per renderer at 80×24: `watch` waits in a
+ * tmux pane (a user of its own, with its keys), `stream` offers the clip once it says it waits, and
+ * `watch` prints the time from its accept to its first picture.
+ */
+async function streamRows(
+  kinds: Kind[],
+  repeat: number,
+  dir: string,
+  clip: string,
+  env: Record<string, string>,
+  cli: (args: string[], user?: string) => string[],
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const homes = { streamer: `${dir}/home-streamer`, watcher: `${dir}/home-watcher` };
+  try {
+    for (const [user, home] of Object.entries(homes)) {
+      await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+      const [c, ...a] = cli(["register", "--trust-on-first-use"], user);
+      await run(c!, a, { ...env, PARLEY_HOME: home });
+    }
+  } catch (e) {
+    return [{
+      name: "video first frame after accept: skipped",
+      value: NaN,
+      unit: (e as Error).message.slice(0, 120),
+    }];
+  }
+  for (const kind of kinds) {
+    const firsts: number[] = [];
+    let why = "";
+    for (let i = 0; i < repeat && !why; i++) {
+      const tag = `accept-${kind}-${i}`;
+      const watching = inTmux(
+        dir,
+        tag,
+        80,
+        24,
+        cli(
+          ["watch", "--accept-from", "streamer", "--renderer", kind, "--frames", "48", "--wait", "60"],
+          "watcher",
+        ),
+        { ...env, PARLEY_HOME: homes.watcher },
+        120_000,
+      );
+      try {
+        // `watch` is synced and waiting (its own line) before the offer goes.
+        for (
+          let k = 0;
+          !(await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "")).includes("Waiting");
+          k++
+        ) {
+          if (k > 600) throw new Error("watch did not start waiting in 60 s");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const [c, ...a] = cli(["stream", "watcher", clip, "--height", "240", "--wait", "60"], "streamer");
+        await Promise.all([watching, run(c!, a, { ...env, PARLEY_HOME: homes.streamer })]);
+        const err = await Deno.readTextFile(`${dir}/${tag}.err`);
+        const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
+        if (!Number.isFinite(first)) throw new Error(`no first frame: ${err.slice(-200)}`);
+        firsts.push(first);
+      } catch (e) {
+        why = (e as Error).message.slice(0, 160);
+        await watching.catch(() => {});
+      }
+    }
+    rows.push(
+      why ? { name: `video first frame after accept ${kind} 80x24`, value: NaN, unit: why } : {
+        name: `video first frame after accept ${kind} 80x24`,
+        value: median(firsts),
+        unit: "ms",
+        ...(firsts.length > 1 ? { samples: firsts } : {}),
+      },
+    );
+  }
+  return rows;
 }

@@ -160,6 +160,8 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   const t = io.terminal ?? denoTerminalIo();
   const term = await detectTerminal(t, { forced });
   const pane = fullPane(term);
+  const accepted = performance.now();
+  let firstMs = -1; // the offer accepted → first picture written
   // The pixels drawn: the sender sends no larger frames.
   const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane));
   await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
@@ -180,7 +182,15 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   };
   const sum = await onScreen(t, term, (draw) =>
     stopOnInterrupt(() => void incoming.stop(), async () => {
-      const player = new VideoPlayer(counted, { kind: term.kind, pane, draw, label: `from ${offer.from}` });
+      const player = new VideoPlayer(counted, {
+        kind: term.kind,
+        pane,
+        draw: (b) => {
+          draw(b);
+          if (firstMs < 0) firstMs = performance.now() - accepted; // the first draw is a picture
+        },
+        label: `from ${offer.from}`,
+      });
       const release = controls(t, term, player, draw, false);
       try {
         return await player.done;
@@ -192,5 +202,6 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   const end = await incoming.ended;
   const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
   const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
+  if (firstMs >= 0) io.err(`parley: first frame after ${Math.round(firstMs)} ms`);
   io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${sent}${who}`);
 }
