@@ -3,14 +3,17 @@
  * ffmpeg's test source is played by the scripted client (`client.ts play --renderer R`) inside a
  * tmux pane of 80×24 and 200×60 cells, against a `server.ts` process; the same clip is played by
  * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
- * frame (Parley: client + server + the server's ffmpeg; timg: its whole process), bytes written to
+ * frame (Parley: client + server + the server's ffmpeg, each its own row, the server alone too;
+ * timg: its whole process), bytes written to
  * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
  * after it; a release check row per renderer and size compares that ratio with the last release's
  * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
- * range, which makes `deno task bench` exit 1. Needs ffmpeg and tmux; a missing one skips the group
- * with a row saying so.
+ * range, which makes `deno task bench` exit 1. The first frame on screen is a row per play (from
+ * `play` to its first picture) and, per renderer, after accepting a user-to-user stream
+ * (`watch` in the pane, `stream` offering the clip: `streamRows`). Needs ffmpeg and tmux; a missing
+ * one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
@@ -188,7 +191,7 @@ export async function benchTerminalVideo(
       }
       // One Parley play: CPU (client, and the server with its ffmpeg), bytes, frames shown, first frame.
       const play = async (kind: Kind, cols: number, rowsN: number, tag: string, home2?: string) => {
-        const before = await cpuOf(srv.pid);
+        const before = await cpuOf(srv.pid), beforeJs = await cpuMicros(srv.pid) / 1e6;
         const r = await inTmux(
           dir,
           tag,
@@ -199,10 +202,11 @@ export async function benchTerminalVideo(
           120_000,
         );
         const server = (await cpuOf(srv.pid)) - before;
+        const serverJs = (await cpuMicros(srv.pid)) / 1e6 - beforeJs; // the server alone, no ffmpeg
         const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
         const shown = Number(err.match(/(\d+) frames shown/)?.[1] ?? NaN);
         const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
-        return { client: r.cpu, server, bytes: r.bytes, shown, first };
+        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first };
       };
       const med = (name: string, samples: number[], unit: string): Row => ({
         name,
@@ -266,6 +270,11 @@ export async function benchTerminalVideo(
             med(
               `  of which server+ffmpeg cpu/frame ${kind} ${size}`,
               p.map((x) => (x.server * 1000) / x.shown),
+              "ms",
+            ),
+            med(
+              `    of which server alone (no ffmpeg) cpu/frame ${kind} ${size}`,
+              p.map((x) => (x.serverJs * 1000) / x.shown),
               "ms",
             ),
           );
