@@ -9,10 +9,12 @@
 export class BufferPool {
   #size = 0;
   readonly #free: Uint8Array[] = [];
-  /** Buffers handed out that came from the pool, and those made new. */
+  /** Buffers handed out that came from the pool. */
   reused = 0;
+  /** Buffers handed out that were made new. */
   made = 0;
 
+  /** A pool keeping at most `max` buffers. */
   constructor(readonly max = 4) {}
 
   /** A buffer of `size` bytes: a kept one (its old bytes still in it) or a new one (zeroed). */
