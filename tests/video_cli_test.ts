@@ -155,6 +155,7 @@ test({
       assert.equal(w.code, 0, w.err);
       assert.equal(s.code, 0, s.err);
       assert.match(w.out.trimEnd().split("\n").at(-1)!, /^frames: 8 dropped: \d+$/);
+      assert.match(w.err, /parley: first frame after \d+ ms/, w.err); // from the accept (issue 75)
       assert.match(s.err, /waiting for them to accept/);
       assert.match(s.err, /bob accepted/);
       assert.match(s.out, /Streamed \d+ frames to bob, \d+ dropped \(stopped by bob\)/);

@@ -55,6 +55,8 @@ export interface VideoHandle {
    * drawing kept it busy; a server playback passes it on so adaptive mode sees local drops.
    */
   report?(fps: number, load: number): void;
+  /** The player is done with this frame (drawn or skipped): its buffer may take a later frame. */
+  release?(f: VideoFrameData): void;
   /**
    * Ms ahead of their presentation time that frames may arrive (a server playback that granted a
    * lead): the player then shows each frame at its time instead of on arrival. 0 or absent: on arrival.

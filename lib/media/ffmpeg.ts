@@ -9,6 +9,7 @@
  * decoder under a memory limit where `prlimit` exists (`pictureDecoder`: DECODER_DATA_BYTES).
  */
 
+import type { BufferPool } from "./buffer_pool.ts";
 import { checkImage, IMAGE_CAPS, IMAGE_HEAD_BYTES, pixelCap } from "./image_header.ts";
 import type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 import { fitInto, type RgbaImage } from "./jpeg.ts";
@@ -193,6 +194,8 @@ export interface MjpegOptions {
    * (needs both; the caller keeps it to small frames, see `SMALL_FRAME_PIXELS`).
    */
   format?: FrameFormat;
+  /** Raw frames are cut into buffers taken from here (given back by their last user: stream.ts `recycle`). */
+  pool?: BufferPool;
   /** Aborting it stops ffmpeg. */
   signal?: AbortSignal;
 }
@@ -323,7 +326,7 @@ export function spawnMjpeg(opts: MjpegOptions): MjpegSource {
 
   async function* frames(): AsyncGenerator<Uint8Array> {
     const splitter = opts.format === "rgb"
-      ? new RawSplitter(opts.width! * opts.height! * 3)
+      ? new RawSplitter(opts.width! * opts.height! * 3, opts.pool)
       : new MjpegSplitter();
     try {
       for (;;) {

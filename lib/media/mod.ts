@@ -31,6 +31,7 @@ export { kittyDelete } from "./render_kitty.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
+export { BufferPool } from "./buffer_pool.ts";
 export {
   CELL_QUERY,
   cellPixels,

@@ -14,12 +14,14 @@ const HEADER = 8;
 
 /**
  * The delta from `prev` to `cur` (same length, a multiple of 3), or null when it would not be
- * smaller than `limit` bytes (default: three quarters of the frame).
+ * smaller than `limit` bytes (default: three quarters of the frame). With `copy` false it is a view
+ * of a buffer kept between calls, good until the next call (for a caller that copies it at once).
  */
 export function encodeRgbDelta(
   prev: Uint8Array,
   cur: Uint8Array,
   limit = (cur.length * 3) >> 2,
+  copy = true,
 ): Uint8Array | null {
   if (prev.length !== cur.length || cur.length % 3 !== 0) return null;
   const px = cur.length / 3;
@@ -27,7 +29,7 @@ export function encodeRgbDelta(
   const cap = Math.min(limit - 1, cur.length + HEADER * Math.ceil(px / 3));
   if (cap < 0) return null;
   // Written into one scratch buffer kept between calls (a frame's worth, every frame), then copied
-  // out at its size: one allocation a frame, not two, and no closure.
+  // out at its size unless the caller copies it itself: no closure.
   if (scratch.length < cap) scratch = new Uint8Array(cap);
   const out = scratch;
   let o = 0, i = 0, last = 0;
@@ -45,7 +47,7 @@ export function encodeRgbDelta(
     o += HEADER + bytes;
     i = last = e;
   }
-  return out.slice(0, o);
+  return copy ? out.slice(0, o) : out.subarray(0, o);
 }
 
 /** `encodeRgbDelta`'s buffer, grown to the largest delta it was asked to make room for. */
@@ -64,9 +66,19 @@ function putU32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = (v >>> 24) & 255;
 }
 
-/** The frame `delta` makes of `base` (a new array; `base` is not changed). Throws RangeError if malformed. */
-export function applyRgbDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
-  const out = base.slice();
+/**
+ * The frame `delta` makes of `base`, written into `out` (by default a new array; `base` is not
+ * changed, and `out` must not be it). Throws RangeError if malformed.
+ */
+export function applyRgbDelta(
+  base: Uint8Array,
+  delta: Uint8Array,
+  out: Uint8Array = new Uint8Array(base.length),
+): Uint8Array {
+  if (out.length !== base.length || overlap(out, base)) {
+    throw new RangeError("An RGB delta's output must be a frame of its own");
+  }
+  out.set(base);
   const px = base.length / 3;
   const dv = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
   let o = 0, at = 0;
@@ -83,4 +95,10 @@ export function applyRgbDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
     o += HEADER + bytes;
   }
   return out;
+}
+
+/** True when two views share bytes. */
+function overlap(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
 }

@@ -11,6 +11,7 @@
 
 import { type Clock, systemClock } from "../common/clock.ts";
 import { sizeChanged } from "./adaptive.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import { isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
 import { jpegSize } from "./jpeg_header.ts";
 import { LatestSlot } from "./frame_slot.ts";
@@ -55,6 +56,8 @@ export class VideoStream {
   #bytesCount = 0;
   #error: string | null = null;
   readonly #done: Promise<void>;
+  /** Raw frames' buffers, given back by the consumer (`recycle`) and filled again by ffmpeg's output. */
+  readonly #pool = new BufferPool(4);
 
   /** Starts playing at once unless `opts.paused`; stop with `stop()` or `opts.signal`. */
   constructor(opts: VideoStreamOptions) {
@@ -94,6 +97,14 @@ export class VideoStream {
       if (f) this.#recordTaken(f);
       return f;
     });
+  }
+
+  /**
+   * The consumer is done with a raw frame's bytes (it sent them on, and keeps no view of them): a
+   * later raw frame of the same size is read into them instead of a new buffer.
+   */
+  recycle(data: Uint8Array): void {
+    this.#pool.give(data);
   }
 
   /** Resumes a paused stream (no-op when stopped). */
@@ -284,6 +295,7 @@ export class VideoStream {
       quality: this.#o.quality,
       maxFrames: seg.frames === undefined ? undefined : seg.frames - skip,
       format,
+      pool: this.#pool,
       signal,
     });
   }

@@ -3,14 +3,17 @@
  * ffmpeg's test source is played by the scripted client (`client.ts play --renderer R`) inside a
  * tmux pane of 80×24 and 200×60 cells, against a `server.ts` process; the same clip is played by
  * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
- * frame (Parley: client + server + the server's ffmpeg; timg: its whole process), bytes written to
+ * frame (Parley: client + server + the server's ffmpeg, each its own row, the server alone too;
+ * timg: its whole process), bytes written to
  * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
  * after it; a release check row per renderer and size compares that ratio with the last release's
  * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
- * range, which makes `deno task bench` exit 1. Needs ffmpeg and tmux; a missing one skips the group
- * with a row saying so.
+ * range, which makes `deno task bench` exit 1. The first frame on screen is a row per play (from
+ * `play` to its first picture) and, per renderer, after accepting a user-to-user stream
+ * (`watch` in the pane, `stream` offering the clip: `streamRows`). Needs ffmpeg and tmux; a missing
+ * one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
@@ -157,7 +160,7 @@ export async function benchTerminalVideo(
       RUST_BACKTRACE: "0",
       COLORTERM: "truecolor",
     };
-    const cli = (args: string[]) => [
+    const cli = (args: string[], user = "viewer") => [
       Deno.execPath(),
       "run",
       ...CLIENT_FLAGS,
@@ -167,7 +170,7 @@ export async function benchTerminalVideo(
       "--server",
       `127.0.0.1:${srv.port}`,
       "--user",
-      "viewer",
+      user,
     ];
     try {
       const [c0, ...rest] = cli(["register", "--trust-on-first-use"]);
@@ -188,7 +191,7 @@ export async function benchTerminalVideo(
       }
       // One Parley play: CPU (client, and the server with its ffmpeg), bytes, frames shown, first frame.
       const play = async (kind: Kind, cols: number, rowsN: number, tag: string, home2?: string) => {
-        const before = await cpuOf(srv.pid);
+        const before = await cpuOf(srv.pid), beforeJs = await cpuMicros(srv.pid) / 1e6;
         const r = await inTmux(
           dir,
           tag,
@@ -199,10 +202,11 @@ export async function benchTerminalVideo(
           120_000,
         );
         const server = (await cpuOf(srv.pid)) - before;
+        const serverJs = (await cpuMicros(srv.pid)) / 1e6 - beforeJs; // the server alone, no ffmpeg
         const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
         const shown = Number(err.match(/(\d+) frames shown/)?.[1] ?? NaN);
         const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
-        return { client: r.cpu, server, bytes: r.bytes, shown, first };
+        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first };
       };
       const med = (name: string, samples: number[], unit: string): Row => ({
         name,
@@ -268,6 +272,11 @@ export async function benchTerminalVideo(
               p.map((x) => (x.server * 1000) / x.shown),
               "ms",
             ),
+            med(
+              `    of which server alone (no ffmpeg) cpu/frame ${kind} ${size}`,
+              p.map((x) => (x.serverJs * 1000) / x.shown),
+              "ms",
+            ),
           );
           if (withPassword) {
             rows.push(med(`video cpu/frame ${kind} ${size} (parley total, password login)`, pw, "ms"));
@@ -295,6 +304,9 @@ export async function benchTerminalVideo(
           rows.push(releaseRow(release, `${kind} ${size}`, ratios, seconds));
         }
       }
+      rows.push(
+        ...await streamRows(o.renderers ?? ["halfblock", "kitty", "sixel"], repeat, dir, clip, env, cli),
+      );
     } finally {
       await stopServer(srv);
     }
@@ -324,4 +336,82 @@ function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[
     v.limit.toFixed(3)
   }`;
   return { name, value: m, unit: "× REGRESSION", samples: ratios, regression };
+}
+
+/**
+ * The first frame after accepting a user-to-user stream, per renderer at 80×24: `watch` waits in a
+ * tmux pane (a user of its own, with its keys), `stream` offers the clip once it says it waits, and
+ * `watch` prints the time from its accept to its first picture.
+ */
+async function streamRows(
+  kinds: Kind[],
+  repeat: number,
+  dir: string,
+  clip: string,
+  env: Record<string, string>,
+  cli: (args: string[], user?: string) => string[],
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const homes = { streamer: `${dir}/home-streamer`, watcher: `${dir}/home-watcher` };
+  try {
+    for (const [user, home] of Object.entries(homes)) {
+      await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+      const [c, ...a] = cli(["register", "--trust-on-first-use"], user);
+      await run(c!, a, { ...env, PARLEY_HOME: home });
+    }
+  } catch (e) {
+    return [{
+      name: "video first frame after accept: skipped",
+      value: NaN,
+      unit: (e as Error).message.slice(0, 120),
+    }];
+  }
+  for (const kind of kinds) {
+    const firsts: number[] = [];
+    let why = "";
+    for (let i = 0; i < repeat && !why; i++) {
+      const tag = `accept-${kind}-${i}`;
+      const watching = inTmux(
+        dir,
+        tag,
+        80,
+        24,
+        cli(
+          ["watch", "--accept-from", "streamer", "--renderer", kind, "--frames", "48", "--wait", "60"],
+          "watcher",
+        ),
+        { ...env, PARLEY_HOME: homes.watcher },
+        120_000,
+      );
+      try {
+        // `watch` is synced and waiting (its own line) before the offer goes.
+        for (
+          let k = 0;
+          !(await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "")).includes("Waiting");
+          k++
+        ) {
+          if (k > 600) throw new Error("watch did not start waiting in 60 s");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const [c, ...a] = cli(["stream", "watcher", clip, "--height", "240", "--wait", "60"], "streamer");
+        await Promise.all([watching, run(c!, a, { ...env, PARLEY_HOME: homes.streamer })]);
+        const err = await Deno.readTextFile(`${dir}/${tag}.err`);
+        const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
+        if (!Number.isFinite(first)) throw new Error(`no first frame: ${err.slice(-200)}`);
+        firsts.push(first);
+      } catch (e) {
+        why = (e as Error).message.slice(0, 160);
+        await watching.catch(() => {});
+      }
+    }
+    rows.push(
+      why ? { name: `video first frame after accept ${kind} 80x24`, value: NaN, unit: why } : {
+        name: `video first frame after accept ${kind} 80x24`,
+        value: median(firsts),
+        unit: "ms",
+        ...(firsts.length > 1 ? { samples: firsts } : {}),
+      },
+    );
+  }
+  return rows;
 }

@@ -21,7 +21,6 @@ import type { PeerEvent, PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
-import { convertEmoji } from "../core/emoji.ts";
 
 /** One row of the script table (PEER_SCRIPT). */
 export interface ScriptCommand {
@@ -32,6 +31,9 @@ export interface ScriptCommand {
   /** Runs the command; true ends the script. */
   run(node: PeerNode, args: string[], io: CliIo): unknown;
 }
+
+/** The emoji conversion, loaded when a command first needs it (its data is not read at every start). */
+const emoji = async () => (await import("../core/emoji.ts")).convertEmoji;
 
 /** The messages of the conversation with `peer`, oldest first. */
 function conversation(node: PeerNode, peer: string): ChatMessage[] {
@@ -99,8 +101,8 @@ export const CHANGE_SCRIPT: readonly ScriptCommand[] = [
     name: "edit",
     usage: "PEER TEXT…",
     help: "replace the text of your last message to PEER (within 24 h; both ends keep the earlier text)",
-    run: (node, [peer, text]) =>
-      node.conv.change(last(node, peer!, true).mid, { kind: "edit", text: convertEmoji(text!) }),
+    run: async (node, [peer, text]) =>
+      node.conv.change(last(node, peer!, true).mid, { kind: "edit", text: (await emoji())(text!) }),
   },
   {
     name: "delete",
@@ -112,7 +114,8 @@ export const CHANGE_SCRIPT: readonly ScriptCommand[] = [
     name: "react",
     usage: "PEER EMOJI",
     help: "react to the last message PEER sent (:thumbsup: works); the same again takes it back",
-    run: (node, [peer, raw]) => node.conv.react(last(node, peer!, false).mid, convertEmoji(raw!).trim()),
+    run: async (node, [peer, raw]) =>
+      node.conv.react(last(node, peer!, false).mid, (await emoji())(raw!).trim()),
   },
   {
     name: "edits",

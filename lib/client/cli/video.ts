@@ -65,7 +65,17 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       "after",
       "\nExamples:\n  parley watch\n  parley watch --accept-from alice --renderer halfblock",
     )
-    .action(videoAction(io, (c, o) => watchVideo(io, c, o), true));
+    .action(async (...a: unknown[]) => {
+      const chosen = renderer((a[a.length - 1] as Command).optsWithGlobals().renderer);
+      // Stream frames are JPEGs: the decoder starts now and is ready when the offer comes.
+      const early = playDecoder(findFfmpeg(io.env), chosen);
+      void early?.warm();
+      try {
+        await videoAction(io, (c, o) => watchVideo(io, c, o, early), true)(...a);
+      } finally {
+        early?.close();
+      }
+    });
 }
 
 function registerPlay(program: Command, io: VideoCliIo): void {

@@ -146,8 +146,16 @@ export async function streamVideo(
   io.out(`Streamed ${r.relayed} frames to ${user}, ${r.dropped} dropped${how}`);
 }
 
-/** `watch`: waits for an offer (from `--accept-from` only, if given), accepts it and draws it. */
-export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): Promise<void> {
+/**
+ * `watch`: waits for an offer (from `--accept-from` only, if given), accepts it and draws it, its
+ * JPEGs decoded by `early` when given (started before the wait).
+ */
+export async function watchVideo(
+  io: VideoCliIo,
+  c: ChatClient,
+  o: VideoOpts,
+  early?: FrameDecoder,
+): Promise<void> {
   // Every option is checked before waiting: a bad one must not cost an offer that came meanwhile.
   const max = positiveInt(o.frames, "--frames");
   const waitMs = (positiveInt(o.wait, "--wait") ?? 60) * 1000;
@@ -159,7 +167,11 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   const offer = await peers.waitOffer(from, waitMs);
   const t = io.terminal ?? denoTerminalIo();
   const term = await detectTerminal(t, { forced });
+  // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
+  const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
   const pane = fullPane(term);
+  const accepted = performance.now();
+  let firstMs = -1; // the offer accepted → first picture written
   // The pixels drawn: the sender sends no larger frames.
   const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane));
   await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
@@ -180,7 +192,16 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   };
   const sum = await onScreen(t, term, (draw) =>
     stopOnInterrupt(() => void incoming.stop(), async () => {
-      const player = new VideoPlayer(counted, { kind: term.kind, pane, draw, label: `from ${offer.from}` });
+      const player = new VideoPlayer(counted, {
+        kind: term.kind,
+        pane,
+        draw: (b) => {
+          draw(b);
+          if (firstMs < 0) firstMs = performance.now() - accepted; // the first draw is a picture
+        },
+        label: `from ${offer.from}`,
+        ...(decoder ? { decoder } : {}),
+      });
       const release = controls(t, term, player, draw, false);
       try {
         return await player.done;
@@ -192,5 +213,6 @@ export async function watchVideo(io: VideoCliIo, c: ChatClient, o: VideoOpts): P
   const end = await incoming.ended;
   const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
   const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
+  if (firstMs >= 0) io.err(`parley: first frame after ${Math.round(firstMs)} ms`);
   io.out(`frames: ${sum.shown} dropped: ${sum.dropped}${sent}${who}`);
 }

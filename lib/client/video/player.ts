@@ -224,19 +224,23 @@ export class VideoPlayer {
       const { f, img } = got;
       if (!img) {
         this.#skipped++; // an undecodable frame: skip it
+        this.#src.release?.(f);
         continue;
       }
-      if (!(await this.#due.untilDue(f.pts))) break;
+      if (!(await this.#due.untilDue(f.pts))) {
+        this.#src.release?.(f);
+        break;
+      }
       // Painting and drawing in one synchronous step: an `invalidate()` cannot fall between them.
       const t0 = this.#now();
       const out = this.#painter.paintImage(img, this.#imagePane());
-      if (out.length) this.#o.draw(out); // "": the same picture as the last frame
       this.#busyMs += this.#now() - t0;
+      this.#src.release?.(f); // painted: nothing keeps a view of its pixels
       this.#meter.frame(f.bytes ?? f.data.length); // what came over the wire (the overlay's kbit/s)
       this.#rendition = f.shownAs ?? f.rendition;
       this.#lastPts = f.pts;
       this.#seek.drawn(f.pts);
-      this.#status();
+      this.#status(out); // the picture and its status line in one write ("": the same picture)
       this.#report();
     }
     if (this.#o.kind === "kitty") this.#o.draw(kittyDelete(4242));
@@ -266,7 +270,8 @@ export class VideoPlayer {
     return this.#src.dropped + this.#skipped;
   }
 
-  #status(): void {
+  /** Draws the status line (unless `overlay: false`), after `picture` when given: one write. */
+  #status(picture: string | Uint8Array = ""): void {
     const line = formatOverlay({
       fps: this.#meter.fps(),
       dropped: this.#dropped(),
@@ -279,9 +284,13 @@ export class VideoPlayer {
       renderer: this.#o.kind,
     }, this.#pane.cols);
     this.#o.onStatus?.(line);
-    if (this.#o.overlay === false) return;
+    if (this.#o.overlay === false) {
+      if (picture.length) this.#o.draw(picture);
+      return;
+    }
     const p = this.#pane;
-    this.#o.draw(`\x1b[${p.row + p.rows - 1};${p.col}H\x1b[0m${line}\x1b[K`);
+    const status = `\x1b[${p.row + p.rows - 1};${p.col}H\x1b[0m${line}\x1b[K`;
+    this.#o.draw(picture.length ? joined(picture, status) : status);
   }
 }
 
@@ -290,4 +299,15 @@ export function rawPicture(f: VideoFrame): RgbaImage | null {
   const { width: w, height: h, data } = f;
   const ok = Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0 && data.length === w * h * 3;
   return ok ? { width: w, height: h, data, channels: 3 } : null;
+}
+
+const enc = new TextEncoder();
+
+/** A picture and the status line after it as one piece to write. */
+function joined(picture: string | Uint8Array, status: string): string | Uint8Array {
+  if (typeof picture === "string") return picture + status;
+  const out = new Uint8Array(picture.length + status.length * 3); // (UTF-8: at most 3 bytes a UTF-16 unit)
+  out.set(picture);
+  const { written } = enc.encodeInto(status, out.subarray(picture.length));
+  return out.subarray(0, picture.length + written);
 }

@@ -4,15 +4,16 @@
  * keeps at most the three newest undrawn ones (`JITTER_FRAMES`, oldest dropped first), so a
  * painter that stalls now and then catches up and a slow one skips frames instead of queueing
  * them; a play with a `lead` (frames sent early, in bursts) holds a lead's worth more. Raw frames
- * sent as deltas are rebuilt on arrival, in order, before that choice (see `FramesWanted`). Frames that
+ * sent as deltas are rebuilt on arrival, in order, before that choice (see `FramesWanted`), into the
+ * buffers of frames the player is done with (`release`) and no longer the next delta's base. Frames that
  * arrive before the `video.play` reply are held for their stream.
  * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
  * `ended` resolves with the server's `video.end` (or when the connection closes).
  */
-import { applyRgbDelta, LatestSlot, type Rendition } from "../../media/mod.ts";
+import { applyRgbDelta, BufferPool, LatestSlot, type Rendition } from "../../media/mod.ts";
 import { isLocalAddress } from "../../net/local_address.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
-import type { Frame } from "../../protocol/frame.ts";
+import { type Frame, releaseBody } from "../../protocol/frame.ts";
 import type { Connection } from "../session/connection.ts";
 import { paneFields } from "../../protocol/messages.ts";
 
@@ -79,8 +80,11 @@ export class Playback implements FrameSource {
   readonly #listeners = new Set<(f: VideoFrame) => void>();
   #stopped = false;
   #lastOne = false;
-  /** The last raw frame, which the next delta applies to. */
+  /** The last raw frame, which the next delta applies to, and whether the player released it. */
   #rgb: VideoFrame | null = null;
+  #rgbReleased = false;
+  /** Buffers of raw frames released and no longer a base: the next rebuilt frames are written there. */
+  readonly #pool = new BufferPool(4);
   /** Deltas that could not be applied (no base of that size, or malformed): dropped. */
   badDeltas = 0;
   #noReports = false;
@@ -130,7 +134,7 @@ export class Playback implements FrameSource {
     if (!f) return;
     this.received[f.rendition] = (this.received[f.rendition] ?? 0) + 1;
     this.order.push({ rendition: f.rendition, index: f.index });
-    this.bytes += wire.data.length;
+    this.bytes += f.bytes ?? wire.data.length;
     this.lastPts = f.pts;
     for (const l of this.#listeners) l(f);
     if (this.#stopped) return;
@@ -148,14 +152,33 @@ export class Playback implements FrameSource {
         if (!base || base.width !== wire.width || base.height !== wire.height) {
           throw new RangeError("no base");
         }
-        f = { ...wire, data: applyRgbDelta(base.data, wire.data), bytes: wire.data.length };
+        const out = this.#pool.take(base.data.length);
+        try {
+          f = { ...wire, data: applyRgbDelta(base.data, wire.data, out), bytes: wire.data.length };
+        } catch (e) {
+          this.#pool.give(out);
+          throw e;
+        }
       } catch {
         this.badDeltas++; // the next whole frame (the server sends one at least every 2 s) heals it
         return null;
       }
+      releaseBody(wire.data); // applied: its buffer (the frame's own, read in place) is freed now
     }
+    if (this.#rgb && this.#rgbReleased) this.#pool.give(this.#rgb.data); // drawn, and no base any more
     this.#rgb = f;
+    this.#rgbReleased = false;
     return f;
+  }
+
+  /**
+   * The player is done with `f` (drawn or skipped): a raw frame's buffer takes a later rebuilt
+   * frame, once it is no longer the base of the next delta.
+   */
+  release(f: VideoFrame): void {
+    if (f.format !== "rgb") return;
+    if (f === this.#rgb) this.#rgbReleased = true;
+    else this.#pool.give(f.data);
   }
 
   /**

@@ -20,7 +20,10 @@ import {
 } from "../../media/mod.ts";
 import type { Outbound } from "../../protocol/messages.ts";
 
-/** What a viewer needs from a session: send frames and look at its outbox. */
+/**
+ * What a viewer needs from a session: send frames and look at its outbox. `send` has copied `body`
+ * when it returns (a session's outbox does): the viewer reuses the buffers of the frames it sent.
+ */
 export interface ViewerSink {
   send(h: Outbound, body?: Uint8Array): boolean;
   readonly outbox: { readonly bytes: number; readonly closed: boolean; drained(): Promise<void> };
@@ -135,7 +138,20 @@ export class Viewer {
   #delta(f: Frame): Uint8Array | null {
     const last = this.#lastRgb;
     if (f.format !== "rgb" || !last || last.width !== f.width || last.height !== f.height) return null;
-    return this.#deltas + 1 < WHOLE_EVERY ? encodeRgbDelta(last.data, f.data) : null;
+    // (a view of the encoder's own buffer, as good as the next call: `send` copies it)
+    return this.#deltas + 1 < WHOLE_EVERY ? encodeRgbDelta(last.data, f.data, undefined, false) : null;
+  }
+
+  /**
+   * Raw frame `f` was sent (`sent`) or not: a sent one is the base of the next delta and the one it
+   * replaces goes back to the stream's buffers, an unsent one goes back itself.
+   */
+  #keep(f: Frame, sent: boolean, delta: boolean): void {
+    if (f.format !== "rgb") return;
+    if (!sent) return this.stream.recycle(f.data);
+    const prev = this.#lastRgb;
+    [this.#lastRgb, this.#deltas] = [f, delta ? this.#deltas + 1 : 0];
+    if (prev && prev.data !== f.data) this.stream.recycle(prev.data);
   }
 
   async #pump(): Promise<ViewerEnd> {
@@ -151,6 +167,7 @@ export class Viewer {
         if (!f) break;
         if (this.#sink.outbox.closed || this.#reason !== null) {
           this.#skipped++;
+          this.#keep(f, false, false);
           continue;
         }
         const delta = this.#delta(f);
@@ -165,11 +182,12 @@ export class Viewer {
           ...(f.format === "rgb" ? { format: "rgb" as const } : {}), // absent: a JPEG
           ...(delta ? { delta: true as const } : {}),
         }, delta ?? f.data);
+        const bytes = (delta ?? f.data).length;
+        this.#keep(f, ok, delta !== null);
         if (!ok) continue;
-        if (f.format === "rgb") [this.#lastRgb, this.#deltas] = [f, delta ? this.#deltas + 1 : 0];
         this.#sent++;
         this.#by[f.rendition]++;
-        this.#measure((delta ?? f.data).length + 128);
+        this.#measure(bytes + 128);
       }
     } finally {
       await this.stream.stop();
