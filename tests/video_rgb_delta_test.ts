@@ -31,7 +31,10 @@ Deno.test("raw frames: the Viewer's deltas rebuild every frame in the client, a 
   const sink: ViewerSink = {
     send: (h, body) => {
       if (++calls === 40) return false; // one frame that never left: the next delta must not build on it
-      if (h.t === "video.frame") sent.push({ h: h as unknown as Record<string, unknown>, body: body! });
+      // `send` copies what it is given (a delta is a view of the encoder's buffer, reused next call)
+      if (h.t === "video.frame") {
+        sent.push({ h: h as unknown as Record<string, unknown>, body: body!.slice() });
+      }
       return true;
     },
     outbox,
@@ -50,6 +53,7 @@ Deno.test("raw frames: the Viewer's deltas rebuild every frame in the client, a 
     stop: () => Promise.resolve(),
     stats: () => ({ dropped: 0, error: null }),
     reportThroughput: () => {},
+    recycle: () => {}, // the frames stay `made`'s: none goes back to a pool
   } as unknown as VideoStream;
   const v = new Viewer(1, VIDEO, stream, sink, clock);
   v.begin();
