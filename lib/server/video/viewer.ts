@@ -25,6 +25,7 @@ import type { Outbound } from "../../protocol/messages.ts";
  * when it returns (a session's outbox does): the viewer reuses the buffers of the frames it sent.
  */
 export interface ViewerSink {
+  /** Queues a frame; `body` is copied before it returns (the Viewer reuses its buffers). */
   send(h: Outbound, body?: Uint8Array): boolean;
   readonly outbox: { readonly bytes: number; readonly closed: boolean; drained(): Promise<void> };
 }
