@@ -187,7 +187,7 @@ export const A_PACED = { name: "A-paced 600 msgs at 200/s:", count: 600, perSec:
 const A_MEMBERS = roomMembers(100);
 
 /** A room's members: the first sends, the other `receivers` receive. */
-function roomMembers(receivers: number): string[] {
+export function roomMembers(receivers: number): string[] {
   return Array.from(
     { length: receivers + 1 },
     (_, i) => `a${String(i).padStart(receivers < 1000 ? 3 : 4, "0")}`,
