@@ -128,7 +128,7 @@ const groups: Record<string, Group> = {
       // Parley and nats-tls (1 publisher, n subscribers of one subject) take turns: each round's pair shares the machine's load.
       rows.push(
         ...await repeated(repeat, async () => [
-          ...(await fanout(name, 200, 20, n)).map((r) =>
+          ...(await fanout(name, 200, 20, n, true)).map((r) =>
             n === 1000 && r.name === `${name} latency p99` ? { ...r, target: "≤ 10" } : r
           ),
           // The floor: a relay with no chat code on Parley's transport that fdatasyncs each message first.

@@ -120,9 +120,14 @@ export async function pacedRelay(
     durable ? ["serve", way, "durable"] : ["serve", way],
     (s) =>
       room
-        ? fanoutOn(s, `${room.label} reference: ${what} ${ON[way]}:`, room.count, room.perSec, [
-          ...roomMembers(room.receivers),
-        ])
+        ? fanoutOn(
+          s,
+          `${room.label} reference: ${what} ${ON[way]}:`,
+          room.count,
+          room.perSec,
+          roomMembers(room.receivers),
+          "w000",
+        )
         : fanoutOn(
           s,
           `A-paced reference: ${what} ${ON[way]}, ${A_PACED.count} msgs at ${A_PACED.perSec}/s:`,
