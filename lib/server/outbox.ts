@@ -4,10 +4,7 @@
  * costs no allocation per frame; a frame encoded once for many outboxes (`push`) is queued as it is.
  * Queued frames go out in one write (up to MAX_WRITE bytes). Writes start once the turn of the event loop that queued
  * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
- * resolved one microtask after another, go out in one write per connection. Those starts take turns
- * of at most the server's slice (request_chain.ts `Slice`, SLICE_MS): a room of 1,000 is 1,000
- * writes (~7–14 µs each, issue 73), and other sockets' reads and timers run between its slices
- * (`WriteStarts`); an outbox's frames stay in order, whichever turn starts its write. Frames pushed while a
+ * resolved one microtask after another, go out in one write per connection. Frames pushed while a
  * write is in flight go in the next single write. When queued bytes would pass `maxBytes` the
  * connection is declared too slow via `onOverflow` and nothing more is accepted: a slow reader
  * never slows anyone else.
@@ -26,9 +23,8 @@ import {
   STORED_FRAME_MOST,
   storedJson,
 } from "../protocol/frame_put.ts";
-import { onNextTurn, yieldToIo } from "../common/turn.ts";
+import { onNextTurn } from "../common/turn.ts";
 import { writeAll } from "../common/bytes.ts";
-import { Slice, SLICE_MS } from "./request_chain.ts";
 
 export interface ByteWriter {
   /** Resolves once `p` was handed on: its bytes may change afterwards. */
@@ -62,64 +58,13 @@ const POOL_BYTES = 1024 * 1024;
 /** Free buffers by size (1, 2, 4 … 64 KiB). */
 const pools = new Map<number, Uint8Array[]>();
 /**
- * Where the writes of outboxes with new frames start: in the turn after the one that queued their first
- * frames (`nextTurn`), in the order they came, a slice at a time (`slice`: once it has lasted its time,
- * the rest wait for its pause, a macrotask: ready sockets are read and timers run, then the next slice).
- * Outboxes that get frames meanwhile join the end of the line. One array, emptied by count and cleared
- * slot by slot, never by `length = 0`, which gives an array's store back to V8 (a paced room's every
- * message then grew one from nothing: ~25 bytes a delivery, issue 37).
+ * Outboxes whose first frames came in this turn (the first `dueN` of `due`): their writes start once it
+ * is over (all its frames in one). Two arrays taking turns (`spare`: the one emptied last), so a turn's
+ * start makes no copy; emptied by count and cleared slot by slot, never by `length = 0`, which gives an
+ * array's store back to V8 (a paced room's every message then grew one from nothing: ~25 bytes a
+ * delivery, issue 37).
  */
-export class WriteStarts {
-  #due: ({ startWrite(): void } | null)[] = [];
-  #head = 0;
-  #n = 0;
-  #running = false;
-
-  constructor(readonly slice: Slice, readonly nextTurn: (fn: () => void) => void) {}
-
-  /** Queues `o`'s write start (it is not in the line: an outbox writing already is never added). */
-  add(o: { startWrite(): void }): void {
-    this.#due[this.#n++] = o;
-    if (this.#running) return;
-    this.#running = true;
-    this.nextTurn(this.#run);
-  }
-
-  /** Outboxes waiting for their turn to start writing. */
-  get waiting(): number {
-    return this.#n - this.#head;
-  }
-
-  /** Starts the line's writes, a slice at a time (bound once: ARCHITECTURE.md rule 9). */
-  readonly #run = (): void => {
-    this.slice.restart(); // a fresh turn of the event loop: its slice starts now
-    this.slice.pause();
-    for (;;) {
-      if (this.#head === this.#n) {
-        this.#head = this.#n = 0;
-        this.#running = false;
-        return;
-      }
-      const o = this.#due[this.#head]!; // (indexed: no iterator objects)
-      this.#due[this.#head++] = null;
-      o.startWrite();
-      const wait = this.#head < this.#n ? this.slice.pause() : undefined;
-      if (wait) return void wait.then(this.#run);
-    }
-  };
-}
-
-/**
- * Write starts between two reads of the clock: each write costs ~7–14 µs, so the slice ends within
- * ~1 ms of its time; a read allocates (~27 bytes, and the slice's arithmetic more): a paced room of 100
- * reads it once a commit.
- */
-const WRITE_CHECK = 64;
-/** The server's write starts: slices as long as the read loop's, the pause a 0 ms timer. */
-export const WRITE_STARTS = new WriteStarts(
-  new Slice(SLICE_MS, WRITE_CHECK, () => performance.now(), yieldToIo),
-  onNextTurn,
-);
+let due: (Outbox | null)[] = [], spare: (Outbox | null)[] = [], dueN = 0;
 
 /** A buffer of `size` bytes (a power of two from BUF_MIN to BUF_MAX), from the pool when one is free. */
 function take(size: number): Uint8Array {
@@ -164,7 +109,6 @@ export class Outbox {
     readonly maxBytes: number,
     readonly onOverflow: () => void,
     readonly onError: (e: unknown) => void,
-    readonly starts: WriteStarts = WRITE_STARTS,
   ) {}
 
   /** Bytes queued or in flight. */
@@ -286,14 +230,23 @@ export class Outbox {
     this.#bytes += n;
     if (!this.#writing) {
       this.#writing = true;
-      this.starts.add(this);
+      due[dueN++] = this;
+      if (dueN === 1) onNextTurn(Outbox.#startDue);
     }
     return true;
   }
 
-  /** Its turn came (`WriteStarts`): the first write of what was queued since it was idle. */
-  startWrite(): void {
-    this.#flush();
+  /** Starts the writes of every outbox that got frames in this turn of the event loop. */
+  static #startDue(): void {
+    const now = due, n = dueN;
+    due = spare;
+    dueN = 0;
+    for (let i = 0; i < n; i++) {
+      const o = now[i]!; // (indexed: no iterator objects)
+      now[i] = null;
+      o.#flush();
+    }
+    spare = now;
   }
 
   #drop(): void {

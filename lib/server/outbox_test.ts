@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeFrame, FrameDecoder } from "../protocol/frame.ts";
-import { COPY_MAX, Outbox, WriteStarts } from "./outbox.ts";
-import { Slice } from "./request_chain.ts";
+import { COPY_MAX, Outbox } from "./outbox.ts";
 import { allocatedBytes } from "../common/heap_testing.ts";
 
 /** A socket that takes a copy of each write when it is made and checks the bytes did not change before it resolved. */
@@ -225,74 +224,4 @@ Deno.test("a turn of one frame pushed to 100 outboxes allocates a few bytes a pu
   const n = 2000, turns = await cost(false, n), pushes = await cost(true, n);
   const perPush = (pushes - turns) / (n * boxes.length);
   assert.ok(perPush < 20, `${perPush.toFixed(1)} bytes allocated a push`);
-});
-
-/**
- * Write starts on a clock of their own: each start costs `cost` ms; a slice of `ms`; `turn()` runs the
- * turn asked for last (the first after a push, or the one after a slice's pause).
- */
-function manualStarts(ms: number, cost: number) {
-  let now = 0, next: (() => void) | null = null, pauses = 0;
-  const slice = new Slice(ms, 1, () => now, () => {
-    pauses++;
-    return new Promise<void>((r) => next = r);
-  });
-  const starts = new WriteStarts(slice, (fn) => next = fn);
-  return {
-    starts,
-    started: [] as number[],
-    item(i: number) {
-      return { startWrite: () => (now += cost, this.started.push(i)) };
-    },
-    async turn() {
-      const fn = next;
-      next = null;
-      fn?.();
-      for (let i = 0; i < 5; i++) await Promise.resolve(); // the pause's continuation
-    },
-    get pauses() {
-      return pauses;
-    },
-  };
-}
-
-Deno.test("a fan-out's writes start a slice at a time, in order; outboxes queued meanwhile join the end", async () => {
-  // Issue 73: a room of 1,000 is 1,000 writes; one turn for all of them held every other socket ~7–14 ms.
-  const m = manualStarts(4, 1);
-  for (let i = 0; i < 10; i++) m.starts.add(m.item(i));
-  assert.deepEqual(m.started, []); // nothing in the turn that queued them
-  await m.turn();
-  assert.deepEqual(m.started, [0, 1, 2, 3]); // 4 ms of 1 ms writes, then other sockets' turn
-  assert.equal(m.starts.waiting, 6);
-  m.starts.add(m.item(10));
-  await m.turn();
-  await m.turn();
-  assert.deepEqual(m.started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  assert.equal(m.starts.waiting, 0);
-  assert.equal(m.pauses, 2);
-  // Idle again: the next push asks for a turn of its own.
-  m.starts.add(m.item(11));
-  await m.turn();
-  assert.deepEqual(m.started.slice(11), [11]);
-});
-
-Deno.test("an outbox's frames go out in order and whole when its write starts in a later slice", async () => {
-  const m = manualStarts(0, 1); // every start but the last pauses
-  const socks = [0, 1, 2].map(() => new CallbackSocket());
-  const boxes = socks.map((w) => new Outbox(w, 1 << 20, () => {}, () => {}, m.starts));
-  const want: number[][] = [[], [], []];
-  const push = (k: number, i: number) => {
-    const f = encodeFrame({ t: "msg", i }, new Uint8Array(40).fill(i));
-    want[k]!.push(...f);
-    assert.ok(boxes[k]!.push(f));
-  };
-  for (let k = 0; k < 3; k++) push(k, 0);
-  await m.turn(); // box 0 writes
-  for (let k = 0; k < 3; k++) push(k, 1); // boxes 1 and 2 still wait: their two frames go in one write
-  for (let i = 0; i < 4; i++) await m.turn();
-  await Promise.all(boxes.map((b) => b.drained()));
-  for (let i = 0; i < 4; i++) await m.turn();
-  await Promise.all(boxes.map((b) => b.drained()));
-  assert.deepEqual(socks.map((w) => w.got), want);
-  assert.deepEqual(socks.map((w) => w.writes), [2, 1, 1]);
 });

@@ -79,13 +79,6 @@ export class RequestChain<M> {
 }
 
 /**
- * Longest run of one connection's requests before other work gets a turn, ms: requests run one
- * after another in microtasks, so without it a flood of pipelined requests from one user would
- * freeze everyone. The outboxes' write starts take slices as long (outbox.ts `WriteStarts`).
- */
-export const SLICE_MS = 4;
-
-/**
  * The server's slice (pure, time injected): after `ms` of requests run one after another, `pause`
  * answers a wait (`yieldNow`, a macrotask) so that other sockets' reads and timers run. The clock is
  * read when a slice starts (its first request) and then every `every` requests: each read cost

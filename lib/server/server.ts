@@ -20,7 +20,7 @@ import { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
 import { MessageLog, QUEUE_HIGH, slowCommitWarner } from "./message_log.ts";
 import { Outbox } from "./outbox.ts";
-import { RequestChain, Slice, SLICE_MS } from "./request_chain.ts";
+import { RequestChain, Slice } from "./request_chain.ts";
 import { KeyedBuckets, TokenBucket } from "./rate.ts";
 import { Session } from "./session.ts";
 import type { Store } from "./store/store.ts";
@@ -44,6 +44,12 @@ const MAX_VIOLATIONS = 20;
  * memory.
  */
 export const SEND_WINDOW = 256;
+/**
+ * Longest run of one connection's requests before other work gets a turn, ms: requests run one
+ * after another in microtasks, so without it a flood of pipelined requests from one user would
+ * freeze everyone (request_chain.ts `Slice`).
+ */
+const SLICE_MS = 4;
 /** Requests between two reads of the clock in a slice. */
 const SLICE_CHECK = 4;
 /** Repeated denials of one command to one user share an audit row per window of this length. */
