@@ -4,7 +4,11 @@
  * costs no allocation per frame; a frame encoded once for many outboxes (`push`) is queued as it is.
  * Queued frames go out in one write (up to MAX_WRITE bytes). Writes start once the turn of the event loop that queued
  * the frames is over (turn.ts `onNextTurn`): the replies and deliveries of one group commit,
- * resolved one microtask after another, go out in one write per connection. Frames pushed while a
+ * resolved one microtask after another, go out in one write per connection. All of a turn's writes start
+ * in one turn, a room of 1,000's too (~10 ms): started a 4 ms slice at a time with a 0 ms timer between
+ * (the one pause that lets sockets in, ~2 ms on Deno 2.9.6), its p99 went 24–27 → 38–49 ms and an
+ * outsider's ping p99 19–24 → 34–38 ms in `deno task bench rooms` (issue 73; a reply queued behind the
+ * slices left). Frames pushed while a
  * write is in flight go in the next single write. When queued bytes would pass `maxBytes` the
  * connection is declared too slow via `onOverflow` and nothing more is accepted: a slow reader
  * never slows anyone else.

@@ -104,3 +104,27 @@ Deno.test("room run: a run ends at another target, at a big frame and at RUN_BYT
   await log.close();
   await store.close();
 });
+
+Deno.test("a room of 1,000: each stored message is encoded once, the same bytes pushed to every member", async () => {
+  // Issue 73 (big rooms): a frame per member would be 1,000 encodings a message; one is shared.
+  const store = new SqliteStore(":memory:");
+  const hub = new Hub();
+  const members = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+  hub.rooms.set("r", new Set(members));
+  const log = new MessageLog(store, hub);
+  const seen = new Map<Uint8Array, number>(); // each frame pushed → how many members got it
+  const outbox = {
+    push: (f: Uint8Array) => (seen.set(f, (seen.get(f) ?? 0) + 1), true),
+    pushStored: () => 1,
+  } as unknown as Outbox;
+  const sessions = members.map((u) => liveSession(hub, u, outbox));
+  // A small message (a room run: room_run.ts) and one too big for a run (Hub.fanOut), from u0.
+  for (const bytes of [100, COPY_MAX + 1]) {
+    seen.clear();
+    await sendAll(log, [[{ ...roomMsg(`m${bytes}`, "u0", bytes) }, sessions[0]!]]);
+    assert.equal(seen.size, 1, `one encoding of the ${bytes}-byte message`);
+    assert.deepEqual([...seen.values()], [999], "pushed to every member but its sender");
+  }
+  await log.close();
+  await store.close();
+});

@@ -187,7 +187,7 @@ export const A_PACED = { name: "A-paced 600 msgs at 200/s:", count: 600, perSec:
 const A_MEMBERS = roomMembers(100);
 
 /** A room's members: the first sends, the other `receivers` receive. */
-function roomMembers(receivers: number): string[] {
+export function roomMembers(receivers: number): string[] {
   return Array.from(
     { length: receivers + 1 },
     (_, i) => `a${String(i).padStart(receivers < 1000 ? 3 : 4, "0")}`,
@@ -197,20 +197,33 @@ function roomMembers(receivers: number): string[] {
 /**
  * Workload A (`perSec` 0: as fast as the window lets) against Parley's server, started and stopped
  * around it; `receivers`: the room's size but its sender (100; issue 73 measures big rooms with 1,000).
+ * `watch`: a user outside the room pings meanwhile (`fanoutOn`).
  */
-export function fanout(name: string, count: number, perSec: number, receivers = 100): Promise<Row[]> {
+export function fanout(
+  name: string,
+  count: number,
+  perSec: number,
+  receivers = 100,
+  watch = false,
+): Promise<Row[]> {
   const members = receivers === 100 ? A_MEMBERS : roomMembers(receivers);
   return withServer(
-    members,
+    watch ? [...members, WATCHER] : members,
     { name: "bench", members },
-    (s) => fanoutOn(s, name, count, perSec, members),
+    (s) => fanoutOn(s, name, count, perSec, members, watch ? WATCHER : undefined),
   );
 }
+
+/** The user outside the room who pings while it is busy (issue 73: a fan-out should not hold everyone's turn). */
+const WATCHER = "w000";
+/** How often the watcher pings. */
+const WATCH_EVERY_MS = 10;
 
 /**
  * Workload A against the running server `s` (Parley's, or a reference that speaks enough of its
  * protocol: paced_relay.ts): the room's members log in, the first sends `count` messages to room
- * "bench", the others receive them; its rows.
+ * "bench", the others receive them; its rows. `watcher`: a user outside the room who pings every
+ * WATCH_EVERY_MS meanwhile: how long another connection waits while the room's writes go out.
  */
 export async function fanoutOn(
   s: Pick<Srv, "pid" | "port" | "cert">,
@@ -218,16 +231,21 @@ export async function fanoutOn(
   count: number,
   perSec: number,
   members: readonly string[] = A_MEMBERS,
+  watcher?: string,
 ): Promise<Row[]> {
   const conns = await connectAll(s, [...members]);
+  const watch = watcher ? await connectAll(s, [watcher]).then((c) => c[0]!) : null;
   const receivers = conns.slice(1);
+  let pinging = true;
+  const pings = watch ? pingWhile(watch, () => pinging) : Promise.resolve([]);
   const m = await measure(
     () => cpuMicros(s.pid),
     receivers,
     count * receivers.length,
     () => pump(conns[0]!, { kind: "room", name: "bench" }, count, 2000, perSec, "f"),
-  );
-  for (const c of conns) c.close();
+  ).finally(() => pinging = false);
+  const rtt = Float64Array.from(await pings).sort();
+  for (const c of [...conns, ...watch ? [watch] : []]) c.close();
   return [
     { name: `${name} deliveries/s`, value: m.got / m.secs, unit: "1/s" },
     { name: `${name} latency p50`, value: percentile(m.lat, 50), unit: "ms" },
@@ -238,8 +256,27 @@ export async function fanoutOn(
       unit: "µs",
       ...(perSec ? {} : { target: "≤ 1" }),
     },
+    ...watch
+      ? [{
+        name: `${name} ping p99 of a user outside the room, meanwhile`,
+        value: percentile(rtt, 99),
+        unit: "ms",
+      }]
+      : [],
     selfRow(name, m),
   ];
+}
+
+/** Round trips of `ping` on `c`, one every WATCH_EVERY_MS while `on()`, in ms. */
+async function pingWhile(c: LoadConn, on: () => boolean): Promise<number[]> {
+  const out: number[] = [];
+  while (on()) {
+    const t0 = performance.now();
+    await c.ok("ping");
+    out.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, WATCH_EVERY_MS));
+  }
+  return out;
 }
 
 /**

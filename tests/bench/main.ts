@@ -2,7 +2,7 @@
  * `deno task bench`: runs every benchmark group and prints one table. Groups: chat (server load
  * A/B/C, then the same workloads against redis-server and nats-server when installed, and the
  * ratio Parley / Redis per workload), cluster (A and B on three nodes beside one SQLite node), crypto,
- * dm (B alone beside redis-tls-always and nats-tls), store (start-up and RSS at 1M and 3M stored messages), logins (a storm of 1,000 password logins, pings meanwhile), rooms (a room of 100 and of 1,000 at 20 msgs/s), conns (C alone beside the runtime's bare TLS floors
+ * dm (B alone beside redis-tls-always and nats-tls), store (start-up and RSS at 1M and 3M stored messages), logins (a storm of 1,000 password logins, pings meanwhile), rooms (a room of 100 and of 1,000 at 20 msgs/s, beside nats-tls with as many subscribers), conns (C alone beside the runtime's bare TLS floors
  * and redis-tls-always and nats-tls), paced (A-paced alone beside a relay with no chat code on Parley's
  * transport, the runtime's floors for its writes, and redis-tls-always and nats-tls), media, tui, video, terminal (video in a tmux pane beside timg), files (scp, raw TCP and Parley relayed
  * over loopback). `deno task bench chat crypto` runs only those groups.
@@ -10,7 +10,14 @@
  * times, PARLEY_BENCH_TERMINAL_REPEAT) print their median with the range. PARLEY_BENCH_QUICK=1 shrinks the chat workloads to check the bench itself quickly.
  */
 import { benchChat } from "./chat_load.ts";
-import { benchPeers, benchPeersDm, benchPeersIdle, benchPeersPaced, ratioRows } from "./peers.ts";
+import {
+  benchPeerRoom,
+  benchPeers,
+  benchPeersDm,
+  benchPeersIdle,
+  benchPeersPaced,
+  ratioRows,
+} from "./peers.ts";
 import { A_PACED, benchIdle, fanout, pairs } from "./chat_load.ts";
 import { pacedFloor } from "./paced_floor.ts";
 import { pacedRelay } from "./paced_relay.ts";
@@ -111,11 +118,29 @@ const groups: Record<string, Group> = {
       Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3),
     ),
   // Big rooms (issue 73): one sender at 20 msgs/s to a room of 100 and of 1,000, 200 messages each.
+  // PARLEY_BENCH_ROOM_SIZES (default 100,1000): the rooms' sizes.
   rooms: async () => {
     const repeat = Math.max(3, Number(Deno.env.get("PARLEY_BENCH_REPEAT") ?? 3));
     const rows: Row[] = [];
-    for (const n of [100, 1000]) {
-      rows.push(...await repeated(repeat, () => fanout(`room of ${n} at 20 msgs/s, 200 msgs:`, 200, 20, n)));
+    const peers = Deno.env.get("PARLEY_BENCH_PEERS") !== "0";
+    for (const n of (Deno.env.get("PARLEY_BENCH_ROOM_SIZES") ?? "100,1000").split(",").map(Number)) {
+      const name = `room of ${n} at 20 msgs/s, 200 msgs:`;
+      // Parley and nats-tls (1 publisher, n subscribers of one subject) take turns: each round's pair shares the machine's load.
+      rows.push(
+        ...await repeated(repeat, async () => [
+          ...(await fanout(name, 200, 20, n, true)).map((r) =>
+            n === 1000 && r.name === `${name} latency p99` ? { ...r, target: "≤ 10" } : r
+          ),
+          // The floor: a relay with no chat code on Parley's transport that fdatasyncs each message first.
+          ...await pacedRelay(true, "node", { label: name, count: 200, perSec: 20, receivers: n }),
+          ...peers ? await benchPeerRoom(name, 200, 20, n) : [],
+        ]),
+      );
+      const a = rows.find((r) => r.name === `${name} latency p99`)?.value;
+      const b = rows.find((r) => r.name === `ref nats-tls: ${name} latency p99`)?.value;
+      if (a !== undefined && b !== undefined && Number.isFinite(b)) {
+        rows.push({ name: `Parley / nats-tls: ${name} latency p99`, value: a / b, unit: "×" });
+      }
     }
     return rows;
   },

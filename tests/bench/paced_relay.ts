@@ -102,23 +102,38 @@ const ON: Record<Way, string> = { node: "on Parley's transport", deno: "on Deno'
 
 /**
  * One run of A-paced against the relay (`durable`: the one that writes and fdatasyncs each message
- * first) on `way`'s TLS, in its own process: the rows `fanoutOn` gives. (chat_load.ts is imported
- * here, not at the top: the relay's process has no env permission for what it reads.)
+ * first) on `way`'s TLS, in its own process: the rows `fanoutOn` gives. `room`: a room of `receivers`
+ * members but its sender, `count` messages at `perSec` (issue 73's big rooms), its rows named after
+ * `label`, instead of A-paced. (chat_load.ts is imported here, not at the top: the relay's process has
+ * no env permission for what it reads.)
  */
-export async function pacedRelay(durable = false, way: Way = "node"): Promise<Row[]> {
-  const { A_PACED, fanoutOn } = await import("./chat_load.ts");
+export async function pacedRelay(
+  durable = false,
+  way: Way = "node",
+  room?: { label: string; count: number; perSec: number; receivers: number },
+): Promise<Row[]> {
+  const { A_PACED, fanoutOn, roomMembers } = await import("./chat_load.ts");
   const what = durable ? "a relay that fdatasyncs each message first" : "a relay with no chat code";
   return withRefServer(
     "paced relay",
     import.meta.filename!,
     durable ? ["serve", way, "durable"] : ["serve", way],
     (s) =>
-      fanoutOn(
-        s,
-        `A-paced reference: ${what} ${ON[way]}, ${A_PACED.count} msgs at ${A_PACED.perSec}/s:`,
-        A_PACED.count,
-        A_PACED.perSec,
-      ),
+      room
+        ? fanoutOn(
+          s,
+          `${room.label} reference: ${what} ${ON[way]}:`,
+          room.count,
+          room.perSec,
+          roomMembers(room.receivers),
+          "w000",
+        )
+        : fanoutOn(
+          s,
+          `A-paced reference: ${what} ${ON[way]}, ${A_PACED.count} msgs at ${A_PACED.perSec}/s:`,
+          A_PACED.count,
+          A_PACED.perSec,
+        ),
   );
 }
 

@@ -166,11 +166,15 @@ async function measure(
 
 const connectAll = (p: Peer, n: number) => openMany(n, 50, (i) => PeerConn.open(p.proto, p.port, i, p.ca));
 
-function fanout(p: Peer, name: string, count: number, perSec: number): Promise<Row[]> {
+/**
+ * Workload A on a reference: one publisher, `receivers` subscribers of one subject (100; issue 73's big
+ * rooms: 1,000), `count` payloads, paced at `perSec` a second (0: batches of BATCH as fast as it goes).
+ */
+function fanout(p: Peer, name: string, count: number, perSec: number, receivers = 100): Promise<Row[]> {
   return (async () => {
-    const conns = await connectAll(p, 101);
+    const conns = await connectAll(p, receivers + 1);
     try {
-      const m = await measure(p, conns.slice(1).map((c) => [c, "room"]), count * 100, async () => {
+      const m = await measure(p, conns.slice(1).map((c) => [c, "room"]), count * receivers, async () => {
         const t0 = performance.now();
         for (let sent = 0; sent < count;) {
           if (perSec) {
@@ -274,6 +278,19 @@ export function benchPeersDm(o: { repeat: number; pairsPer: number }): Promise<R
 /** Only workload A-paced against the same-work servers: `deno task bench paced`. */
 export function benchPeersPaced(o: { repeat: number }): Promise<Row[]> {
   return peerRows(SAME_WORK, o.repeat, [(p) => fanout(p, A_PACED.name, A_PACED.count, A_PACED.perSec)]);
+}
+
+/**
+ * Big rooms (issue 73) on nats-tls: one publisher at `perSec` to `receivers` subscribers of one subject,
+ * `count` payloads; one run on a freshly started server (`deno task bench rooms` takes turns with Parley's).
+ */
+export function benchPeerRoom(
+  name: string,
+  count: number,
+  perSec: number,
+  receivers: number,
+): Promise<Row[]> {
+  return peerRows([SAME_WORK[1]], 1, [(p) => fanout(p, name, count, perSec, receivers)]);
 }
 
 /** Only workload C (idle connections) against the same-work servers: `deno task bench conns`. */
