@@ -5,7 +5,8 @@
  * `FileInbox`: a checked offer waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once:
  * `autoAccept`, from a verified peer only). An accepted file goes to `<downloads>/NAME.part`; `fget
  * FROM` asks for the chunks the `.part` lacks; each chunk is authenticated before it is written
- * (files/part_writer.ts); data out of order, changed or past the offered size fails the transfer (the
+ * (files/part_writer.ts, through files/carrier.ts's window `Pushes`); data out of order
+ * (`batchBytes`), changed or past the offered size fails the transfer (the
  * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
  * rename (`finishPart`). An offer may come before its SHA-256 (`fsum` follows): taken at once it runs
  * meanwhile and is saved once the sum came; one for a person is shown once the sum came (`fhash`
@@ -19,6 +20,7 @@ import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
 import { PartWriter } from "../files/part_writer.ts";
+import { batchBytes, Pushes } from "../files/carrier.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
 import {
   autoVerdict,
@@ -30,7 +32,6 @@ import {
   offerCheck,
   offeredIn,
   pick,
-  pushRecord,
   refusal,
   sameFile,
   shown,
@@ -185,7 +186,7 @@ export class FileInbox {
     const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);
-    i.flying = undefined;
+    i.pushes = new Pushes(i.w);
     i.next = next;
     this.#watch(i);
     progress(this.host, i, next * CHUNK_SIZE, "active");
@@ -199,14 +200,14 @@ export class FileInbox {
   /** Data (`fdata`) on the channel the transfer runs on; other data is ignored. */
   async data(peer: string, via: Via, r: Extract<FileRecord, { t: "fdata" }>): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`), w = i?.w;
-    if (i?.state !== "receiving" || i.via !== via || !w) return;
+    if (i?.state !== "receiving" || i.via !== via || !w || !i.pushes) return;
     const gen = i.gen;
     try {
-      await pushRecord(i, w, r.i, r.data);
+      await i.pushes.add(batchBytes(i.size, w.issued, r.i, r.data));
       if (i.gen !== gen) return;
       i.next = w.next;
       if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
-      i.flying = undefined;
+      i.pushes = undefined;
       w.out.close(); // every chunk is in: the rest is checking the whole
       i.w = undefined;
       i.got = w.hash.hex();
@@ -280,7 +281,7 @@ export class FileInbox {
     i.w?.out.close();
     i.w = undefined;
     i.got = undefined;
-    i.flying = undefined; // what was under way fails on the closed file, unheard
+    i.pushes = undefined; // what was under way fails on the closed file, unheard
     i.state = state;
   }
 
