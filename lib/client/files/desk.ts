@@ -14,7 +14,7 @@ import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
-import type { InRecord, OutRecord } from "./offer.ts";
+import { type InRecord, type OutRecord, pickOffer } from "./offer.ts";
 import { listFolder, sendable } from "./disk.ts";
 import { reconcileTaken } from "./receive.ts";
 import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
@@ -138,15 +138,7 @@ export class FileDesk implements FileControls {
   }
 
   async #pick(n = 1): Promise<InRecord> {
-    const list = await this.#waiting();
-    const r = list[n - 1];
-    if (!r) {
-      throw new BackendError(
-        "no_offer",
-        list.length ? `There are only ${list.length} file offers` : "No file is offered to you",
-      );
-    }
-    return r;
+    return pickOffer(await this.#waiting(), n);
   }
 
   async list(): Promise<FileEntryInfo[]> {

@@ -37,7 +37,8 @@ import { FileSum, sendable } from "../files/disk.ts";
 import { safeFileName } from "../files/file_name.ts";
 import { FileInbox } from "./files_in.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
-import { type Out, OUT_OPEN, pump } from "./files_out.ts";
+import { type Out, pump } from "./files_out.ts";
+import { CARRIED_OUT_OPEN } from "../files/offer.ts";
 import type { FileRecord } from "./wire.ts";
 
 export type { PeerFileEvent, Via } from "./files_common.ts";
@@ -57,7 +58,7 @@ export class PeerFiles {
     this.#inbox = new FileInbox(host, o);
     // An earlier run's files not yet saved by their peer are offered again when it connects.
     for (const r of (host.book?.get(OUT_KEY) ?? []) as Out[]) {
-      const state = OUT_OPEN.includes(r.state) ? "paused" : r.state;
+      const state = CARRIED_OUT_OPEN.includes(r.state) ? "paused" : r.state;
       this.#outs.set(r.fid, { ...r, state, gen: 0, dir: "up" });
     }
   }
@@ -97,7 +98,7 @@ export class PeerFiles {
       gen: 0,
       ...(this.host.now ? { ts: this.host.now() } : {}),
     };
-    keep(this.#outs, fid, out, OUT_OPEN);
+    keep(this.#outs, fid, out, CARRIED_OUT_OPEN);
     this.#save();
     const sum = this.#sum(out);
     sum.catch(() => {}); // a failure fails the transfer
@@ -121,7 +122,7 @@ export class PeerFiles {
     if (o.sum) return o.sum.done;
     o.sum = new FileSum(o.path, o.size);
     return o.sum.done.then(async (sha256) => {
-      if (!OUT_OPEN.includes(o.state)) return sha256;
+      if (!CARRIED_OUT_OPEN.includes(o.state)) return sha256;
       o.sha256 = sha256;
       this.#save();
       const via = o.bare; // the channel it was offered on without its sum; else it goes with the next offer
@@ -129,7 +130,7 @@ export class PeerFiles {
       if (via && !via.ended) await via.say({ t: "fsum", fid: o.fid, sha256 }).catch(() => {});
       return sha256;
     }, async (e) => {
-      if (!OUT_OPEN.includes(o.state)) throw e;
+      if (!CARRIED_OUT_OPEN.includes(o.state)) throw e;
       const why = `it could not be read: ${(e as Error).message}`;
       await this.host.via(o.peer)?.say({ t: "fend", fid: o.fid, ok: false, why }).catch(() => {});
       this.#outEnd(o, false, why, true);
@@ -149,7 +150,7 @@ export class PeerFiles {
   connected(peer: string): void {
     const via = this.host.via(peer);
     for (const o of this.#outs.values()) {
-      if (!via || o.peer !== peer || !OUT_OPEN.includes(o.state)) continue;
+      if (!via || o.peer !== peer || !CARRIED_OUT_OPEN.includes(o.state)) continue;
       void this.#again(o, via);
     }
   }
@@ -179,12 +180,12 @@ export class PeerFiles {
     if (r.t === "fsum") return await this.#inbox.summed(peer, r);
     const o = this.#outs.get(r.fid);
     if (r.t === "fhash") {
-      if (o?.peer !== peer || !OUT_OPEN.includes(o.state)) return;
+      if (o?.peer !== peer || !CARRIED_OUT_OPEN.includes(o.state)) return;
       void this.#sum(o).catch(() => {});
       return o.sum?.finish();
     }
     if (r.t === "fget") {
-      if (o?.peer === peer && OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
+      if (o?.peer === peer && CARRIED_OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
       return await via.say({ t: "fend", fid: r.fid, ok: false, why: "no such file is offered" });
     }
     if (o?.peer === peer) return this.#outEnd(o, r.ok, r.why);
@@ -208,7 +209,7 @@ export class PeerFiles {
   waitingFor(
     online: (peer: string) => boolean,
   ): { fid: string; peer: string; name: string; size: number; ts: number }[] {
-    return [...this.#outs.values()].filter((o) => OUT_OPEN.includes(o.state) && !online(o.peer))
+    return [...this.#outs.values()].filter((o) => CARRIED_OUT_OPEN.includes(o.state) && !online(o.peer))
       .map(({ fid, peer, name, size, ts }) => ({ fid, peer, name, size, ts: ts ?? 0 }));
   }
 
@@ -219,7 +220,7 @@ export class PeerFiles {
    */
   withdraw(fid: string): boolean {
     const o = this.#outs.get(fid);
-    if (!o || !OUT_OPEN.includes(o.state)) return false;
+    if (!o || !CARRIED_OUT_OPEN.includes(o.state)) return false;
     o.gen++; // a sending loop stops
     this.#outs.delete(fid);
     this.#save();
@@ -245,7 +246,7 @@ export class PeerFiles {
     let w = 0;
     const outs = [...this.#outs.values()].map((o) => ({
       ...entryOf(o),
-      ...(OUT_OPEN.includes(o.state) ? { w: ++w } : {}),
+      ...(CARRIED_OUT_OPEN.includes(o.state) ? { w: ++w } : {}),
     }));
     return [...this.#inbox.list(), ...outs];
   }
@@ -263,7 +264,7 @@ export class PeerFiles {
   }
 
   #outEnd(o: Out, ok: boolean, why?: string, mine = false): void {
-    if (!OUT_OPEN.includes(o.state)) return;
+    if (!CARRIED_OUT_OPEN.includes(o.state)) return;
     o.gen++;
     o.state = ok ? "sent" : "failed";
     this.#save();

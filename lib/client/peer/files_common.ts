@@ -6,6 +6,7 @@
  */
 import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "../backend.ts";
 import type { FileRecord } from "./wire.ts";
+import { bounded, type CarriedInState, type CarriedOutState } from "../files/offer.ts";
 
 /** One channel to a peer, as far as files need it. */
 export interface Via {
@@ -54,7 +55,7 @@ export interface Transfer {
   name: string;
   size: number;
   sha256: string;
-  state: string;
+  state: CarriedInState | CarriedOutState;
   via?: Via;
   /** bumped whenever the transfer restarts, pauses or ends: older work in flight stops */
   gen: number;
@@ -62,10 +63,7 @@ export interface Transfer {
   path?: string;
 }
 
-/** Finished transfers remembered (for /files and repeated offers). */
-const MAX_KEPT = 200;
-
-/** Adds to a bounded map: past MAX_KEPT the oldest finished entries go. */
+/** Adds to a bounded map: past the cap the oldest finished entries go (files/offer.ts `bounded`). */
 export function keep<T extends { state: string }>(
   m: Map<string, T>,
   k: string,
@@ -73,10 +71,8 @@ export function keep<T extends { state: string }>(
   open: readonly string[],
 ): void {
   m.set(k, v);
-  for (const [key, x] of m) {
-    if (m.size <= MAX_KEPT) break;
-    if (!open.includes(x.state)) m.delete(key);
-  }
+  const kept = new Set(bounded([...m.values()], (x) => open.includes(x.state)));
+  for (const [key, x] of m) if (!kept.has(x)) m.delete(key);
 }
 
 /** The "transfer" event (status line, progress on standard error) of `x` at `done` bytes. */

@@ -21,14 +21,13 @@ import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
 import { PartWriter } from "../files/part_writer.ts";
 import { batchBytes, Pushes } from "../files/carrier.ts";
+import { CARRIED_IN_OPEN, type CarriedInState } from "../files/offer.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
 import {
   autoVerdict,
   booked,
   fromBook,
   type In,
-  IN_OPEN,
-  type InState,
   offerCheck,
   offeredIn,
   pick,
@@ -40,7 +39,7 @@ import {
 } from "./files_in_offer.ts";
 import type { FileRecord } from "./wire.ts";
 import { sizeText } from "../../common/progress.ts";
-import { STALL_MS, stallError } from "../files/stall.ts";
+import { Stall, STALL_MS } from "../files/stall.ts";
 
 const IN_KEY = "pfiles:in";
 
@@ -86,7 +85,7 @@ export class FileInbox {
       if (r.sha256) await this.summed(peer, r);
       else if (old.state === "offered") await via.say({ t: "fhash", fid: r.fid }); // asked again
       if (old.state === "done") return await end(true);
-      if (!IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
+      if (!CARRIED_IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
       if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
       old.via = via;
       if (old.state !== "offered") await this.#start(old, via);
@@ -100,7 +99,7 @@ export class FileInbox {
       return await end(false, checked.why);
     }
     const i = offeredIn(peer, via, { ...r, name }, checked.cipher), { fid, size, sha256 } = i;
-    keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
+    keep(this.#ins, `${peer}/${fid}`, i, CARRIED_IN_OPEN);
     this.#save();
     const verified = this.host.verified(peer);
     const auto = await autoVerdict(this.o.autoAccept, this.o.downloads, { from: peer, name, size, verified });
@@ -123,7 +122,7 @@ export class FileInbox {
   /** The SHA-256 of a file offered without it (`fsum`): an offer is shown, a file all in is saved. */
   async summed(peer: string, r: { fid: string; sha256: string }): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`);
-    if (!i || i.sha256 || !IN_OPEN.includes(i.state)) return;
+    if (!i || i.sha256 || !CARRIED_IN_OPEN.includes(i.state)) return;
     i.sha256 = r.sha256;
     this.#save();
     if (i.state === "offered") return this.#show(i);
@@ -206,13 +205,13 @@ export class FileInbox {
       await i.pushes.add(batchBytes(i.size, w.issued, r.i, r.data));
       if (i.gen !== gen) return;
       i.next = w.next;
-      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
+      i.stall?.bound.moved(w.next);
+      if (!w.done) return progress(this.host, i, w.next * CHUNK_SIZE, "active");
       i.pushes = undefined;
       w.out.close(); // every chunk is in: the rest is checking the whole
       i.w = undefined;
       i.got = w.hash.hex();
-      if (i.sha256) await this.#finish(i, via, gen);
-      else this.#watch(i); // its sum is still to come
+      if (i.sha256) await this.#finish(i, via, gen); // else its sum is still to come, within the bound
     } catch (e) {
       if (i.gen === gen) await this.#fail(i, e);
     }
@@ -221,7 +220,7 @@ export class FileInbox {
   /** The sender gave up (`fend` not ok): the `.part` goes. */
   async ended(peer: string, r: Extract<FileRecord, { t: "fend" }>): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`);
-    if (i && IN_OPEN.includes(i.state) && !r.ok) {
+    if (i && CARRIED_IN_OPEN.includes(i.state) && !r.ok) {
       await this.#fail(i, new BackendError("file_cancelled", `${peer} stopped sending it: ${r.why ?? "?"}`));
     }
   }
@@ -229,7 +228,7 @@ export class FileInbox {
   /** Every chunk of `i` is in (`got`: their SHA-256) and its sum known: checked, renamed, told. */
   async #finish(i: In, via: Via, gen: number): Promise<void> {
     try {
-      clearTimeout(i.stall);
+      i.stall?.stop();
       i.path = await finishPart(`${i.target}.part`, i.target!, i, i.got!);
       i.state = "done";
       this.#save();
@@ -258,24 +257,29 @@ export class FileInbox {
     }
   }
 
-  /** (Re)arms the stall bound: no verified chunk for `stallMs` pauses it (`.part` kept) and fails its waiter. */
+  /** The stall bound while receiving: no verified chunk for `stallMs` pauses it (`.part` kept) and fails its waiter. */
   #watch(i: In): void {
-    clearTimeout(i.stall);
-    const ms = this.o.stallMs ?? STALL_MS, gen = i.gen;
-    i.stall = setTimeout(() => {
+    const gen = i.gen, now = this.host.now && (() => this.host.now!());
+    const bound = new Stall(
+      this.o.stallMs ?? STALL_MS,
+      `data of ${i.name} from ${i.peer}`,
+      now,
+      `paused until ${i.peer} offers it again`,
+    );
+    const stop = bound.watch((e) => {
       if (i.gen !== gen || i.state !== "receiving") return;
       this.#stop(i, "paused");
       this.#save();
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      const e = stallError(ms, `data of ${i.name} from ${i.peer}`, `paused until ${i.peer} offers it again`);
       i.saved?.reject(e);
       this.#notice("warn", e.message);
-    }, ms);
+    });
+    i.stall = { bound, stop };
   }
 
   /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */
-  #stop(i: In, state: InState): void {
-    clearTimeout(i.stall);
+  #stop(i: In, state: CarriedInState): void {
+    i.stall?.stop();
     i.stall = undefined;
     i.gen++;
     i.w?.out.close();
@@ -295,6 +299,6 @@ export class FileInbox {
     this.#save(); // what was under way is picked up by the next run
     this.#closed = true;
     for (const i of this.#ins.values()) if (i.w) this.#stop(i, "paused");
-    for (const i of this.#ins.values()) clearTimeout(i.stall);
+    for (const i of this.#ins.values()) i.stall?.stop();
   }
 }

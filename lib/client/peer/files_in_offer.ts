@@ -13,14 +13,13 @@ import { BackendError } from "../backend.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { roomFor } from "../files/disk.ts";
 import type { Pushes } from "../files/carrier.ts";
-import { formatProblem } from "../files/offer.ts";
+import { type CarriedInState, formatProblem, pickOffer } from "../files/offer.ts";
 import { nameProblem } from "../files/file_name.ts";
 import type { PartWriter } from "../files/part_writer.ts";
+import type { Stall } from "../files/stall.ts";
 import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
 import type { PeerFileEvent, Transfer, Via } from "./files_common.ts";
 import type { FileRecord } from "./wire.ts";
-
-export type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
 
 /** A file offered to this node, received or being received. */
 export interface In extends Transfer {
@@ -29,7 +28,7 @@ export interface In extends Transfer {
   hdr: string;
   /** opened from key and header when first needed (not kept in the book) */
   cipher?: ChunkCipher;
-  state: InState;
+  state: CarriedInState;
   target?: string;
   /** the open `.part` while receiving */
   w?: PartWriter;
@@ -37,16 +36,14 @@ export interface In extends Transfer {
   pushes?: Pushes;
   next: number;
   saved?: PromiseWithResolvers<string>;
-  /** the stall bound's timer while receiving (files/stall.ts) */
-  stall?: ReturnType<typeof setTimeout>;
+  /** the stall bound while receiving (files/stall.ts), and how to stop watching it */
+  stall?: { bound: Stall; stop(): void };
   /** the SHA-256 of what the `.part` holds once every chunk is in (its offer's may be still to come) */
   got?: string;
   /** an offer for a person, not shown yet (its sum is still to come): verified, why not taken at once */
   held?: { verified: boolean; why?: string };
 }
 
-/** The states of a transfer not over yet. */
-export const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
 /** Offers waiting for an answer, from every peer together. */
 export const MAX_WAITING = 32;
 
@@ -117,12 +114,7 @@ export function waitingOf(
 
 /** Waiting offer `n` (from 1), or `no_offer`. */
 export function pick(ins: Iterable<In>, n = 1): In {
-  const l = shown(ins);
-  if (l[n - 1]) return l[n - 1]!;
-  throw new BackendError(
-    "no_offer",
-    l.length ? `There are only ${l.length} file offers` : "No file is offered to you",
-  );
+  return pickOffer(shown(ins), n);
 }
 
 /** What the receiver of `i` is told when it fails with `e` (DecryptError: `file_tampered`). */

@@ -9,10 +9,10 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, openFileHeader } from "../../crypto/age_stream.ts";
 import { type ChunkCarrier, sendChunks, type SendEnd } from "../files/carrier.ts";
 import { cipherChunks, type FileSum } from "../files/disk.ts";
+import type { CarriedOutState } from "../files/offer.ts";
 import { type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
 import { PEER_BATCH } from "./wire.ts";
 
-export type OutState = "offered" | "sending" | "sent-all" | "paused" | "sent" | "failed";
 export interface Out extends Transfer {
   dir: "up";
   path: string;
@@ -25,13 +25,10 @@ export interface Out extends Transfer {
   bare?: Via;
   key: string;
   hdr: string;
-  state: OutState;
+  state: CarriedOutState;
   /** when it was offered (ms; none in an earlier version's book) */
   ts?: number;
 }
-
-/** The states of a file not over yet. */
-export const OUT_OPEN: readonly OutState[] = ["offered", "sending", "sent-all", "paused"];
 
 /**
  * Sends `o` on `via` from chunk `from` until the end, the channel drops (paused: the peer's next
