@@ -2,7 +2,7 @@
  * Shared conformance suite for `ChunkCarrier` (lib/client/files/carrier.ts; rule 8: one interface, one
  * suite, as for `Link`; here in tests/ as it writes files). Each carrier registers it
  * (carrier_conformance_test.ts: the direct socket of lib/client/files/direct.ts, the peer-mode channel
- * of lib/client/peer/files_out.ts) with a factory that builds a world of two
+ * of lib/client/files/carried_out.ts) with a factory that builds a world of two
  * ends: the sending end is the carrier, the receiving end gives what came in order. The cases, each
  * over carrier.ts `sendChunks` and a `.part` filled by files/part_writer.ts through `Pushes`:
  * - a file of several batches arrives whole: every chunk authenticated at its index, the `.part`'s

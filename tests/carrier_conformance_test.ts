@@ -1,7 +1,7 @@
 /**
  * The carrier conformance suite (carrier_conformance.ts) on every carrier of a file's
  * chunks: the direct socket (files/direct.ts `socketCarrier`: bulk frames on a FILE_PURPOSE channel,
- * the receiver counting chunks) and the peer-mode channel (peer/files_out.ts `channelCarrier`: `fdata`
+ * the receiver counting chunks) and the peer-mode channel (files/carried_out.ts `channelCarrier`: `fdata`
  * records and their bulk frames on a peer link, read back as peer/wire.ts decodes them), both over
  * real sockets of lib/net/peer_net.ts on the loopback.
  */
@@ -11,7 +11,7 @@ import { generateIdentity } from "../lib/crypto/identity.ts";
 import { dialPeer, listenPeer, PEER_PURPOSE, type PeerChannel } from "../lib/net/peer_net.ts";
 import { carrierConformance, type CarrierWorld } from "./carrier_conformance.ts";
 import { DIRECT_BATCH, FILE_PURPOSE, socketCarrier } from "../lib/client/files/direct.ts";
-import { channelCarrier } from "../lib/client/peer/files_out.ts";
+import { channelCarrier } from "../lib/client/files/carried_out.ts";
 import { openLink } from "../lib/client/peer/link.ts";
 import { decodePeerRecord, joinFileData, PEER_BATCH } from "../lib/client/peer/wire.ts";
 

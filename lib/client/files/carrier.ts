@@ -1,8 +1,8 @@
 /**
  * The carriers of a file's age chunks (issue 70): one sending loop and one receiving window for every
  * way a file's chunks go straight from its sender to its recipient — the direct socket (direct.ts
- * `pushDirect` and receive.ts `download`) and a peer-mode channel (peer/files_out.ts and
- * peer/files_in.ts) — behind `ChunkCarrier`. tests/carrier_conformance.ts is the one suite every
+ * `pushDirect` and receive.ts `download`) and a peer-mode channel (carried_out.ts and
+ * carried_in.ts) — behind `ChunkCarrier`. tests/carrier_conformance.ts is the one suite every
  * carrier runs.
  *
  * - `sendChunks`: the sender's loop over the batches cipher.ts `chunkPieces` reads and encrypts

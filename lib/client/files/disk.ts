@@ -1,6 +1,6 @@
 /**
  * The disk side of file transfers (issue 12; with transfers.ts, send.ts and receive.ts the client
- * files touching the user's files), shared by client mode and peer mode (peer/files*.ts): the file
+ * files touching the user's files), shared by client mode and peer mode (carried*.ts): the file
  * to send (`sendable`, `openToSend`, `checkUnchanged`, `cipherChunks`; its ciphertext in
  * cipher.ts), the `.part` of a file being received (`downloadTarget`, `openPart`; part_writer.ts
  * writes only authenticated chunks into it; `finishPart` renames only after the size and SHA-256

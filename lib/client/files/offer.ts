@@ -46,7 +46,7 @@ export type OutState = "uploading" | "sent" | "failed" | "withdrawn";
 
 /**
  * The states of a transfer on a carrier that pauses and goes on by itself (the peer channel:
- * peer/files_in.ts, peer/files_out.ts; carrier.ts), in the words of those above: an accepted download
+ * carried_in.ts, carried_out.ts; carrier.ts), in the words of those above: an accepted download
  * is `receiving` while its bytes come, or `paused` until its sender offers it again (as `/files` says
  * an accepted relayed one, desk.ts); an upload is `offered`, `sending`, `sent-all` (every byte went,
  * the recipient's answer awaited) or `paused`, then `sent` or `failed`. A withdrawn upload is
@@ -282,7 +282,7 @@ export async function acceptedHere(cs: CryptoStateStore, from: string, fid: stri
 
 /**
  * Waiting offer `n` (from 1) of `waiting` (oldest first, as `/files` numbers them), or `no_offer`: the
- * one rule of `/accept N` and `/reject N` in both modes (desk.ts, peer/files_in_offer.ts).
+ * one rule of `/accept N` and `/reject N` in both modes (desk.ts, carried_offer.ts).
  */
 export function pickOffer<T>(waiting: readonly T[], n = 1): T {
   const r = waiting[n - 1];
@@ -293,7 +293,7 @@ export function pickOffer<T>(waiting: readonly T[], n = 1): T {
   );
 }
 
-/** Drops the oldest finished records past the cap (the relay's lists, peer mode's maps: peer/files_common.ts). */
+/** Drops the oldest finished records past the cap (the relay's lists, peer mode's maps: carried_common.ts). */
 export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
   const out = [...list];
   for (let i = 0; out.length > MAX_RECORDS && i < out.length;) {

@@ -4,7 +4,7 @@
  * one path component, no separator, no control/bidi character, never "." or "..", no Windows
  * reserved name, at most 200 UTF-8 bytes. Also the ciphertext layout against `encryptFile`, and the
  * two list rules both modes share: `pickOffer` (waiting offer N) and `bounded` (200 records, the
- * oldest finished going first; peer/files_common.ts `keep` over it, peer/files_test.ts).
+ * oldest finished going first; carried_common.ts `keep` over it, peer/files_test.ts).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";

@@ -5,7 +5,7 @@
  * what needs a server (rooms, moderation, the video library) is simply absent, and a room or
  * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
  * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
- * /accept, /reject, /files) go straight to a connected peer (peer/files.ts); the end of a transfer the
+ * /accept, /reject, /files) go straight to a connected peer (files/carried.ts); the end of a transfer the
  * command waits for is printed by the command, the others (auto-accepted, refused offers) come as notices.
  */
 import {

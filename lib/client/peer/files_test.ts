@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { concatBytes, sha256Hex, toBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
 
-import { type PeerFileEvent, PeerFiles, type Via } from "./files.ts";
-import { keep } from "./files_common.ts";
+import { type PeerFileEvent, PeerFiles, type Via } from "../files/carried.ts";
+import { keep } from "../files/carried_common.ts";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import {

@@ -1,6 +1,6 @@
 /**
  * What peer mode's receiving side keeps of a file offered to it, and how an offer is judged
- * (files_in.ts runs the transfers): the `In` record and what of it the node's store keeps
+ * (carried_in.ts runs the transfers): the `In` record and what of it the node's store keeps
  * (`booked`, `fromBook`); an offer's checks before it may wait (`offerCheck`: a plain name, not too many waiting,
  * the age format, its key opens its header); and whether `--accept-files` takes it at once
  * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts); how an
@@ -11,15 +11,15 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
-import { roomFor } from "../files/disk.ts";
-import type { Pushes } from "../files/carrier.ts";
-import { type CarriedInState, formatProblem, pickOffer } from "../files/offer.ts";
-import { nameProblem } from "../files/file_name.ts";
-import type { PartWriter } from "../files/part_writer.ts";
-import type { Stall } from "../files/stall.ts";
-import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import type { PeerFileEvent, Transfer, Via } from "./files_common.ts";
-import type { FileRecord } from "./wire.ts";
+import { roomFor } from "./disk.ts";
+import type { Pushes } from "./carrier.ts";
+import { type CarriedInState, formatProblem, pickOffer } from "./offer.ts";
+import { nameProblem } from "./file_name.ts";
+import type { PartWriter } from "./part_writer.ts";
+import type { Stall } from "./stall.ts";
+import { DEFAULT_MAX_SIZE, judgeOffer } from "./policy.ts";
+import type { PeerFileEvent, Transfer, Via } from "./carried_common.ts";
+import type { FileRecord } from "./carried_common.ts";
 
 /** A file offered to this node, received or being received. */
 export interface In extends Transfer {

@@ -1,6 +1,6 @@
 /**
- * The receiving side of peer-mode files (files.ts has the contract and the sending side, files_common.ts
- * what both use, files_in_offer.ts the record, an offer's checks and `--accept-files`).
+ * The receiving side of peer-mode files (carried.ts has the contract and the sending side, carried_common.ts
+ * what both use, carried_offer.ts the record, an offer's checks and `--accept-files`).
  *
  * `FileInbox`: a checked offer waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once:
  * `autoAccept`, from a verified peer only). An accepted file goes to `<downloads>/NAME.part`; `fget
@@ -18,11 +18,11 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
-import { PartWriter } from "../files/part_writer.ts";
-import { batchBytes, Pushes } from "../files/carrier.ts";
-import { CARRIED_IN_OPEN, type CarriedInState } from "../files/offer.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
+import { downloadTarget, finishPart, openPart, removePart } from "./disk.ts";
+import { PartWriter } from "./part_writer.ts";
+import { batchBytes, Pushes } from "./carrier.ts";
+import { CARRIED_IN_OPEN, type CarriedInState } from "./offer.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
 import {
   autoVerdict,
   booked,
@@ -36,10 +36,10 @@ import {
   shown,
   shownOffer,
   waitingOf,
-} from "./files_in_offer.ts";
-import type { FileRecord } from "./wire.ts";
+} from "./carried_offer.ts";
+import type { FileRecord } from "./carried_common.ts";
 import { sizeText } from "../../common/progress.ts";
-import { Stall, STALL_MS } from "../files/stall.ts";
+import { Stall, STALL_MS } from "./stall.ts";
 
 const IN_KEY = "pfiles:in";
 

@@ -1,15 +1,16 @@
 /**
- * Direct file transfers of peer mode (`/send PEER PATH`, issue 13): a file goes straight to a
- * connected peer inside its authenticated channel (node.ts), as the records of wire.ts.
+ * Carried file transfers: peer mode's (`/send PEER PATH`, issue 13), a file straight to a connected
+ * peer inside its authenticated channel (peer/node.ts), as the records of carried_common.ts (their
+ * codec: peer/wire.ts), the channel a carrier (carrier.ts) among the direct socket's.
  *
  * Send: the file is offered at once (`foffer`: id, safe name, size, a fresh one-time X25519
- * identity and the age header) and hashed on the way (files/disk.ts `FileSum`, as client mode
+ * identity and the age header) and hashed on the way (disk.ts `FileSum`, as client mode
  * does): its SHA-256 follows as `fsum` once every byte was read for sending, or at once when the
  * receiver asks (`fhash`: a person is shown the offer with its sum); an offer made again carries it.
  * To a peer that is away the offer waits (kept in the book) and goes when it says hello. When the
  * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from
  * chunk FROM, at most PEER_BATCH chunks (≈513 KiB, under the 1 MiB frame cap) per `fdata` record
- * and the bulk frame after it, as on the direct path (AHEAD batches encrypted ahead); each waits
+ * and the bulk frame after it, as on the direct path (carrier.ts `sendChunks`); each waits
  * until the channel took it, so memory stays bounded whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
  *
  * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
@@ -25,23 +26,23 @@
  * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
  * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
  * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
- * front (`PeerFiles`), its sending loop files_out.ts; the receiving side is files_in.ts, what both
- * use files_common.ts.
+ * front (`PeerFiles`), its sending loop carried_out.ts; the receiving side is carried_in.ts, what both
+ * use carried_common.ts; peer/node.ts hands it the channels (`Via`) and its store (`FileBook`).
  */
 import { toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { ChunkedEncryptor, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import type { FileEntryInfo } from "../backend.ts";
-import { FileSum, sendable } from "../files/disk.ts";
-import { safeFileName } from "../files/file_name.ts";
-import { FileInbox } from "./files_in.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
-import { type Out, pump } from "./files_out.ts";
-import { CARRIED_OUT_OPEN } from "../files/offer.ts";
-import type { FileRecord } from "./wire.ts";
+import { FileSum, sendable } from "./disk.ts";
+import { safeFileName } from "./file_name.ts";
+import { FileInbox } from "./carried_in.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
+import { type Out, pump } from "./carried_out.ts";
+import { CARRIED_OUT_OPEN } from "./offer.ts";
+import type { FileRecord } from "./carried_common.ts";
 
-export type { PeerFileEvent, Via } from "./files_common.ts";
+export type { PeerFileEvent, Via } from "./carried_common.ts";
 
 const OUT_KEY = "pfiles:out";
 

@@ -1,5 +1,5 @@
 /**
- * The sending of one peer-mode file (files.ts has the contract and the front): the age file's
+ * The sending of one peer-mode file (carried.ts has the contract and the front): the age file's
  * chunks from chunk FROM on, PEER_BATCH chunks per `fdata` and its bulk frame, over the peer channel
  * as a carrier (`channelCarrier`) in files/carrier.ts's one sending loop `sendChunks`; the first
  * batch that could not be written is where the transfer pauses. And `Out`, what the sender keeps
@@ -7,11 +7,11 @@
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, openFileHeader } from "../../crypto/age_stream.ts";
-import { type ChunkCarrier, sendChunks, type SendEnd } from "../files/carrier.ts";
-import { cipherChunks, type FileSum } from "../files/disk.ts";
-import type { CarriedOutState } from "../files/offer.ts";
-import { type PeerFilesHost, progress, type Transfer, type Via } from "./files_common.ts";
-import { PEER_BATCH } from "./wire.ts";
+import { type ChunkCarrier, sendChunks, type SendEnd } from "./carrier.ts";
+import { cipherChunks, type FileSum } from "./disk.ts";
+import type { CarriedOutState } from "./offer.ts";
+import { type PeerFilesHost, progress, type Transfer, type Via } from "./carried_common.ts";
+import { PEER_BATCH } from "./carried_common.ts";
 
 export interface Out extends Transfer {
   dir: "up";
