@@ -12,7 +12,7 @@
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
  *   received) and "files:out" (uploads), each a bounded list (`bounded`), their states (`InState`,
  *   `OutState`, and a carried transfer's: `CarriedInState`, `CarriedOutState`); waiting offer N
- *   (`pickOffer`);
+ *   (`pickOffer`) and file sent N (`pickSent`);
  * - the withdrawal `{v: 1, k: "file-gone", mid, fid}`: the sender took its offer back (the server's
  *   copy is gone too); `goneWrites` marks the offer withdrawn, only when it came from that sender and
  *   was not saved yet;
@@ -291,6 +291,16 @@ export function pickOffer<T>(waiting: readonly T[], n = 1): T {
     "no_offer",
     waiting.length ? `There are only ${waiting.length} file offers` : "No file is offered to you",
   );
+}
+
+/**
+ * The file sent that `/files` numbers `n` (its `w`: sent, not taken by its recipient yet), or
+ * `no_such_file`: the one rule of `/withdraw N` in both modes (desk.ts, peer/backend.ts).
+ */
+export function pickSent<T extends { w?: number }>(list: readonly T[], n: number): T {
+  const e = list.find((x) => x.w === n);
+  if (e) return e;
+  throw new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`);
 }
 
 /** Drops the oldest finished records past the cap (the relay's lists, peer mode's maps: carried_common.ts). */

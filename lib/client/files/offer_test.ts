@@ -3,7 +3,7 @@
  * for another payload kind, or SyntaxError — nothing else), and `safeFileName` for any string:
  * one path component, no separator, no control/bidi character, never "." or "..", no Windows
  * reserved name, at most 200 UTF-8 bytes. Also the ciphertext layout against `encryptFile`, and the
- * two list rules both modes share: `pickOffer` (waiting offer N) and `bounded` (200 records, the
+ * list rules both modes share: `pickOffer` (waiting offer N), `pickSent` (file sent N) and `bounded` (200 records, the
  * oldest finished going first; carried_common.ts `keep` over it, peer/files_test.ts).
  */
 import assert from "node:assert/strict";
@@ -25,6 +25,7 @@ import {
   type InRecord,
   offerWrites,
   pickOffer,
+  pickSent,
   sumWrites,
 } from "./offer.ts";
 import { safeFileName, withNumber } from "./file_name.ts";
@@ -222,4 +223,14 @@ Deno.test("bounded: past 200 records the oldest finished go first, live ones sta
   assert.equal(out.length, 200);
   assert.deepEqual(out.slice(0, 5).map((r) => r.i), [0, 1, 2, 5, 7], "3 of the oldest finished went");
   assert.deepEqual(bounded(list.slice(0, 200), (r) => r.live), list.slice(0, 200), "at the cap: all kept");
+});
+
+Deno.test("pickSent: the file sent numbered N by /files (its w), else no_such_file", () => {
+  const list = [{ fid: "a" }, { fid: "b", w: 1 }, { fid: "c" }, { fid: "d", w: 2 }];
+  assert.equal(pickSent(list, 1).fid, "b");
+  assert.equal(pickSent(list, 2).fid, "d");
+  assert.throws(() => pickSent(list, 3), {
+    code: "no_such_file",
+    message: "There is no file 3 being sent (/files numbers them)",
+  });
 });
