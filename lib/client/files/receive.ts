@@ -127,7 +127,7 @@ export async function download(
           try {
             for (let b; !w.complete && (b = await recvWithin(ch, SILENT_MS, true));) {
               await pushes.add(b);
-              onDone(w.next * CHUNK_SIZE);
+              onDone(Math.min(rec.size, w.next * CHUNK_SIZE)); // the last chunk may be short
             }
           } catch (e) {
             await pushes.done().catch(() => {});
