@@ -34,7 +34,7 @@ import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import { ENC_CHUNK_SIZE, MAX_CHUNKS } from "../../crypto/age_stream.ts";
 import { MAX_FILE_SIZE } from "../files/offer.ts";
-import { type FileData, type FileHead, type FileRecord, PEER_BATCH } from "../files/carried_common.ts";
+import { type FileData, type FileHead, PEER_BATCH } from "../files/carried_common.ts";
 
 export { type FileData, type FileRecord, isFileRecord } from "../files/carried_common.ts";
 
