@@ -4,7 +4,8 @@
  * with several batches read and encrypted ahead and all their chunks in flight at once, for the
  * relay, the direct path and peer mode), each piece as its parts, copied once into the frame that
  * carries them.
- * `cipherPieces` reads into one buffer, reused once a batch's chunks are handed to encryption, and
+ * `chunkPieces` gives the same from a chunk on, batch by batch with each batch's first chunk (the
+ * carriers' batches, carrier.ts). `cipherPieces` reads into one buffer, reused once a batch's chunks are handed to encryption, and
  * shows each batch's plaintext to the source's `seen` (the sender's SHA-256, taken in the same pass).
  */
 import { CHUNK_SIZE, type ChunkCipher, FILE_HEADER_LEN } from "../../crypto/age_stream.ts";
@@ -20,6 +21,9 @@ export interface Source {
   /** Shown the plaintext of each batch read (`pos`: its byte offset in the file), before it is reused. */
   seen?: (pos: number, plaintext: Uint8Array) => void;
 }
+
+/** Batches read and encrypted ahead of the carrier or the relay (bounded memory: ≈ 2 MiB of direct or peer batches). */
+export const AHEAD = 4;
 
 export const partsLength = (parts: readonly Uint8Array[]) => parts.reduce((n, b) => n + b.length, 0);
 
@@ -112,5 +116,21 @@ export async function* cipherPieces(
     }
   } finally {
     await Promise.allSettled(ahead);
+  }
+}
+
+/**
+ * The ciphertext from chunk `from` to the end (the header not included) as batches of `batch` whole
+ * chunks, each with its first chunk's index (carrier.ts `Batch`), AHEAD batches encrypted ahead.
+ */
+export async function* chunkPieces(
+  src: Source,
+  from: number,
+  batch: number,
+): AsyncGenerator<{ i: number; parts: Uint8Array[] }> {
+  let i = from;
+  for await (const parts of cipherPieces(src, chunkOffset(from), batch, AHEAD)) {
+    yield { i, parts };
+    i += batch;
   }
 }

@@ -14,7 +14,7 @@ import type { FileControls, FileEntryInfo } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
-import type { InRecord, OutRecord } from "./offer.ts";
+import { type InRecord, type OutRecord, pickOffer, pickSent } from "./offer.ts";
 import { listFolder, sendable } from "./disk.ts";
 import { reconcileTaken } from "./receive.ts";
 import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
@@ -138,15 +138,7 @@ export class FileDesk implements FileControls {
   }
 
   async #pick(n = 1): Promise<InRecord> {
-    const list = await this.#waiting();
-    const r = list[n - 1];
-    if (!r) {
-      throw new BackendError(
-        "no_offer",
-        list.length ? `There are only ${list.length} file offers` : "No file is offered to you",
-      );
-    }
-    return r;
+    return pickOffer(await this.#waiting(), n);
   }
 
   async list(): Promise<FileEntryInfo[]> {
@@ -204,8 +196,7 @@ export class FileDesk implements FileControls {
 
   /** Takes back sent file N (`w` in `list`): the recipient is told, the server forgets it. */
   async withdraw(n: number): Promise<FileEntryInfo> {
-    const e = (await this.list()).find((x) => x.w === n);
-    if (!e) throw new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`);
+    const e = pickSent(await this.list(), n);
     const r = await this.#ft().withdraw(e.fid);
     return { ...e, w: undefined, state: r.state };
   }

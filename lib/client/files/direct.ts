@@ -18,11 +18,12 @@
  * through lib/net/peer_net.ts only.
  */
 import { timingSafeEqual } from "node:crypto";
-import { fromBase64, release, toBase64 } from "../../common/bytes.ts";
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerLimits } from "../../net/peer_net.ts";
-import { cipherPieces, partsLength, type Source } from "./cipher.ts";
+import { type ChunkCarrier, sendChunks } from "./carrier.ts";
+import { chunkPieces, type Source } from "./cipher.ts";
 import { type FileReady } from "./offer.ts";
 import { chunkCount, chunkOffset } from "./layout.ts";
 
@@ -31,8 +32,6 @@ export const FILE_PURPOSE = "parley-file-v1";
 export const DIRECT_MS = 2000;
 /** Chunks per bulk frame (8 × (64 KiB + tag) ≈ 513 KiB, under the frame cap). */
 export const DIRECT_BATCH = 8;
-/** Frames the sender reads and encrypts ahead of the socket (bounded memory: ≈ 2 MiB). */
-const AHEAD = 4;
 /** The recipient's answer once the file is saved. */
 export const OK = new Uint8Array([0x4f, 0x4b]);
 
@@ -132,7 +131,8 @@ export function recvWithin(c: PeerChannel, ms: number, bulk = false): Promise<Ui
 
 /**
  * Sends the file on an open direct channel from the chunk the recipient asks for, DIRECT_BATCH
- * chunks per bulk frame (AHEAD frames are encrypted while one is written), and waits for its `OK`. False
+ * chunks per bulk frame (carrier.ts `sendChunks`: cipher.ts AHEAD frames are encrypted while one is
+ * written), and waits for its `OK`. False
  * when the channel broke off first (the transfer can go on by the relay); closes the channel.
  */
 export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) => void): Promise<boolean> {
@@ -141,17 +141,12 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
     if (i === null || i >= chunkCount(s.size)) return false;
     await c.sendBulk(s.header);
     let pos = chunkOffset(i);
-    // One frame is written while the next one is read and encrypted.
-    let sending: Promise<void> = Promise.resolve();
-    for await (const b of cipherPieces(s, pos, DIRECT_BATCH, AHEAD)) {
-      await sending;
-      sending = c.sendBulk(b).then(() => {
-        onDone(pos += partsLength(b));
-        for (const x of b) if (x.buffer !== s.header.buffer) release(x); // sent: freed now, not at a collection
-      });
-      sending.catch(() => {}); // awaited before the next frame, or below
-    }
-    await sending;
+    const end = await sendChunks(
+      chunkPieces(s, i, DIRECT_BATCH),
+      socketCarrier(c),
+      (_, n) => onDone(pos += n),
+    );
+    if (end !== "done") return false;
     // The recipient hashes the whole file before it answers.
     const ok = await recvWithin(c, 600_000);
     return ok !== null && ok.length === OK.length && ok.every((x, k) => x === OK[k]);
@@ -160,4 +155,9 @@ export async function pushDirect(c: PeerChannel, s: Source, onDone: (n: number) 
   } finally {
     c.close();
   }
+}
+
+/** The direct socket as a carrier (carrier.ts): each batch one bulk frame, its chunks' index implied by the order. */
+export function socketCarrier(c: PeerChannel): ChunkCarrier {
+  return { put: (_i, parts) => c.sendBulk(parts) };
 }

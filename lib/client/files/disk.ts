@@ -1,6 +1,6 @@
 /**
  * The disk side of file transfers (issue 12; with transfers.ts, send.ts and receive.ts the client
- * files touching the user's files), shared by client mode and peer mode (peer/files*.ts): the file
+ * files touching the user's files), shared by client mode and peer mode (carried*.ts): the file
  * to send (`sendable`, `openToSend`, `checkUnchanged`, `cipherChunks`; its ciphertext in
  * cipher.ts), the `.part` of a file being received (`downloadTarget`, `openPart`; part_writer.ts
  * writes only authenticated chunks into it; `finishPart` renames only after the size and SHA-256
@@ -13,10 +13,10 @@ import { dirname } from "node:path";
 import { sha256Stream } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
-import { cipherPieces } from "./cipher.ts";
+import { chunkPieces } from "./cipher.ts";
 import { MAX_FILE_SIZE } from "./offer.ts";
 import { safeFileName, withNumber } from "./file_name.ts";
-import { chunkCount, chunkOffset } from "./layout.ts";
+import { chunkCount } from "./layout.ts";
 
 /** A file to send: its real path, size, modification time and the name it is offered under. */
 export async function sendable(
@@ -245,9 +245,9 @@ export async function removePart(part: string): Promise<void> {
 
 /**
  * The ciphertext of a file to send from chunk `from` to the end (the header not included), `batch`
- * whole chunks per piece as its parts, `depth` pieces encrypted ahead (cipher.ts `cipherPieces`, as
- * the relay and the direct path send): bounded memory whatever the size; `seen` is shown the
- * plaintext read (a `FileSum`). At the end the file must not have changed.
+ * whole chunks per piece as its parts (cipher.ts `chunkPieces`, as the direct path sends): bounded
+ * memory whatever the size; `seen` is shown the plaintext read (a `FileSum`). At the end the file
+ * must not have changed.
  */
 export async function* cipherChunks(
   path: string,
@@ -255,17 +255,11 @@ export async function* cipherChunks(
   f: { size: number; mtime: number },
   from: number,
   batch: number,
-  depth: number,
   seen?: (pos: number, plaintext: Uint8Array) => void,
 ): AsyncGenerator<{ i: number; parts: Uint8Array[] }> {
   const file = await Deno.open(path, { read: true });
   try {
-    const src = { file, cipher, header: new Uint8Array(0), size: f.size, seen };
-    let i = from;
-    for await (const parts of cipherPieces(src, chunkOffset(from), batch, depth)) {
-      yield { i, parts };
-      i += batch;
-    }
+    yield* chunkPieces({ file, cipher, header: new Uint8Array(0), size: f.size, seen }, from, batch);
   } finally {
     file.close();
   }

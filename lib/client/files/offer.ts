@@ -10,7 +10,9 @@
  *   `.part` only once it has the sum and the file matches it;
  * - (the ciphertext layout of an age file as Parley writes it: layout.ts);
  * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
- *   received) and "files:out" (uploads), each a bounded list;
+ *   received) and "files:out" (uploads), each a bounded list (`bounded`), their states (`InState`,
+ *   `OutState`, and a carried transfer's: `CarriedInState`, `CarriedOutState`); waiting offer N
+ *   (`pickOffer`) and file sent N (`pickSent`);
  * - the withdrawal `{v: 1, k: "file-gone", mid, fid}`: the sender took its offer back (the server's
  *   copy is gone too); `goneWrites` marks the offer withdrawn, only when it came from that sender and
  *   was not saved yet;
@@ -22,6 +24,7 @@
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { FILE_FORMAT } from "../../crypto/age_stream.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
+import { BackendError } from "../backend.ts";
 
 export interface FileOffer {
   fid: string;
@@ -40,6 +43,28 @@ export interface FileOffer {
 export type InState = "offered" | "accepted" | "done" | "rejected" | "failed" | "withdrawn" | "elsewhere";
 /** `withdrawn`: its sender took it back (`FileTransfers.withdraw`) before the recipient had it. */
 export type OutState = "uploading" | "sent" | "failed" | "withdrawn";
+
+/**
+ * The states of a transfer on a carrier that pauses and goes on by itself (the peer channel:
+ * carried_in.ts, carried_out.ts; carrier.ts), in the words of those above: an accepted download
+ * is `receiving` while its bytes come, or `paused` until its sender offers it again (as `/files` says
+ * an accepted relayed one, desk.ts); an upload is `offered`, `sending`, `sent-all` (every byte went,
+ * the recipient's answer awaited) or `paused`, then `sent` or `failed`. A withdrawn upload is
+ * forgotten (nothing to resume: no copy waits anywhere).
+ */
+export type CarriedInState =
+  | Exclude<InState, "accepted" | "withdrawn" | "elsewhere">
+  | "receiving"
+  | "paused";
+export type CarriedOutState =
+  | "offered"
+  | "sending"
+  | "sent-all"
+  | "paused"
+  | Exclude<OutState, "uploading" | "withdrawn">;
+/** The states of a carried transfer not over yet (a restart resumes them; `/withdraw` takes an upload back). */
+export const CARRIED_IN_OPEN: readonly CarriedInState[] = ["offered", "receiving", "paused"];
+export const CARRIED_OUT_OPEN: readonly CarriedOutState[] = ["offered", "sending", "sent-all", "paused"];
 
 export interface InRecord {
   fid: string;
@@ -255,7 +280,30 @@ export async function acceptedHere(cs: CryptoStateStore, from: string, fid: stri
   return list.some((r) => r.fid === fid && r.from === from && r.state === "accepted");
 }
 
-/** Drops the oldest finished records past the cap. */
+/**
+ * Waiting offer `n` (from 1) of `waiting` (oldest first, as `/files` numbers them), or `no_offer`: the
+ * one rule of `/accept N` and `/reject N` in both modes (desk.ts, carried_offer.ts).
+ */
+export function pickOffer<T>(waiting: readonly T[], n = 1): T {
+  const r = waiting[n - 1];
+  if (r !== undefined) return r;
+  throw new BackendError(
+    "no_offer",
+    waiting.length ? `There are only ${waiting.length} file offers` : "No file is offered to you",
+  );
+}
+
+/**
+ * The file sent that `/files` numbers `n` (its `w`: sent, not taken by its recipient yet), or
+ * `no_such_file`: the one rule of `/withdraw N` in both modes (desk.ts, peer/backend.ts).
+ */
+export function pickSent<T extends { w?: number }>(list: readonly T[], n: number): T {
+  const e = list.find((x) => x.w === n);
+  if (e) return e;
+  throw new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`);
+}
+
+/** Drops the oldest finished records past the cap (the relay's lists, peer mode's maps: carried_common.ts). */
 export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
   const out = [...list];
   for (let i = 0; out.length > MAX_RECORDS && i < out.length;) {

@@ -2,7 +2,9 @@
  * The pure parts of file transfers (issue 12): `decodeFileOffer` fuzzed (a well-formed offer, null
  * for another payload kind, or SyntaxError — nothing else), and `safeFileName` for any string:
  * one path component, no separator, no control/bidi character, never "." or "..", no Windows
- * reserved name, at most 200 UTF-8 bytes. Also the ciphertext layout against `encryptFile`.
+ * reserved name, at most 200 UTF-8 bytes. Also the ciphertext layout against `encryptFile`, and the
+ * list rules both modes share: `pickOffer` (waiting offer N), `pickSent` (file sent N) and `bounded` (200 records, the
+ * oldest finished going first; carried_common.ts `keep` over it, peer/files_test.ts).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -11,6 +13,7 @@ import { UNSAFE } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import {
+  bounded,
   decodeFileGone,
   decodeFileOffer,
   decodeFileSum,
@@ -21,6 +24,8 @@ import {
   IN_KEY,
   type InRecord,
   offerWrites,
+  pickOffer,
+  pickSent,
   sumWrites,
 } from "./offer.ts";
 import { safeFileName, withNumber } from "./file_name.ts";
@@ -199,4 +204,33 @@ Deno.test("plainBefore(): a sender's progress in plaintext bytes — none before
   assert.equal(plainBefore(n, chunkOffset(2) + 7), 2 * CHUNK_SIZE);
   assert.equal(plainBefore(n, cipherSize(n)), n);
   assert.equal(plainBefore(0, cipherSize(0)), 0);
+});
+
+Deno.test("pickOffer: waiting offer N from 1, else no_offer saying how many wait", () => {
+  assert.equal(pickOffer(["a", "b"]), "a");
+  assert.equal(pickOffer(["a", "b"], 2), "b");
+  assert.throws(() => pickOffer(["a", "b"], 3), {
+    code: "no_offer",
+    message: "There are only 2 file offers",
+  });
+  assert.throws(() => pickOffer(["a"], 0), { code: "no_offer" });
+  assert.throws(() => pickOffer([]), { code: "no_offer", message: "No file is offered to you" });
+});
+
+Deno.test("bounded: past 200 records the oldest finished go first, live ones stay whatever their age", () => {
+  const list = Array.from({ length: 203 }, (_, i) => ({ i, live: i < 3 || i === 5 }));
+  const out = bounded(list, (r) => r.live);
+  assert.equal(out.length, 200);
+  assert.deepEqual(out.slice(0, 5).map((r) => r.i), [0, 1, 2, 5, 7], "3 of the oldest finished went");
+  assert.deepEqual(bounded(list.slice(0, 200), (r) => r.live), list.slice(0, 200), "at the cap: all kept");
+});
+
+Deno.test("pickSent: the file sent numbered N by /files (its w), else no_such_file", () => {
+  const list = [{ fid: "a" }, { fid: "b", w: 1 }, { fid: "c" }, { fid: "d", w: 2 }];
+  assert.equal(pickSent(list, 1).fid, "b");
+  assert.equal(pickSent(list, 2).fid, "d");
+  assert.throws(() => pickSent(list, 3), {
+    code: "no_such_file",
+    message: "There is no file 3 being sent (/files numbers them)",
+  });
 });

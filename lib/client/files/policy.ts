@@ -1,6 +1,6 @@
 /**
  * Which offered files an unattended receiver takes (issue 33 point 6): `parley receive` (cli/files_receive.ts)
- * and peer mode's `--accept-files` (peer/files_in.ts). Pure.
+ * and peer mode's `--accept-files` (carried_offer.ts). Pure.
  *   - from whom: the sender named by `--from`; else verified contacts only, unless `--from-anyone`.
  *     A transfer accepted before (resumed) is taken from its sender whatever the rule.
  *   - how: the direct path tells the sender this machine's address and an open port, so it opens

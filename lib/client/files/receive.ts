@@ -23,6 +23,7 @@ import {
 } from "./direct.ts";
 import { openPart, type PartHash } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
+import { Pushes } from "./carrier.ts";
 import { IN_KEY, type InRecord } from "./offer.ts";
 import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
@@ -46,8 +47,6 @@ export interface Receiving {
 
 /** Reads in flight while downloading from the relay: hides the round trip of one request. */
 const WINDOW = 4;
-/** Bodies (direct frames, relay reads) being decrypted and written at once. */
-const IN_FLIGHT = 3;
 /** A direct channel silent this long is given up (the relay takes over). */
 const SILENT_MS = 15_000;
 
@@ -124,19 +123,17 @@ export async function download(
         if (header) {
           w = new PartWriter(out, await openFileHeader(key, header), rec.size, next, hash);
           // A frame is decrypted while the one before it is written and the next one arrives.
-          const writes: Promise<void>[] = [];
+          const pushes = new Pushes(w);
           try {
             for (let b; !w.complete && (b = await recvWithin(ch, SILENT_MS, true));) {
-              const push = w.push(b);
-              push.catch(() => {}); // awaited in order
-              writes.push(push);
-              if (writes.length >= IN_FLIGHT) await writes.shift();
-              onDone(w.next * CHUNK_SIZE);
+              await pushes.add(b);
+              onDone(Math.min(rec.size, w.next * CHUNK_SIZE)); // the last chunk may be short
             }
-          } finally {
-            await Promise.allSettled(writes);
+          } catch (e) {
+            await pushes.done().catch(() => {});
+            throw e;
           }
-          await writes.at(-1);
+          await pushes.done();
         }
       } catch (e) {
         // Bulk frames are not sealed by the channel: bad data is refused chunk by chunk (nothing of
@@ -190,9 +187,9 @@ async function relayDownload(
 ): Promise<void> {
   const total = cipherSize(rec.size);
   // Up to WINDOW reads in flight; a short one (the sender is behind) drops those after it. Bodies
-  // are decrypted while earlier ones are written (IN_FLIGHT pushes at once).
+  // are decrypted while earlier ones are written (carrier.ts `Pushes`).
   const ahead: { off: number; len: number; body: Promise<Uint8Array> }[] = [];
-  const writes: Promise<void>[] = [];
+  const pushes = new Pushes(w);
   let next = chunkOffset(w.next);
   try {
     while (!w.complete) {
@@ -212,15 +209,15 @@ async function relayDownload(
         next = a.off + body.length;
         if (!body.length) await behind(ft, rec, a.off, stall); // the sender has not uploaded that far yet
       }
-      const push = w.push(body);
-      push.catch(() => {}); // awaited in order
-      writes.push(push);
-      if (writes.length >= IN_FLIGHT) await writes.shift();
+      await pushes.add(body);
     }
+  } catch (e) {
+    await pushes.done().catch(() => {});
+    throw e;
   } finally {
-    await Promise.allSettled([...ahead.map((x) => x.body), ...writes]);
+    await Promise.allSettled(ahead.map((x) => x.body));
   }
-  await writes.at(-1);
+  await pushes.done();
 }
 
 /**

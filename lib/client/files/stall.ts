@@ -3,7 +3,8 @@
  * for `ms` fails with `transfer_stalled`, naming what it waited for, instead of waiting for ever
  * (a relay that stops sending while keeping the connection open, a peer gone silent). The code does
  * not start with `file_`, so the receiving side keeps its `.part` for a later resume. Time is
- * injected (`now`; the bound itself is a FileTransfers option).
+ * injected (`now`; the bound itself is a FileTransfers option, and peer mode's). A download asks for
+ * its bytes and races each answer (`race`); a peer channel's come unasked, watched (`watch`).
  */
 import { systemClock } from "../../common/clock.ts";
 import { BackendError } from "../backend.ts";
@@ -23,7 +24,13 @@ export class Stall {
   #last: number;
   #moved = -1;
 
-  constructor(readonly ms: number, readonly what: string, readonly now: () => number = systemClock.now) {
+  /** `then`: what the failure says happens now (by default: the transfer stopped; run it again to resume). */
+  constructor(
+    readonly ms: number,
+    readonly what: string,
+    readonly now: () => number = systemClock.now,
+    readonly then = "the transfer stopped (run it again to resume)",
+  ) {
     this.#last = now();
   }
 
@@ -33,7 +40,7 @@ export class Stall {
   }
 
   #error(): BackendError {
-    return stallError(this.ms, this.what, "the transfer stopped (run it again to resume)");
+    return stallError(this.ms, this.what, this.then);
   }
 
   /** How long until the bound passes (counted from the last progress), ms; 0 once it has. */
@@ -44,6 +51,22 @@ export class Stall {
   /** Throws once the bound has passed since the last progress (`left()`, the one home of the comparison). */
   check(): void {
     if (this.left() === 0) throw this.#error();
+  }
+
+  /**
+   * Tells `onStall` the stall error once the bound passes (counted from the last progress, `left()`:
+   * a timer that fires while progress came meanwhile looks again then), for a transfer whose bytes
+   * come unasked (a peer channel); the function returned stops watching.
+   */
+  watch(onStall: (e: BackendError) => void): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const look = () => {
+      const left = this.left();
+      if (left === 0) onStall(this.#error());
+      else timer = setTimeout(look, left);
+    };
+    timer = setTimeout(look, this.left());
+    return () => clearTimeout(timer);
   }
 
   /** `p`, or the stall error if the bound passes (counted from the last progress) before it settles. */

@@ -10,15 +10,13 @@
 import { release } from "../../common/bytes.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { BackendError } from "../backend.ts";
-import { cipherPieces, partsLength, type Source } from "./cipher.ts";
+import { AHEAD, cipherPieces, partsLength, type Source } from "./cipher.ts";
 import { pushDirect } from "./direct.ts";
 import { cipherSize, RELAY_BATCH } from "./layout.ts";
 import type { Stall } from "./stall.ts";
 
 /** Request bodies in flight per transfer: hides the round trip of one request. */
 const WINDOW = 4;
-/** Bodies read and encrypted ahead of those in flight. */
-const AHEAD = 4;
 const EMPTY = new Uint8Array(0);
 
 export interface Upload {

@@ -5,7 +5,7 @@
  * what needs a server (rooms, moderation, the video library) is simply absent, and a room or
  * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
  * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
- * /accept, /reject, /files) go straight to a connected peer (peer/files.ts); the end of a transfer the
+ * /accept, /reject, /files) go straight to a connected peer (files/carried.ts); the end of a transfer the
  * command waits for is printed by the command, the others (auto-accepted, refused offers) come as notices.
  */
 import {
@@ -31,6 +31,7 @@ import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
+import { pickSent } from "../files/offer.ts";
 import { sizeText } from "../../common/progress.ts";
 import type { MessageChange, MuteList, SearchQuery, SearchResult, WordList } from "../backend.ts";
 import { muteList } from "../session/local_mutes.ts";
@@ -108,18 +109,17 @@ class PeerDesk implements FileControls {
   }
   /** Takes back file N sent (`w` in `list`) that its peer has not saved yet; a connected peer is told. */
   withdraw(n: number): Promise<FileEntryInfo> {
-    const e = this.node.files.list().find((x) => x.w === n);
-    // Its end is said by this command (and by a send still waiting for it), not again as a notice.
-    const quiet = e && !this.awaited.has(e.fid);
-    if (quiet) this.awaited.add(e.fid);
-    const done = e && this.node.files.withdraw(e.fid);
-    if (quiet) this.awaited.delete(e.fid);
-    if (!e || !done) {
-      return Promise.reject(
-        new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`),
-      );
+    try {
+      const e = pickSent(this.node.files.list(), n);
+      // Its end is said by this command (and by a send still waiting for it), not again as a notice.
+      const quiet = !this.awaited.has(e.fid);
+      if (quiet) this.awaited.add(e.fid);
+      this.node.files.withdraw(e.fid); // numbered: not saved by its peer yet, so it is taken back now
+      if (quiet) this.awaited.delete(e.fid);
+      return Promise.resolve({ ...e, w: undefined, state: "withdrawn" });
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return Promise.resolve({ ...e, w: undefined, state: "withdrawn" });
   }
 }
 

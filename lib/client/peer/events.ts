@@ -6,7 +6,7 @@ import type { Clock } from "../../common/clock.ts";
 import type { Backoff } from "../../common/backoff.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
-import type { PeerFileEvent } from "./files.ts";
+import type { PeerFileEvent } from "../files/carried.ts";
 import type { PeerStore } from "./store.ts";
 
 export type PeerEvent =

@@ -15,7 +15,7 @@
  * disappearing messages (issue 39) travel the same way as client mode's payloads, under client mode's one
  * rule: peer/conv.ts. A dropped peer is dialled again at its last known address with back-off (redial.ts);
  * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
- * Files go straight to a connected peer (`sendFile`, `files`: files.ts); watch together over sealed signals:
+ * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over sealed signals:
  * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
@@ -28,7 +28,7 @@ import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
 import { hostPort } from "../start/session_setup.ts";
 import { encodePeerRecord, type FileRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
-import { PeerFiles } from "./files.ts";
+import { PeerFiles } from "../files/carried.ts";
 import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import { knownPeer, PeerOutbox } from "./outbox.ts";
@@ -237,7 +237,7 @@ export class PeerNode {
     return this.#out.send(peer, text, o.replyTo);
   }
 
-  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (files.ts). */
+  /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (files/carried.ts). */
   // deno-lint-ignore require-await
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
     return this.files.send(this.#out.writable(peer), path);

@@ -2,7 +2,7 @@
  * What waits for a peer in peer mode, as `/outbox` and the script's `outbox` list it and /quit counts
  * it (issue 39): the texts of the outbox, the changes and settings queued for a peer (peer/store.ts
  * `peer_out`: edits, deletions, reactions, disappearing times) and the file offers to a peer that is
- * away (peer/files.ts), each with what it is (`kind`). One numbering, the one rule of both surfaces:
+ * away (files/carried.ts), each with what it is (`kind`). One numbering, the one rule of both surfaces:
  * oldest first, from 1. Any of them can be dropped by that number (`dropPending`): a text leaves the
  * outbox, a change its queue (its effect here stays: the peer never gets it), a file offer is
  * withdrawn. No I/O of its own.
@@ -11,7 +11,7 @@ import type { OutboxEntry, PeerListing } from "../backend.ts";
 import { sizeText } from "../../common/progress.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
 import type { Outbox } from "../core/outbox.ts";
-import type { PeerFiles } from "./files.ts";
+import type { PeerFiles } from "../files/carried.ts";
 import type { PeerStore } from "./store.ts";
 
 /** What the listing reads of a node. */

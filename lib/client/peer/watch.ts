@@ -6,7 +6,7 @@
  *
  * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
  * answered by `has`: a file it received or named, hashed again to be sure). If not, the file is offered
- * through the peer file transfer (peer/files.ts) and the session starts once the peer saved it
+ * through the peer file transfer (files/carried.ts) and the session starts once the peer saved it
  * (`file.sent`); a refused or failed transfer starts nothing and says why. A peer that does not answer
  * within ANSWER_MS runs an older Parley (0.5 hands the signal to nobody; older ones drop the channel at the
  * unknown record and redial): said, nothing started, nothing crashes.

@@ -1,7 +1,7 @@
 /**
  * The copies of watch together in peer mode (peer/watch.ts, issue 39.7). A video is named by its
  * file's SHA-256; a copy here is a file the user named (`name`) or one this node received or sent
- * (peer/files.ts, by the SHA-256 of its transfer; a peer asking learns only of the files exchanged
+ * (files/carried.ts, by the SHA-256 of its transfer; a peer asking learns only of the files exchanged
  * with it), hashed again before it counts (a file changed since is no copy; hashes cached by path,
  * size and time). `offer` sends a copy through the peer
  * file transfer and waits until the peer saved it, or refused it (thrown with its reason). The disk

@@ -12,7 +12,7 @@
  *   ping    {t:"ping"}                     keepalive (a channel silent for three periods is dropped)
  *   who     {t:"who"}                      /peers --discover: whom do you know? (answered to verified peers)
  *   intro   {t:"intro", peers}             name, address and identity of the peers I know (at most 64)
- *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (peer/files.ts): plaintext name, size and
+ *   foffer  {t:"foffer", fid, name, size,  /send: a file offered (files/carried.ts): plaintext name, size and
  *            sha256, key, fmt, hdr}        SHA-256 ("" until hashed: it follows as `fsum`), the one-time
  *                                          X25519 identity, "age" and the age header
  *   fhash   {t:"fhash", fid}               the offer waits for a person, who is shown its SHA-256: hash it now
@@ -34,10 +34,12 @@ import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import { ENC_CHUNK_SIZE, MAX_CHUNKS } from "../../crypto/age_stream.ts";
 import { MAX_FILE_SIZE } from "../files/offer.ts";
-import { DIRECT_BATCH } from "../files/direct.ts";
+import { type FileData, type FileHead, PEER_BATCH } from "../files/carried_common.ts";
 
-/** Chunks per `fdata` (8 × (64 KiB + tag) ≈ 513 KiB, under the channel's 1 MiB frame cap): the direct path's. */
-export const PEER_BATCH = DIRECT_BATCH;
+export { type FileData, type FileRecord, isFileRecord } from "../files/carried_common.ts";
+
+/** Chunks per `fdata` (files/carried_common.ts: the direct path's, under the channel's 1 MiB frame cap). */
+export { PEER_BATCH };
 
 const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
 const Mid = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
@@ -121,39 +123,6 @@ export type PeerWireRecord =
   | { t: "intro"; peers: { name: string; addr: string; identity: PublicIdentity }[] }
   | FileHead
   | { t: "fdata"; fid: string; i: number; n: number };
-
-/** The records of a direct file transfer (peer/files.ts) but `fdata`, as on the wire and in memory. */
-type FileHead =
-  | {
-    t: "foffer";
-    fid: string;
-    name: string;
-    size: number;
-    sha256: string;
-    key: string;
-    fmt?: string;
-    hdr: string;
-  }
-  | { t: "fhash"; fid: string }
-  | { t: "fsum"; fid: string; sha256: string }
-  | { t: "fget"; fid: string; from: number }
-  | { t: "fend"; fid: string; ok: boolean; why?: string };
-
-/** `fdata` in memory: its bytes (as parts when sending; one buffer as received). */
-export interface FileData {
-  t: "fdata";
-  fid: string;
-  i: number;
-  data: readonly Uint8Array[];
-}
-
-/** The records of a peer file transfer as peer/files.ts, files_out.ts and files_in.ts send and handle them. */
-export type FileRecord = FileHead | FileData;
-
-/** A file record for peer/files.ts (`fdata` only once its bytes are joined to it). */
-export function isFileRecord(r: PeerWireRecord | FileRecord): r is FileRecord {
-  return ["foffer", "fhash", "fsum", "fget", "fend"].includes(r.t) || (r.t === "fdata" && "data" in r);
-}
 
 export function encodePeerRecord(r: PeerWireRecord): Uint8Array {
   return utf8.encode(JSON.stringify(r));

@@ -1,28 +1,25 @@
 /**
  * What peer mode's receiving side keeps of a file offered to it, and how an offer is judged
- * (files_in.ts runs the transfers): the `In` record and what of it the node's store keeps
+ * (carried_in.ts runs the transfers): the `In` record and what of it the node's store keeps
  * (`booked`, `fromBook`); an offer's checks before it may wait (`offerCheck`: a plain name, not too many waiting,
  * the age format, its key opens its header); and whether `--accept-files` takes it at once
- * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts); and
- * the check of a data record (`recordData`: in order, whole chunks only, not past the size) and its
- * push to the `.part`'s writer (`pushRecord`, a few in flight); how an
+ * (`autoVerdict`: verified peers only, within the size and the free space, files/policy.ts); how an
  * offer for a person is shown (`shown`, `pick`, `shownOffer`: once its SHA-256 is known); what a
  * failure tells (`refusal`).
  */
-import { concatBytes, fromBase64 } from "../../common/bytes.ts";
+import { fromBase64 } from "../../common/bytes.ts";
 import { type ChunkCipher, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError } from "../backend.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
-import { roomFor } from "../files/disk.ts";
-import { chunkCount, wholeChunks } from "../files/layout.ts";
-import { formatProblem } from "../files/offer.ts";
-import { nameProblem } from "../files/file_name.ts";
-import type { PartWriter } from "../files/part_writer.ts";
-import { DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
-import type { PeerFileEvent, Transfer, Via } from "./files_common.ts";
-import type { FileRecord } from "./wire.ts";
-
-export type InState = "offered" | "receiving" | "paused" | "done" | "rejected" | "failed";
+import { roomFor } from "./disk.ts";
+import type { Pushes } from "./carrier.ts";
+import { type CarriedInState, formatProblem, pickOffer } from "./offer.ts";
+import { nameProblem } from "./file_name.ts";
+import type { PartWriter } from "./part_writer.ts";
+import type { Stall } from "./stall.ts";
+import { DEFAULT_MAX_SIZE, judgeOffer } from "./policy.ts";
+import type { PeerFileEvent, Transfer, Via } from "./carried_common.ts";
+import type { FileRecord } from "./carried_common.ts";
 
 /** A file offered to this node, received or being received. */
 export interface In extends Transfer {
@@ -31,24 +28,22 @@ export interface In extends Transfer {
   hdr: string;
   /** opened from key and header when first needed (not kept in the book) */
   cipher?: ChunkCipher;
-  state: InState;
+  state: CarriedInState;
   target?: string;
   /** the open `.part` while receiving */
   w?: PartWriter;
-  /** pushes to `w` under way (at most IN_FLIGHT): a record is decrypted while the ones before it are written */
-  flying?: Promise<void>[];
+  /** pushes to `w` under way (files/carrier.ts): a record is decrypted while the ones before it are written */
+  pushes?: Pushes;
   next: number;
   saved?: PromiseWithResolvers<string>;
-  /** the stall bound's timer while receiving (files/stall.ts) */
-  stall?: ReturnType<typeof setTimeout>;
+  /** the stall bound while receiving (files/stall.ts), and how to stop watching it */
+  stall?: { bound: Stall; stop(): void };
   /** the SHA-256 of what the `.part` holds once every chunk is in (its offer's may be still to come) */
   got?: string;
   /** an offer for a person, not shown yet (its sum is still to come): verified, why not taken at once */
   held?: { verified: boolean; why?: string };
 }
 
-/** The states of a transfer not over yet. */
-export const IN_OPEN: readonly InState[] = ["offered", "receiving", "paused"];
 /** Offers waiting for an answer, from every peer together. */
 export const MAX_WAITING = 32;
 
@@ -64,7 +59,7 @@ export function booked(ins: Iterable<In>): unknown[] {
       next: _n,
       saved: _s,
       stall: _t,
-      flying: _f,
+      pushes: _f,
       got: _h,
       held: _o,
       ...keep
@@ -119,12 +114,7 @@ export function waitingOf(
 
 /** Waiting offer `n` (from 1), or `no_offer`. */
 export function pick(ins: Iterable<In>, n = 1): In {
-  const l = shown(ins);
-  if (l[n - 1]) return l[n - 1]!;
-  throw new BackendError(
-    "no_offer",
-    l.length ? `There are only ${l.length} file offers` : "No file is offered to you",
-  );
+  return pickOffer(shown(ins), n);
 }
 
 /** What the receiver of `i` is told when it fails with `e` (DecryptError: `file_tampered`). */
@@ -197,46 +187,4 @@ export function offeredIn(
     next: 0,
     gen: 0,
   };
-}
-
-/** Records of one transfer decrypted and written at once (≈ 1.5 MiB at most). */
-const IN_FLIGHT = 3;
-
-/**
- * Data record `at` of `i` checked (`recordData`) and pushed to its writer `w`: decrypted while the
- * records before it are written; returns once at most IN_FLIGHT are under way, or all are done when
- * it was the last.
- */
-export async function pushRecord(
-  i: In,
-  w: PartWriter,
-  at: number,
-  data: readonly Uint8Array[],
-): Promise<void> {
-  const bytes = recordData(i.size, w.issued, at, data);
-  const flying = i.flying ??= [];
-  const pushed = w.push(bytes);
-  pushed.catch(() => {}); // awaited below, in order
-  flying.push(pushed);
-  if (flying.length > IN_FLIGHT || w.complete) await flying.shift();
-  while (w.complete && flying.length) await flying.shift();
-}
-
-/**
- * The bytes of a data record starting at chunk `at` for a `size`-byte file whose next chunk due is
- * `due`; `file_order` when out of order, `file_size` when it ends inside a chunk or goes past the size.
- */
-export function recordData(size: number, due: number, at: number, data: readonly Uint8Array[]): Uint8Array {
-  if (at !== due) throw new BackendError("file_order", `chunk ${at} came where chunk ${due} was due`);
-  const bytes = data.length === 1 ? data[0]! : concatBytes(data);
-  // A record holds whole chunks only: a size that does not fit the data shows here.
-  const fit = wholeChunks(size, at, bytes.length);
-  if (fit.rest) {
-    const past = fit.next >= chunkCount(size);
-    throw new BackendError(
-      "file_size",
-      past ? "more data than the size offered" : "a record ended inside a chunk",
-    );
-  }
-  return bytes;
 }

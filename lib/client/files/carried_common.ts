@@ -1,11 +1,12 @@
 /**
- * What the two sides of peer-mode files (files.ts and files_out.ts send, files_in.ts receives) share:
+ * What the two sides of a carried transfer (carried.ts and carried_out.ts send, carried_in.ts receive) share:
  * `Via` (a channel as files use it), the events, the host (`FileBook`: where transfers are kept
  * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
  * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.
  */
 import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "../backend.ts";
-import type { FileRecord } from "./wire.ts";
+import { DIRECT_BATCH } from "./direct.ts";
+import { bounded, type CarriedInState, type CarriedOutState } from "./offer.ts";
 
 /** One channel to a peer, as far as files need it. */
 export interface Via {
@@ -54,7 +55,7 @@ export interface Transfer {
   name: string;
   size: number;
   sha256: string;
-  state: string;
+  state: CarriedInState | CarriedOutState;
   via?: Via;
   /** bumped whenever the transfer restarts, pauses or ends: older work in flight stops */
   gen: number;
@@ -62,10 +63,7 @@ export interface Transfer {
   path?: string;
 }
 
-/** Finished transfers remembered (for /files and repeated offers). */
-const MAX_KEPT = 200;
-
-/** Adds to a bounded map: past MAX_KEPT the oldest finished entries go. */
+/** Adds to a bounded map: past the cap the oldest finished entries go (files/offer.ts `bounded`). */
 export function keep<T extends { state: string }>(
   m: Map<string, T>,
   k: string,
@@ -73,10 +71,8 @@ export function keep<T extends { state: string }>(
   open: readonly string[],
 ): void {
   m.set(k, v);
-  for (const [key, x] of m) {
-    if (m.size <= MAX_KEPT) break;
-    if (!open.includes(x.state)) m.delete(key);
-  }
+  const kept = new Set(bounded([...m.values()], (x) => open.includes(x.state)));
+  for (const [key, x] of m) if (!kept.has(x)) m.delete(key);
 }
 
 /** The "transfer" event (status line, progress on standard error) of `x` at `done` bytes. */
@@ -103,4 +99,40 @@ export function entryOf(x: Transfer, n?: number): FileEntryInfo {
     ...(x.path ? { path: x.path } : {}),
     sha256: x.sha256,
   };
+}
+
+/** Chunks per `fdata` (8 × (64 KiB + tag) ≈ 513 KiB, under a peer channel's 1 MiB frame cap): the direct path's. */
+export const PEER_BATCH = DIRECT_BATCH;
+
+/** The records of a direct file transfer (carried.ts) but `fdata`, as on the wire and in memory. */
+export type FileHead =
+  | {
+    t: "foffer";
+    fid: string;
+    name: string;
+    size: number;
+    sha256: string;
+    key: string;
+    fmt?: string;
+    hdr: string;
+  }
+  | { t: "fhash"; fid: string }
+  | { t: "fsum"; fid: string; sha256: string }
+  | { t: "fget"; fid: string; from: number }
+  | { t: "fend"; fid: string; ok: boolean; why?: string };
+
+/** `fdata` in memory: its bytes (as parts when sending; one buffer as received). */
+export interface FileData {
+  t: "fdata";
+  fid: string;
+  i: number;
+  data: readonly Uint8Array[];
+}
+
+/** The records of a peer file transfer as carried.ts, carried_out.ts and carried_in.ts send and handle them; peer/wire.ts their codec on the channel. */
+export type FileRecord = FileHead | FileData;
+
+/** A file record for carried.ts (`fdata` only once its bytes are joined to it). */
+export function isFileRecord(r: { t: string } | FileRecord): r is FileRecord {
+  return ["foffer", "fhash", "fsum", "fget", "fend"].includes(r.t) || (r.t === "fdata" && "data" in r);
 }

@@ -1,11 +1,12 @@
 /**
- * The receiving side of peer-mode files (files.ts has the contract and the sending side, files_common.ts
- * what both use, files_in_offer.ts the record, an offer's checks and `--accept-files`).
+ * The receiving side of peer-mode files (carried.ts has the contract and the sending side, carried_common.ts
+ * what both use, carried_offer.ts the record, an offer's checks and `--accept-files`).
  *
  * `FileInbox`: a checked offer waits, numbered, for `accept(N)` / `reject(N)` (or is accepted at once:
  * `autoAccept`, from a verified peer only). An accepted file goes to `<downloads>/NAME.part`; `fget
  * FROM` asks for the chunks the `.part` lacks; each chunk is authenticated before it is written
- * (files/part_writer.ts); data out of order, changed or past the offered size fails the transfer (the
+ * (files/part_writer.ts, through files/carrier.ts's window `Pushes`); data out of order
+ * (`batchBytes`), changed or past the offered size fails the transfer (the
  * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
  * rename (`finishPart`). An offer may come before its SHA-256 (`fsum` follows): taken at once it runs
  * meanwhile and is saved once the sum came; one for a person is shown once the sum came (`fhash`
@@ -17,29 +18,28 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { downloadTarget, finishPart, openPart, removePart } from "../files/disk.ts";
-import { PartWriter } from "../files/part_writer.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
+import { downloadTarget, finishPart, openPart, removePart } from "./disk.ts";
+import { PartWriter } from "./part_writer.ts";
+import { batchBytes, Pushes } from "./carrier.ts";
+import { CARRIED_IN_OPEN, type CarriedInState } from "./offer.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
 import {
   autoVerdict,
   booked,
   fromBook,
   type In,
-  IN_OPEN,
-  type InState,
   offerCheck,
   offeredIn,
   pick,
-  pushRecord,
   refusal,
   sameFile,
   shown,
   shownOffer,
   waitingOf,
-} from "./files_in_offer.ts";
-import type { FileRecord } from "./wire.ts";
+} from "./carried_offer.ts";
+import type { FileRecord } from "./carried_common.ts";
 import { sizeText } from "../../common/progress.ts";
-import { STALL_MS, stallError } from "../files/stall.ts";
+import { Stall, STALL_MS } from "./stall.ts";
 
 const IN_KEY = "pfiles:in";
 
@@ -85,7 +85,7 @@ export class FileInbox {
       if (r.sha256) await this.summed(peer, r);
       else if (old.state === "offered") await via.say({ t: "fhash", fid: r.fid }); // asked again
       if (old.state === "done") return await end(true);
-      if (!IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
+      if (!CARRIED_IN_OPEN.includes(old.state)) return await end(false, old.why ?? "refused");
       if (old.state === "receiving" && old.via === via) return; // the same offer twice on one channel
       old.via = via;
       if (old.state !== "offered") await this.#start(old, via);
@@ -99,7 +99,7 @@ export class FileInbox {
       return await end(false, checked.why);
     }
     const i = offeredIn(peer, via, { ...r, name }, checked.cipher), { fid, size, sha256 } = i;
-    keep(this.#ins, `${peer}/${fid}`, i, IN_OPEN);
+    keep(this.#ins, `${peer}/${fid}`, i, CARRIED_IN_OPEN);
     this.#save();
     const verified = this.host.verified(peer);
     const auto = await autoVerdict(this.o.autoAccept, this.o.downloads, { from: peer, name, size, verified });
@@ -122,7 +122,7 @@ export class FileInbox {
   /** The SHA-256 of a file offered without it (`fsum`): an offer is shown, a file all in is saved. */
   async summed(peer: string, r: { fid: string; sha256: string }): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`);
-    if (!i || i.sha256 || !IN_OPEN.includes(i.state)) return;
+    if (!i || i.sha256 || !CARRIED_IN_OPEN.includes(i.state)) return;
     i.sha256 = r.sha256;
     this.#save();
     if (i.state === "offered") return this.#show(i);
@@ -185,7 +185,7 @@ export class FileInbox {
     const { out, next, hash } = await openPart(`${i.target}.part`, i.size);
     if (i.gen !== gen) return out.close();
     i.w = new PartWriter(out, i.cipher, i.size, next, hash);
-    i.flying = undefined;
+    i.pushes = new Pushes(i.w);
     i.next = next;
     this.#watch(i);
     progress(this.host, i, next * CHUNK_SIZE, "active");
@@ -199,19 +199,19 @@ export class FileInbox {
   /** Data (`fdata`) on the channel the transfer runs on; other data is ignored. */
   async data(peer: string, via: Via, r: Extract<FileRecord, { t: "fdata" }>): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`), w = i?.w;
-    if (i?.state !== "receiving" || i.via !== via || !w) return;
+    if (i?.state !== "receiving" || i.via !== via || !w || !i.pushes) return;
     const gen = i.gen;
     try {
-      await pushRecord(i, w, r.i, r.data);
+      await i.pushes.add(batchBytes(i.size, w.issued, r.i, r.data));
       if (i.gen !== gen) return;
       i.next = w.next;
-      if (!w.done) return (this.#watch(i), progress(this.host, i, w.next * CHUNK_SIZE, "active"));
-      i.flying = undefined;
+      i.stall?.bound.moved(w.next);
+      if (!w.done) return progress(this.host, i, w.next * CHUNK_SIZE, "active");
+      i.pushes = undefined;
       w.out.close(); // every chunk is in: the rest is checking the whole
       i.w = undefined;
       i.got = w.hash.hex();
-      if (i.sha256) await this.#finish(i, via, gen);
-      else this.#watch(i); // its sum is still to come
+      if (i.sha256) await this.#finish(i, via, gen); // else its sum is still to come, within the bound
     } catch (e) {
       if (i.gen === gen) await this.#fail(i, e);
     }
@@ -220,7 +220,7 @@ export class FileInbox {
   /** The sender gave up (`fend` not ok): the `.part` goes. */
   async ended(peer: string, r: Extract<FileRecord, { t: "fend" }>): Promise<void> {
     const i = this.#ins.get(`${peer}/${r.fid}`);
-    if (i && IN_OPEN.includes(i.state) && !r.ok) {
+    if (i && CARRIED_IN_OPEN.includes(i.state) && !r.ok) {
       await this.#fail(i, new BackendError("file_cancelled", `${peer} stopped sending it: ${r.why ?? "?"}`));
     }
   }
@@ -228,7 +228,7 @@ export class FileInbox {
   /** Every chunk of `i` is in (`got`: their SHA-256) and its sum known: checked, renamed, told. */
   async #finish(i: In, via: Via, gen: number): Promise<void> {
     try {
-      clearTimeout(i.stall);
+      i.stall?.stop();
       i.path = await finishPart(`${i.target}.part`, i.target!, i, i.got!);
       i.state = "done";
       this.#save();
@@ -257,30 +257,35 @@ export class FileInbox {
     }
   }
 
-  /** (Re)arms the stall bound: no verified chunk for `stallMs` pauses it (`.part` kept) and fails its waiter. */
+  /** The stall bound while receiving: no verified chunk for `stallMs` pauses it (`.part` kept) and fails its waiter. */
   #watch(i: In): void {
-    clearTimeout(i.stall);
-    const ms = this.o.stallMs ?? STALL_MS, gen = i.gen;
-    i.stall = setTimeout(() => {
+    const gen = i.gen, now = this.host.now && (() => this.host.now!());
+    const bound = new Stall(
+      this.o.stallMs ?? STALL_MS,
+      `data of ${i.name} from ${i.peer}`,
+      now,
+      `paused until ${i.peer} offers it again`,
+    );
+    const stop = bound.watch((e) => {
       if (i.gen !== gen || i.state !== "receiving") return;
       this.#stop(i, "paused");
       this.#save();
       progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      const e = stallError(ms, `data of ${i.name} from ${i.peer}`, `paused until ${i.peer} offers it again`);
       i.saved?.reject(e);
       this.#notice("warn", e.message);
-    }, ms);
+    });
+    i.stall = { bound, stop };
   }
 
   /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */
-  #stop(i: In, state: InState): void {
-    clearTimeout(i.stall);
+  #stop(i: In, state: CarriedInState): void {
+    i.stall?.stop();
     i.stall = undefined;
     i.gen++;
     i.w?.out.close();
     i.w = undefined;
     i.got = undefined;
-    i.flying = undefined; // what was under way fails on the closed file, unheard
+    i.pushes = undefined; // what was under way fails on the closed file, unheard
     i.state = state;
   }
 
@@ -294,6 +299,6 @@ export class FileInbox {
     this.#save(); // what was under way is picked up by the next run
     this.#closed = true;
     for (const i of this.#ins.values()) if (i.w) this.#stop(i, "paused");
-    for (const i of this.#ins.values()) clearTimeout(i.stall);
+    for (const i of this.#ins.values()) i.stall?.stop();
   }
 }

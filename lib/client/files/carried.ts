@@ -1,15 +1,16 @@
 /**
- * Direct file transfers of peer mode (`/send PEER PATH`, issue 13): a file goes straight to a
- * connected peer inside its authenticated channel (node.ts), as the records of wire.ts.
+ * Carried file transfers: peer mode's (`/send PEER PATH`, issue 13), a file straight to a connected
+ * peer inside its authenticated channel (peer/node.ts), as the records of carried_common.ts (their
+ * codec: peer/wire.ts), the channel a carrier (carrier.ts) among the direct socket's.
  *
  * Send: the file is offered at once (`foffer`: id, safe name, size, a fresh one-time X25519
- * identity and the age header) and hashed on the way (files/disk.ts `FileSum`, as client mode
+ * identity and the age header) and hashed on the way (disk.ts `FileSum`, as client mode
  * does): its SHA-256 follows as `fsum` once every byte was read for sending, or at once when the
  * receiver asks (`fhash`: a person is shown the offer with its sum); an offer made again carries it.
  * To a peer that is away the offer waits (kept in the book) and goes when it says hello. When the
  * peer asks (`fget FROM`) the age file's chunks (age_stream.ts, the format of client mode) go from
  * chunk FROM, at most PEER_BATCH chunks (≈513 KiB, under the 1 MiB frame cap) per `fdata` record
- * and the bulk frame after it, as on the direct path (AHEAD batches encrypted ahead); each waits
+ * and the bulk frame after it, as on the direct path (carrier.ts `sendChunks`); each waits
  * until the channel took it, so memory stays bounded whatever the size. The peer's `fend` ends it (`file.sent`, or `file.failed` with its reason).
  *
  * Receive: an offer waits (`file.offer`, numbered from 1 among those waiting) for `accept(N)` or
@@ -25,22 +26,23 @@
  * files again and the receiver asks only for the chunks its `.part` lacks. Transfers live in
  * the node's store (`book`; memory only with --ephemeral), so a restarted node resumes them too:
  * the sender offers again, the receiver keeps its `.part`. This file is the sending side and the
- * front (`PeerFiles`), its sending loop files_out.ts; the receiving side is files_in.ts, what both
- * use files_common.ts.
+ * front (`PeerFiles`), its sending loop carried_out.ts; the receiving side is carried_in.ts, what both
+ * use carried_common.ts; peer/node.ts hands it the channels (`Via`) and its store (`FileBook`).
  */
 import { toBase64 } from "../../common/bytes.ts";
 import { cryptoRandom, randomId } from "../../common/random.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { ChunkedEncryptor, FILE_FORMAT, openFileHeader } from "../../crypto/age_stream.ts";
 import type { FileEntryInfo } from "../backend.ts";
-import { FileSum, sendable } from "../files/disk.ts";
-import { safeFileName } from "../files/file_name.ts";
-import { FileInbox } from "./files_in.ts";
-import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./files_common.ts";
-import { type Out, OUT_OPEN, pump } from "./files_out.ts";
-import type { FileRecord } from "./wire.ts";
+import { FileSum, sendable } from "./disk.ts";
+import { safeFileName } from "./file_name.ts";
+import { FileInbox } from "./carried_in.ts";
+import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
+import { type Out, pump } from "./carried_out.ts";
+import { CARRIED_OUT_OPEN } from "./offer.ts";
+import type { FileRecord } from "./carried_common.ts";
 
-export type { PeerFileEvent, Via } from "./files_common.ts";
+export type { PeerFileEvent, Via } from "./carried_common.ts";
 
 const OUT_KEY = "pfiles:out";
 
@@ -57,7 +59,7 @@ export class PeerFiles {
     this.#inbox = new FileInbox(host, o);
     // An earlier run's files not yet saved by their peer are offered again when it connects.
     for (const r of (host.book?.get(OUT_KEY) ?? []) as Out[]) {
-      const state = OUT_OPEN.includes(r.state) ? "paused" : r.state;
+      const state = CARRIED_OUT_OPEN.includes(r.state) ? "paused" : r.state;
       this.#outs.set(r.fid, { ...r, state, gen: 0, dir: "up" });
     }
   }
@@ -97,7 +99,7 @@ export class PeerFiles {
       gen: 0,
       ...(this.host.now ? { ts: this.host.now() } : {}),
     };
-    keep(this.#outs, fid, out, OUT_OPEN);
+    keep(this.#outs, fid, out, CARRIED_OUT_OPEN);
     this.#save();
     const sum = this.#sum(out);
     sum.catch(() => {}); // a failure fails the transfer
@@ -121,7 +123,7 @@ export class PeerFiles {
     if (o.sum) return o.sum.done;
     o.sum = new FileSum(o.path, o.size);
     return o.sum.done.then(async (sha256) => {
-      if (!OUT_OPEN.includes(o.state)) return sha256;
+      if (!CARRIED_OUT_OPEN.includes(o.state)) return sha256;
       o.sha256 = sha256;
       this.#save();
       const via = o.bare; // the channel it was offered on without its sum; else it goes with the next offer
@@ -129,7 +131,7 @@ export class PeerFiles {
       if (via && !via.ended) await via.say({ t: "fsum", fid: o.fid, sha256 }).catch(() => {});
       return sha256;
     }, async (e) => {
-      if (!OUT_OPEN.includes(o.state)) throw e;
+      if (!CARRIED_OUT_OPEN.includes(o.state)) throw e;
       const why = `it could not be read: ${(e as Error).message}`;
       await this.host.via(o.peer)?.say({ t: "fend", fid: o.fid, ok: false, why }).catch(() => {});
       this.#outEnd(o, false, why, true);
@@ -149,7 +151,7 @@ export class PeerFiles {
   connected(peer: string): void {
     const via = this.host.via(peer);
     for (const o of this.#outs.values()) {
-      if (!via || o.peer !== peer || !OUT_OPEN.includes(o.state)) continue;
+      if (!via || o.peer !== peer || !CARRIED_OUT_OPEN.includes(o.state)) continue;
       void this.#again(o, via);
     }
   }
@@ -179,12 +181,12 @@ export class PeerFiles {
     if (r.t === "fsum") return await this.#inbox.summed(peer, r);
     const o = this.#outs.get(r.fid);
     if (r.t === "fhash") {
-      if (o?.peer !== peer || !OUT_OPEN.includes(o.state)) return;
+      if (o?.peer !== peer || !CARRIED_OUT_OPEN.includes(o.state)) return;
       void this.#sum(o).catch(() => {});
       return o.sum?.finish();
     }
     if (r.t === "fget") {
-      if (o?.peer === peer && OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
+      if (o?.peer === peer && CARRIED_OUT_OPEN.includes(o.state)) return void this.#pump(o, via, r.from);
       return await via.say({ t: "fend", fid: r.fid, ok: false, why: "no such file is offered" });
     }
     if (o?.peer === peer) return this.#outEnd(o, r.ok, r.why);
@@ -208,7 +210,7 @@ export class PeerFiles {
   waitingFor(
     online: (peer: string) => boolean,
   ): { fid: string; peer: string; name: string; size: number; ts: number }[] {
-    return [...this.#outs.values()].filter((o) => OUT_OPEN.includes(o.state) && !online(o.peer))
+    return [...this.#outs.values()].filter((o) => CARRIED_OUT_OPEN.includes(o.state) && !online(o.peer))
       .map(({ fid, peer, name, size, ts }) => ({ fid, peer, name, size, ts: ts ?? 0 }));
   }
 
@@ -219,7 +221,7 @@ export class PeerFiles {
    */
   withdraw(fid: string): boolean {
     const o = this.#outs.get(fid);
-    if (!o || !OUT_OPEN.includes(o.state)) return false;
+    if (!o || !CARRIED_OUT_OPEN.includes(o.state)) return false;
     o.gen++; // a sending loop stops
     this.#outs.delete(fid);
     this.#save();
@@ -245,7 +247,7 @@ export class PeerFiles {
     let w = 0;
     const outs = [...this.#outs.values()].map((o) => ({
       ...entryOf(o),
-      ...(OUT_OPEN.includes(o.state) ? { w: ++w } : {}),
+      ...(CARRIED_OUT_OPEN.includes(o.state) ? { w: ++w } : {}),
     }));
     return [...this.#inbox.list(), ...outs];
   }
@@ -263,7 +265,7 @@ export class PeerFiles {
   }
 
   #outEnd(o: Out, ok: boolean, why?: string, mine = false): void {
-    if (!OUT_OPEN.includes(o.state)) return;
+    if (!CARRIED_OUT_OPEN.includes(o.state)) return;
     o.gen++;
     o.state = ok ? "sent" : "failed";
     this.#save();
