@@ -26,13 +26,21 @@ const onServer = (keys: boolean) => async () => {
   };
 };
 
-backendConformance("ChatClient on a real server", onServer(false), ["rooms", "moderation", "video"]);
-backendConformance("ChatClient with end-to-end keys", onServer(true), [
+/** What the core offers on any server, whatever its keys and folder. */
+const CORE_CAPS = [
   "rooms",
   "moderation",
   "video",
-  "blocks",
-]);
+  "away",
+  "changes",
+  "outbox",
+  "feed",
+  "typing",
+  "remote",
+  "keys",
+] as const;
+backendConformance("ChatClient on a real server", onServer(false), CORE_CAPS);
+backendConformance("ChatClient with end-to-end keys", onServer(true), [...CORE_CAPS, "blocks", "local"]);
 
 const peerNode = async (name: string) =>
   await PeerNode.start({ name, store: await PeerStore.open(null, name), hostname: "127.0.0.1", port: 0 });
@@ -54,4 +62,4 @@ backendConformance("PeerBackend over two peer nodes", async () => {
       await bob.close();
     },
   };
-}, ["files", "peers"]);
+}, ["files", "peers", "changes", "outbox", "feed", "typing", "keys", "local"]);

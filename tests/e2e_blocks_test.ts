@@ -33,8 +33,8 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     assert.deepEqual(await blocks.block("bob"), ["bob"]);
 
     // What bob sends now: typing, a DM, a reaction, a room line, a file offer; carol's line still shows.
-    b.client.typing(dm("alice"), true);
-    await b.client.react!(first.mid, "👍");
+    b.client.typing.set(dm("alice"), true);
+    await b.client.changes.react(first.mid, "👍");
     const roomLine = await b.client.send(dev, "room line while blocked");
     await Deno.mkdir(`${t.dir}/src`, { recursive: true });
     await Deno.writeTextFile(`${t.dir}/src/spam.txt`, "spam");
@@ -54,7 +54,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
 
     // A room bob runs: his lines there are dropped too, but the disappearing time he sets is the room's.
     await b.client.createRoom("ops", ["alice", "carol"]);
-    await b.client.setExpiry!({ kind: "room", name: "ops" }, 3600);
+    await b.client.changes.setExpiry({ kind: "room", name: "ops" }, 3600);
     const opsLine = await b.client.send({ kind: "room", name: "ops" }, "ops line while blocked");
     await eventually(() => a.codec.cs.consumed(opsLine.seq), 5000, "bob's ops line dropped");
     assert.equal(a.store.expiryOf(convKey("room", "ops")), 3600, "the room's time applies");
@@ -63,7 +63,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     // Nothing to them: refused before the outbox or an upload.
     await assert.rejects(a.client.send(dm("bob"), "hello?"), code("blocked"));
     await assert.rejects(FileTransfers.of(a.client).send("bob", `${t.dir}/src/spam.txt`), code("blocked"));
-    assert.equal(a.client.pendingCount(), 0, "nothing queued");
+    assert.equal(a.client.outbox.count(), 0, "nothing queued");
 
     // Acknowledged: the server keeps none of it for a later start of alice's folder.
     await a.client.close();

@@ -33,7 +33,7 @@ test("history before a seq: 5,000 stored messages come back page by page, oldest
     const newest = await bob.history(aliceT);
     assert.equal(newest.length, 1000, "one request: the newest 1,000, as before");
     assert.equal(newest.at(-1)!.text, `line ${N - 1}`);
-    const all = await everyPage((q) => bob.historyPage(aliceT, q));
+    const all = await everyPage((q) => bob.remote.historyPage(aliceT, q));
     assert.equal(all.messages.length, N);
     assert.deepEqual(all.messages.map((m) => m.text), Array.from({ length: N }, (_, i) => `line ${i}`));
     assert.deepEqual([all.count, all.unreadable, all.pages], [N, 0, 6]);

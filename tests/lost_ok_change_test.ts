@@ -37,7 +37,7 @@ Deno.test("a reaction to my text whose ok was lost waits for the outbox's resend
     const again = await t.e2eClient("alice", { home, register: false });
     const events: BackendEvent[] = [];
     again.client.on((e) => events.push(e));
-    await again.client.catchUp();
+    await again.client.feed.catchUp();
     const changed = await eventually(
       () => events.find((e) => e.type === "message.changed" && e.message.mid === sent.mid),
       5000,

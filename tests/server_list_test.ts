@@ -84,7 +84,7 @@ Deno.test({
 
     await t.nodes[0]!.shutdown(); // node 1 dies; the client reconnects by itself after its back-off
     const b = backend;
-    const online = () => b.info().some(([k, v]) => k === "connection" && v === "online");
+    const online = () => b.feed.info().some(([k, v]) => k === "connection" && v === "online");
     await eventually(() => b.server === n2 && online(), 15_000, "reconnected through node 2");
     const sent = await backend.send(bobTo, "through node 2");
     assert.ok(!sent.pending && sent.seq > 0, "sent through node 2");

@@ -31,7 +31,7 @@ Deno.test("signals: two clients of one folder both get every DM and room signal,
     const want: string[] = [];
     for (let i = 0; i < 10; i++) {
       const to = i % 2 ? room : dm;
-      alice.client.typing!(to, i % 4 < 2);
+      alice.client.typing.set(to, i % 4 < 2);
       want.push(`alice>${to.kind}:${to.kind === "room" ? "team" : "bob"}:${i % 4 < 2}`);
       await eventually(
         () => typings(seen.screen).length > i && typings(seen.script).length > i,
@@ -44,7 +44,7 @@ Deno.test("signals: two clients of one folder both get every DM and room signal,
     // The same signal sent again (a replaying server) is taken by neither: each process takes it once.
     const got: SealedEnvelope[] = [];
     screen.client.conn.onPush((f) => void (f.header.t === "ephemeral" && got.push(envelopeOf(f))));
-    alice.client.typing!(dm, false);
+    alice.client.typing.set(dm, false);
     await eventually(
       () => typings(seen.screen).length === 11 && typings(seen.script).length === 11,
       5000,

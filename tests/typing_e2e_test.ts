@@ -41,11 +41,11 @@ Deno.test("a DM typing event shows and clears at the peer, never at one's own se
     await alice.b.send(toBob, "hello");
     await eventually(() => texts(bob.ev).includes("hello"), 5000, "first message");
 
-    alice.b.typing!(toBob, true);
+    alice.b.typing.set(toBob, true);
     await eventually(() => typings(bob.ev).includes("alice>user:bob:true"), 5000, "bob sees alice typing");
-    alice.b.typing!(toBob, false);
+    alice.b.typing.set(toBob, false);
     await eventually(() => typings(bob.ev).includes("alice>user:bob:false"), 5000, "the stop clears it");
-    alice.b.typing!(toBob, true);
+    alice.b.typing.set(toBob, true);
     await eventually(() => typings(bob.ev).length === 3, 5000, "typing again");
     // Each event took a ratchet step on both sides: the next messages still open.
     for (const m of ["one", "two", "three"]) await alice.b.send(toBob, m);
@@ -64,8 +64,8 @@ Deno.test("a DM typing event shows and clears at the peer, never at one's own se
     );
     assert.equal(r.header.delivered, 0);
     assert.equal(r.header.seq, undefined, "not stored: no seq");
-    alice.b.typing!(toBob, false); // ends the "typing" sent above: a stop
-    alice.b.typing!(toBob, true);
+    alice.b.typing.set(toBob, false); // ends the "typing" sent above: a stop
+    alice.b.typing.set(toBob, true);
     await alice.b.conn.request("ping", {});
     await alice.b.send(toBob, "while you were away");
     await alice.b.send(toBob, "and again");
@@ -106,7 +106,7 @@ Deno.test("a room typing event shows at the other members under the room, sealed
     const dev: Target = { kind: "room", name: "dev" };
     await alice.b.send(dev, "welcome"); // hands bob alice's sender key
     await eventually(() => texts(bob.ev).includes("welcome"), 5000, "room message");
-    alice.b.typing!(dev, true);
+    alice.b.typing.set(dev, true);
     await eventually(
       () => typings(bob.ev).includes("alice>room:dev:true"),
       5000,
@@ -114,7 +114,7 @@ Deno.test("a room typing event shows at the other members under the room, sealed
     );
     await alice.b.send(dev, "next");
     await eventually(() => texts(bob.ev).includes("next"), 5000, "the chain step of typing lost nothing");
-    bob.b.typing!(dev, true);
+    bob.b.typing.set(dev, true);
     await eventually(() => typings(alice.ev).includes("bob>room:dev:true"), 5000, "alice sees bob typing");
     assert.deepEqual(typings(bob.ev), ["alice>room:dev:true"], "never shown for oneself");
     await alice.b.close();

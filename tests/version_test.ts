@@ -62,7 +62,7 @@ Deno.test("the full-screen client's backend says once that the server is older",
     const live = await ChatClient.login(await as());
     live.reconnect = async () => await ServerSession.login(await as());
     live.on((e) => events.push(e));
-    await live.catchUp();
+    await live.feed.catchUp();
     const notices = events.flatMap((e) => (e.type === "notice" ? [`${e.level}: ${e.text}`] : []));
     assert.deepEqual(notices, [
       `warn: The server runs Parley 0.1.9, older than this client (${VERSION}): some features may not work; ` +

@@ -21,6 +21,25 @@ export type {
 import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_video.ts";
 
 export type {
+  ChangeControls,
+  FeedControls,
+  KeyControls,
+  LocalControls,
+  OutboxControls,
+  RemoteControls,
+  TypingControl,
+} from "./backend_groups.ts";
+import type {
+  ChangeControls,
+  FeedControls,
+  KeyControls,
+  LocalControls,
+  OutboxControls,
+  RemoteControls,
+  TypingControl,
+} from "./backend_groups.ts";
+
+export type {
   AwayControl,
   BlockControls,
   BufferOrder,
@@ -41,15 +60,12 @@ export type {
 import type {
   AwayControl,
   BlockControls,
-  BufferOrder,
   FileControls,
   FileOfferInfo,
   ModerationControls,
-  MuteList,
   PeerControls,
   RoomControls,
   RoomInfo,
-  WordList,
 } from "./backend_controls.ts";
 
 export type {
@@ -64,17 +80,7 @@ export type {
   Target,
   TargetKind,
 } from "./backend_messages.ts";
-import type {
-  CatchUp,
-  ChatMessage,
-  HistoryPage,
-  HistoryQuery,
-  MessageChange,
-  OutboxEntry,
-  SearchQuery,
-  SearchResult,
-  Target,
-} from "./backend_messages.ts";
+import type { ChatMessage, Target } from "./backend_messages.ts";
 
 export type Status = "busy" | "free";
 export type Role = "user" | "admin";
@@ -191,22 +197,40 @@ export class BackendError extends Error {
   }
 }
 
-/** The capability objects a backend may offer; a UI asks once whether one exists (`capability`). */
+/**
+ * The capability objects a backend may offer, each grouping what one owner keeps; a UI asks once
+ * whether one exists (`capability`, or `backend.changes?.react(…)`).
+ */
 export interface Capabilities {
   rooms: RoomControls;
   moderation: ModerationControls;
-  /** The file commands and the block list (`blocks`): set when the client has end-to-end keys. */
+  /** The file commands: set when the client has end-to-end keys. */
   files: FileControls;
   video: VideoControls;
   peers: PeerControls;
   blocks: BlockControls;
+  /** The away reason this client tells whoever sends the user a direct message (`/away REASON`). */
+  away: AwayControl;
+  /** Watch a server video together with a room (`/watch-together`, issue 39.7). */
+  watch: WatchChannel;
+  /** Edits, deletions, reactions and disappearing messages (issue 39). */
+  changes: ChangeControls;
+  /** One's messages until they are taken (`/outbox`). */
+  outbox: OutboxControls;
+  /** Following the live feed: what to show first, what was shown and read, `/info`. */
+  feed: FeedControls;
+  /** The typing indicator's sender. */
+  typing: TypingControl;
+  /** What only a server keeps for the account: history pages, users, devices, `/reconnect`. */
+  remote: RemoteControls;
+  /** The end-to-end keystore: `/trust`, `/inbox`. */
+  keys: KeyControls;
+  /** What the client folder keeps: `/search`, `/mute`, `/highlight`, the buffer order. */
+  local: LocalControls;
 }
 export type CapabilityName = keyof Capabilities;
 
-/**
- * The small core every backend answers (messages, presence, history, keys), optional behaviours,
- * and the optional capability objects of `Capabilities`.
- */
+/** The core every backend answers (messages, presence, history, keys) and the optional capability objects. */
 export interface ChatBackend extends Partial<Capabilities> {
   readonly user: string;
   /** `host:port` of the server (peer mode: where it listens). */
@@ -225,69 +249,34 @@ export interface ChatBackend extends Partial<Capabilities> {
   /** Presence of a user (null: offline); a name nobody holds is refused with code "no_such_user". */
   whois(user: string): Promise<Presence | null>;
   setStatus(status: Status): Promise<void>;
-  /** Optional: the away reason this client tells whoever sends the user a direct message (`/away REASON`). */
-  readonly away?: AwayControl;
   /** History of one conversation since a time (ms since epoch), oldest first. */
   history(target: Target, since?: number): Promise<ChatMessage[]>;
-  /** Optional (issue 68): one page of it on the server, before a seq; core/history_pages.ts reads every page. */
-  historyPage?(target: Target, q?: HistoryQuery): Promise<HistoryPage>;
   fingerprint(user?: string): Promise<Fingerprint>;
-  /** Optional: this account's devices, each with its key's fingerprint, and which one this client is. */
-  devices?(): Promise<DeviceInfo[]>;
   /**
    * Verifies the key whose safety number is `number` (any grouping), or without it the key whose
    * number was last shown (refused if it changed since); resolves with the key actually pinned.
    */
   verify(user: string, number?: string): Promise<Fingerprint>;
   close(): Promise<void>;
-  /** Optional (issue 39): edits or deletes one's own message, or reacts; the new state. */
-  changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
-  /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
-  react?(ref: string, emoji: string): Promise<ChatMessage>;
-  /** Optional (issue 39.2): the earlier texts of message `ref`, oldest first, each with when it was replaced. */
-  editsOf?(ref: string): Promise<{ at: number; text: string }[]>;
-  /** Optional (video, issue 39.7): watch a server video together with a room (`/watch-together`). */
-  watch?: WatchChannel;
-  /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
-  setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
-  /** Optional (issue 39.5): how long after they are sent messages in `target` disappear, in seconds (0: never). */
-  expiry?(target: Target): Promise<number>;
-  /**
-   * Optional: starts the live feed once the UI listens, and resolves with what to show first.
-   * Without it the UI shows only what arrives live.
-   */
-  catchUp?(): Promise<CatchUp>;
-  /** Optional: the UI has shown these messages (at the next start they are history, not new). */
-  markSeen?(messages: ChatMessage[]): void;
-  /** Optional: the user read conversation `target` up to seq `upTo` (on screen): their other devices are told. */
-  read?(target: Target, upTo: number): void;
-  /** Optional: how many of one's messages wait in the outbox. */
-  pendingCount?(): number;
-  /** Optional: one's messages in the outbox, waiting or failed (`/outbox`). */
-  outbox?(): Promise<OutboxEntry[]>;
-  /** Optional: removes outbox entry `n` (`/outbox drop N`); resolves with it, or null when there is none. */
-  dropOutbox?(n: number): Promise<OutboxEntry | null>;
-  /** Optional: what `/info` shows — label and value pairs (server, device, connection, queues, versions). */
-  info?(): [string, string][];
-  /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
-  reconnectNow?(): void;
-  /** Optional: every registered user and their role (Tab completes offline users; `/changegrant`). */
-  users?(): Promise<{ user: string; role: Role }[]>;
-  /** Optional: messages queued while offline, all or from one user (`/inbox`). */
-  inbox?(user?: string): Promise<ChatMessage[]>;
-  /** Optional: tells the peer(s) of a conversation that the user is (or stopped) typing. */
-  typing?(target: Target, active: boolean): void;
-  /** Optional: accepts a contact's changed identity key without verifying it (`/trust`). */
-  trust?(user: string, number?: string): Promise<Fingerprint>;
-  /** Optional: the messages this client keeps whose text holds every word of `q.text` (`/search`). */
-  search?(q: SearchQuery): Promise<SearchResult>;
-  /** Optional: the conversations muted in this client folder (`/mute`). */
-  mutes?: MuteList;
-  /** Optional: the words that highlight a line besides one's name, kept in this client folder (`/highlight`). */
-  highlights?: WordList;
-  /** Optional: the buffer list's order, kept in this client folder (buffer numbers stay across restarts). */
-  bufferOrder?: BufferOrder;
 }
+
+/** The members of `ChatBackend`'s core, once: the compiler refuses a table that misses or adds one. */
+const CORE: { [K in Exclude<keyof ChatBackend, CapabilityName>]: true } = {
+  user: true,
+  server: true,
+  role: true,
+  on: true,
+  send: true,
+  who: true,
+  whois: true,
+  setStatus: true,
+  history: true,
+  fingerprint: true,
+  verify: true,
+  close: true,
+};
+/** The core's members (tests/backend_shape_test.ts pins how many). */
+export const CORE_MEMBERS = Object.keys(CORE) as (keyof typeof CORE)[];
 
 /** Why a backend lacks each capability: a stable code and one sentence for the user. */
 const MISSING: Record<CapabilityName, [string, string]> = {
@@ -297,6 +286,15 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   video: ["unsupported", "This client cannot play or stream videos"],
   peers: ["peer_mode", "/connect and /peers work in peer mode only"],
   blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
+  away: ["unsupported", "This client cannot answer with an away reason"],
+  watch: ["unsupported", "Watching together needs end-to-end keys"],
+  changes: ["unsupported", "Messages cannot be changed here"],
+  outbox: ["unsupported", "This client keeps no outbox"],
+  feed: ["unsupported", "This client does not follow a live feed"],
+  typing: ["unsupported", "This client sends no typing indicator"],
+  remote: ["unsupported", "This needs a server"],
+  keys: ["no_keys", "This client has no end-to-end keys"],
+  local: ["unsupported", "This client keeps no folder"],
 };
 /** The capability objects, in the order of `Capabilities`. */
 export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];

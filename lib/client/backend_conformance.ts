@@ -3,11 +3,9 @@
  * every implementation — the conversation core `ChatClient` on a real in-process server
  * (tests/backend_conformance_test.ts) and `FakeBackend` (lib/client/tui/fake_backend_test.ts), so
  * the TUI's tests cannot rely on something no real backend does; `PeerBackend` over two peer nodes
- * joins them. The core cases run against every backend; each capability it declares (`rooms`,
- * `moderation`, `files`, `video`, `peers`) runs its own cases (backend_conformance_caps.ts), and it
- * must offer exactly those. `optionalMembers` names the optional members an object offers, from
- * `OPTIONAL_MEMBERS` (here), which the compiler checks against the type; a stand-in must not
- * offer one the real backend lacks.
+ * joins them. The core cases run against every backend; each capability it declares (backend.ts
+ * `Capabilities`) runs its own cases (backend_conformance_caps.ts), and it must offer exactly those.
+ * `offered` names the capabilities an object offers; a stand-in must not offer one the real backend lacks.
  */
 import assert from "node:assert/strict";
 import {
@@ -30,52 +28,9 @@ export interface BackendHarness {
   done(): Promise<void>;
 }
 
-/** Keys of `T` whose members are optional. */
-export type OptionalKeys<T> = { [K in keyof T]-?: undefined extends T[K] ? K : never }[keyof T];
-
-/**
- * Every optional member of `ChatBackend`, once: the compiler refuses this table when it misses a
- * member the type declares optional or names one it does not (so the list is the type's own).
- */
-const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
-  rooms: true,
-  moderation: true,
-  files: true,
-  video: true,
-  peers: true,
-  blocks: true,
-  changeMessage: true,
-  react: true,
-  setExpiry: true,
-  expiry: true,
-  editsOf: true,
-  watch: true,
-  catchUp: true,
-  markSeen: true,
-  read: true,
-  pendingCount: true,
-  outbox: true,
-  dropOutbox: true,
-  info: true,
-  reconnectNow: true,
-  users: true,
-  inbox: true,
-  typing: true,
-  trust: true,
-  search: true,
-  mutes: true,
-  highlights: true,
-  bufferOrder: true,
-  away: true,
-  historyPage: true,
-  devices: true,
-};
-/** The optional members of `ChatBackend`, derived from the type (see `OPTIONAL`). */
-export const OPTIONAL_MEMBERS = Object.keys(OPTIONAL) as OptionalKeys<ChatBackend>[];
-
-/** The optional members `b` offers (a method or a capability object). */
-export function optionalMembers(b: ChatBackend): string[] {
-  return OPTIONAL_MEMBERS.filter((m) => (b as unknown as Record<string, unknown>)[m] !== undefined);
+/** The capabilities `b` offers, in the order of `Capabilities`. */
+export function offered(b: ChatBackend): CapabilityName[] {
+  return CAPABILITIES.filter((c) => b[c] !== undefined);
 }
 
 /** Waits until `pick` answers something for an event of `b`, or fails after `ms`. */
@@ -170,60 +125,6 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
     assert.deepEqual(got, [want], "no event after unsubscribe");
   }],
 
-  [
-    "mutes (where offered): a conversation muted is listed as lists name it, until it is unmuted",
-    async (h) => {
-      const m = h.backend.mutes;
-      if (!m) return;
-      assert.deepEqual(await m.set("#Dev", true), ["#dev"]);
-      assert.deepEqual(await m.set(`@${h.peer.toUpperCase()}`, true), ["#dev", h.peer].sort());
-      assert.deepEqual(await m.set(h.peer, true), ["#dev", h.peer].sort(), "muted twice: listed once");
-      await assert.rejects(m.set("#", true), (e: { code?: string }) => e.code === "usage");
-      assert.deepEqual(await m.set("#dev", false), [h.peer]);
-      assert.deepEqual(await m.list(), [h.peer]);
-    },
-  ],
-
-  [
-    "bufferOrder (where offered): reads back the order last saved",
-    async (h) => {
-      const o = h.backend.bufferOrder;
-      if (!o) return;
-      await o.save(["@kofi", "#proj"]);
-      assert.deepEqual(await o.list(), ["@kofi", "#proj"]);
-      await o.save(["#proj"]);
-      assert.deepEqual(await o.list(), ["#proj"]);
-    },
-  ],
-
-  [
-    "expiry (where offered): reads back the disappearing time setExpiry set (0: off)",
-    async (h) => {
-      const b = h.backend, peer = { kind: "user" as const, name: h.peer };
-      if (!b.expiry || !b.setExpiry) return;
-      assert.equal(await b.expiry(peer), 0, "none set");
-      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
-      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
-      assert.equal(await b.expiry(peer), 90);
-      await b.setExpiry(peer, 0);
-      assert.equal(await b.expiry(peer), 0);
-    },
-  ],
-
-  [
-    "highlights (where offered): a word added is listed as kept (lower case, trimmed), until it is removed",
-    async (h) => {
-      const w = h.backend.highlights;
-      if (!w) return;
-      assert.deepEqual(await w.set("  Deploy ", true), ["deploy"]);
-      assert.deepEqual(await w.set("release  train", true), ["deploy", "release train"]);
-      assert.deepEqual(await w.set("DEPLOY", true), ["deploy", "release train"], "added twice: listed once");
-      await assert.rejects(w.set("   ", true), (e: { code?: string }) => e.code === "usage");
-      assert.deepEqual(await w.set("Deploy", false), ["release train"]);
-      assert.deepEqual(await w.list(), ["release train"]);
-    },
-  ],
-
   ["setStatus resolves for busy and free", async (h) => {
     await h.backend.setStatus("busy");
     await h.backend.setStatus("free");
@@ -247,8 +148,7 @@ export function backendConformance(
     });
 
   test("offers exactly the capabilities it declares", async ({ backend }) => {
-    const offered = CAPABILITIES.filter((c) => backend[c] !== undefined);
-    assert.deepEqual(offered, CAPABILITIES.filter((c) => capabilities.includes(c)));
+    assert.deepEqual(offered(backend), CAPABILITIES.filter((c) => capabilities.includes(c)));
     await Promise.resolve();
   });
   for (const [what, fn] of CORE_CASES) test(what, fn);

@@ -4,10 +4,11 @@
  * A capability's cases use only that object (asked through `capability`, as the TUI does).
  */
 import assert from "node:assert/strict";
-import { BackendError, capability, type CapabilityName, type ChatBackend } from "./backend.ts";
+import { BackendError, capability, type CapabilityName, type Target } from "./backend.ts";
+import { type BackendHarness as Harness, sendStored } from "./backend_conformance.ts";
+import { MORE_CASES } from "./backend_conformance_groups.ts";
 
-type Harness = { backend: ChatBackend; peer: string };
-type Case = [string, (h: Harness) => Promise<void>];
+export type Case = [string, (h: Harness) => Promise<void>];
 
 async function refusedAsNonAdmin(p: Promise<unknown>, what: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -87,4 +88,43 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       await assert.rejects(capability(h.backend, "peers").connect("127.0.0.1:1"));
     }],
   ],
+  away: [
+    ["keeps the reason set, clears it, refuses one of several lines with code usage", async (h) => {
+      const away = capability(h.backend, "away");
+      away.set("at lunch");
+      assert.equal(away.reason, "at lunch");
+      assert.throws(() => away.set("two\nlines"), (e: { code?: string }) => e.code === "usage");
+      away.set(null);
+      assert.equal(away.reason, null);
+      await Promise.resolve();
+    }],
+  ],
+  watch: [
+    ["answers the server's time", async (h) => {
+      assert.ok(Number.isFinite(await capability(h.backend, "watch").serverTime()));
+    }],
+  ],
+  changes: [
+    ["edits one's own message (its earlier text kept), or refuses with a stable code", async (h) => {
+      const changes = capability(h.backend, "changes"), to: Target = { kind: "user", name: h.peer };
+      const m = await sendStored(h.backend, to, "conformance first");
+      const edited = await changes.changeMessage(m.mid, { kind: "edit", text: "conformance fixed" }).catch((
+        e,
+      ) => e);
+      if (!(edited instanceof Error)) {
+        assert.equal(edited.text, "conformance fixed");
+        assert.deepEqual((await changes.editsOf(m.mid)).map((e) => e.text), ["conformance first"]);
+      } else assert.match(String((edited as { code?: string }).code), /^[a-z_]+$/, String(edited));
+    }],
+    ["reads back the disappearing time setExpiry set (0: off)", async (h) => {
+      const b = capability(h.backend, "changes"), peer = { kind: "user" as const, name: h.peer };
+      assert.equal(await b.expiry(peer), 0, "none set");
+      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
+      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
+      assert.equal(await b.expiry(peer), 90);
+      await b.setExpiry(peer, 0);
+      assert.equal(await b.expiry(peer), 0);
+    }],
+  ],
+  ...MORE_CASES,
 };

@@ -166,7 +166,7 @@ export interface BlockControls {
 }
 
 /**
- * Optional (`ChatBackend.mutes`): the conversations muted in this client folder (`/mute`): what
+ * (`ChatBackend.local.mutes`): the conversations muted in this client folder (`/mute`): what
  * arrives there still shows and counts as unread, but rings no bell, raises no notification and no
  * highlight. A conversation is named as lists name it: "#room", a user's name, or "*" (broadcasts).
  */
@@ -178,7 +178,7 @@ export interface MuteList {
 }
 
 /**
- * Optional (`ChatBackend.bufferOrder`): the order of the full-screen client's buffer list, kept in
+ * (`ChatBackend.local.bufferOrder`): the order of the full-screen client's buffer list, kept in
  * this client folder so that buffer numbers (Alt+2, `/buffer 2`) stay across restarts. Names are
  * the buffers' keys ("#dev", "@bob"), first to last, the status buffer not among them.
  */
@@ -190,7 +190,7 @@ export interface BufferOrder {
 }
 
 /**
- * Optional (`ChatBackend.highlights`): words or phrases besides one's name that make a room line a
+ * (`ChatBackend.local.highlights`): words or phrases besides one's name that make a room line a
  * highlight (bell, notification), kept in this client folder (`/highlight`); lower case, as listed.
  */
 export interface WordList {

@@ -33,7 +33,7 @@ export interface ChatMessage {
   replyTo?: string;
   /** The sender of the message this one answers, when the reply names it (issue 69 N2: ids are per sender). */
   replyBy?: string;
-  /** When its sender last edited it (ms); its earlier texts: `ChatBackend.editsOf`. */
+  /** When its sender last edited it (ms); its earlier texts: `ChatBackend.changes.editsOf`. */
   edited?: number;
   /**
    * A conversation's setting line (its disappearing time, issue 39.5), not a text: `text` is made

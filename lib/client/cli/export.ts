@@ -62,7 +62,7 @@ async function exportHistory(io: CliIo, c: ChatClient, o: Record<string, unknown
   const seen = new Map<number, ChatMessage>();
   for (const m of queued) if (matches(c.user, m, target)) seen.set(m.seq, m);
   if (target) {
-    const got = await everyPage((q) => c.historyPage(target, q), since === undefined ? {} : { since });
+    const got = await everyPage((q) => c.remote.historyPage(target, q), since === undefined ? {} : { since });
     for (const m of got.messages) seen.set(m.seq, m);
     const unread = unreadableLine(got.unreadable);
     if (unread) io.err(`parley: ${unread}`);

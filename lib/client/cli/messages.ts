@@ -21,6 +21,7 @@ import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.
 import { readFollow } from "./read_follow.ts";
 import { pagesAsked, readPages } from "./read_pages.ts";
 import { everyPage } from "../core/history_pages.ts";
+import { NO_MATCHES } from "../session/local_store_search.ts";
 import { deviceProver, loginAgain } from "../start/login_again.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 
@@ -187,7 +188,7 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
   if (since !== undefined) {
     const seen = new Map<number, ChatMessage>();
     // Every page back to then (issue 68), not only the server's newest page.
-    const pages = filter ? await everyPage((q) => c.historyPage(filter, q), { since }) : null;
+    const pages = filter ? await everyPage((q) => c.remote.historyPage(filter, q), { since }) : null;
     for (const m of pages?.messages ?? []) seen.set(m.seq, m);
     for (const m of c.store?.list(c.user, since, filter) ?? []) seen.set(m.seq, m);
     for (const m of fresh) seen.set(m.seq, m);
@@ -229,12 +230,8 @@ async function searchMessages(io: CliIo, c: ChatClient, o: Opts, words: string[]
   await c.sync();
   // Its history since then is saved first; without --since this only has a typo refused, as `read` does.
   if (filter && (since !== undefined || filter.kind !== "broadcast")) await c.history(filter, since ?? now);
-  const r = await c.search({
-    text,
-    limit,
-    ...(filter ? { filter } : {}),
-    ...(since !== undefined ? { since } : {}),
-  });
+  const q = { text, limit, ...(filter ? { filter } : {}), ...(since !== undefined ? { since } : {}) };
+  const r = c.local ? await c.local.search(q) : NO_MATCHES; // a client without a folder keeps none
   if (o.json) io.out(safeJson(r.matches.map(messageJson)));
   else for (const m of r.matches) io.out(formatMessage(m));
   const kept = `${r.searched} message${r.searched === 1 ? "" : "s"} kept in this folder${

@@ -42,7 +42,7 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
     if (m.expires !== undefined && m.expires <= now()) return;
     shown.add(m.seq);
     io.out(o.json ? safeJson(messageJson(m)) : formatMessage(m));
-    c.markSeen([m]);
+    c.feed.markSeen([m]);
   };
   if (o.reconnect) c.reconnect = o.reconnect;
   let end!: (why?: BackendError) => void;
@@ -68,12 +68,14 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
   });
   try {
     c.changes.purgeExpired(now());
-    const first = await c.catchUp(); // the core follows the feed from here
+    const first = await c.feed.catchUp(); // the core follows the feed from here
     let before: ChatMessage[] = [...first.unseen];
     if (o.since !== undefined) { // concat, not push(...): a long history is one argument each
       const f = o.filter; // every page back to then (issue 68)
       if (f) {
-        before = before.concat((await everyPage((q) => c.historyPage(f, q), { since: o.since })).messages);
+        before = before.concat(
+          (await everyPage((q) => c.remote.historyPage(f, q), { since: o.since })).messages,
+        );
       }
       before = before.concat(c.store?.list(c.user, o.since, o.filter) ?? []);
     }

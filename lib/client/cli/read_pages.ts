@@ -57,7 +57,7 @@ export async function readPages(
   try {
     queued = await c.sync(); // keys and changes that wait come first: they open what follows
     const q = { ...(since !== undefined ? { since } : {}), ...(before !== undefined ? { before } : {}) };
-    got = o.all ? await everyPage((p) => c.historyPage(filter, p), q) : await onePage(c, filter, q);
+    got = o.all ? await everyPage((p) => c.remote.historyPage(filter, p), q) : await onePage(c, filter, q);
   } finally {
     off();
   }
@@ -88,6 +88,6 @@ export async function readPages(
 
 /** One page as `everyPage` answers a walk (`--before` without `--all`). */
 async function onePage(c: ChatClient, t: Target, q: HistoryQuery): Promise<AllPages> {
-  const p = await c.historyPage(t, q);
+  const p = await c.remote.historyPage(t, q);
   return { ...p, pages: 1, unpaged: false };
 }

@@ -6,11 +6,11 @@
  * receiving receiving.ts (plain functions over that state); the one-request commands: `ServerCommands`.
  * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
  *   `close`; one connection, no reconnect.
- * - A UI: `catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into the
+ * - A UI: `feed.catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into the
  *   local store and answers recent history, what arrived while away and the outbox; shown messages are
  *   acknowledged in batches (engine.ts; the client saves before it emits); `send` keeps a text in the
  *   outbox while offline and sends it, in order and once, after the next connect; after a network loss or
- *   restart it reconnects with backoff (reconnect.ts), at once on `reconnectNow()`, by itself when a ban
+ *   restart it reconnects with backoff (reconnect.ts), at once on `remote.reconnectNow()`, by itself when a ban
  *   ends (not after a plain kick): the new session's connection and link replace the old ones inside this
  *   object (the codec proves its device again), and the status the user chose (busy) is restored.
  */
@@ -19,7 +19,6 @@ import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { NO_MATCHES } from "../session/local_store_search.ts";
 import { muteList } from "../session/local_mutes.ts";
 import { bufferOrder } from "../session/local_buffer_order.ts";
 import { highlightList } from "../session/local_highlights.ts";
@@ -53,10 +52,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
-  /** Muted conversations and highlight words of this folder (`/mute`, `/highlight`); none without a local store. */
-  readonly mutes: B.MuteList | undefined;
-  readonly bufferOrder: B.BufferOrder | undefined;
-  readonly highlights: B.WordList | undefined;
+  /** Search, mutes, highlight words and the buffer order of this folder; none without a local store. */
+  readonly local: B.LocalControls | undefined;
   /** `/away REASON` (away.ts): told to whoever sends a live direct message, once each (receiving.ts). */
   readonly away: AwayReplies = new AwayReplies(this);
   role!: B.Role;
@@ -102,9 +99,14 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   ) {
     super(session);
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
-    this.mutes = store ? muteList(store.db, this.now) : undefined;
-    this.bufferOrder = store ? bufferOrder(store.db) : undefined;
-    this.highlights = store ? highlightList(store.db, this.now) : undefined;
+    this.local = store
+      ? {
+        search: (q) => store.search(this.user, q, this.now()),
+        mutes: muteList(store.db, this.now),
+        highlights: highlightList(store.db, this.now),
+        bufferOrder: bufferOrder(store.db),
+      }
+      : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       conn: () => this.conn,
@@ -179,8 +181,17 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     await this.engine.drive({ kind: "caughtUp", messages: queued, tell: true });
   }
 
+  /** Following the feed (a UI): what the screen shows first, what it showed, `/info`. */
+  readonly feed: B.FeedControls = {
+    catchUp: () => this.#catchUp(),
+    markSeen: (ms) => this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq)),
+    /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
+    read: (t, upTo) => this.codec.seen?.(t, upTo),
+    info: () => this.#info(),
+  };
+
   /** Follows the feed (a UI) and answers with what the screen shows first. */
-  async catchUp(): Promise<B.CatchUp> {
+  async #catchUp(): Promise<B.CatchUp> {
     const store = this.store;
     const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
     const queued = await this.#begin();
@@ -220,7 +231,13 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     }
   }
 
-  readonly reconnectNow = (): void => this.#re.now();
+  /** What the server keeps for the account, and the connection to it. */
+  readonly remote: B.RemoteControls = {
+    historyPage: (t, q) => this.#historyPage(t, q),
+    users: () => this.users(),
+    devices: () => this.devices(),
+    reconnectNow: () => this.#re.now(),
+  };
 
   /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
   send(target: B.Target, text: string, o: { replyTo?: string; mid?: string } = {}): Promise<B.ChatMessage> {
@@ -232,11 +249,13 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   /** Typing (issue 14): one "typing" per conversation every 3 s, a "stopped" only while the last may still
    * show (TypingGate); sent as the link's signal, never stored; dropped offline or without keys. */
-  typing(target: B.Target, active: boolean): void {
-    if (target.kind === "broadcast" || !this.#online) return;
-    if (!this.#typing.allow(typingKey(target), active)) return;
-    void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
-  }
+  readonly typing: B.TypingControl = {
+    set: (target, active) => {
+      if (target.kind === "broadcast" || !this.#online) return;
+      if (!this.#typing.allow(typingKey(target), active)) return;
+      void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
+    },
+  };
   /** Seals a signal (a kind of its own, e.g. watch together) for a room (by name) or a user and sends it
    * on the link; false when no device of theirs could be sealed for (no keys published, a changed key). */
   async signal(to: string | B.Target, payload: (mid: string) => Uint8Array): Promise<boolean> {
@@ -246,44 +265,37 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return await send.sendSignal(this, typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
-  readonly setExpiry = this.changes.setExpiry.bind(this.changes);
-  readonly expiry = this.changes.expiry.bind(this.changes);
-  readonly changeMessage = this.changes.changeMessage.bind(this.changes);
-  readonly react = this.changes.react.bind(this.changes);
-  readonly editsOf = this.changes.editsOf.bind(this.changes);
-  readonly markSeen = (ms: B.ChatMessage[]): void =>
-    this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
-  /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
-  readonly read = (t: B.Target, upTo: number): void => this.codec.seen?.(t, upTo);
-  readonly pendingCount = (): number => this.outgoing?.count() ?? 0;
-  /** The outbox, waiting and failed messages (`/outbox`). */
-  readonly outbox = (): Promise<B.OutboxEntry[]> => Promise.resolve(this.outgoing?.list() ?? []);
-  /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
-  readonly dropOutbox = (n: number): Promise<B.OutboxEntry | null> =>
-    Promise.resolve(this.outgoing?.drop(n) ?? null);
+  /** The outbox, waiting and failed messages (`/outbox`); `drop`: it is not sent, and its line leaves the screen. */
+  readonly outbox: B.OutboxControls = {
+    count: () => this.outgoing?.count() ?? 0,
+    list: () => Promise.resolve(this.outgoing?.list() ?? []),
+    drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
+  };
   override async setStatus(status: B.Status): Promise<void> {
     await super.setStatus(status);
     this.#status = status;
   }
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
   history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
-    return this.historyPage(target, since === undefined ? {} : { since }).then((p) => p.messages);
+    return this.#historyPage(target, since === undefined ? {} : { since }).then((p) => p.messages);
   }
   /** A page of it before a seq (issue 68), with what could not be opened counted (receiving.ts). */
-  historyPage(t: B.Target, q?: B.HistoryQuery): Promise<B.HistoryPage> {
+  #historyPage(t: B.Target, q?: B.HistoryQuery): Promise<B.HistoryPage> {
     return recv.history(this, this.#in, t, q);
   }
-  /** The messages this folder keeps whose text holds every word of `q.text` (`/search`, `parley search`). */
-  search(q: B.SearchQuery): Promise<B.SearchResult> {
-    return this.store?.search(this.user, q, this.now()) ?? Promise.resolve(NO_MATCHES);
-  }
-  readonly inbox = (user?: string): Promise<B.ChatMessage[]> =>
-    user ? this.history({ kind: "user", name: user }) : Promise.resolve(this.store?.list(this.user, 0) ?? []);
+  /** The keystore's `/trust` (ServerCommands) and `/inbox`: what this folder keeps, or one user's history. */
+  readonly keys: B.KeyControls = {
+    trust: (user, number) => this.trust(user, number),
+    inbox: (user) =>
+      user
+        ? this.history({ kind: "user", name: user })
+        : Promise.resolve(this.store?.list(this.user, 0) ?? []),
+  };
   /** Rooms, admin actions and video (capabilities), over the current session; blocks: ServerCommands. */
   readonly rooms: B.RoomControls = withTopics(roomControls(() => this), this.changes, () => this.store);
   readonly moderation: B.ModerationControls = moderationControls(() => this);
   readonly video: B.VideoControls = videoControls(() => this.videoPart);
-  info(): [string, string][] {
+  #info(): [string, string][] {
     const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";
     return infoLines(this, state, this.engine.state.batch.length);
   }

@@ -48,8 +48,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "NICK",
     help: "accepts a contact's changed key without verifying it",
     run: async (f, [n], say) => {
-      if (!f.backend.trust) throw new BackendError("unsupported", "This client cannot trust keys");
-      const fp = await f.backend.trust(user(n));
+      if (!f.backend.keys) throw new BackendError("unsupported", "This client cannot trust keys");
+      const fp = await f.backend.keys.trust(user(n));
       say(`${nickOf(fp.user)} trusted: ${fp.safetyNumber}`);
     },
   },
@@ -57,8 +57,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "",
     help: "your account's devices, each key's fingerprint, and which one this is",
     run: async (f, _a, say) => {
-      if (!f.backend.devices) throw new BackendError("unsupported", "This client cannot list devices");
-      const list = await f.backend.devices();
+      if (!f.backend.remote) throw new BackendError("unsupported", "This client cannot list devices");
+      const list = await f.backend.remote.devices();
       if (!list.length) return say("No devices yet (keys are published at the first login with a folder)");
       for (const d of list) {
         say(
@@ -102,9 +102,9 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
       if (!t || t.kind === "broadcast" || !time) {
         throw new BackendError("usage", "Usage: expire NICK|#ROOM TIME|off");
       }
-      if (!f.backend.setExpiry) throw new BackendError("unsupported", "No disappearing messages here");
+      if (!f.backend.changes) throw new BackendError("unsupported", "No disappearing messages here");
       const s = time === "off" ? 0 : parseDuration(time) / 1000;
-      await f.backend.setExpiry(t, s);
+      await f.backend.changes.setExpiry(t, s);
       say(
         s
           ? `Messages in ${where} disappear ${durationText(s)} after they are sent`
@@ -116,10 +116,10 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID TEXT",
     help: "edits your message MSGID (its msgid tag)",
     run: async (f, [mid, ...words], say) => {
-      if (!mid || !words.length || !f.backend.changeMessage) {
+      if (!mid || !words.length || !f.backend.changes) {
         throw new BackendError("usage", "Usage: edit MSGID TEXT");
       }
-      await f.backend.changeMessage(mid, { kind: "edit", text: words.join(" ") });
+      await f.backend.changes.changeMessage(mid, { kind: "edit", text: words.join(" ") });
       say(`Edited ${mid}`);
     },
   },
@@ -127,8 +127,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID",
     help: "deletes your message MSGID for everyone",
     run: async (f, [mid], say) => {
-      if (!mid || !f.backend.changeMessage) throw new BackendError("usage", "Usage: delete MSGID");
-      await f.backend.changeMessage(mid, { kind: "delete" });
+      if (!mid || !f.backend.changes) throw new BackendError("usage", "Usage: delete MSGID");
+      await f.backend.changes.changeMessage(mid, { kind: "delete" });
       say(`Deleted ${mid}`);
     },
   },
@@ -136,8 +136,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID EMOJI",
     help: "reacts to message MSGID (again: takes it back)",
     run: async (f, [mid, emoji], say) => {
-      if (!mid || !emoji || !f.backend.react) throw new BackendError("usage", "Usage: react MSGID EMOJI");
-      await f.backend.react(mid, emoji);
+      if (!mid || !emoji || !f.backend.changes) throw new BackendError("usage", "Usage: react MSGID EMOJI");
+      await f.backend.changes.react(mid, emoji);
       say(`Reacted ${emoji} to ${mid}`);
     },
   },
@@ -145,7 +145,7 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "",
     help: "this session: server, device, connection, queues, versions",
     run: (f, _a, say) => {
-      const rows = f.backend.info?.() ?? [["server", f.backend.server]];
+      const rows = f.backend.feed?.info() ?? [["server", f.backend.server]];
       for (const [k, v] of rows) say(`${k}: ${v}`);
     },
   },
@@ -175,7 +175,7 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "",
     help: "your messages still waiting to be sent",
     run: async (f, _a, say) => {
-      const list = (await f.backend.outbox?.()) ?? [];
+      const list = (await f.backend.outbox?.list()) ?? [];
       if (!list.length) return say("The outbox is empty");
       for (const e of list) say(`${e.n} ${e.failed ? `failed (${e.failed})` : "waiting"}: ${e.text}`);
     },

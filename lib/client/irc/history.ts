@@ -97,9 +97,9 @@ function ref(s: string, star: boolean): Ref | string {
 
 /** The page reader of `f`'s backend for `t`. */
 function pages(f: FaceHost, t: Target): (q: HistoryQuery) => Promise<HistoryPage> {
-  const b = f.backend;
-  if (!b.historyPage) throw new BackendError("unsupported", "This client cannot read the server's history");
-  return (q) => b.historyPage!(t, q);
+  const remote = f.backend.remote;
+  if (!remote) throw new BackendError("unsupported", "This client cannot read the server's history");
+  return (q) => remote.historyPage(t, q);
 }
 
 /** The messages of `t` (oldest first) that `keep`, reading pages newest first until `enough` of them. */

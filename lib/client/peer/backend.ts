@@ -11,7 +11,6 @@
 import {
   BackendError,
   type BackendEvent,
-  type BufferOrder,
   type CatchUp,
   type ChatBackend,
   type ChatMessage,
@@ -19,7 +18,6 @@ import {
   type FileEntryInfo,
   type Fingerprint,
   missing,
-  type OutboxEntry,
   type PeerControls,
   type Presence,
   type Target,
@@ -33,7 +31,15 @@ import type { PeerEvent, PeerNode } from "./node.ts";
 import { listFolder } from "../files/disk.ts";
 import { pickSent } from "../files/offer.ts";
 import { sizeText } from "../../common/progress.ts";
-import type { MessageChange, MuteList, SearchQuery, SearchResult, WordList } from "../backend.ts";
+import type {
+  ChangeControls,
+  FeedControls,
+  KeyControls,
+  LocalControls,
+  MessageChange,
+  OutboxControls,
+  TypingControl,
+} from "../backend.ts";
 import { muteList } from "../session/local_mutes.ts";
 import { bufferOrder } from "../session/local_buffer_order.ts";
 import { highlightList } from "../session/local_highlights.ts";
@@ -136,17 +142,17 @@ export class PeerBackend implements ChatBackend {
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
   /** One's messages until the peer takes them (the node writes and sends them; this side lists and drops). */
   readonly #outbox: Outbox;
-  /** The conversations muted in this folder (`/mute`; session/local_mutes.ts), and the highlight words. */
-  readonly mutes: MuteList;
-  readonly highlights: WordList;
-  /** The buffer list's order (session/local_buffer_order.ts). */
-  readonly bufferOrder: BufferOrder;
+  /** What this folder keeps: `/search`, mutes (session/local_mutes.ts), highlight words, the buffer order. */
+  readonly local: LocalControls;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
     this.#outbox = new Outbox(node.store.local, node.name, node.clock);
-    this.mutes = muteList(node.store.local.db, () => node.clock.now());
-    this.highlights = highlightList(node.store.local.db, () => node.clock.now());
-    this.bufferOrder = bufferOrder(node.store.local.db);
+    this.local = {
+      search: (q) => node.store.local.search(this.user, q, node.clock.now()),
+      mutes: muteList(node.store.local.db, () => node.clock.now()),
+      highlights: highlightList(node.store.local.db, () => node.clock.now()),
+      bufferOrder: bufferOrder(node.store.local.db),
+    };
   }
 
   get user(): string {
@@ -233,66 +239,58 @@ export class PeerBackend implements ChatBackend {
   verify(user: string, number?: string): Promise<Fingerprint> {
     return this.node.trust(user, true, number);
   }
-  trust(user: string, number?: string): Promise<Fingerprint> {
-    return this.node.trust(user, false, number);
-  }
-  inbox(user?: string): Promise<ChatMessage[]> {
-    return Promise.resolve(this.node.inbox(user));
-  }
-  /** The messages this node keeps whose text holds every word of `q.text` (`/search`). */
-  search(q: SearchQuery): Promise<SearchResult> {
-    return this.node.store.local.search(this.user, q, this.node.clock.now());
-  }
+  /** The keystore's `/trust` and `/inbox`. */
+  readonly keys: KeyControls = {
+    trust: (user, number) => this.node.trust(user, false, number),
+    inbox: (user) => Promise.resolve(this.node.inbox(user)),
+  };
   /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
-  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
-    return attempt(() => this.node.conv.change(ref, c));
-  }
-  react(ref: string, emoji: string): Promise<ChatMessage> {
-    return attempt(() => this.node.conv.react(ref, emoji));
-  }
-  /** The earlier texts of message `ref` (ChatBackend.editsOf on main since h/sel). */
-  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
-    return attempt(() => this.node.conv.editsOf(ref));
-  }
-  setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
-    // Conversations with peers only: a room's name ("#room") is no peer's.
-    const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
-    return attempt(() => this.node.conv.setExpiry(peer, seconds));
-  }
-  expiry(target: Target): Promise<number> {
-    if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
-    return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
-  }
-  typing(target: Target, active: boolean): void {
-    if (target.kind === "user" && target.name) this.node.typing(target.name, active);
-  }
-  catchUp(): Promise<CatchUp> {
-    const local = this.node.store.local;
-    const pending = this.#outbox.messages();
-    return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
-  }
-  markSeen(messages: ChatMessage[]): void {
-    this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
-  }
+  readonly changes: ChangeControls = {
+    changeMessage: (ref: string, c: MessageChange) => attempt(() => this.node.conv.change(ref, c)),
+    react: (ref, emoji) => attempt(() => this.node.conv.react(ref, emoji)),
+    /** The earlier texts of message `ref`. */
+    editsOf: (ref) => attempt(() => this.node.conv.editsOf(ref)),
+    setExpiry: (target, seconds) => {
+      // Conversations with peers only: a room's name ("#room") is no peer's.
+      const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
+      return attempt(() => this.node.conv.setExpiry(peer, seconds));
+    },
+    expiry: (target) => {
+      if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
+      return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
+    },
+  };
+  readonly typing: TypingControl = {
+    set: (target, active) => {
+      if (target.kind === "user" && target.name) this.node.typing(target.name, active);
+    },
+  };
+  readonly feed: FeedControls = {
+    catchUp: (): Promise<CatchUp> => {
+      const local = this.node.store.local;
+      const pending = this.#outbox.messages();
+      return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
+    },
+    markSeen: (messages) => {
+      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
+    },
+    read: () => {}, // one device per peer: nobody else to tell
+    info: () => {
+      const peers = this.node.peers();
+      return [
+        ["Mode", "peer (no server)"],
+        ["Listening", this.node.listening],
+        ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
+        ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
+      ];
+    },
+  };
   /** Texts, changes and file offers waiting for a peer (peer/pending.ts). */
-  pendingCount(): number {
-    return pendingCount(this.node, this.#outbox);
-  }
-  outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(pendingEntries(this.node, this.#outbox));
-  }
-  dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(dropPending(this.node, this.#outbox, n));
-  }
-  info(): [string, string][] {
-    const peers = this.node.peers();
-    return [
-      ["Mode", "peer (no server)"],
-      ["Listening", this.node.listening],
-      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
-      ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
-    ];
-  }
+  readonly outbox: OutboxControls = {
+    count: () => pendingCount(this.node, this.#outbox),
+    list: () => Promise.resolve(pendingEntries(this.node, this.#outbox)),
+    drop: (n) => Promise.resolve(dropPending(this.node, this.#outbox, n)),
+  };
   close(): Promise<void> {
     return this.node.close();
   }

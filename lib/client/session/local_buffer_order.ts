@@ -1,5 +1,5 @@
 /**
- * The buffer list's order (`ChatBackend.bufferOrder`, issue 71.10): a table of the client folder's
+ * The buffer list's order (`ChatBackend.local.bufferOrder`, issue 71.10): a table of the client folder's
  * local store, so that the next start numbers the buffers as this one did. The names are the
  * full-screen client's buffer keys ("#dev", "@bob"); what they mean is tui/buffer_list.ts's business.
  */

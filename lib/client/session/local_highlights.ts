@@ -1,5 +1,5 @@
 /**
- * Highlight words (`/highlight`, `ChatBackend.highlights`): words or phrases besides one's own name
+ * Highlight words (`/highlight`, `ChatBackend.local.highlights`): words or phrases besides one's own name
  * that make a room line a highlight (bell, notification, "!" in the buffer list), kept in a table of
  * the client folder's local store like the mute list, so every process of the folder and the next
  * start see them. A word is kept trimmed and in lower case (matching ignores case); this is the one

@@ -1,5 +1,5 @@
 /**
- * Muted conversations (`/mute`, `ChatBackend.mutes`): a table of the client folder's local store,
+ * Muted conversations (`/mute`, `ChatBackend.local.mutes`): a table of the client folder's local store,
  * so that every process of the folder and the next start see the same list. A conversation is
  * named as lists name it ("#room", a user's name, "*" for broadcasts); what it means to be muted is
  * the screen's business (tui/chat_state.ts). Names are normalised here, the one home of that rule

@@ -184,7 +184,7 @@ export class TuiApp implements AppHost {
         if (it.e.type === "signal") return this.video.watch.signal(it.e); // watch together (watch_view.ts)
         const n = applyEvent(this.state, it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
-        if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now
+        if (it.e.type === "message") this.backend.feed?.markSeen([it.e.message]); // it is in its buffer now
         break;
       }
       case "resize":
@@ -264,7 +264,7 @@ export class TuiApp implements AppHost {
     if (active && now - this.#typingSent < 3000) return;
     if (!active && this.#typingSent === 0) return;
     this.#typingSent = active ? now : 0;
-    this.backend.typing(t, active);
+    this.backend.typing.set(t, active);
   }
 
   /** Called by the key bindings after the input line changed. */

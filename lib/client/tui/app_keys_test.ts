@@ -131,7 +131,9 @@ Deno.test("TuiApp Tab completes offline registered users, videos after /play and
     const h = await open({
       setup: (b) => {
         demoWorld(b);
-        b.users = () => Promise.resolve([{ user: "zelda", role: "user" }, { user: "alice", role: "user" }]);
+        b.withRemote({
+          users: () => Promise.resolve([{ user: "zelda", role: "user" }, { user: "alice", role: "user" }]),
+        });
         b.videoList = [{
           name: "sample",
           duration: 10,

@@ -3,7 +3,7 @@
  * the welcome line, the settings (app_settings.ts), muted conversations, the buffer list's order and highlight words, rooms (with the topics the folder
  * holds), registered users, videos and peers (for Tab), then the catch-up of what arrived while
  * away, and only then who is online (presence pushes start once the queue is synced). What the
- * user reads goes to `ChatBackend.read` (the other devices are told). Each answer is applied in a
+ * user reads goes to `ChatBackend.feed.read` (the other devices are told). Each answer is applied in a
  * later pass of the app's queue (`app.track`); nothing is drawn here.
  */
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
@@ -16,9 +16,10 @@ export function loadAtStart(app: AppHost): void {
     `Welcome to Parley, ${app.backend.user}. Type /help for commands.`,
   );
   app.settings.load(); // the config file's bad lines said here, under the welcome
-  const { rooms, video, peers, mutes, highlights, bufferOrder } = app.backend;
+  const { rooms, video, peers, local } = app.backend;
+  const { mutes, highlights, bufferOrder } = local ?? {};
   // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
-  app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
+  app.state.buffers.onRead = (b, upTo) => app.backend.feed?.read(b.target ?? { kind: "broadcast" }, upTo);
   // Muted conversations and highlight words first (answered at once from the folder): the catch-up follows them.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
   // The buffer list's order kept in the folder (numbers stay across restarts); every change kept there.
@@ -41,8 +42,11 @@ export function loadAtStart(app: AppHost): void {
     });
   }
   // Tab completes registered users who are offline, and the server's videos after /play.
-  if (app.backend.users) {
-    app.track(app.backend.users(), (us) => us.forEach((u) => app.state.known.add(sanitizeName(u.user))));
+  if (app.backend.remote) {
+    app.track(
+      app.backend.remote.users(),
+      (us) => us.forEach((u) => app.state.known.add(sanitizeName(u.user))),
+    );
   }
   if (video) app.track(video.list().catch(() => []), (vs) => (app.videoNames = vs.map((v) => v.name)));
   if (peers) {
@@ -56,11 +60,11 @@ export function loadAtStart(app: AppHost): void {
     });
   // Subscribed first, then the queue: nothing that arrived while away can pass unseen. Presence
   // pushes start once the queue is synced, so who is online is asked after that (no gap).
-  const b = app.backend;
-  if (b.catchUp) {
-    app.track(b.catchUp(), (c) => {
+  const feed = app.backend.feed;
+  if (feed) {
+    app.track(feed.catchUp(), (c) => {
       app.state.catchUp(c);
-      b.markSeen?.(c.unseen);
+      feed.markSeen(c.unseen);
       who();
     }, app.state.buffers.status);
   } else who();

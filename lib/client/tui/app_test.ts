@@ -5,6 +5,7 @@ import {
   harness,
   type HarnessOptions,
   memoryHighlights,
+  memoryLocal,
   memoryMutes,
   memoryTopics,
   T0,
@@ -226,7 +227,9 @@ Deno.test("TuiApp /goto N after /search goes to the match's conversation, loads 
   const match = { ...old, text: "the deploy key is in the vault" };
   const later = { ...old, seq: 8, mid: "old-after-1", ts: old.ts + 60_000, text: "thanks" };
   h.backend.historyMessages = [match, later];
-  h.backend.search = () => Promise.resolve({ matches: [match], searched: 10, more: false, oldest: old.ts });
+  h.backend.local = memoryLocal({
+    search: () => Promise.resolve({ matches: [match], searched: 10, more: false, oldest: old.ts }),
+  });
   await h.type("/search deploy key\r");
   let s = await h.settle();
   assert.match(s.join("\n"), /1\. 2025-12-29 12:00 #random bob: the deploy key is in the vault/);
@@ -363,7 +366,7 @@ Deno.test("TuiApp rings the bell on a DM or mention, with OSC 9 when configured"
 Deno.test("TuiApp: a muted conversation (kept from the last start, or /mute) rings no bell and is left out of Act: and Alt+A", async () => {
   const mutes = memoryMutes();
   await mutes.set("#general", true); // muted at an earlier start
-  const h = await harness({ setup: (b) => (demoWorld(b), b.mutes = mutes), notify: "osc9" });
+  const h = await harness({ setup: (b) => (demoWorld(b), b.local = memoryLocal({ mutes })), notify: "osc9" });
   let n = h.writes.length;
   h.backend.receive("bob", general, "hey Alice, a mention in a muted room");
   h.backend.receive("carol", { kind: "user", name: "alice" }, "a dm");
@@ -389,7 +392,7 @@ Deno.test("TuiApp: a muted conversation (kept from the last start, or /mute) rin
 Deno.test("TuiApp tells the backend what the user read: a line arriving in view, a buffer opened with unread lines", async () => {
   const h = await open();
   const read: [string, number][] = [];
-  h.backend.read = (t, upTo) => void read.push([`${t.kind}:${t.name ?? ""}`, upTo]);
+  h.backend.withFeed({ read: (t, upTo) => void read.push([`${t.kind}:${t.name ?? ""}`, upTo]) });
   await h.type("\x1b2"); // #general in view
   h.backend.receive("bob", general, "seen as it came");
   h.backend.receive("carol", { kind: "user", name: "alice" }, "a dm, not in view");
@@ -661,7 +664,10 @@ Deno.test("TuiApp: a room line holding a highlight word rings and highlights lik
   const words = memoryHighlights();
   await words.set("deploy", true); // added at an earlier start
   await words.set("release train", true);
-  const h = await harness({ setup: (b) => (demoWorld(b), b.highlights = words), notify: "osc9" });
+  const h = await harness({
+    setup: (b) => (demoWorld(b), b.local = memoryLocal({ highlights: words })),
+    notify: "osc9",
+  });
   let n = h.writes.length;
   h.backend.receive("bob", general, "DEPLOY is done");
   h.backend.receive("carol", general, "the release train leaves at 5");

@@ -2,7 +2,7 @@
  * The buffer list of the TUI. Plain data, no terminal.
  *
  * Contract: `BufferList` holds the status buffer (always first) then rooms and queries in the order
- * kept in the client folder (`setOrder`, `ChatBackend.bufferOrder`: numbers stay across restarts), a
+ * kept in the client folder (`setOrder`, `ChatBackend.local.bufferOrder`: numbers stay across restarts), a
  * new one last; `move` gives one another number (`/buffer move N`); `onOrder` hears every new order.
  * Exactly one is active. Switching away sets that buffer's read marker after its last line;
  * switching to a buffer clears its unread and highlight counts. Closing a buffer never closes the
@@ -22,7 +22,7 @@ export class BufferList {
   #muted = new Set<string>();
   /** Told when the user reads a buffer up to a seq: on switching to it with unread lines, or a line arriving in view. */
   onRead: ((b: ChatBuffer, upTo: number) => void) | null = null;
-  /** Told of the order after it changed (a buffer opened or moved), to keep it (`ChatBackend.bufferOrder`). */
+  /** Told of the order after it changed (a buffer opened or moved), to keep it (`ChatBackend.local.bufferOrder`). */
   onOrder: ((names: string[]) => void) | null = null;
   /** Hears each line a buffer's `add` appends (app_settings.ts: a conversation's log). */
   onLine: ((buf: ChatBuffer, line: Line) => void) | null = null;
@@ -31,7 +31,7 @@ export class BufferList {
   /** The terminal has not the focus (`setAway`): nothing is read. */
   away = false;
 
-  /** The muted conversations (`ChatBackend.mutes`): each buffer, and every one opened later, follows them. */
+  /** The muted conversations (`ChatBackend.local.mutes`): each buffer, and every one opened later, follows them. */
   setMuted(names: readonly string[]): void {
     this.#muted = new Set(names);
     for (const b of this.buffers) b.muted = this.#muted.has(listName(b));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { demoWorld, harness } from "./testing.ts";
+import { demoWorld, harness, memoryLocal } from "./testing.ts";
 import type { BufferOrder } from "../backend.ts";
 import { bufferOrder } from "../session/local_buffer_order.ts";
 import { DatabaseSync } from "node:sqlite";
@@ -13,7 +13,7 @@ function storedOrder(): BufferOrder {
 }
 
 const start = (order: BufferOrder) =>
-  harness({ cols: 120, setup: (b) => (demoWorld(b), b.bufferOrder = order) });
+  harness({ cols: 120, setup: (b) => (demoWorld(b), b.local = memoryLocal({ bufferOrder: order })) });
 const list = (s: string[]) => s.slice(1, 6).map((l) => l.split(/[ │]/)[0]!).filter(Boolean);
 
 Deno.test("TuiApp keeps buffer numbers across restarts; /buffer move N changes one, kept too (issue 71.10)", async () => {

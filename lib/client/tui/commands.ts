@@ -111,9 +111,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [since]) => {
       const t = needTarget(ctx);
       const from = since ? parseSince(since, ctx.now()) : undefined;
-      const b = ctx.backend, pages = b.historyPage?.bind(b);
+      const b = ctx.backend, remote = b.remote;
       // SINCE: every page back to then from the server (issue 68); without it, the newest page.
-      const all = from !== undefined && pages ? await everyPage((q) => pages(t, q), { since: from }) : null;
+      const all = from !== undefined && remote
+        ? await everyPage((q) => remote.historyPage(t, q), { since: from })
+        : null;
       const msgs = all ? all.messages : await b.history(t, from);
       const unread = unreadableLine(all?.unreadable ?? 0);
       if (unread) ctx.print(unread, "error");
@@ -141,7 +143,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, [u]) => {
       const who = u ? user(u) : undefined;
       const b = ctx.backend;
-      const msgs = b.inbox ? await b.inbox(who) : who ? await b.history({ kind: "user", name: who }) : [];
+      const msgs = b.keys ? await b.keys.inbox(who) : who ? await b.history({ kind: "user", name: who }) : [];
       void ctx.addMessages(msgs);
       if (!msgs.length) return ctx.print("Inbox is empty");
       // One line a message, with its time (as the scripted inbox); the text on one line (issue 34.13).
@@ -158,16 +160,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Your messages not sent yet (✗: can never be sent); drop N removes one",
     permission: "user",
     run: async (ctx, [verb, n]) => {
-      const b = ctx.backend;
-      if (!b.outbox || !b.dropOutbox) throw new Error("This client keeps no outbox");
+      const outbox = ctx.backend.outbox;
+      if (!outbox) throw new Error("This client keeps no outbox");
       if (verb !== undefined) {
         if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
-        const e = await b.dropOutbox(Number(n));
+        const e = await outbox.drop(Number(n));
         if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
         if (!e.kind) ctx.removeMessage?.(e.mid);
         return ctx.print(droppedText(e, targetText(e.to)));
       }
-      const all = await b.outbox();
+      const all = await outbox.list();
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
@@ -210,8 +212,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Accept a user's changed key without verifying it (sending resumes)",
     permission: "user",
     run: async (ctx, [u, n]) => {
-      if (!ctx.backend.trust) throw new Error("This client has no end-to-end keys");
-      const f = await ctx.backend.trust(user(u!), n || undefined);
+      if (!ctx.backend.keys) throw new Error("This client has no end-to-end keys");
+      const f = await ctx.backend.keys.trust(user(u!), n || undefined);
       ctx.print(`Trusted ${f.user}: ${f.safetyNumber ?? "unknown"} (not verified)`);
     },
   },
@@ -224,7 +226,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "This client: server, user, device, connection, queues, versions",
     permission: "user",
     run: (ctx) => {
-      const rows = ctx.backend.info?.() ?? [["server", ctx.backend.server], ["user", ctx.backend.user]];
+      const rows = ctx.backend.feed?.info() ?? [["server", ctx.backend.server], ["user", ctx.backend.user]];
       const w = Math.max(...rows.map(([k]) => k.length));
       for (const [k, v] of rows) ctx.print(`${k.padEnd(w)}  ${v}`);
     },
@@ -236,8 +238,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Connect to the server again now (after a kick, a ban or a lost connection)",
     permission: "user",
     run: (ctx) => {
-      if (!ctx.backend.reconnectNow) throw new Error("This client cannot reconnect");
-      ctx.backend.reconnectNow();
+      if (!ctx.backend.remote) throw new Error("This client cannot reconnect");
+      ctx.backend.remote.reconnectNow();
       ctx.print("Reconnecting…");
     },
   },
@@ -250,7 +252,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [text]) => {
       if (text !== undefined) await quitMessage(ctx, text);
-      const n = ctx.backend.pendingCount?.() ?? 0;
+      const n = ctx.backend.outbox?.count() ?? 0;
       const moving = (await ctx.backend.files?.list().catch(() => []) ?? [])
         .filter((e) => e.state === "sending" || e.state === "receiving")
         .map((e) => `${sanitize(e.name)} ${e.direction === "out" ? "to" : "from"} ${sanitizeName(e.peer)}`);
@@ -286,7 +288,7 @@ async function quitMessage(ctx: CommandContext, text: string): Promise<void> {
  * file offers in its outbox, peer/pending.ts): "1 message, 2 changes and 1 file offer are".
  */
 async function pendingWords(ctx: CommandContext, n: number): Promise<string> {
-  const entries = await ctx.backend.outbox?.().catch(() => []) ?? [];
+  const entries = await ctx.backend.outbox?.list().catch(() => []) ?? [];
   const changes = entries.filter((e) => e.kind === "change").length;
   const files = entries.filter((e) => e.kind === "file").length;
   const texts = Math.max(0, n - changes - files);

@@ -92,7 +92,7 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     permission: "admin",
     run: async (ctx, [u]) => {
       const name = user(u!);
-      const all = ctx.backend.users ? await ctx.backend.users() : null;
+      const all = ctx.backend.remote ? await ctx.backend.remote.users() : null;
       const role = all ? all.find((x) => x.user === name)?.role : (await ctx.backend.whois(name))?.role;
       if (!role) {
         throw new Error(

@@ -30,11 +30,9 @@ function last(ctx: CommandContext, own: boolean, onlyOwn = false) {
 }
 
 function changes(ctx: CommandContext) {
-  const b = ctx.backend;
-  if (!b.changeMessage || !b.react) {
-    throw new Error("This conversation cannot change messages (no end-to-end keys)");
-  }
-  return { changeMessage: b.changeMessage.bind(b), react: b.react.bind(b) };
+  const c = ctx.backend.changes;
+  if (!c) throw new Error("This conversation cannot change messages (no end-to-end keys)");
+  return c;
 }
 
 /** `/me TEXT`: an action in this conversation, shown "* alice TEXT" (core/action.ts). */
@@ -57,11 +55,11 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       if (!ctx.target || ctx.target.kind === "broadcast") {
         throw new Error("Open a conversation or a room first");
       }
-      if (!ctx.backend.setExpiry) {
+      if (!ctx.backend.changes) {
         throw new Error("This conversation cannot have disappearing messages (no end-to-end keys)");
       }
       if (!time) {
-        const s = await ctx.backend.expiry?.(ctx.target) ?? 0;
+        const s = await ctx.backend.changes?.expiry(ctx.target) ?? 0;
         return ctx.print(
           s
             ? `Messages here disappear ${durationText(s)} after they are sent (/expire off keeps them)`
@@ -72,7 +70,7 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       if (time !== "off" && seconds < 1) {
         throw new Error("Messages can disappear after 1 second at the earliest");
       }
-      void ctx.addMessages([await ctx.backend.setExpiry(ctx.target, seconds)]);
+      void ctx.addMessages([await ctx.backend.changes.setExpiry(ctx.target, seconds)]);
     },
   },
   {

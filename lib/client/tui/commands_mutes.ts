@@ -1,12 +1,12 @@
 /**
  * `/mute [#ROOM|@USER|*]`, `/unmute [#ROOM|@USER|*]` (Tab completes both; the @ may be left out),
- * `/muted`: conversations kept quiet in this client folder (`ChatBackend.mutes`,
+ * `/muted`: conversations kept quiet in this client folder (`ChatBackend.local.mutes`,
  * session/local_mutes.ts): what arrives there still shows and counts as unread, but rings no bell,
  * raises no notification or highlight, is left out of "Act:" and Alt+A, and its buffer is drawn dim.
  * Without an argument the command acts on the buffer it is typed in ("*": the status buffer, where
  * broadcasts land); a room one is not in, or a user nobody is, is refused. The other way round,
  * `/highlight [TEXT]` (lists, or adds a word or phrase that makes a room line ring like one's name)
- * and `/unhighlight TEXT` (`ChatBackend.highlights`, session/local_highlights.ts).
+ * and `/unhighlight TEXT` (`ChatBackend.local.highlights`, session/local_highlights.ts).
  */
 import { sanitizeName } from "../../common/sanitize.ts";
 import type { CommandContext, CommandSpec } from "./command_context.ts";
@@ -16,15 +16,15 @@ import { muteName } from "../session/local_mutes.ts";
 import { highlightWord } from "../session/local_highlights.ts";
 
 function mutes(ctx: CommandContext): MuteList {
-  if (!ctx.backend.mutes) throw new Error("This client keeps no mute list (it needs a client folder)");
-  return ctx.backend.mutes;
+  if (!ctx.backend.local) throw new Error("This client keeps no mute list (it needs a client folder)");
+  return ctx.backend.local.mutes;
 }
 
 function highlights(ctx: CommandContext): WordList {
-  if (!ctx.backend.highlights) {
+  if (!ctx.backend.local) {
     throw new Error("This client keeps no highlight words (it needs a client folder)");
   }
-  return ctx.backend.highlights;
+  return ctx.backend.local.highlights;
 }
 
 /** The conversation named (as the list names it), or the buffer's own. */
@@ -46,7 +46,7 @@ const said = (conv: string) => conv === "*" ? "broadcasts (the status buffer)" :
 
 /** " (muted here: /unmute)" after what `/whois` says of `name` when their DM is muted here, else "". */
 export async function mutedNote(ctx: CommandContext, name: string): Promise<string> {
-  const list: string[] = await ctx.backend.mutes?.list().catch(() => []) ?? [];
+  const list: string[] = await ctx.backend.local?.mutes.list().catch(() => []) ?? [];
   return list.includes(muteName(name)) ? " (muted here: /unmute)" : "";
 }
 

@@ -78,9 +78,9 @@ export const SEARCH_COMMANDS: readonly CommandSpec[] = [
       "Find messages in every conversation whose text holds every word of TEXT, each at a word's start (Ctrl-F: this buffer)",
     permission: "user",
     run: async (ctx, [text]) => {
-      if (!ctx.backend.search) throw new Error("This client keeps no history to search");
+      if (!ctx.backend.local) throw new Error("This client keeps no history to search");
       if (!text?.trim()) throw new Error("Say what to look for: /search WORDS");
-      const r = await ctx.backend.search({ text, limit: SEARCH_LIMIT });
+      const r = await ctx.backend.local.search({ text, limit: SEARCH_LIMIT });
       ctx.found = r.matches;
       ctx.print(headLine(text, r));
       r.matches.forEach((m, i) => ctx.print(matchLine(ctx, m, i + 1)));

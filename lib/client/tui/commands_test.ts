@@ -11,7 +11,7 @@ import type { CommandContext } from "./commands.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { AwayReplies } from "../core/away.ts";
 import type { SendHost } from "../core/sending.ts";
-import { memoryHighlights, memoryMutes, memoryTopics } from "./testing.ts";
+import { memoryLocal, memoryTopics } from "./testing.ts";
 import { findCommand, helpLines, parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
 
@@ -178,7 +178,7 @@ Deno.test("COMMANDS /history loads messages since a time into the buffers", asyn
 
 Deno.test("COMMANDS /inbox lists the messages with their times, each on one line (issue 34.13)", async () => {
   const t = ctx(null);
-  t.backend.inbox = (u?: string) => {
+  t.backend.keys.inbox = (u?: string) => {
     t.backend.calls.push({ method: "inbox", args: [u] });
     const m = (from: string, mid: string): ChatMessage => ({
       seq: 1,
@@ -223,11 +223,14 @@ Deno.test("COMMANDS /outbox lists waiting and failed messages; /outbox drop N re
       failed: "too long",
     },
   ];
-  t.backend.outbox = () => Promise.resolve(box);
-  t.backend.dropOutbox = (n) => {
-    const e = box.find((x) => x.n === n) ?? null;
-    box = box.filter((x) => x !== e);
-    return Promise.resolve(e);
+  t.backend.outbox = {
+    count: () => box.filter((x) => !x.failed).length,
+    list: () => Promise.resolve(box),
+    drop: (n) => {
+      const e = box.find((x) => x.n === n) ?? null;
+      box = box.filter((x) => x !== e);
+      return Promise.resolve(e);
+    },
   };
   await t.run("/outbox");
   const at = utcTime(NOW);
@@ -402,7 +405,9 @@ Deno.test("COMMANDS: the seeds' command names are aliases from the same rows, li
 
 Deno.test("COMMANDS /changegrant toggles: a user is granted, an admin revoked (offline too, from the user list)", async () => {
   const t = ctx(null, "admin");
-  t.backend.users = () => Promise.resolve([{ user: "bob", role: "user" }, { user: "carol", role: "admin" }]);
+  t.backend.withRemote({
+    users: () => Promise.resolve([{ user: "bob", role: "user" }, { user: "carol", role: "admin" }]),
+  });
   await t.run("/changegrant bob");
   await t.run("/changegrant carol");
   assert.deepEqual(t.backend.callsOf("grant"), [["bob"]]);
@@ -469,7 +474,8 @@ Deno.test("COMMANDS /search prints what matched, with day, time, conversation an
   await assert.rejects(t.run("/search deploy"), /keeps no history to search/);
   const asked: unknown[] = [];
   const day = Date.UTC(2025, 11, 30, 9, 5);
-  t.backend.search = (q) => {
+  t.backend.local = memoryLocal();
+  t.backend.local.search = (q) => {
     asked.push(q);
     return Promise.resolve({
       matches: q.text === "deploy"
@@ -619,7 +625,7 @@ Deno.test("COMMANDS /names lists a room's members (@ admins, who is online); /ro
 Deno.test("COMMANDS /mute and /unmute (this buffer, #ROOM, USER or *), /muted; the screen follows; without a list, why not", async () => {
   const t = ctx({ kind: "room", name: "dev" });
   await assert.rejects(t.run("/mute"), /This client keeps no mute list/);
-  t.backend.mutes = memoryMutes();
+  t.backend.local = memoryLocal();
   const shown: string[][] = [];
   t.c.mutedChanged = (names) => void shown.push(names);
   t.backend.roomList = [{ name: "dev", members: ["alice", "bob"], admins: ["alice"] }];
@@ -692,7 +698,7 @@ Deno.test("COMMANDS /topic shows, sets (for this room or #ROOM) and clears a roo
 Deno.test("COMMANDS /highlight lists or adds a word or phrase, /unhighlight removes it; the screen follows; refusals", async () => {
   const t = ctx({ kind: "room", name: "dev" });
   await assert.rejects(t.run("/highlight deploy"), /This client keeps no highlight words/);
-  t.backend.highlights = memoryHighlights();
+  t.backend.local = memoryLocal();
   const shown: string[][] = [];
   t.c.highlightsChanged = (words) => void shown.push(words);
   await t.run("/highlight");

@@ -3,9 +3,9 @@
  * and lets the test push `BackendEvent`s with `emit`. No I/O, no timers. It passes the same
  * `ChatBackend` conformance suite as the live backend (lib/client/backend_conformance.ts): sent
  * messages appear in `history`, `leave` leaves, admin actions refuse a non-admin, and it offers no
- * optional member a real backend lacks (`typing` is opt-in, like `inbox` and `rooms.join`). Capabilities:
- * `rooms`, `moderation` and `video` (`files` when a test gives one; a mute list too, testing.ts's
- * `memoryMutes`). Video: `videoList` and
+ * capability a real backend lacks. Capabilities: `rooms`, `moderation`, `video` and `keys`; the
+ * others when a test gives them (`withTyping`, `withFeed`, `withRemote`; `files`, `outbox`, and a
+ * folder's `local`: testing.ts's `memoryLocal`; `rooms.join` is opt-in). Video: `videoList` and
  * `videoFrames` (JPEGs, see `syntheticJpeg`) back `video.list`, `video.play` and `video.accept`; the
  * handle gives one frame per `next()` and then waits until `stop()` (so a test can look at it).
  */
@@ -13,24 +13,29 @@ import {
   type AwayControl,
   BackendError,
   type BackendEvent,
+  type BlockControls,
   type ChatBackend,
   type ChatMessage,
+  type FeedControls,
   type FileControls,
   type Fingerprint,
+  type KeyControls,
   type KickedEntry,
+  type LocalControls,
   type ModerationControls,
-  type MuteList,
+  type OutboxControls,
   type Presence,
+  type RemoteControls,
   type Role,
   type RoomControls,
   type RoomInfo,
   type Status,
   type Target,
+  type TypingControl,
   type VideoControls,
   type VideoFrameData,
   type VideoHandle,
   type VideoListing,
-  type WordList,
 } from "../backend.ts";
 
 export interface FakeCall {
@@ -48,19 +53,17 @@ export class FakeBackend implements ChatBackend {
   echo = false;
   /** File commands and a block list, when a test gives some (none by default, like a client without keys). */
   files?: FileControls;
-  blocks?: ChatBackend["blocks"];
-  /** Optional members: tests set them to exercise `/inbox`, `/outbox`, `/search` and typing with server support (`/join`: `rooms.join`). */
-  inbox?: ChatBackend["inbox"];
-  users?: ChatBackend["users"];
-  typing?: ChatBackend["typing"];
-  outbox?: ChatBackend["outbox"];
-  dropOutbox?: ChatBackend["dropOutbox"];
-  search?: ChatBackend["search"];
-  read?: ChatBackend["read"];
-  /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */
-  mutes?: MuteList;
-  highlights?: WordList;
-  bufferOrder?: ChatBackend["bufferOrder"];
+  blocks?: BlockControls;
+  /**
+   * Capabilities a test gives to exercise `/outbox`, typing, the feed, the server's pages and users
+   * (`withRemote`), and the folder's `/search`, mutes, highlights and buffer order (testing.ts
+   * `memoryLocal`); none by default, like a client without a folder.
+   */
+  outbox?: OutboxControls;
+  typing?: TypingControl;
+  feed?: FeedControls;
+  remote?: RemoteControls;
+  local?: LocalControls;
   /** The away reason's keeper, when a test gives one (peer mode has none). */
   away?: AwayControl;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
@@ -199,16 +202,49 @@ export class FakeBackend implements ChatBackend {
     const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: true, changed: false };
     return this.#ok("verify", number === undefined ? [user] : [user, number], f);
   }
-  trust(user: string, number?: string): Promise<Fingerprint> {
-    const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
-    return this.#ok("trust", number === undefined ? [user] : [user, number], f);
-  }
+  /** `/trust` (recorded as "trust"); `inbox` answers as `/inbox` does without one: a user's history, or none. */
+  readonly keys: KeyControls = {
+    trust: (user, number) => {
+      const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
+      return this.#ok("trust", number === undefined ? [user] : [user, number], f);
+    },
+    inbox: (user) => user ? this.history({ kind: "user", name: user }) : Promise.resolve([]),
+  };
   close(): Promise<void> {
     return this.#ok("close", [], undefined);
   }
-  /** Turns on the optional `typing` member (recorded as a call), for tests of the typing indicator. */
+  /** Turns on the `typing` capability (recorded as a call "typing"), for tests of the typing indicator. */
   withTyping(): this {
-    this.typing = (target, active) => void this.calls.push({ method: "typing", args: [target, active] });
+    this.typing = {
+      set: (target, active) => void this.calls.push({ method: "typing", args: [target, active] }),
+    };
+    return this;
+  }
+  /** Gives the `remote` capability: `some` over answers of a server that keeps nothing more (pages from `history`). */
+  withRemote(some: Partial<RemoteControls> = {}): this {
+    this.remote = {
+      historyPage: async (t, q) => {
+        const messages = (await this.history(t, q?.since)).filter((m) =>
+          q?.before === undefined || m.seq < q.before
+        );
+        return { messages, count: messages.length, oldest: messages[0]?.seq ?? null, unreadable: 0 };
+      },
+      users: () => Promise.resolve([]),
+      devices: () => Promise.resolve([]),
+      reconnectNow: () => void this.calls.push({ method: "reconnectNow", args: [] }),
+      ...some,
+    };
+    return this;
+  }
+  /** Gives the `feed` capability: `some` over a catch-up that finds nothing (the others recorded as calls). */
+  withFeed(some: Partial<FeedControls> = {}): this {
+    this.feed = {
+      catchUp: () => Promise.resolve({ recent: [], unseen: [], pending: [] }),
+      markSeen: (ms) => void this.calls.push({ method: "markSeen", args: [ms] }),
+      read: (t, upTo) => void this.calls.push({ method: "read", args: [t, upTo] }),
+      info: () => [["server", this.server], ["user", this.user]],
+      ...some,
+    };
     return this;
   }
 

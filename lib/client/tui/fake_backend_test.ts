@@ -1,14 +1,21 @@
 import assert from "node:assert/strict";
-import { backendConformance, optionalMembers } from "../backend_conformance.ts";
+import { backendConformance, offered } from "../backend_conformance.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { ServerSession } from "../core/server_session.ts";
 import { FakeBackend } from "./fake_backend.ts";
-import { memoryMutes } from "./testing.ts";
+import { memoryLocal } from "./testing.ts";
 
 backendConformance("FakeBackend", () => {
   const backend = new FakeBackend("alice");
   backend.registered = new Set(["alice", "bob"]);
-  backend.mutes = memoryMutes(); // as a client with a folder has
+  // As a client with a folder has: its search looks through what this backend sent.
+  backend.local = memoryLocal({
+    search: (q) => {
+      const words = q.text.toLowerCase().split(/\s+/).filter(Boolean);
+      const all = backend.sent.filter((m) => words.every((w) => m.text.toLowerCase().includes(w)));
+      return Promise.resolve({ matches: all.slice(-q.limit!), searched: backend.sent.length, more: false });
+    },
+  });
   return Promise.resolve({
     backend,
     peer: "bob",
@@ -16,13 +23,19 @@ backendConformance("FakeBackend", () => {
       Promise.resolve(void backend.receive("bob", { kind: "user", name: "alice" }, text)),
     done: () => Promise.resolve(),
   });
-}, ["rooms", "moderation", "video"]);
+}, ["rooms", "moderation", "video", "keys", "local"]);
 
-Deno.test("FakeBackend offers no optional member the live backend lacks (typing only when a test opts in)", () => {
-  // A connection that never answers nor ends: the core's members, without a server.
+Deno.test("FakeBackend offers no capability the live backend lacks (the others only when a test gives them)", () => {
+  // A connection that never answers nor ends: the core's capabilities, without a server.
   const conn = { onPush: () => () => {}, done: new Promise(() => {}) } as never;
-  const live = optionalMembers(new ChatClient(new ServerSession(conn, "x", "alice", "user")));
-  const fake = optionalMembers(new FakeBackend());
+  const live = offered(new ChatClient(new ServerSession(conn, "x", "alice", "user")));
+  const fake = offered(new FakeBackend());
   assert.deepEqual(fake.filter((m) => !live.includes(m)), []);
-  assert.ok(optionalMembers(new FakeBackend().withTyping()).includes("typing"));
+  const given = new FakeBackend().withTyping().withFeed().withRemote();
+  assert.deepEqual(offered(given).filter((m) => !offered(new FakeBackend()).includes(m)), [
+    "typing",
+    "feed",
+    "remote",
+  ]);
+  assert.deepEqual(offered(given).filter((m) => !live.includes(m)), []);
 });

@@ -35,12 +35,12 @@ function oldestSeq(buf: ChatBuffer): number | undefined {
 
 /** Asks for the page before `buf`'s oldest message when its top is in view (see the contract above). */
 export function olderAtTop(app: AppHost, buf: ChatBuffer, height: number, measure: Measure): void {
-  const b = app.backend, t = buf.target;
-  if (!b.historyPage || !t || !topInView(buf, height, measure)) return;
+  const remote = app.backend.remote, t = buf.target;
+  if (!remote || !t || !topInView(buf, height, measure)) return;
   const before = oldestSeq(buf), was = paging.get(buf);
   if (was === "asking" || was === (before ?? 0)) return;
   paging.set(buf, "asking");
-  const asked = b.historyPage(t, before === undefined ? {} : { before }).catch((e) => {
+  const asked = remote.historyPage(t, before === undefined ? {} : { before }).catch((e) => {
     // Said in the buffer by `track`; the next PgUp asks again, unless the server cannot page at all.
     const old = e instanceof BackendError && e.code === "invalid" && before !== undefined;
     if (old) paging.set(buf, before);

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { demoWorld, harness } from "./testing.ts";
-import {
-  BackendError,
-  type ChatBackend,
-  type ChatMessage,
-  type HistoryPage,
-  type HistoryQuery,
-} from "../backend.ts";
+import { BackendError, type ChatMessage, type HistoryPage, type HistoryQuery } from "../backend.ts";
 import type { FakeBackend } from "./fake_backend.ts";
 
 const general = { kind: "room" as const, name: "general" };
@@ -26,16 +20,18 @@ function pages(b: FakeBackend, n: number, end: number, size = 1000, unreadable =
     text: `stored ${i + 1}`,
   }));
   const asked: HistoryQuery[] = [];
-  (b as ChatBackend).historyPage = (_t, q = {}): Promise<HistoryPage> => {
-    asked.push(q);
-    const fit = stored.filter((m) => m.seq < (q.before ?? Infinity) && m.ts >= (q.since ?? 0)).slice(-size);
-    return Promise.resolve({
-      messages: fit.filter((m) => !unreadable.has(m.seq)),
-      count: fit.length,
-      oldest: fit[0]?.seq ?? null,
-      unreadable: fit.filter((m) => unreadable.has(m.seq)).length,
-    });
-  };
+  b.withRemote({
+    historyPage: (_t, q = {}): Promise<HistoryPage> => {
+      asked.push(q);
+      const fit = stored.filter((m) => m.seq < (q.before ?? Infinity) && m.ts >= (q.since ?? 0)).slice(-size);
+      return Promise.resolve({
+        messages: fit.filter((m) => !unreadable.has(m.seq)),
+        count: fit.length,
+        oldest: fit[0]?.seq ?? null,
+        unreadable: fit.filter((m) => unreadable.has(m.seq)).length,
+      });
+    },
+  });
   return asked;
 }
 
@@ -93,10 +89,12 @@ Deno.test("PgUp at the top of a conversation loads the page before its oldest me
 Deno.test("PgUp against a server that cannot page says so once and does not ask again", async () => {
   const h = await harness({ setup: demoWorld });
   let asked = 0;
-  (h.backend as ChatBackend).historyPage = () => {
-    asked++;
-    return Promise.reject(new BackendError("invalid", 'Invalid field "before": Invalid key'));
-  };
+  h.backend.withRemote({
+    historyPage: () => {
+      asked++;
+      return Promise.reject(new BackendError("invalid", 'Invalid field "before": Invalid key'));
+    },
+  });
   await h.type("\x1b2");
   h.backend.receive("bob", general, "a new line");
   await h.settle();

@@ -12,7 +12,7 @@
  * set of rules. `banner()` is what shows between the status line and the input line (the layout
  * gives it rows); `messagePane(app)` is the message pane's height and row measure with those rows
  * taken, which every scroll must use. No I/O: the backend is reached through the commands and the
- * optional `ChatBackend.editsOf`.
+ * `ChatBackend.changes.editsOf`.
  */
 import type { AppHost } from "./app_host.ts";
 import type { ChatBuffer, Line, Measure, ScrollPos } from "./buffers.ts";
@@ -279,10 +279,10 @@ export class TuiSelect {
   }
 
   #showHistory(l: Line): void {
-    const b = this.app.backend;
+    const changes = this.app.backend.changes;
     const buf = this.#buf!;
-    if (!b.editsOf) return this.app.state.info(buf, "This conversation keeps no edit history", "error");
-    this.app.track(b.editsOf(l.mid!), (edits) => {
+    if (!changes) return this.app.state.info(buf, "This conversation keeps no edit history", "error");
+    this.app.track(changes.editsOf(l.mid!), (edits) => {
       if (this.line !== l || !this.#valid()) return;
       this.#history = historyRows(l, edits, this.app.formatTime, Math.max(2, Math.floor(this.app.rows / 3)));
       this.mode = "history";

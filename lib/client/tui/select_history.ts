@@ -1,7 +1,7 @@
 /**
  * The edit history of a selected message (selection mode's h or Enter, select.ts) as banner rows:
  * a title, then each text it had with the time it began to show, oldest first, the current one last
- * and marked "(now)". Pure; the earlier texts come from `ChatBackend.editsOf` (untrusted: sanitised
+ * and marked "(now)". Pure; the earlier texts come from `ChatBackend.changes.editsOf` (untrusted: sanitised
  * here, one row each).
  */
 import type { Line } from "./buffers.ts";

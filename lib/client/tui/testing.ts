@@ -5,7 +5,15 @@
  */
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
-import type { ChatMessage, MuteList, Role, RoomControls, RoomTopic, WordList } from "../backend.ts";
+import type {
+  ChatMessage,
+  LocalControls,
+  MuteList,
+  Role,
+  RoomControls,
+  RoomTopic,
+  WordList,
+} from "../backend.ts";
 import { highlightWord } from "../session/local_highlights.ts";
 import { muteName } from "../session/local_mutes.ts";
 import { TuiApp } from "./app.ts";
@@ -163,6 +171,16 @@ export const memoryMutes = (): MuteList => memorySet(muteName);
 
 /** Highlight words in memory, kept as the local store keeps them (session/local_highlights.ts). */
 export const memoryHighlights = (): WordList => memorySet(highlightWord);
+/** A client folder's `local` in memory: `some` over a search that finds nothing, no mutes, words or order. */
+export function memoryLocal(some: Partial<LocalControls> = {}): LocalControls {
+  let order: string[] = [];
+  const bufferOrder = {
+    list: () => Promise.resolve([...order]),
+    save: (names: readonly string[]) => Promise.resolve(void (order = [...names])),
+  };
+  const search = () => Promise.resolve({ matches: [], searched: 0, more: false });
+  return { search, mutes: memoryMutes(), highlights: memoryHighlights(), bufferOrder, ...some };
+}
 
 /** `rooms` with topics held in memory (as a folder with keys holds them): each one set is a setting line of `user`'s. */
 export function memoryTopics(rooms: RoomControls, user: string, now: () => number): RoomControls {
