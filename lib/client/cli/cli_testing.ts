@@ -75,12 +75,14 @@ export function memoryWorld(): MemoryWorld {
     changes: { purgeExpired: () => [] },
     sync: () => (store.save(w.queue, false), Promise.resolve([...w.queue])), // saved unseen, as the core does
     ack: (ms: ChatMessage[]) => Promise.resolve(void w.acked.push(...ms.map((m) => m.seq))),
-    historyPage,
+    remote: { historyPage },
     history: (t: Target, since?: number) => historyPage(t, { since }).then((p) => p.messages),
-    markSeen: (ms: ChatMessage[]) => store.markSeen(ms.map((m) => m.seq)),
-    catchUp: () => {
-      w.onCatchUp();
-      return Promise.resolve({ recent: [], unseen: w.unseen, pending: [] });
+    feed: {
+      markSeen: (ms: ChatMessage[]) => store.markSeen(ms.map((m) => m.seq)),
+      catchUp: () => {
+        w.onCatchUp();
+        return Promise.resolve({ recent: [], unseen: w.unseen, pending: [] });
+      },
     },
     conn: {
       closed: false,

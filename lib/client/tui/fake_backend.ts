@@ -14,6 +14,7 @@ import {
   BackendError,
   type BackendEvent,
   type BlockControls,
+  type ChangeControls,
   type ChatBackend,
   type ChatMessage,
   type FeedControls,
@@ -60,6 +61,7 @@ export class FakeBackend implements ChatBackend {
    * `memoryLocal`); none by default, like a client without a folder.
    */
   outbox?: OutboxControls;
+  changes?: ChangeControls;
   typing?: TypingControl;
   feed?: FeedControls;
   remote?: RemoteControls;
@@ -68,6 +70,8 @@ export class FakeBackend implements ChatBackend {
   away?: AwayControl;
   /** Registered users; when set, `whois` refuses other names like the server ("no_such_user"). */
   registered?: Set<string>;
+  /** Messages `receive` gave this backend, for `keys.inbox`. */
+  readonly received: ChatMessage[] = [];
   /** Messages this backend sent, for `history`. */
   readonly sent: ChatMessage[] = [];
   /** Makes the calls of these methods reject with this error. */
@@ -98,6 +102,7 @@ export class FakeBackend implements ChatBackend {
       text,
       ...extra,
     };
+    this.received.push(m);
     this.emit({ type: "message", message: m });
     return m;
   }
@@ -202,13 +207,16 @@ export class FakeBackend implements ChatBackend {
     const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: true, changed: false };
     return this.#ok("verify", number === undefined ? [user] : [user, number], f);
   }
-  /** `/trust` (recorded as "trust"); `inbox` answers as `/inbox` does without one: a user's history, or none. */
+  /** `/trust` (recorded as "trust"); `inbox`: what `receive` gave, all or from one user (after their history). */
   readonly keys: KeyControls = {
     trust: (user, number) => {
       const f = { user, safetyNumber: "12345 ".repeat(12).trim(), verified: false, changed: false };
       return this.#ok("trust", number === undefined ? [user] : [user, number], f);
     },
-    inbox: (user) => user ? this.history({ kind: "user", name: user }) : Promise.resolve([]),
+    inbox: async (user) => {
+      const had = user ? await this.history({ kind: "user", name: user }) : [];
+      return [...had, ...this.received.filter((m) => !user || m.from === user)];
+    },
   };
   close(): Promise<void> {
     return this.#ok("close", [], undefined);

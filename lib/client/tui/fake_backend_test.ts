@@ -33,8 +33,8 @@ Deno.test("FakeBackend offers no capability the live backend lacks (the others o
   assert.deepEqual(fake.filter((m) => !live.includes(m)), []);
   const given = new FakeBackend().withTyping().withFeed().withRemote();
   assert.deepEqual(offered(given).filter((m) => !offered(new FakeBackend()).includes(m)), [
-    "typing",
     "feed",
+    "typing",
     "remote",
   ]);
   assert.deepEqual(offered(given).filter((m) => !live.includes(m)), []);

@@ -4,7 +4,7 @@
  * between the status line and the input line, scrolling to the selected message.
  */
 import assert from "node:assert/strict";
-import type { ChatMessage, MessageChange, Target } from "../backend.ts";
+import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import type { FakeBackend } from "./fake_backend.ts";
 import { demoWorld, harness } from "./testing.ts";
 import { ChatBuffer, type Line } from "./buffers.ts";
@@ -46,11 +46,15 @@ function withChanges(b: FakeBackend) {
       msgs.set(m.mid, m);
       return m;
     },
-    changeMessage,
-    react: (ref: string, emoji: string) =>
-      changeMessage(ref, { kind: "react", emoji, on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user) }),
-    editsOf: (ref: string) => Promise.resolve(edits.get(ref) ?? []),
   });
+  b.changes = {
+    changeMessage,
+    react: (ref, emoji) =>
+      changeMessage(ref, { kind: "react", emoji, on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user) }),
+    editsOf: (ref) => Promise.resolve(edits.get(ref) ?? []),
+    setExpiry: () => Promise.reject(new BackendError("unsupported", "No disappearing messages here")),
+    expiry: () => Promise.resolve(0),
+  };
   return { msgs, replies };
 }
 
