@@ -22,7 +22,9 @@ import type { StreamOfferInfo, VideoControls, WatchChannel } from "./backend_vid
 
 export type {
   ChangeControls,
+  DeviceInfo,
   FeedControls,
+  Fingerprint,
   KeyControls,
   LocalControls,
   OutboxControls,
@@ -32,6 +34,7 @@ export type {
 import type {
   ChangeControls,
   FeedControls,
+  Fingerprint,
   KeyControls,
   LocalControls,
   OutboxControls,
@@ -75,15 +78,15 @@ export type {
   HistoryQuery,
   MessageChange,
   OutboxEntry,
+  Role,
   SearchQuery,
   SearchResult,
   Target,
   TargetKind,
 } from "./backend_messages.ts";
-import type { ChatMessage, Target } from "./backend_messages.ts";
+import type { ChatMessage, Role, Target } from "./backend_messages.ts";
 
 export type Status = "busy" | "free";
-export type Role = "user" | "admin";
 
 export interface Presence {
   user: string;
@@ -95,29 +98,6 @@ export interface Presence {
   role: Role;
   /** The server node the user is on, when the server is one of several (issue 16). */
   node?: string;
-}
-
-export interface Fingerprint {
-  user: string;
-  /** 60-digit safety number in groups of five, or null when unknown. */
-  safetyNumber: string | null;
-  verified: boolean;
-  /** True when the contact's key changed since first use and sending is blocked. */
-  changed: boolean;
-  /** Safety numbers of further new keys presented under the same name (none is bound: compare again). */
-  others?: string[];
-}
-
-/** One device of the user's account (the IRC face's `devices`; `parley device list` prints the same rows). */
-export interface DeviceInfo {
-  device: number;
-  name: string;
-  /** When it was added (ms since epoch). */
-  created: number;
-  /** The device this client is. */
-  current: boolean;
-  /** The SHA-256 of its device key as the server holds it, hex in groups of four; null before it has one. */
-  fingerprint: string | null;
 }
 
 export type BackendEvent =

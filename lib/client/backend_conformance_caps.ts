@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { BackendError, capability, type CapabilityName, type Target } from "./backend.ts";
-import { type BackendHarness as Harness, sendStored } from "./backend_conformance.ts";
+import { type BackendHarness as Harness, sendStored } from "./backend_conformance_kit.ts";
 import { MORE_CASES } from "./backend_conformance_groups.ts";
 
 export type Case = [string, (h: Harness) => Promise<void>];

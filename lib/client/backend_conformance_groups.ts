@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { capability, type Target } from "./backend.ts";
-import { type BackendHarness, sendStored, waitForEvent } from "./backend_conformance.ts";
+import { type BackendHarness, sendStored, waitForEvent } from "./backend_conformance_kit.ts";
 
 type Case = [string, (h: BackendHarness) => Promise<void>];
 const dm = (name: string): Target => ({ kind: "user", name });

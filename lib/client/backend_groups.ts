@@ -4,7 +4,6 @@
  * groups the members whose state one owner keeps, so a backend offers the whole object or none and
  * a surface asks once. Types only.
  */
-import type { DeviceInfo, Fingerprint, Role } from "./backend.ts";
 import type { BufferOrder, MuteList, WordList } from "./backend_controls.ts";
 import type {
   CatchUp,
@@ -13,6 +12,7 @@ import type {
   HistoryQuery,
   MessageChange,
   OutboxEntry,
+  Role,
   SearchQuery,
   SearchResult,
   Target,
@@ -89,4 +89,27 @@ export interface LocalControls {
   highlights: WordList;
   /** The buffer list's order (buffer numbers stay across restarts). */
   bufferOrder: BufferOrder;
+}
+
+export interface Fingerprint {
+  user: string;
+  /** 60-digit safety number in groups of five, or null when unknown. */
+  safetyNumber: string | null;
+  verified: boolean;
+  /** True when the contact's key changed since first use and sending is blocked. */
+  changed: boolean;
+  /** Safety numbers of further new keys presented under the same name (none is bound: compare again). */
+  others?: string[];
+}
+
+/** One device of the user's account (the IRC face's `devices`; `parley device list` prints the same rows). */
+export interface DeviceInfo {
+  device: number;
+  name: string;
+  /** When it was added (ms since epoch). */
+  created: number;
+  /** The device this client is. */
+  current: boolean;
+  /** The SHA-256 of its device key as the server holds it, hex in groups of four; null before it has one. */
+  fingerprint: string | null;
 }

@@ -3,6 +3,9 @@
  * the UI sees it, a change of one already sent, the outbox and what a screen shows at start. Types only.
  */
 
+/** A user's role on the server. */
+export type Role = "user" | "admin";
+
 export type TargetKind = "user" | "room" | "broadcast";
 
 /** Where a message goes: a user (DM), a room by name (no leading `#`), or everyone. */
