@@ -108,4 +108,9 @@ export interface AttachOptions {
   prepare?: (cs: Keystore) => Promise<void>;
   /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
   controls?: (ch: SealedChannel) => void;
+  /** The timer of the "seen" notes to my other devices (e2e/seen_sync.ts; default setTimeout): tests run it by hand. */
+  later?: Later;
 }
+
+/** Runs `fn` once, `ms` from now (setTimeout's shape); what `fn` answers is for a timer held by hand. */
+export type Later = (fn: () => unknown, ms: number) => unknown;
