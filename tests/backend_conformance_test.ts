@@ -26,12 +26,13 @@ const onServer = (keys: boolean) => async () => {
   };
 };
 
-backendConformance("ChatClient on a real server", onServer(false), ["rooms", "moderation", "video"]);
+backendConformance("ChatClient on a real server", onServer(false), ["rooms", "moderation", "video", "changes"]);
 backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "rooms",
   "moderation",
   "video",
   "blocks",
+  "changes",
 ]);
 
 const peerNode = async (name: string) =>
@@ -54,4 +55,4 @@ backendConformance("PeerBackend over two peer nodes", async () => {
       await bob.close();
     },
   };
-}, ["files", "peers"]);
+}, ["files", "peers", "changes"]);

@@ -34,7 +34,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
 
     // What bob sends now: typing, a DM, a reaction, a room line, a file offer; carol's line still shows.
     b.client.typing(dm("alice"), true);
-    await b.client.react!(first.mid, "👍");
+    await b.client.changes.react(first.mid, "👍");
     const roomLine = await b.client.send(dev, "room line while blocked");
     await Deno.mkdir(`${t.dir}/src`, { recursive: true });
     await Deno.writeTextFile(`${t.dir}/src/spam.txt`, "spam");
@@ -54,7 +54,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
 
     // A room bob runs: his lines there are dropped too, but the disappearing time he sets is the room's.
     await b.client.createRoom("ops", ["alice", "carol"]);
-    await b.client.setExpiry!({ kind: "room", name: "ops" }, 3600);
+    await b.client.changes.setExpiry({ kind: "room", name: "ops" }, 3600);
     const opsLine = await b.client.send({ kind: "room", name: "ops" }, "ops line while blocked");
     await eventually(() => a.codec.cs.consumed(opsLine.seq), 5000, "bob's ops line dropped");
     assert.equal(a.store.expiryOf(convKey("room", "ops")), 3600, "the room's time applies");

@@ -33,7 +33,7 @@ Deno.test("irc edits: EDIT (draft/message-edit) both ways, readable lines for cl
 
     const orig = await b.client.send({ kind: "user", name: "alice" }, "anex ample");
     await plain.waitFor(/PRIVMSG alice :anex ample$/);
-    await b.client.changeMessage(orig.mid, { kind: "edit", text: "an example; fixed" });
+    await b.client.changes.changeMessage(orig.mid, { kind: "edit", text: "an example; fixed" });
     const ed = await editing.waitFor(/ EDIT alice$/);
     assert.match(ed, new RegExp(`draft/target-msgid=${orig.mid}[; ]`));
     assert.match(ed, /draft\/edit-text=an\\sexample\\:\\sfixed[; ]/, "the tag value escaped");

@@ -205,7 +205,7 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     await tagged.waitFor(/NOTICE alice :server: 127\.0\.0\.1:\d+/);
     await tagged.waitFor(/NOTICE alice :.*no_such_user|NOTICE alice :.*carol/);
     await tagged.waitFor(/NOTICE alice :Messages in bob disappear 1h after they are sent/);
-    assert.equal(await s.a.client.expiry!({ kind: "user", name: "bob" }), 3600);
+    assert.equal(await s.a.client.changes.expiry({ kind: "user", name: "bob" }), 3600);
     await s.b.client.createRoom("lobby", []);
     await s.b.client.setRoomPublic("lobby", { open: true, description: "Say hello" });
     await tagged.send("LIST");
@@ -309,7 +309,7 @@ Deno.test("irc: away-notify, multi-prefix, reactions as TAGMSG or text, typing",
     );
     await two.waitFor(new RegExp(`\\+draft/react=👍.* TAGMSG #ops`));
     await old.waitFor(/:alice!alice@parley NOTICE #ops :\(reacted 👍\)/);
-    await c.client.react(m.mid, "🎉");
+    await c.client.changes.react(m.mid, "🎉");
     await one.waitFor(/\+draft\/react=🎉.*:carol!carol@parley TAGMSG #ops/);
     const typing = collect(c.client, "typing");
     await one.send("@+typing=active TAGMSG #ops");
@@ -380,12 +380,12 @@ Deno.test("irc: replies, edits and deletions both ways (+draft/reply, draft/mess
       "the readable form only without message-tags",
     );
 
-    await s.b.client.changeMessage(orig.mid, { kind: "edit", text: "edited-text" });
+    await s.b.client.changes.changeMessage(orig.mid, { kind: "edit", text: "edited-text" });
     await tagged.waitFor(
       new RegExp(`\\+draft/reply=${orig.mid}.*:bob!bob@parley PRIVMSG alice :\\(edited\\) edited-text`),
     );
     await plain.waitFor(/^:bob!bob@parley PRIVMSG alice :\(edited\) edited-text$/);
-    await s.b.client.changeMessage(orig.mid, { kind: "delete" });
+    await s.b.client.changes.changeMessage(orig.mid, { kind: "delete" });
     await tagged.waitFor(new RegExp(`:bob!bob@parley REDACT alice ${orig.mid}$`));
     await plain.waitFor(/^:bob!bob@parley NOTICE alice :\(deleted a message\)$/);
     assert.ok(!plain.lines.some((l) => / REDACT /.test(l)), "no REDACT without the capability");

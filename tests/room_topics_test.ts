@@ -188,7 +188,7 @@ test("room settings: a member invited later learns the room's disappearing time 
     const bi = inbox(b.client), ci = inbox(c.client);
     for (const x of [a, b, c]) await x.client.sync();
     await a.client.createRoom("dev", ["bob"]);
-    await a.client.setExpiry(dev, 3600);
+    await a.client.changes.setExpiry(dev, 3600);
     await eventually(() => bi.msgs.some((m) => m.setting), 5000, "bob's expiry line");
     await a.client.rooms.invite("dev", "carol");
     await eventually(

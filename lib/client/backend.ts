@@ -192,6 +192,23 @@ export class BackendError extends Error {
 }
 
 /** The capability objects a backend may offer; a UI asks once whether one exists (`capability`). */
+/**
+ * Changes to messages already sent (issue 39), one owner's: edits and deletions by their sender,
+ * reactions, the earlier texts of an edited message, a conversation's disappearing time.
+ */
+export interface ChangeControls {
+  /** Edits or deletes one's own message, or reacts; the new state. */
+  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage>;
+  /** Toggles one's reaction `emoji` on message `ref`. */
+  react(ref: string, emoji: string): Promise<ChatMessage>;
+  /** The earlier texts of message `ref`, oldest first, each with when it was replaced (issue 39.2). */
+  editsOf(ref: string): Promise<{ at: number; text: string }[]>;
+  /** Messages in `target` disappear `seconds` after they are sent (0: off; issue 39.5). */
+  setExpiry(target: Target, seconds: number): Promise<ChatMessage>;
+  /** How long after they are sent messages in `target` disappear, in seconds (0: never). */
+  expiry(target: Target): Promise<number>;
+}
+
 export interface Capabilities {
   rooms: RoomControls;
   moderation: ModerationControls;
@@ -200,6 +217,7 @@ export interface Capabilities {
   video: VideoControls;
   peers: PeerControls;
   blocks: BlockControls;
+  changes: ChangeControls;
 }
 export type CapabilityName = keyof Capabilities;
 
@@ -240,18 +258,8 @@ export interface ChatBackend extends Partial<Capabilities> {
    */
   verify(user: string, number?: string): Promise<Fingerprint>;
   close(): Promise<void>;
-  /** Optional (issue 39): edits or deletes one's own message, or reacts; the new state. */
-  changeMessage?(ref: string, c: MessageChange): Promise<ChatMessage>;
-  /** Optional (issue 39): toggles one's reaction `emoji` on message `ref`. */
-  react?(ref: string, emoji: string): Promise<ChatMessage>;
-  /** Optional (issue 39.2): the earlier texts of message `ref`, oldest first, each with when it was replaced. */
-  editsOf?(ref: string): Promise<{ at: number; text: string }[]>;
   /** Optional (video, issue 39.7): watch a server video together with a room (`/watch-together`). */
   watch?: WatchChannel;
-  /** Optional (issue 39.5): messages in `target` disappear `seconds` after they are sent (0: off). */
-  setExpiry?(target: Target, seconds: number): Promise<ChatMessage>;
-  /** Optional (issue 39.5): how long after they are sent messages in `target` disappear, in seconds (0: never). */
-  expiry?(target: Target): Promise<number>;
   /**
    * Optional: starts the live feed once the UI listens, and resolves with what to show first.
    * Without it the UI shows only what arrives live.
@@ -297,6 +305,7 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   video: ["unsupported", "This client cannot play or stream videos"],
   peers: ["peer_mode", "/connect and /peers work in peer mode only"],
   blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
+  changes: ["unsupported", "This conversation cannot change messages (no end-to-end keys)"],
 };
 /** The capability objects, in the order of `Capabilities`. */
 export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];

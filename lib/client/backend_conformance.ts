@@ -4,7 +4,7 @@
  * (tests/backend_conformance_test.ts) and `FakeBackend` (lib/client/tui/fake_backend_test.ts), so
  * the TUI's tests cannot rely on something no real backend does; `PeerBackend` over two peer nodes
  * joins them. The core cases run against every backend; each capability it declares (`rooms`,
- * `moderation`, `files`, `video`, `peers`) runs its own cases (backend_conformance_caps.ts), and it
+ * `moderation`, `files`, `video`, `peers`, `blocks`, `changes`) runs its own cases (backend_conformance_caps.ts), and it
  * must offer exactly those. `optionalMembers` names the optional members an object offers, from
  * `OPTIONAL_MEMBERS` (here), which the compiler checks against the type; a stand-in must not
  * offer one the real backend lacks.
@@ -44,11 +44,7 @@ const OPTIONAL: { [K in OptionalKeys<ChatBackend>]: true } = {
   video: true,
   peers: true,
   blocks: true,
-  changeMessage: true,
-  react: true,
-  setExpiry: true,
-  expiry: true,
-  editsOf: true,
+  changes: true,
   watch: true,
   catchUp: true,
   markSeen: true,
@@ -193,20 +189,6 @@ const CORE_CASES: [string, (h: BackendHarness) => Promise<void>][] = [
       assert.deepEqual(await o.list(), ["@kofi", "#proj"]);
       await o.save(["#proj"]);
       assert.deepEqual(await o.list(), ["#proj"]);
-    },
-  ],
-
-  [
-    "expiry (where offered): reads back the disappearing time setExpiry set (0: off)",
-    async (h) => {
-      const b = h.backend, peer = { kind: "user" as const, name: h.peer };
-      if (!b.expiry || !b.setExpiry) return;
-      assert.equal(await b.expiry(peer), 0, "none set");
-      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
-      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
-      assert.equal(await b.expiry(peer), 90);
-      await b.setExpiry(peer, 0);
-      assert.equal(await b.expiry(peer), 0);
     },
   ],
 

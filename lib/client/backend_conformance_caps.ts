@@ -76,6 +76,30 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       },
     ],
   ],
+  changes: [
+    ["expiry reads back the disappearing time setExpiry set (0: off)", async (h) => {
+      const changes = capability(h.backend, "changes"), peer = { kind: "user" as const, name: h.peer };
+      assert.equal(await changes.expiry(peer), 0, "none set");
+      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
+      if (await changes.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
+      assert.equal(await changes.expiry(peer), 90);
+      await changes.setExpiry(peer, 0);
+      assert.equal(await changes.expiry(peer), 0);
+    }],
+    [
+      "a message nobody holds cannot be changed, reacted to or asked for its edits: a stable code",
+      async (h) => {
+        const changes = capability(h.backend, "changes");
+        const coded = (e: unknown) => /^[a-z_]+$/.test(String((e as { code?: string }).code));
+        await assert.rejects(changes.changeMessage("no-such-mid", { kind: "edit", text: "x" }), coded);
+        await assert.rejects(changes.react("no-such-mid", "👍"), coded);
+        await changes.editsOf("no-such-mid").then(
+          (edits) => assert.deepEqual(edits, []),
+          (e) => assert.ok(coded(e), String(e)),
+        );
+      },
+    ],
+  ],
   peers: [
     ["list() names the connected peer online; discover() answers a count", async (h) => {
       const peers = capability(h.backend, "peers");

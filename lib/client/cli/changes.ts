@@ -90,7 +90,7 @@ function registerExpireEdits(program: Command, io: CliIo, withClient: WithClient
         : { kind: "user", name: t! };
       if (time === undefined) {
         await c.sync(); // a time set meanwhile arrives with the queue
-        const s = await c.expiry(target);
+        const s = await c.changes.expiry(target);
         return io.out(
           s
             ? `Messages to ${formatTarget(target)} disappear after ${durationText(s)}`

@@ -49,7 +49,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly #listeners = new Set<(e: B.BackendEvent) => void>();
   #link!: ServerLink;
   #in!: recv.InboundState;
-  /** Edits, deletions, reactions and disappearing messages (issue 39). */
+  /** Edits, deletions, reactions and disappearing messages (issue 39): the `changes` capability. */
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
@@ -246,11 +246,6 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return await send.sendSignal(this, typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
-  readonly setExpiry = this.changes.setExpiry.bind(this.changes);
-  readonly expiry = this.changes.expiry.bind(this.changes);
-  readonly changeMessage = this.changes.changeMessage.bind(this.changes);
-  readonly react = this.changes.react.bind(this.changes);
-  readonly editsOf = this.changes.editsOf.bind(this.changes);
   readonly markSeen = (ms: B.ChatMessage[]): void =>
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */

@@ -102,9 +102,9 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
       if (!t || t.kind === "broadcast" || !time) {
         throw new BackendError("usage", "Usage: expire NICK|#ROOM TIME|off");
       }
-      if (!f.backend.setExpiry) throw new BackendError("unsupported", "No disappearing messages here");
+      if (!f.backend.changes) throw new BackendError("unsupported", "No disappearing messages here");
       const s = time === "off" ? 0 : parseDuration(time) / 1000;
-      await f.backend.setExpiry(t, s);
+      await f.backend.changes.setExpiry(t, s);
       say(
         s
           ? `Messages in ${where} disappear ${durationText(s)} after they are sent`
@@ -116,10 +116,10 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID TEXT",
     help: "edits your message MSGID (its msgid tag)",
     run: async (f, [mid, ...words], say) => {
-      if (!mid || !words.length || !f.backend.changeMessage) {
+      if (!mid || !words.length || !f.backend.changes) {
         throw new BackendError("usage", "Usage: edit MSGID TEXT");
       }
-      await f.backend.changeMessage(mid, { kind: "edit", text: words.join(" ") });
+      await f.backend.changes.changeMessage(mid, { kind: "edit", text: words.join(" ") });
       say(`Edited ${mid}`);
     },
   },
@@ -127,8 +127,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID",
     help: "deletes your message MSGID for everyone",
     run: async (f, [mid], say) => {
-      if (!mid || !f.backend.changeMessage) throw new BackendError("usage", "Usage: delete MSGID");
-      await f.backend.changeMessage(mid, { kind: "delete" });
+      if (!mid || !f.backend.changes) throw new BackendError("usage", "Usage: delete MSGID");
+      await f.backend.changes.changeMessage(mid, { kind: "delete" });
       say(`Deleted ${mid}`);
     },
   },
@@ -136,8 +136,8 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "MSGID EMOJI",
     help: "reacts to message MSGID (again: takes it back)",
     run: async (f, [mid, emoji], say) => {
-      if (!mid || !emoji || !f.backend.react) throw new BackendError("usage", "Usage: react MSGID EMOJI");
-      await f.backend.react(mid, emoji);
+      if (!mid || !emoji || !f.backend.changes) throw new BackendError("usage", "Usage: react MSGID EMOJI");
+      await f.backend.changes.react(mid, emoji);
       say(`Reacted ${emoji} to ${mid}`);
     },
   },

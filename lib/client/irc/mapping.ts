@@ -134,9 +134,9 @@ async function tagmsg(f: FaceHost, c: IrcConn, p: string[], m: IrcMessage): Prom
   if (!target) return c.reply(ERR.NOSUCHNICK, p[0]!, "No such nick/channel");
   const ref = m.tags["+draft/reply"];
   const react = m.tags["+draft/react"], unreact = m.tags["+draft/unreact"];
-  if (ref && (react || unreact) && f.backend.changeMessage) {
+  if (ref && (react || unreact) && f.backend.changes) {
     f.remember(
-      await f.backend.changeMessage(ref, { kind: "react", emoji: (react || unreact)!, on: !!react }),
+      await f.backend.changes.changeMessage(ref, { kind: "react", emoji: (react || unreact)!, on: !!react }),
     );
   }
   const typing = m.tags["+typing"];
@@ -247,10 +247,10 @@ async function away(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
 
 /** `REDACT TARGET MSGID [REASON]` (draft/message-redaction): deletes one's message for everyone. */
 async function redact(f: FaceHost, c: IrcConn, p: string[]): Promise<void> {
-  if (!f.backend.changeMessage) {
+  if (!f.backend.changes) {
     return c.reply(ERR.UNKNOWNCOMMAND, "REDACT", "Messages cannot be deleted here");
   }
-  const m = await f.backend.changeMessage(p[1]!, { kind: "delete" });
+  const m = await f.backend.changes.changeMessage(p[1]!, { kind: "delete" });
   f.remember(m);
   const lines = redactLines(f.account, p[0]!, m.mid, new Date(m.ts).toISOString());
   f.toAll(lines, c);
@@ -269,10 +269,10 @@ async function edit(f: FaceHost, c: IrcConn, p: string[], msg: IrcMessage): Prom
     });
   if (!c.caps.has("draft/message-edit")) return c.reply(ERR.UNKNOWNCOMMAND, "EDIT", "Unknown command");
   if (!mid || !text) return fail("INVALID_EDIT", "EDIT needs draft/target-msgid and draft/edit-text");
-  if (!f.backend.changeMessage) return fail("EDIT_FORBIDDEN", "Messages cannot be edited here");
+  if (!f.backend.changes) return fail("EDIT_FORBIDDEN", "Messages cannot be edited here");
   let m: ChatMessage;
   try {
-    m = await f.backend.changeMessage(mid, { kind: "edit", text });
+    m = await f.backend.changes.changeMessage(mid, { kind: "edit", text });
   } catch (e) {
     if (!(e instanceof BackendError)) throw e;
     return fail(e.code === "edit_window" ? "EDIT_WINDOW_EXPIRED" : "EDIT_FORBIDDEN", e.message);

@@ -13,6 +13,7 @@ import {
   type BackendEvent,
   type BufferOrder,
   type CatchUp,
+  type ChangeControls,
   type ChatBackend,
   type ChatMessage,
   type FileControls,
@@ -244,25 +245,20 @@ export class PeerBackend implements ChatBackend {
     return this.node.store.local.search(this.user, q, this.node.clock.now());
   }
   /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
-  changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
-    return attempt(() => this.node.conv.change(ref, c));
-  }
-  react(ref: string, emoji: string): Promise<ChatMessage> {
-    return attempt(() => this.node.conv.react(ref, emoji));
-  }
-  /** The earlier texts of message `ref` (ChatBackend.editsOf on main since h/sel). */
-  editsOf(ref: string): Promise<{ at: number; text: string }[]> {
-    return attempt(() => this.node.conv.editsOf(ref));
-  }
-  setExpiry(target: Target, seconds: number): Promise<ChatMessage> {
-    // Conversations with peers only: a room's name ("#room") is no peer's.
-    const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
-    return attempt(() => this.node.conv.setExpiry(peer, seconds));
-  }
-  expiry(target: Target): Promise<number> {
-    if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
-    return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
-  }
+  readonly changes: ChangeControls = {
+    changeMessage: (ref: string, c: MessageChange) => attempt(() => this.node.conv.change(ref, c)),
+    react: (ref: string, emoji: string) => attempt(() => this.node.conv.react(ref, emoji)),
+    editsOf: (ref: string) => attempt(() => this.node.conv.editsOf(ref)),
+    setExpiry: (target: Target, seconds: number) => {
+      // Conversations with peers only: a room's name ("#room") is no peer's.
+      const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
+      return attempt(() => this.node.conv.setExpiry(peer, seconds));
+    },
+    expiry: (target: Target) => {
+      if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
+      return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
+    },
+  };
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);
   }

@@ -80,7 +80,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
     change = changed("alice");
     await run("/edit hello, bob");
     assert.equal((await change as { message: ChatMessage }).message.text, "hello, bob");
-    assert.deepEqual((await backend.editsOf(reply.message.mid)).map((e) => e.text), ["hello bob"]);
+    assert.deepEqual((await backend.changes.editsOf(reply.message.mid)).map((e) => e.text), ["hello bob"]);
     change = changed("alice");
     await run("/delete");
     assert.equal((await change as { message: ChatMessage }).message.deleted, true);

@@ -46,10 +46,14 @@ function withChanges(b: FakeBackend) {
       msgs.set(m.mid, m);
       return m;
     },
-    changeMessage,
-    react: (ref: string, emoji: string) =>
-      changeMessage(ref, { kind: "react", emoji, on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user) }),
-    editsOf: (ref: string) => Promise.resolve(edits.get(ref) ?? []),
+    changes: {
+      changeMessage,
+      react: (ref: string, emoji: string) =>
+        changeMessage(ref, { kind: "react", emoji, on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user) }),
+      editsOf: (ref: string) => Promise.resolve(edits.get(ref) ?? []),
+      setExpiry: () => Promise.reject(new Error("not in this test")),
+      expiry: () => Promise.resolve(0),
+    },
   });
   return { msgs, replies };
 }
