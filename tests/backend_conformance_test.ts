@@ -26,7 +26,12 @@ const onServer = (keys: boolean) => async () => {
   };
 };
 
-backendConformance("ChatClient on a real server", onServer(false), ["rooms", "moderation", "video", "changes"]);
+backendConformance("ChatClient on a real server", onServer(false), [
+  "rooms",
+  "moderation",
+  "video",
+  "changes",
+]);
 backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "rooms",
   "moderation",

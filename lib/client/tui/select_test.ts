@@ -49,7 +49,11 @@ function withChanges(b: FakeBackend) {
     changes: {
       changeMessage,
       react: (ref: string, emoji: string) =>
-        changeMessage(ref, { kind: "react", emoji, on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user) }),
+        changeMessage(ref, {
+          kind: "react",
+          emoji,
+          on: !msgs.get(ref)?.reactions?.[emoji]?.includes(b.user),
+        }),
       editsOf: (ref: string) => Promise.resolve(edits.get(ref) ?? []),
       setExpiry: () => Promise.reject(new Error("not in this test")),
       expiry: () => Promise.resolve(0),
