@@ -7,7 +7,6 @@
  */
 
 import jsquashDecode from "@jsquash/jpeg/decode.js";
-import jpegJs from "jpeg-js";
 
 /**
  * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB: from a decoder asked for
@@ -53,6 +52,8 @@ export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
       wasmBroken = true;
     }
   }
+  // jpeg-js loads only here, when the WASM module could not start (~20 ms of every player's start).
+  const jpegJs = (await import("jpeg-js")).default;
   try {
     const img = jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true });
     lastDecoder = "jpeg-js";
