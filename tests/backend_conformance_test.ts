@@ -31,6 +31,7 @@ backendConformance("ChatClient on a real server", onServer(false), [
   "moderation",
   "video",
   "changes",
+  "outbox",
 ]);
 backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "rooms",
@@ -38,6 +39,7 @@ backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "video",
   "blocks",
   "changes",
+  "outbox",
 ]);
 
 const peerNode = async (name: string) =>
@@ -60,4 +62,4 @@ backendConformance("PeerBackend over two peer nodes", async () => {
       await bob.close();
     },
   };
-}, ["files", "peers", "changes"]);
+}, ["files", "peers", "changes", "outbox"]);

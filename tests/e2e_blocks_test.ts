@@ -63,7 +63,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     // Nothing to them: refused before the outbox or an upload.
     await assert.rejects(a.client.send(dm("bob"), "hello?"), code("blocked"));
     await assert.rejects(FileTransfers.of(a.client).send("bob", `${t.dir}/src/spam.txt`), code("blocked"));
-    assert.equal(a.client.pendingCount(), 0, "nothing queued");
+    assert.equal(a.client.outbox.count(), 0, "nothing queued");
 
     // Acknowledged: the server keeps none of it for a later start of alice's folder.
     await a.client.close();

@@ -104,16 +104,16 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
     assert.equal(out.length, 1);
     assert.equal(out[0]!.mid, "big-one-000001");
     assert.match(out[0]!.failed ?? "", /cap|too long/i);
-    assert.equal(ui.pendingCount(), 0, "nothing waits to be sent again");
+    assert.equal(ui.outbox.count(), 0, "nothing waits to be sent again");
     assert.ok(
       events.some((e) => e.type === "message" && e.message.mid === "big-one-000001" && e.message.failed),
       "the screen is told it failed",
     );
     assert.ok(events.some((e) => e.type === "notice" && /\/outbox drop \d+/.test(e.text)));
-    const dropped = await ui.dropOutbox(out[0]!.n);
+    const dropped = await ui.outbox.drop(out[0]!.n);
     assert.equal(dropped?.mid, "big-one-000001");
     assert.deepEqual(store.outbox(), []);
-    assert.equal(await ui.dropOutbox(out[0]!.n), null);
+    assert.equal(await ui.outbox.drop(out[0]!.n), null);
     await ui.close();
     b.close();
   } finally {

@@ -209,6 +209,16 @@ export interface ChangeControls {
   expiry(target: Target): Promise<number>;
 }
 
+/** One's messages until the other side takes them (the folder's outbox: `/outbox`, `/quit`'s count). */
+export interface OutboxControls {
+  /** How many of one's messages wait in the outbox. */
+  count(): number;
+  /** One's messages in the outbox, waiting or failed (`/outbox`). */
+  list(): Promise<OutboxEntry[]>;
+  /** Removes outbox entry `n` (`/outbox drop N`); resolves with it, or null when there is none. */
+  drop(n: number): Promise<OutboxEntry | null>;
+}
+
 export interface Capabilities {
   rooms: RoomControls;
   moderation: ModerationControls;
@@ -218,6 +228,7 @@ export interface Capabilities {
   peers: PeerControls;
   blocks: BlockControls;
   changes: ChangeControls;
+  outbox: OutboxControls;
 }
 export type CapabilityName = keyof Capabilities;
 
@@ -269,12 +280,6 @@ export interface ChatBackend extends Partial<Capabilities> {
   markSeen?(messages: ChatMessage[]): void;
   /** Optional: the user read conversation `target` up to seq `upTo` (on screen): their other devices are told. */
   read?(target: Target, upTo: number): void;
-  /** Optional: how many of one's messages wait in the outbox. */
-  pendingCount?(): number;
-  /** Optional: one's messages in the outbox, waiting or failed (`/outbox`). */
-  outbox?(): Promise<OutboxEntry[]>;
-  /** Optional: removes outbox entry `n` (`/outbox drop N`); resolves with it, or null when there is none. */
-  dropOutbox?(n: number): Promise<OutboxEntry | null>;
   /** Optional: what `/info` shows — label and value pairs (server, device, connection, queues, versions). */
   info?(): [string, string][];
   /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
@@ -306,6 +311,7 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   peers: ["peer_mode", "/connect and /peers work in peer mode only"],
   blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
   changes: ["unsupported", "This conversation cannot change messages (no end-to-end keys)"],
+  outbox: ["unsupported", "This client keeps no outbox"],
 };
 /** The capability objects, in the order of `Capabilities`. */
 export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];

@@ -100,6 +100,15 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       },
     ],
   ],
+  outbox: [
+    ["nothing waits at start; dropping an entry that is not there answers null", async (h) => {
+      const outbox = capability(h.backend, "outbox");
+      assert.equal(outbox.count(), 0);
+      assert.deepEqual(await outbox.list(), []);
+      assert.equal(await outbox.drop(1), null);
+      assert.equal(outbox.count(), 0);
+    }],
+  ],
   peers: [
     ["list() names the connected peer online; discover() answers a count", async (h) => {
       const peers = capability(h.backend, "peers");

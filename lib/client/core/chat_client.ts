@@ -250,12 +250,12 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
   /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
   readonly read = (t: B.Target, upTo: number): void => this.codec.seen?.(t, upTo);
-  readonly pendingCount = (): number => this.outgoing?.count() ?? 0;
-  /** The outbox, waiting and failed messages (`/outbox`). */
-  readonly outbox = (): Promise<B.OutboxEntry[]> => Promise.resolve(this.outgoing?.list() ?? []);
-  /** Removes outbox entry `n` (`/outbox drop N`): it is not sent, and its line leaves the screen. */
-  readonly dropOutbox = (n: number): Promise<B.OutboxEntry | null> =>
-    Promise.resolve(this.outgoing?.drop(n) ?? null);
+  /** The outbox capability: waiting and failed messages (`/outbox`); a dropped one is not sent, and its line leaves the screen. */
+  readonly outbox: B.OutboxControls = {
+    count: () => this.outgoing?.count() ?? 0,
+    list: () => Promise.resolve(this.outgoing?.list() ?? []),
+    drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
+  };
   override async setStatus(status: B.Status): Promise<void> {
     await super.setStatus(status);
     this.#status = status;

@@ -175,7 +175,7 @@ export const CONTROL: Record<string, { usage: string; help: string; run: Run }> 
     usage: "",
     help: "your messages still waiting to be sent",
     run: async (f, _a, say) => {
-      const list = (await f.backend.outbox?.()) ?? [];
+      const list = (await f.backend.outbox?.list()) ?? [];
       if (!list.length) return say("The outbox is empty");
       for (const e of list) say(`${e.n} ${e.failed ? `failed (${e.failed})` : "waiting"}: ${e.text}`);
     },

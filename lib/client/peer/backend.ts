@@ -20,7 +20,7 @@ import {
   type FileEntryInfo,
   type Fingerprint,
   missing,
-  type OutboxEntry,
+  type OutboxControls,
   type PeerControls,
   type Presence,
   type Target,
@@ -271,15 +271,12 @@ export class PeerBackend implements ChatBackend {
     this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
   }
   /** Texts, changes and file offers waiting for a peer (peer/pending.ts). */
-  pendingCount(): number {
-    return pendingCount(this.node, this.#outbox);
-  }
-  outbox(): Promise<OutboxEntry[]> {
-    return Promise.resolve(pendingEntries(this.node, this.#outbox));
-  }
-  dropOutbox(n: number): Promise<OutboxEntry | null> {
-    return Promise.resolve(dropPending(this.node, this.#outbox, n));
-  }
+  /** The outbox capability: texts and changes waiting for their peer (pending.ts). */
+  readonly outbox: OutboxControls = {
+    count: () => pendingCount(this.node, this.#outbox),
+    list: () => Promise.resolve(pendingEntries(this.node, this.#outbox)),
+    drop: (n) => Promise.resolve(dropPending(this.node, this.#outbox, n)),
+  };
   info(): [string, string][] {
     const peers = this.node.peers();
     return [

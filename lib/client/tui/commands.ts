@@ -158,16 +158,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Your messages not sent yet (✗: can never be sent); drop N removes one",
     permission: "user",
     run: async (ctx, [verb, n]) => {
-      const b = ctx.backend;
-      if (!b.outbox || !b.dropOutbox) throw new Error("This client keeps no outbox");
+      const o = ctx.backend.outbox;
+      if (!o) throw new Error("This client keeps no outbox");
       if (verb !== undefined) {
         if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
-        const e = await b.dropOutbox(Number(n));
+        const e = await o.drop(Number(n));
         if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
         if (!e.kind) ctx.removeMessage?.(e.mid);
         return ctx.print(droppedText(e, targetText(e.to)));
       }
-      const all = await b.outbox();
+      const all = await o.list();
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";
@@ -250,7 +250,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     permission: "user",
     run: async (ctx, [text]) => {
       if (text !== undefined) await quitMessage(ctx, text);
-      const n = ctx.backend.pendingCount?.() ?? 0;
+      const n = ctx.backend.outbox?.count() ?? 0;
       const moving = (await ctx.backend.files?.list().catch(() => []) ?? [])
         .filter((e) => e.state === "sending" || e.state === "receiving")
         .map((e) => `${sanitize(e.name)} ${e.direction === "out" ? "to" : "from"} ${sanitizeName(e.peer)}`);
@@ -286,7 +286,7 @@ async function quitMessage(ctx: CommandContext, text: string): Promise<void> {
  * file offers in its outbox, peer/pending.ts): "1 message, 2 changes and 1 file offer are".
  */
 async function pendingWords(ctx: CommandContext, n: number): Promise<string> {
-  const entries = await ctx.backend.outbox?.().catch(() => []) ?? [];
+  const entries = await ctx.backend.outbox?.list().catch(() => []) ?? [];
   const changes = entries.filter((e) => e.kind === "change").length;
   const files = entries.filter((e) => e.kind === "file").length;
   const texts = Math.max(0, n - changes - files);

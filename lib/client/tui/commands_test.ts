@@ -223,11 +223,14 @@ Deno.test("COMMANDS /outbox lists waiting and failed messages; /outbox drop N re
       failed: "too long",
     },
   ];
-  t.backend.outbox = () => Promise.resolve(box);
-  t.backend.dropOutbox = (n) => {
-    const e = box.find((x) => x.n === n) ?? null;
-    box = box.filter((x) => x !== e);
-    return Promise.resolve(e);
+  t.backend.outbox = {
+    count: () => box.length,
+    list: () => Promise.resolve(box),
+    drop: (n) => {
+      const e = box.find((x) => x.n === n) ?? null;
+      box = box.filter((x) => x !== e);
+      return Promise.resolve(e);
+    },
   };
   await t.run("/outbox");
   const at = utcTime(NOW);

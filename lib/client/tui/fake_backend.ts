@@ -54,7 +54,6 @@ export class FakeBackend implements ChatBackend {
   users?: ChatBackend["users"];
   typing?: ChatBackend["typing"];
   outbox?: ChatBackend["outbox"];
-  dropOutbox?: ChatBackend["dropOutbox"];
   search?: ChatBackend["search"];
   read?: ChatBackend["read"];
   /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */

@@ -62,7 +62,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     const mine = a.send("bob", "first draft");
     await nextEvent(a, (e: PeerEvent) => e.type === "delivered" && e.message.mid === mine.mid);
     assert.deepEqual(await outbox(), ["The outbox is empty"]);
-    assert.equal(backend.pendingCount(), 0);
+    assert.equal(backend.outbox.count(), 0);
     // Bob goes away; alice writes, edits, reacts, sets a disappearing time and offers a file.
     const gone = nextEvent(a, (e) => e.type === "disconnected");
     await b.close();
@@ -80,7 +80,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
       "4. → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
       "5. → bob: file notes.txt (2.0 KiB) (waiting)",
     ]);
-    assert.equal(backend.pendingCount(), 5, "/quit counts them all");
+    assert.equal(backend.outbox.count(), 5, "/quit counts them all");
     printed.length = 0;
     const quit = parseLine("/quit", { role: "user", isUser: () => true, commands: PEER_COMMANDS });
     if (quit.kind === "command") await quit.spec.run(ctx, quit.args);
@@ -102,7 +102,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
       '2. → bob: reaction 👍 on "hi alice" (waiting)',
       "3. → bob: ⏱ messages here now disappear 1d after they are sent (waiting)",
     ]);
-    assert.equal(backend.pendingCount(), 3);
+    assert.equal(backend.outbox.count(), 3);
     assert.ok(!a.files.list().some((f) => f.name === "notes.txt"), "the offer is withdrawn");
     // Bob is back: everything goes, and the outbox is empty.
     b = await node("bob", `${dir}/bob`);
@@ -113,7 +113,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     await b.connect(`127.0.0.1:${a.port}`);
     await got;
     await reacted; // written after the dropped edit would have been
-    await until(() => backend.pendingCount() === 0, "everything delivered");
+    await until(() => backend.outbox.count() === 0, "everything delivered");
     assert.deepEqual(await outbox(), ["The outbox is empty"]);
     const first = b.store.local.byMidAny(mine.mid);
     assert.equal(first?.text, "first draft", "bob never got the dropped edit");
