@@ -270,8 +270,7 @@ export class PeerBackend implements ChatBackend {
   markSeen(messages: ChatMessage[]): void {
     this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
   }
-  /** Texts, changes and file offers waiting for a peer (peer/pending.ts). */
-  /** The outbox capability: texts and changes waiting for their peer (pending.ts). */
+  /** The outbox capability: texts, changes and file offers waiting for a peer (peer/pending.ts). */
   readonly outbox: OutboxControls = {
     count: () => pendingCount(this.node, this.#outbox),
     list: () => Promise.resolve(pendingEntries(this.node, this.#outbox)),
