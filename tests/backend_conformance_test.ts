@@ -32,6 +32,7 @@ backendConformance("ChatClient on a real server", onServer(false), [
   "video",
   "changes",
   "outbox",
+  "feed",
 ]);
 backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "rooms",
@@ -40,6 +41,7 @@ backendConformance("ChatClient with end-to-end keys", onServer(true), [
   "blocks",
   "changes",
   "outbox",
+  "feed",
 ]);
 
 const peerNode = async (name: string) =>
@@ -62,4 +64,4 @@ backendConformance("PeerBackend over two peer nodes", async () => {
       await bob.close();
     },
   };
-}, ["files", "peers", "changes", "outbox"]);
+}, ["files", "peers", "changes", "outbox", "feed"]);

@@ -32,7 +32,7 @@ Deno.test("seen sync: a DM read on one device is seen on the other; a forged 'se
     await a1.client.start();
     const first = await bob.client.send(dm("alice"), "before the laptop");
     await eventually(() => a1.store.unseen().some((m) => m.seq === first.seq), 5000, "a1 has it");
-    a1.client.read(dm("bob"), first.seq);
+    a1.client.feed.read(dm("bob"), first.seq);
     await note();
     assert.deepEqual(sentAlone, [], "one device: nobody to tell");
 
@@ -43,9 +43,9 @@ Deno.test("seen sync: a DM read on one device is seen on the other; a forged 'se
     const m = await bob.client.send(dm("alice"), "read me once");
     const has = (c: typeof a1, seq: number) => c.store.unseen().find((x: ChatMessage) => x.seq === seq);
     await eventually(() => has(a1, m.seq) && has(a2, m.seq), 5000, "both devices have it unseen");
-    a1.client.markSeen([has(a1, m.seq)!]); // in its buffer: not read yet, nothing said
+    a1.client.feed.markSeen([has(a1, m.seq)!]); // in its buffer: not read yet, nothing said
     assert.deepEqual(notes, [], "no note for a message merely in a buffer");
-    a1.client.read(dm("bob"), m.seq); // its buffer on screen
+    a1.client.feed.read(dm("bob"), m.seq); // its buffer on screen
     await note();
     await eventually(() => seen.length === 1, 10_000, "a2 told");
     assert.deepEqual(seen[0], { type: "seen", target: dm("bob"), upTo: m.seq });

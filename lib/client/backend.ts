@@ -219,6 +219,16 @@ export interface OutboxControls {
   drop(n: number): Promise<OutboxEntry | null>;
 }
 
+/** Following the feed (a UI's): what to show first, what was shown, what the user read. */
+export interface FeedControls {
+  /** Starts the live feed once the UI listens, and resolves with what to show first. */
+  catchUp(): Promise<CatchUp>;
+  /** The UI has shown these messages (at the next start they are history, not new). */
+  markSeen(messages: ChatMessage[]): void;
+  /** The user read conversation `target` up to seq `upTo` (on screen): their other devices are told. */
+  read(target: Target, upTo: number): void;
+}
+
 export interface Capabilities {
   rooms: RoomControls;
   moderation: ModerationControls;
@@ -229,6 +239,7 @@ export interface Capabilities {
   blocks: BlockControls;
   changes: ChangeControls;
   outbox: OutboxControls;
+  feed: FeedControls;
 }
 export type CapabilityName = keyof Capabilities;
 
@@ -271,15 +282,6 @@ export interface ChatBackend extends Partial<Capabilities> {
   close(): Promise<void>;
   /** Optional (video, issue 39.7): watch a server video together with a room (`/watch-together`). */
   watch?: WatchChannel;
-  /**
-   * Optional: starts the live feed once the UI listens, and resolves with what to show first.
-   * Without it the UI shows only what arrives live.
-   */
-  catchUp?(): Promise<CatchUp>;
-  /** Optional: the UI has shown these messages (at the next start they are history, not new). */
-  markSeen?(messages: ChatMessage[]): void;
-  /** Optional: the user read conversation `target` up to seq `upTo` (on screen): their other devices are told. */
-  read?(target: Target, upTo: number): void;
   /** Optional: what `/info` shows — label and value pairs (server, device, connection, queues, versions). */
   info?(): [string, string][];
   /** Optional: drops the connection (if any) and connects again now (`/reconnect`). */
@@ -312,6 +314,8 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
   changes: ["unsupported", "This conversation cannot change messages (no end-to-end keys)"],
   outbox: ["unsupported", "This client keeps no outbox"],
+  // Without a feed the UI shows only what arrives live.
+  feed: ["unsupported", "This client does not follow a feed"],
 };
 /** The capability objects, in the order of `Capabilities`. */
 export const CAPABILITIES = Object.keys(MISSING) as CapabilityName[];

@@ -109,6 +109,19 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       assert.equal(outbox.count(), 0);
     }],
   ],
+  feed: [
+    [
+      "catchUp answers what to show first; markSeen and read take what was shown",
+      async (h) => {
+        const feed = capability(h.backend, "feed");
+        const first = await feed.catchUp();
+        for (const list of [first.recent, first.unseen, first.pending]) assert.ok(Array.isArray(list));
+        for (const m of [...first.recent, ...first.unseen]) assert.equal(typeof m.mid, "string");
+        feed.markSeen(first.unseen);
+        feed.read({ kind: "user", name: h.peer }, 1);
+      },
+    ],
+  ],
   peers: [
     ["list() names the connected peer online; discover() answers a count", async (h) => {
       const peers = capability(h.backend, "peers");

@@ -42,7 +42,7 @@ export async function readFollow(io: CliIo, c: ChatClient, o: FollowOptions): Pr
     if (m.expires !== undefined && m.expires <= now()) return;
     shown.add(m.seq);
     io.out(o.json ? safeJson(messageJson(m)) : formatMessage(m));
-    c.markSeen([m]);
+    c.feed.markSeen([m]);
   };
   if (o.reconnect) c.reconnect = o.reconnect;
   let end!: (why?: BackendError) => void;

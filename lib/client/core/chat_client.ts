@@ -246,10 +246,12 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     return await send.sendSignal(this, typeof to === "string" ? { kind: "room", name: to } : to, payload);
   }
 
-  readonly markSeen = (ms: B.ChatMessage[]): void =>
-    this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq));
-  /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
-  readonly read = (t: B.Target, upTo: number): void => this.codec.seen?.(t, upTo);
+  /** The feed capability: `catchUp`, what the screen showed, and what the user read (my other devices are told: e2e/seen_sync.ts). */
+  readonly feed: B.FeedControls = {
+    catchUp: () => this.catchUp(),
+    markSeen: (ms) => this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq)),
+    read: (t, upTo) => this.codec.seen?.(t, upTo),
+  };
   /** The outbox capability: waiting and failed messages (`/outbox`); a dropped one is not sent, and its line leaves the screen. */
   readonly outbox: B.OutboxControls = {
     count: () => this.outgoing?.count() ?? 0,

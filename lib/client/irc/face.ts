@@ -58,7 +58,7 @@ export class IrcFace implements ConnHost, FaceHost {
   async start(): Promise<void> {
     this.#off = this.backend.on((e) => this.#event(e));
     for (const p of await this.backend.who()) this.#online.add(p.user);
-    const c = await this.backend.catchUp?.();
+    const c = await this.backend.feed?.catchUp();
     for (const m of c?.recent ?? []) {
       this.#remember(m);
       this.#query(m);
@@ -89,7 +89,7 @@ export class IrcFace implements ConnHost, FaceHost {
   markRead(where: string, iso: string): boolean {
     if (!this.markers.set(where, iso)) return false;
     const seq = this.markers.seqAt(where, iso), t = parleyTarget(where);
-    if (seq !== null && t) this.backend.read?.(t, seq);
+    if (seq !== null && t) this.backend.feed?.read(t, seq);
     for (const c of this.conns) c.send(markLine(where, iso));
     return true;
   }
@@ -199,7 +199,7 @@ export class IrcFace implements ConnHost, FaceHost {
     this.#query(m);
     this.markers.note(ircWhere(m, this.account), new Date(m.ts).toISOString(), m.seq);
     this.toAll(lines);
-    if (this.conns.size) this.backend.markSeen?.([m]);
+    if (this.conns.size) this.backend.feed?.markSeen([m]);
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   type ChangeControls,
   type ChatBackend,
   type ChatMessage,
+  type FeedControls,
   type FileControls,
   type FileEntryInfo,
   type Fingerprint,
@@ -262,14 +263,17 @@ export class PeerBackend implements ChatBackend {
   typing(target: Target, active: boolean): void {
     if (target.kind === "user" && target.name) this.node.typing(target.name, active);
   }
-  catchUp(): Promise<CatchUp> {
-    const local = this.node.store.local;
-    const pending = this.#outbox.messages();
-    return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
-  }
-  markSeen(messages: ChatMessage[]): void {
-    this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
-  }
+  /** The feed capability; a peer node is its user's one device: what was read tells nobody. */
+  readonly feed: FeedControls = {
+    catchUp: () => {
+      const local = this.node.store.local;
+      const pending = this.#outbox.messages();
+      return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
+    },
+    markSeen: (messages) =>
+      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq)),
+    read: () => {},
+  };
   /** The outbox capability: texts, changes and file offers waiting for a peer (peer/pending.ts). */
   readonly outbox: OutboxControls = {
     count: () => pendingCount(this.node, this.#outbox),

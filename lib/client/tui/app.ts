@@ -184,7 +184,7 @@ export class TuiApp implements AppHost {
         if (it.e.type === "signal") return this.video.watch.signal(it.e); // watch together (watch_view.ts)
         const n = applyEvent(this.state, it.e);
         if (n && this.state.myStatus !== "busy") this.#notify(n.title, n.body); // busy: do not disturb
-        if (it.e.type === "message") this.backend.markSeen?.([it.e.message]); // it is in its buffer now
+        if (it.e.type === "message") this.backend.feed?.markSeen([it.e.message]); // it is in its buffer now
         break;
       }
       case "resize":

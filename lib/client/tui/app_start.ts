@@ -18,7 +18,7 @@ export function loadAtStart(app: AppHost): void {
   app.settings.load(); // the config file's bad lines said here, under the welcome
   const { rooms, video, peers, mutes, highlights, bufferOrder } = app.backend;
   // What the user reads here, the account's other devices count as read (e2e/seen_sync.ts).
-  app.state.buffers.onRead = (b, upTo) => app.backend.read?.(b.target ?? { kind: "broadcast" }, upTo);
+  app.state.buffers.onRead = (b, upTo) => app.backend.feed?.read(b.target ?? { kind: "broadcast" }, upTo);
   // Muted conversations and highlight words first (answered at once from the folder): the catch-up follows them.
   if (mutes) app.track(mutes.list(), (names) => app.state.buffers.setMuted(names));
   // The buffer list's order kept in the folder (numbers stay across restarts); every change kept there.
@@ -56,11 +56,11 @@ export function loadAtStart(app: AppHost): void {
     });
   // Subscribed first, then the queue: nothing that arrived while away can pass unseen. Presence
   // pushes start once the queue is synced, so who is online is asked after that (no gap).
-  const b = app.backend;
-  if (b.catchUp) {
-    app.track(b.catchUp(), (c) => {
+  const feed = app.backend.feed;
+  if (feed) {
+    app.track(feed.catchUp(), (c) => {
       app.state.catchUp(c);
-      b.markSeen?.(c.unseen);
+      feed.markSeen(c.unseen);
       who();
     }, app.state.buffers.status);
   } else who();

@@ -389,7 +389,11 @@ Deno.test("TuiApp: a muted conversation (kept from the last start, or /mute) rin
 Deno.test("TuiApp tells the backend what the user read: a line arriving in view, a buffer opened with unread lines", async () => {
   const h = await open();
   const read: [string, number][] = [];
-  h.backend.read = (t, upTo) => void read.push([`${t.kind}:${t.name ?? ""}`, upTo]);
+  h.backend.feed = {
+    catchUp: () => Promise.resolve({ recent: [], unseen: [], pending: [] }),
+    markSeen: () => {},
+    read: (t, upTo) => void read.push([`${t.kind}:${t.name ?? ""}`, upTo]),
+  };
   await h.type("\x1b2"); // #general in view
   h.backend.receive("bob", general, "seen as it came");
   h.backend.receive("carol", { kind: "user", name: "alice" }, "a dm, not in view");

@@ -55,7 +55,7 @@ export class FakeBackend implements ChatBackend {
   typing?: ChatBackend["typing"];
   outbox?: ChatBackend["outbox"];
   search?: ChatBackend["search"];
-  read?: ChatBackend["read"];
+  feed?: ChatBackend["feed"];
   /** Muted conversations and highlight words, when a test gives them (a client without a folder has none). */
   mutes?: MuteList;
   highlights?: WordList;
