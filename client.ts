@@ -127,7 +127,7 @@ if (import.meta.main) {
     tui: async (flags) => {
       const { launchTui } = await import("./lib/client/start/launch.ts");
       const { detectNotifyMode, runTui } = await import("./lib/client/tui/mod.ts");
-      const { playDecoder } = await import("./lib/client/cli/video.ts");
+      const { playDecoder } = await import("./lib/client/cli/video_actions.ts");
       const { findFfmpeg, imageThumbnail } = await import("./lib/media/mod.ts");
       const { pathCompletions } = await import("./lib/client/files/disk.ts");
       const env = { get: (n: string) => Deno.env.get(n) };

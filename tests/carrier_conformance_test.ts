@@ -12,7 +12,7 @@ import { dialPeer, listenPeer, PEER_PURPOSE, type PeerChannel } from "../lib/net
 import { carrierConformance, type CarrierWorld } from "./carrier_conformance.ts";
 import { DIRECT_BATCH, FILE_PURPOSE, socketCarrier } from "../lib/client/files/direct.ts";
 import { channelCarrier } from "../lib/client/files/carried_out.ts";
-import { openLink } from "../lib/client/peer/link.ts";
+import { openChannel } from "../lib/client/peer/channel.ts";
 import { decodePeerRecord, joinFileData, PEER_BATCH } from "../lib/client/peer/wire.ts";
 
 /** Two ends of one authenticated channel for `purpose` on the loopback. */
@@ -49,7 +49,7 @@ carrierConformance("direct socket", async (): Promise<CarrierWorld> => {
 
 carrierConformance("peer channel", async (): Promise<CarrierWorld> => {
   const p = await channelPair(PEER_PURPOSE);
-  const link = openLink(p.out, true, 60_000, systemClock);
+  const link = openChannel(p.out, true, 60_000, systemClock);
   return {
     carrier: channelCarrier(link, "conformance-file"),
     batch: PEER_BATCH,

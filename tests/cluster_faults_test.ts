@@ -240,7 +240,7 @@ async function twoNodes() {
     const cluster: ClusterOptions = {
       heartbeatMs: 150,
       presenceTimeoutMs: 600,
-      liveNodes: (now, within) => store.liveNodes(node, now, within),
+      liveNodes: (now, within) => store.nodeProtocols(node, now, within),
       controls: {
         put: (o, at, e) => store.putControl(o, at, e),
         since: (after, limit) => store.controlsSince(after, limit),

@@ -49,15 +49,20 @@ async function cluster(
   const nodes: Node[] = [];
   for (let i = 0; i < n; i++) {
     const bus = wrap(await NatsBus.open(nats.url, `node${i + 1}`, { key: TEST_CLUSTER_KEY, subject }), i);
+    const store = await PostgresStore.open(url, { clock: storeClock });
+    // Live nodes and their protocols from the heartbeat rows, as launch_open.ts's clusterStore reads them.
+    const live: ClusterOptions = {
+      liveNodes: (now, within) => store.nodeProtocols(`node${i + 1}`, now, within),
+    };
     const srv = new ParleyServer(
       { port: 0, msgRate: 0, loginRate: 0, maxAttempts: 3, dataDir: "/nonexistent" },
       {
-        store: await PostgresStore.open(url, { clock: storeClock }),
+        store,
         log: memoryLogger(systemClock).logger,
         tls,
         hasher: fastHasher,
         bus,
-        cluster: typeof timing === "function" ? timing(i) : timing,
+        cluster: { ...live, ...(typeof timing === "function" ? timing(i) : timing) },
       },
     );
     await srv.start();

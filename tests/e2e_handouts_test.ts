@@ -47,9 +47,9 @@ Deno.test("handouts: a room seal sends nothing; its handouts, carried out, let t
     const s2 = await seal("mid-third-00001", "third");
     assert.deepEqual(s2.handouts?.map((h) => h.mid), s1.handouts!.map((h) => h.mid));
 
-    await handOut(a.codec, conn, s1.handouts);
+    await handOut(a.codec, a.client.link, s1.handouts);
     await conn.request("send", { to: TEAM, mid: "mid-second-0001" }, s1.body);
-    await handOut(a.codec, conn, s2.handouts); // a repeat of the mid: the server keeps the first copy
+    await handOut(a.codec, a.client.link, s2.handouts); // a repeat of the mid: the server keeps the first copy
     await conn.request("send", { to: TEAM, mid: "mid-third-00001" }, s2.body);
     await eventually(
       () => ["second", "third"].every((x) => bi.msgs.some((m) => m.text === x)),
@@ -63,7 +63,7 @@ Deno.test("handouts: a room seal sends nothing; its handouts, carried out, let t
   }
 });
 
-Deno.test("handouts: ChatClient.send sends the sender key to the member before the message", async () => {
+Deno.test("handouts: ChatClient.send sends the sender key to the member before the message, both through the link", async () => {
   const t = await startTestServer();
   try {
     const a = await t.e2eClient("alice");
@@ -72,13 +72,20 @@ Deno.test("handouts: ChatClient.send sends the sender key to the member before t
     for (const x of [a, b]) await x.client.sync();
     await a.client.createRoom("team", ["bob"]);
     const conn = a.client.conn, real = conn.request.bind(conn);
-    const sends: string[] = [];
+    const sends: string[] = [], linked: string[] = [];
     conn.request = (kind, fields, body) => {
       if (kind === "send") sends.push(JSON.stringify(fields?.to));
       return real(kind, fields, body);
     };
+    const link = a.client.link, viaLink = link.send.bind(link);
+    link.send = (to, mid, body, o) => (linked.push(JSON.stringify(to)), viaLink(to, mid, body, o));
     await a.client.send(TEAM, "hello team");
     assert.deepEqual(sends, [JSON.stringify({ kind: "user", name: "bob" }), JSON.stringify(TEAM)]);
+    assert.deepEqual(
+      linked,
+      sends,
+      "the handout leaves through the link, as the message does (core/link.ts)",
+    );
     await eventually(() => bi.msgs.some((m) => m.text === "hello team"), 5000, "bob reads");
   } finally {
     await t.stop();

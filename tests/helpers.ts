@@ -19,6 +19,7 @@ import { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/session/connection.ts";
 import type { E2eCodec } from "../lib/client/e2e/codec.ts";
+import type { Later } from "../lib/client/e2e/parts.ts";
 import { attachVideo } from "../lib/client/video/client_video.ts";
 import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import { runCli } from "../lib/client/cli/main.ts";
@@ -76,6 +77,8 @@ export interface TestServer {
       prepare?: (cs: E2eCodec["cs"], c: ChatClient) => Promise<void>;
       /** The client's clock (default: the system's); the server's is `startTestServer`'s `clock`. */
       clock?: Clock;
+      /** The timer of its "seen" notes (e2e/seen_sync.ts; default setTimeout). */
+      later?: Later;
     },
   ): Promise<{ client: ChatClient; codec: E2eCodec; store: LocalStore }>;
   stop(): Promise<void>;
@@ -191,6 +194,7 @@ export async function startTestServer(
         params: testArgon,
         ...(co.clock ? { clock: co.clock } : {}), // the codec's clock too: sealed times, the future check
         ...(prepare ? { prepare: (cs) => prepare(cs, c) } : {}),
+        ...(co.later ? { later: co.later } : {}),
       });
       return { client: c, codec, store };
     },

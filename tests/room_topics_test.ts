@@ -114,7 +114,7 @@ test("room topics: a topic forged into a DM, or one too long, is refused by the 
     const forge = async (to: { kind: "user" | "room"; name: string }, text: string) => {
       const mid = randomId(undefined, 12);
       const s = await b.codec.sealSetting(to, mid, { kind: "topic", text });
-      await handOut(b.codec, b.client.conn, s.handouts);
+      await handOut(b.codec, b.client.link, s.handouts);
       await b.client.conn.request("send", { to, mid, ...(s.devices ? { devices: s.devices } : {}) }, s.body);
     };
     await forge({ kind: "user", name: "alice" }, "a DM topic");

@@ -268,9 +268,10 @@ const MISSING: Record<CapabilityName, [string, string]> = {
   blocks: ["unsupported", "Blocking needs a server and end-to-end keys; this client keeps no block list"],
   away: ["unsupported", "This client cannot answer with an away reason"],
   watch: ["unsupported", "Watching together needs end-to-end keys"],
-  changes: ["unsupported", "Messages cannot be changed here"],
+  changes: ["unsupported", "This conversation cannot change messages (no end-to-end keys)"],
   outbox: ["unsupported", "This client keeps no outbox"],
-  feed: ["unsupported", "This client does not follow a live feed"],
+  // Without a feed the UI shows only what arrives live.
+  feed: ["unsupported", "This client does not follow a feed"],
   typing: ["unsupported", "This client sends no typing indicator"],
   remote: ["unsupported", "This needs a server"],
   keys: ["no_keys", "This client has no end-to-end keys"],

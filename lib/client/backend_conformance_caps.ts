@@ -8,7 +8,8 @@ import { BackendError, capability, type CapabilityName, type Target } from "./ba
 import { type BackendHarness as Harness, sendStored } from "./backend_conformance_kit.ts";
 import { MORE_CASES } from "./backend_conformance_groups.ts";
 
-export type Case = [string, (h: Harness) => Promise<void>];
+type Case = [string, (h: Harness) => Promise<void>];
+const dm = (name: string): Target => ({ kind: "user", name });
 
 async function refusedAsNonAdmin(p: Promise<unknown>, what: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -77,6 +78,97 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
       },
     ],
   ],
+  changes: [
+    ["expiry reads back the disappearing time setExpiry set (0: off)", async (h) => {
+      const changes = capability(h.backend, "changes"), peer = { kind: "user" as const, name: h.peer };
+      assert.equal(await changes.expiry(peer), 0, "none set");
+      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
+      if (await changes.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
+      assert.equal(await changes.expiry(peer), 90);
+      await changes.setExpiry(peer, 0);
+      assert.equal(await changes.expiry(peer), 0);
+    }],
+    [
+      "a message nobody holds cannot be changed, reacted to or asked for its edits: a stable code",
+      async (h) => {
+        const changes = capability(h.backend, "changes");
+        const coded = (e: unknown) => /^[a-z_]+$/.test(String((e as { code?: string }).code));
+        await assert.rejects(changes.changeMessage("no-such-mid", { kind: "edit", text: "x" }), coded);
+        await assert.rejects(changes.react("no-such-mid", "👍"), coded);
+        await changes.editsOf("no-such-mid").then(
+          (edits) => assert.deepEqual(edits, []),
+          (e) => assert.ok(coded(e), String(e)),
+        );
+      },
+    ],
+    ["edits one's own message (its earlier text kept), or refuses with a stable code", async (h) => {
+      const changes = capability(h.backend, "changes"), to: Target = { kind: "user", name: h.peer };
+      const m = await sendStored(h.backend, to, "conformance first");
+      const edited = await changes.changeMessage(m.mid, { kind: "edit", text: "conformance fixed" }).catch((
+        e,
+      ) => e);
+      if (!(edited instanceof Error)) {
+        assert.equal(edited.text, "conformance fixed");
+        assert.deepEqual((await changes.editsOf(m.mid)).map((e) => e.text), ["conformance first"]);
+      } else assert.match(String((edited as { code?: string }).code), /^[a-z_]+$/, String(edited));
+    }],
+    ["reads back the disappearing time setExpiry set (0: off)", async (h) => {
+      const b = capability(h.backend, "changes"), peer = { kind: "user" as const, name: h.peer };
+      assert.equal(await b.expiry(peer), 0, "none set");
+      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
+      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
+      assert.equal(await b.expiry(peer), 90);
+      await b.setExpiry(peer, 0);
+      assert.equal(await b.expiry(peer), 0);
+    }],
+  ],
+  outbox: [
+    ["nothing waits at start; dropping an entry that is not there answers null", async (h) => {
+      const outbox = capability(h.backend, "outbox");
+      assert.equal(outbox.count(), 0);
+      assert.deepEqual(await outbox.list(), []);
+      assert.equal(await outbox.drop(1), null);
+      assert.equal(outbox.count(), 0);
+    }],
+    [
+      "nothing waits once a message is stored; dropping an entry that is not there answers null",
+      async (h) => {
+        const outbox = capability(h.backend, "outbox");
+        await sendStored(h.backend, dm(h.peer), "conformance outbox");
+        assert.equal(outbox.count(), 0);
+        assert.deepEqual((await outbox.list()).filter((e) => !e.failed), []);
+        assert.equal(await outbox.drop(999_999), null);
+      },
+    ],
+  ],
+  feed: [
+    [
+      "catchUp answers what to show first; markSeen and read take what was shown",
+      async (h) => {
+        const feed = capability(h.backend, "feed");
+        const first = await feed.catchUp();
+        for (const list of [first.recent, first.unseen, first.pending]) assert.ok(Array.isArray(list));
+        for (const m of [...first.recent, ...first.unseen]) assert.equal(typeof m.mid, "string");
+        feed.markSeen(first.unseen);
+        feed.read({ kind: "user", name: h.peer }, 1);
+      },
+    ],
+    [
+      "catchUp answers what to show first; markSeen, read and info take and answer plain values",
+      async (h) => {
+        const feed = capability(h.backend, "feed");
+        const m = await sendStored(h.backend, dm(h.peer), "conformance feed");
+        const c = await feed.catchUp();
+        for (const k of ["recent", "unseen", "pending"] as const) assert.ok(Array.isArray(c[k]), k);
+        feed.markSeen([m]);
+        feed.read(dm(h.peer), m.seq);
+        const rows = feed.info();
+        assert.ok(
+          rows.length > 0 && rows.every((r) => r.length === 2 && r.every((x) => typeof x === "string")),
+        );
+      },
+    ],
+  ],
   peers: [
     ["list() names the connected peer online; discover() answers a count", async (h) => {
       const peers = capability(h.backend, "peers");
@@ -102,28 +194,6 @@ export const CAPABILITY_CASES: Record<CapabilityName, Case[]> = {
   watch: [
     ["answers the server's time", async (h) => {
       assert.ok(Number.isFinite(await capability(h.backend, "watch").serverTime()));
-    }],
-  ],
-  changes: [
-    ["edits one's own message (its earlier text kept), or refuses with a stable code", async (h) => {
-      const changes = capability(h.backend, "changes"), to: Target = { kind: "user", name: h.peer };
-      const m = await sendStored(h.backend, to, "conformance first");
-      const edited = await changes.changeMessage(m.mid, { kind: "edit", text: "conformance fixed" }).catch((
-        e,
-      ) => e);
-      if (!(edited instanceof Error)) {
-        assert.equal(edited.text, "conformance fixed");
-        assert.deepEqual((await changes.editsOf(m.mid)).map((e) => e.text), ["conformance first"]);
-      } else assert.match(String((edited as { code?: string }).code), /^[a-z_]+$/, String(edited));
-    }],
-    ["reads back the disappearing time setExpiry set (0: off)", async (h) => {
-      const b = capability(h.backend, "changes"), peer = { kind: "user" as const, name: h.peer };
-      assert.equal(await b.expiry(peer), 0, "none set");
-      const noKeys = (e: { code?: string }) => e.code === "no_keys" ? null : Promise.reject(e);
-      if (await b.setExpiry(peer, 90).catch(noKeys) === null) return; // a client without keys has none
-      assert.equal(await b.expiry(peer), 90);
-      await b.setExpiry(peer, 0);
-      assert.equal(await b.expiry(peer), 0);
     }],
   ],
   ...MORE_CASES,

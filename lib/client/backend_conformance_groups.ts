@@ -1,6 +1,6 @@
 /**
- * The conformance cases of the capability objects backend_groups.ts describes (outbox, feed,
- * typing, remote, keys, local), joined to the others in backend_conformance_caps.ts and run by
+ * The conformance cases of the capability objects backend_groups.ts describes (typing, remote,
+ * keys, local; outbox and feed: backend_conformance_caps.ts), joined to the others in backend_conformance_caps.ts and run by
  * backend_conformance.ts on every implementation that offers them. Each uses only its object.
  */
 import assert from "node:assert/strict";
@@ -10,36 +10,7 @@ import { type BackendHarness, sendStored, waitForEvent } from "./backend_conform
 type Case = [string, (h: BackendHarness) => Promise<void>];
 const dm = (name: string): Target => ({ kind: "user", name });
 
-export const MORE_CASES: Record<"outbox" | "feed" | "typing" | "remote" | "keys" | "local", Case[]> = {
-  outbox: [
-    [
-      "nothing waits once a message is stored; dropping an entry that is not there answers null",
-      async (h) => {
-        const outbox = capability(h.backend, "outbox");
-        await sendStored(h.backend, dm(h.peer), "conformance outbox");
-        assert.equal(outbox.count(), 0);
-        assert.deepEqual((await outbox.list()).filter((e) => !e.failed), []);
-        assert.equal(await outbox.drop(999_999), null);
-      },
-    ],
-  ],
-  feed: [
-    [
-      "catchUp answers what to show first; markSeen, read and info take and answer plain values",
-      async (h) => {
-        const feed = capability(h.backend, "feed");
-        const m = await sendStored(h.backend, dm(h.peer), "conformance feed");
-        const c = await feed.catchUp();
-        for (const k of ["recent", "unseen", "pending"] as const) assert.ok(Array.isArray(c[k]), k);
-        feed.markSeen([m]);
-        feed.read(dm(h.peer), m.seq);
-        const rows = feed.info();
-        assert.ok(
-          rows.length > 0 && rows.every((r) => r.length === 2 && r.every((x) => typeof x === "string")),
-        );
-      },
-    ],
-  ],
+export const MORE_CASES: Record<"typing" | "remote" | "keys" | "local", Case[]> = {
   typing: [
     ["says typing and its end in a conversation, and not in the broadcast, without throwing", async (h) => {
       const typing = capability(h.backend, "typing");

@@ -397,3 +397,41 @@ Deno.test("VideoStream format rgb: small (half-block) frames come raw, larger on
   assert.ok((await drain(plain.s)).every((f) => f.format === "jpeg"));
   assert.deepEqual(plain.fake.calls.map((c) => c.opts.format), ["jpeg"]);
 });
+
+Deno.test("VideoStream with raw half-block frames sends the raw poster as frame 0 and starts ffmpeg at frame 1", async () => {
+  const asked: [string, number, number][] = [];
+  const raw = (r: string, w: number, h: number) => {
+    asked.push([r, w, h]);
+    return Promise.resolve(new Uint8Array(w * h * 3).fill(0x24));
+  };
+  const pane = { width: 200, height: 118 };
+  const small = makeStream({ mode: "240p", pane, format: "rgb", rawPoster: raw });
+  const a = await drain(small.s);
+  assert.deepEqual(a.map((f) => f.index), [...Array(48).keys()], "every frame once, in order");
+  assert.deepEqual(asked, [["240p", 200, 112]], "the poster at the frames' size (the pane fitted)");
+  assert.deepEqual([a[0]!.format, a[0]!.width, a[0]!.height, a[0]!.pts, a[0]!.data[0]], [
+    "rgb",
+    200,
+    112,
+    0,
+    0x24,
+  ]);
+  assert.ok(Math.abs(small.fake.calls[0]!.opts.startSec! - 1 / 24) < 1e-9, "ffmpeg from frame 1");
+  // None from a later start, as JPEG frames, or of the wrong size: ffmpeg's frames from frame 0.
+  const later = makeStream({ mode: "240p", pane, format: "rgb", rawPoster: raw });
+  later.s.seek(1000);
+  assert.ok((await drain(later.s))[0]!.pts >= 1000);
+  assert.equal(asked.length, 1);
+  const jpeg = makeStream({ mode: "240p", pane, rawPoster: raw });
+  await drain(jpeg.s);
+  assert.equal(jpeg.fake.calls[0]!.opts.startSec, 0);
+  const wrong = makeStream({
+    mode: "240p",
+    pane,
+    format: "rgb",
+    rawPoster: () => Promise.resolve(new Uint8Array(5)),
+  });
+  assert.equal((await drain(wrong.s)).length, 48);
+  assert.equal(wrong.fake.calls[0]!.opts.startSec, 0);
+  await Promise.all([small.s.stop(), later.s.stop(), jpeg.s.stop(), wrong.s.stop()]);
+});

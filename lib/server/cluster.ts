@@ -68,10 +68,12 @@ export interface ClusterOptions {
   /** A node not heard from for this long is gone (its users go offline). */
   presenceTimeoutMs?: number;
   /**
-   * The other nodes whose heartbeat in the store is within `withinMs` of `now` (server.ts: the
-   * PostgreSQL `nodes` rows). A node silent on the bus but alive there keeps its users' presence.
+   * The other nodes whose heartbeat in the store is within `withinMs` of `now`, each with the bus
+   * protocol its heartbeat names (launch_open.ts: the PostgreSQL `nodes` rows, one read a tick). A node
+   * silent on the bus but alive there keeps its users' presence; a live node of an older protocol
+   * gets `msg` events in its shape.
    */
-  liveNodes?: (now: number, withinMs: number) => Promise<string[]>;
+  liveNodes?: (now: number, withinMs: number) => Promise<Map<string, number>>;
   /** Where controls are kept for every node to apply (server.ts: PostgreSQL's `controls` table). */
   controls?: ControlLog;
 }
@@ -110,7 +112,6 @@ export class Cluster {
   #looking = false;
   /** Live nodes speaking an older bus protocol (store heartbeats, each tick): `msg` events go in their shape. */
   #older: string[] = [];
-  #lookingProtocols = false;
   readonly #controls: ControlLog | undefined;
   /** The last control applied from the store; null while a look is under way. */
   #controlCursor: number | null = 0;
@@ -132,7 +133,7 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.#cursor = await this.core.store.lastSeq();
-    await this.#lookProtocols(this.clock.now()); // an older node already running hears the first event
+    await this.#lookAlive(this.clock.now()); // an older node already running hears the first event in its shape
     this.#controlCursor = (await this.#controls?.last()) ?? 0;
     this.bus.subscribe((from, e) => this.#on(from, e));
     this.core.hub.link = this;
@@ -313,18 +314,23 @@ export class Cluster {
       if (now - n.seen > this.#timeoutMs && !this.#alive.has(node)) this.#setRemote(node, null);
     }
     void this.#lookAlive(now);
-    void this.#lookProtocols(now);
     void this.#applyControls();
     if (!this.#heard || this.#readFailed) void this.catchUp(); // a last event may have been lost
     this.#heard = false;
   }
 
-  /** Which nodes the store says are alive (none when it cannot say: the bus alone decides then). */
+  /**
+   * Which nodes the store says are alive, and which of them speak an older bus protocol (a rolling
+   * upgrade, said when that changes), in one read. A store that cannot say: no node is alive by it
+   * (the bus alone decides), and the protocols stay as last seen.
+   */
   async #lookAlive(now: number): Promise<void> {
     if (!this.#liveNodes || this.#looking) return;
     this.#looking = true;
     try {
-      this.#alive = new Set(await this.#liveNodes(now, this.#timeoutMs));
+      const live = await this.#liveNodes(now, this.#timeoutMs);
+      this.#alive = new Set(live.keys());
+      this.#noteProtocols(live);
     } catch {
       this.#alive = new Set();
     } finally {
@@ -332,31 +338,17 @@ export class Cluster {
     }
   }
 
-  /**
-   * Which live nodes speak an older bus protocol, from their store heartbeats (a rolling upgrade): said
-   * when that changes. A store that cannot say leaves the last answer.
-   */
-  async #lookProtocols(now: number): Promise<void> {
-    const look = this.core.store.nodeProtocols;
-    if (!look || this.#lookingProtocols) return;
-    this.#lookingProtocols = true;
-    try {
-      const protos = await look.call(this.core.store, this.node, now, this.#timeoutMs);
-      const older = [...protos].filter(([, p]) => p < BUS_PROTOCOL).map(([id]) => id).sort();
-      if (older.join() !== this.#older.join()) {
-        this.core.log.info("cluster.protocol", {
-          older: older.join(",") || "none",
-          hint: older.length
-            ? "nodes of an older version: messages are announced without their rows until every node is upgraded"
-            : "every node speaks this version: messages travel with their rows",
-        });
-      }
-      this.#older = older;
-    } catch {
-      /* the store out of reach: as last seen */
-    } finally {
-      this.#lookingProtocols = false;
+  #noteProtocols(live: Map<string, number>): void {
+    const older = [...live].filter(([, p]) => p < BUS_PROTOCOL).map(([id]) => id).sort();
+    if (older.join() !== this.#older.join()) {
+      this.core.log.info("cluster.protocol", {
+        older: older.join(",") || "none",
+        hint: older.length
+          ? "nodes of an older version: messages are announced without their rows until every node is upgraded"
+          : "every node speaks this version: messages travel with their rows",
+      });
     }
+    this.#older = older;
   }
 
   /** Fans out every message after the cursor from the store (a gap, a lost event); one run at a time. */

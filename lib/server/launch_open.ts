@@ -106,7 +106,7 @@ export async function openServing(
 /** What a node's Cluster reads of PostgreSQL besides messages: live nodes, and the controls' log. */
 export function clusterStore(pg: PostgresStore, node: string): ClusterOptions {
   return {
-    liveNodes: (now, within) => pg.liveNodes(node, now, within),
+    liveNodes: (now, within) => pg.nodeProtocols(node, now, within),
     controls: {
       put: (origin, at, event) => pg.putControl(origin, at, event),
       since: (after, limit) => pg.controlsSince(after, limit),

@@ -136,6 +136,8 @@ const groups: Record<string, Group> = {
           ...peers ? await benchPeerRoom(name, 200, 20, n) : [],
         ]),
       );
+      const floor = roomFloor(rows, name, n);
+      if (floor) rows.push(floor);
       const a = rows.find((r) => r.name === `${name} latency p99`)?.value;
       const b = rows.find((r) => r.name === `ref nats-tls: ${name} latency p99`)?.value;
       if (a !== undefined && b !== undefined && Number.isFinite(b)) {
@@ -168,6 +170,28 @@ const groups: Record<string, Group> = {
       timg: Deno.env.get("PARLEY_BENCH_TIMG") !== "0",
     }),
 };
+
+/**
+ * The least p99 a room of `n` can have on this machine while the load generator shares it (issue 73):
+ * every message costs the server's and the load generator's CPU per delivery `n` times, spread at
+ * best over every core, and 99 % of its deliveries must be done by its p99.
+ */
+function roomFloor(rows: Row[], name: string, n: number): Row | null {
+  const v = (suffix: string) => rows.find((r) => r.name === `${name} ${suffix}`)?.value;
+  const server = v("server CPU per delivery"),
+    rate = v("deliveries/s"),
+    self = v("load generator CPU (this process)");
+  if (server === undefined || !rate || self === undefined) return null;
+  const cores = navigator.hardwareConcurrency;
+  const loadGen = (self / 100) * 1e6 / rate; // µs of the load generator per delivery
+  return {
+    name: `${name} p99 floor on ${cores} cores (server ${server.toFixed(1)} + load generator ${
+      loadGen.toFixed(1)
+    } µs per delivery × ${n} × 0.99 / ${cores})`,
+    value: ((server + loadGen) * n * 0.99) / cores / 1000,
+    unit: "ms",
+  };
+}
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);

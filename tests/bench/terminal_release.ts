@@ -2,7 +2,8 @@
  * The terminal bench's regression row (terminal_video.ts): each renderer's CPU per shown frame, as a
  * ratio to timg's in the same run, against the figure recorded for the last release in
  * terminal_release.json beside this file. A run whose median is above the recorded median by more
- * than the recorded run-to-run range (max − min of that release's samples) makes a row that says
+ * than the run-to-run range — the larger of the release's (max − min of its samples) and this run's
+ * own, so that a noisier machine than the recorded one does not cry wolf — makes a row that says
  * REGRESSION, and `deno task bench` then exits non-zero (main.ts). Pure but for reading the file.
  */
 
@@ -34,15 +35,17 @@ export async function readReleaseFigures(
   }
 }
 
-/** Verdict on this run's samples of one key: null when nothing was recorded for it. */
+/** Verdict on this run's samples of one key (`samples`: its plays' ratios): null when nothing was recorded for it. */
 export function releaseVerdict(
   figures: ReleaseFigures | null,
   key: string,
   median: number,
   clipSeconds: number,
+  samples: number[] = [],
 ): { limit: number; regressed: boolean; release: string } | null {
   const f = figures?.ratios[key];
   if (!f || !Number.isFinite(median) || figures!.clipSeconds !== clipSeconds) return null;
-  const limit = f.median + (f.max - f.min);
+  const own = samples.length > 1 ? Math.max(...samples) - Math.min(...samples) : 0;
+  const limit = f.median + Math.max(f.max - f.min, Number.isFinite(own) ? own : 0);
   return { limit, regressed: median > limit, release: figures!.release };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readReleaseFigures, type ReleaseFigures, releaseVerdict } from "./terminal_release.ts";
+import { KINDS, PANES } from "./terminal_video.ts";
 
 const figures: ReleaseFigures = {
   release: "0.21.0",
@@ -21,8 +22,26 @@ Deno.test("release check: over the recorded median by more than its range is a r
   assert.equal(releaseVerdict(null, "halfblock 200x60", 9, 8), null);
 });
 
-Deno.test("release check: the recorded file beside the bench reads and names its clip length", async () => {
+Deno.test("release check: a run noisier than the recorded one is judged against its own range", () => {
+  // Recorded range 0.1; this run's plays spread over 0.2: a median of 0.75 is within it.
+  const noisy = [0.62, 0.75, 0.82];
+  assert.deepEqual(releaseVerdict(figures, "halfblock 200x60", 0.75, 8, noisy), {
+    limit: 0.6 + (0.82 - 0.62),
+    regressed: false,
+    release: "0.21.0",
+  });
+  assert.equal(releaseVerdict(figures, "halfblock 200x60", 0.75, 8)?.regressed, true, "without samples: 0.7");
+  assert.equal(releaseVerdict(figures, "halfblock 200x60", 0.85, 8, noisy)?.regressed, true);
+  // A quiet run keeps the recorded range.
+  assert.equal(releaseVerdict(figures, "halfblock 200x60", 0.71, 8, [0.7, 0.71, 0.72])?.regressed, true);
+});
+
+Deno.test("release check: the recorded file names its clip length and has a figure for every renderer and pane", async () => {
   const f = await readReleaseFigures();
-  assert.ok(f && f.clipSeconds > 0 && Object.keys(f.ratios).length > 0);
+  assert.ok(f && f.clipSeconds > 0);
   for (const r of Object.values(f.ratios)) assert.ok(r.min <= r.median && r.median <= r.max);
+  const missing = KINDS.flatMap((k) => PANES.map(([c, r]) => `${k} ${c}x${r}`)).filter((key) =>
+    !f.ratios[key]
+  );
+  assert.deepEqual(missing, [], "renderers and panes the bench plays without a recorded figure");
 });

@@ -28,6 +28,9 @@ const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "-
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 
 export type Kind = "halfblock" | "kitty" | "sixel";
+/** Every renderer the bench plays, and the pane sizes (cols × rows) of each; each has a release figure. */
+export const KINDS: readonly Kind[] = ["halfblock", "kitty", "sixel"];
+export const PANES: readonly (readonly [number, number])[] = [[80, 24], [200, 60]];
 const TIMG_P: Record<Kind, string> = { halfblock: "h", kitty: "k", sixel: "s" };
 
 async function has(cmd: string): Promise<boolean> {
@@ -214,8 +217,8 @@ export async function benchTerminalVideo(
         unit,
         ...(samples.length > 1 ? { samples } : {}),
       });
-      for (const kind of o.renderers ?? ["halfblock", "kitty", "sixel"]) {
-        for (const [cols, rowsN] of [[80, 24], [200, 60]] as const) {
+      for (const kind of o.renderers ?? KINDS) {
+        for (const [cols, rowsN] of PANES) {
           const size = `${cols}x${rowsN}`, tag = `${kind}-${size}`;
           // The half-block 200x60 play is also made by a viewer who logs in with the password each
           // time (argon2id on both sides; how these rows were measured before remembered logins).
@@ -305,7 +308,7 @@ export async function benchTerminalVideo(
         }
       }
       rows.push(
-        ...await streamRows(o.renderers ?? ["halfblock", "kitty", "sixel"], repeat, dir, clip, env, cli),
+        ...await streamRows(o.renderers ?? [...KINDS], repeat, dir, clip, env, cli),
       );
     } finally {
       await stopServer(srv);
@@ -323,14 +326,14 @@ export async function benchTerminalVideo(
  */
 function releaseRow(release: ReleaseFigures | null, key: string, ratios: number[], seconds: number): Row {
   const m = median(ratios);
-  const v = releaseVerdict(release, key, m, seconds);
+  const v = releaseVerdict(release, key, m, seconds, ratios);
   if (!v) {
     const why = release && release.clipSeconds !== seconds
       ? `recorded for a ${release.clipSeconds} s clip`
       : "no recorded figure";
     return { name: `video release check ${key}: ${why}`, value: m, unit: "×" };
   }
-  const name = `video release check ${key} (≤ ${v.limit.toFixed(3)}, ${v.release} + its range)`;
+  const name = `video release check ${key} (≤ ${v.limit.toFixed(3)}, ${v.release} + the run-to-run range)`;
   if (!v.regressed) return { name, value: m, unit: "× ok", samples: ratios };
   const regression = `REGRESSION: ${key} costs ${m.toFixed(3)}× timg's CPU per frame, over ${v.release}'s ${
     v.limit.toFixed(3)

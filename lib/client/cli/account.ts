@@ -5,8 +5,6 @@
  */
 import type { Command } from "commander";
 import type { ChatClient } from "../core/chat_client.ts";
-import { logoutRemembered } from "../start/session_setup.ts";
-import { passwdCommand } from "../start/account_passwd.ts";
 import { type CliIo, commandFlags, scriptedSession, type WithClient } from "./io.ts";
 
 /** Registers `register`, `login`, `logout` and `passwd` on the program. */
@@ -43,6 +41,7 @@ export function registerAccountCommands(program: Command, io: CliIo, withClient:
     .addHelpText("after", "\nExamples:\n  parley logout --user alice\n  parley logout --user alice --all")
     .action(async (...a: unknown[]) => {
       const o = commandFlags(a[a.length - 1] as Command);
+      const { logoutRemembered } = await import("../start/session_setup.ts");
       io.out(await logoutRemembered(o, io.env, io.prompts, o.all === true, (t) => io.err(`parley: ${t}`)));
     });
 
@@ -56,6 +55,7 @@ export function registerAccountCommands(program: Command, io: CliIo, withClient:
         "\nExamples:\n  parley passwd --user alice\n  PARLEY_PASSWORD=… PARLEY_NEW_PASSWORD=… parley passwd --user alice",
     )
     .action(async (...a: unknown[]) => {
+      const { passwdCommand } = await import("../start/account_passwd.ts");
       io.out(await passwdCommand(commandFlags(a[a.length - 1] as Command), io.env, io.prompts, io.connect));
     });
 }

@@ -14,7 +14,8 @@ import { safeJson } from "../../common/sanitize.ts";
 import { BackendError } from "../backend.ts";
 import type { CliIo, WithClient } from "./io.ts";
 import type { E2eCodec } from "../e2e/mod.ts";
-import { joinLink, offerLink, prepareReset } from "../start/device_link_flow.ts";
+// The link flow loads when a device command runs (cli/main.ts: no family loads its work eagerly).
+const linkFlow = () => import("../start/device_link_flow.ts");
 import { isoSeconds } from "../../common/parse_time.ts";
 
 function seconds(raw: unknown, flag: string): number {
@@ -48,7 +49,7 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       const codec = codecOf(c);
       // The QR module is loaded only here (it costs every other command ~20 ms of startup).
       const { qrLines } = await import("../session/qr.ts");
-      const r = await offerLink(c, codec.cs, {
+      const r = await (await linkFlow()).offerLink(c, codec.cs, {
         device: codec.device,
         timeoutMs: seconds(o.timeout, "--timeout") * 1000,
         onCode: (code) => {
@@ -78,7 +79,7 @@ export function registerDeviceCommands(program: Command, io: CliIo, withClient: 
       false,
       async (cs, c, o, args) => {
         const name = typeof o.name === "string" ? o.name.slice(0, 64) : "";
-        finish = await joinLink(c, cs, args[0] ?? "", {
+        finish = await (await linkFlow()).joinLink(c, cs, args[0] ?? "", {
           name,
           timeoutMs: seconds(o.timeout, "--timeout") * 1000,
         });
@@ -137,6 +138,6 @@ function registerKeysReset(program: Command, io: CliIo, withClient: WithClient):
           `New keys for ${c.user}: this folder is device ${codecOf(c).device}; other devices were removed`,
         ),
       false,
-      (cs) => prepareReset(cs),
+      async (cs) => (await linkFlow()).prepareReset(cs),
     ));
 }

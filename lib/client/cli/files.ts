@@ -23,24 +23,20 @@ import { safeJson, sanitize } from "../../common/sanitize.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
-import {
-  DIRECT_FIRST_MS,
-  DIRECT_WAIT_MS,
-  FileTransfers,
-  type SendMode,
-  type TransferProgress,
-} from "../files/transfers.ts";
+import type { FileTransfers, SendMode, TransferProgress } from "../files/transfers.ts";
 import { progressText, RateMeter, sizeText } from "../../common/progress.ts";
 import { systemClock } from "../../common/clock.ts";
-import { DEFAULT_MAX_SIZE } from "../files/policy.ts";
+import { DEFAULT_MAX_SIZE, DIRECT_FIRST_MS, DIRECT_WAIT_MS } from "../files/policy.ts";
 import { STALL_MS } from "../files/stall.ts";
-import { reconcileTaken } from "../files/receive.ts";
-import { type FileOpts, line1, receiveFiles, seconds, syncOffers } from "./files_receive.ts";
+import type { FileOpts } from "./files_receive.ts";
+
+// The transfers' modules load when a file command runs (cli/main.ts: no family loads its work eagerly).
+const receiving = () => import("./files_receive.ts");
 
 type Opts = FileOpts;
 
 /** `--stall S` in milliseconds (STALL_MS when not given); S must be more than 0. */
-function stallMs(v: unknown): number {
+function stallMs(v: unknown, seconds: (v: unknown, flag: string) => number): number {
   if (v === undefined) return STALL_MS;
   const s = seconds(v, "--stall");
   if (!s) throw new BackendError("usage", "--stall takes a number of seconds > 0");
@@ -93,11 +89,16 @@ export function registerFileCommands(program: Command, io: CliIo): void {
   ) => {
     const cmd = a[a.length - 1] as Command;
     const o = cmd.optsWithGlobals() as Opts;
+    const [{ FileTransfers }, { seconds }] = await Promise.all([
+      import("../files/transfers.ts"),
+      receiving(),
+    ]);
+    const stall = stallMs(o.stall, seconds);
     await scriptedSession(
       io,
       o,
       { keepHistory: true },
-      (c) => fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stallMs(o.stall)), o, cmd.args),
+      (c) => fn(c, FileTransfers.of(c, progressReporter(io), !o.relay, stall), o, cmd.args),
     );
   };
   program.command("files").description(
@@ -156,12 +157,13 @@ export function registerFileCommands(program: Command, io: CliIo): void {
         "\n\nExamples:\n  parley receive\n  parley receive --from alice --out ~/Downloads --timeout 60" +
         "\n  parley receive --from-anyone --max-size 100M",
     )
-    .action(run((c, ft, o) => receiveFiles(io, c, ft, o)));
+    .action(run(async (c, ft, o) => (await receiving()).receiveFiles(io, c, ft, o)));
 }
 
 /** `files`: offers received and files sent, one line each (or JSON). */
 async function listFiles(io: CliIo, c: ChatClient, ft: FileTransfers, o: Opts): Promise<void> {
-  await syncOffers(c);
+  await (await receiving()).syncOffers(c);
+  const { reconcileTaken } = await import("../files/receive.ts");
   const listed = await ft.serverFiles();
   await reconcileTaken(ft.ops, c.user, listed); // offers another device of this user took: `elsewhere`
   const server = new Map(listed.map((f) => [f.fid, f]));
@@ -202,6 +204,7 @@ async function sendFile(
     if (o[f] && o.relay) throw new BackendError("usage", `Use only one of ${flag} and --relay`);
   }
   const mode: SendMode = o.direct || only ? "direct" : o.relay ? "relay" : "auto";
+  const { line1, seconds, syncOffers } = await receiving();
   const wait = seconds(o.wait, "--wait");
   // Live delivery: the recipient's direct-path candidate arrives as an end-to-end message.
   if (mode !== "relay") await syncOffers(c);

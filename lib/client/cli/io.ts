@@ -7,12 +7,12 @@
 import type { Command } from "commander";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import {
-  type ClientEnv,
+import type {
+  ClientEnv,
   connectAndLogin,
-  type ConnectFlags,
-  type LoginChoices,
-  type Prompts,
+  ConnectFlags,
+  LoginChoices,
+  Prompts,
 } from "../start/session_setup.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { PeerNode } from "../peer/node.ts";
@@ -91,7 +91,9 @@ export async function scriptedSession(
   choices: LoginChoices,
   fn: (c: ChatClient) => Promise<void> | void,
 ): Promise<void> {
-  const c = await (io.connect ?? connectAndLogin)(flags, io.env, io.prompts, {
+  // The session's modules load here, when a command logs in: not for --help, --version or a usage error.
+  const connect = io.connect ?? (await import("../start/session_setup.ts")).connectAndLogin;
+  const c = await connect(flags, io.env, io.prompts, {
     quiet: true, // one-shot: no online/offline lines in everyone's conversations (issue 34.14)
     notice: (t) => io.err(`parley: ${t}`), // e.g. the server's version differs (issue 38.5)
     ...choices,

@@ -9,11 +9,6 @@
 import type { Command } from "commander";
 import type { CliIo } from "./io.ts";
 import { commandFlags } from "./io.ts";
-import { hostPort, resolveTarget } from "../start/session_setup.ts";
-import { launchTui } from "../start/launch.ts";
-import { ircCertificate, ircPassword } from "../session/home_dir.ts";
-import { isLoopback, startIrc } from "../irc/mod.ts";
-import { fingerprintPem, makeSelfSignedCert } from "../../net/cert.ts";
 import { systemClock } from "../../common/clock.ts";
 
 /** Registers `parley irc`. */
@@ -30,15 +25,27 @@ export function registerIrcCommand(program: Command, io: CliIo, setCode: (n: num
     )
     .action(async (...a: unknown[]) => {
       const o = commandFlags(a[a.length - 1] as Command);
+      // The session's, the IRC face's and the certificate's modules load only when `irc` runs.
+      const [{ hostPort, resolveTarget }, { launchTui }, { ircCertificate, ircPassword }, irc, cert] =
+        await Promise
+          .all([
+            import("../start/session_setup.ts"),
+            import("../start/launch.ts"),
+            import("../session/home_dir.ts"),
+            import("../irc/mod.ts"),
+            import("../../net/cert.ts"),
+          ]);
       const { home } = resolveTarget(o, io.env);
       const password = await ircPassword(home);
       if (o.showPassword) return io.out(password);
       const { host, port } = hostPort(typeof o.listen === "string" ? o.listen : "127.0.0.1:6667", 0);
-      const tls = isLoopback(host) ? undefined : await ircCertificate(home, () => makeSelfSignedCert([host]));
-      const pin = tls ? ` (TLS, certificate ${await fingerprintPem(tls.cert)})` : "";
+      const tls = irc.isLoopback(host)
+        ? undefined
+        : await ircCertificate(home, () => cert.makeSelfSignedCert([host]));
+      const pin = tls ? ` (TLS, certificate ${await cert.fingerprintPem(tls.cert)})` : "";
       setCode(
         await launchTui(o, io.env, io.prompts, async (backend) => {
-          const run = await startIrc(backend, {
+          const run = await irc.startIrc(backend, {
             host,
             port,
             password,

@@ -6,7 +6,10 @@
  * decrypted, a member without keys) go to `err` as they happen. Connection flags are accepted before or after the subcommand's name.
  * Results go to `out`, errors to `err` as one sentence; the returned number is the exit code.
  * The commands live by family (account.ts, messages.ts, manage.ts, devices.ts, video.ts, files.ts,
- * …); `cliProgram` holds the global flags and registers the families in --help's order.
+ * …); `cliProgram` holds the global flags and registers the families in --help's order. A family
+ * registers its descriptions at once and loads its work (the session, the encryption layer, the
+ * player, peer mode, …) with a dynamic `import()` when its command runs, so `--help`, `--version`
+ * and every other command do not pay for it (tests/cli_start_test.ts holds the start's graph).
  */
 import { Command, CommanderError, Option } from "commander";
 import { BackendError } from "../backend.ts";

@@ -7,14 +7,12 @@
  * `blocked` (added in 0.17), `admin kick|kicked|invite|grant|revoke`.
  */
 import { safeJson, sanitize } from "../../common/sanitize.ts";
-import { ROOM_DESCRIPTION_MAX } from "../../protocol/messages.ts";
 import { counted } from "../../common/words.ts";
 import type { Command } from "commander";
 import { BackendError, capability } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { CliIo, WithClient } from "./io.ts";
 import { refuseTwinRoom } from "../core/room_twin.ts";
-import { othersWarning } from "../e2e/mod.ts";
 import { withoutHash } from "../../protocol/names.ts";
 import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
 
@@ -41,7 +39,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
       if (o.description !== undefined && !o.open) {
         throw new BackendError("usage", "--description needs --open");
       }
-      if (o.description !== undefined) checkDescription(String(o.description));
+      if (o.description !== undefined) await checkDescription(String(o.description));
       if (!o.new) refuseTwinRoom(await c.roomList(), c.user, a.slice(1), "add --new");
       const r = await c.createRoom(withoutHash(a[0]!), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
@@ -100,7 +98,9 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
 }
 
 /** Refuses a public description the server would refuse, before anything is signed or sent. */
-function checkDescription(text: string): void {
+async function checkDescription(text: string): Promise<void> {
+  // The request schemas (valibot) load only here, not with the command table.
+  const { ROOM_DESCRIPTION_MAX } = await import("../../protocol/messages.ts");
   if ([...text].length > ROOM_DESCRIPTION_MAX) {
     throw new BackendError(
       "usage",
@@ -147,7 +147,7 @@ function registerOpenRoomCommands(room: Command, io: CliIo, withClient: WithClie
     .option("--description <text>", 'the public description ("" clears it)')
     .addHelpText("after", "\nExamples:\n  parley room open lobby --description 'Questions welcome'")
     .action(withClient(async (c, o, a) => {
-      if (o.description !== undefined) checkDescription(String(o.description));
+      if (o.description !== undefined) await checkDescription(String(o.description));
       await openOrClose(io, c, withoutHash(a[0]!), true, o.description as string | undefined);
     }));
   room.command("close").argument("<name>").description(
@@ -207,7 +207,8 @@ function registerKeyCommands(program: Command, io: CliIo, withClient: WithClient
         ? "verified"
         : "not verified";
       io.out(`Safety number with ${f.user}: ${f.safetyNumber} (${state})`);
-      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
+      // The encryption layer's modules load when a key command runs, not with the command table.
+      if (f.others) io.err((await import("../e2e/mod.ts")).othersWarning(f.user, f.others, "verify"));
     }));
   const number = (a: string[]) => a.slice(1).join(" ") || undefined; // the words after USER
   program.command("verify").argument("<user>").argument("[number...]").description(

@@ -18,11 +18,9 @@ import { systemClock } from "../../common/clock.ts";
 import { type CliIo, formatMessage, formatTarget, type WithClient } from "./io.ts";
 import { sendKeptOnce, sendLines, stdinLines, wholeText } from "./send_stdin.ts";
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
-import { readFollow } from "./read_follow.ts";
 import { pagesAsked, readPages } from "./read_pages.ts";
 import { everyPage } from "../core/history_pages.ts";
 import { NO_MATCHES } from "../session/local_store_search.ts";
-import { deviceProver, loginAgain } from "../start/login_again.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 
 type Opts = Record<string, unknown>;
@@ -165,6 +163,9 @@ async function readMessages(io: CliIo, c: ChatClient, o: Opts): Promise<void> {
     // A lost connection is followed by a new one when the password needs no one to type it.
     const unattended = o.passwordFile !== undefined || io.env.get("PARLEY_PASSWORD") !== undefined;
     const flags = o as ConnectFlags;
+    // The login's modules load only for --follow (cli/main.ts: no family loads its work eagerly).
+    const { deviceProver, loginAgain } = await import("../start/login_again.ts");
+    const { readFollow } = await import("./read_follow.ts"); // its terminal and reconnect modules: only here
     return await readFollow(io, c, {
       ...(filter ? { filter } : {}),
       ...(since !== undefined ? { since } : {}),

@@ -41,10 +41,7 @@ import type { CliIo } from "./io.ts";
 import { messageLine, runScriptLine, scriptHelp, scriptHint } from "./peer_script.ts";
 import { changeEventLine } from "./peer_changes.ts";
 import { watchEventLine } from "./peer_watch.ts";
-import { type PeerEvent, PeerNode } from "../peer/node.ts";
-import { PeerStore } from "../peer/store.ts";
-import { hostPort, resolveTarget } from "../start/session_setup.ts";
-import { screenFiles } from "../start/target.ts";
+import type { PeerEvent, PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
 
 /** The event lines of the scripted contract (null: not printed). */
@@ -75,6 +72,12 @@ export async function startPeerNode(
   io: CliIo,
 ): Promise<PeerNode> {
   if (!o.listen) throw new BackendError("usage", "Say where to listen: --listen HOST:PORT");
+  // The node's modules load when `peer` runs (cli/main.ts: no family loads its work eagerly).
+  const [{ PeerNode }, { PeerStore }, { hostPort, resolveTarget }] = await Promise.all([
+    import("../peer/node.ts"),
+    import("../peer/store.ts"),
+    import("../start/session_setup.ts"),
+  ]);
   const { host, port } = hostPort(o.listen, 0);
   const t = resolveTarget(
     { ...(o.home ? { home: o.home } : {}), ...(o.user ? { user: o.user } : {}) },
@@ -125,6 +128,10 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
           await node.close();
           throw new BackendError("usage", "The full-screen peer mode needs a terminal; use --script");
         }
+        const [{ resolveTarget }, { screenFiles }] = await Promise.all([
+          import("../start/session_setup.ts"),
+          import("../start/target.ts"),
+        ]);
         const { home } = resolveTarget(o.home ? { home: String(o.home) } : {}, io.env);
         const files = screenFiles(home, io.env, `${node.name}@peer`); // settings and logs, as with a server
         return setCode(await io.peerTui(node, { outbox: `${home}/outbox`, files }));

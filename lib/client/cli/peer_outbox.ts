@@ -14,7 +14,6 @@
 import { BackendError, type OutboxEntry } from "../backend.ts";
 import { Outbox } from "../core/outbox.ts";
 import type { PeerNode } from "../peer/node.ts";
-import { dropPending, pendingEntries } from "../peer/pending.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 import type { ScriptCommand } from "./peer_changes.ts";
@@ -35,7 +34,9 @@ export const OUTBOX_SCRIPT: readonly ScriptCommand[] = [
     usage: "[drop] [N]",
     help: 'list what waits for a peer ("outbox N TIME message|change|file PEER waiting|failed TEXT"); ' +
       'drop N: it will not be sent ("dropped N KIND PEER TEXT"; a file offer is withdrawn)',
-    run: (node: PeerNode, [verb, n], io) => {
+    run: async (node: PeerNode, [verb, n], io) => {
+      // The outbox's rules load when `outbox` runs, not with the script table (`parley peer --help` prints it).
+      const { dropPending, pendingEntries } = await import("../peer/pending.ts");
       const texts = new Outbox(node.store.local, node.name, node.clock);
       if (verb === undefined) {
         for (const e of pendingEntries(node, texts)) io.out(outboxLine(e));

@@ -6,7 +6,6 @@
  * (lib/client/cli/peer_test.ts). The output lines are a fixed contract (peer.ts describes them).
  */
 import { BackendError } from "../backend.ts";
-import { othersWarning } from "../e2e/mod.ts";
 import type { CliIo } from "./io.ts";
 import type { PeerEvent, PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -135,7 +134,8 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
     run: async (node, [peer], io) => {
       const f = await node.fingerprint(peer!);
       io.out(`fingerprint ${f.user} ${f.safetyNumber}`);
-      if (f.others) io.err(othersWarning(f.user, f.others, "verify"));
+      // The encryption layer's modules load here, not with the script table (`parley peer --help` prints it).
+      if (f.others) io.err((await import("../e2e/mod.ts")).othersWarning(f.user, f.others, "verify"));
     },
   },
   {

@@ -15,45 +15,25 @@
  * What each command does once logged in is video_actions.ts; the terminal side video_screen.ts.
  */
 import type { Command } from "commander";
-import {
-  FfmpegJpegDecoder,
-  findFfmpeg,
-  type FrameDecoder,
-  type GraphicsKind,
-  JpegDecoder,
-} from "../../media/mod.ts";
-import { VideoPlayer } from "../video/player.ts";
-import { listVideos, playVideo, streamVideo, watchVideo } from "./video_actions.ts";
-import { framesWanted, renderer, videoAction, type VideoCliIo } from "./video_screen.ts";
+import type { VideoCliIo } from "./video_screen.ts";
 
 export type { VideoCliIo } from "./video_screen.ts";
 
 /**
- * The JPEG decoder of a playback drawn with `kind` (unknown yet: any): a long-lived ffmpeg when there
- * is one (WASM behind it) for every renderer — even half-block frames cost less CPU there than in
- * WASM (client 1.73 → 1.60 s for 480 frames at 200×60); without ffmpeg a WASM worker for kitty and
- * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). One ffmpeg
- * takes every frame size (the poster's, then the pane's); only an ffmpeg older than 4.4 needs a
- * spare process per size, kept from the start for kitty and sixel (their poster comes at the
- * rendition's size) and not for half-blocks (frames of the pane's size, no poster). Kitty frames
- * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame);
- * half-block frames as YUV 4:4:4, made RGBA here (cheaper than ffmpeg's conversion of small frames).
+ * What the commands do, loaded when one runs (cli/main.ts: no family loads its work eagerly): the
+ * session, the player, the renderers and ffmpeg's modules are not loaded for --help or another command.
  */
-export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDecoder | undefined {
-  if (ffmpeg) {
-    return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), {
-      spare: kind !== "halfblock",
-      output: kind === "kitty" ? "rgb" : kind === "halfblock" ? "yuv" : "rgba",
-    });
-  }
-  return VideoPlayer.wasmDecoder(kind);
-}
+const work = () =>
+  Promise.all([import("./video_actions.ts"), import("./video_screen.ts"), import("../../media/mod.ts")]);
 
 /** Registers `videos`, `play`, `stream` and `watch` on the program (in this order: --help lists them so). */
 export function registerVideoCommands(program: Command, io: VideoCliIo): void {
   program.command("videos").description("list the server's videos").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley videos\n  parley videos --json")
-    .action(videoAction(io, (c, o) => listVideos(io, c, o)));
+    .action(async (...a: unknown[]) => {
+      const [run, screen] = await work();
+      await screen.videoAction(io, (c, o) => run.listVideos(io, c, o))(...a);
+    });
   registerPlay(program, io);
   registerStream(program, io);
   program.command("watch").description("accept a user's video stream and draw it (q stops)")
@@ -66,12 +46,13 @@ export function registerVideoCommands(program: Command, io: VideoCliIo): void {
       "\nExamples:\n  parley watch\n  parley watch --accept-from alice --renderer halfblock",
     )
     .action(async (...a: unknown[]) => {
-      const chosen = renderer((a[a.length - 1] as Command).optsWithGlobals().renderer);
+      const [run, screen, media] = await work();
+      const chosen = screen.renderer((a[a.length - 1] as Command).optsWithGlobals().renderer);
       // Stream frames are JPEGs: the decoder starts now and is ready when the offer comes.
-      const early = playDecoder(findFfmpeg(io.env), chosen);
+      const early = run.playDecoder(media.findFfmpeg(io.env), chosen);
       void early?.warm();
       try {
-        await videoAction(io, (c, o) => watchVideo(io, c, o, early), true)(...a);
+        await screen.videoAction(io, (c, o) => run.watchVideo(io, c, o, early), true)(...a);
       } finally {
         early?.close();
       }
@@ -95,14 +76,15 @@ function registerPlay(program: Command, io: VideoCliIo): void {
     )
     .action(async (...a: unknown[]) => {
       const opts = (a[a.length - 1] as Command).optsWithGlobals();
-      const chosen = renderer(opts.renderer);
-      framesWanted(opts.frameFormat); // a bad value fails before logging in
+      const [run, screen, media] = await work();
+      const chosen = screen.renderer(opts.renderer);
+      screen.framesWanted(opts.frameFormat); // a bad value fails before logging in
       // The JPEG decoder starts now, while the client logs in (~300 ms on a busy machine); for
       // half-blocks only once it is known that frames come as JPEG (raw ones need none).
-      const early = playDecoder(findFfmpeg(io.env), chosen);
+      const early = run.playDecoder(media.findFfmpeg(io.env), chosen);
       if (chosen !== "halfblock") void early?.warm();
       try {
-        await videoAction(io, (c, o, args) => playVideo(io, c, o, args[0]!, early))(...a);
+        await screen.videoAction(io, (c, o, args) => run.playVideo(io, c, o, args[0]!, early))(...a);
       } finally {
         early?.close();
       }
@@ -119,5 +101,8 @@ function registerStream(program: Command, io: VideoCliIo): void {
       "after",
       "\nExamples:\n  parley stream bob ./holiday.mp4\n  parley stream bob ./talk.mkv --height 480 --frames 600 --wait 120",
     )
-    .action(videoAction(io, (c, o, args) => streamVideo(io, c, o, args), true));
+    .action(async (...a: unknown[]) => {
+      const [run, screen] = await work();
+      await screen.videoAction(io, (c, o, args) => run.streamVideo(io, c, o, args), true)(...a);
+    });
 }

@@ -2,13 +2,16 @@
  * What the scripted video commands do once logged in (registered by cli/video.ts, which documents
  * their fixed output): `videos` lists, `play` draws a server video and prints the one summary line of
  * frames per rendition, `stream` offers a local video and relays it once accepted, `watch` accepts
- * an offer and draws it. Output through `CliIo`; drawing through the injected terminal.
+ * an offer and draws it; `playDecoder`, the JPEG decoder of a playback (the full-screen client's too).
+ * Output through `CliIo`; drawing through the injected terminal. Loaded only when a video command runs.
  */
 import { safeJson } from "../../common/sanitize.ts";
 import {
   FFMPEG_HINT,
+  FfmpegJpegDecoder,
   findFfmpeg,
   type FrameDecoder,
+  type GraphicsKind,
   isVideoFile,
   JpegDecoder,
   RENDITIONS,
@@ -32,6 +35,27 @@ import {
   type VideoCliIo,
   type VideoOpts,
 } from "./video_screen.ts";
+
+/**
+ * The JPEG decoder of a playback drawn with `kind` (unknown yet: any): a long-lived ffmpeg when there
+ * is one (WASM behind it) for every renderer — even half-block frames cost less CPU there than in
+ * WASM (client 1.73 → 1.60 s for 480 frames at 200×60); without ffmpeg a WASM worker for kitty and
+ * sixel, and nothing for half-blocks (the player decodes those small frames in-thread). One ffmpeg
+ * takes every frame size (the poster's, then the pane's); only an ffmpeg older than 4.4 needs a
+ * spare process per size, kept from the start for kitty and sixel (their poster comes at the
+ * rendition's size) and not for half-blocks (frames of the pane's size, no poster). Kitty frames
+ * come out of ffmpeg as RGB, which the kitty renderer sends as they are (no packing per frame);
+ * half-block frames as YUV 4:4:4, made RGBA here (cheaper than ffmpeg's conversion of small frames).
+ */
+export function playDecoder(ffmpeg: string | null, kind?: GraphicsKind): FrameDecoder | undefined {
+  if (ffmpeg) {
+    return new FfmpegJpegDecoder(ffmpeg, new JpegDecoder(), {
+      spare: kind !== "halfblock",
+      output: kind === "kitty" ? "rgb" : kind === "halfblock" ? "yuv" : "rgba",
+    });
+  }
+  return VideoPlayer.wasmDecoder(kind);
+}
 
 /** `videos [--json]`: one line a video (or JSON), a note while the server still prepares them. */
 export async function listVideos(io: VideoCliIo, c: ChatClient, o: VideoOpts): Promise<void> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FfmpegJpegDecoder, type GraphicsKind, JpegDecoder } from "../../media/mod.ts";
 import jpegJs from "jpeg-js";
 import { TEST_FFMPEG } from "../../media/_testing.ts";
-import { playDecoder } from "./video.ts";
+import { playDecoder } from "./video_actions.ts";
 
 Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it WASM for pixels, in-thread half-blocks", () => {
   for (const kind of ["halfblock", "kitty", "sixel", undefined] as const) {

@@ -13,11 +13,8 @@ import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
 import { type CliIo, scriptedSession } from "./io.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
-import { ClockOffset } from "../video/watch_together.ts";
-import { Playhead } from "../video/watch_viewer.ts";
 import { systemClock } from "../../common/clock.ts";
-import { watchLine, WatchRoom } from "../video/watch_room.ts";
-import { roomSignalsOf, sampleClock, watchChannel, watchKeyOf } from "../video/watch_channel.ts";
+import type { WatchRoom } from "../video/watch_room.ts";
 
 /** An admin who hears no state this long after joining starts the video, ms. */
 const START_AFTER_MS = 1000;
@@ -46,6 +43,14 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
     .action(async (roomArg: string, video: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as ConnectFlags;
       const now = io.now ?? systemClock.now;
+      // Watch together's modules load when the command runs (cli/main.ts: no family loads its work eagerly).
+      const [{ ClockOffset }, { Playhead }, { watchLine, WatchRoom }, ch] = await Promise.all([
+        import("../video/watch_together.ts"),
+        import("../video/watch_viewer.ts"),
+        import("../video/watch_room.ts"),
+        import("../video/watch_channel.ts"),
+      ]);
+      const { roomSignalsOf, sampleClock, watchChannel, watchKeyOf } = ch;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const clock = new ClockOffset();
         const channel = watchChannel(() => c);

@@ -48,7 +48,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   readonly #listeners = new Set<(e: B.BackendEvent) => void>();
   #link!: ServerLink;
   #in!: recv.InboundState;
-  /** Edits, deletions, reactions and disappearing messages (issue 39). */
+  /** Edits, deletions, reactions and disappearing messages (issue 39): the `changes` capability. */
   readonly changes: MessageChanges = new MessageChanges(this);
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;

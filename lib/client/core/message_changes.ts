@@ -178,7 +178,7 @@ export class MessageChanges {
     const r = await sealAndSend(
       () => seal(mid),
       async ({ body, devices, handouts }) => {
-        await handOut(codec, host.conn, handouts); // members get the sender key before the change
+        await handOut(codec, host.link, handouts); // members get the sender key before the change
         return await host.link.send(to, mid, body, devices ? { devices } : {});
       },
       codec.devicesChanged?.bind(codec),

@@ -90,7 +90,7 @@ export async function sendText(
         // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
         const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
         checkFrameSize(head + body.length, h.maxFrame, text);
-        await handOut(codec, h.conn, handouts); // members get the sender key before the message
+        await handOut(codec, h.link, handouts); // members get the sender key before the message
         return h.link.send(to, mid, body, fields);
       },
       codec.devicesChanged?.bind(codec),
@@ -237,7 +237,7 @@ export async function sendSignal(
     async () => (await codec.sealSignal!(to, payload(mid))) ?? NOBODY,
     async (s) => {
       if (s === NOBODY) return false; // no device of theirs can read it (no keys, a changed key)
-      await handOut(codec, h.conn, s.handouts); // the sender key first, as for a message
+      await handOut(codec, h.link, s.handouts); // the sender key first, as for a message
       await h.link.signal(to, mid, s.body, s.devices ? { devices: s.devices } : {});
       return true;
     },

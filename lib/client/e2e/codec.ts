@@ -48,6 +48,7 @@ import {
   type E2eParts,
   errorText,
   type Host,
+  type Later,
 } from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
@@ -91,6 +92,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     readonly clock: Clock,
     /** This device's number (1: the account's first). */
     readonly device: number,
+    later: Later = setTimeout,
   ) {
     const me = host.user;
     // Key lookups, device lists and room logs wait out a refusal for speed (session/rate_wait.ts):
@@ -109,7 +111,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
     this.blocks = blockOps(this.#p, (fn) => this.#serial(fn), this);
-    this.seen = seenSync(this.#p, this);
+    this.seen = seenSync(this.#p, this, later);
   }
 
   /**
@@ -137,7 +139,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
       await publishKeys(cs, request, clock.now(), { user: client.user, nonce: client.nonce });
       return await deviceOf(cs);
     });
-    const codec = new E2eCodec(client, cs, store, clock, device);
+    const codec = new E2eCodec(client, cs, store, clock, device, o.later);
     o.controls?.(codec);
     client.codec = codec;
     // Once per folder: the 0.1.0 rooms I am an admin of get their log and a fresh sender key.

@@ -2,7 +2,8 @@
  * How a feature's control payload leaves (the `SealedChannel`'s `send`, e2e/controls.ts): to a user,
  * a DM sealed for every device of theirs (pairwise, e2e/dm_seal.ts; sealed once more when devices
  * changed); to a room, one message under my room key (issue 36: a room file's offer, opened by
- * every member's devices), the sender-key handouts it needs sent first (e2e/handouts.ts). Either
+ * every member's devices), the sender-key handouts it needs sent first (e2e/handouts.ts). Both
+ * leave through the core's link (the host's `link`, core/link.ts), as messages do. Either
  * way the message is recorded as consumed on my side (it never shows as a line). The payload's
  * kind must be the one named, and a room gets only kinds registered as `room` (a bug otherwise:
  * throws); receivers run it only for such kinds too.
@@ -40,9 +41,8 @@ export async function sendControl(
   }
   const room = { kind: "room" as const, name: to.name! };
   const s = await serial(() => sealRoom(p, room, payload));
-  await handOut(codec, p.host.conn, s.handouts);
-  const sent = await p.host.conn.request("send", { to: room, mid }, s.body);
-  const seq = Number(sent.header.seq ?? 0);
+  await handOut(codec, p.host.link, s.handouts);
+  const { seq } = await p.host.link.send(room, mid, s.body);
   if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
 }
 
@@ -52,12 +52,11 @@ export async function sendControl(
  */
 async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
   if (user === p.me && !(await p.devices.targets(user)).length) return;
-  const to = { kind: "user", name: user };
-  const sent = await sealAndSend(
+  const to = { kind: "user" as const, name: user };
+  const { seq } = await sealAndSend(
     () => dmEncrypt(p, user, payload),
-    (r) => p.host.conn.request("send", { to, mid, devices: r.devices }, r.body),
+    (r) => p.host.link.send(to, mid, r.body, r.devices ? { devices: r.devices } : {}),
     (detail) => p.devices.apply(detail), // under the lock already
   );
-  const seq = Number(sent.header.seq ?? 0);
   if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));
 }

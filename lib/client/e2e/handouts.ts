@@ -9,13 +9,13 @@
  * speed is not a failure: the handout waits and goes (session/rate_wait.ts), before its message.
  */
 import { type BodyCodec, type Handout, sealAndSend, type Sealed } from "./body_codec.ts";
-import type { Host } from "./parts.ts";
+import type { SealedSender } from "./parts.ts";
 import { paced } from "../session/rate_wait.ts";
 
-/** Sends `handouts` over `conn` one after the other, reporting each to `codec`. */
+/** Sends `handouts` through `link` one after the other, reporting each to `codec`. */
 export async function handOut(
   codec: BodyCodec,
-  conn: Host["conn"],
+  link: SealedSender,
   handouts: readonly Handout[] = [],
 ): Promise<void> {
   for (const h of handouts) {
@@ -30,10 +30,10 @@ export async function handOut(
       const to = { kind: "user", name: h.to } as const;
       const r = await sealAndSend(
         seal,
-        (s) => paced(() => conn.request("send", { to, mid: h.mid, devices: s.devices }, s.body)),
+        (s) => paced(() => link.send(to, h.mid, s.body, s.devices ? { devices: s.devices } : {})),
         codec.devicesChanged?.bind(codec),
       );
-      await codec.handedOut!(h, { seq: Number(r.header.seq ?? 0) });
+      await codec.handedOut!(h, { seq: r.seq });
     } catch (error) {
       await codec.handedOut!(h, { error });
     }

@@ -13,7 +13,7 @@ import type { SealedChannel } from "./controls.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent, ChatMessage, Keystore, MessageChange } from "./door.ts";
+import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from "./door.ts";
 import type { Connection } from "../session/connection.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
@@ -30,13 +30,20 @@ export const NO_WRITES: StoreWrites = { put: {}, del: [] };
 export const BROADCAST_ROOM = "*";
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
+/** How a sealed body leaves, acknowledged with the seq it was stored as (0: none): the core's link. */
+export interface SealedSender {
+  send(to: Target, mid: string, body: Uint8Array, o?: { devices?: string[] }): Promise<{ seq: number }>;
+}
+
 export interface Host {
   /** Who is logged in. */
   readonly user: string;
   /** The server's nonce for this session: what device proofs sign. */
   readonly nonce: string;
-  /** @internal Its connection, for requests (session/connection.ts). */
+  /** @internal Its connection, for requests (session/connection.ts): directory and key reads. */
   readonly conn: Pick<Connection, "request">;
+  /** @internal Where sealed bodies leave (the core's `Link`, core/link.ts): handouts and controls too. */
+  readonly link: SealedSender;
   /** Tells the surfaces. */
   notify(e: BackendEvent): void;
 }
@@ -108,4 +115,9 @@ export interface AttachOptions {
   prepare?: (cs: Keystore) => Promise<void>;
   /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
   controls?: (ch: SealedChannel) => void;
+  /** The timer of the "seen" notes to my other devices (e2e/seen_sync.ts; default setTimeout): tests run it by hand. */
+  later?: Later;
 }
+
+/** Runs `fn` once, `ms` from now (setTimeout's shape); what `fn` answers is for a timer held by hand. */
+export type Later = (fn: () => unknown, ms: number) => unknown;

@@ -11,7 +11,7 @@ import { normalizeName } from "../../protocol/names.ts";
 import { markSeenUpTo } from "../session/local_store_messages.ts";
 import type { SealedChannel } from "./controls.ts";
 import type { Target } from "./door.ts";
-import type { E2eParts } from "./parts.ts";
+import type { E2eParts, Later } from "./parts.ts";
 
 /** The control kind. */
 const SEEN = "seen";
@@ -38,12 +38,13 @@ function decodeSeen(plaintext: Uint8Array, mid: string): Seen[] {
 
 /**
  * Registers the "seen" kind on `channel` and answers what `BodyCodec.seen` does: collects the newest
- * seq read per conversation and tells my other devices `ms` later (`later`: the timer).
+ * seq read per conversation and tells my other devices `ms` later (`later`: the timer; what it
+ * runs answers once the note went, or was not sent).
  */
 export function seenSync(
   p: E2eParts,
   channel: Pick<SealedChannel, "register" | "send">,
-  later: (fn: () => void, ms: number) => unknown = setTimeout,
+  later: Later = setTimeout,
   ms = SEEN_SYNC_MS,
 ): (to: Target, upTo: number) => void {
   channel.register<Seen[]>(SEEN, {
@@ -69,7 +70,7 @@ export function seenSync(
   };
   return (to, seq) => {
     if (!(seq > 0)) return;
-    if (pending === null) later(() => void flush(), ms);
+    if (pending === null) later(flush, ms);
     pending ??= new Map();
     const key = `${to.kind}:${to.name ?? ""}`;
     pending.set(key, [to.kind, to.name ?? "", Math.max(pending.get(key)?.[2] ?? 0, seq)]);

@@ -12,6 +12,12 @@ import { sizeText } from "../../common/progress.ts";
 /** The largest file `receive` takes when no `--max-size` is given. */
 export const DEFAULT_MAX_SIZE = 4 * 2 ** 30;
 
+/** How long `--direct-only` waits for the recipient to accept (when no --wait is given). */
+export const DIRECT_WAIT_MS = 300_000;
+
+/** How long `--direct` waits for the recipient to accept before it sends through the server (no --wait given). */
+export const DIRECT_FIRST_MS = 15_000;
+
 export interface AcceptRules {
   /** The one sender named (`--from`). */
   from?: string;

@@ -44,11 +44,9 @@ export type { FileOps };
 export type { SendMode, ServerFile, TransferProgress } from "./transfer_types.ts";
 import type { SendMode, ServerFile, TransferProgress } from "./transfer_types.ts";
 
-/** How long `--direct-only` waits for the recipient to accept (when no --wait is given). */
-export const DIRECT_WAIT_MS = 300_000;
-
-/** How long `--direct` waits for the recipient to accept before it sends through the server (no --wait given). */
-export const DIRECT_FIRST_MS = 15_000;
+// How long the direct path is waited for: policy.ts (light, for the scripted commands' help).
+export { DIRECT_FIRST_MS, DIRECT_WAIT_MS } from "./policy.ts";
+import { DIRECT_WAIT_MS } from "./policy.ts";
 
 /** How long a download whose data is complete waits for its sender's SHA-256. */
 const SUM_WAIT_MS = 60_000;

@@ -1,6 +1,6 @@
 /**
  * `ChannelLink`: the `Link` (core/link.ts) of peer mode, over the node's authenticated channels (one
- * per peer, peer/link.ts; the node owns them and tells this link what they read). A send is a `msg`
+ * per peer, peer/channel.ts; the node owns them and tells this link what they read). A send is a `msg`
  * record (mid, time, the Double Ratchet envelope) on the peer's channel once it said hello; its ack
  * is the peer's `ack` record for that mid on the same channel. The peer writes it once its receivers
  * took the envelope (the node: opened and saved), and again, without handing it over twice, for a
@@ -22,7 +22,7 @@ import {
   type LinkSendOptions,
   type SealedEnvelope,
 } from "../core/link.ts";
-import type { Link as Channel } from "./link.ts";
+import type { Channel } from "./channel.ts";
 
 /** How many delivered (peer, mid) pairs a link remembers, to acknowledge a resend without delivering it again. */
 export const RECENT_MIDS = 4096;

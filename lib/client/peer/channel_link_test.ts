@@ -8,7 +8,7 @@ import { ManualClock } from "../../common/clock.ts";
 import { BackendError } from "../backend.ts";
 import type { SealedEnvelope } from "../core/link.ts";
 import { ChannelLink, RECENT_MIDS } from "./channel_link.ts";
-import type { Link as Channel } from "./link.ts";
+import type { Channel } from "./channel.ts";
 import type { PeerWireRecord } from "./wire.ts";
 
 /** A channel that records what is said on it. */

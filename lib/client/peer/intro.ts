@@ -7,12 +7,12 @@
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import type { PeerEvent } from "./events.ts";
 import { introductionsFor, newIntroductions } from "./keys.ts";
-import type { Link } from "./link.ts";
+import type { Channel } from "./channel.ts";
 import type { PeerStore } from "./store.ts";
 import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
 
 /** Asks every connected peer I verified whom it knows; answers how many were asked. */
-export function askVerifiedPeers(links: Map<string, Link>, store: PeerStore): number {
+export function askVerifiedPeers(links: Map<string, Channel>, store: PeerStore): number {
   const asked = [...links].filter(([n, l]) => l.hello && store.peer(n)?.verified);
   for (const [, l] of asked) void l.ch.send(encodePeerRecord({ t: "who" })).catch(() => {});
   return asked.length;
@@ -30,7 +30,7 @@ export interface IntroCore {
 export async function introductions(
   c: IntroCore,
   name: string,
-  link: Link,
+  link: Channel,
   r: PeerWireRecord,
 ): Promise<void> {
   if (!c.store.peer(name)?.verified) return; // only between peers that verified each other

@@ -10,7 +10,7 @@
  * send their signed prekey bundle in the first record (wire.ts), the first to write runs X3DH from it, and
  * the sessions live in the store, so they resume after restarts. What the user writes goes to the local
  * outbox first and leaves when the peer is connected; it is dropped from the outbox when the peer
- * acknowledges it (saved on its side, deduplicated by id): peer/outbox.ts, through the node's `Link`
+ * acknowledges it (saved on its side, deduplicated by id): peer/outbox.ts, through the node's `Link` (core/link.ts)
  * (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and
  * disappearing messages (issue 39) travel the same way as client mode's payloads, under client mode's one
  * rule: peer/conv.ts. A dropped peer is dialled again at its last known address with back-off (redial.ts);
@@ -34,7 +34,7 @@ import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import { knownPeer, PeerOutbox } from "./outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
-import { type Link, openLink } from "./link.ts";
+import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
 import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
 import { admitPeer } from "./admit.ts";
@@ -58,7 +58,7 @@ export class PeerNode {
   /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
   readonly conv: PeerConv;
   readonly #redial: Redialer;
-  /** Where sealed messages leave and arrive: the peer channels' `Link` (issue 35.3). */
+  /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
   readonly watch: PeerWatch;
   #stopPurge = () => {};
@@ -170,7 +170,7 @@ export class PeerNode {
       return null;
     }
     if (!this.#links.makeRoom(name, ch, outgoing, this.identity.sign.pub)) return name;
-    const link = openLink(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
+    const link = openChannel(ch, outgoing, this.o.keepaliveMs ?? 20_000, this.clock);
     this.#links.set(name, link);
     this.#redial.forget(name);
     void this.#read(name, link);
@@ -180,7 +180,7 @@ export class PeerNode {
     return name;
   }
 
-  async #read(name: string, link: Link): Promise<void> {
+  async #read(name: string, link: Channel): Promise<void> {
     await readRecords(name, link, (r) => this.#handle(name, link, r), (e) => this.#emit(e));
     link.ch.close();
     this.link.ended(link);
@@ -192,7 +192,7 @@ export class PeerNode {
     if (!this.#closing) this.#schedule(name);
   }
 
-  async #handle(name: string, link: Link, r: PeerWireRecord | FileRecord): Promise<void> {
+  async #handle(name: string, link: Channel, r: PeerWireRecord | FileRecord): Promise<void> {
     if (r.t === "hello") {
       if (takeHello(this.store, name, link, r)) {
         this.#emit({ type: "connected", peer: name });

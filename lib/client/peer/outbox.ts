@@ -20,7 +20,7 @@ import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
-import type { Link } from "./link.ts";
+import type { Channel } from "./channel.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 
@@ -35,8 +35,8 @@ export interface OutboxCore {
   /** runs a crypto step after the ones before it */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** the peer's channel once it said hello */
-  link(peer: string): Link | undefined;
-  /** the `Link` every message leaves through (its ack drops the entry) */
+  link(peer: string): Channel | undefined;
+  /** the `Link` (core/link.ts) every message leaves through (its ack drops the entry) */
   readonly carrier: ChannelLink;
   emit(e: PeerEvent): void;
 }

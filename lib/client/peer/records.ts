@@ -6,7 +6,7 @@
  * only, the address to redial it at.
  */
 import type { PeerEvent } from "./events.ts";
-import type { Link } from "./link.ts";
+import type { Channel } from "./channel.ts";
 import type { PeerStore } from "./store.ts";
 import {
   decodePeerRecord,
@@ -21,7 +21,7 @@ import { sameIdentity } from "../../crypto/identity.ts";
 /** Reads `link`'s records into `handle` until the channel ends or sends a malformed one. */
 export async function readRecords(
   name: string,
-  link: Link,
+  link: Channel,
   handle: (r: PeerWireRecord | FileRecord) => Promise<void>,
   emit: (e: PeerEvent) => void,
 ): Promise<void> {
@@ -51,7 +51,7 @@ export async function readRecords(
 export function takeHello(
   store: PeerStore,
   name: string,
-  link: Link,
+  link: Channel,
   r: Extract<PeerWireRecord, { t: "hello" }>,
 ) {
   if (sameIdentity(r.bundle.identity, link.ch.peer)) link.bundle = r.bundle;
@@ -66,6 +66,6 @@ export function takeHello(
 }
 
 /** My first record on a channel: where I listen (`at`) and my signed prekey bundle. */
-export function sayHello(link: Link, bundle: PrekeyBundle, at: string): Promise<void> {
+export function sayHello(link: Channel, bundle: PrekeyBundle, at: string): Promise<void> {
   return link.ch.send(encodePeerRecord({ t: "hello", listen: at, bundle }));
 }

@@ -160,16 +160,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: "Your messages not sent yet (✗: can never be sent); drop N removes one",
     permission: "user",
     run: async (ctx, [verb, n]) => {
-      const outbox = ctx.backend.outbox;
-      if (!outbox) throw new Error("This client keeps no outbox");
+      const o = ctx.backend.outbox;
+      if (!o) throw new Error("This client keeps no outbox");
       if (verb !== undefined) {
         if (verb !== "drop" || !/^\d+$/.test(n ?? "")) throw new Error("Usage: /outbox, or /outbox drop N");
-        const e = await outbox.drop(Number(n));
+        const e = await o.drop(Number(n));
         if (!e) throw new Error(`There is no message ${n} in the outbox (/outbox lists them)`);
         if (!e.kind) ctx.removeMessage?.(e.mid);
         return ctx.print(droppedText(e, targetText(e.to)));
       }
-      const all = await outbox.list();
+      const all = await o.list();
       if (!all.length) return ctx.print("The outbox is empty");
       for (const e of all) {
         const state = e.failed !== undefined ? `✗ failed: ${e.failed}` : "waiting";

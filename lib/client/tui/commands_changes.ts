@@ -9,6 +9,7 @@
  * use the backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when
  * the backend announces the change.
  */
+import type { ChangeControls } from "../backend.ts";
 import { type CommandContext, type CommandSpec, needTarget } from "./command_context.ts";
 import { asAction } from "../core/action.ts";
 import { convertEmoji } from "../core/emoji.ts";
@@ -29,7 +30,7 @@ function last(ctx: CommandContext, own: boolean, onlyOwn = false) {
   return l.mid;
 }
 
-function changes(ctx: CommandContext) {
+function changes(ctx: CommandContext): ChangeControls {
   const c = ctx.backend.changes;
   if (!c) throw new Error("This conversation cannot change messages (no end-to-end keys)");
   return c;
@@ -55,11 +56,10 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       if (!ctx.target || ctx.target.kind === "broadcast") {
         throw new Error("Open a conversation or a room first");
       }
-      if (!ctx.backend.changes) {
-        throw new Error("This conversation cannot have disappearing messages (no end-to-end keys)");
-      }
+      const c = ctx.backend.changes;
+      if (!c) throw new Error("This conversation cannot have disappearing messages (no end-to-end keys)");
       if (!time) {
-        const s = await ctx.backend.changes?.expiry(ctx.target) ?? 0;
+        const s = await c.expiry(ctx.target);
         return ctx.print(
           s
             ? `Messages here disappear ${durationText(s)} after they are sent (/expire off keeps them)`
@@ -70,7 +70,7 @@ export const CHANGE_COMMANDS: readonly CommandSpec[] = [
       if (time !== "off" && seconds < 1) {
         throw new Error("Messages can disappear after 1 second at the earliest");
       }
-      void ctx.addMessages([await ctx.backend.changes.setExpiry(ctx.target, seconds)]);
+      void ctx.addMessages([await c.setExpiry(ctx.target, seconds)]);
     },
   },
   {

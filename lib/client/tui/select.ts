@@ -279,10 +279,10 @@ export class TuiSelect {
   }
 
   #showHistory(l: Line): void {
-    const changes = this.app.backend.changes;
+    const c = this.app.backend.changes;
     const buf = this.#buf!;
-    if (!changes) return this.app.state.info(buf, "This conversation keeps no edit history", "error");
-    this.app.track(changes.editsOf(l.mid!), (edits) => {
+    if (!c) return this.app.state.info(buf, "This conversation keeps no edit history", "error");
+    this.app.track(c.editsOf(l.mid!), (edits) => {
       if (this.line !== l || !this.#valid()) return;
       this.#history = historyRows(l, edits, this.app.formatTime, Math.max(2, Math.floor(this.app.rows / 3)));
       this.mode = "history";

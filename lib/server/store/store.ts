@@ -277,11 +277,6 @@ export interface Store {
   devicesNow?(user: string): readonly Readonly<DeviceRow>[] | undefined;
   /** A store shared by several nodes: another node changed `user`'s device rows (its next read asks). */
   forgetDevices?(user: string): void;
-  /**
-   * The bus protocol of every other node whose heartbeat is within `withinMs` of `now` (a shared
-   * store's; cluster.ts speaks the oldest live one's shape of `msg` events).
-   */
-  nodeProtocols?(except: string, now: number, withinMs: number): Promise<Map<string, number>>;
   /** Told after this store changed `user`'s device rows (a node tells the others: `forgetDevices`). */
   devicesChanged?: ((user: string) => void) | null;
   /** Marks a device removed and deletes its keys; false when it was not active. */

@@ -1,5 +1,5 @@
 /**
- * One authenticated channel to a peer as the node keeps it (`Link`): whether it was dialled or
+ * One authenticated channel to a peer as the node keeps it (`Channel`): whether it was dialled or
  * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, `say` (write
  * a record) and `ended` (closed), and its keepalive — a ping every `everyMs` once the peer said
  * hello; a channel silent for three periods (or one whose peer never says hello) is closed, so the
@@ -10,7 +10,7 @@ import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { encodeFileData, encodePeerRecord, type FileData, type PeerWireRecord } from "./wire.ts";
 
-export interface Link {
+export interface Channel {
   ch: PeerChannel;
   outgoing: boolean;
   bundle?: PrekeyBundle;
@@ -30,9 +30,9 @@ export interface Link {
   ended: boolean;
 }
 
-export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, clock: Clock): Link {
+export function openChannel(ch: PeerChannel, outgoing: boolean, everyMs: number, clock: Clock): Channel {
   let heard = clock.now();
-  const link: Link = {
+  const link: Channel = {
     ch,
     outgoing,
     hello: false,
@@ -61,6 +61,6 @@ export function openLink(ch: PeerChannel, outgoing: boolean, everyMs: number, cl
  * A second channel to the same peer: keep the new one when it goes the same way as the old (a
  * reconnect), else the one dialled by the smaller signing key — both sides decide alike.
  */
-export function keepNewChannel(old: Link, outgoing: boolean, mySign: string, theirSign: string): boolean {
+export function keepNewChannel(old: Channel, outgoing: boolean, mySign: string, theirSign: string): boolean {
   return old.outgoing === outgoing || (outgoing ? mySign < theirSign : theirSign < mySign);
 }
