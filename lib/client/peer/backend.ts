@@ -1,8 +1,9 @@
 /**
  * `PeerBackend`: the `ChatBackend` of the full-screen client in peer mode, over a `PeerNode`. Direct
  * messages, /inbox, keys (/fingerprint, /verify, /trust), typing, the outbox and history work as in
- * client mode. Of the capability objects it offers `files` and `peers` only (`/connect`, `/peers`);
- * what needs a server (rooms, moderation, the video library) is simply absent, and a room or
+ * client mode (the capabilities `keys`, `typing`, `outbox`, `changes`, `feed`, `local`), plus `files`
+ * and `peers` (`/connect`, `/peers`), which only it has; what needs a server (rooms, moderation, the
+ * video library, `remote`) is simply absent, and a room or
  * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
  * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
  * /accept, /reject, /files) go straight to a connected peer (files/carried.ts); the end of a transfer the

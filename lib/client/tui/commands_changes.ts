@@ -6,7 +6,7 @@
  * others, `/expire TIME|off` sets disappearing messages for the conversation. With a message
  * selected (selection mode, select.ts: its keys run these commands) they act on that one instead;
  * only one's own can be edited, deleting another's is the backend's call (room admins). Handlers
- * use the backend's optional `changeMessage` / `react` / `setExpiry`; the lines change in place when
+ * use the backend's `changes` capability (`changeMessage`, `react`, `setExpiry`); the lines change in place when
  * the backend announces the change.
  */
 import type { ChangeControls } from "../backend.ts";

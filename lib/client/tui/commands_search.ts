@@ -1,6 +1,6 @@
 /**
  * `/search TEXT` (the command table includes it, commands.ts): the messages this client keeps, in
- * every conversation, whose text holds every word of TEXT (the backend's optional `search`,
+ * every conversation, whose text holds every word of TEXT (the backend's `local.search`,
  * local_store_search.ts). The newest SEARCH_LIMIT matches are printed in the current buffer, one line
  * each with its day and time, conversation and sender, oldest first, after a line saying how many
  * messages were searched and since when. Ctrl-F searches the scrollback of the buffer on screen.
