@@ -12,7 +12,6 @@
 import {
   BackendError,
   type BackendEvent,
-  type CatchUp,
   type ChatBackend,
   type ChatMessage,
   type FileControls,
@@ -248,15 +247,14 @@ export class PeerBackend implements ChatBackend {
   /** Issue 39 in peer mode (peer/conv.ts): edits, deletions, reactions, disappearing messages. */
   readonly changes: ChangeControls = {
     changeMessage: (ref: string, c: MessageChange) => attempt(() => this.node.conv.change(ref, c)),
-    react: (ref, emoji) => attempt(() => this.node.conv.react(ref, emoji)),
-    /** The earlier texts of message `ref`. */
-    editsOf: (ref) => attempt(() => this.node.conv.editsOf(ref)),
-    setExpiry: (target, seconds) => {
+    react: (ref: string, emoji: string) => attempt(() => this.node.conv.react(ref, emoji)),
+    editsOf: (ref: string) => attempt(() => this.node.conv.editsOf(ref)),
+    setExpiry: (target: Target, seconds: number) => {
       // Conversations with peers only: a room's name ("#room") is no peer's.
       const peer = target.kind === "user" ? target.name ?? "" : `#${target.name ?? ""}`;
       return attempt(() => this.node.conv.setExpiry(peer, seconds));
     },
-    expiry: (target) => {
+    expiry: (target: Target) => {
       if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
       return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
     },
@@ -266,16 +264,16 @@ export class PeerBackend implements ChatBackend {
       if (target.kind === "user" && target.name) this.node.typing(target.name, active);
     },
   };
+  /** The feed capability; a peer node is its user's one device: what was read tells nobody. */
   readonly feed: FeedControls = {
-    catchUp: (): Promise<CatchUp> => {
+    catchUp: () => {
       const local = this.node.store.local;
       const pending = this.#outbox.messages();
       return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
     },
-    markSeen: (messages) => {
-      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq));
-    },
-    read: () => {}, // one device per peer: nobody else to tell
+    markSeen: (messages) =>
+      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq)),
+    read: () => {},
     info: () => {
       const peers = this.node.peers();
       return [
@@ -286,7 +284,7 @@ export class PeerBackend implements ChatBackend {
       ];
     },
   };
-  /** Texts, changes and file offers waiting for a peer (peer/pending.ts). */
+  /** The outbox capability: texts, changes and file offers waiting for a peer (peer/pending.ts). */
   readonly outbox: OutboxControls = {
     count: () => pendingCount(this.node, this.#outbox),
     list: () => Promise.resolve(pendingEntries(this.node, this.#outbox)),
