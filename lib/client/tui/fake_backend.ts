@@ -237,7 +237,8 @@ export class FakeBackend implements ChatBackend {
         );
         return { messages, count: messages.length, oldest: messages[0]?.seq ?? null, unreadable: 0 };
       },
-      users: () => Promise.resolve([]),
+      users: () =>
+        Promise.resolve([...this.registered ?? []].map((user) => ({ user, role: "user" as const }))),
       devices: () => Promise.resolve([]),
       reconnectNow: () => void this.calls.push({ method: "reconnectNow", args: [] }),
       ...some,

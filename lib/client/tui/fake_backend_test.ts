@@ -5,8 +5,10 @@ import { ServerSession } from "../core/server_session.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { memoryLocal } from "./testing.ts";
 
-backendConformance("FakeBackend", () => {
+/** The fake as the TUI's tests give it: `local` searching what it sent; `more` adds what `with…` can give. */
+const fake = (more: boolean) => () => {
   const backend = new FakeBackend("alice");
+  if (more) backend.withTyping().withFeed().withRemote();
   backend.registered = new Set(["alice", "bob"]);
   // As a client with a folder has: its search looks through what this backend sent.
   backend.local = memoryLocal({
@@ -23,7 +25,11 @@ backendConformance("FakeBackend", () => {
       Promise.resolve(void backend.receive("bob", { kind: "user", name: "alice" }, text)),
     done: () => Promise.resolve(),
   });
-}, ["rooms", "moderation", "video", "keys", "local"]);
+};
+backendConformance("FakeBackend", fake(false), ["rooms", "moderation", "video", "keys", "local"]);
+backendConformance("FakeBackend with typing, feed and remote", fake(true), [
+  ...["rooms", "moderation", "video", "feed", "typing", "remote", "keys", "local"] as const,
+]);
 
 Deno.test("FakeBackend offers no capability the live backend lacks (the others only when a test gives them)", () => {
   // A connection that never answers nor ends: the core's capabilities, without a server.
