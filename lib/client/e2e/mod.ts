@@ -75,4 +75,4 @@ export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
 export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";
-export type { Host } from "./parts.ts";
+export type { Host, Later, SealedSender } from "./parts.ts";

@@ -29,12 +29,13 @@ export const NO_WRITES: StoreWrites = { put: {}, del: [] };
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
 
-/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 /** How a sealed body leaves, acknowledged with the seq it was stored as (0: none): the core's link. */
 export interface SealedSender {
+  /** Sends `body` to `to` as message `mid` (sealed for `o.devices`, a DM's); resolves once stored. */
   send(to: Target, mid: string, body: Uint8Array, o?: { devices?: string[] }): Promise<{ seq: number }>;
 }
 
+/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {
   /** Who is logged in. */
   readonly user: string;
