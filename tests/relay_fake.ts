@@ -15,6 +15,13 @@ export class FakeRelay {
   #cut = false;
   /** How many bytes of a body at `off` the server takes (all of it unless a test says less). */
   take: (off: number, len: number) => number = (_off, len) => len;
+  /**
+   * Answers wait until this many requests are in flight (or the file's last body was asked): a
+   * sender keeping fewer in flight waits for ever; 0: answered at once.
+   */
+  hold = 0;
+  #opened: (() => void)[] = [];
+  #last = false;
   /** Requests answered so far, and the most in flight at once. */
   answered = 0;
   flying = 0;
@@ -26,7 +33,10 @@ export class FakeRelay {
   put(off: number, body: Uint8Array | readonly Uint8Array[]): Promise<number> {
     const data = concatBytes(body instanceof Uint8Array ? [body] : [...body]);
     this.mostFlying = Math.max(this.mostFlying, ++this.flying);
+    this.#last ||= off + data.length >= this.size;
+    if (this.flying >= this.hold || this.#last) { for (const w of this.#opened.splice(0)) w(); }
     const answer = this.#tail.then(async () => {
+      if (this.flying < this.hold && !this.#last) await new Promise<void>((r) => this.#opened.push(r));
       await Promise.resolve();
       if (this.#cut) throw new Error("connection lost");
       this.flying--, this.answered++;
