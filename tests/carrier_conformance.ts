@@ -2,7 +2,8 @@
  * Shared conformance suite for `ChunkCarrier` (lib/client/files/carrier.ts; rule 8: one interface, one
  * suite, as for `Link`; here in tests/ as it writes files). Each carrier registers it
  * (carrier_conformance_test.ts: the direct socket of lib/client/files/direct.ts, the peer-mode channel
- * of lib/client/files/carried_out.ts) with a factory that builds a world of two
+ * of lib/client/files/carried_out.ts, the relay of lib/client/files/upload.ts) with its batch and a
+ * factory that builds, for the file about to be sent, a world of two
  * ends: the sending end is the carrier, the receiving end gives what came in order. The cases, each
  * over carrier.ts `sendChunks` and a `.part` filled by files/part_writer.ts through `Pushes`:
  * - a file of several batches arrives whole: every chunk authenticated at its index, the `.part`'s
@@ -29,8 +30,6 @@ import { PartWriter } from "../lib/client/files/part_writer.ts";
 /** Two ends of one carrier: `carrier` sends, `next` gives what the other end received. */
 export interface CarrierWorld {
   carrier: ChunkCarrier;
-  /** Chunks per batch this carrier takes. */
-  batch: number;
   /**
    * The next batch received, with its first chunk's index where the carrier carries one (else the
    * receiver counts); null once the carrier ended.
@@ -74,7 +73,12 @@ async function* watched(batches: AsyncGenerator<Batch>, made: Uint8Array[][]): A
 }
 
 /** Sends file `f` from chunk `from` on `w` and receives it into a `.part` started at that chunk. */
-async function sendAndTake(w: CarrierWorld, f: Awaited<ReturnType<typeof aFile>>, from: number) {
+async function sendAndTake(
+  w: CarrierWorld,
+  batch: number,
+  f: Awaited<ReturnType<typeof aFile>>,
+  from: number,
+) {
   const size = f.plain.length;
   const file = await Deno.open(f.path);
   const { out, hash } = await openPart(`${f.dir}/f.part`, size);
@@ -83,7 +87,7 @@ async function sendAndTake(w: CarrierWorld, f: Awaited<ReturnType<typeof aFile>>
     const made: Uint8Array[][] = [], told: number[] = [];
     const src = { file, cipher: f.cipher, header: f.header, size };
     const [end, got] = await Promise.all([
-      sendChunks(watched(chunkPieces(src, from, w.batch), made), w.carrier, (i) => told.push(i)),
+      sendChunks(watched(chunkPieces(src, from, batch), made), w.carrier, (i) => told.push(i)),
       receive(w, writer),
     ]);
     return { end, got, told, made, writer, sha256: hash.hex() };
@@ -93,18 +97,32 @@ async function sendAndTake(w: CarrierWorld, f: Awaited<ReturnType<typeof aFile>>
   }
 }
 
-/** Registers the suite for one carrier (`make` builds a fresh world per case). */
-export function carrierConformance(name: string, make: () => Promise<CarrierWorld>): void {
+/** The file a world is built for: its age header and size, the chunk its send starts at. */
+export interface WorldFile {
+  header: Uint8Array;
+  size: number;
+  from: number;
+}
+
+/**
+ * Registers the suite for one carrier of `batch` chunks per batch (`make` builds a fresh world per
+ * case, for the file it sends).
+ */
+export function carrierConformance(
+  name: string,
+  batch: number,
+  make: (f: WorldFile) => Promise<CarrierWorld>,
+): void {
   Deno.test(`carrier ${name}: a file of several batches arrives whole, verified, its chunks freed once taken`, async () => {
-    const w = await make();
-    const size = Math.round(3.5 * w.batch * CHUNK_SIZE) + 11;
+    const size = Math.round(3.5 * batch * CHUNK_SIZE) + 11;
     const f = await aFile(size);
+    const w = await make({ header: f.header, size, from: 0 });
     try {
-      const r = await sendAndTake(w, f, 0);
+      const r = await sendAndTake(w, batch, f, 0);
       assert.equal(r.end, "done");
       assert.ok(r.writer.done, "every chunk written");
       assert.equal(r.sha256, await sha256Hex(f.plain), "the .part holds the file");
-      assert.deepEqual(r.told, [0, 1, 2, 3].map((k) => k * w.batch), "each batch told once, in order");
+      assert.deepEqual(r.told, [0, 1, 2, 3].map((k) => k * batch), "each batch told once, in order");
       assert.deepEqual(r.got.firsts, r.told, "received in the order sent");
       assert.equal(r.got.bytes, cipherSize(size) - chunkOffset(0));
       for (const [k, parts] of r.made.entries()) {
@@ -117,11 +135,11 @@ export function carrierConformance(name: string, make: () => Promise<CarrierWorl
   });
 
   Deno.test(`carrier ${name}: a send from chunk K (a resume) carries chunks K on only, opened at their index`, async () => {
-    const w = await make();
-    const size = 3 * w.batch * CHUNK_SIZE + 5, from = w.batch + 3;
+    const size = 3 * batch * CHUNK_SIZE + 5, from = batch + 3;
     const f = await aFile(size);
+    const w = await make({ header: f.header, size, from });
     try {
-      const r = await sendAndTake(w, f, from);
+      const r = await sendAndTake(w, batch, f, from);
       assert.equal(r.end, "done");
       assert.equal(r.got.firsts[0], from, "the first batch starts at chunk K");
       assert.equal(r.got.bytes, cipherSize(size) - chunkOffset(from), "nothing before chunk K");
@@ -134,22 +152,22 @@ export function carrierConformance(name: string, make: () => Promise<CarrierWorl
   });
 
   Deno.test(`carrier ${name}: a carrier cut while sending ends the send at the first chunk it did not take`, async () => {
-    const w = await make();
-    const size = 40 * w.batch * CHUNK_SIZE;
+    const size = 40 * batch * CHUNK_SIZE;
     const f = await aFile(size);
+    const w = await make({ header: f.header, size, from: 0 });
     const file = await Deno.open(f.path);
     try {
       const told: number[] = [];
       const src = { file, cipher: f.cipher, header: f.header, size };
-      const sending = sendChunks(chunkPieces(src, 0, w.batch), w.carrier, (i) => told.push(i));
+      const sending = sendChunks(chunkPieces(src, 0, batch), w.carrier, (i) => told.push(i));
       assert.ok(await w.next(), "the first batch came");
       w.cut();
       const end = await sending;
       assert.notEqual(end, "done");
       assert.notEqual(end, "stopped");
       const lost = (end as { lost: number }).lost;
-      assert.equal(lost % w.batch, 0, "a batch's first chunk");
-      assert.ok(lost >= w.batch && lost < 40 * w.batch, `lost at ${lost}`);
+      assert.equal(lost % batch, 0, "a batch's first chunk");
+      assert.ok(lost >= batch && lost < 40 * batch, `lost at ${lost}`);
       assert.ok(told.every((i) => i < lost), "told only of batches before it");
       for (let got; (got = await w.next());) assert.ok((got.i ?? 0) < lost);
     } finally {

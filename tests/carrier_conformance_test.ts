@@ -3,7 +3,10 @@
  * chunks: the direct socket (files/direct.ts `socketCarrier`: bulk frames on a FILE_PURPOSE channel,
  * the receiver counting chunks) and the peer-mode channel (files/carried_out.ts `channelCarrier`: `fdata`
  * records and their bulk frames on a peer link, read back as peer/wire.ts decodes them), both over
- * real sockets of lib/net/peer_net.ts on the loopback.
+ * real sockets of lib/net/peer_net.ts on the loopback, and the relay (files/upload.ts `relayCarrier`:
+ * `file.put` bodies, a window of them in flight) on a fake of the server's `file.put` port
+ * (relay_fake.ts, answering as lib/server/handlers_files.ts does; the receiving side, receive.ts,
+ * reads bodies back by `file.get`, so here the bodies taken are read back as they were appended).
  */
 import { concatBytes } from "../lib/common/bytes.ts";
 import { systemClock } from "../lib/common/clock.ts";
@@ -12,6 +15,10 @@ import { dialPeer, listenPeer, PEER_PURPOSE, type PeerChannel } from "../lib/net
 import { carrierConformance, type CarrierWorld } from "./carrier_conformance.ts";
 import { DIRECT_BATCH, FILE_PURPOSE, socketCarrier } from "../lib/client/files/direct.ts";
 import { channelCarrier } from "../lib/client/files/carried_out.ts";
+import { chunkAt, relayCarrier } from "../lib/client/files/upload.ts";
+import { chunkOffset, cipherSize, RELAY_BATCH } from "../lib/client/files/layout.ts";
+import { FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
+import { FakeRelay } from "./relay_fake.ts";
 import { openChannel } from "../lib/client/peer/channel.ts";
 import { decodePeerRecord, joinFileData, PEER_BATCH } from "../lib/client/peer/wire.ts";
 
@@ -33,11 +40,10 @@ async function channelPair(purpose: string) {
   };
 }
 
-carrierConformance("direct socket", async (): Promise<CarrierWorld> => {
+carrierConformance("direct socket", DIRECT_BATCH, async (): Promise<CarrierWorld> => {
   const p = await channelPair(FILE_PURPOSE);
   return {
     carrier: socketCarrier(p.out),
-    batch: DIRECT_BATCH,
     next: async () => {
       const data = await p.inn.recvBulk();
       return data && { data };
@@ -47,12 +53,11 @@ carrierConformance("direct socket", async (): Promise<CarrierWorld> => {
   };
 });
 
-carrierConformance("peer channel", async (): Promise<CarrierWorld> => {
+carrierConformance("peer channel", PEER_BATCH, async (): Promise<CarrierWorld> => {
   const p = await channelPair(PEER_PURPOSE);
   const link = openChannel(p.out, true, 60_000, systemClock);
   return {
     carrier: channelCarrier(link, "conformance-file"),
-    batch: PEER_BATCH,
     next: async () => {
       const head = await p.inn.recv();
       if (!head) return null;
@@ -66,4 +71,21 @@ carrierConformance("peer channel", async (): Promise<CarrierWorld> => {
     cut: p.cut,
     close: p.close,
   };
+});
+
+carrierConformance("relay", RELAY_BATCH, (f): Promise<CarrierWorld> => {
+  const server = new FakeRelay(cipherSize(f.size), f.from ? chunkOffset(f.from) : 0);
+  const src = { file: null as unknown as Deno.FsFile, cipher: null as never, header: f.header, size: f.size };
+  const u = { src, put: server.put.bind(server), direct: () => Promise.resolve(null), progress: () => {} };
+  return Promise.resolve({
+    carrier: relayCarrier(u, server.have),
+    next: async () => {
+      const b = await server.next();
+      if (!b) return null;
+      const data = b.off === 0 ? b.data.subarray(FILE_HEADER_LEN) : b.data;
+      return { i: chunkAt(f.size, Math.max(b.off, FILE_HEADER_LEN)), data };
+    },
+    cut: () => server.cut(),
+    close: () => Promise.resolve(),
+  });
 });

@@ -10,7 +10,8 @@
  * `.part` removed, the sender told); the last chunk in, the size and SHA-256 must match before the
  * rename (`finishPart`). An offer may come before its SHA-256 (`fsum` follows): taken at once it runs
  * meanwhile and is saved once the sum came; one for a person is shown once the sum came (`fhash`
- * asks for it at once). A dropped channel pauses it; the sender's next offer of the same id resumes it,
+ * asks for it at once). A dropped channel pauses it, as does a failure not the file's fault (disk.ts
+ * `partGoes`: the disk; its `.part` kept); the sender's next offer of the same id resumes it,
  * in this run or a later one (kept in the `FileBook`, the node's store). `gen` counts restarts, so
  * work still in flight for an older run stops instead of touching the new one.
  */
@@ -18,7 +19,7 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, openFileHeader } from "../../crypto/age_stream.ts";
 import { BackendError, type FileEntryInfo } from "../backend.ts";
-import { downloadTarget, finishPart, openPart, removePart } from "./disk.ts";
+import { downloadTarget, finishPart, openPart, partGoes, removePart } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
 import { batchBytes, Pushes } from "./carrier.ts";
 import { CARRIED_IN_OPEN, type CarriedInState } from "./offer.ts";
@@ -242,7 +243,12 @@ export class FileInbox {
     }
   }
 
+  /** `i` failed: for good when the file is at fault (disk.ts `partGoes`: its `.part` goes), else paused. */
   async #fail(i: In, e: unknown): Promise<void> {
+    if (!partGoes(e)) {
+      const why = `Receiving ${i.name} from ${i.peer} stopped: ${(e as Error).message}`;
+      return this.#pause(i, e as Error, `${why}; it goes on when ${i.peer} offers it again`);
+    }
     this.#stop(i, "failed");
     if (i.target) await removePart(`${i.target}.part`);
     const why = (e as Error).message;
@@ -267,14 +273,18 @@ export class FileInbox {
       `paused until ${i.peer} offers it again`,
     );
     const stop = bound.watch((e) => {
-      if (i.gen !== gen || i.state !== "receiving") return;
-      this.#stop(i, "paused");
-      this.#save();
-      progress(this.host, i, i.next * CHUNK_SIZE, "failed");
-      i.saved?.reject(e);
-      this.#notice("warn", e.message);
+      if (i.gen === gen && i.state === "receiving") this.#pause(i, e);
     });
     i.stall = { bound, stop };
+  }
+
+  /** Pauses `i` (its `.part` kept: it goes on when its sender offers it again) and tells why. */
+  #pause(i: In, e: Error, text = e.message): void {
+    this.#stop(i, "paused");
+    this.#save();
+    progress(this.host, i, i.next * CHUNK_SIZE, "failed");
+    i.saved?.reject(e);
+    this.#notice("warn", text);
   }
 
   /** Ends what runs on `i` (its open `.part`, data in flight) and sets its state. */

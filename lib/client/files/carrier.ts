@@ -1,14 +1,15 @@
 /**
  * The carriers of a file's age chunks (issue 70): one sending loop and one receiving window for every
- * way a file's chunks go straight from its sender to its recipient — the direct socket (direct.ts
- * `pushDirect` and receive.ts `download`) and a peer-mode channel (carried_out.ts and
- * carried_in.ts) — behind `ChunkCarrier`. tests/carrier_conformance.ts is the one suite every
- * carrier runs.
+ * way a file's chunks go from its sender towards its recipient — the direct socket (direct.ts
+ * `pushDirect` and receive.ts `download`), a peer-mode channel (carried_out.ts and carried_in.ts) and
+ * the relay's `file.put` requests (upload.ts `relayCarrier`, a window of them in flight) — behind
+ * `ChunkCarrier`. tests/carrier_conformance.ts is the one suite every carrier runs.
  *
  * - `sendChunks`: the sender's loop over the batches cipher.ts `chunkPieces` reads and encrypts
  *   ahead; one batch is written while the next ones are made, each batch's sealed chunks freed once
- *   the carrier took it (not at a collection); the first batch a carrier could not take is where the
- *   transfer stopped (the recipient resumes there);
+ *   the carrier took it (not at a collection), up to the carrier's `window` of batches being put at
+ *   once; the first chunk a carrier did not take (its `Lost`, else the first batch that failed) is
+ *   where the transfer stopped (the recipient resumes there);
  * - `Pushes` (the receiver's window): batches handed to the `.part`'s writer (part_writer.ts), a few in
  *   flight, so one is decrypted while those before it are written;
  * - `batchBytes`: a batch received with its first chunk's index (a peer channel's `fdata`) checked —
@@ -21,8 +22,20 @@ import type { PartWriter } from "./part_writer.ts";
 
 /** One way a file's chunks go to its recipient. */
 export interface ChunkCarrier {
-  /** Sends the sealed chunks `parts`, chunk `i` first; resolves once taken, rejects once the carrier broke. */
+  /**
+   * Sends the sealed chunks `parts`, chunk `i` first; resolves once taken, rejects once the carrier
+   * broke or took them only in part: with `Lost` naming the first chunk not taken, else at chunk `i`.
+   */
   put(i: number, parts: readonly Uint8Array[]): Promise<void>;
+  /** Batches put at once, answered in order (a relay's requests in flight); 1 when absent. */
+  readonly window?: number;
+}
+
+/** A carrier's refusal naming the first chunk the other end did not take. */
+export class Lost extends Error {
+  constructor(readonly at: number) {
+    super(`the carrier took chunks before ${at} only`);
+  }
 }
 
 /** A batch of sealed chunks as cipher.ts `chunkPieces` makes them: chunk `i` first. */
@@ -48,29 +61,44 @@ export async function sendChunks(
   taken: (i: number, bytes: number) => void,
   stop: () => boolean = () => false,
 ): Promise<SendEnd> {
-  // One batch is written while the next one is read and encrypted.
-  let sending: Promise<number | null> = Promise.resolve(null);
+  // Up to `window` batches are put while the next one is read and encrypted; answered in order.
+  const window = carrier.window ?? 1, sending: Promise<number | null>[] = [];
+  let gone = Infinity; // the first chunk not taken so far: no batch past it is told of
+  const put = (b: Batch) =>
+    putBatch(carrier, b, (i, n) => i < gone && taken(i, n), stop).then((lost) => {
+      if (lost !== null) gone = Math.min(gone, lost);
+      return lost;
+    });
   try {
     for (;;) {
       let b: IteratorResult<Batch>;
       try {
         b = await batches.next();
       } catch (e) {
-        const lost = await sending;
+        const lost = await firstLost(sending, 0);
         if (stop()) return "stopped";
         if (lost !== null) return { lost };
         throw e;
       }
-      const lost = await sending;
+      const lost = await firstLost(sending, b.done ? 0 : window - 1);
       if (stop()) return "stopped";
       if (lost !== null) return { lost };
       if (b.done) return "done";
-      sending = putBatch(carrier, b.value, taken, stop);
+      sending.push(put(b.value));
     }
   } finally {
-    await sending;
+    await Promise.all(sending);
     await batches.return(undefined).catch(() => {});
   }
+}
+
+/** Awaits the puts under way, oldest first, until `keep` are left; the first chunk not taken, if any. */
+async function firstLost(sending: Promise<number | null>[], keep: number): Promise<number | null> {
+  while (sending.length > keep) {
+    const lost = await sending.shift()!;
+    if (lost !== null) return lost;
+  }
+  return null;
 }
 
 /** Puts batch `b`; null once taken (its sealed chunks freed then), else the chunk it stopped at. */
@@ -82,8 +110,8 @@ async function putBatch(
 ): Promise<number | null> {
   try {
     await carrier.put(b.i, b.parts);
-  } catch {
-    return b.i;
+  } catch (e) {
+    return e instanceof Lost ? e.at : b.i;
   }
   let bytes = 0;
   for (const p of b.parts) (bytes += p.length, release(p));

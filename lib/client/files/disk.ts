@@ -5,13 +5,14 @@
  * cipher.ts), the `.part` of a file being received (`downloadTarget`, `openPart`; part_writer.ts
  * writes only authenticated chunks into it; `finishPart` renames only after the size and SHA-256
  * match), the SHA-256 of a file (streamed, or `FileSum`: from the plaintext a sender reads anyway), free download names
- * (`name (1)`…, never over a `.part`), the room left for a download (`roomFor`), and the outbox
+ * (`name (1)`…, never over a `.part`), when a failure removes a `.part` (`partGoes`), the room left for a download (`roomFor`), and the outbox
  * listing for `/ls`.
  */
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { sha256Stream } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher } from "../../crypto/age_stream.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
 import { BackendError } from "../backend.ts";
 import { chunkPieces } from "./cipher.ts";
 import { MAX_FILE_SIZE } from "./offer.ts";
@@ -236,6 +237,18 @@ export async function roomFor(dir: string, part?: string): Promise<number | null
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a download's failure removes its `.part`, in client and peer mode alike (the one home of
+ * the rule): yes when the file is at fault — a chunk that does not authenticate (tampered), data the
+ * offer does not allow, a size or SHA-256 that does not match, the file refused, withdrawn or
+ * stopped by its sender (a `file_*` code, `no_such_file`); no for anything else (a lost connection,
+ * a stall, the disk): the `.part` stays and the transfer resumes from its verified chunks.
+ */
+export function partGoes(e: unknown): boolean {
+  return e instanceof DecryptError ||
+    (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
 }
 
 /** Removes a refused download's `.part` (nothing when it is gone). */

@@ -3,13 +3,17 @@
  * `cipherPieces` gives the same bytes as one-shot encryption from any offset (its one read buffer
  * reused while earlier batches are still being encrypted), and shows the plaintext it read to
  * `FileSum`, which gives the file's SHA-256 however the pieces came; `roomFor` gives the free space of a
- * download folder (null without system access).
+ * download folder (null without system access); `partGoes`, the one rule of both modes for a failed
+ * download's `.part`: removed when the file is at fault, kept (to resume) on a lost connection, a stall
+ * or a disk error.
  */
 import assert from "node:assert/strict";
 import { concatBytes, sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../../crypto/age_stream.ts";
 import { cipherPieces } from "./cipher.ts";
-import { FileSum, openPart, roomFor } from "./disk.ts";
+import { FileSum, openPart, partGoes, roomFor } from "./disk.ts";
+import { DecryptError } from "../../crypto/primitives.ts";
+import { BackendError } from "../backend.ts";
 import { cipherSize } from "./layout.ts";
 
 const data = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >> 9)) & 255);
@@ -117,4 +121,28 @@ Deno.test({
   fn: async () => {
     assert.equal(await roomFor("/tmp"), null);
   },
+});
+
+Deno.test("partGoes: a .part goes on tamper, refusal or withdrawal; it stays on a lost connection, a stall, the disk", () => {
+  const fault = (code: string) => new BackendError(code, code);
+  for (
+    const e of [
+      new DecryptError(),
+      ...["file_order", "file_size", "file_corrupt", "file_cancelled"].map(fault),
+    ]
+  ) {
+    assert.equal(partGoes(e), true, `${e.message}: the file is at fault`);
+  }
+  for (const e of [fault("file_withdrawn"), fault("file_taken"), fault("no_such_file")]) {
+    assert.equal(partGoes(e), true, `${e.message}: refused or withdrawn`);
+  }
+  const kept = [
+    fault("not_connected"),
+    fault("transfer_stalled"),
+    fault("direct_only"),
+    new Deno.errors.ConnectionReset("reset"),
+    new Deno.errors.WriteZero("disk"),
+    new Error("connection lost"),
+  ];
+  for (const e of kept) assert.equal(partGoes(e), false, `${e.message}: kept to resume`);
 });

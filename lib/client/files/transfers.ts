@@ -28,7 +28,7 @@ import { refuseBlocked } from "../e2e/mod.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
-import { FileSum, finishPart, removePart, resumeTarget } from "./disk.ts";
+import { FileSum, finishPart, partGoes, removePart, resumeTarget } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { download, listenDirect } from "./receive.ts";
@@ -265,9 +265,7 @@ export class FileTransfers {
         via: ch ? "direct" : "relay",
       };
     } catch (e) {
-      const refused = e instanceof DecryptError ||
-        (e instanceof BackendError && (e.code.startsWith("file_") || e.code === "no_such_file"));
-      if (refused) {
+      if (partGoes(e)) {
         await removePart(part);
         // Withdrawn while it came ("file-gone" filed): it stays so, and says so.
         const now = (await this.incoming()).find((r) => r.fid === rec.fid && r.from === rec.from);
@@ -280,7 +278,7 @@ export class FileTransfers {
           p(0, "failed");
           throw new BackendError("file_taken", `${rec.name} from ${rec.from}: ${e.message}`);
         }
-        await this.#setIn(rec.fid, rec.from, { state: "failed", error: e.message });
+        await this.#setIn(rec.fid, rec.from, { state: "failed", error: (e as Error).message });
       }
       p(0, "failed");
       if (e instanceof BackendError && e.code === "direct_only") { // stays accepted: a later run takes it

@@ -744,3 +744,33 @@ Deno.test("peer files: the transfers kept follow files/offer.ts bounded — past
   assert.equal(m.size, 200);
   assert.ok(m.has("k0") && !m.has("k1") && m.has("k200"), "the open oldest stays, the oldest finished goes");
 });
+
+Deno.test("peer files: a failure not the file's fault (its .part gone from the disk) pauses the download, which resumes when offered again (disk.ts partGoes)", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = bytes(20 * CHUNK_SIZE + 3);
+  await Deno.writeFile(`${dir}/f.bin`, data);
+  let held: FileRecord | null = null;
+  const p = pair(dir, (r) => r.t === "fsum" && !held ? (held = r, null) : r);
+  try {
+    await p.alice.send("bob", `${dir}/f.bin`);
+    await settle(() => held !== null, "the sum held back");
+    const part = `${dir}/bob/f.bin.part`;
+    await settle(() => Deno.statSync(part).size === data.length, "every chunk in");
+    await Deno.remove(part); // the disk fails the rename: not the file's fault
+    await p.bob.handle("alice", { say: () => Promise.resolve(), ended: false }, held!);
+    await settle(() => p.bob.list()[0]!.state === "paused", "paused, not failed");
+    assert.equal(ofType(p.events.bob, "file.failed").length, 0, "no failure said");
+    assert.ok(
+      p.events.bob.some((e) => e.type === "notice" && /goes on when alice offers it again/.test(e.text)),
+    );
+    p.cut();
+    p.join();
+    p.alice.connected("bob");
+    await settle(() => ofType(p.events.bob, "file.saved").length === 1, "saved after the offer came again");
+    assert.deepEqual(await Deno.readFile(`${dir}/bob/f.bin`), data);
+  } finally {
+    p.alice.close();
+    p.bob.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
