@@ -213,7 +213,7 @@ test({
         await f.start();
         // The admin kicks during the fault; while the store is down that is refused as `unavailable`
         // and tried again once it is back, as an admin would.
-        let kicked = await admins[f.adminOn]!.kick(victim).then(() => true, (e) => {
+        let kicked = await admins[f.adminOn]!.commands.kick(victim).then(() => true, (e) => {
           assert.equal(e.code, "unavailable", `${f.name}: the kick during the fault: ${e}`);
           return false;
         });
@@ -224,7 +224,7 @@ test({
         if (DEBUG) console.log(`${ended % 100_000} ${f.name} ended`);
         // Asked again until the node's store answers (its pool may still be reconnecting).
         while (!kicked) {
-          kicked = await admins[f.adminOn]!.kick(victim).then(() => true, (e) => {
+          kicked = await admins[f.adminOn]!.commands.kick(victim).then(() => true, (e) => {
             if (e.code !== "unavailable" || Date.now() - ended > KICK_BOUND_MS) throw e;
             return sleep(100).then(() => false);
           });

@@ -57,7 +57,7 @@ Deno.test({ name: "cluster files: a room's file taken by members on two other no
   try {
     const [a, b, d] = [await t.e2eClient("alice"), await t.e2eClient("bob"), await t.e2eClient("dave")];
     for (const x of [a, b, d]) await x.client.sync();
-    await a.client.createRoom("team", ["bob", "dave"]);
+    await a.client.commands.createRoom("team", ["bob", "dave"]);
     await a.client.send({ kind: "room", name: "team" }, "hello");
     const data = bytes(300_000);
     const sent = await FileTransfers.of(a.client).sendRoom("#team", await source(t, "plan.pdf", data));

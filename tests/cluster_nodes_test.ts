@@ -137,9 +137,9 @@ Deno.test({
         await clients.get(u)!.sync();
         watch(clients.get(u)!, seen.get(u)!);
       }
-      await clients.get("u00")!.createRoom("all", names.slice(1));
+      await clients.get("u00")!.commands.createRoom("all", names.slice(1));
       await eventually(
-        async () => (await clients.get("u29")!.roomList()).some((r) => r.name === "all"),
+        async () => (await clients.get("u29")!.commands.roomList()).some((r) => r.name === "all"),
         5000,
         "room",
       );

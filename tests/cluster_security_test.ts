@@ -50,7 +50,7 @@ Deno.test({
       await evil.flush();
       await new Promise((r) => setTimeout(r, 800)); // several heartbeats: every node has read the wire
       assert.ok(!em.some((e) => e.type === "role"), "mallory got no role push");
-      await assert.rejects(mallory.grant("mallory"), /admin/i, "mallory is no admin");
+      await assert.rejects(mallory.commands.grant("mallory"), /admin/i, "mallory is no admin");
       assert.equal((await t.srv.core.store.getUser("mallory"))?.role, "user");
       assert.ok((await alice.who()).length >= 3, "alice is still connected");
       for (const e of [...em, ...ea, ...eb]) {
@@ -107,7 +107,7 @@ Deno.test({
       t.nodes[0]!.cluster!.publish({ t: "role", user: "mallory", role: "admin", note: "forged grant" });
       await new Promise((r) => setTimeout(r, 600));
       assert.ok(!em.some((e) => e.type === "role"), "no role push from an untrue event");
-      await assert.rejects(mallory.grant("mallory"), /admin/i);
+      await assert.rejects(mallory.commands.grant("mallory"), /admin/i);
       // A real grant on node 1 (store first, then the event) reaches mallory on node 2.
       await t.srv.core.setRole("console", "mallory", "admin");
       await eventually(() => em.some((e) => e.type === "role" && e.role === "admin"), 3000, "real grant");

@@ -139,8 +139,12 @@ Deno.test({
       await carol.send({ kind: "user", name: "alice" }, "hi alice from node 3");
       await eventually(() => ia.length === 1, 3000, "DM node 3 → node 1");
 
-      await alice.createRoom("ops", ["bob", "carol"]);
-      await eventually(async () => (await carol.roomList()).some((r) => r.name === "ops"), 3000, "room");
+      await alice.commands.createRoom("ops", ["bob", "carol"]);
+      await eventually(
+        async () => (await carol.commands.roomList()).some((r) => r.name === "ops"),
+        3000,
+        "room",
+      );
       await bob.send({ kind: "room", name: "ops" }, "room hello");
       await eventually(() => ia.length === 2 && ic.length === 1, 3000, "room message on nodes 1 and 3");
       assert.deepEqual([ia[1]!.text, ic[0]!.text], ["room hello", "room hello"]);
@@ -160,7 +164,7 @@ Deno.test({
         if (e.type === "disconnected") bye = e;
       });
       const t0 = Date.now();
-      await alice.kick("bob");
+      await alice.commands.kick("bob");
       await eventually(() => bye, 1000, "kick on node 1 ends bob's session on node 2 within a second");
       assert.equal((bye as unknown as { code: string }).code, "kicked");
       assert.ok(Date.now() - t0 < 1000);
@@ -243,7 +247,7 @@ Deno.test({
 
       // Devices: alice's first folder on node 1, a linked one on node 2; carol on node 3 shares a room
       // with her and is told; bob on node 2 shares nothing with her and is not (issue 33 item 11).
-      await alice.createRoom("devs", ["carol"]);
+      await alice.commands.createRoom("devs", ["carol"]);
       const pushes: unknown[] = [];
       carol.conn.onPush((f) => {
         if (f.header.t === "devices") pushes.push(f.header.devices);

@@ -29,7 +29,7 @@ topologyTest(
       const stranger = await t.client("stranger");
       const alice2 = await t.client("alice", { register: false });
       await Promise.all([alice.sync(), mate.sync(), stranger.sync(), alice2.sync()]);
-      await alice.createRoom("team", ["mate"]);
+      await alice.commands.createRoom("team", ["mate"]);
       const [toMate, toStranger, toOwn] = [devicePushes(mate), devicePushes(stranger), devicePushes(alice)];
       const id = await generateIdentity();
       const keys = async () => {

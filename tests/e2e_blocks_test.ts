@@ -26,7 +26,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     a.client.on((e) => void events.push(e));
     for (const x of [b, c]) await x.client.sync();
     await a.client.start(); // follows the feed as the full-screen client does: acknowledges in batches
-    await a.client.createRoom("dev", ["bob", "carol"]);
+    await a.client.commands.createRoom("dev", ["bob", "carol"]);
     const first = await b.client.send(dm("alice"), "before the block");
     await eventually(() => ai.msgs.some((m) => m.text === "before the block"), 5000, "bob's first DM");
     const blocks = a.client.blocks!;
@@ -53,7 +53,7 @@ Deno.test("blocks: nothing a blocked user sends shows or stays queued; nothing g
     assert.equal(a.store.get(first.seq)?.reactions, undefined, "the reaction did not apply");
 
     // A room bob runs: his lines there are dropped too, but the disappearing time he sets is the room's.
-    await b.client.createRoom("ops", ["alice", "carol"]);
+    await b.client.commands.createRoom("ops", ["alice", "carol"]);
     await b.client.changes.setExpiry({ kind: "room", name: "ops" }, 3600);
     const opsLine = await b.client.send({ kind: "room", name: "ops" }, "ops line while blocked");
     await eventually(() => a.codec.cs.consumed(opsLine.seq), 5000, "bob's ops line dropped");

@@ -19,7 +19,7 @@ Deno.test("handouts: a room seal sends nothing; its handouts, carried out, let t
     const b = await t.e2eClient("bob");
     const bi = inbox(b.client);
     for (const x of [a, b]) await x.client.sync();
-    await a.client.createRoom("team", ["bob"]);
+    await a.client.commands.createRoom("team", ["bob"]);
     await a.client.send(TEAM, "first"); // learns bob's devices, session and the room's log
     await eventually(() => bi.msgs.some((m) => m.text === "first"), 5000, "bob reads the first");
     await a.codec.rooms.rotate("team"); // a new chain: bob needs a handout again
@@ -70,7 +70,7 @@ Deno.test("handouts: ChatClient.send sends the sender key to the member before t
     const b = await t.e2eClient("bob");
     const bi = inbox(b.client);
     for (const x of [a, b]) await x.client.sync();
-    await a.client.createRoom("team", ["bob"]);
+    await a.client.commands.createRoom("team", ["bob"]);
     const conn = a.client.conn, real = conn.request.bind(conn);
     const sends: string[] = [], linked: string[] = [];
     conn.request = (kind, fields, body) => {

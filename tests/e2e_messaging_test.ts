@@ -42,7 +42,7 @@ topologyTest(
       await eventually(() => ai.msgs.length === 1, 3000, "alice's DM");
       assert.equal(bi.msgs[0]!.text, secrets[0]);
       assert.equal(ai.msgs[0]!.text, secrets[1]);
-      await a.client.createRoom("dev", ["bob", "carol"]);
+      await a.client.commands.createRoom("dev", ["bob", "carol"]);
       await a.client.send({ kind: "room", name: "dev" }, secrets[2]!);
       await eventually(() => bi.msgs.length === 2 && ci.msgs.length === 1, 3000, "room message");
       await c.client.send({ kind: "room", name: "dev" }, secrets[3]!);
@@ -126,7 +126,7 @@ Deno.test("E2E: a swapped identity key in the server's directory is detected and
         return true;
       },
     );
-    const trusted = await a.client.trust("bob");
+    const trusted = await a.client.commands.trust("bob");
     assert.equal(trusted.changed, false);
     assert.equal(trusted.safetyNumber, after.safetyNumber);
     const sent = await a.client.send({ kind: "user", name: "bob" }, "after accepting");

@@ -34,23 +34,23 @@ Deno.test("open rooms: listed to non-members, joined by oneself, read from the j
     const c = await t.e2eClient("carol");
     const [ai, bi] = [inbox(a.client), inbox(b.client)];
     for (const x of [a, b, c]) await x.client.sync();
-    await a.client.createRoom("lobby", []);
-    const opened = await a.client.setRoomPublic("lobby", { open: true, description: "Say hello" });
+    await a.client.commands.createRoom("lobby", []);
+    const opened = await a.client.commands.setRoomPublic("lobby", { open: true, description: "Say hello" });
     assert.deepEqual(opened, { open: true, description: "Say hello" });
     await a.client.send({ kind: "room", name: "lobby" }, "before bob joined");
 
     // bob is no member: he sees the room, its member count and its public description, not its members
-    assert.deepEqual(await b.client.openRooms(), [{
+    assert.deepEqual(await b.client.commands.openRooms(), [{
       name: "lobby",
       members: 1,
       description: "Say hello",
       member: false,
     }]);
     const joinedAt = await t.srv.core.store.lastSeq();
-    const joined = await b.client.joinRoom("lobby");
+    const joined = await b.client.commands.joinRoom("lobby");
     assert.deepEqual(joined.members.sort(), ["alice", "bob"]);
     assert.equal(logRows(t).at(-1).action, "join", "the join is an entry of the room's log, signed by bob");
-    await assert.rejects(() => b.client.joinRoom("lobby"), /already in #lobby/);
+    await assert.rejects(() => b.client.commands.joinRoom("lobby"), /already in #lobby/);
     await eventually(
       () => ai.notices.some((n) => n.includes("bob joined #lobby by themself")),
       5000,
@@ -93,12 +93,12 @@ Deno.test("open rooms: listed to non-members, joined by oneself, read from the j
     }
 
     // the room's admin closes it: the server refuses carol, bob stays and reads on
-    assert.deepEqual(await a.client.setRoomPublic("lobby", { open: false }), {
+    assert.deepEqual(await a.client.commands.setRoomPublic("lobby", { open: false }), {
       open: false,
       description: "Say hello",
     });
-    assert.deepEqual(await c.client.openRooms(), []);
-    await assert.rejects(() => c.client.joinRoom("lobby"), (e: Error & { code?: string }) => {
+    assert.deepEqual(await c.client.commands.openRooms(), []);
+    await assert.rejects(() => c.client.commands.joinRoom("lobby"), (e: Error & { code?: string }) => {
       assert.equal(e.code, "room_closed");
       assert.match(e.message, /#lobby is not open: ask one of its members to invite you/);
       return true;
@@ -116,13 +116,13 @@ Deno.test("open rooms: the server is not trusted on who may join", async () => {
     const a = await t.e2eClient("alice");
     const c = await t.e2eClient("carol");
     for (const x of [a, c]) await x.client.sync();
-    await a.client.createRoom("lobby", []);
-    await a.client.setRoomPublic("lobby", { open: true });
-    await a.client.setRoomPublic("lobby", { open: false });
+    await a.client.commands.createRoom("lobby", []);
+    await a.client.commands.setRoomPublic("lobby", { open: true });
+    await a.client.commands.setRoomPublic("lobby", { open: false });
     const before = logRows(t).length;
     // The server says "open" of a room whose signed log says closed: carol's client signs no join.
     await t.srv.core.store.setRoomPublic("lobby", { open: true });
-    await assert.rejects(() => c.client.joinRoom("lobby"), /not open by its signed membership log/);
+    await assert.rejects(() => c.client.commands.joinRoom("lobby"), /not open by its signed membership log/);
     assert.equal(logRows(t).length, before, "nothing was appended");
     // A join the server appends to the closed room anyway (signed by a user it controls): the room's
     // members refuse it, and alice's client sends nothing to the room.
@@ -157,17 +157,23 @@ Deno.test("open rooms: bad input is refused with a clear error, nothing changed"
     const a = await t.e2eClient("alice");
     const b = await t.e2eClient("bob");
     for (const x of [a, b]) await x.client.sync();
-    await a.client.createRoom("lobby", ["bob"]);
-    await assert.rejects(() => b.client.joinRoom("nowhere"), /There is no room named #nowhere/);
-    await assert.rejects(() => b.client.joinRoom("lobby"), /already in #lobby/);
+    await a.client.commands.createRoom("lobby", ["bob"]);
+    await assert.rejects(() => b.client.commands.joinRoom("nowhere"), /There is no room named #nowhere/);
+    await assert.rejects(() => b.client.commands.joinRoom("lobby"), /already in #lobby/);
     // bob is a member, not an admin: he may neither open, nor describe, nor close it
-    await assert.rejects(() => b.client.setRoomPublic("lobby", { open: true }), /Only admins of #lobby/);
     await assert.rejects(
-      () => b.client.setRoomPublic("lobby", { description: "mine" }),
+      () => b.client.commands.setRoomPublic("lobby", { open: true }),
       /Only admins of #lobby/,
     );
-    await a.client.setRoomPublic("lobby", { open: true, description: "kept" });
-    await assert.rejects(() => b.client.setRoomPublic("lobby", { open: false }), /Only admins of #lobby/);
+    await assert.rejects(
+      () => b.client.commands.setRoomPublic("lobby", { description: "mine" }),
+      /Only admins of #lobby/,
+    );
+    await a.client.commands.setRoomPublic("lobby", { open: true, description: "kept" });
+    await assert.rejects(
+      () => b.client.commands.setRoomPublic("lobby", { open: false }),
+      /Only admins of #lobby/,
+    );
     // a description past 200 characters, or with control characters, is refused by the server
     for (const description of ["x".repeat(201), "bell\x07", "right-to-left \u202e"]) {
       await assert.rejects(
@@ -175,12 +181,12 @@ Deno.test("open rooms: bad input is refused with a clear error, nothing changed"
         /longer than 200|may not contain control/,
       );
     }
-    await assert.rejects(() => a.client.setRoomPublic("lobby", { open: true }), /already open/);
+    await assert.rejects(() => a.client.commands.setRoomPublic("lobby", { open: true }), /already open/);
     const r = await t.srv.core.store.getRoom("lobby");
     assert.deepEqual([r?.open, r?.description, r?.members.length], [true, "kept", 2], "nothing lost");
     // a room nobody made is not opened
     await assert.rejects(
-      () => a.client.setRoomPublic("nowhere", { open: true }),
+      () => a.client.commands.setRoomPublic("nowhere", { open: true }),
       /no room named #nowhere|not a member/,
     );
   } finally {

@@ -36,7 +36,7 @@ async function room(t: T) {
   const m = await t.e2eClient("mallory");
   const [bi, mi] = [inbox(b.client), inbox(m.client)];
   for (const x of [a, b, m]) await x.client.sync();
-  await a.client.createRoom("team", ["bob"]);
+  await a.client.commands.createRoom("team", ["bob"]);
   await a.client.send({ kind: "room", name: "team" }, "first");
   await eventually(() => bi.msgs.some((x) => x.text === "first"), 5000, "bob reads");
   return { a, b, m, bi, mi };
@@ -101,7 +101,7 @@ Deno.test("room log: (a) a member row inserted into the server's database → no
     }
     assert.equal(mi.msgs.some((x) => x.text.includes("secret") || x.text === "first"), false);
     // leaving stays possible in a room whose log no longer matches
-    await b.client.leave("team");
+    await b.client.commands.leave("team");
   } finally {
     await t.stop();
   }
@@ -123,7 +123,7 @@ Deno.test("room log: (b) replayed, (c) unsigned, (d) non-admin entries put in th
       () => a.client.conn.request("room.invite", { room: "team", user: "carol", log: log[0] }),
       /not the next one/,
     );
-    await a.client.invite("team", "carol");
+    await a.client.commands.invite("team", "carol");
     const e1 = JSON.parse(
       (d.prepare("SELECT entry FROM room_log WHERE room = 'team' AND epoch = 1").get() as { entry: string })
         .entry,

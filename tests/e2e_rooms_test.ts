@@ -18,13 +18,13 @@ topologyTest(
       const c = await t.e2eClient("carol");
       const [bi, ci] = [inbox(b.client), inbox(c.client)];
       for (const x of [a, b, c]) await x.client.sync();
-      await a.client.createRoom("dev", ["bob", "carol"]);
+      await a.client.commands.createRoom("dev", ["bob", "carol"]);
       await a.client.send({ kind: "room", name: "dev" }, "before the kick");
       await eventually(() => ci.msgs.length === 1 && bi.msgs.length === 1, 3000, "first room message");
       await c.client.send({ kind: "room", name: "dev" }, "carol was here");
       await eventually(() => bi.msgs.length === 2, 3000, "carol's message");
 
-      await a.client.roomKick("dev", "carol");
+      await a.client.commands.roomKick("dev", "carol");
       await eventually(
         () => bi.notices.some((n) => n.includes("alice removed carol from #dev")),
         3000,
@@ -107,9 +107,9 @@ topologyTest(
       const d = await t.e2eClient("dave");
       const [bi, di] = [inbox(b.client), inbox(d.client)];
       for (const x of [a, b, d]) await x.client.sync();
-      await a.client.createRoom("ops", ["bob"]);
+      await a.client.commands.createRoom("ops", ["bob"]);
       const early = await a.client.send({ kind: "room", name: "ops" }, "early secret");
-      await a.client.invite("ops", "dave");
+      await a.client.commands.invite("ops", "dave");
       await eventually(
         () => di.notices.some((n) => n.includes("alice added dave to #ops (signed by alice, verified)")),
         3000,
@@ -133,7 +133,7 @@ topologyTest(
       await assert.rejects(() => d.codec.receive(msg, "r:ops", row.body));
       // dave leaves: alice's next message uses a new chain that dave never receives.
       const chain = (await a.codec.rooms.planSend("ops", ["alice", "bob", "dave"])).dist.chainId;
-      await d.client.leave("ops");
+      await d.client.commands.leave("ops");
       await eventually(
         () => bi.notices.some((n) => n.includes("dave left #ops (signed by dave, verified)")),
         3000,

@@ -80,11 +80,11 @@ Deno.test("E2E verify: without a number, verify binds to the key whose number wa
     const c = (await a.codec.dm.contact("bob"))!;
     assert.ok(sameIdentity(c.identity, before!.identity) && !c.verified);
     // Trust without a number is refused too (the key changed since the number shown)…
-    await assert.rejects(() => a.client.trust("bob"), (e: BackendError) => e.code === "key_changed");
+    await assert.rejects(() => a.client.commands.trust("bob"), (e: BackendError) => e.code === "key_changed");
     // …and after showing the new number, trust pins exactly it and prints it.
     const now = await a.client.fingerprint("bob");
     assert.notEqual(now.safetyNumber, shown.safetyNumber);
-    const tr = await a.client.trust("bob");
+    const tr = await a.client.commands.trust("bob");
     assert.equal(tr.safetyNumber, now.safetyNumber);
     assert.ok(sameIdentity((await a.codec.dm.contact("bob"))!.identity, mallory.identity));
   } finally {

@@ -155,14 +155,14 @@ Deno.test("files: a room's unfinished upload ends at the next start once its sen
     const a = await t.e2eClient("alice");
     const b = await t.e2eClient("bob");
     for (const x of [a, b]) await x.client.sync();
-    await a.client.createRoom("team", ["bob"]);
+    await a.client.commands.createRoom("team", ["bob"]);
     await a.client.send({ kind: "room", name: "team" }, "hello"); // the room key is handed out here
     const p = await writeFile(t, "deck.pdf", bytes(3 * 1024 * 1024, 11));
     await cutShort(t, a.client, (ft) => ft.sendRoom("#team", p));
     const [rec] = await FileTransfers.of(a.client).outgoing();
     assert.equal(rec?.state, "uploading");
     const a2 = await t.e2eClient("alice", { register: false });
-    await a2.client.leave("team");
+    await a2.client.commands.leave("team");
     assert.deepEqual(await resumeAll(a2.client, `${t.dir}/alice`), [
       "File transfer: You are not in a room named #team",
     ]);

@@ -19,13 +19,13 @@ Deno.test("files: a member who joins a room after its file was offered is told s
       await t.e2eClient("carol"),
     ];
     for (const x of [a, b, d, c]) await x.client.sync();
-    await a.client.createRoom("team", ["bob", "dave"]);
+    await a.client.commands.createRoom("team", ["bob", "dave"]);
     await a.client.send({ kind: "room", name: "team" }, "hello");
     await Deno.mkdir(`${t.dir}/src`);
     await Deno.writeFile(`${t.dir}/src/plan.pdf`, new Uint8Array(70_000).fill(1));
     const sent = await FileTransfers.of(a.client).sendRoom("#team", `${t.dir}/src/plan.pdf`);
     assert.deepEqual(sent.to.sort(), ["bob", "dave"]);
-    await a.client.invite("team", "carol");
+    await a.client.commands.invite("team", "carol");
     await c.client.sync();
     const fc = FileTransfers.of(c.client);
     assert.equal((await fc.incoming()).length, 0, "no offer for the late member");
@@ -53,7 +53,7 @@ Deno.test("files: a member who joins a room after its file was offered is told s
     // A member who leaves before taking a room's file is not waited for either.
     await Deno.writeFile(`${t.dir}/src/two.pdf`, new Uint8Array(5_000).fill(2));
     const two = await FileTransfers.of(a.client).sendRoom("#team", `${t.dir}/src/two.pdf`);
-    await d.client.leave("team");
+    await d.client.commands.leave("team");
     for (const x of [b, c]) {
       const ft = FileTransfers.of(x.client);
       const rec = (await eventually(async () => (await ft.incoming()).find((r) => r.fid === two.fid)))!;

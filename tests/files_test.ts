@@ -350,7 +350,7 @@ Deno.test("files: send-file #room is one upload and one room-key offer; every me
     const c = await t.e2eClient("carol");
     const d = await t.e2eClient("dave"); // not in the room: gets nothing, reads nothing
     for (const x of [a, b, c, d]) await x.client.sync();
-    await a.client.createRoom("team", ["bob", "carol"]);
+    await a.client.commands.createRoom("team", ["bob", "carol"]);
     await a.client.send({ kind: "room", name: "team" }, "hello"); // the room key is handed out here
     const data = bytes(CHUNK_SIZE * 3 + 5, 9);
     const p = await writeFile(t, "plan.pdf", data);
@@ -422,7 +422,7 @@ Deno.test("files: a member declining a room's file declines it for that member o
   const t = await startTestServer();
   try {
     const [a, b, c] = [await t.client("alice"), await t.client("bob"), await t.client("carol")];
-    await a.createRoom("team", ["bob", "carol"]);
+    await a.commands.createRoom("team", ["bob", "carol"]);
     const code = (pr: Promise<unknown>) => pr.then(() => "ok", (e: Error & { code?: string }) => e.code);
     const fid = "room-file-1";
     assert.equal(

@@ -124,7 +124,7 @@ Deno.test("files: a room's file withdrawn is withdrawn for every member; the des
     const b = await t.e2eClient("bob");
     const c = await t.e2eClient("carol");
     for (const x of [a, b, c]) await x.client.sync();
-    await a.client.createRoom("team", ["bob", "carol"]);
+    await a.client.commands.createRoom("team", ["bob", "carol"]);
     await a.client.send({ kind: "room", name: "team" }, "hello");
     const told = [heard(b.client), heard(c.client)];
     const desk = new FileDesk(() => a.client, { outbox: `${t.dir}/out`, downloads: `${t.dir}/down` });

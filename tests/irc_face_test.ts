@@ -206,8 +206,8 @@ Deno.test("irc: a DM and a room between IRC and a Parley client, tags by capabil
     await tagged.waitFor(/NOTICE alice :.*no_such_user|NOTICE alice :.*carol/);
     await tagged.waitFor(/NOTICE alice :Messages in bob disappear 1h after they are sent/);
     assert.equal(await s.a.client.changes.expiry({ kind: "user", name: "bob" }), 3600);
-    await s.b.client.createRoom("lobby", []);
-    await s.b.client.setRoomPublic("lobby", { open: true, description: "Say hello" });
+    await s.b.client.commands.createRoom("lobby", []);
+    await s.b.client.commands.setRoomPublic("lobby", { open: true, description: "Say hello" });
     await tagged.send("LIST");
     await tagged.waitFor(/ 322 alice #den 2 :secret-topic-here/);
     await tagged.waitFor(/ 322 alice #lobby 1 :\[open\] Say hello/);

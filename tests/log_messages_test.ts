@@ -16,7 +16,7 @@ Deno.test("logMessages writes sender, target, size and seq of every message, nev
     const alice = await t.client("alice");
     const bob = await t.client("bob");
     const dm = await alice.send({ kind: "user", name: "bob" }, BODY);
-    await alice.createRoom("dev", ["bob"]);
+    await alice.commands.createRoom("dev", ["bob"]);
     const room = await bob.send({ kind: "room", name: "dev" }, `${BODY} (room)`);
     const lines = t.lines.filter((l) => / message /.test(l));
     assert.equal(lines.length, 2, t.lines.join("\n"));

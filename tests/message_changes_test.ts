@@ -72,7 +72,7 @@ test("changes: in a room, members see edits and reactions; only the sender may e
   try {
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
     for (const x of [b, c]) await x.client.sync();
-    await a.client.createRoom("den", ["bob", "carol"]);
+    await a.client.commands.createRoom("den", ["bob", "carol"]);
     for (const x of [b, c]) await x.client.sync();
     const room = { kind: "room" as const, name: "den" };
     const m = await a.client.send(room, "standup in 5");

@@ -23,7 +23,7 @@ test("message ids: a member's copy of alice's id is refused; carol's 👍 and al
   try {
     const a = await t.e2eClient("alice"), m = await t.e2eClient("mallory"), c = await t.e2eClient("carol");
     for (const x of [m, c]) await x.client.sync();
-    await a.client.createRoom("ops", ["mallory", "carol"]);
+    await a.client.commands.createRoom("ops", ["mallory", "carol"]);
     for (const x of [a, m, c]) await x.client.sync();
     const [ai, ci] = [inbox(a.client), inbox(c.client)];
     const msg = await a.client.send(room, "deploy friday at 5");
@@ -74,7 +74,7 @@ test("message ids: a change naming the id alone takes the one row its rule allow
   try {
     const a = await t.e2eClient("alice"), m = await t.e2eClient("mallory"), c = await t.e2eClient("carol");
     for (const x of [m, c]) await x.client.sync();
-    await a.client.createRoom("ops", ["mallory", "carol"]);
+    await a.client.commands.createRoom("ops", ["mallory", "carol"]);
     for (const x of [a, m, c]) await x.client.sync();
     const ci = inbox(c.client);
     const msg = await a.client.send(room, "deploy friday at 5");

@@ -117,11 +117,11 @@ topologyTest(
       const carol = await t.client("carol");
       const dave = await t.client("dave");
       for (const c of [alice, bob, carol, dave]) await c.sync();
-      const room = await alice.createRoom("Dev", ["bob", "carol"]);
+      const room = await alice.commands.createRoom("Dev", ["bob", "carol"]);
       assert.deepEqual(room.members.sort(), ["alice", "bob", "carol"]);
       assert.deepEqual(room.admins, ["alice"]);
-      await assert.rejects(alice.createRoom("dev", []), { code: "room_exists" });
-      await assert.rejects(alice.createRoom("x", ["nobody"]), { code: "no_such_user" });
+      await assert.rejects(alice.commands.createRoom("dev", []), { code: "room_exists" });
+      await assert.rejects(alice.commands.createRoom("x", ["nobody"]), { code: "no_such_user" });
       const bobGot = inbox(bob);
       await alice.send({ kind: "room", name: "dev" }, "one");
       await new Promise((r) => setTimeout(r, 30));
@@ -131,19 +131,19 @@ topologyTest(
       await eventually(() => bobGot.length === 2, 3000, "room messages");
       await assert.rejects(dave.send({ kind: "room", name: "dev" }, "let me in"), { code: "not_member" });
       await assert.rejects(dave.history({ kind: "room", name: "dev" }), { code: "not_member" });
-      await assert.rejects(bob.invite("dev", "dave"), { code: "forbidden" });
+      await assert.rejects(bob.commands.invite("dev", "dave"), { code: "forbidden" });
       assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" }, cut)), ["two"]);
       assert.deepEqual(texts(await bob.history({ kind: "room", name: "dev" })), ["one", "two"]);
-      await alice.invite("dev", "dave");
+      await alice.commands.invite("dev", "dave");
       assert.deepEqual(
         texts(await dave.history({ kind: "room", name: "dev" })),
         [],
         "no history from before joining",
       );
-      await bob.leave("dev");
+      await bob.commands.leave("dev");
       await assert.rejects(bob.send({ kind: "room", name: "dev" }, "bye"), { code: "not_member" });
-      assert.deepEqual((await bob.roomList()).map((r) => r.name), []);
-      assert.deepEqual((await dave.roomList()).map((r) => r.name), ["dev"]);
+      assert.deepEqual((await bob.commands.roomList()).map((r) => r.name), []);
+      assert.deepEqual((await dave.commands.roomList()).map((r) => r.name), ["dev"]);
       await assert.rejects(bob.send({ kind: "room", name: "nope" }, "x"), { code: "no_such_room" });
     } finally {
       await t.stop();

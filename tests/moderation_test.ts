@@ -21,9 +21,9 @@ topologyTest(
     try {
       const mallory = await t.client("mallory");
       await t.client("bob");
-      await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
-      await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
-      await assert.rejects(mallory.kicked(), { code: "forbidden" });
+      await assert.rejects(mallory.commands.kick("bob"), { code: "forbidden" });
+      await assert.rejects(mallory.commands.grant("mallory"), { code: "forbidden" });
+      await assert.rejects(mallory.commands.kicked(), { code: "forbidden" });
       assert.ok(
         t.lines.some((l) => l.includes("WARN denied user=mallory") && l.includes("command=admin.kick")),
       );
@@ -45,12 +45,12 @@ topologyTest(
       assert.equal(await runConsoleLine(t.srv, "/grant alice"), "alice is now an admin");
       const bob = await t.client("bob");
       const bye = lastEvent(bob, "disconnected");
-      await alice.kick("bob");
+      await alice.commands.kick("bob");
       await eventually(() => bye.e, 3000, "kick");
       assert.deepEqual(bye.e, { type: "disconnected", code: "kicked", reason: "You were kicked by alice" });
       const bob2 = await t.client("bob", { register: false });
       const bye2 = lastEvent(bob2, "disconnected");
-      await alice.kick("bob", 60, "spamming"); // the client gives a reason too, as the console does
+      await alice.commands.kick("bob", 60, "spamming"); // the client gives a reason too, as the console does
       await eventually(() => bye2.e, 3000, "ban");
       assert.equal((bye2.e as { code: string }).code, "banned");
       assert.match(
@@ -60,7 +60,7 @@ topologyTest(
       const refused = await t.client("bob", { register: false }).catch((e) => e);
       assert.equal(refused.code, "banned");
       assert.match(refused.message, /^You are banned until (?:\d{1,2} \w{3} \d{4} )?\d\d:\d\d \(in 1 min\)$/); // local, not UTC ISO
-      const ks = await alice.kicked();
+      const ks = await alice.commands.kicked();
       assert.equal(ks.length, 2);
       assert.ok(ks[0]!.bannedUntil && !ks[1]!.bannedUntil);
       assert.deepEqual((await t.srv.core.store.listAudit(10)).map((a) => a.action).slice(0, 2), [
@@ -81,15 +81,15 @@ topologyTest("grant and revoke; the last admin cannot be demoted", async (startT
     const alice = await t.client("alice");
     await runConsoleLine(t.srv, "/grant alice");
     const bob = await t.client("bob");
-    await alice.grant("bob");
+    await alice.commands.grant("bob");
     await eventually(
       () => bob.role === "admin",
       3000,
       "bob told he is an admin (from another node on three)",
     );
-    await bob.revoke("alice");
-    await assert.rejects(bob.revoke("bob"), { code: "last_admin" });
-    await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+    await bob.commands.revoke("alice");
+    await assert.rejects(bob.commands.revoke("bob"), { code: "last_admin" });
+    await assert.rejects(alice.commands.kick("bob"), { code: "forbidden" });
     assert.match(await runConsoleLine(t.srv, "/revoke bob"), /last admin/);
   } finally {
     await t.stop();
@@ -105,7 +105,7 @@ Deno.test("an admin demoted beside the running server (offline `admin revoke`) i
     await t.client("bob");
     // `parley-server admin revoke alice` writes the store alone: no session here hears of it.
     await t.srv.core.store.setRole("alice", "user");
-    await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+    await assert.rejects(alice.commands.kick("bob"), { code: "forbidden" });
     await eventually(() => alice.role === "user", 3000, "alice's client told she is no admin");
   } finally {
     await t.stop();
@@ -125,7 +125,7 @@ Deno.test({
       const bob = await t.client("bob");
       // The demotion as another node makes it, its bus event not yet here: only the store knows.
       await t.srv.core.store.setRole("alice", "user");
-      await assert.rejects(alice.kick("bob"), { code: "forbidden" });
+      await assert.rejects(alice.commands.kick("bob"), { code: "forbidden" });
       assert.equal(bob.conn.closed, false);
     } finally {
       await t.stop();

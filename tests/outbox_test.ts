@@ -214,7 +214,7 @@ Deno.test("issue 34.14: a quiet (one-shot) session announces no presence and is 
     for (let i = 0; i < 3; i++) {
       const q = await login(t, "bob", { quiet: true });
       assert.deepEqual((await q.who()).map((p) => p.user), ["alice"], "who does not list the quiet session");
-      const us = (await admin.users()) as { user: string; online?: boolean }[];
+      const us = (await admin.commands.users()) as { user: string; online?: boolean }[];
       assert.equal(us.find((u) => u.user === "bob")?.online, false, "nor the admin's user list");
       await q.send({ kind: "user", name: "alice" }, `one-shot ${i}`);
       await q.setStatus("busy");

@@ -82,7 +82,7 @@ Deno.test("retention: messages every recipient acknowledged and older than DAYS 
     const acked = await alice.send(toBob, "old and read");
     const unread = await alice.send(toBob, "old, never read");
     const room = { kind: "room" as const, name: "team" };
-    await alice.createRoom("team", ["bob", "carol"]);
+    await alice.commands.createRoom("team", ["bob", "carol"]);
     const roomAll = await alice.send(room, "room, read by all");
     const roomSome = await alice.send(room, "room, read by bob only");
     const conv = convKey("user", "alice", "bob");
@@ -125,15 +125,15 @@ Deno.test("denied admin commands: one audit row per user, command and window, wi
   try {
     const mallory = await t.client("mallory");
     await t.client("bob");
-    for (let i = 0; i < 30; i++) await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
-    await assert.rejects(mallory.grant("mallory"), { code: "forbidden" });
+    for (let i = 0; i < 30; i++) await assert.rejects(mallory.commands.kick("bob"), { code: "forbidden" });
+    await assert.rejects(mallory.commands.grant("mallory"), { code: "forbidden" });
     const rows = () => t.srv.core.store.listAudit(100).then((l) => l.filter((a) => a.action === "denied"));
     assert.deepEqual((await rows()).map((a) => [a.target, a.count]), [["admin.grant", 1], [
       "admin.kick",
       30,
     ]]);
     clock.advance(3600_000); // a later window starts a new row
-    await assert.rejects(mallory.kick("bob"), { code: "forbidden" });
+    await assert.rejects(mallory.commands.kick("bob"), { code: "forbidden" });
     assert.equal((await rows()).length, 3);
   } finally {
     await t.stop();

@@ -21,7 +21,7 @@ test("room topics: set by a member, held by all, sent once more to a member invi
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
     const bi = inbox(b.client), ci = inbox(c.client);
     for (const x of [a, b, c]) await x.client.sync(); // live delivery from here
-    await a.client.createRoom("dev", ["bob"]);
+    await a.client.commands.createRoom("dev", ["bob"]);
     assert.equal(await a.client.rooms.topic!("dev"), null, "no topic yet");
 
     const line = await a.client.rooms.setTopic!("#dev", "Release on Friday");
@@ -107,7 +107,7 @@ test("room topics: a topic forged into a DM, or one too long, is refused by the 
   try {
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob");
     const ai = inbox(a.client);
-    await a.client.createRoom("dev", ["bob"]);
+    await a.client.commands.createRoom("dev", ["bob"]);
     await a.client.rooms.setTopic!("dev", "the real one");
     await b.client.sync();
     // Bob seals topics himself, past his client's checks (as a modified client would).
@@ -187,7 +187,7 @@ test("room settings: a member invited later learns the room's disappearing time 
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
     const bi = inbox(b.client), ci = inbox(c.client);
     for (const x of [a, b, c]) await x.client.sync();
-    await a.client.createRoom("dev", ["bob"]);
+    await a.client.commands.createRoom("dev", ["bob"]);
     await a.client.changes.setExpiry(dev, 3600);
     await eventually(() => bi.msgs.some((m) => m.setting), 5000, "bob's expiry line");
     await a.client.rooms.invite("dev", "carol");

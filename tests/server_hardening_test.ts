@@ -268,7 +268,7 @@ Deno.test("resume tokens: logout revokes, a ban revokes all, at most 10 per user
     assert.deepEqual(live, [false, false, ...Array(10).fill(true)]);
     // a ban revokes them all
     const root = await t.client("root", { register: false });
-    await root.kick("alice", 1);
+    await root.commands.kick("alice", 1);
     clock.advance(1001); // the 1 s ban is over: try the tokens
     assert.deepEqual(await Promise.all(toks.slice(2).map(works)), Array(10).fill(false));
     assert.equal(

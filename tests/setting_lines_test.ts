@@ -38,7 +38,7 @@ test("setting lines: the sender's client refuses to change one; a forged change 
   try {
     const a = await t.e2eClient("alice"), b = await t.e2eClient("bob"), c = await t.e2eClient("carol");
     for (const x of [b, c]) await x.client.sync();
-    await a.client.createRoom("den", ["bob", "carol"]);
+    await a.client.commands.createRoom("den", ["bob", "carol"]);
     for (const x of [b, c]) await x.client.sync();
     const bob: Target = { kind: "user", name: "bob" }, den: Target = { kind: "room", name: "den" };
     const alice: Target = { kind: "user", name: "alice" };

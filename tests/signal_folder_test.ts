@@ -24,7 +24,7 @@ Deno.test("signals: two clients of one folder both get every DM and room signal,
     screen.client.on((e) => seen.screen.push(e));
     script.client.on((e) => seen.script.push(e));
     for (const c of [alice, screen, script]) await c.client.start();
-    await alice.client.createRoom("team", ["bob"]);
+    await alice.client.commands.createRoom("team", ["bob"]);
     const dm: Target = { kind: "user", name: "bob" }, room: Target = { kind: "room", name: "team" };
     await alice.client.send(dm, "hello");
     await alice.client.send(room, "hello room"); // the room key is handed out here

@@ -3,7 +3,8 @@
  * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
  * (message_changes.ts), the receiving state of the current `ServerSession` (server_session.ts: the
  * connection and what its login gave) and its `Link` (server_link.ts). Sending is sending.ts,
- * receiving receiving.ts (plain functions over that state); the one-request commands: `ServerCommands`.
+ * receiving receiving.ts (plain functions over that state); the one-request commands are the held part
+ * `commands` (server_commands.ts), which the `rooms`, `moderation`, `blocks`, `keys` and `remote` capabilities use.
  * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
  *   `close`; one connection, no reconnect.
  * - A UI: `feed.catchUp()` (or `start()`) makes the core follow the feed: it syncs the offline queue into the
@@ -17,6 +18,8 @@
 import { type Clock, systemClock } from "../../common/clock.ts";
 import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import type { Connection } from "../session/connection.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { muteList } from "../session/local_mutes.ts";
@@ -28,7 +31,7 @@ import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
 import { Reconnector } from "./reconnect.ts";
-import { moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
+import { blockControls, moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
 import { ServerLink } from "./server_link.ts";
 import { ServerSession } from "./server_session.ts";
 import { withTopics } from "./room_topics.ts";
@@ -44,7 +47,9 @@ export type { LoginOptions, VideoPart };
 /** Messages of each conversation restored from the local store at start. */
 const RECENT_PER_CONVERSATION = 100;
 
-export class ChatClient extends ServerCommands implements B.ChatBackend {
+export class ChatClient implements B.ChatBackend {
+  /** The current session and the one-request commands over it (server_commands.ts). */
+  readonly commands: ServerCommands;
   readonly #listeners = new Set<(e: B.BackendEvent) => void>();
   #link!: ServerLink;
   #in!: recv.InboundState;
@@ -71,17 +76,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   /** The status the user chose; sent again after every reconnect. */
   #status: B.Status | null = null;
   /** The conversation engine's state and the driver of its effects (engine.ts). */
-  readonly engine: Driver = new Driver(this.user, {
-    emit: (e) => this.#emit(e),
-    reconnect: (e) => void this.#re.lost(e),
-    save: (m) => this.store?.save([m]),
-    ack: async (acks) => void await this.conn.request("ack", { acks }),
-    purge: (now) => this.changes.purgeExpired(now),
-    resend: () => send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m })),
-    now: () => this.now(),
-    connOpen: () => !this.conn.closed,
-    every: intervalTimer,
-  });
+  readonly engine: Driver;
   readonly #chain: send.SendChain = { tail: Promise.resolve() };
   readonly #typing: TypingGate;
   readonly #re: Reconnector;
@@ -97,7 +92,18 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     readonly clock: Clock = systemClock,
     public reconnect: (() => Promise<ServerSession>) | null = null,
   ) {
-    super(session);
+    this.commands = new ServerCommands(session, () => this.codec);
+    this.engine = new Driver(session.user, {
+      emit: (e) => this.#emit(e),
+      reconnect: (e) => void this.#re.lost(e),
+      save: (m) => this.store?.save([m]),
+      ack: async (acks) => void await this.conn.request("ack", { acks }),
+      purge: (now) => this.changes.purgeExpired(now),
+      resend: () => send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m })),
+      now: () => this.now(),
+      connOpen: () => !this.conn.closed,
+      every: intervalTimer,
+    });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
     this.local = store
       ? {
@@ -130,7 +136,7 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
 
   /** A session becomes current: its link and receiving state (receiving.ts), its end said as "disconnected". */
   #bind(s: ServerSession): void {
-    this.useSession(s);
+    this.commands.useSession(s);
     this.role = s.role;
     this.#link = new ServerLink(s.conn, this.clock);
     this.#in = recv.openInbound(this);
@@ -142,6 +148,51 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   perSession(f: () => void): void {
     this.#perSession.push(f);
     f();
+  }
+
+  /** The current session (server_session.ts). */
+  get session(): ServerSession {
+    return this.commands.session;
+  }
+  /** The current connection. */
+  get conn(): Connection {
+    return this.commands.conn;
+  }
+  /** Who is logged in. */
+  get user(): string {
+    return this.commands.user;
+  }
+  /** "host:port" of the node connected. */
+  get server(): string {
+    return this.commands.server;
+  }
+  /** The largest frame the server reads. */
+  get maxFrame(): number {
+    return this.commands.maxFrame;
+  }
+  /** The server's nonce for this session: what device proofs sign. */
+  get nonce(): string {
+    return this.commands.nonce;
+  }
+  /** What the password gave at login. */
+  get account(): AccountSecrets | undefined {
+    return this.commands.account;
+  }
+  who(): Promise<B.Presence[]> {
+    return this.commands.who();
+  }
+  whois(user: string): Promise<B.Presence | null> {
+    return this.commands.whois(user);
+  }
+  fingerprint(user?: string): Promise<B.Fingerprint> {
+    return this.commands.fingerprint(user);
+  }
+  verify(user: string, number?: string): Promise<B.Fingerprint> {
+    return this.commands.verify(user, number);
+  }
+  /** The block list (a capability), once the codec has end-to-end keys (e2e/blocks.ts). */
+  get blocks(): B.BlockControls | undefined {
+    return this.codec.blocks ? blockControls(() => this.commands) : undefined;
   }
 
   /** Where sealed messages and signals leave and arrive: the server relay over the current connection. */
@@ -234,8 +285,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   /** What the server keeps for the account, and the connection to it. */
   readonly remote: B.RemoteControls = {
     historyPage: (t, q) => this.#historyPage(t, q),
-    users: () => this.users(),
-    devices: () => this.devices(),
+    users: () => this.commands.users(),
+    devices: () => this.commands.devices(),
     reconnectNow: () => this.#re.now(),
   };
 
@@ -271,8 +322,8 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
     list: () => Promise.resolve(this.outgoing?.list() ?? []),
     drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
   };
-  override async setStatus(status: B.Status): Promise<void> {
-    await super.setStatus(status);
+  async setStatus(status: B.Status): Promise<void> {
+    await this.commands.setStatus(status);
     this.#status = status;
   }
   /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
@@ -283,17 +334,21 @@ export class ChatClient extends ServerCommands implements B.ChatBackend {
   #historyPage(t: B.Target, q?: B.HistoryQuery): Promise<B.HistoryPage> {
     return recv.history(this, this.#in, t, q);
   }
-  /** The keystore's `/trust` (ServerCommands) and `/inbox`: what this folder keeps, or one user's history. */
+  /** The keystore's `/trust` (server_commands.ts) and `/inbox`: what this folder keeps, or one user's history. */
   readonly keys: B.KeyControls = {
-    trust: (user, number) => this.trust(user, number),
+    trust: (user, number) => this.commands.trust(user, number),
     inbox: (user) =>
       user
         ? this.history({ kind: "user", name: user })
         : Promise.resolve(this.store?.list(this.user, 0) ?? []),
   };
-  /** Rooms, admin actions and video (capabilities), over the current session; blocks: ServerCommands. */
-  readonly rooms: B.RoomControls = withTopics(roomControls(() => this), this.changes, () => this.store);
-  readonly moderation: B.ModerationControls = moderationControls(() => this);
+  /** Rooms, admin actions and video (capabilities), over the current session; blocks: server_commands.ts. */
+  readonly rooms: B.RoomControls = withTopics(
+    roomControls(() => this.commands),
+    this.changes,
+    () => this.store,
+  );
+  readonly moderation: B.ModerationControls = moderationControls(() => this.commands);
   readonly video: B.VideoControls = videoControls(() => this.videoPart);
   #info(): [string, string][] {
     const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";

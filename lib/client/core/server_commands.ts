@@ -3,7 +3,9 @@
  * login gave; a reconnect brings another, `useSession`) and the commands that are one request to
  * the server over it and its answer — presence and status, registered users, rooms (membership changes signed into
  * the room's log when the codec has keys), moderation, and the key commands answered by the codec's
- * `KeyOps`. `ChatClient` is built on it; the refusals are the server's (or "no_keys" without keys).
+ * `KeyOps`. `ChatClient` (chat_client.ts) holds one as its `commands` part and builds its `rooms`,
+ * `moderation`, `blocks`, `keys` and `remote` capabilities over it; the refusals are the server's (or
+ * "no_keys" without keys).
  */
 import {
   BackendError,
@@ -27,17 +29,20 @@ import { kickedEntries, wire } from "../session/wire_events.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import type { ServerSession } from "./server_session.ts";
 
-export abstract class ServerCommands {
+export class ServerCommands {
   #session: ServerSession;
-  constructor(session: ServerSession) {
+  readonly #codec: () => BodyCodec;
+  /** `codec`: the holder's current body codec (it changes once end-to-end keys attach). */
+  constructor(session: ServerSession, codec: () => BodyCodec) {
     this.#session = session;
+    this.#codec = codec;
   }
   /** The current session. */
   get session(): ServerSession {
     return this.#session;
   }
   /** Makes `s` the current session (a reconnect's). */
-  protected useSession(s: ServerSession): void {
+  useSession(s: ServerSession): void {
     this.#session = s;
   }
   /** The current connection. */
@@ -65,7 +70,9 @@ export abstract class ServerCommands {
     return this.#session.account;
   }
   /** The current body codec. */
-  abstract codec: BodyCodec;
+  get codec(): BodyCodec {
+    return this.#codec();
+  }
 
   async who(): Promise<Presence[]> {
     return (await this.conn.request("who")).header.users as Presence[];

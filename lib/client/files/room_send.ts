@@ -25,7 +25,7 @@ const EMPTY = new Uint8Array(0);
 /** The room's name and its other members (`no_room` when not a member, `usage` when alone). */
 async function roomOf(client: ChatClient, room: string): Promise<{ name: string; members: string[] }> {
   const name = normalizeName(withoutHash(room));
-  const info = name ? (await client.roomList()).find((r) => r.name === name) : undefined;
+  const info = name ? (await client.commands.roomList()).find((r) => r.name === name) : undefined;
   if (!info) throw new BackendError("no_room", `You are not in a room named ${room}`);
   const members = info.members.filter((m) => m !== client.user);
   if (!members.length) throw new BackendError("usage", `Nobody else is in ${room}`);

@@ -73,7 +73,7 @@ export function watchChannel(client: () => ChatClient): WatchChannel {
     // In a DM either party plays, pauses and seeks.
     roomAdmins: (key) => {
       const two = dmParties(key);
-      return two ? Promise.resolve(two) : client().roomAdmins(key);
+      return two ? Promise.resolve(two) : client().commands.roomAdmins(key);
     },
     serverTime: async () => {
       const r = await client().conn.request("ping");
