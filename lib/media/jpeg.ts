@@ -160,21 +160,6 @@ export function scaleBox(src: RgbaImage, width: number, height: number): RgbaIma
   return { width, height, data: out };
 }
 
-/**
- * `img` area-averaged (`scaleBox`) to width×height as packed RGB24 rows, a new buffer: a raw frame
- * as ffmpeg's `scale=…:flags=area` makes them for half-blocks (a half-block play's first frame,
- * made from the rendition's poster while ffmpeg starts: server/video/service.ts).
- */
-export function rgbFrame(img: RgbaImage, width: number, height: number): Uint8Array {
-  const s = scaleBox(toRgba(img), width, height).data, n = width * height, d = new Uint8Array(n * 3);
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    d[i * 3] = s[j]!;
-    d[i * 3 + 1] = s[j + 1]!;
-    d[i * 3 + 2] = s[j + 2]!;
-  }
-  return d;
-}
-
 // JFIF's YCbCr → RGB (ITU-R BT.601, full range) in 16.16 fixed point, one table per term.
 const CR_R = new Int32Array(256), CB_G = new Int32Array(256), CR_G = new Int32Array(256);
 const CB_B = new Int32Array(256);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
-import { decodeJpeg, fitInto, lastDecoder, rgbFrame, scaleBox, scaleNearest, yuvToRgba } from "./jpeg.ts";
+import { decodeJpeg, fitInto, lastDecoder, scaleBox, scaleNearest, yuvToRgba } from "./jpeg.ts";
 import { goldenImage } from "./_testing.ts";
 
 Deno.test("decodeJpeg() decodes with @jsquash/jpeg (WASM) to RGBA of the right size", async () => {
@@ -74,20 +74,4 @@ Deno.test("yuvToRgba() is JFIF's YCbCr → RGB (rounded, clamped) for every Y an
     }
   }
   assert.throws(() => yuvToRgba(new Uint8Array(10), 2, 2), RangeError);
-});
-
-Deno.test("rgbFrame: area-averaged to the size asked, packed RGB24 in a new buffer", () => {
-  // 4×2 RGBA: a red left half and a blue right half, the lower row a little darker.
-  const d = new Uint8Array(4 * 2 * 4);
-  for (let y = 0; y < 2; y++) {
-    for (let x = 0; x < 4; x++) {
-      d.set(x < 2 ? [200 - y * 10, 0, 0, 255] : [0, 0, 100 + y * 20, 255], (y * 4 + x) * 4);
-    }
-  }
-  const img = { width: 4, height: 2, data: d };
-  assert.deepEqual([...rgbFrame(img, 2, 1)], [195, 0, 0, 0, 0, 110]);
-  const rgb = { width: 4, height: 2, channels: 3 as const, data: new Uint8Array(24).fill(9) };
-  const out = rgbFrame(rgb, 4, 2);
-  assert.deepEqual([out.length, out[23]], [24, 9]);
-  assert.notEqual(out.buffer, rgb.data.buffer);
 });

@@ -16,7 +16,7 @@ export type {
   ProbeInfo,
 } from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
-export { decodeJpeg, rgbFrame } from "./jpeg.ts";
+export { decodeJpeg } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";
 export { FfmpegMissingError, VideoLibrary } from "./library.ts";
 export type { LibraryOptions, VideoInfo } from "./library.ts";

@@ -18,9 +18,6 @@ import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
 import { readAhead } from "./read_ahead.ts";
 import { type Segment, SegmentPlanner } from "./stream_plan.ts";
-
-/** A segment's first frame sent before ffmpeg's: the rendition's poster. */
-type Poster = Pick<Frame, "data" | "width" | "height" | "format">;
 import {
   abortableSleep,
   abortedPromise,
@@ -265,9 +262,9 @@ export class VideoStream {
       this.#seg = seg;
       this.#measureFrom = this.#clock.now();
       this.#bytesSum = this.#bytesCount = 0;
-      // Small frames come as raw RGB when it was asked for; their poster too, or none.
+      const poster = this.#posterFor(seg);
+      // Small frames get no poster (above), and raw RGB when it was asked for.
       const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
-      const poster = await this.#posterFor(seg, format);
       let src: MjpegSource;
       try {
         src = this.#spawnFor(seg, poster ? 1 : 0, format, ac.signal);
@@ -310,7 +307,7 @@ export class VideoStream {
   async #playSegment(
     seg: Segment,
     src: MjpegSource,
-    poster: Poster | null,
+    poster: { data: Uint8Array; width: number; height: number } | null,
     format: "rgb" | "jpeg",
     ac: AbortController,
   ): Promise<{ count: number; interrupted: boolean }> {
@@ -318,7 +315,7 @@ export class VideoStream {
     try {
       if (poster) {
         if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
-        this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, ...poster });
+        this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, format: "jpeg", ...poster });
         this.#pos = seg.startMs + this.#frameMs;
         count = 1;
         if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
@@ -358,22 +355,13 @@ export class VideoStream {
     }
   }
 
-  /**
-   * The poster to send as the segment's first frame, if any: the rendition's JPEG
-   * (`VideoStreamOptions.poster`), or for half-block frames, which have one size, raw RGB at that
-   * size (`rawPoster`; none when they come as JPEG).
-   */
-  async #posterFor(seg: Segment, format: "rgb" | "jpeg"): Promise<Poster | null> {
-    if (seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
-    if (isSmallFrame(seg.width, seg.height)) {
-      if (format !== "rgb" || !this.#o.rawPoster || !seg.width || !seg.height) return null;
-      const { width, height } = seg;
-      const data = await this.#o.rawPoster(seg.rendition, width, height).catch(() => null);
-      return data && data.length === width * height * 3 ? { data, width, height, format: "rgb" } : null;
-    }
-    const jpeg = this.#o.poster?.(seg.rendition);
+  /** The poster to send as the segment's first frame (see `VideoStreamOptions.poster`), if any. */
+  #posterFor(seg: Segment): { data: Uint8Array; width: number; height: number } | null {
+    if (!this.#o.poster || seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
+    if (isSmallFrame(seg.width, seg.height)) return null; // half-blocks: one frame size
+    const jpeg = this.#o.poster(seg.rendition);
     const size = jpeg ? jpegSize(jpeg) : null;
-    return jpeg && size ? { data: jpeg, ...size, format: "jpeg" } : null;
+    return jpeg && size ? { data: jpeg, ...size } : null;
   }
 
   #end(): void {

@@ -95,12 +95,6 @@ export interface VideoStreamOptions {
    * at frame 1, so the first picture does not wait for ffmpeg to start (~0.1–0.2 s).
    */
   poster?: (r: Rendition) => Uint8Array | null | undefined;
-  /**
-   * The same first frame as raw RGB24 at width×height, for a segment from the start with half-block
-   * frames sent raw (`format` "rgb"): frame 0 at once, ffmpeg from frame 1, as with `poster`.
-   * A fresh buffer each call (the stream's buffer pool may take it back once it was sent).
-   */
-  rawPoster?: (r: Rendition, width: number, height: number) => Promise<Uint8Array | null | undefined>;
   /** Wait for the consumer instead of dropping (tests and exports). */
   lossless?: boolean;
   /** Aborting it stops the stream. */

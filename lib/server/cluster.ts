@@ -133,7 +133,9 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.#cursor = await this.core.store.lastSeq();
-    await this.#lookAlive(this.clock.now()); // an older node already running hears the first event in its shape
+    // An older node already running hears the first event in its shape (liveness waits for the first tick).
+    const live = await this.#liveNodes?.(this.clock.now(), this.#timeoutMs).catch(() => null);
+    if (live) this.#noteProtocols(live);
     this.#controlCursor = (await this.#controls?.last()) ?? 0;
     this.bus.subscribe((from, e) => this.#on(from, e));
     this.core.hub.link = this;

@@ -9,11 +9,9 @@
 import { type Clock, systemClock } from "../../common/clock.ts";
 import type { Logger } from "../../common/logger.ts";
 import {
-  decodeJpeg,
   FfmpegMissingError,
   type MjpegOptions,
   type MjpegSource,
-  rgbFrame,
   spawnMjpeg,
   type StreamMode,
   type VideoInfo,
@@ -194,7 +192,6 @@ export class VideoService {
       lead: m.lead ?? 0,
       format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
-      rawPoster: (r, width, height) => rawPoster(posters?.get(r), width, height),
       clock: this.#clock,
       spawn: (o) => this.#spawn(o),
     });
@@ -283,12 +280,4 @@ export class VideoService {
     await Promise.all([...this.#viewers.keys()].map((s) => this.closeSession(s, "shutdown")));
     await this.#scan;
   }
-}
-
-/**
- * A half-block play's first frame: the rendition's poster (a JPEG, made with the rendition) decoded
- * and area-scaled to the viewer's raw frame size, sent while ffmpeg starts (media/stream.ts).
- */
-async function rawPoster(jpeg: Uint8Array | undefined, width: number, height: number) {
-  return jpeg ? rgbFrame(await decodeJpeg(jpeg), width, height) : null;
 }
