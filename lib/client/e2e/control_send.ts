@@ -55,7 +55,7 @@ async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8
   const to = { kind: "user" as const, name: user };
   const { seq } = await sealAndSend(
     () => dmEncrypt(p, user, payload),
-    (r) => p.host.link.send(to, mid, r.body, r.devices ? { devices: r.devices } : {}),
+    (r) => p.host.link.send(to, mid, r.body, { devices: r.devices }),
     (detail) => p.devices.apply(detail), // under the lock already
   );
   if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));

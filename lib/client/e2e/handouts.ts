@@ -30,7 +30,7 @@ export async function handOut(
       const to = { kind: "user", name: h.to } as const;
       const r = await sealAndSend(
         seal,
-        (s) => paced(() => link.send(to, h.mid, s.body, s.devices ? { devices: s.devices } : {})),
+        (s) => paced(() => link.send(to, h.mid, s.body, { devices: s.devices })),
         codec.devicesChanged?.bind(codec),
       );
       await codec.handedOut!(h, { seq: r.seq });

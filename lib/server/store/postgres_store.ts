@@ -377,11 +377,9 @@ export class PostgresStore extends PgAccounts implements Store {
     const rows = await this.sql`SELECT id FROM nodes WHERE id <> ${except} ORDER BY id LIMIT 5`;
     return rows.map((r) => r.id as string);
   }
-  /** Other nodes heard from within `withinMs` of `now`. */
+  /** Other nodes heard from within `withinMs` of `now`, by id (`nodeProtocols`'s keys: one rule of "live"). */
   async liveNodes(except: string, now: number, withinMs: number): Promise<string[]> {
-    const rows = await this.sql`SELECT id FROM nodes WHERE id <> ${except} AND seen_at > ${now - withinMs}
-      ORDER BY id`;
-    return rows.map((r) => r.id as string);
+    return [...(await this.nodeProtocols(except, now, withinMs)).keys()].sort();
   }
   /**
    * A control (a kick, a role change, a device change: its bus event as JSON) sent by node `origin`
