@@ -10,7 +10,8 @@
  *
  * Without a shared folder the failure is early and plain: each node writes a marker in its files
  * folder (file_meta.ts) and announces itself (`node`, at start and in answer to a node it had not
- * heard); a node that cannot see another's marker logs `cluster.files` naming both nodes and
+ * heard, never before its own marker is written: a node starting while others run would otherwise
+ * answer before its marker exists and be reported as not sharing); a node that cannot see another's marker logs `cluster.files` naming both nodes and
  * `--files-dir`, and a file one of those nodes tells about is remembered,
  * so `file.get`/`file.wait` for it answer `files_not_shared` (handlers_files.ts), not "no such file".
  * No I/O of its own besides the bus and file_meta's markers.
@@ -34,11 +35,14 @@ export class FileShare {
   #soon: ReturnType<typeof setTimeout> | null = null;
   /** Refreshes running per fid; a second event meanwhile runs one more after it. */
   readonly #refreshing = new Map<string, boolean>();
+  /** Resolves once this node's marker is in the folder: no announcement goes before it. */
+  readonly #marked = Promise.withResolvers<void>();
 
   constructor(readonly store: FileStore, readonly bus: Bus, readonly log: Logger) {}
 
   async start(): Promise<void> {
     await writeMarker(this.store.dir, this.bus.node);
+    this.#marked.resolve();
     this.store.watch.onChange = (fid) => this.#changed(fid);
     this.store.elsewhere = (fid) => this.#elsewhere.get(fid) ?? null;
     this.bus.publish({ t: "file", op: "node" });
@@ -69,7 +73,7 @@ export class FileShare {
     const known = this.nodes.has(from);
     const shared = await hasMarker(this.store.dir, from);
     this.nodes.set(from, shared);
-    if (!known) this.bus.publish({ t: "file", op: "node" });
+    if (!known) void this.#marked.promise.then(() => this.bus.publish({ t: "file", op: "node" }));
     if (!shared && !known) {
       this.log.warn("cluster.files", {
         node: this.bus.node,
