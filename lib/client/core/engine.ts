@@ -13,7 +13,11 @@
  *   comes back as `opened`. A readable message is saved before it is told (`save`, unless the codec
  *   stored it), a control message the codec consumed (a room key) waits to be acknowledged, an
  *   unreadable one is said as an error notice naming sender and seq and acknowledged like a
- *   consumed one (never redelivered, never dropped silently).
+ *   consumed one (never redelivered, never dropped silently). One the codec holds back (`held`: a
+ *   peer's changed key waits for trust) changes nothing: its carrier brings it again later.
+ * - What a carrier acknowledges itself (a peer channel's envelope, seq 0: acknowledged once its
+ *   receiver saved it) is never kept for the engine's acknowledgements; the rest of its walk (open,
+ *   save before tell) is the same in both modes.
  * - Acknowledgements: what the caller consumed, and with it each consumed control message of a
  *   conversation once no unread message of it precedes it (acknowledging it earlier would drop that
  *   message from the server's queue). While a UI follows the feed, what it was handed waits in a
@@ -75,7 +79,9 @@ export type Opening =
   | { kind: "message"; message: ChatMessage; /** the codec saved it already */ stored: boolean }
   | { kind: "consumed" }
   | { kind: "unreadable"; why: string }
-  | { kind: "failed"; why: string };
+  | { kind: "failed"; why: string }
+  /** The codec cannot take it now (a changed key waits for trust): nothing told, not acknowledged. */
+  | { kind: "held"; why: string };
 
 export type Input =
   /** A session became current (the first, or a reconnect's). */
@@ -278,9 +284,13 @@ function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Openin
   switch (o.kind) {
     case "message": {
       const m = o.message, key = convOf(st.me, m);
+      const effects: Effect[] = o.stored ? [] : [{ kind: "save", message: m }];
+      if (env.seq === 0) { // its carrier acknowledges it (a peer channel): saved, then told
+        if (!replay) effects.push({ kind: "emit", event: { type: "message", message: m } });
+        return { state: st, effects };
+      }
       const unacked = { ...st.unacked, [key]: (st.unacked[key] ?? Run.empty<number>()).with(m.seq) };
       let next: EngineState = { ...st, unacked };
-      const effects: Effect[] = o.stored ? [] : [{ kind: "save", message: m }];
       if (!replay) {
         const t = told(next, { type: "message", message: m });
         next = t.state;
@@ -289,11 +299,13 @@ function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Openin
       return { state: next, effects };
     }
     case "consumed":
-      return { state: { ...st, control: [...st.control, seen] }, effects: [] };
+      return { state: env.seq > 0 ? { ...st, control: [...st.control, seen] } : st, effects: [] };
+    case "held":
+      return { state: st, effects: [] };
     case "unreadable":
     case "failed": {
-      const text = `Could not read message ${env.seq} from ${env.from}: ${o.why}`;
-      const control = o.kind === "unreadable" ? [...st.control, seen] : st.control;
+      const text = `Could not read message ${env.seq || env.mid} from ${env.from}: ${o.why}`;
+      const control = o.kind === "unreadable" && env.seq > 0 ? [...st.control, seen] : st.control;
       return {
         state: { ...st, control },
         effects: [{

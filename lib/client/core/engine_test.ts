@@ -122,6 +122,31 @@ const rows: { name: string; inputs: Input[]; effects: string[]; state?: (s: Engi
     inputs: [opened(3, { kind: "failed", why: "boom" }), { kind: "ack", messages: [] }],
     effects: [],
   },
+  // A carrier that acknowledges itself (a peer channel: seq 0) leaves nothing for the engine's acks.
+  {
+    name: "a peer channel's message (seq 0) its codec saved is told, and kept for no acknowledgement",
+    inputs: [follow, opened(0, { kind: "message", message: msg(7), stored: true })],
+    effects: ["emit message 7"],
+    state: (s) => Object.keys(s.unacked).length === 0 && s.batch.length === 0,
+  },
+  {
+    name: "a peer channel's consumed one (seq 0) is kept for no acknowledgement",
+    inputs: [opened(0, { kind: "consumed" })],
+    effects: [],
+    state: (s) => s.control.length === 0,
+  },
+  {
+    name: "a peer channel's unreadable one (seq 0) is said by its id, kept for no acknowledgement",
+    inputs: [opened(0, { kind: "unreadable", why: "no session" })],
+    effects: ["emit error: Could not read message m0 from alice: no session"],
+    state: (s) => s.control.length === 0,
+  },
+  {
+    name: "one the codec held back (a changed key) is neither told nor kept",
+    inputs: [opened(3, { kind: "held", why: "key changed" }), { kind: "ack", messages: [] }],
+    effects: [],
+    state: (s) => s.control.length === 0 && Object.keys(s.unacked).length === 0,
+  },
   // What is acknowledged when.
   {
     name: "a consumed control message waits while an unread message precedes it",

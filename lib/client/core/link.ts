@@ -47,6 +47,14 @@ export interface LinkSendOptions {
   ts?: number;
 }
 
+/**
+ * A receiver cannot take this envelope now (a peer's changed key waits for trust): its rejection with
+ * this leaves the envelope unacknowledged, and the carrier brings it again later.
+ */
+export class HeldBack extends Error {
+  override name = "HeldBack";
+}
+
 /** Takes one envelope; a rejection leaves it unacknowledged (the peer channel's sender tries again later). */
 export type LinkReceiver = (e: SealedEnvelope) => void | Promise<void>;
 

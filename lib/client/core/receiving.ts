@@ -20,7 +20,7 @@ import { envelopeOf } from "./server_link.ts";
 import { decodeTyping } from "./typing.ts";
 import { decodeAway } from "./away.ts";
 import type { ClientHost } from "./client_host.ts";
-import type { SealedEnvelope } from "./link.ts";
+import { HeldBack, type SealedEnvelope } from "./link.ts";
 import type { Effect, Opening } from "./engine.ts";
 
 /** What receiving keeps for one connection; a reconnect opens a fresh one. */
@@ -73,7 +73,7 @@ function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): void 
   for (const f of host.engine.step({ kind: "envelope", env: e })) {
     if (f.kind !== "open") continue;
     // A live text may be answered with the away reason (away.ts), not awaited here: it waits for this chain.
-    st.opening = st.opening.then(() => receive(host, st, f.env)).then((m) => {
+    st.opening = st.opening.then(() => receive(host, f.env)).then((m) => {
       if (m) host.away?.answer(m).catch(() => {}); // offline, no keys of theirs: nobody is told
     }).catch(() => {});
   }
@@ -95,24 +95,48 @@ function onSignal(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
   }).catch(() => {});
 }
 
+/** What opening an envelope needs of the core: its engine, its codec, who is logged in. */
+export type OpenHost = Pick<ClientHost, "engine" | "codec" | "user">;
+
 /**
  * Opens `e` and tells the engine what that gave (it saves, tells and keeps for the ack: engine.ts);
- * the message, or null for a control message the codec consumed or one that could not be read
- * (said as an error notice naming sender and seq, never dropped silently).
+ * the message, or null for a control message the codec consumed, one that could not be read
+ * (said as an error notice naming sender and seq, never dropped silently) or one it held back.
  */
 export async function receive(
-  host: ClientHost,
-  _st: InboundState,
+  host: OpenHost,
   e: SealedEnvelope,
   replay = false,
 ): Promise<ChatMessage | null> {
-  const opening = await open(host, e, replay);
-  await host.engine.drive({ kind: "opened", env: e, replay, opening });
+  const opening = await openAndTell(host, e, replay);
   return opening.kind === "message" ? opening.message : null;
 }
 
+/**
+ * Takes one envelope from a carrier that acknowledges it itself once its receiver resolves (a peer
+ * channel, core/link.ts): the same walk as the relay's (engine.ts: open, save, tell). Rejects with
+ * `HeldBack` when the codec held it back or it could not be opened, so that the carrier does not
+ * acknowledge it and brings it again later.
+ */
+export async function take(host: OpenHost, e: SealedEnvelope): Promise<ChatMessage | null> {
+  let out: ChatMessage | null = null;
+  for (const f of host.engine.step({ kind: "envelope", env: e })) {
+    if (f.kind !== "open") continue;
+    const opening = await openAndTell(host, f.env, f.replay);
+    if (opening.kind === "held" || opening.kind === "failed") throw new HeldBack(opening.why);
+    if (opening.kind === "message") out = opening.message;
+  }
+  return out;
+}
+
+async function openAndTell(host: OpenHost, e: SealedEnvelope, replay: boolean): Promise<Opening> {
+  const opening = await open(host, e, replay);
+  await host.engine.drive({ kind: "opened", env: e, replay, opening });
+  return opening;
+}
+
 /** The body codec's answer for one envelope (the codec may save the message itself: `stored`). */
-async function open(host: ClientHost, e: SealedEnvelope, replay: boolean): Promise<Opening> {
+async function open(host: OpenHost, e: SealedEnvelope, replay: boolean): Promise<Opening> {
   const codec = host.codec;
   const head = header(e, replay);
   try {
@@ -124,6 +148,7 @@ async function open(host: ClientHost, e: SealedEnvelope, replay: boolean): Promi
     return { kind: "message", message: { ...head, text }, stored: false };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
+    if (err instanceof HeldBack) return { kind: "held", why };
     return err instanceof UnreadableError ? { kind: "unreadable", why } : { kind: "failed", why };
   }
 }
@@ -142,7 +167,7 @@ export async function sync(host: ClientHost, st: InboundState): Promise<ChatMess
   await st.opening;
   const out: ChatMessage[] = [];
   for (const f of got) {
-    const m = f.kind === "open" ? await receive(host, st, f.env, f.replay) : null;
+    const m = f.kind === "open" ? await receive(host, f.env, f.replay) : null;
     if (m) out.push(m);
   }
   return out;

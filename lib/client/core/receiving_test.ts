@@ -49,7 +49,7 @@ function receiving() {
   const st = recv.openInbound(host);
   return {
     acks,
-    take: (e: SealedEnvelope) => recv.receive(host, st, e),
+    take: (e: SealedEnvelope) => recv.receive(host, e),
     ack: (ms: ChatMessage[]) => recv.ack(host, st, ms),
   };
 }

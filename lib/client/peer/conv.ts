@@ -44,8 +44,6 @@ import {
 import { LocalStore } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
 import { convWith, newMid, type PeerOutbox } from "./outbox.ts";
-import type { SealedEnvelope } from "../core/link.ts";
-import { KeyChangedError } from "../../crypto/dm.ts";
 
 /** The payload a peer sealed under `mid`; a peer of an earlier version sends the bare text. */
 export function bodyOf(plaintext: Uint8Array, mid: string): Payload {
@@ -78,23 +76,6 @@ export class PeerConv {
 
   get #core() {
     return this.out.core;
-  }
-
-  /**
-   * A sealed message from the node's link (peer/channel_link.ts): opened by the ratchet (one crypto
-   * step at a time), then `received`; its events are emitted. A changed key is said (`key-changed`)
-   * and the message stays unacknowledged.
-   */
-  async arrived(e: SealedEnvelope): Promise<void> {
-    const c = this.#core;
-    const events = await c.serial(async () => {
-      const opened = await c.dm.openDm(e.from, e.body);
-      return this.received(e.from, e.mid, e.ts, opened.plaintext, opened.writes);
-    }).catch((err) => {
-      if (err instanceof KeyChangedError) c.emit({ type: "key-changed", peer: e.from });
-      throw err;
-    });
-    for (const ev of events) c.emit(ev);
   }
 
   /**

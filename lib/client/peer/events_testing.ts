@@ -42,6 +42,7 @@ export function linklessConv(store: PeerStore, clock: Clock, events: PeerEvent[]
     serial: <T>(fn: () => Promise<T>) => fn(),
     link: () => undefined,
     carrier: undefined as never,
+    codec: undefined as never,
     emit: (e: PeerEvent) => events.push(e),
   };
   return new PeerConv(new PeerOutbox(core));

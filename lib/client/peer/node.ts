@@ -6,7 +6,8 @@
  * stranger (keys.ts): kept in memory only, capped, never redialled, until the user accepts it; only a
  * verified peer's own word changes the address a node redials.
  *
- * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore): both sides
+ * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore, sealed and
+ * opened by peer/codec.ts; each one from a peer walks core/engine.ts as a relayed one does): both sides
  * send their signed prekey bundle in the first record (wire.ts), the first to write runs X3DH from it, and
  * the sessions live in the store, so they resume after restarts. What the user writes goes to the local
  * outbox first and leaves when the peer is connected; it is dropped from the outbox when the peer
@@ -42,8 +43,39 @@ import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
 import { PeerWatch } from "./watch.ts";
+import { PeerCodec } from "./codec.ts";
+import { take } from "../core/receiving.ts";
+import { Driver, intervalTimer } from "../core/driver.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
+
+/**
+ * The engine of a node: nobody follows a feed (no batch, no tick), nothing is acknowledged by it (the
+ * channel acks once saved) and nothing reconnects; what it tells goes to the node's listeners.
+ */
+function peerEngine(
+  me: string,
+  clock: Clock,
+  emit: (e: PeerEvent) => void,
+  purge: (now: number) => void,
+): Driver {
+  return new Driver(me, {
+    emit: (e) => {
+      if (e.type === "message") emit(e);
+      else if (e.type === "notice") emit({ type: "notice", text: e.text, level: e.level });
+    },
+    reconnect: () => {},
+    save: () => {
+      throw new Error("A peer's message is saved by its codec (peer/codec.ts)");
+    },
+    ack: () => Promise.resolve(),
+    purge,
+    resend: () => {},
+    now: () => clock.now(),
+    connOpen: () => true,
+    every: intervalTimer,
+  });
+}
 
 export class PeerNode {
   readonly #links = new PeerLinks();
@@ -61,6 +93,10 @@ export class PeerNode {
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
   readonly watch: PeerWatch;
+  /** Seals and opens bodies (the Double Ratchet over the node's store). */
+  readonly codec: PeerCodec;
+  /** The conversation engine every message from a peer walks through (core/engine.ts). */
+  readonly engine: Driver;
   #stopPurge = () => {};
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
@@ -77,10 +113,19 @@ export class PeerNode {
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
     this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
+    this.codec = new PeerCodec({
+      dm: this.dm,
+      serial: (fn) => this.#serial(fn),
+      bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
+      received: (...a) => this.conv.received(...a),
+      emit: (e) => this.#emit(e),
+    });
+    this.engine = peerEngine(o.name, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
     this.#out = new PeerOutbox({
       me: o.name,
       store: o.store,
       dm: this.dm,
+      codec: this.codec,
       clock: this.clock,
       frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
       serial: (fn) => this.#serial(fn),
@@ -89,7 +134,10 @@ export class PeerNode {
       emit: (e) => this.#emit(e),
     });
     this.conv = new PeerConv(this.#out);
-    this.link.receive((e) => this.conv.arrived(e));
+    // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved.
+    this.link.receive(async (e) =>
+      void await take({ engine: this.engine, codec: this.codec, user: o.name }, e)
+    );
     this.watch = new PeerWatch(this, this.#out.core);
   }
 

@@ -22,6 +22,7 @@ import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
 import type { ChannelLink } from "./channel_link.ts";
+import type { PeerCodec } from "./codec.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 
 /** What the outbox needs of its node. */
@@ -29,6 +30,8 @@ export interface OutboxCore {
   readonly me: string;
   readonly store: PeerStore;
   readonly dm: DmManager;
+  /** Seals what leaves (peer/codec.ts). */
+  readonly codec: PeerCodec;
   readonly clock: Clock;
   /** the largest frame a peer reads (a text must fit one record) */
   readonly frameCap: number;
@@ -112,7 +115,7 @@ export class PeerOutbox {
       while (link.again) {
         link.again = false;
         for (const w of this.#todo(peer, link.sent)) {
-          const env = await this.core.serial(() => this.core.dm.encryptDm(peer, link.bundle ?? null, w.body));
+          const env = await this.core.codec.sealBody(peer, w.body);
           link.sent.add(w.mid);
           const to = { kind: "user" as const, name: peer };
           const { written, acked } = this.core.carrier.write(to, w.mid, env, { ts: w.ts });
