@@ -40,8 +40,8 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
         throw new BackendError("usage", "--description needs --open");
       }
       if (o.description !== undefined) await checkDescription(String(o.description));
-      if (!o.new) refuseTwinRoom(await c.commands.roomList(), c.user, a.slice(1), "add --new");
-      const r = await c.commands.createRoom(withoutHash(a[0]!), a.slice(1));
+      if (!o.new) refuseTwinRoom(await c.rooms.list(), c.user, a.slice(1), "add --new");
+      const r = await c.rooms.create(withoutHash(a[0]!), a.slice(1));
       io.out(`Created #${r.name} with ${r.members.join(", ")}`);
       if (o.open) await openOrClose(io, c, r.name, true, o.description as string | undefined);
     }));
@@ -59,7 +59,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room leave dev")
     .action(withClient(async (c, _o, a) => {
       const name = withoutHash(a[0]!);
-      await c.commands.leave(name);
+      await c.rooms.leave(name);
       io.out(`Left #${name}`);
     }));
   room.command("kick").argument("<name>").argument("<user>").description(
@@ -68,7 +68,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     .addHelpText("after", "\nExamples:\n  parley room kick dev erin")
     .action(withClient(async (c, _o, a) => {
       const name = withoutHash(a[0]!);
-      await c.commands.roomKick(name, a[1]!);
+      await c.rooms.kick(name, a[1]!);
       io.out(`Removed ${a[1]} from #${name}`);
     }));
   room.command("list").description("rooms you are in; --open: the server's open rooms").option(
@@ -82,7 +82,7 @@ function registerRoomCommands(program: Command, io: CliIo, withClient: WithClien
     )
     .action(withClient(async (c, o) => {
       if (o.open) return await listOpen(io, c, o.json === true);
-      const rs = await c.commands.roomList();
+      const rs = await c.rooms.list();
       if (o.json) {
         await c.sync(); // topics set meanwhile arrive with the queue
         const topics = await Promise.all(rs.map((r) => c.rooms.topic?.(r.name) ?? null));
@@ -111,7 +111,7 @@ async function checkDescription(text: string): Promise<void> {
 
 /** Opens or closes room `name` (and sets its public description), saying what it is now. */
 async function openOrClose(io: CliIo, c: ChatClient, name: string, open: boolean, description?: string) {
-  const r = await c.commands.setRoomPublic(name, {
+  const r = await c.rooms.setPublic(name, {
     open,
     ...(description !== undefined ? { description } : {}),
   });
@@ -125,7 +125,7 @@ async function openOrClose(io: CliIo, c: ChatClient, name: string, open: boolean
 
 /** `room list --open`: one line per open room, "#NAME (N members[, joined])[: DESCRIPTION]". */
 async function listOpen(io: CliIo, c: ChatClient, json: boolean): Promise<void> {
-  const rs = await c.commands.openRooms();
+  const rs = await c.rooms.openRooms();
   if (json) return io.out(safeJson(rs));
   if (!rs.length) io.err("No open rooms on this server");
   for (const r of rs) {
@@ -141,7 +141,7 @@ function registerOpenRoomCommands(room: Command, io: CliIo, withClient: WithClie
   )
     .addHelpText("after", "\nExamples:\n  parley room list --open\n  parley room join lobby")
     .action(withClient(async (c, _o, a) => {
-      const r = await c.commands.joinRoom(withoutHash(a[0]!));
+      const r = await c.rooms.join(withoutHash(a[0]!));
       io.out(`Joined #${r.name} with ${r.members.join(", ")}`);
     }));
   room.command("open").argument("<name>").description(
@@ -175,7 +175,7 @@ function registerTopicCommand(room: Command, io: CliIo, withClient: WithClient):
       if (!c.rooms.topic || !c.rooms.setTopic) {
         throw new BackendError("no_keys", "Room topics need end-to-end keys (a client folder)");
       }
-      if (!(await c.commands.roomList()).some((r) => r.name === name)) {
+      if (!(await c.rooms.list()).some((r) => r.name === name)) {
         throw new BackendError(
           "not_member",
           `You are not a member of #${name} (parley room list lists yours)`,
@@ -231,7 +231,7 @@ function registerKeyCommands(program: Command, io: CliIo, withClient: WithClient
   )
     .addHelpText("after", "\nExamples:\n  parley trust bob")
     .action(withClient(async (c, _o, a) => {
-      const f = await c.commands.trust(a[0]!, number(a));
+      const f = await c.keys.trust(a[0]!, number(a));
       io.out(`Trusted ${f.user}: ${f.safetyNumber}`);
     }));
   registerBlockCommands(program, io, withClient);
@@ -294,13 +294,13 @@ function registerAdminCommands(program: Command, io: CliIo, withClient: WithClie
       if (ban !== undefined && ban < 1) {
         throw new BackendError("usage", "--ban takes a whole number of seconds (or 10m, 2h, 1d)");
       }
-      await c.commands.kick(a[0]!, ban, o.reason === undefined ? undefined : String(o.reason));
+      await c.moderation.kick(a[0]!, ban, o.reason === undefined ? undefined : String(o.reason));
       io.out(ban ? `Banned ${a[0]} for ${ban} s` : `Kicked ${a[0]}`);
     }));
   admin.command("kicked").description("recent kicks and bans").option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  parley admin kicked\n  parley admin kicked --json")
     .action(withClient(async (c, o) => {
-      const ks = await c.commands.kicked();
+      const ks = await c.moderation.kicked();
       if (o.json) return io.out(safeJson(ks));
       if (!ks.length) io.err("Nobody has been kicked");
       for (const k of ks) {
@@ -325,7 +325,7 @@ function registerAdminCommands(program: Command, io: CliIo, withClient: WithClie
         name === "grant" ? "\nExamples:\n  parley admin grant bob" : "\nExamples:\n  parley admin revoke bob",
       )
       .action(withClient(async (c, _o, a) => {
-        await (name === "grant" ? c.commands.grant(a[0]!) : c.commands.revoke(a[0]!));
+        await (name === "grant" ? c.moderation.grant(a[0]!) : c.moderation.revoke(a[0]!));
         io.out(`${a[0]} ${verb}`);
       }));
   }

@@ -22,9 +22,7 @@ import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import type { Connection } from "../session/connection.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import { muteList } from "../session/local_mutes.ts";
-import { bufferOrder } from "../session/local_buffer_order.ts";
-import { highlightList } from "../session/local_highlights.ts";
+import { localControls } from "../session/local_controls.ts";
 import { wire } from "../session/wire_events.ts";
 import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
@@ -105,14 +103,7 @@ export class ChatClient implements B.ChatBackend {
       every: intervalTimer,
     });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
-    this.local = store
-      ? {
-        search: (q) => store.search(this.user, q, this.now()),
-        mutes: muteList(store.db, this.now),
-        highlights: highlightList(store.db, this.now),
-        bufferOrder: bufferOrder(store.db),
-      }
-      : undefined;
+    this.local = store ? localControls(store, () => this.user, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
       conn: () => this.conn,
@@ -343,7 +334,7 @@ export class ChatClient implements B.ChatBackend {
         : Promise.resolve(this.store?.list(this.user, 0) ?? []),
   };
   /** Rooms, admin actions and video (capabilities), over the current session; blocks: server_commands.ts. */
-  readonly rooms: B.RoomControls = withTopics(
+  readonly rooms: Required<B.RoomControls> = withTopics(
     roomControls(() => this.commands),
     this.changes,
     () => this.store,

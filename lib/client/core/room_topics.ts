@@ -16,11 +16,11 @@ import { wire } from "../session/wire_events.ts";
 import type { MessageChanges } from "./message_changes.ts";
 
 /** `rooms` with topics over `changes` and the folder's `store` (none: no topic held, none can be set). */
-export function withTopics(
-  rooms: RoomControls,
+export function withTopics<R extends RoomControls>(
+  rooms: R,
   changes: MessageChanges,
   store: () => LocalStore | null,
-): RoomControls {
+): R & Required<Pick<RoomControls, "topic" | "setTopic">> {
   const conv = (room: string) => convKey("room", wire({ kind: "room", name: room }).name!);
   const held = (room: string): RoomTopic | null => {
     const db = store()?.db;

@@ -247,7 +247,7 @@ export class ServerCommands {
 }
 
 /** Rooms as a capability object over the current connection's commands (`ChatClient.rooms`). */
-export function roomControls(c: () => ServerCommands): RoomControls {
+export function roomControls(c: () => ServerCommands): Required<Omit<RoomControls, "topic" | "setTopic">> {
   return {
     list: () => c().roomList(),
     create: (name, members) => c().createRoom(name, members),

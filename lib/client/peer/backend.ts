@@ -40,9 +40,7 @@ import type {
   OutboxControls,
   TypingControl,
 } from "../backend.ts";
-import { muteList } from "../session/local_mutes.ts";
-import { bufferOrder } from "../session/local_buffer_order.ts";
-import { highlightList } from "../session/local_highlights.ts";
+import { localControls } from "../session/local_controls.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -147,12 +145,7 @@ export class PeerBackend implements ChatBackend {
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
     this.#outbox = new Outbox(node.store.local, node.name, node.clock);
-    this.local = {
-      search: (q) => node.store.local.search(this.user, q, node.clock.now()),
-      mutes: muteList(node.store.local.db, () => node.clock.now()),
-      highlights: highlightList(node.store.local.db, () => node.clock.now()),
-      bufferOrder: bufferOrder(node.store.local.db),
-    };
+    this.local = localControls(node.store.local, () => this.user, () => node.clock.now());
   }
 
   get user(): string {
