@@ -1,6 +1,6 @@
 /**
  * One authenticated channel to a peer as the node keeps it (`Channel`): whether it was dialled or
- * accepted, the peer's prekey bundle from its hello, which outbox entries went out on it, `say` (write
+ * accepted, the peer's prekey bundle from its hello, `say` (write
  * a record) and `ended` (closed), and its keepalive — a ping every `everyMs` once the peer said
  * hello; a channel silent for three periods (or one whose peer never says hello) is closed, so the
  * node redials instead of waiting forever. Also the rule that keeps one channel per peer when both dialled at once.
@@ -15,10 +15,6 @@ export interface Channel {
   outgoing: boolean;
   bundle?: PrekeyBundle;
   hello: boolean;
-  /** outbox ids already written on this channel */
-  sent: Set<string>;
-  flushing?: boolean;
-  again?: boolean;
   /** call on every record received */
   alive(): void;
   /**
@@ -36,7 +32,6 @@ export function openChannel(ch: PeerChannel, outgoing: boolean, everyMs: number,
     ch,
     outgoing,
     hello: false,
-    sent: new Set(),
     alive: () => (heard = clock.now()),
     say: (r) => {
       if (!("data" in r)) return ch.send(encodePeerRecord(r));

@@ -19,7 +19,6 @@ function fakeChannel(): Channel & { said: PeerWireRecord[] } {
     ch: {} as Channel["ch"],
     outgoing: true,
     hello: true,
-    sent: new Set(),
     alive: () => {},
     say: (r) => {
       said.push(r as PeerWireRecord);

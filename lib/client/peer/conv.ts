@@ -201,7 +201,7 @@ export class PeerConv {
       return applyChange(store.local, target.seq, me, ts, c);
     });
     this.#core.emit({ type: "message.changed", message: changed, by: me, change: c });
-    this.out.flush(peer);
+    this.out.added(peer, mid, ts); // it leaves once the transaction stands
     return changed;
   }
 
@@ -224,7 +224,7 @@ export class PeerConv {
       this.out.queue(name, p, ts);
       return this.#expiryLine({ mid, ts, from: me, to: { kind: "user", name } }, seconds)!;
     });
-    this.out.flush(name);
+    this.out.added(name, mid, ts);
     return line;
   }
 

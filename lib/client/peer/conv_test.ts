@@ -177,8 +177,10 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     const warnings: string[] = [];
     a.on((e) => e.type === "notice" && e.level === "warn" && warnings.push(e.text));
     let ts = b.clock.now() - 10_000;
-    const forge = (p: Payload, recordMid = p.mid) =>
-      b.store.queue("alice", recordMid, ts++, JSON.stringify(p));
+    const forge = (p: Payload, recordMid = p.mid) => {
+      b.store.queue("alice", recordMid, ts, JSON.stringify(p));
+      b.conv.out.added("alice", recordMid, ts++);
+    };
     const v = 1 as const;
     forge({ v, k: "edit", mid: newMid(), ref: mine.mid, text: "forged" }); // alice's own message
     forge({ v, k: "delete", mid: newMid(), ref: mine.mid });
@@ -337,7 +339,8 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
         : c.kind === "delete"
         ? { v: 1, k: "delete", mid, ref: set.mid }
         : { v: 1, k: "react", mid, ref: set.mid, emoji: c.emoji, on: c.on };
-      a.store.queue("bob", mid, ts++, JSON.stringify(p));
+      a.store.queue("bob", mid, ts, JSON.stringify(p));
+      a.conv.out.added("bob", mid, ts++);
     }
     const done = arrives(b, "alice", "done");
     a.send("bob", "done");

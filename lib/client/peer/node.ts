@@ -233,8 +233,9 @@ export class PeerNode {
     link.ch.close();
     this.link.ended(link);
     this.files.dropped(name, link);
-    // Replaced by another channel: what was written here without an ack goes again there.
-    if (this.#links.get(name) !== link) return void (this.#closing || this.#out.flush(name));
+    // What was written here without an ack goes again on the next channel (now, if one replaced it).
+    this.#out.ended(name, link);
+    if (this.#links.get(name) !== link) return;
     this.#links.delete(name);
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
     if (!this.#closing) this.#schedule(name);
@@ -246,7 +247,7 @@ export class PeerNode {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      return void this.#out.flush(name);
+      return void this.#out.connected(name);
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
     if (isFileRecord(r)) return this.files.handle(name, link, r); // fdata with the bulk frame #read joined

@@ -1,7 +1,9 @@
 /**
  * What a peer node writes to a peer (peer/node.ts owns the channels): texts wait in LocalStore's
  * outbox, changes and settings (issue 39) in the store's `peer_out` queue; both leave, oldest first,
- * as `msg` records once the peer's channel said hello, each sealed by the Double Ratchet as one
+ * as `msg` records once the peer's channel said hello — which one leaves next on which channel, and
+ * what goes again on the next one, is core/send_lanes.ts's decision (a lane per peer, this file carries
+ * its effects out) —, each sealed by the Double Ratchet (peer/codec.ts) as one
  * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
  * conversation's disappearing time when it was written, `x`, kept beside it as "ttl:MID"). An entry leaves its queue when the peer acknowledges it;
  * an acknowledged text moves into the history. A text too long for one frame (queued by an older
@@ -23,6 +25,7 @@ import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { PeerCodec } from "./codec.ts";
+import { sendInitial, type SendInput, type SendState, sendStep, type Waiting } from "../core/send_lanes.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 
 /** What the outbox needs of its node. */
@@ -68,6 +71,11 @@ export function convWith(me: string, peer: string): string {
 export class PeerOutbox {
   /** The texts waiting, kept by the one owner of outbox entries (core/outbox.ts). */
   readonly entries: Outbox;
+  /** Which entry leaves next on which channel (core/send_lanes.ts): a lane per peer. */
+  #lanes: SendState = sendInitial(Infinity);
+  /** The generation of each channel (one per channel that said hello). */
+  readonly #gens = new WeakMap<Channel, number>();
+  #gen = 0;
   constructor(readonly core: OutboxCore) {
     this.entries = new Outbox(core.store.local, core.me, core.clock);
   }
@@ -95,54 +103,89 @@ export class PeerOutbox {
       if (x) this.core.store.commit({ put: { [ttlKey(p.mid)]: x }, del: [] });
       return p;
     });
-    this.flush(name);
+    this.added(name, p.mid, p.ts);
     return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
   }
 
-  /** Queues a change or setting for `peer` (inside the caller's transaction, with its local effect). */
+  /**
+   * Queues a change or setting for `peer` (inside the caller's transaction, with its local effect);
+   * the caller tells `added` once the transaction stands.
+   */
   queue(peer: string, p: Payload, ts: number): void {
     this.core.store.queue(peer, p.mid, ts, JSON.stringify(p));
   }
 
-  /** Writes what waits for `peer` and was not written on its current channel yet. */
-  flush(peer: string): void {
+  /**
+   * The channel of `peer` said hello (a new one, or one that replaced another): what waits for the
+   * peer leaves on it, in order, with the ids it had (core/send_lanes.ts decides).
+   */
+  connected(peer: string): void {
     const link = this.core.link(peer);
     if (!link) return;
-    link.again = true;
-    if (link.flushing) return; // the running pass sees `again` (checked and cleared in the same turn)
-    link.flushing = true;
-    void (async () => {
-      while (link.again) {
-        link.again = false;
-        for (const w of this.#todo(peer, link.sent)) {
-          const env = await this.core.codec.sealBody(peer, w.body);
-          link.sent.add(w.mid);
-          const to = { kind: "user" as const, name: peer };
-          const { written, acked } = this.core.carrier.write(to, w.mid, env, { ts: w.ts });
-          void acked.then(() => this.acked(peer, w.mid), () => {}); // not acked: written again on the next channel
-          await written;
-        }
-      }
-      link.flushing = false;
-    })().catch((e) => {
-      link.flushing = false;
-      if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
-      else this.core.emit({ type: "notice", text: `${peer}: ${(e as Error).message}`, level: "warn" });
-    });
+    const gen = ++this.#gen;
+    this.#gens.set(link, gen);
+    this.#drive({ kind: "laneUp", lane: peer, gen, waiting: this.#waiting(peer) });
   }
 
-  /** The payloads to write to `peer`, oldest first: texts (not `sent` yet) and queued changes. */
-  #todo(peer: string, sent: Set<string>): { mid: string; ts: number; body: Uint8Array }[] {
-    const texts = this.entries.waiting()
-      .filter((p) => p.to.name === peer && !sent.has(p.mid) && !this.#tooLong(p))
-      .map((p) => {
-        // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
-        const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
-        return { mid: p.mid, ts: p.ts, body: encodePayload(textPayload(p.mid, p.text, o)) };
-      });
-    const changes = this.core.store.queued(peer).filter((q) => !sent.has(q.mid))
-      .map((q) => ({ mid: q.mid, ts: q.ts, body: utf8.encode(q.body) }));
-    return [...texts, ...changes].sort((a, b) => a.ts - b.ts);
+  /** `link`, a channel of `peer`, ended: what it was handed and not acknowledged waits for the next one. */
+  ended(peer: string, link: Channel): void {
+    const gen = this.#gens.get(link);
+    if (gen !== undefined) this.#drive({ kind: "laneDown", lane: peer, gen });
+  }
+
+  /** A new entry `mid` for `peer` (a text, or a change in its queue) was written: it leaves when it may. */
+  added(peer: string, mid: string, ts: number): void {
+    this.#drive({ kind: "queued", item: { mid, lane: peer, ts } });
+  }
+
+  /** One input of the send lanes, its effects carried out. */
+  #drive(input: SendInput): void {
+    const s = sendStep(this.#lanes, input);
+    this.#lanes = s.state;
+    for (const f of s.effects) {
+      if (f.kind === "settle") this.#settle(f.lane, f.mid);
+      else void this.#send(f.lane, f.mid, f.gen);
+    }
+  }
+
+  /** Seals entry `mid` for `peer` and hands it to the peer's channel; what became of it goes back to the lanes. */
+  async #send(peer: string, mid: string, gen: number): Promise<void> {
+    const body = this.#body(peer, mid);
+    if (!body) return this.#drive({ kind: "gone", lane: peer, mid }); // dropped, or failed for good
+    try {
+      const env = await this.core.codec.sealBody(peer, body.bytes);
+      const to = { kind: "user" as const, name: peer };
+      const { written, acked } = this.core.carrier.write(to, mid, env, { ts: body.ts });
+      void acked.then(() => this.#drive({ kind: "acked", lane: peer, mid }), () => {}); // else: on the next channel
+      await written;
+      this.#drive({ kind: "handed", lane: peer, mid, gen });
+    } catch (e) {
+      this.#drive({ kind: "handFailed", lane: peer, mid, gen });
+      if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
+      else this.core.emit({ type: "notice", text: `${peer}: ${(e as Error).message}`, level: "warn" });
+    }
+  }
+
+  /** What waits for `peer` in the store now, oldest first: texts (not failed) and queued changes. */
+  #waiting(peer: string): Waiting[] {
+    const texts = this.entries.waiting().filter((p) => p.to.name === peer);
+    const changes = this.core.store.queued(peer);
+    return [...texts, ...changes].map((w) => ({ mid: w.mid, lane: peer, ts: w.ts })).sort((a, b) =>
+      a.ts - b.ts
+    );
+  }
+
+  /** The payload of entry `mid` for `peer` as it leaves; null when it is no longer there or can never go. */
+  #body(peer: string, mid: string): { ts: number; bytes: Uint8Array } | null {
+    const p = this.core.store.local.pending(mid);
+    if (p && p.to.name === peer) {
+      if (this.#tooLong(p)) return null;
+      // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
+      const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
+      return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
+    }
+    const q = this.core.store.queued(peer).find((q) => q.mid === mid);
+    return q ? { ts: q.ts, bytes: utf8.encode(q.body) } : null;
   }
 
   /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
@@ -151,8 +194,13 @@ export class PeerOutbox {
     return ref ? { replyTo: ref, ...(by ? { replyBy: by } : {}) } : {};
   }
 
-  /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
+  /** `peer` holds `mid` (its ack, or a change of it that it sent): settled once. */
   acked(peer: string, mid: string): void {
+    this.#drive({ kind: "acked", lane: peer, mid });
+  }
+
+  /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
+  #settle(peer: string, mid: string): void {
     const store = this.core.store;
     if (store.unqueue(peer, mid)) return;
     const p = store.local.pending(mid);
