@@ -28,6 +28,8 @@ import { Driver, intervalTimer } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
+import { KeptSends } from "./kept_sends.ts";
+import { paced } from "../session/rate_wait.ts";
 import { Reconnector } from "./reconnect.ts";
 import { blockControls, moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
 import { ServerLink } from "./server_link.ts";
@@ -75,7 +77,8 @@ export class ChatClient implements B.ChatBackend {
   #status: B.Status | null = null;
   /** The conversation engine's state and the driver of its effects (engine.ts). */
   readonly engine: Driver;
-  readonly #chain: send.SendChain = { tail: Promise.resolve() };
+  /** The UI's kept sends, a lane over the current connection (kept_sends.ts); none without an outbox. */
+  readonly #kept: KeptSends | null;
   readonly #typing: TypingGate;
   readonly #re: Reconnector;
   /** The current time, from the clock injected at login. */
@@ -97,12 +100,13 @@ export class ChatClient implements B.ChatBackend {
       save: (m) => this.store?.save([m]),
       ack: async (acks) => void await this.conn.request("ack", { acks }),
       purge: (now) => this.changes.purgeExpired(now),
-      resend: () => send.flushOutbox(this, this.#chain, (m) => this.#emit({ type: "message", message: m })),
+      resend: () => this.#kept?.resume((m) => this.#emit({ type: "message", message: m })),
       now: () => this.now(),
       connOpen: () => !this.conn.closed,
       every: intervalTimer,
     });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
+    this.#kept = this.outgoing ? this.#keptSends(this.outgoing) : null;
     this.local = store ? localControls(store, () => this.user, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
@@ -131,7 +135,10 @@ export class ChatClient implements B.ChatBackend {
     this.role = s.role;
     this.#link = new ServerLink(s.conn, this.clock);
     this.#in = recv.openInbound(this);
-    s.ended().then((e) => this.notify(e));
+    s.ended().then((e) => {
+      this.#kept?.lost(); // what waits stays in the outbox for the next connect
+      this.notify(e);
+    });
     for (const f of this.#perSession) f();
   }
 
@@ -286,7 +293,24 @@ export class ChatClient implements B.ChatBackend {
     const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
     if (this.engine.state.following) this.#typing.sent(typingKey(target)); // clears the indicator at the receiver
     if (how?.kind !== "send" || how.mode === "one-shot") return send.sendText(this, target, text, o);
-    return send.sendKept(this, this.#chain, target, text, how.mode === "queued", o.replyTo);
+    return this.#kept!.send(wire(target), text, how.mode === "queued", o.replyTo);
+  }
+
+  /** The kept sends over `outbox`: each entry sent by sending.ts under the rate waits, on the current connection. */
+  #keptSends(outbox: Outbox): KeptSends {
+    return new KeptSends({
+      me: this.user,
+      outbox,
+      check: (to, text) => send.checkSendable(this, to, text),
+      sendOne: (p) => {
+        const re = p.replyTo ? { replyTo: p.replyTo } : {};
+        return paced(() => send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, ...re }));
+      },
+      offline: () => this.conn.closed,
+      notice: (level, text) => this.notify({ type: "notice", level, text }),
+      confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
+      later: (ms, f) => void setTimeout(f, ms),
+    });
   }
 
   /** Typing (issue 14): one "typing" per conversation every 3 s, a "stopped" only while the last may still

@@ -16,7 +16,7 @@
  *   `/outbox drop N`); another refusal is said and the next entry goes; once offline, resending stops.
  * - The server cannot store messages now (`later`, issue 74): never failed, never removed — a
  *   one-shot entry becomes one to send again (`keep`), the UI's kept send is answered as pending, and
- *   resending stops (the order is kept) until sending.ts tries again.
+ *   resending stops (the order is kept) until kept_sends.ts tries again.
  */
 import type { ChatMessage, Target } from "../backend.ts";
 
@@ -110,7 +110,7 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
 function resendFailed(input: Extract<OutboxInput, { kind: "resendFailed" }>): OutboxEffect[] {
   const { entry: p, refusal } = input, out: OutboxEffect[] = [];
   const quote = `"${p.text.slice(0, 40)}"`;
-  if (input.later) return [{ kind: "rethrow" }]; // said once, and sent again later, by sending.ts
+  if (input.later) return [{ kind: "rethrow" }]; // said once, and sent again later, by kept_sends.ts
   if (refusal !== null) {
     // Never sent again: shown as failed, listed by /outbox until dropped (issue 34.1).
     const message = { seq: 0, mid: p.mid, ts: p.ts, from: input.me, to: p.to, text: p.text, failed: refusal };

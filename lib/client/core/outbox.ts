@@ -141,43 +141,4 @@ export class Outbox {
     }
     return answer;
   }
-
-  /**
-   * Sends every waiting entry again with its own mid, in order (`send`); each confirmed message, and
-   * each that will never go (as failed), is handed to `each`; other failures are told through
-   * `notice` (engine_outbox.ts decides). Stops (rejects) once `offline()` says the connection went.
-   */
-  async resendAll(
-    send: (p: PendingMessage) => Promise<ChatMessage>,
-    hooks: { each(m: ChatMessage): void; notice(text: string): void; offline(): boolean },
-  ): Promise<ChatMessage[]> {
-    const out: ChatMessage[] = [];
-    for (const p of this.waiting()) {
-      if (!this.has(p.mid)) continue; // dropped meanwhile (`/outbox drop`)
-      try {
-        const m = await send(p);
-        out.push(m);
-        hooks.each(m);
-      } catch (e) {
-        const n = this.list().find((x) => x.mid === p.mid)?.n;
-        for (
-          const f of outboxStep({
-            kind: "resendFailed",
-            me: this.me,
-            entry: p,
-            ...(n !== undefined ? { n } : {}),
-            offline: hooks.offline(),
-            refusal: isPermanentRefusal(e) ? e.message : null,
-            later: isRetryLater(e),
-            why: e instanceof Error ? e.message : String(e),
-          })
-        ) {
-          if (f.kind === "showFailed") hooks.each(f.message);
-          else if (f.kind === "notice") hooks.notice(f.text);
-          else if (f.kind === "rethrow") throw e;
-        }
-      }
-    }
-    return out;
-  }
 }

@@ -64,24 +64,3 @@ Deno.test("Outbox.sendFailed: refused for good → failed; one-shot or answered 
   assert.equal((last as BackendError).code, "frame_too_large");
   assert.match(box.list().find((e) => e.mid === c.mid)!.failed!, /dropped each of the 3 times.*1024 bytes/);
 });
-
-Deno.test("Outbox.resendAll: same mids in order; a refusal for good is shown failed and told; stops once offline", async () => {
-  const { box } = fresh();
-  const a = box.create(bob, "one"), b = box.create(bob, "two"), c = box.create(bob, "three");
-  const seen: string[] = [], notices: string[] = [];
-  let offline = false;
-  const sent = box.resendAll(async (p) => {
-    await Promise.resolve();
-    if (p.mid === b.mid) throw new BackendError("invalid", "malformed");
-    if (p.mid === c.mid) throw ((offline = true), new Error("gone"));
-    return { ...p, seq: 1, from: "alice" };
-  }, {
-    each: (m) => seen.push(`${m.mid === a.mid ? "a" : "b"}:${m.failed ?? "ok"}`),
-    notice: (t) => notices.push(t),
-    offline: () => offline,
-  });
-  await assert.rejects(sent, /gone/);
-  assert.deepEqual(seen, ["a:ok", "b:malformed"]);
-  assert.equal(notices.length, 1);
-  assert.match(notices[0]!, /Not sent, and never will be: "two": malformed/);
-});

@@ -4,37 +4,23 @@
  * - `sendText`: checks the size, writes the text to the outbox, seals it (after the room changes
  *   seen so far; the sender keys a seal answered go first, `handOut`) and sends it through the
  *   link; sealed again when devices changed (`sealAndSend`, e2e/). With `keep`, a send cut off by a
- *   lost connection stays in the outbox (`resendPending` sends it again with the same `mid`);
+ *   lost connection stays in the outbox (kept_sends.ts sends it again with the same `mid`);
  *   otherwise, and after any answer from the server, it is dropped (engine_outbox.ts decides,
  *   outbox.ts carries it out).
- * - `sendKept`: the UI's send (the engine's `sendRequest` chose it). A text that can never fit this server is refused at once (issue
- *   34.1), else written to the outbox first and sent in order behind whatever it still holds; while
- *   offline it waits there (answered as pending) for the next connect's `resendPending`. A refusal
- *   that can never succeed removes it (the user is told now); a connection lost mid-send leaves it;
- *   a refusal for speed waits and sends it again (session/rate_wait.ts). "The server cannot store
- *   messages right now" (`unavailable`, issue 74) leaves it in the outbox, answered as pending: said
- *   once (until a send goes through), and the outbox sent again soon, on common/backoff.ts's
- *   UNAVAILABLE_BACKOFF (250 ms growing to 1 s, jittered: `retryLater`).
+ * - The UI's kept sends are kept_sends.ts (`KeptSends`, a lane of send_lanes.ts), which sends each
+ *   entry with `sendText` (`keep`, its own mid) under session/rate_wait.ts's `paced`.
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
 import { randomId } from "../../common/random.ts";
-import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e2e/mod.ts";
-import { paced } from "../session/rate_wait.ts";
 import { convOfTarget, wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
 import { outboxStep } from "./engine_outbox.ts";
-import {
-  checkFrameSize,
-  checkTextSize,
-  isPermanentRefusal,
-  isRetryLater,
-  STORE_DOWN_TEXT,
-} from "./message_size.ts";
+import { checkFrameSize, checkTextSize } from "./message_size.ts";
 
 /** What sending needs of the core beyond `ClientHost`. */
 export interface SendHost extends ClientHost {
@@ -114,105 +100,6 @@ export async function sendText(
     const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
     throw outbox ? outbox.sendFailed(mid, e, how) : e;
   }
-}
-
-/** Sends what waits in the outbox, in order, with the same mids; the confirmed messages. Stops at a lost connection. */
-export function resendPending(
-  h: SendHost,
-  each: (m: ChatMessage) => void = () => {},
-): Promise<ChatMessage[]> {
-  if (!h.outgoing) return Promise.resolve([]);
-  return h.outgoing.resendAll(
-    (p) =>
-      sendText(h, p.to, p.text, { keep: true, mid: p.mid, ...(p.replyTo ? { replyTo: p.replyTo } : {}) }),
-    {
-      // Shown first, then the changes others made of it while its ok was lost (e2e/apply.ts `confirmed`).
-      each: (m) => (each(m), void h.codec.confirmed?.(m.mid).catch(() => {})),
-      notice: (text) => h.notify({ type: "notice", level: "error", text }),
-      offline: () => h.conn.closed,
-    },
-  );
-}
-
-/** The order of the UI's sends: each one (and each flush of the outbox) runs behind the one before. */
-export interface SendChain {
-  tail: Promise<unknown>;
-  /** The last flush's `each` (a retry's flush tells its messages the same way). */
-  each?: (m: ChatMessage) => void;
-  /** The server said it cannot store messages, and no send went through since (said once). */
-  down?: boolean;
-  /** The outbox's next try while the server cannot store messages. */
-  retry?: ReturnType<typeof setTimeout> | null;
-  /** Tries answered `unavailable` since a send last went through (the retry's back-off). */
-  tries?: number;
-}
-
-/**
- * The server cannot store messages now: said once, the outbox sent again soon (UNAVAILABLE_BACKOFF:
- * the store's return is seen within about a second, and clients told at once do not all come back at once).
- */
-export function retryLater(h: SendHost, chain: SendChain): void {
-  if (!chain.down) h.notify({ type: "notice", level: "warn", text: STORE_DOWN_TEXT });
-  if (!chain.down) chain.tries = 0;
-  chain.down = true;
-  if (chain.retry) return;
-  const wait = backoffDelay(chain.tries ?? 0, UNAVAILABLE_BACKOFF);
-  chain.tries = (chain.tries ?? 0) + 1;
-  chain.retry = setTimeout(() => {
-    chain.retry = null;
-    if (!h.conn.closed) flushOutbox(h, chain, chain.each ?? (() => {}));
-  }, wait);
-}
-
-/**
- * The UI's send (see the module comment; the engine chose it: a UI follows and there is an outbox):
- * now, else (`wait`, offline) kept in the outbox as pending.
- */
-export async function sendKept(
-  h: SendHost,
-  chain: SendChain,
-  target: Target,
-  text: string,
-  wait: boolean,
-  replyTo?: string,
-): Promise<ChatMessage> {
-  const re = replyTo ? { replyTo } : {}, outbox = h.outgoing;
-  if (!outbox) throw new Error("A kept send needs an outbox"); // the engine sends one-shot without
-  const to = wire(target);
-  await checkSendable(h, to, text); // too long for this server: refused now, never queued (issue 34.1)
-  const m: ChatMessage = { ...outbox.create(to, text, re), seq: 0, from: h.user };
-  const queued = { ...m, pending: true };
-  if (wait) return queued;
-  // The server cannot store messages now: behind those already waiting, sent by the next retry, in order.
-  if (chain.down) return (retryLater(h, chain), queued);
-  // Behind whatever the outbox still holds, so the order is kept.
-  // A refusal for speed (a paste of many lines) waits and sends again, the same mid: none is lost.
-  const sent = chain.tail.then(() => paced(() => sendText(h, to, text, { keep: true, mid: m.mid, ...re })));
-  chain.tail = sent.catch(() => {});
-  try {
-    const ok = await sent;
-    chain.down = false;
-    return ok;
-  } catch (e) {
-    // A refusal for good: removed, the user is told now; the connection went: it waits for the next connect.
-    const refusal = isPermanentRefusal(e) ? e.message : null, later = isRetryLater(e);
-    if (later) retryLater(h, chain);
-    const answer = outbox.carry(
-      outboxStep({ kind: "keptFailed", mid: m.mid, offline: h.conn.closed, refusal, later }),
-      e,
-    );
-    if (answer === "pending") return queued;
-    throw answer;
-  }
-}
-
-/** Sends the outbox in order, behind any send already under way; each message sent is told to `each`. */
-export function flushOutbox(h: SendHost, chain: SendChain, each: (m: ChatMessage) => void): void {
-  chain.each = each;
-  chain.tail = chain.tail.then(() => resendPending(h, each)).then(
-    () => void (chain.down = false),
-    (e) => void (isRetryLater(e) && retryLater(h, chain)),
-  );
 }
 
 /** What `sendSignal`'s seal answers when there is nobody to seal it for. */

@@ -1,0 +1,188 @@
+/**
+ * `KeptSends`: a UI's sends (the engine's `sendRequest` chose "kept" or "queued": a UI follows and there is
+ * an outbox), run as one lane of core/send_lanes.ts with a window of 1 over the current connection: a
+ * text is written to the outbox first (core/outbox.ts) and leaves in order behind whatever the outbox
+ * still holds, one at a time, each waiting for the server's answer. A catch-up after a connect
+ * (`resume`, the engine's `resend`) brings the lane up as a new generation with what the outbox holds;
+ * a lost connection (`lost`) takes it down. While the lane is down a text is answered as pending at once.
+ * What becomes of a failed send is engine_outbox.ts's decision — for the send whose caller waits,
+ * `keptFailed` (a refusal for good removes it and the caller gets it; offline: answered pending), for a
+ * resend, `resendFailed` (shown failed with `/outbox drop N`, or said) — and the lane goes on with the
+ * next entry, or stops until the next generation when the entry stays (offline, or "the server cannot
+ * store messages right now": said once until a send goes through, the outbox sent again on
+ * common/backoff.ts's UNAVAILABLE_BACKOFF). The one send (seal, hand-outs, the link, rate waits) is a
+ * port (sending.ts `sendText` under session/rate_wait.ts `paced`, over the current connection).
+ */
+import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
+import type { ChatMessage, Target } from "../backend.ts";
+import type { PendingMessage } from "../session/local_store.ts";
+import { outboxStep } from "./engine_outbox.ts";
+import { isPermanentRefusal, isRetryLater, STORE_DOWN_TEXT } from "./message_size.ts";
+import type { Outbox } from "./outbox.ts";
+import { sendInitial, type SendInput, type SendState, sendStep, type Waiting } from "./send_lanes.ts";
+
+/** The one lane of the relay: every message goes through the one connection. */
+const RELAY = "relay";
+
+/** What the kept sends need of the core. */
+export interface KeptPorts {
+  readonly me: string;
+  readonly outbox: Outbox;
+  /** Refuses what can never be sent here (too long, a blocked user) before it is written. */
+  check(to: Target, text: string): Promise<void>;
+  /** Sends one outbox entry with its own mid; the message as the server took it (settled in the outbox). */
+  sendOne(p: PendingMessage): Promise<ChatMessage>;
+  /** Whether the connection is gone. */
+  offline(): boolean;
+  /** Says a notice to the user. */
+  notice(level: "warn" | "error", text: string): void;
+  /** My text `mid` left the outbox on a resend: changes held for it apply (e2e/apply.ts). */
+  confirmed(mid: string): void;
+  /** Runs `f` after `ms` (the retry while the server cannot store messages). */
+  later(ms: number, f: () => void): void;
+}
+
+interface Waiter {
+  resolve(m: ChatMessage): void;
+  reject(e: unknown): void;
+  queued: ChatMessage;
+}
+
+export class KeptSends {
+  #lanes: SendState = sendInitial(1);
+  #gen = 0;
+  readonly #waiters = new Map<string, Waiter>();
+  /** Told each message a resend settled, or showed failed. */
+  #each: (m: ChatMessage) => void = () => {};
+  /** The server said it cannot store messages, and no send went through since (said once). */
+  #down = false;
+  #tries = 0;
+  #retrying = false;
+
+  constructor(readonly ports: KeptPorts) {}
+
+  get #up(): boolean {
+    return (this.#lanes.lanes[RELAY]?.up ?? null) !== null;
+  }
+
+  /**
+   * A text kept in the outbox: sent in order behind what waits, resolving with what the server took;
+   * answered pending at once while offline (`wait`) or while the lane is down.
+   */
+  async send(target: Target, text: string, wait: boolean, replyTo?: string): Promise<ChatMessage> {
+    await this.ports.check(target, text); // refused now, never queued (issue 34.1)
+    const p = this.ports.outbox.create(target, text, replyTo ? { replyTo } : {});
+    const queued: ChatMessage = { ...p, seq: 0, from: this.ports.me, pending: true };
+    if (wait) return queued; // the next connect's catch-up reads it from the outbox
+    if (!this.#up) return (this.#retryLater(), queued);
+    const done = new Promise<ChatMessage>((resolve, reject) =>
+      this.#waiters.set(p.mid, { resolve, reject, queued })
+    );
+    this.#drive({ kind: "queued", item: { mid: p.mid, lane: RELAY, ts: p.ts } });
+    return await done;
+  }
+
+  /** Caught up after a connect: what the outbox holds leaves, in order, with its ids; each told to `each`. */
+  resume(each: (m: ChatMessage) => void): void {
+    this.#each = each;
+    this.#laneUp();
+  }
+
+  /** The connection went: the lane stops; what waits stays in the outbox for the next connect. */
+  lost(): void {
+    this.#drive({ kind: "laneDown", lane: RELAY, gen: this.#gen });
+    this.#pendingAll();
+  }
+
+  #laneUp(): void {
+    const waiting: Waiting[] = this.ports.outbox.waiting().map((p) => ({
+      mid: p.mid,
+      lane: RELAY,
+      ts: p.ts,
+    }));
+    this.#drive({ kind: "laneUp", lane: RELAY, gen: ++this.#gen, waiting });
+  }
+
+  #drive(input: SendInput): void {
+    const s = sendStep(this.#lanes, input);
+    this.#lanes = s.state;
+    for (const f of s.effects) if (f.kind === "send") void this.#send(f.mid, f.gen);
+    // `settle`: the outbox settled it with the server's answer already (sending.ts).
+  }
+
+  /** Sends entry `mid` on generation `gen`; its outcome goes back to the lane. */
+  async #send(mid: string, gen: number): Promise<void> {
+    const { outbox } = this.ports;
+    const p = outbox.waiting().find((x) => x.mid === mid);
+    if (!p) return this.#drive({ kind: "gone", lane: RELAY, mid }); // dropped meanwhile (`/outbox drop`)
+    try {
+      const m = await this.ports.sendOne(p);
+      this.#down = false;
+      this.#drive({ kind: "handed", lane: RELAY, mid, gen });
+      this.#drive({ kind: "acked", lane: RELAY, mid });
+      const w = this.#waiters.get(mid);
+      this.#waiters.delete(mid);
+      if (w) w.resolve(m);
+      else (this.#each(m), this.ports.confirmed(mid)); // shown, then the changes held for it
+    } catch (e) {
+      this.#failed(p, gen, e);
+    }
+  }
+
+  /** Sending `p` failed with `e`: the outbox's decisions, then the lane goes on or stops. */
+  #failed(p: PendingMessage, gen: number, e: unknown): void {
+    const { outbox } = this.ports, mid = p.mid;
+    const offline = this.ports.offline(), later = isRetryLater(e);
+    const refusal = isPermanentRefusal(e) ? e.message : null;
+    if (later) this.#storeDown();
+    const w = this.#waiters.get(mid);
+    this.#waiters.delete(mid);
+    if (w) {
+      const answer = outbox.carry(outboxStep({ kind: "keptFailed", mid, offline, refusal, later }), e);
+      if (answer === "pending") w.resolve(w.queued);
+      else w.reject(answer);
+    } else {
+      const n = outbox.list().find((x) => x.mid === mid)?.n;
+      const why = e instanceof Error ? e.message : String(e);
+      const entry = { mid, ts: p.ts, to: p.to, text: p.text };
+      const input = { kind: "resendFailed", me: this.ports.me, entry, offline, refusal, why, later } as const;
+      for (const f of outboxStep(n !== undefined ? { ...input, n } : input)) {
+        if (f.kind === "showFailed") this.#each(f.message);
+        else if (f.kind === "notice") this.ports.notice("error", f.text);
+      }
+    }
+    if (!outbox.waiting().some((x) => x.mid === mid)) return this.#drive({ kind: "gone", lane: RELAY, mid });
+    this.#drive({ kind: "handFailed", lane: RELAY, mid, gen }); // it stays: the lane waits for the next generation
+    this.#pendingAll();
+    if (later) this.#retryLater();
+  }
+
+  /** The lane is down: every caller still waiting gets its text as pending (it stays in the outbox). */
+  #pendingAll(): void {
+    for (const [mid, w] of this.#waiters) {
+      this.#waiters.delete(mid);
+      w.resolve(w.queued);
+    }
+  }
+
+  /**
+   * The server cannot store messages now: said once, the outbox sent again soon (UNAVAILABLE_BACKOFF:
+   * the store's return is seen within about a second, and clients told at once do not all come back at once).
+   */
+  #retryLater(): void {
+    if (!this.#down) return;
+    if (this.#retrying) return;
+    this.#retrying = true;
+    this.ports.later(backoffDelay(this.#tries++, UNAVAILABLE_BACKOFF), () => {
+      this.#retrying = false;
+      if (!this.ports.offline()) this.#laneUp();
+    });
+  }
+
+  /** A send was answered "unavailable": said once until a send goes through. */
+  #storeDown(): void {
+    if (!this.#down) this.ports.notice("warn", STORE_DOWN_TEXT);
+    if (!this.#down) this.#tries = 0;
+    this.#down = true;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * KeptSends (kept_sends.ts) over an outbox in memory and a scripted `sendOne`: order, one at a time,
+ * what a failure does to the entry and to the lane, the retry while the server cannot store messages.
+ * No server, no timer: `later` is held by the test.
+ */
+import assert from "node:assert/strict";
+import { ManualClock } from "../../common/clock.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
+import { KeptSends } from "./kept_sends.ts";
+import { Outbox } from "./outbox.ts";
+
+const bob: Target = { kind: "user", name: "bob" };
+
+/** A script of answers by text: "ok", or the error to throw; `offline` turns true with "gone". */
+function rig(answers: Record<string, "ok" | Error> = {}) {
+  const box = new Outbox(new LocalStore(":memory:"), "alice", new ManualClock(1_000_000));
+  const sent: string[] = [], told: string[] = [], notices: string[] = [], timers: (() => void)[] = [];
+  let offline = false, seq = 0, inFlight = 0;
+  const kept = new KeptSends({
+    me: "alice",
+    outbox: box,
+    check: () => Promise.resolve(),
+    sendOne: async (p: PendingMessage): Promise<ChatMessage> => {
+      inFlight++;
+      assert.equal(inFlight, 1, "one send at a time");
+      sent.push(p.text);
+      await Promise.resolve();
+      inFlight--;
+      const a = answers[p.text] ?? "ok";
+      if (a instanceof Error) {
+        if (a.message === "gone") offline = true;
+        const kept = !(a instanceof BackendError && a.code === "invalid");
+        if (!kept) box.fail(p.mid, a.message); // as sending.ts's sendFailed marks a refusal for good
+        throw a;
+      }
+      const m = { ...p, seq: ++seq, from: "alice" };
+      box.settle(m);
+      return m;
+    },
+    offline: () => offline,
+    notice: (_level, text) => notices.push(text),
+    confirmed: () => {},
+    later: (_ms, f) => void timers.push(f),
+  });
+  const resume = () => kept.resume((m) => told.push(`${m.text}:${m.failed ?? "ok"}`));
+  const settled = () => new Promise((r) => setTimeout(r, 0));
+  return { box, kept, sent, told, notices, timers, resume, settled, online: () => (offline = false) };
+}
+
+Deno.test("kept sends: what the outbox holds leaves on resume, in order, one at a time; a new text goes behind it", async () => {
+  const r = rig();
+  r.box.create(bob, "one");
+  r.box.create(bob, "two");
+  r.resume();
+  const m = await r.kept.send(bob, "three", false);
+  assert.equal(m.seq, 3);
+  assert.deepEqual(r.sent, ["one", "two", "three"]);
+  assert.deepEqual(r.told, ["one:ok", "two:ok"], "the resent ones are told; the caller gets its own");
+  assert.equal(r.box.count(), 0);
+});
+
+Deno.test("kept sends: a resend refused for good is shown failed and said; the next goes", async () => {
+  const r = rig({ two: new BackendError("invalid", "malformed") });
+  for (const t of ["one", "two", "three"]) r.box.create(bob, t);
+  r.resume();
+  await r.settled();
+  assert.deepEqual(r.sent, ["one", "two", "three"]);
+  assert.deepEqual(r.told, ["one:ok", "two:malformed", "three:ok"]);
+  assert.equal(r.notices.length, 1);
+  assert.match(
+    r.notices[0]!,
+    /Not sent, and never will be: "two": malformed \(\/outbox drop \d+ removes it\)/,
+  );
+});
+
+Deno.test("kept sends: the connection lost mid-resend stops the lane; the rest waits, sent again on the next resume", async () => {
+  const answers: Record<string, "ok" | Error> = { two: new Error("gone") };
+  const r = rig(answers);
+  for (const t of ["one", "two", "three"]) r.box.create(bob, t);
+  r.resume();
+  await r.settled();
+  assert.deepEqual(r.sent, ["one", "two"]);
+  assert.equal(await r.kept.send(bob, "four", false).then((m) => m.pending), true, "pending while down");
+  delete answers.two;
+  r.online();
+  r.resume();
+  await r.settled();
+  assert.deepEqual(r.sent, ["one", "two", "two", "three", "four"], "same entries, in order");
+  assert.equal(r.box.count(), 0);
+});
+
+Deno.test("kept sends: 'the server cannot store messages' keeps the entry, says so once, and the retry sends it", async () => {
+  const answers: Record<string, "ok" | Error> = { one: new BackendError("unavailable", "store down") };
+  const r = rig(answers);
+  r.resume();
+  const first = await r.kept.send(bob, "one", false);
+  assert.equal(first.pending, true, "answered pending");
+  assert.equal((await r.kept.send(bob, "two", false)).pending, true, "behind it, pending at once");
+  assert.equal(r.notices.length, 1);
+  assert.deepEqual(r.sent, ["one"]);
+  assert.equal(r.timers.length, 1, "one retry");
+  delete answers.one;
+  r.timers.shift()!();
+  await r.settled();
+  assert.deepEqual(r.sent, ["one", "one", "two"]);
+  assert.deepEqual(r.told, ["one:ok", "two:ok"]);
+  assert.equal(r.notices.length, 1, "said once");
+});
+
+Deno.test("kept sends: the caller's own text refused for good is removed and the caller gets the refusal", async () => {
+  const r = rig({ bad: new BackendError("invalid", "malformed") });
+  r.resume();
+  await assert.rejects(r.kept.send(bob, "bad", false), /malformed/);
+  assert.equal(r.box.list().length, 0, "removed: the user was told now");
+  assert.equal((await r.kept.send(bob, "good", false)).seq, 1, "the lane goes on");
+});
