@@ -3,8 +3,9 @@
  * an outbox), run as one lane of core/send_lanes.ts with a window of 1 over the current connection: a
  * text is written to the outbox first (core/outbox.ts) and leaves in order behind whatever the outbox
  * still holds, one at a time, each waiting for the server's answer. A catch-up after a connect
- * (`resume`, the engine's `resend`) brings the lane up as a new generation with what the outbox holds;
- * a lost connection (`lost`) takes it down. While the lane is down a text is answered as pending at once.
+ * (`resume`, the engine's `resend`) brings the lane up as a new generation with what the outbox holds
+ * (unless it is up: a generation is a connection, and an entry is never sent twice on one); a lost
+ * connection (`lost`) takes it down. While the lane is down a text is answered as pending at once.
  * What becomes of a failed send is engine_outbox.ts's decision — for the send whose caller waits,
  * `keptFailed` (a refusal for good removes it and the caller gets it; offline: answered pending), for a
  * resend, `resendFailed` (shown failed with `/outbox drop N`, or said) — and the lane goes on with the
@@ -85,7 +86,7 @@ export class KeptSends {
   /** Caught up after a connect: what the outbox holds leaves, in order, with its ids; each told to `each`. */
   resume(each: (m: ChatMessage) => void): void {
     this.#each = each;
-    this.#laneUp();
+    if (!this.#up) this.#laneUp(); // up already: the same connection, nothing to send again
   }
 
   /** The connection went: the lane stops; what waits stays in the outbox for the next connect. */
@@ -151,10 +152,12 @@ export class KeptSends {
         else if (f.kind === "notice") this.ports.notice("error", f.text);
       }
     }
-    if (!outbox.waiting().some((x) => x.mid === mid)) return this.#drive({ kind: "gone", lane: RELAY, mid });
-    this.#drive({ kind: "handFailed", lane: RELAY, mid, gen }); // it stays: the lane waits for the next generation
-    this.#pendingAll();
-    if (later) this.#retryLater();
+    const stays = outbox.waiting().some((x) => x.mid === mid);
+    // It stays: the lane waits for the next generation; else the next one may go.
+    this.#drive(stays ? { kind: "handFailed", lane: RELAY, mid, gen } : { kind: "gone", lane: RELAY, mid });
+    if (offline) this.#drive({ kind: "laneDown", lane: RELAY, gen }); // the connection is gone whatever became of it
+    if (stays || offline) this.#pendingAll();
+    if (stays && later) this.#retryLater();
   }
 
   /** The lane is down: every caller still waiting gets its text as pending (it stays in the outbox). */
@@ -175,7 +178,7 @@ export class KeptSends {
     this.#retrying = true;
     this.ports.later(backoffDelay(this.#tries++, UNAVAILABLE_BACKOFF), () => {
       this.#retrying = false;
-      if (!this.ports.offline()) this.#laneUp();
+      if (!this.ports.offline() && !this.#up) this.#laneUp(); // a reconnect may have brought it up
     });
   }
 

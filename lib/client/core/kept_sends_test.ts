@@ -4,6 +4,7 @@
  * No server, no timer: `later` is held by the test.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ManualClock } from "../../common/clock.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
@@ -114,4 +115,85 @@ Deno.test("kept sends: the caller's own text refused for good is removed and the
   await assert.rejects(r.kept.send(bob, "bad", false), /malformed/);
   assert.equal(r.box.list().length, 0, "removed: the user was told now");
   assert.equal((await r.kept.send(bob, "good", false)).seq, 1, "the lane goes on");
+});
+
+Deno.test("kept sends, fuzzed: whatever the connection and the server do, each text is taken once, in order, or refused", async () => {
+  type Step = { k: "send" } | { k: "lose" } | { k: "resume" } | { k: "retry" } | {
+    k: "answer";
+    a: "ok" | "gone" | "later" | "refuse";
+  };
+  const step = fc.oneof(
+    fc.constant<Step>({ k: "send" }),
+    fc.constant<Step>({ k: "lose" }),
+    fc.constant<Step>({ k: "resume" }),
+    fc.constant<Step>({ k: "retry" }),
+    fc.constantFrom("ok", "gone", "later", "refuse").map((a): Step => ({ k: "answer", a })),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
+      const box = new Outbox(new LocalStore(":memory:"), "alice", new ManualClock(1_000_000));
+      const taken: string[] = [], rejected: string[] = [], timers: (() => void)[] = [];
+      let answer: "ok" | "gone" | "later" | "refuse" = "ok", offline = false, n = 0, seq = 0;
+      const kept = new KeptSends({
+        me: "alice",
+        outbox: box,
+        check: () => Promise.resolve(),
+        // As sending.ts's sendText: the outbox settles an answer, and decides on a failure (sendFailed).
+        sendOne: async (p) => {
+          await Promise.resolve();
+          if (offline || answer === "ok") {
+            if (offline) {
+              throw box.sendFailed(p.mid, new Error("gone"), { kept: true, offline, maxFrame: 64 });
+            }
+            const m = { ...p, seq: ++seq, from: "alice" };
+            box.settle(m);
+            taken.push(p.text);
+            return m;
+          }
+          if (answer === "gone") offline = true;
+          const e = answer === "gone"
+            ? new Error("gone")
+            : answer === "later"
+            ? new BackendError("unavailable", "store down")
+            : new BackendError("invalid", "refused for good");
+          throw box.sendFailed(p.mid, e, { kept: true, offline, maxFrame: 64 });
+        },
+        offline: () => offline,
+        notice: () => {},
+        confirmed: () => {},
+        later: (_ms, f) => void timers.push(f),
+      });
+      const settle = () => new Promise((r) => setTimeout(r, 0));
+      for (const s of steps) {
+        if (s.k === "send") {
+          const text = `t${n++}`;
+          void kept.send(bob, text, offline).catch(() => rejected.push(text));
+        } else if (s.k === "lose") (offline = true, kept.lost());
+        else if (s.k === "resume") (offline = false, kept.resume(() => {}));
+        else if (s.k === "retry") timers.shift()?.();
+        else answer = s.a;
+        await settle();
+      }
+      // The network heals: online, answered, caught up, every retry fired.
+      answer = "ok";
+      offline = false;
+      kept.resume(() => {});
+      for (let i = 0; i < 50 && (box.waiting().length || timers.length); i++) {
+        timers.shift()?.();
+        await settle();
+      }
+      const failed = box.list().filter((e) => e.failed !== undefined).map((e) => e.text);
+      assert.deepEqual(box.waiting(), [], "nothing stuck");
+      assert.equal(new Set(taken).size, taken.length, `taken twice: ${taken}`);
+      const order = (t: string) => Number(t.slice(1));
+      assert.deepEqual(taken, [...taken].sort((a, b) => order(a) - order(b)), "in the order written");
+      const all = [...taken, ...failed, ...rejected].sort((a, b) => order(a) - order(b));
+      assert.deepEqual(
+        all,
+        Array.from({ length: n }, (_, i) => `t${i}`),
+        "each taken, failed or refused, once",
+      );
+    }),
+    { numRuns: 300 },
+  );
 });
