@@ -211,11 +211,12 @@ export async function waitForOffers(
     let todo = await mine();
     while (!todo.length && now() < end) {
       // A wait that runs to the end is the last one: a timer may fire a little before `end` by this
-      // clock, and that is no reason for more looks.
-      const last = end - now() <= lookMs;
+      // clock, and that is no reason for more looks; nor is a sliver left after a full wait (it
+      // joins this one).
+      const left = end - now(), last = left <= lookMs * 1.25;
       if (!offered) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, Math.max(0, Math.min(lookMs, end - now())));
+          const t = setTimeout(r, Math.max(0, last ? left : lookMs));
           wake = () => (clearTimeout(t), r());
         });
       }
