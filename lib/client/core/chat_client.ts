@@ -136,7 +136,9 @@ export class ChatClient implements B.ChatBackend {
     this.#link = new ServerLink(s.conn, this.clock);
     this.#in = recv.openInbound(this);
     s.ended().then((e) => {
-      this.#kept?.lost(); // what waits stays in the outbox for the next connect
+      // What waits stays in the outbox for the next connect; an end told after a reconnect's session
+      // became current (it may come late) leaves that session's lane alone.
+      if (this.session === s) this.#kept?.lost();
       this.notify(e);
     });
     for (const f of this.#perSession) f();

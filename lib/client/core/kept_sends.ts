@@ -5,7 +5,9 @@
  * still holds, one at a time, each waiting for the server's answer. A catch-up after a connect
  * (`resume`, the engine's `resend`) brings the lane up as a new generation with what the outbox holds
  * (unless it is up: a generation is a connection, and an entry is never sent twice on one); a lost
- * connection (`lost`) takes it down. While the lane is down a text is answered as pending at once.
+ * connection (`lost`) takes it down, and every caller still waiting gets its text as pending. Offline, or
+ * while the server cannot store messages, a text is answered as pending at once; on a connection not
+ * caught up yet it waits for the lane, behind the entries the catch-up sends first.
  * What becomes of a failed send is engine_outbox.ts's decision — for the send whose caller waits,
  * `keptFailed` (a refusal for good removes it and the caller gets it; offline: answered pending), for a
  * resend, `resendFailed` (shown failed with `/outbox drop N`, or said) — and the lane goes on with the
@@ -75,7 +77,9 @@ export class KeptSends {
     const p = this.ports.outbox.create(target, text, replyTo ? { replyTo } : {});
     const queued: ChatMessage = { ...p, seq: 0, from: this.ports.me, pending: true };
     if (wait) return queued; // the next connect's catch-up reads it from the outbox
-    if (!this.#up) return (this.#retryLater(), queued);
+    // The server cannot store messages: behind those waiting, sent by the next retry, in order.
+    if (this.#down) return (this.#retryLater(), queued);
+    // Else it leaves now, or once the connection's catch-up brings the lane up, behind what waits.
     const done = new Promise<ChatMessage>((resolve, reject) =>
       this.#waiters.set(p.mid, { resolve, reject, queued })
     );

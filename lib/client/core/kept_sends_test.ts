@@ -61,6 +61,20 @@ Deno.test("kept sends: what the outbox holds leaves on resume, in order, one at 
   assert.equal(r.box.count(), 0);
 });
 
+Deno.test("kept sends: on a connection not caught up yet, a text waits for the lane and leaves behind what the outbox holds", async () => {
+  const r = rig();
+  r.box.create(bob, "older");
+  let got: ChatMessage | null = null;
+  const sending = r.kept.send(bob, "newer", false).then((m) => (got = m));
+  await r.settled();
+  assert.equal(got, null, "not answered pending: the connection is up");
+  assert.deepEqual(r.sent, []);
+  r.resume();
+  await sending;
+  assert.deepEqual(r.sent, ["older", "newer"]);
+  assert.equal(got!.seq, 2);
+});
+
 Deno.test("kept sends: a resend refused for good is shown failed and said; the next goes", async () => {
   const r = rig({ two: new BackendError("invalid", "malformed") });
   for (const t of ["one", "two", "three"]) r.box.create(bob, t);
@@ -82,7 +96,7 @@ Deno.test("kept sends: the connection lost mid-resend stops the lane; the rest w
   r.resume();
   await r.settled();
   assert.deepEqual(r.sent, ["one", "two"]);
-  assert.equal(await r.kept.send(bob, "four", false).then((m) => m.pending), true, "pending while down");
+  assert.equal(await r.kept.send(bob, "four", true).then((m) => m.pending), true, "pending while offline");
   delete answers.two;
   r.online();
   r.resume();
