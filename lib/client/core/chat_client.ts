@@ -192,8 +192,9 @@ export class ChatClient implements B.ChatBackend {
   }
   /** The block list (a capability), once the codec has end-to-end keys (e2e/blocks.ts). */
   get blocks(): B.BlockControls | undefined {
-    return this.codec.blocks ? blockControls(() => this.commands) : undefined;
+    return this.codec.blocks ? this.#blocks : undefined;
   }
+  readonly #blocks: B.BlockControls = blockControls(() => this.commands);
 
   /** Where sealed messages and signals leave and arrive: the server relay over the current connection. */
   get link(): ServerLink {
