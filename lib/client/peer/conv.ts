@@ -228,24 +228,6 @@ export class PeerConv {
     return line;
   }
 
-  /** Deletes the disappearing messages due now, then every `everyMs`; answers the way to stop. */
-  purgeEvery(everyMs: number): () => void {
-    const tick = () => {
-      try {
-        this.purge(this.#core.clock.now());
-      } catch (e) {
-        this.#core.emit({
-          type: "notice",
-          text: `Disappearing messages: ${(e as Error).message}`,
-          level: "warn",
-        });
-      }
-    };
-    tick();
-    const t = setInterval(tick, everyMs);
-    return () => clearInterval(t);
-  }
-
   /** Deletes the disappearing messages whose time is up (`now`) and says which. */
   purge(now: number): string[] {
     const mids = this.#core.store.local.purgeExpired(now);

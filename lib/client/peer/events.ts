@@ -44,6 +44,4 @@ export interface PeerNodeOptions {
   downloads?: string | null;
   /** take every file a verified peer offers at once (`--accept-files`) */
   acceptFiles?: boolean;
-  /** how often disappearing messages whose time is up are deleted (default every second) */
-  purgeEveryMs?: number;
 }

@@ -50,8 +50,8 @@ import { Driver, intervalTimer } from "../core/driver.ts";
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
 /**
- * The engine of a node: nobody follows a feed (no batch, no tick), nothing is acknowledged by it (the
- * channel acks once saved) and nothing reconnects; what it tells goes to the node's listeners.
+ * The engine of a node: it follows (its tick deletes disappearing messages), acknowledges nothing (a
+ * channel acks what it saved: seq 0) and reconnects nothing; what it tells goes to the node's listeners.
  */
 function peerEngine(
   me: string,
@@ -97,7 +97,6 @@ export class PeerNode {
   readonly codec: PeerCodec;
   /** The conversation engine every message from a peer walks through (core/engine.ts). */
   readonly engine: Driver;
-  #stopPurge = () => {};
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
@@ -157,7 +156,8 @@ export class PeerNode {
       (ch) => void node.#adopt(ch, false),
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
-    node.#stopPurge = node.conv.purgeEvery(o.purgeEveryMs ?? 1000); // disappearing messages
+    // The engine's tick deletes disappearing messages whose time is up (what ran out while away first).
+    await node.engine.drive({ kind: "follow", now: node.clock.now() });
     return node;
   }
 
@@ -337,7 +337,7 @@ export class PeerNode {
     this.#closing = true;
     await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
-    this.#stopPurge();
+    await this.engine.drive({ kind: "close", connOpen: false }); // the tick stops
     this.watch.close();
     this.files.close();
     await this.#listener.close();

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
-import { nextEvent as waitFor } from "./events_testing.ts";
+import { nextEvent as waitFor, testNode } from "./events_testing.ts";
+import { ManualClock } from "../../common/clock.ts";
 
 const fast = { backoff: { minMs: 50, maxMs: 400 } };
 
@@ -300,5 +301,28 @@ Deno.test("peer node: hosts that dial in under unused names pin none of them for
   } finally {
     await Promise.all([a.close(), squatter.close()]);
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("peer node: its engine's tick deletes a disappearing message once its time is up", async () => {
+  const clock = new ManualClock(1_000_000);
+  const a = await testNode("alice", { clock });
+  try {
+    const m = {
+      seq: a.store.nextSeq(),
+      mid: "0123456789abcdef0123456789abcdef",
+      ts: clock.now(),
+      from: "bob",
+      to: { kind: "user" as const, name: "alice" },
+      text: "gone in a minute",
+      expires: clock.now() + 60_000,
+    };
+    a.store.local.insert([m], false);
+    const gone = waitFor(a, (e) => e.type === "messages.expired" && e.mids.includes(m.mid), 5_000);
+    clock.advance(61_000);
+    await gone;
+    assert.equal(a.store.local.byMid("bob", m.mid), undefined);
+  } finally {
+    await a.close();
   }
 });
