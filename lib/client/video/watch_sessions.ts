@@ -7,21 +7,37 @@
  * own per peer (`channelOf`); a name's session key comes from `keyOf`.
  *
  * `signal(name, s)` hands over a signal heard from session `name`: a malformed, replayed or
- * misdirected one is refused (a `watch` event) and changes nothing; one of an open session goes to its
- * room; a state of a session not open here is told as `invited` once a video. An accepted change made
- * by someone else is told once this player was brought into step, with how long after it was made
- * (on the session's clock) that was, when it is fresh (`freshStep`). Time comes from the injected `now`.
+ * misdirected one is refused (a `watch` event) and changes nothing; a question is answered (`time`:
+ * this clock; `ask`: `answer`, which a surface holding copies overrides); an answer goes to the
+ * question awaiting it (`ask`, refused when none comes within ANSWER_MS; one to no question is
+ * dropped); the rest goes to the session's room, or, for a state of a session not open here, is told
+ * as `invited` once a video. Without a server a DM's times are on its reference party's clock, the
+ * name that sorts first in its key (`partyTime`: `time` round trips; the reference makes one too).
+ *
+ * An accepted change made by someone else is told once this player was brought into step, with how
+ * long after it was made (on the session's clock) that was, when it is fresh (`freshStep`). A state
+ * whose video is new to a session is told as `video`, with this user's copy of it (`copyOf`). Time
+ * comes from the injected `now`.
  */
 import { BackendError, type WatchChannel } from "../backend.ts";
-import { CLOCK_SAMPLES, sampleClock } from "./watch_channel.ts";
+import { CLOCK_SAMPLES, dmParties, sampleClock } from "./watch_channel.ts";
 import { type WatchEvent, WatchRoom } from "./watch_room.ts";
-import { ClockOffset, decodeWatch, type Followed, type WatchState } from "./watch_together.ts";
+import {
+  ClockOffset,
+  decodeWatch,
+  encodeWatch,
+  type Followed,
+  type WatchControl,
+  type WatchState,
+} from "./watch_together.ts";
 import { Playhead } from "./watch_viewer.ts";
 
 /** Drift correction period, ms. */
 export const TICK_MS = 100;
 /** A state made longer ago than this is an answer to a late start, not a change just made, ms. */
 export const FRESH_MS = 5000;
+/** How long a party has to answer a question (clock, copy), ms. */
+export const ANSWER_MS = 3000;
 
 /** The step shown for a change told `ms` after it was made: none when it is not fresh. */
 export const freshStep = (ms: number): number | undefined =>
@@ -32,7 +48,9 @@ export type SessionEvent =
   /** A change (`step`: ms from when it was made to its reaching the player here) or a refusal. */
   | { type: "watch"; name: string; event: WatchEvent; step?: number }
   /** `name` plays `state` while this user does not watch it (once a video). */
-  | { type: "invited"; name: string; state: WatchState };
+  | { type: "invited"; name: string; state: WatchState }
+  /** The video of session `name` changed: this user's copy of it (`copyOf`; null: none here). */
+  | { type: "video"; name: string; path: string | null; state: WatchState; player: Followed };
 
 export interface WatchSessionsOptions {
   me: string;
@@ -45,14 +63,19 @@ export interface WatchSessionsOptions {
   resampleMs: number;
   /** The name of a session as typed (default: as is). */
   nameOf?(typed: string): string;
+  /** Why `name` did not answer a question within ANSWER_MS. */
+  unanswered?(name: string): string;
 }
 
 type Signal = { from: string; mid: string; plaintext: Uint8Array };
+type Question = Extract<WatchControl, { kind: "ask" | "time" }>;
 
 interface Open {
   room: WatchRoom;
   deliver: ((s: Signal) => void) | null;
   timer: ReturnType<typeof setInterval>;
+  /** The video of the last state, told as `video`. */
+  video: string;
 }
 
 /** The sessions of one user; `E`: the events a surface adds to `SessionEvent`. */
@@ -60,6 +83,10 @@ export class WatchSessions<E = never> {
   readonly #open = new Map<string, Open>();
   readonly #listeners = new Set<(e: SessionEvent | E) => void>();
   readonly #invited = new Map<string, string>(); // name → the video last told as `invited`
+  /** Answers awaited, by question (`questionOf`). */
+  readonly #waiting = new Map<string, (v: WatchControl) => void>();
+  /** The sessions whose reference party answered a clock question. */
+  readonly #probed = new Set<string>();
   /** The player of a new session (default: a playhead without pictures). */
   player: (name: string) => Followed;
 
@@ -75,6 +102,18 @@ export class WatchSessions<E = never> {
   /** The session `name`, if open. */
   session(name: string): WatchRoom | undefined {
     return this.#open.get(name)?.room;
+  }
+
+  /** Starts `video` in session `name` once `ready` says it may; playing it already just joins. */
+  async start(name: string, video: string, ready?: () => Promise<void>): Promise<WatchState> {
+    const room = await this.open(name);
+    const state = room.session.state;
+    if (state?.video === video) {
+      await this.#show(name, state);
+      return state;
+    }
+    await ready?.();
+    return await room.control({ video });
   }
 
   /** Joins session `name` (a late start: whoever may control answers with the current state). */
@@ -111,13 +150,15 @@ export class WatchSessions<E = never> {
     try {
       c = decodeWatch(s.plaintext, s.mid, this.o.keyOf(name));
     } catch (e) {
-      return this.emit({
-        type: "watch",
-        name,
-        event: { type: "refused", from: s.from, why: (e as Error).message },
-      });
+      const event = { type: "refused" as const, from: s.from, why: (e as Error).message };
+      return this.emit({ type: "watch", name, event });
     }
     if (!c) return;
+    if (c.kind === "time" && c.now === undefined) {
+      return void this.send(name, { ...c, now: this.o.now() }).catch(() => {});
+    }
+    if (c.kind === "ask") return this.answer(name, c);
+    if (c.kind === "time" || c.kind === "has") return this.#waiting.get(questionOf(name, c))?.(c);
     const open = this.#open.get(name);
     if (open) return open.deliver?.(s);
     if (c.kind !== "state" || this.#invited.get(name) === c.state.video) return;
@@ -131,8 +172,50 @@ export class WatchSessions<E = never> {
     return this.o.channel;
   }
 
+  /** Answers a party's `ask` (do you hold a copy?); nothing is answered by default. */
+  protected answer(_name: string, _c: Extract<WatchControl, { kind: "ask" }>): void {}
+
+  /** This user's copy of `video` (by default the video itself: a server's). */
+  protected copyOf(_name: string, video: string): Promise<string | null> {
+    return Promise.resolve(video);
+  }
+
   protected emit(e: SessionEvent | E): void {
     for (const l of [...this.#listeners]) l(e);
+  }
+
+  protected send(name: string, c: WatchControl): Promise<void> {
+    const key = this.o.keyOf(name);
+    return this.channelOf(name).signal(key, (mid) => encodeWatch(mid, key, c));
+  }
+
+  /** Sends question `c` to session `name` and waits for its answer. */
+  protected ask(name: string, c: Question): Promise<WatchControl> {
+    const q = questionOf(name, c);
+    return new Promise<WatchControl>((resolve, reject) => {
+      const end = (a: WatchControl | Error) => {
+        clearTimeout(t);
+        this.#waiting.delete(q);
+        if (a instanceof Error) reject(a);
+        else resolve(a);
+      };
+      const why = this.o.unanswered?.(name) ?? `${name} did not answer`;
+      const t = setTimeout(() => end(new BackendError("unsupported", why)), ANSWER_MS);
+      this.#waiting.set(q, end);
+      this.send(name, c).catch(end);
+    });
+  }
+
+  /** The clock of DM session `name` without a server: its reference party's (a `serverTime`). */
+  protected partyTime(name: string): () => Promise<number> {
+    const now = this.o.now, me = this.o.me;
+    const reference = dmParties(this.o.keyOf(name))?.[0] === me;
+    return async () => {
+      if (reference && this.#probed.has(name)) return now();
+      const sent = now(), a = await this.ask(name, { kind: "time", sent });
+      this.#probed.add(name);
+      return reference || a.kind !== "time" || a.now === undefined ? (sent + now()) / 2 : a.now;
+    };
   }
 
   /** The session `name`, opened with its clock estimated and its controllers read. */
@@ -143,7 +226,7 @@ export class WatchSessions<E = never> {
     const clock = new ClockOffset();
     const [admins] = await Promise.all([ch.roomAdmins(key), sampleClock(ch, clock, now, CLOCK_SAMPLES)]);
     if (this.#open.has(name)) return this.#open.get(name)!.room;
-    const s: Open = { deliver: null, room: null!, timer: 0 as never };
+    const s: Open = { deliver: null, room: null!, timer: 0 as never, video: "" };
     s.room = new WatchRoom({
       room: key,
       me,
@@ -178,6 +261,17 @@ export class WatchSessions<E = never> {
   #changed(name: string, event: WatchEvent, ms?: number): void {
     const step = ms === undefined ? undefined : freshStep(ms);
     this.emit({ type: "watch", name, event, ...(step === undefined ? {} : { step }) });
+    if (event.type === "state") void this.#show(name, event.state);
+  }
+
+  /** A state accepted: when its video is new to the session, this user's copy of it is told. */
+  async #show(name: string, state: WatchState): Promise<void> {
+    const s = this.#open.get(name);
+    if (!s || s.video === state.video) return;
+    s.video = state.video;
+    const path = await this.copyOf(name, state.video);
+    if (s.video !== state.video || this.#open.get(name) !== s) return; // another video meanwhile, or left
+    this.emit({ type: "video", name, path, state, player: s.room.follower.player });
   }
 
   /** The open session `name` with a state; refused (`usage`) else. */
@@ -190,4 +284,9 @@ export class WatchSessions<E = never> {
     if (!s.room.session.state) throw new BackendError("usage", `Nothing plays with ${typed} yet`);
     return s.room;
   }
+}
+
+/** Where the answer to a question is awaited: `a NAME SHA` (copy) or `t NAME SENT` (clock). */
+function questionOf(name: string, c: Exclude<WatchControl, { kind: "state" | "hello" }>): string {
+  return c.kind === "time" ? `t ${name} ${c.sent}` : `a ${name} ${c.video}`;
 }
