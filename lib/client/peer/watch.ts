@@ -5,8 +5,14 @@
  * or not. The sessions, their rules and their clock are client mode's (video/watch_sessions.ts: one
  * `WatchRoom` per peer, its key the DM's conversation key "d:alice:bob", both parties controlling, its
  * times on the clock of the name that sorts first); what is peer mode's is here: each peer's `WatchChannel`
- * over sealed signals (peer/signals.ts: the Double Ratchet, the sender the channel's authenticated peer, a
- * replayed envelope refused by the ratchet) and the copies.
+ * over sealed signals, and the copies.
+ *
+ * Signals: a payload sealed by the peer's Double Ratchet session — the one its messages use, one crypto
+ * step at a time — and written as a `sig` record on its channel (peer/channel_link.ts `signal`): never
+ * stored, never acknowledged, never sent again. One that arrives is opened the same way and its ratchet
+ * step committed (so the next message still opens), watched or not (after `close` too); the ratchet
+ * refuses a replayed envelope (its id seen) and one no key of the session opens (forged, or sealed for
+ * someone else): dropped, with a warning, never handed on. The sender is the channel's authenticated peer.
  *
  * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
  * answered by `has`: a file it received or named, hashed again to be sure: peer/watch_copies.ts). If not,
@@ -21,7 +27,8 @@ import { BackendError, type PeerListing, type WatchChannel } from "../backend.ts
 import { dmParties } from "../video/watch_channel.ts";
 import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
 import { isWatch, type WatchControl, type WatchState } from "../video/watch_together.ts";
-import { PeerSignals, type SignalCore } from "./signals.ts";
+import type { SealedEnvelope } from "../core/link.ts";
+import { newMid, type OutboxCore } from "./outbox.ts";
 import { type CopiesHost, WatchCopies } from "./watch_copies.ts";
 
 /** One more clock round trip this often, ms. */
@@ -38,21 +45,29 @@ export interface WatchHost extends CopiesHost {
   peers(): PeerListing[];
 }
 
+/** What the signals need of their node: the outbox's core (its ratchet, lock, channels and link). */
+export type SignalCore = Pick<OutboxCore, "dm" | "store" | "serial" | "link" | "carrier" | "emit">;
+
 const nameOf = (peer: string) => normalizeName(peer.replace(/^@/, "")) ?? peer;
 const unanswered = (peer: string) =>
   `${peer} did not answer: watching together in peer mode needs Parley 0.6 or later at both ends`;
 
 export class PeerWatch extends WatchSessions<Note> {
   readonly #copies: WatchCopies;
-  readonly signals: PeerSignals;
-  readonly #off: () => void;
+  #closed = false;
 
-  constructor(readonly host: WatchHost, core: SignalCore) {
+  constructor(readonly host: WatchHost, readonly core: SignalCore) {
     const keyOf = (peer: string) => convKey("user", host.name, peer);
     super({ me: host.name, now: () => host.clock.now(), keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered });
     this.#copies = new WatchCopies(host);
-    this.signals = new PeerSignals(core);
-    this.#off = this.signals.on((s) => void (isWatch(s.plaintext) && this.signal(s.from, s)));
+    core.carrier.signals((e) => this.#opened(e));
+  }
+
+  /** Seals `payload(mid)` for `peer` and writes it on its channel now; refused as a message to it would be. */
+  async seal(peer: string, payload: (mid: string) => Uint8Array): Promise<void> {
+    const mid = newMid(), c = this.core;
+    const env = await c.serial(() => c.dm.encryptDm(peer, c.link(peer)?.bundle ?? null, payload(mid)));
+    await c.carrier.signal({ kind: "user", name: peer }, mid, env);
   }
 
   /**
@@ -78,7 +93,7 @@ export class PeerWatch extends WatchSessions<Note> {
 
   override close(): void {
     super.close();
-    this.#off();
+    this.#closed = true;
   }
 
   /** The stored name of a connected peer; refused (`no_such_peer`, `offline`) else. */
@@ -94,7 +109,7 @@ export class PeerWatch extends WatchSessions<Note> {
   protected override channelOf(peer: string): WatchChannel {
     const key = convKey("user", this.host.name, peer);
     return {
-      signal: (_key, payload) => this.signals.send(peer, payload),
+      signal: (_key, payload) => this.seal(peer, payload),
       roomAdmins: () => Promise.resolve(dmParties(key)!),
       serverTime: this.partyTime(peer),
     };
@@ -114,5 +129,22 @@ export class PeerWatch extends WatchSessions<Note> {
       `watch-together ${peer} PATH with your copy, or ask ${peer} to start it again (it is offered then)`;
     this.emit({ type: "note", name: peer, text, level: "warn" });
     return null;
+  }
+
+  /** A signal arrived: opened (its ratchet step committed), then handed to the sessions. */
+  async #opened(e: SealedEnvelope): Promise<void> {
+    const c = this.core;
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await c.serial(async () => {
+        const o = await c.dm.openDm(e.from, e.body);
+        c.store.withWrites(o.writes, () => {});
+        return o.plaintext;
+      });
+    } catch (err) {
+      const text = `${e.from}: a signal that could not be opened was dropped (${(err as Error).message})`;
+      return c.emit({ type: "notice", text, level: "warn" });
+    }
+    if (!this.#closed && isWatch(plaintext)) this.signal(e.from, { from: e.from, mid: e.mid, plaintext });
   }
 }
