@@ -22,6 +22,7 @@ import { ClockOffset, isWatch, positionAt } from "../video/watch_together.ts";
 import { type SealedRoomSignals, type WatchEvent, WatchRoom } from "../video/watch_room.ts";
 import { sampleClock, signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
 import { WatchedPlayer } from "../video/watch_viewer.ts";
+import { freshStep } from "../video/watch_sessions.ts";
 import type { AppHost } from "./app_host.ts";
 import type { PlayHooks, VideoPlays } from "./play_hooks.ts";
 
@@ -45,9 +46,6 @@ interface Viewing {
   video: string;
   shown: unknown;
 }
-
-/** A state made longer ago than this is not shown with its step (an answer to a late joiner). */
-const FRESH_MS = 5000;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -211,9 +209,8 @@ export class TuiWatch {
         const before = player.toldAt;
         void w.follower.sync().then(() => {
           const told = player.toldAt !== before ? this.#clock.server(player.toldAt) : this.serverNow();
-          const ms = Math.max(0, Math.round(told - e.state.at));
           // An older state is an answer to someone's hello, not a change just made: no step to show.
-          this.app.later(() => this.#changed(room, r, e, ms <= FRESH_MS ? ms : undefined));
+          this.app.later(() => this.#changed(room, r, e, freshStep(told - e.state.at)));
         });
       },
     });

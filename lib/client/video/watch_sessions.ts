@@ -40,8 +40,10 @@ export const FRESH_MS = 5000;
 export const ANSWER_MS = 3000;
 
 /** The step shown for a change told `ms` after it was made: none when it is not fresh. */
-export const freshStep = (ms: number): number | undefined =>
-  ms <= FRESH_MS ? Math.max(0, Math.round(ms)) : undefined;
+export function freshStep(ms: number): number | undefined {
+  const step = Math.max(0, Math.round(ms));
+  return step <= FRESH_MS ? step : undefined;
+}
 
 /** What the sessions tell their surface. */
 export type SessionEvent =
