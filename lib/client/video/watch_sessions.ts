@@ -67,15 +67,22 @@ export interface WatchSessionsOptions {
   nameOf?(typed: string): string;
   /** Why `name` did not answer a question within ANSWER_MS. */
   unanswered?(name: string): string;
+  /** A watch signal of a session not open here opens it (else a state is told as `invited`). */
+  openOnSignal?: boolean;
 }
 
 type Signal = { from: string; mid: string; plaintext: Uint8Array };
 type Question = Extract<WatchControl, { kind: "ask" | "time" }>;
 
 interface Open {
-  room: WatchRoom;
+  ready: Promise<WatchRoom>;
+  room: WatchRoom | null;
+  /** Who may control, as last read (`readAdmins`). */
+  admins: Set<string>;
+  /** The session's signals, delivered in order (one may wait for the admins to be read again). */
+  delivered: Promise<void>;
   deliver: ((s: Signal) => void) | null;
-  timer: ReturnType<typeof setInterval>;
+  timer: ReturnType<typeof setInterval> | undefined;
   /** The video of the last state, told as `video`. */
   video: string;
 }
@@ -103,7 +110,15 @@ export class WatchSessions<E = never> {
 
   /** The session `name`, if open. */
   session(name: string): WatchRoom | undefined {
-    return this.#open.get(name)?.room;
+    return this.#open.get(name)?.room ?? undefined;
+  }
+
+  /** Who may control session `name`, read again (the room's signed log may have changed). */
+  async readAdmins(name: string): Promise<string[]> {
+    const s = this.#open.get(name);
+    const admins = await this.channelOf(name).roomAdmins(this.o.keyOf(name));
+    if (s) s.admins = new Set(admins);
+    return admins;
   }
 
   /** Starts `video` in session `name` once `ready` says it may; playing it already just joins. */
@@ -138,7 +153,7 @@ export class WatchSessions<E = never> {
     const s = this.#open.get(name);
     if (!s) return;
     clearInterval(s.timer);
-    s.room.close();
+    s.room?.close();
     this.#open.delete(name);
   }
 
@@ -161,8 +176,17 @@ export class WatchSessions<E = never> {
     }
     if (c.kind === "ask") return this.answer(name, c);
     if (c.kind === "time" || c.kind === "has") return this.#waiting.get(questionOf(name, c))?.(c);
+    if (this.o.openOnSignal) void this.open(name).catch(() => {});
     const open = this.#open.get(name);
-    if (open) return open.deliver?.(s);
+    if (open) {
+      open.delivered = open.delivered.then(async () => {
+        await open.ready;
+        // Someone not known to control: the room's signed log may have made them one since.
+        if (!open.admins.has(s.from)) await this.readAdmins(name).catch(() => {});
+        open.deliver?.(s);
+      }).catch(() => {});
+      return;
+    }
     if (c.kind !== "state" || this.#invited.get(name) === c.state.video) return;
     this.#invited.set(name, c.state.video);
     this.emit({ type: "invited", name, state: c.state });
@@ -221,15 +245,30 @@ export class WatchSessions<E = never> {
   }
 
   /** The session `name`, opened with its clock estimated and its controllers read. */
-  protected async open(name: string): Promise<WatchRoom> {
+  open(name: string): Promise<WatchRoom> {
     const known = this.#open.get(name);
-    if (known) return known.room;
+    if (known) return known.ready;
+    const s: Open = {
+      ready: null!,
+      room: null,
+      admins: new Set(),
+      delivered: Promise.resolve(),
+      deliver: null,
+      timer: undefined,
+      video: "",
+    };
+    s.ready = this.#start(name, s);
+    s.ready.catch(() => this.#open.get(name) === s && this.#open.delete(name));
+    this.#open.set(name, s);
+    return s.ready;
+  }
+
+  async #start(name: string, s: Open): Promise<WatchRoom> {
     const { me, now } = this.o, key = this.o.keyOf(name), ch = this.channelOf(name);
     const clock = new ClockOffset();
     const [admins] = await Promise.all([ch.roomAdmins(key), sampleClock(ch, clock, now, CLOCK_SAMPLES)]);
-    if (this.#open.has(name)) return this.#open.get(name)!.room;
-    const s: Open = { deliver: null, room: null!, timer: 0 as never, video: "" };
-    s.room = new WatchRoom({
+    s.admins = new Set(admins);
+    const room: WatchRoom = new WatchRoom({
       room: key,
       me,
       channel: {
@@ -241,23 +280,30 @@ export class WatchSessions<E = never> {
       },
       player: this.player(name),
       serverNow: () => clock.server(now()),
-      mayControl: (u) => admins.includes(u),
+      mayControl: (u) => s.admins.has(u),
       onChange: (event) => {
         if (event.type !== "state" || event.by === me) return this.#changed(name, event);
-        // After this player was brought into step: how long after the change that was (session clock).
-        void s.room.follower.sync().then(() =>
-          this.#changed(name, event, clock.server(now()) - event.state.at)
-        );
+        // After this player was brought into step: how long after the change that was (session clock),
+        // when the player was told (a picture player's `toldAt`), else when the sync ended.
+        const player = room.follower.player as { toldAt?: number }, before = player.toldAt;
+        void room.follower.sync().then(() => {
+          const told = player.toldAt !== undefined && player.toldAt !== before ? player.toldAt : now();
+          this.#changed(name, event, clock.server(told) - event.state.at);
+        });
       },
     });
+    s.room = room;
+    if (this.#open.get(name) !== s) { // left while it opened
+      room.close();
+      return room;
+    }
     let ticks = 0;
     const every = this.o.resampleMs / TICK_MS;
     s.timer = setInterval(() => {
-      void s.room.tick();
+      void room.tick();
       if (every && ++ticks % every === 0) void sampleClock(ch, clock, now, 1).catch(() => {});
     }, TICK_MS);
-    this.#open.set(name, s);
-    return s.room;
+    return room;
   }
 
   #changed(name: string, event: WatchEvent, ms?: number): void {
@@ -269,7 +315,7 @@ export class WatchSessions<E = never> {
   /** A state accepted: when its video is new to the session, this user's copy of it is told. */
   async #show(name: string, state: WatchState): Promise<void> {
     const s = this.#open.get(name);
-    if (!s || s.video === state.video) return;
+    if (!s?.room || s.video === state.video) return;
     s.video = state.video;
     const path = await this.copyOf(name, state.video);
     if (s.video !== state.video || this.#open.get(name) !== s) return; // another video meanwhile, or left
@@ -279,12 +325,12 @@ export class WatchSessions<E = never> {
   /** The open session `name` with a state; refused (`usage`) else. */
   #playing(typed: string): WatchRoom {
     const name = this.o.nameOf?.(typed) ?? typed;
-    const s = this.#open.get(name);
+    const s = this.#open.get(name)?.room;
     if (!s) {
       throw new BackendError("usage", `You are not watching with ${typed}: watch-together ${typed} first`);
     }
-    if (!s.room.session.state) throw new BackendError("usage", `Nothing plays with ${typed} yet`);
-    return s.room;
+    if (!s.session.state) throw new BackendError("usage", `Nothing plays with ${typed} yet`);
+    return s;
   }
 }
 
