@@ -18,8 +18,8 @@
  * answered by `has`: a file it received or named, hashed again to be sure: peer/watch_copies.ts). If not,
  * the file is offered through the peer file transfer and the session starts once the peer saved it
  * (`file.sent`); a refused or failed transfer starts nothing and says why. A peer that does not answer
- * within ANSWER_MS runs an older Parley (0.5 hands the signal to nobody; older ones drop the channel at the
- * unknown record and redial): said, nothing started, nothing crashes.
+ * (watch_sessions.ts ANSWER_MS) runs an older Parley (0.5 hands the signal to nobody; older ones drop
+ * the channel at the unknown record and redial): said, nothing started, nothing crashes.
  */
 import type { Clock } from "../../common/clock.ts";
 import { convKey, normalizeName } from "../../protocol/names.ts";

@@ -1,23 +1,22 @@
 /**
- * Watch-together sessions by name (issue 39.7; one watch-together, issue 70.1): each session opened is
- * a `WatchRoom` (watch_room.ts) over a `WatchChannel` (backend_video.ts) — its sealed signals, who may
- * control (`roomAdmins`) and the clock its times are on (`serverTime`, estimated by watch_channel.ts
- * `sampleClock` when the session opens and one round trip more every `resampleMs`). A tick every
- * TICK_MS corrects drift. Peer mode (peer/watch.ts) names a session by its peer, with a channel of its
- * own per peer (`channelOf`); a name's session key comes from `keyOf`.
+ * Watch-together sessions by name — the one watch-together of every surface (issue 39.7, issue 70.1:
+ * the scripted `watch-together`, the full-screen client's tui/watch_view.ts, peer mode's peer/watch.ts).
+ * Each session is a `WatchRoom` (watch_room.ts) over a `WatchChannel` (backend_video.ts): its sealed
+ * signals, who may control (`roomAdmins`, read again for a sender not known as one: `readAdmins`) and
+ * the clock its times are on (`serverTime`, estimated by watch_channel.ts `sampleClock` as it opens and
+ * once more every `resampleMs`); a tick every TICK_MS corrects drift. A name's key comes from `keyOf`;
+ * peer mode gives each peer a channel of its own (`channelOf`).
  *
- * `signal(name, s)` hands over a signal heard from session `name`: a malformed, replayed or
- * misdirected one is refused (a `watch` event) and changes nothing; a question is answered (`time`:
- * this clock; `ask`: `answer`, which a surface holding copies overrides); an answer goes to the
- * question awaiting it (`ask`, refused when none comes within ANSWER_MS; one to no question is
- * dropped); the rest goes to the session's room, or, for a state of a session not open here, is told
- * as `invited` once a video. Without a server a DM's times are on its reference party's clock, the
- * name that sorts first in its key (`partyTime`: `time` round trips; the reference makes one too).
+ * `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
+ * changes nothing; a question is answered (`time`: this clock; `ask`: `answer`, which a surface holding
+ * copies overrides); an answer goes to the question awaiting it (`ask`, refused past ANSWER_MS; one to
+ * no question is dropped); the rest goes, in order, to the session's room — opened for it with
+ * `openOnSignal`, else a state is told as `invited`, once a video. Without a server a DM's times are its
+ * reference party's clock, the name that sorts first in its key (`partyTime`; the reference asks once).
  *
- * An accepted change made by someone else is told once this player was brought into step, with how
- * long after it was made (on the session's clock) that was, when it is fresh (`freshStep`). A state
- * whose video is new to a session is told as `video`, with this user's copy of it (`copyOf`). Time
- * comes from the injected `now`.
+ * A change by someone else is told once this player was brought into step, with how long after it was
+ * made (session clock) that was, when fresh (`freshStep`); a state whose video is new to a session is
+ * told as `video`, with this user's copy of it (`copyOf`). Time comes from the injected `now`.
  */
 import { BackendError, type WatchChannel } from "../backend.ts";
 import { CLOCK_SAMPLES, dmParties, sampleClock } from "./watch_channel.ts";
