@@ -8,7 +8,7 @@
  * peer mode gives each peer a channel of its own (`channelOf`).
  *
  * `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
- * changes nothing; a question is answered (`time`: this clock; `ask`: `answer`, which a surface holding
+ * changes nothing; a question of a DM's session (never a room's) is answered (`time`: this clock; `ask`: `answer`, which a surface holding
  * copies overrides); an answer goes to the question awaiting it (`ask`, refused past ANSWER_MS; one to
  * no question is dropped); the rest goes, in order, to the session's room — opened for it with
  * `openOnSignal`, else a state is told as `invited`, once a video. Without a server a DM's times are its
@@ -26,6 +26,7 @@ import {
   decodeWatch,
   encodeWatch,
   type Followed,
+  isDmKey,
   type WatchControl,
   type WatchState,
 } from "./watch_together.ts";
@@ -170,6 +171,8 @@ export class WatchSessions<E = never> {
       return this.emit({ type: "watch", name, event });
     }
     if (!c) return;
+    // Questions are a DM's (peer mode's): one asked in a room would have every member answer the room.
+    if ((c.kind === "time" || c.kind === "ask") && !isDmKey(this.o.keyOf(name))) return;
     if (c.kind === "time" && c.now === undefined) {
       return void this.send(name, { ...c, now: this.o.now() }).catch(() => {});
     }

@@ -2,12 +2,13 @@
  * The rules watch_sessions.ts holds for every watch-together surface (issue 70.1), two users' sessions
  * joined in memory on an injected clock (bob's 7 s ahead): a DM's times are its reference party's
  * clock (alice's, first in "d:alice:bob"), the other estimating it and the reference reading its own
- * after one round trip;
- * a change is told with its step only when fresh; a session not open here is told `invited` once a
- * video; a session's video is told once a video.
+ * after one round trip; a change is told with its step only when fresh; a session not open here is
+ * told `invited` once a video; a session's video is told once a video; only a DM's questions are
+ * answered.
  */
 import assert from "node:assert/strict";
 import { convKey } from "../../protocol/names.ts";
+import { encodeWatch } from "./watch_together.ts";
 import type { WatchChannel } from "../backend.ts";
 import { CLOCK_SAMPLES, dmParties } from "./watch_channel.ts";
 import { FRESH_MS, freshStep, type SessionEvent, WatchSessions } from "./watch_sessions.ts";
@@ -111,4 +112,30 @@ Deno.test("watch sessions: `invited` and `video` are told once a video", async (
   } finally {
     close();
   }
+});
+
+Deno.test("watch sessions: a clock question is answered in a DM, never in a room (every member would answer it)", () => {
+  let sent = 0;
+  const ws = new WatchSessions({
+    me: "alice",
+    now: () => t,
+    keyOf: (key) => key,
+    channel: {
+      signal: () => (sent++, Promise.resolve()),
+      roomAdmins: () => Promise.resolve(["alice"]),
+      serverTime: () => Promise.resolve(t),
+    },
+    resampleMs: 0,
+  });
+  const ask = (key: string) =>
+    ws.signal(key, {
+      from: "mallory",
+      mid: "m1",
+      plaintext: encodeWatch("m1", key, { kind: "time", sent: 1 }),
+    });
+  ask("general");
+  assert.equal(sent, 0, "a room's question: no answer");
+  ask(convKey("user", "alice", "mallory"));
+  assert.equal(sent, 1, "a DM's question: answered");
+  ws.close();
 });
