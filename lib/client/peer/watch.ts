@@ -7,12 +7,10 @@
  * times on the clock of the name that sorts first); what is peer mode's is here: each peer's `WatchChannel`
  * over sealed signals, and the copies.
  *
- * Signals: a payload sealed by the peer's Double Ratchet session — the one its messages use, one crypto
- * step at a time — and written as a `sig` record on its channel (peer/channel_link.ts `signal`): never
- * stored, never acknowledged, never sent again. One that arrives is opened the same way and its ratchet
- * step committed (so the next message still opens), watched or not (after `close` too); the ratchet
- * refuses a replayed envelope (its id seen) and one no key of the session opens (forged, or sealed for
- * someone else): dropped, with a warning, never handed on. The sender is the channel's authenticated peer.
+ * Signals: sealed by the peer's Double Ratchet session (the one its messages use, one crypto step at a
+ * time) in a `sig` record (peer/channel_link.ts). One that arrives is opened and its step committed,
+ * watched or not (after `close` too); one the ratchet refuses (replayed, forged, sealed for someone
+ * else) is dropped with a warning. The sender is the channel's authenticated peer.
  *
  * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
  * answered by `has`: a file it received or named, hashed again to be sure: peer/watch_copies.ts). If not,
