@@ -22,8 +22,8 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
 
 /** The event line of a watch event (null: none; a note goes to `err`). */
 export function watchEventLine(e: PeerWatchEvent): string | null {
-  if (e.type === "watch") return `together ${e.peer} ${watchLine(e.event)}`;
-  if (e.type === "invited") return `together ${e.peer} invited ${e.state.video}`;
+  if (e.type === "watch") return `together ${e.name} ${watchLine(e.event)}`;
+  if (e.type === "invited") return `together ${e.name} invited ${e.state.video}`;
   return null;
 }
 

@@ -6,8 +6,9 @@
  * `where` (prints `position SECONDS`), `quit`; it ends at the end of input. An admin who hears no
  * state within a second of joining starts VIDEO. `parley watch-together @USER VIDEO` watches with
  * one user in a DM, where both control it (signals go to every device of the other one, a session
- * started from its prekey bundle where there was none). The playhead here has no pictures: the position
- * follows the shared state on this machine's clock, offset to the server's by a few pings.
+ * started from its prekey bundle where there was none). The session is video/watch_sessions.ts's, as
+ * peer mode's; its playhead has no pictures: the position follows the shared state on this machine's
+ * clock, offset to the server's by a few pings.
  */
 import type { Command } from "commander";
 import { BackendError } from "../backend.ts";
@@ -18,7 +19,6 @@ import type { WatchRoom } from "../video/watch_room.ts";
 
 /** An admin who hears no state this long after joining starts the video, ms. */
 const START_AFTER_MS = 1000;
-const TICK_MS = 100;
 
 async function control(w: WatchRoom, line: string, out: (s: string) => void): Promise<boolean> {
   const [verb, arg] = line.trim().split(/\s+/);
@@ -44,34 +44,31 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
       const o = cmd.optsWithGlobals() as ConnectFlags;
       const now = io.now ?? systemClock.now;
       // Watch together's modules load when the command runs (cli/main.ts: no family loads its work eagerly).
-      const [{ ClockOffset }, { Playhead }, { watchLine, WatchRoom }, ch] = await Promise.all([
-        import("../video/watch_together.ts"),
-        import("../video/watch_viewer.ts"),
+      const [{ watchLine }, { WatchSessions }, ch] = await Promise.all([
         import("../video/watch_room.ts"),
+        import("../video/watch_sessions.ts"),
         import("../video/watch_channel.ts"),
       ]);
-      const { roomSignalsOf, sampleClock, watchChannel, watchKeyOf } = ch;
+      const { signalKey, watchChannel, watchKeyOf } = ch;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
-        const clock = new ClockOffset();
-        const channel = watchChannel(() => c);
-        let w: WatchRoom | null = null;
-        const tick = setInterval(() => void w?.tick(), TICK_MS);
+        const room = watchKeyOf(c.user, roomArg);
+        const sessions = new WatchSessions({
+          me: c.user,
+          now,
+          keyOf: (key) => key,
+          channel: watchChannel(() => c),
+          resampleMs: 0,
+        });
+        sessions.on((e) => void (e.type === "watch" && e.name === room && io.out(watchLine(e.event))));
+        const off = c.on((e) => {
+          const key = e.type === "signal" ? signalKey(e) : null;
+          if (e.type === "signal" && key !== null) sessions.signal(key, e);
+        });
         try {
           await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
-          await sampleClock(channel, clock, now);
-          const room = watchKeyOf(c.user, roomArg);
-          const admins = new Set(await channel.roomAdmins(room));
-          w = new WatchRoom({
-            room,
-            me: c.user,
-            channel: roomSignalsOf(channel, (l) => c.on(l)),
-            player: new Playhead(now),
-            serverNow: () => clock.server(now()),
-            mayControl: (u) => admins.has(u),
-            onChange: (e) => io.out(watchLine(e)),
-          });
-          await w.join();
-          if (admins.has(c.user)) {
+          await sessions.join(room);
+          const w = sessions.session(room)!;
+          if (w.o.mayControl(c.user)) {
             await new Promise((r) => setTimeout(r, START_AFTER_MS));
             if (!w.session.state) await w.control({ video });
           }
@@ -84,8 +81,8 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
             }
           }
         } finally {
-          clearInterval(tick);
-          w?.close();
+          off();
+          sessions.close();
         }
       });
     });

@@ -82,7 +82,7 @@ export class TuiPeerWatch {
   }
 
   #event(e: PeerWatchEvent): void {
-    const peer = e.peer;
+    const peer = e.name;
     if (e.type === "note") return this.#say(peer, e.text, e.level === "warn" ? "error" : "info");
     if (e.type === "invited") {
       if (this.viewing === peer) return;

@@ -3,9 +3,10 @@
  * A session is named by its key (video/watch_channel.ts: a room's name, or a DM's conversation key,
  * where both parties control it); its lines go to the room's or the DM's buffer.
  *
- * Contract: one `WatchRoom` (video/watch_room.ts) per room heard of, made on the first watch signal
- * of the room or the first command, with the room's admins from its signed log (who may control)
- * and the server's clock from a few pings. The app hands every "signal" event to `signal`; a room
+ * Contract: the sessions are video/watch_sessions.ts's (as the scripted client's and peer mode's): one
+ * `WatchRoom` per room heard of, made on the first watch signal of the room or the first command,
+ * with the room's admins from its signed log (who may control, read again for a sender not known as
+ * one) and the server's clock from a few pings (the local clock when none answers). The app hands every "signal" event to `signal`; a room
  * whose video changes while this user is not watching gets a line in its buffer that says who
  * plays what and how to join. Watching, the video plays in the video view (video_view.ts) with
  * this client's own renderer and pane size, from the shared position (a late joiner starts where
@@ -18,25 +19,13 @@
 import type { BackendEvent } from "../backend.ts";
 import type { VideoAction } from "../video/video_keys.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import { ClockOffset, isWatch, positionAt } from "../video/watch_together.ts";
-import { type SealedRoomSignals, type WatchEvent, WatchRoom } from "../video/watch_room.ts";
-import { sampleClock, signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
+import { isWatch, positionAt } from "../video/watch_together.ts";
+import type { WatchEvent, WatchRoom } from "../video/watch_room.ts";
+import { signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
+import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
 import { WatchedPlayer } from "../video/watch_viewer.ts";
 import type { AppHost } from "./app_host.ts";
 import type { PlayHooks, VideoPlays } from "./play_hooks.ts";
-
-type Signal = Parameters<Parameters<SealedRoomSignals["onSignal"]>[0]>[0];
-
-/** What this client knows of one room's session. */
-interface RoomWatch {
-  ready: Promise<WatchRoom>;
-  /** Signals of the room delivered in order (one may wait for the admins to be read again). */
-  delivered: Promise<void>;
-  admins: Set<string>;
-  deliver: ((s: Signal) => void) | null;
-  /** The video last announced in the room's buffer. */
-  announced: string;
-}
 
 interface Viewing {
   room: string;
@@ -46,16 +35,13 @@ interface Viewing {
   shown: unknown;
 }
 
-/** A state made longer ago than this is not shown with its step (an answer to a late joiner). */
-const FRESH_MS = 5000;
-
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** `/watch-together` of one full-screen client: the sessions of its rooms and the one watched here. */
 export class TuiWatch {
-  readonly #rooms = new Map<string, RoomWatch>();
-  readonly #clock = new ClockOffset();
-  #sampled: Promise<void> | null = null;
+  #sessions: WatchSessions | null = null;
+  /** The video last announced in each room's buffer. */
+  readonly #announced = new Map<string, string>();
   #viewing: Viewing | null = null;
   /** The status-line item while watching. */
   #status = "";
@@ -67,11 +53,6 @@ export class TuiWatch {
     return this.#viewing?.room ?? null;
   }
 
-  /** Now on the server's clock. */
-  serverNow(): number {
-    return this.#clock.server(this.app.clock.now());
-  }
-
   /** Status-line items: the watched session's state, who changed it last and the step measured. */
   extras(): string[] {
     return this.#viewing && this.#status ? [this.#status] : [];
@@ -80,34 +61,24 @@ export class TuiWatch {
   /** A sealed room signal arrived (app.ts): a watch control goes to its room's session. */
   signal(e: Extract<BackendEvent, { type: "signal" }>): void {
     const room = signalKey(e);
-    if (room === null || !this.app.backend.watch) return;
-    const s: Signal = { from: e.from, room, mid: e.mid, plaintext: e.plaintext };
-    if (!this.#rooms.has(room) && !isWatch(s.plaintext)) return; // another kind of signal
-    const r = this.#entry(room);
-    const ch = this.app.backend.watch;
-    r.delivered = r.delivered.then(async () => {
-      await r.ready;
-      // Someone not known as an admin: the room's signed log may have made them one since.
-      if (!r.admins.has(s.from)) r.admins = new Set(await ch.roomAdmins(room).catch(() => [...r.admins]));
-      r.deliver?.(s);
-    }).catch(() => {});
+    if (room === null || !this.app.backend.watch || !isWatch(e.plaintext)) return; // another kind of signal
+    this.#ws().signal(room, e);
   }
 
   /** `/watch-together #ROOM|@USER [VIDEO]`: joins session `room` (a key); with VIDEO (an admin) starts it for all. */
   async start(room: string, video?: string): Promise<void> {
-    const ch = this.app.backend.watch;
-    if (!ch || !this.app.backend.video) {
+    if (!this.app.backend.watch || !this.app.backend.video) {
       throw new Error("Watching together needs a client with end-to-end keys that can play videos");
     }
-    const r = this.#entry(room);
-    const w = await r.ready;
-    r.admins = new Set(await ch.roomAdmins(room)); // the right may have changed since
+    const ws = this.#ws();
+    const w = await ws.open(room);
+    const admins = await ws.readAdmins(room); // the right may have changed since
     const may = w.o.mayControl(this.app.backend.user);
     const cur = w.session.state;
     const switching = video !== undefined && cur?.video !== video;
     if (switching && !may) {
       throw new Error(
-        `Only the admins of #${room} (${[...r.admins].join(", ")}) start a video for everyone; ` +
+        `Only the admins of #${room} (${admins.join(", ")}) start a video for everyone; ` +
           `/watch-together ${this.#name(room)} joins the one playing`,
       );
     }
@@ -139,15 +110,14 @@ export class TuiWatch {
     const s = v.w.session.state;
     if (!s) return;
     const me = this.app.backend.user;
-    const r = this.#rooms.get(v.room);
-    if (r && !r.admins.has(me)) r.admins = new Set(await this.app.backend.watch!.roomAdmins(v.room)); // made one since?
+    if (!v.w.o.mayControl(me)) await this.#ws().readAdmins(v.room); // made one since?
     if (!v.w.o.mayControl(me)) {
       const why = `only the admins of #${v.room} play, pause and seek (q leaves)`;
       this.app.later(() => (this.#status = `[together ${this.#name(v.room)}: ${why}]`));
       throw new Error(`Refused: ${why}`);
     }
     if (a.do === "pause") await v.w.control(s.paused ? { play: true } : { pause: true });
-    else await v.w.control({ seek: positionAt(s, this.serverNow()) + a.ms });
+    else await v.w.control({ seek: positionAt(s, v.w.o.serverNow()) + a.ms });
   }
 
   /** Stops watching here (the others go on); `stop`: the player too (else it ended by itself). */
@@ -166,71 +136,37 @@ export class TuiWatch {
     );
   }
 
-  #entry(room: string): RoomWatch {
-    const known = this.#rooms.get(room);
-    if (known) return known;
+  /** The sessions, made on first use (the channel is the backend's). */
+  #ws(): WatchSessions {
+    if (this.#sessions) return this.#sessions;
     const ch = this.app.backend.watch!;
-    const r: RoomWatch = {
-      ready: null!,
-      delivered: Promise.resolve(),
-      admins: new Set(),
-      deliver: null,
-      announced: "",
-    };
-    this.#sampled ??= sampleClock(ch, this.#clock, () => this.app.clock.now()).catch(() => {
-      this.#sampled = null; // try again next time; the local clock meanwhile
+    const ws = new WatchSessions({
+      me: this.app.backend.user,
+      now: () => this.app.clock.now(),
+      keyOf: (key) => key,
+      // A ping that fails: the local clock stands for the server's.
+      channel: { ...ch, serverTime: () => ch.serverTime().catch(() => this.app.clock.now()) },
+      resampleMs: 0,
+      openOnSignal: true,
     });
-    r.ready = Promise.all([ch.roomAdmins(room), this.#sampled]).then(([admins]) => {
-      r.admins = new Set(admins);
-      return this.#room(room, r);
-    });
-    r.ready.catch(() => this.#rooms.delete(room));
-    this.#rooms.set(room, r);
-    return r;
+    ws.player = () => new WatchedPlayer(() => this.app.clock.now());
+    ws.on((e) => this.app.later(() => this.#changed(e)));
+    return (this.#sessions = ws);
   }
 
-  #room(room: string, r: RoomWatch): WatchRoom {
-    const me = this.app.backend.user;
-    const w: WatchRoom = new WatchRoom({
-      room,
-      me,
-      channel: {
-        send: (to, payload) => this.app.backend.watch!.signal(to, payload),
-        onSignal: (cb) => {
-          r.deliver = cb;
-          return () => (r.deliver = null);
-        },
-      },
-      player: new WatchedPlayer(() => this.app.clock.now()),
-      serverNow: () => this.serverNow(),
-      mayControl: (u) => r.admins.has(u),
-      onChange: (e) => {
-        if (e.type !== "state" || e.by === me) return this.app.later(() => this.#changed(room, r, e));
-        // How long after the change was made (server clock) this player was told: the sync's step.
-        const player = w.follower.player as WatchedPlayer;
-        const before = player.toldAt;
-        void w.follower.sync().then(() => {
-          const told = player.toldAt !== before ? this.#clock.server(player.toldAt) : this.serverNow();
-          const ms = Math.max(0, Math.round(told - e.state.at));
-          // An older state is an answer to someone's hello, not a change just made: no step to show.
-          this.app.later(() => this.#changed(room, r, e, ms <= FRESH_MS ? ms : undefined));
-        });
-      },
-    });
-    return w;
-  }
-
-  #changed(room: string, r: RoomWatch, e: WatchEvent, ms?: number): void {
+  #changed(e: SessionEvent): void {
+    if (e.type !== "watch") return;
+    const room = e.name, ev: WatchEvent = e.event;
     const v = this.#viewing?.room === room ? this.#viewing : null;
-    if (e.type === "refused") {
-      const text = `Refused a watch-together control from ${sanitizeName(e.from)}: ${sanitize(e.why)}`;
+    if (ev.type === "refused") {
+      const text = `Refused a watch-together control from ${sanitizeName(ev.from)}: ${sanitize(ev.why)}`;
       return this.#say(room, text, "error");
     }
-    const s = e.state;
-    const by = e.by === this.app.backend.user ? "you" : sanitizeName(e.by);
+    const s = ev.state;
+    const by = ev.by === this.app.backend.user ? "you" : sanitizeName(ev.by);
     if (!v) {
-      if (s.video === r.announced) return;
-      r.announced = s.video;
+      if (s.video === this.#announced.get(room)) return;
+      this.#announced.set(room, s.video);
       return this.#say(
         room,
         `${by} started watching ${sanitize(s.video)} together in ${this.#name(room)}: /watch-together ${
@@ -238,8 +174,8 @@ export class TuiWatch {
         } joins`,
       );
     }
-    r.announced = s.video;
-    this.#describe(v, by, ms);
+    this.#announced.set(room, s.video);
+    this.#describe(v, by, e.step);
     this.#follow(v);
   }
 
@@ -247,7 +183,7 @@ export class TuiWatch {
   #describe(v: Viewing, by: string, ms?: number): void {
     const s = v.w.session.state;
     if (!s) return;
-    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, this.serverNow()))} by ${by}`;
+    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, v.w.o.serverNow()))} by ${by}`;
     const lag = ms === undefined ? "" : `, in step ${ms} ms`;
     this.#status = `[together ${this.#name(v.room)}: ${sanitize(s.video)} ${how}${lag}]`;
   }
@@ -262,7 +198,7 @@ export class TuiWatch {
       this.#describe(v, v.w.session.by === this.app.backend.user ? "you" : sanitizeName(v.w.session.by));
     }
     const player = v.w.follower.player as WatchedPlayer;
-    const start = positionAt(s, this.serverNow());
+    const start = positionAt(s, v.w.o.serverNow());
     const asked = this.app.clock.now();
     const hooks: PlayHooks = {
       started: (p) => {

@@ -2,18 +2,17 @@
  * Watch together's link to the chat (issue 39.7), one home for the scripted `watch-together` and the
  * full-screen client: `watchChannel` makes the backend's `WatchChannel` out of a `ChatClient` (sealed
  * signals, the room's admins from its signed log, the server's clock from a ping);
- * `roomSignalsOf` turns a channel and a feed of "signal" events into the `SealedRoomSignals` a
- * `WatchRoom` listens to; `sampleClock` estimates the server's clock from a few round trips.
+ * `sampleClock` estimates a session's clock from a few round trips (the server's, or in a DM without
+ * a server its reference party's: watch_sessions.ts).
  *
  * A session is a room's or a DM's: its key is the room's name, or the DM's conversation key
  * (`watchKey`; "d:alice:bob", the same at both ends), whose controllers are its two parties
  * (`roomAdmins` of a DM key) and whose signals go to every device of the other one (`watchTarget`;
  * e2e/signals.ts: a device without a session gets one from its prekey bundle, as for a message).
  */
-import { BackendError, type BackendEvent, type Target, type WatchChannel } from "../backend.ts";
+import { BackendError, type Target, type WatchChannel } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { convKey, normalizeName, withoutHash } from "../../protocol/names.ts";
-import type { SealedRoomSignals } from "./watch_room.ts";
 import { type ClockOffset, isDmKey } from "./watch_together.ts";
 
 /** The key of the session of conversation `to` seen from `me`: a room's name, a DM's conversation key. */
@@ -80,23 +79,6 @@ export function watchChannel(client: () => ChatClient): WatchChannel {
       if (typeof r.header.now !== "number") throw new BackendError("unavailable", "The server sent no time");
       return r.header.now;
     },
-  };
-}
-
-/** The room signals of `channel`, heard through `on` (a backend's or a client's event feed). */
-export function roomSignalsOf(
-  channel: Pick<WatchChannel, "signal">,
-  on: (listener: (e: BackendEvent) => void) => () => void,
-): SealedRoomSignals {
-  return {
-    send: (room, payload) => channel.signal(room, payload),
-    onSignal: (cb) =>
-      on((e) => {
-        const key = e.type === "signal" ? signalKey(e) : null;
-        if (e.type === "signal" && key !== null) {
-          cb({ from: e.from, room: key, mid: e.mid, plaintext: e.plaintext });
-        }
-      }),
   };
 }
 

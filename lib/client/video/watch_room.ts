@@ -100,7 +100,7 @@ export class WatchRoom {
       if (s && this.o.mayControl(this.o.me)) await this.#send({ kind: "state", state: s });
       return;
     }
-    if (c.kind !== "state") return; // peer mode's copy and clock controls: peer/watch.ts
+    if (c.kind !== "state") return; // questions (copy, clock): watch_sessions.ts
     if (this.#apply(from, c.state).ok) await this.follower.sync();
   }
 

@@ -19,10 +19,10 @@
  * shared state: pause/resume as the state says and a seek whenever the player is further than
  * `DRIFT_MS` from where it should be. `ClockOffset` estimates the server's clock from replies.
  *
- * Peer mode (no server, peer/watch.ts) adds three controls to the same payload: `ask` (a SHA-256:
- * do you hold a copy of this video?), answered by `has` (+ `ok`), and `time` (a clock round trip:
- * `time` is the asker's clock, `now` the answerer's); the video of a peer session's state is the
- * SHA-256 of the file each side plays its own copy of.
+ * Peer mode (no server, peer/watch.ts) adds three controls to the same payload, asked and answered
+ * in watch_sessions.ts: `ask` (a SHA-256: do you hold a copy of this video?), answered by `has`
+ * (+ `ok`), and `time` (a clock round trip: `time` is the asker's clock, `now` the answerer's); the
+ * video of a peer session's state is the SHA-256 of the file each side plays its own copy of.
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 
