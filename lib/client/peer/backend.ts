@@ -41,6 +41,7 @@ import type {
   TypingControl,
 } from "../backend.ts";
 import { localControls } from "../session/local_controls.ts";
+import { TypingGate, typingKey } from "../core/typing.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -130,6 +131,7 @@ class PeerDesk implements FileControls {
 export class PeerBackend implements ChatBackend {
   readonly role = "user" as const;
   readonly #awaited = new Set<string>();
+  readonly #typing: TypingGate;
   readonly files: FileControls;
   /** Peer mode's own commands (`/connect`, `/peers`): a capability only this backend has. */
   readonly peers: PeerControls = {
@@ -144,6 +146,7 @@ export class PeerBackend implements ChatBackend {
   readonly local: LocalControls;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
+    this.#typing = new TypingGate(node.clock);
     this.#outbox = new Outbox(node.store.local, node.name, node.clock);
     this.local = localControls(node.store.local, () => this.user, () => node.clock.now());
   }
@@ -190,6 +193,7 @@ export class PeerBackend implements ChatBackend {
 
   send(target: Target, text: string, o?: { replyTo?: string }): Promise<ChatMessage> {
     if (target.kind !== "user" || !target.name) return noServer();
+    this.#typing.sent(typingKey(target)); // the message clears the indicator at the peer
     try {
       const { queued, ...m } = this.node.send(target.name, text, o);
       return Promise.resolve({ ...m, pending: queued });
@@ -252,9 +256,11 @@ export class PeerBackend implements ChatBackend {
       return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
     },
   };
+  /** Typing as in client mode (core/typing.ts `TypingGate`): one "typing" per peer every 3 s, a "stopped" only while it may show. */
   readonly typing: TypingControl = {
     set: (target, active) => {
-      if (target.kind === "user" && target.name) this.node.typing(target.name, active);
+      if (target.kind !== "user" || !target.name || !this.#typing.allow(typingKey(target), active)) return;
+      this.node.typing(target.name, active);
     },
   };
   /** The feed capability; a peer node is its user's one device: what was read tells nobody. */
