@@ -5,7 +5,7 @@
  * that records what it opens. What the peer port (watch_ports.ts) makes differ from a server's: the
  * copy played is the local file, the status line names no video, every change is a line in the DM,
  * the starter is told before it starts, and leaving closes the session (a server's goes on, to
- * announce: watch_view_test.ts).
+ * announce: watch_view_test.ts); the end of the file leaves, as the end of a server's video does.
  */
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
@@ -82,7 +82,7 @@ const dmHas = (h: Harness, peer: string, text: string) =>
   h.app.state.buffers.find("dm", peer)?.lines.some((l) => l.text.includes(text)) ?? false;
 
 Deno.test("TUI watch together, peer mode: each plays its own file, the DM tells every change, leaving closes the session", async () => {
-  const { alice, bob, nodes, opened } = await pair();
+  const { alice, bob, nodes, opened, handles } = await pair();
   await alice.app.video.watch.start("@bob", "/a/film.mp4");
   await until(alice, "alice watching", (s) => s.includes("[together @bob: playing at 0.0 s by you]"));
   assert.ok(dmHas(alice, "bob", "Starting /a/film.mp4 with bob…"));
@@ -106,6 +106,10 @@ Deno.test("TUI watch together, peer mode: each plays its own file, the DM tells 
   );
   assert.equal(nodes[1]!.session("alice"), undefined, "peer mode closes the session left");
   assert.ok(nodes[0]!.session("bob"), "alice still watches");
+  handles[0]!.end("alice"); // alice's file ends: she leaves as a server's video would have her leave
+  await until(alice, "alice left at the end", () => dmHas(alice, "bob", "You left watching with bob"));
+  assert.equal(alice.app.video.watch.viewing, null);
+  assert.equal(nodes[0]!.session("bob"), undefined);
   alice.close();
   bob.close();
 });
