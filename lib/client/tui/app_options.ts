@@ -50,7 +50,7 @@ export interface TuiOptions {
   listPaths?: (typed: string) => string[];
   /** Reads, checks and scales a received picture (client.ts: media's `imageThumbnail`); none: no pictures. */
   loadPicture?: PictureLoader;
-  /** Peer mode: the node's watch together (`/watch-together @PEER [PATH]`, watch_peer_view.ts). */
+  /** Peer mode: the node's watch together (`/watch-together @PEER [PATH]`, watch_view.ts). */
   peerWatch?: PeerWatch;
   /** Opens a local video from `start` ms for a pane of `px` pixels (client.ts; none without ffmpeg). */
   openLocalVideo?: (

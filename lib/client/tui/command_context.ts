@@ -13,10 +13,9 @@ export interface VideoControls {
   stream(user: string, file: string): void;
   accept(): Promise<void>;
   stop(): Promise<void>;
-  /** Watch together (watch_view.ts): joins #`room`'s session; with `video`, starts it for everyone. */
-  watch?: { start(room: string, video?: string): Promise<void> };
-  /** Peer mode's watch together (watch_peer_view.ts): PATH starts it for both, without it you join. */
-  peerWatch?: { start(peer: string, path?: string): Promise<void> } | null;
+  /** Watch together (watch_view.ts): joins session `name` (a room's or DM's key; in peer mode a peer); with
+   * `video` (in peer mode a local file), starts it for everyone. */
+  watch?: { start(name: string, video?: string): Promise<void> };
 }
 
 export interface CommandContext {

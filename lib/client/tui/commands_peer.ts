@@ -1,7 +1,7 @@
 /**
  * The command table of peer mode (`parley peer`, no server): `/connect HOST:PORT` (alias `/conn`),
  * `/peers` (name, address, verified, online) and `/send-file PEER ID|PATH` (a file straight to a
- * connected peer), `/watch-together @PEER [PATH]` (a local video in step, watch_peer_view.ts), plus the rows of the main table that make sense without a server (messages, /me, /clear, /mute,
+ * connected peer), `/watch-together @PEER [PATH]` (a local video in step, watch_view.ts), plus the rows of the main table that make sense without a server (messages, /me, /clear, /mute,
  * /inbox, /outbox, keys, /ls, /accept, /reject, /files, /reply, /edit, /delete, /react, /expire,
  * /help, /quit). The app takes it through
  * `TuiOptions.commands`, so parsing, /help and Tab completion all follow it.
@@ -58,8 +58,8 @@ const PEER_ONLY: readonly CommandSpec[] = [
       "(offered first when they have none), without it you join; space, ←/→ act for both, q leaves",
     permission: "user",
     run: (ctx, [peer, path]) => {
-      if (!ctx.video.peerWatch) throw new Error("This client cannot watch videos together");
-      return ctx.video.peerWatch.start(peer!, path);
+      if (!ctx.video.watch) throw new Error("This client cannot watch videos together");
+      return ctx.video.watch.start(peer!, path);
     },
   },
   {

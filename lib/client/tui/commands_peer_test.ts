@@ -125,7 +125,7 @@ Deno.test("peer TUI (issue 39.7): /watch-together @PEER [PATH] is peer mode's ow
   const started: Array<[string, string | undefined]> = [];
   const ctx = {
     video: {
-      peerWatch: { start: (peer: string, path?: string) => (started.push([peer, path]), Promise.resolve()) },
+      watch: { start: (peer: string, path?: string) => (started.push([peer, path]), Promise.resolve()) },
     },
   } as unknown as Parameters<typeof spec.run>[0];
   await spec.run(ctx, ["@bob", "/videos/my film.mp4"]);

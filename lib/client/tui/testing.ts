@@ -81,6 +81,9 @@ export interface HarnessOptions {
   /** Passed to the app as `TuiOptions.files` and `.config` (the settings file and logs). */
   files?: TuiOptions["files"];
   config?: TuiOptions["config"];
+  /** Passed to the app as `TuiOptions.peerWatch` and `.openLocalVideo` (peer mode's watch together). */
+  peerWatch?: TuiOptions["peerWatch"];
+  openLocalVideo?: TuiOptions["openLocalVideo"];
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -110,6 +113,8 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     ...(o.loadPicture ? { loadPicture: o.loadPicture } : {}),
     ...(o.files ? { files: o.files } : {}),
     ...(o.config ? { config: o.config } : {}),
+    ...(o.peerWatch ? { peerWatch: o.peerWatch } : {}),
+    ...(o.openLocalVideo ? { openLocalVideo: o.openLocalVideo } : {}),
   });
   const lines = () => {
     const out: string[] = [];

@@ -23,7 +23,7 @@ import { layout, type Rect } from "./layout.ts";
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
 import { textWidth } from "./width.ts";
 import { TuiWatch } from "./watch_view.ts";
-import { TuiPeerWatch } from "./watch_peer_view.ts";
+import { peerWatch, serverWatch } from "./watch_ports.ts";
 
 const utf8d = new TextDecoder();
 
@@ -37,14 +37,12 @@ export class TuiVideo {
   #label = "";
   #pane: PaneGeometry | null = null;
   #outgoing: { user: string; accepted: boolean; stop(): void } | null = null;
-  /** `/watch-together` (watch_view.ts). */
+  /** `/watch-together` (watch_view.ts): in peer mode, of the node's PeerWatch (watch_ports.ts). */
   readonly watch: TuiWatch;
-  /** `/watch-together @PEER [PATH]` in peer mode (watch_peer_view.ts), given the node's PeerWatch. */
-  readonly peerWatch: TuiPeerWatch | null;
 
   constructor(readonly app: AppHost) {
-    this.watch = new TuiWatch(app, this);
-    this.peerWatch = app.opts.peerWatch ? new TuiPeerWatch(app, this, app.opts.peerWatch) : null;
+    const pw = app.opts.peerWatch;
+    this.watch = new TuiWatch(app, pw ? peerWatch(this, pw) : serverWatch(app, this));
   }
 
   /** True while a video occupies the message pane. */
@@ -80,7 +78,7 @@ export class TuiVideo {
 
   /** Status-line items: an open offer, an outgoing stream. */
   extras(): string[] {
-    const out: string[] = [...this.watch.extras(), ...(this.peerWatch?.extras() ?? [])];
+    const out: string[] = [...this.watch.extras()];
     if (this.offer) {
       out.push(`[${sanitizeName(this.offer.from)} offers ${sanitize(this.offer.name)}: y/n]`);
     }
@@ -229,7 +227,7 @@ export class TuiVideo {
     const acts = p ? videoActions(ev) : [];
     if (!p || !acts.length) return false;
     // together: for everyone
-    const w = this.watch.viewing ? this.watch : this.peerWatch?.viewing ? this.peerWatch : null;
+    const w = this.watch.viewing ? this.watch : null;
     for (const a of acts) this.app.track(w ? w.act(a) : applyVideoAction(p, a), () => {});
     return true;
   }

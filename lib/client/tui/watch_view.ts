@@ -1,56 +1,100 @@
 /**
- * Watch together in the full-screen client (issue 39.7): `/watch-together #ROOM|@USER [VIDEO]`.
- * A session is named by its key (video/watch_channel.ts: a room's name, or a DM's conversation key,
- * where both parties control it); its lines go to the room's or the DM's buffer.
+ * Watch together in the full-screen client (issue 39.7, issue 70: one view of every mode):
+ * `/watch-together #ROOM|@USER [VIDEO]` with a server, `/watch-together @PEER [PATH]` in peer mode.
  *
- * Contract: the sessions are video/watch_sessions.ts's (as the scripted client's and peer mode's): one
- * `WatchRoom` per room heard of, made on the first watch signal of the room or the first command,
- * with the room's admins from its signed log (who may control, read again for a sender not known as
- * one) and the server's clock from a few pings (the local clock when none answers). The app hands every "signal" event to `signal`; a room
- * whose video changes while this user is not watching gets a line in its buffer that says who
- * plays what and how to join. Watching, the video plays in the video view (video_view.ts) with
- * this client's own renderer and pane size, from the shared position (a late joiner starts where
- * the others are); space, ←/→ play, pause and seek for everyone when this user may control (else
- * refused with a line that says who may), `q` or `/stop` leaves (only this view stops). A change
- * from someone else is applied to the player at once; the status line then says who made it and
- * how long after it was made (on the server's clock) the player here was told (`in step N ms`):
- * the sync's own timestamps. Never touches the terminal; talks to the chat only through `backend.watch`.
+ * Contract: the sessions are video/watch_sessions.ts's; what differs between the modes comes as a
+ * `WatchPort` (watch_ports.ts): how sessions are made, checked and left, where this client's copy of a
+ * video plays from (the server's library, a local file) and the mode's words. The rest is here, once:
+ * joining (a late joiner starts at the shared position, or waits for a video), the status line
+ * (`[together NAME: … playing at 12.0 s by alice, in step 3 ms]`: who made the change and how long after
+ * it was made the player here was told), the lines in the session's buffer (a video started while this
+ * user does not watch, a refusal, a note), and the player: the copy plays in the video view
+ * (video_view.ts) with this client's own renderer and pane size; space, ←/→ play, pause and seek for
+ * everyone when this user may control (else refused with a line that says who may); `q`, `/stop` or the
+ * end of the video leaves (only this view stops). Never touches the terminal; talks to the chat only
+ * through the port.
  */
 import type { BackendEvent } from "../backend.ts";
 import type { VideoAction } from "../video/video_keys.ts";
-import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import { isWatch, positionAt } from "../video/watch_together.ts";
-import type { WatchEvent, WatchRoom } from "../video/watch_room.ts";
-import { signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
-import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
+import { sanitizeName } from "../../common/sanitize.ts";
+import { positionAt, type WatchState } from "../video/watch_together.ts";
+import type { WatchEvent } from "../video/watch_room.ts";
+import type { SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
 import { WatchedPlayer } from "../video/watch_viewer.ts";
+import type { PeerWatchEvent } from "../peer/watch.ts";
 import type { AppHost } from "./app_host.ts";
-import type { PlayHooks, VideoPlays } from "./play_hooks.ts";
+import type { PlayHooks } from "./play_hooks.ts";
+import type { VideoPlayer } from "../video/player.ts";
+
+/** A note of the sessions (peer mode's: a copy offered, none held, a peer that did not answer). */
+export type WatchNote = Extract<PeerWatchEvent, { type: "note" }>;
+
+/** What a mode says (`name`: a session as the sessions name it). */
+export interface WatchWords {
+  /** "#room", or "@peer". */
+  name(name: string): string;
+  /** The buffer of session `name`'s lines. */
+  buffer(name: string): { kind: "room" | "dm"; name: string };
+  /** The video as the status line shows it, with a space after (nothing for a file's SHA-256). */
+  shown(video: string): string;
+  /** Joined, nothing plays yet. */
+  waiting(name: string): string;
+  /** VIDEO is being started (before the sessions are asked). */
+  starting?(name: string, video: string): string;
+  /** `by` plays `video` in `name` while this user does not watch it. */
+  announce(name: string, by: string, video: string): string;
+  left(name: string, video: string): string;
+  /** The line (sanitized) a change or a refusal makes in the session's buffer; null: none. */
+  event(e: WatchEvent): string | null;
+}
+
+/** What differs between the modes (watch_ports.ts). */
+export interface WatchPort {
+  /** The session of `/watch-together TYPED`. */
+  nameOf(typed: string): string;
+  /** The sessions (made on first use); throws when this client cannot watch together. */
+  sessions(): WatchSessions<WatchNote>;
+  /** The session a sealed signal of the chat is a watch control of, else null (client mode; peer mode's
+   * sessions hear their own signals, and are listened to from the start). */
+  heard?(e: Extract<BackendEvent, { type: "signal" }>): string | null;
+  /** Checks `/watch-together NAME [VIDEO]` (refused: throws); true when it starts VIDEO, else it joins. */
+  check(name: string, video?: string): Promise<boolean>;
+  /** This user left session `name`: peer mode closes it, client mode follows on (to announce). */
+  left(name: string): void;
+  /** Plays this client's copy `source` of the shared video from `start` ms. */
+  play(source: string, start: number, label: string, hooks: PlayHooks): Promise<void>;
+  /** Stops what plays. */
+  stop(): Promise<void>;
+  readonly words: WatchWords;
+}
 
 interface Viewing {
-  room: string;
-  w: WatchRoom;
+  name: string;
   /** The video shown (the player of `shown`); "" before the first state. */
   video: string;
-  shown: unknown;
+  shown: VideoPlayer | null;
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** `/watch-together` of one full-screen client: the sessions of its rooms and the one watched here. */
+/** `/watch-together` of one full-screen client: the sessions of its port and the one watched here. */
 export class TuiWatch {
-  #sessions: WatchSessions | null = null;
-  /** The video last announced in each room's buffer. */
+  #sessions: WatchSessions<WatchNote> | null = null;
+  /** The video last announced in each session's buffer. */
   readonly #announced = new Map<string, string>();
+  /** This client's copy of each session's video ("video" events). */
+  readonly #copies = new Map<string, { video: string; source: string }>();
   #viewing: Viewing | null = null;
   /** The status-line item while watching. */
   #status = "";
 
-  constructor(readonly app: AppHost, readonly video: VideoPlays) {}
+  constructor(readonly app: AppHost, readonly port: WatchPort) {
+    if (!port.heard) this.#ws();
+  }
 
-  /** The room whose video is watched here, or null. */
+  /** The session watched here, or null. */
   get viewing(): string | null {
-    return this.#viewing?.room ?? null;
+    return this.#viewing?.name ?? null;
   }
 
   /** Status-line items: the watched session's state, who changed it last and the step measured. */
@@ -58,48 +102,30 @@ export class TuiWatch {
     return this.#viewing && this.#status ? [this.#status] : [];
   }
 
-  /** A sealed room signal arrived (app.ts): a watch control goes to its room's session. */
+  /** A sealed signal arrived (app.ts). */
   signal(e: Extract<BackendEvent, { type: "signal" }>): void {
-    const room = signalKey(e);
-    if (room === null || !this.app.backend.watch || !isWatch(e.plaintext)) return; // another kind of signal
-    this.#ws().signal(room, e);
+    const name = this.port.heard?.(e) ?? null;
+    if (name !== null) this.#ws().signal(name, e);
   }
 
-  /** `/watch-together #ROOM|@USER [VIDEO]`: joins session `room` (a key); with VIDEO (an admin) starts it for all. */
-  async start(room: string, video?: string): Promise<void> {
-    if (!this.app.backend.watch || !this.app.backend.video) {
-      throw new Error("Watching together needs a client with end-to-end keys that can play videos");
-    }
-    const ws = this.#ws();
-    const w = await ws.open(room);
-    const admins = await ws.readAdmins(room); // the right may have changed since
-    const may = w.o.mayControl(this.app.backend.user);
-    const cur = w.session.state;
-    const switching = video !== undefined && cur?.video !== video;
-    if (switching && !may) {
-      throw new Error(
-        `Only the admins of #${room} (${admins.join(", ")}) start a video for everyone; ` +
-          `/watch-together ${this.#name(room)} joins the one playing`,
-      );
-    }
-    if (switching) {
-      const names = (await this.app.backend.video.list()).map((v) => v.name);
-      if (!names.includes(video!)) {
-        throw new Error(`There is no video ${video} on the server (/videos lists them)`);
-      }
-    }
+  /** `/watch-together NAME [VIDEO]`: joins session NAME; with VIDEO starts it for everyone. */
+  async start(typed: string, video?: string): Promise<void> {
+    const name = this.port.nameOf(typed), ws = this.#ws();
+    const starts = await this.port.check(name, video);
     const old = this.#viewing;
-    if (old && old.room !== room) await this.leave(true);
-    if (!old || old.room !== room) this.#viewing = { room, w, video: "", shown: null };
-    if (switching) await w.control({ video: video! });
-    else {
-      await w.join(); // whoever may control answers with the current state
-      const v = this.#viewing!;
-      this.app.later(() => {
-        if (v.w.session.state) this.#follow(v);
-        else this.#say(room, `Watching ${this.#name(room)} together: waiting for someone to start a video`);
-      });
+    if (old && old.name !== name) await this.leave(true);
+    if (!old || old.name !== name) this.#viewing = { name, video: "", shown: null };
+    if (starts) {
+      const line = this.port.words.starting?.(name, video!);
+      if (line) this.#say(name, line);
+      return void await ws.start(name, video!);
     }
+    await ws.join(name); // whoever may control answers with the current state
+    const v = this.#viewing!;
+    this.app.later(() => {
+      if (ws.session(name)?.session.state) this.#follow(v);
+      else this.#say(name, this.port.words.waiting(name));
+    });
   }
 
   /** A video key while watching: play/pause and seek for everyone, or leave (`q`). */
@@ -107,17 +133,18 @@ export class TuiWatch {
     const v = this.#viewing;
     if (!v) return;
     if (a.do === "stop") return this.leave(true);
-    const s = v.w.session.state;
-    if (!s) return;
+    const ws = this.#ws(), w = ws.session(v.name), s = w?.session.state;
+    if (!w || !s) return;
     const me = this.app.backend.user;
-    if (!v.w.o.mayControl(me)) await this.#ws().readAdmins(v.room); // made one since?
-    if (!v.w.o.mayControl(me)) {
-      const why = `only the admins of #${v.room} play, pause and seek (q leaves)`;
-      this.app.later(() => (this.#status = `[together ${this.#name(v.room)}: ${why}]`));
+    if (!w.o.mayControl(me)) await ws.readAdmins(v.name); // made one since?
+    if (!w.o.mayControl(me)) {
+      const name = this.port.words.name(v.name);
+      const why = `only the admins of ${name} play, pause and seek (q leaves)`;
+      this.app.later(() => (this.#status = `[together ${name}: ${why}]`));
       throw new Error(`Refused: ${why}`);
     }
-    if (a.do === "pause") await v.w.control(s.paused ? { play: true } : { pause: true });
-    else await v.w.control({ seek: positionAt(s, v.w.o.serverNow()) + a.ms });
+    if (a.do === "pause") await w.control(s.paused ? { play: true } : { pause: true });
+    else await w.control({ seek: Math.max(0, positionAt(s, w.o.serverNow()) + a.ms) });
   }
 
   /** Stops watching here (the others go on); `stop`: the player too (else it ended by itself). */
@@ -126,79 +153,69 @@ export class TuiWatch {
     if (!v) return;
     this.#viewing = null;
     this.#status = "";
-    await (v.w.follower.player as WatchedPlayer).attach(null);
-    if (stop && v.shown) await this.video.stop().catch(() => {});
-    this.#say(
-      v.room,
-      `You left watching ${sanitize(v.video)} in ${this.#name(v.room)}; /watch-together ${
-        this.#name(v.room)
-      } joins again`,
-    );
+    const player = this.#ws().session(v.name)?.follower.player;
+    this.port.left(v.name);
+    if (player instanceof WatchedPlayer) await player.attach(null);
+    if (stop && v.shown) await this.port.stop().catch(() => {});
+    this.#say(v.name, this.port.words.left(v.name, v.video));
   }
 
-  /** The sessions, made on first use (the channel is the backend's). */
-  #ws(): WatchSessions {
+  /** The sessions, listened to from their first use. */
+  #ws(): WatchSessions<WatchNote> {
     if (this.#sessions) return this.#sessions;
-    const ch = this.app.backend.watch!;
-    const ws = new WatchSessions({
-      me: this.app.backend.user,
-      now: () => this.app.clock.now(),
-      keyOf: (key) => key,
-      // A ping that fails: the local clock stands for the server's.
-      channel: { ...ch, serverTime: () => ch.serverTime().catch(() => this.app.clock.now()) },
-      resampleMs: 0,
-      openOnSignal: true,
-    });
+    const ws = this.port.sessions();
     ws.player = () => new WatchedPlayer(() => this.app.clock.now());
-    ws.on((e) => this.app.later(() => this.#changed(e)));
+    ws.on((e) => this.app.later(() => this.#event(e)));
     return (this.#sessions = ws);
   }
 
-  #changed(e: SessionEvent): void {
-    if (e.type !== "watch") return;
-    const room = e.name, ev: WatchEvent = e.event;
-    const v = this.#viewing?.room === room ? this.#viewing : null;
-    if (ev.type === "refused") {
-      const text = `Refused a watch-together control from ${sanitizeName(ev.from)}: ${sanitize(ev.why)}`;
-      return this.#say(room, text, "error");
+  #event(e: SessionEvent | WatchNote): void {
+    const name = e.name, w = this.port.words;
+    const v = this.#viewing?.name === name ? this.#viewing : null;
+    if (e.type === "note") return this.#say(name, e.text, e.level === "warn" ? "error" : "info");
+    if (e.type === "invited") return v ? undefined : this.#say(name, w.announce(name, name, e.state.video));
+    if (e.type === "video") {
+      if (e.path !== null) this.#copies.set(name, { video: e.state.video, source: e.path });
+      return v ? this.#follow(v) : undefined;
     }
-    const s = ev.state;
-    const by = ev.by === this.app.backend.user ? "you" : sanitizeName(ev.by);
+    const ev = e.event, line = w.event(ev);
+    if (line !== null) this.#say(name, line, ev.type === "refused" ? "error" : "info");
+    if (ev.type === "refused") return;
+    const by = this.#by(ev.by);
     if (!v) {
-      if (s.video === this.#announced.get(room)) return;
-      this.#announced.set(room, s.video);
-      return this.#say(
-        room,
-        `${by} started watching ${sanitize(s.video)} together in ${this.#name(room)}: /watch-together ${
-          this.#name(room)
-        } joins`,
-      );
+      if (ev.state.video === this.#announced.get(name)) return;
+      this.#announced.set(name, ev.state.video);
+      return this.#say(name, w.announce(name, by, ev.state.video));
     }
-    this.#announced.set(room, s.video);
-    this.#describe(v, by, e.step);
+    this.#announced.set(name, ev.state.video);
+    this.#describe(v, ev.state, by, e.step);
     this.#follow(v);
   }
 
-  /** The status-line item: the shared state, who set it, and how long after it applied here. */
-  #describe(v: Viewing, by: string, ms?: number): void {
-    const s = v.w.session.state;
-    if (!s) return;
-    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, v.w.o.serverNow()))} by ${by}`;
-    const lag = ms === undefined ? "" : `, in step ${ms} ms`;
-    this.#status = `[together ${this.#name(v.room)}: ${sanitize(s.video)} ${how}${lag}]`;
+  #by(user: string): string {
+    return user === this.app.backend.user ? "you" : sanitizeName(user);
   }
 
-  /** Starts the player of the shared video when it is not shown yet (joined, or another video). */
+  /** The status-line item: the shared state, who set it, and how long after it applied here. */
+  #describe(v: Viewing, s: WatchState, by: string, ms?: number): void {
+    const w = this.#ws().session(v.name);
+    if (!w) return;
+    const how = `${s.paused ? "paused" : "playing"} at ${secs(positionAt(s, w.o.serverNow()))} by ${by}`;
+    const lag = ms === undefined ? "" : `, in step ${ms} ms`;
+    this.#status = `[together ${this.port.words.name(v.name)}: ${
+      this.port.words.shown(s.video)
+    }${how}${lag}]`;
+  }
+
+  /** Starts this client's copy of the shared video when it is not shown yet (joined, or another video). */
   #follow(v: Viewing): void {
-    const s = v.w.session.state;
-    if (!s || v.video === s.video || this.#viewing !== v) return;
+    const w = this.#ws().session(v.name), s = w?.session.state, copy = this.#copies.get(v.name);
+    if (!w || !s || v.video === s.video || this.#viewing !== v || copy?.video !== s.video) return;
     v.video = s.video;
     v.shown = null; // the player shown before (another video) ends without ending the watch
-    if (!this.#status) {
-      this.#describe(v, v.w.session.by === this.app.backend.user ? "you" : sanitizeName(v.w.session.by));
-    }
-    const player = v.w.follower.player as WatchedPlayer;
-    const start = positionAt(s, v.w.o.serverNow());
+    if (!this.#status) this.#describe(v, s, this.#by(w.session.by));
+    const player = w.follower.player as WatchedPlayer;
+    const start = positionAt(s, w.o.serverNow());
     const asked = this.app.clock.now();
     const hooks: PlayHooks = {
       started: (p) => {
@@ -207,25 +224,19 @@ export class TuiWatch {
         // Where the picture is: from `start`, playing since it was asked for. The follower then
         // pauses it, or seeks it when the state changed meanwhile (never for the start-up time).
         const at = s.paused ? start : start + (this.app.clock.now() - asked);
-        void player.attach(p, at).then(() => v.w.follower.sync());
+        void player.attach(p, at).then(() => w.follower.sync());
       },
       ended: (p) => {
         if (this.#viewing === v && v.shown === p) void this.leave(false);
       },
     };
-    const label = `together ${this.#name(v.room)}`;
-    this.app.track(this.video.playAt(s.video, start, label, hooks), () => {});
+    const label = `together ${this.port.words.name(v.name)}`;
+    this.app.track(this.port.play(copy.source, start, label, hooks), () => {});
   }
 
-  /** "#room", or "@peer" for a DM's session. */
-  #name(key: string): string {
-    return watchName(this.app.backend.user, key);
-  }
-
-  /** A line in the buffer of session `key` (the room's, or the DM's). */
-  #say(key: string, text: string, level: "info" | "error" = "info"): void {
-    const t = watchTarget(this.app.backend.user, key);
-    const buf = () => this.app.state.buffers.ensure(t.kind === "room" ? "room" : "dm", t.name!);
-    this.app.later(() => this.app.state.info(buf(), text, level));
+  /** A line in the buffer of session `name` (the room's, or the DM's). */
+  #say(name: string, text: string, level: "info" | "error" = "info"): void {
+    const b = this.port.words.buffer(name);
+    this.app.later(() => this.app.state.info(this.app.state.buffers.ensure(b.kind, b.name), text, level));
   }
 }

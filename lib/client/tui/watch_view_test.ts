@@ -137,6 +137,7 @@ Deno.test("TUI watch together: start, announce, late join at the position, alice
   assert.equal(hb.ops.at(-1), "stop");
   assert.ok(!s.includes("together #general:"), "no watch item left in bob's status line");
   assert.ok(!ha.ops.includes("stop"), "alice still watches");
+  assert.ok(bob.app.video.watch.port.sessions().session("general"), "bob's session goes on, to announce");
   assert.ok(alice.app.video.playing);
   alice.close();
   bob.close();
