@@ -161,8 +161,9 @@ Deno.test("files: file.wait is for the sender and the reader, answers on a chang
     assert.equal((await wait(b, 0)).header.have, 40, "already moved: answered at once");
     assert.equal((await wait(b, 40, 50)).header.have, 40, "unchanged after ms");
     const answered = new Set<string>();
-    const bob = wait(b, 40).finally(() => answered.add("bob")),
-      alice = wait(a, 40).finally(() => answered.add("alice"));
+    const bob = wait(b, 40), alice = wait(a, 40);
+    bob.then(() => answered.add("bob"), () => {}); // (each awaited below)
+    alice.then(() => answered.add("alice"), () => {});
     await eventually(() => t.srv.files.watch.size === 1 || null, 5000, "both waiting");
     await put(40, 60);
     // Fences: a later answer on each connection comes after the wait's, if the body woke it.
@@ -174,7 +175,8 @@ Deno.test("files: file.wait is for the sender and the reader, answers on a chang
     const many = Array.from({ length: MAX_WAITS }, () => wait(b, 100, 20_000, "ready"));
     assert.equal(await code(wait(b, 100, 20_000, "ready")), "busy");
     let doneSeen = false;
-    const done = wait(a, 100, 20_000, "ready").finally(() => (doneSeen = true));
+    const done = wait(a, 100, 20_000, "ready");
+    done.then(() => (doneSeen = true), () => {}); // (awaited below)
     await eventually(() => t.srv.files.watch.size === 1 || null, 5000, "alice waiting");
     await b.conn.request("file.done", { fid });
     await wait(a, 0, 0); // the fence on alice's connection
